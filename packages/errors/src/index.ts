@@ -1,0 +1,2 @@
+export { XPPG_ERROR_TAG, XppgError, isXppgError, toError } from "./xppg-error.js";
+export type { XppgErrorOptions } from "./xppg-error.js";

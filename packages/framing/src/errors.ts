@@ -1,0 +1,37 @@
+import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+
+/** Stable codes of the errors `@xppg/framing` throws. */
+export const FRAMING_ERROR_CODES = {
+  /** A frame (declared or given) is larger than `maxFrameSize`. */
+  FRAME_TOO_LARGE: "XPPG_ERR_FRAME_TOO_LARGE",
+  /** Bytes that do not form a valid envelope. */
+  MALFORMED_ENVELOPE: "XPPG_ERR_MALFORMED_ENVELOPE",
+  /** A payload nested deeper than `maxDepth`. */
+  PAYLOAD_TOO_DEEP: "XPPG_ERR_PAYLOAD_TOO_DEEP",
+  /** A value that cannot be encoded (a function, a symbol, a cycle). */
+  UNENCODABLE_PAYLOAD: "XPPG_ERR_UNENCODABLE_PAYLOAD",
+  /** An envelope whose version this code does not read. */
+  UNSUPPORTED_VERSION: "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
+} as const;
+
+export type FramingErrorCode = (typeof FRAMING_ERROR_CODES)[keyof typeof FRAMING_ERROR_CODES];
+
+/** An error from the frame or envelope codec. */
+export class FramingError extends XppgError {
+  constructor(code: FramingErrorCode, message: string, options?: XppgErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** The error for a frame over the limit; shared by the encoder and the decoder. */
+export function frameTooLargeError(size: number, maxFrameSize: number, direction: "received" | "sent"): FramingError {
+  const advice =
+    direction === "received"
+      ? "The peer is misbehaving or uses a larger maxFrameSize; the connection is dropped."
+      : "Split the data (shareFile streams files in chunks) or raise maxFrameSize on both peers.";
+  return new FramingError(
+    FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
+    `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}`,
+    { details: { size, maxFrameSize } },
+  );
+}

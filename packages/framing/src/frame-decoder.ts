@@ -1,0 +1,99 @@
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
+import { frameTooLargeError } from "./errors.js";
+
+/** Options for {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Largest frame accepted. A larger declared length is an error before a
+   * byte of its payload is buffered.
+   * @default 1048576 (1 MiB)
+   */
+  maxFrameSize?: number;
+}
+
+/**
+ * Incremental decoder for length-prefixed frames. Feed it stream chunks of
+ * any size with {@link FrameDecoder.push}; it calls back once per whole frame.
+ *
+ * Frames that lie wholly inside one chunk are delivered as views into that
+ * chunk (no copy); a frame split across chunks is assembled in a buffer of
+ * exactly its declared size, allocated only after the size passed the limit.
+ * After an error the decoder is spent: drop the connection.
+ */
+export class FrameDecoder {
+  readonly maxFrameSize: number;
+  #header = new Uint8Array(FRAME_HEADER_SIZE);
+  #headerFill = 0;
+  #body: Uint8Array | null = null;
+  #bodyFill = 0;
+  #failed = false;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_SIZE_LIMIT) {
+      throw new RangeError(`maxFrameSize must be an integer from 0 to ${MAX_FRAME_SIZE_LIMIT}, got ${max}`);
+    }
+    this.maxFrameSize = max;
+  }
+
+  /** Bytes held for a frame not yet complete. */
+  get bufferedBytes(): number {
+    return this.#headerFill + this.#bodyFill;
+  }
+
+  /** True between frames: nothing partial is held. */
+  get idle(): boolean {
+    return this.#headerFill === 0 && this.#body === null;
+  }
+
+  /**
+   * Consumes `chunk`, calling `onFrame` for each frame it completes.
+   * Throws `XPPG_ERR_FRAME_TOO_LARGE` for a frame over the limit (frames
+   * completed earlier in the same chunk have been delivered by then).
+   */
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
+    let pos = 0;
+    const end = chunk.byteLength;
+    while (pos < end) {
+      if (this.#body !== null) {
+        // Continue a frame split across chunks.
+        const body = this.#body;
+        const take = Math.min(body.byteLength - this.#bodyFill, end - pos);
+        body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
+        this.#bodyFill += take;
+        pos += take;
+        if (this.#bodyFill === body.byteLength) {
+          this.#body = null;
+          this.#bodyFill = 0;
+          onFrame(body);
+        }
+        continue;
+      }
+      let length: number;
+      if (this.#headerFill === 0 && end - pos >= FRAME_HEADER_SIZE) {
+        // Fast path: the whole header is in this chunk.
+        length = ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16) | (chunk[pos + 2]! << 8) | chunk[pos + 3]!) >>> 0;
+        pos += FRAME_HEADER_SIZE;
+      } else {
+        while (this.#headerFill < FRAME_HEADER_SIZE && pos < end) this.#header[this.#headerFill++] = chunk[pos++]!;
+        if (this.#headerFill < FRAME_HEADER_SIZE) return;
+        const h = this.#header;
+        length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+        this.#headerFill = 0;
+      }
+      if (length > this.maxFrameSize) {
+        this.#failed = true;
+        throw frameTooLargeError(length, this.maxFrameSize, "received");
+      }
+      if (end - pos >= length) {
+        const frame = chunk.subarray(pos, pos + length);
+        pos += length;
+        onFrame(frame);
+      } else {
+        this.#body = new Uint8Array(length);
+        this.#bodyFill = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE } from "./constants.js";
+import { frameTooLargeError } from "./errors.js";
+
+/**
+ * Encodes one frame: a 4-byte big-endian length, then the payload.
+ * Throws `XPPG_ERR_FRAME_TOO_LARGE` if the payload exceeds `maxFrameSize`.
+ */
+export function encodeFrame(payload: Uint8Array, maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE): Uint8Array {
+  if (payload.byteLength > maxFrameSize) throw frameTooLargeError(payload.byteLength, maxFrameSize, "sent");
+  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.byteLength);
+  writeHeader(out, 0, payload.byteLength);
+  out.set(payload, FRAME_HEADER_SIZE);
+  return out;
+}
+
+/**
+ * Encodes many frames into one buffer, ready for a single socket write.
+ * Coalescing the frames of one event-loop tick this way is where most of a
+ * stream transport's small-message speed comes from. Sizes are not checked
+ * here: check each payload when it is queued.
+ */
+export function encodeFrames(payloads: readonly Uint8Array[], totalPayloadBytes?: number): Uint8Array {
+  let total = 0;
+  if (totalPayloadBytes === undefined) for (const p of payloads) total += p.byteLength;
+  else total = totalPayloadBytes;
+  const out = new Uint8Array(total + FRAME_HEADER_SIZE * payloads.length);
+  let offset = 0;
+  for (const p of payloads) {
+    writeHeader(out, offset, p.byteLength);
+    out.set(p, offset + FRAME_HEADER_SIZE);
+    offset += FRAME_HEADER_SIZE + p.byteLength;
+  }
+  return out;
+}
+
+/** The number of bytes {@link encodeFrame} produces for a payload of `payloadLength` bytes. */
+export function encodedFrameLength(payloadLength: number): number {
+  return FRAME_HEADER_SIZE + payloadLength;
+}
+
+function writeHeader(out: Uint8Array, offset: number, length: number): void {
+  out[offset] = length >>> 24;
+  out[offset + 1] = (length >>> 16) & 0xff;
+  out[offset + 2] = (length >>> 8) & 0xff;
+  out[offset + 3] = length & 0xff;
+}

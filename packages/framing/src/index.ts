@@ -1,0 +1,18 @@
+export {
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  ENVELOPE_VERSION,
+  FRAME_HEADER_SIZE,
+  MAX_FRAME_SIZE_LIMIT,
+  MAX_HOP_LIMIT,
+  MAX_KIND_LENGTH,
+  MAX_PEER_ID_LENGTH,
+} from "./constants.js";
+export { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
+export type { FramingErrorCode } from "./errors.js";
+export { encodeFrame, encodeFrames, encodedFrameLength } from "./frame-encoder.js";
+export { FrameDecoder } from "./frame-decoder.js";
+export type { FrameDecoderOptions } from "./frame-decoder.js";
+export { EnvelopeCodec } from "./envelope.js";
+export type { Envelope, EnvelopeCodecOptions } from "./envelope.js";
+export { scanMsgpack } from "./msgpack-scan.js";

@@ -1,0 +1,74 @@
+import type { XppgError } from "@xppg/errors";
+
+/** Why and by whom a connection was closed. */
+export interface CloseInfo {
+  /** `"local"` when this side called `close()`, `"remote"` when the other side ended it or the link broke. */
+  readonly initiator: "local" | "remote";
+  /** The error that ended the connection; absent for a clean close. */
+  readonly error?: XppgError | undefined;
+}
+
+/**
+ * Receives what a {@link Connection} delivers. `frame` is called once per
+ * frame, in order, synchronously from the transport's read path: keep it
+ * quick, or call `connection.pause()` while slow work (a disk write) runs.
+ */
+export interface FrameSink {
+  /**
+   * One whole frame. The bytes may be a view into a larger buffer that the
+   * transport does not reuse; copy them only if you keep them for long.
+   */
+  frame(data: Uint8Array): void;
+  /** Called once, after the last frame, when the connection has closed. */
+  close?(info: CloseInfo): void;
+}
+
+/**
+ * A message-oriented duplex between two endpoints: frames in, frames out.
+ *
+ * The layers above (handshake, encryption, dispatch) use only this interface
+ * and never learn which transport carries them. Frames arrive whole, in the
+ * order they were sent, or the connection closes with an error.
+ */
+export interface Connection {
+  /** Short name of the transport that made this connection (`"tcp"`, `"ws"`, `"memory"`). */
+  readonly transport: string;
+  /** The remote end, as an address its transport can read (`"tcp://127.0.0.1:7337"`). */
+  readonly remoteAddress: string;
+  /** The local end, in the same form. */
+  readonly localAddress: string;
+  /** True when this side dialled, false when it accepted. */
+  readonly outbound: boolean;
+  /** True once the connection has closed, by either side. */
+  readonly isClosed: boolean;
+  /** Resolves (never rejects) once the connection has closed, with the reason. */
+  readonly closed: Promise<CloseInfo>;
+
+  /**
+   * Starts delivering frames to `sink`. Frames that arrived before are
+   * delivered first, in order. A connection has one sink; calling `read`
+   * again replaces it.
+   */
+  read(sink: FrameSink): void;
+
+  /**
+   * Sends one frame. Resolves once the transport has taken it and its send
+   * buffer is below the high-water mark, so awaiting each `send` is the
+   * backpressure. Rejects with `XPPG_ERR_CONNECTION_CLOSED` if the connection
+   * is closed, `XPPG_ERR_FRAME_TOO_LARGE` if the frame exceeds the
+   * transport's `maxFrameSize`.
+   */
+  send(frame: Uint8Array): Promise<void>;
+
+  /** Stops delivering frames (and, where the transport can, reading from the network). */
+  pause(): void;
+  /** Resumes delivery after {@link Connection.pause}. */
+  resume(): void;
+
+  /**
+   * Closes the connection. Frames already passed to `send` are flushed first
+   * when `error` is absent. With `error`, the connection is torn down at once
+   * and `closed` reports that error. Idempotent.
+   */
+  close(error?: XppgError): Promise<void>;
+}

@@ -1,0 +1,51 @@
+import type { Connection } from "./connection.js";
+
+/** Called for each connection a listener accepts. */
+export type ConnectionHandler = (connection: Connection) => void;
+
+/** Options for {@link Transport.dial}. */
+export interface DialOptions {
+  /** Abort the dial (and close a connection that raced the abort). */
+  signal?: AbortSignal;
+  /**
+   * Give up after this many milliseconds with `XPPG_ERR_DIAL_TIMEOUT`.
+   * @default 10000
+   */
+  timeoutMs?: number;
+}
+
+/** A bound, accepting endpoint returned by {@link Transport.listen}. */
+export interface Listener {
+  /** The address peers can dial, with the real port when port 0 was asked for (`"tcp://0.0.0.0:41235"`). */
+  readonly address: string;
+  /** The bound port, when the transport has ports. */
+  readonly port: number | undefined;
+  /** Stops accepting. Connections already accepted stay open. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * A way to reach peers: TCP, WebSocket, in-memory, and whatever comes next.
+ *
+ * Addresses are URL-like strings whose scheme names the transport
+ * (`tcp://host:port`, `ws://host:port/path`, `memory://name`). A node can hold
+ * several transports and picks the first whose {@link Transport.canDial}
+ * accepts an address.
+ */
+export interface Transport {
+  /** Short name, also the address scheme this transport owns (`"tcp"`). */
+  readonly name: string;
+  /** True if `address` is in a form this transport can dial. */
+  canDial(address: string): boolean;
+  /**
+   * Starts accepting connections at `address` (port 0 picks a free port).
+   * Rejects with `XPPG_ERR_LISTEN_FAILED` (the port is taken, say).
+   */
+  listen(address: string, onConnection: ConnectionHandler): Promise<Listener>;
+  /**
+   * Opens a connection. Rejects with `XPPG_ERR_DIAL_FAILED` (nothing listens,
+   * or the host cannot be reached), `XPPG_ERR_DIAL_TIMEOUT`,
+   * `XPPG_ERR_ABORTED` or `XPPG_ERR_BAD_ADDRESS`.
+   */
+  dial(address: string, options?: DialOptions): Promise<Connection>;
+}
