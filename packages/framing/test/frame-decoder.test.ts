@@ -1,0 +1,123 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { FrameDecoder, encodeFrame, encodeFrames, FRAME_HEADER_SIZE } from "../src/index.js";
+
+function decodeAll(decoder: FrameDecoder, chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const c of chunks) decoder.push(c, (f) => out.push(f.slice()));
+  return out;
+}
+
+function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.byteLength + 1)))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  chunks.push(bytes.subarray(prev));
+  return chunks;
+}
+
+describe("encodeFrame", () => {
+  it("writes a 4-byte big-endian length before the payload", () => {
+    const f = encodeFrame(new Uint8Array([7, 8, 9]));
+    expect([...f]).toEqual([0, 0, 0, 3, 7, 8, 9]);
+  });
+
+  it("refuses a payload over maxFrameSize with a code", () => {
+    expect(() => encodeFrame(new Uint8Array(11), 10)).toThrowError(expect.objectContaining({ code: "XPPG_ERR_FRAME_TOO_LARGE" }));
+  });
+
+  it("encodeFrames coalesces frames into one buffer a decoder splits again", () => {
+    const payloads = [new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])];
+    const bytes = encodeFrames(payloads);
+    expect(bytes.byteLength).toBe(3 + 3 * FRAME_HEADER_SIZE);
+    expect(decodeAll(new FrameDecoder(), [bytes]).map((f) => [...f])).toEqual([[1], [], [2, 3]]);
+  });
+});
+
+describe("FrameDecoder", () => {
+  it("delivers frames inside one chunk as views, without copying", () => {
+    const chunk = encodeFrames([new Uint8Array([1, 2]), new Uint8Array([3])]);
+    const seen: Uint8Array[] = [];
+    new FrameDecoder().push(chunk, (f) => seen.push(f));
+    expect(seen[0]!.buffer).toBe(chunk.buffer);
+    expect([...seen[1]!]).toEqual([3]);
+  });
+
+  it("assembles a frame split byte by byte", () => {
+    const bytes = encodeFrame(new Uint8Array([5, 6, 7, 8, 9]));
+    const chunks = [...bytes].map((b) => new Uint8Array([b]));
+    const d = new FrameDecoder();
+    const frames = decodeAll(d, chunks);
+    expect(frames.map((f) => [...f])).toEqual([[5, 6, 7, 8, 9]]);
+    expect(d.idle).toBe(true);
+  });
+
+  it("rejects an oversized declared length before buffering its payload", () => {
+    const d = new FrameDecoder({ maxFrameSize: 1024 });
+    const header = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+    let err: unknown;
+    try {
+      d.push(header, () => {});
+    } catch (e) {
+      err = e;
+    }
+    expect(isXppgError(err, "XPPG_ERR_FRAME_TOO_LARGE")).toBe(true);
+    expect((err as { details: unknown }).details).toEqual({ size: 0xffffffff, maxFrameSize: 1024 });
+    expect(d.bufferedBytes).toBe(0);
+    expect(() => d.push(new Uint8Array(1), () => {})).toThrow(/after an error/);
+  });
+
+  it("delivers frames completed before an oversized one in the same chunk", () => {
+    const good = encodeFrame(new Uint8Array([1]));
+    const bad = new Uint8Array([0, 0, 4, 0]);
+    const chunk = new Uint8Array([...good, ...bad]);
+    const seen: number[][] = [];
+    expect(() => new FrameDecoder({ maxFrameSize: 100 }).push(chunk, (f) => seen.push([...f]))).toThrow();
+    expect(seen).toEqual([[1]]);
+  });
+
+  it("accepts a frame of exactly maxFrameSize", () => {
+    const frames = decodeAll(new FrameDecoder({ maxFrameSize: 64 }), [encodeFrame(new Uint8Array(64).fill(1), 64)]);
+    expect(frames[0]!.byteLength).toBe(64);
+  });
+
+  it("validates its own option", () => {
+    expect(() => new FrameDecoder({ maxFrameSize: -1 })).toThrow(RangeError);
+    expect(() => new FrameDecoder({ maxFrameSize: 2 ** 32 })).toThrow(RangeError);
+  });
+
+  it("property: any chunking of a frame stream yields the same frames", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloads, cuts) => {
+          const stream = encodeFrames(payloads);
+          const frames = decodeAll(new FrameDecoder(), splitAt(stream, cuts));
+          expect(frames).toEqual(payloads.map((p) => Uint8Array.from(p)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("fuzz: random bytes either decode or throw a typed error, and never over-allocate", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 16 }), (chunks) => {
+        const d = new FrameDecoder({ maxFrameSize: 256 });
+        try {
+          decodeAll(d, chunks);
+        } catch (err) {
+          expect(isXppgError(err, "XPPG_ERR_FRAME_TOO_LARGE")).toBe(true);
+        }
+        expect(d.bufferedBytes).toBeLessThanOrEqual(256 + FRAME_HEADER_SIZE);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
