@@ -1,1 +1,26 @@
-export {};
+export { SharedState } from "./shared-state.js";
+export type { SharedStateOptions, MergeFunction, ResolvedOptions } from "./options.js";
+export type { StateChange, ChangeListener } from "./change.js";
+export type { Replica } from "./replica.js";
+export { parseUpdate } from "./update.js";
+export type { StateUpdate, UpdateEntry, UpdateLimits } from "./update.js";
+export { splitUpdate, measureUpdate, measureEntry } from "./split-update.js";
+export type { SplitLimits } from "./split-update.js";
+export { compareValues, valuesEqual } from "./compare-values.js";
+export { checkValue, measureValue, isBytes } from "./value.js";
+export type { StateValue, StateObject, ValueLimits, CheckedValue } from "./value.js";
+export { STATE_ERROR_CODES, StateError } from "./errors.js";
+export type { StateErrorCode } from "./errors.js";
+export {
+  UPDATE_FORMAT,
+  MAX_VERSION,
+  DEFAULT_MAX_KEYS,
+  DEFAULT_MAX_KEY_LENGTH,
+  DEFAULT_MAX_REPLICA_ID_LENGTH,
+  DEFAULT_MAX_ENTRIES_PER_UPDATE,
+  DEFAULT_MAX_VALUE_SIZE,
+  DEFAULT_MAX_VALUE_DEPTH,
+  DEFAULT_MAX_TOTAL_SIZE,
+  DEFAULT_MAX_TIED_WRITES,
+  DEFAULT_MAX_VERSION_JUMP,
+} from "./constants.js";

@@ -1,0 +1,78 @@
+import { compareValues } from "./compare-values.js";
+import { stringSize, type StateValue } from "./value.js";
+
+/** One write held for a key: by `writer`, a value or a delete. */
+export interface Row {
+  readonly writer: string;
+  /** The value written; `undefined` for a delete. */
+  readonly value: StateValue | undefined;
+  /** Approximate encoded size of the value, in bytes (0 for a delete). */
+  readonly size: number;
+}
+
+/**
+ * Everything a replica holds for one key: the highest version seen and the
+ * writes made at that version (one without a merge function; up to
+ * `maxTiedWrites` with one), sorted by writer id, one per writer.
+ */
+export interface Slot {
+  readonly version: number;
+  readonly rows: readonly Row[];
+  /** The local sequence number of the last change to this slot. */
+  readonly seq: number;
+  /** What `get` shows: the winning value, or the merge of the tied values; `undefined` when deleted. */
+  readonly value: StateValue | undefined;
+  /** Approximate bytes held for this key, for `maxTotalSize`. */
+  readonly size: number;
+}
+
+/**
+ * Orders two writes of one version by the same writer (a replica that lost
+ * its state and reused its id, or a hostile one): a delete sorts below any
+ * value, values by {@link compareValues}. The greater is kept.
+ */
+function compareSameWriter(a: Row, b: Row): number {
+  if (a.value === undefined || b.value === undefined) {
+    return (a.value === undefined ? 0 : 1) - (b.value === undefined ? 0 : 1);
+  }
+  return compareValues(a.value, b.value);
+}
+
+/**
+ * Joins one received write into the rows held at the same version. The
+ * result depends only on the set of writes ever joined, never on their
+ * order or repetition: per writer the greater write (see above) is kept,
+ * and of the writers the `maxRows` greatest ids (by UTF-16 code units) are
+ * kept. Keeping "the K greatest" of a union is itself order-free, which is
+ * why a cap can exist without breaking convergence.
+ *
+ * Returns the same array when nothing changed.
+ */
+export function joinRows(rows: readonly Row[], row: Row, maxRows: number): readonly Row[] {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((rows[mid] as Row).writer < row.writer) lo = mid + 1;
+    else hi = mid;
+  }
+  const existing = rows[lo];
+  if (existing !== undefined && existing.writer === row.writer) {
+    if (compareSameWriter(row, existing) <= 0) return rows;
+    const next = rows.slice();
+    next[lo] = row;
+    return next;
+  }
+  if (rows.length >= maxRows && lo === 0) return rows; // the new writer would be the one dropped
+  const next = rows.slice();
+  next.splice(lo, 0, row);
+  if (next.length > maxRows) next.splice(0, next.length - maxRows);
+  return next;
+}
+
+/** Approximate bytes a slot holds (key, version, writers and values), for `maxTotalSize`. */
+export function slotSize(key: string, slot: Pick<Slot, "rows">): number {
+  let size = stringSize(key) + 9;
+  for (const row of slot.rows) size += stringSize(row.writer) + row.size;
+  return size;
+}

@@ -1,0 +1,129 @@
+import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
+import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import { checkKey, isReplicaId } from "./key.js";
+import { checkValue, type StateValue } from "./value.js";
+
+/**
+ * One row of an update: a write of `key` at `version` by the replica
+ * `writer`. Four elements carry a value; three are a delete (a tombstone).
+ *
+ * Rows are independent: any subset of an update, in any order, is itself a
+ * valid update, which is what lets {@link splitUpdate} cut one in pieces.
+ */
+export type UpdateEntry =
+  | readonly [key: string, version: number, writer: string, value: StateValue]
+  | readonly [key: string, version: number, writer: string];
+
+/**
+ * What {@link SharedState.snapshot} and {@link SharedState.delta} return and
+ * {@link SharedState.apply} takes: plain data, ready for MessagePack.
+ *
+ * ```
+ * { format: 1, seq: 42, entries: [["height", 3, "peer-a", 2], ["old", 5, "peer-b"]] }
+ * ```
+ */
+export interface StateUpdate {
+  /** Layout version: {@link UPDATE_FORMAT}. */
+  readonly format: typeof UPDATE_FORMAT;
+  /**
+   * The sender's local sequence number when it made the update. The sender
+   * passes it to `delta()` next time; a receiver has no use for it.
+   */
+  readonly seq: number;
+  /** The rows; a key may appear more than once (ties are carried whole). */
+  readonly entries: readonly UpdateEntry[];
+}
+
+/** The bounds a received update is checked against; all come from the state's options. */
+export interface UpdateLimits {
+  readonly maxEntriesPerUpdate: number;
+  readonly maxKeyLength: number;
+  readonly maxReplicaIdLength: number;
+  readonly maxValueSize: number;
+  readonly maxValueDepth: number;
+}
+
+function invalid(why: string, details?: Record<string, unknown>): StateError {
+  return new StateError(
+    STATE_ERROR_CODES.INVALID_UPDATE,
+    `Received a malformed state update: ${why}. Nothing was applied; the sender is not speaking this protocol.`,
+    details === undefined ? undefined : { details },
+  );
+}
+
+function own(record: object, name: string): unknown {
+  return Object.prototype.hasOwnProperty.call(record, name) ? (record as Record<string, unknown>)[name] : undefined;
+}
+
+function parseEntry(row: unknown, index: number, limits: UpdateLimits): UpdateEntry {
+  if (!Array.isArray(row) || (row.length !== 3 && row.length !== 4)) {
+    throw invalid(`entry ${index} is not an array [key, version, writer] or [key, version, writer, value]`, { index });
+  }
+  const [rawKey, version, writer] = row as unknown[];
+  const key = checkKey(rawKey, limits.maxKeyLength, `Received state update entry ${index}`);
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || version > MAX_VERSION) {
+    throw invalid(`entry ${index} (key "${key}") has version ${String(version)}; a version is an integer from 1 to ${MAX_VERSION}`, { index, key });
+  }
+  if (!isReplicaId(writer, limits.maxReplicaIdLength)) {
+    throw invalid(`entry ${index} (key "${key}") names no valid writer (a non-empty string of at most ${limits.maxReplicaIdLength} characters)`, {
+      index,
+      key,
+    });
+  }
+  if (row.length === 3) return Object.freeze([key, version, writer] as const);
+  const { value } = checkValue((row as unknown[])[3], limits, `The value of key "${key}" in received state update entry ${index}`);
+  return Object.freeze([key, version, writer, value] as const);
+}
+
+function parse(input: unknown, limits: UpdateLimits): StateUpdate {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) throw invalid("it is not an object");
+  const format = own(input, "format");
+  if (format !== UPDATE_FORMAT) {
+    if (typeof format === "number") {
+      throw new StateError(
+        STATE_ERROR_CODES.UNSUPPORTED_FORMAT,
+        `Received a state update in format ${format}; this code reads format ${UPDATE_FORMAT}. Nothing was applied; upgrade the older peer.`,
+        { details: { format } },
+      );
+    }
+    throw invalid(`its format is ${String(format)}, not ${UPDATE_FORMAT}`);
+  }
+  const seq = own(input, "seq");
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw invalid("its seq is not a non-negative integer");
+  const entries = own(input, "entries");
+  if (!Array.isArray(entries)) throw invalid("its entries are not an array");
+  // Checked before a single row is read.
+  if (entries.length > limits.maxEntriesPerUpdate) {
+    throw new StateError(
+      STATE_ERROR_CODES.TOO_MANY_ENTRIES,
+      `Received a state update of ${entries.length} entries, over maxEntriesPerUpdate (${limits.maxEntriesPerUpdate}). Nothing was applied; ` +
+        "the sender should cut its updates with splitUpdate, or every replica should raise the limit.",
+      { details: { entries: entries.length, maxEntriesPerUpdate: limits.maxEntriesPerUpdate } },
+    );
+  }
+  const parsed: UpdateEntry[] = [];
+  for (let i = 0; i < entries.length; i++) parsed.push(parseEntry((entries as unknown[])[i], i, limits));
+  return Object.freeze({ format: UPDATE_FORMAT, seq, entries: Object.freeze(parsed) });
+}
+
+/**
+ * Checks that `input`, data decoded from the network, is a {@link StateUpdate}
+ * within `limits`, and returns a frozen copy (values deep-copied).
+ *
+ * Throws a {@link StateError}: `XPPG_ERR_STATE_INVALID_UPDATE`,
+ * `XPPG_ERR_STATE_UNSUPPORTED_FORMAT`, `XPPG_ERR_STATE_TOO_MANY_ENTRIES`,
+ * `XPPG_ERR_STATE_INVALID_KEY`, `XPPG_ERR_STATE_KEY_TOO_LONG`,
+ * `XPPG_ERR_STATE_INVALID_VALUE` or `XPPG_ERR_STATE_VALUE_TOO_LARGE`.
+ * Never anything else.
+ */
+export function parseUpdate(input: unknown, limits: UpdateLimits): StateUpdate {
+  try {
+    return parse(input, limits);
+  } catch (error) {
+    if (error instanceof StateError) throw error;
+    // A getter or Proxy trap that throws: the input was never plain data.
+    throw new StateError(STATE_ERROR_CODES.INVALID_UPDATE, `Received a state update that cannot be read (${describe(error)}). Nothing was applied.`, {
+      cause: error,
+    });
+  }
+}
