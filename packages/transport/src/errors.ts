@@ -2,20 +2,32 @@ import { XppgError, type XppgErrorOptions } from "@xppg/errors";
 
 /** Stable codes of the errors transports report. */
 export const TRANSPORT_ERROR_CODES = {
+  /** `send` on a connection that is closed. */
   CONNECTION_CLOSED: "XPPG_ERR_CONNECTION_CLOSED",
+  /** The peer aborted the connection or the link broke (`closed` reports it). */
   CONNECTION_RESET: "XPPG_ERR_CONNECTION_RESET",
+  /** Nothing answered at the dialled address. */
   DIAL_FAILED: "XPPG_ERR_DIAL_FAILED",
+  /** The dial took longer than its timeout. */
   DIAL_TIMEOUT: "XPPG_ERR_DIAL_TIMEOUT",
+  /** The dial's `AbortSignal` fired. */
   ABORTED: "XPPG_ERR_ABORTED",
+  /** An address the transport cannot read. */
   BAD_ADDRESS: "XPPG_ERR_BAD_ADDRESS",
+  /** `listen` could not bind (the port or name is taken). */
   LISTEN_FAILED: "XPPG_ERR_LISTEN_FAILED",
+  /** A frame over `maxFrameSize`: `send` rejects, or `closed` reports a received one. */
   FRAME_TOO_LARGE: "XPPG_ERR_FRAME_TOO_LARGE",
+  /** The peer broke the transport's wire rules (a truncated frame, a text WebSocket message). */
   PROTOCOL: "XPPG_ERR_TRANSPORT_PROTOCOL",
 } as const;
 
+/** One of the {@link TRANSPORT_ERROR_CODES}. */
+export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES];
+
 /** Any error a transport reports; `code` is one of {@link TRANSPORT_ERROR_CODES}. */
 export class TransportError extends XppgError {
-  constructor(code: (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES], message: string, options?: XppgErrorOptions) {
+  constructor(code: TransportErrorCode, message: string, options?: XppgErrorOptions) {
     super(code, message, options);
   }
 }
@@ -35,5 +47,75 @@ export function badAddressError(transport: string, address: string, expected: st
     TRANSPORT_ERROR_CODES.BAD_ADDRESS,
     `The ${transport} transport cannot use the address "${address}". Give it in the form ${expected}.`,
     { details: { address } },
+  );
+}
+
+/** The error `send` rejects with for a frame over `maxFrameSize`, and `closed` reports for a received one. */
+export function frameTooLargeError(size: number, maxFrameSize: number, direction: "received" | "sent"): TransportError {
+  const advice =
+    direction === "received"
+      ? "The peer is misbehaving or uses a larger maxFrameSize; the connection is dropped."
+      : "Split the data into smaller frames, or raise maxFrameSize on both peers. The connection is still usable.";
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
+    `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}`,
+    { details: { size, maxFrameSize } },
+  );
+}
+
+/** The error a dial rejects with when nothing answers at `address`. */
+export function dialFailedError(address: string, cause?: unknown): TransportError {
+  const why = cause instanceof Error ? ` (${cause.message})` : "";
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.DIAL_FAILED,
+    `Could not connect to ${address}${why}. Check that the peer is running and listening there, and that nothing blocks the way.`,
+    cause === undefined ? { details: { address } } : { cause, details: { address } },
+  );
+}
+
+/** The error a dial rejects with when it took longer than `timeoutMs`. */
+export function dialTimeoutError(address: string, timeoutMs: number): TransportError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.DIAL_TIMEOUT,
+    `Connecting to ${address} took longer than ${timeoutMs} ms and was given up. The peer may be down or unreachable; try again, or raise timeoutMs.`,
+    { details: { address, timeoutMs } },
+  );
+}
+
+/** The error a dial rejects with when its `AbortSignal` fired. */
+export function abortedError(address: string, reason?: unknown): TransportError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.ABORTED,
+    `The dial to ${address} was aborted by its AbortSignal; no connection was kept.`,
+    reason === undefined ? { details: { address } } : { cause: reason, details: { address } },
+  );
+}
+
+/** The error `listen` rejects with when it cannot bind `address`. */
+export function listenFailedError(address: string, cause?: unknown): TransportError {
+  const why = cause instanceof Error ? ` (${cause.message})` : "";
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.LISTEN_FAILED,
+    `Could not listen on ${address}${why}. Pick another port (0 picks a free one) or stop whatever holds it.`,
+    cause === undefined ? { details: { address } } : { cause, details: { address } },
+  );
+}
+
+/** The error `closed` reports when the link broke or the peer aborted the connection. */
+export function connectionResetError(remoteAddress: string, cause?: unknown): TransportError {
+  const why = cause instanceof Error ? ` (${cause.message})` : "";
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.CONNECTION_RESET,
+    `The connection to ${remoteAddress} was reset${why}: the peer aborted it or the link broke. Frames in flight may be lost; dial again to reconnect.`,
+    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
+  );
+}
+
+/** The error `closed` reports when the peer broke the transport's wire rules. */
+export function protocolError(remoteAddress: string, what: string, cause?: unknown): TransportError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.PROTOCOL,
+    `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.`,
+    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
   );
 }

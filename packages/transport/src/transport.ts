@@ -35,6 +35,11 @@ export interface Listener {
 export interface Transport {
   /** Short name, also the address scheme this transport owns (`"tcp"`). */
   readonly name: string;
+  /**
+   * Largest frame this transport's connections send or accept, when the
+   * transport has such a limit. Layers above size their messages by it.
+   */
+  readonly maxFrameSize?: number;
   /** True if `address` is in a form this transport can dial. */
   canDial(address: string): boolean;
   /**

@@ -1,0 +1,366 @@
+import { isXppgError } from "@xppg/errors";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Connection } from "../connection.js";
+import { DEFAULT_MAX_FRAME_SIZE } from "../constants.js";
+import { TRANSPORT_ERROR_CODES, TransportError } from "../errors.js";
+import type { Listener, Transport } from "../transport.js";
+import { Collector, deferred, isPending, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
+
+export { Collector, deferred, isPending, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
+export type { Deferred } from "./helpers.js";
+
+/** What a transport under test provides to {@link transportComplianceTests}. */
+export interface ComplianceSetup {
+  /** The transport under test. */
+  transport: Transport;
+  /**
+   * A loopback address to listen on that picks a fresh port or name each
+   * time (`"tcp://127.0.0.1:0"`, `"memory://"`).
+   */
+  listenAddress: string;
+  /**
+   * The transport's frame limit.
+   * @default transport.maxFrameSize, else 1048576
+   */
+  maxFrameSize?: number;
+  /**
+   * Addresses dial and listen must reject with `XPPG_ERR_BAD_ADDRESS`.
+   * @default ["not an address", "<name>://"]
+   */
+  badAddresses?: string[];
+  /**
+   * Most bytes the backpressure test sends while the receiver is paused
+   * before it fails for want of a pending `send`.
+   * @default 67108864 (64 MiB)
+   */
+  backpressureLimitBytes?: number;
+  /** Called once after the suite (close servers, remove temp state). */
+  teardown?: () => void | Promise<void>;
+}
+
+interface Pair {
+  listener: Listener;
+  dialer: Connection;
+  accepted: Connection;
+}
+
+const CODES = TRANSPORT_ERROR_CODES;
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  let error: unknown;
+  try {
+    await within(promise, `a rejection with ${code}`);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected a rejection with ${code}`).toBeDefined();
+  expect((error as { code?: unknown }).code, String((error as Error).message)).toBe(code);
+  expect(isXppgError(error, code)).toBe(true);
+}
+
+/**
+ * Registers a `describe` block of tests every transport must pass: addresses,
+ * ordered byte-exact delivery, limits, pause and backpressure, close from
+ * either side, and dial errors. Call it from a test file:
+ *
+ * ```ts
+ * transportComplianceTests("tcp", () => ({ transport: tcpTransport(), listenAddress: "tcp://127.0.0.1:0" }));
+ * ```
+ *
+ * `setup` runs once before the tests; `teardown` (if returned) once after.
+ * The tests assert no timings: they wait for events, with generous bounds.
+ */
+export function transportComplianceTests(name: string, setup: () => ComplianceSetup | Promise<ComplianceSetup>): void {
+  describe(`transport compliance: ${name}`, () => {
+    let ctx: ComplianceSetup;
+    let transport: Transport;
+    let maxFrameSize: number;
+    const listeners: Listener[] = [];
+    const connections: Connection[] = [];
+
+    beforeAll(async () => {
+      ctx = await setup();
+      transport = ctx.transport;
+      maxFrameSize = ctx.maxFrameSize ?? transport.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    });
+
+    afterEach(async () => {
+      const cs = connections.splice(0);
+      const ls = listeners.splice(0);
+      await Promise.allSettled(cs.map((c) => within(c.close(), "a connection to close in cleanup")));
+      await Promise.allSettled(ls.map((l) => l.close()));
+    });
+
+    afterAll(async () => {
+      await ctx?.teardown?.();
+    });
+
+    async function listen(onConnection: (c: Connection) => void = () => {}): Promise<Listener> {
+      const listener = await transport.listen(ctx.listenAddress, (c) => {
+        connections.push(c);
+        onConnection(c);
+      });
+      listeners.push(listener);
+      return listener;
+    }
+
+    async function pair(): Promise<Pair> {
+      const accepted = deferred<Connection>();
+      const listener = await listen((c) => accepted.resolve(c));
+      const dialer = await within(transport.dial(listener.address), `a dial to ${listener.address}`);
+      connections.push(dialer);
+      return { listener, dialer, accepted: await within(accepted.promise, "the listener to accept") };
+    }
+
+    /** A listener address where, a moment ago, something listened and now nothing does. */
+    async function deadAddress(): Promise<string> {
+      const listener = await transport.listen(ctx.listenAddress, (c) => void c.close());
+      await listener.close();
+      return listener.address;
+    }
+
+    it("listens on a fresh address and dials the reported address", async () => {
+      const { listener, dialer, accepted } = await pair();
+      expect(typeof listener.address).toBe("string");
+      expect(listener.address.startsWith(`${transport.name}://`)).toBe(true);
+      expect(transport.canDial(listener.address)).toBe(true);
+      for (const c of [dialer, accepted]) {
+        expect(c.transport).toBe(transport.name);
+        expect(c.remoteAddress.length).toBeGreaterThan(0);
+        expect(c.localAddress.length).toBeGreaterThan(0);
+        expect(c.isClosed).toBe(false);
+      }
+      expect(dialer.outbound).toBe(true);
+      expect(accepted.outbound).toBe(false);
+    });
+
+    it("two listeners on the same listen address get distinct addresses", async () => {
+      const a = await listen();
+      const b = await listen();
+      expect(a.address).not.toBe(b.address);
+    });
+
+    it("delivers frames both ways whole, byte-exact and in order (empty, 1 byte, maxFrameSize)", async () => {
+      const { dialer, accepted } = await pair();
+      const sizes = [0, 1, 2, 1000, maxFrameSize, 0, 65_537 > maxFrameSize ? 1 : 65_537, maxFrameSize - 1];
+      const fromDialer = sizes.map((s, i) => patterned(s, i + 1));
+      const fromAccepted = sizes.map((s, i) => patterned(s, i + 100));
+      const atAccepted = new Collector(accepted);
+      const atDialer = new Collector(dialer);
+      await Promise.all([...fromDialer.map((f) => dialer.send(f)), ...fromAccepted.map((f) => accepted.send(f))]);
+      await Promise.all([atAccepted.waitFor(sizes.length), atDialer.waitFor(sizes.length)]);
+      expect(atAccepted.frames.map((f) => f.byteLength)).toEqual(sizes);
+      expect(atDialer.frames.map((f) => f.byteLength)).toEqual(sizes);
+      fromDialer.forEach((f, i) => expect(sameBytes(atAccepted.frames[i]!, f), `frame ${i} dialer->accepted`).toBe(true));
+      fromAccepted.forEach((f, i) => expect(sameBytes(atDialer.frames[i]!, f), `frame ${i} accepted->dialer`).toBe(true));
+    });
+
+    it("lets the sender reuse its buffer as soon as send returns", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const buf = new Uint8Array(16);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 5; i++) {
+        buf.fill(i);
+        sends.push(dialer.send(buf));
+      }
+      await Promise.all(sends);
+      await at.waitFor(5);
+      at.frames.forEach((f, i) => expect(sameBytes(f, new Uint8Array(16).fill(i))).toBe(true));
+    });
+
+    it("delivers 10,000 small frames sent without awaiting, in order", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 10_000; i++) sends.push(dialer.send(numbered(i, i % 7)));
+      await within(Promise.all(sends), "10,000 sends");
+      await at.waitFor(10_000);
+      expect(at.frames.length).toBe(10_000);
+      at.frames.forEach((f, i) => {
+        if (numberOf(f) !== i || f.byteLength !== 4 + (i % 7)) expect.fail(`frame ${i} arrived as ${numberOf(f)} (${f.byteLength} bytes)`);
+      });
+    });
+
+    it("rejects a frame over maxFrameSize with XPPG_ERR_FRAME_TOO_LARGE and stays usable", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      await expectCode(dialer.send(new Uint8Array(maxFrameSize + 1)), CODES.FRAME_TOO_LARGE);
+      expect(dialer.isClosed).toBe(false);
+      await dialer.send(numbered(7));
+      await at.waitFor(1);
+      expect(at.frames.length).toBe(1);
+      expect(numberOf(at.frames[0]!)).toBe(7);
+    });
+
+    it("holds frames that arrive before read() and delivers them once read is called", async () => {
+      const { dialer, accepted } = await pair();
+      await Promise.all([0, 1, 2].map((i) => dialer.send(numbered(i))));
+      await turns(20);
+      const at = new Collector(accepted);
+      await at.waitFor(3);
+      expect(at.frames.map(numberOf)).toEqual([0, 1, 2]);
+    });
+
+    it("pause stops delivery (even from inside the sink) and resume restarts it with nothing lost", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      at.onFrame = (_f, index) => {
+        if (index === 2) accepted.pause();
+      };
+      await Promise.all(Array.from({ length: 50 }, (_, i) => dialer.send(numbered(i))));
+      await at.waitFor(3);
+      await turns(20);
+      expect(at.frames.length).toBe(3);
+      at.onFrame = undefined;
+      accepted.resume();
+      await at.waitFor(50);
+      expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      // And a pause from outside the sink.
+      accepted.pause();
+      await Promise.all(Array.from({ length: 10 }, (_, i) => dialer.send(numbered(50 + i))));
+      await turns(20);
+      expect(at.frames.length).toBe(50);
+      accepted.resume();
+      await at.waitFor(60);
+      expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    });
+
+    it("applies backpressure: with the receiver paused a send stays pending, and everything arrives after resume", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      accepted.pause();
+      const frameSize = Math.max(1, Math.min(64 * 1024, maxFrameSize));
+      const limit = ctx.backpressureLimitBytes ?? 64 * 1024 * 1024;
+      const sends: Promise<void>[] = [];
+      let pending: Promise<void> | undefined;
+      for (let sent = 0; sent < limit; sent += frameSize) {
+        const p = dialer.send(numbered(sends.length, frameSize - 4));
+        sends.push(p);
+        if (await isPending(p, 1)) {
+          pending = p;
+          break;
+        }
+      }
+      expect(pending, `no send was pending after ${limit} bytes to a paused receiver`).toBeDefined();
+      expect(at.frames.length).toBe(0);
+      accepted.resume();
+      await within(Promise.all(sends), "the pending sends to resolve after resume", 30_000);
+      await at.waitFor(sends.length);
+      expect(at.frames.length).toBe(sends.length);
+      at.frames.forEach((f, i) => {
+        if (numberOf(f) !== i || f.byteLength !== frameSize) expect.fail(`frame ${i} arrived as ${numberOf(f)}`);
+      });
+    });
+
+    for (const closer of ["dialer", "accepted"] as const) {
+      it(`close by the ${closer} resolves closed on both sides with the right initiator and closes each sink once`, async () => {
+        const p = await pair();
+        const local = p[closer];
+        const remote = closer === "dialer" ? p.accepted : p.dialer;
+        const atLocal = new Collector(local);
+        const atRemote = new Collector(remote);
+        await local.close();
+        const [localInfo, remoteInfo] = await Promise.all([within(local.closed, "local closed"), within(remote.closed, "remote closed")]);
+        expect(localInfo.initiator).toBe("local");
+        expect(localInfo.error).toBeUndefined();
+        expect(remoteInfo.initiator).toBe("remote");
+        expect(remoteInfo.error).toBeUndefined();
+        expect(local.isClosed).toBe(true);
+        expect(remote.isClosed).toBe(true);
+        expect((await atLocal.sinkClosed()).initiator).toBe("local");
+        expect((await atRemote.sinkClosed()).initiator).toBe("remote");
+        // close is idempotent and the sinks hear of it once.
+        await within(local.close(), "a second close");
+        await within(remote.close(), "a close after the peer closed");
+        await turns(5);
+        expect(atLocal.closeCalls).toBe(1);
+        expect(atRemote.closeCalls).toBe(1);
+        await expectCode(local.send(numbered(1)), CODES.CONNECTION_CLOSED);
+        await expectCode(remote.send(numbered(1)), CODES.CONNECTION_CLOSED);
+      });
+    }
+
+    it("close() flushes frames already sent before the peer sees the close", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 200; i++) sends.push(dialer.send(numbered(i, 1024)));
+      const closing = dialer.close();
+      await within(Promise.all(sends), "sends before close");
+      await within(closing, "close");
+      const info = await at.sinkClosed();
+      expect(info.initiator).toBe("remote");
+      expect(info.error).toBeUndefined();
+      expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    });
+
+    it("close(error) reports that error locally and closes the peer", async () => {
+      const { dialer, accepted } = await pair();
+      const atDialer = new Collector(dialer);
+      const atAccepted = new Collector(accepted);
+      const error = new TransportError(CODES.PROTOCOL, "compliance test: closing with an error");
+      await within(dialer.close(error), "close(error)");
+      const localInfo = await within(dialer.closed, "local closed");
+      expect(localInfo.initiator).toBe("local");
+      expect(localInfo.error).toBe(error);
+      expect((await atDialer.sinkClosed()).error).toBe(error);
+      const remoteInfo = await within(accepted.closed, "remote closed");
+      expect(remoteInfo.initiator).toBe("remote");
+      if (remoteInfo.error !== undefined) expect(isXppgError(remoteInfo.error)).toBe(true);
+      expect(atAccepted.closeCalls).toBeLessThanOrEqual(1);
+      await expectCode(dialer.send(numbered(1)), CODES.CONNECTION_CLOSED);
+    });
+
+    it("rejects a dial to an address nobody listens on with XPPG_ERR_DIAL_FAILED", async () => {
+      await expectCode(transport.dial(await deadAddress()), CODES.DIAL_FAILED);
+    });
+
+    it("rejects malformed addresses with XPPG_ERR_BAD_ADDRESS", async () => {
+      const bad = ctx.badAddresses ?? ["not an address", `${transport.name}://`];
+      for (const address of bad) {
+        expect(transport.canDial(address)).toBe(false);
+        await expectCode(transport.dial(address), CODES.BAD_ADDRESS);
+      }
+      await expectCode(transport.listen("not an address", () => {}), CODES.BAD_ADDRESS);
+    });
+
+    it("rejects a dial with an aborted AbortSignal with XPPG_ERR_ABORTED", async () => {
+      const listener = await listen();
+      await expectCode(transport.dial(listener.address, { signal: AbortSignal.abort() }), CODES.ABORTED);
+    });
+
+    it("after listener.close() new dials fail and existing connections still work", async () => {
+      const { listener, dialer, accepted } = await pair();
+      const atDialer = new Collector(dialer);
+      const atAccepted = new Collector(accepted);
+      await within(listener.close(), "listener.close()");
+      await within(listener.close(), "a second listener.close()");
+      await expectCode(transport.dial(listener.address), CODES.DIAL_FAILED);
+      await dialer.send(numbered(1));
+      await accepted.send(numbered(2));
+      await Promise.all([atAccepted.waitFor(1), atDialer.waitFor(1)]);
+      expect(numberOf(atAccepted.frames[0]!)).toBe(1);
+      expect(numberOf(atDialer.frames[0]!)).toBe(2);
+      expect(dialer.isClosed || accepted.isClosed).toBe(false);
+    });
+
+    it("serves many connections at once, each with its own frames", async () => {
+      const conns: Connection[] = [];
+      const listener = await listen((c) => {
+        // Echo every frame back on the connection it came from.
+        c.read({ frame: (f) => void c.send(f).catch(() => {}) });
+      });
+      const collectors: Collector[] = [];
+      for (let i = 0; i < 8; i++) {
+        const c = await within(transport.dial(listener.address), "a dial");
+        connections.push(c);
+        conns.push(c);
+        collectors.push(new Collector(c));
+      }
+      await Promise.all(conns.map((c, i) => Promise.all([0, 1, 2].map((j) => c.send(numbered(i * 10 + j))))));
+      await Promise.all(collectors.map((col) => col.waitFor(3)));
+      collectors.forEach((col, i) => expect(col.frames.map(numberOf)).toEqual([i * 10, i * 10 + 1, i * 10 + 2]));
+    });
+  });
+}

@@ -1,0 +1,171 @@
+import type { CloseInfo, FrameSink } from "./connection.js";
+
+/** Options for {@link FrameInbox}. */
+export interface FrameInboxOptions {
+  /**
+   * Bytes that may wait for a paused (or not yet set) sink before the inbox
+   * asks its source to stop reading.
+   */
+  highWaterMark: number;
+  /**
+   * Called with `true` when the source should stop reading from the network
+   * (the queue reached the high-water mark) and with `false` when it may read
+   * again. Never called twice in a row with the same value.
+   */
+  onFlowChange?: (stopReading: boolean) => void;
+}
+
+/**
+ * The receive half every transport shares: it holds frames until a sink is
+ * set and not paused, delivers them in order, and calls the sink's `close`
+ * exactly once, after the last frame.
+ *
+ * For transport authors. A transport pushes each received frame with
+ * {@link FrameInbox.push}, forwards `read`/`pause`/`resume` to it, and calls
+ * {@link FrameInbox.end} once when the connection is gone.
+ */
+export class FrameInbox {
+  readonly highWaterMark: number;
+  readonly #onFlowChange: ((stopReading: boolean) => void) | undefined;
+  #sink: FrameSink | null = null;
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #paused = false;
+  #stopped = false;
+  #delivering = false;
+  #drainScheduled = false;
+  #end: CloseInfo | null = null;
+  #closeDelivered = false;
+
+  constructor(options: FrameInboxOptions) {
+    this.highWaterMark = options.highWaterMark;
+    this.#onFlowChange = options.onFlowChange;
+  }
+
+  /** Bytes held for the sink. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Frames held for the sink. */
+  get queuedFrames(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** True after {@link FrameInbox.pause} until {@link FrameInbox.resume}. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** True once {@link FrameInbox.end} was called. */
+  get ended(): boolean {
+    return this.#end !== null;
+  }
+
+  /** Sets (or replaces) the sink; frames held so far are delivered first, asynchronously. */
+  read(sink: FrameSink): void {
+    this.#sink = sink;
+    this.#scheduleDrain();
+  }
+
+  /** Stops delivery. The source keeps reading until the high-water mark. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Restarts delivery, asynchronously, with the frames held while paused. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#scheduleDrain();
+  }
+
+  /** One received frame. Delivered at once when nothing is held and the sink is ready. */
+  push(frame: Uint8Array): void {
+    if (this.#end !== null) return;
+    if (this.#sink !== null && !this.#paused && !this.#delivering && this.#head === this.#queue.length) {
+      this.#delivering = true;
+      try {
+        this.#sink.frame(frame);
+      } finally {
+        this.#delivering = false;
+      }
+      return;
+    }
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.byteLength;
+    if (!this.#stopped && this.#queuedBytes >= this.highWaterMark) {
+      this.#stopped = true;
+      this.#onFlowChange?.(true);
+    }
+    this.#scheduleDrain();
+  }
+
+  /**
+   * The connection is gone. The sink's `close` is called once the frames
+   * held are delivered; with `discard`, they are dropped and it is called at
+   * once (used when this side closed: it wants no more frames).
+   */
+  end(info: CloseInfo, discard = false): void {
+    if (this.#end !== null) return;
+    this.#end = info;
+    if (discard) {
+      this.#queue = [];
+      this.#head = 0;
+      this.#queuedBytes = 0;
+    }
+    this.#scheduleDrain();
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    // Never deliver inside the caller's stack (`read`, `resume`, a `send` on
+    // the other side): a sink may call back into the connection.
+    queueMicrotask(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  #drain(): void {
+    if (this.#delivering) return;
+    const sink = this.#sink;
+    if (sink === null) return;
+    this.#delivering = true;
+    try {
+      while (this.#head < this.#queue.length && !this.#paused && this.#sink === sink) {
+        const frame = this.#queue[this.#head]!;
+        this.#queue[this.#head] = EMPTY;
+        this.#head++;
+        this.#queuedBytes -= frame.byteLength;
+        sink.frame(frame);
+      }
+    } finally {
+      this.#delivering = false;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+      if (this.#stopped && this.#queuedBytes < this.highWaterMark) {
+        this.#stopped = false;
+        if (this.#end === null) this.#onFlowChange?.(false);
+      }
+    }
+    if (this.#sink !== sink) {
+      // The sink was replaced from inside a frame callback: continue with the new one.
+      this.#scheduleDrain();
+      return;
+    }
+    if (this.#end !== null && this.#head === this.#queue.length && !this.#closeDelivered) {
+      this.#closeDelivered = true;
+      sink.close?.(this.#end);
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);

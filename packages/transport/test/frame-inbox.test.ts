@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { FrameInbox } from "../src/index.js";
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+
+describe("FrameInbox", () => {
+  it("holds frames until a sink is set, then delivers them in order before new ones", async () => {
+    const inbox = new FrameInbox({ highWaterMark: 100 });
+    inbox.push(new Uint8Array([1]));
+    inbox.push(new Uint8Array([2]));
+    const got: number[] = [];
+    inbox.read({ frame: (f) => got.push(f[0]!) });
+    inbox.push(new Uint8Array([3]));
+    expect(got).toEqual([]);
+    await tick();
+    inbox.push(new Uint8Array([4]));
+    expect(got).toEqual([1, 2, 3, 4]);
+  });
+
+  it("asks its source to stop at the high-water mark and to go on once drained", async () => {
+    const flow: boolean[] = [];
+    const inbox = new FrameInbox({ highWaterMark: 10, onFlowChange: (stop) => flow.push(stop) });
+    inbox.pause();
+    for (let i = 0; i < 5; i++) inbox.push(new Uint8Array(4));
+    expect(flow).toEqual([true]);
+    expect(inbox.queuedBytes).toBe(20);
+    const got: Uint8Array[] = [];
+    inbox.read({ frame: (f) => got.push(f) });
+    inbox.resume();
+    await tick();
+    expect(got.length).toBe(5);
+    expect(flow).toEqual([true, false]);
+  });
+
+  it("calls close once, after the last frame, and not while frames wait for a paused sink", async () => {
+    const inbox = new FrameInbox({ highWaterMark: 10 });
+    const events: string[] = [];
+    inbox.read({ frame: (f) => events.push(`f${f[0]}`), close: (i) => events.push(`close:${i.initiator}`) });
+    inbox.pause();
+    inbox.push(new Uint8Array([1]));
+    inbox.end({ initiator: "remote" });
+    inbox.end({ initiator: "local" });
+    await tick();
+    expect(events).toEqual([]);
+    inbox.resume();
+    await tick();
+    expect(events).toEqual(["f1", "close:remote"]);
+    inbox.push(new Uint8Array([2]));
+    await tick();
+    expect(events).toEqual(["f1", "close:remote"]);
+  });
+
+  it("drops held frames when ended with discard", async () => {
+    const inbox = new FrameInbox({ highWaterMark: 10 });
+    inbox.push(new Uint8Array([1]));
+    inbox.end({ initiator: "local" }, true);
+    const events: string[] = [];
+    inbox.read({ frame: () => events.push("frame"), close: () => events.push("close") });
+    await tick();
+    expect(events).toEqual(["close"]);
+  });
+
+  it("moves on to a sink set from inside a frame callback", async () => {
+    const inbox = new FrameInbox({ highWaterMark: 10 });
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 1; i <= 3; i++) inbox.push(new Uint8Array([i]));
+    inbox.read({
+      frame: (f) => {
+        a.push(f[0]!);
+        inbox.read({ frame: (g) => b.push(g[0]!) });
+      },
+    });
+    await tick();
+    expect(a).toEqual([1]);
+    expect(b).toEqual([2, 3]);
+  });
+});
