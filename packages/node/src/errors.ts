@@ -1,0 +1,53 @@
+import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+
+/** Stable codes of the errors `@xppg/node` reports. */
+export const NODE_ERROR_CODES = {
+  /** `start()` was called twice, or a method needs `start()` first. */
+  NOT_STARTED: "XPPG_ERR_NOT_STARTED",
+  ALREADY_STARTED: "XPPG_ERR_ALREADY_STARTED",
+  /** The node was stopped while the operation ran. */
+  STOPPED: "XPPG_ERR_STOPPED",
+  /** The peer did not finish the handshake in time. */
+  HANDSHAKE_TIMEOUT: "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  /** The peer runs another app (another `appName`). */
+  APP_MISMATCH: "XPPG_ERR_APP_MISMATCH",
+  /** The peer speaks a protocol version this node cannot. */
+  PROTOCOL_MISMATCH: "XPPG_ERR_PROTOCOL_MISMATCH",
+  /** The peer broke the protocol (bad first frame, bad control message, forged source). */
+  PROTOCOL_VIOLATION: "XPPG_ERR_PROTOCOL_VIOLATION",
+  /** The peer is this node itself. */
+  SELF_CONNECTION: "XPPG_ERR_SELF_CONNECTION",
+  /** The other side already has as many peers as it accepts. */
+  TOO_MANY_PEERS: "XPPG_ERR_TOO_MANY_PEERS",
+  /** The peer sent messages faster than the rate limit. */
+  RATE_LIMITED: "XPPG_ERR_RATE_LIMITED",
+  /** The peer went silent for longer than the idle timeout. */
+  PEER_TIMEOUT: "XPPG_ERR_PEER_TIMEOUT",
+  /** A second connection to a peer already connected; the other one is kept. */
+  DUPLICATE_CONNECTION: "XPPG_ERR_DUPLICATE_CONNECTION",
+  /** The other side is shutting down. */
+  PEER_SHUTDOWN: "XPPG_ERR_PEER_SHUTDOWN",
+  /** `send` named a peer id that is not connected. */
+  UNKNOWN_PEER: "XPPG_ERR_UNKNOWN_PEER",
+  /** A message kind reserved for xppg itself. */
+  RESERVED_KIND: "XPPG_ERR_RESERVED_KIND",
+  /** An argument of the wrong type or out of range. */
+  INVALID_ARGUMENT: "XPPG_ERR_INVALID_ARGUMENT",
+  /** A file transfer failed (read error, checksum mismatch, peer left, refused). */
+  FILE_TRANSFER_FAILED: "XPPG_ERR_FILE_TRANSFER_FAILED",
+  /** An operation did not get its answer in time. */
+  TIMEOUT: "XPPG_ERR_TIMEOUT",
+  /** A message handler or event listener threw; the node carried on. */
+  HANDLER_FAILED: "XPPG_ERR_HANDLER_FAILED",
+  /** No transport of this node can dial the address. */
+  NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
+} as const;
+
+export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];
+
+/** An error from `@xppg/node`; `code` is one of {@link NODE_ERROR_CODES}. */
+export class PlaygroundError extends XppgError {
+  constructor(code: NodeErrorCode, message: string, options?: XppgErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,356 @@
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { link, mkdir, open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { KIND, isRecord } from "./protocol.js";
+import type { PeerSession } from "./peer-session.js";
+
+/** A file that arrived completely and matched its checksum. */
+export interface ReceivedFile {
+  /** The file name the sender gave, made safe for this file system. */
+  name: string;
+  size: number;
+  /** Hex SHA-256 of the content, checked against the sender's. */
+  sha256: string;
+  /** Where it was written. */
+  path: string;
+}
+
+/** What `shareFile` resolves with. */
+export interface SharedFile {
+  name: string;
+  size: number;
+  sha256: string;
+  /** Peers the whole file was sent to. */
+  peers: string[];
+}
+
+/** Payload chunk size: large enough for disk and socket efficiency, well under the frame limit. */
+const CHUNK_SIZE = 64 * 1024;
+/** Room for the envelope and chunk fields around the data. */
+const CHUNK_OVERHEAD = 512;
+/** Unwritten bytes held per connection before reading from it pauses. */
+const WRITE_PAUSE_BYTES = 8 * 1024 * 1024;
+const WRITE_RESUME_BYTES = 2 * 1024 * 1024;
+const TRANSFER_ID = /^[0-9a-f]{32}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+interface Incoming {
+  key: string;
+  session: PeerSession;
+  name: string;
+  size: number;
+  received: number;
+  nextSeq: number;
+  tmpPath: string;
+  handle: Promise<FileHandle>;
+  hash: Hash;
+  /** Every write, in order; a failure short-circuits the rest. */
+  chain: Promise<void>;
+  failed: boolean;
+}
+
+interface Outgoing {
+  sessions: Set<PeerSession>;
+  refusals: Map<PeerSession, string>;
+}
+
+/** What the file module needs from the node. */
+export interface FileHost {
+  readonly downloadDir: string;
+  readonly maxFrameSize: number;
+  readonly maxFileSize: number;
+  readonly maxIncomingPerPeer: number;
+  acceptFile(offer: { from: string; name: string; size: number }): boolean;
+  delivered(from: string, file: ReceivedFile): void;
+  failed(error: PlaygroundError, from: string): void;
+  /** A connection's reading was paused or resumed for disk back-pressure. */
+  setPaused(session: PeerSession, paused: boolean): void;
+}
+
+/**
+ * Streams files between peers: offer, numbered chunks, end with SHA-256.
+ * The receiver writes to a hidden temporary file and renames it only once
+ * the size and checksum match, so a failed transfer never leaves a partial
+ * file under the final name; memory stays bounded by back-pressure on both
+ * sides.
+ */
+export class FileTransfers {
+  readonly #host: FileHost;
+  readonly #incoming = new Map<string, Incoming>();
+  readonly #outgoing = new Map<string, Outgoing>();
+  readonly #pendingWriteBytes = new Map<PeerSession, number>();
+
+  constructor(host: FileHost) {
+    this.#host = host;
+  }
+
+  /** Sends the file at `path` to every session given; resolves when all of it has been handed to the transports. */
+  async send(path: string, sessions: PeerSession[]): Promise<SharedFile> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (cause) {
+      throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `Cannot read "${path}": ${(cause as Error).message}. Check the path.`, { cause });
+    }
+    if (!info.isFile()) {
+      throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `"${path}" is not a regular file; shareFile sends one file at a time.`);
+    }
+    const name = basename(path);
+    const size = info.size;
+    const t = randomBytes(16).toString("hex");
+    const out: Outgoing = { sessions: new Set(sessions), refusals: new Map() };
+    this.#outgoing.set(t, out);
+    const chunkSize = Math.max(1, Math.min(CHUNK_SIZE, this.#host.maxFrameSize - CHUNK_OVERHEAD));
+    const hash = createHash("sha256");
+    try {
+      for (const s of out.sessions) void s.sendMessage(KIND.FILE_OFFER, { t, name, size });
+      let seq = 0;
+      let sent = 0;
+      const stream = createReadStream(path, { highWaterMark: chunkSize });
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        sent += chunk.byteLength;
+        if (sent > size) break;
+        const live = this.#live(out);
+        if (live.length === 0) {
+          stream.destroy();
+          break;
+        }
+        const data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_CHUNK, { t, seq, data })));
+        seq++;
+      }
+      if (sent !== size) {
+        for (const s of this.#live(out)) void s.sendMessage(KIND.FILE_ABORT, { t, reason: "the file changed while it was being sent" });
+        throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `"${path}" changed size while it was being sent (${size} bytes expected, ${sent} read). Send it again.`);
+      }
+      const sha256 = hash.digest("hex");
+      const live = this.#live(out);
+      await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_END, { t, size, sha256 })));
+      const done = this.#live(out).filter((s) => s.isOpen);
+      if (done.length === 0 && sessions.length > 0) {
+        const reasons = [...out.refusals.values()];
+        throw new PlaygroundError(
+          NODE_ERROR_CODES.FILE_TRANSFER_FAILED,
+          `No peer received "${name}": ${reasons.length > 0 ? reasons.join("; ") : "the peers left during the transfer"}.`,
+        );
+      }
+      return { name, size, sha256, peers: done.map((s) => s.peerId!) };
+    } finally {
+      this.#outgoing.delete(t);
+    }
+  }
+
+  #live(out: Outgoing): PeerSession[] {
+    return [...out.sessions].filter((s) => s.isOpen && !out.refusals.has(s));
+  }
+
+  /** Handles a file control message; throws a typed error for a malformed one (the peer is dropped). */
+  handle(session: PeerSession, kind: string, payload: unknown): void {
+    switch (kind) {
+      case KIND.FILE_OFFER:
+        return this.#onOffer(session, payload);
+      case KIND.FILE_CHUNK:
+        return this.#onChunk(session, payload);
+      case KIND.FILE_END:
+        return this.#onEnd(session, payload);
+      case KIND.FILE_ABORT:
+        return this.#onAbort(session, payload);
+    }
+  }
+
+  #onOffer(session: PeerSession, payload: unknown): void {
+    if (!isRecord(payload)) throw bad("file offer", "not an object");
+    const { t, name, size } = payload;
+    if (typeof t !== "string" || !TRANSFER_ID.test(t)) throw bad("file offer", "invalid transfer id");
+    if (typeof name !== "string" || name.length === 0 || name.length > 255) throw bad("file offer", "invalid name");
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) throw bad("file offer", "invalid size");
+    const from = session.peerId!;
+    const key = `${from}/${t}`;
+    if (this.#incoming.has(key)) throw bad("file offer", "transfer id reused");
+    const refuse = (reason: string): void => {
+      void session.sendMessage(KIND.FILE_ABORT, { t, reason });
+      this.#host.failed(new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `Refused "${name}" from ${from}: ${reason}.`), from);
+    };
+    if (size > this.#host.maxFileSize) return refuse(`it is ${size} bytes, over this node's maxFileSize of ${this.#host.maxFileSize}`);
+    let active = 0;
+    for (const inc of this.#incoming.values()) if (inc.session === session) active++;
+    if (active >= this.#host.maxIncomingPerPeer) return refuse(`${active} transfers from this peer are already running`);
+    const safeName = sanitizeFileName(name);
+    let accepted: boolean;
+    try {
+      accepted = this.#host.acceptFile({ from, name: safeName, size });
+    } catch {
+      accepted = false;
+    }
+    if (!accepted) return refuse("the receiver declined it");
+    const dir = this.#host.downloadDir;
+    const tmpPath = join(dir, `.xppg-${t}.part`);
+    // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
+    const handle = mkdir(dir, { recursive: true }).then(() => open(tmpPath, "wx", 0o600));
+    const inc: Incoming = { key, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false };
+    handle.catch(() => {});
+    this.#incoming.set(key, inc);
+  }
+
+  #onChunk(session: PeerSession, payload: unknown): void {
+    if (!isRecord(payload)) throw bad("file chunk", "not an object");
+    const { t, seq, data } = payload;
+    if (typeof t !== "string" || !(data instanceof Uint8Array) || typeof seq !== "number") throw bad("file chunk", "missing fields");
+    const inc = this.#incoming.get(`${session.peerId}/${t}`);
+    // A chunk of a transfer we refused or failed may still be in flight: ignore it.
+    if (inc === undefined || inc.failed) return;
+    if (seq !== inc.nextSeq) throw bad("file chunk", `chunk ${seq} came when ${inc.nextSeq} was due`);
+    if (inc.received + data.byteLength > inc.size) throw bad("file chunk", "more data than the offered size");
+    inc.nextSeq++;
+    inc.received += data.byteLength;
+    inc.hash.update(data);
+    this.#adjustPending(session, data.byteLength);
+    inc.chain = inc.chain.then(async () => {
+      if (inc.failed) return;
+      const fh = await inc.handle;
+      await fh.write(data);
+    });
+    inc.chain
+      .catch((cause) => this.#fail(inc, `writing it failed: ${(cause as Error).message}`, cause))
+      .finally(() => this.#adjustPending(session, -data.byteLength));
+  }
+
+  #adjustPending(session: PeerSession, delta: number): void {
+    const before = this.#pendingWriteBytes.get(session) ?? 0;
+    const after = before + delta;
+    if (after <= 0) this.#pendingWriteBytes.delete(session);
+    else this.#pendingWriteBytes.set(session, after);
+    if (before < WRITE_PAUSE_BYTES && after >= WRITE_PAUSE_BYTES) this.#host.setPaused(session, true);
+    else if (before >= WRITE_RESUME_BYTES && after < WRITE_RESUME_BYTES) this.#host.setPaused(session, false);
+  }
+
+  #onEnd(session: PeerSession, payload: unknown): void {
+    if (!isRecord(payload)) throw bad("file end", "not an object");
+    const { t, sha256, size } = payload;
+    if (typeof t !== "string" || typeof sha256 !== "string" || !SHA256_HEX.test(sha256) || typeof size !== "number") throw bad("file end", "missing fields");
+    const inc = this.#incoming.get(`${session.peerId}/${t}`);
+    if (inc === undefined || inc.failed) return;
+    this.#incoming.delete(inc.key);
+    const digest = inc.hash.digest("hex");
+    if (inc.received !== inc.size || size !== inc.size) {
+      this.#fail(inc, `${inc.received} bytes arrived of the ${inc.size} offered`);
+      return;
+    }
+    if (digest !== sha256) {
+      this.#fail(inc, "its SHA-256 does not match the sender's (the data was corrupted)");
+      return;
+    }
+    const from = session.peerId!;
+    void (async () => {
+      try {
+        await inc.chain;
+        const fh = await inc.handle;
+        await fh.close();
+        const path = await placeUnique(inc.tmpPath, this.#host.downloadDir, inc.name);
+        this.#host.delivered(from, { name: inc.name, size: inc.size, sha256: digest, path });
+      } catch (cause) {
+        this.#fail(inc, `saving it failed: ${(cause as Error).message}`, cause);
+      }
+    })();
+  }
+
+  #onAbort(session: PeerSession, payload: unknown): void {
+    if (!isRecord(payload) || typeof payload.t !== "string") throw bad("file abort", "missing transfer id");
+    const reason = typeof payload.reason === "string" ? payload.reason.slice(0, 300) : "no reason given";
+    const out = this.#outgoing.get(payload.t);
+    if (out !== undefined && out.sessions.has(session)) {
+      out.refusals.set(session, `${session.peerId} refused it (${reason})`);
+      return;
+    }
+    const inc = this.#incoming.get(`${session.peerId}/${payload.t}`);
+    if (inc !== undefined) this.#fail(inc, `the sender cancelled it (${reason})`);
+  }
+
+  #fail(inc: Incoming, why: string, cause?: unknown): void {
+    if (inc.failed) return;
+    inc.failed = true;
+    this.#incoming.delete(inc.key);
+    void this.#discard(inc);
+    const from = inc.session.peerId ?? "?";
+    this.#host.failed(
+      new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `Receiving "${inc.name}" from ${from} failed: ${why}. No file was saved.`, cause === undefined ? undefined : { cause }),
+      from,
+    );
+  }
+
+  async #discard(inc: Incoming): Promise<void> {
+    inc.failed = true;
+    await inc.chain.catch(() => {});
+    try {
+      const fh = await inc.handle;
+      await fh.close().catch(() => {});
+    } catch {
+      // never opened
+    }
+    await unlink(inc.tmpPath).catch(() => {});
+  }
+
+  /** Drops the transfers of a session that ended, deleting their partial files. */
+  async sessionEnded(session: PeerSession): Promise<void> {
+    this.#pendingWriteBytes.delete(session);
+    const mine = [...this.#incoming.values()].filter((i) => i.session === session);
+    for (const inc of mine) this.#incoming.delete(inc.key);
+    await Promise.all(mine.map((i) => this.#discard(i)));
+  }
+
+  /** Drops every incoming transfer (the node stops). */
+  async close(): Promise<void> {
+    const all = [...this.#incoming.values()];
+    this.#incoming.clear();
+    await Promise.all(all.map((i) => this.#discard(i)));
+  }
+}
+
+function bad(what: string, why: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer sent a malformed ${what} (${why}). It is disconnected.`);
+}
+
+/**
+ * Keeps only a safe base name: no folders, no `..`, no control or reserved
+ * characters, no leading dot (no hidden files), bounded length.
+ */
+export function sanitizeFileName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  let clean = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_").trim();
+  clean = clean.replace(/^\.+/, "");
+  if (clean.length > 200) {
+    const ext = extname(clean).slice(0, 20);
+    clean = clean.slice(0, 200 - ext.length) + ext;
+  }
+  return clean.length === 0 ? "file" : clean;
+}
+
+/** Moves the temporary file to `dir/name`, or `name (1)`, ... without ever replacing an existing file. */
+async function placeUnique(tmpPath: string, dir: string, name: string): Promise<string> {
+  const ext = extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let i = 0; i < 1000; i++) {
+    const candidate = join(dir, i === 0 ? name : `${stem} (${i})${ext}`);
+    try {
+      // link() fails if the name exists: no race can overwrite a file.
+      await link(tmpPath, candidate);
+      await unlink(tmpPath);
+      return candidate;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") continue;
+      if (code === "EPERM" || code === "ENOTSUP" || code === "EXDEV" || code === "ENOSYS") {
+        // File systems without hard links: check, then rename.
+        const exists = await stat(candidate).then(() => true, () => false);
+        if (exists) continue;
+        await rename(tmpPath, candidate);
+        return candidate;
+      }
+      throw error;
+    }
+  }
+  throw new Error(`too many files named like "${name}" in ${dir}`);
+}

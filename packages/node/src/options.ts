@@ -1,0 +1,161 @@
+import type { Transport } from "@xppg/transport";
+
+/** Limits every node enforces on its peers. All are on by default. */
+export interface PlaygroundLimits {
+  /**
+   * Most peers connected at once; more are refused with `XPPG_ERR_TOO_MANY_PEERS`.
+   * @default 64
+   */
+  maxPeers?: number;
+  /**
+   * Most connections still in their handshake at once; more are closed.
+   * @default 32
+   */
+  maxPendingHandshakes?: number;
+  /**
+   * Time a peer has to complete the handshake.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Largest message (encoded) sent or accepted, in bytes.
+   * @default 1048576 (1 MiB)
+   */
+  maxFrameSize?: number;
+  /**
+   * Deepest nesting of arrays and maps accepted in a payload.
+   * @default 32
+   */
+  maxPayloadDepth?: number;
+  /**
+   * Messages a second one peer may send on average; a peer that exceeds the
+   * burst is disconnected with `XPPG_ERR_RATE_LIMITED`. `Infinity` turns the
+   * limit off (for benchmarks on a trusted link).
+   * @default 20000
+   */
+  messagesPerSecond?: number;
+  /**
+   * Messages a peer may send in one burst above the average rate.
+   * @default 40000
+   */
+  messageBurst?: number;
+  /**
+   * Largest file accepted by `shareFile` receivers, in bytes.
+   * @default 4294967296 (4 GiB)
+   */
+  maxFileSize?: number;
+  /**
+   * Most incoming file transfers from one peer at once.
+   * @default 4
+   */
+  maxIncomingTransfersPerPeer?: number;
+}
+
+/** How liveness is checked. */
+export interface PlaygroundHeartbeat {
+  /**
+   * A ping is sent to a peer that has heard nothing from us for this long.
+   * @default 2000
+   */
+  intervalMs?: number;
+  /**
+   * A peer silent for this long is dropped with `XPPG_ERR_PEER_TIMEOUT`.
+   * @default 6000
+   */
+  timeoutMs?: number;
+}
+
+/** Options of {@link Playground}. */
+export interface PlaygroundOptions {
+  /**
+   * Local address to listen on.
+   * @default "0.0.0.0"
+   */
+  host?: string;
+  /**
+   * TCP port to listen on; 0 picks any free port (read it from `pg.port`).
+   * @default 7337
+   */
+  port?: number;
+  /**
+   * Addresses to listen on, overriding `host`/`port` (`["tcp://0.0.0.0:7337", "ws://0.0.0.0:7338/xppg"]`).
+   * An empty array makes a node that only dials out.
+   */
+  listen?: string[];
+  /**
+   * Transports to listen and dial with.
+   * @default [tcpTransport()] from @xppg/transport-tcp
+   */
+  transports?: Transport[];
+  /**
+   * This node's peer id.
+   * @default a random id
+   */
+  peerId?: string;
+  /** Limits on peers; all on by default. */
+  limits?: PlaygroundLimits;
+  /** Liveness checking. */
+  heartbeat?: PlaygroundHeartbeat;
+  /**
+   * Send local state changes to every peer as they happen (batched per
+   * event-loop tick), and forward changes learnt from one peer to the others.
+   * With false, state moves only on `pushState`/`requestState` and on join.
+   * @default true
+   */
+  autoSyncState?: boolean;
+  /**
+   * Folder where received files are written.
+   * @default `<os tmpdir>/xppg-downloads/<appName>`
+   */
+  downloadDir?: string;
+  /**
+   * Decides whether to accept an offered file. Return false to refuse it.
+   * @default accept every file within limits.maxFileSize
+   */
+  acceptFile?: (offer: { from: string; name: string; size: number }) => boolean;
+  /** Port mapping used by `start({ openPort: true })`. @default UPnP from @xppg/nat */
+  portMapper?: PortMapperLike;
+}
+
+/** What `start({ openPort: true })` needs from a port mapper (`@xppg/nat` provides one). */
+export interface PortMapperLike {
+  map(options: { internalPort: number; externalPort?: number; protocol?: "TCP" | "UDP"; description?: string; timeoutMs?: number }): Promise<NatResultLike>;
+}
+
+/** The part of a NAT result the node relies on (`@xppg/nat`'s `NatResult` has more). */
+export interface NatResultLike {
+  mapped: boolean;
+  externalIp?: string | null | undefined;
+  externalPort?: number | null | undefined;
+  remove(): Promise<void>;
+}
+
+/** Options of `start()`. */
+export interface StartOptions {
+  /**
+   * Ask the router to forward the listening port (UPnP). Bounded in time:
+   * with no gateway, `start` resolves anyway with an unmapped result.
+   * @default false
+   */
+  openPort?: boolean;
+  /**
+   * Longest wait for the port mapping.
+   * @default 3000
+   */
+  openPortTimeoutMs?: number;
+}
+
+export const DEFAULTS = {
+  host: "0.0.0.0",
+  port: 7337,
+  maxPeers: 64,
+  maxPendingHandshakes: 32,
+  handshakeTimeoutMs: 5000,
+  messagesPerSecond: 20_000,
+  messageBurst: 40_000,
+  maxFileSize: 4 * 1024 ** 3,
+  maxIncomingTransfersPerPeer: 4,
+  heartbeatIntervalMs: 2000,
+  heartbeatTimeoutMs: 6000,
+  openPortTimeoutMs: 3000,
+} as const;

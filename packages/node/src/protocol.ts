@@ -1,0 +1,95 @@
+/**
+ * The xppg peer protocol above the envelope. INTERNALS.md describes it.
+ *
+ * Control messages use kinds under the reserved `xppg/` prefix, so they never
+ * collide with an application's own kinds. Every payload arriving here is
+ * hostile until one of the validators below accepts it.
+ */
+
+/** Version of the peer protocol; peers with another major version are refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Prefix of the message kinds xppg keeps for itself. */
+export const RESERVED_PREFIX = "xppg/";
+
+/** Kinds of the control messages. */
+export const KIND = {
+  HELLO: "xppg/hello",
+  WELCOME: "xppg/welcome",
+  BYE: "xppg/bye",
+  PING: "xppg/ping",
+  PONG: "xppg/pong",
+  STATE: "xppg/state",
+  STATE_REQUEST: "xppg/state-request",
+  FILE_OFFER: "xppg/file-offer",
+  FILE_CHUNK: "xppg/file-chunk",
+  FILE_END: "xppg/file-end",
+  FILE_ABORT: "xppg/file-abort",
+  TEXT: "text",
+  /** Delivered locally when a file arrives; never accepted from the wire. */
+  FILE: "file",
+} as const;
+
+/** True for kinds an application may neither send nor receive as its own. */
+export function isReservedKind(kind: string): boolean {
+  return kind.startsWith(RESERVED_PREFIX) || kind === KIND.FILE;
+}
+
+/** The first message on every connection, sent by both sides at once. */
+export interface Hello {
+  app: string;
+  protocol: number;
+  peerId: string;
+  /** Addresses this peer listens on, as it sees them. */
+  listen: string[];
+  /** Software name and version, for diagnostics only. */
+  agent: string;
+}
+
+/** Why a peer is refused, sent before closing. */
+export interface Bye {
+  code: string;
+  reason: string;
+}
+
+const MAX_APP_LENGTH = 128;
+const MAX_ADDRESSES = 16;
+const MAX_ADDRESS_LENGTH = 256;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function shortString(value: unknown, max: number): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= max;
+}
+
+/** Returns the hello, or a sentence saying what is wrong with it. */
+export function parseHello(payload: unknown): Hello | string {
+  if (!isRecord(payload)) return "the hello is not an object";
+  const { app, protocol, peerId, listen, agent } = payload;
+  if (!shortString(app, MAX_APP_LENGTH)) return "the hello has no valid app name";
+  if (typeof protocol !== "number" || !Number.isInteger(protocol) || protocol < 0) return "the hello has no valid protocol version";
+  if (!shortString(peerId, 256)) return "the hello has no valid peer id";
+  if (!Array.isArray(listen) || listen.length > MAX_ADDRESSES || !listen.every((a) => shortString(a, MAX_ADDRESS_LENGTH))) {
+    return "the hello's listen addresses are invalid";
+  }
+  if (agent !== undefined && !(typeof agent === "string" && agent.length <= 128)) return "the hello's agent is invalid";
+  return { app, protocol, peerId, listen: listen as string[], agent: (agent as string | undefined) ?? "" };
+}
+
+/** Returns the bye, or null when it is malformed (the connection closes either way). */
+export function parseBye(payload: unknown): Bye | null {
+  if (!isRecord(payload)) return null;
+  const { code, reason } = payload;
+  if (!shortString(code, 64) || typeof reason !== "string") return null;
+  return { code, reason: reason.slice(0, 500) };
+}
+
+/** The text message payload: `{ text }`. */
+export function parseText(payload: unknown): { text: string } | null {
+  if (!isRecord(payload) || typeof payload.text !== "string") return null;
+  return payload as { text: string };
+}
+
+export { isRecord, shortString };

@@ -1,0 +1,145 @@
+import { isXppgError } from "@xppg/errors";
+import type { Replica } from "@xppg/state";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { KIND, isRecord } from "./protocol.js";
+import type { PeerSession } from "./peer-session.js";
+
+/** What state sync needs from the node. */
+export interface StateSyncHost {
+  /** Sends a control message to every open peer but `except`. */
+  broadcast(kind: string, payload: unknown, except?: PeerSession): void;
+  /** Push changes as they happen. */
+  auto: boolean;
+  /** Largest message; updates are cut to fit. */
+  maxFrameSize: number;
+}
+
+interface Waiter {
+  session: PeerSession;
+  resolve: () => void;
+  reject: (error: PlaygroundError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Room for the envelope around an update piece. */
+const ENVELOPE_ROOM = 1024;
+const MAX_REQUEST_ID = 2 ** 31;
+
+/**
+ * Carries a {@link Replica} between peers without knowing its merge rules:
+ * a snapshot to each peer on join and on request, then (by default) deltas
+ * of every change, local or learnt, batched per event-loop tick. Changes
+ * learnt from one peer are forwarded to the others, so a chain of peers
+ * converges; a replica ignores what it already has, which ends the echo.
+ *
+ * Wire: `xppg/state` `{ update, reply?, last? }`, `xppg/state-request` `{ rid }`.
+ */
+export class StateSync {
+  readonly #state: Replica;
+  readonly #host: StateSyncHost;
+  readonly #waiters = new Map<number, Waiter>();
+  #nextRid = 1;
+  #sentSeq: number;
+  #flushScheduled = false;
+  #off: () => void;
+
+  constructor(state: Replica, host: StateSyncHost) {
+    this.#state = state;
+    this.#host = host;
+    this.#sentSeq = state.seq;
+    this.#off = host.auto ? state.on("change", () => this.#schedule()) : () => {};
+  }
+
+  #pieces(update: ReturnType<Replica["snapshot"]>): ReturnType<Replica["snapshot"]>[] {
+    return this.#state.splitUpdate(update, { maxBytes: Math.max(1024, this.#host.maxFrameSize - ENVELOPE_ROOM) });
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      const delta = this.#state.delta(this.#sentSeq);
+      this.#sentSeq = delta.seq;
+      for (const update of this.#pieces(delta)) this.#host.broadcast(KIND.STATE, { update });
+    });
+  }
+
+  /** A peer completed its handshake: send it everything. */
+  peerJoined(session: PeerSession): void {
+    void this.push(session);
+  }
+
+  /** Sends the whole state to one peer. */
+  async push(session: PeerSession, reply?: number): Promise<void> {
+    const pieces = this.#pieces(this.#state.snapshot());
+    const sends = pieces.map((update, i) =>
+      session.sendMessage(KIND.STATE, reply === undefined ? { update } : { update, reply, last: i === pieces.length - 1 }),
+    );
+    await Promise.all(sends);
+  }
+
+  /** Asks a peer for its state; resolves once its answer is merged. */
+  request(session: PeerSession, timeoutMs: number): Promise<void> {
+    const rid = this.#nextRid;
+    this.#nextRid = this.#nextRid >= MAX_REQUEST_ID ? 1 : this.#nextRid + 1;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(rid);
+        reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The peer ${session.peerId} did not send its state within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      this.#waiters.set(rid, { session, resolve, reject, timer });
+      void session.sendMessage(KIND.STATE_REQUEST, { rid });
+    });
+  }
+
+  /** Handles `xppg/state` and `xppg/state-request`; throws a typed error for bad input (the peer is dropped). */
+  handle(session: PeerSession, kind: string, payload: unknown): void {
+    if (!isRecord(payload)) throw malformed(session, kind, "not an object");
+    if (kind === KIND.STATE_REQUEST) {
+      const { rid } = payload;
+      if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 1 || rid > MAX_REQUEST_ID) throw malformed(session, kind, "bad request id");
+      void this.push(session, rid);
+      return;
+    }
+    const { update, reply, last } = payload;
+    try {
+      this.#state.apply(update, session.peerId);
+    } catch (error) {
+      // The peer sent an update this replica refuses: it is dropped with the replica's reason.
+      if (isXppgError(error)) throw error;
+      throw malformed(session, kind, String(error));
+    }
+    if (typeof reply === "number" && last === true) {
+      const waiter = this.#waiters.get(reply);
+      if (waiter !== undefined && waiter.session === session) {
+        this.#waiters.delete(reply);
+        clearTimeout(waiter.timer);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** A peer left: its pending requests fail. */
+  peerLeft(session: PeerSession): void {
+    for (const [rid, w] of this.#waiters) {
+      if (w.session !== session) continue;
+      this.#waiters.delete(rid);
+      clearTimeout(w.timer);
+      w.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The peer ${session.peerId} left before sending its state.`));
+    }
+  }
+
+  close(): void {
+    this.#off();
+    for (const w of this.#waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, "The node stopped before the state arrived."));
+    }
+    this.#waiters.clear();
+  }
+}
+
+function malformed(session: PeerSession, kind: string, why: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a malformed "${kind}" message (${why}). It is disconnected.`);
+}

@@ -1,0 +1,29 @@
+/**
+ * A token bucket: `rate` tokens a second, holding at most `burst`. Used for
+ * the per-peer message rate limit. Time comes from `performance.now()`.
+ */
+export class TokenBucket {
+  readonly rate: number;
+  readonly burst: number;
+  #tokens: number;
+  #last: number;
+
+  constructor(rate: number, burst: number, now: number = performance.now()) {
+    this.rate = rate;
+    this.burst = burst;
+    this.#tokens = burst;
+    this.#last = now;
+  }
+
+  /** Takes `n` tokens if there are that many; false when the bucket is empty. */
+  take(n = 1, now: number = performance.now()): boolean {
+    if (this.#tokens < n) {
+      const elapsed = now - this.#last;
+      this.#last = now;
+      this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.rate) / 1000);
+      if (this.#tokens < n) return false;
+    }
+    this.#tokens -= n;
+    return true;
+  }
+}

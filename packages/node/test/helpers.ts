@@ -1,0 +1,96 @@
+import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
+import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
+import { Playground, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
+
+let counter = 0;
+
+/** A started node on the in-memory transport, listening on a unique address. */
+export async function memoryNode(app = "test-app", options: PlaygroundOptions = {}): Promise<Playground> {
+  const pg = new Playground(app, { transports: [memoryTransport()], listen: [`memory://node-${process.pid}-${++counter}`], ...options });
+  await pg.start();
+  return pg;
+}
+
+/** Waits for one event, with a generous bound so a bug fails instead of hanging. */
+export function nextEvent<K extends keyof PlaygroundEvents>(pg: Playground, name: K, timeoutMs = 10_000): Promise<Parameters<PlaygroundEvents[K]>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${String(name)} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = pg.events.on(name, ((...args: Parameters<PlaygroundEvents[K]>) => {
+      clearTimeout(timer);
+      off();
+      resolve(args);
+    }) as PlaygroundEvents[K]);
+  });
+}
+
+/** Waits until `check` is true, polling; fails after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Collects the messages of one kind that a node receives. */
+export function collect<P = unknown>(pg: Playground, kind: string): { src: string; payload: P }[] {
+  const got: { src: string; payload: P }[] = [];
+  pg.on<P>(kind, (src, _k, payload) => {
+    got.push({ src, payload });
+  });
+  return got;
+}
+
+/**
+ * A hand-driven peer for hostile-input tests: it dials like a node but sends
+ * whatever the test writes.
+ */
+export class RawPeer {
+  readonly codec = new EnvelopeCodec();
+  readonly received: { kind: string; payload: unknown }[] = [];
+  private id = 1;
+  constructor(
+    readonly conn: Connection,
+    readonly peerId = "raw-peer",
+  ) {
+    conn.read({
+      frame: (data) => {
+        try {
+          const env = this.codec.decode(data);
+          this.received.push({ kind: env.kind, payload: env.payload });
+        } catch {
+          this.received.push({ kind: "<undecodable>", payload: data });
+        }
+      },
+    });
+  }
+
+  static async dial(transport: Transport, address: string, peerId?: string): Promise<RawPeer> {
+    return new RawPeer(await transport.dial(address), peerId);
+  }
+
+  envelope(kind: string, payload: unknown, extra: { source?: string; destination?: string | null } = {}): Uint8Array {
+    return this.codec.encode({
+      version: ENVELOPE_VERSION,
+      kind,
+      source: extra.source ?? this.peerId,
+      destination: extra.destination ?? null,
+      id: this.id++,
+      hopLimit: 0,
+      payload,
+    });
+  }
+
+  send(kind: string, payload: unknown, extra?: { source?: string; destination?: string | null }): Promise<void> {
+    return this.conn.send(this.envelope(kind, payload, extra));
+  }
+
+  /** Sends a hello and, unless told not to, the welcome that completes the handshake. */
+  async hello(app = "test-app", protocol = 1, welcome = true): Promise<void> {
+    await this.send("xppg/hello", { app, protocol, peerId: this.peerId, listen: [], agent: "raw" });
+    if (welcome) await this.send("xppg/welcome", null);
+  }
+}

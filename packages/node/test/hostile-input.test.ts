@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { memoryTransport } from "@xppg/transport";
+import type { XppgError } from "@xppg/errors";
+import { Playground } from "../src/index.js";
+import { collect, memoryNode, nextEvent, RawPeer, until } from "./helpers.js";
+
+const nodes: Playground[] = [];
+async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
+  const pg = await memoryNode(...args);
+  nodes.push(pg);
+  return pg;
+}
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+});
+
+/** A node with one good peer, to prove the good peer is unaffected by a bad one. */
+async function nodeWithGoodPeer(options: Parameters<typeof memoryNode>[1] = {}) {
+  const target = await node("test-app", options);
+  const good = await node();
+  await good.join(target.addresses[0]!);
+  const goodTexts = collect<{ text: string }>(target, "text");
+  const errors: XppgError[] = [];
+  target.events.on("error", (e) => {
+    errors.push(e);
+  });
+  const stillServes = async () => {
+    const before = goodTexts.length;
+    await good.sendText("still fine");
+    await until(() => goodTexts.length === before + 1, 5000, "good peer's text");
+    expect(target.peers.map((p) => p.peerId)).toContain(good.peerId);
+  };
+  return { target, good, errors, stillServes };
+}
+
+async function rawPeer(target: Playground, peerId = "raw-peer"): Promise<RawPeer> {
+  return RawPeer.dial(memoryTransport(), target.addresses[0]!, peerId);
+}
+
+describe("Playground: hostile peers lose only their own connection", () => {
+  it("a first message that is not a hello", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.send("text", { text: "no hello" });
+    const info = await raw.conn.closed;
+    expect(info.initiator).toBe("remote");
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
+    expect(raw.received.some((m) => m.kind === "xppg/bye")).toBe(true);
+    await stillServes();
+  });
+
+  it("garbage bytes instead of an envelope", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.conn.send(new Uint8Array([0xc1, 0xff, 0x00, 0x13]));
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    await stillServes();
+  });
+
+  it("a handshake that never finishes", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer({ limits: { handshakeTimeoutMs: 100 } });
+    const raw = await rawPeer(target);
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_HANDSHAKE_TIMEOUT");
+    await stillServes();
+  });
+
+  it("a hello of the wrong protocol version", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.hello("test-app", 99);
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_MISMATCH");
+    const bye = raw.received.find((m) => m.kind === "xppg/bye")!.payload as { code: string; reason: string };
+    expect(bye.code).toBe("XPPG_ERR_PROTOCOL_MISMATCH");
+    expect(bye.reason).toMatch(/protocol/);
+    await stillServes();
+  });
+
+  it.each([
+    ["a text without text", "text", { nottext: 1 }],
+    ["an unknown reserved kind", "xppg/teleport", {}],
+    ["a malformed state update", "xppg/state", { update: { format: 1, seq: 0, entries: [["k", -5, "w", 1]] } }],
+    ["a malformed file offer", "xppg/file-offer", { t: "../../etc", name: "x", size: 1 }],
+    ["a file chunk out of order", "xppg/file-offer", null],
+  ])("%s", async (_what, kind, payload) => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    if (payload === null) {
+      const t = "a".repeat(32);
+      await raw.send("xppg/file-offer", { t, name: "f.bin", size: 10 });
+      await raw.send("xppg/file-chunk", { t, seq: 3, data: new Uint8Array(2) });
+    } else {
+      await raw.send(kind, payload);
+    }
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toMatch(/^XPPG_ERR_(PROTOCOL_VIOLATION|STATE_)/);
+    await stillServes();
+    expect(target.peers).toHaveLength(1);
+  });
+
+  it("a message with a forged source", async () => {
+    const { target, good, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    await raw.send("text", { text: "I am someone else" }, { source: good.peerId });
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
+    expect(errors[0]!.message).toContain("claims to come from");
+    await stillServes();
+  });
+
+  it("a flood of messages", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer({ limits: { messagesPerSecond: 100, messageBurst: 200 } });
+    const raw = await rawPeer(target);
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    const frame = raw.envelope("spam", { x: 1 });
+    for (let i = 0; i < 1000 && !raw.conn.isClosed; i++) void raw.conn.send(frame).catch(() => {});
+    const info = await raw.conn.closed;
+    expect(info.initiator).toBe("remote");
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_RATE_LIMITED");
+    await stillServes();
+  });
+
+  it("more half-open connections than maxPendingHandshakes", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer({ limits: { maxPendingHandshakes: 2 } });
+    const raws = await Promise.all([1, 2, 3, 4].map((i) => rawPeer(target, `raw-${i}`)));
+    await until(() => raws.filter((r) => r.conn.isClosed).length >= 2, 5000, "extra connections closed");
+    expect(errors.some((e) => e.code === "XPPG_ERR_TOO_MANY_PEERS")).toBe(true);
+    await stillServes();
+  });
+
+  it("a peer that goes silent is dropped after the heartbeat timeout", async () => {
+    const a = await node("test-app", { heartbeat: { intervalMs: 50, timeoutMs: 200 } });
+    const raw = await rawPeer(a);
+    await raw.hello();
+    await until(() => a.peers.length === 1, 5000, "raw peer admitted");
+    // The raw peer answers nothing, not even pings.
+    const [info, reason] = await nextEvent(a, "peer:left");
+    expect(info.peerId).toBe("raw-peer");
+    expect(reason?.code).toBe("XPPG_ERR_PEER_TIMEOUT");
+    expect(raw.received.some((m) => m.kind === "xppg/ping")).toBe(true);
+  });
+});

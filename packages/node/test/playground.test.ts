@@ -1,0 +1,207 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { Playground } from "../src/index.js";
+import { collect, memoryNode, nextEvent, until } from "./helpers.js";
+
+const nodes: Playground[] = [];
+async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
+  const pg = await memoryNode(...args);
+  nodes.push(pg);
+  return pg;
+}
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+});
+
+describe("Playground: joining and messaging", () => {
+  it("joins a peer, lists it on both sides and exchanges text", async () => {
+    const a = await node();
+    const b = await node();
+    const joined = nextEvent(a, "peer:joined");
+    const peer = await b.join(a.addresses[0]!);
+    expect(peer.peerId).toBe(a.peerId);
+    expect(peer.outbound).toBe(true);
+    const [seen] = await joined;
+    expect(seen.peerId).toBe(b.peerId);
+    expect(a.peers.map((p) => p.peerId)).toEqual([b.peerId]);
+    expect(b.peers.map((p) => p.peerId)).toEqual([a.peerId]);
+
+    const atA = collect<{ text: string }>(a, "text");
+    const atB = collect<{ text: string }>(b, "text");
+    await b.sendText("hello a");
+    await a.sendText("hello b");
+    await until(() => atA.length === 1 && atB.length === 1, 5000, "texts");
+    expect(atA[0]).toEqual({ src: b.peerId, payload: { text: "hello a" } });
+    expect(atB[0]).toEqual({ src: a.peerId, payload: { text: "hello b" } });
+  });
+
+  it("broadcasts to every peer, or sends to one with `to`", async () => {
+    const hub = await node();
+    const x = await node();
+    const y = await node();
+    await x.join(hub.addresses[0]!);
+    await y.join(hub.addresses[0]!);
+    await until(() => hub.peers.length === 2, 5000, "two peers");
+    const atX = collect(x, "move");
+    const atY = collect(y, "move");
+    await hub.send("move", { x: 1 });
+    await hub.send("move", { x: 2 }, { to: y.peerId });
+    await until(() => atX.length === 1 && atY.length === 2, 5000, "moves");
+    expect(atX.map((m) => m.payload)).toEqual([{ x: 1 }]);
+    expect(atY.map((m) => m.payload)).toEqual([{ x: 1 }, { x: 2 }]);
+  });
+
+  it("carries Uint8Array payload values as bytes", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    const got = collect<{ blob: Uint8Array }>(a, "blob");
+    const blob = new Uint8Array(100_000).map((_, i) => i % 251);
+    await b.send("blob", { blob });
+    await until(() => got.length === 1, 5000, "blob");
+    expect(got[0]!.payload.blob).toBeInstanceOf(Uint8Array);
+    expect(got[0]!.payload.blob).toEqual(blob);
+  });
+
+  it("delivers messages in order", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    const got = collect<{ i: number }>(a, "seq");
+    for (let i = 0; i < 2000; i++) void b.send("seq", { i });
+    await until(() => got.length === 2000, 10_000, "2000 messages");
+    expect(got.map((m) => m.payload.i)).toEqual([...Array(2000).keys()]);
+  });
+
+  it("removes a handler with the function `on` returns", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    const seen: unknown[] = [];
+    const off = a.on("ping-me", (_s, _k, p) => {
+      seen.push(p);
+    });
+    off();
+    const unhandled = nextEvent(a, "message:unhandled");
+    await b.send("ping-me", 1);
+    expect(await unhandled).toEqual([b.peerId, "ping-me"]);
+    expect(seen).toEqual([]);
+  });
+
+  it("reports a throwing handler once and keeps the peer", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    a.on("boom", () => {
+      throw new Error("handler bug");
+    });
+    const texts = collect(a, "text");
+    const err = nextEvent(a, "error");
+    await b.send("boom", {});
+    const [e, from] = await err;
+    expect(e.code).toBe("XPPG_ERR_HANDLER_FAILED");
+    expect(e.message).toContain("handler bug");
+    expect(from).toBe(b.peerId);
+    await b.sendText("still here");
+    await until(() => texts.length === 1, 5000, "text after error");
+    expect(a.peers).toHaveLength(1);
+  });
+
+  it("refuses reserved kinds, unknown peers and use before start, with codes", async () => {
+    const idle = new Playground("x");
+    await expect(idle.sendText("x")).rejects.toMatchObject({ code: "XPPG_ERR_NOT_STARTED" });
+    await expect(idle.join("127.0.0.1", 1)).rejects.toMatchObject({ code: "XPPG_ERR_NOT_STARTED" });
+    const a = await node();
+    await expect(a.send("xppg/hello", {})).rejects.toMatchObject({ code: "XPPG_ERR_RESERVED_KIND" });
+    await expect(a.send("file", {})).rejects.toMatchObject({ code: "XPPG_ERR_RESERVED_KIND" });
+    await expect(a.send("", {})).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    await expect(a.send("t", {}, { to: "nobody" })).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+    await expect(a.send("t", { f: () => 1 })).resolves.toBeUndefined(); // no peers: nothing to encode for
+    await expect(a.start()).rejects.toMatchObject({ code: "XPPG_ERR_ALREADY_STARTED" });
+    expect(() => new Playground("")).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+  });
+
+  it("rejects an unencodable payload with advice when there is a peer", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    await expect(b.send("t", { f: () => 1 })).rejects.toMatchObject({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" });
+    await expect(b.send("big", "x".repeat(2 * 1024 * 1024))).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE" });
+  });
+});
+
+describe("Playground: handshake rules", () => {
+  it("refuses a peer of another app, with a reason both sides read", async () => {
+    const a = await node("chess");
+    const b = await node("checkers");
+    const aErr = nextEvent(a, "error");
+    const err = await b.join(a.addresses[0]!).catch((e: unknown) => e);
+    expect(isXppgError(err, "XPPG_ERR_APP_MISMATCH")).toBe(true);
+    expect((err as Error).message).toMatch(/chess|checkers/);
+    const [e] = await aErr;
+    expect(e.code).toBe("XPPG_ERR_APP_MISMATCH");
+    expect(a.peers).toEqual([]);
+    expect(b.peers).toEqual([]);
+  });
+
+  it("counts a second connection to the same peer as one peer", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    const again = await b.join(a.addresses[0]!);
+    expect(again.peerId).toBe(a.peerId);
+    await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one peer each");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.peers).toHaveLength(1);
+    expect(b.peers).toHaveLength(1);
+  });
+
+  it("keeps exactly one connection when both sides dial at once", async () => {
+    const a = await node();
+    const b = await node();
+    const [pa, pb] = await Promise.all([a.join(b.addresses[0]!), b.join(a.addresses[0]!)]);
+    expect(pa.peerId).toBe(b.peerId);
+    expect(pb.peerId).toBe(a.peerId);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.peers).toHaveLength(1);
+    expect(b.peers).toHaveLength(1);
+    const got = collect(a, "text");
+    await b.sendText("through the kept connection");
+    await until(() => got.length === 1, 5000, "text");
+  });
+
+  it("refuses to connect to itself", async () => {
+    const a = await node();
+    await expect(a.join(a.addresses[0]!)).rejects.toMatchObject({ code: "XPPG_ERR_SELF_CONNECTION" });
+    expect(a.peers).toEqual([]);
+  });
+
+  it("refuses peers past maxPeers", async () => {
+    const a = await node("test-app", { limits: { maxPeers: 1 } });
+    const b = await node();
+    const c = await node();
+    await b.join(a.addresses[0]!);
+    await expect(c.join(a.addresses[0]!)).rejects.toMatchObject({ code: "XPPG_ERR_TOO_MANY_PEERS" });
+    expect(a.peers.map((p) => p.peerId)).toEqual([b.peerId]);
+  });
+
+  it("reports a clean leave and forgets the peer", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    const left = nextEvent(a, "peer:left");
+    await b.stop();
+    const [info, reason] = await left;
+    expect(info.peerId).toBe(b.peerId);
+    expect(reason?.code).toBe("XPPG_ERR_PEER_SHUTDOWN");
+    expect(a.peers).toEqual([]);
+  });
+
+  it("stop() is idempotent and later calls say the node stopped", async () => {
+    const a = await node();
+    await a.stop();
+    await a.stop();
+    expect(a.running).toBe(false);
+    await expect(a.sendText("x")).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+  });
+});
