@@ -1,0 +1,36 @@
+import type { NatMethod, NatProtocol } from "./types.js";
+
+/** One AddPortMapping request. */
+export interface PortMappingRequest {
+  readonly externalPort: number;
+  readonly internalPort: number;
+  readonly internalClient: string;
+  readonly protocol: NatProtocol;
+  readonly description: string;
+  readonly leaseSeconds: number;
+}
+
+/** The key of a mapping on the gateway. */
+export interface PortMappingKey {
+  readonly externalPort: number;
+  readonly protocol: NatProtocol;
+}
+
+/**
+ * What `tryUpnpMap` needs from a UPnP IGD control client. Two implement it:
+ * nat-upnp for IGDv1 and our own SOAP client for IGDv2; either can be replaced
+ * without touching the public API. Failures are `UpnpCallError`s.
+ */
+export interface IgdClient {
+  readonly method: NatMethod;
+  /** GetExternalIPAddress; `signal` bounds it (it has no side effect). */
+  getExternalIp(signal: AbortSignal): Promise<string>;
+  /**
+   * AddPortMapping. Deliberately not cut short by the caller's deadline: it
+   * settles when the gateway answers or after `timeoutMs` (with
+   * `outcomeUnknown`), so a late success can be seen and undone.
+   */
+  addPortMapping(request: PortMappingRequest, timeoutMs: number): Promise<void>;
+  /** DeletePortMapping, settling within about `timeoutMs`. */
+  deletePortMapping(key: PortMappingKey, timeoutMs: number): Promise<void>;
+}

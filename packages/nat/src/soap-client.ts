@@ -1,0 +1,105 @@
+import { MAX_SOAP_RESPONSE_BYTES } from "./constants.js";
+import { UpnpCallError } from "./errors.js";
+import { httpRequest } from "./http.js";
+import type { IgdClient, PortMappingKey, PortMappingRequest } from "./igd-client.js";
+import type { NatMethod } from "./types.js";
+import { elementsByLocalName, escapeXml, firstText, flatChildren, stripXmlNoise } from "./xml.js";
+
+/**
+ * A small UPnP IGD control client on `node:http`: builds the SOAP envelope,
+ * bounds time and size, and reads the UPnP `errorCode` from faults (which
+ * nat-upnp cannot). Used for IGDv2 (WANIPConnection:2); it speaks v1 as well.
+ */
+export function createSoapIgdClient(serviceType: string, controlUrl: URL, method: NatMethod): IgdClient {
+  const call = (action: string, args: Array<[string, string | number]>, signal: AbortSignal) =>
+    soapCall(controlUrl, serviceType, action, args, signal);
+  return {
+    method,
+    async getExternalIp(signal) {
+      const out = await call("GetExternalIPAddress", [], signal);
+      return out["NewExternalIPAddress"] ?? "";
+    },
+    async addPortMapping(req: PortMappingRequest, timeoutMs: number) {
+      await call(
+        "AddPortMapping",
+        [
+          ["NewRemoteHost", ""],
+          ["NewExternalPort", req.externalPort],
+          ["NewProtocol", req.protocol],
+          ["NewInternalPort", req.internalPort],
+          ["NewInternalClient", req.internalClient],
+          ["NewEnabled", 1],
+          ["NewPortMappingDescription", req.description],
+          ["NewLeaseDuration", req.leaseSeconds],
+        ],
+        AbortSignal.timeout(timeoutMs),
+      );
+    },
+    async deletePortMapping(key: PortMappingKey, timeoutMs: number) {
+      await call(
+        "DeletePortMapping",
+        [
+          ["NewRemoteHost", ""],
+          ["NewExternalPort", key.externalPort],
+          ["NewProtocol", key.protocol],
+        ],
+        AbortSignal.timeout(timeoutMs),
+      );
+    },
+  };
+}
+
+/** Builds a SOAP 1.1 request body for one UPnP action. */
+export function soapEnvelope(serviceType: string, action: string, args: Array<[string, string | number]>): string {
+  const body = args.map(([name, value]) => `<${name}>${escapeXml(String(value))}</${name}>`).join("");
+  return (
+    '<?xml version="1.0"?>\r\n' +
+    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">' +
+    `<s:Body><u:${action} xmlns:u="${escapeXml(serviceType)}">${body}</u:${action}></s:Body></s:Envelope>\r\n`
+  );
+}
+
+/**
+ * Performs one action and returns the response arguments by name. Throws
+ * `UpnpCallError` carrying the HTTP status and UPnP error code of a fault, or
+ * `outcomeUnknown` when no answer arrived.
+ */
+export async function soapCall(
+  controlUrl: URL,
+  serviceType: string,
+  action: string,
+  args: Array<[string, string | number]>,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  let answer;
+  try {
+    answer = await httpRequest(controlUrl, {
+      method: "POST",
+      headers: {
+        "content-type": 'text/xml; charset="utf-8"',
+        soapaction: `"${serviceType}#${action}"`,
+      },
+      body: soapEnvelope(serviceType, action, args),
+      maxBytes: MAX_SOAP_RESPONSE_BYTES,
+      signal,
+    });
+  } catch (err) {
+    throw new UpnpCallError(`${action}: no answer from ${controlUrl.host} (${(err as Error).message})`, {
+      outcomeUnknown: true,
+      cause: err,
+    });
+  }
+  const xml = stripXmlNoise(answer.body);
+  if (answer.status !== 200) {
+    const code = Number.parseInt(firstText(xml, "errorCode") ?? "", 10);
+    const description = firstText(xml, "errorDescription");
+    throw new UpnpCallError(
+      `${action} failed: HTTP ${answer.status}` + (Number.isInteger(code) ? `, UPnP error ${code}${description ? ` (${description})` : ""}` : ""),
+      { httpStatus: answer.status, ...(Number.isInteger(code) ? { upnpErrorCode: code } : {}) },
+    );
+  }
+  // HTTP 200 means the action succeeded (UPnP DA 1.1, 3.2.2); callers that need
+  // output arguments check for them.
+  const [inner] = elementsByLocalName(xml, `${action}Response`, 1);
+  return inner === undefined ? {} : flatChildren(inner);
+}

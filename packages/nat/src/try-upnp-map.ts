@@ -1,0 +1,238 @@
+import { createSocket } from "node:dgram";
+import { isIPv4 } from "node:net";
+import {
+  DEFAULT_DESCRIPTION,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_TIMEOUT_MS,
+  MUTATING_CALL_TIMEOUT_MS,
+  UPNP_ONLY_PERMANENT_LEASES,
+} from "./constants.js";
+import { chooseService, fetchServices } from "./description.js";
+import { NAT_ERROR_CODES, NatError, UpnpCallError } from "./errors.js";
+import type { IgdClient, PortMappingRequest } from "./igd-client.js";
+import { createNatUpnpIgdClient } from "./nat-upnp-client.js";
+import { createSoapIgdClient } from "./soap-client.js";
+import { discoverGateway } from "./ssdp.js";
+import type { NatOptions, NatProtocol, NatResult } from "./types.js";
+import { UpnpMapping, errorDetails, unmappedResult, type MappingSettings } from "./upnp-mapping.js";
+
+interface Normalized {
+  readonly internalPort: number;
+  readonly externalPort: number;
+  readonly protocol: NatProtocol;
+  readonly description: string;
+  readonly leaseSeconds: number;
+  readonly timeoutMs: number;
+  readonly gatewayUrl: URL | undefined;
+  readonly settings: MappingSettings;
+}
+
+/** Where the attempt stood when time ran out: it decides the error code. */
+type Stage = "discovery" | "control";
+
+/**
+ * Asks the UPnP Internet Gateway Device on this LAN (IGDv1 or IGDv2) to forward
+ * `externalPort` on its public address to `internalPort` on this machine.
+ *
+ * Never rejects for a missing or misbehaving gateway: it resolves within about
+ * `timeoutMs` with `mapped: false` and a typed `error`. A mapping that the
+ * gateway confirms after that is deleted again. Rejects only for invalid options
+ * (`XPPG_ERR_NAT_INVALID_OPTIONS`).
+ *
+ * @example
+ * const nat = await tryUpnpMap({ internalPort: 7337 });
+ * if (nat.mapped) console.log(`reachable at ${nat.externalIp}:${nat.externalPort}`);
+ * await nat.remove();
+ */
+export async function tryUpnpMap(options: NatOptions): Promise<NatResult> {
+  const opts = normalize(options);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);
+  const state: { stage: Stage; gateway?: string } = { stage: "discovery" };
+  const started = performance.now();
+  const work = attempt(opts, deadline.signal, state);
+  // The attempt may settle after we answered; its own code undoes late mappings.
+  work.catch(() => {});
+  try {
+    return await new Promise<NatResult>((resolve) => {
+      const onDeadline = (): void => {
+        const details = { timeoutMs: opts.timeoutMs, elapsedMs: Math.round(performance.now() - started), ...(state.gateway ? { gateway: state.gateway } : {}) };
+        const error =
+          state.stage === "discovery"
+            ? new NatError(NAT_ERROR_CODES.NO_GATEWAY, `No UPnP gateway answered within ${opts.timeoutMs} ms. Port forwarding must be set up by hand, or the peer must be reached another way.`, { details })
+            : new NatError(NAT_ERROR_CODES.TIMEOUT, `The UPnP gateway at ${state.gateway ?? "?"} did not finish the mapping within ${opts.timeoutMs} ms. Try a larger timeoutMs, or forward the port by hand.`, { details });
+        resolve(unmappedResult(opts, error));
+      };
+      deadline.signal.addEventListener("abort", onDeadline, { once: true });
+      work.then(
+        (result) => {
+          deadline.signal.removeEventListener("abort", onDeadline);
+          resolve(result);
+        },
+        (err: unknown) => {
+          deadline.signal.removeEventListener("abort", onDeadline);
+          resolve(unmappedResult(opts, toNatError(err, state)));
+        },
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: Stage; gateway?: string }): Promise<NatResult> {
+  let location = opts.gatewayUrl;
+  if (location === undefined) {
+    location = (await discoverGateway({ signal })).location;
+  }
+  state.gateway = location.host;
+  let services;
+  try {
+    services = await fetchServices(location, signal);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new NatError(NAT_ERROR_CODES.NO_GATEWAY, `Could not read the UPnP gateway description at ${location.href}: ${(err as Error).message}.`, {
+      cause: err,
+      details: { gateway: location.host },
+    });
+  }
+  state.stage = "control";
+  const chosen = chooseService(services);
+  if (chosen === undefined || (chosen.method === "upnp-igd1" && !chosen.service.hasScpd)) {
+    throw new NatError(
+      NAT_ERROR_CODES.UNSUPPORTED_GATEWAY,
+      `The UPnP device at ${location.host} offers no WANIPConnection or WANPPPConnection service, so it cannot forward ports.`,
+      { details: { gateway: location.host, services: services.map((s) => s.serviceType) } },
+    );
+  }
+  const client: IgdClient =
+    chosen.method === "upnp-igd2"
+      ? createSoapIgdClient(chosen.service.serviceType, chosen.service.controlUrl, chosen.method)
+      : createNatUpnpIgdClient(location);
+  const internalClient = await localAddressTowards(chosen.service.controlUrl.hostname);
+
+  let externalIp: string | null = null;
+  try {
+    const ip = await client.getExternalIp(signal);
+    externalIp = isIPv4(ip) ? ip : null;
+  } catch {
+    // not fatal: some gateways fail here and still map
+  }
+  if (signal.aborted) throw signal.reason;
+
+  const request: PortMappingRequest = {
+    externalPort: opts.externalPort,
+    internalPort: opts.internalPort,
+    internalClient,
+    protocol: opts.protocol,
+    description: opts.description,
+    leaseSeconds: opts.leaseSeconds,
+  };
+  let granted: PortMappingRequest;
+  try {
+    await addOrUndo(client, request, signal);
+    granted = request;
+  } catch (err) {
+    if (signal.aborted || request.leaseSeconds === 0 || !mayBePermanentOnly(err)) throw err;
+    // OnlyPermanentLeasesSupported (725): ask again for a permanent lease, which remove() deletes.
+    granted = { ...request, leaseSeconds: 0 };
+    await addOrUndo(client, granted, signal);
+  }
+  return new UpnpMapping(client, granted, externalIp, opts.settings);
+}
+
+/**
+ * AddPortMapping that never leaves an orphan: if the gateway confirms after the
+ * deadline, or never answers (the mapping may exist), a DeletePortMapping follows.
+ */
+async function addOrUndo(client: IgdClient, request: PortMappingRequest, signal: AbortSignal): Promise<void> {
+  const undo = (): void => {
+    client.deletePortMapping(request, MUTATING_CALL_TIMEOUT_MS).catch(() => {});
+  };
+  try {
+    await client.addPortMapping(request, MUTATING_CALL_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof UpnpCallError && err.outcomeUnknown) undo();
+    throw err;
+  }
+  if (signal.aborted) {
+    undo();
+    throw signal.reason;
+  }
+}
+
+/**
+ * True for UPnP error 725, and for a bare HTTP 500 whose code we cannot read
+ * (nat-upnp reports only "Request failed: 500"): worth one permanent-lease try.
+ */
+function mayBePermanentOnly(err: unknown): boolean {
+  if (!(err instanceof UpnpCallError)) return false;
+  if (err.upnpErrorCode !== undefined) return err.upnpErrorCode === UPNP_ONLY_PERMANENT_LEASES;
+  return err.httpStatus === 500;
+}
+
+/** The local address the OS would use to reach `host` (no packet is sent). */
+function localAddressTowards(host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("error", (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.connect(9, host, () => {
+      const { address } = socket.address();
+      socket.close();
+      resolve(address);
+    });
+  });
+}
+
+function toNatError(err: unknown, state: { stage: Stage; gateway?: string }): NatError {
+  if (err instanceof NatError) return err;
+  const gateway = state.gateway ?? "?";
+  return new NatError(
+    NAT_ERROR_CODES.MAPPING_REFUSED,
+    `The UPnP gateway at ${gateway} refused the port mapping: ${(err as Error).message}. The port may be taken, or UPnP forwarding may be switched off.`,
+    { cause: err, details: { gateway, ...errorDetails(err) } },
+  );
+}
+
+function normalize(options: NatOptions): Normalized {
+  const fail = (what: string): never => {
+    throw new NatError(NAT_ERROR_CODES.INVALID_OPTIONS, `Invalid tryUpnpMap option: ${what}.`);
+  };
+  const port = (name: string, value: unknown): number => {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) fail(`${name} must be an integer from 1 to 65535, got ${String(value)}`);
+    return value as number;
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const internalPort = port("internalPort", options.internalPort);
+  const externalPort = options.externalPort === undefined ? internalPort : port("externalPort", options.externalPort);
+  const protocol = options.protocol ?? "TCP";
+  if (protocol !== "TCP" && protocol !== "UDP") fail(`protocol must be "TCP" or "UDP", got ${String(protocol)}`);
+  const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 0 || leaseSeconds > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(leaseSeconds)}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  const description = options.description ?? DEFAULT_DESCRIPTION;
+  if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
+  let gatewayUrl: URL | undefined;
+  if (options.gatewayUrl !== undefined) {
+    try {
+      gatewayUrl = new URL(options.gatewayUrl);
+    } catch {
+      fail(`gatewayUrl is not a URL: ${String(options.gatewayUrl)}`);
+    }
+    if (gatewayUrl?.protocol !== "http:") fail("gatewayUrl must be an http: URL");
+  }
+  return {
+    internalPort,
+    externalPort,
+    protocol,
+    description,
+    leaseSeconds,
+    timeoutMs,
+    gatewayUrl,
+    settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
+  };
+}
