@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { compareValues, SharedState, type StateValue } from "../src/index.js";
+import { expectConverged, simulate } from "./helpers/network-simulator.js";
+
+const SEEDS = Array.from({ length: 60 }, (_, i) => i + 1);
+
+/** Commutative, associative and idempotent: the greater value. */
+const maxMerge = (a: StateValue, b: StateValue): StateValue => (compareValues(a, b) >= 0 ? a : b);
+
+/** Neither commutative nor idempotent: still converges, as the fold runs in writer order over the set of tied writes. */
+const pairMerge = (a: StateValue, b: StateValue): StateValue => [a, b];
+
+describe("convergence under a seeded, lossy, reordering, duplicating network", () => {
+  it.each(SEEDS)("seed %i, no merge function", (seed) => {
+    const { replicas } = simulate({ seed, replicas: 4, steps: 400, keys: 6, drop: 0.2, duplicate: 0.2 });
+    expectConverged(replicas, seed);
+  });
+
+  it.each(SEEDS.slice(0, 30))("seed %i, a commutative merge", (seed) => {
+    const { replicas } = simulate({ seed, replicas: 5, steps: 400, keys: 4, drop: 0.3, duplicate: 0.3, merge: maxMerge });
+    expectConverged(replicas, seed);
+  });
+
+  it.each(SEEDS.slice(0, 30))("seed %i, a non-commutative merge and a tie cap of 2", (seed) => {
+    const { replicas } = simulate({ seed, replicas: 5, steps: 400, keys: 3, drop: 0.3, duplicate: 0.3, merge: pairMerge, maxTiedWrites: 2 });
+    expectConverged(replicas, seed);
+  });
+
+  it("the runs do exercise ties, deletes and drops", () => {
+    const { replicas } = simulate({ seed: 7, replicas: 5, steps: 400, keys: 3, drop: 0.3, duplicate: 0.3, merge: pairMerge });
+    const snapshot = (replicas[0] as SharedState).snapshot();
+    const perKey = new Map<string, number>();
+    for (const [key] of snapshot.entries) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    expect(snapshot.entries.length).toBeGreaterThan(0);
+    expect(Math.max(...perKey.values())).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a replica that joins late catches up from one snapshot", () => {
+    const { replicas } = simulate({ seed: 99, replicas: 3, steps: 300, keys: 5, drop: 0.1, duplicate: 0.1 });
+    const late = new SharedState({ replicaId: "late" });
+    late.apply(structuredClone((replicas[1] as SharedState).snapshot()));
+    expectConverged([...replicas, late], 99);
+  });
+});

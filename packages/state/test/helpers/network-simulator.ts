@@ -1,0 +1,151 @@
+import { expect } from "vitest";
+import { SharedState, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
+import { Random } from "./random.js";
+import { sameState } from "./canonical.js";
+
+/** Knobs of one simulated run. */
+export interface SimulationOptions {
+  seed: number;
+  replicas: number;
+  steps: number;
+  keys: number;
+  /** Probability that a message is lost. */
+  drop: number;
+  /** Probability that a delivered message stays in flight to be delivered again. */
+  duplicate: number;
+  merge?: MergeFunction;
+  maxTiedWrites?: number;
+}
+
+interface Message {
+  to: number;
+  from: number;
+  update: StateUpdate;
+}
+
+const VALUES: readonly StateValue[] = [
+  null,
+  true,
+  false,
+  0,
+  1,
+  -1,
+  2.5,
+  Number.NaN,
+  "",
+  "a",
+  "b",
+  "zebra",
+  "ünï😀",
+  new Uint8Array([]),
+  new Uint8Array([1, 2]),
+  [1, 2],
+  [2, 1],
+  { x: 1 },
+  { x: 1, y: [true, null] },
+  { y: 1 },
+];
+
+/**
+ * The wire: updates travel as copies (as MessagePack would deliver them),
+ * never as shared objects.
+ */
+function overTheWire(update: StateUpdate): unknown {
+  return structuredClone(update);
+}
+
+/**
+ * A seeded network of replicas, in the manner of Yjs's test helper: random
+ * local writes and deletes, deltas pushed to random peers and delivered in
+ * random order, some lost, some delivered twice; then every message still
+ * in flight is lost and one anti-entropy round of snapshots runs. Returns
+ * the replicas, which must all hold the same state.
+ */
+/** What happened during a run, to show the run exercised what it claims to. */
+export interface SimulationStats {
+  delivered: number;
+  dropped: number;
+  duplicated: number;
+  /** Deliveries that met a write of equal version by another writer. */
+  ties: number;
+}
+
+export function simulate(options: SimulationOptions): { replicas: SharedState[]; stats: SimulationStats } {
+  const stats: SimulationStats = { delivered: 0, dropped: 0, duplicated: 0, ties: 0 };
+  const random = new Random(options.seed);
+  const replicas = Array.from(
+    { length: options.replicas },
+    (_, i) => new SharedState({ replicaId: `r${i}`, merge: options.merge, maxTiedWrites: options.maxTiedWrites }),
+  );
+  // What each replica's change events say it holds; checked against the state at the end.
+  const mirrors = replicas.map((replica) => {
+    const mirror = new Map<string, StateValue>();
+    replica.on("change", (changes) => {
+      for (const change of changes) {
+        expect(mirror.get(change.key)).toEqual(change.oldValue);
+        if (change.value === undefined) mirror.delete(change.key);
+        else mirror.set(change.key, change.value);
+      }
+    });
+    return mirror;
+  });
+  // lastSent[from][to]: the seq of the last delta `from` pushed to `to`.
+  const lastSent = replicas.map(() => replicas.map(() => 0));
+  let inFlight: Message[] = [];
+  const key = (): string => `k${random.int(options.keys)}`;
+
+  for (let step = 0; step < options.steps; step++) {
+    const roll = random.next();
+    const from = random.int(replicas.length);
+    const replica = replicas[from] as SharedState;
+    if (roll < 0.4) {
+      replica.set(key(), random.pick(VALUES));
+    } else if (roll < 0.5) {
+      replica.delete(key());
+    } else if (roll < 0.75) {
+      const to = random.int(replicas.length);
+      if (to === from) continue;
+      const snapshot = random.chance(0.1);
+      const update = snapshot ? replica.snapshot() : replica.delta(lastSent[from]![to]!);
+      lastSent[from]![to] = update.seq; // optimistic, as a real node is: a lost delta is repaired by a later snapshot
+      if (update.entries.length > 0) inFlight.push({ from, to, update });
+    } else if (inFlight.length > 0) {
+      const index = random.int(inFlight.length);
+      const message = inFlight[index] as Message;
+      if (random.chance(options.duplicate)) stats.duplicated++;
+      else inFlight.splice(index, 1);
+      if (random.chance(options.drop)) {
+        stats.dropped++;
+        continue;
+      }
+      const target = replicas[message.to] as SharedState;
+      for (const [k, version, writer] of message.update.entries) {
+        if (target.versionOf(k) === version && !target.snapshot().entries.some((e) => e[0] === k && e[2] === writer)) stats.ties++;
+      }
+      target.apply(overTheWire(message.update), `r${message.from}`);
+      stats.delivered++;
+    }
+  }
+
+  // Anti-entropy: whatever is still in flight is lost; everyone pulls everyone's snapshot, in random order.
+  inFlight = [];
+  const snapshots = replicas.map((replica) => replica.snapshot());
+  for (const to of random.shuffle([...replicas.keys()])) {
+    for (const from of random.shuffle([...replicas.keys()])) {
+      if (from !== to) (replicas[to] as SharedState).apply(overTheWire(snapshots[from] as StateUpdate), `r${from}`);
+    }
+  }
+
+  replicas.forEach((replica, i) => {
+    expect([...(mirrors[i] as Map<string, StateValue>).entries()].sort()).toEqual([...replica.entries()].sort());
+  });
+  return { replicas, stats };
+}
+
+/** Asserts that every replica holds exactly what the first holds. */
+export function expectConverged(replicas: readonly SharedState[], seed: number): void {
+  const [first, ...rest] = replicas as [SharedState, ...SharedState[]];
+  for (const other of rest) {
+    expect(sameState(first, other), `seed ${seed}: ${first.replicaId} and ${other.replicaId} differ`).toBe(true);
+  }
+}
