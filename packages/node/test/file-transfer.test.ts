@@ -1,0 +1,169 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { XppgError } from "@xppg/errors";
+import { Playground, sanitizeFileName, type ReceivedFile } from "../src/index.js";
+import { collect, memoryNode, RawPeer, until } from "./helpers.js";
+import { memoryTransport } from "@xppg/transport";
+
+const nodes: Playground[] = [];
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "xppg-file-test-"));
+});
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+/** Polls a folder until `check` accepts its listing. */
+async function dirUntil(path: string, check: (names: string[]) => boolean, what: string): Promise<string[]> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const names = await readdir(path).catch(() => [] as string[]);
+    if (check(names)) return names;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${path} holds ${JSON.stringify(names)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function node(name: string, options: Parameters<typeof memoryNode>[1] = {}): Promise<Playground> {
+  const pg = await memoryNode("test-app", { downloadDir: join(dir, name), ...options });
+  nodes.push(pg);
+  return pg;
+}
+
+describe("Playground: shareFile", () => {
+  it("streams a file that arrives whole, checked, under its name", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const src = join(dir, "photo.jpg");
+    await writeFile(src, content);
+    const files = collect<ReceivedFile>(a, "file");
+    const sent = await b.shareFile(src, { to: a.peerId });
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    expect(sent).toEqual({ name: "photo.jpg", size: content.byteLength, sha256, peers: [a.peerId] });
+    await until(() => files.length === 1, 10_000, "file event");
+    const got = files[0]!;
+    expect(got.src).toBe(b.peerId);
+    expect(got.payload).toEqual({ name: "photo.jpg", size: content.byteLength, sha256, path: join(dir, "a", "photo.jpg") });
+    expect((await readFile(got.payload.path)).equals(content)).toBe(true);
+    expect(await readdir(join(dir, "a"))).toEqual(["photo.jpg"]);
+  });
+
+  it("broadcasts to every peer and never overwrites an existing file", async () => {
+    const hub = await node("hub");
+    const x = await node("x");
+    const y = await node("y");
+    await x.join(hub.addresses[0]!);
+    await y.join(hub.addresses[0]!);
+    await until(() => hub.peers.length === 2, 5000, "two peers");
+    const src = join(dir, "notes.txt");
+    await writeFile(src, "first");
+    const atX = collect<ReceivedFile>(x, "file");
+    const atY = collect<ReceivedFile>(y, "file");
+    await hub.shareFile(src);
+    await writeFile(src, "second");
+    await hub.shareFile(src);
+    await until(() => atX.length === 2 && atY.length === 2, 10_000, "four files");
+    expect(atX.map((f) => f.payload.name)).toEqual(["notes.txt", "notes.txt"]);
+    expect(atX.map((f) => f.payload.path)).toEqual([join(dir, "x", "notes.txt"), join(dir, "x", "notes (1).txt")]);
+    expect(await readFile(join(dir, "y", "notes.txt"), "utf8")).toBe("first");
+    expect(await readFile(join(dir, "y", "notes (1).txt"), "utf8")).toBe("second");
+  });
+
+  it("sends an empty file", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const src = join(dir, "empty");
+    await writeFile(src, "");
+    const files = collect<ReceivedFile>(a, "file");
+    await b.shareFile(src);
+    await until(() => files.length === 1, 5000, "file");
+    expect(files[0]!.payload.size).toBe(0);
+  });
+
+  it("refuses a file the receiver declines or that is too big, leaving nothing", async () => {
+    const a = await node("a", { acceptFile: ({ name }) => name !== "nope.bin", limits: { maxFileSize: 1000 } });
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const errors: XppgError[] = [];
+    a.events.on("error", (e) => {
+      errors.push(e);
+    });
+    await writeFile(join(dir, "nope.bin"), "x");
+    await writeFile(join(dir, "big.bin"), randomBytes(5000));
+    await expect(b.shareFile(join(dir, "nope.bin"), { to: a.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
+    await expect(b.shareFile(join(dir, "big.bin"), { to: a.peerId })).rejects.toThrow(/maxFileSize/);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_FILE_TRANSFER_FAILED", "XPPG_ERR_FILE_TRANSFER_FAILED"]);
+    expect(await readdir(join(dir, "a")).catch(() => [])).toEqual([]);
+    expect(a.peers).toHaveLength(1);
+  });
+
+  it("rejects a path that is not a readable file, with a code", async () => {
+    const a = await node("a");
+    await expect(a.shareFile(join(dir, "missing"))).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
+    await expect(a.shareFile(dir)).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
+  });
+
+  it("a sender that leaves mid-transfer leaves no file and no partial file", async () => {
+    const a = await node("a");
+    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!, "sender");
+    await raw.hello();
+    await until(() => a.peers.length === 1, 5000, "raw sender admitted");
+    const t = "b".repeat(32);
+    await raw.send("xppg/file-offer", { t, name: "half.bin", size: 1_000_000 });
+    await raw.send("xppg/file-chunk", { t, seq: 0, data: new Uint8Array(500_000) });
+    const partial = await dirUntil(join(dir, "a"), (n) => n.length > 0, "the partial file");
+    expect(partial).toEqual([`.xppg-${t}.part`]);
+    await raw.conn.close();
+    await until(() => a.peers.length === 0, 5000, "peer gone");
+    await dirUntil(join(dir, "a"), (n) => n.length === 0, "the partial file to go");
+  });
+
+  it("a checksum mismatch saves nothing and reports it", async () => {
+    const a = await node("a");
+    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!, "liar");
+    await raw.hello();
+    await until(() => a.peers.length === 1, 5000, "raw sender admitted");
+    const errors: XppgError[] = [];
+    a.events.on("error", (e) => {
+      errors.push(e);
+    });
+    const files = collect(a, "file");
+    const t = "c".repeat(32);
+    await raw.send("xppg/file-offer", { t, name: "lie.bin", size: 4 });
+    await raw.send("xppg/file-chunk", { t, seq: 0, data: new Uint8Array([1, 2, 3, 4]) });
+    await dirUntil(join(dir, "a"), (n) => n.length > 0, "the partial file");
+    await raw.send("xppg/file-end", { t, size: 4, sha256: "0".repeat(64) });
+    await until(() => errors.length === 1, 5000, "error");
+    expect(errors[0]!.code).toBe("XPPG_ERR_FILE_TRANSFER_FAILED");
+    expect(errors[0]!.message).toMatch(/SHA-256/);
+    await dirUntil(join(dir, "a"), (n) => n.length === 0, "the partial file to go");
+    expect(files).toEqual([]);
+  });
+});
+
+describe("sanitizeFileName", () => {
+  it.each([
+    ["../../etc/passwd", "_.._etc_passwd"],
+    ["..", "file"],
+    [".bashrc", "bashrc"],
+    ["a\u0000b\nc", "a_b_c"],
+    ["C:\\Windows\\x.dll", "C__Windows_x.dll"],
+    ["", "file"],
+    ["ok name.txt", "ok name.txt"],
+  ])("%j -> %j", (input, output) => {
+    expect(sanitizeFileName(input)).toBe(output);
+  });
+
+  it("bounds the length and keeps the extension", () => {
+    const name = sanitizeFileName("x".repeat(300) + ".jpg");
+    expect(name.length).toBe(200);
+    expect(name.endsWith(".jpg")).toBe(true);
+  });
+});

@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Playground } from "../src/index.js";
+import { memoryNode, until } from "./helpers.js";
+
+const nodes: Playground[] = [];
+async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
+  const pg = await memoryNode(...args);
+  nodes.push(pg);
+  return pg;
+}
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+});
+
+describe("Playground: shared state", () => {
+  it("syncs on join and then on every change", async () => {
+    const a = await node();
+    a.state.set("alice", 100);
+    const b = await node();
+    b.state.set("bob", 50);
+    await b.join(a.addresses[0]!);
+    await until(() => a.state.get("bob") === 50 && b.state.get("alice") === 100, 5000, "snapshot exchange");
+    a.state.set("alice", 90);
+    b.state.delete("bob");
+    await until(() => b.state.get("alice") === 90 && !a.state.has("bob"), 5000, "deltas");
+  });
+
+  it("forwards changes along a chain of peers", async () => {
+    const [x, y, z] = [await node(), await node(), await node()];
+    await y.join(x.addresses[0]!);
+    await z.join(y.addresses[0]!);
+    x.state.set("height", 7);
+    await until(() => z.state.get("height") === 7, 5000, "x -> y -> z");
+    z.state.set("height", 8);
+    await until(() => x.state.get("height") === 8, 5000, "z -> y -> x");
+  });
+
+  it("converges when peers write the same key at once", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    for (let i = 0; i < 50; i++) {
+      a.state.set("k", `a${i}`);
+      b.state.set("k", `b${i}`);
+    }
+    await until(() => a.state.get("k") === b.state.get("k") && a.state.versionOf("k") === b.state.versionOf("k"), 5000, "same value");
+  });
+
+  it("moves state only on request when autoSyncState is off", async () => {
+    const a = await node("test-app", { autoSyncState: false });
+    const b = await node("test-app", { autoSyncState: false });
+    await b.join(a.addresses[0]!);
+    a.state.set("x", 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.state.has("x")).toBe(false);
+    await b.requestState({ to: a.peerId });
+    expect(b.state.get("x")).toBe(1);
+    b.state.set("y", 2);
+    await b.pushState();
+    await until(() => a.state.get("y") === 2, 5000, "pushed state");
+  });
+
+  it("cuts a state larger than one message into pieces", async () => {
+    const a = await node("test-app", { limits: { maxFrameSize: 16 * 1024 } });
+    const b = await node("test-app", { limits: { maxFrameSize: 16 * 1024 } });
+    for (let i = 0; i < 500; i++) a.state.set(`key-${i}`, "v".repeat(100));
+    await b.join(a.addresses[0]!);
+    await until(() => b.state.size === 500, 5000, "500 keys");
+  });
+
+  it("requestState times out with a code when a peer never answers", async () => {
+    const a = await node();
+    await expect(a.requestState({ to: "nobody" })).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+  });
+});
