@@ -15,7 +15,7 @@ function concurrentWrites(values: Record<string, unknown>): StateUpdate[] {
   });
 }
 
-function applyAll(state: SharedState, updates: readonly StateUpdate[]): SharedState {
+function applyAll<S extends { apply(update: unknown): unknown }>(state: S, updates: readonly StateUpdate[]): S {
   for (const update of updates) state.apply(update);
   return state;
 }

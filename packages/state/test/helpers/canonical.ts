@@ -1,21 +1,27 @@
-import { compareValues, type SharedState, type StateValue, type UpdateEntry } from "../../src/index.js";
+import { compareValues, type StateUpdate, type StateValue, type UpdateEntry } from "../../src/index.js";
+
+/** The parts of a SharedState of any value type these helpers read. */
+interface Readable {
+  snapshot(): StateUpdate;
+  entries(): Iterable<[string, StateValue]>;
+}
 
 /**
  * Everything a replica holds, in an order that does not depend on arrival
  * order: rows sorted by key, then writer. Two replicas hold the same state
  * exactly when these are equal.
  */
-export function canonical(state: SharedState<never> | SharedState): UpdateEntry[] {
+export function canonical(state: Readable): UpdateEntry[] {
   return [...state.snapshot().entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0));
 }
 
 /** The visible contents, sorted by key. */
-export function visible(state: SharedState<never> | SharedState): [string, StateValue][] {
-  return [...(state as SharedState).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+export function visible(state: Readable): [string, StateValue][] {
+  return [...state.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** True when both replicas hold the same rows and show the same values (NaN included). */
-export function sameState(a: SharedState, b: SharedState): boolean {
+export function sameState(a: Readable, b: Readable): boolean {
   const ra = canonical(a);
   const rb = canonical(b);
   if (ra.length !== rb.length) return false;

@@ -91,7 +91,7 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
   });
   // lastSent[from][to]: the seq of the last delta `from` pushed to `to`.
   const lastSent = replicas.map(() => replicas.map(() => 0));
-  let inFlight: Message[] = [];
+  const inFlight: Message[] = [];
   const key = (): string => `k${random.int(options.keys)}`;
 
   for (let step = 0; step < options.steps; step++) {
@@ -128,7 +128,7 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
   }
 
   // Anti-entropy: whatever is still in flight is lost; everyone pulls everyone's snapshot, in random order.
-  inFlight = [];
+  stats.dropped += inFlight.length;
   const snapshots = replicas.map((replica) => replica.snapshot());
   for (const to of random.shuffle([...replicas.keys()])) {
     for (const from of random.shuffle([...replicas.keys()])) {
