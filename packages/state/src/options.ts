@@ -94,16 +94,27 @@ export interface SharedStateOptions<V extends StateValue = StateValue> {
 
 /** Options with every default filled in and checked. */
 export interface ResolvedOptions<V extends StateValue> {
+  /** See {@link SharedStateOptions.replicaId}. */
   readonly replicaId: string;
+  /** See {@link SharedStateOptions.merge}. */
   readonly merge: MergeFunction<V> | undefined;
+  /** See {@link SharedStateOptions.maxKeys}. */
   readonly maxKeys: number;
+  /** See {@link SharedStateOptions.maxKeyLength}. */
   readonly maxKeyLength: number;
+  /** See {@link SharedStateOptions.maxReplicaIdLength}. */
   readonly maxReplicaIdLength: number;
+  /** See {@link SharedStateOptions.maxEntriesPerUpdate}. */
   readonly maxEntriesPerUpdate: number;
+  /** See {@link SharedStateOptions.maxValueSize}. */
   readonly maxValueSize: number;
+  /** See {@link SharedStateOptions.maxValueDepth}. */
   readonly maxValueDepth: number;
+  /** See {@link SharedStateOptions.maxTotalSize}. */
   readonly maxTotalSize: number;
+  /** See {@link SharedStateOptions.maxTiedWrites}. */
   readonly maxTiedWrites: number;
+  /** See {@link SharedStateOptions.maxVersionJump}. */
   readonly maxVersionJump: number;
 }
 

@@ -36,10 +36,15 @@ export interface StateUpdate {
 
 /** The bounds a received update is checked against; all come from the state's options. */
 export interface UpdateLimits {
+  /** Most rows in one update. */
   readonly maxEntriesPerUpdate: number;
+  /** Longest key, in UTF-16 code units. */
   readonly maxKeyLength: number;
+  /** Longest writer id. */
   readonly maxReplicaIdLength: number;
+  /** Largest approximate encoded size of one value, in bytes. */
   readonly maxValueSize: number;
+  /** Deepest nesting of arrays and objects in one value. */
   readonly maxValueDepth: number;
 }
 

@@ -4,7 +4,7 @@ import { compareValues, SharedState, type MergeFunction, type StateUpdate, type 
 import { opArb, playHistory } from "./helpers/arbitraries.js";
 import { canonical, sameState } from "./helpers/canonical.js";
 
-const RUNS = { numRuns: 80 };
+const RUNS = { numRuns: 60 };
 const historyArb = fc.array(opArb, { minLength: 1, maxLength: 30 });
 
 const MERGES: [string, MergeFunction | undefined][] = [

@@ -119,8 +119,9 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
         continue;
       }
       const target = replicas[message.to] as SharedState;
+      const held = new Set(target.snapshot().entries.map(([k, version, writer]) => `${k}\0${version}\0${writer}`));
       for (const [k, version, writer] of message.update.entries) {
-        if (target.versionOf(k) === version && !target.snapshot().entries.some((e) => e[0] === k && e[2] === writer)) stats.ties++;
+        if (target.versionOf(k) === version && !held.has(`${k}\0${version}\0${writer}`)) stats.ties++;
       }
       target.apply(overTheWire(message.update), `r${message.from}`);
       stats.delivered++;
