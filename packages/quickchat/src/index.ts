@@ -1,1 +1,11 @@
-export {};
+export { QuickChat } from "./quick-chat.js";
+export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./quick-chat.js";
+export type { ChatOutput } from "./terminal.js";
+export { parseChatAddress } from "./address.js";
+export type { ChatAddress } from "./address.js";
+export { cleanName, cleanText, parseChatPayload } from "./chat-message.js";
+export type { ChatLimits, ChatPayload, Parsed } from "./chat-message.js";
+export { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
+export { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
+export type { QuickChatErrorCode } from "./errors.js";
+export type { NatResultLike, PeerInfo } from "@xppg/node";

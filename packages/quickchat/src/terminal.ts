@@ -1,0 +1,54 @@
+import { clearLine, cursorTo, type Interface } from "node:readline";
+import type { PeerInfo } from "@xppg/node";
+
+/** A stream `run()` writes to; `isTTY` turns on the prompt and line redrawing. */
+export type ChatOutput = NodeJS.WritableStream & { isTTY?: boolean };
+
+/**
+ * Writes whole lines to the chat's output. On a terminal it first clears the
+ * prompt and what the user is typing, then redraws both under the new line,
+ * so incoming messages never cut through the input line.
+ */
+export class LineWriter {
+  /** The readline interface whose prompt is redrawn, while `run()` reads. */
+  prompt: Interface | undefined;
+  readonly #out: ChatOutput;
+  /** True when both ends are a terminal: a prompt is shown and redrawn. */
+  readonly interactive: boolean;
+
+  constructor(out: ChatOutput, interactive: boolean) {
+    this.#out = out;
+    this.interactive = interactive;
+  }
+
+  write(line: string): void {
+    const out = this.#out as ChatOutput & { writable?: boolean; destroyed?: boolean };
+    // A closed output (the reader went away) must not throw into the chat.
+    if (out.writable === false || out.destroyed === true) return;
+    if (this.interactive && this.prompt !== undefined) {
+      clearLine(out, 0);
+      cursorTo(out, 0);
+      out.write(`${line}\n`);
+      this.prompt.prompt(true);
+    } else {
+      out.write(`${line}\n`);
+    }
+  }
+}
+
+/** `[alice] hi`; later lines of a multi-line message are indented under the first. */
+export function formatChatLine(user: string, text: string): string {
+  const prefix = `[${user}] `;
+  return prefix + text.split("\n").join(`\n${" ".repeat(Math.min(prefix.length, 40))}`);
+}
+
+/** `* 1a2b3c4d joined from 127.0.0.1:40000` */
+export function formatJoined(peer: PeerInfo): string {
+  return `* ${peer.peerId} joined from ${peer.address}`;
+}
+
+/** `* alice (1a2b3c4d) left` plus the reason when the peer did not leave cleanly. */
+export function formatLeft(peer: PeerInfo, name: string | undefined, reason: { message: string } | undefined): string {
+  const who = name === undefined ? peer.peerId : `${name} (${peer.peerId})`;
+  return reason === undefined ? `* ${who} left` : `* ${who} left: ${reason.message}`;
+}
