@@ -25,6 +25,8 @@ export const NODE_ERROR_CODES = {
   PEER_TIMEOUT: "XPPG_ERR_PEER_TIMEOUT",
   /** A second connection to a peer already connected; the other one is kept. */
   DUPLICATE_CONNECTION: "XPPG_ERR_DUPLICATE_CONNECTION",
+  /** The connection ended without a goodbye: the peer's process ended or the network dropped. */
+  PEER_GONE: "XPPG_ERR_PEER_GONE",
   /** The other side is shutting down. */
   PEER_SHUTDOWN: "XPPG_ERR_PEER_SHUTDOWN",
   /** `send` named a peer id that is not connected. */

@@ -264,9 +264,16 @@ export class PeerSession {
   }
 
   #onClosed(info: CloseInfo): void {
+    const wasOpen = this.#phase === "open";
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
-    const error = this.#closeError ?? info.error;
+    let error = this.#closeError ?? info.error;
+    if (error === undefined && wasOpen && info.initiator === "remote") {
+      error = new PlaygroundError(
+        NODE_ERROR_CODES.PEER_GONE,
+        `The connection to ${this.peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`,
+      );
+    }
     // No-op when the handshake had completed: a settled promise stays settled.
     this.#readyReject(
       error ??

@@ -198,7 +198,7 @@ export class Playground {
       this.#transports = this.#options.transports ?? [await defaultTransport(this.#codec.maxSize)];
       const listen = this.#options.listen ?? [tcpAddress(this.#options.host ?? DEFAULTS.host, this.#options.port ?? DEFAULTS.port)];
       for (const address of listen) {
-        const transport = this.#transportFor(address);
+        const transport = this.#transportFor(address, "listen");
         this.#listeners.push(await transport.listen(address, (conn) => this.#accept(conn)));
       }
     } catch (error) {
@@ -401,8 +401,10 @@ export class Playground {
     return new PlaygroundError(NODE_ERROR_CODES.STOPPED, `${what}() cannot run: this node was stopped. Create a new Playground.`);
   }
 
-  #transportFor(address: string): Transport {
-    const t = this.#transports.find((tr) => tr.canDial(address));
+  /** For dialling, the first transport that can dial the address; for listening, the one named by its scheme. */
+  #transportFor(address: string, use: "dial" | "listen" = "dial"): Transport {
+    const scheme = address.slice(0, Math.max(0, address.indexOf("://")));
+    const t = this.#transports.find((tr) => (use === "dial" ? tr.canDial(address) : tr.name === scheme));
     if (t === undefined) {
       throw new PlaygroundError(
         NODE_ERROR_CODES.NO_TRANSPORT,
@@ -578,7 +580,7 @@ export class Playground {
 }
 
 function isQuietClose(error: XppgError): boolean {
-  return error.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION || error.code === NODE_ERROR_CODES.PEER_SHUTDOWN;
+  return error.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION || error.code === NODE_ERROR_CODES.PEER_SHUTDOWN || error.code === NODE_ERROR_CODES.PEER_GONE;
 }
 
 function asHandlerError(error: unknown, where: string): XppgError {
