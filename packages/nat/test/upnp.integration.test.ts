@@ -1,0 +1,211 @@
+// UPnP against a real gateway: miniupnpd in the project's namespace lab
+// (tools/netlab/netlab.sh), once as IGDv1 and once as IGDv2. The mapping runs
+// inside the lab's host namespace, importing the BUILT package
+// (packages/nat/dist): beforeAll runs `pnpm --filter @xppg/nat build` itself.
+// Needs root, iproute2, nftables, miniupnpd(-nftables), stun-server and
+// util-linux's unshare; otherwise the suite is skipped with the reason printed.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, "../../..");
+const NETLAB = path.join(REPO, "tools/netlab/netlab.sh");
+const AGENT = path.join(HERE, "fixtures/host-agent.mjs");
+const PROBE = path.join(HERE, "fixtures/probe.mjs");
+const DIST = path.join(HERE, "../dist/index.js");
+const PREFIX = `xppg-${process.pid}-`;
+const NS = { wan: `${PREFIX}wan`, r: `${PREFIX}r`, h: `${PREFIX}h` };
+const ROUTER_WAN = "198.18.0.11";
+const HOST_IP = "198.19.1.2";
+const WAN_HOST = "198.18.0.1";
+
+function skipReason(): string | undefined {
+  if (process.platform !== "linux") return "not Linux";
+  if (process.getuid?.() !== 0) return "not root (network namespaces need CAP_NET_ADMIN)";
+  const missing = ["ip", "nft", "miniupnpd", "stund", "unshare"].filter(
+    (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0,
+  );
+  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install -y iproute2 nftables miniupnpd miniupnpd-nftables stun-server util-linux)`;
+  return undefined;
+}
+const SKIP = skipReason();
+if (SKIP) console.log(`[@xppg/nat] UPnP integration tests SKIPPED: ${SKIP}`);
+
+const netlab = (...args: string[]): string =>
+  execFileSync(NETLAB, [`--prefix=${PREFIX}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const nftMappings = (): string =>
+  execFileSync("ip", ["netns", "exec", NS.r, "nft", "list", "chain", "inet", "xppg", "prerouting_miniupnpd"], { encoding: "utf8" });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+interface Probe {
+  ok: boolean;
+  reply?: string;
+  error?: string;
+}
+async function probeFromWan(port: number, timeoutMs = 1500): Promise<Probe> {
+  const token = `t${Math.random().toString(36).slice(2)}`;
+  const child = spawn("ip", ["netns", "exec", NS.wan, process.execPath, PROBE, ROUTER_WAN, String(port), token, String(timeoutMs)]);
+  children.add(child);
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on("close", r));
+  children.delete(child);
+  return JSON.parse(out) as Probe;
+}
+
+type AgentEvent = { event: string; name?: string; [k: string]: unknown };
+interface Agent {
+  events: AgentEvent[];
+  next(pred: (e: AgentEvent) => boolean, timeoutMs?: number): Promise<AgentEvent>;
+  send(line: string): void;
+  exited: Promise<number | null>;
+  stderr(): string;
+}
+function startAgent(config: unknown): Agent {
+  const child = spawn("ip", ["netns", "exec", NS.h, process.execPath, AGENT, JSON.stringify(config)]);
+  children.add(child);
+  const events: AgentEvent[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    try {
+      events.push(JSON.parse(line) as AgentEvent);
+    } catch {
+      return;
+    }
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      children.delete(child);
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
+  return {
+    events,
+    exited,
+    stderr: () => stderr,
+    send: (line) => child.stdin.write(`${line}\n`),
+    next(pred, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = events.find(pred);
+          if (hit) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(hit);
+          } else if (child.exitCode !== null) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`host agent exited (${child.exitCode}): ${stderr.slice(-500)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting; events so far: ${JSON.stringify(events)}; stderr: ${stderr.slice(-500)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace lab", () => {
+  const teardown = (): void => {
+    for (const c of children) c.kill("SIGKILL");
+    try {
+      netlab("down");
+    } catch {
+      // reported by the next "up" with this prefix, which cleans up first
+    }
+  };
+
+  beforeAll(() => {
+    execFileSync("pnpm", ["--filter", "@xppg/nat", "build"], { cwd: REPO, stdio: "pipe" });
+    process.once("exit", teardown); // even if afterAll never runs
+    netlab("up");
+  }, 120_000);
+
+  afterAll(() => {
+    teardown();
+    process.removeListener("exit", teardown);
+  }, 30_000);
+
+  it.each([
+    { igd: 1, method: "upnp-igd1" },
+    { igd: 2, method: "upnp-igd2" },
+  ])("IGDv$igd: maps, is reachable from wan, renews a short lease, and remove() closes the port", async ({ igd, method }) => {
+    netlab("upnp-start", `--igd${igd}`);
+    const agent = startAgent({
+      timeoutMs: 2500,
+      mappings: [
+        { name: "a", internalPort: 41001 },
+        { name: "b", internalPort: 41002, externalPort: 42002, leaseSeconds: 4 },
+        { name: "c", internalPort: 41003, leaseSeconds: 4, renew: false },
+      ],
+    });
+    try {
+      await agent.next((e) => e.event === "ready");
+      const mapped = Object.fromEntries(agent.events.filter((e) => e.event === "mapped").map((e) => [e.name, e]));
+      for (const name of ["a", "b", "c"]) {
+        expect(mapped[name], `${name}: ${String(mapped[name]?.["errorMessage"])}`).toMatchObject({
+          mapped: true,
+          method,
+          externalIp: ROUTER_WAN,
+          internalIp: HOST_IP,
+          protocol: "TCP",
+        });
+      }
+      expect(mapped["a"]).toMatchObject({ externalPort: 41001, internalPort: 41001, leaseSeconds: 3600 });
+      expect(mapped["b"]).toMatchObject({ externalPort: 42002, internalPort: 41002, leaseSeconds: 4 });
+      const rules = nftMappings();
+      expect(rules).toMatch(new RegExp(`dport 41001 dnat ip to ${HOST_IP}:41001`));
+      expect(rules).toMatch(new RegExp(`dport 42002 dnat ip to ${HOST_IP}:41002`));
+
+      const a = await probeFromWan(41001);
+      expect(a.ok, JSON.stringify(a)).toBe(true);
+      expect(a.reply).toContain(`from ${WAN_HOST}`); // the host saw the real wan source
+
+      // c (renew:false) expires on the gateway; b is renewed at half-time and stays
+      await expect.poll(() => nftMappings(), { timeout: 12_000, interval: 250 }).not.toMatch(/dport 41003 /);
+      expect(nftMappings()).toMatch(/dport 42002 /);
+      expect(agent.events.filter((e) => e.event === "renewed" && e.name === "b").length).toBeGreaterThanOrEqual(2);
+      expect((await probeFromWan(42002)).ok).toBe(true);
+      expect((await probeFromWan(41003, 800)).ok).toBe(false);
+      expect(agent.events.filter((e) => e.event === "error")).toEqual([]);
+
+      for (const name of ["a", "b", "c"]) agent.send(`remove ${name}`);
+      for (const name of ["a", "b", "c"]) await agent.next((e) => e.event === "removed" && e.name === name);
+      expect(nftMappings()).not.toMatch(/dnat/);
+      const after = await probeFromWan(41001, 800);
+      expect(after.ok, JSON.stringify(after)).toBe(false);
+
+      // nothing of @xppg/nat may keep the host process alive (it never calls process.exit)
+      agent.send("exit");
+      const code = await Promise.race([agent.exited, sleep(5000).then(() => "still running")]);
+      expect(code, agent.stderr()).toBe(0);
+    } finally {
+      netlab("upnp-stop");
+    }
+  }, 45_000);
+
+  it("with only loopback (a fresh network namespace), default options give NO_GATEWAY at once and the process exits by itself", () => {
+    const script =
+      `import { tryUpnpMap } from ${JSON.stringify(`file://${DIST}`)};` +
+      `const t0 = performance.now(); const r = await tryUpnpMap({ internalPort: 7337 });` +
+      `console.log(JSON.stringify({ mapped: r.mapped, code: r.error?.code, ms: Math.round(performance.now() - t0) }));`;
+    const run = spawnSync("unshare", ["--net", process.execPath, "--input-type=module", "-e", script], { encoding: "utf8", timeout: 15_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { mapped: boolean; code: string; ms: number };
+    expect(out).toMatchObject({ mapped: false, code: "XPPG_ERR_NAT_NO_GATEWAY" });
+    expect(out.ms).toBeLessThan(3500);
+  });
+});
