@@ -312,10 +312,10 @@ describe("fuzzing apply", () => {
   }
 
   it("anything at all either applies or throws a StateError, leaving the state whole", () => {
-    fc.assert(fc.property(fc.array(anythingArb, { maxLength: 4 }), check), { numRuns: 150 });
+    fc.assert(fc.property(fc.array(anythingArb, { maxLength: 4 }), check), { numRuns: 100 });
   });
 
   it("nearly valid updates either apply or throw a StateError, leaving the state whole", () => {
-    fc.assert(fc.property(fc.array(nearlyValidArb, { maxLength: 6 }), check), { numRuns: 300 });
+    fc.assert(fc.property(fc.array(nearlyValidArb, { maxLength: 6 }), check), { numRuns: 200 });
   });
 });
