@@ -187,7 +187,8 @@ export class FileTransfers {
     }
     if (!accepted) return refuse("the receiver declined it");
     const dir = this.#host.downloadDir;
-    const tmpPath = join(dir, `.xppg-${t}.part`);
+    // A local random name: a peer cannot pick (or collide with) another transfer's file.
+    const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
     const handle = mkdir(dir, { recursive: true }).then(() => open(tmpPath, "wx", 0o600));
     const inc: Incoming = { key, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false };

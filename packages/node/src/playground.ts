@@ -142,6 +142,7 @@ export class Playground {
       },
       auto: options.autoSyncState ?? true,
       maxFrameSize: this.#codec.maxSize,
+      report: (error, peerId) => this.#report(error, peerId),
     });
     const downloadDir = options.downloadDir ?? joinPath(tmpdir(), "xppg-downloads", safeFolder(appName));
     this.#files = new FileTransfers({

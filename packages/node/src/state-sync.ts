@@ -1,4 +1,4 @@
-import { isXppgError } from "@xppg/errors";
+import { isXppgError, type XppgError } from "@xppg/errors";
 import type { Replica } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
@@ -12,7 +12,15 @@ export interface StateSyncHost {
   auto: boolean;
   /** Largest message; updates are cut to fit. */
   maxFrameSize: number;
+  /** Reports a local failure that is not the peer's fault. */
+  report(error: XppgError, peerId: string | undefined): void;
 }
+
+/**
+ * Replica errors that are this node's own bug (a throwing change listener or
+ * merge function), not the peer's: reported, and the peer stays.
+ */
+const LOCAL_STATE_ERRORS = new Set(["XPPG_ERR_STATE_LISTENER_FAILED", "XPPG_ERR_STATE_MERGE_FAILED"]);
 
 interface Waiter {
   session: PeerSession;
@@ -106,9 +114,13 @@ export class StateSync {
     try {
       this.#state.apply(update, session.peerId);
     } catch (error) {
-      // The peer sent an update this replica refuses: it is dropped with the replica's reason.
-      if (isXppgError(error)) throw error;
-      throw malformed(session, kind, String(error));
+      if (isXppgError(error) && LOCAL_STATE_ERRORS.has(error.code)) {
+        this.#host.report(error, session.peerId);
+      } else {
+        // The peer sent an update this replica refuses: it is dropped with the replica's reason.
+        if (isXppgError(error)) throw error;
+        throw malformed(session, kind, String(error));
+      }
     }
     if (typeof reply === "number" && last === true) {
       const waiter = this.#waiters.get(reply);

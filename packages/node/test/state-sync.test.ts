@@ -73,3 +73,23 @@ describe("Playground: shared state", () => {
     await expect(a.requestState({ to: "nobody" })).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
   });
 });
+
+describe("Playground: local state bugs are not the peer's fault", () => {
+  it("a throwing state listener is reported and the peer stays", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    a.state.on("change", () => {
+      throw new Error("listener bug");
+    });
+    const errors: string[] = [];
+    a.events.on("error", (e) => {
+      errors.push(e.code);
+    });
+    b.state.set("k", 1);
+    await until(() => errors.length > 0, 5000, "error");
+    expect(errors[0]).toBe("XPPG_ERR_STATE_LISTENER_FAILED");
+    expect(a.state.get("k")).toBe(1);
+    expect(a.peers).toHaveLength(1);
+  });
+});
