@@ -1,0 +1,299 @@
+import type { Socket } from "node:net";
+import type { XppgError } from "@xppg/errors";
+import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
+import {
+  FrameInbox,
+  connectionClosedError,
+  connectionResetError,
+  frameTooLargeError,
+  protocolError,
+  type CloseInfo,
+  type Connection,
+  type FrameSink,
+} from "@xppg/transport";
+import { MAX_BATCH_BYTES, MIN_BATCH_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
+
+/** What a {@link SocketConnection} needs besides its socket. */
+export interface SocketConnectionOptions {
+  outbound: boolean;
+  localAddress: string;
+  remoteAddress: string;
+  maxFrameSize: number;
+  highWaterMark: number;
+  closeTimeoutMs: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+// One shared, already-resolved promise: the common case of `send` allocates nothing.
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * A {@link Connection} over a connected `net.Socket`, frames delimited with
+ * `@xppg/framing`'s 4-byte length prefix.
+ *
+ * Write path: each `send` copies its frame (header and payload) into a batch
+ * buffer; the batches of one event-loop tick go out in one socket write on
+ * `process.nextTick`. `send` returns a shared resolved promise while the
+ * socket's buffer plus the batch is under the high-water mark.
+ *
+ * Read path: {@link FrameDecoder} hands out frames that lie inside one chunk
+ * as views of that chunk (no copy); a {@link FrameInbox} holds frames for a
+ * paused sink and pauses the socket at the high-water mark.
+ */
+export class SocketConnection implements Connection {
+  readonly transport = TCP_TRANSPORT_NAME;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly outbound: boolean;
+  readonly closed: Promise<CloseInfo>;
+  readonly #socket: Socket;
+  readonly #maxFrameSize: number;
+  readonly #highWaterMark: number;
+  readonly #closeTimeoutMs: number;
+  readonly #decoder: FrameDecoder;
+  readonly #inbox: FrameInbox;
+  readonly #onFrame: (frame: Uint8Array) => void;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  // Send side: full batches waiting for the flush, then the one being filled.
+  #full: Buffer[] = [];
+  #batch: Buffer | null = null;
+  #batchLength = 0;
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  #waiters: Waiter[] = [];
+
+  /** Sends are refused once this is true (close called, or the peer ended). */
+  #sendClosed = false;
+  /** True after a local clean `close()`: frames that arrive later are dropped. */
+  #discardInput = false;
+  #initiator: "local" | "remote" | null = null;
+  #error: XppgError | undefined;
+  #finished = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: Socket, options: SocketConnectionOptions) {
+    this.#socket = socket;
+    this.outbound = options.outbound;
+    this.localAddress = options.localAddress;
+    this.remoteAddress = options.remoteAddress;
+    this.#maxFrameSize = options.maxFrameSize;
+    this.#highWaterMark = options.highWaterMark;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
+    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    this.#inbox = new FrameInbox({
+      highWaterMark: options.highWaterMark,
+      onFlowChange: (stop) => {
+        if (this.#finished) return;
+        if (stop) socket.pause();
+        else socket.resume();
+      },
+    });
+    this.#onFrame = (frame) => {
+      if (!this.#discardInput) this.#inbox.push(frame);
+    };
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("end", () => this.#onEnd());
+    socket.on("error", (err: Error) => this.#onError(err));
+    socket.on("drain", () => this.#checkWaiters());
+    socket.on("close", () => this.#onClose());
+  }
+
+  get isClosed(): boolean {
+    return this.#finished || this.#sendClosed;
+  }
+
+  read(sink: FrameSink): void {
+    this.#inbox.read(sink);
+  }
+
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  resume(): void {
+    this.#inbox.resume();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#sendClosed || this.#finished) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
+    const length = frame.byteLength;
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    this.#append(frame, length);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushTick);
+    }
+    if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  close(error?: XppgError): Promise<void> {
+    if (this.#initiator === null && !this.#finished) {
+      this.#initiator = "local";
+      if (error === undefined) {
+        this.#sendClosed = true;
+        this.#discardInput = true;
+        this.#flush();
+        this.#socket.end();
+        // A peer that never reads would hold the close forever: bound it.
+        this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#closeTimeoutMs);
+        this.#closeTimer.unref?.();
+      } else {
+        this.#abort(error);
+      }
+    }
+    return this.closed.then(() => undefined);
+  }
+
+  /** Copies one frame, with its length prefix, into the batch being filled. */
+  #append(frame: Uint8Array, length: number): void {
+    const need = FRAME_HEADER_SIZE + length;
+    let batch = this.#batch;
+    if (batch === null || batch.byteLength - this.#batchLength < need) {
+      if (batch !== null && this.#batchLength > 0) this.#full.push(batch.subarray(0, this.#batchLength));
+      const size = Math.max(need, Math.min(MAX_BATCH_BYTES, Math.max(MIN_BATCH_BYTES, this.#pendingBytes)));
+      batch = Buffer.allocUnsafe(size);
+      this.#batch = batch;
+      this.#batchLength = 0;
+    }
+    const at = this.#batchLength;
+    batch[at] = length >>> 24;
+    batch[at + 1] = (length >>> 16) & 0xff;
+    batch[at + 2] = (length >>> 8) & 0xff;
+    batch[at + 3] = length & 0xff;
+    batch.set(frame, at + FRAME_HEADER_SIZE);
+    this.#batchLength = at + need;
+    this.#pendingBytes += need;
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#pendingBytes === 0) return;
+    const socket = this.#socket;
+    let last: Buffer | null = null;
+    if (this.#batch !== null && this.#batchLength > 0) {
+      last = this.#batch.subarray(0, this.#batchLength);
+      // Keep the rest of a large batch buffer for the next tick only if most of it is unused.
+      this.#batch = this.#batchLength * 2 < this.#batch.byteLength ? this.#batch.subarray(this.#batchLength) : null;
+    } else {
+      this.#batch = null;
+    }
+    this.#batchLength = 0;
+    const full = this.#full;
+    this.#full = [];
+    this.#pendingBytes = 0;
+    if (socket.destroyed || socket.writableEnded) return;
+    if (full.length === 0) {
+      socket.write(last!, this.#afterWrite);
+    } else {
+      // Several batches: cork so they leave in one writev.
+      socket.cork();
+      for (const b of full) socket.write(b, this.#afterWrite);
+      if (last !== null) socket.write(last, this.#afterWrite);
+      socket.uncork();
+    }
+    this.#checkWaiters();
+  }
+
+  // Each batch handed to the kernel frees room: wake waiting senders without
+  // waiting for the whole buffer to empty ('drain').
+  readonly #afterWrite = (): void => this.#checkWaiters();
+
+  #checkWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    if (this.#socket.writableLength + this.#pendingBytes >= this.#highWaterMark) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    try {
+      this.#decoder.push(chunk, this.#onFrame);
+    } catch (err) {
+      const details = (err as XppgError).details;
+      const error =
+        (err as XppgError).code === "XPPG_ERR_FRAME_TOO_LARGE"
+          ? frameTooLargeError(Number(details?.size), this.#maxFrameSize, "received")
+          : protocolError(this.remoteAddress, "its frames could not be decoded", err);
+      this.#failedByPeer(error);
+    }
+  }
+
+  #onEnd(): void {
+    if (this.#finished) return;
+    if (!this.#decoder.idle) {
+      this.#failedByPeer(
+        protocolError(this.remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
+      );
+      return;
+    }
+    // The peer finished sending. Node ends our side too (allowHalfOpen is off).
+    this.#initiator ??= "remote";
+    this.#sendClosed = true;
+  }
+
+  #onError(err: Error): void {
+    // The first error wins: after a local close(error) or a protocol failure, the reset is ours.
+    if (this.#error !== undefined || this.#finished) return;
+    this.#initiator ??= "remote";
+    this.#error = connectionResetError(this.remoteAddress, err);
+  }
+
+  /** The peer broke the protocol: drop the connection with `error`, from its side. */
+  #failedByPeer(error: XppgError): void {
+    if (this.#initiator === null) this.#initiator = "remote";
+    this.#error ??= error;
+    this.#destroyNow();
+  }
+
+  /** Local `close(error)`: tear down at once. */
+  #abort(error: XppgError): void {
+    this.#error = error;
+    this.#destroyNow();
+  }
+
+  #destroyNow(): void {
+    this.#sendClosed = true;
+    this.#discardInput = true;
+    this.#full = [];
+    this.#batch = null;
+    this.#batchLength = 0;
+    this.#pendingBytes = 0;
+    // A reset (RST), not a FIN: the peer learns the connection was aborted.
+    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+  }
+
+  #onClose(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#sendClosed = true;
+    clearTimeout(this.#closeTimer);
+    const initiator = this.#initiator ?? "remote";
+    const error = this.#error;
+    const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    const cleanLocal = initiator === "local" && error === undefined;
+    for (const w of waiters) {
+      if (cleanLocal) w.resolve();
+      else w.reject(connectionClosedError(this.remoteAddress, error));
+    }
+    this.#inbox.end(info, this.#discardInput && initiator === "local");
+    this.#resolveClosed(info);
+  }
+}

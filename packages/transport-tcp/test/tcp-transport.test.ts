@@ -1,0 +1,113 @@
+import { Socket } from "node:net";
+import type { Connection } from "@xppg/transport";
+import { Collector, deferred, numberOf, numbered, within } from "@xppg/transport/compliance";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { formatTcpAddress, parseTcpAddress, tcpTransport } from "../src/index.js";
+
+describe("tcp addresses", () => {
+  it("reads IPv4, bracketed IPv6 and host names", () => {
+    expect(parseTcpAddress("tcp://127.0.0.1:7337")).toEqual({ host: "127.0.0.1", port: 7337 });
+    expect(parseTcpAddress("tcp://[::1]:80")).toEqual({ host: "::1", port: 80 });
+    expect(parseTcpAddress("tcp://localhost:0")).toEqual({ host: "localhost", port: 0 });
+    expect(parseTcpAddress("tcp://peer-1.example.org:65535")).toEqual({ host: "peer-1.example.org", port: 65535 });
+  });
+
+  it("refuses malformed ones", () => {
+    for (const bad of ["", "tcp://", "tcp://host", "tcp://host:", "tcp://host:65536", "tcp://::1:80", "tcp://[nope]:80", "tcp://a b:1", "tcp://host:1/path", "ws://host:1", "tcp://-host:1"]) {
+      expect(parseTcpAddress(bad), bad).toBeNull();
+    }
+    expect(parseTcpAddress(42)).toBeNull();
+  });
+
+  it("writes IPv6 in brackets", () => {
+    expect(formatTcpAddress("::1", 9)).toBe("tcp://[::1]:9");
+    expect(formatTcpAddress("10.0.0.1", 9)).toBe("tcp://10.0.0.1:9");
+  });
+
+  it("canDial needs a real port", () => {
+    const t = tcpTransport();
+    expect(t.canDial("tcp://127.0.0.1:1")).toBe(true);
+    expect(t.canDial("tcp://127.0.0.1:0")).toBe(false);
+    expect(t.canDial("memory://x")).toBe(false);
+  });
+});
+
+describe("tcpTransport", () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  async function pair(options = {}): Promise<{ client: Connection; server: Connection }> {
+    const t = tcpTransport(options);
+    const accepted = deferred<Connection>();
+    const listener = await t.listen("tcp://127.0.0.1:0", (c) => accepted.resolve(c));
+    const client = await t.dial(listener.address);
+    const server = await within(accepted.promise, "accept");
+    cleanup.push(async () => {
+      await Promise.allSettled([client.close(), server.close()]);
+      await listener.close();
+    });
+    return { client, server };
+  }
+
+  it("checks its options", () => {
+    expect(() => tcpTransport({ maxFrameSize: -1 })).toThrow(RangeError);
+    expect(() => tcpTransport({ highWaterMark: 0 })).toThrow(RangeError);
+    expect(() => tcpTransport({ dialTimeoutMs: 1.5 })).toThrow(RangeError);
+    expect(tcpTransport().maxFrameSize).toBe(1024 * 1024);
+  });
+
+  it("writes the frames of one tick with one socket write", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 100; i++) sends.push(client.send(numbered(i, 20)));
+    await Promise.all(sends);
+    await at.waitFor(100);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it("returns one shared resolved promise while below the high-water mark", async () => {
+    const { client } = await pair();
+    const a = client.send(numbered(1));
+    const b = client.send(numbered(2));
+    expect(a).toBe(b);
+    await a;
+  });
+
+  it("reports the connection's addresses", async () => {
+    const { client, server } = await pair();
+    expect(client.remoteAddress).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(client.localAddress).toBe(server.remoteAddress);
+    expect(server.localAddress).toBe(client.remoteAddress);
+  });
+
+  it("fails listening on a taken port with XPPG_ERR_LISTEN_FAILED", async () => {
+    const t = tcpTransport();
+    const l = await t.listen("tcp://127.0.0.1:0", () => {});
+    cleanup.push(() => l.close());
+    await expect(t.listen(l.address, () => {})).rejects.toMatchObject({ code: "XPPG_ERR_LISTEN_FAILED" });
+  });
+
+  it("aborts a dial in progress with XPPG_ERR_ABORTED", async () => {
+    const t = tcpTransport();
+    const l = await t.listen("tcp://127.0.0.1:0", (c) => void c.close());
+    cleanup.push(() => l.close());
+    const ac = new AbortController();
+    const dialing = t.dial(l.address, { signal: ac.signal });
+    ac.abort();
+    // The connect may win the race; then the dial resolved before the abort mattered.
+    const result = await dialing.then(
+      (c) => {
+        void c.close();
+        return "connected";
+      },
+      (e: { code?: string }) => e.code,
+    );
+    expect(["XPPG_ERR_ABORTED", "connected"]).toContain(result);
+  });
+});
