@@ -33,7 +33,8 @@ const TEXT_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  * folds runs of white space into one space and trims. May return "".
  */
 export function cleanName(name: string): string {
-  return name.replace(NAME_UNSAFE, "").replace(/\s+/g, " ").trim();
+  // White space first, so a tab or line break between words stays a space.
+  return name.replace(/\s+/g, " ").replace(NAME_UNSAFE, "").replace(/ {2,}/g, " ").trim();
 }
 
 /**

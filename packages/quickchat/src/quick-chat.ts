@@ -163,6 +163,8 @@ export class QuickChat {
   #stopping: Promise<void> | undefined;
   #running = false;
   #closeInput: (() => void) | undefined;
+  /** Errors the Playground already reported, so a failed connect is not reported twice. */
+  readonly #reported = new WeakSet<object>();
 
   /**
    * @param room the room name (1 to 128 characters); only peers using the same room can join.
@@ -190,7 +192,10 @@ export class QuickChat {
       const parsed = parseTextPayload(payload, this.#limits);
       this.#receive(src, TEXT_KIND, parsed.ok ? { ok: true, value: { user: this.#names.get(src) ?? src, text: parsed.value } } : parsed);
     });
-    this.playground.events.on("error", (error, peerId) => this.#report(error, peerId));
+    this.playground.events.on("error", (error, peerId) => {
+      this.#reported.add(error);
+      this.#report(error, peerId);
+    });
     this.playground.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
       queueMicrotask(() => {
@@ -293,8 +298,10 @@ export class QuickChat {
    *
    * Resolves with the peer. A failure rejects with the cause's own error (a
    * peer in another room: `XPPG_ERR_APP_MISMATCH`) and is also reported to
-   * `onError` as `XPPG_ERR_CONNECT_FAILED` (the cause attached), so a connect
-   * you do not await is never silent and never crashes the process.
+   * `onError` once, so a connect you do not await is never silent and never
+   * crashes the process: a refused handshake as the Playground reported it
+   * (`XPPG_ERR_APP_MISMATCH`, ...), anything else (no one listening, a bad
+   * address) as `XPPG_ERR_CONNECT_FAILED` with the cause attached.
    */
   connect(host: string, port?: number): Promise<PeerInfo> {
     const joined = (async () => {
@@ -303,6 +310,8 @@ export class QuickChat {
       return this.playground.join(target.host, target.port);
     })();
     joined.catch((error: unknown) => {
+      // A refused handshake was already reported by the Playground as it happened.
+      if (typeof error === "object" && error !== null && this.#reported.has(error)) return;
       const cause = toError(error);
       const code = isXppgError(error) ? error.code : undefined;
       this.#report(
