@@ -1,0 +1,65 @@
+import type { XppgError } from "@xppg/errors";
+import { TRANSPORT_ERROR_CODES, TransportError, connectionResetError, protocolError } from "@xppg/transport";
+import { WS_CLOSE_CODES } from "./constants.js";
+
+// Browser-safe: no node: imports here.
+
+/** The close code and reason sent for a local `close(error)`. */
+export function closeFrameFor(error: XppgError): { code: number; reason: string } {
+  if (error.code === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return { code: WS_CLOSE_CODES.MESSAGE_TOO_BIG, reason: error.code };
+  if (error.code === TRANSPORT_ERROR_CODES.PROTOCOL) return { code: WS_CLOSE_CODES.PROTOCOL_ERROR, reason: error.code };
+  // The reason of a close frame is at most 123 bytes; codes are short ASCII.
+  return { code: WS_CLOSE_CODES.XPPG_ERROR, reason: error.code.slice(0, 123) };
+}
+
+/**
+ * The error `closed` reports when the peer closed with `code`; `undefined`
+ * for a clean close (1000, 1001, 1005).
+ */
+export function errorForCloseCode(code: number, reason: string, remoteAddress: string): XppgError | undefined {
+  const details = { remoteAddress, closeCode: code, closeReason: reason };
+  switch (code) {
+    case WS_CLOSE_CODES.NORMAL:
+    case WS_CLOSE_CODES.GOING_AWAY:
+    case WS_CLOSE_CODES.NO_STATUS:
+      return undefined;
+    case WS_CLOSE_CODES.MESSAGE_TOO_BIG:
+      return new TransportError(
+        TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
+        `The peer at ${remoteAddress} closed the connection because a message was over its size limit (close code 1009). ` +
+          "Send smaller frames, or use the same maxFrameSize on both peers.",
+        { details },
+      );
+    case WS_CLOSE_CODES.PROTOCOL_ERROR:
+    case WS_CLOSE_CODES.UNSUPPORTED_DATA:
+    case WS_CLOSE_CODES.INVALID_PAYLOAD:
+    case WS_CLOSE_CODES.POLICY_VIOLATION:
+      return new TransportError(
+        TRANSPORT_ERROR_CODES.PROTOCOL,
+        `The peer at ${remoteAddress} closed the connection for a protocol violation (close code ${code}${reason ? `: ${reason}` : ""}). ` +
+          "Both ends must be xppg WebSocket transports sending binary messages.",
+        { details },
+      );
+    case WS_CLOSE_CODES.ABNORMAL:
+      return connectionResetError(remoteAddress);
+    default: {
+      const error = connectionResetError(remoteAddress, new Error(`close code ${code}${reason ? ` (${reason})` : ""}`));
+      return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, { cause: error.cause, details });
+    }
+  }
+}
+
+/** The error for a text message, which carries no xppg frame. */
+export function textMessageError(remoteAddress: string): XppgError {
+  return protocolError(remoteAddress, "it sent a text WebSocket message; xppg frames travel only as binary messages");
+}
+
+/** The error for a received message over `maxFrameSize`. */
+export function messageTooLargeError(remoteAddress: string, maxFrameSize: number): XppgError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
+    `The peer at ${remoteAddress} sent a WebSocket message over maxFrameSize (${maxFrameSize} bytes). ` +
+      "It is misbehaving or uses a larger maxFrameSize; the connection is dropped.",
+    { details: { remoteAddress, maxFrameSize } },
+  );
+}

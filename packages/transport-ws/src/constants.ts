@@ -1,0 +1,34 @@
+/** The transport's name; it dials `ws://` and `wss://` addresses. */
+export const WS_TRANSPORT_NAME = "ws";
+
+/** The address form, for error messages. */
+export const WS_ADDRESS_FORM = "ws://host:port/path (ws://127.0.0.1:7338/xppg, ws://[::1]:7338/)";
+
+/**
+ * WebSocket close codes this transport sends and reads
+ * ([RFC 6455 §7.4.1](https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1)).
+ */
+export const WS_CLOSE_CODES = {
+  /** A clean close. */
+  NORMAL: 1000,
+  /** The endpoint is going away (a browser leaving the page, a server shutting down). */
+  GOING_AWAY: 1001,
+  /** The peer broke the WebSocket protocol. */
+  PROTOCOL_ERROR: 1002,
+  /** A message of a type the endpoint does not accept (text, here). */
+  UNSUPPORTED_DATA: 1003,
+  /** Reserved: the close frame had no code. */
+  NO_STATUS: 1005,
+  /** Reserved: the connection dropped without a close frame. */
+  ABNORMAL: 1006,
+  /** Text that is not valid UTF-8. */
+  INVALID_PAYLOAD: 1007,
+  /** A message that violates the endpoint's policy. */
+  POLICY_VIOLATION: 1008,
+  /** A message over the endpoint's size limit (`maxFrameSize`). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The endpoint hit an unexpected condition. */
+  INTERNAL_ERROR: 1011,
+  /** xppg: the sender closed with an xppg error; the reason holds its code. */
+  XPPG_ERROR: 4000,
+} as const;
