@@ -1,1 +1,93 @@
-export {};
+#!/usr/bin/env node
+/**
+ * The xppg sample terminal chat, built only on the public API of
+ * `@xppg/quickchat`, as any user would build it.
+ */
+import { isXppgError, QuickChat, type ChatCommand } from "@xppg/quickchat";
+import { USAGE, UsageError, parseChatArgs } from "./args.js";
+import { banner } from "./banner.js";
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const err = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function usageError(message: string): number {
+  err(`xppg-chat: ${message}`);
+  err("Run it with --help to see the options.");
+  return 2;
+}
+
+function commands(chat: QuickChat): Record<string, ChatCommand> {
+  return {
+    peers: () => {
+      const peers = chat.peers;
+      if (peers.length === 0) return "No peers connected yet: share the --connect line printed at start.";
+      return [`${peers.length} peer${peers.length === 1 ? "" : "s"}:`, ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}`)];
+    },
+    help: () => ["Commands:", "  /peers   list the connected peers", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseChatArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(error.message);
+    throw error;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let chat: QuickChat;
+  try {
+    chat = new QuickChat(args.room, { port: args.port, openPort: args.openPort, ...(args.name !== undefined ? { name: args.name } : {}) });
+  } catch (error) {
+    if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);
+    throw error;
+  }
+  if (args.openPort) out("Asking the router to forward the port (UPnP), a few seconds at most...");
+  let nat;
+  try {
+    nat = await chat.start();
+  } catch (error) {
+    err(`xppg-chat: could not start: ${(error as Error).message}`);
+    if (isXppgError(error) && error.code === "XPPG_ERR_LISTEN_FAILED") err(`Another program uses port ${args.port}? Try --port 0 for any free port.`);
+    return 1;
+  }
+  for (const line of banner(chat, nat)) out(line);
+
+  // A signal (Ctrl+C without a terminal, a kill) leaves cleanly: peers see us go.
+  let signals = 0;
+  const leave = (): void => {
+    if (++signals > 1) process.exit(130);
+    void chat.stop();
+  };
+  process.on("SIGINT", leave);
+  process.on("SIGTERM", leave);
+
+  const running = chat.run({ commands: commands(chat) });
+  // Failures are printed by run() as "! Could not connect ..."; the chat goes on.
+  for (const peer of args.connect) chat.connect(peer.host, peer.port).catch(() => {});
+  await running;
+  out("Bye.");
+  process.off("SIGINT", leave);
+  process.off("SIGTERM", leave);
+  return 0;
+}
+
+// A reader that went away (a closed pipe) is no reason to crash.
+process.stdout.on("error", () => {});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // readline leaves stdin paused but open; let the process end.
+    process.stdin.destroy();
+  },
+  (error: unknown) => {
+    err(`xppg-chat: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+    process.stdin.destroy();
+  },
+);

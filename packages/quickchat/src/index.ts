@@ -9,3 +9,5 @@ export { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT
 export { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 export type { QuickChatErrorCode } from "./errors.js";
 export type { NatResultLike, PeerInfo } from "@xppg/node";
+export { isXppgError } from "@xppg/errors";
+export type { XppgError } from "@xppg/errors";

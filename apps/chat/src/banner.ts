@@ -1,0 +1,48 @@
+import { networkInterfaces } from "node:os";
+import type { NatResultLike, QuickChat } from "@xppg/quickchat";
+import { DEFAULT_CHAT_PORT } from "@xppg/quickchat";
+import { DEFAULT_ROOM } from "./args.js";
+
+/** The IPv4 addresses others on the network can reach: every non-loopback interface. */
+function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === "IPv4" && !a.internal)
+    .map((a) => a!.address);
+}
+
+/** Which hosts to tell others to connect to, for the address the chat listens on. */
+function reachableHosts(listenAddress: string | undefined): string[] {
+  const host = listenAddress === undefined ? undefined : /^\w+:\/\/\[?([^\]]*?)\]?:\d+/.exec(listenAddress)?.[1];
+  if (host === undefined || host === "0.0.0.0" || host === "::") {
+    const lan = lanAddresses();
+    return lan.length > 0 ? lan : ["127.0.0.1"];
+  }
+  return [host.includes(":") ? `[${host}]` : host];
+}
+
+function describeNat(nat: NatResultLike | null, port: number): string[] {
+  if (nat === null) return [];
+  if (nat.mapped) {
+    const where = nat.externalIp ? `${nat.externalIp}:${nat.externalPort ?? port}` : `port ${nat.externalPort ?? port}`;
+    return [`Router: port forwarded (UPnP); from the internet, connect to ${where}`];
+  }
+  return [`Router: no port forwarding (no UPnP answer); people outside your network can join only if you forward port ${port} yourself.`];
+}
+
+/** The lines printed at start: who you are, where you listen, how others join. */
+export function banner(chat: QuickChat, nat: NatResultLike | null): string[] {
+  const port = chat.port ?? 0;
+  const roomFlag = chat.room === DEFAULT_ROOM ? "" : ` --room ${JSON.stringify(chat.room)}`;
+  const withPort = (host: string, p: number): string => (p === DEFAULT_CHAT_PORT ? host : `${host}:${p}`);
+  const targets = reachableHosts(chat.addresses[0]).map((h) => withPort(h, port));
+  if (nat?.mapped && nat.externalIp) targets.push(withPort(nat.externalIp, nat.externalPort ?? port));
+  return [
+    `xppg chat: room "${chat.room}", you are "${chat.name}" (peer ${chat.peerId})`,
+    `Listening on port ${port} (${chat.addresses.join(", ")})`,
+    ...describeNat(nat, port),
+    "To let others join, they run one of:",
+    ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
+    "Type a message and press Enter. /help lists the commands; quit leaves.",
+  ];
+}

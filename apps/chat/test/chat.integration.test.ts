@@ -1,0 +1,143 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+/**
+ * End to end through real processes: the built app, as a user starts it.
+ * `pnpm test` builds first; a run without a build skips, saying why.
+ */
+const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/main.js");
+const BUILT = existsSync(MAIN);
+if (!BUILT) console.warn(`chat integration tests skipped: ${MAIN} does not exist. Run \`pnpm build\` first (\`pnpm test\` does).`);
+
+const WAIT_MS = 15_000;
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  type(line: string): void;
+  waitFor(pattern: RegExp | string): Promise<RegExpExecArray | string>;
+  exited(): Promise<number | null>;
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+});
+
+function chatProcess(args: string[]): Proc {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  let errText = "";
+  const changed = new Set<() => void>();
+  child.stdout.setEncoding("utf8").on("data", (c: string) => {
+    out += c;
+    for (const f of [...changed]) f();
+  });
+  child.stderr.setEncoding("utf8").on("data", (c: string) => {
+    errText += c;
+  });
+  const exit = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  const find = (pattern: RegExp | string): RegExpExecArray | string | null =>
+    typeof pattern === "string" ? (out.includes(pattern) ? pattern : null) : pattern.exec(out);
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => errText,
+    type: (line) => child.stdin.write(`${line}\n`),
+    waitFor: (pattern) =>
+      new Promise((res, rej) => {
+        const now = find(pattern);
+        if (now !== null) return res(now);
+        const timer = setTimeout(() => {
+          changed.delete(check);
+          rej(new Error(`stdout never showed ${String(pattern)} within ${WAIT_MS} ms.\nstdout:\n${out}\nstderr:\n${errText}`));
+        }, WAIT_MS);
+        const check = (): void => {
+          const hit = find(pattern);
+          if (hit === null) return;
+          clearTimeout(timer);
+          changed.delete(check);
+          res(hit);
+        };
+        changed.add(check);
+      }),
+    exited: () =>
+      Promise.race([
+        exit,
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`process did not exit within ${WAIT_MS} ms.\nstdout:\n${out}\nstderr:\n${errText}`)), WAIT_MS).unref()),
+      ]),
+  };
+}
+
+/** Starts a chat on any free loopback-reachable port; resolves with it, its port and its peer id. */
+async function startChat(args: string[]): Promise<{ proc: Proc; port: number; peerId: string }> {
+  const proc = chatProcess(["--port", "0", "--no-open-port", ...args]);
+  const listening = (await proc.waitFor(/Listening on port (\d+)/)) as RegExpExecArray;
+  const who = (await proc.waitFor(/\(peer ([0-9a-f]+)\)/)) as RegExpExecArray;
+  return { proc, port: Number(listening[1]), peerId: who[1]! };
+}
+
+describe.skipIf(!BUILT)("apps/chat end to end", () => {
+  it("--help prints the usage and exits 0", async () => {
+    const proc = chatProcess(["--help"]);
+    expect(await proc.exited()).toBe(0);
+    expect(proc.stdout()).toContain("Usage: xppg-chat");
+    expect(proc.stdout()).toContain("--no-open-port");
+  });
+
+  it.each([["--bogus"], ["--port", "nope"], ["--port", "70000"], ["--connect", "127.0.0.1:0"], ["--name", "   "], ["stray"]])("a bad argument %s prints help and exits 2", async (...args) => {
+    const proc = chatProcess(args);
+    expect(await proc.exited()).toBe(2);
+    expect(proc.stderr()).toMatch(/^xppg-chat: .+\nRun it with --help/);
+    expect(proc.stdout()).toBe("");
+  });
+
+  it("two processes chat both ways, list peers, and quit with code 0", async () => {
+    const alice = await startChat(["--name", "alice", "--room", "it-room"]);
+    await alice.proc.waitFor(`pnpm chat --room "it-room" --connect`);
+    const bob = await startChat(["--name", "bob", "--room", "it-room", "--connect", `127.0.0.1:${alice.port}`]);
+    await alice.proc.waitFor(`* ${bob.peerId} joined from`);
+    await bob.proc.waitFor(`* ${alice.peerId} joined from`);
+
+    bob.proc.type("hello from bob");
+    await alice.proc.waitFor("[bob] hello from bob\n");
+    alice.proc.type("hi bob, alice here");
+    await bob.proc.waitFor("[alice] hi bob, alice here\n");
+
+    alice.proc.type("/peers");
+    await alice.proc.waitFor(new RegExp(`1 peer:\\n  bob  ${bob.peerId}  `));
+    alice.proc.type("/help");
+    await alice.proc.waitFor("/peers   list the connected peers");
+
+    alice.proc.type("quit");
+    expect(await alice.proc.exited()).toBe(0);
+    await bob.proc.waitFor(`* alice (${alice.peerId}) left`);
+    bob.proc.type("exit");
+    expect(await bob.proc.exited()).toBe(0);
+    expect(alice.proc.stdout()).toContain("Bye.");
+    expect(alice.proc.stderr()).toBe("");
+    expect(bob.proc.stderr()).toBe("");
+    // Commands are not sent: bob never saw alice's /peers or /help.
+    expect(bob.proc.stdout()).not.toContain("/peers");
+  });
+
+  it("a chat in another room is refused, says so, and keeps running", async () => {
+    const alice = await startChat(["--name", "alice", "--room", "room-a"]);
+    const eve = await startChat(["--name", "eve", "--room", "room-b", "--connect", `127.0.0.1:${alice.port}`]);
+    await eve.proc.waitFor(/^! .*app mismatch/m);
+    eve.proc.type("/peers");
+    await eve.proc.waitFor("No peers connected yet");
+    eve.proc.type("quit");
+    alice.proc.child.stdin.end();
+    expect(await eve.proc.exited()).toBe(0);
+    expect(await alice.proc.exited()).toBe(0);
+  });
+});
