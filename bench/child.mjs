@@ -1,0 +1,140 @@
+// One side of one measurement, in its own process (forked by run.mjs, which
+// talks to it over IPC). The receiver listens and counts or echoes; the
+// sender dials and floods or ping-pongs. Both report their peak RSS at the end.
+//
+// The send policy, identical for every contender: `await peer.send(payload)`
+// for every message, which is the backpressure of the Connection contract.
+import { loadContender } from "./contenders/index.mjs";
+
+const HOST = "127.0.0.1";
+const SETUP_TIMEOUT_MS = 15_000;
+const EXIT_TIMEOUT_MS = 1_000;
+
+const config = JSON.parse(process.argv[2]);
+const { role, contenderName, phase } = config;
+
+process.on("disconnect", () => process.exit(0)); // the parent went away: never outlive it
+
+const contender = await loadContender(contenderName);
+let onMessage = () => {};
+const deliver = (payload) => onMessage(payload);
+
+if (role === "receiver") await receiver();
+else await sender();
+
+async function receiver() {
+  const server = await contender.listen({ host: HOST, onMessage: deliver });
+  report({ type: "listening", port: server.port });
+  const peer = await withTimeout(server.connected, SETUP_TIMEOUT_MS, "no peer connected");
+  if (phase.kind === "flood") countWindow(phase);
+  else onMessage = (payload) => void peer.send(payload); // ping-pong: echo
+  report({ type: "connected" });
+  await finish(async () => {
+    await peer.close();
+    await server.close();
+  });
+}
+
+/** Counts messages over a fixed window that starts `warmupMs` after the first message. */
+function countWindow({ warmupMs, durationMs }) {
+  let count = 0;
+  let bytes = 0;
+  const arm = (payload) => {
+    count = 1;
+    bytes = payload.byteLength;
+    onMessage = (p) => {
+      count++;
+      bytes += p.byteLength;
+    };
+    setTimeout(() => {
+      const c0 = count;
+      const b0 = bytes;
+      const t0 = performance.now();
+      setTimeout(() => {
+        const seconds = (performance.now() - t0) / 1000;
+        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds });
+      }, durationMs);
+    }, warmupMs);
+  };
+  onMessage = arm;
+}
+
+async function sender() {
+  const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver }), SETUP_TIMEOUT_MS, "dial failed");
+  report({ type: "dialled" });
+  await nextMessage("go");
+  const payload = new Uint8Array(phase.size).fill(0x5a);
+  if (phase.kind === "flood") {
+    const r = await flood(peer, payload, performance.now() + phase.sendMs);
+    report({ type: "sent", ...r });
+  } else {
+    const r = await pingPong(peer, payload, phase);
+    report({ type: "result", ...r });
+  }
+  await finish(() => peer.close());
+}
+
+/** Sends until the deadline, awaiting every send. The clock is read every 256 sends. */
+async function flood(peer, payload, deadline) {
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 256; i++) await peer.send(payload);
+    sent += 256;
+  }
+  return { messages: sent, seconds: (performance.now() - start) / 1000 };
+}
+
+/** One message out, wait for its echo, repeat; bounded in count and time. */
+async function pingPong(peer, payload, { warmupRounds, rounds, maxMs }) {
+  let resolveReply = null;
+  onMessage = () => {
+    const r = resolveReply;
+    resolveReply = null;
+    r?.();
+  };
+  const deadline = performance.now() + maxMs;
+  const samples = [];
+  for (let i = 0; i < warmupRounds + rounds && performance.now() < deadline; i++) {
+    const reply = new Promise((resolve) => (resolveReply = resolve));
+    const t0 = performance.now();
+    await peer.send(payload);
+    await reply;
+    if (i >= warmupRounds) samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] * 1000;
+  return { rounds: samples.length, medianUs: at(0.5), p99Us: at(0.99), minUs: samples[0] * 1000, maxUs: samples.at(-1) * 1000 };
+}
+
+/** Waits for the parent's "finish", reports the peak RSS, closes (bounded) and exits. */
+async function finish(close) {
+  await nextMessage("finish");
+  // ru_maxrss: the kernel's high-water mark of this process's resident set, in KiB.
+  report({ type: "final", maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+  await withTimeout(Promise.resolve().then(close), EXIT_TIMEOUT_MS, "close").catch(() => {});
+  process.exit(0);
+}
+
+function report(message) {
+  process.send(message);
+}
+
+function nextMessage(type) {
+  return new Promise((resolve) => {
+    const onMsg = (m) => {
+      if (m?.type !== type) return;
+      process.off("message", onMsg);
+      resolve(m);
+    };
+    process.on("message", onMsg);
+  });
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
