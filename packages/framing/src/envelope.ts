@@ -10,6 +10,9 @@ import {
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { scanMsgpack } from "./msgpack-scan.js";
 
+/** Bytes in an Ed25519 signature, the one kind envelopes carry. */
+export const SIGNATURE_LENGTH = 64;
+
 /**
  * One message between peers. Payloads are plain data: objects, arrays,
  * strings, numbers, booleans, null, and `Uint8Array`, which travels as raw
@@ -31,8 +34,19 @@ export interface Envelope<P = unknown> {
   /** The message body. */
   payload: P;
   /**
-   * Fields after the seven above, kept as they came: later protocol versions
-   * append fields (a signature, say) that older readers skip.
+   * The origin's signature (64 bytes) over {@link Envelope.signedBytes}, for
+   * messages that may travel beyond one hop. Field 8 on the wire; nil when absent.
+   */
+  signature?: Uint8Array | undefined;
+  /**
+   * Set by `decode` when a signature is present: the bytes it signs (the
+   * envelope's first seven fields as a 7-element MessagePack array, with
+   * hopLimit written as 0, since relays lower it). Verify against these.
+   */
+  signedBytes?: Uint8Array | undefined;
+  /**
+   * Fields after the signature, kept as they came: later protocol versions
+   * append fields that older readers skip. They are not signed.
    */
   extensions?: unknown[];
 }
@@ -89,6 +103,7 @@ export class EnvelopeCodec {
       envelope.hopLimit,
       envelope.payload,
     ];
+    if (envelope.signature !== undefined || envelope.extensions !== undefined) fields.push(envelope.signature ?? null);
     if (envelope.extensions !== undefined) fields.push(...envelope.extensions);
     let bytes: Uint8Array;
     try {
@@ -105,11 +120,25 @@ export class EnvelopeCodec {
     return bytes;
   }
 
+  /**
+   * Encodes an envelope signed by its origin: `sign` receives the bytes to
+   * sign (see {@link Envelope.signedBytes}) and returns a 64-byte signature.
+   */
+  encodeSigned(envelope: Envelope, sign: (signedBytes: Uint8Array) => Uint8Array): Uint8Array {
+    const unsigned = this.encode({ ...envelope, hopLimit: 0, signature: undefined, extensions: undefined });
+    const signature = sign(unsigned);
+    if (!(signature instanceof Uint8Array) || signature.byteLength !== SIGNATURE_LENGTH) {
+      throw new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `A signature must be ${SIGNATURE_LENGTH} bytes.`);
+    }
+    return this.encode({ ...envelope, signature });
+  }
+
   /** Decodes and validates an envelope received from the network. */
   decode(bytes: Uint8Array): Envelope {
     if (bytes.byteLength > this.maxSize) throw frameTooLargeError(bytes.byteLength, this.maxSize, "received");
+    const offsets: number[] = [];
     // +1: the envelope array itself is one level above the payload.
-    scanMsgpack(bytes, this.maxPayloadDepth + 1);
+    scanMsgpack(bytes, this.maxPayloadDepth + 1, offsets);
     let value: unknown;
     try {
       value = this.#decoder.decode(bytes);
@@ -139,9 +168,37 @@ export class EnvelopeCodec {
       throw malformed(`its hop limit must be an integer from 0 to ${MAX_HOP_LIMIT}`);
     }
     const envelope: Envelope = { version, kind, source, destination: destination as string | null, id, hopLimit, payload };
-    if (value.length > 7) envelope.extensions = value.slice(7);
+    if (value.length > 7) {
+      const signature = value[7] as unknown;
+      if (signature instanceof Uint8Array && signature.byteLength === SIGNATURE_LENGTH) {
+        envelope.signature = signature;
+        envelope.signedBytes = signedPart(bytes, offsets);
+      } else if (signature !== null) {
+        throw malformed(`its eighth field must be a ${SIGNATURE_LENGTH}-byte signature or nil`);
+      }
+      if (value.length > 8) envelope.extensions = value.slice(8);
+    }
     return envelope;
   }
+}
+
+/**
+ * The signed bytes of a received envelope, cut from the wire bytes without
+ * re-encoding: a 7-element array header, fields 1 to 5, hopLimit as 0,
+ * then the payload. `offsets` holds where each top-level field starts.
+ */
+function signedPart(bytes: Uint8Array, offsets: number[]): Uint8Array {
+  const hopStart = offsets[5]!;
+  const payloadStart = offsets[6]!;
+  const payloadEnd = offsets[7]!;
+  const head = bytes.subarray(offsets[0]!, hopStart);
+  const payload = bytes.subarray(payloadStart, payloadEnd);
+  const out = new Uint8Array(1 + head.byteLength + 1 + payload.byteLength);
+  out[0] = 0x97; // fixarray of 7
+  out.set(head, 1);
+  out[1 + head.byteLength] = 0x00; // hopLimit 0
+  out.set(payload, 2 + head.byteLength);
+  return out;
 }
 
 function malformed(why: string, cause?: unknown): FramingError {

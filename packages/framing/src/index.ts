@@ -13,6 +13,6 @@ export type { FramingErrorCode } from "./errors.js";
 export { encodeFrame, encodeFrames, encodedFrameLength } from "./frame-encoder.js";
 export { FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
-export { EnvelopeCodec } from "./envelope.js";
+export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";
 export type { Envelope, EnvelopeCodecOptions } from "./envelope.js";
 export { scanMsgpack } from "./msgpack-scan.js";

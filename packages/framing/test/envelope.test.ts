@@ -30,7 +30,38 @@ describe("EnvelopeCodec", () => {
 
   it("keeps extension fields appended by newer peers", () => {
     const env: Envelope = { ...base, extensions: [new Uint8Array([1, 2]), "x"] };
-    expect(codec.decode(codec.encode(env)).extensions).toEqual([new Uint8Array([1, 2]), "x"]);
+    const back = codec.decode(codec.encode(env));
+    expect(back.extensions).toEqual([new Uint8Array([1, 2]), "x"]);
+    expect(back.signature).toBeUndefined();
+  });
+
+  it("signs the first seven fields with hopLimit as 0, so relays may lower it", () => {
+    const seen: Uint8Array[] = [];
+    const fakeSign = (bytes: Uint8Array) => {
+      seen.push(bytes.slice());
+      return new Uint8Array(64).fill(7);
+    };
+    const env: Envelope = { ...base, hopLimit: 9, payload: { text: "signed", blob: new Uint8Array([1, 2, 3]) }, extensions: ["tail"] };
+    const wire = codec.encodeSigned(env, fakeSign);
+    const back = codec.decode(wire);
+    expect(back.signature).toEqual(new Uint8Array(64).fill(7));
+    expect(back.hopLimit).toBe(9);
+    expect(back.extensions).toEqual(["tail"]);
+    // What the receiver verifies is exactly what the sender signed.
+    expect(back.signedBytes).toEqual(seen[0]);
+    expect(back.signedBytes).toEqual(codec.encode({ ...env, hopLimit: 0, extensions: undefined }));
+    // A relay that lowers the hop limit keeps the signed bytes intact.
+    const relayed = codec.decode(codec.encode({ ...back, hopLimit: 3, signedBytes: undefined }));
+    expect(relayed.signedBytes).toEqual(seen[0]);
+    // Changing the payload changes the signed bytes.
+    const altered = codec.decode(codec.encode({ ...back, payload: { text: "forged" }, signedBytes: undefined }));
+    expect(altered.signedBytes).not.toEqual(seen[0]);
+  });
+
+  it("refuses a signature field that is not 64 bytes or nil", () => {
+    expect(codeOf(() => codec.decode(encode([1, "text", "a", null, 1, 0, {}, new Uint8Array(10)])))).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    expect(codeOf(() => codec.decode(encode([1, "text", "a", null, 1, 0, {}, "sig"])))).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    expect(codec.decode(encode([1, "text", "a", null, 1, 0, {}, null])).signature).toBeUndefined();
   });
 
   it("refuses payloads it cannot encode, with advice", () => {
