@@ -50,9 +50,12 @@ function countWindow({ warmupMs, durationMs }) {
       const c0 = count;
       const b0 = bytes;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       setTimeout(() => {
         const seconds = (performance.now() - t0) / 1000;
-        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds });
+        const cpu = process.cpuUsage(cpu0);
+        const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds, cpuShare });
       }, durationMs);
     }, warmupMs);
   };
@@ -77,12 +80,15 @@ async function sender() {
 /** Sends until the deadline, awaiting every send. The clock is read every 256 sends. */
 async function flood(peer, payload, deadline) {
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   let sent = 0;
   while (performance.now() < deadline) {
     for (let i = 0; i < 256; i++) await peer.send(payload);
     sent += 256;
   }
-  return { messages: sent, seconds: (performance.now() - start) / 1000 };
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds };
 }
 
 /** One message out, wait for its echo, repeat; bounded in count and time. */
@@ -111,7 +117,8 @@ async function pingPong(peer, payload, { warmupRounds, rounds, maxMs }) {
 async function finish(close) {
   await nextMessage("finish");
   // ru_maxrss: the kernel's high-water mark of this process's resident set, in KiB.
-  report({ type: "final", maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+  const cpu = process.cpuUsage();
+  report({ type: "final", maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
   await withTimeout(Promise.resolve().then(close), EXIT_TIMEOUT_MS, "close").catch(() => {});
   process.exit(0);
 }

@@ -34,6 +34,9 @@ export function formatReport({ meta, phases, contenders, results }) {
   if (has("bulk")) {
     rows.push(["bulk MB/s (64 KiB payload)", ...cell("bulk", (s) => withSpread(s, "megabytesPerSecond", fixed0))]);
   }
+  for (const p of phases.filter((ph) => ph.kind === "flood")) {
+    rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
+  }
   const ids = phases.map((p) => p.id).join("/");
   rows.push([`peak RSS sender, MB (${ids})`, ...contenders.map((c) => phases.map((p) => mb(summary[p.id][c.name].rssSenderBytes)).join(" / "))]);
   rows.push([`peak RSS receiver, MB (${ids})`, ...contenders.map((c) => phases.map((p) => mb(summary[p.id][c.name].rssReceiverBytes)).join(" / "))]);
@@ -74,6 +77,10 @@ export function formatReport({ meta, phases, contenders, results }) {
     lines.push("");
   }
   for (const c of contenders) for (const n of c.notes) lines.push(`${c.label}: ${n}`);
+  const foreign = phases.flatMap((p) => contenders.map((c) => summary[p.id][c.name].foreignCpuShareMax)).filter(Number.isFinite);
+  if (foreign.length > 0) {
+    lines.push(`noise: other processes used up to ${pct(Math.max(...foreign))} of a core during a measurement (load average ${meta.loadAverage.start.toFixed(2)} at start)`);
+  }
   const failures = [];
   for (const p of phases) for (const c of contenders) for (const e of summary[p.id][c.name].errors) failures.push(`${c.name} ${p.id}: ${e}`);
   if (failures.length > 0) lines.push("", "runs that failed:", ...failures.map((f) => `  ${f}`));
@@ -91,6 +98,12 @@ function aggregate(phase, runs) {
     out[`${k}Min`] = v[0];
     out[`${k}Max`] = v.at(-1);
   }
+  if (phase.kind === "flood") {
+    out.senderCpu = median(ok.map((r) => r.senderCpu).sort((a, b) => a - b));
+    out.receiverCpu = median(ok.map((r) => r.receiverCpu).sort((a, b) => a - b));
+  }
+  const foreign = ok.map((r) => r.foreignCpuShare).filter(Number.isFinite);
+  out.foreignCpuShareMax = foreign.length === 0 ? NaN : Math.max(...foreign);
   out.rssSenderBytes = ok.length === 0 ? NaN : Math.max(...ok.map((r) => r.rssSenderBytes));
   out.rssReceiverBytes = ok.length === 0 ? NaN : Math.max(...ok.map((r) => r.rssReceiverBytes));
   return out;
@@ -111,6 +124,9 @@ function withSpread(s, key, fmt) {
 
 function kilo(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`;
+}
+function pct(x) {
+  return `${(x * 100).toFixed(0)}%`;
 }
 function fixed0(n) {
   return n.toFixed(0);

@@ -9,8 +9,8 @@
 // inherits another's heap. Progress goes to stderr, results to stdout and to
 // bench/.results/latest.json. The bench reports misses; it never fails on one.
 import { fork, execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
@@ -48,6 +48,8 @@ let done = 0;
 /** results[phaseId][contenderName] = array of per-round measurements */
 const results = {};
 const startedAt = new Date();
+const loadAtStart = loadavg()[0];
+if (loadAtStart > 0.5) process.stderr.write(`note: load average is ${loadAtStart.toFixed(2)} before the bench: other work shares the cores, expect noise\n`);
 for (let round = 1; round <= rounds; round++) {
   for (const phase of phases) {
     // The contenders alternate within a round, so slow drifts of the machine hit them alike.
@@ -75,6 +77,7 @@ const meta = {
   cpu: `${cpus()[0]?.model ?? "?"} x${cpus().length}`,
   memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
   git: gitInfo(),
+  loadAverage: { start: loadAtStart, end: loadavg()[0] },
   rounds,
   warmupMs,
   durationMs,
@@ -92,6 +95,8 @@ process.stderr.write(`results written to ${join("bench", ".results", "latest.jso
 async function measure(contenderName, phase) {
   const phaseConfig = { ...phase, warmupMs, durationMs, sendMs: warmupMs + durationMs + 700 };
   const kids = [];
+  const machine0 = machineBusySeconds();
+  const self0 = process.cpuUsage();
   const timer = setTimeout(() => kids.forEach((k) => k.kill("SIGKILL")), RUN_TIMEOUT_MS);
   try {
     const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig }, "receiver", contenderName, phase.id);
@@ -110,6 +115,8 @@ async function measure(contenderName, phase) {
         received: counted.messages,
         windowSeconds: counted.seconds,
         sent: sent.messages,
+        receiverCpu: counted.cpuShare,
+        senderCpu: sent.cpuShare,
       };
     } else {
       const { type: _type, ...rtt } = await sender.next("result");
@@ -121,10 +128,28 @@ async function measure(contenderName, phase) {
     result.rssReceiverBytes = rf.maxRssBytes;
     result.rssSenderBytes = sf.maxRssBytes;
     await Promise.all(kids.map((k) => k.exited));
+    // CPU the rest of the machine used meanwhile: other people's work competing for the two cores.
+    const self = process.cpuUsage(self0);
+    const ours = rf.cpuSeconds + sf.cpuSeconds + (self.user + self.system) / 1e6;
+    const busy = machineBusySeconds();
+    if (busy !== null && machine0 !== null) result.foreignCpuShare = Math.max(0, busy.busy - machine0.busy - ours) / ((busy.wall - machine0.wall) / 1000);
     return result;
   } finally {
     clearTimeout(timer);
     for (const k of kids) if (k.exitCode === null && k.signalCode === null) k.kill("SIGKILL");
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (Linux /proc/stat), with the wall time read. */
+function machineBusySeconds() {
+  try {
+    const f = readFileSync("/proc/stat", "utf8");
+    const v = f.slice(0, f.indexOf("\n")).trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    const busy = v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4];
+    return { busy: busy / 100, wall: Date.now() }; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
   }
 }
 
@@ -160,9 +185,12 @@ function spawnChild(config, role, contenderName, phaseId) {
 
 function summary(phase, m) {
   if (m.error) return `FAILED: ${m.error}`;
-  if (phase.id === "msgs") return `${Math.round(m.messagesPerSecond).toLocaleString("en-US")} msg/s`;
-  if (phase.id === "bulk") return `${m.megabytesPerSecond.toFixed(0)} MB/s`;
-  return `median ${m.medianUs.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us`;
+  const pct = (x) => `${(x * 100).toFixed(0)}%`;
+  const cpu = m.senderCpu === undefined ? "" : `  (cpu: sender ${pct(m.senderCpu)}, receiver ${pct(m.receiverCpu)})`;
+  const other = m.foreignCpuShare === undefined ? "" : `  [other processes: ${pct(m.foreignCpuShare)} of a core]`;
+  if (phase.id === "msgs") return `${Math.round(m.messagesPerSecond).toLocaleString("en-US")} msg/s${cpu}${other}`;
+  if (phase.id === "bulk") return `${m.megabytesPerSecond.toFixed(0)} MB/s${cpu}${other}`;
+  return `median ${m.medianUs.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us${other}`;
 }
 
 /** A one-line progress bar on stderr (redrawn only on a terminal). */
