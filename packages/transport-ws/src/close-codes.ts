@@ -4,8 +4,13 @@ import { WS_CLOSE_CODES } from "./constants.js";
 
 // Browser-safe: no node: imports here.
 
-/** The close code and reason sent for a local `close(error)`. */
-export function closeFrameFor(error: XppgError): { code: number; reason: string } {
+/**
+ * The close code and reason sent for a local `close(error)`. Browsers may
+ * only send 1000 and 3000-4999, so they pass `browser` and always use
+ * {@link WS_CLOSE_CODES.XPPG_ERROR} with the error code as the reason.
+ */
+export function closeFrameFor(error: XppgError, browser = false): { code: number; reason: string } {
+  if (browser) return { code: WS_CLOSE_CODES.XPPG_ERROR, reason: error.code.slice(0, 123) };
   if (error.code === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return { code: WS_CLOSE_CODES.MESSAGE_TOO_BIG, reason: error.code };
   if (error.code === TRANSPORT_ERROR_CODES.PROTOCOL) return { code: WS_CLOSE_CODES.PROTOCOL_ERROR, reason: error.code };
   // The reason of a close frame is at most 123 bytes; codes are short ASCII.
@@ -42,11 +47,22 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
       );
     case WS_CLOSE_CODES.ABNORMAL:
       return connectionResetError(remoteAddress);
-    default: {
-      const error = connectionResetError(remoteAddress, new Error(`close code ${code}${reason ? ` (${reason})` : ""}`));
-      return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, { cause: error.cause, details });
-    }
+    case WS_CLOSE_CODES.XPPG_ERROR:
+      // A browser peer cannot send 1009 or 1002: it sends 4000 with the code as the reason.
+      if (reason === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return errorForCloseCode(WS_CLOSE_CODES.MESSAGE_TOO_BIG, reason, remoteAddress);
+      if (reason === TRANSPORT_ERROR_CODES.PROTOCOL) return errorForCloseCode(WS_CLOSE_CODES.PROTOCOL_ERROR, reason, remoteAddress);
+      return resetWith(code, reason, remoteAddress);
+    default:
+      return resetWith(code, reason, remoteAddress);
   }
+}
+
+function resetWith(code: number, reason: string, remoteAddress: string): XppgError {
+  const error = connectionResetError(remoteAddress, new Error(`close code ${code}${reason ? `, reason "${reason}"` : ""}`));
+  return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, {
+    cause: error.cause,
+    details: { remoteAddress, closeCode: code, closeReason: reason },
+  });
 }
 
 /** The error for a text message, which carries no xppg frame. */
