@@ -1,5 +1,5 @@
 export { QuickChat } from "./quick-chat.js";
-export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./quick-chat.js";
+export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 export type { ChatOutput } from "./terminal.js";
 export { parseChatAddress } from "./address.js";
 export type { ChatAddress } from "./address.js";

@@ -1,0 +1,125 @@
+import type { XppgError } from "@xppg/errors";
+import type { PeerInfo, PlaygroundOptions } from "@xppg/node";
+import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
+import type { ChatOutput } from "./terminal.js";
+
+/** Options of {@link QuickChat}. Every one has a beginner-safe default. */
+export interface QuickChatOptions {
+  /**
+   * Port to listen on; 0 picks any free port (read it from `chat.port`).
+   * @default 7337
+   */
+  port?: number;
+  /**
+   * Local address to listen on.
+   * @default "0.0.0.0" (every interface)
+   */
+  host?: string;
+  /**
+   * Ask the home router to forward the port (UPnP), so friends outside the
+   * LAN can connect. Bounded in time: without a router that answers, the chat
+   * starts anyway, after at most `openPortTimeoutMs`.
+   * @default true
+   */
+  openPort?: boolean;
+  /**
+   * Longest wait for the router when `openPort` is on. Should the port
+   * mapper overrun it, the chat starts unmapped 2 s later anyway.
+   * @default 3000
+   */
+  openPortTimeoutMs?: number;
+  /**
+   * Your display name, shown to the others as `[name] text`. Control and
+   * invisible characters are removed and spaces folded; an empty or too long
+   * name throws `XPPG_ERR_INVALID_ARGUMENT`.
+   * @default the OS user name, else "anonymous"
+   */
+  name?: string;
+  /**
+   * Where `run()` reads the lines you type.
+   * @default process.stdin
+   */
+  input?: NodeJS.ReadableStream;
+  /**
+   * Where `run()` writes incoming messages and notices. Nothing is written
+   * unless `run()` runs.
+   * @default process.stdout
+   */
+  output?: ChatOutput;
+  /**
+   * This node's peer id.
+   * @default a random id
+   */
+  peerId?: string;
+  /**
+   * Longest display name accepted, from you or from a peer.
+   * @default 32
+   */
+  maxNameLength?: number;
+  /**
+   * Longest message accepted, sent or received (UTF-16 code units). Longer
+   * ones are refused whole, never cut.
+   * @default 2000
+   */
+  maxTextLength?: number;
+  /**
+   * Lines that end `run()`, compared trimmed and case-insensitively.
+   * @default ["quit", "exit"]
+   */
+  quitWords?: readonly string[];
+  /**
+   * More options for the underlying Playground (transports, limits,
+   * heartbeat, ...), for experts. `host`, `port` and `peerId` above win.
+   */
+  playgroundOptions?: PlaygroundOptions;
+}
+
+/** Extra facts about a received message, the third argument of an `onMessage` handler. */
+export interface ChatMessageInfo {
+  /** The sender's peer id (the name is the sender's claim; the id is what the connection proved). */
+  peerId: string;
+  /** `"chat"` for a QuickChat message, `"text"` for a Playground's `sendText` (its user is the peer id). */
+  kind: typeof CHAT_KIND | typeof TEXT_KIND;
+}
+
+/**
+ * Called for every message from another peer. `user` and `text` are checked
+ * and cleaned: terminal control characters are removed, so printing them is
+ * safe. A handler that throws is reported to `onError`; the chat carries on.
+ */
+export type ChatMessageHandler = (user: string, text: string, info: ChatMessageInfo) => void | Promise<void>;
+
+/**
+ * Called for problems that did not stop the chat: a malformed message from a
+ * peer (`XPPG_ERR_MALFORMED_CHAT`), a peer dropped for breaking a rule, a
+ * failed `connect`, a handler that threw.
+ */
+export type ChatErrorHandler = (error: XppgError, peerId: string | undefined) => void;
+
+/** A connected peer, as `chat.peers` lists it. */
+export interface ChatPeer extends PeerInfo {
+  /** The name from the peer's latest chat message; undefined until it sends one. */
+  readonly name: string | undefined;
+}
+
+/** What a `run()` command returns: lines to print, or nothing. */
+export type ChatCommandResult = string | readonly string[] | void;
+
+/** A command of `run()`: receives the rest of the line after `/name`. */
+export type ChatCommand = (args: string) => ChatCommandResult | Promise<ChatCommandResult>;
+
+/** Options of {@link QuickChat.run}. */
+export interface RunOptions {
+  /**
+   * Commands: a line `/name args` whose `name` is a key here runs the command
+   * and prints what it returns instead of sending the line. Other lines
+   * starting with `/` are sent as chat.
+   * @default {}
+   */
+  commands?: Readonly<Record<string, ChatCommand>>;
+  /**
+   * The prompt shown while you type; only when the output is a terminal.
+   * @default "> "
+   */
+  prompt?: string;
+}
