@@ -17,6 +17,8 @@ export const QUICKCHAT_ERROR_CODES = {
    * rejected with (`XPPG_ERR_APP_MISMATCH`, a dial error, ...).
    */
   CONNECT_FAILED: "XPPG_ERR_CONNECT_FAILED",
+  /** (Reported) the port mapper failed outright; the chat runs without a mapping. */
+  PORT_MAPPING_FAILED: "XPPG_ERR_PORT_MAPPING_FAILED",
   /** An `onMessage` handler, `onError` handler or `run()` command threw; the chat carried on. */
   HANDLER_FAILED: "XPPG_ERR_HANDLER_FAILED",
 } as const;

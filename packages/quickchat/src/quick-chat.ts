@@ -155,8 +155,9 @@ export class QuickChat {
 
   /**
    * The Playground's start, with a second bound on the port mapping: the
-   * Playground trusts its port mapper to honour `timeoutMs`; if one does not,
-   * the chat goes on unmapped once the node listens rather than hang.
+   * Playground trusts its port mapper to honour `timeoutMs` and not to
+   * throw; if one does not, the chat goes on unmapped once the node listens
+   * rather than hang or fail.
    */
   #boundedStart(): Promise<NatResultLike | null> {
     const openPort = this.#options.openPort ?? true;
@@ -167,7 +168,19 @@ export class QuickChat {
       const timer = setTimeout(() => {
         if (this.playground.running) resolve(unmapped(this.playground.port ?? 0));
       }, openPortTimeoutMs + OPEN_PORT_GRACE_MS);
-      started.then(resolve, reject).finally(() => clearTimeout(timer));
+      started
+        .then(resolve, (error: unknown) => {
+          // The Playground listens before it maps: a failing mapper leaves it
+          // running, so the chat goes on unmapped and says why.
+          if (!this.playground.running) return reject(error);
+          const cause = toError(error);
+          this.#report(
+            new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.playground.port}: ${cause.message}. The chat runs without it.`, { cause }),
+            undefined,
+          );
+          resolve(unmapped(this.playground.port ?? 0));
+        })
+        .finally(() => clearTimeout(timer));
     });
   }
 

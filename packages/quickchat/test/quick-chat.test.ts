@@ -302,4 +302,23 @@ describe("QuickChat: openPort", () => {
     expect(nat).toMatchObject({ mapped: false });
     expect(chat.playground.running).toBe(true);
   });
+
+  it("a port mapper that throws costs the mapping, not the chat", async () => {
+    const chat = loopbackChat("r", {
+      openPort: undefined,
+      playgroundOptions: {
+        portMapper: {
+          map: () => Promise.reject(new Error("no such router")),
+        },
+      },
+    });
+    const errors: XppgError[] = [];
+    chat.onError((e) => {
+      errors.push(e);
+    });
+    const nat = await bounded(chat.start(), "start() with a failing port mapper");
+    expect(nat).toMatchObject({ mapped: false });
+    expect(errors.map((e) => e.code)).toEqual([QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED]);
+    expect(chat.playground.running).toBe(true);
+  });
 });
