@@ -27,7 +27,10 @@ function describeNat(nat: NatResultLike | null, port: number): string[] {
     const where = nat.externalIp ? `${nat.externalIp}:${nat.externalPort ?? port}` : `port ${nat.externalPort ?? port}`;
     return [`Router: port forwarded (UPnP); from the internet, connect to ${where}`];
   }
-  return [`Router: no port forwarding (no UPnP answer); people outside your network can join only if you forward port ${port} yourself.`];
+  // @xppg/nat's result says why in `error`; the type QuickChat hands over does not promise it.
+  const why = (nat as { error?: { message?: unknown } }).error?.message;
+  const reason = typeof why === "string" ? why : "no UPnP answer";
+  return [`Router: no port forwarding (${reason}); people outside your network can join only if you forward port ${port} yourself.`];
 }
 
 /** The lines printed at start: who you are, where you listen, how others join. */
