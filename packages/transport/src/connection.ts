@@ -57,6 +57,9 @@ export interface Connection {
    * backpressure. Rejects with `XPPG_ERR_CONNECTION_CLOSED` if the connection
    * is closed, `XPPG_ERR_FRAME_TOO_LARGE` if the frame exceeds the
    * transport's `maxFrameSize`.
+   *
+   * The transport is done with `frame` when `send` returns (it copied the
+   * bytes): the caller may reuse its buffer at once.
    */
   send(frame: Uint8Array): Promise<void>;
 
@@ -68,7 +71,9 @@ export interface Connection {
   /**
    * Closes the connection. Frames already passed to `send` are flushed first
    * when `error` is absent. With `error`, the connection is torn down at once
-   * and `closed` reports that error. Idempotent.
+   * and `closed` reports that error. Either way this side wants no more
+   * frames: those received but not yet delivered to its sink may be dropped;
+   * the sink's `close` is still called once. Idempotent.
    */
   close(error?: XppgError): Promise<void>;
 }

@@ -292,7 +292,9 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
       const server = new MemoryConnection(listener.address, local, false, resolved);
       client.peer = server;
       server.peer = client;
-      listener.onConnection(server);
+      // The listener hears of it asynchronously, as it would from a socket: an
+      // exception in its handler is its own, not the dialler's.
+      queueMicrotask(() => listener.onConnection(server));
       return client;
     },
   };
