@@ -55,7 +55,7 @@ function countWindow({ warmupMs, durationMs }) {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds, cpuShare });
+        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
       }, durationMs);
     }, warmupMs);
   };
@@ -88,7 +88,7 @@ async function flood(peer, payload, deadline) {
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds };
+  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 /** One message out, wait for its echo, repeat; bounded in count and time. */

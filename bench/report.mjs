@@ -35,6 +35,7 @@ export function formatReport({ meta, phases, contenders, results }) {
     rows.push(["bulk MB/s (64 KiB payload)", ...cell("bulk", (s) => withSpread(s, "megabytesPerSecond", fixed0))]);
   }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
+    rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
   }
   const ids = phases.map((p) => p.id).join("/");
@@ -69,6 +70,10 @@ export function formatReport({ meta, phases, contenders, results }) {
       ratioRow("RTT median (x, lower is better)", "rtt", "medianUs", undefined, true);
       ratioRow("RTT p99 (x, lower is better)", "rtt", "p99Us", undefined, true);
     }
+    for (const p of phases.filter((ph) => ph.kind === "flood")) {
+      ratioRow(`CPU per message sender, ${p.id} (x)`, p.id, "senderCpuUsPerMessage", undefined, true);
+      ratioRow(`CPU per message receiver, ${p.id} (x)`, p.id, "receiverCpuUsPerMessage", undefined, true);
+    }
     for (const p of phases) {
       ratioRow(`peak RSS sender, ${p.id} (x)`, p.id, "rssSenderBytes", undefined, true);
       ratioRow(`peak RSS receiver, ${p.id} (x)`, p.id, "rssReceiverBytes", undefined, true);
@@ -99,6 +104,8 @@ function aggregate(phase, runs) {
     out[`${k}Max`] = v.at(-1);
   }
   if (phase.kind === "flood") {
+    out.senderCpuUsPerMessage = median(ok.map((r) => r.senderCpuUsPerMessage).sort((a, b) => a - b));
+    out.receiverCpuUsPerMessage = median(ok.map((r) => r.receiverCpuUsPerMessage).sort((a, b) => a - b));
     out.senderCpu = median(ok.map((r) => r.senderCpu).sort((a, b) => a - b));
     out.receiverCpu = median(ok.map((r) => r.receiverCpu).sort((a, b) => a - b));
   }
@@ -124,6 +131,9 @@ function withSpread(s, key, fmt) {
 
 function kilo(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`;
+}
+function fmtUs(x) {
+  return x < 10 ? x.toFixed(2) : x.toFixed(1);
 }
 function pct(x) {
   return `${(x * 100).toFixed(0)}%`;

@@ -117,6 +117,9 @@ async function measure(contenderName, phase) {
         sent: sent.messages,
         receiverCpu: counted.cpuShare,
         senderCpu: sent.cpuShare,
+        // CPU time per message: unlike the rates, hardly moved by other work on the machine.
+        senderCpuUsPerMessage: (sent.cpuSeconds / sent.messages) * 1e6,
+        receiverCpuUsPerMessage: (counted.cpuSeconds / counted.messages) * 1e6,
       };
     } else {
       const { type: _type, ...rtt } = await sender.next("result");
