@@ -27,6 +27,10 @@ export const NODE_ERROR_CODES = {
   DUPLICATE_CONNECTION: "XPPG_ERR_DUPLICATE_CONNECTION",
   /** The connection ended without a goodbye: the peer's process ended or the network dropped. */
   PEER_GONE: "XPPG_ERR_PEER_GONE",
+  /** This node or the peer dropped the connection on purpose (`disconnect`). */
+  DISCONNECTED: "XPPG_ERR_DISCONNECTED",
+  /** The port mapper failed (threw); the node runs without a mapped port. */
+  PORT_MAPPING_FAILED: "XPPG_ERR_PORT_MAPPING_FAILED",
   /** The other side is shutting down. */
   PEER_SHUTDOWN: "XPPG_ERR_PEER_SHUTDOWN",
   /** `send` named a peer id that is not connected. */

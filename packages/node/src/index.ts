@@ -3,6 +3,7 @@ export type { JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, SendOptio
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { NatResultLike, PlaygroundHeartbeat, PlaygroundLimits, PlaygroundOptions, PortMapperLike, StartOptions } from "./options.js";
 export { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+export { DEFAULT_PORT } from "./options.js";
 export type { NodeErrorCode } from "./errors.js";
 export { PROTOCOL_VERSION, RESERVED_PREFIX } from "./protocol.js";
 export { sanitizeFileName } from "./file-transfer.js";

@@ -125,6 +125,8 @@ export interface PortMapperLike {
 /** The part of a NAT result the node relies on (`@xppg/nat`'s `NatResult` has more). */
 export interface NatResultLike {
   mapped: boolean;
+  /** Why the port is not mapped, when it is not. */
+  error?: Error | undefined;
   externalIp?: string | null | undefined;
   externalPort?: number | null | undefined;
   remove(): Promise<void>;
@@ -145,9 +147,12 @@ export interface StartOptions {
   openPortTimeoutMs?: number;
 }
 
+/** The TCP port a Playground listens on unless told otherwise. */
+export const DEFAULT_PORT = 7337;
+
 export const DEFAULTS = {
   host: "0.0.0.0",
-  port: 7337,
+  port: DEFAULT_PORT,
   maxPeers: 64,
   maxPendingHandshakes: 32,
   handshakeTimeoutMs: 5000,

@@ -56,6 +56,8 @@ export class PeerSession {
   receivedSinceTick = true;
   /** Set on every frame sent; the heartbeat clears it. */
   sentSinceTick = true;
+  /** True once the session has been open (both sides accepted). */
+  everOpened = false;
   /** Heartbeat ticks in a row with nothing received. */
   silentTicks = 0;
   /** Resolves when the handshake completes, rejects with why it did not. */
@@ -183,6 +185,7 @@ export class PeerSession {
       else {
         clearTimeout(this.#handshakeTimer);
         this.#phase = "open";
+        this.everOpened = true;
         this.#readyResolve();
         this.#host.opened(this);
       }

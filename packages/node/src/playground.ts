@@ -65,6 +65,8 @@ export interface JoinOptions {
 }
 
 const AGENT = "xppg/0.1";
+/** Extra wait beyond the mapper's own time bound before `start` gives up on it. */
+const OPEN_PORT_GRACE_MS = 500;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -221,9 +223,49 @@ export class Playground {
     return null;
   }
 
+  /**
+   * Maps the port, never longer than `timeoutMs` (plus a grace for the
+   * mapper's own bound) and never rejecting: a missing gateway, a mapper that
+   * throws or hangs all give an unmapped result with the reason. A mapping
+   * that succeeds after we stopped waiting is removed.
+   */
   async #openPort(port: number, timeoutMs: number): Promise<NatResultLike> {
-    const mapper = this.#options.portMapper ?? (await defaultPortMapper());
-    return mapper.map({ internalPort: port, externalPort: port, protocol: "TCP", description: `xppg ${this.appName}`, timeoutMs });
+    const unmapped = (error: PlaygroundError): NatResultLike => ({ mapped: false, externalIp: null, externalPort: null, error, remove: async () => {} });
+    let mapping: Promise<NatResultLike>;
+    try {
+      const mapper = this.#options.portMapper ?? (await defaultPortMapper());
+      mapping = Promise.resolve(mapper.map({ internalPort: port, externalPort: port, protocol: "TCP", description: `xppg ${this.appName}`, timeoutMs }));
+    } catch (cause) {
+      mapping = Promise.reject(cause);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs + OPEN_PORT_GRACE_MS);
+    });
+    try {
+      const result = await Promise.race([mapping, bound]);
+      if (result !== "timeout") return result;
+      void mapping.then((late) => late.remove()).catch(() => {});
+      return unmapped(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The port mapper gave no answer within ${timeoutMs} ms; the node runs without a mapped port.`));
+    } catch (cause) {
+      return unmapped(
+        new PlaygroundError(NODE_ERROR_CODES.PORT_MAPPING_FAILED, `Port mapping failed: ${toError(cause).message}. The node runs without a mapped port.`, { cause }),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Disconnects one peer, telling it `reason` (it sees `XPPG_ERR_DISCONNECTED`).
+   * Returns false when no such peer is connected. It may join again: use
+   * `limits` or an allow-list to keep it out.
+   */
+  disconnect(peerId: string, reason = "disconnected by the other side"): boolean {
+    const session = this.#peers.get(peerId);
+    if (session === undefined) return false;
+    session.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `${this.peerId} disconnected: ${String(reason).slice(0, 300)}`));
+    return true;
   }
 
   /**
@@ -554,8 +596,10 @@ export class Playground {
       }
     }
     this.#peerInfo.delete(session);
-    // Report misbehaviour once; a clean leave, a duplicate or our own shutdown is no error.
-    if (error !== undefined && !isQuietClose(error) && this.#phase === "running") {
+    // Report misbehaviour once; a clean leave, a duplicate or our own shutdown
+    // is no error, and a failed join is reported to its caller, not here.
+    const failedJoin = session.connection.outbound && !session.everOpened;
+    if (error !== undefined && !isQuietClose(error) && !failedJoin && this.#phase === "running") {
       this.#report(error, peerId);
     }
   }
@@ -581,7 +625,12 @@ export class Playground {
 }
 
 function isQuietClose(error: XppgError): boolean {
-  return error.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION || error.code === NODE_ERROR_CODES.PEER_SHUTDOWN || error.code === NODE_ERROR_CODES.PEER_GONE;
+  return (
+    error.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION ||
+    error.code === NODE_ERROR_CODES.PEER_SHUTDOWN ||
+    error.code === NODE_ERROR_CODES.PEER_GONE ||
+    error.code === NODE_ERROR_CODES.DISCONNECTED
+  );
 }
 
 function asHandlerError(error: unknown, where: string): XppgError {

@@ -205,3 +205,89 @@ describe("Playground: handshake rules", () => {
     await expect(a.sendText("x")).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
   });
 });
+
+describe("Playground: start({ openPort }) is bounded and never rejects for the mapping", () => {
+  it("returns the mapper's result and removes the mapping on stop", async () => {
+    let removed = 0;
+    const pg = await memoryNodeUnstarted({
+      portMapper: { map: async (o) => ({ mapped: true, externalIp: "198.18.0.11", externalPort: o.internalPort, remove: async () => void removed++ }) },
+      listen: ["tcp://127.0.0.1:0"],
+      transports: undefined,
+    });
+    const nat = await pg.start({ openPort: true });
+    expect(nat).toMatchObject({ mapped: true, externalIp: "198.18.0.11", externalPort: pg.port });
+    await pg.stop();
+    expect(removed).toBe(1);
+  });
+
+  it("gives up on a mapper that never answers, and removes a late mapping", async () => {
+    let removed = 0;
+    let answer!: (r: { mapped: boolean; remove: () => Promise<void> }) => void;
+    const pg = await memoryNodeUnstarted({
+      portMapper: { map: () => new Promise((resolve) => (answer = resolve)) },
+      listen: ["tcp://127.0.0.1:0"],
+      transports: undefined,
+    });
+    const nat = await pg.start({ openPort: true, openPortTimeoutMs: 50 });
+    expect(nat?.mapped).toBe(false);
+    expect((nat?.error as { code?: string }).code).toBe("XPPG_ERR_TIMEOUT");
+    expect(pg.running).toBe(true);
+    answer({ mapped: true, remove: async () => void removed++ });
+    await until(() => removed === 1, 5000, "late mapping removed");
+    await pg.stop();
+  });
+
+  it("reports a mapper that throws in the result and keeps running", async () => {
+    const pg = await memoryNodeUnstarted({
+      portMapper: {
+        map: () => {
+          throw new Error("router on fire");
+        },
+      },
+      listen: ["tcp://127.0.0.1:0"],
+      transports: undefined,
+    });
+    const nat = await pg.start({ openPort: true });
+    expect(nat?.mapped).toBe(false);
+    expect((nat?.error as { code?: string }).code).toBe("XPPG_ERR_PORT_MAPPING_FAILED");
+    expect(nat?.error?.message).toContain("router on fire");
+    expect(pg.running).toBe(true);
+    await pg.stop();
+  });
+});
+
+describe("Playground: disconnect", () => {
+  it("drops one peer with a reason the peer reads", async () => {
+    const a = await node();
+    const b = await node();
+    await b.join(a.addresses[0]!);
+    await until(() => a.peers.length === 1, 5000, "peer");
+    const left = nextEvent(b, "peer:left");
+    const errors: string[] = [];
+    a.events.on("error", (e) => void errors.push(e.code));
+    expect(a.disconnect(b.peerId, "spamming the chat")).toBe(true);
+    const [info, reason] = await left;
+    expect(info.peerId).toBe(a.peerId);
+    expect(reason?.code).toBe("XPPG_ERR_DISCONNECTED");
+    expect(reason?.message).toContain("spamming the chat");
+    expect(a.disconnect("nobody")).toBe(false);
+    await until(() => a.peers.length === 0, 5000, "peer gone");
+    expect(errors).toEqual([]);
+  });
+
+  it("a refused join is reported to its caller only, not also as an error event", async () => {
+    const a = await node("one-app");
+    const b = await node("other-app");
+    const errors: string[] = [];
+    b.events.on("error", (e) => void errors.push(e.code));
+    await expect(b.join(a.addresses[0]!)).rejects.toMatchObject({ code: "XPPG_ERR_APP_MISMATCH" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errors).toEqual([]);
+  });
+});
+
+async function memoryNodeUnstarted(options: ConstructorParameters<typeof Playground>[1]): Promise<Playground> {
+  const pg = new Playground("test-app", options);
+  nodes.push(pg);
+  return pg;
+}
