@@ -1,1 +1,4 @@
-export {};
+// The Node entry: identities and secure connections on node:crypto.
+// Browsers get ./browser.ts through the "browser" export condition.
+export * from "./shared.js";
+export { cryptoProvider, generateIdentity, identityFromSecretKey, secureConnection, verifySignature } from "./node-api.js";

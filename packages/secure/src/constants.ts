@@ -1,0 +1,40 @@
+/** The Noise protocol name this package speaks (Noise spec rev. 34, section 8). */
+export const NOISE_PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_SHA256";
+
+/** Largest Noise message, handshake or transport, in bytes (Noise spec section 3). */
+export const NOISE_MAX_MESSAGE_SIZE = 65_535;
+
+/** Bytes of the ChaChaPoly authentication tag. */
+export const NOISE_TAG_SIZE = 16;
+
+/** Largest plaintext one encrypted record carries: {@link NOISE_MAX_MESSAGE_SIZE} minus the tag. */
+export const MAX_RECORD_PLAINTEXT = NOISE_MAX_MESSAGE_SIZE - NOISE_TAG_SIZE;
+
+/** Version byte that starts every handshake identity payload. */
+export const HANDSHAKE_PAYLOAD_VERSION = 1;
+
+/**
+ * Domain separation for the signature that binds a Noise static key to an
+ * Ed25519 identity: the signed message is this prefix followed by the
+ * 32-byte X25519 static public key.
+ */
+export const STATIC_KEY_SIGNATURE_PREFIX = "xppg-noise-v1:";
+
+/** Prefix of every peer id; names the format version. */
+export const PEER_ID_PREFIX = "xp1";
+
+/** Length of a peer id: the prefix and 52 base32 characters of a 32-byte key. */
+export const PEER_ID_LENGTH = 55;
+
+/** Default time the handshake may take before it fails with `XPPG_ERR_HANDSHAKE_TIMEOUT`. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/** Default largest frame a secure connection sends or accepts: 1 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
+
+/**
+ * Default bytes a secure connection buffers per direction: decrypted frames
+ * waiting for a paused sink before it pauses the connection below, and
+ * plaintext waiting to be encrypted before `send` stays pending.
+ */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;

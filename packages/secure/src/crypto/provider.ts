@@ -1,0 +1,66 @@
+/** An X25519 key pair, raw 32-byte keys. */
+export interface X25519KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+/** Signs with one Ed25519 key; implementations may keep a prepared key object inside. */
+export interface Ed25519Signer {
+  /** The 32-byte public key. */
+  readonly publicKey: Uint8Array;
+  /** A 64-byte RFC 8032 signature over `data`. */
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/**
+ * The audited primitives this package builds on, behind one small interface
+ * so Node uses `node:crypto` and browsers use `@noble/*`. Every method is a
+ * thin call into those libraries; nothing here is home-made cryptography.
+ */
+export interface CryptoProvider {
+  /** Short name for logs and benchmarks (`"node"`, `"noble"`). */
+  readonly name: string;
+  /** `length` bytes from the platform's cryptographically secure generator. */
+  randomBytes(length: number): Uint8Array;
+  /** A signer for the Ed25519 key whose 32-byte secret seed is `seed`. */
+  ed25519Signer(seed: Uint8Array): Ed25519Signer;
+  /** True if `signature` is a valid Ed25519 signature of `data` by `publicKey`; never throws. */
+  ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  /** A fresh X25519 key pair. */
+  x25519Generate(): X25519KeyPair;
+  /** The X25519 public key of a 32-byte secret key. */
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  /** X25519 Diffie-Hellman. Throws for a public key that gives an all-zero result. */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /** SHA-256 of `data`. */
+  sha256(data: Uint8Array): Uint8Array;
+  /** HMAC-SHA-256 of `data` under `key`. */
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * ChaCha20-Poly1305 (RFC 8439) encryption with the Noise nonce: 4 zero
+   * bytes then `counter` as 64-bit little-endian. Returns ciphertext then the 16-byte tag.
+   */
+  seal(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** The inverse of {@link CryptoProvider.seal}; `null` when the tag does not verify. */
+  open(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * Runs `fn` once the current synchronous work and its promise callbacks are
+   * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.
+   */
+  defer(fn: () => void): void;
+}
+
+/** Writes the 12-byte ChaChaPoly nonce of Noise (spec section 12.3): 4 zero bytes, then `counter` as 64-bit little-endian. */
+export function writeNonce(out: Uint8Array, counter: number): void {
+  const low = counter >>> 0;
+  const high = Math.floor(counter / 0x1_0000_0000) >>> 0;
+  out[0] = out[1] = out[2] = out[3] = 0;
+  out[4] = low & 0xff;
+  out[5] = (low >>> 8) & 0xff;
+  out[6] = (low >>> 16) & 0xff;
+  out[7] = low >>> 24;
+  out[8] = high & 0xff;
+  out[9] = (high >>> 8) & 0xff;
+  out[10] = (high >>> 16) & 0xff;
+  out[11] = high >>> 24;
+}

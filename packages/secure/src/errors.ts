@@ -1,0 +1,95 @@
+import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+
+/** Stable codes of the errors `@xppg/secure` throws or reports. */
+export const SECURE_ERROR_CODES = {
+  /** The Noise handshake failed: a malformed or forged message, a bad identity proof, or the link closed mid-way. */
+  HANDSHAKE_FAILED: "XPPG_ERR_HANDSHAKE_FAILED",
+  /** The handshake did not finish within `handshakeTimeoutMs`. */
+  HANDSHAKE_TIMEOUT: "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  /** A record failed authentication: it was tampered with, replayed, reordered or dropped, or the link corrupts data. */
+  DECRYPT_FAILED: "XPPG_ERR_DECRYPT_FAILED",
+  /** The link closed cleanly without the peer's authenticated end of stream: the tail of the data may have been cut off. */
+  STREAM_TRUNCATED: "XPPG_ERR_STREAM_TRUNCATED",
+  /** The peer proved an identity other than the `expectedPeerId` that was dialled. */
+  PEER_ID_MISMATCH: "XPPG_ERR_PEER_ID_MISMATCH",
+  /** A peer id string that is not a well-formed `xp1...` id. */
+  INVALID_PEER_ID: "XPPG_ERR_INVALID_PEER_ID",
+  /** A key (secret key, public key, signature) of the wrong type or size. */
+  INVALID_KEY: "XPPG_ERR_INVALID_KEY",
+  /** A key file that cannot be read, written, parsed, or that has unsafe permissions. */
+  KEY_FILE: "XPPG_ERR_KEY_FILE",
+} as const;
+
+/** One of the {@link SECURE_ERROR_CODES}. */
+export type SecureErrorCode = (typeof SECURE_ERROR_CODES)[keyof typeof SECURE_ERROR_CODES];
+
+/** Any error from `@xppg/secure`; `code` is one of {@link SECURE_ERROR_CODES}. */
+export class SecureError extends XppgError {
+  constructor(code: SecureErrorCode, message: string, options?: XppgErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+const CODES = SECURE_ERROR_CODES;
+
+/** The handshake failed for `why`; the connection is closed. */
+export function handshakeFailedError(remoteAddress: string, why: string, cause?: unknown): SecureError {
+  return new SecureError(
+    CODES.HANDSHAKE_FAILED,
+    `The secure handshake with ${remoteAddress} failed: ${why}. The connection was closed; the peer is not running xppg secure, is buggy or hostile, or the link broke. Dial again to retry.`,
+    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
+  );
+}
+
+/** The handshake took longer than `timeoutMs`. */
+export function handshakeTimeoutError(remoteAddress: string, timeoutMs: number): SecureError {
+  return new SecureError(
+    CODES.HANDSHAKE_TIMEOUT,
+    `The secure handshake with ${remoteAddress} did not finish within ${timeoutMs} ms and was given up; the connection was closed. The peer may not speak xppg secure, or the link is very slow (raise handshakeTimeoutMs).`,
+    { details: { remoteAddress, timeoutMs } },
+  );
+}
+
+/** A record did not authenticate. */
+export function decryptFailedError(remoteAddress: string, recordIndex: number, why = "it failed authentication"): SecureError {
+  return new SecureError(
+    CODES.DECRYPT_FAILED,
+    `Encrypted record #${recordIndex} from ${remoteAddress} was rejected: ${why}. Someone on the path tampered with, replayed, reordered or dropped data, or the link corrupts it. The connection was closed; dial again.`,
+    { details: { remoteAddress, recordIndex } },
+  );
+}
+
+/** The peer's identity is not the one that was expected. */
+export function peerIdMismatchError(expected: string, actual: string, remoteAddress: string): SecureError {
+  return new SecureError(
+    CODES.PEER_ID_MISMATCH,
+    `The peer at ${remoteAddress} proved the identity ${actual}, but ${expected} was expected. This is either a different node at that address or a man in the middle; the connection was closed. Check the address and the peer id you dial.`,
+    { details: { expected, actual, remoteAddress } },
+  );
+}
+
+/** A peer id that cannot be read. */
+export function invalidPeerIdError(value: unknown, why: string): SecureError {
+  const shown = typeof value === "string" ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value) : typeof value;
+  return new SecureError(
+    CODES.INVALID_PEER_ID,
+    `${shown} is not a valid peer id: ${why}. A peer id is "xp1" followed by 52 lowercase base32 characters (a-z, 2-7); copy it again from the peer.`,
+    { details: { why } },
+  );
+}
+
+/** A key of the wrong size or type. */
+export function invalidKeyError(what: string, expected: string): SecureError {
+  return new SecureError(CODES.INVALID_KEY, `The ${what} is not valid: expected ${expected}. Pass the bytes exactly as exported.`, {
+    details: { what },
+  });
+}
+
+/** The link closed without the authenticated end-of-stream record. */
+export function streamTruncatedError(remoteAddress: string, partialBytes: number): SecureError {
+  return new SecureError(
+    CODES.STREAM_TRUNCATED,
+    `The connection to ${remoteAddress} ended without the peer's authenticated end of stream${partialBytes > 0 ? ` (in the middle of a frame, ${partialBytes} bytes of it received)` : ""}: the peer crashed, or someone on the path cut the data short. Frames received so far are genuine; later ones may be lost. Dial again.`,
+    { details: { remoteAddress, partialBytes } },
+  );
+}

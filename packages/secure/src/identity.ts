@@ -1,0 +1,73 @@
+import type { CryptoProvider, Ed25519Signer } from "./crypto/provider.js";
+import { invalidKeyError } from "./errors.js";
+import { peerIdFromPublicKey } from "./peer-id.js";
+
+const IDENTITY_TAG: unique symbol = Symbol.for("@xppg/secure/identity");
+
+/**
+ * A node's long-term Ed25519 identity. The secret key stays inside: it is
+ * not an enumerable property, so logging or serialising an identity does
+ * not leak it; {@link Identity.exportSecretKey} is the one way out.
+ */
+export interface Identity {
+  /** The text id peers know this node by (`"xp1..."`, 55 characters). */
+  readonly peerId: string;
+  /** The 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** A 64-byte Ed25519 signature of `data`. */
+  sign(data: Uint8Array): Uint8Array;
+  /** A copy of the 32-byte secret seed, for storing the identity (keep it secret). */
+  exportSecretKey(): Uint8Array;
+}
+
+class Ed25519Identity implements Identity {
+  readonly peerId: string;
+  readonly #publicKey: Uint8Array;
+  readonly #seed: Uint8Array;
+  readonly #signer: Ed25519Signer;
+  readonly [IDENTITY_TAG] = true;
+
+  constructor(seed: Uint8Array, signer: Ed25519Signer) {
+    this.#seed = seed;
+    this.#signer = signer;
+    this.#publicKey = signer.publicKey;
+    this.peerId = peerIdFromPublicKey(signer.publicKey);
+  }
+
+  get publicKey(): Uint8Array {
+    // A copy: callers cannot alter the key the identity signs with.
+    return this.#publicKey.slice();
+  }
+
+  sign(data: Uint8Array): Uint8Array {
+    if (!(data instanceof Uint8Array)) throw new TypeError("sign() takes a Uint8Array");
+    return this.#signer.sign(data);
+  }
+
+  exportSecretKey(): Uint8Array {
+    return this.#seed.slice();
+  }
+
+  toJSON(): { peerId: string } {
+    return { peerId: this.peerId };
+  }
+}
+
+/** A new random identity, with `provider`'s generator. */
+export function generateIdentityWith(provider: CryptoProvider): Identity {
+  return identityFromSecretKeyWith(provider, provider.randomBytes(32));
+}
+
+/** The identity whose 32-byte Ed25519 secret seed is `secretKey`. */
+export function identityFromSecretKeyWith(provider: CryptoProvider, secretKey: Uint8Array): Identity {
+  if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== 32) {
+    throw invalidKeyError("Ed25519 secret key", "a Uint8Array of 32 bytes (the seed from exportSecretKey())");
+  }
+  const seed = secretKey.slice();
+  return new Ed25519Identity(seed, provider.ed25519Signer(seed));
+}
+
+/** True if `value` is an identity made by this package (any installed copy). */
+export function isIdentity(value: unknown): value is Identity {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[IDENTITY_TAG] === true;
+}

@@ -1,0 +1,53 @@
+// The public functions bound to node:crypto (OpenSSL).
+import type { Connection } from "@xppg/transport";
+import { nodeCryptoProvider } from "./crypto/node-provider.js";
+import type { CryptoProvider } from "./crypto/provider.js";
+import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
+import type { SecureConnection } from "./secure-channel.js";
+import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
+
+/** The crypto provider this entry uses: node:crypto (OpenSSL). */
+export const cryptoProvider: CryptoProvider = nodeCryptoProvider;
+
+/**
+ * A new random Ed25519 identity. Keep it across runs with
+ * `loadOrCreateIdentity(path)` from `@xppg/secure/key-file` (Node), or
+ * store `exportSecretKey()` yourself.
+ */
+export function generateIdentity(): Identity {
+  return generateIdentityWith(nodeCryptoProvider);
+}
+
+/**
+ * The identity whose 32-byte Ed25519 secret key (seed) is `secretKey`, as
+ * returned by `identity.exportSecretKey()`.
+ *
+ * @throws `XPPG_ERR_INVALID_KEY` unless `secretKey` is a 32-byte `Uint8Array`.
+ */
+export function identityFromSecretKey(secretKey: Uint8Array): Identity {
+  return identityFromSecretKeyWith(nodeCryptoProvider, secretKey);
+}
+
+/**
+ * True if `signature` is a valid Ed25519 signature of `data` by
+ * `publicKey` (32 bytes; `publicKeyFromPeerId` gives it from a peer id).
+ * Returns false, never throws, for malformed keys or signatures.
+ */
+export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+  return nodeCryptoProvider.ed25519Verify(publicKey, data, signature);
+}
+
+/**
+ * Runs a Noise XX handshake (`Noise_XX_25519_ChaChaPoly_SHA256`) over any
+ * connection and resolves with a {@link SecureConnection}: the same
+ * interface, every frame encrypted and authenticated, plus the peer's proven
+ * `remotePeerId`. The side that dialled (`conn.outbound`) starts.
+ *
+ * Rejects (and closes `conn`) with `XPPG_ERR_HANDSHAKE_FAILED`,
+ * `XPPG_ERR_HANDSHAKE_TIMEOUT` or `XPPG_ERR_PEER_ID_MISMATCH`; with
+ * `XPPG_ERR_INVALID_PEER_ID` for a malformed `expectedPeerId`.
+ */
+export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
+  return secureConnectionWith(nodeCryptoProvider, conn, options);
+}

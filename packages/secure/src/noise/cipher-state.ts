@@ -1,0 +1,57 @@
+import type { CryptoProvider } from "../crypto/provider.js";
+
+// 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
+// nonces; a connection that sends 2^53 records is closed long before.
+const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter.
+ * Without a key, encryption is the identity (as during the first handshake message).
+ */
+export class CipherState {
+  readonly #provider: CryptoProvider;
+  #k: Uint8Array | null = null;
+  #n = 0;
+
+  constructor(provider: CryptoProvider, key: Uint8Array | null = null) {
+    this.#provider = provider;
+    this.#k = key;
+  }
+
+  /** `InitializeKey(key)`: sets the key and resets the nonce. */
+  initializeKey(key: Uint8Array | null): void {
+    this.#k = key;
+    this.#n = 0;
+  }
+
+  /** `HasKey()`. */
+  hasKey(): boolean {
+    return this.#k !== null;
+  }
+
+  /** The next nonce to be used. */
+  get nonce(): number {
+    return this.#n;
+  }
+
+  /** `EncryptWithAd(ad, plaintext)`. */
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    if (this.#k === null) return plaintext;
+    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
+    const out = this.#provider.seal(this.#k, this.#n, ad, plaintext);
+    this.#n++;
+    return out;
+  }
+
+  /**
+   * `DecryptWithAd(ad, ciphertext)`: `null` when authentication fails, and
+   * then (as the spec requires) the nonce does not advance.
+   */
+  decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+    if (this.#k === null) return ciphertext;
+    if (this.#n >= MAX_NONCE) return null;
+    const out = this.#provider.open(this.#k, this.#n, ad, ciphertext);
+    if (out !== null) this.#n++;
+    return out;
+  }
+}

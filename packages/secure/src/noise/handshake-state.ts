@@ -1,0 +1,233 @@
+import { NOISE_MAX_MESSAGE_SIZE, NOISE_PROTOCOL_NAME, NOISE_TAG_SIZE } from "../constants.js";
+import type { CryptoProvider, X25519KeyPair } from "../crypto/provider.js";
+import { handshakeFailedError, type SecureError } from "../errors.js";
+import type { CipherState } from "./cipher-state.js";
+import { SymmetricState } from "./symmetric-state.js";
+
+const DHLEN = 32;
+
+type Token = "e" | "s" | "ee" | "es" | "se" | "ss";
+
+/**
+ * The XX pattern (spec section 7.5): `-> e`, `<- e, ee, s, es`, `-> s, se`.
+ * Messages alternate, the initiator writing the even ones.
+ */
+const XX: readonly (readonly Token[])[] = [["e"], ["e", "ee", "s", "es"], ["s", "se"]];
+
+/** Options for {@link HandshakeState}. */
+export interface HandshakeStateOptions {
+  /** True for the side that sends the first message. */
+  initiator: boolean;
+  /** This side's static X25519 key pair. */
+  staticKeyPair: X25519KeyPair;
+  /** Bytes both sides must agree on, mixed into the handshake hash. @default empty */
+  prologue?: Uint8Array;
+  /**
+   * A fixed ephemeral key pair instead of a fresh random one. For replaying
+   * published test vectors only: reusing an ephemeral key breaks security.
+   */
+  ephemeralKeyPair?: X25519KeyPair;
+  /** How the peer is named in error messages. @default "the peer" */
+  peerLabel?: string;
+}
+
+/** The result of a finished handshake. */
+export interface HandshakeResult {
+  /** Encrypts what this side sends. */
+  send: CipherState;
+  /** Decrypts what this side receives. */
+  receive: CipherState;
+  /** The final handshake hash `h` (a unique id of this session, both sides agree on it). */
+  handshakeHash: Uint8Array;
+  /** The peer's static X25519 public key. */
+  remoteStaticKey: Uint8Array;
+}
+
+/**
+ * Noise `HandshakeState` (spec section 5.3) for
+ * `Noise_XX_25519_ChaChaPoly_SHA256`, over the audited primitives of a
+ * {@link CryptoProvider}. Call {@link HandshakeState.writeMessage} and
+ * {@link HandshakeState.readMessage} in turn, then {@link HandshakeState.split}.
+ *
+ * `readMessage` never throws anything but a `SecureError` with code
+ * `XPPG_ERR_HANDSHAKE_FAILED`; after any error the state is spent.
+ */
+export class HandshakeState {
+  readonly initiator: boolean;
+  readonly #provider: CryptoProvider;
+  readonly #ss: SymmetricState;
+  readonly #s: X25519KeyPair;
+  #e: X25519KeyPair | null;
+  #re: Uint8Array | null = null;
+  #rs: Uint8Array | null = null;
+  #step = 0;
+  #failed = false;
+  readonly #peerLabel: string;
+
+  constructor(provider: CryptoProvider, options: HandshakeStateOptions) {
+    this.#provider = provider;
+    this.initiator = options.initiator;
+    this.#s = options.staticKeyPair;
+    this.#e = options.ephemeralKeyPair ?? null;
+    this.#peerLabel = options.peerLabel ?? "the peer";
+    this.#ss = new SymmetricState(provider, NOISE_PROTOCOL_NAME);
+    this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
+  }
+
+  /** True once all three messages have been written or read. */
+  get complete(): boolean {
+    return this.#step >= XX.length;
+  }
+
+  /** True when the next message is this side's to write. */
+  get isMyTurn(): boolean {
+    return !this.complete && this.#step % 2 === (this.initiator ? 0 : 1);
+  }
+
+  /** The peer's static public key, once a message carrying it has been read; else `null`. */
+  get remoteStaticKey(): Uint8Array | null {
+    return this.#rs === null ? null : this.#rs.slice();
+  }
+
+  /** The handshake hash so far. */
+  get handshakeHash(): Uint8Array {
+    return this.#ss.handshakeHash;
+  }
+
+  /** `WriteMessage(payload)`: the next handshake message, carrying `payload` (encrypted from message 2 on). */
+  writeMessage(payload: Uint8Array): Uint8Array {
+    if (this.#failed || !this.isMyTurn) throw new Error("HandshakeState.writeMessage called out of turn");
+    const parts: Uint8Array[] = [];
+    for (const token of XX[this.#step]!) {
+      switch (token) {
+        case "e": {
+          this.#e ??= this.#provider.x25519Generate();
+          parts.push(this.#e.publicKey);
+          this.#ss.mixHash(this.#e.publicKey);
+          break;
+        }
+        case "s":
+          parts.push(this.#ss.encryptAndHash(this.#s.publicKey));
+          break;
+        default:
+          this.#mixDh(token);
+      }
+    }
+    parts.push(this.#ss.encryptAndHash(payload));
+    this.#step++;
+    const message = concatAll(parts);
+    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
+    return message;
+  }
+
+  /**
+   * `ReadMessage(message)`: checks and absorbs the peer's next message and
+   * returns its payload.
+   *
+   * @throws `XPPG_ERR_HANDSHAKE_FAILED` for a message that is too short, too
+   *   long, out of turn, fails authentication, or carries a bad key.
+   */
+  readMessage(message: Uint8Array): Uint8Array {
+    if (this.#failed) throw this.#fail("the handshake already failed");
+    if (this.complete || this.isMyTurn) throw this.#fail("it sent a handshake message out of turn");
+    if (!(message instanceof Uint8Array)) throw this.#fail("a handshake message is not bytes");
+    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) {
+      throw this.#fail(`a handshake message of ${message.byteLength} bytes exceeds the Noise limit of ${NOISE_MAX_MESSAGE_SIZE}`);
+    }
+    let at = 0;
+    const take = (n: number, what: string): Uint8Array => {
+      if (message.byteLength - at < n) throw this.#fail(`handshake message ${this.#step + 1} is too short for its ${what}`);
+      const out = message.subarray(at, at + n);
+      at += n;
+      return out;
+    };
+    try {
+      for (const token of XX[this.#step]!) {
+        switch (token) {
+          case "e": {
+            const re = take(DHLEN, "ephemeral key").slice();
+            this.#re = re;
+            this.#ss.mixHash(re);
+            break;
+          }
+          case "s": {
+            const len = this.#ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
+            const rs = this.#ss.decryptAndHash(take(len, "static key"));
+            if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication`);
+            this.#rs = rs.slice();
+            break;
+          }
+          default:
+            this.#mixDh(token);
+        }
+      }
+      const rest = message.subarray(at);
+      if (this.#ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
+        throw this.#fail(`handshake message ${this.#step + 1} is too short for its payload tag`);
+      }
+      const payload = this.#ss.decryptAndHash(rest);
+      if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication`);
+      this.#step++;
+      return payload.slice();
+    } catch (err) {
+      this.#failed = true;
+      if ((err as SecureError).code === "XPPG_ERR_HANDSHAKE_FAILED") throw err;
+      throw this.#fail("a key or message could not be processed", err);
+    }
+  }
+
+  /** `Split()`: the transport cipher states, once the handshake is complete. */
+  split(): HandshakeResult {
+    if (!this.complete || this.#failed || this.#rs === null) throw new Error("HandshakeState.split called before the handshake completed");
+    const [c1, c2] = this.#ss.split();
+    return {
+      send: this.initiator ? c1 : c2,
+      receive: this.initiator ? c2 : c1,
+      handshakeHash: this.#ss.handshakeHash,
+      remoteStaticKey: this.#rs.slice(),
+    };
+  }
+
+  #mixDh(token: Token): void {
+    // es: the initiator's ephemeral with the responder's static; se: the reverse.
+    let local: X25519KeyPair | null;
+    let remote: Uint8Array | null;
+    if (token === "ee") {
+      local = this.#e;
+      remote = this.#re;
+    } else if (token === "es") {
+      local = this.initiator ? this.#e : this.#s;
+      remote = this.initiator ? this.#rs : this.#re;
+    } else if (token === "se") {
+      local = this.initiator ? this.#s : this.#e;
+      remote = this.initiator ? this.#re : this.#rs;
+    } else {
+      local = this.#s;
+      remote = this.#rs;
+    }
+    if (local === null || remote === null) throw new Error(`Noise token ${token} lacks a key`);
+    const shared = this.#provider.x25519(local.secretKey, remote);
+    // A low-order public key gives all zeros: refuse it (spec section 12.1 allows this).
+    let acc = 0;
+    for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
+    if (acc === 0) throw this.#fail("the peer sent a low-order public key");
+    this.#ss.mixKey(shared);
+  }
+
+  #fail(why: string, cause?: unknown): SecureError {
+    this.#failed = true;
+    return handshakeFailedError(this.#peerLabel, why, cause);
+  }
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import type { CryptoProvider } from "../crypto/provider.js";
+import { CipherState } from "./cipher-state.js";
+
+const HASHLEN = 32;
+const EMPTY = new Uint8Array(0);
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/**
+ * `HKDF(chaining_key, input_key_material, 2)` as Noise defines it (spec
+ * section 4.3), on HMAC-SHA-256. Returns the two 32-byte outputs.
+ */
+export function noiseHkdf(provider: CryptoProvider, chainingKey: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array] {
+  const tempKey = provider.hmacSha256(chainingKey, ikm);
+  const out1 = provider.hmacSha256(tempKey, Uint8Array.of(1));
+  const out2 = provider.hmacSha256(tempKey, concat(out1, Uint8Array.of(2)));
+  return [out1, out2];
+}
+
+/** Noise `SymmetricState` (spec section 5.2) for SHA-256 and ChaChaPoly. */
+export class SymmetricState {
+  readonly #provider: CryptoProvider;
+  readonly #cipher: CipherState;
+  #ck: Uint8Array;
+  #h: Uint8Array;
+
+  /** `InitializeSymmetric(protocol_name)`. */
+  constructor(provider: CryptoProvider, protocolName: string) {
+    this.#provider = provider;
+    const name = new TextEncoder().encode(protocolName);
+    if (name.byteLength <= HASHLEN) {
+      this.#h = new Uint8Array(HASHLEN);
+      this.#h.set(name);
+    } else {
+      this.#h = provider.sha256(name);
+    }
+    this.#ck = this.#h.slice();
+    this.#cipher = new CipherState(provider);
+  }
+
+  /** The handshake hash `h`, which binds everything said so far. */
+  get handshakeHash(): Uint8Array {
+    return this.#h.slice();
+  }
+
+  /** `MixKey(input_key_material)`. */
+  mixKey(ikm: Uint8Array): void {
+    const [ck, tempK] = noiseHkdf(this.#provider, this.#ck, ikm);
+    this.#ck = ck;
+    this.#cipher.initializeKey(tempK);
+  }
+
+  /** `MixHash(data)`. */
+  mixHash(data: Uint8Array): void {
+    this.#h = this.#provider.sha256(concat(this.#h, data));
+  }
+
+  /** `EncryptAndHash(plaintext)`. */
+  encryptAndHash(plaintext: Uint8Array): Uint8Array {
+    const ciphertext = this.#cipher.encryptWithAd(this.#h, plaintext);
+    this.mixHash(ciphertext);
+    return ciphertext;
+  }
+
+  /** `DecryptAndHash(ciphertext)`; `null` when authentication fails. */
+  decryptAndHash(ciphertext: Uint8Array): Uint8Array | null {
+    const plaintext = this.#cipher.decryptWithAd(this.#h, ciphertext);
+    if (plaintext === null) return null;
+    this.mixHash(ciphertext);
+    return plaintext;
+  }
+
+  /** True once a key has been mixed in (payloads are encrypted from then on). */
+  hasKey(): boolean {
+    return this.#cipher.hasKey();
+  }
+
+  /** `Split()`: the two transport cipher states, initiator-to-responder first. */
+  split(): [CipherState, CipherState] {
+    const [k1, k2] = noiseHkdf(this.#provider, this.#ck, EMPTY);
+    return [new CipherState(this.#provider, k1), new CipherState(this.#provider, k2)];
+  }
+}

@@ -1,0 +1,343 @@
+import type { XppgError } from "@xppg/errors";
+import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
+import { FrameInbox, connectionClosedError, frameTooLargeError, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
+import { MAX_RECORD_PLAINTEXT, NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE } from "./constants.js";
+import type { CryptoProvider } from "./crypto/provider.js";
+import { decryptFailedError, streamTruncatedError } from "./errors.js";
+import type { HandshakeResult } from "./noise/handshake-state.js";
+
+/** A {@link Connection} whose frames are encrypted and authenticated, with the peer's proven identity. */
+export interface SecureConnection extends Connection {
+  /** The peer id the peer proved in the handshake (`"xp1..."`). */
+  readonly remotePeerId: string;
+  /** The peer's 32-byte Ed25519 public key. */
+  readonly remotePublicKey: Uint8Array;
+  /**
+   * The Noise handshake hash: 32 bytes both sides share and nobody else can
+   * reproduce, usable to bind application-level proofs to this session.
+   */
+  readonly handshakeHash: Uint8Array;
+}
+
+/** What {@link SecureChannel} needs besides the connection. */
+export interface SecureChannelOptions {
+  maxFrameSize: number;
+  highWaterMark: number;
+  remotePeerId: string;
+  remotePublicKey: Uint8Array;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that fires and forgets must not cause an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+const INITIAL_PLAIN_SIZE = 4096;
+
+/**
+ * The record layer over a finished handshake.
+ *
+ * Send: frames are written, each with its 4-byte length prefix, into one
+ * plaintext buffer; a full buffer ({@link MAX_RECORD_PLAINTEXT} bytes) is
+ * encrypted and sent at once as one frame of the connection below, and the
+ * rest of one tick's frames on the provider's `defer` (one record for many
+ * small frames). Frames may span records: the plaintext is one stream.
+ * The buffer is reused: the ciphertext is the only new allocation.
+ *
+ * Receive: each record is decrypted with the next implicit nonce (so any
+ * tampered, replayed, reordered or dropped record fails), and the plaintext
+ * fed to a {@link FrameDecoder}. An empty record is the authenticated end
+ * of stream, sent by a clean `close()`: a clean close of the link without
+ * it means the tail was cut off.
+ */
+export class SecureChannel implements SecureConnection {
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly outbound: boolean;
+  readonly remotePeerId: string;
+  readonly closed: Promise<CloseInfo>;
+  readonly #remotePublicKey: Uint8Array;
+  readonly #handshakeHash: Uint8Array;
+  readonly #conn: Connection;
+  readonly #provider: CryptoProvider;
+  readonly #session: HandshakeResult;
+  readonly #maxFrameSize: number;
+  readonly #highWaterMark: number;
+  readonly #decoder: FrameDecoder;
+  readonly #inbox: FrameInbox;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  #plain: Uint8Array | null = null;
+  #plainLength = 0;
+  #flushScheduled = false;
+  #partialWaiter: Deferred | null = null;
+  #lastSend: Promise<void> = RESOLVED;
+  #unsettledBytes = 0;
+
+  #sendClosed = false;
+  #localCloseClean = false;
+  #fault: XppgError | undefined;
+  #recordsIn = 0;
+  #endReceived = false;
+  #finished = false;
+
+  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, options: SecureChannelOptions) {
+    this.#provider = provider;
+    this.#conn = conn;
+    this.#session = session;
+    this.transport = conn.transport;
+    this.remoteAddress = conn.remoteAddress;
+    this.localAddress = conn.localAddress;
+    this.outbound = conn.outbound;
+    this.remotePeerId = options.remotePeerId;
+    this.#remotePublicKey = options.remotePublicKey;
+    this.#handshakeHash = session.handshakeHash;
+    this.#maxFrameSize = options.maxFrameSize;
+    this.#highWaterMark = options.highWaterMark;
+    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    this.#inbox = new FrameInbox({
+      highWaterMark: options.highWaterMark,
+      onFlowChange: (stop) => {
+        if (this.#finished) return;
+        if (stop) conn.pause();
+        else conn.resume();
+      },
+    });
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
+    // A link that closed while we held it paused still owes us its last
+    // records and its close: let it deliver them.
+    void conn.closed.then(() => {
+      if (!this.#finished) conn.resume();
+    });
+  }
+
+  get remotePublicKey(): Uint8Array {
+    return this.#remotePublicKey.slice();
+  }
+
+  get handshakeHash(): Uint8Array {
+    return this.#handshakeHash.slice();
+  }
+
+  get isClosed(): boolean {
+    return this.#finished || this.#sendClosed || this.#conn.isClosed;
+  }
+
+  read(sink: FrameSink): void {
+    this.#inbox.read(sink);
+  }
+
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  resume(): void {
+    this.#inbox.resume();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#sendClosed || this.#finished || this.#conn.isClosed) {
+      return Promise.reject(connectionClosedError(this.remoteAddress, this.#fault));
+    }
+    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
+    const length = frame.byteLength;
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    try {
+      this.#appendFrame(frame, length);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#plainLength > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#provider.defer(this.#flushTick);
+    }
+    if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) return RESOLVED;
+    // Over the high-water mark: resolve once the record that carries the end
+    // of this frame has been taken by the connection below.
+    if (this.#plainLength === 0) return this.#lastSend;
+    this.#partialWaiter ??= deferred();
+    return this.#partialWaiter.promise;
+  }
+
+  close(error?: XppgError): Promise<void> {
+    if (!this.#sendClosed && !this.#finished) {
+      this.#sendClosed = true;
+      if (error === undefined) {
+        this.#localCloseClean = true;
+        this.#flush();
+        // The authenticated end of stream: lets the peer tell our close from a cut.
+        this.#sealAndSend(EMPTY).catch(() => {});
+        void this.#conn.close();
+      } else {
+        this.#dropPending(error);
+        void this.#conn.close(error);
+      }
+    }
+    return this.closed.then(() => undefined);
+  }
+
+  #appendFrame(frame: Uint8Array, length: number): void {
+    const plain = this.#plain;
+    if (plain !== null && plain.byteLength - this.#plainLength >= FRAME_HEADER_SIZE + length) {
+      // Fast path: the frame fits in the current record.
+      const at = this.#plainLength;
+      plain[at] = length >>> 24;
+      plain[at + 1] = (length >>> 16) & 0xff;
+      plain[at + 2] = (length >>> 8) & 0xff;
+      plain[at + 3] = length & 0xff;
+      plain.set(frame, at + FRAME_HEADER_SIZE);
+      this.#plainLength = at + FRAME_HEADER_SIZE + length;
+      return;
+    }
+    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    header[0] = length >>> 24;
+    header[1] = (length >>> 16) & 0xff;
+    header[2] = (length >>> 8) & 0xff;
+    header[3] = length & 0xff;
+    this.#write(header);
+    this.#write(frame);
+  }
+
+  /** Copies `bytes` into the plaintext stream, sealing each record that fills up. */
+  #write(bytes: Uint8Array): void {
+    let offset = 0;
+    const end = bytes.byteLength;
+    while (offset < end) {
+      let plain = this.#plain;
+      if (plain === null || this.#plainLength === plain.byteLength) {
+        if (plain !== null && plain.byteLength >= MAX_RECORD_PLAINTEXT) {
+          this.#sealAndSend(plain);
+          this.#plainLength = 0;
+        } else {
+          // Grow (idle connections keep a small buffer; busy ones reach one full record).
+          const size = Math.min(MAX_RECORD_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
+          const next = new Uint8Array(size);
+          if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
+          this.#plain = next;
+        }
+        plain = this.#plain!;
+      }
+      const take = Math.min(plain.byteLength - this.#plainLength, end - offset);
+      plain.set(bytes.subarray(offset, offset + take), this.#plainLength);
+      this.#plainLength += take;
+      offset += take;
+    }
+  }
+
+  /** Encrypts `plain` (the buffer is free again on return) and sends it as one record. */
+  #sealAndSend(plain: Uint8Array): Promise<void> {
+    const record = this.#session.send.encryptWithAd(EMPTY, plain);
+    const size = record.byteLength;
+    this.#unsettledBytes += size;
+    const sent = this.#conn.send(record);
+    this.#lastSend = sent;
+    sent.then(
+      () => {
+        this.#unsettledBytes -= size;
+      },
+      () => {
+        this.#unsettledBytes -= size;
+      },
+    );
+    return sent;
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    if (!this.#sendClosed) this.#flush();
+  };
+
+  #flush(): void {
+    const waiter = this.#partialWaiter;
+    this.#partialWaiter = null;
+    if (this.#plainLength === 0 || this.#plain === null) {
+      waiter?.resolve();
+      return;
+    }
+    const sent = this.#sealAndSend(this.#plain.subarray(0, this.#plainLength));
+    this.#plainLength = 0;
+    if (waiter !== null) sent.then(waiter.resolve, (err) => waiter.reject(connectionClosedError(this.remoteAddress, this.#fault ?? err)));
+  }
+
+  #dropPending(error: XppgError | undefined): void {
+    this.#plainLength = 0;
+    this.#plain = null;
+    const waiter = this.#partialWaiter;
+    this.#partialWaiter = null;
+    waiter?.reject(connectionClosedError(this.remoteAddress, error));
+  }
+
+  readonly #onRecord = (record: Uint8Array): void => {
+    if (this.#fault !== undefined || this.#finished) return;
+    const index = this.#recordsIn++;
+    if (this.#endReceived) {
+      this.#failedByPeer(decryptFailedError(this.remoteAddress, index, "it came after the peer's authenticated end of stream"));
+      return;
+    }
+    if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
+      this.#failedByPeer(decryptFailedError(this.remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
+      return;
+    }
+    const plain = this.#session.receive.decryptWithAd(EMPTY, record);
+    if (plain === null) {
+      this.#failedByPeer(decryptFailedError(this.remoteAddress, index));
+      return;
+    }
+    if (plain.byteLength === 0) {
+      this.#endReceived = true;
+      return;
+    }
+    try {
+      this.#decoder.push(plain, this.#onFrame);
+    } catch (err) {
+      const size = Number((err as XppgError).details?.size);
+      this.#failedByPeer(frameTooLargeError(size, this.#maxFrameSize, "received"));
+    }
+  };
+
+  readonly #onFrame = (frame: Uint8Array): void => {
+    if (this.#fault === undefined && !this.#localCloseClean) this.#inbox.push(frame);
+  };
+
+  /** The peer (or someone on the path) broke the protocol: drop the connection, blaming it. */
+  #failedByPeer(error: XppgError): void {
+    this.#fault = error;
+    this.#sendClosed = true;
+    this.#dropPending(error);
+    void this.#conn.close(error);
+  }
+
+  #onLinkClosed(info: CloseInfo): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#sendClosed = true;
+    let mine: CloseInfo = info;
+    if (this.#fault !== undefined) {
+      mine = { initiator: "remote", error: this.#fault };
+    } else if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
+      mine = { initiator: "remote", error: streamTruncatedError(this.remoteAddress, this.#decoder.bufferedBytes) };
+    }
+    this.#dropPending(mine.error);
+    this.#inbox.end(mine, this.#localCloseClean && mine.initiator === "local");
+    this.#resolveClosed(mine);
+  }
+}

@@ -1,0 +1,194 @@
+import { isXppgError } from "@xppg/errors";
+import type { Connection } from "@xppg/transport";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE } from "./constants.js";
+import type { CryptoProvider, X25519KeyPair } from "./crypto/provider.js";
+import { handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
+import { encodeHandshakePayload, verifyHandshakePayload } from "./handshake-payload.js";
+import type { Identity } from "./identity.js";
+import { HandshakeState } from "./noise/handshake-state.js";
+import { publicKeyFromPeerId } from "./peer-id.js";
+import { SecureChannel, type SecureConnection } from "./secure-channel.js";
+
+/** Options for `secureConnection`. */
+export interface SecureConnectionOptions {
+  /** This node's identity; the peer learns and checks its peer id. */
+  identity: Identity;
+  /**
+   * The peer id the other side must prove. When set and another key
+   * answers, the connection is closed and the promise rejects with
+   * `XPPG_ERR_PEER_ID_MISMATCH`. Set it whenever you dial a known peer.
+   * @default undefined (any identity is accepted; read `remotePeerId`)
+   */
+  expectedPeerId?: string;
+  /**
+   * Time the handshake may take before the connection is closed with `XPPG_ERR_HANDSHAKE_TIMEOUT`.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Largest frame sent or accepted, in bytes. A larger `send` rejects with
+   * `XPPG_ERR_FRAME_TOO_LARGE` and the connection stays usable; a peer that
+   * sends one loses its connection. Keep it equal on both peers.
+   * @default 1048576 (1 MiB)
+   */
+  maxFrameSize?: number;
+  /**
+   * Bytes buffered per direction: `send` resolves at once while less than
+   * this is waiting to be taken by the connection below, and a paused
+   * receiver stops reading the connection below once this much waits for it.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /**
+   * Bytes both sides must agree on before the handshake (a protocol name and
+   * version, say); a different prologue makes the handshake fail.
+   * @default empty
+   */
+  prologue?: Uint8Array;
+}
+
+interface StaticKey {
+  provider: CryptoProvider;
+  keyPair: X25519KeyPair;
+  payload: Uint8Array;
+}
+
+// One Noise static key per identity (and provider), made and signed once:
+// a handshake then costs no Ed25519 signature.
+const staticKeys = new WeakMap<Identity, StaticKey>();
+
+function staticKeyFor(provider: CryptoProvider, identity: Identity): StaticKey {
+  let entry = staticKeys.get(identity);
+  if (entry === undefined || entry.provider !== provider) {
+    const keyPair = provider.x25519Generate();
+    entry = { provider, keyPair, payload: encodeHandshakePayload(identity, keyPair.publicKey) };
+    staticKeys.set(identity, entry);
+  }
+  return entry;
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`secureConnection: ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The provider-bound core of `secureConnection` (the package entries bind
+ * `node:crypto` or `@noble/*`).
+ */
+export function secureConnectionWith(provider: CryptoProvider, conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
+  let expectedKey: Uint8Array | undefined;
+  let staticKey: StaticKey;
+  const maxFrameSize = options?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  const highWaterMark = options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const timeoutMs = options?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  try {
+    if (options === null || typeof options !== "object" || options.identity === undefined) {
+      throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
+    }
+    checkInteger("maxFrameSize", maxFrameSize, 0, 0xffff_ffff);
+    checkInteger("highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+    checkInteger("handshakeTimeoutMs", timeoutMs, 1, 2_147_483_647);
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
+    if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
+    staticKey = staticKeyFor(provider, options.identity);
+  } catch (err) {
+    // A bad option must not leak the connection.
+    void conn.close().catch(() => {});
+    return Promise.reject(err);
+  }
+  const peerLabel = conn.remoteAddress;
+
+  return new Promise<SecureConnection>((resolve, reject) => {
+    const hs = new HandshakeState(provider, {
+      initiator: conn.outbound,
+      staticKeyPair: staticKey.keyPair,
+      prologue: options.prologue ?? EMPTY,
+      peerLabel,
+    });
+    let done = false;
+    let proven: { publicKey: Uint8Array; peerId: string } | undefined;
+
+    const fail = (error: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
+      void conn.close(typed).catch(() => {});
+      reject(typed);
+    };
+    const timer = setTimeout(() => fail(handshakeTimeoutError(peerLabel, timeoutMs)), timeoutMs);
+
+    const send = (message: Uint8Array): void => {
+      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
+    };
+
+    const checkPeer = (payload: Uint8Array): void => {
+      const remoteStatic = hs.remoteStaticKey;
+      if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
+      proven = verifyHandshakePayload(provider, payload, remoteStatic, peerLabel);
+      if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
+        throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
+      }
+    };
+
+    const finish = (): void => {
+      done = true;
+      clearTimeout(timer);
+      const session = hs.split();
+      resolve(
+        new SecureChannel(provider, conn, session, {
+          maxFrameSize,
+          highWaterMark,
+          remotePeerId: proven!.peerId,
+          remotePublicKey: proven!.publicKey,
+        }),
+      );
+    };
+
+    conn.read({
+      frame(message) {
+        if (done) return;
+        try {
+          const payload = hs.readMessage(message);
+          if (conn.outbound) {
+            // Message 2 (<- e, ee, s, es): the responder's identity.
+            checkPeer(payload);
+            send(hs.writeMessage(staticKey.payload));
+            finish();
+          } else if (!hs.complete) {
+            // Message 1 (-> e): carries nothing in this protocol.
+            if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+            send(hs.writeMessage(staticKey.payload));
+          } else {
+            // Message 3 (-> s, se): the initiator's identity.
+            checkPeer(payload);
+            finish();
+          }
+        } catch (err) {
+          fail(err);
+        }
+      },
+      close(info) {
+        fail(handshakeFailedError(peerLabel, "the connection closed during the handshake", info.error));
+      },
+    });
+    if (conn.outbound) {
+      try {
+        send(hs.writeMessage(EMPTY));
+      } catch (err) {
+        fail(err);
+      }
+    }
+  });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let diff = 0;
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
