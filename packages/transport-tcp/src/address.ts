@@ -6,6 +6,7 @@ import { TCP_ADDRESS_FORM, TCP_TRANSPORT_NAME } from "./constants.js";
 export interface TcpAddress {
   /** Host name or IP, IPv6 without brackets. */
   host: string;
+  /** The port; 0 means "any free port" (listen only). */
   port: number;
 }
 

@@ -16,7 +16,10 @@ export const DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS = 30_000;
  */
 export const MIN_BATCH_BYTES = 16 * 1024;
 
-/** Largest buffer a send batch grows to before another one starts. */
+/**
+ * Largest buffer a send batch grows to before another one starts (the
+ * batches of one tick still leave in one corked writev).
+ */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** The address form, for error messages. */

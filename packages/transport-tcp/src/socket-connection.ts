@@ -221,7 +221,8 @@ export class SocketConnection implements Connection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#finished) return;
+    // After close() this side wants no more frames: skip decoding, keep reading to see the FIN.
+    if (this.#finished || this.#discardInput) return;
     try {
       this.#decoder.push(chunk, this.#onFrame);
     } catch (err) {
@@ -236,7 +237,7 @@ export class SocketConnection implements Connection {
 
   #onEnd(): void {
     if (this.#finished) return;
-    if (!this.#decoder.idle) {
+    if (!this.#decoder.idle && !this.#discardInput) {
       this.#failedByPeer(
         protocolError(this.remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
       );

@@ -161,6 +161,17 @@ describe("tcp transport with hostile peers", () => {
     await expectStillWorks(await goodPair(), 20);
   });
 
+  it("closes cleanly from our side even when the peer was in the middle of a frame", async () => {
+    const { socket, conn } = await rawClient();
+    new Collector(conn);
+    socket.write(Buffer.concat([header(1000), Buffer.alloc(10)]));
+    await new Promise((r) => setTimeout(r, 20));
+    await within(conn.close(), "close");
+    const info = await conn.closed;
+    expect(info.initiator).toBe("local");
+    expect(info.error).toBeUndefined();
+  });
+
   it("keeps many good connections working while hostile ones come and go", async () => {
     const goods = await Promise.all(Array.from({ length: 4 }, () => goodPair()));
     for (let i = 0; i < 10; i++) {

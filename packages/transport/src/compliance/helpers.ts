@@ -7,6 +7,7 @@ export interface Deferred<T> {
   reject: (error: unknown) => void;
 }
 
+/** A promise to settle from outside. */
 export function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
@@ -33,16 +34,20 @@ export async function within<T>(promise: Promise<T>, what: string, ms = 15_000):
   }
 }
 
-/** Lets the event loop turn `turns` times (timers, I/O and immediates run). */
-export async function turns(turns: number): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+/** Lets the event loop turn `count` times (timers, I/O and immediates run). */
+export async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 /** Reads from a connection into an array, with waits for a count and for close. */
 export class Collector {
+  /** Copies of the frames received, in order. */
   readonly frames: Uint8Array[] = [];
+  /** Total bytes received. */
   bytes = 0;
+  /** How many times the sink's `close` was called (must end at 1). */
   closeCalls = 0;
+  /** What the sink's `close` was called with. */
   closeInfo: CloseInfo | undefined;
   readonly #closedOnce = deferred<CloseInfo>();
   #waiters: Array<{ count: number; d: Deferred<void> }> = [];
