@@ -56,3 +56,72 @@ export async function securePair(
   const server = await accepted;
   return { server, client, listener };
 }
+
+import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import { encodeHandshakePayload } from "../src/handshake-payload.js";
+import { HandshakeState, type HandshakeResult } from "../src/noise/handshake-state.js";
+import { within } from "@xppg/transport/compliance";
+
+/** Frames received on a raw connection, with waits. */
+export class RawInbox {
+  readonly frames: Uint8Array[] = [];
+  #waiters: Array<{ n: number; resolve: () => void }> = [];
+  constructor(conn: Connection) {
+    conn.read({
+      frame: (f) => {
+        this.frames.push(f.slice());
+        this.#waiters = this.#waiters.filter((w) => (this.frames.length >= w.n ? (w.resolve(), false) : true));
+      },
+    });
+  }
+  async next(index: number): Promise<Uint8Array> {
+    if (this.frames.length <= index) await within(new Promise<void>((resolve) => this.#waiters.push({ n: index + 1, resolve })), `raw frame ${index}`);
+    return this.frames[index]!;
+  }
+}
+
+/**
+ * Plays the Noise handshake by hand on a raw connection (a well-behaved
+ * peer at the handshake level), so a test can then send arbitrary records.
+ */
+export async function rawHandshake(conn: Connection, identity: Identity): Promise<{ session: HandshakeResult; inbox: RawInbox }> {
+  const inbox = new RawInbox(conn);
+  const staticKeyPair = nodeCryptoProvider.x25519Generate();
+  const hs = new HandshakeState(nodeCryptoProvider, { initiator: conn.outbound, staticKeyPair });
+  const payload = encodeHandshakePayload(identity, staticKeyPair.publicKey);
+  if (conn.outbound) {
+    await conn.send(hs.writeMessage(new Uint8Array(0)));
+    hs.readMessage(await inbox.next(0));
+    await conn.send(hs.writeMessage(payload));
+  } else {
+    hs.readMessage(await inbox.next(0));
+    await conn.send(hs.writeMessage(payload));
+    hs.readMessage(await inbox.next(1));
+  }
+  return { session: hs.split(), inbox };
+}
+
+/** The length-prefixed plaintext of some frames, as a record carries it. */
+export function plaintextOf(...frames: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const f of frames) total += 4 + f.byteLength;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const f of frames) {
+    view.setUint32(at, f.byteLength);
+    out.set(f, at + 4);
+    at += 4 + f.byteLength;
+  }
+  return out;
+}
+
+/** A promise that settles with the code of the error `promise` rejects with (or "resolved"). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (err) {
+    return String((err as { code?: unknown }).code ?? (err as Error).name);
+  }
+}

@@ -1,0 +1,163 @@
+// NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
+import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { dirname, join, basename } from "node:path";
+import { randomBytes } from "node:crypto";
+import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
+import type { Identity } from "./identity.js";
+import { generateIdentity, identityFromSecretKey } from "./node-api.js";
+
+/** The `type` field of an xppg key file. */
+export const KEY_FILE_TYPE = "xppg-ed25519";
+
+/**
+ * The key file format: JSON `{ "type": "xppg-ed25519", "secretKey": "<base64 of the 32-byte seed>", "peerId": "xp1..." }`.
+ * `peerId` is informational (for people reading the file); it is checked
+ * against the key when the file is loaded.
+ */
+export interface KeyFileContents {
+  type: typeof KEY_FILE_TYPE;
+  secretKey: string;
+  peerId: string;
+}
+
+function keyFileError(path: string, what: string, advice: string, cause?: unknown): SecureError {
+  return new SecureError(SECURE_ERROR_CODES.KEY_FILE, `The key file ${path} ${what}. ${advice}`, cause === undefined ? { details: { path } } : { cause, details: { path } });
+}
+
+/**
+ * Loads the identity stored at `path`, or, if no file is there, creates a new
+ * one and stores it: the parent folder is created with mode 0700 and the
+ * file written atomically (a temporary file, then a rename) with mode 0600.
+ * An existing file is never overwritten.
+ *
+ * @throws `XPPG_ERR_KEY_FILE` when the file is readable or writable by group
+ *   or others (on POSIX systems), is not a regular file, is malformed, or
+ *   cannot be read or written.
+ */
+export async function loadOrCreateIdentity(path: string): Promise<Identity> {
+  if (typeof path !== "string" || path.length === 0) throw new TypeError("loadOrCreateIdentity needs a file path");
+  const existing = await readKeyFile(path);
+  if (existing !== null) return existing;
+  const identity = generateIdentity();
+  const created = await writeNewKeyFile(path, identity);
+  // Lost a race with another process that created the file first: use its key.
+  if (!created) {
+    const winner = await readKeyFile(path);
+    if (winner === null) throw keyFileError(path, "vanished while it was being created", "Try again.");
+    return winner;
+  }
+  return identity;
+}
+
+/**
+ * Reads an identity from a key file; `null` if there is no file at `path`.
+ *
+ * @throws `XPPG_ERR_KEY_FILE` as {@link loadOrCreateIdentity} does.
+ */
+export async function readKeyFile(path: string): Promise<Identity | null> {
+  let stats;
+  try {
+    stats = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw keyFileError(path, "cannot be examined", "Check the path and its permissions.", err);
+  }
+  if (!stats.isFile()) throw keyFileError(path, "is not a regular file (a folder or a symbolic link)", "Point to a plain file, or to a path where one can be created.");
+  if (process.platform !== "win32" && (stats.mode & 0o077) !== 0) {
+    throw keyFileError(
+      path,
+      `can be read or written by other users (mode ${(stats.mode & 0o777).toString(8)})`,
+      `Anyone who can read it can impersonate this node. Run \`chmod 600 ${path}\` if nobody else had access, or delete it to make a new identity.`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
+  }
+  return parseKeyFile(path, text);
+}
+
+function parseKeyFile(path: string, text: string): Identity {
+  const advice = `It must hold JSON {"type":"${KEY_FILE_TYPE}","secretKey":"<base64 of 32 bytes>"}; restore it from a backup, or delete it to make a new identity.`;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw keyFileError(path, "is not valid JSON", advice, err);
+  }
+  const record = data as Partial<KeyFileContents> | null;
+  if (typeof record !== "object" || record === null || record.type !== KEY_FILE_TYPE) {
+    throw keyFileError(path, `is not an xppg key file (its "type" is not "${KEY_FILE_TYPE}")`, advice);
+  }
+  if (typeof record.secretKey !== "string" || !/^[A-Za-z0-9+/]{43}=$/.test(record.secretKey)) {
+    throw keyFileError(path, "has a malformed secretKey", advice);
+  }
+  const seed = new Uint8Array(Buffer.from(record.secretKey, "base64"));
+  const identity = identityFromSecretKey(seed);
+  seed.fill(0);
+  if (record.peerId !== undefined && record.peerId !== identity.peerId) {
+    throw keyFileError(path, `names the peer id ${String(record.peerId)} but its key belongs to ${identity.peerId}`, advice);
+  }
+  return identity;
+}
+
+/** Writes a new key file; false if a file appeared at `path` meanwhile (it is left alone). */
+async function writeNewKeyFile(path: string, identity: Identity): Promise<boolean> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw keyFileError(path, "cannot be created: its folder cannot be made", "Check the path and the permissions of its parent folders.", err);
+  }
+  const seed = identity.exportSecretKey();
+  const contents: KeyFileContents = { type: KEY_FILE_TYPE, secretKey: Buffer.from(seed).toString("base64"), peerId: identity.peerId };
+  seed.fill(0);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    // "wx": fail rather than follow or reuse anything already at the temporary name.
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(contents, null, 2)}\n`, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await chmod(temp, 0o600);
+    // A hard link publishes the finished file atomically and, unlike
+    // rename, fails (EEXIST) instead of replacing a key file that another
+    // process created since we looked.
+    try {
+      await link(temp, path);
+      await unlink(temp).catch(() => {});
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") {
+        await unlink(temp).catch(() => {});
+        return false;
+      }
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw err;
+    }
+    // A file system without hard links: rename, after one last look.
+    if (await exists(path)) {
+      await unlink(temp).catch(() => {});
+      return false;
+    }
+    await rename(temp, path);
+    return true;
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw keyFileError(path, "cannot be written", "Check that its folder is writable.", err);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,95 @@
+import { chmod, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SECURE_ERROR_CODES, generateIdentity } from "../src/index.js";
+import { KEY_FILE_TYPE, loadOrCreateIdentity, readKeyFile } from "../src/key-file.js";
+import { codeOf } from "./helpers.js";
+
+const KEY_FILE = SECURE_ERROR_CODES.KEY_FILE;
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "xppg-secure-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("key file", () => {
+  it("creates the folder (0700) and the file (0600) and loads the same identity again", async () => {
+    const path = join(dir, "nested", "deeper", "node.key");
+    const a = await loadOrCreateIdentity(path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, "nested", "deeper"))).mode & 0o777).toBe(0o700);
+    const json = JSON.parse(await readFile(path, "utf8")) as Record<string, string>;
+    expect(json.type).toBe(KEY_FILE_TYPE);
+    expect(Buffer.from(json.secretKey!, "base64").byteLength).toBe(32);
+    expect(json.peerId).toBe(a.peerId);
+    const b = await loadOrCreateIdentity(path);
+    expect(b.peerId).toBe(a.peerId);
+    // Atomic write: no temporary file is left beside it.
+    expect(await readdir(join(dir, "nested", "deeper"))).toEqual(["node.key"]);
+  });
+
+  it("refuses a key file readable or writable by group or others", async () => {
+    const path = join(dir, "node.key");
+    const a = await loadOrCreateIdentity(path);
+    for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602]) {
+      await chmod(path, mode);
+      expect(await codeOf(loadOrCreateIdentity(path)), mode.toString(8)).toBe(KEY_FILE);
+    }
+    await chmod(path, 0o600);
+    expect((await loadOrCreateIdentity(path)).peerId).toBe(a.peerId);
+    await chmod(path, 0o400);
+    expect((await loadOrCreateIdentity(path)).peerId).toBe(a.peerId);
+  });
+
+  it("refuses malformed files and never overwrites them", async () => {
+    const cases = [
+      "",
+      "not json",
+      "{}",
+      JSON.stringify({ type: "other", secretKey: Buffer.alloc(32).toString("base64") }),
+      JSON.stringify({ type: KEY_FILE_TYPE }),
+      JSON.stringify({ type: KEY_FILE_TYPE, secretKey: Buffer.alloc(31).toString("base64") }),
+      JSON.stringify({ type: KEY_FILE_TYPE, secretKey: "!".repeat(44) }),
+      JSON.stringify({ type: KEY_FILE_TYPE, secretKey: Buffer.alloc(32, 1).toString("base64"), peerId: generateIdentity().peerId }),
+      "null",
+    ];
+    for (const [i, text] of cases.entries()) {
+      const path = join(dir, `bad-${i}.key`);
+      await writeFile(path, text, { mode: 0o600 });
+      expect(await codeOf(loadOrCreateIdentity(path)), text).toBe(KEY_FILE);
+      expect(await readFile(path, "utf8")).toBe(text);
+    }
+  });
+
+  it("refuses a folder or a symbolic link where the key file should be", async () => {
+    expect(await codeOf(loadOrCreateIdentity(dir))).toBe(KEY_FILE);
+    const real = join(dir, "real.key");
+    await loadOrCreateIdentity(real);
+    const link = join(dir, "link.key");
+    await symlink(real, link);
+    expect(await codeOf(loadOrCreateIdentity(link))).toBe(KEY_FILE);
+  });
+
+  it("accepts a key written by hand in the documented format", async () => {
+    const id = generateIdentity();
+    const path = join(dir, "hand.key");
+    await writeFile(path, JSON.stringify({ type: KEY_FILE_TYPE, secretKey: Buffer.from(id.exportSecretKey()).toString("base64") }), { mode: 0o600 });
+    expect((await loadOrCreateIdentity(path)).peerId).toBe(id.peerId);
+  });
+
+  it("many concurrent first starts agree on one identity and leave one file", async () => {
+    const path = join(dir, "race", "node.key");
+    const ids = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateIdentity(path)));
+    const onDisk = await readKeyFile(path);
+    for (const id of ids) expect(id.peerId).toBe(onDisk!.peerId);
+    expect(await readdir(join(dir, "race"))).toEqual(["node.key"]);
+  });
+
+  it("readKeyFile gives null when there is no file", async () => {
+    expect(await readKeyFile(join(dir, "missing.key"))).toBeNull();
+  });
+});
