@@ -14,14 +14,15 @@ const HEADER = 4;
 const RESOLVED = Promise.resolve();
 /** Payloads this large are written by reference (writev), not copied into the tick's buffer. */
 const BY_REFERENCE = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
+/** Size of the buffers small frames are copied into (the rest of one is used by the next tick). */
+const BATCH_BYTES = 256 * 1024;
 
 /** @type {import("./index.mjs").Contender} */
 export const contender = {
   name: "raw-tcp",
   label: "RAW node:net",
   compareTo: null,
-  notes: ["4-byte length prefix; the frames of one tick leave in one write (small ones copied into one buffer, payloads >= 16 KiB by reference in the same writev); HWM 1 MiB"],
+  notes: ["4-byte length prefix; the frames of one tick leave in one write (small ones copied into a 256 KiB batch buffer as they are sent, payloads >= 16 KiB by reference in the same writev); HWM 1 MiB"],
 
   async listen({ host, onMessage }) {
     let resolveConnected;
@@ -44,7 +45,11 @@ export const contender = {
 
 class RawPeer {
   #socket;
-  #pending = [];
+  /** Bytes of this tick: small frames are copied in at once; large payloads are kept by reference. */
+  #parts = [];
+  #batch = Buffer.allocUnsafe(BATCH_BYTES);
+  #batchStart = 0;
+  #batchEnd = 0;
   #pendingBytes = 0;
   #scheduled = false;
   #waiters = [];
@@ -57,8 +62,25 @@ class RawPeer {
   }
 
   send(payload) {
-    this.#pending.push(payload);
-    this.#pendingBytes += HEADER + payload.byteLength;
+    const length = payload.byteLength;
+    const large = length >= BY_REFERENCE;
+    const need = large ? HEADER : HEADER + length;
+    if (this.#batch.length - this.#batchEnd < need) this.#newBatch(need);
+    const b = this.#batch;
+    const at = this.#batchEnd;
+    b[at] = length >>> 24;
+    b[at + 1] = (length >>> 16) & 0xff;
+    b[at + 2] = (length >>> 8) & 0xff;
+    b[at + 3] = length & 0xff;
+    if (large) {
+      this.#batchEnd = at + HEADER;
+      this.#cut();
+      this.#parts.push(payload);
+    } else {
+      b.set(payload, at + HEADER);
+      this.#batchEnd = at + need;
+    }
+    this.#pendingBytes += HEADER + length;
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(this.#flush);
@@ -71,44 +93,33 @@ class RawPeer {
     this.#socket.destroy();
   }
 
-  // One write per tick: small frames are copied into one buffer; a large
-  // payload is not copied but goes out by reference in the same writev.
+  /** Ends the current run of copied bytes as one part. */
+  #cut() {
+    if (this.#batchEnd > this.#batchStart) this.#parts.push(this.#batch.subarray(this.#batchStart, this.#batchEnd));
+    this.#batchStart = this.#batchEnd;
+  }
+
+  #newBatch(need) {
+    this.#cut();
+    this.#batch = Buffer.allocUnsafe(Math.max(need, BATCH_BYTES));
+    this.#batchStart = 0;
+    this.#batchEnd = 0;
+  }
+
+  // One write per tick (a writev when large payloads ride by reference).
   #flush = () => {
     this.#scheduled = false;
-    const socket = this.#socket;
-    const pending = this.#pending;
-    this.#pending = [];
-    const bytes = this.#pendingBytes;
+    this.#cut();
+    const parts = this.#parts;
+    this.#parts = [];
     this.#pendingBytes = 0;
-    if (socket.destroyed) return;
-    let large = 0;
-    for (const p of pending) if (p.byteLength >= BY_REFERENCE) large += p.byteLength;
-    const out = Buffer.allocUnsafe(bytes - large);
-    let at = 0;
-    if (large === 0) {
-      for (const p of pending) {
-        out.writeUInt32BE(p.byteLength, at);
-        out.set(p, at + HEADER);
-        at += HEADER + p.byteLength;
-      }
-      socket.write(out, this.#afterWrite);
-    } else {
+    const socket = this.#socket;
+    if (socket.destroyed || parts.length === 0) return;
+    if (parts.length === 1) socket.write(parts[0], this.#afterWrite);
+    else {
       socket.cork();
-      let from = 0;
-      for (const p of pending) {
-        out.writeUInt32BE(p.byteLength, at);
-        at += HEADER;
-        if (p.byteLength >= BY_REFERENCE) {
-          socket.write(out.subarray(from, at));
-          socket.write(p);
-          from = at;
-        } else {
-          out.set(p, at);
-          at += p.byteLength;
-        }
-      }
-      if (at > from) socket.write(out.subarray(from, at));
-      socket.write(EMPTY, this.#afterWrite);
+      for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]);
+      socket.write(parts.at(-1), this.#afterWrite);
       socket.uncork();
     }
     this.#wake();
