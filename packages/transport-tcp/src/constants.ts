@@ -11,16 +11,14 @@ export const DEFAULT_TCP_HIGH_WATER_MARK = 1024 * 1024;
 export const DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS = 30_000;
 
 /**
- * Smallest buffer a send batch starts with. Frames sent in one tick are
- * copied into batches, which go out in one socket write.
+ * Size of a send batch buffer: four 64 KiB frames with their length
+ * prefixes. Frames sent in one tick are copied into batches, and the batches
+ * of one tick leave in one corked writev. A larger frame gets its own buffer.
  */
-export const MIN_BATCH_BYTES = 16 * 1024;
+export const BATCH_BYTES = 264 * 1024;
 
-/**
- * Largest buffer a send batch grows to before another one starts (the
- * batches of one tick still leave in one corked writev).
- */
-export const MAX_BATCH_BYTES = 256 * 1024;
+/** Free batch buffers kept for reuse, shared by all connections of the process. */
+export const MAX_POOLED_BATCHES = 8;
 
 /** The address form, for error messages. */
 export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[::1]:7337, tcp://example.org:7337)";

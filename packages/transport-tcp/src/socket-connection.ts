@@ -11,7 +11,8 @@ import {
   type Connection,
   type FrameSink,
 } from "@xppg/transport";
-import { MAX_BATCH_BYTES, MIN_BATCH_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
+import { returnBatch, takeBatch } from "./batch-pool.js";
+import { BATCH_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
 
 /** What a {@link SocketConnection} needs besides its socket. */
 export interface SocketConnectionOptions {
@@ -59,8 +60,8 @@ export class SocketConnection implements Connection {
   readonly #onFrame: (frame: Uint8Array) => void;
   #resolveClosed!: (info: CloseInfo) => void;
 
-  // Send side: full batches waiting for the flush, then the one being filled.
-  #full: Buffer[] = [];
+  // Send side: full batches (buffer, bytes used) waiting for the flush, then the one being filled.
+  #full: Array<[Buffer, number]> = [];
   #batch: Buffer | null = null;
   #batchLength = 0;
   #pendingBytes = 0;
@@ -159,9 +160,8 @@ export class SocketConnection implements Connection {
     const need = FRAME_HEADER_SIZE + length;
     let batch = this.#batch;
     if (batch === null || batch.byteLength - this.#batchLength < need) {
-      if (batch !== null && this.#batchLength > 0) this.#full.push(batch.subarray(0, this.#batchLength));
-      const size = Math.max(need, Math.min(MAX_BATCH_BYTES, Math.max(MIN_BATCH_BYTES, this.#pendingBytes)));
-      batch = Buffer.allocUnsafe(size);
+      if (batch !== null) this.#full.push([batch, this.#batchLength]);
+      batch = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch();
       this.#batch = batch;
       this.#batchLength = 0;
     }
@@ -183,34 +183,26 @@ export class SocketConnection implements Connection {
   #flush(): void {
     if (this.#pendingBytes === 0) return;
     const socket = this.#socket;
-    let last: Buffer | null = null;
-    if (this.#batch !== null && this.#batchLength > 0) {
-      last = this.#batch.subarray(0, this.#batchLength);
-      // Keep the rest of a large batch buffer for the next tick only if most of it is unused.
-      this.#batch = this.#batchLength * 2 < this.#batch.byteLength ? this.#batch.subarray(this.#batchLength) : null;
-    } else {
-      this.#batch = null;
-    }
-    this.#batchLength = 0;
-    const full = this.#full;
+    const batches = this.#full;
+    if (this.#batch !== null) batches.push([this.#batch, this.#batchLength]);
     this.#full = [];
+    this.#batch = null;
+    this.#batchLength = 0;
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
-    if (full.length === 0) {
-      socket.write(last!, this.#afterWrite);
-    } else {
-      // Several batches: cork so they leave in one writev.
-      socket.cork();
-      for (const b of full) socket.write(b, this.#afterWrite);
-      if (last !== null) socket.write(last, this.#afterWrite);
-      socket.uncork();
-    }
+    // Several batches: cork so they leave in one writev.
+    if (batches.length > 1) socket.cork();
+    for (const [buffer, used] of batches) socket.write(buffer.subarray(0, used), (err) => this.#afterWrite(buffer, err));
+    if (batches.length > 1) socket.uncork();
     this.#checkWaiters();
   }
 
   // Each batch handed to the kernel frees room: wake waiting senders without
-  // waiting for the whole buffer to empty ('drain').
-  readonly #afterWrite = (): void => this.#checkWaiters();
+  // waiting for the whole buffer to empty ('drain'), and recycle the buffer.
+  #afterWrite(buffer: Buffer, err: Error | null | undefined): void {
+    if (err == null) returnBatch(buffer);
+    this.#checkWaiters();
+  }
 
   #checkWaiters(): void {
     if (this.#waiters.length === 0) return;
