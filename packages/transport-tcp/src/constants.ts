@@ -17,6 +17,9 @@ export const DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS = 30_000;
  */
 export const BATCH_BYTES = 264 * 1024;
 
+/** Size of a batch allocated for a tick that sends little, when no pooled batch is free. */
+export const SMALL_BATCH_BYTES = 16 * 1024;
+
 /** Free batch buffers kept for reuse, shared by all connections of the process. */
 export const MAX_POOLED_BATCHES = 8;
 

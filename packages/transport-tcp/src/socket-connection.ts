@@ -161,7 +161,7 @@ export class SocketConnection implements Connection {
     let batch = this.#batch;
     if (batch === null || batch.byteLength - this.#batchLength < need) {
       if (batch !== null) this.#full.push([batch, this.#batchLength]);
-      batch = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch();
+      batch = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch(need + this.#pendingBytes);
       this.#batch = batch;
       this.#batchLength = 0;
     }
