@@ -154,6 +154,47 @@ describe("ws transport with hostile peers", () => {
   });
 });
 
+describe("webSocketTransport dials", () => {
+  it("gives up on a server that never answers the handshake with XPPG_ERR_DIAL_TIMEOUT", async () => {
+    const { createServer } = await import("node:net");
+    const sockets: import("node:net").Socket[] = [];
+    // Accepts TCP and then says nothing.
+    const silent = createServer((s) => sockets.push(s.on("error", () => {})));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      await expect(webSocketTransport().dial(`ws://127.0.0.1:${port}/`, { timeoutMs: 200 })).rejects.toMatchObject({
+        code: TRANSPORT_ERROR_CODES.DIAL_TIMEOUT,
+      });
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  it("aborts a dial that is waiting for the handshake with XPPG_ERR_ABORTED", async () => {
+    const { createServer } = await import("node:net");
+    const accepted = deferred<void>();
+    const sockets: import("node:net").Socket[] = [];
+    const silent = createServer((s) => {
+      sockets.push(s.on("error", () => {}));
+      accepted.resolve();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const ac = new AbortController();
+      const dialing = webSocketTransport().dial(`ws://127.0.0.1:${port}/`, { signal: ac.signal });
+      await within(accepted.promise, "the TCP accept");
+      ac.abort();
+      await expect(dialing).rejects.toMatchObject({ code: TRANSPORT_ERROR_CODES.ABORTED });
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe("webSocketTransport options and addresses", () => {
   it("checks its options", () => {
     expect(() => webSocketTransport({ maxFrameSize: 0 })).toThrow(RangeError);
