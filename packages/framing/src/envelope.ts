@@ -9,6 +9,7 @@ import {
 } from "./constants.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { scanMsgpack } from "./msgpack-scan.js";
+import { DecodeCache, EncodeCache } from "./string-cache.js";
 
 /** Bytes in an Ed25519 signature, the one kind envelopes carry. */
 export const SIGNATURE_LENGTH = 64;
@@ -35,20 +36,15 @@ export interface Envelope<P = unknown> {
   payload: P;
   /**
    * The origin's signature (64 bytes) over {@link Envelope.signedBytes}, for
-   * messages that may travel beyond one hop. Field 8 on the wire; nil when absent.
+   * messages that may travel beyond one hop.
    */
   signature?: Uint8Array | undefined;
   /**
    * Set by `decode` when a signature is present: the bytes it signs (the
-   * envelope's first seven fields as a 7-element MessagePack array, with
-   * hopLimit written as 0, since relays lower it). Verify against these.
+   * envelope as encoded without the signature and with hopLimit 0, since
+   * relays lower it). Verify against these.
    */
   signedBytes?: Uint8Array | undefined;
-  /**
-   * Fields after the signature, kept as they came: later protocol versions
-   * append fields that older readers skip. They are not signed.
-   */
-  extensions?: unknown[];
 }
 
 /** Options for {@link EnvelopeCodec}. */
@@ -59,26 +55,62 @@ export interface EnvelopeCodecOptions {
    */
   maxSize?: number;
   /**
-   * Deepest nesting of arrays and maps accepted in a received envelope.
+   * Deepest nesting of arrays and maps accepted in a received payload.
    * @default 32
    */
   maxPayloadDepth?: number;
 }
 
+// Layout (all integers big-endian):
+//   0  u8  version
+//   1  u8  flags (FLAG_*)
+//   2  u8  hopLimit
+//   3  u32 id, high 21 bits   \ a safe integer, split so each part fits a u32
+//   7  u32 id, low 32 bits    /
+//   11 u16 kind length, kind (UTF-8)
+//      u16 source length, source
+//      [u16 destination length, destination]   when FLAG_DESTINATION
+//      [64-byte signature]                      when FLAG_SIGNATURE
+//      payload: the rest; raw bytes when FLAG_BYTES, else one MessagePack value
+const FLAG_DESTINATION = 0x01;
+const FLAG_SIGNATURE = 0x02;
+const FLAG_BYTES = 0x04;
+const KNOWN_FLAGS = FLAG_DESTINATION | FLAG_SIGNATURE | FLAG_BYTES;
+const FIXED_HEADER = 11;
+/** Most UTF-8 bytes a string of `n` characters (UTF-16 units) can take. */
+const MAX_UTF8_PER_CHAR = 3;
+
 /**
- * Encodes and decodes envelopes as one MessagePack array:
- * `[version, kind, source, destination, id, hopLimit, payload, ...extensions]`.
+ * Encodes and decodes envelopes: a compact binary header (version, flags,
+ * hop limit, id, kind, source, destination, signature) followed by the
+ * payload, which is raw bytes when it is a `Uint8Array` and one MessagePack
+ * value otherwise. The header's strings are cached both ways, so the hot
+ * path costs little more than a copy of the payload.
  *
- * Decoding treats its input as hostile: the structure and depth are checked
- * before any value is built, string, binary and container sizes are capped,
- * `__proto__` keys are refused, and every field is validated. Any failure is
- * a {@link FramingError}; drop the connection it came from.
+ * Decoding treats its input as hostile: every length is checked against the
+ * bytes present, strings must be valid UTF-8 within their limits, unknown
+ * flags are refused, MessagePack payloads have their structure and depth
+ * checked before any value is built, sizes are capped and `__proto__` keys
+ * are refused. Any failure is a {@link FramingError}; drop the connection it
+ * came from. INTERNALS.md of `@xppg/node` documents the layout.
  */
 export class EnvelopeCodec {
   readonly maxSize: number;
   readonly maxPayloadDepth: number;
   readonly #encoder = new Encoder({ ignoreUndefined: true });
   readonly #decoder: Decoder;
+  readonly #strings = new EncodeCache();
+  readonly #texts = new DecodeCache();
+  // The header strings of the last envelope encoded and decoded: a stream
+  // of messages mostly repeats them, and one comparison replaces three
+  // string conversions.
+  #encKind = "";
+  #encSource = "";
+  #encDestination: string | null = null;
+  #encPrefix: Uint8Array = new Uint8Array(0);
+  #decPrefix: Uint8Array = new Uint8Array(0);
+  #decHasDestination = false;
+  #decStrings: { kind: string; source: string; destination: string | null } | null = null;
 
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -94,30 +126,7 @@ export class EnvelopeCodec {
 
   /** Encodes an envelope. Throws `XPPG_ERR_UNENCODABLE_PAYLOAD` or `XPPG_ERR_FRAME_TOO_LARGE`. */
   encode(envelope: Envelope): Uint8Array {
-    const fields: unknown[] = [
-      envelope.version,
-      envelope.kind,
-      envelope.source,
-      envelope.destination,
-      envelope.id,
-      envelope.hopLimit,
-      envelope.payload,
-    ];
-    if (envelope.signature !== undefined || envelope.extensions !== undefined) fields.push(envelope.signature ?? null);
-    if (envelope.extensions !== undefined) fields.push(...envelope.extensions);
-    let bytes: Uint8Array;
-    try {
-      bytes = this.#encoder.encode(fields);
-    } catch (cause) {
-      throw new FramingError(
-        FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
-        `The payload of a "${envelope.kind}" message cannot be encoded: ${(cause as Error).message}. ` +
-          "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.",
-        { cause },
-      );
-    }
-    if (bytes.byteLength > this.maxSize) throw frameTooLargeError(bytes.byteLength, this.maxSize, "sent");
-    return bytes;
+    return this.#encode(envelope, envelope.hopLimit, envelope.signature);
   }
 
   /**
@@ -125,80 +134,208 @@ export class EnvelopeCodec {
    * sign (see {@link Envelope.signedBytes}) and returns a 64-byte signature.
    */
   encodeSigned(envelope: Envelope, sign: (signedBytes: Uint8Array) => Uint8Array): Uint8Array {
-    const unsigned = this.encode({ ...envelope, hopLimit: 0, signature: undefined, extensions: undefined });
-    const signature = sign(unsigned);
+    const signature = sign(this.#encode(envelope, 0, undefined));
     if (!(signature instanceof Uint8Array) || signature.byteLength !== SIGNATURE_LENGTH) {
       throw new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `A signature must be ${SIGNATURE_LENGTH} bytes.`);
     }
-    return this.encode({ ...envelope, signature });
+    return this.#encode(envelope, envelope.hopLimit, signature);
+  }
+
+  #encode(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Uint8Array {
+    const { kind, source, destination, id, payload } = envelope;
+    checkString(kind, MAX_KIND_LENGTH, "kind");
+    checkString(source, MAX_PEER_ID_LENGTH, "source");
+    if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
+    if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
+    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
+    const prefix = this.#prefix(kind, source, destination);
+    let body: Uint8Array;
+    let flags = 0;
+    if (payload instanceof Uint8Array) {
+      body = payload;
+      flags |= FLAG_BYTES;
+    } else {
+      try {
+        // A view into the encoder's buffer: copied below before the next encode.
+        body = this.#encoder.encodeSharedRef(payload);
+      } catch (cause) {
+        throw new FramingError(
+          FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
+          `The payload of a "${kind}" message cannot be encoded: ${(cause as Error).message}. ` +
+            "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.",
+          { cause },
+        );
+      }
+    }
+    if (destination !== null) flags |= FLAG_DESTINATION;
+    if (signature !== undefined) flags |= FLAG_SIGNATURE;
+    const total = FIXED_HEADER + prefix.byteLength + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.byteLength;
+    if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
+    // Pooled for small sizes in Node; a plain allocation elsewhere.
+    const out = allocate(total);
+    out[0] = ENVELOPE_VERSION;
+    out[1] = flags;
+    out[2] = hopLimit;
+    const high = Math.floor(id / 0x1_0000_0000);
+    const low = id >>> 0;
+    out[3] = high >>> 24;
+    out[4] = (high >>> 16) & 0xff;
+    out[5] = (high >>> 8) & 0xff;
+    out[6] = high & 0xff;
+    out[7] = low >>> 24;
+    out[8] = (low >>> 16) & 0xff;
+    out[9] = (low >>> 8) & 0xff;
+    out[10] = low & 0xff;
+    // TypedArray#set: element loops here ran several times slower once the
+    // call sites saw both Buffer and Uint8Array.
+    let pos = FIXED_HEADER;
+    out.set(prefix, pos);
+    pos += prefix.byteLength;
+    if (signature !== undefined) {
+      out.set(signature, pos);
+      pos += SIGNATURE_LENGTH;
+    }
+    out.set(body, pos);
+    return out;
+  }
+
+  /** The encoded kind, source and destination (each a u16 length and UTF-8). */
+  #prefix(kind: string, source: string, destination: string | null): Uint8Array {
+    if (kind === this.#encKind && source === this.#encSource && destination === this.#encDestination) return this.#encPrefix;
+    const k = this.#strings.get(kind);
+    const src = this.#strings.get(source);
+    const d = destination === null ? null : this.#strings.get(destination);
+    const prefix = new Uint8Array(4 + k.byteLength + src.byteLength + (d === null ? 0 : 2 + d.byteLength));
+    let pos = putString(prefix, 0, k);
+    pos = putString(prefix, pos, src);
+    if (d !== null) putString(prefix, pos, d);
+    this.#encKind = kind;
+    this.#encSource = source;
+    this.#encDestination = destination;
+    this.#encPrefix = prefix;
+    return prefix;
   }
 
   /** Decodes and validates an envelope received from the network. */
   decode(bytes: Uint8Array): Envelope {
-    if (bytes.byteLength > this.maxSize) throw frameTooLargeError(bytes.byteLength, this.maxSize, "received");
-    const offsets: number[] = [];
-    // +1: the envelope array itself is one level above the payload.
-    scanMsgpack(bytes, this.maxPayloadDepth + 1, offsets);
-    let value: unknown;
-    try {
-      value = this.#decoder.decode(bytes);
-    } catch (cause) {
-      throw malformed(`it is not valid MessagePack (${(cause as Error).message})`, cause);
-    }
-    if (!Array.isArray(value) || value.length < 7) throw malformed("it is not an array of at least 7 fields");
-    const [version, kind, source, destination, id, hopLimit, payload] = value as unknown[];
+    const end = bytes.byteLength;
+    if (end > this.maxSize) throw frameTooLargeError(end, this.maxSize, "received");
+    if (end < FIXED_HEADER) throw malformed(`it has ${end} bytes, fewer than the ${FIXED_HEADER}-byte header`);
+    const version = bytes[0]!;
     if (version !== ENVELOPE_VERSION) {
       throw new FramingError(
         FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
-        `Envelope version ${String(version)} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
+        `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
         { details: { version } },
       );
     }
-    if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_KIND_LENGTH) {
-      throw malformed(`its kind must be a string of 1 to ${MAX_KIND_LENGTH} characters`);
-    }
-    if (typeof source !== "string" || source.length === 0 || source.length > MAX_PEER_ID_LENGTH) {
-      throw malformed(`its source must be a peer id of 1 to ${MAX_PEER_ID_LENGTH} characters`);
-    }
-    if (destination !== null && (typeof destination !== "string" || destination.length === 0 || destination.length > MAX_PEER_ID_LENGTH)) {
-      throw malformed("its destination must be null or a peer id");
-    }
-    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) throw malformed("its id must be a non-negative integer");
-    if (typeof hopLimit !== "number" || !Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) {
-      throw malformed(`its hop limit must be an integer from 0 to ${MAX_HOP_LIMIT}`);
-    }
-    const envelope: Envelope = { version, kind, source, destination: destination as string | null, id, hopLimit, payload };
-    if (value.length > 7) {
-      const signature = value[7] as unknown;
-      if (signature instanceof Uint8Array && signature.byteLength === SIGNATURE_LENGTH) {
-        envelope.signature = signature;
-        envelope.signedBytes = signedPart(bytes, offsets);
-      } else if (signature !== null) {
-        throw malformed(`its eighth field must be a ${SIGNATURE_LENGTH}-byte signature or nil`);
+    const flags = bytes[1]!;
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(`it has unknown flags 0x${flags.toString(16)}`);
+    const hopLimit = bytes[2]!;
+    const high = ((bytes[3]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
+    const low = ((bytes[7]! << 24) | (bytes[8]! << 16) | (bytes[9]! << 8) | bytes[10]!) >>> 0;
+    if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
+    const id = high * 0x1_0000_0000 + low;
+    let pos = FIXED_HEADER;
+    let strings = this.#decStrings;
+    const hasDestination = (flags & FLAG_DESTINATION) !== 0;
+    const last = this.#decPrefix;
+    // Lengths hoisted: the byteLength getter of a Buffer is not inlined in a loop.
+    const lastLength = last.byteLength;
+    let same = strings !== null && hasDestination === this.#decHasDestination && pos + lastLength <= end;
+    for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
+    if (same) pos += lastLength;
+    else {
+      const kind = this.#readString(bytes, pos, MAX_KIND_LENGTH, "kind");
+      pos += 2 + kind.bytes;
+      const source = this.#readString(bytes, pos, MAX_PEER_ID_LENGTH, "source");
+      pos += 2 + source.bytes;
+      let destination: string | null = null;
+      if (hasDestination) {
+        const d = this.#readString(bytes, pos, MAX_PEER_ID_LENGTH, "destination");
+        destination = d.text;
+        pos += 2 + d.bytes;
       }
-      if (value.length > 8) envelope.extensions = value.slice(8);
+      strings = { kind: kind.text, source: source.text, destination };
+      this.#decStrings = strings;
+      this.#decHasDestination = hasDestination;
+      this.#decPrefix = new Uint8Array(bytes.subarray(FIXED_HEADER, pos)); // a copy, not a view
+    }
+    let signature: Uint8Array | undefined;
+    let signedBytes: Uint8Array | undefined;
+    if ((flags & FLAG_SIGNATURE) !== 0) {
+      if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
+      signature = view(bytes, pos, SIGNATURE_LENGTH);
+      // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
+      signedBytes = new Uint8Array(end - SIGNATURE_LENGTH);
+      signedBytes.set(bytes.subarray(0, pos), 0);
+      signedBytes.set(bytes.subarray(pos + SIGNATURE_LENGTH), pos);
+      signedBytes[1] = flags & ~FLAG_SIGNATURE;
+      signedBytes[2] = 0;
+      pos += SIGNATURE_LENGTH;
+    }
+    // Plain Uint8Array views (not Buffer), whatever the transport handed in.
+    const body = view(bytes, pos, end - pos);
+    let payload: unknown;
+    if ((flags & FLAG_BYTES) !== 0) payload = body;
+    else {
+      scanMsgpack(body, this.maxPayloadDepth);
+      try {
+        payload = this.#decoder.decode(body);
+      } catch (cause) {
+        throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
+      }
+    }
+    const envelope: Envelope = { version, kind: strings!.kind, source: strings!.source, destination: strings!.destination, id, hopLimit, payload };
+    if (signature !== undefined) {
+      envelope.signature = signature;
+      envelope.signedBytes = signedBytes;
     }
     return envelope;
   }
+
+  #readString(bytes: Uint8Array, pos: number, maxChars: number, what: string): { text: string; bytes: number } {
+    if (pos + 2 > bytes.byteLength) throw malformed(`its ${what} is cut short`);
+    const length = (bytes[pos]! << 8) | bytes[pos + 1]!;
+    if (length === 0) throw malformed(`its ${what} is empty`);
+    if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    const start = pos + 2;
+    if (start + length > bytes.byteLength) throw malformed(`its ${what} is cut short`);
+    let text: string;
+    try {
+      text = this.#texts.get(bytes, start, start + length);
+    } catch (cause) {
+      throw malformed(`its ${what} is not valid UTF-8`, cause);
+    }
+    if (text.length > maxChars) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    return { text, bytes: length };
+  }
 }
 
-/**
- * The signed bytes of a received envelope, cut from the wire bytes without
- * re-encoding: a 7-element array header, fields 1 to 5, hopLimit as 0,
- * then the payload. `offsets` holds where each top-level field starts.
- */
-function signedPart(bytes: Uint8Array, offsets: number[]): Uint8Array {
-  const hopStart = offsets[5]!;
-  const payloadStart = offsets[6]!;
-  const payloadEnd = offsets[7]!;
-  const head = bytes.subarray(offsets[0]!, hopStart);
-  const payload = bytes.subarray(payloadStart, payloadEnd);
-  const out = new Uint8Array(1 + head.byteLength + 1 + payload.byteLength);
-  out[0] = 0x97; // fixarray of 7
-  out.set(head, 1);
-  out[1 + head.byteLength] = 0x00; // hopLimit 0
-  out.set(payload, 2 + head.byteLength);
-  return out;
+function view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
+}
+
+function checkString(value: unknown, maxChars: number, what: string): void {
+  if (typeof value !== "string" || value.length === 0 || value.length > maxChars) {
+    throw unencodable(`the ${what} must be a string of 1 to ${maxChars} characters`);
+  }
+}
+
+function putString(out: Uint8Array, pos: number, bytes: Uint8Array): number {
+  out[pos] = bytes.byteLength >>> 8;
+  out[pos + 1] = bytes.byteLength & 0xff;
+  out.set(bytes, pos + 2);
+  return pos + 2 + bytes.byteLength;
+}
+
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
+function allocate(size: number): Uint8Array {
+  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
+}
+
+function unencodable(why: string): FramingError {
+  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `The envelope cannot be encoded: ${why}.`);
 }
 
 function malformed(why: string, cause?: unknown): FramingError {

@@ -8,13 +8,9 @@ import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
  * call stack, but a 1 MiB frame of one-element arrays would make it hold a
  * million stack records. Scanning first bounds that work by the frame's size,
  * with no allocation per level beyond a small number.
- *
- * With `itemOffsets`, when the value is an array, the offset where each of
- * its elements starts is pushed there (used to find the signed part of an
- * envelope without re-encoding it).
  * Format: https://github.com/msgpack/msgpack/blob/master/spec.md
  */
-export function scanMsgpack(bytes: Uint8Array, maxDepth: number, itemOffsets?: number[]): void {
+export function scanMsgpack(bytes: Uint8Array, maxDepth: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.byteLength;
   const stack: number[] = [];
@@ -27,7 +23,6 @@ export function scanMsgpack(bytes: Uint8Array, maxDepth: number, itemOffsets?: n
       continue;
     }
     remaining--;
-    if (itemOffsets !== undefined && stack.length === 1) itemOffsets.push(pos);
     if (pos >= end) throw truncated(pos);
     const t = bytes[pos]!;
     let children = 0;

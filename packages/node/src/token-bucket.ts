@@ -16,10 +16,12 @@ export class TokenBucket {
   }
 
   /** Takes `n` tokens if there are that many; false when the bucket is empty. */
-  take(n = 1, now: number = performance.now()): boolean {
+  take(n = 1, now?: number): boolean {
     if (this.#tokens < n) {
-      const elapsed = now - this.#last;
-      this.#last = now;
+      // Read the clock only when the bucket runs low: this runs once per message.
+      const t = now ?? performance.now();
+      const elapsed = t - this.#last;
+      this.#last = t;
       this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.rate) / 1000);
       if (this.#tokens < n) return false;
     }
