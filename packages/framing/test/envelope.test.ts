@@ -124,7 +124,8 @@ describe("EnvelopeCodec", () => {
     const text = (max: number) => fc.string({ minLength: 1, maxLength: max, unit: "grapheme" }).filter((s) => s.length <= max);
     fc.assert(
       fc.property(
-        fc.oneof(fc.jsonValue({ maxDepth: 6 }), fc.uint8Array({ maxLength: 200 })),
+        // "__proto__" keys are refused on decode (documented), so they are left out here.
+        fc.oneof(fc.jsonValue({ maxDepth: 6 }).filter((v) => !JSON.stringify(v ?? null).includes('"__proto__"')), fc.uint8Array({ maxLength: 200 })),
         text(20),
         text(40),
         fc.option(text(40), { nil: null }),
