@@ -22,5 +22,3 @@ export const FALLBACK_NAME = "anonymous";
 /** Longest wait for the router's port mapping (`openPortTimeoutMs`). */
 export const DEFAULT_OPEN_PORT_TIMEOUT_MS = 3000;
 
-/** How long past `openPortTimeoutMs` the chat waits for a port mapper that overruns its bound. */
-export const OPEN_PORT_GRACE_MS = 2000;

@@ -4,7 +4,7 @@ import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { Playground, type NatResultLike, type PeerInfo } from "@xppg/node";
 import { parseChatAddress } from "./address.js";
 import { cleanName, parseChatPayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
-import { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, OPEN_PORT_GRACE_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
+import { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 import type { ChatCommand, ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 import { LineWriter, formatChatLine, formatJoined, formatLeft, type ChatOutput } from "./terminal.js";
@@ -44,7 +44,6 @@ export class QuickChat {
   #running = false;
   #closeInput: (() => void) | undefined;
   /** Errors the Playground already reported, so a failed connect is not reported twice. */
-  readonly #reported = new WeakSet<object>();
 
   /**
    * @param room the room name (1 to 128 characters); only peers using the same room can join.
@@ -72,10 +71,7 @@ export class QuickChat {
       const parsed = parseTextPayload(payload, this.#limits);
       this.#receive(src, TEXT_KIND, parsed.ok ? { ok: true, value: { user: this.#names.get(src) ?? src, text: parsed.value } } : parsed);
     });
-    this.playground.events.on("error", (error, peerId) => {
-      this.#reported.add(error);
-      this.#report(error, peerId);
-    });
+    this.playground.events.on("error", (error, peerId) => this.#report(error, peerId));
     this.playground.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
       queueMicrotask(() => {
@@ -154,34 +150,23 @@ export class QuickChat {
   }
 
   /**
-   * The Playground's start, with a second bound on the port mapping: the
-   * Playground trusts its port mapper to honour `timeoutMs` and not to
-   * throw; if one does not, the chat goes on unmapped once the node listens
-   * rather than hang or fail.
+   * The Playground's start: it bounds the port mapping itself and turns a
+   * failing mapper into an unmapped result, which the chat reports and
+   * carries on without.
    */
-  #boundedStart(): Promise<NatResultLike | null> {
+  async #boundedStart(): Promise<NatResultLike | null> {
     const openPort = this.#options.openPort ?? true;
     const openPortTimeoutMs = this.#options.openPortTimeoutMs ?? DEFAULT_OPEN_PORT_TIMEOUT_MS;
-    const started = this.playground.start({ openPort, openPortTimeoutMs });
-    if (!openPort) return started;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.playground.running) resolve(unmapped(this.playground.port ?? 0));
-      }, openPortTimeoutMs + OPEN_PORT_GRACE_MS);
-      started
-        .then(resolve, (error: unknown) => {
-          // The Playground listens before it maps: a failing mapper leaves it
-          // running, so the chat goes on unmapped and says why.
-          if (!this.playground.running) return reject(error);
-          const cause = toError(error);
-          this.#report(
-            new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.playground.port}: ${cause.message}. The chat runs without it.`, { cause }),
-            undefined,
-          );
-          resolve(unmapped(this.playground.port ?? 0));
-        })
-        .finally(() => clearTimeout(timer));
-    });
+    const nat = await this.playground.start({ openPort, openPortTimeoutMs });
+    if (nat !== null && !nat.mapped && isXppgError(nat.error, "XPPG_ERR_PORT_MAPPING_FAILED")) {
+      this.#report(
+        new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.playground.port}: ${nat.error.message} The chat runs without it.`, {
+          cause: nat.error,
+        }),
+        undefined,
+      );
+    }
+    return nat;
   }
 
   /**
@@ -203,8 +188,11 @@ export class QuickChat {
       return this.playground.join(target.host, target.port);
     })();
     joined.catch((error: unknown) => {
-      // A refused handshake was already reported by the Playground as it happened.
-      if (typeof error === "object" && error !== null && this.#reported.has(error)) return;
+      // A peer that refused us said why (another room, full, ...): report its words as they are.
+      if (isXppgError(error) && !DIAL_ERROR_CODES.has(error.code)) {
+        this.#report(error, undefined);
+        return;
+      }
       const cause = toError(error);
       const code = isXppgError(error) ? error.code : undefined;
       this.#report(
@@ -369,10 +357,8 @@ export class QuickChat {
   }
 }
 
-/** The NAT result of a mapping that did not answer in time. */
-function unmapped(port: number): NatResultLike {
-  return { mapped: false, externalIp: null, externalPort: port, remove: () => Promise.resolve() };
-}
+/** Dial failures are wrapped in XPPG_ERR_CONNECT_FAILED; a refusal from the peer is reported as it is. */
+const DIAL_ERROR_CODES = new Set(["XPPG_ERR_DIAL_FAILED", "XPPG_ERR_DIAL_TIMEOUT", "XPPG_ERR_BAD_ADDRESS", "XPPG_ERR_ABORTED", "XPPG_ERR_NO_TRANSPORT"]);
 
 function positiveInt(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;

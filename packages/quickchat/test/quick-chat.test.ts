@@ -138,7 +138,7 @@ describe("QuickChat: two chats on loopback", () => {
     await alice.start();
     const err = await eve.connect("127.0.0.1", alice.port).catch((e: unknown) => e);
     expect(isXppgError(err, "XPPG_ERR_APP_MISMATCH")).toBe(true);
-    // Reported once, by the Playground that read the refusal.
+    // Reported once, with the refusal as the peer gave it.
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_APP_MISMATCH"]);
     expect(errors[0]).toBe(err);
     expect(alice.peers).toEqual([]);
