@@ -81,7 +81,7 @@ function chatProcess(args: string[]): Proc {
 async function startChat(args: string[]): Promise<{ proc: Proc; port: number; peerId: string }> {
   const proc = chatProcess(["--port", "0", "--no-open-port", ...args]);
   const listening = (await proc.waitFor(/Listening on port (\d+)/)) as RegExpExecArray;
-  const who = (await proc.waitFor(/\(peer ([0-9a-f]+)\)/)) as RegExpExecArray;
+  const who = (await proc.waitFor(/\(peer (xp1[a-z2-7]+)\)/)) as RegExpExecArray;
   return { proc, port: Number(listening[1]), peerId: who[1]! };
 }
 

@@ -33,6 +33,12 @@ export const NODE_ERROR_CODES = {
   PORT_MAPPING_FAILED: "XPPG_ERR_PORT_MAPPING_FAILED",
   /** The other side is shutting down. */
   PEER_SHUTDOWN: "XPPG_ERR_PEER_SHUTDOWN",
+  /** The peer id or host is banned (by `ban`, or after repeated violations). */
+  BANNED: "XPPG_ERR_BANNED",
+  /** The peer id is not on the allow-list. */
+  NOT_ALLOWED: "XPPG_ERR_NOT_ALLOWED",
+  /** A broadcast whose origin signature is missing or wrong (dropped and counted). */
+  BAD_SIGNATURE: "XPPG_ERR_BAD_SIGNATURE",
   /** `send` named a peer id that is not connected. */
   UNKNOWN_PEER: "XPPG_ERR_UNKNOWN_PEER",
   /** A message kind reserved for xppg itself. */

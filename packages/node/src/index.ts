@@ -1,5 +1,5 @@
 export { Playground } from "./playground.js";
-export type { JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, SendOptions } from "./playground.js";
+export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, SendOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { NatResultLike, PlaygroundHeartbeat, PlaygroundLimits, PlaygroundOptions, PortMapperLike, StartOptions } from "./options.js";
 export { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";

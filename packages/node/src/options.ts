@@ -1,3 +1,4 @@
+import type { Identity } from "@xppg/secure";
 import type { Transport } from "@xppg/transport";
 
 /** Limits every node enforces on its peers. All are on by default. */
@@ -39,6 +40,28 @@ export interface PlaygroundLimits {
    * @default 40000
    */
   messageBurst?: number;
+  /**
+   * Bytes a second one peer may send on average (token bucket, like
+   * `messagesPerSecond`); `Infinity` turns it off.
+   * @default 268435456 (256 MiB)
+   */
+  bytesPerSecond?: number;
+  /**
+   * Bytes a peer may send in one burst above the average.
+   * @default 536870912 (512 MiB)
+   */
+  byteBurst?: number;
+  /**
+   * Violations (a rate limit, a protocol error, a bad signature, a failed
+   * handshake) within `strikeWindowMs` after which a peer id, and the host it
+   * connects from, are banned for `banDurationMs`.
+   * @default 3
+   */
+  banThreshold?: number;
+  /** @default 600000 (10 minutes) */
+  strikeWindowMs?: number;
+  /** @default 600000 (10 minutes) */
+  banDurationMs?: number;
   /**
    * Largest file accepted by `shareFile` receivers, in bytes.
    * @default 4294967296 (4 GiB)
@@ -88,10 +111,24 @@ export interface PlaygroundOptions {
    */
   transports?: Transport[];
   /**
-   * This node's peer id.
-   * @default a random id
+   * This node's key pair; its peer id is derived from the public key.
+   * Keep one across runs with `identity: await loadOrCreateIdentity(path)`
+   * from `@xppg/secure/key-file`.
+   * @default a new in-memory identity (a new peer id every run)
    */
-  peerId?: string;
+  identity?: Identity;
+  /**
+   * Accept only these peer ids (checked after the peer proved its key).
+   * @default every peer id
+   */
+  allowPeers?: Iterable<string>;
+  /**
+   * Turns encryption and peer authentication OFF: anyone on the path reads
+   * and alters the traffic, and any peer can claim any id. Only for
+   * experiments on a network you trust; both sides must set it.
+   * @default false
+   */
+  dangerouslyDisableEncryption?: boolean;
   /** Limits on peers; all on by default. */
   limits?: PlaygroundLimits;
   /** Liveness checking. */
@@ -160,6 +197,11 @@ export const DEFAULTS = {
   messageBurst: 40_000,
   maxFileSize: 4 * 1024 ** 3,
   maxIncomingTransfersPerPeer: 4,
+  bytesPerSecond: 256 * 1024 * 1024,
+  byteBurst: 512 * 1024 * 1024,
+  banThreshold: 3,
+  strikeWindowMs: 600_000,
+  banDurationMs: 600_000,
   heartbeatIntervalMs: 2000,
   heartbeatTimeoutMs: 6000,
   openPortTimeoutMs: 3000,

@@ -27,6 +27,8 @@ export interface SessionLimits {
   handshakeTimeoutMs: number;
   messagesPerSecond: number;
   messageBurst: number;
+  bytesPerSecond: number;
+  byteBurst: number;
 }
 
 /**
@@ -49,6 +51,9 @@ export class PeerSession {
   #hello: Hello | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #bucket: TokenBucket | undefined;
+  #byteBucket: TokenBucket | undefined;
+  /** The peer id the secure channel proved, or undefined without encryption. */
+  readonly authenticatedPeerId: string | undefined;
   #closeError: XppgError | undefined;
   #readyResolve!: () => void;
   #readyReject!: (error: XppgError) => void;
@@ -63,8 +68,9 @@ export class PeerSession {
   /** Resolves when the handshake completes, rejects with why it did not. */
   readonly ready: Promise<void>;
 
-  constructor(connection: Connection, host: SessionHost, limits: SessionLimits) {
+  constructor(connection: Connection, host: SessionHost, limits: SessionLimits, authenticatedPeerId?: string) {
     this.connection = connection;
+    this.authenticatedPeerId = authenticatedPeerId;
     this.#host = host;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -74,6 +80,9 @@ export class PeerSession {
     this.ready.catch(() => {});
     if (limits.messagesPerSecond > 0 && Number.isFinite(limits.messagesPerSecond)) {
       this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    }
+    if (limits.bytesPerSecond > 0 && Number.isFinite(limits.bytesPerSecond)) {
+      this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
     }
     this.#handshakeTimer = setTimeout(() => {
       this.fail(
@@ -164,6 +173,17 @@ export class PeerSession {
           `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#bucket.rate} messages a second ` +
             `(burst ${this.#bucket.burst}); it is disconnected. Raise limits.messagesPerSecond if this traffic is expected.`,
           { details: { rate: this.#bucket.rate, burst: this.#bucket.burst } },
+        ),
+      );
+      return;
+    }
+    if (this.#byteBucket !== undefined && !this.#byteBucket.take(data.byteLength)) {
+      this.fail(
+        new PlaygroundError(
+          NODE_ERROR_CODES.RATE_LIMITED,
+          `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#byteBucket.rate} bytes a second ` +
+            `(burst ${this.#byteBucket.burst}); it is disconnected. Raise limits.bytesPerSecond if this traffic is expected.`,
+          { details: { bytesPerSecond: this.#byteBucket.rate, burst: this.#byteBucket.burst } },
         ),
       );
       return;

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH, ENVELOPE_VERSION, EnvelopeCodec, MAX_KIND_LENGTH, type Envelope } from "@xppg/framing";
+import { generateIdentity, isIdentity, publicKeyFromPeerId, secureConnection, verifySignature, type Identity } from "@xppg/secure";
 import { SharedState } from "@xppg/state";
 import type { Connection, Listener, Transport } from "@xppg/transport";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { AbuseGuard, hostOf, isStrike, type Ban } from "./abuse-guard.js";
 import { FileTransfers, type ReceivedFile, type SharedFile } from "./file-transfer.js";
 import { DEFAULTS, type NatResultLike, type PlaygroundOptions, type StartOptions } from "./options.js";
 import { PeerSession, type SessionHost } from "./peer-session.js";
@@ -45,6 +47,18 @@ export interface PlaygroundEvents {
   error: (error: XppgError, peerId: string | undefined) => void;
   /** A message of a kind with no handler arrived (it was ignored). */
   "message:unhandled": (src: string, kind: string) => void;
+  /** A peer id or host was banned (by `ban`, or automatically after repeated violations). */
+  "peer:banned": (ban: Ban) => void;
+}
+
+/** Counters of what the node refused. */
+export interface PlaygroundStats {
+  /** Broadcast messages dropped because their signature was missing or wrong. */
+  forgedMessages: number;
+  /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
+  droppedPeers: number;
+  /** Connections refused because the peer id or host was banned or not allowed. */
+  refusedConnections: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile`, `pushState` and `requestState`. */
@@ -62,7 +76,15 @@ export interface JoinOptions {
   timeoutMs?: number;
   /** Abort the join. */
   signal?: AbortSignal;
+  /**
+   * The peer id you expect. If another key answers, the join fails with
+   * `XPPG_ERR_PEER_ID_MISMATCH` (a man in the middle, or the wrong address).
+   */
+  peerId?: string;
 }
+
+/** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
+const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
 
 const AGENT = "xppg/0.1";
 /** Extra wait beyond the mapper's own time bound before `start` gives up on it. */
@@ -109,6 +131,13 @@ export class Playground {
   #nextId: number;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   readonly #paused = new Set<PeerSession>();
+  readonly #identity: Identity;
+  readonly #encrypted: boolean;
+  readonly #guard: AbuseGuard;
+  readonly #publicKeys = new Map<string, Uint8Array>();
+  /** Secure handshakes in flight (not yet sessions). */
+  #securing = 0;
+  readonly #stats: PlaygroundStats = { forgedMessages: 0, droppedPeers: 0, refusedConnections: 0 };
   /** Peers whose `peer:joined` was emitted and whose `peer:left` was not. */
   readonly #announced = new Set<string>();
   readonly #sessionHost: SessionHost;
@@ -119,9 +148,20 @@ export class Playground {
     }
     this.appName = appName;
     this.#options = options;
-    this.peerId = options.peerId ?? randomBytes(8).toString("hex");
+    if (options.identity !== undefined && !isIdentity(options.identity)) {
+      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure.");
+    }
+    this.#identity = options.identity ?? generateIdentity();
+    this.peerId = this.#identity.peerId;
+    this.#encrypted = options.dangerouslyDisableEncryption !== true;
     this.events = new TypedEvents<PlaygroundEvents>((error) => this.#report(asHandlerError(error, "an event listener"), undefined));
     const limits = options.limits ?? {};
+    this.#guard = new AbuseGuard({
+      threshold: limits.banThreshold ?? DEFAULTS.banThreshold,
+      windowMs: limits.strikeWindowMs ?? DEFAULTS.strikeWindowMs,
+      durationMs: limits.banDurationMs ?? DEFAULTS.banDurationMs,
+      allowPeers: options.allowPeers === undefined ? null : new Set(options.allowPeers),
+    });
     this.#codec = new EnvelopeCodec({
       maxSize: limits.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       maxPayloadDepth: limits.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH,
@@ -256,6 +296,51 @@ export class Playground {
     }
   }
 
+  /** Counters of what this node refused: forged broadcasts, peers dropped for abuse, refused connections. */
+  get stats(): Readonly<PlaygroundStats> {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Bans a peer id (or a host, as `"host:198.51.100.7"`) for `durationMs`
+   * (default `limits.banDurationMs`; `Infinity` for good), disconnecting it.
+   */
+  ban(peerIdOrHost: string, options: { durationMs?: number; reason?: string } = {}): Ban {
+    const key = peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+    const ban = this.#guard.ban(key, options.durationMs ?? this.#options.limits?.banDurationMs ?? DEFAULTS.banDurationMs, options.reason ?? "banned by the operator");
+    this.events.emit("peer:banned", ban);
+    if (key.startsWith("peer:")) this.disconnect(key.slice(5), ban.reason);
+    else for (const s of [...this.#sessions]) if (`host:${hostOf(s.connection.remoteAddress)}` === key) s.close(this.#bannedError(key, ban));
+    return ban;
+  }
+
+  /** Lifts a ban; returns false when there was none. */
+  unban(peerIdOrHost: string): boolean {
+    const key = peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+    return this.#guard.unban(key);
+  }
+
+  /** The bans in force. */
+  get bans(): Ban[] {
+    return this.#guard.list();
+  }
+
+  /** True when a broadcast carries a valid signature by its source. */
+  #verified(envelope: Envelope): boolean {
+    if (envelope.signature === undefined || envelope.signedBytes === undefined) return false;
+    let key = this.#publicKeys.get(envelope.source);
+    if (key === undefined) {
+      try {
+        key = publicKeyFromPeerId(envelope.source);
+      } catch {
+        return false;
+      }
+      if (this.#publicKeys.size >= 4096) this.#publicKeys.clear();
+      this.#publicKeys.set(envelope.source, key);
+    }
+    return verifySignature(key, concat(BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes), envelope.signature);
+  }
+
   /**
    * Disconnects one peer, telling it `reason` (it sees `XPPG_ERR_DISCONNECTED`).
    * Returns false when no such peer is connected. It may join again: use
@@ -280,9 +365,12 @@ export class Playground {
     const transport = this.#transportFor(address);
     const timeoutMs = options.timeoutMs ?? 10_000;
     const started = performance.now();
+    if (options.peerId !== undefined) {
+      const ban = this.#guard.banned(`peer:${options.peerId}`);
+      if (ban !== undefined) throw this.#bannedError(`peer ${options.peerId}`, ban);
+    }
     const conn = await transport.dial(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-    const session = this.#startSession(conn);
-    if (session === null) throw this.#stoppedError("join");
+    const session = await this.#startSession(conn, options.peerId, timeoutMs);
     const left = Math.max(1, timeoutMs - (performance.now() - started));
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -300,8 +388,12 @@ export class Playground {
       // Two connections raced and the other was kept: the peer is joined all the same.
       const peerId = session.peerId;
       if (isXppgError(error, NODE_ERROR_CODES.DUPLICATE_CONNECTION) && peerId !== undefined) {
-        const kept = this.#open.get(peerId);
-        if (kept !== undefined) return this.#peerInfo.get(kept)!;
+        // The kept connection may still be finishing its own handshake.
+        const kept = this.#open.get(peerId) ?? this.#peers.get(peerId);
+        if (kept !== undefined && kept !== session) {
+          await kept.ready;
+          return this.#peerInfo.get(kept) ?? this.#infoOf(kept);
+        }
       }
       throw error;
     } finally {
@@ -357,7 +449,8 @@ export class Playground {
       return session.sendBytes(this.#codec.encode(envelope));
     }
     if (this.#open.size === 0) return Promise.resolve();
-    const bytes = this.#codec.encode(envelope);
+    // A broadcast may travel beyond one hop: it carries the origin's signature.
+    const bytes = this.#encrypted ? this.#codec.encodeSigned(envelope, (b) => this.#identity.sign(concat(BROADCAST_SIGNATURE_PREFIX, b))) : this.#codec.encode(envelope);
     if (this.#open.size === 1) {
       for (const s of this.#open.values()) return s.sendBytes(bytes);
     }
@@ -462,7 +555,14 @@ export class Playground {
       void conn.close();
       return;
     }
-    let pending = 0;
+    const ban = this.#guard.banned(`host:${hostOf(conn.remoteAddress)}`);
+    if (ban !== undefined) {
+      // A banned host gets no handshake at all.
+      this.#stats.refusedConnections++;
+      void conn.close();
+      return;
+    }
+    let pending = this.#securing;
     for (const s of this.#sessions) if (!s.isOpen) pending++;
     const max = this.#options.limits?.maxPendingHandshakes ?? DEFAULTS.maxPendingHandshakes;
     if (pending >= max) {
@@ -471,22 +571,72 @@ export class Playground {
       this.#report(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, `Dropped a connection from ${conn.remoteAddress}: ${pending} handshakes are already pending (limits.maxPendingHandshakes).`), undefined);
       return;
     }
-    this.#startSession(conn);
+    this.#startSession(conn).catch((error: unknown) => {
+      // An inbound handshake that failed: nobody else will hear of it.
+      const e = isXppgError(error) ? error : asHandlerError(error, "the secure handshake");
+      if (isStrike(e.code)) this.#strike(undefined, conn.remoteAddress, e);
+      if (this.#phase === "running") this.#report(e, undefined);
+    });
   }
 
-  #startSession(conn: Connection): PeerSession | null {
-    if (this.#phase !== "running") {
-      void conn.close();
-      return null;
-    }
+  /**
+   * Secures the connection (unless encryption is off), then starts the xppg
+   * handshake on it. Rejects with the secure handshake's error; the
+   * connection is closed by then.
+   */
+  async #startSession(conn: Connection, expectedPeerId?: string, timeoutMs?: number): Promise<PeerSession> {
     const limits = this.#options.limits ?? {};
-    const session = new PeerSession(conn, this.#sessionHost, {
-      handshakeTimeoutMs: limits.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
-      messagesPerSecond: limits.messagesPerSecond ?? DEFAULTS.messagesPerSecond,
-      messageBurst: limits.messageBurst ?? DEFAULTS.messageBurst,
-    });
+    const handshakeTimeoutMs = Math.min(limits.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs, timeoutMs ?? Infinity);
+    let channel: Connection = conn;
+    let authenticated: string | undefined;
+    if (this.#encrypted) {
+      this.#securing++;
+      try {
+        const secure = await secureConnection(conn, {
+          identity: this.#identity,
+          handshakeTimeoutMs,
+          maxFrameSize: this.#codec.maxSize,
+          ...(expectedPeerId !== undefined ? { expectedPeerId } : {}),
+        });
+        channel = secure;
+        authenticated = secure.remotePeerId;
+      } finally {
+        this.#securing--;
+      }
+    }
+    if (this.#phase !== "running") {
+      void channel.close();
+      throw this.#stoppedError("join");
+    }
+    const session = new PeerSession(
+      channel,
+      this.#sessionHost,
+      {
+        handshakeTimeoutMs,
+        messagesPerSecond: limits.messagesPerSecond ?? DEFAULTS.messagesPerSecond,
+        messageBurst: limits.messageBurst ?? DEFAULTS.messageBurst,
+        bytesPerSecond: limits.bytesPerSecond ?? DEFAULTS.bytesPerSecond,
+        byteBurst: limits.byteBurst ?? DEFAULTS.byteBurst,
+      },
+      authenticated,
+    );
     this.#sessions.add(session);
     return session;
+  }
+
+  /** Records a violation against the peer id and host; bans them past the threshold. */
+  #strike(peerId: string | undefined, address: string, error: XppgError): void {
+    const keys = [`host:${hostOf(address)}`];
+    if (peerId !== undefined) keys.unshift(`peer:${peerId}`);
+    for (const ban of this.#guard.strike(keys, `${error.code}: ${error.message}`)) {
+      this.events.emit("peer:banned", ban);
+      if (ban.key.startsWith("peer:")) this.disconnect(ban.key.slice(5), ban.reason);
+    }
+  }
+
+  #bannedError(who: string, ban: Ban): PlaygroundError {
+    const until = ban.until === Infinity ? "for good" : `until ${new Date(ban.until).toISOString()}`;
+    return new PlaygroundError(NODE_ERROR_CODES.BANNED, `The ${who} is banned ${until} (${ban.reason}). Use unban() to lift it.`, { details: { key: ban.key } });
   }
 
   #hello(): Hello {
@@ -505,6 +655,19 @@ export class Playground {
         code: NODE_ERROR_CODES.PROTOCOL_MISMATCH,
         reason: `protocol mismatch: one side speaks xppg protocol ${PROTOCOL_VERSION}, the other ${hello.protocol}. Upgrade the older peer.`,
       };
+    }
+    if (session.authenticatedPeerId !== undefined && hello.peerId !== session.authenticatedPeerId) {
+      return {
+        code: NODE_ERROR_CODES.PROTOCOL_VIOLATION,
+        reason: `the hello claims the id ${hello.peerId}, but the secure channel proved ${session.authenticatedPeerId}`,
+      };
+    }
+    const ban = this.#guard.banned(`peer:${hello.peerId}`);
+    if (ban !== undefined || !this.#guard.allowed(hello.peerId)) {
+      this.#stats.refusedConnections++;
+      return ban !== undefined
+        ? { code: NODE_ERROR_CODES.BANNED, reason: `the peer ${hello.peerId} is banned by ${this.peerId}` }
+        : { code: NODE_ERROR_CODES.NOT_ALLOWED, reason: `the peer ${hello.peerId} is not on ${this.peerId}'s allow-list` };
     }
     if (hello.peerId === this.peerId) {
       return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${this.peerId} connected to itself. Join another node's address.` };
@@ -557,6 +720,16 @@ export class Playground {
       if (kind.startsWith("xppg/file-")) return this.#files.handle(session, kind, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
+    if (envelope.destination === null && this.#encrypted && !this.#verified(envelope)) {
+      this.#stats.forgedMessages++;
+      const error = new PlaygroundError(
+        NODE_ERROR_CODES.BAD_SIGNATURE,
+        `Dropped a "${kind}" broadcast from ${envelope.source}: ${envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content"}.`,
+      );
+      this.#report(error, session.peerId);
+      this.#strike(session.peerId, session.connection.remoteAddress, error);
+      return;
+    }
     if (kind === KIND.TEXT && parseText(envelope.payload) === null) {
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "text" message without a text string. It is disconnected.`);
     }
@@ -599,6 +772,11 @@ export class Playground {
     // Report misbehaviour once; a clean leave, a duplicate or our own shutdown
     // is no error, and a failed join is reported to its caller, not here.
     const failedJoin = session.connection.outbound && !session.everOpened;
+    // A violation this node detected (not the peer's own word in a bye) is a strike.
+    if (error !== undefined && error.details?.remote !== true && isStrike(error.code)) {
+      this.#stats.droppedPeers++;
+      this.#strike(session.authenticatedPeerId ?? peerId, session.connection.remoteAddress, error);
+    }
     if (error !== undefined && !isQuietClose(error) && !failedJoin && this.#phase === "running") {
       this.#report(error, peerId);
     }
@@ -639,6 +817,13 @@ function asHandlerError(error: unknown, where: string): XppgError {
   return new PlaygroundError(NODE_ERROR_CODES.HANDLER_FAILED, `${where} threw: ${e.message}. The node carries on; fix the handler.`, { cause: e });
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
 function tcpAddress(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
 }
@@ -661,4 +846,4 @@ async function defaultPortMapper(): Promise<{ map: (o: Parameters<typeof import(
   return { map: (o) => tryUpnpMap(o) };
 }
 
-export type { ReceivedFile, SharedFile };
+export type { Ban, ReceivedFile, SharedFile };

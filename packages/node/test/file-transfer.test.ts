@@ -112,7 +112,7 @@ describe("Playground: shareFile", () => {
 
   it("a sender that leaves mid-transfer leaves no file and no partial file", async () => {
     const a = await node("a");
-    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!, "sender");
+    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!);
     await raw.hello();
     await until(() => a.peers.length === 1, 5000, "raw sender admitted");
     const t = "b".repeat(32);
@@ -128,7 +128,7 @@ describe("Playground: shareFile", () => {
 
   it("a checksum mismatch saves nothing and reports it", async () => {
     const a = await node("a");
-    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!, "liar");
+    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!);
     await raw.hello();
     await until(() => a.peers.length === 1, 5000, "raw sender admitted");
     const errors: XppgError[] = [];

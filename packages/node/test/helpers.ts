@@ -1,4 +1,5 @@
 import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
+import { generateIdentity, secureConnection, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
 import { Playground, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
 
@@ -54,7 +55,9 @@ export class RawPeer {
   private id = 1;
   constructor(
     readonly conn: Connection,
-    readonly peerId = "raw-peer",
+    readonly peerId: string,
+    /** The node's id, proved by the secure handshake; the default destination. */
+    readonly remotePeerId: string | null = null,
   ) {
     conn.read({
       frame: (data) => {
@@ -68,20 +71,39 @@ export class RawPeer {
     });
   }
 
-  static async dial(transport: Transport, address: string, peerId?: string): Promise<RawPeer> {
-    return new RawPeer(await transport.dial(address), peerId);
+  /**
+   * Dials and completes the secure handshake with a fresh identity (or the
+   * one given), as a real node would, then stops: the test writes the rest.
+   */
+  static async dial(transport: Transport, address: string, identity: Identity = generateIdentity()): Promise<RawPeer> {
+    const secure = await secureConnection(await transport.dial(address), { identity });
+    const raw = new RawPeer(secure, identity.peerId, secure.remotePeerId);
+    raw.identity = identity;
+    return raw;
   }
+
+  /** The identity the raw peer proved in the secure handshake. */
+  identity: Identity | undefined;
 
   envelope(kind: string, payload: unknown, extra: { source?: string; destination?: string | null } = {}): Uint8Array {
     return this.codec.encode({
       version: ENVELOPE_VERSION,
       kind,
       source: extra.source ?? this.peerId,
-      destination: extra.destination ?? null,
+      destination: extra.destination === undefined ? this.remotePeerId : extra.destination,
       id: this.id++,
       hopLimit: 0,
       payload,
     });
+  }
+
+  /** A broadcast signed with `identity` the way a node signs (to forge one, pass another identity). */
+  signedBroadcast(kind: string, payload: unknown, identity: Identity): Uint8Array {
+    const prefix = new TextEncoder().encode("xppg-broadcast-v1:");
+    return this.codec.encodeSigned(
+      { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: null, id: this.id++, hopLimit: 0, payload },
+      (bytes) => identity.sign(new Uint8Array([...prefix, ...bytes])),
+    );
   }
 
   send(kind: string, payload: unknown, extra?: { source?: string; destination?: string | null }): Promise<void> {

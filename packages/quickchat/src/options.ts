@@ -1,3 +1,4 @@
+import type { Identity } from "@xppg/secure";
 import type { XppgError } from "@xppg/errors";
 import type { PeerInfo, PlaygroundOptions } from "@xppg/node";
 import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
@@ -47,10 +48,10 @@ export interface QuickChatOptions {
    */
   output?: ChatOutput;
   /**
-   * This node's peer id.
-   * @default a random id
+   * This chat's key pair (its peer id is derived from it).
+   * @default a new in-memory key
    */
-  peerId?: string;
+  identity?: Identity;
   /**
    * Longest display name accepted, from you or from a peer.
    * @default 32
@@ -69,7 +70,7 @@ export interface QuickChatOptions {
   quitWords?: readonly string[];
   /**
    * More options for the underlying Playground (transports, limits,
-   * heartbeat, ...), for experts. `host`, `port` and `peerId` above win.
+   * heartbeat, ...), for experts. `host`, `port` and `identity` above win.
    */
   playgroundOptions?: PlaygroundOptions;
 }

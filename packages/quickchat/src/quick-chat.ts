@@ -63,7 +63,7 @@ export class QuickChat {
       ...options.playgroundOptions,
       port: options.port ?? options.playgroundOptions?.port ?? DEFAULT_CHAT_PORT,
       ...(options.host !== undefined ? { host: options.host } : {}),
-      ...(options.peerId !== undefined ? { peerId: options.peerId } : {}),
+      ...(options.identity !== undefined ? { identity: options.identity } : {}),
     });
     this.room = room;
     this.playground.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));

@@ -1,0 +1,118 @@
+/**
+ * Bans, strikes and the allow-list: who may connect, and what happens to a
+ * peer that keeps breaking the rules. A strike is recorded against the peer
+ * id (when known) and the remote host each time a peer is dropped for
+ * misbehaving; `threshold` strikes within `windowMs` ban that id or host for
+ * `durationMs`. Peer ids cost nothing to make, which is why hosts get
+ * strikes too; a host shared by many users (a NAT) is the price of that.
+ */
+
+/** Error codes that count as a strike: the peer broke a rule, it was not an accident. */
+const STRIKE_CODES = new Set([
+  "XPPG_ERR_RATE_LIMITED",
+  "XPPG_ERR_PROTOCOL_VIOLATION",
+  "XPPG_ERR_FRAME_TOO_LARGE",
+  "XPPG_ERR_MALFORMED_ENVELOPE",
+  "XPPG_ERR_PAYLOAD_TOO_DEEP",
+  "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
+  "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  "XPPG_ERR_HANDSHAKE_FAILED",
+  "XPPG_ERR_DECRYPT_FAILED",
+  "XPPG_ERR_BAD_SIGNATURE",
+  "XPPG_ERR_TRANSPORT_PROTOCOL",
+]);
+
+/** True for a reason that earns the peer a strike. */
+export function isStrike(code: string): boolean {
+  return STRIKE_CODES.has(code) || code.startsWith("XPPG_ERR_STATE_");
+}
+
+/** One entry of the ban list. */
+export interface Ban {
+  /** `peer:<peerId>` or `host:<address>`. */
+  readonly key: string;
+  /** When the ban ends (ms since the epoch); `Infinity` for never. */
+  readonly until: number;
+  readonly reason: string;
+}
+
+export interface AbuseGuardOptions {
+  threshold: number;
+  windowMs: number;
+  durationMs: number;
+  allowPeers: ReadonlySet<string> | null;
+  now?: () => number;
+}
+
+export class AbuseGuard {
+  readonly #bans = new Map<string, Ban>();
+  readonly #strikes = new Map<string, number[]>();
+  readonly #options: AbuseGuardOptions;
+  readonly #now: () => number;
+
+  constructor(options: AbuseGuardOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The ban in force for `key`, if any (expired ones are forgotten). */
+  banned(key: string): Ban | undefined {
+    const ban = this.#bans.get(key);
+    if (ban === undefined) return undefined;
+    if (ban.until <= this.#now()) {
+      this.#bans.delete(key);
+      return undefined;
+    }
+    return ban;
+  }
+
+  /** False when an allow-list is set and does not name `peerId`. */
+  allowed(peerId: string): boolean {
+    return this.#options.allowPeers === null || this.#options.allowPeers.has(peerId);
+  }
+
+  ban(key: string, durationMs: number, reason: string): Ban {
+    const ban: Ban = { key, until: durationMs === Infinity ? Infinity : this.#now() + durationMs, reason };
+    this.#bans.set(key, ban);
+    this.#strikes.delete(key);
+    return ban;
+  }
+
+  unban(key: string): boolean {
+    this.#strikes.delete(key);
+    return this.#bans.delete(key);
+  }
+
+  list(): Ban[] {
+    const now = this.#now();
+    for (const [key, ban] of this.#bans) if (ban.until <= now) this.#bans.delete(key);
+    return [...this.#bans.values()];
+  }
+
+  /**
+   * Records a strike against each key; returns the bans this caused.
+   * Bounded: at most 10 000 keys are tracked, the oldest dropped first.
+   */
+  strike(keys: string[], reason: string): Ban[] {
+    const now = this.#now();
+    const bans: Ban[] = [];
+    for (const key of keys) {
+      const recent = (this.#strikes.get(key) ?? []).filter((t) => now - t < this.#options.windowMs);
+      recent.push(now);
+      this.#strikes.delete(key);
+      if (recent.length >= this.#options.threshold) {
+        bans.push(this.ban(key, this.#options.durationMs, `${recent.length} violations in ${Math.round(this.#options.windowMs / 1000)} s; last: ${reason}`));
+      } else {
+        this.#strikes.set(key, recent);
+        if (this.#strikes.size > 10_000) this.#strikes.delete(this.#strikes.keys().next().value!);
+      }
+    }
+    return bans;
+  }
+}
+
+/** The host part of an address like `tcp://1.2.3.4:5` or `ws://[::1]:5/x`, or the address itself. */
+export function hostOf(address: string): string {
+  const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(address);
+  return m !== null && m[1] !== undefined && m[1] !== "" ? m[1] : address;
+}
