@@ -1,6 +1,8 @@
 // One side of one measurement, in its own process (forked by run.mjs, which
 // talks to it over IPC). The receiver listens and counts or echoes; the
-// sender dials and floods or ping-pongs. Both report their peak RSS at the end.
+// sender dials and floods or ping-pongs. In the setup phase the receiver is a
+// server that accepts every connection and the sender connects again and
+// again, each time from a fresh client. Both report their peak RSS at the end.
 //
 // The send policy, identical for every contender: `await peer.send(payload)`
 // for every message, which is the backpressure of the Connection contract.
@@ -11,7 +13,7 @@ const SETUP_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 1_000;
 
 const config = JSON.parse(process.argv[2]);
-const { role, contenderName, phase } = config;
+const { role, contenderName, phase, options } = config;
 
 process.on("disconnect", () => process.exit(0)); // the parent went away: never outlive it
 
@@ -19,11 +21,14 @@ const contender = await loadContender(contenderName);
 let onMessage = () => {};
 const deliver = (payload) => onMessage(payload);
 
-if (role === "receiver") await receiver();
+if (phase.kind === "setup") {
+  if (role === "receiver") await setupServer();
+  else await setupClients();
+} else if (role === "receiver") await receiver();
 else await sender();
 
 async function receiver() {
-  const server = await contender.listen({ host: HOST, onMessage: deliver });
+  const server = await contender.listen({ host: HOST, onMessage: deliver, options });
   report({ type: "listening", port: server.port });
   const peer = await withTimeout(server.connected, SETUP_TIMEOUT_MS, "no peer connected");
   if (phase.kind === "flood") countWindow(phase);
@@ -63,7 +68,7 @@ function countWindow({ warmupMs, durationMs }) {
 }
 
 async function sender() {
-  const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver }), SETUP_TIMEOUT_MS, "dial failed");
+  const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver, options }), SETUP_TIMEOUT_MS, "dial failed");
   report({ type: "dialled" });
   await nextMessage("go");
   const payload = new Uint8Array(phase.size).fill(0x5a);
@@ -113,12 +118,62 @@ async function pingPong(peer, payload, { warmupRounds, rounds, maxMs }) {
   return { rounds: samples.length, medianUs: at(0.5), p99Us: at(0.99), minUs: samples[0] * 1000, maxUs: samples.at(-1) * 1000 };
 }
 
-/** Waits for the parent's "finish", reports the peak RSS, closes (bounded) and exits. */
-async function finish(close) {
+/** The setup phase's server: accepts and completes every connection; its CPU is counted from "go" to "finish". */
+async function setupServer() {
+  const server = await contender.setupServer({ host: HOST, options });
+  report({ type: "listening", port: server.port });
+  report({ type: "connected" });
+  await nextMessage("go");
+  const cpu0 = process.cpuUsage();
+  await finish(() => server.close(), cpu0);
+}
+
+/**
+ * The setup phase's client side: `connects` sequential connections (after
+ * `warmupConnects` uncounted ones), each from a fresh client made before the
+ * clock starts and closed after it stops; bounded in count and time.
+ */
+async function setupClients() {
+  report({ type: "dialled" });
+  await nextMessage("go");
+  const { warmupConnects, connects, maxMs } = phase;
+  const deadline = performance.now() + maxMs;
+  const samples = [];
+  let cpuSeconds = 0;
+  for (let i = 0; i < warmupConnects + connects && performance.now() < deadline; i++) {
+    const client = await withTimeout(contender.setupClient({ options }), SETUP_TIMEOUT_MS, "client setup");
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await withTimeout(client.connect({ host: HOST, port: config.port }), SETUP_TIMEOUT_MS, `connect ${i + 1}`);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await withTimeout(client.close(), SETUP_TIMEOUT_MS, "client close");
+    if (i >= warmupConnects) {
+      samples.push(ms);
+      cpuSeconds += (cpu.user + cpu.system) / 1e6;
+    }
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  report({ type: "result", connects: samples.length, medianMs: at(0.5), p99Ms: at(0.99), minMs: samples[0], maxMs: samples.at(-1), clientCpuMsPerConnect: (cpuSeconds / samples.length) * 1000 });
+  await finish(async () => {});
+}
+
+/**
+ * Waits for the parent's "finish", reports the peak RSS and CPU (all of it,
+ * and since `cpu0` when given), closes (bounded) and exits.
+ */
+async function finish(close, cpu0) {
   await nextMessage("finish");
   // ru_maxrss: the kernel's high-water mark of this process's resident set, in KiB.
   const cpu = process.cpuUsage();
-  report({ type: "final", maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  const since = cpu0 === undefined ? undefined : process.cpuUsage(cpu0);
+  report({
+    type: "final",
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(since === undefined ? {} : { cpuSecondsSinceGo: (since.user + since.system) / 1e6 }),
+  });
   await withTimeout(Promise.resolve().then(close), EXIT_TIMEOUT_MS, "close").catch(() => {});
   process.exit(0);
 }

@@ -4,20 +4,30 @@
 
 const MB = 1e6;
 
+/** What each issue's targets stand for, in plain words (printed with the verdicts). */
+const ISSUES = {
+  foundation:
+    "foundation issue: the Playground's own cost (envelopes, dispatch, limits) with encryption turned off, against a raw node:net socket",
+  security:
+    "security issue: the Playground as shipped (encrypted and authenticated by default) against the UNENCRYPTED raw node:net socket, and the connection setup time of the encrypted paths",
+};
+
 /** @returns {{ text: string, summary: object }} */
-export function formatReport({ meta, phases, contenders, results }) {
+export function formatReport({ meta, phases, contenders, results, skipped = [] }) {
   const summary = {};
   for (const phase of phases) {
     summary[phase.id] = {};
     for (const c of contenders) summary[phase.id][c.name] = aggregate(phase, results[phase.id]?.[c.name] ?? []);
   }
   const has = (id) => phases.some((p) => p.id === id);
+  const byName = new Map(contenders.map((c) => [c.name, c]));
   const lines = [];
   lines.push("");
   lines.push(`xppg bench · loopback 127.0.0.1 · node ${meta.node} · ${meta.cpu} · ${meta.memoryGiB} GiB · git ${meta.git}`);
   lines.push(
     `${meta.rounds} round(s); floods: ${meta.warmupMs / 1000} s warm-up + ${meta.durationMs / 1000} s counted at the receiver; ` +
-      `receiver and sender in separate processes; send policy: ${meta.sendPolicy}`,
+      `receiver and sender in separate processes; send policy: ${meta.sendPolicy}` +
+      (has("setup") ? `; setup: ${meta.connects} sequential connects per round (after 10 warm-up ones), each from a fresh client` : ""),
   );
   lines.push("");
 
@@ -34,6 +44,11 @@ export function formatReport({ meta, phases, contenders, results }) {
   if (has("bulk")) {
     rows.push(["bulk MB/s (64 KiB payload)", ...cell("bulk", (s) => withSpread(s, "megabytesPerSecond", fixed0))]);
   }
+  if (has("setup")) {
+    rows.push(["setup median, ms (connect + handshakes)", ...cell("setup", (s) => withSpread(s, "medianMs", fixed2))]);
+    rows.push(["setup p99, ms", ...cell("setup", (s) => withSpread(s, "p99Ms", fixed2))]);
+    rows.push(["setup CPU per connect, client / server, ms", ...cell("setup", (s) => (Number.isFinite(s.clientCpuMsPerConnect) ? `${fixed2(s.clientCpuMsPerConnect)} / ${fixed2(s.serverCpuMsPerConnect)}` : "-"))]);
+  }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
@@ -44,47 +59,83 @@ export function formatReport({ meta, phases, contenders, results }) {
   lines.push(...table(header, rows));
   lines.push("");
 
-  const judged = contenders.filter((c) => c.compareTo !== null);
-  const verdicts = {};
-  if (judged.length > 0) {
-    const rheader = ["ratio to its baseline", "target", ...judged.map((c) => `${c.label} / ${c.compareTo}`)];
+  // Ratios: each contender against its baseline, then (informational) against its encrypted raw twin.
+  const ratio = (c, base, phase, key) => {
+    const mine = summary[phase]?.[c.name]?.[key];
+    const theirs = summary[phase]?.[base]?.[key];
+    return Number.isFinite(mine) && Number.isFinite(theirs) && theirs !== 0 ? mine / theirs : NaN;
+  };
+  const ratioTable = (title, pairs) => {
+    if (pairs.length === 0) return;
+    const rheader = [title, ...pairs.map(([c, base]) => `${c.label} / ${byName.get(base).label}`)];
     const rrows = [];
-    const ratioRow = (title, phase, key, target, lowerIsBetter) => {
-      const cells = judged.map((c) => {
-        const mine = summary[phase][c.name][key];
-        const base = summary[phase][c.compareTo][key];
-        if (!Number.isFinite(mine) || !Number.isFinite(base) || base === 0) return "n/a";
-        const r = mine / base;
-        const text = lowerIsBetter ? `${r.toFixed(2)}x` : `${(r * 100).toFixed(0)}%`;
-        if (target === undefined) return text;
-        const pass = r >= target;
-        ((verdicts[c.name] ??= {})[phase] = { ratio: r, target, pass });
-        return `${text} ${pass ? "PASS" : "FAIL"}`;
-      });
-      rrows.push([title, target === undefined ? "-" : `>= ${(target * 100).toFixed(0)}%`, ...cells]);
+    const row = (label, phase, key, lowerIsBetter) => {
+      if (!has(phase)) return;
+      rrows.push([label, ...pairs.map(([c, base]) => {
+        const r = ratio(c, base, phase, key);
+        if (!Number.isFinite(r)) return "n/a";
+        return lowerIsBetter ? `${r.toFixed(2)}x` : `${(r * 100).toFixed(0)}%`;
+      })]);
     };
-    const target = (id) => phases.find((p) => p.id === id)?.target;
-    if (has("msgs")) ratioRow("small messages/s", "msgs", "messagesPerSecond", target("msgs"), false);
-    if (has("bulk")) ratioRow("bulk MB/s", "bulk", "megabytesPerSecond", target("bulk"), false);
-    if (has("rtt")) {
-      ratioRow("RTT median (x, lower is better)", "rtt", "medianUs", undefined, true);
-      ratioRow("RTT p99 (x, lower is better)", "rtt", "p99Us", undefined, true);
-    }
+    row("small messages/s", "msgs", "messagesPerSecond", false);
+    row("bulk MB/s", "bulk", "megabytesPerSecond", false);
+    row("RTT median (x, lower is better)", "rtt", "medianUs", true);
+    row("RTT p99 (x, lower is better)", "rtt", "p99Us", true);
+    row("setup median (x, lower is better)", "setup", "medianMs", true);
+    row("setup p99 (x, lower is better)", "setup", "p99Ms", true);
     for (const p of phases.filter((ph) => ph.kind === "flood")) {
-      ratioRow(`CPU per message sender, ${p.id} (x)`, p.id, "senderCpuUsPerMessage", undefined, true);
-      ratioRow(`CPU per message receiver, ${p.id} (x)`, p.id, "receiverCpuUsPerMessage", undefined, true);
+      row(`CPU per message sender, ${p.id} (x)`, p.id, "senderCpuUsPerMessage", true);
+      row(`CPU per message receiver, ${p.id} (x)`, p.id, "receiverCpuUsPerMessage", true);
     }
     for (const p of phases) {
-      ratioRow(`peak RSS sender, ${p.id} (x)`, p.id, "rssSenderBytes", undefined, true);
-      ratioRow(`peak RSS receiver, ${p.id} (x)`, p.id, "rssReceiverBytes", undefined, true);
+      row(`peak RSS sender, ${p.id} (x)`, p.id, "rssSenderBytes", true);
+      row(`peak RSS receiver, ${p.id} (x)`, p.id, "rssReceiverBytes", true);
     }
-    lines.push(...table(rheader, rrows));
+    lines.push(...table(rheader, rrows), "");
+  };
+  ratioTable("ratio to its baseline", contenders.filter((c) => c.compareTo !== null).map((c) => [c, c.compareTo]));
+  ratioTable(
+    "ratio to the encrypted raw twin (informational)",
+    contenders.flatMap((c) => (c.alsoCompareTo ?? []).filter((b) => byName.has(b)).map((b) => [c, b])),
+  );
+
+  // Targets: every one names its issue; PASS/FAIL on the medians over rounds.
+  const verdicts = {};
+  const trows = [];
+  for (const c of contenders) {
+    for (const t of c.targets ?? []) {
+      if (!has(t.phase)) continue;
+      let measured;
+      let wanted;
+      let pass;
+      if (t.minRatio !== undefined) {
+        const key = t.phase === "bulk" ? "megabytesPerSecond" : "messagesPerSecond";
+        const r = ratio(c, c.compareTo, t.phase, key);
+        measured = Number.isFinite(r) ? `${(r * 100).toFixed(0)}%` : "n/a";
+        wanted = `>= ${(t.minRatio * 100).toFixed(0)}% of ${byName.get(c.compareTo).label}`;
+        pass = Number.isFinite(r) && r >= t.minRatio;
+        ((verdicts[c.name] ??= {})[t.phase] = { issue: t.issue, ratio: r, target: t.minRatio, pass });
+      } else {
+        const ms = summary[t.phase][c.name].medianMs;
+        measured = Number.isFinite(ms) ? `${fixed2(ms)} ms` : "n/a";
+        wanted = `< ${t.maxMedianMs} ms median`;
+        pass = Number.isFinite(ms) && ms < t.maxMedianMs;
+        ((verdicts[c.name] ??= {})[t.phase] = { issue: t.issue, medianMs: ms, targetMs: t.maxMedianMs, pass });
+      }
+      trows.push([t.issue, c.label, MEASURE_NAMES[t.phase] ?? t.phase, wanted, measured, pass ? "PASS" : "FAIL"]);
+    }
+  }
+  if (trows.length > 0) {
+    lines.push(...table(["issue", "contender", "measure", "target", "measured", "verdict"], trows));
+    for (const issue of [...new Set(trows.map((r) => r[0]))]) lines.push(`  ${ISSUES[issue] ?? issue}`);
     lines.push("");
   }
+
   for (const c of contenders) for (const n of c.notes) lines.push(`${c.label}: ${n}`);
+  for (const s of skipped) lines.push(`${s.name}: SKIPPED, ${s.reason}`);
   const foreign = phases.flatMap((p) => contenders.map((c) => summary[p.id][c.name].foreignCpuShareMax)).filter(Number.isFinite);
   if (foreign.length > 0) {
-    lines.push(`noise: other processes used up to ${pct(Math.max(...foreign))} of a core during a measurement (load average ${meta.loadAverage.start.toFixed(2)} at start)`);
+    lines.push(`noise: other processes used up to ${pct(Math.max(...foreign))} of a core during a measurement (load average ${meta.loadAverage.start.toFixed(2)} at start); CPU per message moves least with it`);
   }
   const failures = [];
   for (const p of phases) for (const c of contenders) for (const e of summary[p.id][c.name].errors) failures.push(`${c.name} ${p.id}: ${e}`);
@@ -93,10 +144,12 @@ export function formatReport({ meta, phases, contenders, results }) {
   return { text: lines.join("\n"), summary: { figures: summary, verdicts } };
 }
 
+const MEASURE_NAMES = { msgs: "small messages/s", bulk: "bulk MB/s", setup: "setup (connect + handshakes)" };
+
 function aggregate(phase, runs) {
   const ok = runs.filter((r) => r.error === undefined);
   const out = { rounds: ok.length, errors: runs.filter((r) => r.error !== undefined).map((r) => r.error) };
-  const keys = phase.kind === "flood" ? ["messagesPerSecond", "megabytesPerSecond"] : ["medianUs", "p99Us"];
+  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"] }[phase.kind];
   for (const k of keys) {
     const v = ok.map((r) => r[k]).sort((a, b) => a - b);
     out[k] = median(v);
@@ -108,6 +161,10 @@ function aggregate(phase, runs) {
     out.receiverCpuUsPerMessage = median(ok.map((r) => r.receiverCpuUsPerMessage).sort((a, b) => a - b));
     out.senderCpu = median(ok.map((r) => r.senderCpu).sort((a, b) => a - b));
     out.receiverCpu = median(ok.map((r) => r.receiverCpu).sort((a, b) => a - b));
+  }
+  if (phase.kind === "setup") {
+    out.clientCpuMsPerConnect = median(ok.map((r) => r.clientCpuMsPerConnect).sort((a, b) => a - b));
+    out.serverCpuMsPerConnect = median(ok.map((r) => r.serverCpuMsPerConnect).sort((a, b) => a - b));
   }
   const foreign = ok.map((r) => r.foreignCpuShare).filter(Number.isFinite);
   out.foreignCpuShareMax = foreign.length === 0 ? NaN : Math.max(...foreign);
@@ -140,6 +197,9 @@ function pct(x) {
 }
 function fixed0(n) {
   return n.toFixed(0);
+}
+function fixed2(n) {
+  return n.toFixed(2);
 }
 function fixed1(n) {
   return n.toFixed(1);

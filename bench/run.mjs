@@ -2,6 +2,7 @@
 //
 //   pnpm bench                       (builds, then runs this file)
 //   node bench/run.mjs --rounds=1 --duration=2 --only=raw-tcp,playground --phases=msgs,bulk
+//   node bench/run.mjs --help        (every flag)
 //   BENCH_CPU_PROF=/tmp/prof node bench/run.mjs ...   (a .cpuprofile per child process)
 //
 // Each measurement runs in two fresh child processes, the receiver and the
@@ -9,9 +10,9 @@
 // inherits another's heap. Progress goes to stderr, results to stdout and to
 // bench/.results/latest.json. The bench reports misses; it never fails on one.
 import { fork, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
 import { formatReport } from "./report.mjs";
@@ -20,23 +21,64 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
 const RESULTS_DIR = join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
+const SETUP_MAX_MS = 20_000;
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite"];
+const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup] [--tlssuite=NAME]
+  --rounds=N      rounds; each runs every phase for every contender (default 2; 3 to 5 for steadier medians)
+  --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
+  --duration=S    seconds a flood is counted (default 1.5)
+  --connects=N    counted connects per contender and round in the setup phase (default 200; 10 more warm up)
+  --only=a,b      contenders (default all: ${CONTENDER_NAMES.join(", ")})
+  --phases=a,b    phases (default all: msgs, rtt, bulk, setup)
+  --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
+                  TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
+env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
+`;
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const args = parseArgs(process.argv.slice(2));
-const rounds = intArg(args.rounds, 3, 1, 10);
+const rounds = intArg(args.rounds, 2, 1, 10);
 const warmupMs = Math.round(numArg(args.warmup, 0.5, 0, 10) * 1000);
-const durationMs = Math.round(numArg(args.duration, 2, 0.2, 30) * 1000);
+const durationMs = Math.round(numArg(args.duration, 1.5, 0.2, 30) * 1000);
+const connects = intArg(args.connects, 200, 10, 5000);
 const only = args.only ? args.only.split(",") : CONTENDER_NAMES;
 
-/** The measures. `target` is the least ratio to the compared contender that passes. */
+/** The measures. Targets belong to the contenders (contenders/*.mjs), each naming its issue. */
 const PHASES = [
-  { id: "msgs", title: "small messages, one way", kind: "flood", size: 100, target: 0.5 },
+  { id: "msgs", title: "small messages, one way", kind: "flood", size: 100 },
   { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 1000, rounds: 5000, maxMs: 10_000 },
-  { id: "bulk", title: "bulk 64 KiB messages, one way", kind: "flood", size: 64 * 1024, target: 0.7 },
+  { id: "bulk", title: "bulk 64 KiB messages, one way", kind: "flood", size: 64 * 1024 },
+  { id: "setup", title: "connection setup, handshakes included", kind: "setup", warmupConnects: 10, connects, maxMs: SETUP_MAX_MS },
 ];
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
+if (phases.length === 0) throw new Error(`--phases names none of ${PHASES.map((p) => p.id).join(", ")}`);
 
+const cpuProfDir = prepareCpuProfDir(process.env.BENCH_CPU_PROF);
 const contenders = [];
-for (const name of only) contenders.push(await loadContender(name));
+/** Contenders that cannot run on this machine, with the reason: printed, never silently dropped. */
+const skipped = [];
+/** Per contender: the options its `prepare` made, handed to every child. */
+const prepared = new Map();
+for (const name of only) {
+  const c = await loadContender(name);
+  if (c.prepare !== undefined) {
+    const p = await c.prepare({ args });
+    if (p.skip !== undefined) {
+      skipped.push({ name: c.name, reason: p.skip });
+      process.stderr.write(`${c.name} is skipped: ${p.skip}\n`);
+      continue;
+    }
+    prepared.set(c.name, p.options);
+    if (p.notes !== undefined) {
+      c.notes = [...c.notes, ...p.notes];
+      for (const n of p.notes) process.stderr.write(`${c.name}: ${n}\n`);
+    }
+  }
+  contenders.push(c);
+}
 for (const c of contenders) {
   if (c.compareTo !== null && !contenders.some((o) => o.name === c.compareTo)) {
     throw new Error(`${c.name} is compared with ${c.compareTo}: include it in --only`);
@@ -56,7 +98,7 @@ for (let round = 1; round <= rounds; round++) {
     for (const c of contenders) {
       done++;
       const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(4)}  ${c.name.padEnd(14)}`;
-      const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 500 : 1500;
+      const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 1000 : phase.kind === "setup" ? 2500 : 1500;
       const bar = progress(label, expectedMs);
       let m;
       try {
@@ -81,30 +123,38 @@ const meta = {
   rounds,
   warmupMs,
   durationMs,
+  connects,
   sendPolicy: "await every send (Connection contract backpressure, HWM 1 MiB)",
 };
-const report = formatReport({ meta, phases, contenders, results });
+const report = formatReport({ meta, phases, contenders, results, skipped });
 process.stdout.write(report.text);
 mkdirSync(RESULTS_DIR, { recursive: true });
-const json = JSON.stringify({ meta, phases, contenders: contenders.map(({ name, label, compareTo, notes }) => ({ name, label, compareTo, notes })), summary: report.summary, raw: results }, null, 2);
+const json = JSON.stringify(
+  { meta, phases, contenders: contenders.map(({ name, label, compareTo, alsoCompareTo, targets, notes }) => ({ name, label, compareTo, alsoCompareTo, targets, notes })), skipped, summary: report.summary, raw: results },
+  null,
+  2,
+);
 writeFileSync(join(RESULTS_DIR, "latest.json"), json);
 writeFileSync(join(RESULTS_DIR, `results-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`), json);
 process.stderr.write(`results written to ${join("bench", ".results", "latest.json")}\n`);
+if (cpuProfDir !== null) reportCpuProfiles(cpuProfDir);
 
 /** Runs one phase for one contender in a fresh receiver and sender process. */
 async function measure(contenderName, phase) {
   const phaseConfig = { ...phase, warmupMs, durationMs, sendMs: warmupMs + durationMs + 700 };
+  const options = prepared.get(contenderName);
   const kids = [];
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
   const timer = setTimeout(() => kids.forEach((k) => k.kill("SIGKILL")), RUN_TIMEOUT_MS);
   try {
-    const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig }, "receiver", contenderName, phase.id);
+    const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig, options }, "receiver", contenderName, phase.id);
     kids.push(receiver);
     const { port } = await receiver.next("listening");
-    const sender = spawnChild({ role: "sender", contenderName, phase: phaseConfig, port }, "sender", contenderName, phase.id);
+    const sender = spawnChild({ role: "sender", contenderName, phase: phaseConfig, options, port }, "sender", contenderName, phase.id);
     kids.push(sender);
     await Promise.all([receiver.next("connected"), sender.next("dialled")]);
+    if (phase.kind === "setup") receiver.send({ type: "go" });
     sender.send({ type: "go" });
     let result;
     if (phase.kind === "flood") {
@@ -128,6 +178,7 @@ async function measure(contenderName, phase) {
     receiver.send({ type: "finish" });
     sender.send({ type: "finish" });
     const [rf, sf] = await Promise.all([receiver.next("final"), sender.next("final")]);
+    if (phase.kind === "setup") result.serverCpuMsPerConnect = (rf.cpuSecondsSinceGo / (phase.warmupConnects + result.connects)) * 1000;
     result.rssReceiverBytes = rf.maxRssBytes;
     result.rssSenderBytes = sf.maxRssBytes;
     await Promise.all(kids.map((k) => k.exited));
@@ -158,8 +209,8 @@ function machineBusySeconds() {
 
 function spawnChild(config, role, contenderName, phaseId) {
   const execArgv = [];
-  if (process.env.BENCH_CPU_PROF) {
-    execArgv.push("--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${contenderName}-${phaseId}-${role}-${process.hrtime.bigint()}.cpuprofile`);
+  if (cpuProfDir !== null) {
+    execArgv.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${contenderName}-${phaseId}-${role}-${process.hrtime.bigint()}.cpuprofile`);
   }
   const child = fork(CHILD, [JSON.stringify(config)], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const inbox = [];
@@ -193,6 +244,9 @@ function summary(phase, m) {
   const other = m.foreignCpuShare === undefined ? "" : `  [other processes: ${pct(m.foreignCpuShare)} of a core]`;
   if (phase.id === "msgs") return `${Math.round(m.messagesPerSecond).toLocaleString("en-US")} msg/s${cpu}${other}`;
   if (phase.id === "bulk") return `${m.megabytesPerSecond.toFixed(0)} MB/s${cpu}${other}`;
+  if (phase.kind === "setup") {
+    return `median ${m.medianMs.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms over ${m.connects} connects  (cpu per connect: client ${m.clientCpuMsPerConnect.toFixed(2)} ms, server ${m.serverCpuMsPerConnect.toFixed(2)} ms)${other}`;
+  }
   return `median ${m.medianUs.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us${other}`;
 }
 
@@ -215,6 +269,22 @@ function progress(label, expectedMs) {
   };
 }
 
+/** The profile directory as an absolute path, made if missing (V8 writes nothing into a missing one); null when not profiling. */
+function prepareCpuProfDir(dir) {
+  if (dir === undefined || dir === "") return null;
+  const abs = resolvePath(dir);
+  mkdirSync(abs, { recursive: true });
+  process.stderr.write(`CPU profiles go to ${abs} (one per child process; profiling slows the contenders: do not compare these figures)\n`);
+  return abs;
+}
+
+/** Says how many profiles the children wrote, so a run that wrote none does not go unnoticed. */
+function reportCpuProfiles(dir) {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")) : [];
+  if (files.length === 0) process.stderr.write(`warning: no .cpuprofile was written to ${dir}\n`);
+  else process.stderr.write(`${files.length} .cpuprofile file(s) in ${dir}; summarise one with: node bench/profile-summary.mjs <file>\n`);
+}
+
 function gitInfo() {
   try {
     const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: HERE, encoding: "utf8" }).trim();
@@ -229,7 +299,7 @@ function parseArgs(argv) {
   const out = {};
   for (const a of argv) {
     const m = /^--([a-z]+)=(.*)$/.exec(a);
-    if (m === null) throw new Error(`unknown argument ${a}; use --rounds=N --warmup=S --duration=S --only=a,b --phases=msgs,rtt,bulk`);
+    if (m === null || !KNOWN_FLAGS.includes(m[1])) throw new Error(`unknown argument ${a}\n${USAGE}`);
     out[m[1]] = m[2];
   }
   return out;

@@ -24,7 +24,33 @@ export const contender = {
     conn.read({ frame: onMessage });
     return peerOf(conn);
   },
+
+  // Setup phase: a tcpTransport dial (TCP connect, no handshake of its own).
+  async setupServer({ host }) {
+    const conns = new Set();
+    const listener = await tcpTransport().listen(`tcp://${host}:0`, (conn) => {
+      conns.add(conn);
+      conn.read({ frame() {}, close: () => conns.delete(conn) });
+    });
+    return { port: listener.port, close: () => closeAll(listener, conns) };
+  },
+
+  async setupClient() {
+    let conn = null;
+    return {
+      async connect({ host, port }) {
+        conn = await tcpTransport().dial(`tcp://${host}:${port}`);
+      },
+      close: async () => conn?.close(),
+    };
+  },
 };
+
+/** Closes the listener and whatever connections are still open (bounded by the caller's exit timeout). */
+export async function closeAll(listener, conns) {
+  await Promise.all([...conns].map((c) => c.close().catch(() => {})));
+  await listener.close();
+}
 
 function peerOf(conn) {
   return { send: (payload) => conn.send(payload), close: () => conn.close() };

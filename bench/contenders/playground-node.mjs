@@ -1,0 +1,86 @@
+// The xppg full stack: a Playground over TCP (handshake done, envelope
+// encoding, dispatch to a pg.on handler), encrypted (the default) or with
+// `dangerouslyDisableEncryption`. Both per-peer rate limits are turned off,
+// since the bench floods on purpose; every other limit keeps its default.
+// Shared by playground.mjs and playground-plain.mjs; not a contender itself.
+import { Playground } from "@xppg/node";
+import { tcpTransport } from "@xppg/transport-tcp";
+
+const APP = "xppg-bench";
+const KIND = "bench";
+/** The bench floods on purpose: both rate limits are OFF (printed with the results). */
+const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity };
+/**
+ * The setup phase's server sees hundreds of short-lived peers one after the
+ * other; a closed one may still be on its way out when the next arrives.
+ */
+const SETUP_SERVER_LIMITS = { ...LIMITS, maxPeers: 1024 };
+
+/**
+ * @param {{ name: string, label: string, encrypted: boolean, targets: object[] }} o
+ * @returns {import("./index.mjs").Contender}
+ */
+export function playgroundContender({ name, label, encrypted, targets }) {
+  const start = async (host, onMessage, extra = {}) => {
+    const pg = new Playground(APP, {
+      host,
+      port: 0,
+      transports: [tcpTransport()],
+      limits: LIMITS,
+      ...(encrypted ? {} : { dangerouslyDisableEncryption: true }),
+      ...extra,
+    });
+    pg.on(KIND, (_src, _kind, payload) => onMessage(payload));
+    pg.events.on("error", (error) => process.stderr.write(`\n[${name}] ${error.code}: ${error.message}\n`));
+    await pg.start();
+    return pg;
+  };
+  const ignore = () => {};
+  return {
+    name,
+    label,
+    compareTo: "raw-tcp",
+    alsoCompareTo: encrypted ? ["raw-tls"] : [],
+    targets,
+    notes: [
+      `Playground over tcpTransport(), ${encrypted ? "ENCRYPTED (the default: Noise XX via @xppg/secure, a fresh identity per node)" : "dangerouslyDisableEncryption: true (plaintext, unauthenticated)"}; ` +
+        "limits.messagesPerSecond = Infinity and limits.bytesPerSecond = Infinity (both rate limits are OFF for this bench), other limits default",
+      `payloads travel as a Uint8Array in a "${KIND}" message sent with { to: peerId }; setup: a fresh client node per join (made and started before the clock starts, stopped after), the server allows 1024 peers`,
+    ],
+
+    async listen({ host, onMessage }) {
+      const pg = await start(host, onMessage);
+      const connected = new Promise((resolve) => {
+        pg.events.on("peer:joined", (peer) => resolve(peerOf(pg, peer.peerId)));
+      });
+      return { port: pg.port, connected, close: () => pg.stop() };
+    },
+
+    async dial({ host, port, onMessage }) {
+      const pg = await start(host, onMessage, { listen: [] });
+      const peer = await pg.join(host, port);
+      return peerOf(pg, peer.peerId);
+    },
+
+    // Setup phase: TCP connect, the Noise XX handshake (unless plaintext) and xppg's hello/welcome.
+    async setupServer({ host }) {
+      const pg = await start(host, ignore, { limits: SETUP_SERVER_LIMITS });
+      return { port: pg.port, close: () => pg.stop() };
+    },
+
+    async setupClient() {
+      const pg = await start("127.0.0.1", ignore, { listen: [] });
+      return {
+        async connect({ host, port }) {
+          await pg.join(host, port);
+        },
+        close: () => pg.stop(),
+      };
+    },
+  };
+}
+
+function peerOf(pg, peerId) {
+  const to = { to: peerId };
+  return { send: (payload) => pg.send(KIND, payload, to), close: () => pg.stop() };
+}

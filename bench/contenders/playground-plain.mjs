@@ -1,0 +1,13 @@
+// xppg Playground with encryption turned off (dangerouslyDisableEncryption):
+// the stack's own cost without the cost of security.
+import { playgroundContender } from "./playground-node.mjs";
+
+export const contender = playgroundContender({
+  name: "playground-plain",
+  label: "xppg Playground plain",
+  encrypted: false,
+  targets: [
+    { issue: "foundation", phase: "msgs", minRatio: 0.5 },
+    { issue: "foundation", phase: "bulk", minRatio: 0.7 },
+  ],
+});
