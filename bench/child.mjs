@@ -16,6 +16,8 @@ const config = JSON.parse(process.argv[2]);
 const { role, contenderName, phase, options } = config;
 
 process.on("disconnect", () => process.exit(0)); // the parent went away: never outlive it
+// Stopped by the parent (a run that failed or took too long): exit() still writes a --cpu-prof profile.
+process.on("SIGTERM", () => process.exit(143));
 
 const contender = await loadContender(contenderName);
 let onMessage = () => {};

@@ -21,10 +21,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
 const RESULTS_DIR = join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
+const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
 const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup] [--tlssuite=NAME]
-  --rounds=N      rounds; each runs every phase for every contender (default 2; 3 to 5 for steadier medians)
+  --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
   --duration=S    seconds a flood is counted (default 1.5)
   --connects=N    counted connects per contender and round in the setup phase (default 200; 10 more warm up)
@@ -40,7 +41,7 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 const args = parseArgs(process.argv.slice(2));
-const rounds = intArg(args.rounds, 2, 1, 10);
+const rounds = intArg(args.rounds, 3, 1, 10);
 const warmupMs = Math.round(numArg(args.warmup, 0.5, 0, 10) * 1000);
 const durationMs = Math.round(numArg(args.duration, 1.5, 0.2, 30) * 1000);
 const connects = intArg(args.connects, 200, 10, 5000);
@@ -146,7 +147,7 @@ async function measure(contenderName, phase) {
   const kids = [];
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
-  const timer = setTimeout(() => kids.forEach((k) => k.kill("SIGKILL")), RUN_TIMEOUT_MS);
+  const timer = setTimeout(() => kids.forEach(stopChild), RUN_TIMEOUT_MS);
   try {
     const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig, options }, "receiver", contenderName, phase.id);
     kids.push(receiver);
@@ -190,8 +191,20 @@ async function measure(contenderName, phase) {
     return result;
   } finally {
     clearTimeout(timer);
-    for (const k of kids) if (k.exitCode === null && k.signalCode === null) k.kill("SIGKILL");
+    for (const k of kids) stopChild(k);
   }
+}
+
+/**
+ * Stops a child that is still running: SIGTERM first, which it turns into an
+ * exit that still writes its CPU profile (SIGKILL writes none), then SIGKILL
+ * if it is still there after a grace period.
+ */
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const kill = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+  child.once("exit", () => clearTimeout(kill));
 }
 
 /** Busy CPU seconds of the whole machine so far (Linux /proc/stat), with the wall time read. */
