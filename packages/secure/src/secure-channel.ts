@@ -48,6 +48,13 @@ function deferred(): Deferred {
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
 const INITIAL_PLAIN_SIZE = 4096;
+/**
+ * Bytes sealed in one tick before `send` makes the caller wait for the next
+ * one. Without it a sender that never waits encrypts megabytes in one
+ * synchronous burst while the socket sits idle, and the two sides take
+ * turns instead of working at once.
+ */
+const TICK_BUDGET = 4 * MAX_RECORD_PLAINTEXT;
 
 /**
  * The record layer over a finished handshake.
@@ -89,6 +96,8 @@ export class SecureChannel implements SecureConnection {
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
+  #sealedThisTick = 0;
+  #tickWaiter: Deferred | null = null;
 
   #sendClosed = false;
   #localCloseClean = false;
@@ -166,11 +175,16 @@ export class SecureChannel implements SecureConnection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#plainLength > 0 && !this.#flushScheduled) {
+    if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#provider.defer(this.#flushTick);
     }
-    if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) return RESOLVED;
+    if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
+      if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;
+      // Let the connection below write what was sealed before sealing more.
+      this.#tickWaiter ??= deferred();
+      return this.#tickWaiter.promise;
+    }
     // Over the high-water mark: resolve once the record that carries the end
     // of this frame has been taken by the connection below.
     if (this.#plainLength === 0) return this.#lastSend;
@@ -247,6 +261,7 @@ export class SecureChannel implements SecureConnection {
   #sealAndSend(plain: Uint8Array): Promise<void> {
     const record = this.#session.send.encryptWithAd(EMPTY, plain);
     const size = record.byteLength;
+    this.#sealedThisTick += size;
     this.#unsettledBytes += size;
     const sent = this.#conn.send(record);
     this.#lastSend = sent;
@@ -263,7 +278,11 @@ export class SecureChannel implements SecureConnection {
 
   readonly #flushTick = (): void => {
     this.#flushScheduled = false;
+    this.#sealedThisTick = 0;
     if (!this.#sendClosed) this.#flush();
+    const waiter = this.#tickWaiter;
+    this.#tickWaiter = null;
+    waiter?.resolve();
   };
 
   #flush(): void {
@@ -281,6 +300,9 @@ export class SecureChannel implements SecureConnection {
   #dropPending(error: XppgError | undefined): void {
     this.#plainLength = 0;
     this.#plain = null;
+    const tick = this.#tickWaiter;
+    this.#tickWaiter = null;
+    tick?.reject(connectionClosedError(this.remoteAddress, error));
     const waiter = this.#partialWaiter;
     this.#partialWaiter = null;
     waiter?.reject(connectionClosedError(this.remoteAddress, error));
