@@ -126,6 +126,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     }
   }
   if (trows.length > 0) {
+    trows.sort((a, b) => a[0].localeCompare(b[0])); // grouped by issue; stable within one
     lines.push(...table(["issue", "contender", "measure", "target", "measured", "verdict"], trows));
     for (const issue of [...new Set(trows.map((r) => r[0]))]) lines.push(`  ${ISSUES[issue] ?? issue}`);
     lines.push("");
