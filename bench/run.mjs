@@ -98,7 +98,7 @@ for (let round = 1; round <= rounds; round++) {
     // The contenders alternate within a round, so slow drifts of the machine hit them alike.
     for (const c of contenders) {
       done++;
-      const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(4)}  ${c.name.padEnd(14)}`;
+      const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(5)}  ${c.name.padEnd(16)}`;
       const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 1000 : phase.kind === "setup" ? 2500 : 1500;
       const bar = progress(label, expectedMs);
       let m;
