@@ -93,11 +93,14 @@ export const nodeCryptoProvider: CryptoProvider = {
     }
   },
   x25519Generate(): X25519KeyPair {
-    const { privateKey } = generateKeyPairSync("x25519");
-    const jwk = privateKey.export({ format: "jwk" });
-    const secretKey = new Uint8Array(Buffer.from(jwk.d!, "base64url"));
+    // KeyObject.export({ format: "jwk" }) hangs the process after a few
+    // thousand calls in Node 20 (reproduced here), so keys leave OpenSSL as DER.
+    const { privateKey, publicKey } = generateKeyPairSync("x25519");
+    const pkcs8 = privateKey.export({ format: "der", type: "pkcs8" });
+    const spki = publicKey.export({ format: "der", type: "spki" });
+    const secretKey = new Uint8Array(pkcs8.subarray(pkcs8.length - 32));
     privateKeys.set(secretKey, privateKey);
-    return { publicKey: new Uint8Array(Buffer.from(jwk.x!, "base64url")), secretKey };
+    return { publicKey: new Uint8Array(spki.subarray(spki.length - 32)), secretKey };
   },
   x25519PublicKey(secretKey) {
     const spki = createPublicKey(x25519Private(secretKey)).export({ format: "der", type: "spki" });
