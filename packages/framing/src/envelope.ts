@@ -47,6 +47,14 @@ export interface Envelope<P = unknown> {
   signedBytes?: Uint8Array | undefined;
 }
 
+/** An envelope measured and ready to write. */
+interface Prepared {
+  prefix: Uint8Array;
+  body: Uint8Array;
+  flags: number;
+  total: number;
+}
+
 /** Options for {@link EnvelopeCodec}. */
 export interface EnvelopeCodecOptions {
   /**
@@ -141,7 +149,28 @@ export class EnvelopeCodec {
     return this.#encode(envelope, envelope.hopLimit, signature);
   }
 
+  /**
+   * Encodes an envelope straight into `out` at `offset` (no allocation, no
+   * extra copy: how a sender batches many small messages into one buffer).
+   * Returns the bytes written; when `out` has too little room left, writes
+   * nothing and returns minus the bytes needed. Throws as
+   * {@link EnvelopeCodec.encode} does.
+   */
+  encodeInto(envelope: Envelope, out: Uint8Array, offset: number): number {
+    const prep = this.#prepare(envelope, envelope.hopLimit, envelope.signature);
+    if (offset + prep.total > out.byteLength) return -prep.total;
+    this.#write(out, offset, prep, envelope.id, envelope.hopLimit, envelope.signature);
+    return prep.total;
+  }
+
   #encode(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Uint8Array {
+    const prep = this.#prepare(envelope, hopLimit, signature);
+    const out = allocate(prep.total);
+    this.#write(out, 0, prep, envelope.id, hopLimit, signature);
+    return out;
+  }
+
+  #prepare(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Prepared {
     const { kind, source, destination, id, payload } = envelope;
     checkString(kind, MAX_KIND_LENGTH, "kind");
     checkString(source, MAX_PEER_ID_LENGTH, "source");
@@ -156,7 +185,7 @@ export class EnvelopeCodec {
       flags |= FLAG_BYTES;
     } else {
       try {
-        // A view into the encoder's buffer: copied below before the next encode.
+        // A view into the encoder's buffer: copied by #write before the next encode.
         body = this.#encoder.encodeSharedRef(payload);
       } catch (cause) {
         throw new FramingError(
@@ -171,32 +200,33 @@ export class EnvelopeCodec {
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
     const total = FIXED_HEADER + prefix.byteLength + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.byteLength;
     if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
-    // Pooled for small sizes in Node; a plain allocation elsewhere.
-    const out = allocate(total);
-    out[0] = ENVELOPE_VERSION;
-    out[1] = flags;
-    out[2] = hopLimit;
+    return { prefix, body, flags, total };
+  }
+
+  #write(out: Uint8Array, at: number, prep: Prepared, id: number, hopLimit: number, signature: Uint8Array | undefined): void {
+    out[at] = ENVELOPE_VERSION;
+    out[at + 1] = prep.flags;
+    out[at + 2] = hopLimit;
     const high = Math.floor(id / 0x1_0000_0000);
     const low = id >>> 0;
-    out[3] = high >>> 24;
-    out[4] = (high >>> 16) & 0xff;
-    out[5] = (high >>> 8) & 0xff;
-    out[6] = high & 0xff;
-    out[7] = low >>> 24;
-    out[8] = (low >>> 16) & 0xff;
-    out[9] = (low >>> 8) & 0xff;
-    out[10] = low & 0xff;
+    out[at + 3] = high >>> 24;
+    out[at + 4] = (high >>> 16) & 0xff;
+    out[at + 5] = (high >>> 8) & 0xff;
+    out[at + 6] = high & 0xff;
+    out[at + 7] = low >>> 24;
+    out[at + 8] = (low >>> 16) & 0xff;
+    out[at + 9] = (low >>> 8) & 0xff;
+    out[at + 10] = low & 0xff;
     // TypedArray#set: element loops here ran several times slower once the
     // call sites saw both Buffer and Uint8Array.
-    let pos = FIXED_HEADER;
-    out.set(prefix, pos);
-    pos += prefix.byteLength;
+    let pos = at + FIXED_HEADER;
+    out.set(prep.prefix, pos);
+    pos += prep.prefix.byteLength;
     if (signature !== undefined) {
       out.set(signature, pos);
       pos += SIGNATURE_LENGTH;
     }
-    out.set(body, pos);
-    return out;
+    out.set(prep.body, pos);
   }
 
   /** The encoded kind, source and destination (each a u16 length and UTF-8). */
@@ -216,12 +246,15 @@ export class EnvelopeCodec {
     return prefix;
   }
 
-  /** Decodes and validates an envelope received from the network. */
-  decode(bytes: Uint8Array): Envelope {
-    const end = bytes.byteLength;
-    if (end > this.maxSize) throw frameTooLargeError(end, this.maxSize, "received");
-    if (end < FIXED_HEADER) throw malformed(`it has ${end} bytes, fewer than the ${FIXED_HEADER}-byte header`);
-    const version = bytes[0]!;
+  /**
+   * Decodes and validates an envelope received from the network: all of
+   * `bytes`, or the part from `start` to `end` (no view is made of it).
+   */
+  decode(bytes: Uint8Array, start = 0, end = bytes.byteLength): Envelope {
+    const size = end - start;
+    if (size > this.maxSize) throw frameTooLargeError(size, this.maxSize, "received");
+    if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
+    const version = bytes[start]!;
     if (version !== ENVELOPE_VERSION) {
       throw new FramingError(
         FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
@@ -229,14 +262,14 @@ export class EnvelopeCodec {
         { details: { version } },
       );
     }
-    const flags = bytes[1]!;
+    const flags = bytes[start + 1]!;
     if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(`it has unknown flags 0x${flags.toString(16)}`);
-    const hopLimit = bytes[2]!;
-    const high = ((bytes[3]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
-    const low = ((bytes[7]! << 24) | (bytes[8]! << 16) | (bytes[9]! << 8) | bytes[10]!) >>> 0;
+    const hopLimit = bytes[start + 2]!;
+    const high = ((bytes[start + 3]! << 24) | (bytes[start + 4]! << 16) | (bytes[start + 5]! << 8) | bytes[start + 6]!) >>> 0;
+    const low = ((bytes[start + 7]! << 24) | (bytes[start + 8]! << 16) | (bytes[start + 9]! << 8) | bytes[start + 10]!) >>> 0;
     if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
     const id = high * 0x1_0000_0000 + low;
-    let pos = FIXED_HEADER;
+    let pos = start + FIXED_HEADER;
     let strings = this.#decStrings;
     const hasDestination = (flags & FLAG_DESTINATION) !== 0;
     const last = this.#decPrefix;
@@ -246,20 +279,20 @@ export class EnvelopeCodec {
     for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
     if (same) pos += lastLength;
     else {
-      const kind = this.#readString(bytes, pos, MAX_KIND_LENGTH, "kind");
+      const kind = this.#readString(bytes, pos, end, MAX_KIND_LENGTH, "kind");
       pos += 2 + kind.bytes;
-      const source = this.#readString(bytes, pos, MAX_PEER_ID_LENGTH, "source");
+      const source = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "source");
       pos += 2 + source.bytes;
       let destination: string | null = null;
       if (hasDestination) {
-        const d = this.#readString(bytes, pos, MAX_PEER_ID_LENGTH, "destination");
+        const d = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "destination");
         destination = d.text;
         pos += 2 + d.bytes;
       }
       strings = { kind: kind.text, source: source.text, destination };
       this.#decStrings = strings;
       this.#decHasDestination = hasDestination;
-      this.#decPrefix = new Uint8Array(bytes.subarray(FIXED_HEADER, pos)); // a copy, not a view
+      this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
     }
     let signature: Uint8Array | undefined;
     let signedBytes: Uint8Array | undefined;
@@ -267,9 +300,9 @@ export class EnvelopeCodec {
       if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
       signature = view(bytes, pos, SIGNATURE_LENGTH);
       // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
-      signedBytes = new Uint8Array(end - SIGNATURE_LENGTH);
-      signedBytes.set(bytes.subarray(0, pos), 0);
-      signedBytes.set(bytes.subarray(pos + SIGNATURE_LENGTH), pos);
+      signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
+      signedBytes.set(bytes.subarray(start, pos), 0);
+      signedBytes.set(bytes.subarray(pos + SIGNATURE_LENGTH, end), pos - start);
       signedBytes[1] = flags & ~FLAG_SIGNATURE;
       signedBytes[2] = 0;
       pos += SIGNATURE_LENGTH;
@@ -294,13 +327,13 @@ export class EnvelopeCodec {
     return envelope;
   }
 
-  #readString(bytes: Uint8Array, pos: number, maxChars: number, what: string): { text: string; bytes: number } {
-    if (pos + 2 > bytes.byteLength) throw malformed(`its ${what} is cut short`);
+  #readString(bytes: Uint8Array, pos: number, end: number, maxChars: number, what: string): { text: string; bytes: number } {
+    if (pos + 2 > end) throw malformed(`its ${what} is cut short`);
     const length = (bytes[pos]! << 8) | bytes[pos + 1]!;
     if (length === 0) throw malformed(`its ${what} is empty`);
     if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(`its ${what} is longer than ${maxChars} characters`);
     const start = pos + 2;
-    if (start + length > bytes.byteLength) throw malformed(`its ${what} is cut short`);
+    if (start + length > end) throw malformed(`its ${what} is cut short`);
     let text: string;
     try {
       text = this.#texts.get(bytes, start, start + length);

@@ -72,6 +72,22 @@ describe("EnvelopeCodec", () => {
     expect(() => codec.encodeSigned(env, () => new Uint8Array(10))).toThrow(/64 bytes/);
   });
 
+  it("encodes into a caller's buffer and decodes a range of one, byte-identical to encode()", () => {
+    const env: Envelope = { ...base, destination: "peerB", payload: { n: 1 } };
+    const buf = new Uint8Array(200).fill(0xee);
+    const n = codec.encodeInto(env, buf, 7);
+    expect(buf.subarray(7, 7 + n)).toEqual(Uint8Array.from(codec.encode(env)));
+    expect(buf[6]).toBe(0xee);
+    expect(buf[7 + n]).toBe(0xee);
+    expect(codec.decode(buf, 7, 7 + n)).toEqual(env);
+    // Too little room: minus the size needed, nothing written.
+    const small = new Uint8Array(10).fill(0xee);
+    expect(codec.encodeInto(env, small, 0)).toBe(-n);
+    expect([...small]).toEqual(new Array(10).fill(0xee));
+    // A range cut short is malformed, not read past its end.
+    expect(codeOf(() => codec.decode(buf, 7, 7 + n - 3))).toMatch(/^XPPG_ERR_/);
+  });
+
   it("refuses payloads it cannot encode, with advice", () => {
     expect(codeOf(() => codec.encode({ ...base, payload: { f: Symbol("s") } }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
     expect(codeOf(() => codec.encode({ ...base, kind: "" }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");

@@ -18,6 +18,8 @@ export interface SessionHost {
   deliver(session: PeerSession, envelope: Envelope): void;
   /** Both sides accepted each other: the session is open. */
   opened(session: PeerSession): void;
+  /** A local failure to report (not the peer's fault). */
+  report(error: XppgError, peerId: string | undefined): void;
   /** The session ended (after `admit` accepted it or not). */
   ended(session: PeerSession, error: XppgError | undefined): void;
 }
@@ -37,6 +39,26 @@ export interface SessionLimits {
  * sides accepted.
  */
 type Phase = "handshaking" | "admitted" | "open" | "closed";
+
+/** Bytes of the length before each envelope in a bundle. */
+const BUNDLE_LENGTH_BYTES = 4;
+const INITIAL_BUNDLE_BYTES = 64 * 1024;
+/** A bundle buffer grown past this (for one large message) is dropped after use. */
+const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
+/** Bytes queued or in flight per peer before `send` waits. */
+const SESSION_HIGH_WATER_MARK = 1024 * 1024;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Flushes at the end of the current tick: after the caller's synchronous sends, before I/O. */
+const scheduleFlush: (fn: () => void) => void =
+  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
@@ -117,10 +139,37 @@ export class PeerSession {
     return this.#phase === "closed";
   }
 
-  /** Sends pre-encoded envelope bytes. */
+  /**
+   * Queues one pre-encoded envelope (a broadcast encoded once for every
+   * peer). Resolves at once while less than the high-water mark is
+   * buffered; else once the connection has taken enough. Rejects when the
+   * connection closes first.
+   */
   sendBytes(bytes: Uint8Array): Promise<void> {
-    this.sentSinceTick = true;
-    return this.connection.send(bytes);
+    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    const room = this.#reserve(bytes.byteLength);
+    this.#out.set(bytes, room);
+    return this.#queued();
+  }
+
+  /** Queues an envelope, encoded straight into the outgoing bundle. */
+  sendEnvelope(envelope: Envelope): Promise<void> {
+    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    const codec = this.#host.codec;
+    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES);
+    if (written < 0) {
+      this.#reserveRoom(-written);
+      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES);
+    } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
+      // It fit the buffer but would make the bundle too big for one frame:
+      // send what was queued, then move this envelope to the front.
+      const at = this.#outLength + BUNDLE_LENGTH_BYTES;
+      this.#flush();
+      this.#out.copyWithin(BUNDLE_LENGTH_BYTES, at, at + written);
+    }
+    writeU32(this.#out, this.#outLength, written);
+    this.#outLength += BUNDLE_LENGTH_BYTES + written;
+    return this.#queued();
   }
 
   /** Encodes and sends a message from this node to this peer. */
@@ -129,18 +178,108 @@ export class PeerSession {
   }
 
   #sendEnvelope(kind: string, payload: unknown, destination: string | null): Promise<void> {
-    const bytes = this.#host.codec.encode({
-      version: ENVELOPE_VERSION,
-      kind,
-      source: this.#host.localPeerId,
-      destination,
-      id: this.#host.nextMessageId(),
-      hopLimit: 0,
-      payload,
-    });
-    return this.sendBytes(bytes).catch(() => {
+    let sent: Promise<void>;
+    try {
+      sent = this.sendEnvelope({
+        version: ENVELOPE_VERSION,
+        kind,
+        source: this.#host.localPeerId,
+        destination,
+        id: this.#host.nextMessageId(),
+        hopLimit: 0,
+        payload,
+      });
+    } catch (error) {
+      // This node could not encode its own control message: a bug to report, not to hide.
+      this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
+      return RESOLVED;
+    }
+    return sent.catch(() => {
       // A send on a closing connection fails; `closed` reports why.
     });
+  }
+
+  // ---- outgoing bundles -------------------------------------------------
+  //
+  // Envelopes queued within one tick leave as one frame, a bundle:
+  // [u32 length][envelope] repeated. They are encoded straight into one
+  // reused buffer: no allocation and no extra copy per message, and one
+  // send (one record when encrypted) per tick instead of one per message.
+
+  #out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  #outLength = 0;
+  #flushScheduled = false;
+  /** Bytes handed to the connection whose `send` has not resolved yet. */
+  #inFlight = 0;
+  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  /** Makes room for an envelope of `size` bytes; returns where it goes (after its length). */
+  #reserve(size: number): number {
+    this.#reserveRoom(size);
+    writeU32(this.#out, this.#outLength, size);
+    const at = this.#outLength + BUNDLE_LENGTH_BYTES;
+    this.#outLength = at + size;
+    return at;
+  }
+
+  #reserveRoom(size: number): void {
+    const needed = BUNDLE_LENGTH_BYTES + size;
+    // A bundle is one frame: keep it within the frame limit.
+    if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.#flush();
+    if (this.#outLength + needed > this.#out.byteLength) {
+      if (this.#outLength > 0) this.#flush();
+      if (needed > this.#out.byteLength) this.#out = new Uint8Array(Math.max(needed, this.#out.byteLength * 2));
+    }
+  }
+
+  /** The largest frame: the largest envelope plus its length. */
+  #frameLimit(): number {
+    return this.#host.codec.maxSize + BUNDLE_LENGTH_BYTES;
+  }
+
+  #queued(): Promise<void> {
+    this.sentSinceTick = true;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      scheduleFlush(this.#flushNow);
+    }
+    if (this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) return RESOLVED;
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  readonly #flushNow = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+    // Large one-off buffers are not kept past their use.
+    if (this.#out.byteLength > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  };
+
+  /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
+  #flush(): void {
+    const length = this.#outLength;
+    if (length === 0) return;
+    this.#outLength = 0;
+    this.#inFlight += length;
+    this.connection.send(this.#out.subarray(0, length)).then(
+      () => {
+        this.#inFlight -= length;
+        if (this.#waiters.length > 0 && this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
+          for (const w of this.#waiters.splice(0)) w.resolve();
+        }
+      },
+      (error: Error) => {
+        this.#inFlight -= length;
+        // A closed connection is reported by `closed`; anything else is this node's bug.
+        if (!isXppgError(error, "XPPG_ERR_CONNECTION_CLOSED") && this.#phase !== "closed") {
+          this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
+        }
+        for (const w of this.#waiters.splice(0)) w.reject(error);
+      },
+    );
+  }
+
+  #closedError(): PlaygroundError {
+    return new PlaygroundError(NODE_ERROR_CODES.STOPPED, `The connection to ${this.peerId ?? this.connection.remoteAddress} is closed; nothing more can be sent on it.`);
   }
 
   /**
@@ -153,9 +292,12 @@ export class PeerSession {
     if (error !== undefined) {
       this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
     }
+    this.#flush();
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     void this.connection.close();
+    const closed = this.#closedError();
+    for (const w of this.#waiters.splice(0)) w.reject(closed);
   }
 
   /** Drops the peer at once for breaking a rule; the error is reported to both sides. */
@@ -166,17 +308,6 @@ export class PeerSession {
   #onFrame(data: Uint8Array): void {
     if (this.#phase === "closed") return;
     this.receivedSinceTick = true;
-    if (this.#bucket !== undefined && !this.#bucket.take()) {
-      this.fail(
-        new PlaygroundError(
-          NODE_ERROR_CODES.RATE_LIMITED,
-          `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#bucket.rate} messages a second ` +
-            `(burst ${this.#bucket.burst}); it is disconnected. Raise limits.messagesPerSecond if this traffic is expected.`,
-          { details: { rate: this.#bucket.rate, burst: this.#bucket.burst } },
-        ),
-      );
-      return;
-    }
     if (this.#byteBucket !== undefined && !this.#byteBucket.take(data.byteLength)) {
       this.fail(
         new PlaygroundError(
@@ -188,13 +319,46 @@ export class PeerSession {
       );
       return;
     }
-    let envelope: Envelope;
-    try {
-      envelope = this.#host.codec.decode(data);
-    } catch (error) {
-      this.fail(error as XppgError);
-      return;
+    // A bundle: [u32 length][envelope] repeated, filling the frame exactly.
+    const end = data.byteLength;
+    let pos = 0;
+    while (pos < end) {
+      if (end - pos < BUNDLE_LENGTH_BYTES) {
+        this.fail(this.#violation("a bundle ends inside an envelope length"));
+        return;
+      }
+      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+      const start = pos + BUNDLE_LENGTH_BYTES;
+      if (length === 0 || length > end - start) {
+        this.fail(this.#violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`));
+        return;
+      }
+      pos = start + length;
+      if (this.#bucket !== undefined && !this.#bucket.take()) {
+        this.fail(
+          new PlaygroundError(
+            NODE_ERROR_CODES.RATE_LIMITED,
+            `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#bucket.rate} messages a second ` +
+              `(burst ${this.#bucket.burst}); it is disconnected. Raise limits.messagesPerSecond if this traffic is expected.`,
+            { details: { rate: this.#bucket.rate, burst: this.#bucket.burst } },
+          ),
+        );
+        return;
+      }
+      let envelope: Envelope;
+      try {
+        envelope = this.#host.codec.decode(data, start, pos);
+      } catch (error) {
+        this.fail(error as XppgError);
+        return;
+      }
+      this.#onEnvelope(envelope);
+      // The envelope may have closed the session (a bye, a violation): read no further.
+      if (this.isClosed) return;
     }
+  }
+
+  #onEnvelope(envelope: Envelope): void {
     if (this.#phase === "handshaking") {
       this.#onHandshakeEnvelope(envelope);
       return;

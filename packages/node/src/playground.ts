@@ -163,7 +163,8 @@ export class Playground {
       allowPeers: options.allowPeers === undefined ? null : new Set(options.allowPeers),
     });
     this.#codec = new EnvelopeCodec({
-      maxSize: limits.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      // A frame is a bundle of envelopes, each behind a 4-byte length.
+      maxSize: (limits.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE) - 4,
       maxPayloadDepth: limits.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH,
     });
     this.#nextId = randomBytes(4).readUInt32BE(0);
@@ -174,6 +175,7 @@ export class Playground {
       nextMessageId: () => this.nextMessageId(),
       admit: (session, hello) => this.#admit(session, hello),
       opened: (session) => this.#opened(session),
+      report: (error, peerId) => this.#report(error, peerId),
       deliver: (session, envelope) => this.#deliver(session, envelope),
       ended: (session, error) => this.#ended(session, error),
     };
@@ -238,7 +240,7 @@ export class Playground {
     }
     this.#phase = "starting";
     try {
-      this.#transports = this.#options.transports ?? [await defaultTransport(this.#codec.maxSize)];
+      this.#transports = this.#options.transports ?? [await defaultTransport(this.#codec.maxSize + 4)];
       const listen = this.#options.listen ?? [tcpAddress(this.#options.host ?? DEFAULTS.host, this.#options.port ?? DEFAULTS.port)];
       for (const address of listen) {
         const transport = this.#transportFor(address, "listen");
@@ -446,7 +448,7 @@ export class Playground {
       if (session === undefined) {
         throw new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${to}". Check pg.peers, or join it first.`, { details: { peerId: to } });
       }
-      return session.sendBytes(this.#codec.encode(envelope));
+      return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
     // A broadcast may travel beyond one hop: it carries the origin's signature.
@@ -595,7 +597,7 @@ export class Playground {
         const secure = await secureConnection(conn, {
           identity: this.#identity,
           handshakeTimeoutMs,
-          maxFrameSize: this.#codec.maxSize,
+          maxFrameSize: this.#codec.maxSize + 4,
           ...(expectedPeerId !== undefined ? { expectedPeerId } : {}),
         });
         channel = secure;

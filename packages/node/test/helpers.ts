@@ -62,8 +62,13 @@ export class RawPeer {
     conn.read({
       frame: (data) => {
         try {
-          const env = this.codec.decode(data);
-          this.received.push({ kind: env.kind, payload: env.payload });
+          const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+          for (let pos = 0; pos < data.byteLength; ) {
+            const length = view.getUint32(pos);
+            const env = this.codec.decode(data, pos + 4, pos + 4 + length);
+            this.received.push({ kind: env.kind, payload: env.payload });
+            pos += 4 + length;
+          }
         } catch {
           this.received.push({ kind: "<undecodable>", payload: data });
         }
@@ -85,7 +90,25 @@ export class RawPeer {
   /** The identity the raw peer proved in the secure handshake. */
   identity: Identity | undefined;
 
+  /** One frame holding the given envelopes, as a node bundles them: [u32 length][envelope]... */
+  static bundle(...envelopes: Uint8Array[]): Uint8Array {
+    const out = new Uint8Array(envelopes.reduce((n, e) => n + 4 + e.byteLength, 0));
+    let pos = 0;
+    for (const e of envelopes) {
+      new DataView(out.buffer).setUint32(pos, e.byteLength);
+      out.set(e, pos + 4);
+      pos += 4 + e.byteLength;
+    }
+    return out;
+  }
+
+  /** A frame with one envelope from this peer. */
   envelope(kind: string, payload: unknown, extra: { source?: string; destination?: string | null } = {}): Uint8Array {
+    return RawPeer.bundle(this.bareEnvelope(kind, payload, extra));
+  }
+
+  /** One envelope, not yet in a bundle. */
+  bareEnvelope(kind: string, payload: unknown, extra: { source?: string; destination?: string | null } = {}): Uint8Array {
     return this.codec.encode({
       version: ENVELOPE_VERSION,
       kind,
@@ -100,9 +123,11 @@ export class RawPeer {
   /** A broadcast signed with `identity` the way a node signs (to forge one, pass another identity). */
   signedBroadcast(kind: string, payload: unknown, identity: Identity): Uint8Array {
     const prefix = new TextEncoder().encode("xppg-broadcast-v1:");
-    return this.codec.encodeSigned(
-      { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: null, id: this.id++, hopLimit: 0, payload },
-      (bytes) => identity.sign(new Uint8Array([...prefix, ...bytes])),
+    return RawPeer.bundle(
+      this.codec.encodeSigned(
+        { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: null, id: this.id++, hopLimit: 0, payload },
+        (bytes) => identity.sign(new Uint8Array([...prefix, ...bytes])),
+      ),
     );
   }
 

@@ -53,10 +53,25 @@ describe("Playground: hostile peers lose only their own connection", () => {
   it("garbage bytes instead of an envelope", async () => {
     const { target, errors, stillServes } = await nodeWithGoodPeer();
     const raw = await rawPeer(target);
-    await raw.conn.send(new Uint8Array([0xc1, 0xff, 0x00, 0x13]));
+    await raw.conn.send(RawPeer.bundle(new Uint8Array([1, 0xff, 0x00, 0x13, 9, 9, 9, 9, 9, 9, 9, 9])));
     await raw.conn.closed;
     await until(() => errors.length > 0, 5000, "error event");
     expect(errors[0]!.code).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    await stillServes();
+  });
+
+  it.each([
+    ["a length beyond the frame", new Uint8Array([0xc1, 0xff, 0x00, 0x13, 1, 2])],
+    ["a zero length", new Uint8Array([0, 0, 0, 0])],
+    ["a frame that ends inside a length", new Uint8Array([0, 0])],
+  ])("a bundle with %s", async (_what, frame) => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    await raw.conn.send(frame);
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
+    expect(errors[0]!.message).toMatch(/bundle/);
     await stillServes();
   });
 

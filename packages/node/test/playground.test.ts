@@ -291,3 +291,32 @@ async function memoryNodeUnstarted(options: ConstructorParameters<typeof Playgro
   nodes.push(pg);
   return pg;
 }
+
+describe("Playground: bundling messages of one tick into frames", () => {
+  it("never makes a frame over maxFrameSize, whatever the mix of sizes", async () => {
+    const limits = { maxFrameSize: 4096 };
+    const a = await node("test-app", { limits });
+    const b = await node("test-app", { limits });
+    await b.join(a.addresses[0]!);
+    const got = collect<Uint8Array>(a, "blob");
+    const errors: string[] = [];
+    b.events.on("error", (e) => void errors.push(e.code));
+    const sizes = [3000, 10, 3000, 3900, 1, 2500, 2500, 3900, 0, 3900];
+    const sends = sizes.map((n, i) => b.send("blob", new Uint8Array(n).fill(i), { to: a.peerId }));
+    await Promise.all(sends);
+    await until(() => got.length === sizes.length, 5000, "every message");
+    expect(got.map((m) => m.payload.byteLength)).toEqual(sizes);
+    expect(got.map((m) => m.payload[0] ?? -1)).toEqual(sizes.map((n, i) => (n === 0 ? -1 : i)));
+    expect(errors).toEqual([]);
+  });
+
+  it("a single message over the limit is refused at send, and the rest still go", async () => {
+    const a = await node("test-app", { limits: { maxFrameSize: 4096 } });
+    const b = await node("test-app", { limits: { maxFrameSize: 4096 } });
+    await b.join(a.addresses[0]!);
+    const got = collect(a, "t");
+    await expect(b.send("t", new Uint8Array(5000), { to: a.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE" });
+    await b.send("t", new Uint8Array(10), { to: a.peerId });
+    await until(() => got.length === 1, 5000, "the small one");
+  });
+});

@@ -183,8 +183,9 @@ describe("Playground: fuzzing an authenticated peer's frames", () => {
         fc.tuple(fc.nat({ max: valid.byteLength - 1 }), fc.integer({ min: 0, max: 255 })).map(([at, v]) => {
           const copy = valid.slice();
           copy[at] = v;
-          return copy;
+          return RawPeer.bundle(copy);
         }),
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 4 }).map((parts) => RawPeer.bundle(...parts)),
       ),
       { minLength: 1, maxLength: 5 },
     );
