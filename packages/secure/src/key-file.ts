@@ -1,4 +1,5 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
+import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -62,6 +63,17 @@ export async function readKeyFile(path: string): Promise<Identity | null> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw keyFileError(path, "cannot be examined", "Check the path and its permissions.", err);
   }
+  checkStats(path, stats);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
+  }
+  return parseKeyFile(path, text);
+}
+
+function checkStats(path: string, stats: { isFile(): boolean; mode: number }): void {
   if (!stats.isFile()) throw keyFileError(path, "is not a regular file (a folder or a symbolic link)", "Point to a plain file, or to a path where one can be created.");
   if (process.platform !== "win32" && (stats.mode & 0o077) !== 0) {
     throw keyFileError(
@@ -70,13 +82,6 @@ export async function readKeyFile(path: string): Promise<Identity | null> {
       `Anyone who can read it can impersonate this node. Run \`chmod 600 ${path}\` if nobody else had access, or delete it to make a new identity.`,
     );
   }
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
-  }
-  return parseKeyFile(path, text);
 }
 
 function parseKeyFile(path: string, text: string): Identity {
@@ -159,5 +164,96 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * {@link loadOrCreateIdentity} without awaiting: for constructors and
+ * start-up code that need the peer id at once. Same file, same checks,
+ * same errors; it blocks on a few small file operations.
+ */
+export function loadOrCreateIdentitySync(path: string): Identity {
+  if (typeof path !== "string" || path.length === 0) throw new TypeError("loadOrCreateIdentitySync needs a file path");
+  const existing = readKeyFileSync(path);
+  if (existing !== null) return existing;
+  const identity = generateIdentity();
+  if (!writeNewKeyFileSync(path, identity)) {
+    const winner = readKeyFileSync(path);
+    if (winner === null) throw keyFileError(path, "vanished while it was being created", "Try again.");
+    return winner;
+  }
+  return identity;
+}
+
+/** {@link readKeyFile} without awaiting. */
+export function readKeyFileSync(path: string): Identity | null {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw keyFileError(path, "cannot be examined", "Check the path and its permissions.", err);
+  }
+  checkStats(path, stats);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
+  }
+  return parseKeyFile(path, text);
+}
+
+function writeNewKeyFileSync(path: string, identity: Identity): boolean {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw keyFileError(path, "cannot be created: its folder cannot be made", "Check the path and the permissions of its parent folders.", err);
+  }
+  const seed = identity.exportSecretKey();
+  const contents: KeyFileContents = { type: KEY_FILE_TYPE, secretKey: Buffer.from(seed).toString("base64"), peerId: identity.peerId };
+  seed.fill(0);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const fd = openSync(temp, "wx", 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(contents, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(temp, 0o600);
+    try {
+      linkSync(temp, path);
+      tryUnlinkSync(temp);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") {
+        tryUnlinkSync(temp);
+        return false;
+      }
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw err;
+    }
+    try {
+      lstatSync(path);
+      tryUnlinkSync(temp);
+      return false;
+    } catch {
+      renameSync(temp, path);
+      return true;
+    }
+  } catch (err) {
+    tryUnlinkSync(temp);
+    throw keyFileError(path, "cannot be written", "Check that its folder is writable.", err);
+  }
+}
+
+function tryUnlinkSync(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }

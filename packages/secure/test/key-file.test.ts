@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SECURE_ERROR_CODES, generateIdentity } from "../src/index.js";
-import { KEY_FILE_TYPE, loadOrCreateIdentity, readKeyFile } from "../src/key-file.js";
+import { KEY_FILE_TYPE, loadOrCreateIdentity, loadOrCreateIdentitySync, readKeyFile, readKeyFileSync } from "../src/key-file.js";
 import { codeOf } from "./helpers.js";
 
 const KEY_FILE = SECURE_ERROR_CODES.KEY_FILE;
@@ -91,5 +91,30 @@ describe("key file", () => {
 
   it("readKeyFile gives null when there is no file", async () => {
     expect(await readKeyFile(join(dir, "missing.key"))).toBeNull();
+  });
+});
+
+describe("key file, synchronous", () => {
+  it("creates a private key file once, then loads the same identity, agreeing with the async reader", async () => {
+    const path = join(dir, "sync", "node.key");
+    const first = loadOrCreateIdentitySync(path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, "sync"))).mode & 0o777).toBe(0o700);
+    expect(loadOrCreateIdentitySync(path).peerId).toBe(first.peerId);
+    expect((await readKeyFile(path))?.peerId).toBe(first.peerId);
+    expect((await loadOrCreateIdentity(path)).peerId).toBe(first.peerId);
+    expect(readKeyFileSync(join(dir, "missing.key"))).toBeNull();
+    expect((await readdir(join(dir, "sync"))).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("refuses a key file others can read, and a malformed one", async () => {
+    const path = join(dir, "open.key");
+    loadOrCreateIdentitySync(path);
+    await chmod(path, 0o644);
+    expect(() => loadOrCreateIdentitySync(path)).toThrow(expect.objectContaining({ code: KEY_FILE }));
+    const bad = join(dir, "bad.key");
+    await writeFile(bad, "{not json", { mode: 0o600 });
+    expect(() => readKeyFileSync(bad)).toThrow(expect.objectContaining({ code: KEY_FILE }));
+    expect(await readFile(bad, "utf8")).toBe("{not json");
   });
 });
