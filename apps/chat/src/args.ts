@@ -11,6 +11,8 @@ export interface ChatArgs {
   name: string | undefined;
   connect: ChatAddress[];
   openPort: boolean;
+  /** Where the key is kept; undefined for the per-user default. */
+  keyFile: string | undefined;
   help: boolean;
 }
 
@@ -30,6 +32,8 @@ Options:
   --name <name>          your display name (default: your OS user name)
   --connect <host:port>  join a peer at start; repeat for more (port default: ${DEFAULT_CHAT_PORT})
   --no-open-port         do not ask the router to forward the port (UPnP)
+  --key-file <path>      where your key is kept, so your peer id stays the same
+                         (default: $XDG_CONFIG_HOME or ~/.config, xppg/quickchat-<name>.key)
   -h, --help             show this help
 
 In the chat: type a line and press Enter to send it; /peers lists who is
@@ -57,6 +61,7 @@ export function parseChatArgs(argv: string[]): ChatArgs {
         name: { type: "string" },
         connect: { type: "string", multiple: true },
         "no-open-port": { type: "boolean" },
+        "key-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -72,6 +77,7 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     name: values.name,
     connect: (values.connect ?? []).map(parseConnect),
     openPort: values["no-open-port"] !== true,
+    keyFile: values["key-file"],
     help: values.help === true,
   };
 }

@@ -41,9 +41,18 @@ async function main(argv: string[]): Promise<number> {
   }
   let chat: QuickChat;
   try {
-    chat = new QuickChat(args.room, { port: args.port, openPort: args.openPort, ...(args.name !== undefined ? { name: args.name } : {}) });
+    chat = new QuickChat(args.room, {
+      port: args.port,
+      openPort: args.openPort,
+      ...(args.name !== undefined ? { name: args.name } : {}),
+      ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+    });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);
+    if (isXppgError(error, "XPPG_ERR_KEY_FILE")) {
+      err(`xppg-chat: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
   if (args.openPort) out("Asking the router to forward the port (UPnP), a few seconds at most...");

@@ -1,14 +1,18 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 
 /**
  * End to end through real processes: the built app, as a user starts it.
  * `pnpm test` builds first; a run without a build skips, saying why.
  */
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/main.js");
+/** The chats' config folder (their key files): a fresh one per test run, removed after. */
+const CONFIG_HOME = mkdtempSync(join(tmpdir(), "xppg-chat-config-"));
+afterAll(() => rmSync(CONFIG_HOME, { recursive: true, force: true }));
 const BUILT = existsSync(MAIN);
 if (!BUILT) console.warn(`chat integration tests skipped: ${MAIN} does not exist. Run \`pnpm build\` first (\`pnpm test\` does).`);
 
@@ -32,7 +36,8 @@ afterEach(() => {
 });
 
 function chatProcess(args: string[]): Proc {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  // Each run keeps its keys in a folder of its own, never in the user's real config.
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: CONFIG_HOME } });
   children.push(child);
   let out = "";
   let errText = "";

@@ -118,6 +118,12 @@ export interface PlaygroundOptions {
    */
   identity?: Identity;
   /**
+   * A key file to load the identity from, created (mode 0600, in a 0700
+   * folder) on first use, so the peer id stays the same across runs. Ignored
+   * when `identity` is given.
+   */
+  keyFile?: string;
+  /**
    * Accept only these peer ids (checked after the peer proved its key).
    * @default every peer id
    */

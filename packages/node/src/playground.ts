@@ -4,6 +4,7 @@ import { join as joinPath } from "node:path";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH, ENVELOPE_VERSION, EnvelopeCodec, MAX_KIND_LENGTH, type Envelope } from "@xppg/framing";
 import { generateIdentity, isIdentity, publicKeyFromPeerId, secureConnection, verifySignature, type Identity } from "@xppg/secure";
+import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { SharedState } from "@xppg/state";
 import type { Connection, Listener, Transport } from "@xppg/transport";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -151,7 +152,7 @@ export class Playground {
     if (options.identity !== undefined && !isIdentity(options.identity)) {
       throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure.");
     }
-    this.#identity = options.identity ?? generateIdentity();
+    this.#identity = options.identity ?? (options.keyFile !== undefined ? loadOrCreateIdentitySync(options.keyFile) : generateIdentity());
     this.peerId = this.#identity.peerId;
     this.#encrypted = options.dangerouslyDisableEncryption !== true;
     this.events = new TypedEvents<PlaygroundEvents>((error) => this.#report(asHandlerError(error, "an event listener"), undefined));

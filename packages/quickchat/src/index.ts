@@ -1,4 +1,4 @@
-export { QuickChat } from "./quick-chat.js";
+export { QuickChat, defaultKeyFile } from "./quick-chat.js";
 export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 export type { ChatOutput } from "./terminal.js";
 export { parseChatAddress } from "./address.js";

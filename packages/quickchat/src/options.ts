@@ -48,10 +48,17 @@ export interface QuickChatOptions {
    */
   output?: ChatOutput;
   /**
-   * This chat's key pair (its peer id is derived from it).
-   * @default a new in-memory key
+   * This chat's key pair (its peer id is derived from it). Takes precedence over `keyFile`.
+   * @default loaded from (or created at) `keyFile`
    */
   identity?: Identity;
+  /**
+   * Where this user's key is kept, so the peer id stays the same across
+   * runs; created (mode 0600) on first use. `false` keeps a new key in
+   * memory instead.
+   * @default `<config dir>/xppg/quickchat-<name>.key`, the config dir being `$XDG_CONFIG_HOME` or `~/.config`
+   */
+  keyFile?: string | false;
   /**
    * Longest display name accepted, from you or from a peer.
    * @default 32
@@ -70,7 +77,7 @@ export interface QuickChatOptions {
   quitWords?: readonly string[];
   /**
    * More options for the underlying Playground (transports, limits,
-   * heartbeat, ...), for experts. `host`, `port` and `identity` above win.
+   * heartbeat, ...), for experts. `host`, `port`, `identity` and `keyFile` above win.
    */
   playgroundOptions?: PlaygroundOptions;
 }

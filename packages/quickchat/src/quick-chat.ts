@@ -1,4 +1,5 @@
-import { userInfo } from "node:os";
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { Playground, type NatResultLike, type PeerInfo } from "@xppg/node";
@@ -64,6 +65,7 @@ export class QuickChat {
       port: options.port ?? options.playgroundOptions?.port ?? DEFAULT_CHAT_PORT,
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
+      ...(options.identity === undefined && options.keyFile !== false ? { keyFile: options.keyFile ?? defaultKeyFile(this.name) } : {}),
     });
     this.room = room;
     this.playground.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));
@@ -355,6 +357,12 @@ export class QuickChat {
   #stoppedError(what: string): QuickChatError {
     return new QuickChatError(QUICKCHAT_ERROR_CODES.STOPPED, `${what}() cannot run: this chat was stopped. Create a new QuickChat.`);
   }
+}
+
+/** One key per user name under the config folder: `$XDG_CONFIG_HOME/xppg/quickchat-<name>.key`. */
+export function defaultKeyFile(name: string): string {
+  const config = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  return join(config, "xppg", `quickchat-${name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_")}.key`);
 }
 
 /** Dial failures are wrapped in XPPG_ERR_CONNECT_FAILED; a refusal from the peer is reported as it is. */

@@ -52,7 +52,7 @@ export const made: QuickChat[] = [];
 
 /** A chat on loopback, any free port, no router. */
 export function loopbackChat(room: string, options: QuickChatOptions = {}): QuickChat {
-  const chat = new QuickChat(room, { host: "127.0.0.1", port: 0, openPort: false, ...options });
+  const chat = new QuickChat(room, { host: "127.0.0.1", port: 0, openPort: false, keyFile: false, ...options });
   made.push(chat);
   return chat;
 }

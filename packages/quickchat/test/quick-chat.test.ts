@@ -322,3 +322,35 @@ describe("QuickChat: openPort", () => {
     expect(chat.playground.running).toBe(true);
   });
 });
+
+describe("QuickChat: the user's key", () => {
+  it("keeps one identity per key file across runs, and a fresh one with keyFile: false", async () => {
+    const { mkdtemp, rm, stat } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "xppg-qc-key-"));
+    try {
+      const keyFile = join(dir, "me.key");
+      const first = loopbackChat("r", { keyFile });
+      const second = loopbackChat("r", { keyFile });
+      expect(second.peerId).toBe(first.peerId);
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      expect(loopbackChat("r", { keyFile: false }).peerId).not.toBe(first.peerId);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("defaults to one key per user name under the config folder", async () => {
+    const { defaultKeyFile } = await import("../src/index.js");
+    const saved = process.env.XDG_CONFIG_HOME;
+    process.env.XDG_CONFIG_HOME = "/tmp/cfg";
+    try {
+      expect(defaultKeyFile("alice")).toBe("/tmp/cfg/xppg/quickchat-alice.key");
+      expect(defaultKeyFile("../evil")).toBe("/tmp/cfg/xppg/quickchat-__evil.key");
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = saved;
+    }
+  });
+});
