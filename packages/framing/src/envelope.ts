@@ -47,6 +47,19 @@ export interface Envelope<P = unknown> {
   signedBytes?: Uint8Array | undefined;
 }
 
+/**
+ * The two ends of a direct link. Envelopes on a link whose source is the
+ * sender and whose destination is the receiver leave those ids out (they
+ * are known from the link): a small message shrinks by two peer ids.
+ * Signed envelopes always carry their source.
+ */
+export interface EnvelopeLink {
+  /** This end's peer id. */
+  local: string;
+  /** The other end's peer id. */
+  remote: string;
+}
+
 /** An envelope measured and ready to write. */
 interface Prepared {
   prefix: Uint8Array;
@@ -76,14 +89,20 @@ export interface EnvelopeCodecOptions {
 //   3  u32 id, high 21 bits   \ a safe integer, split so each part fits a u32
 //   7  u32 id, low 32 bits    /
 //   11 u16 kind length, kind (UTF-8)
-//      u16 source length, source
-//      [u16 destination length, destination]   when FLAG_DESTINATION
+//      u16 source length, source                unless FLAG_LINK_SOURCE
+//      [u16 destination length, destination]   when FLAG_DESTINATION and not FLAG_LINK_DESTINATION
 //      [64-byte signature]                      when FLAG_SIGNATURE
 //      payload: the rest; raw bytes when FLAG_BYTES, else one MessagePack value
 const FLAG_DESTINATION = 0x01;
 const FLAG_SIGNATURE = 0x02;
 const FLAG_BYTES = 0x04;
-const KNOWN_FLAGS = FLAG_DESTINATION | FLAG_SIGNATURE | FLAG_BYTES;
+/** The source is not written: it is the peer at the other end of the link. */
+const FLAG_LINK_SOURCE = 0x08;
+/** The destination is not written: it is the receiver at the other end of the link. */
+const FLAG_LINK_DESTINATION = 0x10;
+const KNOWN_FLAGS = FLAG_DESTINATION | FLAG_SIGNATURE | FLAG_BYTES | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
+/** The flags that decide which strings follow the fixed header. */
+const STRING_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
 const FIXED_HEADER = 11;
 /** Most UTF-8 bytes a string of `n` characters (UTF-16 units) can take. */
 const MAX_UTF8_PER_CHAR = 3;
@@ -113,12 +132,12 @@ export class EnvelopeCodec {
   // of messages mostly repeats them, and one comparison replaces three
   // string conversions.
   #encKind = "";
-  #encSource = "";
+  #encSource: string | null = "";
   #encDestination: string | null = null;
   #encPrefix: Uint8Array = new Uint8Array(0);
   #decPrefix: Uint8Array = new Uint8Array(0);
-  #decHasDestination = false;
-  #decStrings: { kind: string; source: string; destination: string | null } | null = null;
+  #decStringFlags = 0;
+  #decStrings: { kind: string; source: string | null; destination: string | null } | null = null;
 
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -156,8 +175,8 @@ export class EnvelopeCodec {
    * nothing and returns minus the bytes needed. Throws as
    * {@link EnvelopeCodec.encode} does.
    */
-  encodeInto(envelope: Envelope, out: Uint8Array, offset: number): number {
-    const prep = this.#prepare(envelope, envelope.hopLimit, envelope.signature);
+  encodeInto(envelope: Envelope, out: Uint8Array, offset: number, link?: EnvelopeLink): number {
+    const prep = this.#prepare(envelope, envelope.hopLimit, envelope.signature, link);
     if (offset + prep.total > out.byteLength) return -prep.total;
     this.#write(out, offset, prep, envelope.id, envelope.hopLimit, envelope.signature);
     return prep.total;
@@ -170,16 +189,21 @@ export class EnvelopeCodec {
     return out;
   }
 
-  #prepare(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Prepared {
+  #prepare(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined, link?: EnvelopeLink): Prepared {
     const { kind, source, destination, id, payload } = envelope;
     checkString(kind, MAX_KIND_LENGTH, "kind");
     checkString(source, MAX_PEER_ID_LENGTH, "source");
     if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
     if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
     if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
-    const prefix = this.#prefix(kind, source, destination);
-    let body: Uint8Array;
     let flags = 0;
+    // Signed envelopes stay whole: relays forward them to peers of other links.
+    if (link !== undefined && signature === undefined) {
+      if (source === link.local) flags |= FLAG_LINK_SOURCE;
+      if (destination !== null && destination === link.remote) flags |= FLAG_LINK_DESTINATION;
+    }
+    const prefix = this.#prefix(kind, (flags & FLAG_LINK_SOURCE) !== 0 ? null : source, (flags & FLAG_LINK_DESTINATION) !== 0 ? null : destination);
+    let body: Uint8Array;
     if (payload instanceof Uint8Array) {
       body = payload;
       flags |= FLAG_BYTES;
@@ -230,14 +254,14 @@ export class EnvelopeCodec {
   }
 
   /** The encoded kind, source and destination (each a u16 length and UTF-8). */
-  #prefix(kind: string, source: string, destination: string | null): Uint8Array {
+  #prefix(kind: string, source: string | null, destination: string | null): Uint8Array {
     if (kind === this.#encKind && source === this.#encSource && destination === this.#encDestination) return this.#encPrefix;
     const k = this.#strings.get(kind);
-    const src = this.#strings.get(source);
+    const src = source === null ? null : this.#strings.get(source);
     const d = destination === null ? null : this.#strings.get(destination);
-    const prefix = new Uint8Array(4 + k.byteLength + src.byteLength + (d === null ? 0 : 2 + d.byteLength));
+    const prefix = new Uint8Array(2 + k.byteLength + (src === null ? 0 : 2 + src.byteLength) + (d === null ? 0 : 2 + d.byteLength));
     let pos = putString(prefix, 0, k);
-    pos = putString(prefix, pos, src);
+    if (src !== null) pos = putString(prefix, pos, src);
     if (d !== null) putString(prefix, pos, d);
     this.#encKind = kind;
     this.#encSource = source;
@@ -250,7 +274,7 @@ export class EnvelopeCodec {
    * Decodes and validates an envelope received from the network: all of
    * `bytes`, or the part from `start` to `end` (no view is made of it).
    */
-  decode(bytes: Uint8Array, start = 0, end = bytes.byteLength): Envelope {
+  decode(bytes: Uint8Array, start = 0, end = bytes.byteLength, link?: EnvelopeLink): Envelope {
     const size = end - start;
     if (size > this.maxSize) throw frameTooLargeError(size, this.maxSize, "received");
     if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
@@ -269,31 +293,43 @@ export class EnvelopeCodec {
     const low = ((bytes[start + 7]! << 24) | (bytes[start + 8]! << 16) | (bytes[start + 9]! << 8) | bytes[start + 10]!) >>> 0;
     if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
     const id = high * 0x1_0000_0000 + low;
+    const linkSource = (flags & FLAG_LINK_SOURCE) !== 0;
+    const linkDestination = (flags & FLAG_LINK_DESTINATION) !== 0;
+    if ((linkSource || linkDestination) && link === undefined) throw malformed("it leaves out ids that only a direct link supplies");
+    if (linkDestination && (flags & FLAG_DESTINATION) === 0) throw malformed("it names the link as destination without a destination flag");
+    if ((linkSource || linkDestination) && (flags & FLAG_SIGNATURE) !== 0) throw malformed("a signed envelope must carry its ids");
     let pos = start + FIXED_HEADER;
     let strings = this.#decStrings;
-    const hasDestination = (flags & FLAG_DESTINATION) !== 0;
+    const stringFlags = flags & STRING_FLAGS;
     const last = this.#decPrefix;
     // Lengths hoisted: the byteLength getter of a Buffer is not inlined in a loop.
     const lastLength = last.byteLength;
-    let same = strings !== null && hasDestination === this.#decHasDestination && pos + lastLength <= end;
+    let same = strings !== null && stringFlags === this.#decStringFlags && pos + lastLength <= end;
     for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
     if (same) pos += lastLength;
     else {
       const kind = this.#readString(bytes, pos, end, MAX_KIND_LENGTH, "kind");
       pos += 2 + kind.bytes;
-      const source = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "source");
-      pos += 2 + source.bytes;
+      let source: string | null = null;
+      if (!linkSource) {
+        const src = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "source");
+        source = src.text;
+        pos += 2 + src.bytes;
+      }
       let destination: string | null = null;
-      if (hasDestination) {
+      if ((flags & FLAG_DESTINATION) !== 0 && !linkDestination) {
         const d = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "destination");
         destination = d.text;
         pos += 2 + d.bytes;
       }
-      strings = { kind: kind.text, source: source.text, destination };
+      strings = { kind: kind.text, source, destination };
       this.#decStrings = strings;
-      this.#decHasDestination = hasDestination;
+      this.#decStringFlags = stringFlags;
       this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
     }
+    // Ids left out come from the link; the cache holds only what was written.
+    const source = linkSource ? link!.remote : strings!.source!;
+    const destination = linkDestination ? link!.local : strings!.destination;
     let signature: Uint8Array | undefined;
     let signedBytes: Uint8Array | undefined;
     if ((flags & FLAG_SIGNATURE) !== 0) {
@@ -319,7 +355,7 @@ export class EnvelopeCodec {
         throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
       }
     }
-    const envelope: Envelope = { version, kind: strings!.kind, source: strings!.source, destination: strings!.destination, id, hopLimit, payload };
+    const envelope: Envelope = { version, kind: strings!.kind, source, destination, id, hopLimit, payload };
     if (signature !== undefined) {
       envelope.signature = signature;
       envelope.signedBytes = signedBytes;

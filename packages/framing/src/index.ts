@@ -14,5 +14,5 @@ export { encodeFrame, encodeFrames, encodedFrameLength } from "./frame-encoder.j
 export { FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";
-export type { Envelope, EnvelopeCodecOptions } from "./envelope.js";
+export type { Envelope, EnvelopeCodecOptions, EnvelopeLink } from "./envelope.js";
 export { scanMsgpack } from "./msgpack-scan.js";

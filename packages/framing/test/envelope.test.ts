@@ -88,6 +88,25 @@ describe("EnvelopeCodec", () => {
     expect(codeOf(() => codec.decode(buf, 7, 7 + n - 3))).toMatch(/^XPPG_ERR_/);
   });
 
+  it("leaves the link's own ids out of direct messages and takes them back from the link", () => {
+    const link = { local: "peerA", remote: "peerB" };
+    const env: Envelope = { ...base, source: "peerA", destination: "peerB", payload: new Uint8Array(100) };
+    const buf = new Uint8Array(300);
+    const n = codec.encodeInto(env, buf, 0, link);
+    expect(n).toBe(codec.encode(env).byteLength - (2 + 5) - (2 + 5));
+    // The receiver's view of the same link is mirrored.
+    const receiver = new EnvelopeCodec();
+    expect(receiver.decode(buf, 0, n, { local: "peerB", remote: "peerA" })).toEqual(env);
+    // The same bytes on another link name that link's peers, even right after a cached decode.
+    expect(receiver.decode(buf, 0, n, { local: "peerD", remote: "peerC" })).toMatchObject({ source: "peerC", destination: "peerD" });
+    // Without a link they cannot be read.
+    expect(codeOf(() => new EnvelopeCodec().decode(buf, 0, n))).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    // Broadcasts keep no destination; signed envelopes keep their ids whole.
+    const signed = new Uint8Array(400);
+    const m = codec.encodeInto({ ...env, destination: null, signature: new Uint8Array(64) }, signed, 0, link);
+    expect(codec.decode(signed, 0, m)).toMatchObject({ source: "peerA", destination: null });
+  });
+
   it("refuses payloads it cannot encode, with advice", () => {
     expect(codeOf(() => codec.encode({ ...base, payload: { f: Symbol("s") } }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
     expect(codeOf(() => codec.encode({ ...base, kind: "" }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");

@@ -1,6 +1,6 @@
 import type { Connection, CloseInfo } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec } from "@xppg/framing";
+import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -156,10 +156,12 @@ export class PeerSession {
   sendEnvelope(envelope: Envelope): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
     const codec = this.#host.codec;
-    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES);
+    // Once both sides know each other, direct messages leave out the two ids.
+    const link = this.#phase === "open" ? this.#link : undefined;
+    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
     if (written < 0) {
       this.#reserveRoom(-written);
-      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES);
+      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
     } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
       // It fit the buffer but would make the bundle too big for one frame:
       // send what was queued, then move this envelope to the front.
@@ -205,6 +207,9 @@ export class PeerSession {
   // [u32 length][envelope] repeated. They are encoded straight into one
   // reused buffer: no allocation and no extra copy per message, and one
   // send (one record when encrypted) per tick instead of one per message.
+
+  /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
+  #link: EnvelopeLink | undefined;
 
   #out = new Uint8Array(INITIAL_BUNDLE_BYTES);
   #outLength = 0;
@@ -347,7 +352,7 @@ export class PeerSession {
       }
       let envelope: Envelope;
       try {
-        envelope = this.#host.codec.decode(data, start, pos);
+        envelope = this.#host.codec.decode(data, start, pos, this.#link);
       } catch (error) {
         this.fail(error as XppgError);
         return;
@@ -420,6 +425,7 @@ export class PeerSession {
       return;
     }
     this.#hello = hello;
+    this.#link = { local: this.#host.localPeerId, remote: hello.peerId };
     const refusal = this.#host.admit(this, hello);
     if (refusal !== null) {
       this.fail(new PlaygroundError(refusal.code as never, refusal.reason));
