@@ -91,9 +91,20 @@ export class FrameDecoder {
         pos += length;
         onFrame(frame);
       } else {
-        this.#body = new Uint8Array(length);
+        // Every byte is written before the frame is delivered: no need to zero it.
+        this.#body = allocateUninitialized(length);
         this.#bodyFill = 0;
       }
     }
   }
+}
+
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+
+/** Memory for a frame being assembled. Zero-filling 1 MiB costs as much as copying it, and it is overwritten anyway. */
+function allocateUninitialized(size: number): Uint8Array {
+  if (NodeBuffer === undefined) return new Uint8Array(size);
+  const b = NodeBuffer.allocUnsafeSlow(size);
+  // A plain Uint8Array over it: callers see one type, whatever the path.
+  return new Uint8Array(b.buffer, b.byteOffset, size);
 }

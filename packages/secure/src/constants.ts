@@ -10,6 +10,14 @@ export const NOISE_TAG_SIZE = 16;
 /** Largest plaintext one encrypted record carries: {@link NOISE_MAX_MESSAGE_SIZE} minus the tag. */
 export const MAX_RECORD_PLAINTEXT = NOISE_MAX_MESSAGE_SIZE - NOISE_TAG_SIZE;
 
+/**
+ * How much plaintext a full record carries when this side seals: a little
+ * under the Noise maximum, so a sealed record plus a stream transport's
+ * 4-byte frame header is exactly 64 KiB, the size of one socket read, and
+ * the receiver rarely has to reassemble a record from two reads.
+ */
+export const RECORD_FILL_PLAINTEXT = 65_536 - 4 - NOISE_TAG_SIZE;
+
 /** Version byte that starts every handshake identity payload. */
 export const HANDSHAKE_PAYLOAD_VERSION = 1;
 

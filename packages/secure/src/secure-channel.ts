@@ -1,7 +1,7 @@
 import type { XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
 import { FrameInbox, connectionClosedError, frameTooLargeError, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
-import { MAX_RECORD_PLAINTEXT, NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE } from "./constants.js";
+import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { decryptFailedError, streamTruncatedError } from "./errors.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -54,13 +54,13 @@ const INITIAL_PLAIN_SIZE = 4096;
  * synchronous burst while the socket sits idle, and the two sides take
  * turns instead of working at once.
  */
-const TICK_BUDGET = 4 * MAX_RECORD_PLAINTEXT;
+const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
 
 /**
  * The record layer over a finished handshake.
  *
  * Send: frames are written, each with its 4-byte length prefix, into one
- * plaintext buffer; a full buffer ({@link MAX_RECORD_PLAINTEXT} bytes) is
+ * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes) is
  * encrypted and sent at once as one frame of the connection below, and the
  * rest of one tick's frames on the provider's `defer` (one record for many
  * small frames). Frames may span records: the plaintext is one stream.
@@ -238,12 +238,12 @@ export class SecureChannel implements SecureConnection {
     while (offset < end) {
       let plain = this.#plain;
       if (plain === null || this.#plainLength === plain.byteLength) {
-        if (plain !== null && plain.byteLength >= MAX_RECORD_PLAINTEXT) {
+        if (plain !== null && plain.byteLength >= RECORD_FILL_PLAINTEXT) {
           this.#sealAndSend(plain);
           this.#plainLength = 0;
         } else {
           // Grow (idle connections keep a small buffer; busy ones reach one full record).
-          const size = Math.min(MAX_RECORD_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
+          const size = Math.min(RECORD_FILL_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
           const next = new Uint8Array(size);
           if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
           this.#plain = next;
