@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
@@ -10,6 +11,31 @@ export async function memoryNode(app = "test-app", options: PlaygroundOptions = 
   const pg = new Playground(app, { transports: [memoryTransport()], listen: [`memory://node-${process.pid}-${++counter}`], ...options });
   await pg.start();
   return pg;
+}
+
+/**
+ * Nodes made through `node()` are stopped after each test of the file that
+ * calls `stopNodesAfterEach()` at its top.
+ */
+const tracked: Playground[] = [];
+
+/** A started memory node, stopped after the test. */
+export async function node(app = "test-app", options: PlaygroundOptions = {}): Promise<Playground> {
+  const pg = await memoryNode(app, options);
+  tracked.push(pg);
+  return pg;
+}
+
+/** Registers a node made some other way for the same clean-up. */
+export function track(pg: Playground): Playground {
+  tracked.push(pg);
+  return pg;
+}
+
+export function stopNodesAfterEach(): void {
+  afterEach(async () => {
+    await Promise.all(tracked.splice(0).map((pg) => pg.stop()));
+  });
 }
 
 /** Waits for one event, with a generous bound so a bug fails instead of hanging. */

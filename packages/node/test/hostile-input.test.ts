@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { memoryTransport } from "@xppg/transport";
 import type { XppgError } from "@xppg/errors";
 import { Playground } from "../src/index.js";
-import { collect, memoryNode, nextEvent, RawPeer, until } from "./helpers.js";
+import { collect, memoryNode, nextEvent, RawPeer, until, node, stopNodesAfterEach } from "./helpers.js";
 
-const nodes: Playground[] = [];
-async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
-  const pg = await memoryNode(...args);
-  nodes.push(pg);
-  return pg;
-}
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+stopNodesAfterEach();
 
 /** A node with one good peer, to prove the good peer is unaffected by a bad one. */
 async function nodeWithGoodPeer(options: Parameters<typeof memoryNode>[1] = {}) {

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
 import { Playground } from "../src/index.js";
-import { collect, memoryNode, nextEvent, until } from "./helpers.js";
+import { collect, nextEvent, until, node, stopNodesAfterEach, track } from "./helpers.js";
 
-const nodes: Playground[] = [];
-async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
-  const pg = await memoryNode(...args);
-  nodes.push(pg);
-  return pg;
-}
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+stopNodesAfterEach();
 
 describe("Playground: joining and messaging", () => {
   it("joins a peer, lists it on both sides and exchanges text", async () => {
@@ -287,9 +279,7 @@ describe("Playground: disconnect", () => {
 });
 
 async function memoryNodeUnstarted(options: ConstructorParameters<typeof Playground>[1]): Promise<Playground> {
-  const pg = new Playground("test-app", options);
-  nodes.push(pg);
-  return pg;
+  return track(new Playground("test-app", options));
 }
 
 describe("Playground: bundling messages of one tick into frames", () => {

@@ -1,21 +1,13 @@
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity } from "@xppg/secure";
 import { memoryTransport } from "@xppg/transport";
 import type { XppgError } from "@xppg/errors";
 import { Playground } from "../src/index.js";
-import { collect, memoryNode, nextEvent, RawPeer, until } from "./helpers.js";
+import { collect, nextEvent, RawPeer, until, node, stopNodesAfterEach } from "./helpers.js";
 
-const nodes: Playground[] = [];
-async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
-  const pg = await memoryNode(...args);
-  nodes.push(pg);
-  return pg;
-}
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+stopNodesAfterEach();
 
 function errorsOf(pg: Playground): XppgError[] {
   const errors: XppgError[] = [];

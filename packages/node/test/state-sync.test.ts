@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { Playground } from "../src/index.js";
-import { memoryNode, until } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { until, node, stopNodesAfterEach } from "./helpers.js";
 
-const nodes: Playground[] = [];
-async function node(...args: Parameters<typeof memoryNode>): Promise<Playground> {
-  const pg = await memoryNode(...args);
-  nodes.push(pg);
-  return pg;
-}
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+stopNodesAfterEach();
 
 describe("Playground: shared state", () => {
   it("syncs on join and then on every change", async () => {
