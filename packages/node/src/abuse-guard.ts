@@ -7,19 +7,20 @@
  * strikes too; a host shared by many users (a NAT) is the price of that.
  */
 
-/** Error codes that count as a strike: the peer broke a rule, it was not an accident. */
+/**
+ * Error codes that count as a strike: rules broken inside the authenticated
+ * stream, so the peer itself said it. Faults below that (a record that
+ * fails to decrypt, a transport error, a handshake that times out) are not
+ * strikes: an on-path attacker can cause them, and a strike would let it
+ * get an innocent peer banned.
+ */
 const STRIKE_CODES = new Set([
   "XPPG_ERR_RATE_LIMITED",
   "XPPG_ERR_PROTOCOL_VIOLATION",
-  "XPPG_ERR_FRAME_TOO_LARGE",
   "XPPG_ERR_MALFORMED_ENVELOPE",
   "XPPG_ERR_PAYLOAD_TOO_DEEP",
   "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
-  "XPPG_ERR_HANDSHAKE_TIMEOUT",
-  "XPPG_ERR_HANDSHAKE_FAILED",
-  "XPPG_ERR_DECRYPT_FAILED",
   "XPPG_ERR_BAD_SIGNATURE",
-  "XPPG_ERR_TRANSPORT_PROTOCOL",
 ]);
 
 /** True for a reason that earns the peer a strike. */

@@ -21,6 +21,8 @@ export const NODE_ERROR_CODES = {
   TOO_MANY_PEERS: "XPPG_ERR_TOO_MANY_PEERS",
   /** The peer sent messages faster than the rate limit. */
   RATE_LIMITED: "XPPG_ERR_RATE_LIMITED",
+  /** The peer does not read what is sent to it; too much waits for it. */
+  SLOW_PEER: "XPPG_ERR_SLOW_PEER",
   /** The peer went silent for longer than the idle timeout. */
   PEER_TIMEOUT: "XPPG_ERR_PEER_TIMEOUT",
   /** A second connection to a peer already connected; the other one is kept. */

@@ -49,6 +49,10 @@ interface Incoming {
   /** Every write, in order; a failure short-circuits the rest. */
   chain: Promise<void>;
   failed: boolean;
+  /** All data arrived and checked; the file is being closed and moved into place (still counts against the per-peer limit). */
+  finishing: boolean;
+  /** Settles when a finishing transfer is in place (or failed). */
+  done?: Promise<void>;
 }
 
 interface Outgoing {
@@ -190,9 +194,14 @@ export class FileTransfers {
     // A local random name: a peer cannot pick (or collide with) another transfer's file.
     const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
-    const handle = mkdir(dir, { recursive: true }).then(() => open(tmpPath, "wx", 0o600));
-    const inc: Incoming = { key, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false };
+    const handle = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => open(tmpPath, "wx", 0o600));
+    const inc: Incoming = { key, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, finishing: false };
+    // Every promise derived here has a handler: a failed mkdir or open must never become an unhandled rejection.
     handle.catch(() => {});
+    inc.chain.catch((cause: unknown) => {
+      void session.sendMessage(KIND.FILE_ABORT, { t, reason: "the receiver cannot store it" });
+      this.#fail(inc, `it cannot be stored in ${dir}: ${(cause as Error).message}`, cause);
+    });
     this.#incoming.set(key, inc);
   }
 
@@ -203,6 +212,7 @@ export class FileTransfers {
     const inc = this.#incoming.get(`${session.peerId}/${t}`);
     // A chunk of a transfer we refused or failed may still be in flight: ignore it.
     if (inc === undefined || inc.failed) return;
+    if (inc.finishing) throw bad("file chunk", "data after the end");
     if (seq !== inc.nextSeq) throw bad("file chunk", `chunk ${seq} came when ${inc.nextSeq} was due`);
     if (inc.received + data.byteLength > inc.size) throw bad("file chunk", "more data than the offered size");
     inc.nextSeq++;
@@ -234,7 +244,8 @@ export class FileTransfers {
     if (typeof t !== "string" || typeof sha256 !== "string" || !SHA256_HEX.test(sha256) || typeof size !== "number") throw bad("file end", "missing fields");
     const inc = this.#incoming.get(`${session.peerId}/${t}`);
     if (inc === undefined || inc.failed) return;
-    this.#incoming.delete(inc.key);
+    if (inc.finishing) throw bad("file end", "a second end");
+    inc.finishing = true;
     const digest = inc.hash.digest("hex");
     if (inc.received !== inc.size || size !== inc.size) {
       this.#fail(inc, `${inc.received} bytes arrived of the ${inc.size} offered`);
@@ -245,13 +256,14 @@ export class FileTransfers {
       return;
     }
     const from = session.peerId!;
-    void (async () => {
+    inc.done = (async () => {
       try {
         await inc.chain;
         const fh = await inc.handle;
         await fh.close();
         const path = await placeUnique(inc.tmpPath, this.#host.downloadDir, inc.name);
-        this.#host.delivered(from, { name: inc.name, size: inc.size, sha256: digest, path });
+        // Delivered only if the node was not stopped (and the entry dropped) meanwhile.
+        if (this.#incoming.delete(inc.key)) this.#host.delivered(from, { name: inc.name, size: inc.size, sha256: digest, path });
       } catch (cause) {
         this.#fail(inc, `saving it failed: ${(cause as Error).message}`, cause);
       }
@@ -297,7 +309,8 @@ export class FileTransfers {
   /** Drops the transfers of a session that ended, deleting their partial files. */
   async sessionEnded(session: PeerSession): Promise<void> {
     this.#pendingWriteBytes.delete(session);
-    const mine = [...this.#incoming.values()].filter((i) => i.session === session);
+    // A transfer that is finishing has all its data, checked: it completes even though the sender left.
+    const mine = [...this.#incoming.values()].filter((i) => i.session === session && !i.finishing);
     for (const inc of mine) this.#incoming.delete(inc.key);
     await Promise.all(mine.map((i) => this.#discard(i)));
   }
@@ -305,8 +318,11 @@ export class FileTransfers {
   /** Drops every incoming transfer (the node stops). */
   async close(): Promise<void> {
     const all = [...this.#incoming.values()];
-    this.#incoming.clear();
-    await Promise.all(all.map((i) => this.#discard(i)));
+    const finishing = all.filter((i) => i.finishing).map((i) => i.done);
+    const partial = all.filter((i) => !i.finishing);
+    for (const inc of partial) this.#incoming.delete(inc.key);
+    // Complete files land before the node reports it stopped; partial ones are deleted.
+    await Promise.all([...partial.map((i) => this.#discard(i)), ...finishing]);
   }
 }
 
@@ -322,9 +338,14 @@ export function sanitizeFileName(name: string): string {
   // eslint-disable-next-line no-control-regex
   let clean = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_").trim();
   clean = clean.replace(/^\.+/, "");
-  if (clean.length > 200) {
+  // File systems limit names in bytes (255 on most): keep 200 bytes of UTF-8 at most.
+  if (Buffer.byteLength(clean) > 200) {
     const ext = extname(clean).slice(0, 20);
-    clean = clean.slice(0, 200 - ext.length) + ext;
+    let stem = clean.slice(0, clean.length - ext.length);
+    while (stem.length > 0 && Buffer.byteLength(stem + ext) > 200) stem = stem.slice(0, -1);
+    // Do not leave half of a surrogate pair.
+    if (/[\ud800-\udbff]$/.test(stem)) stem = stem.slice(0, -1);
+    clean = stem + ext;
   }
   return clean.length === 0 ? "file" : clean;
 }

@@ -148,7 +148,7 @@ export interface PlaygroundOptions {
   autoSyncState?: boolean;
   /**
    * Folder where received files are written.
-   * @default `<os tmpdir>/xppg-downloads/<appName>`
+   * @default `$XDG_DATA_HOME/xppg/downloads/<appName>` (`~/.local/share/...`), a folder of this user only
    */
   downloadDir?: string;
   /**

@@ -47,6 +47,8 @@ const INITIAL_BUNDLE_BYTES = 64 * 1024;
 const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
 /** Bytes queued or in flight per peer before `send` waits. */
 const SESSION_HIGH_WATER_MARK = 1024 * 1024;
+/** Bytes queued for a peer past which it is dropped as not reading (sends not awaited pile up to here). */
+const SESSION_MAX_QUEUED = 64 * 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Flushes at the end of the current tick: after the caller's synchronous sends, before I/O. */
@@ -76,6 +78,8 @@ export class PeerSession {
   #byteBucket: TokenBucket | undefined;
   /** The peer id the secure channel proved, or undefined without encryption. */
   readonly authenticatedPeerId: string | undefined;
+  /** A value both ends of this connection share (its handshake hash), to pick between duplicate connections; "" without one. */
+  readonly tieBreak: string;
   #closeError: XppgError | undefined;
   #readyResolve!: () => void;
   #readyReject!: (error: XppgError) => void;
@@ -90,9 +94,10 @@ export class PeerSession {
   /** Resolves when the handshake completes, rejects with why it did not. */
   readonly ready: Promise<void>;
 
-  constructor(connection: Connection, host: SessionHost, limits: SessionLimits, authenticatedPeerId?: string) {
+  constructor(connection: Connection, host: SessionHost, limits: SessionLimits, authenticatedPeerId?: string, tieBreak = "") {
     this.connection = connection;
     this.authenticatedPeerId = authenticatedPeerId;
+    this.tieBreak = tieBreak;
     this.#host = host;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -244,6 +249,17 @@ export class PeerSession {
 
   #queued(): Promise<void> {
     this.sentSinceTick = true;
+    if (this.#inFlight + this.#outLength > SESSION_MAX_QUEUED) {
+      // The peer does not read: more would only grow memory. Drop it.
+      this.fail(
+        new PlaygroundError(
+          NODE_ERROR_CODES.SLOW_PEER,
+          `The peer ${this.peerId ?? this.connection.remoteAddress} is not reading: ${this.#inFlight + this.#outLength} bytes are waiting for it. ` +
+            "It is disconnected; await each send so that a slow peer slows you down instead.",
+        ),
+      );
+      return Promise.reject(this.#closedError());
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       scheduleFlush(this.#flushNow);

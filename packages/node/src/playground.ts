@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { join as joinPath } from "node:path";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH, ENVELOPE_VERSION, EnvelopeCodec, MAX_KIND_LENGTH, type Envelope } from "@xppg/framing";
-import { generateIdentity, isIdentity, publicKeyFromPeerId, secureConnection, verifySignature, type Identity } from "@xppg/secure";
+import { NOISE_MAX_MESSAGE_SIZE, generateIdentity, isIdentity, publicKeyFromPeerId, secureConnection, verifySignature, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { SharedState } from "@xppg/state";
 import type { Connection, Listener, Transport } from "@xppg/transport";
@@ -88,6 +88,8 @@ export interface JoinOptions {
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
 
 const AGENT = "xppg/0.1";
+/** Broadcast ids remembered per node for replay detection. */
+const SEEN_BROADCASTS = 8192;
 /** Extra wait beyond the mapper's own time bound before `start` gives up on it. */
 const OPEN_PORT_GRACE_MS = 500;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -136,8 +138,11 @@ export class Playground {
   readonly #encrypted: boolean;
   readonly #guard: AbuseGuard;
   readonly #publicKeys = new Map<string, Uint8Array>();
-  /** Secure handshakes in flight (not yet sessions). */
-  #securing = 0;
+  /** Raw connections whose secure handshake is in flight (not yet sessions). */
+  readonly #securing = new Set<Connection>();
+  #reportingListenerError = false;
+  /** Recent broadcasts (source and id), so a replayed one is dropped before its signature is checked again. */
+  readonly #seenBroadcasts = new Map<string, true>();
   readonly #stats: PlaygroundStats = { forgedMessages: 0, droppedPeers: 0, refusedConnections: 0 };
   /** Peers whose `peer:joined` was emitted and whose `peer:left` was not. */
   readonly #announced = new Set<string>();
@@ -155,7 +160,16 @@ export class Playground {
     this.#identity = options.identity ?? (options.keyFile !== undefined ? loadOrCreateIdentitySync(options.keyFile) : generateIdentity());
     this.peerId = this.#identity.peerId;
     this.#encrypted = options.dangerouslyDisableEncryption !== true;
-    this.events = new TypedEvents<PlaygroundEvents>((error) => this.#report(asHandlerError(error, "an event listener"), undefined));
+    this.events = new TypedEvents<PlaygroundEvents>((error) => {
+      // An "error" listener that throws must not report its own failure forever.
+      if (this.#reportingListenerError) return;
+      this.#reportingListenerError = true;
+      try {
+        this.#report(asHandlerError(error, "an event listener"), undefined);
+      } finally {
+        this.#reportingListenerError = false;
+      }
+    });
     const limits = options.limits ?? {};
     this.#guard = new AbuseGuard({
       threshold: limits.banThreshold ?? DEFAULTS.banThreshold,
@@ -189,7 +203,9 @@ export class Playground {
       maxFrameSize: this.#codec.maxSize,
       report: (error, peerId) => this.#report(error, peerId),
     });
-    const downloadDir = options.downloadDir ?? joinPath(tmpdir(), "xppg-downloads", safeFolder(appName));
+    // Per user, never a shared folder another local user could prepare (a symlink) for us.
+    const dataHome = process.env.XDG_DATA_HOME || joinPath(homedir(), ".local", "share");
+    const downloadDir = options.downloadDir ?? joinPath(dataHome, "xppg", "downloads", safeFolder(appName));
     this.#files = new FileTransfers({
       downloadDir,
       maxFrameSize: this.#codec.maxSize,
@@ -241,7 +257,10 @@ export class Playground {
     }
     this.#phase = "starting";
     try {
-      this.#transports = this.#options.transports ?? [await defaultTransport(this.#codec.maxSize + 4)];
+      // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
+      // plain, it carries the bundles themselves.
+      const frameLimit = this.#encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#codec.maxSize + 4;
+      this.#transports = this.#options.transports ?? [await defaultTransport(frameLimit)];
       const listen = this.#options.listen ?? [tcpAddress(this.#options.host ?? DEFAULTS.host, this.#options.port ?? DEFAULTS.port)];
       for (const address of listen) {
         const transport = this.#transportFor(address, "listen");
@@ -505,6 +524,8 @@ export class Playground {
     clearInterval(this.#heartbeat);
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);
+    // Handshakes still in flight end now, not at their timeout.
+    for (const conn of this.#securing) void conn.close();
     const closing = [...this.#sessions].map((s) => {
       s.close(this.#peers.get(s.peerId ?? "") === s ? shutdown : undefined);
       return s.connection.closed;
@@ -565,7 +586,7 @@ export class Playground {
       void conn.close();
       return;
     }
-    let pending = this.#securing;
+    let pending = this.#securing.size;
     for (const s of this.#sessions) if (!s.isOpen) pending++;
     const max = this.#options.limits?.maxPendingHandshakes ?? DEFAULTS.maxPendingHandshakes;
     if (pending >= max) {
@@ -577,7 +598,7 @@ export class Playground {
     this.#startSession(conn).catch((error: unknown) => {
       // An inbound handshake that failed: nobody else will hear of it.
       const e = isXppgError(error) ? error : asHandlerError(error, "the secure handshake");
-      if (isStrike(e.code)) this.#strike(undefined, conn.remoteAddress, e);
+      // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
       if (this.#phase === "running") this.#report(e, undefined);
     });
   }
@@ -592,8 +613,9 @@ export class Playground {
     const handshakeTimeoutMs = Math.min(limits.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs, timeoutMs ?? Infinity);
     let channel: Connection = conn;
     let authenticated: string | undefined;
+    let tieBreak = "";
     if (this.#encrypted) {
-      this.#securing++;
+      this.#securing.add(conn);
       try {
         const secure = await secureConnection(conn, {
           identity: this.#identity,
@@ -603,8 +625,9 @@ export class Playground {
         });
         channel = secure;
         authenticated = secure.remotePeerId;
+        tieBreak = Buffer.from(secure.handshakeHash).toString("hex");
       } finally {
-        this.#securing--;
+        this.#securing.delete(conn);
       }
     }
     if (this.#phase !== "running") {
@@ -622,6 +645,7 @@ export class Playground {
         byteBurst: limits.byteBurst ?? DEFAULTS.byteBurst,
       },
       authenticated,
+      tieBreak,
     );
     this.#sessions.add(session);
     return session;
@@ -676,12 +700,18 @@ export class Playground {
       return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${this.peerId} connected to itself. Join another node's address.` };
     }
     const existing = this.#peers.get(hello.peerId);
-    if (existing !== undefined && existing !== session) {
-      // Two connections to one peer (both dialled at once, or a re-join):
-      // both sides keep the one dialled by the smaller peer id, so they agree.
+    if (existing !== undefined && existing !== session && existing.isClosed) {
+      // A connection that is already going away never blocks a new one.
+      this.#peers.delete(hello.peerId);
+    } else if (existing !== undefined && existing !== session) {
+      // Two connections to one peer (both dialled at once, or a re-join).
+      // Both sides must keep the same one without talking: the one dialled
+      // by the smaller peer id; if one side dialled both, the one whose
+      // handshake hash (equal on both ends) is smaller.
       const dialer = (s: PeerSession): string => (s.connection.outbound ? this.peerId : hello.peerId);
       const preferred = this.peerId < hello.peerId ? this.peerId : hello.peerId;
-      const keepNew = dialer(session) !== dialer(existing) && dialer(session) === preferred;
+      const keepNew =
+        dialer(session) !== dialer(existing) ? dialer(session) === preferred : session.tieBreak !== "" && session.tieBreak < existing.tieBreak;
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       if (!keepNew) return duplicate;
       this.#peers.delete(hello.peerId);
@@ -723,6 +753,13 @@ export class Playground {
       if (kind.startsWith("xppg/file-")) return this.#files.handle(session, kind, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
+    if (envelope.destination === null && this.#encrypted) {
+      // A replayed broadcast is dropped before its signature costs a verification again.
+      const key = `${envelope.source}:${envelope.id}`;
+      if (this.#seenBroadcasts.has(key)) return;
+      if (this.#seenBroadcasts.size >= SEEN_BROADCASTS) this.#seenBroadcasts.delete(this.#seenBroadcasts.keys().next().value!);
+      this.#seenBroadcasts.set(key, true);
+    }
     if (envelope.destination === null && this.#encrypted && !this.#verified(envelope)) {
       this.#stats.forgedMessages++;
       const error = new PlaygroundError(
@@ -730,7 +767,7 @@ export class Playground {
         `Dropped a "${kind}" broadcast from ${envelope.source}: ${envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content"}.`,
       );
       this.#report(error, session.peerId);
-      this.#strike(session.peerId, session.connection.remoteAddress, error);
+      this.#strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
       return;
     }
     if (kind === KIND.TEXT && parseText(envelope.payload) === null) {
@@ -778,7 +815,8 @@ export class Playground {
     // A violation this node detected (not the peer's own word in a bye) is a strike.
     if (error !== undefined && error.details?.remote !== true && isStrike(error.code)) {
       this.#stats.droppedPeers++;
-      this.#strike(session.authenticatedPeerId ?? peerId, session.connection.remoteAddress, error);
+      // Without encryption a peer id is only claimed: strike the host alone, or anyone could get any id banned.
+      this.#strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
     }
     if (error !== undefined && !isQuietClose(error) && !failedJoin && this.#phase === "running") {
       this.#report(error, peerId);

@@ -46,6 +46,8 @@ export class StateSync {
   readonly #state: Replica;
   readonly #host: StateSyncHost;
   readonly #waiters = new Map<number, Waiter>();
+  /** Peers being answered, with the request that came in meanwhile (0 for none). */
+  readonly #answering = new Map<PeerSession, number>();
   #nextRid = 1;
   #sentSeq: number;
   #flushScheduled = false;
@@ -78,13 +80,22 @@ export class StateSync {
     void this.push(session);
   }
 
-  /** Sends the whole state to one peer. */
+  /** Sends the whole state to one peer, a piece at a time (each send awaited: a slow peer slows this down). */
   async push(session: PeerSession, reply?: number): Promise<void> {
     const pieces = this.#pieces(this.#state.snapshot());
-    const sends = pieces.map((update, i) =>
-      session.sendMessage(KIND.STATE, reply === undefined ? { update } : { update, reply, last: i === pieces.length - 1 }),
-    );
-    await Promise.all(sends);
+    for (let i = 0; i < pieces.length; i++) {
+      if (session.isClosed) return;
+      await session.sendMessage(KIND.STATE, reply === undefined ? { update: pieces[i] } : { update: pieces[i], reply, last: i === pieces.length - 1 });
+    }
+  }
+
+  #answer(session: PeerSession, rid: number): void {
+    this.#answering.set(session, 0);
+    void this.push(session, rid).finally(() => {
+      const next = this.#answering.get(session) ?? 0;
+      this.#answering.delete(session);
+      if (next !== 0 && !session.isClosed) this.#answer(session, next);
+    });
   }
 
   /** Asks a peer for its state; resolves once its answer is merged. */
@@ -107,7 +118,13 @@ export class StateSync {
     if (kind === KIND.STATE_REQUEST) {
       const { rid } = payload;
       if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 1 || rid > MAX_REQUEST_ID) throw malformed(session, kind, "bad request id");
-      void this.push(session, rid);
+      // One snapshot answer in flight per peer; requests meanwhile are folded
+      // into one more answer (to the latest): a flood costs two snapshots, not one each.
+      if (this.#answering.has(session)) {
+        this.#answering.set(session, rid);
+        return;
+      }
+      this.#answer(session, rid);
       return;
     }
     const { update, reply, last } = payload;

@@ -17,6 +17,9 @@ export class TokenBucket {
 
   /** Takes `n` tokens if there are that many; false when the bucket is empty. */
   take(n = 1, now?: number): boolean {
+    // Leaving a full bucket starts the clock: time spent full earns nothing,
+    // so a peer idle for an hour still gets one burst, not two.
+    if (this.#tokens >= this.burst) this.#last = now ?? performance.now();
     if (this.#tokens < n) {
       // Read the clock only when the bucket runs low: this runs once per message.
       const t = now ?? performance.now();

@@ -126,6 +126,23 @@ describe("Playground: shareFile", () => {
     await dirUntil(join(dir, "a"), (n) => n.length === 0, "the partial file to go");
   });
 
+  it("a download folder that cannot be made fails the transfer, not the node", async () => {
+    const blocker = join(dir, "not-a-folder");
+    await writeFile(blocker, "a file where the folder should be");
+    const a = await node("x", { downloadDir: join(blocker, "downloads") });
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const errors: XppgError[] = [];
+    a.events.on("error", (e) => void errors.push(e));
+    await writeFile(join(dir, "f.txt"), "data");
+    await expect(b.shareFile(join(dir, "f.txt"), { to: a.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
+    await until(() => errors.length > 0, 5000, "error");
+    expect(errors[0]!.code).toBe("XPPG_ERR_FILE_TRANSFER_FAILED");
+    expect(errors[0]!.message).toMatch(/cannot be stored/);
+    expect(a.running).toBe(true);
+    expect(a.peers).toHaveLength(1);
+  });
+
   it("a checksum mismatch saves nothing and reports it", async () => {
     const a = await node("a");
     const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!);
