@@ -1,10 +1,25 @@
-/** The Noise protocol name this package speaks (Noise spec rev. 34, section 8). */
-export const NOISE_PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_SHA256";
+/**
+ * The Noise cipher functions this package speaks (Noise spec rev. 34,
+ * section 12): `"AESGCM"` (AES-256-GCM) or `"ChaChaPoly"` (ChaCha20-Poly1305).
+ */
+export type NoiseCipher = "AESGCM" | "ChaChaPoly";
+
+/** The cipher `secureConnection` uses unless told otherwise: AES-256-GCM, the faster one where the CPU has AES instructions. */
+export const DEFAULT_NOISE_CIPHER: NoiseCipher = "AESGCM";
+
+/** The full Noise protocol name of each cipher (Noise spec section 8); it is hashed into the handshake, so both sides must use the same one. */
+export const NOISE_PROTOCOL_NAMES: Readonly<Record<NoiseCipher, string>> = Object.freeze({
+  AESGCM: "Noise_XX_25519_AESGCM_SHA256",
+  ChaChaPoly: "Noise_XX_25519_ChaChaPoly_SHA256",
+});
+
+/** The Noise protocol name this package speaks by default (with {@link DEFAULT_NOISE_CIPHER}). */
+export const NOISE_PROTOCOL_NAME = NOISE_PROTOCOL_NAMES[DEFAULT_NOISE_CIPHER];
 
 /** Largest Noise message, handshake or transport, in bytes (Noise spec section 3). */
 export const NOISE_MAX_MESSAGE_SIZE = 65_535;
 
-/** Bytes of the ChaChaPoly authentication tag. */
+/** Bytes of the authentication tag (the same for AESGCM and ChaChaPoly). */
 export const NOISE_TAG_SIZE = 16;
 
 /** Largest plaintext one encrypted record carries: {@link NOISE_MAX_MESSAGE_SIZE} minus the tag. */

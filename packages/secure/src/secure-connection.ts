@@ -1,6 +1,13 @@
 import { isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE } from "./constants.js";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_NOISE_CIPHER,
+  NOISE_PROTOCOL_NAMES,
+  type NoiseCipher,
+} from "./constants.js";
 import type { CryptoProvider, X25519KeyPair } from "./crypto/provider.js";
 import { handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
 import { encodeHandshakePayload, verifyHandshakePayload } from "./handshake-payload.js";
@@ -45,6 +52,14 @@ export interface SecureConnectionOptions {
    * @default empty
    */
   prologue?: Uint8Array;
+  /**
+   * The Noise cipher: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
+   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`).
+   * Both sides must use the same one: with different ciphers the handshake
+   * fails with `XPPG_ERR_HANDSHAKE_FAILED`.
+   * @default "AESGCM"
+   */
+  cipher?: NoiseCipher;
 }
 
 interface StaticKey {
@@ -85,6 +100,7 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
   const maxFrameSize = options?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   const highWaterMark = options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   const timeoutMs = options?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
       throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
@@ -93,6 +109,7 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     checkInteger("highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("handshakeTimeoutMs", timeoutMs, 1, 2_147_483_647);
     if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     staticKey = staticKeyFor(provider, options.identity);
   } catch (err) {
@@ -107,9 +124,13 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
       initiator: conn.outbound,
       staticKeyPair: staticKey.keyPair,
       prologue: options.prologue ?? EMPTY,
+      cipher,
       peerLabel,
     });
     let done = false;
+    // The responder has sent its message 2 and waits for message 3: a peer
+    // that cannot authenticate message 2 (another cipher or prologue) hangs up now.
+    let awaitingLast = false;
     let proven: { publicKey: Uint8Array; peerId: string } | undefined;
 
     const fail = (error: unknown): void => {
@@ -163,6 +184,7 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
             // Message 1 (-> e): carries nothing in this protocol.
             if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
             send(hs.writeMessage(staticKey.payload));
+            awaitingLast = true;
           } else {
             // Message 3 (-> s, se): the initiator's identity.
             checkPeer(payload);
@@ -173,7 +195,10 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
         }
       },
       close(info) {
-        fail(handshakeFailedError(peerLabel, "the connection closed during the handshake", info.error));
+        const why = awaitingLast
+          ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${NOISE_PROTOCOL_NAMES[cipher]})`
+          : "the connection closed during the handshake";
+        fail(handshakeFailedError(peerLabel, why, info.error));
       },
     });
     if (conn.outbound) {

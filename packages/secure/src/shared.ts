@@ -3,13 +3,16 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_NOISE_CIPHER,
   MAX_RECORD_PLAINTEXT,
   NOISE_MAX_MESSAGE_SIZE,
   NOISE_PROTOCOL_NAME,
+  NOISE_PROTOCOL_NAMES,
   PEER_ID_LENGTH,
   PEER_ID_PREFIX,
   STATIC_KEY_SIGNATURE_PREFIX,
 } from "./constants.js";
+export type { NoiseCipher } from "./constants.js";
 export type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "./crypto/provider.js";
 export { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 export type { SecureErrorCode } from "./errors.js";

@@ -79,6 +79,47 @@ for (const [name, make, listenAddress] of cases) {
       await listener.close();
     });
 
+    it("fails on both sides, naming the cipher suites, when one side uses AESGCM and the other ChaChaPoly", async () => {
+      const t = make();
+      const results: Promise<SecureConnection>[] = [];
+      const listener = await t.listen(listenAddress, (conn) => results.push(secureConnection(conn, { identity: generateIdentity(), cipher: "ChaChaPoly" })));
+      const raw = await t.dial(listener.address);
+      const dial = secureConnection(raw, { identity: generateIdentity(), cipher: "AESGCM" });
+      const dialError = (await dial.then(
+        () => undefined,
+        (err: unknown) => err,
+      )) as { code?: string; message?: string } | undefined;
+      expect(dialError?.code).toBe(CODES.HANDSHAKE_FAILED);
+      expect(dialError?.message).toContain("cipher suite");
+      expect(dialError?.message).toContain("Noise_XX_25519_AESGCM_SHA256");
+      const serverError = (await within(results[0]!, "the server side").then(
+        () => undefined,
+        (err: unknown) => err,
+      )) as { code?: string; message?: string } | undefined;
+      expect(serverError?.code).toBe(CODES.HANDSHAKE_FAILED);
+      expect(serverError?.message).toContain("cipher suite");
+      expect(serverError?.message).toContain("Noise_XX_25519_ChaChaPoly_SHA256");
+      await listener.close();
+    });
+
+    it("runs with cipher ChaChaPoly on both sides", async () => {
+      const t = make();
+      const bob = generateIdentity();
+      const { server, client, listener } = await securePair(t, listenAddress, { identity: bob, cipher: "ChaChaPoly" }, { identity: generateIdentity(), cipher: "ChaChaPoly" });
+      try {
+        expect(client.remotePeerId).toBe(bob.peerId);
+        const at = new Collector(server);
+        const big = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
+        await client.send(big);
+        await at.waitFor(1);
+        expect(Buffer.from(at.frames[0]!).equals(Buffer.from(big))).toBe(true);
+      } finally {
+        await client.close();
+        await server.close();
+        await listener.close();
+      }
+    });
+
     it("times out with XPPG_ERR_HANDSHAKE_TIMEOUT when the peer says nothing, and closes the connection", async () => {
       const t = make();
       const listener = await t.listen(listenAddress, () => {});
@@ -111,14 +152,54 @@ describe("secureConnection options", () => {
   it("rejects nonsense options with a TypeError or RangeError", async () => {
     const t = memoryTransport();
     const listener = await t.listen("memory://", () => {});
-    for (const options of [{}, { identity: generateIdentity(), maxFrameSize: -1 }, { identity: generateIdentity(), handshakeTimeoutMs: 0 }]) {
+    for (const options of [
+      {},
+      { identity: generateIdentity(), maxFrameSize: -1 },
+      { identity: generateIdentity(), handshakeTimeoutMs: 0 },
+      { identity: generateIdentity(), cipher: "AES128" },
+    ]) {
       const raw = await t.dial(listener.address);
       expect(["TypeError", "RangeError"]).toContain(await codeOf(secureConnection(raw, options as never)));
     }
     await listener.close();
   });
 
-  it("a node:crypto side and a @noble side complete the handshake and talk (the browser provider interoperates)", async () => {
+  it("uses AESGCM by default", async () => {
+    const { DEFAULT_NOISE_CIPHER, NOISE_PROTOCOL_NAME } = await import("../src/index.js");
+    expect(DEFAULT_NOISE_CIPHER).toBe("AESGCM");
+    expect(NOISE_PROTOCOL_NAME).toBe("Noise_XX_25519_AESGCM_SHA256");
+    // A default side and an explicit AESGCM side agree.
+    const t = memoryTransport();
+    const { server, client, listener } = await securePair(t, "memory://", { identity: generateIdentity() }, { identity: generateIdentity(), cipher: "AESGCM" });
+    await client.close();
+    await server.close();
+    await listener.close();
+  });
+
+  for (const cipher of ["ChaChaPoly"] as const) {
+    it(`a node:crypto side and a @noble side complete the handshake and talk with ${cipher} (the browser provider interoperates)`, async () => {
+      const t = memoryTransport();
+      const browserSide = generateIdentity();
+      let accept!: (c: SecureConnection) => void;
+      const accepted = new Promise<SecureConnection>((r) => (accept = r));
+      const listener = await t.listen("memory://", (conn) => void secureConnectionWith(nobleCryptoProvider, conn, { identity: browserSide, cipher }).then(accept));
+      const client = await secureConnection(await t.dial(listener.address), { identity: generateIdentity(), expectedPeerId: browserSide.peerId, cipher });
+      const server = await within(accepted, "the noble side");
+      const at = new Collector(server);
+      const back = new Collector(client);
+      const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
+      await client.send(big);
+      await server.send(new Uint8Array([1, 2, 3]));
+      await Promise.all([at.waitFor(1), back.waitFor(1)]);
+      expect(Buffer.from(at.frames[0]!).equals(Buffer.from(big))).toBe(true);
+      expect(Array.from(back.frames[0]!)).toEqual([1, 2, 3]);
+      await client.close();
+      expect((await within(server.closed, "closed")).error).toBeUndefined();
+      await listener.close();
+    });
+  }
+
+  it("a node:crypto side and a @noble side complete the handshake and talk with the default AESGCM (the browser provider interoperates)", async () => {
     const t = memoryTransport();
     const browserSide = generateIdentity();
     let accept!: (c: SecureConnection) => void;

@@ -1,11 +1,13 @@
-// Replays the published cacophony vector for Noise_XX_25519_ChaChaPoly_SHA256
-// (source named in the fixture) with both crypto providers, comparing every
-// handshake message, the handshake hash and every transport message byte for byte.
+// Replays the published cacophony vectors for Noise_XX_25519_AESGCM_SHA256
+// and Noise_XX_25519_ChaChaPoly_SHA256 (sources named in the fixtures) with
+// both crypto providers, comparing every handshake message, the handshake
+// hash and every transport message byte for byte.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { NoiseCipher } from "../src/constants.js";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
-import type { CryptoProvider } from "../src/crypto/provider.js";
+import { writeAesGcmNonce, writeNonce, type CryptoProvider } from "../src/crypto/provider.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
 
 interface Vector {
@@ -20,7 +22,11 @@ interface Vector {
   messages: { payload: string; ciphertext: string }[];
 }
 
-const vector = JSON.parse(readFileSync(new URL("./fixtures/noise-xx-25519-chachapoly-sha256.json", import.meta.url), "utf8")) as Vector;
+const load = (file: string): Vector => JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), "utf8")) as Vector;
+const suites: Array<{ cipher: NoiseCipher; protocolName: string; vector: Vector }> = [
+  { cipher: "AESGCM", protocolName: "Noise_XX_25519_AESGCM_SHA256", vector: load("noise-xx-25519-aesgcm-sha256.json") },
+  { cipher: "ChaChaPoly", protocolName: "Noise_XX_25519_ChaChaPoly_SHA256", vector: load("noise-xx-25519-chachapoly-sha256.json") },
+];
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -29,22 +35,25 @@ function keyPair(provider: CryptoProvider, secret: string) {
   return { secretKey, publicKey: provider.x25519PublicKey(secretKey) };
 }
 
-for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
-  describe(`Noise XX test vector (${provider.name} provider)`, () => {
-    it("is the vector for the protocol this package speaks", () => {
-      expect(vector.protocol_name).toBe("Noise_XX_25519_ChaChaPoly_SHA256");
+for (const { cipher, protocolName, vector } of suites) for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
+  describe(`Noise XX test vector, ${cipher} (${provider.name} provider)`, () => {
+    it("is the vector for the protocol this cipher speaks", () => {
+      expect(vector.protocol_name).toBe(protocolName);
+      expect(new HandshakeState(provider, { initiator: true, cipher, staticKeyPair: keyPair(provider, vector.init_static) }).protocolName).toBe(protocolName);
       expect(vector.messages.length).toBe(6);
     });
 
     it("reproduces every handshake and transport message byte for byte", () => {
       const init = new HandshakeState(provider, {
         initiator: true,
+        cipher,
         prologue: hex(vector.init_prologue),
         staticKeyPair: keyPair(provider, vector.init_static),
         ephemeralKeyPair: keyPair(provider, vector.init_ephemeral),
       });
       const resp = new HandshakeState(provider, {
         initiator: false,
+        cipher,
         prologue: hex(vector.resp_prologue),
         staticKeyPair: keyPair(provider, vector.resp_static),
         ephemeralKeyPair: keyPair(provider, vector.resp_ephemeral),
@@ -75,7 +84,7 @@ for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
 
     it("refuses a transport message replayed or altered", () => {
       const mk = (initiator: boolean, s: string, e: string) =>
-        new HandshakeState(provider, { initiator, staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
+        new HandshakeState(provider, { initiator, cipher, staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
       const init = mk(true, vector.init_static, vector.init_ephemeral);
       const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
       resp.readMessage(init.writeMessage(new Uint8Array(0)));
@@ -93,3 +102,46 @@ for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
     });
   });
 }
+
+describe("Noise nonces and the two providers", () => {
+  it("AESGCM puts the counter big-endian after 4 zero bytes, ChaChaPoly little-endian (Noise spec sections 12.3, 12.4)", () => {
+    const n = 0x0102_0304_0506; // above 2^32, so both halves of the 64-bit counter count
+    const be = new Uint8Array(12).fill(0xee);
+    const le = new Uint8Array(12).fill(0xee);
+    writeAesGcmNonce(be, n);
+    writeNonce(le, n);
+    expect(toHex(be)).toBe("000000000000010203040506");
+    expect(toHex(le)).toBe("000000000605040302010000");
+  });
+
+  for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+    it(`${cipher}: node:crypto and @noble seal the same bytes and open each other's, at large counters too`, () => {
+      const seal = (p: CryptoProvider) => (cipher === "AESGCM" ? p.aesGcmSeal.bind(p) : p.seal.bind(p));
+      const open = (p: CryptoProvider) => (cipher === "AESGCM" ? p.aesGcmOpen.bind(p) : p.open.bind(p));
+      const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+      const ad = hex("00112233");
+      for (const counter of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER - 1]) {
+        for (const size of [0, 1, 16, 1000]) {
+          const plain = new Uint8Array(size).map((_, i) => (i * 31 + counter) & 0xff);
+          const a = seal(nodeCryptoProvider)(key, counter, ad, plain);
+          const b = seal(nobleCryptoProvider)(key, counter, ad, plain);
+          expect(toHex(a), `counter ${counter}, ${size} bytes`).toBe(toHex(b));
+          expect(a.byteLength).toBe(size + 16);
+          expect(toHex(open(nobleCryptoProvider)(key, counter, ad, a)!)).toBe(toHex(plain));
+          expect(toHex(open(nodeCryptoProvider)(key, counter, ad, b)!)).toBe(toHex(plain));
+          expect(open(nodeCryptoProvider)(key, counter + 1, ad, a)).toBeNull();
+          expect(open(nobleCryptoProvider)(key, counter + 1, ad, a)).toBeNull();
+        }
+      }
+    });
+  }
+
+  it("the two ciphers give different bytes under the same key and counter", () => {
+    const key = new Uint8Array(32).fill(9);
+    const plain = new Uint8Array(32).fill(1);
+    for (const p of [nodeCryptoProvider, nobleCryptoProvider]) {
+      expect(toHex(p.aesGcmSeal(key, 0, new Uint8Array(0), plain))).not.toBe(toHex(p.seal(key, 0, new Uint8Array(0), plain)));
+      expect(p.aesGcmOpen(key, 0, new Uint8Array(0), p.seal(key, 0, new Uint8Array(0), plain))).toBeNull();
+    }
+  });
+});

@@ -1,9 +1,16 @@
+import { gcm } from "@noble/ciphers/aes.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
-import { writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+import { writeAesGcmNonce, writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+
+// gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
+function aes256Key(key: Uint8Array): Uint8Array {
+  if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
+  return key;
+}
 
 /**
  * The browser (and any-runtime) provider: the audited `@noble/curves`,
@@ -45,6 +52,21 @@ export const nobleCryptoProvider: CryptoProvider = {
     writeNonce(nonce, counter);
     try {
       return chacha20poly1305(key, nonce, ad).decrypt(ciphertext);
+    } catch {
+      return null;
+    }
+  },
+  aesGcmSeal(key, counter, ad, plaintext) {
+    const nonce = new Uint8Array(12);
+    writeAesGcmNonce(nonce, counter);
+    return gcm(aes256Key(key), nonce, ad).encrypt(plaintext);
+  },
+  aesGcmOpen(key, counter, ad, ciphertext) {
+    if (ciphertext.byteLength < 16) return null;
+    const nonce = new Uint8Array(12);
+    writeAesGcmNonce(nonce, counter);
+    try {
+      return gcm(aes256Key(key), nonce, ad).decrypt(ciphertext);
     } catch {
       return null;
     }

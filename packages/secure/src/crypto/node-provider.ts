@@ -12,7 +12,7 @@ import {
   verify,
   type KeyObject,
 } from "node:crypto";
-import { writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+import { writeAesGcmNonce, writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
 
 // DER wrappers that let node:crypto import raw 32-byte keys (RFC 8410 structures).
 const ED25519_PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -69,11 +69,49 @@ function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+type AeadAlgorithm = "chacha20-poly1305" | "aes-256-gcm";
+
+/** Encrypts with a 16-byte tag; returns ciphertext then tag, as a plain (copyable) Uint8Array. */
+function aeadSeal(algorithm: AeadAlgorithm, key: Uint8Array, nonce: Buffer, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  // One call per literal: @types/node types each AEAD mode by its own overload.
+  const cipher =
+    algorithm === "aes-256-gcm"
+      ? createCipheriv(algorithm, key, nonce, { authTagLength: TAG })
+      : createCipheriv(algorithm, key, nonce, { authTagLength: TAG });
+  if (ad.byteLength > 0) cipher.setAAD(ad, { plaintextLength: plaintext.byteLength });
+  const body = cipher.update(plaintext);
+  cipher.final();
+  // Unzeroed (every byte is written just below), and handed out as a plain
+  // Uint8Array: Buffer's slice() makes a view, where callers expect a copy.
+  const buf = Buffer.allocUnsafeSlow(body.length + TAG);
+  buf.set(body, 0);
+  buf.set(cipher.getAuthTag(), body.length);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** The inverse of {@link aeadSeal}; `null` when the tag does not verify. `ciphertext` holds at least the tag. */
+function aeadOpen(algorithm: AeadAlgorithm, key: Uint8Array, nonce: Buffer, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+  const length = ciphertext.byteLength - TAG;
+  const decipher =
+    algorithm === "aes-256-gcm"
+      ? createDecipheriv(algorithm, key, nonce, { authTagLength: TAG })
+      : createDecipheriv(algorithm, key, nonce, { authTagLength: TAG });
+  decipher.setAuthTag(ciphertext.subarray(length));
+  if (ad.byteLength > 0) decipher.setAAD(ad, { plaintextLength: length });
+  const body = decipher.update(ciphertext.subarray(0, length));
+  try {
+    decipher.final();
+  } catch {
+    return null;
+  }
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
 /**
  * The Node provider: everything on `node:crypto` (OpenSSL): Ed25519 and
- * X25519 through KeyObjects, `chacha20-poly1305` with a 16-byte tag,
- * SHA-256 and HMAC. Measured several times faster than `@noble/*` in Node
- * for every operation used here (see `bench/secure-bench.mjs`).
+ * X25519 through KeyObjects, `aes-256-gcm` and `chacha20-poly1305` with a
+ * 16-byte tag, SHA-256 and HMAC. Measured several times faster than
+ * `@noble/*` in Node for every operation used here (see `bench/secure-bench.mjs`).
  */
 export const nodeCryptoProvider: CryptoProvider = {
   name: "node",
@@ -116,32 +154,24 @@ export const nodeCryptoProvider: CryptoProvider = {
   seal(key, counter, ad, plaintext) {
     const nonce = Buffer.allocUnsafe(12);
     writeNonce(nonce, counter);
-    const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG });
-    if (ad.byteLength > 0) cipher.setAAD(ad, { plaintextLength: plaintext.byteLength });
-    const body = cipher.update(plaintext);
-    cipher.final();
-    // Unzeroed (every byte is written just below), and handed out as a plain
-    // Uint8Array: Buffer's slice() makes a view, where callers expect a copy.
-    const buf = Buffer.allocUnsafeSlow(body.length + TAG);
-    buf.set(body, 0);
-    buf.set(cipher.getAuthTag(), body.length);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    return aeadSeal("chacha20-poly1305", key, nonce, ad, plaintext);
   },
   open(key, counter, ad, ciphertext) {
-    const length = ciphertext.byteLength - TAG;
-    if (length < 0) return null;
+    if (ciphertext.byteLength < TAG) return null;
     const nonce = Buffer.allocUnsafe(12);
     writeNonce(nonce, counter);
-    const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG });
-    decipher.setAuthTag(ciphertext.subarray(length));
-    if (ad.byteLength > 0) decipher.setAAD(ad, { plaintextLength: length });
-    const body = decipher.update(ciphertext.subarray(0, length));
-    try {
-      decipher.final();
-    } catch {
-      return null;
-    }
-    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    return aeadOpen("chacha20-poly1305", key, nonce, ad, ciphertext);
+  },
+  aesGcmSeal(key, counter, ad, plaintext) {
+    const nonce = Buffer.allocUnsafe(12);
+    writeAesGcmNonce(nonce, counter);
+    return aeadSeal("aes-256-gcm", checkLength(key), nonce, ad, plaintext);
+  },
+  aesGcmOpen(key, counter, ad, ciphertext) {
+    if (ciphertext.byteLength < TAG) return null;
+    const nonce = Buffer.allocUnsafe(12);
+    writeAesGcmNonce(nonce, counter);
+    return aeadOpen("aes-256-gcm", checkLength(key), nonce, ad, ciphertext);
   },
   defer: (fn) => process.nextTick(fn),
 };

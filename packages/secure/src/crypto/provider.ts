@@ -37,12 +37,20 @@ export interface CryptoProvider {
   /** HMAC-SHA-256 of `data` under `key`. */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /**
-   * ChaCha20-Poly1305 (RFC 8439) encryption with the Noise nonce: 4 zero
-   * bytes then `counter` as 64-bit little-endian. Returns ciphertext then the 16-byte tag.
+   * ChaCha20-Poly1305 (RFC 8439) encryption with the Noise ChaChaPoly nonce:
+   * 4 zero bytes then `counter` as 64-bit little-endian. Returns ciphertext then the 16-byte tag.
    */
   seal(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** The inverse of {@link CryptoProvider.seal}; `null` when the tag does not verify. */
   open(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * AES-256-GCM (NIST SP 800-38D, 32-byte key) encryption with the Noise
+   * AESGCM nonce: 4 zero bytes then `counter` as 64-bit big-endian.
+   * Returns ciphertext then the 16-byte tag.
+   */
+  aesGcmSeal(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** The inverse of {@link CryptoProvider.aesGcmSeal}; `null` when the tag does not verify. */
+  aesGcmOpen(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.
@@ -63,4 +71,19 @@ export function writeNonce(out: Uint8Array, counter: number): void {
   out[9] = (high >>> 8) & 0xff;
   out[10] = (high >>> 16) & 0xff;
   out[11] = high >>> 24;
+}
+
+/** Writes the 12-byte AESGCM nonce of Noise (spec section 12.4): 4 zero bytes, then `counter` as 64-bit big-endian. */
+export function writeAesGcmNonce(out: Uint8Array, counter: number): void {
+  const low = counter >>> 0;
+  const high = Math.floor(counter / 0x1_0000_0000) >>> 0;
+  out[0] = out[1] = out[2] = out[3] = 0;
+  out[4] = high >>> 24;
+  out[5] = (high >>> 16) & 0xff;
+  out[6] = (high >>> 8) & 0xff;
+  out[7] = high & 0xff;
+  out[8] = low >>> 24;
+  out[9] = (low >>> 16) & 0xff;
+  out[10] = (low >>> 8) & 0xff;
+  out[11] = low & 0xff;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_NOISE_CIPHER, type NoiseCipher } from "../constants.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
@@ -5,17 +6,25 @@ import type { CryptoProvider } from "../crypto/provider.js";
 const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 
 /**
- * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter.
- * Without a key, encryption is the identity (as during the first handshake message).
+ * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter,
+ * for one cipher function (`"AESGCM"` or `"ChaChaPoly"`, which differ in
+ * the cipher and in the nonce's byte order). Without a key, encryption is
+ * the identity (as during the first handshake message).
  */
 export class CipherState {
+  /** The Noise cipher function this state encrypts with. */
+  readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
+  readonly #aesGcm: boolean;
   #k: Uint8Array | null = null;
   #n = 0;
 
-  constructor(provider: CryptoProvider, key: Uint8Array | null = null) {
+  constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher: NoiseCipher = DEFAULT_NOISE_CIPHER) {
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
     this.#provider = provider;
     this.#k = key;
+    this.cipher = cipher;
+    this.#aesGcm = cipher === "AESGCM";
   }
 
   /** `InitializeKey(key)`: sets the key and resets the nonce. */
@@ -38,7 +47,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#k === null) return plaintext;
     if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
-    const out = this.#provider.seal(this.#k, this.#n, ad, plaintext);
+    const out = this.#aesGcm ? this.#provider.aesGcmSeal(this.#k, this.#n, ad, plaintext) : this.#provider.seal(this.#k, this.#n, ad, plaintext);
     this.#n++;
     return out;
   }
@@ -50,7 +59,7 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (this.#k === null) return ciphertext;
     if (this.#n >= MAX_NONCE) return null;
-    const out = this.#provider.open(this.#k, this.#n, ad, ciphertext);
+    const out = this.#aesGcm ? this.#provider.aesGcmOpen(this.#k, this.#n, ad, ciphertext) : this.#provider.open(this.#k, this.#n, ad, ciphertext);
     if (out !== null) this.#n++;
     return out;
   }

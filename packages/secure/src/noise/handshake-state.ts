@@ -1,4 +1,4 @@
-import { NOISE_MAX_MESSAGE_SIZE, NOISE_PROTOCOL_NAME, NOISE_TAG_SIZE } from "../constants.js";
+import { DEFAULT_NOISE_CIPHER, NOISE_MAX_MESSAGE_SIZE, NOISE_PROTOCOL_NAMES, NOISE_TAG_SIZE, type NoiseCipher } from "../constants.js";
 import type { CryptoProvider, X25519KeyPair } from "../crypto/provider.js";
 import { handshakeFailedError, type SecureError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
@@ -23,6 +23,13 @@ export interface HandshakeStateOptions {
   /** Bytes both sides must agree on, mixed into the handshake hash. @default empty */
   prologue?: Uint8Array;
   /**
+   * The cipher function: `"AESGCM"` (`Noise_XX_25519_AESGCM_SHA256`) or
+   * `"ChaChaPoly"` (`Noise_XX_25519_ChaChaPoly_SHA256`). Both sides must
+   * use the same one: the protocol name is hashed into the handshake.
+   * @default "AESGCM"
+   */
+  cipher?: NoiseCipher;
+  /**
    * A fixed ephemeral key pair instead of a fresh random one. For replaying
    * published test vectors only: reusing an ephemeral key breaks security.
    */
@@ -45,6 +52,7 @@ export interface HandshakeResult {
 
 /**
  * Noise `HandshakeState` (spec section 5.3) for
+ * `Noise_XX_25519_AESGCM_SHA256` (the default) or
  * `Noise_XX_25519_ChaChaPoly_SHA256`, over the audited primitives of a
  * {@link CryptoProvider}. Call {@link HandshakeState.writeMessage} and
  * {@link HandshakeState.readMessage} in turn, then {@link HandshakeState.split}.
@@ -54,6 +62,8 @@ export interface HandshakeResult {
  */
 export class HandshakeState {
   readonly initiator: boolean;
+  /** The full Noise protocol name this handshake runs, e.g. `Noise_XX_25519_AESGCM_SHA256`. */
+  readonly protocolName: string;
   readonly #provider: CryptoProvider;
   readonly #ss: SymmetricState;
   readonly #s: X25519KeyPair;
@@ -70,7 +80,10 @@ export class HandshakeState {
     this.#s = options.staticKeyPair;
     this.#e = options.ephemeralKeyPair ?? null;
     this.#peerLabel = options.peerLabel ?? "the peer";
-    this.#ss = new SymmetricState(provider, NOISE_PROTOCOL_NAME);
+    const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
+    this.protocolName = NOISE_PROTOCOL_NAMES[cipher];
+    this.#ss = new SymmetricState(provider, this.protocolName);
     this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
   }
 
@@ -153,7 +166,7 @@ export class HandshakeState {
           case "s": {
             const len = this.#ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
             const rs = this.#ss.decryptAndHash(take(len, "static key"));
-            if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication`);
+            if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
             this.#rs = rs.slice();
             break;
           }
@@ -166,7 +179,7 @@ export class HandshakeState {
         throw this.#fail(`handshake message ${this.#step + 1} is too short for its payload tag`);
       }
       const payload = this.#ss.decryptAndHash(rest);
-      if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication`);
+      if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
       this.#step++;
       return payload.slice();
     } catch (err) {
@@ -212,6 +225,14 @@ export class HandshakeState {
     for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
     if (acc === 0) throw this.#fail("the peer sent a low-order public key");
     this.#ss.mixKey(shared);
+  }
+
+  /**
+   * Why a handshake message fails authentication when nobody tampered with
+   * it: the two sides hash different protocol names (cipher suites) or prologues.
+   */
+  #mismatchHint(): string {
+    return ` (the two sides differ in cipher suite or prologue, or the message was altered on the path: this side speaks ${this.protocolName}, and both must set the same \`cipher\` and \`prologue\`)`;
   }
 
   #fail(why: string, cause?: unknown): SecureError {

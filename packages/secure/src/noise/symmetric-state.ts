@@ -1,3 +1,4 @@
+import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { CipherState } from "./cipher-state.js";
 
@@ -22,15 +23,33 @@ export function noiseHkdf(provider: CryptoProvider, chainingKey: Uint8Array, ikm
   return [out1, out2];
 }
 
-/** Noise `SymmetricState` (spec section 5.2) for SHA-256 and ChaChaPoly. */
+/**
+ * The cipher function a Noise protocol name names (its fourth field, as in
+ * `Noise_XX_25519_AESGCM_SHA256`).
+ *
+ * @throws RangeError for a name without `AESGCM` or `ChaChaPoly` there.
+ */
+export function cipherOfProtocolName(protocolName: string): NoiseCipher {
+  const cipher = protocolName.split("_")[3];
+  if (cipher === "AESGCM" || cipher === "ChaChaPoly") return cipher;
+  throw new RangeError(`the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)`);
+}
+
+/** Noise `SymmetricState` (spec section 5.2) for SHA-256 and AESGCM or ChaChaPoly. */
 export class SymmetricState {
+  /** The cipher function of the protocol name. */
+  readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
   readonly #cipher: CipherState;
   #ck: Uint8Array;
   #h: Uint8Array;
 
-  /** `InitializeSymmetric(protocol_name)`. */
+  /**
+   * `InitializeSymmetric(protocol_name)`. The cipher is the one the name
+   * names (`..._AESGCM_SHA256` or `..._ChaChaPoly_SHA256`).
+   */
   constructor(provider: CryptoProvider, protocolName: string) {
+    this.cipher = cipherOfProtocolName(protocolName);
     this.#provider = provider;
     const name = new TextEncoder().encode(protocolName);
     if (name.byteLength <= HASHLEN) {
@@ -40,7 +59,7 @@ export class SymmetricState {
       this.#h = provider.sha256(name);
     }
     this.#ck = this.#h.slice();
-    this.#cipher = new CipherState(provider);
+    this.#cipher = new CipherState(provider, null, this.cipher);
   }
 
   /** The handshake hash `h`, which binds everything said so far. */
@@ -83,6 +102,6 @@ export class SymmetricState {
   /** `Split()`: the two transport cipher states, initiator-to-responder first. */
   split(): [CipherState, CipherState] {
     const [k1, k2] = noiseHkdf(this.#provider, this.#ck, EMPTY);
-    return [new CipherState(this.#provider, k1), new CipherState(this.#provider, k2)];
+    return [new CipherState(this.#provider, k1, this.cipher), new CipherState(this.#provider, k2, this.cipher)];
   }
 }
