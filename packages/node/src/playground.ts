@@ -390,6 +390,9 @@ export class Playground {
     if (options.peerId !== undefined) {
       const ban = this.#guard.banned(`peer:${options.peerId}`);
       if (ban !== undefined) throw this.#bannedError(`peer ${options.peerId}`, ban);
+      // Already connected to that peer: nothing to dial.
+      const open = this.#open.get(options.peerId);
+      if (open !== undefined) return this.#peerInfo.get(open)!;
     }
     const conn = await transport.dial(address, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     const session = await this.#startSession(conn, options.peerId, timeoutMs);
@@ -710,8 +713,12 @@ export class Playground {
       // handshake hash (equal on both ends) is smaller.
       const dialer = (s: PeerSession): string => (s.connection.outbound ? this.peerId : hello.peerId);
       const preferred = this.peerId < hello.peerId ? this.peerId : hello.peerId;
+      // One side dialled both: an established connection stays (a re-join must
+      // not tear down a working link); two new ones are decided by the hash.
       const keepNew =
-        dialer(session) !== dialer(existing) ? dialer(session) === preferred : session.tieBreak !== "" && session.tieBreak < existing.tieBreak;
+        dialer(session) !== dialer(existing)
+          ? dialer(session) === preferred
+          : !existing.everOpened && session.tieBreak !== "" && session.tieBreak < existing.tieBreak;
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       if (!keepNew) return duplicate;
       this.#peers.delete(hello.peerId);

@@ -136,11 +136,18 @@ describe("Playground: handshake rules", () => {
     expect(b.peers).toEqual([]);
   });
 
-  it("counts a second connection to the same peer as one peer", async () => {
+  it("counts a second connection to the same peer as one peer, and keeps the working one", async () => {
     const a = await node();
     const b = await node();
     await b.join(a.addresses[0]!);
+    const before = b.peers[0]!.address;
+    const left: string[] = [];
+    a.events.on("peer:left", (p) => void left.push(p.peerId));
+    b.events.on("peer:left", (p) => void left.push(p.peerId));
     const again = await b.join(a.addresses[0]!);
+    expect(b.peers[0]!.address).toBe(before);
+    expect(left).toEqual([]);
+    expect(await b.join(a.addresses[0]!, undefined, { peerId: a.peerId })).toMatchObject({ peerId: a.peerId, address: before });
     expect(again.peerId).toBe(a.peerId);
     await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one peer each");
     await new Promise((r) => setTimeout(r, 50));
