@@ -5,7 +5,7 @@
 export type NoiseCipher = "AESGCM" | "ChaChaPoly";
 
 /** The cipher `secureConnection` uses unless told otherwise: AES-256-GCM, the faster one where the CPU has AES instructions. */
-export const DEFAULT_NOISE_CIPHER: NoiseCipher = "AESGCM";
+export const DEFAULT_NOISE_CIPHER: NoiseCipher = "ChaChaPoly";
 
 /** The full Noise protocol name of each cipher (Noise spec section 8); it is hashed into the handshake, so both sides must use the same one. */
 export const NOISE_PROTOCOL_NAMES: Readonly<Record<NoiseCipher, string>> = Object.freeze({

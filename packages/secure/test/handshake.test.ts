@@ -164,19 +164,19 @@ describe("secureConnection options", () => {
     await listener.close();
   });
 
-  it("uses AESGCM by default", async () => {
+  it("uses ChaChaPoly by default", async () => {
     const { DEFAULT_NOISE_CIPHER, NOISE_PROTOCOL_NAME } = await import("../src/index.js");
-    expect(DEFAULT_NOISE_CIPHER).toBe("AESGCM");
-    expect(NOISE_PROTOCOL_NAME).toBe("Noise_XX_25519_AESGCM_SHA256");
-    // A default side and an explicit AESGCM side agree.
+    expect(DEFAULT_NOISE_CIPHER).toBe("ChaChaPoly");
+    expect(NOISE_PROTOCOL_NAME).toBe("Noise_XX_25519_ChaChaPoly_SHA256");
+    // A default side and an explicit ChaChaPoly side agree.
     const t = memoryTransport();
-    const { server, client, listener } = await securePair(t, "memory://", { identity: generateIdentity() }, { identity: generateIdentity(), cipher: "AESGCM" });
+    const { server, client, listener } = await securePair(t, "memory://", { identity: generateIdentity() }, { identity: generateIdentity(), cipher: "ChaChaPoly" });
     await client.close();
     await server.close();
     await listener.close();
   });
 
-  for (const cipher of ["ChaChaPoly"] as const) {
+  for (const cipher of ["AESGCM"] as const) {
     it(`a node:crypto side and a @noble side complete the handshake and talk with ${cipher} (the browser provider interoperates)`, async () => {
       const t = memoryTransport();
       const browserSide = generateIdentity();
@@ -199,7 +199,7 @@ describe("secureConnection options", () => {
     });
   }
 
-  it("a node:crypto side and a @noble side complete the handshake and talk with the default AESGCM (the browser provider interoperates)", async () => {
+  it("a node:crypto side and a @noble side complete the handshake and talk with the default ChaChaPoly (the browser provider interoperates)", async () => {
     const t = memoryTransport();
     const browserSide = generateIdentity();
     let accept!: (c: SecureConnection) => void;
