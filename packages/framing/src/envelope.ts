@@ -177,7 +177,8 @@ export class EnvelopeCodec {
    */
   encodeInto(envelope: Envelope, out: Uint8Array, offset: number, link?: EnvelopeLink): number {
     const prep = this.#prepare(envelope, envelope.hopLimit, envelope.signature, link);
-    if (offset + prep.total > out.byteLength) return -prep.total;
+    // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
+    if (offset + prep.total > out.length) return -prep.total;
     this.#write(out, offset, prep, envelope.id, envelope.hopLimit, envelope.signature);
     return prep.total;
   }
@@ -222,7 +223,7 @@ export class EnvelopeCodec {
     }
     if (destination !== null) flags |= FLAG_DESTINATION;
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
-    const total = FIXED_HEADER + prefix.byteLength + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.byteLength;
+    const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.length;
     if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
     return { prefix, body, flags, total };
   }
@@ -245,7 +246,7 @@ export class EnvelopeCodec {
     // call sites saw both Buffer and Uint8Array.
     let pos = at + FIXED_HEADER;
     out.set(prep.prefix, pos);
-    pos += prep.prefix.byteLength;
+    pos += prep.prefix.length;
     if (signature !== undefined) {
       out.set(signature, pos);
       pos += SIGNATURE_LENGTH;
@@ -274,7 +275,7 @@ export class EnvelopeCodec {
    * Decodes and validates an envelope received from the network: all of
    * `bytes`, or the part from `start` to `end` (no view is made of it).
    */
-  decode(bytes: Uint8Array, start = 0, end = bytes.byteLength, link?: EnvelopeLink): Envelope {
+  decode(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): Envelope {
     const size = end - start;
     if (size > this.maxSize) throw frameTooLargeError(size, this.maxSize, "received");
     if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
@@ -302,8 +303,8 @@ export class EnvelopeCodec {
     let strings = this.#decStrings;
     const stringFlags = flags & STRING_FLAGS;
     const last = this.#decPrefix;
-    // Lengths hoisted: the byteLength getter of a Buffer is not inlined in a loop.
-    const lastLength = last.byteLength;
+    // Hoisted: a length getter is not inlined in a loop over a Buffer.
+    const lastLength = last.length;
     let same = strings !== null && stringFlags === this.#decStringFlags && pos + lastLength <= end;
     for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
     if (same) pos += lastLength;

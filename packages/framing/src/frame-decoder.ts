@@ -54,16 +54,16 @@ export class FrameDecoder {
   push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
     if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
     let pos = 0;
-    const end = chunk.byteLength;
+    const end = chunk.length;
     while (pos < end) {
       if (this.#body !== null) {
         // Continue a frame split across chunks.
         const body = this.#body;
-        const take = Math.min(body.byteLength - this.#bodyFill, end - pos);
+        const take = Math.min(body.length - this.#bodyFill, end - pos);
         body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
         this.#bodyFill += take;
         pos += take;
-        if (this.#bodyFill === body.byteLength) {
+        if (this.#bodyFill === body.length) {
           this.#body = null;
           this.#bodyFill = 0;
           onFrame(body);

@@ -152,7 +152,7 @@ export class PeerSession {
    */
   sendBytes(bytes: Uint8Array): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
-    const room = this.#reserve(bytes.byteLength);
+    const room = this.#reserve(bytes.length);
     this.#out.set(bytes, room);
     return this.#queued();
   }
@@ -236,9 +236,9 @@ export class PeerSession {
     const needed = BUNDLE_LENGTH_BYTES + size;
     // A bundle is one frame: keep it within the frame limit.
     if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.#flush();
-    if (this.#outLength + needed > this.#out.byteLength) {
+    if (this.#outLength + needed > this.#out.length) {
       if (this.#outLength > 0) this.#flush();
-      if (needed > this.#out.byteLength) this.#out = new Uint8Array(Math.max(needed, this.#out.byteLength * 2));
+      if (needed > this.#out.length) this.#out = new Uint8Array(Math.max(needed, this.#out.length * 2));
     }
   }
 
@@ -272,7 +272,7 @@ export class PeerSession {
     this.#flushScheduled = false;
     this.#flush();
     // Large one-off buffers are not kept past their use.
-    if (this.#out.byteLength > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+    if (this.#out.length > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
   };
 
   /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
@@ -329,7 +329,7 @@ export class PeerSession {
   #onFrame(data: Uint8Array): void {
     if (this.#phase === "closed") return;
     this.receivedSinceTick = true;
-    if (this.#byteBucket !== undefined && !this.#byteBucket.take(data.byteLength)) {
+    if (this.#byteBucket !== undefined && !this.#byteBucket.take(data.length)) {
       this.fail(
         new PlaygroundError(
           NODE_ERROR_CODES.RATE_LIMITED,
@@ -341,7 +341,7 @@ export class PeerSession {
       return;
     }
     // A bundle: [u32 length][envelope] repeated, filling the frame exactly.
-    const end = data.byteLength;
+    const end = data.length;
     let pos = 0;
     while (pos < end) {
       if (end - pos < BUNDLE_LENGTH_BYTES) {
