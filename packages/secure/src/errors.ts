@@ -16,6 +16,8 @@ export const SECURE_ERROR_CODES = {
   INVALID_PEER_ID: "XPPG_ERR_INVALID_PEER_ID",
   /** A key (secret key, public key, signature) of the wrong type or size. */
   INVALID_KEY: "XPPG_ERR_INVALID_KEY",
+  /** The code reading this connection threw from its frame handler (a bug on this side, not the peer's doing). */
+  FRAME_HANDLER_FAILED: "XPPG_ERR_FRAME_HANDLER_FAILED",
   /** A key file that cannot be read, written, parsed, or that has unsafe permissions. */
   KEY_FILE: "XPPG_ERR_KEY_FILE",
 } as const;

@@ -1,9 +1,9 @@
-import type { XppgError } from "@xppg/errors";
+import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
 import { FrameInbox, connectionClosedError, frameTooLargeError, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
-import { decryptFailedError, streamTruncatedError } from "./errors.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 
 /** A {@link Connection} whose frames are encrypted and authenticated, with the peer's proven identity. */
@@ -331,8 +331,13 @@ export class SecureChannel implements SecureConnection {
     try {
       this.#decoder.push(plain, this.#onFrame);
     } catch (err) {
-      const size = Number((err as XppgError).details?.size);
-      this.#failedByPeer(frameTooLargeError(size, this.#maxFrameSize, "received"));
+      if (isXppgError(err, "XPPG_ERR_FRAME_TOO_LARGE")) {
+        const size = Number(err.details?.size);
+        this.#failedByPeer(frameTooLargeError(size, this.#maxFrameSize, "received"));
+      } else {
+        // Thrown by the frame sink above us, not by the peer: close with that error as it is.
+        this.#failedByPeer(isXppgError(err) ? err : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }));
+      }
     }
   };
 

@@ -200,3 +200,21 @@ describe("secureConnection options", () => {
     });
   }
 });
+
+describe("a frame handler that throws", () => {
+  it("closes the connection with XPPG_ERR_FRAME_HANDLER_FAILED, not a blame on the peer", async () => {
+    const t = memoryTransport();
+    const { server, client, listener } = await securePair(t, "memory://", { identity: generateIdentity() }, { identity: generateIdentity() });
+    server.read({
+      frame: () => {
+        throw new Error("handler bug");
+      },
+    });
+    await client.send(new Uint8Array([1]));
+    const info = await within(server.closed, "server closed");
+    expect(info.error?.code).toBe(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED);
+    expect(info.error?.message).toContain("handler bug");
+    await client.close();
+    await listener.close();
+  });
+});
