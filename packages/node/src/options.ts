@@ -41,6 +41,15 @@ export interface PlaygroundLimits {
    */
   messageBurst?: number;
   /**
+   * Signed broadcasts a second one peer may send on average: each costs a
+   * signature check (about 0.1 ms), far more than a direct message.
+   * `Infinity` turns the limit off.
+   * @default 2000
+   */
+  broadcastsPerSecond?: number;
+  /** @default 4000 */
+  broadcastBurst?: number;
+  /**
    * Bytes a second one peer may send on average (token bucket, like
    * `messagesPerSecond`); `Infinity` turns it off.
    * @default 268435456 (256 MiB)
@@ -203,6 +212,8 @@ export const DEFAULTS = {
   messageBurst: 40_000,
   maxFileSize: 4 * 1024 ** 3,
   maxIncomingTransfersPerPeer: 4,
+  broadcastsPerSecond: 2000,
+  broadcastBurst: 4000,
   bytesPerSecond: 256 * 1024 * 1024,
   byteBurst: 512 * 1024 * 1024,
   banThreshold: 3,

@@ -87,6 +87,8 @@ export class PeerSession {
   receivedSinceTick = true;
   /** Set on every frame sent; the heartbeat clears it. */
   sentSinceTick = true;
+  /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
+  broadcastBucket: TokenBucket | undefined;
   /** True once the session has been open (both sides accepted). */
   everOpened = false;
   /** Heartbeat ticks in a row with nothing received. */

@@ -14,6 +14,7 @@ import { DEFAULTS, type NatResultLike, type PlaygroundOptions, type StartOptions
 import { PeerSession, type SessionHost } from "./peer-session.js";
 import { KIND, PROTOCOL_VERSION, isReservedKind, parseText, type Bye, type Hello } from "./protocol.js";
 import { StateSync } from "./state-sync.js";
+import { TokenBucket } from "./token-bucket.js";
 import { TypedEvents } from "./typed-events.js";
 
 /** A connected peer. */
@@ -650,6 +651,8 @@ export class Playground {
       authenticated,
       tieBreak,
     );
+    const rate = limits.broadcastsPerSecond ?? DEFAULTS.broadcastsPerSecond;
+    if (rate > 0 && Number.isFinite(rate)) session.broadcastBucket = new TokenBucket(rate, limits.broadcastBurst ?? DEFAULTS.broadcastBurst);
     this.#sessions.add(session);
     return session;
   }
@@ -761,6 +764,15 @@ export class Playground {
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
     if (envelope.destination === null && this.#encrypted) {
+      const bucket = session.broadcastBucket;
+      if (bucket !== undefined && !bucket.take()) {
+        throw new PlaygroundError(
+          NODE_ERROR_CODES.RATE_LIMITED,
+          `The peer ${session.peerId} sent more than ${bucket.rate} signed broadcasts a second (burst ${bucket.burst}); it is disconnected. ` +
+            "Raise limits.broadcastsPerSecond if this traffic is expected, or send to one peer with { to }.",
+          { details: { broadcastsPerSecond: bucket.rate, burst: bucket.burst } },
+        );
+      }
       // A replayed broadcast is dropped before its signature costs a verification again.
       const key = `${envelope.source}:${envelope.id}`;
       if (this.#seenBroadcasts.has(key)) return;

@@ -197,3 +197,19 @@ describe("Playground: fuzzing an authenticated peer's frames", () => {
     expect(target.peers.map((p) => p.peerId)).toEqual([good.peerId]);
   });
 });
+
+describe("Playground: signed broadcasts are rate-limited", () => {
+  it("a peer flooding signed broadcasts is disconnected before they cost too many verifications", async () => {
+    const a = await node("test-app", { limits: { broadcastsPerSecond: 10, broadcastBurst: 20 } });
+    const raw = await RawPeer.dial(memoryTransport(), a.addresses[0]!);
+    await raw.hello();
+    await until(() => a.peers.length === 1, 5000, "raw peer admitted");
+    const errors: XppgError[] = [];
+    a.events.on("error", (e) => void errors.push(e));
+    for (let i = 0; i < 100 && !raw.conn.isClosed; i++) await raw.conn.send(raw.signedBroadcast("news", { i }, raw.identity!)).catch(() => {});
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error");
+    expect(errors[0]!.code).toBe("XPPG_ERR_RATE_LIMITED");
+    expect(errors[0]!.message).toMatch(/signed broadcasts/);
+  });
+});
