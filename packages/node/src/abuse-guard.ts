@@ -73,6 +73,8 @@ export class AbuseGuard {
   }
 
   ban(key: string, durationMs: number, reason: string): Ban {
+    // Expired bans are dropped here too, so the list stays bounded by the bans in force.
+    if (this.#bans.size >= 1024) this.list();
     const ban: Ban = { key, until: durationMs === Infinity ? Infinity : this.#now() + durationMs, reason };
     this.#bans.set(key, ban);
     this.#strikes.delete(key);
@@ -112,8 +114,28 @@ export class AbuseGuard {
   }
 }
 
-/** The host part of an address like `tcp://1.2.3.4:5` or `ws://[::1]:5/x`, or the address itself. */
+/**
+ * The host part of an address like `tcp://1.2.3.4:5` or `ws://[::1]:5/x`,
+ * or the address itself. An IPv6 host is cut to its /64 network: one
+ * machine usually holds a whole /64, so banning single addresses in it
+ * would ban nothing.
+ */
 export function hostOf(address: string): string {
   const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(address);
-  return m !== null && m[1] !== undefined && m[1] !== "" ? m[1] : address;
+  const host = m !== null && m[1] !== undefined && m[1] !== "" ? m[1] : address;
+  if (!host.startsWith("[")) return host;
+  const groups = expandIpv6(host.slice(1, -1));
+  return groups === null ? host : `[${groups.slice(0, 4).join(":")}::/64]`;
+}
+
+/** The eight groups of an IPv6 address (no zone, no embedded IPv4 handling beyond passing it through), or null. */
+function expandIpv6(text: string): string[] | null {
+  const [head, tail, extra] = text.split("::");
+  if (extra !== undefined) return null;
+  const left = head === "" ? [] : head!.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return null;
+  const groups = [...left, ...new Array<string>(tail === undefined ? 0 : missing).fill("0"), ...right];
+  return groups.map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""));
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { AbuseGuard, hostOf, isStrike } from "../src/abuse-guard.js";
+
+describe("hostOf", () => {
+  it.each([
+    ["tcp://198.51.100.7:7337", "198.51.100.7"],
+    ["ws://example.org:80/xppg", "example.org"],
+    ["tcp://[2001:db8:1:2:3:4:5:6]:7337", "[2001:db8:1:2::/64]"],
+    ["tcp://[2001:db8:1:2::9]:1", "[2001:db8:1:2::/64]"],
+    ["tcp://[::1]:1", "[0:0:0:0::/64]"],
+    ["memory://node-1", "node-1"],
+  ])("%s -> %s", (address, host) => {
+    expect(hostOf(address)).toBe(host);
+  });
+});
+
+describe("AbuseGuard", () => {
+  it("bans after the threshold within the window, and the ban expires", () => {
+    let now = 0;
+    const g = new AbuseGuard({ threshold: 2, windowMs: 1000, durationMs: 5000, allowPeers: null, now: () => now });
+    expect(g.strike(["peer:a"], "x")).toEqual([]);
+    now = 2000; // the first strike has left the window
+    expect(g.strike(["peer:a"], "x")).toEqual([]);
+    now = 2500;
+    expect(g.strike(["peer:a"], "y").map((b) => b.key)).toEqual(["peer:a"]);
+    expect(g.banned("peer:a")?.until).toBe(7500);
+    now = 7500;
+    expect(g.banned("peer:a")).toBeUndefined();
+  });
+
+  it("lists only the bans in force", () => {
+    let now = 0;
+    const g = new AbuseGuard({ threshold: 1, windowMs: 1000, durationMs: 10, allowPeers: null, now: () => now });
+    for (let i = 0; i < 3000; i++) {
+      now = i * 100;
+      g.ban(`peer:${i}`, 10, "test");
+    }
+    expect(g.list().length).toBe(1);
+  });
+
+  it("counts only violations inside the authenticated stream as strikes", () => {
+    expect(isStrike("XPPG_ERR_PROTOCOL_VIOLATION")).toBe(true);
+    expect(isStrike("XPPG_ERR_STATE_INVALID_UPDATE")).toBe(true);
+    expect(isStrike("XPPG_ERR_DECRYPT_FAILED")).toBe(false);
+    expect(isStrike("XPPG_ERR_HANDSHAKE_TIMEOUT")).toBe(false);
+  });
+});
