@@ -1,6 +1,5 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
 import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { chmod, link, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
@@ -28,8 +27,11 @@ function keyFileError(path: string, what: string, advice: string, cause?: unknow
 /**
  * Loads the identity stored at `path`, or, if no file is there, creates a new
  * one and stores it: the parent folder is created with mode 0700 and the
- * file written atomically (a temporary file, then a rename) with mode 0600.
- * An existing file is never overwritten.
+ * file written atomically (a temporary file, then a hard link that never
+ * replaces an existing file) with mode 0600. An existing file is never
+ * overwritten. The work is a few small file operations done at once (the
+ * same code as {@link loadOrCreateIdentitySync}); the promise is for callers
+ * that prefer to await.
  *
  * @throws `XPPG_ERR_KEY_FILE` when the file is readable or writable by group
  *   or others (on POSIX systems), is not a regular file, is malformed, or
@@ -37,17 +39,7 @@ function keyFileError(path: string, what: string, advice: string, cause?: unknow
  */
 export async function loadOrCreateIdentity(path: string): Promise<Identity> {
   if (typeof path !== "string" || path.length === 0) throw new TypeError("loadOrCreateIdentity needs a file path");
-  const existing = await readKeyFile(path);
-  if (existing !== null) return existing;
-  const identity = generateIdentity();
-  const created = await writeNewKeyFile(path, identity);
-  // Lost a race with another process that created the file first: use its key.
-  if (!created) {
-    const winner = await readKeyFile(path);
-    if (winner === null) throw keyFileError(path, "vanished while it was being created", "Try again.");
-    return winner;
-  }
-  return identity;
+  return loadOrCreateIdentitySync(path);
 }
 
 /**
@@ -56,21 +48,7 @@ export async function loadOrCreateIdentity(path: string): Promise<Identity> {
  * @throws `XPPG_ERR_KEY_FILE` as {@link loadOrCreateIdentity} does.
  */
 export async function readKeyFile(path: string): Promise<Identity | null> {
-  let stats;
-  try {
-    stats = await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw keyFileError(path, "cannot be examined", "Check the path and its permissions.", err);
-  }
-  checkStats(path, stats);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
-  }
-  return parseKeyFile(path, text);
+  return readKeyFileSync(path);
 }
 
 function checkStats(path: string, stats: { isFile(): boolean; mode: number }): void {
@@ -108,69 +86,9 @@ function parseKeyFile(path: string, text: string): Identity {
   return identity;
 }
 
-/** Writes a new key file; false if a file appeared at `path` meanwhile (it is left alone). */
-async function writeNewKeyFile(path: string, identity: Identity): Promise<boolean> {
-  const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw keyFileError(path, "cannot be created: its folder cannot be made", "Check the path and the permissions of its parent folders.", err);
-  }
-  const seed = identity.exportSecretKey();
-  const contents: KeyFileContents = { type: KEY_FILE_TYPE, secretKey: Buffer.from(seed).toString("base64"), peerId: identity.peerId };
-  seed.fill(0);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    // "wx": fail rather than follow or reuse anything already at the temporary name.
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(contents, null, 2)}\n`, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, 0o600);
-    // A hard link publishes the finished file atomically and, unlike
-    // rename, fails (EEXIST) instead of replacing a key file that another
-    // process created since we looked.
-    try {
-      await link(temp, path);
-      await unlink(temp).catch(() => {});
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") {
-        await unlink(temp).catch(() => {});
-        return false;
-      }
-      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw err;
-    }
-    // A file system without hard links: rename, after one last look.
-    if (await exists(path)) {
-      await unlink(temp).catch(() => {});
-      return false;
-    }
-    await rename(temp, path);
-    return true;
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw keyFileError(path, "cannot be written", "Check that its folder is writable.", err);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * {@link loadOrCreateIdentity} without awaiting: for constructors and
- * start-up code that need the peer id at once. Same file, same checks,
- * same errors; it blocks on a few small file operations.
+ * start-up code that need the peer id at once.
  */
 export function loadOrCreateIdentitySync(path: string): Identity {
   if (typeof path !== "string" || path.length === 0) throw new TypeError("loadOrCreateIdentitySync needs a file path");
@@ -204,6 +122,7 @@ export function readKeyFileSync(path: string): Identity | null {
   return parseKeyFile(path, text);
 }
 
+/** Writes a new key file; false if a file appeared at `path` meanwhile (it is left alone). */
 function writeNewKeyFileSync(path: string, identity: Identity): boolean {
   const dir = dirname(path);
   try {
@@ -224,6 +143,9 @@ function writeNewKeyFileSync(path: string, identity: Identity): boolean {
       closeSync(fd);
     }
     chmodSync(temp, 0o600);
+    // A hard link publishes the finished file atomically and, unlike
+    // rename, fails (EEXIST) instead of replacing a key file that another
+    // process created since we looked.
     try {
       linkSync(temp, path);
       tryUnlinkSync(temp);
@@ -236,6 +158,7 @@ function writeNewKeyFileSync(path: string, identity: Identity): boolean {
       }
       if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw err;
     }
+    // A file system without hard links: rename, after one last look.
     try {
       lstatSync(path);
       tryUnlinkSync(temp);
