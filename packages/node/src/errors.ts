@@ -65,3 +65,17 @@ export class PlaygroundError extends XppgError {
     super(code, message, options);
   }
 }
+
+/**
+ * The error for a peer over one of its rate limits: `what` is counted per
+ * second (`"messages"`, `"bytes"`, `"signed broadcasts"`), `option` the
+ * limit to raise if the traffic is expected.
+ */
+export function rateLimitedError(peer: string, what: string, rate: number, burst: number, option: string, extraAdvice = ""): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.RATE_LIMITED,
+    `The peer ${peer} sent more than ${rate} ${what} a second (burst ${burst}); it is disconnected. ` +
+      `Raise limits.${option} if this traffic is expected${extraAdvice}.`,
+    { details: { limit: option, rate, burst } },
+  );
+}

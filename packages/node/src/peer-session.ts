@@ -1,7 +1,7 @@
 import type { Connection, CloseInfo } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
-import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -331,15 +331,9 @@ export class PeerSession {
   #onFrame(data: Uint8Array): void {
     if (this.#phase === "closed") return;
     this.receivedSinceTick = true;
-    if (this.#byteBucket !== undefined && !this.#byteBucket.take(data.length)) {
-      this.fail(
-        new PlaygroundError(
-          NODE_ERROR_CODES.RATE_LIMITED,
-          `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#byteBucket.rate} bytes a second ` +
-            `(burst ${this.#byteBucket.burst}); it is disconnected. Raise limits.bytesPerSecond if this traffic is expected.`,
-          { details: { bytesPerSecond: this.#byteBucket.rate, burst: this.#byteBucket.burst } },
-        ),
-      );
+    const bytes = this.#byteBucket;
+    if (bytes !== undefined && !bytes.take(data.length)) {
+      this.fail(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
       return;
     }
     // A bundle: [u32 length][envelope] repeated, filling the frame exactly.
@@ -357,15 +351,9 @@ export class PeerSession {
         return;
       }
       pos = start + length;
-      if (this.#bucket !== undefined && !this.#bucket.take()) {
-        this.fail(
-          new PlaygroundError(
-            NODE_ERROR_CODES.RATE_LIMITED,
-            `The peer ${this.peerId ?? this.connection.remoteAddress} sent more than ${this.#bucket.rate} messages a second ` +
-              `(burst ${this.#bucket.burst}); it is disconnected. Raise limits.messagesPerSecond if this traffic is expected.`,
-            { details: { rate: this.#bucket.rate, burst: this.#bucket.burst } },
-          ),
-        );
+      const messages = this.#bucket;
+      if (messages !== undefined && !messages.take()) {
+        this.fail(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
         return;
       }
       let envelope: Envelope;

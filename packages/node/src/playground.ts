@@ -7,7 +7,7 @@ import { NOISE_MAX_MESSAGE_SIZE, generateIdentity, isIdentity, publicKeyFromPeer
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { SharedState } from "@xppg/state";
 import type { Connection, Listener, Transport } from "@xppg/transport";
-import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
 import { AbuseGuard, hostOf, isStrike, type Ban } from "./abuse-guard.js";
 import { FileTransfers, type ReceivedFile, type SharedFile } from "./file-transfer.js";
 import { DEFAULTS, type NatResultLike, type PlaygroundOptions, type StartOptions } from "./options.js";
@@ -766,12 +766,7 @@ export class Playground {
     if (envelope.destination === null && this.#encrypted) {
       const bucket = session.broadcastBucket;
       if (bucket !== undefined && !bucket.take()) {
-        throw new PlaygroundError(
-          NODE_ERROR_CODES.RATE_LIMITED,
-          `The peer ${session.peerId} sent more than ${bucket.rate} signed broadcasts a second (burst ${bucket.burst}); it is disconnected. ` +
-            "Raise limits.broadcastsPerSecond if this traffic is expected, or send to one peer with { to }.",
-          { details: { broadcastsPerSecond: bucket.rate, burst: bucket.burst } },
-        );
+        throw rateLimitedError(session.peerId!, "signed broadcasts", bucket.rate, bucket.burst, "broadcastsPerSecond", ", or send to one peer with { to }");
       }
       // A replayed broadcast is dropped before its signature costs a verification again.
       const key = `${envelope.source}:${envelope.id}`;
