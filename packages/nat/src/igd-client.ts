@@ -34,3 +34,33 @@ export interface IgdClient {
   /** DeletePortMapping, settling within about `timeoutMs`. */
   deletePortMapping(key: PortMappingKey, timeoutMs: number): Promise<void>;
 }
+
+/** SOAP arguments of an IGD action, in the order the service defines them. */
+export type SoapArguments = Array<[string, string | number]>;
+
+/**
+ * The AddPortMapping arguments (WANIPConnection:1 and :2 share them).
+ * `description` is passed as given: a client whose library does not escape
+ * XML escapes it first.
+ */
+export function addPortMappingArguments(req: PortMappingRequest, description: string = req.description): SoapArguments {
+  return [
+    ["NewRemoteHost", ""],
+    ["NewExternalPort", req.externalPort],
+    ["NewProtocol", req.protocol],
+    ["NewInternalPort", req.internalPort],
+    ["NewInternalClient", req.internalClient],
+    ["NewEnabled", 1],
+    ["NewPortMappingDescription", description],
+    ["NewLeaseDuration", req.leaseSeconds],
+  ];
+}
+
+/** The DeletePortMapping arguments. */
+export function deletePortMappingArguments(key: PortMappingKey): SoapArguments {
+  return [
+    ["NewRemoteHost", ""],
+    ["NewExternalPort", key.externalPort],
+    ["NewProtocol", key.protocol],
+  ];
+}

@@ -1,6 +1,6 @@
 import natUpnp from "nat-upnp";
 import { UpnpCallError } from "./errors.js";
-import type { IgdClient, PortMappingKey, PortMappingRequest } from "./igd-client.js";
+import { addPortMappingArguments, deletePortMappingArguments, type IgdClient, type PortMappingKey, type PortMappingRequest, type SoapArguments } from "./igd-client.js";
 
 type RawResponse = Record<string, unknown>;
 
@@ -17,7 +17,7 @@ type RawResponse = Record<string, unknown>;
  */
 export function createNatUpnpIgdClient(location: URL): IgdClient {
   const device = natUpnp.device.create(location.href);
-  const run = (action: string, args: Array<[string, string | number]>): Promise<RawResponse> =>
+  const run = (action: string, args: SoapArguments): Promise<RawResponse> =>
     new Promise((resolve, reject) => {
       device.run(action, args, (err, res) => {
         if (err) reject(toCallError(action, err));
@@ -34,28 +34,12 @@ export function createNatUpnpIgdClient(location: URL): IgdClient {
       return typeof ip === "string" ? ip.trim() : "";
     },
     async addPortMapping(req: PortMappingRequest, timeoutMs: number) {
-      await bounded(
-        run("AddPortMapping", [
-          ["NewRemoteHost", ""],
-          ["NewExternalPort", req.externalPort],
-          ["NewProtocol", req.protocol],
-          ["NewInternalPort", req.internalPort],
-          ["NewInternalClient", req.internalClient],
-          ["NewEnabled", 1],
-          ["NewPortMappingDescription", xmlText(req.description)],
-          ["NewLeaseDuration", req.leaseSeconds],
-        ]),
-        AbortSignal.timeout(timeoutMs),
-        "AddPortMapping",
-      );
+      // nat-upnp does not escape argument values.
+      await bounded(run("AddPortMapping", addPortMappingArguments(req, xmlText(req.description))), AbortSignal.timeout(timeoutMs), "AddPortMapping");
     },
     async deletePortMapping(key: PortMappingKey, timeoutMs: number) {
       await bounded(
-        run("DeletePortMapping", [
-          ["NewRemoteHost", ""],
-          ["NewExternalPort", key.externalPort],
-          ["NewProtocol", key.protocol],
-        ]),
+        run("DeletePortMapping", deletePortMappingArguments(key)),
         AbortSignal.timeout(timeoutMs),
         "DeletePortMapping",
       );

@@ -1,7 +1,7 @@
 import { MAX_SOAP_RESPONSE_BYTES } from "./constants.js";
 import { UpnpCallError } from "./errors.js";
 import { httpRequest } from "./http.js";
-import type { IgdClient, PortMappingKey, PortMappingRequest } from "./igd-client.js";
+import { addPortMappingArguments, deletePortMappingArguments, type IgdClient, type PortMappingKey, type PortMappingRequest, type SoapArguments } from "./igd-client.js";
 import type { NatMethod } from "./types.js";
 import { elementsByLocalName, escapeXml, firstText, flatChildren, stripXmlNoise } from "./xml.js";
 
@@ -11,7 +11,7 @@ import { elementsByLocalName, escapeXml, firstText, flatChildren, stripXmlNoise 
  * nat-upnp cannot). Used for IGDv2 (WANIPConnection:2); it speaks v1 as well.
  */
 export function createSoapIgdClient(serviceType: string, controlUrl: URL, method: NatMethod): IgdClient {
-  const call = (action: string, args: Array<[string, string | number]>, signal: AbortSignal) =>
+  const call = (action: string, args: SoapArguments, signal: AbortSignal) =>
     soapCall(controlUrl, serviceType, action, args, signal);
   return {
     method,
@@ -20,29 +20,12 @@ export function createSoapIgdClient(serviceType: string, controlUrl: URL, method
       return out["NewExternalIPAddress"] ?? "";
     },
     async addPortMapping(req: PortMappingRequest, timeoutMs: number) {
-      await call(
-        "AddPortMapping",
-        [
-          ["NewRemoteHost", ""],
-          ["NewExternalPort", req.externalPort],
-          ["NewProtocol", req.protocol],
-          ["NewInternalPort", req.internalPort],
-          ["NewInternalClient", req.internalClient],
-          ["NewEnabled", 1],
-          ["NewPortMappingDescription", req.description],
-          ["NewLeaseDuration", req.leaseSeconds],
-        ],
-        AbortSignal.timeout(timeoutMs),
-      );
+      await call("AddPortMapping", addPortMappingArguments(req), AbortSignal.timeout(timeoutMs));
     },
     async deletePortMapping(key: PortMappingKey, timeoutMs: number) {
       await call(
         "DeletePortMapping",
-        [
-          ["NewRemoteHost", ""],
-          ["NewExternalPort", key.externalPort],
-          ["NewProtocol", key.protocol],
-        ],
+        deletePortMappingArguments(key),
         AbortSignal.timeout(timeoutMs),
       );
     },
