@@ -1,6 +1,6 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
-import { FrameInbox, connectionClosedError, frameTooLargeError, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
+import { FrameInbox, connectionClosedError, frameTooLargeError, partsLength, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
@@ -175,6 +175,27 @@ export class SecureChannel implements SecureConnection {
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.#queued();
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.#sendClosed || this.#finished || this.#conn.isClosed) {
+      return Promise.reject(connectionClosedError(this.remoteAddress, this.#fault));
+    }
+    try {
+      const length = partsLength(parts);
+      if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+      // Copied into the plaintext stream like send(): the parts stay the caller's.
+      this.#writeHeader(length);
+      for (const part of parts) this.#write(part);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#queued();
+  }
+
+  /** Schedules the tick's flush; the promise a send returns (backpressure). */
+  #queued(): Promise<void> {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#provider.defer(this.#flushTick);
@@ -222,13 +243,17 @@ export class SecureChannel implements SecureConnection {
       this.#plainLength = at + FRAME_HEADER_SIZE + length;
       return;
     }
+    this.#writeHeader(length);
+    this.#write(frame);
+  }
+
+  #writeHeader(length: number): void {
     const header = new Uint8Array(FRAME_HEADER_SIZE);
     header[0] = length >>> 24;
     header[1] = (length >>> 16) & 0xff;
     header[2] = (length >>> 8) & 0xff;
     header[3] = length & 0xff;
     this.#write(header);
-    this.#write(frame);
   }
 
   /** Copies `bytes` into the plaintext stream, sealing each record that fills up. */

@@ -17,6 +17,9 @@ export const DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS = 30_000;
  */
 export const BATCH_BYTES = 264 * 1024;
 
+/** Parts of `sendParts` this large or larger are written by reference; smaller ones are copied into the batch. */
+export const BY_REFERENCE_BYTES = 16 * 1024;
+
 /** Size of a batch allocated for a tick that sends little, when no pooled batch is free. */
 export const SMALL_BATCH_BYTES = 16 * 1024;
 

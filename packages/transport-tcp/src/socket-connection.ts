@@ -10,9 +10,10 @@ import {
   type CloseInfo,
   type Connection,
   type FrameSink,
+  partsLength,
 } from "@xppg/transport";
 import { returnBatch, takeBatch } from "./batch-pool.js";
-import { BATCH_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
+import { BATCH_BYTES, BY_REFERENCE_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
 
 /** What a {@link SocketConnection} needs besides its socket. */
 export interface SocketConnectionOptions {
@@ -37,9 +38,11 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * `@xppg/framing`'s 4-byte length prefix.
  *
  * Write path: each `send` copies its frame (header and payload) into a batch
- * buffer; the batches of one event-loop tick go out in one socket write on
- * `process.nextTick`. `send` returns a shared resolved promise while the
- * socket's buffer plus the batch is under the high-water mark.
+ * buffer; `sendParts` copies small parts the same way and queues parts of
+ * {@link BY_REFERENCE_BYTES} or more by reference. What one event-loop tick
+ * sent goes out in one corked write on `process.nextTick`. `send` returns a
+ * shared resolved promise while the socket's buffer plus the pending bytes
+ * are under the high-water mark.
  *
  * Read path: {@link FrameDecoder} hands out frames that lie inside one chunk
  * as views of that chunk (no copy); a {@link FrameInbox} holds frames for a
@@ -60,10 +63,16 @@ export class SocketConnection implements Connection {
   readonly #onFrame: (frame: Uint8Array) => void;
   #resolveClosed!: (info: CloseInfo) => void;
 
-  // Send side: full batches (buffer, bytes used) waiting for the flush, then the one being filled.
-  #full: Array<[Buffer, number]> = [];
+  // Send side: the pieces waiting for the flush, in order (runs of a batch,
+  // or parts sent by reference), each with the batch to recycle once it is
+  // written (set on the last piece cut from that batch), then the batch
+  // being filled: bytes before #batchStart are already cut into pieces.
+  #pieces: Uint8Array[] = [];
+  #release: Array<Buffer | null> = [];
   #batch: Buffer | null = null;
+  #batchStart = 0;
   #batchLength = 0;
+  #batchLastPiece = -1;
   #pendingBytes = 0;
   #flushScheduled = false;
   #waiters: Waiter[] = [];
@@ -129,6 +138,38 @@ export class SocketConnection implements Connection {
     const length = frame.byteLength;
     if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     this.#append(frame, length);
+    return this.#sent();
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.#sendClosed || this.#finished) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
+    let length: number;
+    try {
+      length = partsLength(parts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    const batch = this.#room(FRAME_HEADER_SIZE);
+    writeLength(batch, this.#batchLength, length);
+    this.#batchLength += FRAME_HEADER_SIZE;
+    for (const part of parts) {
+      if (part.length >= BY_REFERENCE_BYTES) {
+        // Handed over by the caller: written from where it lies.
+        this.#cut();
+        this.#pieces.push(part);
+        this.#release.push(null);
+      } else {
+        this.#room(part.length).set(part, this.#batchLength);
+        this.#batchLength += part.length;
+      }
+    }
+    this.#pendingBytes += FRAME_HEADER_SIZE + length;
+    return this.#sent();
+  }
+
+  /** Schedules the flush; the promise a send returns. */
+  #sent(): Promise<void> {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(this.#flushTick);
@@ -158,21 +199,47 @@ export class SocketConnection implements Connection {
   /** Copies one frame, with its length prefix, into the batch being filled. */
   #append(frame: Uint8Array, length: number): void {
     const need = FRAME_HEADER_SIZE + length;
-    let batch = this.#batch;
-    if (batch === null || batch.byteLength - this.#batchLength < need) {
-      if (batch !== null) this.#full.push([batch, this.#batchLength]);
-      batch = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch(need + this.#pendingBytes);
-      this.#batch = batch;
-      this.#batchLength = 0;
-    }
+    const batch = this.#room(need);
     const at = this.#batchLength;
-    batch[at] = length >>> 24;
-    batch[at + 1] = (length >>> 16) & 0xff;
-    batch[at + 2] = (length >>> 8) & 0xff;
-    batch[at + 3] = length & 0xff;
+    writeLength(batch, at, length);
     batch.set(frame, at + FRAME_HEADER_SIZE);
     this.#batchLength = at + need;
     this.#pendingBytes += need;
+  }
+
+  /** The batch being filled, with at least `need` free bytes after #batchLength (a new one if it had not). */
+  #room(need: number): Buffer {
+    const batch = this.#batch;
+    if (batch !== null && batch.byteLength - this.#batchLength >= need) return batch;
+    this.#retireBatch();
+    const next = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch(need + this.#pendingBytes);
+    this.#batch = next;
+    this.#batchStart = 0;
+    this.#batchLength = 0;
+    return next;
+  }
+
+  /** Queues the bytes of the batch written since the last cut as one piece. */
+  #cut(): void {
+    const batch = this.#batch;
+    if (batch === null || this.#batchLength === this.#batchStart) return;
+    this.#pieces.push(batch.subarray(this.#batchStart, this.#batchLength));
+    this.#release.push(null);
+    this.#batchLastPiece = this.#pieces.length - 1;
+    this.#batchStart = this.#batchLength;
+  }
+
+  /** Done filling the batch: it is recycled once its last piece is written. */
+  #retireBatch(): void {
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#cut();
+    if (this.#batchStart === 0) returnBatch(batch);
+    else this.#release[this.#batchLastPiece] = batch;
+    this.#batch = null;
+    this.#batchStart = 0;
+    this.#batchLength = 0;
+    this.#batchLastPiece = -1;
   }
 
   readonly #flushTick = (): void => {
@@ -183,24 +250,31 @@ export class SocketConnection implements Connection {
   #flush(): void {
     if (this.#pendingBytes === 0) return;
     const socket = this.#socket;
-    const batches = this.#full;
-    if (this.#batch !== null) batches.push([this.#batch, this.#batchLength]);
-    this.#full = [];
-    this.#batch = null;
-    this.#batchLength = 0;
+    this.#retireBatch();
+    const pieces = this.#pieces;
+    const release = this.#release;
+    this.#pieces = [];
+    this.#release = [];
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
-    // Several batches: cork so they leave in one writev.
-    if (batches.length > 1) socket.cork();
-    for (const [buffer, used] of batches) socket.write(buffer.subarray(0, used), (err) => this.#afterWrite(buffer, err));
-    if (batches.length > 1) socket.uncork();
+    // Several pieces: cork so they leave in one writev.
+    if (pieces.length > 1) socket.cork();
+    for (let i = 0; i < pieces.length; i++) {
+      const batch = release[i];
+      socket.write(pieces[i]!, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
+    }
+    if (pieces.length > 1) socket.uncork();
     this.#checkWaiters();
   }
 
-  // Each batch handed to the kernel frees room: wake waiting senders without
-  // waiting for the whole buffer to empty ('drain'), and recycle the buffer.
-  #afterWrite(buffer: Buffer, err: Error | null | undefined): void {
-    if (err == null) returnBatch(buffer);
+  // Each piece handed to the kernel frees room: wake waiting senders without
+  // waiting for the whole buffer to empty ('drain'), and recycle batches.
+  readonly #afterWrite = (): void => {
+    this.#checkWaiters();
+  };
+
+  #afterBatchWrite(batch: Buffer, err: Error | null | undefined): void {
+    if (err == null) returnBatch(batch);
     this.#checkWaiters();
   }
 
@@ -263,8 +337,10 @@ export class SocketConnection implements Connection {
   #destroyNow(): void {
     this.#sendClosed = true;
     this.#discardInput = true;
-    this.#full = [];
+    this.#pieces = [];
+    this.#release = [];
     this.#batch = null;
+    this.#batchStart = 0;
     this.#batchLength = 0;
     this.#pendingBytes = 0;
     // A reset (RST), not a FIN: the peer learns the connection was aborted.
@@ -289,4 +365,12 @@ export class SocketConnection implements Connection {
     this.#inbox.end(info, this.#discardInput && initiator === "local");
     this.#resolveClosed(info);
   }
+}
+
+/** Writes `length` as the 4-byte big-endian frame prefix at `at`. */
+function writeLength(batch: Buffer, at: number, length: number): void {
+  batch[at] = length >>> 24;
+  batch[at + 1] = (length >>> 16) & 0xff;
+  batch[at + 2] = (length >>> 8) & 0xff;
+  batch[at + 3] = length & 0xff;
 }

@@ -63,6 +63,18 @@ export interface Connection {
    */
   send(frame: Uint8Array): Promise<void>;
 
+  /**
+   * Sends one frame whose bytes are `parts` joined: the peer receives it
+   * exactly as if their concatenation had been passed to `send` (same
+   * promise, same errors, `maxFrameSize` applies to the total).
+   *
+   * Unlike `send`, the caller hands the buffers over: the transport may keep
+   * them until they are written instead of copying them, so they must not
+   * change afterwards. For layers that build a frame from buffers they just
+   * made (a ciphertext and its tag), it saves joining them.
+   */
+  sendParts(parts: readonly Uint8Array[]): Promise<void>;
+
   /** Stops delivering frames (and, where the transport can, reading from the network). */
   pause(): void;
   /** Resumes delivery after {@link Connection.pause}. */

@@ -11,6 +11,7 @@ import {
   listenFailedError,
 } from "./errors.js";
 import { FrameInbox } from "./frame-inbox.js";
+import { joinParts } from "./parts.js";
 import type { ConnectionHandler, DialOptions, Listener, Transport } from "./transport.js";
 
 /** Options for {@link memoryTransport}. */
@@ -156,6 +157,16 @@ class MemoryConnection implements Connection {
     this.#scheduleTransfer();
     if (this.#buffered() < this.#highWaterMark) return RESOLVED;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = joinParts(parts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.send(frame);
   }
 
   close(error?: XppgError): Promise<void> {

@@ -3,6 +3,7 @@ import {
   FrameInbox,
   connectionClosedError,
   frameTooLargeError,
+  joinParts,
   type CloseInfo,
   type Connection,
   type FrameSink,
@@ -116,6 +117,16 @@ export class BrowserWsConnection implements Connection {
     const waiting = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#poll();
     return waiting;
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = joinParts(parts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.send(frame);
   }
 
   close(error?: XppgError): Promise<void> {

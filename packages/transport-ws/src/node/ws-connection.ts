@@ -4,6 +4,7 @@ import {
   connectionClosedError,
   connectionResetError,
   frameTooLargeError,
+  partsLength,
   protocolError,
   type CloseInfo,
   type Connection,
@@ -103,7 +104,26 @@ export class WsConnection implements Connection {
     }
     if (frame.byteLength > this.#maxFrameSize) return Promise.reject(frameTooLargeError(frame.byteLength, this.#maxFrameSize, "sent"));
     // Copy: ws may hold the buffer until the socket takes it, and the caller may reuse its own.
-    this.#ws.send(Buffer.from(frame), { binary: true, compress: false, fin: true }, this.#afterSend);
+    return this.#sendMessage(Buffer.from(frame));
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.#sendClosed || this.#finished || this.#ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
+    }
+    let total: number;
+    try {
+      total = partsLength(parts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (total > this.#maxFrameSize) return Promise.reject(frameTooLargeError(total, this.#maxFrameSize, "sent"));
+    // One WebSocket message per frame: the parts are joined into a new buffer ws may keep.
+    return this.#sendMessage(Buffer.concat(parts, total));
+  }
+
+  #sendMessage(message: Buffer): Promise<void> {
+    this.#ws.send(message, { binary: true, compress: false, fin: true }, this.#afterSend);
     if (this.#ws.bufferedAmount < this.#highWaterMark) return RESOLVED;
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }

@@ -182,6 +182,53 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       });
     });
 
+    it("sendParts delivers its parts joined as one frame, in order with send's frames", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const big = Math.min(40_000, Math.floor(maxFrameSize / 2) - 8);
+      // Empty parts, small parts, parts large enough to go by reference, and a frame of maxFrameSize.
+      const frames: Uint8Array[][] = [
+        [],
+        [patterned(0, 1)],
+        [patterned(5, 2)],
+        [patterned(3, 3), patterned(0, 4), patterned(7, 5)],
+        [patterned(big, 6), patterned(16, 7), patterned(big, 8)],
+        [patterned(maxFrameSize - 3, 9), patterned(3, 10)],
+      ];
+      const sends: Promise<void>[] = [];
+      frames.forEach((parts, i) => {
+        sends.push(dialer.sendParts(parts));
+        sends.push(dialer.send(numbered(i)));
+      });
+      await within(Promise.all(sends), "the sends");
+      await at.waitFor(frames.length * 2);
+      frames.forEach((parts, i) => {
+        const joined = at.frames[i * 2]!;
+        const expected = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+        let offset = 0;
+        for (const p of parts) {
+          expected.set(p, offset);
+          offset += p.byteLength;
+        }
+        expect(sameBytes(joined, expected), `frame ${i} from parts`).toBe(true);
+        expect(numberOf(at.frames[i * 2 + 1]!)).toBe(i);
+      });
+    });
+
+    it("sendParts rejects a total over maxFrameSize or a non-array, and stays usable", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const half = Math.ceil((maxFrameSize + 1) / 2);
+      await expectCode(dialer.sendParts([new Uint8Array(half), new Uint8Array(maxFrameSize + 1 - half)]), CODES.FRAME_TOO_LARGE);
+      await expect(dialer.sendParts("bytes" as unknown as Uint8Array[])).rejects.toThrow(TypeError);
+      await expect(dialer.sendParts([new Uint8Array(1), [1, 2] as unknown as Uint8Array])).rejects.toThrow(TypeError);
+      expect(dialer.isClosed).toBe(false);
+      await dialer.sendParts([numbered(9)]);
+      await at.waitFor(1);
+      expect(at.frames.length).toBe(1);
+      expect(numberOf(at.frames[0]!)).toBe(9);
+    });
+
     it("rejects a frame over maxFrameSize with XPPG_ERR_FRAME_TOO_LARGE and stays usable", async () => {
       const { dialer, accepted } = await pair();
       const at = new Collector(accepted);
