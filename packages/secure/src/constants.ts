@@ -4,7 +4,12 @@
  */
 export type NoiseCipher = "AESGCM" | "ChaChaPoly";
 
-/** The cipher `secureConnection` uses unless told otherwise: AES-256-GCM, the faster one where the CPU has AES instructions. */
+/**
+ * The cipher `secureConnection` uses unless told otherwise: ChaCha20-Poly1305,
+ * constant-time in software and fast in the browser provider, so every
+ * platform agrees by default. AES-256-GCM is the option on CPUs with AES
+ * instructions (both sides must set it).
+ */
 export const DEFAULT_NOISE_CIPHER: NoiseCipher = "ChaChaPoly";
 
 /** The full Noise protocol name of each cipher (Noise spec section 8); it is hashed into the handshake, so both sides must use the same one. */

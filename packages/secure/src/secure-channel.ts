@@ -284,11 +284,12 @@ export class SecureChannel implements SecureConnection {
 
   /** Encrypts `plain` (the buffer is free again on return) and sends it as one record. */
   #sealAndSend(plain: Uint8Array): Promise<void> {
-    const record = this.#session.send.encryptWithAd(EMPTY, plain);
-    const size = record.byteLength;
+    // The ciphertext and tag are new buffers nobody else holds: hand them over unjoined.
+    const record = this.#session.send.encryptParts(plain);
+    const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#unsettledBytes += size;
-    const sent = this.#conn.send(record);
+    const sent = this.#conn.sendParts(record);
     this.#lastSend = sent;
     sent.then(
       () => {

@@ -82,6 +82,25 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
       });
     });
 
+    it("seals the vector's transport messages apart (ciphertext, tag) with the record layer's encryptParts", () => {
+      const mk = (initiator: boolean, s: string, e: string) =>
+        new HandshakeState(provider, { initiator, cipher, prologue: hex(vector.init_prologue), staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
+      const init = mk(true, vector.init_static, vector.init_ephemeral);
+      const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
+      const [m0, m1, m2, ...transport] = vector.messages;
+      resp.readMessage(init.writeMessage(hex(m0!.payload)));
+      init.readMessage(resp.writeMessage(hex(m1!.payload)));
+      resp.readMessage(init.writeMessage(hex(m2!.payload)));
+      const a = init.split();
+      const b = resp.split();
+      transport.forEach((m, j) => {
+        const sender = (3 + j) % 2 === 0 ? a : b;
+        const [body, tag] = sender.send.encryptParts(hex(m.payload));
+        expect(tag.byteLength).toBe(16);
+        expect(toHex(body) + toHex(tag), `transport message ${3 + j}`).toBe(m.ciphertext);
+      });
+    });
+
     it("refuses a transport message replayed or altered", () => {
       const mk = (initiator: boolean, s: string, e: string) =>
         new HandshakeState(provider, { initiator, cipher, staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });

@@ -6,6 +6,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { writeAesGcmNonce, writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
 
+const EMPTY = new Uint8Array(0);
+
 // gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
 function aes256Key(key: Uint8Array): Uint8Array {
   if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
@@ -70,6 +72,12 @@ export const nobleCryptoProvider: CryptoProvider = {
     } catch {
       return null;
     }
+  },
+  sealParts(cipher, key, counter, plaintext) {
+    // noble encrypts in one piece: the parts are views of its output.
+    const sealed = cipher === "AESGCM" ? nobleCryptoProvider.aesGcmSeal(key, counter, EMPTY, plaintext) : nobleCryptoProvider.seal(key, counter, EMPTY, plaintext);
+    const split = sealed.length - 16;
+    return [sealed.subarray(0, split), sealed.subarray(split)];
   },
   defer: (fn) => queueMicrotask(fn),
 };

@@ -1,3 +1,5 @@
+import type { NoiseCipher } from "../constants.js";
+
 /** An X25519 key pair, raw 32-byte keys. */
 export interface X25519KeyPair {
   readonly publicKey: Uint8Array;
@@ -51,6 +53,13 @@ export interface CryptoProvider {
   aesGcmSeal(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** The inverse of {@link CryptoProvider.aesGcmSeal}; `null` when the tag does not verify. */
   aesGcmOpen(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  /**
+   * Encrypts `plaintext` with empty associated data, as {@link CryptoProvider.aesGcmSeal}
+   * (`"AESGCM"`) or {@link CryptoProvider.seal} (`"ChaChaPoly"`) would, but
+   * returns the ciphertext and the tag apart: a record layer sends both
+   * without joining them. The caller owns both buffers.
+   */
+  sealParts(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array];
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.

@@ -53,6 +53,19 @@ export class CipherState {
   }
 
   /**
+   * `EncryptWithAd` with empty associated data, for a keyed state (the record
+   * layer): the ciphertext and the tag come back apart, to be sent as one
+   * message without joining them.
+   */
+  encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
+    if (this.#k === null) throw new Error("encryptParts needs a key: it is for transport messages");
+    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
+    const out = this.#provider.sealParts(this.cipher, this.#k, this.#n, plaintext);
+    this.#n++;
+    return out;
+  }
+
+  /**
    * `DecryptWithAd(ad, ciphertext)`: `null` when authentication fails, and
    * then (as the spec requires) the nonce does not advance.
    */
