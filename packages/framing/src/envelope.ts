@@ -138,6 +138,10 @@ export class EnvelopeCodec {
   #decPrefix: Uint8Array = new Uint8Array(0);
   #decStringFlags = 0;
   #decStrings: { kind: string; source: string | null; destination: string | null } | null = null;
+  // The frame the last payload view was made of (see #view).
+  #viewOf: Uint8Array | null = null;
+  #viewBuffer: ArrayBufferLike = new ArrayBuffer(0);
+  #viewOffset = 0;
 
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -335,7 +339,7 @@ export class EnvelopeCodec {
     let signedBytes: Uint8Array | undefined;
     if ((flags & FLAG_SIGNATURE) !== 0) {
       if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
-      signature = view(bytes, pos, SIGNATURE_LENGTH);
+      signature = this.#view(bytes, pos, SIGNATURE_LENGTH);
       // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
       signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
       signedBytes.set(bytes.subarray(start, pos), 0);
@@ -345,7 +349,7 @@ export class EnvelopeCodec {
       pos += SIGNATURE_LENGTH;
     }
     // Plain Uint8Array views (not Buffer), whatever the transport handed in.
-    const body = view(bytes, pos, end - pos);
+    const body = this.#view(bytes, pos, end - pos);
     let payload: unknown;
     if ((flags & FLAG_BYTES) !== 0) payload = body;
     else {
@@ -362,6 +366,20 @@ export class EnvelopeCodec {
       envelope.signedBytes = signedBytes;
     }
     return envelope;
+  }
+
+  /**
+   * A plain Uint8Array view of `length` bytes of `bytes` at `offset`. The
+   * envelopes of one bundle share their frame, and reading a typed array's
+   * `buffer` costs as much as making the view: the last frame's is kept.
+   */
+  #view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
+    if (bytes !== this.#viewOf) {
+      this.#viewOf = bytes;
+      this.#viewBuffer = bytes.buffer;
+      this.#viewOffset = bytes.byteOffset;
+    }
+    return new Uint8Array(this.#viewBuffer, this.#viewOffset + offset, length);
   }
 
   #readString(bytes: Uint8Array, pos: number, end: number, maxChars: number, what: string): { text: string; bytes: number } {
@@ -382,9 +400,6 @@ export class EnvelopeCodec {
   }
 }
 
-function view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
-}
 
 function checkString(value: unknown, maxChars: number, what: string): void {
   if (typeof value !== "string" || value.length === 0 || value.length > maxChars) {

@@ -88,6 +88,25 @@ describe("EnvelopeCodec", () => {
     expect(codeOf(() => codec.decode(buf, 7, 7 + n - 3))).toMatch(/^XPPG_ERR_/);
   });
 
+  it("gives payload views of the frame each envelope came from, frames alternating (views of offset Buffers too)", () => {
+    const c = new EnvelopeCodec();
+    const frames = [1, 2, 3].map((n) => {
+      const bytes = c.encode({ ...base, id: n, payload: new Uint8Array(8).fill(n) });
+      // At an offset inside a larger buffer, as a transport hands frames out.
+      const backing = Buffer.alloc(bytes.length + 16 * n, 0xee);
+      backing.set(bytes, 8 * n);
+      return backing.subarray(8 * n, 8 * n + bytes.length);
+    });
+    for (const i of [0, 1, 0, 2, 2, 1]) {
+      const env = c.decode(frames[i]!);
+      expect(env.id).toBe(i + 1);
+      const payload = env.payload as Uint8Array;
+      expect([...payload]).toEqual(new Array(8).fill(i + 1));
+      expect(payload.buffer).toBe(frames[i]!.buffer);
+      expect(Object.getPrototypeOf(payload)).toBe(Uint8Array.prototype);
+    }
+  });
+
   it("leaves the link's own ids out of direct messages and takes them back from the link", () => {
     const link = { local: "peerA", remote: "peerB" };
     const env: Envelope = { ...base, source: "peerA", destination: "peerB", payload: new Uint8Array(100) };
