@@ -39,8 +39,8 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
 }
 
 /**
- * Runs a Noise XX handshake (`Noise_XX_25519_AESGCM_SHA256` by default,
- * `Noise_XX_25519_ChaChaPoly_SHA256` with `cipher: "ChaChaPoly"`) over any
+ * Runs a Noise XX handshake (`Noise_XX_25519_ChaChaPoly_SHA256` by default,
+ * `Noise_XX_25519_AESGCM_SHA256` with `cipher: "AESGCM"`) over any
  * connection and resolves with a {@link SecureConnection}: the same
  * interface, every frame encrypted and authenticated, plus the peer's proven
  * `remotePeerId`. The side that dialled (`conn.outbound`) starts.

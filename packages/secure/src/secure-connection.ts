@@ -57,7 +57,7 @@ export interface SecureConnectionOptions {
    * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`).
    * Both sides must use the same one: with different ciphers the handshake
    * fails with `XPPG_ERR_HANDSHAKE_FAILED`.
-   * @default "AESGCM"
+   * @default "ChaChaPoly"
    */
   cipher?: NoiseCipher;
 }

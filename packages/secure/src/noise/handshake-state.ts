@@ -26,7 +26,7 @@ export interface HandshakeStateOptions {
    * The cipher function: `"AESGCM"` (`Noise_XX_25519_AESGCM_SHA256`) or
    * `"ChaChaPoly"` (`Noise_XX_25519_ChaChaPoly_SHA256`). Both sides must
    * use the same one: the protocol name is hashed into the handshake.
-   * @default "AESGCM"
+   * @default "ChaChaPoly"
    */
   cipher?: NoiseCipher;
   /**
@@ -52,8 +52,8 @@ export interface HandshakeResult {
 
 /**
  * Noise `HandshakeState` (spec section 5.3) for
- * `Noise_XX_25519_AESGCM_SHA256` (the default) or
- * `Noise_XX_25519_ChaChaPoly_SHA256`, over the audited primitives of a
+ * `Noise_XX_25519_ChaChaPoly_SHA256` (the default) or
+ * `Noise_XX_25519_AESGCM_SHA256`, over the audited primitives of a
  * {@link CryptoProvider}. Call {@link HandshakeState.writeMessage} and
  * {@link HandshakeState.readMessage} in turn, then {@link HandshakeState.split}.
  *
