@@ -1,0 +1,254 @@
+// The browser entries in a real browser: test/fixtures/browser-peer.ts is
+// bundled with esbuild (browser conditions, workspace sources), served from
+// 127.0.0.1 and run in Debian's Chromium (driven by playwright-core, which
+// downloads nothing). The page dials a Node peer over the built-in
+// WebSocket and runs Noise XX on @noble/*; the Node peer is the Node entry
+// (node:crypto) behind a `ws` listener and echoes every frame. So both
+// providers must agree byte for byte, over a real browser socket.
+//
+// Without /usr/bin/chromium (`apt-get install chromium`), or when it will
+// not start, the browser tests skip and say why; the bundle test still runs.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Connection } from "@xppg/transport";
+import { webSocketTransport } from "@xppg/transport-ws";
+import { build, type Metafile } from "esbuild";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateIdentity, isPeerId, secureConnection, type Identity, type NoiseCipher, type SecureConnection } from "../src/index.js";
+import type { BrowserPeerRequest, BrowserPeerResult, BrowserPeerRun } from "./fixtures/browser-peer.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, "../../..");
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+const chromiumMissing = existsSync(CHROMIUM) ? null : `${CHROMIUM} does not exist (apt-get install chromium)`;
+if (chromiumMissing !== null) console.warn(`real-browser tests skipped: ${chromiumMissing}`);
+
+// ---------------------------------------------------------------- the bundle
+
+let bundled: Promise<{ code: string; metafile: Metafile }> | undefined;
+
+/** The fixture as one browser ES module, built once per file. */
+function bundle(): Promise<{ code: string; metafile: Metafile }> {
+  bundled ??= build({
+    entryPoints: [join(here, "fixtures", "browser-peer.ts")],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2022",
+    // `source` first: the workspace packages resolve to their TypeScript
+    // sources, as in vitest; `browser` picks the browser builds of the
+    // root entries should anything import them.
+    conditions: ["source", "browser"],
+    logLevel: "silent",
+    absWorkingDir: repoRoot,
+  }).then((result) => ({ code: result.outputFiles[0]!.text, metafile: result.metafile }));
+  return bundled;
+}
+
+// ------------------------------------------------------------ the Node peer
+
+interface NodePeer {
+  address: string;
+  identity: Identity;
+  /** The first accepted connection's handshake (never left unhandled). */
+  handshake: Promise<SecureConnection>;
+  /** Frames the Node side received (copies), in order. */
+  received: Uint8Array[];
+  close(): Promise<void>;
+}
+
+/** A `ws` listener on 127.0.0.1 whose connections run Noise XX (node:crypto) and echo every frame. */
+async function startNodePeer(options: { cipher?: NoiseCipher } = {}): Promise<NodePeer> {
+  const identity = generateIdentity();
+  const received: Uint8Array[] = [];
+  const accepted: Connection[] = [];
+  let settle!: { resolve: (c: SecureConnection) => void; reject: (e: unknown) => void };
+  const handshake = new Promise<SecureConnection>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  handshake.catch(() => {});
+  const listener = await webSocketTransport().listen("ws://127.0.0.1:0/", (conn) => {
+    accepted.push(conn);
+    secureConnection(conn, { identity, ...options }).then((secure) => {
+      let sending = Promise.resolve();
+      secure.read({
+        frame(data) {
+          const copy = data.slice();
+          received.push(copy);
+          // One send after the other: awaiting each is the backpressure.
+          sending = sending.then(() => secure.send(copy)).catch(() => {});
+        },
+      });
+      settle.resolve(secure);
+    }, settle.reject);
+  });
+  return {
+    address: listener.address,
+    identity,
+    handshake,
+    received,
+    async close() {
+      await listener.close();
+      await Promise.all(accepted.map((c) => c.close()));
+    },
+  };
+}
+
+// ----------------------------------------------------------------- helpers
+
+/** `size` bytes of xorshift32 output from `seed`: a pattern no other frame here shares. */
+function pattern(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+/** Length and SHA-256 of a frame: a byte-exact comparison whose failure prints briefly. */
+const digest = (bytes: Uint8Array): string => `${bytes.length}:${createHash("sha256").update(bytes).digest("hex")}`;
+const hexDigest = (h: string): string => digest(Buffer.from(h, "hex"));
+
+const FRAMES = [pattern(0, 1), pattern(1, 0xa5), pattern(1000, 7), pattern(200_000, 0xdecafbad)];
+
+// ------------------------------------------------------------------- tests
+
+describe("the browser bundle of the fixture", () => {
+  it("holds the @xppg browser entries from source and the @noble libraries, and no ws or node: module", async () => {
+    const { code, metafile } = await bundle();
+    const inputs = Object.keys(metafile.inputs).map((p) => relative(repoRoot, resolve(repoRoot, p)).replaceAll("\\", "/"));
+    expect(inputs).toContain("packages/secure/src/browser.ts");
+    expect(inputs).toContain("packages/secure/src/crypto/noble-provider.ts");
+    expect(inputs).toContain("packages/transport-ws/src/browser/index.ts");
+    expect(inputs.some((p) => p.includes("@noble/curves"))).toBe(true);
+    expect(inputs.some((p) => p.includes("@noble/ciphers"))).toBe(true);
+    // Nothing of Node: no built-in, no `ws`, no Node entry or provider.
+    const forbidden = inputs.filter(
+      (p) =>
+        p.startsWith("node:") ||
+        /(^|\/)node_modules\/ws\//.test(p) ||
+        p === "packages/secure/src/index.ts" ||
+        p === "packages/secure/src/node-api.ts" ||
+        p === "packages/secure/src/crypto/node-provider.ts" ||
+        p.startsWith("packages/transport-ws/src/node/"),
+    );
+    expect(forbidden).toEqual([]);
+    const imports = Object.values(metafile.inputs).flatMap((input) => input.imports.map((i) => i.path));
+    expect(imports.filter((p) => p.startsWith("node:") || p === "ws" || p.startsWith("ws/"))).toEqual([]);
+    expect(code).toContain("xppgRun");
+  });
+});
+
+describe.skipIf(chromiumMissing !== null)("in a real Chromium page against a Node peer", () => {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let launchFailed: string | null = null;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const { code } = await bundle();
+    const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/browser-peer.js"></script>';
+    server = createServer((req, res) => {
+      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+      else if (req.url === "/browser-peer.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(code);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
+    const { port } = server.address() as AddressInfo;
+
+    try {
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
+    } catch (err) {
+      launchFailed = `${CHROMIUM} did not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
+      console.warn(`real-browser tests skipped: ${launchFailed}`);
+      return;
+    }
+    page = await browser.newPage();
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction(() => typeof (globalThis as { xppgRun?: unknown }).xppgRun === "function", undefined, { timeout: 10_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+  });
+
+  /** Runs the fixture's `xppgRun` in the page. */
+  async function runInPage(request: BrowserPeerRequest): Promise<BrowserPeerResult> {
+    const result = await page!.evaluate((req) => (globalThis as unknown as { xppgRun: BrowserPeerRun }).xppgRun(req), request);
+    expect(pageErrors).toEqual([]);
+    return result;
+  }
+
+  /** Case (a) and (b): handshake, both ids, every frame echoed byte-exact. */
+  async function echoesWith(cipher: NoiseCipher | undefined): Promise<void> {
+    const peer = await startNodePeer(cipher === undefined ? {} : { cipher });
+    try {
+      const result = await runInPage({ url: peer.address, frames: FRAMES.map(hex), ...(cipher === undefined ? {} : { cipher }) });
+      if ("error" in result) expect.fail(`the page failed: ${result.error.code ?? ""} ${result.error.message}`);
+      const secure = await peer.handshake;
+
+      // Each side proved its identity to the other.
+      expect(isPeerId(result.peerId)).toBe(true);
+      expect(result.peerId).not.toBe(peer.identity.peerId);
+      expect(secure.remotePeerId).toBe(result.peerId);
+      expect(result.remotePeerId).toBe(peer.identity.peerId);
+      expect(secure.outbound).toBe(false);
+
+      // Browser -> Node and back, byte-exact, in order.
+      expect(peer.received.map(digest)).toEqual(FRAMES.map(digest));
+      expect(result.echoed.map(hexDigest)).toEqual(FRAMES.map(digest));
+    } finally {
+      await peer.close();
+    }
+  }
+
+  it("completes Noise XX with the default cipher (ChaChaPoly) and echoes 0, 1, 1000 and 200000-byte frames", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    await echoesWith(undefined);
+  });
+
+  it("does the same with cipher AESGCM on both sides", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    await echoesWith("AESGCM");
+  });
+
+  it("rejects with XPPG_ERR_PEER_ID_MISMATCH when the Node peer is not the expected one, and the Node side fails too", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    const peer = await startNodePeer();
+    try {
+      const someoneElse = generateIdentity().peerId;
+      const result = await runInPage({ url: peer.address, expectedPeerId: someoneElse, frames: FRAMES.map(hex) });
+      expect(result).toMatchObject({ error: { code: "XPPG_ERR_PEER_ID_MISMATCH" } });
+      expect("remotePeerId" in result).toBe(false);
+      await expect(peer.handshake).rejects.toMatchObject({ code: "XPPG_ERR_HANDSHAKE_FAILED" });
+      expect(peer.received).toEqual([]);
+    } finally {
+      await peer.close();
+    }
+  });
+});
