@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Connection } from "@xppg/transport";
+import { patterned } from "@xppg/transport/compliance";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { build, type Metafile } from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -113,25 +114,12 @@ async function startNodePeer(options: { cipher?: NoiseCipher } = {}): Promise<No
 
 // ----------------------------------------------------------------- helpers
 
-/** `size` bytes of xorshift32 output from `seed`: a pattern no other frame here shares. */
-function pattern(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 /** Length and SHA-256 of a frame: a byte-exact comparison whose failure prints briefly. */
 const digest = (bytes: Uint8Array): string => `${bytes.length}:${createHash("sha256").update(bytes).digest("hex")}`;
 const hexDigest = (h: string): string => digest(Buffer.from(h, "hex"));
 
-const FRAMES = [pattern(0, 1), pattern(1, 0xa5), pattern(1000, 7), pattern(200_000, 0xdecafbad)];
+const FRAMES = [patterned(0, 1), patterned(1, 0xa5), patterned(1000, 7), patterned(200_000, 0xdecafbad)];
 
 // ------------------------------------------------------------------- tests
 

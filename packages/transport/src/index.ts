@@ -24,4 +24,4 @@ export { FrameInbox } from "./frame-inbox.js";
 export type { FrameInboxOptions } from "./frame-inbox.js";
 export { memoryTransport } from "./memory-transport.js";
 export type { MemoryTransportOptions } from "./memory-transport.js";
-export { joinParts, partsLength } from "./parts.js";
+export { joinParts, partsLength, sendJoined } from "./parts.js";

@@ -11,7 +11,7 @@ import {
   listenFailedError,
 } from "./errors.js";
 import { FrameInbox } from "./frame-inbox.js";
-import { joinParts } from "./parts.js";
+import { sendJoined } from "./parts.js";
 import type { ConnectionHandler, DialOptions, Listener, Transport } from "./transport.js";
 
 /** Options for {@link memoryTransport}. */
@@ -160,13 +160,7 @@ class MemoryConnection implements Connection {
   }
 
   sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    let frame: Uint8Array;
-    try {
-      frame = joinParts(parts);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.send(frame);
+    return sendJoined(this, parts);
   }
 
   close(error?: XppgError): Promise<void> {

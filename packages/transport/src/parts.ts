@@ -1,3 +1,5 @@
+import type { Connection } from "./connection.js";
+
 /** Total bytes of `parts`; throws a TypeError if one is not a Uint8Array. */
 export function partsLength(parts: readonly Uint8Array[]): number {
   if (!Array.isArray(parts)) throw new TypeError("sendParts() takes an array of Uint8Array");
@@ -24,4 +26,18 @@ export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
+}
+
+/**
+ * `sendParts` for a connection that sends whole frames: `send(joinParts(parts))`,
+ * with malformed `parts` as a rejected promise like any send error.
+ */
+export function sendJoined(conn: Pick<Connection, "send">, parts: readonly Uint8Array[]): Promise<void> {
+  let frame: Uint8Array;
+  try {
+    frame = joinParts(parts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return conn.send(frame);
 }

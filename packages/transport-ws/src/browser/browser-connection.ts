@@ -3,7 +3,7 @@ import {
   FrameInbox,
   connectionClosedError,
   frameTooLargeError,
-  joinParts,
+  sendJoined,
   type CloseInfo,
   type Connection,
   type FrameSink,
@@ -120,13 +120,7 @@ export class BrowserWsConnection implements Connection {
   }
 
   sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    let frame: Uint8Array;
-    try {
-      frame = joinParts(parts);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.send(frame);
+    return sendJoined(this, parts);
   }
 
   close(error?: XppgError): Promise<void> {
