@@ -1,6 +1,6 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
-import { FrameInbox, connectionClosedError, frameTooLargeError, partsLength, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
+import { FrameInbox, connectionClosedError, frameTooLargeError, joinParts, partsLength, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
@@ -137,6 +137,12 @@ export class SecureChannel implements SecureConnection {
     void conn.closed.then(() => {
       if (!this.#finished) conn.resume();
     });
+  }
+
+  /** Hands a sealed record to the connection below; one written before `sendParts` joined the contract gets it joined. */
+  #sendRecord(parts: [Uint8Array, Uint8Array]): Promise<void> {
+    const conn = this.#conn;
+    return typeof conn.sendParts === "function" ? conn.sendParts(parts) : conn.send(joinParts(parts));
   }
 
   get remotePublicKey(): Uint8Array {
@@ -289,7 +295,7 @@ export class SecureChannel implements SecureConnection {
     const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#unsettledBytes += size;
-    const sent = this.#conn.sendParts(record);
+    const sent = this.#sendRecord(record);
     this.#lastSend = sent;
     sent.then(
       () => {

@@ -29,18 +29,40 @@ function der(prefix: Buffer, key: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * KeyObjects looked up by the byte array of their raw key, as long as those
+ * bytes stay what they were: a caller that overwrites a key array in place
+ * gets a fresh import, never the old key.
+ */
+class KeyObjectCache {
+  readonly #entries = new WeakMap<Uint8Array, { bytes: Uint8Array; object: KeyObject }>();
+
+  get(key: Uint8Array, make: (key: Uint8Array) => KeyObject): KeyObject {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && sameKeyBytes(entry.bytes, key)) return entry.object;
+    const object = make(checkLength(key));
+    this.set(key, object);
+    return object;
+  }
+
+  set(key: Uint8Array, object: KeyObject): void {
+    this.#entries.set(key, { bytes: key.slice(), object });
+  }
+}
+
+function sameKeyBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 // OpenSSL 3 decodes DER keys slowly (~130 us); raw keys imported as JWK take
-// ~20 us. Private keys this provider generated are kept as KeyObjects,
-// looked up by their byte array, so a handshake imports only peer keys.
-const privateKeys = new WeakMap<Uint8Array, KeyObject>();
+// ~20 us. Private keys this provider generated are kept as KeyObjects, so a
+// handshake imports only peer keys.
+const privateKeys = new KeyObjectCache();
 
 function x25519Private(secretKey: Uint8Array): KeyObject {
-  let key = privateKeys.get(secretKey);
-  if (key === undefined) {
-    key = createPrivateKey({ key: der(X25519_PKCS8, checkLength(secretKey)), format: "der", type: "pkcs8" });
-    privateKeys.set(secretKey, key);
-  }
-  return key;
+  return privateKeys.get(secretKey, (raw) => createPrivateKey({ key: der(X25519_PKCS8, raw), format: "der", type: "pkcs8" }));
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -75,16 +97,11 @@ type AeadAlgorithm = "chacha20-poly1305" | "aes-256-gcm";
 
 // A cipher made from a KeyObject skips importing the raw key each time
 // (about 2.5 us of the ~8 us a cipher costs): a session's two keys are
-// imported once, looked up by their byte array like the private keys above.
-const secretKeys = new WeakMap<Uint8Array, KeyObject>();
+// imported once.
+const secretKeys = new KeyObjectCache();
 
 function secretKey(key: Uint8Array): KeyObject {
-  let object = secretKeys.get(key);
-  if (object === undefined) {
-    object = createSecretKey(checkLength(key));
-    secretKeys.set(key, object);
-  }
-  return object;
+  return secretKeys.get(key, (raw) => createSecretKey(raw));
 }
 
 /** Encrypts with a 16-byte tag; returns the ciphertext and the tag as two buffers. */

@@ -57,9 +57,10 @@ export interface CryptoProvider {
    * Encrypts `plaintext` with empty associated data, as {@link CryptoProvider.aesGcmSeal}
    * (`"AESGCM"`) or {@link CryptoProvider.seal} (`"ChaChaPoly"`) would, but
    * returns the ciphertext and the tag apart: a record layer sends both
-   * without joining them. The caller owns both buffers.
+   * without joining them. The caller owns both buffers. Optional: without
+   * it, records are sealed in one piece and split.
    */
-  sealParts(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array];
+  sealParts?(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array];
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.

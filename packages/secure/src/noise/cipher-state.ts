@@ -4,6 +4,7 @@ import type { CryptoProvider } from "../crypto/provider.js";
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
 // nonces; a connection that sends 2^53 records is closed long before.
 const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter,
@@ -60,7 +61,13 @@ export class CipherState {
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
     if (this.#k === null) throw new Error("encryptParts needs a key: it is for transport messages");
     if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
-    const out = this.#provider.sealParts(this.cipher, this.#k, this.#n, plaintext);
+    const provider = this.#provider;
+    let out: [Uint8Array, Uint8Array];
+    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k, this.#n, plaintext);
+    else {
+      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k, this.#n, EMPTY, plaintext) : provider.seal(this.#k, this.#n, EMPTY, plaintext);
+      out = [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)];
+    }
     this.#n++;
     return out;
   }

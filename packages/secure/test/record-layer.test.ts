@@ -1,0 +1,75 @@
+import { memoryTransport, type Connection } from "@xppg/transport";
+import { Collector, patterned, sameBytes, within } from "@xppg/transport/compliance";
+import { describe, expect, it } from "vitest";
+import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import type { CryptoProvider } from "../src/crypto/provider.js";
+import { CipherState } from "../src/noise/cipher-state.js";
+import { secureConnectionWith } from "../src/secure-connection.js";
+import { generateIdentity } from "../src/index.js";
+
+const EMPTY = new Uint8Array(0);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+/** `conn` as a JavaScript user's own Connection from before `sendParts` existed. */
+function withoutSendParts(conn: Connection): Connection {
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "sendParts") return undefined;
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe("the record layer", () => {
+  it("runs over a connection that has no sendParts (records are joined and sent whole)", async () => {
+    const t = memoryTransport();
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(nodeCryptoProvider, withoutSendParts(c), { identity: generateIdentity() });
+    });
+    try {
+      const client = await secureConnectionWith(nodeCryptoProvider, withoutSendParts(await t.dial(listener.address)), { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      const frames = [patterned(10, 1), patterned(200_000, 2), patterned(0, 3)];
+      await Promise.all(frames.map((f) => client.send(f)));
+      await at.waitFor(frames.length);
+      frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
+
+  for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+    it(`${cipher}: a provider without sealParts seals records whole and splits them, the same bytes`, () => {
+      const { sealParts: _unused, ...rest } = nodeCryptoProvider;
+      const plain: CryptoProvider = rest;
+      const key = new Uint8Array(32).fill(5);
+      const a = new CipherState(nodeCryptoProvider, key, cipher);
+      const b = new CipherState(plain, key, cipher);
+      for (const size of [0, 1, 1000]) {
+        const msg = patterned(size, size + 1);
+        const [bodyA, tagA] = a.encryptParts(msg);
+        const [bodyB, tagB] = b.encryptParts(msg);
+        expect(tagB.byteLength).toBe(16);
+        expect(hex(bodyB) + hex(tagB)).toBe(hex(bodyA) + hex(tagA));
+      }
+    });
+  }
+
+  it("node:crypto notices a key array overwritten in place (no stale cached key)", () => {
+    for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+      const seal = (p: CryptoProvider, key: Uint8Array) => (cipher === "AESGCM" ? p.aesGcmSeal(key, 0, EMPTY, patterned(64, 9)) : p.seal(key, 0, EMPTY, patterned(64, 9)));
+      const key = new Uint8Array(32).fill(1);
+      const first = seal(nodeCryptoProvider, key);
+      key.fill(2);
+      const second = seal(nodeCryptoProvider, key);
+      expect(hex(second), cipher).not.toBe(hex(first));
+      expect(hex(second), cipher).toBe(hex(seal(nobleCryptoProvider, new Uint8Array(32).fill(2))));
+      expect(nodeCryptoProvider.open(key, 0, EMPTY, new Uint8Array(16)) ?? null).toBeNull();
+    }
+  });
+});
