@@ -104,6 +104,7 @@ const KNOWN_FLAGS = FLAG_DESTINATION | FLAG_SIGNATURE | FLAG_BYTES | FLAG_LINK_S
 /** The flags that decide which strings follow the fixed header. */
 const STRING_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
 const FIXED_HEADER = 11;
+const EMPTY_BUFFER = new ArrayBuffer(0);
 /** Most UTF-8 bytes a string of `n` characters (UTF-16 units) can take. */
 const MAX_UTF8_PER_CHAR = 3;
 
@@ -140,8 +141,12 @@ export class EnvelopeCodec {
   #decStrings: { kind: string; source: string | null; destination: string | null } | null = null;
   // The frame the last payload view was made of (see #view).
   #viewOf: Uint8Array | null = null;
-  #viewBuffer: ArrayBufferLike = new ArrayBuffer(0);
+  #viewBuffer: ArrayBufferLike = EMPTY_BUFFER;
   #viewOffset = 0;
+  readonly #forgetView = (): void => {
+    this.#viewOf = null;
+    this.#viewBuffer = EMPTY_BUFFER;
+  };
 
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -375,6 +380,8 @@ export class EnvelopeCodec {
    */
   #view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
     if (bytes !== this.#viewOf) {
+      // Forgotten once this burst of decoding is over: the codec must not keep a frame alive.
+      if (this.#viewOf === null) queueMicrotask(this.#forgetView);
       this.#viewOf = bytes;
       this.#viewBuffer = bytes.buffer;
       this.#viewOffset = bytes.byteOffset;
