@@ -12,13 +12,16 @@ export function partsLength(parts: readonly Uint8Array[]): number {
 }
 
 /**
- * The bytes of `parts` joined into one new Uint8Array (the first part
+ * The bytes of `parts` joined into one Uint8Array: a new one, or a view
+ * when the parts already lie back to back in one buffer (the first part
  * itself when it is the only one). For transports that cannot send a frame
  * in pieces: `sendParts(parts)` becomes `send(joinParts(parts))`.
  */
 export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
   const total = partsLength(parts);
   if (parts.length === 1) return parts[0]!;
+  const adjacent = adjacentView(parts, total);
+  if (adjacent !== null) return adjacent;
   const out = new Uint8Array(total);
   let at = 0;
   for (const part of parts) {
@@ -26,6 +29,19 @@ export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
+}
+
+/** A view over `parts` if each starts where the one before ends, in the same buffer; else null. */
+function adjacentView(parts: readonly Uint8Array[], total: number): Uint8Array | null {
+  if (parts.length === 0) return null;
+  const buffer = parts[0]!.buffer;
+  const start = parts[0]!.byteOffset;
+  let next = start;
+  for (const part of parts) {
+    if (part.buffer !== buffer || part.byteOffset !== next) return null;
+    next += part.byteLength;
+  }
+  return new Uint8Array(buffer, start, total);
 }
 
 /**

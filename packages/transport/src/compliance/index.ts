@@ -229,6 +229,19 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       expect(numberOf(at.frames[0]!)).toBe(9);
     });
 
+    it("sendParts leaves the caller's parts as they were, and rejects with XPPG_ERR_CONNECTION_CLOSED once closed", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      const third = Math.min(20_000, Math.floor(maxFrameSize / 3));
+      const parts = [patterned(third, 41), patterned(Math.min(10, third), 42), patterned(third, 43)];
+      const before = parts.map((p) => p.slice());
+      await dialer.sendParts(parts);
+      await at.waitFor(1);
+      parts.forEach((p, i) => expect(sameBytes(p, before[i]!), `part ${i}`).toBe(true));
+      await dialer.close();
+      await expectCode(dialer.sendParts([numbered(1)]), CODES.CONNECTION_CLOSED);
+    });
+
     it("rejects a frame over maxFrameSize with XPPG_ERR_FRAME_TOO_LARGE and stays usable", async () => {
       const { dialer, accepted } = await pair();
       const at = new Collector(accepted);
