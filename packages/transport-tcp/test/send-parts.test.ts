@@ -6,8 +6,7 @@ import { BATCH_BYTES, BY_REFERENCE_BYTES } from "../src/constants.js";
 import { tcpTransport } from "../src/index.js";
 
 // Parts around the by-reference threshold and frames that overflow a batch
-// mid-frame: the pieces must still leave in order, and batches must be
-// recycled only after the socket wrote them.
+// mid-frame: the pieces must still leave in order.
 const partArb = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 64 }) },
   { weight: 2, arbitrary: fc.integer({ min: BY_REFERENCE_BYTES - 2, max: BY_REFERENCE_BYTES + 2 }) },
@@ -69,5 +68,52 @@ describe("tcp sendParts (property)", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("tcp send batches", () => {
+  it("are recycled only once written: two connections sharing the pool, receivers paused, many ticks", async () => {
+    const transport = tcpTransport();
+    const pairs: Array<{ client: Connection; server: Connection }> = [];
+    const accepted: Connection[] = [];
+    const acceptedAll = deferred<void>();
+    const server = await transport.listen("tcp://127.0.0.1:0", (c) => {
+      accepted.push(c);
+      if (accepted.length === 2) acceptedAll.resolve();
+    });
+    try {
+      const clients = [await transport.dial(server.address), await transport.dial(server.address)];
+      await within(acceptedAll.promise, "two accepts");
+      for (let i = 0; i < 2; i++) pairs.push({ client: clients[i]!, server: accepted[i]! });
+      const collectors = pairs.map((p) => new Collector(p.server));
+      for (const p of pairs) p.server.pause();
+      // Each tick both connections fill fresh batches (small frames are
+      // copied) while earlier batches still sit unwritten behind a full
+      // socket: one recycled too early would be overwritten by the other
+      // connection's next tick.
+      const expected: Uint8Array[][] = [[], []];
+      const sends: Promise<void>[] = [];
+      for (let tick = 0; tick < 40; tick++) {
+        for (let c = 0; c < 2; c++) {
+          for (let k = 0; k < 60; k++) {
+            const frame = new Uint8Array(4000 + k).fill((tick * 7 + c * 3 + k) & 0xff);
+            expected[c]!.push(frame);
+            sends.push(k % 2 === 0 ? pairs[c]!.client.send(frame) : pairs[c]!.client.sendParts([frame.slice(0, 1000), frame.slice(1000)]));
+          }
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      for (const p of pairs) p.server.resume();
+      await within(Promise.all(sends), "the sends");
+      await Promise.all(collectors.map((col, c) => col.waitFor(expected[c]!.length)));
+      collectors.forEach((col, c) =>
+        expected[c]!.forEach((f, i) => {
+          if (!sameBytes(col.frames[i]!, f)) expect.fail(`connection ${c}, frame ${i} arrived changed`);
+        }),
+      );
+    } finally {
+      await Promise.allSettled([...pairs.flatMap((p) => [p.client.close(), p.server.close()])]);
+      await server.close();
+    }
   });
 });
