@@ -1,4 +1,4 @@
-import type { Connection, CloseInfo } from "@xppg/transport";
+import { SendWaiters, type CloseInfo, type Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
@@ -223,7 +223,7 @@ export class PeerSession {
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
   #inFlight = 0;
-  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  readonly #waiters = new SendWaiters();
 
   /** Makes room for an envelope of `size` bytes; returns where it goes (after its length). */
   #reserve(size: number): number {
@@ -267,7 +267,7 @@ export class PeerSession {
       scheduleFlush(this.#flushNow);
     }
     if (this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) return RESOLVED;
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#waiters.wait();
   }
 
   readonly #flushNow = (): void => {
@@ -286,8 +286,8 @@ export class PeerSession {
     this.connection.send(this.#out.subarray(0, length)).then(
       () => {
         this.#inFlight -= length;
-        if (this.#waiters.length > 0 && this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
-          for (const w of this.#waiters.splice(0)) w.resolve();
+        if (!this.#waiters.empty && this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
+          this.#waiters.release();
         }
       },
       (error: Error) => {
@@ -296,7 +296,7 @@ export class PeerSession {
         if (!isXppgError(error, "XPPG_ERR_CONNECTION_CLOSED") && this.#phase !== "closed") {
           this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
         }
-        for (const w of this.#waiters.splice(0)) w.reject(error);
+        this.#waiters.fail(error);
       },
     );
   }
@@ -320,7 +320,7 @@ export class PeerSession {
     clearTimeout(this.#handshakeTimer);
     void this.connection.close();
     const closed = this.#closedError();
-    for (const w of this.#waiters.splice(0)) w.reject(closed);
+    this.#waiters.fail(closed);
   }
 
   /** Drops the peer at once for breaking a rule; the error is reported to both sides. */

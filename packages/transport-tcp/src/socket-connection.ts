@@ -10,6 +10,7 @@ import {
   type CloseInfo,
   type Connection,
   type FrameSink,
+  SendWaiters,
   partsLength,
 } from "@xppg/transport";
 import { returnBatch, takeBatch } from "./batch-pool.js";
@@ -23,11 +24,6 @@ export interface SocketConnectionOptions {
   maxFrameSize: number;
   highWaterMark: number;
   closeTimeoutMs: number;
-}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
 }
 
 // One shared, already-resolved promise: the common case of `send` allocates nothing.
@@ -75,7 +71,7 @@ export class SocketConnection implements Connection {
   #batchLastPiece = -1;
   #pendingBytes = 0;
   #flushScheduled = false;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SendWaiters();
 
   /** Sends are refused once this is true (close called, or the peer ended). */
   #sendClosed = false;
@@ -175,7 +171,7 @@ export class SocketConnection implements Connection {
       process.nextTick(this.#flushTick);
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#waiters.wait();
   }
 
   close(error?: XppgError): Promise<void> {
@@ -279,11 +275,9 @@ export class SocketConnection implements Connection {
   }
 
   #checkWaiters(): void {
-    if (this.#waiters.length === 0) return;
+    if (this.#waiters.empty) return;
     if (this.#socket.writableLength + this.#pendingBytes >= this.#highWaterMark) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.resolve();
+    this.#waiters.release();
   }
 
   #onData(chunk: Buffer): void {
@@ -355,13 +349,7 @@ export class SocketConnection implements Connection {
     const initiator = this.#initiator ?? "remote";
     const error = this.#error;
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    const cleanLocal = initiator === "local" && error === undefined;
-    for (const w of waiters) {
-      if (cleanLocal) w.resolve();
-      else w.reject(connectionClosedError(this.remoteAddress, error));
-    }
+    this.#waiters.settle(info, this.remoteAddress);
     this.#inbox.end(info, this.#discardInput && initiator === "local");
     this.#resolveClosed(info);
   }

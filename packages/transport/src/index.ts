@@ -25,3 +25,4 @@ export type { FrameInboxOptions } from "./frame-inbox.js";
 export { memoryTransport } from "./memory-transport.js";
 export type { MemoryTransportOptions } from "./memory-transport.js";
 export { joinParts, partsLength, sendJoined } from "./parts.js";
+export { SendWaiters } from "./send-waiters.js";

@@ -12,6 +12,7 @@ import {
 } from "./errors.js";
 import { FrameInbox } from "./frame-inbox.js";
 import { sendJoined } from "./parts.js";
+import { SendWaiters } from "./send-waiters.js";
 import type { ConnectionHandler, DialOptions, Listener, Transport } from "./transport.js";
 
 /** Options for {@link memoryTransport}. */
@@ -87,11 +88,6 @@ class MemoryListener implements Listener {
   }
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 /** One end of an in-memory connection; the other end is {@link MemoryConnection.peer}. */
 class MemoryConnection implements Connection {
   readonly transport = "memory";
@@ -109,7 +105,7 @@ class MemoryConnection implements Connection {
   #wireBytes = 0;
   #endQueued = false;
   #transferScheduled = false;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SendWaiters();
 
   constructor(local: string, remote: string, outbound: boolean, options: Required<MemoryTransportOptions>) {
     this.localAddress = local;
@@ -156,7 +152,7 @@ class MemoryConnection implements Connection {
     this.#wireBytes += frame.byteLength;
     this.#scheduleTransfer();
     if (this.#buffered() < this.#highWaterMark) return RESOLVED;
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#waiters.wait();
   }
 
   sendParts(parts: readonly Uint8Array[]): Promise<void> {
@@ -171,13 +167,13 @@ class MemoryConnection implements Connection {
       this.#endQueued = true;
       this.#scheduleTransfer();
       this.#inbox.end({ initiator: "local" }, true);
-      this.#settleWaiters(null);
+      this.#waiters.settle({ initiator: "local" }, this.remoteAddress);
     } else {
       this.#wire = [];
       this.#wireBytes = 0;
       const info: CloseInfo = { initiator: "local", error };
       this.#inbox.end(info, true);
-      this.#settleWaiters(connectionClosedError(this.remoteAddress, error));
+      this.#waiters.settle(info, this.remoteAddress);
       this.#resolveClosed(info);
       const peer = this.peer;
       queueMicrotask(() => peer.#remoteEnded(connectionResetError(this.localAddress, error)));
@@ -225,23 +221,14 @@ class MemoryConnection implements Connection {
     this.#endQueued = false;
     const info: CloseInfo = error === undefined ? { initiator: "remote" } : { initiator: "remote", error };
     this.#inbox.end(info);
-    this.#settleWaiters(connectionClosedError(this.remoteAddress, error));
+    this.#waiters.settle(info, this.remoteAddress);
     this.#resolveClosed(info);
   }
 
   #checkWaiters(): void {
-    if (this.#waiters.length === 0 || this.#isClosed) return;
+    if (this.#waiters.empty || this.#isClosed) return;
     if (this.#buffered() >= this.#highWaterMark) return;
-    this.#settleWaiters(null);
-  }
-
-  #settleWaiters(error: Error | null): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      if (error === null) w.resolve();
-      else w.reject(error);
-    }
+    this.#waiters.release();
   }
 }
 

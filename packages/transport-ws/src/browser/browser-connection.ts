@@ -3,6 +3,7 @@ import {
   FrameInbox,
   connectionClosedError,
   frameTooLargeError,
+  SendWaiters,
   sendJoined,
   type CloseInfo,
   type Connection,
@@ -43,11 +44,6 @@ export interface BrowserWsConnectionOptions {
 const OPEN = 1;
 const RESOLVED: Promise<void> = Promise.resolve();
 
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 /**
  * A dialled {@link Connection} over the browser's built-in `WebSocket`
  * (`binaryType = "arraybuffer"`). Differences from Node, all forced by the
@@ -65,7 +61,7 @@ export class BrowserWsConnection implements Connection {
   readonly #options: BrowserWsConnectionOptions;
   readonly #inbox: FrameInbox;
   #resolveClosed!: (info: CloseInfo) => void;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SendWaiters();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #sendClosed = false;
   #discardInput = false;
@@ -114,7 +110,7 @@ export class BrowserWsConnection implements Connection {
     // The browser copies the bytes inside send(): the caller may reuse its buffer.
     this.#ws.send(frame);
     if (this.#ws.bufferedAmount < this.#options.highWaterMark) return RESOLVED;
-    const waiting = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const waiting = this.#waiters.wait();
     this.#poll();
     return waiting;
   }
@@ -146,14 +142,12 @@ export class BrowserWsConnection implements Connection {
     if (this.#pollTimer !== undefined) return;
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = undefined;
-      if (this.#finished || this.#waiters.length === 0) return;
+      if (this.#finished || this.#waiters.empty) return;
       if (this.#ws.bufferedAmount >= this.#options.highWaterMark) {
         this.#poll();
         return;
       }
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w.resolve();
+      this.#waiters.release();
     }, this.#options.pollMs);
   }
 
@@ -195,13 +189,7 @@ export class BrowserWsConnection implements Connection {
     const initiator = this.#initiator ?? "remote";
     const error = this.#error ?? (initiator === "remote" ? errorForCloseCode(code, reason, this.remoteAddress) : undefined);
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    const cleanLocal = initiator === "local" && error === undefined;
-    for (const w of waiters) {
-      if (cleanLocal) w.resolve();
-      else w.reject(connectionClosedError(this.remoteAddress, error));
-    }
+    this.#waiters.settle(info, this.remoteAddress);
     this.#inbox.end(info, initiator === "local");
     this.#resolveClosed(info);
   }

@@ -6,6 +6,7 @@ import {
   frameTooLargeError,
   partsLength,
   protocolError,
+  SendWaiters,
   type CloseInfo,
   type Connection,
   type FrameSink,
@@ -22,11 +23,6 @@ export interface WsConnectionOptions {
   maxFrameSize: number;
   highWaterMark: number;
   closeTimeoutMs: number;
-}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -49,7 +45,7 @@ export class WsConnection implements Connection {
   readonly #closeTimeoutMs: number;
   readonly #inbox: FrameInbox;
   #resolveClosed!: (info: CloseInfo) => void;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SendWaiters();
   #sendClosed = false;
   #discardInput = false;
   #initiator: "local" | "remote" | null = null;
@@ -125,7 +121,7 @@ export class WsConnection implements Connection {
   #sendMessage(message: Buffer): Promise<void> {
     this.#ws.send(message, { binary: true, compress: false, fin: true }, this.#afterSend);
     if (this.#ws.bufferedAmount < this.#highWaterMark) return RESOLVED;
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#waiters.wait();
   }
 
   close(error?: XppgError): Promise<void> {
@@ -150,10 +146,8 @@ export class WsConnection implements Connection {
   }
 
   readonly #afterSend = (): void => {
-    if (this.#waiters.length === 0 || this.#ws.bufferedAmount >= this.#highWaterMark) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.resolve();
+    if (this.#waiters.empty || this.#ws.bufferedAmount >= this.#highWaterMark) return;
+    this.#waiters.release();
   };
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -193,13 +187,7 @@ export class WsConnection implements Connection {
     const initiator = this.#initiator ?? "remote";
     const error = this.#error ?? (initiator === "remote" ? errorForCloseCode(code, reason, this.remoteAddress) : undefined);
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    const cleanLocal = initiator === "local" && error === undefined;
-    for (const w of waiters) {
-      if (cleanLocal) w.resolve();
-      else w.reject(connectionClosedError(this.remoteAddress, error));
-    }
+    this.#waiters.settle(info, this.remoteAddress);
     this.#inbox.end(info, initiator === "local");
     this.#resolveClosed(info);
   }
