@@ -1,6 +1,6 @@
 import { networkInterfaces } from "node:os";
 import type { NatResultLike, QuickChat } from "@xppg/quickchat";
-import { DEFAULT_CHAT_PORT } from "@xppg/quickchat";
+import { DEFAULT_CHAT_PORT, cleanText } from "@xppg/quickchat";
 import { DEFAULT_ROOM } from "./args.js";
 
 /** The IPv4 addresses others on the network can reach: every non-loopback interface. */
@@ -27,9 +27,8 @@ function describeNat(nat: NatResultLike | null, port: number): string[] {
     const where = nat.externalIp ? `${nat.externalIp}:${nat.externalPort ?? port}` : `port ${nat.externalPort ?? port}`;
     return [`Router: port forwarded (UPnP); from the internet, connect to ${where}`];
   }
-  // @xppg/nat's result says why in `error`; the type QuickChat hands over does not promise it.
-  const why = (nat as { error?: { message?: unknown } }).error?.message;
-  const reason = typeof why === "string" ? why : "no UPnP answer";
+  // The gateway's own words can be in the reason: no terminal controls from it.
+  const reason = nat.error === undefined ? "no UPnP answer" : cleanText(nat.error.message);
   return [`Router: no port forwarding (${reason}); people outside your network can join only if you forward port ${port} yourself.`];
 }
 

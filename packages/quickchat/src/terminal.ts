@@ -1,5 +1,6 @@
 import { clearLine, cursorTo, type Interface } from "node:readline";
 import type { PeerInfo } from "@xppg/node";
+import { cleanText } from "./chat-message.js";
 
 /** A stream `run()` writes to; `isTTY` turns on the prompt and line redrawing. */
 export type ChatOutput = NodeJS.WritableStream & { isTTY?: boolean };
@@ -7,7 +8,10 @@ export type ChatOutput = NodeJS.WritableStream & { isTTY?: boolean };
 /**
  * Writes whole lines to the chat's output. On a terminal it first clears the
  * prompt and what the user is typing, then redraws both under the new line,
- * so incoming messages never cut through the input line.
+ * so incoming messages never cut through the input line. Every line is
+ * cleaned of terminal controls here, the one place they all pass: peers
+ * shape more than their chat texts (a leave reason, a room name in an
+ * error), and none of it may drive the terminal.
  */
 export class LineWriter {
   /** The readline interface whose prompt is redrawn, while `run()` reads. */
@@ -21,10 +25,11 @@ export class LineWriter {
     this.interactive = interactive;
   }
 
-  write(line: string): void {
+  write(text: string): void {
     const out = this.#out as ChatOutput & { writable?: boolean; destroyed?: boolean };
     // A closed output (the reader went away) must not throw into the chat.
     if (out.writable === false || out.destroyed === true) return;
+    const line = cleanText(text);
     if (this.interactive && this.prompt !== undefined) {
       clearLine(out, 0);
       cursorTo(out, 0);

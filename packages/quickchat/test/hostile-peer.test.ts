@@ -82,6 +82,16 @@ describe("QuickChat: untrusted chat payloads", () => {
     await bounded(running, "run()");
   });
 
+  it("a leave reason a peer chose cannot drive the terminal either", async () => {
+    const { chat, raw, t, running } = await chatWithRawPeer();
+    raw.disconnect(chat.peerId, "bye\u001b]0;PWNED\u0007\u001b[2J\u001b[31mFAKE");
+    await t.waitFor("FAKE");
+    expect(t.text()).toContain("left");
+    expect(t.text()).not.toMatch(/[\u001b\u0007]/); // eslint-disable-line no-control-regex
+    t.type("quit");
+    await bounded(running, "run()");
+  });
+
   it("shows a Playground's plain sendText with the sender's peer id, within the same limits", async () => {
     const { raw, t, got, errors, running } = await chatWithRawPeer({ maxTextLength: 20 });
     await raw.sendText("plain text");
