@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
+import { isXppgError } from "@xppg/errors";
 import { CipherState } from "../src/noise/cipher-state.js";
+import { HandshakeState } from "../src/noise/handshake-state.js";
 import { secureConnectionWith } from "../src/secure-connection.js";
 import { generateIdentity } from "../src/index.js";
 
@@ -72,4 +74,22 @@ describe("the record layer", () => {
       expect(nodeCryptoProvider.open(key, 0, EMPTY, new Uint8Array(16)) ?? null).toBeNull();
     }
   });
+});
+
+describe("a low-order ephemeral key in message 1", () => {
+  for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
+    it(`is refused as XPPG_ERR_HANDSHAKE_FAILED naming the reason (${provider.name})`, () => {
+      const responder = new HandshakeState(provider, { initiator: false, staticKeyPair: provider.x25519Generate(), peerLabel: "tcp://192.0.2.9:1" });
+      // Message 1 of XX is the initiator's ephemeral key alone: all zeros here.
+      responder.readMessage(new Uint8Array(32));
+      let error: unknown;
+      try {
+        responder.writeMessage(EMPTY);
+      } catch (err) {
+        error = err;
+      }
+      expect(isXppgError(error, "XPPG_ERR_HANDSHAKE_FAILED"), String(error)).toBe(true);
+      expect((error as Error).message).toContain("low-order public key");
+    });
+  }
 });

@@ -219,7 +219,13 @@ export class HandshakeState {
       remote = this.#rs;
     }
     if (local === null || remote === null) throw new Error(`Noise token ${token} lacks a key`);
-    const shared = this.#provider.x25519(local.secretKey, remote);
+    let shared: Uint8Array;
+    try {
+      shared = this.#provider.x25519(local.secretKey, remote);
+    } catch (err) {
+      // Providers throw for a public key that gives an all-zero result.
+      throw this.#fail("the peer sent a low-order public key", err);
+    }
     // A low-order public key gives all zeros: refuse it (spec section 12.1 allows this).
     let acc = 0;
     for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
