@@ -7,25 +7,40 @@
  * strikes too; a host shared by many users (a NAT) is the price of that.
  */
 
+import { FRAMING_ERROR_CODES } from "@xppg/framing";
+import { STATE_ERROR_CODES } from "@xppg/state";
+import { NODE_ERROR_CODES } from "./errors.js";
+
 /**
  * Error codes that count as a strike: rules broken inside the authenticated
  * stream, so the peer itself said it. Faults below that (a record that
  * fails to decrypt, a transport error, a handshake that times out) are not
  * strikes: an on-path attacker can cause them, and a strike would let it
- * get an innocent peer banned.
+ * get an innocent peer banned. Nor are state errors about this node's own
+ * replica (full, or a throwing merge or listener): an honest peer causes
+ * them, see `LOCAL_STATE_ERROR_CODES` in `state-sync.ts`.
  */
-const STRIKE_CODES = new Set([
-  "XPPG_ERR_RATE_LIMITED",
-  "XPPG_ERR_PROTOCOL_VIOLATION",
-  "XPPG_ERR_MALFORMED_ENVELOPE",
-  "XPPG_ERR_PAYLOAD_TOO_DEEP",
-  "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
-  "XPPG_ERR_BAD_SIGNATURE",
+const STRIKE_CODES: ReadonlySet<string> = new Set([
+  NODE_ERROR_CODES.RATE_LIMITED,
+  NODE_ERROR_CODES.PROTOCOL_VIOLATION,
+  NODE_ERROR_CODES.BAD_SIGNATURE,
+  FRAMING_ERROR_CODES.MALFORMED_ENVELOPE,
+  FRAMING_ERROR_CODES.PAYLOAD_TOO_DEEP,
+  FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+  // A received state update this replica refuses whatever it holds: the update itself breaks the rules.
+  STATE_ERROR_CODES.INVALID_UPDATE,
+  STATE_ERROR_CODES.UNSUPPORTED_FORMAT,
+  STATE_ERROR_CODES.INVALID_KEY,
+  STATE_ERROR_CODES.KEY_TOO_LONG,
+  STATE_ERROR_CODES.INVALID_VALUE,
+  STATE_ERROR_CODES.VALUE_TOO_LARGE,
+  STATE_ERROR_CODES.TOO_MANY_ENTRIES,
+  STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
 ]);
 
 /** True for a reason that earns the peer a strike. */
 export function isStrike(code: string): boolean {
-  return STRIKE_CODES.has(code) || code.startsWith("XPPG_ERR_STATE_");
+  return STRIKE_CODES.has(code);
 }
 
 /** One entry of the ban list. */

@@ -1,4 +1,4 @@
-import { SendWaiters, type CloseInfo, type Connection } from "@xppg/transport";
+import { SendWaiters, TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
@@ -293,7 +293,7 @@ export class PeerSession {
       (error: Error) => {
         this.#inFlight -= length;
         // A closed connection is reported by `closed`; anything else is this node's bug.
-        if (!isXppgError(error, "XPPG_ERR_CONNECTION_CLOSED") && this.#phase !== "closed") {
+        if (!isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED) && this.#phase !== "closed") {
           this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
         }
         this.#waiters.fail(error);

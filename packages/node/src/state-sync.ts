@@ -1,5 +1,5 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import type { Replica } from "@xppg/state";
+import { STATE_ERROR_CODES, type Replica } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
@@ -17,10 +17,17 @@ export interface StateSyncHost {
 }
 
 /**
- * Replica errors that are this node's own bug (a throwing change listener or
- * merge function), not the peer's: reported, and the peer stays.
+ * Replica errors about this node's own replica, not the peer's update: it is
+ * full (`maxKeys`, `maxTotalSize`; an honest peer with a large state meets
+ * that), or its change listener or merge function threw. Reported, and the
+ * peer stays; no strike.
  */
-const LOCAL_STATE_ERRORS = new Set(["XPPG_ERR_STATE_LISTENER_FAILED", "XPPG_ERR_STATE_MERGE_FAILED"]);
+export const LOCAL_STATE_ERROR_CODES: ReadonlySet<string> = new Set([
+  STATE_ERROR_CODES.TOO_MANY_KEYS,
+  STATE_ERROR_CODES.TOO_LARGE,
+  STATE_ERROR_CODES.LISTENER_FAILED,
+  STATE_ERROR_CODES.MERGE_FAILED,
+]);
 
 interface Waiter {
   session: PeerSession;
@@ -131,7 +138,7 @@ export class StateSync {
     try {
       this.#state.apply(update, session.peerId);
     } catch (error) {
-      if (isXppgError(error) && LOCAL_STATE_ERRORS.has(error.code)) {
+      if (isXppgError(error) && LOCAL_STATE_ERROR_CODES.has(error.code)) {
         this.#host.report(error, session.peerId);
       } else {
         // The peer sent an update this replica refuses: it is dropped with the replica's reason.

@@ -44,4 +44,11 @@ describe("AbuseGuard", () => {
     expect(isStrike("XPPG_ERR_DECRYPT_FAILED")).toBe(false);
     expect(isStrike("XPPG_ERR_HANDSHAKE_TIMEOUT")).toBe(false);
   });
+
+  it("does not count a full or failing local replica as the peer's strike", () => {
+    for (const code of ["XPPG_ERR_STATE_TOO_MANY_KEYS", "XPPG_ERR_STATE_TOO_LARGE", "XPPG_ERR_STATE_LISTENER_FAILED", "XPPG_ERR_STATE_MERGE_FAILED"]) {
+      expect(isStrike(code)).toBe(false);
+    }
+    expect(isStrike("XPPG_ERR_STATE_VERSION_TOO_FAR_AHEAD")).toBe(true);
+  });
 });

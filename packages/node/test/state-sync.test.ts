@@ -83,4 +83,29 @@ describe("Playground: local state bugs are not the peer's fault", () => {
     expect(a.state.get("k")).toBe(1);
     expect(a.peers).toHaveLength(1);
   });
+
+  it("a replica too full for a peer's state is reported; the peer is kept, not struck or banned", async () => {
+    // Two honest peers with 6000 keys each: together over the default maxKeys (10 000).
+    const a = await node("test-app", { limits: { banThreshold: 1 } });
+    const b = await node("test-app", { limits: { banThreshold: 1 } });
+    for (let i = 0; i < 6000; i++) {
+      a.state.set(`a-${i}`, i);
+      b.state.set(`b-${i}`, i);
+    }
+    const errors: string[] = [];
+    a.events.on("error", (e) => {
+      errors.push(e.code);
+    });
+    b.events.on("error", (e) => {
+      errors.push(e.code);
+    });
+    await b.join(a.addresses[0]!);
+    await until(() => errors.includes("XPPG_ERR_STATE_TOO_MANY_KEYS"), 5000, "the full replica's report");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(new Set(errors)).toEqual(new Set(["XPPG_ERR_STATE_TOO_MANY_KEYS"]));
+    expect(a.peers.map((p) => p.peerId)).toEqual([b.peerId]);
+    expect(b.peers.map((p) => p.peerId)).toEqual([a.peerId]);
+    expect([...a.bans, ...b.bans]).toEqual([]);
+    expect(a.stats.droppedPeers + b.stats.droppedPeers).toBe(0);
+  });
 });
