@@ -118,14 +118,17 @@ export class FileTransfers {
         sent += chunk.byteLength;
         if (sent > size) break;
         const live = this.#live(out);
-        if (live.length === 0) {
+        // Every receiver refused or left: stop reading. (With no peers at all the file is
+        // still read to the end for its checksum, and `send` resolves with no peers.)
+        if (live.length === 0 && sessions.length > 0) {
           stream.destroy();
-          break;
+          throw noPeerReceived(name, out);
         }
         const data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_CHUNK, { t, seq, data })));
         seq++;
       }
+      // Read to the end (or past the size): a different count means the file changed.
       if (sent !== size) {
         for (const s of this.#live(out)) void s.sendMessage(KIND.FILE_ABORT, { t, reason: "the file changed while it was being sent" });
         throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `"${path}" changed size while it was being sent (${size} bytes expected, ${sent} read). Send it again.`);
@@ -134,13 +137,7 @@ export class FileTransfers {
       const live = this.#live(out);
       await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_END, { t, size, sha256 })));
       const done = this.#live(out).filter((s) => s.isOpen);
-      if (done.length === 0 && sessions.length > 0) {
-        const reasons = [...out.refusals.values()];
-        throw new PlaygroundError(
-          NODE_ERROR_CODES.FILE_TRANSFER_FAILED,
-          `No peer received "${name}": ${reasons.length > 0 ? reasons.join("; ") : "the peers left during the transfer"}.`,
-        );
-      }
+      if (done.length === 0 && sessions.length > 0) throw noPeerReceived(name, out);
       return { name, size, sha256, peers: done.map((s) => s.peerId!) };
     } finally {
       this.#outgoing.delete(t);
@@ -324,6 +321,15 @@ export class FileTransfers {
     // Complete files land before the node reports it stopped; partial ones are deleted.
     await Promise.all([...partial.map((i) => this.#discard(i)), ...finishing]);
   }
+}
+
+/** Every receiver of an outgoing transfer refused it or left. */
+function noPeerReceived(name: string, out: Outgoing): PlaygroundError {
+  const reasons = [...out.refusals.values()];
+  return new PlaygroundError(
+    NODE_ERROR_CODES.FILE_TRANSFER_FAILED,
+    `No peer received "${name}": ${reasons.length > 0 ? reasons.join("; ") : "the peers left during the transfer"}.`,
+  );
 }
 
 function bad(what: string, why: string): PlaygroundError {

@@ -104,6 +104,26 @@ describe("Playground: shareFile", () => {
     expect(a.peers).toHaveLength(1);
   });
 
+  it("a refusal that comes after the first chunk fails with the refusal, not as a changed file", async () => {
+    const a = await node("a", { limits: { maxFileSize: 1000 } });
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    // Many chunks: the refusal arrives while they are being sent.
+    await writeFile(join(dir, "large.bin"), randomBytes(8 * 1024 * 1024));
+    const error = await b.shareFile(join(dir, "large.bin"), { to: a.peerId }).catch((e: XppgError) => e);
+    expect(error).toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
+    expect((error as XppgError).message).toMatch(/^No peer received "large\.bin": .*maxFileSize/);
+    expect(a.peers).toHaveLength(1);
+  });
+
+  it("sharing with no peer connected resolves with no peers, whatever the file size", async () => {
+    const a = await node("a");
+    const content = randomBytes(300 * 1024);
+    await writeFile(join(dir, "alone.bin"), content);
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    expect(await a.shareFile(join(dir, "alone.bin"))).toEqual({ name: "alone.bin", size: content.byteLength, sha256, peers: [] });
+  });
+
   it("rejects a path that is not a readable file, with a code", async () => {
     const a = await node("a");
     await expect(a.shareFile(join(dir, "missing"))).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED" });
