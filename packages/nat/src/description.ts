@@ -8,8 +8,6 @@ export interface GatewayService {
   readonly serviceType: string;
   /** Absolute control URL, on the same host as the description. */
   readonly controlUrl: URL;
-  /** True when the description also lists an SCPD URL (nat-upnp needs one). */
-  readonly hasScpd: boolean;
 }
 
 /** The connection service we will drive, and with which IGD version. */
@@ -54,7 +52,7 @@ export function parseServices(xml: string, location: URL): GatewayService[] {
       continue;
     }
     if (controlUrl.protocol !== "http:" || controlUrl.host !== location.host) continue;
-    services.push({ serviceType, controlUrl, hasScpd: Boolean(firstText(block, "SCPDURL")) });
+    services.push({ serviceType, controlUrl });
   }
   return services;
 }

@@ -17,9 +17,9 @@ export interface PortMappingKey {
 }
 
 /**
- * What `tryUpnpMap` needs from a UPnP IGD control client. Two implement it:
- * nat-upnp for IGDv1 and our own SOAP client for IGDv2; either can be replaced
- * without touching the public API. Failures are `UpnpCallError`s.
+ * What `tryUpnpMap` needs from a UPnP IGD control client. Our own SOAP client
+ * (`createSoapIgdClient`) implements it for IGDv1 and IGDv2; another client can
+ * replace it without touching the public API. Failures are `UpnpCallError`s.
  */
 export interface IgdClient {
   readonly method: NatMethod;
@@ -38,12 +38,8 @@ export interface IgdClient {
 /** SOAP arguments of an IGD action, in the order the service defines them. */
 export type SoapArguments = Array<[string, string | number]>;
 
-/**
- * The AddPortMapping arguments (WANIPConnection:1 and :2 share them).
- * `description` is passed as given: a client whose library does not escape
- * XML escapes it first.
- */
-export function addPortMappingArguments(req: PortMappingRequest, description: string = req.description): SoapArguments {
+/** The AddPortMapping arguments (WANIPConnection:1 and :2 share them), unescaped. */
+export function addPortMappingArguments(req: PortMappingRequest): SoapArguments {
   return [
     ["NewRemoteHost", ""],
     ["NewExternalPort", req.externalPort],
@@ -51,7 +47,7 @@ export function addPortMappingArguments(req: PortMappingRequest, description: st
     ["NewInternalPort", req.internalPort],
     ["NewInternalClient", req.internalClient],
     ["NewEnabled", 1],
-    ["NewPortMappingDescription", description],
+    ["NewPortMappingDescription", req.description],
     ["NewLeaseDuration", req.leaseSeconds],
   ];
 }

@@ -6,9 +6,11 @@ import type { NatMethod } from "./types.js";
 import { elementsByLocalName, escapeXml, firstText, flatChildren, stripXmlNoise } from "./xml.js";
 
 /**
- * A small UPnP IGD control client on `node:http`: builds the SOAP envelope,
- * bounds time and size, and reads the UPnP `errorCode` from faults (which
- * nat-upnp cannot). Used for IGDv2 (WANIPConnection:2); it speaks v1 as well.
+ * The UPnP IGD control client on `node:http`, for IGDv1 (WANIPConnection:1,
+ * WANPPPConnection:1) and IGDv2 (WANIPConnection:2): builds the SOAP envelope,
+ * bounds time and size, and reads the UPnP `errorCode` from faults. It talks
+ * only to `controlUrl`, which `parseServices` already held to the description's
+ * host and port.
  */
 export function createSoapIgdClient(serviceType: string, controlUrl: URL, method: NatMethod): IgdClient {
   const call = (action: string, args: SoapArguments, signal: AbortSignal) =>
@@ -81,8 +83,15 @@ export async function soapCall(
       { httpStatus: answer.status, ...(Number.isInteger(code) ? { upnpErrorCode: code } : {}) },
     );
   }
-  // HTTP 200 means the action succeeded (UPnP DA 1.1, 3.2.2); callers that need
-  // output arguments check for them.
+  // A success answer carries an `<u:{action}Response>` element (UPnP DA 1.1,
+  // 3.2.2). Without one the answer is not SOAP: we cannot tell whether the
+  // action took effect, so AddPortMapping is undone like an unanswered call.
   const [inner] = elementsByLocalName(xml, `${action}Response`, 1);
-  return inner === undefined ? {} : flatChildren(inner);
+  if (inner === undefined) {
+    throw new UpnpCallError(`${action}: the answer from ${controlUrl.host} is HTTP 200 without a ${action}Response element`, {
+      httpStatus: answer.status,
+      outcomeUnknown: true,
+    });
+  }
+  return flatChildren(inner);
 }

@@ -10,7 +10,6 @@ import {
 import { chooseService, fetchServices } from "./description.js";
 import { NAT_ERROR_CODES, NatError, UpnpCallError } from "./errors.js";
 import type { IgdClient, PortMappingRequest } from "./igd-client.js";
-import { createNatUpnpIgdClient } from "./nat-upnp-client.js";
 import { createSoapIgdClient } from "./soap-client.js";
 import { discoverGateway } from "./ssdp.js";
 import type { NatOptions, NatProtocol, NatResult } from "./types.js";
@@ -98,17 +97,16 @@ async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: St
   }
   state.stage = "control";
   const chosen = chooseService(services);
-  if (chosen === undefined || (chosen.method === "upnp-igd1" && !chosen.service.hasScpd)) {
+  if (chosen === undefined) {
     throw new NatError(
       NAT_ERROR_CODES.UNSUPPORTED_GATEWAY,
       `The UPnP device at ${location.host} offers no WANIPConnection or WANPPPConnection service, so it cannot forward ports.`,
       { details: { gateway: location.host, services: services.map((s) => s.serviceType) } },
     );
   }
-  const client: IgdClient =
-    chosen.method === "upnp-igd2"
-      ? createSoapIgdClient(chosen.service.serviceType, chosen.service.controlUrl, chosen.method)
-      : createNatUpnpIgdClient(location);
+  // One client for IGDv1 and IGDv2: every byte from the gateway passes the same
+  // size and time limits, and the control URL is the one parseServices checked.
+  const client: IgdClient = createSoapIgdClient(chosen.service.serviceType, chosen.service.controlUrl, chosen.method);
   const internalClient = await localAddressTowards(chosen.service.controlUrl.hostname);
 
   let externalIp: string | null = null;
@@ -133,7 +131,7 @@ async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: St
     await addOrUndo(client, request, signal);
     granted = request;
   } catch (err) {
-    if (signal.aborted || request.leaseSeconds === 0 || !mayBePermanentOnly(err)) throw err;
+    if (signal.aborted || request.leaseSeconds === 0 || !onlyPermanentLeases(err)) throw err;
     // OnlyPermanentLeasesSupported (725): ask again for a permanent lease, which remove() deletes.
     granted = { ...request, leaseSeconds: 0 };
     await addOrUndo(client, granted, signal);
@@ -161,14 +159,9 @@ async function addOrUndo(client: IgdClient, request: PortMappingRequest, signal:
   }
 }
 
-/**
- * True for UPnP error 725, and for a bare HTTP 500 whose code we cannot read
- * (nat-upnp reports only "Request failed: 500"): worth one permanent-lease try.
- */
-function mayBePermanentOnly(err: unknown): boolean {
-  if (!(err instanceof UpnpCallError)) return false;
-  if (err.upnpErrorCode !== undefined) return err.upnpErrorCode === UPNP_ONLY_PERMANENT_LEASES;
-  return err.httpStatus === 500;
+/** True for UPnP error 725 (OnlyPermanentLeasesSupported): worth one permanent-lease try. */
+function onlyPermanentLeases(err: unknown): boolean {
+  return err instanceof UpnpCallError && err.upnpErrorCode === UPNP_ONLY_PERMANENT_LEASES;
 }
 
 /** The local address the OS would use to reach `host` (no packet is sent). */

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { NAT_ERROR_CODES, tryUpnpMap, type NatError } from "../src/index.js";
@@ -83,16 +83,8 @@ describe.each([
     const nat = await tryUpnpMap({ internalPort: 40004, gatewayUrl: gw.url });
     expect(nat.mapped).toBe(false);
     expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
-    const adds = gw.calls.filter((c) => c.action === "AddPortMapping").length;
-    if (version === 2) {
-      // our own SOAP client reads the UPnP code: no pointless permanent retry
-      expect(nat.error?.details).toMatchObject({ upnpErrorCode: 718, httpStatus: 500 });
-      expect(adds).toBe(1);
-    } else {
-      // nat-upnp only says "Request failed: 500": one permanent-lease try, refused too
-      expect(nat.error?.details).toMatchObject({ httpStatus: 500 });
-      expect(adds).toBe(2);
-    }
+    expect(nat.error?.details).toMatchObject({ upnpErrorCode: 718, httpStatus: 500 });
+    expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(1); // no pointless permanent retry
     await nat.remove(); // a no-op on an unmapped result
     expect(gw.calls.some((c) => c.action === "DeletePortMapping")).toBe(false);
   });
@@ -116,6 +108,7 @@ describe.each([
     expect(nat.mapped).toBe(true);
     await gw.waitFor("AddPortMapping", 3, 6000); // the first add plus two renewals, 1 s apart
     expect(renewals.length).toBeGreaterThanOrEqual(1);
+    expect(gw.descriptionFetches).toBe(1); // calls and renewals use the control URL read once
     expect(renewals.every((l) => l === 2)).toBe(true);
     await nat.remove();
     const adds = gw.calls.filter((c) => c.action === "AddPortMapping").length;
@@ -192,8 +185,8 @@ describe("without a working gateway", () => {
     }
   });
 
-  it("returns TIMEOUT when a found gateway never answers AddPortMapping, and undoes it afterwards", async () => {
-    const gw = await gateway({ version: 2, answer: (c) => (c.action === "AddPortMapping" ? { hang: true } : undefined) });
+  it.each([1, 2] as const)("returns TIMEOUT when an IGDv%i gateway never answers AddPortMapping, and undoes it afterwards", async (version) => {
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { hang: true } : undefined) });
     const before = liveHandles();
     const nat = await tryUpnpMap({ internalPort: 40022, timeoutMs: 300, gatewayUrl: gw.url });
     expect(nat.error?.code).toBe(NAT_ERROR_CODES.TIMEOUT);
@@ -215,5 +208,95 @@ describe("without a working gateway", () => {
     ]) {
       await expect(tryUpnpMap(bad), JSON.stringify(bad)).rejects.toMatchObject({ code: NAT_ERROR_CODES.INVALID_OPTIONS });
     }
+  });
+});
+
+// Everything a gateway sends passes one client with the same limits, IGDv1 and
+// IGDv2 alike: nothing it answers may crash the process or keep it alive.
+describe.each([1, 2] as const)("a hostile IGDv%i gateway", (version) => {
+  const crashes: unknown[] = [];
+  const onCrash = (err: unknown): void => {
+    crashes.push(err);
+  };
+  beforeEach(() => {
+    crashes.length = 0;
+    process.on("uncaughtException", onCrash);
+    process.on("unhandledRejection", onCrash);
+  });
+  afterEach(() => {
+    process.off("uncaughtException", onCrash);
+    process.off("unhandledRejection", onCrash);
+    expect(crashes).toEqual([]);
+  });
+
+  it.each([
+    ["text that is not XML", "not xml at all"],
+    ["an unfinished envelope", '<?xml version="1.0"?><s:Envelope><s:Body><u:AddPortMappingResponse'],
+    ["XML without a SOAP body", '<?xml version="1.0"?><a/>'],
+    ["an empty body", ""],
+  ])("answers HTTP 200 with %s: a coded error, the mapping undone, no handle left", async (_what, rawBody) => {
+    const gw = await gateway({ version, answer: (c) => (c.action === "DeletePortMapping" ? undefined : { rawBody }) });
+    const before = liveHandles();
+    const nat = await tryUpnpMap({ internalPort: 40030, gatewayUrl: gw.url });
+    expect(nat).toMatchObject({ mapped: false, externalIp: null });
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
+    expect(nat.error?.message).toMatch(/HTTP 200 without a AddPortMappingResponse element/);
+    // the gateway may have mapped the port: it is told to delete it
+    expect((await gw.waitFor("DeletePortMapping")).args).toMatchObject({ NewExternalPort: "40030", NewProtocol: "TCP" });
+    await expect.poll(() => newHandles(before), { timeout: 3000 }).toEqual([]);
+  });
+
+  it("answers a renewal with malformed XML: onError gets RENEWAL_FAILED and the mapping stays removable", async () => {
+    let adds = 0;
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" && ++adds > 1 ? { rawBody: "<s:Envelope><oops" } : undefined) });
+    const errors: NatError[] = [];
+    const nat = await tryUpnpMap({ internalPort: 40031, leaseSeconds: 2, gatewayUrl: gw.url, onError: (e) => errors.push(e) });
+    expect(nat.mapped).toBe(true);
+    await expect.poll(() => errors.length, { timeout: 6000 }).toBeGreaterThanOrEqual(1);
+    expect(errors[0]?.code).toBe(NAT_ERROR_CODES.RENEWAL_FAILED);
+    await nat.remove();
+    expect(gw.mappings.size).toBe(0);
+  });
+
+  it("sends an endless answer: it is cut at the size limit with a coded error", async () => {
+    const total = 32 * 1024 * 1024;
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { streamBytes: total } : undefined) });
+    const before = liveHandles();
+    const nat = await tryUpnpMap({ internalPort: 40032, gatewayUrl: gw.url });
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
+    expect(nat.error?.message).toMatch(/65536-byte limit/);
+    await gw.waitFor("DeletePortMapping");
+    expect(gw.streamedBytes).toBeLessThan(total); // we hung up long before the end
+    await expect.poll(() => newHandles(before), { timeout: 3000 }).toEqual([]);
+  });
+
+  it("declares a 200 MB answer: refused from the header, before a byte of it is read", async () => {
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { declaredBytes: 200_000_000 } : undefined) });
+    const before = liveHandles();
+    const t0 = performance.now();
+    const nat = await tryUpnpMap({ internalPort: 40033, gatewayUrl: gw.url });
+    expect(performance.now() - t0).toBeLessThan(2000); // no waiting for the body that never comes
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
+    expect(nat.error?.message).toMatch(/200000000 bytes exceeds the 65536-byte limit/);
+    await gw.waitFor("DeletePortMapping");
+    await expect.poll(() => newHandles(before), { timeout: 3000 }).toEqual([]);
+  });
+
+  it("answers a bare HTTP 500 (no UPnP code): a refusal, and no permanent-lease retry", async () => {
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { bare500: true } : undefined) });
+    const nat = await tryUpnpMap({ internalPort: 40034, gatewayUrl: gw.url });
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
+    expect(nat.error?.details).toMatchObject({ httpStatus: 500 });
+    expect(nat.error?.details).not.toHaveProperty("upnpErrorCode");
+    expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(1);
+  });
+
+  it("names a control URL on another host: UNSUPPORTED_GATEWAY, and no call goes there", async () => {
+    const elsewhere = await gateway({ version });
+    const gw = await gateway({ version, controlUrl: new URL("/ctl/IPConn", elsewhere.url).href });
+    const nat = await tryUpnpMap({ internalPort: 40035, gatewayUrl: gw.url });
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.UNSUPPORTED_GATEWAY);
+    expect(elsewhere.calls).toEqual([]);
+    expect(gw.calls).toEqual([]);
   });
 });
