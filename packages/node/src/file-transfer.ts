@@ -204,14 +204,18 @@ export class FileTransfers {
 
   #onChunk(session: PeerSession, payload: unknown): void {
     if (!isRecord(payload)) throw bad("file chunk", "not an object");
-    const { t, seq, data } = payload;
-    if (typeof t !== "string" || !(data instanceof Uint8Array) || typeof seq !== "number") throw bad("file chunk", "missing fields");
+    const { t, seq, data: view } = payload;
+    if (typeof t !== "string" || !(view instanceof Uint8Array) || typeof seq !== "number") throw bad("file chunk", "missing fields");
     const inc = this.#incoming.get(`${session.peerId}/${t}`);
     // A chunk of a transfer we refused or failed may still be in flight: ignore it.
     if (inc === undefined || inc.failed) return;
     if (inc.finishing) throw bad("file chunk", "data after the end");
     if (seq !== inc.nextSeq) throw bad("file chunk", `chunk ${seq} came when ${inc.nextSeq} was due`);
-    if (inc.received + data.byteLength > inc.size) throw bad("file chunk", "more data than the offered size");
+    if (inc.received + view.byteLength > inc.size) throw bad("file chunk", "more data than the offered size");
+    // A decoded chunk is a view into its whole received frame. Waiting for the disk, a small
+    // view would pin a large frame while counting only its own bytes: keep a copy instead, so
+    // the pending-bytes limit (which pauses reading) bounds the memory really held.
+    const data = view.byteLength * 2 < view.buffer.byteLength ? view.slice() : view;
     inc.nextSeq++;
     inc.received += data.byteLength;
     inc.hash.update(data);

@@ -7,6 +7,8 @@ import type { XppgError } from "@xppg/errors";
 import { Playground, sanitizeFileName, type ReceivedFile } from "../src/index.js";
 import { collect, memoryNode, RawPeer, until } from "./helpers.js";
 import { memoryTransport } from "@xppg/transport";
+import { FileTransfers } from "../src/file-transfer.js";
+import type { PeerSession } from "../src/peer-session.js";
 
 const nodes: Playground[] = [];
 let dir: string;
@@ -203,5 +205,35 @@ describe("sanitizeFileName", () => {
     const name = sanitizeFileName("x".repeat(300) + ".jpg");
     expect(name.length).toBe(200);
     expect(name.endsWith(".jpg")).toBe(true);
+  });
+});
+
+describe("FileTransfers: memory held by chunks waiting for the disk", () => {
+  it("a small chunk does not keep its whole received frame alive", async () => {
+    const delivered: ReceivedFile[] = [];
+    const files = new FileTransfers({
+      downloadDir: join(dir, "pin"),
+      maxFrameSize: 1024 * 1024,
+      maxFileSize: 1024,
+      maxIncomingPerPeer: 4,
+      acceptFile: () => true,
+      delivered: (_from, file) => void delivered.push(file),
+      failed: (error) => {
+        throw error;
+      },
+      setPaused: () => {},
+    });
+    const session = { peerId: "xp1sender", isOpen: true, sendMessage: async () => {} } as unknown as PeerSession;
+    const t = "d".repeat(32);
+    files.handle(session, "xppg/file-offer", { t, name: "pinned.bin", size: 2 });
+    // A 1 MiB frame whose chunk is 2 bytes: decoded payloads are views into the frame.
+    const frame = new Uint8Array(1024 * 1024);
+    frame.set([7, 8], 100);
+    files.handle(session, "xppg/file-chunk", { t, seq: 0, data: frame.subarray(100, 102) });
+    // Counted as 2 bytes while it waits for the disk, the chunk must not still be the frame's memory.
+    frame.fill(0);
+    files.handle(session, "xppg/file-end", { t, size: 2, sha256: createHash("sha256").update(new Uint8Array([7, 8])).digest("hex") });
+    await until(() => delivered.length === 1, 5000, "the file");
+    expect([...(await readFile(delivered[0]!.path))]).toEqual([7, 8]);
   });
 });
