@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { toError } from "@xppg/errors";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_MAX_PAYLOAD_DEPTH,
@@ -224,7 +225,7 @@ export class EnvelopeCodec {
       } catch (cause) {
         throw new FramingError(
           FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
-          `The payload of a "${kind}" message cannot be encoded: ${(cause as Error).message}. ` +
+          `The payload of a "${kind}" message cannot be encoded: ${toError(cause).message}. ` +
             "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.",
           { cause },
         );

@@ -8,7 +8,7 @@ import { frameTooLargeError } from "./errors.js";
 export function encodeFrame(payload: Uint8Array, maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE): Uint8Array {
   if (payload.byteLength > maxFrameSize) throw frameTooLargeError(payload.byteLength, maxFrameSize, "sent");
   const out = new Uint8Array(FRAME_HEADER_SIZE + payload.byteLength);
-  writeHeader(out, 0, payload.byteLength);
+  writeFrameHeader(out, 0, payload.byteLength);
   out.set(payload, FRAME_HEADER_SIZE);
   return out;
 }
@@ -26,7 +26,7 @@ export function encodeFrames(payloads: readonly Uint8Array[], totalPayloadBytes?
   const out = new Uint8Array(total + FRAME_HEADER_SIZE * payloads.length);
   let offset = 0;
   for (const p of payloads) {
-    writeHeader(out, offset, p.byteLength);
+    writeFrameHeader(out, offset, p.byteLength);
     out.set(p, offset + FRAME_HEADER_SIZE);
     offset += FRAME_HEADER_SIZE + p.byteLength;
   }
@@ -38,7 +38,8 @@ export function encodedFrameLength(payloadLength: number): number {
   return FRAME_HEADER_SIZE + payloadLength;
 }
 
-function writeHeader(out: Uint8Array, offset: number, length: number): void {
+/** Writes a frame's 4-byte big-endian length prefix at `offset` of `out` (for code that lays frames out itself). */
+export function writeFrameHeader(out: Uint8Array, offset: number, length: number): void {
   out[offset] = length >>> 24;
   out[offset + 1] = (length >>> 16) & 0xff;
   out[offset + 2] = (length >>> 8) & 0xff;

@@ -10,7 +10,7 @@ export {
 } from "./constants.js";
 export { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 export type { FramingErrorCode } from "./errors.js";
-export { encodeFrame, encodeFrames, encodedFrameLength } from "./frame-encoder.js";
+export { encodeFrame, encodeFrames, encodedFrameLength, writeFrameHeader } from "./frame-encoder.js";
 export { FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";

@@ -131,6 +131,15 @@ describe("EnvelopeCodec", () => {
     expect(codeOf(() => codec.encode({ ...base, kind: "" }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
     expect(codeOf(() => codec.encode({ ...base, id: -1 }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
     expect(codeOf(() => codec.encode({ ...base, hopLimit: 256 }))).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
+    // A getter that throws a non-Error (null, a number) is still a typed refusal.
+    for (const thrown of [null, undefined, 1]) {
+      const payload = {
+        get f(): never {
+          throw thrown;
+        },
+      };
+      expect(codeOf(() => codec.encode({ ...base, payload })), String(thrown)).toBe("XPPG_ERR_UNENCODABLE_PAYLOAD");
+    }
   });
 
   it("refuses an envelope over maxSize on both sides", () => {

@@ -1,6 +1,6 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
-import { FrameInbox, connectionClosedError, frameTooLargeError, joinParts, partsLength, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
+import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
+import { FrameInbox, connectionClosedError, frameTooLargeError, partsLength, sendJoined, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
@@ -142,7 +142,7 @@ export class SecureChannel implements SecureConnection {
   /** Hands a sealed record to the connection below; one written before `sendParts` joined the contract gets it joined. */
   #sendRecord(parts: [Uint8Array, Uint8Array]): Promise<void> {
     const conn = this.#conn;
-    return typeof conn.sendParts === "function" ? conn.sendParts(parts) : conn.send(joinParts(parts));
+    return typeof conn.sendParts === "function" ? conn.sendParts(parts) : sendJoined(conn, parts);
   }
 
   get remotePublicKey(): Uint8Array {
@@ -241,10 +241,7 @@ export class SecureChannel implements SecureConnection {
     if (plain !== null && plain.byteLength - this.#plainLength >= FRAME_HEADER_SIZE + length) {
       // Fast path: the frame fits in the current record.
       const at = this.#plainLength;
-      plain[at] = length >>> 24;
-      plain[at + 1] = (length >>> 16) & 0xff;
-      plain[at + 2] = (length >>> 8) & 0xff;
-      plain[at + 3] = length & 0xff;
+      writeFrameHeader(plain, at, length);
       plain.set(frame, at + FRAME_HEADER_SIZE);
       this.#plainLength = at + FRAME_HEADER_SIZE + length;
       return;
@@ -255,10 +252,7 @@ export class SecureChannel implements SecureConnection {
 
   #writeHeader(length: number): void {
     const header = new Uint8Array(FRAME_HEADER_SIZE);
-    header[0] = length >>> 24;
-    header[1] = (length >>> 16) & 0xff;
-    header[2] = (length >>> 8) & 0xff;
-    header[3] = length & 0xff;
+    writeFrameHeader(header, 0, length);
     this.#write(header);
   }
 

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { XppgError } from "@xppg/errors";
-import { FRAME_HEADER_SIZE, FrameDecoder } from "@xppg/framing";
+import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import {
   FrameInbox,
   connectionClosedError,
@@ -147,7 +147,7 @@ export class SocketConnection implements Connection {
     }
     if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     const batch = this.#room(FRAME_HEADER_SIZE);
-    writeLength(batch, this.#batchLength, length);
+    writeFrameHeader(batch, this.#batchLength, length);
     this.#batchLength += FRAME_HEADER_SIZE;
     for (const part of parts) {
       if (part.length >= BY_REFERENCE_BYTES) {
@@ -197,7 +197,7 @@ export class SocketConnection implements Connection {
     const need = FRAME_HEADER_SIZE + length;
     const batch = this.#room(need);
     const at = this.#batchLength;
-    writeLength(batch, at, length);
+    writeFrameHeader(batch, at, length);
     batch.set(frame, at + FRAME_HEADER_SIZE);
     this.#batchLength = at + need;
     this.#pendingBytes += need;
@@ -353,12 +353,4 @@ export class SocketConnection implements Connection {
     this.#inbox.end(info, this.#discardInput && initiator === "local");
     this.#resolveClosed(info);
   }
-}
-
-/** Writes `length` as the 4-byte big-endian frame prefix at `at`. */
-function writeLength(batch: Buffer, at: number, length: number): void {
-  batch[at] = length >>> 24;
-  batch[at + 1] = (length >>> 16) & 0xff;
-  batch[at + 2] = (length >>> 8) & 0xff;
-  batch[at + 3] = length & 0xff;
 }
