@@ -1,7 +1,8 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
-import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
+import { isXppgError } from "@xppg/errors";
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { generateIdentity, identityFromSecretKey } from "./node-api.js";
@@ -50,6 +51,8 @@ export async function loadOrCreateIdentity(path: string): Promise<Identity> {
 export async function readKeyFile(path: string): Promise<Identity | null> {
   return readKeyFileSync(path);
 }
+
+const O_NOFOLLOW: number | undefined = constants.O_NOFOLLOW;
 
 function checkStats(path: string, stats: { isFile(): boolean; mode: number }): void {
   if (!stats.isFile()) throw keyFileError(path, "is not a regular file (a folder or a symbolic link)", "Point to a plain file, or to a path where one can be created.");
@@ -105,21 +108,32 @@ export function loadOrCreateIdentitySync(path: string): Identity {
 
 /** {@link readKeyFile} without awaiting. */
 export function readKeyFileSync(path: string): Identity | null {
-  let stats;
+  // One open that refuses a symbolic link, then checks and reads through
+  // that descriptor: nothing can swap the file between the check and the read.
+  let fd: number;
   try {
-    stats = lstatSync(path);
+    if (O_NOFOLLOW === undefined) checkStats(path, lstatSync(path)); // no O_NOFOLLOW (Windows): check the path first
+    // O_NONBLOCK: a FIFO in its place must not hang the open (fstat refuses it next).
+    fd = openSync(path, constants.O_RDONLY | (O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw keyFileError(path, "cannot be examined", "Check the path and its permissions.", err);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") checkStats(path, lstatSync(path));
+    if (isXppgError(err)) throw err;
+    throw keyFileError(path, "cannot be opened", "Check the path and its permissions.", err);
   }
-  checkStats(path, stats);
-  let text: string;
   try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw keyFileError(path, "cannot be read", "Check its permissions.", err);
+    checkStats(path, fstatSync(fd));
+    let text: string;
+    try {
+      text = readFileSync(fd, "utf8");
+    } catch (err) {
+      throw keyFileError(path, "cannot be read", "Check its permissions.", err);
+    }
+    return parseKeyFile(path, text);
+  } finally {
+    closeSync(fd);
   }
-  return parseKeyFile(path, text);
 }
 
 /** Writes a new key file; false if a file appeared at `path` meanwhile (it is left alone). */

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +73,14 @@ describe("key file", () => {
     const link = join(dir, "link.key");
     await symlink(real, link);
     expect(await codeOf(loadOrCreateIdentity(link))).toBe(KEY_FILE);
+    // A named pipe is refused at once, not waited on.
+    const fifo = join(dir, "fifo.key");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    expect(await codeOf(loadOrCreateIdentity(fifo))).toBe(KEY_FILE);
+    // A dangling link too: it is not taken for "no file yet".
+    const dangling = join(dir, "dangling.key");
+    await symlink(join(dir, "nowhere.key"), dangling);
+    expect(await codeOf(loadOrCreateIdentity(dangling))).toBe(KEY_FILE);
   });
 
   it("accepts a key written by hand in the documented format", async () => {
