@@ -1,4 +1,5 @@
 import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { SECURE_ERROR_CODES } from "@xppg/secure";
 
 /** Stable codes of the errors `@xppg/node` reports. */
 export const NODE_ERROR_CODES = {
@@ -15,6 +16,12 @@ export const NODE_ERROR_CODES = {
   PROTOCOL_MISMATCH: "XPPG_ERR_PROTOCOL_MISMATCH",
   /** The peer broke the protocol (bad first frame, bad control message, forged source). */
   PROTOCOL_VIOLATION: "XPPG_ERR_PROTOCOL_VIOLATION",
+  /**
+   * `join` named a `peerId` and another peer answered. Encrypted, `@xppg/secure`
+   * reports it (the key proved another id); without encryption the node does
+   * (the hello claims another id). The same code either way.
+   */
+  PEER_ID_MISMATCH: SECURE_ERROR_CODES.PEER_ID_MISMATCH,
   /** The peer is this node itself. */
   SELF_CONNECTION: "XPPG_ERR_SELF_CONNECTION",
   /** The other side already has as many peers as it accepts. */

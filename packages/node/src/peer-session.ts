@@ -33,6 +33,16 @@ export interface SessionLimits {
   byteBurst: number;
 }
 
+/** What the node knows of the peer before its hello arrives. */
+export interface SessionPeer {
+  /** The peer id the secure channel proved; none without encryption. */
+  authenticatedPeerId?: string | undefined;
+  /** A value both ends share (the handshake hash), to pick between duplicate connections. */
+  tieBreak?: string;
+  /** The peer id the caller of `join` asked for; the hello must carry it. */
+  expectedPeerId?: string | undefined;
+}
+
 /**
  * handshaking: waiting for the peer's hello. admitted: we accepted the peer
  * and sent our welcome; waiting for its welcome (or its refusal). open: both
@@ -80,6 +90,8 @@ export class PeerSession {
   readonly authenticatedPeerId: string | undefined;
   /** A value both ends of this connection share (its handshake hash), to pick between duplicate connections; "" without one. */
   readonly tieBreak: string;
+  /** The peer id this connection was dialled for (`join`'s `peerId`), if any. */
+  readonly expectedPeerId: string | undefined;
   #closeError: XppgError | undefined;
   #readyResolve!: () => void;
   #readyReject!: (error: XppgError) => void;
@@ -96,10 +108,11 @@ export class PeerSession {
   /** Resolves when the handshake completes, rejects with why it did not. */
   readonly ready: Promise<void>;
 
-  constructor(connection: Connection, host: SessionHost, limits: SessionLimits, authenticatedPeerId?: string, tieBreak = "") {
+  constructor(connection: Connection, host: SessionHost, limits: SessionLimits, peer: SessionPeer = {}) {
     this.connection = connection;
-    this.authenticatedPeerId = authenticatedPeerId;
-    this.tieBreak = tieBreak;
+    this.authenticatedPeerId = peer.authenticatedPeerId;
+    this.tieBreak = peer.tieBreak ?? "";
+    this.expectedPeerId = peer.expectedPeerId;
     this.#host = host;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;

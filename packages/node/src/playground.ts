@@ -81,6 +81,8 @@ export interface JoinOptions {
   /**
    * The peer id you expect. If another key answers, the join fails with
    * `XPPG_ERR_PEER_ID_MISMATCH` (a man in the middle, or the wrong address).
+   * With `dangerouslyDisableEncryption` the peer's hello must claim this id;
+   * nothing is proved, so that only catches a wrong address.
    */
   peerId?: string;
 }
@@ -648,8 +650,7 @@ export class Playground {
         bytesPerSecond: limits.bytesPerSecond ?? DEFAULTS.bytesPerSecond,
         byteBurst: limits.byteBurst ?? DEFAULTS.byteBurst,
       },
-      authenticated,
-      tieBreak,
+      { authenticatedPeerId: authenticated, tieBreak, expectedPeerId },
     );
     const rate = limits.broadcastsPerSecond ?? DEFAULTS.broadcastsPerSecond;
     if (rate > 0 && Number.isFinite(rate)) session.broadcastBucket = new TokenBucket(rate, limits.broadcastBurst ?? DEFAULTS.broadcastBurst);
@@ -677,6 +678,15 @@ export class Playground {
   }
 
   #admit(session: PeerSession, hello: Hello): Bye | null {
+    // Encrypted, the secure handshake already refused another key; this also covers `dangerouslyDisableEncryption`.
+    if (session.expectedPeerId !== undefined && hello.peerId !== session.expectedPeerId) {
+      return {
+        code: NODE_ERROR_CODES.PEER_ID_MISMATCH,
+        reason:
+          `peer id mismatch: the node at ${session.connection.remoteAddress} is ${hello.peerId}, but the join expected ${session.expectedPeerId}. ` +
+          "Check the address and the peer id you join",
+      };
+    }
     if (hello.app !== this.appName) {
       return {
         code: NODE_ERROR_CODES.APP_MISMATCH,

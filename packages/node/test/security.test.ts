@@ -153,6 +153,20 @@ describe("Playground: encryption off, loudly", () => {
     await until(() => got.length === 1, 5000, "text");
   });
 
+  it("a join that expects one peer id fails if another node answers, as with encryption", async () => {
+    const real = await node("test-app", { dangerouslyDisableEncryption: true });
+    const other = await node("test-app", { dangerouslyDisableEncryption: true });
+    const client = await node("test-app", { dangerouslyDisableEncryption: true });
+    const err = await client.join(other.addresses[0]!, undefined, { peerId: real.peerId }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "XPPG_ERR_PEER_ID_MISMATCH" });
+    expect((err as Error).message).toContain(real.peerId);
+    expect((err as Error).message).toContain(other.peerId);
+    expect(client.peers).toEqual([]);
+    await until(() => other.peers.length === 0, 5000, "the other node to drop the connection");
+    const ok = await client.join(real.addresses[0]!, undefined, { peerId: real.peerId });
+    expect(ok.peerId).toBe(real.peerId);
+  });
+
   it("a node that disabled it cannot join one that did not", async () => {
     const secure = await node();
     const plain = await node("test-app", { dangerouslyDisableEncryption: true, limits: { handshakeTimeoutMs: 500 } });
