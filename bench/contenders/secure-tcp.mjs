@@ -3,7 +3,7 @@
 // their end. No envelope, no Playground: what encryption alone costs.
 import { tcpTransport } from "@xppg/transport-tcp";
 import { importSecure } from "./secure-import.mjs";
-import { closeAll } from "./transport-tcp.mjs";
+import { closeAll, peerOf } from "./transport-tcp.mjs";
 
 const { generateIdentity, secureConnection, NOISE_PROTOCOL_NAME } = await importSecure();
 
@@ -66,7 +66,3 @@ export const contender = {
     };
   },
 };
-
-function peerOf(conn) {
-  return { send: (payload) => conn.send(payload), close: () => conn.close() };
-}

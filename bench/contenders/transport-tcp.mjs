@@ -52,6 +52,7 @@ export async function closeAll(listener, conns) {
   await listener.close();
 }
 
-function peerOf(conn) {
+/** A bench peer over any xppg Connection. */
+export function peerOf(conn) {
   return { send: (payload) => conn.send(payload), close: () => conn.close() };
 }
