@@ -14,7 +14,8 @@ export interface PlaygroundLimits {
    */
   maxPendingHandshakes?: number;
   /**
-   * Time a peer has to complete the handshake.
+   * Time a peer has to complete the handshake: the secure handshake and the
+   * xppg one together, from when the connection opens.
    * @default 5000
    */
   handshakeTimeoutMs?: number;

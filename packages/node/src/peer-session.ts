@@ -26,7 +26,13 @@ export interface SessionHost {
 
 /** Limits a session enforces. */
 export interface SessionLimits {
+  /** The whole handshake's limit, from the connection's start (secure handshake included). */
   handshakeTimeoutMs: number;
+  /**
+   * When the connection's handshake began (`performance.now()`); the xppg
+   * handshake gets what is left of `handshakeTimeoutMs`. Defaults to now.
+   */
+  handshakeStartedAt?: number;
   messagesPerSecond: number;
   messageBurst: number;
   bytesPerSecond: number;
@@ -135,7 +141,7 @@ export class PeerSession {
           { details: { address: connection.remoteAddress, timeoutMs: limits.handshakeTimeoutMs } },
         ),
       );
-    }, limits.handshakeTimeoutMs);
+    }, Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))));
     void connection.closed.then((info) => this.#onClosed(info));
     connection.read({ frame: (data) => this.#onFrame(data) });
     this.#sendEnvelope(KIND.HELLO, host.hello(), null);

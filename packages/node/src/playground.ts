@@ -617,6 +617,8 @@ export class Playground {
   async #startSession(conn: Connection, expectedPeerId?: string, timeoutMs?: number): Promise<PeerSession> {
     const limits = this.#options.limits ?? {};
     const handshakeTimeoutMs = Math.min(limits.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs, timeoutMs ?? Infinity);
+    // One deadline for the secure and the xppg handshake together: a pending slot is held at most this long.
+    const handshakeStartedAt = performance.now();
     let channel: Connection = conn;
     let authenticated: string | undefined;
     let tieBreak = "";
@@ -645,6 +647,7 @@ export class Playground {
       this.#sessionHost,
       {
         handshakeTimeoutMs,
+        handshakeStartedAt,
         messagesPerSecond: limits.messagesPerSecond ?? DEFAULTS.messagesPerSecond,
         messageBurst: limits.messageBurst ?? DEFAULTS.messageBurst,
         bytesPerSecond: limits.bytesPerSecond ?? DEFAULTS.bytesPerSecond,

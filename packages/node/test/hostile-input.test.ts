@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { generateIdentity, secureConnection } from "@xppg/secure";
 import { memoryTransport } from "@xppg/transport";
 import type { XppgError } from "@xppg/errors";
 import { Playground } from "../src/index.js";
@@ -72,6 +73,21 @@ describe("Playground: hostile peers lose only their own connection", () => {
     // Connects and says nothing, not even the secure handshake.
     const conn = await memoryTransport().dial(target.addresses[0]!);
     await conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_HANDSHAKE_TIMEOUT");
+    await stillServes();
+  });
+
+  it("one deadline for both handshakes: a peer slow in the secure one and silent after is dropped at the limit, not twice it", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer({ limits: { handshakeTimeoutMs: 600 } });
+    const started = performance.now();
+    const conn = await memoryTransport().dial(target.addresses[0]!);
+    await new Promise((r) => setTimeout(r, 450));
+    // Completes the secure handshake late, then never sends its hello.
+    const secure = await secureConnection(conn, { identity: generateIdentity() });
+    await secure.closed;
+    // The limit is 600 ms from the connection; a second full limit after the secure handshake would end at about 1050 ms.
+    expect(performance.now() - started).toBeLessThan(900);
     await until(() => errors.length > 0, 5000, "error event");
     expect(errors[0]!.code).toBe("XPPG_ERR_HANDSHAKE_TIMEOUT");
     await stillServes();
