@@ -20,6 +20,9 @@ export const MAX_DESCRIPTION_BYTES = 256 * 1024;
 /** Upper bound on a SOAP response we are willing to read. */
 export const MAX_SOAP_RESPONSE_BYTES = 64 * 1024;
 
+/** Upper bound, in characters, on gateway-provided text quoted in an error message. */
+export const MAX_GATEWAY_TEXT_CHARS = 200;
+
 /** SSDP multicast group and port (UPnP Device Architecture 1.1, section 1.3). */
 export const SSDP_ADDRESS = "239.255.255.250";
 /** @see SSDP_ADDRESS */

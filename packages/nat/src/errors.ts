@@ -1,4 +1,5 @@
 import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { MAX_GATEWAY_TEXT_CHARS } from "./constants.js";
 
 /** Every code a {@link NatError} can carry. Stable across releases. */
 export const NAT_ERROR_CODES = {
@@ -55,4 +56,22 @@ export class UpnpCallError extends Error {
     this.httpStatus = init.httpStatus;
     this.outcomeUnknown = init.outcomeUnknown ?? false;
   }
+}
+
+// C0 controls, DEL and C1 controls: ESC, CSI (U+009B) and friends drive terminals.
+// eslint-disable-next-line no-control-regex -- matching them is the point
+const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f]+/g;
+
+/**
+ * Gateway-provided text made safe to quote in an error message, which apps
+ * print: every run of control characters (C0, DEL, C1) becomes one space, and
+ * the result is cut to `maxChars` code points (with "…" when cut).
+ */
+export function gatewayText(text: string, maxChars: number = MAX_GATEWAY_TEXT_CHARS): string {
+  const clean = text.replace(CONTROL_RUNS, " ").trim();
+  if (clean.length <= maxChars) return clean;
+  // Count code points, not UTF-16 units, so no surrogate pair is split.
+  let end = 0;
+  for (let n = 0; n < maxChars && end < clean.length; n++) end += (clean.codePointAt(end) ?? 0) > 0xffff ? 2 : 1;
+  return end < clean.length ? `${clean.slice(0, end).trimEnd()}…` : clean;
 }

@@ -1,5 +1,5 @@
 import { MAX_SOAP_RESPONSE_BYTES } from "./constants.js";
-import { UpnpCallError } from "./errors.js";
+import { UpnpCallError, gatewayText } from "./errors.js";
 import { httpRequest } from "./http.js";
 import { addPortMappingArguments, deletePortMappingArguments, type IgdClient, type PortMappingKey, type PortMappingRequest, type SoapArguments } from "./igd-client.js";
 import type { NatMethod } from "./types.js";
@@ -77,7 +77,7 @@ export async function soapCall(
   const xml = stripXmlNoise(answer.body);
   if (answer.status !== 200) {
     const code = Number.parseInt(firstText(xml, "errorCode") ?? "", 10);
-    const description = firstText(xml, "errorDescription");
+    const description = gatewayText(firstText(xml, "errorDescription") ?? "");
     throw new UpnpCallError(
       `${action} failed: HTTP ${answer.status}` + (Number.isInteger(code) ? `, UPnP error ${code}${description ? ` (${description})` : ""}` : ""),
       { httpStatus: answer.status, ...(Number.isInteger(code) ? { upnpErrorCode: code } : {}) },

@@ -8,7 +8,7 @@ import {
   UPNP_ONLY_PERMANENT_LEASES,
 } from "./constants.js";
 import { chooseService, fetchServices } from "./description.js";
-import { NAT_ERROR_CODES, NatError, UpnpCallError } from "./errors.js";
+import { NAT_ERROR_CODES, NatError, UpnpCallError, gatewayText } from "./errors.js";
 import type { IgdClient, PortMappingRequest } from "./igd-client.js";
 import { createSoapIgdClient } from "./soap-client.js";
 import { discoverGateway } from "./ssdp.js";
@@ -101,7 +101,7 @@ async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: St
     throw new NatError(
       NAT_ERROR_CODES.UNSUPPORTED_GATEWAY,
       `The UPnP device at ${location.host} offers no WANIPConnection or WANPPPConnection service, so it cannot forward ports.`,
-      { details: { gateway: location.host, services: services.map((s) => s.serviceType) } },
+      { details: { gateway: location.host, services: services.map((s) => gatewayText(s.serviceType)) } },
     );
   }
   // One client for IGDv1 and IGDv2: every byte from the gateway passes the same

@@ -23,7 +23,11 @@ export function stripXmlNoise(xml: string): string {
   return out.replaceAll("<![CDATA[", "").replaceAll("]]>", "");
 }
 
-/** Decodes the five predefined entities and numeric character references. */
+/**
+ * Decodes the five predefined entities and numeric character references. A
+ * reference to a character XML 1.0 does not allow (`&#27;`, `&#0;`, a lone
+ * surrogate; XML 1.0 section 2.2 "Char") is left as it is.
+ */
 export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);/g, (whole, ref: string) => {
     switch (ref) {
@@ -34,8 +38,12 @@ export function decodeEntities(text: string): string {
       case "apos": return "'";
     }
     const code = ref[1] === "x" ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    return isXmlChar(code) ? String.fromCodePoint(code) : whole;
   });
+}
+
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
 }
 
 /**

@@ -291,6 +291,18 @@ describe.each([1, 2] as const)("a hostile IGDv%i gateway", (version) => {
     expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(1);
   });
 
+  it("puts terminal controls and a huge text in its fault: the error message gets neither", async () => {
+    const errorDescription = "&#27;]0;pwned&#7;\u001b[2J\u009b31m\r\nfake banner " + "A".repeat(10_000);
+    const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { upnpErrorCode: 718, errorDescription } : undefined) });
+    const nat = await tryUpnpMap({ internalPort: 40036, gatewayUrl: gw.url });
+    expect(nat.error?.code).toBe(NAT_ERROR_CODES.MAPPING_REFUSED);
+    expect(nat.error?.details).toMatchObject({ upnpErrorCode: 718 });
+    const message = nat.error?.message ?? "";
+    expect(message).toMatch(/UPnP error 718 \(&#27;\]0;pwned&#7; \[2J 31m fake banner A+…\)/);
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/); // eslint-disable-line no-control-regex
+    expect(message.length).toBeLessThan(500);
+  });
+
   it("names a control URL on another host: UNSUPPORTED_GATEWAY, and no call goes there", async () => {
     const elsewhere = await gateway({ version });
     const gw = await gateway({ version, controlUrl: new URL("/ctl/IPConn", elsewhere.url).href });

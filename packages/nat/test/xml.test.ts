@@ -17,6 +17,8 @@ describe("xml helpers", () => {
 
   it("handles entities, comments, CDATA and escaping", () => {
     expect(decodeEntities("&lt;a&gt; &amp;amp; &#65;&#x42; &bogus; &#0;")).toBe("<a> &amp; AB &bogus; &#0;");
+    // only characters XML allows: no ESC, no lone surrogate; tab and newline are fine
+    expect(decodeEntities("&#27;[31m &#x1b; &#xD800; &#xFFFE; &#9;&#10;&#x1F600;")).toBe("&#27;[31m &#x1b; &#xD800; &#xFFFE; \t\n😀");
     expect(stripXmlNoise("a<!-- x -->b<![CDATA[c]]>d<!-- unterminated")).toBe("abcd");
     expect(escapeXml(`<"&'>`)).toBe("&lt;&quot;&amp;&apos;&gt;");
   });
