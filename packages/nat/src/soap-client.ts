@@ -35,7 +35,7 @@ export function createSoapIgdClient(serviceType: string, controlUrl: URL, method
 }
 
 /** Builds a SOAP 1.1 request body for one UPnP action. */
-export function soapEnvelope(serviceType: string, action: string, args: Array<[string, string | number]>): string {
+function soapEnvelope(serviceType: string, action: string, args: SoapArguments): string {
   const body = args.map(([name, value]) => `<${name}>${escapeXml(String(value))}</${name}>`).join("");
   return (
     '<?xml version="1.0"?>\r\n' +
@@ -47,13 +47,13 @@ export function soapEnvelope(serviceType: string, action: string, args: Array<[s
 /**
  * Performs one action and returns the response arguments by name. Throws
  * `UpnpCallError` carrying the HTTP status and UPnP error code of a fault, or
- * `outcomeUnknown` when no answer arrived.
+ * `outcomeUnknown` when no usable answer arrived.
  */
-export async function soapCall(
+async function soapCall(
   controlUrl: URL,
   serviceType: string,
   action: string,
-  args: Array<[string, string | number]>,
+  args: SoapArguments,
   signal: AbortSignal,
 ): Promise<Record<string, string>> {
   let answer;
