@@ -1,6 +1,7 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, mkdir, open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, link, mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
@@ -366,23 +367,32 @@ async function placeUnique(tmpPath: string, dir: string, name: string): Promise<
   const stem = name.slice(0, name.length - ext.length);
   for (let i = 0; i < 1000; i++) {
     const candidate = join(dir, i === 0 ? name : `${stem} (${i})${ext}`);
-    try {
-      // link() fails if the name exists: no race can overwrite a file.
-      await link(tmpPath, candidate);
-      await unlink(tmpPath);
-      return candidate;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") continue;
-      if (code === "EPERM" || code === "ENOTSUP" || code === "EXDEV" || code === "ENOSYS") {
-        // File systems without hard links: check, then rename.
-        const exists = await stat(candidate).then(() => true, () => false);
-        if (exists) continue;
-        await rename(tmpPath, candidate);
-        return candidate;
-      }
-      throw error;
-    }
+    if (await placeAt(tmpPath, candidate)) return candidate;
   }
   throw new Error(`too many files named like "${name}" in ${dir}`);
+}
+
+/** Errors of link() on a file system without hard links. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EXDEV", "ENOSYS"]);
+
+/**
+ * Puts the temporary file at `path` unless that name exists (then false).
+ * Both ways fail on an existing name, so no race can overwrite a file:
+ * link(), or where there are no hard links an exclusive copy (which keeps
+ * the temporary file's 0600 mode, and removes what it wrote if it fails).
+ */
+async function placeAt(tmpPath: string, path: string): Promise<boolean> {
+  try {
+    try {
+      await link(tmpPath, path);
+    } catch (error) {
+      if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      await copyFile(tmpPath, path, constants.COPYFILE_EXCL);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  await unlink(tmpPath);
+  return true;
 }

@@ -1,14 +1,34 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { XppgError } from "@xppg/errors";
 import { Playground, sanitizeFileName, type ReceivedFile } from "../src/index.js";
 import { collect, memoryNode, RawPeer, until } from "./helpers.js";
 import { memoryTransport } from "@xppg/transport";
 import { FileTransfers } from "../src/file-transfer.js";
 import type { PeerSession } from "../src/peer-session.js";
+
+/** Switches for the file system the receiver sees: no hard links, and a hook run after each `stat`. */
+const fsHooks = vi.hoisted(() => ({ noHardLinks: false, afterStat: undefined as ((path: string) => Promise<void>) | undefined }));
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs/promises")>();
+  return {
+    ...real,
+    link: async (existing: string, path: string) => {
+      if (fsHooks.noHardLinks) throw Object.assign(new Error(`EPERM: operation not permitted, link '${existing}' -> '${path}'`), { code: "EPERM" });
+      return real.link(existing, path);
+    },
+    stat: async (path: string) => {
+      try {
+        return await real.stat(path);
+      } finally {
+        await fsHooks.afterStat?.(path);
+      }
+    },
+  };
+});
 
 const nodes: Playground[] = [];
 let dir: string;
@@ -235,5 +255,41 @@ describe("FileTransfers: memory held by chunks waiting for the disk", () => {
     files.handle(session, "xppg/file-end", { t, size: 2, sha256: createHash("sha256").update(new Uint8Array([7, 8])).digest("hex") });
     await until(() => delivered.length === 1, 5000, "the file");
     expect([...(await readFile(delivered[0]!.path))]).toEqual([7, 8]);
+  });
+});
+
+describe("FileTransfers on a file system without hard links", () => {
+  afterEach(() => {
+    fsHooks.noHardLinks = false;
+    fsHooks.afterStat = undefined;
+  });
+
+  it("places a file by exclusive copy, never over a file that exists or appears meanwhile", async () => {
+    fsHooks.noHardLinks = true;
+    const a = await node("a");
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const downloads = join(dir, "a");
+    await mkdir(downloads, { recursive: true });
+    await writeFile(join(downloads, "doc.txt"), "already here");
+    // Another program creates "doc (1).txt" just after the receiver looked whether that name is free.
+    let appeared = false;
+    fsHooks.afterStat = async (path) => {
+      if (path !== join(downloads, "doc (1).txt")) return;
+      await writeFile(path, "appeared meanwhile", { flag: "wx" });
+      appeared = true;
+    };
+    await writeFile(join(dir, "doc.txt"), "ours");
+    const files = collect<ReceivedFile>(a, "file");
+    await b.shareFile(join(dir, "doc.txt"), { to: a.peerId });
+    await until(() => files.length === 1, 5000, "file event");
+    fsHooks.afterStat = undefined;
+    const { path } = files[0]!.payload;
+    expect(await readFile(path, "utf8")).toBe("ours");
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const names = await readdir(downloads);
+    expect(names.filter((n) => n.endsWith(".part"))).toEqual([]);
+    const contents = await Promise.all(names.map((n) => readFile(join(downloads, n), "utf8")));
+    expect(contents.sort()).toEqual(["already here", "ours", ...(appeared ? ["appeared meanwhile"] : [])].sort());
   });
 });
