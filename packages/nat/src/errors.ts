@@ -35,7 +35,7 @@ export class NatError extends XppgError {
 }
 
 /**
- * A failed call to the gateway, as reported by one of the IGD clients.
+ * A failed call to the gateway, as an `IgdClient` reports it.
  * Internal: turned into a {@link NatError} before anyone outside sees it.
  */
 export class UpnpCallError extends Error {

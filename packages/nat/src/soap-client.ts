@@ -69,7 +69,7 @@ async function soapCall(
       signal,
     });
   } catch (err) {
-    throw new UpnpCallError(`${action}: no answer from ${controlUrl.host} (${(err as Error).message})`, {
+    throw new UpnpCallError(`${action}: no usable answer from ${controlUrl.host} (${(err as Error).message})`, {
       outcomeUnknown: true,
       cause: err,
     });
