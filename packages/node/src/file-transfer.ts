@@ -208,8 +208,9 @@ export class FileTransfers {
     const { t, seq, data: view } = payload;
     if (typeof t !== "string" || !(view instanceof Uint8Array) || typeof seq !== "number") throw bad("file chunk", "missing fields");
     const inc = this.#incoming.get(`${session.peerId}/${t}`);
-    // A chunk of a transfer we refused or failed may still be in flight: ignore it.
-    if (inc === undefined || inc.failed) return;
+    // A chunk of a transfer we refused or failed may still be in flight: ignore it
+    // (a failed transfer leaves the map at once).
+    if (inc === undefined) return;
     if (inc.finishing) throw bad("file chunk", "data after the end");
     if (seq !== inc.nextSeq) throw bad("file chunk", `chunk ${seq} came when ${inc.nextSeq} was due`);
     if (inc.received + view.byteLength > inc.size) throw bad("file chunk", "more data than the offered size");
@@ -245,7 +246,7 @@ export class FileTransfers {
     const { t, sha256, size } = payload;
     if (typeof t !== "string" || typeof sha256 !== "string" || !SHA256_HEX.test(sha256) || typeof size !== "number") throw bad("file end", "missing fields");
     const inc = this.#incoming.get(`${session.peerId}/${t}`);
-    if (inc === undefined || inc.failed) return;
+    if (inc === undefined) return;
     if (inc.finishing) throw bad("file end", "a second end");
     inc.finishing = true;
     const digest = inc.hash.digest("hex");

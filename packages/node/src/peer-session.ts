@@ -57,7 +57,7 @@ export interface SessionPeer {
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
 /** Bytes of the length before each envelope in a bundle. */
-const BUNDLE_LENGTH_BYTES = 4;
+export const BUNDLE_LENGTH_BYTES = 4;
 const INITIAL_BUNDLE_BYTES = 64 * 1024;
 /** A bundle buffer grown past this (for one large message) is dropped after use. */
 const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
@@ -133,7 +133,7 @@ export class PeerSession {
       this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
     }
     this.#handshakeTimer = setTimeout(() => {
-      this.fail(
+      this.close(
         new PlaygroundError(
           NODE_ERROR_CODES.HANDSHAKE_TIMEOUT,
           `The peer at ${connection.remoteAddress} did not complete the handshake within ${limits.handshakeTimeoutMs} ms. ` +
@@ -272,7 +272,7 @@ export class PeerSession {
     this.sentSinceTick = true;
     if (this.#inFlight + this.#outLength > SESSION_MAX_QUEUED) {
       // The peer does not read: more would only grow memory. Drop it.
-      this.fail(
+      this.close(
         new PlaygroundError(
           NODE_ERROR_CODES.SLOW_PEER,
           `The peer ${this.peerId ?? this.connection.remoteAddress} is not reading: ${this.#inFlight + this.#outLength} bytes are waiting for it. ` +
@@ -326,7 +326,8 @@ export class PeerSession {
 
   /**
    * Ends the session: tells the peer why (a bye), flushes, closes. The error
-   * is what both sides report; none means a clean close.
+   * is what both sides report (a broken rule, a refusal); none means a clean
+   * close.
    */
   close(error?: XppgError): void {
     if (this.#phase === "closed") return;
@@ -342,17 +343,12 @@ export class PeerSession {
     this.#waiters.fail(closed);
   }
 
-  /** Drops the peer at once for breaking a rule; the error is reported to both sides. */
-  fail(error: XppgError): void {
-    this.close(error);
-  }
-
   #onFrame(data: Uint8Array): void {
     if (this.#phase === "closed") return;
     this.receivedSinceTick = true;
     const bytes = this.#byteBucket;
     if (bytes !== undefined && !bytes.take(data.length)) {
-      this.fail(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
+      this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
       return;
     }
     // A bundle: [u32 length][envelope] repeated, filling the frame exactly.
@@ -360,26 +356,26 @@ export class PeerSession {
     let pos = 0;
     while (pos < end) {
       if (end - pos < BUNDLE_LENGTH_BYTES) {
-        this.fail(this.#violation("a bundle ends inside an envelope length"));
+        this.close(this.#violation("a bundle ends inside an envelope length"));
         return;
       }
       const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
       const start = pos + BUNDLE_LENGTH_BYTES;
       if (length === 0 || length > end - start) {
-        this.fail(this.#violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`));
+        this.close(this.#violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`));
         return;
       }
       pos = start + length;
       const messages = this.#bucket;
       if (messages !== undefined && !messages.take()) {
-        this.fail(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
+        this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
         return;
       }
       let envelope: Envelope;
       try {
         envelope = this.#host.codec.decode(data, start, pos, this.#link);
       } catch (error) {
-        this.fail(error as XppgError);
+        this.close(error as XppgError);
         return;
       }
       this.#onEnvelope(envelope);
@@ -395,7 +391,7 @@ export class PeerSession {
     }
     if (this.#phase === "admitted") {
       if (envelope.kind === KIND.BYE) this.#onBye(envelope.payload);
-      else if (envelope.kind !== KIND.WELCOME) this.fail(this.#violation(`it sent "${envelope.kind}" before its welcome`));
+      else if (envelope.kind !== KIND.WELCOME) this.close(this.#violation(`it sent "${envelope.kind}" before its welcome`));
       else {
         clearTimeout(this.#handshakeTimer);
         this.#phase = "open";
@@ -406,7 +402,7 @@ export class PeerSession {
       return;
     }
     if (envelope.source !== this.#hello!.peerId) {
-      this.fail(this.#violation(`a message claims to come from ${envelope.source}, not from the peer itself`));
+      this.close(this.#violation(`a message claims to come from ${envelope.source}, not from the peer itself`));
       return;
     }
     switch (envelope.kind) {
@@ -420,14 +416,14 @@ export class PeerSession {
         return;
       case KIND.HELLO:
       case KIND.WELCOME:
-        this.fail(this.#violation(`it sent a second ${envelope.kind}`));
+        this.close(this.#violation(`it sent a second ${envelope.kind}`));
         return;
     }
     try {
       this.#host.deliver(this, envelope);
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error.
-      this.fail(isXppgError(error) ? error : this.#violation(String(error)));
+      this.close(isXppgError(error) ? error : this.#violation(String(error)));
     }
   }
 
@@ -437,23 +433,23 @@ export class PeerSession {
       return;
     }
     if (envelope.kind !== KIND.HELLO) {
-      this.fail(this.#violation(`its first message was "${envelope.kind}", not a hello`));
+      this.close(this.#violation(`its first message was "${envelope.kind}", not a hello`));
       return;
     }
     const hello = parseHello(envelope.payload);
     if (typeof hello === "string") {
-      this.fail(this.#violation(hello));
+      this.close(this.#violation(hello));
       return;
     }
     if (hello.peerId !== envelope.source) {
-      this.fail(this.#violation("the hello's peer id differs from its envelope source"));
+      this.close(this.#violation("the hello's peer id differs from its envelope source"));
       return;
     }
     this.#hello = hello;
     this.#link = { local: this.#host.localPeerId, remote: hello.peerId };
     const refusal = this.#host.admit(this, hello);
     if (refusal !== null) {
-      this.fail(new PlaygroundError(refusal.code as never, refusal.reason));
+      this.close(new PlaygroundError(refusal.code as never, refusal.reason));
       return;
     }
     this.#phase = "admitted";

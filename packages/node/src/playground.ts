@@ -6,12 +6,12 @@ import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH, ENVELOPE_VERSION, En
 import { NOISE_MAX_MESSAGE_SIZE, generateIdentity, isIdentity, publicKeyFromPeerId, secureConnection, verifySignature, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { SharedState } from "@xppg/state";
-import type { Connection, Listener, Transport } from "@xppg/transport";
+import { joinParts, type Connection, type Listener, type Transport } from "@xppg/transport";
 import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
 import { AbuseGuard, hostOf, isStrike, type Ban } from "./abuse-guard.js";
 import { FileTransfers, type ReceivedFile, type SharedFile } from "./file-transfer.js";
-import { DEFAULTS, type NatResultLike, type PlaygroundOptions, type StartOptions } from "./options.js";
-import { PeerSession, type SessionHost } from "./peer-session.js";
+import { DEFAULTS, type NatResultLike, type PlaygroundOptions, type PortMapperLike, type StartOptions } from "./options.js";
+import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost } from "./peer-session.js";
 import { KIND, PROTOCOL_VERSION, isReservedKind, parseText, type Bye, type Hello } from "./protocol.js";
 import { StateSync } from "./state-sync.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -181,8 +181,8 @@ export class Playground {
       allowPeers: options.allowPeers === undefined ? null : new Set(options.allowPeers),
     });
     this.#codec = new EnvelopeCodec({
-      // A frame is a bundle of envelopes, each behind a 4-byte length.
-      maxSize: (limits.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE) - 4,
+      // A frame is a bundle of envelopes, each behind its length.
+      maxSize: (limits.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE) - BUNDLE_LENGTH_BYTES,
       maxPayloadDepth: limits.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH,
     });
     this.#nextId = randomBytes(4).readUInt32BE(0);
@@ -199,8 +199,8 @@ export class Playground {
     };
     this.state = new SharedState({ replicaId: this.peerId });
     this.#stateSync = new StateSync(this.state, {
-      broadcast: (kind, payload, except) => {
-        for (const s of this.#open.values()) if (s !== except) void s.sendMessage(kind, payload);
+      broadcast: (kind, payload) => {
+        for (const s of this.#open.values()) void s.sendMessage(kind, payload);
       },
       auto: options.autoSyncState ?? true,
       maxFrameSize: this.#codec.maxSize,
@@ -262,7 +262,7 @@ export class Playground {
     try {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
-      const frameLimit = this.#encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#codec.maxSize + 4;
+      const frameLimit = this.#encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#codec.maxSize + BUNDLE_LENGTH_BYTES;
       this.#transports = this.#options.transports ?? [await defaultTransport(frameLimit)];
       const listen = this.#options.listen ?? [tcpAddress(this.#options.host ?? DEFAULTS.host, this.#options.port ?? DEFAULTS.port)];
       for (const address of listen) {
@@ -331,7 +331,7 @@ export class Playground {
    * (default `limits.banDurationMs`; `Infinity` for good), disconnecting it.
    */
   ban(peerIdOrHost: string, options: { durationMs?: number; reason?: string } = {}): Ban {
-    const key = peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+    const key = banKey(peerIdOrHost);
     const ban = this.#guard.ban(key, options.durationMs ?? this.#options.limits?.banDurationMs ?? DEFAULTS.banDurationMs, options.reason ?? "banned by the operator");
     this.events.emit("peer:banned", ban);
     if (key.startsWith("peer:")) this.disconnect(key.slice(5), ban.reason);
@@ -341,8 +341,7 @@ export class Playground {
 
   /** Lifts a ban; returns false when there was none. */
   unban(peerIdOrHost: string): boolean {
-    const key = peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
-    return this.#guard.unban(key);
+    return this.#guard.unban(banKey(peerIdOrHost));
   }
 
   /** The bans in force. */
@@ -363,7 +362,7 @@ export class Playground {
       if (this.#publicKeys.size >= 4096) this.#publicKeys.clear();
       this.#publicKeys.set(envelope.source, key);
     }
-    return verifySignature(key, concat(BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes), envelope.signature);
+    return verifySignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
   }
 
   /**
@@ -407,7 +406,7 @@ export class Playground {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             const error = new PlaygroundError(NODE_ERROR_CODES.HANDSHAKE_TIMEOUT, `Joining ${address} took longer than ${timeoutMs} ms. Check that an xppg node runs there.`);
-            session.fail(error);
+            session.close(error);
             reject(error);
           }, left);
         }),
@@ -471,14 +470,12 @@ export class Playground {
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id: this.nextMessageId(), hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
-      if (session === undefined) {
-        throw new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${to}". Check pg.peers, or join it first.`, { details: { peerId: to } });
-      }
+      if (session === undefined) throw unknownPeerError(to);
       return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
     // A broadcast may travel beyond one hop: it carries the origin's signature.
-    const bytes = this.#encrypted ? this.#codec.encodeSigned(envelope, (b) => this.#identity.sign(concat(BROADCAST_SIGNATURE_PREFIX, b))) : this.#codec.encode(envelope);
+    const bytes = this.#encrypted ? this.#codec.encodeSigned(envelope, (b) => this.#identity.sign(joinParts([BROADCAST_SIGNATURE_PREFIX, b]))) : this.#codec.encode(envelope);
     if (this.#open.size === 1) {
       for (const s of this.#open.values()) return s.sendBytes(bytes);
     }
@@ -553,7 +550,7 @@ export class Playground {
   #targets(to: string | undefined): PeerSession[] {
     if (to === undefined) return [...this.#open.values()];
     const s = this.#open.get(to);
-    if (s === undefined) throw new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${to}". Check pg.peers, or join it first.`, { details: { peerId: to } });
+    if (s === undefined) throw unknownPeerError(to);
     return [s];
   }
 
@@ -628,7 +625,7 @@ export class Playground {
         const secure = await secureConnection(conn, {
           identity: this.#identity,
           handshakeTimeoutMs,
-          maxFrameSize: this.#codec.maxSize + 4,
+          maxFrameSize: this.#codec.maxSize + BUNDLE_LENGTH_BYTES,
           ...(expectedPeerId !== undefined ? { expectedPeerId } : {}),
         });
         channel = secure;
@@ -738,7 +735,7 @@ export class Playground {
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       if (!keepNew) return duplicate;
       this.#peers.delete(hello.peerId);
-      existing.fail(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
+      existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
     } else if (this.#peers.size >= (this.#options.limits?.maxPeers ?? DEFAULTS.maxPeers)) {
       return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${this.peerId} has reached its limit of ${this.#peers.size} peers. Try another node.` };
     }
@@ -857,7 +854,7 @@ export class Playground {
         s.receivedSinceTick = false;
         s.silentTicks = 0;
       } else if (++s.silentTicks * intervalMs >= timeoutMs) {
-        s.fail(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.`));
+        s.close(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.`));
         continue;
       }
       if (!s.sentSinceTick) void s.sendMessage(KIND.PING, null);
@@ -879,17 +876,19 @@ function isQuietClose(error: XppgError): boolean {
   );
 }
 
+/** The ban-list key of `ban`/`unban`'s argument: `host:...` and `peer:...` as given, a bare peer id as `peer:<id>`. */
+function banKey(peerIdOrHost: string): string {
+  return peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+}
+
+function unknownPeerError(peerId: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${peerId}". Check pg.peers, or join it first.`, { details: { peerId } });
+}
+
 function asHandlerError(error: unknown, where: string): XppgError {
   if (isXppgError(error)) return error;
   const e = toError(error);
   return new PlaygroundError(NODE_ERROR_CODES.HANDLER_FAILED, `${where} threw: ${e.message}. The node carries on; fix the handler.`, { cause: e });
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 function tcpAddress(host: string, port: number): string {
@@ -909,9 +908,10 @@ async function defaultTransport(maxFrameSize: number): Promise<Transport> {
   return tcpTransport({ maxFrameSize });
 }
 
-async function defaultPortMapper(): Promise<{ map: (o: Parameters<typeof import("@xppg/nat").tryUpnpMap>[0]) => Promise<NatResultLike> }> {
-  const { tryUpnpMap } = await import("@xppg/nat");
-  return { map: (o) => tryUpnpMap(o) };
+/** `@xppg/nat`'s UPnP mapper, loaded only when a port is to be opened. */
+async function defaultPortMapper(): Promise<PortMapperLike> {
+  const { upnpPortMapper } = await import("@xppg/nat");
+  return upnpPortMapper;
 }
 
 export type { Ban, ReceivedFile, SharedFile };

@@ -92,4 +92,4 @@ export function parseText(payload: unknown): { text: string } | null {
   return payload as { text: string };
 }
 
-export { isRecord, shortString };
+export { isRecord };

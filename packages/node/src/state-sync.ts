@@ -6,8 +6,8 @@ import type { PeerSession } from "./peer-session.js";
 
 /** What state sync needs from the node. */
 export interface StateSyncHost {
-  /** Sends a control message to every open peer but `except`. */
-  broadcast(kind: string, payload: unknown, except?: PeerSession): void;
+  /** Sends a control message to every open peer. */
+  broadcast(kind: string, payload: unknown): void;
   /** Push changes as they happen. */
   auto: boolean;
   /** Largest message; updates are cut to fit. */
