@@ -62,9 +62,12 @@ export interface PlaygroundLimits {
    */
   byteBurst?: number;
   /**
-   * Violations (a rate limit, a protocol error, a bad signature, a failed
-   * handshake) within `strikeWindowMs` after which a peer id, and the host it
-   * connects from, are banned for `banDurationMs`.
+   * Violations (a rate limit, a protocol error, a bad signature, a state
+   * update the replica refuses as malformed or over its limits) within
+   * `strikeWindowMs` after which a peer id, and the host it connects from, are
+   * banned for `banDurationMs`. A secure handshake that fails or times out,
+   * a record that fails to decrypt, or a full local replica is no strike:
+   * someone on the path, or an honest peer, could cause it.
    * @default 3
    */
   banThreshold?: number;
