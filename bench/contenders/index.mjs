@@ -24,8 +24,8 @@
 // each received message's payload (a view valid during the call).
 //
 // To add one: write `contenders/<name>.mjs` and list it below; run.mjs needs
-// no change. Helpers that are not contenders (raw-peer.mjs, playground-node.mjs,
-// secure-import.mjs) are not listed.
+// no change. Helpers that are not contenders (raw-peer.mjs, playground-node.mjs)
+// are not listed.
 
 /**
  * @typedef {{ send(payload: Uint8Array): Promise<void>, close(): Promise<void> }} Peer

@@ -2,10 +2,8 @@
 // ChaCha20-Poly1305, node:crypto) over tcpTransport(), both sides wrapping
 // their end. No envelope, no Playground: what encryption alone costs.
 import { tcpTransport } from "@xppg/transport-tcp";
-import { importSecure } from "./secure-import.mjs";
+import { NOISE_PROTOCOL_NAME, generateIdentity, secureConnection } from "@xppg/secure";
 import { closeAll, peerOf } from "./transport-tcp.mjs";
-
-const { generateIdentity, secureConnection, NOISE_PROTOCOL_NAME } = await importSecure();
 
 // One identity per process, made before any measurement: a long-lived node
 // (its Noise static key is made and signed on the first handshake, then cached).
