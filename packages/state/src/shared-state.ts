@@ -7,8 +7,8 @@ import { resolveOptions, type ResolvedOptions, type SharedStateOptions } from ".
 import type { Replica } from "./replica.js";
 import { joinRows, slotSize, type Row, type Slot } from "./slot.js";
 import { splitUpdate, type SplitLimits } from "./split-update.js";
-import { parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
-import { checkValue, measureValue, type StateValue } from "./value.js";
+import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
+import { checkValue, type StateValue } from "./value.js";
 
 /** A slot being built by `apply`, before its visible value is known. */
 interface Staged {
@@ -204,8 +204,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
    * @param origin passed through to each change (the node passes the sender's peer id)
    */
   apply(input: unknown, origin?: unknown): readonly StateChange<V>[] {
-    const update = this.validateUpdate(input);
-    const staged = this.#stage(update);
+    // The checks of validateUpdate, keeping the size counted for each value so staging need not walk it again.
+    const { update, sizes } = parseSizedUpdate(input, this.#options);
+    const staged = this.#stage(update, sizes);
     // Everything is computed and checked before anything is stored.
     const slots = new Map<string, Slot>();
     let newKeys = 0;
@@ -221,9 +222,12 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     return this.#commit(slots, "remote", origin);
   }
 
-  #stage(update: StateUpdate): Map<string, Staged> {
+  /** `sizes[i]` is the size of the value of `update.entries[i]`, as parsing measured it. */
+  #stage(update: StateUpdate, sizes: readonly number[]): Map<string, Staged> {
     const staged = new Map<string, Staged>();
-    for (const entry of update.entries) {
+    const { entries } = update;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as UpdateEntry;
       const [key, version, writer] = entry;
       const held = this.#slots.get(key);
       const heldVersion = held?.version ?? 0;
@@ -238,7 +242,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       }
       const current = staged.get(key) ?? held;
       const value = entry.length === 4 ? entry[3] : undefined;
-      const row: Row = { writer, value, size: value === undefined ? 0 : measureValue(value) };
+      const row: Row = { writer, value, size: sizes[i] as number };
       if (current === undefined || version > current.version) {
         staged.set(key, { version, rows: [row] });
       } else if (version === current.version) {

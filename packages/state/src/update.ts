@@ -60,7 +60,13 @@ function own(record: object, name: string): unknown {
   return Object.prototype.hasOwnProperty.call(record, name) ? (record as Record<string, unknown>)[name] : undefined;
 }
 
-function parseEntry(row: unknown, index: number, limits: UpdateLimits): UpdateEntry {
+/** One checked row and the approximate encoded size of its value (0 for a delete). */
+interface ParsedEntry {
+  readonly entry: UpdateEntry;
+  readonly size: number;
+}
+
+function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEntry {
   if (!Array.isArray(row) || (row.length !== 3 && row.length !== 4)) {
     throw invalid(`entry ${index} is not an array [key, version, writer] or [key, version, writer, value]`, { index });
   }
@@ -75,12 +81,12 @@ function parseEntry(row: unknown, index: number, limits: UpdateLimits): UpdateEn
       key,
     });
   }
-  if (row.length === 3) return Object.freeze([key, version, writer] as const);
-  const { value } = checkValue((row as unknown[])[3], limits, `The value of key "${key}" in received state update entry ${index}`);
-  return Object.freeze([key, version, writer, value] as const);
+  if (row.length === 3) return { entry: Object.freeze([key, version, writer] as const), size: 0 };
+  const { value, size } = checkValue((row as unknown[])[3], limits, `The value of key "${key}" in received state update entry ${index}`);
+  return { entry: Object.freeze([key, version, writer, value] as const), size };
 }
 
-function parse(input: unknown, limits: UpdateLimits): StateUpdate {
+function parse(input: unknown, limits: UpdateLimits): SizedUpdate {
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw invalid("it is not an object");
   const format = own(input, "format");
   if (format !== UPDATE_FORMAT) {
@@ -107,8 +113,13 @@ function parse(input: unknown, limits: UpdateLimits): StateUpdate {
     );
   }
   const parsed: UpdateEntry[] = [];
-  for (let i = 0; i < entries.length; i++) parsed.push(parseEntry((entries as unknown[])[i], i, limits));
-  return Object.freeze({ format: UPDATE_FORMAT, seq, entries: Object.freeze(parsed) });
+  const sizes: number[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const { entry, size } = parseEntry((entries as unknown[])[i], i, limits);
+    parsed.push(entry);
+    sizes.push(size);
+  }
+  return { update: Object.freeze({ format: UPDATE_FORMAT, seq, entries: Object.freeze(parsed) }), sizes };
 }
 
 /**
@@ -122,6 +133,26 @@ function parse(input: unknown, limits: UpdateLimits): StateUpdate {
  * Never anything else.
  */
 export function parseUpdate(input: unknown, limits: UpdateLimits): StateUpdate {
+  return parseSizedUpdate(input, limits).update;
+}
+
+/**
+ * A parsed update with, for each of its entries, the approximate encoded
+ * size of the value (0 for a delete), the measure `maxValueSize` uses.
+ */
+export interface SizedUpdate {
+  readonly update: StateUpdate;
+  /** `sizes[i]` belongs to `update.entries[i]`. */
+  readonly sizes: readonly number[];
+}
+
+/**
+ * {@link parseUpdate}, also returning the size of each value, which checking
+ * it had to compute: `SharedState.apply` stages the rows with these sizes
+ * rather than walking every received value a second time with
+ * `measureValue`. Internal: not exported from the package.
+ */
+export function parseSizedUpdate(input: unknown, limits: UpdateLimits): SizedUpdate {
   try {
     return parse(input, limits);
   } catch (error) {
