@@ -1,4 +1,4 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
 import { SECURE_ERROR_CODES } from "@xppg/secure";
 
 /** Stable codes of the errors `@xppg/node` reports. */
@@ -60,6 +60,8 @@ export const NODE_ERROR_CODES = {
   TIMEOUT: "XPPG_ERR_TIMEOUT",
   /** A message handler or event listener threw; the node carried on. */
   HANDLER_FAILED: "XPPG_ERR_HANDLER_FAILED",
+  /** The caller's `AbortSignal` aborted the call (`start`, `join`, `requestState`, `shareFile`). */
+  ABORTED: "XPPG_ERR_ABORTED",
   /** No transport of this node can dial the address. */
   NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
 } as const;
@@ -71,6 +73,27 @@ export class PlaygroundError extends XppgError {
   constructor(code: NodeErrorCode, message: string, options?: XppgErrorOptions) {
     super(code, message, options);
   }
+}
+
+/**
+ * Why a peer closed the connection, in its own words: its goodbye's `code`
+ * and reason. The code is the remote peer's choice, so it may be one this
+ * version does not know (a newer peer's, or made up): compare it with
+ * {@link NODE_ERROR_CODES}, never assume it is one. `remote` is always true.
+ */
+export class RemotePeerError extends XppgError {
+  /** Always true: the other side chose this code. */
+  readonly remote = true;
+
+  constructor(code: string, message: string, options?: XppgErrorOptions) {
+    // `details.remote` as well, for code that reads the plain JSON form.
+    super(code, message, { ...options, details: { ...options?.details, remote: true } });
+  }
+}
+
+/** True for an error whose code the remote peer chose (its goodbye). */
+export function isRemotePeerError(error: unknown): error is RemotePeerError {
+  return isXppgError(error) && error.details?.remote === true;
 }
 
 /**

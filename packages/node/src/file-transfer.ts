@@ -6,6 +6,7 @@ import { basename, extname, join } from "node:path";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
+import { safeText } from "./safe-text.js";
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -91,8 +92,12 @@ export class FileTransfers {
     this.#host = host;
   }
 
-  /** Sends the file at `path` to every session given; resolves when all of it has been handed to the transports. */
-  async send(path: string, sessions: PeerSession[]): Promise<SharedFile> {
+  /**
+   * Sends the file at `path` to every session given; resolves when all of it
+   * has been handed to the transports. An aborted `signal` stops it: the
+   * receivers get an abort and discard what they got.
+   */
+  async send(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
     let info;
     try {
       info = await stat(path);
@@ -124,6 +129,11 @@ export class FileTransfers {
         if (live.length === 0 && sessions.length > 0) {
           stream.destroy();
           throw noPeerReceived(name, out);
+        }
+        if (signal?.aborted) {
+          stream.destroy();
+          for (const s of live) void s.sendMessage(KIND.FILE_ABORT, { t, reason: "the sender cancelled it" });
+          throw new PlaygroundError(NODE_ERROR_CODES.ABORTED, `shareFile() was aborted by its signal; "${name}" was not sent completely.`, { cause: signal.reason });
         }
         const data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_CHUNK, { t, seq, data })));
@@ -343,12 +353,15 @@ function bad(what: string, why: string): PlaygroundError {
 }
 
 /**
- * Keeps only a safe base name: no folders, no `..`, no control or reserved
- * characters, no leading dot (no hidden files), bounded length.
+ * Keeps only a safe base name: no folders, no `..`, no control, bidi or
+ * invisible characters (see {@link safeText}: `invoice\u202Efdp.exe` must not
+ * show as `invoiceexe.pdf`), no reserved characters, no leading dot (no
+ * hidden files), bounded length.
  */
 export function sanitizeFileName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  let clean = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_").trim();
+  let clean = safeText(name, { singleLine: true, removeInvisible: true })
+    .replace(/[/\\:*?"<>|]/g, "_")
+    .trim();
   clean = clean.replace(/^\.+/, "");
   // File systems limit names in bytes (255 on most): keep 200 bytes of UTF-8 at most.
   if (Buffer.byteLength(clean) > 200) {

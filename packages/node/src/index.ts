@@ -1,10 +1,22 @@
 export { Playground } from "./playground.js";
-export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, SendOptions } from "./playground.js";
+export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
-export type { NatResultLike, PlaygroundHeartbeat, PlaygroundLimits, PlaygroundOptions, PortMapperLike, StartOptions } from "./options.js";
-export { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+export type {
+  NatResultLike,
+  PlaygroundHeartbeat,
+  PlaygroundLimits,
+  PlaygroundOptions,
+  PortMappingResult,
+  StartOptions,
+  UnansweredPortMapping,
+} from "./options.js";
+export type { PortMapper, NatResult } from "@xppg/nat";
+export { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, isRemotePeerError } from "./errors.js";
 export { DEFAULT_PORT } from "./options.js";
+export { MIN_FRAME_SIZE } from "./resolved-options.js";
 export type { NodeErrorCode } from "./errors.js";
-export { PROTOCOL_VERSION, RESERVED_PREFIX } from "./protocol.js";
+export { FIXED_SHAPE_KINDS, PROTOCOL_VERSION, RESERVED_PREFIX } from "./protocol.js";
 export { sanitizeFileName } from "./file-transfer.js";
+export { safeText } from "./safe-text.js";
+export type { SafeTextOptions } from "./safe-text.js";
 export { TypedEvents } from "./typed-events.js";

@@ -1,4 +1,7 @@
+import type { XppgError } from "@xppg/errors";
+import type { NatProtocol, NatResult, PortMapper } from "@xppg/nat";
 import type { Identity } from "@xppg/secure";
+import type { Replica } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 
 /** Limits every node enforces on its peers. All are on by default. */
@@ -169,24 +172,49 @@ export interface PlaygroundOptions {
    * @default accept every file within limits.maxFileSize
    */
   acceptFile?: (offer: { from: string; name: string; size: number }) => boolean;
-  /** Port mapping used by `start({ openPort: true })`. @default UPnP from @xppg/nat */
-  portMapper?: PortMapperLike;
+  /**
+   * Port mapping used by `start({ openPort: true })`: any `PortMapper` of
+   * `@xppg/nat` (UPnP, or your own strategy: NAT-PMP, a static forward).
+   * @default UPnP from @xppg/nat, loaded only when a port is to be opened
+   */
+  portMapper?: PortMapper;
+  /**
+   * The replicated state this node carries (read it back as `pg.state`).
+   * Give a `SharedState` of `@xppg/state` with your own merge rules or
+   * limits; its `replicaId` must be this node's peer id.
+   * @default a new `SharedState` with the default limits
+   */
+  state?: Replica;
 }
 
-/** What `start({ openPort: true })` needs from a port mapper (`@xppg/nat` provides one). */
-export interface PortMapperLike {
-  map(options: { internalPort: number; externalPort?: number; protocol?: "TCP" | "UDP"; description?: string; timeoutMs?: number }): Promise<NatResultLike>;
-}
+/**
+ * What `start({ openPort: true })` resolves with: the port mapper's own
+ * result, or, when the mapper threw or gave no answer in time, an unmapped
+ * result made by the node whose `error` says why
+ * (`XPPG_ERR_PORT_MAPPING_FAILED` or `XPPG_ERR_TIMEOUT`).
+ */
+export type PortMappingResult = NatResult | UnansweredPortMapping;
 
-/** The part of a NAT result the node relies on (`@xppg/nat`'s `NatResult` has more). */
-export interface NatResultLike {
-  mapped: boolean;
-  /** Why the port is not mapped, when it is not. */
-  error?: Error | undefined;
-  externalIp?: string | null | undefined;
-  externalPort?: number | null | undefined;
+/** The node's own unmapped result, for a mapper that threw or did not answer in time. */
+export interface UnansweredPortMapping {
+  readonly mapped: false;
+  readonly method: null;
+  readonly externalIp: null;
+  readonly externalPort: number;
+  readonly internalPort: number;
+  readonly internalIp: null;
+  readonly protocol: NatProtocol;
+  readonly leaseSeconds: 0;
+  /** Why there is no mapping. */
+  readonly error: XppgError;
+  /** Nothing to remove; resolves at once. */
   remove(): Promise<void>;
 }
+
+/**
+ * @deprecated Use {@link PortMappingResult}; this alias goes in the next minor release.
+ */
+export type NatResultLike = PortMappingResult;
 
 /** Options of `start()`. */
 export interface StartOptions {
@@ -201,11 +229,14 @@ export interface StartOptions {
    * @default 3000
    */
   openPortTimeoutMs?: number;
+  /** Abort the start: listeners already opened are closed and `start` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The TCP port a Playground listens on unless told otherwise. */
 export const DEFAULT_PORT = 7337;
 
+/** The defaults of every option with one; `resolveOptions` fills them in. */
 export const DEFAULTS = {
   host: "0.0.0.0",
   port: DEFAULT_PORT,

@@ -1,8 +1,8 @@
 import { SendWaiters, TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
-import { NODE_ERROR_CODES, PlaygroundError, rateLimitedError } from "./errors.js";
-import { KIND, parseBye, parseHello, type Bye, type Hello } from "./protocol.js";
+import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, rateLimitedError } from "./errors.js";
+import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /** What a session needs from the node that owns it. */
@@ -13,7 +13,7 @@ export interface SessionHost {
   hello(): Hello;
   nextMessageId(): number;
   /** Decides whether to accept the peer; returns a refusal, or null to accept. */
-  admit(session: PeerSession, hello: Hello): Bye | null;
+  admit(session: PeerSession, hello: Hello): Refusal | null;
   /** An envelope from an accepted peer, source already checked. */
   deliver(session: PeerSession, envelope: Envelope): void;
   /** Both sides accepted each other: the session is open. */
@@ -449,7 +449,7 @@ export class PeerSession {
     this.#link = { local: this.#host.localPeerId, remote: hello.peerId };
     const refusal = this.#host.admit(this, hello);
     if (refusal !== null) {
-      this.close(new PlaygroundError(refusal.code as never, refusal.reason));
+      this.close(new PlaygroundError(refusal.code, refusal.reason));
       return;
     }
     this.#phase = "admitted";
@@ -458,10 +458,10 @@ export class PeerSession {
 
   #onBye(payload: unknown): void {
     const bye = parseBye(payload);
-    const error = new PlaygroundError(
-      (bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION) as never,
+    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
+    const error = new RemotePeerError(
+      bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
       bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
-      { details: { remote: true } },
     );
     // A bye is the peer's word on why it leaves; do not answer it with another.
     this.#closeError ??= error;

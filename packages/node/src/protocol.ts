@@ -6,6 +6,8 @@
  * hostile until one of the validators below accepts it.
  */
 
+import type { NodeErrorCode } from "./errors.js";
+
 /** Version of the peer protocol; peers with another major version are refused. */
 export const PROTOCOL_VERSION = 1;
 
@@ -52,6 +54,11 @@ export interface Bye {
   reason: string;
 }
 
+/** Why this node refuses a peer at admission: one of this node's own codes. */
+export interface Refusal extends Bye {
+  code: NodeErrorCode;
+}
+
 const MAX_APP_LENGTH = 128;
 const MAX_ADDRESSES = 16;
 const MAX_ADDRESS_LENGTH = 256;
@@ -90,6 +97,19 @@ export function parseBye(payload: unknown): Bye | null {
 export function parseText(payload: unknown): { text: string } | null {
   if (!isRecord(payload) || typeof payload.text !== "string") return null;
   return payload as { text: string };
+}
+
+/**
+ * Kinds an application may send whose payload has a fixed shape, with that
+ * shape: the receiver drops (and strikes) a peer that breaks it, so the
+ * sender checks it first. Every other kind an application picks carries any
+ * plain data.
+ */
+export const FIXED_SHAPE_KINDS: Readonly<Record<string, string>> = { [KIND.TEXT]: "{ text: string }" };
+
+/** True when a payload of `kind` has the shape the receiver requires (always true for a kind without a fixed shape). */
+export function hasRequiredShape(kind: string, payload: unknown): boolean {
+  return kind !== KIND.TEXT || parseText(payload) !== null;
 }
 
 export { isRecord };

@@ -1,3 +1,5 @@
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
 /**
  * A minimal typed event emitter. Unlike node:events it never throws for an
  * unhandled "error" (a library must not crash its host because nobody
@@ -12,22 +14,37 @@ export class TypedEvents<Events extends { [K in keyof Events]: (...args: never[]
     this.#onListenerError = onListenerError;
   }
 
-  /** Adds a listener; returns a function that removes it. */
-  on<K extends keyof Events>(name: K, listener: Events[K]): () => void {
+  /** Adds a listener; returns a function that removes it. Aborting `signal` removes it too. */
+  on<K extends keyof Events>(name: K, listener: Events[K], options: { signal?: AbortSignal | undefined } = {}): () => void {
+    if (typeof listener !== "function") {
+      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `events.on(name, listener, options?): listener must be a function, got ${typeof listener}. Write it as pg.events.on("peer:joined", (peer) => { ... }).`);
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, "events.on(name, listener, options?): signal must be an AbortSignal. Write it as pg.events.on(name, listener, { signal: controller.signal }).");
+    }
     let set = this.#listeners.get(name);
     if (set === undefined) this.#listeners.set(name, (set = new Set()));
     set.add(listener);
-    return () => {
+    const off = (): void => {
       set.delete(listener);
+      signal?.removeEventListener("abort", off);
     };
+    if (signal?.aborted) off();
+    else signal?.addEventListener("abort", off, { once: true });
+    return off;
   }
 
-  /** Adds a listener that runs once. */
-  once<K extends keyof Events>(name: K, listener: Events[K]): () => void {
-    const off = this.on(name, ((...args: Parameters<Events[K]>) => {
-      off();
-      (listener as (...a: Parameters<Events[K]>) => void)(...args);
-    }) as Events[K]);
+  /** Adds a listener that runs once (or never, if `signal` aborts first). */
+  once<K extends keyof Events>(name: K, listener: Events[K], options: { signal?: AbortSignal | undefined } = {}): () => void {
+    const off = this.on(
+      name,
+      ((...args: Parameters<Events[K]>) => {
+        off();
+        (listener as (...a: Parameters<Events[K]>) => void)(...args);
+      }) as Events[K],
+      options,
+    );
     return off;
   }
 

@@ -2,9 +2,14 @@ import { afterEach } from "vitest";
 import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
-import { Playground, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
+import { Playground, type NatResult, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
 
 let counter = 0;
+
+/** A port mapper's result saying the port is mapped, as `@xppg/nat` gives it. */
+export function mappedResult(internalPort: number, externalIp: string, remove: () => Promise<void>): NatResult {
+  return { mapped: true, method: "upnp-igd2", externalIp, externalPort: internalPort, internalPort, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove };
+}
 
 /** A started node on the in-memory transport, listening on a unique address. */
 export async function memoryNode(app = "test-app", options: PlaygroundOptions = {}): Promise<Playground> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { Playground } from "../src/index.js";
-import { collect, nextEvent, until, node, stopNodesAfterEach, track } from "./helpers.js";
+import { Playground, type NatResult, type PlaygroundOptions } from "../src/index.js";
+import { collect, mappedResult, nextEvent, until, node, stopNodesAfterEach, track } from "./helpers.js";
 
 stopNodesAfterEach();
 
@@ -209,7 +209,7 @@ describe("Playground: start({ openPort }) is bounded and never rejects for the m
   it("returns the mapper's result and removes the mapping on stop", async () => {
     let removed = 0;
     const pg = await memoryNodeUnstarted({
-      portMapper: { map: async (o) => ({ mapped: true, externalIp: "198.18.0.11", externalPort: o.internalPort, remove: async () => void removed++ }) },
+      portMapper: { map: async (o) => mappedResult(o.internalPort, "198.18.0.11", async () => void removed++) },
       listen: ["tcp://127.0.0.1:0"],
       transports: undefined,
     });
@@ -221,7 +221,7 @@ describe("Playground: start({ openPort }) is bounded and never rejects for the m
 
   it("gives up on a mapper that never answers, and removes a late mapping", async () => {
     let removed = 0;
-    let answer!: (r: { mapped: boolean; remove: () => Promise<void> }) => void;
+    let answer!: (r: NatResult) => void;
     const pg = await memoryNodeUnstarted({
       portMapper: { map: () => new Promise((resolve) => (answer = resolve)) },
       listen: ["tcp://127.0.0.1:0"],
@@ -231,7 +231,7 @@ describe("Playground: start({ openPort }) is bounded and never rejects for the m
     expect(nat?.mapped).toBe(false);
     expect((nat?.error as { code?: string }).code).toBe("XPPG_ERR_TIMEOUT");
     expect(pg.running).toBe(true);
-    answer({ mapped: true, remove: async () => void removed++ });
+    answer(mappedResult(1, "198.18.0.11", async () => void removed++));
     await until(() => removed === 1, 5000, "late mapping removed");
     await pg.stop();
   });
@@ -285,7 +285,7 @@ describe("Playground: disconnect", () => {
   });
 });
 
-async function memoryNodeUnstarted(options: ConstructorParameters<typeof Playground>[1]): Promise<Playground> {
+async function memoryNodeUnstarted(options: PlaygroundOptions): Promise<Playground> {
   return track(new Playground("test-app", options));
 }
 

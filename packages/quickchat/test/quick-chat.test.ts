@@ -281,7 +281,8 @@ describe("QuickChat: openPort", () => {
         portMapper: {
           map: async (o) => {
             asked.push(o.internalPort);
-            return { mapped: true, externalIp: "203.0.113.7", externalPort: o.internalPort, remove: async () => {} };
+            const port = o.internalPort;
+            return { mapped: true, method: "upnp-igd2", externalIp: "203.0.113.7", externalPort: port, internalPort: port, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove: async () => {} };
           },
         },
       },

@@ -1,0 +1,115 @@
+/**
+ * Checks of what an application passes to the public API. Each failure is
+ * `XPPG_ERR_INVALID_ARGUMENT` with a message that names the call and shows
+ * the right way to write it: a mistake is never ignored silently.
+ */
+
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
+/** The error for a bad argument of `call` (as the user wrote it, e.g. `pg.join(host, port?, options?)`). */
+export function invalidArgument(call: string, problem: string, rightCall?: string): PlaygroundError {
+  const advice = rightCall === undefined ? "" : ` Write it as ${rightCall}.`;
+  return new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `${call}: ${problem}.${advice}`);
+}
+
+/** How a value looks in an error message: short, never the whole of a large value. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/** True for `{ ... }` written as an object literal (or with a null prototype). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Checks that `value` is an options object (or undefined) whose keys are all
+ * in `known`; a typo such as `{ prot: 7444 }` throws, with the closest known key.
+ */
+export function checkOptions(value: unknown, known: readonly string[], call: string, where = "options"): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) throw invalidArgument(call, `${where} must be an object such as { ${known[0]}: ... }, got ${show(value)}`);
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    const hint = near === undefined ? "" : ` (did you mean "${near}"?)`;
+    throw invalidArgument(call, `${where} has no option "${key}"${hint}; the known ones are ${known.join(", ")}`);
+  }
+  return value;
+}
+
+/** The known key nearest to a misspelt one, if it is near enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** A string of 1 to `max` characters. */
+export function checkString(value: unknown, name: string, call: string, rightCall: string, max = 4096): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+    throw invalidArgument(call, `${name} must be a non-empty string of at most ${max} characters, got ${show(value)}`, rightCall);
+  }
+  return value;
+}
+
+/** An integer from `min` to `max`. */
+export function checkInteger(value: unknown, name: string, call: string, rightCall: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw invalidArgument(call, `${name} must be an integer ${range}, got ${show(value)}`, rightCall);
+  }
+  return value;
+}
+
+/** A number above zero; `Infinity` only when `infinite` allows it (a limit turned off). */
+export function checkPositive(value: unknown, name: string, call: string, rightCall: string, infinite: boolean): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || (!infinite && !Number.isFinite(value))) {
+    const what = infinite ? "a number above 0 (or Infinity to turn it off)" : "a finite number above 0";
+    throw invalidArgument(call, `${name} must be ${what}, got ${show(value)}`, rightCall);
+  }
+  return value;
+}
+
+export function checkBoolean(value: unknown, name: string, call: string, rightCall: string): boolean {
+  if (typeof value !== "boolean") throw invalidArgument(call, `${name} must be true or false, got ${show(value)}`, rightCall);
+  return value;
+}
+
+export function checkFunction<F>(value: unknown, name: string, call: string, rightCall: string): F {
+  if (typeof value !== "function") throw invalidArgument(call, `${name} must be a function, got ${show(value)}`, rightCall);
+  return value as F;
+}
+
+/** An `AbortSignal`, or undefined. */
+export function checkSignal(value: unknown, call: string): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw invalidArgument(call, `signal must be an AbortSignal, got ${show(value)}`, "{ signal: controller.signal } with const controller = new AbortController()");
+  return value;
+}

@@ -1,0 +1,71 @@
+/**
+ * Bans and strikes as the node applies them: a violation strikes the peer id
+ * and its host, past the threshold they are banned and disconnected. The
+ * counting itself is the `AbuseGuard`'s.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import { AbuseGuard, hostOf, type Ban } from "./abuse-guard.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { PeerTable } from "./peer-table.js";
+
+export interface BansOptions {
+  readonly guard: AbuseGuard;
+  readonly table: PeerTable;
+  readonly localPeerId: string;
+  /** A ban was made (by the operator or by strikes). */
+  banned(ban: Ban): void;
+}
+
+export class Bans {
+  readonly #o: BansOptions;
+
+  constructor(options: BansOptions) {
+    this.#o = options;
+  }
+
+  /** Records a violation against the peer id (when proved) and the host; bans and disconnects them past the threshold. */
+  strike(peerId: string | undefined, address: string, error: XppgError): void {
+    const keys = [`host:${hostOf(address)}`];
+    if (peerId !== undefined) keys.unshift(`peer:${peerId}`);
+    for (const ban of this.#o.guard.strike(keys, `${error.code}: ${error.message}`)) {
+      this.#o.banned(ban);
+      // A host banned by strikes keeps its live connections: others may share it (a NAT); new ones are refused.
+      if (ban.key.startsWith("peer:")) this.disconnect(ban.key.slice(5), ban.reason);
+    }
+  }
+
+  /** Bans `key` (`peer:<id>` or `host:<address>`) and disconnects whoever it names. */
+  ban(key: string, durationMs: number, reason: string): Ban {
+    const ban = this.#o.guard.ban(key, durationMs, reason);
+    this.#enforce(ban);
+    return ban;
+  }
+
+  #enforce(ban: Ban): void {
+    this.#o.banned(ban);
+    if (ban.key.startsWith("peer:")) {
+      this.disconnect(ban.key.slice(5), ban.reason);
+      return;
+    }
+    for (const s of [...this.#o.table.sessions]) if (`host:${hostOf(s.connection.remoteAddress)}` === ban.key) s.close(bannedError(ban.key, ban));
+  }
+
+  /** Closes the session of `peerId`, telling it why; false when there is none. */
+  disconnect(peerId: string, reason: string): boolean {
+    const session = this.#o.table.peers.get(peerId);
+    if (session === undefined) return false;
+    session.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `${this.#o.localPeerId} disconnected: ${reason.slice(0, 300)}`));
+    return true;
+  }
+}
+
+export function bannedError(who: string, ban: Ban): PlaygroundError {
+  const until = ban.until === Infinity ? "for good" : `until ${new Date(ban.until).toISOString()}`;
+  return new PlaygroundError(NODE_ERROR_CODES.BANNED, `The ${who} is banned ${until} (${ban.reason}). Use unban() to lift it.`, { details: { key: ban.key } });
+}
+
+/** The ban-list key of `ban`/`unban`'s argument: `host:...` and `peer:...` as given, a bare peer id as `peer:<id>`. */
+export function banKey(peerIdOrHost: string): string {
+  return peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+}

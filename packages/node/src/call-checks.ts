@@ -1,0 +1,132 @@
+/**
+ * The argument checks of each `Playground` call, and the `AbortSignal`
+ * plumbing the long calls share. Every failure names the call and shows the
+ * right one (`XPPG_ERR_INVALID_ARGUMENT`).
+ */
+
+import { MAX_KIND_LENGTH } from "@xppg/framing";
+import { checkBoolean, checkInteger, checkOptions, checkPositive, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { StartOptions } from "./options.js";
+import { DEFAULTS } from "./options.js";
+import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
+import { FIXED_SHAPE_KINDS } from "./protocol.js";
+
+/** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
+export function checkTarget(options: unknown, call: string, known: readonly string[] = ["to"]): string | undefined {
+  // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
+  if (typeof options === "string") return checkString(options, "the peer id", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
+  const o = checkOptions(options, known, call);
+  if (o.to === undefined) return undefined;
+  return checkString(o.to, "to", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
+}
+
+/** A message kind: 1 to 255 characters. */
+export function checkKind(kind: unknown, call: string, rightCall: string, sending: boolean): string {
+  if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_KIND_LENGTH) {
+    throw invalidArgument(call, `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}`, rightCall);
+  }
+  return kind;
+}
+
+/** The error for a payload that breaks its kind's fixed shape. */
+export function wrongShapeError(kind: string, payload: unknown): PlaygroundError {
+  return invalidArgument(
+    `pg.send(${JSON.stringify(kind)}, payload)`,
+    `a "${kind}" message carries ${FIXED_SHAPE_KINDS[kind]}, got ${show(payload)}; receivers drop a peer that sends another shape`,
+    'pg.sendText("hello") or pg.send("text", { text: "hello" })',
+  );
+}
+
+export function checkStartOptions(options: unknown): { openPort: boolean; openPortTimeoutMs: number; signal: AbortSignal | undefined } {
+  const call = "pg.start(options?)";
+  const o = checkOptions(options, ["openPort", "openPortTimeoutMs", "signal"], call);
+  return {
+    openPort: o.openPort === undefined ? false : checkBoolean(o.openPort, "openPort", call, "pg.start({ openPort: true })"),
+    openPortTimeoutMs: o.openPortTimeoutMs === undefined ? DEFAULTS.openPortTimeoutMs : checkPositive(o.openPortTimeoutMs, "openPortTimeoutMs", call, "pg.start({ openPort: true, openPortTimeoutMs: 3000 })", false),
+    signal: checkSignal(o.signal, call),
+  } satisfies Required<Omit<StartOptions, "signal">> & { signal: AbortSignal | undefined };
+}
+
+/** `join(host, port?, options?)` or `join(address, options?)`. */
+export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOptions: unknown): { port: number; timeoutMs?: number; signal?: AbortSignal; peerId?: string } {
+  const call = "pg.join(host, port?, options?)";
+  const right = 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")';
+  checkString(host, "host", call, right, 1024);
+  let port: number = DEFAULTS.port;
+  let options: unknown = maybeOptions;
+  if (typeof portOrOptions === "object" && portOrOptions !== null) {
+    if (maybeOptions !== undefined) throw invalidArgument(call, `options came twice (second and third), got ${show(maybeOptions)}`, 'pg.join(host, port, { timeoutMs: 5000 })');
+    options = portOrOptions;
+  } else if (portOrOptions !== undefined) {
+    port = checkInteger(portOrOptions, "port", call, right, 1, 65535);
+    if ((host as string).includes("://")) throw invalidArgument(call, `a full address already has its port; got the address ${show(host)} and the port ${port}`, 'pg.join("tcp://192.168.1.42:7337")');
+  }
+  const o = checkOptions(options, ["timeoutMs", "signal", "peerId"], call) as JoinOptions;
+  const out: { port: number; timeoutMs?: number; signal?: AbortSignal; peerId?: string } = { port };
+  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, "pg.join(host, port, { timeoutMs: 10000 })", false);
+  const signal = checkSignal(o.signal, call);
+  if (signal !== undefined) out.signal = signal;
+  if (o.peerId !== undefined) out.peerId = checkString(o.peerId, "peerId", call, "pg.join(host, port, { peerId })", 512);
+  return out;
+}
+
+export function checkBanOptions(options: unknown): { durationMs?: number; reason?: string } {
+  const call = "pg.ban(peerIdOrHost, options?)";
+  const o = checkOptions(options, ["durationMs", "reason"], call);
+  const out: { durationMs?: number; reason?: string } = {};
+  if (o.durationMs !== undefined) out.durationMs = checkPositive(o.durationMs, "durationMs", call, "pg.ban(peerId, { durationMs: 60000 }) (Infinity for good)", true);
+  if (o.reason !== undefined) out.reason = checkString(o.reason, "reason", call, 'pg.ban(peerId, { reason: "spam" })', 300);
+  return out;
+}
+
+export function checkRequestOptions(options: unknown): { to: string | undefined; timeoutMs?: number; signal?: AbortSignal } {
+  const call = "pg.requestState(options?)";
+  const to = checkTarget(options, call, ["to", "timeoutMs", "signal"]);
+  if (typeof options !== "object" || options === null) return { to };
+  const o = options as RequestStateOptions;
+  const out: { to: string | undefined; timeoutMs?: number; signal?: AbortSignal } = { to };
+  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, "pg.requestState({ timeoutMs: 5000 })", false);
+  const signal = checkSignal(o.signal, call);
+  if (signal !== undefined) out.signal = signal;
+  return out;
+}
+
+/** The error of a call its signal aborted; the signal's reason is the cause. */
+export function abortError(call: string, signal: AbortSignal): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.ABORTED, `${call}() was aborted by its signal.`, { cause: signal.reason });
+}
+
+/**
+ * Settles with `work`, or rejects with `XPPG_ERR_ABORTED` when `signal`
+ * aborts first: then `onAbort` runs at once, and `onLate` gets the result
+ * if the work still succeeds (to close what it opened).
+ */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, call: string, onLate?: (value: T) => void, onAbort?: () => void): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    onAbort?.();
+    void work.then(onLate, () => {});
+    return Promise.reject(abortError(call, signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const abort = (): void => {
+      aborted = true;
+      onAbort?.();
+      reject(abortError(call, signal));
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        if (aborted) onLate?.(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * The connection gate: every connection, inbound or dialled, passes here.
+ * It refuses banned hosts and sheds load past the pending-handshake limit,
+ * wraps the connection in the secure channel (unless encryption is off),
+ * and starts the xppg handshake under one deadline for both handshakes.
+ */
+
+import { isXppgError, type XppgError } from "@xppg/errors";
+import { secureConnection, type Identity } from "@xppg/secure";
+import type { Connection } from "@xppg/transport";
+import { hostOf, type AbuseGuard } from "./abuse-guard.js";
+import { asHandlerError } from "./dispatcher.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
+import type { PeerTable } from "./peer-table.js";
+import type { ResolvedLimits } from "./resolved-options.js";
+import { TokenBucket } from "./token-bucket.js";
+
+export interface GateOptions {
+  readonly identity: Identity;
+  readonly encrypted: boolean;
+  readonly limits: Readonly<ResolvedLimits>;
+  /** The largest envelope. */
+  readonly maxEnvelopeSize: number;
+  readonly table: PeerTable;
+  readonly guard: AbuseGuard;
+  readonly sessionHost: SessionHost;
+  /** True while the node runs: connections arriving otherwise are closed. */
+  running(): boolean;
+  /** Counts a connection refused for a ban. */
+  refused(): void;
+  report(error: XppgError, peerId: string | undefined): void;
+}
+
+/** Where a dialled connection came from: `join`'s arguments. */
+export interface DialIntent {
+  /** The peer id `join` expects. */
+  readonly expectedPeerId?: string | undefined;
+  /** `join`'s own bound, when shorter than the handshake timeout. */
+  readonly timeoutMs?: number | undefined;
+}
+
+export class ConnectionGate {
+  readonly #o: GateOptions;
+  /** Raw connections whose secure handshake is in flight (not yet sessions). */
+  readonly #securing = new Set<Connection>();
+  readonly #sessionLimits: Omit<SessionLimits, "handshakeStartedAt" | "handshakeTimeoutMs">;
+
+  constructor(options: GateOptions) {
+    this.#o = options;
+    const l = options.limits;
+    this.#sessionLimits = { messagesPerSecond: l.messagesPerSecond, messageBurst: l.messageBurst, bytesPerSecond: l.bytesPerSecond, byteBurst: l.byteBurst };
+  }
+
+  /** Connections in a handshake (secure or xppg). */
+  get pending(): number {
+    return this.#securing.size + this.#o.table.pendingCount();
+  }
+
+  /** Takes an inbound connection from a listener. */
+  accept(conn: Connection): void {
+    if (!this.#o.running()) {
+      void conn.close();
+      return;
+    }
+    if (this.#o.guard.banned(`host:${hostOf(conn.remoteAddress)}`) !== undefined) {
+      // A banned host gets no handshake at all.
+      this.#o.refused();
+      void conn.close();
+      return;
+    }
+    const pending = this.pending;
+    if (pending >= this.#o.limits.maxPendingHandshakes) {
+      // Too many half-open connections: shed load without spending a handshake on it.
+      void conn.close();
+      this.#o.report(
+        new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, `Dropped a connection from ${conn.remoteAddress}: ${pending} handshakes are already pending (limits.maxPendingHandshakes).`),
+        undefined,
+      );
+      return;
+    }
+    this.open(conn).catch((error: unknown) => {
+      // An inbound handshake that failed: nobody else will hear of it.
+      // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
+      if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, "the secure handshake"), undefined);
+    });
+  }
+
+  /**
+   * Secures the connection (unless encryption is off), then starts the xppg
+   * handshake on it. Rejects with the secure handshake's error (the
+   * connection is closed by then), or `XPPG_ERR_STOPPED` when the node stopped meanwhile.
+   */
+  async open(conn: Connection, intent: DialIntent = {}): Promise<PeerSession> {
+    const handshakeTimeoutMs = Math.min(this.#o.limits.handshakeTimeoutMs, intent.timeoutMs ?? Infinity);
+    // One deadline for the secure and the xppg handshake together: a pending slot is held at most this long.
+    const handshakeStartedAt = performance.now();
+    let channel: Connection = conn;
+    let authenticated: string | undefined;
+    let tieBreak = "";
+    const expectedPeerId = intent.expectedPeerId;
+    if (this.#o.encrypted) {
+      this.#securing.add(conn);
+      try {
+        const secure = await secureConnection(conn, {
+          identity: this.#o.identity,
+          handshakeTimeoutMs,
+          maxFrameSize: this.#o.maxEnvelopeSize + BUNDLE_LENGTH_BYTES,
+          ...(expectedPeerId !== undefined ? { expectedPeerId } : {}),
+        });
+        channel = secure;
+        authenticated = secure.remotePeerId;
+        tieBreak = Buffer.from(secure.handshakeHash).toString("hex");
+      } finally {
+        this.#securing.delete(conn);
+      }
+    }
+    if (!this.#o.running()) {
+      void channel.close();
+      throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, "join() cannot run: this node was stopped. Create a new Playground.");
+    }
+    const session = new PeerSession(
+      channel,
+      this.#o.sessionHost,
+      { ...this.#sessionLimits, handshakeTimeoutMs, handshakeStartedAt },
+      { authenticatedPeerId: authenticated, tieBreak, expectedPeerId },
+    );
+    const l = this.#o.limits;
+    if (l.broadcastsPerSecond > 0 && Number.isFinite(l.broadcastsPerSecond)) session.broadcastBucket = new TokenBucket(l.broadcastsPerSecond, l.broadcastBurst);
+    this.#o.table.sessions.add(session);
+    return session;
+  }
+
+  /** Ends the secure handshakes in flight (the node stops): now, not at their timeout. */
+  closePending(): void {
+    for (const conn of this.#securing) void conn.close();
+  }
+}

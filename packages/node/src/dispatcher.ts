@@ -1,0 +1,69 @@
+/**
+ * The dispatcher: the application's handlers by message kind. A handler that
+ * throws or rejects is reported, never propagated into the peer's session.
+ */
+
+import { isXppgError, toError, type XppgError } from "@xppg/errors";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
+/**
+ * Handles one kind of message. `src` is the sender's peer id. The payload is
+ * whatever the peer sent: check its shape before you use it (`P` is what you
+ * expect, not what the network guarantees; the default `unknown` makes you
+ * check). A handler that throws (or rejects) is reported on `events` as an
+ * error; the peer stays.
+ */
+export type MessageHandler<P = unknown> = (src: string, kind: string, payload: P) => void | Promise<void>;
+
+export class Dispatcher {
+  readonly #handlers = new Map<string, Set<MessageHandler>>();
+  readonly #report: (error: XppgError, peerId: string | undefined) => void;
+  readonly #unhandled: (src: string, kind: string) => void;
+
+  constructor(report: (error: XppgError, peerId: string | undefined) => void, unhandled: (src: string, kind: string) => void) {
+    this.#report = report;
+    this.#unhandled = unhandled;
+  }
+
+  /** Adds a handler; returns the function that removes it. An aborted `signal` removes it too. */
+  add(kind: string, handler: MessageHandler, signal: AbortSignal | undefined): () => void {
+    let set = this.#handlers.get(kind);
+    if (set === undefined) this.#handlers.set(kind, (set = new Set()));
+    set.add(handler);
+    const off = (): void => {
+      set.delete(handler);
+      signal?.removeEventListener("abort", off);
+    };
+    if (signal !== undefined) {
+      if (signal.aborted) off();
+      else signal.addEventListener("abort", off, { once: true });
+    }
+    return off;
+  }
+
+  /** Calls every handler of `kind`; with none, reports the message as unhandled. */
+  dispatch(src: string, kind: string, payload: unknown): void {
+    const set = this.#handlers.get(kind);
+    if (set === undefined || set.size === 0) {
+      this.#unhandled(src, kind);
+      return;
+    }
+    for (const handler of set) {
+      try {
+        const result = handler(src, kind, payload);
+        if (result !== undefined && typeof (result as Promise<void>).then === "function") {
+          (result as Promise<void>).catch((error: unknown) => this.#report(asHandlerError(error, `the "${kind}" handler`), src));
+        }
+      } catch (error) {
+        this.#report(asHandlerError(error, `the "${kind}" handler`), src);
+      }
+    }
+  }
+}
+
+/** A thrown value as an xppg error: itself when it is one, else `XPPG_ERR_HANDLER_FAILED` naming `where`. */
+export function asHandlerError(error: unknown, where: string): XppgError {
+  if (isXppgError(error)) return error;
+  const e = toError(error);
+  return new PlaygroundError(NODE_ERROR_CODES.HANDLER_FAILED, `${where} threw: ${e.message}. The node carries on; fix the handler.`, { cause: e });
+}

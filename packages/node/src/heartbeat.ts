@@ -1,0 +1,39 @@
+/**
+ * The heartbeat: pings a peer this node has not written to for an interval,
+ * and drops one that has sent nothing for the timeout.
+ */
+
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { KIND } from "./protocol.js";
+import type { PeerTable } from "./peer-table.js";
+
+export class Heartbeat {
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** Starts ticking over the table's sessions. */
+  start(table: PeerTable, intervalMs: number, timeoutMs: number): void {
+    this.#timer = setInterval(() => tick(table, intervalMs, timeoutMs), intervalMs);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function tick(table: PeerTable, intervalMs: number, timeoutMs: number): void {
+  for (const s of table.sessions) {
+    if (!s.isOpen) continue;
+    // A paused session is silent because this node stopped reading it, not because the peer is gone.
+    if (s.receivedSinceTick || table.paused.has(s)) {
+      s.receivedSinceTick = false;
+      s.silentTicks = 0;
+    } else if (++s.silentTicks * intervalMs >= timeoutMs) {
+      s.close(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.`));
+      continue;
+    }
+    if (!s.sentSinceTick) void s.sendMessage(KIND.PING, null);
+    s.sentSinceTick = false;
+  }
+}

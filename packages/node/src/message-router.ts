@@ -1,0 +1,62 @@
+/**
+ * The message router: where each envelope from a peer goes. Control kinds go
+ * to their rooms (state sync, files); broadcasts pass their authentication;
+ * the rest reaches the application's handlers. Messages for another node
+ * are refused here today; routing them on (a mesh) belongs here too.
+ */
+
+import type { Envelope } from "@xppg/framing";
+import type { BroadcastAuth } from "./broadcast-auth.js";
+import { VERDICT } from "./broadcast-auth.js";
+import type { Dispatcher } from "./dispatcher.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { FileTransfers } from "./file-transfer.js";
+import type { PeerSession } from "./peer-session.js";
+import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
+import type { StateSync } from "./state-sync.js";
+
+export interface RouterOptions {
+  readonly localPeerId: string;
+  readonly auth: BroadcastAuth;
+  readonly dispatcher: Dispatcher;
+  readonly stateSync: StateSync;
+  readonly files: FileTransfers;
+  /** A broadcast whose signature is missing or wrong was dropped. */
+  forged(session: PeerSession, error: PlaygroundError): void;
+}
+
+export class MessageRouter {
+  readonly #o: RouterOptions;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+  }
+
+  /** Delivers one envelope; throws a typed error for one that breaks the protocol (the session drops the peer). */
+  deliver(session: PeerSession, envelope: Envelope): void {
+    const { kind } = envelope;
+    const o = this.#o;
+    if (envelope.destination !== null && envelope.destination !== o.localPeerId) {
+      // No relaying yet: a message for someone else is a protocol error on a direct link.
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${envelope.destination} to this node; it is disconnected.`);
+    }
+    if (isReservedKind(kind)) {
+      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST) return o.stateSync.handle(session, kind, envelope.payload);
+      if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
+    }
+    if (envelope.destination === null && o.auth.enabled) {
+      const verdict = o.auth.check(session, envelope);
+      if (verdict === VERDICT.REPLAY) return;
+      if (verdict === VERDICT.FORGED) {
+        const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
+        o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, `Dropped a "${kind}" broadcast from ${envelope.source}: ${why}.`));
+        return;
+      }
+    }
+    if (!hasRequiredShape(kind, envelope.payload)) {
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
+    }
+    o.dispatcher.dispatch(envelope.source, kind, envelope.payload);
+  }
+}

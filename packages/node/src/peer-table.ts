@@ -1,0 +1,185 @@
+/**
+ * The peer table: every session of the node, who is connected, and the
+ * admission rules a peer's hello must pass (same app and protocol, proved id,
+ * not banned, not itself, room left, one connection per peer).
+ */
+
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { AbuseGuard } from "./abuse-guard.js";
+import type { PeerSession } from "./peer-session.js";
+import { PROTOCOL_VERSION, type Hello, type Refusal } from "./protocol.js";
+
+/** A connected peer. */
+export interface PeerInfo {
+  /** The peer's id. */
+  readonly peerId: string;
+  /** The address of the connection (for an inbound one, the peer's outgoing port). */
+  readonly address: string;
+  /** True when this node dialled the peer. */
+  readonly outbound: boolean;
+  /** The addresses the peer says it listens on. */
+  readonly listenAddresses: readonly string[];
+}
+
+/** What the table needs to know about this node. */
+export interface PeerTableOptions {
+  readonly localPeerId: string;
+  readonly appName: string;
+  readonly maxPeers: number;
+  readonly guard: AbuseGuard;
+  /** Counts a connection refused for a ban or the allow-list. */
+  refused(): void;
+}
+
+export class PeerTable {
+  /** Every session, from the secure handshake's end to its close. */
+  readonly sessions = new Set<PeerSession>();
+  /** Sessions past the handshake, by peer id (reserved at admission, so a racing duplicate is seen). */
+  readonly peers = new Map<string, PeerSession>();
+  /** Sessions both sides accepted, by peer id: the ones messages go to. */
+  readonly open = new Map<string, PeerSession>();
+  /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
+  readonly paused = new Set<PeerSession>();
+  readonly #info = new Map<PeerSession, PeerInfo>();
+  /** Peers whose `peer:joined` was emitted and whose `peer:left` was not. */
+  readonly #announced = new Set<string>();
+  readonly #o: PeerTableOptions;
+
+  constructor(options: PeerTableOptions) {
+    this.#o = options;
+  }
+
+  /** The connected peers. */
+  list(): PeerInfo[] {
+    return [...this.open.values()].map((s) => this.infoOf(s));
+  }
+
+  /** The info of a session (made from its hello when it has none yet). */
+  infoOf(session: PeerSession): PeerInfo {
+    const known = this.#info.get(session);
+    if (known !== undefined) return known;
+    const hello = session.remoteHello!;
+    return { peerId: hello.peerId, address: session.connection.remoteAddress, outbound: session.connection.outbound, listenAddresses: hello.listen };
+  }
+
+  /** Sessions still in their handshake. */
+  pendingCount(): number {
+    let pending = 0;
+    for (const s of this.sessions) if (!s.isOpen) pending++;
+    return pending;
+  }
+
+  /** One open session, or every one; throws `XPPG_ERR_UNKNOWN_PEER` for an unknown id. */
+  targets(to: string | undefined): PeerSession[] {
+    if (to === undefined) return [...this.open.values()];
+    return [this.target(to)];
+  }
+
+  target(to: string): PeerSession {
+    const s = this.open.get(to);
+    if (s === undefined) throw unknownPeerError(to);
+    return s;
+  }
+
+  /** Decides whether to accept the peer of a hello; returns the refusal, or null after reserving its place. */
+  admit(session: PeerSession, hello: Hello): Refusal | null {
+    const self = this.#o.localPeerId;
+    // Encrypted, the secure handshake already refused another key; this also covers `dangerouslyDisableEncryption`.
+    if (session.expectedPeerId !== undefined && hello.peerId !== session.expectedPeerId) {
+      return {
+        code: NODE_ERROR_CODES.PEER_ID_MISMATCH,
+        reason:
+          `peer id mismatch: the node at ${session.connection.remoteAddress} is ${hello.peerId}, but the join expected ${session.expectedPeerId}. ` +
+          "Check the address and the peer id you join",
+      };
+    }
+    if (hello.app !== this.#o.appName) {
+      return {
+        code: NODE_ERROR_CODES.APP_MISMATCH,
+        reason: `app mismatch: one side runs "${this.#o.appName}", the other "${hello.app}". Peers talk only within the same appName.`,
+      };
+    }
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return {
+        code: NODE_ERROR_CODES.PROTOCOL_MISMATCH,
+        reason: `protocol mismatch: one side speaks xppg protocol ${PROTOCOL_VERSION}, the other ${hello.protocol}. Upgrade the older peer.`,
+      };
+    }
+    if (session.authenticatedPeerId !== undefined && hello.peerId !== session.authenticatedPeerId) {
+      return { code: NODE_ERROR_CODES.PROTOCOL_VIOLATION, reason: `the hello claims the id ${hello.peerId}, but the secure channel proved ${session.authenticatedPeerId}` };
+    }
+    const guard = this.#o.guard;
+    const ban = guard.banned(`peer:${hello.peerId}`);
+    if (ban !== undefined || !guard.allowed(hello.peerId)) {
+      this.#o.refused();
+      return ban !== undefined
+        ? { code: NODE_ERROR_CODES.BANNED, reason: `the peer ${hello.peerId} is banned by ${self}` }
+        : { code: NODE_ERROR_CODES.NOT_ALLOWED, reason: `the peer ${hello.peerId} is not on ${self}'s allow-list` };
+    }
+    if (hello.peerId === self) {
+      return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${self} connected to itself. Join another node's address.` };
+    }
+    const existing = this.peers.get(hello.peerId);
+    if (existing !== undefined && existing !== session && existing.isClosed) {
+      // A connection that is already going away never blocks a new one.
+      this.peers.delete(hello.peerId);
+    } else if (existing !== undefined && existing !== session) {
+      const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
+      if (!this.#keepNew(session, existing, hello.peerId)) return duplicate;
+      this.peers.delete(hello.peerId);
+      existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
+    } else if (this.peers.size >= this.#o.maxPeers) {
+      return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${self} has reached its limit of ${this.peers.size} peers. Try another node.` };
+    }
+    // Reserved now, so a racing second connection is seen as a duplicate;
+    // listed in `open` only once the peer's welcome arrives (`opened`).
+    this.peers.set(hello.peerId, session);
+    this.#info.set(session, this.infoOf(session));
+    return null;
+  }
+
+  /**
+   * Two connections to one peer (both dialled at once, or a re-join). Both
+   * sides must keep the same one without talking: the one dialled by the
+   * smaller peer id; if one side dialled both, an established connection
+   * stays (a re-join must not tear down a working link) and two new ones are
+   * decided by the handshake hash (equal on both ends).
+   */
+  #keepNew(session: PeerSession, existing: PeerSession, remote: string): boolean {
+    const self = this.#o.localPeerId;
+    const dialer = (s: PeerSession): string => (s.connection.outbound ? self : remote);
+    const preferred = self < remote ? self : remote;
+    return dialer(session) !== dialer(existing)
+      ? dialer(session) === preferred
+      : !existing.everOpened && session.tieBreak !== "" && session.tieBreak < existing.tieBreak;
+  }
+
+  /** Both sides accepted: lists the session. Returns the peer when it is new (not a connection replacing another). */
+  opened(session: PeerSession): PeerInfo | undefined {
+    const peerId = session.peerId!;
+    if (this.peers.get(peerId) !== session) return undefined;
+    this.open.set(peerId, session);
+    if (this.#announced.has(peerId)) return undefined;
+    this.#announced.add(peerId);
+    return this.infoOf(session);
+  }
+
+  /** A session ended: forgets it. Returns the peer when it left (it was the peer's registered session and was announced). */
+  ended(session: PeerSession): PeerInfo | undefined {
+    this.sessions.delete(session);
+    this.paused.delete(session);
+    const info = this.#info.get(session);
+    this.#info.delete(session);
+    const peerId = session.peerId;
+    if (peerId === undefined) return undefined;
+    if (this.open.get(peerId) === session) this.open.delete(peerId);
+    // Still the registered session: the peer is gone (not replaced by another connection).
+    if (this.peers.get(peerId) !== session) return undefined;
+    this.peers.delete(peerId);
+    return this.#announced.delete(peerId) ? info : undefined;
+  }
+}
+
+export function unknownPeerError(peerId: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${peerId}". Check pg.peers, or join it first.`, { details: { peerId } });
+}

@@ -1,0 +1,78 @@
+/** The public types of `Playground`'s calls and events. */
+
+import type { XppgError } from "@xppg/errors";
+import type { Ban } from "./abuse-guard.js";
+import type { PeerInfo } from "./peer-table.js";
+
+/** Lifecycle events, on `pg.events`; their names never collide with message kinds. */
+export interface PlaygroundEvents {
+  /** A peer completed the handshake. */
+  "peer:joined": (peer: PeerInfo) => void;
+  /**
+   * A peer left: `reason` is absent for a clean close, else why (timeout,
+   * limit, reset). When the peer said why in its goodbye, `reason` is a
+   * `RemotePeerError` carrying the peer's own code.
+   */
+  "peer:left": (peer: PeerInfo, reason: XppgError | undefined) => void;
+  /**
+   * Something went wrong that did not stop the node: a peer broke a rule and
+   * was dropped, a handler threw, a file transfer failed. `peerId` names the
+   * peer when there is one.
+   */
+  error: (error: XppgError, peerId: string | undefined) => void;
+  /** A message of a kind with no handler arrived (it was ignored). */
+  "message:unhandled": (src: string, kind: string) => void;
+  /** A peer id or host was banned (by `ban`, or automatically after repeated violations). */
+  "peer:banned": (ban: Ban) => void;
+}
+
+/** Counters of what the node refused. */
+export interface PlaygroundStats {
+  /** Broadcast messages dropped because their signature was missing or wrong. */
+  forgedMessages: number;
+  /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
+  droppedPeers: number;
+  /** Connections refused because the peer id or host was banned or not allowed. */
+  refusedConnections: number;
+}
+
+/** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */
+export interface SendOptions {
+  /** The peer id to send to; omit to send to every connected peer. */
+  to?: string | undefined;
+}
+
+/** Options of a subscription (`pg.on`, `pg.events.on`) and of `shareFile`. */
+export interface SubscribeOptions {
+  /** Aborting it removes the handler (for `shareFile`: stops the transfer). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of `requestState`. */
+export interface RequestStateOptions extends SendOptions {
+  /**
+   * Give up after this long with `XPPG_ERR_TIMEOUT`.
+   * @default 10000
+   */
+  timeoutMs?: number | undefined;
+  /** Give up when aborted, with `XPPG_ERR_ABORTED`. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of `join`. */
+export interface JoinOptions {
+  /**
+   * Give up after this long (dial and handshake together).
+   * @default 10000
+   */
+  timeoutMs?: number | undefined;
+  /** Abort the join (`XPPG_ERR_ABORTED`; a dial in progress fails with the transport's abort error). */
+  signal?: AbortSignal | undefined;
+  /**
+   * The peer id you expect. If another key answers, the join fails with
+   * `XPPG_ERR_PEER_ID_MISMATCH` (a man in the middle, or the wrong address).
+   * With `dangerouslyDisableEncryption` the peer's hello must claim this id;
+   * nothing is proved, so that only catches a wrong address.
+   */
+  peerId?: string | undefined;
+}

@@ -1,0 +1,216 @@
+/**
+ * One resolved and validated options object: every default filled in, every
+ * value checked once, here, so the rooms of the node read plain fields and
+ * never repeat `?? DEFAULTS.x`.
+ */
+
+import { homedir } from "node:os";
+import { join as joinPath } from "node:path";
+import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
+import type { PortMapper } from "@xppg/nat";
+import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
+import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
+import type { Replica } from "@xppg/state";
+import type { Transport } from "@xppg/transport";
+import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, show } from "./argument-checks.js";
+import { DEFAULTS, type PlaygroundOptions } from "./options.js";
+
+/** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
+export const MIN_FRAME_SIZE = 4096;
+
+const CALL = "new Playground(appName, options)";
+
+const OPTION_KEYS = [
+  "host",
+  "port",
+  "listen",
+  "transports",
+  "identity",
+  "keyFile",
+  "allowPeers",
+  "dangerouslyDisableEncryption",
+  "limits",
+  "heartbeat",
+  "autoSyncState",
+  "downloadDir",
+  "acceptFile",
+  "portMapper",
+  "state",
+] as const satisfies readonly (keyof PlaygroundOptions)[];
+
+/** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
+const LIMITS = {
+  maxPeers: { int: 1 },
+  maxPendingHandshakes: { int: 1 },
+  handshakeTimeoutMs: { infinite: false },
+  maxFrameSize: { int: MIN_FRAME_SIZE },
+  maxPayloadDepth: { int: 1 },
+  messagesPerSecond: { infinite: true },
+  messageBurst: { infinite: true },
+  broadcastsPerSecond: { infinite: true },
+  broadcastBurst: { infinite: true },
+  bytesPerSecond: { infinite: true },
+  byteBurst: { infinite: true },
+  banThreshold: { int: 1 },
+  strikeWindowMs: { infinite: false },
+  banDurationMs: { infinite: true },
+  maxFileSize: { int: 0 },
+  maxIncomingTransfersPerPeer: { int: 1 },
+} as const;
+
+const LIMIT_DEFAULTS: ResolvedLimits = {
+  maxPeers: DEFAULTS.maxPeers,
+  maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
+  handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
+  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
+  maxPayloadDepth: DEFAULT_MAX_PAYLOAD_DEPTH,
+  messagesPerSecond: DEFAULTS.messagesPerSecond,
+  messageBurst: DEFAULTS.messageBurst,
+  broadcastsPerSecond: DEFAULTS.broadcastsPerSecond,
+  broadcastBurst: DEFAULTS.broadcastBurst,
+  bytesPerSecond: DEFAULTS.bytesPerSecond,
+  byteBurst: DEFAULTS.byteBurst,
+  banThreshold: DEFAULTS.banThreshold,
+  strikeWindowMs: DEFAULTS.strikeWindowMs,
+  banDurationMs: DEFAULTS.banDurationMs,
+  maxFileSize: DEFAULTS.maxFileSize,
+  maxIncomingTransfersPerPeer: DEFAULTS.maxIncomingTransfersPerPeer,
+};
+
+/** Every limit, with its value. */
+export type ResolvedLimits = { -readonly [K in keyof typeof LIMITS]: number };
+
+/** The options of one node, resolved and checked. */
+export interface ResolvedOptions {
+  readonly appName: string;
+  readonly listen: readonly string[];
+  /** Undefined: the default transport (TCP), made at `start`. */
+  readonly transports: readonly Transport[] | undefined;
+  readonly identity: Identity;
+  readonly encrypted: boolean;
+  readonly allowPeers: ReadonlySet<string> | null;
+  readonly limits: Readonly<ResolvedLimits>;
+  readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number };
+  readonly autoSyncState: boolean;
+  readonly downloadDir: string;
+  readonly acceptFile: (offer: { from: string; name: string; size: number }) => boolean;
+  /** Undefined: UPnP from `@xppg/nat`, loaded when a port is to be opened. */
+  readonly portMapper: PortMapper | undefined;
+  /** Undefined: a new `SharedState`. */
+  readonly state: Replica | undefined;
+}
+
+/** Checks the arguments of the constructor and fills in every default; throws `XPPG_ERR_INVALID_ARGUMENT` with the right call. */
+export function resolveOptions(appName: unknown, input: unknown): ResolvedOptions {
+  if (typeof appName !== "string" || appName.length === 0 || appName.length > 128) {
+    throw invalidArgument("new Playground(appName, options?)", `appName must be a non-empty string of at most 128 characters, got ${show(appName)}`, 'new Playground("my-app")');
+  }
+  const o = checkOptions(input, OPTION_KEYS, CALL) as PlaygroundOptions;
+  const host = o.host === undefined ? DEFAULTS.host : checkString(o.host, "host", CALL, '{ host: "127.0.0.1" }', 256);
+  const port = o.port === undefined ? DEFAULTS.port : checkInteger(o.port, "port", CALL, "{ port: 7337 } (0 picks a free port)", 0, 65535);
+  let listen: string[];
+  if (o.listen === undefined) listen = [tcpAddress(host, port)];
+  else {
+    if (!Array.isArray(o.listen)) throw invalidArgument(CALL, `listen must be an array of addresses, got ${show(o.listen)}`, '{ listen: ["tcp://0.0.0.0:7337"] }');
+    listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, '{ listen: ["tcp://0.0.0.0:7337"] }', 1024));
+  }
+  let transports: Transport[] | undefined;
+  if (o.transports !== undefined) {
+    if (!Array.isArray(o.transports) || o.transports.length === 0 || !o.transports.every(isTransport)) {
+      throw invalidArgument(CALL, `transports must be a non-empty array of transports (each with listen, dial and canDial), got ${show(o.transports)}`, "{ transports: [tcpTransport()] }");
+    }
+    transports = [...o.transports];
+  }
+  if (o.identity !== undefined && !isIdentity(o.identity)) {
+    throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
+  }
+  if (o.keyFile !== undefined) checkString(o.keyFile, "keyFile", CALL, '{ keyFile: "./my-node.key" }');
+  if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
+  const allowPeers = o.allowPeers === undefined ? null : checkAllowPeers(o.allowPeers);
+  const encrypted = o.dangerouslyDisableEncryption === undefined ? true : !checkBoolean(o.dangerouslyDisableEncryption, "dangerouslyDisableEncryption", CALL, "{ dangerouslyDisableEncryption: true }");
+  const limits = resolveLimits(o.limits);
+  const heartbeat = resolveHeartbeat(o.heartbeat);
+  const autoSyncState = o.autoSyncState === undefined ? true : checkBoolean(o.autoSyncState, "autoSyncState", CALL, "{ autoSyncState: false }");
+  // Per user, never a shared folder another local user could prepare (a symlink) for us.
+  const dataHome = process.env.XDG_DATA_HOME || joinPath(homedir(), ".local", "share");
+  const downloadDir =
+    o.downloadDir === undefined ? joinPath(dataHome, "xppg", "downloads", safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
+  const acceptFile = o.acceptFile === undefined ? () => true : checkFunction<ResolvedOptions["acceptFile"]>(o.acceptFile, "acceptFile", CALL, "{ acceptFile: ({ from, name, size }) => size < 1e6 }");
+  if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
+    throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
+  }
+  if (o.state !== undefined && !isReplica(o.state)) {
+    throw invalidArgument(CALL, `state must be a Replica (a SharedState of @xppg/state), got ${show(o.state)}`, "{ state: new SharedState({ replicaId }) }");
+  }
+  // Loaded last: a bad option must not create a key file first.
+  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
+  return {
+    appName,
+    listen,
+    transports,
+    identity,
+    encrypted,
+    allowPeers,
+    limits,
+    heartbeat,
+    autoSyncState,
+    downloadDir,
+    acceptFile,
+    portMapper: o.portMapper,
+    state: o.state,
+  };
+}
+
+function resolveLimits(input: unknown): ResolvedLimits {
+  const given = checkOptions(input, Object.keys(LIMITS), CALL, "limits");
+  const limits = { ...LIMIT_DEFAULTS };
+  for (const [name, rule] of Object.entries(LIMITS) as [keyof ResolvedLimits, { int?: number; infinite?: boolean }][]) {
+    const value = given[name];
+    if (value === undefined) continue;
+    const right = `{ limits: { ${name}: ${LIMIT_DEFAULTS[name]} } }`;
+    limits[name] =
+      rule.int !== undefined ? checkInteger(value, `limits.${name}`, CALL, right, rule.int) : checkPositive(value, `limits.${name}`, CALL, right, rule.infinite === true);
+  }
+  return limits;
+}
+
+function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: number } {
+  const given = checkOptions(input, ["intervalMs", "timeoutMs"], CALL, "heartbeat");
+  const right = `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }`;
+  const intervalMs = given.intervalMs === undefined ? DEFAULTS.heartbeatIntervalMs : checkPositive(given.intervalMs, "heartbeat.intervalMs", CALL, right, false);
+  const timeoutMs = given.timeoutMs === undefined ? DEFAULTS.heartbeatTimeoutMs : checkPositive(given.timeoutMs, "heartbeat.timeoutMs", CALL, right, false);
+  if (timeoutMs < intervalMs) throw invalidArgument(CALL, `heartbeat.timeoutMs (${timeoutMs}) must be at least heartbeat.intervalMs (${intervalMs})`, right);
+  return { intervalMs, timeoutMs };
+}
+
+function checkAllowPeers(value: unknown): Set<string> {
+  const right = '{ allowPeers: ["xp1...", "xp1..."] }';
+  // A string is iterable too, one character at a time: never what was meant.
+  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw invalidArgument(CALL, `allowPeers must be an array (or set) of peer ids, got ${show(value)}`, right);
+  }
+  const set = new Set<string>();
+  for (const id of value as Iterable<unknown>) set.add(checkString(id, "every allowPeers entry", CALL, right, 256));
+  return set;
+}
+
+function isTransport(value: unknown): value is Transport {
+  if (typeof value !== "object" || value === null) return false;
+  const t = value as Partial<Transport>;
+  return typeof t.name === "string" && typeof t.listen === "function" && typeof t.dial === "function" && typeof t.canDial === "function";
+}
+
+function isReplica(value: unknown): value is Replica {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Partial<Replica>;
+  return typeof r.snapshot === "function" && typeof r.delta === "function" && typeof r.apply === "function" && typeof r.splitUpdate === "function" && typeof r.on === "function";
+}
+
+/** `tcp://host:port`, with brackets around an IPv6 host. */
+export function tcpAddress(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+}
+
+function safeFolder(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(0, 64) || "app";
+}

@@ -1,0 +1,138 @@
+/**
+ * The wiring: builds each room of a node from the resolved options and
+ * connects them, one line each. A new capability (mesh routing, a relay,
+ * discovery) is a new room plus its line here; the facade does not change
+ * unless the capability adds a public call.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import { EnvelopeCodec } from "@xppg/framing";
+import { SharedState } from "@xppg/state";
+import { AbuseGuard, isStrike } from "./abuse-guard.js";
+import { Bans } from "./bans.js";
+import { BroadcastAuth } from "./broadcast-auth.js";
+import { ConnectionGate } from "./connection-gate.js";
+import { Dialer } from "./dialer.js";
+import { Dispatcher } from "./dispatcher.js";
+import { NODE_ERROR_CODES } from "./errors.js";
+import { FileTransfers } from "./file-transfer.js";
+import { Heartbeat } from "./heartbeat.js";
+import { MessageRouter } from "./message-router.js";
+import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
+import { PeerTable } from "./peer-table.js";
+import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
+import { KIND, type Hello } from "./protocol.js";
+import type { ResolvedOptions } from "./resolved-options.js";
+import { StateSync } from "./state-sync.js";
+import { TransportSet } from "./transport-set.js";
+import type { TypedEvents } from "./typed-events.js";
+
+/** What the rooms need from the facade. */
+export interface NodeHooks {
+  readonly events: TypedEvents<PlaygroundEvents>;
+  readonly stats: PlaygroundStats;
+  /** True while the node runs. */
+  running(): boolean;
+  hello(): Hello;
+  nextMessageId(): number;
+}
+
+/** Every room of one node. */
+export interface Rooms {
+  readonly codec: EnvelopeCodec;
+  readonly guard: AbuseGuard;
+  readonly table: PeerTable;
+  readonly bans: Bans;
+  readonly auth: BroadcastAuth;
+  readonly dispatcher: Dispatcher;
+  readonly state: SharedState;
+  readonly stateSync: StateSync;
+  readonly files: FileTransfers;
+  readonly gate: ConnectionGate;
+  readonly transports: TransportSet;
+  readonly dialer: Dialer;
+  readonly heartbeat: Heartbeat;
+}
+
+export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
+  const localPeerId = o.identity.peerId;
+  const { events, stats } = node;
+  const report = (error: XppgError, peerId: string | undefined): void => events.emit("error", error, peerId);
+  const refused = (): void => void stats.refusedConnections++;
+  const guard = new AbuseGuard({ threshold: o.limits.banThreshold, windowMs: o.limits.strikeWindowMs, durationMs: o.limits.banDurationMs, allowPeers: o.allowPeers });
+  // A frame is a bundle of envelopes, each behind its length.
+  const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
+  const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, guard, refused });
+  const bans = new Bans({ guard, table, localPeerId, banned: (ban) => events.emit("peer:banned", ban) });
+  const auth = new BroadcastAuth(o.identity, codec, o.encrypted);
+  const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
+  // The node carries any Replica; `pg.state` is typed as the default one's class.
+  const state = (o.state as SharedState | undefined) ?? new SharedState({ replicaId: localPeerId });
+  const broadcast = (kind: string, payload: unknown): void => {
+    for (const s of table.open.values()) void s.sendMessage(kind, payload);
+  };
+  const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report });
+  const files = new FileTransfers({
+    downloadDir: o.downloadDir,
+    maxFrameSize: codec.maxSize,
+    maxFileSize: o.limits.maxFileSize,
+    maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer,
+    acceptFile: o.acceptFile,
+    delivered: (from, file) => dispatcher.dispatch(from, KIND.FILE, file),
+    failed: report,
+    setPaused: (session, paused) => {
+      if (paused) table.paused.add(session);
+      else table.paused.delete(session);
+      if (paused) session.connection.pause();
+      else session.connection.resume();
+    },
+  });
+  const forged = (session: PeerSession, error: XppgError): void => {
+    stats.forgedMessages++;
+    report(error, session.peerId);
+    bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
+  };
+  const router = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, forged });
+  const opened = (session: PeerSession): void => {
+    const joined = table.opened(session);
+    // A connection that replaced another to the same peer is no new peer.
+    if (joined !== undefined) events.emit("peer:joined", joined);
+    if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
+  };
+  const ended = (session: PeerSession, error: XppgError | undefined): void => {
+    void files.sessionEnded(session);
+    stateSync.peerLeft(session);
+    const left = table.ended(session);
+    if (left !== undefined) events.emit("peer:left", left, error);
+    // A violation this node detected (not the peer's own word in a bye) is a strike.
+    if (error !== undefined && error.details?.remote !== true && isStrike(error.code)) {
+      stats.droppedPeers++;
+      // Without encryption a peer id is only claimed: strike the host alone, or anyone could get any id banned.
+      bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
+    }
+    // Report misbehaviour once; a clean leave, a duplicate or our own shutdown
+    // is no error, and a failed join is reported to its caller, not here.
+    const failedJoin = session.connection.outbound && !session.everOpened;
+    if (error !== undefined && !isQuietClose(error) && !failedJoin && node.running()) report(error, session.peerId);
+  };
+  const sessionHost: SessionHost = {
+    localPeerId,
+    codec,
+    hello: node.hello,
+    nextMessageId: node.nextMessageId,
+    admit: (session, hello) => table.admit(session, hello),
+    opened,
+    report,
+    deliver: (session, envelope) => router.deliver(session, envelope),
+    ended,
+  };
+  const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report });
+  const transports = new TransportSet();
+  const dialer = new Dialer({ transports, gate, table, guard });
+  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat() };
+}
+
+function isQuietClose(error: XppgError): boolean {
+  const c = error.code;
+  return c === NODE_ERROR_CODES.DUPLICATE_CONNECTION || c === NODE_ERROR_CODES.PEER_SHUTDOWN || c === NODE_ERROR_CODES.PEER_GONE || c === NODE_ERROR_CODES.DISCONNECTED;
+}

@@ -1,0 +1,56 @@
+/**
+ * The node's transports and listeners: which transport listens on or dials
+ * an address, and the listeners opened by `start`.
+ */
+
+import type { Connection, Listener, Transport } from "@xppg/transport";
+import { raceAbort } from "./call-checks.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
+export class TransportSet {
+  #transports: readonly Transport[] = [];
+  #listeners: Listener[] = [];
+
+  /** The bound port of the first listener. */
+  get port(): number | undefined {
+    return this.#listeners[0]?.port;
+  }
+
+  get addresses(): string[] {
+    return this.#listeners.map((l) => l.address);
+  }
+
+  /** Listens on every address; on failure (or abort) closes what it opened and rejects. */
+  async listen(transports: readonly Transport[], addresses: readonly string[], onConnection: (conn: Connection) => void, signal: AbortSignal | undefined): Promise<void> {
+    this.#transports = transports;
+    try {
+      for (const address of addresses) {
+        const transport = this.for(address, "listen");
+        this.#listeners.push(await raceAbort(transport.listen(address, onConnection), signal, "start", (late) => void late.close()));
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** For dialling, the first transport that can dial the address; for listening, the one named by its scheme. */
+  for(address: string, use: "dial" | "listen" = "dial"): Transport {
+    const scheme = address.slice(0, Math.max(0, address.indexOf("://")));
+    const t = this.#transports.find((tr) => (use === "dial" ? tr.canDial(address) : tr.name === scheme));
+    if (t === undefined) {
+      throw new PlaygroundError(
+        NODE_ERROR_CODES.NO_TRANSPORT,
+        `No transport of this node can use "${address}" (it has: ${this.#transports.map((tr) => tr.name).join(", ") || "none"}). Add one with the transports option.`,
+      );
+    }
+    return t;
+  }
+
+  /** Closes every listener. */
+  async close(): Promise<void> {
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    await Promise.all(listeners.map((l) => l.close().catch(() => {})));
+  }
+}
