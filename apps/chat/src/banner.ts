@@ -1,5 +1,5 @@
 import { networkInterfaces } from "node:os";
-import type { NatResultLike, QuickChat } from "@xppg/quickchat";
+import type { PortMappingResult, QuickChat } from "@xppg/quickchat";
 import { DEFAULT_CHAT_PORT, cleanText } from "@xppg/quickchat";
 import { DEFAULT_ROOM } from "./args.js";
 
@@ -21,7 +21,7 @@ function reachableHosts(listenAddress: string | undefined): string[] {
   return [host.includes(":") ? `[${host}]` : host];
 }
 
-function describeNat(nat: NatResultLike | null, port: number): string[] {
+function describeNat(nat: PortMappingResult | null, port: number): string[] {
   if (nat === null) return [];
   if (nat.mapped) {
     const where = nat.externalIp ? `${nat.externalIp}:${nat.externalPort ?? port}` : `port ${nat.externalPort ?? port}`;
@@ -33,7 +33,7 @@ function describeNat(nat: NatResultLike | null, port: number): string[] {
 }
 
 /** The lines printed at start: who you are, where you listen, how others join. */
-export function banner(chat: QuickChat, nat: NatResultLike | null): string[] {
+export function banner(chat: QuickChat, nat: PortMappingResult | null): string[] {
   const port = chat.port ?? 0;
   const roomFlag = chat.room === DEFAULT_ROOM ? "" : ` --room ${JSON.stringify(chat.room)}`;
   const withPort = (host: string, p: number): string => (p === DEFAULT_CHAT_PORT ? host : `${host}:${p}`);

@@ -1,12 +1,18 @@
-import type { NatResultLike, QuickChat } from "@xppg/quickchat";
+import { QUICKCHAT_ERROR_CODES, QuickChatError, type PortMappingResult, type QuickChat, type XppgError } from "@xppg/quickchat";
 import { describe, expect, it } from "vitest";
 import { banner } from "../src/banner.js";
+
+/** An unmapped result, as a Playground gives it when the mapper failed. */
+function unmapped(error?: XppgError): PortMappingResult {
+  const base = { mapped: false, method: null, externalIp: null, externalPort: 7337, internalPort: 7337, internalIp: null, protocol: "TCP", leaseSeconds: 0, remove: async () => {} } as const;
+  return error === undefined ? base : { ...base, error };
+}
 
 const chat = { port: 7337, room: "xppg-chat", name: "alice", peerId: "xp1test", addresses: ["tcp://127.0.0.1:7337"] } as unknown as QuickChat;
 
 describe("banner", () => {
   it("says why the port is not forwarded, without the gateway's terminal controls", () => {
-    const nat: NatResultLike = { mapped: false, error: new Error("refused: \u001b]0;PWNED\u0007\u001b[2Jconflict"), remove: async () => {} };
+    const nat = unmapped(new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, "refused: \u001b]0;PWNED\u0007\u001b[2Jconflict"));
     const lines = banner(chat, nat).join("\n");
     expect(lines).toContain("Router: no port forwarding (refused: ");
     expect(lines).toContain("conflict");
@@ -14,6 +20,6 @@ describe("banner", () => {
   });
 
   it("names no reason it was not given", () => {
-    expect(banner(chat, { mapped: false, remove: async () => {} }).join("\n")).toContain("(no UPnP answer)");
+    expect(banner(chat, unmapped()).join("\n")).toContain("(no UPnP answer)");
   });
 });

@@ -33,13 +33,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * in `known`; a typo such as `{ prot: 7444 }` throws, with the closest known key.
  */
 export function checkOptions(value: unknown, known: readonly string[], call: string, where = "options"): Record<string, unknown> {
+  const nest = (inner: string): string => (where === "options" ? inner : `{ ${where}: ${inner} }`);
   if (value === undefined) return {};
-  if (!isPlainObject(value)) throw invalidArgument(call, `${where} must be an object such as { ${known[0]}: ... }, got ${show(value)}`);
+  if (!isPlainObject(value)) throw invalidArgument(call, `${where} must be an object, got ${show(value)}`, `${call.slice(0, call.indexOf("("))}(..., ${nest(`{ ${known[0]}: ... }`)})`);
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
     const hint = near === undefined ? "" : ` (did you mean "${near}"?)`;
-    throw invalidArgument(call, `${where} has no option "${key}"${hint}; the known ones are ${known.join(", ")}`);
+    throw invalidArgument(call, `${where} has no option "${key}"${hint}; the known ones are ${known.join(", ")}`, nest(`{ ${near ?? known[0]}: ... }`));
   }
   return value;
 }

@@ -76,6 +76,37 @@ describe("Playground: shareFile", () => {
     expect(await readdir(join(dir, "a"))).toEqual(["photo.jpg"]);
   });
 
+  it("a received file named with a bidi override cannot show another extension", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    // Displayed with the override, "invoice\u202Efdp.exe" reads "invoiceexe.pdf".
+    const src = join(dir, "invoice\u202Efdp.exe");
+    await writeFile(src, "MZ");
+    const files = collect<ReceivedFile>(a, "file");
+    await b.shareFile(src, a.peerId);
+    await until(() => files.length === 1, 10_000, "file event");
+    expect(files[0]!.payload.name).toBe("invoicefdp.exe");
+    expect(await readdir(join(dir, "a"))).toEqual(["invoicefdp.exe"]);
+  });
+
+  it("an aborted shareFile rejects with XPPG_ERR_ABORTED and the receiver keeps nothing", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await b.join(a.addresses[0]!);
+    const src = join(dir, "big.bin");
+    await writeFile(src, randomBytes(4 * 1024 * 1024));
+    const failed = new Promise<XppgError>((resolve) => a.events.on("error", (e) => resolve(e)));
+    const controller = new AbortController();
+    const sending = b.shareFile(src, { to: a.peerId, signal: controller.signal });
+    controller.abort();
+    await expect(sending).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    expect((await failed).code).toBe("XPPG_ERR_FILE_TRANSFER_FAILED");
+    await dirUntil(join(dir, "a"), (names) => names.length === 0, "no partial file");
+    const signal = AbortSignal.abort();
+    await expect(b.shareFile(src, { signal })).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+  });
+
   it("broadcasts to every peer and never overwrites an existing file", async () => {
     const hub = await node("hub");
     const x = await node("x");

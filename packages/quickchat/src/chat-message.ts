@@ -6,6 +6,8 @@
  * so printing an accepted message is safe.
  */
 
+import { safeText } from "@xppg/node";
+
 /** What travels in a `"chat"` message. */
 export interface ChatPayload {
   /** The sender's display name (not authenticated: any peer may claim any name). */
@@ -20,29 +22,22 @@ export interface ChatLimits {
   maxTextLength: number;
 }
 
-// C0 and C1 control characters, DEL, zero-width and bidi formatting characters:
-// none belongs in a name, and each can make one name look like another.
-// eslint-disable-next-line no-control-regex
-const NAME_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
-// Controls that move the cursor or start escape sequences; tab and newline stay.
-// eslint-disable-next-line no-control-regex
-const TEXT_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
 /**
- * Cleans a display name: removes control, zero-width and bidi characters,
- * folds runs of white space into one space and trims. May return "".
+ * Cleans a display name: removes control, zero-width and bidi characters
+ * (`safeText` of `@xppg/node`, the same rules as received file names), folds
+ * runs of white space into one space and trims. May return "".
  */
 export function cleanName(name: string): string {
-  // White space first, so a tab or line break between words stays a space.
-  return name.replace(/\s+/g, " ").replace(NAME_UNSAFE, "").replace(/ {2,}/g, " ").trim();
+  return safeText(name, { singleLine: true, removeInvisible: true }).replace(/ {2,}/g, " ").trim();
 }
 
 /**
- * Removes the characters of a text that could drive a terminal (escape,
- * carriage return, other C0/C1 controls); tabs and line breaks stay.
+ * Removes the characters of a text that could drive a terminal or reorder
+ * what it shows (escape, carriage return, other C0/C1 controls, bidi
+ * overrides and isolates); tabs and line breaks stay.
  */
 export function cleanText(text: string): string {
-  return text.replace(/\r\n?/g, "\n").replace(TEXT_UNSAFE, "");
+  return safeText(text);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -8,6 +8,6 @@ export type { ChatLimits, ChatPayload, Parsed } from "./chat-message.js";
 export { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
 export { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 export type { QuickChatErrorCode } from "./errors.js";
-export type { NatResultLike, PeerInfo } from "@xppg/node";
+export type { NatResultLike, PeerInfo, PortMappingResult } from "@xppg/node";
 export { isXppgError } from "@xppg/errors";
 export type { XppgError } from "@xppg/errors";

@@ -2,7 +2,7 @@ import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
-import { Playground, type NatResultLike, type PeerInfo } from "@xppg/node";
+import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
 import { parseChatAddress } from "./address.js";
 import { cleanName, parseChatPayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
 import { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
@@ -39,8 +39,8 @@ export class QuickChat {
   readonly #errorHandlers = new Set<ChatErrorHandler>();
   /** Latest name each peer used, by peer id. */
   readonly #names = new Map<string, string>();
-  #starting: Promise<NatResultLike | null> | undefined;
-  #nat: NatResultLike | null = null;
+  #starting: Promise<PortMappingResult | null> | undefined;
+  #nat: PortMappingResult | null = null;
   #stopping: Promise<void> | undefined;
   #running = false;
   #closeInput: (() => void) | undefined;
@@ -103,7 +103,7 @@ export class QuickChat {
   }
 
   /** The result of the router port mapping once started with `openPort`, else null. */
-  get nat(): NatResultLike | null {
+  get nat(): PortMappingResult | null {
     return this.#nat;
   }
 
@@ -138,7 +138,7 @@ export class QuickChat {
    * when `openPort` is off. Safe to call again: later calls share the first.
    * `connect`, `send` and `run` call it for you.
    */
-  start(): Promise<NatResultLike | null> {
+  start(): Promise<PortMappingResult | null> {
     if (this.#stopping !== undefined) return Promise.reject(this.#stoppedError("start"));
     this.#starting ??= this.#boundedStart().then(
         (nat) => (this.#nat = nat),
@@ -156,7 +156,7 @@ export class QuickChat {
    * failing mapper into an unmapped result, which the chat reports and
    * carries on without.
    */
-  async #boundedStart(): Promise<NatResultLike | null> {
+  async #boundedStart(): Promise<PortMappingResult | null> {
     const openPort = this.#options.openPort ?? true;
     const openPortTimeoutMs = this.#options.openPortTimeoutMs ?? DEFAULT_OPEN_PORT_TIMEOUT_MS;
     const nat = await this.playground.start({ openPort, openPortTimeoutMs });

@@ -13,6 +13,10 @@ describe("chat payloads", () => {
     expect(cleanText("a\r\nb\rc\td\u001b[0m\u007f\u0085")).toBe("a\nb\nc\td[0m");
   });
 
+  it("cleanText drops bidi overrides and isolates, so a text cannot show reordered", () => {
+    expect(cleanText("pay to \u202Eevil\u202C and \u2067x\u2069")).toBe("pay to evil and x");
+  });
+
   it("accepts { user, text } within the limits, cleaned, extra fields dropped", () => {
     expect(parseChatPayload({ user: " eve ", text: "hi", x: 1 }, limits)).toEqual({ ok: true, value: { user: "eve", text: "hi" } });
     expect(parseChatPayload({ user: "e".repeat(8), text: "t".repeat(10) }, limits)).toMatchObject({ ok: true });

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { memoryTransport } from "@xppg/transport";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { collect, node, stopNodesAfterEach, track, until } from "./helpers.js";
+
+stopNodesAfterEach();
+
+/** Expects `XPPG_ERR_INVALID_ARGUMENT` whose message starts with the call, names each of `words` and shows the right call. */
+function invalid(call: string, ...words: string[]): unknown {
+  return expect.objectContaining({
+    code: "XPPG_ERR_INVALID_ARGUMENT",
+    message: expect.stringMatching(new RegExp(`^${escape(call)}: ${words.map((w) => `(?=.*${escape(w)})`).join("")}.*Write it as `, "s")),
+  });
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const CTOR = "new Playground(appName, options)";
+
+describe("new Playground: options are checked, none ignored", () => {
+  it.each<[string, unknown, string[]]>([
+    ["a negative maxPeers", { limits: { maxPeers: -5 } }, ["limits.maxPeers", "-5", "{ limits: { maxPeers: 64 } }"]],
+    ["a NaN handshake timeout", { limits: { handshakeTimeoutMs: NaN } }, ["limits.handshakeTimeoutMs", "NaN"]],
+    ["a frame size of 2 bytes", { limits: { maxFrameSize: 2 } }, ["limits.maxFrameSize", "4096"]],
+    ["a port out of range", { port: 70000 }, ["port", "70000", "{ port: 7337 }"]],
+    ["a heartbeat timeout below its interval", { heartbeat: { intervalMs: 5000, timeoutMs: 1000 } }, ["heartbeat.timeoutMs"]],
+    ["allowPeers as one string", { allowPeers: "xp1abc" }, ["allowPeers", "allowPeers: ["]],
+    ["a non-boolean encryption switch", { dangerouslyDisableEncryption: "yes" }, ["dangerouslyDisableEncryption"]],
+    ["a portMapper without map", { portMapper: {} }, ["portMapper"]],
+    ["a state that is no Replica", { state: { get: () => 1 } }, ["state", "SharedState"]],
+    ["transports that are not transports", { transports: [{}] }, ["transports"]],
+  ])("refuses %s", (_what, options, words) => {
+    expect(() => new Playground("x", options as PlaygroundOptions)).toThrow(invalid(CTOR, ...words));
+  });
+
+  it.each<[string, unknown, string]>([
+    ["top level", { prot: 7444 }, 'options has no option "prot" (did you mean "port"?)'],
+    ["limits", { limits: { maxPeer: 3 } }, 'limits has no option "maxPeer" (did you mean "maxPeers"?)'],
+    ["heartbeat", { heartbeat: { interval: 3 } }, 'heartbeat has no option "interval"'],
+  ])("refuses an unknown key at the %s", (_where, options, message) => {
+    expect(() => new Playground("x", options as PlaygroundOptions)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining(message) }));
+  });
+
+  it("refuses options that are not an object, and a bad app name, showing the right call", () => {
+    expect(() => new Playground("x", "7444" as never)).toThrow(invalid(CTOR, "options must be an object"));
+    expect(() => new Playground("")).toThrow(invalid("new Playground(appName, options?)", "appName", 'new Playground("my-app")'));
+    expect(() => new Playground(42 as never)).toThrow(invalid("new Playground(appName, options?)", "appName"));
+  });
+
+  it("takes a number second argument as the port, as the call plainly means", async () => {
+    const pg = track(new Playground("x", 0, { host: "127.0.0.1" }));
+    await pg.start();
+    expect(pg.addresses[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(pg.port).toBeGreaterThan(0);
+    expect(() => new Playground("x", 70000)).toThrow(invalid(CTOR, "port", "70000"));
+    expect(() => new Playground("x", { port: 1 } as never, {} as never)).toThrow(invalid(CTOR, "third argument"));
+  });
+
+  it("accepts an injected Replica as pg.state", async () => {
+    const { SharedState } = await import("@xppg/state");
+    const state = new SharedState({ replicaId: "mine" });
+    const pg = new Playground("x", { state, transports: [memoryTransport()], listen: [] });
+    expect(pg.state).toBe(state);
+  });
+});
+
+describe("Playground calls: wrong arguments throw with the right call", () => {
+  it("sendText with a peer id as second argument sends to that peer only, never to everyone", async () => {
+    const a = await node();
+    const b = await node();
+    const c = await node();
+    await b.join(a.addresses[0]!);
+    await c.join(a.addresses[0]!);
+    const atB = collect<{ text: string }>(b, "text");
+    const atC = collect<{ text: string }>(c, "text");
+    await until(() => a.peers.length === 2, 5000, "two peers");
+    await a.sendText("for b only", b.peerId);
+    await a.send("note", 1, c.peerId);
+    await until(() => atB.length === 1, 5000, "b's text");
+    await a.sendText("to all");
+    await until(() => atC.length === 1 && atB.length === 2, 5000, "the broadcast");
+    expect(atB.map((m) => m.payload.text)).toEqual(["for b only", "to all"]);
+    expect(atC.map((m) => m.payload.text)).toEqual(["to all"]);
+    await expect(a.sendText("hi", "nobody")).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+  });
+
+  it("send refuses a payload of a fixed-shape kind that the receiver would refuse", async () => {
+    const a = await node();
+    await expect(a.send("text", "hi")).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }", 'pg.sendText("hello")'));
+    await expect(a.send("text", { text: 5 })).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }"));
+    await expect(a.send("text", { text: "ok" })).resolves.toBeUndefined();
+  });
+
+  it.each<[string, (pg: Playground) => Promise<unknown>, string, string[]]>([
+    ["sendText(5)", (pg) => pg.sendText(5 as never), "pg.sendText(text, options?)", ["text must be a string"]],
+    ["send(kind, payload, { too })", (pg) => pg.send("k", 1, { too: "x" } as never), "pg.send(kind, payload, options?)", ['"too" (did you mean "to"?)']],
+    ["send(7, payload)", (pg) => pg.send(7 as never, 1), "pg.send(kind, payload, options?)", ["kind"]],
+    ["join(7337)", (pg) => pg.join(7337 as never), "pg.join(host, port?, options?)", ["host"]],
+    ["join(host, '7337')", (pg) => pg.join("127.0.0.1", "7337" as never), "pg.join(host, port?, options?)", ["port", "7337"]],
+    ["join(host, port, { timeout })", (pg) => pg.join("127.0.0.1", 7337, { timeout: 5 } as never), "pg.join(host, port?, options?)", ['"timeout" (did you mean "timeoutMs"?)']],
+    ["start({ openport })", (pg) => pg.start({ openport: true } as never), "pg.start(options?)", ['"openport" (did you mean "openPort"?)']],
+    ["shareFile(42)", (pg) => pg.shareFile(42 as never), "pg.shareFile(path, options?)", ["path"]],
+    ["requestState({ timeout })", (pg) => pg.requestState({ timeout: 5 } as never), "pg.requestState(options?)", ['"timeout"']],
+    ["pushState(42)", (pg) => pg.pushState(42 as never), "pg.pushState(options?)", ["options must be an object"]],
+  ])("%s", async (_what, call, name, words) => {
+    const pg = await node();
+    await expect(call(pg)).rejects.toEqual(invalid(name, ...words));
+  });
+
+  it.each<[string, (pg: Playground) => unknown, string, string[]]>([
+    ["on(kind, not a function)", (pg) => pg.on("k", "nope" as never), "pg.on(kind, handler, options?)", ["handler must be a function"]],
+    ["on('', handler)", (pg) => pg.on("", () => {}), "pg.on(kind, handler, options?)", ["kind"]],
+    ["on(kind, handler, { signal: 1 })", (pg) => pg.on("k", () => {}, { signal: 1 as never }), "pg.on(kind, handler, options?)", ["signal must be an AbortSignal"]],
+    ["ban(42)", (pg) => pg.ban(42 as never), "pg.ban(peerIdOrHost, options?)", ["peerIdOrHost"]],
+    ["ban(id, { duration })", (pg) => pg.ban("x", { duration: 5 } as never), "pg.ban(peerIdOrHost, options?)", ['"duration" (did you mean "durationMs"?)']],
+    ["unban(null)", (pg) => pg.unban(null as never), "pg.unban(peerIdOrHost)", ["peerIdOrHost"]],
+    ["disconnect(id, 42)", (pg) => pg.disconnect("x", 42 as never), "pg.disconnect(peerId, reason?)", ["reason must be a string"]],
+  ])("%s", async (_what, call, name, words) => {
+    const pg = await node();
+    expect(() => call(pg)).toThrow(invalid(name, ...words));
+  });
+
+  it("events.on refuses a listener that is not a function", async () => {
+    const pg = await node();
+    expect(() => pg.events.on("error", 5 as never)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("events.on(name, listener, options?)") }));
+  });
+});
