@@ -5,7 +5,7 @@
  */
 
 import { MAX_KIND_LENGTH } from "@xppg/framing";
-import { checkBoolean, checkInteger, checkOptions, checkPositive, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
+import { checkBoolean, checkInteger, checkOptions, checkPositive, checkSignal, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { StartOptions } from "./options.js";
 import { DEFAULTS } from "./options.js";
@@ -14,11 +14,16 @@ import { FIXED_SHAPE_KINDS } from "./protocol.js";
 
 /** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
 export function checkTarget(options: unknown, call: string, known: readonly string[] = ["to"]): string | undefined {
+  // On the send path: no allocation when the options are fine.
+  if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
   if (typeof options === "string") return checkString(options, "the peer id", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
-  const o = checkOptions(options, known, call);
-  if (o.to === undefined) return undefined;
-  return checkString(o.to, "to", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
+  if (!isPlainObject(options)) checkOptions(options, known, call);
+  const o = options as Record<string, unknown>;
+  for (const key in o) if (!known.includes(key)) checkOptions(o, known, call);
+  const to = o.to;
+  if (to === undefined || (typeof to === "string" && to.length > 0 && to.length <= 512)) return to;
+  return checkString(to, "to", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
 }
 
 /** A message kind: 1 to 255 characters. */
