@@ -14,7 +14,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
-import type { PeerInfo, PeerTable } from "./peer-table.js";
+import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { openPort } from "./port-mapping.js";
 import { KIND, PROTOCOL_VERSION, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
@@ -238,7 +238,11 @@ export class Playground {
 
   #sendUser(kind: string, payload: unknown, to: string | undefined): Promise<void> {
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id: this.#nextMessageId(), hopLimit: 0, payload };
-    if (to !== undefined) return this.#table.target(to).sendEnvelope(envelope);
+    if (to !== undefined) {
+      const session = this.#open.get(to);
+      if (session === undefined) throw unknownPeerError(to);
+      return session.sendEnvelope(envelope);
+    }
     if (this.#open.size === 0) return Promise.resolve();
     // Encoded (and signed) once for every peer.
     const bytes = this.#auth.encode(envelope);
