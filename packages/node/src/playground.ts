@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 import type { SharedState } from "@xppg/state";
@@ -9,7 +8,7 @@ import { banKey } from "./bans.js";
 import type { BroadcastAuth } from "./broadcast-auth.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "./defaults.js";
-import { asHandlerError, type MessageHandler } from "./dispatcher.js";
+import type { MessageHandler } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
@@ -19,8 +18,8 @@ import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOption
 import { openPort } from "./port-mapping.js";
 import { KIND, PROTOCOL_VERSION, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
-import { wireRooms, type Rooms } from "./rooms.js";
-import { TypedEvents } from "./typed-events.js";
+import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
+import type { TypedEvents } from "./typed-events.js";
 
 const AGENT = "xppg/0.1";
 const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -69,23 +68,10 @@ export class Playground {
   constructor(appName: string, options?: PlaygroundOptions);
   constructor(appName: string, port: number, options?: Omit<PlaygroundOptions, "port">);
   constructor(appName: string, optionsOrPort?: PlaygroundOptions | number, more?: Omit<PlaygroundOptions, "port">) {
-    let input: unknown = optionsOrPort;
-    if (typeof optionsOrPort === "number") input = { ...(more ?? {}), port: optionsOrPort };
-    else if (more !== undefined) throw invalidArgument("new Playground(appName, options)", `a third argument is only taken after a port number, got ${show(more)}`, 'new Playground("app", { port: 7444, ... })');
-    const o = (this.#o = resolveOptions(appName, input));
+    const o = (this.#o = resolveOptions(appName, optionsOrPort, more));
     this.appName = o.appName;
     this.peerId = o.identity.peerId;
-    let reporting = false;
-    this.events = new TypedEvents<PlaygroundEvents>((error) => {
-      // An "error" listener that throws must not report its own failure forever.
-      if (reporting) return;
-      reporting = true;
-      try {
-        this.#report(asHandlerError(error, "an event listener"), undefined);
-      } finally {
-        reporting = false;
-      }
-    });
+    this.events = nodeEvents();
     const r = (this.#r = wireRooms(o, {
       events: this.events,
       stats: this.#stats,
@@ -337,10 +323,6 @@ export class Playground {
 
   #hello(): Hello {
     return { app: this.appName, protocol: PROTOCOL_VERSION, peerId: this.peerId, listen: this.addresses, agent: AGENT };
-  }
-
-  #report(error: XppgError, peerId: string | undefined): void {
-    this.events.emit("error", error, peerId);
   }
 }
 

@@ -100,8 +100,19 @@ export interface ResolvedOptions {
   readonly state: Replica | undefined;
 }
 
-/** Checks the arguments of the constructor and fills in every default; throws `XPPG_ERR_INVALID_ARGUMENT` with the right call. */
-export function resolveOptions(appName: unknown, input: unknown): ResolvedOptions {
+/**
+ * Checks the arguments of the constructor (`(appName, options?)` or
+ * `(appName, port, options?)`) and fills in every default; throws
+ * `XPPG_ERR_INVALID_ARGUMENT` with the right call.
+ */
+export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: unknown): ResolvedOptions {
+  let input = optionsOrPort;
+  if (typeof optionsOrPort === "number") {
+    const rest = checkOptions(more, OPTION_KEYS, CALL);
+    if (rest.port !== undefined) throw invalidArgument(CALL, `the port came twice (${optionsOrPort} and port: ${show(rest.port)})`, `new Playground("app", ${optionsOrPort}, { ...options without port })`);
+    input = { ...rest, port: optionsOrPort };
+  }
+  else if (more !== undefined) throw invalidArgument(CALL, `a third argument is only taken after a port number, got ${show(more)}`, 'new Playground("app", { port: 7444, ... })');
   if (typeof appName !== "string" || appName.length === 0 || appName.length > 128) {
     throw invalidArgument("new Playground(appName, options?)", `appName must be a non-empty string of at most 128 characters, got ${show(appName)}`, 'new Playground("my-app")');
   }

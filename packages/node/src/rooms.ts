@@ -13,7 +13,7 @@ import { Bans } from "./bans.js";
 import { BroadcastAuth } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
 import { Dialer } from "./dialer.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "./file-transfer.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -25,7 +25,7 @@ import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import { TransportSet } from "./transport-set.js";
-import type { TypedEvents } from "./typed-events.js";
+import { TypedEvents } from "./typed-events.js";
 
 /** What the rooms need from the facade. */
 export interface NodeHooks {
@@ -130,6 +130,21 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const transports = new TransportSet();
   const dialer = new Dialer({ transports, gate, table, guard });
   return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat() };
+}
+
+/** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */
+export function nodeEvents(): TypedEvents<PlaygroundEvents> {
+  let reporting = false;
+  const events: TypedEvents<PlaygroundEvents> = new TypedEvents<PlaygroundEvents>((error) => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      events.emit("error", asHandlerError(error, "an event listener"), undefined);
+    } finally {
+      reporting = false;
+    }
+  });
+  return events;
 }
 
 function isQuietClose(error: XppgError): boolean {
