@@ -19,13 +19,18 @@ export const STATE_ERROR_CODES = {
   INVALID_VALUE: "XPPG_ERR_STATE_INVALID_VALUE",
   /** A value is larger than `maxValueSize`. */
   VALUE_TOO_LARGE: "XPPG_ERR_STATE_VALUE_TOO_LARGE",
-  /** Holding the result would take more than `maxKeys` keys. */
+  /** Holding the result would take more than `maxKeys` keys (received updates: more than `maxKeys - reservedLocalKeys`). */
   TOO_MANY_KEYS: "XPPG_ERR_STATE_TOO_MANY_KEYS",
+  /** A received update would make its sender hold more than `maxKeysPerPeer` keys. */
+  TOO_MANY_KEYS_FROM_PEER: "XPPG_ERR_STATE_TOO_MANY_KEYS_FROM_PEER",
   /** A received update has more rows than `maxEntriesPerUpdate`. */
   TOO_MANY_ENTRIES: "XPPG_ERR_STATE_TOO_MANY_ENTRIES",
   /** Holding the result would take more than `maxTotalSize` bytes. */
   TOO_LARGE: "XPPG_ERR_STATE_TOO_LARGE",
-  /** A received version is more than `maxVersionJump` above the one held. */
+  /**
+   * A received update holds a write its sender says it made itself, at a
+   * version more than twice `maxClockSkewMs` ahead of this replica's clock.
+   */
   VERSION_TOO_FAR_AHEAD: "XPPG_ERR_STATE_VERSION_TOO_FAR_AHEAD",
   /** A key's version is at {@link MAX_VERSION}; it cannot be written again. */
   VERSION_EXHAUSTED: "XPPG_ERR_STATE_VERSION_EXHAUSTED",

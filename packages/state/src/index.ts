@@ -1,5 +1,6 @@
 export { SharedState } from "./shared-state.js";
-export type { SharedStateOptions, MergeFunction, ResolvedOptions } from "./options.js";
+export type { SharedStateOptions, SharedStateLimits, MergeFunction, ResolvedOptions } from "./options.js";
+export { timeOfVersion, versionAtTime } from "./clock.js";
 export type { StateChange, ChangeListener } from "./change.js";
 export type { Replica } from "./replica.js";
 export { parseUpdate } from "./update.js";
@@ -22,5 +23,8 @@ export {
   DEFAULT_MAX_VALUE_DEPTH,
   DEFAULT_MAX_TOTAL_SIZE,
   DEFAULT_MAX_TIED_WRITES,
-  DEFAULT_MAX_VERSION_JUMP,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_TOMBSTONE_TTL_MS,
+  DEFAULT_MAX_PENDING_SIZE,
+  VERSION_TICKS_PER_MS,
 } from "./constants.js";

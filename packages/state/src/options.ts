@@ -7,7 +7,9 @@ import {
   DEFAULT_MAX_TOTAL_SIZE,
   DEFAULT_MAX_VALUE_DEPTH,
   DEFAULT_MAX_VALUE_SIZE,
-  DEFAULT_MAX_VERSION_JUMP,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_TOMBSTONE_TTL_MS,
+  DEFAULT_MAX_PENDING_SIZE,
 } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { isReplicaId } from "./key.js";
@@ -27,25 +29,62 @@ import type { StateValue } from "./value.js";
  */
 export type MergeFunction<V extends StateValue = StateValue> = (a: V, b: V, key: string) => V;
 
-/** Options of {@link SharedState}. Every replica of one state should use the same limits. */
-export interface SharedStateOptions<V extends StateValue = StateValue> {
+/**
+ * The limits of a {@link SharedState}: what it holds and what it accepts
+ * from peers. Every replica of one state should use the same limits. The
+ * node takes these as `new Playground(app, { state: { ... } })`.
+ */
+export interface SharedStateLimits {
   /**
-   * This replica's id, written with every local change; ties between
-   * replicas break on it. The node sets it to its peer id.
-   * @default a random UUID
-   */
-  replicaId?: string;
-  /**
-   * Combines concurrent writes of equal version; see {@link MergeFunction}.
-   * Without it, the write of the greatest writer id wins a tie.
-   * @default undefined
-   */
-  merge?: MergeFunction<V>;
-  /**
-   * Most keys held, deleted ones (tombstones) included.
+   * Most keys that hold a value. Deleted keys (tombstones) are not counted
+   * here but by `maxTombstones`.
    * @default 10000
    */
   maxKeys?: number;
+  /**
+   * Most keys holding a value that one sender (the `origin` given to
+   * `apply`, the peer id in the node) may have added, so that one peer
+   * cannot fill `maxKeys` for everyone. A key counts against the sender that
+   * made it hold a value, until it is deleted.
+   * @default half of maxKeys
+   */
+  maxKeysPerPeer?: number;
+  /**
+   * Keys kept free for this replica's own writes: received updates may fill
+   * at most `maxKeys - reservedLocalKeys`, so `set` of a new key works
+   * whatever peers sent.
+   * @default a tenth of maxKeys
+   */
+  reservedLocalKeys?: number;
+  /**
+   * Most tombstones (deletes remembered so that an older write arriving
+   * later does not bring the key back). Past it, the oldest are forgotten
+   * first; nothing is ever refused for it.
+   * @default maxKeys
+   */
+  maxTombstones?: number;
+  /**
+   * How long a tombstone is remembered, from the time in its version. After
+   * that a write older than the delete that arrives late brings the key back
+   * (see the README's "Tombstones").
+   * @default 86400000 (24 hours)
+   */
+  tombstoneTtlMs?: number;
+  /**
+   * How far ahead of this replica's clock, in ms, a received version may be
+   * and still apply at once; up to twice as far it waits (see
+   * `maxPendingSize`) until the clock catches up; further it is dropped.
+   * Replicas' clocks should agree within this.
+   * @default 300000 (5 minutes)
+   */
+  maxClockSkewMs?: number;
+  /**
+   * Bytes of received writes held back because their version is ahead of
+   * this replica's clock (by less than twice `maxClockSkewMs`). Past it,
+   * more such writes are dropped (a later snapshot brings them again).
+   * @default 1048576 (1 MiB)
+   */
+  maxPendingSize?: number;
   /**
    * Longest key, in UTF-16 code units.
    * @default 256
@@ -72,8 +111,8 @@ export interface SharedStateOptions<V extends StateValue = StateValue> {
    */
   maxValueDepth?: number;
   /**
-   * Largest approximate size of everything held (keys, writers, values,
-   * tombstones), in bytes.
+   * Largest approximate size of every key that holds a value (keys,
+   * writers, values), in bytes. Tombstones are bounded by `maxTombstones`.
    * @default 16777216 (16 MiB)
    */
   maxTotalSize?: number;
@@ -83,13 +122,28 @@ export interface SharedStateOptions<V extends StateValue = StateValue> {
    * @default 16
    */
   maxTiedWrites?: number;
+}
+
+/** Options of {@link SharedState}. Every replica of one state should use the same limits. */
+export interface SharedStateOptions<V extends StateValue = StateValue> extends SharedStateLimits {
   /**
-   * How far above the version held for a key a received version may be.
-   * Stops one message from pushing a key to the version ceiling, where no
-   * one could write it again.
-   * @default 4294967296 (2^32)
+   * This replica's id, written with every local change; ties between
+   * replicas break on it. The node sets it to its peer id.
+   * @default a random UUID
    */
-  maxVersionJump?: number;
+  replicaId?: string;
+  /**
+   * Combines concurrent writes of equal version; see {@link MergeFunction}.
+   * Without it, the write of the greatest writer id wins a tie.
+   * @default undefined
+   */
+  merge?: MergeFunction<V>;
+  /**
+   * The wall clock, in ms since the epoch: versions are read from it and
+   * received ones checked against it. Tests pass a fixed clock.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 /** Options with every default filled in and checked. */
@@ -114,11 +168,23 @@ export interface ResolvedOptions<V extends StateValue> {
   readonly maxTotalSize: number;
   /** See {@link SharedStateOptions.maxTiedWrites}. */
   readonly maxTiedWrites: number;
-  /** See {@link SharedStateOptions.maxVersionJump}. */
-  readonly maxVersionJump: number;
+  /** See {@link SharedStateLimits.maxKeysPerPeer}. */
+  readonly maxKeysPerPeer: number;
+  /** See {@link SharedStateLimits.reservedLocalKeys}. */
+  readonly reservedLocalKeys: number;
+  /** See {@link SharedStateLimits.maxTombstones}. */
+  readonly maxTombstones: number;
+  /** See {@link SharedStateLimits.tombstoneTtlMs}. */
+  readonly tombstoneTtlMs: number;
+  /** See {@link SharedStateLimits.maxClockSkewMs}. */
+  readonly maxClockSkewMs: number;
+  /** See {@link SharedStateLimits.maxPendingSize}. */
+  readonly maxPendingSize: number;
+  /** See {@link SharedStateOptions.now}. */
+  readonly now: () => number;
 }
 
-function limit(given: unknown, name: keyof SharedStateOptions, fallback: number, min: number): number {
+function limit(given: unknown, name: keyof SharedStateLimits, fallback: number, min: number): number {
   const value = given ?? fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
     throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} must be an integer of at least ${min}, not ${String(value)}.`, {
@@ -146,10 +212,29 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
   if (options.merge !== undefined && typeof options.merge !== "function") {
     throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option merge must be a function.", { details: { option: "merge" } });
   }
+  if (options.now !== undefined && typeof options.now !== "function") {
+    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option now must be a function returning ms since the epoch.", {
+      details: { option: "now" },
+    });
+  }
+  const maxKeys = limit(options.maxKeys, "maxKeys", DEFAULT_MAX_KEYS, 0);
+  const reservedLocalKeys = limit(options.reservedLocalKeys, "reservedLocalKeys", Math.floor(maxKeys / 10), 0);
+  if (reservedLocalKeys > maxKeys) {
+    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option reservedLocalKeys (${reservedLocalKeys}) must not exceed maxKeys (${maxKeys}).`, {
+      details: { option: "reservedLocalKeys" },
+    });
+  }
   return {
     replicaId,
     merge: options.merge,
-    maxKeys: limit(options.maxKeys, "maxKeys", DEFAULT_MAX_KEYS, 0),
+    maxKeys,
+    maxKeysPerPeer: limit(options.maxKeysPerPeer, "maxKeysPerPeer", Math.ceil(maxKeys / 2), 0),
+    reservedLocalKeys,
+    maxTombstones: limit(options.maxTombstones, "maxTombstones", maxKeys, 0),
+    tombstoneTtlMs: limit(options.tombstoneTtlMs, "tombstoneTtlMs", DEFAULT_TOMBSTONE_TTL_MS, 0),
+    maxClockSkewMs: limit(options.maxClockSkewMs, "maxClockSkewMs", DEFAULT_MAX_CLOCK_SKEW_MS, 0),
+    maxPendingSize: limit(options.maxPendingSize, "maxPendingSize", DEFAULT_MAX_PENDING_SIZE, 0),
+    now: options.now ?? Date.now,
     maxKeyLength: limit(options.maxKeyLength, "maxKeyLength", DEFAULT_MAX_KEY_LENGTH, 0),
     maxReplicaIdLength,
     maxEntriesPerUpdate: limit(options.maxEntriesPerUpdate, "maxEntriesPerUpdate", DEFAULT_MAX_ENTRIES_PER_UPDATE, 1),
@@ -157,6 +242,5 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
     maxValueDepth: limit(options.maxValueDepth, "maxValueDepth", DEFAULT_MAX_VALUE_DEPTH, 0),
     maxTotalSize: limit(options.maxTotalSize, "maxTotalSize", DEFAULT_MAX_TOTAL_SIZE, 0),
     maxTiedWrites: limit(options.maxTiedWrites, "maxTiedWrites", DEFAULT_MAX_TIED_WRITES, 1),
-    maxVersionJump: limit(options.maxVersionJump, "maxVersionJump", DEFAULT_MAX_VERSION_JUMP, 1),
   };
 }

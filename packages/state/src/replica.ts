@@ -27,6 +27,20 @@ export interface Replica<TUpdate extends { readonly seq: number } = { readonly s
   validateUpdate(input: unknown): TUpdate;
   /** Merges a received update, all of it or none of it; returns (and emits) the changes it made. */
   apply(input: unknown, origin?: unknown): readonly TChange[];
+  /**
+   * The snapshot cut into pieces as it is read, so a carrier can send a
+   * large state a piece at a time and yield in between. Optional: without
+   * it the carrier cuts `snapshot()` with `splitUpdate`.
+   */
+  snapshotPieces?(limits: { maxEntries?: number; maxBytes?: number }): Iterable<TUpdate>;
+  /**
+   * When (ms since the epoch) received updates set aside for later (dated
+   * ahead of this replica's clock) may be applied with `releasePending`;
+   * `undefined` when none wait. Optional.
+   */
+  readonly pendingUntil?: number | undefined;
+  /** Applies what was set aside and is now due; returns (and emits) the changes. Optional. */
+  releasePending?(): readonly TChange[];
   /** Calls `listener` with every batch of changes; returns a function that removes it. */
   on(event: "change", listener: (changes: readonly TChange[]) => void): () => void;
 }

@@ -1,19 +1,30 @@
 import type { ChangeListener, StateChange } from "./change.js";
 import { valuesEqual } from "./compare-values.js";
+import { lastVersionAtTime, nextVersion, timeOfVersion } from "./clock.js";
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey } from "./key.js";
+import { KeyBudget, ownerOf, type Owner } from "./key-budget.js";
 import { resolveOptions, type ResolvedOptions, type SharedStateOptions } from "./options.js";
+import { PendingWrites } from "./pending.js";
 import type { Replica } from "./replica.js";
 import { joinRows, slotSize, type Row, type Slot } from "./slot.js";
-import { splitUpdate, type SplitLimits } from "./split-update.js";
+import { UPDATE_OVERHEAD, splitUpdate, type SplitLimits } from "./split-update.js";
+import { Tombstones } from "./tombstones.js";
 import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
-import { checkValue, type StateValue } from "./value.js";
+import { checkValue, stringSize, type StateValue } from "./value.js";
 
 /** A slot being built by `apply`, before its visible value is known. */
 interface Staged {
   readonly version: number;
   readonly rows: readonly Row[];
+}
+
+/** A received row held back because its version is ahead of the clock. */
+interface Early {
+  readonly key: string;
+  readonly version: number;
+  readonly row: Row;
 }
 
 /**
@@ -34,14 +45,18 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   readonly #maxRows: number;
   readonly #slots = new Map<string, Slot>();
   readonly #listeners = new Set<ChangeListener<V>>();
+  readonly #budget = new KeyBudget();
+  readonly #tombstones = new Tombstones();
+  readonly #pending: PendingWrites;
   #seq = 0;
-  #live = 0;
+  /** Approximate bytes of the keys that hold a value (tombstones are bounded by count). */
   #totalSize = 0;
 
   /** Throws `XPPG_ERR_STATE_INVALID_ARGUMENT` for an option out of range. */
   constructor(options: SharedStateOptions<V> = {}) {
     this.#options = resolveOptions(options);
     this.#maxRows = this.#options.merge === undefined ? 1 : this.#options.maxTiedWrites;
+    this.#pending = new PendingWrites(this.#maxRows, this.#options.maxPendingSize);
   }
 
   /** This replica's id, written with every local change. */
@@ -56,7 +71,27 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
 
   /** Number of keys that hold a value (deleted keys are not counted). */
   get size(): number {
-    return this.#live;
+    return this.#budget.live;
+  }
+
+  /** Tombstones held (deleted keys remembered; see `maxTombstones`, `tombstoneTtlMs`). */
+  get tombstones(): number {
+    return this.#tombstones.size;
+  }
+
+  /** Received writes waiting for this replica's clock to catch up with their version. */
+  get pending(): number {
+    return this.#pending.rows;
+  }
+
+  /**
+   * When (ms since the epoch, by the `now` clock) the first write waiting
+   * for the clock may be applied by {@link releasePending}; `undefined` when
+   * none waits. The node arms a timer for it.
+   */
+  get pendingUntil(): number | undefined {
+    const lowest = this.#pending.lowestVersion();
+    return lowest === undefined ? undefined : timeOfVersion(lowest) - this.#options.maxClockSkewMs;
   }
 
   /** The options in force, defaults filled in. */
@@ -165,14 +200,50 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     if (typeof sinceSeq !== "number" || !Number.isSafeInteger(sinceSeq) || sinceSeq < 0) {
       throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.delta takes a non-negative integer, not ${String(sinceSeq)}.`);
     }
+    this.#collect();
+    const now = this.#options.now();
     const entries: UpdateEntry[] = [];
     for (const [key, slot] of this.#slots) {
-      if (slot.seq <= sinceSeq) continue;
-      for (const row of slot.rows) {
-        entries.push(row.value === undefined ? [key, slot.version, row.writer] : [key, slot.version, row.writer, row.value]);
-      }
+      if (slot.seq <= sinceSeq || (slot.value === undefined && this.#expired(slot.version, now))) continue;
+      for (const row of slot.rows) entries.push(toEntry(key, slot.version, row));
     }
     return { format: UPDATE_FORMAT, seq: this.#seq, entries };
+  }
+
+  /**
+   * The snapshot, cut as it is read into pieces that each fit `limits` (as
+   * {@link splitUpdate} would cut it), without building the whole first:
+   * a carrier sends one piece, yields to the event loop, then asks for the
+   * next. Keys written between two pieces are sent as they are then (rows
+   * are independent, and the change goes out as a delta anyway).
+   */
+  *snapshotPieces(limits: SplitLimits = {}): Generator<StateUpdate, void, undefined> {
+    const maxEntries = limits.maxEntries ?? this.#options.maxEntriesPerUpdate;
+    const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (!(maxEntries >= 1) || !(maxBytes >= 1)) {
+      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState.snapshotPieces: maxEntries and maxBytes must be at least 1.");
+    }
+    this.#collect();
+    let rows: UpdateEntry[] = [];
+    let bytes = UPDATE_OVERHEAD;
+    let sent = false;
+    const now = this.#options.now();
+    for (const [key, slot] of this.#slots) {
+      if (slot.value === undefined && this.#expired(slot.version, now)) continue;
+      for (const row of slot.rows) {
+        // The measure of measureEntry, from the sizes counted when the value was stored.
+        const size = 1 + stringSize(key) + 9 + stringSize(row.writer) + row.size;
+        if (rows.length > 0 && (rows.length >= maxEntries || bytes + size > maxBytes)) {
+          yield { format: UPDATE_FORMAT, seq: this.#seq, entries: rows };
+          sent = true;
+          rows = [];
+          bytes = UPDATE_OVERHEAD;
+        }
+        rows.push(toEntry(key, slot.version, row));
+        bytes += size;
+      }
+    }
+    if (rows.length > 0 || !sent) yield { format: UPDATE_FORMAT, seq: this.#seq, entries: rows };
   }
 
   /** Cuts an update into pieces that each fit in one message; see {@link splitUpdate}. */
@@ -195,59 +266,129 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
    * Merges a received snapshot, delta or piece into this state, all of it
    * or nothing, treating it as hostile. For each key the higher version
    * wins; equal versions are settled by the merge function or the writer
-   * ids. Returns the changes it made, after emitting them to listeners.
+   * ids. Writes whose version is ahead of this replica's clock by more than
+   * `maxClockSkewMs` wait (see {@link releasePending}); by more than twice
+   * that they are dropped. Returns the changes it made, after emitting them.
    *
    * Throws a {@link StateError}, having changed nothing: any code of
-   * `validateUpdate`, `TOO_MANY_KEYS`, `TOO_LARGE`, `VERSION_TOO_FAR_AHEAD`,
-   * `MERGE_FAILED`. `LISTENER_FAILED` is thrown after the update was applied.
+   * `validateUpdate`, `TOO_MANY_KEYS`, `TOO_MANY_KEYS_FROM_PEER`,
+   * `TOO_LARGE`, `VERSION_TOO_FAR_AHEAD`, `MERGE_FAILED`.
+   * `LISTENER_FAILED` is thrown after the update was applied.
    *
-   * @param origin passed through to each change (the node passes the sender's peer id)
+   * @param origin who sent it (the node passes the sender's peer id):
+   *   passed through to each change, charged with the keys it adds
+   *   (`maxKeysPerPeer`), and compared with each write's writer
    */
   apply(input: unknown, origin?: unknown): readonly StateChange<V>[] {
     // The checks of validateUpdate, keeping the size counted for each value so staging need not walk it again.
     const { update, sizes } = parseSizedUpdate(input, this.#options);
-    const staged = this.#stage(update, sizes);
-    // Everything is computed and checked before anything is stored.
-    const slots = new Map<string, Slot>();
-    let newKeys = 0;
-    let sizeChange = 0;
-    for (const [key, { version, rows }] of staged) {
-      const held = this.#slots.get(key);
-      if (held === undefined) newKeys++;
-      const size = slotSize(key, { rows });
-      sizeChange += size - (held?.size ?? 0);
-      slots.set(key, { version, rows, seq: this.#seq + 1, value: this.#resolve(key, rows), size });
+    this.#collect();
+    const now = this.#options.now();
+    const edge = lastVersionAtTime(now + this.#options.maxClockSkewMs);
+    const horizon = lastVersionAtTime(now + 2 * this.#options.maxClockSkewMs);
+    const early: Early[] = [];
+    const rows: [UpdateEntry, number][] = [];
+    for (let i = 0; i < update.entries.length; i++) {
+      const entry = update.entries[i] as UpdateEntry;
+      const [key, version, writer] = entry;
+      if (version <= edge) {
+        rows.push([entry, sizes[i] as number]);
+      } else if (version <= horizon) {
+        early.push({ key, version, row: { writer, value: entry.length === 4 ? entry[3] : undefined, size: sizes[i] as number } });
+      } else if (writer === origin) {
+        // The sender says it wrote this itself, with a clock far ahead of ours: it is hostile, or its clock is wrong.
+        throw new StateError(
+          STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
+          `Received state update writes key "${key}" at version ${version}, dated ${timeOfVersion(version) - now} ms ahead of this replica's clock, ` +
+            `more than twice maxClockSkewMs (${this.#options.maxClockSkewMs}). Nothing was applied; the sender's clock (or this one) is wrong, or it is trying to pin the key.`,
+          { details: { key, version, aheadMs: timeOfVersion(version) - now, maxClockSkewMs: this.#options.maxClockSkewMs } },
+        );
+      }
+      // Else: a write forwarded from elsewhere, dated further ahead than any honest clock would: dropped, no one blamed.
     }
-    this.#checkCapacity(newKeys, sizeChange, "Received state update");
+    const slots = this.#prepare(rows, origin, now);
+    for (const { key, version, row } of early) this.#pending.hold(key, version, row, origin);
     return this.#commit(slots, "remote", origin);
   }
 
-  /** `sizes[i]` is the size of the value of `update.entries[i]`, as parsing measured it. */
-  #stage(update: StateUpdate, sizes: readonly number[]): Map<string, Staged> {
-    const staged = new Map<string, Staged>();
-    const { entries } = update;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as UpdateEntry;
-      const [key, version, writer] = entry;
-      const held = this.#slots.get(key);
-      const heldVersion = held?.version ?? 0;
-      // Against the version held before this update, so a chain of rows in one update cannot climb.
-      if (version - heldVersion > this.#options.maxVersionJump) {
-        throw new StateError(
-          STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
-          `Received state update writes key "${key}" at version ${version}, more than maxVersionJump (${this.#options.maxVersionJump}) ` +
-            `above the version held (${heldVersion}). Nothing was applied; a peer sending this is trying to pin the key.`,
-          { details: { key, version, heldVersion, maxVersionJump: this.#options.maxVersionJump } },
-        );
+  /**
+   * Applies the received writes that were waiting for this replica's clock
+   * (see {@link pendingUntil}) and are now within `maxClockSkewMs` of it, as
+   * `apply` would have, each with the origin it came with. Returns the
+   * changes. If some cannot be held (this replica is full), the others are
+   * still applied and the first such error is thrown afterwards.
+   */
+  releasePending(): readonly StateChange<V>[] {
+    this.#collect();
+    const now = this.#options.now();
+    const due = this.#pending.takeDue(lastVersionAtTime(now + this.#options.maxClockSkewMs));
+    const byOrigin = new Map<unknown, [UpdateEntry, number][]>();
+    for (const [key, slot] of due) {
+      let rows = byOrigin.get(slot.origin);
+      if (rows === undefined) byOrigin.set(slot.origin, (rows = []));
+      for (const row of slot.rows) rows.push([toEntry(key, slot.version, row), row.size]);
+    }
+    const changes: StateChange<V>[] = [];
+    let failure: unknown;
+    for (const [origin, rows] of byOrigin) {
+      try {
+        changes.push(...this.#commit(this.#prepare(rows, origin, now), "remote", origin));
+      } catch (error) {
+        failure ??= error;
       }
-      const current = staged.get(key) ?? held;
+    }
+    if (failure !== undefined) throw failure;
+    return changes;
+  }
+
+  /** Stages received rows and checks the result against the limits; returns the slots to store. Changes nothing. */
+  #prepare(rows: readonly [UpdateEntry, number][], origin: unknown, now: number): Map<string, Slot> {
+    const staged = this.#stage(rows, now);
+    // Everything is computed and checked before anything is stored.
+    const slots = new Map<string, Slot>();
+    const owner = ownerOf(origin);
+    let added = 0;
+    const released = new Map<Owner, number>();
+    let sizeChange = 0;
+    for (const [key, { version, rows: kept }] of staged) {
+      const held = this.#slots.get(key);
+      const value = this.#resolve(key, kept);
+      const wasLive = held?.value !== undefined;
+      if (value === undefined && !wasLive && this.#expired(version, now)) continue; // a delete already past its time: nothing to remember
+      const size = slotSize(key, { rows: kept });
+      sizeChange += (value === undefined ? 0 : size) - (wasLive ? (held as Slot).size : 0);
+      let slotOwner: Owner | undefined;
+      if (value === undefined) {
+        if (wasLive) {
+          const was = (held as Slot).owner ?? null;
+          released.set(was, (released.get(was) ?? 0) + 1);
+        }
+      } else if (wasLive) {
+        slotOwner = (held as Slot).owner;
+      } else {
+        slotOwner = owner;
+        added++;
+      }
+      slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner });
+    }
+    if (added > 0) this.#checkRemoteKeys(added, owner, released);
+    this.#checkSize(sizeChange, "Received state update");
+    return slots;
+  }
+
+  /** Joins rows into copies of the slots they touch. */
+  #stage(rows: readonly [UpdateEntry, number][], now: number): Map<string, Staged> {
+    const staged = new Map<string, Staged>();
+    for (const [entry, size] of rows) {
+      const [key, version, writer] = entry;
+      const current = staged.get(key) ?? this.#held(key, now);
       const value = entry.length === 4 ? entry[3] : undefined;
-      const row: Row = { writer, value, size: sizes[i] as number };
+      const row: Row = { writer, value, size };
       if (current === undefined || version > current.version) {
         staged.set(key, { version, rows: [row] });
       } else if (version === current.version) {
-        const rows = joinRows(current.rows, row, this.#maxRows);
-        if (rows !== current.rows) staged.set(key, { version, rows });
+        const joined = joinRows(current.rows, row, this.#maxRows);
+        if (joined !== current.rows) staged.set(key, { version, rows: joined });
       }
     }
     return staged;
@@ -279,16 +420,33 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     }
   }
 
-  #checkCapacity(newKeys: number, sizeChange: number, where: string): void {
-    const { maxKeys, maxTotalSize } = this.#options;
-    if (this.#slots.size + newKeys > maxKeys) {
+  /** A received update adds `added` keys charged to `owner` and removes `released` (per owner). */
+  #checkRemoteKeys(added: number, owner: string, released: ReadonlyMap<Owner, number>): void {
+    const { maxKeys, reservedLocalKeys, maxKeysPerPeer } = this.#options;
+    let removed = 0;
+    for (const n of released.values()) removed += n;
+    const keys = this.#budget.live - removed + added;
+    if (keys > maxKeys - reservedLocalKeys) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_MANY_KEYS,
-        `${where} would hold ${this.#slots.size + newKeys} keys (deleted ones included), over maxKeys (${maxKeys}). Nothing was changed; ` +
-          "use fewer keys, or raise maxKeys on every replica.",
-        { details: { keys: this.#slots.size, adding: newKeys, maxKeys } },
+        `Received state update would hold ${keys} keys, over the ${maxKeys - reservedLocalKeys} that peers may fill (maxKeys ${maxKeys} less ` +
+          `reservedLocalKeys ${reservedLocalKeys}). Nothing was changed; use fewer keys, or raise maxKeys on every replica.`,
+        { details: { keys: this.#budget.live, adding: added, maxKeys, reservedLocalKeys } },
       );
     }
+    const mine = this.#budget.countOf(owner) - (released.get(owner) ?? 0) + added;
+    if (mine > maxKeysPerPeer) {
+      throw new StateError(
+        STATE_ERROR_CODES.TOO_MANY_KEYS_FROM_PEER,
+        `Received state update from ${owner === "" ? "an anonymous sender" : owner} would make it hold ${mine} keys here, over maxKeysPerPeer ` +
+          `(${maxKeysPerPeer}). Nothing was changed; one peer may fill only its share of maxKeys: raise maxKeysPerPeer on every replica if one peer should hold more.`,
+        { details: { peer: owner, keys: this.#budget.countOf(owner), adding: added, maxKeysPerPeer } },
+      );
+    }
+  }
+
+  #checkSize(sizeChange: number, where: string): void {
+    const { maxTotalSize } = this.#options;
     if (sizeChange > 0 && this.#totalSize + sizeChange > maxTotalSize) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_LARGE,
@@ -300,20 +458,54 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   }
 
   #write(key: string, row: Row): void {
+    this.#collect();
     const held = this.#slots.get(key);
-    const version = (held?.version ?? 0) + 1;
+    const now = this.#options.now();
+    const version = nextVersion(held?.version ?? 0, now);
     if (version > MAX_VERSION) {
       throw new StateError(
         STATE_ERROR_CODES.VERSION_EXHAUSTED,
         `Key "${key}" is at the highest version (${MAX_VERSION}) and cannot be written again. Use another key; ` +
-          "a peer that pushed it there was hostile (see maxVersionJump).",
+          "versions follow the clock, so only a clock set centuries ahead gets there.",
         { details: { key } },
       );
     }
     const rows = [row];
     const size = slotSize(key, { rows });
-    this.#checkCapacity(held === undefined ? 1 : 0, size - (held?.size ?? 0), `SharedState.set("${key}")`);
-    this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size }]]), "local", undefined);
+    const wasLive = held?.value !== undefined;
+    const live = row.value !== undefined;
+    if (live && !wasLive && this.#budget.live + 1 > this.#options.maxKeys) {
+      throw new StateError(
+        STATE_ERROR_CODES.TOO_MANY_KEYS,
+        `SharedState.set("${key}") would hold ${this.#budget.live + 1} keys, over maxKeys (${this.#options.maxKeys}). Nothing was changed; ` +
+          "use fewer keys, or raise maxKeys on every replica.",
+        { details: { keys: this.#budget.live, adding: 1, maxKeys: this.#options.maxKeys } },
+      );
+    }
+    this.#checkSize((live ? size : 0) - (wasLive ? (held as Slot).size : 0), `SharedState.set("${key}")`);
+    const owner = live ? (wasLive ? (held as Slot).owner : null) : undefined;
+    this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size, owner }]]), "local", undefined);
+  }
+
+  /**
+   * What is held for `key`, a tombstone past its time counting as nothing
+   * (whether or not it was collected yet), so that what a replica does
+   * depends on the writes it received and the clock, not on when it swept.
+   */
+  #held(key: string, now: number): Slot | undefined {
+    const slot = this.#slots.get(key);
+    return slot !== undefined && slot.value === undefined && this.#expired(slot.version, now) ? undefined : slot;
+  }
+
+  /** True when a tombstone at `version` may be forgotten at `now`. */
+  #expired(version: number, now: number): boolean {
+    return timeOfVersion(version) + this.#options.tombstoneTtlMs <= now;
+  }
+
+  /** Forgets the tombstones past their time or beyond `maxTombstones`. */
+  #collect(): void {
+    if (this.#tombstones.size === 0) return;
+    for (const key of this.#tombstones.collect(this.#options.now(), this.#options.maxTombstones)) this.#slots.delete(key);
   }
 
   #commit(slots: ReadonlyMap<string, Slot>, source: "local" | "remote", origin: unknown): readonly StateChange<V>[] {
@@ -323,9 +515,20 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     for (const [key, slot] of slots) {
       const held = this.#slots.get(key);
       this.#slots.set(key, slot);
-      this.#totalSize += slot.size - (held?.size ?? 0);
       const oldValue = held?.value;
-      this.#live += (slot.value === undefined ? 0 : 1) - (oldValue === undefined ? 0 : 1);
+      this.#totalSize += (slot.value === undefined ? 0 : slot.size) - (oldValue === undefined ? 0 : (held as Slot).size);
+      if (oldValue !== undefined) this.#budget.add((held as Slot).owner ?? null, -1);
+      if (slot.value !== undefined) {
+        this.#budget.add(slot.owner ?? null, 1);
+        this.#tombstones.remove(key);
+      } else {
+        const expiresAt = timeOfVersion(slot.version) + this.#options.tombstoneTtlMs;
+        // A delete already past its time is applied (the value goes) but not remembered.
+        if (expiresAt <= this.#options.now()) {
+          this.#slots.delete(key);
+          this.#tombstones.remove(key);
+        } else this.#tombstones.add(key, expiresAt);
+      }
       const same = oldValue === undefined || slot.value === undefined ? oldValue === slot.value : valuesEqual(oldValue, slot.value);
       if (same) continue;
       changes.push(
@@ -340,6 +543,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
         }),
       );
     }
+    this.#collect();
     if (changes.length > 0) this.#emit(Object.freeze(changes));
     return changes;
   }
@@ -361,4 +565,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       );
     }
   }
+}
+
+/** A held row as an update row. */
+function toEntry(key: string, version: number, row: Row): UpdateEntry {
+  return row.value === undefined ? [key, version, row.writer] : [key, version, row.writer, row.value];
 }

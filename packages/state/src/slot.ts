@@ -24,6 +24,12 @@ export interface Slot {
   readonly value: StateValue | undefined;
   /** Approximate bytes held for this key, for `maxTotalSize`. */
   readonly size: number;
+  /**
+   * Who the key is charged to while it holds a value (`null`: this
+   * replica; a string: the sender that made it hold one); `undefined` for a
+   * tombstone. See `key-budget.ts`.
+   */
+  readonly owner: string | null | undefined;
 }
 
 /**

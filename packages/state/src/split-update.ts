@@ -19,7 +19,7 @@ export interface SplitLimits {
 }
 
 /** Bytes the `{ format, seq, entries }` wrapper adds around the rows, at most. */
-const UPDATE_OVERHEAD = 32;
+export const UPDATE_OVERHEAD = 32;
 
 /** Approximate MessagePack size of one row, in bytes (an upper bound). */
 export function measureEntry(entry: UpdateEntry): number {

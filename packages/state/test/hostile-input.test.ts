@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_VERSION, SharedState, STATE_ERROR_CODES, StateError, type StateErrorCode } from "../src/index.js";
+import { STOPPED_CLOCK } from "./helpers/clock.js";
 import { valueArb } from "./helpers/arbitraries.js";
 import { canonical } from "./helpers/canonical.js";
 import { expectStateError } from "./helpers/expect-state-error.js";
@@ -8,7 +9,7 @@ import { expectStateError } from "./helpers/expect-state-error.js";
 const C = STATE_ERROR_CODES;
 
 function update(...entries: unknown[]): unknown {
-  return { format: 1, seq: 1, entries };
+  return { format: 2, seq: 1, entries };
 }
 
 /** Expects `apply(input)` to throw `code` and to leave the state, its seq and its listeners untouched. */
@@ -35,11 +36,12 @@ describe("malformed updates", () => {
     ["bytes", new Uint8Array(4), C.INVALID_UPDATE],
     ["no format", { seq: 1, entries: [] }, C.INVALID_UPDATE],
     ["a string format", { format: "1", seq: 1, entries: [] }, C.INVALID_UPDATE],
-    ["a future format", { format: 2, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
-    ["a negative seq", { format: 1, seq: -1, entries: [] }, C.INVALID_UPDATE],
-    ["a fractional seq", { format: 1, seq: 0.5, entries: [] }, C.INVALID_UPDATE],
-    ["an unsafe seq", { format: 1, seq: 2 ** 60, entries: [] }, C.INVALID_UPDATE],
-    ["entries as an object", { format: 1, seq: 1, entries: { 0: ["k", 1, "w", 1] } }, C.INVALID_UPDATE],
+    ["a future format", { format: 3, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
+    ["the older format 1 (versions that were counters)", { format: 1, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
+    ["a negative seq", { format: 2, seq: -1, entries: [] }, C.INVALID_UPDATE],
+    ["a fractional seq", { format: 2, seq: 0.5, entries: [] }, C.INVALID_UPDATE],
+    ["an unsafe seq", { format: 2, seq: 2 ** 60, entries: [] }, C.INVALID_UPDATE],
+    ["entries as an object", { format: 2, seq: 1, entries: { 0: ["k", 1, "w", 1] } }, C.INVALID_UPDATE],
     ["an entry that is not an array", update({ key: "k" }), C.INVALID_UPDATE],
     ["an entry of 2 elements", update(["k", 1]), C.INVALID_UPDATE],
     ["an entry of 5 elements", update(["k", 1, "w", 1, 1]), C.INVALID_UPDATE],
@@ -74,22 +76,22 @@ describe("malformed updates", () => {
   ];
 
   it.each(cases)("refuses %s, applying nothing", (_name, input, code) => {
-    const state = new SharedState({ replicaId: "me" });
+    const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "me" });
     state.set("kept", 1);
     expectRefused(state, input, code);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("is all or nothing: good rows before a bad one are not applied", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const error = expectRefused(state, update(["a", 1, "w", 1], ["b", 1, "w", 2], ["c", 0, "w", 3]), C.INVALID_UPDATE);
     expect(error.message).toContain("entry 2");
     expect(state.has("a")).toBe(false);
   });
 
   it("refuses an object whose getter throws, or a Proxy that throws, as INVALID_UPDATE", () => {
-    const state = new SharedState();
-    const getter = Object.defineProperty({ format: 1, seq: 1 }, "entries", {
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const getter = Object.defineProperty({ format: 2, seq: 1 }, "entries", {
       enumerable: true,
       get() {
         throw new Error("trap");
@@ -113,35 +115,35 @@ describe("malformed updates", () => {
   it("refuses a cyclic value as INVALID_VALUE without overflowing the stack", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expectRefused(new SharedState(), update(["k", 1, "w", cyclic]), C.INVALID_VALUE);
-    expectStateError(() => new SharedState().set("k", cyclic as never), C.INVALID_VALUE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k", 1, "w", cyclic]), C.INVALID_VALUE);
+    expectStateError(() => new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).set("k", cyclic as never), C.INVALID_VALUE);
   });
 
   it("ignores fields it does not know, and reads only own properties", () => {
-    const state = new SharedState();
-    const inherited = Object.create({ format: 1, seq: 1, entries: [] }) as object;
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const inherited = Object.create({ format: 2, seq: 1, entries: [] }) as object;
     expectRefused(state, inherited, C.INVALID_UPDATE);
-    state.apply({ format: 1, seq: 1, entries: [["k", 1, "w", 1]], signature: new Uint8Array(64) });
+    state.apply({ format: 2, seq: 1, entries: [["k", 1, "w", 1]], signature: new Uint8Array(64) });
     expect(state.get("k")).toBe(1);
   });
 });
 
 describe("limits", () => {
-  it("maxKeys counts tombstones and applies to local writes and to updates", () => {
-    const state = new SharedState({ maxKeys: 2 });
+  it("maxKeys counts the keys that hold a value and applies to local writes and to updates", () => {
+    const state = new SharedState({ now: STOPPED_CLOCK, maxKeys: 2, reservedLocalKeys: 0, maxKeysPerPeer: 2 });
     state.set("a", 1).set("b", 2);
-    state.delete("b");
     const local = expectStateError(() => state.set("c", 3), C.TOO_MANY_KEYS);
     expect(local.details).toMatchObject({ maxKeys: 2 });
-    state.set("b", 4); // an existing key (here a tombstone) is not a new key
-    expectRefused(state, update(["c", 1, "w", 1]), C.TOO_MANY_KEYS);
-    expectRefused(state, update(["c", 1, "w"]), C.TOO_MANY_KEYS);
+    state.delete("b"); // a tombstone is not counted by maxKeys
+    state.set("c", 3);
+    expectRefused(state, update(["d", 1, "w", 1]), C.TOO_MANY_KEYS);
+    state.apply(update(["d", 1, "w"])); // a delete adds no key that holds a value
     state.apply(update(["a", 9, "w", 9]));
     expect(state.get("a")).toBe(9);
   });
 
   it("maxKeys counts the keys an update adds, all of them", () => {
-    const state = new SharedState({ maxKeys: 3 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxKeys: 3 });
     state.set("a", 1);
     expectRefused(state, update(["b", 1, "w", 1], ["c", 1, "w", 1], ["d", 1, "w", 1]), C.TOO_MANY_KEYS);
     state.apply(update(["b", 1, "w", 1], ["c", 1, "w", 1], ["b", 2, "w", 1]));
@@ -149,45 +151,45 @@ describe("limits", () => {
   });
 
   it("maxKeyLength applies to local writes and to updates", () => {
-    const state = new SharedState({ maxKeyLength: 4 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxKeyLength: 4 });
     state.set("four", 1);
     expectStateError(() => state.set("fives", 1), C.KEY_TOO_LONG);
     expectStateError(() => state.set(7 as unknown as string, 1), C.INVALID_KEY);
     expectStateError(() => state.set("\uD800", 1), C.INVALID_KEY);
     expectRefused(state, update(["fives", 1, "w", 1]), C.KEY_TOO_LONG);
-    expectRefused(new SharedState(), update(["k".repeat(257), 1, "w", 1]), C.KEY_TOO_LONG);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k".repeat(257), 1, "w", 1]), C.KEY_TOO_LONG);
   });
 
   it("maxEntriesPerUpdate is checked before any row is read", () => {
-    const state = new SharedState({ maxEntriesPerUpdate: 2 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxEntriesPerUpdate: 2 });
     state.apply(update(["a", 1, "w", 1], ["b", 1, "w", 1]));
     const rows = new Array(3);
     expectRefused(state, update(...rows), C.TOO_MANY_ENTRIES);
-    const pieces = state.splitUpdate({ format: 1, seq: 1, entries: [["x", 1, "w", 1], ["y", 1, "w", 1], ["z", 1, "w", 1]] });
+    const pieces = state.splitUpdate({ format: 2, seq: 1, entries: [["x", 1, "w", 1], ["y", 1, "w", 1], ["z", 1, "w", 1]] });
     expect(pieces.map((p) => p.entries.length)).toEqual([2, 1]);
   });
 
   it("maxValueSize applies to local writes and to updates", () => {
-    const state = new SharedState({ maxValueSize: 100 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxValueSize: 100 });
     state.set("ok", "x".repeat(90));
     expectStateError(() => state.set("big", "x".repeat(100)), C.VALUE_TOO_LARGE);
     expectStateError(() => state.set("wide", new Array(50).fill(1)), C.VALUE_TOO_LARGE);
     expectStateError(() => state.set("bytes", new Uint8Array(96)), C.VALUE_TOO_LARGE);
     expectRefused(state, update(["big", 1, "w", "é".repeat(50)]), C.VALUE_TOO_LARGE);
-    expectRefused(new SharedState(), update(["huge", 1, "w", new Array(1_000_000).fill(0)]), C.VALUE_TOO_LARGE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["huge", 1, "w", new Array(1_000_000).fill(0)]), C.VALUE_TOO_LARGE);
   });
 
   it("maxValueDepth applies to local writes and to updates", () => {
-    const state = new SharedState({ maxValueDepth: 2 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxValueDepth: 2 });
     state.set("ok", [[1]]);
     expectStateError(() => state.set("deep", [[[1]]]), C.INVALID_VALUE);
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expectRefused(new SharedState(), update(["k", 1, "w", deep]), C.INVALID_VALUE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k", 1, "w", deep]), C.INVALID_VALUE);
   });
 
   it("maxTotalSize bounds everything held, tombstones included", () => {
-    const state = new SharedState({ maxTotalSize: 400 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxTotalSize: 400 });
     state.set("a", "x".repeat(100));
     expectStateError(() => state.set("b", "x".repeat(200)), C.TOO_LARGE);
     expectRefused(state, update(["b", 1, "w", "x".repeat(250)]), C.TOO_LARGE);
@@ -196,22 +198,10 @@ describe("limits", () => {
     expect(state.size).toBe(2);
   });
 
-  it("maxVersionJump stops one update from pinning a key at the version ceiling", () => {
-    const state = new SharedState({ maxVersionJump: 1000 });
-    state.set("k", 1);
-    const error = expectRefused(state, update(["k", 1002, "w", 2]), C.VERSION_TOO_FAR_AHEAD);
-    expect(error.details).toMatchObject({ key: "k", version: 1002, heldVersion: 1 });
-    expectRefused(state, update(["new", 1001, "w", 2]), C.VERSION_TOO_FAR_AHEAD);
-    // Measured against what was held before the update: a chain inside one update cannot climb.
-    expectRefused(state, update(["k", 1001, "w", 2], ["k", 2001, "w", 3]), C.VERSION_TOO_FAR_AHEAD);
-    state.apply(update(["k", 1001, "w", 2]));
-    state.apply(update(["k", 2001, "w", 3]));
-    expect(state.versionOf("k")).toBe(2001);
-    expectRefused(new SharedState(), update(["k", MAX_VERSION, "w", 1]), C.VERSION_TOO_FAR_AHEAD);
-  });
-
   it("a key at the version ceiling cannot be written again (VERSION_EXHAUSTED), and says so", () => {
-    const state = new SharedState({ maxVersionJump: MAX_VERSION });
+    // Only a clock centuries ahead gets there: versions are bounded by the receiver's clock.
+    const late = (): number => MAX_VERSION / 1024;
+    const state = new SharedState({ now: late });
     state.apply(update(["pinned", MAX_VERSION, "hostile", "mine forever"]));
     expectStateError(() => state.set("pinned", 1), C.VERSION_EXHAUSTED);
     expectStateError(() => state.delete("pinned"), C.VERSION_EXHAUSTED);
@@ -227,7 +217,13 @@ describe("limits", () => {
       { maxValueDepth: "3" },
       { maxTotalSize: Number.NaN },
       { maxTiedWrites: 0 },
-      { maxVersionJump: 0 },
+      { maxClockSkewMs: -1 },
+      { maxKeysPerPeer: 0.5 },
+      { reservedLocalKeys: 11, maxKeys: 10 },
+      { maxTombstones: -1 },
+      { tombstoneTtlMs: Number.NaN },
+      { maxPendingSize: "1" },
+      { now: 5 },
       { maxReplicaIdLength: 0 },
       { replicaId: "" },
       { replicaId: 42 },
@@ -238,7 +234,7 @@ describe("limits", () => {
   });
 
   it("refuses a local value that is not plain data", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     for (const value of [undefined, () => 1, new Date(), { a: undefined }, [undefined], 1n, JSON.parse('{"__proto__":1}')]) {
       expectStateError(() => state.set("k", value as never), C.INVALID_VALUE);
     }
@@ -280,7 +276,7 @@ describe("fuzzing apply", () => {
   );
 
   function check(inputs: unknown[]): void {
-    const state = new SharedState({ replicaId: "me", maxKeys: 6, maxEntriesPerUpdate: 5 });
+    const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "me", maxKeys: 6, maxEntriesPerUpdate: 5 });
     state.set("a", 1);
     let live = new Map(state.entries());
     state.on("change", (changes) => {
@@ -304,7 +300,7 @@ describe("fuzzing apply", () => {
       // Invariants: size matches the live keys, events match the contents, a snapshot reproduces the state.
       expect(state.size).toBe([...state.keys()].length);
       expect(new Map(state.entries())).toEqual(live);
-      const copy = new SharedState();
+      const copy = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
       copy.apply(state.snapshot());
       expect(canonical(copy)).toEqual(canonical(state));
     }

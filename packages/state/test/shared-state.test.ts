@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { SharedState, STATE_ERROR_CODES, UPDATE_FORMAT, type StateChange } from "../src/index.js";
+import { STOPPED_CLOCK } from "./helpers/clock.js";
 import { expectStateError } from "./helpers/expect-state-error.js";
 
 describe("SharedState local operations", () => {
   it("sets, gets and overwrites a value (the original's example)", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.set("height", 1);
     state.set("height", 2);
     expect(state.get("height")).toBe(2);
@@ -12,7 +13,7 @@ describe("SharedState local operations", () => {
   });
 
   it("get returns undefined or the fallback for a missing key", () => {
-    const state = new SharedState<number>();
+    const state = new SharedState<number>({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     expect(state.get("nope")).toBeUndefined();
     expect(state.get("nope", 7)).toBe(7);
     state.set("yes", 0);
@@ -20,7 +21,7 @@ describe("SharedState local operations", () => {
   });
 
   it("has, size, keys, values, entries and toJSON show live keys only", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.set("a", 1).set("b", null).set("c", "x");
     expect(state.delete("b")).toBe(true);
     expect(state.has("a")).toBe(true);
@@ -37,14 +38,14 @@ describe("SharedState local operations", () => {
   });
 
   it("null is a value, not a delete", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.set("k", null);
     expect(state.has("k")).toBe(true);
     expect(state.get("k", "fallback")).toBeNull();
   });
 
   it("delete leaves a versioned tombstone and returns false when there is nothing to delete", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     expect(state.delete("ghost")).toBe(false);
     expect(state.versionOf("ghost")).toBe(0);
     state.set("k", 1);
@@ -57,7 +58,7 @@ describe("SharedState local operations", () => {
   });
 
   it("stores a frozen copy: the caller cannot change the state behind its back", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const value = { list: [1, 2], nested: { x: 1 } };
     state.set("k", value);
     value.list.push(3);
@@ -70,7 +71,7 @@ describe("SharedState local operations", () => {
   });
 
   it("copies bytes, so a Buffer the caller reuses does not change the state", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const buffer = Buffer.from([1, 2, 3]);
     state.set("bytes", buffer);
     buffer[0] = 9;
@@ -80,13 +81,13 @@ describe("SharedState local operations", () => {
   });
 
   it("stores -0 as 0, as MessagePack will deliver it", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.set("z", -0);
     expect(Object.is(state.get("z"), 0)).toBe(true);
   });
 
   it("a key named __proto__ is an ordinary key, in the map and in toJSON", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.set("__proto__", { polluted: true });
     state.set("constructor", 1);
     expect(state.get("__proto__")).toEqual({ polluted: true });
@@ -97,12 +98,12 @@ describe("SharedState local operations", () => {
   });
 
   it("has a random replica id by default, or the one given", () => {
-    expect(new SharedState().replicaId).not.toBe(new SharedState().replicaId);
-    expect(new SharedState({ replicaId: "peer-a" }).replicaId).toBe("peer-a");
+    expect(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).replicaId).not.toBe(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).replicaId);
+    expect(new SharedState({ now: STOPPED_CLOCK, replicaId: "peer-a" }).replicaId).toBe("peer-a");
   });
 
   it("seq grows once per operation that changes something", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     expect(state.seq).toBe(0);
     state.set("a", 1);
     state.set("a", 1);
@@ -112,7 +113,7 @@ describe("SharedState local operations", () => {
   });
 
   it("exposes the resolved options", () => {
-    const state = new SharedState({ maxKeys: 5 });
+    const state = new SharedState({ now: STOPPED_CLOCK, maxKeys: 5 });
     expect(state.options.maxKeys).toBe(5);
     expect(state.options.maxKeyLength).toBe(256);
   });
@@ -120,7 +121,7 @@ describe("SharedState local operations", () => {
 
 describe("SharedState change events", () => {
   it("reports local sets and deletes with old and new values", () => {
-    const state = new SharedState({ replicaId: "me" });
+    const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "me" });
     const seen: StateChange[][] = [];
     state.on("change", (changes) => seen.push([...changes]));
     state.set("k", 1);
@@ -134,7 +135,7 @@ describe("SharedState change events", () => {
   });
 
   it("does not report a write that leaves the value as it was", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const listener = vi.fn();
     state.set("k", { a: [1] });
     state.on("change", listener);
@@ -144,8 +145,8 @@ describe("SharedState change events", () => {
   });
 
   it("reports remote changes with the origin given to apply", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("x", 1).set("y", 2);
     const listener = vi.fn();
     b.on("change", listener);
@@ -159,7 +160,7 @@ describe("SharedState change events", () => {
   });
 
   it("unsubscribes, and a function added twice is called twice", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const listener = vi.fn();
     const off1 = state.on("change", listener);
     const off2 = state.on("change", listener);
@@ -175,7 +176,7 @@ describe("SharedState change events", () => {
   });
 
   it("a throwing listener does not stop the others or undo the change; LISTENER_FAILED follows", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     const boom = new Error("listener bug");
     const after = vi.fn();
     state.on("change", () => {
@@ -189,7 +190,7 @@ describe("SharedState change events", () => {
   });
 
   it("a listener may write to the state (a reaction), and sees consistent state", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     state.on("change", (changes) => {
       for (const change of changes) if (change.key === "celsius" && typeof change.value === "number") state.set("fahrenheit", change.value * 1.8 + 32);
     });
@@ -198,14 +199,14 @@ describe("SharedState change events", () => {
   });
 
   it("refuses an unknown event name", () => {
-    const state = new SharedState();
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
     expectStateError(() => state.on("chnage" as "change", () => {}), STATE_ERROR_CODES.INVALID_ARGUMENT);
   });
 });
 
 describe("SharedState replication", () => {
   it("snapshot holds every entry, tombstones included, in the documented wire shape", () => {
-    const state = new SharedState({ replicaId: "a" });
+    const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
     state.set("x", 1).set("y", new Uint8Array([7]));
     state.delete("x");
     expect(state.snapshot()).toEqual({
@@ -219,8 +220,8 @@ describe("SharedState replication", () => {
   });
 
   it("delta holds only what changed after a sequence number, remote changes included", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("one", 1);
     const first = a.snapshot();
     a.set("two", 2);
@@ -235,8 +236,8 @@ describe("SharedState replication", () => {
   });
 
   it("newer versions win, older ones are ignored", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("k", "old");
     const old = a.snapshot();
     a.set("k", "new");
@@ -247,8 +248,8 @@ describe("SharedState replication", () => {
   });
 
   it("a local write goes above every version seen for the key", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     for (let i = 0; i < 5; i++) a.set("k", i);
     b.apply(a.snapshot());
     b.set("k", "mine");
@@ -258,8 +259,8 @@ describe("SharedState replication", () => {
   });
 
   it("a tombstone stops a late, older set from bringing a key back", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("k", 1);
     const lateSet = a.snapshot();
     a.delete("k");
@@ -270,8 +271,8 @@ describe("SharedState replication", () => {
   });
 
   it("a remote delete is reported as a change", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("k", 1);
     b.apply(a.snapshot());
     a.delete("k");
@@ -280,8 +281,8 @@ describe("SharedState replication", () => {
   });
 
   it("apply is idempotent: a duplicate changes nothing and reports nothing", () => {
-    const a = new SharedState({ replicaId: "a" });
-    const b = new SharedState({ replicaId: "b" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     a.set("k", { deep: [1, 2] });
     const update = a.snapshot();
     expect(b.apply(update)).toHaveLength(1);
@@ -291,7 +292,7 @@ describe("SharedState replication", () => {
   });
 
   it("splitUpdate cuts an update by entries and by bytes, and the pieces apply to the same state", () => {
-    const a = new SharedState({ replicaId: "a" });
+    const a = new SharedState({ now: STOPPED_CLOCK, replicaId: "a" });
     for (let i = 0; i < 10; i++) a.set(`k${i}`, "x".repeat(100));
     const whole = a.snapshot();
     const byCount = a.splitUpdate(whole, { maxEntries: 3 });
@@ -299,17 +300,17 @@ describe("SharedState replication", () => {
     const byBytes = a.splitUpdate(whole, { maxBytes: 400 });
     expect(byBytes.length).toBeGreaterThan(3);
     for (const piece of byBytes) expect(piece.seq).toBe(whole.seq);
-    const b = new SharedState({ replicaId: "b" });
+    const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     for (const piece of byBytes.reverse()) b.apply(piece);
     expect(b.toJSON()).toEqual(a.toJSON());
-    expect(a.splitUpdate(a.delta(a.seq))).toEqual([{ format: 1, seq: a.seq, entries: [] }]);
+    expect(a.splitUpdate(a.delta(a.seq))).toEqual([{ format: 2, seq: a.seq, entries: [] }]);
   });
 
   it("validateUpdate returns a frozen copy of a good update", () => {
-    const state = new SharedState();
-    const input = { format: 1, seq: 3, entries: [["k", 1, "w", { a: 1 }]], extra: "ignored" };
+    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const input = { format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]], extra: "ignored" };
     const update = state.validateUpdate(input);
-    expect(update).toEqual({ format: 1, seq: 3, entries: [["k", 1, "w", { a: 1 }]] });
+    expect(update).toEqual({ format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]] });
     expect(Object.isFrozen(update.entries[0])).toBe(true);
     expect(update.entries[0]?.[3]).not.toBe(input.entries[0]?.[3]);
   });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { measureValue, SharedState, STATE_ERROR_CODES, type StateValue } from "../src/index.js";
+import { STOPPED_CLOCK } from "./helpers/clock.js";
 import { valueArb } from "./helpers/arbitraries.js";
 import { expectStateError } from "./helpers/expect-state-error.js";
 
@@ -23,7 +24,7 @@ const receivedArb: fc.Arbitrary<StateValue> = fc.oneof(
 );
 
 function update(...entries: unknown[]): unknown {
-  return { format: 1, seq: 1, entries };
+  return { format: 2, seq: 1, entries };
 }
 
 /** Bytes a one-writer slot holds for `maxTotalSize`: key, version, writer and value; key and writer are ASCII here. */
@@ -36,12 +37,12 @@ describe("size limits on received updates", () => {
     fc.assert(
       fc.property(receivedArb, (value) => {
         const size = measureValue(value);
-        const fits = new SharedState({ replicaId: "w", maxValueSize: size });
+        const fits = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxValueSize: size });
         fits.apply(update(["k", 1, "w", value]));
         expect(fits.versionOf("k")).toBe(1);
         fits.set("local", value);
         if (size === 1) return; // maxValueSize is at least 1
-        const over = new SharedState({ replicaId: "w", maxValueSize: size - 1 });
+        const over = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxValueSize: size - 1 });
         expectStateError(() => over.apply(update(["k", 1, "w", value])), C.VALUE_TOO_LARGE);
         expectStateError(() => over.set("local", value), C.VALUE_TOO_LARGE);
         expect(over.versionOf("k")).toBe(0);
@@ -54,14 +55,14 @@ describe("size limits on received updates", () => {
     fc.assert(
       fc.property(receivedArb, receivedArb, (a, b) => {
         const total = held("a", "w", a) + held("b", "w", b);
-        const fits = new SharedState({ replicaId: "w", maxTotalSize: total });
+        const fits = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total });
         fits.apply(update(["a", 1, "w", a], ["b", 1, "w", b]));
         expect(fits.size).toBe(2);
-        const over = new SharedState({ replicaId: "w", maxTotalSize: total - 1 });
+        const over = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total - 1 });
         expectStateError(() => over.apply(update(["a", 1, "w", a], ["b", 1, "w", b])), C.TOO_LARGE);
         expect(over.size).toBe(0);
         // The same bytes written locally trip at the same point.
-        const local = new SharedState({ replicaId: "w", maxTotalSize: total - 1 });
+        const local = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total - 1 });
         local.set("a", a);
         expectStateError(() => local.set("b", b), C.TOO_LARGE);
       }),
@@ -73,7 +74,7 @@ describe("size limits on received updates", () => {
     fc.assert(
       fc.property(receivedArb, receivedArb, (a, b) => {
         // Room for `a` and a filler string "" (5 bytes); each byte added to the filler is one byte.
-        const state = new SharedState({ replicaId: "w", maxTotalSize: held("a", "w", a) + held("f", "w", "") });
+        const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: held("a", "w", a) + held("f", "w", "") });
         state.apply(update(["a", 1, "w", a]));
         state.set("f", "");
         expectStateError(() => state.set("f", "x"), C.TOO_LARGE);
@@ -97,10 +98,10 @@ describe("size limits on received updates", () => {
         const total = held("k", "w1", a) + 5 + 2 + measureValue(b); // a second row: writer "w2" and its value
         const merge = (x: StateValue, y: StateValue) => [x, y];
         const tie = update(["k", 1, "w1", a], ["k", 1, "w2", b]);
-        const fits = new SharedState({ merge, maxTotalSize: total });
+        const fits = new SharedState({ now: STOPPED_CLOCK, merge, maxTotalSize: total });
         fits.apply(tie);
         expect(fits.get("k")).toEqual([a, b]);
-        expectStateError(() => new SharedState({ merge, maxTotalSize: total - 1 }).apply(tie), C.TOO_LARGE);
+        expectStateError(() => new SharedState({ now: STOPPED_CLOCK, merge, maxTotalSize: total - 1 }).apply(tie), C.TOO_LARGE);
       }),
       RUNS,
     );
@@ -108,7 +109,7 @@ describe("size limits on received updates", () => {
 
   it("apply takes each value's size from parsing; it does not measure the value again", () => {
     const measure = vi.mocked(measureValue);
-    const state = new SharedState({ replicaId: "w", maxValueSize: 200 });
+    const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxValueSize: 200 });
     const value = { name: "é".repeat(20), pos: [1, 2, 3], tags: ["a", "bb"], bytes: new Uint8Array(8) };
     measure.mockClear();
     state.apply(update(["k", 1, "w", value], ["gone", 1, "w"]));
