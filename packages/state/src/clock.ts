@@ -1,4 +1,7 @@
 import { MAX_VERSION, VERSION_TICKS_PER_MS } from "./constants.js";
+import { STATE_ERROR_CODES, StateError } from "./errors.js";
+import type { Row } from "./slot.js";
+import type { StateUpdate, UpdateEntry } from "./update.js";
 
 /**
  * Versions as a hybrid logical clock: a version is
@@ -27,4 +30,50 @@ export function timeOfVersion(version: number): number {
 /** The version of a local write: one above what is held, and no lower than the clock. */
 export function nextVersion(held: number, now: number): number {
   return Math.max(held + 1, versionAtTime(now));
+}
+
+/** A received row held back because its version is ahead of the clock. */
+export interface EarlyRow {
+  readonly key: string;
+  readonly version: number;
+  readonly row: Row;
+}
+
+/**
+ * Sorts the rows of a received update by the receiver's clock `now`: those
+ * dated at most `skewMs` ahead apply (`rows`, with their value sizes);
+ * those up to twice that wait (`early`); further ones are dropped, unless
+ * the sender (`origin`) says it wrote one itself: then the whole update is
+ * refused with `VERSION_TOO_FAR_AHEAD` (a hostile peer, or a wrong clock).
+ */
+export function sortByClock(
+  update: StateUpdate,
+  sizes: readonly number[],
+  origin: unknown,
+  now: number,
+  skewMs: number,
+): { rows: [UpdateEntry, number][]; early: EarlyRow[] } {
+  const edge = lastVersionAtTime(now + skewMs);
+  const horizon = lastVersionAtTime(now + 2 * skewMs);
+  const rows: [UpdateEntry, number][] = [];
+  const early: EarlyRow[] = [];
+  for (let i = 0; i < update.entries.length; i++) {
+    const entry = update.entries[i] as UpdateEntry;
+    const [key, version, writer] = entry;
+    const size = sizes[i] as number;
+    if (version <= edge) {
+      rows.push([entry, size]);
+    } else if (version <= horizon) {
+      early.push({ key, version, row: { writer, value: entry.length === 4 ? entry[3] : undefined, size } });
+    } else if (writer === origin) {
+      throw new StateError(
+        STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
+        `Received state update writes key "${key}" at version ${version}, dated ${timeOfVersion(version) - now} ms ahead of this replica's clock, ` +
+          `more than twice maxClockSkewMs (${skewMs}). Nothing was applied; the sender's clock (or this one) is wrong, or it is trying to pin the key.`,
+        { details: { key, version, aheadMs: timeOfVersion(version) - now, maxClockSkewMs: skewMs } },
+      );
+    }
+    // Else: a write forwarded from elsewhere, dated further ahead than any honest clock: dropped, no one blamed.
+  }
+  return { rows, early };
 }

@@ -1,31 +1,22 @@
 import type { ChangeListener, StateChange } from "./change.js";
 import { valuesEqual } from "./compare-values.js";
-import { lastVersionAtTime, nextVersion, timeOfVersion } from "./clock.js";
+import { lastVersionAtTime, nextVersion, sortByClock, timeOfVersion } from "./clock.js";
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey } from "./key.js";
-import { KeyBudget, ownerOf, type Owner } from "./key-budget.js";
-import { resolveOptions, type ResolvedOptions, type SharedStateOptions } from "./options.js";
+import { KeyBudget, checkLocalKey, checkRemoteKeys, checkSize, ownerOf, type Owner } from "./key-budget.js";
+import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
 import { PendingWrites } from "./pending.js";
 import type { Replica } from "./replica.js";
-import { joinRows, slotSize, type Row, type Slot } from "./slot.js";
-import { UPDATE_OVERHEAD, splitUpdate, type SplitLimits } from "./split-update.js";
+import { cutSnapshot } from "./snapshot-pieces.js";
+import { joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
+import { splitUpdate, type SplitLimits } from "./split-update.js";
 import { Tombstones } from "./tombstones.js";
 import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
-import { checkValue, stringSize, type StateValue } from "./value.js";
+import { checkValue, type StateValue } from "./value.js";
 
 /** A slot being built by `apply`, before its visible value is known. */
-interface Staged {
-  readonly version: number;
-  readonly rows: readonly Row[];
-}
-
-/** A received row held back because its version is ahead of the clock. */
-interface Early {
-  readonly key: string;
-  readonly version: number;
-  readonly row: Row;
-}
+type Staged = Pick<Slot, "version" | "rows">;
 
 /**
  * A replicated key/value map. Every write carries a version; replicas that
@@ -218,32 +209,11 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
    * are independent, and the change goes out as a delta anyway).
    */
   *snapshotPieces(limits: SplitLimits = {}): Generator<StateUpdate, void, undefined> {
-    const maxEntries = limits.maxEntries ?? this.#options.maxEntriesPerUpdate;
-    const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (!(maxEntries >= 1) || !(maxBytes >= 1)) {
-      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState.snapshotPieces: maxEntries and maxBytes must be at least 1.");
-    }
     this.#collect();
-    let rows: UpdateEntry[] = [];
-    let bytes = UPDATE_OVERHEAD;
-    let sent = false;
     const now = this.#options.now();
-    for (const [key, slot] of this.#slots) {
-      if (slot.value === undefined && this.#expired(slot.version, now)) continue;
-      for (const row of slot.rows) {
-        // The measure of measureEntry, from the sizes counted when the value was stored.
-        const size = 1 + stringSize(key) + 9 + stringSize(row.writer) + row.size;
-        if (rows.length > 0 && (rows.length >= maxEntries || bytes + size > maxBytes)) {
-          yield { format: UPDATE_FORMAT, seq: this.#seq, entries: rows };
-          sent = true;
-          rows = [];
-          bytes = UPDATE_OVERHEAD;
-        }
-        rows.push(toEntry(key, slot.version, row));
-        bytes += size;
-      }
-    }
-    if (rows.length > 0 || !sent) yield { format: UPDATE_FORMAT, seq: this.#seq, entries: rows };
+    yield* cutSnapshot(this.#slots, () => this.#seq, { maxEntries: this.#options.maxEntriesPerUpdate, ...limits }, (slot) =>
+      slot.value === undefined && this.#expired(slot.version, now),
+    );
   }
 
   /** Cuts an update into pieces that each fit in one message; see {@link splitUpdate}. */
@@ -284,28 +254,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const { update, sizes } = parseSizedUpdate(input, this.#options);
     this.#collect();
     const now = this.#options.now();
-    const edge = lastVersionAtTime(now + this.#options.maxClockSkewMs);
-    const horizon = lastVersionAtTime(now + 2 * this.#options.maxClockSkewMs);
-    const early: Early[] = [];
-    const rows: [UpdateEntry, number][] = [];
-    for (let i = 0; i < update.entries.length; i++) {
-      const entry = update.entries[i] as UpdateEntry;
-      const [key, version, writer] = entry;
-      if (version <= edge) {
-        rows.push([entry, sizes[i] as number]);
-      } else if (version <= horizon) {
-        early.push({ key, version, row: { writer, value: entry.length === 4 ? entry[3] : undefined, size: sizes[i] as number } });
-      } else if (writer === origin) {
-        // The sender says it wrote this itself, with a clock far ahead of ours: it is hostile, or its clock is wrong.
-        throw new StateError(
-          STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
-          `Received state update writes key "${key}" at version ${version}, dated ${timeOfVersion(version) - now} ms ahead of this replica's clock, ` +
-            `more than twice maxClockSkewMs (${this.#options.maxClockSkewMs}). Nothing was applied; the sender's clock (or this one) is wrong, or it is trying to pin the key.`,
-          { details: { key, version, aheadMs: timeOfVersion(version) - now, maxClockSkewMs: this.#options.maxClockSkewMs } },
-        );
-      }
-      // Else: a write forwarded from elsewhere, dated further ahead than any honest clock would: dropped, no one blamed.
-    }
+    const { rows, early } = sortByClock(update, sizes, origin, now, this.#options.maxClockSkewMs);
     const slots = this.#prepare(rows, origin, now);
     for (const { key, version, row } of early) this.#pending.hold(key, version, row, origin);
     return this.#commit(slots, "remote", origin);
@@ -352,7 +301,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     let sizeChange = 0;
     for (const [key, { version, rows: kept }] of staged) {
       const held = this.#slots.get(key);
-      const value = this.#resolve(key, kept);
+      const value = resolveRows(key, kept, this.#options.merge as MergeFunction | undefined, this.#options);
       const wasLive = held?.value !== undefined;
       if (value === undefined && !wasLive && this.#expired(version, now)) continue; // a delete already past its time: nothing to remember
       const size = slotSize(key, { rows: kept });
@@ -371,8 +320,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       }
       slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner });
     }
-    if (added > 0) this.#checkRemoteKeys(added, owner, released);
-    this.#checkSize(sizeChange, "Received state update");
+    if (added > 0) checkRemoteKeys(this.#budget, this.#options, added, owner, released);
+    checkSize(this.#totalSize, sizeChange, this.#options.maxTotalSize, "Received state update");
     return slots;
   }
 
@@ -394,69 +343,6 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     return staged;
   }
 
-  /** The visible value of a key from the writes held at its version. */
-  #resolve(key: string, rows: readonly Row[]): StateValue | undefined {
-    const merge = this.#options.merge;
-    if (merge === undefined) return rows[rows.length - 1]?.value;
-    let result: StateValue | undefined;
-    for (const row of rows) {
-      if (row.value === undefined) continue;
-      result = result === undefined ? row.value : this.#merge(merge, result, row.value, key);
-    }
-    return result;
-  }
-
-  #merge(merge: (a: V, b: V, key: string) => V, a: StateValue, b: StateValue, key: string): StateValue {
-    let merged: unknown;
-    try {
-      merged = merge(a as V, b as V, key);
-      return checkValue(merged, this.#options, `The merge of key "${key}"`).value;
-    } catch (error) {
-      throw new StateError(
-        STATE_ERROR_CODES.MERGE_FAILED,
-        `The merge function failed on key "${key}" (${describe(error)}). Nothing was applied; fix the merge function so it returns plain data and never throws.`,
-        { cause: error, details: { key } },
-      );
-    }
-  }
-
-  /** A received update adds `added` keys charged to `owner` and removes `released` (per owner). */
-  #checkRemoteKeys(added: number, owner: string, released: ReadonlyMap<Owner, number>): void {
-    const { maxKeys, reservedLocalKeys, maxKeysPerPeer } = this.#options;
-    let removed = 0;
-    for (const n of released.values()) removed += n;
-    const keys = this.#budget.live - removed + added;
-    if (keys > maxKeys - reservedLocalKeys) {
-      throw new StateError(
-        STATE_ERROR_CODES.TOO_MANY_KEYS,
-        `Received state update would hold ${keys} keys, over the ${maxKeys - reservedLocalKeys} that peers may fill (maxKeys ${maxKeys} less ` +
-          `reservedLocalKeys ${reservedLocalKeys}). Nothing was changed; use fewer keys, or raise maxKeys on every replica.`,
-        { details: { keys: this.#budget.live, adding: added, maxKeys, reservedLocalKeys } },
-      );
-    }
-    const mine = this.#budget.countOf(owner) - (released.get(owner) ?? 0) + added;
-    if (mine > maxKeysPerPeer) {
-      throw new StateError(
-        STATE_ERROR_CODES.TOO_MANY_KEYS_FROM_PEER,
-        `Received state update from ${owner === "" ? "an anonymous sender" : owner} would make it hold ${mine} keys here, over maxKeysPerPeer ` +
-          `(${maxKeysPerPeer}). Nothing was changed; one peer may fill only its share of maxKeys: raise maxKeysPerPeer on every replica if one peer should hold more.`,
-        { details: { peer: owner, keys: this.#budget.countOf(owner), adding: added, maxKeysPerPeer } },
-      );
-    }
-  }
-
-  #checkSize(sizeChange: number, where: string): void {
-    const { maxTotalSize } = this.#options;
-    if (sizeChange > 0 && this.#totalSize + sizeChange > maxTotalSize) {
-      throw new StateError(
-        STATE_ERROR_CODES.TOO_LARGE,
-        `${where} would hold about ${this.#totalSize + sizeChange} bytes, over maxTotalSize (${maxTotalSize}). Nothing was changed; ` +
-          "store less, or raise maxTotalSize on every replica.",
-        { details: { size: this.#totalSize, adding: sizeChange, maxTotalSize } },
-      );
-    }
-  }
-
   #write(key: string, row: Row): void {
     this.#collect();
     const held = this.#slots.get(key);
@@ -474,15 +360,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const size = slotSize(key, { rows });
     const wasLive = held?.value !== undefined;
     const live = row.value !== undefined;
-    if (live && !wasLive && this.#budget.live + 1 > this.#options.maxKeys) {
-      throw new StateError(
-        STATE_ERROR_CODES.TOO_MANY_KEYS,
-        `SharedState.set("${key}") would hold ${this.#budget.live + 1} keys, over maxKeys (${this.#options.maxKeys}). Nothing was changed; ` +
-          "use fewer keys, or raise maxKeys on every replica.",
-        { details: { keys: this.#budget.live, adding: 1, maxKeys: this.#options.maxKeys } },
-      );
-    }
-    this.#checkSize((live ? size : 0) - (wasLive ? (held as Slot).size : 0), `SharedState.set("${key}")`);
+    if (live && !wasLive) checkLocalKey(this.#budget, this.#options.maxKeys, key);
+    checkSize(this.#totalSize, (live ? size : 0) - (wasLive ? (held as Slot).size : 0), this.#options.maxTotalSize, `SharedState.set("${key}")`);
     const owner = live ? (wasLive ? (held as Slot).owner : null) : undefined;
     this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size, owner }]]), "local", undefined);
   }
@@ -565,9 +444,4 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       );
     }
   }
-}
-
-/** A held row as an update row. */
-function toEntry(key: string, version: number, row: Row): UpdateEntry {
-  return row.value === undefined ? [key, version, row.writer] : [key, version, row.writer, row.value];
 }

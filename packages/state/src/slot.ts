@@ -1,5 +1,8 @@
 import { compareValues } from "./compare-values.js";
-import { stringSize, type StateValue } from "./value.js";
+import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import type { MergeFunction } from "./options.js";
+import type { UpdateEntry } from "./update.js";
+import { checkValue, stringSize, type StateValue, type ValueLimits } from "./value.js";
 
 /** One write held for a key: by `writer`, a value or a delete. */
 export interface Row {
@@ -81,4 +84,37 @@ export function slotSize(key: string, slot: Pick<Slot, "rows">): number {
   let size = stringSize(key) + 9;
   for (const row of slot.rows) size += stringSize(row.writer) + row.size;
   return size;
+}
+
+/** A held row as an update row. */
+export function toEntry(key: string, version: number, row: Row): UpdateEntry {
+  return row.value === undefined ? [key, version, row.writer] : [key, version, row.writer, row.value];
+}
+
+/**
+ * What `get` shows for a key from the writes held at its version: the
+ * single row's value, or `merge` folded over the live rows in writer order
+ * (deletes left out). Throws `MERGE_FAILED` when `merge` throws or returns
+ * something that is not a value within `limits`.
+ */
+export function resolveRows(key: string, rows: readonly Row[], merge: MergeFunction | undefined, limits: ValueLimits): StateValue | undefined {
+  if (merge === undefined) return rows[rows.length - 1]?.value;
+  let result: StateValue | undefined;
+  for (const row of rows) {
+    if (row.value === undefined) continue;
+    if (result === undefined) {
+      result = row.value;
+      continue;
+    }
+    try {
+      result = checkValue(merge(result, row.value, key), limits, `The merge of key "${key}"`).value;
+    } catch (error) {
+      throw new StateError(
+        STATE_ERROR_CODES.MERGE_FAILED,
+        `The merge function failed on key "${key}" (${describe(error)}). Nothing was applied; fix the merge function so it returns plain data and never throws.`,
+        { cause: error, details: { key } },
+      );
+    }
+  }
+  return result;
 }

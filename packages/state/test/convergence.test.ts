@@ -26,6 +26,19 @@ describe("convergence under a seeded, lossy, reordering, duplicating network", (
     expectConverged(replicas, seed);
   });
 
+  it.each(SEEDS.slice(0, 15))("seed %i, clocks apart by up to the allowed skew and a peer writing at the edge of one", (seed) => {
+    const { replicas, stats } = simulate({ seed, replicas: 4, steps: 400, keys: 4, drop: 0.2, duplicate: 0.2, clockSkewMs: 50 });
+    expectConverged(replicas, seed);
+    expect(stats.edgeWrites).toBeGreaterThan(0);
+    for (const replica of replicas) expect(replica.pending).toBe(0);
+  });
+
+  it("the skewed runs do make replicas hold writes back for their clock", () => {
+    let heldBack = 0;
+    for (const seed of SEEDS.slice(0, 15)) heldBack += simulate({ seed, replicas: 4, steps: 400, keys: 4, drop: 0.2, duplicate: 0.2, clockSkewMs: 50 }).stats.heldBack;
+    expect(heldBack).toBeGreaterThan(15);
+  });
+
   it("the runs do exercise ties, deletes and drops", () => {
     const { replicas } = simulate({ seed: 7, replicas: 5, steps: 400, keys: 3, drop: 0.3, duplicate: 0.3, merge: pairMerge });
     const snapshot = (replicas[0] as SharedState).snapshot();

@@ -83,14 +83,14 @@ describe("malformed updates", () => {
   });
 
   it("is all or nothing: good rows before a bad one are not applied", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const error = expectRefused(state, update(["a", 1, "w", 1], ["b", 1, "w", 2], ["c", 0, "w", 3]), C.INVALID_UPDATE);
     expect(error.message).toContain("entry 2");
     expect(state.has("a")).toBe(false);
   });
 
   it("refuses an object whose getter throws, or a Proxy that throws, as INVALID_UPDATE", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const getter = Object.defineProperty({ format: 2, seq: 1 }, "entries", {
       enumerable: true,
       get() {
@@ -115,12 +115,12 @@ describe("malformed updates", () => {
   it("refuses a cyclic value as INVALID_VALUE without overflowing the stack", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k", 1, "w", cyclic]), C.INVALID_VALUE);
-    expectStateError(() => new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).set("k", cyclic as never), C.INVALID_VALUE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK }), update(["k", 1, "w", cyclic]), C.INVALID_VALUE);
+    expectStateError(() => new SharedState({ now: STOPPED_CLOCK }).set("k", cyclic as never), C.INVALID_VALUE);
   });
 
   it("ignores fields it does not know, and reads only own properties", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const inherited = Object.create({ format: 2, seq: 1, entries: [] }) as object;
     expectRefused(state, inherited, C.INVALID_UPDATE);
     state.apply({ format: 2, seq: 1, entries: [["k", 1, "w", 1]], signature: new Uint8Array(64) });
@@ -157,7 +157,7 @@ describe("limits", () => {
     expectStateError(() => state.set(7 as unknown as string, 1), C.INVALID_KEY);
     expectStateError(() => state.set("\uD800", 1), C.INVALID_KEY);
     expectRefused(state, update(["fives", 1, "w", 1]), C.KEY_TOO_LONG);
-    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k".repeat(257), 1, "w", 1]), C.KEY_TOO_LONG);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK }), update(["k".repeat(257), 1, "w", 1]), C.KEY_TOO_LONG);
   });
 
   it("maxEntriesPerUpdate is checked before any row is read", () => {
@@ -176,7 +176,7 @@ describe("limits", () => {
     expectStateError(() => state.set("wide", new Array(50).fill(1)), C.VALUE_TOO_LARGE);
     expectStateError(() => state.set("bytes", new Uint8Array(96)), C.VALUE_TOO_LARGE);
     expectRefused(state, update(["big", 1, "w", "é".repeat(50)]), C.VALUE_TOO_LARGE);
-    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["huge", 1, "w", new Array(1_000_000).fill(0)]), C.VALUE_TOO_LARGE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK }), update(["huge", 1, "w", new Array(1_000_000).fill(0)]), C.VALUE_TOO_LARGE);
   });
 
   it("maxValueDepth applies to local writes and to updates", () => {
@@ -185,7 +185,7 @@ describe("limits", () => {
     expectStateError(() => state.set("deep", [[[1]]]), C.INVALID_VALUE);
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expectRefused(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }), update(["k", 1, "w", deep]), C.INVALID_VALUE);
+    expectRefused(new SharedState({ now: STOPPED_CLOCK }), update(["k", 1, "w", deep]), C.INVALID_VALUE);
   });
 
   it("maxTotalSize bounds everything held, tombstones included", () => {
@@ -234,7 +234,7 @@ describe("limits", () => {
   });
 
   it("refuses a local value that is not plain data", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     for (const value of [undefined, () => 1, new Date(), { a: undefined }, [undefined], 1n, JSON.parse('{"__proto__":1}')]) {
       expectStateError(() => state.set("k", value as never), C.INVALID_VALUE);
     }
@@ -300,7 +300,7 @@ describe("fuzzing apply", () => {
       // Invariants: size matches the live keys, events match the contents, a snapshot reproduces the state.
       expect(state.size).toBe([...state.keys()].length);
       expect(new Map(state.entries())).toEqual(live);
-      const copy = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+      const copy = new SharedState({ now: STOPPED_CLOCK });
       copy.apply(state.snapshot());
       expect(canonical(copy)).toEqual(canonical(state));
     }

@@ -5,7 +5,7 @@ import { expectStateError } from "./helpers/expect-state-error.js";
 
 describe("SharedState local operations", () => {
   it("sets, gets and overwrites a value (the original's example)", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.set("height", 1);
     state.set("height", 2);
     expect(state.get("height")).toBe(2);
@@ -13,7 +13,7 @@ describe("SharedState local operations", () => {
   });
 
   it("get returns undefined or the fallback for a missing key", () => {
-    const state = new SharedState<number>({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState<number>({ now: STOPPED_CLOCK });
     expect(state.get("nope")).toBeUndefined();
     expect(state.get("nope", 7)).toBe(7);
     state.set("yes", 0);
@@ -21,7 +21,7 @@ describe("SharedState local operations", () => {
   });
 
   it("has, size, keys, values, entries and toJSON show live keys only", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.set("a", 1).set("b", null).set("c", "x");
     expect(state.delete("b")).toBe(true);
     expect(state.has("a")).toBe(true);
@@ -38,14 +38,14 @@ describe("SharedState local operations", () => {
   });
 
   it("null is a value, not a delete", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.set("k", null);
     expect(state.has("k")).toBe(true);
     expect(state.get("k", "fallback")).toBeNull();
   });
 
   it("delete leaves a versioned tombstone and returns false when there is nothing to delete", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     expect(state.delete("ghost")).toBe(false);
     expect(state.versionOf("ghost")).toBe(0);
     state.set("k", 1);
@@ -58,7 +58,7 @@ describe("SharedState local operations", () => {
   });
 
   it("stores a frozen copy: the caller cannot change the state behind its back", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const value = { list: [1, 2], nested: { x: 1 } };
     state.set("k", value);
     value.list.push(3);
@@ -71,7 +71,7 @@ describe("SharedState local operations", () => {
   });
 
   it("copies bytes, so a Buffer the caller reuses does not change the state", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const buffer = Buffer.from([1, 2, 3]);
     state.set("bytes", buffer);
     buffer[0] = 9;
@@ -81,13 +81,13 @@ describe("SharedState local operations", () => {
   });
 
   it("stores -0 as 0, as MessagePack will deliver it", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.set("z", -0);
     expect(Object.is(state.get("z"), 0)).toBe(true);
   });
 
   it("a key named __proto__ is an ordinary key, in the map and in toJSON", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.set("__proto__", { polluted: true });
     state.set("constructor", 1);
     expect(state.get("__proto__")).toEqual({ polluted: true });
@@ -98,12 +98,12 @@ describe("SharedState local operations", () => {
   });
 
   it("has a random replica id by default, or the one given", () => {
-    expect(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).replicaId).not.toBe(new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK }).replicaId);
+    expect(new SharedState({ now: STOPPED_CLOCK }).replicaId).not.toBe(new SharedState({ now: STOPPED_CLOCK }).replicaId);
     expect(new SharedState({ now: STOPPED_CLOCK, replicaId: "peer-a" }).replicaId).toBe("peer-a");
   });
 
   it("seq grows once per operation that changes something", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     expect(state.seq).toBe(0);
     state.set("a", 1);
     state.set("a", 1);
@@ -135,7 +135,7 @@ describe("SharedState change events", () => {
   });
 
   it("does not report a write that leaves the value as it was", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const listener = vi.fn();
     state.set("k", { a: [1] });
     state.on("change", listener);
@@ -160,7 +160,7 @@ describe("SharedState change events", () => {
   });
 
   it("unsubscribes, and a function added twice is called twice", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const listener = vi.fn();
     const off1 = state.on("change", listener);
     const off2 = state.on("change", listener);
@@ -176,7 +176,7 @@ describe("SharedState change events", () => {
   });
 
   it("a throwing listener does not stop the others or undo the change; LISTENER_FAILED follows", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const boom = new Error("listener bug");
     const after = vi.fn();
     state.on("change", () => {
@@ -190,7 +190,7 @@ describe("SharedState change events", () => {
   });
 
   it("a listener may write to the state (a reaction), and sees consistent state", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     state.on("change", (changes) => {
       for (const change of changes) if (change.key === "celsius" && typeof change.value === "number") state.set("fahrenheit", change.value * 1.8 + 32);
     });
@@ -199,7 +199,7 @@ describe("SharedState change events", () => {
   });
 
   it("refuses an unknown event name", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     expectStateError(() => state.on("chnage" as "change", () => {}), STATE_ERROR_CODES.INVALID_ARGUMENT);
   });
 });
@@ -307,7 +307,7 @@ describe("SharedState replication", () => {
   });
 
   it("validateUpdate returns a frozen copy of a good update", () => {
-    const state = new SharedState({ now: STOPPED_CLOCK, now: STOPPED_CLOCK });
+    const state = new SharedState({ now: STOPPED_CLOCK });
     const input = { format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]], extra: "ignored" };
     const update = state.validateUpdate(input);
     expect(update).toEqual({ format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]] });

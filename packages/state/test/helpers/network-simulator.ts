@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { SharedState, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
+import { SharedState, versionAtTime, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
 import { Random } from "./random.js";
 import { sameState } from "./canonical.js";
 
@@ -15,6 +15,13 @@ export interface SimulationOptions {
   duplicate: number;
   merge?: MergeFunction;
   maxTiedWrites?: number;
+  /**
+   * With a value: every replica reads a clock that advances one ms per
+   * step, offset by a random amount below this (their `maxClockSkewMs`), and
+   * some steps a hostile peer writes a key at the very edge of one replica's
+   * clock; the others, whose clocks are behind, must hold it back, not refuse it.
+   */
+  clockSkewMs?: number;
 }
 
 interface Message {
@@ -68,14 +75,27 @@ export interface SimulationStats {
   duplicated: number;
   /** Deliveries that met a write of equal version by another writer. */
   ties: number;
+  /** Writes by the hostile peer at the edge of a replica's clock. */
+  edgeWrites: number;
+  /** Deliveries after which the receiver held writes back for its clock to catch up. */
+  heldBack: number;
 }
 
 export function simulate(options: SimulationOptions): { replicas: SharedState[]; stats: SimulationStats } {
-  const stats: SimulationStats = { delivered: 0, dropped: 0, duplicated: 0, ties: 0 };
+  const stats: SimulationStats = { delivered: 0, dropped: 0, duplicated: 0, ties: 0, edgeWrites: 0, heldBack: 0 };
   const random = new Random(options.seed);
+  const skew = options.clockSkewMs;
+  let base = 1_800_000_000_000;
+  const offsets = Array.from({ length: options.replicas }, () => (skew === undefined ? 0 : random.int(skew)));
   const replicas = Array.from(
     { length: options.replicas },
-    (_, i) => new SharedState({ replicaId: `r${i}`, merge: options.merge, maxTiedWrites: options.maxTiedWrites }),
+    (_, i) =>
+      new SharedState({
+        replicaId: `r${i}`,
+        merge: options.merge,
+        maxTiedWrites: options.maxTiedWrites,
+        ...(skew === undefined ? {} : { now: () => base + (offsets[i] as number), maxClockSkewMs: skew }),
+      }),
   );
   // What each replica's change events say it holds; checked against the state at the end.
   const mirrors = replicas.map((replica) => {
@@ -95,9 +115,17 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
   const key = (): string => `k${random.int(options.keys)}`;
 
   for (let step = 0; step < options.steps; step++) {
+    base++;
     const roll = random.next();
     const from = random.int(replicas.length);
     const replica = replicas[from] as SharedState;
+    if (skew !== undefined && random.chance(0.05)) {
+      // The hostile peer: a write dated as far ahead as this replica accepts.
+      const edge = versionAtTime(base + (offsets[from] as number) + skew) + 1023;
+      replica.apply({ format: 2, seq: 1, entries: [[key(), edge, "mallory", random.pick(VALUES)]] }, "mallory");
+      stats.edgeWrites++;
+    }
+    if (skew !== undefined) replica.releasePending();
     if (roll < 0.4) {
       replica.set(key(), random.pick(VALUES));
     } else if (roll < 0.5) {
@@ -125,11 +153,17 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
       }
       target.apply(overTheWire(message.update), `r${message.from}`);
       stats.delivered++;
+      if (target.pending > 0) stats.heldBack++;
     }
   }
 
   // Anti-entropy: whatever is still in flight is lost; everyone pulls everyone's snapshot, in random order.
   stats.dropped += inFlight.length;
+  if (skew !== undefined) {
+    // Every clock passes the writes held back; they are applied.
+    base += 3 * skew;
+    for (const replica of replicas) replica.releasePending();
+  }
   const snapshots = replicas.map((replica) => replica.snapshot());
   for (const to of random.shuffle([...replicas.keys()])) {
     for (const from of random.shuffle([...replicas.keys()])) {
