@@ -1,8 +1,47 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { STATE_ERROR_CODES, type Replica } from "@xppg/state";
+import { STATE_ERROR_CODES, measureUpdate, type Replica, type SharedStateLimits, type StateUpdate } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
+import { TokenBucket } from "./token-bucket.js";
+
+/** Limits on how state moves between peers. All are per node and on by default. */
+export interface StateSyncLimits {
+  /**
+   * `requestState` calls one peer may make of this node a minute (a bucket
+   * of this many, refilled over a minute). Each is answered with the whole
+   * state; a peer that asks faster is dropped with `XPPG_ERR_RATE_LIMITED`
+   * (a strike).
+   * @default 12
+   */
+  stateRequestsPerMinute?: number;
+  /**
+   * Bytes of snapshot (on join and in answers) sent to one peer a second,
+   * with a burst of twice this: a larger state is paced, never refused.
+   * @default 8388608 (8 MiB)
+   */
+  stateBytesPerSecond?: number;
+  /**
+   * Snapshots being sent at once, node-wide (joins and answers); the others
+   * wait their turn. Each is sent a slice at a time, yielding to the event
+   * loop between slices.
+   * @default 2
+   */
+  maxConcurrentSnapshots?: number;
+}
+
+/**
+ * What `new Playground(app, { state })` takes: the replica's limits
+ * (`@xppg/state`'s {@link SharedStateLimits}) and how state moves.
+ */
+export interface PlaygroundStateOptions extends SharedStateLimits, StateSyncLimits {}
+
+/** Defaults of {@link StateSyncLimits}. */
+export const STATE_SYNC_DEFAULTS = {
+  stateRequestsPerMinute: 12,
+  stateBytesPerSecond: 8 * 1024 * 1024,
+  maxConcurrentSnapshots: 2,
+} as const;
 
 /** What state sync needs from the node. */
 export interface StateSyncHost {
@@ -14,16 +53,19 @@ export interface StateSyncHost {
   maxFrameSize: number;
   /** Reports a local failure that is not the peer's fault. */
   report(error: XppgError, peerId: string | undefined): void;
+  /** Limits; defaults where not given. */
+  limits?: StateSyncLimits | undefined;
 }
 
 /**
  * Replica errors about this node's own replica, not the peer's update: it is
- * full (`maxKeys`, `maxTotalSize`; an honest peer with a large state meets
- * that), or its change listener or merge function threw. Reported, and the
- * peer stays; no strike.
+ * full (`maxKeys`, the sender's share of it, `maxTotalSize`; an honest peer
+ * with a large state meets that), or its change listener or merge function
+ * threw. Reported, and the peer stays; no strike.
  */
 export const LOCAL_STATE_ERROR_CODES: ReadonlySet<string> = new Set([
   STATE_ERROR_CODES.TOO_MANY_KEYS,
+  STATE_ERROR_CODES.TOO_MANY_KEYS_FROM_PEER,
   STATE_ERROR_CODES.TOO_LARGE,
   STATE_ERROR_CODES.LISTENER_FAILED,
   STATE_ERROR_CODES.MERGE_FAILED,
@@ -36,9 +78,40 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** Per-peer accounting: its requests, and the snapshot bytes it may still be sent now. */
+interface PeerBudget {
+  requests: TokenBucket;
+  bytes: number;
+  at: number;
+}
+
 /** Room for the envelope around an update piece. */
 const ENVELOPE_ROOM = 1024;
 const MAX_REQUEST_ID = 2 ** 31;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A counting semaphore: at most `size` holders, the rest wait in order. */
+class Turns {
+  #free: number;
+  readonly #queue: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async take(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+  give(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) next();
+    else this.#free++;
+  }
+}
 
 /**
  * Carries a {@link Replica} between peers without knowing its merge rules:
@@ -47,28 +120,54 @@ const MAX_REQUEST_ID = 2 ** 31;
  * learnt from one peer are forwarded to the others, so a chain of peers
  * converges; a replica ignores what it already has, which ends the echo.
  *
+ * Snapshots are read and sent a slice (one message) at a time with a turn
+ * of the event loop between slices, at most `maxConcurrentSnapshots` at
+ * once node-wide, paced per peer by `stateBytesPerSecond`; requests are
+ * limited per peer by `stateRequestsPerMinute`. Writes the replica holds
+ * back for its clock are released on a timer.
+ *
  * Wire: `xppg/state` `{ update, reply?, last? }`, `xppg/state-request` `{ rid }`.
  */
 export class StateSync {
   readonly #state: Replica;
   readonly #host: StateSyncHost;
+  readonly #limits: Required<StateSyncLimits>;
   readonly #waiters = new Map<number, Waiter>();
   /** Peers being answered, with the request that came in meanwhile (0 for none). */
   readonly #answering = new Map<PeerSession, number>();
+  readonly #budgets = new Map<PeerSession, PeerBudget>();
+  readonly #turns: Turns;
   #nextRid = 1;
   #sentSeq: number;
   #flushScheduled = false;
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  #releaseAt = Number.POSITIVE_INFINITY;
+  #closed = false;
   #off: () => void;
 
   constructor(state: Replica, host: StateSyncHost) {
     this.#state = state;
     this.#host = host;
+    this.#limits = { ...STATE_SYNC_DEFAULTS };
+    for (const name of Object.keys(STATE_SYNC_DEFAULTS) as (keyof StateSyncLimits)[]) {
+      const value = host.limits?.[name] ?? STATE_SYNC_DEFAULTS[name];
+      if (typeof value !== "number" || !(value > 0)) {
+        throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `The state option ${name} must be a number above 0, not ${String(value)}.`);
+      }
+      this.#limits[name] = value;
+    }
+    this.#limits.maxConcurrentSnapshots = Math.max(1, Math.floor(this.#limits.maxConcurrentSnapshots));
+    this.#turns = new Turns(this.#limits.maxConcurrentSnapshots);
     this.#sentSeq = state.seq;
     this.#off = host.auto ? state.on("change", () => this.#schedule()) : () => {};
   }
 
+  #maxPieceBytes(): number {
+    return Math.max(1024, this.#host.maxFrameSize - ENVELOPE_ROOM);
+  }
+
   #pieces(update: ReturnType<Replica["snapshot"]>): ReturnType<Replica["snapshot"]>[] {
-    return this.#state.splitUpdate(update, { maxBytes: Math.max(1024, this.#host.maxFrameSize - ENVELOPE_ROOM) });
+    return this.#state.splitUpdate(update, { maxBytes: this.#maxPieceBytes() });
   }
 
   #schedule(): void {
@@ -87,12 +186,59 @@ export class StateSync {
     void this.push(session);
   }
 
-  /** Sends the whole state to one peer, a piece at a time (each send awaited: a slow peer slows this down). */
+  #budget(session: PeerSession): PeerBudget {
+    let budget = this.#budgets.get(session);
+    if (budget === undefined) {
+      const perMinute = this.#limits.stateRequestsPerMinute;
+      budget = { requests: new TokenBucket(perMinute / 60, perMinute), bytes: 2 * this.#limits.stateBytesPerSecond, at: performance.now() };
+      this.#budgets.set(session, budget);
+    }
+    return budget;
+  }
+
+  /** Waits until `bytes` more may go to this peer (`stateBytesPerSecond`, burst of two seconds' worth). */
+  async #pace(session: PeerSession, bytes: number): Promise<void> {
+    const budget = this.#budget(session);
+    const rate = this.#limits.stateBytesPerSecond;
+    for (;;) {
+      const now = performance.now();
+      budget.bytes = Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
+      budget.at = now;
+      // A piece larger than the whole burst still goes once the bucket is full.
+      if (budget.bytes >= Math.min(bytes, 2 * rate)) {
+        budget.bytes -= bytes;
+        return;
+      }
+      const waitMs = Math.ceil(((Math.min(bytes, 2 * rate) - budget.bytes) * 1000) / rate);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      if (session.isClosed || this.#closed) return;
+    }
+  }
+
+  /**
+   * Sends the whole state to one peer, a slice at a time: each slice is read
+   * from the replica, paced, sent (awaited: a slow peer slows this down),
+   * then the event loop turns before the next. Waits for one of the
+   * node-wide snapshot turns first.
+   */
   async push(session: PeerSession, reply?: number): Promise<void> {
-    const pieces = this.#pieces(this.#state.snapshot());
-    for (let i = 0; i < pieces.length; i++) {
-      if (session.isClosed) return;
-      await session.sendMessage(KIND.STATE, reply === undefined ? { update: pieces[i] } : { update: pieces[i], reply, last: i === pieces.length - 1 });
+    await this.#turns.take();
+    try {
+      const limits = { maxBytes: this.#maxPieceBytes() };
+      const pieces = this.#state.snapshotPieces?.(limits) ?? this.#pieces(this.#state.snapshot());
+      const iterator = pieces[Symbol.iterator]();
+      let next = iterator.next();
+      while (next.done !== true) {
+        if (session.isClosed || this.#closed) return;
+        const piece = next.value;
+        await this.#pace(session, sizeOf(piece, limits.maxBytes));
+        if (session.isClosed || this.#closed) return;
+        next = iterator.next();
+        await session.sendMessage(KIND.STATE, reply === undefined ? { update: piece } : { update: piece, reply, last: next.done === true });
+        if (next.done !== true) await nextTurnOfLoop();
+      }
+    } finally {
+      this.#turns.give();
     }
   }
 
@@ -125,8 +271,18 @@ export class StateSync {
     if (kind === KIND.STATE_REQUEST) {
       const { rid } = payload;
       if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 1 || rid > MAX_REQUEST_ID) throw malformed(session, kind, "bad request id");
+      const requests = this.#budget(session).requests;
+      if (!requests.take()) {
+        // Each answer is the whole state: a peer asking this often is using us to amplify its traffic.
+        throw new PlaygroundError(
+          NODE_ERROR_CODES.RATE_LIMITED,
+          `The peer ${session.peerId} asked for the whole state more than ${this.#limits.stateRequestsPerMinute} times a minute; it is disconnected. ` +
+            "Raise state.stateRequestsPerMinute if a peer should ask that often.",
+          { details: { limit: "stateRequestsPerMinute", rate: requests.rate, burst: requests.burst } },
+        );
+      }
       // One snapshot answer in flight per peer; requests meanwhile are folded
-      // into one more answer (to the latest): a flood costs two snapshots, not one each.
+      // into one more answer (to the latest).
       if (this.#answering.has(session)) {
         this.#answering.set(session, rid);
         return;
@@ -146,6 +302,7 @@ export class StateSync {
         throw malformed(session, kind, String(error));
       }
     }
+    this.#armRelease();
     if (typeof reply === "number" && last === true) {
       const waiter = this.#waiters.get(reply);
       if (waiter !== undefined && waiter.session === session) {
@@ -156,8 +313,32 @@ export class StateSync {
     }
   }
 
+  /** Sets a timer for the writes the replica holds back until its clock catches up (see `@xppg/state`, "Versions"). */
+  #armRelease(): void {
+    const until = this.#state.pendingUntil;
+    if (until === undefined || this.#closed || until >= this.#releaseAt) return;
+    if (this.#releaseTimer !== undefined) clearTimeout(this.#releaseTimer);
+    this.#releaseAt = until;
+    this.#releaseTimer = setTimeout(
+      () => {
+        this.#releaseTimer = undefined;
+        this.#releaseAt = Number.POSITIVE_INFINITY;
+        try {
+          this.#state.releasePending?.();
+        } catch (error) {
+          // This replica could not hold them (full, or a local listener threw): not the sender's doing.
+          if (isXppgError(error)) this.#host.report(error, undefined);
+        }
+        this.#armRelease();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, until - Date.now())),
+    );
+    this.#releaseTimer.unref?.();
+  }
+
   /** A peer left: its pending requests fail. */
   peerLeft(session: PeerSession): void {
+    this.#budgets.delete(session);
     for (const [rid, w] of this.#waiters) {
       if (w.session !== session) continue;
       this.#waiters.delete(rid);
@@ -167,13 +348,21 @@ export class StateSync {
   }
 
   close(): void {
+    this.#closed = true;
     this.#off();
+    if (this.#releaseTimer !== undefined) clearTimeout(this.#releaseTimer);
     for (const w of this.#waiters.values()) {
       clearTimeout(w.timer);
       w.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, "The node stopped before the state arrived."));
     }
     this.#waiters.clear();
   }
+}
+
+/** The approximate encoded size of a piece, for pacing: a `@xppg/state` update is measured, another replica's counts as a full piece. */
+function sizeOf(piece: { readonly seq: number }, fallback: number): number {
+  const entries = (piece as { entries?: unknown }).entries;
+  return Array.isArray(entries) ? measureUpdate(piece as StateUpdate) : fallback;
 }
 
 function malformed(session: PeerSession, kind: string, why: string): PlaygroundError {
