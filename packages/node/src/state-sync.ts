@@ -177,8 +177,17 @@ export class StateSync {
       this.#flushScheduled = false;
       const delta = this.#state.delta(this.#sentSeq);
       this.#sentSeq = delta.seq;
-      for (const update of this.#pieces(delta)) this.#host.broadcast(KIND.STATE, { update });
+      void this.#broadcastPieces(this.#pieces(delta));
     });
+  }
+
+  /** Sends the pieces of a delta to every peer, one piece per turn of the event loop (a large learnt snapshot is forwarded too). */
+  async #broadcastPieces(pieces: readonly { readonly seq: number }[]): Promise<void> {
+    for (let i = 0; i < pieces.length; i++) {
+      if (this.#closed) return;
+      if (i > 0) await nextTurnOfLoop();
+      this.#host.broadcast(KIND.STATE, { update: pieces[i] });
+    }
   }
 
   /** A peer completed its handshake: send it everything. */

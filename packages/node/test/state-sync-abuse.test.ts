@@ -1,0 +1,172 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { describe, expect, it } from "vitest";
+import { UPDATE_FORMAT } from "@xppg/state";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { collect, RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
+
+stopNodesAfterEach();
+
+/** A started node on TCP, on loopback only. */
+async function tcpNode(options: PlaygroundOptions = {}): Promise<Playground> {
+  const pg = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"], ...options }));
+  await pg.start();
+  return pg;
+}
+
+/** Every error code a node emits. */
+function errorsOf(pg: Playground): string[] {
+  const codes: string[] = [];
+  pg.events.on("error", (e) => {
+    codes.push(e.code);
+  });
+  return codes;
+}
+
+/** A hostile peer on a real socket: completes both handshakes, then writes what the test says. */
+async function attacker(target: Playground): Promise<RawPeer> {
+  const raw = await RawPeer.dial(tcpTransport(), target.addresses[0]!);
+  await raw.hello();
+  await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "the attacker joined");
+  return raw;
+}
+
+function write(raw: RawPeer, key: string, version: number, value: unknown, writer = raw.peerId): Promise<void> {
+  return raw.send("xppg/state", { update: { format: UPDATE_FORMAT, seq: 1, entries: [[key, version, writer, value]] } });
+}
+
+/** Proves `from` and `to` are still connected: a text goes through. */
+async function stillLinked(from: Playground, to: Playground): Promise<void> {
+  const texts = collect<{ text: string }>(to, "text");
+  await from.sendText("still here", { to: to.peerId });
+  await until(() => texts.some((t) => t.src === from.peerId), 5000, `${from.peerId} -> ${to.peerId}`);
+}
+
+describe("state sync never turns honest peers against each other (issue 16, item 2)", () => {
+  it("two accepted writes forwarded as one jump, and in the join snapshot of 3 new nodes: nobody is dropped", async () => {
+    const victim = await tcpNode();
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    const errorLists = [errorsOf(victim), errorsOf(honest)];
+    const raw = await attacker(victim);
+    // Each accepted by the victim on its own; forwarded, they are one jump of 2^33.
+    await write(raw, "k", 2 ** 32, "first");
+    await until(() => victim.state.get("k") === "first", 5000, "first write");
+    await write(raw, "k", 2 ** 33, "second");
+    await until(() => victim.state.get("k") === "second", 5000, "second write");
+    await until(() => honest.state.get("k") === "second", 5000, "the write forwarded to the honest peer");
+    await stillLinked(victim, honest);
+
+    const joiners = [await tcpNode(), await tcpNode(), await tcpNode()];
+    errorLists.push(...joiners.map((j) => errorsOf(j)));
+    for (const j of joiners) await j.join(victim.addresses[0]!);
+    await until(() => joiners.every((j) => j.state.get("k") === "second"), 5000, "the snapshot on every new node");
+    for (const j of joiners) await stillLinked(j, victim);
+    for (const pg of [victim, honest, ...joiners]) expect(pg.bans).toEqual([]);
+    expect(victim.peers.map((p) => p.peerId)).toEqual(expect.arrayContaining([honest.peerId, ...joiners.map((j) => j.peerId)]));
+    expect(errorLists.flat()).toEqual([]);
+  });
+
+  it("writes at the edge of the victim's clock are forwarded and accepted; honest writes after them win everywhere", async () => {
+    const victim = await tcpNode();
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    const errorLists = [errorsOf(victim), errorsOf(honest)];
+    const raw = await attacker(victim);
+    const edge = (): number => (Date.now() + 300_000) * 1024 + 1023;
+    for (let i = 0; i < 50; i++) await write(raw, "k", edge(), `pinned ${i}`);
+    await until(() => honest.state.get("k") === "pinned 49", 5000, "the edge writes forwarded");
+    honest.state.set("k", "honest");
+    await until(() => victim.state.get("k") === "honest", 5000, "the honest write on the victim");
+    // A version far past the victim's clock, that the attacker says it wrote: refused, and the attacker dropped.
+    await write(raw, "k", (Date.now() + 3_600_000) * 1024, "pinned forever");
+    const closed = await raw.conn.closed;
+    expect(closed.initiator).toBe("remote");
+    expect(raw.received.find((m) => m.kind === "xppg/bye")?.payload).toMatchObject({ code: "XPPG_ERR_STATE_VERSION_TOO_FAR_AHEAD" });
+    expect(victim.state.get("k")).toBe("honest");
+    await stillLinked(honest, victim);
+    await until(() => errorLists.flat().length > 0, 5000, "the victim's report");
+    expect(errorLists.flat()).toEqual(["XPPG_ERR_STATE_VERSION_TOO_FAR_AHEAD"]);
+  });
+});
+
+describe("state requests cannot be used to amplify traffic (issue 16, item 8)", () => {
+  it("a peer that keeps asking for the state is dropped with RATE_LIMITED; the honest peer carries on", async () => {
+    const victim = await tcpNode({ state: { stateRequestsPerMinute: 5 } });
+    for (let i = 0; i < 4000; i++) victim.state.set(`key-${i}`, "v".repeat(20));
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    await until(() => honest.state.size === 4000, 10_000, "the honest peer's snapshot");
+    const errors = errorsOf(victim);
+    const raw = await attacker(victim);
+    for (let rid = 1; rid <= 200; rid++) void raw.send("xppg/state-request", { rid });
+    const closed = await raw.conn.closed;
+    expect(closed.initiator).toBe("remote");
+    expect(raw.received.find((m) => m.kind === "xppg/bye")?.payload).toMatchObject({ code: "XPPG_ERR_RATE_LIMITED" });
+    await until(() => errors.includes("XPPG_ERR_RATE_LIMITED"), 5000, "the victim's report");
+    // Its join snapshot and at most the answers it was allowed (folded while one is being sent).
+    const answers = raw.received.filter((m) => m.kind === "xppg/state" && (m.payload as { last?: boolean }).last === true).length;
+    expect(answers).toBeLessThanOrEqual(5);
+    await stillLinked(honest, victim);
+    victim.state.set("after", 1);
+    await until(() => honest.state.get("after") === 1, 5000, "sync still works");
+  });
+});
+
+describe("joins against a large state do not stall the node (issue 16, item 9)", () => {
+  it("3 joins at once against 16 MiB of state: sent one at a time (maxConcurrentSnapshots 1) while an honest peer's echo keeps being answered", async () => {
+    const victim = await tcpNode({ state: { maxConcurrentSnapshots: 1 } });
+    const value = new Uint8Array(60 * 1024);
+    let keys = 0;
+    for (; keys < 270; keys++) victim.state.set(`blob-${keys}`, value);
+    victim.on("echo", (src, _kind, payload) => {
+      void victim.send("echo-reply", payload, { to: src });
+    });
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    await until(() => honest.state.size === keys, 20_000, "the honest peer's snapshot");
+    const replies = collect<number>(honest, "echo-reply");
+
+    const joiners = [await tcpNode(), await tcpNode(), await tcpNode()];
+    let inProgress = 0;
+    let mostAtOnce = 0;
+    const finished: boolean[] = joiners.map(() => false);
+    joiners.forEach((j, i) => {
+      let started = false;
+      j.state.on("change", () => {
+        if (!started) {
+          started = true;
+          mostAtOnce = Math.max(mostAtOnce, ++inProgress);
+        }
+        if (!finished[i] && j.state.size === keys) {
+          finished[i] = true;
+          inProgress--;
+        }
+      });
+    });
+
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let echoes = 0;
+    let echoing = true;
+    const echoLoop = (async () => {
+      while (echoing) {
+        const n = ++echoes;
+        await honest.send("echo", n, { to: victim.peerId });
+        await until(() => replies.some((r) => r.payload === n), 20_000, `echo ${n}`);
+      }
+    })();
+    await Promise.all(joiners.map((j) => j.join(victim.addresses[0]!)));
+    await until(() => finished.every(Boolean), 60_000, "every joiner's snapshot");
+    const answeredDuringJoins = replies.length;
+    echoing = false;
+    await echoLoop;
+    delay.disable();
+    console.info(
+      `16 MiB snapshot to 3 joiners: ${answeredDuringJoins} echoes answered meanwhile; event loop delay max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
+    );
+    expect(mostAtOnce).toBeLessThanOrEqual(2); // one being sent; the next may start arriving before the last piece of the one before is read
+    expect(answeredDuringJoins).toBeGreaterThanOrEqual(3);
+    expect(honest.peers.map((p) => p.peerId)).toContain(victim.peerId);
+  }, 90_000);
+});
