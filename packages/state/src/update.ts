@@ -19,7 +19,7 @@ export type UpdateEntry =
  * {@link SharedState.apply} takes: plain data, ready for MessagePack.
  *
  * ```
- * { format: 1, seq: 42, entries: [["height", 3, "peer-a", 2], ["old", 5, "peer-b"]] }
+ * { format: 2, seq: 42, entries: [["height", 1843200000000000, "peer-a", 2], ["old", 1843200000000003, "peer-b"]] }
  * ```
  */
 export interface StateUpdate {
