@@ -200,7 +200,8 @@ export class StateSync {
     if (budget === undefined) {
       const perMinute = this.#limits.stateRequestsPerMinute;
       budget = { requests: new TokenBucket(perMinute / 60, perMinute), bytes: 2 * this.#limits.stateBytesPerSecond, at: performance.now() };
-      this.#budgets.set(session, budget);
+      // A session that already left is not tracked again (peerLeft has run).
+      if (!session.isClosed) this.#budgets.set(session, budget);
     }
     return budget;
   }

@@ -90,6 +90,34 @@ describe("state sync never turns honest peers against each other (issue 16, item
   });
 });
 
+describe("one peer cannot fill the state for everyone (issue 16, item 4)", () => {
+  it("20,000 distinct keys and 20,000 deletes of unknown keys from one peer: local writes and an honest peer's keys still land", async () => {
+    const victim = await tcpNode();
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    const raw = await attacker(victim);
+    const version = Date.now() * 1024;
+    const rows = (prefix: string, value: boolean) =>
+      Array.from({ length: 20_000 }, (_, i) => (value ? [`${prefix}-${i}`, version, raw.peerId, 1] : [`${prefix}-${i}`, version, raw.peerId]));
+    for (const [prefix, value] of [["spam", true], ["ghost", false]] as const) {
+      const all = rows(prefix, value);
+      for (let i = 0; i < all.length; i += 500) await raw.send("xppg/state", { update: { format: UPDATE_FORMAT, seq: 1, entries: all.slice(i, i + 500) } });
+    }
+    await until(() => victim.state.tombstones === victim.state.options.maxTombstones, 10_000, "the deletes arrived");
+    expect(victim.state.size).toBe(victim.state.options.maxKeysPerPeer);
+    victim.state.set("mine", "local");
+    expect(victim.state.get("mine")).toBe("local");
+    honest.state.set("theirs", "honest");
+    await until(() => victim.state.get("theirs") === "honest", 5000, "the honest peer's new key");
+    await stillLinked(honest, victim);
+  });
+
+  it("the state limits are set from the Playground's options", async () => {
+    const pg = await tcpNode({ state: { maxKeys: 123, maxKeysPerPeer: 7, tombstoneTtlMs: 1000, maxClockSkewMs: 2000 } });
+    expect(pg.state.options).toMatchObject({ maxKeys: 123, maxKeysPerPeer: 7, tombstoneTtlMs: 1000, maxClockSkewMs: 2000, replicaId: pg.peerId });
+  });
+});
+
 describe("state requests cannot be used to amplify traffic (issue 16, item 8)", () => {
   it("a peer that keeps asking for the state is dropped with RATE_LIMITED; the honest peer carries on", async () => {
     const victim = await tcpNode({ state: { stateRequestsPerMinute: 5 } });
@@ -110,6 +138,18 @@ describe("state requests cannot be used to amplify traffic (issue 16, item 8)", 
     await stillLinked(honest, victim);
     victim.state.set("after", 1);
     await until(() => honest.state.get("after") === 1, 5000, "sync still works");
+  });
+
+  it("an answer larger than a peer's byte budget is paced, never cut short", async () => {
+    // A burst of 256 KiB: the join snapshot (about 192 KiB) goes at once, the answer must wait for the bucket.
+    const victim = await tcpNode({ state: { stateBytesPerSecond: 128 * 1024 } });
+    for (let i = 0; i < 24; i++) victim.state.set(`blob-${i}`, new Uint8Array(8 * 1024));
+    const asker = await tcpNode({ autoSyncState: false });
+    await asker.join(victim.addresses[0]!);
+    await until(() => asker.state.size === 24, 10_000, "the join snapshot");
+    victim.state.set("late", 1);
+    await asker.requestState({ to: victim.peerId, timeoutMs: 15_000 });
+    expect(asker.state.size).toBe(25);
   });
 });
 

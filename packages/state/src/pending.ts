@@ -21,6 +21,9 @@ export interface PendingSlot {
 export class PendingWrites {
   readonly #slots = new Map<string, PendingSlot>();
   #size = 0;
+  /** The lowest version waiting; recomputed only after it may have gone (asked after every message, so kept, not scanned). */
+  #lowest: number | undefined;
+  #lowestStale = false;
 
   constructor(
     private readonly maxRows: number,
@@ -46,14 +49,19 @@ export class PendingWrites {
     if (this.#size - (held?.size ?? 0) + size > this.maxSize) return false;
     this.#size += size - (held?.size ?? 0);
     this.#slots.set(key, { version, rows, origin, size });
+    if (held !== undefined && held.version === this.#lowest && version > held.version) this.#lowestStale = true;
+    else if (this.#lowest === undefined || version < this.#lowest) this.#lowest = version;
     return true;
   }
 
   /** The lowest version waiting, or undefined when none is. */
   lowestVersion(): number | undefined {
-    let lowest: number | undefined;
-    for (const slot of this.#slots.values()) if (lowest === undefined || slot.version < lowest) lowest = slot.version;
-    return lowest;
+    if (this.#lowestStale) {
+      this.#lowestStale = false;
+      this.#lowest = undefined;
+      for (const slot of this.#slots.values()) if (this.#lowest === undefined || slot.version < this.#lowest) this.#lowest = slot.version;
+    }
+    return this.#lowest;
   }
 
   /** Removes and returns the writes whose version is at most `maxVersion`. */
@@ -67,6 +75,7 @@ export class PendingWrites {
       this.#slots.delete(key);
       this.#size -= slot.size;
     }
+    if (due.length > 0) this.#lowestStale = true;
     return due;
   }
 }
