@@ -90,7 +90,23 @@ const ENVELOPE_ROOM = 1024;
 const MAX_REQUEST_ID = 2 ** 31;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A snapshot send whose peer has not taken a piece in this long gives its turn to the others until it does. */
+const YIELD_TURN_AFTER_MS = 1000;
+
 const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** True when `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A counting semaphore: at most `size` holders, the rest wait in order. */
 class Turns {
@@ -244,7 +260,16 @@ export class StateSync {
         await this.#pace(session, sizeOf(piece, limits.maxBytes));
         if (session.isClosed || this.#closed) return;
         next = iterator.next();
-        await session.sendMessage(KIND.STATE, reply === undefined ? { update: piece } : { update: piece, reply, last: next.done === true });
+        const sent = session.sendMessage(KIND.STATE, reply === undefined ? { update: piece } : { update: piece, reply, last: next.done === true });
+        if (!(await settlesWithin(sent, YIELD_TURN_AFTER_MS))) {
+          // A peer that does not read would keep the turn from everyone else: let the others go first meanwhile.
+          this.#turns.give();
+          try {
+            await sent;
+          } finally {
+            await this.#turns.take();
+          }
+        }
         if (next.done !== true) await nextTurnOfLoop();
       }
     } finally {

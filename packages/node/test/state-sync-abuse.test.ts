@@ -74,8 +74,11 @@ describe("state sync never turns honest peers against each other (issue 16, item
     const errorLists = [errorsOf(victim), errorsOf(honest)];
     const raw = await attacker(victim);
     const edge = (): number => (Date.now() + 300_000) * 1024 + 1023;
-    for (let i = 0; i < 50; i++) await write(raw, "k", edge(), `pinned ${i}`);
+    for (let i = 0; i < 50; i++) await write(raw, "k", edge(), `pinned ${String(i).padStart(2, "0")}`);
+    // Writes in one millisecond share a version: the greatest value of the same writer wins, the last here.
+    await until(() => victim.state.get("k") === "pinned 49", 5000, "the edge writes on the victim");
     await until(() => honest.state.get("k") === "pinned 49", 5000, "the edge writes forwarded");
+    expect(honest.state.versionOf("k")).toBe(victim.state.versionOf("k"));
     honest.state.set("k", "honest");
     await until(() => victim.state.get("k") === "honest", 5000, "the honest write on the victim");
     // A version far past the victim's clock, that the attacker says it wrote: refused, and the attacker dropped.
@@ -209,4 +212,19 @@ describe("joins against a large state do not stall the node (issue 16, item 9)",
     expect(answeredDuringJoins).toBeGreaterThanOrEqual(3);
     expect(honest.peers.map((p) => p.peerId)).toContain(victim.peerId);
   }, 90_000);
+
+  it("a joiner that never reads does not keep the snapshot turn from an honest one", async () => {
+    // The hog is not dropped for silence during the test: only the turn it would keep is tested.
+    const victim = await tcpNode({ state: { maxConcurrentSnapshots: 1 }, heartbeat: { intervalMs: 2000, timeoutMs: 120_000 } });
+    const value = new Uint8Array(60 * 1024);
+    for (let i = 0; i < 270; i++) victim.state.set(`blob-${i}`, value);
+    const hog = await RawPeer.dial(tcpTransport(), victim.addresses[0]!);
+    hog.conn.pause();
+    await hog.hello();
+    await until(() => victim.peers.some((p) => p.peerId === hog.peerId), 5000, "the hog joined");
+    const honest = await tcpNode();
+    await honest.join(victim.addresses[0]!);
+    await until(() => honest.state.size === 270, 30_000, "the honest joiner's snapshot while the hog holds its own");
+    expect(victim.peers.map((p) => p.peerId)).toEqual(expect.arrayContaining([hog.peerId, honest.peerId]));
+  }, 60_000);
 });

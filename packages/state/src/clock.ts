@@ -14,6 +14,8 @@ import type { StateUpdate, UpdateEntry } from "./update.js";
 
 /** The first version of millisecond `ms` (counter 0). */
 export function versionAtTime(ms: number): number {
+  // A clock that returns garbage reads as the epoch: versions then count writes, never become NaN.
+  if (!Number.isFinite(ms)) return 0;
   return Math.min(MAX_VERSION, Math.max(0, Math.floor(ms)) * VERSION_TICKS_PER_MS);
 }
 
