@@ -59,7 +59,7 @@ export interface StateSyncHost {
 
 /**
  * Replica errors about this node's own replica, not the peer's update: it is
- * full (`maxKeys`, the sender's share of it, `maxTotalSize`; an honest peer
+ * full (`maxKeys`, `maxTotalSize` or the sender's share of them; an honest peer
  * with a large state meets that), or its change listener or merge function
  * threw. Reported, and the peer stays; no strike.
  */
@@ -67,6 +67,7 @@ export const LOCAL_STATE_ERROR_CODES: ReadonlySet<string> = new Set([
   STATE_ERROR_CODES.TOO_MANY_KEYS,
   STATE_ERROR_CODES.TOO_MANY_KEYS_FROM_PEER,
   STATE_ERROR_CODES.TOO_LARGE,
+  STATE_ERROR_CODES.TOO_LARGE_FROM_PEER,
   STATE_ERROR_CODES.LISTENER_FAILED,
   STATE_ERROR_CODES.MERGE_FAILED,
 ]);

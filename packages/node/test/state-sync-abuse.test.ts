@@ -165,12 +165,14 @@ describe("joins against a large state do not stall the node (issue 16, item 9)",
     victim.on("echo", (src, _kind, payload) => {
       void victim.send("echo-reply", payload, { to: src });
     });
-    const honest = await tcpNode();
+    const honest = await tcpNode({ state: { maxTotalSize: 32 * 1024 * 1024 } });
     await honest.join(victim.addresses[0]!);
     await until(() => honest.state.size === keys, 20_000, "the honest peer's snapshot");
     const replies = collect<number>(honest, "echo-reply");
 
-    const joiners = [await tcpNode(), await tcpNode(), await tcpNode()];
+    // Receivers sized for a 16 MiB state from one peer (by default one peer may fill three quarters of 16 MiB).
+    const roomy = { state: { maxTotalSize: 32 * 1024 * 1024 } };
+    const joiners = [await tcpNode(roomy), await tcpNode(roomy), await tcpNode(roomy)];
     let inProgress = 0;
     let mostAtOnce = 0;
     const finished: boolean[] = joiners.map(() => false);
@@ -222,7 +224,7 @@ describe("joins against a large state do not stall the node (issue 16, item 9)",
     hog.conn.pause();
     await hog.hello();
     await until(() => victim.peers.some((p) => p.peerId === hog.peerId), 5000, "the hog joined");
-    const honest = await tcpNode();
+    const honest = await tcpNode({ state: { maxTotalSize: 32 * 1024 * 1024 } });
     await honest.join(victim.addresses[0]!);
     await until(() => honest.state.size === 270, 30_000, "the honest joiner's snapshot while the hog holds its own");
     expect(victim.peers.map((p) => p.peerId)).toEqual(expect.arrayContaining([hog.peerId, honest.peerId]));

@@ -25,8 +25,10 @@ export const STATE_ERROR_CODES = {
   TOO_MANY_KEYS_FROM_PEER: "XPPG_ERR_STATE_TOO_MANY_KEYS_FROM_PEER",
   /** A received update has more rows than `maxEntriesPerUpdate`. */
   TOO_MANY_ENTRIES: "XPPG_ERR_STATE_TOO_MANY_ENTRIES",
-  /** Holding the result would take more than `maxTotalSize` bytes. */
+  /** Holding the result would take more than `maxTotalSize` bytes (received updates: more than `maxTotalSize - reservedLocalSize`). */
   TOO_LARGE: "XPPG_ERR_STATE_TOO_LARGE",
+  /** A received update would make the keys its sender added hold more than `maxTotalSizePerPeer` bytes. */
+  TOO_LARGE_FROM_PEER: "XPPG_ERR_STATE_TOO_LARGE_FROM_PEER",
   /**
    * A received update holds a write its sender says it made itself, at a
    * version more than twice `maxClockSkewMs` ahead of this replica's clock.

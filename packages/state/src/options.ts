@@ -46,7 +46,7 @@ export interface SharedStateLimits {
    * `apply`, the peer id in the node) may have added, so that one peer
    * cannot fill `maxKeys` for everyone. A key counts against the sender that
    * made it hold a value, until it is deleted.
-   * @default half of maxKeys
+   * @default three quarters of maxKeys
    */
   maxKeysPerPeer?: number;
   /**
@@ -117,6 +117,19 @@ export interface SharedStateLimits {
    */
   maxTotalSize?: number;
   /**
+   * Bytes the keys one sender added may hold (they count against it until
+   * deleted, whoever overwrites them), so that one peer cannot fill
+   * `maxTotalSize` for every other.
+   * @default three quarters of maxTotalSize
+   */
+  maxTotalSizePerPeer?: number;
+  /**
+   * Bytes kept free for this replica's own writes: received updates may
+   * fill at most `maxTotalSize - reservedLocalSize`.
+   * @default a tenth of maxTotalSize
+   */
+  reservedLocalSize?: number;
+  /**
    * With `merge`: most concurrent writes kept per key (those of the greatest
    * writer ids). Without `merge` one is kept.
    * @default 16
@@ -168,6 +181,10 @@ export interface ResolvedOptions<V extends StateValue> {
   readonly maxTotalSize: number;
   /** See {@link SharedStateOptions.maxTiedWrites}. */
   readonly maxTiedWrites: number;
+  /** See {@link SharedStateLimits.maxTotalSizePerPeer}. */
+  readonly maxTotalSizePerPeer: number;
+  /** See {@link SharedStateLimits.reservedLocalSize}. */
+  readonly reservedLocalSize: number;
   /** See {@link SharedStateLimits.maxKeysPerPeer}. */
   readonly maxKeysPerPeer: number;
   /** See {@link SharedStateLimits.reservedLocalKeys}. */
@@ -224,11 +241,20 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
       details: { option: "reservedLocalKeys" },
     });
   }
+  const maxTotalSize = limit(options.maxTotalSize, "maxTotalSize", DEFAULT_MAX_TOTAL_SIZE, 0);
+  const reservedLocalSize = limit(options.reservedLocalSize, "reservedLocalSize", Math.floor(maxTotalSize / 10), 0);
+  if (reservedLocalSize > maxTotalSize) {
+    throw new StateError(
+      STATE_ERROR_CODES.INVALID_ARGUMENT,
+      `SharedState option reservedLocalSize (${reservedLocalSize}) must not exceed maxTotalSize (${maxTotalSize}).`,
+      { details: { option: "reservedLocalSize" } },
+    );
+  }
   return {
     replicaId,
     merge: options.merge,
     maxKeys,
-    maxKeysPerPeer: limit(options.maxKeysPerPeer, "maxKeysPerPeer", Math.ceil(maxKeys / 2), 0),
+    maxKeysPerPeer: limit(options.maxKeysPerPeer, "maxKeysPerPeer", Math.floor((maxKeys * 3) / 4), 0),
     reservedLocalKeys,
     maxTombstones: limit(options.maxTombstones, "maxTombstones", maxKeys, 0),
     tombstoneTtlMs: limit(options.tombstoneTtlMs, "tombstoneTtlMs", DEFAULT_TOMBSTONE_TTL_MS, 0),
@@ -240,7 +266,9 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
     maxEntriesPerUpdate: limit(options.maxEntriesPerUpdate, "maxEntriesPerUpdate", DEFAULT_MAX_ENTRIES_PER_UPDATE, 1),
     maxValueSize: limit(options.maxValueSize, "maxValueSize", DEFAULT_MAX_VALUE_SIZE, 1),
     maxValueDepth: limit(options.maxValueDepth, "maxValueDepth", DEFAULT_MAX_VALUE_DEPTH, 0),
-    maxTotalSize: limit(options.maxTotalSize, "maxTotalSize", DEFAULT_MAX_TOTAL_SIZE, 0),
+    maxTotalSize,
+    maxTotalSizePerPeer: limit(options.maxTotalSizePerPeer, "maxTotalSizePerPeer", Math.floor((maxTotalSize * 3) / 4), 0),
+    reservedLocalSize,
     maxTiedWrites: limit(options.maxTiedWrites, "maxTiedWrites", DEFAULT_MAX_TIED_WRITES, 1),
   };
 }

@@ -4,7 +4,7 @@ import { lastVersionAtTime, nextVersion, sortByClock, timeOfVersion } from "./cl
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey } from "./key.js";
-import { KeyBudget, checkLocalKey, checkRemoteKeys, checkSize, ownerOf, type Owner } from "./key-budget.js";
+import { KeyBudget, ownerOf, type Owner, type OwnerChange } from "./key-budget.js";
 import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
 import { PendingWrites } from "./pending.js";
 import type { Replica } from "./replica.js";
@@ -40,8 +40,6 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   readonly #tombstones = new Tombstones();
   readonly #pending: PendingWrites;
   #seq = 0;
-  /** Approximate bytes of the keys that hold a value (tombstones are bounded by count). */
-  #totalSize = 0;
 
   /** Throws `XPPG_ERR_STATE_INVALID_ARGUMENT` for an option out of range. */
   constructor(options: SharedStateOptions<V> = {}) {
@@ -296,32 +294,26 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     // Everything is computed and checked before anything is stored.
     const slots = new Map<string, Slot>();
     const owner = ownerOf(origin);
-    let added = 0;
-    const released = new Map<Owner, number>();
-    let sizeChange = 0;
+    const changes = new Map<Owner, OwnerChange>();
+    const charge = (who: Owner, keys: number, bytes: number): void => {
+      const change = changes.get(who) ?? { keys: 0, bytes: 0 };
+      change.keys += keys;
+      change.bytes += bytes;
+      changes.set(who, change);
+    };
     for (const [key, { version, rows: kept }] of staged) {
       const held = this.#slots.get(key);
       const value = resolveRows(key, kept, this.#options.merge as MergeFunction | undefined, this.#options);
       const wasLive = held?.value !== undefined;
       if (value === undefined && !wasLive && this.#expired(version, now)) continue; // a delete already past its time: nothing to remember
       const size = slotSize(key, { rows: kept });
-      sizeChange += (value === undefined ? 0 : size) - (wasLive ? (held as Slot).size : 0);
-      let slotOwner: Owner | undefined;
-      if (value === undefined) {
-        if (wasLive) {
-          const was = (held as Slot).owner ?? null;
-          released.set(was, (released.get(was) ?? 0) + 1);
-        }
-      } else if (wasLive) {
-        slotOwner = (held as Slot).owner;
-      } else {
-        slotOwner = owner;
-        added++;
-      }
+      // A key stays charged to whoever made it hold a value, until it is deleted.
+      const slotOwner: Owner | undefined = value === undefined ? undefined : wasLive ? ((held as Slot).owner ?? null) : owner;
+      if (wasLive) charge((held as Slot).owner ?? null, -1, -(held as Slot).size);
+      if (slotOwner !== undefined) charge(slotOwner, 1, size);
       slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner });
     }
-    if (added > 0) checkRemoteKeys(this.#budget, this.#options, added, owner, released);
-    checkSize(this.#totalSize, sizeChange, this.#options.maxTotalSize, "Received state update");
+    this.#budget.checkReceived(this.#options, owner, changes);
     return slots;
   }
 
@@ -360,8 +352,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const size = slotSize(key, { rows });
     const wasLive = held?.value !== undefined;
     const live = row.value !== undefined;
-    if (live && !wasLive) checkLocalKey(this.#budget, this.#options.maxKeys, key);
-    checkSize(this.#totalSize, (live ? size : 0) - (wasLive ? (held as Slot).size : 0), this.#options.maxTotalSize, `SharedState.set("${key}")`);
+    this.#budget.checkLocal(this.#options, key, live && !wasLive ? 1 : 0, (live ? size : 0) - (wasLive ? (held as Slot).size : 0));
     const owner = live ? (wasLive ? (held as Slot).owner : null) : undefined;
     this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size, owner }]]), "local", undefined);
   }
@@ -395,10 +386,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       const held = this.#slots.get(key);
       this.#slots.set(key, slot);
       const oldValue = held?.value;
-      this.#totalSize += (slot.value === undefined ? 0 : slot.size) - (oldValue === undefined ? 0 : (held as Slot).size);
-      if (oldValue !== undefined) this.#budget.add((held as Slot).owner ?? null, -1);
+      if (oldValue !== undefined) this.#budget.add((held as Slot).owner ?? null, -1, -(held as Slot).size);
       if (slot.value !== undefined) {
-        this.#budget.add(slot.owner ?? null, 1);
+        this.#budget.add(slot.owner ?? null, 1, slot.size);
         this.#tombstones.remove(key);
       } else {
         const expiresAt = timeOfVersion(slot.version) + this.#options.tombstoneTtlMs;

@@ -188,7 +188,7 @@ describe("limits", () => {
     expectRefused(new SharedState({ now: STOPPED_CLOCK }), update(["k", 1, "w", deep]), C.INVALID_VALUE);
   });
 
-  it("maxTotalSize bounds everything held, tombstones included", () => {
+  it("maxTotalSize bounds the keys that hold a value, for local writes and updates", () => {
     const state = new SharedState({ now: STOPPED_CLOCK, maxTotalSize: 400 });
     state.set("a", "x".repeat(100));
     expectStateError(() => state.set("b", "x".repeat(200)), C.TOO_LARGE);

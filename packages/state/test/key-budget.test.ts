@@ -71,6 +71,36 @@ describe("one peer cannot fill the state for everyone", () => {
   });
 });
 
+describe("one peer cannot fill maxTotalSize for everyone", () => {
+  it("300 values of 60 KiB from one peer (more than the whole 16 MiB): another peer's values and local writes still fit", () => {
+    const victim = new SharedState({ replicaId: "victim" });
+    const version = versionAtTime(Date.now());
+    const blob = new Uint8Array(60 * 1024);
+    const codes = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      try {
+        victim.apply(update([[`blob-${i}`, version, "mallory", blob]]), "mallory");
+      } catch (error) {
+        codes.add((error as { code: string }).code);
+      }
+    }
+    expect([...codes]).toEqual([C.TOO_LARGE_FROM_PEER]);
+    for (let i = 0; i < 16; i++) victim.apply(update([[`alice-${i}`, version, "alice", blob]]), "alice");
+    for (let i = 0; i < 16; i++) victim.set(`mine-${i}`, blob);
+    expect(victim.has("alice-15") && victim.has("mine-15")).toBe(true);
+  });
+
+  it("received updates leave reservedLocalSize free for local writes", () => {
+    const state = new SharedState({ maxTotalSize: 100_000, reservedLocalSize: 30_000, maxTotalSizePerPeer: 100_000 });
+    const version = versionAtTime(Date.now());
+    const blob = new Uint8Array(10_000);
+    for (let i = 0; i < 6; i++) state.apply(update([[`r${i}`, version, "p", blob]]), `peer-${i}`);
+    expectStateError(() => state.apply(update([["r6", version, "p", blob]]), "peer-6"), C.TOO_LARGE);
+    for (let i = 0; i < 3; i++) state.set(`l${i}`, blob);
+    expectStateError(() => state.set("l3", blob), C.TOO_LARGE);
+  });
+});
+
 describe("tombstones expire and never lock anyone out", () => {
   it("20,000 deletes of unknown keys: tombstones stay within maxTombstones and new keys are still written", () => {
     const victim = new SharedState({ replicaId: "victim" });

@@ -27,6 +27,11 @@ function update(...entries: unknown[]): unknown {
   return { format: 2, seq: 1, entries };
 }
 
+/** `maxTotalSize` with all of it open to received updates (no room kept for local writes, no per-peer share below it). */
+function exactly(maxTotalSize: number): { maxTotalSize: number; reservedLocalSize: 0; maxTotalSizePerPeer: number } {
+  return { maxTotalSize, reservedLocalSize: 0, maxTotalSizePerPeer: maxTotalSize };
+}
+
 /** Bytes a one-writer slot holds for `maxTotalSize`: key, version, writer and value; key and writer are ASCII here. */
 function held(key: string, writer: string, value: StateValue): number {
   return key.length + 5 + 9 + writer.length + 5 + measureValue(value);
@@ -55,14 +60,14 @@ describe("size limits on received updates", () => {
     fc.assert(
       fc.property(receivedArb, receivedArb, (a, b) => {
         const total = held("a", "w", a) + held("b", "w", b);
-        const fits = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total });
+        const fits = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", ...exactly(total) });
         fits.apply(update(["a", 1, "w", a], ["b", 1, "w", b]));
         expect(fits.size).toBe(2);
-        const over = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total - 1 });
+        const over = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", ...exactly(total - 1) });
         expectStateError(() => over.apply(update(["a", 1, "w", a], ["b", 1, "w", b])), C.TOO_LARGE);
         expect(over.size).toBe(0);
         // The same bytes written locally trip at the same point.
-        const local = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: total - 1 });
+        const local = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", ...exactly(total - 1) });
         local.set("a", a);
         expectStateError(() => local.set("b", b), C.TOO_LARGE);
       }),
@@ -74,7 +79,7 @@ describe("size limits on received updates", () => {
     fc.assert(
       fc.property(receivedArb, receivedArb, (a, b) => {
         // Room for `a` and a filler string "" (5 bytes); each byte added to the filler is one byte.
-        const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", maxTotalSize: held("a", "w", a) + held("f", "w", "") });
+        const state = new SharedState({ now: STOPPED_CLOCK, replicaId: "w", ...exactly(held("a", "w", a) + held("f", "w", "")) });
         state.apply(update(["a", 1, "w", a]));
         state.set("f", "");
         expectStateError(() => state.set("f", "x"), C.TOO_LARGE);
@@ -98,11 +103,11 @@ describe("size limits on received updates", () => {
         const total = held("k", "w1", a) + 5 + 2 + measureValue(b); // a second row: writer "w2" and its value
         const merge = (x: StateValue, y: StateValue) => [x, y];
         const tie = update(["k", 1, "w1", a], ["k", 1, "w2", b]);
-        const fits = new SharedState({ now: STOPPED_CLOCK, merge, maxTotalSize: total });
+        const fits = new SharedState({ now: STOPPED_CLOCK, merge, ...exactly(total) });
         fits.apply(tie);
         // valuesEqual, not toEqual: a -0 inside is stored as 0, as MessagePack delivers it.
         expect(valuesEqual(fits.get("k")!, [a, b])).toBe(true);
-        expectStateError(() => new SharedState({ now: STOPPED_CLOCK, merge, maxTotalSize: total - 1 }).apply(tie), C.TOO_LARGE);
+        expectStateError(() => new SharedState({ now: STOPPED_CLOCK, merge, ...exactly(total - 1) }).apply(tie), C.TOO_LARGE);
       }),
       RUNS,
     );
