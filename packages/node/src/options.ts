@@ -1,7 +1,7 @@
 import type { XppgError } from "@xppg/errors";
 import type { NatProtocol, NatResult, PortMapper } from "@xppg/nat";
 import type { Identity } from "@xppg/secure";
-import type { Replica } from "@xppg/state";
+import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 
 /** Limits every node enforces on its peers. All are on by default. */
@@ -88,6 +88,25 @@ export interface PlaygroundLimits {
    * @default 4
    */
   maxIncomingTransfersPerPeer?: number;
+  /**
+   * `requestState` answers one peer may ask of this node a minute (each is
+   * the whole state); a peer that asks faster is dropped with
+   * `XPPG_ERR_RATE_LIMITED`. `Infinity` turns it off.
+   * @default 12
+   */
+  stateRequestsPerMinute?: number;
+  /**
+   * Snapshot bytes (join snapshots and answers) sent to one peer a second,
+   * with a burst of twice that: a larger state is paced, never cut.
+   * `Infinity` turns it off.
+   * @default 8388608 (8 MiB)
+   */
+  stateBytesPerSecond?: number;
+  /**
+   * Snapshots being sent at once, node-wide; the others wait their turn.
+   * @default 2
+   */
+  maxConcurrentSnapshots?: number;
 }
 
 /** How liveness is checked. */
@@ -185,6 +204,13 @@ export interface PlaygroundOptions {
    * @default a new `SharedState` with the default limits
    */
   state?: Replica;
+  /**
+   * Limits of the default `pg.state` (`SharedStateLimits` of `@xppg/state`:
+   * `maxKeys`, `maxKeysPerPeer`, `maxTotalSize`, `maxClockSkewMs`, ...).
+   * With `state`, give them to your `SharedState` instead.
+   * @default the `@xppg/state` defaults
+   */
+  stateLimits?: SharedStateLimits;
 }
 
 /**
@@ -247,6 +273,9 @@ export const DEFAULTS = {
   messageBurst: 40_000,
   maxFileSize: 4 * 1024 ** 3,
   maxIncomingTransfersPerPeer: 4,
+  stateRequestsPerMinute: 12,
+  stateBytesPerSecond: 8 * 1024 * 1024,
+  maxConcurrentSnapshots: 2,
   broadcastsPerSecond: 2000,
   broadcastBurst: 4000,
   bytesPerSecond: 256 * 1024 * 1024,

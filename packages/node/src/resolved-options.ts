@@ -10,7 +10,7 @@ import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing
 import type { PortMapper } from "@xppg/nat";
 import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
-import type { Replica } from "@xppg/state";
+import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, show } from "./argument-checks.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
@@ -36,6 +36,7 @@ const OPTION_KEYS = [
   "acceptFile",
   "portMapper",
   "state",
+  "stateLimits",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -56,6 +57,9 @@ const LIMITS = {
   banDurationMs: { infinite: true },
   maxFileSize: { int: 0 },
   maxIncomingTransfersPerPeer: { int: 1 },
+  stateRequestsPerMinute: { infinite: true },
+  stateBytesPerSecond: { infinite: true },
+  maxConcurrentSnapshots: { int: 1 },
 } as const;
 
 const LIMIT_DEFAULTS: ResolvedLimits = {
@@ -75,6 +79,9 @@ const LIMIT_DEFAULTS: ResolvedLimits = {
   banDurationMs: DEFAULTS.banDurationMs,
   maxFileSize: DEFAULTS.maxFileSize,
   maxIncomingTransfersPerPeer: DEFAULTS.maxIncomingTransfersPerPeer,
+  stateRequestsPerMinute: DEFAULTS.stateRequestsPerMinute,
+  stateBytesPerSecond: DEFAULTS.stateBytesPerSecond,
+  maxConcurrentSnapshots: DEFAULTS.maxConcurrentSnapshots,
 };
 
 /** Every limit, with its value. */
@@ -98,6 +105,8 @@ export interface ResolvedOptions {
   readonly portMapper: PortMapper | undefined;
   /** Undefined: a new `SharedState`. */
   readonly state: Replica | undefined;
+  /** Limits of the default `SharedState` (checked by it when it is made). */
+  readonly stateLimits: SharedStateLimits | undefined;
 }
 
 /**
@@ -153,6 +162,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.state !== undefined && !isReplica(o.state)) {
     throw invalidArgument(CALL, `state must be a Replica (a SharedState of @xppg/state), got ${show(o.state)}`, "{ state: new SharedState({ replicaId }) }");
   }
+  if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
+    throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
+  }
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {
@@ -169,6 +181,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     acceptFile,
     portMapper: o.portMapper,
     state: o.state,
+    stateLimits: o.stateLimits,
   };
 }
 

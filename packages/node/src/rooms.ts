@@ -67,11 +67,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
   // The node carries any Replica; `pg.state` is typed as the default one's class.
-  const state = (o.state as SharedState | undefined) ?? new SharedState({ replicaId: localPeerId });
+  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId });
   const broadcast = (kind: string, payload: unknown): void => {
     for (const s of table.open.values()) void s.sendMessage(kind, payload);
   };
-  const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report });
+  const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report, limits: o.limits });
   const files = new FileTransfers({
     downloadDir: o.downloadDir,
     maxFrameSize: codec.maxSize,

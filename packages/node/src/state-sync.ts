@@ -1,46 +1,26 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { STATE_ERROR_CODES, measureUpdate, type Replica, type SharedStateLimits, type StateUpdate } from "@xppg/state";
+import { STATE_ERROR_CODES, measureUpdate, type Replica, type StateUpdate } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
 import { TokenBucket } from "./token-bucket.js";
 
-/** Limits on how state moves between peers. All are per node and on by default. */
+/** Limits on how state moves between peers (`limits.*` of the Playground options; see `PlaygroundLimits` for each). */
 export interface StateSyncLimits {
-  /**
-   * `requestState` calls one peer may make of this node a minute (a bucket
-   * of this many, refilled over a minute). Each is answered with the whole
-   * state; a peer that asks faster is dropped with `XPPG_ERR_RATE_LIMITED`
-   * (a strike).
-   * @default 12
-   */
+  /** @default 12 */
   stateRequestsPerMinute?: number;
-  /**
-   * Bytes of snapshot (on join and in answers) sent to one peer a second,
-   * with a burst of twice this: a larger state is paced, never refused.
-   * @default 8388608 (8 MiB)
-   */
+  /** @default 8388608 (8 MiB) */
   stateBytesPerSecond?: number;
-  /**
-   * Snapshots being sent at once, node-wide (joins and answers); the others
-   * wait their turn. Each is sent a slice at a time, yielding to the event
-   * loop between slices.
-   * @default 2
-   */
+  /** @default 2 */
   maxConcurrentSnapshots?: number;
 }
 
-/**
- * What `new Playground(app, { state })` takes: the replica's limits
- * (`@xppg/state`'s {@link SharedStateLimits}) and how state moves.
- */
-export interface PlaygroundStateOptions extends SharedStateLimits, StateSyncLimits {}
-
 /** Defaults of {@link StateSyncLimits}. */
 export const STATE_SYNC_DEFAULTS = {
-  stateRequestsPerMinute: 12,
-  stateBytesPerSecond: 8 * 1024 * 1024,
-  maxConcurrentSnapshots: 2,
+  stateRequestsPerMinute: DEFAULTS.stateRequestsPerMinute,
+  stateBytesPerSecond: DEFAULTS.stateBytesPerSecond,
+  maxConcurrentSnapshots: DEFAULTS.maxConcurrentSnapshots,
 } as const;
 
 /** What state sync needs from the node. */
@@ -313,7 +293,7 @@ export class StateSync {
         throw new PlaygroundError(
           NODE_ERROR_CODES.RATE_LIMITED,
           `The peer ${session.peerId} asked for the whole state more than ${this.#limits.stateRequestsPerMinute} times a minute; it is disconnected. ` +
-            "Raise state.stateRequestsPerMinute if a peer should ask that often.",
+            "Raise limits.stateRequestsPerMinute if a peer should ask that often.",
           { details: { limit: "stateRequestsPerMinute", rate: requests.rate, burst: requests.burst } },
         );
       }

@@ -115,15 +115,18 @@ describe("one peer cannot fill the state for everyone (issue 16, item 4)", () =>
     await stillLinked(honest, victim);
   });
 
-  it("the state limits are set from the Playground's options", async () => {
-    const pg = await tcpNode({ state: { maxKeys: 123, maxKeysPerPeer: 7, tombstoneTtlMs: 1000, maxClockSkewMs: 2000 } });
+  it("the state limits are set from the Playground's options, and checked", async () => {
+    const pg = await tcpNode({ stateLimits: { maxKeys: 123, maxKeysPerPeer: 7, tombstoneTtlMs: 1000, maxClockSkewMs: 2000 } });
     expect(pg.state.options).toMatchObject({ maxKeys: 123, maxKeysPerPeer: 7, tombstoneTtlMs: 1000, maxClockSkewMs: 2000, replicaId: pg.peerId });
+    expect(() => new Playground("test-app", { state: pg.state, stateLimits: { maxKeys: 1 } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    expect(() => new Playground("test-app", { stateLimits: { maxKeys: -1 } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_STATE_INVALID_ARGUMENT" }));
+    expect(() => new Playground("test-app", { limits: { maxConcurrentSnapshots: 0 } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
   });
 });
 
 describe("state requests cannot be used to amplify traffic (issue 16, item 8)", () => {
   it("a peer that keeps asking for the state is dropped with RATE_LIMITED; the honest peer carries on", async () => {
-    const victim = await tcpNode({ state: { stateRequestsPerMinute: 5 } });
+    const victim = await tcpNode({ limits: { stateRequestsPerMinute: 5 } });
     for (let i = 0; i < 4000; i++) victim.state.set(`key-${i}`, "v".repeat(20));
     const honest = await tcpNode();
     await honest.join(victim.addresses[0]!);
@@ -145,7 +148,7 @@ describe("state requests cannot be used to amplify traffic (issue 16, item 8)", 
 
   it("an answer larger than a peer's byte budget is paced, never cut short", async () => {
     // A burst of 256 KiB: the join snapshot (about 192 KiB) goes at once, the answer must wait for the bucket.
-    const victim = await tcpNode({ state: { stateBytesPerSecond: 128 * 1024 } });
+    const victim = await tcpNode({ limits: { stateBytesPerSecond: 128 * 1024 } });
     for (let i = 0; i < 24; i++) victim.state.set(`blob-${i}`, new Uint8Array(8 * 1024));
     const asker = await tcpNode({ autoSyncState: false });
     await asker.join(victim.addresses[0]!);
@@ -158,20 +161,20 @@ describe("state requests cannot be used to amplify traffic (issue 16, item 8)", 
 
 describe("joins against a large state do not stall the node (issue 16, item 9)", () => {
   it("3 joins at once against 16 MiB of state: sent one at a time (maxConcurrentSnapshots 1) while an honest peer's echo keeps being answered", async () => {
-    const victim = await tcpNode({ state: { maxConcurrentSnapshots: 1 } });
+    const victim = await tcpNode({ limits: { maxConcurrentSnapshots: 1 } });
     const value = new Uint8Array(60 * 1024);
     let keys = 0;
     for (; keys < 270; keys++) victim.state.set(`blob-${keys}`, value);
     victim.on("echo", (src, _kind, payload) => {
       void victim.send("echo-reply", payload, { to: src });
     });
-    const honest = await tcpNode({ state: { maxTotalSize: 32 * 1024 * 1024 } });
+    const honest = await tcpNode({ stateLimits: { maxTotalSize: 32 * 1024 * 1024 } });
     await honest.join(victim.addresses[0]!);
     await until(() => honest.state.size === keys, 20_000, "the honest peer's snapshot");
     const replies = collect<number>(honest, "echo-reply");
 
     // Receivers sized for a 16 MiB state from one peer (by default one peer may fill three quarters of 16 MiB).
-    const roomy = { state: { maxTotalSize: 32 * 1024 * 1024 } };
+    const roomy = { stateLimits: { maxTotalSize: 32 * 1024 * 1024 } };
     const joiners = [await tcpNode(roomy), await tcpNode(roomy), await tcpNode(roomy)];
     let inProgress = 0;
     let mostAtOnce = 0;
@@ -217,14 +220,14 @@ describe("joins against a large state do not stall the node (issue 16, item 9)",
 
   it("a joiner that never reads does not keep the snapshot turn from an honest one", async () => {
     // The hog is not dropped for silence during the test: only the turn it would keep is tested.
-    const victim = await tcpNode({ state: { maxConcurrentSnapshots: 1 }, heartbeat: { intervalMs: 2000, timeoutMs: 120_000 } });
+    const victim = await tcpNode({ limits: { maxConcurrentSnapshots: 1 }, heartbeat: { intervalMs: 2000, timeoutMs: 120_000 } });
     const value = new Uint8Array(60 * 1024);
     for (let i = 0; i < 270; i++) victim.state.set(`blob-${i}`, value);
     const hog = await RawPeer.dial(tcpTransport(), victim.addresses[0]!);
     hog.conn.pause();
     await hog.hello();
     await until(() => victim.peers.some((p) => p.peerId === hog.peerId), 5000, "the hog joined");
-    const honest = await tcpNode({ state: { maxTotalSize: 32 * 1024 * 1024 } });
+    const honest = await tcpNode({ stateLimits: { maxTotalSize: 32 * 1024 * 1024 } });
     await honest.join(victim.addresses[0]!);
     await until(() => honest.state.size === 270, 30_000, "the honest joiner's snapshot while the hog holds its own");
     expect(victim.peers.map((p) => p.peerId)).toEqual(expect.arrayContaining([hog.peerId, honest.peerId]));
