@@ -23,12 +23,16 @@ export class FramingError extends XppgError {
   }
 }
 
-/** The error for a frame over the limit; shared by the encoder and the decoder. */
+/**
+ * The error for a frame over the limit: the one every layer uses (the frame
+ * and envelope codecs here, and each transport's `send` and receive path
+ * through `@xppg/transport/adapter`).
+ */
 export function frameTooLargeError(size: number, maxFrameSize: number, direction: "received" | "sent"): FramingError {
   const advice =
     direction === "received"
       ? "The peer is misbehaving or uses a larger maxFrameSize; the connection is dropped."
-      : "Split the data (shareFile streams files in chunks) or raise maxFrameSize on both peers.";
+      : "Nothing was sent and a connection stays usable. Split the data into smaller frames (shareFile sends files in chunks), or raise maxFrameSize on both peers.";
   return new FramingError(
     FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
     `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}`,

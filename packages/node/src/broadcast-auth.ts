@@ -7,7 +7,7 @@
 
 import { type Envelope, type EnvelopeCodec } from "@xppg/framing";
 import { publicKeyFromPeerId, verifySignature, type Identity } from "@xppg/secure";
-import { joinParts } from "@xppg/transport";
+import { joinParts } from "@xppg/transport/adapter";
 import { rateLimitedError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 

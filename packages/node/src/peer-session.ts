@@ -1,4 +1,5 @@
-import { SendWaiters, TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
+import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
+import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, rateLimitedError } from "./errors.js";

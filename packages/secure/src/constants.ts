@@ -57,12 +57,5 @@ export const PEER_ID_LENGTH = 55;
 /** Default time the handshake may take before it fails with `XPPG_ERR_HANDSHAKE_TIMEOUT`. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 
-/** Default largest frame a secure connection sends or accepts: 1 MiB. */
-export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
-
-/**
- * Default bytes a secure connection buffers per direction: decrypted frames
- * waiting for a paused sink before it pauses the connection below, and
- * plaintext waiting to be encrypted before `send` stays pending.
- */
-export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+// The frame and buffer defaults every connection shares (1 MiB each), re-exported.
+export { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE } from "@xppg/transport/adapter";

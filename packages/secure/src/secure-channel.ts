@@ -1,6 +1,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
-import { FrameInbox, connectionClosedError, frameTooLargeError, partsLength, sendJoined, type CloseInfo, type Connection, type FrameSink } from "@xppg/transport";
+import type { CloseInfo, Connection } from "@xppg/transport";
+import { ConnectionCore, connectionClosedError, sendJoined, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
@@ -57,6 +58,44 @@ const INITIAL_PLAIN_SIZE = 4096;
 const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
 
 /**
+ * A {@link SecureConnection}: the shared close and flow state of
+ * `@xppg/transport/adapter` over a {@link RecordLink}, the record layer,
+ * with the peer's proven identity. It has no close timer of its own: the
+ * connection below bounds its close.
+ */
+export class SecureChannel extends ConnectionCore implements SecureConnection {
+  readonly remotePeerId: string;
+  readonly #remotePublicKey: Uint8Array;
+  readonly #handshakeHash: Uint8Array;
+
+  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, options: SecureChannelOptions) {
+    super(
+      {
+        transport: conn.transport,
+        remoteAddress: conn.remoteAddress,
+        localAddress: conn.localAddress,
+        remoteHost: conn.remoteHost,
+        outbound: conn.outbound,
+        maxFrameSize: options.maxFrameSize,
+        highWaterMark: options.highWaterMark,
+      },
+      (controller) => new RecordLink(provider, conn, session, controller, options),
+    );
+    this.remotePeerId = options.remotePeerId;
+    this.#remotePublicKey = options.remotePublicKey;
+    this.#handshakeHash = session.handshakeHash;
+  }
+
+  get remotePublicKey(): Uint8Array {
+    return this.#remotePublicKey.slice();
+  }
+
+  get handshakeHash(): Uint8Array {
+    return this.#handshakeHash.slice();
+  }
+}
+
+/**
  * The record layer over a finished handshake.
  *
  * Send: frames are written, each with its 4-byte length prefix, into one
@@ -70,25 +109,17 @@ const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
  * tampered, replayed, reordered or dropped record fails), and the plaintext
  * fed to a {@link FrameDecoder}. An empty record is the authenticated end
  * of stream, sent by a clean `close()`: a clean close of the link without
- * it means the tail was cut off.
+ * it means the tail was cut off. After this side closed, records are no
+ * longer decrypted.
  */
-export class SecureChannel implements SecureConnection {
-  readonly transport: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly outbound: boolean;
-  readonly remotePeerId: string;
-  readonly closed: Promise<CloseInfo>;
-  readonly #remotePublicKey: Uint8Array;
-  readonly #handshakeHash: Uint8Array;
+class RecordLink implements ConnectionLink {
   readonly #conn: Connection;
   readonly #provider: CryptoProvider;
   readonly #session: HandshakeResult;
-  readonly #maxFrameSize: number;
-  readonly #highWaterMark: number;
+  readonly #controller: LinkController;
   readonly #decoder: FrameDecoder;
-  readonly #inbox: FrameInbox;
-  #resolveClosed!: (info: CloseInfo) => void;
+  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #remoteAddress: string;
 
   #plain: Uint8Array | null = null;
   #plainLength = 0;
@@ -98,44 +129,29 @@ export class SecureChannel implements SecureConnection {
   #unsettledBytes = 0;
   #sealedThisTick = 0;
   #tickWaiter: Deferred | null = null;
+  readonly #highWaterMark: number;
 
+  /** No more sealing: close was called or the link failed. */
   #sendClosed = false;
-  #localCloseClean = false;
   #fault: XppgError | undefined;
   #recordsIn = 0;
   #endReceived = false;
-  #finished = false;
+  #linkClosed = false;
 
-  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, options: SecureChannelOptions) {
+  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
     this.#provider = provider;
     this.#conn = conn;
     this.#session = session;
-    this.transport = conn.transport;
-    this.remoteAddress = conn.remoteAddress;
-    this.localAddress = conn.localAddress;
-    this.outbound = conn.outbound;
-    this.remotePeerId = options.remotePeerId;
-    this.#remotePublicKey = options.remotePublicKey;
-    this.#handshakeHash = session.handshakeHash;
-    this.#maxFrameSize = options.maxFrameSize;
+    this.#controller = controller;
+    this.#remoteAddress = conn.remoteAddress;
     this.#highWaterMark = options.highWaterMark;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
-    this.#inbox = new FrameInbox({
-      highWaterMark: options.highWaterMark,
-      onFlowChange: (stop) => {
-        if (this.#finished) return;
-        if (stop) conn.pause();
-        else conn.resume();
-      },
-    });
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.#onFrame = controller.frame;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
     // A link that closed while we held it paused still owes us its last
     // records and its close: let it deliver them.
     void conn.closed.then(() => {
-      if (!this.#finished) conn.resume();
+      if (!this.#linkClosed) conn.resume();
     });
   }
 
@@ -145,58 +161,25 @@ export class SecureChannel implements SecureConnection {
     return typeof conn.sendParts === "function" ? conn.sendParts(parts) : sendJoined(conn, parts);
   }
 
-  get remotePublicKey(): Uint8Array {
-    return this.#remotePublicKey.slice();
+  pauseReading(): void {
+    this.#conn.pause();
   }
 
-  get handshakeHash(): Uint8Array {
-    return this.#handshakeHash.slice();
-  }
-
-  get isClosed(): boolean {
-    return this.#finished || this.#sendClosed || this.#conn.isClosed;
-  }
-
-  read(sink: FrameSink): void {
-    this.#inbox.read(sink);
-  }
-
-  pause(): void {
-    this.#inbox.pause();
-  }
-
-  resume(): void {
-    this.#inbox.resume();
+  resumeReading(): void {
+    this.#conn.resume();
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#sendClosed || this.#finished || this.#conn.isClosed) {
-      return Promise.reject(connectionClosedError(this.remoteAddress, this.#fault));
-    }
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
-    const length = frame.byteLength;
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
-    try {
-      this.#appendFrame(frame, length);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    this.#appendFrame(frame, frame.byteLength);
     return this.#queued();
   }
 
-  sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    if (this.#sendClosed || this.#finished || this.#conn.isClosed) {
-      return Promise.reject(connectionClosedError(this.remoteAddress, this.#fault));
-    }
-    try {
-      const length = partsLength(parts);
-      if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
-      // Copied into the plaintext stream like send(): the parts stay the caller's.
-      this.#writeHeader(length);
-      for (const part of parts) this.#write(part);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    // Copied into the plaintext stream like send(): the parts stay the caller's.
+    this.#writeHeader(length);
+    for (const part of parts) this.#write(part);
     return this.#queued();
   }
 
@@ -219,21 +202,24 @@ export class SecureChannel implements SecureConnection {
     return this.#partialWaiter.promise;
   }
 
-  close(error?: XppgError): Promise<void> {
-    if (!this.#sendClosed && !this.#finished) {
-      this.#sendClosed = true;
-      if (error === undefined) {
-        this.#localCloseClean = true;
-        this.#flush();
-        // The authenticated end of stream: lets the peer tell our close from a cut.
-        this.#sealAndSend(EMPTY).catch(() => {});
-        void this.#conn.close();
-      } else {
-        this.#dropPending(error);
-        void this.#conn.close(error);
-      }
-    }
-    return this.closed.then(() => undefined);
+  end(): void {
+    this.#sendClosed = true;
+    this.#flush();
+    // The authenticated end of stream: lets the peer tell our close from a cut.
+    this.#sealAndSend(EMPTY).catch(() => {});
+    void this.#conn.close();
+  }
+
+  abort(error: XppgError, byPeer: boolean): void {
+    this.#sendClosed = true;
+    if (byPeer) this.#fault = error;
+    this.#dropPending(error);
+    void this.#conn.close(error);
+  }
+
+  /** Not called (no close timer here: the connection below bounds its close); for the interface. */
+  destroy(): void {
+    void this.#conn.close(connectionClosedError(this.#remoteAddress));
   }
 
   #appendFrame(frame: Uint8Array, length: number): void {
@@ -320,7 +306,7 @@ export class SecureChannel implements SecureConnection {
     }
     const sent = this.#sealAndSend(this.#plain.subarray(0, this.#plainLength));
     this.#plainLength = 0;
-    if (waiter !== null) sent.then(waiter.resolve, (err) => waiter.reject(connectionClosedError(this.remoteAddress, this.#fault ?? err)));
+    if (waiter !== null) sent.then(waiter.resolve, (err) => waiter.reject(connectionClosedError(this.#remoteAddress, this.#fault ?? err)));
   }
 
   #dropPending(error: XppgError | undefined): void {
@@ -328,26 +314,27 @@ export class SecureChannel implements SecureConnection {
     this.#plain = null;
     const tick = this.#tickWaiter;
     this.#tickWaiter = null;
-    tick?.reject(connectionClosedError(this.remoteAddress, error));
+    tick?.reject(connectionClosedError(this.#remoteAddress, error));
     const waiter = this.#partialWaiter;
     this.#partialWaiter = null;
-    waiter?.reject(connectionClosedError(this.remoteAddress, error));
+    waiter?.reject(connectionClosedError(this.#remoteAddress, error));
   }
 
   readonly #onRecord = (record: Uint8Array): void => {
-    if (this.#fault !== undefined || this.#finished) return;
+    // After our close, or a fault, nothing more is decrypted.
+    if (!this.#controller.receiving) return;
     const index = this.#recordsIn++;
     if (this.#endReceived) {
-      this.#failedByPeer(decryptFailedError(this.remoteAddress, index, "it came after the peer's authenticated end of stream"));
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
       return;
     }
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
-      this.#failedByPeer(decryptFailedError(this.remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
       return;
     }
     const plain = this.#session.receive.decryptWithAd(EMPTY, record);
     if (plain === null) {
-      this.#failedByPeer(decryptFailedError(this.remoteAddress, index));
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
       return;
     }
     if (plain.byteLength === 0) {
@@ -357,40 +344,30 @@ export class SecureChannel implements SecureConnection {
     try {
       this.#decoder.push(plain, this.#onFrame);
     } catch (err) {
-      if (isXppgError(err, "XPPG_ERR_FRAME_TOO_LARGE")) {
-        const size = Number(err.details?.size);
-        this.#failedByPeer(frameTooLargeError(size, this.#maxFrameSize, "received"));
-      } else {
-        // Thrown by the frame sink above us, not by the peer: close with that error as it is.
-        this.#failedByPeer(isXppgError(err) ? err : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }));
-      }
+      // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing and is reported as it is; anything
+      // else was thrown by the frame sink above us: close with that error as it is.
+      this.#controller.fail(
+        isXppgError(err)
+          ? err
+          : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }),
+      );
     }
   };
-
-  readonly #onFrame = (frame: Uint8Array): void => {
-    if (this.#fault === undefined && !this.#localCloseClean) this.#inbox.push(frame);
-  };
-
-  /** The peer (or someone on the path) broke the protocol: drop the connection, blaming it. */
-  #failedByPeer(error: XppgError): void {
-    this.#fault = error;
-    this.#sendClosed = true;
-    this.#dropPending(error);
-    void this.#conn.close(error);
-  }
 
   #onLinkClosed(info: CloseInfo): void {
-    if (this.#finished) return;
-    this.#finished = true;
+    if (this.#linkClosed) return;
+    this.#linkClosed = true;
     this.#sendClosed = true;
-    let mine: CloseInfo = info;
-    if (this.#fault !== undefined) {
-      mine = { initiator: "remote", error: this.#fault };
-    } else if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
-      mine = { initiator: "remote", error: streamTruncatedError(this.remoteAddress, this.#decoder.bufferedBytes) };
+    let error = info.error;
+    let initiator = info.initiator;
+    if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
+      error = streamTruncatedError(this.#remoteAddress, this.#decoder.bufferedBytes);
     }
-    this.#dropPending(mine.error);
-    this.#inbox.end(mine, this.#localCloseClean && mine.initiator === "local");
-    this.#resolveClosed(mine);
+    if (this.#fault !== undefined) {
+      error = this.#fault;
+      initiator = "remote";
+    }
+    this.#dropPending(error);
+    this.#controller.closed(error, initiator);
   }
 }

@@ -1,5 +1,6 @@
 import { isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
+import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_MARK,
@@ -82,12 +83,6 @@ function staticKeyFor(provider: CryptoProvider, identity: Identity): StaticKey {
   return entry;
 }
 
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`secureConnection: ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-}
-
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -105,9 +100,9 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     if (options === null || typeof options !== "object" || options.identity === undefined) {
       throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
     }
-    checkInteger("maxFrameSize", maxFrameSize, 0, 0xffff_ffff);
-    checkInteger("highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
-    checkInteger("handshakeTimeoutMs", timeoutMs, 1, 2_147_483_647);
+    checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
+    checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+    checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
     if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { badAddressError } from "@xppg/transport";
+import { badAddressError } from "@xppg/transport/adapter";
 import { TCP_ADDRESS_FORM, TCP_TRANSPORT_NAME } from "./constants.js";
 
 /** A parsed `tcp://host:port` address. */

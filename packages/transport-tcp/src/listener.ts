@@ -1,16 +1,22 @@
 import type { Server, Socket } from "node:net";
 import type { ConnectionHandler, Listener } from "@xppg/transport";
 import { formatTcpAddress } from "./address.js";
-import { SocketConnection, type SocketConnectionOptions } from "./socket-connection.js";
+import { socketConnection, type SocketConnectionOptions } from "./socket-connection.js";
 
-/** A bound `net.Server` that wraps each accepted socket in a {@link SocketConnection}. */
+/** A bound `net.Server` that wraps each accepted socket in a connection at once. */
 export class TcpListener implements Listener {
   readonly address: string;
   readonly port: number;
+  /** Every socket is handed to `onConnection` when it is accepted: none waits here. */
+  readonly pendingConnections = 0;
   readonly #server: Server;
   #closed = false;
 
-  constructor(server: Server, onConnection: ConnectionHandler, options: Omit<SocketConnectionOptions, "outbound" | "localAddress" | "remoteAddress">) {
+  constructor(
+    server: Server,
+    onConnection: ConnectionHandler,
+    options: Omit<SocketConnectionOptions, "outbound" | "localAddress" | "remoteAddress" | "remoteIp">,
+  ) {
     this.#server = server;
     const bound = server.address();
     if (bound === null || typeof bound === "string") throw new Error("TcpListener needs a server bound to a TCP port");
@@ -20,18 +26,19 @@ export class TcpListener implements Listener {
     // accepted socket reports its own failures on its connection.
     server.on("error", () => {});
     server.on("connection", (socket: Socket) => {
-      const remoteHost = socket.remoteAddress;
+      const remoteIp = socket.remoteAddress;
       const remotePort = socket.remotePort;
-      if (remoteHost === undefined || remotePort === undefined) {
+      if (remoteIp === undefined || remotePort === undefined) {
         // Already gone (reset before we saw it).
         socket.destroy();
         return;
       }
-      const connection = new SocketConnection(socket, {
+      const connection = socketConnection(socket, {
         ...options,
         outbound: false,
         localAddress: formatTcpAddress(socket.localAddress ?? bound.address, socket.localPort ?? bound.port),
-        remoteAddress: formatTcpAddress(remoteHost, remotePort),
+        remoteAddress: formatTcpAddress(remoteIp, remotePort),
+        remoteIp,
       });
       onConnection(connection);
     });
@@ -46,5 +53,9 @@ export class TcpListener implements Listener {
       this.#server.close();
     }
     return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,28 +1,23 @@
 import type { Socket } from "node:net";
-import type { XppgError } from "@xppg/errors";
+import { isXppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
+import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import {
-  FrameInbox,
-  connectionClosedError,
+  ConnectionCore,
   connectionResetError,
-  frameTooLargeError,
+  hostFromIp,
   protocolError,
-  type CloseInfo,
-  type Connection,
-  type FrameSink,
-  SendWaiters,
-  partsLength,
-} from "@xppg/transport";
+  type ConnectionCoreOptions,
+  type ConnectionLink,
+  type LinkController,
+} from "@xppg/transport/adapter";
 import { returnBatch, takeBatch } from "./batch-pool.js";
 import { BATCH_BYTES, BY_REFERENCE_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
 
-/** What a {@link SocketConnection} needs besides its socket. */
-export interface SocketConnectionOptions {
-  outbound: boolean;
-  localAddress: string;
-  remoteAddress: string;
-  maxFrameSize: number;
-  highWaterMark: number;
+/** What a TCP connection needs besides its socket. */
+export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "transport" | "remoteHost"> {
+  /** The peer's IP, as the socket reports it. */
+  remoteIp: string;
   closeTimeoutMs: number;
 }
 
@@ -31,7 +26,16 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A {@link Connection} over a connected `net.Socket`, frames delimited with
- * `@xppg/framing`'s 4-byte length prefix.
+ * `@xppg/framing`'s 4-byte length prefix: the shared close and flow state
+ * of `@xppg/transport/adapter` over a {@link SocketLink}.
+ */
+export function socketConnection(socket: Socket, options: SocketConnectionOptions): Connection {
+  const core = { ...options, transport: TCP_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) };
+  return new ConnectionCore(core, (controller) => new SocketLink(socket, controller, options));
+}
+
+/**
+ * The socket code of a TCP connection.
  *
  * Write path: each `send` copies its frame (header and payload) into a batch
  * buffer; `sendParts` copies small parts the same way and queues parts of
@@ -41,23 +45,16 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * are under the high-water mark.
  *
  * Read path: {@link FrameDecoder} hands out frames that lie inside one chunk
- * as views of that chunk (no copy); a {@link FrameInbox} holds frames for a
- * paused sink and pauses the socket at the high-water mark.
+ * as views of that chunk (no copy) straight to the controller, whose inbox
+ * holds frames for a paused sink and pauses the socket at the high-water mark.
  */
-export class SocketConnection implements Connection {
-  readonly transport = TCP_TRANSPORT_NAME;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly outbound: boolean;
-  readonly closed: Promise<CloseInfo>;
+class SocketLink implements ConnectionLink {
   readonly #socket: Socket;
-  readonly #maxFrameSize: number;
+  readonly #controller: LinkController;
+  readonly #remoteAddress: string;
   readonly #highWaterMark: number;
-  readonly #closeTimeoutMs: number;
   readonly #decoder: FrameDecoder;
-  readonly #inbox: FrameInbox;
   readonly #onFrame: (frame: Uint8Array) => void;
-  #resolveClosed!: (info: CloseInfo) => void;
 
   // Send side: the pieces waiting for the flush, in order (runs of a batch,
   // or parts sent by reference), each with the batch to recycle once it is
@@ -71,81 +68,35 @@ export class SocketConnection implements Connection {
   #batchLastPiece = -1;
   #pendingBytes = 0;
   #flushScheduled = false;
-  readonly #waiters = new SendWaiters();
 
-  /** Sends are refused once this is true (close called, or the peer ended). */
-  #sendClosed = false;
-  /** True after a local clean `close()`: frames that arrive later are dropped. */
-  #discardInput = false;
-  #initiator: "local" | "remote" | null = null;
-  #error: XppgError | undefined;
-  #finished = false;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(socket: Socket, options: SocketConnectionOptions) {
+  constructor(socket: Socket, controller: LinkController, options: SocketConnectionOptions) {
     this.#socket = socket;
-    this.outbound = options.outbound;
-    this.localAddress = options.localAddress;
-    this.remoteAddress = options.remoteAddress;
-    this.#maxFrameSize = options.maxFrameSize;
+    this.#controller = controller;
+    this.#remoteAddress = options.remoteAddress;
     this.#highWaterMark = options.highWaterMark;
-    this.#closeTimeoutMs = options.closeTimeoutMs;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
-    this.#inbox = new FrameInbox({
-      highWaterMark: options.highWaterMark,
-      onFlowChange: (stop) => {
-        if (this.#finished) return;
-        if (stop) socket.pause();
-        else socket.resume();
-      },
-    });
-    this.#onFrame = (frame) => {
-      if (!this.#discardInput) this.#inbox.push(frame);
-    };
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
-
+    this.#onFrame = controller.frame;
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
-    socket.on("error", (err: Error) => this.#onError(err));
+    socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
-    socket.on("close", () => this.#onClose());
+    socket.on("close", () => controller.closed());
   }
 
-  get isClosed(): boolean {
-    return this.#finished || this.#sendClosed;
+  pauseReading(): void {
+    this.#socket.pause();
   }
 
-  read(sink: FrameSink): void {
-    this.#inbox.read(sink);
-  }
-
-  pause(): void {
-    this.#inbox.pause();
-  }
-
-  resume(): void {
-    this.#inbox.resume();
+  resumeReading(): void {
+    this.#socket.resume();
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#sendClosed || this.#finished) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    const length = frame.byteLength;
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
-    this.#append(frame, length);
+    this.#append(frame, frame.byteLength);
     return this.#sent();
   }
 
-  sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    if (this.#sendClosed || this.#finished) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    let length: number;
-    try {
-      length = partsLength(parts);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
     const batch = this.#room(FRAME_HEADER_SIZE);
     writeFrameHeader(batch, this.#batchLength, length);
     this.#batchLength += FRAME_HEADER_SIZE;
@@ -171,25 +122,25 @@ export class SocketConnection implements Connection {
       process.nextTick(this.#flushTick);
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
-    return this.#waiters.wait();
+    return this.#controller.wait();
   }
 
-  close(error?: XppgError): Promise<void> {
-    if (this.#initiator === null && !this.#finished) {
-      this.#initiator = "local";
-      if (error === undefined) {
-        this.#sendClosed = true;
-        this.#discardInput = true;
-        this.#flush();
-        this.#socket.end();
-        // A peer that never reads would hold the close forever: bound it.
-        this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#closeTimeoutMs);
-        this.#closeTimer.unref?.();
-      } else {
-        this.#abort(error);
-      }
-    }
-    return this.closed.then(() => undefined);
+  end(): void {
+    this.#flush();
+    this.#socket.end();
+    // Input is discarded from now on: read on (if backpressure had paused the socket) to see the peer's FIN.
+    this.#socket.resume();
+  }
+
+  /** A local `close(error)` or a peer fault: drop what is queued and reset. */
+  abort(): void {
+    this.#dropQueued();
+    // A reset (RST), not a FIN: the peer learns the connection was aborted.
+    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
   }
 
   /** Copies one frame, with its length prefix, into the batch being filled. */
@@ -275,82 +226,41 @@ export class SocketConnection implements Connection {
   }
 
   #checkWaiters(): void {
-    if (this.#waiters.empty) return;
+    const controller = this.#controller;
+    if (!controller.waiting) return;
     if (this.#socket.writableLength + this.#pendingBytes >= this.#highWaterMark) return;
-    this.#waiters.release();
+    controller.release();
   }
 
   #onData(chunk: Buffer): void {
     // After close() this side wants no more frames: skip decoding, keep reading to see the FIN.
-    if (this.#finished || this.#discardInput) return;
+    if (!this.#controller.receiving) return;
     try {
       this.#decoder.push(chunk, this.#onFrame);
     } catch (err) {
-      const details = (err as XppgError).details;
-      const error =
-        (err as XppgError).code === "XPPG_ERR_FRAME_TOO_LARGE"
-          ? frameTooLargeError(Number(details?.size), this.#maxFrameSize, "received")
-          : protocolError(this.remoteAddress, "its frames could not be decoded", err);
-      this.#failedByPeer(error);
+      // The decoder's own error for an oversized length is the one to report as it is.
+      const error = isXppgError(err, TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) ? err : protocolError(this.#remoteAddress, "its frames could not be decoded", err);
+      this.#controller.fail(error);
     }
   }
 
   #onEnd(): void {
-    if (this.#finished) return;
-    if (!this.#decoder.idle && !this.#discardInput) {
-      this.#failedByPeer(
-        protocolError(this.remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
+    if (!this.#decoder.idle && this.#controller.receiving) {
+      this.#controller.fail(
+        protocolError(this.#remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
       );
       return;
     }
     // The peer finished sending. Node ends our side too (allowHalfOpen is off).
-    this.#initiator ??= "remote";
-    this.#sendClosed = true;
+    this.#controller.ended();
   }
 
-  #onError(err: Error): void {
-    // The first error wins: after a local close(error) or a protocol failure, the reset is ours.
-    if (this.#error !== undefined || this.#finished) return;
-    this.#initiator ??= "remote";
-    this.#error = connectionResetError(this.remoteAddress, err);
-  }
-
-  /** The peer broke the protocol: drop the connection with `error`, from its side. */
-  #failedByPeer(error: XppgError): void {
-    if (this.#initiator === null) this.#initiator = "remote";
-    this.#error ??= error;
-    this.#destroyNow();
-  }
-
-  /** Local `close(error)`: tear down at once. */
-  #abort(error: XppgError): void {
-    this.#error = error;
-    this.#destroyNow();
-  }
-
-  #destroyNow(): void {
-    this.#sendClosed = true;
-    this.#discardInput = true;
+  #dropQueued(): void {
     this.#pieces = [];
     this.#release = [];
     this.#batch = null;
     this.#batchStart = 0;
     this.#batchLength = 0;
     this.#pendingBytes = 0;
-    // A reset (RST), not a FIN: the peer learns the connection was aborted.
-    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
-  }
-
-  #onClose(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#sendClosed = true;
-    clearTimeout(this.#closeTimer);
-    const initiator = this.#initiator ?? "remote";
-    const error = this.#error;
-    const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
-    this.#waiters.settle(info, this.remoteAddress);
-    this.#inbox.end(info, this.#discardInput && initiator === "local");
-    this.#resolveClosed(info);
   }
 }

@@ -1,22 +1,19 @@
-import { createConnection, createServer, type Socket } from "node:net";
-import { DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT } from "@xppg/framing";
+import { createConnection, createServer } from "node:net";
+import type { Connection, ConnectionHandler, DialOptions, ListenOptions, Listener, Transport } from "@xppg/transport";
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_DIAL_TIMEOUT_MS,
-  abortedError,
-  dialFailedError,
-  dialTimeoutError,
+  DEFAULT_MAX_FRAME_SIZE,
+  MAX_FRAME_SIZE_LIMIT,
+  MAX_TIMER_MS,
+  checkInteger,
+  dialWithDeadline,
   listenFailedError,
-  type Connection,
-  type ConnectionHandler,
-  type DialOptions,
-  type Listener,
-  type Transport,
-} from "@xppg/transport";
+} from "@xppg/transport/adapter";
 import { formatTcpAddress, parseTcpAddress, parseTcpAddressOrThrow } from "./address.js";
 import { DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS, DEFAULT_TCP_HIGH_WATER_MARK, TCP_TRANSPORT_NAME } from "./constants.js";
 import { TcpListener } from "./listener.js";
-import { SocketConnection } from "./socket-connection.js";
+import { socketConnection } from "./socket-connection.js";
 
 /** Options for {@link tcpTransport}. */
 export interface TcpTransportOptions {
@@ -25,7 +22,7 @@ export interface TcpTransportOptions {
    * one loses its connection (`XPPG_ERR_FRAME_TOO_LARGE`) before a byte of it
    * is buffered; a larger `send` rejects and the connection stays usable.
    * Keep it equal on both peers.
-   * @default 1048576 (1 MiB, `DEFAULT_MAX_FRAME_SIZE` of `@xppg/framing`)
+   * @default 1048576 (1 MiB, `DEFAULT_MAX_FRAME_SIZE`)
    */
   maxFrameSize?: number;
   /**
@@ -43,8 +40,9 @@ export interface TcpTransportOptions {
   dialTimeoutMs?: number;
   /**
    * Time a clean `close()` waits for the send buffer to flush and the peer
-   * to close its side before the socket is destroyed.
-   * @default 5000
+   * to answer our FIN before the socket is destroyed; also the bound on a
+   * connection dropped for a peer fault. Input is not decoded meanwhile.
+   * @default 2000
    */
   closeTimeoutMs?: number;
   /**
@@ -86,11 +84,12 @@ export function tcpTransport(options: TcpTransportOptions = {}): TcpTransport {
   const noDelay = options.noDelay ?? true;
   const keepAlive = options.keepAlive ?? true;
   const keepAliveInitialDelay = options.keepAliveInitialDelayMs ?? DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS;
-  checkInteger("maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
-  checkInteger("highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
-  checkInteger("dialTimeoutMs", dialTimeoutMs, 1, 2_147_483_647);
-  checkInteger("closeTimeoutMs", closeTimeoutMs, 1, 2_147_483_647);
-  checkInteger("keepAliveInitialDelayMs", keepAliveInitialDelay, 0, 2_147_483_647);
+  const check = (option: string, value: number, min: number, max: number): void => checkInteger("tcpTransport", option, value, min, max);
+  check("maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
+  check("highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+  check("dialTimeoutMs", dialTimeoutMs, 1, MAX_TIMER_MS);
+  check("closeTimeoutMs", closeTimeoutMs, 1, MAX_TIMER_MS);
+  check("keepAliveInitialDelayMs", keepAliveInitialDelay, 0, MAX_TIMER_MS);
   const connectionOptions = { maxFrameSize, highWaterMark, closeTimeoutMs };
 
   return {
@@ -102,9 +101,13 @@ export function tcpTransport(options: TcpTransportOptions = {}): TcpTransport {
       return parsed !== null && parsed.port !== 0;
     },
 
-    async listen(address: string, onConnection: ConnectionHandler): Promise<Listener> {
+    async listen(address: string, onConnection: ConnectionHandler, listenOptions?: ListenOptions): Promise<Listener> {
       const { host, port } = parseTcpAddressOrThrow(address, false);
       if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
+      // Every socket is handed over at accept, so none is ever pending here: checked, nothing to cap.
+      if (listenOptions?.maxPendingConnections !== undefined) {
+        checkInteger("listen", "maxPendingConnections", listenOptions.maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);
+      }
       const server = createServer({ noDelay, keepAlive, keepAliveInitialDelay });
       return new Promise<Listener>((resolve, reject) => {
         const onError = (err: Error): void => {
@@ -119,54 +122,37 @@ export function tcpTransport(options: TcpTransportOptions = {}): TcpTransport {
       });
     },
 
-    dial(address: string, dialOptions: DialOptions = {}): Promise<Connection> {
+    dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
       let target: { host: string; port: number };
       try {
         target = parseTcpAddressOrThrow(address, true);
       } catch (err) {
         return Promise.reject(err);
       }
-      const { signal } = dialOptions;
-      if (signal?.aborted === true) return Promise.reject(abortedError(address, signal.reason));
-      const timeoutMs = dialOptions.timeoutMs ?? dialTimeoutMs;
-
-      return new Promise<Connection>((resolve, reject) => {
-        const socket: Socket = createConnection({ host: target.host, port: target.port, noDelay, keepAlive, keepAliveInitialDelay });
-        const timer = setTimeout(() => fail(dialTimeoutError(address, timeoutMs)), timeoutMs);
-        const onAbort = (): void => fail(abortedError(address, signal?.reason));
-        const onError = (err: Error): void => fail(dialFailedError(address, err));
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
+      return dialWithDeadline(address, dialOptions, dialTimeoutMs, (attempt) => {
+        const socket = createConnection({ host: target.host, port: target.port, noDelay, keepAlive, keepAliveInitialDelay });
+        const onError = (err: Error): void => attempt.failed(err);
+        socket.on("error", onError);
+        socket.once("connect", () => {
           socket.off("error", onError);
-          socket.off("connect", onConnect);
-        };
-        function fail(error: Error): void {
-          cleanup();
-          socket.destroy();
-          reject(error);
-        }
-        function onConnect(): void {
-          cleanup();
-          resolve(
-            new SocketConnection(socket, {
+          const remoteIp = socket.remoteAddress ?? target.host;
+          attempt.connected(
+            socketConnection(socket, {
               ...connectionOptions,
               outbound: true,
               localAddress: formatTcpAddress(socket.localAddress ?? "0.0.0.0", socket.localPort ?? 0),
-              remoteAddress: formatTcpAddress(socket.remoteAddress ?? target.host, socket.remotePort ?? target.port),
+              remoteAddress: formatTcpAddress(remoteIp, socket.remotePort ?? target.port),
+              remoteIp,
             }),
           );
-        }
-        socket.on("error", onError);
-        socket.once("connect", onConnect);
-        signal?.addEventListener("abort", onAbort, { once: true });
+        });
+        return () => {
+          socket.off("error", onError);
+          // The socket may be dropped after an error: keep one listener so it cannot crash the process.
+          socket.on("error", () => {});
+          socket.destroy();
+        };
       });
     },
   };
-}
-
-function checkInteger(option: string, value: number, min: number, max: number): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`tcpTransport: ${option} must be an integer from ${min} to ${max}, got ${String(value)}.`);
-  }
 }

@@ -1,4 +1,4 @@
-import { badAddressError } from "@xppg/transport";
+import { badAddressError } from "@xppg/transport/adapter";
 import { WS_ADDRESS_FORM, WS_TRANSPORT_NAME } from "./constants.js";
 
 // Browser-safe: no node: imports here.

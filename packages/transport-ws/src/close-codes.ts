@@ -1,5 +1,6 @@
 import type { XppgError } from "@xppg/errors";
-import { TRANSPORT_ERROR_CODES, TransportError, connectionResetError, protocolError } from "@xppg/transport";
+import { TRANSPORT_ERROR_CODES, TransportError } from "@xppg/transport";
+import { connectionResetError, protocolError } from "@xppg/transport/adapter";
 import { WS_CLOSE_CODES } from "./constants.js";
 
 // Browser-safe: no node: imports here.

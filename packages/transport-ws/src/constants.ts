@@ -32,3 +32,9 @@ export const WS_CLOSE_CODES = {
   /** xppg: the sender closed with an xppg error; the reason holds its code. */
   XPPG_ERROR: 4000,
 } as const;
+
+/** Default time a listener gives a socket from accept to a finished HTTP upgrade. */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 5_000;
+
+/** Default most sockets a listener holds before their upgrade is done. */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 64;

@@ -33,7 +33,7 @@ describe("the browser entry", () => {
   it("loads no node: module and not ws", () => {
     const { files, bare } = browserImportGraph();
     expect(files.length).toBeGreaterThan(3);
-    expect([...bare].sort()).toEqual(["@xppg/errors", "@xppg/transport"]);
+    expect([...bare].sort()).toEqual(["@xppg/errors", "@xppg/transport", "@xppg/transport/adapter"]);
   });
 
   it("cannot listen, and says so with XPPG_ERR_LISTEN_FAILED", async () => {

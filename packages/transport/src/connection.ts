@@ -30,13 +30,23 @@ export interface FrameSink {
  * and never learn which transport carries them. Frames arrive whole, in the
  * order they were sent, or the connection closes with an error.
  */
-export interface Connection {
+export interface Connection extends AsyncDisposable {
   /** Short name of the transport that made this connection (`"tcp"`, `"ws"`, `"memory"`). */
   readonly transport: string;
   /** The remote end, as an address its transport can read (`"tcp://127.0.0.1:7337"`). */
   readonly remoteAddress: string;
   /** The local end, in the same form. */
   readonly localAddress: string;
+  /**
+   * The peer's host without the port: for TCP and WebSocket its IP address
+   * as the socket reports it (`"192.0.2.7"`; IPv6 compressed, lowercase and
+   * without brackets, `"2001:db8::7"`; an IPv4-mapped IPv6 address as plain
+   * IPv4), for a dialled WebSocket in a browser the URL's host name, for the
+   * memory transport the dialling transport's `host`. The same peer machine
+   * gives the same string on every connection, so limits and bans can be
+   * keyed by it.
+   */
+  readonly remoteHost: string;
   /** True when this side dialled, false when it accepted. */
   readonly outbound: boolean;
   /** True once the connection has closed, by either side. */
@@ -88,4 +98,7 @@ export interface Connection {
    * the sink's `close` is still called once. Idempotent.
    */
   close(error?: XppgError): Promise<void>;
+
+  /** `close()`, for `await using conn = await transport.dial(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

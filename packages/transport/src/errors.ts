@@ -1,4 +1,5 @@
 import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { FRAMING_ERROR_CODES } from "@xppg/framing";
 
 /** Stable codes of the errors transports report. */
 export const TRANSPORT_ERROR_CODES = {
@@ -16,8 +17,12 @@ export const TRANSPORT_ERROR_CODES = {
   BAD_ADDRESS: "XPPG_ERR_BAD_ADDRESS",
   /** `listen` could not bind (the port or name is taken). */
   LISTEN_FAILED: "XPPG_ERR_LISTEN_FAILED",
-  /** A frame over `maxFrameSize`: `send` rejects, or `closed` reports a received one. */
-  FRAME_TOO_LARGE: "XPPG_ERR_FRAME_TOO_LARGE",
+  /**
+   * A frame over `maxFrameSize`: `send` rejects, or `closed` reports a
+   * received one. The code of `@xppg/framing`, whose `frameTooLargeError`
+   * transports use.
+   */
+  FRAME_TOO_LARGE: FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
   /** The peer broke the transport's wire rules (a truncated frame, a text WebSocket message). */
   PROTOCOL: "XPPG_ERR_TRANSPORT_PROTOCOL",
 } as const;
@@ -47,19 +52,6 @@ export function badAddressError(transport: string, address: string, expected: st
     TRANSPORT_ERROR_CODES.BAD_ADDRESS,
     `The ${transport} transport cannot use the address "${address}". Give it in the form ${expected}.`,
     { details: { address } },
-  );
-}
-
-/** The error `send` rejects with for a frame over `maxFrameSize`, and `closed` reports for a received one. */
-export function frameTooLargeError(size: number, maxFrameSize: number, direction: "received" | "sent"): TransportError {
-  const advice =
-    direction === "received"
-      ? "The peer is misbehaving or uses a larger maxFrameSize; the connection is dropped."
-      : "Split the data into smaller frames, or raise maxFrameSize on both peers. The connection is still usable.";
-  return new TransportError(
-    TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
-    `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}`,
-    { details: { size, maxFrameSize } },
   );
 }
 

@@ -1,19 +1,11 @@
 import type { XppgError } from "@xppg/errors";
-import type { CloseInfo, Connection, FrameSink } from "./connection.js";
-import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE } from "./constants.js";
-import {
-  abortedError,
-  badAddressError,
-  connectionClosedError,
-  connectionResetError,
-  dialFailedError,
-  frameTooLargeError,
-  listenFailedError,
-} from "./errors.js";
-import { FrameInbox } from "./frame-inbox.js";
-import { sendJoined } from "./parts.js";
-import { SendWaiters } from "./send-waiters.js";
-import type { ConnectionHandler, DialOptions, Listener, Transport } from "./transport.js";
+import { ConnectionCore, type ConnectionLink, type LinkController } from "./adapter/connection-core.js";
+import { dialWithDeadline } from "./adapter/dial.js";
+import { checkInteger } from "./adapter/options.js";
+import type { Connection } from "./connection.js";
+import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE, MAX_TIMER_MS } from "./constants.js";
+import { badAddressError, connectionResetError, listenFailedError } from "./errors.js";
+import type { ConnectionHandler, DialOptions, ListenOptions, Listener, Transport } from "./transport.js";
 
 /** Options for {@link memoryTransport}. */
 export interface MemoryTransportOptions {
@@ -28,6 +20,13 @@ export interface MemoryTransportOptions {
    * @default 1048576 (1 MiB)
    */
   highWaterMark?: number;
+  /**
+   * The host this transport's connections show the other end as
+   * `remoteHost`: a stand-in for the machine's IP, so that tests of
+   * per-host limits and bans can play several hosts (`"192.0.2.1"`).
+   * @default a fresh name per transport (`"memory-1"`, `"memory-2"`, ...)
+   */
+  host?: string;
 }
 
 const ADDRESS_FORM = "memory://<name> (letters, digits, '.', '_', '~', '-'; up to 200 characters)";
@@ -40,16 +39,24 @@ const RESOLVED: Promise<void> = Promise.resolve();
 interface Registry {
   listeners: Map<string, MemoryListener>;
   counter: number;
+  /** Absent in a registry made by an older copy of this package. */
+  hosts?: number;
 }
 
 function registry(): Registry {
   const g = globalThis as Record<symbol, Registry | undefined>;
   let r = g[REGISTRY_KEY];
   if (r === undefined) {
-    r = { listeners: new Map(), counter: 0 };
+    r = { listeners: new Map(), counter: 0, hosts: 0 };
     g[REGISTRY_KEY] = r;
   }
   return r;
+}
+
+function freshHost(): string {
+  const r = registry();
+  r.hosts = (r.hosts ?? 0) + 1;
+  return `memory-${r.hosts}`;
 }
 
 function freshName(prefix: string): string {
@@ -68,12 +75,16 @@ function parseName(address: string): string | null {
 class MemoryListener implements Listener {
   readonly address: string;
   readonly port = undefined;
+  readonly pendingConnections = 0;
   readonly name: string;
+  /** The host of the transport that listens: what its dialers see as `remoteHost`. */
+  readonly host: string;
   readonly onConnection: ConnectionHandler;
   #closed = false;
 
-  constructor(name: string, onConnection: ConnectionHandler) {
+  constructor(name: string, host: string, onConnection: ConnectionHandler) {
     this.name = name;
+    this.host = host;
     this.address = `memory://${name}`;
     this.onConnection = onConnection;
   }
@@ -86,103 +97,68 @@ class MemoryListener implements Listener {
     }
     return RESOLVED;
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
-/** One end of an in-memory connection; the other end is {@link MemoryConnection.peer}. */
-class MemoryConnection implements Connection {
-  readonly transport = "memory";
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly outbound: boolean;
-  readonly closed: Promise<CloseInfo>;
-  peer!: MemoryConnection;
-  readonly #maxFrameSize: number;
+/**
+ * The socket code of one end of an in-memory connection; the other end is
+ * {@link MemoryLink.peer}. Frames wait on "the wire" until a microtask
+ * moves them into the peer's inbox, as a network would deliver them.
+ */
+class MemoryLink implements ConnectionLink {
+  peer!: MemoryLink;
+  readonly controller: LinkController;
+  readonly #localAddress: string;
   readonly #highWaterMark: number;
-  readonly #inbox: FrameInbox;
-  #resolveClosed!: (info: CloseInfo) => void;
-  #isClosed = false;
   #wire: Uint8Array[] = [];
   #wireBytes = 0;
   #endQueued = false;
   #transferScheduled = false;
-  readonly #waiters = new SendWaiters();
 
-  constructor(local: string, remote: string, outbound: boolean, options: Required<MemoryTransportOptions>) {
-    this.localAddress = local;
-    this.remoteAddress = remote;
-    this.outbound = outbound;
-    this.#maxFrameSize = options.maxFrameSize;
-    this.#highWaterMark = options.highWaterMark;
-    // The peer's pending sends wait on this inbox: wake them when it drains.
-    this.#inbox = new FrameInbox({
-      highWaterMark: options.highWaterMark,
-      onFlowChange: (stop) => {
-        if (!stop) this.peer.#checkWaiters();
-      },
-    });
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
-  }
-
-  get isClosed(): boolean {
-    return this.#isClosed;
-  }
-
-  read(sink: FrameSink): void {
-    this.#inbox.read(sink);
-  }
-
-  pause(): void {
-    this.#inbox.pause();
-  }
-
-  resume(): void {
-    this.#inbox.resume();
+  constructor(controller: LinkController, localAddress: string, highWaterMark: number) {
+    this.controller = controller;
+    this.#localAddress = localAddress;
+    this.#highWaterMark = highWaterMark;
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#isClosed) return Promise.reject(connectionClosedError(this.remoteAddress));
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
-    if (frame.byteLength > this.#maxFrameSize) {
-      return Promise.reject(frameTooLargeError(frame.byteLength, this.#maxFrameSize, "sent"));
-    }
     // Copy: the caller may reuse its buffer as soon as send returns.
     this.#wire.push(frame.slice());
     this.#wireBytes += frame.byteLength;
     this.#scheduleTransfer();
     if (this.#buffered() < this.#highWaterMark) return RESOLVED;
-    return this.#waiters.wait();
+    return this.controller.wait();
   }
 
-  sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    return sendJoined(this, parts);
+  /** Our inbox drained below its high-water mark: the peer's senders may go on. */
+  resumeReading(): void {
+    this.peer.#checkWaiters();
   }
 
-  close(error?: XppgError): Promise<void> {
-    if (this.#isClosed) return this.closed.then(() => undefined);
-    this.#isClosed = true;
-    if (error === undefined) {
-      // Clean: what was sent goes first, then the end of stream.
-      this.#endQueued = true;
-      this.#scheduleTransfer();
-      this.#inbox.end({ initiator: "local" }, true);
-      this.#waiters.settle({ initiator: "local" }, this.remoteAddress);
-    } else {
-      this.#wire = [];
-      this.#wireBytes = 0;
-      const info: CloseInfo = { initiator: "local", error };
-      this.#inbox.end(info, true);
-      this.#waiters.settle(info, this.remoteAddress);
-      this.#resolveClosed(info);
-      const peer = this.peer;
-      queueMicrotask(() => peer.#remoteEnded(connectionResetError(this.localAddress, error)));
-    }
-    return this.closed.then(() => undefined);
+  end(): void {
+    // Clean: what was sent goes first, then the end of stream.
+    this.#endQueued = true;
+    this.#scheduleTransfer();
+  }
+
+  abort(error: XppgError): void {
+    this.#wire = [];
+    this.#wireBytes = 0;
+    this.controller.closed();
+    const peer = this.peer;
+    const reset = connectionResetError(this.#localAddress, error);
+    queueMicrotask(() => peer.#remoteGone(reset));
+  }
+
+  destroy(): void {
+    this.abort(connectionResetError(this.#localAddress));
   }
 
   #buffered(): number {
-    return this.#wireBytes + this.peer.#inbox.queuedBytes;
+    return this.#wireBytes + this.peer.controller.queuedBytes;
   }
 
   #scheduleTransfer(): void {
@@ -198,37 +174,26 @@ class MemoryConnection implements Connection {
     this.#wire = [];
     this.#wireBytes = 0;
     const peer = this.peer;
-    for (const frame of frames) peer.#receive(frame);
+    for (const frame of frames) peer.controller.frame(frame);
     if (this.#endQueued) {
       this.#endQueued = false;
-      peer.#remoteEnded(undefined);
-      this.#resolveClosed({ initiator: "local" });
+      peer.#remoteGone(undefined);
+      this.controller.closed();
     } else {
       this.#checkWaiters();
     }
   }
 
-  #receive(frame: Uint8Array): void {
-    if (this.#isClosed) return;
-    this.#inbox.push(frame);
-  }
-
-  #remoteEnded(error: XppgError | undefined): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
+  #remoteGone(error: XppgError | undefined): void {
     this.#wire = [];
     this.#wireBytes = 0;
     this.#endQueued = false;
-    const info: CloseInfo = error === undefined ? { initiator: "remote" } : { initiator: "remote", error };
-    this.#inbox.end(info);
-    this.#waiters.settle(info, this.remoteAddress);
-    this.#resolveClosed(info);
+    this.controller.closed(error);
   }
 
   #checkWaiters(): void {
-    if (this.#waiters.empty || this.#isClosed) return;
-    if (this.#buffered() >= this.#highWaterMark) return;
-    this.#waiters.release();
+    if (!this.controller.waiting || this.#buffered() >= this.#highWaterMark) return;
+    this.controller.release();
   }
 }
 
@@ -242,64 +207,81 @@ class MemoryConnection implements Connection {
  * All memory transports in a process share one namespace of names.
  */
 export function memoryTransport(options: MemoryTransportOptions = {}): Transport {
-  const resolved: Required<MemoryTransportOptions> = {
-    maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-    highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
-  };
-  checkPositiveInteger("maxFrameSize", resolved.maxFrameSize, 0);
-  checkPositiveInteger("highWaterMark", resolved.highWaterMark, 1);
+  const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  checkInteger("memoryTransport", "maxFrameSize", maxFrameSize, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger("memoryTransport", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+  const host = options.host ?? freshHost();
+  if (typeof host !== "string" || host.length === 0 || host.length > 200) {
+    throw new RangeError(`memoryTransport: host must be a string of 1 to 200 characters, got ${JSON.stringify(host)}.`);
+  }
+
+  /** Two connected ends, each the other's peer. */
+  function connect(listener: MemoryListener): { client: Connection; server: Connection } {
+    const local = `memory://${freshName("dialer")}`;
+    let clientLink!: MemoryLink;
+    let serverLink!: MemoryLink;
+    const base = { transport: "memory", maxFrameSize, highWaterMark };
+    const client = new ConnectionCore(
+      { ...base, localAddress: local, remoteAddress: listener.address, remoteHost: listener.host, outbound: true },
+      (controller) => (clientLink = new MemoryLink(controller, local, highWaterMark)),
+    );
+    const server = new ConnectionCore(
+      { ...base, localAddress: listener.address, remoteAddress: local, remoteHost: host, outbound: false },
+      (controller) => (serverLink = new MemoryLink(controller, listener.address, highWaterMark)),
+    );
+    clientLink.peer = serverLink;
+    serverLink.peer = clientLink;
+    return { client, server };
+  }
 
   return {
     name: "memory",
-    maxFrameSize: resolved.maxFrameSize,
+    maxFrameSize,
     canDial(address: string): boolean {
       const name = parseName(address);
       return name !== null && name !== "" && name !== "0";
     },
-    async listen(address: string, onConnection: ConnectionHandler): Promise<Listener> {
+    async listen(address: string, onConnection: ConnectionHandler, listenOptions?: ListenOptions): Promise<Listener> {
       let name = parseName(address);
       if (name === null) throw badAddressError("memory", address, ADDRESS_FORM);
       if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
+      // Accepted for the interface; a memory listener hands every connection over at once.
+      if (listenOptions?.maxPendingConnections !== undefined) {
+        checkInteger("listen", "maxPendingConnections", listenOptions.maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);
+      }
       if (name === "" || name === "0") name = freshName("listener");
       const r = registry();
       if (r.listeners.has(name)) {
         throw listenFailedError(address, new Error(`the name "${name}" is already in use by another memory listener`));
       }
-      const listener = new MemoryListener(name, onConnection);
+      const listener = new MemoryListener(name, host, onConnection);
       r.listeners.set(name, listener);
       return listener;
     },
-    async dial(address: string, dialOptions: DialOptions = {}): Promise<Connection> {
+    dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
       const name = parseName(address);
-      if (name === null || name === "" || name === "0") throw badAddressError("memory", address, ADDRESS_FORM);
-      const signal = dialOptions.signal;
-      if (isAborted(signal)) throw abortedError(address, signal?.reason);
-      // Connecting takes a turn of the event loop, as on a network.
-      await Promise.resolve();
-      if (isAborted(signal)) throw abortedError(address, signal?.reason);
-      const listener = registry().listeners.get(name);
-      if (listener === undefined) throw dialFailedError(address, new Error(`no memory listener is named "${name}"`));
-      const local = `memory://${freshName("dialer")}`;
-      const client = new MemoryConnection(local, listener.address, true, resolved);
-      const server = new MemoryConnection(listener.address, local, false, resolved);
-      client.peer = server;
-      server.peer = client;
-      // The listener hears of it asynchronously, as it would from a socket: an
-      // exception in its handler is its own, not the dialler's.
-      queueMicrotask(() => listener.onConnection(server));
-      return client;
+      if (name === null || name === "" || name === "0") return Promise.reject(badAddressError("memory", address, ADDRESS_FORM));
+      return dialWithDeadline(address, dialOptions, MAX_TIMER_MS, (attempt) => {
+        let cancelled = false;
+        // Connecting takes a turn of the event loop, as on a network.
+        queueMicrotask(() => {
+          if (cancelled) return;
+          const listener = registry().listeners.get(name);
+          if (listener === undefined) {
+            attempt.failed(new Error(`no memory listener is named "${name}"`));
+            return;
+          }
+          const { client, server } = connect(listener);
+          // The listener hears of it asynchronously, as it would from a socket (an
+          // exception in its handler is its own, not the dialler's), and first.
+          queueMicrotask(() => listener.onConnection(server));
+          attempt.connected(client);
+        });
+        return () => {
+          cancelled = true;
+        };
+      });
     },
   };
-}
-
-function checkPositiveInteger(option: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`memoryTransport: ${option} must be an integer of at least ${min}, got ${String(value)}.`);
-  }
-}
-
-// A function, not an inline test: TypeScript would narrow `aborted` to false
-// after the first check and miss that an await can change it.
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameInbox } from "../src/index.js";
+import { FrameInbox } from "../src/adapter/index.js";
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 

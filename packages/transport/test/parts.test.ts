@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { joinParts, partsLength, sendJoined } from "../src/index.js";
+import { joinParts, partsLength, sendJoined } from "../src/adapter/index.js";
 
 describe("joinParts", () => {
   it("copies parts that lie apart into one new array", () => {

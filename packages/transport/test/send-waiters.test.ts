@@ -1,7 +1,7 @@
 import { isXppgError } from "@xppg/errors";
 import { describe, expect, it } from "vitest";
 import { isPending } from "../src/compliance/helpers.js";
-import { SendWaiters } from "../src/index.js";
+import { SendWaiters } from "../src/adapter/index.js";
 
 describe("SendWaiters", () => {
   it("keeps senders waiting until release, then lets them all go", async () => {

@@ -1,27 +1,14 @@
 import type { XppgError } from "@xppg/errors";
-import {
-  FrameInbox,
-  connectionClosedError,
-  connectionResetError,
-  frameTooLargeError,
-  partsLength,
-  protocolError,
-  SendWaiters,
-  type CloseInfo,
-  type Connection,
-  type FrameSink,
-} from "@xppg/transport";
+import type { Connection } from "@xppg/transport";
+import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import WebSocket from "ws";
 import { closeFrameFor, errorForCloseCode, messageTooLargeError, textMessageError } from "../close-codes.js";
 import { WS_CLOSE_CODES, WS_TRANSPORT_NAME } from "../constants.js";
 
-/** What a {@link WsConnection} needs besides its socket. */
-export interface WsConnectionOptions {
-  outbound: boolean;
-  localAddress: string;
-  remoteAddress: string;
-  maxFrameSize: number;
-  highWaterMark: number;
+/** What a `ws` connection needs besides its socket. */
+export interface WsConnectionOptions extends Omit<ConnectionCoreOptions, "transport" | "remoteHost"> {
+  /** The peer's IP, as the socket under the WebSocket reports it. */
+  remoteIp: string;
   closeTimeoutMs: number;
 }
 
@@ -29,166 +16,107 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A {@link Connection} over an open `ws` WebSocket: one binary message per
- * frame. `ws` enforces `maxPayload` (= maxFrameSize) from the declared
- * length, before buffering the message. Backpressure reads `bufferedAmount`
- * and wakes senders from `send` callbacks; pausing uses `ws.pause()`.
+ * frame, with the shared close and flow state of `@xppg/transport/adapter`.
  */
-export class WsConnection implements Connection {
-  readonly transport = WS_TRANSPORT_NAME;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly outbound: boolean;
-  readonly closed: Promise<CloseInfo>;
+export function wsConnection(ws: WebSocket, options: WsConnectionOptions): Connection {
+  const core = { ...options, transport: WS_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) };
+  return new ConnectionCore(core, (controller) => new WsLink(ws, controller, options));
+}
+
+/**
+ * The socket code of a `ws` connection. `ws` enforces `maxPayload`
+ * (= maxFrameSize) from the declared length, before buffering the message.
+ * Backpressure reads `bufferedAmount` and wakes senders from `send`
+ * callbacks; pausing uses `ws.pause()`.
+ */
+class WsLink implements ConnectionLink {
   readonly #ws: WebSocket;
+  readonly #controller: LinkController;
+  readonly #remoteAddress: string;
   readonly #maxFrameSize: number;
   readonly #highWaterMark: number;
-  readonly #closeTimeoutMs: number;
-  readonly #inbox: FrameInbox;
-  #resolveClosed!: (info: CloseInfo) => void;
-  readonly #waiters = new SendWaiters();
-  #sendClosed = false;
-  #discardInput = false;
-  #initiator: "local" | "remote" | null = null;
-  #error: XppgError | undefined;
-  #finished = false;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(ws: WebSocket, options: WsConnectionOptions) {
+  constructor(ws: WebSocket, controller: LinkController, options: WsConnectionOptions) {
     this.#ws = ws;
-    this.outbound = options.outbound;
-    this.localAddress = options.localAddress;
-    this.remoteAddress = options.remoteAddress;
+    this.#controller = controller;
+    this.#remoteAddress = options.remoteAddress;
     this.#maxFrameSize = options.maxFrameSize;
     this.#highWaterMark = options.highWaterMark;
-    this.#closeTimeoutMs = options.closeTimeoutMs;
     ws.binaryType = "nodebuffer";
-    this.#inbox = new FrameInbox({
-      highWaterMark: options.highWaterMark,
-      onFlowChange: (stop) => {
-        if (this.#finished) return;
-        if (stop) ws.pause();
-        else ws.resume();
-      },
-    });
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     ws.on("message", (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on("error", (err: Error & { code?: string }) => this.#onError(err));
-    ws.on("close", (code: number, reason: Buffer) => this.#onClose(code, reason.toString("utf8")));
-  }
-
-  get isClosed(): boolean {
-    return this.#finished || this.#sendClosed;
-  }
-
-  read(sink: FrameSink): void {
-    this.#inbox.read(sink);
-  }
-
-  pause(): void {
-    this.#inbox.pause();
-  }
-
-  resume(): void {
-    this.#inbox.resume();
+    ws.on("close", (code: number, reason: Buffer) => controller.closed(errorForCloseCode(code, reason.toString("utf8"), this.#remoteAddress)));
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#sendClosed || this.#finished || this.#ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    }
-    if (frame.byteLength > this.#maxFrameSize) return Promise.reject(frameTooLargeError(frame.byteLength, this.#maxFrameSize, "sent"));
     // Copy: ws may hold the buffer until the socket takes it, and the caller may reuse its own.
     return this.#sendMessage(Buffer.from(frame));
   }
 
-  sendParts(parts: readonly Uint8Array[]): Promise<void> {
-    if (this.#sendClosed || this.#finished || this.#ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    }
-    let total: number;
-    try {
-      total = partsLength(parts);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (total > this.#maxFrameSize) return Promise.reject(frameTooLargeError(total, this.#maxFrameSize, "sent"));
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
     // One WebSocket message per frame: the parts are joined into a new buffer ws may keep.
-    return this.#sendMessage(Buffer.concat(parts, total));
+    return this.#sendMessage(Buffer.concat(parts, length));
+  }
+
+  pauseReading(): void {
+    this.#ws.pause();
+  }
+
+  resumeReading(): void {
+    this.#ws.resume();
+  }
+
+  end(): void {
+    // ws sends the close frame after the messages already queued: a flush.
+    this.#ws.close(WS_CLOSE_CODES.NORMAL);
+    // Input is discarded from now on: read on to see the peer's close frame.
+    this.#ws.resume();
+  }
+
+  abort(error: XppgError, byPeer: boolean): void {
+    if (byPeer) {
+      // The one fault this side detects itself is a text message (ws detects
+      // the others and closes on its own); the close timer bounds the wait.
+      this.#ws.close(WS_CLOSE_CODES.UNSUPPORTED_DATA, error.code);
+      return;
+    }
+    const { code, reason } = closeFrameFor(error);
+    // Tell the peer why, then tear down at once without waiting for its answer.
+    this.#ws.close(code, reason);
+    this.#ws.terminate();
+  }
+
+  destroy(): void {
+    this.#ws.terminate();
   }
 
   #sendMessage(message: Buffer): Promise<void> {
+    // The peer's close frame may have arrived before its socket closed.
+    if (this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(connectionClosedError(this.#remoteAddress));
     this.#ws.send(message, { binary: true, compress: false, fin: true }, this.#afterSend);
     if (this.#ws.bufferedAmount < this.#highWaterMark) return RESOLVED;
-    return this.#waiters.wait();
-  }
-
-  close(error?: XppgError): Promise<void> {
-    if (this.#initiator === null && !this.#finished) {
-      this.#initiator = "local";
-      this.#sendClosed = true;
-      this.#discardInput = true;
-      if (error === undefined) {
-        // ws sends the close frame after the messages already queued: a flush.
-        this.#ws.close(WS_CLOSE_CODES.NORMAL);
-        this.#closeTimer = setTimeout(() => this.#ws.terminate(), this.#closeTimeoutMs);
-        this.#closeTimer.unref?.();
-      } else {
-        this.#error = error;
-        const { code, reason } = closeFrameFor(error);
-        // Tell the peer why, then tear down at once without waiting for its answer.
-        this.#ws.close(code, reason);
-        this.#ws.terminate();
-      }
-    }
-    return this.closed.then(() => undefined);
+    return this.#controller.wait();
   }
 
   readonly #afterSend = (): void => {
-    if (this.#waiters.empty || this.#ws.bufferedAmount >= this.#highWaterMark) return;
-    this.#waiters.release();
+    if (this.#ws.bufferedAmount < this.#highWaterMark) this.#controller.release();
   };
 
   #onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.#finished || this.#discardInput) return;
+    if (!this.#controller.receiving) return;
     if (!isBinary) {
-      this.#failedByPeer(textMessageError(this.remoteAddress), WS_CLOSE_CODES.UNSUPPORTED_DATA);
+      this.#controller.fail(textMessageError(this.#remoteAddress));
       return;
     }
-    this.#inbox.push(data);
+    this.#controller.frame(data);
   }
 
   #onError(err: Error & { code?: string }): void {
-    if (this.#error !== undefined || this.#finished) return;
-    this.#initiator ??= "remote";
-    if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.#error = messageTooLargeError(this.remoteAddress, this.#maxFrameSize);
-    else if (typeof err.code === "string" && err.code.startsWith("WS_ERR_")) this.#error = protocolError(this.remoteAddress, err.message, err);
-    else this.#error = connectionResetError(this.remoteAddress, err);
+    let error: XppgError;
+    if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") error = messageTooLargeError(this.#remoteAddress, this.#maxFrameSize);
+    else if (typeof err.code === "string" && err.code.startsWith("WS_ERR_")) error = protocolError(this.#remoteAddress, err.message, err);
+    else error = connectionResetError(this.#remoteAddress, err);
     // ws closes the connection itself after a protocol error (with the right close code).
-  }
-
-  /** The peer broke the rules: close with `code` and report `error`. */
-  #failedByPeer(error: XppgError, code: number): void {
-    this.#initiator ??= "remote";
-    this.#error ??= error;
-    this.#sendClosed = true;
-    this.#discardInput = true;
-    this.#ws.close(code, error.code);
-    this.#closeTimer = setTimeout(() => this.#ws.terminate(), this.#closeTimeoutMs);
-    this.#closeTimer.unref?.();
-  }
-
-  #onClose(code: number, reason: string): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#sendClosed = true;
-    clearTimeout(this.#closeTimer);
-    const initiator = this.#initiator ?? "remote";
-    const error = this.#error ?? (initiator === "remote" ? errorForCloseCode(code, reason, this.remoteAddress) : undefined);
-    const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
-    this.#waiters.settle(info, this.remoteAddress);
-    this.#inbox.end(info, initiator === "local");
-    this.#resolveClosed(info);
+    this.#controller.error(error);
   }
 }

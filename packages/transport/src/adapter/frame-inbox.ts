@@ -1,4 +1,4 @@
-import type { CloseInfo, FrameSink } from "./connection.js";
+import type { CloseInfo, FrameSink } from "../connection.js";
 
 /** Options for {@link FrameInbox}. */
 export interface FrameInboxOptions {

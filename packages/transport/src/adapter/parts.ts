@@ -1,4 +1,4 @@
-import type { Connection } from "./connection.js";
+import type { Connection } from "../connection.js";
 
 /** Total bytes of `parts`; throws a TypeError if one is not a Uint8Array. */
 export function partsLength(parts: readonly Uint8Array[]): number {
@@ -18,7 +18,11 @@ export function partsLength(parts: readonly Uint8Array[]): number {
  * in pieces: `sendParts(parts)` becomes `send(joinParts(parts))`.
  */
 export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  const total = partsLength(parts);
+  return joinKnownParts(parts, partsLength(parts));
+}
+
+/** {@link joinParts} for parts already checked by {@link partsLength}, which gave `total`. */
+export function joinKnownParts(parts: readonly Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const adjacent = adjacentView(parts, total);
   if (adjacent !== null) return adjacent;

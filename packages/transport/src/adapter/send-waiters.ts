@@ -1,5 +1,5 @@
-import type { CloseInfo } from "./connection.js";
-import { connectionClosedError } from "./errors.js";
+import type { CloseInfo } from "../connection.js";
+import { connectionClosedError } from "../errors.js";
 
 /**
  * The senders a connection keeps waiting while its send buffer is over the

@@ -1,0 +1,295 @@
+import type { XppgError } from "@xppg/errors";
+import { frameTooLargeError } from "@xppg/framing";
+import type { CloseInfo, Connection, FrameSink } from "../connection.js";
+import { connectionClosedError } from "../errors.js";
+import { FrameInbox } from "./frame-inbox.js";
+import { joinKnownParts, partsLength } from "./parts.js";
+import { SendWaiters } from "./send-waiters.js";
+
+/** What a {@link ConnectionCore} is, besides its link. */
+export interface ConnectionCoreOptions {
+  /** The transport's name (`"tcp"`), also `connection.transport`. */
+  transport: string;
+  remoteAddress: string;
+  localAddress: string;
+  /** The peer's host without port; see `Connection.remoteHost`. */
+  remoteHost: string;
+  outbound: boolean;
+  /** Largest frame `send` accepts; larger ones reject with `XPPG_ERR_FRAME_TOO_LARGE`. */
+  maxFrameSize: number;
+  /** Bytes of received frames held for a paused sink before the link is asked to stop reading. */
+  highWaterMark: number;
+  /**
+   * Time from `close()` (or from a peer fault) until {@link ConnectionLink.destroy}
+   * is called if the link has not reported it closed by then. Leave it out
+   * only for a link whose close is bounded elsewhere (a connection over
+   * another connection that has its own).
+   */
+  closeTimeoutMs?: number | undefined;
+}
+
+/**
+ * The socket code of an adapter: what a {@link ConnectionCore} asks of it.
+ * The core has already checked what it passes (open, size, type); the link
+ * only moves bytes and reports what its socket does through the
+ * {@link LinkController} it was made with.
+ */
+export interface ConnectionLink {
+  /**
+   * Sends one frame (at most `maxFrameSize` bytes). The caller may reuse
+   * `frame` once this returns: copy it if it is kept. Return a resolved
+   * promise while the send buffer is under the high-water mark, else
+   * `controller.wait()` and call `controller.release()` when it drains.
+   */
+  send(frame: Uint8Array): Promise<void>;
+  /**
+   * Sends one frame made of `parts` (already measured: `length` bytes,
+   * checked against `maxFrameSize`); the parts are handed over. Without it
+   * the core joins them and calls {@link ConnectionLink.send}.
+   */
+  sendParts?(parts: readonly Uint8Array[], length: number): Promise<void>;
+  /** Stop reading from the network: received frames wait up to the high-water mark. */
+  pauseReading?(): void;
+  /** Read again after {@link ConnectionLink.pauseReading}. */
+  resumeReading?(): void;
+  /**
+   * A clean local close: flush what was sent, then end (a FIN, a close
+   * frame). Report `controller.closed()` once the socket is gone; the core
+   * calls {@link ConnectionLink.destroy} if that takes longer than
+   * `closeTimeoutMs`.
+   */
+  end(): void;
+  /**
+   * Tear down because of `error`: a local `close(error)` (`byPeer` false) or
+   * a fault of the peer the link reported with `controller.fail`
+   * (`byPeer` true). Drop what is queued; tell the peer if the wire can.
+   */
+  abort(error: XppgError, byPeer: boolean): void;
+  /** The close took longer than `closeTimeoutMs`: drop the socket now, then report `controller.closed()`. */
+  destroy(): void;
+}
+
+/** How a link reports to its {@link ConnectionCore}; given to the link when it is made. */
+export interface LinkController {
+  /**
+   * False once this side wants no more input (after `close()`, a fault, or
+   * the end): the link skips decoding what still arrives.
+   */
+  readonly receiving: boolean;
+  /** Bytes of received frames waiting for the sink. */
+  readonly queuedBytes: number;
+  /** True while a sender waits in `controller.wait()`. */
+  readonly waiting: boolean;
+  /** One received frame, whole. Dropped when not {@link LinkController.receiving}. */
+  frame(frame: Uint8Array): void;
+  /** A promise for a sender over the high-water mark; settles at `release()` or when the connection closes. */
+  wait(): Promise<void>;
+  /** Room freed up in the send buffer: lets waiting senders go on. */
+  release(): void;
+  /** The peer finished sending (a FIN): nothing more can be sent; the socket's close follows. */
+  ended(): void;
+  /** The socket failed with `error` (a reset): `closed` reports it unless an earlier error does. */
+  error(error: XppgError): void;
+  /** The peer broke the wire rules: the connection is dropped with `error`, blamed on the peer. */
+  fail(error: XppgError): void;
+  /**
+   * The socket is gone: the connection is closed. `error` and `initiator`
+   * are what the link knows (a WebSocket close code, a reset); an error or
+   * a close this side already recorded wins. Later calls do nothing.
+   */
+  closed(error?: XppgError, initiator?: "local" | "remote"): void;
+}
+
+const noop = (): void => {};
+
+/**
+ * A {@link Connection} over an adapter's {@link ConnectionLink}: the close
+ * and flow state machine every transport shares. It owns the checks of
+ * `send`, the receive queue ({@link FrameInbox}), waiting senders
+ * ({@link SendWaiters}), who closed and why, the close timer and
+ * `Symbol.asyncDispose`; the link owns the socket.
+ *
+ * ```ts
+ * const conn = new ConnectionCore(options, (controller) => new MyLink(socket, controller));
+ * ```
+ *
+ * What it guarantees whatever the link does: `close()` is idempotent and
+ * bounded by `closeTimeoutMs`; after a local close no frame is delivered and
+ * the link is told to stop decoding; `closed` resolves once, with the first
+ * error; the sink's `close` is called once, after the last frame; sends
+ * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
+ */
+export class ConnectionCore implements Connection {
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly remoteHost: string;
+  readonly outbound: boolean;
+  readonly closed: Promise<CloseInfo>;
+  readonly #maxFrameSize: number;
+  readonly #closeTimeoutMs: number | undefined;
+  readonly #inbox: FrameInbox;
+  readonly #waiters = new SendWaiters();
+  readonly #link: ConnectionLink;
+  #resolveClosed!: (info: CloseInfo) => void;
+  /** Sends are refused (close called, the peer ended, or finished). */
+  #sendClosed = false;
+  /** This side wants no more input. */
+  #discardInput = false;
+  #initiator: "local" | "remote" | null = null;
+  #error: XppgError | undefined;
+  #finished = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: ConnectionCoreOptions, open: (controller: LinkController) => ConnectionLink) {
+    this.transport = options.transport;
+    this.remoteAddress = options.remoteAddress;
+    this.localAddress = options.localAddress;
+    this.remoteHost = options.remoteHost;
+    this.outbound = options.outbound;
+    this.#maxFrameSize = options.maxFrameSize;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#inbox = new FrameInbox({
+      highWaterMark: options.highWaterMark,
+      onFlowChange: (stop) => {
+        if (this.#finished) return;
+        if (stop) this.#link.pauseReading?.();
+        else this.#link.resumeReading?.();
+      },
+    });
+    this.#link = open(this.#controller());
+  }
+
+  get isClosed(): boolean {
+    return this.#sendClosed;
+  }
+
+  read(sink: FrameSink): void {
+    this.#inbox.read(sink);
+  }
+
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  resume(): void {
+    this.#inbox.resume();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
+    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
+    const length = frame.byteLength;
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    return this.#link.send(frame);
+  }
+
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
+    let length: number;
+    try {
+      length = partsLength(parts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    const link = this.#link;
+    return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
+  }
+
+  close(error?: XppgError): Promise<void> {
+    if (this.#initiator === null && !this.#finished) {
+      this.#initiator = "local";
+      this.#sendClosed = true;
+      this.#discardInput = true;
+      if (error === undefined) {
+        this.#link.end();
+      } else {
+        this.#error = error;
+        this.#link.abort(error, false);
+      }
+      this.#armCloseTimer();
+    }
+    return this.closed.then(noop);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #armCloseTimer(): void {
+    if (this.#finished || this.#closeTimeoutMs === undefined || this.#closeTimer !== undefined) return;
+    // A peer that never reads, or ignores our FIN, must not hold the socket.
+    this.#closeTimer = setTimeout(() => this.#link.destroy(), this.#closeTimeoutMs);
+    (this.#closeTimer as { unref?: () => void }).unref?.();
+  }
+
+  #finish(linkError: XppgError | undefined, linkInitiator: "local" | "remote"): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#sendClosed = true;
+    this.#discardInput = true;
+    clearTimeout(this.#closeTimer);
+    const recorded = this.#initiator;
+    const initiator = recorded ?? linkInitiator;
+    // What this side recorded wins; after our own close the link's view (a reset, a close code) is noise.
+    const error = this.#error ?? (recorded === "local" ? undefined : linkError);
+    const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
+    this.#waiters.settle(info, this.remoteAddress);
+    // After a local close this side wants no more frames: drop those held.
+    this.#inbox.end(info, initiator === "local");
+    this.#resolveClosed(info);
+  }
+
+  /** The controller the link reports through: closures over this connection's private state. */
+  #controller(): LinkController {
+    const inbox = this.#inbox;
+    const waiters = this.#waiters;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the controller's getters need the connection.
+    const core = this;
+    return {
+      get receiving() {
+        return !core.#discardInput;
+      },
+      get queuedBytes() {
+        return inbox.queuedBytes;
+      },
+      get waiting() {
+        return !waiters.empty;
+      },
+      frame(frame: Uint8Array): void {
+        if (!core.#discardInput) inbox.push(frame);
+      },
+      wait: () => waiters.wait(),
+      release(): void {
+        if (!waiters.empty) waiters.release();
+      },
+      ended(): void {
+        if (core.#finished) return;
+        core.#initiator ??= "remote";
+        core.#sendClosed = true;
+      },
+      error(error: XppgError): void {
+        // The first error wins: after a local close(error) or a fault, the reset that follows is ours.
+        if (core.#error !== undefined || core.#finished) return;
+        core.#initiator ??= "remote";
+        core.#error = error;
+      },
+      fail(error: XppgError): void {
+        if (core.#finished || core.#discardInput) return;
+        core.#initiator ??= "remote";
+        core.#error ??= error;
+        core.#sendClosed = true;
+        core.#discardInput = true;
+        core.#link.abort(error, true);
+        core.#armCloseTimer();
+      },
+      closed(error?: XppgError, initiator: "local" | "remote" = "remote"): void {
+        core.#finish(error, initiator);
+      },
+    };
+  }
+}
