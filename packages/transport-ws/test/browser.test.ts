@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Transport } from "@xppg/transport";
 import { transportComplianceTests } from "@xppg/transport/compliance";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -54,20 +53,9 @@ describe("the browser entry", () => {
 
 // The browser connection dials (here with `ws`'s client class, which has the
 // WHATWG API); a Node listener accepts. Together they must pass the suite.
-function browserDialer(options: { maxFrameSize?: number; highWaterMark?: number } = {}): Transport {
-  const node = webSocketTransport(options);
-  const browser = browserTransport({ ...options, WebSocket: WebSocket as unknown as BrowserWebSocketConstructor });
-  return {
-    name: browser.name,
-    maxFrameSize: browser.maxFrameSize,
-    canDial: (address) => browser.canDial(address),
-    listen: (address, onConnection) => node.listen(address, onConnection),
-    dial: (address, dialOptions) => browser.dial(address, dialOptions),
-  };
-}
-
 transportComplianceTests("ws (browser dialer)", () => ({
-  transport: browserDialer({ maxFrameSize: 128 * 1024, highWaterMark: 128 * 1024 }),
+  transport: browserTransport({ maxFrameSize: 128 * 1024, highWaterMark: 128 * 1024, WebSocket: WebSocket as unknown as BrowserWebSocketConstructor }),
+  listenTransport: webSocketTransport({ maxFrameSize: 128 * 1024, highWaterMark: 128 * 1024 }),
   listenAddress: "ws://127.0.0.1:0/browser",
 }));
 

@@ -14,6 +14,13 @@ export interface ComplianceSetup {
   /** The transport under test. */
   transport: Transport;
   /**
+   * The transport that listens, for a transport under test that only dials
+   * (a browser WebSocket): its listeners accept the dials of `transport`.
+   * The listen tests (bad listen addresses, two listeners) then run against it.
+   * @default transport
+   */
+  listenTransport?: Transport;
+  /**
    * A loopback address to listen on that picks a fresh port or name each
    * time (`"tcp://127.0.0.1:0"`, `"memory://"`).
    */
@@ -67,6 +74,7 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
  * transportComplianceTests("tcp", () => ({ transport: tcpTransport(), listenAddress: "tcp://127.0.0.1:0" }));
  * ```
  *
+ * A transport that only dials passes a `listenTransport` to accept its dials.
  * `setup` runs once before the tests; `teardown` (if returned) once after.
  * The tests assert no timings: they wait for events, with generous bounds.
  */
@@ -74,6 +82,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
   describe(`transport compliance: ${name}`, () => {
     let ctx: ComplianceSetup;
     let transport: Transport;
+    let listening: Transport;
     let maxFrameSize: number;
     const listeners: Listener[] = [];
     const connections: Connection[] = [];
@@ -81,6 +90,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
     beforeAll(async () => {
       ctx = await setup();
       transport = ctx.transport;
+      listening = ctx.listenTransport ?? transport;
       maxFrameSize = ctx.maxFrameSize ?? transport.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     });
 
@@ -96,7 +106,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
     });
 
     async function listen(onConnection: (c: Connection) => void = () => {}): Promise<Listener> {
-      const listener = await transport.listen(ctx.listenAddress, (c) => {
+      const listener = await listening.listen(ctx.listenAddress, (c) => {
         connections.push(c);
         onConnection(c);
       });
@@ -114,7 +124,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
 
     /** A listener address where, a moment ago, something listened and now nothing does. */
     async function deadAddress(): Promise<string> {
-      const listener = await transport.listen(ctx.listenAddress, (c) => void c.close());
+      const listener = await listening.listen(ctx.listenAddress, (c) => void c.close());
       await listener.close();
       return listener.address;
     }
@@ -382,7 +392,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
         expect(transport.canDial(address)).toBe(false);
         await expectCode(transport.dial(address), CODES.BAD_ADDRESS);
       }
-      await expectCode(transport.listen("not an address", () => {}), CODES.BAD_ADDRESS);
+      await expectCode(listening.listen("not an address", () => {}), CODES.BAD_ADDRESS);
     });
 
     it("rejects a dial with an aborted AbortSignal with XPPG_ERR_ABORTED", async () => {
