@@ -15,5 +15,6 @@ transportComplianceTests("secure over memory", () => ({
 transportComplianceTests("secure over tcp", () => ({
   transport: secureTransport(tcpTransport()),
   listenAddress: "tcp://127.0.0.1:0",
+  remoteHost: "127.0.0.1",
   maxFrameSize: 1024 * 1024,
 }));

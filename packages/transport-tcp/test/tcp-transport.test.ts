@@ -52,6 +52,22 @@ describe("tcpTransport", () => {
     return { client, server };
   }
 
+  it("reports an IPv4 peer of a dual-stack listener as plain IPv4 in remoteHost", async () => {
+    const t = tcpTransport();
+    const accepted = deferred<Connection>();
+    const listener = await t.listen("tcp://[::]:0", (c) => accepted.resolve(c));
+    const client = await t.dial(`tcp://127.0.0.1:${listener.port}`);
+    const server = await within(accepted.promise, "accept");
+    cleanup.push(async () => {
+      await Promise.allSettled([client.close(), server.close()]);
+      await listener.close();
+    });
+    // The socket says ::ffff:127.0.0.1; one machine must have one host.
+    expect(server.remoteAddress).toContain("127.0.0.1");
+    expect(server.remoteHost).toBe("127.0.0.1");
+    expect(client.remoteHost).toBe("127.0.0.1");
+  });
+
   it("checks its options", () => {
     expect(() => tcpTransport({ maxFrameSize: -1 })).toThrow(RangeError);
     expect(() => tcpTransport({ highWaterMark: 0 })).toThrow(RangeError);

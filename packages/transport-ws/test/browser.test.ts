@@ -57,6 +57,7 @@ transportComplianceTests("ws (browser dialer)", () => ({
   transport: browserTransport({ maxFrameSize: 128 * 1024, highWaterMark: 128 * 1024, WebSocket: WebSocket as unknown as BrowserWebSocketConstructor }),
   listenTransport: webSocketTransport({ maxFrameSize: 128 * 1024, highWaterMark: 128 * 1024 }),
   listenAddress: "ws://127.0.0.1:0/browser",
+  remoteHost: "127.0.0.1",
 }));
 
 describe("the browser connection with a hostile server", () => {

@@ -1,6 +1,6 @@
 import { isXppgError } from "@xppg/errors";
 import { Collector, within } from "../src/compliance/index.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { TRANSPORT_ERROR_CODES, TransportError, memoryTransport, type Connection, type Listener } from "../src/index.js";
 
 const listeners: Listener[] = [];
@@ -113,7 +113,39 @@ describe("memoryTransport", () => {
     expect(at.frames.length).toBe(0);
   });
 
+  it("shows each end the other transport's host as remoteHost", async () => {
+    const server = memoryTransport({ host: "192.0.2.1" });
+    const client = memoryTransport({ host: "192.0.2.2" });
+    let accepted: Connection | undefined;
+    const listener = await server.listen("memory://", (c) => {
+      accepted = c;
+      connections.push(c);
+    });
+    listeners.push(listener);
+    const dialer = await client.dial(listener.address);
+    connections.push(dialer);
+    await vi.waitFor(() => expect(accepted).toBeDefined());
+    expect(dialer.remoteHost).toBe("192.0.2.1");
+    expect(accepted!.remoteHost).toBe("192.0.2.2");
+  });
+
+  it("gives each transport a host of its own by default, the same on all its dials", async () => {
+    const hosts: string[] = [];
+    const listener = await memoryTransport().listen("memory://", (c) => {
+      hosts.push(c.remoteHost);
+      connections.push(c);
+    });
+    listeners.push(listener);
+    const a = memoryTransport();
+    const b = memoryTransport();
+    for (const t of [a, a, b]) connections.push(await t.dial(listener.address));
+    await vi.waitFor(() => expect(hosts.length).toBe(3));
+    expect(hosts[1]).toBe(hosts[0]);
+    expect(hosts[2]).not.toBe(hosts[0]);
+  });
+
   it("checks its options", () => {
+    expect(() => memoryTransport({ host: "" })).toThrow(RangeError);
     expect(() => memoryTransport({ maxFrameSize: -1 })).toThrow(RangeError);
     expect(() => memoryTransport({ highWaterMark: 0 })).toThrow(RangeError);
     expect(memoryTransport({ maxFrameSize: 10 }).maxFrameSize).toBe(10);

@@ -31,6 +31,13 @@ export interface ComplianceSetup {
    */
   maxFrameSize?: number;
   /**
+   * What both ends of a connection made over `listenAddress` report as
+   * `remoteHost` (`"127.0.0.1"`, `"::1"`). Without it the suite checks only
+   * its form and that it is the same on every connection between the same
+   * two ends.
+   */
+  remoteHost?: string;
+  /**
    * Addresses dial and listen must reject with `XPPG_ERR_BAD_ADDRESS`.
    * @default ["not an address", "<name>://"]
    */
@@ -142,6 +149,20 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       }
       expect(dialer.outbound).toBe(true);
       expect(accepted.outbound).toBe(false);
+    });
+
+    it("reports the peer's host without port as remoteHost, the same on every connection", async () => {
+      const first = await pair();
+      const second = await pair();
+      for (const c of [first.dialer, first.accepted, second.dialer, second.accepted]) {
+        expect(typeof c.remoteHost).toBe("string");
+        expect(c.remoteHost.length).toBeGreaterThan(0);
+        // No brackets, no scheme, no path: a host, not an address.
+        expect(c.remoteHost).not.toMatch(/[[\]/]/);
+        if (ctx.remoteHost !== undefined) expect(c.remoteHost).toBe(ctx.remoteHost);
+      }
+      expect(second.accepted.remoteHost).toBe(first.accepted.remoteHost);
+      expect(second.dialer.remoteHost).toBe(first.dialer.remoteHost);
     });
 
     it("two listeners on the same listen address get distinct addresses", async () => {
