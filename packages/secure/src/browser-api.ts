@@ -46,8 +46,9 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
  * `remotePeerId`. The side that dialled (`conn.outbound`) starts.
  *
  * Rejects (and closes `conn`) with `XPPG_ERR_HANDSHAKE_FAILED`,
- * `XPPG_ERR_HANDSHAKE_TIMEOUT` or `XPPG_ERR_PEER_ID_MISMATCH`; with
- * `XPPG_ERR_INVALID_PEER_ID` for a malformed `expectedPeerId`.
+ * `XPPG_ERR_HANDSHAKE_TIMEOUT`, `XPPG_ERR_PEER_ID_MISMATCH` or (when
+ * `signal` fires) `XPPG_ERR_ABORTED`; with `XPPG_ERR_INVALID_PEER_ID` for a
+ * malformed `expectedPeerId`.
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
   return secureConnectionWith(nobleCryptoProvider, conn, options);

@@ -1,4 +1,5 @@
 import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { TRANSPORT_ERROR_CODES } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
 export const SECURE_ERROR_CODES = {
@@ -6,6 +7,8 @@ export const SECURE_ERROR_CODES = {
   HANDSHAKE_FAILED: "XPPG_ERR_HANDSHAKE_FAILED",
   /** The handshake did not finish within `handshakeTimeoutMs`. */
   HANDSHAKE_TIMEOUT: "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  /** The handshake's `AbortSignal` fired (the transports' code for an aborted call). */
+  ABORTED: TRANSPORT_ERROR_CODES.ABORTED,
   /** A record failed authentication: it was tampered with, replayed, reordered or dropped, or the link corrupts data. */
   DECRYPT_FAILED: "XPPG_ERR_DECRYPT_FAILED",
   /** The link closed cleanly without the peer's authenticated end of stream: the tail of the data may have been cut off. */
@@ -49,6 +52,15 @@ export function handshakeTimeoutError(remoteAddress: string, timeoutMs: number):
     CODES.HANDSHAKE_TIMEOUT,
     `The secure handshake with ${remoteAddress} did not finish within ${timeoutMs} ms and was given up; the connection was closed. The peer may not speak xppg secure, or the link is very slow (raise handshakeTimeoutMs).`,
     { details: { remoteAddress, timeoutMs } },
+  );
+}
+
+/** The handshake was aborted by its `AbortSignal`. */
+export function handshakeAbortedError(remoteAddress: string, reason?: unknown): SecureError {
+  return new SecureError(
+    CODES.ABORTED,
+    `The secure handshake with ${remoteAddress} was aborted by its AbortSignal; the connection was closed.`,
+    reason === undefined ? { details: { remoteAddress } } : { cause: reason, details: { remoteAddress } },
   );
 }
 

@@ -10,7 +10,7 @@ import {
   type NoiseCipher,
 } from "./constants.js";
 import type { CryptoProvider, X25519KeyPair } from "./crypto/provider.js";
-import { handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
+import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
 import { encodeHandshakePayload, verifyHandshakePayload } from "./handshake-payload.js";
 import type { Identity } from "./identity.js";
 import { HandshakeState } from "./noise/handshake-state.js";
@@ -61,6 +61,12 @@ export interface SecureConnectionOptions {
    * @default "ChaChaPoly"
    */
   cipher?: NoiseCipher;
+  /**
+   * Abort the handshake: the connection is closed and the promise rejects
+   * with `XPPG_ERR_ABORTED`. It has no effect once the handshake is done.
+   * @default undefined
+   */
+  signal?: AbortSignal;
 }
 
 interface StaticKey {
@@ -105,8 +111,10 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
     if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     staticKey = staticKeyFor(provider, options.identity);
+    if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
     // A bad option must not leak the connection.
     void conn.close().catch(() => {});
@@ -128,15 +136,19 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     let awaitingLast = false;
     let proven: { publicKey: Uint8Array; peerId: string } | undefined;
 
+    const signal = options.signal;
+    const onAbort = (): void => fail(handshakeAbortedError(peerLabel, signal?.reason));
     const fail = (error: unknown): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
       void conn.close(typed).catch(() => {});
       reject(typed);
     };
     const timer = setTimeout(() => fail(handshakeTimeoutError(peerLabel, timeoutMs)), timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
 
     const send = (message: Uint8Array): void => {
       conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
@@ -154,6 +166,7 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     const finish = (): void => {
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       const session = hs.split();
       resolve(
         new SecureChannel(provider, conn, session, {

@@ -129,6 +129,23 @@ for (const [name, make, listenAddress] of cases) {
       await listener.close();
     });
 
+    it("aborts with XPPG_ERR_ABORTED when its signal fires mid-handshake, and closes the connection", async () => {
+      const t = make();
+      const listener = await t.listen(listenAddress, () => {});
+      const raw = await t.dial(listener.address);
+      const controller = new AbortController();
+      // The peer says nothing: only the signal can end this handshake before its timeout.
+      const handshake = secureConnection(raw, { identity: generateIdentity(), signal: controller.signal });
+      controller.abort(new Error("the user left"));
+      expect(await codeOf(handshake)).toBe(CODES.ABORTED);
+      expect((await within(raw.closed, "closed")).error?.code).toBe(CODES.ABORTED);
+      // A signal that has already fired: refused before anything is sent.
+      const again = await t.dial(listener.address);
+      expect(await codeOf(secureConnection(again, { identity: generateIdentity(), signal: AbortSignal.abort() }))).toBe(CODES.ABORTED);
+      await within(again.closed, "closed");
+      await listener.close();
+    });
+
     it("fails with XPPG_ERR_HANDSHAKE_FAILED when the peer hangs up during the handshake", async () => {
       const t = make();
       const listener = await t.listen(listenAddress, (conn) => conn.read({ frame: () => void conn.close() }));

@@ -75,7 +75,9 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
           );
         };
         return () => {
-          ws.onopen = ws.onerror = ws.onclose = null;
+          // No-ops, not null: closing a socket that is still opening fires an error event.
+          ws.onopen = null;
+          ws.onerror = ws.onclose = () => {};
           ws.close();
         };
       });

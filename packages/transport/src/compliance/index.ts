@@ -421,6 +421,28 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       await expectCode(transport.dial(listener.address, { signal: AbortSignal.abort() }), CODES.ABORTED);
     });
 
+    it("aborts a dial in flight with XPPG_ERR_ABORTED and keeps no connection", async () => {
+      const accepted: Connection[] = [];
+      const listener = await listen((c) => accepted.push(c));
+      const controller = new AbortController();
+      const dialing = transport.dial(listener.address, { signal: controller.signal });
+      controller.abort(new Error("compliance test: abort"));
+      await expectCode(dialing, CODES.ABORTED);
+      // The listener may have accepted the socket before the abort landed: it must close.
+      await turns(20);
+      await Promise.all(accepted.map((c) => within(c.closed, "an accepted connection of an aborted dial to close")));
+    });
+
+    it("Symbol.asyncDispose closes a connection and a listener (await using)", async () => {
+      const { listener, dialer, accepted } = await pair();
+      await within(dialer[Symbol.asyncDispose](), "dispose of the dialer");
+      expect(dialer.isClosed).toBe(true);
+      expect((await within(dialer.closed, "local closed")).initiator).toBe("local");
+      expect((await within(accepted.closed, "remote closed")).initiator).toBe("remote");
+      await within(listener[Symbol.asyncDispose](), "dispose of the listener");
+      await expectCode(transport.dial(listener.address), CODES.DIAL_FAILED);
+    });
+
     it("after listener.close() new dials fail and existing connections still work", async () => {
       const { listener, dialer, accepted } = await pair();
       const atDialer = new Collector(dialer);
