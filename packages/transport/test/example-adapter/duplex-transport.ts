@@ -1,0 +1,138 @@
+// An example transport adapter: its own socket code over a node:stream
+// Duplex pair, and everything else from @xppg/transport/adapter. It passes
+// the compliance suite (../example-adapter.test.ts).
+import type { Duplex } from "node:stream";
+import type { XppgError } from "@xppg/errors";
+import type { Connection, ConnectionHandler, DialOptions, Listener, Transport } from "@xppg/transport";
+import {
+  ConnectionCore,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_FRAME_SIZE,
+  badAddressError,
+  checkInteger,
+  connectionResetError,
+  dialWithDeadline,
+  listenFailedError,
+  type ConnectionLink,
+  type LinkController,
+} from "@xppg/transport/adapter";
+import { duplexPair } from "./duplex-pair.js";
+
+const ADDRESS_RE = /^duplex:\/\/([a-z0-9-]{1,64})$/;
+const RESOLVED: Promise<void> = Promise.resolve();
+const listeners = new Map<string, DuplexListener>();
+let names = 0;
+
+/** The socket code: one end of a Duplex pair, one chunk per frame. */
+class DuplexLink implements ConnectionLink {
+  #buffered = 0;
+
+  constructor(
+    readonly stream: Duplex,
+    readonly controller: LinkController,
+    readonly options: { remoteAddress: string; highWaterMark: number },
+  ) {
+    stream.on("data", (frame: Uint8Array) => controller.frame(frame));
+    stream.on("end", () => {
+      controller.ended();
+      stream.end();
+    });
+    stream.on("error", (err: Error) => controller.error(connectionResetError(options.remoteAddress, err)));
+    stream.on("close", () => controller.closed());
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    const copy = frame.slice();
+    this.#buffered += copy.byteLength;
+    this.stream.write(copy, () => {
+      this.#buffered -= copy.byteLength;
+      if (this.#buffered < this.options.highWaterMark) this.controller.release();
+    });
+    return this.#buffered < this.options.highWaterMark ? RESOLVED : this.controller.wait();
+  }
+
+  pauseReading(): void {
+    this.stream.pause();
+  }
+
+  resumeReading(): void {
+    this.stream.resume();
+  }
+
+  end(): void {
+    this.stream.end();
+    this.stream.resume();
+  }
+
+  abort(error: XppgError): void {
+    this.stream.destroy(error);
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+}
+
+class DuplexListener implements Listener {
+  readonly port = undefined;
+  readonly pendingConnections = 0;
+  constructor(
+    readonly address: string,
+    readonly host: string,
+    readonly onConnection: ConnectionHandler,
+  ) {}
+
+  async close(): Promise<void> {
+    if (listeners.get(this.address) === this) listeners.delete(this.address);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** An in-process transport over Duplex pairs; addresses are `duplex://<name>`. */
+export function duplexTransport(options: { maxFrameSize?: number; highWaterMark?: number; host?: string } = {}): Transport {
+  const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  checkInteger("duplexTransport", "maxFrameSize", maxFrameSize, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger("duplexTransport", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+  const host = options.host ?? `duplex-host-${++names}`;
+
+  const wrap = (stream: Duplex, local: string, remote: string, remoteHost: string, outbound: boolean): Connection =>
+    new ConnectionCore(
+      { transport: "duplex", localAddress: local, remoteAddress: remote, remoteHost, outbound, maxFrameSize, highWaterMark, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS },
+      (controller) => new DuplexLink(stream, controller, { remoteAddress: remote, highWaterMark }),
+    );
+
+  return {
+    name: "duplex",
+    maxFrameSize,
+    canDial: (address) => ADDRESS_RE.test(address) && address !== "duplex://0",
+    async listen(address: string, onConnection: ConnectionHandler): Promise<Listener> {
+      const match = ADDRESS_RE.exec(address);
+      if (match === null) throw badAddressError("duplex", address, "duplex://<name>");
+      const name = match[1] === "0" ? `listener-${++names}` : match[1]!;
+      const bound = `duplex://${name}`;
+      if (listeners.has(bound)) throw listenFailedError(address, new Error("the name is taken"));
+      const listener = new DuplexListener(bound, host, onConnection);
+      listeners.set(bound, listener);
+      return listener;
+    },
+    dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
+      if (!ADDRESS_RE.test(address) || address === "duplex://0") return Promise.reject(badAddressError("duplex", address, "duplex://<name>"));
+      return dialWithDeadline(address, dialOptions, 10_000, (attempt) => {
+        const timer = setTimeout(() => {
+          const listener = listeners.get(address);
+          if (listener === undefined) return attempt.failed(new Error("nobody listens there"));
+          const [mine, theirs] = duplexPair();
+          const local = `duplex://dialer-${++names}`;
+          listener.onConnection(wrap(theirs, address, local, host, false));
+          attempt.connected(wrap(mine, local, address, listener.host, true));
+        }, 0);
+        return () => clearTimeout(timer);
+      });
+    },
+  };
+}
