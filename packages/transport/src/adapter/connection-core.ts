@@ -211,8 +211,9 @@ export class ConnectionCore implements Connection {
         this.#error = error;
         this.#link.abort(error, false);
       }
-      this.#armCloseTimer();
     }
+    // Bounded even when the peer closed first and the link never reports the socket gone.
+    this.#armCloseTimer();
     return this.closed.then(noop);
   }
 

@@ -1,0 +1,74 @@
+import { describe, expect, it, vi } from "vitest";
+import { ConnectionCore, type ConnectionLink, type LinkController } from "../src/adapter/index.js";
+
+/** A link that records what the core asks of it and reports only what a test tells it to. */
+class RecordingLink implements ConnectionLink {
+  readonly calls: string[] = [];
+  controller!: LinkController;
+  send(): Promise<void> {
+    this.calls.push("send");
+    return Promise.resolve();
+  }
+  end(): void {
+    this.calls.push("end");
+  }
+  abort(): void {
+    this.calls.push("abort");
+  }
+  destroy(): void {
+    this.calls.push("destroy");
+    this.controller.closed();
+  }
+}
+
+function connection(closeTimeoutMs: number): { conn: ConnectionCore; link: RecordingLink } {
+  const link = new RecordingLink();
+  const conn = new ConnectionCore(
+    { transport: "test", remoteAddress: "test://peer", localAddress: "test://me", remoteHost: "peer", outbound: true, maxFrameSize: 16, highWaterMark: 64, closeTimeoutMs },
+    (controller) => {
+      link.controller = controller;
+      return link;
+    },
+  );
+  return { conn, link };
+}
+
+describe("ConnectionCore", () => {
+  it("bounds a close whose link never reports the socket gone, by destroying it after closeTimeoutMs", async () => {
+    const { conn, link } = connection(50);
+    const closing = conn.close();
+    expect(link.calls).toEqual(["end"]);
+    expect(link.controller.receiving).toBe(false);
+    await closing;
+    expect(link.calls).toEqual(["end", "destroy"]);
+    expect(await conn.closed).toEqual({ initiator: "local" });
+  });
+
+  it("bounds a close after the peer ended too, when the link never reports the socket gone", async () => {
+    const { conn, link } = connection(50);
+    link.controller.ended();
+    expect(conn.isClosed).toBe(true);
+    await conn.close();
+    // The peer closed first: no FIN of ours to send, but the socket is still dropped in time.
+    expect(link.calls).toEqual(["destroy"]);
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+  });
+
+  it("drops input after a local close and refuses sends, with the first error winning", async () => {
+    const { conn, link } = connection(1_000);
+    const frames: Uint8Array[] = [];
+    conn.read({ frame: (f) => frames.push(f) });
+    link.controller.frame(Uint8Array.of(1));
+    await vi.waitFor(() => expect(frames.length).toBe(1));
+    await expect(conn.send(new Uint8Array(17))).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE" });
+    const ours = Object.assign(new Error("ours"), { code: "XPPG_ERR_TEST" }) as never;
+    void conn.close(ours);
+    link.controller.frame(Uint8Array.of(2));
+    link.controller.error(Object.assign(new Error("late reset"), { code: "XPPG_ERR_CONNECTION_RESET" }) as never);
+    link.controller.closed();
+    expect(await conn.closed).toEqual({ initiator: "local", error: ours });
+    expect(frames.length).toBe(1);
+    await expect(conn.send(Uint8Array.of(3))).rejects.toMatchObject({ code: "XPPG_ERR_CONNECTION_CLOSED" });
+    expect(link.calls).toEqual(["abort"]);
+  });
+});
