@@ -13,6 +13,7 @@ import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
+import { QueueBudget } from "./queue-budget.js";
 import type { ResolvedLimits } from "./resolved-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -49,7 +50,14 @@ export class ConnectionGate {
   constructor(options: GateOptions) {
     this.#o = options;
     const l = options.limits;
-    this.#sessionLimits = { messagesPerSecond: l.messagesPerSecond, messageBurst: l.messageBurst, bytesPerSecond: l.bytesPerSecond, byteBurst: l.byteBurst };
+    this.#sessionLimits = {
+      messagesPerSecond: l.messagesPerSecond,
+      messageBurst: l.messageBurst,
+      bytesPerSecond: l.bytesPerSecond,
+      byteBurst: l.byteBurst,
+      // One budget for every session's queue: the node-wide bound on bytes waiting for peers.
+      queue: { maxQueuedBytes: l.maxQueuedBytesPerPeer, writeStallTimeoutMs: l.writeStallTimeoutMs, budget: new QueueBudget(l.maxQueuedBytes) },
+    };
   }
 
   /** Connections in a handshake (secure or xppg). */

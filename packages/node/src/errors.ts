@@ -64,6 +64,8 @@ export const NODE_ERROR_CODES = {
   ABORTED: "XPPG_ERR_ABORTED",
   /** No transport of this node can dial the address. */
   NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
+  /** This node failed in its own code (a bug); the peer is not blamed. */
+  INTERNAL: "XPPG_ERR_INTERNAL",
 } as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];
@@ -107,5 +109,18 @@ export function rateLimitedError(peer: string, what: string, rate: number, burst
     `The peer ${peer} sent more than ${rate} ${what} a second (burst ${burst}); it is disconnected. ` +
       `Raise limits.${option} if this traffic is expected${extraAdvice}.`,
     { details: { limit: option, rate, burst } },
+  );
+}
+
+/**
+ * The error for a failure in this node's own code while `doing` something
+ * for a peer: reported, never counted against the peer (it is no strike).
+ */
+export function internalError(doing: string, cause: unknown): PlaygroundError {
+  const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return new PlaygroundError(
+    NODE_ERROR_CODES.INTERNAL,
+    `This node failed while ${doing} (${message}). This is a bug in xppg, not the peer's doing; please report it with this message.`,
+    { cause },
   );
 }

@@ -17,6 +17,13 @@ export interface PlaygroundLimits {
    */
   maxPendingHandshakes?: number;
   /**
+   * Most of those pending handshakes from one remote host (one IPv4
+   * address, one IPv6 /64) at once; more from that host are closed, so one
+   * host cannot lock new peers out by keeping connects in flight.
+   * @default 4
+   */
+  maxPendingHandshakesPerHost?: number;
+  /**
    * Time a peer has to complete the handshake: the secure handshake and the
    * xppg one together, from when the connection opens.
    * @default 5000
@@ -53,6 +60,57 @@ export interface PlaygroundLimits {
   broadcastsPerSecond?: number;
   /** @default 4000 */
   broadcastBurst?: number;
+  /**
+   * Signature checks a second for the whole node, shared fairly between the
+   * peers that send broadcasts: a peer over its share (this divided by the
+   * peers sending) while others send has its broadcasts dropped unchecked
+   * (counted in `stats.unverifiedBroadcasts`), and is disconnected with
+   * `XPPG_ERR_RATE_LIMITED` (a strike) if it keeps that up for 4 s.
+   * `Infinity` turns it off.
+   * @default 4000
+   */
+  verificationsPerSecond?: number;
+  /**
+   * Oldest broadcast accepted, by the time its origin signed into it (and
+   * the furthest ahead of this node's clock): older ones are dropped as
+   * replays (`stats.replayedBroadcasts`). Peers' clocks must agree within
+   * this.
+   * @default 300000 (5 minutes)
+   */
+  broadcastMaxAgeMs?: number;
+  /**
+   * Origins whose recent broadcast ids are remembered for replay detection.
+   * Past this, the least recently added origin is forgotten, and broadcasts
+   * no newer than its newest are dropped from any origin not remembered.
+   * @default 4096
+   */
+  maxTrackedOrigins?: number;
+  /**
+   * Bytes queued for one peer (sent without awaiting, or not yet taken by
+   * the network) past which the peer is dropped with `XPPG_ERR_SLOW_PEER`.
+   * @default 67108864 (64 MiB)
+   */
+  maxQueuedBytesPerPeer?: number;
+  /**
+   * Bytes queued for all peers together; a send that passes it drops the
+   * peer with the largest queue with `XPPG_ERR_SLOW_PEER`.
+   * @default 268435456 (256 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * With data queued for a peer, no write progress (the network taking none
+   * of it) for this long drops the peer with `XPPG_ERR_SLOW_PEER`.
+   * @default 10000
+   */
+  writeStallTimeoutMs?: number;
+  /**
+   * Longest a broadcast's promise waits for one receiver that is not
+   * reading: after this it resolves without it, and that receiver no longer
+   * holds back later broadcasts (its queue then fills to its limits, and it
+   * is dropped as slow). Directed sends (`{ to }`) still wait for their peer.
+   * @default 1000
+   */
+  maxBroadcastWaitMs?: number;
   /**
    * Bytes a second one peer may send on average (token bucket, like
    * `messagesPerSecond`); `Infinity` turns it off.
@@ -107,6 +165,13 @@ export interface PlaygroundLimits {
    * @default 2
    */
   maxConcurrentSnapshots?: number;
+  /**
+   * An incoming file transfer that receives nothing for this long is
+   * cancelled: its temporary file is deleted, its slot freed, and `error`
+   * fires with `XPPG_ERR_FILE_TRANSFER_FAILED` naming the peer and the file.
+   * @default 30000
+   */
+  fileIdleTimeoutMs?: number;
 }
 
 /** How liveness is checked. */
@@ -268,6 +333,7 @@ export const DEFAULTS = {
   port: DEFAULT_PORT,
   maxPeers: 64,
   maxPendingHandshakes: 32,
+  maxPendingHandshakesPerHost: 4,
   handshakeTimeoutMs: 5000,
   messagesPerSecond: 20_000,
   messageBurst: 40_000,
@@ -278,6 +344,14 @@ export const DEFAULTS = {
   maxConcurrentSnapshots: 2,
   broadcastsPerSecond: 2000,
   broadcastBurst: 4000,
+  verificationsPerSecond: 4000,
+  broadcastMaxAgeMs: 300_000,
+  maxTrackedOrigins: 4096,
+  maxQueuedBytesPerPeer: 64 * 1024 * 1024,
+  maxQueuedBytes: 256 * 1024 * 1024,
+  writeStallTimeoutMs: 10_000,
+  maxBroadcastWaitMs: 1000,
+  fileIdleTimeoutMs: 30_000,
   bytesPerSecond: 256 * 1024 * 1024,
   byteBurst: 512 * 1024 * 1024,
   banThreshold: 3,

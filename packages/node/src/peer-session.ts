@@ -1,8 +1,9 @@
-import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
-import { SendWaiters } from "@xppg/transport/adapter";
+import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
-import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, rateLimitedError } from "./errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
+import { BUNDLE_LENGTH_BYTES, Outbox, type OutboxLimits } from "./outbox.js";
+export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -38,6 +39,8 @@ export interface SessionLimits {
   messageBurst: number;
   bytesPerSecond: number;
   byteBurst: number;
+  /** The outgoing queue's limits: per peer, write stall, and the node-wide budget. */
+  queue: OutboxLimits;
 }
 
 /** What the node knows of the peer before its hello arrives. */
@@ -57,27 +60,7 @@ export interface SessionPeer {
  */
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
-/** Bytes of the length before each envelope in a bundle. */
-export const BUNDLE_LENGTH_BYTES = 4;
-const INITIAL_BUNDLE_BYTES = 64 * 1024;
-/** A bundle buffer grown past this (for one large message) is dropped after use. */
-const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
-/** Bytes queued or in flight per peer before `send` waits. */
-const SESSION_HIGH_WATER_MARK = 1024 * 1024;
-/** Bytes queued for a peer past which it is dropped as not reading (sends not awaited pile up to here). */
-const SESSION_MAX_QUEUED = 64 * 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** Flushes at the end of the current tick: after the caller's synchronous sends, before I/O. */
-const scheduleFlush: (fn: () => void) => void =
-  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
-
-function writeU32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
-}
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
@@ -104,8 +87,11 @@ export class PeerSession {
   #readyReject!: (error: XppgError) => void;
   /** Set on every frame received; the heartbeat clears it. */
   receivedSinceTick = true;
-  /** Set on every frame sent; the heartbeat clears it. */
-  sentSinceTick = true;
+  readonly #outbox: Outbox;
+  /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
+  #link: EnvelopeLink | undefined;
+  /** True from the first `close` call on: a second call (from within the first) does nothing. */
+  #closing = false;
   /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
   broadcastBucket: TokenBucket | undefined;
   /** True once the session has been open (both sides accepted). */
@@ -121,6 +107,16 @@ export class PeerSession {
     this.tieBreak = peer.tieBreak ?? "";
     this.expectedPeerId = peer.expectedPeerId;
     this.#host = host;
+    this.#outbox = new Outbox(
+      {
+        connection,
+        codec: host.codec,
+        slow: (reason) => this.close(this.#slowError(reason)),
+        report: (error) => host.report(isXppgError(error) ? error : internalError("sending to a peer", error), this.peerId),
+        closedError: () => this.#closedError(),
+      },
+      limits.queue,
+    );
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
       this.#readyReject = reject;
@@ -166,6 +162,25 @@ export class PeerSession {
     return this.#phase === "closed";
   }
 
+  /** Set on every envelope queued; the heartbeat clears it. */
+  get sentSinceTick(): boolean {
+    return this.#outbox.sentSinceTick;
+  }
+
+  set sentSinceTick(value: boolean) {
+    this.#outbox.sentSinceTick = value;
+  }
+
+  /** Bytes queued and in flight to this peer. */
+  get queuedBytes(): number {
+    return this.#outbox.queuedBytes;
+  }
+
+  /** Since when (`performance.now()`) senders have been waiting for this peer to read, or -1 when they need not wait. */
+  get congestedSince(): number {
+    return this.#outbox.congestedSince;
+  }
+
   /**
    * Queues one pre-encoded envelope (a broadcast encoded once for every
    * peer). Resolves at once while less than the high-water mark is
@@ -174,31 +189,14 @@ export class PeerSession {
    */
   sendBytes(bytes: Uint8Array): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
-    const room = this.#reserve(bytes.length);
-    this.#out.set(bytes, room);
-    return this.#queued();
+    return this.#outbox.sendBytes(bytes);
   }
 
   /** Queues an envelope, encoded straight into the outgoing bundle. */
   sendEnvelope(envelope: Envelope): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
-    const codec = this.#host.codec;
     // Once both sides know each other, direct messages leave out the two ids.
-    const link = this.#phase === "open" ? this.#link : undefined;
-    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
-    if (written < 0) {
-      this.#reserveRoom(-written);
-      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
-    } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
-      // It fit the buffer but would make the bundle too big for one frame:
-      // send what was queued, then move this envelope to the front.
-      const at = this.#outLength + BUNDLE_LENGTH_BYTES;
-      this.#flush();
-      this.#out.copyWithin(BUNDLE_LENGTH_BYTES, at, at + written);
-    }
-    writeU32(this.#out, this.#outLength, written);
-    this.#outLength += BUNDLE_LENGTH_BYTES + written;
-    return this.#queued();
+    return this.#outbox.encode(envelope, this.#phase === "open" ? this.#link : undefined);
   }
 
   /** Encodes and sends a message from this node to this peer. */
@@ -219,106 +217,13 @@ export class PeerSession {
         payload,
       });
     } catch (error) {
-      // This node could not encode its own control message: a bug to report, not to hide.
-      this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
+      // This node could not encode its own control message: a bug to report, not to hide (and never the peer's fault).
+      this.#host.report(isXppgError(error) ? error : internalError("encoding a control message", error), this.peerId);
       return RESOLVED;
     }
     return sent.catch(() => {
       // A send on a closing connection fails; `closed` reports why.
     });
-  }
-
-  // ---- outgoing bundles -------------------------------------------------
-  //
-  // Envelopes queued within one tick leave as one frame, a bundle:
-  // [u32 length][envelope] repeated. They are encoded straight into one
-  // reused buffer: no allocation and no extra copy per message, and one
-  // send (one record when encrypted) per tick instead of one per message.
-
-  /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
-  #link: EnvelopeLink | undefined;
-
-  #out = new Uint8Array(INITIAL_BUNDLE_BYTES);
-  #outLength = 0;
-  #flushScheduled = false;
-  /** Bytes handed to the connection whose `send` has not resolved yet. */
-  #inFlight = 0;
-  readonly #waiters = new SendWaiters();
-
-  /** Makes room for an envelope of `size` bytes; returns where it goes (after its length). */
-  #reserve(size: number): number {
-    this.#reserveRoom(size);
-    writeU32(this.#out, this.#outLength, size);
-    const at = this.#outLength + BUNDLE_LENGTH_BYTES;
-    this.#outLength = at + size;
-    return at;
-  }
-
-  #reserveRoom(size: number): void {
-    const needed = BUNDLE_LENGTH_BYTES + size;
-    // A bundle is one frame: keep it within the frame limit.
-    if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.#flush();
-    if (this.#outLength + needed > this.#out.length) {
-      if (this.#outLength > 0) this.#flush();
-      if (needed > this.#out.length) this.#out = new Uint8Array(Math.max(needed, this.#out.length * 2));
-    }
-  }
-
-  /** The largest frame: the largest envelope plus its length. */
-  #frameLimit(): number {
-    return this.#host.codec.maxSize + BUNDLE_LENGTH_BYTES;
-  }
-
-  #queued(): Promise<void> {
-    this.sentSinceTick = true;
-    if (this.#inFlight + this.#outLength > SESSION_MAX_QUEUED) {
-      // The peer does not read: more would only grow memory. Drop it.
-      this.close(
-        new PlaygroundError(
-          NODE_ERROR_CODES.SLOW_PEER,
-          `The peer ${this.peerId ?? this.connection.remoteAddress} is not reading: ${this.#inFlight + this.#outLength} bytes are waiting for it. ` +
-            "It is disconnected; await each send so that a slow peer slows you down instead.",
-        ),
-      );
-      return Promise.reject(this.#closedError());
-    }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      scheduleFlush(this.#flushNow);
-    }
-    if (this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) return RESOLVED;
-    return this.#waiters.wait();
-  }
-
-  readonly #flushNow = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
-    // Large one-off buffers are not kept past their use.
-    if (this.#out.length > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
-  };
-
-  /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
-  #flush(): void {
-    const length = this.#outLength;
-    if (length === 0) return;
-    this.#outLength = 0;
-    this.#inFlight += length;
-    this.connection.send(this.#out.subarray(0, length)).then(
-      () => {
-        this.#inFlight -= length;
-        if (!this.#waiters.empty && this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
-          this.#waiters.release();
-        }
-      },
-      (error: Error) => {
-        this.#inFlight -= length;
-        // A closed connection is reported by `closed`; anything else is this node's bug.
-        if (!isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED) && this.#phase !== "closed") {
-          this.#host.report(isXppgError(error) ? error : this.#violation(String(error)), this.peerId);
-        }
-        this.#waiters.fail(error);
-      },
-    );
   }
 
   #closedError(): PlaygroundError {
@@ -328,20 +233,32 @@ export class PeerSession {
   /**
    * Ends the session: tells the peer why (a bye), flushes, closes. The error
    * is what both sides report (a broken rule, a refusal); none means a clean
-   * close.
+   * close. A peer dropped for not reading gets no bye (it would not read it)
+   * and its connection is torn down at once, so it leaves the peer list at
+   * once. Idempotent, and safe to call from within itself (a bye that
+   * overflows the queue asks for a second close).
    */
   close(error?: XppgError): void {
-    if (this.#phase === "closed") return;
+    if (this.#phase === "closed" || this.#closing) return;
+    this.#closing = true;
     this.#closeError ??= error;
-    if (error !== undefined) {
+    const slow = error?.code === NODE_ERROR_CODES.SLOW_PEER;
+    if (error !== undefined && !slow) {
       this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
     }
-    this.#flush();
+    if (!slow) this.#outbox.flush();
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
-    void this.connection.close();
-    const closed = this.#closedError();
-    this.#waiters.fail(closed);
+    this.#outbox.close(this.#closedError());
+    void this.connection.close(slow ? error : undefined);
+  }
+
+  #slowError(reason: string): PlaygroundError {
+    return new PlaygroundError(
+      NODE_ERROR_CODES.SLOW_PEER,
+      `The peer ${this.peerId ?? this.connection.remoteAddress} is not reading: ${reason}. ` +
+        "It is disconnected; await each send so that a slow peer slows you down instead.",
+    );
   }
 
   #onFrame(data: Uint8Array): void {
@@ -423,8 +340,8 @@ export class PeerSession {
     try {
       this.#host.deliver(this, envelope);
     } catch (error) {
-      // `deliver` rejects bad control messages by throwing a typed error.
-      this.close(isXppgError(error) ? error : this.#violation(String(error)));
+      // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
+      this.close(isXppgError(error) ? error : internalError(`handling a "${envelope.kind}" message`, error));
     }
   }
 
@@ -468,6 +385,7 @@ export class PeerSession {
     this.#closeError ??= error;
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
+    this.#outbox.close(this.#closedError());
     void this.connection.close();
   }
 
@@ -482,6 +400,7 @@ export class PeerSession {
     const wasOpen = this.#phase === "open";
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
+    this.#outbox.close(this.#closedError());
     let error = this.#closeError ?? info.error;
     if (error === undefined && wasOpen && info.initiator === "remote") {
       error = new PlaygroundError(

@@ -60,6 +60,15 @@ const LIMITS = {
   stateRequestsPerMinute: { infinite: true },
   stateBytesPerSecond: { infinite: true },
   maxConcurrentSnapshots: { int: 1 },
+  maxPendingHandshakesPerHost: { int: 1 },
+  verificationsPerSecond: { infinite: true },
+  broadcastMaxAgeMs: { infinite: false },
+  maxTrackedOrigins: { int: 1 },
+  maxQueuedBytesPerPeer: { int: 1 },
+  maxQueuedBytes: { int: 1 },
+  writeStallTimeoutMs: { infinite: true },
+  maxBroadcastWaitMs: { infinite: true },
+  fileIdleTimeoutMs: { infinite: true },
 } as const;
 
 const LIMIT_DEFAULTS: ResolvedLimits = {
@@ -82,6 +91,16 @@ const LIMIT_DEFAULTS: ResolvedLimits = {
   stateRequestsPerMinute: DEFAULTS.stateRequestsPerMinute,
   stateBytesPerSecond: DEFAULTS.stateBytesPerSecond,
   maxConcurrentSnapshots: DEFAULTS.maxConcurrentSnapshots,
+  // Filled in from maxPendingHandshakes by resolveLimits unless given.
+  maxPendingHandshakesPerHost: DEFAULTS.maxPendingHandshakesPerHost,
+  verificationsPerSecond: DEFAULTS.verificationsPerSecond,
+  broadcastMaxAgeMs: DEFAULTS.broadcastMaxAgeMs,
+  maxTrackedOrigins: DEFAULTS.maxTrackedOrigins,
+  maxQueuedBytesPerPeer: DEFAULTS.maxQueuedBytesPerPeer,
+  maxQueuedBytes: DEFAULTS.maxQueuedBytes,
+  writeStallTimeoutMs: DEFAULTS.writeStallTimeoutMs,
+  maxBroadcastWaitMs: DEFAULTS.maxBroadcastWaitMs,
+  fileIdleTimeoutMs: DEFAULTS.fileIdleTimeoutMs,
 };
 
 /** Every limit, with its value. */
@@ -194,6 +213,10 @@ function resolveLimits(input: unknown): ResolvedLimits {
     const right = `{ limits: { ${name}: ${LIMIT_DEFAULTS[name]} } }`;
     limits[name] =
       rule.int !== undefined ? checkInteger(value, `limits.${name}`, CALL, right, rule.int) : checkPositive(value, `limits.${name}`, CALL, right, rule.infinite === true);
+  }
+  // One host's share of the pending handshakes: 4, or a quarter of them when that is less.
+  if (given.maxPendingHandshakesPerHost === undefined) {
+    limits.maxPendingHandshakesPerHost = Math.max(1, Math.min(DEFAULTS.maxPendingHandshakesPerHost, Math.floor(limits.maxPendingHandshakes / 4)));
   }
   return limits;
 }

@@ -1,0 +1,242 @@
+import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
+import { SendWaiters } from "@xppg/transport/adapter";
+import { isXppgError, type XppgError } from "@xppg/errors";
+import type { Envelope, EnvelopeCodec, EnvelopeLink } from "@xppg/framing";
+import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
+
+/** Bytes of the length before each envelope in a bundle. */
+export const BUNDLE_LENGTH_BYTES = 4;
+const INITIAL_BUNDLE_BYTES = 64 * 1024;
+/** A bundle buffer grown past this (for one large message) is dropped after use. */
+const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
+/** Bytes queued or in flight per peer before `send` waits. */
+export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Flushes at the end of the current tick: after the caller's synchronous sends, before I/O. */
+const scheduleFlush: (fn: () => void) => void =
+  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+/** How much one peer may hold of this node's memory and time. */
+export interface OutboxLimits {
+  /** Bytes queued or in flight past which the peer is dropped as not reading. */
+  maxQueuedBytes: number;
+  /** With data queued, no write progress for this long drops the peer as not reading; 0 or `Infinity` turns it off. */
+  writeStallTimeoutMs: number;
+  /** The node-wide count of queued bytes, when there is one. */
+  budget?: QueueBudget | undefined;
+}
+
+/** What an outbox needs from the session that owns it. */
+export interface OutboxOwner {
+  readonly connection: Connection;
+  readonly codec: EnvelopeCodec;
+  /** The peer does not read what it is sent: drop it (`reason` says how we know). Must close the outbox. */
+  slow(reason: string): void;
+  /** A local failure (this node's bug, not the peer's doing). */
+  report(error: unknown): void;
+  /** The error a send on the closed session rejects with. */
+  closedError(): XppgError;
+}
+
+/**
+ * The outgoing side of one session. Envelopes queued within one tick leave
+ * as one frame, a bundle: [u32 length][envelope] repeated. They are encoded
+ * straight into one reused buffer: no allocation and no extra copy per
+ * message, and one send (one record when encrypted) per tick instead of one
+ * per message.
+ *
+ * It also watches the peer's reading (issue 16, items 1 and 7): more than
+ * `maxQueuedBytes` waiting, no write progress for `writeStallTimeoutMs`, or
+ * the largest queue when the node-wide budget is full, and the owner is told
+ * to drop the peer as slow.
+ */
+export class Outbox implements QueueBudgetMember {
+  /** Set on every envelope queued; the heartbeat clears it. */
+  sentSinceTick = true;
+  readonly #owner: OutboxOwner;
+  readonly #limits: OutboxLimits;
+  #out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  #outLength = 0;
+  #flushScheduled = false;
+  /** Bytes handed to the connection whose `send` has not resolved yet. */
+  #inFlight = 0;
+  readonly #waiters = new SendWaiters();
+  #closed = false;
+  /** When a send last resolved, or when the queue last started from empty (`performance.now()`). */
+  #progressAt = 0;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Since when senders wait (over the high-water mark), or -1. */
+  #congestedSince = -1;
+
+  constructor(owner: OutboxOwner, limits: OutboxLimits) {
+    this.#owner = owner;
+    this.#limits = limits;
+    limits.budget?.join(this);
+  }
+
+  /** Bytes queued and in flight. */
+  get queuedBytes(): number {
+    return this.#inFlight + this.#outLength;
+  }
+
+  /** Since when (`performance.now()`) senders have been waiting for this peer, or -1 when they need not wait. */
+  get congestedSince(): number {
+    return this.#congestedSince;
+  }
+
+  /** Queues one pre-encoded envelope. */
+  sendBytes(bytes: Uint8Array): Promise<void> {
+    const room = this.#reserve(bytes.length);
+    this.#out.set(bytes, room);
+    return this.#queued();
+  }
+
+  /** Queues an envelope, encoded straight into the outgoing bundle (without the two ids when `link` is given). */
+  encode(envelope: Envelope, link: EnvelopeLink | undefined): Promise<void> {
+    const codec = this.#owner.codec;
+    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
+    if (written < 0) {
+      this.#reserveRoom(-written);
+      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
+    } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
+      // It fit the buffer but would make the bundle too big for one frame:
+      // send what was queued, then move this envelope to the front.
+      const at = this.#outLength + BUNDLE_LENGTH_BYTES;
+      this.flush();
+      this.#out.copyWithin(BUNDLE_LENGTH_BYTES, at, at + written);
+    }
+    writeU32(this.#out, this.#outLength, written);
+    this.#outLength += BUNDLE_LENGTH_BYTES + written;
+    return this.#queued();
+  }
+
+  /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
+  flush(): void {
+    const length = this.#outLength;
+    if (length === 0 || this.#closed) return;
+    this.#outLength = 0;
+    if (this.#inFlight === 0) {
+      // The queue starts from empty: the stall clock starts now.
+      this.#progressAt = performance.now();
+      this.#armStallTimer();
+    }
+    this.#inFlight += length;
+    this.#owner.connection.send(this.#out.subarray(0, length)).then(
+      () => {
+        this.#inFlight -= length;
+        if (this.#closed) return;
+        this.#limits.budget?.remove(length);
+        this.#progressAt = performance.now();
+        if (this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
+          this.#congestedSince = -1;
+          if (!this.#waiters.empty) this.#waiters.release();
+        }
+      },
+      (error: unknown) => {
+        this.#inFlight -= length;
+        if (this.#closed) return;
+        this.#limits.budget?.remove(length);
+        // A closed connection is reported by `closed`; anything else is this node's bug.
+        if (!isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.#owner.report(error);
+        this.#waiters.fail(error as Error);
+      },
+    );
+    // Last: passing the node-wide bound may drop this very peer (closing this outbox).
+    this.#limits.budget?.add(length);
+  }
+
+  /** The session ended: waiting senders fail with `error`, the queue no longer counts. Idempotent. */
+  close(error: XppgError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#congestedSince = -1;
+    this.#outLength = 0;
+    this.#limits.budget?.leave(this, this.#inFlight);
+    this.#waiters.fail(error);
+  }
+
+  /** Called by the node-wide budget. */
+  dropAsSlow(reason: string): void {
+    this.#owner.slow(reason);
+  }
+
+  /** Makes room for an envelope of `size` bytes; returns where it goes (after its length). */
+  #reserve(size: number): number {
+    this.#reserveRoom(size);
+    writeU32(this.#out, this.#outLength, size);
+    const at = this.#outLength + BUNDLE_LENGTH_BYTES;
+    this.#outLength = at + size;
+    return at;
+  }
+
+  #reserveRoom(size: number): void {
+    const needed = BUNDLE_LENGTH_BYTES + size;
+    // A bundle is one frame: keep it within the frame limit.
+    if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.flush();
+    if (this.#outLength + needed > this.#out.length) {
+      if (this.#outLength > 0) this.flush();
+      if (needed > this.#out.length) this.#out = new Uint8Array(Math.max(needed, this.#out.length * 2));
+    }
+  }
+
+  /** The largest frame: the largest envelope plus its length. */
+  #frameLimit(): number {
+    return this.#owner.codec.maxSize + BUNDLE_LENGTH_BYTES;
+  }
+
+  #queued(): Promise<void> {
+    this.sentSinceTick = true;
+    const queued = this.#inFlight + this.#outLength;
+    if (queued > this.#limits.maxQueuedBytes) {
+      // The peer does not read: more would only grow memory. Drop it (the owner closes this outbox).
+      this.#owner.slow(`${queued} bytes are waiting for it, over limits.maxQueuedBytesPerPeer (${this.#limits.maxQueuedBytes})`);
+      return Promise.reject(this.#owner.closedError());
+    }
+    if (this.#closed) return Promise.reject(this.#owner.closedError());
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      scheduleFlush(this.#flushNow);
+    }
+    if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
+    if (this.#congestedSince < 0) this.#congestedSince = performance.now();
+    return this.#waiters.wait();
+  }
+
+  readonly #flushNow = (): void => {
+    this.#flushScheduled = false;
+    this.flush();
+    // Large one-off buffers are not kept past their use.
+    if (this.#out.length > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  };
+
+  /** At most one timer per session and stall period, not one per send. */
+  #armStallTimer(): void {
+    const ms = this.#limits.writeStallTimeoutMs;
+    if (this.#stallTimer !== undefined || !(ms > 0 && Number.isFinite(ms))) return;
+    this.#stallTimer = setTimeout(this.#checkStall, ms);
+    this.#stallTimer.unref?.();
+  }
+
+  readonly #checkStall = (): void => {
+    this.#stallTimer = undefined;
+    if (this.#closed || this.#inFlight === 0) return;
+    const ms = this.#limits.writeStallTimeoutMs;
+    const idle = performance.now() - this.#progressAt;
+    if (idle >= ms) {
+      this.#owner.slow(`${this.#inFlight} bytes have waited for it with no progress for ${Math.round(idle)} ms, over limits.writeStallTimeoutMs (${ms})`);
+      return;
+    }
+    this.#stallTimer = setTimeout(this.#checkStall, ms - idle);
+    this.#stallTimer.unref?.();
+  };
+}
