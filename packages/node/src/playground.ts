@@ -10,6 +10,7 @@ import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOpti
 import { defaultPortMapper, defaultTransport } from "./defaults.js";
 import type { MessageHandler } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { fanOut } from "./fan-out.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
@@ -204,7 +205,9 @@ export class Playground {
    * peer id itself) or to every connected peer. The payload is plain data;
    * `Uint8Array` values travel as raw bytes; `"text"` must be `{ text: string }`.
    * Resolves once the transports have taken it (awaiting it is the
-   * back-pressure); broadcasting to no peers resolves at once.
+   * back-pressure); broadcasting to no peers resolves at once. A broadcast
+   * waits at most `limits.maxBroadcastWaitMs` for a peer that is not reading,
+   * and does not reject when a receiver leaves.
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {
@@ -230,14 +233,8 @@ export class Playground {
       return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
-    // Encoded (and signed) once for every peer.
-    const bytes = this.#auth.encode(envelope);
-    if (this.#open.size === 1) {
-      for (const s of this.#open.values()) return s.sendBytes(bytes);
-    }
-    const sends: Promise<void>[] = [];
-    for (const s of this.#open.values()) sends.push(s.sendBytes(bytes));
-    return Promise.all(sends).then(() => undefined);
+    // Encoded (and signed) once for every peer; a peer that is not reading holds it back a bounded time.
+    return fanOut(this.#open.values(), this.#auth.encode(envelope), this.#o.limits.maxBroadcastWaitMs);
   }
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { stopNodesAfterEach } from "./helpers.js";
+import { collect, stopNodesAfterEach } from "./helpers.js";
 import { errorsOf, leftOf, tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
@@ -24,5 +24,64 @@ describe("Playground: a peer that stops reading (real TCP)", () => {
     // Our own stack is never blamed on the peer: no protocol violation, no RangeError.
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_SLOW_PEER"]);
     await Promise.all(sends);
+  });
+
+  it("that takes nothing for writeStallTimeoutMs is dropped as slow, so an awaited send does not hang", async () => {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { writeStallTimeoutMs: 1000 } });
+    const left = leftOf(pg);
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    raw.conn.pause();
+    const payload = new Uint8Array(256 * 1024);
+    let sent = 0;
+    const sender = (async () => {
+      // Each send awaited, as the README advises; far below the 64 MiB queue limit.
+      while (pg.peers.length > 0 && sent < 100) {
+        await pg.send("blob", payload, { to: raw.peerId }).catch(() => {});
+        sent++;
+      }
+    })();
+    await vi.waitFor(() => expect(left).toEqual([{ peerId: raw.peerId, code: "XPPG_ERR_SLOW_PEER" }]), { timeout: 6000 });
+    await sender;
+    expect(sent * payload.length).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("does not hold back awaited broadcasts to the peers that read", async () => {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { writeStallTimeoutMs: 120_000 } });
+    const honest = await tcpNode({ heartbeat: quietHeartbeat });
+    await honest.join(`tcp://127.0.0.1:${pg.port}`);
+    const got = collect(honest, "blob");
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(2));
+    raw.conn.pause();
+    const payload = new Uint8Array(64 * 1024);
+    const count = 300; // 19 MiB: far more than the socket buffers of the peer that stopped reading hold
+    const sender = (async () => {
+      for (let i = 0; i < count; i++) await pg.send("blob", payload);
+    })();
+    await vi.waitFor(() => expect(got.length).toBe(count), { timeout: 15_000 });
+    await sender;
+    expect(pg.peers.map((p) => p.peerId)).toContain(honest.peerId);
+  });
+
+  it("bounds the bytes queued for all peers together: the largest queues are dropped as slow, the reader stays", async () => {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { writeStallTimeoutMs: 120_000, maxQueuedBytes: 8 * 1024 * 1024 } });
+    const left = leftOf(pg);
+    const honest = await tcpNode({ heartbeat: quietHeartbeat });
+    await honest.join(`tcp://127.0.0.1:${pg.port}`);
+    const got = collect(honest, "blob");
+    const slow = [await tcpRawPeer(pg), await tcpRawPeer(pg), await tcpRawPeer(pg)];
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(4));
+    for (const raw of slow) raw.conn.pause();
+    const payload = new Uint8Array(64 * 1024);
+    const count = 400; // 25 MiB to each peer: under the 64 MiB per peer, over 8 MiB for all
+    const sender = (async () => {
+      for (let i = 0; i < count; i++) await pg.send("blob", payload);
+    })();
+    await vi.waitFor(() => expect(got.length).toBe(count), { timeout: 20_000 });
+    await sender;
+    expect(left.map((l) => l.code)).toEqual(["XPPG_ERR_SLOW_PEER", "XPPG_ERR_SLOW_PEER", "XPPG_ERR_SLOW_PEER"]);
+    expect(new Set(left.map((l) => l.peerId))).toEqual(new Set(slow.map((r) => r.peerId)));
+    expect(pg.peers.map((p) => p.peerId)).toEqual([honest.peerId]);
   });
 });
