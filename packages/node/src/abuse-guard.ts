@@ -7,7 +7,9 @@
  * strikes too; a host shared by many users (a NAT) is the price of that.
  */
 
+import type { XppgError } from "@xppg/errors";
 import { FRAMING_ERROR_CODES } from "@xppg/framing";
+import { TRANSPORT_ERROR_CODES } from "@xppg/transport";
 import { STATE_ERROR_CODES } from "@xppg/state";
 import { NODE_ERROR_CODES } from "./errors.js";
 
@@ -41,6 +43,22 @@ const STRIKE_CODES: ReadonlySet<string> = new Set([
 /** True for a reason that earns the peer a strike. */
 export function isStrike(code: string): boolean {
   return STRIKE_CODES.has(code);
+}
+
+/**
+ * True when the error a peer was dropped for earns it a strike: a code of
+ * {@link isStrike}, or a frame over the limit inside the authenticated
+ * stream (issue 16, item 13). `innerFrameLimit` is the frame limit inside
+ * the secure channel, or null without encryption (then every oversize frame
+ * is the peer's own). Encrypted, an oversize record of the layer below is
+ * not counted: it is not authenticated, so someone on the path could have
+ * sent it. The two are told apart by the limit they broke (the record limit
+ * is 64 KiB, the frame limit `limits.maxFrameSize`).
+ */
+export function earnsStrike(error: XppgError, innerFrameLimit: number | null): boolean {
+  if (STRIKE_CODES.has(error.code)) return true;
+  if (error.code !== TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return false;
+  return innerFrameLimit === null || error.details?.maxFrameSize === innerFrameLimit;
 }
 
 /** One entry of the ban list. */

@@ -8,7 +8,7 @@
 import type { XppgError } from "@xppg/errors";
 import { EnvelopeCodec } from "@xppg/framing";
 import { SharedState } from "@xppg/state";
-import { AbuseGuard, isStrike } from "./abuse-guard.js";
+import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
@@ -99,13 +99,15 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (joined !== undefined) events.emit("peer:joined", joined);
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
   };
+  // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
+  const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
   const ended = (session: PeerSession, error: XppgError | undefined): void => {
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
     const left = table.ended(session);
     if (left !== undefined) events.emit("peer:left", left, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
-    if (error !== undefined && error.details?.remote !== true && isStrike(error.code)) {
+    if (error !== undefined && error.details?.remote !== true && earnsStrike(error, innerFrameLimit)) {
       stats.droppedPeers++;
       // Without encryption a peer id is only claimed: strike the host alone, or anyone could get any id banned.
       bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
