@@ -1,12 +1,12 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { constants } from "node:fs";
-import { copyFile, link, mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
 import { safeText } from "./safe-text.js";
+import { placeUnique } from "./file-placement.js";
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -40,6 +40,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 interface Incoming {
   key: string;
+  /** The transfer id the sender chose. */
+  t: string;
   session: PeerSession;
   name: string;
   size: number;
@@ -51,6 +53,8 @@ interface Incoming {
   /** Every write, in order; a failure short-circuits the rest. */
   chain: Promise<void>;
   failed: boolean;
+  /** When the offer or the last chunk arrived (`performance.now()`). */
+  lastActivity: number;
   /** All data arrived and checked; the file is being closed and moved into place (still counts against the per-peer limit). */
   finishing: boolean;
   /** Settles when a finishing transfer is in place (or failed). */
@@ -68,6 +72,8 @@ export interface FileHost {
   readonly maxFrameSize: number;
   readonly maxFileSize: number;
   readonly maxIncomingPerPeer: number;
+  /** An incoming transfer with nothing received for this long is cancelled. */
+  readonly idleTimeoutMs: number;
   acceptFile(offer: { from: string; name: string; size: number }): boolean;
   delivered(from: string, file: ReceivedFile): void;
   failed(error: PlaygroundError, from: string): void;
@@ -87,6 +93,7 @@ export class FileTransfers {
   readonly #incoming = new Map<string, Incoming>();
   readonly #outgoing = new Map<string, Outgoing>();
   readonly #pendingWriteBytes = new Map<PeerSession, number>();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(host: FileHost) {
     this.#host = host;
@@ -203,7 +210,7 @@ export class FileTransfers {
     const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
     const handle = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => open(tmpPath, "wx", 0o600));
-    const inc: Incoming = { key, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, finishing: false };
+    const inc: Incoming = { key, t, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, lastActivity: performance.now(), finishing: false };
     // Every promise derived here has a handler: a failed mkdir or open must never become an unhandled rejection.
     handle.catch(() => {});
     inc.chain.catch((cause: unknown) => {
@@ -211,7 +218,41 @@ export class FileTransfers {
       this.#fail(inc, `it cannot be stored in ${dir}: ${(cause as Error).message}`, cause);
     });
     this.#incoming.set(key, inc);
+    this.#armIdleCheck(this.#host.idleTimeoutMs);
   }
+
+  /** One timer for all incoming transfers, armed only while there are some. */
+  #armIdleCheck(inMs: number): void {
+    const ms = this.#host.idleTimeoutMs;
+    if (this.#idleTimer !== undefined || !(ms > 0 && Number.isFinite(ms))) return;
+    this.#idleTimer = setTimeout(this.#checkIdle, inMs);
+    this.#idleTimer.unref?.();
+  }
+
+  /**
+   * Cancels the transfers that received nothing for `idleTimeoutMs` (issue
+   * 16, item 11): a sender that stops midway but stays connected must not
+   * hold a temporary file and a transfer slot forever. A transfer whose
+   * reading is paused for the disk is not idle: we are the slow side.
+   */
+  readonly #checkIdle = (): void => {
+    this.#idleTimer = undefined;
+    const ms = this.#host.idleTimeoutMs;
+    const now = performance.now();
+    let next = ms;
+    for (const inc of [...this.#incoming.values()]) {
+      if (inc.finishing) continue;
+      if (this.#pendingWriteBytes.has(inc.session)) inc.lastActivity = now;
+      const idle = now - inc.lastActivity;
+      if (idle < ms) {
+        next = Math.min(next, ms - idle);
+        continue;
+      }
+      void inc.session.sendMessage(KIND.FILE_ABORT, { t: inc.t, reason: `nothing arrived for ${ms} ms` });
+      this.#fail(inc, `nothing arrived for ${Math.round(idle)} ms (limits.fileIdleTimeoutMs is ${ms}); the partial file is deleted`);
+    }
+    if (this.#incoming.size > 0) this.#armIdleCheck(Math.max(1, next));
+  };
 
   #onChunk(session: PeerSession, payload: unknown): void {
     if (!isRecord(payload)) throw bad("file chunk", "not an object");
@@ -229,6 +270,7 @@ export class FileTransfers {
     // the pending-bytes limit (which pauses reading) bounds the memory really held.
     const data = view.byteLength * 2 < view.buffer.byteLength ? view.slice() : view;
     inc.nextSeq++;
+    inc.lastActivity = performance.now();
     inc.received += data.byteLength;
     inc.hash.update(data);
     this.#adjustPending(session, data.byteLength);
@@ -330,6 +372,8 @@ export class FileTransfers {
 
   /** Drops every incoming transfer (the node stops). */
   async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     const all = [...this.#incoming.values()];
     const finishing = all.filter((i) => i.finishing).map((i) => i.done);
     const partial = all.filter((i) => !i.finishing);
@@ -373,40 +417,4 @@ export function sanitizeFileName(name: string): string {
     clean = stem + ext;
   }
   return clean.length === 0 ? "file" : clean;
-}
-
-/** Moves the temporary file to `dir/name`, or `name (1)`, ... without ever replacing an existing file. */
-async function placeUnique(tmpPath: string, dir: string, name: string): Promise<string> {
-  const ext = extname(name);
-  const stem = name.slice(0, name.length - ext.length);
-  for (let i = 0; i < 1000; i++) {
-    const candidate = join(dir, i === 0 ? name : `${stem} (${i})${ext}`);
-    if (await placeAt(tmpPath, candidate)) return candidate;
-  }
-  throw new Error(`too many files named like "${name}" in ${dir}`);
-}
-
-/** Errors of link() on a file system without hard links. */
-const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EXDEV", "ENOSYS"]);
-
-/**
- * Puts the temporary file at `path` unless that name exists (then false).
- * Both ways fail on an existing name, so no race can overwrite a file:
- * link(), or where there are no hard links an exclusive copy (which keeps
- * the temporary file's 0600 mode, and removes what it wrote if it fails).
- */
-async function placeAt(tmpPath: string, path: string): Promise<boolean> {
-  try {
-    try {
-      await link(tmpPath, path);
-    } catch (error) {
-      if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
-      await copyFile(tmpPath, path, constants.COPYFILE_EXCL);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
-  await unlink(tmpPath);
-  return true;
 }

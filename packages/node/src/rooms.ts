@@ -77,6 +77,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     maxFrameSize: codec.maxSize,
     maxFileSize: o.limits.maxFileSize,
     maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer,
+    idleTimeoutMs: o.limits.fileIdleTimeoutMs,
     acceptFile: o.acceptFile,
     delivered: (from, file) => dispatcher.dispatch(from, KIND.FILE, file),
     failed: report,

@@ -269,6 +269,7 @@ describe("FileTransfers: memory held by chunks waiting for the disk", () => {
       maxFrameSize: 1024 * 1024,
       maxFileSize: 1024,
       maxIncomingPerPeer: 4,
+      idleTimeoutMs: 30_000,
       acceptFile: () => true,
       delivered: (_from, file) => void delivered.push(file),
       failed: (error) => {
