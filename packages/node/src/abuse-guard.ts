@@ -157,6 +157,9 @@ export function hostOf(address: string): string {
   const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(address);
   const host = m !== null && m[1] !== undefined && m[1] !== "" ? m[1] : address;
   if (!host.startsWith("[")) return host;
+  // An IPv4 peer on a dual-stack listener: its IPv4 address, not the /64 every IPv4 peer shares.
+  const mapped = /^\[::ffff:(\d{1,3}(?:\.\d{1,3}){3})\]$/i.exec(host);
+  if (mapped !== null) return mapped[1]!;
   const groups = expandIpv6(host.slice(1, -1));
   return groups === null ? host : `[${groups.slice(0, 4).join(":")}::/64]`;
 }

@@ -1,6 +1,7 @@
 /**
  * The connection gate: every connection, inbound or dialled, passes here.
- * It refuses banned hosts and sheds load past the pending-handshake limit,
+ * It refuses banned hosts and sheds load past the pending-handshake limit
+ * (in all, and per remote host: `handshake-slots.ts`),
  * wraps the connection in the secure channel (unless encryption is off),
  * and starts the xppg handshake under one deadline for both handshakes.
  */
@@ -14,6 +15,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { QueueBudget } from "./queue-budget.js";
+import { HandshakeSlots } from "./handshake-slots.js";
 import type { ResolvedLimits } from "./resolved-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -45,11 +47,14 @@ export class ConnectionGate {
   readonly #o: GateOptions;
   /** Raw connections whose secure handshake is in flight (not yet sessions). */
   readonly #securing = new Set<Connection>();
+  /** Inbound connections in a handshake (secure or xppg), in all and per host. */
+  readonly #slots: HandshakeSlots;
   readonly #sessionLimits: Omit<SessionLimits, "handshakeStartedAt" | "handshakeTimeoutMs">;
 
   constructor(options: GateOptions) {
     this.#o = options;
     const l = options.limits;
+    this.#slots = new HandshakeSlots(l.maxPendingHandshakes, l.maxPendingHandshakesPerHost);
     this.#sessionLimits = {
       messagesPerSecond: l.messagesPerSecond,
       messageBurst: l.messageBurst,
@@ -58,11 +63,6 @@ export class ConnectionGate {
       // One budget for every session's queue: the node-wide bound on bytes waiting for peers.
       queue: { maxQueuedBytes: l.maxQueuedBytesPerPeer, writeStallTimeoutMs: l.writeStallTimeoutMs, budget: new QueueBudget(l.maxQueuedBytes) },
     };
-  }
-
-  /** Connections in a handshake (secure or xppg). */
-  get pending(): number {
-    return this.#securing.size + this.#o.table.pendingCount();
   }
 
   /** Takes an inbound connection from a listener. */
@@ -77,21 +77,29 @@ export class ConnectionGate {
       void conn.close();
       return;
     }
-    const pending = this.pending;
-    if (pending >= this.#o.limits.maxPendingHandshakes) {
-      // Too many half-open connections: shed load without spending a handshake on it.
+    // Until `Connection` carries the remote host, it is parsed from the address.
+    const host = hostOf(conn.remoteAddress);
+    const slot = this.#slots.take(host);
+    if (typeof slot === "string") {
+      // Too many half-open connections (from this host, or in all): shed load without spending a handshake on it.
       void conn.close();
-      this.#o.report(
-        new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, `Dropped a connection from ${conn.remoteAddress}: ${pending} handshakes are already pending (limits.maxPendingHandshakes).`),
-        undefined,
-      );
+      const why =
+        slot === "host"
+          ? `${this.#slots.takenBy(host)} handshakes from ${host} are already pending (limits.maxPendingHandshakesPerHost)`
+          : `${this.#slots.taken} handshakes are already pending (limits.maxPendingHandshakes)`;
+      this.#o.report(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, `Dropped a connection from ${conn.remoteAddress}: ${why}.`), undefined);
       return;
     }
-    this.open(conn).catch((error: unknown) => {
-      // An inbound handshake that failed: nobody else will hear of it.
-      // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
-      if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, "the secure handshake"), undefined);
-    });
+    void this.open(conn).then(
+      // The slot is held until both handshakes complete or fail.
+      (session) => session.ready.then(slot.release, slot.release),
+      (error: unknown) => {
+        slot.release();
+        // An inbound handshake that failed: nobody else will hear of it.
+        // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
+        if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, "the secure handshake"), undefined);
+      },
+    );
   }
 
   /**

@@ -62,13 +62,6 @@ export class PeerTable {
     return { peerId: hello.peerId, address: session.connection.remoteAddress, outbound: session.connection.outbound, listenAddresses: hello.listen };
   }
 
-  /** Sessions still in their handshake. */
-  pendingCount(): number {
-    let pending = 0;
-    for (const s of this.sessions) if (!s.isOpen) pending++;
-    return pending;
-  }
-
   /** One open session, or every one; throws `XPPG_ERR_UNKNOWN_PEER` for an unknown id. */
   targets(to: string | undefined): PeerSession[] {
     if (to === undefined) return [...this.open.values()];
