@@ -1,26 +1,40 @@
 /**
  * Broadcast authentication: a broadcast may travel beyond one hop, so it
  * carries its origin's signature. This room signs what this node
- * broadcasts, verifies what arrives, and drops replays before their
- * signature costs a verification again.
+ * broadcasts (with an id that carries the time, `message-id.ts`), verifies
+ * what arrives, and drops replays and broadcasts too old before their
+ * signature costs a verification (`replay-guard.ts`), and the broadcasts of
+ * a peer over its share of the node's checks (`verification-budget.ts`).
  */
 
 import { type Envelope, type EnvelopeCodec } from "@xppg/framing";
 import { publicKeyFromPeerId, verifySignature, type Identity } from "@xppg/secure";
 import { joinParts } from "@xppg/transport/adapter";
 import { rateLimitedError } from "./errors.js";
+import { MessageIdClock } from "./message-id.js";
 import type { PeerSession } from "./peer-session.js";
+import { ReplayGuard } from "./replay-guard.js";
+import { ABUSE, VERIFY, VerificationBudget, VerifyAccount, overVerificationShareError } from "./verification-budget.js";
 
 /** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
-/** Broadcast ids remembered per node for replay detection. */
-const SEEN_BROADCASTS = 8192;
 /** Public keys kept decoded, by peer id. */
 const KNOWN_KEYS = 4096;
 
-/** What `check` found: deliver it, drop it quietly (a replay), or drop it as forged. */
-export const VERDICT = { DELIVER: 0, REPLAY: 1, FORGED: 2 } as const;
+/**
+ * What `check` found: deliver it, drop it quietly (a replay, or too old),
+ * drop it as forged, or drop it unchecked (its sender is over its share of
+ * the node's signature checks).
+ */
+export const VERDICT = { DELIVER: 0, REPLAY: 1, FORGED: 2, OVER_BUDGET: 3 } as const;
 export type Verdict = (typeof VERDICT)[keyof typeof VERDICT];
+
+/** The limits broadcast authentication enforces. */
+export interface BroadcastLimits {
+  readonly broadcastMaxAgeMs: number;
+  readonly maxTrackedOrigins: number;
+  readonly verificationsPerSecond: number;
+}
 
 export class BroadcastAuth {
   readonly #identity: Identity;
@@ -28,16 +42,25 @@ export class BroadcastAuth {
   /** False with `dangerouslyDisableEncryption`: nothing is signed or checked. */
   readonly enabled: boolean;
   readonly #publicKeys = new Map<string, Uint8Array>();
-  /** Recent broadcasts (source and id). */
-  readonly #seen = new Map<string, true>();
+  readonly #replays: ReplayGuard;
+  readonly #budget: VerificationBudget | undefined;
+  readonly #ids = new MessageIdClock();
   readonly #sign: (bytes: Uint8Array) => Uint8Array;
 
-  constructor(identity: Identity, codec: EnvelopeCodec, enabled: boolean) {
+  constructor(identity: Identity, codec: EnvelopeCodec, enabled: boolean, limits: BroadcastLimits) {
     this.#identity = identity;
     this.#codec = codec;
     this.enabled = enabled;
+    this.#replays = new ReplayGuard({ maxAgeMs: limits.broadcastMaxAgeMs, maxOrigins: limits.maxTrackedOrigins });
+    const rate = limits.verificationsPerSecond;
+    if (rate > 0 && Number.isFinite(rate)) this.#budget = new VerificationBudget({ perSecond: rate });
     // Made once: encoding a broadcast allocates no closure.
     this.#sign = (bytes) => this.#identity.sign(joinParts([BROADCAST_SIGNATURE_PREFIX, bytes]));
+  }
+
+  /** The id of a new broadcast of this node: it carries the time, and grows. */
+  nextBroadcastId(): number {
+    return this.#ids.next();
   }
 
   /** Encodes a broadcast once for every peer, signed unless encryption is off. */
@@ -47,7 +70,10 @@ export class BroadcastAuth {
 
   /**
    * Checks a received broadcast: the sender's broadcast rate (throws
-   * `XPPG_ERR_RATE_LIMITED`, the peer is dropped), then replay, then the signature.
+   * `XPPG_ERR_RATE_LIMITED`, the peer is dropped), then replay and age, then
+   * the sender's share of the node's signature checks (throws
+   * `XPPG_ERR_RATE_LIMITED` after a sustained excess), then the signature.
+   * Only a broadcast whose signature verified is remembered.
    */
   check(session: PeerSession, envelope: Envelope): Verdict {
     if (!this.enabled) return VERDICT.DELIVER;
@@ -55,11 +81,18 @@ export class BroadcastAuth {
     if (bucket !== undefined && !bucket.take()) {
       throw rateLimitedError(session.peerId!, "signed broadcasts", bucket.rate, bucket.burst, "broadcastsPerSecond", ", or send to one peer with { to }");
     }
-    const key = `${envelope.source}:${envelope.id}`;
-    if (this.#seen.has(key)) return VERDICT.REPLAY;
-    if (this.#seen.size >= SEEN_BROADCASTS) this.#seen.delete(this.#seen.keys().next().value!);
-    this.#seen.set(key, true);
-    return this.#verified(envelope) ? VERDICT.DELIVER : VERDICT.FORGED;
+    // A replayed broadcast is dropped before its signature costs a verification again.
+    if (this.#replays.check(envelope.source, envelope.id) !== "fresh") return VERDICT.REPLAY;
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      // A peer over its share of the node's checks has its broadcasts dropped unchecked, not the others'.
+      const admission = budget.admit((session.verifyAccount ??= new VerifyAccount()));
+      if (admission === ABUSE) throw overVerificationShareError(session.peerId!, budget.perSecond);
+      if (admission !== VERIFY) return VERDICT.OVER_BUDGET;
+    }
+    if (!this.#verified(envelope)) return VERDICT.FORGED;
+    this.#replays.accept(envelope.source, envelope.id);
+    return VERDICT.DELIVER;
   }
 
   /** True when a broadcast carries a valid signature by its source. */

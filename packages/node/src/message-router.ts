@@ -23,6 +23,8 @@ export interface RouterOptions {
   readonly files: FileTransfers;
   /** A broadcast whose signature is missing or wrong was dropped. */
   forged(session: PeerSession, error: PlaygroundError): void;
+  /** A broadcast was dropped unchecked: a replay (or too old), or over its sender's share of the checks. */
+  unchecked(verdict: typeof VERDICT.REPLAY | typeof VERDICT.OVER_BUDGET): void;
 }
 
 export class MessageRouter {
@@ -47,7 +49,10 @@ export class MessageRouter {
     }
     if (envelope.destination === null && o.auth.enabled) {
       const verdict = o.auth.check(session, envelope);
-      if (verdict === VERDICT.REPLAY) return;
+      if (verdict === VERDICT.REPLAY || verdict === VERDICT.OVER_BUDGET) {
+        o.unchecked(verdict);
+        return;
+      }
       if (verdict === VERDICT.FORGED) {
         const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
         o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, `Dropped a "${kind}" broadcast from ${envelope.source}: ${why}.`));

@@ -6,6 +6,7 @@ import { BUNDLE_LENGTH_BYTES, Outbox, type OutboxLimits } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
+import type { VerifyAccount } from "./verification-budget.js";
 
 /** What a session needs from the node that owns it. */
 export interface SessionHost {
@@ -94,6 +95,8 @@ export class PeerSession {
   #closing = false;
   /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
   broadcastBucket: TokenBucket | undefined;
+  /** The peer's use of the node-wide verification budget; set by the node. */
+  verifyAccount: VerifyAccount | undefined;
   /** True once the session has been open (both sides accepted). */
   everOpened = false;
   /** Heartbeat ticks in a row with nothing received. */

@@ -30,6 +30,10 @@ export interface PlaygroundEvents {
 export interface PlaygroundStats {
   /** Broadcast messages dropped because their signature was missing or wrong. */
   forgedMessages: number;
+  /** Signed broadcasts dropped before their signature was checked: already delivered, or older than `limits.broadcastMaxAgeMs`. */
+  replayedBroadcasts: number;
+  /** Signed broadcasts dropped unchecked because their sender was over its share of `limits.verificationsPerSecond`. */
+  unverifiedBroadcasts: number;
   /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
   droppedPeers: number;
   /** Connections refused because the peer id or host was banned or not allowed. */

@@ -56,7 +56,7 @@ export class Playground {
   readonly #open: Map<string, PeerSession>;
   readonly #table: PeerTable;
   readonly #auth: BroadcastAuth;
-  readonly #stats: PlaygroundStats = { forgedMessages: 0, droppedPeers: 0, refusedConnections: 0 };
+  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0 };
   #nat: PortMappingResult | null = null;
   #nextId = randomBytes(4).readUInt32BE(0);
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -226,7 +226,9 @@ export class Playground {
   }
 
   #sendUser(kind: string, payload: unknown, to: string | undefined): Promise<void> {
-    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id: this.#nextMessageId(), hopLimit: 0, payload };
+    // A broadcast's id carries the time it was made (signed with it, for replay protection); a direct message's is a counter.
+    const id = to === undefined ? this.#auth.nextBroadcastId() : this.#nextMessageId();
+    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id, hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
       if (session === undefined) throw unknownPeerError(to);

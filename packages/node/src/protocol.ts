@@ -8,8 +8,12 @@
 
 import type { NodeErrorCode } from "./errors.js";
 
-/** Version of the peer protocol; peers with another major version are refused. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the peer protocol; peers with another version are refused.
+ * 2: message ids carry the time they were made, and signed broadcasts
+ * older than a bound are dropped (INTERNALS.md, "Message ids").
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";

@@ -10,7 +10,7 @@ import { EnvelopeCodec } from "@xppg/framing";
 import { SharedState } from "@xppg/state";
 import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
-import { BroadcastAuth } from "./broadcast-auth.js";
+import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
 import { Dialer } from "./dialer.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
@@ -64,7 +64,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
   const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, guard, refused });
   const bans = new Bans({ guard, table, localPeerId, banned: (ban) => events.emit("peer:banned", ban) });
-  const auth = new BroadcastAuth(o.identity, codec, o.encrypted);
+  const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
   // The node carries any Replica; `pg.state` is typed as the default one's class.
   const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId });
@@ -93,7 +93,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     report(error, session.peerId);
     bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
   };
-  const router = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, forged });
+  const unchecked = (verdict: typeof VERDICT.REPLAY | typeof VERDICT.OVER_BUDGET): void => {
+    if (verdict === VERDICT.REPLAY) stats.replayedBroadcasts++;
+    else stats.unverifiedBroadcasts++;
+  };
+  const router = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.

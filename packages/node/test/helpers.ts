@@ -2,7 +2,7 @@ import { afterEach } from "vitest";
 import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
-import { Playground, type NatResult, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
+import { PROTOCOL_VERSION, Playground, type NatResult, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
 
 let counter = 0;
 
@@ -83,7 +83,8 @@ export function collect<P = unknown>(pg: Playground, kind: string): { src: strin
 export class RawPeer {
   readonly codec = new EnvelopeCodec();
   readonly received: { kind: string; payload: unknown }[] = [];
-  private id = 1;
+  /** Message ids carry the time they were made (ms × 1024), as a node makes them. */
+  private id = Date.now() * 1024;
   constructor(
     readonly conn: Connection,
     readonly peerId: string,
@@ -168,7 +169,7 @@ export class RawPeer {
   }
 
   /** Sends a hello and, unless told not to, the welcome that completes the handshake. */
-  async hello(app = "test-app", protocol = 1, welcome = true): Promise<void> {
+  async hello(app = "test-app", protocol = PROTOCOL_VERSION, welcome = true): Promise<void> {
     await this.send("xppg/hello", { app, protocol, peerId: this.peerId, listen: [], agent: "raw" });
     if (welcome) await this.send("xppg/welcome", null);
   }

@@ -1,0 +1,102 @@
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
+/**
+ * The node-wide budget of signature checks (issue 16, item 6). Each signed
+ * broadcast costs a verification (about 0.1 ms); peers that each stay under
+ * their own broadcast rate could together still stall the event loop. The
+ * budget is cut into short windows; in each, the peers sending broadcasts
+ * share it equally (a peer's fair share is the window's budget divided by
+ * the peers that sent in this window or the last). A peer over its share
+ * has its broadcasts dropped unchecked, so the others' are still checked;
+ * one that is over its share in every window for `abuseAfterMs` is
+ * reported as abusing it (the node then disconnects it: a strike).
+ *
+ * `admit` allocates nothing and is O(1).
+ */
+
+/** Verify the broadcast. */
+export const VERIFY = 0;
+/** Drop it unchecked: the peer is over its fair share. */
+export const DROP = 1;
+/** Drop it, and the peer has been over its share for `abuseAfterMs`: disconnect it. */
+export const ABUSE = 2;
+export type Admission = typeof VERIFY | typeof DROP | typeof ABUSE;
+
+/** One peer's use of the budget (one per session). */
+export class VerifyAccount {
+  /** Verifications in `window`. */
+  used = 0;
+  window = -1;
+  /** The last window in which a broadcast of this peer was dropped. */
+  dropWindow = -2;
+  /** The first window of the current run of windows with drops. */
+  streakStart = -1;
+}
+
+export interface VerificationBudgetOptions {
+  /** Verifications a second for the whole node. */
+  perSecond: number;
+  /** @default 250 */
+  windowMs?: number;
+  /** Over its share in every window for this long is abuse. @default 4000 */
+  abuseAfterMs?: number;
+  now?: () => number;
+}
+
+export class VerificationBudget {
+  readonly perSecond: number;
+  readonly #windowMs: number;
+  readonly #perWindow: number;
+  readonly #abuseWindows: number;
+  readonly #now: () => number;
+  #window = -1;
+  #active = 0;
+  #activeBefore = 0;
+
+  constructor(options: VerificationBudgetOptions) {
+    this.perSecond = options.perSecond;
+    this.#windowMs = options.windowMs ?? 250;
+    this.#perWindow = Math.max(1, (options.perSecond * this.#windowMs) / 1000);
+    this.#abuseWindows = Math.max(1, Math.ceil((options.abuseAfterMs ?? 4000) / this.#windowMs));
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Whether `account`'s peer may have one more broadcast verified now. */
+  admit(account: VerifyAccount): Admission {
+    const window = Math.floor(this.#now() / this.#windowMs);
+    if (window !== this.#window) {
+      this.#activeBefore = window === this.#window + 1 ? this.#active : 0;
+      this.#active = 0;
+      this.#window = window;
+    }
+    if (account.window !== window) {
+      account.window = window;
+      account.used = 0;
+      this.#active++;
+    }
+    const sharing = Math.max(1, this.#active, this.#activeBefore);
+    if (account.used < this.#perWindow / sharing) {
+      account.used++;
+      return VERIFY;
+    }
+    if (account.dropWindow !== window) {
+      if (account.dropWindow !== window - 1) account.streakStart = window;
+      account.dropWindow = window;
+    }
+    if (window - account.streakStart + 1 >= this.#abuseWindows) {
+      account.streakStart = window + 1;
+      return ABUSE;
+    }
+    return DROP;
+  }
+}
+
+/** The error a peer is disconnected with after abusing the budget (a strike). */
+export function overVerificationShareError(peerId: string, perSecond: number): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.RATE_LIMITED,
+    `The peer ${peerId} kept sending more signed broadcasts than its share of this node's ${perSecond} signature checks a second while other peers sent too; it is disconnected. ` +
+      "Raise limits.verificationsPerSecond if this traffic is expected, or send to one peer with { to }.",
+    { details: { limit: "verificationsPerSecond", rate: perSecond } },
+  );
+}
