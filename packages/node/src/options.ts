@@ -12,7 +12,8 @@ export interface PlaygroundLimits {
    */
   maxPeers?: number;
   /**
-   * Most connections still in their handshake at once; more are closed.
+   * Most inbound connections still in their handshake at once; more are
+   * closed (and reported as `XPPG_ERR_TOO_MANY_PEERS`).
    * @default 32
    */
   maxPendingHandshakes?: number;
@@ -20,7 +21,7 @@ export interface PlaygroundLimits {
    * Most of those pending handshakes from one remote host (one IPv4
    * address, one IPv6 /64) at once; more from that host are closed, so one
    * host cannot lock new peers out by keeping connects in flight.
-   * @default 4
+   * @default 4, or a quarter of maxPendingHandshakes when that is less
    */
   maxPendingHandshakesPerHost?: number;
   /**
