@@ -3,8 +3,8 @@
  * carries its origin's signature. This room signs what this node
  * broadcasts (with an id that carries the time, `message-id.ts`), verifies
  * what arrives, and drops replays and broadcasts too old before their
- * signature costs a verification (`replay-guard.ts`), and the broadcasts of
- * a peer over its share of the node's checks (`verification-budget.ts`).
+ * signature costs a verification, and the broadcasts of a peer over its
+ * share of the node's checks (`broadcast-screen.ts`).
  */
 
 import { type Envelope, type EnvelopeCodec } from "@xppg/framing";
@@ -13,8 +13,7 @@ import { joinParts } from "@xppg/transport/adapter";
 import { rateLimitedError } from "./errors.js";
 import { MessageIdClock } from "./message-id.js";
 import type { PeerSession } from "./peer-session.js";
-import { ReplayGuard } from "./replay-guard.js";
-import { ABUSE, VERIFY, VerificationBudget, VerifyAccount, overVerificationShareError } from "./verification-budget.js";
+import { BroadcastScreen } from "./broadcast-screen.js";
 
 /** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
@@ -42,8 +41,7 @@ export class BroadcastAuth {
   /** False with `dangerouslyDisableEncryption`: nothing is signed or checked. */
   readonly enabled: boolean;
   readonly #publicKeys = new Map<string, Uint8Array>();
-  readonly #replays: ReplayGuard;
-  readonly #budget: VerificationBudget | undefined;
+  readonly #screen: BroadcastScreen;
   readonly #ids = new MessageIdClock();
   readonly #sign: (bytes: Uint8Array) => Uint8Array;
 
@@ -51,9 +49,7 @@ export class BroadcastAuth {
     this.#identity = identity;
     this.#codec = codec;
     this.enabled = enabled;
-    this.#replays = new ReplayGuard({ maxAgeMs: limits.broadcastMaxAgeMs, maxOrigins: limits.maxTrackedOrigins });
-    const rate = limits.verificationsPerSecond;
-    if (rate > 0 && Number.isFinite(rate)) this.#budget = new VerificationBudget({ perSecond: rate });
+    this.#screen = new BroadcastScreen({ maxAgeMs: limits.broadcastMaxAgeMs, maxOrigins: limits.maxTrackedOrigins, verificationsPerSecond: limits.verificationsPerSecond });
     // Made once: encoding a broadcast allocates no closure.
     this.#sign = (bytes) => this.#identity.sign(joinParts([BROADCAST_SIGNATURE_PREFIX, bytes]));
   }
@@ -81,17 +77,12 @@ export class BroadcastAuth {
     if (bucket !== undefined && !bucket.take()) {
       throw rateLimitedError(session.peerId!, "signed broadcasts", bucket.rate, bucket.burst, "broadcastsPerSecond", ", or send to one peer with { to }");
     }
-    // A replayed broadcast is dropped before its signature costs a verification again.
-    if (this.#replays.check(envelope.source, envelope.id) !== "fresh") return VERDICT.REPLAY;
-    const budget = this.#budget;
-    if (budget !== undefined) {
-      // A peer over its share of the node's checks has its broadcasts dropped unchecked, not the others'.
-      const admission = budget.admit((session.verifyAccount ??= new VerifyAccount()));
-      if (admission === ABUSE) throw overVerificationShareError(session.peerId!, budget.perSecond);
-      if (admission !== VERIFY) return VERDICT.OVER_BUDGET;
-    }
+    // Replays, and broadcasts of a peer over its share of the node's checks, are dropped before the signature check.
+    const screening = this.#screen.screen(session, envelope);
+    if (screening === "replay") return VERDICT.REPLAY;
+    if (screening === "over-budget") return VERDICT.OVER_BUDGET;
     if (!this.#verified(envelope)) return VERDICT.FORGED;
-    this.#replays.accept(envelope.source, envelope.id);
+    this.#screen.verified(envelope);
     return VERDICT.DELIVER;
   }
 

@@ -62,12 +62,14 @@ export interface PlaygroundLimits {
   /** @default 4000 */
   broadcastBurst?: number;
   /**
-   * Signature checks a second for the whole node, shared fairly between the
-   * peers that send broadcasts: a peer over its share (this divided by the
-   * peers sending) while others send has its broadcasts dropped unchecked
-   * (counted in `stats.unverifiedBroadcasts`), and is disconnected with
-   * `XPPG_ERR_RATE_LIMITED` (a strike) if it keeps that up for 4 s.
-   * `Infinity` turns it off.
+   * Signature checks a second for the whole node (a token bucket holding
+   * one second's worth). While it lasts every signed broadcast is checked;
+   * once it is spent the checks are shared equally between the peers
+   * sending broadcasts: a peer over its share has its broadcasts dropped
+   * unchecked (counted in `stats.unverifiedBroadcasts`) while the others'
+   * are still checked, and a peer that keeps that up for 4 s is
+   * disconnected with `XPPG_ERR_RATE_LIMITED` (a strike). `Infinity` turns
+   * it off.
    * @default 4000
    */
   verificationsPerSecond?: number;

@@ -4,12 +4,15 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
  * The node-wide budget of signature checks (issue 16, item 6). Each signed
  * broadcast costs a verification (about 0.1 ms); peers that each stay under
  * their own broadcast rate could together still stall the event loop. The
- * budget is cut into short windows; in each, the peers sending broadcasts
- * share it equally (a peer's fair share is the window's budget divided by
- * the peers that sent in this window or the last). A peer over its share
+ * budget is a token bucket of `perSecond` checks a second holding one
+ * second's worth: while it has tokens, every broadcast is checked (a burst
+ * from one peer is not cut). Once it is empty the node is overloaded, and
+ * the checks are shared: time is cut into short windows, and in each the
+ * peers sending broadcasts get an equal share (the window's budget divided
+ * by the peers that sent in this window or the last). A peer over its share
  * has its broadcasts dropped unchecked, so the others' are still checked;
- * one that is over its share in every window for `abuseAfterMs` is
- * reported as abusing it (the node then disconnects it: a strike).
+ * one over its share in every window (give or take one) for `abuseAfterMs`
+ * is reported as abusing it (the node then disconnects it: a strike).
  *
  * `admit` allocates nothing and is O(1).
  */
@@ -28,7 +31,7 @@ export class VerifyAccount {
   used = 0;
   window = -1;
   /** The last window in which a broadcast of this peer was dropped. */
-  dropWindow = -2;
+  dropWindow = -Infinity;
   /** The first window of the current run of windows with drops. */
   streakStart = -1;
 }
@@ -49,6 +52,8 @@ export class VerificationBudget {
   readonly #perWindow: number;
   readonly #abuseWindows: number;
   readonly #now: () => number;
+  #tokens: number;
+  #refilledAt: number;
   #window = -1;
   #active = 0;
   #activeBefore = 0;
@@ -59,11 +64,14 @@ export class VerificationBudget {
     this.#perWindow = Math.max(1, (options.perSecond * this.#windowMs) / 1000);
     this.#abuseWindows = Math.max(1, Math.ceil((options.abuseAfterMs ?? 4000) / this.#windowMs));
     this.#now = options.now ?? (() => performance.now());
+    this.#tokens = options.perSecond;
+    this.#refilledAt = this.#now();
   }
 
   /** Whether `account`'s peer may have one more broadcast verified now. */
   admit(account: VerifyAccount): Admission {
-    const window = Math.floor(this.#now() / this.#windowMs);
+    const now = this.#now();
+    const window = Math.floor(now / this.#windowMs);
     if (window !== this.#window) {
       this.#activeBefore = window === this.#window + 1 ? this.#active : 0;
       this.#active = 0;
@@ -74,13 +82,22 @@ export class VerificationBudget {
       account.used = 0;
       this.#active++;
     }
-    const sharing = Math.max(1, this.#active, this.#activeBefore);
-    if (account.used < this.#perWindow / sharing) {
-      account.used++;
+    account.used++;
+    // Time spent full earns nothing (as in TokenBucket): an idle node still gets one second's burst, not more.
+    if (this.#tokens >= this.perSecond) this.#refilledAt = now;
+    else if (this.#tokens < 1) {
+      this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#refilledAt) * this.perSecond) / 1000);
+      this.#refilledAt = now;
+    }
+    // Tokens left: no one waits, check it. Else only within the peer's share (which may borrow, down to one second's debt).
+    if (this.#tokens >= 1 || account.used <= this.#perWindow / Math.max(1, this.#active, this.#activeBefore)) {
+      if (this.#tokens > -this.perSecond) this.#tokens--;
       return VERIFY;
     }
+    account.used--;
     if (account.dropWindow !== window) {
-      if (account.dropWindow !== window - 1) account.streakStart = window;
+      // A run of windows with drops survives one window without (a hiccup of the sender or of this node).
+      if (account.dropWindow < window - 2) account.streakStart = window;
       account.dropWindow = window;
     }
     if (window - account.streakStart + 1 >= this.#abuseWindows) {
