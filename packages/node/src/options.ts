@@ -103,6 +103,7 @@ export interface PlaygroundLimits {
   /**
    * With data queued for a peer, no write progress (the network taking none
    * of it) for this long drops the peer with `XPPG_ERR_SLOW_PEER`.
+   * `Infinity` turns it off.
    * @default 10000
    */
   writeStallTimeoutMs?: number;
@@ -111,6 +112,7 @@ export interface PlaygroundLimits {
    * reading: after this it resolves without it, and that receiver no longer
    * holds back later broadcasts (its queue then fills to its limits, and it
    * is dropped as slow). Directed sends (`{ to }`) still wait for their peer.
+   * `Infinity` waits for every receiver.
    * @default 1000
    */
   maxBroadcastWaitMs?: number;
@@ -172,6 +174,7 @@ export interface PlaygroundLimits {
    * An incoming file transfer that receives nothing for this long is
    * cancelled: its temporary file is deleted, its slot freed, and `error`
    * fires with `XPPG_ERR_FILE_TRANSFER_FAILED` naming the peer and the file.
+   * `Infinity` turns it off.
    * @default 30000
    */
   fileIdleTimeoutMs?: number;
