@@ -164,6 +164,15 @@ export function hostOf(address: string): string {
   return groups === null ? host : `[${groups.slice(0, 4).join(":")}::/64]`;
 }
 
+/**
+ * The key of a remote host as a connection reports it (`Connection.remoteHost`:
+ * an IPv4 address, or an IPv6 one without brackets): the same string
+ * {@link hostOf} gives for its address, an IPv6 host cut to its /64.
+ */
+export function hostKey(remoteHost: string): string {
+  return remoteHost.includes(":") ? hostOf(`host://[${remoteHost}]`) : remoteHost;
+}
+
 /** The eight groups of an IPv6 address (no zone, no embedded IPv4 handling beyond passing it through), or null. */
 function expandIpv6(text: string): string[] | null {
   const [head, tail, extra] = text.split("::");

@@ -9,7 +9,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
-import { hostOf, type AbuseGuard } from "./abuse-guard.js";
+import { hostKey, hostOf, type AbuseGuard } from "./abuse-guard.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
@@ -77,8 +77,7 @@ export class ConnectionGate {
       void conn.close();
       return;
     }
-    // Until `Connection` carries the remote host, it is parsed from the address.
-    const host = hostOf(conn.remoteAddress);
+    const host = hostKey(conn.remoteHost);
     const slot = this.#slots.take(host);
     if (typeof slot === "string") {
       // Too many half-open connections (from this host, or in all): shed load without spending a handshake on it.

@@ -3,7 +3,7 @@
  * host (issue 16, item 5): connections still in their handshake cost a
  * secure handshake and a timer each, so the node holds at most `max` of
  * them, and at most `perHost` from one host (one IPv4 address, one IPv6
- * /64; see `hostOf`), so one host keeping hundreds of connects in flight
+ * /64; see `hostKey`), so one host keeping hundreds of connects in flight
  * cannot lock honest new peers out.
  */
 
