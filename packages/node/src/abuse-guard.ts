@@ -148,29 +148,20 @@ export class AbuseGuard {
 }
 
 /**
- * The host part of an address like `tcp://1.2.3.4:5` or `ws://[::1]:5/x`,
- * or the address itself. An IPv6 host is cut to its /64 network: one
- * machine usually holds a whole /64, so banning single addresses in it
- * would ban nothing.
- */
-export function hostOf(address: string): string {
-  const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(address);
-  const host = m !== null && m[1] !== undefined && m[1] !== "" ? m[1] : address;
-  if (!host.startsWith("[")) return host;
-  // An IPv4 peer on a dual-stack listener: its IPv4 address, not the /64 every IPv4 peer shares.
-  const mapped = /^\[::ffff:(\d{1,3}(?:\.\d{1,3}){3})\]$/i.exec(host);
-  if (mapped !== null) return mapped[1]!;
-  const groups = expandIpv6(host.slice(1, -1));
-  return groups === null ? host : `[${groups.slice(0, 4).join(":")}::/64]`;
-}
-
-/**
- * The key of a remote host as a connection reports it (`Connection.remoteHost`:
- * an IPv4 address, or an IPv6 one without brackets): the same string
- * {@link hostOf} gives for its address, an IPv6 host cut to its /64.
+ * The ban and share key of a remote host as a connection reports it
+ * (`Connection.remoteHost`: an IPv4 address, or an IPv6 one, with or without
+ * brackets). An IPv6 host is cut to its /64 network: one machine usually
+ * holds a whole /64, so banning single addresses in it would ban nothing. An
+ * IPv4 peer on a dual-stack listener (`::ffff:1.2.3.4`) is its IPv4 address,
+ * not the /64 every IPv4 peer shares.
  */
 export function hostKey(remoteHost: string): string {
-  return remoteHost.includes(":") ? hostOf(`host://[${remoteHost}]`) : remoteHost;
+  const host = remoteHost.startsWith("[") && remoteHost.endsWith("]") ? remoteHost.slice(1, -1) : remoteHost;
+  if (!host.includes(":")) return host;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host);
+  if (mapped !== null) return mapped[1]!;
+  const groups = expandIpv6(host);
+  return groups === null ? `[${host}]` : `[${groups.slice(0, 4).join(":")}::/64]`;
 }
 
 /** The eight groups of an IPv6 address (no zone, no embedded IPv4 handling beyond passing it through), or null. */

@@ -5,7 +5,7 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { AbuseGuard, hostOf, type Ban } from "./abuse-guard.js";
+import { AbuseGuard, hostKey, type Ban } from "./abuse-guard.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerTable } from "./peer-table.js";
 
@@ -24,9 +24,9 @@ export class Bans {
     this.#o = options;
   }
 
-  /** Records a violation against the peer id (when proved) and the host; bans and disconnects them past the threshold. */
-  strike(peerId: string | undefined, address: string, error: XppgError): void {
-    const keys = [`host:${hostOf(address)}`];
+  /** Records a violation against the peer id (when proved) and the host (`Connection.remoteHost`); bans and disconnects them past the threshold. */
+  strike(peerId: string | undefined, remoteHost: string, error: XppgError): void {
+    const keys = [`host:${hostKey(remoteHost)}`];
     if (peerId !== undefined) keys.unshift(`peer:${peerId}`);
     for (const ban of this.#o.guard.strike(keys, `${error.code}: ${error.message}`)) {
       this.#o.banned(ban);
@@ -48,7 +48,7 @@ export class Bans {
       this.disconnect(ban.key.slice(5), ban.reason);
       return;
     }
-    for (const s of [...this.#o.table.sessions]) if (`host:${hostOf(s.connection.remoteAddress)}` === ban.key) s.close(bannedError(ban.key, ban));
+    for (const s of [...this.#o.table.sessions]) if (`host:${hostKey(s.connection.remoteHost)}` === ban.key) s.close(bannedError(ban.key, ban));
   }
 
   /** Closes the session of `peerId`, telling it why; false when there is none. */
@@ -65,7 +65,12 @@ export function bannedError(who: string, ban: Ban): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.BANNED, `The ${who} is banned ${until} (${ban.reason}). Use unban() to lift it.`, { details: { key: ban.key } });
 }
 
-/** The ban-list key of `ban`/`unban`'s argument: `host:...` and `peer:...` as given, a bare peer id as `peer:<id>`. */
+/**
+ * The ban-list key of `ban`/`unban`'s argument: `peer:...` as given, a bare
+ * peer id as `peer:<id>`, and `host:<address>` keyed as connections are (an
+ * IPv6 address by its /64), so `ban("host:2001:db8::7")` refuses that host.
+ */
 export function banKey(peerIdOrHost: string): string {
-  return peerIdOrHost.startsWith("host:") || peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
+  if (peerIdOrHost.startsWith("host:")) return `host:${hostKey(peerIdOrHost.slice(5))}`;
+  return peerIdOrHost.startsWith("peer:") ? peerIdOrHost : `peer:${peerIdOrHost}`;
 }

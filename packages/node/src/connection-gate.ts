@@ -9,7 +9,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
-import { hostKey, hostOf, type AbuseGuard } from "./abuse-guard.js";
+import { hostKey, type AbuseGuard } from "./abuse-guard.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
@@ -71,7 +71,7 @@ export class ConnectionGate {
       void conn.close();
       return;
     }
-    if (this.#o.guard.banned(`host:${hostOf(conn.remoteAddress)}`) !== undefined) {
+    if (this.#o.guard.banned(`host:${hostKey(conn.remoteHost)}`) !== undefined) {
       // A banned host gets no handshake at all.
       this.#o.refused();
       void conn.close();

@@ -91,7 +91,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const forged = (session: PeerSession, error: XppgError): void => {
     stats.forgedMessages++;
     report(error, session.peerId);
-    bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
+    bans.strike(session.authenticatedPeerId, session.connection.remoteHost, error);
   };
   const unchecked = (verdict: typeof VERDICT.REPLAY | typeof VERDICT.OVER_BUDGET): void => {
     if (verdict === VERDICT.REPLAY) stats.replayedBroadcasts++;
@@ -115,7 +115,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (error !== undefined && error.details?.remote !== true && earnsStrike(error, innerFrameLimit)) {
       stats.droppedPeers++;
       // Without encryption a peer id is only claimed: strike the host alone, or anyone could get any id banned.
-      bans.strike(session.authenticatedPeerId, session.connection.remoteAddress, error);
+      bans.strike(session.authenticatedPeerId, session.connection.remoteHost, error);
     }
     // Report misbehaviour once; a clean leave, a duplicate or our own shutdown
     // is no error, and a failed join is reported to its caller, not here.

@@ -1,16 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { AbuseGuard, hostOf, isStrike } from "../src/abuse-guard.js";
+import { AbuseGuard, hostKey, isStrike } from "../src/abuse-guard.js";
+import { banKey } from "../src/bans.js";
 
-describe("hostOf", () => {
+describe("hostKey", () => {
   it.each([
-    ["tcp://198.51.100.7:7337", "198.51.100.7"],
-    ["ws://example.org:80/xppg", "example.org"],
-    ["tcp://[2001:db8:1:2:3:4:5:6]:7337", "[2001:db8:1:2::/64]"],
-    ["tcp://[2001:db8:1:2::9]:1", "[2001:db8:1:2::/64]"],
-    ["tcp://[::1]:1", "[0:0:0:0::/64]"],
-    ["memory://node-1", "node-1"],
-  ])("%s -> %s", (address, host) => {
-    expect(hostOf(address)).toBe(host);
+    ["198.51.100.7", "198.51.100.7"],
+    ["2001:db8:1:2:3:4:5:6", "[2001:db8:1:2::/64]"],
+    ["[2001:db8:1:2::9]", "[2001:db8:1:2::/64]"],
+    ["2001:DB8:1:2::9", "[2001:db8:1:2::/64]"],
+    ["::1", "[0:0:0:0::/64]"],
+    ["::ffff:198.51.100.7", "198.51.100.7"],
+    ["node-1", "node-1"],
+    ["1::2::3", "[1::2::3]"],
+  ])("%s -> %s", (host, key) => {
+    expect(hostKey(host)).toBe(key);
   });
 });
 
@@ -50,5 +53,14 @@ describe("AbuseGuard", () => {
       expect(isStrike(code)).toBe(false);
     }
     expect(isStrike("XPPG_ERR_STATE_VERSION_TOO_FAR_AHEAD")).toBe(true);
+  });
+});
+
+describe("banKey", () => {
+  it("keys a host the way connections are keyed, so an operator's IPv6 ban covers its /64", () => {
+    expect(banKey("host:2001:db8:1:2::7")).toBe(`host:${hostKey("2001:db8:1:2:3:4:5:6")}`);
+    expect(banKey("host:::ffff:198.51.100.7")).toBe("host:198.51.100.7");
+    expect(banKey("peer:xp1abc")).toBe("peer:xp1abc");
+    expect(banKey("xp1abc")).toBe("peer:xp1abc");
   });
 });
