@@ -32,6 +32,8 @@ export interface GateOptions {
   running(): boolean;
   /** Counts a connection refused for a ban. */
   refused(): void;
+  /** Sockets the listeners hold before handing them over (`Listener.pendingConnections`): they count against `maxPendingHandshakes` too. */
+  heldByListeners(): number;
   report(error: XppgError, peerId: string | undefined): void;
 }
 
@@ -78,7 +80,7 @@ export class ConnectionGate {
       return;
     }
     const host = hostKey(conn.remoteHost);
-    const slot = this.#slots.take(host);
+    const slot = this.#slots.take(host, this.#o.heldByListeners());
     if (typeof slot === "string") {
       // Too many half-open connections (from this host, or in all): shed load without spending a handshake on it.
       void conn.close();

@@ -36,11 +36,15 @@ export class HandshakeSlots {
     return this.#byHost.get(host) ?? 0;
   }
 
-  /** Takes a slot for a connection from `host`, or says why not. */
-  take(host: string): HandshakeSlot | SlotRefusal {
+  /**
+   * Takes a slot for a connection from `host`, or says why not. `heldElsewhere`
+   * counts sockets accepted but not yet handed over (a WebSocket listener's
+   * unfinished upgrades), so that every socket counts from accept.
+   */
+  take(host: string, heldElsewhere = 0): HandshakeSlot | SlotRefusal {
     const mine = this.#byHost.get(host) ?? 0;
     if (mine >= this.perHost) return "host";
-    if (this.#total >= this.max) return "node";
+    if (this.#total + heldElsewhere >= this.max) return "node";
     this.#total++;
     this.#byHost.set(host, mine + 1);
     let held = true;

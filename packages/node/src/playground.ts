@@ -133,7 +133,7 @@ export class Playground {
       // plain, it carries the bundles themselves.
       const frameLimit = this.#o.encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#r.codec.maxSize + BUNDLE_LENGTH_BYTES;
       const transports = this.#o.transports ?? [await defaultTransport(frameLimit)];
-      await this.#r.transports.listen(transports, this.#o.listen, (conn) => this.#r.gate.accept(conn), signal);
+      await this.#r.transports.listen(transports, this.#o.listen, (conn) => this.#r.gate.accept(conn), signal, this.#o.limits.maxPendingHandshakes);
     } catch (error) {
       this.#phase = "new";
       throw error;

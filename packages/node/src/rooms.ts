@@ -133,8 +133,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     deliver: (session, envelope) => router.deliver(session, envelope),
     ended,
   };
-  const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report });
   const transports = new TransportSet();
+  const heldByListeners = (): number => transports.pendingConnections;
+  const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
   return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat() };
 }

@@ -20,13 +20,30 @@ export class TransportSet {
     return this.#listeners.map((l) => l.address);
   }
 
-  /** Listens on every address; on failure (or abort) closes what it opened and rejects. */
-  async listen(transports: readonly Transport[], addresses: readonly string[], onConnection: (conn: Connection) => void, signal: AbortSignal | undefined): Promise<void> {
+  /** Sockets the listeners hold between accept and hand-over (a WebSocket's unfinished upgrades). */
+  get pendingConnections(): number {
+    let n = 0;
+    for (const l of this.#listeners) n += l.pendingConnections;
+    return n;
+  }
+
+  /**
+   * Listens on every address; on failure (or abort) closes what it opened and
+   * rejects. `maxPendingConnections` caps what each listener holds before
+   * hand-over (the node passes its `maxPendingHandshakes`).
+   */
+  async listen(
+    transports: readonly Transport[],
+    addresses: readonly string[],
+    onConnection: (conn: Connection) => void,
+    signal: AbortSignal | undefined,
+    maxPendingConnections?: number,
+  ): Promise<void> {
     this.#transports = transports;
     try {
       for (const address of addresses) {
         const transport = this.for(address, "listen");
-        this.#listeners.push(await raceAbort(transport.listen(address, onConnection), signal, "start", (late) => void late.close()));
+        this.#listeners.push(await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", (late) => void late.close()));
       }
     } catch (error) {
       await this.close();

@@ -2,7 +2,8 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hostKey } from "../src/abuse-guard.js";
 import { HandshakeSlots } from "../src/handshake-slots.js";
-import { stopNodesAfterEach } from "./helpers.js";
+import { Playground } from "../src/index.js";
+import { stopNodesAfterEach, track } from "./helpers.js";
 import { errorsOf, tcpNode } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
@@ -54,5 +55,32 @@ describe("Playground: one host keeping connects in flight (real TCP)", () => {
     const joined = await Promise.all(honest.map((h) => h.join(pg.addresses[0]!, undefined, { timeoutMs: 3000 }).then(() => true, () => false)));
     expect(joined).toEqual([true, true, true]);
     await vi.waitFor(() => expect(pg.peers).toHaveLength(3));
+  });
+});
+
+describe("Playground on WebSocket: sockets count from accept", () => {
+  it("caps unfinished upgrades at maxPendingHandshakes, and an honest peer still joins", async () => {
+    const { webSocketTransport } = await import("@xppg/transport-ws");
+    const ws = (): Playground => track(new Playground("test-app", { listen: ["ws://127.0.0.1:0/xppg"], transports: [webSocketTransport()], limits: { maxPendingHandshakes: 4 } }));
+    const victim = ws();
+    await victim.start();
+    const port = victim.port!;
+    // Twelve clients that start an HTTP upgrade and never finish it.
+    const closed = new Set<Socket>();
+    for (let i = 0; i < 12; i++) {
+      const s = connect(port, "127.0.0.1");
+      sockets.push(s);
+      s.on("error", () => {});
+      s.on("close", () => closed.add(s));
+      s.write("GET /xppg HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    }
+    // The node's cap, not the WebSocket listener's own default (64), holds them: the rest are dropped at once.
+    await vi.waitFor(() => expect(closed.size).toBeGreaterThanOrEqual(8), { timeout: 3000 });
+    for (const s of sockets.splice(0)) s.destroy();
+    const honest = ws();
+    await honest.start();
+    // The listener frees the slots as it sees the clients go (well before its 5 s upgrade deadline).
+    await vi.waitFor(() => honest.join(`ws://127.0.0.1:${port}/xppg`, { timeoutMs: 1000 }), { timeout: 3000, interval: 100 });
+    await vi.waitFor(() => expect(victim.peers.map((p) => p.peerId)).toContain(honest.peerId));
   });
 });
