@@ -1,0 +1,51 @@
+// Release check for CI: `changeset status` must pass, and `changeset version`
+// must run to the end. The version step rewrites package.json files and
+// deletes changesets, so it runs in a scratch copy of the release inputs
+// (the root manifest, the workspace file, .changeset/ and every workspace
+// package.json), never in the checkout. Usage: node scripts/check-release.mjs
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const changeset = join(root, "node_modules", ".bin", "changeset");
+
+function run(cwd, args) {
+  const r = spawnSync(changeset, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
+  return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
+}
+
+function fail(what, output) {
+  console.error(`release check: ${what}\n${output}`);
+  process.exit(1);
+}
+
+const status = run(root, ["status"]);
+if (!status.ok) fail("`pnpm changeset status` failed", status.output);
+
+const scratch = mkdtempSync(join(tmpdir(), "xppg-release-"));
+try {
+  for (const file of ["package.json", "pnpm-workspace.yaml"]) cpSync(join(root, file), join(scratch, file));
+  cpSync(join(root, ".changeset"), join(scratch, ".changeset"), { recursive: true });
+  const workspaces = ["bench", ...["packages", "apps"].flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}`))];
+  for (const dir of workspaces) {
+    if (!existsSync(join(root, dir, "package.json"))) continue;
+    mkdirSync(join(scratch, dir), { recursive: true });
+    cpSync(join(root, dir, "package.json"), join(scratch, dir, "package.json"));
+  }
+  // The changelog generator named in .changeset/config.json is resolved from the scratch root.
+  symlinkSync(join(root, "node_modules"), join(scratch, "node_modules"), "dir");
+  const version = run(scratch, ["version"]);
+  if (!version.ok) fail("a dry `changeset version` failed", version.output);
+  const left = readdirSync(join(scratch, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md");
+  if (left.length > 0) fail(`a dry \`changeset version\` left changesets unconsumed: ${left.join(", ")}`, version.output);
+  const bumped = workspaces.filter((dir) => {
+    const before = existsSync(join(root, dir, "package.json")) && JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")).version;
+    const after = existsSync(join(scratch, dir, "package.json")) && JSON.parse(readFileSync(join(scratch, dir, "package.json"), "utf8")).version;
+    return before !== after;
+  });
+  console.log(`release check: changeset status ok; a dry changeset version bumps ${bumped.length} package(s)`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
