@@ -6,6 +6,12 @@ import { defineConfig } from "vitest/config";
 // `pnpm vitest run --project framing` (or `pnpm test` inside a package) runs
 // one package. Tests import workspace packages through their `source`
 // export condition: no build step between an edit and a test run.
+//
+// The exception: tests that start child processes on the BUILT package (as a
+// user's program would). Their projects get a global setup that builds the
+// package and its dependencies first (a turbo cache hit when nothing
+// changed), so they never run a stale or missing `dist/`.
+const runsBuiltCode = new Set(["node", "secure", "chat"]);
 const projects = ["packages", "apps"].flatMap((group) =>
   readdirSync(group)
     .filter((name) => existsSync(`${group}/${name}/test`))
@@ -15,6 +21,7 @@ const projects = ["packages", "apps"].flatMap((group) =>
         name,
         root: `${group}/${name}`,
         include: ["test/**/*.test.ts"],
+        ...(runsBuiltCode.has(name) ? { globalSetup: ["../../tools/test/build-before-tests.ts"] } : {}),
       },
     })),
 );

@@ -7,14 +7,15 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 
 /**
  * End to end through real processes: the built app, as a user starts it.
- * `pnpm test` builds first; a run without a build skips, saying why.
+ * The project's global setup (tools/test/build-before-tests.ts) builds it first.
  */
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/main.js");
 /** The chats' config folder (their key files): a fresh one per test run, removed after. */
 const CONFIG_HOME = mkdtempSync(join(tmpdir(), "xppg-chat-config-"));
 afterAll(() => rmSync(CONFIG_HOME, { recursive: true, force: true }));
-const BUILT = existsSync(MAIN);
-if (!BUILT) console.warn(`chat integration tests skipped: ${MAIN} does not exist. Run \`pnpm build\` first (\`pnpm test\` does).`);
+if (!existsSync(MAIN)) {
+  throw new Error(`${MAIN} does not exist: run \`pnpm exec turbo run build --filter=@xppg/chat-app...\` from the repository root.`);
+}
 
 const WAIT_MS = 15_000;
 
@@ -90,7 +91,7 @@ async function startChat(args: string[]): Promise<{ proc: Proc; port: number; pe
   return { proc, port: Number(listening[1]), peerId: who[1]! };
 }
 
-describe.skipIf(!BUILT)("apps/chat end to end", () => {
+describe("apps/chat end to end", () => {
   it("--help prints the usage and exits 0", async () => {
     const proc = chatProcess(["--help"]);
     expect(await proc.exited()).toBe(0);

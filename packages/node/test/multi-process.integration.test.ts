@@ -7,9 +7,11 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessPeer } from "./fixtures/process-peer.js";
 
-// The child processes import the built package, as users do.
-const built = existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)));
-if (!built) console.log("[skip] multi-process tests: packages/node is not built; run `pnpm test` from the root (it builds first).");
+// The child processes import the built package, as users do. The project's
+// global setup (tools/test/build-before-tests.ts) builds it before the run.
+if (!existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)))) {
+  throw new Error("packages/node is not built: run `pnpm exec turbo run build --filter=@xppg/node...` from the repository root.");
+}
 
 const peers: ProcessPeer[] = [];
 const dirs: string[] = [];
@@ -24,7 +26,7 @@ async function startPeer(env: Record<string, string> = {}) {
   return p;
 }
 
-describe.skipIf(!built)("Playground across OS processes over TCP", () => {
+describe("Playground across OS processes over TCP", () => {
   it("three processes join and exchange direct and broadcast text", async () => {
     const hub = await startPeer();
     const [x, y] = await Promise.all([startPeer(), startPeer()]);

@@ -1,0 +1,31 @@
+// Vitest global setup for the projects whose tests run the BUILT code
+// (child processes that import `dist/`, as a user's program would). It builds
+// the project's package and everything it depends on through turbo before
+// any worker starts, so such a test never runs a stale or missing `dist/`.
+// Turbo hashes the inputs: when nothing changed this is a cache hit (about
+// 0.2 s); a cold build of the whole graph takes about 2 s.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { TestProject } from "vitest/node";
+
+const repoRoot = resolve(import.meta.dirname, "../..");
+
+export default function setup(project: TestProject): void {
+  const pkgName = (JSON.parse(readFileSync(join(project.config.root, "package.json"), "utf8")) as { name: string }).name;
+  const args = ["run", "build", `--filter=${pkgName}...`, "--output-logs=errors-only"];
+  const run = spawnSync(join(repoRoot, "node_modules", ".bin", "turbo"), args, {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+    timeout: 300_000,
+  });
+  if (run.status !== 0) {
+    throw new Error(
+      `the ${project.name} tests run the built package, and building it failed. ` +
+        `Run \`pnpm exec turbo run build --filter=${pkgName}...\` from the repository root and fix what it reports.\n` +
+        `${run.stdout ?? ""}${run.stderr ?? ""}${run.error ? String(run.error) : ""}`,
+    );
+  }
+}
