@@ -8,11 +8,12 @@ export const DEFAULT_LEASE_SECONDS = 3600;
 export const DEFAULT_DESCRIPTION = "xppg";
 
 /**
- * Hard limit on one port-mapping SOAP call that is left to finish after
- * {@link tryUpnpMap} gave up, so a late answer can still be undone. Past it the
- * call is abandoned and a best-effort DeletePortMapping is sent.
+ * Default hard limit on one port-mapping SOAP call that is left to finish
+ * after {@link tryUpnpMap} gave up, so a late answer can still be undone
+ * (`NatOptions.mappingCallTimeoutMs`). Past it the call is abandoned and a
+ * best-effort DeletePortMapping is sent.
  */
-export const MUTATING_CALL_TIMEOUT_MS = 5000;
+export const DEFAULT_MAPPING_CALL_TIMEOUT_MS = 5000;
 
 /** Upper bound on a device description we are willing to read. */
 export const MAX_DESCRIPTION_BYTES = 256 * 1024;

@@ -1,4 +1,4 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
 import { MAX_GATEWAY_TEXT_CHARS } from "./constants.js";
 
 /** Every code a {@link NatError} can carry. Stable across releases. */
@@ -17,6 +17,8 @@ export const NAT_ERROR_CODES = {
   REMOVE_FAILED: "XPPG_ERR_NAT_REMOVE_FAILED",
   /** The options passed to {@link tryUpnpMap} are invalid (a programming error). */
   INVALID_OPTIONS: "XPPG_ERR_NAT_INVALID_OPTIONS",
+  /** The caller's `signal` fired before {@link tryUpnpMap} finished (shared with every package). */
+  ABORTED: XPPG_ERROR_CODES.ABORTED,
 } as const;
 
 /** One of the {@link NAT_ERROR_CODES} values. */

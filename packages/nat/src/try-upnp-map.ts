@@ -3,8 +3,8 @@ import { isIPv4 } from "node:net";
 import {
   DEFAULT_DESCRIPTION,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_MAPPING_CALL_TIMEOUT_MS,
   DEFAULT_TIMEOUT_MS,
-  MUTATING_CALL_TIMEOUT_MS,
   UPNP_ONLY_PERMANENT_LEASES,
 } from "./constants.js";
 import { chooseService, fetchServices } from "./description.js";
@@ -22,6 +22,8 @@ interface Normalized {
   readonly description: string;
   readonly leaseSeconds: number;
   readonly timeoutMs: number;
+  readonly mappingCallTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
   readonly gatewayUrl: URL | undefined;
   readonly settings: MappingSettings;
 }
@@ -36,7 +38,8 @@ type Stage = "discovery" | "control";
  * Never rejects for a missing or misbehaving gateway: it resolves within about
  * `timeoutMs` with `mapped: false` and a typed `error`. A mapping that the
  * gateway confirms after that is deleted again. Rejects only for invalid options
- * (`XPPG_ERR_NAT_INVALID_OPTIONS`).
+ * (`XPPG_ERR_NAT_INVALID_OPTIONS`) and when `options.signal` fires first
+ * (`XPPG_ERR_ABORTED`).
  *
  * @example
  * const nat = await tryUpnpMap({ internalPort: 7337 });
@@ -45,16 +48,23 @@ type Stage = "discovery" | "control";
  */
 export async function tryUpnpMap(options: NatOptions): Promise<NatResult> {
   const opts = normalize(options);
+  if (opts.signal?.aborted) throw abortedError(opts.signal);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);
+  // The caller's signal stops the attempt the same way the deadline does.
+  const stop = opts.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, opts.signal]);
   const state: { stage: Stage; gateway?: string } = { stage: "discovery" };
   const started = performance.now();
-  const work = attempt(opts, deadline.signal, state);
+  const work = attempt(opts, stop, state);
   // The attempt may settle after we answered; its own code undoes late mappings.
   work.catch(() => {});
   try {
-    return await new Promise<NatResult>((resolve) => {
+    return await new Promise<NatResult>((resolve, reject) => {
       const onDeadline = (): void => {
+        if (opts.signal?.aborted) {
+          reject(abortedError(opts.signal));
+          return;
+        }
         const details = { timeoutMs: opts.timeoutMs, elapsedMs: Math.round(performance.now() - started), ...(state.gateway ? { gateway: state.gateway } : {}) };
         const error =
           state.stage === "discovery"
@@ -62,14 +72,14 @@ export async function tryUpnpMap(options: NatOptions): Promise<NatResult> {
             : new NatError(NAT_ERROR_CODES.TIMEOUT, `The UPnP gateway at ${state.gateway ?? "?"} did not finish the mapping within ${opts.timeoutMs} ms. Try a larger timeoutMs, or forward the port by hand.`, { details });
         resolve(unmappedResult(opts, error));
       };
-      deadline.signal.addEventListener("abort", onDeadline, { once: true });
+      stop.addEventListener("abort", onDeadline, { once: true });
       work.then(
         (result) => {
-          deadline.signal.removeEventListener("abort", onDeadline);
+          stop.removeEventListener("abort", onDeadline);
           resolve(result);
         },
         (err: unknown) => {
-          deadline.signal.removeEventListener("abort", onDeadline);
+          stop.removeEventListener("abort", onDeadline);
           resolve(unmappedResult(opts, toNatError(err, state)));
         },
       );
@@ -128,13 +138,13 @@ async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: St
   };
   let granted: PortMappingRequest;
   try {
-    await addOrUndo(client, request, signal);
+    await addOrUndo(client, request, signal, opts.mappingCallTimeoutMs);
     granted = request;
   } catch (err) {
     if (signal.aborted || request.leaseSeconds === 0 || !onlyPermanentLeases(err)) throw err;
     // OnlyPermanentLeasesSupported (725): ask again for a permanent lease, which remove() deletes.
     granted = { ...request, leaseSeconds: 0 };
-    await addOrUndo(client, granted, signal);
+    await addOrUndo(client, granted, signal, opts.mappingCallTimeoutMs);
   }
   return new UpnpMapping(client, granted, externalIp, opts.settings);
 }
@@ -143,12 +153,13 @@ async function attempt(opts: Normalized, signal: AbortSignal, state: { stage: St
  * AddPortMapping that never leaves an orphan: if the gateway confirms after the
  * deadline, or never answers (the mapping may exist), a DeletePortMapping follows.
  */
-async function addOrUndo(client: IgdClient, request: PortMappingRequest, signal: AbortSignal): Promise<void> {
+async function addOrUndo(client: IgdClient, request: PortMappingRequest, signal: AbortSignal, callTimeoutMs: number): Promise<void> {
   const undo = (): void => {
-    client.deletePortMapping(request, MUTATING_CALL_TIMEOUT_MS).catch(() => {});
+    // Best effort: nobody is waiting for this any more, and a failure changes nothing we could report.
+    client.deletePortMapping(request, callTimeoutMs).catch(() => {});
   };
   try {
-    await client.addPortMapping(request, MUTATING_CALL_TIMEOUT_MS);
+    await client.addPortMapping(request, callTimeoutMs);
   } catch (err) {
     if (err instanceof UpnpCallError && err.outcomeUnknown) undo();
     throw err;
@@ -180,6 +191,12 @@ function localAddressTowards(host: string): Promise<string> {
   });
 }
 
+function abortedError(signal: AbortSignal): NatError {
+  return new NatError(NAT_ERROR_CODES.ABORTED, "tryUpnpMap was aborted by its signal before it finished; a mapping that lands later is deleted again.", {
+    cause: signal.reason,
+  });
+}
+
 function toNatError(err: unknown, state: { stage: Stage; gateway?: string }): NatError {
   if (err instanceof NatError) return err;
   const gateway = state.gateway ?? "?";
@@ -207,6 +224,10 @@ function normalize(options: NatOptions): Normalized {
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 0 || leaseSeconds > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(leaseSeconds)}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  const mappingCallTimeoutMs = options.mappingCallTimeoutMs ?? DEFAULT_MAPPING_CALL_TIMEOUT_MS;
+  if (!Number.isFinite(mappingCallTimeoutMs) || mappingCallTimeoutMs <= 0) fail(`mappingCallTimeoutMs must be a positive number, got ${String(mappingCallTimeoutMs)}`);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) fail("signal must be an AbortSignal");
   const description = options.description ?? DEFAULT_DESCRIPTION;
   if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
   let gatewayUrl: URL | undefined;
@@ -225,6 +246,8 @@ function normalize(options: NatOptions): Normalized {
     description,
     leaseSeconds,
     timeoutMs,
+    mappingCallTimeoutMs,
+    signal,
     gatewayUrl,
     settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
   };

@@ -45,6 +45,21 @@ export interface NatOptions {
    */
   timeoutMs?: number;
   /**
+   * Hard limit on one AddPortMapping call, and on the DeletePortMapping that
+   * undoes a mapping confirmed after `timeoutMs`: such a call is left to
+   * finish past `timeoutMs` so that a late mapping can still be seen and
+   * deleted. Past this limit the call is abandoned and a best-effort
+   * DeletePortMapping is sent.
+   * @default 5000
+   */
+  mappingCallTimeoutMs?: number;
+  /**
+   * Gives up the attempt early. The promise then rejects with
+   * `XPPG_ERR_ABORTED` (the signal's reason as `cause`), and a mapping the
+   * gateway confirms afterwards is deleted again.
+   */
+  signal?: AbortSignal;
+  /**
    * Renew a timed lease at half-time while the mapping is alive. Timers are
    * `unref()`ed: they never keep the process alive.
    * @default true
@@ -65,35 +80,59 @@ export interface NatOptions {
   onRenewed?: (renewal: NatRenewal) => void;
 }
 
-/** The outcome of {@link tryUpnpMap}. `mapped` tells which half applies. */
-export interface NatResult {
-  /** True when the gateway holds the mapping now. */
-  readonly mapped: boolean;
-  /** How it was mapped; `null` when `mapped` is false. */
-  readonly method: NatMethod | null;
-  /** The gateway's public address as it reported it; `null` if unknown. */
-  readonly externalIp: string | null;
+/** The fields and calls of every {@link NatResult}, mapped or not. */
+export interface NatResultBase extends AsyncDisposable {
   /** The public port (as asked; UPnP AddPortMapping never picks another). */
   readonly externalPort: number;
   /** The local port the mapping points at. */
   readonly internalPort: number;
-  /** The local address the mapping points at; `null` when not mapped. */
-  readonly internalIp: string | null;
   /** The mapped protocol. */
   readonly protocol: NatProtocol;
   /**
-   * The lease the gateway accepted, in seconds; `0` is a permanent mapping
-   * (it stays until `remove()`). `0` as well when `mapped` is false.
-   */
-  readonly leaseSeconds: number;
-  /** Why `mapped` is false. Absent when mapped. */
-  readonly error?: NatError;
-  /**
    * Deletes the mapping on the gateway and stops renewal. Idempotent; resolves
    * (never rejects) within about `timeoutMs`; a failure goes to `onError`.
+   * Does nothing on an unmapped result.
    */
   remove(): Promise<void>;
+  /** The same as {@link NatResultBase.remove}, so `await using nat = await tryUpnpMap(...)` removes the mapping at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** A {@link NatResult} whose mapping the gateway holds now. */
+export interface NatMapped extends NatResultBase {
+  readonly mapped: true;
+  /** How it was mapped. */
+  readonly method: NatMethod;
+  /** The gateway's public address as it reported it; `null` if unknown. */
+  readonly externalIp: string | null;
+  /** The local address the mapping points at. */
+  readonly internalIp: string;
+  /**
+   * The lease the gateway accepted, in seconds; `0` is a permanent mapping
+   * (it stays until `remove()`).
+   */
+  readonly leaseSeconds: number;
+  /** Absent: nothing went wrong. */
+  readonly error?: undefined;
+}
+
+/** A {@link NatResult} without a mapping; `error` says why. */
+export interface NatUnmapped extends NatResultBase {
+  readonly mapped: false;
+  readonly method: null;
+  readonly externalIp: null;
+  readonly internalIp: null;
+  readonly leaseSeconds: 0;
+  /** Why there is no mapping. */
+  readonly error: NatError;
+}
+
+/**
+ * The outcome of {@link tryUpnpMap}: check `mapped` and TypeScript narrows to
+ * {@link NatMapped} (`method`, `internalIp` set) or {@link NatUnmapped}
+ * (`error` set).
+ */
+export type NatResult = NatMapped | NatUnmapped;
 
 /**
  * Anything that can open a port on the way in. `@xppg/node` accepts one, so

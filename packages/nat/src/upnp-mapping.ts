@@ -2,7 +2,7 @@ import { UPNP_NO_SUCH_ENTRY } from "./constants.js";
 import { NAT_ERROR_CODES, NatError, UpnpCallError } from "./errors.js";
 import type { IgdClient, PortMappingRequest } from "./igd-client.js";
 import type { NatError as NatErrorType } from "./errors.js";
-import type { NatMethod, NatOptions, NatProtocol, NatResult } from "./types.js";
+import type { NatMapped, NatMethod, NatOptions, NatProtocol, NatUnmapped } from "./types.js";
 
 /** Settings a live mapping keeps from the options. */
 export interface MappingSettings {
@@ -26,7 +26,7 @@ export function retryDelayMs(leaseSeconds: number): number {
  * A mapping the gateway holds: renews its lease at half-time while alive (timers
  * `unref()`ed) and deletes it on `remove()`.
  */
-export class UpnpMapping implements NatResult {
+export class UpnpMapping implements NatMapped {
   readonly mapped = true;
   readonly method: NatMethod;
   readonly externalIp: string | null;
@@ -61,6 +61,11 @@ export class UpnpMapping implements NatResult {
   remove(): Promise<void> {
     this.#removing ??= this.#remove();
     return this.#removing;
+  }
+
+  /** Removes the mapping: `await using nat = await tryUpnpMap(...)` cleans up at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.remove();
   }
 
   /** A plain object for logs (what `console.log` and `JSON.stringify` show). */
@@ -137,7 +142,8 @@ export class UpnpMapping implements NatResult {
 export function unmappedResult(
   request: { externalPort: number; internalPort: number; protocol: NatProtocol },
   error: NatErrorType,
-): NatResult {
+): NatUnmapped {
+  const remove = (): Promise<void> => Promise.resolve();
   return {
     mapped: false,
     method: null,
@@ -148,7 +154,8 @@ export function unmappedResult(
     protocol: request.protocol,
     leaseSeconds: 0,
     error,
-    remove: () => Promise.resolve(),
+    remove,
+    [Symbol.asyncDispose]: remove,
   };
 }
 

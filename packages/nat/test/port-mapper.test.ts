@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createUpnpPortMapper, upnpPortMapper, type NatResult, type PortMapper } from "../src/index.js";
+import { NAT_ERROR_CODES, NatError, createUpnpPortMapper, upnpPortMapper, type NatResult, type PortMapper } from "../src/index.js";
 import { renewDelayMs, retryDelayMs } from "../src/upnp-mapping.js";
 import { startFakeGateway, type FakeGateway } from "./fixtures/fake-gateway.js";
 
@@ -23,13 +23,21 @@ describe("PortMapper", () => {
   });
 
   it("is a small interface a custom strategy can implement", async () => {
-    const fixed: PortMapper = {
-      map: async (o): Promise<NatResult> => ({
-        mapped: true, method: null, externalIp: "198.51.100.9", externalPort: o.externalPort ?? o.internalPort,
-        internalPort: o.internalPort, internalIp: null, protocol: o.protocol ?? "TCP", leaseSeconds: 0, remove: async () => {},
-      }),
+    // A strategy that never maps (say, a policy that forbids UPnP) still answers in the same shape.
+    const never: PortMapper = {
+      map: async (o): Promise<NatResult> => {
+        const remove = async (): Promise<void> => {};
+        return {
+          mapped: false, method: null, externalIp: null, externalPort: o.externalPort ?? o.internalPort, internalPort: o.internalPort,
+          internalIp: null, protocol: o.protocol ?? "TCP", leaseSeconds: 0, remove, [Symbol.asyncDispose]: remove,
+          error: new NatError(NAT_ERROR_CODES.NO_GATEWAY, "Port mapping is switched off here; forward the port by hand."),
+        };
+      },
     };
-    await expect(fixed.map({ internalPort: 7337 })).resolves.toMatchObject({ externalPort: 7337 });
+    const nat = await never.map({ internalPort: 7337 });
+    expect(nat).toMatchObject({ mapped: false, externalPort: 7337 });
+    // `mapped` narrows the union: `error` is there without a `?.`.
+    if (!nat.mapped) expect(nat.error.code).toBe(NAT_ERROR_CODES.NO_GATEWAY);
   });
 });
 

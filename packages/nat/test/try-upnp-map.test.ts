@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { NAT_ERROR_CODES, tryUpnpMap, type NatError } from "../src/index.js";
@@ -13,8 +13,18 @@ async function gateway(options: FakeGatewayOptions): Promise<FakeGateway> {
   return gw;
 }
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
+
+/**
+ * Lease renewal runs on `setTimeout`: the renewal tests fake that clock (and
+ * only that one; sockets and `AbortSignal.timeout` stay real) and step it, so
+ * they neither wait out leases nor sleep to show that nothing else happens.
+ */
+function fakeRenewalClock(): void {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+}
 
 /** Handles that keep the event loop alive (timers, sockets), by kind. */
 function liveHandles(): string[] {
@@ -104,36 +114,47 @@ describe.each([
   it("renews a short lease before it expires and reports each renewal", async () => {
     const gw = await gateway({ version });
     const renewals: number[] = [];
+    fakeRenewalClock();
     const nat = await tryUpnpMap({ internalPort: 40006, leaseSeconds: 2, gatewayUrl: gw.url, onRenewed: (r) => renewals.push(r.leaseSeconds) });
     expect(nat.mapped).toBe(true);
-    await gw.waitFor("AddPortMapping", 3, 6000); // the first add plus two renewals, 1 s apart
-    expect(renewals.length).toBeGreaterThanOrEqual(1);
+    expect(vi.getTimerCount()).toBe(1); // the renewal, due at half the lease
+    await vi.advanceTimersByTimeAsync(999);
+    expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(1); // not due yet
+    for (const n of [1, 2]) {
+      await vi.advanceTimersByTimeAsync(n === 1 ? 1 : 1000);
+      await gw.waitFor("AddPortMapping", n + 1);
+      await expect.poll(() => renewals.length).toBe(n);
+    }
     expect(gw.descriptionFetches).toBe(1); // calls and renewals use the control URL read once
-    expect(renewals.every((l) => l === 2)).toBe(true);
+    expect(renewals).toEqual([2, 2]);
     await nat.remove();
-    const adds = gw.calls.filter((c) => c.action === "AddPortMapping").length;
-    await new Promise((r) => setTimeout(r, 1300));
-    expect(gw.calls.filter((c) => c.action === "AddPortMapping").length).toBe(adds); // renewal stopped
+    expect(vi.getTimerCount()).toBe(0); // renewal stopped: nothing is scheduled any more
   });
 
   it("reports failed renewals through onError and keeps retrying", async () => {
     let adds = 0;
     const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" && ++adds > 1 ? { upnpErrorCode: 501 } : undefined) });
     const errors: NatError[] = [];
+    fakeRenewalClock();
     const nat = await tryUpnpMap({ internalPort: 40007, leaseSeconds: 2, gatewayUrl: gw.url, onError: (e) => errors.push(e) });
     expect(nat.mapped).toBe(true);
-    await gw.waitFor("AddPortMapping", 3, 6000);
-    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(2);
+    for (const n of [1, 2]) {
+      // the renewal at half the lease (1 s), then a retry at a quarter of it (at least 1 s)
+      await vi.advanceTimersByTimeAsync(1000);
+      await expect.poll(() => errors.length).toBe(n);
+    }
+    expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(3);
     expect(errors[0]?.code).toBe(NAT_ERROR_CODES.RENEWAL_FAILED);
     await nat.remove();
   });
 
   it("does not renew when renew is false, or when the lease is permanent", async () => {
     const gw = await gateway({ version });
+    fakeRenewalClock();
     const a = await tryUpnpMap({ internalPort: 40008, leaseSeconds: 1, renew: false, gatewayUrl: gw.url });
     const b = await tryUpnpMap({ internalPort: 40009, leaseSeconds: 0, gatewayUrl: gw.url });
     expect([a.leaseSeconds, b.leaseSeconds]).toEqual([1, 0]);
-    await new Promise((r) => setTimeout(r, 1200));
+    expect(vi.getTimerCount()).toBe(0); // no renewal is scheduled, now or ever
     expect(gw.calls.filter((c) => c.action === "AddPortMapping")).toHaveLength(2);
     await Promise.all([a.remove(), b.remove()]);
   });
@@ -151,6 +172,54 @@ describe.each([
     const nat = await tryUpnpMap({ internalPort: 40012, gatewayUrl: gw.url });
     expect(nat.error?.code).toBe(NAT_ERROR_CODES.UNSUPPORTED_GATEWAY);
     expect(gw.calls).toHaveLength(0);
+  });
+});
+
+describe("AbortSignal and Symbol.asyncDispose", () => {
+  it("an already aborted signal rejects with XPPG_ERR_ABORTED and sends nothing", async () => {
+    const gw = await gateway({ version: 2 });
+    const reason = new Error("shutting down");
+    const err = await tryUpnpMap({ internalPort: 40040, gatewayUrl: gw.url, signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: NAT_ERROR_CODES.ABORTED, cause: reason });
+    expect(gw.calls).toEqual([]);
+    expect(gw.descriptionFetches).toBe(0);
+  });
+
+  it("aborting while AddPortMapping is in flight rejects at once and deletes the mapping that lands late", async () => {
+    const gw = await gateway({ version: 2, answer: (c) => (c.action === "AddPortMapping" ? { delayMs: 300 } : undefined) });
+    const controller = new AbortController();
+    const attempt = tryUpnpMap({ internalPort: 40041, gatewayUrl: gw.url, signal: controller.signal, timeoutMs: 10_000 });
+    await gw.waitFor("AddPortMapping");
+    controller.abort();
+    await expect(attempt).rejects.toMatchObject({ code: NAT_ERROR_CODES.ABORTED });
+    expect((await gw.waitFor("DeletePortMapping")).args).toMatchObject({ NewExternalPort: "40041", NewProtocol: "TCP" });
+    await expect.poll(() => gw.mappings.size).toBe(0);
+  });
+
+  it("a signal that never fires changes nothing", async () => {
+    const gw = await gateway({ version: 1 });
+    const nat = await tryUpnpMap({ internalPort: 40042, gatewayUrl: gw.url, signal: new AbortController().signal });
+    expect(nat.mapped).toBe(true);
+    await nat.remove();
+  });
+
+  it("await using removes the mapping at the end of the scope, mapped or not", async () => {
+    const gw = await gateway({ version: 2 });
+    {
+      await using nat = await tryUpnpMap({ internalPort: 40043, gatewayUrl: gw.url });
+      expect(nat.mapped).toBe(true);
+      expect(gw.mappings.size).toBe(1);
+    }
+    expect(gw.mappings.size).toBe(0);
+    expect(gw.calls.filter((c) => c.action === "DeletePortMapping")).toHaveLength(1);
+    const port = await closedPort();
+    {
+      await using nat = await tryUpnpMap({ internalPort: 40044, gatewayUrl: `http://127.0.0.1:${port}/rootDesc.xml` });
+      // `mapped` narrows the result: `error` needs no `?.` here, and `method` is null.
+      if (nat.mapped) throw new Error("nothing listens there; it cannot be mapped");
+      expect(nat.error.code).toBe(NAT_ERROR_CODES.NO_GATEWAY);
+      expect(nat.method).toBeNull();
+    }
   });
 });
 
@@ -188,12 +257,12 @@ describe("without a working gateway", () => {
   it.each([1, 2] as const)("returns TIMEOUT when an IGDv%i gateway never answers AddPortMapping, and undoes it afterwards", async (version) => {
     const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" ? { hang: true } : undefined) });
     const before = liveHandles();
-    const nat = await tryUpnpMap({ internalPort: 40022, timeoutMs: 300, gatewayUrl: gw.url });
+    const nat = await tryUpnpMap({ internalPort: 40022, timeoutMs: 300, mappingCallTimeoutMs: 600, gatewayUrl: gw.url });
     expect(nat.error?.code).toBe(NAT_ERROR_CODES.TIMEOUT);
-    // after the 5 s hard limit on the abandoned call, a best-effort delete goes out
-    await gw.waitFor("DeletePortMapping", 1, 9000);
+    // after the hard limit on the abandoned call (mappingCallTimeoutMs), a best-effort delete goes out
+    await gw.waitFor("DeletePortMapping", 1, 5000);
     await expect.poll(() => newHandles(before), { timeout: 3000 }).toEqual([]);
-  }, 15_000);
+  });
 
   it("never rejects for gateway trouble, but rejects invalid options with INVALID_OPTIONS", async () => {
     for (const bad of [
@@ -250,9 +319,11 @@ describe.each([1, 2] as const)("a hostile IGDv%i gateway", (version) => {
     let adds = 0;
     const gw = await gateway({ version, answer: (c) => (c.action === "AddPortMapping" && ++adds > 1 ? { rawBody: "<s:Envelope><oops" } : undefined) });
     const errors: NatError[] = [];
+    fakeRenewalClock();
     const nat = await tryUpnpMap({ internalPort: 40031, leaseSeconds: 2, gatewayUrl: gw.url, onError: (e) => errors.push(e) });
     expect(nat.mapped).toBe(true);
-    await expect.poll(() => errors.length, { timeout: 6000 }).toBeGreaterThanOrEqual(1);
+    await vi.advanceTimersByTimeAsync(1000); // the renewal is due at half the lease
+    await expect.poll(() => errors.length).toBe(1);
     expect(errors[0]?.code).toBe(NAT_ERROR_CODES.RENEWAL_FAILED);
     await nat.remove();
     expect(gw.mappings.size).toBe(0);
