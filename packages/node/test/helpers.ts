@@ -3,6 +3,7 @@ import { EnvelopeCodec, ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Transport } from "@xppg/transport";
 import { PROTOCOL_VERSION, Playground, type NatResult, type PlaygroundOptions, type PlaygroundEvents } from "../src/index.js";
+import { until } from "../../../tools/test/until.js";
 
 let counter = 0;
 
@@ -58,13 +59,19 @@ export function nextEvent<K extends keyof PlaygroundEvents>(pg: Playground, name
   });
 }
 
-/** Waits until `check` is true, polling; fails after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+export { until };
+
+/**
+ * A barrier for "nothing else happens" checks: `a` and `b` each send the other
+ * a message and wait for the other's. Messages on a connection arrive in
+ * order, so whatever either sent before has been handled once this resolves.
+ */
+export async function roundTrip(a: Playground, b: Playground, timeoutMs = 5000): Promise<void> {
+  const kind = "test:round-trip";
+  const atA = collect(a, kind);
+  const atB = collect(b, kind);
+  await Promise.all([a.send(kind, { from: a.peerId }, { to: b.peerId }), b.send(kind, { from: b.peerId }, { to: a.peerId })]);
+  await until(() => atA.length > 0 && atB.length > 0, timeoutMs, "a round trip between the two nodes");
 }
 
 /** Collects the messages of one kind that a node receives. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
 import { Playground, type NatResult, type PlaygroundOptions } from "../src/index.js";
-import { collect, mappedResult, nextEvent, until, node, stopNodesAfterEach, track } from "./helpers.js";
+import { collect, mappedResult, nextEvent, roundTrip, until, node, stopNodesAfterEach, track } from "./helpers.js";
 
 stopNodesAfterEach();
 
@@ -150,7 +150,7 @@ describe("Playground: handshake rules", () => {
     expect(await b.join(a.addresses[0]!, undefined, { peerId: a.peerId })).toMatchObject({ peerId: a.peerId, address: before });
     expect(again.peerId).toBe(a.peerId);
     await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one peer each");
-    await new Promise((r) => setTimeout(r, 50));
+    await roundTrip(a, b);
     expect(a.peers).toHaveLength(1);
     expect(b.peers).toHaveLength(1);
   });
@@ -161,7 +161,7 @@ describe("Playground: handshake rules", () => {
     const [pa, pb] = await Promise.all([a.join(b.addresses[0]!), b.join(a.addresses[0]!)]);
     expect(pa.peerId).toBe(b.peerId);
     expect(pb.peerId).toBe(a.peerId);
-    await new Promise((r) => setTimeout(r, 50));
+    await roundTrip(a, b);
     expect(a.peers).toHaveLength(1);
     expect(b.peers).toHaveLength(1);
     const got = collect(a, "text");
@@ -280,7 +280,10 @@ describe("Playground: disconnect", () => {
     const errors: string[] = [];
     b.events.on("error", (e) => void errors.push(e.code));
     await expect(b.join(a.addresses[0]!)).rejects.toMatchObject({ code: "XPPG_ERR_APP_MISMATCH" });
-    await new Promise((r) => setTimeout(r, 50));
+    // A join that works, after the refused one: an error event from the refusal would have come by now.
+    const c = await node("other-app");
+    await c.join(b.addresses[0]!);
+    await roundTrip(b, c);
     expect(errors).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { until, node, stopNodesAfterEach } from "./helpers.js";
+import { roundTrip, until, node, stopNodesAfterEach } from "./helpers.js";
 
 stopNodesAfterEach();
 
@@ -42,7 +42,7 @@ describe("Playground: shared state", () => {
     const b = await node("test-app", { autoSyncState: false });
     await b.join(a.addresses[0]!);
     a.state.set("x", 1);
-    await new Promise((r) => setTimeout(r, 50));
+    await roundTrip(a, b); // an automatic update sent with the set would have arrived before a's message
     expect(b.state.has("x")).toBe(false);
     await b.requestState({ to: a.peerId });
     expect(b.state.get("x")).toBe(1);
@@ -101,7 +101,7 @@ describe("Playground: local state bugs are not the peer's fault", () => {
     });
     await b.join(a.addresses[0]!);
     await until(() => errors.includes("XPPG_ERR_STATE_TOO_MANY_KEYS"), 5000, "the full replica's report");
-    await new Promise((r) => setTimeout(r, 100));
+    await roundTrip(a, b); // anything else either side had to say about the sync has been handled
     expect(new Set(errors)).toEqual(new Set(["XPPG_ERR_STATE_TOO_MANY_KEYS"]));
     expect(a.peers.map((p) => p.peerId)).toEqual([b.peerId]);
     expect(b.peers.map((p) => p.peerId)).toEqual([a.peerId]);

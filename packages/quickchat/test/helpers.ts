@@ -57,14 +57,7 @@ export function loopbackChat(room: string, options: QuickChatOptions = {}): Quic
   return chat;
 }
 
-/** Waits until `check` is true, polling; fails after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from "../../../tools/test/until.js";
 
 /** Rejects when `promise` takes longer than `timeoutMs`, so a hang fails the test instead. */
 export function bounded<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {

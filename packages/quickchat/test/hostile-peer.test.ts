@@ -55,8 +55,8 @@ describe("QuickChat: untrusted chat payloads", () => {
     ];
     for (const payload of bad) await raw.send("chat", payload);
     await raw.send("chat", { user: "eve", text: "finally fine", extra: "ignored" });
-    await until(() => got.length === 1, "the valid message");
-    await until(() => errors.length === bad.length, "one error per malformed payload");
+    await until(() => got.length === 1, 10_000, "the valid message");
+    await until(() => errors.length === bad.length, 10_000, "one error per malformed payload");
     expect(got).toEqual([{ user: "eve", text: "finally fine", kind: "chat" }]);
     expect(errors.every((e) => e.code === QUICKCHAT_ERROR_CODES.MALFORMED_CHAT)).toBe(true);
     expect(errors.every((e) => e.details?.peerId === raw.peerId)).toBe(true);
@@ -72,7 +72,7 @@ describe("QuickChat: untrusted chat payloads", () => {
   it("removes terminal control characters from names and texts before anyone sees them", async () => {
     const { raw, t, got, errors, running } = await chatWithRawPeer();
     await raw.send("chat", { user: "ev\u001be\u200b \t x", text: "red\u001b[31m text\rover\u0007 tab\there" });
-    await until(() => got.length === 1, "the message");
+    await until(() => got.length === 1, 10_000, "the message");
     // A carriage return becomes a line break: it cannot overwrite the line it is on.
     expect(got[0]).toEqual({ user: "eve x", text: "red[31m text\nover tab\there", kind: "chat" });
     expect(errors).toEqual([]);
@@ -96,7 +96,7 @@ describe("QuickChat: untrusted chat payloads", () => {
     const { raw, t, got, errors, running } = await chatWithRawPeer({ maxTextLength: 20 });
     await raw.sendText("plain text");
     await raw.sendText("y".repeat(21));
-    await until(() => got.length === 1 && errors.length === 1, "one text shown, one refused");
+    await until(() => got.length === 1 && errors.length === 1, 10_000, "one text shown, one refused");
     expect(got).toEqual([{ user: raw.peerId, text: "plain text", kind: "text" }]);
     expect(errors[0]!.code).toBe(QUICKCHAT_ERROR_CODES.MALFORMED_CHAT);
     await t.waitFor(`[${raw.peerId}] plain text\n`);

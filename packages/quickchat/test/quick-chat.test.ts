@@ -91,7 +91,7 @@ describe("QuickChat: two chats on loopback", () => {
     t.type("early line");
     t.type("quit");
     await bounded(carol.run(), "carol's run()");
-    await until(() => got.length === 1, "carol's early line");
+    await until(() => got.length === 1, 10_000, "carol's early line");
     expect(got).toEqual(["carol:early line"]);
   });
 
@@ -122,7 +122,7 @@ describe("QuickChat: two chats on loopback", () => {
     t.type("/fail");
     await t.waitFor("! The command /fail failed: boom\n");
     t.type("/shrug hello");
-    await until(() => daveGot.length === 1, "the /shrug line at dave");
+    await until(() => daveGot.length === 1, 10_000, "the /shrug line at dave");
     expect(daveGot).toEqual(["/shrug hello"]);
     t.type("quit");
     await bounded(running, "carol's run()");
@@ -178,9 +178,9 @@ describe("QuickChat: two chats on loopback", () => {
     await alice.start();
     await bob.connect(`127.0.0.1:${alice.port}`);
     await bob.send("quiet");
-    await until(() => got.length === 1, "bob's message");
+    await until(() => got.length === 1, 10_000, "bob's message");
     await bob.stop();
-    await until(() => alice.peers.length === 0, "bob gone");
+    await until(() => alice.peers.length === 0, 10_000, "bob gone");
     expect(aTerm.text()).toBe("");
     expect(bTerm.text()).toBe("");
   });
@@ -202,11 +202,11 @@ describe("QuickChat: two chats on loopback", () => {
     await alice.start();
     await bob.connect("127.0.0.1", alice.port);
     await bob.send("one");
-    await until(() => got.length === 1 && errors.length === 1, "message and error");
+    await until(() => got.length === 1 && errors.length === 1, 10_000, "message and error");
     expect(errors[0]!.code).toBe(QUICKCHAT_ERROR_CODES.HANDLER_FAILED);
     off();
     await bob.send("two");
-    await until(() => errors.length === 2, "second handler error");
+    await until(() => errors.length === 2, 10_000, "second handler error");
     expect(got).toEqual(["one"]);
   });
 });
