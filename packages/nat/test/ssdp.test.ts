@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { createSocket } from "node:dgram";
-import type { AddressInfo } from "node:net";
 import { discoverGateway, parseSearchAnswer } from "../src/ssdp.js";
 import { NAT_ERROR_CODES } from "../src/index.js";
 import { startFakeGateway } from "./fixtures/fake-gateway.js";
@@ -44,7 +43,7 @@ describe("discoverGateway (unicast M-SEARCH on loopback)", () => {
     let searches = 0;
     silent.on("message", () => searches++);
     await new Promise<void>((r) => silent.bind(0, "127.0.0.1", r));
-    const { port } = silent.address() as AddressInfo;
+    const { port } = silent.address();
     try {
       const udpBefore = process.getActiveResourcesInfo().filter((h) => h === "UDPWrap").length;
       const t0 = performance.now();

@@ -144,7 +144,8 @@ export class PeerSession {
     }, Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))));
     void connection.closed.then((info) => this.#onClosed(info));
     connection.read({ frame: (data) => this.#onFrame(data) });
-    this.#sendEnvelope(KIND.HELLO, host.hello(), null);
+    // Never rejects: a failed send shows up as the connection's `closed` reason.
+    void this.#sendEnvelope(KIND.HELLO, host.hello(), null);
   }
 
   /** The peer's id, once its hello has arrived. */
@@ -247,7 +248,8 @@ export class PeerSession {
     this.#closeError ??= error;
     const slow = error?.code === NODE_ERROR_CODES.SLOW_PEER;
     if (error !== undefined && !slow) {
-      this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
+      // Never rejects, and the flush below sends it: nothing to wait for on the way out.
+      void this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
     }
     if (!slow) this.#outbox.flush();
     this.#phase = "closed";

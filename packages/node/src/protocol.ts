@@ -86,7 +86,7 @@ export function parseHello(payload: unknown): Hello | string {
     return "the hello's listen addresses are invalid";
   }
   if (agent !== undefined && !(typeof agent === "string" && agent.length <= 128)) return "the hello's agent is invalid";
-  return { app, protocol, peerId, listen: listen as string[], agent: (agent as string | undefined) ?? "" };
+  return { app, protocol, peerId, listen, agent: agent ?? "" };
 }
 
 /** Returns the bye, or null when it is malformed (the connection closes either way). */

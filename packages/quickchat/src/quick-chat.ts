@@ -335,8 +335,8 @@ export class QuickChat {
     for (const handler of [...this.#messageHandlers]) {
       try {
         const result = handler(user, text, { peerId: src, kind });
-        if (result !== undefined && typeof (result as Promise<void>).then === "function") {
-          (result as Promise<void>).catch((error: unknown) => this.#report(handlerError(error, "an onMessage handler"), src));
+        if (result !== undefined && typeof result.then === "function") {
+          result.catch((error: unknown) => this.#report(handlerError(error, "an onMessage handler"), src));
         }
       } catch (error) {
         this.#report(handlerError(error, "an onMessage handler"), src);

@@ -250,7 +250,8 @@ class RecordLink implements ConnectionLink {
       let plain = this.#plain;
       if (plain === null || this.#plainLength === plain.byteLength) {
         if (plain !== null && plain.byteLength >= RECORD_FILL_PLAINTEXT) {
-          this.#sealAndSend(plain);
+          // Its outcome is tracked by #sealAndSend itself (#lastSend, #unsettledBytes); a failed record closes the channel.
+          void this.#sealAndSend(plain);
           this.#plainLength = 0;
         } else {
           // Grow (idle connections keep a small buffer; busy ones reach one full record).

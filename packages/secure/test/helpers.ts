@@ -32,7 +32,7 @@ export function secureTransport(
       const conn = await inner.dial(address, dialOptions);
       return secureConnection(conn, { identity: client, ...extra, ...options.clientOptions });
     },
-  } as Transport & { server: Identity; client: Identity; handshakeErrors: unknown[] };
+  };
 }
 
 /** Resolves with a connected pair of secure connections over `transport`. */

@@ -230,7 +230,7 @@ describe("limits", () => {
       { replicaId: "x".repeat(300) },
       { merge: "max" },
     ];
-    for (const options of bad) expectStateError(() => new SharedState(options as never), C.INVALID_ARGUMENT);
+    for (const options of bad) expectStateError(() => new SharedState(options), C.INVALID_ARGUMENT);
   });
 
   it("refuses a local value that is not plain data", () => {

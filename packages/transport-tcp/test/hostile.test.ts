@@ -149,7 +149,7 @@ describe("tcp transport with hostile peers", () => {
     try {
       const conn = await next;
       new Collector(conn);
-      await within(once(child.stdout!, "data"), "the child to write half a frame");
+      await within(once(child.stdout, "data"), "the child to write half a frame");
       child.kill("SIGKILL");
       const info = await within(conn.closed, "the killed peer's connection to close");
       expect(info.initiator).toBe("remote");

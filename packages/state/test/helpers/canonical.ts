@@ -33,5 +33,5 @@ export function sameState(a: Readable, b: Readable): boolean {
   }
   const va = visible(a);
   const vb = visible(b);
-  return va.length === vb.length && va.every(([k, v], i) => vb[i]?.[0] === k && compareValues(v, vb[i]?.[1] as StateValue) === 0);
+  return va.length === vb.length && va.every(([k, v], i) => vb[i]?.[0] === k && compareValues(v, vb[i]?.[1]) === 0);
 }
