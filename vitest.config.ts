@@ -25,6 +25,8 @@ const projects = ["packages", "apps"].flatMap((group) =>
       },
     })),
 );
+// Checks across the packages (the error code registry, the README examples).
+projects.push({ extends: true as const, test: { name: "repo", root: "tools", include: ["test/**/*.test.ts"] } });
 
 export default defineConfig({
   ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },

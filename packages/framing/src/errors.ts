@@ -1,9 +1,9 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
 
 /** Stable codes of the errors `@xppg/framing` throws. */
 export const FRAMING_ERROR_CODES = {
   /** A frame (declared or given) is larger than `maxFrameSize`. */
-  FRAME_TOO_LARGE: "XPPG_ERR_FRAME_TOO_LARGE",
+  FRAME_TOO_LARGE: XPPG_ERROR_CODES.FRAME_TOO_LARGE,
   /** Bytes that do not form a valid envelope. */
   MALFORMED_ENVELOPE: "XPPG_ERR_MALFORMED_ENVELOPE",
   /** A payload nested deeper than `maxDepth`. */

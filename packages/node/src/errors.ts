@@ -1,4 +1,4 @@
-import { XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
 import { SECURE_ERROR_CODES } from "@xppg/secure";
 
 /** Stable codes of the errors `@xppg/node` reports. */
@@ -9,7 +9,7 @@ export const NODE_ERROR_CODES = {
   /** The node was stopped while the operation ran. */
   STOPPED: "XPPG_ERR_STOPPED",
   /** The peer did not finish the handshake in time. */
-  HANDSHAKE_TIMEOUT: "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  HANDSHAKE_TIMEOUT: XPPG_ERROR_CODES.HANDSHAKE_TIMEOUT,
   /** The peer runs another app (another `appName`). */
   APP_MISMATCH: "XPPG_ERR_APP_MISMATCH",
   /** The peer speaks a protocol version this node cannot. */
@@ -53,7 +53,7 @@ export const NODE_ERROR_CODES = {
   /** A message kind reserved for xppg itself. */
   RESERVED_KIND: "XPPG_ERR_RESERVED_KIND",
   /** An argument of the wrong type or out of range. */
-  INVALID_ARGUMENT: "XPPG_ERR_INVALID_ARGUMENT",
+  INVALID_ARGUMENT: XPPG_ERROR_CODES.INVALID_ARGUMENT,
   /** A file transfer failed (read error, checksum mismatch, peer left, refused). */
   FILE_TRANSFER_FAILED: "XPPG_ERR_FILE_TRANSFER_FAILED",
   /** An operation did not get its answer in time. */

@@ -1,9 +1,10 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { NODE_ERROR_CODES } from "@xppg/node";
 
 /** Stable codes of the errors `@xppg/quickchat` throws or reports. */
 export const QUICKCHAT_ERROR_CODES = {
   /** An argument of the wrong type or out of range (an empty name, a bad address). */
-  INVALID_ARGUMENT: "XPPG_ERR_INVALID_ARGUMENT",
+  INVALID_ARGUMENT: XPPG_ERROR_CODES.INVALID_ARGUMENT,
   /** `send` was given a text longer than `maxTextLength`; nothing was sent. */
   CHAT_TOO_LONG: "XPPG_ERR_CHAT_TOO_LONG",
   /** A peer sent a chat message that is not `{ user, text }` within the limits; it was ignored. */
@@ -11,16 +12,16 @@ export const QUICKCHAT_ERROR_CODES = {
   /** `run()` was called while it was already running. */
   ALREADY_RUNNING: "XPPG_ERR_ALREADY_RUNNING",
   /** The chat was stopped; create a new `QuickChat` to chat again. */
-  STOPPED: "XPPG_ERR_STOPPED",
+  STOPPED: NODE_ERROR_CODES.STOPPED,
   /**
    * Reported to `onError` when `connect` fails; `cause` is the error `connect`
    * rejected with (`XPPG_ERR_APP_MISMATCH`, a dial error, ...).
    */
   CONNECT_FAILED: "XPPG_ERR_CONNECT_FAILED",
   /** (Reported) the port mapper failed outright; the chat runs without a mapping. */
-  PORT_MAPPING_FAILED: "XPPG_ERR_PORT_MAPPING_FAILED",
+  PORT_MAPPING_FAILED: NODE_ERROR_CODES.PORT_MAPPING_FAILED,
   /** An `onMessage` handler, `onError` handler or `run()` command threw; the chat carried on. */
-  HANDLER_FAILED: "XPPG_ERR_HANDLER_FAILED",
+  HANDLER_FAILED: NODE_ERROR_CODES.HANDLER_FAILED,
 } as const;
 
 /** One of {@link QUICKCHAT_ERROR_CODES}. */

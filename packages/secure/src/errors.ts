@@ -1,4 +1,4 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
 import { TRANSPORT_ERROR_CODES } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
@@ -6,7 +6,7 @@ export const SECURE_ERROR_CODES = {
   /** The Noise handshake failed: a malformed or forged message, a bad identity proof, or the link closed mid-way. */
   HANDSHAKE_FAILED: "XPPG_ERR_HANDSHAKE_FAILED",
   /** The handshake did not finish within `handshakeTimeoutMs`. */
-  HANDSHAKE_TIMEOUT: "XPPG_ERR_HANDSHAKE_TIMEOUT",
+  HANDSHAKE_TIMEOUT: XPPG_ERROR_CODES.HANDSHAKE_TIMEOUT,
   /** The handshake's `AbortSignal` fired (the transports' code for an aborted call). */
   ABORTED: TRANSPORT_ERROR_CODES.ABORTED,
   /** A record failed authentication: it was tampered with, replayed, reordered or dropped, or the link corrupts data. */

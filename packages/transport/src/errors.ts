@@ -1,4 +1,4 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
 import { FRAMING_ERROR_CODES } from "@xppg/framing";
 
 /** Stable codes of the errors transports report. */
@@ -12,7 +12,7 @@ export const TRANSPORT_ERROR_CODES = {
   /** The dial took longer than its timeout. */
   DIAL_TIMEOUT: "XPPG_ERR_DIAL_TIMEOUT",
   /** The dial's `AbortSignal` fired. */
-  ABORTED: "XPPG_ERR_ABORTED",
+  ABORTED: XPPG_ERROR_CODES.ABORTED,
   /** An address the transport cannot read. */
   BAD_ADDRESS: "XPPG_ERR_BAD_ADDRESS",
   /** `listen` could not bind (the port or name is taken). */
