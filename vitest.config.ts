@@ -26,7 +26,10 @@ const projects = ["packages", "apps"].flatMap((group) =>
     })),
 );
 // Checks across the packages (the error code registry, the README examples).
-projects.push({ extends: true as const, test: { name: "repo", root: "tools", include: ["test/**/*.test.ts"] } });
+projects.push({
+  extends: true as const,
+  test: { name: "repo", root: "tools", include: ["test/**/*.test.ts"], globalSetup: ["./test/build-before-tests.ts"] },
+});
 
 export default defineConfig({
   ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },

@@ -5,15 +5,18 @@
 // Turbo hashes the inputs: when nothing changed this is a cache hit (about
 // 0.2 s); a cold build of the whole graph takes about 2 s.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 
 export default function setup(project: TestProject): void {
-  const pkgName = (JSON.parse(readFileSync(join(project.config.root, "package.json"), "utf8")) as { name: string }).name;
-  const args = ["run", "build", `--filter=${pkgName}...`, "--output-logs=errors-only"];
+  // A package's project builds that package and its dependencies; a project
+  // outside the packages (the repository checks) builds them all.
+  const manifest = join(project.config.root, "package.json");
+  const pkgName = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, "utf8")) as { name: string }).name : undefined;
+  const args = ["run", "build", ...(pkgName === undefined ? [] : [`--filter=${pkgName}...`]), "--output-logs=errors-only"];
   const run = spawnSync(join(repoRoot, "node_modules", ".bin", "turbo"), args, {
     cwd: repoRoot,
     encoding: "utf8",
@@ -23,7 +26,7 @@ export default function setup(project: TestProject): void {
   });
   if (run.status !== 0) {
     throw new Error(
-      `the ${project.name} tests run the built package, and building it failed. ` +
+      `the ${project.name} tests run built packages, and building failed. ` +
         `Run \`pnpm exec turbo run build --filter=${pkgName}...\` from the repository root and fix what it reports.\n` +
         `${run.stdout ?? ""}${run.stderr ?? ""}${run.error ? String(run.error) : ""}`,
     );
