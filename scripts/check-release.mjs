@@ -21,7 +21,12 @@ function fail(what, output) {
   process.exit(1);
 }
 
-const status = run(root, ["status"]);
+// `changeset status` compares with the base branch (config.baseBranch, "main").
+// A clean clone of another branch has it only as origin/main.
+const hasRef = (ref) => spawnSync("git", ["rev-parse", "--verify", "--quiet", ref], { cwd: root, stdio: "ignore" }).status === 0;
+const base = hasRef("main") ? [] : hasRef("origin/main") ? ["--since=origin/main"] : undefined;
+if (base === undefined) fail("no main or origin/main to compare with: fetch main first (`git fetch origin main:main`)", "");
+const status = run(root, ["status", ...base]);
 if (!status.ok) fail("`pnpm changeset status` failed", status.output);
 
 const scratch = mkdtempSync(join(tmpdir(), "xppg-release-"));
@@ -40,12 +45,12 @@ try {
   if (!version.ok) fail("a dry `changeset version` failed", version.output);
   const left = readdirSync(join(scratch, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md");
   if (left.length > 0) fail(`a dry \`changeset version\` left changesets unconsumed: ${left.join(", ")}`, version.output);
-  const bumped = workspaces.filter((dir) => {
-    const before = existsSync(join(root, dir, "package.json")) && JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")).version;
-    const after = existsSync(join(scratch, dir, "package.json")) && JSON.parse(readFileSync(join(scratch, dir, "package.json"), "utf8")).version;
-    return before !== after;
-  });
-  console.log(`release check: changeset status ok; a dry changeset version bumps ${bumped.length} package(s)`);
+  const manifest = (dir) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  const moves = workspaces
+    .map((dir) => ({ name: manifest(join(root, dir)).name, before: manifest(join(root, dir)).version, after: manifest(join(scratch, dir)).version }))
+    .filter((m) => m.before !== m.after);
+  console.log(`release check: changeset status ok; a dry changeset version would release:`);
+  for (const m of moves) console.log(`  ${m.name} ${m.before} -> ${m.after}`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
