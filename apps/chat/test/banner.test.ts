@@ -2,10 +2,14 @@ import { QUICKCHAT_ERROR_CODES, QuickChatError, type PortMappingResult, type Qui
 import { describe, expect, it } from "vitest";
 import { banner } from "../src/banner.js";
 
-/** An unmapped result, as a Playground gives it when the mapper failed. */
+/**
+ * An unmapped result, as a Playground gives it when the mapper failed. Without
+ * `error` it is what a hand-written JavaScript mapper may return (the types
+ * require an error; the banner copes without one).
+ */
 function unmapped(error?: XppgError): PortMappingResult {
   const base = { mapped: false, method: null, externalIp: null, externalPort: 7337, internalPort: 7337, internalIp: null, protocol: "TCP", leaseSeconds: 0, remove: async () => {} } as const;
-  return error === undefined ? base : { ...base, error };
+  return error === undefined ? (base as unknown as PortMappingResult) : { ...base, error };
 }
 
 const chat = { port: 7337, room: "xppg-chat", name: "alice", peerId: "xp1test", addresses: ["tcp://127.0.0.1:7337"] } as unknown as QuickChat;

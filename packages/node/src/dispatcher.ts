@@ -51,8 +51,8 @@ export class Dispatcher {
     for (const handler of set) {
       try {
         const result = handler(src, kind, payload);
-        if (result !== undefined && typeof (result as Promise<void>).then === "function") {
-          (result as Promise<void>).catch((error: unknown) => this.#report(asHandlerError(error, `the "${kind}" handler`), src));
+        if (result !== undefined && typeof result.then === "function") {
+          result.catch((error: unknown) => this.#report(asHandlerError(error, `the "${kind}" handler`), src));
         }
       } catch (error) {
         this.#report(asHandlerError(error, `the "${kind}" handler`), src);

@@ -55,7 +55,7 @@ describe("new Playground: options are checked, none ignored", () => {
     expect(pg.addresses[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(pg.port).toBeGreaterThan(0);
     expect(() => new Playground("x", 70000)).toThrow(invalid(CTOR, "port", "70000"));
-    expect(() => new Playground("x", { port: 1 } as never, {} as never)).toThrow(invalid(CTOR, "third argument"));
+    expect(() => new Playground("x", { port: 1 } as never, {})).toThrow(invalid(CTOR, "third argument"));
     expect(() => new Playground("x", 7444, { port: 7445 } as never)).toThrow(invalid(CTOR, "the port came twice"));
     expect(() => new Playground("x", 7444, { prot: 1 } as never)).toThrow(invalid(CTOR, '"prot"'));
   });

@@ -9,7 +9,7 @@ let counter = 0;
 
 /** A port mapper's result saying the port is mapped, as `@xppg/nat` gives it. */
 export function mappedResult(internalPort: number, externalIp: string, remove: () => Promise<void>): NatResult {
-  return { mapped: true, method: "upnp-igd2", externalIp, externalPort: internalPort, internalPort, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove };
+  return { mapped: true, method: "upnp-igd2", externalIp, externalPort: internalPort, internalPort, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove, [Symbol.asyncDispose]: remove };
 }
 
 /** A started node on the in-memory transport, listening on a unique address. */

@@ -282,7 +282,8 @@ describe("QuickChat: openPort", () => {
           map: async (o) => {
             asked.push(o.internalPort);
             const port = o.internalPort;
-            return { mapped: true, method: "upnp-igd2", externalIp: "203.0.113.7", externalPort: port, internalPort: port, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove: async () => {} };
+            const remove = async (): Promise<void> => {};
+            return { mapped: true, method: "upnp-igd2", externalIp: "203.0.113.7", externalPort: port, internalPort: port, internalIp: "192.0.2.10", protocol: "TCP", leaseSeconds: 3600, remove, [Symbol.asyncDispose]: remove };
           },
         },
       },
