@@ -61,7 +61,7 @@ export const NODE_ERROR_CODES = {
   /** A message handler or event listener threw; the node carried on. */
   HANDLER_FAILED: "XPPG_ERR_HANDLER_FAILED",
   /** The caller's `AbortSignal` aborted the call (`start`, `join`, `requestState`, `shareFile`). */
-  ABORTED: "XPPG_ERR_ABORTED",
+  ABORTED: XPPG_ERROR_CODES.ABORTED,
   /** No transport of this node can dial the address. */
   NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
   /** This node failed in its own code (a bug); the peer is not blamed. */
