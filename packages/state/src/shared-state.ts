@@ -308,8 +308,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       if (value === undefined && !wasLive && this.#expired(version, now)) continue; // a delete already past its time: nothing to remember
       const size = slotSize(key, { rows: kept });
       // A key stays charged to whoever made it hold a value, until it is deleted.
-      const slotOwner: Owner | undefined = value === undefined ? undefined : wasLive ? ((held as Slot).owner ?? null) : owner;
-      if (wasLive) charge((held as Slot).owner ?? null, -1, -(held as Slot).size);
+      const slotOwner: Owner | undefined = value === undefined ? undefined : wasLive ? (held.owner ?? null) : owner;
+      if (wasLive) charge(held.owner ?? null, -1, -held.size);
       if (slotOwner !== undefined) charge(slotOwner, 1, size);
       slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner });
     }
@@ -352,8 +352,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const size = slotSize(key, { rows });
     const wasLive = held?.value !== undefined;
     const live = row.value !== undefined;
-    this.#budget.checkLocal(this.#options, key, live && !wasLive ? 1 : 0, (live ? size : 0) - (wasLive ? (held as Slot).size : 0));
-    const owner = live ? (wasLive ? (held as Slot).owner : null) : undefined;
+    this.#budget.checkLocal(this.#options, key, live && !wasLive ? 1 : 0, (live ? size : 0) - (wasLive ? held.size : 0));
+    const owner = live ? (wasLive ? held.owner : null) : undefined;
     this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size, owner }]]), "local", undefined);
   }
 

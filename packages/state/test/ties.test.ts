@@ -9,7 +9,7 @@ function concurrentWrites(values: Record<string, unknown>): StateUpdate[] {
     const state = new SharedState({ now: STOPPED_CLOCK, replicaId: writer });
     if (value === undefined) {
       state.set("k", 0);
-      return { format: 2, seq: 1, entries: [["k", 1, writer]] } as StateUpdate;
+      return { format: 2, seq: 1, entries: [["k", 1, writer]] };
     }
     state.set("k", value as number);
     return state.snapshot();
