@@ -24,11 +24,7 @@ const RUN_TIMEOUT_MS = 20_000;
  * reason. Their run is expected to fail (`it.fails`): when one starts to pass,
  * the test says so and the entry must go.
  */
-const KNOWN_FAILING: Record<string, string> = {
-  "packages/secure/README.md:20": "never exits: the listener and both connections stay open",
-  "packages/transport-tcp/README.md:10": "prints nothing: the echo is lost to the immediate close()",
-  "packages/transport-ws/README.md:12": "prints nothing: the echo is lost to the immediate close()",
-};
+const KNOWN_FAILING: Record<string, string> = {};
 
 interface Block {
   /** `README.md:36`: the README and the line of the opening fence. */
