@@ -85,7 +85,8 @@ const files = {
   }),
   "tsconfig.test.json": json({
     extends: "../../tsconfig.base.json",
-    compilerOptions: { composite: false, noEmit: true, rootDir: "." },
+    // Dependencies are read from their sources (the `source` condition): no build before a typecheck.
+    compilerOptions: { composite: false, noEmit: true, customConditions: ["source"] },
     include: ["src", "test"],
   }),
   "src/errors.ts": `import { XppgError, type XppgErrorOptions } from "@xppg/errors";

@@ -36,6 +36,7 @@ describe("scripts/new-package.mjs", () => {
     expect(tsconfig.extends).toBe("../../tsconfig.base.json");
     expect(tsconfig.references).toEqual([{ path: "../errors" }, { path: "../framing" }, { path: "../transport" }]);
     expect(JSON.parse(read("tsconfig.test.json")).include).toEqual(["src", "test"]);
+    expect(JSON.parse(read("tsconfig.test.json")).compilerOptions.customConditions).toEqual(["source"]);
 
     const readme = read("README.md");
     expect(readme).toContain("pnpm add @xppg/transport-pipe @xppg/transport");
