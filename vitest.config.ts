@@ -30,6 +30,11 @@ projects.push({
   extends: true as const,
   test: { name: "repo", root: "tools", include: ["test/**/*.test.ts"], globalSetup: ["./test/build-before-tests.ts"] },
 });
+// The bench's own helpers (the abuse report's percentiles, /proc parsing,
+// PASS/FAIL rule) are tested too.
+if (existsSync("bench/test")) {
+  projects.push({ extends: true as const, test: { name: "bench", root: "bench", include: ["test/**/*.test.ts"] } });
+}
 
 export default defineConfig({
   ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },

@@ -1,0 +1,29 @@
+// The attacker of the abuse bench, in its own process: runs one attack of
+// attacks.mjs against the victim and reports what it saw over IPC.
+import { ATTACKS } from "./attacks.mjs";
+
+const config = JSON.parse(process.argv[2]);
+const attack = ATTACKS.find((a) => a.name === config.attack);
+let releaseNow;
+const released = new Promise((resolve) => {
+  releaseNow = resolve;
+});
+process.on("message", (m) => {
+  if (m.type === "release") releaseNow();
+});
+// Awaiting `ctx.release` tells the runner the window is over (it samples
+// the victim while the attacker still holds its sockets), then waits for it.
+const release = {
+  then(resolve, reject) {
+    process.send({ type: "window-end" });
+    return released.then(resolve, reject);
+  },
+};
+try {
+  const result = await attack.run({ ...config.ctx, release });
+  process.send({ type: "result", result });
+} catch (error) {
+  process.send({ type: "result", error: String(error?.stack ?? error) });
+}
+await released;
+process.exit(0);
