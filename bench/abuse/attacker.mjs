@@ -5,11 +5,16 @@ import { ATTACKS } from "./attacks.mjs";
 const config = JSON.parse(process.argv[2]);
 const attack = ATTACKS.find((a) => a.name === config.attack);
 let releaseNow;
+let goNow;
+const go = new Promise((resolve) => {
+  goNow = resolve;
+});
 const released = new Promise((resolve) => {
   releaseNow = resolve;
 });
 process.on("message", (m) => {
   if (m.type === "release") releaseNow();
+  if (m.type === "go") goNow();
 });
 // Awaiting `ctx.release` tells the runner the window is over (it samples
 // the victim while the attacker still holds its sockets), then waits for it.
@@ -20,7 +25,12 @@ const release = {
   },
 };
 try {
-  const result = await attack.run({ ...config.ctx, release });
+  const ctx = { ...config.ctx, release };
+  // Connections and signatures the attack needs are made before its window opens.
+  const prepared = attack.prepare === undefined ? undefined : await attack.prepare(ctx);
+  process.send({ type: "armed" });
+  await go;
+  const result = await attack.run(ctx, prepared);
   process.send({ type: "result", result });
 } catch (error) {
   process.send({ type: "result", error: String(error?.stack ?? error) });

@@ -8,6 +8,8 @@ export const RTT_P99_TARGET_MS = 100;
 export const RSS_TOLERANCE_BYTES = 32 * 1024 * 1024;
 /** ...or by this share of the baseline, whichever is larger. */
 export const RSS_TOLERANCE_SHARE = 0.2;
+/** When RSS stays up, the bytes the victim still retains (V8 heap used + external, after a full GC) may exceed the baseline by this much. */
+export const RETAINED_TOLERANCE_BYTES = 8 * 1024 * 1024;
 /** Open descriptors after an attack may exceed the baseline by this many. */
 export const FD_TOLERANCE = 4;
 
@@ -60,14 +62,17 @@ export function countFds(names) {
 /**
  * The verdict of one attack run. FAIL when any of these holds:
  * the honest peer's p99 round trip reached the target (or no round trip
- * completed), the honest peer lost its link to the victim, RSS or
- * descriptors after the attack stayed above the baseline by more than the
- * tolerance, or the attack's own check (the issue's expectation, such as
- * "the attacker is dropped") failed.
+ * completed), the honest peer lost its link to the victim, memory after the
+ * attack stayed up (RSS above the baseline by more than its tolerance, and,
+ * when measured, the retained bytes too: freed memory the allocator keeps is
+ * no leak), descriptors after the attack stayed above the baseline by more
+ * than the tolerance, or the attack's own check (the issue's expectation,
+ * such as "the attacker is dropped") failed.
  * @param {{
  *   rtt: { p99: number | null },
  *   honestStayed: boolean,
  *   rss: { before: number, after: number },
+ *   retained?: { before: number, after: number } | undefined,
  *   fds: { before: number, after: number },
  *   check?: { ok: boolean, text: string } | undefined,
  * }} row
@@ -79,7 +84,13 @@ export function judge(row) {
   else if (row.rtt.p99 >= RTT_P99_TARGET_MS) reasons.push(`honest p99 ${fmtMs(row.rtt.p99)} >= ${RTT_P99_TARGET_MS} ms`);
   if (!row.honestStayed) reasons.push("honest peer lost its link");
   const rssAllowed = row.rss.before + Math.max(RSS_TOLERANCE_BYTES, row.rss.before * RSS_TOLERANCE_SHARE);
-  if (row.rss.after > rssAllowed) reasons.push(`rss ${fmtMiB(row.rss.after)} after > ${fmtMiB(rssAllowed)} allowed`);
+  if (row.rss.after > rssAllowed) {
+    const r = row.retained;
+    if (r === undefined) reasons.push(`rss ${fmtMiB(row.rss.after)} after > ${fmtMiB(rssAllowed)} allowed`);
+    else if (r.after > r.before + RETAINED_TOLERANCE_BYTES) {
+      reasons.push(`rss ${fmtMiB(row.rss.after)} after > ${fmtMiB(rssAllowed)} allowed, and ${fmtMiB(r.after - r.before)} more retained (> ${fmtMiB(RETAINED_TOLERANCE_BYTES)})`);
+    }
+  }
   if (row.fds.after > row.fds.before + FD_TOLERANCE) reasons.push(`fds ${row.fds.after} after > ${row.fds.before + FD_TOLERANCE} allowed`);
   if (row.check !== undefined && !row.check.ok) reasons.push(row.check.text);
   return { pass: reasons.length === 0, reasons };

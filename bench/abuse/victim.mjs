@@ -98,7 +98,10 @@ process.on("message", async (m) => {
       globalThis.gc?.();
       await new Promise((resolve) => setTimeout(resolve, 50));
       globalThis.gc?.();
-      process.send({ type: "gc-done" });
+      {
+        const m = process.memoryUsage();
+        process.send({ type: "gc-done", retained: m.heapUsed + m.external });
+      }
       break;
     case "load-start":
       void runLoad();
