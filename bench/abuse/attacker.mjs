@@ -3,6 +3,8 @@
 import { ATTACKS } from "./attacks.mjs";
 
 const config = JSON.parse(process.argv[2]);
+// A runner that went away (interrupted, crashed) takes this process with it.
+process.on("disconnect", () => process.exit(0));
 const attack = ATTACKS.find((a) => a.name === config.attack);
 let releaseNow;
 let goNow;

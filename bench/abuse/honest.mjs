@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { Playground } from "@xppg/node";
 
 const config = JSON.parse(process.argv[2]);
+// A runner that went away (interrupted, crashed) takes this process with it.
+process.on("disconnect", () => process.exit(0));
 const PING_EVERY_MS = 20;
 const downloadDir = mkdtempSync(join(tmpdir(), "xppg-abuse-honest-"));
 const pg = new Playground(config.app, { host: "127.0.0.1", port: 0, listen: [], downloadDir, dangerouslyDisableEncryption: !config.encrypted });

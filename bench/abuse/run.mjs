@@ -12,7 +12,7 @@
 // loopback); every attack is bounded in time and count. Only the child
 // processes this runner starts are ever stopped, by their pid.
 import { fork } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,6 +111,22 @@ for (const r of rows) {
   process.stdout.write(`  ${name}: ${parts.join(" | ") || "-"}\n`);
 }
 const passed = rows.filter((r) => !r.error && r.verdict.pass).length;
+const resultsDir = join(HERE, "..", ".results");
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(
+  join(resultsDir, "abuse-latest.json"),
+  JSON.stringify(
+    {
+      startedAt: new Date(startedAt).toISOString(),
+      quick,
+      loadAverage: { start: load0, end: loadavg()[0] },
+      rows: rows.map(({ attack, ...r }) => ({ attack: attack.name, title: attack.title, ...r, honest: r.honest && { ...r.honest, rtts: undefined } })),
+    },
+    null,
+    2,
+  ),
+);
+process.stderr.write("results written to bench/.results/abuse-latest.json\n");
 process.stdout.write(`\n${passed}/${rows.length} PASS in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end\n`);
 
 /** One attack in one mode: victim, honest peer, attacker, measured. */

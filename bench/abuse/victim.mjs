@@ -10,6 +10,8 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { webSocketTransport } from "@xppg/transport-ws";
 
 const config = JSON.parse(process.argv[2]);
+// A runner that went away (interrupted, crashed) takes this process with it.
+process.on("disconnect", () => process.exit(0));
 const downloadDir = mkdtempSync(join(tmpdir(), "xppg-abuse-victim-"));
 const eld = monitorEventLoopDelay({ resolution: 5 });
 eld.enable();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FD_TOLERANCE, RSS_TOLERANCE_BYTES, RTT_P99_TARGET_MS, countFds, formatTable, judge, parseRssBytes, percentile, summarizeRtts } from "../abuse/report.mjs";
+import { FD_TOLERANCE, RETAINED_TOLERANCE_BYTES, RSS_TOLERANCE_BYTES, RTT_P99_TARGET_MS, countFds, formatTable, judge, parseRssBytes, percentile, summarizeRtts } from "../abuse/report.mjs";
 
 const MiB = 2 ** 20;
 
@@ -87,6 +87,15 @@ describe("the PASS/FAIL rule", () => {
     const big = 400 * MiB;
     expect(judge({ ...good, rss: { before: big, after: big + 80 * MiB } }).pass).toBe(true);
     expect(judge({ ...good, rss: { before: big, after: big + 81 * MiB } }).pass).toBe(false);
+  });
+
+  it("forgives RSS the allocator keeps when the victim retains nothing more", () => {
+    const rss = { before: 60 * MiB, after: 150 * MiB };
+    expect(judge({ ...good, rss }).pass).toBe(false);
+    expect(judge({ ...good, rss, retained: { before: 20 * MiB, after: 20 * MiB + RETAINED_TOLERANCE_BYTES } }).pass).toBe(true);
+    const leak = judge({ ...good, rss, retained: { before: 20 * MiB, after: 21 * MiB + RETAINED_TOLERANCE_BYTES } });
+    expect(leak.pass).toBe(false);
+    expect(leak.reasons[0]).toMatch(/^rss 150M after > 92M allowed, and 9M more retained/);
   });
 
   it("allows a few descriptors more, no more than the tolerance", () => {
