@@ -33,8 +33,8 @@ if (argv.includes("--help") || argv.includes("-h")) {
 }
 const { only, quick } = parseArgs(argv);
 const scale = quick ? 0.5 : 1;
-const AFTER_MS = quick ? 1500 : 2500;
-const DEFAULT_WINDOW_MS = 3000;
+const AFTER_MS = quick ? 1500 : 2000;
+const DEFAULT_WINDOW_MS = 2500;
 
 const legend = `xppg abuse bench (issue 16): a victim Playground on 127.0.0.1, one honest peer sending it a ping every 20 ms,
 one attacker; each in its own process. One row per attack and mode.
@@ -105,6 +105,7 @@ for (const r of rows) {
   if (r.evaluation.check) parts.push(`${r.evaluation.check.ok ? "ok" : "NOT MET"}: ${r.evaluation.check.text}`);
   if (r.evaluation.note) parts.push(r.evaluation.note);
   if (!r.honest.stayed) parts.push(`honest link lost (${r.honest.lostReason ?? "not listed"})`);
+  if (r.rtt.count < 20) parts.push(`only ${r.rtt.count} honest round trip(s) measured`);
   if (r.honest.unanswered > 2) parts.push(`${r.honest.unanswered} honest ping(s) unanswered at the end`);
   const failures = r.verdict.reasons.filter((x) => x !== r.evaluation.check?.text);
   if (failures.length > 0) parts.push(`FAIL: ${failures.join("; ")}`);
@@ -160,14 +161,17 @@ async function runOne(attack, mode) {
       peak.fds = Math.max(peak.fds, s.fds);
     }, 100);
     attacker.send({ type: "go" });
-    let fdsAtEnd = null;
-    const windowEnd = attacker.next(attack.holdUntilRelease ? "window-end" : "result", windowMs + 30_000);
-    await windowEnd;
-    fdsAtEnd = sample(victim.pid).fds;
+    // An attack that holds its sockets says when its window is over, then waits to be released;
+    // one that fails early sends its result at once.
+    const result = attacker.next("result", windowMs + 40_000);
+    const windowEnd = attack.holdUntilRelease ? attacker.next("window-end", windowMs + 30_000) : result;
+    windowEnd.catch(() => {});
+    await Promise.race([windowEnd, result]);
+    const fdsAtEnd = sample(victim.pid).fds;
     const honestResult = await honest.ask({ type: "collect" }, "collected");
     const during = await victim.ask({ type: "stats" }, "stats");
     attacker.send({ type: "release" });
-    const outcome = attack.holdUntilRelease ? await attacker.next("result", 10_000) : await windowEnd;
+    const outcome = await result;
     clearInterval(sampler);
     if (outcome.error) throw new Error(`the attack failed to run: ${outcome.error.split("\n")[0]}`);
     await Promise.race([attacker.exited, sleepMs(2000)]);
