@@ -32,7 +32,11 @@ try {
   const prepared = attack.prepare === undefined ? undefined : await attack.prepare(ctx);
   process.send({ type: "armed" });
   await go;
+  const started = performance.now();
   const result = await attack.run(ctx, prepared);
+  // A short attack still gets a whole window of honest round trips measured after it.
+  const rest = config.ctx.durationMs - (performance.now() - started);
+  if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
   process.send({ type: "result", result });
 } catch (error) {
   process.send({ type: "result", error: String(error?.stack ?? error) });

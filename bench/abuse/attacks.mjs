@@ -119,6 +119,17 @@ function banCell(stats, ids) {
 
 export const ATTACKS = [
   {
+    name: "none",
+    title: "no attack: the honest round trip and the victim's figures on this machine right now, to read the other rows against",
+    modes: ["enc"],
+    async run() {
+      return {};
+    },
+    evaluate() {
+      return { attacker: "-" };
+    },
+  },
+  {
     name: "slow-reader",
     title: "a peer stops reading; the victim's app keeps broadcasting 64 KiB every 2 ms, awaiting each send",
     modes: ["enc", "plain"],
