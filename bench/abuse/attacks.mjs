@@ -110,6 +110,17 @@ function droppedCell(r, v) {
   return `${dropped.length < codes.length ? `${dropped.length}/${codes.length} ` : ""}dropped ${uniq.join(",")}`;
 }
 
+/**
+ * The state attacks speak update format 1 and the current envelope rules; a
+ * victim that no longer reads them refuses the attack for that reason
+ * alone, which must not pass for a defence.
+ */
+function stale(r, v) {
+  const codes = r.ids.map((id) => v.left[id]).filter(Boolean);
+  const gone = codes.find((c) => c === "XPPG_ERR_STATE_UNSUPPORTED_FORMAT" || c === "XPPG_ERR_PROTOCOL_MISMATCH" || c === "XPPG_ERR_UNSUPPORTED_VERSION");
+  return gone === undefined ? undefined : { ok: false, text: `the victim refused the attack's wire format (${gone}): the attack needs updating` };
+}
+
 function banCell(stats, ids) {
   const banned = ids.filter((id) => stats.bans.includes(`peer:${id}`)).length;
   return banned === 0 ? "" : `, ${banned === ids.length ? "" : `${banned}/${ids.length} `}banned`;
@@ -185,7 +196,7 @@ export const ATTACKS = [
       const when = years === Infinity ? "never" : years >= 1 ? `in ${years.toFixed(0)} years` : `in ${((MAX_VERSION - reached) / rate).toFixed(0)} s`;
       return {
         attacker: droppedCell(r, v) + banCell(v, r.ids),
-        check: { ok: years >= 100, text: `${r.updates} updates; the key reached ${(reached / MAX_VERSION * 100).toFixed(2)}% of the largest version; at this rate it freezes ${when} (want >= 100 years)` },
+        check: stale(r, v) ?? { ok: years >= 100, text: `${r.updates} updates; the key reached ${(reached / MAX_VERSION * 100).toFixed(2)}% of the largest version; at this rate it freezes ${when} (want >= 100 years)` },
       };
     },
   },
@@ -215,7 +226,7 @@ export const ATTACKS = [
       return { ids: [peer.id], codes: [await fate(peer)], ...joins };
     },
     evaluate(r, v) {
-      return { attacker: droppedCell(r, v) + banCell(v, r.ids), check: { ok: r.stayed === 3, text: `${r.joined}/3 new nodes joined, ${r.stayed}/3 still joined 1.5 s later (want 3/3)` } };
+      return { attacker: droppedCell(r, v) + banCell(v, r.ids), check: stale(r, v) ?? { ok: r.stayed === 3, text: `${r.joined}/3 new nodes joined, ${r.stayed}/3 still joined 1.5 s later (want 3/3)` } };
     },
   },
   {
@@ -531,7 +542,7 @@ function evaluateFlood(r, v) {
   const ok = v.probe?.ok === true;
   return {
     attacker: droppedCell(r, v) + banCell(v, r.ids),
-    check: { ok, text: `${r.rows} rows sent, victim holds ${v.stateKeys} live keys; its own set(newKey) afterwards: ${ok ? "ok" : v.probe?.code ?? "?"} (want ok)` },
+    check: stale(r, v) ?? { ok, text: `${r.rows} rows sent, victim holds ${v.stateKeys} live keys; its own set(newKey) afterwards: ${ok ? "ok" : v.probe?.code ?? "?"} (want ok)` },
   };
 }
 
