@@ -49,14 +49,16 @@ one attacker; each in its own process. One row per attack and mode.
             before (freed memory the allocator keeps is no leak); fds after <= before + ${FD_TOLERANCE}; and the attack's own check
             (listed under the table) holds. FAIL otherwise. Timings depend on the machine: compare rows of one run.
 `;
-process.stdout.write(legend + "\n");
-
 const plan = [];
 for (const attack of ATTACKS) {
   if (only !== null && !only.includes(attack.name)) continue;
   for (const mode of attack.modes) if (!quick || mode !== "plain") plan.push({ attack, mode });
 }
 if (plan.length === 0) throw new Error(`--only names no attack; known: ${ATTACKS.map((a) => a.name).join(", ")}`);
+const chosen = [...new Set(plan.map((p) => p.attack))];
+const nameWidth = Math.max(...chosen.map((a) => a.name.length));
+const attackList = chosen.map((a) => `  ${a.name.padEnd(nameWidth)}  ${a.title} [${windowOf(a) / 1000} s]`).join("\n");
+process.stdout.write(`${legend}attacks [window]:\n${attackList}\n\n`);
 const load0 = loadavg()[0];
 if (load0 > 0.5) process.stderr.write(`note: load average is ${load0.toFixed(2)} before the run: other work shares the cores\n`);
 
@@ -133,7 +135,7 @@ process.stdout.write(`\n${passed}/${rows.length} PASS in ${((Date.now() - starte
 /** One attack in one mode: victim, honest peer, attacker, measured. */
 async function runOne(attack, mode) {
   const encrypted = mode !== "plain";
-  const windowMs = Math.round((attack.windowMs ?? DEFAULT_WINDOW_MS) * (attack.fixedWindow ? 1 : scale));
+  const windowMs = windowOf(attack);
   const kids = [];
   try {
     const victim = spawn("victim.mjs", { app: APP, encrypted, ...(attack.victim ?? {}) }, ["--expose-gc"]);
@@ -200,6 +202,11 @@ async function runOne(attack, mode) {
   } finally {
     for (const k of kids) stop(k);
   }
+}
+
+/** How long the attack runs (its own window, or the default; --quick halves those not fixed). */
+function windowOf(attack) {
+  return Math.round((attack.windowMs ?? DEFAULT_WINDOW_MS) * (attack.fixedWindow ? 1 : scale));
 }
 
 /** The victim's RSS and open descriptors, read from /proc. */
