@@ -9,12 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Playground } from "@xppg/node";
 import { generateIdentity } from "@xppg/secure";
+import { DEFAULT_MAX_CLOCK_SKEW_MS, MAX_VERSION, UPDATE_FORMAT, versionAtTime } from "@xppg/state";
 import { rawPeer, sleep } from "./wire.mjs";
 
-/** The largest version a key can hold (2^53 - 1). */
-const MAX_VERSION = Number.MAX_SAFE_INTEGER;
-/** Just under the default maxVersionJump (2^32): each update alone is accepted. */
+/** The old per-update jump limit (2^32): a replica without a clock bound accepts each such step. */
 const JUMP = 2 ** 32 - 16;
+/** A version dated 90% of the receiver's allowed clock skew ahead: the furthest a careful attacker gets applied. */
+const edgeVersion = () => versionAtTime(Date.now() + 0.9 * DEFAULT_MAX_CLOCK_SKEW_MS);
 /** Attack sockets come from a second loopback address, so the victim can tell them from honest joins (127.0.0.1). */
 const ATTACK_HOST = "127.0.0.2";
 const SECONDS_PER_YEAR = 365 * 24 * 3600;
@@ -70,7 +71,7 @@ function versionWatcher() {
 }
 
 function stateMessage(peer, entries) {
-  return peer.envelope("xppg/state", { update: { format: 1, seq: peer.nextId(), entries } });
+  return peer.envelope("xppg/state", { update: { format: UPDATE_FORMAT, seq: peer.nextId(), entries } });
 }
 
 /** New Playgrounds join the victim; resolves with how many are still joined `settleMs` later. */
@@ -165,44 +166,73 @@ export const ATTACKS = [
   },
   {
     name: "version-climb",
-    title: "one peer raises a shared key's version by ~2^32 per update, 10,000 updates/s (within every rate limit)",
+    title: "two peers push a shared key's version at 5,000 updates/s each: one by ~2^32 per update, one along the receiver's clock-skew edge",
     modes: ["enc", "plain"],
     victim: { sharedKey: true },
     async prepare(ctx) {
       const w = versionWatcher();
-      const peer = await rawPeer({ ...ctx, identity: generateIdentity(), onMessage: w.onMessage });
+      const jumper = await rawPeer({ ...ctx, identity: generateIdentity(), onMessage: w.onMessage });
+      const rider = await rawPeer({ ...ctx, identity: generateIdentity() });
+      // A third peer sees what the victim forwards: the version it holds, over time.
+      const seen = [];
+      const observer = await rawPeer({
+        ...ctx,
+        identity: generateIdentity(),
+        onMessage(env) {
+          if (env.kind !== "xppg/state") return;
+          for (const row of env.payload?.update?.entries ?? []) if (row[0] === "shared" && typeof row[1] === "number") seen.push([performance.now(), row[1]]);
+        },
+      });
       await sleep(100);
-      return { peer, start: w.seen.version };
+      // The victim's snapshot may not have come yet: its clock is as good a start.
+      return { jumper, rider, observer, seen, start: Math.max(w.seen.version, versionAtTime(Date.now())) };
     },
-    async run(ctx, { peer, start }) {
+    async run(ctx, { jumper, rider, observer, seen, start }) {
+      const t0 = performance.now();
+      const deadline = t0 + ctx.durationMs;
       let v = start;
       let updates = 0;
-      const t0 = performance.now();
-      await paced(10_000, t0 + ctx.durationMs, 500, async (due) => {
-        if (peer.isClosed) return false;
-        const batch = [];
-        for (let i = 0; i < due && v + JUMP < MAX_VERSION; i++) {
-          v += JUMP;
-          batch.push(stateMessage(peer, [["shared", v, peer.id, updates++]]));
-        }
-        await peer.sendBundle(batch);
-      });
-      return { ids: [peer.id], codes: [await fate(peer)], start, sentTo: v, updates, seconds: (performance.now() - t0) / 1000 };
+      let counter = 0;
+      await Promise.all([
+        paced(5000, deadline, 250, async (due) => {
+          if (jumper.isClosed) return false;
+          const batch = [];
+          for (let i = 0; i < due && v + JUMP < MAX_VERSION; i++) {
+            v += JUMP;
+            batch.push(stateMessage(jumper, [["shared", v, jumper.id, updates++]]));
+          }
+          await jumper.sendBundle(batch);
+        }),
+        paced(5000, deadline, 250, async (due) => {
+          if (rider.isClosed) return false;
+          const batch = [];
+          for (let i = 0; i < due; i++) batch.push(stateMessage(rider, [["shared", edgeVersion() + (counter++ % 1024), rider.id, updates++]]));
+          await rider.sendBundle(batch);
+        }),
+      ]);
+      await sleep(200);
+      const mid = t0 + ctx.durationMs / 2;
+      const first = seen.find(([t]) => t >= mid) ?? null;
+      const last = seen.at(-1) ?? null;
+      await observer.close();
+      return { ids: [jumper.id, rider.id], codes: [await fate(jumper), await fate(rider)], start, updates, first, last };
     },
     evaluate(r, v) {
       const reached = typeof v.sharedVersion === "number" ? v.sharedVersion : 0;
-      const rate = Math.max(0, reached - r.start) / r.seconds;
+      // The climb rate over the second half of the window, as forwarded by the victim: the
+      // first accepted step may leap to the clock-skew edge, what matters is how fast it goes on.
+      const rate = r.first === null || r.last === null || r.last[0] <= r.first[0] ? 0 : Math.max(0, r.last[1] - r.first[1]) / ((r.last[0] - r.first[0]) / 1000);
       const years = rate === 0 ? Infinity : (MAX_VERSION - reached) / rate / SECONDS_PER_YEAR;
       const when = years === Infinity ? "never" : years >= 1 ? `in ${years.toFixed(0)} years` : `in ${((MAX_VERSION - reached) / rate).toFixed(0)} s`;
       return {
         attacker: droppedCell(r, v) + banCell(v, r.ids),
-        check: stale(r, v) ?? { ok: years >= 100, text: `${r.updates} updates; the key reached ${(reached / MAX_VERSION * 100).toFixed(2)}% of the largest version; at this rate it freezes ${when} (want >= 100 years)` },
+        check: stale(r, v) ?? { ok: years >= 100, text: `${r.updates} updates; the key reached ${((reached / MAX_VERSION) * 100).toFixed(2)}% of the largest version; at the second half's rate it freezes ${when} (want >= 100 years)` },
       };
     },
   },
   {
     name: "state-jump",
-    title: "two updates per key, each within maxVersionJump, sent together; then 3 new nodes join the victim",
+    title: "two updates per key at the clock-skew edge, sent together in one frame; then 3 new nodes join the victim",
     modes: ["enc", "plain"],
     victim: { sharedKey: true },
     windowMs: 3500,
@@ -215,10 +245,10 @@ export const ATTACKS = [
     async run(ctx, { peer, w }) {
       const keys = ["shared", "j1", "j2", "j3"];
       const batch = [];
+      const edge = Math.max(edgeVersion(), w.seen.version + 2048);
       for (const key of keys) {
-        const base = key === "shared" ? w.seen.version : 0;
-        batch.push(stateMessage(peer, [[key, base + JUMP, peer.id, 1]]));
-        batch.push(stateMessage(peer, [[key, base + 2 * JUMP, peer.id, 2]]));
+        batch.push(stateMessage(peer, [[key, edge - 1024, peer.id, 1]]));
+        batch.push(stateMessage(peer, [[key, edge, peer.id, 2]]));
       }
       await peer.sendBundle(batch);
       await sleep(500);
@@ -231,23 +261,23 @@ export const ATTACKS = [
   },
   {
     name: "key-flood",
-    title: "25,000 distinct keys in updates of 1,000 (the victim keeps 10,000); then the victim sets a new key",
+    title: "25,000 distinct keys in updates of 1,000 (the victim keeps 10,000); then the victim and the honest peer each set a new key",
     modes: ["enc", "plain"],
     probeSet: true,
     prepare: (ctx) => rawPeer({ ...ctx, identity: generateIdentity() }),
     async run(ctx, peer) {
-      return floodKeys(ctx, peer, (i) => [`f${i}`, 1, peer.id, 1]);
+      return floodKeys(ctx, peer, (i, now) => [`f${i}`, now, peer.id, 1]);
     },
     evaluate: evaluateFlood,
   },
   {
     name: "tombstone-flood",
-    title: "25,000 deletes of unknown keys in updates of 1,000; then the victim sets a new key",
+    title: "25,000 deletes of unknown keys in updates of 1,000; then the victim and the honest peer each set a new key",
     modes: ["enc"],
     probeSet: true,
     prepare: (ctx) => rawPeer({ ...ctx, identity: generateIdentity() }),
     async run(ctx, peer) {
-      return floodKeys(ctx, peer, (i) => [`t${i}`, 1, peer.id]);
+      return floodKeys(ctx, peer, (i, now) => [`t${i}`, now, peer.id]);
     },
     evaluate: evaluateFlood,
   },
@@ -532,17 +562,24 @@ async function floodKeys(ctx, peer, row) {
   await every(pause, performance.now() + ctx.durationMs, async () => {
     if (i >= 25_000 || peer.isClosed) return;
     const entries = [];
-    for (let k = 0; k < per; k++) entries.push(row(i++));
+    // Versions of now: a delete dated in the past would be forgotten at once.
+    const now = versionAtTime(Date.now());
+    for (let k = 0; k < per; k++) entries.push(row(i++, now));
     await peer.sendBundle([stateMessage(peer, entries)]);
   });
   return { ids: [peer.id], codes: [await fate(peer)], rows: i };
 }
 
 function evaluateFlood(r, v) {
-  const ok = v.probe?.ok === true;
+  const own = v.probe?.ok === true;
+  const honest = v.honestProbe?.ok === true && v.honestProbe?.arrived === true;
+  const honestText = v.honestProbe?.ok !== true ? v.honestProbe?.code ?? "?" : v.honestProbe.arrived ? "ok" : "set, but the victim did not take it";
   return {
     attacker: droppedCell(r, v) + banCell(v, r.ids),
-    check: stale(r, v) ?? { ok, text: `${r.rows} rows sent, victim holds ${v.stateKeys} live keys; its own set(newKey) afterwards: ${ok ? "ok" : v.probe?.code ?? "?"} (want ok)` },
+    check: stale(r, v) ?? {
+      ok: own && honest,
+      text: `${r.rows} rows sent, victim holds ${v.stateKeys} live keys; afterwards its own set(newKey): ${own ? "ok" : v.probe?.code ?? "?"}, the honest peer's: ${honestText} (want ok, ok)`,
+    },
   };
 }
 

@@ -51,6 +51,13 @@ process.on("message", async (m) => {
     const waiting = [...outstanding].filter(([s]) => s >= markSeq).map(([, t]) => now - t);
     const stayed = lostReason === null && pg.peers.some((p) => p.peerId === config.victimId);
     process.send({ type: "collected", rtts: [...rtts, ...waiting], unanswered: waiting.length, stayed, lostReason });
+  } else if (m.type === "probe-set") {
+    try {
+      pg.state.set(m.key, 1);
+      process.send({ type: "probe-set", ok: true });
+    } catch (error) {
+      process.send({ type: "probe-set", ok: false, code: error.code ?? String(error) });
+    }
   } else if (m.type === "stop") {
     clearInterval(timer);
     await pg.stop().catch(() => {});

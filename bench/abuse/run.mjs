@@ -180,10 +180,24 @@ async function runOne(attack, mode) {
     stop(attacker);
     await sleepMs(AFTER_MS);
     const probe = attack.probeSet ? await victim.ask({ type: "probe-set", n: Date.now() }, "probe-set") : undefined;
+    let honestProbe;
+    if (attack.probeSet) {
+      // The honest peer writes a new key too: it must reach the victim, not only its own replica.
+      const key = `honest-probe-${Date.now()}`;
+      honestProbe = await honest.ask({ type: "probe-set", key }, "probe-set");
+      if (honestProbe.ok) {
+        const t0 = Date.now();
+        honestProbe.arrived = false;
+        while (!honestProbe.arrived && Date.now() - t0 < 1500) {
+          await sleepMs(50);
+          honestProbe.arrived = (await victim.ask({ type: "has-key", key }, "has-key")).has;
+        }
+      }
+    }
     const gcAfter = await victim.ask({ type: "gc" }, "gc-done");
     const after = { ...sample(victim.pid), retained: gcAfter.retained };
     const late = await victim.ask({ type: "stats" }, "stats");
-    const victimStats = { ...during, left: late.left, bans: late.bans, stats: late.stats, probe };
+    const victimStats = { ...during, left: late.left, bans: late.bans, stats: late.stats, probe, honestProbe };
     const measured = {
       rtt: summarizeRtts(honestResult.rtts),
       honestStayed: honestResult.stayed,

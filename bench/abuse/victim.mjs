@@ -119,6 +119,9 @@ process.on("message", async (m) => {
       process.send({ type: "probe-set", ...result });
       break;
     }
+    case "has-key":
+      process.send({ type: "has-key", has: pg.state.has(m.key) });
+      break;
     case "stats": {
       if (load !== null) load.stop = true;
       let parts;

@@ -52,6 +52,8 @@ export async function rawPeer(options) {
     conn,
     bytesIn: 0,
     framesIn: 0,
+    /** Frames this peer could not decode (they would hide what the victim sent). */
+    undecodable: 0,
     get remoteId() {
       return remoteId;
     },
@@ -101,8 +103,10 @@ export async function rawPeer(options) {
         const len = view.getUint32(at);
         let env;
         try {
-          env = codec.decode(data, at + 4, at + 4 + len);
+          // Once open, the victim leaves out the two ids it knows we know (INTERNALS.md, flags 0x08 and 0x10).
+          env = codec.decode(data, at + 4, at + 4 + len, remoteId === null ? undefined : { local: myId, remote: remoteId });
         } catch {
+          peer.undecodable++;
           return;
         }
         at += 4 + len;
