@@ -152,7 +152,13 @@ async function runOne(attack, mode) {
       ctx: { port: ready.port, wsPort: ready.wsPort, victimId: ready.peerId, encrypted, app: APP, durationMs: windowMs },
     });
     kids.push(attacker);
-    await attacker.next("armed", 60_000);
+    // An attack whose preparation failed sends its result (the error) instead.
+    const armed = attacker.next("armed", 120_000);
+    const early = attacker.next("result", 120_000 + windowMs + 40_000);
+    armed.catch(() => {});
+    early.catch(() => {});
+    const first = await Promise.race([armed.then(() => null), early]);
+    if (first !== null) throw new Error(`the attack could not be prepared: ${String(first.error ?? "no error").split("\n")[0]}`);
     await honest.ask({ type: "mark" }, "marked");
     await victim.ask({ type: "eld-reset" }, "eld-reset-done");
     if (attack.victimLoad) victim.send({ type: "load-start" });
@@ -165,7 +171,7 @@ async function runOne(attack, mode) {
     attacker.send({ type: "go" });
     // An attack that holds its sockets says when its window is over, then waits to be released;
     // one that fails early sends its result at once.
-    const result = attacker.next("result", windowMs + 40_000);
+    const result = early;
     const windowEnd = attack.holdUntilRelease ? attacker.next("window-end", windowMs + 30_000) : result;
     windowEnd.catch(() => {});
     await Promise.race([windowEnd, result]);

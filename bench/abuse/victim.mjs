@@ -21,6 +21,7 @@ const options = {
   port: 0,
   downloadDir,
   dangerouslyDisableEncryption: !config.encrypted,
+  ...(config.limits === undefined ? {} : { limits: config.limits }),
 };
 if (config.ws) {
   options.transports = [tcpTransport(), webSocketTransport()];

@@ -3,11 +3,13 @@
 // can send what a Playground never would (a version jump, a repeated id, a
 // frame past the limit) and stop reading when it likes.
 import { EnvelopeCodec } from "@xppg/framing";
+import { PROTOCOL_VERSION } from "@xppg/node";
 import { secureConnection } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";
 
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
-const PROTOCOL_VERSION = 1;
+/** Broadcast ids carry their time: ms since the epoch times this, plus a counter (packages/node/src/message-id.ts). */
+const IDS_PER_MS = 1024;
 
 function joinParts(a, b) {
   const out = new Uint8Array(a.length + b.length);
@@ -37,6 +39,13 @@ export async function rawPeer(options) {
   const myId = options.identity.peerId;
   const codec = new EnvelopeCodec({ maxSize: maxFrameSize - 4, maxPayloadDepth: 64 });
   let nextId = 1 + Math.floor(Math.random() * 1e9);
+  let lastBroadcastId = 0;
+  /** A fresh broadcast id, as a node makes them: the time, strictly increasing. */
+  const nextBroadcastId = () => {
+    const fromClock = Date.now() * IDS_PER_MS;
+    lastBroadcastId = fromClock > lastBroadcastId ? fromClock : lastBroadcastId + 1;
+    return lastBroadcastId;
+  };
   let remoteId = null;
   let gotWelcome = false;
   let byeCode = null;
@@ -67,8 +76,8 @@ export async function rawPeer(options) {
     envelope(kind, payload, { to = remoteId, id = nextId++ } = {}) {
       return codec.encode({ version: 1, kind, source: myId, destination: to, id, hopLimit: 0, payload });
     },
-    /** Encodes a broadcast signed by `identity` (default: this peer's), with a chosen id. */
-    signed(kind, payload, { id = nextId++, identity = options.identity } = {}) {
+    /** Encodes a broadcast signed by `identity` (default: this peer's); its id carries the time, as a node's do. */
+    signed(kind, payload, { id = nextBroadcastId(), identity = options.identity } = {}) {
       const env = { version: 1, kind, source: identity.peerId, destination: null, id, hopLimit: 0, payload };
       return codec.encodeSigned(env, (b) => identity.sign(joinParts(BROADCAST_SIGNATURE_PREFIX, b)));
     },
