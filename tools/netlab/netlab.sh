@@ -6,6 +6,10 @@
 #            stateful firewall, miniupnpd (IGDv1 or IGDv2)
 #   <p>h   : host behind r  eth0 198.19.1.2/24, default route via 198.19.1.1
 #
+# A second, independent topology for LAN discovery tests ("lan-up N"):
+#   <p>lan : bridge br0 (no address), multicast on
+#   <p>l1 .. <p>lN : hosts, eth0 198.18.5.N/24, multicast on, route 224.0.0.0/4 via eth0
+#
 # <p> is the namespace prefix (NETLAB_PREFIX or --prefix, default "xppg-lab-"). Tests
 # use "xppg-<pid>-", so parallel runs never share a namespace.
 #
@@ -37,6 +41,8 @@ RUN_DIR=${NETLAB_RUN_DIR:-${TMPDIR:-/tmp}/netlab-${PFX%-}}
 
 NS_WAN=${PFX}wan NS_R=${PFX}r NS_H=${PFX}h
 ALL_NS=("$NS_H" "$NS_R" "$NS_WAN")
+NS_LAN=${PFX}lan                               # LAN topology: the bridge
+LAN_NET=198.18.5 LAN_MAX_HOSTS=20              # hosts <p>l1.. at 198.18.5.1..
 
 WAN_IP=198.18.0.1 WAN_IP2=198.18.0.2          # second address = STUN "alternate IP"
 R_WAN=198.18.0.11 R_LAN=198.19.1.1 H_IP=198.19.1.2 LAN=198.19.1.0/24
@@ -78,16 +84,21 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_is_ours() {
     local a l
     for l in $(ip -n "$1" -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
-        case $l in lo|br0|r0|wan0|lan0|eth0) ;; *) return 1 ;; esac
+        case $l in lo|br0|r0|wan0|lan0|eth0|p[0-9]|p[0-9][0-9]) ;; *) return 1 ;; esac
     done
     for a in $(ip -n "$1" -4 -o addr show 2>/dev/null | awk '{print $4}'); do
         case $a in 127.*|198.18.*|198.19.*) ;; *) return 1 ;; esac
     done
     return 0
 }
+lan_host_ns() {  # the LAN host namespaces that exist now, in order
+    local i
+    for i in $(seq 1 "$LAN_MAX_HOSTS"); do ns_exists "${PFX}l$i" && echo "${PFX}l$i"; done
+    return 0
+}
 check_ownership() {
     local ns
-    for ns in "${ALL_NS[@]}"; do
+    for ns in "${ALL_NS[@]}" "$NS_LAN" $(lan_host_ns); do
         if ns_exists "$ns" && ! ns_is_ours "$ns"; then
             die "namespace '$ns' exists but does not look like a netlab namespace; not touching it (pick another --prefix)"
         fi
@@ -135,7 +146,7 @@ cmd_down() {
     local ns n=0 f left
     for f in "$RUN_DIR"/miniupnpd.pid; do kill_pidfile "$f"; done
     kill_pidfile "$RUN_DIR/stund.pid" fast     # stateless; SIGTERM takes stund ~1 s
-    for ns in "${ALL_NS[@]}"; do
+    for ns in "${ALL_NS[@]}" $(lan_host_ns) "$NS_LAN"; do
         ns_exists "$ns" || continue
         left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ' || true)
         # not ours to kill: the namespace disappears once they exit
@@ -223,6 +234,53 @@ cmd_up() {
     fi
     trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
     log "up: namespaces ${ALL_NS[*]} ready in $((SECONDS - t0))s (run dir $RUN_DIR)"
+}
+
+# -------------------------------------------------------------------- LAN --
+# Hosts on one bridge, multicast on: what LAN discovery (mDNS) needs. Nothing of
+# it touches the root namespace; the bridge lives in its own namespace.
+lan_del() {
+    local ns left n=0
+    for ns in $(lan_host_ns) "$NS_LAN"; do
+        ns_exists "$ns" || continue
+        left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ' || true)
+        [ -n "$left" ] && warn "processes not started by netlab still run in $ns: $left"
+        ip netns del "$ns"; n=$((n+1))
+    done
+    log "lan-down: removed $n namespace(s) with prefix '$PFX'"
+}
+
+cmd_lan_down() { need_root; check_ownership; lan_del; }
+
+cmd_lan_up() {
+    local n=${1:-3}
+    [ $# -le 1 ] || die "lan-up: unexpected argument '$2'"
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 2 ] && [ "$n" -le "$LAN_MAX_HOSTS" ] || die "lan-up: host count must be 2 to $LAN_MAX_HOSTS, got '$n'"
+    need_root; need_cmd ip
+    check_ownership
+    QUIET=1 lan_del           # leftovers of an earlier run with this prefix only
+    trap 'rc=$?; trap - ERR; echo "netlab: error: lan-up failed at line $LINENO: $BASH_COMMAND - rolling back" >&2; QUIET=1 lan_del || true; exit $rc' ERR
+    ip netns add "$NS_LAN"
+    nsx "$NS_LAN" ip link set lo up
+    nsx "$NS_LAN" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    # no IGMP snooping: every host sees every multicast packet, as on a plain switch
+    nsx "$NS_LAN" ip link add br0 type bridge mcast_snooping 0
+    nsx "$NS_LAN" ip link set br0 up
+    local i ns
+    for i in $(seq 1 "$n"); do
+        ns=${PFX}l$i
+        ip netns add "$ns"
+        nsx "$ns" ip link set lo up
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip -n "$NS_LAN" link add "p$i" type veth peer name eth0 netns "$ns"
+        nsx "$NS_LAN" ip link set "p$i" master br0 up
+        nsx "$ns" ip addr add "$LAN_NET.$i/24" dev eth0
+        nsx "$ns" ip link set eth0 up multicast on
+        # a host with no default route needs this for IP_ADD_MEMBERSHIP (else ENODEV)
+        nsx "$ns" ip route add 224.0.0.0/4 dev eth0
+    done
+    trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+    log "lan-up: bridge $NS_LAN with $n hosts ${PFX}l1..${PFX}l$n ($LAN_NET.1..$LAN_NET.$n)"
 }
 
 # -------------------------------------------------------------- miniupnpd --
@@ -369,6 +427,11 @@ usage: netlab.sh [--prefix=P] <command> [args]
   check               reachability and isolation checks
   status              addresses, processes, active mappings
   names               print the namespace names (wan r h), one per line
+  lan-up [N]          build the LAN topology: bridge <prefix>lan, hosts <prefix>l1..lN
+                      (default 3, at most 20) at 198.18.5.1..N, multicast on
+  lan-down            delete the LAN topology (down deletes it too)
+  lan-exec <i> <cmd...>
+                      run a command in LAN host i
 
 Namespaces are <prefix>wan, <prefix>r, <prefix>h. Prefix: --prefix=P or NETLAB_PREFIX
 (default xppg-lab-). Configs, logs and pid files: NETLAB_RUN_DIR (default
@@ -394,6 +457,14 @@ main() {
         check) cmd_check || exit 1 ;;
         status) cmd_status ;;
         names) printf '%s\n' "$NS_WAN" "$NS_R" "$NS_H" ;;
+        lan-up) cmd_lan_up "$@" ;;
+        lan-down) cmd_lan_down ;;
+        lan-exec)
+            need_root
+            [ $# -ge 2 ] && [[ "$1" =~ ^[0-9]+$ ]] || die "usage: netlab.sh lan-exec <i> <cmd...>"
+            ns_exists "${PFX}l$1" || die "namespace ${PFX}l$1 does not exist: run 'netlab.sh lan-up' first"
+            local lns=${PFX}l$1; shift; trap - ERR
+            exec ip netns exec "$lns" "$@" ;;
         help|-h|--help) usage ;;
         *) usage >&2; die "unknown command '$cmd'" ;;
     esac
