@@ -1,0 +1,10 @@
+export { lanDiscovery, LanDiscovery } from "./lan-discovery.js";
+export type { LanDiscoveryStats } from "./lan-discovery.js";
+export type { LanDiscoveryOptions } from "./options.js";
+export type { CandidateSource, Discovery, DiscoveryEvents, PeerCandidate } from "./types.js";
+export { DISCOVERY_ERROR_CODES, DiscoveryError } from "./errors.js";
+export type { DiscoveryErrorCode } from "./errors.js";
+export { appHash } from "./app-hash.js";
+export { readAnnouncements } from "./records.js";
+export type { Announcement } from "./records.js";
+export { SERVICE_TYPE, MDNS_GROUP, MDNS_PORT } from "./constants.js";
