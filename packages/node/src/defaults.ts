@@ -1,11 +1,14 @@
 /**
- * The beginner defaults, wired in one visible place: the TCP transport and
- * UPnP port mapping. This is the only module of `@xppg/node` that loads
- * `@xppg/transport-tcp` and `@xppg/nat`; the rest of the node knows only
- * their interfaces (`Transport`, `PortMapper`). Both are loaded when first
- * needed, so a node given its own transports and mapper never loads them.
+ * The beginner defaults, wired in one visible place: the TCP transport,
+ * UPnP port mapping and LAN discovery. This is the only module of
+ * `@xppg/node` that loads `@xppg/transport-tcp`, `@xppg/nat` and
+ * `@xppg/discovery`; the rest of the node knows only their interfaces
+ * (`Transport`, `PortMapper`, `Discovery`). Each is loaded when first needed,
+ * so a node given its own transports and mapper, without discovery, never
+ * loads them.
  */
 
+import type { Discovery, LanDiscoveryOptions } from "@xppg/discovery";
 import type { PortMapper } from "@xppg/nat";
 import type { Transport } from "@xppg/transport";
 
@@ -19,4 +22,10 @@ export async function defaultTransport(maxFrameSize: number): Promise<Transport>
 export async function defaultPortMapper(): Promise<PortMapper> {
   const { upnpPortMapper } = await import("@xppg/nat");
   return upnpPortMapper;
+}
+
+/** `@xppg/discovery`'s LAN discovery, for `discovery: { lan: true }`; loaded only then. */
+export async function defaultLanDiscovery(options: LanDiscoveryOptions): Promise<Discovery> {
+  const { lanDiscovery } = await import("@xppg/discovery");
+  return lanDiscovery(options);
 }

@@ -3,6 +3,7 @@ export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, Play
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type {
   NatResultLike,
+  PlaygroundDiscovery,
   PlaygroundHeartbeat,
   PlaygroundLimits,
   PlaygroundOptions,
@@ -11,6 +12,7 @@ export type {
   UnansweredPortMapping,
 } from "./options.js";
 export type { PortMapper, NatResult } from "@xppg/nat";
+export type { PeerCandidate } from "@xppg/discovery";
 export { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, isRemotePeerError } from "./errors.js";
 export { DEFAULT_PORT } from "./options.js";
 export { MIN_FRAME_SIZE } from "./resolved-options.js";

@@ -194,6 +194,19 @@ export interface PlaygroundHeartbeat {
   timeoutMs?: number;
 }
 
+/** How a node finds peers by itself. */
+export interface PlaygroundDiscovery {
+  /**
+   * LAN discovery (multicast DNS, `@xppg/discovery`): announce this node to
+   * the nodes of the same app on the local network and join each one found,
+   * with its peer id pinned. `true` uses every interface (or the one `host`
+   * names); `{ interface: "192.168.1.20" }` one interface, `"127.0.0.1"` the
+   * processes of this machine only.
+   * @default false
+   */
+  lan?: boolean | { interface?: string; mdnsPort?: number };
+}
+
 /** Options of {@link Playground}. */
 export interface PlaygroundOptions {
   /**
@@ -282,6 +295,12 @@ export interface PlaygroundOptions {
    * @default the `@xppg/state` defaults
    */
   stateLimits?: SharedStateLimits;
+  /**
+   * Finding peers with no address typed: `{ lan: true }` turns on LAN
+   * discovery (see {@link PlaygroundDiscovery}).
+   * @default off
+   */
+  discovery?: PlaygroundDiscovery;
 }
 
 /**

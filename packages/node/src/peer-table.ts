@@ -110,7 +110,7 @@ export class PeerTable {
         : { code: NODE_ERROR_CODES.NOT_ALLOWED, reason: `the peer ${hello.peerId} is not on ${self}'s allow-list` };
     }
     if (hello.peerId === self) {
-      return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${self} connected to itself. Join another node's address.` };
+      return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${self} connected to itself: that address is this node, or another process uses the same identity (the same key file). Join another node's address, and give each process its own identity or key file.` };
     }
     const existing = this.peers.get(hello.peerId);
     if (existing !== undefined && existing !== session && existing.isClosed) {

@@ -1,5 +1,6 @@
 /** The public types of `Playground`'s calls and events. */
 
+import type { PeerCandidate } from "@xppg/discovery";
 import type { XppgError } from "@xppg/errors";
 import type { Ban } from "./abuse-guard.js";
 import type { PeerInfo } from "./peer-table.js";
@@ -24,6 +25,12 @@ export interface PlaygroundEvents {
   "message:unhandled": (src: string, kind: string) => void;
   /** A peer id or host was banned (by `ban`, or automatically after repeated violations). */
   "peer:banned": (ban: Ban) => void;
+  /**
+   * LAN discovery offered a candidate (`discovery: { lan: true }`); the node
+   * joins it unless it is connected already. Only a claim until the join
+   * succeeds: the peer id is pinned when dialling.
+   */
+  "peer:discovered": (candidate: PeerCandidate) => void;
 }
 
 /** Counters of what the node refused. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
+import type { PeerCandidate } from "@xppg/discovery";
 import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
@@ -86,6 +87,38 @@ export class Playground {
     this.#auth = r.auth;
   }
 
+  /**
+   * The one-call start: a node on a free port (`port: 0` unless given), LAN
+   * discovery on (nodes of the same app on the local network join each
+   * other), and the port opened on the router where UPnP allows it.
+   * Resolves with the started node; its peers arrive as `peer:joined` events.
+   *
+   * ```ts
+   * const pg = await Playground.quickStart("my-app");
+   * pg.events.on("peer:joined", (peer) => console.log("joined", peer.peerId));
+   * ```
+   */
+  static async quickStart(appName: string, options: PlaygroundOptions = {}, start: StartOptions = {}): Promise<Playground> {
+    const pg = new Playground(appName, { port: 0, discovery: { lan: true }, ...options });
+    try {
+      await pg.start({ openPort: true, ...start });
+    } catch (error) {
+      await pg.stop();
+      throw error;
+    }
+    return pg;
+  }
+
+  /** True when this peer was found (and joined) through LAN discovery. */
+  foundOnLan(peerId: string): boolean {
+    return this.#r.discovery.found(peerId);
+  }
+
+  /** The LAN discovery's current candidates (empty when it is off). */
+  get lanCandidates(): readonly PeerCandidate[] {
+    return this.#r.discovery.candidates;
+  }
+
   /** The bound port of the first listener (the real one when `port: 0` was asked); undefined before `start`. */
   get port(): number | undefined {
     return this.#r.transports.port;
@@ -140,6 +173,7 @@ export class Playground {
     }
     this.#r.heartbeat.start(this.#table, this.#o.heartbeat.intervalMs, this.#o.heartbeat.timeoutMs);
     this.#phase = "running";
+    await this.#r.discovery.start(this.port, signal);
     if (wantPort !== true || this.port === undefined) return null;
     this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
     return this.#nat;
@@ -288,6 +322,7 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
+    await this.#r.discovery.stop();
     this.#r.heartbeat.stop();
     await this.#r.transports.close();
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);

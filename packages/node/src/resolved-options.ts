@@ -4,6 +4,7 @@
  * never repeat `?? DEFAULTS.x`.
  */
 
+import { isIPv4 } from "node:net";
 import { homedir } from "node:os";
 import { join as joinPath } from "node:path";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
@@ -12,7 +13,8 @@ import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
-import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, show } from "./argument-checks.js";
+import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
+import type { ResolvedLan } from "./discovery-room.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
@@ -37,6 +39,7 @@ const OPTION_KEYS = [
   "portMapper",
   "state",
   "stateLimits",
+  "discovery",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -126,6 +129,8 @@ export interface ResolvedOptions {
   readonly state: Replica | undefined;
   /** Limits of the default `SharedState` (checked by it when it is made). */
   readonly stateLimits: SharedStateLimits | undefined;
+  /** LAN discovery, or null when off. */
+  readonly lan: ResolvedLan | null;
 }
 
 /**
@@ -184,6 +189,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
+  const lan = resolveLan(o.discovery, host);
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {
@@ -201,7 +207,24 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     portMapper: o.portMapper,
     state: o.state,
     stateLimits: o.stateLimits,
+    lan,
   };
+}
+
+/** `discovery: { lan: true | { interface, mdnsPort } }`; a specific IPv4 `host` is also the discovery interface. */
+function resolveLan(input: unknown, host: string): ResolvedLan | null {
+  const given = checkOptions(input, ["lan"], CALL, "discovery");
+  const right = '{ discovery: { lan: true } } or { discovery: { lan: { interface: "192.168.1.20" } } }';
+  if (given.lan === undefined || given.lan === false) return null;
+  const fromHost = isIPv4(host) && host !== "0.0.0.0" ? host : undefined;
+  if (given.lan === true) return { interface: fromHost, mdnsPort: undefined };
+  if (!isPlainObject(given.lan)) throw invalidArgument(CALL, `discovery.lan must be true, false or { interface }, got ${show(given.lan)}`, right);
+  const lan = checkOptions(given.lan, ["interface", "mdnsPort"], CALL, "discovery.lan");
+  if (lan.interface !== undefined && (typeof lan.interface !== "string" || !isIPv4(lan.interface))) {
+    throw invalidArgument(CALL, `discovery.lan.interface must be the IPv4 address of a local interface, got ${show(lan.interface)}`, right);
+  }
+  const mdnsPort = lan.mdnsPort === undefined ? undefined : checkInteger(lan.mdnsPort, "discovery.lan.mdnsPort", CALL, "{ discovery: { lan: { mdnsPort: 5353 } } }", 1, 65535);
+  return { interface: (lan.interface as string | undefined) ?? fromHost, mdnsPort };
 }
 
 function resolveLimits(input: unknown): ResolvedLimits {

@@ -13,6 +13,7 @@ import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
 import { Dialer } from "./dialer.js";
+import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "./file-transfer.js";
@@ -52,6 +53,7 @@ export interface Rooms {
   readonly transports: TransportSet;
   readonly dialer: Dialer;
   readonly heartbeat: Heartbeat;
+  readonly discovery: DiscoveryRoom;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -137,7 +139,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const heldByListeners = (): number => transports.pendingConnections;
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
-  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat() };
+  const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
+  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

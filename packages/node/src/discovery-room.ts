@@ -1,0 +1,125 @@
+/**
+ * The discovery room: with `discovery: { lan: true }`, LAN discovery
+ * (`@xppg/discovery`, loaded only then) finds nodes of the same app, and this
+ * room dials each candidate through the normal join path with its peer id
+ * pinned, so a LAN neighbour cannot pose as someone else. It never dials
+ * this node, a peer already connected or being dialled, and at most a few
+ * candidates at once; a failed dial is quiet (announcements are only hints,
+ * and a forged one must not fill the error log).
+ */
+
+import type { Discovery, PeerCandidate } from "@xppg/discovery";
+import { isXppgError, type XppgError } from "@xppg/errors";
+import { defaultLanDiscovery } from "./defaults.js";
+import type { PeerTable } from "./peer-table.js";
+
+/** Most discovered candidates dialled at once; the others are offered again after their backoff. */
+export const MAX_DISCOVERY_DIALS = 4;
+/**
+ * When two nodes find each other at once, the one with the greater peer id
+ * waits this long before dialling, so usually only one connection is made.
+ */
+export const DIAL_TIE_BREAK_MS = 300;
+/** Deadline of a dial to a discovered candidate (dial and both handshakes). */
+export const DISCOVERY_DIAL_TIMEOUT_MS = 5_000;
+
+/** LAN discovery as resolved from the options; null when off. */
+export interface ResolvedLan {
+  /** IPv4 address of the one interface to use; undefined: every interface. */
+  readonly interface: string | undefined;
+  /** The mDNS UDP port (tests only). */
+  readonly mdnsPort: number | undefined;
+}
+
+export interface DiscoveryRoomOptions {
+  readonly localPeerId: string;
+  readonly appName: string;
+  readonly lan: ResolvedLan | null;
+  readonly table: PeerTable;
+  /** The join path: dial, handshake, peer id pinned. */
+  dial(address: string, peerId: string, timeoutMs: number): Promise<unknown>;
+  /** A candidate was offered (emitted as `peer:discovered`). */
+  discovered(candidate: PeerCandidate): void;
+  report(error: XppgError): void;
+}
+
+export class DiscoveryRoom {
+  readonly #o: DiscoveryRoomOptions;
+  readonly #dialing = new Set<string>();
+  /** Peer ids a dial from discovery reached, for `pg.foundOnLan`. */
+  readonly #found = new Set<string>();
+  #discovery: Discovery | undefined;
+  #stopped = false;
+
+  constructor(options: DiscoveryRoomOptions) {
+    this.#o = options;
+  }
+
+  /** The current LAN candidates (empty when discovery is off). */
+  get candidates(): readonly PeerCandidate[] {
+    return this.#discovery?.candidates ?? [];
+  }
+
+  /** True when the peer was found by LAN discovery (announced itself with this id). */
+  found(peerId: string): boolean {
+    return this.#found.has(peerId);
+  }
+
+  /**
+   * Starts LAN discovery announcing `port`. A discovery that cannot start
+   * (no multicast on the interface) is reported as an `error` event and the
+   * node runs without it.
+   */
+  async start(port: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const lan = this.#o.lan;
+    if (lan === null || port === undefined || this.#stopped) return;
+    try {
+      const d = await defaultLanDiscovery({
+        appName: this.#o.appName,
+        peerId: this.#o.localPeerId,
+        port,
+        ...(lan.interface !== undefined ? { interface: lan.interface } : {}),
+        ...(lan.mdnsPort !== undefined ? { mdnsPort: lan.mdnsPort } : {}),
+      });
+      d.on("peer", (c) => this.#offer(c));
+      d.on("error", (e) => {
+        if (isXppgError(e)) this.#o.report(e);
+      });
+      await d.start(signal === undefined ? {} : { signal });
+      if (this.#stopped) await d.stop();
+      else this.#discovery = d;
+    } catch (error) {
+      if (isXppgError(error) && error.code !== "XPPG_ERR_ABORTED") this.#o.report(error);
+      else throw error;
+    }
+  }
+
+  /** Says goodbye on the LAN and stops looking. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const d = this.#discovery;
+    this.#discovery = undefined;
+    await d?.stop();
+  }
+
+  #offer(c: PeerCandidate): void {
+    const { localPeerId, table } = this.#o;
+    if (this.#stopped) return;
+    this.#o.discovered(c);
+    if (c.peerId === localPeerId || table.peers.has(c.peerId) || this.#dialing.has(c.peerId) || this.#dialing.size >= MAX_DISCOVERY_DIALS) return;
+    this.#dialing.add(c.peerId);
+    const dial = (): void => {
+      if (this.#stopped || table.peers.has(c.peerId)) {
+        this.#dialing.delete(c.peerId);
+        return;
+      }
+      this.#o
+        .dial(`tcp://${c.host}:${c.port}`, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS)
+        .then(() => this.#found.add(c.peerId))
+        .catch(() => {})
+        .finally(() => this.#dialing.delete(c.peerId));
+    };
+    if (localPeerId < c.peerId) dial();
+    else setTimeout(dial, DIAL_TIE_BREAK_MS).unref();
+  }
+}
