@@ -20,6 +20,10 @@ export const QUICKCHAT_ERROR_CODES = {
   CONNECT_FAILED: "XPPG_ERR_CONNECT_FAILED",
   /** (Reported) the port mapper failed outright; the chat runs without a mapping. */
   PORT_MAPPING_FAILED: NODE_ERROR_CODES.PORT_MAPPING_FAILED,
+  /** The key file is in use by another running chat (`start` rejects); give this one another name or key file. */
+  KEY_FILE_IN_USE: "XPPG_ERR_KEY_FILE_IN_USE",
+  /** (Reported) the default port was taken, so the chat listens on a free port instead; the message names it. */
+  PORT_IN_USE: "XPPG_ERR_CHAT_PORT_IN_USE",
   /** An `onMessage` handler, `onError` handler or `run()` command threw; the chat carried on. */
   HANDLER_FAILED: NODE_ERROR_CODES.HANDLER_FAILED,
 } as const;

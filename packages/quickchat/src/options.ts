@@ -8,6 +8,8 @@ import type { ChatOutput } from "./terminal.js";
 export interface QuickChatOptions {
   /**
    * Port to listen on; 0 picks any free port (read it from `chat.port`).
+   * When left out and 7337 is taken (a second chat on one machine), the chat
+   * listens on a free port instead and reports it (`XPPG_ERR_CHAT_PORT_IN_USE`).
    * @default 7337
    */
   port?: number;
@@ -55,10 +57,21 @@ export interface QuickChatOptions {
   /**
    * Where this user's key is kept, so the peer id stays the same across
    * runs; created (mode 0600) on first use. `false` keeps a new key in
-   * memory instead.
-   * @default `<config dir>/xppg/quickchat-<name>.key`, the config dir being `$XDG_CONFIG_HOME` or `~/.config`
+   * memory. While the chat runs the key file is locked (`<keyFile>.lock`): a
+   * second chat with the same key fails to start with
+   * `XPPG_ERR_KEY_FILE_IN_USE` instead of becoming the same peer.
+   * @default with `name` given, `<config dir>/xppg/quickchat-<name>.key` (the config dir being `$XDG_CONFIG_HOME` or `~/.config`); without, a new key for each run, so two chats on one machine are two peers
    */
   keyFile?: string | false;
+  /**
+   * LAN discovery: chats of the same room on the local network (or on this
+   * machine) find and join each other with no address typed, over multicast
+   * DNS (the room name itself is never sent, only a hash of it). `false`
+   * turns it off; `{ interface: "192.168.1.20" }` keeps it to one interface
+   * (`"127.0.0.1"`: this machine only).
+   * @default true
+   */
+  lan?: boolean | { interface?: string; mdnsPort?: number };
   /**
    * Longest display name accepted, from you or from a peer.
    * @default 32

@@ -3,10 +3,13 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
+import { generateIdentity, type Identity } from "@xppg/secure";
+import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { parseChatAddress } from "./address.js";
 import { cleanName, parseChatPayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
 import { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
+import { lockKeyFile } from "./key-lock.js";
 import type { ChatCommand, ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 import { LineWriter, formatChatLine, formatJoined, formatLeft, type ChatOutput } from "./terminal.js";
 
@@ -29,10 +32,19 @@ export class QuickChat {
   readonly room: string;
   /** Your display name, as sent with every message. */
   readonly name: string;
-  /** The underlying node, for experts: same peers, same lifecycle. */
-  readonly playground: Playground;
 
   readonly #options: QuickChatOptions;
+  readonly #identity: Identity;
+  /** The key file, when one is used: locked while the chat runs. */
+  readonly #keyFile: string | undefined;
+  /** The port asked for; undefined: the default, which falls back to a free one when taken. */
+  readonly #askedPort: number | undefined;
+  /** Peer ids this chat dialled because the user typed an address. */
+  readonly #typed = new Set<string>();
+  #pg: Playground;
+  #unlock: (() => void) | undefined;
+  #stopped: () => void = () => {};
+  readonly #stoppedPromise = new Promise<void>((resolve) => (this.#stopped = resolve));
   readonly #limits: ChatLimits;
   readonly #quitWords: ReadonlySet<string>;
   readonly #messageHandlers = new Set<ChatMessageHandler>();
@@ -60,46 +72,80 @@ export class QuickChat {
     }
     this.#quitWords = new Set((options.quitWords ?? DEFAULT_QUIT_WORDS).map((w) => w.trim().toLowerCase()));
     this.#options = options;
-    this.playground = new Playground(room, {
-      ...options.playgroundOptions,
-      port: options.port ?? options.playgroundOptions?.port ?? DEFAULT_CHAT_PORT,
-      ...(options.host !== undefined ? { host: options.host } : {}),
-      ...(options.identity !== undefined ? { identity: options.identity } : {}),
-      ...(options.identity === undefined && options.keyFile !== false ? { keyFile: options.keyFile ?? defaultKeyFile(this.name) } : {}),
-    });
     this.room = room;
-    this.playground.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));
-    this.playground.on(TEXT_KIND, (src, _kind, payload) => {
+    this.#askedPort = options.port ?? options.playgroundOptions?.port;
+    // One key per process unless a name or key file is given: two chats on one
+    // machine must never be the same peer by accident.
+    const keyFile =
+      options.identity !== undefined || options.keyFile === false ? undefined : (options.keyFile ?? (options.name !== undefined ? defaultKeyFile(this.name) : undefined));
+    this.#keyFile = keyFile;
+    this.#identity = options.identity ?? options.playgroundOptions?.identity ?? (keyFile !== undefined ? loadOrCreateIdentitySync(keyFile) : generateIdentity());
+    this.#pg = this.#build(this.#askedPort ?? DEFAULT_CHAT_PORT);
+  }
+
+  /**
+   * The underlying node, for experts: same peers, same lifecycle. When the
+   * default port is taken, `start()` replaces it once with a node on a free
+   * port: read it after the start.
+   */
+  get playground(): Playground {
+    return this.#pg;
+  }
+
+  #build(port: number): Playground {
+    const { keyFile: _keyFile, identity: _identity, ...pgOptions } = this.#options.playgroundOptions ?? {};
+    const lan = this.#options.lan ?? true;
+    const pg = new Playground(this.room, {
+      ...pgOptions,
+      port,
+      ...(this.#options.host !== undefined ? { host: this.#options.host } : {}),
+      identity: this.#identity,
+      ...(pgOptions.discovery === undefined ? { discovery: { lan } } : {}),
+    });
+    pg.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));
+    pg.on(TEXT_KIND, (src, _kind, payload) => {
       const parsed = parseTextPayload(payload, this.#limits);
       this.#receive(src, TEXT_KIND, parsed.ok ? { ok: true, value: { user: this.#names.get(src) ?? src, text: parsed.value } } : parsed);
     });
-    this.playground.events.on("error", (error, peerId) => this.#report(error, peerId));
-    this.playground.events.on("peer:left", (peer) => {
+    pg.events.on("error", (error, peerId) => this.#report(error, peerId));
+    pg.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
       queueMicrotask(() => {
-        if (!this.playground.peers.some((p) => p.peerId === peer.peerId)) this.#names.delete(peer.peerId);
+        if (!pg.peers.some((p) => p.peerId === peer.peerId)) {
+          this.#names.delete(peer.peerId);
+          this.#typed.delete(peer.peerId);
+        }
       });
     });
+    return pg;
+  }
+
+  /** How a connected peer was found: `"lan"` (LAN discovery), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
+  foundBy(peerId: string): "lan" | "address" | "inbound" | undefined {
+    const peer = this.#pg.peers.find((p) => p.peerId === peerId);
+    if (peer === undefined) return undefined;
+    if (this.#typed.has(peerId)) return "address";
+    return this.#pg.foundOnLan(peerId) ? "lan" : peer.outbound ? "address" : "inbound";
   }
 
   /** This node's peer id. */
   get peerId(): string {
-    return this.playground.peerId;
+    return this.#pg.peerId;
   }
 
   /** The port the chat listens on (the real one when `port: 0` was asked); undefined before it starts. */
   get port(): number | undefined {
-    return this.playground.port;
+    return this.#pg.port;
   }
 
   /** The addresses the chat listens on, such as `tcp://0.0.0.0:7337`; empty before it starts. */
   get addresses(): string[] {
-    return this.playground.addresses;
+    return this.#pg.addresses;
   }
 
   /** The connected peers, with the name each last used. */
   get peers(): ChatPeer[] {
-    return this.playground.peers.map((p) => ({ ...p, name: this.#names.get(p.peerId) }));
+    return this.#pg.peers.map((p) => ({ ...p, name: this.#names.get(p.peerId) }));
   }
 
   /** The result of the router port mapping once started with `openPort`, else null. */
@@ -159,10 +205,37 @@ export class QuickChat {
   async #boundedStart(): Promise<PortMappingResult | null> {
     const openPort = this.#options.openPort ?? true;
     const openPortTimeoutMs = this.#options.openPortTimeoutMs ?? DEFAULT_OPEN_PORT_TIMEOUT_MS;
-    const nat = await this.playground.start({ openPort, openPortTimeoutMs });
+    if (this.#keyFile !== undefined) this.#unlock ??= lockKeyFile(this.#keyFile);
+    let nat: PortMappingResult | null;
+    try {
+      nat = await this.#pg.start({ openPort, openPortTimeoutMs });
+    } catch (error) {
+      if (this.#askedPort !== undefined || !portTaken(error)) {
+        this.#unlock?.();
+        this.#unlock = undefined;
+        throw error;
+      }
+      // The default port is taken (another chat on this machine?): take a free one and say which.
+      this.#pg = this.#build(0);
+      try {
+        nat = await this.#pg.start({ openPort, openPortTimeoutMs });
+      } catch (again) {
+        this.#unlock?.();
+        this.#unlock = undefined;
+        throw again;
+      }
+      this.#report(
+        new QuickChatError(
+          QUICKCHAT_ERROR_CODES.PORT_IN_USE,
+          `Port ${DEFAULT_CHAT_PORT} is taken (another chat on this machine?), so this chat listens on port ${this.#pg.port}. Chats on this network find it by themselves; to connect by hand, use port ${this.#pg.port}.`,
+          { cause: error, details: { port: this.#pg.port, taken: DEFAULT_CHAT_PORT } },
+        ),
+        undefined,
+      );
+    }
     if (nat !== null && !nat.mapped && isXppgError(nat.error, "XPPG_ERR_PORT_MAPPING_FAILED")) {
       this.#report(
-        new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.playground.port}: ${nat.error.message} The chat runs without it.`, {
+        new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.#pg.port}: ${nat.error.message} The chat runs without it.`, {
           cause: nat.error,
         }),
         undefined,
@@ -187,7 +260,9 @@ export class QuickChat {
     const joined = (async () => {
       const target = host.includes("://") ? { host, port: undefined } : parseChatAddress(host, port ?? DEFAULT_CHAT_PORT);
       await this.start();
-      return this.playground.join(target.host, target.port);
+      const peer = await this.#pg.join(target.host, target.port);
+      this.#typed.add(peer.peerId);
+      return peer;
     })();
     joined.catch((error: unknown) => {
       // A peer that refused us said why (another room, full, ...): report its words as they are.
@@ -214,18 +289,9 @@ export class QuickChat {
    * @throws `XPPG_ERR_CHAT_TOO_LONG` past `maxTextLength`, `XPPG_ERR_INVALID_ARGUMENT` for an empty text.
    */
   async send(text: string): Promise<void> {
-    if (typeof text !== "string" || text.trim().length === 0) {
-      throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `send(text): text must be a non-empty string, got ${typeof text === "string" ? "an empty one" : typeof text}.`);
-    }
-    if (text.length > this.#limits.maxTextLength) {
-      throw new QuickChatError(
-        QUICKCHAT_ERROR_CODES.CHAT_TOO_LONG,
-        `The message has ${text.length} characters; the limit is ${this.#limits.maxTextLength}. Split it into shorter ones. Nothing was sent.`,
-        { details: { length: text.length, maxTextLength: this.#limits.maxTextLength } },
-      );
-    }
+    this.#checkText(text);
     await this.start();
-    await this.playground.send(CHAT_KIND, { user: this.name, text });
+    await this.#pg.send(CHAT_KIND, { user: this.name, text });
   }
 
   /**
@@ -244,16 +310,17 @@ export class QuickChat {
     const output = this.#options.output ?? process.stdout;
     const input = this.#options.input ?? process.stdin;
     const writer = new LineWriter(output, output.isTTY === true && (input as { isTTY?: boolean }).isTTY === true);
-    // Subscribed before anything awaits, so a connect racing the start is seen.
-    const offs = [
-      this.onMessage((user, text) => writer.write(formatChatLine(user, text))),
-      this.onError((error) => writer.write(`! ${error.message}`)),
-      this.playground.events.on("peer:joined", (peer) => writer.write(formatJoined(peer))),
-      this.playground.events.on("peer:left", (peer, reason) => writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason))),
-    ];
+    const offs = [this.onMessage((user, text) => writer.write(formatChatLine(user, text))), this.onError((error) => writer.write(`! ${error.message}`))];
     try {
       await this.start();
       if (this.#stopping !== undefined) return;
+      // After the start, which may have replaced the node (default port taken); a join needs
+      // network round trips, so none is missed in between.
+      const pg = this.#pg;
+      offs.push(
+        pg.events.on("peer:joined", (peer) => writer.write(formatJoined(peer))),
+        pg.events.on("peer:left", (peer, reason) => writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason))),
+      );
       await this.#readLines(input, output, writer, options);
     } finally {
       for (const off of offs) off();
@@ -302,10 +369,48 @@ export class QuickChat {
       }
     }
     try {
+      this.#checkText(line);
+    } catch (error) {
+      writer.write(`! ${toError(error).message}`);
+      return;
+    }
+    if (this.#pg.peers.length === 0) {
+      // Typed at a terminal: say so at once. Piped in: wait for the first peer, so nothing is lost.
+      if (writer.interactive) {
+        writer.write("! Nobody is here yet: the message was not sent. Chats of this room on your network join by themselves; /help lists the commands.");
+        return;
+      }
+      await this.#firstPeer();
+      if (this.#stopping !== undefined) return;
+    }
+    try {
       await this.send(line);
     } catch (error) {
       writer.write(`! ${toError(error).message}`);
     }
+  }
+
+  /** @throws `XPPG_ERR_INVALID_ARGUMENT` for an empty text, `XPPG_ERR_CHAT_TOO_LONG` past the limit. */
+  #checkText(text: string): void {
+    if (typeof text !== "string" || text.trim().length === 0) {
+      throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `send(text): text must be a non-empty string, got ${typeof text === "string" ? "an empty one" : typeof text}.`);
+    }
+    if (text.length > this.#limits.maxTextLength) {
+      throw new QuickChatError(
+        QUICKCHAT_ERROR_CODES.CHAT_TOO_LONG,
+        `The message has ${text.length} characters; the limit is ${this.#limits.maxTextLength}. Split it into shorter ones. Nothing was sent.`,
+        { details: { length: text.length, maxTextLength: this.#limits.maxTextLength } },
+      );
+    }
+  }
+
+  /** Resolves when a peer is connected, or when the chat stops. */
+  #firstPeer(): Promise<void> {
+    const pg = this.#pg;
+    if (pg.peers.length > 0) return Promise.resolve();
+    let off = (): void => {};
+    const joined = new Promise<void>((resolve) => (off = pg.events.on("peer:joined", () => resolve())));
+    return Promise.race([joined, this.#stoppedPromise]).finally(off);
   }
 
   /**
@@ -316,8 +421,11 @@ export class QuickChat {
     this.#closeInput?.();
     this.#stopping ??= (async () => {
       // Stopping a node in the middle of its start would leave a listener behind.
+      this.#stopped();
       await this.#starting?.catch(() => {});
-      await this.playground.stop();
+      await this.#pg.stop();
+      this.#unlock?.();
+      this.#unlock = undefined;
     })();
     return this.#stopping;
   }
@@ -363,6 +471,13 @@ export class QuickChat {
 export function defaultKeyFile(name: string): string {
   const config = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
   return join(config, "xppg", `quickchat-${name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_")}.key`);
+}
+
+/** True for a listen that failed because the address is in use. */
+function portTaken(error: unknown): boolean {
+  if (!isXppgError(error, "XPPG_ERR_LISTEN_FAILED")) return false;
+  const cause = (error as { cause?: unknown }).cause;
+  return typeof cause === "object" && cause !== null && (cause as NodeJS.ErrnoException).code === "EADDRINUSE";
 }
 
 /** Dial failures are wrapped in XPPG_ERR_CONNECT_FAILED; a refusal from the peer is reported as it is. */

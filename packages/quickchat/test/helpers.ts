@@ -50,9 +50,9 @@ export function terminal(): Terminal {
 /** Chats made by a test, stopped after it. */
 export const made: QuickChat[] = [];
 
-/** A chat on loopback, any free port, no router. */
+/** A chat on loopback, any free port, no router, no LAN discovery (tests that want it turn it on, on loopback). */
 export function loopbackChat(room: string, options: QuickChatOptions = {}): QuickChat {
-  const chat = new QuickChat(room, { host: "127.0.0.1", port: 0, openPort: false, keyFile: false, ...options });
+  const chat = new QuickChat(room, { host: "127.0.0.1", port: 0, openPort: false, keyFile: false, lan: false, ...options });
   made.push(chat);
   return chat;
 }
