@@ -1,3 +1,4 @@
+import { isIPv4 } from "node:net";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHAT_PORT, parseChatAddress, type ChatAddress } from "@xppg/quickchat";
 
@@ -7,10 +8,13 @@ export const DEFAULT_ROOM = "xppg-chat";
 /** What the command line asked for. */
 export interface ChatArgs {
   room: string;
-  port: number;
+  /** Undefined: the default port, or a free one when it is taken. */
+  port: number | undefined;
   name: string | undefined;
   connect: ChatAddress[];
   openPort: boolean;
+  /** LAN discovery: true, false, or the IPv4 address of the one interface to use. */
+  lan: boolean | string;
   /** Where the key is kept; undefined for the per-user default. */
   keyFile: string | undefined;
   help: boolean;
@@ -28,20 +32,27 @@ one another reads what the others type.
 
 Options:
   --room <name>          the room to join (default: ${DEFAULT_ROOM})
-  --port <n>             the port to listen on, 0 for any free one (default: ${DEFAULT_CHAT_PORT})
+  --port <n>             the port to listen on, 0 for any free one (default: ${DEFAULT_CHAT_PORT},
+                         or a free one when another program holds it)
   --name <name>          your display name (default: your OS user name)
   --connect <host:port>  join a peer at start; repeat for more (port default: ${DEFAULT_CHAT_PORT})
   --no-open-port         do not ask the router to forward the port (UPnP)
+  --no-lan               do not look for chats of this room on your network
+                         (LAN discovery is on by default: no address to type)
+  --lan-interface <ip>   look on one network interface only, by its IPv4 address
+                         (127.0.0.1: chats on this machine only)
   --key-file <path>      where your key is kept, so your peer id stays the same
-                         (default: $XDG_CONFIG_HOME or ~/.config, xppg/quickchat-<name>.key)
+                         (default: with --name, $XDG_CONFIG_HOME or ~/.config,
+                         xppg/quickchat-<name>.key; without, a new key each run)
   -h, --help             show this help
 
 In the chat: type a line and press Enter to send it; /peers lists who is
 connected, /help lists the commands, quit or exit leaves.
 
-Example, on two machines of one network:
+Example: run it in two terminals, or on two machines of one network; the
+chats find each other. Across networks, one side connects by address:
   xppg-chat --name alice
-  xppg-chat --name bob --connect 192.168.1.42:${DEFAULT_CHAT_PORT}
+  xppg-chat --name bob --connect 203.0.113.7:${DEFAULT_CHAT_PORT}
 `;
 
 /**
@@ -61,6 +72,8 @@ export function parseChatArgs(argv: string[]): ChatArgs {
         name: { type: "string" },
         connect: { type: "string", multiple: true },
         "no-open-port": { type: "boolean" },
+        "no-lan": { type: "boolean" },
+        "lan-interface": { type: "string" },
         "key-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -73,13 +86,21 @@ export function parseChatArgs(argv: string[]): ChatArgs {
   if (room.length === 0 || room.length > 128) throw new UsageError(`--room must be 1 to 128 characters, got ${JSON.stringify(room)}.`);
   return {
     room,
-    port: values.port === undefined ? DEFAULT_CHAT_PORT : parsePort(values.port),
+    port: values.port === undefined ? undefined : parsePort(values.port),
     name: values.name,
     connect: (values.connect ?? []).map(parseConnect),
     openPort: values["no-open-port"] !== true,
+    lan: parseLan(values["no-lan"] === true, values["lan-interface"]),
     keyFile: values["key-file"],
     help: values.help === true,
   };
+}
+
+function parseLan(off: boolean, iface: string | undefined): boolean | string {
+  if (iface === undefined) return !off;
+  if (off) throw new UsageError("--no-lan and --lan-interface contradict each other: give one.");
+  if (!isIPv4(iface)) throw new UsageError(`--lan-interface must be the IPv4 address of one of your interfaces (such as 192.168.1.20, or 127.0.0.1), got ${JSON.stringify(iface)}.`);
+  return iface;
 }
 
 function parsePort(text: string): number {

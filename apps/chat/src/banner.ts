@@ -43,7 +43,8 @@ export function banner(chat: QuickChat, nat: PortMappingResult | null): string[]
     `xppg chat: room "${chat.room}", you are "${chat.name}" (peer ${chat.peerId})`,
     `Listening on port ${port} (${chat.addresses.join(", ")})`,
     ...describeNat(nat, port),
-    "To let others join, they run one of:",
+    ...(chat.lanDiscovery ? ["Chats of this room on your network join by themselves (LAN discovery)."] : []),
+    "From another network, others join with one of:",
     ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
     "Type a message and press Enter. /help lists the commands; quit leaves.",
   ];

@@ -20,8 +20,12 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
   return {
     peers: () => {
       const peers = chat.peers;
-      if (peers.length === 0) return "No peers connected yet: share the --connect line printed at start.";
-      return [`${peers.length} peer${peers.length === 1 ? "" : "s"}:`, ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}`)];
+      if (peers.length === 0) return "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start.";
+      const how = { lan: "found on the LAN", address: "by address", inbound: "joined us" } as const;
+      return [
+        `${peers.length} peer${peers.length === 1 ? "" : "s"}:`,
+        ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]})`),
+      ];
     },
     help: () => ["Commands:", "  /peers   list the connected peers", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
   };
@@ -42,8 +46,9 @@ async function main(argv: string[]): Promise<number> {
   let chat: QuickChat;
   try {
     chat = new QuickChat(args.room, {
-      port: args.port,
+      ...(args.port !== undefined ? { port: args.port } : {}),
       openPort: args.openPort,
+      lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
     });
@@ -56,15 +61,6 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   if (args.openPort) out("Asking the router to forward the port (UPnP), a few seconds at most...");
-  let nat;
-  try {
-    nat = await chat.start();
-  } catch (error) {
-    err(`xppg-chat: could not start: ${(error as Error).message}`);
-    if (isXppgError(error) && error.code === "XPPG_ERR_LISTEN_FAILED") err(`Another program uses port ${args.port}? Try --port 0 for any free port.`);
-    return 1;
-  }
-  for (const line of banner(chat, nat)) out(line);
 
   // A signal (Ctrl+C without a terminal, a kill) leaves cleanly: peers see us go.
   let signals = 0;
@@ -74,14 +70,22 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", leave);
   process.on("SIGTERM", leave);
-
-  const running = chat.run({ commands: commands(chat) });
-  // Failures are printed by run() as "! Could not connect ..."; the chat goes on.
-  for (const peer of args.connect) chat.connect(peer.host, peer.port).catch(() => {});
-  await running;
+  try {
+    // run() starts the chat itself, so peers found on the LAN and their first
+    // lines are shown even when they arrive while the router is being asked.
+    const running = chat.run({ commands: commands(chat), onStarted: (nat) => banner(chat, nat) });
+    // Failures are printed by run() as "! Could not connect ..."; the chat goes on.
+    for (const peer of args.connect) chat.connect(peer.host, peer.port).catch(() => {});
+    await running;
+  } catch (error) {
+    err(`xppg-chat: could not start: ${(error as Error).message}`);
+    if (isXppgError(error) && error.code === "XPPG_ERR_LISTEN_FAILED") err(`Another program uses port ${args.port}? Leave --port out, or use --port 0, for a free port.`);
+    return 1;
+  } finally {
+    process.off("SIGINT", leave);
+    process.off("SIGTERM", leave);
+  }
   out("Bye.");
-  process.off("SIGINT", leave);
-  process.off("SIGTERM", leave);
   return 0;
 }
 

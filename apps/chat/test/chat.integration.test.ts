@@ -85,7 +85,8 @@ function chatProcess(args: string[]): Proc {
 
 /** Starts a chat on any free loopback-reachable port; resolves with it, its port and its peer id. */
 async function startChat(args: string[]): Promise<{ proc: Proc; port: number; peerId: string }> {
-  const proc = chatProcess(["--port", "0", "--no-open-port", ...args]);
+  // No LAN discovery here: these chats run on the machine's own interfaces (lan.integration.test.ts runs it in the lab).
+  const proc = chatProcess(["--port", "0", "--no-open-port", "--no-lan", ...args]);
   const listening = (await proc.waitFor(/Listening on port (\d+)/)) as RegExpExecArray;
   const who = (await proc.waitFor(/\(peer (xp1[a-z2-7]+)\)/)) as RegExpExecArray;
   return { proc, port: Number(listening[1]), peerId: who[1]! };
@@ -140,7 +141,7 @@ describe("apps/chat end to end", () => {
     const eve = await startChat(["--name", "eve", "--room", "room-b", "--connect", `127.0.0.1:${alice.port}`]);
     await eve.proc.waitFor(/^! .*app mismatch/m);
     eve.proc.type("/peers");
-    await eve.proc.waitFor("No peers connected yet");
+    await eve.proc.waitFor("Nobody is here yet.");
     eve.proc.type("quit");
     alice.proc.child.stdin.end();
     expect(await eve.proc.exited()).toBe(0);

@@ -19,7 +19,7 @@ export const MAX_DISCOVERY_DIALS = 4;
  * When two nodes find each other at once, the one with the greater peer id
  * waits this long before dialling, so usually only one connection is made.
  */
-export const DIAL_TIE_BREAK_MS = 300;
+export const DIAL_TIE_BREAK_MS = 1_500;
 /** Deadline of a dial to a discovered candidate (dial and both handshakes). */
 export const DISCOVERY_DIAL_TIMEOUT_MS = 5_000;
 

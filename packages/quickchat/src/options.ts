@@ -1,6 +1,6 @@
 import type { Identity } from "@xppg/secure";
 import type { XppgError } from "@xppg/errors";
-import type { PeerInfo, PlaygroundOptions } from "@xppg/node";
+import type { PeerInfo, PlaygroundOptions, PortMappingResult } from "@xppg/node";
 import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
 import type { ChatOutput } from "./terminal.js";
 
@@ -138,6 +138,13 @@ export interface RunOptions {
    * @default {}
    */
   commands?: Readonly<Record<string, ChatCommand>>;
+  /**
+   * Called once the chat has started (listening, the router asked), with the
+   * port mapping result; the lines it returns are printed before the first
+   * prompt. Peers and messages that arrive during the start are shown too:
+   * nothing is lost because `run()` started the chat itself.
+   */
+  onStarted?: (nat: PortMappingResult | null) => ChatCommandResult;
   /**
    * The prompt shown while you type; only when the output is a terminal.
    * @default "> "

@@ -120,6 +120,11 @@ export class QuickChat {
     return pg;
   }
 
+  /** True when LAN discovery is on (the `lan` option). */
+  get lanDiscovery(): boolean {
+    return (this.#options.lan ?? true) !== false;
+  }
+
   /** How a connected peer was found: `"lan"` (LAN discovery), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
   foundBy(peerId: string): "lan" | "address" | "inbound" | undefined {
     const peer = this.#pg.peers.find((p) => p.peerId === peerId);
@@ -311,19 +316,35 @@ export class QuickChat {
     const input = this.#options.input ?? process.stdin;
     const writer = new LineWriter(output, output.isTTY === true && (input as { isTTY?: boolean }).isTTY === true);
     const offs = [this.onMessage((user, text) => writer.write(formatChatLine(user, text))), this.onError((error) => writer.write(`! ${error.message}`))];
+    // Subscribed before anything awaits: peers found on the LAN may join during the start.
+    const shown = new Set<string>();
+    const joined = (peer: PeerInfo): void => {
+      shown.add(peer.peerId);
+      writer.write(formatJoined(peer));
+    };
+    const attach = (pg: Playground): (() => void)[] => [
+      pg.events.on("peer:joined", joined),
+      pg.events.on("peer:left", (peer, reason) => writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason))),
+    ];
+    const first = this.#pg;
+    let nodeOffs = attach(first);
     try {
-      await this.start();
+      const nat = await this.start();
       if (this.#stopping !== undefined) return;
-      // After the start, which may have replaced the node (default port taken); a join needs
-      // network round trips, so none is missed in between.
-      const pg = this.#pg;
-      offs.push(
-        pg.events.on("peer:joined", (peer) => writer.write(formatJoined(peer))),
-        pg.events.on("peer:left", (peer, reason) => writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason))),
-      );
+      if (options.onStarted !== undefined) {
+        const lines = options.onStarted(nat);
+        for (const l of lines === undefined ? [] : typeof lines === "string" ? [lines] : lines) writer.write(l);
+      }
+      // The start replaced the node (the default port was taken): follow the new one.
+      if (this.#pg !== first) {
+        for (const off of nodeOffs) off();
+        nodeOffs = attach(this.#pg);
+      }
+      // Peers that joined before run() (a start() of its own, LAN discovery) are announced too.
+      for (const peer of this.#pg.peers) if (!shown.has(peer.peerId)) joined(peer);
       await this.#readLines(input, output, writer, options);
     } finally {
-      for (const off of offs) off();
+      for (const off of [...offs, ...nodeOffs]) off();
       this.#running = false;
       await this.stop();
     }

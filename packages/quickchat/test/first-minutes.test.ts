@@ -60,7 +60,9 @@ describe("QuickChat: two chats on one machine, nothing typed but the room", () =
     await alice.start();
     const bob = loopbackChat("pipe-room", { lan });
     const got: string[] = [];
-    bob.onMessage((user, text) => got.push(`${user}: ${text}`));
+    bob.onMessage((user, text) => {
+      got.push(`${user}: ${text}`);
+    });
     await bob.start();
     await expect.poll(() => got).toEqual(["alice: said before bob came"]);
     aTerm.type("quit");
