@@ -111,8 +111,8 @@ describe("apps/chat end to end", () => {
     const alice = await startChat(["--name", "alice", "--room", "it-room"]);
     await alice.proc.waitFor(`pnpm chat --room "it-room" --connect`);
     const bob = await startChat(["--name", "bob", "--room", "it-room", "--connect", `127.0.0.1:${alice.port}`]);
-    await alice.proc.waitFor(`* ${bob.peerId} joined from`);
-    await bob.proc.waitFor(`* ${alice.peerId} joined from`);
+    await alice.proc.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined from`);
+    await bob.proc.waitFor(`* alice (${alice.peerId.slice(0, 11)}) joined from`);
 
     bob.proc.type("hello from bob");
     await alice.proc.waitFor("[bob] hello from bob\n");
@@ -126,7 +126,7 @@ describe("apps/chat end to end", () => {
 
     alice.proc.type("quit");
     expect(await alice.proc.exited()).toBe(0);
-    await bob.proc.waitFor(`* alice (${alice.peerId}) left`);
+    await bob.proc.waitFor(`* alice (${alice.peerId.slice(0, 11)}) left`);
     bob.proc.type("exit");
     expect(await bob.proc.exited()).toBe(0);
     expect(alice.proc.stdout()).toContain("Bye.");
@@ -145,6 +145,21 @@ describe("apps/chat end to end", () => {
     eve.proc.type("quit");
     alice.proc.child.stdin.end();
     expect(await eve.proc.exited()).toBe(0);
+    expect(await alice.proc.exited()).toBe(0);
+  });
+
+  it("a peer that crashes gives one line, with its name, not the same reason twice", async () => {
+    const alice = await startChat(["--name", "alice", "--room", "crash-room"]);
+    const bob = await startChat(["--name", "bob", "--room", "crash-room", "--connect", `127.0.0.1:${alice.port}`]);
+    await alice.proc.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined from`);
+    bob.proc.child.kill("SIGKILL");
+    await alice.proc.waitFor(`* bob (${bob.peerId.slice(0, 11)}) left`);
+    // Output is ordered: anything printed about the leave comes before /help's answer.
+    alice.proc.type("/help");
+    await alice.proc.waitFor("/peers   list the connected peers");
+    const after = alice.proc.stdout().slice(alice.proc.stdout().indexOf("* bob ("));
+    expect(after.split("\n").filter((l) => l.startsWith("! "))).toEqual([]);
+    alice.proc.type("quit");
     expect(await alice.proc.exited()).toBe(0);
   });
 });

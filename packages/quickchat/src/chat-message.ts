@@ -73,6 +73,18 @@ export function parseChatPayload(payload: unknown, limits: ChatLimits): Parsed<C
   return parsed.ok ? { ok: true, value: { user: name, text: parsed.value } } : parsed;
 }
 
+/** Checks an untrusted `"chat-name"` payload: `{ user }`, the name a peer goes by, within the limit. */
+export function parseNamePayload(payload: unknown, limits: ChatLimits): Parsed<string> {
+  if (!isRecord(payload)) return fail("the payload is not an object { user }");
+  const { user } = payload;
+  if (typeof user !== "string") return fail("the user name is not a string");
+  if (user.length > limits.maxNameLength * 4) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
+  const name = cleanName(user);
+  if (name.length === 0) return fail("the user name is empty");
+  if (name.length > limits.maxNameLength) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
+  return { ok: true, value: name };
+}
+
 /**
  * Checks an untrusted `"text"` payload (a Playground's `sendText`); the node
  * already made sure it is `{ text: string }`, this checks the length again.

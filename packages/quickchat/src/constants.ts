@@ -4,6 +4,12 @@ export const DEFAULT_CHAT_PORT = 7337;
 /** The message kind of a chat line on the wire: payload `{ user, text }`. */
 export const CHAT_KIND = "chat";
 
+/** The message kind that tells a peer our display name when we meet: payload `{ user }`. */
+export const NAME_KIND = "chat-name";
+
+/** How long a join notice waits for the peer's name before it is printed with the peer id alone. */
+export const JOIN_NAME_WAIT_MS = 1000;
+
 /** The Playground's plain text kind (`pg.sendText`): shown too, with the sender's peer id as the user. */
 export const TEXT_KIND = "text";
 

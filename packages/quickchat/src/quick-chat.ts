@@ -6,8 +6,8 @@ import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
 import { generateIdentity, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import { parseChatAddress } from "./address.js";
-import { cleanName, parseChatPayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
-import { CHAT_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
+import { cleanName, parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
+import { CHAT_KIND, JOIN_NAME_WAIT_MS, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 import { lockKeyFile } from "./key-lock.js";
 import type { ChatCommand, ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
@@ -39,6 +39,8 @@ export class QuickChat {
   readonly #keyFile: string | undefined;
   /** The port asked for; undefined: the default, which falls back to a free one when taken. */
   readonly #askedPort: number | undefined;
+  /** Join notices waiting for the peer's name, by peer id. */
+  readonly #nameWaiters = new Map<string, () => void>();
   /** Peer ids this chat dialled because the user typed an address. */
   readonly #typed = new Set<string>();
   #pg: Playground;
@@ -107,6 +109,17 @@ export class QuickChat {
       const parsed = parseTextPayload(payload, this.#limits);
       this.#receive(src, TEXT_KIND, parsed.ok ? { ok: true, value: { user: this.#names.get(src) ?? src, text: parsed.value } } : parsed);
     });
+    // Names instead of peer ids: each side tells the other its name when they meet.
+    pg.on(NAME_KIND, (src, _kind, payload) => {
+      const parsed = parseNamePayload(payload, this.#limits);
+      if (!parsed.ok) {
+        this.#report(new QuickChatError(QUICKCHAT_ERROR_CODES.MALFORMED_CHAT, `Ignored a "${NAME_KIND}" message from peer ${src}: ${parsed.reason}.`, { details: { peerId: src, kind: NAME_KIND, reason: parsed.reason } }), src);
+        return;
+      }
+      this.#names.set(src, parsed.value);
+      this.#nameWaiters.get(src)?.();
+    });
+    pg.events.on("peer:joined", (peer) => void pg.send(NAME_KIND, { user: this.name }, { to: peer.peerId }).catch(() => {}));
     pg.events.on("error", (error, peerId) => this.#report(error, peerId));
     pg.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
@@ -315,16 +328,37 @@ export class QuickChat {
     const output = this.#options.output ?? process.stdout;
     const input = this.#options.input ?? process.stdin;
     const writer = new LineWriter(output, output.isTTY === true && (input as { isTTY?: boolean }).isTTY === true);
-    const offs = [this.onMessage((user, text) => writer.write(formatChatLine(user, text))), this.onError((error) => writer.write(`! ${error.message}`))];
+    const offs = [
+      this.onMessage((user, text) => writer.write(formatChatLine(user, text))),
+      this.onError((error) => {
+        if (error !== leaveReason) writer.write(`! ${error.message}`);
+      }),
+    ];
     // Subscribed before anything awaits: peers found on the LAN may join during the start.
     const shown = new Set<string>();
     const joined = (peer: PeerInfo): void => {
       shown.add(peer.peerId);
-      writer.write(formatJoined(peer));
+      const name = this.#names.get(peer.peerId);
+      if (name !== undefined) return writer.write(formatJoined(peer, name));
+      // The peer's name follows its join closely: wait for it a little, so the notice shows a name.
+      const timer = setTimeout(() => announce(), JOIN_NAME_WAIT_MS);
+      const announce = (): void => {
+        clearTimeout(timer);
+        this.#nameWaiters.delete(peer.peerId);
+        if (this.#running) writer.write(formatJoined(peer, this.#names.get(peer.peerId)));
+      };
+      this.#nameWaiters.set(peer.peerId, announce);
     };
+    // A peer that left with a reason is one line, not the leave and the same reason again as a problem.
+    let leaveReason: unknown;
     const attach = (pg: Playground): (() => void)[] => [
       pg.events.on("peer:joined", joined),
-      pg.events.on("peer:left", (peer, reason) => writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason))),
+      pg.events.on("peer:left", (peer, reason) => {
+        this.#nameWaiters.get(peer.peerId)?.();
+        writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason));
+        leaveReason = reason;
+        queueMicrotask(() => (leaveReason = undefined));
+      }),
     ];
     const first = this.#pg;
     let nodeOffs = attach(first);

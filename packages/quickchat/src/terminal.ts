@@ -47,13 +47,22 @@ export function formatChatLine(user: string, text: string): string {
   return prefix + text.split("\n").join(`\n${" ".repeat(Math.min(prefix.length, 40))}`);
 }
 
-/** `* 1a2b3c4d joined from 127.0.0.1:40000` */
-export function formatJoined(peer: PeerInfo): string {
-  return `* ${peer.peerId} joined from ${peer.address}`;
+/** The start of a peer id, enough to tell two peers of one name apart: `xp1abcdefgh`. */
+export function shortId(peerId: string): string {
+  return peerId.slice(0, 11);
 }
 
-/** `* alice (1a2b3c4d) left` plus the reason when the peer did not leave cleanly. */
+/** `alice (xp1abcdefgh)`, or the short id alone when the name is not known. */
+export function who(peerId: string, name: string | undefined): string {
+  return name === undefined ? shortId(peerId) : `${name} (${shortId(peerId)})`;
+}
+
+/** `* alice (xp1abcdefgh) joined from tcp://127.0.0.1:40000` */
+export function formatJoined(peer: PeerInfo, name?: string): string {
+  return `* ${who(peer.peerId, name)} joined from ${peer.address}`;
+}
+
+/** `* alice (xp1abcdefgh) left` plus the reason when the peer did not leave cleanly. */
 export function formatLeft(peer: PeerInfo, name: string | undefined, reason: { message: string } | undefined): string {
-  const who = name === undefined ? peer.peerId : `${name} (${peer.peerId})`;
-  return reason === undefined ? `* ${who} left` : `* ${who} left: ${reason.message}`;
+  return reason === undefined ? `* ${who(peer.peerId, name)} left` : `* ${who(peer.peerId, name)} left: ${reason.message}`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cleanName, cleanText, parseChatPayload } from "../src/index.js";
+import { parseNamePayload } from "../src/chat-message.js";
 
 const limits = { maxNameLength: 8, maxTextLength: 10 };
 
@@ -40,6 +41,18 @@ describe("chat payloads", () => {
       const parsed = parseChatPayload(payload, limits);
       expect(parsed.ok, JSON.stringify(payload)?.slice(0, 40)).toBe(false);
       if (!parsed.ok) expect(parsed.reason).toMatch(reason);
+    }
+  });
+});
+
+describe("parseNamePayload (the name a peer sends when we meet)", () => {
+  it("accepts { user } and cleans it", () => {
+    expect(parseNamePayload({ user: " bo\u001b[2Jb " }, limits)).toEqual({ ok: true, value: "bo[2Jb" });
+  });
+
+  it("refuses what is not a name within the limit", () => {
+    for (const payload of [null, "bob", [], { user: 7 }, { user: "" }, { user: "\u200b" }, { user: "x".repeat(9) }, { user: "x".repeat(10_000) }]) {
+      expect(parseNamePayload(payload, limits).ok, JSON.stringify(payload)?.slice(0, 30)).toBe(false);
     }
   });
 });

@@ -30,8 +30,8 @@ describe("QuickChat: two chats on one machine, nothing typed but the room", () =
     const alice = loopbackChat("lan-room", { name: "alice", lan, input: aTerm.input, output: aTerm.output });
     const bob = loopbackChat("lan-room", { name: "bob", lan, input: bTerm.input, output: bTerm.output });
     const runs = [alice.run(), bob.run()];
-    await aTerm.waitFor(`* ${bob.peerId} joined`);
-    await bTerm.waitFor(`* ${alice.peerId} joined`);
+    await aTerm.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined`);
+    await bTerm.waitFor(`* alice (${alice.peerId.slice(0, 11)}) joined`);
     bTerm.type("hello without an address");
     await aTerm.waitFor("[bob] hello without an address");
     // At least one side dialled the other after discovering it; nobody typed an address.

@@ -17,8 +17,8 @@ async function pair(room = "room-1") {
   const bobRun = bob.run();
   await alice.start();
   await bob.connect("127.0.0.1", alice.port);
-  await aTerm.waitFor(`* ${bob.peerId} joined`);
-  await bTerm.waitFor(`* ${alice.peerId} joined`);
+  await aTerm.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined`);
+  await bTerm.waitFor(`* alice (${alice.peerId.slice(0, 11)}) joined`);
   return { alice, bob, aTerm, bTerm, aliceRun, bobRun };
 }
 
@@ -43,7 +43,7 @@ describe("QuickChat: two chats on loopback", () => {
     aTerm.type("quit");
     await bounded(aliceRun, "alice's run() after quit");
     expect(alice.playground.running).toBe(false);
-    await bTerm.waitFor(`* alice (${alice.peerId}) left`);
+    await bTerm.waitFor(`* alice (${alice.peerId.slice(0, 11)}) left`);
     expect(bob.peers).toEqual([]);
 
     bTerm.type("exit");
