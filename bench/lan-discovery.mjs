@@ -62,7 +62,10 @@ function agent(host, ...argv) {
       new Promise((resolve, reject) => {
         const check = () => {
           const hit = events.find(pred);
-          if (hit) (waiters.delete(check), clearTimeout(t), resolve(hit));
+          if (!hit) return;
+          waiters.delete(check);
+          clearTimeout(t);
+          resolve(hit);
         };
         const t = setTimeout(() => (waiters.delete(check), reject(new Error(`timed out; events ${JSON.stringify(events)}`))), ms);
         waiters.add(check);
