@@ -100,6 +100,18 @@ export class CandidateTable {
     return entry.candidate;
   }
 
+  /** Removes every candidate of `peerId`; returns how many. */
+  forget(peerId: string): number {
+    let n = 0;
+    for (const [key, e] of this.#entries) {
+      if (e.candidate.peerId === peerId) {
+        this.#remove(key, e);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Removes the candidates whose records expired; returns them. */
   expire(now: number): PeerCandidate[] {
     const gone: PeerCandidate[] = [];

@@ -9,6 +9,7 @@
  * app with a backoff from 1 s to 60 s, and says goodbye (TTL 0) on stop.
  */
 
+import { randomInt } from "node:crypto";
 import { networkInterfaces, platform } from "node:os";
 import type { RemoteInfo } from "node:dgram";
 import makeMdns from "multicast-dns";
@@ -64,6 +65,10 @@ export class LanDiscovery implements Discovery {
   #lastResponseAt = -Infinity;
   #responsePending = false;
   #queryIntervalMs: number;
+  #queryTimer: NodeJS.Timeout | undefined;
+  /** The DNS id of our queries (RFC 6762 allows any), so their loop-back is not answered. */
+  readonly #queryId = randomInt(1, 0x10000);
+  #lastRestartAt = -Infinity;
 
   constructor(options: LanDiscoveryOptions) {
     this.#o = resolveLanOptions(options);
@@ -208,6 +213,24 @@ export class LanDiscovery implements Discovery {
     return this.#stopping;
   }
 
+  /**
+   * Forgets a candidate whose connection was lost and starts asking again
+   * from the shortest interval (1 s, then doubling), without it among the
+   * known answers: once it is reachable again it answers and is offered
+   * again at once. At most one such restart per second.
+   */
+  forget(peerId: string): void {
+    if (this.#mdns === undefined || this.#table.forget(peerId) === 0) return;
+    this.#queryIntervalMs = this.#o.queryIntervalMs;
+    if (this.#queryTimer !== undefined) {
+      clearTimeout(this.#queryTimer);
+      this.#timers.delete(this.#queryTimer);
+    }
+    const wait = Math.max(0, this.#lastRestartAt + 1_000 - Date.now());
+    this.#lastRestartAt = Date.now() + wait;
+    this.#queryTimer = this.#later(wait, () => this.#query());
+  }
+
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -243,6 +266,8 @@ export class LanDiscovery implements Discovery {
   #onQuery(packet: unknown): void {
     this.#stats.packetsReceived++;
     if (this.#mdns === undefined) return;
+    // Our own query, looped back: answering it would only cost a packet.
+    if ((packet as { id?: unknown }).id === this.#queryId) return;
     if (queryWantsUs(packet, this.#self, Math.ceil(this.#o.ttlSeconds / 2))) this.#respond();
   }
 
@@ -269,14 +294,19 @@ export class LanDiscovery implements Discovery {
 
   /** Asks for this app's peers, then again after a doubling interval. */
   #query(): void {
+    if (this.#mdns === undefined) return;
+    this.#sendQuery();
+    const next = this.#queryIntervalMs;
+    this.#queryIntervalMs = Math.min(next * 2, this.#o.maxQueryIntervalMs);
+    this.#queryTimer = this.#later(next, () => this.#query());
+  }
+
+  #sendQuery(): void {
     const mdns = this.#mdns;
     if (mdns === undefined) return;
     const known = this.#table.fresh(Date.now(), (this.#o.ttlSeconds * 1000) / 2);
     this.#stats.packetsSent++;
-    mdns.query(appQuery(this.#self.appHash, known, this.#o.ttlSeconds) as never, (error?: Error | null) => this.#sent(error));
-    const next = this.#queryIntervalMs;
-    this.#queryIntervalMs = Math.min(next * 2, this.#o.maxQueryIntervalMs);
-    this.#later(next, () => this.#query());
+    mdns.query({ id: this.#queryId, ...appQuery(this.#self.appHash, known, this.#o.ttlSeconds) } as never, (error?: Error | null) => this.#sent(error));
   }
 
   #sent(error: Error | null | undefined): void {
@@ -295,13 +325,14 @@ export class LanDiscovery implements Discovery {
     for (const c of this.#table.expire(Date.now())) this.#emit("gone", c);
   }
 
-  #later(ms: number, fn: () => void): void {
+  #later(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.#timers.delete(t);
       fn();
     }, ms);
     t.unref();
     this.#timers.add(t);
+    return t;
   }
 
   #emit<E extends keyof DiscoveryEvents>(event: E, ...args: Parameters<DiscoveryEvents[E]>): void {

@@ -39,6 +39,11 @@ export interface Discovery {
   start(options?: { signal?: AbortSignal }): Promise<void>;
   /** Says goodbye (records with TTL 0), stops and releases the socket. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Forgets a candidate (its connection was lost) and looks again soon, so
+   * it is offered again as soon as it answers. Optional.
+   */
+  forget?(peerId: string): void;
   /** Registers a listener; returns a function that removes it. */
   on<E extends keyof DiscoveryEvents>(event: E, listener: DiscoveryEvents[E]): () => void;
   /** The current candidates, newest last. Bounded by the discovery's limits. */

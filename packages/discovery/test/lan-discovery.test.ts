@@ -40,6 +40,27 @@ describe("LanDiscovery on loopback", () => {
     expect(a.gone.map((c) => c.peerId)).toEqual([id(2)]);
   });
 
+  it("a forgotten candidate (its connection was lost) is asked for again and offered again at once", async () => {
+    // a asks only at its start and a minute later: without the re-query, b would not be seen again for a minute.
+    const a = await node(1, { queryIntervalMs: 60_000 });
+    // a's start-up announcement and query are back (multicast loops back) before b starts: b never answers them.
+    await expect.poll(() => a.d.stats.packetsReceived).toBeGreaterThanOrEqual(2);
+    const b = await node(2);
+    await expect.poll(() => a.found.filter((c) => c.peerId === id(2)).length).toBe(1);
+    // b's announcements (at 0 and 1 s) are long received: b has sent its queries of 0, 1 and 3 s too.
+    await expect.poll(() => b.d.stats.packetsSent, { timeout: 5_000 }).toBeGreaterThanOrEqual(5);
+    a.d.forget(id(2));
+    expect(a.d.candidates.map((c) => c.peerId)).not.toContain(id(2));
+    await expect.poll(() => a.found.filter((c) => c.peerId === id(2)).length, { timeout: 3_000 }).toBe(2);
+  });
+
+  it("a node alone does not answer its own queries (they loop back)", async () => {
+    const a = await node(1);
+    // Its own announcements and queries of 0 and 1 s have looped back.
+    await expect.poll(() => a.d.stats.packetsReceived, { timeout: 3_000 }).toBeGreaterThanOrEqual(4);
+    expect(a.d.stats.packetsSent).toBe(4);
+  });
+
   it("a node of another app is not offered", async () => {
     const a = await node(1);
     const other = await node(3, { appName: "another-app" });

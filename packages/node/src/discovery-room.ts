@@ -11,6 +11,7 @@
 import type { Discovery, PeerCandidate } from "@xppg/discovery";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { defaultLanDiscovery } from "./defaults.js";
+import { NODE_ERROR_CODES } from "./errors.js";
 import type { PeerTable } from "./peer-table.js";
 
 /** Most discovered candidates dialled at once; the others are offered again after their backoff. */
@@ -42,6 +43,9 @@ export interface DiscoveryRoomOptions {
   discovered(candidate: PeerCandidate): void;
   report(error: XppgError): void;
 }
+
+/** Ways of leaving that mean "do not come back by yourself". */
+const DELIBERATE = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.DUPLICATE_CONNECTION]);
 
 export class DiscoveryRoom {
   readonly #o: DiscoveryRoomOptions;
@@ -92,6 +96,16 @@ export class DiscoveryRoom {
       if (isXppgError(error) && error.code !== "XPPG_ERR_ABORTED") this.#o.report(error);
       else throw error;
     }
+  }
+
+  /**
+   * A peer left. When the connection was lost (not a goodbye, a
+   * disconnect or a ban), discovery forgets it and asks again, so a peer
+   * still on the LAN is joined again within seconds.
+   */
+  left(peerId: string, reason: XppgError | undefined): void {
+    if (reason === undefined || DELIBERATE.has(reason.code)) return;
+    this.#discovery?.forget?.(peerId);
   }
 
   /** Says goodbye on the LAN and stops looking. */

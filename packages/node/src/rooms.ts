@@ -141,6 +141,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
   return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery };
 }
 

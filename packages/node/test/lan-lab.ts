@@ -57,6 +57,11 @@ export class LanLab {
     }
   }
 
+  /** Runs a command in host i's namespace (`ip link set eth0 down`, ...). */
+  exec(i: number, ...cmd: string[]): void {
+    execFileSync("ip", ["netns", "exec", `${this.prefix}l${i}`, ...cmd], { stdio: "pipe" });
+  }
+
   /** Starts `node <args>` in host i. */
   start(i: number, args: string[], env: NodeJS.ProcessEnv = process.env): Agent {
     const child = spawn("ip", ["netns", "exec", `${this.prefix}l${i}`, process.execPath, ...args], { env });

@@ -69,4 +69,18 @@ describe.skipIf(SKIP !== undefined)("Playground LAN discovery in the namespace l
         .toBe(1);
     }
   });
+
+  it("a connection lost with the link is joined again by discovery once the link is back", async () => {
+    // Nodes 1 and 2 are connected; host 2's cable is pulled for longer than the heartbeat timeout (6 s).
+    lab.exec(2, "ip", "link", "set", "eth0", "down");
+    const cut = Date.now();
+    try {
+      await nodes[0]!.next((e) => e.event === "left" && e.peerId === peerIds[1] && (e.at as number) >= cut, 15_000);
+    } finally {
+      lab.exec(2, "ip", "link", "set", "eth0", "up");
+    }
+    const back = Date.now();
+    const rejoined = await nodes[0]!.next((e) => e.event === "joined" && e.peerId === peerIds[1] && (e.at as number) >= back, 10_000);
+    console.log(`[@xppg/node] LAN rejoin: ${(rejoined.at as number) - back} ms after the link came back`);
+  }, 40_000);
 });
