@@ -1,9 +1,9 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
 
 /** Every code a {@link DiscoveryError} can carry. Stable across releases. */
 export const DISCOVERY_ERROR_CODES = {
   /** The options are invalid (a programming error); the message says which and why. */
-  INVALID_ARGUMENT: "XPPG_ERR_INVALID_ARGUMENT",
+  INVALID_ARGUMENT: XPPG_ERROR_CODES.INVALID_ARGUMENT,
   /** The multicast DNS socket could not be opened or could not join the group. */
   UNAVAILABLE: "XPPG_ERR_DISCOVERY_UNAVAILABLE",
   /** An announcement or query could not be sent; discovery carries on. */
@@ -13,7 +13,7 @@ export const DISCOVERY_ERROR_CODES = {
   /** `start()` after `stop()`. */
   STOPPED: "XPPG_ERR_DISCOVERY_STOPPED",
   /** `start()` was aborted through its signal. */
-  ABORTED: "XPPG_ERR_ABORTED",
+  ABORTED: XPPG_ERROR_CODES.ABORTED,
 } as const;
 
 /** One of the {@link DISCOVERY_ERROR_CODES} values. */

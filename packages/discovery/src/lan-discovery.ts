@@ -103,8 +103,8 @@ export class LanDiscovery implements Discovery {
   on<E extends keyof DiscoveryEvents>(event: E, listener: DiscoveryEvents[E]): () => void {
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as Listener);
-    return () => void set.delete(listener as Listener);
+    set.add(listener);
+    return () => void set.delete(listener);
   }
 
   /**
@@ -190,7 +190,7 @@ export class LanDiscovery implements Discovery {
     this.#later(ANNOUNCE_REPEAT_MS, () => this.#respond());
     const sweep = setInterval(() => this.#expire(), 1_000);
     sweep.unref();
-    this.#timers.add(sweep as unknown as NodeJS.Timeout);
+    this.#timers.add(sweep);
   }
 
   /** Says goodbye, closes the socket and forgets every candidate. Idempotent. */

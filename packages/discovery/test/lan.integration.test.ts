@@ -80,10 +80,10 @@ describe.skipIf(SKIP !== undefined)("LAN discovery in the namespace lab", () => 
     }
     // A node started after the flood is found by both honest nodes as fast as before.
     agents[2] = agent(3);
-    const restarted = await agents[2]!.next((e) => e.event === "started", 15_000);
+    const restarted = await agents[2].next((e) => e.event === "started", 15_000);
     await agents[0]!.next((e) => e.event === "peer" && e.peerId === id(3) && (e.at as number) >= (restarted.at as number), 2_000);
     await agents[1]!.next((e) => e.event === "peer" && e.peerId === id(3) && (e.at as number) >= (restarted.at as number), 2_000);
-    await agents[2]!.next(peerEvent(id(1)), 2_000);
-    await agents[2]!.next(peerEvent(id(2)), 2_000);
+    await agents[2].next(peerEvent(id(1)), 2_000);
+    await agents[2].next(peerEvent(id(2)), 2_000);
   });
 });

@@ -224,7 +224,7 @@ function resolveLan(input: unknown, host: string): ResolvedLan | null {
     throw invalidArgument(CALL, `discovery.lan.interface must be the IPv4 address of a local interface, got ${show(lan.interface)}`, right);
   }
   const mdnsPort = lan.mdnsPort === undefined ? undefined : checkInteger(lan.mdnsPort, "discovery.lan.mdnsPort", CALL, "{ discovery: { lan: { mdnsPort: 5353 } } }", 1, 65535);
-  return { interface: (lan.interface as string | undefined) ?? fromHost, mdnsPort };
+  return { interface: lan.interface ?? fromHost, mdnsPort };
 }
 
 function resolveLimits(input: unknown): ResolvedLimits {
