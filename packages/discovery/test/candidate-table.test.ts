@@ -57,4 +57,11 @@ describe("CandidateTable", () => {
     expect(t.expire(5_000).map((c) => c.peerId)).toEqual([id(1)]);
     expect(t.list().map((c) => c.peerId)).toEqual([id(2)]);
   });
+
+  it("keeps a name collision (one peer id announced from two hosts) as two candidates: the handshake decides", () => {
+    const t = new CandidateTable(LIMITS, 0);
+    expect(t.seen(id(1), "198.18.5.1", 7000, 120_000, 0).offer?.host).toBe("198.18.5.1");
+    expect(t.seen(id(1), "198.18.5.66", 7000, 120_000, 0).offer?.host).toBe("198.18.5.66");
+    expect(t.list().map((c) => c.host)).toEqual(["198.18.5.1", "198.18.5.66"]);
+  });
 });

@@ -61,6 +61,19 @@ describe("LanDiscovery on loopback", () => {
     expect(a.d.stats.packetsSent).toBe(4);
   });
 
+  it("an announcement claiming our own peer id is never offered", async () => {
+    const a = await node(1);
+    // Another process announcing a's id (a copied key file, or a forger): a does not offer itself.
+    const twin = lanDiscovery({ appName: "loop-test", peerId: id(1), port: 7999, interface: "127.0.0.1", mdnsPort: MDNS_PORT });
+    started.push(twin);
+    await twin.start();
+    const b = await node(2);
+    await expect.poll(() => a.found.map((c) => c.peerId)).toContain(id(2));
+    expect(a.found.map((c) => c.peerId)).toEqual([id(2)]);
+    expect(a.d.candidates.map((c) => c.peerId)).toEqual([id(2)]);
+    await expect.poll(() => b.found.map((c) => c.port).sort()).toEqual([7001, 7999]);
+  });
+
   it("a node of another app is not offered", async () => {
     const a = await node(1);
     const other = await node(3, { appName: "another-app" });

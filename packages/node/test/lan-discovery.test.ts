@@ -65,8 +65,10 @@ describe("LAN discovery in Playground (loopback)", () => {
     const forger = lanDiscovery({ appName: "pin-app", peerId: claimed, port: (silent.address() as AddressInfo).port, interface: "127.0.0.1", mdnsPort: MDNS_PORT });
     try {
       await forger.start();
-      await expect.poll(() => sockets.length).toBe(1);
-      // Its second announcement (1 s later) and its answers to queries fall within the 2 s backoff: no second dial.
+      // At once, or after the 1.5 s tie-break when our peer id is the greater.
+      await expect.poll(() => sockets.length, { timeout: 3_000 }).toBe(1);
+      // Its announcements (at 0 and 1 s) and answers to queries since fall within the 2 s backoff and the dial's own
+      // 5 s deadline: no second dial.
       await expect.poll(() => forger.stats.packetsSent, { timeout: 3_000 }).toBeGreaterThanOrEqual(4);
       expect(sockets).toHaveLength(1);
       expect(a.peers.map((p) => p.peerId)).not.toContain(claimed);
