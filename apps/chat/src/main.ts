@@ -4,6 +4,7 @@
  * `@xppg/quickchat`, as any user would build it.
  */
 import { isXppgError, QuickChat, type ChatCommand } from "@xppg/quickchat";
+import ora, { type Ora } from "ora";
 import { USAGE, UsageError, parseChatArgs } from "./args.js";
 import { banner } from "./banner.js";
 
@@ -60,7 +61,19 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  if (args.openPort) out("Asking the router to forward the port (UPnP), a few seconds at most...");
+  // Asking the router can take a few seconds: a terminal gets a spinner once
+  // it takes more than a second; a pipe gets one plain line.
+  const asking = "Asking the router to forward the port, a few seconds at most...";
+  let spinner: Ora | undefined;
+  let spinnerTimer: ReturnType<typeof setTimeout> | undefined;
+  // A terminal that reports no width (some pseudo-terminals) gets the plain line: a spinner there cannot redraw in place.
+  if (args.openPort && process.stdout.isTTY && process.stdout.columns > 0) spinnerTimer = setTimeout(() => (spinner = ora({ text: asking, stream: process.stdout }).start()), 1000);
+  else if (args.openPort) out(asking);
+  const started = (): void => {
+    clearTimeout(spinnerTimer);
+    spinner?.stop();
+    spinner = undefined;
+  };
 
   // A signal (Ctrl+C without a terminal, a kill) leaves cleanly: peers see us go.
   let signals = 0;
@@ -73,15 +86,23 @@ async function main(argv: string[]): Promise<number> {
   try {
     // run() starts the chat itself, so peers found on the LAN and their first
     // lines are shown even when they arrive while the router is being asked.
-    const running = chat.run({ commands: commands(chat), onStarted: (nat) => banner(chat, nat) });
+    const running = chat.run({
+      commands: commands(chat),
+      onStarted: (nat) => {
+        started();
+        return banner(chat, nat);
+      },
+    });
     // Failures are printed by run() as "! Could not connect ..."; the chat goes on.
     for (const peer of args.connect) chat.connect(peer.host, peer.port).catch(() => {});
     await running;
   } catch (error) {
+    started();
     err(`xppg-chat: could not start: ${(error as Error).message}`);
     if (isXppgError(error) && error.code === "XPPG_ERR_LISTEN_FAILED") err(`Another program uses port ${args.port}? Leave --port out, or use --port 0, for a free port.`);
     return 1;
   } finally {
+    started();
     process.off("SIGINT", leave);
     process.off("SIGTERM", leave);
   }
