@@ -1,5 +1,9 @@
 export { tryUpnpMap } from "./try-upnp-map.js";
+export { tryNatPmpMap, tryPcpMap, PMP_PERMANENT_LEASE_SECONDS } from "./try-pmp-map.js";
+export type { PmpOptions } from "./try-pmp-map.js";
 export { createUpnpPortMapper, upnpPortMapper } from "./port-mapper.js";
+export { createPortMapper, defaultPortMapper, DEFAULT_PORT_MAPPING_PROTOCOLS } from "./combined-mapper.js";
+export type { PortMapperOptions, PortMappingProtocol } from "./combined-mapper.js";
 export { NAT_ERROR_CODES, NatError } from "./errors.js";
 export type { NatErrorCode } from "./errors.js";
 export { DEFAULT_DESCRIPTION, DEFAULT_LEASE_SECONDS, DEFAULT_MAPPING_CALL_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from "./constants.js";

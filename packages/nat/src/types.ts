@@ -5,9 +5,10 @@ export type NatProtocol = "TCP" | "UDP";
 
 /**
  * How a mapping was made: UPnP through an IGDv1 gateway (WANIPConnection:1 or
- * WANPPPConnection:1) or an IGDv2 gateway (WANIPConnection:2).
+ * WANPPPConnection:1) or an IGDv2 gateway (WANIPConnection:2), PCP (RFC 6887)
+ * or NAT-PMP (RFC 6886).
  */
-export type NatMethod = "upnp-igd1" | "upnp-igd2";
+export type NatMethod = "upnp-igd1" | "upnp-igd2" | "pcp" | "natpmp";
 
 /** What {@link NatOptions.onRenewed} receives after each successful renewal. */
 export interface NatRenewal {

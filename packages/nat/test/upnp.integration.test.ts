@@ -201,6 +201,42 @@ describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace 
     }
   }, 60_000);
 
+  it.each([
+    { method: "pcp", upnp: false },
+    { method: "natpmp", upnp: false },
+    { method: "combined", upnp: false, expected: "pcp" },
+    { method: "combined", upnp: true, expected: "upnp-igd2" },
+  ])("$method (UPnP on: $upnp) maps through miniupnpd, is reachable from wan, and remove() closes the port", async ({ method, upnp, expected }) => {
+    netlab("upnp-start", "--natpmp", ...(upnp ? [] : ["--no-upnp"]));
+    const agent = startAgent({ method, timeoutMs: 2500, mappings: [{ name: "p", internalPort: 41201, leaseSeconds: 600 }] });
+    try {
+      await agent.next((e) => e.event === "ready");
+      const mapped = agent.events.find((e) => e.event === "mapped");
+      expect(mapped, String(mapped?.["errorMessage"])).toMatchObject({
+        mapped: true,
+        method: expected ?? method,
+        externalIp: ROUTER_WAN,
+        externalPort: 41201,
+        internalIp: HOST_IP,
+        leaseSeconds: 600,
+      });
+      expect(nftMappings()).toMatch(new RegExp(`dport 41201 dnat ip to ${HOST_IP}:41201`));
+      const probe = await probeFromWan(41201);
+      expect(probe.ok, JSON.stringify(probe)).toBe(true);
+      agent.send("remove p");
+      await agent.next((e) => e.event === "removed");
+      expect(nftMappings()).not.toMatch(/dnat/);
+      expect((await probeFromWan(41201, 800)).ok).toBe(false);
+      agent.send("exit");
+      const code = await Promise.race([agent.exited, sleep(5000).then(() => "still running")]);
+      expect(code, agent.stderr()).toBe(0);
+    } finally {
+      for (const c of children) c.kill("SIGKILL");
+      await agent.exited;
+      netlab("upnp-stop");
+    }
+  }, 60_000);
+
   it("with only loopback (a fresh network namespace), default options give NO_GATEWAY at once and the process exits by itself", () => {
     const script =
       `import { tryUpnpMap } from ${JSON.stringify(`file://${DIST}`)};` +

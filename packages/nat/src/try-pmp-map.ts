@@ -1,0 +1,236 @@
+import { randomBytes } from "node:crypto";
+import { isIPv4 } from "node:net";
+import { DEFAULT_DESCRIPTION, DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_MS } from "./constants.js";
+import { NAT_ERROR_CODES, NatError } from "./errors.js";
+import {
+  NATPMP_RESULT,
+  PCP_SERVER_PORT,
+  decodeNatPmpAddressResponse,
+  decodeNatPmpMapResponse,
+  encodeNatPmpAddressRequest,
+  encodeNatPmpMapRequest,
+} from "./natpmp-codec.js";
+import { PCP_NONCE_BYTES, PCP_RESULT, decodePcpMapResponse, encodePcpMapRequest, isNatPmpVersionAnswer, type PcpMapRequest } from "./pcp-codec.js";
+import { PmpMapping, type PmpClient, type PmpGrant } from "./pmp-mapping.js";
+import { NATPMP_SCHEDULE_MS, UdpExchangeError, defaultGateway, pcpScheduleMs, udpExchange } from "./udp-exchange.js";
+import { unmappedResult, type MappingSettings } from "./upnp-mapping.js";
+import type { NatOptions, NatProtocol, NatResult } from "./types.js";
+
+/** Options of {@link tryPcpMap} and {@link tryNatPmpMap}: the UPnP ones plus where the gateway is. */
+export interface PmpOptions extends NatOptions {
+  /**
+   * The gateway's IPv4 address. Requests go only there, never to an address a
+   * gateway names.
+   * @default the IPv4 default gateway from the routing table (Linux)
+   */
+  gateway?: string;
+  /**
+   * The gateway's PCP / NAT-PMP port.
+   * @default 5351
+   */
+  gatewayPort?: number;
+}
+
+/**
+ * A lifetime to ask for when `leaseSeconds` is 0 ("permanent" in UPnP): PCP and
+ * NAT-PMP read 0 as "delete", so we ask for the lifetime RFC 6886 3.3 recommends
+ * and renew it.
+ */
+export const PMP_PERMANENT_LEASE_SECONDS = 7200;
+
+interface Normalized {
+  readonly internalPort: number;
+  readonly externalPort: number;
+  readonly protocol: NatProtocol;
+  readonly leaseSeconds: number;
+  readonly timeoutMs: number;
+  readonly gateway: string | undefined;
+  readonly gatewayPort: number;
+  readonly settings: MappingSettings;
+}
+
+/**
+ * Maps a port with PCP (RFC 6887) through the default gateway. Resolves within
+ * about `timeoutMs` and never rejects for a missing or misbehaving gateway
+ * (`mapped: false` with a typed `error`); rejects only for invalid options
+ * (`XPPG_ERR_NAT_INVALID_OPTIONS`). A NAT-PMP-only gateway answers
+ * `XPPG_ERR_NAT_UNSUPPORTED_GATEWAY` with `details.natPmp: true`.
+ *
+ * @example
+ * const nat = await tryPcpMap({ internalPort: 7337 });
+ * if (nat.mapped) console.log(`${nat.externalIp}:${nat.externalPort}`);
+ */
+export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
+  const opts = normalize(options, "tryPcpMap");
+  const gateway = opts.gateway ?? (await defaultGateway());
+  if (gateway === undefined) return unmappedResult(opts, noRoute("PCP"));
+  const nonce = randomBytes(PCP_NONCE_BYTES);
+  let internalIp = "0.0.0.0";
+  const client: PmpClient = {
+    method: "pcp",
+    gateway,
+    get internalIp() {
+      return internalIp;
+    },
+    request: async (lifetimeSeconds, externalPort, timeoutMs) => {
+      let request: PcpMapRequest | undefined;
+      const answer = await exchange(gateway, opts.gatewayPort, "PCP", timeoutMs, pcpScheduleMs(), (local) => {
+        internalIp = local;
+        request = { clientIp: local, nonce, protocol: opts.protocol, internalPort: opts.internalPort, externalPort, lifetimeSeconds };
+        return encodePcpMapRequest(request);
+      }, (datagram) => {
+        if (isNatPmpVersionAnswer(datagram)) return "natpmp" as const;
+        return request === undefined ? undefined : decodePcpMapResponse(datagram, request);
+      });
+      if (answer === "natpmp") {
+        throw new NatError(NAT_ERROR_CODES.UNSUPPORTED_GATEWAY, `The gateway at ${gateway} speaks NAT-PMP, not PCP. Use tryNatPmpMap, or createPortMapper, which falls back to it.`, {
+          details: { gateway, natPmp: true },
+        });
+      }
+      if (answer.resultCode !== PCP_RESULT.SUCCESS) {
+        const code = answer.resultCode === PCP_RESULT.UNSUPP_VERSION || answer.resultCode === PCP_RESULT.UNSUPP_OPCODE ? NAT_ERROR_CODES.UNSUPPORTED_GATEWAY : NAT_ERROR_CODES.MAPPING_REFUSED;
+        throw new NatError(code, `The PCP gateway at ${gateway} refused the mapping with result code ${answer.resultCode} (${pcpResultName(answer.resultCode)}).`, {
+          details: { gateway, pcpResultCode: answer.resultCode },
+        });
+      }
+      return { externalPort: answer.externalPort, lifetimeSeconds: answer.lifetimeSeconds, externalIp: answer.externalIp ?? null };
+    },
+  };
+  return mapWith(client, opts);
+}
+
+/**
+ * Maps a port with NAT-PMP (RFC 6886) through the default gateway: asks for the
+ * external address, then for the mapping. Same contract as {@link tryPcpMap}.
+ *
+ * @example
+ * const nat = await tryNatPmpMap({ internalPort: 7337, protocol: "UDP" });
+ */
+export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
+  const opts = normalize(options, "tryNatPmpMap");
+  const gateway = opts.gateway ?? (await defaultGateway());
+  if (gateway === undefined) return unmappedResult(opts, noRoute("NAT-PMP"));
+  let internalIp = "0.0.0.0";
+  let externalIp: string | null = null;
+  const refused = (resultCode: number): NatError =>
+    new NatError(
+      resultCode === NATPMP_RESULT.UNSUPPORTED_VERSION || resultCode === NATPMP_RESULT.UNSUPPORTED_OPCODE ? NAT_ERROR_CODES.UNSUPPORTED_GATEWAY : NAT_ERROR_CODES.MAPPING_REFUSED,
+      `The NAT-PMP gateway at ${gateway} refused with result code ${resultCode} (${natPmpResultName(resultCode)}).`,
+      { details: { gateway, natPmpResultCode: resultCode } },
+    );
+  const client: PmpClient = {
+    method: "natpmp",
+    gateway,
+    get internalIp() {
+      return internalIp;
+    },
+    request: async (lifetimeSeconds, externalPort, timeoutMs) => {
+      const started = performance.now();
+      if (lifetimeSeconds > 0 && externalIp === null) {
+        const address = await exchange(gateway, opts.gatewayPort, "NAT-PMP", timeoutMs, NATPMP_SCHEDULE_MS, (local) => {
+          internalIp = local;
+          return encodeNatPmpAddressRequest();
+        }, decodeNatPmpAddressResponse);
+        if (address.resultCode !== NATPMP_RESULT.SUCCESS) throw refused(address.resultCode);
+        externalIp = address.externalIp ?? null;
+      }
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      const answer = await exchange(gateway, opts.gatewayPort, "NAT-PMP", left, NATPMP_SCHEDULE_MS, (local) => {
+        internalIp = local;
+        return encodeNatPmpMapRequest(opts.protocol, opts.internalPort, externalPort, lifetimeSeconds);
+      }, (datagram) => {
+        const decoded = decodeNatPmpMapResponse(datagram, opts.protocol);
+        // An answer about another internal port is not ours (RFC 6886 3.3).
+        if (decoded === undefined || (decoded.resultCode === NATPMP_RESULT.SUCCESS && decoded.internalPort !== opts.internalPort)) return undefined;
+        if (decoded.resultCode === NATPMP_RESULT.SUCCESS && lifetimeSeconds > 0 && (decoded.externalPort === 0 || decoded.lifetimeSeconds === 0)) return undefined;
+        return decoded;
+      });
+      if (answer.resultCode !== NATPMP_RESULT.SUCCESS) throw refused(answer.resultCode);
+      return { externalPort: answer.externalPort, lifetimeSeconds: answer.lifetimeSeconds, externalIp };
+    },
+  };
+  return mapWith(client, opts);
+}
+
+async function mapWith(client: PmpClient, opts: Normalized): Promise<NatResult> {
+  let grant: PmpGrant;
+  try {
+    grant = await client.request(opts.leaseSeconds, opts.externalPort, opts.timeoutMs);
+  } catch (err) {
+    return unmappedResult(opts, toNatError(err, client));
+  }
+  return new PmpMapping(client, grant, opts.internalPort, opts.protocol, opts.settings);
+}
+
+async function exchange<T>(
+  gateway: string,
+  port: number,
+  name: string,
+  timeoutMs: number,
+  scheduleMs: readonly number[],
+  request: (local: string) => Buffer,
+  accept: (datagram: Buffer) => T | undefined,
+): Promise<T> {
+  try {
+    return await udpExchange({ gateway, port, request, accept, scheduleMs, timeoutMs });
+  } catch (err) {
+    if (!(err instanceof UdpExchangeError)) throw err;
+    const details = { gateway, requestsSent: err.sent, timeoutMs };
+    if (err.reason === "silent" && err.sent > 0) {
+      // The gateway may have made the mapping and lost only the answer; it then
+      // lapses by its lifetime. No datagram of ours goes anywhere but the gateway.
+      throw new NatError(NAT_ERROR_CODES.TIMEOUT, `No ${name} answer from the gateway at ${gateway}:${port} within ${timeoutMs} ms. It may not speak ${name}; forward the port by hand, or reach peers through a relay.`, { cause: err, details });
+    }
+    throw new NatError(NAT_ERROR_CODES.NO_GATEWAY, `No ${name} server at ${gateway}:${port} (${err.message}). Forward the port by hand, or reach peers through a relay.`, { cause: err, details });
+  }
+}
+
+function toNatError(err: unknown, client: PmpClient): NatError {
+  if (err instanceof NatError) return err;
+  return new NatError(NAT_ERROR_CODES.MAPPING_REFUSED, `The ${client.method} mapping through ${client.gateway} failed: ${(err as Error).message}`, { cause: err, details: { gateway: client.gateway } });
+}
+
+function noRoute(name: string): NatError {
+  return new NatError(NAT_ERROR_CODES.NO_GATEWAY, `There is no IPv4 default gateway to ask for a ${name} mapping. Pass { gateway } if you know it, or reach peers through a relay.`);
+}
+
+function pcpResultName(code: number): string {
+  return Object.entries(PCP_RESULT).find(([, v]) => v === code)?.[0] ?? "unknown";
+}
+
+function natPmpResultName(code: number): string {
+  return Object.entries(NATPMP_RESULT).find(([, v]) => v === code)?.[0] ?? "unknown";
+}
+
+function normalize(options: PmpOptions, name: string): Normalized {
+  const fail = (what: string): never => {
+    throw new NatError(NAT_ERROR_CODES.INVALID_OPTIONS, `Invalid ${name} option: ${what}.`);
+  };
+  const port = (key: string, value: unknown): number => {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) fail(`${key} must be an integer from 1 to 65535, got ${String(value)}`);
+    return value as number;
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const internalPort = port("internalPort", options.internalPort);
+  const externalPort = options.externalPort === undefined ? internalPort : port("externalPort", options.externalPort);
+  const protocol = options.protocol ?? "TCP";
+  if (protocol !== "TCP" && protocol !== "UDP") fail(`protocol must be "TCP" or "UDP", got ${String(protocol)}`);
+  const lease = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  if (!Number.isInteger(lease) || lease < 0 || lease > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(lease)}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  const description = options.description ?? DEFAULT_DESCRIPTION;
+  if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
+  if (options.gateway !== undefined && !isIPv4(options.gateway)) fail(`gateway must be an IPv4 address, got ${String(options.gateway)}`);
+  const gatewayPort = options.gatewayPort === undefined ? PCP_SERVER_PORT : port("gatewayPort", options.gatewayPort);
+  return {
+    internalPort,
+    externalPort,
+    protocol,
+    leaseSeconds: lease === 0 ? PMP_PERMANENT_LEASE_SECONDS : lease,
+    timeoutMs,
+    gateway: options.gateway,
+    gatewayPort,
+    settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
+  };
+}
