@@ -1,0 +1,187 @@
+/**
+ * A relayed circuit as a {@link Connection}, which can move to a direct path
+ * (a punched TCP connection) without a frame lost or reordered: each side
+ * sends a switch mark on the relayed path and then only uses the direct one;
+ * each side reads the relayed path up to the other's mark, then the direct
+ * one. The secure channel above runs end to end over either path.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import type { CloseInfo, Connection } from "@xppg/transport";
+import { ConnectionCore, protocolError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import type { FrameTap } from "./frame-tap.js";
+import { TAG_DATA, TAG_SWITCH } from "./relay-wire.js";
+
+/** Which path a circuit's frames take now. */
+export type CircuitPath = "relayed" | "punched";
+
+/** Bytes the direct path may deliver before the peer's switch mark arrives on the relayed one. */
+export const MAX_EARLY_DIRECT_BYTES = 4 * 1024 * 1024;
+
+/** What a circuit needs besides its relayed connection. */
+export interface CircuitOptions {
+  readonly outbound: boolean;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly remoteHost: string;
+  readonly maxFrameSize: number;
+  readonly highWaterMark: number;
+  /** A secret both ends and the relay share: the first frame on the direct path must be it. */
+  readonly token: Uint8Array;
+}
+
+const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
+
+class CircuitLink implements ConnectionLink {
+  readonly #relay: FrameTap;
+  readonly #c: LinkController;
+  readonly #token: Uint8Array;
+  #direct: Connection | undefined;
+  #directAuthed = false;
+  #sendDirect = false;
+  #recvSwitched = false;
+  #early: Uint8Array[] = [];
+  #earlyBytes = 0;
+  #closing = false;
+
+  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array) {
+    this.#relay = relay;
+    this.#c = controller;
+    this.#token = token;
+    relay.take(
+      (frame) => this.#fromRelay(frame),
+      (info) => this.#relayClosed(info),
+    );
+  }
+
+  get path(): CircuitPath {
+    return this.#sendDirect && this.#recvSwitched ? "punched" : "relayed";
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#sendDirect) return this.#direct!.send(frame);
+    const tagged = new Uint8Array(frame.byteLength + 1);
+    tagged[0] = TAG_DATA;
+    tagged.set(frame, 1);
+    return this.#relay.connection.send(tagged);
+  }
+
+  pauseReading(): void {
+    this.#relay.connection.pause();
+    this.#direct?.pause();
+  }
+
+  resumeReading(): void {
+    this.#relay.connection.resume();
+    this.#direct?.resume();
+  }
+
+  end(): void {
+    this.#shutdown(undefined, "local");
+  }
+
+  abort(error: XppgError): void {
+    this.#shutdown(error, "local");
+  }
+
+  destroy(): void {
+    this.#c.closed(undefined, "local");
+  }
+
+  /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
+  upgrade(direct: Connection): void {
+    if (this.#direct !== undefined || this.#closing) {
+      void direct.close();
+      return;
+    }
+    this.#direct = direct;
+    direct.read({ frame: (f) => this.#fromDirect(f), close: (info) => this.#directClosed(info) });
+    direct.send(this.#token).catch(() => {});
+    this.#relay.connection.send(SWITCH_MARK).catch(() => {});
+    this.#sendDirect = true;
+  }
+
+  #fromRelay(frame: Uint8Array): void {
+    const tag = frame[0];
+    if (tag === TAG_DATA && !this.#recvSwitched) {
+      this.#c.frame(frame.subarray(1));
+    } else if (tag === TAG_SWITCH && !this.#recvSwitched && frame.byteLength === 1) {
+      this.#recvSwitched = true;
+      const early = this.#early;
+      this.#early = [];
+      this.#earlyBytes = 0;
+      for (const f of early) this.#c.frame(f);
+    } else {
+      this.#c.fail(protocolError(this.#relay.connection.remoteAddress, "a relayed frame with a bad tag, or data after the switch mark"));
+    }
+  }
+
+  #fromDirect(frame: Uint8Array): void {
+    if (!this.#directAuthed) {
+      if (!sameBytes(frame, this.#token)) {
+        this.#c.fail(protocolError(this.#direct!.remoteAddress, "the direct path did not open with the circuit's token"));
+        return;
+      }
+      this.#directAuthed = true;
+      return;
+    }
+    if (this.#recvSwitched) {
+      this.#c.frame(frame);
+      return;
+    }
+    this.#earlyBytes += frame.byteLength;
+    if (this.#earlyBytes > MAX_EARLY_DIRECT_BYTES) {
+      this.#c.fail(protocolError(this.#direct!.remoteAddress, "too much data on the direct path before the switch mark"));
+      return;
+    }
+    this.#early.push(frame.slice());
+  }
+
+  #relayClosed(info: CloseInfo): void {
+    // Once both directions use the direct path, the relay may go (a relay restart, a limit).
+    if (this.#sendDirect && this.#recvSwitched) return;
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+  }
+
+  #directClosed(info: CloseInfo): void {
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+  }
+
+  #shutdown(error: XppgError | undefined, initiator: "local" | "remote"): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (initiator === "remote") {
+      if (error !== undefined) this.#c.error(error);
+      this.#c.ended();
+    }
+    const paths = [this.#relay.connection, ...(this.#direct === undefined ? [] : [this.#direct])];
+    void Promise.all(paths.map((p) => p.close(initiator === "local" ? error : undefined))).then(() => this.#c.closed(error, initiator));
+  }
+}
+
+/** A relayed circuit: a {@link Connection} with a {@link CircuitConnection.path} and an upgrade to a direct path. */
+export class CircuitConnection extends ConnectionCore {
+  readonly #link: CircuitLink;
+
+  constructor(relay: FrameTap, options: CircuitOptions) {
+    let link: CircuitLink | undefined;
+    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token)));
+    this.#link = link!;
+  }
+
+  /** `"relayed"` until both directions moved to a punched direct connection. */
+  get path(): CircuitPath {
+    return this.#link.path;
+  }
+
+  /** Moves the circuit to `direct` (a connection to the same peer); see the file comment. */
+  upgrade(direct: Connection): void {
+    this.#link.upgrade(direct);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
