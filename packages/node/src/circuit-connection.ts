@@ -99,6 +99,12 @@ class CircuitLink implements ConnectionLink {
     direct.send(this.#token).catch(() => {});
     this.#relay.connection.send(SWITCH_MARK).catch(() => {});
     this.#sendDirect = true;
+    this.#dropRelayWhenDone();
+  }
+
+  /** Both directions on the direct path: the relayed one carries nothing more, free the relay's slot. */
+  #dropRelayWhenDone(): void {
+    if (this.#sendDirect && this.#recvSwitched) void this.#relay.connection.close();
   }
 
   #fromRelay(frame: Uint8Array): void {
@@ -111,6 +117,7 @@ class CircuitLink implements ConnectionLink {
       this.#early = [];
       this.#earlyBytes = 0;
       for (const f of early) this.#c.frame(f);
+      this.#dropRelayWhenDone();
     } else {
       this.#c.fail(protocolError(this.#relay.connection.remoteAddress, "a relayed frame with a bad tag, or data after the switch mark"));
     }
