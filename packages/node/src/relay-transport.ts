@@ -16,6 +16,7 @@ import { parseTcpAddress, tcpConnectionFromSocket } from "@xppg/transport-tcp";
 import { CircuitConnection, type CircuitPath } from "./circuit-connection.js";
 import { FrameTap } from "./frame-tap.js";
 import { punchTcp } from "./hole-punch.js";
+import type { Reachability } from "./reachability.js";
 import { RELAY_ERROR_CODES, RelayError, decodeRelayMessage, encodeControl, splitHostPort, type ClientMessage, type RelayMessage } from "./relay-wire.js";
 
 /** Options of {@link relayTransport}. */
@@ -30,6 +31,14 @@ export interface RelayTransportOptions {
   timeoutMs?: number;
   /** Largest frame on a circuit (one byte less than on the relay's connection). @default 1 MiB - 1 */
   maxFrameSize?: number;
+  /**
+   * Told what each relay observes of this node, and (with `dialbackPort`) whether
+   * the relay reaches that port with a new connection. Several relays are
+   * needed for a verdict: see {@link Reachability}.
+   */
+  reachability?: Reachability;
+  /** The port of this node's TCP listener, for relays to dial back. */
+  dialbackPort?: () => number | undefined;
   /** Called when a circuit's path changes (`"punched"`), or a punch fails (`"relayed"`, with a reason). */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
 }
@@ -150,6 +159,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       const control = await open(target.host, target.port, timeoutMs);
       send(control.connection, { t: "reserve", id: peerId });
       const reserved = await answer(control, "reserved", timeoutMs);
+      const relayAddress = `${PREFIX}${target.relay}/p/${peerId}`;
       const dialbacks: ((ok: boolean) => void)[] = [];
       control.take(
         (frame) => {
@@ -160,6 +170,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
         },
         () => {
           for (const d of dialbacks.splice(0)) d(false);
+          options.reachability?.relay(relayAddress, false);
         },
       );
       const acceptCircuit = async (id: string): Promise<void> => {
@@ -172,8 +183,8 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           // The dialer sees the relay's refusal or timeout; nothing to do here.
         }
       };
-      return {
-        address: `${PREFIX}${target.relay}/p/${peerId}`,
+      const listener: RelayListener = {
+        address: relayAddress,
         port: undefined,
         observed: reserved.observed,
         get pendingConnections() {
@@ -188,6 +199,14 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
         close: () => control.connection.close(),
         [Symbol.asyncDispose]: () => control.connection.close(),
       };
+      const reach = options.reachability;
+      if (reach !== undefined) {
+        reach.observe(target.relay, reserved.observed);
+        reach.relay(relayAddress, true);
+        const port = options.dialbackPort?.();
+        if (port !== undefined) void listener.dialback(port).then((ok) => reach.dialback(target.relay, ok));
+      }
+      return listener;
     },
   };
 }
