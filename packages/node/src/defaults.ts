@@ -18,10 +18,10 @@ export async function defaultTransport(maxFrameSize: number): Promise<Transport>
   return tcpTransport({ maxFrameSize });
 }
 
-/** `@xppg/nat`'s UPnP mapper, for `start({ openPort: true })` without a `portMapper`. */
+/** `@xppg/nat`'s mapper (UPnP, then PCP, then NAT-PMP), for `start({ openPort: true })` without a `portMapper`. */
 export async function defaultPortMapper(): Promise<PortMapper> {
-  const { upnpPortMapper } = await import("@xppg/nat");
-  return upnpPortMapper;
+  const nat = await import("@xppg/nat");
+  return nat.defaultPortMapper;
 }
 
 /** `@xppg/discovery`'s LAN discovery, for `discovery: { lan: true }`; loaded only then. */

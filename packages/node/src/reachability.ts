@@ -115,8 +115,7 @@ export class Reachability {
     const need = this.#minConfirmations;
     let kind: ReachabilityKind = "unknown";
     if (s.dialbacksOk >= need) kind = this.#mapped !== undefined ? "port-mapped" : "public";
-    else if (s.dialbacksFailed >= need || (s.dialbacksFailed > 0 && s.dialbacksOk === 0 && this.#relays.size > 0)) kind = this.#relays.size > 0 ? "relayed" : "behind-nat";
-    else if (this.#relays.size > 0 && s.dialbacksOk === 0) kind = "relayed";
+    else if (s.dialbacksFailed >= need) kind = this.#relays.size > 0 ? "relayed" : "behind-nat";
     if (kind === this.#kind) return;
     const previous = this.#kind;
     this.#kind = kind;
