@@ -40,6 +40,8 @@ interface Agent {
   next(pred: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
   ask(command: string, answer: string, timeoutMs?: number): Promise<Event>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or a power cut would end it. */
+  kill(): Promise<void>;
 }
 
 function agent(ns: string, config: unknown): Agent {
@@ -87,6 +89,10 @@ function agent(ns: string, config: unknown): Agent {
       const from = events.length;
       child.stdin.write(`${command}\n`);
       return next((e) => e.event === answer || e.event === "error", timeoutMs, from);
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
     },
     async stop() {
       if (child.exitCode === null) child.stdin.write("exit\n");
@@ -207,6 +213,57 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       lab("nat", "r2", "cone");
     }
   }, 60_000);
+
+  it("a relay killed mid-circuit: a punched circuit carries on; a relayed one ends at once and the ends re-join through another relay", async () => {
+    const spare = agent("wan", { role: "relay", listen: ["tcp://198.18.0.3:4300"] });
+    await spare.next((e) => e.event === "ready");
+    const viaSpare = ["relay://198.18.0.3:4300", RELAYS[0]!];
+    const h1 = agent("h1", nodeConfig({ relays: viaSpare }));
+    const h2 = agent("h2", nodeConfig({ relays: viaSpare }));
+    let spareStopped = false;
+    try {
+      const ready1 = await h1.next((e) => e.event === "ready");
+      await h2.next((e) => e.event === "ready");
+      const id1 = String(ready1["peerId"]);
+      const spareAddress = (ready1["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.3:"))!;
+      // cone <-> cone: punched, then the relay dies; the direct path carries on
+      await h2.ask(`join ${spareAddress}`, "joined");
+      await h2.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
+      await spare.kill();
+      spareStopped = true;
+      await h2.ask(`send ${id1} 0 100`, "sent");
+      await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(100);
+      expect(h1.events.some((e) => e.event === "left")).toBe(false);
+    } finally {
+      if (!spareStopped) await spare.stop();
+      await Promise.all([h1.stop(), h2.stop()]);
+    }
+    // symmetric r2: relayed only; the relay dies and both ends notice, then re-join through the other relay
+    lab("nat", "r2", "symmetric");
+    const spare2 = agent("wan", { role: "relay", listen: ["tcp://198.18.0.3:4300"] });
+    await spare2.next((e) => e.event === "ready");
+    const g1 = agent("h1", nodeConfig({ relays: viaSpare }));
+    const g2 = agent("h2", nodeConfig({ relays: viaSpare }));
+    try {
+      const ready1 = await g1.next((e) => e.event === "ready");
+      await g2.next((e) => e.event === "ready");
+      const id1 = String(ready1["peerId"]);
+      const addrs = ready1["addresses"] as string[];
+      await g2.ask(`join ${addrs.find((a) => a.startsWith("relay://198.18.0.3:"))!}`, "joined");
+      await g2.next((e) => e.event === "path" && e["path"] === "relayed", 10_000);
+      await spare2.kill();
+      const left2 = await g2.next((e) => e.event === "left", 10_000);
+      const left1 = await g1.next((e) => e.event === "left", 10_000);
+      console.log(`[lab] relay killed: ends saw the peer leave (${String(left1["code"])}, ${String(left2["code"])})`);
+      const rejoined = await g2.ask(`join ${addrs.find((a) => a.startsWith("relay://198.18.0.1:"))!}`, "joined");
+      expect(rejoined).toMatchObject({ event: "joined", peerId: id1 });
+      await g2.ask(`send ${id1} 0 50`, "sent");
+      await expect.poll(async () => (await g1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(50);
+    } finally {
+      await Promise.all([g1.stop(), g2.stop(), spare2.stop()]);
+      lab("nat", "r2", "cone");
+    }
+  }, 90_000);
 
   it.skipIf(!HAS_UPNP)("a router with UPnP and NAT-PMP/PCP maps the node's port and wan dials it directly", async () => {
     lab("upnp-start", "r1", "--natpmp");
