@@ -41,7 +41,7 @@
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "transport-tcp", "secure-tcp", "playground-plain", "playground"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "transport-tcp", "relay-circuit", "secure-tcp", "playground-plain", "playground"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {

@@ -31,6 +31,9 @@ export interface CircuitOptions {
 }
 
 const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
+const DATA_TAG = new Uint8Array([TAG_DATA]);
+/** Below this size a frame goes out as parts, copied by the TCP link (its by-reference threshold is 16 KiB). */
+const SEND_PARTS_BELOW = 16 * 1024;
 
 class CircuitLink implements ConnectionLink {
   readonly #relay: FrameTap;
@@ -60,6 +63,9 @@ class CircuitLink implements ConnectionLink {
 
   send(frame: Uint8Array): Promise<void> {
     if (this.#sendDirect) return this.#direct!.send(frame);
+    // Small frames: the TCP link copies parts into its batch. Large ones it may keep by
+    // reference, and the caller may reuse its buffer once send returns: copy those here.
+    if (frame.byteLength < SEND_PARTS_BELOW) return this.#relay.connection.sendParts([DATA_TAG, frame]);
     const tagged = new Uint8Array(frame.byteLength + 1);
     tagged[0] = TAG_DATA;
     tagged.set(frame, 1);

@@ -197,14 +197,24 @@ export class RelayService {
     };
     const timer = setTimeout(() => end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's time limit (${this.#o.maxCircuitDurationMs} ms).`)), this.#o.maxCircuitDurationMs);
     timer.unref();
-    const forward = (from: Connection, to: Connection) => (frame: Uint8Array): void => {
-      bytes += frame.byteLength;
-      this.stats.bytesRelayed += frame.byteLength;
-      if (bytes > this.#o.maxCircuitBytes) return end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's byte limit (${this.#o.maxCircuitBytes}).`));
-      const sent = to.send(frame);
-      // Back-pressure: stop reading one side while the other cannot take more.
-      from.pause();
-      sent.then(() => from.resume(), () => end());
+    const forward = (from: Connection, to: Connection) => {
+      let waiting = 0;
+      return (frame: Uint8Array): void => {
+        bytes += frame.byteLength;
+        this.stats.bytesRelayed += frame.byteLength;
+        if (bytes > this.#o.maxCircuitBytes) return end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's byte limit (${this.#o.maxCircuitBytes}).`));
+        // Back-pressure: a send resolves at once while the other side's buffer has room;
+        // while sends wait, stop reading this side, and read again when they all went.
+        waiting++;
+        if (waiting === 1) void Promise.resolve().then(() => waiting > 0 && from.pause());
+        to.send(frame).then(
+          () => {
+            waiting--;
+            if (waiting === 0) from.resume();
+          },
+          () => end(),
+        );
+      };
     };
     tapA.take(forward(a, b), () => end());
     tapB.take(forward(b, a), () => end());
