@@ -138,7 +138,7 @@ export class RelayService {
       // Later requests on the control connection: only dial-backs.
       tap.take((next) => {
         const m = decodeClientMessage(next);
-        if (m?.t === "dialback") void this.#dialback(connection, observed.host, m.port);
+        if (m?.t === "dialback") void this.#dialback(connection, observed.host, m.port, true);
         else this.#refuse(connection, "only dial-back requests on a reservation");
       }, () => {});
       return;
@@ -223,11 +223,18 @@ export class RelayService {
   }
 
   /** Dials the asker's own address only (never one it names), a few times a minute at most: no reflector. */
-  async #dialback(connection: Connection, ip: string, port: number): Promise<void> {
+  async #dialback(connection: Connection, ip: string, port: number, onReservation = false): Promise<void> {
     const now = Date.now();
     const recent = (this.#dialbacks.get(ip) ?? []).filter((t) => now - t < 60_000);
     const observed = hostPort(connection.remoteAddress)!;
-    if (recent.length >= this.#o.dialbacksPerIpPerMinute) return this.#refuse(connection, "too many dial-back requests");
+    if (recent.length >= this.#o.dialbacksPerIpPerMinute) {
+      if (!onReservation) return this.#refuse(connection, "too many dial-back requests");
+      // A reservation outlives a refused dial-back: answer, keep the slot.
+      this.stats.refused++;
+      send(connection, { t: "refused", reason: "too many dial-back requests" });
+      return;
+    }
+    if (this.#dialbacks.size >= 4096 && !this.#dialbacks.has(ip)) this.#dialbacks.clear(); // bounded memory
     recent.push(now);
     this.#dialbacks.set(ip, recent);
     this.stats.dialbacks++;

@@ -47,8 +47,12 @@ export interface RelayTransportOptions {
 export interface RelayListener extends Listener {
   /** The public address the relay sees this node's reservation come from (`ip:port`). */
   readonly observed: string;
-  /** Asks the relay to dial `ip:port` back (ip: the one it sees), to learn whether `port` is reachable from outside. */
-  dialback(port: number): Promise<boolean>;
+  /**
+   * Asks the relay to dial `ip:port` back (ip: the one it sees), to learn whether
+   * `port` is reachable from outside; `undefined` when the relay would not try
+   * (its dial-back budget for this address is spent) or the reservation ended.
+   */
+  dialback(port: number): Promise<boolean | undefined>;
 }
 
 /** The relay transport: `name` is `"relay"`. */
@@ -160,16 +164,17 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       send(control.connection, { t: "reserve", id: peerId });
       const reserved = await answer(control, "reserved", timeoutMs);
       const relayAddress = `${PREFIX}${target.relay}/p/${peerId}`;
-      const dialbacks: ((ok: boolean) => void)[] = [];
+      const dialbacks: ((ok: boolean | undefined) => void)[] = [];
       control.take(
         (frame) => {
           const m = decodeRelayMessage(frame);
           if (m?.t === "dialback") dialbacks.shift()?.(m.ok);
+          else if (m?.t === "refused" && dialbacks.length > 0) dialbacks.shift()?.(undefined);
           else if (m?.t === "incoming") void acceptCircuit(m.circuit);
           else void control.connection.close(new RelayError(RELAY_ERROR_CODES.PROTOCOL, "The relay sent a message it should not have on a reservation."));
         },
         () => {
-          for (const d of dialbacks.splice(0)) d(false);
+          for (const d of dialbacks.splice(0)) d(undefined);
           options.reachability?.relay(relayAddress, false);
         },
       );
@@ -191,8 +196,8 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           return 0;
         },
         dialback: (port) =>
-          new Promise<boolean>((resolve) => {
-            if (control.connection.isClosed) return resolve(false);
+          new Promise<boolean | undefined>((resolve) => {
+            if (control.connection.isClosed) return resolve(undefined);
             dialbacks.push(resolve);
             send(control.connection, { t: "dialback", port });
           }),
@@ -204,7 +209,11 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
         reach.observe(target.relay, reserved.observed);
         reach.relay(relayAddress, true);
         const port = options.dialbackPort?.();
-        if (port !== undefined) void listener.dialback(port).then((ok) => reach.dialback(target.relay, ok));
+        if (port !== undefined) {
+          void listener.dialback(port).then((ok) => {
+            if (ok !== undefined) reach.dialback(target.relay, ok);
+          });
+        }
       }
       return listener;
     },
