@@ -36,7 +36,7 @@ Options:
                          or a free one when another program holds it)
   --name <name>          your display name (default: your OS user name)
   --connect <host:port>  join a peer at start; repeat for more (port default: ${DEFAULT_CHAT_PORT})
-  --no-open-port         do not ask the router to forward the port (UPnP)
+  --no-open-port         do not ask the router to forward the port (UPnP, PCP, NAT-PMP)
   --no-lan               do not look for chats of this room on your network
                          (LAN discovery is on by default: no address to type)
   --lan-interface <ip>   look on one network interface only, by its IPv4 address

@@ -21,14 +21,21 @@ function reachableHosts(listenAddress: string | undefined): string[] {
   return [host.includes(":") ? `[${host}]` : host];
 }
 
+/** How the router was asked, in words: the mapper reports `upnp-igd1`, `upnp-igd2`, `pcp` or `natpmp`. */
+function protocolName(method: string | null): string {
+  if (method === "pcp") return "PCP";
+  if (method === "natpmp") return "NAT-PMP";
+  return "UPnP";
+}
+
 function describeNat(nat: PortMappingResult | null, port: number): string[] {
   if (nat === null) return [];
   if (nat.mapped) {
     const where = nat.externalIp ? `${nat.externalIp}:${nat.externalPort ?? port}` : `port ${nat.externalPort ?? port}`;
-    return [`Router: port forwarded (UPnP); from the internet, connect to ${where}`];
+    return [`Router: port forwarded (${protocolName(nat.method)}); from the internet, connect to ${where}`];
   }
   // The gateway's own words can be in the reason: no terminal controls from it.
-  const reason = nat.error === undefined ? "no UPnP answer" : cleanText(nat.error.message);
+  const reason = nat.error === undefined ? "no UPnP, PCP or NAT-PMP answer" : cleanText(nat.error.message);
   return [`Router: no port forwarding (${reason}); people outside your network can join only if you forward port ${port} yourself.`];
 }
 

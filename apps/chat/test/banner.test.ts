@@ -24,6 +24,11 @@ describe("banner", () => {
   });
 
   it("names no reason it was not given", () => {
-    expect(banner(chat, unmapped()).join("\n")).toContain("(no UPnP answer)");
+    expect(banner(chat, unmapped()).join("\n")).toContain("(no UPnP, PCP or NAT-PMP answer)");
+  });
+
+  it("names the protocol the router mapped the port with", () => {
+    const mapped = { ...unmapped(), mapped: true, method: "pcp", externalIp: "198.18.0.11", internalIp: "198.19.1.2", leaseSeconds: 3600 } as unknown as PortMappingResult;
+    expect(banner(chat, mapped).join("\n")).toContain("Router: port forwarded (PCP); from the internet, connect to 198.18.0.11:7337");
   });
 });
