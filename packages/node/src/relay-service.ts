@@ -27,6 +27,8 @@ export interface RelayServiceOptions {
   maxCircuitDurationMs?: number;
   /** Time for a new connection's first message, and for a reserved peer to accept a circuit. @default 5000 */
   setupTimeoutMs?: number;
+  /** How long a reservation lasts unless renewed (the client renews at half-time). @default 1 hour */
+  reservationTtlMs?: number;
   /** Dial-backs per IP address per minute (a peer asks "can you reach me?"). @default 4 */
   dialbacksPerIpPerMinute?: number;
   /** Time a dial-back may take. @default 1500 */
@@ -42,6 +44,8 @@ export interface RelayStats {
   bytesRelayed: number;
   refused: number;
   dialbacks: number;
+  /** Reservations renewed (a reservation lasts `reservationTtlMs` unless renewed). */
+  renewals: number;
 }
 
 interface Reservation {
@@ -59,7 +63,7 @@ interface Pending {
 
 /** A relay on a transport's listener. `start` it, read `stats`, `close` it. */
 export class RelayService {
-  readonly stats: RelayStats = { reservations: 0, circuits: 0, circuitsOpened: 0, bytesRelayed: 0, refused: 0, dialbacks: 0 };
+  readonly stats: RelayStats = { reservations: 0, circuits: 0, circuitsOpened: 0, bytesRelayed: 0, refused: 0, dialbacks: 0, renewals: 0 };
   readonly #transport: Transport;
   readonly #o: Required<Omit<RelayServiceOptions, "transport">>;
   readonly #reservations = new Map<string, Reservation>();
@@ -79,6 +83,7 @@ export class RelayService {
       maxCircuitBytes: options.maxCircuitBytes ?? 64 * 1024 * 1024,
       maxCircuitDurationMs: options.maxCircuitDurationMs ?? 30 * 60_000,
       setupTimeoutMs: options.setupTimeoutMs ?? 5000,
+      reservationTtlMs: options.reservationTtlMs ?? 3_600_000,
       dialbacksPerIpPerMinute: options.dialbacksPerIpPerMinute ?? 4,
       dialbackTimeoutMs: options.dialbackTimeoutMs ?? 1500,
     };
@@ -134,12 +139,24 @@ export class RelayService {
           this.#refuse(p.dialer, "the peer's reservation ended");
         }
       });
-      send(connection, { t: "reserved", observed: `${observed.host}:${observed.port}` });
-      // Later requests on the control connection: only dial-backs.
+      const ttlMs = this.#o.reservationTtlMs;
+      const reserved = (): void => send(connection, { t: "reserved", observed: `${observed.host}:${observed.port}`, ttlMs });
+      // Unrenewed, the reservation ends with its lifetime.
+      let expiry = setTimeout(() => this.#refuse(connection, "the reservation expired"), ttlMs);
+      expiry.unref();
+      void connection.closed.then(() => clearTimeout(expiry));
+      reserved();
+      // Later requests on the control connection: renewals (the same id) and dial-backs.
       tap.take((next) => {
         const m = decodeClientMessage(next);
         if (m?.t === "dialback") void this.#dialback(connection, observed.host, m.port, true);
-        else this.#refuse(connection, "only dial-back requests on a reservation");
+        else if (m?.t === "reserve" && m.id === message.id) {
+          clearTimeout(expiry);
+          expiry = setTimeout(() => this.#refuse(connection, "the reservation expired"), ttlMs);
+          expiry.unref();
+          this.stats.renewals++;
+          reserved();
+        } else this.#refuse(connection, "only renewals and dial-back requests on a reservation");
       }, () => {});
       return;
     }

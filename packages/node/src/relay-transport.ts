@@ -165,15 +165,25 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       const reserved = await answer(control, "reserved", timeoutMs);
       const relayAddress = `${PREFIX}${target.relay}/p/${peerId}`;
       const dialbacks: ((ok: boolean | undefined) => void)[] = [];
+      // Renew at half the lifetime the relay gave; the timer never keeps the process alive.
+      let renewal: NodeJS.Timeout | undefined;
+      const scheduleRenewal = (ttlMs: number): void => {
+        clearTimeout(renewal);
+        renewal = setTimeout(() => send(control.connection, { t: "reserve", id: peerId }), Math.floor(ttlMs / 2));
+        renewal.unref();
+      };
+      scheduleRenewal(reserved.ttlMs);
       control.take(
         (frame) => {
           const m = decodeRelayMessage(frame);
-          if (m?.t === "dialback") dialbacks.shift()?.(m.ok);
+          if (m?.t === "reserved") scheduleRenewal(m.ttlMs);
+          else if (m?.t === "dialback") dialbacks.shift()?.(m.ok);
           else if (m?.t === "refused" && dialbacks.length > 0) dialbacks.shift()?.(undefined);
           else if (m?.t === "incoming") void acceptCircuit(m.circuit);
           else void control.connection.close(new RelayError(RELAY_ERROR_CODES.PROTOCOL, "The relay sent a message it should not have on a reservation."));
         },
         () => {
+          clearTimeout(renewal);
           for (const d of dialbacks.splice(0)) d(undefined);
           options.reachability?.relay(relayAddress, false);
         },

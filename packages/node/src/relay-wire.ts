@@ -55,7 +55,7 @@ export type ClientMessage =
 
 /** What a relay answers. */
 export type RelayMessage =
-  | { readonly t: "reserved"; readonly observed: string }
+  | { readonly t: "reserved"; readonly observed: string; readonly ttlMs: number }
   | { readonly t: "incoming"; readonly circuit: string }
   | { readonly t: "ready"; readonly circuit: string; readonly observed: string; readonly peerObserved: string }
   | { readonly t: "refused"; readonly reason: string }
@@ -94,7 +94,10 @@ export function decodeClientMessage(frame: Uint8Array): ClientMessage | undefine
 export function decodeRelayMessage(frame: Uint8Array): RelayMessage | undefined {
   const m = parse(frame);
   if (m === undefined) return undefined;
-  if (m["t"] === "reserved" && str(m["observed"], HOST_PORT)) return { t: "reserved", observed: m["observed"] };
+  const ttl = m["ttlMs"];
+  if (m["t"] === "reserved" && str(m["observed"], HOST_PORT) && Number.isInteger(ttl) && (ttl as number) >= 1000 && (ttl as number) <= 86_400_000) {
+    return { t: "reserved", observed: m["observed"], ttlMs: ttl as number };
+  }
   if (m["t"] === "incoming" && str(m["circuit"], CIRCUIT)) return { t: "incoming", circuit: m["circuit"] };
   if (m["t"] === "ready" && str(m["circuit"], CIRCUIT) && str(m["observed"], HOST_PORT) && str(m["peerObserved"], HOST_PORT)) {
     return { t: "ready", circuit: m["circuit"], observed: m["observed"], peerObserved: m["peerObserved"] };

@@ -162,6 +162,24 @@ describe("relay limits (hostile clients)", () => {
     await expect(relayTransport({ peerId: "p1" }).listen(address, () => {})).rejects.toMatchObject({ code: "XPPG_ERR_RELAY_REFUSED" });
   });
 
+  it("a reservation lasts while it is renewed, and ends when it is not", async () => {
+    const { relay, address } = await startRelay({ reservationTtlMs: 1000 });
+    const renewed = await relayTransport({ peerId: "renewing" }).listen(address, () => {});
+    cleanup.push(() => renewed.close());
+    // a client that reserves and never renews (a raw connection speaking the relay's messages)
+    const raw = await tcpTransport().dial(address.replace("relay://", "tcp://"));
+    const seen: string[] = [];
+    raw.read({ frame: (f) => void seen.push(new TextDecoder().decode(f)) });
+    await raw.send(encodeControl({ t: "reserve", id: "silent" }));
+    await raw.closed; // expired after 1 s
+    expect(seen.at(-1)).toContain("the reservation expired");
+    // after three renewals (three half-lifetimes) the renewing one still holds its slot
+    await expect.poll(() => relay.stats.renewals, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
+    expect(relay.stats.reservations).toBe(1);
+    const dialed = await relayTransport({ punch: false }).dial(`${address}/p/renewing`);
+    await dialed.close();
+  });
+
   it("a circuit to an unknown peer fails, and thousands of requests leave nothing behind", async () => {
     const { relay, address } = await startRelay();
     const dialer = relayTransport();
