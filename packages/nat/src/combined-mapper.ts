@@ -3,7 +3,7 @@ import { NAT_ERROR_CODES, NatError } from "./errors.js";
 import { tryNatPmpMap, tryPcpMap, type PmpOptions } from "./try-pmp-map.js";
 import { tryUpnpMap } from "./try-upnp-map.js";
 import { unmappedResult } from "./upnp-mapping.js";
-import type { NatOptions, NatResult, PortMapper } from "./types.js";
+import type { NatResult, PortMapper } from "./types.js";
 
 /** A port-mapping protocol {@link createPortMapper} can try. */
 export type PortMappingProtocol = "upnp" | "pcp" | "natpmp";
@@ -60,7 +60,6 @@ async function mapInOrder(protocols: readonly PortMappingProtocol[], options: Pm
     const budget = Math.max(50, Math.floor(last ? left : left * SHARE[protocol]));
     const result = await run(protocol, { ...options, timeoutMs: budget });
     if (result.mapped) return result;
-    if (result.error === undefined) continue;
     errors.push({ protocol, error: result.error });
     if (protocol === "pcp" && result.error.details?.["natPmp"] === true) skipPcp = true;
   }
@@ -74,7 +73,7 @@ function run(protocol: PortMappingProtocol, options: PmpOptions): Promise<NatRes
   if (protocol === "pcp") return tryPcpMap(options);
   if (protocol === "natpmp") return tryNatPmpMap(options);
   const { gateway: _gateway, gatewayPort: _port, ...upnp } = options;
-  return tryUpnpMap(upnp as NatOptions);
+  return tryUpnpMap(upnp);
 }
 
 const RANK: Record<string, number> = {

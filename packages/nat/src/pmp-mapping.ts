@@ -1,6 +1,6 @@
 import { NAT_ERROR_CODES, NatError } from "./errors.js";
 import { renewDelayMs, retryDelayMs, type MappingSettings } from "./upnp-mapping.js";
-import type { NatProtocol, NatResult } from "./types.js";
+import type { NatMapped, NatProtocol } from "./types.js";
 
 /** What a gateway granted for one PCP or NAT-PMP mapping request. */
 export interface PmpGrant {
@@ -14,16 +14,16 @@ export interface PmpClient {
   readonly method: "pcp" | "natpmp";
   readonly gateway: string;
   readonly internalIp: string;
-  /** Asks for (or renews, or with `lifetimeSeconds` 0 deletes) the mapping. Rejects with a {@link NatError}. */
-  request(lifetimeSeconds: number, externalPort: number, timeoutMs: number): Promise<PmpGrant>;
+  /** Asks for (or renews, or with `lifetimeSeconds` 0 deletes) the mapping. Rejects with a {@link NatError}; `signal` stops it (`XPPG_ERR_ABORTED`). */
+  request(lifetimeSeconds: number, externalPort: number, timeoutMs: number, signal?: AbortSignal): Promise<PmpGrant>;
 }
 
 /**
  * A mapping a PCP or NAT-PMP gateway holds: renewed at half its lifetime while
  * alive (timers `unref()`ed), deleted by `remove()` (a request with lifetime 0).
  */
-export class PmpMapping implements NatResult {
-  readonly mapped = true;
+export class PmpMapping implements NatMapped {
+  readonly mapped = true as const;
   readonly method: "pcp" | "natpmp";
   readonly externalIp: string | null;
   readonly externalPort: number;

@@ -46,6 +46,7 @@ interface Normalized {
   readonly timeoutMs: number;
   readonly gateway: string | undefined;
   readonly gatewayPort: number;
+  readonly signal: AbortSignal | undefined;
   readonly settings: MappingSettings;
 }
 
@@ -53,7 +54,8 @@ interface Normalized {
  * Maps a port with PCP (RFC 6887) through the default gateway. Resolves within
  * about `timeoutMs` and never rejects for a missing or misbehaving gateway
  * (`mapped: false` with a typed `error`); rejects only for invalid options
- * (`XPPG_ERR_NAT_INVALID_OPTIONS`). A NAT-PMP-only gateway answers
+ * (`XPPG_ERR_NAT_INVALID_OPTIONS`) and when `options.signal` fires first
+ * (`XPPG_ERR_ABORTED`; a mapping granted after that is deleted again). A NAT-PMP-only gateway answers
  * `XPPG_ERR_NAT_UNSUPPORTED_GATEWAY` with `details.natPmp: true`.
  *
  * @example
@@ -62,6 +64,7 @@ interface Normalized {
  */
 export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
   const opts = normalize(options, "tryPcpMap");
+  if (opts.signal?.aborted) throw abortedError(opts.signal);
   const gateway = opts.gateway ?? (await defaultGateway());
   if (gateway === undefined) return unmappedResult(opts, noRoute("PCP"));
   const nonce = randomBytes(PCP_NONCE_BYTES);
@@ -72,9 +75,9 @@ export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
     get internalIp() {
       return internalIp;
     },
-    request: async (lifetimeSeconds, externalPort, timeoutMs) => {
+    request: async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
       let request: PcpMapRequest | undefined;
-      const answer = await exchange(gateway, opts.gatewayPort, "PCP", timeoutMs, pcpScheduleMs(), (local) => {
+      const answer = await exchange(signal, gateway, opts.gatewayPort, "PCP", timeoutMs, pcpScheduleMs(), (local) => {
         internalIp = local;
         request = { clientIp: local, nonce, protocol: opts.protocol, internalPort: opts.internalPort, externalPort, lifetimeSeconds };
         return encodePcpMapRequest(request);
@@ -108,6 +111,7 @@ export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
  */
 export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
   const opts = normalize(options, "tryNatPmpMap");
+  if (opts.signal?.aborted) throw abortedError(opts.signal);
   const gateway = opts.gateway ?? (await defaultGateway());
   if (gateway === undefined) return unmappedResult(opts, noRoute("NAT-PMP"));
   let internalIp = "0.0.0.0";
@@ -124,10 +128,10 @@ export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
     get internalIp() {
       return internalIp;
     },
-    request: async (lifetimeSeconds, externalPort, timeoutMs) => {
+    request: async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
       const started = performance.now();
       if (lifetimeSeconds > 0 && externalIp === null) {
-        const address = await exchange(gateway, opts.gatewayPort, "NAT-PMP", timeoutMs, NATPMP_SCHEDULE_MS, (local) => {
+        const address = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", timeoutMs, NATPMP_SCHEDULE_MS, (local) => {
           internalIp = local;
           return encodeNatPmpAddressRequest();
         }, decodeNatPmpAddressResponse);
@@ -135,7 +139,7 @@ export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
         externalIp = address.externalIp ?? null;
       }
       const left = Math.max(1, timeoutMs - (performance.now() - started));
-      const answer = await exchange(gateway, opts.gatewayPort, "NAT-PMP", left, NATPMP_SCHEDULE_MS, (local) => {
+      const answer = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", left, NATPMP_SCHEDULE_MS, (local) => {
         internalIp = local;
         return encodeNatPmpMapRequest(opts.protocol, opts.internalPort, externalPort, lifetimeSeconds);
       }, (datagram) => {
@@ -155,14 +159,25 @@ export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
 async function mapWith(client: PmpClient, opts: Normalized): Promise<NatResult> {
   let grant: PmpGrant;
   try {
-    grant = await client.request(opts.leaseSeconds, opts.externalPort, opts.timeoutMs);
+    grant = await client.request(opts.leaseSeconds, opts.externalPort, opts.timeoutMs, opts.signal);
   } catch (err) {
+    if (err instanceof NatError && err.code === NAT_ERROR_CODES.ABORTED) throw err;
     return unmappedResult(opts, toNatError(err, client));
+  }
+  if (opts.signal?.aborted) {
+    // The caller gave up while the answer was on its way: undo, then say so.
+    void client.request(0, 0, opts.timeoutMs).catch(() => {});
+    throw abortedError(opts.signal);
   }
   return new PmpMapping(client, grant, opts.internalPort, opts.protocol, opts.settings);
 }
 
+function abortedError(signal: AbortSignal | undefined): NatError {
+  return new NatError(NAT_ERROR_CODES.ABORTED, "The port mapping was aborted by its signal before it finished; a mapping that lands later is deleted again.", { cause: signal?.reason });
+}
+
 async function exchange<T>(
+  signal: AbortSignal | undefined,
   gateway: string,
   port: number,
   name: string,
@@ -172,9 +187,10 @@ async function exchange<T>(
   accept: (datagram: Buffer) => T | undefined,
 ): Promise<T> {
   try {
-    return await udpExchange({ gateway, port, request, accept, scheduleMs, timeoutMs });
+    return await udpExchange({ gateway, port, request, accept, scheduleMs, timeoutMs, signal });
   } catch (err) {
     if (!(err instanceof UdpExchangeError)) throw err;
+    if (err.reason === "aborted") throw abortedError(signal);
     const details = { gateway, requestsSent: err.sent, timeoutMs };
     if (err.reason === "silent" && err.sent > 0) {
       // The gateway may have made the mapping and lost only the answer; it then
@@ -223,6 +239,8 @@ function normalize(options: PmpOptions, name: string): Normalized {
   if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
   if (options.gateway !== undefined && !isIPv4(options.gateway)) fail(`gateway must be an IPv4 address, got ${String(options.gateway)}`);
   const gatewayPort = options.gatewayPort === undefined ? PCP_SERVER_PORT : port("gatewayPort", options.gatewayPort);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) fail("signal must be an AbortSignal");
   return {
     internalPort,
     externalPort,
@@ -231,6 +249,7 @@ function normalize(options: PmpOptions, name: string): Normalized {
     timeoutMs,
     gateway: options.gateway,
     gatewayPort,
+    signal,
     settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
   };
 }

@@ -5,12 +5,12 @@ import { PCP_MAX_MESSAGE_BYTES } from "./pcp-codec.js";
 
 /** Why a {@link udpExchange} ended without an answer. */
 export class UdpExchangeError extends Error {
-  /** `refused`: the gateway said no one listens (ICMP port unreachable); `silent`: no valid answer in time. */
-  readonly reason: "refused" | "silent" | "socket";
+  /** `refused`: the gateway said no one listens (ICMP port unreachable); `silent`: no valid answer in time; `aborted`: the caller's signal. */
+  readonly reason: "refused" | "silent" | "socket" | "aborted";
   /** How many requests went out. */
   readonly sent: number;
 
-  constructor(reason: "refused" | "silent" | "socket", sent: number, message: string, cause?: unknown) {
+  constructor(reason: "refused" | "silent" | "socket" | "aborted", sent: number, message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "UdpExchangeError";
     this.reason = reason;
@@ -30,6 +30,8 @@ export interface UdpExchange<T> {
   readonly scheduleMs: readonly number[];
   /** Hard bound on the whole exchange. */
   readonly timeoutMs: number;
+  /** Stops the exchange early: it rejects with a {@link UdpExchangeError} of reason `aborted`. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -45,9 +47,11 @@ export function udpExchange<T>(exchange: UdpExchange<T>): Promise<T> {
     let sent = 0;
     let done = false;
     let payload: Buffer | undefined;
+    const onAbort = (): void => finish(new UdpExchangeError("aborted", sent, "aborted by the caller's signal", exchange.signal?.reason));
     const finish = (error: Error | undefined, value?: T): void => {
       if (done) return;
       done = true;
+      exchange.signal?.removeEventListener("abort", onAbort);
       for (const t of timers) clearTimeout(t);
       try {
         socket.close();
@@ -73,6 +77,11 @@ export function udpExchange<T>(exchange: UdpExchange<T>): Promise<T> {
         if (err) finish(new UdpExchangeError("socket", sent, `could not send to ${exchange.gateway}:${exchange.port}: ${err.message}`, err));
       });
     };
+    if (exchange.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    exchange.signal?.addEventListener("abort", onAbort, { once: true });
     timers.push(setTimeout(() => finish(new UdpExchangeError("silent", sent, `no valid answer from ${exchange.gateway}:${exchange.port} within ${exchange.timeoutMs} ms`)), exchange.timeoutMs));
     socket.connect(exchange.port, exchange.gateway, () => {
       if (done) return;

@@ -102,6 +102,17 @@ describe("tryPcpMap", () => {
     expect(gw.mappings.size).toBe(0);
   });
 
+  it("a signal stops it with XPPG_ERR_ABORTED, before or during the exchange", async () => {
+    gw = await startPmpGateway({ silent: true });
+    await expect(tryPcpMap({ internalPort: 41008, ...at(gw), signal: AbortSignal.abort() })).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    const controller = new AbortController();
+    const pending = tryNatPmpMap({ internalPort: 41009, ...at(gw), timeoutMs: 60_000, signal: controller.signal });
+    await expect.poll(() => gw?.requests.length).toBeGreaterThan(0);
+    controller.abort(new Error("the user left"));
+    await expect(pending).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    await expect(createPortMapper({ ...at(gw), protocols: ["pcp"] }).map({ internalPort: 41009, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+  });
+
   it("rejects invalid options", async () => {
     await expect(tryPcpMap({ internalPort: 0 })).rejects.toMatchObject({ code: "XPPG_ERR_NAT_INVALID_OPTIONS" });
     await expect(tryPcpMap({ internalPort: 1, gateway: "gateway.example" })).rejects.toMatchObject({ code: "XPPG_ERR_NAT_INVALID_OPTIONS" });
