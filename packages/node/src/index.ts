@@ -22,3 +22,6 @@ export { sanitizeFileName } from "./file-transfer.js";
 export { safeText } from "./safe-text.js";
 export type { SafeTextOptions } from "./safe-text.js";
 export { TypedEvents } from "./typed-events.js";
+// The relay's error codes (the relay itself is in "@xppg/node/relay"): this file loads no socket code.
+export { RELAY_ERROR_CODES, RelayError } from "./relay-wire.js";
+export type { RelayErrorCode } from "./relay-wire.js";
