@@ -17,6 +17,8 @@ export interface RelayServiceOptions {
   transport?: Transport;
   /** Reservations held at once. @default 64 */
   maxReservations?: number;
+  /** Reservations held at once from one IP address (one host cannot take every slot). @default 8 */
+  maxReservationsPerIp?: number;
   /** Circuits open at once. @default 32 */
   maxCircuits?: number;
   /** Circuits open at once to or from one IP address. @default 8 */
@@ -78,6 +80,7 @@ export class RelayService {
     this.#transport = options.transport ?? tcpTransport();
     this.#o = {
       maxReservations: options.maxReservations ?? 64,
+      maxReservationsPerIp: options.maxReservationsPerIp ?? 8,
       maxCircuits: options.maxCircuits ?? 32,
       maxCircuitsPerIp: options.maxCircuitsPerIp ?? 8,
       maxCircuitBytes: options.maxCircuitBytes ?? 64 * 1024 * 1024,
@@ -125,6 +128,9 @@ export class RelayService {
     if (message.t === "reserve") {
       if (this.#reservations.has(message.id)) return this.#refuse(connection, "that peer id already holds a reservation here");
       if (this.#reservations.size >= this.#o.maxReservations) return this.#refuse(connection, "no reservation slots left");
+      let fromIp = 0;
+      for (const r of this.#reservations.values()) if (r.ip === observed.host) fromIp++;
+      if (fromIp >= this.#o.maxReservationsPerIp) return this.#refuse(connection, "no reservation slots left for this address");
       const reservation: Reservation = { id: message.id, control: connection, ip: observed.host };
       this.#reservations.set(message.id, reservation);
       this.stats.reservations = this.#reservations.size;

@@ -150,8 +150,17 @@ describe("relayed circuits", () => {
 });
 
 describe("relay limits (hostile clients)", () => {
+  it("one address cannot take every reservation slot", async () => {
+    const { relay, address } = await startRelay({ maxReservationsPerIp: 3 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => relayTransport({ peerId: `squatter${i}` }).listen(address, () => {})));
+    const held = results.filter((r) => r.status === "fulfilled");
+    cleanup.push(...held.map((r) => () => r.value.close()));
+    expect(held).toHaveLength(3);
+    expect(relay.stats.reservations).toBe(3);
+  });
+
   it("refuses reservations past the limit, and one peer id held twice", async () => {
-    const { relay, address } = await startRelay({ maxReservations: 2 });
+    const { relay, address } = await startRelay({ maxReservations: 2, maxReservationsPerIp: 10 });
     const l1 = await relayTransport({ peerId: "p1" }).listen(address, () => {});
     const l2 = await relayTransport({ peerId: "p2" }).listen(address, () => {});
     cleanup.push(() => l1.close(), () => l2.close());
