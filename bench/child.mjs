@@ -19,12 +19,16 @@ process.on("disconnect", () => process.exit(0)); // the parent went away: never 
 // Stopped by the parent (a run that failed or took too long): exit() still writes a --cpu-prof profile.
 process.on("SIGTERM", () => process.exit(143));
 
+// The first-connection phase times the contender's module load too.
+const loadStart = performance.now();
 const contender = await loadContender(contenderName);
+const loadMs = performance.now() - loadStart;
 let onMessage = () => {};
 const deliver = (payload) => onMessage(payload);
 
-if (phase.kind === "setup") {
+if (phase.kind === "setup" || phase.kind === "first") {
   if (role === "receiver") await setupServer();
+  else if (phase.kind === "first") await firstConnection();
   else await setupClients();
 } else if (role === "receiver") await receiver();
 else await sender();
@@ -158,6 +162,39 @@ async function setupClients() {
   samples.sort((a, b) => a - b);
   const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
   report({ type: "result", connects: samples.length, medianMs: at(0.5), p99Ms: at(0.99), minMs: samples[0], maxMs: samples.at(-1), clientCpuMsPerConnect: (cpuSeconds / samples.length) * 1000 });
+  await finish(async () => {});
+}
+
+/**
+ * The first-connection phase's client: this process is fresh, and its first
+ * connection is timed from the start of the contender's module load (Node's
+ * own start-up, the same for every contender, is left out) to the moment
+ * messages can flow, in three parts: module load, the client's creation
+ * (keys, node start) and the connect with its handshakes.
+ */
+async function firstConnection() {
+  const cpuAtLoad = process.cpuUsage();
+  report({ type: "dialled" });
+  await nextMessage("go");
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const client = await withTimeout(contender.setupClient({ options }), SETUP_TIMEOUT_MS, "client setup");
+  const t1 = performance.now();
+  await withTimeout(client.connect({ host: HOST, port: config.port }), SETUP_TIMEOUT_MS, "first connect");
+  const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  report({
+    type: "result",
+    loadMs,
+    clientMs: t1 - t0,
+    connectMs: t2 - t1,
+    totalMs: loadMs + (t2 - t0),
+    // CPU of the load (with Node's start-up before it) and of client + connect.
+    cpuLoadMs: (cpuAtLoad.user + cpuAtLoad.system) / 1000,
+    cpuConnectMs: (cpu.user + cpu.system) / 1000,
+    processStartToConnectedMs: t2,
+  });
+  await withTimeout(client.close(), SETUP_TIMEOUT_MS, "client close").catch(() => {});
   await finish(async () => {});
 }
 

@@ -10,6 +10,8 @@ const ISSUES = {
     "foundation issue: the Playground's own cost (envelopes, dispatch, limits) with encryption turned off, against a raw node:net socket",
   security:
     "security issue: the Playground as shipped (encrypted and authenticated by default) against the UNENCRYPTED raw node:net socket, and the connection setup time of the encrypted paths",
+  encrypted:
+    "encrypted issue: the Playground as shipped against @hyperswarm/secret-stream, the encrypted anchor, on every figure; the bulk test's peak RSS; plaintext within 10% of raw",
 };
 
 /** @returns {{ text: string, summary: object }} */
@@ -49,6 +51,10 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     rows.push(["setup p99, ms", ...cell("setup", (s) => withSpread(s, "p99Ms", fixed2))]);
     rows.push(["setup CPU per connect, client / server, ms", ...cell("setup", (s) => (Number.isFinite(s.clientCpuMsPerConnect) ? `${fixed2(s.clientCpuMsPerConnect)} / ${fixed2(s.serverCpuMsPerConnect)}` : "-"))]);
   }
+  if (has("first")) {
+    rows.push(["first connection in a fresh process, median ms", ...cell("first", (s) => withSpread(s, "medianMs", fixed1))]);
+    rows.push(["  of which module load / client / connect, ms", ...cell("first", (s) => (Number.isFinite(s.loadMs) ? `${fixed1(s.loadMs)} / ${fixed1(s.clientMs)} / ${fixed1(s.connectMs)}` : "-"))]);
+  }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
@@ -85,6 +91,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     row("RTT p99 (x, lower is better)", "rtt", "p99Us", true);
     row("setup median (x, lower is better)", "setup", "medianMs", true);
     row("setup p99 (x, lower is better)", "setup", "p99Ms", true);
+    row("first connection (x, lower is better)", "first", "medianMs", true);
     for (const p of phases.filter((ph) => ph.kind === "flood")) {
       row(`CPU per message sender, ${p.id} (x)`, p.id, "senderCpuUsPerMessage", true);
       row(`CPU per message receiver, ${p.id} (x)`, p.id, "receiverCpuUsPerMessage", true);
@@ -110,15 +117,25 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
       let measured;
       let wanted;
       let pass;
-      if (t.minRatio !== undefined) {
-        const key = t.phase === "bulk" ? "megabytesPerSecond" : "messagesPerSecond";
-        const r = ratio(c, c.compareTo, t.phase, key);
-        const est = ratio(c, c.compareTo, t.phase, "cpuBoundRate");
-        measured = Number.isFinite(r) ? `${(r * 100).toFixed(0)}%` : "n/a";
+      const base = t.against ?? c.compareTo;
+      if (t.minRatio !== undefined || t.maxRatio !== undefined) {
+        // Higher is better for rates; lower for times (rtt, setup, first).
+        const key = { msgs: "messagesPerSecond", bulk: "megabytesPerSecond", rtt: "medianUs" }[t.phase] ?? "medianMs";
+        const r = ratio(c, base, t.phase, key);
+        const est = t.minRatio !== undefined ? ratio(c, base, t.phase, "cpuBoundRate") : NaN;
+        measured = !Number.isFinite(r) ? "n/a" : t.minRatio !== undefined ? `${(r * 100).toFixed(0)}%` : `${r.toFixed(2)}x`;
         if (Number.isFinite(est)) measured += ` (CPU est. ${(est * 100).toFixed(0)}%)`;
-        wanted = `>= ${(t.minRatio * 100).toFixed(0)}% of ${byName.get(c.compareTo).label}`;
-        pass = Number.isFinite(r) && r >= t.minRatio;
-        ((verdicts[c.name] ??= {})[t.phase] = { issue: t.issue, ratio: r, cpuBoundRatio: est, target: t.minRatio, pass });
+        if (!byName.has(base)) measured = `n/a (run it with ${base})`;
+        wanted = t.minRatio !== undefined ? `>= ${(t.minRatio * 100).toFixed(0)}% of ${byName.get(base)?.label ?? base}` : `<= ${t.maxRatio}x ${byName.get(base)?.label ?? base}`;
+        pass = Number.isFinite(r) && (t.minRatio !== undefined ? r >= t.minRatio : r <= t.maxRatio);
+        ((verdicts[c.name] ??= {})[t.phase] = { issue: t.issue, against: base, ratio: r, cpuBoundRatio: est, target: t.minRatio ?? t.maxRatio, pass });
+      } else if (t.maxRssMiB !== undefined) {
+        const s = summary[t.phase][c.name];
+        const peak = Math.max(s.rssSenderBytes, s.rssReceiverBytes) / 2 ** 20;
+        measured = Number.isFinite(peak) ? `${peak.toFixed(0)} MiB` : "n/a";
+        wanted = `peak RSS of each side <= ${t.maxRssMiB} MiB`;
+        pass = Number.isFinite(peak) && peak <= t.maxRssMiB;
+        ((verdicts[c.name] ??= {})[`${t.phase}-rss`] = { issue: t.issue, peakMiB: peak, targetMiB: t.maxRssMiB, pass });
       } else {
         const ms = summary[t.phase][c.name].medianMs;
         measured = Number.isFinite(ms) ? `${fixed2(ms)} ms` : "n/a";
@@ -150,12 +167,12 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   return { text: lines.join("\n"), summary: { figures: summary, verdicts } };
 }
 
-const MEASURE_NAMES = { msgs: "small messages/s", bulk: "bulk MB/s", setup: "setup (connect + handshakes)" };
+const MEASURE_NAMES = { msgs: "small messages/s", rtt: "RTT median", bulk: "bulk MB/s", setup: "setup (connect + handshakes)", first: "first connection, fresh process" };
 
 function aggregate(phase, runs) {
   const ok = runs.filter((r) => r.error === undefined);
   const out = { rounds: ok.length, errors: runs.filter((r) => r.error !== undefined).map((r) => r.error) };
-  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"] }[phase.kind];
+  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs"] }[phase.kind];
   for (const k of keys) {
     const v = ok.map((r) => r[k]).sort((a, b) => a - b);
     out[k] = median(v);

@@ -23,14 +23,16 @@ const RESULTS_DIR = join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
+/** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
+const FIRST_PROCESSES = 5;
 const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite"];
-const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup] [--tlssuite=NAME]
+const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
   --duration=S    seconds a flood is counted (default 1.5)
   --connects=N    counted connects per contender and round in the setup phase (default 200; 10 more warm up)
   --only=a,b      contenders (default all: ${CONTENDER_NAMES.join(", ")})
-  --phases=a,b    phases (default all: msgs, rtt, bulk, setup)
+  --phases=a,b    phases (default all: msgs, rtt, bulk, setup, first)
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -53,6 +55,7 @@ const PHASES = [
   { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 1000, rounds: 5000, maxMs: 10_000 },
   { id: "bulk", title: "bulk 64 KiB messages, one way", kind: "flood", size: 64 * 1024 },
   { id: "setup", title: "connection setup, handshakes included", kind: "setup", warmupConnects: 10, connects, maxMs: SETUP_MAX_MS },
+  { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
 ];
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
 if (phases.length === 0) throw new Error(`--phases names none of ${PHASES.map((p) => p.id).join(", ")}`);
@@ -99,7 +102,7 @@ for (let round = 1; round <= rounds; round++) {
     for (const c of contenders) {
       done++;
       const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(5)}  ${c.name.padEnd(16)}`;
-      const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 1000 : phase.kind === "setup" ? 2500 : 1500;
+      const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 1000 : phase.kind === "setup" ? 2500 : phase.kind === "first" ? 2000 : 1500;
       const bar = progress(label, expectedMs);
       let m;
       try {
@@ -152,6 +155,7 @@ async function measure(contenderName, phase) {
     const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig, options }, "receiver", contenderName, phase.id);
     kids.push(receiver);
     const { port } = await receiver.next("listening");
+    if (phase.kind === "first") return await firstConnections(contenderName, phaseConfig, options, port, receiver, kids);
     const sender = spawnChild({ role: "sender", contenderName, phase: phaseConfig, options, port }, "sender", contenderName, phase.id);
     kids.push(sender);
     await Promise.all([receiver.next("connected"), sender.next("dialled")]);
@@ -193,6 +197,47 @@ async function measure(contenderName, phase) {
     clearTimeout(timer);
     for (const k of kids) stopChild(k);
   }
+}
+
+/**
+ * The first-connection phase: one server process, then `processes` fresh
+ * client processes one after the other, each timing its first connection.
+ * The round's figures are the medians over those processes.
+ */
+async function firstConnections(contenderName, phaseConfig, options, port, receiver, kids) {
+  await receiver.next("connected");
+  receiver.send({ type: "go" });
+  const samples = [];
+  let rssClient = 0;
+  for (let i = 0; i < phaseConfig.processes; i++) {
+    const client = spawnChild({ role: "sender", contenderName, phase: phaseConfig, options, port }, "sender", contenderName, phaseConfig.id);
+    kids.push(client);
+    await client.next("dialled");
+    client.send({ type: "go" });
+    samples.push(await client.next("result"));
+    client.send({ type: "finish" });
+    rssClient = Math.max(rssClient, (await client.next("final")).maxRssBytes);
+    await client.exited;
+  }
+  receiver.send({ type: "finish" });
+  const rf = await receiver.next("final");
+  await receiver.exited;
+  const med = (key) => {
+    const v = samples.map((s) => s[key]).sort((a, b) => a - b);
+    return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  return {
+    medianMs: med("totalMs"),
+    minMs: Math.min(...samples.map((s) => s.totalMs)),
+    maxMs: Math.max(...samples.map((s) => s.totalMs)),
+    loadMs: med("loadMs"),
+    clientMs: med("clientMs"),
+    connectMs: med("connectMs"),
+    cpuConnectMs: med("cpuConnectMs"),
+    processes: samples.length,
+    rssSenderBytes: rssClient,
+    rssReceiverBytes: rf.maxRssBytes,
+  };
 }
 
 /**
@@ -257,6 +302,9 @@ function summary(phase, m) {
   const other = m.foreignCpuShare === undefined ? "" : `  [other processes: ${pct(m.foreignCpuShare)} of a core]`;
   if (phase.id === "msgs") return `${Math.round(m.messagesPerSecond).toLocaleString("en-US")} msg/s${cpu}${other}`;
   if (phase.id === "bulk") return `${m.megabytesPerSecond.toFixed(0)} MB/s${cpu}${other}`;
+  if (phase.kind === "first") {
+    return `median ${m.medianMs.toFixed(1)} ms over ${m.processes} fresh processes (module load ${m.loadMs.toFixed(1)}, client ${m.clientMs.toFixed(1)}, connect ${m.connectMs.toFixed(1)} ms)${other}`;
+  }
   if (phase.kind === "setup") {
     return `median ${m.medianMs.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms over ${m.connects} connects  (cpu per connect: client ${m.clientCpuMsPerConnect.toFixed(2)} ms, server ${m.serverCpuMsPerConnect.toFixed(2)} ms)${other}`;
   }

@@ -8,6 +8,9 @@
 //   targets       what it must reach, each naming the issue it belongs to (optional):
 //                   { issue, phase, minRatio }     ratio to `compareTo` (msgs, bulk)
 //                   { issue, phase, maxMedianMs }  absolute (setup)
+//                   { issue, phase, against, minRatio | maxRatio }  ratio to another contender
+//                                  (maxRatio for times: rtt, setup, first)
+//                   { issue, phase, maxRssMiB }    peak RSS of each side
 //   notes         lines printed under the table (settings that matter)
 //   prepare({ args }) -> { options?, notes?, skip? }   optional, once in the parent before
 //                 any measurement; `options` (JSON) reach every call below; `skip` says why
@@ -41,7 +44,7 @@
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "transport-tcp", "relay-circuit", "secure-tcp", "playground-plain", "playground"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "playground-plain", "playground"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {

@@ -9,5 +9,7 @@ export const contender = playgroundContender({
   targets: [
     { issue: "foundation", phase: "msgs", minRatio: 0.5 },
     { issue: "foundation", phase: "bulk", minRatio: 0.7 },
+    { issue: "encrypted", phase: "msgs", minRatio: 0.9 },
+    { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
   ],
 });

@@ -9,5 +9,10 @@ export const contender = playgroundContender({
     { issue: "security", phase: "msgs", minRatio: 0.4 },
     { issue: "security", phase: "bulk", minRatio: 0.5 },
     { issue: "security", phase: "setup", maxMedianMs: 15 },
+    { issue: "encrypted", phase: "msgs", against: "secret-stream", minRatio: 5 },
+    { issue: "encrypted", phase: "bulk", against: "secret-stream", minRatio: 1 },
+    { issue: "encrypted", phase: "rtt", against: "secret-stream", maxRatio: 1 },
+    { issue: "encrypted", phase: "first", against: "secret-stream", maxRatio: 1 },
+    { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
   ],
 });
