@@ -9,6 +9,9 @@ import { secureConnectionWith, type SecureConnectionOptions } from "./secure-con
 /** The crypto provider this entry uses: the audited @noble/* libraries (browsers). */
 export const cryptoProvider: CryptoProvider = nobleCryptoProvider;
 
+/** The name of {@link cryptoProvider}: `"noble"` in this entry. */
+export const cryptoProviderName: string = cryptoProvider.name;
+
 /**
  * A new random Ed25519 identity. Keep it across runs with
  * `loadOrCreateIdentity(path)` from `@xppg/secure/key-file` (Node), or

@@ -1,3 +1,3 @@
 // The browser entry: identities and secure connections on @noble/*, no node:* imports.
 export * from "./shared.js";
-export { cryptoProvider, generateIdentity, identityFromSecretKey, secureConnection, verifySignature } from "./browser-api.js";
+export { cryptoProvider, cryptoProviderName, generateIdentity, identityFromSecretKey, secureConnection, verifySignature } from "./browser-api.js";

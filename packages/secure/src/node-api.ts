@@ -1,13 +1,27 @@
-// The public functions bound to node:crypto (OpenSSL).
+// The public functions bound to the Node provider: libsodium's
+// ChaCha20-Poly1305 when sodium-native loads, node:crypto for the rest.
 import type { Connection } from "@xppg/transport";
 import { nodeCryptoProvider } from "./crypto/node-provider.js";
 import type { CryptoProvider } from "./crypto/provider.js";
+import { loadSodiumAead } from "./crypto/sodium-loader.js";
+import { sodiumCryptoProvider } from "./crypto/sodium-provider.js";
 import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
 
-/** The crypto provider this entry uses: node:crypto (OpenSSL). */
-export const cryptoProvider: CryptoProvider = nodeCryptoProvider;
+const sodium = loadSodiumAead();
+
+/**
+ * The crypto provider this entry uses: `"sodium"` (records sealed and
+ * opened in place by libsodium through the optional `sodium-native`, the
+ * rest on node:crypto) when that package is installed and loads, else
+ * `"node"` (everything on node:crypto). `XPPG_CRYPTO_PROVIDER=node` in the
+ * environment forces `"node"`. Both speak the same bytes.
+ */
+export const cryptoProvider: CryptoProvider = sodium === null ? nodeCryptoProvider : sodiumCryptoProvider(sodium);
+
+/** The name of {@link cryptoProvider}: `"sodium"` or `"node"`. */
+export const cryptoProviderName: string = cryptoProvider.name;
 
 /**
  * A new random Ed25519 identity. Keep it across runs with
@@ -15,7 +29,7 @@ export const cryptoProvider: CryptoProvider = nodeCryptoProvider;
  * store `exportSecretKey()` yourself.
  */
 export function generateIdentity(): Identity {
-  return generateIdentityWith(nodeCryptoProvider);
+  return generateIdentityWith(cryptoProvider);
 }
 
 /**
@@ -25,7 +39,7 @@ export function generateIdentity(): Identity {
  * @throws `XPPG_ERR_INVALID_KEY` unless `secretKey` is a 32-byte `Uint8Array`.
  */
 export function identityFromSecretKey(secretKey: Uint8Array): Identity {
-  return identityFromSecretKeyWith(nodeCryptoProvider, secretKey);
+  return identityFromSecretKeyWith(cryptoProvider, secretKey);
 }
 
 /**
@@ -35,7 +49,7 @@ export function identityFromSecretKey(secretKey: Uint8Array): Identity {
  */
 export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
-  return nodeCryptoProvider.ed25519Verify(publicKey, data, signature);
+  return cryptoProvider.ed25519Verify(publicKey, data, signature);
 }
 
 /**
@@ -51,5 +65,5 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
  * malformed `expectedPeerId`.
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
-  return secureConnectionWith(nodeCryptoProvider, conn, options);
+  return secureConnectionWith(cryptoProvider, conn, options);
 }

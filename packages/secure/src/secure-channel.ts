@@ -103,7 +103,8 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
  * encrypted and sent at once as one frame of the connection below, and the
  * rest of one tick's frames on the provider's `defer` (one record for many
  * small frames). Frames may span records: the plaintext is one stream.
- * The buffer is reused: the ciphertext is the only new allocation.
+ * The buffer is reused: the ciphertext is the only new allocation (with an
+ * in-place provider, a full buffer is sealed where it lies and replaced).
  *
  * Receive: each record is decrypted with the next implicit nonce (so any
  * tampered, replayed, reordered or dropped record fails), and the plaintext
@@ -269,10 +270,30 @@ class RecordLink implements ConnectionLink {
     }
   }
 
-  /** Encrypts `plain` (the buffer is free again on return) and sends it as one record. */
+  /**
+   * Encrypts `plain` and sends it as one record; the buffer is free again on
+   * return. With an in-place provider a full record buffer is sealed where
+   * it lies and handed over, and a fresh one takes its place; a partial one
+   * is sealed into a buffer of its exact size.
+   */
   #sealAndSend(plain: Uint8Array): Promise<void> {
-    // The ciphertext and tag are new buffers nobody else holds: hand them over unjoined.
-    const record = this.#session.send.encryptParts(plain);
+    const cipher = this.#session.send;
+    let record: [Uint8Array, Uint8Array];
+    if (cipher.inPlaceFor(plain.byteLength)) {
+      const tag = Buffer.allocUnsafe(NOISE_TAG_SIZE);
+      if (plain === this.#plain) {
+        cipher.encryptInto(plain, plain, tag);
+        this.#plain = Buffer.allocUnsafe(plain.byteLength);
+        record = [plain, tag];
+      } else {
+        const out = Buffer.allocUnsafe(plain.byteLength);
+        cipher.encryptInto(plain, out, tag);
+        record = [out, tag];
+      }
+    } else {
+      // The ciphertext and tag are new buffers nobody else holds: hand them over unjoined.
+      record = cipher.encryptParts(plain);
+    }
     const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#unsettledBytes += size;
@@ -333,7 +354,7 @@ class RecordLink implements ConnectionLink {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
       return;
     }
-    const plain = this.#session.receive.decryptWithAd(EMPTY, record);
+    const plain = this.#open(record);
     if (plain === null) {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
       return;
@@ -354,6 +375,19 @@ class RecordLink implements ConnectionLink {
       );
     }
   };
+
+  /**
+   * Decrypts one record; null when it does not authenticate. An in-place
+   * provider decrypts in the record's own bytes, which the connection below
+   * handed over and never reuses (the {@link Connection} read contract).
+   */
+  #open(record: Uint8Array): Uint8Array | null {
+    const cipher = this.#session.receive;
+    if (!cipher.inPlaceFor(record.byteLength)) return cipher.decryptWithAd(EMPTY, record);
+    const length = record.byteLength - NOISE_TAG_SIZE;
+    const body = record.subarray(0, length);
+    return cipher.decryptInto(body, record.subarray(length), body) ? body : null;
+  }
 
   #onLinkClosed(info: CloseInfo): void {
     if (this.#linkClosed) return;

@@ -1,6 +1,6 @@
 // Replays the published cacophony vectors for Noise_XX_25519_AESGCM_SHA256
 // and Noise_XX_25519_ChaChaPoly_SHA256 (sources named in the fixtures) with
-// both crypto providers, comparing every handshake message, the handshake
+// every crypto provider (node:crypto, @noble, libsodium), comparing every handshake message, the handshake
 // hash and every transport message byte for byte.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -8,7 +8,14 @@ import type { NoiseCipher } from "../src/constants.js";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import { writeAesGcmNonce, writeNonce, type CryptoProvider } from "../src/crypto/provider.js";
+import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
+import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
+
+// sodium-native is an optional dependency; this repository installs it, so its absence is a failure here.
+const sodium = loadSodiumAead();
+if (sodium === null) throw new Error("sodium-native did not load: run pnpm install");
+const sodiumProvider = sodiumCryptoProvider(sodium);
 
 interface Vector {
   protocol_name: string;
@@ -35,7 +42,7 @@ function keyPair(provider: CryptoProvider, secret: string) {
   return { secretKey, publicKey: provider.x25519PublicKey(secretKey) };
 }
 
-for (const { cipher, protocolName, vector } of suites) for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
+for (const { cipher, protocolName, vector } of suites) for (const provider of [nodeCryptoProvider, nobleCryptoProvider, sodiumProvider]) {
   describe(`Noise XX test vector, ${cipher} (${provider.name} provider)`, () => {
     it("is the vector for the protocol this cipher speaks", () => {
       expect(vector.protocol_name).toBe(protocolName);
@@ -98,6 +105,36 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
         const [body, tag] = sender.send.encryptParts(hex(m.payload));
         expect(tag.byteLength).toBe(16);
         expect(toHex(body) + toHex(tag), `transport message ${3 + j}`).toBe(m.ciphertext);
+      });
+    });
+
+    it("seals the vector's transport messages in place and opens them in place with encryptInto/decryptInto", () => {
+      const mk = (initiator: boolean, s: string, e: string) =>
+        new HandshakeState(provider, { initiator, cipher, prologue: hex(vector.init_prologue), staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
+      const init = mk(true, vector.init_static, vector.init_ephemeral);
+      const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
+      const [m0, m1, m2, ...transport] = vector.messages;
+      resp.readMessage(init.writeMessage(hex(m0!.payload)));
+      init.readMessage(resp.writeMessage(hex(m1!.payload)));
+      resp.readMessage(init.writeMessage(hex(m2!.payload)));
+      const a = init.split();
+      const b = resp.split();
+      if (!a.send.inPlace) {
+        expect(provider.name).not.toBe("sodium");
+        return;
+      }
+      transport.forEach((m, j) => {
+        const [sender, receiver] = (3 + j) % 2 === 0 ? [a, b] : [b, a];
+        const buf = hex(m.payload);
+        const tag = new Uint8Array(16);
+        sender.send.encryptInto(buf, buf, tag);
+        expect(toHex(buf) + toHex(tag), `transport message ${3 + j}`).toBe(m.ciphertext);
+        const badTag = tag.slice();
+        badTag[15]! ^= 0x80;
+        const copy = buf.slice();
+        expect(receiver.receive.decryptInto(copy, badTag, copy)).toBe(false);
+        expect(receiver.receive.decryptInto(buf, tag, buf)).toBe(true);
+        expect(toHex(buf)).toBe(m.payload);
       });
     });
 

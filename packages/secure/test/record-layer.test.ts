@@ -8,7 +8,7 @@ import { isXppgError } from "@xppg/errors";
 import { CipherState } from "../src/noise/cipher-state.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
 import { secureConnectionWith } from "../src/secure-connection.js";
-import { generateIdentity } from "../src/index.js";
+import { cryptoProvider, generateIdentity } from "../src/index.js";
 
 const EMPTY = new Uint8Array(0);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -77,7 +77,7 @@ describe("the record layer", () => {
 });
 
 describe("a low-order ephemeral key in message 1", () => {
-  for (const provider of [nodeCryptoProvider, nobleCryptoProvider]) {
+  for (const provider of [nodeCryptoProvider, nobleCryptoProvider, cryptoProvider]) {
     it(`is refused as XPPG_ERR_HANDSHAKE_FAILED naming the reason (${provider.name})`, () => {
       const responder = new HandshakeState(provider, { initiator: false, staticKeyPair: provider.x25519Generate(), peerLabel: "tcp://192.0.2.9:1" });
       // Message 1 of XX is the initiator's ephemeral key alone: all zeros here.

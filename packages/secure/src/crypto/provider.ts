@@ -20,7 +20,7 @@ export interface Ed25519Signer {
  * thin call into those libraries; nothing here is home-made cryptography.
  */
 export interface CryptoProvider {
-  /** Short name for logs and benchmarks (`"node"`, `"noble"`). */
+  /** Short name for logs and benchmarks (`"sodium"`, `"node"`, `"noble"`). */
   readonly name: string;
   /** `length` bytes from the platform's cryptographically secure generator. */
   randomBytes(length: number): Uint8Array;
@@ -61,6 +61,25 @@ export interface CryptoProvider {
    * it, records are sealed in one piece and split.
    */
   sealParts?(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array];
+  /**
+   * Encrypts `plaintext` with empty associated data into `out` (its length;
+   * it may be the very bytes of `plaintext`: in place) and writes the
+   * 16-byte tag into `tag`. Optional: a record layer that finds it seals
+   * without allocating.
+   */
+  sealInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void;
+  /**
+   * The inverse of {@link CryptoProvider.sealInto}: decrypts `ciphertext`
+   * into `out` (may be the same bytes) if `tag` verifies, and returns
+   * whether it did; on `false` nothing in `out` may be used.
+   */
+  /**
+   * Records of this many bytes or more are cheaper through
+   * {@link CryptoProvider.sealParts} and {@link CryptoProvider.open} than in
+   * place; without it, every record goes in place when the provider can.
+   */
+  readonly inPlaceLimit?: number;
+  openInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.

@@ -72,6 +72,41 @@ export class CipherState {
     return out;
   }
 
+  /** True when the provider can seal and open in place ({@link CipherState.encryptInto}, {@link CipherState.decryptInto}). */
+  get inPlace(): boolean {
+    return this.#provider.sealInto !== undefined && this.#provider.openInto !== undefined;
+  }
+
+  /** Whether a record of `length` bytes is best sealed or opened in place. */
+  inPlaceFor(length: number): boolean {
+    return this.inPlace && length < (this.#provider.inPlaceLimit ?? Infinity);
+  }
+
+  /**
+   * `EncryptWithAd` with empty associated data into `out` (which may be
+   * `plaintext` itself) and `tag`, for a keyed state whose provider has
+   * `sealInto` (see {@link CipherState.inPlace}).
+   */
+  encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
+    if (this.#k === null) throw new Error("encryptInto needs a key: it is for transport messages");
+    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
+    this.#provider.sealInto!(this.cipher, this.#k, this.#n, plaintext, out, tag);
+    this.#n++;
+  }
+
+  /**
+   * `DecryptWithAd` with empty associated data into `out` (which may be
+   * `ciphertext` itself): false when authentication fails, and then the
+   * nonce does not advance and `out` holds nothing usable.
+   */
+  decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
+    if (this.#k === null) throw new Error("decryptInto needs a key: it is for transport messages");
+    if (this.#n >= MAX_NONCE) return false;
+    const ok = this.#provider.openInto!(this.cipher, this.#k, this.#n, ciphertext, tag, out);
+    if (ok) this.#n++;
+    return ok;
+  }
+
   /**
    * `DecryptWithAd(ad, ciphertext)`: `null` when authentication fails, and
    * then (as the spec requires) the nonce does not advance.

@@ -1,0 +1,138 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+/**
+ * The two libsodium calls this package makes, detached and in place
+ * (`out` may be the very bytes of `input`): ChaCha20-Poly1305 IETF with
+ * empty associated data.
+ */
+export interface SodiumAead {
+  /** How it was loaded: `"prebuilt"` (the package's prebuilt binary, straight) or `"package"` (through its JavaScript entry). */
+  readonly via: "prebuilt" | "package";
+  /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`. */
+  seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
+  /** Decrypts `ciphertext` into `out` if `tag` verifies; false otherwise (libsodium then zeroes `out`). */
+  open(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean;
+}
+
+// The exact version whose prebuilt binary is called straight (package.json pins it).
+const PINNED_VERSION = "5.1.0";
+
+/**
+ * The native binding's own functions: (out, tag, in, ad, nonce, key), which
+ * returns the tag's length or a negative status, and (out, in, tag, ad,
+ * nonce, key), which returns 0 when the tag verifies.
+ */
+interface Binding {
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
+}
+
+/** The package's documented API (with `nsec` and assertions). */
+interface SodiumNative {
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: null, npub: Uint8Array, k: Uint8Array): void;
+}
+
+/**
+ * Loads `sodium-native` (an optional dependency), or returns null when it
+ * is not installed, cannot load on this platform, or fails the known-answer
+ * check below. Loading the package's JavaScript entry costs 15 to 40 ms
+ * (its addon resolver and assertion wrappers); the pinned version's prebuilt
+ * binary for this platform opens in under 1 ms and is used straight when it
+ * is there. Either way the result must reproduce RFC 8439's AEAD test
+ * vector before it is trusted. `XPPG_CRYPTO_PROVIDER=node` in the
+ * environment skips it.
+ */
+export function loadSodiumAead(): SodiumAead | null {
+  if (process.env["XPPG_CRYPTO_PROVIDER"] === "node") return null;
+  let require: NodeJS.Require;
+  let root: string;
+  try {
+    require = createRequire(import.meta.url);
+    root = dirname(require.resolve("sodium-native/package.json"));
+  } catch {
+    return null; // not installed
+  }
+  for (const load of [() => fromPrebuilt(require, root), () => fromPackage(require)]) {
+    let aead: SodiumAead | null;
+    try {
+      aead = load();
+    } catch {
+      aead = null;
+    }
+    if (aead !== null && passesKnownAnswer(aead)) return aead;
+  }
+  return null;
+}
+
+/** True if `aead` reproduces the known answer; false if it differs or throws. */
+function passesKnownAnswer(aead: SodiumAead): boolean {
+  try {
+    return knownAnswer(aead);
+  } catch {
+    return false;
+  }
+}
+
+function fromPrebuilt(require: NodeJS.Require, root: string): SodiumAead | null {
+  const version = (require(join(root, "package.json")) as { version?: string }).version;
+  if (version !== PINNED_VERSION || process.platform !== "linux" && process.platform !== "darwin" && process.platform !== "win32") return null;
+  const file = join(root, "prebuilds", `${process.platform}-${process.arch}`, "sodium-native.node");
+  if (!existsSync(file)) return null;
+  const module = { exports: {} as Binding };
+  process.dlopen(module, file);
+  const b = module.exports;
+  if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
+  return {
+    via: "prebuilt",
+    seal(out, tag, plaintext, nonce, key) {
+      if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, undefined, nonce, key) < 0) throw new Error("libsodium could not encrypt");
+    },
+    open: (out, ciphertext, tag, nonce, key) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, undefined, nonce, key) === 0,
+  };
+}
+
+function fromPackage(require: NodeJS.Require): SodiumAead {
+  const s = require("sodium-native") as SodiumNative;
+  return {
+    via: "package",
+    seal(out, tag, plaintext, nonce, key) {
+      s.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, null, null, nonce, key);
+    },
+    open(out, ciphertext, tag, nonce, key) {
+      try {
+        s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, null, ciphertext, tag, null, nonce, key);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+// RFC 8439 section 2.8.2's key, nonce and the first 42 bytes of its
+// plaintext, with empty associated data (the record layer's case): the
+// ciphertext is the RFC's first 42 bytes; node:crypto and @noble/ciphers
+// both give this tag.
+const KAT_KEY = "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
+const KAT_NONCE = "070000004041424344454647";
+const KAT_PLAIN = "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a";
+const KAT_CIPHER = "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282";
+const KAT_TAG = "000b606bbb48584c95c48526f94b4d23";
+
+function hex(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, "hex"));
+}
+
+/** Seals and opens RFC 8439's vector in place, and refuses it with one bit flipped. */
+function knownAnswer(aead: SodiumAead): boolean {
+  const buf = hex(KAT_PLAIN);
+  const tag = new Uint8Array(16);
+  aead.seal(buf, tag, buf, hex(KAT_NONCE), hex(KAT_KEY));
+  if (Buffer.from(buf).toString("hex") !== KAT_CIPHER || Buffer.from(tag).toString("hex") !== KAT_TAG) return false;
+  if (!aead.open(buf, buf, tag, hex(KAT_NONCE), hex(KAT_KEY)) || Buffer.from(buf).toString("hex") !== KAT_PLAIN) return false;
+  tag[0]! ^= 1;
+  return !aead.open(buf, buf, tag, hex(KAT_NONCE), hex(KAT_KEY));
+}

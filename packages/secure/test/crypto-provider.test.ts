@@ -1,0 +1,100 @@
+// The Node entry's provider choice: libsodium (sodium-native, optional)
+// for records when it loads, node:crypto otherwise; both speak the same
+// bytes, so either side may use either over real TCP.
+import { tcpTransport } from "@xppg/transport-tcp";
+import { Collector, patterned, sameBytes, within } from "@xppg/transport/compliance";
+import type { Connection } from "@xppg/transport";
+import { afterEach, describe, expect, it } from "vitest";
+import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import type { CryptoProvider } from "../src/crypto/provider.js";
+import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
+import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
+import { cryptoProvider, cryptoProviderName, generateIdentity } from "../src/index.js";
+import type { SecureConnection } from "../src/secure-channel.js";
+import { secureConnectionWith } from "../src/secure-connection.js";
+
+const savedEnv = process.env["XPPG_CRYPTO_PROVIDER"];
+afterEach(() => {
+  if (savedEnv === undefined) delete process.env["XPPG_CRYPTO_PROVIDER"];
+  else process.env["XPPG_CRYPTO_PROVIDER"] = savedEnv;
+});
+
+describe("the Node entry's crypto provider", () => {
+  it("is libsodium where sodium-native is installed (as in this repository), and says so", () => {
+    expect(cryptoProviderName).toBe("sodium");
+    expect(cryptoProvider.name).toBe("sodium");
+    expect(typeof cryptoProvider.sealInto).toBe("function");
+  });
+
+  it("is node:crypto when XPPG_CRYPTO_PROVIDER=node", () => {
+    process.env["XPPG_CRYPTO_PROVIDER"] = "node";
+    expect(loadSodiumAead()).toBeNull();
+    delete process.env["XPPG_CRYPTO_PROVIDER"];
+    expect(loadSodiumAead()).not.toBeNull();
+  });
+
+  it("seals what node:crypto seals and refuses a record node:crypto would refuse", () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).map((_, i) => i * 3 + 5);
+    for (const size of [0, 1, 100, 65_516]) {
+      const plain = patterned(size, size);
+      const counter = 2 ** 40 + size;
+      const sealed = nodeCryptoProvider.seal(key, counter, new Uint8Array(0), plain);
+      const buf = plain.slice();
+      const tag = new Uint8Array(16);
+      sodium.sealInto!("ChaChaPoly", key, counter, buf, buf, tag);
+      expect(sameBytes(buf, sealed.subarray(0, size)) && sameBytes(tag, sealed.subarray(size)), `size ${size}`).toBe(true);
+      expect(sameBytes(sodium.open(key, counter, new Uint8Array(0), sealed)!, plain)).toBe(true);
+      const flipped = sealed.slice();
+      flipped[flipped.length - 1]! ^= 1;
+      expect(sodium.open(key, counter, new Uint8Array(0), flipped)).toBeNull();
+      expect(sodium.open(key, counter + 1, new Uint8Array(0), sealed)).toBeNull();
+    }
+  });
+
+  it("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const buf = new Uint8Array(8);
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(16), 0, buf, buf, new Uint8Array(16))).toThrow(RangeError);
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(4), new Uint8Array(16))).toThrow(RangeError);
+    expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(8), buf)).toThrow(RangeError);
+  });
+});
+
+describe("libsodium and node:crypto sides over real TCP", () => {
+  const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  const pairs: Array<[CryptoProvider, CryptoProvider]> = [
+    [sodium, nodeCryptoProvider],
+    [nodeCryptoProvider, sodium],
+    [sodium, sodium],
+  ];
+  for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+    for (const [dialer, listener] of pairs) {
+      it(`${cipher}: a ${dialer.name} dialler and a ${listener.name} listener exchange small and 64 KiB frames both ways`, async () => {
+        const t = tcpTransport();
+        let accepted!: Promise<SecureConnection>;
+        const l = await t.listen("tcp://127.0.0.1:0", (c: Connection) => {
+          accepted = secureConnectionWith(listener, c, { identity: generateIdentity(), cipher });
+        });
+        try {
+          const client = await secureConnectionWith(dialer, await t.dial(l.address), { identity: generateIdentity(), cipher });
+          const server = await within(accepted, "the server's handshake");
+          const atServer = new Collector(server);
+          const atClient = new Collector(client);
+          const frames = [patterned(100, 1), patterned(65_536, 2), patterned(3, 3), patterned(65_536, 4), patterned(300_000, 5), patterned(0, 6)];
+          await Promise.all([...frames.map((f) => client.send(f)), ...frames.map((f) => server.send(f))]);
+          await atServer.waitFor(frames.length);
+          await atClient.waitFor(frames.length);
+          frames.forEach((f, i) => {
+            expect(sameBytes(atServer.frames[i]!, f), `to the server, frame ${i}`).toBe(true);
+            expect(sameBytes(atClient.frames[i]!, f), `to the client, frame ${i}`).toBe(true);
+          });
+          await client.close();
+          await server.closed;
+        } finally {
+          await l.close();
+        }
+      });
+    }
+  }
+});
