@@ -4,6 +4,7 @@
 // since the bench floods on purpose; every other limit keeps its default.
 // Shared by playground.mjs and playground-plain.mjs; not a contender itself.
 import { Playground } from "@xppg/node";
+import { cryptoProviderName } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";
 
 const APP = "xppg-bench";
@@ -43,7 +44,7 @@ export function playgroundContender({ name, label, encrypted, targets }) {
     alsoCompareTo: encrypted ? ["raw-tls"] : [],
     targets,
     notes: [
-      `Playground over tcpTransport(), ${encrypted ? "ENCRYPTED (the default: Noise XX via @xppg/secure, a fresh identity per node)" : "dangerouslyDisableEncryption: true (plaintext, unauthenticated)"}; ` +
+      `Playground over tcpTransport(), ${encrypted ? `ENCRYPTED (the default: Noise XX via @xppg/secure, crypto provider "${cryptoProviderName}", a fresh identity per node)` : "dangerouslyDisableEncryption: true (plaintext, unauthenticated)"}; ` +
         "limits.messagesPerSecond = Infinity and limits.bytesPerSecond = Infinity (both rate limits are OFF for this bench), other limits default",
       `payloads travel as a Uint8Array in a "${KIND}" message sent with { to: peerId }; setup: a fresh client node per join (made and started before the clock starts, stopped after), the server allows 1024 peers`,
     ],

@@ -2,7 +2,7 @@
 // ChaCha20-Poly1305, node:crypto) over tcpTransport(), both sides wrapping
 // their end. No envelope, no Playground: what encryption alone costs.
 import { tcpTransport } from "@xppg/transport-tcp";
-import { NOISE_PROTOCOL_NAME, generateIdentity, secureConnection } from "@xppg/secure";
+import { NOISE_PROTOCOL_NAME, cryptoProviderName, generateIdentity, secureConnection } from "@xppg/secure";
 import { closeAll, peerOf } from "./transport-tcp.mjs";
 
 // One identity per process, made before any measurement: a long-lived node
@@ -16,7 +16,7 @@ export const contender = {
   compareTo: "raw-tcp",
   alsoCompareTo: ["raw-tls"],
   targets: [{ issue: "security", phase: "setup", maxMedianMs: 15 }],
-  notes: [`secureConnection(conn, { identity }) over tcpTransport() on both sides, defaults (${NOISE_PROTOCOL_NAME}, node:crypto, 1 MiB maxFrameSize and highWaterMark)`],
+  notes: [`secureConnection(conn, { identity }) over tcpTransport() on both sides, defaults (${NOISE_PROTOCOL_NAME}, crypto provider "${cryptoProviderName}", 1 MiB maxFrameSize and highWaterMark)`],
 
   async listen({ host, onMessage }) {
     let resolveConnected;

@@ -103,8 +103,9 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
  * encrypted and sent at once as one frame of the connection below, and the
  * rest of one tick's frames on the provider's `defer` (one record for many
  * small frames). Frames may span records: the plaintext is one stream.
- * The buffer is reused: the ciphertext is the only new allocation (with an
- * in-place provider, a full buffer is sealed where it lies and replaced).
+ * The buffer is reused: with an in-place provider each record is sealed
+ * where it lies and nothing is allocated per record; otherwise the
+ * ciphertext is the only new allocation.
  *
  * Receive: each record is decrypted with the next implicit nonce (so any
  * tampered, replayed, reordered or dropped record fails), and the plaintext
@@ -257,7 +258,8 @@ class RecordLink implements ConnectionLink {
         } else {
           // Grow (idle connections keep a small buffer; busy ones reach one full record).
           const size = Math.min(RECORD_FILL_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
-          const next = new Uint8Array(size);
+          // Room for the tag after the plaintext: a record can be sealed where it lies.
+          const next = new Uint8Array(size + NOISE_TAG_SIZE).subarray(0, size);
           if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
           this.#plain = next;
         }
@@ -272,32 +274,26 @@ class RecordLink implements ConnectionLink {
 
   /**
    * Encrypts `plain` and sends it as one record; the buffer is free again on
-   * return. With an in-place provider a full record buffer is sealed where
-   * it lies and handed over, and a fresh one takes its place; a partial one
-   * is sealed into a buffer of its exact size.
+   * return. With an in-place provider the record is sealed where it lies,
+   * its tag written just after it (the buffer keeps room for one), and the
+   * two sent as one frame with `send`, which copies it (into the transport's
+   * reused batches): nothing is allocated per record. Otherwise the
+   * ciphertext and tag are new buffers, handed over unjoined.
    */
   #sealAndSend(plain: Uint8Array): Promise<void> {
     const cipher = this.#session.send;
-    let record: [Uint8Array, Uint8Array];
-    if (cipher.inPlaceFor(plain.byteLength)) {
-      const tag = Buffer.allocUnsafe(NOISE_TAG_SIZE);
-      if (plain === this.#plain) {
-        cipher.encryptInto(plain, plain, tag);
-        this.#plain = Buffer.allocUnsafe(plain.byteLength);
-        record = [plain, tag];
-      } else {
-        const out = Buffer.allocUnsafe(plain.byteLength);
-        cipher.encryptInto(plain, out, tag);
-        record = [out, tag];
-      }
+    let sent: Promise<void>;
+    const length = plain.byteLength;
+    if (cipher.inPlace && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
+      const record = new Uint8Array(plain.buffer, plain.byteOffset, length + NOISE_TAG_SIZE);
+      cipher.encryptInto(plain, plain, record.subarray(length));
+      sent = this.#conn.send(record);
     } else {
-      // The ciphertext and tag are new buffers nobody else holds: hand them over unjoined.
-      record = cipher.encryptParts(plain);
+      sent = this.#sendRecord(cipher.encryptParts(plain));
     }
     const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#unsettledBytes += size;
-    const sent = this.#sendRecord(record);
     this.#lastSend = sent;
     sent.then(
       () => {

@@ -3,7 +3,7 @@
 // bytes, so either side may use either over real TCP.
 import { tcpTransport } from "@xppg/transport-tcp";
 import { Collector, patterned, sameBytes, within } from "@xppg/transport/compliance";
-import type { Connection } from "@xppg/transport";
+import { memoryTransport, type Connection } from "@xppg/transport";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
@@ -96,5 +96,56 @@ describe("libsodium and node:crypto sides over real TCP", () => {
         }
       });
     }
+  }
+});
+
+describe("the record layer with an in-place provider", () => {
+  /** `conn`, counting the frames its user hands to send and to sendParts. */
+  function counted(conn: Connection): { conn: Connection; calls: { send: number; sendParts: number } } {
+    const calls = { send: 0, sendParts: 0 };
+    const proxy = new Proxy(conn, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (typeof value !== "function") return value;
+        const fn = (value as (...a: unknown[]) => unknown).bind(target);
+        if (key === "send" || key === "sendParts") {
+          return (...a: unknown[]) => {
+            calls[key]++;
+            return fn(...a);
+          };
+        }
+        return fn;
+      },
+    });
+    return { conn: proxy, calls };
+  }
+
+  for (const provider of [sodiumCryptoProvider(loadSodiumAead()!), nodeCryptoProvider]) {
+    it(`${provider.name}: records are ${provider.sealInto ? "sealed where they lie and sent with send (copied)" : "sent unjoined with sendParts"}, and arrive intact`, async () => {
+      const t = memoryTransport();
+      let accepted!: Promise<SecureConnection>;
+      const l = await t.listen("memory://", (c) => {
+        accepted = secureConnectionWith(provider, c, { identity: generateIdentity() });
+      });
+      try {
+        const { conn, calls } = counted(await t.dial(l.address));
+        const client = await secureConnectionWith(provider, conn, { identity: generateIdentity() });
+        const server = await within(accepted, "the server's handshake");
+        const at = new Collector(server);
+        const before = { ...calls };
+        const frames = [patterned(100, 1), patterned(200_000, 2), patterned(7, 3)];
+        for (const f of frames) await client.send(f);
+        await at.waitFor(frames.length);
+        frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
+        const viaSend = calls.send - before.send;
+        const viaParts = calls.sendParts - before.sendParts;
+        // 200,004 plaintext bytes fill at least 3 records.
+        if (provider.sealInto) expect([viaSend >= 4, viaParts]).toEqual([true, 0]);
+        else expect([viaParts >= 4, viaSend]).toEqual([true, 0]);
+        await client.close();
+      } finally {
+        await l.close();
+      }
+    });
   }
 });
