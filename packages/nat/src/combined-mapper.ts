@@ -2,7 +2,7 @@ import { DEFAULT_TIMEOUT_MS } from "./constants.js";
 import { NAT_ERROR_CODES, NatError } from "./errors.js";
 import { tryNatPmpMap, tryPcpMap, type PmpOptions } from "./try-pmp-map.js";
 import { tryUpnpMap } from "./try-upnp-map.js";
-import { unmappedResult } from "./upnp-mapping.js";
+import { unmappedResult } from "./lease-mapping.js";
 import type { NatResult, PortMapper } from "./types.js";
 
 /** A port-mapping protocol {@link createPortMapper} can try. */

@@ -13,7 +13,7 @@ import {
 import { PCP_NONCE_BYTES, PCP_RESULT, decodePcpMapResponse, encodePcpMapRequest, isNatPmpVersionAnswer, type PcpMapRequest } from "./pcp-codec.js";
 import { PmpMapping, type PmpClient, type PmpGrant } from "./pmp-mapping.js";
 import { NATPMP_SCHEDULE_MS, UdpExchangeError, defaultGateway, pcpScheduleMs, udpExchange } from "./udp-exchange.js";
-import { unmappedResult, type MappingSettings } from "./upnp-mapping.js";
+import { unmappedResult, type MappingSettings } from "./lease-mapping.js";
 import type { NatOptions, NatProtocol, NatResult } from "./types.js";
 
 /** Options of {@link tryPcpMap} and {@link tryNatPmpMap}: the UPnP ones plus where the gateway is. */

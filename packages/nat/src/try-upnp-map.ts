@@ -13,7 +13,8 @@ import type { IgdClient, PortMappingRequest } from "./igd-client.js";
 import { createSoapIgdClient } from "./soap-client.js";
 import { discoverGateway } from "./ssdp.js";
 import type { NatOptions, NatProtocol, NatResult } from "./types.js";
-import { UpnpMapping, errorDetails, unmappedResult, type MappingSettings } from "./upnp-mapping.js";
+import { unmappedResult, type MappingSettings } from "./lease-mapping.js";
+import { UpnpMapping, errorDetails } from "./upnp-mapping.js";
 
 interface Normalized {
   readonly internalPort: number;

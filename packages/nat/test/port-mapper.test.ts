@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NAT_ERROR_CODES, NatError, createUpnpPortMapper, upnpPortMapper, type NatResult, type PortMapper } from "../src/index.js";
-import { renewDelayMs, retryDelayMs } from "../src/upnp-mapping.js";
+import { renewDelayMs, retryDelayMs } from "../src/lease-mapping.js";
 import { startFakeGateway, type FakeGateway } from "./fixtures/fake-gateway.js";
 
 let gw: FakeGateway | undefined;
