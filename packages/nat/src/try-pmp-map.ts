@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { isIPv4 } from "node:net";
-import { DEFAULT_DESCRIPTION, DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_MS } from "./constants.js";
 import { NAT_ERROR_CODES, NatError } from "./errors.js";
 import {
   NATPMP_RESULT,
@@ -14,6 +13,7 @@ import { PCP_NONCE_BYTES, PCP_RESULT, decodePcpMapResponse, encodePcpMapRequest,
 import { PmpMapping, type PmpClient, type PmpGrant } from "./pmp-mapping.js";
 import { NATPMP_SCHEDULE_MS, UdpExchangeError, defaultGateway, pcpScheduleMs, udpExchange } from "./udp-exchange.js";
 import { unmappedResult, type MappingSettings } from "./lease-mapping.js";
+import { checkDescription, checkPort, checkSignal, normalizeCommon, optionFail } from "./nat-options.js";
 import type { NatOptions, NatProtocol, NatResult } from "./types.js";
 
 /** Options of {@link tryPcpMap} and {@link tryNatPmpMap}: the UPnP ones plus where the gateway is. */
@@ -62,23 +62,13 @@ interface Normalized {
  * const nat = await tryPcpMap({ internalPort: 7337 });
  * if (nat.mapped) console.log(`${nat.externalIp}:${nat.externalPort}`);
  */
-export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
-  const opts = normalize(options, "tryPcpMap");
-  if (opts.signal?.aborted) throw abortedError(opts.signal);
-  const gateway = opts.gateway ?? (await defaultGateway());
-  if (gateway === undefined) return unmappedResult(opts, noRoute("PCP"));
-  const nonce = randomBytes(PCP_NONCE_BYTES);
-  let internalIp = "0.0.0.0";
-  const client: PmpClient = {
-    method: "pcp",
-    gateway,
-    get internalIp() {
-      return internalIp;
-    },
-    request: async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
+export function tryPcpMap(options: PmpOptions): Promise<NatResult> {
+  return pmpMap(options, "tryPcpMap", "PCP", "pcp", (opts, gateway, setInternalIp) => {
+    const nonce = randomBytes(PCP_NONCE_BYTES);
+    return async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
       let request: PcpMapRequest | undefined;
       const answer = await exchange(signal, gateway, opts.gatewayPort, "PCP", timeoutMs, pcpScheduleMs(), (local) => {
-        internalIp = local;
+        setInternalIp(local);
         request = { clientIp: local, nonce, protocol: opts.protocol, internalPort: opts.internalPort, externalPort, lifetimeSeconds };
         return encodePcpMapRequest(request);
       }, (datagram) => {
@@ -97,9 +87,8 @@ export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
         });
       }
       return { externalPort: answer.externalPort, lifetimeSeconds: answer.lifetimeSeconds, externalIp: answer.externalIp ?? null };
-    },
-  };
-  return mapWith(client, opts);
+    };
+  });
 }
 
 /**
@@ -109,30 +98,20 @@ export async function tryPcpMap(options: PmpOptions): Promise<NatResult> {
  * @example
  * const nat = await tryNatPmpMap({ internalPort: 7337, protocol: "UDP" });
  */
-export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
-  const opts = normalize(options, "tryNatPmpMap");
-  if (opts.signal?.aborted) throw abortedError(opts.signal);
-  const gateway = opts.gateway ?? (await defaultGateway());
-  if (gateway === undefined) return unmappedResult(opts, noRoute("NAT-PMP"));
-  let internalIp = "0.0.0.0";
-  let externalIp: string | null = null;
-  const refused = (resultCode: number): NatError =>
-    new NatError(
-      resultCode === NATPMP_RESULT.UNSUPPORTED_VERSION || resultCode === NATPMP_RESULT.UNSUPPORTED_OPCODE ? NAT_ERROR_CODES.UNSUPPORTED_GATEWAY : NAT_ERROR_CODES.MAPPING_REFUSED,
-      `The NAT-PMP gateway at ${gateway} refused with result code ${resultCode} (${natPmpResultName(resultCode)}).`,
-      { details: { gateway, natPmpResultCode: resultCode } },
-    );
-  const client: PmpClient = {
-    method: "natpmp",
-    gateway,
-    get internalIp() {
-      return internalIp;
-    },
-    request: async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
+export function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
+  return pmpMap(options, "tryNatPmpMap", "NAT-PMP", "natpmp", (opts, gateway, setInternalIp) => {
+    let externalIp: string | null = null;
+    const refused = (resultCode: number): NatError =>
+      new NatError(
+        resultCode === NATPMP_RESULT.UNSUPPORTED_VERSION || resultCode === NATPMP_RESULT.UNSUPPORTED_OPCODE ? NAT_ERROR_CODES.UNSUPPORTED_GATEWAY : NAT_ERROR_CODES.MAPPING_REFUSED,
+        `The NAT-PMP gateway at ${gateway} refused with result code ${resultCode} (${natPmpResultName(resultCode)}).`,
+        { details: { gateway, natPmpResultCode: resultCode } },
+      );
+    return async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
       const started = performance.now();
       if (lifetimeSeconds > 0 && externalIp === null) {
         const address = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", timeoutMs, NATPMP_SCHEDULE_MS, (local) => {
-          internalIp = local;
+          setInternalIp(local);
           return encodeNatPmpAddressRequest();
         }, decodeNatPmpAddressResponse);
         if (address.resultCode !== NATPMP_RESULT.SUCCESS) throw refused(address.resultCode);
@@ -140,7 +119,7 @@ export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
       }
       const left = Math.max(1, timeoutMs - (performance.now() - started));
       const answer = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", left, NATPMP_SCHEDULE_MS, (local) => {
-        internalIp = local;
+        setInternalIp(local);
         return encodeNatPmpMapRequest(opts.protocol, opts.internalPort, externalPort, lifetimeSeconds);
       }, (datagram) => {
         const decoded = decodeNatPmpMapResponse(datagram, opts.protocol);
@@ -151,7 +130,36 @@ export async function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
       });
       if (answer.resultCode !== NATPMP_RESULT.SUCCESS) throw refused(answer.resultCode);
       return { externalPort: answer.externalPort, lifetimeSeconds: answer.lifetimeSeconds, externalIp };
+    };
+  });
+}
+
+/**
+ * What PCP and NAT-PMP share: checks the options, finds the gateway, and runs
+ * the protocol's request (from `makeRequest`) through {@link mapWith}.
+ */
+async function pmpMap(
+  options: PmpOptions,
+  fnName: string,
+  label: string,
+  method: PmpClient["method"],
+  makeRequest: (opts: Normalized, gateway: string, setInternalIp: (ip: string) => void) => PmpClient["request"],
+): Promise<NatResult> {
+  const opts = normalize(options, fnName);
+  if (opts.signal?.aborted) throw abortedError(opts.signal);
+  const gateway = opts.gateway ?? (await defaultGateway());
+  if (gateway === undefined) return unmappedResult(opts, noRoute(label));
+  let internalIp = "0.0.0.0";
+  const request = makeRequest(opts, gateway, (ip) => {
+    internalIp = ip;
+  });
+  const client: PmpClient = {
+    method,
+    gateway,
+    get internalIp() {
+      return internalIp;
     },
+    request,
   };
   return mapWith(client, opts);
 }
@@ -219,37 +227,17 @@ function natPmpResultName(code: number): string {
 }
 
 function normalize(options: PmpOptions, name: string): Normalized {
-  const fail = (what: string): never => {
-    throw new NatError(NAT_ERROR_CODES.INVALID_OPTIONS, `Invalid ${name} option: ${what}.`);
-  };
-  const port = (key: string, value: unknown): number => {
-    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) fail(`${key} must be an integer from 1 to 65535, got ${String(value)}`);
-    return value as number;
-  };
-  if (typeof options !== "object" || options === null) fail("options must be an object");
-  const internalPort = port("internalPort", options.internalPort);
-  const externalPort = options.externalPort === undefined ? internalPort : port("externalPort", options.externalPort);
-  const protocol = options.protocol ?? "TCP";
-  if (protocol !== "TCP" && protocol !== "UDP") fail(`protocol must be "TCP" or "UDP", got ${String(protocol)}`);
-  const lease = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-  if (!Number.isInteger(lease) || lease < 0 || lease > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(lease)}`);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  const description = options.description ?? DEFAULT_DESCRIPTION;
-  if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
+  const fail = optionFail(name);
+  const common = normalizeCommon(options, fail);
+  checkDescription(options, fail);
   if (options.gateway !== undefined && !isIPv4(options.gateway)) fail(`gateway must be an IPv4 address, got ${String(options.gateway)}`);
-  const gatewayPort = options.gatewayPort === undefined ? PCP_SERVER_PORT : port("gatewayPort", options.gatewayPort);
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) fail("signal must be an AbortSignal");
+  const gatewayPort = options.gatewayPort === undefined ? PCP_SERVER_PORT : checkPort(fail, "gatewayPort", options.gatewayPort);
+  const signal = checkSignal(options, fail);
   return {
-    internalPort,
-    externalPort,
-    protocol,
-    leaseSeconds: lease === 0 ? PMP_PERMANENT_LEASE_SECONDS : lease,
-    timeoutMs,
+    ...common,
+    leaseSeconds: common.leaseSeconds === 0 ? PMP_PERMANENT_LEASE_SECONDS : common.leaseSeconds,
     gateway: options.gateway,
     gatewayPort,
     signal,
-    settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
   };
 }

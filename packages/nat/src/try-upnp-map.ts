@@ -1,12 +1,6 @@
 import { createSocket } from "node:dgram";
 import { isIPv4 } from "node:net";
-import {
-  DEFAULT_DESCRIPTION,
-  DEFAULT_LEASE_SECONDS,
-  DEFAULT_MAPPING_CALL_TIMEOUT_MS,
-  DEFAULT_TIMEOUT_MS,
-  UPNP_ONLY_PERMANENT_LEASES,
-} from "./constants.js";
+import { DEFAULT_MAPPING_CALL_TIMEOUT_MS, UPNP_ONLY_PERMANENT_LEASES } from "./constants.js";
 import { chooseService, fetchServices } from "./description.js";
 import { NAT_ERROR_CODES, NatError, UpnpCallError, gatewayText } from "./errors.js";
 import type { IgdClient, PortMappingRequest } from "./igd-client.js";
@@ -14,6 +8,7 @@ import { createSoapIgdClient } from "./soap-client.js";
 import { discoverGateway } from "./ssdp.js";
 import type { NatOptions, NatProtocol, NatResult } from "./types.js";
 import { unmappedResult, type MappingSettings } from "./lease-mapping.js";
+import { checkDescription, checkSignal, normalizeCommon, optionFail } from "./nat-options.js";
 import { UpnpMapping, errorDetails } from "./upnp-mapping.js";
 
 interface Normalized {
@@ -209,28 +204,12 @@ function toNatError(err: unknown, state: { stage: Stage; gateway?: string }): Na
 }
 
 function normalize(options: NatOptions): Normalized {
-  const fail = (what: string): never => {
-    throw new NatError(NAT_ERROR_CODES.INVALID_OPTIONS, `Invalid tryUpnpMap option: ${what}.`);
-  };
-  const port = (name: string, value: unknown): number => {
-    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) fail(`${name} must be an integer from 1 to 65535, got ${String(value)}`);
-    return value as number;
-  };
-  if (typeof options !== "object" || options === null) fail("options must be an object");
-  const internalPort = port("internalPort", options.internalPort);
-  const externalPort = options.externalPort === undefined ? internalPort : port("externalPort", options.externalPort);
-  const protocol = options.protocol ?? "TCP";
-  if (protocol !== "TCP" && protocol !== "UDP") fail(`protocol must be "TCP" or "UDP", got ${String(protocol)}`);
-  const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 0 || leaseSeconds > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(leaseSeconds)}`);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  const fail = optionFail("tryUpnpMap");
+  const common = normalizeCommon(options, fail);
   const mappingCallTimeoutMs = options.mappingCallTimeoutMs ?? DEFAULT_MAPPING_CALL_TIMEOUT_MS;
   if (!Number.isFinite(mappingCallTimeoutMs) || mappingCallTimeoutMs <= 0) fail(`mappingCallTimeoutMs must be a positive number, got ${String(mappingCallTimeoutMs)}`);
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) fail("signal must be an AbortSignal");
-  const description = options.description ?? DEFAULT_DESCRIPTION;
-  if (typeof description !== "string" || description.length > 256) fail("description must be a string of at most 256 characters");
+  const signal = checkSignal(options, fail);
+  const description = checkDescription(options, fail);
   let gatewayUrl: URL | undefined;
   if (options.gatewayUrl !== undefined) {
     try {
@@ -240,16 +219,5 @@ function normalize(options: NatOptions): Normalized {
     }
     if (gatewayUrl?.protocol !== "http:") fail("gatewayUrl must be an http: URL");
   }
-  return {
-    internalPort,
-    externalPort,
-    protocol,
-    description,
-    leaseSeconds,
-    timeoutMs,
-    mappingCallTimeoutMs,
-    signal,
-    gatewayUrl,
-    settings: { renew: options.renew ?? true, timeoutMs, onError: options.onError, onRenewed: options.onRenewed },
-  };
+  return { ...common, description, mappingCallTimeoutMs, signal, gatewayUrl };
 }
