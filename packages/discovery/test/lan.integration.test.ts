@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { appHash } from "../src/app-hash.js";
-import { buildPackage, labSkipReason, LanLab, type Agent, type AgentEvent } from "./helpers/lan-lab.js";
+import { buildPackage, labSkipReason, LanLab, type Agent, type AgentEvent } from "../../../tools/test/netns-lab.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AGENT = path.join(HERE, "fixtures/lan-agent.mjs");

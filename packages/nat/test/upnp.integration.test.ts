@@ -6,13 +6,11 @@
 // util-linux's unshare; otherwise the suite is skipped with the reason printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { buildPackage, labSkipReason, netlab, startAgent, type Agent } from "../../../tools/test/netns-lab.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, "../../..");
-const NETLAB = path.join(REPO, "tools/netlab/netlab.sh");
 const AGENT = path.join(HERE, "fixtures/host-agent.mjs");
 const PROBE = path.join(HERE, "fixtures/probe.mjs");
 const DIST = path.join(HERE, "../dist/index.js");
@@ -22,20 +20,9 @@ const ROUTER_WAN = "198.18.0.11";
 const HOST_IP = "198.19.1.2";
 const WAN_HOST = "198.18.0.1";
 
-function skipReason(): string | undefined {
-  if (process.platform !== "linux") return "not Linux";
-  if (process.getuid?.() !== 0) return "not root (network namespaces need CAP_NET_ADMIN)";
-  const missing = ["ip", "nft", "miniupnpd", "stund", "unshare"].filter(
-    (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0,
-  );
-  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install -y iproute2 nftables miniupnpd miniupnpd-nftables stun-server util-linux)`;
-  return undefined;
-}
-const SKIP = skipReason();
+const SKIP = labSkipReason(["ip", "nft", "miniupnpd", "stund", "unshare"], "iproute2 nftables miniupnpd miniupnpd-nftables stun-server util-linux");
 if (SKIP) console.log(`[@xppg/nat] UPnP integration tests SKIPPED: ${SKIP}`);
 
-const netlab = (...args: string[]): string =>
-  execFileSync(NETLAB, [`--prefix=${PREFIX}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const nftMappings = (): string =>
   execFileSync("ip", ["netns", "exec", NS.r, "nft", "list", "chain", "inet", "xppg", "prerouting_miniupnpd"], { encoding: "utf8" });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -58,80 +45,22 @@ async function probeFromWan(port: number, timeoutMs = 1500): Promise<Probe> {
   return JSON.parse(out) as Probe;
 }
 
-type AgentEvent = { event: string; name?: string; [k: string]: unknown };
-interface Agent {
-  events: AgentEvent[];
-  next(pred: (e: AgentEvent) => boolean, timeoutMs?: number): Promise<AgentEvent>;
-  send(line: string): void;
-  exited: Promise<number | null>;
-  stderr(): string;
-}
-function startAgent(config: unknown): Agent {
-  const child = spawn("ip", ["netns", "exec", NS.h, process.execPath, AGENT, JSON.stringify(config)]);
-  children.add(child);
-  const events: AgentEvent[] = [];
-  const waiters = new Set<() => void>();
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    try {
-      events.push(JSON.parse(line) as AgentEvent);
-    } catch {
-      return;
-    }
-    for (const w of waiters) w();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("close", (code) => {
-      children.delete(child);
-      for (const w of waiters) w();
-      resolve(code);
-    }),
-  );
-  return {
-    events,
-    exited,
-    stderr: () => stderr,
-    send: (line) => child.stdin.write(`${line}\n`),
-    next(pred, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = events.find(pred);
-          if (hit) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(hit);
-          } else if (child.exitCode !== null) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`host agent exited (${child.exitCode}): ${stderr.slice(-500)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting; events so far: ${JSON.stringify(events)}; stderr: ${stderr.slice(-500)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
+const startHostAgent = (config: unknown): Agent => startAgent(NS.h, [AGENT, JSON.stringify(config)], { children, timeoutMs: 15_000 });
 
 describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace lab", () => {
   const teardown = (): void => {
     for (const c of children) c.kill("SIGKILL");
     try {
-      netlab("down");
+      netlab(PREFIX, "down");
     } catch {
       // reported by the next "up" with this prefix, which cleans up first
     }
   };
 
   beforeAll(() => {
-    execFileSync("pnpm", ["--filter", "@xppg/nat", "build"], { cwd: REPO, stdio: "pipe" });
+    buildPackage("@xppg/nat");
     process.once("exit", teardown); // even if afterAll never runs
-    netlab("up");
+    netlab(PREFIX, "up");
   }, 120_000);
 
   afterAll(() => {
@@ -143,8 +72,8 @@ describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace 
     { igd: 1, method: "upnp-igd1" },
     { igd: 2, method: "upnp-igd2" },
   ])("IGDv$igd: maps, is reachable from wan, renews a short lease, and remove() closes the port", async ({ igd, method }) => {
-    netlab("upnp-start", `--igd${igd}`);
-    const agent = startAgent({
+    netlab(PREFIX, "upnp-start", `--igd${igd}`);
+    const agent = startHostAgent({
       timeoutMs: 2500,
       mappings: [
         { name: "a", internalPort: 41001 },
@@ -197,7 +126,7 @@ describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace 
       // A failed check must not leave the host agent holding its ports for the next test.
       for (const c of children) c.kill("SIGKILL");
       await agent.exited;
-      netlab("upnp-stop");
+      netlab(PREFIX, "upnp-stop");
     }
   }, 60_000);
 
@@ -207,8 +136,8 @@ describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace 
     { method: "combined", upnp: false, expected: "pcp" },
     { method: "combined", upnp: true, expected: "upnp-igd2" },
   ])("$method (UPnP on: $upnp) maps through miniupnpd, is reachable from wan, and remove() closes the port", async ({ method, upnp, expected }) => {
-    netlab("upnp-start", "--natpmp", ...(upnp ? [] : ["--no-upnp"]));
-    const agent = startAgent({ method, timeoutMs: 2500, mappings: [{ name: "p", internalPort: 41201, leaseSeconds: 600 }] });
+    netlab(PREFIX, "upnp-start", "--natpmp", ...(upnp ? [] : ["--no-upnp"]));
+    const agent = startHostAgent({ method, timeoutMs: 2500, mappings: [{ name: "p", internalPort: 41201, leaseSeconds: 600 }] });
     try {
       await agent.next((e) => e.event === "ready");
       const mapped = agent.events.find((e) => e.event === "mapped");
@@ -233,7 +162,7 @@ describe.skipIf(SKIP !== undefined)("@xppg/nat against miniupnpd in a namespace 
     } finally {
       for (const c of children) c.kill("SIGKILL");
       await agent.exited;
-      netlab("upnp-stop");
+      netlab(PREFIX, "upnp-stop");
     }
   }, 60_000);
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { buildPackage, labSkipReason, LanLab, type Agent, type AgentEvent } from "./lan-lab.js";
+import { buildPackage, labSkipReason, LanLab, type Agent, type AgentEvent } from "../../../tools/test/netns-lab.js";
 
 const AGENT = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/lan-node.mjs");
 const SKIP = labSkipReason();
