@@ -20,15 +20,7 @@ export function retryDelayMs(leaseSeconds: number): number {
 }
 
 /** The facts of a granted mapping, as every protocol reports them. */
-export interface LeaseFacts {
-  readonly method: NatMethod;
-  readonly externalIp: string | null;
-  readonly externalPort: number;
-  readonly internalPort: number;
-  readonly internalIp: string;
-  readonly protocol: NatProtocol;
-  readonly leaseSeconds: number;
-}
+export type LeaseFacts = Pick<NatMapped, "method" | "externalIp" | "externalPort" | "internalPort" | "internalIp" | "protocol" | "leaseSeconds">;
 
 /**
  * A mapping a gateway holds, whatever the protocol: renews its lease at
