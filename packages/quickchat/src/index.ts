@@ -1,4 +1,5 @@
-export { QuickChat, defaultKeyFile } from "./quick-chat.js";
+export { QuickChat } from "./quick-chat.js";
+export { defaultKeyFile } from "./chat-identity.js";
 export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 export type { ChatOutput } from "./terminal.js";
 export { parseChatAddress } from "./address.js";

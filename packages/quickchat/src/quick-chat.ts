@@ -1,17 +1,22 @@
-import { homedir, userInfo } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { isXppgError, toError, type XppgError } from "@xppg/errors";
+/** The QuickChat facade: a chat room over one Playground, its lifecycle and its handlers; the parts live in their own modules. */
+
+import { toError, type XppgError } from "@xppg/errors";
 import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
-import { generateIdentity, type Identity } from "@xppg/secure";
-import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
+import type { Identity } from "@xppg/secure";
 import { parseChatAddress } from "./address.js";
-import { cleanName, parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
-import { CHAT_KIND, JOIN_NAME_WAIT_MS, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, FALLBACK_NAME, TEXT_KIND } from "./constants.js";
+import { checkPort, checkText, positiveInt } from "./argument-checks.js";
+import { chooseIdentity, chooseKeyFile, chooseName } from "./chat-identity.js";
+import { parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
+import { commandOf, runCommand, type ChatCommands } from "./chat-commands.js";
+import { CHAT_KIND, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 import { lockKeyFile } from "./key-lock.js";
-import type { ChatCommand, ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
-import { LineWriter, formatChatLine, formatJoined, formatLeft, type ChatOutput } from "./terminal.js";
+import type { ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
+import { PeerNotices } from "./peer-notices.js";
+import { startWithPortFallback } from "./port-fallback.js";
+import { readLines } from "./read-lines.js";
+import { connectError, handlerError, malformedError } from "./reported-errors.js";
+import { LineWriter, formatChatLine } from "./terminal.js";
 
 /**
  * A chat room in one line: a Playground that listens, joins peers and sends
@@ -58,7 +63,6 @@ export class QuickChat {
   #stopping: Promise<void> | undefined;
   #running = false;
   #closeInput: (() => void) | undefined;
-  /** Errors the Playground already reported, so a failed connect is not reported twice. */
 
   /**
    * @param room the room name (1 to 128 characters); only peers using the same room can join.
@@ -68,20 +72,14 @@ export class QuickChat {
     const maxNameLength = positiveInt(options.maxNameLength, DEFAULT_MAX_NAME_LENGTH, "maxNameLength");
     const maxTextLength = positiveInt(options.maxTextLength, DEFAULT_MAX_TEXT_LENGTH, "maxTextLength");
     this.#limits = { maxNameLength, maxTextLength };
-    this.name = options.name === undefined ? defaultName(maxNameLength) : checkName(options.name, maxNameLength);
-    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
-      throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `port must be an integer from 0 to 65535 (0 picks any free port), got ${String(options.port)}.`);
-    }
+    this.name = chooseName(options.name, maxNameLength);
+    checkPort(options.port);
     this.#quitWords = new Set((options.quitWords ?? DEFAULT_QUIT_WORDS).map((w) => w.trim().toLowerCase()));
     this.#options = options;
     this.room = room;
     this.#askedPort = options.port ?? options.playgroundOptions?.port;
-    // One key per process unless a name or key file is given: two chats on one
-    // machine must never be the same peer by accident.
-    const keyFile =
-      options.identity !== undefined || options.keyFile === false ? undefined : (options.keyFile ?? (options.name !== undefined ? defaultKeyFile(this.name) : undefined));
-    this.#keyFile = keyFile;
-    this.#identity = options.identity ?? options.playgroundOptions?.identity ?? (keyFile !== undefined ? loadOrCreateIdentitySync(keyFile) : generateIdentity());
+    this.#keyFile = chooseKeyFile(options, this.name);
+    this.#identity = chooseIdentity(options, this.#keyFile);
     this.#pg = this.#build(this.#askedPort ?? DEFAULT_CHAT_PORT);
   }
 
@@ -113,7 +111,7 @@ export class QuickChat {
     pg.on(NAME_KIND, (src, _kind, payload) => {
       const parsed = parseNamePayload(payload, this.#limits);
       if (!parsed.ok) {
-        this.#report(new QuickChatError(QUICKCHAT_ERROR_CODES.MALFORMED_CHAT, `Ignored a "${NAME_KIND}" message from peer ${src}: ${parsed.reason}.`, { details: { peerId: src, kind: NAME_KIND, reason: parsed.reason } }), src);
+        this.#report(malformedError(src, NAME_KIND, parsed.reason), src);
         return;
       }
       this.#names.set(src, parsed.value);
@@ -215,51 +213,20 @@ export class QuickChat {
     return this.#starting;
   }
 
-  /**
-   * The Playground's start: it bounds the port mapping itself and turns a
-   * failing mapper into an unmapped result, which the chat reports and
-   * carries on without.
-   */
+  /** The node's start (see `startWithPortFallback`), with the key file locked; a failed start releases it. */
   async #boundedStart(): Promise<PortMappingResult | null> {
     const openPort = this.#options.openPort ?? true;
     const openPortTimeoutMs = this.#options.openPortTimeoutMs ?? DEFAULT_OPEN_PORT_TIMEOUT_MS;
     if (this.#keyFile !== undefined) this.#unlock ??= lockKeyFile(this.#keyFile);
-    let nat: PortMappingResult | null;
     try {
-      nat = await this.#pg.start({ openPort, openPortTimeoutMs });
+      // Only the default port falls back: a port the user asked for is never swapped for another.
+      const replace = this.#askedPort === undefined ? () => (this.#pg = this.#build(0)) : undefined;
+      return await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#report(error, undefined));
     } catch (error) {
-      if (this.#askedPort !== undefined || !portTaken(error)) {
-        this.#unlock?.();
-        this.#unlock = undefined;
-        throw error;
-      }
-      // The default port is taken (another chat on this machine?): take a free one and say which.
-      this.#pg = this.#build(0);
-      try {
-        nat = await this.#pg.start({ openPort, openPortTimeoutMs });
-      } catch (again) {
-        this.#unlock?.();
-        this.#unlock = undefined;
-        throw again;
-      }
-      this.#report(
-        new QuickChatError(
-          QUICKCHAT_ERROR_CODES.PORT_IN_USE,
-          `Port ${DEFAULT_CHAT_PORT} is taken (another chat on this machine?), so this chat listens on port ${this.#pg.port}. Chats on this network find it by themselves; to connect by hand, use port ${this.#pg.port}.`,
-          { cause: error, details: { port: this.#pg.port, taken: DEFAULT_CHAT_PORT } },
-        ),
-        undefined,
-      );
+      this.#unlock?.();
+      this.#unlock = undefined;
+      throw error;
     }
-    if (nat !== null && !nat.mapped && isXppgError(nat.error, "XPPG_ERR_PORT_MAPPING_FAILED")) {
-      this.#report(
-        new QuickChatError(QUICKCHAT_ERROR_CODES.PORT_MAPPING_FAILED, `Could not ask the router to forward port ${this.#pg.port}: ${nat.error.message} The chat runs without it.`, {
-          cause: nat.error,
-        }),
-        undefined,
-      );
-    }
-    return nat;
   }
 
   /**
@@ -282,22 +249,7 @@ export class QuickChat {
       this.#typed.add(peer.peerId);
       return peer;
     })();
-    joined.catch((error: unknown) => {
-      // A peer that refused us said why (another room, full, ...): report its words as they are.
-      if (isXppgError(error) && !DIAL_ERROR_CODES.has(error.code)) {
-        this.#report(error, undefined);
-        return;
-      }
-      const cause = toError(error);
-      const code = isXppgError(error) ? error.code : undefined;
-      this.#report(
-        new QuickChatError(QUICKCHAT_ERROR_CODES.CONNECT_FAILED, `Could not connect to ${port === undefined ? host : `${host} port ${port}`}: ${cause.message}`, {
-          cause,
-          details: { host, port, causeCode: code },
-        }),
-        undefined,
-      );
-    });
+    joined.catch((error: unknown) => this.#report(connectError(error, host, port), undefined));
     return joined;
   }
 
@@ -307,7 +259,7 @@ export class QuickChat {
    * @throws `XPPG_ERR_CHAT_TOO_LONG` past `maxTextLength`, `XPPG_ERR_INVALID_ARGUMENT` for an empty text.
    */
   async send(text: string): Promise<void> {
-    this.#checkText(text);
+    checkText(text, this.#limits);
     await this.start();
     await this.#pg.send(CHAT_KIND, { user: this.name, text });
   }
@@ -328,55 +280,34 @@ export class QuickChat {
     const output = this.#options.output ?? process.stdout;
     const input = this.#options.input ?? process.stdin;
     const writer = new LineWriter(output, output.isTTY === true && (input as { isTTY?: boolean }).isTTY === true);
+    const notices = new PeerNotices(writer, this.#names, this.#nameWaiters, () => this.#running);
     const offs = [
       this.onMessage((user, text) => writer.write(formatChatLine(user, text))),
+      // A peer that left with a reason is one line, not the leave and the same reason again as a problem.
       this.onError((error) => {
-        if (error !== leaveReason) writer.write(`! ${error.message}`);
+        if (!notices.isLeaveReason(error)) writer.write(`! ${error.message}`);
       }),
     ];
     // Subscribed before anything awaits: peers found on the LAN may join during the start.
-    const shown = new Set<string>();
-    const joined = (peer: PeerInfo): void => {
-      shown.add(peer.peerId);
-      const name = this.#names.get(peer.peerId);
-      if (name !== undefined) return writer.write(formatJoined(peer, name));
-      // The peer's name follows its join closely: wait for it a little, so the notice shows a name.
-      const timer = setTimeout(() => announce(), JOIN_NAME_WAIT_MS);
-      const announce = (): void => {
-        clearTimeout(timer);
-        this.#nameWaiters.delete(peer.peerId);
-        if (this.#running) writer.write(formatJoined(peer, this.#names.get(peer.peerId)));
-      };
-      this.#nameWaiters.set(peer.peerId, announce);
-    };
-    // A peer that left with a reason is one line, not the leave and the same reason again as a problem.
-    let leaveReason: unknown;
-    const attach = (pg: Playground): (() => void)[] => [
-      pg.events.on("peer:joined", joined),
-      pg.events.on("peer:left", (peer, reason) => {
-        this.#nameWaiters.get(peer.peerId)?.();
-        writer.write(formatLeft(peer, this.#names.get(peer.peerId), reason));
-        leaveReason = reason;
-        queueMicrotask(() => (leaveReason = undefined));
-      }),
-    ];
     const first = this.#pg;
-    let nodeOffs = attach(first);
+    let nodeOffs = notices.attach(first);
     try {
       const nat = await this.start();
       if (this.#stopping !== undefined) return;
-      if (options.onStarted !== undefined) {
-        const lines = options.onStarted(nat);
-        for (const l of lines === undefined ? [] : typeof lines === "string" ? [lines] : lines) writer.write(l);
-      }
+      if (options.onStarted !== undefined) writer.writeLines(options.onStarted(nat));
       // The start replaced the node (the default port was taken): follow the new one.
       if (this.#pg !== first) {
         for (const off of nodeOffs) off();
-        nodeOffs = attach(this.#pg);
+        nodeOffs = notices.attach(this.#pg);
       }
-      // Peers that joined before run() (a start() of its own, LAN discovery) are announced too.
-      for (const peer of this.#pg.peers) if (!shown.has(peer.peerId)) joined(peer);
-      await this.#readLines(input, output, writer, options);
+      notices.catchUp(this.#pg.peers);
+      const commands = options.commands ?? {};
+      await readLines(input, output, writer, {
+        prompt: options.prompt ?? "> ",
+        quitWords: this.#quitWords,
+        onLine: (line) => this.#handleLine(line, commands, writer),
+        onClose: (close) => (this.#closeInput = close),
+      });
     } finally {
       for (const off of [...offs, ...nodeOffs]) off();
       this.#running = false;
@@ -384,47 +315,12 @@ export class QuickChat {
     }
   }
 
-  async #readLines(input: NodeJS.ReadableStream, output: ChatOutput, writer: LineWriter, options: RunOptions): Promise<void> {
-    // Created only now, after the start: input typed meanwhile waits in the stream.
-    const rl = createInterface({ input, ...(writer.interactive ? { output, terminal: true } : { terminal: false }) });
-    rl.setPrompt(options.prompt ?? "> ");
-    // Ctrl+C in a terminal leaves the chat like `quit` (readline would only pause).
-    rl.on("SIGINT", () => rl.close());
-    writer.prompt = rl;
-    this.#closeInput = () => rl.close();
-    const commands = options.commands ?? {};
+  /** One typed line: a command, else a message to send. */
+  async #handleLine(line: string, commands: ChatCommands, writer: LineWriter): Promise<void> {
+    const call = commandOf(line, commands);
+    if (call !== undefined) return runCommand(commands, call, writer);
     try {
-      const lines = rl[Symbol.asyncIterator]();
-      if (writer.interactive) rl.prompt();
-      for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
-        const line = next.value.trim();
-        if (this.#quitWords.has(line.toLowerCase())) break;
-        if (line.length > 0) await this.#handleLine(line, commands, writer);
-        if (writer.interactive) rl.prompt();
-      }
-    } finally {
-      writer.prompt = undefined;
-      this.#closeInput = undefined;
-      rl.close();
-    }
-  }
-
-  async #handleLine(line: string, commands: Readonly<Record<string, ChatCommand>>, writer: LineWriter): Promise<void> {
-    if (line.startsWith("/")) {
-      const name = line.slice(1).split(/\s/, 1)[0]!;
-      if (Object.hasOwn(commands, name)) {
-        try {
-          const result = await commands[name]!(line.slice(1 + name.length).trim());
-          const out = result === undefined ? [] : typeof result === "string" ? [result] : result;
-          for (const l of out) writer.write(l);
-        } catch (error) {
-          writer.write(`! The command /${name} failed: ${toError(error).message}`);
-        }
-        return;
-      }
-    }
-    try {
-      this.#checkText(line);
+      checkText(line, this.#limits);
     } catch (error) {
       writer.write(`! ${toError(error).message}`);
       return;
@@ -442,20 +338,6 @@ export class QuickChat {
       await this.send(line);
     } catch (error) {
       writer.write(`! ${toError(error).message}`);
-    }
-  }
-
-  /** @throws `XPPG_ERR_INVALID_ARGUMENT` for an empty text, `XPPG_ERR_CHAT_TOO_LONG` past the limit. */
-  #checkText(text: string): void {
-    if (typeof text !== "string" || text.trim().length === 0) {
-      throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `send(text): text must be a non-empty string, got ${typeof text === "string" ? "an empty one" : typeof text}.`);
-    }
-    if (text.length > this.#limits.maxTextLength) {
-      throw new QuickChatError(
-        QUICKCHAT_ERROR_CODES.CHAT_TOO_LONG,
-        `The message has ${text.length} characters; the limit is ${this.#limits.maxTextLength}. Split it into shorter ones. Nothing was sent.`,
-        { details: { length: text.length, maxTextLength: this.#limits.maxTextLength } },
-      );
     }
   }
 
@@ -487,10 +369,7 @@ export class QuickChat {
 
   #receive(src: string, kind: ChatMessageInfo["kind"], parsed: Parsed<{ user: string; text: string }>): void {
     if (!parsed.ok) {
-      this.#report(
-        new QuickChatError(QUICKCHAT_ERROR_CODES.MALFORMED_CHAT, `Ignored a "${kind}" message from peer ${src}: ${parsed.reason}.`, { details: { peerId: src, kind, reason: parsed.reason } }),
-        src,
-      );
+      this.#report(malformedError(src, kind, parsed.reason), src);
       return;
     }
     const { user, text } = parsed.value;
@@ -520,51 +399,4 @@ export class QuickChat {
   #stoppedError(what: string): QuickChatError {
     return new QuickChatError(QUICKCHAT_ERROR_CODES.STOPPED, `${what}() cannot run: this chat was stopped. Create a new QuickChat.`);
   }
-}
-
-/** One key per user name under the config folder: `$XDG_CONFIG_HOME/xppg/quickchat-<name>.key`. */
-export function defaultKeyFile(name: string): string {
-  const config = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
-  return join(config, "xppg", `quickchat-${name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_")}.key`);
-}
-
-/** True for a listen that failed because the address is in use. */
-function portTaken(error: unknown): boolean {
-  if (!isXppgError(error, "XPPG_ERR_LISTEN_FAILED")) return false;
-  const cause = (error as { cause?: unknown }).cause;
-  return typeof cause === "object" && cause !== null && (cause as NodeJS.ErrnoException).code === "EADDRINUSE";
-}
-
-/** Dial failures are wrapped in XPPG_ERR_CONNECT_FAILED; a refusal from the peer is reported as it is. */
-const DIAL_ERROR_CODES = new Set(["XPPG_ERR_DIAL_FAILED", "XPPG_ERR_DIAL_TIMEOUT", "XPPG_ERR_BAD_ADDRESS", "XPPG_ERR_ABORTED", "XPPG_ERR_NO_TRANSPORT"]);
-
-function positiveInt(value: number | undefined, fallback: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `${what} must be a positive integer, got ${String(value)}.`);
-  return value;
-}
-
-function checkName(name: string, max: number): string {
-  const clean = typeof name === "string" ? cleanName(name) : "";
-  if (clean.length === 0) throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `name must contain visible characters, got ${JSON.stringify(name)}.`);
-  if (clean.length > max) throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `name is ${clean.length} characters long; the limit is ${max}. Choose a shorter one.`);
-  return clean;
-}
-
-/** The OS user name, cleaned and cut to the limit, else "anonymous". */
-function defaultName(max: number): string {
-  let raw: string | undefined;
-  try {
-    raw = userInfo().username;
-  } catch {
-    // No passwd entry (some containers): fall back to the environment.
-  }
-  raw ||= process.env.USER ?? process.env.USERNAME ?? "";
-  return cleanName(raw).slice(0, max) || FALLBACK_NAME;
-}
-
-function handlerError(error: unknown, where: string): XppgError {
-  if (isXppgError(error)) return error;
-  const e = toError(error);
-  return new QuickChatError(QUICKCHAT_ERROR_CODES.HANDLER_FAILED, `${where} threw: ${e.message}. The chat carries on; fix the handler.`, { cause: e });
 }

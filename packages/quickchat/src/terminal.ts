@@ -1,6 +1,7 @@
 import { clearLine, cursorTo, type Interface } from "node:readline";
 import type { PeerInfo } from "@xppg/node";
 import { cleanText } from "./chat-message.js";
+import type { ChatCommandResult } from "./options.js";
 
 /** A stream `run()` writes to; `isTTY` turns on the prompt and line redrawing. */
 export type ChatOutput = NodeJS.WritableStream & { isTTY?: boolean };
@@ -38,6 +39,11 @@ export class LineWriter {
     } else {
       out.write(`${line}\n`);
     }
+  }
+
+  /** Writes what a command or `onStarted` returned: one line, several, or nothing. */
+  writeLines(lines: ChatCommandResult): void {
+    for (const line of lines === undefined ? [] : typeof lines === "string" ? [lines] : lines) this.write(line);
   }
 }
 
