@@ -1,0 +1,117 @@
+import { describe, expect, test } from "vitest";
+import { Plumtree, type TreeMessage } from "../../src/mesh/index.js";
+import { EventQueue } from "./event-queue.js";
+
+/** One tree node with neighbours a, b, c, d; what it sends and delivers is recorded. */
+function treeNode(options: { hopLimit?: number; seenCapacity?: number; cacheTtlMs?: number; maxMissing?: number } = {}) {
+  const queue = new EventQueue();
+  const sent: [string, TreeMessage<string>][] = [];
+  const delivered: string[] = [];
+  const tree = new Plumtree<string>({
+    self: "me",
+    timers: queue.timers(),
+    send: (to, m) => sent.push([to, m]),
+    deliver: (origin, id, payload, from, hops) => delivered.push(`${origin}#${id}:${payload} from ${from} in ${hops}`),
+    ...options,
+  });
+  for (const peer of ["a", "b", "c", "d"]) tree.neighborUp(peer);
+  const of = (type: TreeMessage<string>["type"]) => sent.filter(([, m]) => m.type === type);
+  return { queue, sent, delivered, tree, of };
+}
+
+const gossip = (origin: string, id: number, round = 0): TreeMessage<string> => ({ type: "gossip", origin, id, round, payload: "x" });
+
+describe("Plumtree", () => {
+  test("a message from three neighbours is delivered once, pushed once to each other neighbour, and the two late senders are pruned", () => {
+    const { tree, delivered, of } = treeNode();
+    tree.receive("a", gossip("o", 1));
+    tree.receive("b", gossip("o", 1));
+    tree.receive("c", gossip("o", 1));
+    expect(delivered).toEqual(["o#1:x from a in 1"]);
+    expect(of("gossip").map(([to]) => to)).toEqual(["b", "c", "d"]);
+    expect(of("prune").map(([to]) => to)).toEqual(["b", "c"]);
+    expect([...tree.eagerPeers]).toEqual(["a", "d"]);
+    expect(tree.stats.duplicates).toBe(2);
+    // The next message goes only down the tree, and is announced on the pruned links.
+    tree.receive("a", gossip("o", 2));
+    expect(of("gossip").slice(3).map(([to]) => to)).toEqual(["d"]);
+  });
+
+  test("the hop limit: the last allowed hop is delivered and not forwarded; a message past it is dropped", () => {
+    const { tree, delivered, sent, queue } = treeNode({ hopLimit: 3 });
+    tree.receive("a", gossip("o", 1, 2));
+    tree.receive("a", gossip("o", 2, 3));
+    tree.receive("a", { type: "ihave", announcements: [{ origin: "o", id: 3, round: 3 }] });
+    queue.runUntil(10_000);
+    expect(delivered).toEqual(["o#1:x from a in 3"]);
+    expect(sent).toEqual([]);
+    expect(tree.stats.hopLimited).toBe(1);
+  });
+
+  test("an announced message that does not come is grafted from the announcer, then from the next one", () => {
+    const { tree, queue, of } = treeNode();
+    tree.receive("a", { type: "prune" });
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 2 }] });
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 2 }] });
+    queue.runUntil(399);
+    expect(of("graft")).toEqual([]);
+    queue.runUntil(400);
+    expect(of("graft")).toEqual([["a", { type: "graft", want: { origin: "o", id: 1 } }]]);
+    expect(tree.eagerPeers.has("a")).toBe(true);
+    queue.runUntil(600);
+    expect(of("graft").map(([to]) => to)).toEqual(["a", "b"]);
+    tree.receive("b", gossip("o", 1, 2));
+    queue.runUntil(5_000);
+    expect(of("graft")).toHaveLength(2);
+  });
+
+  test("a graft is answered from the cache while it is fresh, and makes the link eager", () => {
+    const { tree, queue, of } = treeNode({ cacheTtlMs: 1_000 });
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", gossip("o", 1));
+    expect(of("gossip").filter(([to]) => to === "b")).toHaveLength(0);
+    tree.receive("b", { type: "graft", want: { origin: "o", id: 1 } });
+    expect(of("gossip").filter(([to]) => to === "b")).toHaveLength(1);
+    expect(tree.eagerPeers.has("b")).toBe(true);
+    queue.runUntil(2_000);
+    tree.receive("b", { type: "graft", want: { origin: "o", id: 1 } });
+    expect(of("gossip").filter(([to]) => to === "b")).toHaveLength(1);
+  });
+
+  test("a new neighbour hears of the recent messages, in one announcement", () => {
+    const { tree, queue, of } = treeNode();
+    tree.receive("a", gossip("o", 1));
+    tree.publish(1, "mine");
+    tree.neighborUp("e");
+    queue.runUntil(100);
+    expect(of("ihave").filter(([to]) => to === "e")).toEqual([
+      ["e", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 1 }, { origin: "me", id: 1, round: 0 }] }],
+    ]);
+  });
+
+  test("bounded: the seen-cache forgets its oldest, announcements of fresh ids track at most maxMissing, strangers are ignored", () => {
+    const { tree, queue, delivered, of } = treeNode({ seenCapacity: 4, maxMissing: 100 });
+    for (let id = 1; id <= 5; id++) tree.receive("a", gossip("o", id));
+    expect(tree.hasSeen("o", 1)).toBe(false);
+    expect(tree.hasSeen("o", 5)).toBe(true);
+    const flood = Array.from({ length: 10_000 }, (_, i) => ({ origin: "o", id: 1000 + i, round: 1 }));
+    tree.receive("b", { type: "ihave", announcements: flood });
+    queue.runUntil(60_000);
+    expect(of("graft").length).toBeLessThanOrEqual(100);
+    tree.receive("stranger", gossip("o", 99));
+    expect(delivered.some((d) => d.startsWith("o#99"))).toBe(false);
+    // This node's own message coming back is neither delivered nor forwarded.
+    tree.publish(7, "mine");
+    const before = of("gossip").length;
+    tree.receive("c", gossip("me", 7, 3));
+    expect(of("gossip").length).toBe(before);
+    expect(delivered.some((d) => d.startsWith("me#"))).toBe(false);
+  });
+
+  test("an id published twice is refused", () => {
+    const { tree } = treeNode();
+    expect(tree.publish(1, "a")).toBe(true);
+    expect(tree.publish(1, "b")).toBe(false);
+  });
+});
