@@ -254,6 +254,14 @@ export interface PlaygroundOptions {
    * @default false
    */
   dangerouslyDisableEncryption?: boolean;
+  /**
+   * The application's own capabilities, sent in the handshake, named
+   * `x-<feature>/<major version>` (`x-reactions/1`): a peer's settled
+   * capabilities (`pg.peers[i].capabilities`) say which of them it shares,
+   * so a new feature is used only with peers that have it. At most 16.
+   * @default none
+   */
+  capabilities?: Iterable<string>;
   /** Limits on peers; all on by default. */
   limits?: PlaygroundLimits;
   /** Liveness checking. */

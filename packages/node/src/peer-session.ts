@@ -4,7 +4,7 @@ import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink 
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, Outbox, type OutboxLimits } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal } from "./protocol.js";
+import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { VerifyAccount } from "./verification-budget.js";
 
@@ -16,7 +16,7 @@ export interface SessionHost {
   hello(): Hello;
   nextMessageId(): number;
   /** Decides whether to accept the peer; returns a refusal, or null to accept. */
-  admit(session: PeerSession, hello: Hello): Refusal | null;
+  admit(session: PeerSession, hello: RemoteHello): Refusal | null;
   /** An envelope from an accepted peer, source already checked. */
   deliver(session: PeerSession, envelope: Envelope): void;
   /** Both sides accepted each other: the session is open. */
@@ -73,7 +73,7 @@ export class PeerSession {
   readonly connection: Connection;
   readonly #host: SessionHost;
   #phase: Phase = "handshaking";
-  #hello: Hello | undefined;
+  #hello: RemoteHello | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #bucket: TokenBucket | undefined;
   #byteBucket: TokenBucket | undefined;
@@ -154,7 +154,7 @@ export class PeerSession {
   }
 
   /** The peer's hello, once it has arrived. */
-  get remoteHello(): Hello | undefined {
+  get remoteHello(): RemoteHello | undefined {
     return this.#hello;
   }
 

@@ -7,7 +7,8 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
-import { PROTOCOL_VERSION, type Hello, type Refusal } from "./protocol.js";
+import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
+import type { Refusal, RemoteHello } from "./protocol.js";
 
 /** A connected peer. */
 export interface PeerInfo {
@@ -19,6 +20,10 @@ export interface PeerInfo {
   readonly outbound: boolean;
   /** The addresses the peer says it listens on. */
   readonly listenAddresses: readonly string[];
+  /** The protocol version both sides settled on: the highest both speak. */
+  readonly protocol: number;
+  /** The capabilities both sides support (sorted); a feature is used with this peer only if its capability is here. */
+  readonly capabilities: readonly string[];
 }
 
 /** What the table needs to know about this node. */
@@ -26,6 +31,8 @@ export interface PeerTableOptions {
   readonly localPeerId: string;
   readonly appName: string;
   readonly maxPeers: number;
+  /** What this node's hello offers. */
+  readonly offer: ProtocolOffer;
   readonly guard: AbuseGuard;
   /** Counts a connection refused for a ban or the allow-list. */
   refused(): void;
@@ -41,6 +48,8 @@ export class PeerTable {
   /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
   readonly paused = new Set<PeerSession>();
   readonly #info = new Map<PeerSession, PeerInfo>();
+  /** What each admitted session settled on. */
+  readonly #agreements = new WeakMap<PeerSession, Agreement>();
   /** Peers whose `peer:joined` was emitted and whose `peer:left` was not. */
   readonly #announced = new Set<string>();
   readonly #o: PeerTableOptions;
@@ -59,7 +68,25 @@ export class PeerTable {
     const known = this.#info.get(session);
     if (known !== undefined) return known;
     const hello = session.remoteHello!;
-    return { peerId: hello.peerId, address: session.connection.remoteAddress, outbound: session.connection.outbound, listenAddresses: hello.listen };
+    const agreed = this.agreementOf(session);
+    return {
+      peerId: hello.peerId,
+      address: session.connection.remoteAddress,
+      outbound: session.connection.outbound,
+      listenAddresses: hello.listen,
+      protocol: agreed.version,
+      capabilities: agreed.capabilities,
+    };
+  }
+
+  /** What an admitted session settled on (nothing settled: the oldest version, no capabilities). */
+  agreementOf(session: PeerSession): Agreement {
+    return this.#agreements.get(session) ?? { version: this.#o.offer.min, capabilities: [] };
+  }
+
+  /** True when the peer of an admitted session shares the capability. */
+  supports(session: PeerSession, capability: string): boolean {
+    return this.#agreements.get(session)?.capabilities.includes(capability) === true;
   }
 
   /** One open session, or every one; throws `XPPG_ERR_UNKNOWN_PEER` for an unknown id. */
@@ -75,7 +102,7 @@ export class PeerTable {
   }
 
   /** Decides whether to accept the peer of a hello; returns the refusal, or null after reserving its place. */
-  admit(session: PeerSession, hello: Hello): Refusal | null {
+  admit(session: PeerSession, hello: RemoteHello): Refusal | null {
     const self = this.#o.localPeerId;
     // Encrypted, the secure handshake already refused another key; this also covers `dangerouslyDisableEncryption`.
     if (session.expectedPeerId !== undefined && hello.peerId !== session.expectedPeerId) {
@@ -92,10 +119,11 @@ export class PeerTable {
         reason: `app mismatch: one side runs "${this.#o.appName}", the other "${hello.app}". Peers talk only within the same appName.`,
       };
     }
-    if (hello.protocol !== PROTOCOL_VERSION) {
+    const agreement = settle(this.#o.offer, hello.offer);
+    if (agreement === null) {
       return {
         code: NODE_ERROR_CODES.PROTOCOL_MISMATCH,
-        reason: `protocol mismatch: one side speaks xppg protocol ${PROTOCOL_VERSION}, the other ${hello.protocol}. Upgrade the older peer.`,
+        reason: mismatchReason({ peerId: self, offer: this.#o.offer }, { peerId: hello.peerId, offer: hello.offer }),
       };
     }
     if (session.authenticatedPeerId !== undefined && hello.peerId !== session.authenticatedPeerId) {
@@ -127,6 +155,7 @@ export class PeerTable {
     // Reserved now, so a racing second connection is seen as a duplicate;
     // listed in `open` only once the peer's welcome arrives (`opened`).
     this.peers.set(hello.peerId, session);
+    this.#agreements.set(session, agreement);
     this.#info.set(session, this.infoOf(session));
     return null;
   }

@@ -18,7 +18,7 @@ import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { openPort } from "./port-mapping.js";
-import { KIND, PROTOCOL_VERSION, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
+import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
 import type { TypedEvents } from "./typed-events.js";
@@ -356,7 +356,8 @@ export class Playground {
   }
 
   #hello(): Hello {
-    return { app: this.appName, protocol: PROTOCOL_VERSION, peerId: this.peerId, listen: this.addresses, agent: AGENT };
+    const { min, max, capabilities } = this.#o.offer;
+    return { app: this.appName, protocol: min, versions: [min, max], caps: [...capabilities], peerId: this.peerId, listen: this.addresses, agent: AGENT };
   }
 }
 

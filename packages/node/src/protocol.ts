@@ -7,13 +7,28 @@
  */
 
 import type { NodeErrorCode } from "./errors.js";
+import { parseOffer, type ProtocolOffer } from "./negotiation.js";
 
 /**
- * Version of the peer protocol; peers with another version are refused.
+ * The newest version of the peer protocol this release speaks.
  * 2: message ids carry the time they were made, and signed broadcasts
  * older than a bound are dropped (INTERNALS.md, "Message ids").
  */
 export const PROTOCOL_VERSION = 2;
+
+/**
+ * The oldest version this release still speaks. A hello offers the range
+ * from here to `PROTOCOL_VERSION`; a peer whose range does not overlap is
+ * refused (INTERNALS.md, "Negotiation").
+ */
+export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
+
+/**
+ * The capabilities of xppg's own optional features this release has
+ * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
+ * with the `capabilities` option.
+ */
+export const NODE_CAPABILITIES: readonly string[] = [];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
@@ -44,12 +59,29 @@ export function isReservedKind(kind: string): boolean {
 /** The first message on every connection, sent by both sides at once. */
 export interface Hello {
   app: string;
+  /**
+   * The oldest version in `versions`: a node from before negotiation
+   * accepts only a hello whose `protocol` equals its own.
+   */
   protocol: number;
+  /** The protocol versions this side speaks, [oldest, newest]. */
+  versions: [number, number];
+  /** The capabilities this side supports. */
+  caps: string[];
   peerId: string;
   /** Addresses this peer listens on, as it sees them. */
   listen: string[];
   /** Software name and version, for diagnostics only. */
   agent: string;
+}
+
+/** A peer's hello as read: its offer of versions and capabilities checked (a hello from before negotiation offers its one `protocol`). */
+export interface RemoteHello {
+  app: string;
+  peerId: string;
+  listen: string[];
+  agent: string;
+  offer: ProtocolOffer;
 }
 
 /** Why a peer is refused, sent before closing. */
@@ -75,18 +107,22 @@ function shortString(value: unknown, max: number): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= max;
 }
 
-/** Returns the hello, or a sentence saying what is wrong with it. */
-export function parseHello(payload: unknown): Hello | string {
+/**
+ * Returns the hello, or a sentence saying what is wrong with it. Fields it
+ * does not know are ignored, so a newer peer may send more.
+ */
+export function parseHello(payload: unknown): RemoteHello | string {
   if (!isRecord(payload)) return "the hello is not an object";
-  const { app, protocol, peerId, listen, agent } = payload;
+  const { app, peerId, listen, agent } = payload;
   if (!shortString(app, MAX_APP_LENGTH)) return "the hello has no valid app name";
-  if (typeof protocol !== "number" || !Number.isInteger(protocol) || protocol < 0) return "the hello has no valid protocol version";
   if (!shortString(peerId, 256)) return "the hello has no valid peer id";
   if (!Array.isArray(listen) || listen.length > MAX_ADDRESSES || !listen.every((a) => shortString(a, MAX_ADDRESS_LENGTH))) {
     return "the hello's listen addresses are invalid";
   }
   if (agent !== undefined && !(typeof agent === "string" && agent.length <= 128)) return "the hello's agent is invalid";
-  return { app, protocol, peerId, listen, agent: agent ?? "" };
+  const offer = parseOffer(payload);
+  if (typeof offer === "string") return offer;
+  return { app, peerId, listen, agent: agent ?? "", offer };
 }
 
 /** Returns the bye, or null when it is malformed (the connection closes either way). */

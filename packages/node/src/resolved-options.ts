@@ -15,7 +15,9 @@ import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
 import type { ResolvedLan } from "./discovery-room.js";
+import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
+import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
 export const MIN_FRAME_SIZE = 4096;
@@ -40,6 +42,7 @@ const OPTION_KEYS = [
   "state",
   "stateLimits",
   "discovery",
+  "capabilities",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -131,7 +134,12 @@ export interface ResolvedOptions {
   readonly stateLimits: SharedStateLimits | undefined;
   /** LAN discovery, or null when off. */
   readonly lan: ResolvedLan | null;
+  /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
+  readonly offer: ProtocolOffer;
 }
+
+/** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
+export const MAX_APP_CAPABILITIES = 16;
 
 /**
  * Checks the arguments of the constructor (`(appName, options?)` or
@@ -190,6 +198,8 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
   const lan = resolveLan(o.discovery, host);
+  const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
+  const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...NODE_CAPABILITIES, ...appCapabilities]);
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {
@@ -208,6 +218,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     state: o.state,
     stateLimits: o.stateLimits,
     lan,
+    offer,
   };
 }
 
@@ -225,6 +236,24 @@ function resolveLan(input: unknown, host: string): ResolvedLan | null {
   }
   const mdnsPort = lan.mdnsPort === undefined ? undefined : checkInteger(lan.mdnsPort, "discovery.lan.mdnsPort", CALL, "{ discovery: { lan: { mdnsPort: 5353 } } }", 1, 65535);
   return { interface: lan.interface ?? fromHost, mdnsPort };
+}
+
+function checkCapabilities(value: unknown): string[] {
+  const right = '{ capabilities: ["x-reactions/1"] }';
+  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw invalidArgument(CALL, `capabilities must be an array (or set) of names, got ${show(value)}`, right);
+  }
+  const names = new Set<string>();
+  for (const name of value as Iterable<unknown>) {
+    const checked = checkString(name, "every capabilities entry", CALL, right, 64);
+    // x- names are the application's; every other name belongs to xppg's own features.
+    if (!checked.startsWith("x-") || !CAPABILITY_NAME.test(checked)) {
+      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(checked)}`, right);
+    }
+    names.add(checked);
+  }
+  if (names.size > MAX_APP_CAPABILITIES) throw invalidArgument(CALL, `at most ${MAX_APP_CAPABILITIES} capabilities, got ${names.size}`, right);
+  return [...names];
 }
 
 function resolveLimits(input: unknown): ResolvedLimits {

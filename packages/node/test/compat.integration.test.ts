@@ -1,0 +1,126 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import type { XppgError } from "@xppg/errors";
+import { OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, Playground } from "../src/index.js";
+import { until } from "./helpers.js";
+
+/**
+ * Compatibility across releases: each earlier release of the wire, kept as
+ * a bundle in test/fixtures/compat/<name>/ (built from its commit by
+ * build-fixture.mjs there), runs in a child process against the current
+ * code on loopback TCP.
+ *
+ * - A release whose protocol version the current code still speaks
+ *   (within [OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION]): the two handshake
+ *   (the old single-version hello is read as the range [v, v]), exchange
+ *   text both ways and state both ways, the old node reports no error (so
+ *   the current code sent it nothing it does not know), and the current
+ *   node shares no capability with it, so no feature the old one lacks is
+ *   attempted.
+ * - A release the current code no longer speaks: both sides refuse, each
+ *   with a reason its user can read; the current side's names both ranges
+ *   and says the old node should upgrade.
+ */
+const FIXTURES = fileURLToPath(new URL("./fixtures/compat/", import.meta.url));
+const DRIVER = fileURLToPath(new URL("./fixtures/compat/compat-peer.mjs", import.meta.url));
+const releases = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(`${FIXTURES}${d.name}/xppg-node.mjs`))
+  .map((d) => ({ name: d.name, bundle: `${FIXTURES}${d.name}/xppg-node.mjs`, source: readFileSync(`${FIXTURES}${d.name}/SOURCE`, "utf8").split("\n")[0]! }));
+
+type OldEvent = { event: string } & Record<string, unknown>;
+
+/** An earlier release's node in a child process. */
+class OldNode {
+  readonly events: OldEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(bundle: string, app: string) {
+    this.child = spawn(process.execPath, [DRIVER, pathToFileURL(bundle).href, app], { stdio: "pipe" });
+    createInterface({ input: this.child.stdout }).on("line", (line) => this.events.push(JSON.parse(line) as OldEvent));
+    this.child.stderr.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+  }
+
+  async waitFor(match: (e: OldEvent) => boolean, what: string): Promise<OldEvent> {
+    await until(() => this.events.some(match), 15_000, `${what}; the old node said ${JSON.stringify(this.events)} ${this.stderr.join("")}`);
+    return this.events.find(match)!;
+  }
+
+  command(cmd: Record<string, unknown>): void {
+    this.child.stdin.write(JSON.stringify(cmd) + "\n");
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+  }
+}
+
+const running: { stop(): unknown }[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop();
+});
+
+async function pair(bundle: string) {
+  const old = new OldNode(bundle, "compat-app");
+  running.push({ stop: () => old.kill() });
+  const ready = await old.waitFor((e) => e.event === "ready", "the old node starts");
+  const current = new Playground("compat-app", { host: "127.0.0.1", port: 0, capabilities: ["x-newer-feature/1"] });
+  running.push(current);
+  await current.start();
+  const errors: XppgError[] = [];
+  current.events.on("error", (e) => {
+    errors.push(e);
+  });
+  return { old, oldPeerId: ready.peerId as string, oldPort: ready.port as number, oldProtocol: ready.protocol as number, current, errors };
+}
+
+describe.skipIf(releases.length === 0)("the previous releases of the wire against the current code, in two processes", () => {
+  it.each(releases)("release $name (commit $source)", async ({ bundle }) => {
+    const { old, oldPeerId, oldPort, oldProtocol, current, errors } = await pair(bundle);
+    const spoken = oldProtocol >= OLDEST_PROTOCOL_VERSION && oldProtocol <= PROTOCOL_VERSION;
+
+    if (!spoken) {
+      await expect(current.join(`tcp://127.0.0.1:${oldPort}`)).rejects.toMatchObject({ code: "XPPG_ERR_PROTOCOL_MISMATCH" });
+      // The old node's own refusal reaches it too, in its words.
+      const left = await old.waitFor((e) => e.event === "error" && e.code === "XPPG_ERR_PROTOCOL_MISMATCH", "the old node refuses");
+      expect(left.message).toMatch(/protocol/);
+      // Now the other way round: the current node refuses the old one's dial with both ranges.
+      old.command({ op: "join", port: current.port });
+      const failed = await old.waitFor((e) => e.event === "op-error" && e.op === "join", "the old node's join fails");
+      expect(failed.code).toMatch(/XPPG_ERR_PROTOCOL_MISMATCH/);
+      await until(() => errors.some((e) => e.code === "XPPG_ERR_PROTOCOL_MISMATCH"), 5000, "the current node reports the mismatch");
+      const reason = errors.find((e) => e.code === "XPPG_ERR_PROTOCOL_MISMATCH")!.message;
+      expect(reason).toContain(`${oldPeerId} speaks`);
+      expect(reason).toContain(`version ${oldProtocol}`);
+      expect(reason).toContain(`${oldPeerId} runs the older release and should upgrade`);
+      expect(current.peers).toEqual([]);
+      return;
+    }
+
+    // The old node dials: its single-version hello is read as [v, v].
+    old.command({ op: "join", port: current.port });
+    await old.waitFor((e) => e.event === "join-ok", "the old node joins");
+    await until(() => current.peers.length === 1, 10_000, "the current node lists the old one");
+    expect(current.peers[0]).toMatchObject({ peerId: oldPeerId, protocol: oldProtocol, capabilities: [] });
+    // The old side's view of us: it has no negotiation fields to show, and must not have refused anything.
+    const texts: string[] = [];
+    current.on("text", (_src, _kind, payload) => void texts.push((payload as { text: string }).text));
+    await current.sendText("from the current release");
+    await current.sendText("direct to the old one", { to: oldPeerId });
+    old.command({ op: "text", text: "from the old release" });
+    await old.waitFor((e) => e.event === "text" && e.text === "from the current release", "the old node gets a broadcast");
+    await old.waitFor((e) => e.event === "text" && e.text === "direct to the old one", "the old node gets a direct message");
+    await until(() => texts.includes("from the old release"), 10_000, "the current node gets the old one's text");
+
+    current.state.set("written-by-current", 1);
+    old.command({ op: "set", key: "written-by-old", value: "two" });
+    await old.waitFor((e) => e.event === "state" && e.key === "written-by-current" && e.value === 1, "state reaches the old node");
+    await until(() => current.state.get("written-by-old") === "two", 10_000, "state reaches the current node");
+
+    expect(old.events.filter((e) => e.event === "error" || e.event === "left")).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
