@@ -1,8 +1,9 @@
 /**
  * The message router: where each envelope from a peer goes. Control kinds go
- * to their rooms (state sync, files); broadcasts pass their authentication;
- * the rest reaches the application's handlers. Messages for another node
- * are refused here today; routing them on (a mesh) belongs here too.
+ * to their rooms (state sync, files, mesh); broadcasts go to the mesh room,
+ * which passes each first copy through `authenticate` here; the rest
+ * reaches the application's handlers. Messages for another node are
+ * refused here today; routing them on belongs here too.
  */
 
 import type { Envelope } from "@xppg/framing";
@@ -11,6 +12,7 @@ import { VERDICT } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "./file-transfer.js";
+import type { MeshRoom } from "./mesh-room.js";
 import type { PeerSession } from "./peer-session.js";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
 import type { StateSync } from "./state-sync.js";
@@ -21,6 +23,7 @@ export interface RouterOptions {
   readonly dispatcher: Dispatcher;
   readonly stateSync: StateSync;
   readonly files: FileTransfers;
+  readonly mesh: MeshRoom;
   /** A broadcast whose signature is missing or wrong was dropped. */
   forged(session: PeerSession, error: PlaygroundError): void;
   /** A broadcast was dropped unchecked: a replay (or too old), or over its sender's share of the checks. */
@@ -45,23 +48,32 @@ export class MessageRouter {
     if (isReservedKind(kind)) {
       if (kind === KIND.STATE || kind === KIND.STATE_REQUEST) return o.stateSync.handle(session, kind, envelope.payload);
       if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
+      if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
-    if (envelope.destination === null && o.auth.enabled) {
-      const verdict = o.auth.check(session, envelope);
-      if (verdict === VERDICT.REPLAY || verdict === VERDICT.OVER_BUDGET) {
-        o.unchecked(verdict);
-        return;
-      }
-      if (verdict === VERDICT.FORGED) {
-        const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
-        o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, `Dropped a "${kind}" broadcast from ${envelope.source}: ${why}.`));
-        return;
-      }
-    }
     if (!hasRequiredShape(kind, envelope.payload)) {
+      // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
+      if (envelope.source !== session.peerId) return;
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
+    if (envelope.destination === null) return o.mesh.receive(session, envelope);
     o.dispatcher.dispatch(envelope.source, kind, envelope.payload);
+  }
+
+  /** Checks the first copy of a broadcast: the sender's rate, replay and age, the node's verification budget, the origin's signature. True to deliver it. */
+  authenticate(session: PeerSession, envelope: Envelope): boolean {
+    const o = this.#o;
+    if (!o.auth.enabled) return true;
+    const verdict = o.auth.check(session, envelope);
+    if (verdict === VERDICT.REPLAY || verdict === VERDICT.OVER_BUDGET) {
+      o.unchecked(verdict);
+      return false;
+    }
+    if (verdict === VERDICT.FORGED) {
+      const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
+      o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, `Dropped a "${envelope.kind}" broadcast from ${envelope.source}: ${why}.`));
+      return false;
+    }
+    return true;
   }
 }

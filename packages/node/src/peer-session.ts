@@ -19,6 +19,8 @@ export interface SessionHost {
   admit(session: PeerSession, hello: RemoteHello): Refusal | null;
   /** An envelope from an accepted peer, source already checked. */
   deliver(session: PeerSession, envelope: Envelope): void;
+  /** True when the peer relays broadcasts of others (it settled the mesh capability). */
+  relays(session: PeerSession): boolean;
   /** Both sides accepted each other: the session is open. */
   opened(session: PeerSession): void;
   /** A local failure to report (not the peer's fault). */
@@ -324,7 +326,8 @@ export class PeerSession {
       }
       return;
     }
-    if (envelope.source !== this.#hello!.peerId) {
+    // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
+    if (envelope.source !== this.#hello!.peerId && !(envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this))) {
       this.close(this.#violation(`a message claims to come from ${envelope.source}, not from the peer itself`));
       return;
     }

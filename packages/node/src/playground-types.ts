@@ -45,6 +45,12 @@ export interface PlaygroundStats {
   droppedPeers: number;
   /** Connections refused because the peer id or host was banned or not allowed. */
   refusedConnections: number;
+  /** Broadcasts of other nodes this node passed on through the mesh. */
+  forwardedBroadcasts: number;
+  /** Copies of a broadcast that had already arrived (dropped unchecked; each prunes a mesh link). */
+  duplicateBroadcasts: number;
+  /** Broadcasts dropped for having travelled past the mesh's hop limit. */
+  droppedBroadcasts: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */

@@ -6,12 +6,10 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import type { BroadcastAuth } from "./broadcast-auth.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "./defaults.js";
 import type { MessageHandler } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { fanOut } from "./fan-out.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
@@ -56,8 +54,7 @@ export class Playground {
   /** Held directly, not through `#r`: the send path reads them per message. */
   readonly #open: Map<string, PeerSession>;
   readonly #table: PeerTable;
-  readonly #auth: BroadcastAuth;
-  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0 };
+  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0 };
   #nat: PortMappingResult | null = null;
   #nextId = randomBytes(4).readUInt32BE(0);
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -84,7 +81,6 @@ export class Playground {
     this.state = r.state;
     this.#table = r.table;
     this.#open = r.table.open;
-    this.#auth = r.auth;
   }
 
   /**
@@ -261,7 +257,7 @@ export class Playground {
 
   #sendUser(kind: string, payload: unknown, to: string | undefined): Promise<void> {
     // A broadcast's id carries the time it was made (signed with it, for replay protection); a direct message's is a counter.
-    const id = to === undefined ? this.#auth.nextBroadcastId() : this.#nextMessageId();
+    const id = to === undefined ? this.#r.auth.nextBroadcastId() : this.#nextMessageId();
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id, hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
@@ -269,8 +265,7 @@ export class Playground {
       return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
-    // Encoded (and signed) once for every peer; a peer that is not reading holds it back a bounded time.
-    return fanOut(this.#open.values(), this.#auth.encode(envelope), this.#o.limits.maxBroadcastWaitMs);
+    return this.#r.mesh.publish(envelope);
   }
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
@@ -334,6 +329,7 @@ export class Playground {
     await Promise.race([Promise.all(closing), delay(2000)]);
     await Promise.all([this.#r.files.close(), this.#nat?.remove().catch(() => {})]);
     this.#r.stateSync.close();
+    this.#r.mesh.close();
     this.#phase = "stopped";
   }
 

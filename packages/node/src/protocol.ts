@@ -28,7 +28,7 @@ export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = [];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1"];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
@@ -46,6 +46,12 @@ export const KIND = {
   FILE_CHUNK: "xppg/file-chunk",
   FILE_END: "xppg/file-end",
   FILE_ABORT: "xppg/file-abort",
+  /** Mesh (capability `mesh/1`): announcements of broadcasts held, `[[origin, id, round], ...]`. */
+  MESH_IHAVE: "xppg/mesh-ihave",
+  /** Mesh: make this link a tree link, and send `{ o, i }` if held. */
+  MESH_GRAFT: "xppg/mesh-graft",
+  /** Mesh: stop pushing broadcasts whole on this link. */
+  MESH_PRUNE: "xppg/mesh-prune",
   TEXT: "text",
   /** Delivered locally when a file arrives; never accepted from the wire. */
   FILE: "file",

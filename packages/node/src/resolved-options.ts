@@ -199,7 +199,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   }
   const lan = resolveLan(o.discovery, host);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
-  const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...NODE_CAPABILITIES, ...appCapabilities]);
+  // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
+  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
+  const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {

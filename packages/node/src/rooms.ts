@@ -18,6 +18,7 @@ import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "./file-transfer.js";
 import { Heartbeat } from "./heartbeat.js";
+import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { MessageRouter } from "./message-router.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
@@ -54,6 +55,7 @@ export interface Rooms {
   readonly dialer: Dialer;
   readonly heartbeat: Heartbeat;
   readonly discovery: DiscoveryRoom;
+  readonly mesh: MeshRoom;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -99,18 +101,29 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (verdict === VERDICT.REPLAY) stats.replayedBroadcasts++;
     else stats.unverifiedBroadcasts++;
   };
-  const router = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, forged, unchecked });
+  const mesh: MeshRoom = new MeshRoom({
+    localPeerId,
+    table,
+    stats,
+    authenticate: (session, envelope): boolean => router.authenticate(session, envelope),
+    encodeOwn: (envelope) => auth.encode(envelope),
+    maxBroadcastWaitMs: o.limits.maxBroadcastWaitMs,
+    deliver: (envelope) => dispatcher.dispatch(envelope.source, envelope.kind, envelope.payload),
+  });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, mesh, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
     if (joined !== undefined) events.emit("peer:joined", joined);
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
+    mesh.opened(session);
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
   const ended = (session: PeerSession, error: XppgError | undefined): void => {
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
+    mesh.ended(session);
     const left = table.ended(session);
     if (left !== undefined) events.emit("peer:left", left, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
@@ -133,6 +146,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     opened,
     report,
     deliver: (session, envelope) => router.deliver(session, envelope),
+    relays: (session) => table.supports(session, MESH_CAPABILITY),
     ended,
   };
   const transports = new TransportSet();
@@ -142,7 +156,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery };
+  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

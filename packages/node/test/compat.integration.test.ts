@@ -19,7 +19,8 @@ import { until } from "./helpers.js";
  *   text both ways and state both ways, the old node reports no error (so
  *   the current code sent it nothing it does not know), and the current
  *   node shares no capability with it, so no feature the old one lacks is
- *   attempted.
+ *   attempted: the mesh carries the old node's broadcasts on, and relays
+ *   no other node's broadcast to it.
  * - A release the current code no longer speaks: both sides refuse, each
  *   with a reason its user can read; the current side's names both ranges
  *   and says the old node should upgrade.
@@ -119,6 +120,24 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
     old.command({ op: "set", key: "written-by-old", value: "two" });
     await old.waitFor((e) => e.event === "state" && e.key === "written-by-current" && e.value === 1, "state reaches the old node");
     await until(() => current.state.get("written-by-old") === "two", 10_000, "state reaches the current node");
+
+    // A second current node behind the first: the mesh carries the old node's broadcast on to it,
+    // and never relays another node's broadcast to the old node, which has no mesh capability.
+    const behind = new Playground("compat-app", { host: "127.0.0.1", port: 0 });
+    running.push(behind);
+    await behind.start();
+    await behind.join(`tcp://127.0.0.1:${current.port}`);
+    await until(() => current.peers.length === 2, 10_000, "the second current node joins");
+    expect(current.peers.find((p) => p.peerId === behind.peerId)!.capabilities).toContain("mesh/1");
+    const behindTexts: string[] = [];
+    behind.on("text", (_src, _kind, payload) => void behindTexts.push((payload as { text: string }).text));
+    old.command({ op: "text", text: "old, through the mesh" });
+    await until(() => behindTexts.includes("old, through the mesh"), 10_000, "the old node's broadcast crosses the mesh");
+    await behind.sendText("from behind");
+    await until(() => texts.includes("from behind"), 10_000, "the first current node gets it");
+    await current.sendText("marker after");
+    await old.waitFor((e) => e.event === "text" && e.text === "marker after", "the old node gets the first node's own broadcast");
+    expect(old.events.some((e) => e.event === "text" && e.text === "from behind")).toBe(false);
 
     expect(old.events.filter((e) => e.event === "error" || e.event === "left")).toEqual([]);
     expect(errors).toEqual([]);

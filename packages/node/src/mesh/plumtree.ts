@@ -194,6 +194,21 @@ export class Plumtree<P> {
     return true;
   }
 
+  /**
+   * A broadcast that reached this node from outside the tree (a peer that
+   * does not take part in it, after `hops` links): unless already seen, it
+   * is kept and forwarded like one received, and true is returned (the
+   * caller delivers it).
+   */
+  introduce(origin: string, id: number, payload: P, hops: number): boolean {
+    if (hops > this.hopLimit || origin === this.#o.self) return false;
+    const key = messageKey(origin, id);
+    if (!this.#seen.set(key, { hops, from: "" })) return false;
+    this.#keep(key, origin, id, payload, hops);
+    this.#forward(origin, id, payload, hops, "");
+    return true;
+  }
+
   /** Handles one message from a neighbour. */
   receive(from: string, message: TreeMessage<P>): void {
     if (!this.#eager.has(from) && !this.#lazy.has(from)) return; // not (or no longer) a neighbour

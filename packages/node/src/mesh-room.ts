@@ -1,0 +1,227 @@
+/**
+ * The mesh room: broadcasts reach the whole mesh, not only neighbours, over
+ * an epidemic broadcast tree (`mesh/plumtree.ts`) run among the peers that
+ * settled the `mesh/1` capability. INTERNALS.md ("Mesh") describes the wire.
+ *
+ * - A broadcast travels as the origin's own signed envelope, byte for
+ *   byte; each node forwards it at most once, with its hop limit lowered by
+ *   one (the signature covers the envelope with hop limit 0).
+ * - A copy this node has already seen is dropped before its signature is
+ *   checked (it costs no verification) and prunes the link it came on; a
+ *   first copy passes broadcast authentication (rate, replay, signature)
+ *   before it is delivered or forwarded, so a forged broadcast stops at the
+ *   first hop.
+ * - Peers without `mesh/1` get this node's own broadcasts as before, never
+ *   ones forwarded from others (they would refuse a source that is not the
+ *   peer); their broadcasts enter the mesh here.
+ */
+
+import type { Envelope } from "@xppg/framing";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { fanOut } from "./fan-out.js";
+import { Plumtree, type Announcement, type TreeMessage } from "./mesh/plumtree.js";
+import { relayBytes, withHopLimit } from "./mesh/relay-bytes.js";
+import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
+import type { PeerSession } from "./peer-session.js";
+import type { PeerTable } from "./peer-table.js";
+import type { PlaygroundStats } from "./playground-types.js";
+import { isRecord, KIND } from "./protocol.js";
+
+/** The capability a peer needs to take part in the mesh. */
+export const MESH_CAPABILITY = "mesh/1";
+/** Links a broadcast may travel; the hop limit its origin gives it. */
+export const MESH_HOP_LIMIT = 32;
+/** Most announcements one `xppg/mesh-ihave` may carry. */
+const MAX_ANNOUNCEMENTS = 256;
+
+export interface MeshRoomOptions {
+  readonly localPeerId: string;
+  readonly table: PeerTable;
+  readonly stats: PlaygroundStats;
+  /** Checks a first copy (rate, replay, signature); true to deliver and forward it. */
+  authenticate(session: PeerSession, envelope: Envelope): boolean;
+  /** Encodes (and signs, unless encryption is off) this node's own broadcast once for every peer. */
+  encodeOwn(envelope: Envelope): Uint8Array;
+  /** Hands a broadcast to the application's handlers. */
+  deliver(envelope: Envelope): void;
+  /** How long a broadcast waits for a peer that is not reading (`limits.maxBroadcastWaitMs`). */
+  readonly maxBroadcastWaitMs: number;
+  readonly timers?: MeshTimers;
+}
+
+export class MeshRoom {
+  readonly #o: MeshRoomOptions;
+  /** The tree carries each broadcast as its relay bytes (hop limit 0). */
+  readonly #tree: Plumtree<Uint8Array>;
+  /** The peers taking part, by id. */
+  readonly #members = new Map<string, PeerSession>();
+  /** While `receive` runs: the decoded envelope the tree may deliver. */
+  #receiving: Envelope | undefined;
+  /** While `publish` runs: the peers this node's own broadcast goes to whole. */
+  #publishing: PeerSession[] | undefined;
+  /** The bytes of the gossip being sent, so a copy for several peers is made once. */
+  #lastGossip: TreeMessage<Uint8Array> | undefined;
+  #lastBytes: Uint8Array | undefined;
+
+  constructor(options: MeshRoomOptions) {
+    this.#o = options;
+    this.#tree = new Plumtree<Uint8Array>({
+      self: options.localPeerId,
+      timers: options.timers ?? REAL_TIMERS,
+      hopLimit: MESH_HOP_LIMIT,
+      send: (to, message) => this.#send(to, message),
+      deliver: () => {
+        if (this.#receiving !== undefined) options.deliver(this.#receiving);
+      },
+    });
+  }
+
+  /** A session opened: a peer with `mesh/1` joins the tree. */
+  opened(session: PeerSession): void {
+    const peerId = session.peerId!;
+    if (!this.#o.table.supports(session, MESH_CAPABILITY) || this.#o.table.open.get(peerId) !== session) return;
+    this.#members.set(peerId, session);
+    this.#tree.neighborUp(peerId);
+  }
+
+  /** A session ended. */
+  ended(session: PeerSession): void {
+    const peerId = session.peerId;
+    if (peerId === undefined || this.#members.get(peerId) !== session) return;
+    this.#members.delete(peerId);
+    this.#tree.neighborDown(peerId);
+  }
+
+  /** Broadcasts this node's own message (made for this call): to peers outside the mesh directly, into the tree for the others. */
+  publish(envelope: Envelope): Promise<void> {
+    envelope.hopLimit = MESH_HOP_LIMIT;
+    // Encoded (and signed) once for every peer.
+    const bytes = this.#o.encodeOwn(envelope);
+    const open = this.#o.table.open;
+    if (this.#members.size === 0) return fanOut(open.values(), bytes, this.#o.maxBroadcastWaitMs);
+    const targets: PeerSession[] = [];
+    for (const [peerId, session] of open) if (!this.#members.has(peerId)) targets.push(session);
+    // The tree names the mesh peers to push it to (the eager ones); the others get an announcement.
+    this.#publishing = targets;
+    try {
+      this.#tree.publish(envelope.id, bytes);
+    } finally {
+      this.#publishing = undefined;
+    }
+    return fanOut(targets, bytes, this.#o.maxBroadcastWaitMs);
+  }
+
+  /**
+   * A broadcast from a peer (an application kind, no destination). A copy
+   * already seen, one past its hop limit, or one that fails authentication
+   * is not delivered.
+   */
+  receive(session: PeerSession, envelope: Envelope): void {
+    const peerId = session.peerId!;
+    const member = this.#members.get(peerId) === session;
+    // Outside the mesh a peer sends only its own broadcasts, at hop limit 0.
+    const round = member ? Math.max(0, MESH_HOP_LIMIT - envelope.hopLimit) : 0;
+    const stats = this.#o.stats;
+    if (this.#tree.hasSeen(envelope.source, envelope.id)) {
+      stats.duplicateBroadcasts++;
+      // No bytes needed: the tree only counts it and prunes the link.
+      if (member) this.#tree.receive(peerId, { type: "gossip", origin: envelope.source, id: envelope.id, round, payload: EMPTY });
+      return;
+    }
+    if (round + 1 > MESH_HOP_LIMIT) {
+      stats.droppedBroadcasts++;
+      return;
+    }
+    if (!this.#o.authenticate(session, envelope)) return;
+    // Unsigned (encryption off): delivered, never relayed, since no later hop could check it.
+    if (envelope.signature === undefined) {
+      this.#o.deliver(envelope);
+      return;
+    }
+    const bytes = relayBytes(envelope);
+    this.#receiving = envelope;
+    try {
+      if (member) this.#tree.receive(peerId, { type: "gossip", origin: envelope.source, id: envelope.id, round, payload: bytes });
+      else if (this.#tree.introduce(envelope.source, envelope.id, bytes, 1)) this.#o.deliver(envelope);
+    } finally {
+      this.#receiving = undefined;
+    }
+  }
+
+  /** An `xppg/mesh-*` control message; throws a typed error for a malformed one (the peer is dropped). */
+  control(session: PeerSession, kind: string, payload: unknown): void {
+    const peerId = session.peerId!;
+    if (this.#members.get(peerId) !== session) throw violation(session, `"${kind}" without the ${MESH_CAPABILITY} capability`);
+    if (kind === KIND.MESH_PRUNE) return this.#tree.receive(peerId, { type: "prune" });
+    if (kind === KIND.MESH_GRAFT) {
+      if (payload === null) return this.#tree.receive(peerId, { type: "graft", want: null });
+      if (!isRecord(payload) || typeof payload.o !== "string" || payload.o.length > 256 || !Number.isSafeInteger(payload.i)) throw violation(session, "a malformed graft");
+      return this.#tree.receive(peerId, { type: "graft", want: { origin: payload.o, id: payload.i as number } });
+    }
+    if (kind === KIND.MESH_IHAVE) {
+      if (!Array.isArray(payload) || payload.length > MAX_ANNOUNCEMENTS) throw violation(session, "a malformed announcement");
+      const announcements: Announcement[] = [];
+      for (const a of payload as unknown[]) {
+        if (!Array.isArray(a) || typeof a[0] !== "string" || a[0].length > 256 || !Number.isSafeInteger(a[1]) || !Number.isInteger(a[2]) || a[2] < 0 || a[2] > 255) {
+          throw violation(session, "a malformed announcement");
+        }
+        announcements.push({ origin: a[0], id: a[1] as number, round: a[2] as number });
+      }
+      return this.#tree.receive(peerId, { type: "ihave", announcements });
+    }
+    throw violation(session, `the unknown mesh kind "${kind}"`);
+  }
+
+  /** The tree's peers, for tests and diagnostics. */
+  get treePeers(): { eager: readonly string[]; lazy: readonly string[] } {
+    return { eager: [...this.#tree.eagerPeers], lazy: [...this.#tree.lazyPeers] };
+  }
+
+  close(): void {
+    this.#tree.close();
+  }
+
+  #send(to: string, message: TreeMessage<Uint8Array>): void {
+    const session = this.#members.get(to);
+    if (session === undefined) return;
+    let sent: Promise<void>;
+    switch (message.type) {
+      case "gossip": {
+        // One copy per forward, shared by the peers it goes to.
+        if (this.#publishing !== undefined && message.round === 0 && message.origin === this.#o.localPeerId) {
+          this.#publishing.push(session);
+          return;
+        }
+        if (this.#lastGossip !== message) {
+          this.#lastGossip = message;
+          // This node's own broadcast is kept as sent; a relayed one at hop limit 0, set per round.
+          const own = message.round === 0 && message.origin === this.#o.localPeerId;
+          this.#lastBytes = own ? message.payload : withHopLimit(message.payload, MESH_HOP_LIMIT - message.round);
+        }
+        if (message.origin !== this.#o.localPeerId) this.#o.stats.forwardedBroadcasts++;
+        sent = session.sendBytes(this.#lastBytes!);
+        break;
+      }
+      case "ihave":
+        sent = session.sendMessage(
+          KIND.MESH_IHAVE,
+          message.announcements.map((a) => [a.origin, a.id, a.round]),
+        );
+        break;
+      case "graft":
+        sent = session.sendMessage(KIND.MESH_GRAFT, message.want === null ? null : { o: message.want.origin, i: message.want.id });
+        break;
+      case "prune":
+        sent = session.sendMessage(KIND.MESH_PRUNE, null);
+        break;
+    }
+    // A send on a closing link fails; the link's end is reported as the peer leaving.
+    sent.catch(() => {});
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function violation(session: PeerSession, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+}
