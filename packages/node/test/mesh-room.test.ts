@@ -132,6 +132,49 @@ describe("the mesh room: broadcasts reach the whole mesh", () => {
     expect(nodes[0]!.peers.map((p) => p.peerId)).toContain(nodes[1]!.peerId);
   });
 
+  it("an announcement flood of fresh ids costs bounded grafts, sent only to the announcer; the mesh keeps delivering", async () => {
+    const nodes = await mesh(2, [[1, 0]]);
+    const seen = tally(nodes);
+    const raw = await rawMember(nodes[0]!);
+    const origin = generateIdentity().peerId;
+    for (let batch = 0; batch < 20; batch++) {
+      await raw.send("xppg/mesh-ihave", Array.from({ length: 256 }, (_, i) => [origin, batch * 256 + i, 1]));
+    }
+    await nodes[1]!.sendText("honest");
+    await until(() => seen[0]!.get("honest") === 1, 5000, "an honest broadcast still arrives");
+    await until(() => raw.received.filter((m) => m.kind === "xppg/mesh-graft").length >= 4000, 10_000, "grafts for the missing ids");
+    await new Promise((r) => setTimeout(r, 1000));
+    // At most one graft per tracked id (4096 tracked at once), and to no one else.
+    expect(raw.received.filter((m) => m.kind === "xppg/mesh-graft").length).toBeLessThanOrEqual(4096);
+    expect(nodes[0]!.peers.map((p) => p.peerId)).toContain(raw.peerId);
+  });
+
+  it.each([
+    ["an announcement of 257 broadcasts", "xppg/mesh-ihave", Array.from({ length: 257 }, (_, i) => ["o", i, 1])],
+    ["an announcement with a round past 255", "xppg/mesh-ihave", [["o", 1, 256]]],
+    ["a graft that names no broadcast", "xppg/mesh-graft", { o: 5 }],
+    ["an unknown mesh kind", "xppg/mesh-teleport", null],
+  ])("%s is a protocol violation: that peer alone is dropped", async (_what, kind, payload) => {
+    const nodes = await mesh(2, [[1, 0]]);
+    const errors: XppgError[] = [];
+    nodes[0]!.events.on("error", (e) => void errors.push(e));
+    const raw = await rawMember(nodes[0]!);
+    await raw.send(kind, payload);
+    await raw.conn.closed;
+    await until(() => errors.some((e) => e.code === "XPPG_ERR_PROTOCOL_VIOLATION"), 5000, "violation reported");
+    expect(nodes[0]!.peers.map((p) => p.peerId)).toEqual([nodes[1]!.peerId]);
+  });
+
+  it("mesh messages from a peer that did not settle mesh/1 are a protocol violation", async () => {
+    const nodes = await mesh(1, []);
+    const errors: XppgError[] = [];
+    nodes[0]!.events.on("error", (e) => void errors.push(e));
+    const raw = await rawMember(nodes[0]!, []);
+    await raw.send("xppg/mesh-prune", null);
+    await raw.conn.closed;
+    await until(() => errors.some((e) => e.code === "XPPG_ERR_PROTOCOL_VIOLATION" && /without the mesh\/1 capability/.test(e.message)), 5000, "violation reported");
+  });
+
   it("relay bytes are the origin's own bytes: what the codec made, at hop limit 0", () => {
     const identity = generateIdentity();
     const sent = signedBroadcast(identity, "move", { x: 1.5, blob: new Uint8Array([1, 2, 3]), list: [1, "two", null] }, 0);
