@@ -1,6 +1,7 @@
 export { Playground } from "./playground.js";
 export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
+export type { MeshMember } from "./mesh/membership.js";
 export type {
   NatResultLike,
   PlaygroundDiscovery,

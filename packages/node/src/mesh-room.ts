@@ -14,13 +14,18 @@
  * - Peers without `mesh/1` get this node's own broadcasts as before, never
  *   ones forwarded from others (they would refuse a source that is not the
  *   peer); their broadcasts enter the mesh here.
+ * - Every node broadcasts its presence (`xppg/mesh-presence { listen }`)
+ *   when it joins the mesh and every 20 s: the others learn who is in the
+ *   mesh, where each listens (signed by that node) and a route back to it.
  */
 
-import type { Envelope } from "@xppg/framing";
+import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { fanOut } from "./fan-out.js";
+import { Membership, type MeshMember } from "./mesh/membership.js";
 import { Plumtree, type Announcement, type TreeMessage } from "./mesh/plumtree.js";
 import { relayBytes, withHopLimit } from "./mesh/relay-bytes.js";
+import { RouteTable } from "./mesh/route-table.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
@@ -33,6 +38,11 @@ export const MESH_CAPABILITY = "mesh/1";
 export const MESH_HOP_LIMIT = 32;
 /** Most announcements one `xppg/mesh-ihave` may carry. */
 const MAX_ANNOUNCEMENTS = 256;
+/** How often a node broadcasts its presence; a member silent for three times this has left. */
+export const PRESENCE_INTERVAL_MS = 20_000;
+/** Wait after a new mesh link before announcing presence, so a burst of joins costs one broadcast. */
+const PRESENCE_SOON_MS = 50;
+const MAX_PRESENCE_ADDRESSES = 16;
 
 export interface MeshRoomOptions {
   readonly localPeerId: string;
@@ -46,6 +56,13 @@ export interface MeshRoomOptions {
   deliver(envelope: Envelope): void;
   /** How long a broadcast waits for a peer that is not reading (`limits.maxBroadcastWaitMs`). */
   readonly maxBroadcastWaitMs: number;
+  /** This node's listen addresses, for its presence. */
+  listen(): readonly string[];
+  /** The id of a new broadcast of this node (it carries the time, and grows). */
+  nextBroadcastId(): number;
+  /** A node of the mesh was heard of for the first time, or has gone silent. */
+  joined(member: MeshMember): void;
+  left(member: MeshMember): void;
   readonly timers?: MeshTimers;
 }
 
@@ -59,21 +76,37 @@ export class MeshRoom {
   #receiving: Envelope | undefined;
   /** While `publish` runs: the peers this node's own broadcast goes to whole. */
   #publishing: PeerSession[] | undefined;
+  readonly #membership = new Membership({ ttlMs: 3 * PRESENCE_INTERVAL_MS });
+  /** Routes back to each member, by the path its presence came. */
+  readonly routes: RouteTable;
+  readonly #timers: MeshTimers;
+  #presenceTimer: unknown;
+  #closed = false;
   /** The bytes of the gossip being sent, so a copy for several peers is made once. */
   #lastGossip: TreeMessage<Uint8Array> | undefined;
   #lastBytes: Uint8Array | undefined;
 
   constructor(options: MeshRoomOptions) {
     this.#o = options;
+    this.#timers = options.timers ?? REAL_TIMERS;
+    this.routes = new RouteTable({ self: options.localPeerId, ttlMs: 3 * PRESENCE_INTERVAL_MS });
     this.#tree = new Plumtree<Uint8Array>({
       self: options.localPeerId,
-      timers: options.timers ?? REAL_TIMERS,
+      timers: this.#timers,
       hopLimit: MESH_HOP_LIMIT,
       send: (to, message) => this.#send(to, message),
-      deliver: () => {
-        if (this.#receiving !== undefined) options.deliver(this.#receiving);
+      deliver: (_origin, _id, _bytes, from, hops) => {
+        const envelope = this.#receiving;
+        if (envelope === undefined) return;
+        if (envelope.kind === KIND.MESH_PRESENCE) this.#onPresence(envelope, from, hops);
+        else options.deliver(envelope);
       },
     });
+  }
+
+  /** The other nodes of the mesh this node has heard from, nearest first. */
+  members(): MeshMember[] {
+    return this.#membership.list().sort((a, b) => a.hops - b.hops || (a.peerId < b.peerId ? -1 : 1));
   }
 
   /** A session opened: a peer with `mesh/1` joins the tree. */
@@ -81,7 +114,12 @@ export class MeshRoom {
     const peerId = session.peerId!;
     if (!this.#o.table.supports(session, MESH_CAPABILITY) || this.#o.table.open.get(peerId) !== session) return;
     this.#members.set(peerId, session);
+    this.routes.neighborUp(peerId);
     this.#tree.neighborUp(peerId);
+    // A new link: say this node is here (once for a burst of joins), then keep saying it.
+    if (this.#closed) return;
+    if (this.#presenceTimer !== undefined) this.#timers.clearTimer(this.#presenceTimer);
+    this.#presenceTimer = this.#timers.setTimer(PRESENCE_SOON_MS, this.#presence);
   }
 
   /** A session ended. */
@@ -89,6 +127,7 @@ export class MeshRoom {
     const peerId = session.peerId;
     if (peerId === undefined || this.#members.get(peerId) !== session) return;
     this.#members.delete(peerId);
+    this.routes.neighborDown(peerId);
     this.#tree.neighborDown(peerId);
   }
 
@@ -119,6 +158,7 @@ export class MeshRoom {
   receive(session: PeerSession, envelope: Envelope): void {
     const peerId = session.peerId!;
     const member = this.#members.get(peerId) === session;
+    if (envelope.kind === KIND.MESH_PRESENCE && !member) return;
     // Outside the mesh a peer sends only its own broadcasts, at hop limit 0.
     const round = member ? Math.max(0, MESH_HOP_LIMIT - envelope.hopLimit) : 0;
     const stats = this.#o.stats;
@@ -178,7 +218,40 @@ export class MeshRoom {
   }
 
   close(): void {
+    this.#closed = true;
+    if (this.#presenceTimer !== undefined) this.#timers.clearTimer(this.#presenceTimer);
     this.#tree.close();
+  }
+
+  readonly #presence = (): void => {
+    this.#presenceTimer = undefined;
+    if (this.#closed) return;
+    for (const member of this.#membership.expire(this.#timers.now())) this.#o.left(member);
+    if (this.#members.size > 0) {
+      const envelope: Envelope = {
+        version: ENVELOPE_VERSION,
+        kind: KIND.MESH_PRESENCE,
+        source: this.#o.localPeerId,
+        destination: null,
+        id: this.#o.nextBroadcastId(),
+        hopLimit: 0,
+        payload: { listen: this.#o.listen().slice(0, MAX_PRESENCE_ADDRESSES) },
+      };
+      this.publish(envelope).catch(() => {});
+    }
+    this.#presenceTimer = this.#timers.setTimer(PRESENCE_INTERVAL_MS, this.#presence);
+  };
+
+  /** A presence reached this node first from the neighbour `from`, after `hops` links. Signed by its origin; a malformed one is ignored. */
+  #onPresence(envelope: Envelope, from: string, hops: number): void {
+    const payload = envelope.payload;
+    if (!isRecord(payload) || !Array.isArray(payload.listen) || payload.listen.length > MAX_PRESENCE_ADDRESSES) return;
+    const listen = payload.listen as unknown[];
+    if (!listen.every((a) => typeof a === "string" && a.length > 0 && a.length <= 256)) return;
+    const now = this.#timers.now();
+    this.routes.learn(envelope.source, from, hops, envelope.id, now);
+    const member: MeshMember = { peerId: envelope.source, hops, via: from, listenAddresses: listen as string[], seenAt: now };
+    if (this.#membership.heard(member)) this.#o.joined(member);
   }
 
   #send(to: string, message: TreeMessage<Uint8Array>): void {

@@ -48,6 +48,8 @@ export class MessageRouter {
     if (isReservedKind(kind)) {
       if (kind === KIND.STATE || kind === KIND.STATE_REQUEST) return o.stateSync.handle(session, kind, envelope.payload);
       if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
+      // A presence travels like any broadcast; the mesh room reads it instead of a handler.
+      if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);
       if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }

@@ -3,6 +3,7 @@
 import type { PeerCandidate } from "@xppg/discovery";
 import type { XppgError } from "@xppg/errors";
 import type { Ban } from "./abuse-guard.js";
+import type { MeshMember } from "./mesh/membership.js";
 import type { PeerInfo } from "./peer-table.js";
 
 /** Lifecycle events, on `pg.events`; their names never collide with message kinds. */
@@ -31,6 +32,10 @@ export interface PlaygroundEvents {
    * succeeds: the peer id is pinned when dialling.
    */
   "peer:discovered": (candidate: PeerCandidate) => void;
+  /** A node of the mesh (a neighbour or reached through others) was heard from for the first time. */
+  "mesh:joined": (member: MeshMember) => void;
+  /** A node of the mesh has not been heard from for a minute: it has left. */
+  "mesh:left": (member: MeshMember) => void;
 }
 
 /** Counters of what the node refused. */

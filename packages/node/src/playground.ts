@@ -9,6 +9,7 @@ import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "./defaults.js";
 import type { MessageHandler } from "./dispatcher.js";
+import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
@@ -128,6 +129,15 @@ export class Playground {
   /** The connected peers (handshake done). */
   get peers(): PeerInfo[] {
     return this.#table.list();
+  }
+
+  /**
+   * Every other node of the mesh this node has heard from: neighbours
+   * (`hops: 1`) and nodes reached through others, with the neighbour a
+   * message to each goes through (`via`) and the addresses it announced.
+   */
+  get meshPeers(): MeshMember[] {
+    return this.#r.mesh.members();
   }
 
   /** True between a successful `start` and `stop`. */

@@ -52,6 +52,8 @@ export const KIND = {
   MESH_GRAFT: "xppg/mesh-graft",
   /** Mesh: stop pushing broadcasts whole on this link. */
   MESH_PRUNE: "xppg/mesh-prune",
+  /** Mesh: a node's signed broadcast that it is in the mesh, `{ listen }`. */
+  MESH_PRESENCE: "xppg/mesh-presence",
   TEXT: "text",
   /** Delivered locally when a file arrives; never accepted from the wire. */
   FILE: "file",

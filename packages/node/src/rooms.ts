@@ -109,6 +109,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     encodeOwn: (envelope) => auth.encode(envelope),
     maxBroadcastWaitMs: o.limits.maxBroadcastWaitMs,
     deliver: (envelope) => dispatcher.dispatch(envelope.source, envelope.kind, envelope.payload),
+    listen: () => node.hello().listen,
+    nextBroadcastId: () => auth.nextBroadcastId(),
+    joined: (member) => events.emit("mesh:joined", member),
+    left: (member) => events.emit("mesh:left", member),
   });
   const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, mesh, forged, unchecked });
   const opened = (session: PeerSession): void => {

@@ -65,6 +65,26 @@ describe("the mesh room: broadcasts reach the whole mesh", () => {
     expect(nodes[0]!.peers[0]!.capabilities).toContain("mesh/1");
   });
 
+  it("every node learns the others of the mesh from their presence: hops, the neighbour towards each, signed addresses", async () => {
+    const nodes = await mesh(4, [
+      [1, 0],
+      [2, 1],
+      [3, 2],
+    ]);
+    const joined: string[] = [];
+    nodes[0]!.events.on("mesh:joined", (member) => void joined.push(member.peerId));
+    await until(() => nodes.every((pg) => pg.meshPeers.length === 3), 5000, "every node knows the three others");
+    expect(nodes[0]!.meshPeers.map((m) => [m.peerId, m.hops, m.via])).toEqual([
+      [nodes[1]!.peerId, 1, nodes[1]!.peerId],
+      [nodes[2]!.peerId, 2, nodes[1]!.peerId],
+      [nodes[3]!.peerId, 3, nodes[1]!.peerId],
+    ]);
+    expect(nodes[0]!.meshPeers[2]!.listenAddresses).toEqual(nodes[3]!.addresses);
+    expect(nodes[3]!.meshPeers.map((m) => m.hops)).toEqual([1, 2, 3]);
+    // Heard once each, however many presences follow.
+    expect(joined.sort()).toEqual([nodes[1]!.peerId, nodes[2]!.peerId, nodes[3]!.peerId].sort());
+  });
+
   it("in a mesh with cycles every broadcast arrives exactly once, and the tree prunes the redundant links", async () => {
     // Eight nodes: a ring and two chords.
     const links: [number, number][] = [...Array.from({ length: 8 }, (_, i) => [(i + 1) % 8, i] as [number, number]), [4, 0], [6, 2]];

@@ -1,0 +1,58 @@
+/**
+ * Who is in the mesh beyond the neighbours: each node's presence broadcast
+ * (signed by that node, so no one can announce addresses in another's name)
+ * says it is there and where it listens. A member not heard from for
+ * `ttlMs` has left. Bounded: past `capacity`, the member heard from least
+ * recently is forgotten.
+ */
+
+import { BoundedMap } from "./bounded-map.js";
+
+/** A node of the mesh, as this node knows it. */
+export interface MeshMember {
+  readonly peerId: string;
+  /** Links to it, through the neighbour `via`, as its last presence came. */
+  readonly hops: number;
+  readonly via: string;
+  /** The addresses it says it listens on (signed by it). */
+  readonly listenAddresses: readonly string[];
+  /** When its last presence arrived (`performance.now()` clock). */
+  readonly seenAt: number;
+}
+
+export class Membership {
+  readonly #members: BoundedMap<string, MeshMember>;
+  readonly #ttlMs: number;
+
+  constructor(options: { capacity?: number; ttlMs: number }) {
+    this.#members = new BoundedMap(options.capacity ?? 4096);
+    this.#ttlMs = options.ttlMs;
+  }
+
+  /** A presence arrived; returns true when the member is new. */
+  heard(member: MeshMember): boolean {
+    const isNew = this.#members.set(member.peerId, member);
+    this.#members.touch(member.peerId);
+    return isNew;
+  }
+
+  /** Forgets members not heard from within the time to live; returns them. */
+  expire(now: number): MeshMember[] {
+    const gone: MeshMember[] = [];
+    // Oldest first: stop at the first one still fresh.
+    for (const [peerId, member] of this.#members.entries()) {
+      if (now - member.seenAt <= this.#ttlMs) break;
+      gone.push(member);
+      this.#members.delete(peerId);
+    }
+    return gone;
+  }
+
+  list(): MeshMember[] {
+    return [...this.#members.entries()].map(([, m]) => m);
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+}
