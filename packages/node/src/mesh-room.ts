@@ -163,9 +163,14 @@ export class MeshRoom {
     const round = member ? Math.max(0, MESH_HOP_LIMIT - envelope.hopLimit) : 0;
     const stats = this.#o.stats;
     if (this.#tree.hasSeen(envelope.source, envelope.id)) {
+      // From a mesh peer a second copy is how the tree learns; from any other peer, which sends only its own, a replay.
+      if (!member) {
+        stats.replayedBroadcasts++;
+        return;
+      }
       stats.duplicateBroadcasts++;
       // No bytes needed: the tree only counts it and prunes the link.
-      if (member) this.#tree.receive(peerId, { type: "gossip", origin: envelope.source, id: envelope.id, round, payload: EMPTY });
+      this.#tree.receive(peerId, { type: "gossip", origin: envelope.source, id: envelope.id, round, payload: EMPTY });
       return;
     }
     if (round + 1 > MESH_HOP_LIMIT) {

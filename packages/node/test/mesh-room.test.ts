@@ -27,7 +27,10 @@ function tally(nodes: Playground[]): Map<string, number>[] {
 }
 
 /** A signed broadcast as a node makes it, with the hop limit given. */
-function signedBroadcast(identity: Identity, kind: string, payload: unknown, hopLimit: number, id = Date.now()): Uint8Array {
+/** A broadcast id as nodes make them: the time it was made, × 1024, plus a counter. */
+const freshId = (n = 0): number => Date.now() * 1024 + n;
+
+function signedBroadcast(identity: Identity, kind: string, payload: unknown, hopLimit: number, id = freshId()): Uint8Array {
   const prefix = new TextEncoder().encode("xppg-broadcast-v1:");
   const codec = new EnvelopeCodec();
   const bytes = codec.encodeSigned({ version: ENVELOPE_VERSION, kind, source: identity.peerId, destination: null, id, hopLimit: 0, payload }, (b) => identity.sign(new Uint8Array([...prefix, ...b])));
@@ -137,16 +140,16 @@ describe("the mesh room: broadcasts reach the whole mesh", () => {
     const raw = await rawMember(nodes[0]!);
     const origin = generateIdentity();
     // A maximal hop limit is taken as the mesh's own: it still travels at most 32 links from here.
-    await raw.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "relayed" }, 255, 1)));
+    await raw.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "relayed" }, 255, freshId(1))));
     await until(() => seen[1]!.get("relayed") === 1, 5000, "relayed broadcast reaches the far node");
     expect(seen[0]!.get("relayed")).toBe(1);
     // Its hop limit used up: dropped unchecked.
-    await raw.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "spent" }, 0, 2)));
+    await raw.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "spent" }, 0, freshId(2))));
     await until(() => nodes[0]!.stats.droppedBroadcasts === 1, 5000, "spent broadcast dropped");
     expect(seen.every((s) => !s.has("spent"))).toBe(true);
     // A peer without mesh/1 relaying another's broadcast breaks the protocol: it alone is dropped.
     const outsider = await rawMember(nodes[0]!, []);
-    await outsider.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "not yours" }, 0, 3)));
+    await outsider.conn.send(RawPeer.bundle(signedBroadcast(origin, "text", { text: "not yours" }, 0, freshId(3))));
     await outsider.conn.closed;
     await until(() => errors.some((e) => e.code === "XPPG_ERR_PROTOCOL_VIOLATION"), 5000, "violation reported");
     expect(nodes[0]!.peers.map((p) => p.peerId)).toContain(nodes[1]!.peerId);
