@@ -137,9 +137,11 @@ export class MeshRoom {
     // Encoded (and signed) once for every peer.
     const bytes = this.#o.encodeOwn(envelope);
     const open = this.#o.table.open;
-    if (this.#members.size === 0) return fanOut(open.values(), bytes, this.#o.maxBroadcastWaitMs);
+    // A presence is for the mesh only: a peer without mesh/1 would take the unknown kind for a violation.
+    const meshOnly = envelope.kind === KIND.MESH_PRESENCE;
+    if (this.#members.size === 0) return meshOnly ? Promise.resolve() : fanOut(open.values(), bytes, this.#o.maxBroadcastWaitMs);
     const targets: PeerSession[] = [];
-    for (const [peerId, session] of open) if (!this.#members.has(peerId)) targets.push(session);
+    if (!meshOnly) for (const [peerId, session] of open) if (!this.#members.has(peerId)) targets.push(session);
     // The tree names the mesh peers to push it to (the eager ones); the others get an announcement.
     this.#publishing = targets;
     try {
