@@ -46,7 +46,8 @@ function expectExactlyOnce(sim: MeshSimulator, keys: readonly string[], seed: nu
   expect(sim.counts.duplicateDeliveries).toBe(0);
 }
 
-describe("broadcast over the tree", () => {
+// Deterministic but CPU-bound (a few seconds each when the machine is idle): generous limits for a loaded one.
+describe("broadcast over the tree", { timeout: 120_000 }, () => {
   test.each([1, 2, 3])("100 nodes, seed %i: every broadcast reaches every node exactly once, at most 1.5 transmissions per delivery (flood beside it)", (seed) => {
     const figures: Record<string, number> = {};
     for (const protocol of ["tree", "flood"] as const) {
@@ -106,7 +107,7 @@ describe("broadcast over the tree", () => {
   });
 });
 
-describe("routed unicast over learnt routes", () => {
+describe("routed unicast over learnt routes", { timeout: 120_000 }, () => {
   test("a chain of 20 nodes: a message from one end reaches the other in 19 hops", () => {
     const sim = new MeshSimulator({ seed: 41, nodes: 20, protocol: "tree", topology: "chain", manage: false });
     for (let i = 0; i < 20; i++) sim.broadcast(i);
