@@ -309,6 +309,22 @@ export interface PlaygroundOptions {
    * @default off
    */
   discovery?: PlaygroundDiscovery;
+  /**
+   * A file to keep the default `pg.state` in across restarts (an
+   * append-only, checksummed log; see `openFileStore` of `@xppg/state/store`).
+   * Keep the node's peer id too (`keyFile`), so its own keys stay its own.
+   * With `state`, give your `SharedState` a `store` instead.
+   * @default undefined (the state lives in memory only)
+   */
+  statePath?: string;
+  /**
+   * With `statePath`: `0` syncs every write to disk before `set` returns;
+   * above `0`, writes reach the file at once (they survive a crash of the
+   * process) and are synced at most this many ms later (a power loss may
+   * lose that interval), for many times more writes per second.
+   * @default 0
+   */
+  stateSyncIntervalMs?: number;
 }
 
 /**

@@ -340,6 +340,7 @@ export class Playground {
     await Promise.all([this.#r.files.close(), this.#nat?.remove().catch(() => {})]);
     this.#r.stateSync.close();
     this.#r.mesh.close();
+    this.#r.closeState();
     this.#phase = "stopped";
   }
 

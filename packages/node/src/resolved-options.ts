@@ -43,6 +43,8 @@ const OPTION_KEYS = [
   "stateLimits",
   "discovery",
   "capabilities",
+  "statePath",
+  "stateSyncIntervalMs",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -136,6 +138,9 @@ export interface ResolvedOptions {
   readonly lan: ResolvedLan | null;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
+  /** Where the default `SharedState` is kept; undefined: memory only. */
+  readonly statePath: string | undefined;
+  readonly stateSyncIntervalMs: number;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -202,6 +207,12 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
+  if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
+  if (o.statePath !== undefined && o.state !== undefined) {
+    throw invalidArgument(CALL, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
+  }
+  const stateSyncIntervalMs = o.stateSyncIntervalMs === undefined ? 0 : checkInteger(o.stateSyncIntervalMs, "stateSyncIntervalMs", CALL, "{ stateSyncIntervalMs: 100 }", 0);
+  if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {
@@ -221,6 +232,8 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     stateLimits: o.stateLimits,
     lan,
     offer,
+    statePath: o.statePath,
+    stateSyncIntervalMs,
   };
 }
 

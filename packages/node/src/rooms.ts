@@ -8,6 +8,7 @@
 import type { XppgError } from "@xppg/errors";
 import { EnvelopeCodec } from "@xppg/framing";
 import { SharedState } from "@xppg/state";
+import { openFileStore } from "@xppg/state/store";
 import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
@@ -48,6 +49,8 @@ export interface Rooms {
   readonly auth: BroadcastAuth;
   readonly dispatcher: Dispatcher;
   readonly state: SharedState;
+  /** Closes the state's store when the node made the state (`statePath`). */
+  readonly closeState: () => void;
   readonly stateSync: StateSync;
   readonly files: FileTransfers;
   readonly gate: ConnectionGate;
@@ -71,7 +74,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
   // The node carries any Replica; `pg.state` is typed as the default one's class.
-  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId });
+  const store = o.statePath === undefined ? undefined : openFileStore(o.statePath, { syncIntervalMs: o.stateSyncIntervalMs });
+  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store });
+  const closeState = (): void => store?.close();
   const broadcast = (kind: string, payload: unknown): void => {
     for (const s of table.open.values()) void s.sendMessage(kind, payload);
   };
@@ -160,7 +165,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

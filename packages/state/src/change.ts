@@ -1,3 +1,4 @@
+import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import type { StateValue } from "./value.js";
 
 /**
@@ -23,3 +24,40 @@ export interface StateChange<V extends StateValue = StateValue> {
 
 /** A `"change"` listener: gets every change one operation made, at once. */
 export type ChangeListener<V extends StateValue = StateValue> = (changes: readonly StateChange<V>[]) => void;
+
+/** The `"change"` listeners of one state: each is called even if another throws. */
+export class ChangeListeners<V extends StateValue = StateValue> {
+  readonly #listeners = new Set<ChangeListener<V>>();
+
+  /** Adds `listener`; returns a function that removes it. */
+  on(event: "change", listener: ChangeListener<V>): () => void {
+    if (event !== "change" || typeof listener !== "function") {
+      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.on takes "change" and a function; got ${String(event)}.`);
+    }
+    // A wrapper, so the same function added twice is called twice and removed once per call.
+    const entry: ChangeListener<V> = (changes) => listener(changes);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /** Calls every listener; throws `LISTENER_FAILED` afterwards if one threw. */
+  emit(changes: readonly StateChange<V>[]): void {
+    let failure: { error: unknown } | undefined;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(changes);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) {
+      throw new StateError(
+        STATE_ERROR_CODES.LISTENER_FAILED,
+        `A "change" listener threw (${describe(failure.error)}). The change was made and the other listeners were called; fix the listener.`,
+        { cause: failure.error },
+      );
+    }
+  }
+}

@@ -3,6 +3,7 @@ export type { SharedStateOptions, SharedStateLimits, MergeFunction, ResolvedOpti
 export { timeOfVersion, versionAtTime } from "./clock.js";
 export type { StateChange, ChangeListener } from "./change.js";
 export type { Replica } from "./replica.js";
+export type { StateStore, StoredSlot, StoredRow } from "./state-store.js";
 export { parseUpdate } from "./update.js";
 export type { StateUpdate, UpdateEntry, UpdateLimits } from "./update.js";
 export { splitUpdate, measureUpdate, measureEntry } from "./split-update.js";

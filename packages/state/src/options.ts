@@ -13,6 +13,7 @@ import {
 } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { isReplicaId } from "./key.js";
+import type { StateStore } from "./state-store.js";
 import type { StateValue } from "./value.js";
 
 /**
@@ -157,6 +158,14 @@ export interface SharedStateOptions<V extends StateValue = StateValue> extends S
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * Where to keep the state across restarts: `openFileStore(path)` of
+   * `@xppg/state/store`, or any {@link StateStore}. The constructor loads
+   * what it holds; every change is written to it before `set` returns or
+   * `apply` emits. Call `close()` when done.
+   * @default undefined (memory only)
+   */
+  store?: StateStore;
 }
 
 /** Options with every default filled in and checked. */
@@ -229,6 +238,11 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
   if (options.merge !== undefined && typeof options.merge !== "function") {
     throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option merge must be a function.", { details: { option: "merge" } });
   }
+  if (options.store !== undefined && !isStore(options.store)) {
+    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option store must be a StateStore (load, write, wantsCompaction, compact, close).", {
+      details: { option: "store" },
+    });
+  }
   if (options.now !== undefined && typeof options.now !== "function") {
     throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option now must be a function returning ms since the epoch.", {
       details: { option: "now" },
@@ -271,4 +285,10 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
     reservedLocalSize,
     maxTiedWrites: limit(options.maxTiedWrites, "maxTiedWrites", DEFAULT_MAX_TIED_WRITES, 1),
   };
+}
+
+function isStore(store: unknown): store is StateStore {
+  if (typeof store !== "object" || store === null) return false;
+  const s = store as Record<string, unknown>;
+  return ["load", "write", "wantsCompaction", "compact", "close"].every((name) => typeof s[name] === "function");
 }

@@ -1,16 +1,18 @@
-import type { ChangeListener, StateChange } from "./change.js";
+import { ChangeListeners, type ChangeListener, type StateChange } from "./change.js";
 import { valuesEqual } from "./compare-values.js";
 import { lastVersionAtTime, nextVersion, sortByClock, timeOfVersion } from "./clock.js";
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
-import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { checkKey } from "./key.js";
 import { KeyBudget, ownerOf, type Owner, type OwnerChange } from "./key-budget.js";
 import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
 import { PendingWrites } from "./pending.js";
+import { loadSlots, storeCall, toStored } from "./persistence.js";
 import type { Replica } from "./replica.js";
 import { cutSnapshot } from "./snapshot-pieces.js";
 import { joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
 import { splitUpdate, type SplitLimits } from "./split-update.js";
+import type { StateStore } from "./state-store.js";
 import { Tombstones } from "./tombstones.js";
 import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
 import { checkValue, type StateValue } from "./value.js";
@@ -35,17 +37,40 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   readonly #options: ResolvedOptions<V>;
   readonly #maxRows: number;
   readonly #slots = new Map<string, Slot>();
-  readonly #listeners = new Set<ChangeListener<V>>();
+  readonly #listeners = new ChangeListeners<V>();
   readonly #budget = new KeyBudget();
   readonly #tombstones = new Tombstones();
   readonly #pending: PendingWrites;
+  readonly #store: StateStore | undefined;
   #seq = 0;
 
-  /** Throws `XPPG_ERR_STATE_INVALID_ARGUMENT` for an option out of range. */
+  /**
+   * Throws `XPPG_ERR_STATE_INVALID_ARGUMENT` for an option out of range,
+   * `XPPG_ERR_STATE_STORE_FAILED` when the `store` cannot be read.
+   */
   constructor(options: SharedStateOptions<V> = {}) {
     this.#options = resolveOptions(options);
     this.#maxRows = this.#options.merge === undefined ? 1 : this.#options.maxTiedWrites;
     this.#pending = new PendingWrites(this.#maxRows, this.#options.maxPendingSize);
+    this.#store = options.store;
+    if (this.#store !== undefined) this.#restore(this.#store);
+  }
+
+  /** Takes in what the store kept: no change events (nobody listens yet), nothing checked against the peers' shares. */
+  #restore(store: StateStore): void {
+    const loaded = loadSlots(store, this.#options as unknown as ResolvedOptions<StateValue>);
+    for (const [key, slot] of loaded) {
+      this.#slots.set(key, slot);
+      if (slot.value !== undefined) this.#budget.add(slot.owner ?? null, 1, slot.size);
+      else this.#tombstones.add(key, timeOfVersion(slot.version) + this.#options.tombstoneTtlMs);
+    }
+    if (loaded.size > 0) this.#seq = 1;
+    this.#collect();
+  }
+
+  /** Flushes and closes the `store` (a no-op without one); later changes throw `STORE_FAILED`. */
+  close(): void {
+    if (this.#store !== undefined) storeCall("close", () => (this.#store as StateStore).close());
   }
 
   /** This replica's id, written with every local change. */
@@ -164,15 +189,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
 
   /** Calls `listener` with the changes of every operation; returns a function that removes it. */
   on(event: "change", listener: ChangeListener<V>): () => void {
-    if (event !== "change" || typeof listener !== "function") {
-      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.on takes "change" and a function; got ${String(event)}.`);
-    }
-    // A wrapper, so the same function added twice is called twice and removed once per call.
-    const entry: ChangeListener<V> = (changes) => listener(changes);
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return this.#listeners.on(event, listener);
   }
 
   /** An update holding every key, deletes included, stamped with the current {@link seq}. */
@@ -380,6 +397,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
 
   #commit(slots: ReadonlyMap<string, Slot>, source: "local" | "remote", origin: unknown): readonly StateChange<V>[] {
     if (slots.size === 0) return [];
+    // Kept before it is held: a write the store refused changes nothing.
+    const store = this.#store;
+    if (store !== undefined) storeCall("write", () => store.write([...slots].map(([key, slot]) => toStored(key, slot))));
     this.#seq++;
     const changes: StateChange<V>[] = [];
     for (const [key, slot] of slots) {
@@ -413,25 +433,15 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       );
     }
     this.#collect();
-    if (changes.length > 0) this.#emit(Object.freeze(changes));
+    if (store !== undefined && store.wantsCompaction(this.#slots.size)) {
+      try {
+        store.compact([...this.#slots].map(([key, slot]) => toStored(key, slot)));
+      } catch {
+        // The log stays whole, only longer: the store asks again after a later write.
+      }
+    }
+    if (changes.length > 0) this.#listeners.emit(Object.freeze(changes));
     return changes;
   }
 
-  #emit(changes: readonly StateChange<V>[]): void {
-    let failure: { error: unknown } | undefined;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(changes);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    if (failure !== undefined) {
-      throw new StateError(
-        STATE_ERROR_CODES.LISTENER_FAILED,
-        `A "change" listener threw (${describe(failure.error)}). The change was made and the other listeners were called; fix the listener.`,
-        { cause: failure.error },
-      );
-    }
-  }
 }

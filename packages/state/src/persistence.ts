@@ -1,0 +1,60 @@
+import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import { checkKey } from "./key.js";
+import type { MergeFunction, ResolvedOptions } from "./options.js";
+import { resolveRows, slotSize, type Row, type Slot } from "./slot.js";
+import type { StateStore, StoredRow, StoredSlot } from "./state-store.js";
+import { checkValue, type StateValue } from "./value.js";
+
+/** A held slot as the store keeps it. */
+export function toStored(key: string, slot: Slot): StoredSlot {
+  return {
+    key,
+    version: slot.version,
+    owner: slot.owner,
+    rows: slot.rows.map((row): StoredRow => (row.value === undefined ? [row.writer] : [row.writer, row.value])),
+  };
+}
+
+/** Calls the store, turning whatever it throws into `STORE_FAILED`. */
+export function storeCall<T>(what: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof StateError && error.code === STATE_ERROR_CODES.STORE_FAILED) throw error;
+    throw new StateError(
+      STATE_ERROR_CODES.STORE_FAILED,
+      `The state store failed to ${what} (${describe(error)}). Nothing was changed; free disk space or fix the store, then retry.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Reads what `store` kept into slots, the last of each key winning. Keys and
+ * values are checked (and frozen) as if received, so a store edited by hand
+ * cannot put what a peer could not into the replica; a slot that fails is
+ * an error, not skipped (the store's checksums already caught torn writes).
+ */
+export function loadSlots(store: StateStore, options: ResolvedOptions<StateValue>): Map<string, Slot> {
+  const slots = new Map<string, Slot>();
+  const stored = storeCall("load", () => [...store.load()]);
+  for (const s of stored) {
+    try {
+      const key = checkKey(s.key, options.maxKeyLength, "A stored slot");
+      const rows: Row[] = s.rows.map((r) => {
+        if (r.length === 1) return { writer: r[0], value: undefined, size: 0 };
+        const checked = checkValue(r[1], options, `The stored value of key "${key}"`);
+        return { writer: r[0], value: checked.value, size: checked.size };
+      });
+      const value = resolveRows(key, rows, options.merge as MergeFunction | undefined, options);
+      slots.set(key, { version: s.version, rows, seq: 1, value, size: slotSize(key, { rows }), owner: value === undefined ? undefined : (s.owner ?? null) });
+    } catch (error) {
+      throw new StateError(
+        STATE_ERROR_CODES.STORE_FAILED,
+        `The state store holds a slot this replica refuses (${describe(error)}); was it written with other limits? Open it with the limits it was written with.`,
+        { cause: error },
+      );
+    }
+  }
+  return slots;
+}
