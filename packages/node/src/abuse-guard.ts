@@ -38,6 +38,8 @@ const STRIKE_CODES: ReadonlySet<string> = new Set([
   STATE_ERROR_CODES.VALUE_TOO_LARGE,
   STATE_ERROR_CODES.TOO_MANY_ENTRIES,
   STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
+  // A write to a key the sender's writer may not write (another peer's key, a bad signature, canWrite said no).
+  STATE_ERROR_CODES.WRITE_NOT_ALLOWED,
 ]);
 
 /** True for a reason that earns the peer a strike. */

@@ -325,6 +325,16 @@ export interface PlaygroundOptions {
    * @default 0
    */
   stateSyncIntervalMs?: number;
+  /**
+   * An application rule for the default `pg.state`: `(writer, key) =>
+   * boolean`, checked on every local and received write; false refuses it
+   * (a peer that sends one is dropped with a strike). Keys `@<peerId>/...`
+   * are writable only by that peer whatever this says. A writer id is
+   * proven only for those keys (they are signed); for shared keys it is
+   * what the write says.
+   * @default undefined (every shared key writable by all)
+   */
+  stateCanWrite?: (writer: string, key: string) => boolean;
 }
 
 /**

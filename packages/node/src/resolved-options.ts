@@ -45,6 +45,7 @@ const OPTION_KEYS = [
   "capabilities",
   "statePath",
   "stateSyncIntervalMs",
+  "stateCanWrite",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -141,6 +142,7 @@ export interface ResolvedOptions {
   /** Where the default `SharedState` is kept; undefined: memory only. */
   readonly statePath: string | undefined;
   readonly stateSyncIntervalMs: number;
+  readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -213,6 +215,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   }
   const stateSyncIntervalMs = o.stateSyncIntervalMs === undefined ? 0 : checkInteger(o.stateSyncIntervalMs, "stateSyncIntervalMs", CALL, "{ stateSyncIntervalMs: 100 }", 0);
   if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
+  const stateCanWrite =
+    o.stateCanWrite === undefined ? undefined : checkFunction<(writer: string, key: string) => boolean>(o.stateCanWrite, "stateCanWrite", CALL, '{ stateCanWrite: (writer, key) => !key.startsWith("config/") }');
+  if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
   return {
@@ -234,6 +239,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     offer,
     statePath: o.statePath,
     stateSyncIntervalMs,
+    stateCanWrite,
   };
 }
 

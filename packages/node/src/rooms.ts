@@ -7,7 +7,8 @@
 
 import type { XppgError } from "@xppg/errors";
 import { EnvelopeCodec } from "@xppg/framing";
-import { SharedState } from "@xppg/state";
+import { isPeerId, publicKeyFromPeerId, verifySignature } from "@xppg/secure";
+import { SharedState, type SharedStateOptions } from "@xppg/state";
 import { openFileStore } from "@xppg/state/store";
 import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
@@ -75,7 +76,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
   // The node carries any Replica; `pg.state` is typed as the default one's class.
   const store = o.statePath === undefined ? undefined : openFileStore(o.statePath, { syncIntervalMs: o.stateSyncIntervalMs });
-  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store });
+  // The default state's own keys (`@<peerId>/...`) are signed with the node's key and checked by every replica.
+  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store, ...stateOwnership(o) });
   const closeState = (): void => store?.close();
   const broadcast = (kind: string, payload: unknown): void => {
     for (const s of table.open.values()) void s.sendMessage(kind, payload);
@@ -166,6 +168,18 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
+}
+
+/** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
+function stateOwnership(o: ResolvedOptions): Pick<SharedStateOptions, "sign" | "verify" | "canWrite"> {
+  return {
+    sign: (data) => o.identity.sign(data),
+    verify: (writer, data, signature) => {
+      if (!isPeerId(writer)) return false;
+      return verifySignature(publicKeyFromPeerId(writer), data, signature);
+    },
+    canWrite: o.stateCanWrite,
+  };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

@@ -109,7 +109,7 @@ describe("Playground: hostile peers lose only their own connection", () => {
   it.each([
     ["a text without text", "text", { nottext: 1 }],
     ["an unknown reserved kind", "xppg/teleport", {}],
-    ["a malformed state update", "xppg/state", { update: { format: 2, seq: 0, entries: [["k", -5, "w", 1]] } }],
+    ["a malformed state update", "xppg/state", { update: { format: 3, seq: 0, entries: [["k", -5, "w", 1]] } }],
     ["a malformed file offer", "xppg/file-offer", { t: "../../etc", name: "x", size: 1 }],
     ["a file chunk out of order", "xppg/file-offer", null],
   ])("%s", async (_what, kind, payload) => {

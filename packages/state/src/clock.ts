@@ -1,5 +1,6 @@
 import { MAX_VERSION, VERSION_TICKS_PER_MS } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
+import { splitWriter } from "./ownership.js";
 import type { Row } from "./slot.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
 
@@ -61,12 +62,13 @@ export function sortByClock(
   const early: EarlyRow[] = [];
   for (let i = 0; i < update.entries.length; i++) {
     const entry = update.entries[i] as UpdateEntry;
-    const [key, version, writer] = entry;
+    const [key, version, signed] = entry;
+    const [writer, sig] = splitWriter(signed);
     const size = sizes[i] as number;
     if (version <= edge) {
       rows.push([entry, size]);
     } else if (version <= horizon) {
-      early.push({ key, version, row: { writer, value: entry.length === 4 ? entry[3] : undefined, size } });
+      early.push({ key, version, row: { writer, value: entry.length === 4 ? entry[3] : undefined, size, sig } });
     } else if (writer === origin) {
       throw new StateError(
         STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
@@ -78,4 +80,14 @@ export function sortByClock(
     // Else: a write forwarded from elsewhere, dated further ahead than any honest clock: dropped, no one blamed.
   }
   return { rows, early };
+}
+
+/** The error for a local write to a key already at {@link MAX_VERSION}. */
+export function versionExhausted(key: string): StateError {
+  return new StateError(
+    STATE_ERROR_CODES.VERSION_EXHAUSTED,
+    `Key "${key}" is at the highest version (${MAX_VERSION}) and cannot be written again. Use another key; ` +
+      "versions follow the clock, so only a clock set centuries ahead gets there.",
+    { details: { key } },
+  );
 }

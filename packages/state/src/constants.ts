@@ -2,7 +2,7 @@
  * Layout version of the {@link StateUpdate} objects this code writes and reads.
  * An update with another `format` is refused with `XPPG_ERR_STATE_UNSUPPORTED_FORMAT`.
  */
-export const UPDATE_FORMAT = 2;
+export const UPDATE_FORMAT = 3;
 
 /**
  * The highest version a key can reach. Versions are exact integers, so the

@@ -40,6 +40,11 @@ export const STATE_ERROR_CODES = {
   MERGE_FAILED: "XPPG_ERR_STATE_MERGE_FAILED",
   /** A change listener threw. The change itself was made. */
   LISTENER_FAILED: "XPPG_ERR_STATE_LISTENER_FAILED",
+  /**
+   * A write to a key its writer may not write: another peer's `@<peerId>/`
+   * key, a signature missing or wrong, or the `canWrite` option said no.
+   */
+  WRITE_NOT_ALLOWED: "XPPG_ERR_STATE_WRITE_NOT_ALLOWED",
   /** The `store` could not read or keep the state (disk full, a file that is not a state log, a closed store). Nothing was changed. */
   STORE_FAILED: "XPPG_ERR_STATE_STORE_FAILED",
   /** A constructor option or a method argument is out of range or of the wrong type. */

@@ -4,6 +4,8 @@ export { timeOfVersion, versionAtTime } from "./clock.js";
 export type { StateChange, ChangeListener } from "./change.js";
 export type { Replica } from "./replica.js";
 export type { StateStore, StoredSlot, StoredRow } from "./state-store.js";
+export { keyOwner, signingBytes, MAX_SIGNATURE_LENGTH } from "./ownership.js";
+export type { SignedWriter, WriteSigner, WriteVerifier, WritePolicy } from "./ownership.js";
 export { parseUpdate } from "./update.js";
 export type { StateUpdate, UpdateEntry, UpdateLimits } from "./update.js";
 export { splitUpdate, measureUpdate, measureEntry } from "./split-update.js";

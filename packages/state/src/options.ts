@@ -13,6 +13,7 @@ import {
 } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { isReplicaId } from "./key.js";
+import type { WritePolicy, WriteSigner, WriteVerifier } from "./ownership.js";
 import type { StateStore } from "./state-store.js";
 import type { StateValue } from "./value.js";
 
@@ -166,6 +167,26 @@ export interface SharedStateOptions<V extends StateValue = StateValue> extends S
    * @default undefined (memory only)
    */
   store?: StateStore;
+  /**
+   * Signs this replica's writes to its own keys (`@<replicaId>/...`). The
+   * node passes its identity's Ed25519 `sign`.
+   * @default undefined
+   */
+  sign?: WriteSigner;
+  /**
+   * Turns ownership on: a key `@<id>/...` may be written only by `id`, with
+   * its signature, checked by this function on every received write
+   * (`verify(writer, data, signature)`, false for a bad one); others'
+   * keys cannot be written here. Shared keys stay writable by all.
+   * @default undefined (no ownership)
+   */
+  verify?: WriteVerifier;
+  /**
+   * An application rule checked on every local and received write:
+   * `canWrite(writer, key)`; false refuses it (`WRITE_NOT_ALLOWED`).
+   * @default undefined (everything allowed)
+   */
+  canWrite?: WritePolicy;
 }
 
 /** Options with every default filled in and checked. */
@@ -208,6 +229,12 @@ export interface ResolvedOptions<V extends StateValue> {
   readonly maxPendingSize: number;
   /** See {@link SharedStateOptions.now}. */
   readonly now: () => number;
+  /** See {@link SharedStateOptions.sign}. */
+  readonly sign: WriteSigner | undefined;
+  /** See {@link SharedStateOptions.verify}. */
+  readonly verify: WriteVerifier | undefined;
+  /** See {@link SharedStateOptions.canWrite}. */
+  readonly canWrite: WritePolicy | undefined;
 }
 
 function limit(given: unknown, name: keyof SharedStateLimits, fallback: number, min: number): number {
@@ -243,6 +270,11 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
       details: { option: "store" },
     });
   }
+  for (const name of ["sign", "verify", "canWrite"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function") {
+      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} must be a function.`, { details: { option: name } });
+    }
+  }
   if (options.now !== undefined && typeof options.now !== "function") {
     throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option now must be a function returning ms since the epoch.", {
       details: { option: "now" },
@@ -275,6 +307,9 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
     maxClockSkewMs: limit(options.maxClockSkewMs, "maxClockSkewMs", DEFAULT_MAX_CLOCK_SKEW_MS, 0),
     maxPendingSize: limit(options.maxPendingSize, "maxPendingSize", DEFAULT_MAX_PENDING_SIZE, 0),
     now: options.now ?? Date.now,
+    sign: options.sign,
+    verify: options.verify,
+    canWrite: options.canWrite,
     maxKeyLength: limit(options.maxKeyLength, "maxKeyLength", DEFAULT_MAX_KEY_LENGTH, 0),
     maxReplicaIdLength,
     maxEntriesPerUpdate: limit(options.maxEntriesPerUpdate, "maxEntriesPerUpdate", DEFAULT_MAX_ENTRIES_PER_UPDATE, 1),

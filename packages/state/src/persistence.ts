@@ -1,6 +1,7 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey } from "./key.js";
 import type { MergeFunction, ResolvedOptions } from "./options.js";
+import { splitWriter } from "./ownership.js";
 import { resolveRows, slotSize, type Row, type Slot } from "./slot.js";
 import type { StateStore, StoredRow, StoredSlot } from "./state-store.js";
 import { checkValue, type StateValue } from "./value.js";
@@ -11,7 +12,10 @@ export function toStored(key: string, slot: Slot): StoredSlot {
     key,
     version: slot.version,
     owner: slot.owner,
-    rows: slot.rows.map((row): StoredRow => (row.value === undefined ? [row.writer] : [row.writer, row.value])),
+    rows: slot.rows.map((row): StoredRow => {
+      const writer = row.sig === undefined ? row.writer : ([row.writer, row.sig] as const);
+      return row.value === undefined ? [writer] : [writer, row.value];
+    }),
   };
 }
 
@@ -42,9 +46,11 @@ export function loadSlots(store: StateStore, options: ResolvedOptions<StateValue
     try {
       const key = checkKey(s.key, options.maxKeyLength, "A stored slot");
       const rows: Row[] = s.rows.map((r) => {
-        if (r.length === 1) return { writer: r[0], value: undefined, size: 0 };
+        const [writer, stored] = splitWriter(r[0]);
+        const sig = stored === undefined ? undefined : new Uint8Array(stored);
+        if (r.length === 1) return { writer, value: undefined, size: 0, sig };
         const checked = checkValue(r[1], options, `The stored value of key "${key}"`);
-        return { writer: r[0], value: checked.value, size: checked.size };
+        return { writer, value: checked.value, size: checked.size, sig };
       });
       const value = resolveRows(key, rows, options.merge as MergeFunction | undefined, options);
       slots.set(key, { version: s.version, rows, seq: 1, value, size: slotSize(key, { rows }), owner: value === undefined ? undefined : (s.owner ?? null) });

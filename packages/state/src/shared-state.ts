@@ -1,11 +1,12 @@
 import { ChangeListeners, type ChangeListener, type StateChange } from "./change.js";
 import { valuesEqual } from "./compare-values.js";
-import { lastVersionAtTime, nextVersion, sortByClock, timeOfVersion } from "./clock.js";
+import { lastVersionAtTime, nextVersion, sortByClock, timeOfVersion, versionExhausted } from "./clock.js";
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { checkKey } from "./key.js";
 import { KeyBudget, ownerOf, type Owner, type OwnerChange } from "./key-budget.js";
 import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
+import { authorizeLocal, checkReceivedWrites, splitWriter } from "./ownership.js";
 import { PendingWrites } from "./pending.js";
 import { loadSlots, storeCall, toStored } from "./persistence.js";
 import type { Replica } from "./replica.js";
@@ -267,6 +268,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   apply(input: unknown, origin?: unknown): readonly StateChange<V>[] {
     // The checks of validateUpdate, keeping the size counted for each value so staging need not walk it again.
     const { update, sizes } = parseSizedUpdate(input, this.#options);
+    checkReceivedWrites(update.entries, this.#options);
     this.#collect();
     const now = this.#options.now();
     const { rows, early } = sortByClock(update, sizes, origin, now, this.#options.maxClockSkewMs);
@@ -338,10 +340,11 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   #stage(rows: readonly [UpdateEntry, number][], now: number): Map<string, Staged> {
     const staged = new Map<string, Staged>();
     for (const [entry, size] of rows) {
-      const [key, version, writer] = entry;
+      const [key, version, signed] = entry;
+      const [writer, sig] = splitWriter(signed);
       const current = staged.get(key) ?? this.#held(key, now);
       const value = entry.length === 4 ? entry[3] : undefined;
-      const row: Row = { writer, value, size };
+      const row: Row = { writer, value, size, sig };
       if (current === undefined || version > current.version) {
         staged.set(key, { version, rows: [row] });
       } else if (version === current.version) {
@@ -357,15 +360,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const held = this.#slots.get(key);
     const now = this.#options.now();
     const version = nextVersion(held?.version ?? 0, now);
-    if (version > MAX_VERSION) {
-      throw new StateError(
-        STATE_ERROR_CODES.VERSION_EXHAUSTED,
-        `Key "${key}" is at the highest version (${MAX_VERSION}) and cannot be written again. Use another key; ` +
-          "versions follow the clock, so only a clock set centuries ahead gets there.",
-        { details: { key } },
-      );
-    }
-    const rows = [row];
+    if (version > MAX_VERSION) throw versionExhausted(key);
+    const sig = authorizeLocal(key, version, row.writer, row.value, this.#options);
+    const rows = [sig === undefined ? row : { ...row, sig }];
     const size = slotSize(key, { rows });
     const wasLive = held?.value !== undefined;
     const live = row.value !== undefined;

@@ -11,6 +11,8 @@ export interface Row {
   readonly value: StateValue | undefined;
   /** Approximate encoded size of the value, in bytes (0 for a delete). */
   readonly size: number;
+  /** The writer's signature of this write (keys `@<writer>/...`); see `ownership.ts`. */
+  readonly sig?: Uint8Array | undefined;
 }
 
 /**
@@ -82,13 +84,19 @@ export function joinRows(rows: readonly Row[], row: Row, maxRows: number): reado
 /** Approximate bytes a slot holds (key, version, writers and values), for `maxTotalSize`. */
 export function slotSize(key: string, slot: Pick<Slot, "rows">): number {
   let size = stringSize(key) + 9;
-  for (const row of slot.rows) size += stringSize(row.writer) + row.size;
+  for (const row of slot.rows) size += rowSize(row);
   return size;
+}
+
+/** Approximate bytes of a row's writer, signature and value. */
+export function rowSize(row: Row): number {
+  return stringSize(row.writer) + row.size + (row.sig === undefined ? 0 : row.sig.length + 4);
 }
 
 /** A held row as an update row. */
 export function toEntry(key: string, version: number, row: Row): UpdateEntry {
-  return row.value === undefined ? [key, version, row.writer] : [key, version, row.writer, row.value];
+  const writer = row.sig === undefined ? row.writer : ([row.writer, row.sig] as const);
+  return row.value === undefined ? [key, version, writer] : [key, version, writer, row.value];
 }
 
 /**

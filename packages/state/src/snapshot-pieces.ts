@@ -1,6 +1,6 @@
 import { UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
-import { toEntry, type Slot } from "./slot.js";
+import { rowSize, toEntry, type Slot } from "./slot.js";
 import { UPDATE_OVERHEAD, type SplitLimits } from "./split-update.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
 import { stringSize } from "./value.js";
@@ -29,7 +29,7 @@ export function* cutSnapshot(
     if (skip(slot)) continue;
     for (const row of slot.rows) {
       // The measure of measureEntry, from the size counted when the value was stored.
-      const size = 1 + stringSize(key) + 9 + stringSize(row.writer) + row.size;
+      const size = 1 + stringSize(key) + 9 + rowSize(row);
       if (rows.length > 0 && (rows.length >= maxEntries || bytes + size > maxBytes)) {
         yield { format: UPDATE_FORMAT, seq: seq(), entries: rows };
         sent = true;

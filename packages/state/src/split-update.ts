@@ -1,5 +1,6 @@
 import { UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
+import { splitWriter } from "./ownership.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
 import { measureValue, stringSize } from "./value.js";
 
@@ -25,7 +26,8 @@ export const UPDATE_OVERHEAD = 32;
 export function measureEntry(entry: UpdateEntry): number {
   const [key, , writer] = entry;
   const value = entry.length === 4 ? measureValue(entry[3]) : 0;
-  return 1 + stringSize(key) + 9 + stringSize(writer) + value;
+  const [id, sig] = splitWriter(writer);
+  return 1 + stringSize(key) + 9 + stringSize(id) + (sig === undefined ? 0 : sig.length + 4) + value;
 }
 
 /** Approximate MessagePack size of a whole update, in bytes (an upper bound). */

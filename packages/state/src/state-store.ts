@@ -1,10 +1,12 @@
+import type { SignedWriter } from "./ownership.js";
 import type { StateValue } from "./value.js";
 
 /**
  * One write kept on disk: by `writer`, a value, or a delete when there is
- * none. `[writer]` is a delete, `[writer, value]` a write.
+ * none. `[writer]` is a delete, `[writer, value]` a write; a signed write
+ * has `[writer, signature]` in place of the writer id, as on the wire.
  */
-export type StoredRow = readonly [writer: string] | readonly [writer: string, value: StateValue];
+export type StoredRow = readonly [writer: string | SignedWriter] | readonly [writer: string | SignedWriter, value: StateValue];
 
 /**
  * Everything a replica holds for one key, as a {@link StateStore} keeps it:

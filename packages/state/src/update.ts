@@ -1,25 +1,28 @@
 import { MAX_VERSION, UPDATE_FORMAT } from "./constants.js";
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey, isReplicaId } from "./key.js";
-import { checkValue, type StateValue } from "./value.js";
+import { MAX_SIGNATURE_LENGTH, type SignedWriter } from "./ownership.js";
+import { checkValue, isBytes, type StateValue } from "./value.js";
 
 /**
  * One row of an update: a write of `key` at `version` by the replica
  * `writer`. Four elements carry a value; three are a delete (a tombstone).
+ * A signed write (keys `@<writer>/...`) has `[writer, signature]` in place
+ * of the writer id.
  *
  * Rows are independent: any subset of an update, in any order, is itself a
  * valid update, which is what lets {@link splitUpdate} cut one in pieces.
  */
 export type UpdateEntry =
-  | readonly [key: string, version: number, writer: string, value: StateValue]
-  | readonly [key: string, version: number, writer: string];
+  | readonly [key: string, version: number, writer: string | SignedWriter, value: StateValue]
+  | readonly [key: string, version: number, writer: string | SignedWriter];
 
 /**
  * What {@link SharedState.snapshot} and {@link SharedState.delta} return and
  * {@link SharedState.apply} takes: plain data, ready for MessagePack.
  *
  * ```
- * { format: 2, seq: 42, entries: [["height", 1843200000000000, "peer-a", 2], ["old", 1843200000000003, "peer-b"]] }
+ * { format: 3, seq: 42, entries: [["height", 1843200000000000, "peer-a", 2], ["old", 1843200000000003, "peer-b"]] }
  * ```
  */
 export interface StateUpdate {
@@ -70,10 +73,16 @@ function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEn
   if (!Array.isArray(row) || (row.length !== 3 && row.length !== 4)) {
     throw invalid(`entry ${index} is not an array [key, version, writer] or [key, version, writer, value]`, { index });
   }
-  const [rawKey, version, writer] = row as unknown[];
+  const [rawKey, version, rawWriter] = row as unknown[];
   const key = checkKey(rawKey, limits.maxKeyLength, `Received state update entry ${index}`);
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || version > MAX_VERSION) {
     throw invalid(`entry ${index} (key "${key}") has version ${String(version)}; a version is an integer from 1 to ${MAX_VERSION}`, { index, key });
+  }
+  const signed = Array.isArray(rawWriter);
+  const writer: unknown = signed ? (rawWriter as unknown[])[0] : rawWriter;
+  const sig: unknown = signed ? (rawWriter as unknown[])[1] : undefined;
+  if (signed && ((rawWriter as unknown[]).length !== 2 || !isBytes(sig) || sig.length === 0 || sig.length > MAX_SIGNATURE_LENGTH)) {
+    throw invalid(`entry ${index} (key "${rawKey as string}") has a signed writer that is not [writer, signature of 1 to ${MAX_SIGNATURE_LENGTH} bytes]`, { index });
   }
   if (!isReplicaId(writer, limits.maxReplicaIdLength)) {
     throw invalid(`entry ${index} (key "${key}") names no valid writer (a non-empty string of at most ${limits.maxReplicaIdLength} characters)`, {
@@ -81,9 +90,10 @@ function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEn
       key,
     });
   }
-  if (row.length === 3) return { entry: Object.freeze([key, version, writer] as const), size: 0 };
+  const who: string | SignedWriter = signed ? Object.freeze([writer, new Uint8Array(sig as Uint8Array)] as const) : writer;
+  if (row.length === 3) return { entry: Object.freeze([key, version, who] as const), size: 0 };
   const { value, size } = checkValue((row as unknown[])[3], limits, `The value of key "${key}" in received state update entry ${index}`);
-  return { entry: Object.freeze([key, version, writer, value] as const), size };
+  return { entry: Object.freeze([key, version, who, value] as const), size };
 }
 
 function parse(input: unknown, limits: UpdateLimits): SizedUpdate {

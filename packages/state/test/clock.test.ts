@@ -10,7 +10,7 @@ const SKEW = 300_000;
 const edgeAt = (now: number): number => versionAtTime(now + SKEW) + 1023;
 
 function update(...entries: unknown[]): StateUpdate {
-  return { format: 2, seq: 1, entries } as unknown as StateUpdate;
+  return { format: 3, seq: 1, entries } as unknown as StateUpdate;
 }
 
 /** A clock the test moves by hand. */

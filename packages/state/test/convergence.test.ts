@@ -33,6 +33,19 @@ describe("convergence under a seeded, lossy, reordering, duplicating network", (
     for (const replica of replicas) expect(replica.pending).toBe(0);
   });
 
+  it("converges with ownership on (signed own keys, forgeries refused) and tombstones collected", () => {
+    for (const seed of SEEDS.slice(0, 20)) {
+      const { replicas, stats } = simulate({ seed, replicas: 4, steps: 400, keys: 4, drop: 0.2, duplicate: 0.2, ownership: true, tombstoneTtlMs: 60 });
+      expectConverged(replicas, seed);
+      expect(stats.forgeriesRefused).toBeGreaterThan(0);
+      for (const replica of replicas) {
+        for (const key of replica.keys()) if (key.startsWith("@")) expect(key.startsWith("@r")).toBe(true);
+        // Only deletes of the last 60 steps are remembered.
+        expect(replica.tombstones).toBeLessThanOrEqual(4 * 4 + 4 * 4);
+      }
+    }
+  });
+
   it("the skewed runs do make replicas hold writes back for their clock", () => {
     let heldBack = 0;
     for (const seed of SEEDS.slice(0, 15)) heldBack += simulate({ seed, replicas: 4, steps: 400, keys: 4, drop: 0.2, duplicate: 0.2, clockSkewMs: 50 }).stats.heldBack;

@@ -37,7 +37,7 @@ describe("openFileStore", () => {
     // The next local write is above what was kept, and a late older write does not bring a deleted key back.
     again.set("n", 2);
     expect(again.versionOf("n")).toBeGreaterThan(versions[0] as number);
-    expect(again.apply({ format: 2, seq: 1, entries: [["gone", 1, "z", "old"]] }, "z")).toEqual([]);
+    expect(again.apply({ format: 3, seq: 1, entries: [["gone", 1, "z", "old"]] }, "z")).toEqual([]);
     // The key received from b is still charged to b.
     expect(again.snapshot().entries.length).toBe(4);
     again.close();

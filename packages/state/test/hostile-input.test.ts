@@ -9,7 +9,7 @@ import { expectStateError } from "./helpers/expect-state-error.js";
 const C = STATE_ERROR_CODES;
 
 function update(...entries: unknown[]): unknown {
-  return { format: 2, seq: 1, entries };
+  return { format: 3, seq: 1, entries };
 }
 
 /** Expects `apply(input)` to throw `code` and to leave the state, its seq and its listeners untouched. */
@@ -36,12 +36,13 @@ describe("malformed updates", () => {
     ["bytes", new Uint8Array(4), C.INVALID_UPDATE],
     ["no format", { seq: 1, entries: [] }, C.INVALID_UPDATE],
     ["a string format", { format: "1", seq: 1, entries: [] }, C.INVALID_UPDATE],
-    ["a future format", { format: 3, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
+    ["a future format", { format: 4, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
     ["the older format 1 (versions that were counters)", { format: 1, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
-    ["a negative seq", { format: 2, seq: -1, entries: [] }, C.INVALID_UPDATE],
-    ["a fractional seq", { format: 2, seq: 0.5, entries: [] }, C.INVALID_UPDATE],
-    ["an unsafe seq", { format: 2, seq: 2 ** 60, entries: [] }, C.INVALID_UPDATE],
-    ["entries as an object", { format: 2, seq: 1, entries: { 0: ["k", 1, "w", 1] } }, C.INVALID_UPDATE],
+    ["format 2 (no signed writers)", { format: 2, seq: 1, entries: [] }, C.UNSUPPORTED_FORMAT],
+    ["a negative seq", { format: 3, seq: -1, entries: [] }, C.INVALID_UPDATE],
+    ["a fractional seq", { format: 3, seq: 0.5, entries: [] }, C.INVALID_UPDATE],
+    ["an unsafe seq", { format: 3, seq: 2 ** 60, entries: [] }, C.INVALID_UPDATE],
+    ["entries as an object", { format: 3, seq: 1, entries: { 0: ["k", 1, "w", 1] } }, C.INVALID_UPDATE],
     ["an entry that is not an array", update({ key: "k" }), C.INVALID_UPDATE],
     ["an entry of 2 elements", update(["k", 1]), C.INVALID_UPDATE],
     ["an entry of 5 elements", update(["k", 1, "w", 1, 1]), C.INVALID_UPDATE],
@@ -91,7 +92,7 @@ describe("malformed updates", () => {
 
   it("refuses an object whose getter throws, or a Proxy that throws, as INVALID_UPDATE", () => {
     const state = new SharedState({ now: STOPPED_CLOCK });
-    const getter = Object.defineProperty({ format: 2, seq: 1 }, "entries", {
+    const getter = Object.defineProperty({ format: 3, seq: 1 }, "entries", {
       enumerable: true,
       get() {
         throw new Error("trap");
@@ -121,9 +122,9 @@ describe("malformed updates", () => {
 
   it("ignores fields it does not know, and reads only own properties", () => {
     const state = new SharedState({ now: STOPPED_CLOCK });
-    const inherited = Object.create({ format: 2, seq: 1, entries: [] }) as object;
+    const inherited = Object.create({ format: 3, seq: 1, entries: [] }) as object;
     expectRefused(state, inherited, C.INVALID_UPDATE);
-    state.apply({ format: 2, seq: 1, entries: [["k", 1, "w", 1]], signature: new Uint8Array(64) });
+    state.apply({ format: 3, seq: 1, entries: [["k", 1, "w", 1]], signature: new Uint8Array(64) });
     expect(state.get("k")).toBe(1);
   });
 });
@@ -165,7 +166,7 @@ describe("limits", () => {
     state.apply(update(["a", 1, "w", 1], ["b", 1, "w", 1]));
     const rows = new Array(3);
     expectRefused(state, update(...rows), C.TOO_MANY_ENTRIES);
-    const pieces = state.splitUpdate({ format: 2, seq: 1, entries: [["x", 1, "w", 1], ["y", 1, "w", 1], ["z", 1, "w", 1]] });
+    const pieces = state.splitUpdate({ format: 3, seq: 1, entries: [["x", 1, "w", 1], ["y", 1, "w", 1], ["z", 1, "w", 1]] });
     expect(pieces.map((p) => p.entries.length)).toEqual([2, 1]);
   });
 

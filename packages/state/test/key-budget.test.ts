@@ -5,7 +5,7 @@ import { expectStateError } from "./helpers/expect-state-error.js";
 const C = STATE_ERROR_CODES;
 
 function update(entries: unknown[]): StateUpdate {
-  return { format: 2, seq: 1, entries } as unknown as StateUpdate;
+  return { format: 3, seq: 1, entries } as unknown as StateUpdate;
 }
 
 /** A clock the test moves by hand. */

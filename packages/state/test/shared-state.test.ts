@@ -303,14 +303,14 @@ describe("SharedState replication", () => {
     const b = new SharedState({ now: STOPPED_CLOCK, replicaId: "b" });
     for (const piece of byBytes.reverse()) b.apply(piece);
     expect(b.toJSON()).toEqual(a.toJSON());
-    expect(a.splitUpdate(a.delta(a.seq))).toEqual([{ format: 2, seq: a.seq, entries: [] }]);
+    expect(a.splitUpdate(a.delta(a.seq))).toEqual([{ format: 3, seq: a.seq, entries: [] }]);
   });
 
   it("validateUpdate returns a frozen copy of a good update", () => {
     const state = new SharedState({ now: STOPPED_CLOCK });
-    const input = { format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]], extra: "ignored" };
+    const input = { format: 3, seq: 3, entries: [["k", 1, "w", { a: 1 }]], extra: "ignored" };
     const update = state.validateUpdate(input);
-    expect(update).toEqual({ format: 2, seq: 3, entries: [["k", 1, "w", { a: 1 }]] });
+    expect(update).toEqual({ format: 3, seq: 3, entries: [["k", 1, "w", { a: 1 }]] });
     expect(Object.isFrozen(update.entries[0])).toBe(true);
     expect(update.entries[0]?.[3]).not.toBe(input.entries[0]?.[3]);
   });

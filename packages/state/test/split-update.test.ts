@@ -3,7 +3,7 @@ import { measureUpdate, splitUpdate, STATE_ERROR_CODES, type StateUpdate } from 
 import { expectStateError } from "./helpers/expect-state-error.js";
 
 const big: StateUpdate = {
-  format: 2,
+  format: 3,
   seq: 9,
   entries: [
     ["a", 1, "w", "x".repeat(500)],

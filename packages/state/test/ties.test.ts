@@ -9,7 +9,7 @@ function concurrentWrites(values: Record<string, unknown>): StateUpdate[] {
     const state = new SharedState({ now: STOPPED_CLOCK, replicaId: writer });
     if (value === undefined) {
       state.set("k", 0);
-      return { format: 2, seq: 1, entries: [["k", 1, writer]] };
+      return { format: 3, seq: 1, entries: [["k", 1, writer]] };
     }
     state.set("k", value as number);
     return state.snapshot();
@@ -36,9 +36,9 @@ describe("ties without a merge function", () => {
   });
 
   it("one writer with two values at one version (a reused id) settles on the greater value", () => {
-    const a: StateUpdate = { format: 2, seq: 1, entries: [["k", 1, "w", "apple"]] };
-    const b: StateUpdate = { format: 2, seq: 1, entries: [["k", 1, "w", "banana"]] };
-    const tomb: StateUpdate = { format: 2, seq: 1, entries: [["k", 1, "w"]] };
+    const a: StateUpdate = { format: 3, seq: 1, entries: [["k", 1, "w", "apple"]] };
+    const b: StateUpdate = { format: 3, seq: 1, entries: [["k", 1, "w", "banana"]] };
+    const tomb: StateUpdate = { format: 3, seq: 1, entries: [["k", 1, "w"]] };
     expect(applyAll(new SharedState({ now: STOPPED_CLOCK }), [a, b, tomb]).get("k")).toBe("banana");
     expect(applyAll(new SharedState({ now: STOPPED_CLOCK }), [tomb, b, a]).get("k")).toBe("banana");
   });

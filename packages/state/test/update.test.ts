@@ -24,7 +24,7 @@ const receivedArb: fc.Arbitrary<StateValue> = fc.oneof(
 );
 
 function update(...entries: unknown[]): unknown {
-  return { format: 2, seq: 1, entries };
+  return { format: 3, seq: 1, entries };
 }
 
 /** `maxTotalSize` with all of it open to received updates (no room kept for local writes, no per-peer share below it). */

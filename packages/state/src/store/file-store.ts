@@ -62,11 +62,15 @@ function toRecord(slot: StoredSlot): Record {
   return [slot.key, slot.version, slot.owner ?? null, slot.rows as StoredRow[]];
 }
 
+function isWriter(w: unknown): boolean {
+  return typeof w === "string" || (Array.isArray(w) && w.length === 2 && typeof w[0] === "string" && w[1] instanceof Uint8Array);
+}
+
 function fromRecord(path: string, raw: unknown): StoredSlot {
   if (!Array.isArray(raw) || raw.length !== 4) throw failed(path, "holds a record that is not a slot: it was not written by this code");
   const [key, version, owner, rows] = raw as unknown[];
   const ownerOk = owner === undefined || owner === null || typeof owner === "string";
-  const rowsOk = Array.isArray(rows) && rows.every((r) => Array.isArray(r) && (r.length === 1 || r.length === 2) && typeof r[0] === "string");
+  const rowsOk = Array.isArray(rows) && rows.every((r) => Array.isArray(r) && (r.length === 1 || r.length === 2) && isWriter(r[0]));
   if (typeof key !== "string" || typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || !ownerOk || !rowsOk) {
     throw failed(path, "holds a malformed slot record: it was not written by this code");
   }

@@ -1,5 +1,6 @@
 import { expect } from "vitest";
-import { SharedState, versionAtTime, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
+import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyPairKeyObjectResult } from "node:crypto";
+import { SharedState, signingBytes, STATE_ERROR_CODES, versionAtTime, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
 import { Random } from "./random.js";
 import { sameState } from "./canonical.js";
 
@@ -22,6 +23,15 @@ export interface SimulationOptions {
    * clock; the others, whose clocks are behind, must hold it back, not refuse it.
    */
   clockSkewMs?: number;
+  /**
+   * Ownership on: every replica signs its writes to `@r<i>/...` keys and
+   * verifies others'; half the writes go to the writer's own namespace, and
+   * some steps a replica forges a write to another's key, which must be
+   * refused (`WRITE_NOT_ALLOWED`) with nothing changed.
+   */
+  ownership?: boolean;
+  /** Tombstones are collected this many ms (steps) after their delete. */
+  tombstoneTtlMs?: number;
 }
 
 interface Message {
@@ -79,14 +89,22 @@ export interface SimulationStats {
   edgeWrites: number;
   /** Deliveries after which the receiver held writes back for its clock to catch up. */
   heldBack: number;
+  /** Forged writes refused. */
+  forgeriesRefused: number;
 }
 
 export function simulate(options: SimulationOptions): { replicas: SharedState[]; stats: SimulationStats } {
-  const stats: SimulationStats = { delivered: 0, dropped: 0, duplicated: 0, ties: 0, edgeWrites: 0, heldBack: 0 };
+  const stats: SimulationStats = { delivered: 0, dropped: 0, duplicated: 0, ties: 0, edgeWrites: 0, heldBack: 0, forgeriesRefused: 0 };
   const random = new Random(options.seed);
   const skew = options.clockSkewMs;
   let base = 1_800_000_000_000;
   const offsets = Array.from({ length: options.replicas }, () => (skew === undefined ? 0 : random.int(skew)));
+  const keyPairs = options.ownership === true ? Array.from({ length: options.replicas }, () => generateKeyPairSync("ed25519")) : [];
+  const verify = (writer: string, data: Uint8Array, sig: Uint8Array): boolean => {
+    const pair = keyPairs[Number(writer.slice(1))];
+    return pair !== undefined && /^r\d+$/.test(writer) && cryptoVerify(null, data, pair.publicKey, sig);
+  };
+  const signer = (i: number) => (data: Uint8Array) => new Uint8Array(cryptoSign(null, data, (keyPairs[i] as KeyPairKeyObjectResult).privateKey));
   const replicas = Array.from(
     { length: options.replicas },
     (_, i) =>
@@ -94,6 +112,8 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
         replicaId: `r${i}`,
         merge: options.merge,
         maxTiedWrites: options.maxTiedWrites,
+        ...(options.tombstoneTtlMs === undefined ? {} : { tombstoneTtlMs: options.tombstoneTtlMs, now: () => base }),
+        ...(options.ownership === true ? { sign: signer(i), verify } : {}),
         ...(skew === undefined ? {} : { now: () => base + (offsets[i] as number), maxClockSkewMs: skew }),
       }),
   );
@@ -112,17 +132,35 @@ export function simulate(options: SimulationOptions): { replicas: SharedState[];
   // lastSent[from][to]: the seq of the last delta `from` pushed to `to`.
   const lastSent = replicas.map(() => replicas.map(() => 0));
   const inFlight: Message[] = [];
-  const key = (): string => `k${random.int(options.keys)}`;
+  const shared = (): string => `k${random.int(options.keys)}`;
+  let writer = 0;
+  const key = (): string => (options.ownership === true && random.chance(0.5) ? `@r${writer}/k${random.int(options.keys)}` : shared());
 
   for (let step = 0; step < options.steps; step++) {
     base++;
     const roll = random.next();
     const from = random.int(replicas.length);
     const replica = replicas[from] as SharedState;
+    writer = from;
+    if (options.ownership === true && random.chance(0.05)) {
+      // A forger: a write to another replica's key, unsigned or signed with its own key, sent straight to a third.
+      const victim = (from + 1) % replicas.length;
+      const to = (from + 2) % replicas.length;
+      const k = `@r${victim}/k0`;
+      const version = versionAtTime(base) + 1000;
+      const sig = random.chance(0.5) ? signer(from)(signingBytes(k, version, `r${victim}`, "forged")) : undefined;
+      const target = replicas[to] as SharedState;
+      const before = target.versionOf(k);
+      expect(() => target.apply({ format: 3, seq: 1, entries: [[k, version, sig === undefined ? `r${victim}` : [`r${victim}`, sig], "forged"]] }, `r${from}`)).toThrow(
+        expect.objectContaining({ code: STATE_ERROR_CODES.WRITE_NOT_ALLOWED }),
+      );
+      expect(target.versionOf(k)).toBe(before);
+      stats.forgeriesRefused++;
+    }
     if (skew !== undefined && random.chance(0.05)) {
       // The hostile peer: a write dated as far ahead as this replica accepts.
       const edge = versionAtTime(base + (offsets[from] as number) + skew) + 1023;
-      replica.apply({ format: 2, seq: 1, entries: [[key(), edge, "mallory", random.pick(VALUES)]] }, "mallory");
+      replica.apply({ format: 3, seq: 1, entries: [[key(), edge, "mallory", random.pick(VALUES)]] }, "mallory");
       stats.edgeWrites++;
     }
     if (skew !== undefined) replica.releasePending();
