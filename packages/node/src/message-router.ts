@@ -46,7 +46,7 @@ export class MessageRouter {
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${envelope.destination} to this node; it is disconnected.`);
     }
     if (isReservedKind(kind)) {
-      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST) return o.stateSync.handle(session, kind, envelope.payload);
+      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, envelope.payload);
       if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
       // A presence travels like any broadcast; the mesh room reads it instead of a handler.
       if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);

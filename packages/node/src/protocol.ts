@@ -42,6 +42,7 @@ export const KIND = {
   PONG: "xppg/pong",
   STATE: "xppg/state",
   STATE_REQUEST: "xppg/state-request",
+  STATE_HELLO: "xppg/state-hello",
   FILE_OFFER: "xppg/file-offer",
   FILE_CHUNK: "xppg/file-chunk",
   FILE_END: "xppg/file-end",

@@ -4,6 +4,8 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
+import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
+import { Turns, nextTurnOfLoop, settlesWithin } from "./state-turns.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /** Limits on how state moves between peers (`limits.*` of the Playground options; see `PlaygroundLimits` for each). */
@@ -74,42 +76,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A snapshot send whose peer has not taken a piece in this long gives its turn to the others until it does. */
 const YIELD_TURN_AFTER_MS = 1000;
 
-const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** True when `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A counting semaphore: at most `size` holders, the rest wait in order. */
-class Turns {
-  #free: number;
-  readonly #queue: (() => void)[] = [];
-  constructor(size: number) {
-    this.#free = size;
-  }
-  async take(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#queue.push(resolve));
-  }
-  give(): void {
-    const next = this.#queue.shift();
-    if (next !== undefined) next();
-    else this.#free++;
-  }
-}
-
 /**
  * Carries a {@link Replica} between peers without knowing its merge rules:
  * a snapshot to each peer on join and on request, then (by default) deltas
@@ -123,7 +89,12 @@ class Turns {
  * limited per peer by `stateRequestsPerMinute`. Writes the replica holds
  * back for its clock are released on a timer.
  *
- * Wire: `xppg/state` `{ update, reply?, last? }`, `xppg/state-request` `{ rid }`.
+ * On join each side sends `xppg/state-hello` `{ epoch, have? }` (what it
+ * holds of the other) and answers the other's with a delta since `have`,
+ * or the whole state (see `state-knowledge.ts`).
+ *
+ * Wire: `xppg/state` `{ update, reply?, last?, upto?, init? }`,
+ * `xppg/state-hello` `{ epoch, have?: { epoch, seq } }`, `xppg/state-request` `{ rid }`.
  */
 export class StateSync {
   readonly #state: Replica;
@@ -141,6 +112,9 @@ export class StateSync {
   #releaseAt = Number.POSITIVE_INFINITY;
   #closed = false;
   #off: () => void;
+  /** This run's sync epoch: a peer's "I hold your state up to seq S" counts only within one. */
+  readonly #epoch = globalThis.crypto.randomUUID();
+  readonly #known = new KnownPeers();
 
   constructor(state: Replica, host: StateSyncHost) {
     this.#state = state;
@@ -174,22 +148,24 @@ export class StateSync {
       this.#flushScheduled = false;
       const delta = this.#state.delta(this.#sentSeq);
       this.#sentSeq = delta.seq;
-      void this.#broadcastPieces(this.#pieces(delta));
+      void this.#broadcastPieces(this.#pieces(delta), delta.seq);
     });
   }
 
   /** Sends the pieces of a delta to every peer, one piece per turn of the event loop (a large learnt snapshot is forwarded too). */
-  async #broadcastPieces(pieces: readonly { readonly seq: number }[]): Promise<void> {
+  async #broadcastPieces(pieces: readonly { readonly seq: number }[], upto: number): Promise<void> {
     for (let i = 0; i < pieces.length; i++) {
       if (this.#closed) return;
       if (i > 0) await nextTurnOfLoop();
-      this.#host.broadcast(KIND.STATE, { update: pieces[i] });
+      // The last piece says: with this, a peer that was in sync holds everything up to `upto`.
+      this.#host.broadcast(KIND.STATE, i === pieces.length - 1 ? { update: pieces[i], upto } : { update: pieces[i] });
     }
   }
 
-  /** A peer completed its handshake: send it everything. */
+  /** A peer completed its handshake: tell it what this node holds of its state (sync step 1); it answers with what is missing. */
   peerJoined(session: PeerSession): void {
-    void this.push(session);
+    const have = this.#known.have(session.peerId);
+    void session.sendMessage(KIND.STATE_HELLO, have === undefined ? { epoch: this.#epoch } : { epoch: this.#epoch, have });
   }
 
   #budget(session: PeerSession): PeerBudget {
@@ -228,11 +204,15 @@ export class StateSync {
    * then the event loop turns before the next. Waits for one of the
    * node-wide snapshot turns first.
    */
-  async push(session: PeerSession, reply?: number): Promise<void> {
+  async push(session: PeerSession, reply?: number, initial?: { since: number | undefined }): Promise<void> {
     await this.#turns.take();
     try {
       const limits = { maxBytes: this.#maxPieceBytes() };
-      const pieces = this.#state.snapshotPieces?.(limits) ?? this.#pieces(this.#state.snapshot());
+      // Everything up to this seq is in what follows (a key changed while it is read goes out as a delta too).
+      const upto = this.#state.seq;
+      const since = initial?.since;
+      const pieces =
+        since !== undefined ? this.#pieces(this.#state.delta(since, session.peerId)) : (this.#state.snapshotPieces?.(limits) ?? this.#pieces(this.#state.snapshot()));
       const iterator = pieces[Symbol.iterator]();
       let next = iterator.next();
       while (next.done !== true) {
@@ -241,7 +221,9 @@ export class StateSync {
         await this.#pace(session, sizeOf(piece, limits.maxBytes));
         if (session.isClosed || this.#closed) return;
         next = iterator.next();
-        const sent = session.sendMessage(KIND.STATE, reply === undefined ? { update: piece } : { update: piece, reply, last: next.done === true });
+        const last = next.done === true;
+        const payload = reply !== undefined ? { update: piece, reply, last } : initial !== undefined && last ? { update: piece, upto, init: true } : { update: piece };
+        const sent = session.sendMessage(KIND.STATE, payload);
         if (!(await settlesWithin(sent, YIELD_TURN_AFTER_MS))) {
           // A peer that does not read would keep the turn from everyone else: let the others go first meanwhile.
           this.#turns.give();
@@ -281,9 +263,13 @@ export class StateSync {
     });
   }
 
-  /** Handles `xppg/state` and `xppg/state-request`; throws a typed error for bad input (the peer is dropped). */
+  /** Handles `xppg/state`, `xppg/state-hello` and `xppg/state-request`; throws a typed error for bad input (the peer is dropped). */
   handle(session: PeerSession, kind: string, payload: unknown): void {
     if (!isRecord(payload)) throw malformed(session, kind, "not an object");
+    if (kind === KIND.STATE_HELLO) {
+      this.#hello(session, kind, payload);
+      return;
+    }
     if (kind === KIND.STATE_REQUEST) {
       const { rid } = payload;
       if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 1 || rid > MAX_REQUEST_ID) throw malformed(session, kind, "bad request id");
@@ -306,11 +292,15 @@ export class StateSync {
       this.#answer(session, rid);
       return;
     }
-    const { update, reply, last } = payload;
+    const { update, reply, last, upto, init } = payload;
+    if (upto !== undefined && !isSeq(upto)) throw malformed(session, kind, "bad upto");
     try {
       this.#state.apply(update, session.peerId);
+      if (typeof upto === "number") this.#known.marked(session, upto, init === true);
     } catch (error) {
       if (isXppgError(error) && LOCAL_STATE_ERROR_CODES.has(error.code)) {
+        // Not held: what this node holds of the peer is no longer known, so its next sync is whole.
+        this.#known.forget(session);
         this.#host.report(error, session.peerId);
       } else {
         // The peer sent an update this replica refuses: it is dropped with the replica's reason.
@@ -327,6 +317,21 @@ export class StateSync {
         waiter.resolve();
       }
     }
+  }
+
+  /** Sync step 2: the peer said what it holds of this node's state; send what it lacks (all of it unless it names this run's epoch). */
+  #hello(session: PeerSession, kind: string, payload: Record<string, unknown>): void {
+    const { epoch, have } = payload;
+    if (typeof epoch !== "string" || epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) throw malformed(session, kind, "bad epoch");
+    // One hello per session: each answer can be the whole state.
+    if (this.#known.greeted(session)) throw malformed(session, kind, "a second hello");
+    let since: number | undefined;
+    if (have !== undefined) {
+      if (!isRecord(have) || typeof have.epoch !== "string" || have.epoch.length > MAX_EPOCH_LENGTH || !isSeq(have.seq)) throw malformed(session, kind, "bad have");
+      if (have.epoch === this.#epoch && have.seq <= this.#state.seq) since = have.seq;
+    }
+    this.#known.hello(session, epoch);
+    void this.push(session, undefined, { since });
   }
 
   /** Sets a timer for the writes the replica holds back until its clock catches up (see `@xppg/state`, "Versions"). */
@@ -379,6 +384,10 @@ export class StateSync {
 function sizeOf(piece: { readonly seq: number }, fallback: number): number {
   const entries = (piece as { entries?: unknown }).entries;
   return Array.isArray(entries) ? measureUpdate(piece as StateUpdate) : fallback;
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function malformed(session: PeerSession, kind: string, why: string): PlaygroundError {

@@ -40,7 +40,10 @@ describe("Playground: shared state", () => {
   it("moves state only on request when autoSyncState is off", async () => {
     const a = await node("test-app", { autoSyncState: false });
     const b = await node("test-app", { autoSyncState: false });
+    a.state.set("before", 0);
     await b.join(a.addresses[0]!);
+    // The join's sync answers b's hello, a round trip after the join: wait for it before changing more.
+    await until(() => b.state.get("before") === 0, 5000, "the join's sync");
     a.state.set("x", 1);
     await roundTrip(a, b); // an automatic update sent with the set would have arrived before a's message
     expect(b.state.has("x")).toBe(false);

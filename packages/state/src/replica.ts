@@ -19,8 +19,13 @@ export interface Replica<TUpdate extends { readonly seq: number } = { readonly s
   readonly seq: number;
   /** An update holding everything, deletes included, stamped with the current `seq`. */
   snapshot(): TUpdate;
-  /** An update holding what changed (locally or remotely) after `sinceSeq`, stamped with the current `seq`. */
-  delta(sinceSeq: number): TUpdate;
+  /**
+   * An update holding what changed (locally or remotely) after `sinceSeq`,
+   * stamped with the current `seq`. With `except`, what came from that
+   * origin unchanged may be left out (the carrier passes the peer it syncs
+   * with).
+   */
+  delta(sinceSeq: number, except?: unknown): TUpdate;
   /** Cuts an update into pieces that each fit in one message; applying all of them equals applying the whole. */
   splitUpdate(update: TUpdate, limits: { maxEntries?: number; maxBytes?: number }): TUpdate[];
   /** Checks decoded network data; returns it as an update or throws. */

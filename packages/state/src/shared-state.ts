@@ -19,7 +19,7 @@ import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } fro
 import { checkValue, type StateValue } from "./value.js";
 
 /** A slot being built by `apply`, before its visible value is known. */
-type Staged = Pick<Slot, "version" | "rows">;
+type Staged = Pick<Slot, "version" | "rows"> & { readonly whole?: boolean };
 
 /**
  * A replicated key/value map. Every write carries a version; replicas that
@@ -202,8 +202,10 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
    * An update holding the keys changed (by this replica or by `apply`) after
    * the local sequence number `sinceSeq`, stamped with the current
    * {@link seq}: pass that to the next `delta`. `delta(0)` is a snapshot.
+   * With `except`, keys whose last change was an update from that origin
+   * (exactly as it sent them) are left out: that peer has them already.
    */
-  delta(sinceSeq: number): StateUpdate {
+  delta(sinceSeq: number, except?: unknown): StateUpdate {
     if (typeof sinceSeq !== "number" || !Number.isSafeInteger(sinceSeq) || sinceSeq < 0) {
       throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.delta takes a non-negative integer, not ${String(sinceSeq)}.`);
     }
@@ -212,6 +214,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     const entries: UpdateEntry[] = [];
     for (const [key, slot] of this.#slots) {
       if (slot.seq <= sinceSeq || (slot.value === undefined && this.#expired(slot.version, now))) continue;
+      if (except !== undefined && slot.from === except) continue;
       for (const row of slot.rows) entries.push(toEntry(key, slot.version, row));
     }
     return { format: UPDATE_FORMAT, seq: this.#seq, entries };
@@ -320,7 +323,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       change.bytes += bytes;
       changes.set(who, change);
     };
-    for (const [key, { version, rows: kept }] of staged) {
+    for (const [key, { version, rows: kept, whole }] of staged) {
       const held = this.#slots.get(key);
       const value = resolveRows(key, kept, this.#options.merge as MergeFunction | undefined, this.#options);
       const wasLive = held?.value !== undefined;
@@ -330,7 +333,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       const slotOwner: Owner | undefined = value === undefined ? undefined : wasLive ? (held.owner ?? null) : owner;
       if (wasLive) charge(held.owner ?? null, -1, -held.size);
       if (slotOwner !== undefined) charge(slotOwner, 1, size);
-      slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner });
+      // A slot now exactly as the sender sent it is one the sender holds (or has gone past): see delta's `except`.
+      slots.set(key, { version, rows: kept, seq: this.#seq + 1, value, size, owner: slotOwner, from: whole === true ? origin : undefined });
     }
     this.#budget.checkReceived(this.#options, owner, changes);
     return slots;
@@ -346,10 +350,10 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       const value = entry.length === 4 ? entry[3] : undefined;
       const row: Row = { writer, value, size, sig };
       if (current === undefined || version > current.version) {
-        staged.set(key, { version, rows: [row] });
+        staged.set(key, { version, rows: [row], whole: true });
       } else if (version === current.version) {
         const joined = joinRows(current.rows, row, this.#maxRows);
-        if (joined !== current.rows) staged.set(key, { version, rows: joined });
+        if (joined !== current.rows) staged.set(key, { version, rows: joined, whole: false });
       }
     }
     return staged;

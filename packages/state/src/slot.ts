@@ -35,6 +35,8 @@ export interface Slot {
    * tombstone. See `key-budget.ts`.
    */
   readonly owner: string | null | undefined;
+  /** The origin of the update that last changed the slot when it holds exactly what that update sent; else undefined. */
+  readonly from?: unknown;
 }
 
 /**

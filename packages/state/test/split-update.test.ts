@@ -33,3 +33,17 @@ describe("splitUpdate", () => {
     expect(measureUpdate(big)).toBeGreaterThanOrEqual(JSON.stringify(big.entries).length - 20);
   });
 });
+
+describe("delta(sinceSeq, except)", () => {
+  it("leaves out keys last changed by that origin exactly as it sent them, keeps everything else", async () => {
+    const { SharedState: State } = await import("../src/index.js");
+    const [a, b] = [new State({ replicaId: "a", merge: (x, y) => (x > y ? x : y) }), new State({ replicaId: "b" })];
+    a.set("own", 1);
+    b.set("theirs", 2).set("tie", 1);
+    a.apply(structuredClone(b.snapshot()), "b");
+    // A concurrent write at b's version joins b's row: a holds more than b sent, so it is kept.
+    a.apply({ format: 3, seq: 1, entries: [["tie", b.versionOf("tie"), "c", 5]] }, "c");
+    expect(a.delta(0, "b").entries.map((e) => e[0]).sort()).toEqual(["own", "tie", "tie"]);
+    expect(a.delta(0).entries.length).toBe(4);
+  });
+});
