@@ -57,8 +57,10 @@ export const LOCAL_STATE_ERROR_CODES: ReadonlySet<string> = new Set([
 interface Waiter {
   session: PeerSession;
   resolve: () => void;
-  reject: (error: PlaygroundError) => void;
+  reject: (error: XppgError) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** The first piece of the answer this replica could not hold: the request rejects with it. */
+  failed?: XppgError;
 }
 
 /** Per-peer accounting: its requests, and the snapshot bytes it may still be sent now. */
@@ -249,7 +251,11 @@ export class StateSync {
     });
   }
 
-  /** Asks a peer for its state; resolves once its answer is merged. */
+  /**
+   * Asks a peer for its state; resolves once its answer is merged, rejects
+   * with the replica's error when this replica could not hold all of it
+   * (full: `XPPG_ERR_STATE_TOO_MANY_KEYS`, `..._TOO_LARGE`, `..._FROM_PEER`).
+   */
   request(session: PeerSession, timeoutMs: number): Promise<void> {
     const rid = this.#nextRid;
     this.#nextRid = this.#nextRid >= MAX_REQUEST_ID ? 1 : this.#nextRid + 1;
@@ -301,7 +307,10 @@ export class StateSync {
       if (isXppgError(error) && LOCAL_STATE_ERROR_CODES.has(error.code)) {
         // Not held: what this node holds of the peer is no longer known, so its next sync is whole.
         this.#known.forget(session);
-        this.#host.report(error, session.peerId);
+        const waiter = typeof reply === "number" ? this.#waiters.get(reply) : undefined;
+        // A piece of an answer to requestState: the request rejects with it (once the answer ends); else it is reported.
+        if (waiter !== undefined && waiter.session === session) waiter.failed ??= error;
+        else this.#host.report(error, session.peerId);
       } else {
         // The peer sent an update this replica refuses: it is dropped with the replica's reason.
         if (isXppgError(error)) throw error;
@@ -314,7 +323,8 @@ export class StateSync {
       if (waiter !== undefined && waiter.session === session) {
         this.#waiters.delete(reply);
         clearTimeout(waiter.timer);
-        waiter.resolve();
+        if (waiter.failed !== undefined) waiter.reject(waiter.failed);
+        else waiter.resolve();
       }
     }
   }

@@ -55,3 +55,23 @@ describe("Playground: knowledge-based state sync", () => {
     await until(() => c.state.get("from-a") === 2 && c.state.get("from-b") === 3, 5000, "a new peer gets everything");
   });
 });
+
+describe("Playground: requestState on a full replica", () => {
+  it("rejects with the replica's error when this node could not hold the answer", async () => {
+    const a = await node("test-app", { autoSyncState: false });
+    for (let i = 0; i < 50; i++) a.state.set(`k${i}`, i);
+    const b = await node("test-app", { autoSyncState: false, stateLimits: { maxKeys: 20 } });
+    await b.join(a.addresses[0]!);
+    const error = await b.requestState({ to: a.peerId }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_STATE_TOO_MANY_KEYS(_FROM_PEER)?$/) });
+    expect(b.state.size).toBeLessThan(50);
+    // A request whose answer fits still resolves.
+    const c = await node("test-app", { autoSyncState: false });
+    c.state.set("one", 1);
+    await b.join(c.addresses[0]!);
+    await expect(b.requestState({ to: c.peerId })).resolves.toBeUndefined();
+  });
+});
