@@ -37,7 +37,7 @@ describe("splitUpdate", () => {
 describe("delta(sinceSeq, except)", () => {
   it("leaves out keys last changed by that origin exactly as it sent them, keeps everything else", async () => {
     const { SharedState: State } = await import("../src/index.js");
-    const [a, b] = [new State({ replicaId: "a", merge: (x, y) => (x > y ? x : y) }), new State({ replicaId: "b" })];
+    const [a, b] = [new State({ replicaId: "a", merge: (x, y) => (String(x) > String(y) ? x : y) }), new State({ replicaId: "b" })];
     a.set("own", 1);
     b.set("theirs", 2).set("tie", 1);
     a.apply(structuredClone(b.snapshot()), "b");
