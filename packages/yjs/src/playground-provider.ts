@@ -1,0 +1,162 @@
+import type { Playground } from "@xppg/node";
+import * as Y from "yjs";
+import { YJS_ERROR_CODES, YjsError } from "./errors.js";
+
+/** Message kinds of the provider (application kinds: nothing under `xppg/`). */
+export const YJS_KIND = {
+  /** Sync step 1: `{ doc, vector }`, the sender's state vector. */
+  STEP1: "yjs/step1",
+  /** Sync step 2: `{ doc, update }`, what the asker lacks. */
+  STEP2: "yjs/step2",
+  /** `{ doc, update }`: a change, sent to every peer and forwarded on. */
+  UPDATE: "yjs/update",
+} as const;
+
+/** Default of {@link PlaygroundProviderOptions.maxUpdateSize}. */
+export const DEFAULT_MAX_UPDATE_SIZE = 512 * 1024;
+
+/** Options of {@link PlaygroundProvider}. */
+export interface PlaygroundProviderOptions {
+  /**
+   * The document's name: peers sync the documents of equal name, so one
+   * Playground can carry several.
+   * @default "default"
+   */
+  name?: string;
+  /**
+   * Largest update sent or taken, in bytes (keep it under the Playground's
+   * `limits.maxFrameSize`). A peer that sends a larger one is disconnected.
+   * @default 524288 (512 KiB)
+   */
+  maxUpdateSize?: number;
+  /**
+   * Called with what went wrong: a peer's bad message (`BAD_UPDATE`, the
+   * peer is disconnected) or a local update too large to send.
+   * @default undefined (the disconnect still shows as `peer:left`)
+   */
+  onError?: (error: YjsError, peerId: string | undefined) => void;
+}
+
+/** Marks updates this provider applied, so they are forwarded, not echoed as local. */
+interface Remote {
+  readonly from: string;
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+/**
+ * Keeps a `Y.Doc` in sync with the documents of the same `name` on a
+ * Playground's peers, as `y-protocols/sync` does: on join each side sends
+ * its state vector (step 1) and gets back only what it lacks (step 2); then
+ * every change goes to every peer, and changes learnt from one peer are
+ * forwarded to the others, so peers that are not directly connected still
+ * converge through the ones between them. Yjs ignores what it already has,
+ * which ends the forwarding.
+ *
+ * Every byte from a peer is checked: a payload that is not a document
+ * update within `maxUpdateSize` disconnects that peer, and `onError` gets
+ * `XPPG_ERR_YJS_BAD_UPDATE`.
+ */
+export class PlaygroundProvider {
+  readonly doc: Y.Doc;
+  readonly name: string;
+  readonly #pg: Playground;
+  readonly #maxUpdateSize: number;
+  readonly #off: (() => void)[] = [];
+  readonly #onError: (error: YjsError, peerId: string | undefined) => void;
+
+  constructor(pg: Playground, doc: Y.Doc, options: PlaygroundProviderOptions = {}) {
+    if (!(doc instanceof Y.Doc)) throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "new PlaygroundProvider(pg, doc) takes a Y.Doc as doc.");
+    const name = options.name ?? "default";
+    if (typeof name !== "string" || name.length === 0 || name.length > 256) {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option name must be a string of 1 to 256 characters.");
+    }
+    const maxUpdateSize = options.maxUpdateSize ?? DEFAULT_MAX_UPDATE_SIZE;
+    if (!Number.isSafeInteger(maxUpdateSize) || maxUpdateSize < 1) {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option maxUpdateSize must be a positive integer.");
+    }
+    if (options.onError !== undefined && typeof options.onError !== "function") {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option onError must be a function.");
+    }
+    this.#onError = options.onError ?? (() => {});
+    this.doc = doc;
+    this.name = name;
+    this.#pg = pg;
+    this.#maxUpdateSize = maxUpdateSize;
+    const onUpdate = (update: Uint8Array, origin: unknown): void => this.#changed(update, origin);
+    doc.on("update", onUpdate);
+    this.#off.push(() => doc.off("update", onUpdate));
+    this.#off.push(pg.events.on("peer:joined", (peer) => this.#step1(peer.peerId)));
+    this.#off.push(pg.on(YJS_KIND.STEP1, (src, _kind, payload) => this.#answer(src, payload)));
+    this.#off.push(pg.on(YJS_KIND.STEP2, (src, _kind, payload) => this.#take(src, payload)));
+    this.#off.push(pg.on(YJS_KIND.UPDATE, (src, _kind, payload) => this.#take(src, payload)));
+    for (const peer of pg.peers) this.#step1(peer.peerId);
+  }
+
+  /** Stops syncing (the document and the Playground carry on). */
+  destroy(): void {
+    for (const off of this.#off.splice(0)) off();
+  }
+
+  #step1(peerId: string): void {
+    void this.#pg.send(YJS_KIND.STEP1, { doc: this.name, vector: Y.encodeStateVector(this.doc) }, { to: peerId }).catch(() => {});
+  }
+
+  #changed(update: Uint8Array, origin: unknown): void {
+    if (update.length > this.#maxUpdateSize) {
+      this.#onError(
+        new YjsError(YJS_ERROR_CODES.UPDATE_TOO_LARGE, `A Yjs update of ${update.length} bytes is over maxUpdateSize (${this.#maxUpdateSize}); it was not sent. Make smaller changes, or raise maxUpdateSize and limits.maxFrameSize on every peer.`),
+        undefined,
+      );
+      return;
+    }
+    const from = (origin as Remote | null)?.from;
+    // Local changes go to everyone; learnt ones to everyone but their sender.
+    for (const peer of this.#pg.peers) {
+      if (peer.peerId !== from) void this.#pg.send(YJS_KIND.UPDATE, { doc: this.name, update }, { to: peer.peerId }).catch(() => {});
+    }
+  }
+
+  #answer(src: string, payload: unknown): void {
+    const vector = this.#field(src, payload, "vector");
+    if (vector === undefined) return;
+    let update: Uint8Array;
+    try {
+      update = Y.encodeStateAsUpdate(this.doc, vector);
+    } catch (error) {
+      this.#bad(src, "a state vector Yjs cannot read", error);
+      return;
+    }
+    void this.#pg.send(YJS_KIND.STEP2, { doc: this.name, update }, { to: src }).catch(() => {});
+  }
+
+  #take(src: string, payload: unknown): void {
+    const update = this.#field(src, payload, "update");
+    if (update === undefined) return;
+    try {
+      Y.applyUpdate(this.doc, update, { from: src } satisfies Remote);
+    } catch (error) {
+      this.#bad(src, "an update Yjs cannot read", error);
+    }
+  }
+
+  /** The bytes field of a message for this document; undefined (and the peer dropped) for a bad one, or for another document. */
+  #field(src: string, payload: unknown, field: "vector" | "update"): Uint8Array | undefined {
+    if (typeof payload !== "object" || payload === null) return this.#bad(src, "a payload that is not an object");
+    const record = payload as Record<string, unknown>;
+    if (record.doc !== this.name) return undefined;
+    const bytes = record[field];
+    if (!isBytes(bytes)) return this.#bad(src, `a ${field} that is not bytes`);
+    if (bytes.length > this.#maxUpdateSize) return this.#bad(src, `a ${field} of ${bytes.length} bytes, over maxUpdateSize (${this.#maxUpdateSize})`);
+    return bytes;
+  }
+
+  #bad(src: string, what: string, cause?: unknown): undefined {
+    const error = new YjsError(YJS_ERROR_CODES.BAD_UPDATE, `The peer ${src} sent ${what} for document "${this.name}"; it is disconnected.`, cause === undefined ? undefined : { cause });
+    this.#onError(error, src);
+    this.#pg.disconnect(src, error.message);
+    return undefined;
+  }
+}

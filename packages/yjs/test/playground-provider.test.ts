@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Playground } from "@xppg/node";
+import * as Y from "yjs";
+import { PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type YjsError } from "../src/index.js";
+
+const nodes: Playground[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+});
+
+async function peer(): Promise<{ pg: Playground; doc: Y.Doc; errors: [YjsError, string | undefined][] }> {
+  const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+  nodes.push(pg);
+  const errors: [YjsError, string | undefined][] = [];
+  await pg.start();
+  const doc = new Y.Doc();
+  new PlaygroundProvider(pg, doc, { onError: (error, peerId) => void errors.push([error, peerId]) });
+  return { pg, doc, errors };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  await expect.poll(check, { timeout: 10_000, interval: 10, message: what }).toBe(true);
+}
+
+const view = (d: Y.Doc): string => JSON.stringify([d.getText("notes").toString(), d.getMap("scores").toJSON()]);
+const same = (a: Y.Doc, b: Y.Doc): boolean => view(a) === view(b);
+
+describe("PlaygroundProvider", () => {
+  it("two documents converge through a third peer they both join (real loopback)", async () => {
+    const [a, hub, b] = [await peer(), await peer(), await peer()];
+    a.doc.getText("notes").insert(0, "written before joining. ");
+    await a.pg.join(hub.pg.addresses[0]!);
+    await b.pg.join(hub.pg.addresses[0]!);
+    await until(() => b.doc.getText("notes").toString() === "written before joining. ", "a's early text reaches b through the hub");
+    a.doc.getText("notes").insert(0, "A ");
+    b.doc.getText("notes").insert(0, "B ");
+    b.doc.getMap("scores").set("bob", 3);
+    await until(() => same(a.doc, b.doc) && same(a.doc, hub.doc) && a.doc.getMap("scores").get("bob") === 3, "all three converge");
+    expect(a.doc.getText("notes").toString()).toMatch(/^(A B |B A )written before joining\. $/);
+    expect(a.pg.peers.map((p) => p.peerId)).toEqual([hub.pg.peerId]); // a and b never met
+  });
+
+  it("a peer that sends bytes Yjs cannot read is disconnected with BAD_UPDATE", async () => {
+    const [a, m] = [await peer(), await peer()];
+    await m.pg.join(a.pg.addresses[0]!);
+    await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: new Uint8Array([255, 255, 255, 1, 2]) }, { to: a.pg.peerId });
+    await until(() => a.errors.some(([e, src]) => e.code === YJS_ERROR_CODES.BAD_UPDATE && src === m.pg.peerId), "refused");
+    await until(() => a.pg.peers.length === 0, "m disconnected");
+  });
+});
