@@ -19,6 +19,16 @@ export function toStored(key: string, slot: Slot): StoredSlot {
   };
 }
 
+/** Rewrites the store's log from `slots` when it asks for it; a failure is ignored (the log stays whole, only longer, and the store asks again later). */
+export function compactIfWanted(store: StateStore, slots: ReadonlyMap<string, Slot>): void {
+  if (!store.wantsCompaction(slots.size)) return;
+  try {
+    store.compact([...slots].map(([key, slot]) => toStored(key, slot)));
+  } catch {
+    // See above.
+  }
+}
+
 /** Calls the store, turning whatever it throws into `STORE_FAILED`. */
 export function storeCall<T>(what: string, call: () => T): T {
   try {

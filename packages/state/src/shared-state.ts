@@ -8,7 +8,7 @@ import { KeyBudget, ownerOf, type Owner, type OwnerChange } from "./key-budget.j
 import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
 import { authorizeLocal, checkReceivedWrites, splitWriter } from "./ownership.js";
 import { PendingWrites } from "./pending.js";
-import { loadSlots, storeCall, toStored } from "./persistence.js";
+import { compactIfWanted, loadSlots, storeCall, toStored } from "./persistence.js";
 import type { Replica } from "./replica.js";
 import { cutSnapshot } from "./snapshot-pieces.js";
 import { joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
@@ -67,6 +67,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     }
     if (loaded.size > 0) this.#seq = 1;
     this.#collect();
+    compactIfWanted(store, this.#slots); // a log of many small records reloads faster once rewritten
   }
 
   /** Flushes and closes the `store` (a no-op without one); later changes throw `STORE_FAILED`. */
@@ -434,13 +435,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       );
     }
     this.#collect();
-    if (store !== undefined && store.wantsCompaction(this.#slots.size)) {
-      try {
-        store.compact([...this.#slots].map(([key, slot]) => toStored(key, slot)));
-      } catch {
-        // The log stays whole, only longer: the store asks again after a later write.
-      }
-    }
+    if (store !== undefined) compactIfWanted(store, this.#slots);
     if (changes.length > 0) this.#listeners.emit(Object.freeze(changes));
     return changes;
   }

@@ -91,6 +91,23 @@ describe("openFileStore", () => {
     again.close();
   });
 
+  it("rewrites, on open, a log that is mostly gone (tombstones past their time)", () => {
+    let now = 1_800_000_000_000;
+    const options = { replicaId: "a", tombstoneTtlMs: 1000, now: () => now };
+    const a = new SharedState({ ...options, store: openFileStore(path, { syncIntervalMs: 1000 }) });
+    for (let i = 0; i < 3000; i++) a.set(`k${i}`, i);
+    for (let i = 10; i < 3000; i++) a.delete(`k${i}`);
+    a.close();
+    const before = statSync(path).size;
+    now += 10_000;
+    const again = new SharedState({ ...options, store: openFileStore(path) });
+    expect(again.size).toBe(10);
+    expect(again.tombstones).toBe(0);
+    expect(statSync(path).size).toBeLessThan(before / 10);
+    again.close();
+    expect(reopen().size).toBe(10);
+  });
+
   it("a write the store refuses changes nothing (STORE_FAILED)", () => {
     const a = reopen();
     a.set("x", 1);
