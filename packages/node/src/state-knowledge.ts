@@ -28,6 +28,8 @@ export class KnownPeers {
   readonly #epochs = new WeakMap<PeerSession, string>();
   /** Sessions whose first sync from the peer completed: their `upto` marks count. */
   readonly #synced = new WeakSet<PeerSession>();
+  /** Sessions that delivered an update this replica could not hold: their marks are never trusted again. */
+  readonly #tainted = new WeakSet<PeerSession>();
 
   /** What this node holds of `peerId`'s replica, for the hello it sends that peer. */
   have(peerId: string | undefined): SyncMark | undefined {
@@ -52,7 +54,7 @@ export class KnownPeers {
   marked(session: PeerSession, upto: number, initial: boolean): void {
     const epoch = this.#epochs.get(session);
     const peerId = session.peerId;
-    if (epoch === undefined || peerId === undefined) return;
+    if (epoch === undefined || peerId === undefined || this.#tainted.has(session)) return;
     if (initial) this.#synced.add(session);
     else if (!this.#synced.has(session)) return;
     const held = this.#marks.get(peerId);
@@ -64,6 +66,7 @@ export class KnownPeers {
 
   /** An update from this peer was not applied (this replica was full): what it holds of the peer is no longer known. */
   forget(session: PeerSession): void {
+    this.#tainted.add(session);
     this.#synced.delete(session);
     if (session.peerId !== undefined) this.#marks.delete(session.peerId);
   }
