@@ -1,6 +1,6 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey } from "./key.js";
-import type { MergeFunction, ResolvedOptions } from "./options.js";
+import type { ResolvedOptions } from "./options.js";
 import { splitWriter } from "./ownership.js";
 import { resolveRows, slotSize, type Row, type Slot } from "./slot.js";
 import type { StateStore, StoredRow, StoredSlot } from "./state-store.js";
@@ -62,7 +62,7 @@ export function loadSlots(store: StateStore, options: ResolvedOptions<StateValue
         const checked = checkValue(r[1], options, `The stored value of key "${key}"`);
         return { writer, value: checked.value, size: checked.size, sig };
       });
-      const value = resolveRows(key, rows, options.merge as MergeFunction | undefined, options);
+      const value = resolveRows(key, rows, options.merge, options);
       slots.set(key, { version: s.version, rows, seq: 1, value, size: slotSize(key, { rows }), owner: value === undefined ? undefined : (s.owner ?? null) });
     } catch (error) {
       throw new StateError(

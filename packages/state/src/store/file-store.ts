@@ -74,7 +74,7 @@ function fromRecord(path: string, raw: unknown): StoredSlot {
   if (typeof key !== "string" || typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || !ownerOk || !rowsOk) {
     throw failed(path, "holds a malformed slot record: it was not written by this code");
   }
-  return { key, version, owner: owner as string | null | undefined, rows: rows as StoredRow[] };
+  return { key, version, owner: owner, rows: rows as StoredRow[] };
 }
 
 /**
