@@ -13,8 +13,11 @@ import { parseOffer, type ProtocolOffer } from "./negotiation.js";
  * The newest version of the peer protocol this release speaks.
  * 2: message ids carry the time they were made, and signed broadcasts
  * older than a bound are dropped (INTERNALS.md, "Message ids").
+ * 3: state sync by knowledge (the `xppg/state-hello` kind) and state
+ * updates of format 3 (signed rows of owned keys). Version 2 never shipped
+ * in a release, so this release does not speak it.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * The oldest version this release still speaks. A hello offers the range
