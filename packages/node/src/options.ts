@@ -63,14 +63,15 @@ export interface PlaygroundLimits {
   broadcastBurst?: number;
   /**
    * Signature checks a second for the whole node (a token bucket holding
-   * one second's worth). While it lasts every signed broadcast is checked;
+   * a quarter second's worth). Each check costs about 0.1 ms of CPU, so the
+   * default bounds them to about a fifth of a core. While it lasts every signed broadcast is checked;
    * once it is spent the checks are shared equally between the peers
    * sending broadcasts: a peer over its share has its broadcasts dropped
    * unchecked (counted in `stats.unverifiedBroadcasts`) while the others'
    * are still checked, and a peer that keeps that up for 4 s is
    * disconnected with `XPPG_ERR_RATE_LIMITED` (a strike). `Infinity` turns
    * it off.
-   * @default 4000
+   * @default 2000
    */
   verificationsPerSecond?: number;
   /**
@@ -403,7 +404,7 @@ export const DEFAULTS = {
   maxConcurrentSnapshots: 2,
   broadcastsPerSecond: 2000,
   broadcastBurst: 4000,
-  verificationsPerSecond: 4000,
+  verificationsPerSecond: 2000,
   broadcastMaxAgeMs: 300_000,
   maxTrackedOrigins: 4096,
   maxQueuedBytesPerPeer: 64 * 1024 * 1024,

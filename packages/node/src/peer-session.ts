@@ -2,7 +2,8 @@ import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
-import { BUNDLE_LENGTH_BYTES, Outbox, type OutboxLimits } from "./outbox.js";
+import { BundleReader } from "./bundle-reader.js";
+import { Outbox, type OutboxLimits } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -42,6 +43,8 @@ export interface SessionLimits {
   messageBurst: number;
   bytesPerSecond: number;
   byteBurst: number;
+  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 32 */
+  envelopesPerTurn?: number;
   /** The outgoing queue's limits: per peer, write stall, and the node-wide budget. */
   queue: OutboxLimits;
 }
@@ -91,6 +94,8 @@ export class PeerSession {
   /** Set on every frame received; the heartbeat clears it. */
   receivedSinceTick = true;
   readonly #outbox: Outbox;
+  /** Reads bundles a slice per turn of the event loop, so one peer's burst does not hold everyone else. */
+  readonly #reader: BundleReader;
   /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
   #link: EnvelopeLink | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
@@ -112,6 +117,7 @@ export class PeerSession {
     this.tieBreak = peer.tieBreak ?? "";
     this.expectedPeerId = peer.expectedPeerId;
     this.#host = host;
+    const session = this;
     this.#outbox = new Outbox(
       {
         connection,
@@ -144,6 +150,18 @@ export class PeerSession {
         ),
       );
     }, Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))));
+    this.#reader = new BundleReader(
+      {
+        envelope: (data, start, end) => this.#onEnvelopeBytes(data, start, end),
+        violation: (what) => this.close(this.#violation(what)),
+        pause: () => connection.pause(),
+        resume: () => connection.resume(),
+        get closed() {
+          return session.isClosed;
+        },
+      },
+      limits.envelopesPerTurn,
+    );
     void connection.closed.then((info) => this.#onClosed(info));
     connection.read({ frame: (data) => this.#onFrame(data) });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
@@ -276,37 +294,26 @@ export class PeerSession {
       this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
       return;
     }
-    // A bundle: [u32 length][envelope] repeated, filling the frame exactly.
-    const end = data.length;
-    let pos = 0;
-    while (pos < end) {
-      if (end - pos < BUNDLE_LENGTH_BYTES) {
-        this.close(this.#violation("a bundle ends inside an envelope length"));
-        return;
-      }
-      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
-      const start = pos + BUNDLE_LENGTH_BYTES;
-      if (length === 0 || length > end - start) {
-        this.close(this.#violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`));
-        return;
-      }
-      pos = start + length;
-      const messages = this.#bucket;
-      if (messages !== undefined && !messages.take()) {
-        this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
-        return;
-      }
-      let envelope: Envelope;
-      try {
-        envelope = this.#host.codec.decode(data, start, pos, this.#link);
-      } catch (error) {
-        this.close(error as XppgError);
-        return;
-      }
-      this.#onEnvelope(envelope);
-      // The envelope may have closed the session (a bye, a violation): read no further.
-      if (this.isClosed) return;
+    this.#reader.read(data);
+  }
+
+  /** One envelope of a bundle, `data[start, end)`; false once the session closed. */
+  #onEnvelopeBytes(data: Uint8Array, start: number, end: number): boolean {
+    const messages = this.#bucket;
+    if (messages !== undefined && !messages.take()) {
+      this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
+      return false;
     }
+    let envelope: Envelope;
+    try {
+      envelope = this.#host.codec.decode(data, start, end, this.#link);
+    } catch (error) {
+      this.close(error as XppgError);
+      return false;
+    }
+    this.#onEnvelope(envelope);
+    // The envelope may have closed the session (a bye, a violation): read no further.
+    return !this.isClosed;
   }
 
   #onEnvelope(envelope: Envelope): void {

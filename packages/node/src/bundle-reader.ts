@@ -1,0 +1,127 @@
+/**
+ * Reads a peer's bundles ([u32 length][envelope] repeated, filling a frame)
+ * a slice at a time. A frame may carry hundreds of envelopes, each a
+ * signature check or a state update; handled in one go, one peer's burst
+ * held the event loop while every other peer, and the timers, waited
+ * (issue 16: signed-broadcast floods stalled the loop for seconds). So at
+ * most `envelopesPerTurn` envelopes of one peer are handled per turn of the
+ * event loop; the rest of the frame waits for the next turn, with the
+ * connection paused (its transport holds later frames, and stops reading
+ * the socket past its high-water mark).
+ */
+
+import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
+
+/**
+ * Envelopes of one peer handled per turn of the event loop: enough that
+ * honest traffic pays one pause per this many messages, few enough that
+ * one peer's turn stays in the milliseconds even when each envelope is a
+ * signature check (about 0.1 ms of CPU).
+ */
+export const ENVELOPES_PER_TURN = 32;
+
+// One counter for the whole process, moved on once per turn of the event loop
+// by a single `setImmediate` (none while nothing is read).
+let turn = 0;
+let turnEnding = false;
+const endTurn = (): void => {
+  turn++;
+  turnEnding = false;
+};
+function currentTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(endTurn);
+  }
+  return turn;
+}
+
+/** What the reader hands each envelope to, and how it holds the peer back. */
+export interface BundleSink {
+  /** One envelope, `data[start, end)`. Returns false when reading must stop (the session closed). */
+  envelope(data: Uint8Array, start: number, end: number): boolean;
+  /** The bundle is malformed: the session closes. */
+  violation(what: string): void;
+  /** Hold the peer's next frames until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** True once the session closed: a held slice is dropped. */
+  readonly closed: boolean;
+}
+
+export class BundleReader {
+  readonly #sink: BundleSink;
+  readonly #perTurn: number;
+  #turn = -1;
+  #used = 0;
+  /** Frames (and the offset into the first) waiting for the next turn. */
+  #held: Uint8Array[] = [];
+  #heldAt = 0;
+  #waiting = false;
+  readonly #continue = (): void => this.#next();
+
+  constructor(sink: BundleSink, perTurn = ENVELOPES_PER_TURN) {
+    this.#sink = sink;
+    this.#perTurn = Math.max(1, Math.floor(perTurn));
+  }
+
+  /** One frame of the peer's. */
+  read(data: Uint8Array): void {
+    // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
+    if (this.#waiting) this.#held.push(data);
+    else this.#read(data, 0);
+  }
+
+  #next(): void {
+    this.#waiting = false;
+    while (this.#held.length > 0) {
+      if (this.#sink.closed) {
+        this.#held = [];
+        return;
+      }
+      const data = this.#held.shift()!;
+      const at = this.#heldAt;
+      this.#heldAt = 0;
+      this.#read(data, at);
+      if (this.#waiting) return;
+    }
+    if (!this.#sink.closed) this.#sink.resume();
+  }
+
+  #read(data: Uint8Array, from: number): void {
+    const sink = this.#sink;
+    const end = data.length;
+    let pos = from;
+    while (pos < end) {
+      const now = currentTurn();
+      if (now !== this.#turn) {
+        this.#turn = now;
+        this.#used = 0;
+      } else if (this.#used >= this.#perTurn) {
+        this.#wait(data, pos);
+        return;
+      }
+      if (end - pos < BUNDLE_LENGTH_BYTES) {
+        sink.violation("a bundle ends inside an envelope length");
+        return;
+      }
+      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+      const start = pos + BUNDLE_LENGTH_BYTES;
+      if (length === 0 || length > end - start) {
+        sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
+        return;
+      }
+      pos = start + length;
+      this.#used++;
+      if (!sink.envelope(data, start, pos)) return;
+    }
+  }
+
+  #wait(data: Uint8Array, pos: number): void {
+    this.#waiting = true;
+    this.#held.unshift(data);
+    this.#heldAt = pos;
+    this.#sink.pause();
+    setImmediate(this.#continue);
+  }
+}
