@@ -24,6 +24,7 @@ const APP = "xppg-abuse-bench";
 const USAGE = `usage: node bench/abuse/run.mjs [--only a,b] [--quick]
   --only a,b   attacks to run (default all): ${ATTACKS.map((a) => a.name).join(", ")}
   --quick      encrypted mode only, shorter windows (about a minute)
+env: ABUSE_CPU_PROF=<dir>  a V8 .cpuprofile of each victim (summarise: node bench/profile-summary.mjs <file>)
 `;
 
 const argv = process.argv.slice(2);
@@ -138,7 +139,10 @@ async function runOne(attack, mode) {
   const windowMs = windowOf(attack);
   const kids = [];
   try {
-    const victim = spawn("victim.mjs", { app: APP, encrypted, ...(attack.victim ?? {}) }, ["--expose-gc"]);
+    const victim = spawn("victim.mjs", { app: APP, encrypted, ...(attack.victim ?? {}) }, [
+      "--expose-gc",
+      ...(process.env.ABUSE_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.ABUSE_CPU_PROF}`] : []),
+    ]);
     kids.push(victim);
     const ready = await victim.next("ready", 30_000);
     const honest = spawn("honest.mjs", { app: APP, encrypted, port: ready.port, victimId: ready.peerId });
