@@ -168,6 +168,14 @@ export class PeerSession {
     void this.#sendEnvelope(KIND.HELLO, host.hello(), null);
   }
 
+  /**
+   * Counts work beyond the envelope itself (a state update's rows), in
+   * envelopes, against this peer's slice of the current turn.
+   */
+  chargeTurn(envelopes: number): void {
+    this.#reader.charge(envelopes);
+  }
+
   /** The peer's id, once its hello has arrived. */
   get peerId(): string | undefined {
     return this.#hello?.peerId;

@@ -3,6 +3,7 @@ import { STATE_ERROR_CODES, measureUpdate, type Replica, type StateUpdate } from
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
+import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
 import type { PeerSession } from "./peer-session.js";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
 import { Turns, nextTurnOfLoop, settlesWithin } from "./state-turns.js";
@@ -300,6 +301,9 @@ export class StateSync {
     }
     const { update, reply, last, upto, init } = payload;
     if (upto !== undefined && !isSeq(upto)) throw malformed(session, kind, "bad upto");
+    // Each row costs as much to check and apply whether it is taken or refused: it comes out of the peer's slice of this turn.
+    const entries = isRecord(update) ? update["entries"] : undefined;
+    if (Array.isArray(entries)) session.chargeTurn(entries.length / STATE_ROWS_PER_ENVELOPE);
     try {
       this.#state.apply(update, session.peerId);
       if (typeof upto === "number") this.#known.marked(session, upto, init === true);

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { ENVELOPES_PER_TURN } from "../src/bundle-reader.js";
+import { UPDATE_FORMAT, versionAtTime } from "@xppg/state";
+import { ENVELOPES_PER_TURN, STATE_ROWS_PER_ENVELOPE } from "../src/bundle-reader.js";
 import { collect, stopNodesAfterEach, type RawPeer } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
@@ -11,6 +12,21 @@ const unlimited = { broadcastsPerSecond: Infinity, verificationsPerSecond: Infin
 /** One frame holding `count` signed broadcasts numbered from `from` (single-envelope bundles, joined, are one bundle). */
 function signedFrame(raw: RawPeer, from: number, count: number): Uint8Array {
   const parts = Array.from({ length: count }, (_, i) => raw.signedBroadcast("news", { n: from + i }, raw.identity!));
+  const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    frame.set(p, at);
+    at += p.byteLength;
+  }
+  return frame;
+}
+
+/** One frame holding `updates` state updates of `rows` new keys each. */
+function stateFrame(raw: RawPeer, updates: number, rows: number): Uint8Array {
+  const version = versionAtTime(Date.now());
+  const parts = Array.from({ length: updates }, (_, u) =>
+    raw.envelope("xppg/state", { update: { format: UPDATE_FORMAT, seq: 1, entries: Array.from({ length: rows }, (_, i) => [`k${u}-${i}`, version, raw.peerId, i]) } }),
+  );
   const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
   for (const p of parts) {
@@ -71,5 +87,19 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     // Read in one go, the flooder's 2,000 would all come first; a slice per turn lets the other peer in before the end.
     const position = got.findIndex((m) => m.payload.n === 10_000);
     expect(position).toBeLessThan(2000);
+  });
+
+  it("state updates count by their rows: a frame of four 1,000-row updates is applied at most one update per turn", async () => {
+    const pg = await tcpNode({ limits: unlimited });
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    const meter = perTurnMeter(() => pg.state.size);
+    await raw.conn.send(stateFrame(raw, 4, 1000));
+    await vi.waitFor(() => expect(pg.state.size).toBe(4000), { timeout: 15_000 });
+    meter.stop();
+    // A 1,000-row update costs a whole slice (1,000 / STATE_ROWS_PER_ENVELOPE envelopes): read in one go, all 4,000 keys would land in one turn.
+    expect(1000 / STATE_ROWS_PER_ENVELOPE).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN - 1);
+    expect(meter.max()).toBeGreaterThan(0);
+    expect(meter.max()).toBeLessThanOrEqual(2000);
   });
 });
