@@ -43,7 +43,7 @@ export interface SessionLimits {
   messageBurst: number;
   bytesPerSecond: number;
   byteBurst: number;
-  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 32 */
+  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 128 */
   envelopesPerTurn?: number;
   /** The outgoing queue's limits: per peer, write stall, and the node-wide budget. */
   queue: OutboxLimits;
