@@ -55,7 +55,7 @@ export interface BundleSink {
   pause(): void;
   resume(): void;
   /** True once the session closed: a held slice is dropped. */
-  readonly closed: boolean;
+  isClosed(): boolean;
 }
 
 export class BundleReader {
@@ -92,7 +92,7 @@ export class BundleReader {
   #next(): void {
     this.#waiting = false;
     while (this.#held.length > 0) {
-      if (this.#sink.closed) {
+      if (this.#sink.isClosed()) {
         this.#held = [];
         return;
       }
@@ -102,7 +102,7 @@ export class BundleReader {
       this.#read(data, at);
       if (this.#waiting) return;
     }
-    if (!this.#sink.closed) this.#sink.resume();
+    if (!this.#sink.isClosed()) this.#sink.resume();
   }
 
   #read(data: Uint8Array, from: number): void {

@@ -117,7 +117,6 @@ export class PeerSession {
     this.tieBreak = peer.tieBreak ?? "";
     this.expectedPeerId = peer.expectedPeerId;
     this.#host = host;
-    const session = this;
     this.#outbox = new Outbox(
       {
         connection,
@@ -156,9 +155,7 @@ export class PeerSession {
         violation: (what) => this.close(this.#violation(what)),
         pause: () => connection.pause(),
         resume: () => connection.resume(),
-        get closed() {
-          return session.isClosed;
-        },
+        isClosed: () => this.isClosed,
       },
       limits.envelopesPerTurn,
     );
