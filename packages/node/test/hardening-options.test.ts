@@ -19,7 +19,7 @@ describe("the hardening limits as options", () => {
     const { limits } = resolveOptions("app", {});
     expect(limits).toMatchObject({
       maxPendingHandshakesPerHost: 4,
-      verificationsPerSecond: 4000,
+      verificationsPerSecond: 2000,
       broadcastMaxAgeMs: 300_000,
       maxTrackedOrigins: 4096,
       maxQueuedBytesPerPeer: 64 * 1024 * 1024,
