@@ -63,7 +63,7 @@ export interface PlaygroundLimits {
   broadcastBurst?: number;
   /**
    * Signature checks a second for the whole node (a token bucket holding
-   * a quarter second's worth). Each check costs about 0.1 ms of CPU, so the
+   * one second's worth). Each check costs about 0.1 ms of CPU, so the
    * default bounds them to about a fifth of a core. While it lasts every signed broadcast is checked;
    * once it is spent the checks are shared equally between the peers
    * sending broadcasts: a peer over its share has its broadcasts dropped

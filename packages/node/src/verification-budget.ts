@@ -5,10 +5,10 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
  * broadcast costs a verification (about 0.1 ms of CPU, measured with Node's
  * Ed25519); peers that each stay under their own broadcast rate could
  * together still stall the event loop. The budget is a token bucket of
- * `perSecond` checks a second holding `burstMs` worth (a quarter second: a
- * full bucket spent in one go is 0.1 s of CPU at the default rate): while
- * it has tokens, every broadcast is checked (a burst from one peer is not
- * cut). Once it is empty the node is overloaded, and
+ * `perSecond` checks a second holding `burstMs` worth (one second's: a
+ * peer's burst of broadcasts is not cut, and the peer session reads it a
+ * slice per turn, so spending it does not stall the loop): while it has
+ * tokens, every broadcast is checked. Once it is empty the node is overloaded, and
  * the checks are shared: time is cut into short windows, and in each the
  * peers sending broadcasts get an equal share (the window's budget divided
  * by the peers that sent in this window or the last). A peer over its share
@@ -43,7 +43,7 @@ export interface VerificationBudgetOptions {
   perSecond: number;
   /** @default 250 */
   windowMs?: number;
-  /** Checks the bucket holds, in milliseconds of `perSecond`. @default 250 */
+  /** Checks the bucket holds, in milliseconds of `perSecond`. @default 1000 */
   burstMs?: number;
   /** Over its share in every window for this long is abuse. @default 4000 */
   abuseAfterMs?: number;
@@ -69,7 +69,7 @@ export class VerificationBudget {
     this.#perWindow = Math.max(1, (options.perSecond * this.#windowMs) / 1000);
     this.#abuseWindows = Math.max(1, Math.ceil((options.abuseAfterMs ?? 4000) / this.#windowMs));
     this.#now = options.now ?? (() => performance.now());
-    this.#capacity = Math.max(1, (options.perSecond * (options.burstMs ?? 250)) / 1000);
+    this.#capacity = Math.max(1, (options.perSecond * (options.burstMs ?? 1000)) / 1000);
     this.#tokens = this.#capacity;
     this.#refilledAt = this.#now();
   }
