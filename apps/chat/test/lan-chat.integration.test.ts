@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPackage, labSkipReason, LanLab } from "./lan-lab.js";
+import { buildPackage, labSkipReason, LanLab } from "../../../tools/test/netns-lab.js";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/main.js");

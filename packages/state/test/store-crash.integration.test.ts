@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SharedState } from "../src/index.js";
 import { FILE_STORE_MAGIC, openFileStore, readRecords } from "../src/store/index.js";
-import { Random } from "./helpers/random.js";
+import { Random } from "../../../tools/test/random.js";
 
 const WRITER = fileURLToPath(new URL("./fixtures/crash-writer.mjs", import.meta.url));
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { ConnectionPlanner } from "../../src/mesh/index.js";
-import { Random } from "./random.js";
+import { Random } from "../../../../tools/test/random.js";
 
 function planner(seed = 1) {
   const random = new Random(seed);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { MeshSimulator, type MeshSimOptions } from "./mesh-simulator.js";
-import { Random } from "./random.js";
+import { Random } from "../../../../tools/test/random.js";
 
 /**
  * The broadcast tree, route learning and connection planner in a seeded

@@ -1,6 +1,6 @@
 import { ConnectionPlanner, Plumtree, RouteTable, messageKey, type PlumtreeOptions, type TreeMessage, type TreeStats } from "../../src/mesh/index.js";
 import { EventQueue } from "./event-queue.js";
-import { Random } from "./random.js";
+import { Random } from "../../../../tools/test/random.js";
 
 /**
  * A seeded, deterministic network of mesh nodes, in the manner of the state

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyPairKeyObjectResult } from "node:crypto";
 import { SharedState, signingBytes, STATE_ERROR_CODES, versionAtTime, type MergeFunction, type StateUpdate, type StateValue } from "../../src/index.js";
-import { Random } from "./random.js";
+import { Random } from "../../../../tools/test/random.js";
 import { sameState } from "./canonical.js";
 
 /** Knobs of one simulated run. */
