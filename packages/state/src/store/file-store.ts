@@ -126,7 +126,12 @@ class LogFile implements FileStore {
     } catch (error) {
       throw failed(path, "cannot be created", error);
     }
-    const data = readFileSync(path);
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch (error) {
+      throw failed(path, "cannot be read", error);
+    }
     if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
       throw failed(path, `is not a state log (it does not start with "xppg-state-log"); it was left untouched. Give another path`);
     }
@@ -144,12 +149,19 @@ class LogFile implements FileStore {
     this.#slotsInLog = this.#loaded.length;
     this.#recordsInLog = payloads.length;
     this.recoveredBytes = data.length - validLength;
-    this.#fd = openSync(path, "r+");
-    if (this.recoveredBytes > 0) {
-      // Cut the torn tail, so the next append follows the last whole record.
-      ftruncateSync(this.#fd, validLength);
-      fsyncSync(this.#fd);
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "r+");
+      if (this.recoveredBytes > 0) {
+        // Cut the torn tail, so the next append follows the last whole record.
+        ftruncateSync(fd, validLength);
+        fsyncSync(fd);
+      }
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      throw failed(path, "cannot be opened for writing", error);
     }
+    this.#fd = fd;
     this.#offset = validLength;
     if (syncIntervalMs > 0) {
       this.#timer = setInterval(() => this.sync(), syncIntervalMs);
@@ -184,13 +196,15 @@ class LogFile implements FileStore {
     const tmp = `${this.path}.tmp`;
     const length = this.#writeFresh(tmp, all);
     renameSync(tmp, this.path);
-    syncDirectory(this.path);
+    // The new log has the name now: move to it before anything else can throw,
+    // so no later write lands in the old file, which has no name any more.
     closeSync(fd);
     this.#fd = openSync(this.path, "r+");
     this.#offset = length;
     this.#slotsInLog = all.length;
     this.#recordsInLog = Math.ceil(all.length / SLOTS_PER_RECORD);
     this.#dirty = false;
+    syncDirectory(this.path);
   }
 
   sync(): void {
