@@ -99,8 +99,13 @@ export class BroadcastAuth {
       } catch {
         return false;
       }
-      if (this.#publicKeys.size >= KNOWN_KEYS) this.#publicKeys.clear();
-      this.#publicKeys.set(envelope.source, key);
+      const ok = verifySignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
+      // Only a proven key is kept, and the oldest goes first: forged broadcasts under made-up ids cannot flush honest origins' keys.
+      if (ok) {
+        if (this.#publicKeys.size >= KNOWN_KEYS) this.#publicKeys.delete(this.#publicKeys.keys().next().value!);
+        this.#publicKeys.set(envelope.source, key);
+      }
+      return ok;
     }
     return verifySignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
   }

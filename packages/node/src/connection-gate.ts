@@ -73,13 +73,13 @@ export class ConnectionGate {
       void conn.close();
       return;
     }
-    if (this.#o.guard.banned(`host:${hostKey(conn.remoteHost)}`) !== undefined) {
+    const host = hostKey(conn.remoteHost);
+    if (this.#o.guard.banned(`host:${host}`) !== undefined) {
       // A banned host gets no handshake at all.
       this.#o.refused();
       void conn.close();
       return;
     }
-    const host = hostKey(conn.remoteHost);
     const slot = this.#slots.take(host, this.#o.heldByListeners());
     if (typeof slot === "string") {
       // Too many half-open connections (from this host, or in all): shed load without spending a handshake on it.

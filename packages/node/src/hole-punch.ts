@@ -8,6 +8,7 @@
  */
 
 import { connect, type Socket } from "node:net";
+import { hostKey } from "./abuse-guard.js";
 
 /** Options of {@link punchTcp}. */
 export interface PunchOptions {
@@ -34,7 +35,10 @@ const recent = new Map<string, number[]>();
 function budget(host: string): boolean {
   const now = Date.now();
   const times = (recent.get(host) ?? []).filter((t) => now - t < 60_000);
-  if (recent.size > 1024) recent.clear(); // bounded memory; the budget starts afresh
+  recent.delete(host); // re-inserted below, so the map's first entry is the longest untouched
+  // Bounded memory: the longest untouched host is forgotten, never every host at once
+  // (a clear would let anyone naming 1024 other hosts reset a victim's budget).
+  if (recent.size >= 1024) recent.delete(recent.keys().next().value!);
   if (times.length >= MAX_PUNCHES_PER_ADDRESS_PER_MINUTE) {
     recent.set(host, times);
     return false;
@@ -51,7 +55,7 @@ export type PunchResult = { readonly socket: Socket; readonly attempts: number }
 export function punchTcp(options: PunchOptions): Promise<PunchResult> {
   const timeoutMs = options.timeoutMs ?? 3000;
   const intervalMs = options.intervalMs ?? 100;
-  if (!budget(options.remoteHost)) return Promise.resolve({ socket: undefined, attempts: 0, reason: "too many punches towards that address this minute" });
+  if (!budget(hostKey(options.remoteHost))) return Promise.resolve({ socket: undefined, attempts: 0, reason: "too many punches towards that address this minute" });
   return new Promise((resolve) => {
     let attempts = 0;
     let done = false;

@@ -272,8 +272,11 @@ export class RelayService {
     if (!connection.isClosed) send(connection, { t: "dialback", ok, observed: `${observed.host}:${observed.port}` });
   }
 
+  /** Room for one more circuit at `ip`, counting the circuits that still wait for their peer (at most maxCircuits: a short walk). */
   #ipHasRoom(ip: string): boolean {
-    return (this.#perIp.get(ip) ?? 0) < this.#o.maxCircuitsPerIp;
+    let n = this.#perIp.get(ip) ?? 0;
+    for (const p of this.#pending.values()) if (p.target.ip === ip || hostPort(p.dialer.remoteAddress)?.host === ip) n++;
+    return n < this.#o.maxCircuitsPerIp;
   }
 
   #refuse(connection: Connection, reason: string): void {

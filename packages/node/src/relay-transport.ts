@@ -19,6 +19,9 @@ import { punchTcp } from "./hole-punch.js";
 import type { Reachability } from "./reachability.js";
 import { RELAY_ERROR_CODES, RelayError, decodeRelayMessage, encodeControl, splitHostPort, type ClientMessage, type RelayMessage } from "./relay-wire.js";
 
+/** Circuits a relay may have this node accept at once (an honest relay offers them one by one, as peers dial). */
+const MAX_ACCEPTS_IN_FLIGHT = 8;
+
 /** Options of {@link relayTransport}. */
 export interface RelayTransportOptions {
   /** This node's peer id: the name it reserves under. Needed to listen. */
@@ -179,7 +182,10 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           if (m?.t === "reserved") scheduleRenewal(m.ttlMs);
           else if (m?.t === "dialback") dialbacks.shift()?.(m.ok);
           else if (m?.t === "refused" && dialbacks.length > 0) dialbacks.shift()?.(undefined);
-          else if (m?.t === "incoming") void acceptCircuit(m.circuit);
+          // A relay cannot make this node open connections without bound: a few accepts at a time, each circuit once.
+          else if (m?.t === "incoming") {
+            if (accepting.size < MAX_ACCEPTS_IN_FLIGHT && !accepting.has(m.circuit)) void acceptCircuit(m.circuit);
+          }
           else void control.connection.close(new RelayError(RELAY_ERROR_CODES.PROTOCOL, "The relay sent a message it should not have on a reservation."));
         },
         () => {
@@ -188,7 +194,9 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           options.reachability?.relay(relayAddress, false);
         },
       );
+      const accepting = new Set<string>();
       const acceptCircuit = async (id: string): Promise<void> => {
+        accepting.add(id);
         try {
           const tap = await open(target.host, target.port, timeoutMs);
           send(tap.connection, { t: "accept", circuit: id });
@@ -196,6 +204,8 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           onConnection(circuit(tap, ready, false, `${PREFIX}${target.relay}/c/${id}`));
         } catch {
           // The dialer sees the relay's refusal or timeout; nothing to do here.
+        } finally {
+          accepting.delete(id);
         }
       };
       const listener: RelayListener = {

@@ -6,6 +6,7 @@
  */
 
 import { XppgError } from "@xppg/errors";
+import { safeText } from "./safe-text.js";
 
 /** Stable codes of the relay's errors. */
 export const RELAY_ERROR_CODES = {
@@ -39,9 +40,6 @@ export const TAG_DATA = 0;
 /** Tag that ends one direction of the relayed path: what follows comes on the direct one. */
 export const TAG_SWITCH = 1;
 
-// C0, DEL and C1 controls: a relay's text is shown to users.
-// eslint-disable-next-line no-control-regex -- matching them is the point
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 const PEER_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const CIRCUIT = /^[0-9a-f]{32}$/;
 const HOST_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
@@ -102,7 +100,7 @@ export function decodeRelayMessage(frame: Uint8Array): RelayMessage | undefined 
   if (m["t"] === "ready" && str(m["circuit"], CIRCUIT) && str(m["observed"], HOST_PORT) && str(m["peerObserved"], HOST_PORT)) {
     return { t: "ready", circuit: m["circuit"], observed: m["observed"], peerObserved: m["peerObserved"] };
   }
-  if (m["t"] === "refused" && typeof m["reason"] === "string") return { t: "refused", reason: m["reason"].slice(0, 200).replace(CONTROLS, " ") };
+  if (m["t"] === "refused" && typeof m["reason"] === "string") return { t: "refused", reason: safeText(m["reason"].slice(0, 200), { singleLine: true, removeInvisible: true }) };
   if (m["t"] === "dialback" && typeof m["ok"] === "boolean" && str(m["observed"], HOST_PORT)) return { t: "dialback", ok: m["ok"], observed: m["observed"] };
   return undefined;
 }
