@@ -39,7 +39,8 @@ export function normalizeCommon(options: NatOptions, fail: OptionFail): CommonOp
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 0 || leaseSeconds > 0xffffffff) fail(`leaseSeconds must be a whole number of seconds >= 0, got ${String(leaseSeconds)}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  // Past 2^31 - 1 ms a Node timer fires at once: that would read as "no answer", not as a bad option.
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) fail(`timeoutMs must be a positive number of milliseconds up to 2147483647, got ${String(timeoutMs)}`);
   return {
     internalPort,
     externalPort,

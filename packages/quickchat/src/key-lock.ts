@@ -5,7 +5,7 @@
  * stop or exit; a lock whose process is gone is taken over.
  */
 
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 
 /** Key files locked by this process, so two chats in one process are caught too. */
@@ -42,6 +42,8 @@ export function lockKeyFile(keyFile: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") return () => {}; // no lock possible here (a read-only folder): run without
       const owner = lockOwner(lock);
       if (owner !== undefined && owner !== process.pid && alive(owner)) throw inUse(keyFile, owner);
+      // No owner yet in a fresh lock: another process made it and is writing its pid. It is in use, not stale.
+      if (owner === undefined && lockAgeMs(lock) < FRESH_LOCK_MS) throw inUse(keyFile, undefined);
       // The process that held it is gone (or it holds garbage): take it over.
       try {
         unlinkSync(lock);
@@ -79,4 +81,15 @@ function inUse(keyFile: string, pid: number | undefined): QuickChatError {
       "Give this one another name (--name) or key file (--key-file), or leave it out to use a new key for this run.",
     { details: { keyFile, pid } },
   );
+}
+
+/** A lock younger than this with no pid in it is being written, not left behind. */
+const FRESH_LOCK_MS = 2000;
+
+function lockAgeMs(lock: string): number {
+  try {
+    return Date.now() - statSync(lock).mtimeMs;
+  } catch {
+    return Infinity; // gone already
+  }
 }

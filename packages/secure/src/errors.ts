@@ -1,5 +1,4 @@
 import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
-import { TRANSPORT_ERROR_CODES } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
 export const SECURE_ERROR_CODES = {
@@ -8,7 +7,7 @@ export const SECURE_ERROR_CODES = {
   /** The handshake did not finish within `handshakeTimeoutMs`. */
   HANDSHAKE_TIMEOUT: XPPG_ERROR_CODES.HANDSHAKE_TIMEOUT,
   /** The handshake's `AbortSignal` fired (the transports' code for an aborted call). */
-  ABORTED: TRANSPORT_ERROR_CODES.ABORTED,
+  ABORTED: XPPG_ERROR_CODES.ABORTED,
   /** A record failed authentication: it was tampered with, replayed, reordered or dropped, or the link corrupts data. */
   DECRYPT_FAILED: "XPPG_ERR_DECRYPT_FAILED",
   /** The link closed cleanly without the peer's authenticated end of stream: the tail of the data may have been cut off. */

@@ -69,16 +69,16 @@ export interface CryptoProvider {
    */
   sealInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void;
   /**
-   * The inverse of {@link CryptoProvider.sealInto}: decrypts `ciphertext`
-   * into `out` (may be the same bytes) if `tag` verifies, and returns
-   * whether it did; on `false` nothing in `out` may be used.
-   */
-  /**
    * Records of this many bytes or more are cheaper through
    * {@link CryptoProvider.sealParts} and {@link CryptoProvider.open} than in
    * place; without it, every record goes in place when the provider can.
    */
   readonly inPlaceLimit?: number;
+  /**
+   * The inverse of {@link CryptoProvider.sealInto}: decrypts `ciphertext`
+   * into `out` (may be the same bytes) if `tag` verifies, and returns
+   * whether it did; on `false` nothing in `out` may be used.
+   */
   openInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
