@@ -108,6 +108,16 @@ describe("openFileStore", () => {
     expect(reopen().size).toBe(10);
   });
 
+  it("refuses to open a store that holds more keys or bytes than the replica's limits (STORE_FAILED), and opens it with the limits it was written with", () => {
+    const a = reopen();
+    for (let i = 0; i < 20; i++) a.set(`k${i}`, "x".repeat(100));
+    a.close();
+    const error = expectStateError(() => new SharedState({ replicaId: "a", maxKeys: 10, store: openFileStore(path) }), STATE_ERROR_CODES.STORE_FAILED);
+    expect(error.message).toMatch(/20 keys \(maxKeys 10\)/);
+    expectStateError(() => new SharedState({ replicaId: "a", maxTotalSize: 1_000, store: openFileStore(path) }), STATE_ERROR_CODES.STORE_FAILED);
+    expect(reopen().size).toBe(20);
+  });
+
   it("a write the store refuses changes nothing (STORE_FAILED)", () => {
     const a = reopen();
     a.set("x", 1);
