@@ -47,9 +47,42 @@ export function storeCall<T>(what: string, call: () => T): T {
  * Reads what `store` kept into slots, the last of each key winning. Keys and
  * values are checked (and frozen) as if received, so a store edited by hand
  * cannot put what a peer could not into the replica; a slot that fails is
- * an error, not skipped (the store's checksums already caught torn writes).
+ * an error, not skipped (the store's checksums already caught torn writes),
+ * and so is a store holding more keys or bytes than the limits allow.
  */
 export function loadSlots(store: StateStore, options: ResolvedOptions<StateValue>): Map<string, Slot> {
+  try {
+    const slots = readSlots(store, options);
+    checkTotals(slots, options);
+    return slots;
+  } catch (error) {
+    try {
+      store.close(); // the replica owns its store: one it refuses is closed before the error is thrown
+    } catch {
+      // The refusal is the error worth reporting.
+    }
+    throw error;
+  }
+}
+
+/** A store written with larger limits would leave the replica over its own `maxKeys` or `maxTotalSize`, refusing every write: say so at open instead. */
+function checkTotals(slots: ReadonlyMap<string, Slot>, options: ResolvedOptions<StateValue>): void {
+  let keys = 0;
+  let bytes = 0;
+  for (const slot of slots.values()) {
+    if (slot.value === undefined) continue;
+    keys += 1;
+    bytes += slot.size;
+  }
+  const over = keys > options.maxKeys ? `${keys} keys (maxKeys ${options.maxKeys})` : bytes > options.maxTotalSize ? `${bytes} bytes (maxTotalSize ${options.maxTotalSize})` : undefined;
+  if (over === undefined) return;
+  throw new StateError(
+    STATE_ERROR_CODES.STORE_FAILED,
+    `The state store holds ${over}, more than this replica allows; was it written with other limits? Open it with the limits it was written with.`,
+  );
+}
+
+function readSlots(store: StateStore, options: ResolvedOptions<StateValue>): Map<string, Slot> {
   const slots = new Map<string, Slot>();
   const stored = storeCall("load", () => [...store.load()]);
   for (const s of stored) {

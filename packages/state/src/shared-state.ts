@@ -54,21 +54,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     this.#maxRows = this.#options.merge === undefined ? 1 : this.#options.maxTiedWrites;
     this.#pending = new PendingWrites(this.#maxRows, this.#options.maxPendingSize);
     this.#store = options.store;
-    if (this.#store !== undefined) this.#restoreOrClose(this.#store);
-  }
-
-  /** The replica owns its store: one it refuses to open is closed before the error is thrown. */
-  #restoreOrClose(store: StateStore): void {
-    try {
-      this.#restore(store);
-    } catch (error) {
-      try {
-        store.close();
-      } catch {
-        // The refusal is the error worth reporting.
-      }
-      throw error;
-    }
+    if (this.#store !== undefined) this.#restore(this.#store);
   }
 
   /** Takes in what the store kept: no change events (nobody listens yet), nothing checked against the peers' shares. */
@@ -80,20 +66,8 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
       else this.#tombstones.add(key, timeOfVersion(slot.version) + this.#options.tombstoneTtlMs);
     }
     if (loaded.size > 0) this.#seq = 1;
-    this.#checkRestoredTotals();
     this.#collect();
     compactIfWanted(store, this.#slots); // a log of many small records reloads faster once rewritten
-  }
-
-  /** A store written with larger limits would leave the replica over its own `maxKeys` or `maxTotalSize` (and refusing every write): say so at open instead. */
-  #checkRestoredTotals(): void {
-    const { maxKeys, maxTotalSize } = this.#options;
-    const over = this.#budget.live > maxKeys ? `${this.#budget.live} keys (maxKeys ${maxKeys})` : this.#budget.bytes > maxTotalSize ? `${this.#budget.bytes} bytes (maxTotalSize ${maxTotalSize})` : undefined;
-    if (over === undefined) return;
-    throw new StateError(
-      STATE_ERROR_CODES.STORE_FAILED,
-      `The state store holds ${over}, more than this replica allows; was it written with other limits? Open it with the limits it was written with.`,
-    );
   }
 
   /** Flushes and closes the `store` (a no-op without one); later changes throw `STORE_FAILED`. */
