@@ -1,0 +1,488 @@
+/**
+ * One download: find the manifest, then fetch chunks from every neighbour
+ * that has them. Each source gets a number of requests in flight that grows
+ * with its measured rate (faster peers get more); the rarest chunks go
+ * first; a request that outlives its deadline is cancelled and its chunk
+ * goes to another source (the slow one gets fewer slots); near the end an
+ * idle source may fetch a chunk still in flight elsewhere. Every chunk is
+ * hashed before it is written; a source that sends a wrong one is
+ * penalised and dropped from the download.
+ */
+
+import { createHash } from "node:crypto";
+import { Bitfield } from "./bitfield.js";
+import { HASH_BYTES, MANIFEST_PIECE_BYTES, MAX_CHUNKS, MAX_NAME_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
+import { FILES_ERROR_CODES, FilesError, violation } from "./errors.js";
+import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
+import { PartialFile } from "./partial-file.js";
+import { Progress, type DownloadProgress } from "./progress.js";
+import { MSG, encodeManifestRequest, encodeRequest, encodeSlot } from "./wire.js";
+
+/** The largest manifest accepted: the header, the longest name and `MAX_CHUNKS` hashes. */
+const MAX_MANIFEST_BYTES = 18 + MAX_NAME_BYTES + MAX_CHUNKS * HASH_BYTES;
+/** How long an idle source waits before it may duplicate a request in flight elsewhere (endgame), as a share of that request's deadline. */
+const ENDGAME_SHARE = 0.5;
+/** Verified chunks waiting for the disk before no more are requested. */
+const MAX_PENDING_WRITES = 32;
+
+/** What a download needs from its swarm. */
+export interface DownloadHost {
+  readonly maxMessageSize: number;
+  send(peer: string, bytes: Uint8Array): void;
+  misbehaved(peer: string, error: FilesError): void;
+  /** The manifest is known and the partial file open: serve it, tell the interested. */
+  ready(download: Download): void;
+  /** A chunk was verified and written. */
+  gained(download: Download, index: number): void;
+}
+
+/** Tunings of a download. */
+export interface DownloadTunings {
+  maxFileSize: number;
+  findTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxInFlightPerPeer: number;
+}
+
+/** What a finished download resolves with. */
+export interface DownloadResult {
+  contentId: string;
+  /** The name the sharer gave, made safe. */
+  name: string;
+  size: number;
+  /** Where the file is now. */
+  path: string;
+  /** Chunks that were already verified on disk (a resumed download). */
+  resumedChunks: number;
+  /** Chunks fetched (and verified) by this run. */
+  fetchedChunks: number;
+  /** Verified chunks fetched from each neighbour. */
+  sources: Record<string, number>;
+  /** Chunks refused for a wrong length or hash. */
+  rejectedChunks: number;
+}
+
+interface Req {
+  peer: string;
+  index: number;
+  buf: Buffer;
+  seen: Uint8Array;
+  got: number;
+  startedAt: number;
+  deadline: number;
+}
+
+interface Source {
+  id: string;
+  bits: Bitfield | undefined;
+  inflight: Map<number, Req>;
+  /** Bytes a second, measured while it had requests in flight (0: not measured yet). */
+  rate: number;
+  bytesThisTick: number;
+  /** How many times it was too slow lately; halves its slots each. */
+  slow: number;
+  chunks: number;
+}
+
+export class Download {
+  readonly contentId: string;
+  readonly dir: string;
+  manifest: Manifest | undefined;
+  file: PartialFile | undefined;
+  readonly done: Promise<DownloadResult>;
+  readonly #host: DownloadHost;
+  readonly #t: DownloadTunings;
+  readonly #sources = new Map<string, Source>();
+  readonly #banned = new Set<string>();
+  readonly #requests = new Map<number, Req[]>();
+  #availability = new Uint16Array(0);
+  #manifestFetch: { peer: string; parts: Buffer[]; got: number; deadline: number } | undefined;
+  #resolve!: (r: DownloadResult) => void;
+  #reject!: (e: Error) => void;
+  #finished = false;
+  /** Verified chunks on their way to the disk. */
+  readonly #writing = new Set<number>();
+  #fetched = 0;
+  #rejected = 0;
+  #lastUsefulAt = performance.now();
+  #lastTickAt = performance.now();
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #progress: Progress;
+  readonly #stopSignal: () => void;
+
+  constructor(contentId: string, dir: string, host: DownloadHost, t: DownloadTunings, onProgress: ((p: DownloadProgress) => void) | undefined, signal: AbortSignal | undefined) {
+    this.contentId = contentId;
+    this.dir = dir;
+    this.#host = host;
+    this.#t = t;
+    this.#progress = new Progress(contentId, onProgress);
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#timer = setInterval(() => this.#tick(), 200);
+    const onAbort = (): void => void this.fail(new FilesError(FILES_ERROR_CODES.ABORTED, `download(${contentId}) was aborted by its signal. The verified part is kept: download it again to resume.`, { cause: signal?.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#stopSignal = () => signal?.removeEventListener("abort", onAbort);
+  }
+
+  /** Starts from a manifest already known (this node's sidecar, or given). */
+  async useManifest(manifest: Manifest): Promise<void> {
+    if (this.manifest !== undefined || this.#finished) return;
+    this.manifest = manifest;
+    this.#manifestFetch = undefined;
+    try {
+      this.file = await PartialFile.open(manifest, this.dir, this.#t.maxFileSize);
+    } catch (error) {
+      return this.fail(error as Error);
+    }
+    if (this.#finished) {
+      await this.file.close();
+      return;
+    }
+    this.#availability = new Uint16Array(manifest.chunkCount);
+    for (const s of this.#sources.values()) {
+      if (s.bits === undefined) continue;
+      if (s.bits.size !== manifest.chunkCount) this.#misbehaved(s.id, violation(s.id, "a bitfield of the wrong size"));
+      else for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!++;
+    }
+    this.#progress.start(manifest.size, this.file.have.count, manifest.chunkSize, manifest.name);
+    this.#host.ready(this);
+    if (this.file.have.complete) return this.#finish();
+    this.#fill();
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  onBitfield(peer: string, size: number, bits: Uint8Array): void {
+    if (this.#banned.has(peer) || this.#finished) return;
+    if (this.manifest !== undefined && size !== this.manifest.chunkCount) return this.#misbehaved(peer, violation(peer, `a bitfield of ${size} chunks for ${this.manifest.chunkCount}`));
+    const s = this.#source(peer);
+    if (s.bits !== undefined && this.manifest !== undefined) for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!--;
+    s.bits = new Bitfield(size, bits);
+    if (this.manifest !== undefined) for (let i = 0; i < size; i++) if (s.bits.has(i)) this.#availability[i]!++;
+    if (this.manifest === undefined) this.#askManifest();
+    else this.#fill();
+  }
+
+  onHave(peer: string, index: number): void {
+    if (this.#banned.has(peer) || this.#finished) return;
+    const s = this.#sources.get(peer);
+    if (s?.bits === undefined) return;
+    if (index >= s.bits.size) return this.#misbehaved(peer, violation(peer, `a have of chunk ${index} of ${s.bits.size}`));
+    if (s.bits.set(index) && this.manifest !== undefined) {
+      this.#availability[index]!++;
+      this.#fill();
+    }
+  }
+
+  onManifest(peer: string, offset: number, total: number, data: Uint8Array): void {
+    const f = this.#manifestFetch;
+    if (f === undefined || f.peer !== peer || this.manifest !== undefined) return;
+    if (total > MAX_MANIFEST_BYTES || total === 0) return this.#badManifest(peer, `a manifest of ${total} bytes`);
+    if (offset !== f.got || data.length === 0 || offset + data.length > total) return this.#badManifest(peer, "a manifest piece out of place");
+    f.parts.push(Buffer.from(data));
+    f.got += data.length;
+    if (f.got < total) {
+      f.deadline = performance.now() + this.#t.requestTimeoutMs;
+      this.#host.send(peer, encodeManifestRequest(this.contentId, f.got, this.#pieceSize()));
+      return;
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(Buffer.concat(f.parts), this.contentId, { maxFileSize: this.#t.maxFileSize });
+    } catch (error) {
+      // Its hash matched: content too large is the truth, not a lie.
+      if ((error as FilesError).code === FILES_ERROR_CODES.TOO_LARGE) return void this.fail(error as FilesError);
+      return this.#badManifest(peer, (error as Error).message);
+    }
+    void this.useManifest(manifest);
+  }
+
+  onData(peer: string, index: number, offset: number, data: Uint8Array): void {
+    const s = this.#sources.get(peer);
+    const req = s?.inflight.get(index);
+    // A block of a cancelled or timed-out request: too late, dropped.
+    if (s === undefined || req === undefined || this.manifest === undefined) return;
+    const block = this.#blockSize();
+    const len = chunkLength(this.manifest, index);
+    const slot = offset / block;
+    if (!Number.isInteger(slot) || offset >= len || req.seen[slot] === 1 || data.length !== Math.min(block, len - offset)) {
+      return this.#penalise(peer, index, `a block of ${data.length} bytes at ${offset} of chunk ${index}, which was not asked for`);
+    }
+    req.buf.set(data, offset);
+    req.seen[slot] = 1;
+    req.got++;
+    s.bytesThisTick += data.length;
+    if (req.got < req.seen.length) return;
+    s.inflight.delete(index);
+    this.#dropRequest(req);
+    if (!createHash("sha256").update(req.buf).digest().equals(chunkHash(this.manifest, index))) {
+      return this.#penalise(peer, index, `chunk ${index}, whose hash does not match the manifest`);
+    }
+    s.slow = Math.max(0, s.slow - 1);
+    // Other sources still fetching this chunk can stop.
+    for (const other of this.#requests.get(index) ?? []) this.#cancel(other);
+    this.#requests.delete(index);
+    if (this.file!.have.has(index) || this.#writing.has(index)) return this.#fill();
+    s.chunks++;
+    this.#fetched++;
+    void this.#write(index, req.buf);
+    this.#fill();
+  }
+
+  onReject(peer: string, index: number): void {
+    const s = this.#sources.get(peer);
+    const req = s?.inflight.get(index);
+    if (s === undefined || req === undefined) return;
+    // It announced a chunk it will not send (not held, or too busy): ask it no more for that one.
+    s.inflight.delete(index);
+    this.#dropRequest(req);
+    if (s.bits?.clear(index) === true) this.#availability[index]!--;
+    s.slow = Math.min(4, s.slow + 1);
+    this.#fill();
+  }
+
+  peerLeft(peer: string): void {
+    const s = this.#sources.get(peer);
+    if (s === undefined) return;
+    this.#removeSource(s);
+    if (this.#manifestFetch?.peer === peer) {
+      this.#manifestFetch = undefined;
+      this.#askManifest();
+    }
+    this.#fill();
+  }
+
+  /** Ends the download with `error`, keeping the verified part on disk. */
+  async fail(error: Error): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#end();
+    await this.file?.close();
+    this.#reject(error);
+  }
+
+  #end(): void {
+    clearInterval(this.#timer);
+    this.#stopSignal();
+    for (const s of this.#sources.values()) for (const r of s.inflight.values()) this.#cancel(r);
+    this.#requests.clear();
+  }
+
+  async #write(index: number, data: Buffer): Promise<void> {
+    this.#writing.add(index);
+    try {
+      await this.file!.write(index, data);
+    } catch (error) {
+      return this.fail(error as Error);
+    } finally {
+      this.#writing.delete(index);
+    }
+    if (this.#finished) return;
+    this.#lastUsefulAt = performance.now();
+    this.#progress.add(data.length);
+    this.#host.gained(this, index);
+    if (this.file!.have.complete && this.#writing.size === 0) return this.#finish();
+    this.#fill();
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#end();
+    const m = this.manifest!;
+    try {
+      const path = await this.file!.finish();
+      this.#progress.finish(this.#sourceCount());
+      const sources: Record<string, number> = {};
+      for (const s of this.#sources.values()) if (s.chunks > 0) sources[s.id] = s.chunks;
+      this.#resolve({ contentId: this.contentId, name: m.name, size: m.size, path, resumedChunks: this.file!.resumed, fetchedChunks: this.#fetched, sources, rejectedChunks: this.#rejected });
+    } catch (error) {
+      this.#reject(error as Error);
+    }
+  }
+
+  #source(peer: string): Source {
+    let s = this.#sources.get(peer);
+    if (s === undefined) {
+      s = { id: peer, bits: undefined, inflight: new Map(), rate: 0, bytesThisTick: 0, slow: 0, chunks: 0 };
+      this.#sources.set(peer, s);
+    }
+    return s;
+  }
+
+  #removeSource(s: Source): void {
+    for (const r of s.inflight.values()) this.#dropRequest(r);
+    s.inflight.clear();
+    if (s.bits !== undefined && this.manifest !== undefined) for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!--;
+    s.bits = undefined;
+    // Keep its count of chunks for the result; it is no longer asked.
+  }
+
+  #misbehaved(peer: string, error: FilesError): void {
+    this.#banned.add(peer);
+    const s = this.#sources.get(peer);
+    if (s !== undefined) this.#removeSource(s);
+    this.#host.misbehaved(peer, error);
+    this.#fill();
+  }
+
+  #penalise(peer: string, index: number, what: string): void {
+    this.#rejected++;
+    this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.BAD_CHUNK, `The peer ${peer} sent ${what} for ${this.contentId}. It was refused and the peer dropped; the chunk is fetched from another.`, { details: { peerId: peer, index } }));
+  }
+
+  #badManifest(peer: string, why: string): void {
+    this.#manifestFetch = undefined;
+    this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.INVALID_MANIFEST, `The peer ${peer} sent an invalid manifest for ${this.contentId} (${why}). It is dropped; another peer is asked.`, { details: { peerId: peer } }));
+    this.#askManifest();
+  }
+
+  #askManifest(): void {
+    if (this.manifest !== undefined || this.#manifestFetch !== undefined || this.#finished) return;
+    const s = [...this.#sources.values()].find((x) => x.bits !== undefined && !this.#banned.has(x.id));
+    if (s === undefined) return;
+    this.#manifestFetch = { peer: s.id, parts: [], got: 0, deadline: performance.now() + this.#t.requestTimeoutMs };
+    this.#host.send(s.id, encodeManifestRequest(this.contentId, 0, this.#pieceSize()));
+  }
+
+  #pieceSize(): number {
+    return Math.min(MANIFEST_PIECE_BYTES, this.#host.maxMessageSize - MESSAGE_OVERHEAD);
+  }
+
+  #blockSize(): number {
+    return Math.min(this.manifest!.chunkSize, this.#host.maxMessageSize - MESSAGE_OVERHEAD);
+  }
+
+  #slots(s: Source): number {
+    const chunk = this.manifest!.chunkSize;
+    const base = s.rate > 0 ? Math.ceil((s.rate * 0.3) / chunk) + 1 : 4;
+    return Math.max(1, Math.min(this.#t.maxInFlightPerPeer, base) >> s.slow);
+  }
+
+  #sourceCount(): number {
+    let n = 0;
+    for (const s of this.#sources.values()) if (s.bits !== undefined && s.bits.count > 0) n++;
+    return n;
+  }
+
+  /** Hands out requests: faster sources first, each up to its slots. */
+  #fill(): void {
+    if (this.#finished || this.file === undefined || this.#writing.size >= MAX_PENDING_WRITES) return;
+    const sources = [...this.#sources.values()].filter((s) => s.bits !== undefined).sort((a, b) => b.rate - a.rate);
+    for (const s of sources) {
+      const slots = this.#slots(s);
+      while (s.inflight.size < slots) {
+        const index = this.#pick(s);
+        if (index < 0) break;
+        this.#request(s, index);
+      }
+    }
+  }
+
+  /** The rarest missing chunk `s` has that nobody is fetching; else (endgame) one fetched too long elsewhere; else -1. */
+  #pick(s: Source): number {
+    const have = this.file!.have;
+    const n = have.size;
+    const start = Math.floor(Math.random() * n);
+    let best = -1;
+    let bestAvail = Infinity;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      if (have.has(i) || this.#requests.has(i) || this.#writing.has(i) || !s.bits!.has(i)) continue;
+      const a = this.#availability[i]!;
+      if (a < bestAvail) {
+        best = i;
+        bestAvail = a;
+        if (a <= 1) break;
+      }
+    }
+    if (best >= 0) return best;
+    const now = performance.now();
+    for (const [i, reqs] of this.#requests) {
+      if (reqs.length >= 2 || s.inflight.has(i) || !s.bits!.has(i)) continue;
+      const r = reqs[0]!;
+      const other = this.#sources.get(r.peer);
+      if (now - r.startedAt > (r.deadline - r.startedAt) * ENDGAME_SHARE || (other !== undefined && s.rate > 2 * other.rate)) return i;
+    }
+    return -1;
+  }
+
+  #request(s: Source, index: number): void {
+    const len = chunkLength(this.manifest!, index);
+    const block = this.#blockSize();
+    const now = performance.now();
+    const expectedMs = s.rate > 0 ? ((s.inflight.size + 1) * len * 1000) / s.rate : 0;
+    const timeout = Math.min(Math.max(4 * expectedMs, this.#t.requestTimeoutMs), 60_000);
+    const req: Req = { peer: s.id, index, buf: Buffer.allocUnsafe(len), seen: new Uint8Array(Math.ceil(len / block)), got: 0, startedAt: now, deadline: now + timeout };
+    s.inflight.set(index, req);
+    const list = this.#requests.get(index);
+    if (list === undefined) this.#requests.set(index, [req]);
+    else list.push(req);
+    for (let off = 0; off < len; off += block) this.#host.send(s.id, encodeRequest(this.contentId, index, off, Math.min(block, len - off)));
+  }
+
+  #dropRequest(req: Req): void {
+    const list = this.#requests.get(req.index);
+    if (list === undefined) return;
+    const at = list.indexOf(req);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.#requests.delete(req.index);
+  }
+
+  #cancel(req: Req): void {
+    this.#sources.get(req.peer)?.inflight.delete(req.index);
+    this.#dropRequest(req);
+    const block = this.manifest === undefined ? 1 : this.#blockSize();
+    for (let slot = 0; slot < req.seen.length; slot++) if (req.seen[slot] === 0) this.#host.send(req.peer, encodeSlot(MSG.CANCEL, this.contentId, req.index, slot * block));
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const dt = (now - this.#lastTickAt) / 1000;
+    this.#lastTickAt = now;
+    for (const s of this.#sources.values()) {
+      if (s.inflight.size > 0 || s.bytesThisTick > 0) {
+        const sample = s.bytesThisTick / Math.max(dt, 0.05);
+        s.rate = s.rate === 0 ? sample : 0.7 * s.rate + 0.3 * sample;
+      }
+      s.bytesThisTick = 0;
+      for (const r of [...s.inflight.values()]) {
+        if (now < r.deadline) continue;
+        // Too slow: cancelled here, fetched elsewhere; the source gets fewer slots.
+        this.#cancel(r);
+        s.slow = Math.min(4, s.slow + 1);
+      }
+    }
+    const f = this.#manifestFetch;
+    if (f !== undefined && now > f.deadline) {
+      this.#manifestFetch = undefined;
+      const s = this.#sources.get(f.peer);
+      if (s !== undefined) this.#removeSource(s);
+      this.#sources.delete(f.peer);
+      this.#askManifest();
+    }
+    if (this.#useful()) this.#lastUsefulAt = now;
+    else if (now - this.#lastUsefulAt > this.#t.findTimeoutMs) {
+      void this.fail(new FilesError(FILES_ERROR_CODES.NOT_FOUND, `No connected peer has sent what is missing of ${this.contentId} for ${this.#t.findTimeoutMs} ms. The verified part is kept: join a peer that has it and download it again to resume.`, { details: { contentId: this.contentId } }));
+      return;
+    }
+    this.#fill();
+    if (this.file !== undefined) this.#progress.tick(this.#sourceCount());
+  }
+
+  /** True while some source can give what is missing (or a request or the manifest is on its way). */
+  #useful(): boolean {
+    if (this.#manifestFetch !== undefined || this.#requests.size > 0 || this.#writing.size > 0) return true;
+    if (this.file === undefined) return false;
+    const have = this.file.have;
+    for (const s of this.#sources.values()) {
+      if (s.bits === undefined) continue;
+      for (let i = 0; i < have.size; i++) if (!have.has(i) && !this.#writing.has(i) && s.bits.has(i)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * A download on disk: `<dir>/.xppg-<id>.part` holds the chunks at their
+ * offsets, `<dir>/.xppg-<id>.state` (the sidecar) the manifest and which
+ * chunks were verified. The sidecar is replaced atomically (write, rename);
+ * on resume every chunk it lists is read back and verified again, so a
+ * sidecar that ran ahead of the data (a crash between the two) costs a
+ * refetch, never a wrong byte. Both names come from the content id alone: a
+ * peer's name never reaches the file system before the final rename.
+ */
+
+import { constants, type Stats } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { Bitfield } from "./bitfield.js";
+import { FILES_ERROR_CODES, FilesError } from "./errors.js";
+import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
+import { placeUnique } from "./place.js";
+import { safeFileName } from "./safe-name.js";
+
+const STATE_MAGIC = Buffer.from("XPS2");
+/** Sidecar writes at most this often while chunks arrive. */
+const SAVE_EVERY_MS = 500;
+
+/** Where a content's partial download lives in `dir`. */
+export function partialPaths(dir: string, contentId: string): { part: string; state: string } {
+  const stem = join(dir, `.xppg-${contentId.slice(0, 32)}`);
+  return { part: `${stem}.part`, state: `${stem}.state` };
+}
+
+/** Turns a failed disk operation into a typed error that says the partial download is kept. */
+export function diskError(cause: unknown, dir: string, contentId: string): FilesError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new FilesError(FILES_ERROR_CODES.DISK_FULL, `The disk holding ${dir} is full. The verified part of ${contentId} is kept: free some space and download it again to resume.`, { cause, details: { dir } });
+  }
+  return new FilesError(FILES_ERROR_CODES.WRITE_FAILED, `Writing ${contentId} in ${dir} failed: ${(cause as Error).message}. The verified part is kept: fix the cause and download it again to resume.`, { cause, details: { dir } });
+}
+
+export class PartialFile {
+  readonly manifest: Manifest;
+  readonly have: Bitfield;
+  readonly dir: string;
+  /** Chunks found verified on disk when it was opened. */
+  readonly resumed: number;
+  readonly #fh: FileHandle;
+  readonly #paths: { part: string; state: string };
+  #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  #saving: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(manifest: Manifest, dir: string, fh: FileHandle, have: Bitfield) {
+    this.manifest = manifest;
+    this.dir = dir;
+    this.#fh = fh;
+    this.have = have;
+    this.resumed = have.count;
+    this.#paths = partialPaths(dir, manifest.contentId);
+  }
+
+  /** The manifest a sidecar in `dir` holds for this content, if any (so a resume needs no peer for it). */
+  static async savedManifest(dir: string, contentId: string, maxFileSize: number): Promise<Manifest | undefined> {
+    const saved = await readSidecar(partialPaths(dir, contentId).state, contentId, maxFileSize);
+    return saved?.manifest;
+  }
+
+  /** Opens (or creates) the partial file, keeping every chunk that verifies. */
+  static async open(manifest: Manifest, dir: string, maxFileSize: number): Promise<PartialFile> {
+    const paths = partialPaths(dir, manifest.contentId);
+    let fh: FileHandle;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // No symlink is followed: the partial file is always this node's own.
+      fh = await open(paths.part, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    } catch (cause) {
+      throw diskError(cause, dir, manifest.contentId);
+    }
+    const saved = await readSidecar(paths.state, manifest.contentId, maxFileSize);
+    const have = new Bitfield(manifest.chunkCount);
+    if (saved !== undefined) {
+      const info: Stats = await fh.stat();
+      const buf = Buffer.allocUnsafe(manifest.chunkSize);
+      for (let i = 0; i < manifest.chunkCount; i++) {
+        if (!saved.have.has(i)) continue;
+        const len = chunkLength(manifest, i);
+        if (i * manifest.chunkSize + len > info.size) continue;
+        const { bytesRead } = await fh.read(buf, 0, len, i * manifest.chunkSize);
+        if (bytesRead === len && createHash("sha256").update(buf.subarray(0, len)).digest().equals(chunkHash(manifest, i))) have.set(i);
+      }
+    }
+    const file = new PartialFile(manifest, dir, fh, have);
+    await file.save();
+    return file;
+  }
+
+  /** Writes a verified chunk at its place and marks it held. */
+  async write(index: number, data: Uint8Array): Promise<void> {
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.#fh.write(data, done, data.length - done, index * this.manifest.chunkSize + done);
+        done += bytesWritten;
+      }
+    } catch (cause) {
+      throw diskError(cause, this.dir, this.manifest.contentId);
+    }
+    this.have.set(index);
+    this.#saveTimer ??= setTimeout(() => {
+      this.#saveTimer = undefined;
+      void this.save().catch(() => {});
+    }, SAVE_EVERY_MS);
+  }
+
+  /** Reads part of a held chunk into `into` at `at`. */
+  async read(index: number, offset: number, length: number, into: Uint8Array, at: number): Promise<void> {
+    const { bytesRead } = await this.#fh.read(into, at, length, index * this.manifest.chunkSize + offset);
+    if (bytesRead !== length) throw new Error(`short read of chunk ${index}`);
+  }
+
+  /** Writes the sidecar (atomically). A failure (a full disk) keeps the previous one: resume re-verifies. */
+  save(): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.#closed) return;
+      const m = this.manifest.bytes;
+      const head = Buffer.alloc(8);
+      STATE_MAGIC.copy(head, 0);
+      head.writeUInt32BE(m.length, 4);
+      const tmp = `${this.#paths.state}.tmp`;
+      try {
+        await writeFile(tmp, Buffer.concat([head, m, this.have.bytes]), { mode: 0o600 });
+        await rename(tmp, this.#paths.state);
+      } catch (cause) {
+        await unlink(tmp).catch(() => {});
+        throw diskError(cause, this.dir, this.manifest.contentId);
+      }
+    };
+    this.#saving = this.#saving.then(run, run);
+    return this.#saving;
+  }
+
+  /** Stops, keeping the partial file and its sidecar for a later resume. */
+  async close(): Promise<void> {
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    await this.save().catch(() => {});
+    this.#closed = true;
+    await this.#fh.close().catch(() => {});
+  }
+
+  /** All chunks are held: moves the file to its (safe) name in `dir` and removes the sidecar. Returns the final path. */
+  async finish(): Promise<string> {
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    await this.#saving.catch(() => {});
+    this.#closed = true;
+    try {
+      await this.#fh.sync();
+      await this.#fh.close();
+      const path = await placeUnique(this.#paths.part, this.dir, safeFileName(this.manifest.name));
+      await rm(this.#paths.state, { force: true });
+      return path;
+    } catch (cause) {
+      throw diskError(cause, this.dir, this.manifest.contentId);
+    }
+  }
+}
+
+async function readSidecar(path: string, contentId: string, maxFileSize: number): Promise<{ manifest: Manifest; have: Bitfield } | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    return undefined;
+  }
+  if (bytes.length < 8 || !STATE_MAGIC.equals(bytes.subarray(0, 4))) return undefined;
+  const len = bytes.readUInt32BE(4);
+  if (bytes.length < 8 + len) return undefined;
+  try {
+    const manifest = parseManifest(bytes.subarray(8, 8 + len), contentId, { maxFileSize });
+    const bits = bytes.subarray(8 + len);
+    if (bits.length !== Math.ceil(manifest.chunkCount / 8)) return undefined;
+    return { manifest, have: new Bitfield(manifest.chunkCount, bits) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The files room of a node: what it shares, what it downloads, and the
+ * messages between them and the neighbours (capability `files/2`).
+ */
+
+import { FileContent, type Content } from "./content.js";
+import { FILES_ERROR_CODES, FilesError, invalidArgument, violation } from "./errors.js";
+import type { FilesHost } from "./host.js";
+import { CONTENT_ID, buildManifest, chunkLength } from "./manifest.js";
+import { MANIFEST_PIECE_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
+import { Download, type DownloadResult } from "./download.js";
+import { PartialFile } from "./partial-file.js";
+import type { DownloadProgress } from "./progress.js";
+import { Uploader } from "./uploader.js";
+import { MSG, decodeMessage, encodeBare, encodeBitfield, encodeHave, encodeManifest } from "./wire.js";
+
+/** Options of a {@link FileSwarm}. */
+export interface FileSwarmOptions {
+  /**
+   * Largest content this node downloads (a manifest announcing more is refused before anything is written).
+   * @default 4 GiB
+   */
+  maxFileSize?: number;
+  /**
+   * Upload rate of all neighbours together, bytes a second.
+   * @default Infinity (no limit)
+   */
+  uploadBytesPerSecond?: number;
+  /**
+   * A download fails with `XPPG_ERR_FILES_NOT_FOUND` when, for this long, no neighbour has anything it lacks.
+   * @default 30000
+   */
+  findTimeoutMs?: number;
+  /**
+   * The shortest deadline of a chunk request (longer for a source measured slow); a request past it is fetched elsewhere.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Most chunk requests in flight to one neighbour (a fast one; slow ones get fewer).
+   * @default 16
+   */
+  maxInFlightPerPeer?: number;
+}
+
+/** What `share` resolves with. */
+export interface SharedContent {
+  /** The content id: give it to others (it is all they need to `download`). */
+  contentId: string;
+  name: string;
+  size: number;
+  chunkSize: number;
+  chunkCount: number;
+  path: string;
+}
+
+/** Options of `download`. */
+export interface DownloadOptions {
+  /** The folder the file goes to (created if missing); its partial file and sidecar live there until the end. */
+  dir: string;
+  /** Stops the download; the verified part is kept for a later `download` to resume. */
+  signal?: AbortSignal;
+  /** Called with the progress at most every 200 ms, and once at the end. */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+interface Served {
+  content: Content;
+  /** Neighbours in this content's swarm: they hear of each chunk this node gains. */
+  interested: Set<string>;
+  file?: FileContent;
+}
+
+const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, findTimeoutMs: 30_000, requestTimeoutMs: 5_000, maxInFlightPerPeer: 16 };
+
+/**
+ * Shares files by content id and downloads them from every neighbour that
+ * has them. Runs over any {@link FilesHost}; `@xppg/node`'s `pg.files` is one.
+ */
+export class FileSwarm {
+  readonly #host: FilesHost;
+  readonly #o: Required<FileSwarmOptions>;
+  readonly #served = new Map<string, Served>();
+  readonly #downloads = new Map<string, Download>();
+  readonly #uploader: Uploader;
+  readonly #unlisten: () => void;
+  #closed = false;
+
+  constructor(host: FilesHost, options: FileSwarmOptions = {}) {
+    this.#host = host;
+    const o = options;
+    this.#o = {
+      maxFileSize: o.maxFileSize ?? DEFAULTS.maxFileSize,
+      uploadBytesPerSecond: o.uploadBytesPerSecond ?? DEFAULTS.uploadBytesPerSecond,
+      findTimeoutMs: o.findTimeoutMs ?? DEFAULTS.findTimeoutMs,
+      requestTimeoutMs: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      maxInFlightPerPeer: o.maxInFlightPerPeer ?? DEFAULTS.maxInFlightPerPeer,
+    };
+    this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond);
+    this.#unlisten = host.listen({
+      message: (peer, bytes) => this.#onMessage(peer, bytes),
+      joined: (peer) => {
+        for (const d of this.#downloads.values()) this.#send(peer, encodeBare(MSG.WANT, d.contentId));
+      },
+      left: (peer) => this.#left(peer),
+    });
+  }
+
+  /** Bytes served to each neighbour so far. */
+  get uploaded(): ReadonlyMap<string, number> {
+    return this.#uploader.sent;
+  }
+
+  /**
+   * Makes the file at `path` available: reads it once, a chunk at a time,
+   * to build its manifest, and resolves with its content id. Neighbours
+   * that ask for that id get it from this node until `unshare`.
+   */
+  async share(path: string, options: { signal?: AbortSignal } = {}): Promise<SharedContent> {
+    if (typeof path !== "string" || path.length === 0) throw invalidArgument("files.share(path)", "path must be a file's path", 'files.share("./photo.jpg")');
+    this.#assertOpen("share");
+    const manifest = await buildManifest(path, { signal: options.signal });
+    const file = await FileContent.open(manifest, path);
+    const old = this.#served.get(manifest.contentId);
+    this.#served.set(manifest.contentId, { content: file, file, interested: old?.interested ?? new Set() });
+    await old?.file?.close();
+    this.#announce(manifest.contentId);
+    return { contentId: manifest.contentId, name: manifest.name, size: manifest.size, chunkSize: manifest.chunkSize, chunkCount: manifest.chunkCount, path };
+  }
+
+  /** Stops serving a content id; returns false when it was not shared. */
+  async unshare(contentId: string): Promise<boolean> {
+    const s = this.#served.get(contentId);
+    if (s?.file === undefined) return false;
+    this.#served.delete(contentId);
+    await s.file.close();
+    return true;
+  }
+
+  /**
+   * Downloads a content id into `dir` from every neighbour that has it:
+   * verified chunk by chunk, resumed from a partial download left in `dir`,
+   * moved to its name only when complete. While it runs, the chunks it has
+   * are served to the others.
+   */
+  download(contentId: string, options: DownloadOptions): Promise<DownloadResult> {
+    const call = "files.download(contentId, { dir })";
+    if (typeof contentId !== "string" || !CONTENT_ID.test(contentId)) {
+      return Promise.reject(invalidArgument(call, "contentId must be the 64 hex characters that share() gave", 'files.download("9f86d0...", { dir: "./downloads" })'));
+    }
+    if (typeof options?.dir !== "string" || options.dir.length === 0) {
+      return Promise.reject(invalidArgument(call, "options.dir must be the folder to download into", 'files.download(id, { dir: "./downloads" })'));
+    }
+    if (this.#closed) return Promise.reject(closedError("download"));
+    if (this.#downloads.has(contentId)) return Promise.reject(invalidArgument(call, `${contentId} is already being downloaded`, "await the first download"));
+    if (options.signal?.aborted === true) return Promise.reject(new FilesError(FILES_ERROR_CODES.ABORTED, `download(${contentId}) was aborted before it began.`, { cause: options.signal.reason }));
+    const d: Download = new Download(contentId, options.dir, this.#downloadHost(), this.#o, options.onProgress, options.signal);
+    this.#downloads.set(contentId, d);
+    void (async () => {
+      const saved = await PartialFile.savedManifest(options.dir, contentId, this.#o.maxFileSize);
+      if (saved !== undefined) await d.useManifest(saved);
+      for (const peer of this.#host.peers()) this.#send(peer, encodeBare(MSG.WANT, contentId));
+    })();
+    return d.done.then(
+      async (result) => {
+        this.#downloads.delete(contentId);
+        await this.#serveFinished(d, result.path);
+        return result;
+      },
+      (error: unknown) => {
+        this.#downloads.delete(contentId);
+        if (this.#served.get(contentId)?.content === d.file) this.#served.delete(contentId);
+        throw error;
+      },
+    );
+  }
+
+  /** Stops every download (their verified parts stay for a resume) and all sharing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unlisten();
+    await Promise.all([...this.#downloads.values()].map((d) => d.fail(closedError("download"))));
+    await Promise.all([...this.#served.values()].map((s) => (s.file === undefined ? Promise.resolve() : s.file.close())));
+    this.#served.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #serveFinished(d: Download, path: string): Promise<void> {
+    const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
+    try {
+      const file = await FileContent.open(d.manifest!, path);
+      if (this.#closed) return void (await file.close());
+      this.#served.set(d.contentId, { content: file, file, interested });
+    } catch {
+      this.#served.delete(d.contentId);
+    }
+  }
+
+  #downloadHost(): ConstructorParameters<typeof Download>[2] {
+    return {
+      maxMessageSize: this.#host.maxMessageSize,
+      send: (peer, bytes) => this.#send(peer, bytes),
+      misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
+      ready: (d) => {
+        const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
+        this.#served.set(d.contentId, { content: d.file!, interested });
+        this.#announce(d.contentId);
+      },
+      gained: (d, index) => {
+        for (const peer of this.#served.get(d.contentId)?.interested ?? []) this.#send(peer, encodeHave(d.contentId, index));
+      },
+    };
+  }
+
+  /** Tells the neighbours in a content's swarm what this node holds of it. */
+  #announce(cid: string): void {
+    const s = this.#served.get(cid);
+    if (s === undefined) return;
+    const have = s.content.have;
+    for (const peer of s.interested) this.#send(peer, encodeBitfield(cid, have.size, have.bytes));
+  }
+
+  #send(peer: string, bytes: Uint8Array): void {
+    this.#host.send(peer, bytes).catch(() => {
+      // The neighbour left; `left` cleans up.
+    });
+  }
+
+  #left(peer: string): void {
+    this.#uploader.left(peer);
+    for (const s of this.#served.values()) s.interested.delete(peer);
+    for (const d of this.#downloads.values()) d.peerLeft(peer);
+  }
+
+  #onMessage(peer: string, bytes: Uint8Array): void {
+    if (this.#closed) return;
+    const m = decodeMessage(bytes);
+    if (typeof m === "string") return this.#host.misbehaved(peer, violation(peer, m));
+    const served = this.#served.get(m.cid);
+    const d = this.#downloads.get(m.cid);
+    try {
+      switch (m.type) {
+        case MSG.WANT:
+          if (served === undefined) return;
+          served.interested.add(peer);
+          this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
+          return;
+        case MSG.BITFIELD:
+          served?.interested.add(peer);
+          return d?.onBitfield(peer, m.size, m.bits);
+        case MSG.HAVE:
+          return d?.onHave(peer, m.index);
+        case MSG.MANIFEST_REQUEST: {
+          if (served === undefined) return;
+          const total = served.content.manifest.bytes.length;
+          if (m.offset >= total || m.length === 0) throw violation(peer, `a manifest request at ${m.offset} of ${total}`);
+          const length = Math.min(m.length, MANIFEST_PIECE_BYTES, this.#host.maxMessageSize - MESSAGE_OVERHEAD, total - m.offset);
+          this.#send(peer, encodeManifest(m.cid, m.offset, total, served.content.manifest.bytes.subarray(m.offset, m.offset + length)));
+          return;
+        }
+        case MSG.MANIFEST:
+          return d?.onManifest(peer, m.offset, m.total, m.data);
+        case MSG.REQUEST:
+          if (served !== undefined && m.index >= served.content.manifest.chunkCount) throw violation(peer, `a request for chunk ${m.index} of ${served.content.manifest.chunkCount}`);
+          if (served !== undefined && m.offset >= chunkLength(served.content.manifest, m.index)) throw violation(peer, `a request at ${m.offset} of chunk ${m.index}`);
+          return this.#uploader.request(peer, m);
+        case MSG.DATA:
+          return d?.onData(peer, m.index, m.offset, m.data);
+        case MSG.REJECT:
+          return d?.onReject(peer, m.index);
+        case MSG.CANCEL:
+          return this.#uploader.cancel(peer, m.cid, m.index, m.offset);
+        default:
+          return;
+      }
+    } catch (error) {
+      this.#host.misbehaved(peer, error as FilesError);
+    }
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw closedError(what);
+  }
+}
+
+function closedError(what: string): FilesError {
+  return new FilesError(FILES_ERROR_CODES.CLOSED, `${what}() cannot run: the file swarm was closed (its node stopped). Start a new node; a partial download resumes.`);
+}
+
+export type { DownloadResult, DownloadProgress };

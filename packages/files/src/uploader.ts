@@ -1,0 +1,119 @@
+/**
+ * Serving chunks: each neighbour's requests wait in a queue of their own
+ * (at most `MAX_QUEUED_REQUESTS`; more are refused), answered one at a time:
+ * read the block from disk, send it, and wait for the transport to take it
+ * before the next (the send's promise is the back-pressure). So memory per
+ * neighbour is one block, and a neighbour that reads slowly slows only its
+ * own queue. An optional node-wide upload rate paces every queue.
+ */
+
+import { MAX_QUEUED_REQUESTS, MESSAGE_OVERHEAD } from "./constants.js";
+import type { Content } from "./content.js";
+import { violation } from "./errors.js";
+import type { FilesHost } from "./host.js";
+import { chunkLength } from "./manifest.js";
+import { DATA_HEADER, MSG, allocData, encodeSlot } from "./wire.js";
+
+interface Request {
+  cid: string;
+  index: number;
+  offset: number;
+  length: number;
+}
+
+export class Uploader {
+  readonly #host: FilesHost;
+  readonly #content: (cid: string) => Content | undefined;
+  readonly #queues = new Map<string, Request[]>();
+  readonly #rate: number;
+  #tokens: number;
+  #refilledAt = performance.now();
+  /** Bytes sent, per neighbour (for stats and tests). */
+  readonly sent = new Map<string, number>();
+
+  constructor(host: FilesHost, content: (cid: string) => Content | undefined, uploadBytesPerSecond: number) {
+    this.#host = host;
+    this.#content = content;
+    this.#rate = uploadBytesPerSecond;
+    this.#tokens = uploadBytesPerSecond;
+  }
+
+  /** A request from `peer`; throws a violation for a range no honest peer asks for. */
+  request(peer: string, r: Request): void {
+    const content = this.#content(r.cid);
+    const maxBlock = this.#host.maxMessageSize - MESSAGE_OVERHEAD;
+    if (content === undefined || !content.have.has(r.index)) {
+      void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
+      return;
+    }
+    if (r.length === 0 || r.length > maxBlock || r.offset + r.length > chunkLength(content.manifest, r.index)) {
+      throw violation(peer, `a request for ${r.length} bytes at ${r.offset} of chunk ${r.index}`);
+    }
+    let queue = this.#queues.get(peer);
+    if (queue !== undefined && queue.length >= MAX_QUEUED_REQUESTS) {
+      void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
+      return;
+    }
+    if (queue === undefined) {
+      queue = [];
+      this.#queues.set(peer, queue);
+      queue.push(r);
+      void this.#serve(peer, queue);
+      return;
+    }
+    queue.push(r);
+  }
+
+  cancel(peer: string, cid: string, index: number, offset: number): void {
+    const queue = this.#queues.get(peer);
+    if (queue === undefined) return;
+    const at = queue.findIndex((r) => r.cid === cid && r.index === index && r.offset === offset);
+    if (at >= 0) queue.splice(at, 1);
+  }
+
+  /** The neighbour left: its queue is dropped. */
+  left(peer: string): void {
+    const queue = this.#queues.get(peer);
+    if (queue !== undefined) queue.length = 0;
+    this.#queues.delete(peer);
+  }
+
+  async #serve(peer: string, queue: Request[]): Promise<void> {
+    try {
+      for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
+        const content = this.#content(r.cid);
+        if (content === undefined) continue;
+        await this.#pace(r.length);
+        const bytes = allocData(r.cid, r.index, r.offset, r.length);
+        try {
+          await content.read(r.index, r.offset, r.length, bytes, DATA_HEADER);
+        } catch {
+          void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
+          continue;
+        }
+        await this.#host.send(peer, bytes);
+        this.sent.set(peer, (this.sent.get(peer) ?? 0) + r.length);
+      }
+    } catch {
+      // The neighbour is gone; `left` drops its queue.
+    } finally {
+      if (this.#queues.get(peer) === queue) this.#queues.delete(peer);
+    }
+  }
+
+  /** Waits until the node-wide upload rate allows `bytes` more. */
+  async #pace(bytes: number): Promise<void> {
+    if (!(this.#rate > 0 && Number.isFinite(this.#rate))) return;
+    for (;;) {
+      const now = performance.now();
+      this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate);
+      this.#refilledAt = now;
+      if (this.#tokens >= Math.min(bytes, this.#rate)) {
+        this.#tokens -= bytes;
+        return;
+      }
+      const waitMs = ((Math.min(bytes, this.#rate) - this.#tokens) / this.#rate) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, waitMs)));
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The files messages (capability `files/2`): one binary layout per type, a
+ * type byte and the 32-byte content id first, integers big-endian. Pure:
+ * `encode*` builds bytes, `decodeMessage` checks every length before it
+ * reads and returns a sentence for anything malformed.
+ */
+
+import { HASH_BYTES, MAX_CHUNKS } from "./constants.js";
+
+export const MSG = {
+  /** "Who has this content?": answered with `BITFIELD` by a neighbour that has or wants it. */
+  WANT: 1,
+  /** The chunks the sender holds: `[size u32][bits]`. */
+  BITFIELD: 2,
+  /** The sender now holds one more chunk: `[index u32]`. */
+  HAVE: 3,
+  /** Asks for manifest bytes: `[offset u32][length u32]`. */
+  MANIFEST_REQUEST: 4,
+  /** Manifest bytes: `[offset u32][total u32][bytes]`. */
+  MANIFEST: 5,
+  /** Asks for part of a chunk: `[index u32][offset u32][length u32]`. */
+  REQUEST: 6,
+  /** Part of a chunk: `[index u32][offset u32][bytes]`. */
+  DATA: 7,
+  /** A request that will not be answered (chunk not held, too many waiting): `[index u32][offset u32]`. */
+  REJECT: 8,
+  /** The asker no longer wants a request answered: `[index u32][offset u32]`. */
+  CANCEL: 9,
+  /** The sender shares this content with the receiver (a push): download it if you want it. */
+  OFFER: 10,
+  /** The sender finished downloading this content (the answer to an `OFFER`). */
+  DONE: 11,
+} as const;
+
+export type FilesMessage =
+  | { type: typeof MSG.WANT | typeof MSG.OFFER | typeof MSG.DONE; cid: string }
+  | { type: typeof MSG.BITFIELD; cid: string; size: number; bits: Uint8Array }
+  | { type: typeof MSG.HAVE; cid: string; index: number }
+  | { type: typeof MSG.MANIFEST_REQUEST; cid: string; offset: number; length: number }
+  | { type: typeof MSG.MANIFEST; cid: string; offset: number; total: number; data: Uint8Array }
+  | { type: typeof MSG.REQUEST; cid: string; index: number; offset: number; length: number }
+  | { type: typeof MSG.DATA; cid: string; index: number; offset: number; data: Uint8Array }
+  | { type: typeof MSG.REJECT | typeof MSG.CANCEL; cid: string; index: number; offset: number };
+
+const HEAD = 1 + HASH_BYTES;
+
+function head(type: number, cid: string, extra: number): { bytes: Uint8Array; view: DataView } {
+  const bytes = new Uint8Array(HEAD + extra);
+  bytes[0] = type;
+  bytes.set(Buffer.from(cid, "hex"), 1);
+  return { bytes, view: new DataView(bytes.buffer) };
+}
+
+/** `WANT`, `OFFER` or `DONE`. */
+export function encodeBare(type: typeof MSG.WANT | typeof MSG.OFFER | typeof MSG.DONE, cid: string): Uint8Array {
+  return head(type, cid, 0).bytes;
+}
+
+export function encodeBitfield(cid: string, size: number, bits: Uint8Array): Uint8Array {
+  const { bytes, view } = head(MSG.BITFIELD, cid, 4 + bits.length);
+  view.setUint32(HEAD, size);
+  bytes.set(bits, HEAD + 4);
+  return bytes;
+}
+
+export function encodeHave(cid: string, index: number): Uint8Array {
+  const { bytes, view } = head(MSG.HAVE, cid, 4);
+  view.setUint32(HEAD, index);
+  return bytes;
+}
+
+export function encodeManifestRequest(cid: string, offset: number, length: number): Uint8Array {
+  const { bytes, view } = head(MSG.MANIFEST_REQUEST, cid, 8);
+  view.setUint32(HEAD, offset);
+  view.setUint32(HEAD + 4, length);
+  return bytes;
+}
+
+export function encodeManifest(cid: string, offset: number, total: number, data: Uint8Array): Uint8Array {
+  const { bytes, view } = head(MSG.MANIFEST, cid, 8 + data.length);
+  view.setUint32(HEAD, offset);
+  view.setUint32(HEAD + 4, total);
+  bytes.set(data, HEAD + 8);
+  return bytes;
+}
+
+export function encodeRequest(cid: string, index: number, offset: number, length: number): Uint8Array {
+  const { bytes, view } = head(MSG.REQUEST, cid, 12);
+  view.setUint32(HEAD, index);
+  view.setUint32(HEAD + 4, offset);
+  view.setUint32(HEAD + 8, length);
+  return bytes;
+}
+
+/** The header of a `DATA` message with room for `length` bytes after it; the caller reads the data into `bytes` at `DATA_HEADER`. */
+export function allocData(cid: string, index: number, offset: number, length: number): Uint8Array {
+  const { bytes, view } = head(MSG.DATA, cid, 8 + length);
+  view.setUint32(HEAD, index);
+  view.setUint32(HEAD + 4, offset);
+  return bytes;
+}
+
+/** Where a `DATA` message's bytes start. */
+export const DATA_HEADER = HEAD + 8;
+
+export function encodeSlot(type: typeof MSG.REJECT | typeof MSG.CANCEL, cid: string, index: number, offset: number): Uint8Array {
+  const { bytes, view } = head(type, cid, 8);
+  view.setUint32(HEAD, index);
+  view.setUint32(HEAD + 4, offset);
+  return bytes;
+}
+
+/** Reads one message, or returns why it is malformed. Data views point into `bytes`. */
+export function decodeMessage(bytes: Uint8Array): FilesMessage | string {
+  if (bytes.length < HEAD) return "shorter than its header";
+  const type = bytes[0]!;
+  const cid = Buffer.from(bytes.buffer, bytes.byteOffset + 1, HASH_BYTES).toString("hex");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rest = bytes.length - HEAD;
+  const u32 = (at: number): number => view.getUint32(HEAD + at);
+  switch (type) {
+    case MSG.WANT:
+    case MSG.OFFER:
+    case MSG.DONE:
+      return rest === 0 ? { type, cid } : "trailing bytes";
+    case MSG.BITFIELD: {
+      if (rest < 4) return "a truncated bitfield";
+      const size = u32(0);
+      if (size === 0 || size > MAX_CHUNKS) return `a bitfield of ${size} chunks`;
+      if (rest !== 4 + Math.ceil(size / 8)) return "a bitfield of the wrong length";
+      return { type, cid, size, bits: bytes.subarray(HEAD + 4) };
+    }
+    case MSG.HAVE:
+      return rest === 4 ? { type, cid, index: u32(0) } : "a have of the wrong length";
+    case MSG.MANIFEST_REQUEST:
+      return rest === 8 ? { type, cid, offset: u32(0), length: u32(4) } : "a manifest request of the wrong length";
+    case MSG.MANIFEST:
+      if (rest < 8) return "a truncated manifest piece";
+      return { type, cid, offset: u32(0), total: u32(4), data: bytes.subarray(HEAD + 8) };
+    case MSG.REQUEST:
+      return rest === 12 ? { type, cid, index: u32(0), offset: u32(4), length: u32(8) } : "a request of the wrong length";
+    case MSG.DATA:
+      if (rest < 8) return "truncated data";
+      return { type, cid, index: u32(0), offset: u32(4), data: bytes.subarray(DATA_HEADER) };
+    case MSG.REJECT:
+    case MSG.CANCEL:
+      return rest === 8 ? { type, cid, index: u32(0), offset: u32(4) } : "a reject or cancel of the wrong length";
+    default:
+      return `an unknown message type ${type}`;
+  }
+}
