@@ -44,6 +44,13 @@ export interface DownloadTunings {
   maxInFlightPerPeer: number;
 }
 
+/** The caller's hooks into a download. */
+export interface DownloadHooks {
+  onProgress?: ((p: DownloadProgress) => void) | undefined;
+  onChunk?: ((index: number, from: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 /** What a finished download resolves with. */
 export interface DownloadResult {
   contentId: string;
@@ -109,8 +116,11 @@ export class Download {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #progress: Progress;
   readonly #stopSignal: () => void;
+  readonly #onChunk: ((index: number, from: string) => void) | undefined;
 
-  constructor(contentId: string, dir: string, host: DownloadHost, t: DownloadTunings, onProgress: ((p: DownloadProgress) => void) | undefined, signal: AbortSignal | undefined) {
+  constructor(contentId: string, dir: string, host: DownloadHost, t: DownloadTunings, hooks: DownloadHooks) {
+    const { onProgress, onChunk, signal } = hooks;
+    this.#onChunk = onChunk;
     this.contentId = contentId;
     this.dir = dir;
     this.#host = host;
@@ -229,7 +239,7 @@ export class Download {
     if (this.file!.have.has(index) || this.#writing.has(index)) return this.#fill();
     s.chunks++;
     this.#fetched++;
-    void this.#write(index, req.buf);
+    void this.#write(index, req.buf, peer);
     this.#fill();
   }
 
@@ -272,7 +282,7 @@ export class Download {
     this.#requests.clear();
   }
 
-  async #write(index: number, data: Buffer): Promise<void> {
+  async #write(index: number, data: Buffer, from: string): Promise<void> {
     this.#writing.add(index);
     try {
       await this.file!.write(index, data);
@@ -285,6 +295,7 @@ export class Download {
     this.#lastUsefulAt = performance.now();
     this.#progress.add(data.length);
     this.#host.gained(this, index);
+    this.#onChunk?.(index, from);
     if (this.file!.have.complete && this.#writing.size === 0) return this.#finish();
     this.#fill();
   }

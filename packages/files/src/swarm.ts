@@ -62,6 +62,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Called with the progress at most every 200 ms, and once at the end. */
   onProgress?: (progress: DownloadProgress) => void;
+  /** Called for each chunk verified and written, with the neighbour it came from (a map of pieces, a count per source). */
+  onChunk?: (index: number, from: string) => void;
 }
 
 interface Served {
@@ -154,7 +156,7 @@ export class FileSwarm {
     if (this.#closed) return Promise.reject(closedError("download"));
     if (this.#downloads.has(contentId)) return Promise.reject(invalidArgument(call, `${contentId} is already being downloaded`, "await the first download"));
     if (options.signal?.aborted === true) return Promise.reject(new FilesError(FILES_ERROR_CODES.ABORTED, `download(${contentId}) was aborted before it began.`, { cause: options.signal.reason }));
-    const d: Download = new Download(contentId, options.dir, this.#downloadHost(), this.#o, options.onProgress, options.signal);
+    const d: Download = new Download(contentId, options.dir, this.#downloadHost(), this.#o, options);
     this.#downloads.set(contentId, d);
     void (async () => {
       const saved = await PartialFile.savedManifest(options.dir, contentId, this.#o.maxFileSize);

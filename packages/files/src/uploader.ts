@@ -42,11 +42,12 @@ export class Uploader {
   request(peer: string, r: Request): void {
     const content = this.#content(r.cid);
     const maxBlock = this.#host.maxMessageSize - MESSAGE_OVERHEAD;
-    if (content === undefined || !content.have.has(r.index)) {
+    // A block over this node's own message limit is refused like one it lacks (the asker's limit may be larger).
+    if (content === undefined || !content.have.has(r.index) || r.length > maxBlock) {
       void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
       return;
     }
-    if (r.length === 0 || r.length > maxBlock || r.offset + r.length > chunkLength(content.manifest, r.index)) {
+    if (r.length === 0 || r.offset + r.length > chunkLength(content.manifest, r.index)) {
       throw violation(peer, `a request for ${r.length} bytes at ${r.offset} of chunk ${r.index}`);
     }
     let queue = this.#queues.get(peer);

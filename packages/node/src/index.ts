@@ -2,6 +2,8 @@ export { Playground } from "./playground.js";
 export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
+export type { PlaygroundFiles, PlaygroundFilesOptions } from "./files-room.js";
+export type { DownloadProgress, DownloadResult, SharedContent } from "@xppg/files";
 export type {
   NatResultLike,
   PlaygroundDiscovery,

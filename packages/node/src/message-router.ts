@@ -12,6 +12,7 @@ import { VERDICT } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "./file-transfer.js";
+import type { FilesRoom } from "./files-room.js";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerSession } from "./peer-session.js";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
@@ -23,6 +24,7 @@ export interface RouterOptions {
   readonly dispatcher: Dispatcher;
   readonly stateSync: StateSync;
   readonly files: FileTransfers;
+  readonly swarmFiles: FilesRoom;
   readonly mesh: MeshRoom;
   /** A broadcast whose signature is missing or wrong was dropped. */
   forged(session: PeerSession, error: PlaygroundError): void;
@@ -48,6 +50,7 @@ export class MessageRouter {
     if (isReservedKind(kind)) {
       if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, envelope.payload);
       if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
+      if (kind === KIND.FILES && envelope.destination !== null) return o.swarmFiles.receive(session, envelope.payload);
       // A presence travels like any broadcast; the mesh room reads it instead of a handler.
       if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);
       if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);

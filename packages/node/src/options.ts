@@ -284,6 +284,8 @@ export interface PlaygroundOptions {
    * @default accept every file within limits.maxFileSize
    */
   acceptFile?: (offer: { from: string; name: string; size: number }) => boolean;
+  /** Tunings of `pg.files` (upload rate, request and find timeouts, requests in flight per peer); see `@xppg/files`. */
+  files?: import("./files-options.js").PlaygroundFilesOptions;
   /**
    * Port mapping used by `start({ openPort: true })`: any `PortMapper` of
    * `@xppg/nat` (UPnP, or your own strategy: NAT-PMP, a static forward).

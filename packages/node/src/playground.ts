@@ -12,6 +12,7 @@ import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
+import type { PlaygroundFiles } from "./files-room.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
@@ -138,6 +139,11 @@ export class Playground {
    */
   get meshPeers(): MeshMember[] {
     return this.#r.mesh.members();
+  }
+
+  /** Files by content id, downloaded from every peer that has them (`share`, `download`; capability `files/2`). */
+  get files(): PlaygroundFiles {
+    return this.#r.swarmFiles.api;
   }
 
   /** True between a successful `start` and `stop`. */
@@ -337,7 +343,7 @@ export class Playground {
       return s.connection.closed;
     });
     await Promise.race([Promise.all(closing), delay(2000)]);
-    await Promise.all([this.#r.files.close(), this.#nat?.remove().catch(() => {})]);
+    await Promise.all([this.#r.files.close(), this.#r.swarmFiles.close(), this.#nat?.remove().catch(() => {})]);
     this.#r.stateSync.close();
     this.#r.mesh.close();
     this.#r.closeState();

@@ -31,7 +31,7 @@ export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = ["mesh/1"];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2"];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
@@ -58,6 +58,8 @@ export const KIND = {
   MESH_PRUNE: "xppg/mesh-prune",
   /** Mesh: a node's signed broadcast that it is in the mesh, `{ listen }`. */
   MESH_PRESENCE: "xppg/mesh-presence",
+  /** Files, the swarm way (capability `files/2`): one `@xppg/files` message as raw bytes. */
+  FILES: "xppg/files",
   TEXT: "text",
   /** Delivered locally when a file arrives; never accepted from the wire. */
   FILE: "file",

@@ -17,6 +17,7 @@ import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive,
 import type { ResolvedLan } from "./discovery-room.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
+import { resolveFilesOptions } from "./files-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
@@ -46,6 +47,7 @@ const OPTION_KEYS = [
   "statePath",
   "stateSyncIntervalMs",
   "stateCanWrite",
+  "files",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -143,6 +145,7 @@ export interface ResolvedOptions {
   readonly statePath: string | undefined;
   readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
+  readonly files: import("./files-options.js").PlaygroundFilesOptions;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -240,6 +243,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     statePath: o.statePath,
     stateSyncIntervalMs,
     stateCanWrite,
+    files: resolveFilesOptions(o.files),
   };
 }
 

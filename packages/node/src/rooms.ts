@@ -19,6 +19,7 @@ import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "./file-transfer.js";
+import { FilesRoom } from "./files-room.js";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { MessageRouter } from "./message-router.js";
@@ -54,6 +55,7 @@ export interface Rooms {
   readonly closeState: () => void;
   readonly stateSync: StateSync;
   readonly files: FileTransfers;
+  readonly swarmFiles: FilesRoom;
   readonly gate: ConnectionGate;
   readonly transports: TransportSet;
   readonly dialer: Dialer;
@@ -121,17 +123,20 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     joined: (member) => events.emit("mesh:joined", member),
     left: (member) => events.emit("mesh:left", member),
   });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, mesh, forged, unchecked });
+  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
     if (joined !== undefined) events.emit("peer:joined", joined);
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
     mesh.opened(session);
+    swarmFiles.opened(session);
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
   const ended = (session: PeerSession, error: XppgError | undefined): void => {
+    swarmFiles.ended(session);
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
     mesh.ended(session);
@@ -167,7 +172,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
