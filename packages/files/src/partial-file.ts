@@ -1,7 +1,8 @@
 /**
  * A download on disk: `<dir>/.xppg-<id>.part` holds the chunks at their
- * offsets, `<dir>/.xppg-<id>.state` (the sidecar) the manifest and which
- * chunks were verified. The sidecar is replaced atomically (write, rename);
+ * offsets, `<dir>/.xppg-<id>.manifest` the manifest (written once) and
+ * `<dir>/.xppg-<id>.state` (the sidecar) which chunks were verified, saved
+ * every few chunks. The sidecar is replaced atomically (write, rename);
  * on resume every chunk it lists is read back and verified again, so a
  * sidecar that ran ahead of the data (a crash between the two) costs a
  * refetch, never a wrong byte. Both names come from the content id alone: a
@@ -19,13 +20,16 @@ import { placeUnique } from "./place.js";
 import { safeFileName } from "./safe-name.js";
 
 const STATE_MAGIC = Buffer.from("XPS2");
-/** Sidecar writes at most this often while chunks arrive. */
-const SAVE_EVERY_MS = 500;
+/** The sidecar is saved this long after a chunk arrives, or sooner after `SAVE_EVERY_CHUNKS`. */
+const SAVE_EVERY_MS = 250;
+const SAVE_EVERY_CHUNKS = 8;
+/** Write, create, truncate, and never follow a symbolic link planted under our name. */
+const WRITE_OWN = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 /** Where a content's partial download lives in `dir`. */
-export function partialPaths(dir: string, contentId: string): { part: string; state: string } {
+export function partialPaths(dir: string, contentId: string): { part: string; state: string; manifest: string } {
   const stem = join(dir, `.xppg-${contentId.slice(0, 32)}`);
-  return { part: `${stem}.part`, state: `${stem}.state` };
+  return { part: `${stem}.part`, state: `${stem}.state`, manifest: `${stem}.manifest` };
 }
 
 /** Turns a failed disk operation into a typed error that says the partial download is kept. */
@@ -44,7 +48,8 @@ export class PartialFile {
   /** Chunks found verified on disk when it was opened. */
   readonly resumed: number;
   readonly #fh: FileHandle;
-  readonly #paths: { part: string; state: string };
+  readonly #paths: { part: string; state: string; manifest: string };
+  #unsaved = 0;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
   #saving: Promise<void> = Promise.resolve();
   #closed = false;
@@ -60,7 +65,7 @@ export class PartialFile {
 
   /** The manifest a sidecar in `dir` holds for this content, if any (so a resume needs no peer for it). */
   static async savedManifest(dir: string, contentId: string, maxFileSize: number): Promise<Manifest | undefined> {
-    const saved = await readSidecar(partialPaths(dir, contentId).state, contentId, maxFileSize);
+    const saved = await readSidecar(partialPaths(dir, contentId), contentId, maxFileSize);
     return saved?.manifest;
   }
 
@@ -75,7 +80,7 @@ export class PartialFile {
     } catch (cause) {
       throw diskError(cause, dir, manifest.contentId);
     }
-    const saved = await readSidecar(paths.state, manifest.contentId, maxFileSize);
+    const saved = await readSidecar(paths, manifest.contentId, maxFileSize);
     const have = new Bitfield(manifest.chunkCount);
     if (saved !== undefined) {
       const info: Stats = await fh.stat();
@@ -89,6 +94,12 @@ export class PartialFile {
       }
     }
     const file = new PartialFile(manifest, dir, fh, have);
+    try {
+      if (saved === undefined) await writeFile(paths.manifest, manifest.bytes, { mode: 0o600, flag: WRITE_OWN });
+    } catch (cause) {
+      await fh.close();
+      throw diskError(cause, dir, manifest.contentId);
+    }
     await file.save();
     return file;
   }
@@ -105,6 +116,12 @@ export class PartialFile {
       throw diskError(cause, this.dir, this.manifest.contentId);
     }
     this.have.set(index);
+    if (++this.#unsaved >= SAVE_EVERY_CHUNKS) {
+      clearTimeout(this.#saveTimer);
+      this.#saveTimer = undefined;
+      void this.save().catch(() => {});
+      return;
+    }
     this.#saveTimer ??= setTimeout(() => {
       this.#saveTimer = undefined;
       void this.save().catch(() => {});
@@ -121,13 +138,10 @@ export class PartialFile {
   save(): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.#closed) return;
-      const m = this.manifest.bytes;
-      const head = Buffer.alloc(8);
-      STATE_MAGIC.copy(head, 0);
-      head.writeUInt32BE(m.length, 4);
+      this.#unsaved = 0;
       const tmp = `${this.#paths.state}.tmp`;
       try {
-        await writeFile(tmp, Buffer.concat([head, m, this.have.bytes]), { mode: 0o600 });
+        await writeFile(tmp, Buffer.concat([STATE_MAGIC, this.have.bytes]), { mode: 0o600, flag: WRITE_OWN });
         await rename(tmp, this.#paths.state);
       } catch (cause) {
         await unlink(tmp).catch(() => {});
@@ -158,6 +172,7 @@ export class PartialFile {
       await this.#fh.close();
       const path = await placeUnique(this.#paths.part, this.dir, safeFileName(this.manifest.name));
       await rm(this.#paths.state, { force: true });
+      await rm(this.#paths.manifest, { force: true });
       return path;
     } catch (cause) {
       throw diskError(cause, this.dir, this.manifest.contentId);
@@ -165,19 +180,18 @@ export class PartialFile {
   }
 }
 
-async function readSidecar(path: string, contentId: string, maxFileSize: number): Promise<{ manifest: Manifest; have: Bitfield } | undefined> {
+async function readSidecar(paths: { state: string; manifest: string }, contentId: string, maxFileSize: number): Promise<{ manifest: Manifest; have: Bitfield } | undefined> {
   let bytes: Buffer;
+  let manifestBytes: Buffer;
   try {
-    bytes = await readFile(path);
+    [bytes, manifestBytes] = await Promise.all([readFile(paths.state), readFile(paths.manifest)]);
   } catch {
     return undefined;
   }
-  if (bytes.length < 8 || !STATE_MAGIC.equals(bytes.subarray(0, 4))) return undefined;
-  const len = bytes.readUInt32BE(4);
-  if (bytes.length < 8 + len) return undefined;
+  if (bytes.length < 4 || !STATE_MAGIC.equals(bytes.subarray(0, 4))) return undefined;
   try {
-    const manifest = parseManifest(bytes.subarray(8, 8 + len), contentId, { maxFileSize });
-    const bits = bytes.subarray(8 + len);
+    const manifest = parseManifest(manifestBytes, contentId, { maxFileSize });
+    const bits = bytes.subarray(4);
     if (bits.length !== Math.ceil(manifest.chunkCount / 8)) return undefined;
     return { manifest, have: new Bitfield(manifest.chunkCount, bits) };
   } catch {

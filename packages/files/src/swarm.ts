@@ -84,6 +84,8 @@ export class FileSwarm {
   readonly #o: Required<FileSwarmOptions>;
   readonly #served = new Map<string, Served>();
   readonly #downloads = new Map<string, Download>();
+  /** Neighbours that asked for a content this node is downloading but has no manifest of yet: told once it has. */
+  readonly #early = new Map<string, Set<string>>();
   readonly #uploader: Uploader;
   readonly #unlisten: () => void;
   #closed = false;
@@ -171,6 +173,7 @@ export class FileSwarm {
       },
       (error: unknown) => {
         this.#downloads.delete(contentId);
+        this.#early.delete(contentId);
         if (this.#served.get(contentId)?.content === d.file) this.#served.delete(contentId);
         throw error;
       },
@@ -209,6 +212,8 @@ export class FileSwarm {
       misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
       ready: (d) => {
         const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
+        for (const peer of this.#early.get(d.contentId) ?? []) interested.add(peer);
+        this.#early.delete(d.contentId);
         this.#served.set(d.contentId, { content: d.file!, interested });
         this.#announce(d.contentId);
       },
@@ -235,6 +240,7 @@ export class FileSwarm {
   #left(peer: string): void {
     this.#uploader.left(peer);
     for (const s of this.#served.values()) s.interested.delete(peer);
+    for (const e of this.#early.values()) e.delete(peer);
     for (const d of this.#downloads.values()) d.peerLeft(peer);
   }
 
@@ -247,7 +253,11 @@ export class FileSwarm {
     try {
       switch (m.type) {
         case MSG.WANT:
-          if (served === undefined) return;
+          if (served === undefined) {
+            // Downloading it too, manifest not yet known: answer once it is (at most one entry per neighbour).
+            if (d !== undefined) this.#early.set(m.cid, (this.#early.get(m.cid) ?? new Set()).add(peer));
+            return;
+          }
           served.interested.add(peer);
           this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
           return;

@@ -151,7 +151,8 @@ describe.skipIf(!built)("files, the swarm way, across processes on loopback", ()
 
   it("the seeder is killed once the leechers hold every chunk between them: they complete from each other", { timeout: 300_000 }, async () => {
     const dir = await workDir();
-    const [seeder, ...leechers] = [(await start(1, { uploadBytesPerSecond: 16 * MiB }))[0]!, ...(await start(3))];
+    // A fast seeder and slow leechers: when the seeder dies the leechers hold about half each.
+    const [seeder, ...leechers] = [(await start(1, { uploadBytesPerSecond: 32 * MiB }))[0]!, ...(await start(3, { uploadBytesPerSecond: 2 * MiB }))];
     await joinAll([seeder, ...leechers]);
     const file = await randomFile(join(dir, "random.bin"), 48 * MiB);
     const shared = await seeder.call({ op: "share", path: file });
