@@ -2,16 +2,17 @@
  * A download on disk: `<dir>/.xppg-<id>.part` holds the chunks at their
  * offsets, `<dir>/.xppg-<id>.manifest` the manifest (written once) and
  * `<dir>/.xppg-<id>.state` (the sidecar) which chunks were verified, saved
- * every few chunks. The sidecar is replaced atomically (write, rename);
- * on resume every chunk it lists is read back and verified again, so a
- * sidecar that ran ahead of the data (a crash between the two) costs a
- * refetch, never a wrong byte. Both names come from the content id alone: a
+ * every few chunks. The sidecar has a fixed size and is rewritten in place
+ * (no new disk blocks: it is still saved when the disk is full); on resume
+ * every chunk it lists is read back and verified again, so a sidecar torn
+ * or ahead of the data (a crash between the two) costs a refetch, never a
+ * wrong byte. Both names come from the content id alone: a
  * peer's name never reaches the file system before the final rename.
  */
 
 import { constants, type Stats } from "node:fs";
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Bitfield } from "./bitfield.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
@@ -48,16 +49,18 @@ export class PartialFile {
   /** Chunks found verified on disk when it was opened. */
   readonly resumed: number;
   readonly #fh: FileHandle;
+  readonly #stateFh: FileHandle;
   readonly #paths: { part: string; state: string; manifest: string };
   #unsaved = 0;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
   #saving: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(manifest: Manifest, dir: string, fh: FileHandle, have: Bitfield) {
+  private constructor(manifest: Manifest, dir: string, fh: FileHandle, stateFh: FileHandle, have: Bitfield) {
     this.manifest = manifest;
     this.dir = dir;
     this.#fh = fh;
+    this.#stateFh = stateFh;
     this.have = have;
     this.resumed = have.count;
     this.#paths = partialPaths(dir, manifest.contentId);
@@ -93,15 +96,17 @@ export class PartialFile {
         if (bytesRead === len && createHash("sha256").update(buf.subarray(0, len)).digest().equals(chunkHash(manifest, i))) have.set(i);
       }
     }
-    const file = new PartialFile(manifest, dir, fh, have);
+    let stateFh: FileHandle | undefined;
     try {
       if (saved === undefined) await writeFile(paths.manifest, manifest.bytes, { mode: 0o600, flag: WRITE_OWN });
+      stateFh = await open(paths.state, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      const file = new PartialFile(manifest, dir, fh, stateFh, have);
+      await file.save();
+      return file;
     } catch (cause) {
-      await fh.close();
+      await Promise.all([fh.close(), stateFh?.close()]);
       throw diskError(cause, dir, manifest.contentId);
     }
-    await file.save();
-    return file;
   }
 
   /** Writes a verified chunk at its place and marks it held. */
@@ -134,17 +139,15 @@ export class PartialFile {
     if (bytesRead !== length) throw new Error(`short read of chunk ${index}`);
   }
 
-  /** Writes the sidecar (atomically). A failure (a full disk) keeps the previous one: resume re-verifies. */
+  /** Writes the sidecar in place (same size every time). */
   save(): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.#closed) return;
       this.#unsaved = 0;
-      const tmp = `${this.#paths.state}.tmp`;
+      const bytes = Buffer.concat([STATE_MAGIC, this.have.bytes]);
       try {
-        await writeFile(tmp, Buffer.concat([STATE_MAGIC, this.have.bytes]), { mode: 0o600, flag: WRITE_OWN });
-        await rename(tmp, this.#paths.state);
+        await this.#stateFh.write(bytes, 0, bytes.length, 0);
       } catch (cause) {
-        await unlink(tmp).catch(() => {});
         throw diskError(cause, this.dir, this.manifest.contentId);
       }
     };
@@ -158,7 +161,7 @@ export class PartialFile {
     this.#saveTimer = undefined;
     await this.save().catch(() => {});
     this.#closed = true;
-    await this.#fh.close().catch(() => {});
+    await Promise.all([this.#fh.close().catch(() => {}), this.#stateFh.close().catch(() => {})]);
   }
 
   /** All chunks are held: moves the file to its (safe) name in `dir` and removes the sidecar. Returns the final path. */
@@ -170,6 +173,7 @@ export class PartialFile {
     try {
       await this.#fh.sync();
       await this.#fh.close();
+      await this.#stateFh.close();
       const path = await placeUnique(this.#paths.part, this.dir, safeFileName(this.manifest.name));
       await rm(this.#paths.state, { force: true });
       await rm(this.#paths.manifest, { force: true });
