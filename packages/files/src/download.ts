@@ -15,7 +15,8 @@ import { HASH_BYTES, MANIFEST_PIECE_BYTES, MAX_CHUNKS, MAX_NAME_BYTES, MESSAGE_O
 import { FILES_ERROR_CODES, FilesError, violation } from "./errors.js";
 import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
 import { PartialFile } from "./partial-file.js";
-import { Progress, type DownloadProgress } from "./progress.js";
+import type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings, Req, Source } from "./download-types.js";
+import { Progress } from "./progress.js";
 import { MSG, encodeManifestRequest, encodeRequest, encodeSlot } from "./wire.js";
 
 /** The largest manifest accepted: the header, the longest name and `MAX_CHUNKS` hashes. */
@@ -25,71 +26,7 @@ const ENDGAME_SHARE = 0.5;
 /** Verified chunks waiting for the disk before no more are requested. */
 const MAX_PENDING_WRITES = 32;
 
-/** What a download needs from its swarm. */
-export interface DownloadHost {
-  readonly maxMessageSize: number;
-  send(peer: string, bytes: Uint8Array): void;
-  misbehaved(peer: string, error: FilesError): void;
-  /** The manifest is known and the partial file open: serve it, tell the interested. */
-  ready(download: Download): void;
-  /** A chunk was verified and written. */
-  gained(download: Download, index: number): void;
-}
-
-/** Tunings of a download. */
-export interface DownloadTunings {
-  maxFileSize: number;
-  findTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxInFlightPerPeer: number;
-}
-
-/** The caller's hooks into a download. */
-export interface DownloadHooks {
-  onProgress?: ((p: DownloadProgress) => void) | undefined;
-  onChunk?: ((index: number, from: string) => void) | undefined;
-  signal?: AbortSignal | undefined;
-}
-
-/** What a finished download resolves with. */
-export interface DownloadResult {
-  contentId: string;
-  /** The name the sharer gave, made safe. */
-  name: string;
-  size: number;
-  /** Where the file is now. */
-  path: string;
-  /** Chunks that were already verified on disk (a resumed download). */
-  resumedChunks: number;
-  /** Chunks fetched (and verified) by this run. */
-  fetchedChunks: number;
-  /** Verified chunks fetched from each neighbour. */
-  sources: Record<string, number>;
-  /** Chunks refused for a wrong length or hash. */
-  rejectedChunks: number;
-}
-
-interface Req {
-  peer: string;
-  index: number;
-  buf: Buffer;
-  seen: Uint8Array;
-  got: number;
-  startedAt: number;
-  deadline: number;
-}
-
-interface Source {
-  id: string;
-  bits: Bitfield | undefined;
-  inflight: Map<number, Req>;
-  /** Bytes a second, measured while it had requests in flight (0: not measured yet). */
-  rate: number;
-  bytesThisTick: number;
-  /** How many times it was too slow lately; halves its slots each. */
-  slow: number;
-  chunks: number;
-}
+export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
 
 export class Download {
   readonly contentId: string;
