@@ -1,0 +1,75 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { memoryTransport } from "@xppg/transport";
+import type { XppgError } from "@xppg/errors";
+import { PROTOCOL_VERSION, Playground, type Playground as PG } from "../src/index.js";
+import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
+
+stopNodesAfterEach();
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function workDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "xppg-files-room-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function rawMember(target: PG, caps: string[]): Promise<RawPeer> {
+  const raw = await RawPeer.dial(memoryTransport(), target.addresses[0]!);
+  await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps, peerId: raw.peerId, listen: [], agent: "raw" });
+  await raw.send("xppg/welcome", null);
+  await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "raw peer admitted");
+  return raw;
+}
+
+describe("pg.files (capability files/2)", () => {
+  it("shares a file by content id and downloads it into the node's downloadDir", async () => {
+    const dir = await workDir();
+    const a = await node();
+    const b = await node("test-app", { downloadDir: join(dir, "b") });
+    await b.join(a.addresses[0]!);
+    const data = randomBytes(700 * 1024);
+    await writeFile(join(dir, "photo.jpg"), data);
+    const shared = await a.files.share(join(dir, "photo.jpg"));
+    expect(b.peers[0]!.capabilities).toContain("files/2");
+    const got = await b.files.download(shared.contentId);
+    expect(got.path).toBe(join(dir, "b", "photo.jpg"));
+    expect(createHash("sha256").update(await readFile(got.path)).digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(got.sources).toEqual({ [a.peerId]: shared.chunkCount });
+    expect(a.files.uploaded.get(b.peerId)).toBe(data.length);
+  });
+
+  it("drops a peer that sends a files message without having settled files/2", async () => {
+    const pg = await node();
+    const errors: XppgError[] = [];
+    pg.events.on("error", (e) => void errors.push(e));
+    const raw = await rawMember(pg, ["mesh/1"]);
+    await raw.send("xppg/files", Uint8Array.of(1, ...new Uint8Array(32)));
+    await until(() => pg.peers.length === 0, 5000, "the raw peer dropped");
+    expect(errors.map((e) => e.code)).toContain("XPPG_ERR_PROTOCOL_VIOLATION");
+  });
+
+  it("asks a files/2 neighbour for a content, and drops it for a malformed answer", async () => {
+    const dir = await workDir();
+    const pg = await node("test-app", { downloadDir: dir, files: { findTimeoutMs: 60_000 } });
+    const raw = await rawMember(pg, ["files/2"]);
+    const id = "ab".repeat(32);
+    const download = pg.files.download(id);
+    await until(() => raw.received.some((m) => m.kind === "xppg/files" && (m.payload as Uint8Array)[0] === 1), 5000, "a want");
+    await raw.send("xppg/files", Uint8Array.of(2, ...Buffer.from(id, "hex"), 0, 0, 0, 0));
+    await until(() => pg.peers.length === 0, 5000, "the raw peer dropped");
+    await pg.stop();
+    await expect(download).rejects.toMatchObject({ code: "XPPG_ERR_FILES_CLOSED" });
+  });
+
+  it("checks the files option", () => {
+    expect(() => new Playground("app", { files: { uploadBytesPerSecnd: 5 } as never })).toThrow(/did you mean "uploadBytesPerSecond"/);
+    expect(() => new Playground("app", { files: { maxInFlightPerPeer: 0 } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+  });
+});
