@@ -7,6 +7,7 @@ import { isXppgError, QuickChat, type ChatCommand } from "@xppg/quickchat";
 import ora, { type Ora } from "ora";
 import { USAGE, UsageError, parseChatArgs } from "./args.js";
 import { banner } from "./banner.js";
+import { fileCommands } from "./transfers.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -19,6 +20,7 @@ function usageError(message: string): number {
 
 function commands(chat: QuickChat): Record<string, ChatCommand> {
   return {
+    ...fileCommands(chat, out),
     peers: () => {
       const peers = chat.peers;
       if (peers.length === 0) return "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start.";
@@ -28,7 +30,7 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
         ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]})`),
       ];
     },
-    help: () => ["Commands:", "  /peers   list the connected peers", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
+    help: () => ["Commands:", "  /peers   list the connected peers", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
   };
 }
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +39,7 @@ afterEach(() => {
 
 function chatProcess(args: string[]): Proc {
   // Each run keeps its keys in a folder of its own, never in the user's real config.
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: CONFIG_HOME } });
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: CONFIG_HOME, XDG_DATA_HOME: CONFIG_HOME } });
   children.push(child);
   let out = "";
   let errText = "";
@@ -105,6 +106,27 @@ describe("apps/chat end to end", () => {
     expect(await proc.exited()).toBe(2);
     expect(proc.stderr()).toMatch(/^xppg-chat: .+\nRun it with --help/);
     expect(proc.stdout()).toBe("");
+  });
+
+  it("/send shares a file by content id and /get fetches it with a progress bar", async () => {
+    const file = join(CONFIG_HOME, "report.bin");
+    const data = randomBytes(3 * 1024 * 1024);
+    writeFileSync(file, data);
+    const alice = await startChat(["--name", "alice", "--room", "files-room"]);
+    const bob = await startChat(["--name", "bob", "--room", "files-room", "--connect", `127.0.0.1:${alice.port}`]);
+    await alice.proc.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined from`);
+    alice.proc.type(`/send ${file}`);
+    const shared = (await bob.proc.waitFor(/\[alice\] shares report\.bin \(3\.1 MB\): \/get ([0-9a-f]{64})/)) as RegExpExecArray;
+    bob.proc.type(`/get ${shared[1]}`);
+    const saved = (await bob.proc.waitFor(/Saved (.+report\.bin) \(3\.1 MB, from 1 peer\)\./)) as RegExpExecArray;
+    expect(Buffer.compare(readFileSync(saved[1]!), data)).toBe(0);
+    expect(bob.proc.stdout()).toMatch(/report\.bin \[[^\]]*\] \d+% \| [\d.]+ \w?B of 3\.1 MB/);
+    bob.proc.type("/get nope");
+    await bob.proc.waitFor("Usage: /get <content id>");
+    alice.proc.type("quit");
+    bob.proc.type("quit");
+    expect(await alice.proc.exited()).toBe(0);
+    expect(await bob.proc.exited()).toBe(0);
   });
 
   it("two processes chat both ways, list peers, and quit with code 0", async () => {
