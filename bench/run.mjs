@@ -16,6 +16,7 @@ import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
 import { formatReport } from "./report.mjs";
+import { formatFilesReport, runFilesBench } from "./files.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
@@ -25,14 +26,15 @@ const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
-const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite"];
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
   --duration=S    seconds a flood is counted (default 1.5)
   --connects=N    counted connects per contender and round in the setup phase (default 200; 10 more warm up)
   --only=a,b      contenders (default all: ${CONTENDER_NAMES.join(", ")})
-  --phases=a,b    phases (default all: msgs, rtt, bulk, setup, first)
+  --phases=a,b    phases (default all: msgs, rtt, bulk, setup, first, files)
+  --filemib=N     the files phase's file size in MiB (default 1024): one seeder to one leecher, then to four
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -58,7 +60,10 @@ const PHASES = [
   { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
 ];
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
-if (phases.length === 0) throw new Error(`--phases names none of ${PHASES.map((p) => p.id).join(", ")}`);
+/** The swarm file phase runs once, after the others, against the Playground's bulk rate of this run. */
+const filesPhase = !args.phases || args.phases.split(",").includes("files");
+const fileMiB = intArg(args.filemib, 1024, 1, 16384);
+if (phases.length === 0 && !filesPhase) throw new Error(`--phases names none of ${[...PHASES.map((p) => p.id), "files"].join(", ")}`);
 
 const cpuProfDir = prepareCpuProfDir(process.env.BENCH_CPU_PROF);
 const contenders = [];
@@ -132,9 +137,23 @@ const meta = {
 };
 const report = formatReport({ meta, phases, contenders, results, skipped });
 process.stdout.write(report.text);
+let files = null;
+if (filesPhase) {
+  // The Playground's own bulk rate in this run is the yardstick (measured now if the bulk phase did not run).
+  const bulkRuns = results.bulk?.playground ?? [(await measure("playground", PHASES.find((p) => p.id === "bulk")))];
+  const rates = bulkRuns.filter((m) => m.megabytesPerSecond !== undefined).map((m) => m.megabytesPerSecond).sort((a, b) => a - b);
+  const bulk = rates.length === 0 ? null : rates[rates.length >> 1];
+  try {
+    files = await runFilesBench({ sizeBytes: fileMiB * 1024 * 1024, leechers: 4, bulkMegabytesPerSecond: bulk });
+    process.stdout.write(formatFilesReport(files));
+  } catch (error) {
+    files = { error: error.message };
+    process.stdout.write(`files phase FAILED: ${error.message}\n`);
+  }
+}
 mkdirSync(RESULTS_DIR, { recursive: true });
 const json = JSON.stringify(
-  { meta, phases, contenders: contenders.map(({ name, label, compareTo, alsoCompareTo, targets, notes }) => ({ name, label, compareTo, alsoCompareTo, targets, notes })), skipped, summary: report.summary, raw: results },
+  { meta, phases, contenders: contenders.map(({ name, label, compareTo, alsoCompareTo, targets, notes }) => ({ name, label, compareTo, alsoCompareTo, targets, notes })), skipped, summary: report.summary, raw: results, files },
   null,
   2,
 );

@@ -18,3 +18,9 @@ export const MANIFEST_PIECE_BYTES = 48 * 1024;
 export const MESSAGE_OVERHEAD = 64;
 /** Requests a neighbour may have waiting with this node; more are refused (`reject`). */
 export const MAX_QUEUED_REQUESTS = 64;
+/** The largest manifest accepted: the header, the longest name and `MAX_CHUNKS` hashes. */
+export const MAX_MANIFEST_BYTES = 18 + MAX_NAME_BYTES + MAX_CHUNKS * HASH_BYTES;
+/** How long an idle source waits before it may duplicate a request in flight elsewhere (endgame), as a share of that request's deadline. */
+export const ENDGAME_SHARE = 0.5;
+/** Verified chunks waiting for the disk before no more are requested. */
+export const MAX_PENDING_WRITES = 32;

@@ -11,20 +11,13 @@
 
 import { createHash } from "node:crypto";
 import { Bitfield } from "./bitfield.js";
-import { HASH_BYTES, MANIFEST_PIECE_BYTES, MAX_CHUNKS, MAX_NAME_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
+import { ENDGAME_SHARE, MANIFEST_PIECE_BYTES, MAX_MANIFEST_BYTES, MAX_PENDING_WRITES, MESSAGE_OVERHEAD } from "./constants.js";
 import { FILES_ERROR_CODES, FilesError, violation } from "./errors.js";
 import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings, Req, Source } from "./download-types.js";
 import { Progress } from "./progress.js";
 import { MSG, encodeManifestRequest, encodeRequest, encodeSlot } from "./wire.js";
-
-/** The largest manifest accepted: the header, the longest name and `MAX_CHUNKS` hashes. */
-const MAX_MANIFEST_BYTES = 18 + MAX_NAME_BYTES + MAX_CHUNKS * HASH_BYTES;
-/** How long an idle source waits before it may duplicate a request in flight elsewhere (endgame), as a share of that request's deadline. */
-const ENDGAME_SHARE = 0.5;
-/** Verified chunks waiting for the disk before no more are requested. */
-const MAX_PENDING_WRITES = 32;
 
 export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
 
@@ -46,6 +39,8 @@ export class Download {
   #finished = false;
   /** Verified chunks on their way to the disk. */
   readonly #writing = new Set<number>();
+  /** Chunk buffers for reuse: a download's memory stays a few chunks, however large the file. */
+  readonly #pool: Buffer[] = [];
   #fetched = 0;
   #rejected = 0;
   #lastUsefulAt = performance.now();
@@ -167,13 +162,17 @@ export class Download {
     s.inflight.delete(index);
     this.#dropRequest(req);
     if (!createHash("sha256").update(req.buf).digest().equals(chunkHash(this.manifest, index))) {
+      this.#release(req.buf);
       return this.#penalise(peer, index, `chunk ${index}, whose hash does not match the manifest`);
     }
     s.slow = Math.max(0, s.slow - 1);
     // Other sources still fetching this chunk can stop.
     for (const other of this.#requests.get(index) ?? []) this.#cancel(other);
     this.#requests.delete(index);
-    if (this.file!.have.has(index) || this.#writing.has(index)) return this.#fill();
+    if (this.file!.have.has(index) || this.#writing.has(index)) {
+      this.#release(req.buf);
+      return this.#fill();
+    }
     s.chunks++;
     this.#fetched++;
     void this.#write(index, req.buf, peer);
@@ -187,6 +186,7 @@ export class Download {
     // It announced a chunk it will not send (not held, or too busy): ask it no more for that one.
     s.inflight.delete(index);
     this.#dropRequest(req);
+    this.#release(req.buf);
     if (s.bits?.clear(index) === true) this.#availability[index]!--;
     s.slow = Math.min(4, s.slow + 1);
     this.#fill();
@@ -227,6 +227,7 @@ export class Download {
       return this.fail(error as Error);
     } finally {
       this.#writing.delete(index);
+      this.#release(data);
     }
     if (this.#finished) return;
     this.#lastUsefulAt = performance.now();
@@ -263,7 +264,10 @@ export class Download {
   }
 
   #removeSource(s: Source): void {
-    for (const r of s.inflight.values()) this.#dropRequest(r);
+    for (const r of s.inflight.values()) {
+      this.#dropRequest(r);
+      this.#release(r.buf);
+    }
     s.inflight.clear();
     if (s.bits !== undefined && this.manifest !== undefined) for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!--;
     s.bits = undefined;
@@ -365,7 +369,8 @@ export class Download {
     const now = performance.now();
     const expectedMs = s.rate > 0 ? ((s.inflight.size + 1) * len * 1000) / s.rate : 0;
     const timeout = Math.min(Math.max(4 * expectedMs, this.#t.requestTimeoutMs), 60_000);
-    const req: Req = { peer: s.id, index, buf: Buffer.allocUnsafe(len), seen: new Uint8Array(Math.ceil(len / block)), got: 0, startedAt: now, deadline: now + timeout };
+    const buf = len === this.manifest!.chunkSize ? (this.#pool.pop() ?? Buffer.allocUnsafe(len)) : Buffer.allocUnsafe(len);
+    const req: Req = { peer: s.id, index, buf, seen: new Uint8Array(Math.ceil(len / block)), got: 0, startedAt: now, deadline: now + timeout };
     s.inflight.set(index, req);
     const list = this.#requests.get(index);
     if (list === undefined) this.#requests.set(index, [req]);
@@ -381,9 +386,14 @@ export class Download {
     if (list.length === 0) this.#requests.delete(req.index);
   }
 
+  #release(buf: Buffer): void {
+    if (this.manifest !== undefined && buf.length === this.manifest.chunkSize && this.#pool.length < 64) this.#pool.push(buf);
+  }
+
   #cancel(req: Req): void {
     this.#sources.get(req.peer)?.inflight.delete(req.index);
     this.#dropRequest(req);
+    this.#release(req.buf);
     const block = this.manifest === undefined ? 1 : this.#blockSize();
     for (let slot = 0; slot < req.seen.length; slot++) if (req.seen[slot] === 0) this.#host.send(req.peer, encodeSlot(MSG.CANCEL, this.contentId, req.index, slot * block));
   }

@@ -25,6 +25,8 @@ export interface FilesHost {
   /**
    * Sends one files message to a neighbour. Resolves when the transport took
    * it (awaiting it is the back-pressure); rejects when the neighbour is gone.
+   * The host copies `bytes` (or is done with them) by the time it resolves:
+   * the swarm reuses the buffer for its next message.
    */
   send(peerId: string, bytes: Uint8Array): Promise<void>;
   /** Starts delivering to `listener`; returns a function that stops it. */

@@ -12,7 +12,7 @@ import type { Content } from "./content.js";
 import { violation } from "./errors.js";
 import type { FilesHost } from "./host.js";
 import { chunkLength } from "./manifest.js";
-import { DATA_HEADER, MSG, allocData, encodeSlot } from "./wire.js";
+import { DATA_HEADER, MSG, allocData, encodeSlot, setDataHeader } from "./wire.js";
 
 interface Request {
   cid: string;
@@ -80,12 +80,16 @@ export class Uploader {
   }
 
   async #serve(peer: string, queue: Request[]): Promise<void> {
+    // One buffer per queue, reused: the host copies a message before `send` resolves.
+    let buf: Uint8Array | undefined;
     try {
       for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
         const content = this.#content(r.cid);
         if (content === undefined) continue;
         await this.#pace(r.length);
-        const bytes = allocData(r.cid, r.index, r.offset, r.length);
+        if (buf === undefined || buf.length < DATA_HEADER + r.length) buf = allocData(r.cid, r.index, r.offset, r.length);
+        const bytes = buf.subarray(0, DATA_HEADER + r.length);
+        setDataHeader(bytes, r.cid, r.index, r.offset);
         try {
           await content.read(r.index, r.offset, r.length, bytes, DATA_HEADER);
         } catch {

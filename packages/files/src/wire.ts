@@ -100,6 +100,15 @@ export function allocData(cid: string, index: number, offset: number, length: nu
   return bytes;
 }
 
+/** Rewrites the header of a `DATA` message in `bytes` (a reused buffer). */
+export function setDataHeader(bytes: Uint8Array, cid: string, index: number, offset: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  bytes[0] = MSG.DATA;
+  bytes.set(Buffer.from(cid, "hex"), 1);
+  view.setUint32(HEAD, index);
+  view.setUint32(HEAD + 4, offset);
+}
+
 /** Where a `DATA` message's bytes start. */
 export const DATA_HEADER = HEAD + 8;
 

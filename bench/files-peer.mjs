@@ -1,0 +1,30 @@
+// One Playground in its own process for the swarm file bench (bench/files.mjs
+// forks it and talks to it over IPC): share, join, download, then report its
+// peak RSS and what it served.
+import { Playground } from "@xppg/node";
+
+process.on("disconnect", () => process.exit(0));
+const pg = new Playground("files-bench", { host: "127.0.0.1", port: 0 });
+await pg.start();
+process.send({ type: "ready", port: pg.port, peerId: pg.peerId });
+process.on("message", async (m) => {
+  try {
+    if (m.op === "join") {
+      await pg.join(`tcp://127.0.0.1:${m.port}`);
+      process.send({ type: "joined" });
+    } else if (m.op === "share") {
+      process.send({ type: "shared", ...(await pg.files.share(m.path)) });
+    } else if (m.op === "download") {
+      const started = performance.now();
+      const result = await pg.files.download(m.contentId, { dir: m.dir });
+      process.send({ type: "downloaded", result, seconds: (performance.now() - started) / 1000 });
+    } else if (m.op === "finish") {
+      const uploaded = Object.fromEntries(pg.files.uploaded);
+      await pg.stop();
+      process.send({ type: "final", maxRssBytes: process.resourceUsage().maxRSS * 1024, uploaded });
+      process.disconnect();
+    }
+  } catch (error) {
+    process.send({ type: "error", message: error.message, code: error.code ?? null });
+  }
+});

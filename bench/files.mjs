@@ -1,0 +1,120 @@
+// The swarm file bench (issue 12): a random file of `sizeBytes` from one
+// seeder to one leecher, then to `leechers` leechers at once, each node a
+// Playground (encrypted, the default) in a process of its own on loopback.
+// Reports MB/s, the share of the Playground's own bulk message rate, what
+// the leechers fetched from each other, and each process's peak RSS.
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const PEER = join(dirname(fileURLToPath(import.meta.url)), "files-peer.mjs");
+const MiB = 1024 * 1024;
+/** The bench fails no run, but a transfer that takes longer than this is stopped. */
+const TIMEOUT_MS = 600_000;
+
+function peer() {
+  const child = fork(PEER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const inbox = [];
+  const waiting = [];
+  child.on("message", (m) => {
+    if (m.type === "error") {
+      for (const w of waiting.splice(0)) w.reject(new Error(`${m.code}: ${m.message}`));
+      return;
+    }
+    const i = waiting.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiting.splice(i, 1)[0].resolve(m);
+    else inbox.push(m);
+  });
+  child.once("exit", (code, signal) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`a files bench process exited (${signal ?? code})`));
+  });
+  child.next = (type) => {
+    const i = inbox.findIndex((m) => m.type === type);
+    if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => waiting.push({ type, resolve, reject }));
+  };
+  child.call = (m, type) => {
+    child.send(m);
+    return child.next(type);
+  };
+  return child;
+}
+
+/** Writes `size` random bytes, a MiB at a time. */
+function randomFile(path, size) {
+  const fd = openSync(path, "w");
+  for (let at = 0; at < size; at += MiB) writeSync(fd, randomBytes(Math.min(MiB, size - at)));
+  closeSync(fd);
+}
+
+/** One seeder and `count` leechers, all joined to each other; the time from the downloads' start to the last one's end. */
+async function swarm(file, dir, count, label) {
+  const nodes = [peer(), ...Array.from({ length: count }, () => peer())];
+  const timer = setTimeout(() => nodes.forEach((n) => n.kill("SIGKILL")), TIMEOUT_MS);
+  try {
+    const ready = await Promise.all(nodes.map((n) => n.next("ready")));
+    for (let i = 1; i < nodes.length; i++) for (let j = 0; j < i; j++) await nodes[i].call({ op: "join", port: ready[j].port }, "joined");
+    const shared = await nodes[0].call({ op: "share", path: file }, "shared");
+    const started = performance.now();
+    const done = await Promise.all(nodes.slice(1).map((n, i) => n.call({ op: "download", contentId: shared.contentId, dir: join(dir, `${label}-${i}`) }, "downloaded")));
+    const seconds = (performance.now() - started) / 1000;
+    const finals = await Promise.all(nodes.map((n) => n.call({ op: "finish" }, "final")));
+    const seeder = ready[0].peerId;
+    return {
+      seconds,
+      megabytesPerSecond: (shared.size * count) / seconds / 1e6,
+      perLeecherSeconds: done.map((d) => d.seconds),
+      fromOtherLeechers: done.map((d) => Object.entries(d.result.sources).reduce((n, [p, c]) => (p === seeder ? n : n + c), 0)),
+      chunks: shared.chunkCount,
+      rssSeederBytes: finals[0].maxRssBytes,
+      rssLeecherBytes: finals.slice(1).map((f) => f.maxRssBytes),
+    };
+  } finally {
+    clearTimeout(timer);
+    for (const n of nodes) if (n.exitCode === null && n.signalCode === null) n.kill("SIGKILL");
+  }
+}
+
+/**
+ * Runs both measures and returns them; `bulkMegabytesPerSecond` is the
+ * encrypted Playground's bulk rate of the same run (for the 80% target).
+ */
+export async function runFilesBench({ sizeBytes = 1024 * MiB, leechers = 4, bulkMegabytesPerSecond = null, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "xppg-files-bench-"));
+  try {
+    const file = join(dir, "random.bin");
+    log(`files: writing a ${Math.round(sizeBytes / MiB)} MiB random file...`);
+    randomFile(file, sizeBytes);
+    log("files: one seeder to one leecher...");
+    const one = await swarm(file, dir, 1, "one");
+    log(`files: one seeder to ${leechers} leechers...`);
+    const many = await swarm(file, dir, leechers, "many");
+    return { sizeBytes, one, many, leechers, bulkMegabytesPerSecond, shareOfBulk: bulkMegabytesPerSecond === null ? null : one.megabytesPerSecond / bulkMegabytesPerSecond };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The report's lines. */
+export function formatFilesReport(r) {
+  const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
+  const size = `${Math.round(r.sizeBytes / MiB)} MiB`;
+  const lines = [`## files, the swarm way (${size}, encrypted Playgrounds, one process each)`];
+  const share = r.shareOfBulk === null ? "" : `, ${(r.shareOfBulk * 100).toFixed(0)}% of the Playground's bulk rate (${r.bulkMegabytesPerSecond.toFixed(0)} MB/s; target 80%: ${r.shareOfBulk >= 0.8 ? "met" : "MISSED"})`;
+  lines.push(`  one seeder -> one leecher: ${r.one.megabytesPerSecond.toFixed(0)} MB/s in ${r.one.seconds.toFixed(1)} s${share}`);
+  lines.push(`    peak RSS: seeder ${mb(r.one.rssSeederBytes)}, leecher ${mb(r.one.rssLeecherBytes[0])}`);
+  lines.push(`  one seeder -> ${r.leechers} leechers: ${r.many.megabytesPerSecond.toFixed(0)} MB/s aggregate in ${r.many.seconds.toFixed(1)} s; chunks fetched from the other leechers: ${r.many.fromOtherLeechers.join(", ")} of ${r.many.chunks} each`);
+  lines.push(`    peak RSS: seeder ${mb(r.many.rssSeederBytes)}, leechers ${r.many.rssLeecherBytes.map(mb).join(", ")}`);
+  const worst = Math.max(r.one.rssSeederBytes, ...r.one.rssLeecherBytes, r.many.rssSeederBytes, ...r.many.rssLeecherBytes);
+  lines.push(`    largest peak RSS of any process: ${mb(worst)} (target under 150 MB: ${worst < 150e6 ? "met" : "MISSED"})`);
+  return lines.join("\n") + "\n";
+}
+
+// `node bench/files.mjs [MiB] [leechers]`: this bench alone, without the bulk comparison.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const r = await runFilesBench({ sizeBytes: Number(process.argv[2] ?? 1024) * MiB, leechers: Number(process.argv[3] ?? 4) });
+  process.stdout.write(formatFilesReport(r));
+}
