@@ -26,14 +26,10 @@ export const MSG = {
   REJECT: 8,
   /** The asker no longer wants a request answered: `[index u32][offset u32]`. */
   CANCEL: 9,
-  /** The sender shares this content with the receiver (a push): download it if you want it. */
-  OFFER: 10,
-  /** The sender finished downloading this content (the answer to an `OFFER`). */
-  DONE: 11,
 } as const;
 
 export type FilesMessage =
-  | { type: typeof MSG.WANT | typeof MSG.OFFER | typeof MSG.DONE; cid: string }
+  | { type: typeof MSG.WANT; cid: string }
   | { type: typeof MSG.BITFIELD; cid: string; size: number; bits: Uint8Array }
   | { type: typeof MSG.HAVE; cid: string; index: number }
   | { type: typeof MSG.MANIFEST_REQUEST; cid: string; offset: number; length: number }
@@ -51,8 +47,8 @@ function head(type: number, cid: string, extra: number): { bytes: Uint8Array; vi
   return { bytes, view: new DataView(bytes.buffer) };
 }
 
-/** `WANT`, `OFFER` or `DONE`. */
-export function encodeBare(type: typeof MSG.WANT | typeof MSG.OFFER | typeof MSG.DONE, cid: string): Uint8Array {
+/** `WANT`. */
+export function encodeBare(type: typeof MSG.WANT, cid: string): Uint8Array {
   return head(type, cid, 0).bytes;
 }
 
@@ -129,8 +125,6 @@ export function decodeMessage(bytes: Uint8Array): FilesMessage | string {
   const u32 = (at: number): number => view.getUint32(HEAD + at);
   switch (type) {
     case MSG.WANT:
-    case MSG.OFFER:
-    case MSG.DONE:
       return rest === 0 ? { type, cid } : "trailing bytes";
     case MSG.BITFIELD: {
       if (rest < 4) return "a truncated bitfield";
