@@ -174,7 +174,8 @@ export class FileSwarm {
       (error: unknown) => {
         this.#downloads.delete(contentId);
         this.#early.delete(contentId);
-        if (this.#served.get(contentId)?.content === d.file) this.#served.delete(contentId);
+        const served = this.#served.get(contentId);
+        if (served !== undefined && served.content === d.file) this.#served.delete(contentId);
         throw error;
       },
     );
@@ -195,6 +196,8 @@ export class FileSwarm {
   }
 
   async #serveFinished(d: Download, path: string): Promise<void> {
+    // Already served whole (shared, or downloaded before into another folder): that copy stays.
+    if (this.#served.get(d.contentId)?.file !== undefined) return;
     const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
     try {
       const file = await FileContent.open(d.manifest!, path);
@@ -211,6 +214,8 @@ export class FileSwarm {
       send: (peer, bytes) => this.#send(peer, bytes),
       misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
       ready: (d) => {
+        // A whole copy already served stays served; the download's chunks are not needed for that.
+        if (this.#served.get(d.contentId)?.file !== undefined) return this.#announce(d.contentId);
         const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
         for (const peer of this.#early.get(d.contentId) ?? []) interested.add(peer);
         this.#early.delete(d.contentId);

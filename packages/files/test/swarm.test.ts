@@ -110,3 +110,24 @@ describe("FileSwarm over neighbours", () => {
     await leech.close();
   });
 });
+
+describe("a content downloaded twice", () => {
+  it("into a second folder, while this node serves a whole copy: the whole copy stays served", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const a = new FileSwarm(net.host("A"));
+    const b = new FileSwarm(net.host("B"));
+    net.link("S", "A");
+    net.link("A", "B");
+    const path = await randomFile(tmp.dir, "data.bin", 1024 * 1024);
+    const shared = await seeder.share(path);
+    await a.download(shared.contentId, { dir: join(tmp.dir, "a1") });
+    await a.download(shared.contentId, { dir: join(tmp.dir, "a2") });
+    // B reaches the content only through A.
+    const r = await b.download(shared.contentId, { dir: join(tmp.dir, "b") });
+    expect(await sha256Of(r.path)).toBe(await sha256Of(path));
+    expect(r.sources).toEqual({ A: shared.chunkCount });
+    await Promise.all([seeder.close(), a.close(), b.close()]);
+  });
+});
