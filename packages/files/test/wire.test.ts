@@ -1,0 +1,48 @@
+import fc from "fast-check";
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { FilesError, parseManifest } from "../src/index.js";
+import { MSG, decodeMessage, encodeBitfield, encodeHave, encodeManifest, encodeManifestRequest, encodeRequest, encodeSlot } from "../src/wire.js";
+
+const cid = "7f".repeat(32);
+
+describe("the files wire codec", () => {
+  it("reads back what it writes", () => {
+    expect(decodeMessage(encodeHave(cid, 7))).toEqual({ type: MSG.HAVE, cid, index: 7 });
+    expect(decodeMessage(encodeRequest(cid, 3, 65536, 1000))).toEqual({ type: MSG.REQUEST, cid, index: 3, offset: 65536, length: 1000 });
+    expect(decodeMessage(encodeSlot(MSG.CANCEL, cid, 1, 2))).toEqual({ type: MSG.CANCEL, cid, index: 1, offset: 2 });
+    expect(decodeMessage(encodeManifestRequest(cid, 0, 100))).toEqual({ type: MSG.MANIFEST_REQUEST, cid, offset: 0, length: 100 });
+    expect(decodeMessage(encodeManifest(cid, 0, 3, Uint8Array.of(1, 2, 3)))).toMatchObject({ type: MSG.MANIFEST, cid, offset: 0, total: 3, data: Uint8Array.of(1, 2, 3) });
+    expect(decodeMessage(encodeBitfield(cid, 9, Uint8Array.of(0xff, 0x80)))).toMatchObject({ type: MSG.BITFIELD, cid, size: 9 });
+  });
+
+  it("never throws on any bytes: a message or a sentence saying what is wrong", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const m = decodeMessage(bytes);
+        expect(typeof m === "string" || typeof m === "object").toBe(true);
+      }),
+      { seed: 12, numRuns: 2000 },
+    );
+  });
+
+  it("refuses a bitfield of a size past the chunk limit before reading it", () => {
+    const bytes = encodeBitfield(cid, 8, Uint8Array.of(0));
+    new DataView(bytes.buffer).setUint32(33, 0xffffffff);
+    expect(decodeMessage(bytes)).toBe("a bitfield of 4294967295 chunks");
+  });
+
+  it("parseManifest throws only FilesError, whatever the bytes (their hash made the id)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const id = createHash("sha256").update(bytes).digest("hex");
+        try {
+          parseManifest(bytes, id, { maxFileSize: 2 ** 40 });
+        } catch (error) {
+          expect(error).toBeInstanceOf(FilesError);
+        }
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
+  });
+});
