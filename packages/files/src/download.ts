@@ -90,6 +90,8 @@ export class Download {
     }
     this.#progress.start(manifest.size, this.file.have.count, manifest.chunkSize, manifest.name);
     this.#host.ready(this);
+    // An empty file has one empty chunk: nothing to fetch, only its hash to check.
+    if (manifest.size === 0 && createHash("sha256").digest().equals(chunkHash(manifest, 0))) await this.file.write(0, new Uint8Array(0)).catch(() => {});
     if (this.file.have.complete) return this.#finish();
     this.#fill();
   }

@@ -131,3 +131,19 @@ describe("a content downloaded twice", () => {
     await Promise.all([seeder.close(), a.close(), b.close()]);
   });
 });
+
+describe("an empty file", () => {
+  it("is shared and downloaded (one empty chunk, nothing fetched)", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const leech = new FileSwarm(net.host("X"));
+    net.link("S", "X");
+    const path = await randomFile(tmp.dir, "empty.txt", 0);
+    const shared = await seeder.share(path);
+    const r = await leech.download(shared.contentId, { dir: join(tmp.dir, "x") });
+    expect(r).toMatchObject({ size: 0, fetchedChunks: 0, path: join(tmp.dir, "x", "empty.txt") });
+    expect(await readdir(join(tmp.dir, "x"))).toEqual(["empty.txt"]);
+    await Promise.all([seeder.close(), leech.close()]);
+  });
+});
