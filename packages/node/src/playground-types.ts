@@ -5,6 +5,7 @@ import type { XppgError } from "@xppg/errors";
 import type { Ban } from "./abuse-guard.js";
 import type { MeshMember } from "./mesh/membership.js";
 import type { PeerInfo } from "./peer-table.js";
+import type { ReachabilityKind, ReachabilityStatus } from "./reachability.js";
 
 /** Lifecycle events, on `pg.events`; their names never collide with message kinds. */
 export interface PlaygroundEvents {
@@ -36,6 +37,8 @@ export interface PlaygroundEvents {
   "mesh:joined": (member: MeshMember) => void;
   /** A node of the mesh has not been heard from for a minute: it has left. */
   "mesh:left": (member: MeshMember) => void;
+  /** How this node can be reached changed (`pg.reachability`); `previous` is the kind before. */
+  "reachability:changed": (status: ReachabilityStatus, previous: ReachabilityKind) => void;
 }
 
 /** Counters of what the node refused. */

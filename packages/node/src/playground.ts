@@ -14,6 +14,8 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundFiles } from "./files-room.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
+import type { ReachabilityStatus } from "./reachability.js";
+import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
@@ -127,9 +129,19 @@ export class Playground {
     return this.#r.transports.addresses;
   }
 
-  /** The connected peers (handshake done). */
+  /** The connected peers (handshake done), each with the `path` its messages take (`direct`, `punched`, `relayed`). */
   get peers(): PeerInfo[] {
-    return this.#table.list();
+    return [...this.#table.open.values()].map((s) => ({ ...this.#table.infoOf(s), path: this.#r.reach.pathOf(s) }));
+  }
+
+  /**
+   * How this node can be reached (`kind`: `public`, `port-mapped`,
+   * `behind-nat`, `relayed-only` or `unknown`), from what other nodes observe
+   * and their dial-backs; `advertised` lists the addresses to give others,
+   * relayed ones included. `reachability:changed` fires when `kind` changes.
+   */
+  get reachability(): ReachabilityStatus & { readonly advertised: string[] } {
+    return { ...this.#r.reach.reachability.status(), advertised: this.#r.reach.advertisedAddresses() };
   }
 
   /**
@@ -177,17 +189,21 @@ export class Playground {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
       const frameLimit = this.#o.encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#r.codec.maxSize + BUNDLE_LENGTH_BYTES;
-      const transports = this.#o.transports ?? [await defaultTransport(frameLimit)];
-      await this.#r.transports.listen(transports, this.#o.listen, (conn) => this.#r.gate.accept(conn), signal, this.#o.limits.maxPendingHandshakes);
+      const base = this.#o.transports ?? [await defaultTransport(frameLimit)];
+      const transports = [...base, ...(await this.#r.reach.transports(base))];
+      const accept = (conn: Connection): void => (this.#r.reach.inbound(conn.transport, conn.remoteHost), this.#r.gate.accept(conn));
+      await this.#r.transports.listen(transports, this.#o.listen, accept, signal, this.#o.limits.maxPendingHandshakes);
     } catch (error) {
       this.#phase = "new";
       throw error;
     }
     this.#r.heartbeat.start(this.#table, this.#o.heartbeat.intervalMs, this.#o.heartbeat.timeoutMs);
     this.#phase = "running";
+    await this.#r.reach.start();
     await this.#r.discovery.start(this.port, signal);
     if (wantPort !== true || this.port === undefined) return null;
     this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
+    if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
     return this.#nat;
   }
 
@@ -335,6 +351,7 @@ export class Playground {
     this.#phase = "stopping";
     await this.#r.discovery.stop();
     this.#r.heartbeat.stop();
+    await this.#r.reach.close();
     await this.#r.transports.close();
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);
     this.#r.gate.closePending();

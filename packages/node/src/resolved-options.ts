@@ -18,6 +18,7 @@ import type { ResolvedLan } from "./discovery-room.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
+import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
@@ -48,6 +49,7 @@ const OPTION_KEYS = [
   "stateSyncIntervalMs",
   "stateCanWrite",
   "files",
+  "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -146,6 +148,7 @@ export interface ResolvedOptions {
   readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
   readonly files: import("./files-options.js").PlaygroundFilesOptions;
+  readonly reach: ResolvedReach;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -244,6 +247,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     stateSyncIntervalMs,
     stateCanWrite,
     files: resolveFilesOptions(o.files),
+    reach: resolveReach(o.reach, host),
   };
 }
 

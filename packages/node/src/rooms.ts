@@ -25,6 +25,7 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { MessageRouter } from "./message-router.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
+import { ReachRoom } from "./reach-room.js";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
@@ -62,6 +63,7 @@ export interface Rooms {
   readonly heartbeat: Heartbeat;
   readonly discovery: DiscoveryRoom;
   readonly mesh: MeshRoom;
+  readonly reach: ReachRoom;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -124,7 +126,19 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     left: (member) => events.emit("mesh:left", member),
   });
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, forged, unchecked });
+  const reach: ReachRoom = new ReachRoom({
+    localPeerId,
+    reach: o.reach,
+    table,
+    addresses: () => transports.addresses,
+    listen: (address) => transports.add(address),
+    unlisten: (listener) => transports.remove(listener),
+    join: (address, peerId) => dialer.join({ address, peerId, timeoutMs: 5000 }),
+    meshAddresses: (peerId) => mesh.members().find((m) => m.peerId === peerId)?.listenAddresses ?? [],
+    changed: (status, previous) => events.emit("reachability:changed", status, previous),
+    report: (error) => report(error, undefined),
+  });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -132,6 +146,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
     mesh.opened(session);
     swarmFiles.opened(session);
+    if (table.open.get(session.peerId!) === session) reach.opened(session);
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
@@ -140,6 +155,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
     mesh.ended(session);
+    reach.ended(session, error);
     const left = table.ended(session);
     if (left !== undefined) events.emit("peer:left", left, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
@@ -172,7 +188,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh, reach };
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */

@@ -137,7 +137,7 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     try {
       const ready1 = await h1.next((e) => e.event === "ready");
       await h2.next((e) => e.event === "ready");
-      for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed");
+      for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed-only");
       const joined = await h2.ask(`join ${relayAddress(ready1)}`, "joined");
       expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: ready1["peerId"] });
       for (const h of [h1, h2]) await h.next((e) => e.event === "path", 10_000);
