@@ -15,6 +15,7 @@ import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundFiles } from "./files-room.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import type { ReachabilityStatus } from "./reachability.js";
+import type { RelayStats } from "./relay-service.js";
 import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
@@ -138,10 +139,12 @@ export class Playground {
    * How this node can be reached (`kind`: `public`, `port-mapped`,
    * `behind-nat`, `relayed-only` or `unknown`), from what other nodes observe
    * and their dial-backs; `advertised` lists the addresses to give others,
-   * relayed ones included. `reachability:changed` fires when `kind` changes.
+   * relayed ones included; `relay` counts what the relay this node serves
+   * carries (`reach.serveRelay`). `reachability:changed` fires when `kind` changes.
    */
-  get reachability(): ReachabilityStatus & { readonly advertised: string[] } {
-    return { ...this.#r.reach.reachability.status(), advertised: this.#r.reach.advertisedAddresses() };
+  get reachability(): ReachabilityStatus & { readonly advertised: string[]; readonly relay: Readonly<RelayStats> | undefined } {
+    const relay = this.#r.reach.relayService?.stats;
+    return { ...this.#r.reach.reachability.status(), advertised: this.#r.reach.advertisedAddresses(), relay: relay && { ...relay } };
   }
 
   /**

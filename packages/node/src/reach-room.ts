@@ -190,9 +190,8 @@ export class ReachRoom {
         }
       }
     };
-    // Both ends try; the one that did not dial waits, so usually one new link is made.
-    if (session.connection.outbound) void rejoin();
-    else setTimeout(() => void rejoin(), REJOIN_TIE_BREAK_MS).unref();
+    // After the peer table has let the session go. Both ends try; the one that did not dial waits, so usually one new link is made.
+    setTimeout(() => void rejoin(), session.connection.outbound ? 0 : REJOIN_TIE_BREAK_MS).unref();
   }
 
   /** A `reach/1` message; throws a typed error for a malformed or repeated one (the peer is dropped). */

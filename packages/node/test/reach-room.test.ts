@@ -95,3 +95,51 @@ describe("reachability in the facade", () => {
     expect(results().filter((p) => (p as { via: string }).via === "")).toHaveLength(2);
   });
 });
+
+describe("relays without hand wiring", () => {
+  it("a node not known to be reachable reserves on a connected peer's relay and advertises it; a peer joins through it, the path shows relayed, and messages flow", async () => {
+    const r = await tcpNode("127.0.0.2", { reach: { serveRelay: true } });
+    const a = await tcpNode("127.0.0.1", { reach: { holePunch: false } });
+    await a.join(r.addresses[0]!);
+    await until(() => a.addresses.some((x) => x.startsWith("relay://127.0.0.2:")), 5000, "a reserves on r's relay");
+    const relayed = a.addresses.find((x) => x.startsWith("relay://"))!;
+    expect(relayed).toBe(`relay://127.0.0.2:${r.reachability.relay!.reservations > 0 ? relayed.split(":")[2]!.split("/")[0] : "?"}/p/${a.peerId}`);
+    expect(a.reachability.advertised).toContain(relayed);
+    const b = await tcpNode("127.0.0.3", { reach: { holePunch: false } });
+    const got: string[] = [];
+    a.on<{ text: string }>("text", (_src, _k, p) => void got.push(p.text));
+    await b.join(relayed);
+    expect(b.peers.find((p) => p.peerId === a.peerId)?.path).toBe("relayed");
+    await until(() => a.peers.some((p) => p.peerId === b.peerId && p.path === "relayed"), 5000, "a sees b relayed");
+    for (let i = 0; i < 20; i++) await b.sendText(`m${i}`, a.peerId);
+    await until(() => got.length === 20, 5000, "all messages through the relay");
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(r.reachability.relay!.bytesRelayed).toBeGreaterThan(20 * 20);
+  });
+
+  it("a relay that stops mid-circuit: the ends notice and join again through the other relay", async () => {
+    const r1 = await tcpNode("127.0.0.2", { reach: { serveRelay: true } });
+    const r2 = await tcpNode("127.0.0.4", { reach: { serveRelay: true } });
+    // a listens on nothing of its own: its relays are its only addresses.
+    const a = await tcpNode("127.0.0.1", { listen: [], reach: { holePunch: false } });
+    await a.join(r1.addresses[0]!);
+    await a.join(r2.addresses[0]!);
+    await until(() => a.addresses.filter((x) => x.startsWith("relay://")).length === 2, 5000, "a reserves on both relays");
+    const b = await tcpNode("127.0.0.3", { reach: { holePunch: false } });
+    await b.join(a.addresses.find((x) => x.startsWith("relay://127.0.0.2:"))!);
+    const left = nextEvent(b, "peer:left");
+    const joined = nextEvent(b, "peer:joined");
+    await r1.stop();
+    const [, reason] = await left;
+    expect(reason?.code).toBeDefined();
+    const [peer] = await joined;
+    expect(peer.peerId).toBe(a.peerId);
+    expect(peer.address).toMatch(/^relay:\/\/127\.0\.0\.4:\d+\/p\//);
+    expect(b.peers.find((p) => p.peerId === a.peerId)?.path).toBe("relayed");
+    await until(() => a.addresses.filter((x) => x.startsWith("relay://")).length === 1, 5000, "a dropped the dead relay's address");
+    const got: string[] = [];
+    a.on<{ text: string }>("text", (_src, _k, p) => void got.push(p.text));
+    await b.sendText("after", a.peerId);
+    await until(() => got.includes("after"), 5000, "messages flow again");
+  });
+});
