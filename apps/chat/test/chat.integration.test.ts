@@ -142,7 +142,7 @@ describe("apps/chat end to end", () => {
     await bob.proc.waitFor("[alice] hi bob, alice here\n");
 
     alice.proc.type("/peers");
-    await alice.proc.waitFor(new RegExp(`1 peer:\\n  bob  ${bob.peerId}  `));
+    await alice.proc.waitFor(new RegExp(`You: [^\\n]+\\n1 peer:\\n  bob  ${bob.peerId}  [^\\n]*, direct\\)`));
     alice.proc.type("/help");
     await alice.proc.waitFor("/peers   list the connected peers");
 

@@ -101,6 +101,8 @@ export class QuickChat {
       ...(this.#options.host !== undefined ? { host: this.#options.host } : {}),
       identity: this.#identity,
       ...(pgOptions.discovery === undefined ? { discovery: { lan } } : {}),
+      // A chat that two other nodes confirm is publicly reachable relays for friends behind NATs, within the relay's limits.
+      ...(pgOptions.reach === undefined ? { reach: { serveRelay: "when-public" } } : {}),
     });
     pg.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));
     pg.on(TEXT_KIND, (src, _kind, payload) => {
@@ -162,6 +164,11 @@ export class QuickChat {
   /** The connected peers, with the name each last used. */
   get peers(): ChatPeer[] {
     return this.#pg.peers.map((p) => ({ ...p, name: this.#names.get(p.peerId) }));
+  }
+
+  /** How this chat can be reached (`pg.reachability` of `@xppg/node`): `public`, `port-mapped`, `behind-nat`, `relayed-only` or `unknown`, with the addresses to give others. */
+  get reachability(): Playground["reachability"] {
+    return this.#pg.reachability;
   }
 
   /** The result of the router port mapping once started with `openPort`, else null. */
