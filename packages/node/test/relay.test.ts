@@ -103,6 +103,29 @@ describe("relayed circuits", () => {
     expect(relay.stats.bytesRelayed).toBeGreaterThanOrEqual(5001);
   });
 
+  it("a relay whose far side keeps up never stops reading (no pause and resume per frame)", async () => {
+    let pauses = 0;
+    const tcp = tcpTransport();
+    // The relay's accepted connections, with their pause() counted.
+    const counting = Object.assign(Object.create(tcp) as typeof tcp, {
+      listen: (address: string, onConnection: (c: Connection) => void) =>
+        tcp.listen(address, (c) => onConnection(new Proxy(c, {
+          get(target, name) {
+            if (name === "pause") return () => (pauses++, target.pause());
+            const value: unknown = Reflect.get(target, name, target);
+            return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }))),
+    });
+    const { address } = await startRelay({ transport: counting });
+    const { dialer, accepted } = await circuitPair(address, false);
+    const got = collect(accepted);
+    for (let i = 0; i < 200; i++) await dialer.send(new Uint8Array(1000));
+    await expect.poll(() => got.length).toBe(200);
+    // 200 KB never fills the far side's 1 MiB buffer: no send waited, so reading never paused.
+    expect(pauses).toBe(0);
+  });
+
   it("a circuit over its byte limit is closed at both ends", async () => {
     const { relay, address } = await startRelay({ maxCircuitBytes: 10_000 });
     const { dialer, accepted } = await circuitPair(address, false);
