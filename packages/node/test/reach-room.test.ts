@@ -97,6 +97,34 @@ describe("reachability in the facade", () => {
 });
 
 describe("relays without hand wiring", () => {
+  it("the reach options are checked, with the right call in the message", () => {
+    const bad = (reach: unknown): unknown => expect(() => new Playground("test-app", { reach } as never)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    bad({ serveRelay: "yes" });
+    bad({ serveRelays: true });
+    bad({ maxRelays: 9 });
+    bad({ minConfirmations: 0 });
+    bad({ punchTimeoutMs: -1 });
+    bad("on");
+    expect(() => new Playground("test-app", { reach: { serveRelays: true } } as never)).toThrow(/did you mean "serveRelay"/);
+  });
+
+  it('serveRelay "when-public" starts the relay once two dial-backs confirm the node is public, and a peer then reserves on it', async () => {
+    const x = await tcpNode("127.0.0.5");
+    const c = await tcpNode("127.0.0.3");
+    const d = await tcpNode("127.0.0.4");
+    await x.join(c.addresses[0]!);
+    await x.join(d.addresses[0]!);
+    // On every loopback address: its connections leave from 127.0.0.1, which is what x's helpers dial back.
+    const r = await tcpNode("0.0.0.0", { reach: { serveRelay: "when-public" } });
+    expect(r.reachability.relay).toBeUndefined();
+    await r.join(x.addresses[0]!);
+    await until(() => r.reachability.kind === "public" && r.reachability.relay !== undefined, 8000, "r is public and serves a relay");
+    const a = await tcpNode("127.0.0.1");
+    await a.join(`tcp://127.0.0.2:${r.port!}`);
+    await until(() => a.addresses.some((addr) => addr.startsWith("relay://127.0.0.2:")), 5000, "a reserves on r's relay");
+    expect(r.reachability.relay!.reservations).toBeGreaterThanOrEqual(1);
+  });
+
   it("a node not known to be reachable reserves on a connected peer's relay and advertises it; a peer joins through it, the path shows relayed, and messages flow", async () => {
     const r = await tcpNode("127.0.0.2", { reach: { serveRelay: true } });
     const a = await tcpNode("127.0.0.1", { reach: { holePunch: false } });
