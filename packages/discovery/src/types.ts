@@ -14,6 +14,8 @@ export interface PeerCandidate {
   readonly port: number;
   /** How it was found. */
   readonly source: CandidateSource;
+  /** Relayed addresses it announced (`relay://host:port/p/<peer id>`), to try when `host:port` cannot be dialled. */
+  readonly relayAddresses?: readonly string[];
 }
 
 /** The events of a {@link Discovery}. */

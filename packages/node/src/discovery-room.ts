@@ -41,6 +41,8 @@ export interface DiscoveryRoomOptions {
   dial(address: string, peerId: string, timeoutMs: number): Promise<unknown>;
   /** A candidate was offered (emitted as `peer:discovered`). */
   discovered(candidate: PeerCandidate): void;
+  /** This node's relayed addresses, announced with it (`reach`); a candidate's own are tried when its LAN address fails. */
+  relayAddresses?(): readonly string[];
   report(error: XppgError): void;
 }
 
@@ -82,6 +84,7 @@ export class DiscoveryRoom {
         appName: this.#o.appName,
         peerId: this.#o.localPeerId,
         port,
+        ...(this.#o.relayAddresses !== undefined ? { relayAddresses: this.#o.relayAddresses } : {}),
         ...(lan.interface !== undefined ? { interface: lan.interface } : {}),
         ...(lan.mdnsPort !== undefined ? { mdnsPort: lan.mdnsPort } : {}),
       });
@@ -127,8 +130,10 @@ export class DiscoveryRoom {
         this.#dialing.delete(c.peerId);
         return;
       }
-      this.#o
-        .dial(`tcp://${c.host}:${c.port}`, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS)
+      // Its LAN address first; then, where hosts of one network cannot reach each other, its relays.
+      const addresses = [`tcp://${c.host}:${c.port}`, ...(c.relayAddresses ?? [])];
+      const tryFrom = (i: number): Promise<unknown> => this.#o.dial(addresses[i]!, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS).catch((e: unknown) => (i + 1 < addresses.length && !this.#stopped ? tryFrom(i + 1) : Promise.reject(e)));
+      tryFrom(0)
         .then(() => this.#found.add(c.peerId))
         .catch(() => {})
         .finally(() => this.#dialing.delete(c.peerId));

@@ -186,7 +186,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
-  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  const relayAddresses = (): string[] => transports.addresses.filter((a) => a.startsWith("relay://"));
+  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh, reach };
 }
