@@ -44,7 +44,7 @@
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "playground-plain", "playground"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {
