@@ -68,6 +68,8 @@ export class ReachRoom {
   readonly #reserving = new Set<string>();
   readonly #failedRelays = new Map<string, number>();
   #relayTransport: RelayTransport | undefined;
+  /** Where circuits are read from: this room's relay transport, or the application's. */
+  #circuitsOf: RelayTransport | undefined;
   #service: RelayService | undefined;
   #servicePort: number | undefined;
   #tick: NodeJS.Timeout | undefined;
@@ -91,7 +93,12 @@ export class ReachRoom {
 
   /** The relay transport this node dials and reserves with (loaded here: it needs `node:net`). */
   async transports(existing: readonly Transport[]): Promise<Transport[]> {
-    if (existing.some((t) => t.name === "relay")) return [];
+    // The application brought its own relay transport: read paths from it, reserve nothing by itself.
+    const own = existing.find((t) => t.name === "relay");
+    if (own !== undefined) {
+      if ("circuits" in own) this.#circuitsOf = own as RelayTransport;
+      return [];
+    }
     const { relayTransport } = await import("./relay-transport.js");
     const r = this.#o.reach;
     this.#relayTransport = relayTransport({
@@ -101,6 +108,7 @@ export class ReachRoom {
       reachability: this.reachability,
       onReservationEnded: (address) => this.#reservationEnded(address),
     });
+    this.#circuitsOf = this.#relayTransport;
     return [this.#relayTransport];
   }
 
@@ -303,7 +311,7 @@ export class ReachRoom {
   }
 
   #circuit(remoteAddress: string): CircuitConnection | undefined {
-    for (const c of this.#relayTransport?.circuits ?? []) if (c.remoteAddress === remoteAddress) return c;
+    for (const c of this.#circuitsOf?.circuits ?? []) if (c.remoteAddress === remoteAddress) return c;
     return undefined;
   }
 }

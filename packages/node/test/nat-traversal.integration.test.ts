@@ -143,6 +143,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       for (const h of [h1, h2]) await h.next((e) => e.event === "path", 10_000);
       expect((await h2.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       expect((await h1.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
+      // The node reads the path from the application's own relay transport too.
+      expect(((await h2.ask("peers", "peers"))["peers"] as { path: string }[]).map((p) => p.path)).toEqual(["punched"]);
       await h2.ask(`send ${String(ready1["peerId"])} 0 50`, "sent");
       await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(50);
       const before = await relay.ask("stats", "stats");
