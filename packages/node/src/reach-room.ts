@@ -293,7 +293,7 @@ export class ReachRoom {
             if (!this.#running) return void listener.close();
             this.#reservations.set(address, listener);
           },
-          () => void this.#failedRelays.set(address, Date.now()),
+          () => this.#relayFailed(address),
         )
         .finally(() => this.#reserving.delete(address));
     }
@@ -306,8 +306,15 @@ export class ReachRoom {
     if (l === undefined) return;
     this.#reservations.delete(base);
     this.#o.unlisten(l);
-    this.#failedRelays.set(base, Date.now());
+    this.#relayFailed(base);
     this.#reserve();
+  }
+
+  /** Remembers a relay that failed, for `RELAY_RETRY_MS`; bounded: expired entries go when it grows. */
+  #relayFailed(base: string): void {
+    const now = Date.now();
+    if (this.#failedRelays.size >= 256) for (const [a, at] of this.#failedRelays) if (now - at >= RELAY_RETRY_MS) this.#failedRelays.delete(a);
+    if (this.#failedRelays.size < 256) this.#failedRelays.set(base, now);
   }
 
   #circuit(remoteAddress: string): CircuitConnection | undefined {
