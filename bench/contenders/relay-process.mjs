@@ -2,7 +2,7 @@
 // prints its port, and runs until its parent disconnects.
 import { RelayService } from "@xppg/node/relay";
 
-const UNLIMITED = { maxCircuitBytes: Number.MAX_SAFE_INTEGER, maxCircuitDurationMs: 2 ** 31 - 1, maxCircuits: 10_000, maxCircuitsPerIp: 10_000, maxReservationsPerIp: 10_000 };
+const UNLIMITED = { maxCircuitBytes: Number.MAX_SAFE_INTEGER, maxCircuitBytesPerSecond: Infinity, maxCircuitDurationMs: 2 ** 31 - 1, maxCircuits: 10_000, maxCircuitsPerIp: 10_000, maxReservationsPerIp: 10_000 };
 const relay = new RelayService(UNLIMITED);
 const address = await relay.start(`tcp://${process.argv[2] ?? "127.0.0.1"}:0`);
 process.send?.({ port: Number(address.split(":").at(-1)) });

@@ -126,6 +126,22 @@ describe("relayed circuits", () => {
     expect(pauses).toBe(0);
   });
 
+  it("a circuit over its bytes a second is slowed, not cut: everything arrives, in order", async () => {
+    const { relay, address } = await startRelay({ maxCircuitBytesPerSecond: 100_000 });
+    const { dialer, accepted } = await circuitPair(address, false);
+    const got: Uint8Array[] = [];
+    accepted.read({ frame: (f) => got.push(f.slice()) });
+    for (let i = 0; i < 300; i++) {
+      const frame = new Uint8Array(1000);
+      new DataView(frame.buffer).setUint32(0, i);
+      await dialer.send(frame);
+    }
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(300);
+    expect(got.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(0))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(relay.stats.throttled).toBeGreaterThan(0);
+    expect(dialer.isClosed).toBe(false);
+  });
+
   it("a circuit over its byte limit is closed at both ends", async () => {
     const { relay, address } = await startRelay({ maxCircuitBytes: 10_000 });
     const { dialer, accepted } = await circuitPair(address, false);
