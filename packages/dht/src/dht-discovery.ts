@@ -6,7 +6,7 @@
  */
 
 import { isXppgError, toError } from "@xppg/errors";
-import type { DhtPeer } from "bittorrent-dht";
+import type { DhtPeer } from "./bittorrent-dht.js";
 import { OfferBudget } from "./address-table.js";
 import { MAX_SAVED_NODES } from "./constants.js";
 import { DhtNode } from "./dht-node.js";

@@ -11,7 +11,7 @@
  *   `timeoutMs` and lets the library's queries time out by themselves.
  */
 
-import DHT, { type DhtPeer } from "bittorrent-dht";
+import { DHT, type DhtInstance, type DhtPeer } from "./bittorrent-dht.js";
 import { MAX_LOOKUP_TABLES, MAX_STORED_VALUES } from "./constants.js";
 import { GuardedSocket, isUnicastIPv4, type PacketStats } from "./guarded-socket.js";
 import type { ResolvedDhtOptions } from "./options.js";
@@ -21,7 +21,7 @@ export const MAX_PEERS_PER_ANSWER = 50;
 
 export class DhtNode {
   readonly socket: GuardedSocket;
-  readonly #dht: DHT;
+  readonly #dht: DhtInstance;
   #closed: Promise<void> | undefined;
 
   constructor(o: ResolvedDhtOptions, extraNodes: readonly DhtPeer[]) {
@@ -134,7 +134,7 @@ export class DhtNode {
 }
 
 /** Bounds what our answers to `get_peers` carry (see the module comment); a random sample, as the library picks. */
-function capAnswers(dht: DHT): void {
+function capAnswers(dht: DhtInstance): void {
   const store = (dht as unknown as { _peers?: { get?: (name: string, n?: number) => unknown[] } })._peers;
   const get = store?.get;
   if (store === undefined || typeof get !== "function") return;

@@ -10,3 +10,5 @@ export { parseNodes } from "./nodes-file.js";
 export { DEFAULT_BOOTSTRAP } from "./constants.js";
 export { DHT_ERROR_CODES, DhtError } from "./errors.js";
 export type { DhtErrorCode } from "./errors.js";
+export { startDhtNode } from "./dht-server.js";
+export type { DhtNodeOptions, DhtServer } from "./dht-server.js";

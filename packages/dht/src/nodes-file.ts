@@ -6,7 +6,7 @@
  */
 
 import { open, rename, writeFile } from "node:fs/promises";
-import type { DhtPeer } from "bittorrent-dht";
+import type { DhtPeer } from "./bittorrent-dht.js";
 import { MAX_NODES_FILE_BYTES, MAX_SAVED_NODES } from "./constants.js";
 import { DHT_ERROR_CODES, DhtError } from "./errors.js";
 import { isUnicastIPv4 } from "./guarded-socket.js";

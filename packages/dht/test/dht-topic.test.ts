@@ -1,7 +1,7 @@
-import "./helpers/loopback-only.js";
+import "../../../tools/test/loopback-only.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dhtDiscovery, type DhtCandidate, type DhtDiscovery, type DhtDiscoveryOptions } from "../src/index.js";
-import { privateDht, type PrivateDht } from "./helpers/private-dht.js";
+import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 
 let net: PrivateDht;
 const open: DhtDiscovery[] = [];
