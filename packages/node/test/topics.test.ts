@@ -72,7 +72,7 @@ describe("topics on the DHT (private, loopback)", () => {
     const pg = await topicNode("quiet-app", dht);
     // A join and a message round trip later (many turns of I/O), still no DHT: none was made.
     const peer = await topicNode("quiet-app", dht);
-    await pg.join("127.0.0.1", peer.port!);
+    await pg.join("127.0.0.1", peer.port);
     await expect.poll(() => ids(peer)).toEqual([pg.peerId]);
     await roundTrip(pg, peer);
     expect(pg.topics.stats).toBeUndefined();
