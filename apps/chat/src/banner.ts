@@ -51,6 +51,7 @@ export function banner(chat: QuickChat, nat: PortMappingResult | null): string[]
     `Listening on port ${port} (${chat.addresses.join(", ")})`,
     ...describeNat(nat, port),
     ...(chat.lanDiscovery ? ["Chats of this room on your network join by themselves (LAN discovery)."] : []),
+    ...(chat.topic !== undefined ? [`Chats of this room and topic ${JSON.stringify(cleanText(chat.topic))} anywhere join by themselves (BitTorrent DHT).`] : []),
     "From another network, others join with one of:",
     ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
     "Type a message and press Enter. /help lists the commands; quit leaves.",

@@ -24,7 +24,7 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
     peers: () => {
       const peers = chat.peers;
       if (peers.length === 0) return "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start.";
-      const how = { lan: "found on the LAN", address: "by address", inbound: "joined us" } as const;
+      const how = { lan: "found on the LAN", topic: "found by topic", address: "by address", inbound: "joined us" } as const;
       return [
         `${peers.length} peer${peers.length === 1 ? "" : "s"}:`,
         ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]})`),
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+      ...(args.topic !== undefined ? { topic: { topic: args.topic, dht: args.dhtBootstrap.length > 0 ? { bootstrap: args.dhtBootstrap } : {} } } : {}),
     });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);
