@@ -88,7 +88,7 @@ export class DhtDiscovery {
   get stats(): DhtStats {
     const topics: Record<string, DhtTopicStats> = {};
     for (const t of this.#topics.values()) topics[t.topic] = t.stats;
-    return { packets: { ...(this.#node?.packets ?? { sent: 0, received: 0, dropped: 0, refused: 0 }) }, nodes: this.#node?.nodeCount ?? 0, throttledOffers: this.#budget.throttled, topics };
+    return { packets: { ...(this.#node?.packets ?? { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0 }) }, nodes: this.#node?.nodeCount ?? 0, throttledOffers: this.#budget.throttled, topics };
   }
 
   on<E extends keyof DhtEvents>(event: E, listener: DhtEvents[E]): () => void {
@@ -170,14 +170,17 @@ export class DhtDiscovery {
       );
     }
     this.#node = node;
-    if (!(await node.bootstrapped(this.#o.bootstrapTimeoutMs))) {
+    // Not awaited: a lookup needs no finished bootstrap (it starts from the bootstrap nodes and goes on from
+    // what they answer), and the bootstrap waits for its slowest query, often a node that has gone.
+    void node.bootstrapped(this.#o.bootstrapTimeoutMs).then((answered) => {
+      if (answered || this.#closing !== undefined) return;
       this.#listeners.emit(
         "error",
         new DhtError(DHT_ERROR_CODES.NO_NODES, `No DHT node answered within ${this.#o.bootstrapTimeoutMs} ms (bootstrap: ${this.#o.bootstrap.slice(0, 4).join(", ")}). The DHT keeps trying; check that UDP is not blocked.`, {
           details: { bootstrap: [...this.#o.bootstrap] },
         }),
       );
-    }
+    });
     return node;
   }
 

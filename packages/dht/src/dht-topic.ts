@@ -93,8 +93,9 @@ export class DhtTopic implements Discovery<DhtCandidate> {
   }
 
   /**
-   * Opens the DHT if needed (bootstrap included, bounded by
-   * `bootstrapTimeoutMs`), then announces and looks up in the background.
+   * Opens the DHT's socket if needed, then looks up and announces in the
+   * background (the DHT's bootstrap runs alongside; no answer within
+   * `bootstrapTimeoutMs` is reported as `XPPG_ERR_DHT_NO_NODES`).
    *
    * @throws `XPPG_ERR_DHT_UNAVAILABLE` when the UDP socket cannot be opened,
    * `XPPG_ERR_DHT_STOPPED` after `stop()`, `XPPG_ERR_ABORTED` when `signal` aborts first.

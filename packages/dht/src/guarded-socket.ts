@@ -25,6 +25,8 @@ export interface PacketStats {
   received: number;
   /** Packets dropped unread: over the size, or past a rate. */
   dropped: number;
+  /** Of those, dropped for their size (over 1,500 bytes). */
+  oversize: number;
   /** Packets not sent: the destination was not a unicast IPv4 address. */
   refused: number;
 }
@@ -35,7 +37,7 @@ interface Bucket {
 }
 
 export class GuardedSocket extends EventEmitter {
-  readonly stats: PacketStats = { sent: 0, received: 0, dropped: 0, refused: 0 };
+  readonly stats: PacketStats = { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0 };
   readonly #socket: Socket;
   readonly #limits: PacketLimits;
   /** Insertion order is age: the oldest source is forgotten first. */
@@ -88,7 +90,11 @@ export class GuardedSocket extends EventEmitter {
   }
 
   #admit(msg: Buffer, rinfo: RemoteInfo): boolean {
-    if (msg.length > MAX_PACKET_BYTES || rinfo.family !== "IPv4") return false;
+    if (msg.length > MAX_PACKET_BYTES) {
+      this.stats.oversize++;
+      return false;
+    }
+    if (rinfo.family !== "IPv4") return false;
     const now = Date.now();
     let b = this.#hosts.get(rinfo.address);
     if (b === undefined) {

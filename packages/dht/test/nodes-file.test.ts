@@ -18,6 +18,7 @@ describe("the nodes file", () => {
     const base = { appName: "nodes-file", host: "127.0.0.1", firstLookupDelaysMs: [], lookupIntervalMs: 300, maxPacketsPerSecondPerHost: 100_000, maxPacketsPerSecond: 100_000 };
     const first = dhtDiscovery({ ...base, bootstrap: net.bootstrap, nodesFile: file });
     await first.topic("t", { port: 7201 }).start();
+    await expect.poll(() => first.stats.nodes).toBeGreaterThan(3);
     await first.close();
     const saved = JSON.parse(readFileSync(file, "utf8")) as { v: number; nodes: string[] };
     expect(saved.v).toBe(1);
@@ -55,6 +56,7 @@ describe("the nodes file", () => {
     const errors: { code?: string }[] = [];
     d.on("error", (e) => errors.push(e as { code?: string }));
     await d.topic("t", { port: 7204 }).start();
+    await expect.poll(() => d.stats.nodes).toBeGreaterThan(0);
     await d.close();
     expect(errors.map((e) => e.code)).toContain("XPPG_ERR_DHT_NODES_FILE");
   });
