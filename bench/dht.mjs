@@ -71,7 +71,10 @@ console.log(`private DHT: ${size} nodes on 127.0.1.1-${size}; xppg nodes on 127.
 const settle = () => new Promise((r) => setTimeout(r, 300));
 // The private DHT's own start leaves queries and buffers that live a few seconds: let them go first.
 await new Promise((r) => setTimeout(r, 5_000));
-for (let i = 0; i < 3; i++) (gc(), await settle());
+for (let i = 0; i < 3; i++) {
+  gc();
+  await settle();
+}
 const heapBefore = process.memoryUsage().heapUsed;
 const dhts = [];
 for (let i = 0; i < 10; i++) {
@@ -81,7 +84,10 @@ for (let i = 0; i < 10; i++) {
   dhts.push(d);
 }
 await new Promise((r) => setTimeout(r, 6_000)); // past the 5 s lookup
-for (let i = 0; i < 3; i++) (gc(), await settle());
+for (let i = 0; i < 3; i++) {
+  gc();
+  await settle();
+}
 const heapAfter = process.memoryUsage().heapUsed;
 const candidates = dhts.reduce((n, d) => n + d.topics[0].candidates.length, 0);
 console.log(`memory: heap ${((heapAfter - heapBefore) / 10 / 1024).toFixed(0)} KiB per DHT in one topic (10 DHTs, ${candidates / 10} candidates each, ${globalThis.gc ? "after GC" : "no --expose-gc: rough"})`);
