@@ -13,7 +13,7 @@
 
 import { DHT, type DhtInstance, type DhtPeer } from "./bittorrent-dht.js";
 import { MAX_LOOKUP_TABLES, MAX_STORED_VALUES } from "./constants.js";
-import { GuardedSocket, isUnicastIPv4, type PacketStats } from "./guarded-socket.js";
+import { GuardedSocket, isUnicastIPv4, loopbackBootstrap, type PacketStats } from "./guarded-socket.js";
 import type { ResolvedDhtOptions } from "./options.js";
 
 /** Peers one answer to `get_peers` carries (about 50 x 8 bytes: well inside one packet). */
@@ -25,9 +25,10 @@ export class DhtNode {
   #closed: Promise<void> | undefined;
 
   constructor(o: ResolvedDhtOptions, extraNodes: readonly DhtPeer[]) {
-    this.socket = new GuardedSocket({ perHost: o.maxPacketsPerSecondPerHost, total: o.maxPacketsPerSecond });
+    const saved = extraNodes.map((n) => `${n.host}:${n.port}`);
+    this.socket = new GuardedSocket({ perHost: o.maxPacketsPerSecondPerHost, total: o.maxPacketsPerSecond, loopback: loopbackBootstrap([...o.bootstrap, ...saved]) || o.host.startsWith("127.") });
     this.#dht = new DHT({
-      bootstrap: [...o.bootstrap, ...extraNodes.map((n) => `${n.host}:${n.port}`)],
+      bootstrap: [...o.bootstrap, ...saved],
       socket: this.socket,
       maxAge: o.storedPeerTtlMs,
       maxPeers: o.maxStoredPeers,

@@ -13,7 +13,7 @@ import type { DhtNode } from "./dht-node.js";
 import { DHT_ERROR_CODES, DhtError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import type { ResolvedDhtOptions } from "./options.js";
-import { isUnicastIPv4 } from "./guarded-socket.js";
+import { isLoopback, isUnicastIPv4, loopbackBootstrap } from "./guarded-socket.js";
 import type { DhtCandidate } from "./types.js";
 
 /** Counters of one topic. */
@@ -55,6 +55,8 @@ export class DhtTopic implements Discovery<DhtCandidate> {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #stats: DhtTopicStats = { lookups: 0, announces: 0, failedAnnounces: 0, addressesSeen: 0, offers: 0, ignored: 0, exhausted: 0 };
   readonly #local = localAddresses();
+  /** Loopback candidates only on a private DHT on loopback: elsewhere they point at this machine's own services. */
+  readonly #loopback: boolean;
   #node: DhtNode | undefined;
   #starting: Promise<void> | undefined;
   #stopped = false;
@@ -68,6 +70,7 @@ export class DhtTopic implements Discovery<DhtCandidate> {
     this.infoHash = infoHash.toString("hex");
     this.#port = port;
     this.#host = host;
+    this.#loopback = loopbackBootstrap(o.bootstrap) || o.host.startsWith("127.");
     this.#table = new AddressTable(
       topic,
       { maxCandidates: o.maxCandidates, maxPerHost: o.maxPerHost, maxNewPerLookup: o.maxNewPerLookup, maxOffersPerAddress: o.maxOffersPerAddress, backoffMs: o.offerBackoffMs, ttlMs: o.candidateTtlMs },
@@ -185,7 +188,7 @@ export class DhtTopic implements Discovery<DhtCandidate> {
   #seen(host: string, port: number): void {
     if (this.#stopped) return;
     this.#stats.addressesSeen++;
-    if (!isUnicastIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535 || (port === this.#port && this.#local.has(host))) {
+    if (!isUnicastIPv4(host) || (!this.#loopback && isLoopback(host)) || !Number.isInteger(port) || port < 1 || port > 65535 || (port === this.#port && this.#local.has(host))) {
       this.#stats.ignored++;
       return;
     }

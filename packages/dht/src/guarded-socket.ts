@@ -11,10 +11,16 @@ import { EventEmitter } from "node:events";
 import { isIPv4 } from "node:net";
 import { MAX_PACKET_BYTES, MAX_TRACKED_HOSTS } from "./constants.js";
 
-/** Rates of the gate, in packets per second. */
+/** Rates of the gate, in packets per second, and whether loopback addresses may be sent to. */
 export interface PacketLimits {
   readonly perHost: number;
   readonly total: number;
+  /**
+   * False on the internet: a hostile node listing 127.0.0.1 among its nodes
+   * must not turn our queries on this machine's own services. True for a
+   * private DHT on loopback (a bootstrap node there).
+   */
+  readonly loopback: boolean;
 }
 
 /** Counters of the socket. */
@@ -27,7 +33,7 @@ export interface PacketStats {
   dropped: number;
   /** Of those, dropped for their size (over 1,500 bytes). */
   oversize: number;
-  /** Packets not sent: the destination was not a unicast IPv4 address. */
+  /** Packets not sent: the destination was not a unicast IPv4 address (or was loopback, on the internet). */
   refused: number;
 }
 
@@ -63,7 +69,7 @@ export class GuardedSocket extends EventEmitter {
   }
 
   send(buf: Buffer, offset: number, length: number, port: number, host: string, cb?: (error: Error | null) => void): void {
-    if (!isUnicastIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    if (!isUnicastIPv4(host) || (!this.#limits.loopback && isLoopback(host)) || !Number.isInteger(port) || port < 1 || port > 65535) {
       this.stats.refused++;
       queueMicrotask(() => cb?.(null));
       return;
@@ -120,4 +126,14 @@ export function isUnicastIPv4(host: string): boolean {
   if (!isIPv4(host)) return false;
   const first = Number(host.slice(0, host.indexOf(".")));
   return first !== 0 && first < 224;
+}
+
+/** True for 127.0.0.0/8. */
+export function isLoopback(host: string): boolean {
+  return host.startsWith("127.");
+}
+
+/** True when a bootstrap entry is on loopback: a private DHT on this machine, where loopback addresses are the DHT. */
+export function loopbackBootstrap(bootstrap: readonly string[]): boolean {
+  return bootstrap.some((b) => b.startsWith("127.") || b.startsWith("localhost:"));
 }
