@@ -77,6 +77,8 @@ export class TopicRoom {
       this.#dht = undefined;
       throw error;
     });
+    // The node stopped, or a join of the same topic got here first, while the DHT loaded.
+    if (this.#stopped || this.#topics.has(topic)) return;
     const t = dht.topic(topic, { port });
     this.#topics.set(topic, t);
     t.on("peer", (c) => this.#o.discovery.offer(c, (peerId) => t.confirm(c.host, c.port, peerId)));

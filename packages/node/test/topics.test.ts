@@ -126,3 +126,20 @@ describe("topics on the DHT (private, loopback)", () => {
     expect(a.topics.candidates.length).toBeLessThanOrEqual(128);
   }, 60_000);
 });
+
+describe("topics: calls that race", () => {
+  it("joining one topic twice at once joins it once; stopping during a join ends quietly", async () => {
+    const dht = fast(net.bootstrap);
+    const a = await topicNode("race-app", dht);
+    await Promise.all([a.joinTopic("twice"), a.joinTopic("twice")]);
+    expect(a.topics.joined).toEqual(["twice"]);
+    const errors: unknown[] = [];
+    const b = await topicNode("race-app", dht);
+    b.events.on("error", (e) => errors.push(e));
+    const joining = b.joinTopic("late");
+    await b.stop();
+    await expect(joining).resolves.toBeUndefined();
+    expect(errors).toEqual([]);
+    expect(b.topics.joined).toEqual([]);
+  });
+});
