@@ -44,8 +44,13 @@ export const DEFAULT_MAX_OFFERS_PER_SECOND = 4;
 export const DEFAULT_MAX_PACKETS_PER_SECOND_PER_HOST = 20;
 /** Inbound DHT packets per second accepted from everyone together. */
 export const DEFAULT_MAX_PACKETS_PER_SECOND = 400;
-/** Inbound packets larger than this are dropped unread (a DHT message fits in one MTU). */
-export const MAX_PACKET_BYTES = 1_500;
+/**
+ * Inbound packets larger than this are dropped unread. A mainline answer
+ * fits in one MTU, but some nodes (the `bittorrent-dht` library itself)
+ * list their whole routing table in one answer: 8 KiB keeps those of up to
+ * about 300 nodes.
+ */
+export const MAX_PACKET_BYTES = 8_192;
 /** Sources tracked by the per-host rate limit; the oldest is forgotten first. */
 export const MAX_TRACKED_HOSTS = 4_096;
 

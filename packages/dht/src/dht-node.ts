@@ -6,7 +6,10 @@
  * - `bootstrap` is always an explicit list (the library falls back to the
  *   public routers when it is left out);
  * - our answers to `get_peers` carry at most {@link MAX_PEERS_PER_ANSWER}
- *   peers (the library sends every stored one: a reflection amplifier);
+ *   peers, and our answers to `find_node` / `get_peers` at most
+ *   {@link NODES_PER_ANSWER} nodes (the library sends every stored peer
+ *   and every node of its routing table: a reflection amplifier, and
+ *   packets past one MTU that many nodes drop);
  * - `lookup` has no deadline of its own: ours stops listening after
  *   `timeoutMs` and lets the library's queries time out by themselves.
  */
@@ -18,6 +21,8 @@ import type { ResolvedDhtOptions } from "./options.js";
 
 /** Peers one answer to `get_peers` carries (about 50 x 8 bytes: well inside one packet). */
 export const MAX_PEERS_PER_ANSWER = 50;
+/** Nodes one answer carries, as BEP 5 says (8 x 26 bytes). */
+export const NODES_PER_ANSWER = 8;
 
 export class DhtNode {
   readonly socket: GuardedSocket;
@@ -134,10 +139,21 @@ export class DhtNode {
   }
 }
 
-/** Bounds what our answers to `get_peers` carry (see the module comment); a random sample, as the library picks. */
+/**
+ * Bounds what our answers carry (see the module comment): peers, a random
+ * sample as the library picks; nodes, the closest 8. The library asks for
+ * "every" (no count) only when it answers: its own lookups pass a count.
+ */
 function capAnswers(dht: DhtInstance): void {
-  const store = (dht as unknown as { _peers?: { get?: (name: string, n?: number) => unknown[] } })._peers;
+  const internals = dht as unknown as { _peers?: { get?: (name: string, n?: number) => unknown[] }; _rpc?: { nodes?: { closest?: (id: Buffer, n?: number) => unknown[] } } };
+  const store = internals._peers;
   const get = store?.get;
-  if (store === undefined || typeof get !== "function") return;
-  store.get = (name: string, n?: number) => get.call(store, name, Math.min(n ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER) || MAX_PEERS_PER_ANSWER);
+  if (store !== undefined && typeof get === "function") {
+    store.get = (name: string, n?: number) => get.call(store, name, Math.min(n ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER) || MAX_PEERS_PER_ANSWER);
+  }
+  const table = internals._rpc?.nodes;
+  const closest = table?.closest;
+  if (table !== undefined && typeof closest === "function") {
+    table.closest = (id: Buffer, n?: number) => closest.call(table, id, n ?? NODES_PER_ANSWER);
+  }
 }

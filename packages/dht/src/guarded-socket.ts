@@ -31,7 +31,7 @@ export interface PacketStats {
   received: number;
   /** Packets dropped unread: over the size, or past a rate. */
   dropped: number;
-  /** Of those, dropped for their size (over 1,500 bytes). */
+  /** Of those, dropped for their size (over 8 KiB). */
   oversize: number;
   /** Packets not sent: the destination was not a unicast IPv4 address (or was loopback, on the internet). */
   refused: number;

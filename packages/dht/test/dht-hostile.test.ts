@@ -1,9 +1,10 @@
 import "../../../tools/test/loopback-only.js";
 import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostileDhtNode, encode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
+import { randomBytes } from "node:crypto";
+import { hostileDhtNode, decode, encode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
 import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
-import { dhtDiscovery, type DhtCandidate, type DhtDiscovery, type DhtDiscoveryOptions } from "../src/index.js";
+import { dhtDiscovery, startDhtNode, type DhtCandidate, type DhtDiscovery, type DhtDiscoveryOptions } from "../src/index.js";
 
 let net: PrivateDht;
 const open: DhtDiscovery[] = [];
@@ -109,4 +110,34 @@ describe("a topic among hostile DHT nodes", () => {
     await b.topic("query-flood", { port: 7122 }).start();
     await expect.poll(() => tv.candidates.map((c) => c.port), { timeout: 15_000 }).toContain(7122);
   }, 30_000);
+});
+
+describe("our answers", () => {
+  it("carry at most 8 nodes, however many the routing table holds (the library would list them all)", async () => {
+    const node = await startDhtNode({ bootstrap: [], host: "127.0.0.1", maxPacketsPerSecondPerHost: 100_000, maxPacketsPerSecond: 100_000 });
+    const asker = createSocket("udp4");
+    const answers: Buffer[] = [];
+    asker.on("message", (m) => answers.push(m));
+    await new Promise<void>((resolve) => asker.bind(0, "127.0.0.1", resolve));
+    // 200 nodes make themselves known by pinging it, each from a port and with an id of its own.
+    const pingers = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const s = createSocket("udp4");
+        await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", resolve));
+        s.send(encode({ t: Buffer.from("pp"), y: "q", q: "ping", a: { id: randomBytes(20) } }), node.port, "127.0.0.1");
+        return s;
+      }),
+    );
+    await expect.poll(() => node.stats.received).toBeGreaterThanOrEqual(200);
+    asker.send(encode({ t: Buffer.from("fn"), y: "q", q: "find_node", a: { id: randomBytes(20), target: randomBytes(20) } }), node.port, "127.0.0.1");
+    await expect.poll(() => answers.length).toBe(1);
+    const r = (decode(answers[0]!) as Map<string, unknown>).get("r") as Map<string, unknown>;
+    const nodes = r.get("nodes") as Buffer;
+    expect(nodes.length / 26).toBeGreaterThan(0);
+    expect(nodes.length / 26).toBeLessThanOrEqual(8);
+    expect(answers[0]!.length).toBeLessThan(1_500);
+    await Promise.all(pingers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    asker.close();
+    await node.close();
+  });
 });

@@ -16,7 +16,7 @@ describe("GuardedSocket", () => {
     socket.close();
   });
 
-  it("drops inbound packets past the per-address rate and over 1,500 bytes, before anyone reads them", async () => {
+  it("drops inbound packets past the per-address rate and over 8 KiB, before anyone reads them", async () => {
     const socket = new GuardedSocket({ perHost: 5, total: 1_000, loopback: true });
     const read: Buffer[] = [];
     socket.on("message", (m: Buffer) => read.push(m));
@@ -24,7 +24,7 @@ describe("GuardedSocket", () => {
     const port = socket.address().port;
     const flood = createSocket("udp4");
     await new Promise<void>((r) => flood.bind(0, "127.0.0.7", r));
-    flood.send(Buffer.alloc(1_501), port, "127.0.0.1");
+    flood.send(Buffer.alloc(8_193), port, "127.0.0.1");
     for (let i = 0; i < 50; i++) flood.send(Buffer.from([i]), port, "127.0.0.1");
     await expect.poll(() => socket.stats.received + socket.stats.dropped).toBe(51);
     expect(socket.stats.oversize).toBe(1);
