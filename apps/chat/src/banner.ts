@@ -64,6 +64,7 @@ export function banner(chat: QuickChat, nat: PortMappingResult | null): string[]
     ...describeNat(nat, port),
     `Reachability: ${describeReachability(chat.reachability.kind)}`,
     ...(chat.lanDiscovery ? ["Chats of this room on your network join by themselves (LAN discovery)."] : []),
+    ...(chat.topic !== undefined ? [`Chats of this room and topic ${JSON.stringify(cleanText(chat.topic))} anywhere join by themselves (BitTorrent DHT).`] : []),
     "From another network, others join with one of:",
     ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
     "Type a message and press Enter. /help lists the commands; quit leaves.",

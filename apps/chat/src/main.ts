@@ -25,7 +25,7 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
       const peers = chat.peers;
       const you = `You: ${describeReachability(chat.reachability.kind)}`;
       if (peers.length === 0) return [you, "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start."];
-      const how = { lan: "found on the LAN", address: "by address", inbound: "joined us" } as const;
+      const how = { lan: "found on the LAN", topic: "found by topic", address: "by address", inbound: "joined us" } as const;
       return [
         you,
         `${peers.length} peer${peers.length === 1 ? "" : "s"}:`,
@@ -56,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+      ...(args.topic !== undefined ? { topic: { topic: args.topic, dht: args.dhtBootstrap.length > 0 ? { bootstrap: args.dhtBootstrap } : {} } } : {}),
     });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);

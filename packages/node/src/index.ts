@@ -28,3 +28,6 @@ export { TypedEvents } from "./typed-events.js";
 // The relay's error codes (the relay itself is in "@xppg/node/relay"): this file loads no socket code.
 export { RELAY_ERROR_CODES, RelayError } from "./relay-wire.js";
 export type { RelayErrorCode } from "./relay-wire.js";
+export type { TopicsView } from "./topic-room.js";
+export type { PlaygroundDht } from "./dht-options.js";
+export type { DhtCandidate } from "@xppg/dht";

@@ -4,6 +4,7 @@ import type { Identity } from "@xppg/secure";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import type { PlaygroundReach } from "./reach-options.js";
+import type { PlaygroundDht } from "./dht-options.js";
 
 /** Limits every node enforces on its peers. All are on by default. */
 export interface PlaygroundLimits {
@@ -207,6 +208,8 @@ export interface PlaygroundDiscovery {
    * @default false
    */
   lan?: boolean | { interface?: string; mdnsPort?: number };
+  /** Settings of the DHT `pg.joinTopic` uses (`bootstrap`, `nodesFile`, ...). @default the public bootstrap routers */
+  dht?: PlaygroundDht;
 }
 
 /** Options of {@link Playground}. */

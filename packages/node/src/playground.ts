@@ -24,6 +24,7 @@ import { openPort } from "./port-mapping.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
+import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
 
 const AGENT = "xppg/0.1";
@@ -82,6 +83,7 @@ export class Playground {
       running: () => this.#phase === "running",
       hello: () => this.#hello(),
       nextMessageId: () => this.#nextMessageId(),
+      announcePort: () => (this.#nat?.mapped === true ? this.#nat.externalPort : this.port),
     }));
     this.state = r.state;
     this.#table = r.table;
@@ -118,6 +120,21 @@ export class Playground {
   /** The LAN discovery's current candidates (empty when it is off). */
   get lanCandidates(): readonly PeerCandidate[] {
     return this.#r.discovery.candidates;
+  }
+
+  /** Joins the nodes of a topic across the internet (BitTorrent DHT, `@xppg/dht`; settings in `discovery.dht`). */
+  joinTopic(topic: string): Promise<void> {
+    return this.#r.topics.join(topic);
+  }
+
+  /** Leaves a topic; others stop finding this node once its announcement expires. */
+  leaveTopic(topic: string): Promise<void> {
+    return this.#r.topics.leave(topic);
+  }
+
+  /** The topics joined, their candidates and the DHT's counters. */
+  get topics(): TopicsView {
+    return this.#r.topics.view;
   }
 
   /** The bound port of the first listener (the real one when `port: 0` was asked); undefined before `start`. */
@@ -352,7 +369,7 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
-    await this.#r.discovery.stop();
+    await Promise.all([this.#r.discovery.stop(), this.#r.topics.stop()]);
     this.#r.heartbeat.stop();
     await this.#r.reach.close();
     await this.#r.transports.close();

@@ -15,6 +15,7 @@ import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
 import type { ResolvedLan } from "./discovery-room.js";
+import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
@@ -141,6 +142,8 @@ export interface ResolvedOptions {
   readonly stateLimits: SharedStateLimits | undefined;
   /** LAN discovery, or null when off. */
   readonly lan: ResolvedLan | null;
+  /** Settings of the DHT `pg.joinTopic` opens. */
+  readonly dht: PlaygroundDht;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
   /** Where the default `SharedState` is kept; undefined: memory only. */
@@ -211,6 +214,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
   const lan = resolveLan(o.discovery, host);
+  const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
@@ -242,6 +246,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     state: o.state,
     stateLimits: o.stateLimits,
     lan,
+    dht,
     offer,
     statePath: o.statePath,
     stateSyncIntervalMs,
@@ -253,7 +258,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
 
 /** `discovery: { lan: true | { interface, mdnsPort } }`; a specific IPv4 `host` is also the discovery interface. */
 function resolveLan(input: unknown, host: string): ResolvedLan | null {
-  const given = checkOptions(input, ["lan"], CALL, "discovery");
+  const given = checkOptions(input, ["lan", "dht"], CALL, "discovery");
   const right = '{ discovery: { lan: true } } or { discovery: { lan: { interface: "192.168.1.20" } } }';
   if (given.lan === undefined || given.lan === false) return null;
   const fromHost = isIPv4(host) && host !== "0.0.0.0" ? host : undefined;

@@ -30,6 +30,7 @@ import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
+import { TopicRoom } from "./topic-room.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
 
@@ -41,6 +42,8 @@ export interface NodeHooks {
   running(): boolean;
   hello(): Hello;
   nextMessageId(): number;
+  /** The TCP port a topic announces: the router's mapped port, else the listening one. */
+  announcePort(): number | undefined;
 }
 
 /** Every room of one node. */
@@ -62,6 +65,7 @@ export interface Rooms {
   readonly dialer: Dialer;
   readonly heartbeat: Heartbeat;
   readonly discovery: DiscoveryRoom;
+  readonly topics: TopicRoom;
   readonly mesh: MeshRoom;
   readonly reach: ReachRoom;
 }
@@ -185,11 +189,15 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const heldByListeners = (): number => transports.pendingConnections;
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
-  const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
+  const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
   const relayAddresses = (): string[] => transports.addresses.filter((a) => a.startsWith("relay://"));
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
-  events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh, reach };
+  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined) });
+  events.on("peer:left", (peer, reason) => {
+    discovery.left(peer.peerId, reason);
+    if (discovery.lost(reason)) topics.left(peer.peerId);
+  });
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach };
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
