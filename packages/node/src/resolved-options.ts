@@ -213,7 +213,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const lan = resolveLan(o.discovery, host);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
+  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1" && c !== "route/1");
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
