@@ -37,17 +37,21 @@ export class HostileForwarder {
 
   static async between(b: Playground, d: Playground): Promise<HostileForwarder> {
     const m = new HostileForwarder();
-    for (const [side, node] of [
+    const sides = [
       ["toB", b],
       ["toD", d],
-    ] as const) {
+    ] as const;
+    // Both links first, then both hellos: what one side sends at once (its announcements) can cross to the other.
+    for (const [side, node] of sides) {
       const conn = await secureConnection(await tcpTransport().dial(`tcp://127.0.0.1:${node.port}`), { identity: m.identity, expectedPeerId: node.peerId });
       m.#links.set(side, conn);
-      conn.read({ frame: (frame) => m.#onFrame(side, frame) });
+    }
+    for (const [side] of sides) {
       await m.#send(side, "xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "route/1"], peerId: m.peerId, listen: [], agent: "hostile" });
       await m.#send(side, "xppg/welcome", null);
-      await until(() => node.peers.some((p) => p.peerId === m.peerId), 5000, "the forwarder admitted");
     }
+    for (const [side] of sides) m.#links.get(side)!.read({ frame: (frame) => m.#onFrame(side, frame) });
+    for (const [, node] of sides) await until(() => node.peers.some((p) => p.peerId === m.peerId), 5000, "the forwarder admitted");
     return m;
   }
 
