@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ReplyError, type Playground } from "../src/index.js";
 import { node, stopNodesAfterEach, until } from "./helpers.js";
 import { errorsOf } from "./tcp-helpers.js";
+import { Random } from "../../../tools/test/random.js";
 
 stopNodesAfterEach();
 
@@ -85,5 +86,37 @@ describe("request and handle", () => {
     expect(() => b!.handle("xppg/state", () => 1)).toThrow(expect.objectContaining({ code: "XPPG_ERR_RESERVED_KIND" }) as Error);
     await expect(a!.request("xppg/state", null, { to: b!.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_RESERVED_KIND" });
     await expect(a!.request("k", null, {} as { to: string })).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+  });
+});
+
+describe("routed unicast in a seeded mesh of real nodes over the memory transport", { timeout: 60_000 }, () => {
+  it("16 nodes, each joined to one or two earlier ones: requests and sends between 24 random pairs all arrive, once each (replay with the seed)", async () => {
+    const seed = 7;
+    const random = new Random(seed);
+    const nodes: Playground[] = [];
+    for (let i = 0; i < 16; i++) nodes.push(await node());
+    for (let i = 1; i < nodes.length; i++) {
+      const targets = new Set([random.int(i)]);
+      if (i > 2 && random.chance(0.5)) targets.add(random.int(i));
+      for (const j of targets) await nodes[i]!.join(nodes[j]!.addresses[0]!);
+    }
+    await until(() => nodes.every((pg) => pg.meshPeers.length === nodes.length - 1), 15_000, `every node hears of every other (seed ${seed})`);
+    const got = nodes.map((pg) => {
+      pg.handle("who", (src) => ({ me: pg.peerId, you: src }));
+      const seen: string[] = [];
+      pg.on<{ tag: string }>("tag", (_src, _kind, p) => void seen.push(p.tag));
+      return seen;
+    });
+    const pairs = Array.from({ length: 24 }, () => {
+      const from = random.int(nodes.length);
+      return [from, (from + 1 + random.int(nodes.length - 1)) % nodes.length] as const;
+    });
+    const far = pairs.filter(([f, t]) => nodes[f]!.meshPeers.find((m) => m.peerId === nodes[t]!.peerId)!.hops > 1);
+    expect(far.length, `seed ${seed}: most pairs are not neighbours`).toBeGreaterThan(pairs.length / 2);
+    const answers = await Promise.all(pairs.map(([f, t]) => nodes[f]!.request("who", null, { to: nodes[t]!.peerId })));
+    expect(answers).toEqual(pairs.map(([f, t]) => ({ me: nodes[t]!.peerId, you: nodes[f]!.peerId })));
+    await Promise.all(pairs.map(([f, t], i) => nodes[f]!.send("tag", { tag: `m${i}` }, { to: nodes[t]!.peerId })));
+    await until(() => pairs.every(([, t], i) => got[t]!.includes(`m${i}`)), 10_000, `every tag delivered (seed ${seed})`);
+    pairs.forEach(([, t], i) => expect(got[t]!.filter((x) => x === `m${i}`)).toHaveLength(1));
   });
 });

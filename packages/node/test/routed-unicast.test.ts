@@ -149,6 +149,27 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   });
 });
 
+describe("the hop limit", { timeout: 30_000 }, () => {
+  it("a forwarder lowers it by one, counts one past 32 as 32, and drops a packet that arrives with none left", async () => {
+    // x - M1 - B - M2 - y: B forwards what M1 hands it, and M2 shows what B passed on.
+    const [x, b, y] = [await tcpNode(), await tcpNode(), await tcpNode()];
+    const m1 = await HostileForwarder.between(x, b);
+    const m2 = await HostileForwarder.between(b, y);
+    await heard(b, y);
+    const sent = (hopLimit: number): Promise<void> => m1.sendRouted("toD", { origin: m1.peerId, destination: y.peerId, hopLimit });
+    const passed = (): number[] => m2.packets.filter((p) => routeHeader(p).origin === m1.peerId).map((p) => routeHeader(p).hopLimit);
+    await sent(255);
+    await until(() => passed().length === 1, 5000, "B passes the first packet on");
+    await sent(5);
+    await until(() => passed().length === 2, 5000, "B passes the second packet on");
+    const dropped = b.stats.droppedUnicasts;
+    await sent(0);
+    await until(() => b.stats.droppedUnicasts === dropped + 1, 5000, "B drops the packet with no hops left");
+    expect(passed()).toEqual([31, 4]);
+    expect(b.stats.forwardedUnicasts).toBe(2);
+  });
+});
+
 /** Sends note `n` until it arrives (a broken channel is reset and the next send opens a new one). */
 async function retrySend(a: Playground, e: Playground, atE: { payload: { n: number } }[], n: number): Promise<void> {
   await vi.waitFor(
