@@ -91,12 +91,19 @@ export function packetHeader(origin: string, destination: string, channel: numbe
   return header;
 }
 
-/** A packet: `header` with its type, then `body`. */
-export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Array): Uint8Array {
-  const packet = new Uint8Array(header.length + body.length);
+/** A packet: `header` with its type, then the body (one piece, or parts of `length` bytes in all). */
+export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Array | readonly Uint8Array[], length = (body as Uint8Array).length): Uint8Array {
+  const packet = new Uint8Array(header.length + length);
   packet.set(header, 0);
   packet[0] = (header[0]! & FROM_RESPONDER) | type;
-  packet.set(body, header.length);
+  if (body instanceof Uint8Array) packet.set(body, header.length);
+  else {
+    let at = header.length;
+    for (const part of body) {
+      packet.set(part, at);
+      at += part.length;
+    }
+  }
   return packet;
 }
 

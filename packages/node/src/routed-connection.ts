@@ -87,9 +87,14 @@ class RoutedLink implements ConnectionLink {
   }
 
   send(frame: Uint8Array): Promise<void> {
+    return this.sendParts([frame], frame.length);
+  }
+
+  /** The secure channel hands a record as its ciphertext and tag: both go straight into the packet. */
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
     const type = this.#opened ? PACKET.DATA : PACKET.OPEN;
     this.#opened = true;
-    return this.#o.path.send(buildPacket(this.#o.header, type, frame));
+    return this.#o.path.send(buildPacket(this.#o.header, type, parts, length));
   }
 
   end(): void {
