@@ -20,6 +20,7 @@ import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
 import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
+import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
 export const MIN_FRAME_SIZE = 4096;
@@ -82,9 +83,11 @@ const LIMITS = {
   writeStallTimeoutMs: { infinite: true },
   maxBroadcastWaitMs: { infinite: true },
   fileIdleTimeoutMs: { infinite: true },
+  ...ROUTING_LIMIT_RULES,
 } as const;
 
 const LIMIT_DEFAULTS: ResolvedLimits = {
+  ...ROUTING_LIMIT_DEFAULTS,
   maxPeers: DEFAULTS.maxPeers,
   maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
   handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,

@@ -144,7 +144,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     report: (error) => report(error, undefined),
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
-  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope) });
+  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond } });
   const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
   const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, forged, unchecked });
   const opened = (session: PeerSession): void => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { generateIdentity } from "@xppg/secure";
-import type { Playground } from "../src/index.js";
+import type { Playground, PlaygroundOptions } from "../src/index.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { HostileForwarder, routeHeader } from "./routed-helpers.js";
 import { errorsOf, tcpNode } from "./tcp-helpers.js";
@@ -55,13 +55,15 @@ describe("routed unicast over TCP on loopback", { timeout: 30_000 }, () => {
 
 describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, () => {
   /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
-  async function withForwarder(): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
+  async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
     const [a, b] = await chain(2);
-    const [d, e] = await chain(2);
-    const m = await HostileForwarder.between(b!, d!);
-    await heard(a!, e!);
-    await heard(e!, a!);
-    return { a: a!, b: b!, d: d!, e: e!, m };
+    const d = await tcpNode(dOptions);
+    const e = await tcpNode();
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b!, d);
+    await heard(a!, e);
+    await heard(e, a!);
+    return { a: a!, b: b!, d: d, e: e, m };
   }
 
   it("sees only ciphertext: the plaintext of a routed send and of a request is in no packet it carries", async () => {
@@ -122,7 +124,8 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   });
 
   it("packets to unknown ids, in loops, past the hop limit or over a neighbour's rate are dropped and counted; the node and the path carry on", async () => {
-    const { a, d, e, m } = await withForwarder();
+    // D passes on at most 100 routed packets a second from each neighbour (200 at once).
+    const { a, d, e, m } = await withForwarder({ limits: { routedPerSecond: 100 } });
     const errors = errorsOf(d);
     const t0 = performance.now();
     const before = d.stats.droppedUnicasts;
@@ -133,19 +136,18 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
     // Its hop limit spent.
     await m.sendRouted("toD", { origin: m.peerId, destination: e.peerId, hopLimit: 0 });
     await until(() => d.stats.droppedUnicasts >= before + 3, 5000, "three drops at D");
-    // A burst past D's forwarding rate (5000 a second, 10000 at once): what passes is bounded by the rate, the rest is counted.
-    const burst = 20_000;
+    // A burst past D's forwarding rate: what passes is bounded by the rate, the rest is counted.
+    const burst = 1000;
     const dropsBefore = d.stats.droppedUnicasts;
-    for (let i = 0; i < burst; i += 1000) await m.sendRouted("toD", { origin: m.peerId, destination: e.peerId, hopLimit: 32, count: 1000 });
+    await m.sendRouted("toD", { origin: m.peerId, destination: e.peerId, hopLimit: 32, count: burst });
     await until(() => d.stats.forwardedUnicasts + d.stats.droppedUnicasts - dropsBefore >= burst, 10_000, "D handles the whole burst");
     const seconds = (performance.now() - t0) / 1000;
-    expect(d.stats.forwardedUnicasts).toBeLessThanOrEqual(10_000 + Math.ceil(5000 * seconds) + 10);
-    expect(d.stats.droppedUnicasts - dropsBefore).toBeGreaterThan(0);
+    expect(d.stats.forwardedUnicasts).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds));
+    expect(d.stats.droppedUnicasts - dropsBefore).toBeGreaterThanOrEqual(burst - 200 - Math.ceil(100 * seconds));
     expect(errors).toEqual([]);
-    // The honest path still works.
-    const atE = collect(e, "note");
-    await a.send("note", { ok: true }, { to: e.peerId });
-    await until(() => atE.length === 1, 10_000, "an honest note after the abuse");
+    // The honest path still works (through M, once D's bucket for M has refilled: a message lost meanwhile is sent again).
+    const atE = collect<{ n: number }>(e, "note");
+    await retrySend(a, e, atE, 1);
   });
 });
 
