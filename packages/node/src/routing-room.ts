@@ -81,7 +81,11 @@ interface Channel {
   /** Resolves with the secure channel once its handshake is done. */
   readonly ready: Promise<SecureConnection>;
   secure: SecureConnection | undefined;
+  /** The node's use count when it was last used (reading the clock per message would cost more): for "least recently used". */
   lastUsed: number;
+  /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
+  swept: number;
+  idleSince: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -96,6 +100,7 @@ export class RoutingRoom {
   readonly #resets: TokenBucket;
   readonly #link: EnvelopeLink;
   #opening = 0;
+  #uses = 0;
   #scratch = new Uint8Array(16 * 1024);
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -124,9 +129,10 @@ export class RoutingRoom {
    * channel to it could not be opened in time.
    */
   send(to: string, kind: string, payload: unknown): Promise<void> {
-    if (!isPeerId(to)) return Promise.reject(unknownPeerError(to));
     let channel = this.#usable(to);
     if (channel === undefined) {
+      // Checked only here: decoding a peer id costs more than sending a small message.
+      if (!isPeerId(to)) return Promise.reject(unknownPeerError(to));
       const opened = this.#open(to);
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
@@ -187,7 +193,7 @@ export class RoutingRoom {
     }
     if (channel !== undefined) {
       if (packet.type === PACKET.OPEN) return;
-      channel.lastUsed = performance.now();
+      channel.lastUsed = ++this.#uses;
       channel.conn.deliver(packet.body);
       return;
     }
@@ -264,11 +270,11 @@ export class RoutingRoom {
       (error: unknown) => {
         if (!initiator) this.#opening--;
         this.#drop(channel, undefined);
-        throw unreachableError(peer, `its end did not complete the secure handshake within ${this.#limits.openTimeoutMs} ms`, error);
+        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.openTimeoutMs} ms, or a node on the path reset it)`, error);
       },
     );
     ready.catch(() => {});
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: performance.now() };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: performance.now() };
     this.#channels.set(key, channel);
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
@@ -290,7 +296,7 @@ export class RoutingRoom {
   }
 
   #write(channel: Channel, secure: SecureConnection, kind: string, payload: unknown): Promise<void> {
-    channel.lastUsed = performance.now();
+    channel.lastUsed = ++this.#uses;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.#me, destination: channel.peer, id: this.#o.nextMessageId(), hopLimit: 0, payload };
     // Both ends are known from the channel: the ids are left out.
     this.#link.remote = channel.peer;
@@ -305,7 +311,7 @@ export class RoutingRoom {
 
   /** A frame from the other end, authenticated by the channel. */
   #inner(channel: Channel, frame: Uint8Array): void {
-    channel.lastUsed = performance.now();
+    channel.lastUsed = ++this.#uses;
     try {
       const envelope = this.#o.codec.decode(frame, 0, frame.length, { local: this.#me, remote: channel.peer });
       if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
@@ -328,7 +334,12 @@ export class RoutingRoom {
 
   #closeIdle(): void {
     const now = performance.now();
-    for (const channel of [...this.#channels.values()]) if (now - channel.lastUsed > this.#limits.idleTimeoutMs) this.#drop(channel, undefined);
+    for (const channel of [...this.#channels.values()]) {
+      if (channel.swept !== channel.lastUsed) {
+        channel.swept = channel.lastUsed;
+        channel.idleSince = now;
+      } else if (now - channel.idleSince > this.#limits.idleTimeoutMs) this.#drop(channel, undefined);
+    }
     if (this.#channels.size === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
