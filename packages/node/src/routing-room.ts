@@ -150,7 +150,7 @@ export class RoutingRoom {
     if (!(payload instanceof Uint8Array)) throw violation(from, "a routed packet that is not bytes");
     const packet = parsePacket(payload);
     if (typeof packet === "string") throw violation(from, packet);
-    if (packet.destination === this.#me) return this.#arrived(packet);
+    if (packet.destination === this.#me) return this.#arrived(packet, from);
     this.#forward(session, packet, payload);
   }
 
@@ -183,7 +183,7 @@ export class RoutingRoom {
   }
 
   /** A packet for this node. */
-  #arrived(packet: RoutedPacket): void {
+  #arrived(packet: RoutedPacket, from: string): void {
     // A packet from the channel's responder is for the side that opened it.
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
     const channel = this.#channels.get(key);
@@ -202,7 +202,7 @@ export class RoutingRoom {
       this.#resetBack(packet, undefined);
       return;
     }
-    const opened = this.#channel(packet.origin, packet.channel, false);
+    const opened = this.#channel(packet.origin, packet.channel, false, from);
     if (opened === undefined) return;
     opened.conn.deliver(packet.body);
   }
@@ -226,7 +226,7 @@ export class RoutingRoom {
   }
 
   /** A new channel's two halves: the routed connection and the secure channel over it. */
-  #channel(peer: string, id: number, initiator: boolean): Channel | undefined {
+  #channel(peer: string, id: number, initiator: boolean, arrivedFrom = ""): Channel | undefined {
     // Packets on a channel this node opened come from its responder.
     const key = channelKey(peer, id, initiator);
     if (this.#channels.has(key)) return undefined;
@@ -239,12 +239,12 @@ export class RoutingRoom {
       highWaterMark: 1 << 20,
       path: {
         send: (packet) => {
-          const next = this.#nextHop(peer, "");
+          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next === undefined) return Promise.reject(unreachableError(peer, "the route to it is gone"));
           return this.#hand(next, packet);
         },
         reset: () => {
-          const next = this.#nextHop(peer, "");
+          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
       },
@@ -351,6 +351,17 @@ export class RoutingRoom {
     const hop = this.#o.routes.nextHop(destination, arrivedFrom, performance.now());
     if (!("via" in hop)) return undefined;
     const session = this.#o.table.open.get(hop.via);
+    return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
+  }
+
+  /**
+   * The neighbour a channel another node opened came through: its way back
+   * while this node has no route to the opener yet (its presence may still
+   * be on its way). Kept with the channel, never in the route table, so a
+   * forged open cannot change where anything else goes.
+   */
+  #back(neighbour: string): PeerSession | undefined {
+    const session = neighbour === "" ? undefined : this.#o.table.open.get(neighbour);
     return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
   }
 

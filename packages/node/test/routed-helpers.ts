@@ -28,6 +28,8 @@ export class HostileForwarder {
   /** A copy of every routed packet it carried, in order. */
   readonly packets: Uint8Array[] = [];
   tamper: ((packet: Uint8Array) => Uint8Array | null) | undefined;
+  /** Broadcasts of this origin are not passed on (so the far side never hears of it). */
+  withhold: string | undefined;
   readonly #links = new Map<Side, SecureConnection>();
   #id = Date.now() * 1024;
 
@@ -35,8 +37,9 @@ export class HostileForwarder {
     return this.identity.peerId;
   }
 
-  static async between(b: Playground, d: Playground): Promise<HostileForwarder> {
+  static async between(b: Playground, d: Playground, withhold?: string): Promise<HostileForwarder> {
     const m = new HostileForwarder();
+    m.withhold = withhold;
     const sides = [
       ["toB", b],
       ["toD", d],
@@ -98,7 +101,7 @@ export class HostileForwarder {
       for (const [o, i] of envelope.payload as [string, number][]) void this.#send(side, "xppg/mesh-graft", { o, i });
       return;
     }
-    if (envelope.destination === null && envelope.signature !== undefined && envelope.hopLimit > 0) {
+    if (envelope.destination === null && envelope.signature !== undefined && envelope.hopLimit > 0 && envelope.source !== this.withhold) {
       // A broadcast: passed on whole, signed by its origin, one hop fewer.
       const bytes = this.codec.encode({ ...envelope, hopLimit: envelope.hopLimit - 1 });
       void this.#links.get(other)?.send(RawPeer.bundle(bytes)).catch(() => {});

@@ -151,6 +151,22 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   });
 });
 
+describe("the way back", { timeout: 30_000 }, () => {
+  it("the end a channel is opened to answers through the neighbour the open came from while it has no route back yet", async () => {
+    // A - B - M - D, where M does not pass A's broadcasts on: D never hears of A, A hears of D.
+    const [a, b] = await chain(2);
+    const d = await tcpNode();
+    await HostileForwarder.between(b!, d, a!.peerId);
+    await heard(a!, d);
+    await heard(d, b!);
+    expect(d.meshPeers.map((m) => m.peerId)).not.toContain(a!.peerId);
+    d.handle("echo", (_src, p) => p);
+    await expect(a!.request("echo", { x: 1 }, { to: d.peerId })).resolves.toEqual({ x: 1 });
+    // D asks A back over the same channel (A has no "echo" handler: its answer says so).
+    await expect(d.request("echo", null, { to: a!.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_NO_HANDLER" });
+  });
+});
+
 describe("the hop limit", { timeout: 30_000 }, () => {
   it("a forwarder lowers it by one, counts one past 32 as 32, and drops a packet that arrives with none left", async () => {
     // x - M1 - B - M2 - y: B forwards what M1 hands it, and M2 shows what B passed on.
