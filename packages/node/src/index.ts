@@ -4,6 +4,9 @@ export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
 export type { PlaygroundFiles, PlaygroundFilesOptions } from "./files-room.js";
 export type { DownloadProgress, DownloadResult, SharedContent } from "@xppg/files";
+export { ReplyError, isReplyError } from "./reply-error.js";
+export type { RequestHandler } from "./request-room.js";
+export type { RequestOptions } from "./request-checks.js";
 export type {
   NatResultLike,
   PlaygroundDiscovery,

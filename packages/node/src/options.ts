@@ -5,9 +5,10 @@ import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import type { PlaygroundReach } from "./reach-options.js";
 import type { PlaygroundDht } from "./dht-options.js";
+import type { RoutingLimitOptions } from "./routing-options.js";
 
 /** Limits every node enforces on its peers. All are on by default. */
-export interface PlaygroundLimits {
+export interface PlaygroundLimits extends RoutingLimitOptions {
   /**
    * Most peers connected at once; more are refused with `XPPG_ERR_TOO_MANY_PEERS`.
    * @default 64

@@ -59,6 +59,10 @@ export interface PlaygroundStats {
   duplicateBroadcasts: number;
   /** Broadcasts dropped for having travelled past the mesh's hop limit. */
   droppedBroadcasts: number;
+  /** Routed messages of other nodes this node passed on towards their destination. */
+  forwardedUnicasts: number;
+  /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */
+  droppedUnicasts: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */

@@ -18,9 +18,11 @@ import type { ReachabilityStatus } from "./reachability.js";
 import type { RelayStats } from "./relay-service.js";
 import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
-import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
+import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { openPort } from "./port-mapping.js";
+import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
+import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
@@ -60,7 +62,7 @@ export class Playground {
   /** Held directly, not through `#r`: the send path reads them per message. */
   readonly #open: Map<string, PeerSession>;
   readonly #table: PeerTable;
-  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0 };
+  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0 };
   #nat: PortMappingResult | null = null;
   #nextId = randomBytes(4).readUInt32BE(0);
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -284,7 +286,8 @@ export class Playground {
 
   /**
    * Sends a message of your own kind to one peer (`{ to: peerId }`, or the
-   * peer id itself) or to every connected peer. The payload is plain data;
+   * peer id itself: a neighbour, or a node of the mesh reached end to end
+   * through others) or to every peer. The payload is plain data;
    * `Uint8Array` values travel as raw bytes; `"text"` must be `{ text: string }`.
    * Resolves once the transports have taken it (awaiting it is the
    * back-pressure); broadcasting to no peers resolves at once. A broadcast
@@ -313,11 +316,34 @@ export class Playground {
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id, hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
-      if (session === undefined) throw unknownPeerError(to);
+      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
+      if (session === undefined) return this.#r.routing.send(to, kind, payload);
       return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
     return this.#r.mesh.publish(envelope);
+  }
+
+  /**
+   * Asks one peer, a neighbour or a node reached through the mesh, and
+   * resolves with what its `pg.handle(kind)` handler returns. Rejects with
+   * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
+   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   */
+  request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
+    try {
+      const { to, timeoutMs, signal } = checkRequest(kind, options);
+      this.#assertRunning("request");
+      return this.#r.requests.request(to, kind, payload, timeoutMs, signal) as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Answers `pg.request`s of one kind with what `handler` returns (one handler per kind); returns the function that removes it. */
+  handle<P = unknown, R = unknown>(kind: string, handler: RequestHandler<P, R>, options: SubscribeOptions = {}): () => void {
+    const checked = checkHandle(kind, handler, options);
+    return this.#r.requests.handle(checked.kind, handler as RequestHandler, checked.signal);
   }
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
@@ -383,6 +409,8 @@ export class Playground {
     await Promise.all([this.#r.files.close(), this.#r.swarmFiles.close(), this.#nat?.remove().catch(() => {})]);
     this.#r.stateSync.close();
     this.#r.mesh.close();
+    this.#r.routing.close();
+    this.#r.requests.close();
     this.#r.closeState();
     this.#phase = "stopped";
   }

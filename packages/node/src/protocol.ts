@@ -31,7 +31,7 @@ export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "reach/1"];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "reach/1", "route/1"];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
@@ -60,6 +60,12 @@ export const KIND = {
   MESH_PRESENCE: "xppg/mesh-presence",
   /** Files, the swarm way (capability `files/2`): one `@xppg/files` message as raw bytes. */
   FILES: "xppg/files",
+  /** Routed unicast (capability `route/1`): a routed packet (raw bytes, `route-wire.ts`) for a neighbour to pass on or take. */
+  ROUTE: "xppg/route",
+  /** Request/response (`route/1`), directly or end to end: `{ r, k, p }`. */
+  REQUEST: "xppg/request",
+  /** The answer to a request: `{ r, p }`, or `{ r, e, m? }` when it failed. */
+  RESPONSE: "xppg/response",
   TEXT: "text",
   /** Delivered locally when a file arrives; never accepted from the wire. */
   FILE: "file",

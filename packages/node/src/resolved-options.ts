@@ -21,6 +21,7 @@ import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
 import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
+import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
 export const MIN_FRAME_SIZE = 4096;
@@ -83,9 +84,11 @@ const LIMITS = {
   writeStallTimeoutMs: { infinite: true },
   maxBroadcastWaitMs: { infinite: true },
   fileIdleTimeoutMs: { infinite: true },
+  ...ROUTING_LIMIT_RULES,
 } as const;
 
 const LIMIT_DEFAULTS: ResolvedLimits = {
+  ...ROUTING_LIMIT_DEFAULTS,
   maxPeers: DEFAULTS.maxPeers,
   maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
   handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
@@ -217,7 +220,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
+  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1" && c !== "route/1");
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {

@@ -6,7 +6,7 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { EnvelopeCodec } from "@xppg/framing";
+import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId, verifySignature } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
 import { openFileStore } from "@xppg/state/store";
@@ -23,6 +23,9 @@ import { FilesRoom } from "./files-room.js";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { MessageRouter } from "./message-router.js";
+import { RequestRoom } from "./request-room.js";
+import { ROUTE_CAPABILITY } from "./route-wire.js";
+import { RoutingRoom, unreachableError } from "./routing-room.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
 import { ReachRoom } from "./reach-room.js";
@@ -68,6 +71,8 @@ export interface Rooms {
   readonly topics: TopicRoom;
   readonly mesh: MeshRoom;
   readonly reach: ReachRoom;
+  readonly routing: RoutingRoom;
+  readonly requests: RequestRoom;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -142,7 +147,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     changed: (status, previous) => events.emit("reachability:changed", status, previous),
     report: (error) => report(error, undefined),
   });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, forged, unchecked });
+  const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
+  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond } });
+  const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -197,7 +205,15 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     discovery.left(peer.peerId, reason);
     if (discovery.lost(reason)) topics.left(peer.peerId);
   });
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests };
+}
+
+/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh. */
+function sendTo(table: PeerTable, routing: RoutingRoom, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
+  const session = table.open.get(to);
+  if (session === undefined) return routing.send(to, kind, payload);
+  if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, "it runs an older release, without requests (route/1)"));
+  return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
