@@ -66,6 +66,8 @@ export const NODE_ERROR_CODES = {
   NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
   /** This node failed in its own code (a bug); the peer is not blamed. */
   INTERNAL: "XPPG_ERR_INTERNAL",
+  /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); the message says what to do instead. */
+  NOT_IN_BROWSER: "XPPG_ERR_NOT_IN_BROWSER",
 } as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];

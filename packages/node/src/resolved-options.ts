@@ -4,13 +4,10 @@
  * never repeat `?? DEFAULTS.x`.
  */
 
-import { isIPv4 } from "node:net";
-import { homedir } from "node:os";
-import { join as joinPath } from "node:path";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
-import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
+import { defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
@@ -196,10 +193,8 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
   const autoSyncState = o.autoSyncState === undefined ? true : checkBoolean(o.autoSyncState, "autoSyncState", CALL, "{ autoSyncState: false }");
-  // Per user, never a shared folder another local user could prepare (a symlink) for us.
-  const dataHome = process.env.XDG_DATA_HOME || joinPath(homedir(), ".local", "share");
   const downloadDir =
-    o.downloadDir === undefined ? joinPath(dataHome, "xppg", "downloads", safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
+    o.downloadDir === undefined ? defaultDownloadDir(safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
   const acceptFile = o.acceptFile === undefined ? () => true : checkFunction<ResolvedOptions["acceptFile"]>(o.acceptFile, "acceptFile", CALL, "{ acceptFile: ({ from, name, size }) => size < 1e6 }");
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");

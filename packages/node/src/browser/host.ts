@@ -1,0 +1,37 @@
+/**
+ * The browser's `#host` (see `../host.ts`): a page has no files, no key
+ * file and no folders. The options that need them (`keyFile`, `statePath`)
+ * fail with a sentence that shows the browser's way; the rest works as in Node.
+ */
+
+import type { Identity } from "@xppg/secure";
+import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
+import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
+export function isIPv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** A page has no key files: `keyFile` is refused. */
+export function loadOrCreateIdentitySync(path: string): Identity {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `keyFile ("${path}") needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`,
+  );
+}
+
+/** A page has no files: `statePath` is refused. */
+export const openFileStore: typeof openFileStoreInNode = (path) => {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `statePath ("${path}") needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`,
+  );
+};
+
+/** Files are never written in a page; the folder is only a name. */
+export function defaultDownloadDir(folder: string): string {
+  return `xppg/downloads/${folder}`;
+}
