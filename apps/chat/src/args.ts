@@ -2,6 +2,9 @@ import { isIPv4 } from "node:net";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHAT_PORT, parseChatAddress, type ChatAddress } from "@xppg/quickchat";
 
+/** The WebSocket port of `--web` when `--ws` is not given. */
+export const DEFAULT_WS_PORT = 7338;
+
 /** The room used when `--room` is not given. */
 export const DEFAULT_ROOM = "xppg-chat";
 
@@ -17,6 +20,10 @@ export interface ChatArgs {
   lan: boolean | string;
   /** Where the key is kept; undefined for the per-user default. */
   keyFile: string | undefined;
+  /** The WebSocket port browser pages join on; undefined: none (or the default with --web). */
+  ws: number | undefined;
+  /** Serve the web chat on the WebSocket port. */
+  web: boolean;
   help: boolean;
 }
 
@@ -44,6 +51,10 @@ Options:
   --key-file <path>      where your key is kept, so your peer id stays the same
                          (default: with --name, $XDG_CONFIG_HOME or ~/.config,
                          xppg/quickchat-<name>.key; without, a new key each run)
+  --ws <port>            also listen for browser pages (the web chat) on this
+                         WebSocket port, next to TCP (default with --web: ${DEFAULT_WS_PORT})
+  --web                  serve the web chat on the WebSocket port: open the URL it
+                         prints in a browser, and the page joins this room
   -h, --help             show this help
 
 In the chat: type a line and press Enter to send it; /peers lists who is
@@ -75,6 +86,8 @@ export function parseChatArgs(argv: string[]): ChatArgs {
         "no-lan": { type: "boolean" },
         "lan-interface": { type: "string" },
         "key-file": { type: "string" },
+        ws: { type: "string" },
+        web: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -92,6 +105,8 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     openPort: values["no-open-port"] !== true,
     lan: parseLan(values["no-lan"] === true, values["lan-interface"]),
     keyFile: values["key-file"],
+    ws: values.ws === undefined ? (values.web === true ? DEFAULT_WS_PORT : undefined) : parsePort(values.ws, "--ws"),
+    web: values.web === true,
     help: values.help === true,
   };
 }
@@ -103,9 +118,9 @@ function parseLan(off: boolean, iface: string | undefined): boolean | string {
   return iface;
 }
 
-function parsePort(text: string): number {
+function parsePort(text: string, flag = "--port"): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535 (0 picks any free port), got ${JSON.stringify(text)}.`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${flag} must be a number from 0 to 65535 (0 picks any free port), got ${JSON.stringify(text)}.`);
   return port;
 }
 

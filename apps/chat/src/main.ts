@@ -8,6 +8,7 @@ import ora, { type Ora } from "ora";
 import { USAGE, UsageError, parseChatArgs } from "./args.js";
 import { banner, describeReachability } from "./banner.js";
 import { fileCommands } from "./transfers.js";
+import { staticFiles, webChatDist } from "./web-server.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -32,7 +33,14 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
         ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]}, ${p.path ?? "direct"})`),
       ];
     },
-    help: () => ["Commands:", "  /peers   list the connected peers", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
+    topic: (text) => {
+      if (text.trim().length === 0) {
+        const topic = chat.topic;
+        return topic === undefined ? "No topic yet. Set one with /topic <text>." : `Topic: ${topic.text} (set by ${topic.by})`;
+      }
+      chat.setTopic(text.trim());
+    },
+    help: () => ["Commands:", "  /peers   list the connected peers", "  /topic   show the room topic; /topic <text> sets it for everyone", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
   };
 }
 
@@ -48,6 +56,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  let serveHttp;
+  if (args.web) {
+    const dist = webChatDist();
+    if ("missing" in dist) {
+      err(`xppg-chat: --web: ${dist.missing}.`);
+      return 1;
+    }
+    serveHttp = staticFiles(dist.dir);
+  }
   let chat: QuickChat;
   try {
     chat = new QuickChat(args.room, {
@@ -56,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+      ...(args.ws !== undefined ? { ws: serveHttp === undefined ? args.ws : { port: args.ws, serveHttp } } : {}),
     });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);
@@ -94,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       commands: commands(chat),
       onStarted: (nat) => {
         started();
-        return banner(chat, nat);
+        return banner(chat, nat, args.web);
       },
     });
     // Failures are printed by run() as "! Could not connect ..."; the chat goes on.

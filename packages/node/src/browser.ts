@@ -17,3 +17,4 @@ export type { SafeTextOptions } from "./safe-text.js";
 export { TypedEvents } from "./typed-events.js";
 // A page's identity, kept in IndexedDB (from @xppg/secure's browser entry).
 export { generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
+export type { Identity } from "@xppg/secure";

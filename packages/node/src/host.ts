@@ -12,6 +12,9 @@ export { isIPv4 } from "node:net";
 export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 export { openFileStore } from "@xppg/state/store";
 
+/** A node given no `listen` listens on TCP `host:port` (a page, which cannot listen, on nothing). */
+export const LISTENS_BY_DEFAULT = true;
+
 /**
  * Where received files go unless `downloadDir` is given: per user
  * (`$XDG_DATA_HOME` or `~/.local/share`, then `xppg/downloads/<folder>`),

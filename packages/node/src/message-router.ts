@@ -11,7 +11,7 @@ import type { BroadcastAuth } from "./broadcast-auth.js";
 import { VERDICT } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import type { FileTransfers } from "./file-transfer.js";
+import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "./files-room.js";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerSession } from "./peer-session.js";

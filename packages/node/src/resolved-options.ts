@@ -7,7 +7,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
-import { defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
+import { LISTENS_BY_DEFAULT, defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
@@ -171,7 +171,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const host = o.host === undefined ? DEFAULTS.host : checkString(o.host, "host", CALL, '{ host: "127.0.0.1" }', 256);
   const port = o.port === undefined ? DEFAULTS.port : checkInteger(o.port, "port", CALL, "{ port: 7337 } (0 picks a free port)", 0, 65535);
   let listen: string[];
-  if (o.listen === undefined) listen = [tcpAddress(host, port)];
+  if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, port)] : [];
   else {
     if (!Array.isArray(o.listen)) throw invalidArgument(CALL, `listen must be an array of addresses, got ${show(o.listen)}`, '{ listen: ["tcp://0.0.0.0:7337"] }');
     listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, '{ listen: ["tcp://0.0.0.0:7337"] }', 1024));

@@ -12,3 +12,7 @@ export type { QuickChatErrorCode } from "./errors.js";
 export type { NatResultLike, PeerInfo, PortMappingResult } from "@xppg/node";
 export { isXppgError } from "@xppg/errors";
 export type { XppgError } from "@xppg/errors";
+export { MAX_TOPIC_LENGTH, TOPIC_KEY, parseTopic } from "./chat-topic.js";
+export type { ChatTopic } from "./chat-topic.js";
+export { CHAT_WS_PATH } from "./web-socket-listen.js";
+export type { ChatWebSocketOption } from "./web-socket-listen.js";

@@ -3,6 +3,7 @@ import type { XppgError } from "@xppg/errors";
 import type { PeerInfo, PlaygroundOptions, PortMappingResult } from "@xppg/node";
 import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
 import type { ChatOutput } from "./terminal.js";
+import type { ChatWebSocketOption } from "./web-socket-listen.js";
 
 /** Options of {@link QuickChat}. Every one has a beginner-safe default. */
 export interface QuickChatOptions {
@@ -18,6 +19,14 @@ export interface QuickChatOptions {
    * @default "0.0.0.0" (every interface)
    */
   host?: string;
+  /**
+   * Also listen for WebSocket peers (browser pages, such as the web chat) on
+   * this port, next to TCP: `ws: 7338`. Pages dial `ws://<host>:<port>/xppg`.
+   * With `{ port, serveHttp }`, plain HTTP requests on that port get your
+   * handler (serve the page from the same port).
+   * @default none (TCP only)
+   */
+  ws?: ChatWebSocketOption;
   /**
    * Ask the home router to forward the port (UPnP), so friends outside the
    * LAN can connect. Bounded in time: without a router that answers, the chat

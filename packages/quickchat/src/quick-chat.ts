@@ -8,6 +8,7 @@ import { checkPort, checkText, positiveInt } from "./argument-checks.js";
 import { chooseIdentity, chooseKeyFile, chooseName } from "./chat-identity.js";
 import { parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
 import { commandOf, runCommand, type ChatCommands } from "./chat-commands.js";
+import { ChatTopics, type ChatTopic } from "./chat-topic.js";
 import { CHAT_KIND, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 import { lockKeyFile } from "./key-lock.js";
@@ -17,6 +18,7 @@ import { startWithPortFallback } from "./port-fallback.js";
 import { readLines } from "./read-lines.js";
 import { connectError, handlerError, malformedError } from "./reported-errors.js";
 import { LineWriter, formatChatLine } from "./terminal.js";
+import { tcpAndWebSocket } from "./web-socket-listen.js";
 
 /**
  * A chat room in one line: a Playground that listens, joins peers and sends
@@ -53,6 +55,7 @@ export class QuickChat {
   #stopped: () => void = () => {};
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#stopped = resolve));
   readonly #limits: ChatLimits;
+  readonly #topics: ChatTopics;
   readonly #quitWords: ReadonlySet<string>;
   readonly #messageHandlers = new Set<ChatMessageHandler>();
   readonly #errorHandlers = new Set<ChatErrorHandler>();
@@ -72,6 +75,7 @@ export class QuickChat {
     const maxNameLength = positiveInt(options.maxNameLength, DEFAULT_MAX_NAME_LENGTH, "maxNameLength");
     const maxTextLength = positiveInt(options.maxTextLength, DEFAULT_MAX_TEXT_LENGTH, "maxTextLength");
     this.#limits = { maxNameLength, maxTextLength };
+    this.#topics = new ChatTopics(this.#limits);
     this.name = chooseName(options.name, maxNameLength);
     checkPort(options.port);
     this.#quitWords = new Set((options.quitWords ?? DEFAULT_QUIT_WORDS).map((w) => w.trim().toLowerCase()));
@@ -99,6 +103,7 @@ export class QuickChat {
       ...pgOptions,
       port,
       ...(this.#options.host !== undefined ? { host: this.#options.host } : {}),
+      ...(this.#options.ws !== undefined ? tcpAndWebSocket(this.#options.host ?? "0.0.0.0", port, this.#options.ws) : {}),
       identity: this.#identity,
       ...(pgOptions.discovery === undefined ? { discovery: { lan } } : {}),
       // A chat that two other nodes confirm is publicly reachable relays for friends behind NATs, within the relay's limits.
@@ -121,6 +126,7 @@ export class QuickChat {
     });
     pg.events.on("peer:joined", (peer) => void pg.send(NAME_KIND, { user: this.name }, { to: peer.peerId }).catch(() => {}));
     pg.events.on("error", (error, peerId) => this.#report(error, peerId));
+    this.#topics.attach(pg);
     pg.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
       queueMicrotask(() => {
@@ -174,6 +180,21 @@ export class QuickChat {
   /** The result of the router port mapping once started with `openPort`, else null. */
   get nat(): PortMappingResult | null {
     return this.#nat;
+  }
+
+  /** The room topic (shared state, set by anyone in the room with `setTopic`), if one was set. */
+  get topic(): ChatTopic | undefined {
+    return this.#topics.current(this.#pg);
+  }
+
+  /** Sets the room topic for everyone in the room, with your name. */
+  setTopic(text: string): void {
+    this.#topics.set(this.#pg, text, this.name);
+  }
+
+  /** Registers a handler for each topic change (yours too); returns a function that removes it. */
+  onTopic(handler: (topic: ChatTopic) => void): () => void {
+    return this.#topics.on(handler);
   }
 
   /**
@@ -290,6 +311,7 @@ export class QuickChat {
     const notices = new PeerNotices(writer, this.#names, this.#nameWaiters, () => this.#running);
     const offs = [
       this.onMessage((user, text) => writer.write(formatChatLine(user, text))),
+      this.onTopic((topic) => writer.write(`* topic: ${topic.text} (set by ${topic.by})`)),
       // A peer that left with a reason is one line, not the leave and the same reason again as a problem.
       this.onError((error) => {
         if (!notices.isLeaveReason(error)) writer.write(`! ${error.message}`);

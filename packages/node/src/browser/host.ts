@@ -10,6 +10,9 @@ import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
+export const LISTENS_BY_DEFAULT = false;
+
 /** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
 export function isIPv4(text: string): boolean {
   return IPV4.test(text);
