@@ -195,7 +195,12 @@ export class ChatRoom {
       if (text !== undefined) this.#view.line({ kind: "message", from: this.#nameOf(src), peerId: src, text });
     });
     pg.state.on("change", (changes) => {
-      for (const c of changes) if (c.key === TOPIC_KEY) this.#view.topic(parseTopic(c.value));
+      for (const c of changes) {
+        if (c.key !== TOPIC_KEY) continue;
+        const topic = parseTopic(c.value);
+        this.#view.topic(topic);
+        if (topic !== undefined) this.#view.line({ kind: "notice", text: `${topic.by} set the topic: ${topic.text}` });
+      }
     });
     pg.events.on("peer:joined", (peer) => {
       void pg.send(NAME_KIND, { user: this.name }, { to: peer.peerId }).catch(() => {});
