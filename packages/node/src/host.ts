@@ -15,6 +15,9 @@ export { openFileStore } from "@xppg/state/store";
 /** A node given no `listen` listens on TCP `host:port` (a page, which cannot listen, on nothing). */
 export const LISTENS_BY_DEFAULT = true;
 
+/** Node supports every option (a page does not: see `browser/host.ts`). */
+export function checkHostSupports(_option: "discovery.lan"): void {}
+
 /**
  * Where received files go unless `downloadDir` is given: per user
  * (`$XDG_DATA_HOME` or `~/.local/share`, then `xppg/downloads/<folder>`),

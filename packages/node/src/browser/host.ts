@@ -13,6 +13,14 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;
 
+/** A page cannot search the LAN (no multicast): `discovery: { lan: true }` is refused when the node is made. */
+export function checkHostSupports(option: "discovery.lan"): void {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `${option} searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.`,
+  );
+}
+
 /** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
 export function isIPv4(text: string): boolean {
   return IPV4.test(text);
