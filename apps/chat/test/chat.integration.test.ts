@@ -101,7 +101,7 @@ describe("apps/chat end to end", () => {
     expect(proc.stdout()).toContain("--no-open-port");
   });
 
-  it.each([["--bogus"], ["--port", "nope"], ["--port", "70000"], ["--connect", "127.0.0.1:0"], ["--name", "   "], ["stray"]])("a bad argument %s prints help and exits 2", async (...args) => {
+  it.each([["--bogus"], ["--port", "nope"], ["--port", "70000"], ["--connect", "127.0.0.1:0"], ["--name", "   "], ["stray"], ["--ws", "nope"], ["--ws", "70000"]])("a bad argument %s prints help and exits 2", async (...args) => {
     const proc = chatProcess(args);
     expect(await proc.exited()).toBe(2);
     expect(proc.stderr()).toMatch(/^xppg-chat: .+\nRun it with --help/);

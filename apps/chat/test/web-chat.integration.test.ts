@@ -118,6 +118,27 @@ async function screenshot(p: ChatPage, file: string): Promise<void> {
 
 // ------------------------------------------------------------------- tests
 
+describe("pnpm chat --web serves only the built page", () => {
+  it("serves the page with a strict content security policy, and nothing outside it", async () => {
+    const terminal = await startTerminal();
+    try {
+      const base = `http://127.0.0.1:${terminal.wsPort}`;
+      const page = await fetch(`${base}/?room=x`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(await page.text()).toContain("xppg web chat");
+      for (const path of ["/../package.json", "/%2e%2e/package.json", "/..%2fpackage.json", "/assets/../../package.json", "//etc/passwd", "/index.html%00"]) {
+        expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+      }
+      expect((await fetch(`${base}/`, { method: "POST", body: "x" })).status).toBe(405);
+    } finally {
+      await terminal.stop();
+    }
+  });
+});
+
 describe.skipIf(chromiumMissing !== null)("the web chat in real Chromium pages, with a terminal chat", () => {
   let terminal: Terminal;
   let ana: ChatPage;
