@@ -14,13 +14,13 @@ export const CHAT_WS_PATH = "/xppg";
 /** The Playground options that listen on TCP `port` and WebSocket `ws.port` at once, on `host`. */
 export function tcpAndWebSocket(host: string, port: number, ws: ChatWebSocketOption): Pick<PlaygroundOptions, "listen" | "transports"> {
   const wsPort = typeof ws === "number" ? ws : ws?.port;
-  if (!(Number.isInteger(wsPort) && wsPort! >= 0 && wsPort! <= 65535)) {
+  if (!(Number.isInteger(wsPort) && wsPort >= 0 && wsPort <= 65535)) {
     throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, `ws must be a port from 0 to 65535 (or { port, serveHttp }), got ${String(wsPort)}.`);
   }
   const serveHttp = typeof ws === "number" ? undefined : ws.serveHttp;
   const tcpHost = host.includes(":") ? `[${host}]` : host;
   return {
-    listen: [`tcp://${tcpHost}:${port}`, formatWsAddress(host, wsPort!, CHAT_WS_PATH)],
+    listen: [`tcp://${tcpHost}:${port}`, formatWsAddress(host, wsPort, CHAT_WS_PATH)],
     transports: [tcpTransport(), webSocketTransport(serveHttp === undefined ? {} : { serveHttp })],
   };
 }

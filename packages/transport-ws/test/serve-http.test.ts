@@ -30,7 +30,7 @@ describe("serveHttp", () => {
     const accepted: Connection[] = [];
     const listener = await transport.listen("ws://127.0.0.1:0/xppg", (c) => accepted.push(c));
     try {
-      expect(await get(listener.port, "/index.html")).toEqual({ status: 200, body: "a page" });
+      expect(await get(listener.port!, "/index.html")).toEqual({ status: 200, body: "a page" });
       expect(seen).toEqual(["/index.html"]);
       const conn = await webSocketTransport().dial(listener.address);
       await expect.poll(() => accepted.length).toBe(1);
@@ -43,7 +43,7 @@ describe("serveHttp", () => {
   it("without it, a plain request gets 426 and the hint to use a WebSocket client", async () => {
     const listener = await webSocketTransport().listen("ws://127.0.0.1:0/", () => {});
     try {
-      const res = await get(listener.port, "/");
+      const res = await get(listener.port!, "/");
       expect(res.status).toBe(426);
       expect(res.body).toContain("WebSocket client");
     } finally {
