@@ -161,7 +161,9 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     expect(await page.evaluate(() => api().shareFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: shareFile/);
     expect(await page.evaluate(() => api().lan())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.lan/);
     const file = join(folder, "offered.txt");
-    writeFileSync(file, "a file for a page");
+    // Large enough that the page's refusal (one round trip) comes long before the last chunk would:
+    // the sender stops at the first chunk after every receiver refused.
+    writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 7));
     await expect(bridge.shareFile(file, { to: pagePeerId })).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED", message: expect.stringContaining("browser page") as unknown });
     expect(bridge.peers.map((p) => p.peerId)).toContain(pagePeerId);
     expect(await page.evaluate(() => api().peers())).toEqual([bridge.peerId]);
