@@ -28,3 +28,6 @@ export { TypedEvents } from "./typed-events.js";
 // The relay's error codes (the relay itself is in "@xppg/node/relay"): this file loads no socket code.
 export { RELAY_ERROR_CODES, RelayError } from "./relay-wire.js";
 export type { RelayErrorCode } from "./relay-wire.js";
+// Identities, as the browser entry has them (in Node, keep one in a file with keyFile or @xppg/secure/key-file).
+export { generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
+export type { Identity } from "@xppg/secure";

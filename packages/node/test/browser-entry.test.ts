@@ -52,9 +52,10 @@ describe("the browser entry of @xppg/node", () => {
     checkBundle(await bundleForBrowser({ root: pkgRoot, code: ENTRY, source: false, minify: false }), "dist");
   });
 
-  it("exports what the Node entry does, but the Node-only helpers, plus the page's identity store", () => {
+  it("exports what the Node entry does, but the Node-only helpers", () => {
     const nodeOnly = ["DEFAULT_PORT", "sanitizeFileName", "RELAY_ERROR_CODES", "RelayError"];
     const expected = Object.keys(nodeEntry).filter((k) => !nodeOnly.includes(k));
-    expect(Object.keys(browserEntry).sort()).toEqual([...expected, "generateIdentity", "loadOrCreateStoredIdentity"].sort());
+    expect(Object.keys(browserEntry).sort()).toEqual(expected.sort());
+    expect(Object.keys(browserEntry)).toContain("loadOrCreateStoredIdentity");
   });
 });
