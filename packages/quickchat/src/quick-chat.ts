@@ -125,6 +125,14 @@ export class QuickChat {
       this.#nameWaiters.get(src)?.();
     });
     pg.events.on("peer:joined", (peer) => void pg.send(NAME_KIND, { user: this.name }, { to: peer.peerId }).catch(() => {}));
+    // Members reached through the mesh (pages behind a bridge, chats behind another) learn the name too: one broadcast per burst of arrivals.
+    let announcing: ReturnType<typeof setTimeout> | undefined;
+    pg.events.on("mesh:joined", () => {
+      announcing ??= setTimeout(() => {
+        announcing = undefined;
+        if (pg.running) void pg.send(NAME_KIND, { user: this.name }).catch(() => {});
+      }, 200);
+    });
     pg.events.on("error", (error, peerId) => this.#report(error, peerId));
     this.#topics.attach(pg);
     pg.events.on("peer:left", (peer) => {

@@ -41,12 +41,16 @@ describe("QuickChat's ws option", () => {
     const page = new Playground("ws-room", { transports: [webSocketTransport()], listen: [] });
     nodes.push(page);
     const got: unknown[] = [];
+    const names = new Map<string, unknown>();
     page.on("chat", (_src, _kind, payload) => void got.push(payload));
+    page.on("chat-name", (src, _kind, payload) => void names.set(src, payload));
     await page.start();
     await page.join(ws);
     const running = tcpChat.run();
     // Through the hub's mesh: the page's broadcast reaches the TCP chat, and back.
     await expect.poll(() => page.meshPeers.map((m) => m.peerId), { timeout: 10_000 }).toContain(tcpChat.peerId);
+    // The TCP chat told the mesh its name (a broadcast), so the page knows it before it speaks.
+    await expect.poll(() => names.get(tcpChat.peerId), { timeout: 10_000 }).toEqual({ user: "tee" });
     await page.send("chat", { user: "page", text: "from a WebSocket peer" });
     await tcpTerm.waitFor("[page] from a WebSocket peer\n");
     await tcpChat.send("from a TCP chat");
