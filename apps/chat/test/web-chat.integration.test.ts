@@ -303,6 +303,19 @@ describe.skipIf(chromiumMissing !== null)("the web chat in real Chromium pages, 
     await expect.poll(() => ana.page.getAttribute("#link", "data-state"), WAIT).toBe("connected");
   }, 60_000);
 
+  it("a second tab with the same name (the same key) is told so in words", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    const twin = await ana.page.context().newPage();
+    await twin.goto(`http://127.0.0.1:${terminal.wsPort}/?room=${ROOM}`);
+    await twin.fill("#name", "ana");
+    await twin.click("#join-button");
+    await expect.poll(() => twin.textContent("#link"), WAIT).toContain("already open in another tab");
+    await twin.close();
+    // The first tab keeps its link.
+    await send(ana, "still the one ana");
+    await expect.poll(() => texts(ben.page), WAIT).toContain("still the one ana");
+  }, 30_000);
+
   it("a reloaded page rejoins with the same peer id", async (ctx) => {
     ctx.skip(launchFailed !== null, launchFailed ?? "");
     const before = await ana.peerId();
