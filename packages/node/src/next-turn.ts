@@ -23,7 +23,8 @@ function channelTurns(): (fn: Task) => void {
 }
 
 /** Runs `fn` on a later turn of the event loop (`setImmediate` in Node, a `MessageChannel` task in browsers). */
-export const nextTurn: (fn: Task) => void = typeof setImmediate === "function" ? (fn) => void setImmediate(fn) : channelTurns();
+// Node's own setImmediate, unwrapped: the bundle reader calls it per turn.
+export const nextTurn: (fn: Task) => void = typeof setImmediate === "function" ? setImmediate : channelTurns();
 
 /** `bytes` as lowercase hex, without `Buffer` (browsers have none). */
 export function toHex(bytes: Uint8Array): string {
