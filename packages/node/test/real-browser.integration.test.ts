@@ -53,6 +53,7 @@ globalThis.xppg = {
   shareFile: () => codeOf(() => pg.shareFile("/etc/hostname")),
   lan: () => codeOf(() => new Playground("x", { discovery: { lan: true } })),
   stop: () => pg.stop(),
+  secure: () => globalThis.isSecureContext,
 };
 // The test's evaluate callbacks call api(), as the test file's own helper does.
 globalThis.api = () => globalThis.xppg;
@@ -72,6 +73,7 @@ interface PageApi {
     shareFile(): Promise<string>;
     lan(): Promise<string>;
     stop(): Promise<void>;
+    secure(): boolean;
   };
 }
 /** The page's API; the page defines a global `api` the same way, so callbacks run by page.evaluate can use it. */
@@ -102,7 +104,13 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
     pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"], timeout: 15_000 });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        // insecure.test is 127.0.0.1 under a name that is not "localhost": a page there is not a secure
+        // context (as a phone that opens the chat over plain http on the LAN), yet every packet stays on loopback.
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--host-resolver-rules=MAP insecure.test 127.0.0.1"],
+        timeout: 15_000,
+      });
     } catch (err) {
       launchFailed = `${CHROMIUM} did not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
       console.warn(`node real-browser tests skipped: ${launchFailed}`);
@@ -183,6 +191,26 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     expect(other2.peerId).not.toBe(pagePeerId);
     await second.evaluate(() => api().stop());
     await second.close();
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it("works in a page that is not a secure context (plain http by name, no WebCrypto), keeping its id across a reload", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    const plain = await browser!.newPage();
+    plain.on("pageerror", (e) => pageErrors.push(e.message));
+    const wsPort = /:(\d+)\/$/.exec(wsAddress)![1];
+    const open = async (): Promise<string> => {
+      await plain.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+      expect(await plain.evaluate(() => api().secure())).toBe(false);
+      return (await plain.evaluate(([url]) => api().open(url!, "plain-page"), [`ws://insecure.test:${wsPort}/`])).peerId;
+    };
+    await plain.goto(pageUrl.replace("127.0.0.1", "insecure.test"));
+    const first = await open();
+    await plain.evaluate(() => api().send({ hello: "from a plain http page" }));
+    await expect.poll(() => notes, WAIT).toContainEqual({ src: first, payload: { hello: "from a plain http page" } });
+    await plain.reload();
+    expect(await open()).toBe(first);
+    await plain.close();
     expect(pageErrors).toEqual([]);
   }, 30_000);
 });
