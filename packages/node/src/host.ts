@@ -12,6 +12,9 @@ export { isIPv4 } from "node:net";
 export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 export { openFileStore } from "@xppg/state/store";
 
+/** Capabilities this host cannot back (a page: `files/2`, it has no disk); Node backs them all. */
+export const HOST_LACKS: readonly string[] = [];
+
 /** A node given no `listen` listens on TCP `host:port` (a page, which cannot listen, on nothing). */
 export const LISTENS_BY_DEFAULT = true;
 

@@ -12,7 +12,7 @@ import { VERDICT } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
-import type { FilesRoom } from "./files-room.js";
+import type { FilesRoom } from "#files-room";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerSession } from "./peer-session.js";
 import type { ReachRoom } from "./reach-room.js";

@@ -18,7 +18,7 @@ import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "#file-transfer";
-import { FilesRoom } from "./files-room.js";
+import { FilesRoom } from "#files-room";
 import { openFileStore } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";

@@ -51,6 +51,7 @@ globalThis.xppg = {
   keyFile: () => codeOf(() => new Playground("x", { keyFile: "my.key" })),
   statePath: () => codeOf(() => new Playground("x", { statePath: "my.state" })),
   shareFile: () => codeOf(() => pg.shareFile("/etc/hostname")),
+  swarmShare: () => codeOf(() => pg.files.share("/etc/hostname")),
   lan: () => codeOf(() => new Playground("x", { discovery: { lan: true } })),
   stop: () => pg.stop(),
   secure: () => globalThis.isSecureContext,
@@ -71,6 +72,7 @@ interface PageApi {
     keyFile(): Promise<string>;
     statePath(): Promise<string>;
     shareFile(): Promise<string>;
+    swarmShare(): Promise<string>;
     lan(): Promise<string>;
     stop(): Promise<void>;
     secure(): boolean;
@@ -168,6 +170,9 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     expect(await page.evaluate(() => api().statePath())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: statePath/);
     expect(await page.evaluate(() => api().shareFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: shareFile/);
     expect(await page.evaluate(() => api().lan())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.lan/);
+    expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);
+    // A page does not offer files/2 (no disk), so no Node peer asks it for files.
+    expect(bridge.peers.find((p) => p.peerId === pagePeerId)?.capabilities).toEqual(["mesh/1"]);
     const file = join(folder, "offered.txt");
     // Large enough that the page's refusal (one round trip) comes long before the last chunk would:
     // the sender stops at the first chunk after every receiver refused.
