@@ -15,7 +15,7 @@ import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerSession } from "./peer-session.js";
-import type { ReachRoom } from "./reach-room.js";
+import type { ReachRoom } from "#reach-room";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
 import type { StateSync } from "./state-sync.js";
 

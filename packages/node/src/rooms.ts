@@ -25,7 +25,7 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { MessageRouter } from "./message-router.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
-import { ReachRoom } from "./reach-room.js";
+import { ReachRoom } from "#reach-room";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";

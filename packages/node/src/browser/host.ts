@@ -10,8 +10,8 @@ import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** A page has no disk for the swarm file protocol: it does not offer `files/2`, so no peer asks it for files. */
-export const HOST_LACKS: readonly string[] = ["files/2"];
+/** A page has no disk for the swarm file protocol (`files/2`) and cannot be dialled back or relay (`reach/1`): it offers neither, so no peer asks. */
+export const HOST_LACKS: readonly string[] = ["files/2", "reach/1"];
 
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;
