@@ -2,6 +2,9 @@ import { isIPv4 } from "node:net";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHAT_PORT, parseChatAddress, type ChatAddress } from "@xppg/quickchat";
 
+/** The WebSocket port of `--web` when `--ws` is not given. */
+export const DEFAULT_WS_PORT = 7338;
+
 /** The room used when `--room` is not given. */
 export const DEFAULT_ROOM = "xppg-chat";
 
@@ -18,9 +21,13 @@ export interface ChatArgs {
   /** Where the key is kept; undefined for the per-user default. */
   keyFile: string | undefined;
   /** The topic to join on the DHT; undefined: none. */
-  topic: string | undefined;
+  dhtTopic: string | undefined;
   /** DHT nodes to start from (`host:port`); empty: the public routers. */
   dhtBootstrap: string[];
+  /** The WebSocket port browser pages join on; undefined: none (or the default with --web). */
+  ws: number | undefined;
+  /** Serve the web chat on the WebSocket port. */
+  web: boolean;
   help: boolean;
 }
 
@@ -45,23 +52,28 @@ Options:
                          (LAN discovery is on by default: no address to type)
   --lan-interface <ip>   look on one network interface only, by its IPv4 address
                          (127.0.0.1: chats on this machine only)
-  --topic <words>        also find the chats of this room and topic across the
-                         internet, on the BitTorrent DHT (only a hash is announced)
+  --dht-topic <words>    also find the chats of this room started with the same
+                         words anywhere on the internet, on the BitTorrent DHT
+                         (only a hash is announced)
   --dht-bootstrap <h:p>  a DHT node to start from instead of the public routers
                          (a private DHT); repeat for more
   --key-file <path>      where your key is kept, so your peer id stays the same
                          (default: with --name, $XDG_CONFIG_HOME or ~/.config,
                          xppg/quickchat-<name>.key; without, a new key each run)
+  --ws <port>            also listen for browser pages (the web chat) on this
+                         WebSocket port, next to TCP (default with --web: ${DEFAULT_WS_PORT})
+  --web                  serve the web chat on the WebSocket port: open the URL it
+                         prints in a browser, and the page joins this room
   -h, --help             show this help
 
 In the chat: type a line and press Enter to send it; /peers lists who is
 connected, /help lists the commands, quit or exit leaves.
 
 Example: run it in two terminals, or on two machines of one network; the
-chats find each other. Across networks, agree on a topic (or one side
+chats find each other. Across networks, agree on a few words (or one side
 connects by address):
-  xppg-chat --name alice --topic "purple elephant tuesday"
-  xppg-chat --name bob --topic "purple elephant tuesday"
+  xppg-chat --name alice --dht-topic "purple elephant tuesday"
+  xppg-chat --name bob --dht-topic "purple elephant tuesday"
 `;
 
 /**
@@ -84,8 +96,10 @@ export function parseChatArgs(argv: string[]): ChatArgs {
         "no-lan": { type: "boolean" },
         "lan-interface": { type: "string" },
         "key-file": { type: "string" },
-        topic: { type: "string" },
+        "dht-topic": { type: "string" },
         "dht-bootstrap": { type: "string", multiple: true },
+        ws: { type: "string" },
+        web: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -93,7 +107,7 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     // parseArgs' messages name the option; they only lack the way out.
     throw new UsageError((error as Error).message);
   }
-  if (values["dht-bootstrap"] !== undefined && values.topic === undefined) throw new UsageError("--dht-bootstrap is for --topic: give a topic too, or leave --dht-bootstrap out.");
+  if (values["dht-bootstrap"] !== undefined && values["dht-topic"] === undefined) throw new UsageError("--dht-bootstrap is for --dht-topic: give a topic too, or leave --dht-bootstrap out.");
   const room = values.room ?? DEFAULT_ROOM;
   if (room.length === 0 || room.length > 128) throw new UsageError(`--room must be 1 to 128 characters, got ${JSON.stringify(room)}.`);
   return {
@@ -104,8 +118,10 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     openPort: values["no-open-port"] !== true,
     lan: parseLan(values["no-lan"] === true, values["lan-interface"]),
     keyFile: values["key-file"],
-    topic: parseTopic(values.topic),
+    dhtTopic: parseTopic(values["dht-topic"]),
     dhtBootstrap: (values["dht-bootstrap"] ?? []).map(parseBootstrap),
+    ws: values.ws === undefined ? (values.web === true ? DEFAULT_WS_PORT : undefined) : parsePort(values.ws, "--ws"),
+    web: values.web === true,
     help: values.help === true,
   };
 }
@@ -119,7 +135,7 @@ function parseLan(off: boolean, iface: string | undefined): boolean | string {
 
 function parseTopic(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (text.trim().length === 0 || text.length > 256) throw new UsageError(`--topic must be 1 to 256 characters, the words both sides type, got ${JSON.stringify(text)}.`);
+  if (text.trim().length === 0 || text.length > 256) throw new UsageError(`--dht-topic must be 1 to 256 characters, the words both sides type, got ${JSON.stringify(text)}.`);
   return text;
 }
 
@@ -129,9 +145,9 @@ function parseBootstrap(text: string): string {
   return text;
 }
 
-function parsePort(text: string): number {
+function parsePort(text: string, flag = "--port"): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535 (0 picks any free port), got ${JSON.stringify(text)}.`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${flag} must be a number from 0 to 65535 (0 picks any free port), got ${JSON.stringify(text)}.`);
   return port;
 }
 

@@ -52,7 +52,7 @@ export function describeReachability(kind: string): string {
 }
 
 /** The lines printed at start: who you are, where you listen, how others join. */
-export function banner(chat: QuickChat, nat: PortMappingResult | null): string[] {
+export function banner(chat: QuickChat, nat: PortMappingResult | null, web = false): string[] {
   const port = chat.port ?? 0;
   const roomFlag = chat.room === DEFAULT_ROOM ? "" : ` --room ${JSON.stringify(chat.room)}`;
   const withPort = (host: string, p: number): string => (p === DEFAULT_CHAT_PORT ? host : `${host}:${p}`);
@@ -64,9 +64,21 @@ export function banner(chat: QuickChat, nat: PortMappingResult | null): string[]
     ...describeNat(nat, port),
     `Reachability: ${describeReachability(chat.reachability.kind)}`,
     ...(chat.lanDiscovery ? ["Chats of this room on your network join by themselves (LAN discovery)."] : []),
-    ...(chat.topic !== undefined ? [`Chats of this room and topic ${JSON.stringify(cleanText(chat.topic))} anywhere join by themselves (BitTorrent DHT).`] : []),
+    ...(chat.dhtTopic !== undefined ? [`Chats of this room and DHT topic ${JSON.stringify(cleanText(chat.dhtTopic))} anywhere join by themselves (BitTorrent DHT).`] : []),
     "From another network, others join with one of:",
     ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
+    ...browserLines(chat, web),
     "Type a message and press Enter. /help lists the commands; quit leaves.",
   ];
+}
+
+/** Where browser pages join (`--ws`), and the URL to open (`--web`). */
+function browserLines(chat: QuickChat, web: boolean): string[] {
+  const ws = chat.addresses.find((a) => a.startsWith("ws://"));
+  if (ws === undefined) return [];
+  const port = /:(\d+)\//.exec(ws)?.[1] ?? "";
+  const hosts = reachableHosts(ws);
+  if (!web) return [`Browser pages join at ${hosts.map((h) => `ws://${h}:${port}/xppg`).join(" or ")}`];
+  const room = chat.room === DEFAULT_ROOM ? "" : `?room=${encodeURIComponent(chat.room)}`;
+  return ["The web chat: open this in a browser (a phone on your network too):", ...hosts.map((h) => `  http://${h}:${port}/${room}`)];
 }

@@ -8,6 +8,7 @@ import ora, { type Ora } from "ora";
 import { USAGE, UsageError, parseChatArgs } from "./args.js";
 import { banner, describeReachability } from "./banner.js";
 import { fileCommands } from "./transfers.js";
+import { staticFiles, webChatDist } from "./web-server.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -25,14 +26,21 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
       const peers = chat.peers;
       const you = `You: ${describeReachability(chat.reachability.kind)}`;
       if (peers.length === 0) return [you, "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start."];
-      const how = { lan: "found on the LAN", topic: "found by topic", address: "by address", inbound: "joined us" } as const;
+      const how = { lan: "found on the LAN", dht: "found on the DHT", address: "by address", inbound: "joined us" } as const;
       return [
         you,
         `${peers.length} peer${peers.length === 1 ? "" : "s"}:`,
         ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]}, ${p.path ?? "direct"})`),
       ];
     },
-    help: () => ["Commands:", "  /peers   list the connected peers", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
+    topic: (text) => {
+      if (text.trim().length === 0) {
+        const topic = chat.topic;
+        return topic === undefined ? "No topic yet. Set one with /topic <text>." : `Topic: ${topic.text} (set by ${topic.by})`;
+      }
+      chat.setTopic(text.trim());
+    },
+    help: () => ["Commands:", "  /peers   list the connected peers", "  /topic   show the room topic; /topic <text> sets it for everyone", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
   };
 }
 
@@ -48,6 +56,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  let serveHttp;
+  if (args.web) {
+    const dist = webChatDist();
+    if ("missing" in dist) {
+      err(`xppg-chat: --web: ${dist.missing}.`);
+      return 1;
+    }
+    serveHttp = staticFiles(dist.dir);
+  }
   let chat: QuickChat;
   try {
     chat = new QuickChat(args.room, {
@@ -56,7 +73,8 @@ async function main(argv: string[]): Promise<number> {
       lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
-      ...(args.topic !== undefined ? { topic: { topic: args.topic, dht: args.dhtBootstrap.length > 0 ? { bootstrap: args.dhtBootstrap } : {} } } : {}),
+      ...(args.dhtTopic !== undefined ? { dhtTopic: { topic: args.dhtTopic, dht: args.dhtBootstrap.length > 0 ? { bootstrap: args.dhtBootstrap } : {} } } : {}),
+      ...(args.ws !== undefined ? { ws: serveHttp === undefined ? args.ws : { port: args.ws, serveHttp } } : {}),
     });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);
@@ -95,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
       commands: commands(chat),
       onStarted: (nat) => {
         started();
-        return banner(chat, nat);
+        return banner(chat, nat, args.web);
       },
     });
     // Failures are printed by run() as "! Could not connect ..."; the chat goes on.

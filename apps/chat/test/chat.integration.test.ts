@@ -102,7 +102,7 @@ describe("apps/chat end to end", () => {
     expect(proc.stdout()).toContain("--no-open-port");
   });
 
-  it.each([["--bogus"], ["--port", "nope"], ["--port", "70000"], ["--connect", "127.0.0.1:0"], ["--name", "   "], ["stray"]])("a bad argument %s prints help and exits 2", async (...args) => {
+  it.each([["--bogus"], ["--port", "nope"], ["--port", "70000"], ["--connect", "127.0.0.1:0"], ["--name", "   "], ["stray"], ["--ws", "nope"], ["--ws", "70000"]])("a bad argument %s prints help and exits 2", async (...args) => {
     const proc = chatProcess(args);
     expect(await proc.exited()).toBe(2);
     expect(proc.stderr()).toMatch(/^xppg-chat: .+\nRun it with --help/);
@@ -187,7 +187,7 @@ describe("apps/chat end to end", () => {
   });
 });
 
-describe("apps/chat --topic on a private DHT", () => {
+describe("apps/chat --dht-topic on a private DHT", () => {
   // 20 DHT nodes on 127.0.0.1; the chats are given their addresses (--dht-bootstrap), never the public routers.
   let net: PrivateDht;
   beforeAll(async () => {
@@ -196,7 +196,7 @@ describe("apps/chat --topic on a private DHT", () => {
   afterAll(() => net.close());
 
   it("two processes with one room and topic find each other with no address typed, and chat", async () => {
-    const flags = ["--room", "topic-room", "--topic", "purple elephant", ...net.bootstrap.flatMap((b) => ["--dht-bootstrap", b])];
+    const flags = ["--room", "topic-room", "--dht-topic", "purple elephant", ...net.bootstrap.flatMap((b) => ["--dht-bootstrap", b])];
     const alice = await startChat(["--name", "alice", ...flags]);
     await alice.proc.waitFor('topic "purple elephant" anywhere join by themselves');
     const bob = await startChat(["--name", "bob", ...flags]);
@@ -212,9 +212,9 @@ describe("apps/chat --topic on a private DHT", () => {
     expect(alice.proc.stderr()).toBe("");
   }, 40_000);
 
-  it("--dht-bootstrap without --topic is a usage error", async () => {
+  it("--dht-bootstrap without --dht-topic is a usage error", async () => {
     const proc = chatProcess(["--dht-bootstrap", "127.0.0.1:6881"]);
     expect(await proc.exited()).toBe(2);
-    expect(proc.stderr()).toContain("--dht-bootstrap is for --topic");
+    expect(proc.stderr()).toContain("--dht-bootstrap is for --dht-topic");
   });
 });

@@ -11,6 +11,7 @@
  */
 
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
+import { nextTurn } from "./next-turn.js";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that
@@ -34,7 +35,7 @@ const endTurn = (): void => {
 function currentTurn(): number {
   if (!turnEnding) {
     turnEnding = true;
-    setImmediate(endTurn);
+    nextTurn(endTurn);
   }
   return turn;
 }
@@ -139,6 +140,6 @@ export class BundleReader {
     this.#held.unshift(data);
     this.#heldAt = pos;
     this.#sink.pause();
-    setImmediate(this.#continue);
+    nextTurn(this.#continue);
   }
 }

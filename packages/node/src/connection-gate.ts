@@ -16,6 +16,7 @@ import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits 
 import type { PeerTable } from "./peer-table.js";
 import { QueueBudget } from "./queue-budget.js";
 import { HandshakeSlots } from "./handshake-slots.js";
+import { toHex } from "./next-turn.js";
 import type { ResolvedLimits } from "./resolved-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -127,7 +128,7 @@ export class ConnectionGate {
         });
         channel = secure;
         authenticated = secure.remotePeerId;
-        tieBreak = Buffer.from(secure.handshakeHash).toString("hex");
+        tieBreak = toHex(secure.handshakeHash);
       } finally {
         this.#securing.delete(conn);
       }

@@ -10,7 +10,7 @@
 
 import type { AddressCandidate, CandidateSource, Discovery, PeerCandidate } from "@xppg/discovery";
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { defaultLanDiscovery } from "./defaults.js";
+import { defaultLanDiscovery } from "#defaults";
 import { NODE_ERROR_CODES } from "./errors.js";
 import type { PeerTable } from "./peer-table.js";
 

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 import type { PeerCandidate } from "@xppg/discovery";
@@ -7,7 +6,7 @@ import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
-import { defaultPortMapper, defaultTransport } from "./defaults.js";
+import { defaultPortMapper, defaultTransport } from "#defaults";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -64,7 +63,7 @@ export class Playground {
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0 };
   #nat: PortMappingResult | null = null;
-  #nextId = randomBytes(4).readUInt32BE(0);
+  #nextId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
   /**

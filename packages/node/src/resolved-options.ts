@@ -4,13 +4,10 @@
  * never repeat `?? DEFAULTS.x`.
  */
 
-import { isIPv4 } from "node:net";
-import { homedir } from "node:os";
-import { join as joinPath } from "node:path";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
-import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
@@ -180,7 +177,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const host = o.host === undefined ? DEFAULTS.host : checkString(o.host, "host", CALL, '{ host: "127.0.0.1" }', 256);
   const port = o.port === undefined ? DEFAULTS.port : checkInteger(o.port, "port", CALL, "{ port: 7337 } (0 picks a free port)", 0, 65535);
   let listen: string[];
-  if (o.listen === undefined) listen = [tcpAddress(host, port)];
+  if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, port)] : [];
   else {
     if (!Array.isArray(o.listen)) throw invalidArgument(CALL, `listen must be an array of addresses, got ${show(o.listen)}`, '{ listen: ["tcp://0.0.0.0:7337"] }');
     listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, '{ listen: ["tcp://0.0.0.0:7337"] }', 1024));
@@ -202,10 +199,8 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
   const autoSyncState = o.autoSyncState === undefined ? true : checkBoolean(o.autoSyncState, "autoSyncState", CALL, "{ autoSyncState: false }");
-  // Per user, never a shared folder another local user could prepare (a symlink) for us.
-  const dataHome = process.env.XDG_DATA_HOME || joinPath(homedir(), ".local", "share");
   const downloadDir =
-    o.downloadDir === undefined ? joinPath(dataHome, "xppg", "downloads", safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
+    o.downloadDir === undefined ? defaultDownloadDir(safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
   const acceptFile = o.acceptFile === undefined ? () => true : checkFunction<ResolvedOptions["acceptFile"]>(o.acceptFile, "acceptFile", CALL, "{ acceptFile: ({ from, name, size }) => size < 1e6 }");
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
@@ -218,9 +213,10 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   }
   const lan = resolveLan(o.discovery, host);
   const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
+  if (lan !== null) checkHostSupports("discovery.lan");
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1" && c !== "route/1");
+  const own = (encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1" && c !== "route/1")).filter((c) => !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {

@@ -5,6 +5,7 @@ import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
 import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
 import type { PeerSession } from "./peer-session.js";
+import { nextTurn, randomHex } from "./next-turn.js";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
 import { Turns, nextTurnOfLoop, settlesWithin } from "./state-turns.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -116,7 +117,7 @@ export class StateSync {
   #closed = false;
   #off: () => void;
   /** This run's sync epoch: a peer's "I hold your state up to seq S" counts only within one. */
-  readonly #epoch = globalThis.crypto.randomUUID();
+  readonly #epoch = randomHex(16);
   readonly #known = new KnownPeers();
 
   constructor(state: Replica, host: StateSyncHost) {
@@ -147,7 +148,7 @@ export class StateSync {
   #schedule(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
+    nextTurn(() => {
       this.#flushScheduled = false;
       const delta = this.#state.delta(this.#sentSeq);
       this.#sentSeq = delta.seq;

@@ -1,7 +1,9 @@
 /** Scheduling helpers of state sync: a node-wide limit on snapshot sends, and turns of the event loop. */
 
+import { nextTurn } from "./next-turn.js";
+
 /** Resolves on the next turn of the event loop. */
-export const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => nextTurn(resolve));
 
 /** True when `promise` settles within `ms`. */
 export async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {

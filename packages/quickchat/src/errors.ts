@@ -40,3 +40,8 @@ export class QuickChatError extends XppgError {
     super(code, message, options);
   }
 }
+
+/** The error of a call on a chat that was stopped. */
+export function stoppedError(what: string): QuickChatError {
+  return new QuickChatError(QUICKCHAT_ERROR_CODES.STOPPED, `${what}() cannot run: this chat was stopped. Create a new QuickChat.`);
+}

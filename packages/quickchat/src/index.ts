@@ -1,6 +1,6 @@
 export { QuickChat } from "./quick-chat.js";
 export { defaultKeyFile } from "./chat-identity.js";
-export type { ChatDhtOptions, ChatTopicOptions } from "./chat-topic.js";
+export type { ChatDhtOptions, ChatDhtTopicOptions } from "./chat-dht.js";
 export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 export type { ChatOutput } from "./terminal.js";
 export { parseChatAddress } from "./address.js";
@@ -13,3 +13,7 @@ export type { QuickChatErrorCode } from "./errors.js";
 export type { NatResultLike, PeerInfo, PortMappingResult } from "@xppg/node";
 export { isXppgError } from "@xppg/errors";
 export type { XppgError } from "@xppg/errors";
+export { MAX_TOPIC_LENGTH, TOPIC_KEY, parseTopic } from "./chat-topic.js";
+export type { ChatTopic } from "./chat-topic.js";
+export { CHAT_WS_PATH } from "./web-socket-listen.js";
+export type { ChatWebSocketOption } from "./web-socket-listen.js";

@@ -1,9 +1,10 @@
 import type { Identity } from "@xppg/secure";
 import type { XppgError } from "@xppg/errors";
 import type { PeerInfo, PlaygroundOptions, PortMappingResult } from "@xppg/node";
-import type { ChatTopicOptions } from "./chat-topic.js";
+import type { ChatDhtTopicOptions } from "./chat-dht.js";
 import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
 import type { ChatOutput } from "./terminal.js";
+import type { ChatWebSocketOption } from "./web-socket-listen.js";
 
 /** Options of {@link QuickChat}. Every one has a beginner-safe default. */
 export interface QuickChatOptions {
@@ -19,6 +20,14 @@ export interface QuickChatOptions {
    * @default "0.0.0.0" (every interface)
    */
   host?: string;
+  /**
+   * Also listen for WebSocket peers (browser pages, such as the web chat) on
+   * this port, next to TCP: `ws: 7338`. Pages dial `ws://<host>:<port>/xppg`.
+   * With `{ port, serveHttp }`, plain HTTP requests on that port get your
+   * handler (serve the page from the same port).
+   * @default none (TCP only)
+   */
+  ws?: ChatWebSocketOption;
   /**
    * Ask the home router to forward the port (UPnP), so friends outside the
    * LAN can connect. Bounded in time: without a router that answers, the chat
@@ -74,14 +83,14 @@ export interface QuickChatOptions {
    */
   lan?: boolean | { interface?: string; mdnsPort?: number };
   /**
-   * Join the chats of this topic across the internet, on the BitTorrent
-   * DHT (`@xppg/dht`): two friends started with the same room and topic
+   * Join the chats of this DHT topic across the internet, on the BitTorrent
+   * DHT (`@xppg/dht`): two friends started with the same room and words
    * find each other with no address typed. Only a hash of the room and
    * topic is announced. A string is the topic; an object also sets the DHT
    * (`bootstrap`, ...). LAN discovery stays on as well.
    * @default none (the DHT is not used)
    */
-  topic?: string | ChatTopicOptions;
+  dhtTopic?: string | ChatDhtTopicOptions;
   /**
    * Longest display name accepted, from you or from a peer.
    * @default 32

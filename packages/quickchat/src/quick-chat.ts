@@ -1,6 +1,6 @@
 /** The QuickChat facade: a chat room over one Playground, its lifecycle and its handlers; the parts live in their own modules. */
 
-import { isXppgError, toError, type XppgError } from "@xppg/errors";
+import { toError, type XppgError } from "@xppg/errors";
 import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
 import type { Identity } from "@xppg/secure";
 import { parseChatAddress } from "./address.js";
@@ -8,16 +8,18 @@ import { checkPort, checkText, positiveInt } from "./argument-checks.js";
 import { chooseIdentity, chooseKeyFile, chooseName } from "./chat-identity.js";
 import { parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
 import { commandOf, runCommand, type ChatCommands } from "./chat-commands.js";
+import { ChatTopics, type ChatTopic } from "./chat-topic.js";
 import { CHAT_KIND, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
-import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
+import { QUICKCHAT_ERROR_CODES, QuickChatError, stoppedError } from "./errors.js";
 import { lockKeyFile } from "./key-lock.js";
-import { chatTopic, type ChatDhtOptions } from "./chat-topic.js";
+import { chatDhtTopic, dhtJoinError, type ChatDhtOptions } from "./chat-dht.js";
 import type { ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 import { PeerNotices } from "./peer-notices.js";
 import { startWithPortFallback } from "./port-fallback.js";
 import { readLines } from "./read-lines.js";
 import { connectError, handlerError, malformedError } from "./reported-errors.js";
 import { LineWriter, formatChatLine } from "./terminal.js";
+import { tcpAndWebSocket } from "./web-socket-listen.js";
 
 /**
  * A chat room in one line: a Playground that listens, joins peers and sends
@@ -44,7 +46,7 @@ export class QuickChat {
   /** The key file, when one is used: locked while the chat runs. */
   readonly #keyFile: string | undefined;
   /** The topic joined on the DHT after the start, and the DHT's settings; undefined: none. */
-  readonly #topic: { topic: string; dht: ChatDhtOptions } | undefined;
+  readonly #dhtTopic: { topic: string; dht: ChatDhtOptions } | undefined;
   /** The port asked for; undefined: the default, which falls back to a free one when taken. */
   readonly #askedPort: number | undefined;
   /** Join notices waiting for the peer's name, by peer id. */
@@ -56,6 +58,7 @@ export class QuickChat {
   #stopped: () => void = () => {};
   readonly #stoppedPromise = new Promise<void>((resolve) => (this.#stopped = resolve));
   readonly #limits: ChatLimits;
+  readonly #topics: ChatTopics;
   readonly #quitWords: ReadonlySet<string>;
   readonly #messageHandlers = new Set<ChatMessageHandler>();
   readonly #errorHandlers = new Set<ChatErrorHandler>();
@@ -75,6 +78,7 @@ export class QuickChat {
     const maxNameLength = positiveInt(options.maxNameLength, DEFAULT_MAX_NAME_LENGTH, "maxNameLength");
     const maxTextLength = positiveInt(options.maxTextLength, DEFAULT_MAX_TEXT_LENGTH, "maxTextLength");
     this.#limits = { maxNameLength, maxTextLength };
+    this.#topics = new ChatTopics(this.#limits);
     this.name = chooseName(options.name, maxNameLength);
     checkPort(options.port);
     this.#quitWords = new Set((options.quitWords ?? DEFAULT_QUIT_WORDS).map((w) => w.trim().toLowerCase()));
@@ -83,7 +87,7 @@ export class QuickChat {
     this.#askedPort = options.port ?? options.playgroundOptions?.port;
     this.#keyFile = chooseKeyFile(options, this.name);
     this.#identity = chooseIdentity(options, this.#keyFile);
-    this.#topic = chatTopic(options.topic, this.#keyFile);
+    this.#dhtTopic = chatDhtTopic(options.dhtTopic, this.#keyFile);
     this.#pg = this.#build(this.#askedPort ?? DEFAULT_CHAT_PORT);
   }
 
@@ -103,8 +107,9 @@ export class QuickChat {
       ...pgOptions,
       port,
       ...(this.#options.host !== undefined ? { host: this.#options.host } : {}),
+      ...(this.#options.ws !== undefined ? tcpAndWebSocket(this.#options.host ?? "0.0.0.0", port, this.#options.ws) : {}),
       identity: this.#identity,
-      ...(pgOptions.discovery === undefined ? { discovery: { lan, ...(this.#topic !== undefined ? { dht: this.#topic.dht } : {}) } } : {}),
+      ...(pgOptions.discovery === undefined ? { discovery: { lan, ...(this.#dhtTopic !== undefined ? { dht: this.#dhtTopic.dht } : {}) } } : {}),
       // A chat that two other nodes confirm is publicly reachable relays for friends behind NATs, within the relay's limits.
       ...(pgOptions.reach === undefined ? { reach: { serveRelay: "when-public" } } : {}),
     });
@@ -124,7 +129,16 @@ export class QuickChat {
       this.#nameWaiters.get(src)?.();
     });
     pg.events.on("peer:joined", (peer) => void pg.send(NAME_KIND, { user: this.name }, { to: peer.peerId }).catch(() => {}));
+    // Members reached through the mesh (pages behind a bridge, chats behind another) learn the name too: one broadcast per burst of arrivals.
+    let announcing: ReturnType<typeof setTimeout> | undefined;
+    pg.events.on("mesh:joined", () => {
+      announcing ??= setTimeout(() => {
+        announcing = undefined;
+        if (pg.running) void pg.send(NAME_KIND, { user: this.name }).catch(() => {});
+      }, 200);
+    });
     pg.events.on("error", (error, peerId) => this.#report(error, peerId));
+    this.#topics.attach(pg);
     pg.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
       queueMicrotask(() => {
@@ -142,18 +156,18 @@ export class QuickChat {
     return (this.#options.lan ?? true) !== false;
   }
 
-  /** The topic joined on the DHT (the `topic` option), else undefined. */
-  get topic(): string | undefined {
-    return this.#topic?.topic;
+  /** The topic joined on the DHT (the `dhtTopic` option), else undefined. */
+  get dhtTopic(): string | undefined {
+    return this.#dhtTopic?.topic;
   }
 
-  /** How a connected peer was found: `"lan"` (LAN discovery), `"topic"` (the DHT topic), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
-  foundBy(peerId: string): "lan" | "topic" | "address" | "inbound" | undefined {
+  /** How a connected peer was found: `"lan"` (LAN discovery), `"dht"` (the DHT topic), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
+  foundBy(peerId: string): "lan" | "dht" | "address" | "inbound" | undefined {
     const peer = this.#pg.peers.find((p) => p.peerId === peerId);
     if (peer === undefined) return undefined;
     if (this.#typed.has(peerId)) return "address";
     if (this.#pg.foundOnLan(peerId)) return "lan";
-    if (this.#pg.topics.found(peerId)) return "topic";
+    if (this.#pg.topics.found(peerId)) return "dht";
     return peer.outbound ? "address" : "inbound";
   }
 
@@ -185,6 +199,21 @@ export class QuickChat {
   /** The result of the router port mapping once started with `openPort`, else null. */
   get nat(): PortMappingResult | null {
     return this.#nat;
+  }
+
+  /** The room topic (shared state, set by anyone in the room with `setTopic`), if one was set. */
+  get topic(): ChatTopic | undefined {
+    return this.#topics.current(this.#pg);
+  }
+
+  /** Sets the room topic for everyone in the room, with your name. */
+  setTopic(text: string): void {
+    this.#topics.set(this.#pg, text, this.name);
+  }
+
+  /** Registers a handler for each topic change (yours too); returns a function that removes it. */
+  onTopic(handler: (topic: ChatTopic) => void): () => void {
+    return this.#topics.on(handler);
   }
 
   /**
@@ -219,7 +248,7 @@ export class QuickChat {
    * `connect`, `send` and `run` call it for you.
    */
   start(): Promise<PortMappingResult | null> {
-    if (this.#stopping !== undefined) return Promise.reject(this.#stoppedError("start"));
+    if (this.#stopping !== undefined) return Promise.reject(stoppedError("start"));
     this.#starting ??= this.#boundedStart().then(
         (nat) => (this.#nat = nat),
         (error: unknown) => {
@@ -241,7 +270,7 @@ export class QuickChat {
       const replace = this.#askedPort === undefined ? () => (this.#pg = this.#build(0)) : undefined;
       const nat = await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#report(error, undefined));
       // In the background: the DHT's bootstrap takes seconds, and the chat works on the LAN meanwhile.
-      if (this.#topic !== undefined) this.#pg.joinTopic(this.#topic.topic).catch((error: unknown) => this.#report(asXppgError(error), undefined));
+      if (this.#dhtTopic !== undefined) this.#pg.joinTopic(this.#dhtTopic.topic).catch((error: unknown) => this.#report(dhtJoinError(error), undefined));
       return nat;
     } catch (error) {
       this.#unlock?.();
@@ -296,7 +325,7 @@ export class QuickChat {
    */
   async run(options: RunOptions = {}): Promise<void> {
     if (this.#running) throw new QuickChatError(QUICKCHAT_ERROR_CODES.ALREADY_RUNNING, "run() is already running on this chat. Await it instead of calling it again.");
-    if (this.#stopping !== undefined) throw this.#stoppedError("run");
+    if (this.#stopping !== undefined) throw stoppedError("run");
     this.#running = true;
     const output = this.#options.output ?? process.stdout;
     const input = this.#options.input ?? process.stdin;
@@ -304,6 +333,7 @@ export class QuickChat {
     const notices = new PeerNotices(writer, this.#names, this.#nameWaiters, () => this.#running);
     const offs = [
       this.onMessage((user, text) => writer.write(formatChatLine(user, text))),
+      this.onTopic((topic) => writer.write(`* topic: ${topic.text} (set by ${topic.by})`)),
       // A peer that left with a reason is one line, not the leave and the same reason again as a problem.
       this.onError((error) => {
         if (!notices.isLeaveReason(error)) writer.write(`! ${error.message}`);
@@ -416,12 +446,4 @@ export class QuickChat {
       }
     }
   }
-
-  #stoppedError(what: string): QuickChatError {
-    return new QuickChatError(QUICKCHAT_ERROR_CODES.STOPPED, `${what}() cannot run: this chat was stopped. Create a new QuickChat.`);
-  }
-}
-
-function asXppgError(error: unknown): XppgError {
-  return isXppgError(error) ? error : new QuickChatError(QUICKCHAT_ERROR_CODES.CONNECT_FAILED, `Joining the topic failed: ${toError(error).message}. The chat runs on the LAN and by address.`, { cause: error });
 }

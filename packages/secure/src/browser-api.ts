@@ -3,6 +3,7 @@ import type { Connection } from "@xppg/transport";
 import { nobleCryptoProvider } from "./crypto/noble-provider.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
+import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
 
@@ -55,4 +56,16 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
   return secureConnectionWith(nobleCryptoProvider, conn, options);
+}
+
+/**
+ * The page's identity stored under `name` in IndexedDB, created on first
+ * use: the same peer id after a reload. Two tabs of one site with the same
+ * `name` share it (give each its own name to run two peers). See
+ * `storedIdentityProtection()` for how the key is kept at rest.
+ *
+ * @throws `XPPG_ERR_IDENTITY_STORE` when IndexedDB cannot be used (private window, storage blocked).
+ */
+export function loadOrCreateStoredIdentity(name: string): Promise<Identity> {
+  return loadOrCreateStoredIdentityWith(nobleCryptoProvider, name);
 }

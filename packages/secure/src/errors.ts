@@ -22,6 +22,8 @@ export const SECURE_ERROR_CODES = {
   FRAME_HANDLER_FAILED: "XPPG_ERR_FRAME_HANDLER_FAILED",
   /** A key file that cannot be read, written, parsed, or that has unsafe permissions. */
   KEY_FILE: "XPPG_ERR_KEY_FILE",
+  /** The page's identity store (IndexedDB) cannot be opened, read or written, or holds a record this version cannot read. */
+  IDENTITY_STORE: "XPPG_ERR_IDENTITY_STORE",
 } as const;
 
 /** One of the {@link SECURE_ERROR_CODES}. */

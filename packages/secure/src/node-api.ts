@@ -6,6 +6,7 @@ import type { CryptoProvider } from "./crypto/provider.js";
 import { loadSodiumAead } from "./crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "./crypto/sodium-provider.js";
 import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
+import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
 
@@ -66,4 +67,14 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
   return secureConnectionWith(cryptoProvider, conn, options);
+}
+
+/**
+ * The browser's identity store (IndexedDB), here for the same names in both
+ * entries: Node has no IndexedDB, so this rejects with
+ * `XPPG_ERR_IDENTITY_STORE`; keep a Node identity with
+ * `loadOrCreateIdentity(path)` from `@xppg/secure/key-file`.
+ */
+export function loadOrCreateStoredIdentity(name: string): Promise<Identity> {
+  return loadOrCreateStoredIdentityWith(cryptoProvider, name);
 }

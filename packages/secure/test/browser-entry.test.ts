@@ -77,8 +77,10 @@ describe("browser entry", () => {
   it("the package.json exports map sends browsers to the browser build and keeps key-file separate", () => {
     const pkg = JSON.parse(readFileSync(join(pkgRoot, "package.json"), "utf8")) as { exports: Record<string, Record<string, unknown>> };
     const root = pkg.exports["."]!;
-    expect(Object.keys(root)).toEqual(["source", "browser", "types", "import"]);
-    expect(root.browser).toEqual({ types: "./dist/browser.d.ts", import: "./dist/browser.js" });
+    // "browser" first, with its own "source": a browser bundle built from the
+    // workspace sources (the web chat, the size report) gets the browser entry.
+    expect(Object.keys(root)).toEqual(["browser", "source", "types", "import"]);
+    expect(root.browser).toEqual({ source: "./src/browser.ts", types: "./dist/browser.d.ts", import: "./dist/browser.js" });
     expect(pkg.exports["./key-file"]).toBeDefined();
     expect(JSON.stringify(root)).not.toContain("key-file");
   });

@@ -248,7 +248,10 @@ function limit(given: unknown, name: keyof SharedStateLimits, fallback: number, 
 }
 
 function randomId(): string {
-  return globalThis.crypto.randomUUID();
+  // getRandomValues, not randomUUID: a page served over plain http (not a secure context) has only the former.
+  let hex = "";
+  for (const b of globalThis.crypto.getRandomValues(new Uint8Array(16))) hex += (b < 16 ? "0" : "") + b.toString(16);
+  return hex;
 }
 
 /** Fills in defaults and checks every option; throws `XPPG_ERR_STATE_INVALID_ARGUMENT`. */

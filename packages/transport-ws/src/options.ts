@@ -62,6 +62,14 @@ export interface WebSocketTransportOptions {
    * @default undefined
    */
   headers?: Record<string, string>;
+  /**
+   * Answers the plain HTTP requests (not WebSocket upgrades) that reach a
+   * listener, so one port serves a web page and the peers it dials (Node
+   * only). Only upgrades go to the WebSocket side; every byte of the request
+   * is untrusted.
+   * @default a 426 "connect with a WebSocket client" answer
+   */
+  serveHttp?: (request: import("node:http").IncomingMessage, response: import("node:http").ServerResponse) => void;
 }
 
 /** A WebSocket {@link Transport}, with its resolved frame limit. */
@@ -71,7 +79,7 @@ export interface WebSocketTransport extends Transport {
 }
 
 /** The numeric options with their defaults, checked. */
-export type ResolvedWsOptions = Required<Omit<WebSocketTransportOptions, "headers">>;
+export type ResolvedWsOptions = Required<Omit<WebSocketTransportOptions, "headers" | "serveHttp">>;
 
 /** Applies the defaults and checks every numeric option, naming `owner` in errors. */
 export function resolveWsOptions(owner: string, options: WebSocketTransportOptions): ResolvedWsOptions {

@@ -35,7 +35,9 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Web
       if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
       const maxPendingConnections = listenOptions?.maxPendingConnections ?? resolved.maxPendingConnections;
       checkInteger("listen", "maxPendingConnections", maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);
-      const server = createServer((_req, res) => {
+      const serveHttp = options.serveHttp;
+      const server = createServer((req, res) => {
+        if (serveHttp !== undefined) return serveHttp(req, res);
         res.writeHead(426, { "content-type": "text/plain", connection: "close", upgrade: "websocket" });
         res.end("This is an xppg WebSocket endpoint: connect with a WebSocket client.\n");
       });

@@ -1,4 +1,4 @@
-// `topic` on a private DHT of 20 nodes on 127.0.0.1: each chat is given the
+// `dhtTopic` on a private DHT of 20 nodes on 127.0.0.1: each chat is given the
 // DHT's bootstrap list, and the loopback guard makes anything else throw.
 import "../../../tools/test/loopback-only.js";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -28,19 +28,19 @@ const dht = (): ChatDhtOptions => ({
   maxPacketsPerSecond: 100_000,
 });
 
-describe("QuickChat topic", () => {
+describe("QuickChat dhtTopic", () => {
   it("two chats with the same room and topic find each other with no address, and chat", async () => {
     const dir = mkdtempSync(join(tmpdir(), "xppg-chat-topic-"));
-    const alice = loopbackChat("topic-room", { name: "alice", keyFile: join(dir, "alice.key"), topic: { topic: "our band", dht: dht() } });
-    const bob = loopbackChat("topic-room", { name: "bob", topic: { topic: "our band", dht: dht() } });
+    const alice = loopbackChat("topic-room", { name: "alice", keyFile: join(dir, "alice.key"), dhtTopic: { topic: "our band", dht: dht() } });
+    const bob = loopbackChat("topic-room", { name: "bob", dhtTopic: { topic: "our band", dht: dht() } });
     const heard = new Promise<string>((resolve) => bob.onMessage((user, text) => resolve(`${user}: ${text}`)));
     await Promise.all([alice.start(), bob.start()]);
-    expect(alice.topic).toBe("our band");
+    expect(alice.dhtTopic).toBe("our band");
     await expect.poll(() => alice.peers.map((p) => p.peerId), { timeout: 15_000 }).toEqual([bob.peerId]);
     await alice.send("hello across the DHT");
     expect(await heard).toBe("alice: hello across the DHT");
     const how = [alice.foundBy(bob.peerId), bob.foundBy(alice.peerId)];
-    expect(how).toContain("topic");
+    expect(how).toContain("dht");
     // The DHT nodes alice knew are kept beside her key file when she stops.
     await alice.stop();
     const nodesFile = join(dir, "alice.key.dht-nodes.json");
@@ -49,8 +49,8 @@ describe("QuickChat topic", () => {
   }, 30_000);
 
   it("a chat of another topic is not joined", async () => {
-    const a = loopbackChat("topic-room", { topic: { topic: "one", dht: dht() } });
-    const b = loopbackChat("topic-room", { topic: { topic: "two", dht: dht() } });
+    const a = loopbackChat("topic-room", { dhtTopic: { topic: "one", dht: dht() } });
+    const b = loopbackChat("topic-room", { dhtTopic: { topic: "two", dht: dht() } });
     await Promise.all([a.start(), b.start()]);
     await expect.poll(() => a.playground.topics.stats?.topics.one?.lookups ?? 0, { timeout: 10_000 }).toBeGreaterThan(5);
     expect(a.peers).toEqual([]);
@@ -58,6 +58,6 @@ describe("QuickChat topic", () => {
   });
 
   it("refuses an empty topic with XPPG_ERR_INVALID_ARGUMENT", () => {
-    expect(() => new QuickChat("r", { topic: " " })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    expect(() => new QuickChat("r", { dhtTopic: " " })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * The browser's `#file-transfer` (Node's is `../file-transfer.ts`): a page
+ * has no disk to stream files from or into. `shareFile` fails with a
+ * sentence; an offer from a peer is answered with `xppg/file-abort`, so the
+ * sender learns why and the connection stays.
+ */
+
+import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
+import type { FileHost, SharedFile } from "../file-transfer.js";
+import type { PeerSession } from "../peer-session.js";
+import { KIND, isRecord } from "../protocol.js";
+
+/** Most characters of a transfer id echoed back in an abort (the Node side sends 32). */
+const MAX_TRANSFER_ID = 64;
+
+/** File transfers in a page: none. Same shape as Node's `FileTransfers`. */
+export class FileTransfers {
+  constructor(_host: FileHost) {}
+
+  /** Always rejects: a page has no files to read by path. */
+  async send(path: string, _sessions: PeerSession[], _signal?: AbortSignal): Promise<SharedFile> {
+    throw new PlaygroundError(
+      NODE_ERROR_CODES.NOT_IN_BROWSER,
+      `shareFile("${path}") reads a file from disk, which a browser page cannot do. Send the bytes in a message instead: pg.send("my-file", { name, data: new Uint8Array(...) }).`,
+    );
+  }
+
+  /** Refuses each offer with an abort; chunks and ends of refused transfers are ignored. */
+  handle(session: PeerSession, kind: string, payload: unknown): void {
+    if (kind !== KIND.FILE_OFFER || !isRecord(payload) || typeof payload.t !== "string" || payload.t.length > MAX_TRANSFER_ID) return;
+    void session.sendMessage(KIND.FILE_ABORT, { t: payload.t, reason: "the peer is a browser page and takes no files" });
+  }
+
+  async sessionEnded(_session: PeerSession): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

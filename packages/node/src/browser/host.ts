@@ -1,0 +1,51 @@
+/**
+ * The browser's `#host` (see `../host.ts`): a page has no files, no key
+ * file and no folders. The options that need them (`keyFile`, `statePath`)
+ * fail with a sentence that shows the browser's way; the rest works as in Node.
+ */
+
+import type { Identity } from "@xppg/secure";
+import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
+import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** A page has no disk for the swarm file protocol (`files/2`) and cannot be dialled back or relay (`reach/1`): it offers neither, so no peer asks. */
+export const HOST_LACKS: readonly string[] = ["files/2", "reach/1"];
+
+/** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
+export const LISTENS_BY_DEFAULT = false;
+
+/** A page cannot search the LAN (no multicast): `discovery: { lan: true }` is refused when the node is made. */
+export function checkHostSupports(option: "discovery.lan"): void {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `${option} searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.`,
+  );
+}
+
+/** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
+export function isIPv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** A page has no key files: `keyFile` is refused. */
+export function loadOrCreateIdentitySync(path: string): Identity {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `keyFile ("${path}") needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`,
+  );
+}
+
+/** A page has no files: `statePath` is refused. */
+export const openFileStore: typeof openFileStoreInNode = (path) => {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `statePath ("${path}") needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`,
+  );
+};
+
+/** Files are never written in a page; the folder is only a name. */
+export function defaultDownloadDir(folder: string): string {
+  return `xppg/downloads/${folder}`;
+}

@@ -1,0 +1,58 @@
+/**
+ * The browser's `#reach-room` (Node's is `../reach-room.ts`): a page listens
+ * on nothing, so nobody can dial it back, it cannot serve or reserve on a
+ * relay, and it cannot punch (TCP). It does not offer `reach/1` (see
+ * `HOST_LACKS` in `host.ts`); every link it has is one it dialled directly.
+ * Without `reach/1` settled, a reach message from a peer is a violation, as
+ * in Node.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import type { Transport } from "@xppg/transport";
+import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
+import type { PeerSession } from "../peer-session.js";
+import type { PeerPath, ReachRoomOptions } from "../reach-room.js";
+import { Reachability } from "../reachability.js";
+import type { RelayService } from "../relay-service.js";
+
+export type { PeerPath, ReachRoomOptions } from "../reach-room.js";
+
+/** Reachability in a page: none to find out, no relay, every path direct. */
+export class ReachRoom {
+  readonly reachability: Reachability;
+
+  constructor(options: ReachRoomOptions) {
+    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations });
+  }
+
+  async transports(_existing: readonly Transport[]): Promise<Transport[]> {
+    return [];
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  inbound(_transport: string, _remoteHost: string): void {}
+
+  get relayService(): RelayService | undefined {
+    return undefined;
+  }
+
+  advertisedAddresses(): string[] {
+    return [];
+  }
+
+  pathOf(_session: PeerSession): PeerPath {
+    return "direct";
+  }
+
+  opened(_session: PeerSession): void {}
+
+  ended(_session: PeerSession, _error: XppgError | undefined): void {}
+
+  /** A page never settles `reach/1`: a reach message is a violation (the peer is dropped), as in Node. */
+  handle(session: PeerSession, kind: string, _payload: unknown): void {
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent ${kind} without settling reach/1 (this node is a browser page). It is disconnected.`);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Turns of the event loop, in Node and in browsers. Node has `setImmediate`;
+ * a page does not, and its `setTimeout(fn, 0)` is clamped to 4 ms once
+ * nested, which would slow every sliced read and state send to a crawl. A
+ * `MessageChannel` message is the browser's own next-turn task.
+ */
+
+type Task = () => void;
+
+function channelTurns(): (fn: Task) => void {
+  const queue: Task[] = [];
+  const channel = new MessageChannel();
+  // Typed as Node's MessagePort, which has no onmessage; a page's has, and setting it starts the port.
+  (channel.port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
+    // One task per message, in order: as setImmediate, a task queued while
+    // running waits for a later turn.
+    queue.shift()?.();
+  };
+  return (fn) => {
+    queue.push(fn);
+    channel.port2.postMessage(null);
+  };
+}
+
+/** Runs `fn` on a later turn of the event loop (`setImmediate` in Node, a `MessageChannel` task in browsers). */
+// Node's own setImmediate, unwrapped: the bundle reader calls it per turn.
+export const nextTurn: (fn: Task) => void = typeof setImmediate === "function" ? setImmediate : channelTurns();
+
+/** `bytes` as lowercase hex, without `Buffer` (browsers have none). */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += (b < 16 ? "0" : "") + b.toString(16);
+  return out;
+}
+
+/** `byteCount` random bytes as hex, from `crypto.getRandomValues` (which, unlike `randomUUID`, pages served over plain http have too). */
+export function randomHex(byteCount: number): string {
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(byteCount)));
+}

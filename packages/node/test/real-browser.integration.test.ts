@@ -1,0 +1,221 @@
+// Playground in a real page: the browser entry, bundled with Vite from the
+// sources, runs in Debian's Chromium (driven by playwright-core, which
+// downloads nothing) and joins a Node peer that listens on TCP and WebSocket
+// at once; a second Node peer joins that one over TCP. Broadcasts and state
+// cross both links both ways, the page keeps its peer id across a reload
+// (IndexedDB), and what a page cannot do fails in words while its link stays.
+//
+// Without /usr/bin/chromium (`apt-get install chromium`), or when it will
+// not start, these tests skip and say why.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { webSocketTransport } from "@xppg/transport-ws";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleForBrowser } from "../../../bench/browser/bundle.mjs";
+import { Playground } from "../src/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+const APP = "browser-it";
+const WAIT = { timeout: 15_000 };
+const chromiumMissing = existsSync(CHROMIUM) ? null : `${CHROMIUM} does not exist (apt-get install chromium)`;
+if (chromiumMissing !== null) console.warn(`node real-browser tests skipped: ${chromiumMissing}`);
+
+// What the page runs: a Playground driven from the test through globalThis.xppg.
+const PAGE = `
+import { Playground, loadOrCreateStoredIdentity } from "@xppg/node";
+const got = [];
+let pg;
+const codeOf = async (f) => { try { await f(); return "no error"; } catch (e) { return e.code + ": " + e.message; } };
+globalThis.xppg = {
+  got,
+  async open(url, name) {
+    const identity = await loadOrCreateStoredIdentity(name);
+    pg = new Playground(${JSON.stringify(APP)}, { identity });
+    pg.on("note", (src, _kind, payload) => void got.push({ src, payload }));
+    await pg.start();
+    const peer = await pg.join(url);
+    return { peerId: pg.peerId, remote: peer.peerId, addresses: pg.addresses };
+  },
+  send: (payload, to) => pg.send("note", payload, to === undefined ? undefined : { to }),
+  set: (key, value) => void pg.state.set(key, value),
+  get: (key) => pg.state.get(key) ?? null,
+  peers: () => pg.peers.map((p) => p.peerId),
+  members: () => pg.meshPeers.map((m) => m.peerId),
+  keyFile: () => codeOf(() => new Playground("x", { keyFile: "my.key" })),
+  statePath: () => codeOf(() => new Playground("x", { statePath: "my.state" })),
+  shareFile: () => codeOf(() => pg.shareFile("/etc/hostname")),
+  swarmShare: () => codeOf(() => pg.files.share("/etc/hostname")),
+  lan: () => codeOf(() => new Playground("x", { discovery: { lan: true } })),
+  stop: () => pg.stop(),
+  secure: () => globalThis.isSecureContext,
+};
+// The test's evaluate callbacks call api(), as the test file's own helper does.
+globalThis.api = () => globalThis.xppg;
+`;
+
+interface PageApi {
+  xppg: {
+    got: { src: string; payload: unknown }[];
+    open(url: string, name: string): Promise<{ peerId: string; remote: string; addresses: string[] }>;
+    send(payload: unknown, to?: string): Promise<void>;
+    set(key: string, value: unknown): void;
+    get(key: string): unknown;
+    peers(): string[];
+    members(): string[];
+    keyFile(): Promise<string>;
+    statePath(): Promise<string>;
+    shareFile(): Promise<string>;
+    swarmShare(): Promise<string>;
+    lan(): Promise<string>;
+    stop(): Promise<void>;
+    secure(): boolean;
+  };
+}
+/** The page's API; the page defines a global `api` the same way, so callbacks run by page.evaluate can use it. */
+const api = (): PageApi["xppg"] => (globalThis as unknown as PageApi).xppg;
+
+describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page", () => {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let launchFailed: string | null = null;
+  const pageErrors: string[] = [];
+  const bridge = new Playground(APP, { listen: ["tcp://127.0.0.1:0", "ws://127.0.0.1:0/"], transports: [tcpTransport(), webSocketTransport()] });
+  const other = new Playground(APP, { port: 0, host: "127.0.0.1" });
+  const notes: { src: string; payload: unknown }[] = [];
+  let wsAddress = "";
+  let pageUrl = "";
+  let pagePeerId = "";
+  const folder = mkdtempSync(join(tmpdir(), "xppg-browser-it-"));
+
+  beforeAll(async () => {
+    const { code } = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, minify: false });
+    const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/page.js"></script>';
+    server = createServer((req, res) => {
+      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+      else if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(code);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
+    pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        // insecure.test is 127.0.0.1 under a name that is not "localhost": a page there is not a secure
+        // context (as a phone that opens the chat over plain http on the LAN), yet every packet stays on loopback.
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--host-resolver-rules=MAP insecure.test 127.0.0.1"],
+        timeout: 15_000,
+      });
+    } catch (err) {
+      launchFailed = `${CHROMIUM} did not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
+      console.warn(`node real-browser tests skipped: ${launchFailed}`);
+      return;
+    }
+    other.on("note", (src, _kind, payload) => void notes.push({ src, payload }));
+    await bridge.start();
+    await other.start();
+    await other.join(bridge.addresses[0]!);
+    wsAddress = bridge.addresses.find((a) => a.startsWith("ws://"))!;
+    page = await browser.newPage();
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+    const opened = await page.evaluate(([url]) => api().open(url!, "it-page"), [wsAddress]);
+    pagePeerId = opened.peerId;
+    expect(opened.remote).toBe(bridge.peerId);
+    expect(opened.addresses).toEqual([]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([bridge.stop(), other.stop()]);
+    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("broadcasts cross the WebSocket and the TCP link, both ways, through the Node peer", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    // The page and the far Node peer learn of each other through the mesh.
+    await expect.poll(() => page.evaluate(() => api().members()), WAIT).toContain(other.peerId);
+    await page.evaluate(() => api().send({ hello: "from the page", bytes: new Uint8Array([1, 2, 3]) }));
+    await expect.poll(() => notes, WAIT).toContainEqual({ src: pagePeerId, payload: { hello: "from the page", bytes: new Uint8Array([1, 2, 3]) } });
+    await other.send("note", { hello: "from Node" });
+    await expect.poll(() => page.evaluate(() => api().got), WAIT).toContainEqual({ src: other.peerId, payload: { hello: "from Node" } });
+    // And a direct message to the bridge.
+    const direct: unknown[] = [];
+    bridge.on("note", (src, _kind, payload) => void (src === pagePeerId && direct.push(payload)));
+    await page.evaluate(([to]) => api().send("just for you", to), [bridge.peerId]);
+    await expect.poll(() => direct, WAIT).toEqual(["just for you"]);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it("state set in the page reaches the far Node peer, and the other way", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    await page.evaluate(() => api().set("from-page", { n: 1 }));
+    await expect.poll(() => other.state.get("from-page"), WAIT).toEqual({ n: 1 });
+    other.state.set("from-node", "hi page");
+    await expect.poll(() => page.evaluate(() => api().get("from-node")), WAIT).toBe("hi page");
+  }, 30_000);
+
+  it("what a page cannot do fails with XPPG_ERR_NOT_IN_BROWSER, and a file offered to it is refused while its link stays", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    expect(await page.evaluate(() => api().keyFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: keyFile .*loadOrCreateStoredIdentity/);
+    expect(await page.evaluate(() => api().statePath())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: statePath/);
+    expect(await page.evaluate(() => api().shareFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: shareFile/);
+    expect(await page.evaluate(() => api().lan())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.lan/);
+    expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);
+    // A page does not offer files/2 (no disk), so no Node peer asks it for files.
+    expect(bridge.peers.find((p) => p.peerId === pagePeerId)?.capabilities).toEqual(["mesh/1"]);
+    const file = join(folder, "offered.txt");
+    // Large enough that the page's refusal (one round trip) comes long before the last chunk would:
+    // the sender stops at the first chunk after every receiver refused.
+    writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 7));
+    await expect(bridge.shareFile(file, { to: pagePeerId })).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED", message: expect.stringContaining("browser page") as unknown });
+    expect(bridge.peers.map((p) => p.peerId)).toContain(pagePeerId);
+    expect(await page.evaluate(() => api().peers())).toEqual([bridge.peerId]);
+  }, 30_000);
+
+  it("a reloaded page has the same peer id (its key is in IndexedDB) and rejoins", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    await page.reload();
+    await page.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+    const again = await page.evaluate(([url]) => api().open(url!, "it-page"), [wsAddress]);
+    expect(again.peerId).toBe(pagePeerId);
+    // Another name is another key.
+    const second = await browser!.newPage();
+    await second.goto(pageUrl);
+    await second.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+    const other2 = await second.evaluate(([url]) => api().open(url!, "it-page-2"), [wsAddress]);
+    expect(other2.peerId).not.toBe(pagePeerId);
+    await second.evaluate(() => api().stop());
+    await second.close();
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it("works in a page that is not a secure context (plain http by name, no WebCrypto), keeping its id across a reload", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    const plain = await browser!.newPage();
+    plain.on("pageerror", (e) => pageErrors.push(e.message));
+    const wsPort = /:(\d+)\/$/.exec(wsAddress)![1];
+    const open = async (): Promise<string> => {
+      await plain.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+      expect(await plain.evaluate(() => api().secure())).toBe(false);
+      return (await plain.evaluate(([url]) => api().open(url!, "plain-page"), [`ws://insecure.test:${wsPort}/`])).peerId;
+    };
+    await plain.goto(pageUrl.replace("127.0.0.1", "insecure.test"));
+    const first = await open();
+    await plain.evaluate(() => api().send({ hello: "from a plain http page" }));
+    await expect.poll(() => notes, WAIT).toContainEqual({ src: first, payload: { hello: "from a plain http page" } });
+    await plain.reload();
+    expect(await open()).toBe(first);
+    await plain.close();
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+});
