@@ -71,6 +71,28 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     expect(meter.max()).toBeLessThanOrEqual(2 * perTurn);
   });
 
+  it("a frame of 450 small direct messages (a sender's 64 KiB bundle) is read in one turn, not cut", async () => {
+    const pg = await tcpNode({ limits: unlimited });
+    const got = collect<{ n: number }>(pg, "chat");
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    const parts = Array.from({ length: 450 }, (_, n) => raw.envelope("chat", { n }));
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      frame.set(p, at);
+      at += p.byteLength;
+    }
+    expect(frame.byteLength).toBeLessThanOrEqual(64 * 1024);
+    const meter = perTurnMeter(() => got.length);
+    await raw.conn.send(frame);
+    await vi.waitFor(() => expect(got).toHaveLength(450), { timeout: 15_000 });
+    meter.stop();
+    expect(got.map((m) => m.payload.n)).toEqual(Array.from({ length: 450 }, (_, i) => i));
+    // Cut into slices, its messages would land over several turns (each cut costs the reader a pause and a turn).
+    expect(meter.max()).toBe(450);
+  });
+
   it("while one peer's big frames wait their turn, another peer's messages are read between the slices", async () => {
     const pg = await tcpNode({ limits: unlimited });
     const got = collect<{ n: number }>(pg, "news");
