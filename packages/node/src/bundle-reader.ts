@@ -10,6 +10,7 @@
  * the socket past its high-water mark).
  */
 
+import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 
 /**
@@ -45,6 +46,66 @@ function currentTurn(): number {
 }
 
 /**
+ * Signature checks a node makes per turn of the event loop, all peers
+ * together: about 1.6 ms of CPU. Each peer's slice holds up to 32; without
+ * a cap across peers, six flooding identities made turns of 192 checks,
+ * and an honest peer's round trip waited for them (issue 16: p99 over
+ * 300 ms). Once a turn has made this many, a peer's next signed envelope
+ * waits for the next turn; cheap messages go on being read.
+ */
+export const CHECKS_PER_TURN = 16;
+
+/** The reader handing out an envelope right now, told when it cost a check. */
+let reading: BundleReader | null = null;
+
+/** Counts one signature check, made for the envelope being read, against its node's turn. */
+export function countCheck(): void {
+  reading?.countCheck();
+}
+
+/**
+ * A node's signature checks in the current turn, and its readers waiting
+ * for the next turn's. A reader that got no check this turn keeps its
+ * place in front of one that did: the checks go round, and one flooder
+ * cannot take every turn's.
+ */
+export class TurnChecks {
+  #turn = -1;
+  #count = 0;
+  #starved: BundleReader[] = [];
+  #served: BundleReader[] = [];
+  #scheduled = false;
+  readonly #serve = (): void => {
+    this.#scheduled = false;
+    const queue = this.#starved.concat(this.#served);
+    this.#starved = [];
+    this.#served = [];
+    for (const reader of queue) reader.retry();
+  };
+
+  count(now: number): void {
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#count = 0;
+    }
+    this.#count++;
+  }
+
+  spent(now: number): boolean {
+    return this.#turn === now && this.#count >= CHECKS_PER_TURN;
+  }
+
+  /** `reader` waits for the next turn's checks. */
+  enqueue(reader: BundleReader, served: boolean): void {
+    (served ? this.#served : this.#starved).push(reader);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#serve);
+    }
+  }
+}
+
+/**
  * Rows of a state update that cost as much as one envelope (a row costs
  * about 5 us to check and apply): a 1,000-row update takes about a whole turn.
  */
@@ -73,9 +134,14 @@ export class BundleReader {
   #heldAt = 0;
   #waiting = false;
   readonly #continue = (): void => this.#next();
+  readonly #checks: TurnChecks;
+  /** The turn in which this reader's envelopes last cost a signature check. */
+  #checkedIn = -1;
 
-  constructor(sink: BundleSink, perTurn = ENVELOPES_PER_TURN) {
+  /** `checks`: the node's signature checks this turn, shared by its sessions' readers (a reader of its own without). */
+  constructor(sink: BundleSink, perTurn = ENVELOPES_PER_TURN, checks = new TurnChecks()) {
     this.#sink = sink;
+    this.#checks = checks;
     this.#perTurn = Math.max(1, Math.floor(perTurn));
   }
 
@@ -92,6 +158,18 @@ export class BundleReader {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
     if (this.#waiting) this.#held.push(data);
     else this.#read(data, 0);
+  }
+
+  /** The envelope being read cost a signature check. */
+  countCheck(): void {
+    const now = currentTurn();
+    this.#checks.count(now);
+    this.#checkedIn = now;
+  }
+
+  /** Reads on after waiting for the turn's checks. */
+  retry(): void {
+    this.#next();
   }
 
   #next(): void {
@@ -133,17 +211,32 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
+      if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+        // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
+        this.#hold(data, pos);
+        this.#checks.enqueue(this, this.#checkedIn === now);
+        return;
+      }
       pos = start + length;
       this.#used++;
-      if (!sink.envelope(data, start, pos)) return;
+      const outer = reading;
+      reading = this;
+      const more = sink.envelope(data, start, pos);
+      reading = outer;
+      if (!more) return;
     }
   }
 
   #wait(data: Uint8Array, pos: number): void {
+    this.#hold(data, pos);
+    setImmediate(this.#continue);
+  }
+
+  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back. */
+  #hold(data: Uint8Array, pos: number): void {
     this.#waiting = true;
     this.#held.unshift(data);
     this.#heldAt = pos;
     this.#sink.pause();
-    setImmediate(this.#continue);
   }
 }
