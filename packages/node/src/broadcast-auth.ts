@@ -14,7 +14,7 @@ import { rateLimitedError } from "./errors.js";
 import { MessageIdClock } from "./message-id.js";
 import type { PeerSession } from "./peer-session.js";
 import { BroadcastScreen } from "./broadcast-screen.js";
-import { VERIFICATION_EXTRA_ENVELOPES, countCheck } from "./bundle-reader.js";
+import { VERIFICATION_EXTRA_ENVELOPES } from "./bundle-reader.js";
 
 /** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
@@ -83,8 +83,7 @@ export class BroadcastAuth {
     if (screening === "replay") return VERDICT.REPLAY;
     if (screening === "over-budget") return VERDICT.OVER_BUDGET;
     // The check costs as much as a score of small messages: it comes out of the peer's slice of this turn.
-    session.chargeTurn(VERIFICATION_EXTRA_ENVELOPES);
-    countCheck();
+    session.chargeTurn(VERIFICATION_EXTRA_ENVELOPES, true);
     if (!this.#verified(envelope)) return VERDICT.FORGED;
     this.#screen.verified(envelope);
     return VERDICT.DELIVER;

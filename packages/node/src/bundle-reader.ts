@@ -55,14 +55,6 @@ function currentTurn(): number {
  */
 export const CHECKS_PER_TURN = 16;
 
-/** The reader handing out an envelope right now, told when it cost a check. */
-let reading: BundleReader | null = null;
-
-/** Counts one signature check, made for the envelope being read, against its node's turn. */
-export function countCheck(): void {
-  reading?.countCheck();
-}
-
 /**
  * A node's signature checks in the current turn, and its readers waiting
  * for the next turn's. A reader that got no check this turn keeps its
@@ -147,10 +139,17 @@ export class BundleReader {
 
   /**
    * Counts extra work done for the envelope being handled (a state update's
-   * rows), in envelopes: it comes out of this turn's slice.
+   * rows, a signature check's cost), in envelopes: it comes out of this
+   * turn's slice. `check`: it was a signature check, which also counts
+   * against the node's {@link CHECKS_PER_TURN}.
    */
-  charge(envelopes: number): void {
+  charge(envelopes: number, check = false): void {
     if (envelopes > 0) this.#used += envelopes;
+    if (check) {
+      const now = currentTurn();
+      this.#checks.count(now);
+      this.#checkedIn = now;
+    }
   }
 
   /** One frame of the peer's. */
@@ -158,13 +157,6 @@ export class BundleReader {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
     if (this.#waiting) this.#held.push(data);
     else this.#read(data, 0);
-  }
-
-  /** The envelope being read cost a signature check. */
-  countCheck(): void {
-    const now = currentTurn();
-    this.#checks.count(now);
-    this.#checkedIn = now;
   }
 
   /** Reads on after waiting for the turn's checks. */
@@ -219,11 +211,7 @@ export class BundleReader {
       }
       pos = start + length;
       this.#used++;
-      const outer = reading;
-      reading = this;
-      const more = sink.envelope(data, start, pos);
-      reading = outer;
-      if (!more) return;
+      if (!sink.envelope(data, start, pos)) return;
     }
   }
 

@@ -170,10 +170,11 @@ export class PeerSession {
 
   /**
    * Counts work beyond the envelope itself (a state update's rows), in
-   * envelopes, against this peer's slice of the current turn.
+   * envelopes, against this peer's slice of the current turn; `check`: a
+   * signature check, also counted against the node's checks per turn.
    */
-  chargeTurn(envelopes: number): void {
-    this.#reader.charge(envelopes);
+  chargeTurn(envelopes: number, check = false): void {
+    this.#reader.charge(envelopes, check);
   }
 
   /** The peer's id, once its hello has arrived. */
