@@ -18,11 +18,10 @@ import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
  * honest traffic pays one pause per this many small messages, few enough
  * that one peer's turn stays in the milliseconds (1,024 small messages, 32
  * signature checks, or one state update of 1,000 rows). A sender's bundle
- * of small messages is one frame of up to 64 KiB, some 540 envelopes of
- * 100 B: a slice larger than that reads a flood's frames whole. Slices of
- * 128 (or 512) cut nearly every such frame, and each cut (a pause, a held
- * remainder, a turn) added about 15% to a small-message flood's CPU per
- * message, both ends counted.
+ * of small messages is one frame of up to 64 KiB, some 500 envelopes of
+ * 100 B: a slice larger than that reads a flood's frames whole, where
+ * slices of 128 cut nearly every such frame (each cut a pause, a held
+ * remainder and a turn of the loop).
  */
 export const ENVELOPES_PER_TURN = 1024;
 

@@ -71,7 +71,7 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     expect(meter.max()).toBeLessThanOrEqual(2 * perTurn);
   });
 
-  it("a frame of 450 small direct messages (a sender's 64 KiB bundle) is read in one turn, not cut", async () => {
+  it("a frame of 450 small direct messages (about a sender's 64 KiB bundle) is read in one turn, not cut", async () => {
     const pg = await tcpNode({ limits: unlimited });
     const got = collect<{ n: number }>(pg, "chat");
     const raw = await tcpRawPeer(pg);
