@@ -158,6 +158,11 @@ export class BundleReader {
     else this.#read(data, 0);
   }
 
+  /** True while part of the peer's data waits here for a later turn (the peer is not silent: this node is not reading it yet). */
+  get holding(): boolean {
+    return this.#waiting;
+  }
+
   /** Reads on after waiting for the turn's checks. */
   retry(): void {
     this.#next();

@@ -169,9 +169,8 @@ export class PeerSession {
   }
 
   /**
-   * Counts work beyond the envelope itself (a state update's rows), in
-   * envelopes, against this peer's slice of the current turn; `check`: a
-   * signature check, also counted against the node's checks per turn.
+   * Counts work beyond the envelope itself (rows, a signature check: `check`,
+   * also counted node-wide), in envelopes, against this peer's slice of the turn.
    */
   chargeTurn(envelopes: number, check = false): void {
     this.#reader.charge(envelopes, check);
@@ -193,6 +192,11 @@ export class PeerSession {
 
   get isClosed(): boolean {
     return this.#phase === "closed";
+  }
+
+  /** True while some of the peer's data waits for a later turn of the event loop (`bundle-reader.ts`). */
+  get holding(): boolean {
+    return this.#reader.holding;
   }
 
   /** Set on every envelope queued; the heartbeat clears it. */
