@@ -8,6 +8,7 @@ import {
   MAX_KIND_LENGTH,
   MAX_PEER_ID_LENGTH,
 } from "./constants.js";
+import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { scanMsgpack } from "./msgpack-scan.js";
 import { DecodeCache, EncodeCache } from "./string-cache.js";
@@ -95,7 +96,6 @@ export interface EnvelopeCodecOptions {
 //      [64-byte signature]                      when FLAG_SIGNATURE
 //      payload: the rest; raw bytes when FLAG_BYTES, else one MessagePack value
 const FLAG_DESTINATION = 0x01;
-const FLAG_SIGNATURE = 0x02;
 const FLAG_BYTES = 0x04;
 /** The source is not written: it is the peer at the other end of the link. */
 const FLAG_LINK_SOURCE = 0x08;

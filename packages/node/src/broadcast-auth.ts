@@ -83,7 +83,7 @@ export class BroadcastAuth {
     if (screening === "replay") return VERDICT.REPLAY;
     if (screening === "over-budget") return VERDICT.OVER_BUDGET;
     // The check costs as much as a score of small messages: it comes out of the peer's slice of this turn.
-    session.chargeTurn(VERIFICATION_EXTRA_ENVELOPES);
+    session.chargeTurn(VERIFICATION_EXTRA_ENVELOPES, true);
     if (!this.#verified(envelope)) return VERDICT.FORGED;
     this.#screen.verified(envelope);
     return VERDICT.DELIVER;

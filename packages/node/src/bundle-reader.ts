@@ -10,19 +10,24 @@
  * the socket past its high-water mark).
  */
 
+import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { nextTurn } from "./next-turn.js";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that
- * honest traffic pays one pause per this many small messages (a few
- * microseconds each), few enough that one peer's turn stays in the
- * milliseconds (32 signature checks, or one state update of 1,000 rows).
+ * honest traffic pays one pause per this many small messages, few enough
+ * that one peer's turn stays in the milliseconds (1,024 small messages, 32
+ * signature checks, or one state update of 1,000 rows). A sender's bundle
+ * of small messages is one frame of up to 64 KiB, some 500 envelopes of
+ * 100 B: a slice larger than that reads a flood's frames whole, where
+ * slices of 128 cut nearly every such frame (each cut a pause, a held
+ * remainder and a turn of the loop).
  */
-export const ENVELOPES_PER_TURN = 128;
+export const ENVELOPES_PER_TURN = 1024;
 
-/** A signature check (about 0.1 ms of CPU, some twenty small messages) costs this many envelopes more. */
-export const VERIFICATION_EXTRA_ENVELOPES = 3;
+/** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
+export const VERIFICATION_EXTRA_ENVELOPES = 31;
 
 // One counter for the whole process, moved on once per turn of the event loop
 // by a single `setImmediate` (none while nothing is read).
@@ -41,10 +46,62 @@ function currentTurn(): number {
 }
 
 /**
+ * Signature checks a node makes per turn of the event loop, all peers
+ * together: about 1.6 ms of CPU. Each peer's slice holds up to 32; without
+ * a cap across peers, six flooding identities made turns of 192 checks,
+ * and an honest peer's round trip waited for them (issue 16: p99 over
+ * 300 ms). Once a turn has made this many, a peer's next signed envelope
+ * waits for the next turn; cheap messages go on being read.
+ */
+export const CHECKS_PER_TURN = 16;
+
+/**
+ * A node's signature checks in the current turn, and its readers waiting
+ * for the next turn's. A reader that got no check this turn keeps its
+ * place in front of one that did: the checks go round, and one flooder
+ * cannot take every turn's.
+ */
+export class TurnChecks {
+  #turn = -1;
+  #count = 0;
+  #starved: BundleReader[] = [];
+  #served: BundleReader[] = [];
+  #scheduled = false;
+  readonly #serve = (): void => {
+    this.#scheduled = false;
+    const queue = this.#starved.concat(this.#served);
+    this.#starved = [];
+    this.#served = [];
+    for (const reader of queue) reader.retry();
+  };
+
+  count(now: number): void {
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#count = 0;
+    }
+    this.#count++;
+  }
+
+  spent(now: number): boolean {
+    return this.#turn === now && this.#count >= CHECKS_PER_TURN;
+  }
+
+  /** `reader` waits for the next turn's checks. */
+  enqueue(reader: BundleReader, served: boolean): void {
+    (served ? this.#served : this.#starved).push(reader);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      nextTurn(this.#serve);
+    }
+  }
+}
+
+/**
  * Rows of a state update that cost as much as one envelope (a row costs
  * about 5 us to check and apply): a 1,000-row update takes about a whole turn.
  */
-export const STATE_ROWS_PER_ENVELOPE = 8;
+export const STATE_ROWS_PER_ENVELOPE = 1;
 
 /** What the reader hands each envelope to, and how it holds the peer back. */
 export interface BundleSink {
@@ -69,18 +126,30 @@ export class BundleReader {
   #heldAt = 0;
   #waiting = false;
   readonly #continue = (): void => this.#next();
+  readonly #checks: TurnChecks;
+  /** The turn in which this reader's envelopes last cost a signature check. */
+  #checkedIn = -1;
 
-  constructor(sink: BundleSink, perTurn = ENVELOPES_PER_TURN) {
+  /** `checks`: the node's signature checks this turn, shared by its sessions' readers (a reader of its own without). */
+  constructor(sink: BundleSink, perTurn = ENVELOPES_PER_TURN, checks = new TurnChecks()) {
     this.#sink = sink;
+    this.#checks = checks;
     this.#perTurn = Math.max(1, Math.floor(perTurn));
   }
 
   /**
    * Counts extra work done for the envelope being handled (a state update's
-   * rows), in envelopes: it comes out of this turn's slice.
+   * rows, a signature check's cost), in envelopes: it comes out of this
+   * turn's slice. `check`: it was a signature check, which also counts
+   * against the node's {@link CHECKS_PER_TURN}.
    */
-  charge(envelopes: number): void {
+  charge(envelopes: number, check = false): void {
     if (envelopes > 0) this.#used += envelopes;
+    if (check) {
+      const now = currentTurn();
+      this.#checks.count(now);
+      this.#checkedIn = now;
+    }
   }
 
   /** One frame of the peer's. */
@@ -88,6 +157,16 @@ export class BundleReader {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
     if (this.#waiting) this.#held.push(data);
     else this.#read(data, 0);
+  }
+
+  /** True while part of the peer's data waits here for a later turn (the peer is not silent: this node is not reading it yet). */
+  get holding(): boolean {
+    return this.#waiting;
+  }
+
+  /** Reads on after waiting for the turn's checks. */
+  retry(): void {
+    this.#next();
   }
 
   #next(): void {
@@ -129,6 +208,12 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
+      if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+        // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
+        this.#hold(data, pos);
+        this.#checks.enqueue(this, this.#checkedIn === now);
+        return;
+      }
       pos = start + length;
       this.#used++;
       if (!sink.envelope(data, start, pos)) return;
@@ -136,10 +221,15 @@ export class BundleReader {
   }
 
   #wait(data: Uint8Array, pos: number): void {
+    this.#hold(data, pos);
+    nextTurn(this.#continue);
+  }
+
+  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back. */
+  #hold(data: Uint8Array, pos: number): void {
     this.#waiting = true;
     this.#held.unshift(data);
     this.#heldAt = pos;
     this.#sink.pause();
-    nextTurn(this.#continue);
   }
 }

@@ -10,6 +10,7 @@ import { isXppgError, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
 import { hostKey, type AbuseGuard } from "./abuse-guard.js";
+import { TurnChecks } from "./bundle-reader.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits } from "./peer-session.js";
@@ -63,6 +64,7 @@ export class ConnectionGate {
       messageBurst: l.messageBurst,
       bytesPerSecond: l.bytesPerSecond,
       byteBurst: l.byteBurst,
+      checks: new TurnChecks(),
       // One budget for every session's queue: the node-wide bound on bytes waiting for peers.
       queue: { maxQueuedBytes: l.maxQueuedBytesPerPeer, writeStallTimeoutMs: l.writeStallTimeoutMs, budget: new QueueBudget(l.maxQueuedBytes) },
     };

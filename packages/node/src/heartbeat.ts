@@ -25,8 +25,8 @@ export class Heartbeat {
 function tick(table: PeerTable, intervalMs: number, timeoutMs: number): void {
   for (const s of table.sessions) {
     if (!s.isOpen) continue;
-    // A paused session is silent because this node stopped reading it, not because the peer is gone.
-    if (s.receivedSinceTick || table.paused.has(s)) {
+    // A paused session (or one whose data waits for a later turn) is silent because this node stopped reading it, not because the peer is gone.
+    if (s.receivedSinceTick || s.holding || table.paused.has(s)) {
       s.receivedSinceTick = false;
       s.silentTicks = 0;
     } else if (++s.silentTicks * intervalMs >= timeoutMs) {

@@ -2,7 +2,7 @@ import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
-import { BundleReader } from "./bundle-reader.js";
+import { BundleReader, type TurnChecks } from "./bundle-reader.js";
 import { Outbox, type OutboxLimits } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal, type RemoteHello } from "./protocol.js";
@@ -43,8 +43,10 @@ export interface SessionLimits {
   messageBurst: number;
   bytesPerSecond: number;
   byteBurst: number;
-  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 128 */
+  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 1024 */
   envelopesPerTurn?: number;
+  /** The node's signature checks per turn, shared by its sessions (`bundle-reader.ts`). */
+  checks?: TurnChecks;
   /** The outgoing queue's limits: per peer, write stall, and the node-wide budget. */
   queue: OutboxLimits;
 }
@@ -158,6 +160,7 @@ export class PeerSession {
         isClosed: () => this.isClosed,
       },
       limits.envelopesPerTurn,
+      limits.checks,
     );
     void connection.closed.then((info) => this.#onClosed(info));
     connection.read({ frame: (data) => this.#onFrame(data) });
@@ -166,11 +169,11 @@ export class PeerSession {
   }
 
   /**
-   * Counts work beyond the envelope itself (a state update's rows), in
-   * envelopes, against this peer's slice of the current turn.
+   * Counts work beyond the envelope itself (rows, a signature check: `check`,
+   * also counted node-wide), in envelopes, against this peer's slice of the turn.
    */
-  chargeTurn(envelopes: number): void {
-    this.#reader.charge(envelopes);
+  chargeTurn(envelopes: number, check = false): void {
+    this.#reader.charge(envelopes, check);
   }
 
   /** The peer's id, once its hello has arrived. */
@@ -189,6 +192,11 @@ export class PeerSession {
 
   get isClosed(): boolean {
     return this.#phase === "closed";
+  }
+
+  /** True while some of the peer's data waits for a later turn of the event loop (`bundle-reader.ts`). */
+  get holding(): boolean {
+    return this.#reader.holding;
   }
 
   /** Set on every envelope queued; the heartbeat clears it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { UPDATE_FORMAT, versionAtTime } from "@xppg/state";
-import { ENVELOPES_PER_TURN, STATE_ROWS_PER_ENVELOPE, VERIFICATION_EXTRA_ENVELOPES } from "../src/bundle-reader.js";
+import { CHECKS_PER_TURN, ENVELOPES_PER_TURN, STATE_ROWS_PER_ENVELOPE, VERIFICATION_EXTRA_ENVELOPES } from "../src/bundle-reader.js";
 import { collect, stopNodesAfterEach, type RawPeer } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
@@ -71,6 +71,28 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     expect(meter.max()).toBeLessThanOrEqual(2 * perTurn);
   });
 
+  it("a frame of 450 small direct messages (about a sender's 64 KiB bundle) is read in one turn, not cut", async () => {
+    const pg = await tcpNode({ limits: unlimited });
+    const got = collect<{ n: number }>(pg, "chat");
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    const parts = Array.from({ length: 450 }, (_, n) => raw.envelope("chat", { n }));
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      frame.set(p, at);
+      at += p.byteLength;
+    }
+    expect(frame.byteLength).toBeLessThanOrEqual(64 * 1024);
+    const meter = perTurnMeter(() => got.length);
+    await raw.conn.send(frame);
+    await vi.waitFor(() => expect(got).toHaveLength(450), { timeout: 15_000 });
+    meter.stop();
+    expect(got.map((m) => m.payload.n)).toEqual(Array.from({ length: 450 }, (_, i) => i));
+    // Cut into slices, its messages would land over several turns (each cut costs the reader a pause and a turn).
+    expect(meter.max()).toBe(450);
+  });
+
   it("while one peer's big frames wait their turn, another peer's messages are read between the slices", async () => {
     const pg = await tcpNode({ limits: unlimited });
     const got = collect<{ n: number }>(pg, "news");
@@ -88,6 +110,25 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     // Read in one go, the flooder's 2,000 would all come first; a slice per turn lets the other peer in before the end.
     const position = got.findIndex((m) => m.payload.n === 10_000);
     expect(position).toBeLessThan(2000);
+  });
+
+  it("signature checks are capped per turn across peers: three peers' frames of 200 signed broadcasts are checked a few per turn, in turns", async () => {
+    const pg = await tcpNode({ limits: unlimited });
+    const got = collect<{ n: number }>(pg, "news");
+    const raws = [await tcpRawPeer(pg), await tcpRawPeer(pg), await tcpRawPeer(pg)];
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(3));
+    const frames = raws.map((raw, i) => signedFrame(raw, i * 1000, 200));
+    const meter = perTurnMeter(() => got.length);
+    await Promise.all(raws.map((raw, i) => raw.conn.send(frames[i]!)));
+    await vi.waitFor(() => expect(got).toHaveLength(600), { timeout: 20_000 });
+    meter.stop();
+    // Each peer's own slice holds 32 checks: without a cap across peers, a turn would check up to 96 here.
+    expect(meter.max()).toBeGreaterThan(0);
+    expect(meter.max()).toBeLessThanOrEqual(2 * CHECKS_PER_TURN);
+    // Every peer's broadcasts arrive, each peer's in its order.
+    for (let i = 0; i < 3; i++) {
+      expect(got.map((m) => m.payload.n).filter((n) => n >= i * 1000 && n < i * 1000 + 200)).toEqual(Array.from({ length: 200 }, (_, k) => i * 1000 + k));
+    }
   });
 
   it("state updates count by their rows: a frame of four 1,200-row updates is applied at most one update per turn", async () => {

@@ -284,7 +284,7 @@ class RecordLink implements ConnectionLink {
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const length = plain.byteLength;
-    if (cipher.inPlace && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
+    if (cipher.inPlaceFor(length) && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
       const record = new Uint8Array(plain.buffer, plain.byteOffset, length + NOISE_TAG_SIZE);
       cipher.encryptInto(plain, plain, record.subarray(length));
       sent = this.#conn.send(record);
