@@ -15,6 +15,10 @@ export { FIXED_SHAPE_KINDS, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, RESERVED_
 export { safeText } from "./safe-text.js";
 export type { SafeTextOptions } from "./safe-text.js";
 export { TypedEvents } from "./typed-events.js";
+export { ReplyError, isReplyError } from "./reply-error.js";
+export type { RequestHandler } from "./request-room.js";
+export type { RequestOptions } from "./request-checks.js";
+export type { TopicsView } from "./topic-room.js";
 // A page's identity, kept in IndexedDB (from @xppg/secure's browser entry).
 export { generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
 export type { Identity } from "@xppg/secure";

@@ -18,7 +18,6 @@
  *   a channel whose other end does not answer fails within `openTimeoutMs`.
  */
 
-import { randomBytes } from "node:crypto";
 import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
@@ -222,7 +221,7 @@ export class RoutingRoom {
     const mine = this.#byPeer.get(to) ?? [];
     if (mine.length >= l.maxChannelsPerPeer) this.#drop(oldest(mine), undefined);
     if (this.#channels.size >= l.maxChannels) this.#drop(oldest(this.#channels.values()), undefined);
-    return this.#channel(to, randomBytes(4).readUInt32BE(0), true) ?? unreachableError(to, "a channel with that id is open");
+    return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, "a channel with that id is open");
   }
 
   /** A new channel's two halves: the routed connection and the secure channel over it. */

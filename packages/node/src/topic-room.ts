@@ -9,7 +9,7 @@
 import type { DhtCandidate, DhtDiscovery, DhtStats, DhtTopic } from "@xppg/dht";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { checkString } from "./argument-checks.js";
-import { defaultDhtDiscovery } from "./defaults.js";
+import { defaultDhtDiscovery } from "#defaults";
 import type { PlaygroundDht } from "./dht-options.js";
 import type { DiscoveryRoom } from "./discovery-room.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";

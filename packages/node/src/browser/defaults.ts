@@ -4,6 +4,7 @@
  * router to ask for a port and no LAN to search.
  */
 
+import type { DhtDiscovery, DhtDiscoveryOptions } from "@xppg/dht";
 import type { Discovery, LanDiscoveryOptions } from "@xppg/discovery";
 import type { PortMapper } from "@xppg/nat";
 import type { Transport } from "@xppg/transport";
@@ -28,5 +29,13 @@ export async function defaultLanDiscovery(_options: LanDiscoveryOptions): Promis
   throw new PlaygroundError(
     NODE_ERROR_CODES.NOT_IN_BROWSER,
     "discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.",
+  );
+}
+
+/** A page cannot reach the BitTorrent DHT (it speaks UDP): `pg.joinTopic` is refused in words. */
+export async function defaultDhtDiscovery(_options: DhtDiscoveryOptions): Promise<DhtDiscovery> {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    "joinTopic looks the topic up on the BitTorrent DHT over UDP, which a browser page cannot send. Join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.",
   );
 }
