@@ -140,7 +140,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
     mesh.ended(session);
-    const left = table.ended(session);
+    const left = table.ended(session, error);
     if (left !== undefined) events.emit("peer:left", left, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
     if (error !== undefined && error.details?.remote !== true && earnsStrike(error, innerFrameLimit)) {
