@@ -14,6 +14,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "./file-transfer.js";
 import type { FilesRoom } from "./files-room.js";
 import type { MeshRoom } from "./mesh-room.js";
+import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
 import type { StateSync } from "./state-sync.js";
@@ -26,6 +27,7 @@ export interface RouterOptions {
   readonly files: FileTransfers;
   readonly swarmFiles: FilesRoom;
   readonly mesh: MeshRoom;
+  readonly pex: Pick<PeerExchange, "receive">;
   /** A broadcast whose signature is missing or wrong was dropped. */
   forged(session: PeerSession, error: PlaygroundError): void;
   /** A broadcast was dropped unchecked: a replay (or too old), or over its sender's share of the checks. */
@@ -54,6 +56,7 @@ export class MessageRouter {
       // A presence travels like any broadcast; the mesh room reads it instead of a handler.
       if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);
       if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);
+      if (kind === KIND.PEX) return o.pex.receive(session, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
     if (!hasRequiredShape(kind, envelope.payload)) {

@@ -3,6 +3,7 @@ import type { NatProtocol, NatResult, PortMapper } from "@xppg/nat";
 import type { Identity } from "@xppg/secure";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
+import type { PlaygroundConnections } from "./connection-options.js";
 
 /** Limits every node enforces on its peers. All are on by default. */
 export interface PlaygroundLimits {
@@ -338,6 +339,8 @@ export interface PlaygroundOptions {
    * @default undefined (every shared key writable by all)
    */
   stateCanWrite?: (writer: string, key: string) => boolean;
+  /** The connection manager and peer exchange (see {@link PlaygroundConnections}). */
+  connections?: PlaygroundConnections;
 }
 
 /**

@@ -8,6 +8,7 @@ import { checkFunction, checkSignal, checkString, invalidArgument, show } from "
 import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "./defaults.js";
+import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -144,6 +145,11 @@ export class Playground {
   /** Files by content id, downloaded from every peer that has them (`share`, `download`; capability `files/2`). */
   get files(): PlaygroundFiles {
     return this.#r.swarmFiles.api;
+  }
+
+  /** The connection manager: its water marks (`connections` option), links open, peers known, dials made. */
+  get connections(): ConnectionStatus {
+    return this.#r.connections.status;
   }
 
   /** True between a successful `start` and `stop`. */
@@ -333,6 +339,8 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
+    this.#r.connections.stop();
+    this.#r.pex.close();
     await this.#r.discovery.stop();
     this.#r.heartbeat.stop();
     await this.#r.transports.close();

@@ -18,6 +18,7 @@ import type { ResolvedLan } from "./discovery-room.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
+import { resolveConnections, type ResolvedConnections } from "./connection-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
@@ -48,6 +49,7 @@ const OPTION_KEYS = [
   "stateSyncIntervalMs",
   "stateCanWrite",
   "files",
+  "connections",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -146,6 +148,7 @@ export interface ResolvedOptions {
   readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
   readonly files: import("./files-options.js").PlaygroundFilesOptions;
+  readonly connections: ResolvedConnections;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -210,7 +213,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const lan = resolveLan(o.discovery, host);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const own = encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1");
+  const connections = resolveConnections(o.connections);
+  // Peer exchange off: the capability is not offered, so no peer sends records.
+  const own = NODE_CAPABILITIES.filter((c) => (encrypted || c !== "mesh/1") && (connections.peerExchange || c !== "pex/1"));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
@@ -244,6 +249,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     stateSyncIntervalMs,
     stateCanWrite,
     files: resolveFilesOptions(o.files),
+    connections,
   };
 }
 

@@ -14,6 +14,7 @@ import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
+import { ConnectionManager } from "./connection-manager.js";
 import { Dialer } from "./dialer.js";
 import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
@@ -22,12 +23,14 @@ import { FileTransfers } from "./file-transfer.js";
 import { FilesRoom } from "./files-room.js";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
+import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
+import { PeerExchange } from "./peer-exchange.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
-import type { ResolvedOptions } from "./resolved-options.js";
+import { tcpAddress, type ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
@@ -62,6 +65,8 @@ export interface Rooms {
   readonly heartbeat: Heartbeat;
   readonly discovery: DiscoveryRoom;
   readonly mesh: MeshRoom;
+  readonly connections: ConnectionManager;
+  readonly pex: PeerExchange;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -120,11 +125,23 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     deliver: (envelope) => dispatcher.dispatch(envelope.source, envelope.kind, envelope.payload),
     listen: () => node.hello().listen,
     nextBroadcastId: () => auth.nextBroadcastId(),
-    joined: (member) => events.emit("mesh:joined", member),
-    left: (member) => events.emit("mesh:left", member),
+    joined: (member) => {
+      learn({ peerId: member.peerId, addresses: member.listenAddresses, learnt: "presence" });
+      events.emit("mesh:joined", member);
+    },
+    left: (member) => {
+      connections.forget(member.peerId);
+      events.emit("mesh:left", member);
+    },
   });
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, forged, unchecked });
+  // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
+  const book = new AddressBook();
+  const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "lan" | "neighbour" }): void => {
+    if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
+  };
+  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, learnt: (peerId) => connections.learnt(peerId) });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -132,6 +149,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
     mesh.opened(session);
     swarmFiles.opened(session);
+    if (table.open.get(session.peerId!) !== session) return;
+    learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
+    connections.opened(session);
+    pex.opened(session);
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
@@ -142,6 +163,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     mesh.ended(session);
     const left = table.ended(session, error);
     if (left !== undefined) events.emit("peer:left", left, error);
+    connections.ended(session, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
     if (error !== undefined && error.details?.remote !== true && earnsStrike(error, innerFrameLimit)) {
       stats.droppedPeers++;
@@ -170,9 +192,14 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
-  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => {
+    learn({ peerId: c.peerId, addresses: [tcpAddress(c.host, c.port)], learnt: "lan" });
+    events.emit("peer:discovered", c);
+  }, report: (e) => report(e, undefined) });
+  const canDial = (address: string): boolean => transports.canDial(address);
+  const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh, connections, pex };
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */

@@ -64,6 +64,11 @@ export class TransportSet {
     return t;
   }
 
+  /** True when a transport of this node can dial the address. */
+  canDial(address: string): boolean {
+    return this.#transports.some((tr) => tr.canDial(address));
+  }
+
   /** Closes every listener. */
   async close(): Promise<void> {
     const listeners = this.#listeners;
