@@ -76,15 +76,20 @@ export class AddressBook {
    */
   add(peer: KnownPeer): boolean {
     const held = this.#peers.get(peer.peerId);
-    if (held !== undefined && peer.time < held.time) return false;
-    if (held !== undefined && peer.time === held.time && sameAddresses(held.addresses, peer.addresses)) {
+    if (held !== undefined && (peer.time < held.time || (peer.time === held.time && sameAddresses(held.addresses, peer.addresses)))) {
+      // Older news; it may still bring a signed record to pass on.
+      const record = peer.record;
+      if (record !== undefined && (held.record === undefined || held.record.time < record.time)) {
+        this.#peers.set(peer.peerId, { ...held, record });
+        return true;
+      }
       this.#peers.touch(peer.peerId);
       return false;
     }
     const informant = peer.learnt === "exchange" ? peer.informant : "";
     if (informant !== "" && (held === undefined || held.informant !== informant) && (this.#perInformant.get(informant) ?? 0) >= this.maxPerInformant) return false;
     // A signed record stays known when something unsigned (a presence, the LAN) brings the same peer's addresses.
-    const record = peer.record ?? (held?.record !== undefined && held.record.time >= peer.time ? held.record : undefined);
+    const record = peer.record ?? held?.record;
     const entry: KnownPeer = { ...peer, informant, record };
     if (held !== undefined) this.#uncount(held);
     else if (this.#peers.size >= this.#peers.capacity) {
