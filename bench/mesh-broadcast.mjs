@@ -1,6 +1,6 @@
 // xppg mesh benchmark: one broadcast to a 100-node mesh on loopback.
 //
-//   pnpm bench                          (runs this file after the transport bench)
+//   pnpm bench                          (runs this file after the transport bench; pnpm bench:mesh alone)
 //   node bench/mesh-broadcast.mjs --nodes=100 --processes=4 --broadcasts=200
 //
 // The nodes live in 4 child processes (25 each) on 127.0.0.1, each first
@@ -114,6 +114,7 @@ async function main() {
     const mem = await Promise.all(kids.map((k) => k.ask({ op: "memory" })));
     const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
     const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
+    progress(`during the broadcasts: ${after.dials - before.dials} dials, ${after.trimmed - before.trimmed} links trimmed, ${after.forwarded - before.forwarded} forwarded, ${duplicates} duplicates (idle window: ${idle1.duplicates - idle0.duplicates} duplicates, ${idle1.forwarded - idle0.forwarded} forwarded, ${idle1.dials - idle0.dials} dials)`);
     const rows = [
       ["broadcast to all, median", `${pct(latencies, 0.5).toFixed(1)} ms`, `${reachedAll} of ${BROADCASTS} reached all ${NODES - 1} other nodes`],
       ["broadcast to all, p99", `${pct(latencies, 0.99).toFixed(1)} ms`, `${NODES} nodes, ${PROCESSES} processes, ${links} links (mean degree ${((2 * links) / NODES).toFixed(2)})`],
@@ -134,7 +135,8 @@ async function main() {
 async function totals(kids) {
   const s = await Promise.all(kids.map((k) => k.ask({ op: "status" })));
   const nodes = s.flatMap((x) => x.nodes);
-  return { duplicates: nodes.reduce((n, x) => n + x.duplicates, 0), links: nodes.reduce((n, x) => n + x.connected, 0) };
+  const sum = (k) => nodes.reduce((n, x) => n + x[k], 0);
+  return { duplicates: sum("duplicates"), links: sum("connected"), dials: sum("dials"), trimmed: sum("trimmed"), forwarded: sum("forwarded") };
 }
 
 function pct(sorted, p) {
@@ -225,7 +227,7 @@ async function worker() {
       await Promise.all(Array.from({ length: 4 }, work));
       process.send({ id: cmd.id });
     } else if (cmd.op === "status") {
-      process.send({ id: cmd.id, nodes: nodes.map((pg) => ({ ...pg.connections, members: pg.meshPeers.length, duplicates: pg.stats.duplicateBroadcasts })) });
+      process.send({ id: cmd.id, nodes: nodes.map((pg) => ({ ...pg.connections, members: pg.meshPeers.length, duplicates: pg.stats.duplicateBroadcasts, forwarded: pg.stats.forwardedBroadcasts })) });
     } else if (cmd.op === "send") {
       const at = now();
       await nodes[cmd.node].send("bench", { i: cmd.i });
