@@ -3,8 +3,8 @@
  * high water mark (`connections` option). It runs the connection planner's
  * decisions (`mesh/connection-planner.ts`) through the dialer:
  *
- * - below the low mark it dials peers it learnt (peer exchange, presences,
- *   LAN discovery), their peer id pinned, at most two per check;
+ * - below the low mark it dials peers it learnt (peer exchange, presences),
+ *   their peer id pinned, at most two per check;
  * - above the high mark it closes the youngest links it may close (inbound
  *   ones and its own dials, never a `join` of the application), those of
  *   the most crowded host first;

@@ -10,7 +10,7 @@ import { checkBoolean, checkInteger, checkOptions, invalidArgument } from "./arg
 export interface PlaygroundConnections {
   /**
    * Below this many connections the node dials peers it learnt (from peer
-   * exchange, presences, LAN discovery). 0 turns automatic dialling off.
+   * exchange and presences). 0 turns automatic dialling off.
    * @default 4
    */
   lowWater?: number;

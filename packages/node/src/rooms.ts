@@ -30,7 +30,7 @@ import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-
 import { PeerTable } from "./peer-table.js";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
-import { tcpAddress, type ResolvedOptions } from "./resolved-options.js";
+import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
@@ -137,7 +137,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
   // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
   const book = new AddressBook();
-  const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "lan" | "neighbour" }): void => {
+  const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
   const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, learnt: (peerId) => connections.learnt(peerId) });
@@ -192,10 +192,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
-  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => {
-    learn({ peerId: c.peerId, addresses: [tcpAddress(c.host, c.port)], learnt: "lan" });
-    events.emit("peer:discovered", c);
-  }, report: (e) => report(e, undefined) });
+  // LAN candidates are dialled by the discovery room itself, within its own backoff, not by the manager.
+  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
   events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));

@@ -43,7 +43,7 @@ class NodeProcess {
   async call(cmd: Record<string, unknown>): Promise<Event> {
     const id = ++this.#nextId;
     this.child.stdin.write(JSON.stringify({ ...cmd, id }) + "\n");
-    await until(() => this.events.some((e) => e.id === id), 50_000, `answer to ${JSON.stringify(cmd)}`);
+    await until(() => this.events.some((e) => e.id === id), 150_000, `answer to ${JSON.stringify(cmd)}`);
     const answer = this.events.find((e) => e.id === id)!;
     if (answer.event === "op-error") throw new Error(`${String(cmd.op)} failed: ${String(answer.message)}`);
     return answer;
@@ -60,8 +60,9 @@ afterEach(() => {
 });
 
 describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopback", () => {
-  it("100 nodes in 5 processes, each joined to one or two others: the managers reach the low water mark, a broadcast reaches every node exactly once, and after 20 nodes are killed the mesh heals", { timeout: 120_000 }, async () => {
-    // About 20 s on an idle 2-core machine, 55 s at a load average of 22 (most of it the 150 joins); the bound is for worse.
+  it("100 nodes in 5 processes, each joined to one or two others: the managers reach the low water mark, a broadcast reaches every node exactly once, and after 20 nodes are killed the mesh heals", { timeout: 240_000 }, async () => {
+    // 50 to 55 s alone at a load average of 22 to 24 on 2 cores (most of it the 150 joins and the managers' first dials);
+    // the bound is for a machine running the whole suite besides.
     const PROCESSES = 5;
     const PER_PROCESS = 20;
     const total = PROCESSES * PER_PROCESS;
