@@ -138,9 +138,9 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     // No node met a broken rule (a forged broadcast, a peer dropped for abuse); the errors reported are links
     // that broke: a killed node's stream cut short, a reset, a handshake a killed or overloaded node never finished.
     const stats = last.flatMap((r) => r.stats as { forgedMessages: number; droppedPeers: number }[]);
-    expect(stats.filter((s) => s.forgedMessages > 0 || s.droppedPeers > 0)).toEqual([]);
+    expect(stats.filter((s) => s.forgedMessages > 0 || s.droppedPeers > 0).map((s) => JSON.stringify(s))).toEqual([]);
     const broken = new Set(["XPPG_ERR_STREAM_TRUNCATED", "XPPG_ERR_CONNECTION_RESET", "XPPG_ERR_HANDSHAKE_TIMEOUT", "XPPG_ERR_PEER_TIMEOUT"]);
     const errors = processes.slice(0, -1).flatMap((p) => p.events.filter((e) => e.event === "error"));
-    expect(errors.filter((e) => !broken.has(e.code as string))).toEqual([]);
+    expect(errors.filter((e) => !broken.has(e.code as string)).map((e) => `${String(e.code)}: ${String(e.message)}`)).toEqual([]);
   });
 });
