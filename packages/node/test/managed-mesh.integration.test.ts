@@ -91,7 +91,7 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     const reports = async (): Promise<Event[]> => Promise.all(processes.filter((p) => p.alive).map((p) => p.call({ op: "report" })));
     const statuses = (rs: Event[]): Status[] => rs.flatMap((r) => r.connections as Status[]);
     // Peer exchange and the managers take each node from its one or two joins to the low water mark.
-    await expect.poll(async () => statuses(await reports()).filter((s) => s.connected < s.lowWater).length, { timeout: 30_000, interval: 250 }).toBe(0);
+    await expect.poll(async () => statuses(await reports()).filter((s) => s.connected < s.lowWater).length, { timeout: 90_000, interval: 250 }).toBe(0);
 
     console.info(`low water in ${Math.round(performance.now() - t0)} ms`);
     // One broadcast reaches every other node's handler exactly once.
@@ -103,7 +103,7 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     const reachedBy = (rs: Event[], text: string): number => received(rs).filter((got) => got[text] !== undefined).length;
     await sendFrom(0, "before");
     let last: Event[] = [];
-    await expect.poll(async () => reachedBy((last = await reports()), "before"), { timeout: 20_000, interval: 250 }).toBe(total - 1);
+    await expect.poll(async () => reachedBy((last = await reports()), "before"), { timeout: 60_000, interval: 250 }).toBe(total - 1);
     expect(received(last).map((got) => got.before ?? 0).filter((n) => n !== 1)).toEqual([0]);
 
     // ROUTED UNICAST: when routed unicast lands, check here that a `send(kind, payload, { to })` from
@@ -126,12 +126,12 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
           last = await reports();
           return reachedBy(last, text);
         },
-        { timeout: 20_000, interval: 0 },
+        { timeout: 60_000, interval: 0 },
       )
       .toBe(survivors - 1);
     console.info(`healed broadcast in ${Math.round(performance.now() - t0)} ms`);
     // And the managers bring every survivor back to the low water mark.
-    await expect.poll(async () => statuses((last = await reports())).filter((s) => s.connected < s.lowWater).length, { timeout: 30_000, interval: 250 }).toBe(0);
+    await expect.poll(async () => statuses((last = await reports())).filter((s) => s.connected < s.lowWater).length, { timeout: 90_000, interval: 250 }).toBe(0);
     console.info(`low water again in ${Math.round(performance.now() - t0)} ms`);
     for (const got of received(last)) for (const text of after) expect(got[text] ?? 0).toBeLessThanOrEqual(1);
     console.info(`managed mesh: ${after.length} broadcast(s) after the kill until one reached all ${survivors - 1} other survivors; links per node now ${statuses(last).map((s) => s.connected).join(",")}`);
