@@ -34,7 +34,7 @@ if (phase.kind === "setup" || phase.kind === "first") {
 else await sender();
 
 async function receiver() {
-  const server = await contender.listen({ host: HOST, onMessage: deliver, options });
+  const server = await contender.listen({ host: HOST, onMessage: deliver, options, phase });
   report({ type: "listening", port: server.port });
   const peer = await withTimeout(server.connected, SETUP_TIMEOUT_MS, "no peer connected");
   if (phase.kind === "flood") countWindow(phase);
@@ -74,7 +74,7 @@ function countWindow({ warmupMs, durationMs }) {
 }
 
 async function sender() {
-  const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver, options }), SETUP_TIMEOUT_MS, "dial failed");
+  const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver, options, phase }), SETUP_TIMEOUT_MS, "dial failed");
   report({ type: "dialled" });
   await nextMessage("go");
   const payload = new Uint8Array(phase.size).fill(0x5a);

@@ -6,6 +6,7 @@ const MB = 1e6;
 
 /** What each issue's targets stand for, in plain words (printed with the verdicts). */
 const ISSUES = {
+  9: "mesh issue: routed unicast over 3 hops (2 forwarders, end to end encrypted) against the direct encrypted Playground in the same run",
   foundation:
     "foundation issue: the Playground's own cost (envelopes, dispatch, limits) with encryption turned off, against a raw node:net socket",
   security:

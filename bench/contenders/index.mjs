@@ -15,8 +15,10 @@
 //   prepare({ args }) -> { options?, notes?, skip? }   optional, once in the parent before
 //                 any measurement; `options` (JSON) reach every call below; `skip` says why
 //                 the contender cannot run here (it is left out, and the reason printed)
-//   listen({ host, onMessage, options }) -> { port, connected: Promise<Peer>, close() }
-//   dial({ host, port, onMessage, options }) -> Promise<Peer>, resolved once messages can flow
+//   listen({ host, onMessage, options, phase }) -> { port, connected: Promise<Peer>, close() }
+//   dial({ host, port, onMessage, options, phase }) -> Promise<Peer>, resolved once messages can flow
+//                 (`phase` is the measure being run, `{ id, kind, ... }`, for a contender whose
+//                 round trip is not an echo)
 //   setupServer({ host, options }) -> { port, close() }      the setup phase: accepts any
 //                 number of connections, completes their handshakes, reads nothing
 //   setupClient({ options }) -> { connect({ host, port }), close() }   a fresh client; only
@@ -37,14 +39,14 @@
  * @typedef {{
  *   name: string, label: string, compareTo: string | null, alsoCompareTo?: string[], targets?: Target[], notes: string[],
  *   prepare?(o: { args: Record<string, string> }): Promise<{ options?: object, notes?: string[], skip?: string }>,
- *   listen(o: { host: string, onMessage: (p: Uint8Array) => void, options?: object }): Promise<Server>,
- *   dial(o: { host: string, port: number, onMessage: (p: Uint8Array) => void, options?: object }): Promise<Peer>,
+ *   listen(o: { host: string, onMessage: (p: Uint8Array) => void, options?: object, phase?: { id: string, kind: string } }): Promise<Server>,
+ *   dial(o: { host: string, port: number, onMessage: (p: Uint8Array) => void, options?: object, phase?: { id: string, kind: string } }): Promise<Peer>,
  *   setupServer(o: { host: string, options?: object }): Promise<{ port: number, close(): Promise<void> }>,
  *   setupClient(o: { options?: object }): Promise<{ connect(o: { host: string, port: number }): Promise<void>, close(): Promise<void> }>,
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "playground-plain", "playground"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground", "playground-routed"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {

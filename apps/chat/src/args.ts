@@ -17,6 +17,10 @@ export interface ChatArgs {
   lan: boolean | string;
   /** Where the key is kept; undefined for the per-user default. */
   keyFile: string | undefined;
+  /** The topic to join on the DHT; undefined: none. */
+  topic: string | undefined;
+  /** DHT nodes to start from (`host:port`); empty: the public routers. */
+  dhtBootstrap: string[];
   help: boolean;
 }
 
@@ -41,6 +45,10 @@ Options:
                          (LAN discovery is on by default: no address to type)
   --lan-interface <ip>   look on one network interface only, by its IPv4 address
                          (127.0.0.1: chats on this machine only)
+  --topic <words>        also find the chats of this room and topic across the
+                         internet, on the BitTorrent DHT (only a hash is announced)
+  --dht-bootstrap <h:p>  a DHT node to start from instead of the public routers
+                         (a private DHT); repeat for more
   --key-file <path>      where your key is kept, so your peer id stays the same
                          (default: with --name, $XDG_CONFIG_HOME or ~/.config,
                          xppg/quickchat-<name>.key; without, a new key each run)
@@ -50,9 +58,10 @@ In the chat: type a line and press Enter to send it; /peers lists who is
 connected, /help lists the commands, quit or exit leaves.
 
 Example: run it in two terminals, or on two machines of one network; the
-chats find each other. Across networks, one side connects by address:
-  xppg-chat --name alice
-  xppg-chat --name bob --connect 203.0.113.7:${DEFAULT_CHAT_PORT}
+chats find each other. Across networks, agree on a topic (or one side
+connects by address):
+  xppg-chat --name alice --topic "purple elephant tuesday"
+  xppg-chat --name bob --topic "purple elephant tuesday"
 `;
 
 /**
@@ -75,6 +84,8 @@ export function parseChatArgs(argv: string[]): ChatArgs {
         "no-lan": { type: "boolean" },
         "lan-interface": { type: "string" },
         "key-file": { type: "string" },
+        topic: { type: "string" },
+        "dht-bootstrap": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -82,6 +93,7 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     // parseArgs' messages name the option; they only lack the way out.
     throw new UsageError((error as Error).message);
   }
+  if (values["dht-bootstrap"] !== undefined && values.topic === undefined) throw new UsageError("--dht-bootstrap is for --topic: give a topic too, or leave --dht-bootstrap out.");
   const room = values.room ?? DEFAULT_ROOM;
   if (room.length === 0 || room.length > 128) throw new UsageError(`--room must be 1 to 128 characters, got ${JSON.stringify(room)}.`);
   return {
@@ -92,6 +104,8 @@ export function parseChatArgs(argv: string[]): ChatArgs {
     openPort: values["no-open-port"] !== true,
     lan: parseLan(values["no-lan"] === true, values["lan-interface"]),
     keyFile: values["key-file"],
+    topic: parseTopic(values.topic),
+    dhtBootstrap: (values["dht-bootstrap"] ?? []).map(parseBootstrap),
     help: values.help === true,
   };
 }
@@ -101,6 +115,18 @@ function parseLan(off: boolean, iface: string | undefined): boolean | string {
   if (off) throw new UsageError("--no-lan and --lan-interface contradict each other: give one.");
   if (!isIPv4(iface)) throw new UsageError(`--lan-interface must be the IPv4 address of one of your interfaces (such as 192.168.1.20, or 127.0.0.1), got ${JSON.stringify(iface)}.`);
   return iface;
+}
+
+function parseTopic(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().length === 0 || text.length > 256) throw new UsageError(`--topic must be 1 to 256 characters, the words both sides type, got ${JSON.stringify(text)}.`);
+  return text;
+}
+
+function parseBootstrap(text: string): string {
+  const m = /^([A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--dht-bootstrap must be host:port, such as 198.51.100.7:6881, got ${JSON.stringify(text)}.`);
+  return text;
 }
 
 function parsePort(text: string): number {

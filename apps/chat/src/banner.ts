@@ -39,6 +39,18 @@ function describeNat(nat: PortMappingResult | null, port: number): string[] {
   return [`Router: no port forwarding (${reason}); people outside your network can join only if you forward port ${port} yourself.`];
 }
 
+/** How this chat can be reached, in words. */
+export function describeReachability(kind: string): string {
+  const words: Record<string, string> = {
+    public: "public (other nodes reach you directly)",
+    "port-mapped": "port-mapped (your router forwards the port)",
+    "behind-nat": "behind a NAT, no relay yet (you can join others; they cannot join you)",
+    "relayed-only": "behind a NAT, reachable through a relay",
+    unknown: "not known yet (your peers check it as they connect)",
+  };
+  return words[kind] ?? kind;
+}
+
 /** The lines printed at start: who you are, where you listen, how others join. */
 export function banner(chat: QuickChat, nat: PortMappingResult | null): string[] {
   const port = chat.port ?? 0;
@@ -50,7 +62,9 @@ export function banner(chat: QuickChat, nat: PortMappingResult | null): string[]
     `xppg chat: room "${chat.room}", you are "${chat.name}" (peer ${chat.peerId})`,
     `Listening on port ${port} (${chat.addresses.join(", ")})`,
     ...describeNat(nat, port),
+    `Reachability: ${describeReachability(chat.reachability.kind)}`,
     ...(chat.lanDiscovery ? ["Chats of this room on your network join by themselves (LAN discovery)."] : []),
+    ...(chat.topic !== undefined ? [`Chats of this room and topic ${JSON.stringify(cleanText(chat.topic))} anywhere join by themselves (BitTorrent DHT).`] : []),
     "From another network, others join with one of:",
     ...targets.map((t) => `  pnpm chat${roomFlag} --connect ${t}`),
     "Type a message and press Enter. /help lists the commands; quit leaves.",

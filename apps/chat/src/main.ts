@@ -6,7 +6,7 @@
 import { isXppgError, QuickChat, type ChatCommand } from "@xppg/quickchat";
 import ora, { type Ora } from "ora";
 import { USAGE, UsageError, parseChatArgs } from "./args.js";
-import { banner } from "./banner.js";
+import { banner, describeReachability } from "./banner.js";
 import { fileCommands } from "./transfers.js";
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -23,11 +23,13 @@ function commands(chat: QuickChat): Record<string, ChatCommand> {
     ...fileCommands(chat, out),
     peers: () => {
       const peers = chat.peers;
-      if (peers.length === 0) return "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start.";
-      const how = { lan: "found on the LAN", address: "by address", inbound: "joined us" } as const;
+      const you = `You: ${describeReachability(chat.reachability.kind)}`;
+      if (peers.length === 0) return [you, "Nobody is here yet. Chats of this room on your network join by themselves; from elsewhere, share the --connect line printed at start."];
+      const how = { lan: "found on the LAN", topic: "found by topic", address: "by address", inbound: "joined us" } as const;
       return [
+        you,
         `${peers.length} peer${peers.length === 1 ? "" : "s"}:`,
-        ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]})`),
+        ...peers.map((p) => `  ${p.name ?? "(no message yet)"}  ${p.peerId}  ${p.address}  (${how[chat.foundBy(p.peerId) ?? "inbound"]}, ${p.path ?? "direct"})`),
       ];
     },
     help: () => ["Commands:", "  /peers   list the connected peers", "  /send <path>   share a file: prints its content id", "  /get <id>      fetch a file by content id from every peer that has it", "  /help    this list", "  quit     leave the chat (or: exit, Ctrl+D)", "Any other line is sent to everyone in the room."],
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       lan: typeof args.lan === "string" ? { interface: args.lan } : args.lan,
       ...(args.name !== undefined ? { name: args.name } : {}),
       ...(args.keyFile !== undefined ? { keyFile: args.keyFile } : {}),
+      ...(args.topic !== undefined ? { topic: { topic: args.topic, dht: args.dhtBootstrap.length > 0 ? { bootstrap: args.dhtBootstrap } : {} } } : {}),
     });
   } catch (error) {
     if (isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")) return usageError(error.message);

@@ -12,7 +12,7 @@ function unmapped(error?: XppgError): PortMappingResult {
   return error === undefined ? (base as unknown as PortMappingResult) : { ...base, error };
 }
 
-const chat = { port: 7337, room: "xppg-chat", name: "alice", peerId: "xp1test", addresses: ["tcp://127.0.0.1:7337"] } as unknown as QuickChat;
+const chat = { port: 7337, room: "xppg-chat", name: "alice", peerId: "xp1test", addresses: ["tcp://127.0.0.1:7337"], reachability: { kind: "unknown" } } as unknown as QuickChat;
 
 describe("banner", () => {
   it("says why the port is not forwarded, without the gateway's terminal controls", () => {
@@ -25,6 +25,12 @@ describe("banner", () => {
 
   it("names no reason it was not given", () => {
     expect(banner(chat, unmapped()).join("\n")).toContain("(no UPnP, PCP or NAT-PMP answer)");
+  });
+
+  it("says how the chat can be reached", () => {
+    expect(banner(chat, null).join("\n")).toContain("Reachability: not known yet");
+    const relayed = { ...chat, reachability: { kind: "relayed-only" } } as unknown as QuickChat;
+    expect(banner(relayed, null).join("\n")).toContain("Reachability: behind a NAT, reachable through a relay");
   });
 
   it("names the protocol the router mapped the port with", () => {

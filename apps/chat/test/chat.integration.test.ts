@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 
 /**
  * End to end through real processes: the built app, as a user starts it.
@@ -142,7 +143,7 @@ describe("apps/chat end to end", () => {
     await bob.proc.waitFor("[alice] hi bob, alice here\n");
 
     alice.proc.type("/peers");
-    await alice.proc.waitFor(new RegExp(`1 peer:\\n  bob  ${bob.peerId}  `));
+    await alice.proc.waitFor(new RegExp(`You: [^\\n]+\\n1 peer:\\n  bob  ${bob.peerId}  [^\\n]*, direct\\)`));
     alice.proc.type("/help");
     await alice.proc.waitFor("/peers   list the connected peers");
 
@@ -183,5 +184,37 @@ describe("apps/chat end to end", () => {
     expect(after.split("\n").filter((l) => l.startsWith("! "))).toEqual([]);
     alice.proc.type("quit");
     expect(await alice.proc.exited()).toBe(0);
+  });
+});
+
+describe("apps/chat --topic on a private DHT", () => {
+  // 20 DHT nodes on 127.0.0.1; the chats are given their addresses (--dht-bootstrap), never the public routers.
+  let net: PrivateDht;
+  beforeAll(async () => {
+    net = await privateDht(20);
+  });
+  afterAll(() => net.close());
+
+  it("two processes with one room and topic find each other with no address typed, and chat", async () => {
+    const flags = ["--room", "topic-room", "--topic", "purple elephant", ...net.bootstrap.flatMap((b) => ["--dht-bootstrap", b])];
+    const alice = await startChat(["--name", "alice", ...flags]);
+    await alice.proc.waitFor('topic "purple elephant" anywhere join by themselves');
+    const bob = await startChat(["--name", "bob", ...flags]);
+    await alice.proc.waitFor(`* bob (${bob.peerId.slice(0, 11)}) joined from`);
+    bob.proc.type("found you by topic");
+    await alice.proc.waitFor("[bob] found you by topic\n");
+    bob.proc.type("/peers");
+    await bob.proc.waitFor(new RegExp(`alice  ${alice.peerId}  .*\\((found by topic|joined us)\\)`));
+    alice.proc.type("quit");
+    bob.proc.type("quit");
+    expect(await alice.proc.exited()).toBe(0);
+    expect(await bob.proc.exited()).toBe(0);
+    expect(alice.proc.stderr()).toBe("");
+  }, 40_000);
+
+  it("--dht-bootstrap without --topic is a usage error", async () => {
+    const proc = chatProcess(["--dht-bootstrap", "127.0.0.1:6881"]);
+    expect(await proc.exited()).toBe(2);
+    expect(proc.stderr()).toContain("--dht-bootstrap is for --topic");
   });
 });

@@ -89,7 +89,7 @@ describe.skipIf(SKIP !== undefined)("apps/chat with no flags, in the namespace l
     b.type("hello back from host 2");
     await a.waitFor("] hello back from host 2\n");
     a.type("/peers");
-    await a.waitFor(/1 peer:\n .*198\.18\.5\.2.*\((found on the LAN|joined us)\)/);
+    await a.waitFor(/1 peer:\n .*198\.18\.5\.2.*\((found on the LAN|joined us), direct\)/);
     a.type("quit");
     b.type("quit");
     expect(await a.exited).toBe(0);

@@ -70,7 +70,7 @@ export class CandidateTable {
   }
 
   /** An announcement of `peerId` at `host:port` valid for `ttlMs`. */
-  seen(peerId: string, host: string, port: number, ttlMs: number, now: number): Sighting {
+  seen(peerId: string, host: string, port: number, ttlMs: number, now: number, relays: readonly string[] = []): Sighting {
     const key = keyOf(peerId, host, port);
     const evicted: PeerCandidate[] = [];
     let entry = this.#entries.get(key);
@@ -81,6 +81,10 @@ export class CandidateTable {
       this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
     } else {
       this.#entries.delete(key);
+    }
+    const known = entry.candidate.relayAddresses ?? [];
+    if (relays.length !== known.length || relays.some((r, i) => r !== known[i])) {
+      entry.candidate = Object.freeze({ peerId, host, port, source: "lan" as const, ...(relays.length > 0 ? { relayAddresses: Object.freeze([...relays]) } : {}) });
     }
     this.#entries.set(key, entry);
     entry.lastSeen = now;

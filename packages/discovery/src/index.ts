@@ -1,7 +1,7 @@
 export { lanDiscovery, LanDiscovery } from "./lan-discovery.js";
 export type { LanDiscoveryStats } from "./lan-discovery.js";
 export type { LanDiscoveryOptions } from "./options.js";
-export type { CandidateSource, Discovery, DiscoveryEvents, PeerCandidate } from "./types.js";
+export type { AddressCandidate, CandidateSource, Discovery, DiscoveryEvents, PeerCandidate } from "./types.js";
 export { DISCOVERY_ERROR_CODES, DiscoveryError } from "./errors.js";
 export type { DiscoveryErrorCode } from "./errors.js";
 export { appHash } from "./app-hash.js";

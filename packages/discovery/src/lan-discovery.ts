@@ -252,7 +252,7 @@ export class LanDiscovery implements Discovery {
         if (gone !== undefined) this.#emit("gone", gone);
         continue;
       }
-      const { offer, evicted } = this.#table.seen(a.peerId, rinfo.address, a.port, a.ttl * 1000, now);
+      const { offer, evicted } = this.#table.seen(a.peerId, rinfo.address, a.port, a.ttl * 1000, now, a.relays);
       this.#stats.evictions += evicted.length;
       for (const e of evicted) this.#emit("gone", e);
       if (offer !== undefined) {
@@ -287,7 +287,7 @@ export class LanDiscovery implements Discovery {
       return;
     }
     this.#lastResponseAt = Date.now();
-    const { answers, additionals } = selfRecords(this.#self, this.#o.ttlSeconds);
+    const { answers, additionals } = selfRecords({ ...this.#self, relays: this.#o.relayAddresses() }, this.#o.ttlSeconds);
     this.#stats.packetsSent++;
     mdns.respond({ answers, additionals } as never, (error?: Error | null) => this.#sent(error));
   }

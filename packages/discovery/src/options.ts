@@ -29,6 +29,13 @@ export interface LanDiscoveryOptions {
    * @default every interface with an IPv4 address
    */
   interface?: string;
+  /**
+   * This node's relayed addresses (`relay://host:port/p/<peer id>`), read at
+   * each announcement and sent as TXT strings `r=...` (at most 4), for peers
+   * that cannot dial it on the LAN (client isolation).
+   * @default none
+   */
+  relayAddresses?: () => readonly string[];
   /** The UDP port of multicast DNS. Only tests change it. @default 5353 */
   mdnsPort?: number;
   /** TTL of our records, in seconds. @default 120 */
@@ -64,9 +71,11 @@ export function resolveLanOptions(options: LanDiscoveryOptions): ResolvedLanOpti
   if (options.interface !== undefined && (typeof options.interface !== "string" || !isIPv4(options.interface))) {
     throw invalid(`interface must be the IPv4 address of a local interface, such as "127.0.0.1", got ${JSON.stringify(options.interface)}`);
   }
+  if (options.relayAddresses !== undefined && typeof options.relayAddresses !== "function") throw invalid("relayAddresses must be a function returning the relayed addresses");
   return {
     appName,
     peerId,
+    relayAddresses: options.relayAddresses ?? (() => []),
     port: int(port, "port", 1, 65535, undefined),
     interface: options.interface,
     mdnsPort: int(options.mdnsPort, "mdnsPort", 1, 65535, MDNS_PORT),

@@ -24,7 +24,14 @@ export interface SelfRecord {
   port: number;
   /** IPv4 addresses for the A record (other browsers read it; xppg nodes use the source address). */
   addresses: readonly string[];
+  /** Relayed addresses (`relay://host:port/p/<peer id>`), as TXT strings `r=...`; at most {@link MAX_ANNOUNCED_RELAYS}. */
+  relays?: readonly string[];
 }
+
+/** Relayed addresses one announcement carries (and one read keeps). */
+export const MAX_ANNOUNCED_RELAYS = 4;
+/** A relayed address as announced: the relay's IPv4 host and port, then the peer id. */
+const RELAY_ADDRESS = /^relay:\/\/\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}\/p\/[A-Za-z0-9_-]{1,100}$/;
 
 /** A peer id as it may appear in an instance label: lowercase letters, digits and `-`, 1 to 63 characters. */
 export const PEER_ID_LABEL = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -43,7 +50,7 @@ export function selfRecords(self: SelfRecord, ttl: number): { answers: DnsRecord
       { name: SERVICE_TYPE, type: "PTR", ttl, data: instance },
       { name: appSubtype(self.appHash), type: "PTR", ttl, data: instance },
       { name: instance, type: "SRV", ttl, flush: true, data: { priority: 0, weight: 0, port: self.port, target: host } },
-      { name: instance, type: "TXT", ttl, flush: true, data: [`v=${TXT_VERSION}`, `app=${self.appHash}`] },
+      { name: instance, type: "TXT", ttl, flush: true, data: [`v=${TXT_VERSION}`, `app=${self.appHash}`, ...(self.relays ?? []).filter((r) => RELAY_ADDRESS.test(r)).slice(0, MAX_ANNOUNCED_RELAYS).map((r) => `r=${r}`)] },
     ],
     additionals: self.addresses.map((address) => ({ name: host, type: "A", ttl, flush: true, data: address })),
   };
@@ -64,6 +71,8 @@ export interface Announcement {
   port: number;
   /** Seconds the record stays valid; 0 is a goodbye. Capped at {@link MAX_CANDIDATE_TTL_SECONDS}. */
   ttl: number;
+  /** The relayed addresses it announced (`r=` TXT strings), checked, at most {@link MAX_ANNOUNCED_RELAYS}. */
+  relays: string[];
 }
 
 /**
@@ -75,6 +84,7 @@ export function readAnnouncements(packet: unknown, hash: string): Announcement[]
   const records = recordsOf(packet, ["answers", "additionals"]);
   const srv = new Map<string, { port: number; ttl: number }>();
   const apps = new Map<string, string | undefined>();
+  const relays = new Map<string, string[]>();
   for (const r of records) {
     const peerId = instancePeerId(r.name);
     if (peerId === undefined) continue;
@@ -83,12 +93,13 @@ export function readAnnouncements(packet: unknown, hash: string): Announcement[]
       if (port !== undefined && !srv.has(peerId)) srv.set(peerId, { port, ttl: r.ttl });
     } else if (r.type === "TXT" && !apps.has(peerId)) {
       apps.set(peerId, txtValue(r.data, "app"));
+      relays.set(peerId, txtValues(r.data, "r").filter((a) => RELAY_ADDRESS.test(a)).slice(0, MAX_ANNOUNCED_RELAYS));
     }
   }
   const out: Announcement[] = [];
   for (const [peerId, { port, ttl }] of srv) {
     // A goodbye needs no TXT: it only removes what the same host announced.
-    if (ttl === 0 || apps.get(peerId) === hash) out.push({ peerId, port, ttl: Math.min(ttl, MAX_CANDIDATE_TTL_SECONDS) });
+    if (ttl === 0 || apps.get(peerId) === hash) out.push({ peerId, port, ttl: Math.min(ttl, MAX_CANDIDATE_TTL_SECONDS), relays: relays.get(peerId) ?? [] });
   }
   return out;
 }
@@ -148,11 +159,17 @@ function srvPort(data: unknown): number | undefined {
 }
 
 function txtValue(data: unknown, key: string): string | undefined {
+  return txtValues(data, key)[0];
+}
+
+/** Every value of `key` among a TXT record's first {@link MAX_TXT_STRINGS} strings. */
+function txtValues(data: unknown, key: string): string[] {
   const strings: unknown[] = Array.isArray(data) ? data.slice(0, MAX_TXT_STRINGS) : [data];
   const prefix = `${key}=`;
+  const out: string[] = [];
   for (const s of strings) {
     const text = Buffer.isBuffer(s) ? (s.length <= 255 ? s.toString("latin1") : undefined) : typeof s === "string" && s.length <= 255 ? s : undefined;
-    if (text?.startsWith(prefix)) return text.slice(prefix.length);
+    if (text?.startsWith(prefix)) out.push(text.slice(prefix.length));
   }
-  return undefined;
+  return out;
 }

@@ -17,7 +17,18 @@ function wire(packet: object): unknown {
 
 describe("announcement records", () => {
   it("round-trip through the DNS codec: peer id, port and TTL", () => {
-    expect(readAnnouncements(wire(selfRecords(self, 120)), HASH)).toEqual([{ peerId: PEER, port: 7337, ttl: 120 }]);
+    expect(readAnnouncements(wire(selfRecords(self, 120)), HASH)).toEqual([{ peerId: PEER, port: 7337, ttl: 120, relays: [] }]);
+  });
+
+  it("carry up to four relayed addresses; malformed ones and any past four are dropped when read", () => {
+    const relays = [1, 2, 3, 4, 5].map((i) => `relay://198.18.0.${i}:4100/p/${PEER}`);
+    expect(readAnnouncements(wire(selfRecords({ ...self, relays }, 120)), HASH)[0]?.relays).toEqual(relays.slice(0, 4));
+    // A hostile TXT: a relay address naming a host name, a path, an over-long one, then a good one.
+    const { answers, additionals } = selfRecords(self, 120);
+    const txt = answers.find((a) => a.type === "TXT")!;
+    const forged = { ...txt, data: [...(txt.data as string[]), "r=relay://evil.example:4100/p/x", "r=relay://198.18.0.1:4100/../p/x", `r=relay://198.18.0.1:4100/p/${"x".repeat(200)}`, "r=relay://198.18.0.9:4100/p/ok"] };
+    const read = readAnnouncements(wire({ answers: answers.map((a) => (a === txt ? forged : a)), additionals }), HASH);
+    expect(read[0]?.relays).toEqual(["relay://198.18.0.9:4100/p/ok"]);
   });
 
   it("never carry the app name in clear, only its domain-separated hash", () => {
@@ -29,7 +40,7 @@ describe("announcement records", () => {
 
   it("of another app are ignored, but a goodbye (TTL 0) is read whatever its app", () => {
     expect(readAnnouncements(wire(selfRecords(self, 120)), appHash("other-app"))).toEqual([]);
-    expect(readAnnouncements(wire(selfRecords(self, 0)), appHash("other-app"))).toEqual([{ peerId: PEER, port: 7337, ttl: 0 }]);
+    expect(readAnnouncements(wire(selfRecords(self, 0)), appHash("other-app"))).toEqual([{ peerId: PEER, port: 7337, ttl: 0, relays: [] }]);
   });
 
   it("cap a huge TTL, so a forged record cannot stay for days", () => {

@@ -8,7 +8,7 @@
  * and a forged one must not fill the error log).
  */
 
-import type { Discovery, PeerCandidate } from "@xppg/discovery";
+import type { AddressCandidate, CandidateSource, Discovery, PeerCandidate } from "@xppg/discovery";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { defaultLanDiscovery } from "./defaults.js";
 import { NODE_ERROR_CODES } from "./errors.js";
@@ -37,10 +37,12 @@ export interface DiscoveryRoomOptions {
   readonly appName: string;
   readonly lan: ResolvedLan | null;
   readonly table: PeerTable;
-  /** The join path: dial, handshake, peer id pinned. */
-  dial(address: string, peerId: string, timeoutMs: number): Promise<unknown>;
+  /** The join path: dial, handshake, peer id pinned when known; resolves with the peer reached. */
+  dial(address: string, peerId: string | undefined, timeoutMs: number): Promise<{ readonly peerId: string }>;
   /** A candidate was offered (emitted as `peer:discovered`). */
   discovered(candidate: PeerCandidate): void;
+  /** This node's relayed addresses, announced with it (`reach`); a candidate's own are tried when its LAN address fails. */
+  relayAddresses?(): readonly string[];
   report(error: XppgError): void;
 }
 
@@ -49,9 +51,10 @@ const DELIBERATE = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_C
 
 export class DiscoveryRoom {
   readonly #o: DiscoveryRoomOptions;
+  /** Peer ids (or, unknown, addresses) being dialled. */
   readonly #dialing = new Set<string>();
-  /** Peer ids a dial from discovery reached, for `pg.foundOnLan`. */
-  readonly #found = new Set<string>();
+  /** Peer ids a dial from discovery reached, and how they were found, for `pg.foundOnLan`. */
+  readonly #found = new Map<string, CandidateSource>();
   #discovery: Discovery | undefined;
   #stopped = false;
 
@@ -66,7 +69,12 @@ export class DiscoveryRoom {
 
   /** True when the peer was found by LAN discovery (announced itself with this id). */
   found(peerId: string): boolean {
-    return this.#found.has(peerId);
+    return this.#found.get(peerId) === "lan";
+  }
+
+  /** How a peer a discovery dial reached was found, else undefined. */
+  foundBy(peerId: string): CandidateSource | undefined {
+    return this.#found.get(peerId);
   }
 
   /**
@@ -82,10 +90,11 @@ export class DiscoveryRoom {
         appName: this.#o.appName,
         peerId: this.#o.localPeerId,
         port,
+        ...(this.#o.relayAddresses !== undefined ? { relayAddresses: this.#o.relayAddresses } : {}),
         ...(lan.interface !== undefined ? { interface: lan.interface } : {}),
         ...(lan.mdnsPort !== undefined ? { mdnsPort: lan.mdnsPort } : {}),
       });
-      d.on("peer", (c) => this.#offer(c));
+      d.on("peer", (c) => this.offer(c));
       d.on("error", (e) => {
         if (isXppgError(e)) this.#o.report(e);
       });
@@ -104,8 +113,12 @@ export class DiscoveryRoom {
    * still on the LAN is joined again within seconds.
    */
   left(peerId: string, reason: XppgError | undefined): void {
-    if (reason === undefined || DELIBERATE.has(reason.code)) return;
-    this.#discovery?.forget?.(peerId);
+    if (this.lost(reason)) this.#discovery?.forget?.(peerId);
+  }
+
+  /** True when a peer left by a lost connection, not a goodbye, a disconnect or a ban. */
+  lost(reason: XppgError | undefined): reason is XppgError {
+    return reason !== undefined && !DELIBERATE.has(reason.code);
   }
 
   /** Says goodbye on the LAN and stops looking. */
@@ -116,24 +129,52 @@ export class DiscoveryRoom {
     await d?.stop();
   }
 
-  #offer(c: PeerCandidate): void {
+  /**
+   * Dials a candidate unless it is this node, connected, being dialled, or
+   * the dials in flight are at their bound. A candidate with no peer id (a
+   * DHT address) is skipped when a connected peer came from that host and
+   * listens on that port; `reached` learns who a dial to it reached.
+   */
+  offer(c: AddressCandidate, reached?: (peerId: string) => void): void {
     const { localPeerId, table } = this.#o;
     if (this.#stopped) return;
-    this.#o.discovered(c);
-    if (c.peerId === localPeerId || table.peers.has(c.peerId) || this.#dialing.has(c.peerId) || this.#dialing.size >= MAX_DISCOVERY_DIALS) return;
-    this.#dialing.add(c.peerId);
+    if (c.source === "lan") this.#o.discovered(c as PeerCandidate);
+    const key = c.peerId ?? `${c.host}:${c.port}`;
+    if (c.peerId === localPeerId || (c.peerId !== undefined && table.peers.has(c.peerId)) || this.#dialing.has(key) || this.#dialing.size >= MAX_DISCOVERY_DIALS) return;
+    if (c.peerId === undefined && this.#listensAt(c.host, c.port)) return;
+    this.#dialing.add(key);
     const dial = (): void => {
-      if (this.#stopped || table.peers.has(c.peerId)) {
-        this.#dialing.delete(c.peerId);
+      if (this.#stopped || (c.peerId !== undefined && table.peers.has(c.peerId))) {
+        this.#dialing.delete(key);
         return;
       }
-      this.#o
-        .dial(`tcp://${c.host}:${c.port}`, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS)
-        .then(() => this.#found.add(c.peerId))
+      // Its LAN address first; then, where hosts of one network cannot reach each other, its relays.
+      const addresses = [`tcp://${c.host}:${c.port}`, ...(c.relayAddresses ?? [])];
+      const tryFrom = (i: number): Promise<{ readonly peerId: string }> =>
+        this.#o.dial(addresses[i]!, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS).catch((e: unknown) => (i + 1 < addresses.length && !this.#stopped ? tryFrom(i + 1) : Promise.reject(e)));
+      tryFrom(0)
+        .then((peer) => {
+          if (!this.#found.has(peer.peerId)) this.#found.set(peer.peerId, c.source);
+          reached?.(peer.peerId);
+        })
         .catch(() => {})
-        .finally(() => this.#dialing.delete(c.peerId));
+        .finally(() => this.#dialing.delete(key));
     };
-    if (localPeerId < c.peerId) dial();
+    if (c.peerId === undefined || localPeerId < c.peerId) dial();
     else setTimeout(dial, DIAL_TIE_BREAK_MS).unref();
   }
+
+  /** True when a connected peer's connection comes from `host` and it says it listens on `port`. */
+  #listensAt(host: string, port: number): boolean {
+    for (const p of this.#o.table.list()) {
+      if (hostOf(p.address) === host && p.listenAddresses.some((a) => a.endsWith(`:${port}`) || a.includes(`:${port}/`))) return true;
+    }
+    return false;
+  }
+}
+
+/** The host of `tcp://host:port` (IPv6 in brackets kept as is). */
+function hostOf(address: string): string {
+  const rest = address.slice(address.indexOf("://") + 3);
+  return rest.slice(0, rest.lastIndexOf(":"));
 }

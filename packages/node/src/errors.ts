@@ -66,6 +66,14 @@ export const NODE_ERROR_CODES = {
   NO_TRANSPORT: "XPPG_ERR_NO_TRANSPORT",
   /** This node failed in its own code (a bug); the peer is not blamed. */
   INTERNAL: "XPPG_ERR_INTERNAL",
+  /** No way to the peer: not a neighbour and no route through the mesh, or its end of a routed channel did not answer. */
+  UNREACHABLE: "XPPG_ERR_UNREACHABLE",
+  /** `request` reached the peer, which has no handler for that kind (`pg.handle`). */
+  NO_HANDLER: "XPPG_ERR_NO_HANDLER",
+  /** `request`: the peer's handler threw; its message is passed on only when it threw a `ReplyError`. */
+  REQUEST_FAILED: "XPPG_ERR_REQUEST_FAILED",
+  /** `request`: too many requests wait for answers (this node's limits, or the peer's for requests it serves). */
+  TOO_MANY_REQUESTS: "XPPG_ERR_TOO_MANY_REQUESTS",
 } as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];

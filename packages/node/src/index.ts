@@ -6,6 +6,9 @@ export type { PlaygroundFiles, PlaygroundFilesOptions } from "./files-room.js";
 export type { DownloadProgress, DownloadResult, SharedContent } from "@xppg/files";
 export type { PlaygroundConnections } from "./connection-options.js";
 export type { ConnectionStatus } from "./connection-manager.js";
+export { ReplyError, isReplyError } from "./reply-error.js";
+export type { RequestHandler } from "./request-room.js";
+export type { RequestOptions } from "./request-checks.js";
 export type {
   NatResultLike,
   PlaygroundDiscovery,
@@ -30,3 +33,6 @@ export { TypedEvents } from "./typed-events.js";
 // The relay's error codes (the relay itself is in "@xppg/node/relay"): this file loads no socket code.
 export { RELAY_ERROR_CODES, RelayError } from "./relay-wire.js";
 export type { RelayErrorCode } from "./relay-wire.js";
+export type { TopicsView } from "./topic-room.js";
+export type { PlaygroundDht } from "./dht-options.js";
+export type { DhtCandidate } from "@xppg/dht";

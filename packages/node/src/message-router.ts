@@ -2,8 +2,9 @@
  * The message router: where each envelope from a peer goes. Control kinds go
  * to their rooms (state sync, files, mesh); broadcasts go to the mesh room,
  * which passes each first copy through `authenticate` here; the rest
- * reaches the application's handlers. Messages for another node are
- * refused here today; routing them on belongs here too.
+ * reaches the application's handlers. Messages for another node travel
+ * inside `xppg/route` packets (the routing room); what arrives end to end
+ * through one comes back here (`deliverRouted`).
  */
 
 import type { Envelope } from "@xppg/framing";
@@ -16,7 +17,10 @@ import type { FilesRoom } from "./files-room.js";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
+import type { ReachRoom } from "./reach-room.js";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
+import type { RequestRoom } from "./request-room.js";
+import type { RoutingRoom } from "./routing-room.js";
 import type { StateSync } from "./state-sync.js";
 
 export interface RouterOptions {
@@ -28,6 +32,11 @@ export interface RouterOptions {
   readonly swarmFiles: FilesRoom;
   readonly mesh: MeshRoom;
   readonly pex: Pick<PeerExchange, "receive">;
+  readonly reach: ReachRoom;
+  readonly routing: RoutingRoom;
+  readonly requests: RequestRoom;
+  /** True when routed unicast and requests were settled with the peer (`route/1`). */
+  routes(session: PeerSession): boolean;
   /** A broadcast whose signature is missing or wrong was dropped. */
   forged(session: PeerSession, error: PlaygroundError): void;
   /** A broadcast was dropped unchecked: a replay (or too old), or over its sender's share of the checks. */
@@ -56,6 +65,14 @@ export class MessageRouter {
       // A presence travels like any broadcast; the mesh room reads it instead of a handler.
       if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);
       if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);
+      if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, envelope.payload);
+      if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
+        if (!o.routes(session) || envelope.source !== session.peerId || envelope.destination === null) {
+          throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
+        }
+        if (kind === KIND.ROUTE) return o.routing.receive(session, envelope.payload);
+        return o.requests.receive(envelope.source, kind, envelope.payload);
+      }
       if (kind === KIND.PEX) return o.pex.receive(session, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
@@ -66,6 +83,20 @@ export class MessageRouter {
     }
     if (envelope.destination === null) return o.mesh.receive(session, envelope);
     o.dispatcher.dispatch(envelope.source, kind, envelope.payload);
+  }
+
+  /**
+   * A message that came end to end through a routed channel from
+   * `envelope.source` (proved by the channel). Throws a typed error for one
+   * that breaks the protocol: its channel is closed.
+   */
+  deliverRouted(envelope: Envelope): void {
+    const { kind, source, payload } = envelope;
+    if (kind === KIND.REQUEST || kind === KIND.RESPONSE) return this.#o.requests.receive(source, kind, payload);
+    if (isReservedKind(kind) || !hasRequiredShape(kind, payload)) {
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${source} sent a "${kind}" message through the mesh that it may not send. Its channel is closed.`);
+    }
+    this.#o.dispatcher.dispatch(source, kind, payload);
   }
 
   /** Checks the first copy of a broadcast: the sender's rate, replay and age, the node's verification budget, the origin's signature. True to deliver it. */

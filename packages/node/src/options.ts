@@ -4,9 +4,12 @@ import type { Identity } from "@xppg/secure";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import type { PlaygroundConnections } from "./connection-options.js";
+import type { PlaygroundReach } from "./reach-options.js";
+import type { PlaygroundDht } from "./dht-options.js";
+import type { RoutingLimitOptions } from "./routing-options.js";
 
 /** Limits every node enforces on its peers. All are on by default. */
-export interface PlaygroundLimits {
+export interface PlaygroundLimits extends RoutingLimitOptions {
   /**
    * Most peers connected at once; more are refused with `XPPG_ERR_TOO_MANY_PEERS`.
    * @default 64
@@ -207,6 +210,8 @@ export interface PlaygroundDiscovery {
    * @default false
    */
   lan?: boolean | { interface?: string; mdnsPort?: number };
+  /** Settings of the DHT `pg.joinTopic` uses (`bootstrap`, `nodesFile`, ...). @default the public bootstrap routers */
+  dht?: PlaygroundDht;
 }
 
 /** Options of {@link Playground}. */
@@ -341,6 +346,8 @@ export interface PlaygroundOptions {
   stateCanWrite?: (writer: string, key: string) => boolean;
   /** The connection manager and peer exchange (see {@link PlaygroundConnections}). */
   connections?: PlaygroundConnections;
+  /** Reachability, automatic relays and hole punching (see {@link PlaygroundReach}). @default reachability and relay use on, serving a relay off */
+  reach?: PlaygroundReach;
 }
 
 /**

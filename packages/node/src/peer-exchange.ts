@@ -43,6 +43,8 @@ export interface PeerExchangeOptions {
   readonly book: AddressBook;
   /** This node's listen addresses (its hello's). */
   listen(): readonly string[];
+  /** True while the node runs: the periodic exchange stops with it. */
+  running(): boolean;
   /** A peer and its addresses were learnt (the connection manager may dial it). */
   learnt(peerId: string): void;
   readonly timers?: MeshTimers;
@@ -151,7 +153,7 @@ export class PeerExchange {
 
   readonly #tick = (): void => {
     this.#timer = undefined;
-    if (this.#closed) return;
+    if (this.#closed || !this.#o.running()) return;
     let any = false;
     for (const session of this.#o.table.open.values()) {
       if (!this.#o.table.supports(session, PEX_CAPABILITY)) continue;

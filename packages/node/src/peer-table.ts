@@ -25,6 +25,8 @@ export interface PeerInfo {
   readonly protocol: number;
   /** The capabilities both sides support (sorted); a feature is used with this peer only if its capability is here. */
   readonly capabilities: readonly string[];
+  /** The path messages take (`pg.peers` fills it in): `direct`, `punched` (a relayed link moved to a hole-punched connection) or `relayed`. */
+  readonly path?: "direct" | "punched" | "relayed";
 }
 
 /** What the table needs to know about this node. */

@@ -5,6 +5,7 @@ import type { XppgError } from "@xppg/errors";
 import type { Ban } from "./abuse-guard.js";
 import type { MeshMember } from "./mesh/membership.js";
 import type { PeerInfo } from "./peer-table.js";
+import type { ReachabilityKind, ReachabilityStatus } from "./reachability.js";
 
 /** Lifecycle events, on `pg.events`; their names never collide with message kinds. */
 export interface PlaygroundEvents {
@@ -36,6 +37,8 @@ export interface PlaygroundEvents {
   "mesh:joined": (member: MeshMember) => void;
   /** A node of the mesh has not been heard from for a minute: it has left. */
   "mesh:left": (member: MeshMember) => void;
+  /** How this node can be reached changed (`pg.reachability`); `previous` is the kind before. */
+  "reachability:changed": (status: ReachabilityStatus, previous: ReachabilityKind) => void;
 }
 
 /** Counters of what the node refused. */
@@ -56,6 +59,10 @@ export interface PlaygroundStats {
   duplicateBroadcasts: number;
   /** Broadcasts dropped for having travelled past the mesh's hop limit. */
   droppedBroadcasts: number;
+  /** Routed messages of other nodes this node passed on towards their destination. */
+  forwardedUnicasts: number;
+  /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */
+  droppedUnicasts: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */

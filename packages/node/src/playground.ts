@@ -15,13 +15,19 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundFiles } from "./files-room.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
+import type { ReachabilityStatus } from "./reachability.js";
+import type { RelayStats } from "./relay-service.js";
+import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
-import { unknownPeerError, type PeerInfo, type PeerTable } from "./peer-table.js";
+import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { openPort } from "./port-mapping.js";
+import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
+import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
+import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
 
 const AGENT = "xppg/0.1";
@@ -57,7 +63,7 @@ export class Playground {
   /** Held directly, not through `#r`: the send path reads them per message. */
   readonly #open: Map<string, PeerSession>;
   readonly #table: PeerTable;
-  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0 };
+  readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0 };
   #nat: PortMappingResult | null = null;
   #nextId = randomBytes(4).readUInt32BE(0);
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -80,6 +86,7 @@ export class Playground {
       running: () => this.#phase === "running",
       hello: () => this.#hello(),
       nextMessageId: () => this.#nextMessageId(),
+      announcePort: () => (this.#nat?.mapped === true ? this.#nat.externalPort : this.port),
     }));
     this.state = r.state;
     this.#table = r.table;
@@ -118,6 +125,21 @@ export class Playground {
     return this.#r.discovery.candidates;
   }
 
+  /** Joins the nodes of a topic across the internet (BitTorrent DHT, `@xppg/dht`; settings in `discovery.dht`). */
+  joinTopic(topic: string): Promise<void> {
+    return this.#r.topics.join(topic);
+  }
+
+  /** Leaves a topic; others stop finding this node once its announcement expires. */
+  leaveTopic(topic: string): Promise<void> {
+    return this.#r.topics.leave(topic);
+  }
+
+  /** The topics joined, their candidates and the DHT's counters. */
+  get topics(): TopicsView {
+    return this.#r.topics.view;
+  }
+
   /** The bound port of the first listener (the real one when `port: 0` was asked); undefined before `start`. */
   get port(): number | undefined {
     return this.#r.transports.port;
@@ -128,9 +150,21 @@ export class Playground {
     return this.#r.transports.addresses;
   }
 
-  /** The connected peers (handshake done). */
+  /** The connected peers (handshake done), each with the `path` its messages take (`direct`, `punched`, `relayed`). */
   get peers(): PeerInfo[] {
-    return this.#table.list();
+    return [...this.#table.open.values()].map((s) => ({ ...this.#table.infoOf(s), path: this.#r.reach.pathOf(s) }));
+  }
+
+  /**
+   * How this node can be reached (`kind`: `public`, `port-mapped`,
+   * `behind-nat`, `relayed-only` or `unknown`), from what other nodes observe
+   * and their dial-backs; `advertised` lists the addresses to give others,
+   * relayed ones included; `relay` counts what the relay this node serves
+   * carries (`reach.serveRelay`). `reachability:changed` fires when `kind` changes.
+   */
+  get reachability(): ReachabilityStatus & { readonly advertised: string[]; readonly relay: Readonly<RelayStats> | undefined } {
+    const relay = this.#r.reach.relayService?.stats;
+    return { ...this.#r.reach.reachability.status(), advertised: this.#r.reach.advertisedAddresses(), relay: relay && { ...relay } };
   }
 
   /**
@@ -147,11 +181,8 @@ export class Playground {
     return this.#r.swarmFiles.api;
   }
 
-  /** The connection manager: its water marks (`connections` option), links open, peers known, dials made. */
-  get connections(): ConnectionStatus {
-    return this.#r.connections.status;
-  }
-
+  /** The connection manager (`connections` option): water marks, links open, peers known, dials made. */
+  get connections(): ConnectionStatus { return this.#r.connections.status; }
   /** True between a successful `start` and `stop`. */
   get running(): boolean {
     return this.#phase === "running";
@@ -183,17 +214,21 @@ export class Playground {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
       const frameLimit = this.#o.encrypted ? NOISE_MAX_MESSAGE_SIZE : this.#r.codec.maxSize + BUNDLE_LENGTH_BYTES;
-      const transports = this.#o.transports ?? [await defaultTransport(frameLimit)];
-      await this.#r.transports.listen(transports, this.#o.listen, (conn) => this.#r.gate.accept(conn), signal, this.#o.limits.maxPendingHandshakes);
+      const base = this.#o.transports ?? [await defaultTransport(frameLimit)];
+      const transports = [...base, ...(await this.#r.reach.transports(base))];
+      const accept = (conn: Connection): void => (this.#r.reach.inbound(conn.transport, conn.remoteHost), this.#r.gate.accept(conn));
+      await this.#r.transports.listen(transports, this.#o.listen, accept, signal, this.#o.limits.maxPendingHandshakes);
     } catch (error) {
       this.#phase = "new";
       throw error;
     }
     this.#r.heartbeat.start(this.#table, this.#o.heartbeat.intervalMs, this.#o.heartbeat.timeoutMs);
     this.#phase = "running";
+    await this.#r.reach.start();
     await this.#r.discovery.start(this.port, signal);
     if (wantPort !== true || this.port === undefined) return null;
     this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
+    if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
     return this.#nat;
   }
 
@@ -254,7 +289,8 @@ export class Playground {
 
   /**
    * Sends a message of your own kind to one peer (`{ to: peerId }`, or the
-   * peer id itself) or to every connected peer. The payload is plain data;
+   * peer id itself: a neighbour, or a node of the mesh reached end to end
+   * through others) or to every peer. The payload is plain data;
    * `Uint8Array` values travel as raw bytes; `"text"` must be `{ text: string }`.
    * Resolves once the transports have taken it (awaiting it is the
    * back-pressure); broadcasting to no peers resolves at once. A broadcast
@@ -283,11 +319,34 @@ export class Playground {
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id, hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
-      if (session === undefined) throw unknownPeerError(to);
+      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
+      if (session === undefined) return this.#r.routing.send(to, kind, payload);
       return session.sendEnvelope(envelope);
     }
     if (this.#open.size === 0) return Promise.resolve();
     return this.#r.mesh.publish(envelope);
+  }
+
+  /**
+   * Asks one peer, a neighbour or a node reached through the mesh, and
+   * resolves with what its `pg.handle(kind)` handler returns. Rejects with
+   * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
+   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   */
+  request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
+    try {
+      const { to, timeoutMs, signal } = checkRequest(kind, options);
+      this.#assertRunning("request");
+      return this.#r.requests.request(to, kind, payload, timeoutMs, signal) as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Answers `pg.request`s of one kind with what `handler` returns (one handler per kind); returns the function that removes it. */
+  handle<P = unknown, R = unknown>(kind: string, handler: RequestHandler<P, R>, options: SubscribeOptions = {}): () => void {
+    const checked = checkHandle(kind, handler, options);
+    return this.#r.requests.handle(checked.kind, handler as RequestHandler, checked.signal);
   }
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
@@ -339,10 +398,9 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
-    this.#r.connections.stop();
-    this.#r.pex.close();
-    await this.#r.discovery.stop();
+    await Promise.all([this.#r.discovery.stop(), this.#r.topics.stop()]);
     this.#r.heartbeat.stop();
+    await this.#r.reach.close();
     await this.#r.transports.close();
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);
     this.#r.gate.closePending();
@@ -354,6 +412,8 @@ export class Playground {
     await Promise.all([this.#r.files.close(), this.#r.swarmFiles.close(), this.#nat?.remove().catch(() => {})]);
     this.#r.stateSync.close();
     this.#r.mesh.close();
+    this.#r.routing.close();
+    this.#r.requests.close();
     this.#r.closeState();
     this.#phase = "stopped";
   }

@@ -19,7 +19,7 @@ export type ReachabilityKind =
   /** Behind a NAT or firewall that drops unsolicited connections, with no relay slot. */
   | "behind-nat"
   /** Behind a NAT, and reachable through at least one relay. */
-  | "relayed";
+  | "relayed-only";
 
 /** A snapshot of what a node knows about its reachability. */
 export interface ReachabilityStatus {
@@ -95,6 +95,16 @@ export class Reachability {
     this.#update();
   }
 
+  /** Observed IPs that at least `minConfirmations` distinct observers reported (one observer's word is never enough). */
+  confirmedIps(): string[] {
+    const counts = new Map<string, number>();
+    for (const a of this.#observed.values()) {
+      const ip = a.slice(0, a.lastIndexOf(":"));
+      counts.set(ip, (counts.get(ip) ?? 0) + 1);
+    }
+    return [...counts.entries()].filter(([, n]) => n >= this.#minConfirmations).map(([ip]) => ip);
+  }
+
   /** What is known now. */
   status(): ReachabilityStatus {
     const counts = new Map<string, number>();
@@ -115,7 +125,7 @@ export class Reachability {
     const need = this.#minConfirmations;
     let kind: ReachabilityKind = "unknown";
     if (s.dialbacksOk >= need) kind = this.#mapped !== undefined ? "port-mapped" : "public";
-    else if (s.dialbacksFailed >= need) kind = this.#relays.size > 0 ? "relayed" : "behind-nat";
+    else if (s.dialbacksFailed >= need) kind = this.#relays.size > 0 ? "relayed-only" : "behind-nat";
     if (kind === this.#kind) return;
     const previous = this.#kind;
     this.#kind = kind;

@@ -25,6 +25,13 @@ export interface RelayServiceOptions {
   maxCircuitsPerIp?: number;
   /** Bytes one circuit may carry (both directions together); then it is closed. @default 64 MiB */
   maxCircuitBytes?: number;
+  /**
+   * Bytes a second one circuit may carry in each direction (a token bucket
+   * holding one second's worth); past it the relay stops reading that side
+   * until the rate allows more. `Infinity` turns it off.
+   * @default 4 MiB
+   */
+  maxCircuitBytesPerSecond?: number;
   /** How long one circuit may stay open, in ms. @default 30 minutes */
   maxCircuitDurationMs?: number;
   /** Time for a new connection's first message, and for a reserved peer to accept a circuit. @default 5000 */
@@ -48,6 +55,8 @@ export interface RelayStats {
   dialbacks: number;
   /** Reservations renewed (a reservation lasts `reservationTtlMs` unless renewed). */
   renewals: number;
+  /** Times a circuit's side was paused for going over `maxCircuitBytesPerSecond`. */
+  throttled: number;
 }
 
 interface Reservation {
@@ -65,7 +74,7 @@ interface Pending {
 
 /** A relay on a transport's listener. `start` it, read `stats`, `close` it. */
 export class RelayService {
-  readonly stats: RelayStats = { reservations: 0, circuits: 0, circuitsOpened: 0, bytesRelayed: 0, refused: 0, dialbacks: 0, renewals: 0 };
+  readonly stats: RelayStats = { reservations: 0, circuits: 0, circuitsOpened: 0, bytesRelayed: 0, refused: 0, dialbacks: 0, renewals: 0, throttled: 0 };
   readonly #transport: Transport;
   readonly #o: Required<Omit<RelayServiceOptions, "transport">>;
   readonly #reservations = new Map<string, Reservation>();
@@ -85,6 +94,7 @@ export class RelayService {
       maxCircuitsPerIp: options.maxCircuitsPerIp ?? 8,
       maxCircuitBytes: options.maxCircuitBytes ?? 64 * 1024 * 1024,
       maxCircuitDurationMs: options.maxCircuitDurationMs ?? 30 * 60_000,
+      maxCircuitBytesPerSecond: options.maxCircuitBytesPerSecond ?? 4 * 1024 * 1024,
       setupTimeoutMs: options.setupTimeoutMs ?? 5000,
       reservationTtlMs: options.reservationTtlMs ?? 3_600_000,
       dialbacksPerIpPerMinute: options.dialbacksPerIpPerMinute ?? 4,
@@ -220,23 +230,64 @@ export class RelayService {
     };
     const timer = setTimeout(() => end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's time limit (${this.#o.maxCircuitDurationMs} ms).`)), this.#o.maxCircuitDurationMs);
     timer.unref();
+    const rate = this.#o.maxCircuitBytesPerSecond;
     const forward = (from: Connection, to: Connection) => {
       let waiting = 0;
+      let paused = false;
+      // The rate: a bucket of one second's worth; when it runs dry, reading this side stops until it refills.
+      let tokens = rate;
+      let filledAt = performance.now();
+      let throttled: NodeJS.Timeout | undefined;
+      const resumeIfFree = (): void => {
+        if (!paused && throttled === undefined) from.resume();
+      };
       return (frame: Uint8Array): void => {
         bytes += frame.byteLength;
         this.stats.bytesRelayed += frame.byteLength;
         if (bytes > this.#o.maxCircuitBytes) return end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's byte limit (${this.#o.maxCircuitBytes}).`));
+        if (Number.isFinite(rate)) {
+          const now = performance.now();
+          tokens = Math.min(rate, tokens + ((now - filledAt) * rate) / 1000) - frame.byteLength;
+          filledAt = now;
+          if (tokens < 0 && throttled === undefined) {
+            this.stats.throttled++;
+            from.pause();
+            throttled = setTimeout(() => {
+              throttled = undefined;
+              resumeIfFree();
+            }, Math.ceil((-tokens / rate) * 1000));
+            throttled.unref();
+          }
+        }
         // Back-pressure: a send resolves at once while the other side's buffer has room;
         // while sends wait, stop reading this side, and read again when they all went.
+        // The check is queued after the sends' own callbacks: a send that resolved at once
+        // has counted itself off by then, so reading pauses only for a send that waits
+        // (pausing and resuming the socket for every read cost half the bulk throughput).
         waiting++;
-        if (waiting === 1) void Promise.resolve().then(() => waiting > 0 && from.pause());
         to.send(frame).then(
           () => {
             waiting--;
-            if (waiting === 0) from.resume();
+            if (waiting === 0 && paused) {
+              paused = false;
+              resumeIfFree();
+            }
           },
           () => end(),
         );
+        if (waiting === 1 && !paused) {
+          // Twice: the first check runs before the callbacks of the same read's later frames.
+          queueMicrotask(() => {
+            if (waiting > 0) {
+              queueMicrotask(() => {
+                if (waiting > 0 && !paused) {
+                  paused = true;
+                  from.pause();
+                }
+              });
+            }
+          });
+        }
       };
     };
     tapA.take(forward(a, b), () => end());

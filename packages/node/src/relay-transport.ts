@@ -14,6 +14,7 @@ import type { Connection, ConnectionHandler, DialOptions, Listener, Transport } 
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE, abortedError, badAddressError, dialFailedError } from "@xppg/transport/adapter";
 import { parseTcpAddress, tcpConnectionFromSocket } from "@xppg/transport-tcp";
 import { CircuitConnection, type CircuitPath } from "./circuit-connection.js";
+import { hostKey } from "./abuse-guard.js";
 import { FrameTap } from "./frame-tap.js";
 import { punchTcp } from "./hole-punch.js";
 import type { Reachability } from "./reachability.js";
@@ -42,6 +43,8 @@ export interface RelayTransportOptions {
   reachability?: Reachability;
   /** The port of this node's TCP listener, for relays to dial back. */
   dialbackPort?: () => number | undefined;
+  /** Called when a reservation ends (the relay closed it, went away, or refused a renewal), with its relayed address. */
+  onReservationEnded?: (relayAddress: string) => void;
   /** Called when a circuit's path changes (`"punched"`), or a punch fails (`"relayed"`, with a reason). */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
 }
@@ -192,6 +195,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
           clearTimeout(renewal);
           for (const d of dialbacks.splice(0)) d(undefined);
           options.reachability?.relay(relayAddress, false);
+          options.onReservationEnded?.(relayAddress);
         },
       );
       const accepting = new Set<string>();
@@ -226,12 +230,13 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       };
       const reach = options.reachability;
       if (reach !== undefined) {
-        reach.observe(target.relay, reserved.observed);
+        // One observer per relay host, as for peers' observations.
+        reach.observe(`host:${hostKey(target.host)}`, reserved.observed);
         reach.relay(relayAddress, true);
         const port = options.dialbackPort?.();
         if (port !== undefined) {
           void listener.dialback(port).then((ok) => {
-            if (ok !== undefined) reach.dialback(target.relay, ok);
+            if (ok !== undefined) reach.dialback(`relay:${hostKey(target.host)}`, ok);
           });
         }
       }

@@ -15,11 +15,14 @@ import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
 import type { ResolvedLan } from "./discovery-room.js";
+import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
 import { resolveConnections, type ResolvedConnections } from "./connection-options.js";
+import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
+import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
 export const MIN_FRAME_SIZE = 4096;
@@ -50,6 +53,7 @@ const OPTION_KEYS = [
   "stateCanWrite",
   "files",
   "connections",
+  "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
@@ -82,9 +86,11 @@ const LIMITS = {
   writeStallTimeoutMs: { infinite: true },
   maxBroadcastWaitMs: { infinite: true },
   fileIdleTimeoutMs: { infinite: true },
+  ...ROUTING_LIMIT_RULES,
 } as const;
 
 const LIMIT_DEFAULTS: ResolvedLimits = {
+  ...ROUTING_LIMIT_DEFAULTS,
   maxPeers: DEFAULTS.maxPeers,
   maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
   handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
@@ -141,6 +147,8 @@ export interface ResolvedOptions {
   readonly stateLimits: SharedStateLimits | undefined;
   /** LAN discovery, or null when off. */
   readonly lan: ResolvedLan | null;
+  /** Settings of the DHT `pg.joinTopic` opens. */
+  readonly dht: PlaygroundDht;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
   /** Where the default `SharedState` is kept; undefined: memory only. */
@@ -149,6 +157,7 @@ export interface ResolvedOptions {
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
   readonly files: import("./files-options.js").PlaygroundFilesOptions;
   readonly connections: ResolvedConnections;
+  readonly reach: ResolvedReach;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -211,11 +220,12 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
   const lan = resolveLan(o.discovery, host);
+  const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const connections = resolveConnections(o.connections);
-  // Peer exchange off: the capability is not offered, so no peer sends records.
-  const own = NODE_CAPABILITIES.filter((c) => (encrypted || c !== "mesh/1") && (connections.peerExchange || c !== "pex/1"));
+  // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records.
+  const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1"));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
@@ -244,18 +254,20 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     state: o.state,
     stateLimits: o.stateLimits,
     lan,
+    dht,
     offer,
     statePath: o.statePath,
     stateSyncIntervalMs,
     stateCanWrite,
     files: resolveFilesOptions(o.files),
     connections,
+    reach: resolveReach(o.reach, host),
   };
 }
 
 /** `discovery: { lan: true | { interface, mdnsPort } }`; a specific IPv4 `host` is also the discovery interface. */
 function resolveLan(input: unknown, host: string): ResolvedLan | null {
-  const given = checkOptions(input, ["lan"], CALL, "discovery");
+  const given = checkOptions(input, ["lan", "dht"], CALL, "discovery");
   const right = '{ discovery: { lan: true } } or { discovery: { lan: { interface: "192.168.1.20" } } }';
   if (given.lan === undefined || given.lan === false) return null;
   const fromHost = isIPv4(host) && host !== "0.0.0.0" ? host : undefined;

@@ -6,7 +6,7 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { EnvelopeCodec } from "@xppg/framing";
+import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId, verifySignature } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
 import { openFileStore } from "@xppg/state/store";
@@ -26,12 +26,17 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
 import { PeerExchange } from "./peer-exchange.js";
+import { RequestRoom } from "./request-room.js";
+import { ROUTE_CAPABILITY } from "./route-wire.js";
+import { RoutingRoom, unreachableError } from "./routing-room.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
+import { ReachRoom } from "./reach-room.js";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
+import { TopicRoom } from "./topic-room.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
 
@@ -43,6 +48,8 @@ export interface NodeHooks {
   running(): boolean;
   hello(): Hello;
   nextMessageId(): number;
+  /** The TCP port a topic announces: the router's mapped port, else the listening one. */
+  announcePort(): number | undefined;
 }
 
 /** Every room of one node. */
@@ -64,9 +71,13 @@ export interface Rooms {
   readonly dialer: Dialer;
   readonly heartbeat: Heartbeat;
   readonly discovery: DiscoveryRoom;
+  readonly topics: TopicRoom;
   readonly mesh: MeshRoom;
   readonly connections: ConnectionManager;
   readonly pex: PeerExchange;
+  readonly reach: ReachRoom;
+  readonly routing: RoutingRoom;
+  readonly requests: RequestRoom;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -135,13 +146,28 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     },
   });
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
+  const reach: ReachRoom = new ReachRoom({
+    localPeerId,
+    reach: o.reach,
+    table,
+    addresses: () => transports.addresses,
+    listen: (address) => transports.add(address),
+    unlisten: (listener) => transports.remove(listener),
+    join: (address, peerId) => dialer.join({ address, peerId, timeoutMs: 5000 }),
+    meshAddresses: (peerId) => mesh.members().find((m) => m.peerId === peerId)?.listenAddresses ?? [],
+    changed: (status, previous) => events.emit("reachability:changed", status, previous),
+    report: (error) => report(error, undefined),
+  });
+  const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
+  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond } });
+  const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
   // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
   const book = new AddressBook();
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
-  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, learnt: (peerId) => connections.learnt(peerId) });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, pex, forged, unchecked });
+  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, running: node.running, learnt: (peerId) => connections.learnt(peerId) });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -149,6 +175,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
     mesh.opened(session);
     swarmFiles.opened(session);
+    if (table.open.get(session.peerId!) === session) reach.opened(session);
     if (table.open.get(session.peerId!) !== session) return;
     learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
     connections.opened(session);
@@ -161,6 +188,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     void files.sessionEnded(session);
     stateSync.peerLeft(session);
     mesh.ended(session);
+    reach.ended(session, error);
     const left = table.ended(session, error);
     if (left !== undefined) events.emit("peer:left", left, error);
     connections.ended(session, error);
@@ -191,13 +219,26 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const heldByListeners = (): number => transports.pendingConnections;
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
-  const dial = (address: string, peerId: string, timeoutMs: number): Promise<unknown> => dialer.join({ address, peerId, timeoutMs });
+  const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
+  const relayAddresses = (): string[] => transports.addresses.filter((a) => a.startsWith("relay://"));
   // LAN candidates are dialled by the discovery room itself, within its own backoff, not by the manager.
-  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
-  events.on("peer:left", (peer, reason) => discovery.left(peer.peerId, reason));
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, mesh, connections, pex };
+  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined) });
+  events.on("peer:left", (peer, reason) => {
+    discovery.left(peer.peerId, reason);
+    if (discovery.lost(reason)) topics.left(peer.peerId);
+  });
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests, connections, pex };
+}
+
+/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh. */
+function sendTo(table: PeerTable, routing: RoutingRoom, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
+  const session = table.open.get(to);
+  if (session === undefined) return routing.send(to, kind, payload);
+  if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, "it runs an older release, without requests (route/1)"));
+  return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */

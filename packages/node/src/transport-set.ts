@@ -10,6 +10,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 export class TransportSet {
   #transports: readonly Transport[] = [];
   #listeners: Listener[] = [];
+  #onConnection: ((conn: Connection) => void) | undefined;
 
   /** The bound port of the first listener. */
   get port(): number | undefined {
@@ -40,6 +41,7 @@ export class TransportSet {
     maxPendingConnections?: number,
   ): Promise<void> {
     this.#transports = transports;
+    this.#onConnection = onConnection;
     try {
       for (const address of addresses) {
         const transport = this.for(address, "listen");
@@ -67,6 +69,20 @@ export class TransportSet {
   /** True when a transport of this node can dial the address. */
   canDial(address: string): boolean {
     return this.#transports.some((tr) => tr.canDial(address));
+  }
+
+  /** Opens one more listener after `start` (a relay reservation); it counts in `addresses` until `remove`d. */
+  async add(address: string): Promise<Listener> {
+    const onConnection = this.#onConnection;
+    if (onConnection === undefined) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "The node listens on nothing yet: call `await pg.start()` first.");
+    const listener = await this.for(address, "listen").listen(address, onConnection);
+    this.#listeners.push(listener);
+    return listener;
+  }
+
+  /** Forgets a listener opened with `add` (its owner closes it). */
+  remove(listener: Listener): void {
+    this.#listeners = this.#listeners.filter((l) => l !== listener);
   }
 
   /** Closes every listener. */

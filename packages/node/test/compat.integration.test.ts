@@ -111,6 +111,9 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
     expect(shared).not.toContain("x-newer-feature/1");
     if (oldProtocol < 3) expect(shared).toEqual([]);
     const oldMeshes = shared.includes("mesh/1");
+    // Requests and routed unicast need route/1, which no release before it has: refused at once, and the old node never sees their kinds.
+    expect(shared).not.toContain("route/1");
+    await expect(current.request("k", null, { to: oldPeerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
     // The old side's view of us: it has no negotiation fields to show, and must not have refused anything.
     const texts: string[] = [];
     current.on("text", (_src, _kind, payload) => void texts.push((payload as { text: string }).text));

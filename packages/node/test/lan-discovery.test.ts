@@ -29,6 +29,17 @@ describe("LAN discovery in Playground (loopback)", () => {
     expect(nodes.some((n) => n.peers.some((p) => n.foundOnLan(p.peerId)))).toBe(true);
   });
 
+  it("a node with a relay slot announces its relayed address with its LAN one", async () => {
+    const relay = track(new Playground("relay-app", { host: "127.0.0.1", port: 0, reach: { serveRelay: true } }));
+    await relay.start();
+    const alice = await lanNode("relay-app");
+    await alice.join(relay.addresses[0]!);
+    await expect.poll(() => alice.addresses.filter((a) => a.startsWith("relay://")), { timeout: 5_000 }).toHaveLength(1);
+    const viaRelay = alice.addresses.find((a) => a.startsWith("relay://"))!;
+    const bob = await lanNode("relay-app");
+    await expect.poll(() => bob.lanCandidates.find((c) => c.peerId === alice.peerId)?.relayAddresses, { timeout: 5_000 }).toEqual([viaRelay]);
+  });
+
   it("a node of another app is never dialled, nor does it dial", async () => {
     const other = await lanNode("other-app");
     const attempts: string[] = [];

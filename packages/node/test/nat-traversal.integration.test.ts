@@ -137,12 +137,14 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     try {
       const ready1 = await h1.next((e) => e.event === "ready");
       await h2.next((e) => e.event === "ready");
-      for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed");
+      for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed-only");
       const joined = await h2.ask(`join ${relayAddress(ready1)}`, "joined");
       expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: ready1["peerId"] });
       for (const h of [h1, h2]) await h.next((e) => e.event === "path", 10_000);
       expect((await h2.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       expect((await h1.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
+      // The node reads the path from the application's own relay transport too.
+      expect(((await h2.ask("peers", "peers"))["peers"] as { path: string }[]).map((p) => p.path)).toEqual(["punched"]);
       await h2.ask(`send ${String(ready1["peerId"])} 0 50`, "sent");
       await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(50);
       const before = await relay.ask("stats", "stats");

@@ -25,7 +25,7 @@ describe("Reachability", () => {
     r.dialback("b", false);
     expect(r.kind).toBe("behind-nat");
     r.relay("relay://198.18.0.1:4100/p/me", true);
-    expect(r.kind).toBe("relayed");
+    expect(r.kind).toBe("relayed-only");
     r.relay("relay://198.18.0.1:4100/p/me", false);
     expect(r.kind).toBe("behind-nat");
   });

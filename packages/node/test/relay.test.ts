@@ -103,6 +103,45 @@ describe("relayed circuits", () => {
     expect(relay.stats.bytesRelayed).toBeGreaterThanOrEqual(5001);
   });
 
+  it("a relay whose far side keeps up never stops reading (no pause and resume per frame)", async () => {
+    let pauses = 0;
+    const tcp = tcpTransport();
+    // The relay's accepted connections, with their pause() counted.
+    const counting = Object.assign(Object.create(tcp) as typeof tcp, {
+      listen: (address: string, onConnection: (c: Connection) => void) =>
+        tcp.listen(address, (c) => onConnection(new Proxy(c, {
+          get(target, name) {
+            if (name === "pause") return () => (pauses++, target.pause());
+            const value: unknown = Reflect.get(target, name, target);
+            return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }))),
+    });
+    const { address } = await startRelay({ transport: counting });
+    const { dialer, accepted } = await circuitPair(address, false);
+    const got = collect(accepted);
+    for (let i = 0; i < 200; i++) await dialer.send(new Uint8Array(1000));
+    await expect.poll(() => got.length).toBe(200);
+    // 200 KB never fills the far side's 1 MiB buffer: no send waited, so reading never paused.
+    expect(pauses).toBe(0);
+  });
+
+  it("a circuit over its bytes a second is slowed, not cut: everything arrives, in order", async () => {
+    const { relay, address } = await startRelay({ maxCircuitBytesPerSecond: 100_000 });
+    const { dialer, accepted } = await circuitPair(address, false);
+    const got: Uint8Array[] = [];
+    accepted.read({ frame: (f) => got.push(f.slice()) });
+    for (let i = 0; i < 300; i++) {
+      const frame = new Uint8Array(1000);
+      new DataView(frame.buffer).setUint32(0, i);
+      await dialer.send(frame);
+    }
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(300);
+    expect(got.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(0))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(relay.stats.throttled).toBeGreaterThan(0);
+    expect(dialer.isClosed).toBe(false);
+  });
+
   it("a circuit over its byte limit is closed at both ends", async () => {
     const { relay, address } = await startRelay({ maxCircuitBytes: 10_000 });
     const { dialer, accepted } = await circuitPair(address, false);

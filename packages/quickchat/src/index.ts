@@ -1,5 +1,6 @@
 export { QuickChat } from "./quick-chat.js";
 export { defaultKeyFile } from "./chat-identity.js";
+export type { ChatDhtOptions, ChatTopicOptions } from "./chat-topic.js";
 export type { ChatCommand, ChatCommandResult, ChatErrorHandler, ChatMessageHandler, ChatMessageInfo, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 export type { ChatOutput } from "./terminal.js";
 export { parseChatAddress } from "./address.js";

@@ -1,6 +1,7 @@
 import type { Identity } from "@xppg/secure";
 import type { XppgError } from "@xppg/errors";
 import type { PeerInfo, PlaygroundOptions, PortMappingResult } from "@xppg/node";
+import type { ChatTopicOptions } from "./chat-topic.js";
 import type { CHAT_KIND, TEXT_KIND } from "./constants.js";
 import type { ChatOutput } from "./terminal.js";
 
@@ -72,6 +73,15 @@ export interface QuickChatOptions {
    * @default true
    */
   lan?: boolean | { interface?: string; mdnsPort?: number };
+  /**
+   * Join the chats of this topic across the internet, on the BitTorrent
+   * DHT (`@xppg/dht`): two friends started with the same room and topic
+   * find each other with no address typed. Only a hash of the room and
+   * topic is announced. A string is the topic; an object also sets the DHT
+   * (`bootstrap`, ...). LAN discovery stays on as well.
+   * @default none (the DHT is not used)
+   */
+  topic?: string | ChatTopicOptions;
   /**
    * Longest display name accepted, from you or from a peer.
    * @default 32

@@ -1,6 +1,6 @@
 /** The QuickChat facade: a chat room over one Playground, its lifecycle and its handlers; the parts live in their own modules. */
 
-import { toError, type XppgError } from "@xppg/errors";
+import { isXppgError, toError, type XppgError } from "@xppg/errors";
 import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
 import type { Identity } from "@xppg/secure";
 import { parseChatAddress } from "./address.js";
@@ -11,6 +11,7 @@ import { commandOf, runCommand, type ChatCommands } from "./chat-commands.js";
 import { CHAT_KIND, NAME_KIND, DEFAULT_CHAT_PORT, DEFAULT_OPEN_PORT_TIMEOUT_MS, DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_TEXT_LENGTH, DEFAULT_QUIT_WORDS, TEXT_KIND } from "./constants.js";
 import { QUICKCHAT_ERROR_CODES, QuickChatError } from "./errors.js";
 import { lockKeyFile } from "./key-lock.js";
+import { chatTopic, type ChatDhtOptions } from "./chat-topic.js";
 import type { ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, QuickChatOptions, RunOptions } from "./options.js";
 import { PeerNotices } from "./peer-notices.js";
 import { startWithPortFallback } from "./port-fallback.js";
@@ -42,6 +43,8 @@ export class QuickChat {
   readonly #identity: Identity;
   /** The key file, when one is used: locked while the chat runs. */
   readonly #keyFile: string | undefined;
+  /** The topic joined on the DHT after the start, and the DHT's settings; undefined: none. */
+  readonly #topic: { topic: string; dht: ChatDhtOptions } | undefined;
   /** The port asked for; undefined: the default, which falls back to a free one when taken. */
   readonly #askedPort: number | undefined;
   /** Join notices waiting for the peer's name, by peer id. */
@@ -80,6 +83,7 @@ export class QuickChat {
     this.#askedPort = options.port ?? options.playgroundOptions?.port;
     this.#keyFile = chooseKeyFile(options, this.name);
     this.#identity = chooseIdentity(options, this.#keyFile);
+    this.#topic = chatTopic(options.topic, this.#keyFile);
     this.#pg = this.#build(this.#askedPort ?? DEFAULT_CHAT_PORT);
   }
 
@@ -100,7 +104,9 @@ export class QuickChat {
       port,
       ...(this.#options.host !== undefined ? { host: this.#options.host } : {}),
       identity: this.#identity,
-      ...(pgOptions.discovery === undefined ? { discovery: { lan } } : {}),
+      ...(pgOptions.discovery === undefined ? { discovery: { lan, ...(this.#topic !== undefined ? { dht: this.#topic.dht } : {}) } } : {}),
+      // A chat that two other nodes confirm is publicly reachable relays for friends behind NATs, within the relay's limits.
+      ...(pgOptions.reach === undefined ? { reach: { serveRelay: "when-public" } } : {}),
     });
     pg.on(CHAT_KIND, (src, _kind, payload) => this.#receive(src, CHAT_KIND, parseChatPayload(payload, this.#limits)));
     pg.on(TEXT_KIND, (src, _kind, payload) => {
@@ -136,12 +142,19 @@ export class QuickChat {
     return (this.#options.lan ?? true) !== false;
   }
 
-  /** How a connected peer was found: `"lan"` (LAN discovery), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
-  foundBy(peerId: string): "lan" | "address" | "inbound" | undefined {
+  /** The topic joined on the DHT (the `topic` option), else undefined. */
+  get topic(): string | undefined {
+    return this.#topic?.topic;
+  }
+
+  /** How a connected peer was found: `"lan"` (LAN discovery), `"topic"` (the DHT topic), `"address"` (an address given to `connect`) or `"inbound"` (it joined us). */
+  foundBy(peerId: string): "lan" | "topic" | "address" | "inbound" | undefined {
     const peer = this.#pg.peers.find((p) => p.peerId === peerId);
     if (peer === undefined) return undefined;
     if (this.#typed.has(peerId)) return "address";
-    return this.#pg.foundOnLan(peerId) ? "lan" : peer.outbound ? "address" : "inbound";
+    if (this.#pg.foundOnLan(peerId)) return "lan";
+    if (this.#pg.topics.found(peerId)) return "topic";
+    return peer.outbound ? "address" : "inbound";
   }
 
   /** This node's peer id. */
@@ -162,6 +175,11 @@ export class QuickChat {
   /** The connected peers, with the name each last used. */
   get peers(): ChatPeer[] {
     return this.#pg.peers.map((p) => ({ ...p, name: this.#names.get(p.peerId) }));
+  }
+
+  /** How this chat can be reached (`pg.reachability` of `@xppg/node`): `public`, `port-mapped`, `behind-nat`, `relayed-only` or `unknown`, with the addresses to give others. */
+  get reachability(): Playground["reachability"] {
+    return this.#pg.reachability;
   }
 
   /** The result of the router port mapping once started with `openPort`, else null. */
@@ -221,7 +239,10 @@ export class QuickChat {
     try {
       // Only the default port falls back: a port the user asked for is never swapped for another.
       const replace = this.#askedPort === undefined ? () => (this.#pg = this.#build(0)) : undefined;
-      return await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#report(error, undefined));
+      const nat = await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#report(error, undefined));
+      // In the background: the DHT's bootstrap takes seconds, and the chat works on the LAN meanwhile.
+      if (this.#topic !== undefined) this.#pg.joinTopic(this.#topic.topic).catch((error: unknown) => this.#report(asXppgError(error), undefined));
+      return nat;
     } catch (error) {
       this.#unlock?.();
       this.#unlock = undefined;
@@ -399,4 +420,8 @@ export class QuickChat {
   #stoppedError(what: string): QuickChatError {
     return new QuickChatError(QUICKCHAT_ERROR_CODES.STOPPED, `${what}() cannot run: this chat was stopped. Create a new QuickChat.`);
   }
+}
+
+function asXppgError(error: unknown): XppgError {
+  return isXppgError(error) ? error : new QuickChatError(QUICKCHAT_ERROR_CODES.CONNECT_FAILED, `Joining the topic failed: ${toError(error).message}. The chat runs on the LAN and by address.`, { cause: error });
 }

@@ -1,0 +1,128 @@
+// Routed unicast through the mesh (issue 9): A - B - C - D over TCP, A sends
+// to D, which is not its neighbour, so every message crosses 3 links and 2
+// forwarders, end to end encrypted (a Noise channel from A to D inside the
+// per-link Noise channels). The two sides keep one core each, as the direct
+// contender's do: the sender process runs A and B, the receiver process C and
+// D (each side does its node's work and one forwarder's). The rtt phase is a
+// request/response round trip (`pg.request` answered by `pg.handle`) over
+// the same 3 hops; setup and first time the joins until A has a route to D.
+// Both per-peer rate limits are off (the bench floods on purpose).
+import { Playground } from "@xppg/node";
+import { tcpTransport } from "@xppg/transport-tcp";
+
+const APP = "xppg-bench-routed";
+const KIND = "bench";
+const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity, maxPeers: 1024 };
+const ROUTE_TIMEOUT_MS = 10_000;
+
+async function start(host, extra = {}) {
+  const pg = new Playground(APP, { host, port: 0, transports: [tcpTransport()], limits: LIMITS, ...extra });
+  pg.events.on("error", (error) => process.stderr.write(`\n[playground-routed] ${error.code}: ${error.message}\n`));
+  await pg.start();
+  return pg;
+}
+
+/** Resolves once `pg` has heard of a mesh member `hops` links away, with that member. */
+function memberAt(pg, hops, exclude = new Set()) {
+  return new Promise((resolve, reject) => {
+    const found = () => pg.meshPeers.find((m) => m.hops === hops && !exclude.has(m.peerId));
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no mesh member ${hops} hops away within ${ROUTE_TIMEOUT_MS} ms`));
+    }, ROUTE_TIMEOUT_MS);
+    const done = (member) => {
+      clearTimeout(timer);
+      off();
+      resolve(member);
+    };
+    const off = pg.events.on("mesh:joined", () => {
+      const m = found();
+      if (m !== undefined) done(m);
+    });
+    const m = found();
+    if (m !== undefined) done(m);
+  });
+}
+
+/** C and D, C joined to D; C's port is the one the sender's B joins. */
+async function receiverSide(host) {
+  const d = await start(host);
+  const c = await start(host);
+  await c.join(host, d.port);
+  return { c, d, close: async () => Promise.all([c.stop(), d.stop()]) };
+}
+
+/** A and B, started. */
+async function senderNodes(host) {
+  const b = await start(host);
+  const a = await start(host, { listen: [] });
+  return { a, b, close: async () => Promise.all([a.stop(), b.stop()]) };
+}
+
+/** B joins the receiver's C, A joins B. */
+async function joinPath(side, host, port) {
+  await side.b.join(host, port);
+  await side.a.join(host, side.b.port);
+}
+
+/** @type {import("./index.mjs").Contender} */
+export const contender = {
+  name: "playground-routed",
+  label: "xppg routed, 3 hops",
+  compareTo: "playground",
+  targets: [
+    { issue: "9", phase: "msgs", minRatio: 0.5 },
+    { issue: "9", phase: "bulk", minRatio: 0.5 },
+  ],
+  notes: [
+    "routed unicast A - B - C - D (3 links, 2 forwarders), end to end encrypted inside the per-link encryption; sender process: A and B, receiver process: C and D (one core each, as for the direct Playground)",
+    "its rtt is a request/response round trip (pg.request answered by pg.handle) over the 3 hops; setup/first: B joins C, A joins B, until A has heard of D (a route to it)",
+  ],
+
+  async listen({ host, onMessage, phase }) {
+    const side = await receiverSide(host);
+    const { c, d } = side;
+    d.on(KIND, (_src, _kind, payload) => onMessage(payload));
+    // Request/response: the handler answers; the harness's echo is then not needed.
+    const rtt = phase?.kind === "pingpong";
+    d.handle(KIND, (_src, payload) => payload);
+    const connected = memberAt(d, 3).then((a) => ({
+      send: rtt ? () => Promise.resolve() : (payload) => d.send(KIND, payload, { to: a.peerId }),
+      close: async () => {},
+    }));
+    return { port: c.port, connected, close: side.close };
+  },
+
+  async dial({ host, port, onMessage, phase }) {
+    const side = await senderNodes(host);
+    await joinPath(side, host, port);
+    const { a } = side;
+    a.on(KIND, (_src, _kind, payload) => onMessage(payload));
+    const d = await memberAt(a, 3);
+    const to = { to: d.peerId };
+    const send =
+      phase?.kind === "pingpong"
+        ? (payload) => {
+            void a.request(KIND, payload, to).then(onMessage, (error) => process.stderr.write(`\n[playground-routed] ${error.code}: ${error.message}\n`));
+            return Promise.resolve();
+          }
+        : (payload) => a.send(KIND, payload, to);
+    return { send, close: side.close };
+  },
+
+  async setupServer({ host }) {
+    const side = await receiverSide(host);
+    return { port: side.c.port, close: side.close };
+  },
+
+  async setupClient() {
+    const side = await senderNodes("127.0.0.1");
+    return {
+      async connect({ host, port }) {
+        await joinPath(side, host, port);
+        await memberAt(side.a, 3);
+      },
+      close: side.close,
+    };
+  },
+};

@@ -1,0 +1,14 @@
+export { dhtDiscovery, DhtDiscovery } from "./dht-discovery.js";
+export type { DhtEvents, DhtStats } from "./dht-discovery.js";
+export { DhtTopic } from "./dht-topic.js";
+export type { DhtTopicStats } from "./dht-topic.js";
+export type { DhtDiscoveryOptions } from "./options.js";
+export type { DhtCandidate } from "./types.js";
+export type { PacketStats } from "./guarded-socket.js";
+export { topicInfoHash } from "./topic-hash.js";
+export { parseNodes } from "./nodes-file.js";
+export { DEFAULT_BOOTSTRAP } from "./constants.js";
+export { DHT_ERROR_CODES, DhtError } from "./errors.js";
+export type { DhtErrorCode } from "./errors.js";
+export { startDhtNode } from "./dht-server.js";
+export type { DhtNodeOptions, DhtServer } from "./dht-server.js";

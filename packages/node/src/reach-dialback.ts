@@ -1,0 +1,207 @@
+/**
+ * Dial-backs by a third node. A node A asks a peer R "have a node that is
+ * not connected to me dial my port"; R picks another of its peers, C (not A,
+ * not on A's host), and asks C to dial A's IP as R sees it; C connects and
+ * closes at once, and R answers A with the outcome and C's host. A counts a
+ * success only when its own listener saw a connection from C's host while it
+ * waited, and only when A has no connection it dialled to that host (a NAT
+ * lets a host in that the node itself contacted first): a success is never
+ * anyone's word. A failure is R's word, counted once per R's host. Every
+ * role is bounded: asks, forwards and dials per peer, per target and at once.
+ */
+
+import { randomBytes } from "node:crypto";
+import { hostKey } from "./abuse-guard.js";
+import type { PeerSession } from "./peer-session.js";
+import { REACH_KIND, parseDial, parseDialbackResult, parseDialed, parsePort } from "./reach-wire.js";
+import type { Reachability } from "./reachability.js";
+
+/** Dial-backs one peer may have this node forward, or dial, a minute. */
+export const DIALBACKS_PER_PEER_PER_MINUTE = 4;
+/** Dials towards one host a minute, whoever asks (no SYN reflector). */
+export const DIALS_PER_HOST_PER_MINUTE = 4;
+/** Dial-backs this node forwards or dials at once. */
+export const MAX_DIALBACKS_IN_FLIGHT = 8;
+/** Time a helper's dial may take. */
+export const DIAL_TIMEOUT_MS = 1500;
+/** Time an ask waits for its answer. */
+export const DIALBACK_ANSWER_MS = 5000;
+
+/** What the dial-back roles need of the node. */
+export interface DialbackHost {
+  readonly reach: Reachability;
+  /** Open sessions with `reach/1`. */
+  peers(): Iterable<PeerSession>;
+  /** This node's TCP listening port, if it has one. */
+  listenPort(): number | undefined;
+  /** A TCP connect to `host:port` from `localAddress`, closed at once: true when it connected. */
+  probe(host: string, port: number, timeoutMs: number, localAddress: string | undefined): Promise<boolean>;
+  /** A dial-back counted: still undecided, ask again. */
+  counted(): void;
+}
+
+class MinuteBudget {
+  readonly #times = new Map<string, number[]>();
+  constructor(readonly perMinute: number) {}
+
+  /** True (and counted) when one more fits for `key`. */
+  take(key: string): boolean {
+    const now = Date.now();
+    const times = (this.#times.get(key) ?? []).filter((t) => now - t < 60_000);
+    this.#times.delete(key);
+    // Bounded: the longest untouched key goes first, never all at once.
+    if (this.#times.size >= 1024) this.#times.delete(this.#times.keys().next().value!);
+    const ok = times.length < this.perMinute;
+    if (ok) times.push(now);
+    this.#times.set(key, times);
+    return ok;
+  }
+}
+
+interface Ask {
+  readonly at: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class Dialbacks {
+  readonly #h: DialbackHost;
+  /** Hosts that connected to this node's listener, with when (the newest 256). */
+  readonly #inbound = new Map<string, number>();
+  readonly #asks = new Map<PeerSession, Ask>();
+  /** Tokens this node forwarded to a helper: the asker, the helper, the timer. */
+  readonly #forwards = new Map<string, { asker: PeerSession; helper: PeerSession; timer: NodeJS.Timeout }>();
+  readonly #perPeer = new MinuteBudget(DIALBACKS_PER_PEER_PER_MINUTE);
+  readonly #perHost = new MinuteBudget(DIALS_PER_HOST_PER_MINUTE);
+  readonly #lastHelper = new WeakMap<PeerSession, PeerSession>();
+  #dialing = 0;
+  /** Asks made; a node asks a few times, not on every link forever. */
+  asked = 0;
+
+  constructor(host: DialbackHost) {
+    this.#h = host;
+  }
+
+  /** A connection reached this node's listener from `remoteHost`. */
+  inbound(remoteHost: string): void {
+    const key = hostKey(remoteHost);
+    this.#inbound.delete(key);
+    this.#inbound.set(key, performance.now());
+    if (this.#inbound.size > 256) this.#inbound.delete(this.#inbound.keys().next().value!);
+  }
+
+  /** Asks `session` for a dial-back (one at a time per peer); false when it was not asked. */
+  ask(session: PeerSession): boolean {
+    const port = this.#h.listenPort();
+    if (port === undefined || this.#asks.has(session)) return false;
+    this.asked++;
+    const timer = setTimeout(() => this.#asks.delete(session), DIALBACK_ANSWER_MS);
+    timer.unref();
+    this.#asks.set(session, { at: performance.now(), timer });
+    void session.sendMessage(REACH_KIND.DIALBACK, { port });
+    return true;
+  }
+
+  /** Handles a dial-back kind; false when the payload is malformed (a violation). */
+  handle(session: PeerSession, kind: string, payload: unknown, outboundHosts: () => Set<string>): boolean {
+    if (kind === REACH_KIND.DIALBACK) {
+      const port = parsePort(payload);
+      if (port === undefined) return false;
+      this.#forward(session, port);
+      return true;
+    }
+    if (kind === REACH_KIND.DIAL) {
+      const dial = parseDial(payload);
+      if (dial === undefined) return false;
+      void this.#dial(session, dial);
+      return true;
+    }
+    if (kind === REACH_KIND.DIALED) {
+      const dialed = parseDialed(payload);
+      if (dialed === undefined) return false;
+      const f = this.#forwards.get(dialed.token);
+      // Only the helper asked may answer, once; anything else is ignored.
+      if (f === undefined || f.helper !== session) return true;
+      this.#forwards.delete(dialed.token);
+      clearTimeout(f.timer);
+      this.#dialing--;
+      void f.asker.sendMessage(REACH_KIND.DIALBACK_RESULT, { ok: dialed.ok, via: hostKey(session.connection.remoteHost) });
+      return true;
+    }
+    // DIALBACK_RESULT
+    const result = parseDialbackResult(payload);
+    if (result === undefined) return false;
+    const ask = this.#asks.get(session);
+    if (ask === undefined) return true; // unasked or late: ignored
+    this.#asks.delete(session);
+    clearTimeout(ask.timer);
+    if (result.via === "") return true; // no helper: no evidence either way
+    if (result.ok) {
+      const seen = this.#inbound.get(result.via);
+      // Our own listener is the witness; a host we dialled ourselves proves nothing.
+      if (seen === undefined || seen < ask.at || outboundHosts().has(result.via)) return true;
+      this.#h.reach.dialback(`via:${result.via}`, true);
+    } else {
+      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false);
+    }
+    this.#h.counted();
+    return true;
+  }
+
+  /** Forgets a session that ended. */
+  ended(session: PeerSession): void {
+    const ask = this.#asks.get(session);
+    if (ask !== undefined) clearTimeout(ask.timer);
+    this.#asks.delete(session);
+    for (const [token, f] of this.#forwards) {
+      if (f.asker !== session && f.helper !== session) continue;
+      clearTimeout(f.timer);
+      this.#forwards.delete(token);
+      this.#dialing--;
+      if (f.asker !== session) void f.asker.sendMessage(REACH_KIND.DIALBACK_RESULT, { ok: false, via: "" });
+    }
+  }
+
+  close(): void {
+    for (const a of this.#asks.values()) clearTimeout(a.timer);
+    for (const f of this.#forwards.values()) clearTimeout(f.timer);
+    this.#asks.clear();
+    this.#forwards.clear();
+  }
+
+  #forward(asker: PeerSession, port: number): void {
+    const askerHost = hostKey(asker.connection.remoteHost);
+    const noHelper = (): void => void asker.sendMessage(REACH_KIND.DIALBACK_RESULT, { ok: false, via: "" });
+    if (!this.#perPeer.take(`ask:${askerHost}`) || this.#dialing >= MAX_DIALBACKS_IN_FLIGHT || !/^\d{1,3}(\.\d{1,3}){3}$/.test(askerHost)) return noHelper();
+    const helpers = [...this.#h.peers()].filter((s) => s !== asker && hostKey(s.connection.remoteHost) !== askerHost);
+    // Another helper than last time for this asker, when there is one: each answer should be a new witness.
+    const fresh = helpers.filter((s) => s !== this.#lastHelper.get(asker));
+    const pool = fresh.length > 0 ? fresh : helpers;
+    const helper = pool[Math.floor(Math.random() * pool.length)];
+    if (helper === undefined) return noHelper();
+    const token = randomBytes(8).toString("hex");
+    const timer = setTimeout(() => {
+      if (!this.#forwards.delete(token)) return;
+      this.#dialing--;
+      noHelper();
+    }, DIALBACK_ANSWER_MS - 1000);
+    timer.unref();
+    this.#dialing++;
+    this.#lastHelper.set(asker, helper);
+    this.#forwards.set(token, { asker, helper, timer });
+    // The asker's own IP as this node sees it: never an address anyone names.
+    void helper.sendMessage(REACH_KIND.DIAL, { host: askerHost, port, token });
+  }
+
+  async #dial(from: PeerSession, dial: { host: string; port: number; token: string }): Promise<void> {
+    // Over a budget: no answer (the asker then learns nothing, rather than a false failure).
+    if (this.#dialing >= MAX_DIALBACKS_IN_FLIGHT || !this.#perPeer.take(`dial:${hostKey(from.connection.remoteHost)}`) || !this.#perHost.take(dial.host)) return;
+    this.#dialing++;
+    try {
+      const local = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(from.connection.localAddress)?.[1];
+      const ok = await this.#h.probe(dial.host, dial.port, DIAL_TIMEOUT_MS, local);
+      void from.sendMessage(REACH_KIND.DIALED, { token: dial.token, ok });
+    } finally {
+      this.#dialing--;
+    }
+  }
+}

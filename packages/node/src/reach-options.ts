@@ -1,0 +1,101 @@
+/**
+ * The `reach` option: reachability, automatic relays and hole punching
+ * (INTERNALS.md, "Reachability, automatic relays and punching").
+ */
+
+import { checkBoolean, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
+import type { RelayServiceOptions } from "./relay-service.js";
+
+/** How a node learns and improves how it can be reached. */
+export interface PlaygroundReach {
+  /**
+   * Serve as a relay for peers that cannot be reached: `true` always,
+   * `"when-public"` once this node's reachability is `public` (confirmed by
+   * dial-backs of two other nodes), `false` never. A relay carries only the
+   * peers' end-to-end encrypted records, within `relayLimits`.
+   * @default false
+   */
+  serveRelay?: boolean | "when-public";
+  /**
+   * Limits of the relay this node serves (`RelayServiceOptions` of
+   * `@xppg/node/relay` without `transport`): circuits, per-address
+   * reservations and circuits, bytes and duration per circuit, all on by default.
+   */
+  relayLimits?: Omit<RelayServiceOptions, "transport">;
+  /**
+   * Where the relay listens (TCP). Peers learn the port in the handshake.
+   * @default `tcp://<host>:0` (any free port)
+   */
+  relayListen?: string;
+  /**
+   * Reserve a slot on relays of connected peers while this node is not
+   * known to be reachable (`unknown`, `behind-nat`), and advertise the
+   * relayed addresses. Reservations are renewed before they expire and
+   * dropped once the node is `public` or `port-mapped`.
+   * @default true
+   */
+  useRelays?: boolean;
+  /**
+   * Relays to hold a reservation on at once.
+   * @default 2
+   */
+  maxRelays?: number;
+  /**
+   * Try a direct connection (TCP simultaneous open) on every relayed
+   * circuit, and move the traffic to it when it works.
+   * @default true
+   */
+  holePunch?: boolean;
+  /**
+   * How long a punch may take before the circuit stays relayed.
+   * @default 3000
+   */
+  punchTimeoutMs?: number;
+  /**
+   * Distinct other nodes that must agree before a verdict (an observed
+   * address, a dial-back outcome) counts.
+   * @default 2
+   */
+  minConfirmations?: number;
+}
+
+/** The `reach` option, resolved. */
+export interface ResolvedReach {
+  readonly serveRelay: boolean | "when-public";
+  readonly relayLimits: Omit<RelayServiceOptions, "transport">;
+  readonly relayListen: string;
+  readonly useRelays: boolean;
+  readonly maxRelays: number;
+  readonly holePunch: boolean;
+  readonly punchTimeoutMs: number;
+  readonly minConfirmations: number;
+}
+
+const CALL = "new Playground(appName, { reach })";
+const KEYS = ["serveRelay", "relayLimits", "relayListen", "useRelays", "maxRelays", "holePunch", "punchTimeoutMs", "minConfirmations"] as const;
+
+/** Checks and fills in the `reach` option. */
+export function resolveReach(reach: unknown, host: string): ResolvedReach {
+  const r = checkOptions(reach, KEYS, CALL, "reach") as PlaygroundReach;
+  const serveRelay = r.serveRelay ?? false;
+  if (serveRelay !== true && serveRelay !== false && serveRelay !== "when-public") {
+    throw invalidArgument(CALL, `reach.serveRelay must be true, false or "when-public", got ${show(serveRelay)}`, '{ reach: { serveRelay: "when-public" } }');
+  }
+  if (r.relayLimits !== undefined && !isPlainObject(r.relayLimits)) throw invalidArgument(CALL, `reach.relayLimits must be an object, got ${show(r.relayLimits)}`, "{ reach: { relayLimits: { maxCircuits: 16 } } }");
+  if (r.relayListen !== undefined) checkString(r.relayListen, "reach.relayListen", CALL, '{ reach: { relayListen: "tcp://0.0.0.0:4100" } }');
+  if (r.useRelays !== undefined) checkBoolean(r.useRelays, "reach.useRelays", CALL, "{ reach: { useRelays: false } }");
+  if (r.holePunch !== undefined) checkBoolean(r.holePunch, "reach.holePunch", CALL, "{ reach: { holePunch: false } }");
+  if (r.maxRelays !== undefined) checkInteger(r.maxRelays, "reach.maxRelays", CALL, "{ reach: { maxRelays: 2 } }", 0, 8);
+  if (r.punchTimeoutMs !== undefined) checkPositive(r.punchTimeoutMs, "reach.punchTimeoutMs", CALL, "{ reach: { punchTimeoutMs: 3000 } }", false);
+  if (r.minConfirmations !== undefined) checkInteger(r.minConfirmations, "reach.minConfirmations", CALL, "{ reach: { minConfirmations: 2 } }", 1, 16);
+  return {
+    serveRelay,
+    relayLimits: { ...(r.relayLimits ?? {}) },
+    relayListen: r.relayListen ?? `tcp://${host.includes(":") ? `[${host}]` : host}:0`,
+    useRelays: r.useRelays ?? true,
+    maxRelays: r.maxRelays ?? 2,
+    holePunch: r.holePunch ?? true,
+    punchTimeoutMs: r.punchTimeoutMs ?? 3000,
+    minConfirmations: r.minConfirmations ?? 2,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Requests and replies (capability `route/1`): `pg.request` sends
+ * `xppg/request { r, k, p }` to one peer, a neighbour or a node reached
+ * through the mesh (end to end, as any routed unicast), and the handler
+ * registered there with `pg.handle` answers `xppg/response { r, p }`, or
+ * `{ r, e }` when there is no handler (`"no-handler"`), the handler threw
+ * (`"failed"`, with its message `m` only when it threw a `ReplyError`) or
+ * the peer serves too many of this node's requests already (`"busy"`).
+ *
+ * Bounded: requests waiting for replies, in all and per peer (over either,
+ * `request` fails at once), and requests served at once per peer (more are
+ * answered `"busy"`). A reply from anyone but the peer asked is ignored.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import { invalidArgument } from "./argument-checks.js";
+import { abortError } from "./call-checks.js";
+import { asHandlerError } from "./dispatcher.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { isReplyError } from "./reply-error.js";
+import { isRecord, isReservedKind, KIND } from "./protocol.js";
+import { safeText } from "./safe-text.js";
+
+/**
+ * Answers one kind of request: `src` is the asker's peer id, `payload` what
+ * it sent (unchecked: check its shape). The value returned (or resolved) is
+ * the reply, plain data as for `send`. Throw a `ReplyError` to fail the
+ * request with a message the asker sees; anything else thrown fails it
+ * without the message (reported here as an `error` event).
+ */
+export type RequestHandler<P = unknown, R = unknown> = (src: string, payload: P) => R | Promise<R>;
+
+/** The request room's limits, on by default. */
+export interface RequestLimits {
+  /** Requests of this node waiting for a reply, in all. */
+  readonly maxPending: number;
+  /** Requests of this node waiting for a reply from one peer. */
+  readonly maxPendingPerPeer: number;
+  /** Requests of one peer this node's handlers serve at once; more are answered "busy". */
+  readonly maxServingPerPeer: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxPending: 1024, maxPendingPerPeer: 128, maxServingPerPeer: 64 };
+
+/** The longest message of a `ReplyError` passed on, in characters. */
+const MAX_REPLY_MESSAGE = 1024;
+const FAILURES = new Set(["no-handler", "failed", "busy"]);
+
+export interface RequestRoomOptions {
+  /** Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload that cannot be encoded. */
+  send(to: string, kind: string, payload: unknown): Promise<void>;
+  /** A local failure (a handler that threw, a reply that cannot be sent). */
+  report(error: XppgError, peerId: string): void;
+  readonly limits?: Partial<RequestLimits>;
+}
+
+interface Pending {
+  readonly to: string;
+  readonly kind: string;
+  resolve(value: unknown): void;
+  reject(error: XppgError): void;
+}
+
+export class RequestRoom {
+  readonly #o: RequestRoomOptions;
+  readonly #limits: RequestLimits;
+  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #pendingPerPeer = new Map<string, number>();
+  readonly #serving = new Map<string, number>();
+  #nextId = 0;
+  #closed = false;
+
+  constructor(options: RequestRoomOptions) {
+    this.#o = options;
+    this.#limits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
+  }
+
+  /** Requests waiting for a reply. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Registers the handler of one kind; returns the function that removes it (so does aborting `signal`). */
+  handle(kind: string, handler: RequestHandler, signal: AbortSignal | undefined): () => void {
+    if (this.#handlers.has(kind)) {
+      throw invalidArgument("pg.handle(kind, handler, options?)", `the kind "${kind}" already has a handler (one per kind: its reply is the answer)`, "const off = pg.handle(kind, handler); ... off() before handling it again");
+    }
+    this.#handlers.set(kind, handler);
+    const off = (): void => {
+      if (this.#handlers.get(kind) === handler) this.#handlers.delete(kind);
+      signal?.removeEventListener("abort", off);
+    };
+    if (signal !== undefined) {
+      if (signal.aborted) off();
+      else signal.addEventListener("abort", off, { once: true });
+    }
+    return off;
+  }
+
+  /** Sends a request and resolves with the reply; rejects with a typed error (see the module's comment). */
+  request(to: string, kind: string, payload: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(abortError("request", signal));
+    const perPeer = this.#pendingPerPeer.get(to) ?? 0;
+    if (this.#pending.size >= this.#limits.maxPending || perPeer >= this.#limits.maxPendingPerPeer) {
+      const which = perPeer >= this.#limits.maxPendingPerPeer ? `${perPeer} to ${to}` : `${this.#pending.size} in all`;
+      return Promise.reject(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, `Too many requests wait for replies (${which}). Await some before sending more.`, { details: { peerId: to } }));
+    }
+    const r = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
+    return new Promise<unknown>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", abort);
+        if (this.#pending.get(r) !== pending) return;
+        this.#pending.delete(r);
+        const left = (this.#pendingPerPeer.get(to) ?? 1) - 1;
+        if (left === 0) this.#pendingPerPeer.delete(to);
+        else this.#pendingPerPeer.set(to, left);
+      };
+      const pending: Pending = {
+        to,
+        kind,
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      const abort = (): void => pending.reject(abortError("request", signal!));
+      const timer = setTimeout(
+        () => pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.`, { details: { peerId: to, timeoutMs } })),
+        timeoutMs,
+      );
+      signal?.addEventListener("abort", abort, { once: true });
+      this.#pending.set(r, pending);
+      this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
+      try {
+        this.#o.send(to, KIND.REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
+      } catch (error) {
+        pending.reject(error as XppgError);
+      }
+    });
+  }
+
+  /** An `xppg/request` or `xppg/response` from `src` (authenticated by its link or channel). Throws a typed error for a malformed one. */
+  receive(src: string, kind: string, payload: unknown): void {
+    if (!isRecord(payload) || !Number.isSafeInteger(payload.r) || (payload.r as number) < 0) throw violation(src, `a malformed "${kind}"`);
+    const r = payload.r as number;
+    if (kind === KIND.REQUEST) {
+      const k = payload.k;
+      if (typeof k !== "string" || k.length === 0 || k.length > 255 || isReservedKind(k)) throw violation(src, "a request of a malformed kind");
+      this.#serve(src, r, k, payload.p);
+      return;
+    }
+    const e = payload.e;
+    if (e !== undefined && (typeof e !== "string" || !FAILURES.has(e))) throw violation(src, "a response with an unknown failure");
+    if (payload.m !== undefined && (typeof payload.m !== "string" || payload.m.length > MAX_REPLY_MESSAGE)) throw violation(src, "a response with a malformed message");
+    const pending = this.#pending.get(r);
+    // Only the peer asked may answer.
+    if (pending === undefined || pending.to !== src) return;
+    if (e === undefined) pending.resolve(payload.p);
+    else pending.reject(failureError(src, pending.kind, e, payload.m));
+  }
+
+  /** Fails every waiting request: the node stops. */
+  close(): void {
+    this.#closed = true;
+    for (const pending of [...this.#pending.values()]) pending.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, `The "${pending.kind}" request to ${pending.to} was given up: this node stopped.`));
+  }
+
+  #serve(src: string, r: number, kind: string, payload: unknown): void {
+    const handler = this.#handlers.get(kind);
+    if (handler === undefined) return this.#answer(src, { r, e: "no-handler" });
+    const serving = this.#serving.get(src) ?? 0;
+    if (serving >= this.#limits.maxServingPerPeer) return this.#answer(src, { r, e: "busy" });
+    this.#serving.set(src, serving + 1);
+    const done = (): void => {
+      const left = (this.#serving.get(src) ?? 1) - 1;
+      if (left === 0) this.#serving.delete(src);
+      else this.#serving.set(src, left);
+    };
+    const fail = (error: unknown): void => {
+      done();
+      if (isReplyError(error)) return this.#answer(src, { r, e: "failed", m: error.message.slice(0, MAX_REPLY_MESSAGE) });
+      this.#o.report(asHandlerError(error, `the "${kind}" request handler`), src);
+      this.#answer(src, { r, e: "failed" });
+    };
+    let result: unknown;
+    try {
+      result = handler(src, payload);
+    } catch (error) {
+      return fail(error);
+    }
+    Promise.resolve(result).then((reply) => {
+      done();
+      this.#answer(src, { r, p: reply }, kind);
+    }, fail);
+  }
+
+  /** Sends a response; one whose reply cannot be encoded is reported here and answered "failed". */
+  #answer(to: string, response: Record<string, unknown>, kind?: string): void {
+    if (this.#closed) return;
+    try {
+      this.#o.send(to, KIND.RESPONSE, response).catch(() => {});
+    } catch (error) {
+      if (kind === undefined) return;
+      this.#o.report(asHandlerError(error, `the reply of the "${kind}" request handler`), to);
+      this.#answer(to, { r: response.r, e: "failed" });
+    }
+  }
+}
+
+function failureError(src: string, kind: string, failure: string, message: string | undefined): PlaygroundError {
+  if (failure === "no-handler") {
+    return new PlaygroundError(NODE_ERROR_CODES.NO_HANDLER, `The peer ${src} has no handler for "${kind}" requests. It must register one with pg.handle("${kind}", handler).`, { details: { peerId: src } });
+  }
+  if (failure === "busy") {
+    return new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, `The peer ${src} is already serving as many requests from this node as it takes at once; try again after some have been answered.`, { details: { peerId: src } });
+  }
+  if (message === undefined) {
+    return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, `The "${kind}" request handler on ${src} failed. Its error stays on that node (a handler passes a message on by throwing a ReplyError).`, { details: { peerId: src } });
+  }
+  const said = safeText(message, { singleLine: true, removeInvisible: true });
+  return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, `The "${kind}" request handler on ${src} refused: ${said}`, { details: { peerId: src, remoteMessage: said } });
+}
+
+function violation(peer: string, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+}

@@ -1,0 +1,403 @@
+/**
+ * The routing room (capability `route/1`): unicast to a node of the mesh
+ * that is not a neighbour. INTERNALS.md ("Routed unicast") describes it.
+ *
+ * - Forwarding: an `xppg/route` packet for another node goes on to the
+ *   neighbour the route table names (routes learnt from presences), with
+ *   its hop limit one lower; never back where it came from, never past its
+ *   hop limit, at most `forwardPerSecond` packets a second from each
+ *   neighbour. What cannot go on is dropped and counted
+ *   (`stats.droppedUnicasts`).
+ * - End to end: the two ends run the secure channel (Noise XX, the same as
+ *   on a direct link, each proving its peer id) over a routed connection
+ *   (`routed-connection.ts`). The nodes on the path see only ciphertext; a
+ *   byte they change, a packet they replay, drop or reorder makes the
+ *   channel fail to decrypt, and the receiving end closes it.
+ * - Channels are bounded in all, per peer and while opening; an idle one is
+ *   closed. A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
+ *   a channel whose other end does not answer fails within `openTimeoutMs`.
+ */
+
+import { randomBytes } from "node:crypto";
+import type { XppgError } from "@xppg/errors";
+import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { RouteTable } from "./mesh/route-table.js";
+import type { PeerSession } from "./peer-session.js";
+import { unknownPeerError, type PeerTable } from "./peer-table.js";
+import type { PlaygroundStats } from "./playground-types.js";
+import { KIND } from "./protocol.js";
+import { RoutedConnection } from "./routed-connection.js";
+import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
+import { TokenBucket } from "./token-bucket.js";
+
+/** The routing room's limits, all on by default. */
+export interface RoutingLimits {
+  /** Routed packets a second each neighbour may hand this node to pass on (twice that in a burst); more are dropped. */
+  readonly forwardPerSecond: number;
+  /** End-to-end channels this node keeps, in all. */
+  readonly maxChannels: number;
+  /** End-to-end channels with one peer (both directions together). */
+  readonly maxChannelsPerPeer: number;
+  /** Channels other nodes opened whose handshake is under way. */
+  readonly maxOpening: number;
+  /** Time a channel's handshake may take; a send waiting for it then fails with `XPPG_ERR_UNREACHABLE`. */
+  readonly openTimeoutMs: number;
+  /** A channel unused for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** Resets a second this node sends for packets it cannot deliver or pass on. */
+  readonly resetsPerSecond: number;
+}
+
+export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
+  forwardPerSecond: 5000,
+  maxChannels: 256,
+  maxChannelsPerPeer: 4,
+  maxOpening: 32,
+  openTimeoutMs: 5000,
+  idleTimeoutMs: 120_000,
+  resetsPerSecond: 100,
+};
+
+export interface RoutingRoomOptions {
+  readonly identity: Identity;
+  readonly table: PeerTable;
+  readonly stats: PlaygroundStats;
+  readonly codec: EnvelopeCodec;
+  /** The routes the mesh learns from presences. */
+  readonly routes: RouteTable;
+  nextMessageId(): number;
+  /** A message that came end to end from `envelope.source` (checked). Throws a typed error for one that breaks the protocol: its channel is closed. */
+  deliver(envelope: Envelope): void;
+  readonly limits?: Partial<RoutingLimits>;
+}
+
+interface Channel {
+  readonly key: string;
+  readonly peer: string;
+  readonly initiator: boolean;
+  readonly conn: RoutedConnection;
+  /** Resolves with the secure channel once its handshake is done. */
+  readonly ready: Promise<SecureConnection>;
+  secure: SecureConnection | undefined;
+  /** The node's use count when it was last used (reading the clock per message would cost more): for "least recently used". */
+  lastUsed: number;
+  /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
+  swept: number;
+  idleSince: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class RoutingRoom {
+  readonly #o: RoutingRoomOptions;
+  readonly #limits: RoutingLimits;
+  readonly #me: string;
+  readonly #channels = new Map<string, Channel>();
+  readonly #byPeer = new Map<string, Channel[]>();
+  readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
+  readonly #resets: TokenBucket;
+  readonly #link: EnvelopeLink;
+  #opening = 0;
+  #uses = 0;
+  #scratch = new Uint8Array(16 * 1024);
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: RoutingRoomOptions) {
+    this.#o = options;
+    this.#limits = { ...DEFAULT_ROUTING_LIMITS, ...options.limits };
+    this.#me = options.identity.peerId;
+    this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
+    this.#link = { local: this.#me, remote: "" };
+  }
+
+  /** End-to-end channels open or opening. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /** True when a message to `peerId` has a way now: a neighbour with `route/1` through which a route leads. */
+  reachable(peerId: string): boolean {
+    return this.#nextHop(peerId, "") !== undefined;
+  }
+
+  /**
+   * Sends one message end to end to a node that is not a neighbour.
+   * Rejects with `XPPG_ERR_UNREACHABLE` when there is no route, or the
+   * channel to it could not be opened in time.
+   */
+  send(to: string, kind: string, payload: unknown): Promise<void> {
+    let channel = this.#usable(to);
+    if (channel === undefined) {
+      // Checked only here: decoding a peer id costs more than sending a small message.
+      if (!isPeerId(to)) return Promise.reject(unknownPeerError(to));
+      const opened = this.#open(to);
+      if (opened instanceof PlaygroundError) return Promise.reject(opened);
+      channel = opened;
+    }
+    if (channel.secure !== undefined) return this.#write(channel, channel.secure, kind, payload);
+    const waiting = channel;
+    // Sends made while the channel opens go out in order once it is open.
+    return waiting.ready.then((secure) => this.#write(waiting, secure, kind, payload));
+  }
+
+  /** An `xppg/route` packet from a neighbour: for this node, or to pass on. Throws a typed error for a malformed one (the neighbour is dropped). */
+  receive(session: PeerSession, payload: unknown): void {
+    const from = session.peerId!;
+    if (!this.#o.table.supports(session, ROUTE_CAPABILITY)) throw violation(from, `"${KIND.ROUTE}" without the ${ROUTE_CAPABILITY} capability`);
+    if (!(payload instanceof Uint8Array)) throw violation(from, "a routed packet that is not bytes");
+    const packet = parsePacket(payload);
+    if (typeof packet === "string") throw violation(from, packet);
+    if (packet.destination === this.#me) return this.#arrived(packet, from);
+    this.#forward(session, packet, payload);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    for (const channel of [...this.#channels.values()]) this.#drop(channel, undefined);
+  }
+
+  #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
+    const stats = this.#o.stats;
+    let bucket = this.#buckets.get(session);
+    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.forwardPerSecond, 2 * this.#limits.forwardPerSecond)));
+    // A hop limit past the most an origin may give counts as that most.
+    const hopLimit = Math.min(packet.hopLimit, ROUTE_HOP_LIMIT);
+    if (!bucket.take() || hopLimit === 0 || packet.origin === this.#me) {
+      stats.droppedUnicasts++;
+      return;
+    }
+    const next = this.#nextHop(packet.destination, session.peerId!);
+    if (next === undefined) {
+      stats.droppedUnicasts++;
+      // Tell the origin at once (unauthenticated, like a closed port: the path could drop the packet anyway).
+      if (packet.type !== PACKET.RESET) this.#resetBack(packet, session);
+      return;
+    }
+    setHopLimit(bytes, hopLimit - 1);
+    stats.forwardedUnicasts++;
+    this.#hand(next, bytes).catch(() => {});
+  }
+
+  /** A packet for this node. */
+  #arrived(packet: RoutedPacket, from: string): void {
+    // A packet from the channel's responder is for the side that opened it.
+    const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
+    const channel = this.#channels.get(key);
+    if (packet.type === PACKET.RESET) {
+      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, "the channel was reset on the path or by the other end"));
+      return;
+    }
+    if (channel !== undefined) {
+      if (packet.type === PACKET.OPEN) return;
+      channel.lastUsed = ++this.#uses;
+      channel.conn.deliver(packet.body);
+      return;
+    }
+    if (packet.type === PACKET.DATA || packet.fromResponder || !this.#admits(packet.origin)) {
+      this.#o.stats.droppedUnicasts++;
+      this.#resetBack(packet, undefined);
+      return;
+    }
+    const opened = this.#channel(packet.origin, packet.channel, false, from);
+    if (opened === undefined) return;
+    opened.conn.deliver(packet.body);
+  }
+
+  /** Room for another channel with `peer` that it opens. */
+  #admits(peer: string): boolean {
+    const l = this.#limits;
+    return !this.#closed && isPeerId(peer) && this.#channels.size < l.maxChannels && this.#opening < l.maxOpening && (this.#byPeer.get(peer)?.length ?? 0) < l.maxChannelsPerPeer;
+  }
+
+  /** Opens a channel to `to`; the error `XPPG_ERR_UNREACHABLE` when there is no route. */
+  #open(to: string): Channel | PlaygroundError {
+    if (this.#closed) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, "This node was stopped; nothing more can be sent.");
+    if (!this.reachable(to)) return unreachableError(to, "no neighbour has a route to it");
+    const l = this.#limits;
+    // Full: the least recently used channel makes room.
+    const mine = this.#byPeer.get(to) ?? [];
+    if (mine.length >= l.maxChannelsPerPeer) this.#drop(oldest(mine), undefined);
+    if (this.#channels.size >= l.maxChannels) this.#drop(oldest(this.#channels.values()), undefined);
+    return this.#channel(to, randomBytes(4).readUInt32BE(0), true) ?? unreachableError(to, "a channel with that id is open");
+  }
+
+  /** A new channel's two halves: the routed connection and the secure channel over it. */
+  #channel(peer: string, id: number, initiator: boolean, arrivedFrom = ""): Channel | undefined {
+    // Packets on a channel this node opened come from its responder.
+    const key = channelKey(peer, id, initiator);
+    if (this.#channels.has(key)) return undefined;
+    const header = packetHeader(this.#me, peer, id, !initiator);
+    const conn = new RoutedConnection({
+      localPeerId: this.#me,
+      remotePeerId: peer,
+      outbound: initiator,
+      header,
+      highWaterMark: 1 << 20,
+      path: {
+        send: (packet) => {
+          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
+          if (next === undefined) return Promise.reject(unreachableError(peer, "the route to it is gone"));
+          return this.#hand(next, packet);
+        },
+        reset: () => {
+          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
+          if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
+        },
+      },
+    });
+    if (!initiator) this.#opening++;
+    const ready = secureConnection(conn, {
+      identity: this.#o.identity,
+      handshakeTimeoutMs: this.#limits.openTimeoutMs,
+      maxFrameSize: this.#o.codec.maxSize,
+      ...(initiator ? { expectedPeerId: peer } : {}),
+    }).then(
+      (secure) => {
+        if (!initiator) this.#opening--;
+        // The opener proves who it is in the handshake: it must be the origin its packets name.
+        if (secure.remotePeerId !== peer || this.#channels.get(key) !== channel) {
+          void secure.close();
+          throw unreachableError(peer, "its end proved another identity");
+        }
+        channel.secure = secure;
+        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
+        return secure;
+      },
+      (error: unknown) => {
+        if (!initiator) this.#opening--;
+        this.#drop(channel, undefined);
+        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.openTimeoutMs} ms, or a node on the path reset it)`, error);
+      },
+    );
+    ready.catch(() => {});
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: performance.now() };
+    this.#channels.set(key, channel);
+    const list = this.#byPeer.get(peer);
+    if (list === undefined) this.#byPeer.set(peer, [channel]);
+    else list.push(channel);
+    this.#sweep ??= setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs)).unref();
+    return channel;
+  }
+
+  /** A channel to `peer` that is open, else one that is opening. */
+  #usable(peer: string): Channel | undefined {
+    const list = this.#byPeer.get(peer);
+    if (list === undefined) return undefined;
+    let opening: Channel | undefined;
+    for (const channel of list) {
+      if (channel.secure !== undefined && !channel.secure.isClosed) return channel;
+      if (channel.secure === undefined && channel.initiator) opening ??= channel;
+    }
+    return opening;
+  }
+
+  #write(channel: Channel, secure: SecureConnection, kind: string, payload: unknown): Promise<void> {
+    channel.lastUsed = ++this.#uses;
+    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.#me, destination: channel.peer, id: this.#o.nextMessageId(), hopLimit: 0, payload };
+    // Both ends are known from the channel: the ids are left out.
+    this.#link.remote = channel.peer;
+    let n = this.#o.codec.encodeInto(envelope, this.#scratch, 0, this.#link);
+    if (n < 0) {
+      this.#scratch = new Uint8Array(Math.max(-n, 2 * this.#scratch.length));
+      n = this.#o.codec.encodeInto(envelope, this.#scratch, 0, this.#link);
+    }
+    // The secure channel copies the frame before `send` returns.
+    return secure.send(this.#scratch.subarray(0, n));
+  }
+
+  /** A frame from the other end, authenticated by the channel. */
+  #inner(channel: Channel, frame: Uint8Array): void {
+    channel.lastUsed = ++this.#uses;
+    try {
+      const envelope = this.#o.codec.decode(frame, 0, frame.length, { local: this.#me, remote: channel.peer });
+      if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
+      this.#o.deliver(envelope);
+    } catch (error) {
+      void channel.secure?.close(error as XppgError);
+    }
+  }
+
+  #drop(channel: Channel, error: XppgError | undefined): void {
+    if (this.#channels.get(channel.key) !== channel) return;
+    this.#channels.delete(channel.key);
+    const list = this.#byPeer.get(channel.peer)!;
+    list.splice(list.indexOf(channel), 1);
+    if (list.length === 0) this.#byPeer.delete(channel.peer);
+    if (error !== undefined) channel.conn.reset(error);
+    else if (channel.secure !== undefined) void channel.secure.close();
+    else void channel.conn.close();
+  }
+
+  #closeIdle(): void {
+    const now = performance.now();
+    for (const channel of [...this.#channels.values()]) {
+      if (channel.swept !== channel.lastUsed) {
+        channel.swept = channel.lastUsed;
+        channel.idleSince = now;
+      } else if (now - channel.idleSince > this.#limits.idleTimeoutMs) this.#drop(channel, undefined);
+    }
+    if (this.#channels.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  /** The neighbour session a packet for `destination` goes to, having come from `arrivedFrom` ("" for this node's own). */
+  #nextHop(destination: string, arrivedFrom: string): PeerSession | undefined {
+    const hop = this.#o.routes.nextHop(destination, arrivedFrom, performance.now());
+    if (!("via" in hop)) return undefined;
+    const session = this.#o.table.open.get(hop.via);
+    return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
+  }
+
+  /**
+   * The neighbour a channel another node opened came through: its way back
+   * while this node has no route to the opener yet (its presence may still
+   * be on its way). Kept with the channel, never in the route table, so a
+   * forged open cannot change where anything else goes.
+   */
+  #back(neighbour: string): PeerSession | undefined {
+    const session = neighbour === "" ? undefined : this.#o.table.open.get(neighbour);
+    return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
+  }
+
+  #hand(next: PeerSession, packet: Uint8Array): Promise<void> {
+    return next.sendEnvelope({ version: ENVELOPE_VERSION, kind: KIND.ROUTE, source: this.#me, destination: next.peerId!, id: this.#o.nextMessageId(), hopLimit: 0, payload: packet });
+  }
+
+  /** A reset for the origin of `packet`, as if from its destination; bounded in rate. */
+  #resetBack(packet: RoutedPacket, arrivedOn: PeerSession | undefined): void {
+    if (packet.type === PACKET.RESET || !this.#resets.take()) return;
+    const next = arrivedOn ?? this.#nextHop(packet.origin, "");
+    if (next === undefined || !isPeerId(packet.origin)) return;
+    const reset = buildPacket(packetHeader(packet.destination, packet.origin, packet.channel, !packet.fromResponder), PACKET.RESET, EMPTY);
+    this.#hand(next, reset).catch(() => {});
+  }
+}
+
+function channelKey(peer: string, id: number, fromResponder: boolean): string {
+  return `${fromResponder ? "r" : "i"}${id}:${peer}`;
+}
+
+function oldest(channels: Iterable<Channel>): Channel {
+  let found: Channel | undefined;
+  for (const c of channels) if (found === undefined || c.lastUsed < found.lastUsed) found = c;
+  return found!;
+}
+
+/** `XPPG_ERR_UNREACHABLE` for `peerId`, saying why. */
+export function unreachableError(peerId: string, why: string, cause?: unknown): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.UNREACHABLE,
+    `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.`,
+    { cause, details: { peerId } },
+  );
+}
+
+function violation(peer: string, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+}

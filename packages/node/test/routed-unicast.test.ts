@@ -1,0 +1,211 @@
+import { describe, expect, it, vi } from "vitest";
+import { generateIdentity } from "@xppg/secure";
+import type { Playground, PlaygroundOptions } from "../src/index.js";
+import { collect, stopNodesAfterEach, until } from "./helpers.js";
+import { HostileForwarder, routeHeader } from "./routed-helpers.js";
+import { errorsOf, tcpNode } from "./tcp-helpers.js";
+
+stopNodesAfterEach();
+
+/** The topology each test builds, kept: no connection manager dialling the far end directly. */
+const FIXED: PlaygroundOptions = { connections: { lowWater: 0 } };
+
+/** Nodes on real TCP on loopback, joined as a chain: node i joins node i - 1. */
+async function chain(count: number): Promise<Playground[]> {
+  const nodes: Playground[] = [];
+  for (let i = 0; i < count; i++) nodes.push(await tcpNode(FIXED));
+  for (let i = 1; i < count; i++) await nodes[i]!.join(`tcp://127.0.0.1:${nodes[i - 1]!.port}`);
+  return nodes;
+}
+
+/** Waits until `from` has heard of `to` through the mesh (a route to it). */
+async function heard(from: Playground, to: Playground): Promise<void> {
+  await until(() => from.meshPeers.some((m) => m.peerId === to.peerId), 10_000, `${from.peerId} hears of ${to.peerId}`);
+}
+
+describe("routed unicast over TCP on loopback", { timeout: 30_000 }, () => {
+  it("in a chain A-B-C-D-E-F, A's send and request reach F (5 hops) and F's reply comes back; the middle nodes count what they pass on", async () => {
+    const nodes = await chain(6);
+    const [a, f] = [nodes[0]!, nodes[5]!];
+    await heard(a, f);
+    await heard(f, a);
+    expect(a.peers.map((p) => p.peerId)).not.toContain(f.peerId);
+    expect(a.meshPeers.find((m) => m.peerId === f.peerId)?.hops).toBe(5);
+    const atF = collect<{ n: number }>(f, "note");
+    await a.send("note", { n: 1 }, { to: f.peerId });
+    await a.send("note", { n: 2 }, f.peerId);
+    await until(() => atF.length === 2, 10_000, "both notes at F");
+    expect(atF).toEqual([
+      { src: a.peerId, payload: { n: 1 } },
+      { src: a.peerId, payload: { n: 2 } },
+    ]);
+    f.handle<{ x: number }, { y: number }>("double", (src, payload) => ({ y: payload.x * 2 + (src === a.peerId ? 0 : 1000) }));
+    await expect(a.request("double", { x: 21 }, { to: f.peerId })).resolves.toEqual({ y: 42 });
+    // And the other way, over the channel A opened.
+    a.handle("whoami", (src) => src);
+    await expect(f.request("whoami", null, { to: a.peerId })).resolves.toBe(f.peerId);
+    for (const middle of nodes.slice(1, 5)) expect(middle.stats.forwardedUnicasts).toBeGreaterThan(0);
+  });
+
+  it("a send to a peer id no node has a route to fails at once with XPPG_ERR_UNREACHABLE; a malformed id is still XPPG_ERR_UNKNOWN_PEER", async () => {
+    const nodes = await chain(2);
+    const stranger = generateIdentity().peerId;
+    await expect(nodes[0]!.send("note", {}, { to: stranger })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await expect(nodes[0]!.request("note", {}, { to: stranger })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await expect(nodes[0]!.send("note", {}, { to: "nobody" })).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+  });
+});
+
+describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, () => {
+  /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
+  async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
+    const [a, b] = await chain(2);
+    const d = await tcpNode({ ...FIXED, ...dOptions });
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b!, d);
+    await heard(a!, e);
+    await heard(e, a!);
+    return { a: a!, b: b!, d: d, e: e, m };
+  }
+
+  it("sees only ciphertext: the plaintext of a routed send and of a request is in no packet it carries", async () => {
+    const { a, e, m } = await withForwarder();
+    const atE = collect<{ secret: string }>(e, "note");
+    const secret = "the launch code is 0000-xyzzy";
+    await a.send("note", { secret }, { to: e.peerId });
+    await until(() => atE.length === 1, 10_000, "the note at E");
+    e.handle("echo", (_src, p) => p);
+    await expect(a.request("echo", { secret }, { to: e.peerId })).resolves.toEqual({ secret });
+    expect(m.packets.length).toBeGreaterThan(3);
+    const needle = new TextEncoder().encode("xyzzy");
+    for (const packet of m.packets) expect(contains(packet, needle)).toBe(false);
+    // The header the forwarder reads names the two ends, and no more.
+    expect(m.packets.some((p) => routeHeader(p).destination === e.peerId && routeHeader(p).origin === a.peerId)).toBe(true);
+  });
+
+  it("cannot forge: a byte it changes makes the receiver drop the message and the channel; the next send opens a new channel and arrives", async () => {
+    const { a, e, m } = await withForwarder();
+    const atE = collect<{ n: number }>(e, "note");
+    await a.send("note", { n: 1 }, { to: e.peerId });
+    await until(() => atE.length === 1, 10_000, "the first note");
+    m.tamper = (packet) => {
+      packet[packet.length - 20]! ^= 0x01;
+      m.tamper = undefined;
+      return packet;
+    };
+    await a.send("note", { n: 2 }, { to: e.peerId });
+    await until(() => m.tamper === undefined, 5000, "the forwarder changed a packet");
+    // A's channel learns of the reset and the next send opens a fresh one.
+    await retrySend(a, e, atE, 3);
+    expect(atE.map((x) => x.payload.n)).not.toContain(2);
+  });
+
+  it("cannot replay: a packet it sends twice is delivered once", async () => {
+    const { a, e, m } = await withForwarder();
+    const atE = collect<{ n: number }>(e, "note");
+    await a.send("note", { n: 1 }, { to: e.peerId });
+    await until(() => atE.length === 1, 10_000, "the first note");
+    m.tamper = (packet) => {
+      m.tamper = undefined;
+      m.inject(packet.slice(), "toD");
+      return packet;
+    };
+    await a.send("note", { n: 2 }, { to: e.peerId });
+    await until(() => m.tamper === undefined && atE.length >= 2, 10_000, "the second note");
+    // The copy broke the channel (Noise counts records): a later note goes over a new one, after the copy.
+    await retrySend(a, e, atE, 3);
+    expect(atE.filter((x) => x.payload.n === 2)).toHaveLength(1);
+  });
+
+  it("a forwarder that drops every routed packet makes send and request fail with XPPG_ERR_UNREACHABLE within the channel's open timeout", async () => {
+    const { a, e, m } = await withForwarder();
+    m.tamper = () => null;
+    // UNREACHABLE, not the request's own TIMEOUT: the channel's open timeout (5 s) ends it first.
+    await expect(a.request("echo", {}, { to: e.peerId, timeoutMs: 20_000 })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await expect(a.send("note", {}, { to: e.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+  });
+
+  it("packets to unknown ids, in loops, past the hop limit or over a neighbour's rate are dropped and counted; the node and the path carry on", async () => {
+    // D passes on at most 100 routed packets a second from each neighbour (200 at once).
+    const { a, d, e, m } = await withForwarder({ limits: { routedPerSecond: 100 } });
+    const errors = errorsOf(d);
+    const t0 = performance.now();
+    const before = d.stats.droppedUnicasts;
+    // To nobody D knows of: dropped (and reset back).
+    await m.sendRouted("toD", { origin: m.peerId, destination: generateIdentity().peerId, hopLimit: 32 });
+    // For A, through D: D's route to A is back through M, a loop.
+    await m.sendRouted("toD", { origin: m.peerId, destination: a.peerId, hopLimit: 32 });
+    // Its hop limit spent.
+    await m.sendRouted("toD", { origin: m.peerId, destination: e.peerId, hopLimit: 0 });
+    await until(() => d.stats.droppedUnicasts >= before + 3, 5000, "three drops at D");
+    // A burst past D's forwarding rate: what passes is bounded by the rate, the rest is counted.
+    const burst = 1000;
+    const dropsBefore = d.stats.droppedUnicasts;
+    await m.sendRouted("toD", { origin: m.peerId, destination: e.peerId, hopLimit: 32, count: burst });
+    await until(() => d.stats.forwardedUnicasts + d.stats.droppedUnicasts - dropsBefore >= burst, 10_000, "D handles the whole burst");
+    const seconds = (performance.now() - t0) / 1000;
+    expect(d.stats.forwardedUnicasts).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds));
+    expect(d.stats.droppedUnicasts - dropsBefore).toBeGreaterThanOrEqual(burst - 200 - Math.ceil(100 * seconds));
+    expect(errors).toEqual([]);
+    // The honest path still works (through M, once D's bucket for M has refilled: a message lost meanwhile is sent again).
+    const atE = collect<{ n: number }>(e, "note");
+    await retrySend(a, e, atE, 1);
+  });
+});
+
+describe("the way back", { timeout: 30_000 }, () => {
+  it("the end a channel is opened to answers through the neighbour the open came from while it has no route back yet", async () => {
+    // A - B - M - D, where M does not pass A's broadcasts on: D never hears of A, A hears of D.
+    const [a, b] = await chain(2);
+    const d = await tcpNode(FIXED);
+    await HostileForwarder.between(b!, d, a!.peerId);
+    await heard(a!, d);
+    await heard(d, b!);
+    expect(d.meshPeers.map((m) => m.peerId)).not.toContain(a!.peerId);
+    d.handle("echo", (_src, p) => p);
+    await expect(a!.request("echo", { x: 1 }, { to: d.peerId })).resolves.toEqual({ x: 1 });
+    // D asks A back over the same channel (A has no "echo" handler: its answer says so).
+    await expect(d.request("echo", null, { to: a!.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_NO_HANDLER" });
+  });
+});
+
+describe("the hop limit", { timeout: 30_000 }, () => {
+  it("a forwarder lowers it by one, counts one past 32 as 32, and drops a packet that arrives with none left", async () => {
+    // x - M1 - B - M2 - y: B forwards what M1 hands it, and M2 shows what B passed on.
+    const [x, b, y] = [await tcpNode(FIXED), await tcpNode(FIXED), await tcpNode(FIXED)];
+    const m1 = await HostileForwarder.between(x, b);
+    const m2 = await HostileForwarder.between(b, y);
+    await heard(b, y);
+    const sent = (hopLimit: number): Promise<void> => m1.sendRouted("toD", { origin: m1.peerId, destination: y.peerId, hopLimit });
+    const passed = (): number[] => m2.packets.filter((p) => routeHeader(p).origin === m1.peerId).map((p) => routeHeader(p).hopLimit);
+    await sent(255);
+    await until(() => passed().length === 1, 5000, "B passes the first packet on");
+    await sent(5);
+    await until(() => passed().length === 2, 5000, "B passes the second packet on");
+    const dropped = b.stats.droppedUnicasts;
+    await sent(0);
+    await until(() => b.stats.droppedUnicasts === dropped + 1, 5000, "B drops the packet with no hops left");
+    expect(passed()).toEqual([31, 4]);
+    expect(b.stats.forwardedUnicasts).toBe(2);
+  });
+});
+
+/** Sends note `n` until it arrives (a broken channel is reset and the next send opens a new one). */
+async function retrySend(a: Playground, e: Playground, atE: { payload: { n: number } }[], n: number): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      await a.send("note", { n }, { to: e.peerId }).catch(() => {});
+      if (!atE.some((x) => x.payload.n === n)) throw new Error(`note ${n} has not arrived`);
+    },
+    { timeout: 15_000, interval: 100 },
+  );
+}
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,74 @@
+// pg.joinTopic across two home routers with NAT, in the project's internet
+// lab (tools/netlab/internet.sh): a private DHT of 20 plain DHT nodes runs on
+// the lab's wan (198.18.0.1-3, ports 6881+), never the public DHT; h1 sits
+// behind r1, whose miniupnpd maps its port, and h2 behind r2 with no mapping.
+// The two nodes join one topic and chat. Each process imports the BUILT
+// packages (test/fixtures/topic-node.mjs). Needs root, iproute2, nftables,
+// miniupnpd and stun-server; otherwise skipped with the reason printed.
+import { execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPackage, labSkipReason, startAgent, type Agent } from "../../../tools/test/netns-lab.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const LAB = path.resolve(HERE, "../../../tools/netlab/internet.sh");
+const AGENT = path.join(HERE, "fixtures/topic-node.mjs");
+const PREFIX = `xppg-t${process.pid}-`;
+const SKIP = labSkipReason(["ip", "nft", "miniupnpd", "stund"], "iproute2 nftables miniupnpd miniupnpd-nftables stun-server");
+if (SKIP) console.log(`[@xppg/node] topics across NATs lab test SKIPPED: ${SKIP}`);
+
+const lab = (...args: string[]): string => execFileSync(LAB, [`--prefix=${PREFIX}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const children = new Set<ChildProcessWithoutNullStreams>();
+const agent = (ns: string, config: unknown): Agent => startAgent(`${PREFIX}${ns}`, [AGENT, JSON.stringify(config)], { children, timeoutMs: 30_000 });
+
+describe.skipIf(SKIP !== undefined)("topics on a private DHT across two NATs (internet lab)", () => {
+  let dht: Agent;
+  let bootstrap: string[];
+  const teardown = (): void => {
+    for (const c of children) c.kill("SIGKILL");
+    try {
+      lab("down");
+    } catch {
+      // the next "up" with this prefix cleans up first
+    }
+  };
+
+  beforeAll(async () => {
+    buildPackage("@xppg/node");
+    buildPackage("@xppg/dht");
+    process.once("exit", teardown);
+    lab("up");
+    lab("upnp-start", "r1");
+    dht = agent("wan", { role: "dht", count: 20, hosts: ["198.18.0.1", "198.18.0.2", "198.18.0.3"] });
+    bootstrap = (await dht.next((e) => e.event === "ready"))["bootstrap"] as string[];
+  }, 60_000);
+
+  afterAll(() => {
+    teardown();
+    process.off("exit", teardown);
+  });
+
+  it("two nodes behind different NATs find each other by topic and chat", async () => {
+    const h1 = agent("h1", { role: "node", app: "lab-topics", topic: "across the lab", bootstrap, openPort: true });
+    const ready1 = await h1.next((e) => e.event === "ready");
+    expect(ready1["nat"]).toMatchObject({ mapped: true, externalIp: "198.18.0.11" });
+    await h1.next((e) => e.event === "topic");
+    const h2 = agent("h2", { role: "node", app: "lab-topics", topic: "across the lab", bootstrap });
+    const ready2 = await h2.next((e) => e.event === "ready");
+    // h2 dials h1 at the address the DHT gave: r1's public address and the mapped port.
+    const joined = await h2.next((e) => e.event === "joined");
+    expect(joined).toMatchObject({ peerId: ready1["peerId"], outbound: true });
+    expect(String(joined["address"])).toContain("198.18.0.11:");
+    await h1.next((e) => e.event === "joined" && e["peerId"] === ready2["peerId"]);
+    h2.send("send hello through two NATs");
+    expect(await h1.next((e) => e.event === "chat")).toMatchObject({ from: ready2["peerId"], text: "hello through two NATs" });
+    h1.send("send hello back");
+    expect(await h2.next((e) => e.event === "chat")).toMatchObject({ from: ready1["peerId"], text: "hello back" });
+    h2.send("peers");
+    expect(await h2.next((e) => e.event === "peers")).toMatchObject({ peers: [{ peerId: ready1["peerId"], foundByTopic: true }] });
+    h1.send("exit");
+    h2.send("exit");
+    await Promise.all([h1.exited, h2.exited]);
+  }, 90_000);
+});
