@@ -4,6 +4,8 @@ export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
 export type { PlaygroundFiles, PlaygroundFilesOptions } from "./files-room.js";
 export type { DownloadProgress, DownloadResult, SharedContent } from "@xppg/files";
+export type { PlaygroundConnections } from "./connection-options.js";
+export type { ConnectionStatus } from "./connection-manager.js";
 export { ReplyError, isReplyError } from "./reply-error.js";
 export type { RequestHandler } from "./request-room.js";
 export type { RequestOptions } from "./request-checks.js";

@@ -42,6 +42,13 @@ const MAX_ANNOUNCEMENTS = 256;
 export const PRESENCE_INTERVAL_MS = 20_000;
 /** Wait after a new mesh link before announcing presence, so a burst of joins costs one broadcast. */
 const PRESENCE_SOON_MS = 50;
+/**
+ * Least time between two presences sent for new links: every node checks
+ * every presence's signature, so a node whose links open one after another
+ * (the connection manager dialling up to its low water mark) must not cost
+ * the mesh a presence per link.
+ */
+const PRESENCE_MIN_GAP_MS = 2_000;
 const MAX_PRESENCE_ADDRESSES = 16;
 
 export interface MeshRoomOptions {
@@ -81,6 +88,9 @@ export class MeshRoom {
   readonly routes: RouteTable;
   readonly #timers: MeshTimers;
   #presenceTimer: unknown;
+  /** True while the pending presence is one for a new link (not the periodic one). */
+  #presenceSoon = false;
+  #lastPresence = -Infinity;
   #closed = false;
   /** The bytes of the gossip being sent, so a copy for several peers is made once. */
   #lastGossip: TreeMessage<Uint8Array> | undefined;
@@ -116,10 +126,13 @@ export class MeshRoom {
     this.#members.set(peerId, session);
     this.routes.neighborUp(peerId);
     this.#tree.neighborUp(peerId);
-    // A new link: say this node is here (once for a burst of joins), then keep saying it.
-    if (this.#closed) return;
+    // A first link: say this node is here (once for a burst of joins), then keep saying it.
+    // Only a node that had no mesh link says so at once: a node already in the mesh is known, and its
+    // recent presence reaches the new neighbour as an announcement of the recent broadcasts (the periodic one follows).
+    if (this.#closed || this.#presenceSoon || this.#members.size > 1) return;
     if (this.#presenceTimer !== undefined) this.#timers.clearTimer(this.#presenceTimer);
-    this.#presenceTimer = this.#timers.setTimer(PRESENCE_SOON_MS, this.#presence);
+    this.#presenceSoon = true;
+    this.#presenceTimer = this.#timers.setTimer(Math.max(PRESENCE_SOON_MS, this.#lastPresence + PRESENCE_MIN_GAP_MS - this.#timers.now()), this.#presence);
   }
 
   /** A session ended. */
@@ -232,6 +245,8 @@ export class MeshRoom {
 
   readonly #presence = (): void => {
     this.#presenceTimer = undefined;
+    this.#presenceSoon = false;
+    this.#lastPresence = this.#timers.now();
     if (this.#closed) return;
     for (const member of this.#membership.expire(this.#timers.now())) this.#o.left(member);
     if (this.#members.size > 0) {

@@ -15,6 +15,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import type { MeshRoom } from "./mesh-room.js";
+import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
 import type { ReachRoom } from "#reach-room";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
@@ -30,6 +31,7 @@ export interface RouterOptions {
   readonly files: FileTransfers;
   readonly swarmFiles: FilesRoom;
   readonly mesh: MeshRoom;
+  readonly pex: Pick<PeerExchange, "receive">;
   readonly reach: ReachRoom;
   readonly routing: RoutingRoom;
   readonly requests: RequestRoom;
@@ -71,6 +73,7 @@ export class MessageRouter {
         if (kind === KIND.ROUTE) return o.routing.receive(session, envelope.payload);
         return o.requests.receive(envelope.source, kind, envelope.payload);
       }
+      if (kind === KIND.PEX) return o.pex.receive(session, envelope.payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
     if (!hasRequiredShape(kind, envelope.payload)) {

@@ -3,6 +3,7 @@ import type { NatProtocol, NatResult, PortMapper } from "@xppg/nat";
 import type { Identity } from "@xppg/secure";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
+import type { PlaygroundConnections } from "./connection-options.js";
 import type { PlaygroundReach } from "./reach-options.js";
 import type { PlaygroundDht } from "./dht-options.js";
 import type { RoutingLimitOptions } from "./routing-options.js";
@@ -343,6 +344,8 @@ export interface PlaygroundOptions {
    * @default undefined (every shared key writable by all)
    */
   stateCanWrite?: (writer: string, key: string) => boolean;
+  /** The connection manager and peer exchange (see {@link PlaygroundConnections}). */
+  connections?: PlaygroundConnections;
   /** Reachability, automatic relays and hole punching (see {@link PlaygroundReach}). @default reachability and relay use on, serving a relay off */
   reach?: PlaygroundReach;
 }

@@ -4,6 +4,7 @@
  * not banned, not itself, room left, one connection per peer).
  */
 
+import type { XppgError } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
@@ -54,6 +55,12 @@ export class PeerTable {
   readonly #agreements = new WeakMap<PeerSession, Agreement>();
   /** Peers whose `peer:joined` was emitted and whose `peer:left` was not. */
   readonly #announced = new Set<string>();
+  /**
+   * Peers whose connection the peer closed as a duplicate while this node's
+   * other connection to it was still in its handshake: their leave waits
+   * for that connection (no leave if it opens, a leave if it fails).
+   */
+  readonly #replacing = new Map<string, PeerInfo>();
   readonly #o: PeerTableOptions;
 
   constructor(options: PeerTableOptions) {
@@ -183,24 +190,56 @@ export class PeerTable {
     const peerId = session.peerId!;
     if (this.peers.get(peerId) !== session) return undefined;
     this.open.set(peerId, session);
+    this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
     this.#announced.add(peerId);
     return this.infoOf(session);
   }
 
-  /** A session ended: forgets it. Returns the peer when it left (it was the peer's registered session and was announced). */
-  ended(session: PeerSession): PeerInfo | undefined {
+  /**
+   * A session ended: forgets it. Returns the peer when it left (it was the
+   * peer's registered session and was announced, and no other connection
+   * to the peer is replacing it).
+   */
+  ended(session: PeerSession, error?: XppgError): PeerInfo | undefined {
     this.sessions.delete(session);
     this.paused.delete(session);
     const info = this.#info.get(session);
     this.#info.delete(session);
     const peerId = session.peerId;
-    if (peerId === undefined) return undefined;
+    if (peerId === undefined) return this.#replacementEnded(session.authenticatedPeerId ?? session.expectedPeerId);
     if (this.open.get(peerId) === session) this.open.delete(peerId);
     // Still the registered session: the peer is gone (not replaced by another connection).
-    if (this.peers.get(peerId) !== session) return undefined;
+    if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
-    return this.#announced.delete(peerId) ? info : undefined;
+    if (!this.#announced.has(peerId)) return undefined;
+    // The peer kept its new connection (it said so in the goodbye on this one) before that one opened here:
+    // the peer is not leaving, unless that connection fails too.
+    if (error?.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION && info !== undefined && this.#underWay(peerId)) {
+      this.#replacing.set(peerId, info);
+      return undefined;
+    }
+    this.#replacing.delete(peerId);
+    this.#announced.delete(peerId);
+    return info;
+  }
+
+  /** A session that was not the peer's registered one ended: if it was the last hope of a held leave, the leave happens now. */
+  #replacementEnded(peerId: string | undefined): PeerInfo | undefined {
+    if (peerId === undefined) return undefined;
+    const held = this.#replacing.get(peerId);
+    if (held === undefined || this.peers.has(peerId) || this.#underWay(peerId)) return undefined;
+    this.#replacing.delete(peerId);
+    this.#announced.delete(peerId);
+    return held;
+  }
+
+  /** True while another connection to the peer is in its handshake. */
+  #underWay(peerId: string): boolean {
+    for (const s of this.sessions) {
+      if (!s.isClosed && (s.peerId ?? s.authenticatedPeerId ?? s.expectedPeerId) === peerId) return true;
+    }
+    return false;
   }
 }
 

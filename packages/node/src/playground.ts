@@ -7,6 +7,7 @@ import { checkFunction, checkSignal, checkString, invalidArgument, show } from "
 import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
+import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -179,6 +180,8 @@ export class Playground {
     return this.#r.swarmFiles.api;
   }
 
+  /** The connection manager (`connections` option): water marks, links open, peers known, dials made. */
+  get connections(): ConnectionStatus { return this.#r.connections.status; }
   /** True between a successful `start` and `stop`. */
   get running(): boolean {
     return this.#phase === "running";

@@ -31,7 +31,7 @@ export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "reach/1", "route/1"];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "reach/1", "route/1", "pex/1"];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
@@ -60,6 +60,8 @@ export const KIND = {
   MESH_PRESENCE: "xppg/mesh-presence",
   /** Files, the swarm way (capability `files/2`): one `@xppg/files` message as raw bytes. */
   FILES: "xppg/files",
+  /** Peer exchange (capability `pex/1`): signed records of known peers, `[[peerId, addresses, time, signature, how], ...]`. */
+  PEX: "xppg/pex",
   /** Routed unicast (capability `route/1`): a routed packet (raw bytes, `route-wire.ts`) for a neighbour to pass on or take. */
   ROUTE: "xppg/route",
   /** Request/response (`route/1`), directly or end to end: `{ r, k, p }`. */

@@ -16,6 +16,7 @@ import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
+import { resolveConnections, type ResolvedConnections } from "./connection-options.js";
 import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
@@ -48,6 +49,7 @@ const OPTION_KEYS = [
   "stateSyncIntervalMs",
   "stateCanWrite",
   "files",
+  "connections",
   "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
@@ -151,6 +153,7 @@ export interface ResolvedOptions {
   readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
   readonly files: import("./files-options.js").PlaygroundFilesOptions;
+  readonly connections: ResolvedConnections;
   readonly reach: ResolvedReach;
 }
 
@@ -216,7 +219,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (lan !== null) checkHostSupports("discovery.lan");
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const own = (encrypted ? NODE_CAPABILITIES : NODE_CAPABILITIES.filter((c) => c !== "mesh/1" && c !== "route/1")).filter((c) => !HOST_LACKS.includes(c));
+  const connections = resolveConnections(o.connections);
+  // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
+  const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
@@ -251,6 +256,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     stateSyncIntervalMs,
     stateCanWrite,
     files: resolveFilesOptions(o.files),
+    connections,
     reach: resolveReach(o.reach, host),
   };
 }

@@ -13,6 +13,7 @@ import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
+import { ConnectionManager } from "./connection-manager.js";
 import { Dialer } from "./dialer.js";
 import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
@@ -22,7 +23,9 @@ import { FilesRoom } from "#files-room";
 import { openFileStore } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
+import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
+import { PeerExchange } from "./peer-exchange.js";
 import { RequestRoom } from "./request-room.js";
 import { ROUTE_CAPABILITY } from "./route-wire.js";
 import { RoutingRoom, unreachableError } from "./routing-room.js";
@@ -70,6 +73,8 @@ export interface Rooms {
   readonly discovery: DiscoveryRoom;
   readonly topics: TopicRoom;
   readonly mesh: MeshRoom;
+  readonly connections: ConnectionManager;
+  readonly pex: PeerExchange;
   readonly reach: ReachRoom;
   readonly routing: RoutingRoom;
   readonly requests: RequestRoom;
@@ -131,8 +136,14 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     deliver: (envelope) => dispatcher.dispatch(envelope.source, envelope.kind, envelope.payload),
     listen: () => node.hello().listen,
     nextBroadcastId: () => auth.nextBroadcastId(),
-    joined: (member) => events.emit("mesh:joined", member),
-    left: (member) => events.emit("mesh:left", member),
+    joined: (member) => {
+      learn({ peerId: member.peerId, addresses: member.listenAddresses, learnt: "presence" });
+      events.emit("mesh:joined", member);
+    },
+    left: (member) => {
+      connections.forget(member.peerId);
+      events.emit("mesh:left", member);
+    },
   });
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
   const reach: ReachRoom = new ReachRoom({
@@ -150,7 +161,13 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond } });
   const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, forged, unchecked });
+  // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
+  const book = new AddressBook();
+  const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
+    if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
+  };
+  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, running: node.running, learnt: (peerId) => connections.learnt(peerId) });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -159,6 +176,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     mesh.opened(session);
     swarmFiles.opened(session);
     if (table.open.get(session.peerId!) === session) reach.opened(session);
+    if (table.open.get(session.peerId!) !== session) return;
+    learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
+    connections.opened(session);
+    pex.opened(session);
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
@@ -168,8 +189,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     stateSync.peerLeft(session);
     mesh.ended(session);
     reach.ended(session, error);
-    const left = table.ended(session);
+    const left = table.ended(session, error);
     if (left !== undefined) events.emit("peer:left", left, error);
+    connections.ended(session, error);
     // A violation this node detected (not the peer's own word in a bye) is a strike.
     if (error !== undefined && error.details?.remote !== true && earnsStrike(error, innerFrameLimit)) {
       stats.droppedPeers++;
@@ -199,13 +221,16 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
   const relayAddresses = (): string[] => transports.addresses.filter((a) => a.startsWith("relay://"));
+  // LAN candidates are dialled by the discovery room itself, within its own backoff, not by the manager.
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
+  const canDial = (address: string): boolean => transports.canDial(address);
+  const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
   const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined) });
   events.on("peer:left", (peer, reason) => {
     discovery.left(peer.peerId, reason);
     if (discovery.lost(reason)) topics.left(peer.peerId);
   });
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests, connections, pex };
 }
 
 /** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh. */

@@ -66,6 +66,11 @@ export class TransportSet {
     return t;
   }
 
+  /** True when a transport of this node can dial the address. */
+  canDial(address: string): boolean {
+    return this.#transports.some((tr) => tr.canDial(address));
+  }
+
   /** Opens one more listener after `start` (a relay reservation); it counts in `addresses` until `remove`d. */
   async add(address: string): Promise<Listener> {
     const onConnection = this.#onConnection;

@@ -21,7 +21,8 @@ class NodeProcess {
   #nextId = 0;
 
   constructor(count: number) {
-    this.child = spawn(process.execPath, [SCRIPT, String(count)], { stdio: "pipe" });
+    // The tree over the joined links only (its cost is compared with flooding over them): no connection manager.
+    this.child = spawn(process.execPath, [SCRIPT, String(count), JSON.stringify({ connections: { lowWater: 0 } })], { stdio: "pipe" });
     createInterface({ input: this.child.stdout }).on("line", (line) => this.events.push(JSON.parse(line) as Event));
     this.child.stderr.on("data", (d: Buffer) => this.stderr.push(d.toString()));
   }

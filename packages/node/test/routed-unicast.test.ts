@@ -7,10 +7,13 @@ import { errorsOf, tcpNode } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
+/** The topology each test builds, kept: no connection manager dialling the far end directly. */
+const FIXED: PlaygroundOptions = { connections: { lowWater: 0 } };
+
 /** Nodes on real TCP on loopback, joined as a chain: node i joins node i - 1. */
 async function chain(count: number): Promise<Playground[]> {
   const nodes: Playground[] = [];
-  for (let i = 0; i < count; i++) nodes.push(await tcpNode());
+  for (let i = 0; i < count; i++) nodes.push(await tcpNode(FIXED));
   for (let i = 1; i < count; i++) await nodes[i]!.join(`tcp://127.0.0.1:${nodes[i - 1]!.port}`);
   return nodes;
 }
@@ -57,8 +60,8 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
   async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
     const [a, b] = await chain(2);
-    const d = await tcpNode(dOptions);
-    const e = await tcpNode();
+    const d = await tcpNode({ ...FIXED, ...dOptions });
+    const e = await tcpNode(FIXED);
     await e.join(`tcp://127.0.0.1:${d.port}`);
     const m = await HostileForwarder.between(b!, d);
     await heard(a!, e);
@@ -155,7 +158,7 @@ describe("the way back", { timeout: 30_000 }, () => {
   it("the end a channel is opened to answers through the neighbour the open came from while it has no route back yet", async () => {
     // A - B - M - D, where M does not pass A's broadcasts on: D never hears of A, A hears of D.
     const [a, b] = await chain(2);
-    const d = await tcpNode();
+    const d = await tcpNode(FIXED);
     await HostileForwarder.between(b!, d, a!.peerId);
     await heard(a!, d);
     await heard(d, b!);
@@ -170,7 +173,7 @@ describe("the way back", { timeout: 30_000 }, () => {
 describe("the hop limit", { timeout: 30_000 }, () => {
   it("a forwarder lowers it by one, counts one past 32 as 32, and drops a packet that arrives with none left", async () => {
     // x - M1 - B - M2 - y: B forwards what M1 hands it, and M2 shows what B passed on.
-    const [x, b, y] = [await tcpNode(), await tcpNode(), await tcpNode()];
+    const [x, b, y] = [await tcpNode(FIXED), await tcpNode(FIXED), await tcpNode(FIXED)];
     const m1 = await HostileForwarder.between(x, b);
     const m2 = await HostileForwarder.between(b, y);
     await heard(b, y);

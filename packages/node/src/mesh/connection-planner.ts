@@ -6,10 +6,14 @@
  * Defaults: a low mark of 4 keeps a sparse mesh connected when a fifth of
  * its nodes fail at once (a random graph of minimum degree 4 rarely splits
  * at that rate), and gives the broadcast tree lazy links to repair from; a
- * high mark of 12 bounds what each node pays for announcements and
- * heartbeats. Redials back off exponentially with jitter (0.5x to 1.5x),
- * so the neighbours of a restarted node do not all dial it at once, and a
- * node below its low mark dials at most `maxDialsPerPlan` peers per round.
+ * high mark of 32 bounds what each node pays for announcements and
+ * heartbeats while leaving room for a node many others join first (a
+ * bootstrap node). Redials back off exponentially with jitter (0.5x to
+ * 1.5x), so the neighbours of a restarted node do not all dial it at once,
+ * only a node below its low mark dials at all, and it dials at most
+ * `maxDialsPerPlan` peers per round. Above the high mark it closes the
+ * youngest links it may close, those of the most crowded group (host)
+ * first, so long-lived and diverse links stay.
  */
 
 import { BoundedMap } from "./bounded-map.js";
@@ -18,7 +22,7 @@ export interface ConnectionPlannerOptions {
   readonly self: string;
   /** Dial learnt members while fewer links than this are open. @default 4 */
   readonly lowWater?: number;
-  /** Close links past this many. @default 12 */
+  /** Close links past this many. @default 32 */
   readonly highWater?: number;
   /** First redial delay after a failure or a loss. @default 1000 */
   readonly baseBackoffMs?: number;
@@ -30,6 +34,10 @@ export interface ConnectionPlannerOptions {
   readonly maxDialsPerPlan?: number;
   /** A number in [0, 1), for jitter and for picking among candidates (seeded in tests). */
   readonly random: () => number;
+  /** Whether a link may be closed to get under the high mark. @default every link */
+  readonly trimmable?: (peer: string) => boolean;
+  /** The group of a link (its host): links of the most crowded group are closed first. @default one group */
+  readonly group?: (peer: string) => string;
 }
 
 interface Member {
@@ -57,7 +65,7 @@ export class ConnectionPlanner {
   constructor(options: ConnectionPlannerOptions) {
     this.#o = options;
     this.lowWater = options.lowWater ?? 4;
-    this.highWater = Math.max(this.lowWater, options.highWater ?? 12);
+    this.highWater = Math.max(this.lowWater, options.highWater ?? 32);
     this.#base = options.baseBackoffMs ?? 1000;
     this.#max = options.maxBackoffMs ?? 60_000;
     this.#known = new BoundedMap(options.maxKnown ?? 1024);
@@ -66,7 +74,24 @@ export class ConnectionPlanner {
   /** A member was heard of (a broadcast from it, a peer exchange). */
   learn(peer: string): void {
     if (peer === this.#o.self || this.#known.has(peer)) return;
+    if (this.#known.size >= this.#known.capacity) {
+      // Full: forget the oldest member not in use; a connected or dialled one is never pushed out.
+      let idle: string | undefined;
+      for (const [p, m] of this.#known.entries()) {
+        if (m.connectedAt === undefined && !m.dialing) {
+          idle = p;
+          break;
+        }
+      }
+      if (idle === undefined) return;
+      this.#known.delete(idle);
+    }
     this.#known.set(peer, { connectedAt: undefined, dialing: false, failures: 0, notBefore: 0 });
+  }
+
+  /** True when the member is known. */
+  knows(peer: string): boolean {
+    return this.#known.has(peer);
   }
 
   /** Forget a member (it left the mesh for good). */
@@ -84,13 +109,17 @@ export class ConnectionPlanner {
     member.failures = 0;
   }
 
-  /** A link closed, or a dial failed: the peer may be dialled again after a growing, jittered delay. */
-  disconnected(peer: string, now: number): void {
+  /**
+   * A link closed, or a dial failed: the peer may be dialled again after a
+   * growing, jittered delay; after the longest one when the peer closed the
+   * link on purpose (`deliberate`: it trimmed this node, or stopped).
+   */
+  disconnected(peer: string, now: number, deliberate = false): void {
     const member = this.#known.get(peer);
     if (member === undefined) return;
     member.connectedAt = undefined;
     member.dialing = false;
-    const delay = Math.min(this.#max, this.#base * 2 ** Math.min(member.failures, 30));
+    const delay = deliberate ? this.#max : Math.min(this.#max, this.#base * 2 ** Math.min(member.failures, 30));
     member.failures++;
     member.notBefore = now + delay * (0.5 + this.#o.random());
   }
@@ -127,9 +156,23 @@ export class ConnectionPlanner {
     }
     const trim: string[] = [];
     if (open > this.highWater) {
-      // Keep the long-lived links: close the youngest first.
-      links.sort((a, b) => b[1] - a[1]);
-      for (let i = 0; i < open - this.highWater; i++) trim.push(links[i]![0]);
+      const group = this.#o.group ?? (() => "");
+      const crowd = new Map<string, number>();
+      for (const [peer] of links) crowd.set(group(peer), (crowd.get(group(peer)) ?? 0) + 1);
+      const closable = links.filter(([peer]) => this.#o.trimmable?.(peer) ?? true);
+      for (let n = open - this.highWater; n > 0 && closable.length > 0; n--) {
+        // The most crowded group first, and within it the youngest link: long-lived, diverse links stay.
+        let pick = 0;
+        for (let i = 1; i < closable.length; i++) {
+          const [p, at] = closable[i]!;
+          const [q, bt] = closable[pick]!;
+          const d = crowd.get(group(p))! - crowd.get(group(q))!;
+          if (d > 0 || (d === 0 && at > bt)) pick = i;
+        }
+        const [peer] = closable.splice(pick, 1)[0]!;
+        crowd.set(group(peer), crowd.get(group(peer))! - 1);
+        trim.push(peer);
+      }
     }
     return { dial, trim };
   }

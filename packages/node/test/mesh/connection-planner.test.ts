@@ -50,6 +50,34 @@ describe("ConnectionPlanner", () => {
     expect(p.plan(1_000).trim.sort()).toEqual(["m6", "m7", "m8"]);
   });
 
+  test("above the high water mark the most crowded host loses its youngest links first; links that may not be closed stay", () => {
+    const random = new Random(1);
+    const host = (peer: string): string => (peer.startsWith("s") ? "same-host" : peer);
+    const p = new ConnectionPlanner({ self: "me", lowWater: 2, highWater: 4, random: () => random.next(), group: host, trimmable: (peer) => peer !== "s3" });
+    // Old links to four distinct hosts, young ones from one crowded host.
+    for (const [i, peer] of ["a", "b", "c", "d", "s1", "s2", "s3"].entries()) p.connected(peer, i * 100);
+    expect(p.plan(1_000).trim.sort()).toEqual(["s1", "s2", "d"].sort());
+  });
+
+  test("a peer that closed the link on purpose is dialled again only after the longest backoff", () => {
+    const p = planner(5);
+    p.connected("m", 0);
+    p.disconnected("m", 0, true);
+    let now = 0;
+    while (!p.plan(now).dial.includes("m")) now += 100;
+    expect(now).toBeGreaterThanOrEqual(8_000);
+  });
+
+  test("a full planner forgets idle members, never connected ones", () => {
+    const random = new Random(2);
+    const p = new ConnectionPlanner({ self: "me", maxKnown: 4, random: () => random.next() });
+    p.connected("c1", 0);
+    p.connected("c2", 0);
+    for (let i = 0; i < 100; i++) p.learn(`fake${i}`);
+    expect(p.connectedCount).toBe(2);
+    expect(p.knows("c1") && p.knows("c2") && p.knows("fake99")).toBe(true);
+  });
+
   test("the jitter spreads the redials of many nodes that lost the same peer", () => {
     const times = Array.from({ length: 50 }, (_, seed) => {
       const p = planner(seed + 10);

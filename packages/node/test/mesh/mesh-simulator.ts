@@ -1,4 +1,7 @@
 import { ConnectionPlanner, Plumtree, RouteTable, messageKey, type PlumtreeOptions, type TreeMessage, type TreeStats } from "../../src/mesh/index.js";
+import { AddressBook, type PeerRecord } from "../../src/mesh/address-book.js";
+import { DialBudget } from "../../src/mesh/dial-budget.js";
+import { TokenBucket } from "../../src/token-bucket.js";
 import { EventQueue } from "./event-queue.js";
 import { Random } from "../../../../tools/test/random.js";
 
@@ -35,6 +38,18 @@ export interface MeshSimOptions {
   /** How often each node's connection planner runs. @default 500 */
   manageEveryMs?: number;
   hopLimit?: number;
+  /**
+   * How nodes learn whom to dial: "broadcast": every origin of a broadcast
+   * delivered; "exchange": only from peer exchange (each node's own record
+   * and the records it holds, sent on a new link and every `exchangeEveryMs`),
+   * kept in the node's bounded address book, dialled within its dial budget.
+   * @default "broadcast"
+   */
+  learn?: "broadcast" | "exchange";
+  /** @default 30000 */
+  exchangeEveryMs?: number;
+  /** Nodes that advertise 32 made-up peers in every exchange, each "listening" at a victim's address. */
+  liars?: number[];
   /** Timings of the broadcast tree. */
   tree?: Pick<PlumtreeOptions<string>, "missingTimeoutMs" | "graftRetryMs" | "lazyFlushMs" | "optimizeThreshold">;
 }
@@ -54,9 +69,18 @@ export interface MeshSimCounts {
   linkBreaks: number;
   dials: number;
   routedTx: number;
+  /** Peer-exchange frames sent. */
+  exchangeTx: number;
+  /** Dials to the victim's host (made-up peers' addresses). */
+  victimDials: number;
+  /** Dials the budget refused. */
+  budgetRefused: number;
 }
 
-type Frame = { readonly tree: TreeMessage<string> } | { readonly routed: Routed };
+type Frame = { readonly tree: TreeMessage<string> } | { readonly routed: Routed } | { readonly exchange: readonly PeerRecord[] };
+
+/** The host of the victim whose address liars advertise. */
+export const VICTIM_HOST = "victim";
 
 interface Routed {
   readonly source: string;
@@ -80,6 +104,10 @@ interface SimNode {
   readonly protocol: Protocol;
   readonly routes: RouteTable;
   readonly planner: ConnectionPlanner;
+  readonly book: AddressBook;
+  readonly budget: DialBudget;
+  /** Per neighbour, the rate of its exchanges this node reads. */
+  readonly exchangeRate: Map<string, TokenBucket>;
   readonly neighbors: Set<string>;
   /** Deliveries per broadcast key. */
   readonly delivered: Map<string, number>;
@@ -97,7 +125,7 @@ export interface UnicastResult {
 export class MeshSimulator {
   readonly queue = new EventQueue();
   readonly nodes: SimNode[] = [];
-  readonly counts: MeshSimCounts = { payloadTx: 0, controlTx: 0, deliveries: 0, duplicateDeliveries: 0, lost: 0, linkBreaks: 0, dials: 0, routedTx: 0 };
+  readonly counts: MeshSimCounts = { payloadTx: 0, controlTx: 0, deliveries: 0, duplicateDeliveries: 0, lost: 0, linkBreaks: 0, dials: 0, routedTx: 0, exchangeTx: 0, victimDials: 0, budgetRefused: 0 };
   /** A running digest of everything that happened, to compare two runs of one seed. */
   trace = 0;
   readonly #o: Required<MeshSimOptions>;
@@ -122,6 +150,9 @@ export class MeshSimulator {
       connectMs: 30,
       manageEveryMs: 500,
       hopLimit: 64,
+      learn: "broadcast",
+      exchangeEveryMs: 30_000,
+      liars: [],
       tree: {},
       ...options,
     };
@@ -137,6 +168,9 @@ export class MeshSimulator {
     }
     if (this.#o.manage) {
       for (const node of this.nodes) this.queue.after(topology.int(this.#o.manageEveryMs), () => this.#manage(node));
+    }
+    if (this.#o.learn === "exchange") {
+      for (const node of this.nodes) this.queue.after(topology.int(this.#o.exchangeEveryMs), () => this.#exchangeRound(node));
     }
   }
 
@@ -207,14 +241,14 @@ export class MeshSimulator {
       if (count === 1) this.counts.deliveries++;
       else this.counts.duplicateDeliveries++;
       routes.learn(origin, from, hops, mid, this.queue.now);
-      node.planner.learn(origin);
+      if (this.#o.learn === "broadcast") node.planner.learn(origin);
       this.#mix(2, index, mid);
     };
     const protocol: Protocol =
       this.#o.protocol === "tree" ? new Plumtree<string>({ ...this.#o.tree, self: id, timers, send, deliver, hopLimit: this.#o.hopLimit }) : new Flood(id, send, deliver);
     const jitter = new Random(this.#o.seed * 31 + index);
     const planner = new ConnectionPlanner({ self: id, lowWater: this.#o.lowWater, highWater: this.#o.highWater, random: () => jitter.next() });
-    const node: SimNode = { id, alive: true, protocol, routes, planner, neighbors: new Set(), delivered, nextId: 0 };
+    const node: SimNode = { id, alive: true, protocol, routes, planner, book: new AddressBook(), budget: new DialBudget(), exchangeRate: new Map(), neighbors: new Set(), delivered, nextId: 0 };
     this.nodes.push(node);
     this.#byId.set(id, node);
   }
@@ -223,7 +257,8 @@ export class MeshSimulator {
     if ("tree" in frame) {
       if (frame.tree.type === "gossip") this.counts.payloadTx++;
       else this.counts.controlTx++;
-    } else this.counts.routedTx++;
+    } else if ("routed" in frame) this.counts.routedTx++;
+    else this.counts.exchangeTx++;
     const key = pairKey(from.id, to);
     const epoch = this.#links.get(key);
     const target = this.#byId.get(to)!;
@@ -243,7 +278,8 @@ export class MeshSimulator {
         return;
       }
       if ("tree" in frame) target.protocol.receive(from.id, frame.tree);
-      else this.#route(target, from.id, frame.routed);
+      else if ("routed" in frame) this.#route(target, from.id, frame.routed);
+      else this.#onExchange(target, from.id, frame.exchange);
     });
   }
 
@@ -279,6 +315,7 @@ export class MeshSimulator {
       x.routes.neighborUp(y.id);
       x.planner.connected(y.id, this.queue.now);
       x.protocol.neighborUp(y.id);
+      if (this.#o.learn === "exchange") this.#sendExchange(x, y.id);
     }
     this.#mix(4, this.nodes.indexOf(a), this.nodes.indexOf(b));
   }
@@ -309,12 +346,25 @@ export class MeshSimulator {
     if (!node.alive) return;
     const plan = node.planner.plan(this.queue.now);
     for (const peer of plan.dial) {
+      let address = `sim://${peer}`;
+      if (this.#o.learn === "exchange") {
+        // As the node's connection manager: the peer's advertised address, within the dial budget.
+        const known = node.book.get(peer);
+        const host = known?.addresses[0]?.startsWith(`sim://${VICTIM_HOST}`) ? VICTIM_HOST : peer;
+        if (known === undefined || !node.budget.take(known.addresses[0]!, host, this.queue.now)) {
+          if (known !== undefined) this.counts.budgetRefused++;
+          node.planner.disconnected(peer, this.queue.now);
+          continue;
+        }
+        address = known.addresses[0]!;
+        if (host === VICTIM_HOST) this.counts.victimDials++;
+      }
       this.counts.dials++;
-      const target = this.#byId.get(peer)!;
+      const target = address === `sim://${peer}` ? this.#byId.get(peer) : undefined;
       this.queue.after(this.#o.connectMs, () => {
         if (!node.alive) return;
-        if (target.alive && !node.neighbors.has(peer)) this.#linkUp(node, target);
-        else if (!target.alive) node.planner.disconnected(peer, this.queue.now);
+        if (target === undefined || !target.alive) node.planner.disconnected(peer, this.queue.now);
+        else if (!node.neighbors.has(peer)) this.#linkUp(node, target);
         else node.planner.connected(peer, this.queue.now);
       });
     }
@@ -333,6 +383,40 @@ export class MeshSimulator {
       }
     }
     this.queue.after(this.#o.manageEveryMs, () => this.#manage(node));
+  }
+
+  /** Every `exchangeEveryMs`, a node tells each neighbour what it knows. */
+  #exchangeRound(node: SimNode): void {
+    if (!node.alive) return;
+    for (const peer of node.neighbors) this.#sendExchange(node, peer);
+    this.queue.after(this.#o.exchangeEveryMs, () => this.#exchangeRound(node));
+  }
+
+  /** As the peer-exchange room: the node's own record first, then its neighbours', then others; at most 32. A liar sends made-up peers. */
+  #sendExchange(node: SimNode, to: string): void {
+    const index = this.nodes.indexOf(node);
+    let records: PeerRecord[];
+    if (this.#o.liars.includes(index)) {
+      records = Array.from({ length: 32 }, () => {
+        const fake = `fake-${index}-${this.#fakes++}`;
+        return simRecord(fake, `sim://${VICTIM_HOST}:${this.#fakes % 8}`, this.queue.now);
+      });
+    } else records = [simRecord(node.id, `sim://${node.id}`, this.queue.now), ...node.book.records(31, node.neighbors, new Set([to]))];
+    this.#transmit(node, to, { exchange: records });
+  }
+
+  #fakes = 0;
+
+  #onExchange(node: SimNode, from: string, records: readonly PeerRecord[]): void {
+    let rate = node.exchangeRate.get(from);
+    if (rate === undefined) node.exchangeRate.set(from, (rate = new TokenBucket(1, 3, this.queue.now)));
+    if (!rate.take(1, this.queue.now)) return;
+    for (const record of records) {
+      if (record.peerId === node.id) continue;
+      const fromItself = record.peerId === from;
+      const added = node.book.add({ peerId: record.peerId, addresses: record.addresses, learnt: fromItself ? "neighbour" : "exchange", informant: fromItself ? "" : from, record, time: record.time });
+      if (added) node.planner.learn(record.peerId);
+    }
   }
 
   #mix(...values: number[]): void {
@@ -380,4 +464,9 @@ class Flood implements Protocol {
 
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** A record as the simulation passes it: the signature is checked by the node's own tests (test/peer-exchange.test.ts), not here. */
+function simRecord(peerId: string, address: string, time: number): PeerRecord {
+  return { peerId, addresses: [address], time, signature: new Uint8Array(0) };
 }

@@ -1,0 +1,243 @@
+// xppg mesh benchmark: one broadcast to a 100-node mesh on loopback.
+//
+//   pnpm bench                          (runs this file after the transport bench; pnpm bench:mesh alone)
+//   node bench/mesh-broadcast.mjs --nodes=100 --processes=4 --broadcasts=200
+//
+// The nodes live in 4 child processes (25 each) on 127.0.0.1, each first
+// joined to one or two others; the connection managers then bring every
+// node to its low water mark. Once every node has heard of the 99 others and
+// 50 broadcasts have let the broadcast tree form, 200 broadcasts from random
+// nodes, 50 ms apart, measure:
+// - the time for one broadcast to reach every other node (median, p99): the
+//   last handler's arrival minus the send, on the one system clock;
+// - whole transmissions per delivered message: each copy a node receives is
+//   a delivery or a duplicate, so (deliveries + duplicates) / deliveries,
+//   with the duplicates of an equally long idle window (presence rounds)
+//   taken off; beside it, flooding's cost over the same links
+//   ((2 links - (nodes - 2)) / (nodes - 1));
+// - memory per node: each process's RSS and heap over its nodes.
+// It measures; it never fails on a number. The machine is shared: read the
+// load average printed with the figures.
+import { fork } from "node:child_process";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+
+if (process.argv[2] === "worker") await worker();
+else await main();
+
+async function main() {
+  const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
+  const NODES = Number(args.nodes ?? 100);
+  const PROCESSES = Number(args.processes ?? 4);
+  const BROADCASTS = Number(args.broadcasts ?? 200);
+  const SPACING_MS = Number(args.spacing ?? 50);
+  const per = Math.ceil(NODES / PROCESSES);
+  const load0 = loadavg()[0];
+  const started = performance.now();
+  const kids = Array.from({ length: PROCESSES }, () => child(fork(fileURLToPath(import.meta.url), ["worker", String(per)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })));
+  const killAll = () => kids.forEach((k) => k.proc.kill("SIGKILL"));
+  const deadline = setTimeout(() => {
+    process.stderr.write("mesh bench: no result within 5 minutes, stopping\n");
+    killAll();
+    process.exit(1);
+  }, 300_000);
+  try {
+    const ready = await Promise.all(kids.map((k) => k.next("ready")));
+    const ports = ready.map((r) => r.ports);
+    const where = (i) => ({ kid: kids[i % PROCESSES], node: Math.floor(i / PROCESSES) });
+    const random = mulberry(7);
+    const joins = Array.from({ length: PROCESSES }, () => []);
+    for (let i = 1; i < NODES; i++) {
+      const targets = new Set([Math.floor(random() * i)]);
+      if (i > 2 && random() < 0.5) targets.add(Math.floor(random() * i));
+      for (const j of targets) joins[i % PROCESSES].push({ node: Math.floor(i / PROCESSES), port: ports[j % PROCESSES][Math.floor(j / PROCESSES)] });
+    }
+    progress("joining");
+    await Promise.all(kids.map((k, p) => k.ask({ op: "joins", joins: joins[p] })));
+    progress("waiting for the low water mark and every presence");
+    let polls = 0;
+    for (;;) {
+      const s = await Promise.all(kids.map((k) => k.ask({ op: "status" })));
+      const nodes = s.flatMap((x) => x.nodes);
+      if (nodes.every((n) => n.connected >= n.lowWater && n.members >= NODES - 1)) break;
+      if (++polls % 20 === 0) progress(`  ${nodes.filter((n) => n.connected < n.lowWater).length} nodes below the low water mark, fewest members heard ${Math.min(...nodes.map((n) => n.members))}`);
+      await sleep(500);
+    }
+    progress("forming the tree (50 broadcasts)");
+    for (let b = 0; b < 50; b++) {
+      const at = where(Math.floor(random() * NODES));
+      at.kid.tell({ op: "send", node: at.node, i: -1 - b });
+      await sleep(SPACING_MS);
+    }
+    await sleep(2000);
+    const windowMs = BROADCASTS * SPACING_MS + 3000;
+    progress(`idle window (${windowMs} ms, presence rounds only)`);
+    const idle0 = await totals(kids);
+    await sleep(windowMs);
+    const idle1 = await totals(kids);
+    progress(`${BROADCASTS} broadcasts`);
+    const sent = [];
+    const before = await totals(kids);
+    for (let b = 0; b < BROADCASTS; b++) {
+      const from = Math.floor(random() * NODES);
+      const at = where(from);
+      sent.push(await at.kid.ask({ op: "send", node: at.node, i: b }));
+      await sleep(SPACING_MS);
+    }
+    await sleep(3000);
+    const after = await totals(kids);
+    const arrivals = await Promise.all(kids.map((k) => k.ask({ op: "arrivals" })));
+    const latencies = [];
+    let reachedAll = 0;
+    for (let b = 0; b < BROADCASTS; b++) {
+      let last = 0;
+      let count = 0;
+      for (const a of arrivals) {
+        for (const node of a.nodes) {
+          const t = node[b];
+          if (t !== undefined) {
+            count++;
+            last = Math.max(last, t);
+          }
+        }
+      }
+      if (count === NODES - 1) {
+        reachedAll++;
+        latencies.push(last - sent[b].at);
+      }
+    }
+    latencies.sort((x, y) => x - y);
+    const deliveries = BROADCASTS * (NODES - 1);
+    const duplicates = after.duplicates - before.duplicates - (idle1.duplicates - idle0.duplicates);
+    const links = after.links / 2;
+    const flood = (2 * links - (NODES - 2)) / (NODES - 1);
+    const mem = await Promise.all(kids.map((k) => k.ask({ op: "memory" })));
+    const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
+    const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
+    progress(`during the broadcasts: ${after.dials - before.dials} dials, ${after.trimmed - before.trimmed} links trimmed, ${after.forwarded - before.forwarded} forwarded, ${duplicates} duplicates (idle window: ${idle1.duplicates - idle0.duplicates} duplicates, ${idle1.forwarded - idle0.forwarded} forwarded, ${idle1.dials - idle0.dials} dials)`);
+    const rows = [
+      ["broadcast to all, median", `${pct(latencies, 0.5).toFixed(1)} ms`, `${reachedAll} of ${BROADCASTS} reached all ${NODES - 1} other nodes`],
+      ["broadcast to all, p99", `${pct(latencies, 0.99).toFixed(1)} ms`, `${NODES} nodes, ${PROCESSES} processes, ${links} links (mean degree ${((2 * links) / NODES).toFixed(2)})`],
+      ["transmissions per delivery", `${((deliveries + duplicates) / deliveries).toFixed(3)}`, "tree formed (target <= 1.5); idle window's presence duplicates taken off"],
+      ["  flooding, same links", `${flood.toFixed(3)}`, "(2 links - (nodes - 2)) / (nodes - 1)"],
+      ["memory per node, RSS", `${(rssPerNode / 2 ** 20).toFixed(2)} MiB`, "process RSS / its nodes (Node's own ~40 MiB per process included)"],
+      ["memory per node, heap", `${(heapPerNode / 2 ** 20).toFixed(2)} MiB`, "V8 heap used / nodes"],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write(`\nmesh broadcast (loopback, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end, ${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+    for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(10)}   ${note}\n`);
+  } finally {
+    clearTimeout(deadline);
+    killAll();
+  }
+}
+
+async function totals(kids) {
+  const s = await Promise.all(kids.map((k) => k.ask({ op: "status" })));
+  const nodes = s.flatMap((x) => x.nodes);
+  const sum = (k) => nodes.reduce((n, x) => n + x[k], 0);
+  return { duplicates: sum("duplicates"), links: sum("connected"), dials: sum("dials"), trimmed: sum("trimmed"), forwarded: sum("forwarded") };
+}
+
+function pct(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function progress(what) {
+  process.stderr.write(`mesh bench: ${what}\n`);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function mulberry(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A child process with request/answer over IPC. */
+function child(proc) {
+  const waiting = [];
+  const inbox = [];
+  let nextId = 0;
+  proc.on("message", (m) => {
+    const i = waiting.findIndex((w) => w.match(m));
+    if (i >= 0) waiting.splice(i, 1)[0].resolve(m);
+    else inbox.push(m);
+  });
+  const wait = (match) =>
+    new Promise((resolve) => {
+      const i = inbox.findIndex(match);
+      if (i >= 0) resolve(inbox.splice(i, 1)[0]);
+      else waiting.push({ match, resolve });
+    });
+  return {
+    proc,
+    next: (type) => wait((m) => m.type === type),
+    tell: (cmd) => proc.send(cmd),
+    ask: (cmd) => {
+      const id = ++nextId;
+      proc.send({ ...cmd, id });
+      return wait((m) => m.id === id);
+    },
+  };
+}
+
+/** A process of `argv[3]` nodes on 127.0.0.1, driven over IPC. */
+async function worker() {
+  const { Playground } = await import("@xppg/node");
+  const count = Number(process.argv[3]);
+  const nodes = [];
+  const arrivals = [];
+  const now = () => performance.timeOrigin + performance.now();
+  for (let n = 0; n < count; n++) {
+    // All nodes share one host here: the per-host share of pending handshakes is the whole.
+    const pg = new Playground("mesh-bench", { host: "127.0.0.1", port: 0, limits: { handshakeTimeoutMs: 30_000, maxPendingHandshakesPerHost: 32 } });
+    const got = [];
+    pg.on("bench", (_src, _kind, payload) => {
+      if (payload.i >= 0) got[payload.i] = now();
+    });
+    await pg.start();
+    nodes.push(pg);
+    arrivals.push(got);
+  }
+  process.send({ type: "ready", ports: nodes.map((pg) => pg.port) });
+  process.on("message", async (cmd) => {
+    if (cmd.op === "joins") {
+      const queue = [...cmd.joins];
+      const work = async () => {
+        for (let j = queue.shift(); j !== undefined; j = queue.shift()) {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            try {
+              await nodes[j.node].join(`tcp://127.0.0.1:${j.port}`);
+              break;
+            } catch {
+              await sleep(200);
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, work));
+      process.send({ id: cmd.id });
+    } else if (cmd.op === "status") {
+      process.send({ id: cmd.id, nodes: nodes.map((pg) => ({ ...pg.connections, members: pg.meshPeers.length, duplicates: pg.stats.duplicateBroadcasts, forwarded: pg.stats.forwardedBroadcasts })) });
+    } else if (cmd.op === "send") {
+      const at = now();
+      await nodes[cmd.node].send("bench", { i: cmd.i });
+      if (cmd.id !== undefined) process.send({ id: cmd.id, at });
+    } else if (cmd.op === "arrivals") {
+      process.send({ id: cmd.id, nodes: arrivals.map((got) => Object.fromEntries(got.map((t, i) => [i, t]).filter(([, t]) => t !== undefined))) });
+    } else if (cmd.op === "memory") {
+      globalThis.gc?.();
+      const m = process.memoryUsage();
+      process.send({ id: cmd.id, rss: m.rss, heapUsed: m.heapUsed });
+    }
+  });
+}

@@ -1,0 +1,221 @@
+/**
+ * The connection manager: keeps the node's connections between a low and a
+ * high water mark (`connections` option). It runs the connection planner's
+ * decisions (`mesh/connection-planner.ts`) through the dialer:
+ *
+ * - below the low mark it dials peers it learnt (peer exchange, presences),
+ *   their peer id pinned, at most two per check;
+ * - above the high mark it closes the youngest links it may close (inbound
+ *   ones and its own dials, never a `join` of the application), those of
+ *   the most crowded host first;
+ * - a lost or failed peer is dialled again after an exponential, jittered
+ *   backoff; one that closed the link on purpose after the longest;
+ * - every dial first takes a token of the dial budget
+ *   (`mesh/dial-budget.ts`): a few attempts per address and per host per
+ *   window, so addresses advertised in a victim's name cannot make the
+ *   mesh flood it.
+ */
+
+import type { XppgError } from "@xppg/errors";
+import type { ResolvedConnections } from "./connection-options.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { AddressBook, KnownPeer } from "./mesh/address-book.js";
+import { ConnectionPlanner } from "./mesh/connection-planner.js";
+import { DialBudget } from "./mesh/dial-budget.js";
+import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
+import type { PeerSession } from "./peer-session.js";
+import type { PeerTable } from "./peer-table.js";
+
+/** Deadline of one automatic dial (dial and both handshakes). */
+const DIAL_TIMEOUT_MS = 10_000;
+/** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
+const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
+/** Ways that mean "never": the peer is forgotten. */
+const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
+
+export interface ConnectionManagerOptions {
+  readonly localPeerId: string;
+  readonly settings: ResolvedConnections;
+  readonly table: PeerTable;
+  readonly book: AddressBook;
+  /** The join path, with the peer id pinned. */
+  dial(address: string, peerId: string, timeoutMs: number): Promise<unknown>;
+  /** True when a transport of this node can dial the address. */
+  canDial(address: string): boolean;
+  /** True while the node runs. */
+  running(): boolean;
+  readonly timers?: MeshTimers;
+  readonly random?: () => number;
+}
+
+/** What `pg.connections` shows. */
+export interface ConnectionStatus {
+  readonly lowWater: number;
+  readonly highWater: number;
+  /** Connections open now. */
+  readonly connected: number;
+  /** Peers whose addresses this node knows. */
+  readonly known: number;
+  /** Automatic dials made, and those the dial budget refused. */
+  readonly dials: number;
+  readonly dialsRefused: number;
+  /** Links closed to get under the high mark. */
+  readonly trimmed: number;
+}
+
+export class ConnectionManager {
+  readonly #o: ConnectionManagerOptions;
+  readonly #planner: ConnectionPlanner;
+  readonly #budget: DialBudget;
+  readonly #timers: MeshTimers;
+  readonly #random: () => number;
+  /** Peers this manager dialled (their links may be trimmed). */
+  readonly #mine = new Set<string>();
+  #timer: unknown;
+  #stopped = false;
+  #dials = 0;
+  #refused = 0;
+  #trimmed = 0;
+
+  constructor(options: ConnectionManagerOptions) {
+    this.#o = options;
+    this.#timers = options.timers ?? REAL_TIMERS;
+    this.#random = options.random ?? Math.random;
+    const s = options.settings;
+    this.#budget = new DialBudget({ perAddress: s.dialsPerAddress, perHost: s.dialsPerHost, windowMs: s.dialWindowMs });
+    this.#planner = new ConnectionPlanner({
+      self: options.localPeerId,
+      lowWater: s.lowWater,
+      highWater: s.highWater,
+      baseBackoffMs: s.redialBaseMs,
+      maxBackoffMs: s.redialMaxMs,
+      random: this.#random,
+      trimmable: (peer) => {
+        const session = options.table.open.get(peer);
+        return session !== undefined && (!session.connection.outbound || this.#mine.has(peer));
+      },
+      group: (peer) => options.table.open.get(peer)?.connection.remoteHost ?? "",
+    });
+  }
+
+  get status(): ConnectionStatus {
+    const s = this.#o.settings;
+    return { lowWater: s.lowWater, highWater: s.highWater, connected: this.#o.table.open.size, known: this.#o.book.size, dials: this.#dials, dialsRefused: this.#refused, trimmed: this.#trimmed };
+  }
+
+  /** A peer's addresses were learnt (peer exchange, a presence, the LAN): it may be dialled. */
+  learnt(peerId: string): void {
+    if (this.#stopped) return;
+    this.#planner.learn(peerId);
+    this.#schedule();
+  }
+
+  /** The peer left the mesh (silent for a minute): forget it, unless connected. */
+  forget(peerId: string): void {
+    if (this.#o.table.open.has(peerId)) return;
+    this.#planner.forget(peerId);
+  }
+
+  opened(session: PeerSession): void {
+    const peerId = session.peerId!;
+    if (this.#o.table.open.get(peerId) !== session) return;
+    this.#planner.connected(peerId, this.#timers.now());
+    this.#o.book.touch(peerId);
+    this.#schedule();
+  }
+
+  ended(session: PeerSession, error: XppgError | undefined): void {
+    const peerId = session.peerId;
+    // A session that never opened, or one replaced by another connection: nothing changed.
+    if (peerId === undefined || !session.everOpened || this.#o.table.peers.has(peerId)) return;
+    this.#mine.delete(peerId);
+    this.#lost(peerId, error);
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#timers.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #lost(peerId: string, error: XppgError | undefined): void {
+    if (error !== undefined && NEVER.has(error.code)) {
+      this.#planner.forget(peerId);
+      this.#o.book.delete(peerId);
+      return;
+    }
+    this.#planner.disconnected(peerId, this.#timers.now(), error !== undefined && DELIBERATE.has(error.code));
+  }
+
+  /** A check soon (jittered), unless one is due. */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    const every = this.#o.settings.checkIntervalMs;
+    this.#timer = this.#timers.setTimer(every * (0.5 + this.#random()), this.#check);
+  }
+
+  readonly #check = (): void => {
+    this.#timer = undefined;
+    if (this.#stopped || !this.#o.running()) return;
+    const now = this.#timers.now();
+    const plan = this.#planner.plan(now);
+    for (const peerId of plan.dial) this.#dial(peerId, now);
+    for (const peerId of plan.trim) {
+      this.#trimmed++;
+      this.#o.table.open.get(peerId)?.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `The node ${this.#o.localPeerId} has more than ${this.#o.settings.highWater} connections and closed this one; it will connect elsewhere.`));
+    }
+    // Keep checking while there is something to do: below the low mark with peers to dial, or above the high mark.
+    const open = this.#o.table.open.size;
+    if ((open < this.#o.settings.lowWater && this.#o.book.size > 0) || open > this.#o.settings.highWater) this.#schedule();
+  };
+
+  #dial(peerId: string, now: number): void {
+    const known = this.#o.book.get(peerId);
+    const address = known === undefined ? undefined : this.#address(known, now);
+    if (address === undefined) {
+      if (known === undefined) this.#planner.forget(peerId);
+      else this.#planner.disconnected(peerId, now);
+      return;
+    }
+    this.#dials++;
+    this.#mine.add(peerId);
+    this.#o.book.touch(peerId);
+    this.#o.dial(address, peerId, DIAL_TIMEOUT_MS).then(
+      () => {
+        // Joined (or it was connected already): the session's opening told the planner.
+        if (!this.#o.table.open.has(peerId)) this.#planner.disconnected(peerId, this.#timers.now());
+      },
+      (error: unknown) => {
+        if (this.#o.table.open.has(peerId)) return;
+        this.#mine.delete(peerId);
+        this.#lost(peerId, isTyped(error) ? error : undefined);
+        this.#schedule();
+      },
+    );
+  }
+
+  /** The first address of the peer this node can dial and whose budget allows a dial now. */
+  #address(known: KnownPeer, now: number): string | undefined {
+    for (const address of known.addresses) {
+      if (!this.#o.canDial(address)) continue;
+      if (this.#budget.take(address, hostOf(address), now)) return address;
+      this.#refused++;
+    }
+    return undefined;
+  }
+}
+
+/** The host part of an address (`tcp://[::1]:7337` → `::1`); the whole address when it has none. */
+export function hostOf(address: string): string {
+  try {
+    const url = new URL(address);
+    return url.hostname.replace(/^\[|\]$/g, "") || address;
+  } catch {
+    return address;
+  }
+}
+
+function isTyped(error: unknown): error is XppgError {
+  return typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string";
+}

@@ -1,0 +1,178 @@
+/**
+ * Peer exchange (capability `pex/1`): neighbours tell each other which
+ * peers they know and where those listen, so a node that joined one peer
+ * finds others to connect to (INTERNALS.md, "Peer exchange").
+ *
+ * - What travels is each peer's own signed record (`peer-record.ts`): a
+ *   neighbour can pass records on but cannot make one carry addresses in
+ *   another's name. A record is checked once, when it is newer than the
+ *   one held.
+ * - `xppg/pex` carries at most 32 records: the sender's own first, then
+ *   those of its neighbours, then others it knows. It is sent when a link
+ *   opens and every 30 s; a peer may send one a second at most (a burst
+ *   of 3); more are ignored unread. A malformed one drops the peer.
+ * - What is learnt goes to the address book (bounded: 1024 peers, 64 per
+ *   informing neighbour) and to the connection manager.
+ * - Other rooms add addresses of their own to this node's record with
+ *   `advertise(source, addresses)` (a relay's circuit address, a mapped
+ *   port): the hook for any transport's address.
+ */
+
+import type { Identity } from "@xppg/secure";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import type { AddressBook, PeerRecord } from "./mesh/address-book.js";
+import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
+import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire, verifyRecord } from "./peer-record.js";
+import type { PeerSession } from "./peer-session.js";
+import type { PeerTable } from "./peer-table.js";
+import { KIND } from "./protocol.js";
+import { TokenBucket } from "./token-bucket.js";
+
+/** The capability both sides need for `xppg/pex`. */
+export const PEX_CAPABILITY = "pex/1";
+/** Most records one `xppg/pex` carries. */
+export const MAX_PEX_RECORDS = 32;
+/** How often a node sends its neighbours what it knows. */
+export const PEX_INTERVAL_MS = 30_000;
+/** A record made further ahead of this node's clock is refused. */
+const MAX_FUTURE_MS = 10 * 60_000;
+
+export interface PeerExchangeOptions {
+  readonly identity: Identity;
+  readonly table: PeerTable;
+  readonly book: AddressBook;
+  /** This node's listen addresses (its hello's). */
+  listen(): readonly string[];
+  /** True while the node runs: the periodic exchange stops with it. */
+  running(): boolean;
+  /** A peer and its addresses were learnt (the connection manager may dial it). */
+  learnt(peerId: string): void;
+  readonly timers?: MeshTimers;
+  /** Milliseconds since the epoch (records carry it). */
+  readonly clock?: () => number;
+}
+
+/** Counters of peer exchange. */
+export interface PeerExchangeStats {
+  /** Records learnt (new peers or newer records). */
+  learnt: number;
+  /** Records refused: a bad signature, from the future, or past an informant's share. */
+  refused: number;
+  /** `xppg/pex` messages ignored for coming too often. */
+  ignored: number;
+}
+
+export class PeerExchange {
+  readonly #o: PeerExchangeOptions;
+  readonly #timers: MeshTimers;
+  readonly #clock: () => number;
+  readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
+  /** Addresses other rooms advertise, by source. */
+  readonly #extra = new Map<string, readonly string[]>();
+  #record: PeerRecord | undefined;
+  #timer: unknown;
+  #closed = false;
+  readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0 };
+
+  constructor(options: PeerExchangeOptions) {
+    this.#o = options;
+    this.#timers = options.timers ?? REAL_TIMERS;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Adds addresses to this node's own record under `source` (replacing what
+   * that source gave before; an empty list removes them). Any transport's
+   * addresses (`tcp://…`, `ws://…`, a relay's); at most 8 in all are sent,
+   * the listen addresses first.
+   */
+  advertise(source: string, addresses: readonly string[]): void {
+    if (addresses.length === 0) this.#extra.delete(source);
+    else this.#extra.set(source, [...addresses]);
+    this.#record = undefined;
+  }
+
+  /** This node's signed record, made again when its addresses change. */
+  get ownRecord(): PeerRecord {
+    const addresses = [...new Set([...this.#o.listen(), ...[...this.#extra.values()].flat()])].slice(0, MAX_RECORD_ADDRESSES);
+    const held = this.#record;
+    if (held !== undefined && held.addresses.length === addresses.length && held.addresses.every((a, i) => a === addresses[i])) return held;
+    this.#record = signRecord(this.#o.identity, addresses, this.#clock());
+    return this.#record;
+  }
+
+  /** A session opened: a peer with `pex/1` hears what this node knows, now and every 30 s. */
+  opened(session: PeerSession): void {
+    if (this.#closed || !this.#o.table.supports(session, PEX_CAPABILITY)) return;
+    this.#send(session);
+    if (this.#timer === undefined) this.#timer = this.#timers.setTimer(PEX_INTERVAL_MS, this.#tick);
+  }
+
+  /** An `xppg/pex` from a peer; throws a typed error for a malformed one (the peer is dropped). */
+  receive(session: PeerSession, payload: unknown): void {
+    const from = session.peerId!;
+    if (!this.#o.table.supports(session, PEX_CAPABILITY)) throw violation(from, `"${KIND.PEX}" without the ${PEX_CAPABILITY} capability`);
+    if (!Array.isArray(payload) || payload.length > MAX_PEX_RECORDS) throw violation(from, "a malformed peer exchange");
+    const parsed = payload.map((r: unknown) => parseWireRecord(r));
+    if (parsed.some((r) => r === null)) throw violation(from, "a malformed peer record");
+    let bucket = this.#buckets.get(session);
+    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(1, 3)));
+    if (!bucket.take(1, this.#timers.now())) {
+      this.stats.ignored++;
+      return;
+    }
+    const now = this.#clock();
+    const self = this.#o.identity.peerId;
+    const book = this.#o.book;
+    for (const entry of parsed) {
+      const { record } = entry!;
+      if (record.peerId === self) continue;
+      const held = book.get(record.peerId);
+      // Known at this time or newer: nothing to check.
+      if (held?.record !== undefined && held.record.time >= record.time) continue;
+      if (record.time > now + MAX_FUTURE_MS || !verifyRecord(record)) {
+        this.stats.refused++;
+        continue;
+      }
+      const fromItself = record.peerId === from;
+      const added = book.add({ peerId: record.peerId, addresses: record.addresses, learnt: fromItself ? "neighbour" : "exchange", informant: fromItself ? "" : from, record, time: record.time });
+      if (!added) {
+        this.stats.refused++;
+        continue;
+      }
+      this.stats.learnt++;
+      this.#o.learnt(record.peerId);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#timers.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#closed || !this.#o.running()) return;
+    let any = false;
+    for (const session of this.#o.table.open.values()) {
+      if (!this.#o.table.supports(session, PEX_CAPABILITY)) continue;
+      any = true;
+      this.#send(session);
+    }
+    if (any) this.#timer = this.#timers.setTimer(PEX_INTERVAL_MS, this.#tick);
+  };
+
+  #send(session: PeerSession): void {
+    const open = this.#o.table.open;
+    const to = session.peerId!;
+    const records = [this.ownRecord, ...this.#o.book.records(MAX_PEX_RECORDS - 1, open.keys(), new Set([to]))];
+    const wire = records.map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
+    // A send on a closing link fails; its end is reported as the peer leaving.
+    session.sendMessage(KIND.PEX, wire).catch(() => {});
+  }
+}
+
+function violation(peerId: string, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peerId} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { generateIdentity } from "@xppg/secure";
+import { memoryTransport, type Connection } from "@xppg/transport";
+import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
+import { signRecord, toWire } from "../src/peer-record.js";
+import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
+
+stopNodesAfterEach();
+
+/** Checks often, so the tests run in a second or two. */
+const FAST = { connections: { checkIntervalMs: 50, redialBaseMs: 100 } };
+
+/** A raw peer that completes the handshake with `pex/1` and `mesh/1`. */
+async function rawPexPeer(target: Playground): Promise<RawPeer> {
+  const raw = await RawPeer.dial(memoryTransport(), target.addresses[0]!);
+  await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: [], agent: "raw" });
+  await raw.send("xppg/welcome", null);
+  await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "raw peer admitted");
+  return raw;
+}
+
+/** A memory listener that counts the connections made to it (a victim whose address is advertised). */
+async function victim(address: string): Promise<{ accepted: Connection[]; close: () => Promise<void> }> {
+  const accepted: Connection[] = [];
+  const listener = await memoryTransport().listen(address, (conn) => {
+    accepted.push(conn);
+    void conn.close();
+  });
+  return { accepted, close: () => listener.close() };
+}
+
+describe("peer exchange and the connection manager", () => {
+  it("in a chain A - B - C, A learns C from B and connects to it, up to its low water mark", async () => {
+    const [a, b, c] = await Promise.all([node("test-app", FAST), node("test-app", FAST), node("test-app", FAST)]);
+    await a.join(b.addresses[0]!);
+    await c.join(b.addresses[0]!);
+    await until(() => a.peers.some((p) => p.peerId === c.peerId) || c.peers.some((p) => p.peerId === a.peerId), 10_000, "A and C connect");
+    expect(a.peers.find((p) => p.peerId === b.peerId)!.capabilities).toContain("pex/1");
+    await until(() => a.peers.length === 2 && b.peers.length === 2 && c.peers.length === 2, 10_000, "a triangle");
+    expect(a.connections).toMatchObject({ lowWater: 4, highWater: 32, connected: 2 });
+    expect(a.connections.known).toBeGreaterThanOrEqual(2);
+  });
+
+  it("with lowWater 0 nothing is dialled; with peerExchange off the capability is not offered", async () => {
+    const off = { connections: { lowWater: 0, peerExchange: false, checkIntervalMs: 50 } };
+    const [a, b, c] = await Promise.all([node("test-app", off), node("test-app", FAST), node("test-app", FAST)]);
+    await a.join(b.addresses[0]!);
+    await c.join(b.addresses[0]!);
+    await until(() => b.connections.known >= 2, 5000, "b knows both");
+    expect(a.peers[0]!.capabilities).not.toContain("pex/1");
+    // c may dial a (it learns a from b's presence); a itself dials nobody.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.connections.dials).toBe(0);
+  });
+
+  it("a record signed by another key than the peer it names is refused; the sender is not believed", async () => {
+    const target = await node("test-app", FAST);
+    const raw = await rawPexPeer(target);
+    const victimPeer = generateIdentity();
+    const liar = generateIdentity();
+    // The liar's signature over the victim's id and an address of its choosing.
+    const forged = { ...signRecord(liar, [`memory://attacker-choice-${process.pid}`], Date.now() + 1000), peerId: victimPeer.peerId };
+    const trap = await victim(`memory://attacker-choice-${process.pid}`);
+    const real = await victim(`memory://victim-honest-${process.pid}`);
+    const honest = signRecord(victimPeer, [`memory://victim-honest-${process.pid}`], Date.now());
+    try {
+      await raw.send("xppg/pex", [toWire(forged, false)]);
+      await raw.send("xppg/pex", [toWire(honest, false)]);
+      // The node is below its low water mark: it dials the victim where the victim's own record says.
+      await until(() => real.accepted.length > 0, 5000, "the honest address is dialled");
+      expect(trap.accepted).toEqual([]);
+    } finally {
+      await Promise.all([trap.close(), real.close()]);
+    }
+  });
+
+  it("a malformed peer exchange drops its sender, with a protocol violation", async () => {
+    const target = await node("test-app", FAST);
+    const raw = await rawPexPeer(target);
+    const errors: string[] = [];
+    target.events.on("error", (e) => errors.push(e.code));
+    await raw.send("xppg/pex", [["not-a-peer-id", [], 1, new Uint8Array(64), 0]]);
+    await until(() => !target.peers.some((p) => p.peerId === raw.peerId), 5000, "the sender is dropped");
+    expect(errors).toContain("XPPG_ERR_PROTOCOL_VIOLATION");
+    // More than 32 records at once: the same.
+    const raw2 = await rawPexPeer(target);
+    const many = Array.from({ length: 33 }, () => toWire(signRecord(generateIdentity(), ["memory://x"], Date.now()), false));
+    await raw2.send("xppg/pex", many);
+    await until(() => !target.peers.some((p) => p.peerId === raw2.peerId), 5000, "the second sender is dropped");
+  });
+
+  it("thousands of fake peers advertised by one neighbour take a bounded share of the address book", async () => {
+    const target = await node("test-app", { connections: { lowWater: 0 } });
+    const raw = await rawPexPeer(target);
+    // 2,000 peers with valid records (made-up identities), 32 a message, at the most the node reads (1 a second, a burst of 3), and far more.
+    const now = Date.now();
+    for (let m = 0; m < 63; m++) {
+      const records = Array.from({ length: 32 }, (_, i) => toWire(signRecord(generateIdentity(), [`memory://fake-${m}-${i}`], now), false));
+      await raw.send("xppg/pex", records);
+    }
+    await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "the sender is still connected (nothing it sent was malformed)");
+    await new Promise((r) => setTimeout(r, 500));
+    // 64 for the informant, plus the raw peer itself.
+    expect(target.connections.known).toBeLessThanOrEqual(65);
+  });
+
+  it("a victim's address advertised under many peer ids is dialled at most dialsPerAddress times per window", async () => {
+    const target = await node("test-app", FAST);
+    const raw = await rawPexPeer(target);
+    const address = `memory://victim-${process.pid}-${Date.now()}`;
+    const v = await victim(address);
+    try {
+      const now = Date.now();
+      // 3 messages (the burst) of 32 made-up peers, every one "listening" at the victim's address.
+      for (let m = 0; m < 3; m++) {
+        await raw.send("xppg/pex", Array.from({ length: 32 }, () => toWire(signRecord(generateIdentity(), [address], now), false)));
+      }
+      await until(() => target.connections.dialsRefused >= 10, 10_000, "the dial budget refuses the rest");
+      expect(v.accepted.length).toBeGreaterThan(0);
+      expect(v.accepted.length).toBeLessThanOrEqual(3);
+      expect(target.connections.dials).toBeLessThanOrEqual(3);
+    } finally {
+      await v.close();
+    }
+  });
+});
