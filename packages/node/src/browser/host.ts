@@ -10,8 +10,13 @@ import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** A page has no disk for the swarm file protocol (`files/2`) and cannot be dialled back or relay (`reach/1`): it offers neither, so no peer asks. */
-export const HOST_LACKS: readonly string[] = ["files/2", "reach/1"];
+/**
+ * A page has no disk for the swarm file protocol (`files/2`), cannot be
+ * dialled back or relay (`reach/1`), and dials WebSocket only while the
+ * addresses peers exchange (`pex/1`) are mostly TCP: it offers none of them,
+ * so no peer asks; its links are the ones it joins.
+ */
+export const HOST_LACKS: readonly string[] = ["files/2", "reach/1", "pex/1"];
 
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;
