@@ -204,7 +204,7 @@ describe("apps/chat --dht-topic on a private DHT", () => {
     bob.proc.type("found you by topic");
     await alice.proc.waitFor("[bob] found you by topic\n");
     bob.proc.type("/peers");
-    await bob.proc.waitFor(new RegExp(`alice  ${alice.peerId}  .*\\((found by topic|joined us)\\)`));
+    await bob.proc.waitFor(new RegExp(`alice  ${alice.peerId}  .*\\((found on the DHT|joined us), `));
     alice.proc.type("quit");
     bob.proc.type("quit");
     expect(await alice.proc.exited()).toBe(0);
