@@ -278,7 +278,11 @@ export class RoutingRoom {
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
     else list.push(channel);
-    this.#sweep ??= setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs)).unref();
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
+      // Never keeps a process alive; a browser's timer is a number, with no `unref`.
+      this.#sweep.unref?.();
+    }
     return channel;
   }
 

@@ -31,19 +31,24 @@ if (chromiumMissing !== null) console.warn(`node real-browser tests skipped: ${c
 const PAGE = `
 import { Playground, loadOrCreateStoredIdentity } from "@xppg/node";
 const got = [];
+const errors = [];
 let pg;
 const codeOf = async (f) => { try { await f(); return "no error"; } catch (e) { return e.code + ": " + e.message; } };
 globalThis.xppg = {
   got,
+  errors,
   async open(url, name) {
     const identity = await loadOrCreateStoredIdentity(name);
     pg = new Playground(${JSON.stringify(APP)}, { identity });
     pg.on("note", (src, _kind, payload) => void got.push({ src, payload }));
+    pg.on("error", (e) => void errors.push(e.code + ": " + e.message));
+    pg.handle("echo", (from, payload) => ({ echo: payload, from }));
     await pg.start();
     const peer = await pg.join(url);
     return { peerId: pg.peerId, remote: peer.peerId, addresses: pg.addresses };
   },
   send: (payload, to) => pg.send("note", payload, to === undefined ? undefined : { to }),
+  request: (kind, payload, to) => pg.request(kind, payload, { to }),
   set: (key, value) => void pg.state.set(key, value),
   get: (key) => pg.state.get(key) ?? null,
   peers: () => pg.peers.map((p) => p.peerId),
@@ -63,8 +68,10 @@ globalThis.api = () => globalThis.xppg;
 interface PageApi {
   xppg: {
     got: { src: string; payload: unknown }[];
+    errors: string[];
     open(url: string, name: string): Promise<{ peerId: string; remote: string; addresses: string[] }>;
     send(payload: unknown, to?: string): Promise<void>;
+    request(kind: string, payload: unknown, to: string): Promise<unknown>;
     set(key: string, value: unknown): void;
     get(key: string): unknown;
     peers(): string[];
@@ -153,6 +160,24 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     bridge.on("note", (src, _kind, payload) => void (src === pagePeerId && direct.push(payload)));
     await page.evaluate(([to]) => api().send("just for you", to), [bridge.peerId]);
     await expect.poll(() => direct, WAIT).toEqual(["just for you"]);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it("unicast and requests reach the far Node peer through the bridge (route/1), both ways", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    // The far peer is no neighbour of the page: what goes between them is routed by the bridge, end to end secure.
+    expect(await page.evaluate(() => api().peers())).toEqual([bridge.peerId]);
+    await expect.poll(() => other.meshPeers.some((m) => m.peerId === pagePeerId), WAIT).toBe(true);
+    await other.send("note", "routed to the page", { to: pagePeerId });
+    await expect.poll(() => page.evaluate(() => api().got), WAIT).toContainEqual({ src: other.peerId, payload: "routed to the page" });
+    await page.evaluate(([to]) => api().send("routed to Node", to), [other.peerId]);
+    await expect.poll(() => notes, WAIT).toContainEqual({ src: pagePeerId, payload: "routed to Node" });
+    // A request each way, over the routed channels.
+    expect(await other.request("echo", { n: 1 }, { to: pagePeerId })).toEqual({ echo: { n: 1 }, from: other.peerId });
+    const unhandle = other.handle("echo", (from, payload) => ({ echo: payload, from }));
+    expect(await page.evaluate(([to]) => api().request("echo", { n: 2 }, to!), [other.peerId])).toEqual({ echo: { n: 2 }, from: pagePeerId });
+    unhandle();
+    expect(await page.evaluate(() => api().errors)).toEqual([]);
     expect(pageErrors).toEqual([]);
   }, 30_000);
 
