@@ -267,7 +267,9 @@ export class FileSwarm {
           this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
           return;
         case MSG.BITFIELD:
-          served?.interested.add(peer);
+          // It is in this content's swarm: it hears of our chunks (once we have the manifest, if not yet).
+          if (served !== undefined) served.interested.add(peer);
+          else if (d !== undefined) this.#early.set(m.cid, (this.#early.get(m.cid) ?? new Set()).add(peer));
           return d?.onBitfield(peer, m.size, m.bits);
         case MSG.HAVE:
           return d?.onHave(peer, m.index);
