@@ -195,16 +195,21 @@ export class FileSwarm {
     await this.close();
   }
 
+  /** Serves the finished file in place of the download, which is served (from the same open file) until then. */
   async #serveFinished(d: Download, path: string): Promise<void> {
-    // Already served whole (shared, or downloaded before into another folder): that copy stays.
-    if (this.#served.get(d.contentId)?.file !== undefined) return;
-    const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
     try {
-      const file = await FileContent.open(d.manifest!, path);
-      if (this.#closed) return void (await file.close());
-      this.#served.set(d.contentId, { content: file, file, interested });
-    } catch {
-      this.#served.delete(d.contentId);
+      // Already served whole (shared, or downloaded before into another folder): that copy stays.
+      if (this.#served.get(d.contentId)?.file !== undefined) return;
+      const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
+      try {
+        const file = await FileContent.open(d.manifest!, path);
+        if (this.#closed) return void (await file.close());
+        this.#served.set(d.contentId, { content: file, file, interested });
+      } catch {
+        this.#served.delete(d.contentId);
+      }
+    } finally {
+      await d.file?.close();
     }
   }
 

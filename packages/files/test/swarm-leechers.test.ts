@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileSwarm } from "../src/index.js";
+import { MSG, decodeMessage, encodeRequest } from "../src/wire.js";
 import { MemoryNet } from "./helpers/memory-net.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
 
@@ -36,5 +37,50 @@ describe("leechers that start at different moments", () => {
     expect(rb.sources.A ?? 0).toBeGreaterThan(0);
     expect(rb.fetchedChunks).toBe(shared.chunkCount);
     await Promise.all([seeder.close(), early.close(), late.close()]);
+  });
+});
+
+describe("a download that completes", () => {
+  it("keeps serving every chunk while it moves to its name: no request is rejected", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const a = new FileSwarm(net.host("A"));
+    const asker = net.host("B");
+    const answers = { data: 0, rejected: 0 };
+    asker.listen({
+      message: (_peer, bytes) => {
+        const m = decodeMessage(bytes);
+        if (typeof m === "string") return;
+        if (m.type === MSG.DATA) answers.data++;
+        if (m.type === MSG.REJECT) answers.rejected++;
+        ask();
+      },
+      joined: () => {},
+      left: () => {},
+    });
+    net.link("S", "A");
+    net.link("A", "B");
+    const path = await randomFile(tmp.dir, "data.bin", 2 * 1024 * 1024);
+    const shared = await seeder.share(path);
+    // From A's first chunk until its download has resolved, B asks A for that chunk again as soon as it is answered.
+    let first = -1;
+    let done = false;
+    const ask = (): void => {
+      if (!done && first >= 0) void asker.send("A", encodeRequest(shared.contentId, first, 0, shared.chunkSize)).catch(() => {});
+    };
+    const r = await a.download(shared.contentId, {
+      dir: join(tmp.dir, "a"),
+      onChunk: (index) => {
+        if (first >= 0) return;
+        first = index;
+        ask();
+      },
+    });
+    done = true;
+    expect(await sha256Of(r.path)).toBe(await sha256Of(path));
+    await expect.poll(() => answers.data, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(answers.rejected).toBe(0);
+    await Promise.all([seeder.close(), a.close()]);
   });
 });
