@@ -157,7 +157,11 @@ describe.skipIf(!built)("files, the swarm way, across processes on loopback", ()
     const file = await randomFile(join(dir, "random.bin"), 48 * MiB);
     const shared = await seeder.call({ op: "share", path: file });
     const count = shared.chunkCount as number;
-    const ids = leechers.map((l, i) => l.download(shared.contentId as string, join(dir, `leecher-${i}`)));
+    // The first leecher starts alone; the others once it holds a chunk. So its want reached them before they were
+    // downloading, and their answers to it came before they had the manifest: under load that order is common.
+    const ids = [leechers[0]!.download(shared.contentId as string, join(dir, "leecher-0"))];
+    await until(() => leechers[0]!.chunks.size > 0, 120_000, "the first leecher to hold a chunk");
+    for (const [i, l] of leechers.entries()) if (i > 0) ids.push(l.download(shared.contentId as string, join(dir, `leecher-${i}`)));
     const union = (): number => new Set(leechers.flatMap((l) => [...l.chunks])).size;
     await until(() => union() === count, 240_000, "the leechers to hold every chunk between them");
     const heldAtKill = leechers.map((l) => l.chunks.size);
