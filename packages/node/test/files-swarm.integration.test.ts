@@ -79,7 +79,11 @@ class FilesPeer {
   async finished(id: number, timeoutMs: number): Promise<Result> {
     await until(() => this.events.some((e) => e.id === id && (e.event === "downloaded" || e.event === "download-error")), timeoutMs, `download ${id} ${this.stderr.join("")}`);
     const e = this.events.find((x) => x.id === id && (x.event === "downloaded" || x.event === "download-error"))!;
-    if (e.event === "download-error") throw new Error(`download failed: ${String(e.code)} ${String(e.message)}`);
+    if (e.event === "download-error") {
+      // The node's own errors (a dropped peer, a violation) tell why no source was left.
+      const errors = this.events.filter((x) => x.event === "error").map((x) => `${String(x.code)} from ${String(x.peerId)}`);
+      throw new Error(`download failed: ${String(e.code)} ${String(e.message)} (with ${this.chunks.size} chunks; node errors: ${errors.join("; ") || "none"})`);
+    }
     return e.result as Result;
   }
 
