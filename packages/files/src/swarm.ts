@@ -273,8 +273,11 @@ export class FileSwarm {
           return;
         case MSG.BITFIELD:
           // It is in this content's swarm: it hears of our chunks (once we have the manifest, if not yet).
-          if (served !== undefined) served.interested.add(peer);
-          else if (d !== undefined) this.#early.set(m.cid, (this.#early.get(m.cid) ?? new Set()).add(peer));
+          if (served !== undefined) {
+            // New to us: it learns what we already hold (it hears only of later chunks otherwise).
+            if (!served.interested.has(peer)) this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
+            served.interested.add(peer);
+          } else if (d !== undefined) this.#early.set(m.cid, (this.#early.get(m.cid) ?? new Set()).add(peer));
           return d?.onBitfield(peer, m.size, m.bits);
         case MSG.HAVE:
           return d?.onHave(peer, m.index);

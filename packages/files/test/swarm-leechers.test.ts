@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileSwarm } from "../src/index.js";
-import { MSG, decodeMessage, encodeRequest } from "../src/wire.js";
+import { Bitfield } from "../src/bitfield.js";
+import { MSG, decodeMessage, encodeBitfield, encodeRequest } from "../src/wire.js";
 import { MemoryNet } from "./helpers/memory-net.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
 
@@ -82,5 +83,39 @@ describe("a download that completes", () => {
     await expect.poll(() => answers.data, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(answers.rejected).toBe(0);
     await Promise.all([seeder.close(), a.close()]);
+  });
+});
+
+describe("a neighbour whose bitfield answers our want", () => {
+  it("is told what we already hold, not only the chunks we gain later", async () => {
+    await using tmp = await tempDir();
+    const path = await randomFile(tmp.dir, "data.bin", 4 * 1024 * 1024);
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"), { uploadBytesPerSecond: 1024 * 1024 });
+    const b = new FileSwarm(net.host("B"));
+    const shared = await seeder.share(path);
+    net.link("S", "B");
+    let held = 0;
+    const download = b.download(shared.contentId, { dir: join(tmp.dir, "b"), onChunk: () => held++ });
+    await expect.poll(() => held, { timeout: 30_000 }).toBeGreaterThan(0);
+    // A neighbour with none of the chunks answers B's want with its (empty) bitfield.
+    const heard: number[] = [];
+    const raw = net.host("A");
+    raw.listen({
+      message: (peer, bytes) => {
+        const m = decodeMessage(bytes);
+        if (typeof m === "string") return;
+        if (m.type === MSG.WANT) void raw.send(peer, encodeBitfield(m.cid, shared.chunkCount, new Uint8Array(Math.ceil(shared.chunkCount / 8)))).catch(() => {});
+        if (m.type === MSG.BITFIELD) heard.push(new Bitfield(m.size, m.bits).count);
+      },
+      joined: () => {},
+      left: () => {},
+    });
+    const before = held;
+    net.link("A", "B");
+    await expect.poll(() => heard.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(heard[0]).toBeGreaterThanOrEqual(before);
+    await download;
+    await Promise.all([seeder.close(), b.close()]);
   });
 });
