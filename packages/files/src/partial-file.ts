@@ -164,7 +164,10 @@ export class PartialFile {
     await Promise.all([this.#fh.close().catch(() => {}), this.#stateFh.close().catch(() => {})]);
   }
 
-  /** All chunks are held: moves the file to its (safe) name in `dir` and removes the sidecar. Returns the final path. */
+  /**
+   * All chunks are held: moves the file to its (safe) name in `dir` and removes the sidecar. Returns the final path.
+   * The file stays open for `read` (chunks are still served from it) until `close`.
+   */
   async finish(): Promise<string> {
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
@@ -172,13 +175,13 @@ export class PartialFile {
     this.#closed = true;
     try {
       await this.#fh.sync();
-      await this.#fh.close();
       await this.#stateFh.close();
       const path = await placeUnique(this.#paths.part, this.dir, safeFileName(this.manifest.name));
       await rm(this.#paths.state, { force: true });
       await rm(this.#paths.manifest, { force: true });
       return path;
     } catch (cause) {
+      await this.#fh.close().catch(() => {});
       throw diskError(cause, this.dir, this.manifest.contentId);
     }
   }

@@ -195,16 +195,21 @@ export class FileSwarm {
     await this.close();
   }
 
+  /** Serves the finished file in place of the download, which is served (from the same open file) until then. */
   async #serveFinished(d: Download, path: string): Promise<void> {
-    // Already served whole (shared, or downloaded before into another folder): that copy stays.
-    if (this.#served.get(d.contentId)?.file !== undefined) return;
-    const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
     try {
-      const file = await FileContent.open(d.manifest!, path);
-      if (this.#closed) return void (await file.close());
-      this.#served.set(d.contentId, { content: file, file, interested });
-    } catch {
-      this.#served.delete(d.contentId);
+      // Already served whole (shared, or downloaded before into another folder): that copy stays.
+      if (this.#served.get(d.contentId)?.file !== undefined) return;
+      const interested = this.#served.get(d.contentId)?.interested ?? new Set<string>();
+      try {
+        const file = await FileContent.open(d.manifest!, path);
+        if (this.#closed) return void (await file.close());
+        this.#served.set(d.contentId, { content: file, file, interested });
+      } catch {
+        this.#served.delete(d.contentId);
+      }
+    } finally {
+      await d.file?.close();
     }
   }
 
@@ -267,7 +272,12 @@ export class FileSwarm {
           this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
           return;
         case MSG.BITFIELD:
-          served?.interested.add(peer);
+          // It is in this content's swarm: it hears of our chunks (once we have the manifest, if not yet).
+          if (served !== undefined) {
+            // New to us: it learns what we already hold (it hears only of later chunks otherwise).
+            if (!served.interested.has(peer)) this.#send(peer, encodeBitfield(m.cid, served.content.have.size, served.content.have.bytes));
+            served.interested.add(peer);
+          } else if (d !== undefined) this.#early.set(m.cid, (this.#early.get(m.cid) ?? new Set()).add(peer));
           return d?.onBitfield(peer, m.size, m.bits);
         case MSG.HAVE:
           return d?.onHave(peer, m.index);

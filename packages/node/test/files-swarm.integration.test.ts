@@ -79,7 +79,11 @@ class FilesPeer {
   async finished(id: number, timeoutMs: number): Promise<Result> {
     await until(() => this.events.some((e) => e.id === id && (e.event === "downloaded" || e.event === "download-error")), timeoutMs, `download ${id} ${this.stderr.join("")}`);
     const e = this.events.find((x) => x.id === id && (x.event === "downloaded" || x.event === "download-error"))!;
-    if (e.event === "download-error") throw new Error(`download failed: ${String(e.code)} ${String(e.message)}`);
+    if (e.event === "download-error") {
+      // The node's own errors (a dropped peer, a violation) tell why no source was left.
+      const errors = this.events.filter((x) => x.event === "error").map((x) => `${String(x.code)} from ${String(x.peerId)}`);
+      throw new Error(`download failed: ${String(e.code)} ${String(e.message)} (with ${this.chunks.size} chunks; node errors: ${errors.join("; ") || "none"})`);
+    }
     return e.result as Result;
   }
 
@@ -157,7 +161,11 @@ describe.skipIf(!built)("files, the swarm way, across processes on loopback", ()
     const file = await randomFile(join(dir, "random.bin"), 48 * MiB);
     const shared = await seeder.call({ op: "share", path: file });
     const count = shared.chunkCount as number;
-    const ids = leechers.map((l, i) => l.download(shared.contentId as string, join(dir, `leecher-${i}`)));
+    // The first leecher starts alone; the others once it holds a chunk. So its want reached them before they were
+    // downloading, and their answers to it came before they had the manifest: under load that order is common.
+    const ids = [leechers[0]!.download(shared.contentId as string, join(dir, "leecher-0"))];
+    await until(() => leechers[0]!.chunks.size > 0, 120_000, "the first leecher to hold a chunk");
+    for (const [i, l] of leechers.entries()) if (i > 0) ids.push(l.download(shared.contentId as string, join(dir, `leecher-${i}`)));
     const union = (): number => new Set(leechers.flatMap((l) => [...l.chunks])).size;
     await until(() => union() === count, 240_000, "the leechers to hold every chunk between them");
     const heldAtKill = leechers.map((l) => l.chunks.size);
