@@ -125,6 +125,11 @@ export class FileSwarm {
     this.#assertOpen("share");
     const manifest = await buildManifest(path, { signal: options.signal });
     const file = await FileContent.open(manifest, path);
+    if (this.#closed) {
+      // Closed while the file was read: close() already let go of what it served, so this handle is ours to close.
+      await file.close();
+      throw closedError("share");
+    }
     const old = this.#served.get(manifest.contentId);
     this.#served.set(manifest.contentId, { content: file, file, interested: old?.interested ?? new Set() });
     await old?.file?.close();

@@ -101,6 +101,15 @@ describe("FileSwarm over neighbours", () => {
     await Promise.all([seeder.close(), leech.close()]);
   });
 
+  it("a share still reading its file when the swarm closes fails as closed, holding no file open", async () => {
+    await using tmp = await tempDir();
+    const path = await randomFile(tmp.dir, "big.bin", 8 * 1024 * 1024);
+    const swarm = new FileSwarm(new MemoryNet().host("S"));
+    const sharing = swarm.share(path);
+    await swarm.close();
+    await expect(sharing).rejects.toMatchObject({ code: FILES_ERROR_CODES.CLOSED });
+  });
+
   it("fails with NOT_FOUND when no neighbour has the content", async () => {
     await using tmp = await tempDir();
     const net = new MemoryNet();

@@ -199,9 +199,30 @@ export class ConnectionManager {
   #address(known: KnownPeer, now: number): string | undefined {
     for (const address of known.addresses) {
       if (!this.#o.canDial(address)) continue;
-      if (this.#budget.take(address, hostOf(address), now)) return address;
+      const target = canonicalTarget(address);
+      if (target !== undefined && this.#budget.take(target.key, target.host, now)) return address;
       this.#refused++;
     }
+    return undefined;
+  }
+}
+
+/**
+ * One spelling per dial target, so the dial budget counts `tcp://VICTIM:080`,
+ * `tcp://victim:80` and `tcp://127.1:80` / `tcp://127.0.0.1:80` as the same
+ * address and host: the host read as a URL host (lowercased, IPv4 and IPv6
+ * literals in their standard form), the port as a number. Undefined for an
+ * address that is not `scheme://host:port`.
+ */
+export function canonicalTarget(address: string): { key: string; host: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]+)/i.exec(address);
+  if (m === null) return undefined;
+  try {
+    const url = new URL(`http://${m[2]!}`);
+    const port = url.port === "" ? "80" : url.port;
+    if (url.hostname === "") return undefined;
+    return { key: `${m[1]!.toLowerCase()}://${url.hostname}:${port}`, host: url.hostname.replace(/^\[|\]$/g, "") };
+  } catch {
     return undefined;
   }
 }

@@ -161,7 +161,7 @@ export class DiscoveryRoom {
         .finally(() => this.#dialing.delete(key));
     };
     if (c.peerId === undefined || localPeerId < c.peerId) dial();
-    else setTimeout(dial, DIAL_TIE_BREAK_MS).unref();
+    else setTimeout(dial, DIAL_TIE_BREAK_MS).unref?.();
   }
 
   /** True when a connected peer's connection comes from `host` and it says it listens on `port`. */

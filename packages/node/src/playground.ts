@@ -25,7 +25,7 @@ import { checkHandle, checkRequest, type RequestOptions } from "./request-checks
 import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
-import { nodeEvents, wireRooms, type Rooms } from "./rooms.js";
+import { nodeEvents, stopChecks, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
 
@@ -398,7 +398,7 @@ export class Playground {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
     await Promise.all([this.#r.discovery.stop(), this.#r.topics.stop()]);
-    this.#r.heartbeat.stop();
+    stopChecks(this.#r);
     await this.#r.reach.close();
     await this.#r.transports.close();
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);

@@ -194,6 +194,8 @@ export class Dialbacks {
 
   async #dial(from: PeerSession, dial: { host: string; port: number; token: string }): Promise<void> {
     // Over a budget: no answer (the asker then learns nothing, rather than a false failure).
+    // Never a probe of this node's own machine or of special addresses, nor of a private network the asking link does not come from.
+    if (!dialBackTarget(dial.host, from.connection.remoteHost)) return;
     if (this.#dialing >= MAX_DIALBACKS_IN_FLIGHT || !this.#perPeer.take(`dial:${hostKey(from.connection.remoteHost)}`) || !this.#perHost.take(dial.host)) return;
     this.#dialing++;
     try {
@@ -204,4 +206,37 @@ export class Dialbacks {
       this.#dialing--;
     }
   }
+}
+
+/**
+ * Whether a dial-back may go to IPv4 `host` when asked over a link from
+ * `via`: never "this network", link-local, multicast, reserved or
+ * broadcast; a loopback address only over a loopback link, a private or
+ * shared (CGNAT) one only over a private or loopback link (a peer on the
+ * internet cannot make this node probe its own machine or its LAN).
+ */
+export function dialBackTarget(host: string, via: string): boolean {
+  const a = ipv4(host);
+  if (a === undefined) return false;
+  const x = a[0]!;
+  const y = a[1]!;
+  if (x === 0 || (x === 169 && y === 254) || x >= 224) return false;
+  const v = ipv4(via.replace(/^::ffff:/, ""));
+  const viaLoopback = v !== undefined && v[0] === 127;
+  if (x === 127) return viaLoopback;
+  if (!isPrivate(a)) return true;
+  return viaLoopback || (v !== undefined && isPrivate(v));
+}
+
+function ipv4(host: string): number[] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (m === null) return undefined;
+  const parts = m.slice(1).map(Number);
+  return parts.every((p) => p <= 255) ? parts : undefined;
+}
+
+function isPrivate(a: number[]): boolean {
+  const x = a[0]!;
+  const y = a[1]!;
+  return x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 100 && y >= 64 && y <= 127);
 }

@@ -272,3 +272,10 @@ function isQuietClose(error: XppgError): boolean {
   const c = error.code;
   return c === NODE_ERROR_CODES.DUPLICATE_CONNECTION || c === NODE_ERROR_CODES.PEER_SHUTDOWN || c === NODE_ERROR_CODES.PEER_GONE || c === NODE_ERROR_CODES.DISCONNECTED;
 }
+
+/** At stop, before the sessions close: no heartbeat, no connection-manager check and no peer exchange runs (nor is scheduled by a session ending) after it. */
+export function stopChecks(r: Rooms): void {
+  r.heartbeat.stop();
+  r.connections.stop();
+  r.pex.close();
+}

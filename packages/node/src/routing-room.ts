@@ -260,6 +260,8 @@ export class RoutingRoom {
         // The opener proves who it is in the handshake: it must be the origin its packets name.
         if (secure.remotePeerId !== peer || this.#channels.get(key) !== channel) {
           void secure.close();
+          // Its slot is freed now, not at the idle sweep: made-up origins must not fill the channel table.
+          if (this.#channels.get(key) === channel) this.#drop(channel, undefined);
           throw unreachableError(peer, "its end proved another identity");
         }
         channel.secure = secure;
