@@ -136,6 +136,7 @@ export class QuickChat {
         announcing = undefined;
         if (pg.running) void pg.send(NAME_KIND, { user: this.name }).catch(() => {});
       }, 200);
+      announcing.unref?.(); // a stopped chat's process is not held open by it
     });
     pg.events.on("error", (error, peerId) => this.#report(error, peerId));
     this.#topics.attach(pg);

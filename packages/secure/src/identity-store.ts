@@ -132,6 +132,8 @@ async function getOrAdd(db: IdbDatabase, name: string, fresh: StoredRecord): Pro
     tx.oncomplete = () => resolve();
     tx.onabort = tx.onerror = () => reject(storeError(`could not be written: ${tx.error?.message ?? "the transaction was aborted"}`));
   });
+  // When the read below fails first, its error is the one reported: the transaction's own rejection is then not left unhandled.
+  done.catch(() => {});
   const store = tx.objectStore(STORE);
   const found = await request(store.get(name), "be read");
   let record: StoredRecord;
