@@ -6,3 +6,4 @@ export type { FilesHost, FilesHostListener } from "./host.js";
 export { buildManifest, parseManifest, chunkSizeFor } from "./manifest.js";
 export type { Manifest, ManifestLimits } from "./manifest.js";
 export { safeFileName } from "./safe-name.js";
+export { placeUnique } from "./place.js";

@@ -10,7 +10,7 @@ import { extname, join } from "node:path";
 /** Errors of link() on a file system without hard links. */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EXDEV", "ENOSYS"]);
 
-/** Moves `tmpPath` to `dir/name`, or `name (1)`, ... without ever replacing an existing file; returns where. */
+/** Moves `tmpPath` to `dir/name`, or `name (1)`, ... without ever replacing an existing file (hard link, else an exclusive copy, so no race can overwrite one); returns where. Used by downloads here and by `@xppg/node`'s pushed files. */
 export async function placeUnique(tmpPath: string, dir: string, name: string): Promise<string> {
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);

@@ -6,7 +6,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
 import { safeText } from "./safe-text.js";
-import { placeUnique } from "./file-placement.js";
+import { placeUnique } from "@xppg/files";
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {

@@ -23,7 +23,7 @@ const NODE_ONLY = [
   /^packages\/nat\//,
   /^packages\/discovery\//,
   /^packages\/files\//,
-  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|file-placement|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch)\.(ts|js)$/,
+  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch)\.(ts|js)$/,
   /^packages\/secure\/(src|dist)\/(key-file|node-api|index|crypto\/node-provider|crypto\/sodium-[a-z]+)\.(ts|js)$/,
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
