@@ -25,7 +25,7 @@ import { checkHandle, checkRequest, type RequestOptions } from "./request-checks
 import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
 import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
-import { nodeEvents, stopChecks, wireRooms, type Rooms } from "./rooms.js";
+import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
 
@@ -397,23 +397,8 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
-    await Promise.all([this.#r.discovery.stop(), this.#r.topics.stop()]);
-    stopChecks(this.#r);
-    await this.#r.reach.close();
-    await this.#r.transports.close();
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);
-    this.#r.gate.closePending();
-    const closing = [...this.#table.sessions].map((s) => {
-      s.close(this.#table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);
-      return s.connection.closed;
-    });
-    await Promise.race([Promise.all(closing), delay(2000)]);
-    await Promise.all([this.#r.files.close(), this.#r.swarmFiles.close(), this.#nat?.remove().catch(() => {})]);
-    this.#r.stateSync.close();
-    this.#r.mesh.close();
-    this.#r.routing.close();
-    this.#r.requests.close();
-    this.#r.closeState();
+    await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);
     this.#phase = "stopped";
   }
 
@@ -439,10 +424,6 @@ export class Playground {
     const { min, max, capabilities } = this.#o.offer;
     return { app: this.appName, protocol: min, versions: [min, max], caps: [...capabilities], peerId: this.peerId, listen: this.addresses, agent: AGENT };
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
 
 export type { Ban, PeerInfo };

@@ -274,8 +274,32 @@ function isQuietClose(error: XppgError): boolean {
 }
 
 /** At stop, before the sessions close: no heartbeat, no connection-manager check and no peer exchange runs (nor is scheduled by a session ending) after it. */
-export function stopChecks(r: Rooms): void {
+/**
+ * Shuts every room down in order: discovery and checks first, then the
+ * listeners, then each session (told `shutdown` when it is the peer's current
+ * one, given at most 2 s to close), then files, the port mapping and state.
+ */
+export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError, nat: { remove(): Promise<unknown> } | undefined): Promise<void> {
+  await Promise.all([r.discovery.stop(), r.topics.stop()]);
   r.heartbeat.stop();
   r.connections.stop();
   r.pex.close();
+  await r.reach.close();
+  await r.transports.close();
+  r.gate.closePending();
+  const closing = [...table.sessions].map((s) => {
+    s.close(table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);
+    return s.connection.closed;
+  });
+  await Promise.race([Promise.all(closing), delay(2000)]);
+  await Promise.all([r.files.close(), r.swarmFiles.close(), nat?.remove().catch(() => {})]);
+  r.stateSync.close();
+  r.mesh.close();
+  r.routing.close();
+  r.requests.close();
+  r.closeState();
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
