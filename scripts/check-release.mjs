@@ -49,6 +49,17 @@ try {
   const moves = workspaces
     .map((dir) => ({ name: manifest(join(root, dir)).name, before: manifest(join(root, dir)).version, after: manifest(join(scratch, dir)).version }))
     .filter((m) => m.before !== m.after);
+  // A package leaves 0.x only when a changeset says "major" for it by name, never as a side effect
+  // (changesets bumps a peer dependent to major when the peer's new version leaves the declared range).
+  const askedMajor = new Set(
+    readdirSync(join(root, ".changeset"))
+      .filter((f) => f.endsWith(".md") && f !== "README.md")
+      .flatMap((f) => [...readFileSync(join(root, ".changeset", f), "utf8").matchAll(/^"([^"]+)":\s*major\s*$/gm)].map((m) => m[1])),
+  );
+  const leaps = moves.filter((m) => m.before.startsWith("0.") && !m.after.startsWith("0.") && !askedMajor.has(m.name));
+  if (leaps.length > 0) {
+    fail(`a dry \`changeset version\` would take ${leaps.map((m) => `${m.name} ${m.before} -> ${m.after}`).join(", ")} out of 0.x though no changeset asks for a major release of it. Widen its peer range on the other @xppg package (e.g. "workspace:>=0.1.0 <1.0.0") or write a changeset that asks for it.`, version.output);
+  }
   console.log(`release check: changeset status ok; a dry changeset version would release:`);
   for (const m of moves) console.log(`  ${m.name} ${m.before} -> ${m.after}`);
 } finally {
