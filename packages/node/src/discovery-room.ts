@@ -12,6 +12,7 @@ import type { AddressCandidate, CandidateSource, Discovery, PeerCandidate } from
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { defaultLanDiscovery } from "#defaults";
 import { NODE_ERROR_CODES } from "./errors.js";
+import { BoundedMap } from "./mesh/bounded-map.js";
 import type { PeerTable } from "./peer-table.js";
 
 /** Most discovered candidates dialled at once; the others are offered again after their backoff. */
@@ -21,6 +22,8 @@ export const MAX_DISCOVERY_DIALS = 4;
  * waits this long before dialling, so usually only one connection is made.
  */
 export const DIAL_TIE_BREAK_MS = 1_500;
+/** Most peers remembered as found by discovery (`pg.foundOnLan`); the oldest is forgotten first. */
+export const MAX_FOUND_PEERS = 4_096;
 /** Deadline of a dial to a discovered candidate (dial and both handshakes). */
 export const DISCOVERY_DIAL_TIMEOUT_MS = 5_000;
 
@@ -54,7 +57,7 @@ export class DiscoveryRoom {
   /** Peer ids (or, unknown, addresses) being dialled. */
   readonly #dialing = new Set<string>();
   /** Peer ids a dial from discovery reached, and how they were found, for `pg.foundOnLan`. */
-  readonly #found = new Map<string, CandidateSource>();
+  readonly #found = new BoundedMap<string, CandidateSource>(MAX_FOUND_PEERS);
   #discovery: Discovery | undefined;
   #stopped = false;
 
