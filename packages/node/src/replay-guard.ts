@@ -17,6 +17,9 @@ import { IDS_PER_MS, timeOfId } from "./message-id.js";
  * been verified, so a forgery cannot mark a genuine id as seen.
  */
 
+/** Least time between two sweeps of the origin table for origins too old to replay. */
+export const SWEEP_INTERVAL_MS = 1_000;
+
 /** What `check` says of a broadcast: new, already accepted, or too old (or too far ahead) to judge. */
 export type ReplayVerdict = "fresh" | "replay" | "stale";
 
@@ -102,12 +105,20 @@ export class ReplayGuard {
   readonly #origins = new Map<string, OriginWindow>();
   /** Every id at or below this, from an origin not tracked, counts as a replay. */
   #floor = 0;
+  /** When the table may next be swept for origins too old to replay (a sweep walks every origin). */
+  #nextSweep = 0;
+  #sweeps = 0;
 
   constructor(options: ReplayGuardOptions) {
     this.#maxAgeMs = options.maxAgeMs;
     this.#maxOrigins = Math.max(1, options.maxOrigins);
     this.#window = Math.max(1, options.window ?? 64);
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Walks of the origin table made so far to find origins too old to replay. */
+  get sweeps(): number {
+    return this.#sweeps;
   }
 
   /** Origins tracked now. */
@@ -135,11 +146,22 @@ export class ReplayGuard {
     known.add(id);
   }
 
-  /** Makes room for one origin: those whose newest broadcast is too old to replay go first, free; else the oldest added, raising the floor. */
+  /**
+   * Makes room for one origin. Origins whose newest broadcast is too old to
+   * replay go first, for free, but finding them walks the whole table, so
+   * that sweep runs at most once per {@link SWEEP_INTERVAL_MS} (a flood of
+   * new origins would otherwise cost a walk each). Else the oldest added
+   * goes, raising the floor.
+   */
   #forget(): void {
-    const oldest = (this.#now() - this.#maxAgeMs) * IDS_PER_MS;
-    for (const [origin, w] of this.#origins) if (w.highest < oldest) this.#origins.delete(origin);
-    if (this.#origins.size < this.#maxOrigins) return;
+    const now = this.#now();
+    if (now >= this.#nextSweep) {
+      this.#nextSweep = now + Math.min(SWEEP_INTERVAL_MS, this.#maxAgeMs);
+      this.#sweeps++;
+      const oldest = (now - this.#maxAgeMs) * IDS_PER_MS;
+      for (const [origin, w] of this.#origins) if (w.highest < oldest) this.#origins.delete(origin);
+      if (this.#origins.size < this.#maxOrigins) return;
+    }
     const [origin, w] = this.#origins.entries().next().value!;
     this.#floor = Math.max(this.#floor, w.highest);
     this.#origins.delete(origin);

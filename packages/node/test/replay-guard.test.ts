@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IDS_PER_MS } from "../src/message-id.js";
-import { ReplayGuard } from "../src/replay-guard.js";
+import { ReplayGuard, SWEEP_INTERVAL_MS } from "../src/replay-guard.js";
 
 describe("ReplayGuard", () => {
   const now = 1_700_000_000_000;
@@ -36,5 +36,23 @@ describe("ReplayGuard", () => {
     expect(g.trackedOrigins).toBe(2);
     expect(g.check("a", id(300))).toBe("replay");
     expect(g.check("a", id(10))).toBe("fresh");
+  });
+
+  it("sweeps out origins too old to replay, walking its table at most once per interval however many new origins come", () => {
+    let t = now;
+    const g = new ReplayGuard({ maxAgeMs: 60_000, maxOrigins: 1_000, window: 4, now: () => t });
+    const at = (ms: number) => ms * IDS_PER_MS;
+    for (let i = 0; i < 1_000; i++) g.accept(`old${i}`, at(t - 59_000));
+    t += 1_500; // every origin is now too old to replay
+    g.accept("first", at(t));
+    expect(g.sweeps).toBe(1);
+    expect(g.trackedOrigins).toBe(1); // the sweep freed the whole table
+    for (let i = 0; i < 20_000; i++) g.accept(`flood${i}`, at(t)); // a flood of new origins within one interval
+    expect(g.trackedOrigins).toBe(1_000);
+    expect(g.sweeps).toBe(1); // no walk is due yet: each new origin evicts the oldest added, O(1)
+    expect(g.check("flood0", at(t))).toBe("replay"); // an evicted origin's ids stay below the floor
+    t += SWEEP_INTERVAL_MS;
+    g.accept("later", at(t));
+    expect(g.sweeps).toBe(2);
   });
 });
