@@ -68,7 +68,11 @@ export function formatJoined(peer: PeerInfo, name?: string): string {
   return `* ${who(peer.peerId, name)} joined from ${peer.address}`;
 }
 
+/** Code of a clean leave: the peer quit (its node stopped), so its leave line needs no reason; a reason it chose is still shown. */
+const CLEAN_LEAVE = "XPPG_ERR_PEER_SHUTDOWN";
+
 /** `* alice (xp1abcdefgh) left` plus the reason when the peer did not leave cleanly. */
-export function formatLeft(peer: PeerInfo, name: string | undefined, reason: { message: string } | undefined): string {
-  return reason === undefined ? `* ${who(peer.peerId, name)} left` : `* ${who(peer.peerId, name)} left: ${reason.message}`;
+export function formatLeft(peer: PeerInfo, name: string | undefined, reason: { message: string; code?: string } | undefined): string {
+  if (reason === undefined || reason.code === CLEAN_LEAVE) return `* ${who(peer.peerId, name)} left`;
+  return `* ${who(peer.peerId, name)} left: ${reason.message}`;
 }

@@ -43,8 +43,10 @@ describe("QuickChat: two chats on loopback", () => {
     aTerm.type("quit");
     await bounded(aliceRun, "alice's run() after quit");
     expect(alice.playground.running).toBe(false);
-    await bTerm.waitFor(`* alice (${alice.peerId.slice(0, 11)}) left`);
+    await bTerm.waitFor(`* alice (${alice.peerId.slice(0, 11)}) left\n`);
     expect(bob.peers).toEqual([]);
+    // She quit: her leave is one plain line, with no reason as if something had gone wrong.
+    expect(bTerm.text()).not.toContain("left:");
 
     bTerm.type("exit");
     await bounded(bobRun, "bob's run() after exit");
