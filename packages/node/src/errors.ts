@@ -14,6 +14,8 @@ export const NODE_ERROR_CODES = {
   APP_MISMATCH: "XPPG_ERR_APP_MISMATCH",
   /** The peer speaks a protocol version this node cannot. */
   PROTOCOL_MISMATCH: "XPPG_ERR_PROTOCOL_MISMATCH",
+  /** The two nodes' clocks differ by more than `limits.broadcastMaxAgeMs`: their signed broadcasts and state would be refused. */
+  CLOCK_SKEW: "XPPG_ERR_CLOCK_SKEW",
   /** The peer broke the protocol (bad first frame, bad control message, forged source). */
   PROTOCOL_VIOLATION: "XPPG_ERR_PROTOCOL_VIOLATION",
   /**

@@ -37,6 +37,10 @@ export interface PeerTableOptions {
   /** What this node's hello offers. */
   readonly offer: ProtocolOffer;
   readonly guard: AbuseGuard;
+  /** Most difference between this node's clock and a peer's (its hello's time) that is accepted. */
+  readonly maxClockSkewMs: number;
+  /** This node's clock (ms since the epoch). @default Date.now */
+  readonly now?: () => number;
   /** Counts a connection refused for a ban or the allow-list. */
   refused(): void;
 }
@@ -135,6 +139,8 @@ export class PeerTable {
         reason: mismatchReason({ peerId: self, offer: this.#o.offer }, { peerId: hello.peerId, offer: hello.offer }),
       };
     }
+    const skew = clockSkewRefusal(hello.time, (this.#o.now ?? Date.now)(), this.#o.maxClockSkewMs, self, hello.peerId);
+    if (skew !== null) return skew;
     if (session.authenticatedPeerId !== undefined && hello.peerId !== session.authenticatedPeerId) {
       return { code: NODE_ERROR_CODES.PROTOCOL_VIOLATION, reason: `the hello claims the id ${hello.peerId}, but the secure channel proved ${session.authenticatedPeerId}` };
     }
@@ -245,4 +251,24 @@ export class PeerTable {
 
 export function unknownPeerError(peerId: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${peerId}". Check pg.peers, or join it first.`, { details: { peerId } });
+}
+
+/**
+ * The refusal for a peer whose clock (its hello's `time`) is further than
+ * `maxMs` from this node's, else null. Signed broadcasts and state versions
+ * carry their time, so beyond that bound each side would silently drop the
+ * other's data; refusing at the handshake says why, on both sides.
+ */
+export function clockSkewRefusal(theirTime: number | undefined, now: number, maxMs: number, self: string, peerId: string): Refusal | null {
+  if (theirTime === undefined) return null;
+  const aheadMs = theirTime - now;
+  if (Math.abs(aheadMs) <= maxMs) return null;
+  const seconds = Math.round(Math.abs(aheadMs) / 1000);
+  const span = seconds >= 120 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
+  return {
+    code: NODE_ERROR_CODES.CLOCK_SKEW,
+    reason:
+      `the clocks of ${self} and ${peerId} differ by ${span} (${peerId}'s is ${aheadMs > 0 ? "ahead" : "behind"}), more than the ${Math.round(maxMs / 1000)} s ` +
+      "within which signed broadcasts and shared state are accepted. Set the wrong clock right (turn on network time sync) and join again",
+  };
 }

@@ -422,7 +422,7 @@ export class Playground {
 
   #hello(): Hello {
     const { min, max, capabilities } = this.#o.offer;
-    return { app: this.appName, protocol: min, versions: [min, max], caps: [...capabilities], peerId: this.peerId, listen: this.addresses, agent: AGENT };
+    return { app: this.appName, protocol: min, versions: [min, max], caps: [...capabilities], peerId: this.peerId, listen: this.addresses, agent: AGENT, time: Date.now() };
   }
 }
 

@@ -95,6 +95,8 @@ export interface Hello {
   listen: string[];
   /** Software name and version, for diagnostics only. */
   agent: string;
+  /** This side's clock when it sent the hello (ms since the epoch), so a peer can tell two clocks apart before time-checked data is refused. */
+  time: number;
 }
 
 /** A peer's hello as read: its offer of versions and capabilities checked (a hello from before negotiation offers its one `protocol`). */
@@ -103,6 +105,8 @@ export interface RemoteHello {
   peerId: string;
   listen: string[];
   agent: string;
+  /** The peer's clock when it sent the hello; undefined from a release before clocks were compared. */
+  time: number | undefined;
   offer: ProtocolOffer;
 }
 
@@ -135,16 +139,17 @@ function shortString(value: unknown, max: number): value is string {
  */
 export function parseHello(payload: unknown): RemoteHello | string {
   if (!isRecord(payload)) return "the hello is not an object";
-  const { app, peerId, listen, agent } = payload;
+  const { app, peerId, listen, agent, time } = payload;
   if (!shortString(app, MAX_APP_LENGTH)) return "the hello has no valid app name";
   if (!shortString(peerId, 256)) return "the hello has no valid peer id";
   if (!Array.isArray(listen) || listen.length > MAX_ADDRESSES || !listen.every((a) => shortString(a, MAX_ADDRESS_LENGTH))) {
     return "the hello's listen addresses are invalid";
   }
   if (agent !== undefined && !(typeof agent === "string" && agent.length <= 128)) return "the hello's agent is invalid";
+  if (time !== undefined && !(typeof time === "number" && Number.isFinite(time))) return "the hello's time is invalid";
   const offer = parseOffer(payload);
   if (typeof offer === "string") return offer;
-  return { app, peerId, listen, agent: agent ?? "", offer };
+  return { app, peerId, listen, agent: agent ?? "", time, offer };
 }
 
 /** Returns the bye, or null when it is malformed (the connection closes either way). */

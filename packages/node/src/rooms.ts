@@ -88,7 +88,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const guard = new AbuseGuard({ threshold: o.limits.banThreshold, windowMs: o.limits.strikeWindowMs, durationMs: o.limits.banDurationMs, allowPeers: o.allowPeers });
   // A frame is a bundle of envelopes, each behind its length.
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
-  const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused });
+  const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: o.limits.broadcastMaxAgeMs });
   const bans = new Bans({ guard, table, localPeerId, banned: (ban) => events.emit("peer:banned", ban) });
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));

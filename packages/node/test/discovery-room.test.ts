@@ -6,7 +6,7 @@ import { PeerTable } from "../src/peer-table.js";
 
 describe("DiscoveryRoom", () => {
   it(`remembers at most ${MAX_FOUND_PEERS} found peers, forgetting the oldest first`, async () => {
-    const table = new PeerTable({ localPeerId: "local", appName: "app", maxPeers: 8, offer: { min: 1, max: 1, capabilities: [] }, guard: undefined as never /* only admissions consult it */, refused: () => {} });
+    const table = new PeerTable({ localPeerId: "local", appName: "app", maxPeers: 8, offer: { min: 1, max: 1, capabilities: [] }, guard: undefined as never /* only admissions consult it */, maxClockSkewMs: 300_000, refused: () => {} });
     let reached = 0;
     const room = new DiscoveryRoom({
       localPeerId: "local",
