@@ -155,12 +155,16 @@ export class DiscoveryRoom {
       const addresses = [`tcp://${c.host}:${c.port}`, ...(c.relayAddresses ?? [])];
       const tryFrom = (i: number): Promise<{ readonly peerId: string }> =>
         this.#o.dial(addresses[i]!, c.peerId, DISCOVERY_DIAL_TIMEOUT_MS).catch((e: unknown) => (i + 1 < addresses.length && !this.#stopped ? tryFrom(i + 1) : Promise.reject(e)));
+      // A pinned candidate is marked before the dial, so `peer:joined` listeners already see how it was found.
+      const marked = c.peerId !== undefined && !this.#found.has(c.peerId) && this.#found.set(c.peerId, c.source);
       tryFrom(0)
         .then((peer) => {
           if (!this.#found.has(peer.peerId)) this.#found.set(peer.peerId, c.source);
           reached?.(peer.peerId);
         })
-        .catch(() => {})
+        .catch(() => {
+          if (marked && !table.open.has(c.peerId)) this.#found.delete(c.peerId);
+        })
         .finally(() => this.#dialing.delete(key));
     };
     if (c.peerId === undefined || localPeerId < c.peerId) dial();

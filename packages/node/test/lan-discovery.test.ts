@@ -29,6 +29,17 @@ describe("LAN discovery in Playground (loopback)", () => {
     expect(nodes.some((n) => n.peers.some((p) => n.foundOnLan(p.peerId)))).toBe(true);
   });
 
+  it("a peer found on the LAN is already shown as found inside its peer:joined listener", async () => {
+    const seen: boolean[] = [];
+    const watch = (pg: Playground): Playground => (pg.events.on("peer:joined", (peer) => void seen.push(pg.foundOnLan(peer.peerId))), pg);
+    const a = watch(await lanNode("joined-app"));
+    const b = watch(await lanNode("joined-app"));
+    await expect.poll(() => ids(a), { timeout: 5_000 }).toEqual([b.peerId]);
+    await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(2);
+    // The side that dialled knew at once how it found the other.
+    expect(seen).toContain(true);
+  });
+
   it("a node with a relay slot announces its relayed address with its LAN one", async () => {
     const relay = track(new Playground("relay-app", { host: "127.0.0.1", port: 0, reach: { serveRelay: true } }));
     await relay.start();
