@@ -106,15 +106,20 @@ function allowed(policy: WritePolicy, writer: string, key: string, where: string
  * `verify`, a row of a key `@<id>/...` must be written by `id` and carry
  * its valid signature (wherever it came from: the signature is the
  * writer's, not the sender's); with `canWrite`, the rule must say yes.
+ *
+ * `settled(entry)` says a row needs no signature check because it cannot
+ * change what is held (older than the key's version, or the very write
+ * already held and checked), so an update sent again, by its writer or
+ * anyone who forwards it, costs no signature checks the second time.
  */
-export function checkReceivedWrites(entries: readonly UpdateEntry[], rules: OwnershipRules): void {
+export function checkReceivedWrites(entries: readonly UpdateEntry[], rules: OwnershipRules, settled?: (entry: UpdateEntry) => boolean): void {
   if (rules.verify === undefined && rules.canWrite === undefined) return;
   const where = "Received state update";
   for (const entry of entries) {
     const [key, version, signed] = entry;
     const [writer, sig] = splitWriter(signed);
     const owner = rules.verify === undefined ? undefined : keyOwner(key);
-    if (owner !== undefined) {
+    if (owner !== undefined && settled?.(entry) !== true) {
       if (writer !== owner) throw notAllowed(where, key, writer, `the key belongs to ${owner}`);
       if (sig === undefined) throw notAllowed(where, key, writer, "the write is not signed");
       let valid: boolean;

@@ -11,7 +11,7 @@ import { PendingWrites } from "./pending.js";
 import { compactIfWanted, loadSlots, storeCall, toStored } from "./persistence.js";
 import type { Replica } from "./replica.js";
 import { cutSnapshot } from "./snapshot-pieces.js";
-import { joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
+import { cannotChange, joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
 import { splitUpdate, type SplitLimits } from "./split-update.js";
 import type { StateStore } from "./state-store.js";
 import { Tombstones } from "./tombstones.js";
@@ -272,9 +272,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   apply(input: unknown, origin?: unknown): readonly StateChange<V>[] {
     // The checks of validateUpdate, keeping the size counted for each value so staging need not walk it again.
     const { update, sizes } = parseSizedUpdate(input, this.#options);
-    checkReceivedWrites(update.entries, this.#options);
-    this.#collect();
     const now = this.#options.now();
+    checkReceivedWrites(update.entries, this.#options, (entry) => cannotChange(this.#held(entry[0], now), entry));
+    this.#collect();
     const { rows, early } = sortByClock(update, sizes, origin, now, this.#options.maxClockSkewMs);
     const slots = this.#prepare(rows, origin, now);
     for (const { key, version, row } of early) this.#pending.hold(key, version, row, origin);

@@ -1,7 +1,8 @@
-import { compareValues } from "./compare-values.js";
+import { compareValues, valuesEqual } from "./compare-values.js";
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import type { MergeFunction } from "./options.js";
 import type { UpdateEntry } from "./update.js";
+import { splitWriter } from "./ownership.js";
 import { checkValue, stringSize, type StateValue, type ValueLimits } from "./value.js";
 
 /** One write held for a key: by `writer`, a value or a delete. */
@@ -127,4 +128,26 @@ export function resolveRows(key: string, rows: readonly Row[], merge: MergeFunct
     }
   }
   return result;
+}
+
+/**
+ * True when a received row cannot change `held`: it is older than the
+ * key's version, or it is the very write held already (same version,
+ * writer, signature and value). Such a row needs no signature check.
+ */
+export function cannotChange(held: Slot | undefined, entry: UpdateEntry): boolean {
+  if (held === undefined) return false;
+  const version = entry[1];
+  if (version !== held.version) return version < held.version;
+  const [writer, sig] = splitWriter(entry[2]);
+  const row = held.rows.find((r) => r.writer === writer);
+  if (sig === undefined || row?.sig === undefined || !sameBytes(row.sig, sig)) return false;
+  const value = entry.length === 4 ? entry[3] : undefined;
+  return value === undefined || row.value === undefined ? value === row.value : valuesEqual(value, row.value);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -38,6 +38,32 @@ describe("per-key ownership", () => {
     expect(alice.get("lobby")).toBe("closed");
   });
 
+  it("checks each signed write once: the same update sent again, or forwarded back, costs no signature check; a changed value under a held signature is still refused", () => {
+    let checks = 0;
+    const counting = (writer: string, data: Uint8Array, sig: Uint8Array): boolean => (checks++, verify(writer, data, sig));
+    const alice = replica("alice");
+    const bob = replica("bob", { verify: counting });
+    for (let i = 0; i < 200; i++) alice.set(`@alice/k${i}`, i);
+    const snapshot = alice.snapshot();
+    bob.apply(copy(snapshot), "alice");
+    expect(checks).toBe(200);
+    for (let round = 0; round < 20; round++) bob.apply(copy(snapshot), "mallory"); // replayed by anyone
+    expect(checks).toBe(200);
+    // An older write of a key loses anyway: no check either.
+    const older = copy(snapshot.entries[0]!);
+    alice.set("@alice/k0", "newer");
+    bob.apply(copy(alice.delta(snapshot.seq)), "alice");
+    expect(checks).toBe(201);
+    bob.apply(update(older), "mallory");
+    expect(checks).toBe(201);
+    expect(bob.get("@alice/k0")).toBe("newer");
+    // The held signature with another value is not the held write: checked, and refused.
+    const held = alice.delta(snapshot.seq).entries.find((e) => e[0] === "@alice/k0")!;
+    expectStateError(() => bob.apply(update([held[0], held[1], held[2], "evil"] as UpdateEntry), "mallory"), C.WRITE_NOT_ALLOWED);
+    expect(checks).toBe(202);
+    expect(bob.get("@alice/k0")).toBe("newer");
+  });
+
   it("refuses, everywhere, a forged write to another's key: unsigned, signed by the wrong key, altered, or under another name", () => {
     const [alice, bob, carol] = [replica("alice"), replica("bob"), replica("carol")];
     alice.set("@alice/name", "Alice");
