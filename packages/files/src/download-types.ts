@@ -69,4 +69,8 @@ export interface Source {
   /** How many times it was too slow lately; halves its slots each. */
   slow: number;
   chunks: number;
+  /** When it is next sent `want` to refresh what it holds (it refused a chunk it announced); undefined: no refresh due. */
+  refreshAt: number | undefined;
+  /** The wait before its next refresh: doubles each refresh, back to the shortest once it delivers. */
+  refreshEveryMs: number;
 }
