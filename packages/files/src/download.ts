@@ -48,10 +48,12 @@ export class Download {
   readonly #progress: Progress;
   readonly #stopSignal: () => void;
   readonly #onChunk: ((index: number, from: string) => void) | undefined;
+  readonly #accept: DownloadHooks["accept"];
 
   constructor(contentId: string, dir: string, host: DownloadHost, t: DownloadTunings, hooks: DownloadHooks) {
-    const { onProgress, onChunk, signal } = hooks;
+    const { onProgress, onChunk, signal, accept } = hooks;
     this.#onChunk = onChunk;
+    this.#accept = accept;
     this.contentId = contentId;
     this.dir = dir;
     this.#host = host;
@@ -85,6 +87,10 @@ export class Download {
     if (this.manifest !== undefined || this.#finished) return;
     this.manifest = manifest;
     this.#manifestFetch.stop();
+    const refusal = this.#accept?.(manifest);
+    if (refusal !== undefined) {
+      return this.fail(new FilesError(FILES_ERROR_CODES.REFUSED, `Refused "${manifest.name.slice(0, 100)}" (${this.contentId}): ${refusal}. Nothing was written.`, { details: { contentId: this.contentId, reason: refusal } }));
+    }
     try {
       this.file = await PartialFile.open(manifest, this.dir, this.#t.maxFileSize);
     } catch (error) {

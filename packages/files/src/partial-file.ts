@@ -33,6 +33,12 @@ export function partialPaths(dir: string, contentId: string): { part: string; st
   return { part: `${stem}.part`, state: `${stem}.state`, manifest: `${stem}.manifest` };
 }
 
+/** Deletes a content's partial download in `dir`, if any (a push its sender cancelled). */
+export async function removePartial(dir: string, contentId: string): Promise<void> {
+  const paths = partialPaths(dir, contentId);
+  await Promise.all([rm(paths.part, { force: true }), rm(paths.state, { force: true }), rm(paths.manifest, { force: true })]);
+}
+
 /** Turns a failed disk operation into a typed error that says the partial download is kept. */
 export function diskError(cause: unknown, dir: string, contentId: string): FilesError {
   const code = (cause as NodeJS.ErrnoException).code;

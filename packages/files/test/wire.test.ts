@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { FilesError, parseManifest } from "../src/index.js";
-import { MSG, decodeMessage, encodeBitfield, encodeHave, encodeManifest, encodeManifestRequest, encodeRequest, encodeSlot } from "../src/wire.js";
+import { MAX_REASON_BYTES, MSG, OFFER_STATUS, decodeMessage, encodeBare, encodeOfferEnd, encodeBitfield, encodeHave, encodeManifest, encodeManifestRequest, encodeRequest, encodeSlot } from "../src/wire.js";
 
 const cid = "7f".repeat(32);
 
@@ -14,6 +14,19 @@ describe("the files wire codec", () => {
     expect(decodeMessage(encodeManifestRequest(cid, 0, 100))).toEqual({ type: MSG.MANIFEST_REQUEST, cid, offset: 0, length: 100 });
     expect(decodeMessage(encodeManifest(cid, 0, 3, Uint8Array.of(1, 2, 3)))).toMatchObject({ type: MSG.MANIFEST, cid, offset: 0, total: 3, data: Uint8Array.of(1, 2, 3) });
     expect(decodeMessage(encodeBitfield(cid, 9, Uint8Array.of(0xff, 0x80)))).toMatchObject({ type: MSG.BITFIELD, cid, size: 9 });
+    expect(decodeMessage(encodeBare(MSG.OFFER, cid))).toEqual({ type: MSG.OFFER, cid });
+    expect(decodeMessage(encodeOfferEnd(cid, OFFER_STATUS.REFUSED, "no programs"))).toEqual({ type: MSG.OFFER_END, cid, status: OFFER_STATUS.REFUSED, reason: "no programs" });
+  });
+
+  it("cuts an offer end's reason to its limit on a character boundary, and refuses a longer one or an unknown status", () => {
+    const long = decodeMessage(encodeOfferEnd(cid, OFFER_STATUS.REFUSED, "é".repeat(400)));
+    expect(long).toMatchObject({ reason: "é".repeat(MAX_REASON_BYTES / 2) });
+    const tooLong = new Uint8Array(33 + 2 + MAX_REASON_BYTES);
+    tooLong[0] = MSG.OFFER_END;
+    expect(decodeMessage(tooLong)).toBe(`an offer end of ${1 + MAX_REASON_BYTES + 1} bytes`);
+    const status = encodeOfferEnd(cid, 0, "");
+    status[33] = 9;
+    expect(decodeMessage(status)).toBe("an offer end of status 9");
   });
 
   it("never throws on any bytes: a message or a sentence saying what is wrong", () => {
