@@ -18,6 +18,7 @@ import { chunkHash, chunkLength, type Manifest } from "./manifest.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings, Req, Source } from "./download-types.js";
 import { Progress } from "./progress.js";
+import { safeFileName } from "./safe-name.js";
 import { MSG, encodeBare, encodeRequest, encodeSlot } from "./wire.js";
 
 export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
@@ -239,7 +240,7 @@ export class Download {
       this.#progress.finish(this.#sources.withChunks);
       const sources: Record<string, number> = {};
       for (const s of this.#sources.values()) if (s.chunks > 0) sources[s.id] = s.chunks;
-      this.#resolve({ contentId: this.contentId, name: m.name, size: m.size, path, resumedChunks: this.file!.resumed, fetchedChunks: this.#fetched, sources, rejectedChunks: this.#rejected });
+      this.#resolve({ contentId: this.contentId, name: safeFileName(m.name), size: m.size, path, resumedChunks: this.file!.resumed, fetchedChunks: this.#fetched, sources, rejectedChunks: this.#rejected });
     } catch (error) {
       this.#reject(error as Error);
     }

@@ -160,7 +160,12 @@ export class Pushes {
       .download(contentId, { dir: r.dir, signal: i.control.signal, accept })
       .then(
         async (result) => {
-          await r.received(from, result);
+          try {
+            await r.received(from, result);
+          } catch (cause) {
+            this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.REFUSED, "the receiver could not take it"));
+            return r.failed(from, new FilesError(FILES_ERROR_CODES.WRITE_FAILED, `Receiving "${result.name.slice(0, 100)}" from ${from} failed after its download: ${(cause as Error).message}. The file is at ${result.path}.`, { cause }), contentId);
+          }
           this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.DONE, ""));
         },
         async (error: FilesError) => {
