@@ -13,6 +13,7 @@ import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { DEFAULT_CHUNK_SIZE, HASH_BYTES, MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_NAME_BYTES, MIN_CHUNK_SIZE } from "./constants.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
+import { safeFileName } from "./safe-name.js";
 
 const MAGIC = Buffer.from("XPF2");
 const FIXED = MAGIC.length + 2 + 8 + 4;
@@ -148,7 +149,7 @@ export function parseManifest(bytes: Uint8Array, contentId: string, limits: Mani
   if (chunkCount > MAX_CHUNKS) throw bad(`${chunkCount} chunks (at most ${MAX_CHUNKS})`);
   if (bytes.length !== FIXED + nameLength + chunkCount * HASH_BYTES) throw bad("its length does not match its chunk count");
   if (size > limits.maxFileSize) {
-    throw new FilesError(FILES_ERROR_CODES.TOO_LARGE, `The content ${contentId} ("${name.slice(0, 100)}") is ${size} bytes, over maxFileSize (${limits.maxFileSize}). Raise maxFileSize to download it.`, { details: { size, maxFileSize: limits.maxFileSize } });
+    throw new FilesError(FILES_ERROR_CODES.TOO_LARGE, `The content ${contentId} ("${safeFileName(name).slice(0, 100)}") is ${size} bytes, over maxFileSize (${limits.maxFileSize}). Raise maxFileSize to download it.`, { details: { size, maxFileSize: limits.maxFileSize } });
   }
   return { contentId, name, size, chunkSize, chunkCount, bytes };
 }

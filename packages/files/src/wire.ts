@@ -138,6 +138,8 @@ export function encodeSlot(type: typeof MSG.REJECT | typeof MSG.CANCEL, cid: str
 export function encodeOfferEnd(cid: string, status: number, reason: string): Uint8Array {
   let cut = reason.slice(0, MAX_REASON_BYTES);
   while (Buffer.byteLength(cut) > MAX_REASON_BYTES) cut = cut.slice(0, -1);
+  // Never half of a surrogate pair.
+  if (cut.length < reason.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   const text = Buffer.from(cut);
   const { bytes } = head(MSG.OFFER_END, cid, 1 + text.length);
   bytes[HEAD] = status;
