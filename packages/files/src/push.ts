@@ -47,6 +47,8 @@ export interface PushResult {
 /** What pushes need from their swarm. */
 export interface PushHost {
   send(peer: string, bytes: Uint8Array): void;
+  /** Sends, rejecting when the neighbour is gone. */
+  sendOrFail(peer: string, bytes: Uint8Array): Promise<void>;
   share(path: string, signal: AbortSignal | undefined, whole: Hash): Promise<{ contentId: string; name: string; size: number }>;
   /** The push is done with a content it shared (unshared unless the user shares it too, or another push still runs). */
   release(contentId: string): Promise<void>;
@@ -109,7 +111,8 @@ export class Pushes {
         stopSignal = () => signal?.removeEventListener("abort", onAbort);
         this.#out.add(out);
         if (pending.size === 0) return resolve();
-        for (const peer of pending) this.#host.send(peer, encodeBare(MSG.OFFER, shared.contentId));
+        // A neighbour that left while the file was read hears nothing: it is counted as gone, not waited for.
+        for (const peer of [...pending]) this.#host.sendOrFail(peer, encodeBare(MSG.OFFER, shared.contentId)).catch(() => out!.end(peer, OFFER_STATUS.REFUSED, `${peer} left before it held the whole file`));
       });
     } finally {
       stopSignal();

@@ -111,6 +111,7 @@ export class FileSwarm {
     this.#pushes = new Pushes(
       {
         send: (peer, bytes) => this.#send(peer, bytes),
+        sendOrFail: (peer, bytes) => this.#host.send(peer, bytes),
         share: (path, signal, whole) => this.#share(path, { signal, whole }),
         release: async (cid) => {
           if (!this.#userShared.has(cid) && !this.#pushes.pushing(cid)) await this.#unshare(cid);

@@ -52,6 +52,8 @@ describe("pushing a file", () => {
     const pushed = await sender.push(path, ["P", "N"]);
     expect(pushed.delivered).toEqual([]);
     expect(Object.fromEntries(pushed.refusals)).toEqual({ P: "no programs", N: "this node takes no pushed files" });
+    // A neighbour gone before the offer is counted as gone, not waited for.
+    expect(Object.fromEntries((await sender.push(path, ["GONE"])).refusals)).toEqual({ GONE: "GONE left before it held the whole file" });
     expect(picky.errors.map((e) => e.code)).toEqual([FILES_ERROR_CODES.REFUSED]);
     expect(await readdir(picky.dir).catch(() => [])).toEqual([]);
     await Promise.all([sender.close(), p.close(), none.close()]);
