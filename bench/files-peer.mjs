@@ -16,8 +16,13 @@ process.on("message", async (m) => {
       process.send({ type: "shared", ...(await pg.files.share(m.path)) });
     } else if (m.op === "download") {
       const started = performance.now();
+      const cpu = process.cpuUsage();
       const result = await pg.files.download(m.contentId, { dir: m.dir });
-      process.send({ type: "downloaded", result, seconds: (performance.now() - started) / 1000 });
+      const used = process.cpuUsage(cpu);
+      process.send({ type: "downloaded", result, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 });
+    } else if (m.op === "cpu") {
+      const used = process.cpuUsage();
+      process.send({ type: "cpu", cpuSeconds: (used.user + used.system) / 1e6 });
     } else if (m.op === "finish") {
       const uploaded = Object.fromEntries(pg.files.uploaded);
       await pg.stop();

@@ -16,7 +16,10 @@ const MiB = 1024 * 1024;
 const TIMEOUT_MS = 600_000;
 
 function peer() {
-  const child = fork(PEER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // BENCH_CPU_PROF=<dir>: a V8 .cpuprofile per process (summarise: node bench/profile-summary.mjs <file>).
+  const prof = process.env.BENCH_CPU_PROF;
+  const execArgv = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = fork(PEER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
   const inbox = [];
   const waiting = [];
   child.on("message", (m) => {
@@ -58,10 +61,14 @@ async function swarm(file, dir, count, label) {
     const ready = await Promise.all(nodes.map((n) => n.next("ready")));
     for (let i = 1; i < nodes.length; i++) for (let j = 0; j < i; j++) await nodes[i].call({ op: "join", port: ready[j].port }, "joined");
     const shared = await nodes[0].call({ op: "share", path: file }, "shared");
+    const seederCpuBefore = (await nodes[0].call({ op: "cpu" }, "cpu")).cpuSeconds;
     const started = performance.now();
     const done = await Promise.all(nodes.slice(1).map((n, i) => n.call({ op: "download", contentId: shared.contentId, dir: join(dir, `${label}-${i}`) }, "downloaded")));
     const seconds = (performance.now() - started) / 1000;
+    const seederCpuSeconds = (await nodes[0].call({ op: "cpu" }, "cpu")).cpuSeconds - seederCpuBefore;
     const finals = await Promise.all(nodes.map((n) => n.call({ op: "finish" }, "final")));
+    // Each process exits on its own after "final" (so a --cpu-prof profile gets written); the kill below is for the others.
+    await Promise.all(nodes.map((n) => (n.exitCode !== null || n.signalCode !== null ? undefined : Promise.race([new Promise((r) => n.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]))));
     const seeder = ready[0].peerId;
     return {
       seconds,
@@ -69,6 +76,11 @@ async function swarm(file, dir, count, label) {
       perLeecherSeconds: done.map((d) => d.seconds),
       fromOtherLeechers: done.map((d) => Object.entries(d.result.sources).reduce((n, [p, c]) => (p === seeder ? n : n + c), 0)),
       chunks: shared.chunkCount,
+      // CPU seconds each process spent during the downloads: less moved by other work on the machine than the wall-clock rate.
+      seederCpuSeconds,
+      leecherCpuSeconds: done.map((d) => d.cpuSeconds),
+      /** The rate if the busiest process had a core to itself (bytes over its CPU seconds). */
+      cpuBoundMegabytesPerSecond: shared.size / Math.max(seederCpuSeconds / count, ...done.map((d) => d.cpuSeconds)) / 1e6,
       rssSeederBytes: finals[0].maxRssBytes,
       rssLeecherBytes: finals.slice(1).map((f) => f.maxRssBytes),
     };
@@ -82,7 +94,7 @@ async function swarm(file, dir, count, label) {
  * Runs both measures and returns them; `bulkMegabytesPerSecond` is the
  * encrypted Playground's bulk rate of the same run (for the 80% target).
  */
-export async function runFilesBench({ sizeBytes = 1024 * MiB, leechers = 4, bulkMegabytesPerSecond = null, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+export async function runFilesBench({ sizeBytes = 1024 * MiB, leechers = 4, bulkMegabytesPerSecond = null, bulkCpuBoundMegabytesPerSecond = null, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "xppg-files-bench-"));
   try {
     const file = join(dir, "random.bin");
@@ -92,7 +104,16 @@ export async function runFilesBench({ sizeBytes = 1024 * MiB, leechers = 4, bulk
     const one = await swarm(file, dir, 1, "one");
     log(`files: one seeder to ${leechers} leechers...`);
     const many = await swarm(file, dir, leechers, "many");
-    return { sizeBytes, one, many, leechers, bulkMegabytesPerSecond, shareOfBulk: bulkMegabytesPerSecond === null ? null : one.megabytesPerSecond / bulkMegabytesPerSecond };
+    return {
+      sizeBytes,
+      one,
+      many,
+      leechers,
+      bulkMegabytesPerSecond,
+      shareOfBulk: bulkMegabytesPerSecond === null ? null : one.megabytesPerSecond / bulkMegabytesPerSecond,
+      bulkCpuBoundMegabytesPerSecond,
+      cpuShareOfBulk: bulkCpuBoundMegabytesPerSecond === null ? null : one.cpuBoundMegabytesPerSecond / bulkCpuBoundMegabytesPerSecond,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -105,6 +126,8 @@ export function formatFilesReport(r) {
   const lines = [`## files, the swarm way (${size}, encrypted Playgrounds, one process each)`];
   const share = r.shareOfBulk === null ? "" : `, ${(r.shareOfBulk * 100).toFixed(0)}% of the Playground's bulk rate (${r.bulkMegabytesPerSecond.toFixed(0)} MB/s; target 80%: ${r.shareOfBulk >= 0.8 ? "met" : "MISSED"})`;
   lines.push(`  one seeder -> one leecher: ${r.one.megabytesPerSecond.toFixed(0)} MB/s in ${r.one.seconds.toFixed(1)} s${share}`);
+  const cpuShare = r.cpuShareOfBulk === null || r.cpuShareOfBulk === undefined ? "" : `, ${(r.cpuShareOfBulk * 100).toFixed(0)}% of the bulk's (${r.bulkCpuBoundMegabytesPerSecond.toFixed(0)} MB/s)`;
+  lines.push(`    CPU: seeder ${r.one.seederCpuSeconds.toFixed(1)} s, leecher ${r.one.leecherCpuSeconds[0].toFixed(1)} s; CPU-bound estimate ${r.one.cpuBoundMegabytesPerSecond.toFixed(0)} MB/s${cpuShare}`);
   lines.push(`    peak RSS: seeder ${mb(r.one.rssSeederBytes)}, leecher ${mb(r.one.rssLeecherBytes[0])}`);
   lines.push(`  one seeder -> ${r.leechers} leechers: ${r.many.megabytesPerSecond.toFixed(0)} MB/s aggregate in ${r.many.seconds.toFixed(1)} s; chunks fetched from the other leechers: ${r.many.fromOtherLeechers.join(", ")} of ${r.many.chunks} each`);
   lines.push(`    peak RSS: seeder ${mb(r.many.rssSeederBytes)}, leechers ${r.many.rssLeecherBytes.map(mb).join(", ")}`);

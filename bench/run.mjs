@@ -143,8 +143,11 @@ if (filesPhase) {
   const bulkRuns = results.bulk?.playground ?? [(await measure("playground", PHASES.find((p) => p.id === "bulk")))];
   const rates = bulkRuns.filter((m) => m.megabytesPerSecond !== undefined).map((m) => m.megabytesPerSecond).sort((a, b) => a - b);
   const bulk = rates.length === 0 ? null : rates[rates.length >> 1];
+  // The same from CPU per message on the busier side (moved less by other work on the machine).
+  const cpuRates = bulkRuns.filter((m) => m.receiverCpuUsPerMessage > 0).map((m) => (64 * 1024) / Math.max(m.senderCpuUsPerMessage, m.receiverCpuUsPerMessage)).sort((a, b) => a - b);
+  const bulkCpu = cpuRates.length === 0 ? null : cpuRates[cpuRates.length >> 1];
   try {
-    files = await runFilesBench({ sizeBytes: fileMiB * 1024 * 1024, leechers: 4, bulkMegabytesPerSecond: bulk });
+    files = await runFilesBench({ sizeBytes: fileMiB * 1024 * 1024, leechers: 4, bulkMegabytesPerSecond: bulk, bulkCpuBoundMegabytesPerSecond: bulkCpu });
     process.stdout.write(formatFilesReport(files));
   } catch (error) {
     files = { error: error.message };

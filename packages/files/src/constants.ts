@@ -24,3 +24,5 @@ export const MAX_MANIFEST_BYTES = 18 + MAX_NAME_BYTES + MAX_CHUNKS * HASH_BYTES;
 export const ENDGAME_SHARE = 0.5;
 /** Verified chunks waiting for the disk before no more are requested. */
 export const MAX_PENDING_WRITES = 32;
+/** Neighbours whose served bytes are counted (`uploaded`); past it the one served longest ago is forgotten. */
+export const MAX_UPLOAD_STATS = 256;

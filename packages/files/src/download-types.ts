@@ -3,6 +3,7 @@
 import type { Bitfield } from "./bitfield.js";
 import type { Download } from "./download.js";
 import type { FilesError } from "./errors.js";
+import type { Manifest } from "./manifest.js";
 import type { DownloadProgress } from "./progress.js";
 
 /** What a download needs from its swarm. */
@@ -29,6 +30,8 @@ export interface DownloadHooks {
   onProgress?: ((p: DownloadProgress) => void) | undefined;
   onChunk?: ((index: number, from: string) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Decides once the manifest is known, before anything is written: a sentence declines the download (`XPPG_ERR_FILES_REFUSED`). */
+  accept?: ((manifest: Manifest) => string | undefined) | undefined;
 }
 
 /** What a finished download resolves with. */
@@ -69,4 +72,8 @@ export interface Source {
   /** How many times it was too slow lately; halves its slots each. */
   slow: number;
   chunks: number;
+  /** When it is next sent `want` to refresh what it holds (it refused a chunk it announced); undefined: no refresh due. */
+  refreshAt: number | undefined;
+  /** The wait before its next refresh: doubles each refresh, back to the shortest once it delivers. */
+  refreshEveryMs: number;
 }

@@ -10,14 +10,16 @@
  */
 
 import { createHash } from "node:crypto";
-import { Bitfield } from "./bitfield.js";
-import { ENDGAME_SHARE, MANIFEST_PIECE_BYTES, MAX_MANIFEST_BYTES, MAX_PENDING_WRITES, MESSAGE_OVERHEAD } from "./constants.js";
+import { ENDGAME_SHARE, MAX_PENDING_WRITES, MESSAGE_OVERHEAD } from "./constants.js";
+import { Sources } from "./download-sources.js";
 import { FILES_ERROR_CODES, FilesError, violation } from "./errors.js";
-import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
+import { ManifestFetch } from "./manifest-fetch.js";
+import { chunkHash, chunkLength, type Manifest } from "./manifest.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings, Req, Source } from "./download-types.js";
 import { Progress } from "./progress.js";
-import { MSG, encodeManifestRequest, encodeRequest, encodeSlot } from "./wire.js";
+import { safeFileName } from "./safe-name.js";
+import { MSG, encodeBare, encodeRequest, encodeSlot } from "./wire.js";
 
 export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
 
@@ -29,11 +31,9 @@ export class Download {
   readonly done: Promise<DownloadResult>;
   readonly #host: DownloadHost;
   readonly #t: DownloadTunings;
-  readonly #sources = new Map<string, Source>();
-  readonly #banned = new Set<string>();
+  readonly #sources = new Sources();
   readonly #requests = new Map<number, Req[]>();
-  #availability = new Uint16Array(0);
-  #manifestFetch: { peer: string; parts: Buffer[]; got: number; deadline: number } | undefined;
+  readonly #manifestFetch: ManifestFetch;
   #resolve!: (r: DownloadResult) => void;
   #reject!: (e: Error) => void;
   #finished = false;
@@ -49,15 +49,30 @@ export class Download {
   readonly #progress: Progress;
   readonly #stopSignal: () => void;
   readonly #onChunk: ((index: number, from: string) => void) | undefined;
+  readonly #accept: DownloadHooks["accept"];
 
   constructor(contentId: string, dir: string, host: DownloadHost, t: DownloadTunings, hooks: DownloadHooks) {
-    const { onProgress, onChunk, signal } = hooks;
+    const { onProgress, onChunk, signal, accept } = hooks;
     this.#onChunk = onChunk;
+    this.#accept = accept;
     this.contentId = contentId;
     this.dir = dir;
     this.#host = host;
     this.#t = t;
     this.#progress = new Progress(contentId, onProgress);
+    this.#manifestFetch = new ManifestFetch({
+      contentId,
+      maxMessageSize: host.maxMessageSize,
+      maxFileSize: t.maxFileSize,
+      requestTimeoutMs: t.requestTimeoutMs,
+      send: (peer, bytes) => host.send(peer, bytes),
+      invalid: (peer, why) => {
+        this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.INVALID_MANIFEST, `The peer ${peer} sent an invalid manifest for ${contentId} (${why}). It is dropped; another peer is asked.`, { details: { peerId: peer } }));
+        this.#askManifest();
+      },
+      got: (manifest) => void this.useManifest(manifest),
+      fail: (error) => void this.fail(error),
+    });
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -72,7 +87,11 @@ export class Download {
   async useManifest(manifest: Manifest): Promise<void> {
     if (this.manifest !== undefined || this.#finished) return;
     this.manifest = manifest;
-    this.#manifestFetch = undefined;
+    this.#manifestFetch.stop();
+    const refusal = this.#accept?.(manifest);
+    if (refusal !== undefined) {
+      return this.fail(new FilesError(FILES_ERROR_CODES.REFUSED, `Refused "${manifest.name.slice(0, 100)}" (${this.contentId}): ${refusal}. Nothing was written.`, { details: { contentId: this.contentId, reason: refusal } }));
+    }
     try {
       this.file = await PartialFile.open(manifest, this.dir, this.#t.maxFileSize);
     } catch (error) {
@@ -82,12 +101,7 @@ export class Download {
       await this.file.close();
       return;
     }
-    this.#availability = new Uint16Array(manifest.chunkCount);
-    for (const s of this.#sources.values()) {
-      if (s.bits === undefined) continue;
-      if (s.bits.size !== manifest.chunkCount) this.#misbehaved(s.id, violation(s.id, "a bitfield of the wrong size"));
-      else for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!++;
-    }
+    for (const s of this.#sources.start(manifest.chunkCount)) this.#misbehaved(s.id, violation(s.id, "a bitfield of the wrong size"));
     this.#progress.start(manifest.size, this.file.have.count, manifest.chunkSize, manifest.name);
     this.#host.ready(this);
     // An empty file has one empty chunk: nothing to fetch, only its hash to check.
@@ -101,48 +115,23 @@ export class Download {
   }
 
   onBitfield(peer: string, size: number, bits: Uint8Array): void {
-    if (this.#banned.has(peer) || this.#finished) return;
+    if (this.#sources.banned.has(peer) || this.#finished) return;
     if (this.manifest !== undefined && size !== this.manifest.chunkCount) return this.#misbehaved(peer, violation(peer, `a bitfield of ${size} chunks for ${this.manifest.chunkCount}`));
-    const s = this.#source(peer);
-    if (s.bits !== undefined && this.manifest !== undefined) for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!--;
-    s.bits = new Bitfield(size, bits);
-    if (this.manifest !== undefined) for (let i = 0; i < size; i++) if (s.bits.has(i)) this.#availability[i]!++;
+    this.#sources.setBits(this.#sources.source(peer), size, bits);
     if (this.manifest === undefined) this.#askManifest();
     else this.#fill();
   }
 
   onHave(peer: string, index: number): void {
-    if (this.#banned.has(peer) || this.#finished) return;
+    if (this.#sources.banned.has(peer) || this.#finished) return;
     const s = this.#sources.get(peer);
     if (s?.bits === undefined) return;
     if (index >= s.bits.size) return this.#misbehaved(peer, violation(peer, `a have of chunk ${index} of ${s.bits.size}`));
-    if (s.bits.set(index) && this.manifest !== undefined) {
-      this.#availability[index]!++;
-      this.#fill();
-    }
+    if (this.#sources.have(s, index) && this.manifest !== undefined) this.#fill();
   }
 
   onManifest(peer: string, offset: number, total: number, data: Uint8Array): void {
-    const f = this.#manifestFetch;
-    if (f === undefined || f.peer !== peer || this.manifest !== undefined) return;
-    if (total > MAX_MANIFEST_BYTES || total === 0) return this.#badManifest(peer, `a manifest of ${total} bytes`);
-    if (offset !== f.got || data.length === 0 || offset + data.length > total) return this.#badManifest(peer, "a manifest piece out of place");
-    f.parts.push(Buffer.from(data));
-    f.got += data.length;
-    if (f.got < total) {
-      f.deadline = performance.now() + this.#t.requestTimeoutMs;
-      this.#host.send(peer, encodeManifestRequest(this.contentId, f.got, this.#pieceSize()));
-      return;
-    }
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(Buffer.concat(f.parts), this.contentId, { maxFileSize: this.#t.maxFileSize });
-    } catch (error) {
-      // Its hash matched: content too large is the truth, not a lie.
-      if ((error as FilesError).code === FILES_ERROR_CODES.TOO_LARGE) return void this.fail(error as FilesError);
-      return this.#badManifest(peer, (error as Error).message);
-    }
-    void this.useManifest(manifest);
+    if (this.manifest === undefined && !this.#finished) this.#manifestFetch.onPiece(peer, offset, total, data);
   }
 
   onData(peer: string, index: number, offset: number, data: Uint8Array): void {
@@ -168,6 +157,7 @@ export class Download {
       return this.#penalise(peer, index, `chunk ${index}, whose hash does not match the manifest`);
     }
     s.slow = Math.max(0, s.slow - 1);
+    this.#sources.delivered(s);
     // Other sources still fetching this chunk can stop.
     for (const other of this.#requests.get(index) ?? []) this.#cancel(other);
     this.#requests.delete(index);
@@ -189,7 +179,7 @@ export class Download {
     s.inflight.delete(index);
     this.#dropRequest(req);
     this.#release(req.buf);
-    if (s.bits?.clear(index) === true) this.#availability[index]!--;
+    this.#sources.refused(s, index, performance.now());
     s.slow = Math.min(4, s.slow + 1);
     this.#fill();
   }
@@ -198,8 +188,8 @@ export class Download {
     const s = this.#sources.get(peer);
     if (s === undefined) return;
     this.#removeSource(s);
-    if (this.#manifestFetch?.peer === peer) {
-      this.#manifestFetch = undefined;
+    if (this.#manifestFetch.peer === peer) {
+      this.#manifestFetch.stop();
       this.#askManifest();
     }
     this.#fill();
@@ -247,22 +237,13 @@ export class Download {
     const m = this.manifest!;
     try {
       const path = await this.file!.finish();
-      this.#progress.finish(this.#sourceCount());
+      this.#progress.finish(this.#sources.withChunks);
       const sources: Record<string, number> = {};
       for (const s of this.#sources.values()) if (s.chunks > 0) sources[s.id] = s.chunks;
-      this.#resolve({ contentId: this.contentId, name: m.name, size: m.size, path, resumedChunks: this.file!.resumed, fetchedChunks: this.#fetched, sources, rejectedChunks: this.#rejected });
+      this.#resolve({ contentId: this.contentId, name: safeFileName(m.name), size: m.size, path, resumedChunks: this.file!.resumed, fetchedChunks: this.#fetched, sources, rejectedChunks: this.#rejected });
     } catch (error) {
       this.#reject(error as Error);
     }
-  }
-
-  #source(peer: string): Source {
-    let s = this.#sources.get(peer);
-    if (s === undefined) {
-      s = { id: peer, bits: undefined, inflight: new Map(), rate: 0, bytesThisTick: 0, slow: 0, chunks: 0 };
-      this.#sources.set(peer, s);
-    }
-    return s;
   }
 
   #removeSource(s: Source): void {
@@ -271,13 +252,12 @@ export class Download {
       this.#release(r.buf);
     }
     s.inflight.clear();
-    if (s.bits !== undefined && this.manifest !== undefined) for (let i = 0; i < s.bits.size; i++) if (s.bits.has(i)) this.#availability[i]!--;
-    s.bits = undefined;
+    this.#sources.clearBits(s);
     // Keep its count of chunks for the result; it is no longer asked.
   }
 
   #misbehaved(peer: string, error: FilesError): void {
-    this.#banned.add(peer);
+    this.#sources.banned.add(peer);
     const s = this.#sources.get(peer);
     if (s !== undefined) this.#removeSource(s);
     this.#host.misbehaved(peer, error);
@@ -289,22 +269,10 @@ export class Download {
     this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.BAD_CHUNK, `The peer ${peer} sent ${what} for ${this.contentId}. It was refused and the peer dropped; the chunk is fetched from another.`, { details: { peerId: peer, index } }));
   }
 
-  #badManifest(peer: string, why: string): void {
-    this.#manifestFetch = undefined;
-    this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.INVALID_MANIFEST, `The peer ${peer} sent an invalid manifest for ${this.contentId} (${why}). It is dropped; another peer is asked.`, { details: { peerId: peer } }));
-    this.#askManifest();
-  }
-
   #askManifest(): void {
-    if (this.manifest !== undefined || this.#manifestFetch !== undefined || this.#finished) return;
-    const s = [...this.#sources.values()].find((x) => x.bits !== undefined && !this.#banned.has(x.id));
-    if (s === undefined) return;
-    this.#manifestFetch = { peer: s.id, parts: [], got: 0, deadline: performance.now() + this.#t.requestTimeoutMs };
-    this.#host.send(s.id, encodeManifestRequest(this.contentId, 0, this.#pieceSize()));
-  }
-
-  #pieceSize(): number {
-    return Math.min(MANIFEST_PIECE_BYTES, this.#host.maxMessageSize - MESSAGE_OVERHEAD);
+    if (this.manifest !== undefined || this.#manifestFetch.active || this.#finished) return;
+    const s = [...this.#sources.values()].find((x) => x.bits !== undefined && !this.#sources.banned.has(x.id));
+    if (s !== undefined) this.#manifestFetch.ask(s.id);
   }
 
   #blockSize(): number {
@@ -315,12 +283,6 @@ export class Download {
     const chunk = this.manifest!.chunkSize;
     const base = s.rate > 0 ? Math.ceil((s.rate * 0.3) / chunk) + 1 : 4;
     return Math.max(1, Math.min(this.#t.maxInFlightPerPeer, base) >> s.slow);
-  }
-
-  #sourceCount(): number {
-    let n = 0;
-    for (const s of this.#sources.values()) if (s.bits !== undefined && s.bits.count > 0) n++;
-    return n;
   }
 
   /** Hands out requests: faster sources first, each up to its slots. */
@@ -347,7 +309,7 @@ export class Download {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       if (have.has(i) || this.#requests.has(i) || this.#writing.has(i) || !s.bits!.has(i)) continue;
-      const a = this.#availability[i]!;
+      const a = this.#sources.availability(i);
       if (a < bestAvail) {
         best = i;
         bestAvail = a;
@@ -417,32 +379,29 @@ export class Download {
         s.slow = Math.min(4, s.slow + 1);
       }
     }
-    const f = this.#manifestFetch;
-    if (f !== undefined && now > f.deadline) {
-      this.#manifestFetch = undefined;
-      const s = this.#sources.get(f.peer);
+    const late = this.#manifestFetch.expired(now);
+    if (late !== undefined) {
+      const s = this.#sources.get(late);
       if (s !== undefined) this.#removeSource(s);
-      this.#sources.delete(f.peer);
+      this.#sources.delete(late);
       this.#askManifest();
     }
+    // A source that refused a chunk it announced is asked what it holds now (bounded: see download-sources.ts).
+    for (const s of this.#sources.dueForRefresh(now)) this.#host.send(s.id, encodeBare(MSG.WANT, this.contentId));
     if (this.#useful()) this.#lastUsefulAt = now;
     else if (now - this.#lastUsefulAt > this.#t.findTimeoutMs) {
       void this.fail(new FilesError(FILES_ERROR_CODES.NOT_FOUND, `No connected peer has sent what is missing of ${this.contentId} for ${this.#t.findTimeoutMs} ms. The verified part is kept: join a peer that has it and download it again to resume.`, { details: { contentId: this.contentId } }));
       return;
     }
     this.#fill();
-    if (this.file !== undefined) this.#progress.tick(this.#sourceCount());
+    if (this.file !== undefined) this.#progress.tick(this.#sources.withChunks);
   }
 
   /** True while some source can give what is missing (or a request or the manifest is on its way). */
   #useful(): boolean {
-    if (this.#manifestFetch !== undefined || this.#requests.size > 0 || this.#writing.size > 0) return true;
+    if (this.#manifestFetch.active || this.#requests.size > 0 || this.#writing.size > 0) return true;
     if (this.file === undefined) return false;
     const have = this.file.have;
-    for (const s of this.#sources.values()) {
-      if (s.bits === undefined) continue;
-      for (let i = 0; i < have.size; i++) if (!have.has(i) && !this.#writing.has(i) && s.bits.has(i)) return true;
-    }
-    return false;
+    return this.#sources.hasAnyOf(have.size, (i) => !have.has(i) && !this.#writing.has(i));
   }
 }

@@ -24,6 +24,8 @@ export const FILES_ERROR_CODES = {
   WRITE_FAILED: "XPPG_ERR_FILES_WRITE_FAILED",
   /** The swarm was closed (the node stopped) while a call was running. */
   CLOSED: "XPPG_ERR_FILES_CLOSED",
+  /** A pushed file was declined (by the receiver's `accept`, or too many pushes from one neighbour): nothing was written. */
+  REFUSED: "XPPG_ERR_FILES_REFUSED",
 } as const;
 
 /** One of the {@link FILES_ERROR_CODES}. */

@@ -7,3 +7,4 @@ export { buildManifest, parseManifest, chunkSizeFor } from "./manifest.js";
 export type { Manifest, ManifestLimits } from "./manifest.js";
 export { safeFileName } from "./safe-name.js";
 export { placeUnique } from "./place.js";
+export type { PushReceiver, PushResult } from "./push.js";

@@ -8,11 +8,12 @@
  * 2^53 - 1), chunk size (u32), then 32 bytes per chunk.
  */
 
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { DEFAULT_CHUNK_SIZE, HASH_BYTES, MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_NAME_BYTES, MIN_CHUNK_SIZE } from "./constants.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
+import { safeFileName } from "./safe-name.js";
 
 const MAGIC = Buffer.from("XPF2");
 const FIXED = MAGIC.length + 2 + 8 + 4;
@@ -55,7 +56,7 @@ export function chunkSizeFor(size: number): number {
  * builds its manifest. Throws `XPPG_ERR_FILES_READ_FAILED` when the file
  * cannot be read or changes size while it is read.
  */
-export async function buildManifest(path: string, options: { chunkSize?: number; signal?: AbortSignal } = {}): Promise<Manifest> {
+export async function buildManifest(path: string, options: { chunkSize?: number; signal?: AbortSignal; /** Also hashes the whole file (a push reports its SHA-256), in the same single read. */ whole?: Hash } = {}): Promise<Manifest> {
   let fh;
   try {
     fh = await open(path, "r");
@@ -82,6 +83,7 @@ export async function buildManifest(path: string, options: { chunkSize?: number;
       const got = await readFully(fh, buf, want, i * chunkSize);
       if (got !== want) throw changed(path);
       bytes.set(createHash("sha256").update(buf.subarray(0, want)).digest(), hashAt);
+      options.whole?.update(buf.subarray(0, want));
       hashAt += HASH_BYTES;
     }
     if ((await fh.stat()).size !== size) throw changed(path);
@@ -147,7 +149,7 @@ export function parseManifest(bytes: Uint8Array, contentId: string, limits: Mani
   if (chunkCount > MAX_CHUNKS) throw bad(`${chunkCount} chunks (at most ${MAX_CHUNKS})`);
   if (bytes.length !== FIXED + nameLength + chunkCount * HASH_BYTES) throw bad("its length does not match its chunk count");
   if (size > limits.maxFileSize) {
-    throw new FilesError(FILES_ERROR_CODES.TOO_LARGE, `The content ${contentId} ("${name.slice(0, 100)}") is ${size} bytes, over maxFileSize (${limits.maxFileSize}). Raise maxFileSize to download it.`, { details: { size, maxFileSize: limits.maxFileSize } });
+    throw new FilesError(FILES_ERROR_CODES.TOO_LARGE, `The content ${contentId} ("${safeFileName(name).slice(0, 100)}") is ${size} bytes, over maxFileSize (${limits.maxFileSize}). Raise maxFileSize to download it.`, { details: { size, maxFileSize: limits.maxFileSize } });
   }
   return { contentId, name, size, chunkSize, chunkCount, bytes };
 }

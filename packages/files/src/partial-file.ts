@@ -33,6 +33,12 @@ export function partialPaths(dir: string, contentId: string): { part: string; st
   return { part: `${stem}.part`, state: `${stem}.state`, manifest: `${stem}.manifest` };
 }
 
+/** Deletes a content's partial download in `dir`, if any (a push its sender cancelled). */
+export async function removePartial(dir: string, contentId: string): Promise<void> {
+  const paths = partialPaths(dir, contentId);
+  await Promise.all([rm(paths.part, { force: true }), rm(paths.state, { force: true }), rm(paths.manifest, { force: true })]);
+}
+
 /** Turns a failed disk operation into a typed error that says the partial download is kept. */
 export function diskError(cause: unknown, dir: string, contentId: string): FilesError {
   const code = (cause as NodeJS.ErrnoException).code;
@@ -85,26 +91,16 @@ export class PartialFile {
     }
     const saved = await readSidecar(paths, manifest.contentId, maxFileSize);
     const have = new Bitfield(manifest.chunkCount);
-    if (saved !== undefined) {
-      const info: Stats = await fh.stat();
-      const buf = Buffer.allocUnsafe(manifest.chunkSize);
-      for (let i = 0; i < manifest.chunkCount; i++) {
-        if (!saved.have.has(i)) continue;
-        const len = chunkLength(manifest, i);
-        if (i * manifest.chunkSize + len > info.size) continue;
-        const { bytesRead } = await fh.read(buf, 0, len, i * manifest.chunkSize);
-        if (bytesRead === len && createHash("sha256").update(buf.subarray(0, len)).digest().equals(chunkHash(manifest, i))) have.set(i);
-      }
-    }
     let stateFh: FileHandle | undefined;
     try {
+      if (saved !== undefined) await verifyOnDisk(fh, manifest, saved.have, have);
       if (saved === undefined) await writeFile(paths.manifest, manifest.bytes, { mode: 0o600, flag: WRITE_OWN });
       stateFh = await open(paths.state, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       const file = new PartialFile(manifest, dir, fh, stateFh, have);
       await file.save();
       return file;
     } catch (cause) {
-      await Promise.all([fh.close(), stateFh?.close()]);
+      await Promise.all([fh.close().catch(() => {}), stateFh?.close().catch(() => {})]);
       throw diskError(cause, dir, manifest.contentId);
     }
   }
@@ -184,6 +180,19 @@ export class PartialFile {
       await this.#fh.close().catch(() => {});
       throw diskError(cause, this.dir, this.manifest.contentId);
     }
+  }
+}
+
+/** Marks in `have` each chunk `listed` whose bytes on disk match the manifest (a read error is thrown: the caller closes the file). */
+async function verifyOnDisk(fh: FileHandle, manifest: Manifest, listed: Bitfield, have: Bitfield): Promise<void> {
+  const info: Stats = await fh.stat();
+  const buf = Buffer.allocUnsafe(manifest.chunkSize);
+  for (let i = 0; i < manifest.chunkCount; i++) {
+    if (!listed.has(i)) continue;
+    const len = chunkLength(manifest, i);
+    if (i * manifest.chunkSize + len > info.size) continue;
+    const { bytesRead } = await fh.read(buf, 0, len, i * manifest.chunkSize);
+    if (bytesRead === len && createHash("sha256").update(buf.subarray(0, len)).digest().equals(chunkHash(manifest, i))) have.set(i);
   }
 }
 

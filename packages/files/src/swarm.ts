@@ -11,6 +11,7 @@ import { MANIFEST_PIECE_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
 import { Download, type DownloadResult } from "./download.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadProgress } from "./progress.js";
+import { Pushes, type PushReceiver, type PushResult } from "./push.js";
 import { Uploader } from "./uploader.js";
 import { MSG, decodeMessage, encodeBare, encodeBitfield, encodeHave, encodeManifest } from "./wire.js";
 
@@ -41,6 +42,8 @@ export interface FileSwarmOptions {
    * @default 16
    */
   maxInFlightPerPeer?: number;
+  /** How this node takes files pushed to it (`push`); without it every push is refused. */
+  pushes?: PushReceiver;
 }
 
 /** What `share` resolves with. */
@@ -64,6 +67,8 @@ export interface DownloadOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Called for each chunk verified and written, with the neighbour it came from (a map of pieces, a count per source). */
   onChunk?: (index: number, from: string) => void;
+  /** Decides once the manifest is known, before anything is written: a sentence declines the download (`XPPG_ERR_FILES_REFUSED`). */
+  accept?: (manifest: import("./manifest.js").Manifest) => string | undefined;
 }
 
 interface Served {
@@ -81,12 +86,15 @@ const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, f
  */
 export class FileSwarm {
   readonly #host: FilesHost;
-  readonly #o: Required<FileSwarmOptions>;
+  readonly #o: Required<Omit<FileSwarmOptions, "pushes">>;
   readonly #served = new Map<string, Served>();
   readonly #downloads = new Map<string, Download>();
   /** Neighbours that asked for a content this node is downloading but has no manifest of yet: told once it has. */
   readonly #early = new Map<string, Set<string>>();
   readonly #uploader: Uploader;
+  readonly #pushes: Pushes;
+  /** Contents the user shared (a push's own share ends with the push). */
+  readonly #userShared = new Set<string>();
   readonly #unlisten: () => void;
   #closed = false;
 
@@ -100,6 +108,18 @@ export class FileSwarm {
       requestTimeoutMs: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       maxInFlightPerPeer: o.maxInFlightPerPeer ?? DEFAULTS.maxInFlightPerPeer,
     };
+    this.#pushes = new Pushes(
+      {
+        send: (peer, bytes) => this.#send(peer, bytes),
+        sendOrFail: (peer, bytes) => this.#host.send(peer, bytes),
+        share: (path, signal, whole) => this.#share(path, { signal, whole }),
+        release: async (cid) => {
+          if (!this.#userShared.has(cid) && !this.#pushes.pushing(cid)) await this.#unshare(cid);
+        },
+        download: (cid, options) => this.download(cid, options),
+      },
+      o.pushes,
+    );
     this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond);
     this.#unlisten = host.listen({
       message: (peer, bytes) => this.#onMessage(peer, bytes),
@@ -121,9 +141,28 @@ export class FileSwarm {
    * that ask for that id get it from this node until `unshare`.
    */
   async share(path: string, options: { signal?: AbortSignal } = {}): Promise<SharedContent> {
+    const shared = await this.#share(path, { signal: options.signal });
+    this.#userShared.add(shared.contentId);
+    return shared;
+  }
+
+  /**
+   * Shares the file at `path` and offers it to `peers` (a push): each
+   * downloads it the swarm way (from this node and from every other that has
+   * it) into the folder its `pushes` option names, and answers. Resolves once
+   * every one of them holds it, refused it or left; aborting `signal` cancels
+   * it at every receiver (they delete what they got).
+   */
+  async push(path: string, peers: readonly string[], options: { signal?: AbortSignal } = {}): Promise<PushResult> {
+    if (typeof path !== "string" || path.length === 0) throw invalidArgument("files.push(path, peers)", "path must be a file's path", 'files.push("./photo.jpg", [peerId])');
+    this.#assertOpen("push");
+    return this.#pushes.push(path, peers, options.signal);
+  }
+
+  async #share(path: string, options: { signal?: AbortSignal | undefined; whole?: import("node:crypto").Hash }): Promise<SharedContent> {
     if (typeof path !== "string" || path.length === 0) throw invalidArgument("files.share(path)", "path must be a file's path", 'files.share("./photo.jpg")');
     this.#assertOpen("share");
-    const manifest = await buildManifest(path, { signal: options.signal });
+    const manifest = await buildManifest(path, { signal: options.signal, whole: options.whole });
     const file = await FileContent.open(manifest, path);
     if (this.#closed) {
       // Closed while the file was read: close() already let go of what it served, so this handle is ours to close.
@@ -139,6 +178,13 @@ export class FileSwarm {
 
   /** Stops serving a content id; returns false when it was not shared. */
   async unshare(contentId: string): Promise<boolean> {
+    this.#userShared.delete(contentId);
+    // A push still running keeps it served until it ends.
+    if (this.#pushes.pushing(contentId)) return this.#served.get(contentId)?.file !== undefined;
+    return this.#unshare(contentId);
+  }
+
+  async #unshare(contentId: string): Promise<boolean> {
     const s = this.#served.get(contentId);
     if (s?.file === undefined) return false;
     this.#served.delete(contentId);
@@ -191,6 +237,7 @@ export class FileSwarm {
     if (this.#closed) return;
     this.#closed = true;
     this.#unlisten();
+    this.#pushes.close(closedError("push"));
     await Promise.all([...this.#downloads.values()].map((d) => d.fail(closedError("download"))));
     await Promise.all([...this.#served.values()].map((s) => (s.file === undefined ? Promise.resolve() : s.file.close())));
     this.#served.clear();
@@ -254,6 +301,7 @@ export class FileSwarm {
 
   #left(peer: string): void {
     this.#uploader.left(peer);
+    this.#pushes.left(peer);
     for (const s of this.#served.values()) s.interested.delete(peer);
     for (const e of this.#early.values()) e.delete(peer);
     for (const d of this.#downloads.values()) d.peerLeft(peer);
@@ -306,6 +354,10 @@ export class FileSwarm {
           return d?.onReject(peer, m.index);
         case MSG.CANCEL:
           return this.#uploader.cancel(peer, m.cid, m.index, m.offset);
+        case MSG.OFFER:
+          return this.#pushes.offered(peer, m.cid);
+        case MSG.OFFER_END:
+          return this.#pushes.ended(peer, m.cid, m.status, m.reason);
         default:
           return;
       }

@@ -7,7 +7,7 @@
  * own queue. An optional node-wide upload rate paces every queue.
  */
 
-import { MAX_QUEUED_REQUESTS, MESSAGE_OVERHEAD } from "./constants.js";
+import { MAX_QUEUED_REQUESTS, MAX_UPLOAD_STATS, MESSAGE_OVERHEAD } from "./constants.js";
 import type { Content } from "./content.js";
 import { violation } from "./errors.js";
 import type { FilesHost } from "./host.js";
@@ -28,7 +28,7 @@ export class Uploader {
   readonly #rate: number;
   #tokens: number;
   #refilledAt = performance.now();
-  /** Bytes sent, per neighbour (for stats and tests). */
+  /** Bytes sent, per neighbour (for stats and tests): the `MAX_UPLOAD_STATS` served most lately, in that order. */
   readonly sent = new Map<string, number>();
 
   constructor(host: FilesHost, content: (cid: string) => Content | undefined, uploadBytesPerSecond: number) {
@@ -97,13 +97,21 @@ export class Uploader {
           continue;
         }
         await this.#host.send(peer, bytes);
-        this.sent.set(peer, (this.sent.get(peer) ?? 0) + r.length);
+        this.#count(peer, r.length);
       }
     } catch {
       // The neighbour is gone; `left` drops its queue.
     } finally {
       if (this.#queues.get(peer) === queue) this.#queues.delete(peer);
     }
+  }
+
+  /** Adds to a neighbour's count, moving it last; the neighbour served longest ago goes past `MAX_UPLOAD_STATS` (many short visits must not grow the map). */
+  #count(peer: string, bytes: number): void {
+    const before = this.sent.get(peer) ?? 0;
+    this.sent.delete(peer);
+    this.sent.set(peer, before + bytes);
+    if (this.sent.size > MAX_UPLOAD_STATS) this.sent.delete(this.sent.keys().next().value!);
   }
 
   /** Waits until the node-wide upload rate allows `bytes` more. */

@@ -26,7 +26,24 @@ export const MSG = {
   REJECT: 8,
   /** The asker no longer wants a request answered: `[index u32][offset u32]`. */
   CANCEL: 9,
+  /** A push: "download this content from me" (capability `files-push/1`; nothing after the id). */
+  OFFER: 10,
+  /** The end of a push: `[status u8][reason, UTF-8, at most 300 bytes]` (see {@link OFFER_STATUS}). */
+  OFFER_END: 11,
 } as const;
+
+/** How a push ended, in `OFFER_END`. */
+export const OFFER_STATUS = {
+  /** From the receiver: it holds the whole file, verified, under its name. */
+  DONE: 0,
+  /** From the receiver: it declined the push or its download failed (the reason says which). */
+  REFUSED: 1,
+  /** From the sender: it cancelled the push; the receiver stops and discards the partial download. */
+  CANCELLED: 2,
+} as const;
+
+/** Longest reason in an `OFFER_END`, in bytes. */
+export const MAX_REASON_BYTES = 300;
 
 export type FilesMessage =
   | { type: typeof MSG.WANT; cid: string }
@@ -36,7 +53,9 @@ export type FilesMessage =
   | { type: typeof MSG.MANIFEST; cid: string; offset: number; total: number; data: Uint8Array }
   | { type: typeof MSG.REQUEST; cid: string; index: number; offset: number; length: number }
   | { type: typeof MSG.DATA; cid: string; index: number; offset: number; data: Uint8Array }
-  | { type: typeof MSG.REJECT | typeof MSG.CANCEL; cid: string; index: number; offset: number };
+  | { type: typeof MSG.REJECT | typeof MSG.CANCEL; cid: string; index: number; offset: number }
+  | { type: typeof MSG.OFFER; cid: string }
+  | { type: typeof MSG.OFFER_END; cid: string; status: number; reason: string };
 
 const HEAD = 1 + HASH_BYTES;
 
@@ -47,8 +66,8 @@ function head(type: number, cid: string, extra: number): { bytes: Uint8Array; vi
   return { bytes, view: new DataView(bytes.buffer) };
 }
 
-/** `WANT`. */
-export function encodeBare(type: typeof MSG.WANT, cid: string): Uint8Array {
+/** `WANT` or `OFFER`. */
+export function encodeBare(type: typeof MSG.WANT | typeof MSG.OFFER, cid: string): Uint8Array {
   return head(type, cid, 0).bytes;
 }
 
@@ -115,6 +134,19 @@ export function encodeSlot(type: typeof MSG.REJECT | typeof MSG.CANCEL, cid: str
   return bytes;
 }
 
+/** `OFFER_END`: the reason is cut to `MAX_REASON_BYTES` (on a character boundary). */
+export function encodeOfferEnd(cid: string, status: number, reason: string): Uint8Array {
+  let cut = reason.slice(0, MAX_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_REASON_BYTES) cut = cut.slice(0, -1);
+  // Never half of a surrogate pair.
+  if (cut.length < reason.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  const text = Buffer.from(cut);
+  const { bytes } = head(MSG.OFFER_END, cid, 1 + text.length);
+  bytes[HEAD] = status;
+  bytes.set(text, HEAD + 1);
+  return bytes;
+}
+
 /** Reads one message, or returns why it is malformed. Data views point into `bytes`. */
 export function decodeMessage(bytes: Uint8Array): FilesMessage | string {
   if (bytes.length < HEAD) return "shorter than its header";
@@ -148,6 +180,15 @@ export function decodeMessage(bytes: Uint8Array): FilesMessage | string {
     case MSG.REJECT:
     case MSG.CANCEL:
       return rest === 8 ? { type, cid, index: u32(0), offset: u32(4) } : "a reject or cancel of the wrong length";
+    case MSG.OFFER:
+      return rest === 0 ? { type, cid } : "trailing bytes";
+    case MSG.OFFER_END: {
+      if (rest < 1 || rest > 1 + MAX_REASON_BYTES) return `an offer end of ${rest} bytes`;
+      const status = bytes[HEAD]!;
+      if (status > OFFER_STATUS.CANCELLED) return `an offer end of status ${status}`;
+      const reason = new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(HEAD + 1));
+      return { type, cid, status, reason };
+    }
     default:
       return `an unknown message type ${type}`;
   }

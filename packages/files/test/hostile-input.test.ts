@@ -55,6 +55,7 @@ describe("bad input from neighbours", () => {
     const dir = join(tmp.dir, "in");
     const r = await leech.download(crafted.contentId, { dir });
     expect(r.path).toBe(join(dir, "_.._escape[31mtxt.exe"));
+    expect(r.name).toBe("_.._escape[31mtxt.exe");
     expect(await readdir(dir)).toEqual(["_.._escape[31mtxt.exe"]);
     expect(await readdir(tmp.dir)).toEqual(["in"]);
     expect(Buffer.compare(await readFile(r.path), data)).toBe(0);

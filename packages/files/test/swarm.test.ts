@@ -1,9 +1,10 @@
-import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FILES_ERROR_CODES, FileSwarm, type DownloadProgress } from "../src/index.js";
 import { MemoryNet } from "./helpers/memory-net.js";
+import { craftManifest, dataFor, rawPeer, rejectFor } from "./helpers/raw-peer.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
 
 describe("FileSwarm over neighbours", () => {
@@ -74,6 +75,26 @@ describe("FileSwarm over neighbours", () => {
     expect(await sha256Of(r.path)).toBe(await sha256Of(path));
     expect(r.sources.FAST ?? 0).toBeGreaterThan(r.sources.SLOW ?? 0);
     await Promise.all([slow.close(), fast.close(), leech.close()]);
+  });
+
+  it("asks again, later, a peer that refused chunks it announced, and gets them once it can serve them", async () => {
+    await using tmp = await tempDir();
+    const data = randomBytes(64 * 1024);
+    const crafted = craftManifest("data.bin", data, 16 * 1024);
+    const net = new MemoryNet();
+    // Busy at first: it refuses every request until it has been asked what it holds a second time.
+    const peer = rawPeer(net.host("R"), {
+      manifest: crafted.bytes,
+      chunks: 4,
+      answer: (m) => (peer.wants < 2 ? rejectFor(m) : dataFor(m, data.subarray(m.index * 16 * 1024 + m.offset, m.index * 16 * 1024 + m.offset + m.length))),
+    });
+    const leech = new FileSwarm(net.host("X"), { findTimeoutMs: 8_000 });
+    net.link("R", "X");
+    const r = await leech.download(crafted.contentId, { dir: join(tmp.dir, "x") });
+    expect(Buffer.compare(await readFile(r.path), data)).toBe(0);
+    expect(r.sources).toEqual({ R: 4 });
+    expect(peer.wants).toBeGreaterThanOrEqual(2);
+    await leech.close();
   });
 
   it("resumes from the verified chunks of an aborted download", async () => {

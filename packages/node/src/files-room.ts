@@ -11,6 +11,8 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { KIND } from "./protocol.js";
+import { FILES_PUSH_CAPABILITY, pushReceiver, shareFile, type PushOptions, type WholeFileSender } from "./file-push.js";
+import type { SharedFile } from "./file-transfer.js";
 
 /** The capability of the swarm file protocol. */
 export const FILES_CAPABILITY = "files/2";
@@ -38,6 +40,10 @@ export interface FilesRoomOptions {
   readonly maxFileSize: number;
   readonly downloadDir: string;
   readonly tunings: PlaygroundFilesOptions;
+  /** How pushed files are taken (`pg.shareFile` from a peer). */
+  readonly push: PushOptions;
+  /** The whole-file stream, for peers without `files-push/1`. */
+  readonly legacy: WholeFileSender;
 }
 
 export class FilesRoom implements FilesHost {
@@ -45,12 +51,14 @@ export class FilesRoom implements FilesHost {
   readonly swarm: FileSwarm;
   readonly api: PlaygroundFiles;
   readonly #table: PeerTable;
+  readonly #legacy: WholeFileSender;
   #listener: FilesHostListener | undefined;
 
   constructor(o: FilesRoomOptions) {
     this.#table = o.table;
+    this.#legacy = o.legacy;
     this.maxMessageSize = o.maxMessageSize - ENVELOPE_ROOM;
-    this.swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize });
+    this.swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: pushReceiver(o.push) });
     const swarm = this.swarm;
     this.api = {
       share: (path, options) => swarm.share(path, options),
@@ -60,6 +68,12 @@ export class FilesRoom implements FilesHost {
         return swarm.uploaded;
       },
     };
+  }
+
+  /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
+  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+    const pushes = (s: PeerSession): boolean => this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
+    return shareFile(this.swarm, this.#legacy, pushes, path, sessions, signal);
   }
 
   peers(): readonly string[] {

@@ -368,7 +368,7 @@ export class Playground {
     const signal = typeof options === "object" ? checkSignal(options.signal, call) : undefined;
     this.#assertRunning("shareFile");
     if (signal?.aborted) throw abortError("shareFile", signal);
-    return this.#r.files.send(path, this.#table.targets(to), signal);
+    return this.#r.swarmFiles.shareFile(path, this.#table.targets(to), signal);
   }
 
   /** Sends the whole state to one peer or every peer (peers also sync on join and, by default, on every change). */

@@ -19,6 +19,7 @@ import { DiscoveryRoom } from "./discovery-room.js";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "#file-transfer";
+import type { ReceivedFile } from "./file-transfer.js";
 import { FilesRoom } from "#files-room";
 import { openFileStore } from "#host";
 import { Heartbeat } from "./heartbeat.js";
@@ -145,7 +146,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
       events.emit("mesh:left", member);
     },
   });
-  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files });
+  const push = { downloadDir: o.downloadDir, maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer, acceptFile: o.acceptFile, delivered: (from: string, file: ReceivedFile) => dispatcher.dispatch(from, KIND.FILE, file), failed: report };
+  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files, push, legacy: files });
   const reach: ReachRoom = new ReachRoom({
     localPeerId,
     reach: o.reach,

@@ -92,13 +92,15 @@ describe("Playground: shareFile", () => {
 
   it("an aborted shareFile rejects with XPPG_ERR_ABORTED and the receiver keeps nothing", async () => {
     const a = await node("a");
-    const b = await node("b");
+    // Slow enough that the abort comes while the receiver is downloading.
+    const b = await node("b", { files: { uploadBytesPerSecond: 512 * 1024 } });
     await b.join(a.addresses[0]!);
     const src = join(dir, "big.bin");
     await writeFile(src, randomBytes(4 * 1024 * 1024));
     const failed = new Promise<XppgError>((resolve) => a.events.on("error", (e) => resolve(e)));
     const controller = new AbortController();
     const sending = b.shareFile(src, { to: a.peerId, signal: controller.signal });
+    await dirUntil(join(dir, "a"), (names) => names.some((n) => n.endsWith(".part")), "the partial download");
     controller.abort();
     await expect(sending).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
     expect((await failed).code).toBe("XPPG_ERR_FILE_TRANSFER_FAILED");

@@ -45,6 +45,41 @@ describe("pg.files (capability files/2)", () => {
     expect(a.files.uploaded.get(b.peerId)).toBe(data.length);
   });
 
+  it("shareFile to a files-push/1 peer goes through the swarm: verified chunks, and the receivers fetch from each other", async () => {
+    const dir = await workDir();
+    // A slow sender: the two receivers, joined to each other, get much of it from each other.
+    const hub = await node("test-app", { downloadDir: join(dir, "hub"), files: { uploadBytesPerSecond: 2 * 1024 * 1024 } });
+    const x = await node("test-app", { downloadDir: join(dir, "x") });
+    const y = await node("test-app", { downloadDir: join(dir, "y") });
+    await x.join(hub.addresses[0]!);
+    await y.join(hub.addresses[0]!);
+    await y.join(x.addresses[0]!);
+    await until(() => hub.peers.length === 2 && x.peers.length === 2, 5000, "three joined");
+    expect(x.peers.find((p) => p.peerId === hub.peerId)!.capabilities).toContain("files-push/1");
+    const data = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(dir, "clip.mp4"), data);
+    const sent = await hub.shareFile(join(dir, "clip.mp4"));
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    expect(sent).toEqual({ name: "clip.mp4", size: data.length, sha256, peers: expect.arrayContaining([x.peerId, y.peerId]) });
+    for (const name of ["x", "y"]) expect(createHash("sha256").update(await readFile(join(dir, name, "clip.mp4"))).digest("hex")).toBe(sha256);
+    // Served in chunks by the swarm (the whole-file stream counts nothing here), partly by the receivers to each other.
+    const fromHub = (hub.files.uploaded.get(x.peerId) ?? 0) + (hub.files.uploaded.get(y.peerId) ?? 0);
+    const between = (x.files.uploaded.get(y.peerId) ?? 0) + (y.files.uploaded.get(x.peerId) ?? 0);
+    expect(fromHub + between).toBeGreaterThanOrEqual(2 * data.length);
+    expect(between).toBeGreaterThan(0);
+  });
+
+  it("shareFile to a peer without files-push/1 (an earlier release) streams the file whole, as before", async () => {
+    const dir = await workDir();
+    const a = await node();
+    const raw = await rawMember(a, ["files/2"]);
+    await writeFile(join(dir, "note.txt"), "hello");
+    void a.shareFile(join(dir, "note.txt"), raw.peerId).catch(() => {});
+    await until(() => raw.received.some((m) => m.kind === "xppg/file-offer"), 5000, "a whole-file offer");
+    expect(raw.received.some((m) => m.kind === "xppg/files")).toBe(false);
+    expect(a.files.uploaded.size).toBe(0);
+  });
+
   it("drops a peer that sends a files message without having settled files/2", async () => {
     const pg = await node();
     const errors: XppgError[] = [];

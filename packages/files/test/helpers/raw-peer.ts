@@ -31,12 +31,13 @@ export interface RawBehaviour {
   answer?: (m: Extract<FilesMessage, { type: typeof MSG.REQUEST }>) => Uint8Array | undefined;
 }
 
-export function rawPeer(host: MemoryHost, b: RawBehaviour): { requests: number } {
-  const seen = { requests: 0 };
+export function rawPeer(host: MemoryHost, b: RawBehaviour): { requests: number; wants: number } {
+  const seen = { requests: 0, wants: 0 };
   host.listen({
     message: (peer, bytes) => {
       const m = decodeMessage(bytes);
       if (typeof m === "string") return;
+      if (m.type === MSG.WANT) seen.wants++;
       if (m.type === MSG.WANT) void host.send(peer, encodeBitfield(m.cid, b.chunks, new Uint8Array(Math.ceil(b.chunks / 8)).fill(0xff))).catch(() => {});
       if (m.type === MSG.MANIFEST_REQUEST) {
         const piece = b.manifest.subarray(m.offset, m.offset + m.length);

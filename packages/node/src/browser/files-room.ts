@@ -10,6 +10,7 @@ import type { FilesHostListener } from "@xppg/files";
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { FilesRoomOptions, PlaygroundFiles } from "../files-room.js";
 import type { PeerSession } from "../peer-session.js";
+import type { SharedFile } from "../file-transfer.js";
 
 export type { FilesRoomOptions, PlaygroundFiles, PlaygroundFilesOptions } from "../files-room.js";
 
@@ -29,7 +30,16 @@ export class FilesRoom {
     uploaded: new Map(),
   };
 
-  constructor(_o: FilesRoomOptions) {}
+  readonly #o: FilesRoomOptions;
+
+  constructor(o: FilesRoomOptions) {
+    this.#o = o;
+  }
+
+  /** `pg.shareFile`: the page's file transfer, which rejects in words. */
+  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+    return this.#o.legacy.send(path, sessions, signal);
+  }
 
   listen(_listener: FilesHostListener): () => void {
     return () => {};

@@ -16,7 +16,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
  * addresses peers exchange (`pex/1`) are mostly TCP: it offers none of them,
  * so no peer asks; its links are the ones it joins.
  */
-export const HOST_LACKS: readonly string[] = ["files/2", "reach/1", "pex/1"];
+export const HOST_LACKS: readonly string[] = ["files/2", "files-push/1", "reach/1", "pex/1"];
 
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;

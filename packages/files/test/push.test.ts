@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FILES_ERROR_CODES, FileSwarm, type DownloadResult, type FilesError, type PushReceiver } from "../src/index.js";
+import { MemoryNet } from "./helpers/memory-net.js";
+import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
+
+function receiver(dir: string, accept?: PushReceiver["accept"]): PushReceiver & { got: DownloadResult[]; errors: FilesError[] } {
+  const got: DownloadResult[] = [];
+  const errors: FilesError[] = [];
+  return { dir, accept, got, errors, received: (_from, r) => void got.push(r), failed: (_from, e) => void errors.push(e) };
+}
+
+describe("pushing a file", () => {
+  it("each receiver downloads it the swarm way, verified, from the sender and from each other", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const a = receiver(join(tmp.dir, "a"));
+    const b = receiver(join(tmp.dir, "b"));
+    const sender = new FileSwarm(net.host("S"));
+    const sa = new FileSwarm(net.host("A"), { pushes: a });
+    const sb = new FileSwarm(net.host("B"), { pushes: b });
+    net.link("S", "A");
+    net.link("S", "B");
+    net.link("A", "B");
+    const path = await randomFile(tmp.dir, "photo.jpg", 2 * 1024 * 1024 + 5);
+    const pushed = await sender.push(path, ["A", "B"]);
+    const content = await readFile(path);
+    expect(pushed).toMatchObject({ name: "photo.jpg", size: content.length, sha256: createHash("sha256").update(content).digest("hex"), delivered: expect.arrayContaining(["A", "B"]) });
+    expect(pushed.refusals.size).toBe(0);
+    for (const r of [a, b]) {
+      expect(r.got).toHaveLength(1);
+      expect(await sha256Of(r.got[0]!.path)).toBe(pushed.sha256);
+      expect(await readdir(r.dir)).toEqual(["photo.jpg"]);
+    }
+    // The push's own share ended with it: nothing is served from the sender once it is done.
+    expect(await sender.unshare(pushed.contentId)).toBe(false);
+    await Promise.all([sender.close(), sa.close(), sb.close()]);
+  });
+
+  it("a receiver that declines, takes no pushes, or has too many from the peer answers why, and nothing is written", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const picky = receiver(join(tmp.dir, "picky"), ({ manifest }) => (manifest.name.endsWith(".exe") ? "no programs" : undefined));
+    const sender = new FileSwarm(net.host("S"));
+    const p = new FileSwarm(net.host("P"), { pushes: picky });
+    const none = new FileSwarm(net.host("N"));
+    net.link("S", "P");
+    net.link("S", "N");
+    const path = await randomFile(tmp.dir, "tool.exe", 40_000);
+    const pushed = await sender.push(path, ["P", "N"]);
+    expect(pushed.delivered).toEqual([]);
+    expect(Object.fromEntries(pushed.refusals)).toEqual({ P: "no programs", N: "this node takes no pushed files" });
+    // A neighbour gone before the offer is counted as gone, not waited for.
+    expect(Object.fromEntries((await sender.push(path, ["GONE"])).refusals)).toEqual({ GONE: "GONE left before it held the whole file" });
+    expect(picky.errors.map((e) => e.code)).toEqual([FILES_ERROR_CODES.REFUSED]);
+    expect(await readdir(picky.dir).catch(() => [])).toEqual([]);
+    await Promise.all([sender.close(), p.close(), none.close()]);
+  });
+
+  it("a push cancelled by its sender stops at the receiver, which deletes what it got", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const a = receiver(join(tmp.dir, "a"));
+    const sender = new FileSwarm(net.host("S"), { uploadBytesPerSecond: 256 * 1024 });
+    const sa = new FileSwarm(net.host("A"), { pushes: a });
+    net.link("S", "A");
+    const path = await randomFile(tmp.dir, "big.bin", 4 * 1024 * 1024);
+    const control = new AbortController();
+    const pushing = sender.push(path, ["A"], { signal: control.signal });
+    // Cancelled once the receiver has its partial download on disk.
+    await expect.poll(async () => (await readdir(a.dir).catch(() => [] as string[])).some((n) => n.endsWith(".part")), { timeout: 10_000 }).toBe(true);
+    control.abort();
+    await expect(pushing).rejects.toMatchObject({ code: FILES_ERROR_CODES.ABORTED });
+    await expect.poll(() => a.errors.map((e) => e.code), { timeout: 10_000 }).toEqual([FILES_ERROR_CODES.ABORTED]);
+    expect(await readdir(a.dir)).toEqual([]);
+    await Promise.all([sender.close(), sa.close()]);
+  });
+});
