@@ -70,7 +70,7 @@ async function main() {
 }
 
 async function pageToNode() {
-  const { code } = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: PAGE_CODE });
+  const { code } = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: PAGE_CODE, split: false });
   const html = '<!doctype html><meta charset="utf-8"><title>xppg bench</title><script type="module" src="/bench.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
