@@ -31,6 +31,8 @@ const NODE_ONLY = [
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
   /node_modules\/.*\/(ws|multicast-dns|sodium-native)\//,
+  // The browser writes and reads MessagePack with framing's own small codec (the same bytes).
+  /node_modules\/.*\/@msgpack\//,
 ];
 
 function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
@@ -42,6 +44,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   // The browser pieces are what it holds instead.
   for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
+  expect(names).toContain(`packages/framing/${from}/browser/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`);
   // The one chunk split off: noble's AES-GCM, loaded by the provider only for cipher "AESGCM" (the node never asks for it).
   expect(bundle.chunks).toBe(2);
