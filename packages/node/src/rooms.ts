@@ -26,7 +26,7 @@ import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
-import { PeerExchange } from "./peer-exchange.js";
+import { PeerExchange } from "#peer-exchange";
 import { RequestRoom } from "./request-room.js";
 import { ROUTE_CAPABILITY } from "./route-wire.js";
 import { RoutingRoom, unreachableError } from "./routing-room.js";
