@@ -15,7 +15,7 @@ import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
 import { ConnectionManager } from "./connection-manager.js";
 import { Dialer } from "./dialer.js";
-import { DiscoveryRoom } from "./discovery-room.js";
+import { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "#file-transfer";

@@ -42,7 +42,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   const names = moduleNames(bundle);
   expect(names.filter((n) => NODE_ONLY.some((re) => re.test(n)))).toEqual([]);
   // The browser pieces are what it holds instead.
-  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
+  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/framing/${from}/browser/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`);
