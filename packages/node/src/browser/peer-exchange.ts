@@ -14,12 +14,18 @@ import { KIND } from "../protocol.js";
 export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 
 /** Peer exchange in a page: nothing to send, nothing to accept. */
-export class PeerExchange implements Pick<NodePeerExchange, "advertise" | "opened" | "receive" | "close" | "stats"> {
+// Every public member of Node's exchange, so a call added there fails to compile here until the page has it too.
+export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchange> {
   readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0 };
 
   constructor(_options: PeerExchangeOptions) {}
 
   advertise(_source: string, _addresses: readonly string[]): void {}
+
+  /** A page keeps no signed record of its addresses: it has none to give (no listener) and offers no `pex/1`. */
+  get ownRecord(): never {
+    throw new Error("a browser page has no peer record: it listens on nothing and offers no pex/1");
+  }
 
   opened(_session: PeerSession): void {}
 
