@@ -1,17 +1,24 @@
 // Bundles an entry for browsers with Vite (as an app using @xppg/node in a
-// page would), in memory. Used by the size report and the bundle test.
+// page would), in memory. Used by the size report, the bundle test and the
+// pages of the browser tests and bench.
+//
+// It is an app build, not a library build: Vite leaves the whitespace in a
+// library's ES output (for the tree shaking of the app that takes it in), so
+// only an app build gives the bytes a page downloads. The entry keeps what it
+// needs alive itself (`globalThis.x = ...`); an app build drops exports.
 import { isBuiltin } from "node:module";
 import { gzipSync } from "node:zlib";
 import { build, defaultClientConditions } from "vite";
 
 /**
- * Builds `entry` (a file, or a bare specifier through `code`) as one ES module
- * for browsers. `source: true` resolves the workspace packages to their
+ * Builds the module `code` for browsers, as the script of a page. `source: true` resolves the workspace packages to their
  * TypeScript sources (as the tests do); otherwise to their built `dist/`.
+ * `split: false` keeps code loaded by `import()` in the one file (for a test
+ * page served as one script); by default it is split off, as an app's build does.
  * Resolves with the code, its minified and gzipped sizes, the Node
  * built-ins anything tried to import, and the modules it holds.
  */
-export async function bundleForBrowser({ root, code, source = false, minify = true }) {
+export async function bundleForBrowser({ root, code, source = false, minify = true, split = true }) {
   const builtins = new Set();
   const modules = new Set();
   const result = await build({
@@ -39,24 +46,53 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
       write: false,
       minify,
       target: "es2022",
-      lib: { entry: "virtual:xppg-entry", formats: ["es"], fileName: "xppg" },
+      modulePreload: false,
       reportCompressedSize: false,
+      rolldownOptions: { input: "virtual:xppg-entry", output: split ? {} : { codeSplitting: false } },
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
   const chunks = outputs.filter((o) => o.type === "chunk");
-  const text = chunks.map((c) => c.code).join("\n");
-  const bytes = Buffer.from(text);
+  const byName = new Map(chunks.map((c) => [c.fileName, c]));
+  // What a page loads first: the entry chunk and every chunk it imports statically.
+  const initial = new Set();
+  const visit = (c) => {
+    if (initial.has(c)) return;
+    initial.add(c);
+    for (const name of c.imports) if (byName.has(name)) visit(byName.get(name));
+  };
+  visit(chunks.find((c) => c.isEntry));
+  const modulesOf = (list) =>
+    list
+      .flatMap((c) => Object.entries(c.modules).map(([id, m]) => ({ id, renderedLength: m.renderedLength, code: m.code ?? "" })))
+      .sort((a, b) => b.renderedLength - a.renderedLength);
+  const sizes = (list) => ({
+    bytes: list.reduce((n, c) => n + Buffer.byteLength(c.code), 0),
+    // Each file is served gzipped on its own.
+    gzipBytes: list.reduce((n, c) => n + gzipSync(Buffer.from(c.code), { level: 9 }).length, 0),
+  });
+  const first = [...initial];
+  const entryModules = modulesOf(first);
   return {
-    code: text,
+    /** The entry chunk's code (with `split: false`, the whole bundle). */
+    code: first[0].code,
     chunks: chunks.length,
-    bytes: bytes.length,
-    gzipBytes: gzipSync(bytes, { level: 9 }).length,
+    /** Minified and gzipped bytes of what a page that imports the entry loads first (the entry and its static imports). */
+    ...sizes(first),
+    /** The chunks split off by dynamic `import()`, loaded only when that code runs, and the modules whose `import()` loads each. */
+    lazyChunks: chunks
+      .filter((c) => !initial.has(c))
+      .map((c) => ({
+        fileName: c.fileName,
+        ...sizes([c]),
+        modules: modulesOf([c]).map((m) => m.id),
+        loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => /\bimport\(/.test(o.modules[id].code ?? ""))),
+      })),
     builtins: [...builtins],
     modules: [...modules],
-    /** Rendered (pre-minify) length per module, largest first. */
-    moduleSizes: chunks
-      .flatMap((c) => Object.entries(c.modules).map(([id, m]) => [id, m.renderedLength]))
-      .sort((a, b) => b[1] - a[1]),
+    /** Rendered (pre-minify) length per module loaded first, largest first. */
+    moduleSizes: entryModules.map((m) => [m.id, m.renderedLength]),
+    /** Rendered (pre-minify) code per module loaded first. */
+    moduleCode: entryModules.map((m) => [m.id, m.code]),
   };
 }

@@ -52,13 +52,14 @@ globalThis.xppgBench = async ({ url, roundTrips, messages, payload }) => {
 async function main() {
   const json = process.argv.includes("--json");
   const size = await measureBrowserEntry();
-  const result = { size: { minifiedBytes: size.minifiedBytes, gzipBytes: size.gzipBytes, targetGzipBytes: size.targetGzipBytes }, page: null, skipped: null };
+  const result = { size: { minifiedBytes: size.minifiedBytes, gzipBytes: size.gzipBytes, targetGzipBytes: size.targetGzipBytes, lazyChunks: size.lazyChunks }, page: null, skipped: null };
   if (!existsSync(CHROMIUM)) result.skipped = `${CHROMIUM} does not exist (apt-get install chromium)`;
   else result.page = await pageToNode();
   if (json) console.log(JSON.stringify(result, null, 2));
   else {
     const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-    console.log(`browser entry: ${kb(size.minifiedBytes)} minified, ${kb(size.gzipBytes)} minified+gzipped (target ${kb(size.targetGzipBytes)})`);
+    console.log(`browser entry, first load: ${kb(size.minifiedBytes)} minified, ${kb(size.gzipBytes)} minified+gzipped (target ${kb(size.targetGzipBytes)}; details: pnpm bench:browser:size)`);
+    for (const c of size.lazyChunks) console.log(`  loaded later, by ${c.loadedBy.join(", ")}: ${kb(c.gzipBytes)} minified+gzipped`);
     if (result.skipped !== null) console.log(`page to Node peer: skipped, ${result.skipped}`);
     else {
       const p = result.page;
@@ -70,7 +71,7 @@ async function main() {
 }
 
 async function pageToNode() {
-  const { code } = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: PAGE_CODE });
+  const { code } = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: PAGE_CODE, split: false });
   const html = '<!doctype html><meta charset="utf-8"><title>xppg bench</title><script type="module" src="/bench.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);

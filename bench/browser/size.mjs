@@ -1,37 +1,85 @@
 // The size of @xppg/node's browser entry (the node, the WebSocket transport,
-// state, the secure channel and their libraries), bundled for browsers with
-// Vite from the built packages, minified and gzipped, with what it is made of.
+// state, the secure channel and their libraries) as a page downloads it:
+// bundled for browsers with Vite from the built packages, minified and
+// gzipped. It prints what a page loads first, each chunk split off to be
+// loaded later (and which code loads it), and what the entry is made of;
+// it exits with 1 when the first load is over the target.
 //
 //   pnpm bench:browser:size        (builds first)
 //   node bench/browser/size.mjs --json
 import { relative, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 import { bundleForBrowser } from "./bundle.mjs";
 
-/** The size the browser entry aims to stay under, minified and gzipped (issue 13). */
-export const TARGET_GZIP_BYTES = 60 * 1024;
+/**
+ * The size the browser entry aims to stay under, minified and gzipped
+ * (issue 13); `XPPG_SIZE_TARGET_KB` sets another for one run.
+ */
+export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) * 1024;
+
+/**
+ * The most the first load may weigh today, minified and gzipped: the entry
+ * is still over {@link TARGET_GZIP_BYTES}, and this ceiling keeps it from
+ * growing while it is cut down. Lower it with every cut; a test checks it.
+ */
+export const CEILING_GZIP_BYTES = 84 * 1024;
+
+/** Everything the browser entry exports, kept alive as a page using all of it would. */
+export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 
-/** Bundles the entry and groups the rendered bytes by package. */
+/** The package a module belongs to: `node`, `state`..., or a library's npm name. */
+function packageOf(id) {
+  const rel = relative(repoRoot, id);
+  return /node_modules\/\.pnpm\/(@?[^@/]+(?:\+[^@/]+)?)@/.exec(rel)?.[1]?.replace("+", "/") ?? /^packages\/([^/]+)\//.exec(rel)?.[1] ?? "(bundler runtime, the page's own code)";
+}
+
+/** Bundles the entry and tells what a page loads first, what it may load later, and what they hold. */
 export async function measureBrowserEntry() {
-  const entry = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: 'export * from "@xppg/node";' });
-  const byPackage = {};
-  for (const [id, length] of entry.moduleSizes) {
-    const rel = relative(repoRoot, id);
-    const name = /node_modules\/\.pnpm\/(@?[^@/]+(?:\+[^@/]+)?)@/.exec(rel)?.[1]?.replace("+", "/") ?? /^packages\/([^/]+)\//.exec(rel)?.[1] ?? rel;
-    byPackage[name] = (byPackage[name] ?? 0) + length;
-  }
-  return { minifiedBytes: entry.bytes, gzipBytes: entry.gzipBytes, targetGzipBytes: TARGET_GZIP_BYTES, builtins: entry.builtins, renderedByPackage: byPackage };
+  const entry = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: ENTRY_CODE });
+  // Each package's share of the gzipped first load, in proportion to its code gzipped on its own.
+  const codeByPackage = {};
+  for (const [id, code] of entry.moduleCode) if (code.length > 0) (codeByPackage[packageOf(id)] ??= []).push(code);
+  const alone = Object.entries(codeByPackage).map(([name, codes]) => [name, gzipSync(codes.join("\n"), { level: 9 }).length]);
+  const total = alone.reduce((n, [, g]) => n + g, 0);
+  const gzipShareByPackage = Object.fromEntries(alone.sort((a, b) => b[1] - a[1]).map(([name, g]) => [name, Math.round((entry.gzipBytes * g) / total)]));
+  return {
+    minifiedBytes: entry.bytes,
+    gzipBytes: entry.gzipBytes,
+    targetGzipBytes: TARGET_GZIP_BYTES,
+    ceilingGzipBytes: CEILING_GZIP_BYTES,
+    builtins: entry.builtins,
+    gzipShareByPackage,
+    lazyChunks: entry.lazyChunks.map((c) => ({
+      fileName: c.fileName,
+      minifiedBytes: c.bytes,
+      gzipBytes: c.gzipBytes,
+      packages: [...new Set(c.modules.map(packageOf))],
+      loadedBy: c.loadedBy.map((id) => relative(repoRoot, id)),
+    })),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await measureBrowserEntry();
+  const within = r.gzipBytes <= r.targetGzipBytes;
   if (process.argv.includes("--json")) console.log(JSON.stringify(r, null, 2));
   else {
     const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-    console.log(`@xppg/node browser entry (Vite, es2022): ${kb(r.minifiedBytes)} minified, ${kb(r.gzipBytes)} minified+gzipped (target ${kb(r.targetGzipBytes)}: ${r.gzipBytes <= r.targetGzipBytes ? "within" : "OVER"})`);
+    console.log(`@xppg/node browser entry, as a page loads it first (Vite app build, es2022): ${kb(r.minifiedBytes)} minified, ${kb(r.gzipBytes)} minified+gzipped`);
+    console.log(`  target ${kb(r.targetGzipBytes)}: ${within ? "within" : `OVER by ${kb(r.gzipBytes - r.targetGzipBytes)}`}; ceiling ${kb(r.ceilingGzipBytes)}: ${r.gzipBytes <= r.ceilingGzipBytes ? "within" : "OVER"}`);
     console.log(`Node built-ins in the bundle: ${r.builtins.length === 0 ? "none" : r.builtins.join(", ")}`);
-    console.log("Before minifying, by package:");
-    for (const [name, n] of Object.entries(r.renderedByPackage).sort((a, b) => b[1] - a[1])) if (n > 0) console.log(`  ${name.padEnd(20)} ${kb(n).padStart(9)}`);
+    console.log("Share of the gzipped first load, by package (each package's code gzipped alone, scaled to the total):");
+    for (const [name, n] of Object.entries(r.gzipShareByPackage)) console.log(`  ${name.padEnd(20)} ${kb(n).padStart(9)}`);
+    if (r.lazyChunks.length === 0) console.log("Chunks loaded later: none");
+    for (const c of r.lazyChunks) {
+      console.log(`Chunk loaded later: ${kb(c.minifiedBytes)} minified, ${kb(c.gzipBytes)} minified+gzipped (${c.packages.join(", ")})`);
+      console.log(`  loaded by import() in ${c.loadedBy.join(", ")}`);
+    }
+  }
+  if (!within) {
+    console.error(`The browser entry is ${r.gzipBytes} bytes minified and gzipped, over the target of ${r.targetGzipBytes} bytes.`);
+    process.exitCode = 1;
   }
 }

@@ -45,10 +45,13 @@ interface Terminal {
 
 const children: ChildProcessWithoutNullStreams[] = [];
 
-/** Starts `xppg-chat --web` on loopback ports (a fixed WebSocket port when given, to restart on it). */
-async function startTerminal(wsPort = 0): Promise<Terminal> {
-  const args = ["--port", "0", "--ws", String(wsPort), "--web", "--no-open-port", "--no-lan", "--room", ROOM, "--name", "term"];
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: CONFIG_HOME } });
+/**
+ * Starts `xppg-chat --web` on loopback ports (a fixed WebSocket port when
+ * given, to restart on it); `configHome` gives another key (another peer).
+ */
+async function startTerminal(wsPort = 0, name = "term", configHome = CONFIG_HOME): Promise<Terminal> {
+  const args = ["--port", "0", "--ws", String(wsPort), "--web", "--no-open-port", "--no-lan", "--room", ROOM, "--name", name];
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: configHome } });
   children.push(child);
   let out = "";
   let err = "";
@@ -301,6 +304,55 @@ describe.skipIf(chromiumMissing !== null)("the web chat in real Chromium pages, 
     });
     expect(terminal.child.exitCode).toBeNull();
     await expect.poll(() => ana.page.getAttribute("#link", "data-state"), WAIT).toBe("connected");
+  }, 60_000);
+
+  it("a link's ?ws= on another server is shown and asked about before the page connects; a bad one is not used", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    // Another chat on 127.0.0.1 but another port: another origin than the page, as a stranger's server would be.
+    const otherHome = mkdtempSync(join(tmpdir(), "xppg-web-chat-other-"));
+    const other = await startTerminal(0, "other", otherHome);
+    const own = `ws://127.0.0.1:${terminal.wsPort}/xppg`;
+    const foreign = `ws://127.0.0.1:${other.wsPort}/xppg`;
+    const base = `http://127.0.0.1:${terminal.wsPort}/?room=${ROOM}`;
+    const page = await browser!.newPage();
+    try {
+      await page.goto(`${base}&ws=${encodeURIComponent(foreign)}`);
+      expect(await page.isVisible("#link-warning")).toBe(true);
+      expect(await page.textContent("#link-address")).toBe(foreign);
+      // Join without answering: the tab does not connect, and says why.
+      await page.fill("#name", "linked");
+      await page.click("#join-button");
+      await expect.poll(() => page.textContent("#join-error"), WAIT).toContain(`The link points this tab at ${foreign}`);
+      expect(await page.getAttribute("#link", "data-state")).toBe("stopped");
+      expect(await page.isVisible("#chat")).toBe(false);
+      // "Connect to it": now it joins the other server, which sees the page.
+      await page.click("#link-accept");
+      await page.waitForSelector('#link[data-state="connected"]', WAIT);
+      const linkedId = (await page.textContent("#self-id")) ?? "";
+      await expect.poll(() => other.stdout(), WAIT).toContain(`* linked (${linkedId.slice(0, 11)}) joined`);
+
+      // "Use this page's server" puts the page's own address back.
+      await page.goto(`${base}&ws=${encodeURIComponent(foreign)}`);
+      await page.click("#link-reject");
+      expect(await page.inputValue("#server")).toBe(own);
+      expect(await page.isVisible("#link-warning")).toBe(false);
+
+      // The page's own address asks nothing; addresses that are not ws:// or wss:// are not used, in words.
+      await page.goto(`${base}&ws=${encodeURIComponent(own)}`);
+      expect(await page.isVisible("#link-warning")).toBe(false);
+      expect(await page.inputValue("#server")).toBe(own);
+      for (const bad of ["javascript:alert(1)", "http://127.0.0.1:1/xppg", "ws://user:secret@127.0.0.1:1/xppg", "not an address"]) {
+        await page.goto(`${base}&ws=${encodeURIComponent(bad)}`);
+        expect(await page.textContent("#join-error"), bad).toContain("The link's address was not used.");
+        expect(await page.inputValue("#server"), bad).toBe(own);
+        expect(await page.isVisible("#link-warning"), bad).toBe(false);
+      }
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await page.close();
+      await other.stop();
+      rmSync(otherHome, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it("a second tab with the same name (the same key) is told so in words", async (ctx) => {

@@ -75,6 +75,7 @@ export function checkServer(raw: string): { ok: true; url: string } | { ok: fals
     return { ok: false, why: `"${text}" is not an address. It looks like ws://192.168.1.20:7338/xppg (the chat prints it when started with --web or --ws).` };
   }
   if (url.protocol !== "ws:" && url.protocol !== "wss:") return { ok: false, why: `The address must start with ws:// or wss://, not ${url.protocol}//.` };
+  if (url.username !== "" || url.password !== "") return { ok: false, why: "The address must not hold a user name or password: an xppg peer proves itself with its key." };
   if (url.port === "") url.port = url.protocol === "wss:" ? "443" : "80";
   return { ok: true, url: url.href };
 }

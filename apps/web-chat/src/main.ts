@@ -4,6 +4,7 @@
  * HTML.
  */
 import { ChatRoom, checkName, checkRoom, checkServer, type ChatLine, type LinkState, type Person, type RoomView, type Topic } from "./chat-room.js";
+import { linkAddress, ownServer } from "./link-address.js";
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -19,15 +20,31 @@ const roomInput = $<HTMLInputElement>("room");
 const serverInput = $<HTMLInputElement>("server");
 const joinError = $("join-error");
 const messages = $<HTMLOListElement>("messages");
+const linkWarning = $("link-warning");
 
-/** Defaults: the URL (`?room=&ws=&name=`), then what this browser used last, then the page's own host. */
+/** An address on another server that a link gave, until the user says to use it. */
+let unconfirmed: string | undefined;
+
+/**
+ * Defaults: the URL (`?room=&ws=&name=`), then what this browser used last,
+ * then the page's own host. A `?ws=` on another server than the page's is
+ * put in the field but asked about before joining; a bad one is not used.
+ */
 function fillForm(): void {
   const params = new URLSearchParams(location.search);
   const saved = (key: string): string => localStorage.getItem(`xppg-web-chat/${key}`) ?? "";
-  const sameHost = location.protocol === "http:" || location.protocol === "https:" ? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/xppg` : "";
+  const fallback = ownServer(location) || saved("server");
   nameInput.value = params.get("name") ?? saved("name");
   roomInput.value = params.get("room") ?? (saved("room") || "xppg-chat");
-  serverInput.value = params.get("ws") ?? (sameHost || saved("server"));
+  const link = linkAddress(params.get("ws"), location);
+  serverInput.value = link.kind === "own" || link.kind === "foreign" ? link.url : fallback;
+  if (link.kind === "bad") joinError.textContent = link.why;
+  if (link.kind === "foreign") {
+    unconfirmed = link.url;
+    $("link-address").textContent = link.url;
+    $("link-reject").textContent = ownServer(location) === "" ? "Do not use it" : "Use this page's server";
+    linkWarning.hidden = false;
+  }
 }
 
 function el(tag: string, className: string, text: string): HTMLElement {
@@ -95,6 +112,11 @@ async function join(event: Event): Promise<void> {
     joinError.textContent = problem ?? "";
     return;
   }
+  if (unconfirmed !== undefined && server.url === unconfirmed) {
+    joinError.textContent = `The link points this tab at ${unconfirmed}, another server than this page's. Choose above whether to connect to it.`;
+    linkWarning.hidden = false;
+    return;
+  }
   $<HTMLButtonElement>("join-button").disabled = true;
   localStorage.setItem("xppg-web-chat/name", name.name);
   localStorage.setItem("xppg-web-chat/room", roomName.room);
@@ -147,6 +169,19 @@ function setTopic(event: Event): void {
 }
 
 fillForm();
+$("link-accept").addEventListener("click", () => {
+  unconfirmed = undefined;
+  linkWarning.hidden = true;
+  joinError.textContent = "";
+  $<HTMLFormElement>("join-form").requestSubmit();
+});
+$("link-reject").addEventListener("click", () => {
+  unconfirmed = undefined;
+  linkWarning.hidden = true;
+  joinError.textContent = "";
+  serverInput.value = ownServer(location);
+  serverInput.focus();
+});
 $("join-form").addEventListener("submit", (e) => void join(e));
 $("send-form").addEventListener("submit", (e) => void send(e));
 $("topic-form").addEventListener("submit", setTopic);

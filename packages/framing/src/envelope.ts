@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { createMsgpackCodec, type MsgpackCodec } from "#msgpack-codec";
 import { toError } from "@xppg/errors";
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -126,8 +126,7 @@ const MAX_UTF8_PER_CHAR = 3;
 export class EnvelopeCodec {
   readonly maxSize: number;
   readonly maxPayloadDepth: number;
-  readonly #encoder = new Encoder({ ignoreUndefined: true });
-  readonly #decoder: Decoder;
+  readonly #msgpack: MsgpackCodec;
   readonly #strings = new EncodeCache();
   readonly #texts = new DecodeCache();
   // The header strings of the last envelope encoded and decoded: a stream
@@ -152,13 +151,7 @@ export class EnvelopeCodec {
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
-    this.#decoder = new Decoder({
-      maxStrLength: this.maxSize,
-      maxBinLength: this.maxSize,
-      maxArrayLength: this.maxSize,
-      maxMapLength: this.maxSize,
-      maxExtLength: this.maxSize,
-    });
+    this.#msgpack = createMsgpackCodec(this.maxSize);
   }
 
   /** Encodes an envelope. Throws `XPPG_ERR_UNENCODABLE_PAYLOAD` or `XPPG_ERR_FRAME_TOO_LARGE`. */
@@ -221,7 +214,7 @@ export class EnvelopeCodec {
     } else {
       try {
         // A view into the encoder's buffer: copied by #write before the next encode.
-        body = this.#encoder.encodeSharedRef(payload);
+        body = this.#msgpack.encodeSharedRef(payload);
       } catch (cause) {
         throw new FramingError(
           FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
@@ -361,7 +354,7 @@ export class EnvelopeCodec {
     else {
       scanMsgpack(body, this.maxPayloadDepth);
       try {
-        payload = this.#decoder.decode(body);
+        payload = this.#msgpack.decode(body);
       } catch (cause) {
         throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
       }

@@ -50,7 +50,7 @@ export interface DiscoveryRoomOptions {
 }
 
 /** Ways of leaving that mean "do not come back by yourself". */
-const DELIBERATE = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.DUPLICATE_CONNECTION]);
+export const DELIBERATE = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.DUPLICATE_CONNECTION]);
 
 export class DiscoveryRoom {
   readonly #o: DiscoveryRoomOptions;

@@ -30,7 +30,8 @@ export interface TopicRoomOptions {
   readonly appName: string;
   /** `discovery.dht`, checked by `@xppg/dht` when the first topic is joined. */
   readonly dht: PlaygroundDht;
-  readonly discovery: DiscoveryRoom;
+  /** What the room uses of discovery (a page's `#discovery-room` has the same members). */
+  readonly discovery: Pick<DiscoveryRoom, "foundBy" | "offer">;
   /** True while the node runs. */
   running(): boolean;
   /** The TCP port peers should dial: the mapped one when the router forwarded one, else the listening one. */

@@ -1,17 +1,20 @@
 // The browser entry of @xppg/node, bundled with Vite for browsers as an app
 // would: nothing of Node reaches the bundle (no built-in, no TCP, UPnP, mDNS,
-// key file or file-transfer module), from the sources and from the build.
+// key file or file-transfer module), from the sources and from the build;
+// and what a page loads first stays within its size ceiling.
+import { spawnSync } from "node:child_process";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bundleForBrowser, type BrowserBundle } from "../../../bench/browser/bundle.mjs";
+import { CEILING_GZIP_BYTES, ENTRY_CODE, measureBrowserEntry } from "../../../bench/browser/size.mjs";
 import * as browserEntry from "../src/browser.js";
 import * as nodeEntry from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgRoot = resolve(here, "..");
 const repoRoot = resolve(pkgRoot, "../..");
-const ENTRY = 'export * from "@xppg/node";';
+const ENTRY = ENTRY_CODE;
 
 /** The bundle's modules, as paths from the repository root (packages resolved through node_modules links too). */
 function moduleNames(bundle: BrowserBundle): string[] {
@@ -23,11 +26,13 @@ const NODE_ONLY = [
   /^packages\/nat\//,
   /^packages\/discovery\//,
   /^packages\/files\//,
-  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch)\.(ts|js)$/,
+  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record)\.(ts|js)$/,
   /^packages\/secure\/(src|dist)\/(key-file|node-api|index|crypto\/node-provider|crypto\/sodium-[a-z]+)\.(ts|js)$/,
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
   /node_modules\/.*\/(ws|multicast-dns|sodium-native)\//,
+  // The browser writes and reads MessagePack with framing's own small codec (the same bytes).
+  /node_modules\/.*\/@msgpack\//,
 ];
 
 function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
@@ -37,10 +42,20 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   const names = moduleNames(bundle);
   expect(names.filter((n) => NODE_ONLY.some((re) => re.test(n)))).toEqual([]);
   // The browser pieces are what it holds instead.
-  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
+  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
+  expect(names).toContain(`packages/framing/${from}/browser/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`);
-  expect(bundle.chunks).toBe(1);
+  // The one chunk split off: noble's AES-GCM, loaded by the provider only for cipher "AESGCM" (the node never asks for it).
+  expect(bundle.chunks).toBe(2);
+  expect(bundle.lazyChunks).toHaveLength(1);
+  const [aes] = bundle.lazyChunks;
+  expect(aes!.loadedBy.map((m) => relative(repoRoot, m))).toEqual([`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`]);
+  expect(aes!.modules.map((m) => relative(repoRoot, m).replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "")).sort()).toEqual(
+    ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/noble-aes-gcm.${from === "src" ? "ts" : "js"}`].sort(),
+  );
+  // Not in the first load.
+  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|@noble\/ciphers\/(aes|_polyval)\.js/.test(m))).toEqual([]);
 }
 
 describe("the browser entry of @xppg/node", () => {
@@ -52,6 +67,26 @@ describe("the browser entry of @xppg/node", () => {
     // The project's global setup built the package.
     checkBundle(await bundleForBrowser({ root: pkgRoot, code: ENTRY, source: false, minify: false }), "dist");
   });
+
+  it("weighs no more than its ceiling, minified and gzipped, as a page loads it first", async () => {
+    const size = await measureBrowserEntry();
+    expect(size.builtins).toEqual([]);
+    expect(size.gzipBytes, `first load ${size.gzipBytes} bytes gzipped; ceiling ${CEILING_GZIP_BYTES}`).toBeLessThanOrEqual(CEILING_GZIP_BYTES);
+    expect(size.lazyChunks.map((c) => c.loadedBy)).toEqual([["packages/secure/dist/crypto/noble-provider.js"]]);
+  });
+
+  it("the size script exits with 1 and says so when the entry is over its target, with 0 when within", () => {
+    const script = resolve(repoRoot, "bench/browser/size.mjs");
+    const run = (targetKb: number) => spawnSync(process.execPath, [script], { env: { ...process.env, XPPG_SIZE_TARGET_KB: String(targetKb) }, encoding: "utf8", timeout: 120_000 });
+    const over = run(1);
+    expect(over.status).toBe(1);
+    expect(over.stdout).toContain("target 1.0 KB: OVER by");
+    expect(over.stderr).toMatch(/over the target of 1024 bytes/);
+    const within = run(10_000);
+    expect(within.status, within.stderr).toBe(0);
+    expect(within.stdout).toContain("target 10000.0 KB: within");
+    expect(within.stdout).toMatch(/Chunk loaded later: .* \(@noble\/ciphers, secure\)/);
+  }, 180_000);
 
   it("exports what the Node entry does, but the Node-only helpers", () => {
     const nodeOnly = ["DEFAULT_PORT", "sanitizeFileName", "RELAY_ERROR_CODES", "RelayError"];

@@ -103,7 +103,7 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
   const folder = mkdtempSync(join(tmpdir(), "xppg-browser-it-"));
 
   beforeAll(async () => {
-    const { code } = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, minify: false });
+    const { code } = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, minify: false, split: false });
     const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/page.js"></script>';
     server = createServer((req, res) => {
       if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);

@@ -178,44 +178,51 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
       );
     };
 
-    conn.read({
-      frame(message) {
-        if (done) return;
-        try {
-          const payload = hs.readMessage(message);
-          if (conn.outbound) {
-            // Message 2 (<- e, ee, s, es): the responder's identity.
-            checkPeer(payload);
-            send(hs.writeMessage(staticKey.payload));
-            finish();
-          } else if (!hs.complete) {
-            // Message 1 (-> e): carries nothing in this protocol.
-            if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
-            send(hs.writeMessage(staticKey.payload));
-            awaitingLast = true;
-          } else {
-            // Message 3 (-> s, se): the initiator's identity.
-            checkPeer(payload);
-            finish();
+    // Frames wait in the connection until read: reading may start after the cipher's code is loaded.
+    const start = (): void => {
+      if (done) return;
+      conn.read({
+        frame(message) {
+          if (done) return;
+          try {
+            const payload = hs.readMessage(message);
+            if (conn.outbound) {
+              // Message 2 (<- e, ee, s, es): the responder's identity.
+              checkPeer(payload);
+              send(hs.writeMessage(staticKey.payload));
+              finish();
+            } else if (!hs.complete) {
+              // Message 1 (-> e): carries nothing in this protocol.
+              if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+              send(hs.writeMessage(staticKey.payload));
+              awaitingLast = true;
+            } else {
+              // Message 3 (-> s, se): the initiator's identity.
+              checkPeer(payload);
+              finish();
+            }
+          } catch (err) {
+            fail(err);
           }
+        },
+        close(info) {
+          const why = awaitingLast
+            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${NOISE_PROTOCOL_NAMES[cipher]})`
+            : "the connection closed during the handshake";
+          fail(handshakeFailedError(peerLabel, why, info.error));
+        },
+      });
+      if (conn.outbound) {
+        try {
+          send(hs.writeMessage(EMPTY));
         } catch (err) {
           fail(err);
         }
-      },
-      close(info) {
-        const why = awaitingLast
-          ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${NOISE_PROTOCOL_NAMES[cipher]})`
-          : "the connection closed during the handshake";
-        fail(handshakeFailedError(peerLabel, why, info.error));
-      },
-    });
-    if (conn.outbound) {
-      try {
-        send(hs.writeMessage(EMPTY));
-      } catch (err) {
-        fail(err);
       }
-    }
+    };
+    const loading = provider.prepare?.(cipher);
+    if (loading === undefined) start();
+    else loading.then(start, (err: unknown) => fail(handshakeFailedError(peerLabel, `the code of the ${cipher} cipher could not be loaded`, err)));
   });
 }
 

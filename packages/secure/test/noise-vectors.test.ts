@@ -3,14 +3,17 @@
 // every crypto provider (node:crypto, @noble, libsodium), comparing every handshake message, the handshake
 // hash and every transport message byte for byte.
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { NoiseCipher } from "../src/constants.js";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
+import { loadNobleAesGcm, nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import { writeAesGcmNonce, writeNonce, type CryptoProvider } from "../src/crypto/provider.js";
 import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
+
+// noble's AES-GCM is loaded on first use (browsers download it only then); these tests call it directly.
+beforeAll(() => loadNobleAesGcm());
 
 // sodium-native is an optional dependency; this repository installs it, so its absence is a failure here.
 const sodium = loadSodiumAead();

@@ -1,7 +1,7 @@
 import { memoryTransport, type Connection } from "@xppg/transport";
 import { Collector, patterned, sameBytes, within } from "@xppg/transport/compliance";
-import { describe, expect, it } from "vitest";
-import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadNobleAesGcm, nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { isXppgError } from "@xppg/errors";
@@ -9,6 +9,9 @@ import { CipherState } from "../src/noise/cipher-state.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
 import { secureConnectionWith } from "../src/secure-connection.js";
 import { cryptoProvider, generateIdentity } from "../src/index.js";
+
+// noble's AES-GCM is loaded on first use (browsers download it only then); these tests call it directly.
+beforeAll(() => loadNobleAesGcm());
 
 const EMPTY = new Uint8Array(0);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

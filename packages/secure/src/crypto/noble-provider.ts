@@ -1,17 +1,27 @@
-import { gcm } from "@noble/ciphers/aes.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
-import { writeAesGcmNonce, writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+import { writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
 
 const EMPTY = new Uint8Array(0);
 
-// gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
-function aes256Key(key: Uint8Array): Uint8Array {
-  if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
-  return key;
+let aesGcm: typeof import("./noble-aes-gcm.js") | undefined;
+
+/**
+ * Loads noble's AES-GCM, which is kept out of the first download: the node
+ * and the default cipher never use it. `secureConnection` with
+ * `cipher: "AESGCM"` loads it itself (through `prepare`); call this before
+ * using the provider's `aesGcmSeal`/`aesGcmOpen` directly.
+ */
+export async function loadNobleAesGcm(): Promise<void> {
+  aesGcm ??= await import("./noble-aes-gcm.js");
+}
+
+function loadedAesGcm(): typeof import("./noble-aes-gcm.js") {
+  if (aesGcm === undefined) throw new Error("noble's AES-GCM is not loaded yet: await cryptoProvider.prepare(\"AESGCM\") first (secureConnection does it itself)");
+  return aesGcm;
 }
 
 /**
@@ -58,21 +68,9 @@ export const nobleCryptoProvider: CryptoProvider = {
       return null;
     }
   },
-  aesGcmSeal(key, counter, ad, plaintext) {
-    const nonce = new Uint8Array(12);
-    writeAesGcmNonce(nonce, counter);
-    return gcm(aes256Key(key), nonce, ad).encrypt(plaintext);
-  },
-  aesGcmOpen(key, counter, ad, ciphertext) {
-    if (ciphertext.byteLength < 16) return null;
-    const nonce = new Uint8Array(12);
-    writeAesGcmNonce(nonce, counter);
-    try {
-      return gcm(aes256Key(key), nonce, ad).decrypt(ciphertext);
-    } catch {
-      return null;
-    }
-  },
+  aesGcmSeal: (key, counter, ad, plaintext) => loadedAesGcm().aesGcmSeal(key, counter, ad, plaintext),
+  aesGcmOpen: (key, counter, ad, ciphertext) => loadedAesGcm().aesGcmOpen(key, counter, ad, ciphertext),
+  prepare: (cipher) => (cipher === "AESGCM" && aesGcm === undefined ? loadNobleAesGcm() : undefined),
   sealParts(cipher, key, counter, plaintext) {
     // noble encrypts in one piece: the parts are views of its output.
     const sealed = cipher === "AESGCM" ? nobleCryptoProvider.aesGcmSeal(key, counter, EMPTY, plaintext) : nobleCryptoProvider.seal(key, counter, EMPTY, plaintext);

@@ -81,6 +81,12 @@ export interface CryptoProvider {
    */
   openInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
   /**
+   * Loads the code `cipher` needs, when the provider keeps it out of the
+   * first download (the browser's AES-GCM): a handshake with that cipher
+   * waits for it. Returns `undefined` when nothing needs loading.
+   */
+  prepare?(cipher: NoiseCipher): Promise<void> | undefined;
+  /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.
    */

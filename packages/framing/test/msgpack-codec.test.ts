@@ -1,0 +1,156 @@
+// The browser's MessagePack codec (src/browser/msgpack-codec.ts) against
+// Node's (@msgpack/msgpack, src/msgpack-codec.ts): the same bytes for every
+// value, the same value (or a refusal by both) for every byte string that
+// passes the envelope's scan, generated values and mutated bytes alike. A page
+// and a Node peer must agree on every payload.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createMsgpackCodec as browserCodec, ExtData } from "../src/browser/msgpack-codec.js";
+import { createMsgpackCodec as nodeCodec } from "../src/msgpack-codec.js";
+import { scanMsgpack } from "../src/msgpack-scan.js";
+
+const node = nodeCodec(1 << 20);
+const browser = browserCodec(1 << 20);
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+
+/** Encodes with one codec: the bytes (copied) or the error's message. */
+function encodeWith(codec: typeof node, value: unknown): string {
+  try {
+    return hex(codec.encodeSharedRef(value));
+  } catch (e) {
+    return `throws: ${(e as Error).message}`;
+  }
+}
+
+/** A comparable form of a decoded value: dates by their time, binaries and extensions by their bytes, key order kept. */
+function shape(v: unknown): unknown {
+  if (v instanceof Date) return ["date", String(v.getTime())];
+  if (v instanceof Uint8Array) return ["bin", hex(v)];
+  if (v instanceof ExtData || (typeof v === "object" && v !== null && v.constructor?.name === "ExtData")) {
+    const e = v as { type: number; data: Uint8Array };
+    return ["ext", e.type, hex(e.data)];
+  }
+  if (Array.isArray(v)) return ["array", v.map(shape)];
+  if (typeof v === "object" && v !== null) {
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    return ["map", Object.entries(v).map(([k, x]) => [k, shape(x)])];
+  }
+  if (typeof v === "number") return ["number", Object.is(v, -0) ? "-0" : String(v)];
+  return v;
+}
+
+function decodeWith(codec: typeof node, bytes: Uint8Array): unknown {
+  try {
+    return shape(codec.decode(bytes));
+  } catch {
+    return "throws";
+  }
+}
+
+const char = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+const anyString = fc.oneof(fc.string({ unit: char, maxLength: 60 }), fc.string({ unit: char, minLength: 190, maxLength: 320 }), fc.string({ unit: "grapheme", maxLength: 80 }));
+const edgeNumbers = [0, -0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53) + 1, -(2 ** 53), 0.5, NaN, Infinity, -Infinity];
+const leaf = fc.oneof(
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer(),
+  fc.maxSafeInteger(),
+  fc.double(),
+  fc.constantFrom(...edgeNumbers),
+  anyString,
+  fc.uint8Array({ maxLength: 300 }),
+  fc.int16Array({ maxLength: 10 }),
+  fc.date({ noInvalidDate: false }),
+  fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map((ms) => new Date(ms * 1000 + 123)),
+  fc.constantFrom(new ArrayBuffer(4), new Map([[1, 2]]), new Set([1]), () => 1, 10n, Symbol("s")),
+);
+const { value } = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("value"), { maxLength: 20 }), fc.dictionary(anyString, tie("value"), { maxKeys: 20 })),
+}));
+
+describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
+  it("write the same bytes for every value (and refuse the same values)", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(encodeWith(browser, v)).toBe(encodeWith(node, v));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("write lone surrogates alike on both sides of the library's 50-unit switch to TextEncoder", () => {
+    for (let n = 1; n <= 60; n++) {
+      for (const s of ["a".repeat(n - 1) + "\ud800", "\udc00" + "é".repeat(n - 1), "\ud83d".repeat(n), "😀".repeat(n >> 1) + "\ud83d"]) {
+        expect(encodeWith(browser, s), `${n}: ${JSON.stringify(s)}`).toBe(encodeWith(node, s));
+        expect(encodeWith(browser, { [s]: s }), `${n}: key`).toBe(encodeWith(node, { [s]: s }));
+      }
+    }
+  });
+
+  it("refuse values nested deeper than 100 levels alike", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 120; i++) deep = [deep];
+    expect(encodeWith(browser, deep)).toBe(encodeWith(node, deep));
+    expect(encodeWith(browser, deep)).toMatch(/^throws: Too deep/);
+  });
+
+  it("read back the same value from what they write", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = node.encodeSharedRef(v).slice();
+        } catch {
+          return;
+        }
+        expect(decodeWith(browser, bytes)).toEqual(decodeWith(node, bytes));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("read the same value from mutated bytes that pass the scan, or both refuse them", () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(value, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (v, flips) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = node.encodeSharedRef(v).slice();
+        } catch {
+          return;
+        }
+        for (const [at, b] of flips) bytes[at % bytes.length] = b;
+        try {
+          scanMsgpack(bytes, 32);
+        } catch {
+          return;
+        }
+        compared++;
+        expect(decodeWith(browser, bytes)).toEqual(decodeWith(node, bytes));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(compared).toBeGreaterThan(500);
+  });
+
+  it("read hand-made edge cases alike: 64-bit integers, timestamps, malformed UTF-8, odd map keys", () => {
+    const cases = [
+      "cfffffffffffffffff", "d38000000000000000", "d3ffffffffffffffff", "ca3fc00000",
+      "d6ff00000001", "d7ff0000000400000001", "c70cff000000010000000100000001", "c703ff010203", "d40105", "c70005",
+      "a2e282", "a3f0908d", "a2c0af", "a3eda080", "d9c9" + "e2".repeat(201),
+      "81a95f5f70726f746f5f5f01", "8101a161", "81c0a161", "8190a161", "81c401ffa161", "82a161c0a16201",
+    ];
+    for (const c of cases) {
+      const bytes = Uint8Array.from(Buffer.from(c, "hex"));
+      scanMsgpack(bytes, 32); // well-formed, as every payload that reaches a codec
+      expect(decodeWith(browser, bytes), c).toEqual(decodeWith(node, bytes));
+    }
+    expect(decodeWith(browser, Uint8Array.from(Buffer.from("81a95f5f70726f746f5f5f01", "hex")))).toBe("throws");
+    // Malformed UTF-8 on both sides of the library's 200-byte switch to TextDecoder (which reads it otherwise).
+    for (let n = 190; n <= 210; n++) {
+      const bytes = Uint8Array.from([0xd9, n, ...Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0xff : 0xc3))]);
+      expect(decodeWith(browser, bytes), `${n} bytes`).toEqual(decodeWith(node, bytes));
+    }
+  });
+});
