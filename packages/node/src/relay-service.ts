@@ -186,8 +186,10 @@ export class RelayService {
     const first = await readFirstFrame(socket, this.#o.setupTimeoutMs);
     this.#admitted(ip);
     if (socket.destroyed) return;
-    const message = first === undefined ? undefined : decodeClientMessage(first.frame);
-    if (first === undefined || message === undefined) return this.#refuse({ socket }, "malformed request");
+    // Nothing in time: closed without a word, as a framed connection's setup timeout does.
+    if (first === "silent") return void socket.destroy();
+    const message = first === "too-large" ? undefined : decodeClientMessage(first.frame);
+    if (first === "too-large" || message === undefined) return this.#refuse({ socket }, "malformed request");
     const observed = { host: ip, port: socket.remotePort ?? 0 };
     if (message.t === "connect" || message.t === "accept") {
       // A circuit's end says nothing more until its "ready".

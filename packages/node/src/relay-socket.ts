@@ -21,13 +21,13 @@ export interface FirstFrame {
 
 /**
  * Reads one frame of at most {@link MAX_CONTROL_BYTES} from `socket`, then
- * pauses it. Resolves `undefined` for a frame declared too large (checked
- * before its bytes are read), silence past `timeoutMs`, or a close.
+ * pauses it. Resolves `"too-large"` for a frame declared larger (checked
+ * before its bytes are read), `"silent"` past `timeoutMs` or on a close.
  */
-export function readFirstFrame(socket: Socket, timeoutMs: number): Promise<FirstFrame | undefined> {
+export function readFirstFrame(socket: Socket, timeoutMs: number): Promise<FirstFrame | "too-large" | "silent"> {
   return new Promise((resolve) => {
     let buffered: Buffer = Buffer.alloc(0);
-    const done = (result: FirstFrame | undefined): void => {
+    const done = (result: FirstFrame | "too-large" | "silent"): void => {
       clearTimeout(timer);
       socket.off("data", onData);
       socket.off("close", onClose);
@@ -38,13 +38,13 @@ export function readFirstFrame(socket: Socket, timeoutMs: number): Promise<First
       buffered = buffered.byteLength === 0 ? chunk : Buffer.concat([buffered, chunk]);
       if (buffered.byteLength < FRAME_HEADER_SIZE) return;
       const length = buffered.readUInt32BE(0);
-      if (length > MAX_CONTROL_BYTES) return done(undefined);
+      if (length > MAX_CONTROL_BYTES) return done("too-large");
       const end = FRAME_HEADER_SIZE + length;
       if (buffered.byteLength < end) return;
       done({ frame: buffered.subarray(FRAME_HEADER_SIZE, end), rest: buffered.subarray(end) });
     };
-    const onClose = (): void => done(undefined);
-    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const onClose = (): void => done("silent");
+    const timer = setTimeout(() => done("silent"), timeoutMs);
     timer.unref();
     socket.on("data", onData);
     socket.once("close", onClose);

@@ -116,8 +116,8 @@ describe("circuit tokens", () => {
     expect(relay.stats.circuitsOpened).toBe(1);
   });
 
-  it("connections that say nothing are bounded per address: the rest are dropped at once and counted", async () => {
-    const { relay, port } = await startRelay({ maxPendingConnectionsPerIp: 5, setupTimeoutMs: 60_000 });
+  it("connections that say nothing are bounded per address: the rest are dropped at once and counted; the silent ones go after the setup time", async () => {
+    const { relay, port } = await startRelay({ maxPendingConnectionsPerIp: 5, setupTimeoutMs: 1500 });
     const silent = await Promise.all(Array.from({ length: 20 }, () => client(port)));
     await expect.poll(() => silent.filter((c) => c.isClosed()).length).toBe(15);
     expect(relay.stats.dropped).toBe(15);
@@ -125,6 +125,13 @@ describe("circuit tokens", () => {
     const other = await client(port, "127.0.0.2");
     other.send({ t: "reserve", id: "other" });
     await expect.poll(() => other.messages[0]?.t).toBe("reserved");
+    // The five that never spoke are closed without an answer, and their address has room again.
+    await expect.poll(() => silent.every((c) => c.isClosed()), { timeout: 5000 }).toBe(true);
+    expect(silent.every((c) => c.messages.length === 0)).toBe(true);
+    const back = await client(port);
+    back.send({ t: "reserve", id: "back" });
+    await expect.poll(() => back.messages[0]?.t).toBe("reserved");
+    expect(relay.stats.dropped).toBe(15);
   });
 });
 
