@@ -150,11 +150,13 @@ export class RelayService {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     await this.#listener?.close();
+    // The server's close waits for its sockets: start it, then close them.
     const server = this.#server;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const stopped = server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     for (const s of this.#sockets) s.destroy();
     await Promise.all([...this.#connections].map((c) => c.close()));
+    await stopped;
   }
 
   /** Room for one more connection that has not spoken yet; counts it. */

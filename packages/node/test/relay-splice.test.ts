@@ -150,6 +150,18 @@ describe("spliced circuits", () => {
     expect(relay.stats.circuits).toBe(300);
   });
 
+  it("closing the relay closes its spliced circuits at both ends, and close() returns", async () => {
+    const { relay, port } = await startRelay();
+    let accepted: { closed: Promise<unknown> } | undefined;
+    const l = await relayTransport({ peerId: "ending", punch: false }).listen(`relay://127.0.0.1:${port}`, (c) => (accepted = c));
+    cleanup.push(() => l.close());
+    const c = await relayTransport({ punch: false }).dial(`relay://127.0.0.1:${port}/p/ending`);
+    await expect.poll(() => accepted).toBeDefined();
+    await relay.close();
+    await Promise.all([c.closed, accepted!.closed]);
+    expect(c.isClosed).toBe(true);
+  });
+
   it("a circuit past its duration is closed at both ends", async () => {
     const { relay, port } = await startRelay({ maxCircuitDurationMs: 300 });
     const l = await relayTransport({ peerId: "brief", punch: false }).listen(`relay://127.0.0.1:${port}`, () => {});
