@@ -252,7 +252,10 @@ async function open(host: string, port: number, timeoutMs: number, signal?: Abor
       const socket = await connectFrom(host, port, randomInt(20_000, 60_000), timeoutMs, signal);
       return new FrameTap(tcpConnectionFromSocket(socket, { outbound: true }));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || tries >= 5) {
+      // A random local port can clash with a socket already using it (EADDRINUSE), or with
+      // one that already has the same four-tuple (EADDRNOTAVAIL): another port, then.
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL") || tries >= 5) {
         throw new RelayError(RELAY_ERROR_CODES.TIMEOUT, `Could not reach the relay at ${host}:${port}: ${(err as Error).message}.`);
       }
     }

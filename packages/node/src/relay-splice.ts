@@ -1,0 +1,179 @@
+/**
+ * How a relay carries a ready circuit between its two ends, within the
+ * circuit's limits (bytes, bytes a second per direction, duration):
+ * {@link spliceSockets} pipes the two TCP sockets byte for byte (the default:
+ * no frame is parsed, copied or re-framed; the ends' own frame decoders and
+ * the end-to-end secure channel check everything), {@link forwardFrames}
+ * forwards frame by frame between two `Connection`s (a relay on another
+ * transport).
+ */
+
+import type { Socket } from "node:net";
+import type { Connection } from "@xppg/transport";
+import type { FrameTap } from "./frame-tap.js";
+import { RELAY_ERROR_CODES, RelayError } from "./relay-wire.js";
+import { closeSocket } from "./relay-socket.js";
+
+/** A circuit's limits on the relay. */
+export interface SpliceLimits {
+  readonly maxCircuitBytes: number;
+  readonly maxCircuitBytesPerSecond: number;
+  readonly maxCircuitDurationMs: number;
+}
+
+/** The relay's counters a circuit adds to. */
+export interface SpliceCounters {
+  bytesRelayed: number;
+  throttled: number;
+}
+
+/**
+ * A token bucket of one second's worth: `take(n)` returns the ms to wait
+ * before reading on (0 while within the rate).
+ */
+function rateGate(rate: number): (bytes: number) => number {
+  let tokens = rate;
+  let filledAt = performance.now();
+  return (bytes) => {
+    if (!Number.isFinite(rate)) return 0;
+    const now = performance.now();
+    tokens = Math.min(rate, tokens + ((now - filledAt) * rate) / 1000) - bytes;
+    filledAt = now;
+    return tokens < 0 ? Math.ceil((-tokens / rate) * 1000) : 0;
+  };
+}
+
+/**
+ * Pipes `a` and `b` into each other until either closes or a limit is hit;
+ * then both are closed and `onEnd` runs once. Back-pressure: a side whose
+ * peer's socket buffer is full is not read until it drains; a side over the
+ * rate is not read until the bucket refills.
+ */
+export function spliceSockets(a: Socket, b: Socket, limits: SpliceLimits, counters: SpliceCounters, onEnd: () => void): void {
+  let bytes = 0;
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    onEnd();
+    closeSocket(a);
+    closeSocket(b);
+  };
+  const timer = setTimeout(end, limits.maxCircuitDurationMs);
+  timer.unref();
+  const pipe = (from: Socket, to: Socket): void => {
+    const gate = rateGate(limits.maxCircuitBytesPerSecond);
+    let draining = false;
+    let throttled: NodeJS.Timeout | undefined;
+    const resume = (): void => {
+      if (!draining && throttled === undefined && !ended) from.resume();
+    };
+    from.removeAllListeners("data");
+    from.on("data", (chunk: Buffer) => {
+      if (ended) return;
+      bytes += chunk.byteLength;
+      counters.bytesRelayed += chunk.byteLength;
+      if (bytes > limits.maxCircuitBytes) return end();
+      if (!to.write(chunk) && !draining) {
+        draining = true;
+        from.pause();
+        to.once("drain", () => {
+          draining = false;
+          resume();
+        });
+      }
+      const wait = gate(chunk.byteLength);
+      if (wait > 0 && throttled === undefined) {
+        counters.throttled++;
+        from.pause();
+        throttled = setTimeout(() => {
+          throttled = undefined;
+          resume();
+        }, wait);
+        throttled.unref();
+      }
+    });
+    from.on("end", end);
+    from.on("close", end);
+    from.on("error", () => {
+      end();
+      from.destroy();
+    });
+    from.setNoDelay(true);
+    from.resume();
+  };
+  pipe(a, b);
+  pipe(b, a);
+}
+
+/** Forwards frames between two framed connections (the ends' taps), with the same limits; `end` closes both. */
+export function forwardFrames(a: FrameTap, b: FrameTap, limits: SpliceLimits, counters: SpliceCounters, onEnd: () => void): void {
+  let bytes = 0;
+  let ended = false;
+  const end = (error?: RelayError): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    onEnd();
+    void a.connection.close(error);
+    void b.connection.close(error);
+  };
+  const timer = setTimeout(() => end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's time limit (${limits.maxCircuitDurationMs} ms).`)), limits.maxCircuitDurationMs);
+  timer.unref();
+  const forward = (from: Connection, to: Connection) => {
+    let waiting = 0;
+    let paused = false;
+    const gate = rateGate(limits.maxCircuitBytesPerSecond);
+    let throttled: NodeJS.Timeout | undefined;
+    const resumeIfFree = (): void => {
+      if (!paused && throttled === undefined) from.resume();
+    };
+    return (frame: Uint8Array): void => {
+      bytes += frame.byteLength;
+      counters.bytesRelayed += frame.byteLength;
+      if (bytes > limits.maxCircuitBytes) return end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's byte limit (${limits.maxCircuitBytes}).`));
+      const wait = gate(frame.byteLength);
+      if (wait > 0 && throttled === undefined) {
+        counters.throttled++;
+        from.pause();
+        throttled = setTimeout(() => {
+          throttled = undefined;
+          resumeIfFree();
+        }, wait);
+        throttled.unref();
+      }
+      // Back-pressure: a send resolves at once while the other side's buffer has room;
+      // while sends wait, stop reading this side, and read again when they all went.
+      // The check is queued after the sends' own callbacks: a send that resolved at once
+      // has counted itself off by then, so reading pauses only for a send that waits
+      // (pausing and resuming the socket for every read cost half the bulk throughput).
+      waiting++;
+      to.send(frame).then(
+        () => {
+          waiting--;
+          if (waiting === 0 && paused) {
+            paused = false;
+            resumeIfFree();
+          }
+        },
+        () => end(),
+      );
+      if (waiting === 1 && !paused) {
+        // Twice: the first check runs before the callbacks of the same read's later frames.
+        queueMicrotask(() => {
+          if (waiting > 0) {
+            queueMicrotask(() => {
+              if (waiting > 0 && !paused) {
+                paused = true;
+                from.pause();
+              }
+            });
+          }
+        });
+      }
+    };
+  };
+  a.take(forward(a.connection, b.connection), () => end());
+  b.take(forward(b.connection, a.connection), () => end());
+}
