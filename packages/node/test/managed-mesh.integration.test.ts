@@ -73,7 +73,7 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     // tail: a chain hanging off the mesh whose nodes take no more links than the chain's (maxPeers),
     // the sort of node that keeps its links few (a small device), and dial nobody (low water 0).
     const TAIL = PROCESSES;
-    const limits = { handshakeTimeoutMs: 30_000, maxPendingHandshakesPerHost: 32 };
+    const limits = { handshakeTimeoutMs: 30_000, routedOpenTimeoutMs: 30_000, maxPendingHandshakesPerHost: 32 };
     const tailNode = (maxPeers: number) => ({ connections: { ...options.connections, lowWater: 0 }, limits: { ...limits, maxPeers } });
     // The tail's last node, in the last process, takes one link; the others two.
     for (let p = 0; p < PROCESSES; p++) processes.push(new NodeProcess(PER_PROCESS, options, { [PER_PROCESS - 1]: tailNode(p === PROCESSES - 1 ? 1 : 2) }));
