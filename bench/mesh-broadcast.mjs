@@ -14,13 +14,20 @@
 //   a delivery or a duplicate, so (deliveries + duplicates) / deliveries,
 //   with the duplicates of an equally long idle window (presence rounds)
 //   taken off; beside it, flooding's cost over the same links
-//   ((2 links - (nodes - 2)) / (nodes - 1));
+//   ((2 links - (nodes - 2)) / (nodes - 1)); and where the copies go, from
+//   the nodes' pg.stats: duplicates (those that came after a graft: late),
+//   copies pulled by grafts, grafts, prunes and ids announced, per delivery;
+// - CPU time of all the processes per delivery (the mesh saturates when
+//   this times the deliveries per second nears the cores it gets);
 // - memory per node: each process's RSS and heap over its nodes.
 // It measures; it never fails on a number. The machine is shared: read the
 // load average printed with the figures.
 import { fork } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+
+/** The broadcast tree's counters (pg.stats), summed over the nodes for the breakdown. */
+const TREE_COUNTERS = ["meshGrafts", "meshPrunes", "pulledBroadcasts", "announcedBroadcasts", "lateBroadcasts"];
 
 if (process.argv[2] === "worker") await worker();
 else await main();
@@ -115,11 +122,19 @@ async function main() {
     const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
     const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
     progress(`during the broadcasts: ${after.dials - before.dials} dials, ${after.trimmed - before.trimmed} links trimmed, ${after.forwarded - before.forwarded} forwarded, ${duplicates} duplicates (idle window: ${idle1.duplicates - idle0.duplicates} duplicates, ${idle1.forwarded - idle0.forwarded} forwarded, ${idle1.dials - idle0.dials} dials)`);
+    // Where the whole copies go, per delivered message: during the broadcasts, and in the idle window (presences only) for scale.
+    const per = (a, b, k, d = deliveries) => ((a[k] - b[k]) / d).toFixed(3);
+    const breakdown = (a, b, d) => `duplicates ${per(a, b, "duplicates", d)} (late after a graft ${per(a, b, "lateBroadcasts", d)}), pulled by graft ${per(a, b, "pulledBroadcasts", d)}, grafts ${per(a, b, "meshGrafts", d)}, prunes ${per(a, b, "meshPrunes", d)}, ids announced ${per(a, b, "announcedBroadcasts", d)}`;
+    progress(`per delivered message during the broadcasts: ${breakdown(after, before, deliveries)}`);
+    progress(`idle window, per broadcast-window delivery: ${breakdown(idle1, idle0, deliveries)}`);
     const rows = [
       ["broadcast to all, median", `${pct(latencies, 0.5).toFixed(1)} ms`, `${reachedAll} of ${BROADCASTS} reached all ${NODES - 1} other nodes`],
       ["broadcast to all, p99", `${pct(latencies, 0.99).toFixed(1)} ms`, `${NODES} nodes, ${PROCESSES} processes, ${links} links (mean degree ${((2 * links) / NODES).toFixed(2)})`],
       ["transmissions per delivery", `${((deliveries + duplicates) / deliveries).toFixed(3)}`, "tree formed (target <= 1.5); idle window's presence duplicates taken off"],
+      ["  of which duplicates", `${per(after, before, "duplicates")}`, `raw; late after a graft ${per(after, before, "lateBroadcasts")}, pulled by graft ${per(after, before, "pulledBroadcasts")}`],
+      ["  control per delivery", `${((after.meshGrafts - before.meshGrafts + after.meshPrunes - before.meshPrunes) / deliveries).toFixed(3)}`, `grafts ${per(after, before, "meshGrafts")} + prunes ${per(after, before, "meshPrunes")}; ids announced ${per(after, before, "announcedBroadcasts")} (batched)`],
       ["  flooding, same links", `${flood.toFixed(3)}`, "(2 links - (nodes - 2)) / (nodes - 1)"],
+      ["CPU per delivery", `${((after.cpuUs - before.cpuUs) / deliveries).toFixed(0)} us`, `all ${PROCESSES} processes' CPU time during the broadcasts / deliveries (idle window: ${((idle1.cpuUs - idle0.cpuUs) / deliveries).toFixed(0)} us per as many)`],
       ["memory per node, RSS", `${(rssPerNode / 2 ** 20).toFixed(2)} MiB`, "process RSS / its nodes (Node's own ~40 MiB per process included)"],
       ["memory per node, heap", `${(heapPerNode / 2 ** 20).toFixed(2)} MiB`, "V8 heap used / nodes"],
     ];
@@ -136,7 +151,8 @@ async function totals(kids) {
   const s = await Promise.all(kids.map((k) => k.ask({ op: "status" })));
   const nodes = s.flatMap((x) => x.nodes);
   const sum = (k) => nodes.reduce((n, x) => n + x[k], 0);
-  return { duplicates: sum("duplicates"), links: sum("connected"), dials: sum("dials"), trimmed: sum("trimmed"), forwarded: sum("forwarded") };
+  const counts = Object.fromEntries(["duplicates", "connected", "dials", "trimmed", "forwarded", ...TREE_COUNTERS].map((k) => [k === "connected" ? "links" : k, sum(k)]));
+  return { ...counts, cpuUs: s.reduce((n, x) => n + x.cpuUs, 0) };
 }
 
 function pct(sorted, p) {
@@ -227,7 +243,8 @@ async function worker() {
       await Promise.all(Array.from({ length: 4 }, work));
       process.send({ id: cmd.id });
     } else if (cmd.op === "status") {
-      process.send({ id: cmd.id, nodes: nodes.map((pg) => ({ ...pg.connections, members: pg.meshPeers.length, duplicates: pg.stats.duplicateBroadcasts, forwarded: pg.stats.forwardedBroadcasts })) });
+      const cpu = process.cpuUsage();
+      process.send({ id: cmd.id, cpuUs: cpu.user + cpu.system, nodes: nodes.map((pg) => ({ ...pg.connections, members: pg.meshPeers.length, duplicates: pg.stats.duplicateBroadcasts, forwarded: pg.stats.forwardedBroadcasts, ...Object.fromEntries(TREE_COUNTERS.map((k) => [k, pg.stats[k]])) })) });
     } else if (cmd.op === "send") {
       const at = now();
       await nodes[cmd.node].send("bench", { i: cmd.i });

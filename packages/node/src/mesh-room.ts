@@ -95,6 +95,8 @@ export class MeshRoom {
   /** The bytes of the gossip being sent, so a copy for several peers is made once. */
   #lastGossip: TreeMessage<Uint8Array> | undefined;
   #lastBytes: Uint8Array | undefined;
+  /** True while the tree answers a graft. */
+  #answering = false;
 
   constructor(options: MeshRoomOptions) {
     this.#o = options;
@@ -184,6 +186,7 @@ export class MeshRoom {
         return;
       }
       stats.duplicateBroadcasts++;
+      if (this.#tree.grafted(envelope.source, envelope.id)) stats.lateBroadcasts++;
       // No bytes needed: the tree only counts it and prunes the link.
       this.#tree.receive(peerId, { type: "gossip", origin: envelope.source, id: envelope.id, round, payload: EMPTY });
       return;
@@ -216,7 +219,13 @@ export class MeshRoom {
     if (kind === KIND.MESH_GRAFT) {
       if (payload === null) return this.#tree.receive(peerId, { type: "graft", want: null });
       if (!isRecord(payload) || typeof payload.o !== "string" || payload.o.length > 256 || !Number.isSafeInteger(payload.i)) throw violation(session, "a malformed graft");
-      return this.#tree.receive(peerId, { type: "graft", want: { origin: payload.o, id: payload.i as number } });
+      // What the tree sends now is the answer to the graft.
+      this.#answering = true;
+      try {
+        return this.#tree.receive(peerId, { type: "graft", want: { origin: payload.o, id: payload.i as number } });
+      } finally {
+        this.#answering = false;
+      }
     }
     if (kind === KIND.MESH_IHAVE) {
       if (!Array.isArray(payload) || payload.length > MAX_ANNOUNCEMENTS) throw violation(session, "a malformed announcement");
@@ -293,20 +302,24 @@ export class MeshRoom {
           const own = message.round === 0 && message.origin === this.#o.localPeerId;
           this.#lastBytes = own ? message.payload : withHopLimit(message.payload, MESH_HOP_LIMIT - message.round);
         }
+        if (this.#answering) this.#o.stats.pulledBroadcasts++;
         if (message.origin !== this.#o.localPeerId) this.#o.stats.forwardedBroadcasts++;
         sent = session.sendBytes(this.#lastBytes!);
         break;
       }
       case "ihave":
+        this.#o.stats.announcedBroadcasts += message.announcements.length;
         sent = session.sendMessage(
           KIND.MESH_IHAVE,
           message.announcements.map((a) => [a.origin, a.id, a.round]),
         );
         break;
       case "graft":
+        this.#o.stats.meshGrafts++;
         sent = session.sendMessage(KIND.MESH_GRAFT, message.want === null ? null : { o: message.want.origin, i: message.want.id });
         break;
       case "prune":
+        this.#o.stats.meshPrunes++;
         sent = session.sendMessage(KIND.MESH_PRUNE, null);
         break;
     }

@@ -59,6 +59,16 @@ export interface PlaygroundStats {
   duplicateBroadcasts: number;
   /** Broadcasts dropped for having travelled past the mesh's hop limit. */
   droppedBroadcasts: number;
+  /** Mesh grafts this node sent: it heard of a broadcast it lacked and asked the announcer for it (the link joins the tree). */
+  meshGrafts: number;
+  /** Mesh prunes this node sent: a second copy came on the link, which leaves the tree. */
+  meshPrunes: number;
+  /** Broadcasts this node sent whole in answer to a neighbour's graft. */
+  pulledBroadcasts: number;
+  /** Broadcast ids this node announced to neighbours off the tree (batched in `xppg/mesh-ihave`). */
+  announcedBroadcasts: number;
+  /** Copies of a broadcast that came after this node had grafted for it: the tree was slow, not broken (counted in `duplicateBroadcasts` too). */
+  lateBroadcasts: number;
   /** Routed messages of other nodes this node passed on towards their destination. */
   forwardedUnicasts: number;
   /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */

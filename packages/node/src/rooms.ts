@@ -161,7 +161,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     report: (error) => report(error, undefined),
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
-  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond } });
+  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } });
   const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
   // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
   const book = new AddressBook();

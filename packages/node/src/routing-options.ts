@@ -7,8 +7,16 @@ export interface RoutingLimitOptions {
    * @default 5000
    */
   routedPerSecond?: number;
+  /**
+   * Time the end-to-end channel to a node that is not a neighbour may take
+   * to open (its handshake crosses the mesh three times); a send waiting for
+   * it then fails with `XPPG_ERR_UNREACHABLE`. Raise it beside
+   * `handshakeTimeoutMs` for a large or heavily loaded mesh.
+   * @default 5000
+   */
+  routedOpenTimeoutMs?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits. */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: { infinite: true } } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: { infinite: true }, routedOpenTimeoutMs: { infinite: false } } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000 };

@@ -19,83 +19,19 @@
  */
 
 import { BoundedMap, messageKey } from "./bounded-map.js";
+import type { Announcement, MessageRef, PlumtreeOptions, TreeMessage, TreeStats } from "./plumtree-types.js";
+import { RepairTimeout } from "./repair-timeout.js";
 import type { MeshTimers } from "./timers.js";
 
-/** One broadcast named by its origin and the origin's id for it. */
-export interface MessageRef {
-  readonly origin: string;
-  readonly id: number;
-}
-
-/** An announcement: the announcer holds this message, reached in `round` hops from its origin. */
-export interface Announcement extends MessageRef {
-  readonly round: number;
-}
-
-/** What neighbours tell each other. `round` is the hops the sender's copy travelled (0 at the origin). */
-export type TreeMessage<P> =
-  | { readonly type: "gossip"; readonly origin: string; readonly id: number; readonly round: number; readonly payload: P }
-  | { readonly type: "ihave"; readonly announcements: readonly Announcement[] }
-  /** Make this link eager; send `want` if held (none: a tree optimisation only). */
-  | { readonly type: "graft"; readonly want: MessageRef | null }
-  | { readonly type: "prune" };
-
-/** Limits and timings; every one has a default. */
-export interface PlumtreeOptions<P> {
-  /** This node's id. */
-  readonly self: string;
-  readonly timers: MeshTimers;
-  /** Sends one message to a neighbour. */
-  send(to: string, message: TreeMessage<P>): void;
-  /** A broadcast reached this node for the first time, from the neighbour `from`, after `hops` links. */
-  deliver(origin: string, id: number, payload: P, from: string, hops: number): void;
-  /** Links a message may travel. @default 64 */
-  readonly hopLimit?: number;
-  /** Broadcasts remembered as seen. @default 16384 */
-  readonly seenCapacity?: number;
-  /** Recent broadcasts kept whole, to answer grafts. @default 1024 */
-  readonly cacheCapacity?: number;
-  /** How long a kept broadcast answers grafts. @default 30000 */
-  readonly cacheTtlMs?: number;
-  /** Wait after an announcement before grafting (the paper's timeout 1). @default 400 */
-  readonly missingTimeoutMs?: number;
-  /** Wait after a graft before grafting the next announcer (timeout 2). @default 200 */
-  readonly graftRetryMs?: number;
-  /** Announcements wait this long to leave together. @default 20 */
-  readonly lazyFlushMs?: number;
-  /** Most announcements in one IHAVE. @default 256 */
-  readonly maxAnnouncements?: number;
-  /** Missing messages tracked at once. @default 4096 */
-  readonly maxMissing?: number;
-  /** Announcers remembered per missing message. @default 8 */
-  readonly maxAnnouncers?: number;
-  /**
-   * Swap a tree link for a lazy one that is this many hops shorter (the
-   * paper's optimisation; 0: never). Off by default: with many senders it
-   * keeps the tree moving (1.4 transmissions per delivery instead of 1.0 in
-   * the 100-node simulation) for a shorter path. @default 0
-   */
-  readonly optimizeThreshold?: number;
-}
-
-/** What a tree node has done, for `pg.stats` and the simulator. */
-export interface TreeStats {
-  /** Whole messages sent to neighbours (pushes and graft answers). */
-  pushed: number;
-  /** IHAVE, GRAFT and PRUNE messages sent. */
-  control: number;
-  /** Copies received of a message already seen. */
-  duplicates: number;
-  /** Messages dropped for their hop limit. */
-  hopLimited: number;
-  grafts: number;
-  prunes: number;
-}
+export type { Announcement, MessageRef, PlumtreeOptions, TreeMessage, TreeStats } from "./plumtree-types.js";
 
 interface Seen {
   readonly hops: number;
   /** The neighbour it came from; "" for this node's own. */
   readonly from: string;
+  /** The neighbour this node grafted for it before its first copy came, if any, and when it was first announced. */
+  readonly graftee?: string;
+  readonly announcedAt?: number;
 }
 
 interface Kept<P> {
@@ -110,6 +46,10 @@ interface Missing {
   readonly ref: MessageRef;
   readonly announcers: { peer: string; round: number }[];
   timer: unknown;
+  /** When it was first announced. */
+  readonly since: number;
+  /** The neighbour last grafted for it; "" before any graft. */
+  graftee: string;
 }
 
 export class Plumtree<P> {
@@ -119,28 +59,31 @@ export class Plumtree<P> {
   readonly #eager = new Set<string>();
   readonly #lazy = new Set<string>();
   readonly #seen: BoundedMap<string, Seen>;
+  /** Per origin, the neighbour its latest message came from first: its tree parent for that origin. */
+  readonly #parents: BoundedMap<string, string>;
   readonly #kept: BoundedMap<string, Kept<P>>;
   readonly #missing: BoundedMap<string, Missing>;
   readonly #lazyQueue = new Map<string, Announcement[]>();
   #lazyTimer: unknown;
   readonly #cacheTtlMs: number;
-  readonly #missingTimeoutMs: number;
+  readonly #wait: RepairTimeout;
   readonly #graftRetryMs: number;
   readonly #lazyFlushMs: number;
   readonly #maxAnnouncements: number;
   readonly #maxAnnouncers: number;
   readonly #optimizeThreshold: number;
-  readonly stats: TreeStats = { pushed: 0, control: 0, duplicates: 0, hopLimited: 0, grafts: 0, prunes: 0 };
+  readonly stats: TreeStats = { pushed: 0, control: 0, duplicates: 0, hopLimited: 0, grafts: 0, prunes: 0, pulled: 0, announced: 0, late: 0 };
 
   constructor(options: PlumtreeOptions<P>) {
     this.#o = options;
     this.#t = options.timers;
     this.hopLimit = options.hopLimit ?? 64;
     this.#seen = new BoundedMap(options.seenCapacity ?? 16384);
+    this.#parents = new BoundedMap(options.maxMissing ?? 4096);
     this.#kept = new BoundedMap(options.cacheCapacity ?? 1024);
     this.#missing = new BoundedMap(options.maxMissing ?? 4096);
     this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
-    this.#missingTimeoutMs = options.missingTimeoutMs ?? 400;
+    this.#wait = new RepairTimeout(options.missingTimeoutMs ?? 400, options.maxMissingTimeoutMs ?? 10_000);
     this.#graftRetryMs = options.graftRetryMs ?? 200;
     this.#lazyFlushMs = options.lazyFlushMs ?? 20;
     this.#maxAnnouncements = options.maxAnnouncements ?? 256;
@@ -153,6 +96,11 @@ export class Plumtree<P> {
     return this.#eager;
   }
 
+  /** The current wait after an announcement before grafting. */
+  get repairTimeoutMs(): number {
+    return this.#wait.ms;
+  }
+
   /** The neighbours messages are only announced to. */
   get lazyPeers(): ReadonlySet<string> {
     return this.#lazy;
@@ -161,6 +109,11 @@ export class Plumtree<P> {
   /** True when this node has seen the message (and still remembers it). */
   hasSeen(origin: string, id: number): boolean {
     return this.#seen.has(messageKey(origin, id));
+  }
+
+  /** True when this node grafted for the message before its first copy came (and still remembers it). */
+  grafted(origin: string, id: number): boolean {
+    return this.#seen.get(messageKey(origin, id))?.graftee !== undefined;
   }
 
   /** A link opened: the neighbour starts eager, and hears of the recent messages it may have missed while away. */
@@ -181,6 +134,16 @@ export class Plumtree<P> {
     for (const [, missing] of this.#missing.entries()) {
       const at = missing.announcers.findIndex((a) => a.peer === peer);
       if (at >= 0) missing.announcers.splice(at, 1);
+    }
+    this.#parentLeft(peer);
+  }
+
+  /** A tree link to `peer` is gone: a message awaited patiently from it is grafted after the least wait. */
+  #parentLeft(peer: string): void {
+    for (const [key, missing] of this.#missing.entries()) {
+      if (missing.graftee !== "" || this.#parents.get(missing.ref.origin) !== peer) continue;
+      this.#t.clearTimer(missing.timer);
+      missing.timer = this.#t.setTimer(Math.max(0, this.#wait.minMs - (this.#t.now() - missing.since)), () => this.#missingExpired(key));
     }
   }
 
@@ -223,7 +186,7 @@ export class Plumtree<P> {
       case "prune":
         this.#eager.delete(from);
         this.#lazy.add(from);
-        return;
+        return this.#parentLeft(from);
     }
   }
 
@@ -245,16 +208,23 @@ export class Plumtree<P> {
       return;
     }
     const key = messageKey(origin, id);
-    if (!this.#seen.set(key, { hops, from })) {
-      this.#duplicate(from);
+    const seen = this.#seen.get(key);
+    if (seen !== undefined) {
+      if (seen.graftee === undefined) this.#duplicate(from);
+      else this.#lateCopy(from, seen);
       return;
     }
     const missing = this.#missing.get(key);
-    if (missing !== undefined) {
+    if (missing === undefined) this.#seen.set(key, { hops, from });
+    else {
+      this.#seen.set(key, missing.graftee === "" ? { hops, from } : { hops, from, graftee: missing.graftee, announcedAt: missing.since });
       this.#t.clearTimer(missing.timer);
       this.#missing.delete(key);
+      // The tree's copy, after an announcement of it: how far the tree lags behind the announcements now.
+      if (from !== missing.graftee) this.#wait.sample(this.#t.now() - missing.since);
     }
     // The first copy came this way: the link is a tree link.
+    this.#parents.set(origin, from);
     this.#lazy.delete(from);
     this.#eager.add(from);
     this.#keep(key, origin, id, payload, hops);
@@ -270,6 +240,21 @@ export class Plumtree<P> {
     this.#eager.delete(from);
     this.#lazy.add(from);
     this.#control(from, PRUNE);
+    this.stats.prunes++;
+  }
+
+  /** Another copy of a message this node grafted for. */
+  #lateCopy(from: string, seen: Seen): void {
+    this.stats.late++;
+    const graftee = seen.graftee!;
+    if (from === graftee || !this.#eager.has(graftee) || !this.#eager.has(from)) return this.#duplicate(from);
+    // The tree's copy came after the graft's answer: the tree was slow, not broken. The wait learns the
+    // lag, and the graft is undone instead of cutting the tree link that was merely late.
+    this.stats.duplicates++;
+    this.#wait.sample(this.#t.now() - seen.announcedAt!);
+    this.#eager.delete(graftee);
+    this.#lazy.add(graftee);
+    this.#control(graftee, PRUNE);
     this.stats.prunes++;
   }
 
@@ -297,8 +282,13 @@ export class Plumtree<P> {
     }
     let missing = this.#missing.get(key);
     if (missing === undefined) {
-      const entry: Missing = { ref: { origin: a.origin, id: a.id }, announcers: [], timer: undefined };
-      entry.timer = this.#t.setTimer(this.#missingTimeoutMs, () => this.#missingExpired(key));
+      const entry: Missing = { ref: { origin: a.origin, id: a.id }, announcers: [], timer: undefined, since: this.#t.now(), graftee: "" };
+      // While the neighbour that brought the origin's last message is still a tree link, its copy is
+      // most likely on its way, only slow: wait as long as the tree has lately lagged. Else the tree
+      // is broken above this node: graft after the least wait.
+      const parent = this.#parents.get(a.origin);
+      const patient = parent !== undefined && parent !== from && this.#eager.has(parent);
+      entry.timer = this.#t.setTimer(patient ? this.#wait.ms : this.#wait.minMs, () => this.#missingExpired(key));
       // A full table forgets its oldest entry: cancel that entry's timer with it.
       if (this.#missing.size >= this.#missing.capacity) {
         const oldest = this.#missing.entries().next().value;
@@ -340,10 +330,11 @@ export class Plumtree<P> {
       this.#missing.delete(key);
       return;
     }
-    // Graft the first announcer; if it too fails to deliver, the next one after `graftRetryMs`.
-    missing.timer = this.#t.setTimer(this.#graftRetryMs, () => this.#missingExpired(key));
+    // Graft the first announcer; if it too fails to deliver, the next one after `graftRetryMs` (longer when the mesh is slow).
+    missing.timer = this.#t.setTimer(Math.max(this.#graftRetryMs, this.#wait.ms / 2), () => this.#missingExpired(key));
     this.#lazy.delete(next.peer);
     this.#eager.add(next.peer);
+    missing.graftee = next.peer;
     this.#control(next.peer, { type: "graft", want: missing.ref });
     this.stats.grafts++;
   }
@@ -355,6 +346,7 @@ export class Plumtree<P> {
     const kept = this.#kept.get(messageKey(want.origin, want.id));
     if (kept === undefined || this.#t.now() - kept.at > this.#cacheTtlMs || kept.hops >= this.hopLimit) return;
     this.stats.pushed++;
+    this.stats.pulled++;
     this.#o.send(from, { type: "gossip", origin: kept.origin, id: kept.id, round: kept.hops, payload: kept.payload });
   }
 
@@ -369,6 +361,7 @@ export class Plumtree<P> {
       this.#lazyQueue.set(peer, queue);
     }
     queue.push(announcement);
+    this.stats.announced++;
     if (queue.length >= this.#maxAnnouncements) {
       this.#lazyQueue.delete(peer);
       this.#control(peer, { type: "ihave", announcements: queue });

@@ -428,7 +428,7 @@ export class MeshSimulator {
 
 /** The baseline: forward every new broadcast to every neighbour but the sender. */
 class Flood implements Protocol {
-  readonly stats: TreeStats = { pushed: 0, control: 0, duplicates: 0, hopLimited: 0, grafts: 0, prunes: 0 };
+  readonly stats: TreeStats = { pushed: 0, control: 0, duplicates: 0, hopLimited: 0, grafts: 0, prunes: 0, pulled: 0, announced: 0, late: 0 };
   readonly #seen = new Set<string>();
   readonly #neighbors = new Set<string>();
 

@@ -114,4 +114,59 @@ describe("Plumtree", () => {
     expect(tree.publish(1, "a")).toBe(true);
     expect(tree.publish(1, "b")).toBe(false);
   });
+  test("a tree copy that comes after the graft's answer undoes the graft: the graftee is pruned, the slow tree link stays, and the wait learns the lag", () => {
+    const { tree, queue, of, delivered } = treeNode();
+    tree.receive("b", { type: "prune" });
+    // a is the tree parent for o: its last message came from a first.
+    tree.receive("a", gossip("o", 0));
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 0 }] });
+    queue.runUntil(400);
+    expect(of("graft")).toEqual([["b", { type: "graft", want: { origin: "o", id: 1 } }]]);
+    tree.receive("b", gossip("o", 1));
+    queue.runUntil(450);
+    // a's copy was only slow.
+    tree.receive("a", gossip("o", 1));
+    expect(delivered).toEqual(["o#0:x from a in 1", "o#1:x from b in 1"]);
+    expect(of("prune").map(([to]) => to)).toEqual(["b"]);
+    expect(tree.eagerPeers.has("a")).toBe(true);
+    expect(tree.lazyPeers.has("b")).toBe(true);
+    expect(tree.stats.late).toBe(1);
+    expect(tree.repairTimeoutMs).toBeGreaterThan(450);
+  });
+
+  test("while the origin's tree parent is a tree link, an announcement waits the learnt lag before grafting; once the parent goes, the least wait", () => {
+    const { tree, queue, of } = treeNode();
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", gossip("o", 0));
+    // One slow tree copy teaches the wait (as in the test above).
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 0 }] });
+    queue.runUntil(300);
+    tree.receive("a", gossip("o", 1));
+    const wait = tree.repairTimeoutMs;
+    expect(wait).toBeGreaterThan(400);
+    // Next: announced by b, a (the parent) still a tree link: no graft at 400 ms.
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 2, round: 0 }] });
+    queue.runUntil(queue.now + 400);
+    expect(of("graft")).toEqual([]);
+    // The parent's link breaks: the graft goes at once (the least wait has passed).
+    tree.neighborDown("a");
+    queue.runUntil(queue.now + 1);
+    expect(of("graft")).toEqual([["b", { type: "graft", want: { origin: "o", id: 2 } }]]);
+  });
+
+  test("with no tree parent known for the origin, an announcement is grafted after the least wait whatever the tree's lag", () => {
+    const { tree, queue, of } = treeNode();
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", gossip("o", 0));
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 0 }] });
+    queue.runUntil(300);
+    tree.receive("a", gossip("o", 1));
+    expect(tree.repairTimeoutMs).toBeGreaterThan(400);
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "p", id: 1, round: 0 }] });
+    const at = queue.now;
+    queue.runUntil(at + 399);
+    expect(of("graft")).toEqual([]);
+    queue.runUntil(at + 400);
+    expect(of("graft")).toEqual([["b", { type: "graft", want: { origin: "p", id: 1 } }]]);
+  });
 });
