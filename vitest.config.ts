@@ -45,12 +45,5 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start processes and namespaces; two cores are all we have.
     maxWorkers: 2,
-    // In CI (CI=true) a failing test is run again, up to twice: a few
-    // multi-process tests still miss their bounds now and then on a loaded
-    // two-core runner (the file swarm's seeder-killed case, three state
-    // snapshots at once, two chats meeting on a DHT topic). Vitest marks a
-    // test that passed on a retry; locally nothing is retried, so a flaky
-    // test stays visible where it is worked on.
-    retry: process.env.CI ? 2 : 0,
   },
 });

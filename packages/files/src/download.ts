@@ -269,9 +269,11 @@ export class Download {
     this.#misbehaved(peer, new FilesError(FILES_ERROR_CODES.BAD_CHUNK, `The peer ${peer} sent ${what} for ${this.contentId}. It was refused and the peer dropped; the chunk is fetched from another.`, { details: { peerId: peer, index } }));
   }
 
-  #askManifest(): void {
+  /** Asks a source for the manifest: the first, or the one after `after` (which was too slow), in turn. */
+  #askManifest(after?: string): void {
     if (this.manifest !== undefined || this.#manifestFetch.active || this.#finished) return;
-    const s = [...this.#sources.values()].find((x) => x.bits !== undefined && !this.#sources.banned.has(x.id));
+    const holders = [...this.#sources.values()].filter((x) => x.bits !== undefined && !this.#sources.banned.has(x.id));
+    const s = holders[(holders.findIndex((x) => x.id === after) + 1) % holders.length];
     if (s !== undefined) this.#manifestFetch.ask(s.id);
   }
 
@@ -381,10 +383,8 @@ export class Download {
     }
     const late = this.#manifestFetch.expired(now);
     if (late !== undefined) {
-      const s = this.#sources.get(late);
-      if (s !== undefined) this.#removeSource(s);
-      this.#sources.delete(late);
-      this.#askManifest();
+      // Too slow to send the manifest: the next peer is asked. What it holds stays known: it would not say so again.
+      this.#askManifest(late);
     }
     // A source that refused a chunk it announced is asked what it holds now (bounded: see download-sources.ts).
     for (const s of this.#sources.dueForRefresh(now)) this.#host.send(s.id, encodeBare(MSG.WANT, this.contentId));

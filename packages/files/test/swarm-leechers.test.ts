@@ -41,6 +41,48 @@ describe("leechers that start at different moments", () => {
   });
 });
 
+describe("a neighbour too slow to send the manifest", () => {
+  it("stays a source: the download asks another for the manifest, then fetches from the slow one too once the seeder is gone", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const slowHost = net.host("P");
+    const slow = new FileSwarm(slowHost);
+    const downloader = new FileSwarm(net.host("D"), { requestTimeoutMs: 500, findTimeoutMs: 5_000 });
+    const path = await randomFile(tmp.dir, "data.bin", 4 * 1024 * 1024);
+    const shared = await seeder.share(path);
+    net.link("S", "P");
+    await slow.download(shared.contentId, { dir: join(tmp.dir, "p") });
+    net.unlink("S", "P");
+    // P holds every chunk but answers a manifest request only after the downloader has given up on it
+    // (as a peer does on a loaded machine); everything else it sends at once.
+    const send = slowHost.send.bind(slowHost);
+    let asked = false;
+    slowHost.send = (peer, bytes) => {
+      const m = decodeMessage(bytes);
+      if (typeof m === "string" || m.type !== MSG.MANIFEST) return send(peer, bytes);
+      asked = true;
+      return new Promise((resolve) => setTimeout(() => resolve(send(peer, bytes).catch(() => {})), 1_500));
+    };
+    net.link("D", "P");
+    let got = 0;
+    const d = downloader.download(shared.contentId, {
+      dir: join(tmp.dir, "d"),
+      // The seeder leaves halfway: the rest can only come from P.
+      onChunk: () => {
+        if (++got === shared.chunkCount / 2) net.unlink("S", "D");
+      },
+    });
+    // P is asked first; the seeder is there by the time that request times out, and sends the manifest instead.
+    await expect.poll(() => asked, { timeout: 5_000 }).toBe(true);
+    net.link("S", "D");
+    const result = await d;
+    expect(await sha256Of(result.path)).toBe(await sha256Of(path));
+    expect(result.sources.P ?? 0).toBeGreaterThan(0);
+    await Promise.all([seeder.close(), slow.close(), downloader.close()]);
+  });
+});
+
 describe("a download that completes", () => {
   it("keeps serving every chunk while it moves to its name: no request is rejected", async () => {
     await using tmp = await tempDir();

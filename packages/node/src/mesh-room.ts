@@ -125,6 +125,8 @@ export class MeshRoom {
   opened(session: PeerSession): void {
     const peerId = session.peerId!;
     if (!this.#o.table.supports(session, MESH_CAPABILITY) || this.#o.table.open.get(peerId) !== session) return;
+    // A connection that replaced another before that one ended is told of the recent broadcasts again
+    // (`neighborUp`): what was sent on the old one may not have arrived, and the peer grafts what it lacks.
     this.#members.set(peerId, session);
     this.routes.neighborUp(peerId);
     this.#tree.neighborUp(peerId);

@@ -1,65 +1,16 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
-import { BundleReader, type TurnChecks } from "./bundle-reader.js";
-import { Outbox, type OutboxLimits } from "./outbox.js";
+import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
+import { BundleReader } from "./bundle-reader.js";
+import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, parseBye, parseHello, type Bye, type Hello, type Refusal, type RemoteHello } from "./protocol.js";
+import { KIND, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { VerifyAccount } from "./verification-budget.js";
-
-/** What a session needs from the node that owns it. */
-export interface SessionHost {
-  readonly localPeerId: string;
-  readonly codec: EnvelopeCodec;
-  /** The hello this node sends. */
-  hello(): Hello;
-  nextMessageId(): number;
-  /** Decides whether to accept the peer; returns a refusal, or null to accept. */
-  admit(session: PeerSession, hello: RemoteHello): Refusal | null;
-  /** An envelope from an accepted peer, source already checked. */
-  deliver(session: PeerSession, envelope: Envelope): void;
-  /** True when the peer relays broadcasts of others (it settled the mesh capability). */
-  relays(session: PeerSession): boolean;
-  /** Both sides accepted each other: the session is open. */
-  opened(session: PeerSession): void;
-  /** A local failure to report (not the peer's fault). */
-  report(error: XppgError, peerId: string | undefined): void;
-  /** The session ended (after `admit` accepted it or not). */
-  ended(session: PeerSession, error: XppgError | undefined): void;
-}
-
-/** Limits a session enforces. */
-export interface SessionLimits {
-  /** The whole handshake's limit, from the connection's start (secure handshake included). */
-  handshakeTimeoutMs: number;
-  /**
-   * When the connection's handshake began (`performance.now()`); the xppg
-   * handshake gets what is left of `handshakeTimeoutMs`. Defaults to now.
-   */
-  handshakeStartedAt?: number;
-  messagesPerSecond: number;
-  messageBurst: number;
-  bytesPerSecond: number;
-  byteBurst: number;
-  /** Envelopes of this peer handled per turn of the event loop (`bundle-reader.ts`). @default 1024 */
-  envelopesPerTurn?: number;
-  /** The node's signature checks per turn, shared by its sessions (`bundle-reader.ts`). */
-  checks?: TurnChecks;
-  /** The outgoing queue's limits: per peer, write stall, and the node-wide budget. */
-  queue: OutboxLimits;
-}
-
-/** What the node knows of the peer before its hello arrives. */
-export interface SessionPeer {
-  /** The peer id the secure channel proved; none without encryption. */
-  authenticatedPeerId?: string | undefined;
-  /** A value both ends share (the handshake hash), to pick between duplicate connections. */
-  tieBreak?: string;
-  /** The peer id the caller of `join` asked for; the hello must carry it. */
-  expectedPeerId?: string | undefined;
-}
+import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
+export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 
 /**
  * handshaking: waiting for the peer's hello. admitted: we accepted the peer
@@ -69,6 +20,10 @@ export interface SessionPeer {
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Longest a connection closed as a duplicate is still read, waiting for the peer to close its end. */
+const DRAIN_TIMEOUT_MS = 5000;
+/** The kinds of the protocol itself (`protocol.ts`), as opposed to the application's. */
+const RESERVED_PREFIX = "xppg/";
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
@@ -102,6 +57,8 @@ export class PeerSession {
   #link: EnvelopeLink | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
+  /** Closed as a duplicate, still reading what the peer sent before it heard so (see `close`); ends when the peer closes. */
+  #draining: ReturnType<typeof setTimeout> | undefined;
   /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
   broadcastBucket: TokenBucket | undefined;
   /** The peer's use of the node-wide verification budget; set by the node. */
@@ -141,23 +98,17 @@ export class PeerSession {
     if (limits.bytesPerSecond > 0 && Number.isFinite(limits.bytesPerSecond)) {
       this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
     }
-    this.#handshakeTimer = setTimeout(() => {
-      this.close(
-        new PlaygroundError(
-          NODE_ERROR_CODES.HANDSHAKE_TIMEOUT,
-          `The peer at ${connection.remoteAddress} did not complete the handshake within ${limits.handshakeTimeoutMs} ms. ` +
-            "Check that it runs an xppg node on that address and port.",
-          { details: { address: connection.remoteAddress, timeoutMs: limits.handshakeTimeoutMs } },
-        ),
-      );
-    }, Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))));
+    this.#handshakeTimer = setTimeout(
+      () => this.close(handshakeTimeoutError(connection.remoteAddress, limits.handshakeTimeoutMs)),
+      Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))),
+    );
     this.#reader = new BundleReader(
       {
         envelope: (data, start, end) => this.#onEnvelopeBytes(data, start, end),
         violation: (what) => this.close(this.#violation(what)),
         pause: () => connection.pause(),
         resume: () => connection.resume(),
-        isClosed: () => this.isClosed,
+        isClosed: () => this.isClosed && this.#draining === undefined,
       },
       limits.envelopesPerTurn,
       limits.checks,
@@ -264,7 +215,7 @@ export class PeerSession {
   }
 
   #closedError(): PlaygroundError {
-    return new PlaygroundError(NODE_ERROR_CODES.STOPPED, `The connection to ${this.peerId ?? this.connection.remoteAddress} is closed; nothing more can be sent on it.`);
+    return sessionClosedError(this.peerId ?? this.connection.remoteAddress);
   }
 
   /**
@@ -276,10 +227,13 @@ export class PeerSession {
    * overflows the queue asks for a second close).
    */
   close(error?: XppgError): void {
+    if (this.#draining !== undefined) void this.connection.close();
     if (this.#phase === "closed" || this.#closing) return;
     this.#closing = true;
     this.#closeError ??= error;
     const slow = error?.code === NODE_ERROR_CODES.SLOW_PEER;
+    // The peer may have sent messages on a connection replaced by another before it hears of the replacement.
+    const drain = error?.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION && (this.#phase === "open" || this.#phase === "admitted");
     if (error !== undefined && !slow) {
       // Never rejects, and the flush below sends it: nothing to wait for on the way out.
       void this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
@@ -288,19 +242,39 @@ export class PeerSession {
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
+    if (drain) {
+      // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
+      this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS);
+      return;
+    }
     void this.connection.close(slow ? error : undefined);
   }
 
+  /**
+   * An envelope on a connection closed as a duplicate: the peer's messages
+   * and broadcasts are delivered (it sent them before our goodbye reached
+   * it, so they went nowhere else); its goodbye, or anything out of place,
+   * ends the drain. Control messages belong to the connection kept.
+   */
+  #onDrainEnvelope(envelope: Envelope): void {
+    const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
+    if (envelope.kind === KIND.BYE || !own) void this.connection.close();
+    else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
+    else {
+      try {
+        this.#host.deliver(this, envelope);
+      } catch {
+        void this.connection.close();
+      }
+    }
+  }
+
   #slowError(reason: string): PlaygroundError {
-    return new PlaygroundError(
-      NODE_ERROR_CODES.SLOW_PEER,
-      `The peer ${this.peerId ?? this.connection.remoteAddress} is not reading: ${reason}. ` +
-        "It is disconnected; await each send so that a slow peer slows you down instead.",
-    );
+    return slowPeerError(this.peerId ?? this.connection.remoteAddress, reason);
   }
 
   #onFrame(data: Uint8Array): void {
-    if (this.#phase === "closed") return;
+    if (this.#phase === "closed" && this.#draining === undefined) return;
     this.receivedSinceTick = true;
     const bytes = this.#byteBucket;
     if (bytes !== undefined && !bytes.take(data.length)) {
@@ -326,10 +300,14 @@ export class PeerSession {
     }
     this.#onEnvelope(envelope);
     // The envelope may have closed the session (a bye, a violation): read no further.
-    return !this.isClosed;
+    return !this.isClosed || this.#draining !== undefined;
   }
 
   #onEnvelope(envelope: Envelope): void {
+    if (this.#draining !== undefined) {
+      this.#onDrainEnvelope(envelope);
+      return;
+    }
     if (this.#phase === "handshaking") {
       this.#onHandshakeEnvelope(envelope);
       return;
@@ -418,33 +396,20 @@ export class PeerSession {
   }
 
   #violation(what: string): PlaygroundError {
-    return new PlaygroundError(
-      NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-      `The peer ${this.peerId ?? this.connection.remoteAddress} broke the xppg protocol: ${what}. It is disconnected.`,
-    );
+    return sessionViolation(this.peerId ?? this.connection.remoteAddress, what);
   }
 
   #onClosed(info: CloseInfo): void {
+    clearTimeout(this.#draining);
+    this.#draining = undefined;
     const wasOpen = this.#phase === "open";
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
     let error = this.#closeError ?? info.error;
-    if (error === undefined && wasOpen && info.initiator === "remote") {
-      error = new PlaygroundError(
-        NODE_ERROR_CODES.PEER_GONE,
-        `The connection to ${this.peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`,
-      );
-    }
+    if (error === undefined && wasOpen && info.initiator === "remote") error = peerGoneError(this.peerId!);
     // No-op when the handshake had completed: a settled promise stays settled.
-    this.#readyReject(
-      error ??
-        new PlaygroundError(
-          NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-          `The connection to ${this.connection.remoteAddress} closed before the handshake finished. ` +
-            "Check that an xppg node of the same app listens there.",
-        ),
-    );
+    this.#readyReject(error ?? closedInHandshakeError(this.connection.remoteAddress));
     this.#host.ended(this, error);
   }
 }

@@ -77,7 +77,7 @@ const ENVELOPE_ROOM = 1024;
 const MAX_REQUEST_ID = 2 ** 31;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A snapshot send whose peer has not taken a piece in this long gives its turn to the others until it does. */
+/** A snapshot send whose peer has not taken a piece in this long (of this node's running time) gives its turn to the others until it does. */
 const YIELD_TURN_AFTER_MS = 1000;
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { memoryTransport, type Connection, type FrameSink, type Transport } from "@xppg/transport";
+import { tcpTransport } from "@xppg/transport-tcp";
 import { Playground } from "../src/index.js";
 import { nextEvent, stopNodesAfterEach, track, until } from "./helpers.js";
 
@@ -13,8 +14,7 @@ let counter = 0;
  * `delayMs`: the peer's hello on that connection arrives after anything it
  * sends on another one at the same moment.
  */
-function slowHelloTransport(delayMs: number): Transport & { slowNext: boolean } {
-  const inner = memoryTransport();
+function slowHelloTransport(delayMs: number, inner: Transport = memoryTransport()): Transport & { slowNext: boolean } {
   const wrap = (conn: Connection): Connection => {
     let frames = 0;
     return new Proxy(conn, {
@@ -47,8 +47,8 @@ function slowHelloTransport(delayMs: number): Transport & { slowNext: boolean } 
   return t;
 }
 
-async function startNode(transport: Transport): Promise<Playground> {
-  const pg = track(new Playground("replace-app", { transports: [transport], listen: [`memory://replace-${process.pid}-${++counter}`] }));
+async function startNode(transport: Transport, listen = `memory://replace-${process.pid}-${++counter}`): Promise<Playground> {
+  const pg = track(new Playground("replace-app", { transports: [transport], listen: [listen] }));
   await pg.start();
   return pg;
 }
@@ -97,5 +97,78 @@ describe("a connection replaced by another to the same peer", () => {
     await until(() => lo.peers.length === 0 && seen.length > 0 && seen.at(-1)!.startsWith("left"), 5000, "lo sees hi leave");
     // Whatever lo saw of the new connection, the events pair up and end with the leave.
     expect(seen.filter((e) => e.startsWith("left")).length).toBe(seen.filter((e) => e.startsWith("joined")).length + 1);
+  });
+});
+
+/**
+ * Two nodes on TCP on loopback, `hi` joined to `lo`; then `lo` joins `hi` too
+ * (as a node does that dials an address without knowing whose it is). The
+ * connection lo dialled replaces the first, and one side hears of it 300 ms
+ * after the other, while `sender` sends to the other node all along:
+ * - `slow: "new"`: lo's view of the new connection is held back, so hi drops
+ *   the first connection at once while lo still sends on it;
+ * - `slow: "old"`: hi's view of the first connection is held back, so the
+ *   new one opens at hi while the first has not ended there yet.
+ */
+async function replacedWhileSending(
+  slow: "new" | "old",
+  sender: "lo" | "hi",
+  send: (from: Playground, n: number) => Promise<void>,
+  receive: (to: Playground, got: (n: number) => void) => void,
+): Promise<{ accepted: number[]; received: Set<number> }> {
+  const transports = [slowHelloTransport(300, tcpTransport()), slowHelloTransport(300, tcpTransport())];
+  const [x, y] = await Promise.all(transports.map((t) => startNode(t, "tcp://127.0.0.1:0")));
+  const [lo, hi] = x!.peerId < y!.peerId ? [x!, y!] : [y!, x!];
+  const transportOf = (pg: Playground): (typeof transports)[number] => transports[pg === x ? 0 : 1]!;
+  if (slow === "old") transportOf(hi).slowNext = true;
+  await hi.join(lo.addresses[0]!);
+  await until(() => lo.peers.length === 1 && hi.peers.length === 1, 5000, "the first connection opens on both sides");
+  const [from, to] = sender === "lo" ? [lo, hi] : [hi, lo];
+  const received = new Set<number>();
+  receive(to, (n) => void received.add(n));
+  const accepted: number[] = [];
+  let sending = true;
+  let n = 0;
+  const stream = (async () => {
+    for (; sending; n++) {
+      // Only what is sent while the sender lists the other as a peer counts: a message to no peer goes nowhere.
+      if (from.peers.length === 1) await send(from, n).then(() => accepted.push(n), () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  await until(() => received.size >= 10, 5000, "messages on the first connection");
+  if (slow === "new") transportOf(lo).slowNext = true;
+  await lo.join(hi.addresses[0]!);
+  await until(() => hi.peers.length === 1 && !hi.peers[0]!.outbound && lo.peers.length === 1 && lo.peers[0]!.outbound, 5000, "both keep the new connection");
+  // Some more on the connection kept.
+  const next = n;
+  await until(() => received.has(next + 10), 5000, "messages on the connection kept");
+  sending = false;
+  await stream;
+  return { accepted, received };
+}
+
+describe("messages sent while a connection is being replaced", () => {
+  const direct = (from: Playground, n: number): Promise<void> => from.send("seq", n, { to: from.peers[0]!.peerId });
+  const directIn = (to: Playground, got: (n: number) => void): void => void to.on<number>("seq", (_src, _kind, n) => got(n));
+  const broadcast = (from: Playground, n: number): Promise<void> => from.sendText(String(n));
+  const broadcastIn = (to: Playground, got: (n: number) => void): void => void to.on<{ text: string }>("text", (_src, _kind, payload) => got(Number(payload.text)));
+
+  it("every direct message send() accepted arrives, also those that went on the connection the other side had dropped", async () => {
+    const { accepted, received } = await replacedWhileSending("new", "lo", direct, directIn);
+    await until(() => accepted.every((n) => received.has(n)), 5000, `all ${accepted.length} accepted messages to arrive`);
+    expect(accepted.filter((n) => !received.has(n))).toEqual([]);
+  });
+
+  it("every broadcast send() accepted arrives, also those that went on the connection the other side had dropped", async () => {
+    const { accepted, received } = await replacedWhileSending("new", "lo", broadcast, broadcastIn);
+    await until(() => accepted.every((n) => received.has(n)), 5000, `all ${accepted.length} accepted broadcasts to arrive`);
+    expect(accepted.filter((n) => !received.has(n))).toEqual([]);
+  });
+
+  it("every broadcast send() accepted arrives, also those sent after the new connection opened while the old one had not ended", async () => {
+    const { accepted, received } = await replacedWhileSending("old", "hi", broadcast, broadcastIn);
+    await until(() => accepted.every((n) => received.has(n)), 5000, `all ${accepted.length} accepted broadcasts to arrive`);
+    expect(accepted.filter((n) => !received.has(n))).toEqual([]);
   });
 });

@@ -9,9 +9,13 @@ import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
 
 stopNodesAfterEach();
 
-/** Started nodes joined as given: `links` are [dialler, listener] index pairs. */
+/**
+ * Started nodes joined as given: `links` are [dialler, listener] index pairs,
+ * and no others: the connection manager's own dials (up to its low water
+ * mark, from the peers it learns) are off, so the topology is the test's.
+ */
 async function mesh(count: number, links: [number, number][]): Promise<Playground[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, () => node()));
+  const nodes = await Promise.all(Array.from({ length: count }, () => node("test-app", { connections: { lowWater: 0 } })));
   for (const [a, b] of links) await nodes[a]!.join(nodes[b]!.addresses[0]!);
   for (const [a, b] of links) await until(() => nodes[b]!.peers.some((p) => p.peerId === nodes[a]!.peerId), 5000, `link ${a}-${b} open on both sides`);
   return nodes;

@@ -160,7 +160,12 @@ describe("state requests cannot be used to amplify traffic (issue 16, item 8)", 
 });
 
 describe("joins against a large state do not stall the node (issue 16, item 9)", () => {
-  it("3 joins at once against 16 MiB of state: sent one at a time (maxConcurrentSnapshots 1) while an honest peer's echo keeps being answered", async () => {
+  // Retried in CI: a snapshot send gives its turn to the next joiner when its joiner takes no piece within a
+  // second of the victim's running time (a joiner that stopped reading must not hold everyone back). The
+  // joiners share this process with the victim, and on a runner loaded past about 20 they can fall that far
+  // behind while reading honestly; the turn then passes on by design and a third snapshot starts early.
+  // (A pause of the victim's own event loop is no longer taken for that: `state-turns.test.ts`.)
+  it("3 joins at once against 16 MiB of state: sent one at a time (maxConcurrentSnapshots 1) while an honest peer's echo keeps being answered", { retry: process.env.CI ? 2 : 0, timeout: 90_000 }, async () => {
     const victim = await tcpNode({ limits: { maxConcurrentSnapshots: 1 } });
     const value = new Uint8Array(60 * 1024);
     let keys = 0;
@@ -216,7 +221,7 @@ describe("joins against a large state do not stall the node (issue 16, item 9)",
     expect(mostAtOnce).toBeLessThanOrEqual(2); // one being sent; the next may start arriving before the last piece of the one before is read
     expect(answeredDuringJoins).toBeGreaterThanOrEqual(3);
     expect(honest.peers.map((p) => p.peerId)).toContain(victim.peerId);
-  }, 90_000);
+  });
 
   it("a joiner that never reads does not keep the snapshot turn from an honest one", async () => {
     // The hog is not dropped for silence during the test: only the turn it would keep is tested.

@@ -116,10 +116,14 @@ export class Plumtree<P> {
     return this.#seen.get(messageKey(origin, id))?.graftee !== undefined;
   }
 
-  /** A link opened: the neighbour starts eager, and hears of the recent messages it may have missed while away. */
+  /**
+   * A link opened: the neighbour starts eager, and hears of the recent
+   * messages it may have missed while away. A neighbour already known (its
+   * link replaced by another) keeps its place in the tree and hears of them
+   * again: what went on the old link may not have arrived.
+   */
   neighborUp(peer: string): void {
-    if (this.#eager.has(peer) || this.#lazy.has(peer)) return;
-    this.#eager.add(peer);
+    if (!this.#eager.has(peer) && !this.#lazy.has(peer)) this.#eager.add(peer);
     const now = this.#t.now();
     for (const [, kept] of this.#kept.entries()) {
       if (now - kept.at <= this.#cacheTtlMs && kept.hops < this.hopLimit) this.#announce(peer, { origin: kept.origin, id: kept.id, round: kept.hops });
