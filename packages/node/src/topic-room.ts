@@ -46,6 +46,12 @@ export class TopicRoom {
   /** The DHT once loaded, for the counters. */
   #current: DhtDiscovery | undefined;
   #stopped = false;
+  /**
+   * Joins, leaves and the stop run one after another: a join issued while a
+   * leave closes the DHT waits for the close, then opens a new one (on the
+   * same port, with the nodes file written).
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: TopicRoomOptions) {
     this.#o = options;
@@ -68,7 +74,11 @@ export class TopicRoom {
     if (!this.#o.running() || port === undefined || this.#stopped) {
       throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "joinTopic() needs a started node: call `await pg.start()` first.");
     }
-    if (this.#topics.has(topic)) return;
+    return this.#serial(() => this.#join(topic, port));
+  }
+
+  async #join(topic: string, port: number): Promise<void> {
+    if (this.#stopped || this.#topics.has(topic)) return;
     this.#dht ??= defaultDhtDiscovery({ ...this.#o.dht, appName: this.#o.appName }).then((d) => {
       d.on("error", (e) => this.#report(e));
       this.#current = d;
@@ -96,6 +106,10 @@ export class TopicRoom {
   /** Leaves a topic; the DHT is closed (its nodes saved) when no topic is left. */
   async leave(topic: string): Promise<void> {
     checkString(topic, "topic", "pg.leaveTopic(topic)", 'pg.leaveTopic("our-band")', 256);
+    return this.#serial(() => this.#leave(topic));
+  }
+
+  async #leave(topic: string): Promise<void> {
     const t = this.#topics.get(topic);
     if (t === undefined) return;
     this.#topics.delete(topic);
@@ -111,7 +125,15 @@ export class TopicRoom {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#topics.clear();
+    // Now, not queued: a join still opening the DHT sees `#stopped` and gives up; then once what was queued is done.
     await this.#close();
+    await this.#serial(() => this.#close());
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op, op);
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   async #close(): Promise<void> {

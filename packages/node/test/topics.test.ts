@@ -142,4 +142,30 @@ describe("topics: calls that race", () => {
     expect(errors).toEqual([]);
     expect(b.topics.joined).toEqual([]);
   });
+
+  it("a joinTopic issued while a leaveTopic of the same topic is still closing joins it again, on the same DHT port", async () => {
+    // A fixed DHT port: a new DHT opened before the old one closed could not bind it.
+    const probe = createSocket("udp4");
+    await new Promise<void>((r) => probe.bind(0, "127.0.0.1", r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const a = await topicNode("rejoin-app", fast(net.bootstrap, { port }));
+    const b = await topicNode("rejoin-app", fast(net.bootstrap));
+    await b.joinTopic("again");
+    const errors: unknown[] = [];
+    a.events.on("error", (e) => errors.push(e));
+    // The join comes at every point of the leave: before it yields at all, and after each of its first turns.
+    for (const turns of [0, 1, 2, 3, 4, 6, 8, 12]) {
+      await a.joinTopic("again");
+      const leaving = a.leaveTopic("again");
+      for (let i = 0; i < turns; i++) await Promise.resolve();
+      const joining = a.joinTopic("again");
+      await expect(Promise.all([leaving, joining])).resolves.toBeDefined();
+      expect(a.topics.joined).toEqual(["again"]);
+      expect(a.topics.stats?.topics["again"]).toBeDefined();
+    }
+    // The topic still works: the other node is found and joined.
+    await expect.poll(() => ids(a), { timeout: 15_000 }).toEqual([b.peerId]);
+    expect(errors).toEqual([]);
+  }, 40_000);
 });
