@@ -12,7 +12,10 @@ import { checkString } from "./argument-checks.js";
 import { defaultDhtDiscovery } from "#defaults";
 import type { PlaygroundDht } from "./dht-options.js";
 import type { DiscoveryRoom } from "./discovery-room.js";
+import { invalidArgument } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { CHECK_MS, PeerLocator, validPeerId, type PeerLocatorOptions } from "./peer-locator.js";
+import type { PeerInfo } from "./peer-table.js";
 
 /** What `pg.topics` shows. */
 export interface TopicsView {
@@ -37,6 +40,8 @@ export interface TopicRoomOptions {
   /** The TCP port peers should dial: the mapped one when the router forwarded one, else the listening one. */
   announcePort(): number | undefined;
   report(error: XppgError): void;
+  /** What the signed DHT record of this node (`pg.findPeer`) needs. */
+  readonly locator: PeerLocatorOptions;
 }
 
 export class TopicRoom {
@@ -52,9 +57,13 @@ export class TopicRoom {
    * same port, with the nodes file written).
    */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #locator: PeerLocator;
+  #recordTimer: NodeJS.Timeout | undefined;
+  #recordFailing = false;
 
   constructor(options: TopicRoomOptions) {
     this.#o = options;
+    this.#locator = new PeerLocator(options.locator);
   }
 
   get view(): TopicsView {
@@ -79,15 +88,7 @@ export class TopicRoom {
 
   async #join(topic: string, port: number): Promise<void> {
     if (this.#stopped || this.#topics.has(topic)) return;
-    this.#dht ??= defaultDhtDiscovery({ ...this.#o.dht, appName: this.#o.appName }).then((d) => {
-      d.on("error", (e) => this.#report(e));
-      this.#current = d;
-      return d;
-    });
-    const dht = await this.#dht.catch((error: unknown) => {
-      this.#dht = undefined;
-      throw error;
-    });
+    const dht = await this.#openDht();
     // The node stopped, or a join of the same topic got here first, while the DHT loaded.
     if (this.#stopped || this.#topics.has(topic)) return;
     const t = dht.topic(topic, { port });
@@ -101,6 +102,25 @@ export class TopicRoom {
       await t.stop();
       throw error;
     }
+    this.#publishRecord(dht);
+  }
+
+  /**
+   * Finds a peer known by its id through its signed DHT record (published by
+   * every node while it is in a topic) and joins it. Without a topic joined
+   * the DHT is opened for the search and closed after it; joins and leaves
+   * of topics wait for it.
+   */
+  async findPeer(peerId: string): Promise<PeerInfo> {
+    if (!validPeerId(peerId)) throw invalidArgument("pg.findPeer(peerId)", `peerId must be a peer id ("xp1..."), got ${JSON.stringify(String(peerId).slice(0, 80))}`, "pg.findPeer(peer.peerId)");
+    if (!this.#o.running() || this.#stopped) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "findPeer() needs a started node: call `await pg.start()` first.");
+    return this.#serial(async () => {
+      try {
+        return await this.#locator.find(await this.#openDht(), peerId);
+      } finally {
+        if (this.#topics.size === 0) await this.#close();
+      }
+    });
   }
 
   /** Leaves a topic; the DHT is closed (its nodes saved) when no topic is left. */
@@ -136,7 +156,41 @@ export class TopicRoom {
     return run;
   }
 
+  #openDht(): Promise<DhtDiscovery> {
+    this.#dht ??= defaultDhtDiscovery({ ...this.#o.dht, appName: this.#o.appName }).then((d) => {
+      d.on("error", (e) => this.#report(e));
+      this.#current = d;
+      return d;
+    });
+    return this.#dht.catch((error: unknown) => {
+      this.#dht = undefined;
+      throw error;
+    });
+  }
+
+  /** Publishes this node's record now, then whenever its addresses change (checked every 30 s) and every 15 min. */
+  #publishRecord(dht: DhtDiscovery): void {
+    // A failure is reported once until a publish works again; the next check retries.
+    const publish = (): void =>
+      void this.#locator.publish(dht).then(
+        () => (this.#recordFailing = false),
+        (e: unknown) => {
+          if (!this.#recordFailing && this.#current === dht) this.#report(e as Error);
+          this.#recordFailing = true;
+        },
+      );
+    publish();
+    if (this.#recordTimer !== undefined) return;
+    this.#recordTimer = setInterval(() => {
+      if (this.#current === dht && this.#topics.size > 0) publish();
+    }, CHECK_MS);
+    this.#recordTimer.unref();
+  }
+
   async #close(): Promise<void> {
+    clearInterval(this.#recordTimer);
+    this.#recordTimer = undefined;
+    this.#locator.reset();
     const dht = this.#dht;
     this.#dht = undefined;
     this.#current = undefined;

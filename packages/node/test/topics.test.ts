@@ -4,7 +4,8 @@
 import "../../../tools/test/loopback-only.js";
 import { createServer, type Server } from "node:net";
 import { createSocket } from "node:dgram";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { generateIdentity } from "@xppg/secure";
 import { hostileDhtNode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
 import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
@@ -168,4 +169,32 @@ describe("topics: calls that race", () => {
     await expect.poll(() => ids(a), { timeout: 15_000 }).toEqual([b.peerId]);
     expect(errors).toEqual([]);
   }, 40_000);
+});
+
+describe("finding a known peer again (signed DHT record, BEP 44)", () => {
+  it("a node that comes back on a new port is found by its id and joined again; an unknown id is not found", async () => {
+    const identity = generateIdentity();
+    const first = await topicNode("find-app", fast(net.bootstrap), { identity });
+    await first.joinTopic("find-me");
+    const oldPort = first.port;
+    const seeker = await topicNode("find-app", fast(net.bootstrap));
+    // The first node's record is on the DHT: the seeker, in no topic, finds it there and joins it.
+    const found = await vi.waitFor(() => seeker.findPeer(identity.peerId), { timeout: 15_000, interval: 200 });
+    expect(found.peerId).toBe(identity.peerId);
+    expect(ids(seeker)).toEqual([identity.peerId]);
+    expect(seeker.topics.joined).toEqual([]);
+    // It goes away and comes back with the same key on another port.
+    await first.stop();
+    await expect.poll(() => ids(seeker)).toEqual([]);
+    const again = await topicNode("find-app", fast(net.bootstrap), { identity });
+    expect(again.port).not.toBe(oldPort);
+    await again.joinTopic("find-me");
+    // Its new record (a higher sequence number) replaces the old one; the seeker finds it at its new port.
+    const back = await vi.waitFor(() => seeker.findPeer(identity.peerId), { timeout: 20_000, interval: 300 });
+    expect(back.peerId).toBe(identity.peerId);
+    await expect.poll(() => ids(again)).toEqual([seeker.peerId]);
+    expect(seeker.topics.stats).toBeUndefined();
+    await expect(seeker.findPeer(generateIdentity().peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
+    await expect(seeker.findPeer("not a peer id")).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+  }, 60_000);
 });
