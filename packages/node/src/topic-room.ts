@@ -102,7 +102,7 @@ export class TopicRoom {
       await t.stop();
       throw error;
     }
-    this.#publishRecord(dht);
+    if (this.#o.dht.peerRecord !== false) this.#publishRecord(dht);
   }
 
   /**
@@ -157,7 +157,8 @@ export class TopicRoom {
   }
 
   #openDht(): Promise<DhtDiscovery> {
-    this.#dht ??= defaultDhtDiscovery({ ...this.#o.dht, appName: this.#o.appName }).then((d) => {
+    const { peerRecord: _, ...options } = this.#o.dht;
+    this.#dht ??= defaultDhtDiscovery({ ...options, appName: this.#o.appName }).then((d) => {
       d.on("error", (e) => this.#report(e));
       this.#current = d;
       return d;

@@ -196,5 +196,13 @@ describe("finding a known peer again (signed DHT record, BEP 44)", () => {
     expect(seeker.topics.stats).toBeUndefined();
     await expect(seeker.findPeer(generateIdentity().peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
     await expect(seeker.findPeer("not a peer id")).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    // A node with peerRecord: false publishes none, though it is in a topic (and found there).
+    const quiet = await topicNode("find-app", fast(net.bootstrap, { peerRecord: false }));
+    await quiet.joinTopic("find-me");
+    await expect.poll(() => ids(quiet), { timeout: 15_000 }).toContain(again.peerId);
+    // Asked by a node connected to no one (the seeker may have met it through peer exchange by now).
+    const lone = await topicNode("find-app", fast(net.bootstrap));
+    await expect(lone.findPeer(quiet.peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
+    expect(() => new Playground("x", { discovery: { dht: { peerRecord: "yes" } as unknown as PlaygroundDht } })).toThrow(/peerRecord/);
   }, 60_000);
 });
