@@ -143,7 +143,7 @@ export class DhtNode {
       try {
         this.#dht.put(item, (error, _key, hits) => (error === null || error === undefined ? resolve(hits ?? 0) : reject(error)));
       } catch (error) {
-        reject(error as Error);
+        reject(error);
       }
     });
   }

@@ -28,6 +28,8 @@ const MAX_TRIED = 4;
 const FIND_DIAL_TIMEOUT_MS = 8_000;
 /** The record is published again this often even when the addresses did not change (DHT nodes come and go). */
 export const REPUBLISH_MS = 15 * 60_000;
+/** The first publish waits this long after the first topic is joined. */
+export const RECORD_FIRST_DELAY_MS = 3_000;
 /** How often the addresses are compared with the published ones. */
 export const CHECK_MS = 30_000;
 

@@ -14,7 +14,7 @@ import type { PlaygroundDht } from "./dht-options.js";
 import type { DiscoveryRoom } from "./discovery-room.js";
 import { invalidArgument } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { CHECK_MS, PeerLocator, validPeerId, type PeerLocatorOptions } from "./peer-locator.js";
+import { CHECK_MS, PeerLocator, RECORD_FIRST_DELAY_MS, validPeerId, type PeerLocatorOptions } from "./peer-locator.js";
 import type { PeerInfo } from "./peer-table.js";
 
 /** What `pg.topics` shows. */
@@ -169,10 +169,17 @@ export class TopicRoom {
     });
   }
 
-  /** Publishes this node's record now, then whenever its addresses change (checked every 30 s) and every 15 min. */
+  /**
+   * Publishes this node's record soon after the first topic (the topic's
+   * first lookup has the DHT to itself first: the record's own traversal
+   * would slow it), then whenever its addresses change (checked every 30 s)
+   * and every 15 min.
+   */
   #publishRecord(dht: DhtDiscovery): void {
+    if (this.#recordTimer !== undefined) return;
     // A failure is reported once until a publish works again; the next check retries.
-    const publish = (): void =>
+    const publish = (): void => {
+      if (this.#current !== dht || this.#topics.size === 0) return;
       void this.#locator.publish(dht).then(
         () => (this.#recordFailing = false),
         (e: unknown) => {
@@ -180,11 +187,12 @@ export class TopicRoom {
           this.#recordFailing = true;
         },
       );
-    publish();
-    if (this.#recordTimer !== undefined) return;
-    this.#recordTimer = setInterval(() => {
-      if (this.#current === dht && this.#topics.size > 0) publish();
-    }, CHECK_MS);
+    };
+    this.#recordTimer = setTimeout(() => {
+      publish();
+      this.#recordTimer = setInterval(publish, CHECK_MS);
+      this.#recordTimer.unref();
+    }, RECORD_FIRST_DELAY_MS);
     this.#recordTimer.unref();
   }
 
