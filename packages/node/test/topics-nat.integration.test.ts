@@ -106,7 +106,9 @@ describe.skipIf(SKIP !== undefined)("topics on a private DHT across two NATs (in
         const peers = (await ask(from, "peers"))["peers"] as Record<string, unknown>[];
         return peers.find((p) => p["peerId"] === to) ?? {};
       };
+      const reservedAt = performance.now();
       await expect.poll(() => viaRelay(h2, id1), { timeout: 60_000, interval: 1_000 }).toMatchObject({ path: "relayed" });
+      console.log(`[lab] topic through a relay: both reserved, then joined through the relay ${Math.round(performance.now() - reservedAt)} ms later`);
       expect(String((await viaRelay(h1, id2))["address"] ?? "")).not.toContain("198.18.0.12");
       const before = Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed);
       h2.send("send hello through a relay");
