@@ -97,10 +97,12 @@ console.log(`memory: heap ${((heapAfter - heapBefore) / 10 / 1024).toFixed(0)} K
 await Promise.all(dhts.map((d) => d.close()));
 
 // 1. joinTopic -> first peer:joined; tries alternate between nodes that publish their record and nodes that do not.
-const arms = { record: { times: [], misses: 0 }, baseline: { times: [], misses: 0 } };
-for (let i = 0; i < 2 * tries; i++) {
+// One try first that counts for neither: the DHT's routing tables still list the memory part's closed DHTs,
+// and the first lookup after it may wait on them (it was always the first arm's worst time).
+const arms = { record: { times: [], misses: 0 }, baseline: { times: [], misses: 0 }, warmup: { times: [], misses: 0 } };
+for (let i = -1; i < 2 * tries; i++) {
   const record = i % 2 === 0;
-  const arm = record ? arms.record : arms.baseline;
+  const arm = i < 0 ? arms.warmup : record ? arms.record : arms.baseline;
   const topic = `bench-topic-${i}`;
   const a = await node(bootstrap, record);
   await a.joinTopic(topic);
@@ -114,7 +116,8 @@ for (let i = 0; i < 2 * tries; i++) {
   else arm.misses++;
   await Promise.all([a.stop(), b.stop()]);
 }
-for (const [name, { times, misses }] of Object.entries(arms)) {
+console.log(`warm-up try (not counted): ${arms.warmup.times[0]?.toFixed(0) ?? "not within 60 s"} ms`);
+for (const [name, { times, misses }] of Object.entries(arms).filter(([name]) => name !== "warmup")) {
   times.sort((x, y) => x - y);
   console.log(
     `joinTopic -> first peer joined, ${name === "record" ? "publishing the record (default)" : "no record (peerRecord: false)"} (${times.length} of ${tries}${misses ? `, ${misses} not within 60 s` : ""}): median ${quantile(times, 0.5)?.toFixed(0)} ms, p99 ${quantile(times, 0.99)?.toFixed(0)} ms, min ${times[0]?.toFixed(0)} ms, max ${times.at(-1)?.toFixed(0)} ms`,
