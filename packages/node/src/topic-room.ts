@@ -51,12 +51,10 @@ export class TopicRoom {
   /** The DHT once loaded, for the counters. */
   #current: DhtDiscovery | undefined;
   #stopped = false;
-  /**
-   * Joins, leaves and the stop run one after another: a join issued while a
-   * leave closes the DHT waits for the close, then opens a new one (on the
-   * same port, with the nodes file written).
-   */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The DHT being closed (the last topic left): a join waits for it, then opens a new one (the same port, the nodes file written). */
+  #closing: Promise<void> | undefined;
+  /** Joins and searches underway: a search does not close the DHT under them. */
+  #busy = 0;
   readonly #locator: PeerLocator;
   #recordTimer: NodeJS.Timeout | undefined;
   #recordFailing = false;
@@ -83,14 +81,24 @@ export class TopicRoom {
     if (!this.#o.running() || port === undefined || this.#stopped) {
       throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "joinTopic() needs a started node: call `await pg.start()` first.");
     }
-    return this.#serial(() => this.#join(topic, port));
+    this.#busy++;
+    try {
+      await this.#join(topic, port);
+    } finally {
+      this.#busy--;
+    }
   }
 
   async #join(topic: string, port: number): Promise<void> {
-    if (this.#stopped || this.#topics.has(topic)) return;
-    const dht = await this.#openDht();
-    // The node stopped, or a join of the same topic got here first, while the DHT loaded.
-    if (this.#stopped || this.#topics.has(topic)) return;
+    let dht: DhtDiscovery;
+    do {
+      if (this.#closing !== undefined) await this.#closing;
+      if (this.#stopped || this.#topics.has(topic)) return;
+      dht = await this.#openDht();
+      // The node stopped, or a join of the same topic got here first, while the DHT loaded.
+      if (this.#stopped || this.#topics.has(topic)) return;
+      // A leave began closing this DHT meanwhile: wait for it and open a new one.
+    } while (this.#closing !== undefined);
     const t = dht.topic(topic, { port });
     this.#topics.set(topic, t);
     t.on("peer", (c) => this.#o.discovery.offer(c, (peerId) => t.confirm(c.host, c.port, peerId)));
@@ -108,33 +116,30 @@ export class TopicRoom {
   /**
    * Finds a peer known by its id through its signed DHT record (published by
    * every node while it is in a topic) and joins it. Without a topic joined
-   * the DHT is opened for the search and closed after it; joins and leaves
-   * of topics wait for it.
+   * the DHT is opened for the search and closed after it (unless a join
+   * came meanwhile).
    */
   async findPeer(peerId: string): Promise<PeerInfo> {
     if (!validPeerId(peerId)) throw invalidArgument("pg.findPeer(peerId)", `peerId must be a peer id ("xp1..."), got ${JSON.stringify(String(peerId).slice(0, 80))}`, "pg.findPeer(peer.peerId)");
     if (!this.#o.running() || this.#stopped) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "findPeer() needs a started node: call `await pg.start()` first.");
-    return this.#serial(async () => {
-      try {
-        return await this.#locator.find(await this.#openDht(), peerId);
-      } finally {
-        if (this.#topics.size === 0) await this.#close();
-      }
-    });
+    this.#busy++;
+    try {
+      if (this.#closing !== undefined) await this.#closing;
+      return await this.#locator.find(await this.#openDht(), peerId);
+    } finally {
+      this.#busy--;
+      if (this.#topics.size === 0 && this.#busy === 0) await this.#close();
+    }
   }
 
   /** Leaves a topic; the DHT is closed (its nodes saved) when no topic is left. */
   async leave(topic: string): Promise<void> {
     checkString(topic, "topic", "pg.leaveTopic(topic)", 'pg.leaveTopic("our-band")', 256);
-    return this.#serial(() => this.#leave(topic));
-  }
-
-  async #leave(topic: string): Promise<void> {
     const t = this.#topics.get(topic);
     if (t === undefined) return;
     this.#topics.delete(topic);
     await t.stop();
-    if (this.#topics.size === 0) await this.#close();
+    if (this.#topics.size === 0 && this.#busy === 0) await this.#close();
   }
 
   /** A peer's connection was lost: each topic may offer its address again at once. */
@@ -145,15 +150,7 @@ export class TopicRoom {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#topics.clear();
-    // Now, not queued: a join still opening the DHT sees `#stopped` and gives up; then once what was queued is done.
     await this.#close();
-    await this.#serial(() => this.#close());
-  }
-
-  #serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(op, op);
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   #openDht(): Promise<DhtDiscovery> {
@@ -196,15 +193,24 @@ export class TopicRoom {
     this.#recordTimer.unref();
   }
 
-  async #close(): Promise<void> {
+  /** Closes the DHT (its nodes saved); a join meanwhile waits for it. */
+  #close(): Promise<void> {
     clearInterval(this.#recordTimer);
     this.#recordTimer = undefined;
     this.#locator.reset();
     const dht = this.#dht;
     this.#dht = undefined;
     this.#current = undefined;
-    await (await dht?.catch(() => undefined))?.close();
+    if (dht === undefined) return this.#closing ?? Promise.resolve();
+    const closing = (async () => {
+      await (await dht.catch(() => undefined))?.close();
+    })().finally(() => {
+      if (this.#closing === closing) this.#closing = undefined;
+    });
+    this.#closing = closing;
+    return closing;
   }
+
 
   #report(error: Error): void {
     if (isXppgError(error)) this.#o.report(error);
