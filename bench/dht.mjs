@@ -12,8 +12,9 @@
 //    (and announced); a new node B starts, and the time from its
 //    joinTopic() call to its first peer:joined is measured (its DHT's
 //    bootstrap included). --tries times, a new topic and new nodes each
-//    time. Median and p99.
-// 2. Idle cost: one node in one topic, its DHT packets (sent + received)
+//    time, for nodes that publish their signed record (the default) and,
+//    alternating with them, nodes that do not (the baseline). Median and p99.
+// 2. Idle cost (with and without the record, side by side): one node in one topic, its DHT packets (sent + received)
 //    per window (default: the first minute, with the lookups at 0, 5, 15
 //    and 30 s, then the second).
 // 3. Memory of the DHT part: heap used after a node joined a topic, less
@@ -40,9 +41,11 @@ async function privateDht(n) {
   return nodes;
 }
 
-async function node(bootstrap) {
+// `record`: the node publishes its signed address record (BEP 44) while in a topic (the default);
+// without it, the baseline measured beside it in the same run.
+async function node(bootstrap, record = true) {
   const host = ownHost();
-  const pg = new Playground("dht-bench", { host, port: 0, discovery: { dht: { bootstrap, host } } });
+  const pg = new Playground("dht-bench", { host, port: 0, discovery: { dht: { bootstrap, host, peerRecord: record } } });
   await pg.start();
   return pg;
 }
@@ -93,53 +96,70 @@ const candidates = dhts.reduce((n, d) => n + d.topics[0].candidates.length, 0);
 console.log(`memory: heap ${((heapAfter - heapBefore) / 10 / 1024).toFixed(0)} KiB per DHT in one topic (10 DHTs, ${candidates / 10} candidates each, ${globalThis.gc ? "after GC" : "no --expose-gc: rough"})`);
 await Promise.all(dhts.map((d) => d.close()));
 
-// 1. joinTopic -> first peer:joined
-const times = [];
-let misses = 0;
-for (let i = 0; i < tries; i++) {
+// 1. joinTopic -> first peer:joined; tries alternate between nodes that publish their record and nodes that do not.
+// One try first that counts for neither: the DHT's routing tables still list the memory part's closed DHTs,
+// and the first lookup after it may wait on them (it was always the first arm's worst time).
+const arms = { record: { times: [], misses: 0 }, baseline: { times: [], misses: 0 }, warmup: { times: [], misses: 0 } };
+for (let i = -1; i < 2 * tries; i++) {
+  const record = i % 2 === 0;
+  const arm = i < 0 ? arms.warmup : record ? arms.record : arms.baseline;
   const topic = `bench-topic-${i}`;
-  const a = await node(bootstrap);
+  const a = await node(bootstrap, record);
   await a.joinTopic(topic);
   await until(() => (a.topics.stats?.topics[topic]?.announces ?? 0) > 0 && (a.topics.stats?.topics[topic]?.failedAnnounces ?? 1) === 0, 10_000);
-  const b = await node(bootstrap);
+  const b = await node(bootstrap, record);
   const joined = firstPeer(b);
   const t0 = performance.now();
   await b.joinTopic(topic);
   const ok = await Promise.race([joined.then(() => true), new Promise((r) => setTimeout(() => r(false), 60_000))]);
-  if (ok) times.push(performance.now() - t0);
-  else misses++;
+  if (ok) arm.times.push(performance.now() - t0);
+  else arm.misses++;
   await Promise.all([a.stop(), b.stop()]);
 }
-times.sort((x, y) => x - y);
-console.log(
-  `joinTopic -> first peer joined (${times.length} of ${tries}${misses ? `, ${misses} not within 60 s` : ""}): median ${quantile(times, 0.5)?.toFixed(0)} ms, p99 ${quantile(times, 0.99)?.toFixed(0)} ms, min ${times[0]?.toFixed(0)} ms, max ${times.at(-1)?.toFixed(0)} ms`,
-);
+console.log(`warm-up try (not counted): ${arms.warmup.times[0]?.toFixed(0) ?? "not within 60 s"} ms`);
+for (const [name, { times, misses }] of Object.entries(arms).filter(([name]) => name !== "warmup")) {
+  times.sort((x, y) => x - y);
+  console.log(
+    `joinTopic -> first peer joined, ${name === "record" ? "publishing the record (default)" : "no record (peerRecord: false)"} (${times.length} of ${tries}${misses ? `, ${misses} not within 60 s` : ""}): median ${quantile(times, 0.5)?.toFixed(0)} ms, p99 ${quantile(times, 0.99)?.toFixed(0)} ms, min ${times[0]?.toFixed(0)} ms, max ${times.at(-1)?.toFixed(0)} ms`,
+  );
+}
+const median = (arm) => quantile(arm.times, 0.5);
+console.log(`joinTopic -> first peer, median ratio record / no record: ${(median(arms.record) / median(arms.baseline)).toFixed(2)}`);
 
-// 2. idle packets
-const idle = await node(bootstrap);
-const peer = await node(bootstrap);
-await peer.joinTopic("idle-topic");
-await idle.joinTopic("idle-topic");
-await firstPeer(idle);
-const packets = () => {
-  const p = idle.topics.stats.packets;
+// 2. idle packets, of a node that publishes its record and one that does not, side by side, each in a topic of its own with one peer.
+const pairs = [];
+for (const record of [true, false]) {
+  const idle = await node(bootstrap, record);
+  const peer = await node(bootstrap, record);
+  const topic = `idle-topic-${record}`;
+  await peer.joinTopic(topic);
+  await idle.joinTopic(topic);
+  await firstPeer(idle);
+  pairs.push({ record, idle, peer, topic, last: 0 });
+}
+const packets = (pg) => {
+  const p = pg.topics.stats.packets;
   return p.sent + p.received;
 };
-let last = packets();
 let elapsed = 0;
 for (const [w, seconds] of idleWindows.entries()) {
   const wait = w === 0 ? Math.max(0, seconds - elapsed) : seconds;
   await new Promise((r) => setTimeout(r, wait * 1000));
-  const now = packets();
-  const s = idle.topics.stats.topics["idle-topic"];
-  console.log(
-    `idle in one topic, window ${w + 1} (${w === 0 ? `first ${seconds} s` : `next ${seconds} s`}): ${now - (w === 0 ? 0 : last)} packets sent+received (${(((now - (w === 0 ? 0 : last)) / seconds) * 60).toFixed(0)} a minute); lookups so far ${s.lookups}, announces ${s.announces}`,
-  );
-  last = now;
+  for (const pair of pairs) {
+    const now = packets(pair.idle);
+    const s = pair.idle.topics.stats.topics[pair.topic];
+    const n = now - (w === 0 ? 0 : pair.last);
+    console.log(
+      `idle in one topic, ${pair.record ? "record" : "no record"}, window ${w + 1} (${w === 0 ? `first ${seconds} s` : `next ${seconds} s`}): ${n} packets sent+received (${((n / seconds) * 60).toFixed(0)} a minute); lookups so far ${s.lookups}, announces ${s.announces}`,
+    );
+    pair.last = now;
+  }
   elapsed = 0;
 }
-const s = idle.topics.stats;
-console.log(`idle node's DHT: routing table ${s.nodes} nodes, packets sent ${s.packets.sent}, received ${s.packets.received}, dropped ${s.packets.dropped} (${s.packets.oversize} for their size)`);
+for (const pair of pairs) {
+  const s = pair.idle.topics.stats;
+  console.log(`idle node's DHT (${pair.record ? "record" : "no record"}): routing table ${s.nodes} nodes, packets sent ${s.packets.sent}, received ${s.packets.received}, dropped ${s.packets.dropped} (${s.packets.oversize} for their size)`);
+}
 
-await Promise.all([idle.stop(), peer.stop()]);
+await Promise.all(pairs.flatMap((p) => [p.idle.stop(), p.peer.stop()]));
 await Promise.all(dht.map((d) => d.close()));

@@ -34,6 +34,8 @@ export interface DhtInstance extends EventEmitter {
   announce(infoHash: Buffer, port: number, cb: (error: Error | null, hits?: number) => void): void;
   lookup(infoHash: Buffer, cb: (error: Error | null, visited?: number) => void): () => void;
   toJSON(): { nodes: DhtPeer[] };
+  put(opts: { k: Buffer; salt: Buffer; seq: number; v: Buffer; sign: (data: Buffer) => Buffer }, cb: (error: Error | null, key?: Buffer, hits?: number) => void): Buffer;
+  get(target: Buffer, opts: { salt?: Buffer; cache?: boolean }, cb: (error: Error | null, value?: { v?: unknown; seq?: unknown; k?: unknown } | null) => void): void;
   destroy(cb?: () => void): void;
 }
 

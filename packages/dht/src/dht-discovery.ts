@@ -16,6 +16,7 @@ import type { PacketStats } from "./guarded-socket.js";
 import { Listeners } from "./listeners.js";
 import { readNodesFile, writeNodesFile } from "./nodes-file.js";
 import { resolveDhtOptions, type DhtDiscoveryOptions, type ResolvedDhtOptions } from "./options.js";
+import { MAX_RECORD_BYTES, recordSalt, recordTarget, type SignedRecord, type SignedRecordInput } from "./signed-record.js";
 import { topicInfoHash } from "./topic-hash.js";
 
 /** Counters of a {@link DhtDiscovery}, for tests and benchmarks. */
@@ -117,6 +118,47 @@ export class DhtDiscovery {
     const t = new DhtTopic(this.#host, topic, hash, port);
     this.#topics.set(topic, t);
     return t;
+  }
+
+  /**
+   * Publishes a signed mutable record (BEP 44) under `publicKey`, salted
+   * with the app name: opens the DHT's socket if needed, finds the closest
+   * nodes to the key and stores it there. Resolves with how many took it.
+   *
+   * @throws `XPPG_ERR_INVALID_ARGUMENT` for a key that is not 32 bytes, a value over 1000 bytes or a
+   * sequence number that is not a safe integer, `XPPG_ERR_DHT_ANNOUNCE_FAILED` when no node took it,
+   * `XPPG_ERR_DHT_UNAVAILABLE` / `XPPG_ERR_DHT_STOPPED` as `topic().start()`.
+   */
+  async publish(record: SignedRecordInput, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const call = "dht.publish({ publicKey, sign, value, seq })";
+    const { publicKey, value, seq } = record ?? {};
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", call);
+    if (!(value instanceof Uint8Array) || value.length + 6 > MAX_RECORD_BYTES) throw invalidDhtArgument(`value must be bytes, at most ${MAX_RECORD_BYTES - 6} (BEP 44 bounds a value to 1000 bytes bencoded)`, call);
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw invalidDhtArgument(`seq must be a non-negative safe integer, got ${String(seq)}`, call);
+    if (typeof record.sign !== "function") throw invalidDhtArgument("sign must be a function that signs with the key's secret half", call);
+    const node = await this.#open(options.signal);
+    try {
+      const hits = await node.put({ k: Buffer.from(publicKey), salt: recordSalt(this.#o.appName), seq, v: Buffer.from(value), sign: (data) => Buffer.from(record.sign(data)) });
+      if (hits === 0) throw new Error("no node took it");
+      return hits;
+    } catch (error) {
+      throw new DhtError(DHT_ERROR_CODES.ANNOUNCE_FAILED, `Publishing this node's record reached no DHT node (${toError(error).message}). Try again later; check the bootstrap list and that UDP is not blocked.`, { cause: error });
+    }
+  }
+
+  /**
+   * The newest record published under `publicKey` for this app (signature
+   * checked, highest sequence number among the answers), or undefined when
+   * none is found within `lookupTimeoutMs`. Opens the DHT's socket if needed.
+   *
+   * @throws `XPPG_ERR_INVALID_ARGUMENT` for a key that is not 32 bytes, `XPPG_ERR_DHT_UNAVAILABLE` / `XPPG_ERR_DHT_STOPPED` as `topic().start()`.
+   */
+  async resolve(publicKey: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SignedRecord | undefined> {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", "dht.resolve(publicKey)");
+    const node = await this.#open(options.signal);
+    const salt = recordSalt(this.#o.appName);
+    const found = await node.get(recordTarget(publicKey, salt), salt, this.#o.lookupTimeoutMs);
+    return found === undefined ? undefined : { value: new Uint8Array(found.v), seq: found.seq };
   }
 
   /** Leaves every topic, writes the nodes file (when given), closes the socket. Idempotent. */

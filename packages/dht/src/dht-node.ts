@@ -18,6 +18,7 @@ import { DHT, type DhtInstance, type DhtPeer } from "./bittorrent-dht.js";
 import { MAX_LOOKUP_TABLES, MAX_STORED_VALUES } from "./constants.js";
 import { GuardedSocket, isUnicastIPv4, loopbackBootstrap, type PacketStats } from "./guarded-socket.js";
 import type { ResolvedDhtOptions } from "./options.js";
+import { verifyEd25519 } from "./signed-record.js";
 
 /** Peers one answer to `get_peers` carries (about 50 x 8 bytes: well inside one packet). */
 export const MAX_PEERS_PER_ANSWER = 50;
@@ -40,6 +41,8 @@ export class DhtNode {
       maxValues: MAX_STORED_VALUES,
       maxTables: MAX_LOOKUP_TABLES,
       timeout: o.queryTimeoutMs,
+      // BEP 44: mutable items are stored and read only with a valid signature.
+      verify: (signature, message, publicKey) => verifyEd25519(signature, message, publicKey),
     });
     capAnswers(this.#dht);
     // One `peer` listener per running lookup, one lookup per topic at a time.
@@ -130,6 +133,36 @@ export class DhtNode {
       const timer = setTimeout(finish, timeoutMs);
       timer.unref();
       abort = this.#dht.lookup(infoHash, () => finish());
+    });
+  }
+
+  /** Stores a signed mutable item (BEP 44) at the closest nodes; resolves with how many took it. */
+  put(item: { k: Buffer; salt: Buffer; seq: number; v: Buffer; sign: (data: Buffer) => Buffer }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed !== undefined) return reject(new Error("the DHT is closed"));
+      try {
+        this.#dht.put(item, (error, _key, hits) => (error === null || error === undefined ? resolve(hits ?? 0) : reject(error)));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * The newest mutable item at `target` whose signature and key check out
+   * (the library verifies each answer), or undefined; gives up after `timeoutMs`.
+   */
+  get(target: Buffer, salt: Buffer, timeoutMs: number): Promise<{ v: Buffer; seq: number } | undefined> {
+    return new Promise((resolve) => {
+      if (this.#closed !== undefined) return resolve(undefined);
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      timer.unref();
+      this.#dht.get(target, { salt, cache: false }, (error, value) => {
+        clearTimeout(timer);
+        const v = value?.v;
+        const seq = value?.seq;
+        resolve(error === null && Buffer.isBuffer(v) && typeof seq === "number" && Number.isSafeInteger(seq) ? { v, seq } : undefined);
+      });
     });
   }
 

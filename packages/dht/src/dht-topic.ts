@@ -5,7 +5,6 @@
  * before it is offered for a dial.
  */
 
-import { networkInterfaces } from "node:os";
 import { toError } from "@xppg/errors";
 import type { Discovery, DiscoveryEvents } from "@xppg/discovery";
 import { AddressTable, type OfferBudget } from "./address-table.js";
@@ -14,6 +13,7 @@ import { DHT_ERROR_CODES, DhtError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import type { ResolvedDhtOptions } from "./options.js";
 import { isLoopback, isUnicastIPv4, loopbackBootstrap } from "./guarded-socket.js";
+import { ownAddresses } from "./own-addresses.js";
 import type { DhtCandidate } from "./types.js";
 
 /** Counters of one topic. */
@@ -26,7 +26,7 @@ export interface DhtTopicStats {
   addressesSeen: number;
   /** `peer` events emitted. */
   offers: number;
-  /** Addresses ignored: past the per-lookup or per-address bound, not unicast, or this node itself. */
+  /** Addresses ignored: past the per-lookup or per-address bound, not unicast, or this machine's own (this node, or any port of its interface addresses). */
   ignored: number;
   /** Offers refused because the address was offered `maxOffersPerAddress` times with no xppg node answering. */
   exhausted: number;
@@ -54,7 +54,6 @@ export class DhtTopic implements Discovery<DhtCandidate> {
   readonly #listeners = new Listeners<DiscoveryEvents<DhtCandidate>>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #stats: DhtTopicStats = { lookups: 0, announces: 0, failedAnnounces: 0, addressesSeen: 0, offers: 0, ignored: 0, exhausted: 0 };
-  readonly #local = localAddresses();
   /** Loopback candidates only on a private DHT on loopback: elsewhere they point at this machine's own services. */
   readonly #loopback: boolean;
   #node: DhtNode | undefined;
@@ -188,7 +187,7 @@ export class DhtTopic implements Discovery<DhtCandidate> {
   #seen(host: string, port: number): void {
     if (this.#stopped) return;
     this.#stats.addressesSeen++;
-    if (!isUnicastIPv4(host) || (!this.#loopback && isLoopback(host)) || !Number.isInteger(port) || port < 1 || port > 65535 || (port === this.#port && this.#local.has(host))) {
+    if (!this.#acceptable(host, port)) {
       this.#stats.ignored++;
       return;
     }
@@ -197,6 +196,18 @@ export class DhtTopic implements Discovery<DhtCandidate> {
     if (offer === undefined) return;
     this.#stats.offers++;
     this.#listeners.emit("peer", offer);
+  }
+
+  /**
+   * A unicast IPv4 address and a port, and not this machine: none of its
+   * interface addresses on any port (a hostile announcement must not turn
+   * our dials on our own services), loopback only on a private DHT on
+   * loopback, and never this node's own announcement there.
+   */
+  #acceptable(host: string, port: number): boolean {
+    if (!isUnicastIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535) return false;
+    if (isLoopback(host)) return this.#loopback && !(port === this.#port && (host === "127.0.0.1" || host === this.#host.options.host));
+    return !ownAddresses().has(host);
   }
 
   #expire(): void {
@@ -229,11 +240,4 @@ export class DhtTopic implements Discovery<DhtCandidate> {
     t.unref();
     this.#timers.add(t);
   }
-}
-
-/** This machine's IPv4 addresses: an address of ours with our port is ourselves. */
-function localAddresses(): Set<string> {
-  const out = new Set<string>(["127.0.0.1"]);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4") out.add(a.address);
-  return out;
 }

@@ -12,3 +12,5 @@ export { DHT_ERROR_CODES, DhtError } from "./errors.js";
 export type { DhtErrorCode } from "./errors.js";
 export { startDhtNode } from "./dht-server.js";
 export type { DhtNodeOptions, DhtServer } from "./dht-server.js";
+export { recordSalt } from "./signed-record.js";
+export type { SignedRecord, SignedRecordInput } from "./signed-record.js";

@@ -5,7 +5,8 @@
  * addresses and ports only.
  */
 
-import { open, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
 import type { DhtPeer } from "./bittorrent-dht.js";
 import { MAX_NODES_FILE_BYTES, MAX_SAVED_NODES } from "./constants.js";
 import { DHT_ERROR_CODES, DhtError } from "./errors.js";
@@ -51,14 +52,27 @@ export function parseNodes(text: string): DhtPeer[] {
   return out;
 }
 
-/** Writes the nodes (to a temporary file renamed over the old one, mode 0600). @throws `XPPG_ERR_DHT_NODES_FILE` */
+/**
+ * Writes the nodes: to a new temporary file of a random name in the same
+ * folder, created exclusively (`O_EXCL`, mode 0600: never a file or link
+ * someone else put there), then renamed over the old one.
+ * @throws `XPPG_ERR_DHT_NODES_FILE`
+ */
 export async function writeNodesFile(path: string, nodes: readonly DhtPeer[]): Promise<void> {
   const text = JSON.stringify({ v: 1, nodes: nodes.slice(0, MAX_SAVED_NODES).map((n) => `${n.host}:${n.port}`) });
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${randomBytes(12).toString("hex")}.tmp`;
+  let created = false;
   try {
-    await writeFile(tmp, text, { mode: 0o600 });
+    const file = await open(tmp, "wx", 0o600);
+    created = true;
+    try {
+      await file.writeFile(text);
+    } finally {
+      await file.close();
+    }
     await rename(tmp, path);
   } catch (error) {
+    if (created) await unlink(tmp).catch(() => {});
     throw nodesFileError(path, "write", error);
   }
 }

@@ -1,5 +1,6 @@
 import "../../../tools/test/loopback-only.js";
 import { createSocket } from "node:dgram";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { hostileDhtNode, decode, encode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
@@ -82,6 +83,30 @@ describe("a topic among hostile DHT nodes", () => {
     // Only 20 hosts x 2 addresses ever enter the list, so at most 80 offers of fakes in all.
     expect(fakeOffers.reduce((n, [, k]) => n + k, 0)).toBeLessThanOrEqual(20 * limits.maxPerHost * limits.maxOffersPerAddress);
     expect(stats.ignored).toBeGreaterThan(0);
+  }, 40_000);
+
+  // This machine's own LAN addresses, whatever the port: a hostile announcement must not turn our dials on our own services.
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === "IPv4" && !a.internal)
+    .map((a) => a!.address);
+  if (lan.length === 0) console.log("[@xppg/dht] own-LAN-address test SKIPPED: this machine has no non-loopback IPv4 address");
+  it.skipIf(lan.length === 0)("never offers this machine's own LAN addresses, on any port (only offered, never dialled, here)", async () => {
+    const fakePeers = lan.flatMap((host) => [22, 80, 5432, 7131, 7132, 40_000].map((port) => ({ host, port })));
+    const flooder = await hostileDhtNode("flood", { fakePeers });
+    hostile.push(flooder);
+    const bootstrap = [flooder.address, ...net.bootstrap];
+    const a = dht(bootstrap);
+    const b = dht(bootstrap);
+    const ta = a.topic("own-lan", { port: 7131 });
+    const offers: DhtCandidate[] = [];
+    ta.on("peer", (c) => offers.push(c));
+    await Promise.all([ta.start(), b.topic("own-lan", { port: 7132 }).start()]);
+    await expect.poll(() => offers.some((c) => c.host === "127.0.0.1" && c.port === 7132), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => flooder.queries.get_peers ?? 0, { timeout: 10_000 }).toBeGreaterThan(2);
+    await expect.poll(() => a.stats.topics["own-lan"]!.ignored, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(offers.filter((c) => lan.includes(c.host))).toEqual([]);
+    expect(ta.candidates.filter((c) => lan.includes(c.host))).toEqual([]);
   }, 40_000);
 
   it("drops a query flood to the DHT port past the per-address rate, and keeps working", async () => {

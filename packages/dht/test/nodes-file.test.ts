@@ -1,5 +1,5 @@
 import "../../../tools/test/loopback-only.js";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +34,26 @@ describe("the nodes file", () => {
     await expect.poll(() => t.candidates.map((c) => c.port), { timeout: 10_000 }).toContain(7203);
     expect(errors).toEqual([]);
     await Promise.all([again.close(), peer.close()]);
+  });
+
+  it("writes through a temporary file of a name no one can guess, never through a link put in its way", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xppg-dht-"));
+    const file = join(dir, "node.key.dht.json");
+    const victim = join(dir, "victim.txt");
+    writeFileSync(victim, "keep me");
+    // A link at each name a predictable writer might use (this process's id, a fixed suffix) points at another file.
+    for (const name of [`${file}.${process.pid}.tmp`, `${file}.tmp`, `${file}~`]) symlinkSync(victim, name);
+    const before = new Set(readdirSync(dir));
+    const d = dhtDiscovery({ appName: "nodes-file", host: "127.0.0.1", bootstrap: net.bootstrap, nodesFile: file, firstLookupDelaysMs: [], maxPacketsPerSecondPerHost: 100_000, maxPacketsPerSecond: 100_000 });
+    await d.topic("t", { port: 7203 }).start();
+    await expect.poll(() => d.stats.nodes).toBeGreaterThan(3);
+    await d.close();
+    expect(readFileSync(victim, "utf8")).toBe("keep me");
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(lstatSync(file).mode & 0o777).toBe(0o600);
+    expect((JSON.parse(readFileSync(file, "utf8")) as { nodes: string[] }).nodes.length).toBeGreaterThan(3);
+    // Nothing left behind but the file itself.
+    expect(readdirSync(dir).filter((n) => !before.has(n))).toEqual(["node.key.dht.json"]);
   });
 
   it("reads only unicast IPv4 host:port entries, at most 200, and ignores what is not JSON", () => {

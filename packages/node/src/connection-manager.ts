@@ -28,6 +28,8 @@ import type { PeerTable } from "./peer-table.js";
 
 /** Deadline of one automatic dial (dial and both handshakes). */
 const DIAL_TIMEOUT_MS = 10_000;
+/** Peers whose last failed address is remembered (about the address book's size). */
+const MAX_FAILED = 1024;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Ways that mean "never": the peer is forgotten. */
@@ -71,6 +73,8 @@ export class ConnectionManager {
   readonly #random: () => number;
   /** Peers this manager dialled (their links may be trimmed). */
   readonly #mine = new Set<string>();
+  /** The address whose dial to a peer failed last: the next dial starts after it. */
+  readonly #failed = new Map<string, string>();
   #timer: unknown;
   #stopped = false;
   #dials = 0;
@@ -119,6 +123,7 @@ export class ConnectionManager {
   opened(session: PeerSession): void {
     const peerId = session.peerId!;
     if (this.#o.table.open.get(peerId) !== session) return;
+    this.#failed.delete(peerId);
     this.#planner.connected(peerId, this.#timers.now());
     this.#o.book.touch(peerId);
     this.#schedule();
@@ -131,6 +136,13 @@ export class ConnectionManager {
     this.#mine.delete(peerId);
     this.#lost(peerId, error);
     this.#schedule();
+  }
+
+  /** Remembers the address whose dial failed last, for at most {@link MAX_FAILED} peers (the oldest forgotten first). */
+  #failedDial(peerId: string, address: string): void {
+    this.#failed.delete(peerId);
+    if (this.#failed.size >= MAX_FAILED) this.#failed.delete(this.#failed.keys().next().value!);
+    this.#failed.set(peerId, address);
   }
 
   stop(): void {
@@ -188,6 +200,7 @@ export class ConnectionManager {
       },
       (error: unknown) => {
         if (this.#o.table.open.has(peerId)) return;
+        this.#failedDial(peerId, address);
         this.#mine.delete(peerId);
         this.#lost(peerId, isTyped(error) ? error : undefined);
         this.#schedule();
@@ -195,9 +208,16 @@ export class ConnectionManager {
     );
   }
 
-  /** The first address of the peer this node can dial and whose budget allows a dial now. */
+  /**
+   * The first address of the peer this node can dial and whose budget allows
+   * a dial now, starting after the one whose dial failed last: a peer behind
+   * a NAT lists its LAN address before its relayed one, and the relayed one
+   * must not wait until the LAN address has used up its budget.
+   */
   #address(known: KnownPeer, now: number): string | undefined {
-    for (const address of known.addresses) {
+    const failed = known.addresses.indexOf(this.#failed.get(known.peerId) ?? "");
+    const order = failed < 0 ? known.addresses : [...known.addresses.slice(failed + 1), ...known.addresses.slice(0, failed + 1)];
+    for (const address of order) {
       if (!this.#o.canDial(address)) continue;
       const target = canonicalTarget(address);
       if (target !== undefined && this.#budget.take(target.key, target.host, now)) return address;

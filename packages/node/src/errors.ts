@@ -36,6 +36,8 @@ export const NODE_ERROR_CODES = {
   PEER_TIMEOUT: "XPPG_ERR_PEER_TIMEOUT",
   /** A second connection to a peer already connected; the other one is kept. */
   DUPLICATE_CONNECTION: "XPPG_ERR_DUPLICATE_CONNECTION",
+  /** `pg.findPeer(peerId)` found no DHT record of the peer, or none of its addresses reached it. */
+  PEER_NOT_FOUND: "XPPG_ERR_PEER_NOT_FOUND",
   /** The connection ended without a goodbye: the peer's process ended or the network dropped. */
   PEER_GONE: "XPPG_ERR_PEER_GONE",
   /** This node or the peer dropped the connection on purpose (`disconnect`). */

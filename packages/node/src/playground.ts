@@ -134,6 +134,11 @@ export class Playground {
     return this.#r.topics.leave(topic);
   }
 
+  /** Finds a peer by its id again (its signed DHT record, published while it is in a topic) and joins it. */
+  findPeer(peerId: string): Promise<PeerInfo> {
+    return this.#r.topics.findPeer(peerId);
+  }
+
   /** The topics joined, their candidates and the DHT's counters. */
   get topics(): TopicsView {
     return this.#r.topics.view;

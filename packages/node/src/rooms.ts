@@ -227,7 +227,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
-  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined) });
+  const locator = { identity: o.identity, addresses: () => reach.advertisedAddresses(), canDial, join: (address: string, peerId: string, timeoutMs: number) => dialer.join({ address, peerId, timeoutMs }), connected: (peerId: string) => {
+    const s = table.open.get(peerId);
+    return s === undefined ? undefined : table.infoOf(s);
+  } };
+  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator });
   events.on("peer:left", (peer, reason) => {
     discovery.left(peer.peerId, reason);
     if (discovery.lost(reason)) topics.left(peer.peerId);

@@ -12,7 +12,10 @@ import { checkString } from "./argument-checks.js";
 import { defaultDhtDiscovery } from "#defaults";
 import type { PlaygroundDht } from "./dht-options.js";
 import type { DiscoveryRoom } from "./discovery-room.js";
+import { invalidArgument } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { CHECK_MS, PeerLocator, RECORD_FIRST_DELAY_MS, validPeerId, type PeerLocatorOptions } from "./peer-locator.js";
+import type { PeerInfo } from "./peer-table.js";
 
 /** What `pg.topics` shows. */
 export interface TopicsView {
@@ -37,6 +40,8 @@ export interface TopicRoomOptions {
   /** The TCP port peers should dial: the mapped one when the router forwarded one, else the listening one. */
   announcePort(): number | undefined;
   report(error: XppgError): void;
+  /** What the signed DHT record of this node (`pg.findPeer`) needs. */
+  readonly locator: PeerLocatorOptions;
 }
 
 export class TopicRoom {
@@ -46,9 +51,17 @@ export class TopicRoom {
   /** The DHT once loaded, for the counters. */
   #current: DhtDiscovery | undefined;
   #stopped = false;
+  /** The DHT being closed (the last topic left): a join waits for it, then opens a new one (the same port, the nodes file written). */
+  #closing: Promise<void> | undefined;
+  /** Joins and searches underway: a search does not close the DHT under them. */
+  #busy = 0;
+  readonly #locator: PeerLocator;
+  #recordTimer: NodeJS.Timeout | undefined;
+  #recordFailing = false;
 
   constructor(options: TopicRoomOptions) {
     this.#o = options;
+    this.#locator = new PeerLocator(options.locator);
   }
 
   get view(): TopicsView {
@@ -68,18 +81,24 @@ export class TopicRoom {
     if (!this.#o.running() || port === undefined || this.#stopped) {
       throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "joinTopic() needs a started node: call `await pg.start()` first.");
     }
-    if (this.#topics.has(topic)) return;
-    this.#dht ??= defaultDhtDiscovery({ ...this.#o.dht, appName: this.#o.appName }).then((d) => {
-      d.on("error", (e) => this.#report(e));
-      this.#current = d;
-      return d;
-    });
-    const dht = await this.#dht.catch((error: unknown) => {
-      this.#dht = undefined;
-      throw error;
-    });
-    // The node stopped, or a join of the same topic got here first, while the DHT loaded.
-    if (this.#stopped || this.#topics.has(topic)) return;
+    this.#busy++;
+    try {
+      await this.#join(topic, port);
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async #join(topic: string, port: number): Promise<void> {
+    let dht: DhtDiscovery;
+    do {
+      if (this.#closing !== undefined) await this.#closing;
+      if (this.#stopped || this.#topics.has(topic)) return;
+      dht = await this.#openDht();
+      // The node stopped, or a join of the same topic got here first, while the DHT loaded.
+      if (this.#stopped || this.#topics.has(topic)) return;
+      // A leave began closing this DHT meanwhile: wait for it and open a new one.
+    } while (this.#closing !== undefined);
     const t = dht.topic(topic, { port });
     this.#topics.set(topic, t);
     t.on("peer", (c) => this.#o.discovery.offer(c, (peerId) => t.confirm(c.host, c.port, peerId)));
@@ -91,6 +110,26 @@ export class TopicRoom {
       await t.stop();
       throw error;
     }
+    if (this.#o.dht.peerRecord !== false) this.#publishRecord(dht);
+  }
+
+  /**
+   * Finds a peer known by its id through its signed DHT record (published by
+   * every node while it is in a topic) and joins it. Without a topic joined
+   * the DHT is opened for the search and closed after it (unless a join
+   * came meanwhile).
+   */
+  async findPeer(peerId: string): Promise<PeerInfo> {
+    if (!validPeerId(peerId)) throw invalidArgument("pg.findPeer(peerId)", `peerId must be a peer id ("xp1..."), got ${JSON.stringify(String(peerId).slice(0, 80))}`, "pg.findPeer(peer.peerId)");
+    if (!this.#o.running() || this.#stopped) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "findPeer() needs a started node: call `await pg.start()` first.");
+    this.#busy++;
+    try {
+      if (this.#closing !== undefined) await this.#closing;
+      return await this.#locator.find(await this.#openDht(), peerId);
+    } finally {
+      this.#busy--;
+      if (this.#topics.size === 0 && this.#busy === 0) await this.#close();
+    }
   }
 
   /** Leaves a topic; the DHT is closed (its nodes saved) when no topic is left. */
@@ -100,7 +139,7 @@ export class TopicRoom {
     if (t === undefined) return;
     this.#topics.delete(topic);
     await t.stop();
-    if (this.#topics.size === 0) await this.#close();
+    if (this.#topics.size === 0 && this.#busy === 0) await this.#close();
   }
 
   /** A peer's connection was lost: each topic may offer its address again at once. */
@@ -114,12 +153,64 @@ export class TopicRoom {
     await this.#close();
   }
 
-  async #close(): Promise<void> {
+  #openDht(): Promise<DhtDiscovery> {
+    const { peerRecord: _, ...options } = this.#o.dht;
+    this.#dht ??= defaultDhtDiscovery({ ...options, appName: this.#o.appName }).then((d) => {
+      d.on("error", (e) => this.#report(e));
+      this.#current = d;
+      return d;
+    });
+    return this.#dht.catch((error: unknown) => {
+      this.#dht = undefined;
+      throw error;
+    });
+  }
+
+  /**
+   * Publishes this node's record soon after the first topic (the topic's
+   * first lookup has the DHT to itself first: the record's own traversal
+   * would slow it), then whenever its addresses change (checked every 30 s)
+   * and every 15 min.
+   */
+  #publishRecord(dht: DhtDiscovery): void {
+    if (this.#recordTimer !== undefined) return;
+    // A failure is reported once until a publish works again; the next check retries.
+    const publish = (): void => {
+      if (this.#current !== dht || this.#topics.size === 0) return;
+      void this.#locator.publish(dht).then(
+        () => (this.#recordFailing = false),
+        (e: unknown) => {
+          if (!this.#recordFailing && this.#current === dht) this.#report(e as Error);
+          this.#recordFailing = true;
+        },
+      );
+    };
+    this.#recordTimer = setTimeout(() => {
+      publish();
+      this.#recordTimer = setInterval(publish, CHECK_MS);
+      this.#recordTimer.unref();
+    }, RECORD_FIRST_DELAY_MS);
+    this.#recordTimer.unref();
+  }
+
+  /** Closes the DHT (its nodes saved); a join meanwhile waits for it. */
+  #close(): Promise<void> {
+    clearInterval(this.#recordTimer);
+    this.#recordTimer = undefined;
+    this.#locator.reset();
     const dht = this.#dht;
     this.#dht = undefined;
     this.#current = undefined;
-    await (await dht?.catch(() => undefined))?.close();
+    if (dht === undefined) return this.#closing ?? Promise.resolve();
+    const closing = (async () => {
+      await (await dht.catch(() => undefined))?.close();
+    })().finally(() => {
+      if (this.#closing === closing) this.#closing = undefined;
+    });
+    this.#closing = closing;
+    return closing;
   }
+
 
   #report(error: Error): void {
     if (isXppgError(error)) this.#o.report(error);

@@ -9,7 +9,7 @@ import { execFileSync, type ChildProcessWithoutNullStreams } from "node:child_pr
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPackage, labSkipReason, startAgent, type Agent } from "../../../tools/test/netns-lab.js";
+import { buildPackage, labSkipReason, startAgent, type Agent, type AgentEvent } from "../../../tools/test/netns-lab.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LAB = path.resolve(HERE, "../../../tools/netlab/internet.sh");
@@ -21,6 +21,13 @@ if (SKIP) console.log(`[@xppg/node] topics across NATs lab test SKIPPED: ${SKIP}
 const lab = (...args: string[]): string => execFileSync(LAB, [`--prefix=${PREFIX}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const children = new Set<ChildProcessWithoutNullStreams>();
 const agent = (ns: string, config: unknown): Agent => startAgent(`${PREFIX}${ns}`, [AGENT, JSON.stringify(config)], { children, timeoutMs: 30_000 });
+
+/** Sends `command` and waits for the answer of the same name given after it. */
+async function ask(a: Agent, command: string): Promise<AgentEvent> {
+  const from = a.events.length;
+  a.send(command);
+  return a.next((e) => e.event === command && a.events.indexOf(e) >= from);
+}
 
 describe.skipIf(SKIP !== undefined)("topics on a private DHT across two NATs (internet lab)", () => {
   let dht: Agent;
@@ -71,4 +78,53 @@ describe.skipIf(SKIP !== undefined)("topics on a private DHT across two NATs (in
     h2.send("exit");
     await Promise.all([h1.exited, h2.exited]);
   }, 90_000);
+
+  it("neither node reachable (no port mapping, r2 symmetric): both find a relay in the topic, reserve on it, and chat through it", async () => {
+    // r2's symmetric NAT gives each destination a new port: a punch cannot meet it, and nothing dials in to either host.
+    lab("nat", "r2", "symmetric");
+    const nodes: Agent[] = [];
+    try {
+      const app = "lab-topics-relayed";
+      const topic = "behind two NATs";
+      // A public node of the app on the wan serves a relay and is in the topic like any other node.
+      const relay = agent("wan", { role: "node", app, topic, bootstrap, listen: ["tcp://198.18.0.1:7000"], reach: { serveRelay: true, relayListen: "tcp://198.18.0.1:4100" } });
+      nodes.push(relay);
+      await relay.next((e) => e.event === "topic");
+      const h1 = agent("h1", { role: "node", app, topic, bootstrap });
+      const h2 = agent("h2", { role: "node", app, topic, bootstrap });
+      nodes.push(h1, h2);
+      const [ready1, ready2] = await Promise.all([h1.next((e) => e.event === "ready"), h2.next((e) => e.event === "ready")]);
+      expect([ready1["nat"], ready2["nat"]]).toEqual([null, null]);
+      const id1 = String(ready1["peerId"]);
+      const id2 = String(ready2["peerId"]);
+      // Each finds the relay by topic (its address is the only one that answers) and reserves a slot on it.
+      const relayed = async (h: Agent): Promise<string | undefined> => ((await ask(h, "reach"))["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.1:4100/p/"));
+      for (const h of [h1, h2]) await expect.poll(() => relayed(h), { timeout: 30_000, interval: 500 }).toBeDefined();
+      // The DHT gives each the other's router address, which never answers; the relayed address travels in the
+      // signed peer record, from the relay's peer exchange, and one side joins the other through the relay.
+      const viaRelay = async (from: Agent, to: string): Promise<Record<string, unknown>> => {
+        const peers = (await ask(from, "peers"))["peers"] as Record<string, unknown>[];
+        return peers.find((p) => p["peerId"] === to) ?? {};
+      };
+      const reservedAt = performance.now();
+      await expect.poll(() => viaRelay(h2, id1), { timeout: 60_000, interval: 1_000 }).toMatchObject({ path: "relayed" });
+      console.log(`[lab] topic through a relay: both reserved, then joined through the relay ${Math.round(performance.now() - reservedAt)} ms later`);
+      expect(String((await viaRelay(h1, id2))["address"] ?? "")).not.toContain("198.18.0.12");
+      const before = Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed);
+      h2.send("send hello through a relay");
+      expect(await h1.next((e) => e.event === "chat" && e["from"] === id2)).toMatchObject({ text: "hello through a relay" });
+      h1.send("send and back");
+      expect(await h2.next((e) => e.event === "chat" && e["from"] === id1)).toMatchObject({ text: "and back" });
+      expect(Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed)).toBeGreaterThan(before);
+      expect(await viaRelay(h2, id1)).toMatchObject({ path: "relayed" });
+      for (const n of nodes) n.send("exit");
+      await Promise.all(nodes.map((n) => n.exited));
+    } catch (e) {
+      for (const n of nodes) console.log(`[lab] a node's events: ${JSON.stringify(n.events).slice(-4000)}\n${n.stderr()}`);
+      throw e;
+    } finally {
+      for (const n of nodes) n.kill();
+      lab("nat", "r2", "cone");
+    }
+  }, 150_000);
 });

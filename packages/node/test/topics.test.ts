@@ -4,7 +4,8 @@
 import "../../../tools/test/loopback-only.js";
 import { createServer, type Server } from "node:net";
 import { createSocket } from "node:dgram";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { generateIdentity } from "@xppg/secure";
 import { hostileDhtNode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
 import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
@@ -142,4 +143,66 @@ describe("topics: calls that race", () => {
     expect(errors).toEqual([]);
     expect(b.topics.joined).toEqual([]);
   });
+
+  it("a joinTopic issued while a leaveTopic of the same topic is still closing joins it again, on the same DHT port", async () => {
+    // A fixed DHT port: a new DHT opened before the old one closed could not bind it.
+    const probe = createSocket("udp4");
+    await new Promise<void>((r) => probe.bind(0, "127.0.0.1", r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const a = await topicNode("rejoin-app", fast(net.bootstrap, { port }));
+    const b = await topicNode("rejoin-app", fast(net.bootstrap));
+    await b.joinTopic("again");
+    const errors: unknown[] = [];
+    a.events.on("error", (e) => errors.push(e));
+    // The join comes at every point of the leave: before it yields at all, and after each of its first turns.
+    for (const turns of [0, 1, 2, 3, 4, 6, 8, 12]) {
+      await a.joinTopic("again");
+      const leaving = a.leaveTopic("again");
+      for (let i = 0; i < turns; i++) await Promise.resolve();
+      const joining = a.joinTopic("again");
+      await expect(Promise.all([leaving, joining])).resolves.toBeDefined();
+      expect(a.topics.joined).toEqual(["again"]);
+      expect(a.topics.stats?.topics["again"]).toBeDefined();
+    }
+    // The topic still works: the other node is found and joined.
+    await expect.poll(() => ids(a), { timeout: 15_000 }).toEqual([b.peerId]);
+    expect(errors).toEqual([]);
+  }, 40_000);
+});
+
+describe("finding a known peer again (signed DHT record, BEP 44)", () => {
+  it("a node that comes back on a new port is found by its id and joined again; an unknown id is not found", async () => {
+    const identity = generateIdentity();
+    const first = await topicNode("find-app", fast(net.bootstrap), { identity });
+    await first.joinTopic("find-me");
+    const oldPort = first.port;
+    const seeker = await topicNode("find-app", fast(net.bootstrap));
+    // The first node's record is on the DHT: the seeker, in no topic, finds it there and joins it.
+    const found = await vi.waitFor(() => seeker.findPeer(identity.peerId), { timeout: 15_000, interval: 200 });
+    expect(found.peerId).toBe(identity.peerId);
+    expect(ids(seeker)).toEqual([identity.peerId]);
+    expect(seeker.topics.joined).toEqual([]);
+    // It goes away and comes back with the same key on another port.
+    await first.stop();
+    await expect.poll(() => ids(seeker)).toEqual([]);
+    const again = await topicNode("find-app", fast(net.bootstrap), { identity });
+    expect(again.port).not.toBe(oldPort);
+    await again.joinTopic("find-me");
+    // Its new record (a higher sequence number) replaces the old one; the seeker finds it at its new port.
+    const back = await vi.waitFor(() => seeker.findPeer(identity.peerId), { timeout: 20_000, interval: 300 });
+    expect(back.peerId).toBe(identity.peerId);
+    await expect.poll(() => ids(again)).toEqual([seeker.peerId]);
+    expect(seeker.topics.stats).toBeUndefined();
+    await expect(seeker.findPeer(generateIdentity().peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
+    await expect(seeker.findPeer("not a peer id")).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    // A node with peerRecord: false publishes none, though it is in a topic (and found there).
+    const quiet = await topicNode("find-app", fast(net.bootstrap, { peerRecord: false }));
+    await quiet.joinTopic("find-me");
+    await expect.poll(() => ids(quiet), { timeout: 15_000 }).toContain(again.peerId);
+    // Asked by a node connected to no one (the seeker may have met it through peer exchange by now).
+    const lone = await topicNode("find-app", fast(net.bootstrap));
+    await expect(lone.findPeer(quiet.peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
+    expect(() => new Playground("x", { discovery: { dht: { peerRecord: "yes" } as unknown as PlaygroundDht } })).toThrow(/peerRecord/);
+  }, 60_000);
 });
