@@ -131,12 +131,16 @@ export function resolveRows(key: string, rows: readonly Row[], merge: MergeFunct
 }
 
 /**
- * True when a received row cannot change `held`: it is older than the
- * key's version, or it is the very write held already (same version,
- * writer, signature and value). Such a row needs no signature check.
+ * True when a received row cannot change `held`, a live value (never a
+ * tombstone): it is older than the key's version, or it is the very write
+ * held already (same version, writer, signature and value). Such a row
+ * needs no signature check: a live value is not forgotten while the update
+ * is applied, and versions only rise, so the row loses whatever else the
+ * update holds.
  */
 export function cannotChange(held: Slot | undefined, entry: UpdateEntry): boolean {
-  if (held === undefined) return false;
+  // A tombstone may be forgotten (its time past) before the row is staged, and then it stops nothing: check such rows.
+  if (held === undefined || held.value === undefined) return false;
   const version = entry[1];
   if (version !== held.version) return version < held.version;
   const [writer, sig] = splitWriter(entry[2]);

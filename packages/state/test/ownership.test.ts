@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { keyOwner, SharedState, signingBytes, STATE_ERROR_CODES, type StateUpdate, type UpdateEntry } from "../src/index.js";
+import { keyOwner, SharedState, signingBytes, STATE_ERROR_CODES, timeOfVersion, type StateUpdate, type UpdateEntry } from "../src/index.js";
 import { openFileStore } from "../src/store/index.js";
 import { expectStateError } from "./helpers/expect-state-error.js";
 
@@ -62,6 +62,25 @@ describe("per-key ownership", () => {
     expectStateError(() => bob.apply(update([held[0], held[1], held[2], "evil"] as UpdateEntry), "mallory"), C.WRITE_NOT_ALLOWED);
     expect(checks).toBe(202);
     expect(bob.get("@alice/k0")).toBe("newer");
+  });
+
+  it("checks a row older than a deleted key's tombstone: the tombstone may be forgotten while the update is applied", () => {
+    const t0 = 1_900_000_000_000;
+    let reading: () => number = () => t0;
+    const clock = { now: () => reading() };
+    const alice = replica("alice", clock);
+    alice.set("@alice/k", "v1");
+    alice.delete("@alice/k");
+    const bob = replica("bob", clock);
+    bob.apply(copy(alice.snapshot()), "alice");
+    const v = bob.versionOf("@alice/k");
+    const expiry = timeOfVersion(v) + bob.options.tombstoneTtlMs;
+    // The first reading of the clock in this apply is just before the tombstone's expiry, every later one just after.
+    let readings = 0;
+    reading = () => (readings++ === 0 ? expiry - 1 : expiry + 1);
+    const forged: UpdateEntry = ["@alice/k", v - 1, ["alice", new Uint8Array(64)], "EVIL"];
+    expectStateError(() => bob.apply(update(forged), "mallory"), C.WRITE_NOT_ALLOWED);
+    expect(bob.get("@alice/k")).toBeUndefined();
   });
 
   it("refuses, everywhere, a forged write to another's key: unsigned, signed by the wrong key, altered, or under another name", () => {
