@@ -89,7 +89,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const guard = new AbuseGuard({ threshold: o.limits.banThreshold, windowMs: o.limits.strikeWindowMs, durationMs: o.limits.banDurationMs, allowPeers: o.allowPeers });
   // A frame is a bundle of envelopes, each behind its length.
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
-  const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: o.limits.broadcastMaxAgeMs });
+  const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: clockSkewLimit(o) });
   const bans = new Bans({ guard, table, localPeerId, banned: (ban) => events.emit("peer:banned", ban) });
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
@@ -308,4 +308,10 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+/** The most two clocks may differ: signed broadcasts and state versions are judged by their time (a custom `state` replica keeps its own rule). */
+function clockSkewLimit(o: ResolvedOptions): number {
+  const state = o.state === undefined ? (o.stateLimits?.maxClockSkewMs ?? Infinity) : Infinity;
+  return Math.min(o.limits.broadcastMaxAgeMs, state);
 }

@@ -52,6 +52,15 @@ describe("clock comparison in the handshake", () => {
     await until(() => pg.peers.some((p) => p.peerId === raw.peerId), 5000, "the same identity joins with a right clock");
   });
 
+  it("compares with the state's clock limit when that is the smaller one", async () => {
+    const pg = await node("test-app", { stateLimits: { maxClockSkewMs: 60_000 } });
+    const raw = await RawPeer.dial(memoryTransport(), pg.addresses[0]!);
+    await hello(raw, { time: Date.now() - 2 * 60_000 });
+    await until(() => byeOf(raw) !== undefined, 5000, "a bye");
+    expect(byeOf(raw)!.code).toBe("XPPG_ERR_CLOCK_SKEW");
+    expect(byeOf(raw)!.reason).toMatch(/behind\), more than the 60 s/);
+  });
+
   it("accepts a hello with no time (a release from before the comparison), and refuses one whose time is not a number", async () => {
     const pg = await node("test-app");
     const old = await RawPeer.dial(memoryTransport(), pg.addresses[0]!);
