@@ -67,6 +67,8 @@ export class Plumtree<P> {
   #lazyTimer: unknown;
   readonly #cacheTtlMs: number;
   readonly #wait: RepairTimeout;
+  /** Tree copies in a row that each came after the graft's answer, per tree parent (neighbours only). */
+  readonly #lateStreak = new Map<string, number>();
   readonly #graftRetryMs: number;
   readonly #lazyFlushMs: number;
   readonly #maxAnnouncements: number;
@@ -132,6 +134,7 @@ export class Plumtree<P> {
 
   /** A link closed: forget the neighbour everywhere. */
   neighborDown(peer: string): void {
+    this.#lateStreak.delete(peer);
     this.#eager.delete(peer);
     this.#lazy.delete(peer);
     this.#lazyQueue.delete(peer);
@@ -188,7 +191,8 @@ export class Plumtree<P> {
       case "graft":
         return this.#onGraft(from, message.want);
       case "prune":
-        this.#eager.delete(from);
+        // Already lazy: nothing changes, and the walk of the missing table is not paid again (prunes repeated by a peer).
+        if (!this.#eager.delete(from)) return;
         this.#lazy.add(from);
         return this.#parentLeft(from);
     }
@@ -232,6 +236,7 @@ export class Plumtree<P> {
     this.#lazy.delete(from);
     this.#eager.add(from);
     this.#keep(key, origin, id, payload, hops);
+    if (this.#lateStreak.size > 0) this.#lateStreak.delete(from);
     this.#o.deliver(origin, id, payload, from, hops);
     this.#forward(origin, id, payload, hops, from);
   }
@@ -252,6 +257,14 @@ export class Plumtree<P> {
     this.stats.late++;
     const graftee = seen.graftee!;
     if (from === graftee || !this.#eager.has(graftee) || !this.#eager.has(from)) return this.#duplicate(from);
+    // A parent late again and again (overloaded, or holding copies back on purpose) is not merely slow:
+    // after LATE_STREAK_LIMIT in a row its link is cut, as for any duplicate, and its lag is not learnt.
+    const streak = (this.#lateStreak.get(from) ?? 0) + 1;
+    if (streak >= LATE_STREAK_LIMIT) {
+      this.#lateStreak.delete(from);
+      return this.#duplicate(from);
+    }
+    this.#lateStreak.set(from, streak);
     // The tree's copy came after the graft's answer: the tree was slow, not broken. The wait learns the
     // lag, and the graft is undone instead of cutting the tree link that was merely late.
     this.stats.duplicates++;
@@ -389,6 +402,8 @@ export class Plumtree<P> {
 }
 
 const PRUNE = { type: "prune" } as const;
+/** Late tree copies in a row from one parent after which its link is cut instead of the graft undone. */
+const LATE_STREAK_LIMIT = 3;
 
 function isRef(value: MessageRef): boolean {
   return typeof value.origin === "string" && Number.isSafeInteger(value.id);

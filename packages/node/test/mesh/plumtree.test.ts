@@ -134,6 +134,24 @@ describe("Plumtree", () => {
     expect(tree.repairTimeoutMs).toBeGreaterThan(450);
   });
 
+  test("a tree parent late three times in a row has its link cut, instead of holding every broadcast back", () => {
+    const { tree, queue, of } = treeNode();
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", gossip("o", 0)); // a: the tree parent for o
+    for (let id = 1; id <= 3; id++) {
+      tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id, round: 0 }] });
+      // Up to the graft and no further (b answers at once).
+      for (let step = 0; step < 2000 && of("graft").length < id; step++) queue.runUntil(queue.now + 5);
+      expect(of("graft").filter(([to]) => to === "b")).toHaveLength(id);
+      tree.receive("b", gossip("o", id));
+      tree.receive("a", gossip("o", id)); // a's copy, late again
+    }
+    // The first two late copies undid the graft (b pruned); the third cut a's link instead.
+    expect(of("prune").map(([to]) => to)).toEqual(["b", "b", "a"]);
+    expect(tree.lazyPeers.has("a")).toBe(true);
+    expect(tree.eagerPeers.has("b")).toBe(true);
+  });
+
   test("while the origin's tree parent is a tree link, an announcement waits the learnt lag before grafting; once the parent goes, the least wait", () => {
     const { tree, queue, of } = treeNode();
     tree.receive("b", { type: "prune" });
