@@ -12,6 +12,7 @@ import type { DownloadResult } from "./download-types.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
 import type { Manifest } from "./manifest.js";
 import { removePartial } from "./partial-file.js";
+import { safeFileName } from "./safe-name.js";
 import { MSG, OFFER_STATUS, encodeBare, encodeOfferEnd } from "./wire.js";
 
 /** How this node takes files pushed to it (the `pushes` option of a `FileSwarm`); without it every push is refused. */
@@ -55,8 +56,12 @@ export interface PushHost {
   download(contentId: string, options: { dir: string; signal: AbortSignal; accept: (m: Manifest) => string | undefined }): Promise<DownloadResult>;
 }
 
+/** A push counts a receiver silent this long about the file (no request, no answer) as refusing it. */
+export const PUSH_SILENCE_MS = 300_000;
+
 interface Outgoing {
   contentId: string;
+  heard(peer: string): void;
   end(peer: string, status: number, reason: string): void;
   close(error: FilesError): void;
 }
@@ -88,12 +93,17 @@ export class Pushes {
     const delivered: string[] = [];
     const refusals = new Map<string, string>();
     const pending = new Set(peers);
+    // When each receiver was last heard of about this file (any files message naming it): one silent for
+    // PUSH_SILENCE_MS is counted as refusing, so a receiver that never answers cannot hold the push open.
+    const heard = new Map(peers.map((p) => [p, Date.now()]));
+    let watch: ReturnType<typeof setInterval> | undefined;
     let out: Outgoing | undefined;
     let stopSignal = (): void => {};
     try {
       await new Promise<void>((resolve, reject) => {
         out = {
           contentId: shared.contentId,
+          heard: (peer) => void (heard.has(peer) && heard.set(peer, Date.now())),
           end: (peer, status, reason) => {
             if (!pending.delete(peer)) return;
             if (status === OFFER_STATUS.DONE) delivered.push(peer);
@@ -111,15 +121,27 @@ export class Pushes {
         stopSignal = () => signal?.removeEventListener("abort", onAbort);
         this.#out.add(out);
         if (pending.size === 0) return resolve();
+        watch = setInterval(() => {
+          for (const peer of [...pending]) {
+            if (Date.now() - (heard.get(peer) ?? 0) > PUSH_SILENCE_MS) out!.end(peer, OFFER_STATUS.REFUSED, `${peer} did not answer for ${PUSH_SILENCE_MS / 1000} s`);
+          }
+        }, Math.min(5_000, PUSH_SILENCE_MS / 2));
+        watch.unref?.();
         // A neighbour that left while the file was read hears nothing: it is counted as gone, not waited for.
         for (const peer of [...pending]) this.#host.sendOrFail(peer, encodeBare(MSG.OFFER, shared.contentId)).catch(() => out!.end(peer, OFFER_STATUS.REFUSED, `${peer} left before it held the whole file`));
       });
     } finally {
+      clearInterval(watch);
       stopSignal();
       if (out !== undefined) this.#out.delete(out);
       await this.#host.release(shared.contentId);
     }
     return { contentId: shared.contentId, name: shared.name, size: shared.size, sha256, delivered, refusals };
+  }
+
+  /** A neighbour sent a files message naming `contentId`: a push of it to that neighbour is alive. */
+  heard(peer: string, contentId: string): void {
+    for (const o of this.#out) if (o.contentId === contentId) o.heard(peer);
   }
 
   /** True while a push of `contentId` runs (its share is kept). */
@@ -167,20 +189,22 @@ export class Pushes {
             await r.received(from, result);
           } catch (cause) {
             this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.REFUSED, "the receiver could not take it"));
-            return r.failed(from, new FilesError(FILES_ERROR_CODES.WRITE_FAILED, `Receiving "${result.name.slice(0, 100)}" from ${from} failed after its download: ${(cause as Error).message}. The file is at ${result.path}.`, { cause }), contentId);
+            return r.failed(from, new FilesError(FILES_ERROR_CODES.WRITE_FAILED, `Receiving "${safeFileName(result.name).slice(0, 100)}" from ${from} failed after its download: ${(cause as Error).message}. The file is at ${result.path}.`, { cause }), contentId);
           }
           this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.DONE, ""));
         },
         async (error: FilesError) => {
           // A push cancelled by its sender or declined leaves nothing; a failure keeps the verified part for `download` to resume.
           if (i.cancelled || error.code === FILES_ERROR_CODES.REFUSED) await removePartial(r.dir, contentId);
-          const what = i.name === undefined ? contentId : `"${i.name.slice(0, 100)}"`;
+          const what = i.name === undefined ? contentId : `"${safeFileName(i.name).slice(0, 100)}"`;
           if (i.cancelled) error = new FilesError(FILES_ERROR_CODES.ABORTED, `Receiving ${what} from ${from} stopped: the sender cancelled it. The partial download is deleted.`, { details: { peerId: from, contentId } });
           else this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.REFUSED, reasonOf(error)));
           r.failed(from, error, contentId);
         },
       )
-      .finally(() => this.#in.delete(key));
+      .finally(() => this.#in.delete(key))
+      // A `received` or `failed` callback that throws has nowhere left to report to; it must not end the process.
+      .catch(() => {});
   }
 
   /** A neighbour left: pushes to it end (it does not hold the file); its pushes to us go on from any other source. */

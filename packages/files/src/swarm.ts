@@ -313,6 +313,7 @@ export class FileSwarm {
     if (typeof m === "string") return this.#host.misbehaved(peer, violation(peer, m));
     const served = this.#served.get(m.cid);
     const d = this.#downloads.get(m.cid);
+    if (served !== undefined) this.#pushes.heard(peer, m.cid);
     try {
       switch (m.type) {
         case MSG.WANT:

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FILES_ERROR_CODES, FileSwarm, type DownloadResult, type FilesError, type PushReceiver } from "../src/index.js";
+import { PUSH_SILENCE_MS } from "../src/push.js";
 import { MemoryNet } from "./helpers/memory-net.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
 
@@ -57,6 +58,27 @@ describe("pushing a file", () => {
     expect(picky.errors.map((e) => e.code)).toEqual([FILES_ERROR_CODES.REFUSED]);
     expect(await readdir(picky.dir).catch(() => [])).toEqual([]);
     await Promise.all([sender.close(), p.close(), none.close()]);
+  });
+
+  it("a receiver that stays connected and never answers is counted as refusing after the silence bound, and the file stops being served", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const sender = new FileSwarm(net.host("S"));
+    net.host("Q"); // linked, but no swarm reads what it is sent
+    net.link("S", "Q");
+    const path = await randomFile(tmp.dir, "silent.bin", 40_000);
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    try {
+      const pushing = sender.push(path, ["Q"]);
+      await vi.waitFor(() => expect(vi.getTimerCount()).toBeGreaterThan(0));
+      await vi.advanceTimersByTimeAsync(PUSH_SILENCE_MS + 10_000);
+      const pushed = await pushing;
+      expect(Object.fromEntries(pushed.refusals)).toEqual({ Q: `Q did not answer for ${PUSH_SILENCE_MS / 1000} s` });
+      expect(await sender.unshare(pushed.contentId)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+    await sender.close();
   });
 
   it("a push cancelled by its sender stops at the receiver, which deletes what it got", async () => {
