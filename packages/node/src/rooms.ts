@@ -37,7 +37,7 @@ import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
-import { TopicRoom } from "./topic-room.js";
+import { TopicRoom } from "#topic-room";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
 
