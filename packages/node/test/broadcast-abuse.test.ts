@@ -75,7 +75,9 @@ describe("Playground: identities that together flood signature checks (real TCP)
       await honest.send("ping", { n });
       await vi.waitFor(() => expect(got.some((m) => m.payload.n === n)).toBe(true), { timeout: 5000 });
     }
-    expect(pg.stats.unverifiedBroadcasts).toBeGreaterThan(0);
+    // The honest broadcasts can all be through before the flood has spent the budget's one-second burst
+    // (a loaded runner starts the flooders late): wait for the first unchecked drop rather than expect it by now.
+    await vi.waitFor(() => expect(pg.stats.unverifiedBroadcasts).toBeGreaterThan(0), { timeout: 10_000 });
     await vi.waitFor(() => expect(banned.sort()).toEqual(flooders.map((r) => r.peerId).sort()), { timeout: 20_000 });
     await Promise.all(floods);
     expect(pg.peers.map((p) => p.peerId)).toEqual([honest.peerId]);
