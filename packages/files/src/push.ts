@@ -24,6 +24,12 @@ export interface PushReceiver {
    * @default 4
    */
   readonly maxPerPeer?: number;
+  /**
+   * Whether this neighbour may push at all, asked before anything is fetched
+   * (the node: only a peer that settled `files-push/1`); false ignores its
+   * offers without an answer. @default every neighbour may
+   */
+  allowedFrom?(peer: string): boolean;
   /** Decides on a push once its manifest is known, before anything is written: undefined takes it, a sentence refuses it. */
   accept?(offer: { from: string; manifest: Manifest }): string | undefined;
   /** A pushed file is whole, verified, under its name; the sender is told once this settles. */
@@ -166,7 +172,7 @@ export class Pushes {
   offered(from: string, contentId: string): void {
     const r = this.#receiver;
     const key = `${from} ${contentId}`;
-    if (this.#in.has(key)) return;
+    if (this.#in.has(key) || r?.allowedFrom?.(from) === false) return;
     const refuse = (reason: string): void => {
       this.#host.send(from, encodeOfferEnd(contentId, OFFER_STATUS.REFUSED, reason));
       r?.failed(from, new FilesError(FILES_ERROR_CODES.REFUSED, `Refused the file ${contentId} pushed by ${from}: ${reason}.`, { details: { peerId: from, contentId } }), contentId);

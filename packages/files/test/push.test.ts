@@ -60,6 +60,25 @@ describe("pushing a file", () => {
     await Promise.all([sender.close(), p.close(), none.close()]);
   });
 
+  it("an offer from a neighbour the receiver does not take pushes from is ignored: nothing is fetched or written", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const r = { ...receiver(join(tmp.dir, "r")), allowedFrom: (peer: string) => peer !== "S" };
+    const sender = new FileSwarm(net.host("S"));
+    const rs = new FileSwarm(net.host("R"), { pushes: r });
+    net.link("S", "R");
+    const path = await randomFile(tmp.dir, "unasked.bin", 40_000);
+    const controller = new AbortController();
+    const pushing = sender.push(path, ["R"], { signal: controller.signal }).catch((e: FilesError) => e.code);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    expect(await pushing).toBe(FILES_ERROR_CODES.ABORTED);
+    expect(r.got).toEqual([]);
+    expect(r.errors).toEqual([]);
+    expect(await readdir(r.dir).catch(() => [])).toEqual([]);
+    await Promise.all([sender.close(), rs.close()]);
+  });
+
   it("a receiver that stays connected and never answers is counted as refusing after the silence bound, and the file stops being served", async () => {
     await using tmp = await tempDir();
     const net = new MemoryNet();

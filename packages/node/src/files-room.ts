@@ -58,7 +58,7 @@ export class FilesRoom implements FilesHost {
     this.#table = o.table;
     this.#legacy = o.legacy;
     this.maxMessageSize = o.maxMessageSize - ENVELOPE_ROOM;
-    this.swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: pushReceiver(o.push) });
+    this.swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
     const swarm = this.swarm;
     this.api = {
       share: (path, options) => swarm.share(path, options),
@@ -68,6 +68,12 @@ export class FilesRoom implements FilesHost {
         return swarm.uploaded;
       },
     };
+  }
+
+  /** True for a neighbour that settled `files-push/1`: only such a peer may make this node fetch a file it offers. */
+  #pushesFrom(peer: string): boolean {
+    const s = this.#table.open.get(peer);
+    return s !== undefined && this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
   }
 
   /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
