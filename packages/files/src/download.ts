@@ -21,6 +21,9 @@ import { Progress } from "./progress.js";
 import { safeFileName } from "./safe-name.js";
 import { MSG, encodeBare, encodeRequest, encodeSlot } from "./wire.js";
 
+/** A source is topped up once `slots >> REFILL_SHIFT` of its slots are free (a quarter). */
+const REFILL_SHIFT = 2;
+
 export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
 
 export class Download {
@@ -287,12 +290,18 @@ export class Download {
     return Math.max(1, Math.min(this.#t.maxInFlightPerPeer, base) >> s.slow);
   }
 
-  /** Hands out requests: faster sources first, each up to its slots. */
+  /**
+   * Hands out requests: faster sources first, each up to its slots. A source
+   * with many slots is topped up only once a quarter of them are free, so
+   * that its requests leave together (one bundle, one write to the socket)
+   * rather than one after each chunk that arrives.
+   */
   #fill(): void {
     if (this.#finished || this.file === undefined || this.#writing.size >= MAX_PENDING_WRITES) return;
     const sources = [...this.#sources.values()].filter((s) => s.bits !== undefined).sort((a, b) => b.rate - a.rate);
     for (const s of sources) {
       const slots = this.#slots(s);
+      if (s.inflight.size > slots - Math.max(1, slots >> REFILL_SHIFT)) continue;
       while (s.inflight.size < slots) {
         const index = this.#pick(s);
         if (index < 0) break;
