@@ -113,6 +113,11 @@ export class Download {
     this.#fill();
   }
 
+  /** True when `peer` announced every chunk: it wants nothing from this node, so it is told of no new one. */
+  holdsAll(peer: string): boolean {
+    return this.#sources.get(peer)?.bits?.complete === true;
+  }
+
   get finished(): boolean {
     return this.#finished;
   }
