@@ -21,6 +21,9 @@ import { Progress } from "./progress.js";
 import { safeFileName } from "./safe-name.js";
 import { MSG, encodeBare, encodeRequest, encodeSlot } from "./wire.js";
 
+/** A source is topped up once `slots >> REFILL_SHIFT` of its slots are free (a quarter). */
+const REFILL_SHIFT = 2;
+
 export type { DownloadHooks, DownloadHost, DownloadResult, DownloadTunings };
 
 export class Download {
@@ -108,6 +111,11 @@ export class Download {
     if (manifest.size === 0 && createHash("sha256").digest().equals(chunkHash(manifest, 0))) await this.file.write(0, new Uint8Array(0)).catch(() => {});
     if (this.file.have.complete) return this.#finish();
     this.#fill();
+  }
+
+  /** True when `peer` announced every chunk: it wants nothing from this node, so it is told of no new one. */
+  holdsAll(peer: string): boolean {
+    return this.#sources.get(peer)?.bits?.complete === true;
   }
 
   get finished(): boolean {
@@ -287,12 +295,18 @@ export class Download {
     return Math.max(1, Math.min(this.#t.maxInFlightPerPeer, base) >> s.slow);
   }
 
-  /** Hands out requests: faster sources first, each up to its slots. */
+  /**
+   * Hands out requests: faster sources first, each up to its slots. A source
+   * with many slots is topped up only once a quarter of them are free, so
+   * that its requests leave together (one bundle, one write to the socket)
+   * rather than one after each chunk that arrives.
+   */
   #fill(): void {
     if (this.#finished || this.file === undefined || this.#writing.size >= MAX_PENDING_WRITES) return;
     const sources = [...this.#sources.values()].filter((s) => s.bits !== undefined).sort((a, b) => b.rate - a.rate);
     for (const s of sources) {
       const slots = this.#slots(s);
+      if (s.inflight.size > slots - Math.max(1, slots >> REFILL_SHIFT)) continue;
       while (s.inflight.size < slots) {
         const index = this.#pick(s);
         if (index < 0) break;

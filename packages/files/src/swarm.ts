@@ -280,7 +280,8 @@ export class FileSwarm {
         this.#announce(d.contentId);
       },
       gained: (d, index) => {
-        for (const peer of this.#served.get(d.contentId)?.interested ?? []) this.#send(peer, encodeHave(d.contentId, index));
+        // A neighbour that holds it all (a seeder) needs no news: one message, and one write to its socket, less per chunk.
+        for (const peer of this.#served.get(d.contentId)?.interested ?? []) if (!d.holdsAll(peer)) this.#send(peer, encodeHave(d.contentId, index));
       },
     };
   }

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FILES_ERROR_CODES, FileSwarm, type DownloadProgress } from "../src/index.js";
+import { MSG } from "../src/wire.js";
 import { MemoryNet } from "./helpers/memory-net.js";
 import { craftManifest, dataFor, rawPeer, rejectFor } from "./helpers/raw-peer.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
@@ -33,6 +34,27 @@ describe("FileSwarm over neighbours", () => {
     expect(events.at(-1)).toMatchObject({ done: true, bytesDone: shared.size, total: shared.size });
     // Nothing but the file is left in the folder: no partial, no sidecar.
     expect(await readdir(join(tmp.dir, "a"))).toEqual(["data.bin"]);
+    await Promise.all([seeder.close(), a.close(), b.close()]);
+  });
+
+  it("tells the other leechers of each chunk it gains, but not a seeder that holds them all", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const hostA = net.host("A");
+    hostA.record = true;
+    const a = new FileSwarm(hostA);
+    const b = new FileSwarm(net.host("B"));
+    net.link("S", "A");
+    net.link("S", "B");
+    net.link("A", "B");
+    const path = await randomFile(tmp.dir, "data.bin", 3 * 1024 * 1024);
+    const shared = await seeder.share(path);
+    const [ra] = await Promise.all([a.download(shared.contentId, { dir: join(tmp.dir, "a") }), b.download(shared.contentId, { dir: join(tmp.dir, "b") })]);
+    expect(await sha256Of(ra.path)).toBe(await sha256Of(path));
+    const haves = (to: string): number => hostA.sentMessages.filter((m) => m.to === to && m.bytes[0] === MSG.HAVE).length;
+    expect(haves("S")).toBe(0);
+    expect(haves("B")).toBeGreaterThan(0);
     await Promise.all([seeder.close(), a.close(), b.close()]);
   });
 

@@ -7,8 +7,34 @@ import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 /** Bytes of the length before each envelope in a bundle. */
 export const BUNDLE_LENGTH_BYTES = 4;
 const INITIAL_BUNDLE_BYTES = 64 * 1024;
-/** A bundle buffer grown past this (for one large message) is dropped after use. */
+/** A bundle buffer grown past this (for one large message) is not kept by the outbox after use: it goes back to the shared spare. */
 const MAX_KEPT_BUNDLE_BYTES = 256 * 1024;
+/** The largest spare kept for the process (the default frame limit is 1 MiB). */
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+/**
+ * One large bundle buffer for the whole process, lent to whichever outbox
+ * needs more than `MAX_KEPT_BUNDLE_BYTES` and given back once its bundle is
+ * sent (the connection copies it): a stream of large messages (file blocks)
+ * reuses it instead of allocating and zeroing a new buffer for each.
+ */
+let spare: Uint8Array | undefined;
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+
+function takeLarge(size: number): Uint8Array {
+  if (spare !== undefined && spare.length >= size) {
+    const taken = spare;
+    spare = undefined;
+    return taken;
+  }
+  // Every byte is written before it is sent: no need to zero it.
+  if (NodeBuffer === undefined) return new Uint8Array(size);
+  const b = NodeBuffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
+function giveBack(buffer: Uint8Array): void {
+  if (buffer.length <= MAX_SPARE_BYTES && (spare === undefined || spare.length < buffer.length)) spare = buffer;
+}
 /** Bytes queued or in flight per peer before `send` waits. */
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -63,7 +89,9 @@ export class Outbox implements QueueBudgetMember {
   sentSinceTick = true;
   readonly #owner: OutboxOwner;
   readonly #limits: OutboxLimits;
-  #out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  #out: Uint8Array = new Uint8Array(INITIAL_BUNDLE_BYTES);
+  /** The outbox's own buffer, back in use once a large bundle has gone. */
+  #small = this.#out;
   #outLength = 0;
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
@@ -185,7 +213,12 @@ export class Outbox implements QueueBudgetMember {
     if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.flush();
     if (this.#outLength + needed > this.#out.length) {
       if (this.#outLength > 0) this.flush();
-      if (needed > this.#out.length) this.#out = new Uint8Array(Math.max(needed, this.#out.length * 2));
+      if (needed > this.#out.length) {
+        const size = Math.max(needed, this.#out.length * 2);
+        if (this.#out !== this.#small) giveBack(this.#out);
+        this.#out = size > MAX_KEPT_BUNDLE_BYTES ? takeLarge(size) : new Uint8Array(size);
+        if (size <= MAX_KEPT_BUNDLE_BYTES) this.#small = this.#out;
+      }
     }
   }
 
@@ -215,8 +248,11 @@ export class Outbox implements QueueBudgetMember {
   readonly #flushNow = (): void => {
     this.#flushScheduled = false;
     this.flush();
-    // Large one-off buffers are not kept past their use.
-    if (this.#out.length > MAX_KEPT_BUNDLE_BYTES) this.#out = new Uint8Array(INITIAL_BUNDLE_BYTES);
+    // A large buffer is not kept past its use: it goes back to the spare (the connection copied the bundle).
+    if (this.#out !== this.#small && this.#outLength === 0) {
+      giveBack(this.#out);
+      this.#out = this.#small;
+    }
   };
 
   /** At most one timer per session and stall period, not one per send. */
