@@ -40,6 +40,8 @@ export class Download {
   #resolve!: (r: DownloadResult) => void;
   #reject!: (e: Error) => void;
   #finished = false;
+  /** The partial file being opened: a failure waits for it, so nothing is created on disk after the download ended. */
+  #opening: Promise<unknown> | undefined;
   /** Verified chunks on their way to the disk. */
   readonly #writing = new Set<number>();
   /** Chunk buffers for reuse: a download's memory stays a few chunks, however large the file. */
@@ -96,7 +98,9 @@ export class Download {
       return this.fail(new FilesError(FILES_ERROR_CODES.REFUSED, `Refused "${manifest.name.slice(0, 100)}" (${this.contentId}): ${refusal}. Nothing was written.`, { details: { contentId: this.contentId, reason: refusal } }));
     }
     try {
-      this.file = await PartialFile.open(manifest, this.dir, this.#t.maxFileSize);
+      const opening = PartialFile.open(manifest, this.dir, this.#t.maxFileSize);
+      this.#opening = opening.catch(() => {});
+      this.file = await opening;
     } catch (error) {
       return this.fail(error as Error);
     }
@@ -208,6 +212,8 @@ export class Download {
     if (this.#finished) return;
     this.#finished = true;
     this.#end();
+    // A cancel that comes while the partial file is being opened must not leave a file created after it.
+    await this.#opening;
     await this.file?.close();
     this.#reject(error);
   }
