@@ -6,7 +6,7 @@ import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionCl
 import { BundleReader } from "./bundle-reader.js";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
@@ -22,8 +22,6 @@ type Phase = "handshaking" | "admitted" | "open" | "closed";
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Longest a connection closed as a duplicate is still read, waiting for the peer to close its end. */
 const DRAIN_TIMEOUT_MS = 5000;
-/** The kinds of the protocol itself (`protocol.ts`), as opposed to the application's. */
-const RESERVED_PREFIX = "xppg/";
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
