@@ -11,6 +11,7 @@ import type { StartOptions } from "./options.js";
 import { DEFAULTS } from "./options.js";
 import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
 import { FIXED_SHAPE_KINDS } from "./protocol.js";
+import { tcpAddress } from "./resolved-options.js";
 
 /** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
 export function checkTarget(options: unknown, call: string, known: readonly string[] = ["to"]): string | undefined {
@@ -55,7 +56,11 @@ export function checkStartOptions(options: unknown): { openPort: boolean; openPo
 }
 
 /** `join(host, port?, options?)` or `join(address, options?)`. */
-export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOptions: unknown): { port: number; timeoutMs?: number; signal?: AbortSignal; peerId?: string } {
+/** `"host:port"` or `"[v6]:port"` typed as one string (a bare IPv6 address such as `"::1"` does not match). */
+const HOST_AND_PORT = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/;
+
+/** Checks `pg.join`'s arguments; resolves them to one address (`tcp://host:port` unless a full address was given). */
+export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOptions: unknown): { address: string; timeoutMs?: number; signal?: AbortSignal; peerId?: string } {
   const call = "pg.join(host, port?, options?)";
   const right = 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")';
   checkString(host, "host", call, right, 1024);
@@ -68,8 +73,19 @@ export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOption
     port = checkInteger(portOrOptions, "port", call, right, 1, 65535);
     if ((host as string).includes("://")) throw invalidArgument(call, `a full address already has its port; got the address ${show(host)} and the port ${port}`, 'pg.join("tcp://192.168.1.42:7337")');
   }
+  let address = host as string;
+  if (!address.includes("://")) {
+    const hostAndPort = HOST_AND_PORT.exec(address);
+    if (hostAndPort !== null) {
+      // "192.168.1.42:7337", as a chat banner or a friend writes it.
+      if (typeof portOrOptions === "number") throw invalidArgument(call, `the host ${show(host)} already ends with a port, and the port ${port} came too`, 'pg.join("192.168.1.42:7337") or pg.join("192.168.1.42", 7337)');
+      port = checkInteger(Number(hostAndPort[3]), "the port after the host", call, right, 1, 65535);
+      address = (hostAndPort[1] ?? hostAndPort[2]) as string;
+    }
+    address = tcpAddress(address, port);
+  }
   const o = checkOptions(options, ["timeoutMs", "signal", "peerId"], call) as JoinOptions;
-  const out: { port: number; timeoutMs?: number; signal?: AbortSignal; peerId?: string } = { port };
+  const out: { address: string; timeoutMs?: number; signal?: AbortSignal; peerId?: string } = { address };
   if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, "pg.join(host, port, { timeoutMs: 10000 })", false);
   const signal = checkSignal(o.signal, call);
   if (signal !== undefined) out.signal = signal;

@@ -165,7 +165,7 @@ export class PeerTable {
       this.peers.delete(hello.peerId);
       existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
     } else if (this.peers.size >= this.#o.maxPeers) {
-      return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${self} has reached its limit of ${this.peers.size} peers. Try another node.` };
+      return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${self} has reached its limit of ${this.peers.size} peer${this.peers.size === 1 ? "" : "s"} (limits.maxPeers). Try another node, or ask its owner to raise the limit.` };
     }
     // Reserved now, so a racing second connection is seen as a duplicate;
     // listed in `open` only once the peer's welcome arrives (`opened`).

@@ -24,7 +24,7 @@ import { openPort } from "./port-mapping.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
-import { resolveOptions, tcpAddress, type ResolvedOptions } from "./resolved-options.js";
+import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
@@ -265,7 +265,7 @@ export class Playground {
 
   /**
    * Connects to another node and completes the handshake. `host` may be a
-   * host name or IP (with `port`, default 7337), or a full address such as
+   * host name or IP (with `port`, default 7337), `"host:port"` in one string, or a full address such as
    * `"tcp://192.168.1.42:7337"` or `"ws://example.org:7338/xppg"`; options may
    * come second when there is no port. Resolves with the peer; rejects with a
    * typed error that says why.
@@ -273,9 +273,9 @@ export class Playground {
   async join(host: string, port?: number, options?: JoinOptions): Promise<PeerInfo>;
   async join(address: string, options?: JoinOptions): Promise<PeerInfo>;
   async join(host: string, portOrOptions?: number | JoinOptions, maybeOptions?: JoinOptions): Promise<PeerInfo> {
-    const { port, timeoutMs = DEFAULT_TIMEOUT_MS, signal, peerId } = checkJoinArgs(host, portOrOptions, maybeOptions);
+    const { address, timeoutMs = DEFAULT_TIMEOUT_MS, signal, peerId } = checkJoinArgs(host, portOrOptions, maybeOptions);
     this.#assertRunning("join");
-    return this.#r.dialer.join({ address: host.includes("://") ? host : tcpAddress(host, port), timeoutMs, signal, peerId });
+    return this.#r.dialer.join({ address, timeoutMs, signal, peerId });
   }
 
   /**

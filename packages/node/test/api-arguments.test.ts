@@ -88,6 +88,16 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     await expect(a.sendText("hi", "nobody")).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
   });
 
+  it('join takes "host:port" in one string, as the chat banner prints it, and refuses a port given twice', async () => {
+    const a = track(new Playground("x", { host: "127.0.0.1", port: 0 }));
+    const b = track(new Playground("x", { host: "127.0.0.1", port: 0 }));
+    await a.start({ openPort: false });
+    await b.start({ openPort: false });
+    await expect(b.join(`127.0.0.1:${a.port}`)).resolves.toMatchObject({ peerId: a.peerId });
+    await expect(b.join(`127.0.0.1:${a.port}`, a.port)).rejects.toEqual(invalid("pg.join(host, port?, options?)", "already ends with a port"));
+    await expect(b.join("127.0.0.1:99999")).rejects.toEqual(invalid("pg.join(host, port?, options?)", "port", "99999"));
+  });
+
   it("send refuses a payload of a fixed-shape kind that the receiver would refuse", async () => {
     const a = await node();
     await expect(a.send("text", "hi")).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }", 'pg.sendText("hello")'));
