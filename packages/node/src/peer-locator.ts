@@ -43,6 +43,9 @@ export function encodePeerRecord(addresses: readonly string[]): Uint8Array {
   }
 }
 
+/** An address as a record may carry it: printable ASCII, no spaces. */
+const PRINTABLE_ADDRESS = /^[\x21-\x7e]+$/;
+
 /** The addresses of a record read from the DHT (untrusted bytes, though signed by the peer): undefined when malformed. */
 export function decodePeerRecord(bytes: Uint8Array): string[] | undefined {
   if (bytes.length > 1000) return undefined;
@@ -52,9 +55,11 @@ export function decodePeerRecord(bytes: Uint8Array): string[] | undefined {
   } catch {
     return undefined;
   }
-  const list = (data as { v?: unknown; a?: unknown } | null)?.a;
-  if ((data as { v?: unknown }).v !== 1 || !Array.isArray(list) || list.length > MAX_RECORD_ADDRESSES) return undefined;
-  if (!list.every((a) => typeof a === "string" && a.length > 0 && a.length <= MAX_ADDRESS_LENGTH)) return undefined;
+  if (typeof data !== "object" || data === null) return undefined;
+  const { v, a: list } = data as { v?: unknown; a?: unknown };
+  if (v !== 1 || !Array.isArray(list) || list.length > MAX_RECORD_ADDRESSES) return undefined;
+  // Printable ASCII only: an address ends up in error messages and logs.
+  if (!list.every((a) => typeof a === "string" && a.length <= MAX_ADDRESS_LENGTH && PRINTABLE_ADDRESS.test(a))) return undefined;
   return list as string[];
 }
 
