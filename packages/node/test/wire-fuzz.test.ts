@@ -9,6 +9,7 @@ import { decodeClientMessage, decodeRelayMessage, encodeControl, MAX_CONTROL_BYT
 import { parseDial, parseDialbackResult, parseDialed, parseObserved, parsePort } from "../src/reach-wire.js";
 import { buildPacket, PACKET, packetHeader, parsePacket } from "../src/route-wire.js";
 import { MAX_ADDRESS_LENGTH, MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire } from "../src/peer-record.js";
+import { decodePeerRecord, encodePeerRecord } from "../src/peer-locator.js";
 import { parseRelayAddress } from "../src/relay-transport.js";
 
 /** What a decoded MessagePack payload can be, and then some: every parser below takes `unknown`. */
@@ -181,7 +182,7 @@ describe("routed packets", () => {
   });
 });
 
-describe("peer exchange records and relay addresses", () => {
+describe("peer exchange records and DHT peer records", () => {
   const identity = generateIdentity();
   const wire = toWire(signRecord(identity, ["tcp://127.0.0.1:1"], 1000), true);
 
@@ -194,6 +195,21 @@ describe("peer exchange records and relay addresses", () => {
         for (const a of parsed.record.addresses) expect(a.length > 0 && a.length <= MAX_ADDRESS_LENGTH).toBe(true);
         expect(parsed.record.signature.length).toBe(64);
         expect(Number.isSafeInteger(parsed.record.time)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a DHT record's value is read as at most 8 addresses or refused (undefined), whatever the bytes: JSON null, numbers and lists too", () => {
+    const valid = encodePeerRecord(["tcp://127.0.0.1:1"]);
+    expect(decodePeerRecord(valid)).toEqual(["tcp://127.0.0.1:1"]);
+    for (const json of ["null", "1", "true", '"a"', "[]"]) expect(decodePeerRecord(new TextEncoder().encode(json))).toBeUndefined();
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.jsonValue({ maxDepth: 3 }).map(utf8), mutated({ v: 1, a: ["x"] }).map(utf8), mutatedBytes(valid)), (bytes) => {
+        const addresses = decodePeerRecord(bytes);
+        if (addresses === undefined) return;
+        expect(addresses.length).toBeLessThanOrEqual(MAX_RECORD_ADDRESSES);
+        for (const a of addresses) expect(typeof a === "string" && a.length > 0 && a.length <= MAX_ADDRESS_LENGTH).toBe(true);
       }),
       RUNS,
     );
