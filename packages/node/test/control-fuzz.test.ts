@@ -62,6 +62,8 @@ const other = generateIdentity();
 const routeHeader = packetHeader(other.peerId, generateIdentity().peerId, 1, false);
 const row = (writer: string): unknown[] => ["k", 1, writer, "v"];
 
+const SIGNED = "signed:";
+
 /** Each control kind with payloads built around a valid one. */
 function messages(raw: { peerId: string }): fc.Arbitrary<[string, unknown]> {
   const kinds: [string, fc.Arbitrary<unknown>][] = [
@@ -90,6 +92,9 @@ function messages(raw: { peerId: string }): fc.Arbitrary<[string, unknown]> {
     ["xppg/bye", fc.oneof(wireValue, mutated({ code: "XPPG_ERR_X", reason: "r" }))],
     ["xppg/unknown", wireValue],
     ["text", fc.oneof(wireValue, mutated({ text: "t" }))],
+    // Signed broadcasts by the peer itself (the mesh reads presences; others go to the application).
+    [`${SIGNED}xppg/mesh-presence`, fc.oneof(wireValue, mutated({ listen: ["tcp://127.0.0.1:1"] }))],
+    [`${SIGNED}text`, fc.oneof(wireValue, mutated({ text: "t" }))],
   ];
   return fc.oneof(...kinds.map(([kind, payload]) => payload.map((p): [string, unknown] => [kind, p])));
 }
@@ -111,7 +116,10 @@ describe("Playground: fuzzing the control messages of an authenticated peer with
         const list = fc.sample(fc.array(messages(raw), { minLength: 1, maxLength: 6 }), { seed, numRuns: 1 })[0]!;
         await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [...NODE_CAPABILITIES], peerId: raw.peerId, listen: [], agent: "fuzz", time: Date.now() });
         await raw.send("xppg/welcome", null);
-        for (const [kind, payload] of list) await raw.send(kind, payload).catch(() => {});
+        for (const [kind, payload] of list) {
+          const sent = kind.startsWith(SIGNED) ? raw.conn.send(raw.signedBroadcast(kind.slice(SIGNED.length), payload, raw.identity!)) : raw.send(kind, payload);
+          await sent.catch(() => {});
+        }
         await raw.send("xppg/ping", null).catch(() => {});
         // Either the node answered the last ping (it took everything) or it dropped the peer.
         await until(() => raw.received.some((m) => m.kind === "xppg/pong") || raw.conn.isClosed, 5000, "a pong or a close");
