@@ -89,7 +89,7 @@ export class DhtDiscovery {
   get stats(): DhtStats {
     const topics: Record<string, DhtTopicStats> = {};
     for (const t of this.#topics.values()) topics[t.topic] = t.stats;
-    return { packets: { ...(this.#node?.packets ?? { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0 }) }, nodes: this.#node?.nodeCount ?? 0, throttledOffers: this.#budget.throttled, topics };
+    return { packets: { ...(this.#node?.packets ?? { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0, malformed: 0 }) }, nodes: this.#node?.nodeCount ?? 0, throttledOffers: this.#budget.throttled, topics };
   }
 
   on<E extends keyof DhtEvents>(event: E, listener: DhtEvents[E]): () => void {

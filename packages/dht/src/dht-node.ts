@@ -16,6 +16,7 @@
 
 import { DHT, type DhtInstance, type DhtPeer } from "./bittorrent-dht.js";
 import { MAX_LOOKUP_TABLES, MAX_STORED_VALUES } from "./constants.js";
+import { screenQueries } from "./krpc-screen.js";
 import { GuardedSocket, isUnicastIPv4, loopbackBootstrap, type PacketStats } from "./guarded-socket.js";
 import type { ResolvedDhtOptions } from "./options.js";
 import { verifyEd25519 } from "./signed-record.js";
@@ -45,6 +46,7 @@ export class DhtNode {
       verify: (signature, message, publicKey) => verifyEd25519(signature, message, publicKey),
     });
     capAnswers(this.#dht);
+    screenQueries(this.#dht, () => void this.socket.stats.malformed++);
     // One `peer` listener per running lookup, one lookup per topic at a time.
     this.#dht.setMaxListeners(0);
     // Errors after the start are socket warnings the library already survives; `listen` reports the fatal ones.

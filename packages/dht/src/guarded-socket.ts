@@ -35,6 +35,8 @@ export interface PacketStats {
   oversize: number;
   /** Packets not sent: the destination was not a unicast IPv4 address (or was loopback, on the internet). */
   refused: number;
+  /** Packets received and dropped unanswered: a query whose arguments are not of the types BEP 5 and BEP 44 give them, or a packet the DHT library failed to read. */
+  malformed: number;
 }
 
 interface Bucket {
@@ -43,7 +45,7 @@ interface Bucket {
 }
 
 export class GuardedSocket extends EventEmitter {
-  readonly stats: PacketStats = { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0 };
+  readonly stats: PacketStats = { sent: 0, received: 0, dropped: 0, oversize: 0, refused: 0, malformed: 0 };
   readonly #socket: Socket;
   readonly #limits: PacketLimits;
   /** Insertion order is age: the oldest source is forgotten first. */
@@ -61,7 +63,12 @@ export class GuardedSocket extends EventEmitter {
         return;
       }
       this.stats.received++;
-      this.emit("message", msg, rinfo);
+      try {
+        this.emit("message", msg, rinfo);
+      } catch {
+        // The library threw on one packet (a shape `krpc-screen.ts` does not know yet): that packet is lost, not the process.
+        this.stats.malformed++;
+      }
     });
     this.#socket.on("error", (error) => this.emit("error", error));
     this.#socket.on("listening", () => this.emit("listening"));

@@ -11,10 +11,11 @@
 
 import { randomInt } from "node:crypto";
 import { networkInterfaces, platform } from "node:os";
-import type { RemoteInfo } from "node:dgram";
+import { createSocket, type RemoteInfo } from "node:dgram";
 import makeMdns from "multicast-dns";
 import { isXppgError, toError } from "@xppg/errors";
 import { appHash } from "./app-hash.js";
+import { gateMessages } from "./packet-gate.js";
 import { CandidateTable } from "./candidate-table.js";
 import { ANNOUNCE_REPEAT_MS, MDNS_GROUP, MIN_RESPONSE_INTERVAL_MS } from "./constants.js";
 import { DISCOVERY_ERROR_CODES, DiscoveryError } from "./errors.js";
@@ -28,7 +29,7 @@ export interface LanDiscoveryStats {
   packetsSent: number;
   /** mDNS packets received, ours included (multicast loops back). */
   packetsReceived: number;
-  /** Received responses that held no announcement for this app. */
+  /** Received responses that held no announcement for this app, undecodable packets, and packets whose header declares more questions and records than their bytes can hold (dropped before decoding). */
   ignoredPackets: number;
   /** `peer` events emitted. */
   offers: number;
@@ -129,7 +130,10 @@ export class LanDiscovery implements Discovery {
   async #open(signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted === true) throw aborted();
     const where = this.#o.interface === undefined ? "every interface" : `interface ${this.#o.interface}`;
+    // The socket is ours so that the gate can stand in front of the DNS decoder.
+    const socket = createSocket({ type: "udp4", reuseAddr: true });
     const mdns = makeMdns({
+      socket,
       port: this.#o.mdnsPort,
       ...(this.#o.interface !== undefined ? { interface: this.#o.interface } : {}),
       // On Linux, binding to the group address receives the group's packets and
@@ -139,6 +143,7 @@ export class LanDiscovery implements Discovery {
       reuseAddr: true,
       loopback: true,
     });
+    gateMessages(socket, () => void this.#stats.ignoredPackets++);
     this.#mdns = mdns;
     let joined = false;
     const warnings: Error[] = [];

@@ -56,6 +56,8 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
   let at = 6;
   const ids: string[] = [];
   for (let i = 0; i < 2; i++) {
+    // A packet cut right after the origin's id has no length byte here (`bytes[at]` undefined).
+    if (at >= bytes.length) return "a routed packet with a malformed peer id";
     const length = bytes[at]!;
     if (length === 0 || length > MAX_ID_LENGTH || at + 1 + length > bytes.length) return "a routed packet with a malformed peer id";
     ids.push(ascii.decode(bytes.subarray(at + 1, at + 1 + length)));

@@ -1,6 +1,7 @@
 import type { Playground } from "@xppg/node";
 import * as Y from "yjs";
 import { YJS_ERROR_CODES, YjsError } from "./errors.js";
+import { scanUpdate } from "./update-scan.js";
 
 /** Message kinds of the provider (application kinds: nothing under `xppg/`). */
 export const YJS_KIND = {
@@ -135,6 +136,9 @@ export class PlaygroundProvider {
   #take(src: string, payload: unknown): void {
     const update = this.#field(src, payload, "update");
     if (update === undefined) return;
+    // Yjs allocates by the counts an update declares: its shape is checked first.
+    const unsound = scanUpdate(update);
+    if (unsound !== undefined) return void this.#bad(src, `an update Yjs cannot read (${unsound})`);
     try {
       Y.applyUpdate(this.doc, update, { from: src } satisfies Remote);
     } catch (error) {

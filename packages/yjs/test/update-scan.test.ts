@@ -1,0 +1,140 @@
+// The shape check of a peer's Yjs update (fast-check): every update Yjs
+// writes passes it; a count the bytes cannot hold is refused before Yjs reads
+// (and allocates by) it; and a peer sending one is disconnected.
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { Playground } from "@xppg/node";
+import * as Y from "yjs";
+import { PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type YjsError } from "../src/index.js";
+import { MAX_ANY_DEPTH, scanUpdate } from "../src/update-scan.js";
+
+/** Any value Yjs keeps in a map or an array (lib0's `writeAny`). */
+const anyValue = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double(),
+    fc.string({ maxLength: 20 }),
+    fc.uint8Array({ maxLength: 20 }),
+    fc.array(tie("v"), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie("v"), { maxKeys: 4, noNullPrototype: true }),
+  ),
+})).v;
+
+/** One edit of a document, of every content kind Yjs writes. */
+const edit = fc.oneof(
+  fc.tuple(fc.nat(), fc.string({ maxLength: 10 })).map(([at, s]) => (d: Y.Doc) => {
+    const t = d.getText("t");
+    t.insert(at % (t.length + 1), s);
+  }),
+  fc.tuple(fc.nat(), fc.nat({ max: 5 })).map(([at, n]) => (d: Y.Doc) => {
+    const t = d.getText("t");
+    if (t.length > 0) t.delete(at % t.length, Math.min(n, t.length - (at % t.length)));
+  }),
+  fc.tuple(fc.nat(), fc.nat({ max: 5 })).map(([at, n]) => (d: Y.Doc) => {
+    const t = d.getText("t");
+    if (t.length > 0) t.format(at % t.length, n, { bold: true, color: "#f00" });
+  }),
+  fc.nat().map((at) => (d: Y.Doc) => {
+    const t = d.getText("t");
+    t.insertEmbed(at % (t.length + 1), { image: "x.png" });
+  }),
+  fc.tuple(fc.string({ maxLength: 6 }), anyValue).map(([k, v]) => (d: Y.Doc) => void d.getMap("m").set(k, v)),
+  fc.string({ maxLength: 6 }).map((k) => (d: Y.Doc) => void d.getMap("m").delete(k)),
+  fc.array(anyValue, { maxLength: 3 }).map((vs) => (d: Y.Doc) => void d.getArray("a").push(vs)),
+  fc.constant((d: Y.Doc) => void d.getArray("a").push([new Y.Map(), new Y.Array(), new Y.Text("x")])),
+  fc.string({ minLength: 1, maxLength: 6 }).map((name) => (d: Y.Doc) => {
+    const el = new Y.XmlElement(/^[a-z]+$/.test(name) ? name : "p");
+    el.setAttribute("k", "v");
+    el.insert(0, [new Y.XmlText("hi")]);
+    d.getXmlFragment("x").push([el]);
+  }),
+  fc.constant((d: Y.Doc) => void d.getMap("m").set("sub", new Y.Doc({ meta: { a: [1, "b"] } }))),
+);
+
+/** The updates a document writes: its whole state, and each incremental update. */
+function updatesOf(edits: ((d: Y.Doc) => void)[], clients: number): Uint8Array[] {
+  const docs = Array.from({ length: clients }, () => new Y.Doc());
+  const out: Uint8Array[] = [];
+  docs[0]!.on("update", (u: Uint8Array) => void out.push(u));
+  edits.forEach((e, i) => e(docs[i % clients]!));
+  for (const d of docs.slice(1)) Y.applyUpdate(docs[0]!, Y.encodeStateAsUpdate(d));
+  out.push(Y.encodeStateAsUpdate(docs[0]!));
+  return out;
+}
+
+describe("scanUpdate", () => {
+  it("passes every update Yjs writes, of every content kind, from several clients", () => {
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3 }), (edits, clients) => {
+        for (const update of updatesOf(edits, clients)) expect(scanUpdate(update)).toBeUndefined();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("refuses a count of structs the bytes cannot hold (5 bytes declaring 29 million), before Yjs allocates for them", () => {
+    expect(scanUpdate(Uint8Array.from([0x01, 0xda, 0xe7, 0xe7, 0x0d]))).toBe("a count of 28963802 where 0 bytes remain");
+    // The same lie in a second client's group, after a sound first one.
+    const sound = Y.encodeStateAsUpdate(((d) => (d.getText("t").insert(0, "a"), d))(new Y.Doc()));
+    const lie = Uint8Array.from([0x02, ...sound.subarray(1, sound.length - 1), 0xda, 0xe7, 0xe7, 0x0d, 0x01, 0x00, 0x00]);
+    expect(scanUpdate(lie)).toMatch(/^a count of 28963802 where \d+ bytes remain$/);
+    // One struct (client 1, clock 0) of any-content under the root type "a", its value nested past the bound.
+    const nested = (depth: number): Uint8Array => Uint8Array.from([0x01, 0x01, 0x01, 0x00, 0x08, 0x01, 0x01, 0x61, 0x01, ...Array.from({ length: depth }, () => [117, 0x01]).flat(), 126, 0x00]);
+    expect(scanUpdate(nested(MAX_ANY_DEPTH))).toBeUndefined();
+    expect(scanUpdate(nested(MAX_ANY_DEPTH + 1))).toBe(`values nested deeper than ${MAX_ANY_DEPTH}`);
+  });
+
+  it("on random and mutated updates, never throw: a sentence or undefined, and what passes Yjs reads or refuses", () => {
+    const valid = updatesOf([(d) => d.getText("t").insert(0, "hello"), (d) => d.getMap("m").set("k", [1, "x", { y: new Uint8Array(3) }])], 2).at(-1)!;
+    const inputs = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
+        const copy = valid.slice();
+        for (const [at, v] of edits) copy[at] = v;
+        return copy;
+      }),
+    );
+    fc.assert(
+      fc.property(inputs, (bytes) => {
+        const verdict = scanUpdate(bytes);
+        if (verdict !== undefined) return;
+        // What passes, Yjs reads quickly or refuses (with an error of its own, caught by the provider).
+        try {
+          Y.applyUpdate(new Y.Doc(), bytes);
+        } catch {
+          // refused by Yjs: the provider disconnects the peer with BAD_UPDATE
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("PlaygroundProvider and a hostile update", () => {
+  const nodes: Playground[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
+  });
+
+  it("an update declaring more structs than its bytes hold disconnects its sender with BAD_UPDATE", async () => {
+    const peers = await Promise.all(
+      [0, 1].map(async () => {
+        const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+        nodes.push(pg);
+        await pg.start();
+        const errors: YjsError[] = [];
+        new PlaygroundProvider(pg, new Y.Doc(), { onError: (e) => void errors.push(e) });
+        return { pg, errors };
+      }),
+    );
+    const [a, m] = peers as [(typeof peers)[0], (typeof peers)[0]];
+    await m.pg.join(a.pg.addresses[0]!);
+    await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: Uint8Array.from([0x01, 0xda, 0xe7, 0xe7, 0x0d]) }, { to: a.pg.peerId });
+    await expect.poll(() => a.errors.map((e) => e.code), { timeout: 10_000 }).toContain(YJS_ERROR_CODES.BAD_UPDATE);
+    expect(a.errors[0]!.message).toContain("a count of 28963802 where 0 bytes remain");
+    await expect.poll(() => a.pg.peers.length, { timeout: 10_000 }).toBe(0);
+  });
+});
