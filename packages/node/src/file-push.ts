@@ -15,9 +15,6 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { ReceivedFile, SharedFile } from "./file-transfer.js";
 import type { PeerSession } from "./peer-session.js";
 
-/** The capability of pushing a file through the swarm (`offer` / `offer-end` in the files messages). */
-export const FILES_PUSH_CAPABILITY = "files-push/1";
-
 /** The whole-file stream (`file-transfer.ts`; in a page, its stand-in that refuses). */
 export interface WholeFileSender {
   send(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile>;

@@ -6,7 +6,6 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
 import { safeText } from "./safe-text.js";
-import { placeUnique } from "@xppg/files";
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -316,6 +315,8 @@ export class FileTransfers {
         await inc.chain;
         const fh = await inc.handle;
         await fh.close();
+        // Loaded here, with a received file: a node that gets none does not load `@xppg/files` (issue 15).
+        const { placeUnique } = await import("@xppg/files");
         const path = await placeUnique(inc.tmpPath, this.#host.downloadDir, inc.name);
         // Delivered only if the node was not stopped (and the entry dropped) meanwhile.
         if (this.#incoming.delete(inc.key)) this.#host.delivered(from, { name: inc.name, size: inc.size, sha256: digest, path });

@@ -6,18 +6,29 @@
  * drops a neighbour the swarm found misbehaving (a strike).
  */
 
-import { FileSwarm, type DownloadOptions, type DownloadResult, type FileSwarmOptions, type FilesHost, type FilesHostListener, type SharedContent } from "@xppg/files";
+import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, SharedContent } from "@xppg/files";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { KIND } from "./protocol.js";
-import { FILES_PUSH_CAPABILITY, pushReceiver, shareFile, type PushOptions, type WholeFileSender } from "./file-push.js";
+import type { PushOptions, WholeFileSender } from "./file-push.js";
 import type { SharedFile } from "./file-transfer.js";
 
 /** The capability of the swarm file protocol. */
 export const FILES_CAPABILITY = "files/2";
+/** The capability of pushing a file through the swarm (`offer` / `offer-end` in the files messages). */
+export const FILES_PUSH_CAPABILITY = "files-push/1";
 /** Room for the envelope around a files message (kind, flags, ids when a link is not yet open). */
 const ENVELOPE_ROOM = 256;
+/**
+ * Files messages held while `@xppg/files` loads (the first message or the
+ * first `pg.files` call loads it, a few milliseconds): past this many, the
+ * sender is dropped, as for any other flood.
+ */
+const MAX_HELD_MESSAGES = 1024;
+/** And past this many bytes of them. */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+const NONE: ReadonlyMap<string, number> = new Map();
 
 /** Tunings of `pg.files` (the `files` option). */
 export type PlaygroundFilesOptions = Pick<FileSwarmOptions, "uploadBytesPerSecond" | "findTimeoutMs" | "requestTimeoutMs" | "maxInFlightPerPeer">;
@@ -46,28 +57,64 @@ export interface FilesRoomOptions {
   readonly legacy: WholeFileSender;
 }
 
+/**
+ * The swarm is made, and `@xppg/files` loaded, only when first needed: at
+ * the first `pg.files` or `pg.shareFile` call, or the first files message
+ * from a peer (held, in order, until it is made). Before that, joins and
+ * leaves need no telling: a swarm with no downloads, shares or pushes has
+ * nothing to send or forget (issue 15: a node that shares no file does not
+ * load the file protocol).
+ */
 export class FilesRoom implements FilesHost {
   readonly maxMessageSize: number;
-  readonly swarm: FileSwarm;
   readonly api: PlaygroundFiles;
+  readonly #o: FilesRoomOptions;
   readonly #table: PeerTable;
-  readonly #legacy: WholeFileSender;
+  #swarm: FileSwarm | undefined;
+  #loading: Promise<FileSwarm> | undefined;
+  #held: { peer: string; bytes: Uint8Array }[] = [];
+  #heldBytes = 0;
+  #closed = false;
   #listener: FilesHostListener | undefined;
 
   constructor(o: FilesRoomOptions) {
+    this.#o = o;
     this.#table = o.table;
-    this.#legacy = o.legacy;
     this.maxMessageSize = o.maxMessageSize - ENVELOPE_ROOM;
-    this.swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
-    const swarm = this.swarm;
+    const swarm = (): Promise<FileSwarm> => this.#load();
+    const uploaded = (): ReadonlyMap<string, number> => this.#swarm?.uploaded ?? NONE;
     this.api = {
-      share: (path, options) => swarm.share(path, options),
-      download: (contentId, options = {}) => swarm.download(contentId, { ...options, dir: options.dir ?? o.downloadDir }),
-      unshare: (contentId) => swarm.unshare(contentId),
+      share: async (path, options) => (await swarm()).share(path, options),
+      download: async (contentId, options = {}) => (await swarm()).download(contentId, { ...options, dir: options.dir ?? o.downloadDir }),
+      unshare: async (contentId) => (await swarm()).unshare(contentId),
       get uploaded() {
-        return swarm.uploaded;
+        return uploaded();
       },
     };
+  }
+
+  /** The swarm, made at the first need. */
+  #load(): Promise<FileSwarm> {
+    this.#loading ??= (async () => {
+      const [{ FileSwarm }, { pushReceiver }] = await Promise.all([import("@xppg/files"), import("./file-push.js")]);
+      const o = this.#o;
+      const swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
+      this.#swarm = swarm;
+      const held = this.#held;
+      this.#held = [];
+      this.#heldBytes = 0;
+      for (const { peer, bytes } of held) {
+        if (!this.#table.open.has(peer)) continue;
+        try {
+          this.#listener?.message(peer, bytes);
+        } catch (error) {
+          this.misbehaved(peer, error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+      if (this.#closed) await swarm.close();
+      return swarm;
+    })();
+    return this.#loading;
   }
 
   /** True for a neighbour that settled `files-push/1`: only such a peer may make this node fetch a file it offers. */
@@ -77,9 +124,10 @@ export class FilesRoom implements FilesHost {
   }
 
   /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
-  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
     const pushes = (s: PeerSession): boolean => this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
-    return shareFile(this.swarm, this.#legacy, pushes, path, sessions, signal);
+    const [swarm, { shareFile }] = await Promise.all([this.#load(), import("./file-push.js")]);
+    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal);
   }
 
   peers(): readonly string[] {
@@ -108,7 +156,25 @@ export class FilesRoom implements FilesHost {
     if (!this.#table.supports(session, FILES_CAPABILITY) || !(payload instanceof Uint8Array)) {
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a files message without settling ${FILES_CAPABILITY}, or not as bytes. It is disconnected.`);
     }
-    this.#listener?.message(session.peerId!, payload);
+    if (this.#swarm !== undefined) return this.#listener?.message(session.peerId!, payload);
+    if (this.#closed) return;
+    if (this.#held.length >= MAX_HELD_MESSAGES || this.#heldBytes + payload.byteLength > MAX_HELD_BYTES) {
+      throw new PlaygroundError(
+        NODE_ERROR_CODES.PROTOCOL_VIOLATION,
+        `The peer ${session.peerId} sent more than ${MAX_HELD_MESSAGES} files messages (or ${MAX_HELD_BYTES} bytes of them) before this node had loaded its file protocol. It is disconnected.`,
+      );
+    }
+    // A copy: the payload is a view of the connection's read buffer, valid during this call only.
+    this.#held.push({ peer: session.peerId!, bytes: payload.slice() });
+    this.#heldBytes += payload.byteLength;
+    void this.#load().catch(() => this.#loadFailed());
+  }
+
+  /** `@xppg/files` could not load (a broken install): the held messages are dropped; the next need tries again (and a `pg.files` call rejects with the reason). */
+  #loadFailed(): void {
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#loading = undefined;
   }
 
   opened(session: PeerSession): void {
@@ -120,7 +186,10 @@ export class FilesRoom implements FilesHost {
     if (session.peerId !== undefined && this.#table.open.get(session.peerId) === session) this.#listener?.left(session.peerId);
   }
 
-  close(): Promise<void> {
-    return this.swarm.close();
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#held = [];
+    this.#heldBytes = 0;
+    await this.#swarm?.close();
   }
 }

@@ -99,9 +99,9 @@ export class ReachRoom {
       if ("circuits" in own) this.#circuitsOf = own as RelayTransport;
       return [];
     }
-    const { relayTransport } = await import("./relay-transport.js");
+    const { relayTransportOnDemand } = await import("./relay-on-demand.js");
     const r = this.#o.reach;
-    this.#relayTransport = relayTransport({
+    this.#relayTransport = relayTransportOnDemand({
       peerId: this.#o.localPeerId,
       punch: r.holePunch,
       punchTimeoutMs: r.punchTimeoutMs,

@@ -18,7 +18,10 @@ import { hostKey } from "./abuse-guard.js";
 import { FrameTap } from "./frame-tap.js";
 import { punchTcp } from "./hole-punch.js";
 import type { Reachability } from "./reachability.js";
+import { PREFIX, parseRelayAddress } from "./relay-address.js";
 import { RELAY_ERROR_CODES, RelayError, decodeRelayMessage, encodeControl, splitHostPort, type ClientMessage, type RelayMessage } from "./relay-wire.js";
+
+export { parseRelayAddress } from "./relay-address.js";
 
 /** Circuits a relay may have this node accept at once (an honest relay offers them one by one, as peers dial). */
 const MAX_ACCEPTS_IN_FLIGHT = 8;
@@ -66,23 +69,6 @@ export interface RelayTransport extends Transport {
   listen(address: string, onConnection: ConnectionHandler): Promise<RelayListener>;
   /** Circuits open now. */
   readonly circuits: ReadonlySet<CircuitConnection>;
-}
-
-const PREFIX = "relay://";
-
-/** Parses `relay://host:port[/p/<peer id>]` (the relay listens on TCP at host:port). */
-export function parseRelayAddress(address: string): { relay: string; host: string; port: number; peerId: string | undefined } | undefined {
-  if (typeof address !== "string" || !address.startsWith(PREFIX) || address.length > 300) return undefined;
-  const rest = address.slice(PREFIX.length);
-  const slash = rest.indexOf("/");
-  const relay = slash === -1 ? rest : rest.slice(0, slash);
-  const path = slash === -1 ? "" : rest.slice(slash);
-  if (path !== "" && !path.startsWith("/p/")) return undefined;
-  const peerId = path === "" ? undefined : path.slice(3);
-  const parsed = parseTcpAddress(`tcp://${relay}`);
-  if (parsed === null || parsed.port === 0) return undefined;
-  if (peerId !== undefined && !/^[A-Za-z0-9_-]{1,100}$/.test(peerId)) return undefined;
-  return { relay, host: parsed.host, port: parsed.port, peerId };
 }
 
 /**

@@ -52,6 +52,30 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
+  it("derives, signs, agrees and hashes on libsodium the bytes node:crypto gives, and verifies on node:crypto", () => {
+    const aead = loadSodiumAead()!;
+    expect(aead.keys).toBeTruthy();
+    const sodium = sodiumCryptoProvider(aead);
+    expect(sodium.ed25519Signer).not.toBe(nodeCryptoProvider.ed25519Signer);
+    expect(sodium.ed25519Verify).toBe(nodeCryptoProvider.ed25519Verify);
+    for (let i = 0; i < 20; i++) {
+      const seed = nodeCryptoProvider.randomBytes(32);
+      const data = patterned(i * 37, i);
+      const [a, b] = [sodium.ed25519Signer(seed), nodeCryptoProvider.ed25519Signer(seed)];
+      expect(sameBytes(a.publicKey, b.publicKey) && sameBytes(a.sign(data), b.sign(data))).toBe(true);
+      const mine = sodium.x25519Generate();
+      const theirs = nodeCryptoProvider.x25519Generate();
+      expect(sameBytes(mine.publicKey, nodeCryptoProvider.x25519PublicKey(mine.secretKey))).toBe(true);
+      expect(sameBytes(sodium.x25519(mine.secretKey, theirs.publicKey), nodeCryptoProvider.x25519(theirs.secretKey, mine.publicKey))).toBe(true);
+      expect(sameBytes(sodium.sha256(data), nodeCryptoProvider.sha256(data))).toBe(true);
+    }
+    // A low-order public key (all zeros) gives an all-zero secret: refused, as node:crypto refuses it.
+    expect(() => sodium.x25519(sodium.x25519Generate().secretKey, new Uint8Array(32))).toThrow();
+    expect(() => nodeCryptoProvider.x25519(nodeCryptoProvider.x25519Generate().secretKey, new Uint8Array(32))).toThrow();
+    expect(() => sodium.ed25519Signer(new Uint8Array(31))).toThrow(RangeError);
+    expect(() => sodium.x25519(new Uint8Array(32), new Uint8Array(33))).toThrow(RangeError);
+  });
+
   it("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
     const sodium = sodiumCryptoProvider(loadSodiumAead()!);
     const buf = new Uint8Array(8);

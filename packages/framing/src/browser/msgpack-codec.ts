@@ -1,9 +1,10 @@
 /**
- * The browser's `#msgpack-codec` (Node's is `../msgpack-codec.ts`, on
- * `@msgpack/msgpack`): the same bytes for every value and the same value for
- * every byte string, in a fraction of the library's size, which matters in a
- * page's first download. `test/msgpack-codec.test.ts` checks both against
- * each other on generated values and bytes.
+ * The `#msgpack-codec` of browsers and Node (it was the browser's alone until
+ * issue 15; Node used `@msgpack/msgpack`): the same bytes for every value and
+ * the same value for every byte string as the library, in a fraction of its
+ * size, which matters in a page's first download and a process's start-up.
+ * `test/msgpack-codec.test.ts` checks both against each other on generated
+ * values and bytes.
  *
  * It follows `@msgpack/msgpack` 3 with `{ ignoreUndefined: true }`: integers
  * in their smallest form, other numbers as float64, strings as UTF-8 (lone

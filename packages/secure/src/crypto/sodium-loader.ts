@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 /**
  * The two libsodium calls this package makes, detached and in place
@@ -10,6 +12,8 @@ import { dirname, join } from "node:path";
 export interface SodiumAead {
   /** How it was loaded: `"prebuilt"` (the package's prebuilt binary, straight) or `"package"` (through its JavaScript entry). */
   readonly via: "prebuilt" | "package";
+  /** Ed25519 signing, X25519 and SHA-256 on libsodium, when the prebuilt binary is called straight and passes their known answers (`sodium-keys.ts`). */
+  readonly keys?: SodiumKeys | null;
   /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`. */
   seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
   /** Decrypts `ciphertext` into `out` if `tag` verifies; false otherwise (libsodium then zeroes `out`). */
@@ -24,7 +28,7 @@ const PINNED_VERSION = "5.1.0";
  * returns the tag's length or a negative status, and (out, in, tag, ad,
  * nonce, key), which returns 0 when the tag verifies.
  */
-interface Binding {
+interface Binding extends Partial<KeysBinding> {
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
 }
@@ -87,6 +91,7 @@ function fromPrebuilt(require: NodeJS.Require, root: string): SodiumAead | null 
   if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
   return {
     via: "prebuilt",
+    keys: sodiumKeys(b, (length) => new Uint8Array(randomBytes(length))),
     seal(out, tag, plaintext, nonce, key) {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, undefined, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },

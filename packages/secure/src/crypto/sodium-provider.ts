@@ -48,6 +48,8 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
 
   return {
     ...nodeCryptoProvider,
+    // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start); verification stays on node:crypto.
+    ...aead.keys,
     name: "sodium",
     inPlaceLimit: LARGE,
     seal(key, counter, ad, plaintext) {

@@ -1,0 +1,106 @@
+import type { Ed25519Signer, X25519KeyPair } from "./provider.js";
+
+/**
+ * Key operations on libsodium for the first connection of a fresh process
+ * (issue 15): an Ed25519 identity from its seed and signing, X25519 keys and
+ * Diffie-Hellman, SHA-256. On node:crypto each goes through KeyObjects and
+ * DER, about 4.5 ms of CPU the first time in a process (their JavaScript is
+ * cold) against about 0.4 ms here; later calls are cheaper here too. The
+ * results are the same bytes (RFC 8032, RFC 7748, FIPS 180-4), checked
+ * against known answers before these are used. Verification stays on
+ * node:crypto: libsodium refuses some signatures that RFC 8032 accepts
+ * (small-order keys, non-canonical points), and every node must judge a
+ * broadcast's signature alike, whichever provider it runs.
+ */
+export interface SodiumKeys {
+  ed25519Signer(seed: Uint8Array): Ed25519Signer;
+  x25519Generate(): X25519KeyPair;
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  sha256(data: Uint8Array): Uint8Array;
+}
+
+/** The native binding's functions used here; each returns 0 on success. They check no size: the sizes are checked below before each call. */
+export interface KeysBinding {
+  crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): number;
+  crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): number;
+  crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): number;
+  crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): number;
+  crypto_hash_sha256(out: Uint8Array, input: Uint8Array): number;
+}
+
+const NAMES = ["crypto_sign_seed_keypair", "crypto_sign_detached", "crypto_scalarmult_base", "crypto_scalarmult", "crypto_hash_sha256"] as const;
+
+function check32(bytes: Uint8Array, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 32) throw new RangeError(`expected a 32-byte ${what}, got ${bytes?.byteLength} bytes`);
+  return bytes;
+}
+
+/**
+ * The key operations over `binding`, or null when it lacks one of them or
+ * one fails its known answer. `randomBytes` is the provider's generator.
+ */
+export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: number) => Uint8Array): SodiumKeys | null {
+  if (NAMES.some((n) => typeof binding[n] !== "function")) return null;
+  const b = binding as KeysBinding;
+  const publicOf = (secretKey: Uint8Array): Uint8Array => {
+    const publicKey = new Uint8Array(32);
+    if (b.crypto_scalarmult_base(publicKey, check32(secretKey, "X25519 secret key")) !== 0) throw new Error("libsodium could not derive an X25519 public key");
+    return publicKey;
+  };
+  const keys: SodiumKeys = {
+    ed25519Signer(seed) {
+      const publicKey = new Uint8Array(32);
+      const secretKey = new Uint8Array(64);
+      if (b.crypto_sign_seed_keypair(publicKey, secretKey, check32(seed, "Ed25519 seed")) !== 0) throw new Error("libsodium could not derive an Ed25519 key");
+      return {
+        publicKey,
+        sign(data) {
+          const signature = new Uint8Array(64);
+          if (b.crypto_sign_detached(signature, data, secretKey) !== 0) throw new Error("libsodium could not sign");
+          return signature;
+        },
+      };
+    },
+    x25519Generate() {
+      const secretKey = randomBytes(32);
+      return { publicKey: publicOf(secretKey), secretKey };
+    },
+    x25519PublicKey: publicOf,
+    x25519(secretKey, publicKey) {
+      const shared = new Uint8Array(32);
+      // libsodium refuses (non-zero) when the result is all zeros (a low-order public key), as OpenSSL does.
+      if (b.crypto_scalarmult(shared, check32(secretKey, "X25519 secret key"), check32(publicKey, "X25519 public key")) !== 0) {
+        throw new Error("X25519 gave an all-zero shared secret (a low-order public key)");
+      }
+      return shared;
+    },
+    sha256(data) {
+      const out = new Uint8Array(32);
+      if (b.crypto_hash_sha256(out, data) !== 0) throw new Error("libsodium could not hash");
+      return out;
+    },
+  };
+  try {
+    return knownAnswers(keys) ? keys : null;
+  } catch {
+    return null;
+  }
+}
+
+const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
+const same = (a: Uint8Array, s: string): boolean => Buffer.from(a).toString("hex") === s;
+
+/** RFC 8032 section 7.1 test 2 (Ed25519), RFC 7748 section 6.1 (X25519), and SHA-256 of "abc" (FIPS 180-4). */
+function knownAnswers(k: SodiumKeys): boolean {
+  const signer = k.ed25519Signer(hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
+  if (!same(signer.publicKey, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")) return false;
+  const signature = "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
+  if (!same(signer.sign(hex("72")), signature)) return false;
+  const alice = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  const bob = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  if (!same(k.x25519PublicKey(alice), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")) return false;
+  if (!same(k.x25519PublicKey(bob), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")) return false;
+  if (!same(k.x25519(alice, k.x25519PublicKey(bob)), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")) return false;
+  return same(k.sha256(new TextEncoder().encode("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
