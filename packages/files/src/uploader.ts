@@ -1,10 +1,11 @@
 /**
  * Serving chunks: each neighbour's requests wait in a queue of their own
- * (at most `MAX_QUEUED_REQUESTS`; more are refused), answered one at a time:
+ * (at most `MAX_QUEUED_REQUESTS`; more are refused), answered in order:
  * read the block from disk, send it, and wait for the transport to take it
- * before the next (the send's promise is the back-pressure). So memory per
- * neighbour is one block, and a neighbour that reads slowly slows only its
- * own queue. An optional node-wide upload rate paces every queue.
+ * before the next is sent (the send's promise is the back-pressure), the
+ * next block read meanwhile. So memory per neighbour is two blocks, and a
+ * neighbour that reads slowly slows only its own queue. An optional
+ * node-wide upload rate paces every queue.
  */
 
 import { MAX_QUEUED_REQUESTS, MAX_UPLOAD_STATS, MESSAGE_OVERHEAD } from "./constants.js";
@@ -79,30 +80,50 @@ export class Uploader {
     this.#queues.delete(peer);
   }
 
+  /**
+   * Answers a queue in order, reading one block ahead: the next block comes
+   * off the disk (on the thread pool) while this one is encrypted and sent,
+   * so the sender's loop never waits for the disk between two blocks.
+   */
   async #serve(peer: string, queue: Request[]): Promise<void> {
-    // One buffer per queue, reused: the host copies a message before `send` resolves.
-    let buf: Uint8Array | undefined;
+    // Two buffers per queue, taken in turn: the host copies a message before `send` resolves.
+    const spare: Uint8Array[] = [];
+    let next: { r: Request; bytes: Promise<Uint8Array | undefined> } | undefined;
     try {
-      for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
-        const content = this.#content(r.cid);
-        if (content === undefined) continue;
-        await this.#pace(r.length);
-        if (buf === undefined || buf.length < DATA_HEADER + r.length) buf = allocData(r.cid, r.index, r.offset, r.length);
-        const bytes = buf.subarray(0, DATA_HEADER + r.length);
-        setDataHeader(bytes, r.cid, r.index, r.offset);
-        try {
-          await content.read(r.index, r.offset, r.length, bytes, DATA_HEADER);
-        } catch {
-          void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
-          continue;
-        }
+      for (;;) {
+        // Requests that came while the last block was sent are in the queue now.
+        const r = next?.r ?? queue.shift();
+        if (r === undefined) break;
+        const bytes = await (next?.bytes ?? this.#load(peer, r, spare));
+        const ahead = queue.shift();
+        next = ahead === undefined ? undefined : { r: ahead, bytes: this.#load(peer, ahead, spare) };
+        if (bytes === undefined) continue;
         await this.#host.send(peer, bytes);
+        spare.push(bytes);
         this.#count(peer, r.length);
       }
     } catch {
       // The neighbour is gone; `left` drops its queue.
     } finally {
       if (this.#queues.get(peer) === queue) this.#queues.delete(peer);
+    }
+  }
+
+  /** Reads a requested block into a `DATA` message (a spare buffer when one fits); undefined when it cannot be served (a reject is sent). */
+  async #load(peer: string, r: Request, spare: Uint8Array[]): Promise<Uint8Array | undefined> {
+    const content = this.#content(r.cid);
+    if (content === undefined) return undefined;
+    await this.#pace(r.length);
+    const old = spare.pop();
+    const buf = old !== undefined && old.buffer.byteLength >= DATA_HEADER + r.length ? new Uint8Array(old.buffer, 0, old.buffer.byteLength) : allocData(r.cid, r.index, r.offset, r.length);
+    const bytes = buf.subarray(0, DATA_HEADER + r.length);
+    setDataHeader(bytes, r.cid, r.index, r.offset);
+    try {
+      await content.read(r.index, r.offset, r.length, bytes, DATA_HEADER);
+      return bytes;
+    } catch {
+      void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
+      return undefined;
     }
   }
 
