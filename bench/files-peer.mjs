@@ -1,7 +1,19 @@
 // One Playground in its own process for the swarm file bench (bench/files.mjs
 // forks it and talks to it over IPC): share, join, download, then report its
 // peak RSS and what it served.
+import { readFileSync } from "node:fs";
 import { Playground } from "@xppg/node";
+
+/** CPU seconds of the main thread alone (Linux; null elsewhere): the rest of `process.cpuUsage()` is the thread pool's (hashes, disk). */
+function mainThreadCpuSeconds() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 
 process.on("disconnect", () => process.exit(0));
 const pg = new Playground("files-bench", { host: "127.0.0.1", port: 0 });
@@ -17,12 +29,13 @@ process.on("message", async (m) => {
     } else if (m.op === "download") {
       const started = performance.now();
       const cpu = process.cpuUsage();
+      const main = mainThreadCpuSeconds();
       const result = await pg.files.download(m.contentId, { dir: m.dir });
       const used = process.cpuUsage(cpu);
-      process.send({ type: "downloaded", result, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 });
+      process.send({ type: "downloaded", result, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, mainCpuSeconds: main === null ? null : mainThreadCpuSeconds() - main });
     } else if (m.op === "cpu") {
       const used = process.cpuUsage();
-      process.send({ type: "cpu", cpuSeconds: (used.user + used.system) / 1e6 });
+      process.send({ type: "cpu", cpuSeconds: (used.user + used.system) / 1e6, mainCpuSeconds: mainThreadCpuSeconds() });
     } else if (m.op === "finish") {
       const uploaded = Object.fromEntries(pg.files.uploaded);
       await pg.stop();

@@ -61,11 +61,12 @@ async function swarm(file, dir, count, label) {
     const ready = await Promise.all(nodes.map((n) => n.next("ready")));
     for (let i = 1; i < nodes.length; i++) for (let j = 0; j < i; j++) await nodes[i].call({ op: "join", port: ready[j].port }, "joined");
     const shared = await nodes[0].call({ op: "share", path: file }, "shared");
-    const seederCpuBefore = (await nodes[0].call({ op: "cpu" }, "cpu")).cpuSeconds;
+    const seederBefore = await nodes[0].call({ op: "cpu" }, "cpu");
     const started = performance.now();
     const done = await Promise.all(nodes.slice(1).map((n, i) => n.call({ op: "download", contentId: shared.contentId, dir: join(dir, `${label}-${i}`) }, "downloaded")));
     const seconds = (performance.now() - started) / 1000;
-    const seederCpuSeconds = (await nodes[0].call({ op: "cpu" }, "cpu")).cpuSeconds - seederCpuBefore;
+    const seederAfter = await nodes[0].call({ op: "cpu" }, "cpu");
+    const seederCpuSeconds = seederAfter.cpuSeconds - seederBefore.cpuSeconds;
     const finals = await Promise.all(nodes.map((n) => n.call({ op: "finish" }, "final")));
     // Each process exits on its own after "final" (so a --cpu-prof profile gets written); the kill below is for the others.
     await Promise.all(nodes.map((n) => (n.exitCode !== null || n.signalCode !== null ? undefined : Promise.race([new Promise((r) => n.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]))));
@@ -79,6 +80,9 @@ async function swarm(file, dir, count, label) {
       // CPU seconds each process spent during the downloads: less moved by other work on the machine than the wall-clock rate.
       seederCpuSeconds,
       leecherCpuSeconds: done.map((d) => d.cpuSeconds),
+      // The main thread's share (the rest ran on the thread pool, beside it): null where the OS does not tell.
+      seederMainCpuSeconds: seederAfter.mainCpuSeconds === null ? null : seederAfter.mainCpuSeconds - seederBefore.mainCpuSeconds,
+      leecherMainCpuSeconds: done.map((d) => d.mainCpuSeconds),
       /** The rate if the busiest process had a core to itself (bytes over its CPU seconds). */
       cpuBoundMegabytesPerSecond: shared.size / Math.max(seederCpuSeconds / count, ...done.map((d) => d.cpuSeconds)) / 1e6,
       rssSeederBytes: finals[0].maxRssBytes,
@@ -128,6 +132,10 @@ export function formatFilesReport(r) {
   lines.push(`  one seeder -> one leecher: ${r.one.megabytesPerSecond.toFixed(0)} MB/s in ${r.one.seconds.toFixed(1)} s${share}`);
   const cpuShare = r.cpuShareOfBulk === null || r.cpuShareOfBulk === undefined ? "" : `, ${(r.cpuShareOfBulk * 100).toFixed(0)}% of the bulk's (${r.bulkCpuBoundMegabytesPerSecond.toFixed(0)} MB/s)`;
   lines.push(`    CPU: seeder ${r.one.seederCpuSeconds.toFixed(1)} s, leecher ${r.one.leecherCpuSeconds[0].toFixed(1)} s; CPU-bound estimate ${r.one.cpuBoundMegabytesPerSecond.toFixed(0)} MB/s${cpuShare}`);
+  if (r.one.seederMainCpuSeconds !== null && r.one.leecherMainCpuSeconds[0] !== null) {
+    const perMiB = (s) => `${((s * 1e6) / (r.sizeBytes / MiB)).toFixed(0)} us/MiB`;
+    lines.push(`    CPU per MiB: seeder ${perMiB(r.one.seederCpuSeconds)} (main thread ${perMiB(r.one.seederMainCpuSeconds)}), leecher ${perMiB(r.one.leecherCpuSeconds[0])} (main thread ${perMiB(r.one.leecherMainCpuSeconds[0])})`);
+  }
   lines.push(`    peak RSS: seeder ${mb(r.one.rssSeederBytes)}, leecher ${mb(r.one.rssLeecherBytes[0])}`);
   lines.push(`  one seeder -> ${r.leechers} leechers: ${r.many.megabytesPerSecond.toFixed(0)} MB/s aggregate in ${r.many.seconds.toFixed(1)} s; chunks fetched from the other leechers: ${r.many.fromOtherLeechers.join(", ")} of ${r.many.chunks} each`);
   lines.push(`    peak RSS: seeder ${mb(r.many.rssSeederBytes)}, leechers ${r.many.rssLeecherBytes.map(mb).join(", ")}`);

@@ -12,8 +12,25 @@ export interface Content {
   readonly manifest: Manifest;
   /** The verified chunks held. */
   readonly have: Bitfield;
-  /** Reads part of a held chunk into `into` at `at`. */
-  read(index: number, offset: number, length: number, into: Uint8Array, at: number): Promise<void>;
+  /** Reads held bytes from `position` on into each of `into` in turn (one call for a run of blocks). */
+  read(position: number, into: readonly Uint8Array[]): Promise<void>;
+}
+
+/** Fills `into` in turn from `position` of `fh` (readv; short reads continue); throws when the file ends first. */
+export async function readFully(fh: FileHandle, position: number, into: readonly Uint8Array[], what: string): Promise<void> {
+  const views = into.filter((v) => v.length > 0);
+  let at = position;
+  while (views.length > 0) {
+    const { bytesRead } = views.length === 1 ? await fh.read(views[0]!, 0, views[0]!.length, at) : await fh.readv(views, at);
+    if (bytesRead === 0) throw new Error(`${what} is shorter than when it was shared`);
+    at += bytesRead;
+    for (let left = bytesRead; left > 0; ) {
+      const v = views[0]!;
+      if (left >= v.length) views.shift();
+      else views[0] = v.subarray(left);
+      left -= v.length;
+    }
+  }
 }
 
 /** A whole file on disk, served read-only. */
@@ -34,14 +51,9 @@ export class FileContent implements Content {
     return new FileContent(manifest, path, await open(path, "r"));
   }
 
-  async read(index: number, offset: number, length: number, into: Uint8Array, at: number): Promise<void> {
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.#fh.read(into, at + done, length - done, index * this.manifest.chunkSize + offset + done);
-      // The file shrank since it was shared: the asker's hash check will refuse what we cannot send.
-      if (bytesRead === 0) throw new Error(`"${this.path}" is shorter than when it was shared`);
-      done += bytesRead;
-    }
+  read(position: number, into: readonly Uint8Array[]): Promise<void> {
+    // The file shrank since it was shared: the asker's hash check would refuse what we cannot send.
+    return readFully(this.#fh, position, into, `"${this.path}"`);
   }
 
   close(): Promise<void> {

@@ -35,7 +35,7 @@ export class Sources {
   source(peer: string): Source {
     let s = this.#map.get(peer);
     if (s === undefined) {
-      s = { id: peer, bits: undefined, inflight: new Map(), rate: 0, bytesThisTick: 0, slow: 0, chunks: 0, refreshAt: undefined, refreshEveryMs: REFRESH_FIRST_MS };
+      s = { id: peer, bits: undefined, inflight: new Map(), rate: 0, bytesThisTick: 0, slow: 0, chunks: 0, refreshAt: undefined, refreshEveryMs: REFRESH_FIRST_MS, cursor: -1 };
       this.#map.set(peer, s);
     }
     return s;

@@ -76,4 +76,6 @@ export interface Source {
   refreshAt: number | undefined;
   /** The wait before its next refresh: doubles each refresh, back to the shortest once it delivers. */
   refreshEveryMs: number;
+  /** Where the next search for a chunk to ask it starts (-1: a random place, on its first). */
+  cursor: number;
 }

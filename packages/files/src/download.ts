@@ -321,11 +321,18 @@ export class Download {
     }
   }
 
-  /** The rarest missing chunk `s` has that nobody is fetching; else (endgame) one fetched too long elsewhere; else -1. */
+  /**
+   * The rarest missing chunk `s` has that nobody is fetching, the first such
+   * after the last one asked of it (a random place the first time): a
+   * source's chunks go in runs, each downloader starting elsewhere, so
+   * downloaders still hold different parts to trade. Else (endgame) one
+   * fetched too long elsewhere; else -1.
+   */
   #pick(s: Source): number {
     const have = this.file!.have;
     const n = have.size;
-    const start = Math.floor(Math.random() * n);
+    if (s.cursor < 0) s.cursor = Math.floor(Math.random() * n);
+    const start = s.cursor;
     let best = -1;
     let bestAvail = Infinity;
     for (let k = 0; k < n; k++) {
@@ -338,7 +345,10 @@ export class Download {
         if (a <= 1) break;
       }
     }
-    if (best >= 0) return best;
+    if (best >= 0) {
+      s.cursor = (best + 1) % n;
+      return best;
+    }
     const now = performance.now();
     for (const [i, reqs] of this.#requests) {
       if (reqs.length >= 2 || s.inflight.has(i) || !s.bits!.has(i)) continue;

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Bitfield } from "./bitfield.js";
+import { readFully } from "./content.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
 import { chunkHash, chunkLength, parseManifest, type Manifest } from "./manifest.js";
 import { placeUnique } from "./place.js";
@@ -129,10 +130,9 @@ export class PartialFile {
     }, SAVE_EVERY_MS);
   }
 
-  /** Reads part of a held chunk into `into` at `at`. */
-  async read(index: number, offset: number, length: number, into: Uint8Array, at: number): Promise<void> {
-    const { bytesRead } = await this.#fh.read(into, at, length, index * this.manifest.chunkSize + offset);
-    if (bytesRead !== length) throw new Error(`short read of chunk ${index}`);
+  /** Reads held bytes from `position` on into each of `into` in turn. */
+  read(position: number, into: readonly Uint8Array[]): Promise<void> {
+    return readFully(this.#fh, position, into, "the partial download");
   }
 
   /** Writes the sidecar in place (same size every time). */

@@ -1,10 +1,12 @@
 /**
  * Serving chunks: each neighbour's requests wait in a queue of their own
- * (at most `MAX_QUEUED_REQUESTS`; more are refused), answered one at a time:
- * read the block from disk, send it, and wait for the transport to take it
- * before the next (the send's promise is the back-pressure). So memory per
- * neighbour is one block, and a neighbour that reads slowly slows only its
- * own queue. An optional node-wide upload rate paces every queue.
+ * (at most `MAX_QUEUED_REQUESTS`; more are refused), answered in order:
+ * read a run of consecutive blocks from disk (at most `RUN_BYTES`), send
+ * them, and wait for the transport to take them before the next run is sent
+ * (the send's promise is the back-pressure), the next run read meanwhile.
+ * So memory per neighbour is two runs, and a neighbour that reads slowly
+ * slows only its own queue. An optional node-wide upload rate paces every
+ * queue.
  */
 
 import { MAX_QUEUED_REQUESTS, MAX_UPLOAD_STATS, MESSAGE_OVERHEAD } from "./constants.js";
@@ -13,6 +15,9 @@ import { violation } from "./errors.js";
 import type { FilesHost } from "./host.js";
 import { chunkLength } from "./manifest.js";
 import { DATA_HEADER, MSG, allocData, encodeSlot, setDataHeader } from "./wire.js";
+
+/** Most bytes of consecutive blocks read in one call and sent together. */
+const RUN_BYTES = 1024 * 1024;
 
 interface Request {
   cid: string;
@@ -79,30 +84,73 @@ export class Uploader {
     this.#queues.delete(peer);
   }
 
+  /**
+   * Answers a queue in order, a run at a time: consecutive blocks of one
+   * content at the queue's head (a downloader asks for its chunks in runs)
+   * are read with one call and sent back to back, so the channel packs them
+   * into full records. The next run comes off the disk (on the thread pool)
+   * while this one is sent, so the loop never waits for the disk between two.
+   */
   async #serve(peer: string, queue: Request[]): Promise<void> {
-    // One buffer per queue, reused: the host copies a message before `send` resolves.
-    let buf: Uint8Array | undefined;
+    // The buffers of two runs, taken in turn: the host copies a message before `send` resolves.
+    const spare: Uint8Array[] = [];
+    let next: { run: Request[]; messages: Promise<Uint8Array[] | undefined> } | undefined;
     try {
-      for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
-        const content = this.#content(r.cid);
-        if (content === undefined) continue;
-        await this.#pace(r.length);
-        if (buf === undefined || buf.length < DATA_HEADER + r.length) buf = allocData(r.cid, r.index, r.offset, r.length);
-        const bytes = buf.subarray(0, DATA_HEADER + r.length);
-        setDataHeader(bytes, r.cid, r.index, r.offset);
-        try {
-          await content.read(r.index, r.offset, r.length, bytes, DATA_HEADER);
-        } catch {
-          void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
-          continue;
-        }
-        await this.#host.send(peer, bytes);
-        this.#count(peer, r.length);
+      for (;;) {
+        // Requests that came while the last run was sent are in the queue now.
+        const run = next?.run ?? this.#take(queue);
+        if (run === undefined) break;
+        const messages = await (next?.messages ?? this.#load(peer, run, spare));
+        const ahead = this.#take(queue);
+        next = ahead === undefined ? undefined : { run: ahead, messages: this.#load(peer, ahead, spare) };
+        if (messages === undefined) continue;
+        await Promise.all(messages.map((m) => this.#host.send(peer, m)));
+        spare.push(...messages);
+        for (const r of run) this.#count(peer, r.length);
       }
     } catch {
       // The neighbour is gone; `left` drops its queue.
     } finally {
       if (this.#queues.get(peer) === queue) this.#queues.delete(peer);
+    }
+  }
+
+  /** The request at the queue's head and those right after it that continue it in the same file (at most `RUN_BYTES`). */
+  #take(queue: Request[]): Request[] | undefined {
+    const first = queue.shift();
+    if (first === undefined) return undefined;
+    const run = [first];
+    const chunkSize = this.#content(first.cid)?.manifest.chunkSize ?? 0;
+    let end = first.index * chunkSize + first.offset + first.length;
+    let bytes = first.length;
+    for (let r = queue[0]; r !== undefined && r.cid === first.cid && r.index * chunkSize + r.offset === end && bytes + r.length <= RUN_BYTES; r = queue[0]) {
+      run.push(queue.shift()!);
+      end += r.length;
+      bytes += r.length;
+    }
+    return run;
+  }
+
+  /** Reads a run into `DATA` messages (spare buffers when they fit); undefined when it cannot be served (rejects are sent). */
+  async #load(peer: string, run: Request[], spare: Uint8Array[]): Promise<Uint8Array[] | undefined> {
+    const first = run[0]!;
+    const content = this.#content(first.cid);
+    if (content === undefined) return undefined;
+    await this.#pace(run.reduce((n, r) => n + r.length, 0));
+    const messages = run.map((r) => {
+      const old = spare.pop();
+      const buf = old !== undefined && old.buffer.byteLength >= DATA_HEADER + r.length ? new Uint8Array(old.buffer, 0, old.buffer.byteLength) : allocData(r.cid, r.index, r.offset, r.length);
+      const bytes = buf.subarray(0, DATA_HEADER + r.length);
+      setDataHeader(bytes, r.cid, r.index, r.offset);
+      return bytes;
+    });
+    try {
+      await content.read(first.index * content.manifest.chunkSize + first.offset, messages.map((m) => m.subarray(DATA_HEADER)));
+      return messages;
+    } catch {
+      spare.push(...messages);
+      for (const r of run) void this.#host.send(peer, encodeSlot(MSG.REJECT, r.cid, r.index, r.offset)).catch(() => {});
+      return undefined;
     }
   }
 

@@ -37,6 +37,24 @@ describe("FileSwarm over neighbours", () => {
     await Promise.all([seeder.close(), a.close(), b.close()]);
   });
 
+  it("asks one source for its chunks in a run from a random place (wrapping once), not scattered", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const seeder = new FileSwarm(net.host("S"));
+    const hostA = net.host("A");
+    hostA.record = true;
+    const a = new FileSwarm(hostA);
+    net.link("S", "A");
+    const path = await randomFile(tmp.dir, "data.bin", 40 * 256 * 1024);
+    const shared = await seeder.share(path);
+    const r = await a.download(shared.contentId, { dir: join(tmp.dir, "a") });
+    expect(await sha256Of(r.path)).toBe(await sha256Of(path));
+    const asked = hostA.sentMessages.filter((m) => m.bytes[0] === MSG.REQUEST).map((m) => new DataView(m.bytes.buffer, m.bytes.byteOffset).getUint32(33));
+    const n = shared.chunkCount;
+    expect(asked).toEqual(Array.from({ length: n }, (_, k) => (asked[0]! + k) % n));
+    await Promise.all([seeder.close(), a.close()]);
+  });
+
   it("tells the other leechers of each chunk it gains, but not a seeder that holds them all", async () => {
     await using tmp = await tempDir();
     const net = new MemoryNet();
