@@ -90,7 +90,8 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
         fileName: c.fileName,
         ...sizes([c]),
         modules: modulesOf([c]).map((m) => m.id),
-        loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => /\bimport\(/.test(o.modules[id].code ?? ""))),
+        // The modules whose code holds an `import()` of this chunk (its file name is still a placeholder after the chunk's name there).
+        loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => (o.modules[id].code ?? "").includes(`import("./${c.name}-`))),
       })),
     builtins: [...builtins],
     modules: [...modules],
