@@ -27,7 +27,7 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
 import { PeerExchange } from "#peer-exchange";
-import { RequestRoom } from "./request-room.js";
+import { RequestRoom } from "#request-room";
 import { ROUTE_CAPABILITY, RoutingRoom, unreachableError } from "#routing-room";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
