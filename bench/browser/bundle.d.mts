@@ -13,6 +13,8 @@ export interface LazyChunk {
 export interface BrowserBundle {
   /** The entry chunk's code (with `split: false`, the whole bundle). */
   code: string;
+  /** The entry chunk's source map (with `sourcemap: true`). */
+  map?: { sources: string[]; mappings: string };
   chunks: number;
   /** Minified (and gzipped) bytes of what a page loads first: the entry and its static imports. */
   bytes: number;
@@ -30,4 +32,4 @@ export interface BrowserBundle {
 }
 
 /** Bundles `code` (an ES module's source) for browsers with Vite, in memory. */
-export function bundleForBrowser(options: { root: string; code: string; source?: boolean; minify?: boolean; split?: boolean }): Promise<BrowserBundle>;
+export function bundleForBrowser(options: { root: string; code: string; source?: boolean; minify?: boolean; split?: boolean; sourcemap?: boolean }): Promise<BrowserBundle>;

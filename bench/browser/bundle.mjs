@@ -13,12 +13,13 @@ import { build, defaultClientConditions } from "vite";
 /**
  * Builds the module `code` for browsers, as the script of a page. `source: true` resolves the workspace packages to their
  * TypeScript sources (as the tests do); otherwise to their built `dist/`.
+ * `sourcemap: true` gives the entry chunk's source map (`map`).
  * `split: false` keeps code loaded by `import()` in the one file (for a test
  * page served as one script); by default it is split off, as an app's build does.
  * Resolves with the code, its minified and gzipped sizes, the Node
  * built-ins anything tried to import, and the modules it holds.
  */
-export async function bundleForBrowser({ root, code, source = false, minify = true, split = true }) {
+export async function bundleForBrowser({ root, code, source = false, minify = true, split = true, sourcemap = false }) {
   const builtins = new Set();
   const modules = new Set();
   const result = await build({
@@ -47,6 +48,7 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
       minify,
       target: "es2022",
       modulePreload: false,
+      sourcemap,
       reportCompressedSize: false,
       rolldownOptions: { input: "virtual:xppg-entry", output: split ? {} : { codeSplitting: false } },
     },
@@ -76,6 +78,8 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
   return {
     /** The entry chunk's code (with `split: false`, the whole bundle). */
     code: first[0].code,
+    /** The entry chunk's source map, with `sourcemap: true`. */
+    map: first[0].map ?? undefined,
     chunks: chunks.length,
     /** Minified and gzipped bytes of what a page that imports the entry loads first (the entry and its static imports). */
     ...sizes(first),
@@ -86,7 +90,8 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
         fileName: c.fileName,
         ...sizes([c]),
         modules: modulesOf([c]).map((m) => m.id),
-        loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => /\bimport\(/.test(o.modules[id].code ?? ""))),
+        // The modules whose code holds an `import()` of this chunk (its file name is still a placeholder after the chunk's name there).
+        loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => (o.modules[id].code ?? "").includes(`import("./${c.name}-`))),
       })),
     builtins: [...builtins],
     modules: [...modules],

@@ -187,6 +187,16 @@ describe.skipIf(chromiumMissing !== null)("the web chat in real Chromium pages, 
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
+  it("a page that chats and shares a topic loads one script: the chunks split off (AES-GCM, routed unicast, port mapping) stay unloaded", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    // What bench/browser/size.mjs reports as the first load is then all a chatting page downloads.
+    await expect.poll(() => ben.page.textContent("#people"), WAIT).toMatch(/ana/);
+    for (const p of [ana, ben]) {
+      const scripts = await p.page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.endsWith(".js")));
+      expect(scripts.map((n) => n.replace(/^.*\/assets\//, ""))).toEqual([expect.stringMatching(/^index-[\w-]+\.js$/)]);
+    }
+  });
+
   it("a topic set in one page shows in the other page and in the terminal", async (ctx) => {
     ctx.skip(launchFailed !== null, launchFailed ?? "");
     await ana.page.click("#topic-edit");

@@ -19,8 +19,8 @@ import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
 import type { ReachRoom } from "#reach-room";
 import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
-import type { RequestRoom } from "./request-room.js";
-import type { RoutingRoom } from "./routing-room.js";
+import type { RequestRoom } from "#request-room";
+import type { RoutingRoom } from "#routing-room";
 import type { StateSync } from "./state-sync.js";
 
 export interface RouterOptions {

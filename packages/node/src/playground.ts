@@ -20,7 +20,6 @@ import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
-import { openPort } from "./port-mapping.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
@@ -231,6 +230,7 @@ export class Playground {
     await this.#r.reach.start();
     await this.#r.discovery.start(this.port, signal);
     if (wantPort !== true || this.port === undefined) return null;
+    const { openPort } = await import("./port-mapping.js"); // loaded when asked for: a page never maps a port
     this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
     if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
     return this.#nat;

@@ -1,9 +1,13 @@
-/** The argument checks of `pg.request` and `pg.handle`, and their options. */
+/**
+ * The argument checks of `pg.request` and `pg.handle`, and their options;
+ * the checks of a received request or response (shared by Node's request
+ * room and a page's, which loads that room on first use).
+ */
 
-import { checkFunction, checkOptions, checkPositive, checkSignal, checkString } from "./argument-checks.js";
+import { checkFunction, checkOptions, checkPositive, checkSignal, checkString, invalidArgument } from "./argument-checks.js";
 import { checkKind } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { isReservedKind } from "./protocol.js";
+import { isRecord, isReservedKind, KIND } from "./protocol.js";
 
 /** Options of `pg.request`. */
 export interface RequestOptions {
@@ -45,4 +49,42 @@ export function checkHandle(kind: unknown, handler: unknown, options: unknown): 
 
 function reservedCheck(kind: string): void {
   if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
+}
+
+/** The longest message of a `ReplyError` passed on, in characters. */
+export const MAX_REPLY_MESSAGE = 1024;
+const FAILURES = new Set(["no-handler", "failed", "busy"]);
+
+/** An `xppg/request` or `xppg/response` as received, once checked. */
+export interface RequestMessage {
+  readonly r: number;
+  /** A request's kind. */
+  readonly k?: string;
+  readonly p?: unknown;
+  /** A response's failure. */
+  readonly e?: string;
+  readonly m?: string;
+}
+
+/** Checks an `xppg/request` or `xppg/response` from `src`; throws `XPPG_ERR_PROTOCOL_VIOLATION` for a malformed one. */
+export function readRequestMessage(src: string, kind: string, payload: unknown): RequestMessage {
+  if (!isRecord(payload) || !Number.isSafeInteger(payload.r) || (payload.r as number) < 0) throw violation(src, `a malformed "${kind}"`);
+  if (kind === KIND.REQUEST) {
+    const k = payload.k;
+    if (typeof k !== "string" || k.length === 0 || k.length > 255 || isReservedKind(k)) throw violation(src, "a request of a malformed kind");
+    return payload as unknown as RequestMessage;
+  }
+  const e = payload.e;
+  if (e !== undefined && (typeof e !== "string" || !FAILURES.has(e))) throw violation(src, "a response with an unknown failure");
+  if (payload.m !== undefined && (typeof payload.m !== "string" || payload.m.length > MAX_REPLY_MESSAGE)) throw violation(src, "a response with a malformed message");
+  return payload as unknown as RequestMessage;
+}
+
+/** `pg.handle` for a kind that already has a handler. */
+export function duplicateHandlerError(kind: string): PlaygroundError {
+  return invalidArgument("pg.handle(kind, handler, options?)", `the kind "${kind}" already has a handler (one per kind: its reply is the answer)`, "const off = pg.handle(kind, handler); ... off() before handling it again");
+}
+
+function violation(peer: string, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
 }

@@ -13,12 +13,12 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { invalidArgument } from "./argument-checks.js";
 import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isReplyError } from "./reply-error.js";
-import { isRecord, isReservedKind, KIND } from "./protocol.js";
+import { KIND } from "./protocol.js";
+import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
 
 /**
@@ -41,10 +41,6 @@ export interface RequestLimits {
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxPending: 1024, maxPendingPerPeer: 128, maxServingPerPeer: 64 };
-
-/** The longest message of a `ReplyError` passed on, in characters. */
-const MAX_REPLY_MESSAGE = 1024;
-const FAILURES = new Set(["no-handler", "failed", "busy"]);
 
 export interface RequestRoomOptions {
   /** Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload that cannot be encoded. */
@@ -83,9 +79,7 @@ export class RequestRoom {
 
   /** Registers the handler of one kind; returns the function that removes it (so does aborting `signal`). */
   handle(kind: string, handler: RequestHandler, signal: AbortSignal | undefined): () => void {
-    if (this.#handlers.has(kind)) {
-      throw invalidArgument("pg.handle(kind, handler, options?)", `the kind "${kind}" already has a handler (one per kind: its reply is the answer)`, "const off = pg.handle(kind, handler); ... off() before handling it again");
-    }
+    if (this.#handlers.has(kind)) throw duplicateHandlerError(kind);
     this.#handlers.set(kind, handler);
     const off = (): void => {
       if (this.#handlers.get(kind) === handler) this.#handlers.delete(kind);
@@ -147,22 +141,13 @@ export class RequestRoom {
 
   /** An `xppg/request` or `xppg/response` from `src` (authenticated by its link or channel). Throws a typed error for a malformed one. */
   receive(src: string, kind: string, payload: unknown): void {
-    if (!isRecord(payload) || !Number.isSafeInteger(payload.r) || (payload.r as number) < 0) throw violation(src, `a malformed "${kind}"`);
-    const r = payload.r as number;
-    if (kind === KIND.REQUEST) {
-      const k = payload.k;
-      if (typeof k !== "string" || k.length === 0 || k.length > 255 || isReservedKind(k)) throw violation(src, "a request of a malformed kind");
-      this.#serve(src, r, k, payload.p);
-      return;
-    }
-    const e = payload.e;
-    if (e !== undefined && (typeof e !== "string" || !FAILURES.has(e))) throw violation(src, "a response with an unknown failure");
-    if (payload.m !== undefined && (typeof payload.m !== "string" || payload.m.length > MAX_REPLY_MESSAGE)) throw violation(src, "a response with a malformed message");
+    const { r, k, p, e, m } = readRequestMessage(src, kind, payload);
+    if (kind === KIND.REQUEST) return this.#serve(src, r, k!, p);
     const pending = this.#pending.get(r);
     // Only the peer asked may answer.
     if (pending === undefined || pending.to !== src) return;
-    if (e === undefined) pending.resolve(payload.p);
-    else pending.reject(failureError(src, pending.kind, e, payload.m));
+    if (e === undefined) pending.resolve(p);
+    else pending.reject(failureError(src, pending.kind, e, m));
   }
 
   /** Fails every waiting request: the node stops. */
@@ -225,8 +210,4 @@ function failureError(src: string, kind: string, failure: string, message: strin
   }
   const said = safeText(message, { singleLine: true, removeInvisible: true });
   return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, `The "${kind}" request handler on ${src} refused: ${said}`, { details: { peerId: src, remoteMessage: said } });
-}
-
-function violation(peer: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
 }

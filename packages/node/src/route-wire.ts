@@ -15,8 +15,7 @@
  * ```
  */
 
-/** The capability of routed unicast and request/response. */
-export const ROUTE_CAPABILITY = "route/1";
+export { ROUTE_CAPABILITY } from "./routing-basics.js";
 /** Forwarders a routed packet may pass; its origin sends it with this hop limit. */
 export const ROUTE_HOP_LIMIT = 32;
 

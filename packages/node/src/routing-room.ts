@@ -29,7 +29,10 @@ import type { PlaygroundStats } from "./playground-types.js";
 import { KIND } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
+import { unreachableError } from "./routing-basics.js";
 import { TokenBucket } from "./token-bucket.js";
+
+export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
 
 /** The routing room's limits, all on by default. */
 export interface RoutingLimits {
@@ -392,15 +395,6 @@ function oldest(channels: Iterable<Channel>): Channel {
   let found: Channel | undefined;
   for (const c of channels) if (found === undefined || c.lastUsed < found.lastUsed) found = c;
   return found!;
-}
-
-/** `XPPG_ERR_UNREACHABLE` for `peerId`, saying why. */
-export function unreachableError(peerId: string, why: string, cause?: unknown): PlaygroundError {
-  return new PlaygroundError(
-    NODE_ERROR_CODES.UNREACHABLE,
-    `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.`,
-    { cause, details: { peerId } },
-  );
 }
 
 function violation(peer: string, what: string): PlaygroundError {

@@ -42,20 +42,25 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   const names = moduleNames(bundle);
   expect(names.filter((n) => NODE_ONLY.some((re) => re.test(n)))).toEqual([]);
   // The browser pieces are what it holds instead.
-  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
+  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/framing/${from}/browser/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`);
-  // The one chunk split off: noble's AES-GCM, loaded by the provider only for cipher "AESGCM" (the node never asks for it).
-  expect(bundle.chunks).toBe(2);
-  expect(bundle.lazyChunks).toHaveLength(1);
-  const [aes] = bundle.lazyChunks;
-  expect(aes!.loadedBy.map((m) => relative(repoRoot, m))).toEqual([`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`]);
-  expect(aes!.modules.map((m) => relative(repoRoot, m).replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "")).sort()).toEqual(
-    ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/noble-aes-gcm.${from === "src" ? "ts" : "js"}`].sort(),
-  );
+  // The chunks split off, each loaded by one import(): noble's AES-GCM, by the provider only for cipher "AESGCM" (the node
+  // never asks for it); routed unicast and requests, by the page's routing and request rooms on first use; port
+  // mapping, by start({ openPort }).
+  const ext = from === "src" ? "ts" : "js";
+  const lib = (m: string): string => relative(repoRoot, m).replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "");
+  const split = Object.fromEntries(bundle.lazyChunks.map((c) => [c.loadedBy.map((m) => relative(repoRoot, m)).join(" "), c.modules.map(lib).sort()]));
+  expect(bundle.chunks).toBe(5);
+  expect(split).toEqual({
+    [`packages/secure/${from}/crypto/noble-provider.${ext}`]: ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/noble-aes-gcm.${ext}`].sort(),
+    [`packages/node/${from}/browser/routing-room.${ext}`]: [`packages/node/${from}/route-wire.${ext}`, `packages/node/${from}/routed-connection.${ext}`, `packages/node/${from}/routing-room.${ext}`].sort(),
+    [`packages/node/${from}/browser/request-room.${ext}`]: [`packages/node/${from}/request-room.${ext}`],
+    [`packages/node/${from}/playground.${ext}`]: [`packages/node/${from}/port-mapping.${ext}`],
+  });
   // Not in the first load.
-  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|@noble\/ciphers\/(aes|_polyval)\.js/.test(m))).toEqual([]);
+  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(routing-room|route-wire|routed-connection|request-room|port-mapping|reachability)\./.test(m))).toEqual([]);
 }
 
 describe("the browser entry of @xppg/node", () => {
@@ -72,7 +77,7 @@ describe("the browser entry of @xppg/node", () => {
     const size = await measureBrowserEntry();
     expect(size.builtins).toEqual([]);
     expect(size.gzipBytes, `first load ${size.gzipBytes} bytes gzipped; ceiling ${CEILING_GZIP_BYTES}`).toBeLessThanOrEqual(CEILING_GZIP_BYTES);
-    expect(size.lazyChunks.map((c) => c.loadedBy)).toEqual([["packages/secure/dist/crypto/noble-provider.js"]]);
+    expect(size.lazyChunks.map((c) => c.loadedBy).sort()).toEqual([["packages/node/dist/browser/request-room.js"], ["packages/node/dist/browser/routing-room.js"], ["packages/node/dist/playground.js"], ["packages/secure/dist/crypto/noble-provider.js"]]);
   });
 
   it("the size script exits with 1 and says so when the entry is over its target, with 0 when within", () => {

@@ -12,17 +12,26 @@ import type { Transport } from "@xppg/transport";
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import type { PeerPath, ReachRoomOptions } from "../reach-room.js";
-import { Reachability } from "../reachability.js";
+import type { Reachability, ReachabilityStatus } from "../reachability.js";
 import type { RelayService } from "../relay-service.js";
 
 export type { PeerPath, ReachRoomOptions } from "../reach-room.js";
 
 /** Reachability in a page: none to find out, no relay, every path direct. */
 export class ReachRoom {
-  readonly reachability: Reachability;
+  /**
+   * What Node's `Reachability` would say with no observer and no dial-back
+   * (a page listens on nothing, so it never gets either): `"unknown"`, with
+   * the mapped address when a port mapper gave one (alone, that changes no verdict).
+   */
+  readonly reachability: Pick<Reachability, "status" | "mapped">;
 
-  constructor(options: ReachRoomOptions) {
-    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations });
+  constructor(_options: ReachRoomOptions) {
+    let mappedAddress: string | undefined;
+    this.reachability = {
+      status: (): ReachabilityStatus => ({ kind: "unknown", observed: [], dialbacksOk: 0, dialbacksFailed: 0, relayAddresses: [], mappedAddress }),
+      mapped: (address) => void (mappedAddress = address),
+    };
   }
 
   async transports(_existing: readonly Transport[]): Promise<Transport[]> {

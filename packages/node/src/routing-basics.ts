@@ -1,0 +1,19 @@
+/**
+ * What the rest of the node needs of routed unicast without its code (a
+ * page loads the routing room on first use, `browser/routing-room.ts`): the
+ * capability's name and the error of a peer that cannot be reached.
+ */
+
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+
+/** The capability of routed unicast and request/response. */
+export const ROUTE_CAPABILITY = "route/1";
+
+/** `XPPG_ERR_UNREACHABLE` for `peerId`, saying why. */
+export function unreachableError(peerId: string, why: string, cause?: unknown): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.UNREACHABLE,
+    `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.`,
+    { cause, details: { peerId } },
+  );
+}

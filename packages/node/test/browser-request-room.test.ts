@@ -1,0 +1,90 @@
+// The page's request room (the `#request-room` import under the browser
+// condition): Node's room loaded on first use. A malformed message is refused
+// at once; a request with no handler ever registered is answered without the
+// room; handlers and messages from before the room loaded are handed over.
+// (Requests themselves, through this room in a real page: real-browser.integration.test.ts.)
+import { describe, expect, it } from "vitest";
+import { RequestRoom } from "../src/browser/request-room.js";
+
+const PEER = "xp1peer";
+
+/** A room whose sends are recorded; `answer` makes the asked peer reply to each request it is sent. */
+function room(answer?: (r: RequestRoom, to: string, request: { r: number; k: string; p: unknown }) => void): { r: RequestRoom; sent: [string, string, unknown][]; reported: unknown[] } {
+  const sent: [string, string, unknown][] = [];
+  const reported: unknown[] = [];
+  const r: RequestRoom = new RequestRoom({
+    send: async (to, kind, payload) => {
+      sent.push([to, kind, payload]);
+      if (kind === "xppg/request") queueMicrotask(() => answer?.(r, to, payload as { r: number; k: string; p: unknown }));
+    },
+    report: (error) => void reported.push(error),
+  });
+  return { r, sent, reported };
+}
+
+describe("requests in a browser page", () => {
+  it("refuses a malformed request at once, and answers no-handler when nothing was ever registered", () => {
+    const { r, sent } = room();
+    expect(() => r.receive(PEER, "xppg/request", { r: 1, k: "xppg/x" })).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining("a request of a malformed kind") as unknown }));
+    expect(() => r.receive(PEER, "xppg/response", { r: 1, e: "nope" })).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
+    r.receive(PEER, "xppg/request", { r: 7, k: "price", p: 1 });
+    // A response nobody asked for is ignored.
+    r.receive(PEER, "xppg/response", { r: 9, p: 1 });
+    expect(sent).toEqual([[PEER, "xppg/response", { r: 7, e: "no-handler" }]]);
+    r.close();
+  });
+
+  it("a handler registered while the room loads serves what came meanwhile; a second one for its kind is refused", async () => {
+    const { r, sent } = room();
+    const off = r.handle("price", (_src, p) => ({ euros: (p as number) * 2 }), undefined);
+    expect(() => r.handle("price", () => 0, undefined)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining('the kind "price" already has a handler') as unknown }));
+    r.receive(PEER, "xppg/request", { r: 1, k: "price", p: 3 });
+    r.receive(PEER, "xppg/request", { r: 2, k: "other", p: 0 });
+    await expect.poll(() => sent).toHaveLength(2);
+    // (A handler's reply waits for its promise, so "no-handler" may go first, as in Node.)
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        [PEER, "xppg/response", { r: 1, p: { euros: 6 } }],
+        [PEER, "xppg/response", { r: 2, e: "no-handler" }],
+      ]),
+    );
+    // Loaded: the handler lives in Node's room, and its off() removes it there.
+    expect(() => r.handle("price", () => 0, undefined)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    off();
+    r.receive(PEER, "xppg/request", { r: 3, k: "price", p: 3 });
+    await expect.poll(() => sent).toHaveLength(3);
+    expect(sent[2]).toEqual([PEER, "xppg/response", { r: 3, e: "no-handler" }]);
+    r.close();
+  });
+
+  it("a handler removed (or aborted) before the room loaded is never registered", async () => {
+    const { r, sent } = room();
+    r.handle("price", () => 1, undefined)();
+    const abort = new AbortController();
+    r.handle("stock", () => 2, abort.signal);
+    abort.abort();
+    expect(() => r.handle("price", () => 3, undefined)).not.toThrow();
+    r.receive(PEER, "xppg/request", { r: 1, k: "stock" });
+    r.receive(PEER, "xppg/request", { r: 2, k: "price" });
+    await expect.poll(() => sent).toHaveLength(2);
+    expect(sent).toEqual([
+      [PEER, "xppg/response", { r: 1, e: "no-handler" }],
+      [PEER, "xppg/response", { r: 2, p: 3 }],
+    ]);
+    r.close();
+  });
+
+  it("requests sent while the room loads go out in order and get their replies; a stopped node gives up on them", async () => {
+    const { r, sent } = room((room, to, q) => room.receive(to, "xppg/response", { r: q.r, p: `${q.k}:${String(q.p)}` }));
+    const replies = Promise.all([r.request(PEER, "a", 1, 5000, undefined), r.request(PEER, "b", 2, 5000, undefined)]);
+    expect(r.pendingCount).toBe(2);
+    await expect(replies).resolves.toEqual(["a:1", "b:2"]);
+    expect(sent.map(([, , p]) => (p as { k: string }).k)).toEqual(["a", "b"]);
+    const silent = room();
+    const asked = silent.r.request(PEER, "c", 3, 5000, undefined);
+    await expect.poll(() => silent.sent).toHaveLength(1);
+    silent.r.close();
+    await expect(asked).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+    r.close();
+  });
+});

@@ -1,0 +1,71 @@
+// The page's routing room (the `#routing-room` import under the browser
+// condition): Node's room loaded on first use. What comes before the code is
+// there is kept in order and handed over; a packet that breaks the protocol
+// still drops its neighbour with the typed reason; sends wait and go through.
+// (Routed unicast itself, through this room in a real page: real-browser.integration.test.ts.)
+import { generateIdentity } from "@xppg/secure";
+import { EnvelopeCodec } from "@xppg/framing";
+import { describe, expect, it } from "vitest";
+import { RoutingRoom } from "../src/browser/routing-room.js";
+import { RouteTable } from "../src/mesh/route-table.js";
+import type { PeerSession } from "../src/peer-session.js";
+import type { PeerTable } from "../src/peer-table.js";
+import type { PlaygroundStats } from "../src/playground-types.js";
+import type { RoutingRoomOptions } from "../src/routing-room.js";
+
+/** A neighbour with route/1 as the room sees it: its id, and what it is closed with. */
+function neighbour(peerId: string): PeerSession & { closedWith: unknown[] } {
+  const closedWith: unknown[] = [];
+  return { peerId, closedWith, close: (error: unknown) => void closedWith.push(error) } as unknown as PeerSession & { closedWith: unknown[] };
+}
+
+function room(): RoutingRoom {
+  const identity = generateIdentity();
+  const options: RoutingRoomOptions = {
+    identity,
+    table: { open: new Map(), supports: () => true } as unknown as PeerTable,
+    stats: { droppedUnicasts: 0 } as PlaygroundStats,
+    codec: new EnvelopeCodec(),
+    routes: new RouteTable({ self: identity.peerId }),
+    nextMessageId: () => 1,
+    deliver: () => {},
+  };
+  return new RoutingRoom(options);
+}
+
+describe("routed unicast in a browser page", () => {
+  it("loads on the first packet, and a malformed one queued meanwhile drops its neighbour with XPPG_ERR_PROTOCOL_VIOLATION", async () => {
+    const r = room();
+    const bad = neighbour(generateIdentity().peerId);
+    // Nothing is thrown while the code loads: the packet waits.
+    expect(() => r.receive(bad, "not bytes")).not.toThrow();
+    expect(bad.closedWith).toEqual([]);
+    await expect.poll(() => bad.closedWith).toHaveLength(1);
+    expect(bad.closedWith[0]).toMatchObject({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining("a routed packet that is not bytes") as unknown });
+    // Loaded: the next one is refused at once, as in Node.
+    expect(() => r.receive(bad, 42)).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
+    r.close();
+  });
+
+  it("sends wait for the code and get Node's answers; no route is XPPG_ERR_UNREACHABLE, a stopped node XPPG_ERR_STOPPED", async () => {
+    const r = room();
+    const far = generateIdentity().peerId;
+    expect(r.reachable(far)).toBe(false);
+    expect(r.channelCount).toBe(0);
+    const sends = [r.send(far, "note", 1), r.send("not a peer id", "note", 2)];
+    await expect(sends[0]).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE", message: expect.stringContaining("no neighbour has a route to it") as unknown });
+    await expect(sends[1]).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+    // Loaded now: straight to Node's room.
+    await expect(r.send(far, "note", 3)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    r.close();
+    await expect(r.send(far, "note", 4)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+  });
+
+  it("a node stopped while the code loads ends up with a closed room", async () => {
+    const r = room();
+    const far = generateIdentity().peerId;
+    const send = r.send(far, "note", 1);
+    r.close();
+    await expect(send).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+  });
+});
