@@ -279,12 +279,13 @@ async function worker() {
       const queue = [...cmd.joins];
       const work = async () => {
         for (let j = queue.shift(); j !== undefined; j = queue.shift()) {
-          for (let attempt = 0; attempt < 3; attempt++) {
+          // Under a heavy load a handshake can time out: a node whose joins all failed would stay alone for the whole run.
+          for (let attempt = 0; attempt < 10; attempt++) {
             try {
               await nodes[j.node].join(`tcp://127.0.0.1:${j.port}`);
               break;
             } catch {
-              await sleep(200);
+              await sleep(200 * (attempt + 1));
             }
           }
         }
