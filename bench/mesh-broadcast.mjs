@@ -4,6 +4,8 @@
 //   node bench/mesh-broadcast.mjs --nodes=100 --processes=4 --broadcasts=200
 //   node bench/mesh-broadcast.mjs --spacing=50,250      (one window per interval between broadcasts)
 //   BENCH_CPU_PROF=<dir> node bench/mesh-broadcast.mjs  (a .cpuprofile per process of each measured window)
+//   BENCH_NODE_ENTRY=<dist/index.js> node bench/mesh-broadcast.mjs   (another build of @xppg/node, e.g. the one
+//                                       before a change, run at the same time as this one to compare CPU per delivery)
 //
 // The nodes live in 4 child processes (25 each) on 127.0.0.1, each first
 // joined to one or two others; the connection managers then bring every
@@ -33,7 +35,7 @@ import { fork } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The broadcast tree's counters (pg.stats), summed over the nodes for the breakdown. */
 const TREE_COUNTERS = ["meshGrafts", "meshPrunes", "pulledBroadcasts", "announcedBroadcasts", "lateBroadcasts"];
@@ -255,7 +257,8 @@ function child(proc) {
 /** A process of `argv[3]` nodes on 127.0.0.1, driven over IPC. */
 async function worker() {
   process.on("disconnect", () => process.exit(0));
-  const { Playground } = await import("@xppg/node");
+  // BENCH_NODE_ENTRY=<file>: another build of @xppg/node (its dist/index.js), to measure a change beside the build before it.
+  const { Playground } = await import(process.env.BENCH_NODE_ENTRY ? pathToFileURL(resolve(process.env.BENCH_NODE_ENTRY)).href : "@xppg/node");
   const count = Number(process.argv[3]);
   const nodes = [];
   const arrivals = [];
