@@ -67,7 +67,7 @@ async function main() {
     process.stderr.write("mesh bench: no result in time, stopping\n");
     killAll();
     process.exit(1);
-  }, 240_000 + SPACINGS.reduce((ms, spacing) => ms + 2 * (BROADCASTS * spacing + 3000), 0));
+  }, 600_000 + SPACINGS.reduce((ms, spacing) => ms + 2 * (BROADCASTS * spacing + 3000), 0));
   try {
     const ready = await Promise.all(kids.map((k) => k.next("ready")));
     const ports = ready.map((r) => r.ports);
@@ -95,19 +95,23 @@ async function main() {
       await sleep(SPACINGS[0]);
     }
     await sleep(2000);
-    const rows = [];
+    // Each window's rows are printed as soon as it is measured: a run stopped later keeps them.
+    const print = (rows) => {
+      for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(36)}  ${v.padStart(10)}   ${note}\n`);
+    };
     // One window per interval, each after an idle window as long: each figure is read beside the CPU it took.
-    for (const [w, spacing] of SPACINGS.entries()) rows.push(...(await measure(w, spacing)));
+    for (const [w, spacing] of SPACINGS.entries()) {
+      const rows = await measure(w, spacing);
+      process.stdout.write(`\nmesh broadcast, one every ${spacing} ms (loopback, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} now, ${((performance.now() - started) / 1000).toFixed(0)} s, ${CORES} cores)\n`);
+      print(rows);
+    }
     const mem = await Promise.all(kids.map((k) => k.ask({ op: "memory" })));
     const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
     const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
-    rows.push(
+    print([
       ["memory per node, RSS", `${(rssPerNode / 2 ** 20).toFixed(2)} MiB`, "process RSS / its nodes (Node's own ~40 MiB per process included)"],
       ["memory per node, heap", `${(heapPerNode / 2 ** 20).toFixed(2)} MiB`, "V8 heap used / nodes"],
-    );
-    const width = Math.max(...rows.map((r) => r[0].length));
-    process.stdout.write(`\nmesh broadcast (loopback, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end, ${((performance.now() - started) / 1000).toFixed(0)} s, ${CORES} cores)\n`);
-    for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(10)}   ${note}\n`);
+    ]);
   } finally {
     clearTimeout(deadline);
     killAll();
