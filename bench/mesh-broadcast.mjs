@@ -2,6 +2,10 @@
 //
 //   pnpm bench                          (runs this file after the transport bench; pnpm bench:mesh alone)
 //   node bench/mesh-broadcast.mjs --nodes=100 --processes=4 --broadcasts=200
+//   node bench/mesh-broadcast.mjs --spacing=50,250      (one window per interval between broadcasts)
+//   BENCH_CPU_PROF=<dir> node bench/mesh-broadcast.mjs  (a .cpuprofile per process of each measured window)
+//   BENCH_NODE_ENTRY=<dist/index.js> node bench/mesh-broadcast.mjs   (another build of @xppg/node, e.g. the one
+//                                       before a change, run at the same time as this one to compare CPU per delivery)
 //
 // The nodes live in 4 child processes (25 each) on 127.0.0.1, each first
 // joined to one or two others; the connection managers then bring every
@@ -18,13 +22,20 @@
 //   the nodes' pg.stats: duplicates (those that came after a graft: late),
 //   copies pulled by grafts, grafts, prunes and ids announced, per delivery;
 // - CPU time of all the processes per delivery (the mesh saturates when
-//   this times the deliveries per second nears the cores it gets);
+//   this times the deliveries per second nears the cores it gets), and the
+//   CPU utilisation beside it: the processes' CPU time over the window's
+//   wall time, in cores, and how busy the whole machine was. With
+//   --spacing=50,250 each interval gets a window of its own (after an idle
+//   window as long), so the saturated and the unsaturated figures are read
+//   side by side from one run;
 // - memory per node: each process's RSS and heap over its nodes.
 // It measures; it never fails on a number. The machine is shared: read the
 // load average printed with the figures.
 import { fork } from "node:child_process";
-import { loadavg } from "node:os";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The broadcast tree's counters (pg.stats), summed over the nodes for the breakdown. */
 const TREE_COUNTERS = ["meshGrafts", "meshPrunes", "pulledBroadcasts", "announcedBroadcasts", "lateBroadcasts"];
@@ -37,22 +48,29 @@ async function main() {
   const NODES = Number(args.nodes ?? 100);
   const PROCESSES = Number(args.processes ?? 4);
   const BROADCASTS = Number(args.broadcasts ?? 200);
-  const SPACING_MS = Number(args.spacing ?? 50);
+  // --spacing=50,250: one measured window per interval between broadcasts, in this order (the default, 50 ms,
+  // makes some 2,000 deliveries a second, which saturates two cores; a longer interval shows the mesh unsaturated).
+  const SPACINGS = String(args.spacing ?? "50").split(",").map(Number);
+  if (SPACINGS.some((x) => !Number.isFinite(x) || x < 1)) throw new Error(`--spacing takes intervals in ms, e.g. --spacing=50,250; got ${args.spacing}`);
+  const CORES = availableParallelism();
   const per = Math.ceil(NODES / PROCESSES);
   const load0 = loadavg()[0];
   const started = performance.now();
+  // BENCH_CPU_PROF=<dir>: a V8 .cpuprofile per worker process of the measured broadcasts only (summarise: node bench/profile-summary.mjs <file>).
+  const prof = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+  if (prof !== undefined) mkdirSync(prof, { recursive: true });
   const kids = Array.from({ length: PROCESSES }, () => child(fork(fileURLToPath(import.meta.url), ["worker", String(per)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })));
   const killAll = () => kids.forEach((k) => k.proc.kill("SIGKILL"));
+  const where = (i) => ({ kid: kids[i % PROCESSES], node: Math.floor(i / PROCESSES) });
+  const random = mulberry(7);
   const deadline = setTimeout(() => {
-    process.stderr.write("mesh bench: no result within 5 minutes, stopping\n");
+    process.stderr.write("mesh bench: no result in time, stopping\n");
     killAll();
     process.exit(1);
-  }, 300_000);
+  }, 600_000 + SPACINGS.reduce((ms, spacing) => ms + 2 * (BROADCASTS * spacing + 3000), 0));
   try {
     const ready = await Promise.all(kids.map((k) => k.next("ready")));
     const ports = ready.map((r) => r.ports);
-    const where = (i) => ({ kid: kids[i % PROCESSES], node: Math.floor(i / PROCESSES) });
-    const random = mulberry(7);
     const joins = Array.from({ length: PROCESSES }, () => []);
     for (let i = 1; i < NODES; i++) {
       const targets = new Set([Math.floor(random() * i)]);
@@ -74,25 +92,52 @@ async function main() {
     for (let b = 0; b < 50; b++) {
       const at = where(Math.floor(random() * NODES));
       at.kid.tell({ op: "send", node: at.node, i: -1 - b });
-      await sleep(SPACING_MS);
+      await sleep(SPACINGS[0]);
     }
     await sleep(2000);
-    const windowMs = BROADCASTS * SPACING_MS + 3000;
+    // Each window's rows are printed as soon as it is measured: a run stopped later keeps them.
+    const print = (rows) => {
+      for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(36)}  ${v.padStart(10)}   ${note}\n`);
+    };
+    // One window per interval, each after an idle window as long: each figure is read beside the CPU it took.
+    for (const [w, spacing] of SPACINGS.entries()) {
+      const rows = await measure(w, spacing);
+      process.stdout.write(`\nmesh broadcast, one every ${spacing} ms (loopback, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} now, ${((performance.now() - started) / 1000).toFixed(0)} s, ${CORES} cores)\n`);
+      print(rows);
+    }
+    const mem = await Promise.all(kids.map((k) => k.ask({ op: "memory" })));
+    const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
+    const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
+    print([
+      ["memory per node, RSS", `${(rssPerNode / 2 ** 20).toFixed(2)} MiB`, "process RSS / its nodes (Node's own ~40 MiB per process included)"],
+      ["memory per node, heap", `${(heapPerNode / 2 ** 20).toFixed(2)} MiB`, "V8 heap used / nodes"],
+    ]);
+  } finally {
+    clearTimeout(deadline);
+    killAll();
+  }
+
+  /** One measured window: `BROADCASTS` broadcasts `spacing` ms apart (ids from `w * BROADCASTS`), after an idle window as long. */
+  async function measure(w, spacing) {
+    const at = SPACINGS.length > 1 ? ` at ${spacing} ms` : "";
+    const windowMs = BROADCASTS * spacing + 3000;
     progress(`idle window (${windowMs} ms, presence rounds only)`);
     const idle0 = await totals(kids);
     await sleep(windowMs);
     const idle1 = await totals(kids);
-    progress(`${BROADCASTS} broadcasts`);
+    progress(`${BROADCASTS} broadcasts, ${spacing} ms apart`);
     const sent = [];
+    if (prof !== undefined) await Promise.all(kids.map((k) => k.ask({ op: "profile", start: true })));
     const before = await totals(kids);
     for (let b = 0; b < BROADCASTS; b++) {
       const from = Math.floor(random() * NODES);
-      const at = where(from);
-      sent.push(await at.kid.ask({ op: "send", node: at.node, i: b }));
-      await sleep(SPACING_MS);
+      const node = where(from);
+      sent.push(await node.kid.ask({ op: "send", node: node.node, i: w * BROADCASTS + b }));
+      await sleep(spacing);
     }
     await sleep(3000);
     const after = await totals(kids);
+    if (prof !== undefined) await Promise.all(kids.map((k) => k.ask({ op: "profile", start: false, dir: prof, label: `${spacing}ms` })));
     const arrivals = await Promise.all(kids.map((k) => k.ask({ op: "arrivals" })));
     const latencies = [];
     let reachedAll = 0;
@@ -101,7 +146,7 @@ async function main() {
       let count = 0;
       for (const a of arrivals) {
         for (const node of a.nodes) {
-          const t = node[b];
+          const t = node[w * BROADCASTS + b];
           if (t !== undefined) {
             count++;
             last = Math.max(last, t);
@@ -118,32 +163,28 @@ async function main() {
     const duplicates = after.duplicates - before.duplicates - (idle1.duplicates - idle0.duplicates);
     const links = after.links / 2;
     const flood = (2 * links - (NODES - 2)) / (NODES - 1);
-    const mem = await Promise.all(kids.map((k) => k.ask({ op: "memory" })));
-    const rssPerNode = mem.reduce((n, m) => n + m.rss, 0) / NODES;
-    const heapPerNode = mem.reduce((n, m) => n + m.heapUsed, 0) / NODES;
     progress(`during the broadcasts: ${after.dials - before.dials} dials, ${after.trimmed - before.trimmed} links trimmed, ${after.forwarded - before.forwarded} forwarded, ${duplicates} duplicates (idle window: ${idle1.duplicates - idle0.duplicates} duplicates, ${idle1.forwarded - idle0.forwarded} forwarded, ${idle1.dials - idle0.dials} dials)`);
     // Where the whole copies go, per delivered message: during the broadcasts, and in the idle window (presences only) for scale.
     const per = (a, b, k, d = deliveries) => ((a[k] - b[k]) / d).toFixed(3);
     const breakdown = (a, b, d) => `duplicates ${per(a, b, "duplicates", d)} (late after a graft ${per(a, b, "lateBroadcasts", d)}), pulled by graft ${per(a, b, "pulledBroadcasts", d)}, grafts ${per(a, b, "meshGrafts", d)}, prunes ${per(a, b, "meshPrunes", d)}, ids announced ${per(a, b, "announcedBroadcasts", d)}`;
     progress(`per delivered message during the broadcasts: ${breakdown(after, before, deliveries)}`);
     progress(`idle window, per broadcast-window delivery: ${breakdown(idle1, idle0, deliveries)}`);
-    const rows = [
-      ["broadcast to all, median", `${pct(latencies, 0.5).toFixed(1)} ms`, `${reachedAll} of ${BROADCASTS} reached all ${NODES - 1} other nodes`],
-      ["broadcast to all, p99", `${pct(latencies, 0.99).toFixed(1)} ms`, `${NODES} nodes, ${PROCESSES} processes, ${links} links (mean degree ${((2 * links) / NODES).toFixed(2)})`],
-      ["transmissions per delivery", `${((deliveries + duplicates) / deliveries).toFixed(3)}`, "tree formed (target <= 1.5); idle window's presence duplicates taken off"],
+    // How busy the processes were: their CPU time over the window's wall time, in cores, beside the cores the machine has
+    // (near or past the cores, or a machine busy with other work, and the figures above are those of a saturated mesh).
+    const cores = (after.cpuUs - before.cpuUs) / 1000 / (after.wallMs - before.wallMs);
+    const machine = after.machine !== null && before.machine !== null ? (after.machine.busy - before.machine.busy) / ((after.wallMs - before.wallMs) / 1000) : NaN;
+    const rate = deliveries / ((after.wallMs - before.wallMs) / 1000);
+    return [
+      [`broadcast to all, median${at}`, `${pct(latencies, 0.5).toFixed(1)} ms`, `${reachedAll} of ${BROADCASTS} reached all ${NODES - 1} other nodes; one broadcast every ${spacing} ms`],
+      [`broadcast to all, p99${at}`, `${pct(latencies, 0.99).toFixed(1)} ms`, `${NODES} nodes, ${PROCESSES} processes, ${links} links (mean degree ${((2 * links) / NODES).toFixed(2)})`],
+      [`transmissions per delivery${at}`, `${((deliveries + duplicates) / deliveries).toFixed(3)}`, `tree formed (target <= 1.5); idle window's presence duplicates taken off; CPU ${cores.toFixed(2)} of ${CORES} cores (machine ${machine.toFixed(2)} busy)`],
       ["  of which duplicates", `${per(after, before, "duplicates")}`, `raw; late after a graft ${per(after, before, "lateBroadcasts")}, pulled by graft ${per(after, before, "pulledBroadcasts")}`],
       ["  control per delivery", `${((after.meshGrafts - before.meshGrafts + after.meshPrunes - before.meshPrunes) / deliveries).toFixed(3)}`, `grafts ${per(after, before, "meshGrafts")} + prunes ${per(after, before, "meshPrunes")}; ids announced ${per(after, before, "announcedBroadcasts")} (batched)`],
       ["  flooding, same links", `${flood.toFixed(3)}`, "(2 links - (nodes - 2)) / (nodes - 1)"],
-      ["CPU per delivery", `${((after.cpuUs - before.cpuUs) / deliveries).toFixed(0)} us`, `all ${PROCESSES} processes' CPU time during the broadcasts / deliveries (idle window: ${((idle1.cpuUs - idle0.cpuUs) / deliveries).toFixed(0)} us per as many)`],
-      ["memory per node, RSS", `${(rssPerNode / 2 ** 20).toFixed(2)} MiB`, "process RSS / its nodes (Node's own ~40 MiB per process included)"],
-      ["memory per node, heap", `${(heapPerNode / 2 ** 20).toFixed(2)} MiB`, "V8 heap used / nodes"],
+      [`CPU per delivery${at}`, `${((after.cpuUs - before.cpuUs) / deliveries).toFixed(0)} us`, `all ${PROCESSES} processes' CPU time during the broadcasts / deliveries (idle window: ${((idle1.cpuUs - idle0.cpuUs) / deliveries).toFixed(0)} us per as many); ${rate.toFixed(0)} deliveries/s`],
+      [`  idle CPU taken off${at}`, `${((after.cpuUs - before.cpuUs - ((idle1.cpuUs - idle0.cpuUs) * (after.wallMs - before.wallMs)) / (idle1.wallMs - idle0.wallMs)) / deliveries).toFixed(0)} us`, "CPU per delivery less the idle window's CPU rate over as long (presences, heartbeats, peer exchange)"],
+      [`CPU utilisation${at}`, `${cores.toFixed(2)} cores`, `the ${PROCESSES} processes' CPU time / the window's wall time; the machine has ${CORES} cores, ${machine.toFixed(2)} of them busy (all processes); near ${CORES}: saturated`],
     ];
-    const width = Math.max(...rows.map((r) => r[0].length));
-    process.stdout.write(`\nmesh broadcast (loopback, load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end, ${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
-    for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(10)}   ${note}\n`);
-  } finally {
-    clearTimeout(deadline);
-    killAll();
   }
 }
 
@@ -152,7 +193,18 @@ async function totals(kids) {
   const nodes = s.flatMap((x) => x.nodes);
   const sum = (k) => nodes.reduce((n, x) => n + x[k], 0);
   const counts = Object.fromEntries(["duplicates", "connected", "dials", "trimmed", "forwarded", ...TREE_COUNTERS].map((k) => [k === "connected" ? "links" : k, sum(k)]));
-  return { ...counts, cpuUs: s.reduce((n, x) => n + x.cpuUs, 0) };
+  return { ...counts, cpuUs: s.reduce((n, x) => n + x.cpuUs, 0), wallMs: performance.now(), machine: machineBusy() };
+}
+
+/** Busy CPU seconds of the whole machine so far (Linux /proc/stat: all but idle and iowait); null elsewhere. */
+function machineBusy() {
+  try {
+    const f = readFileSync("/proc/stat", "utf8");
+    const v = f.slice(0, f.indexOf("\n")).trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4]) / 100 }; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }
 
 function pct(sorted, p) {
@@ -208,10 +260,14 @@ function child(proc) {
 
 /** A process of `argv[3]` nodes on 127.0.0.1, driven over IPC. */
 async function worker() {
-  const { Playground } = await import("@xppg/node");
+  process.on("disconnect", () => process.exit(0));
+  // BENCH_NODE_ENTRY=<file>: another build of @xppg/node (its dist/index.js), to measure a change beside the build before it.
+  const { Playground } = await import(process.env.BENCH_NODE_ENTRY ? pathToFileURL(resolve(process.env.BENCH_NODE_ENTRY)).href : "@xppg/node");
   const count = Number(process.argv[3]);
   const nodes = [];
   const arrivals = [];
+  let profiler;
+  const post = (session, method, params = {}) => new Promise((done, fail) => session.post(method, params, (error, result) => (error ? fail(error) : done(result))));
   const now = () => performance.timeOrigin + performance.now();
   for (let n = 0; n < count; n++) {
     // All nodes share one host here: the per-host share of pending handshakes is the whole.
@@ -230,12 +286,13 @@ async function worker() {
       const queue = [...cmd.joins];
       const work = async () => {
         for (let j = queue.shift(); j !== undefined; j = queue.shift()) {
-          for (let attempt = 0; attempt < 3; attempt++) {
+          // Under a heavy load a handshake can time out: a node whose joins all failed would stay alone for the whole run.
+          for (let attempt = 0; attempt < 10; attempt++) {
             try {
               await nodes[j.node].join(`tcp://127.0.0.1:${j.port}`);
               break;
             } catch {
-              await sleep(200);
+              await sleep(200 * (attempt + 1));
             }
           }
         }
@@ -251,6 +308,21 @@ async function worker() {
       if (cmd.id !== undefined) process.send({ id: cmd.id, at });
     } else if (cmd.op === "arrivals") {
       process.send({ id: cmd.id, nodes: arrivals.map((got) => Object.fromEntries(got.map((t, i) => [i, t]).filter(([, t]) => t !== undefined))) });
+    } else if (cmd.op === "profile") {
+      // The measured window only: the joins and the tree's forming are left out.
+      if (cmd.start) {
+        profiler = new (await import("node:inspector")).Session();
+        profiler.connect();
+        await post(profiler, "Profiler.enable");
+        await post(profiler, "Profiler.setSamplingInterval", { interval: 500 });
+        await post(profiler, "Profiler.start");
+      } else if (profiler !== undefined) {
+        const { profile } = await post(profiler, "Profiler.stop");
+        (await import("node:fs")).writeFileSync(`${cmd.dir}/mesh-${cmd.label}-${process.pid}.cpuprofile`, JSON.stringify(profile));
+        profiler.disconnect();
+        profiler = undefined;
+      }
+      process.send({ id: cmd.id });
     } else if (cmd.op === "memory") {
       globalThis.gc?.();
       const m = process.memoryUsage();

@@ -92,9 +92,13 @@ export function packetHeader(origin: string, destination: string, channel: numbe
   return header;
 }
 
-/** A packet: `header` with its type, then the body (one piece, or parts of `length` bytes in all). */
-export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Array | readonly Uint8Array[], length = (body as Uint8Array).length): Uint8Array {
-  const packet = new Uint8Array(header.length + length);
+/**
+ * A packet: `header` with its type, then the body (one piece, or parts of
+ * `length` bytes in all); built at the start of `into` (a view of it is
+ * returned) when given, else in a new buffer.
+ */
+export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Array | readonly Uint8Array[], length = (body as Uint8Array).length, into?: Uint8Array): Uint8Array {
+  const packet = into === undefined ? new Uint8Array(header.length + length) : into.subarray(0, header.length + length);
   packet.set(header, 0);
   packet[0] = (header[0]! & FROM_RESPONDER) | type;
   if (body instanceof Uint8Array) packet.set(body, header.length);

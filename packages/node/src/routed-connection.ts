@@ -17,7 +17,11 @@ import { buildPacket, PACKET } from "./route-wire.js";
 
 /** Where a routed connection's packets go. */
 export interface RoutedPath {
-  /** Hands a packet to the next hop now; rejects (typed) when there is none. */
+  /**
+   * Hands a packet to the next hop now; rejects (typed) when there is none.
+   * The packet lives in a buffer reused for the next one: it must be copied
+   * (a session's outbox encodes it into its bundle) before `send` returns.
+   */
   send(packet: Uint8Array): Promise<void>;
   /** Tells the other end the channel is gone (best effort, never throws). */
   reset(): void;
@@ -74,6 +78,9 @@ export class RoutedConnection extends ConnectionCore {
   }
 }
 
+/** The buffer outgoing packets are built in (see `RoutedPath.send`). */
+let scratch = new Uint8Array(16 * 1024);
+
 class RoutedLink implements ConnectionLink {
   readonly #controller: LinkController;
   readonly #o: RoutedConnectionOptions;
@@ -94,7 +101,10 @@ class RoutedLink implements ConnectionLink {
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
     const type = this.#opened ? PACKET.DATA : PACKET.OPEN;
     this.#opened = true;
-    return this.#o.path.send(buildPacket(this.#o.header, type, parts, length));
+    const size = this.#o.header.length + length;
+    // One packet buffer for every channel, reused: a record of up to 64 KiB no longer costs an allocation (and its zeroing) per packet.
+    if (scratch.length < size) scratch = new Uint8Array(Math.max(size, 2 * scratch.length));
+    return this.#o.path.send(buildPacket(this.#o.header, type, parts, length, scratch));
   }
 
   end(): void {

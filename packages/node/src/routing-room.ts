@@ -101,6 +101,7 @@ export class RoutingRoom {
   readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
   readonly #resets: TokenBucket;
   readonly #link: EnvelopeLink;
+  readonly #inLink: EnvelopeLink;
   #opening = 0;
   #uses = 0;
   #scratch = new Uint8Array(16 * 1024);
@@ -113,6 +114,7 @@ export class RoutingRoom {
     this.#me = options.identity.peerId;
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
     this.#link = { local: this.#me, remote: "" };
+    this.#inLink = { local: this.#me, remote: "" };
   }
 
   /** End-to-end channels open or opening. */
@@ -321,7 +323,9 @@ export class RoutingRoom {
   #inner(channel: Channel, frame: Uint8Array): void {
     channel.lastUsed = ++this.#uses;
     try {
-      const envelope = this.#o.codec.decode(frame, 0, frame.length, { local: this.#me, remote: channel.peer });
+      // One link object for every message (the codec only reads it).
+      this.#inLink.remote = channel.peer;
+      const envelope = this.#o.codec.decode(frame, 0, frame.length, this.#inLink);
       if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
       this.#o.deliver(envelope);
     } catch (error) {

@@ -54,7 +54,7 @@ export interface PlumtreeOptions<P> {
   readonly maxMissingTimeoutMs?: number;
   /** Least wait after a graft before grafting the next announcer (timeout 2; half the current wait when that is longer). @default 200 */
   readonly graftRetryMs?: number;
-  /** Announcements wait this long to leave together. @default 20 */
+  /** Announcements wait this long to leave together. @default 100 */
   readonly lazyFlushMs?: number;
   /** Most announcements in one IHAVE. @default 256 */
   readonly maxAnnouncements?: number;

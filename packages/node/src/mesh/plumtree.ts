@@ -20,6 +20,7 @@
 
 import { BoundedMap, messageKey } from "./bounded-map.js";
 import type { Announcement, MessageRef, PlumtreeOptions, TreeMessage, TreeStats } from "./plumtree-types.js";
+import { LazyQueue } from "./lazy-queue.js";
 import { RepairTimeout } from "./repair-timeout.js";
 import type { MeshTimers } from "./timers.js";
 
@@ -63,17 +64,17 @@ export class Plumtree<P> {
   readonly #parents: BoundedMap<string, string>;
   readonly #kept: BoundedMap<string, Kept<P>>;
   readonly #missing: BoundedMap<string, Missing>;
-  readonly #lazyQueue = new Map<string, Announcement[]>();
-  #lazyTimer: unknown;
+  readonly #lazyQueue: LazyQueue;
   readonly #cacheTtlMs: number;
   readonly #wait: RepairTimeout;
   /** Tree copies in a row that each came after the graft's answer, per tree parent (neighbours only). */
   readonly #lateStreak = new Map<string, number>();
   readonly #graftRetryMs: number;
-  readonly #lazyFlushMs: number;
-  readonly #maxAnnouncements: number;
   readonly #maxAnnouncers: number;
   readonly #optimizeThreshold: number;
+  #lastOrigin = "";
+  #lastId = -1;
+  #lastKey = "";
   readonly stats: TreeStats = { pushed: 0, control: 0, duplicates: 0, hopLimited: 0, grafts: 0, prunes: 0, pulled: 0, announced: 0, late: 0 };
 
   constructor(options: PlumtreeOptions<P>) {
@@ -87,8 +88,16 @@ export class Plumtree<P> {
     this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
     this.#wait = new RepairTimeout(options.missingTimeoutMs ?? 400, options.maxMissingTimeoutMs ?? 10_000);
     this.#graftRetryMs = options.graftRetryMs ?? 200;
-    this.#lazyFlushMs = options.lazyFlushMs ?? 20;
-    this.#maxAnnouncements = options.maxAnnouncements ?? 256;
+    this.#lazyQueue = new LazyQueue({
+      timers: this.#t,
+      flushMs: options.lazyFlushMs ?? 100,
+      maxAnnouncements: options.maxAnnouncements ?? 256,
+      isNeighbour: (peer) => this.#eager.has(peer) || this.#lazy.has(peer),
+      send: (peer, announcements) => {
+        this.stats.announced += announcements.length;
+        this.#control(peer, { type: "ihave", announcements });
+      },
+    });
     this.#maxAnnouncers = options.maxAnnouncers ?? 8;
     this.#optimizeThreshold = options.optimizeThreshold ?? 0;
   }
@@ -110,12 +119,12 @@ export class Plumtree<P> {
 
   /** True when this node has seen the message (and still remembers it). */
   hasSeen(origin: string, id: number): boolean {
-    return this.#seen.has(messageKey(origin, id));
+    return this.#seen.has(this.#keyOf(origin, id));
   }
 
   /** True when this node grafted for the message before its first copy came (and still remembers it). */
   grafted(origin: string, id: number): boolean {
-    return this.#seen.get(messageKey(origin, id))?.graftee !== undefined;
+    return this.#seen.get(this.#keyOf(origin, id))?.graftee !== undefined;
   }
 
   /**
@@ -128,7 +137,7 @@ export class Plumtree<P> {
     if (!this.#eager.has(peer) && !this.#lazy.has(peer)) this.#eager.add(peer);
     const now = this.#t.now();
     for (const [, kept] of this.#kept.entries()) {
-      if (now - kept.at <= this.#cacheTtlMs && kept.hops < this.hopLimit) this.#announce(peer, { origin: kept.origin, id: kept.id, round: kept.hops });
+      if (now - kept.at <= this.#cacheTtlMs && kept.hops < this.hopLimit) this.#lazyQueue.add(peer, { origin: kept.origin, id: kept.id, round: kept.hops }, messageKey(kept.origin, kept.id));
     }
   }
 
@@ -137,7 +146,7 @@ export class Plumtree<P> {
     this.#lateStreak.delete(peer);
     this.#eager.delete(peer);
     this.#lazy.delete(peer);
-    this.#lazyQueue.delete(peer);
+    this.#lazyQueue.forget(peer);
     for (const [, missing] of this.#missing.entries()) {
       const at = missing.announcers.findIndex((a) => a.peer === peer);
       if (at >= 0) missing.announcers.splice(at, 1);
@@ -172,7 +181,7 @@ export class Plumtree<P> {
    */
   introduce(origin: string, id: number, payload: P, hops: number): boolean {
     if (hops > this.hopLimit || origin === this.#o.self) return false;
-    const key = messageKey(origin, id);
+    const key = this.#keyOf(origin, id);
     if (!this.#seen.set(key, { hops, from: "" })) return false;
     this.#keep(key, origin, id, payload, hops);
     this.#forward(origin, id, payload, hops, "");
@@ -200,11 +209,9 @@ export class Plumtree<P> {
 
   /** Cancels every timer (the node stops). */
   close(): void {
-    if (this.#lazyTimer !== undefined) this.#t.clearTimer(this.#lazyTimer);
-    this.#lazyTimer = undefined;
+    this.#lazyQueue.close();
     for (const [, missing] of this.#missing.entries()) this.#t.clearTimer(missing.timer);
     this.#missing.clear();
-    this.#lazyQueue.clear();
   }
 
   #onGossip(from: string, origin: string, id: number, round: number, payload: P): void {
@@ -215,9 +222,11 @@ export class Plumtree<P> {
       else this.#duplicate(from);
       return;
     }
-    const key = messageKey(origin, id);
+    const key = this.#keyOf(origin, id);
     const seen = this.#seen.get(key);
     if (seen !== undefined) {
+      // The neighbour has it: no need to announce it there.
+      this.#lazyQueue.withdraw(from, key);
       if (seen.graftee === undefined) this.#duplicate(from);
       else this.#lateCopy(from, seen);
       return;
@@ -286,14 +295,17 @@ export class Plumtree<P> {
     }
     if (this.#lazy.size === 0) return;
     const announcement: Announcement = { origin, id, round: hops };
-    for (const peer of this.#lazy) if (peer !== from) this.#announce(peer, announcement);
+    const key = this.#keyOf(origin, id);
+    for (const peer of this.#lazy) if (peer !== from) this.#lazyQueue.add(peer, announcement, key);
   }
 
   #onIhave(from: string, a: Announcement): void {
     if (!isAnnouncement(a) || a.round + 1 > this.hopLimit || a.origin === this.#o.self) return;
-    const key = messageKey(a.origin, a.id);
+    const key = this.#keyOf(a.origin, a.id);
     const seen = this.#seen.get(key);
     if (seen !== undefined) {
+      // The neighbour has it (it says so): an announcement of it waiting for that neighbour is taken back.
+      this.#lazyQueue.withdraw(from, key);
       this.#maybeOptimize(from, a, seen);
       return;
     }
@@ -367,33 +379,23 @@ export class Plumtree<P> {
     this.#o.send(from, { type: "gossip", origin: kept.origin, id: kept.id, round: kept.hops, payload: kept.payload });
   }
 
+  /**
+   * The key of one message, kept for the next call: one copy is looked up
+   * three or four times in a row (seen? grafted? then received and
+   * forwarded), and each new key string costs its building and its hashing.
+   */
+  #keyOf(origin: string, id: number): string {
+    if (id !== this.#lastId || origin !== this.#lastOrigin) {
+      this.#lastOrigin = origin;
+      this.#lastId = id;
+      this.#lastKey = messageKey(origin, id);
+    }
+    return this.#lastKey;
+  }
+
   #keep(key: string, origin: string, id: number, payload: P, hops: number): void {
     this.#kept.set(key, { origin, id, payload, hops, at: this.#t.now() });
   }
-
-  #announce(peer: string, announcement: Announcement): void {
-    let queue = this.#lazyQueue.get(peer);
-    if (queue === undefined) {
-      queue = [];
-      this.#lazyQueue.set(peer, queue);
-    }
-    queue.push(announcement);
-    this.stats.announced++;
-    if (queue.length >= this.#maxAnnouncements) {
-      this.#lazyQueue.delete(peer);
-      this.#control(peer, { type: "ihave", announcements: queue });
-      return;
-    }
-    this.#lazyTimer ??= this.#t.setTimer(this.#lazyFlushMs, this.#flushLazy);
-  }
-
-  readonly #flushLazy = (): void => {
-    this.#lazyTimer = undefined;
-    for (const [peer, announcements] of this.#lazyQueue) {
-      if (this.#eager.has(peer) || this.#lazy.has(peer)) this.#control(peer, { type: "ihave", announcements });
-    }
-    this.#lazyQueue.clear();
-  };
 
   #control(peer: string, message: TreeMessage<P>): void {
     this.stats.control++;

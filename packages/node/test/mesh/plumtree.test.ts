@@ -187,4 +187,24 @@ describe("Plumtree", () => {
     queue.runUntil(at + 400);
     expect(of("graft")).toEqual([["b", { type: "graft", want: { origin: "p", id: 1 } }]]);
   });
+
+  test("announcements leave together after the flush wait, and one a lazy neighbour showed it has (by announcing it or sending a copy) is taken back", () => {
+    const { tree, queue, of } = treeNode();
+    for (const peer of ["b", "c", "d"]) tree.receive(peer, { type: "prune" });
+    tree.receive("a", gossip("o", 1));
+    tree.receive("a", gossip("o", 2));
+    tree.receive("a", gossip("o", 3));
+    // b announces 1, c sends a copy of 2: neither needs to hear of them from this node.
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 3 }] });
+    tree.receive("c", gossip("o", 2, 3));
+    queue.runUntil(99);
+    expect(of("ihave")).toEqual([]);
+    queue.runUntil(100);
+    const ids = (to: string) => of("ihave").filter(([peer]) => peer === to).flatMap(([, m]) => (m.type === "ihave" ? m.announcements.map((a) => a.id) : []));
+    expect(of("ihave")).toHaveLength(3);
+    expect(ids("b")).toEqual([2, 3]);
+    expect(ids("c")).toEqual([1, 3]);
+    expect(ids("d")).toEqual([1, 2, 3]);
+    expect(tree.stats.announced).toBe(7);
+  });
 });
