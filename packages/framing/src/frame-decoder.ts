@@ -47,6 +47,49 @@ export class FrameDecoder {
   }
 
   /**
+   * Bytes the frame being assembled still lacks: 0 between frames and while
+   * a length prefix is incomplete. A caller that has that many bytes or
+   * fewer for this frame may write them straight into
+   * {@link FrameDecoder.bodyWindow} (decrypt into it, say) instead of
+   * pushing them, and so save a copy.
+   */
+  get pendingBodyBytes(): number {
+    const body = this.#body;
+    return body === null ? 0 : body.length - this.#bodyFill;
+  }
+
+  /**
+   * The next `length` bytes of the frame being assembled, to be written by
+   * the caller and then handed over with {@link FrameDecoder.commitBody}.
+   * Throws a `RangeError` past {@link FrameDecoder.pendingBodyBytes}.
+   */
+  bodyWindow(length: number): Uint8Array {
+    const body = this.#body;
+    if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
+      throw new RangeError(`bodyWindow(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+    }
+    return body.subarray(this.#bodyFill, this.#bodyFill + length);
+  }
+
+  /**
+   * Counts `length` bytes written into {@link FrameDecoder.bodyWindow} as
+   * received, and calls `onFrame` if they complete the frame.
+   */
+  commitBody(length: number, onFrame: (frame: Uint8Array) => void): void {
+    const body = this.#body;
+    if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
+    if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
+      throw new RangeError(`commitBody(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+    }
+    this.#bodyFill += length;
+    if (this.#bodyFill === body.length) {
+      this.#body = null;
+      this.#bodyFill = 0;
+      onFrame(body);
+    }
+  }
+
+  /**
    * Consumes `chunk`, calling `onFrame` for each frame it completes.
    * Throws `XPPG_ERR_FRAME_TOO_LARGE` for a frame over the limit (frames
    * completed earlier in the same chunk have been delivered by then).

@@ -121,3 +121,40 @@ describe("FrameDecoder", () => {
     );
   });
 });
+
+describe("FrameDecoder: writing a frame's body in place", () => {
+  it("any mix of pushed bytes and bytes written into bodyWindow gives the same frames (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        (payloads, cuts, direct) => {
+          const decoder = new FrameDecoder();
+          const out: Uint8Array[] = [];
+          const onFrame = (f: Uint8Array): void => void out.push(f.slice());
+          splitAt(encodeFrames(payloads), cuts).forEach((chunk, i) => {
+            const room = decoder.pendingBodyBytes;
+            if (direct[i] === true && chunk.byteLength > 0 && chunk.byteLength <= room) {
+              decoder.bodyWindow(chunk.byteLength).set(chunk);
+              decoder.commitBody(chunk.byteLength, onFrame);
+            } else decoder.push(chunk, onFrame);
+          });
+          expect(out.map((f) => [...f])).toEqual(payloads.map((p) => [...p]));
+          expect(decoder.idle).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("has no window between frames, and none past what the frame lacks", () => {
+    const decoder = new FrameDecoder();
+    expect(decoder.pendingBodyBytes).toBe(0);
+    expect(() => decoder.bodyWindow(1)).toThrow(RangeError);
+    decoder.push(encodeFrame(new Uint8Array(10)).subarray(0, 7), () => {});
+    expect(decoder.pendingBodyBytes).toBe(7);
+    expect(() => decoder.bodyWindow(8)).toThrow(RangeError);
+    expect(() => decoder.commitBody(8, () => {})).toThrow(RangeError);
+    expect(decoder.bodyWindow(7).byteLength).toBe(7);
+  });
+});
