@@ -1,6 +1,22 @@
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
 
+/**
+ * What a frame callback (a {@link FrameDecoder}'s `onFrame`, a transport's
+ * `FrameSink.frame`) returns to say that it keeps nothing of the frame's
+ * bytes after the call (no reference, no view: it decrypted them elsewhere,
+ * say), so their memory may be reused for a later frame. A marker that no
+ * callback returns by accident; returning anything else is always safe.
+ */
+export const FRAME_RELEASED: unique symbol = Symbol.for("xppg.frame-released");
+
+/** Frames assembled across chunks with a declared length in this range may go to a reused buffer (see {@link FRAME_RELEASED}). */
+const REUSE_MIN = 32 * 1024;
+const REUSE_SIZE = 64 * 1024;
+/** Reassembly buffers waiting for reuse, shared by every decoder of the process: a decoder holds one at most while it assembles. */
+const MAX_SPARE = 4;
+const spares: ArrayBuffer[] = [];
+
 /** Options for {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /**
@@ -17,7 +33,11 @@ export interface FrameDecoderOptions {
  *
  * Frames that lie wholly inside one chunk are delivered as views into that
  * chunk (no copy); a frame split across chunks is assembled in a buffer of
- * exactly its declared size, allocated only after the size passed the limit.
+ * its declared size, allocated only after the size passed the limit. Such
+ * a buffer of 32 to 64 KiB whose frame the callback released (returned
+ * {@link FRAME_RELEASED}) is reused for a later frame (at most four wait, process-wide), so
+ * a stream of records that a layer above decrypts elsewhere leaves no dead
+ * buffer per record.
  * After an error the decoder is spent: drop the connection.
  */
 export class FrameDecoder {
@@ -26,6 +46,8 @@ export class FrameDecoder {
   #headerFill = 0;
   #body: Uint8Array | null = null;
   #bodyFill = 0;
+  /** The body's memory may be reused once its frame is released. */
+  #bodyReusable = false;
   #failed = false;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -82,11 +104,16 @@ export class FrameDecoder {
       throw new RangeError(`commitBody(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
     }
     this.#bodyFill += length;
-    if (this.#bodyFill === body.length) {
-      this.#body = null;
-      this.#bodyFill = 0;
-      onFrame(body);
-    }
+    if (this.#bodyFill === body.length) this.#complete(body, onFrame);
+  }
+
+  /** The frame being assembled is whole: hand it over, and keep its memory if it is released. */
+  #complete(body: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    const reusable = this.#bodyReusable;
+    this.#body = null;
+    this.#bodyFill = 0;
+    this.#bodyReusable = false;
+    if ((onFrame(body) as unknown) === FRAME_RELEASED && reusable && spares.length < MAX_SPARE) spares.push(body.buffer as ArrayBuffer);
   }
 
   /**
@@ -106,11 +133,7 @@ export class FrameDecoder {
         body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
         this.#bodyFill += take;
         pos += take;
-        if (this.#bodyFill === body.length) {
-          this.#body = null;
-          this.#bodyFill = 0;
-          onFrame(body);
-        }
+        if (this.#bodyFill === body.length) this.#complete(body, onFrame);
         continue;
       }
       let length: number;
@@ -135,7 +158,10 @@ export class FrameDecoder {
         onFrame(frame);
       } else {
         // Every byte is written before the frame is delivered: no need to zero it.
-        this.#body = allocateUninitialized(length);
+        const reusable = length >= REUSE_MIN && length <= REUSE_SIZE;
+        const spare = reusable ? spares.pop() : undefined;
+        this.#body = spare !== undefined ? new Uint8Array(spare, 0, length) : reusable ? allocateUninitialized(REUSE_SIZE).subarray(0, length) : allocateUninitialized(length);
+        this.#bodyReusable = reusable;
         this.#bodyFill = 0;
       }
     }

@@ -1,5 +1,5 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
+import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { connectionClosedError, sendJoined, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
@@ -311,7 +311,8 @@ export class RecordLink implements ConnectionLink {
     waiter?.reject(connectionClosedError(this.#remoteAddress, error));
   }
 
-  readonly #onRecord = (record: Uint8Array): void => {
+  /** One record; `FRAME_RELEASED` when nothing of it is kept (see `FrameSink.frame`). */
+  readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
     // After our close, or a fault, nothing more is decrypted.
     if (!this.#controller.receiving) return;
     const index = this.#recordsIn++;
@@ -332,7 +333,8 @@ export class RecordLink implements ConnectionLink {
         return;
       }
       this.#decode(null, length);
-      return;
+      // Nothing of the record is kept: the connection below may reuse its memory.
+      return FRAME_RELEASED;
     }
     const plain = this.#open(record);
     if (plain === null) {
@@ -344,6 +346,7 @@ export class RecordLink implements ConnectionLink {
       return;
     }
     this.#decode(plain, 0);
+    return undefined;
   };
 
   /** Hands decrypted bytes to the frame decoder: `plain`, or `committed` bytes already written into its frame. */
