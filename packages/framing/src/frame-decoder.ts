@@ -48,6 +48,8 @@ export class FrameDecoder {
   #bodyFill = 0;
   /** The body's memory may be reused once its frame is released. */
   #bodyReusable = false;
+  /** The last frame assembled here was released: the next one is likely to be too. */
+  #released = false;
   #failed = false;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -113,7 +115,8 @@ export class FrameDecoder {
     this.#body = null;
     this.#bodyFill = 0;
     this.#bodyReusable = false;
-    if ((onFrame(body) as unknown) === FRAME_RELEASED && reusable && spares.length < MAX_SPARE) spares.push(body.buffer as ArrayBuffer);
+    this.#released = (onFrame(body) as unknown) === FRAME_RELEASED;
+    if (this.#released && reusable && spares.length < MAX_SPARE) spares.push(body.buffer as ArrayBuffer);
   }
 
   /**
@@ -158,7 +161,9 @@ export class FrameDecoder {
         onFrame(frame);
       } else {
         // Every byte is written before the frame is delivered: no need to zero it.
-        const reusable = length >= REUSE_MIN && length <= REUSE_SIZE;
+        // A frame kept by its reader gets a buffer of its own size: a reused
+        // one is only lent where the last frame was released.
+        const reusable = this.#released && length >= REUSE_MIN && length <= REUSE_SIZE;
         const spare = reusable ? spares.pop() : undefined;
         this.#body = spare !== undefined ? new Uint8Array(spare, 0, length) : reusable ? allocateUninitialized(REUSE_SIZE).subarray(0, length) : allocateUninitialized(length);
         this.#bodyReusable = reusable;

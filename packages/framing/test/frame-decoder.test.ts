@@ -190,9 +190,9 @@ describe("FrameDecoder: reusing the memory of released frames", () => {
     );
   });
 
-  it("reuses a released buffer for the next frame split across chunks", () => {
+  it("reuses a released buffer for the next frame split across chunks, once its reader releases frames", () => {
     const decoder = new FrameDecoder();
-    const bytes = encodeFrames([payload(40_000, 1), payload(40_000, 2)]);
+    const bytes = encodeFrames([payload(40_000, 1), payload(40_000, 2), payload(40_000, 3)]);
     const seen: ArrayBufferLike[] = [];
     for (let at = 0; at < bytes.byteLength; at += 30_000) {
       decoder.push(bytes.slice(at, at + 30_000), (f) => {
@@ -200,8 +200,16 @@ describe("FrameDecoder: reusing the memory of released frames", () => {
         return FRAME_RELEASED;
       });
     }
-    expect(seen).toHaveLength(2);
-    expect(seen[1]).toBe(seen[0]);
+    expect(seen).toHaveLength(3);
+    expect(seen[2]).toBe(seen[1]);
+  });
+
+  it("gives a reader that keeps its frames buffers of their own size", () => {
+    const decoder = new FrameDecoder();
+    const bytes = encodeFrames([payload(40_000, 1), payload(40_000, 2)]);
+    const sizes: number[] = [];
+    for (let at = 0; at < bytes.byteLength; at += 30_000) decoder.push(bytes.slice(at, at + 30_000), (f) => void sizes.push(f.buffer.byteLength));
+    expect(sizes).toEqual([40_000, 40_000]);
   });
 });
 
