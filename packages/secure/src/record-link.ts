@@ -368,7 +368,7 @@ export class RecordLink implements ConnectionLink {
   /** Decrypts `record` (`length` bytes of ciphertext, then the tag) into `out`; false when it does not authenticate. */
   #openInto(record: Uint8Array, length: number, out: Uint8Array): boolean {
     const cipher = this.#session.receive;
-    if (cipher.inPlace) return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
+    if (cipher.inPlaceFor(record.byteLength)) return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
     const plain = cipher.decryptWithAd(EMPTY, record);
     if (plain === null) return false;
     out.set(plain);

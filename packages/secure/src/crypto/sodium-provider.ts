@@ -12,8 +12,8 @@ const TAG = 16;
  * 11 against 17.5 us, but 64 KiB 43 against 37 us: OpenSSL's AVX-512 loops
  * win once the cipher object is paid for.
  *
- * The record layer seals and opens every record in place (`sealInto`,
- * `openInto`), at any size, on libsodium: node:crypto returns each record
+ * The record layer seals and opens every ChaChaPoly record in place
+ * (`sealInto`, `openInto`), at any size, on libsodium: node:crypto returns each record
  * in a new buffer, and under bulk traffic those dead 64 KiB buffers piled
  * up for V8 to collect (it waits for tens of MiB of them), which made most
  * of the sender's peak RSS (issue 15). In place, a record costs a few
@@ -58,6 +58,8 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start); verification stays on node:crypto.
     ...aead.keys,
     name: "sodium",
+    // AES-GCM has no in-place path here (it goes through node:crypto and copies): large records are handed over as they come.
+    inPlaceLimit: { AESGCM: LARGE },
     seal(key, counter, ad, plaintext) {
       // Handshake messages carry associated data: those few stay on node:crypto.
       if (ad.byteLength > 0) return nodeCryptoProvider.seal(key, counter, ad, plaintext);
