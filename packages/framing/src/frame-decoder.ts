@@ -1,6 +1,22 @@
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
 
+/**
+ * What a frame callback (a {@link FrameDecoder}'s `onFrame`, a transport's
+ * `FrameSink.frame`) returns to say that it keeps nothing of the frame's
+ * bytes after the call (no reference, no view: it decrypted them elsewhere,
+ * say), so their memory may be reused for a later frame. A marker that no
+ * callback returns by accident; returning anything else is always safe.
+ */
+export const FRAME_RELEASED: unique symbol = Symbol.for("xppg.frame-released");
+
+/** Frames assembled across chunks with a declared length in this range may go to a reused buffer (see {@link FRAME_RELEASED}). */
+const REUSE_MIN = 32 * 1024;
+const REUSE_SIZE = 64 * 1024;
+/** Reassembly buffers waiting for reuse, shared by every decoder of the process: a decoder holds one at most while it assembles. */
+const MAX_SPARE = 4;
+const spares: ArrayBuffer[] = [];
+
 /** Options for {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /**
@@ -17,7 +33,11 @@ export interface FrameDecoderOptions {
  *
  * Frames that lie wholly inside one chunk are delivered as views into that
  * chunk (no copy); a frame split across chunks is assembled in a buffer of
- * exactly its declared size, allocated only after the size passed the limit.
+ * its declared size, allocated only after the size passed the limit. Such
+ * a buffer of 32 to 64 KiB whose frame the callback released (returned
+ * {@link FRAME_RELEASED}) is reused for a later frame (at most four wait, process-wide), so
+ * a stream of records that a layer above decrypts elsewhere leaves no dead
+ * buffer per record.
  * After an error the decoder is spent: drop the connection.
  */
 export class FrameDecoder {
@@ -26,6 +46,10 @@ export class FrameDecoder {
   #headerFill = 0;
   #body: Uint8Array | null = null;
   #bodyFill = 0;
+  /** The body's memory may be reused once its frame is released. */
+  #bodyReusable = false;
+  /** The last frame assembled here was released: the next one is likely to be too. */
+  #released = false;
   #failed = false;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -47,6 +71,55 @@ export class FrameDecoder {
   }
 
   /**
+   * Bytes the frame being assembled still lacks: 0 between frames and while
+   * a length prefix is incomplete. A caller that has that many bytes or
+   * fewer for this frame may write them straight into
+   * {@link FrameDecoder.bodyWindow} (decrypt into it, say) instead of
+   * pushing them, and so save a copy.
+   */
+  get pendingBodyBytes(): number {
+    const body = this.#body;
+    return body === null ? 0 : body.length - this.#bodyFill;
+  }
+
+  /**
+   * The next `length` bytes of the frame being assembled, to be written by
+   * the caller and then handed over with {@link FrameDecoder.commitBody}.
+   * Throws a `RangeError` past {@link FrameDecoder.pendingBodyBytes}.
+   */
+  bodyWindow(length: number): Uint8Array {
+    const body = this.#body;
+    if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
+      throw new RangeError(`bodyWindow(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+    }
+    return body.subarray(this.#bodyFill, this.#bodyFill + length);
+  }
+
+  /**
+   * Counts `length` bytes written into {@link FrameDecoder.bodyWindow} as
+   * received, and calls `onFrame` if they complete the frame.
+   */
+  commitBody(length: number, onFrame: (frame: Uint8Array) => void): void {
+    const body = this.#body;
+    if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
+    if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
+      throw new RangeError(`commitBody(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+    }
+    this.#bodyFill += length;
+    if (this.#bodyFill === body.length) this.#complete(body, onFrame);
+  }
+
+  /** The frame being assembled is whole: hand it over, and keep its memory if it is released. */
+  #complete(body: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    const reusable = this.#bodyReusable;
+    this.#body = null;
+    this.#bodyFill = 0;
+    this.#bodyReusable = false;
+    this.#released = (onFrame(body) as unknown) === FRAME_RELEASED;
+    if (this.#released && reusable && spares.length < MAX_SPARE) spares.push(body.buffer as ArrayBuffer);
+  }
+
+  /**
    * Consumes `chunk`, calling `onFrame` for each frame it completes.
    * Throws `XPPG_ERR_FRAME_TOO_LARGE` for a frame over the limit (frames
    * completed earlier in the same chunk have been delivered by then).
@@ -63,11 +136,7 @@ export class FrameDecoder {
         body.set(chunk.subarray(pos, pos + take), this.#bodyFill);
         this.#bodyFill += take;
         pos += take;
-        if (this.#bodyFill === body.length) {
-          this.#body = null;
-          this.#bodyFill = 0;
-          onFrame(body);
-        }
+        if (this.#bodyFill === body.length) this.#complete(body, onFrame);
         continue;
       }
       let length: number;
@@ -92,7 +161,12 @@ export class FrameDecoder {
         onFrame(frame);
       } else {
         // Every byte is written before the frame is delivered: no need to zero it.
-        this.#body = allocateUninitialized(length);
+        // A frame kept by its reader gets a buffer of its own size: a reused
+        // one is only lent where the last frame was released.
+        const reusable = this.#released && length >= REUSE_MIN && length <= REUSE_SIZE;
+        const spare = reusable ? spares.pop() : undefined;
+        this.#body = spare !== undefined ? new Uint8Array(spare, 0, length) : reusable ? allocateUninitialized(REUSE_SIZE).subarray(0, length) : allocateUninitialized(length);
+        this.#bodyReusable = reusable;
         this.#bodyFill = 0;
       }
     }

@@ -11,7 +11,7 @@ export {
 export { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 export type { FramingErrorCode } from "./errors.js";
 export { encodeFrame, encodeFrames, encodedFrameLength, writeFrameHeader } from "./frame-encoder.js";
-export { FrameDecoder } from "./frame-decoder.js";
+export { FRAME_RELEASED, FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";
 export type { Envelope, EnvelopeCodecOptions, EnvelopeLink } from "./envelope.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { FrameDecoder, encodeFrame, encodeFrames, FRAME_HEADER_SIZE } from "../src/index.js";
+import { FRAME_RELEASED, FrameDecoder, encodeFrame, encodeFrames, FRAME_HEADER_SIZE } from "../src/index.js";
 
 function decodeAll(decoder: FrameDecoder, chunks: Uint8Array[]): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -121,3 +121,98 @@ describe("FrameDecoder", () => {
     );
   });
 });
+
+describe("FrameDecoder: writing a frame's body in place", () => {
+  it("any mix of pushed bytes and bytes written into bodyWindow gives the same frames (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        (payloads, cuts, direct) => {
+          const decoder = new FrameDecoder();
+          const out: Uint8Array[] = [];
+          const onFrame = (f: Uint8Array): void => void out.push(f.slice());
+          splitAt(encodeFrames(payloads), cuts).forEach((chunk, i) => {
+            const room = decoder.pendingBodyBytes;
+            if (direct[i] === true && chunk.byteLength > 0 && chunk.byteLength <= room) {
+              decoder.bodyWindow(chunk.byteLength).set(chunk);
+              decoder.commitBody(chunk.byteLength, onFrame);
+            } else decoder.push(chunk, onFrame);
+          });
+          expect(out.map((f) => [...f])).toEqual(payloads.map((p) => [...p]));
+          expect(decoder.idle).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("has no window between frames, and none past what the frame lacks", () => {
+    const decoder = new FrameDecoder();
+    expect(decoder.pendingBodyBytes).toBe(0);
+    expect(() => decoder.bodyWindow(1)).toThrow(RangeError);
+    decoder.push(encodeFrame(new Uint8Array(10)).subarray(0, 7), () => {});
+    expect(decoder.pendingBodyBytes).toBe(7);
+    expect(() => decoder.bodyWindow(8)).toThrow(RangeError);
+    expect(() => decoder.commitBody(8, () => {})).toThrow(RangeError);
+    expect(decoder.bodyWindow(7).byteLength).toBe(7);
+  });
+});
+
+describe("FrameDecoder: reusing the memory of released frames", () => {
+  const payload = (size: number, seed: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
+
+  it("a frame the callback keeps is never written again; a released one lends its memory to a later frame (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 30_000, max: 66_000 }), fc.constantFrom<unknown>(FRAME_RELEASED, undefined, true, 1)), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1000, max: 70_000 }),
+        (frames, chunkSize) => {
+          const payloads = frames.map(([size], i) => payload(size, i));
+          const bytes = encodeFrames(payloads);
+          const decoder = new FrameDecoder();
+          const kept: Array<[Uint8Array, number]> = [];
+          let index = 0;
+          const onFrame = (f: Uint8Array): unknown => {
+            const answer = frames[index]![1];
+            if (answer === FRAME_RELEASED) expect(sameContent(f, payloads[index]!), `frame ${index}`).toBe(true);
+            else kept.push([f, index]);
+            index++;
+            return answer;
+          };
+          for (let at = 0; at < bytes.byteLength; at += chunkSize) decoder.push(bytes.slice(at, at + chunkSize), onFrame);
+          expect(index).toBe(frames.length);
+          // Only the marker releases a frame: `true` or a number (an emitter's or an array's return) does not.
+          for (const [f, i] of kept) expect(sameContent(f, payloads[i]!), `kept frame ${i}`).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("reuses a released buffer for the next frame split across chunks, once its reader releases frames", () => {
+    const decoder = new FrameDecoder();
+    const bytes = encodeFrames([payload(40_000, 1), payload(40_000, 2), payload(40_000, 3)]);
+    const seen: ArrayBufferLike[] = [];
+    for (let at = 0; at < bytes.byteLength; at += 30_000) {
+      decoder.push(bytes.slice(at, at + 30_000), (f) => {
+        seen.push(f.buffer);
+        return FRAME_RELEASED;
+      });
+    }
+    expect(seen).toHaveLength(3);
+    expect(seen[2]).toBe(seen[1]);
+  });
+
+  it("gives a reader that keeps its frames buffers of their own size", () => {
+    const decoder = new FrameDecoder();
+    const bytes = encodeFrames([payload(40_000, 1), payload(40_000, 2)]);
+    const sizes: number[] = [];
+    for (let at = 0; at < bytes.byteLength; at += 30_000) decoder.push(bytes.slice(at, at + 30_000), (f) => void sizes.push(f.buffer.byteLength));
+    expect(sizes).toEqual([40_000, 40_000]);
+  });
+});
+
+function sameContent(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
+}

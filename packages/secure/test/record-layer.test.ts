@@ -96,3 +96,54 @@ describe("a low-order ephemeral key in message 1", () => {
     });
   }
 });
+
+/** `conn` with the plaintext size of every record this side sends from `arm()` on. */
+function recordingSizes(conn: Connection): { conn: Connection; sizes: number[]; arm(): void } {
+  const sizes: number[] = [];
+  let armed = false;
+  const wrapped = new Proxy(conn, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (key === "send") return (frame: Uint8Array) => (armed && sizes.push(frame.byteLength - 16), target.send(frame));
+      if (key === "sendParts") return (parts: Uint8Array[]) => (armed && sizes.push(parts.reduce((n, p) => n + p.byteLength, 0) - 16), target.sendParts(parts));
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { conn: wrapped, sizes, arm: () => (armed = true) };
+}
+
+describe("records around large frames", () => {
+  const FILL = 65_516;
+  for (const [sender, receiver, cipher] of [
+    [cryptoProvider, cryptoProvider, "ChaChaPoly"],
+    [cryptoProvider, nodeCryptoProvider, "ChaChaPoly"],
+    [nodeCryptoProvider, cryptoProvider, "ChaChaPoly"],
+    [cryptoProvider, cryptoProvider, "AESGCM"],
+  ] as const) {
+    it(`a frame larger than a record ends a record with its head, then fills whole records (${sender.name} to ${receiver.name}, ${cipher})`, async () => {
+      const t = memoryTransport();
+      let accepted!: Promise<Connection>;
+      const listener = await t.listen("memory://", (c) => {
+        accepted = secureConnectionWith(receiver, c, { identity: generateIdentity(), cipher });
+      });
+      try {
+        const recorder = recordingSizes(await t.dial(listener.address));
+        const client = await secureConnectionWith(sender, recorder.conn, { identity: generateIdentity(), cipher });
+        const server = await within(accepted, "the server's handshake");
+        const at = new Collector(server);
+        recorder.arm();
+        const frames = [patterned(100, 1), patterned(200_000, 2), patterned(70_000, 3), patterned(10, 4), patterned(2 * FILL - 4, 5), patterned(FILL + 1, 6)];
+        await Promise.all(frames.map((f) => client.send(f)));
+        await at.waitFor(frames.length);
+        frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
+        // 104 + the 3456-byte head of 200 004 (= 3 x 65 516 + 3456), then its three whole records;
+        // 70 004 = 4488 + 65 516; 14 bytes fill in after it; 2 x 65 516 is two whole records;
+        // 65 521 = 5 + 65 516 (its head takes the record after the 14 bytes).
+        expect(recorder.sizes).toEqual([3560, FILL, FILL, FILL, 4488, FILL, 14, FILL, FILL, 5, FILL]);
+        await client.close();
+      } finally {
+        await listener.close();
+      }
+    });
+  }
+});

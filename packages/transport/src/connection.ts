@@ -17,6 +17,9 @@ export interface FrameSink {
   /**
    * One whole frame. The bytes may be a view into a larger buffer that the
    * transport does not reuse; copy them only if you keep them for long.
+   * Return `FRAME_RELEASED` (exported by this package) only if nothing of `data` is kept after
+   * the call (no reference, no view): the transport may then reuse its
+   * memory. Returning anything else is always safe.
    */
   frame(data: Uint8Array): void;
   /** Called once, after the last frame, when the connection has closed. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FrameInbox } from "../src/adapter/index.js";
+import { FRAME_RELEASED } from "../src/index.js";
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
@@ -74,5 +75,20 @@ describe("FrameInbox", () => {
     await tick();
     expect(a).toEqual([1]);
     expect(b).toEqual([2, 3]);
+  });
+
+  it("says a frame is released only when its sink took it at once and returned FRAME_RELEASED", async () => {
+    const inbox = new FrameInbox({ highWaterMark: 100 });
+    let answer: unknown = FRAME_RELEASED;
+    // Held until there is a sink: never released.
+    expect(inbox.push(new Uint8Array(1))).toBe(false);
+    inbox.read({ frame: () => answer as undefined });
+    await tick();
+    expect(inbox.push(new Uint8Array(1))).toBe(true);
+    answer = true;
+    expect(inbox.push(new Uint8Array(1))).toBe(false);
+    answer = FRAME_RELEASED;
+    inbox.pause();
+    expect(inbox.push(new Uint8Array(1))).toBe(false);
   });
 });

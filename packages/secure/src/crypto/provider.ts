@@ -71,9 +71,10 @@ export interface CryptoProvider {
   /**
    * Records of this many bytes or more are cheaper through
    * {@link CryptoProvider.sealParts} and {@link CryptoProvider.open} than in
-   * place; without it, every record goes in place when the provider can.
+   * place: one limit for both ciphers, or one per cipher (a cipher left out
+   * has none). Without it, every record goes in place when the provider can.
    */
-  readonly inPlaceLimit?: number;
+  readonly inPlaceLimit?: number | Readonly<Partial<Record<NoiseCipher, number>>>;
   /**
    * The inverse of {@link CryptoProvider.sealInto}: decrypts `ciphertext`
    * into `out` (may be the same bytes) if `tag` verifies, and returns

@@ -5,18 +5,25 @@ import type { SodiumAead } from "./sodium-loader.js";
 
 const TAG = 16;
 /**
- * Records this long or longer go to OpenSSL (node:crypto) instead. Measured
- * here (Node 20, AVX-512 Xeon): sealing 100 B costs 0.7 us on libsodium and
- * 5.9 us on node:crypto (a cipher object per record), 16 KiB 11 against
- * 17.5 us, but 64 KiB 43 against 37 us: OpenSSL's AVX-512 loops win once the
- * cipher object is paid for. Over a whole 64 KiB message (both sides, one
- * process) all-libsodium cost 165 to 186 us of CPU, this split 154 to 173.
+ * Records this long or longer, when they are sealed or opened into a new
+ * buffer (`seal`, `open`, `sealParts`), go to OpenSSL (node:crypto) instead.
+ * Measured here (Node 20, AVX-512 Xeon): sealing 100 B costs 0.7 us on
+ * libsodium and 5.9 us on node:crypto (a cipher object per record), 16 KiB
+ * 11 against 17.5 us, but 64 KiB 43 against 37 us: OpenSSL's AVX-512 loops
+ * win once the cipher object is paid for.
+ *
+ * The record layer seals and opens every ChaChaPoly record in place
+ * (`sealInto`, `openInto`), at any size, on libsodium: node:crypto returns each record
+ * in a new buffer, and under bulk traffic those dead 64 KiB buffers piled
+ * up for V8 to collect (it waits for tens of MiB of them), which made most
+ * of the sender's peak RSS (issue 15). In place, a record costs a few
+ * microseconds more CPU and no memory.
  */
 const LARGE = 32 * 1024;
 
 /**
- * The Node provider with ChaCha20-Poly1305 records under 32 KiB on
- * libsodium (`sodium-native`): detached and in place, so a record is sealed
+ * The Node provider with ChaCha20-Poly1305 records on libsodium
+ * (`sodium-native`): detached and in place, so a record is sealed
  * in the buffer it was written into and opened in the buffer it arrived in,
  * with no cipher object and no allocation; about 8 times cheaper than
  * node:crypto for a small record, which builds a cipher object per record.
@@ -51,7 +58,8 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start); verification stays on node:crypto.
     ...aead.keys,
     name: "sodium",
-    inPlaceLimit: LARGE,
+    // AES-GCM has no in-place path here (it goes through node:crypto and copies): large records are handed over as they come.
+    inPlaceLimit: { AESGCM: LARGE },
     seal(key, counter, ad, plaintext) {
       // Handshake messages carry associated data: those few stay on node:crypto.
       if (ad.byteLength > 0) return nodeCryptoProvider.seal(key, counter, ad, plaintext);

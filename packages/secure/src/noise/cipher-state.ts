@@ -79,7 +79,8 @@ export class CipherState {
 
   /** Whether a record of `length` bytes is best sealed or opened in place. */
   inPlaceFor(length: number): boolean {
-    return this.inPlace && length < (this.#provider.inPlaceLimit ?? Infinity);
+    const limit = this.#provider.inPlaceLimit;
+    return this.inPlace && length < (typeof limit === "object" ? (limit[this.cipher] ?? Infinity) : (limit ?? Infinity));
   }
 
   /**

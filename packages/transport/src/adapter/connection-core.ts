@@ -1,5 +1,5 @@
 import type { XppgError } from "@xppg/errors";
-import { frameTooLargeError } from "@xppg/framing";
+import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
 import { connectionClosedError } from "../errors.js";
 import { FrameInbox } from "./frame-inbox.js";
@@ -80,8 +80,12 @@ export interface LinkController {
   readonly queuedBytes: number;
   /** True while a sender waits in `controller.wait()`. */
   readonly waiting: boolean;
-  /** One received frame, whole. Dropped when not {@link LinkController.receiving}. */
-  frame(frame: Uint8Array): void;
+  /**
+   * One received frame, whole. Dropped when not {@link LinkController.receiving}.
+   * `FRAME_RELEASED` when the sink took it at once and released it (see
+   * `FrameSink.frame`): the link may reuse its memory.
+   */
+  frame(frame: Uint8Array): typeof FRAME_RELEASED | undefined;
   /** A promise for a sender over the high-water mark; settles at `release()` or when the connection closes. */
   wait(): Promise<void>;
   /** Room freed up in the send buffer: lets waiting senders go on. */
@@ -261,8 +265,8 @@ export class ConnectionCore implements Connection {
       get waiting() {
         return !waiters.empty;
       },
-      frame(frame: Uint8Array): void {
-        if (!core.#discardInput) inbox.push(frame);
+      frame(frame: Uint8Array): typeof FRAME_RELEASED | undefined {
+        return !core.#discardInput && inbox.push(frame) ? FRAME_RELEASED : undefined;
       },
       wait: () => waiters.wait(),
       release(): void {

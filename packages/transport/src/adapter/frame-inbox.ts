@@ -1,3 +1,4 @@
+import { FRAME_RELEASED } from "@xppg/framing";
 import type { CloseInfo, FrameSink } from "../connection.js";
 
 /** Options for {@link FrameInbox}. */
@@ -81,17 +82,20 @@ export class FrameInbox {
     this.#scheduleDrain();
   }
 
-  /** One received frame. Delivered at once when nothing is held and the sink is ready. */
-  push(frame: Uint8Array): void {
-    if (this.#end !== null) return;
+  /**
+   * One received frame. Delivered at once when nothing is held and the sink
+   * is ready. True when it was delivered at once and the sink released it
+   * (returned `FRAME_RELEASED`: it keeps nothing of it); a frame held for later is never released.
+   */
+  push(frame: Uint8Array): boolean {
+    if (this.#end !== null) return false;
     if (this.#sink !== null && !this.#paused && !this.#delivering && this.#head === this.#queue.length) {
       this.#delivering = true;
       try {
-        this.#sink.frame(frame);
+        return (this.#sink.frame(frame) as unknown) === FRAME_RELEASED;
       } finally {
         this.#delivering = false;
       }
-      return;
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
@@ -100,6 +104,7 @@ export class FrameInbox {
       this.#onFlowChange?.(true);
     }
     this.#scheduleDrain();
+    return false;
   }
 
   /**

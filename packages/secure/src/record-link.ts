@@ -1,0 +1,407 @@
+import { isXppgError, type XppgError } from "@xppg/errors";
+import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
+import type { CloseInfo, Connection } from "@xppg/transport";
+import { connectionClosedError, sendJoined, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
+import type { CryptoProvider } from "./crypto/provider.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
+import type { HandshakeResult } from "./noise/handshake-state.js";
+import type { SecureChannelOptions } from "./secure-channel.js";
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that fires and forgets must not cause an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+const INITIAL_PLAIN_SIZE = 4096;
+/**
+ * Bytes sealed in one tick before `send` makes the caller wait for the next
+ * one. Without it a sender that never waits encrypts megabytes in one
+ * synchronous burst while the socket sits idle, and the two sides take
+ * turns instead of working at once.
+ */
+const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
+
+
+/**
+ * The record layer over a finished handshake.
+ *
+ * Send: frames are written, each with its 4-byte length prefix, into one
+ * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes) is
+ * encrypted and sent at once as one frame of the connection below, and the
+ * rest of one tick's frames on the provider's `defer` (one record for many
+ * small frames). Frames may span records: the plaintext is one stream.
+ * The buffer is reused: with an in-place provider each record is sealed
+ * where it lies and nothing is allocated per record; otherwise the
+ * ciphertext is the only new allocation.
+ *
+ * Receive: each record is decrypted with the next implicit nonce (so any
+ * tampered, replayed, reordered or dropped record fails), and the plaintext
+ * fed to a {@link FrameDecoder}. An empty record is the authenticated end
+ * of stream, sent by a clean `close()`: a clean close of the link without
+ * it means the tail was cut off. After this side closed, records are no
+ * longer decrypted.
+ */
+export class RecordLink implements ConnectionLink {
+  readonly #conn: Connection;
+  readonly #provider: CryptoProvider;
+  readonly #session: HandshakeResult;
+  readonly #controller: LinkController;
+  readonly #decoder: FrameDecoder;
+  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #remoteAddress: string;
+
+  #plain: Uint8Array | null = null;
+  #plainLength = 0;
+  /** Where the record being filled is sealed: a full record, or the end of a large frame's head (see #startFrame). */
+  #recordEnd = RECORD_FILL_PLAINTEXT;
+  #flushScheduled = false;
+  #partialWaiter: Deferred | null = null;
+  #lastSend: Promise<void> = RESOLVED;
+  #unsettledBytes = 0;
+  #sealedThisTick = 0;
+  #tickWaiter: Deferred | null = null;
+  readonly #highWaterMark: number;
+
+  /** No more sealing: close was called or the link failed. */
+  #sendClosed = false;
+  #fault: XppgError | undefined;
+  #recordsIn = 0;
+  #endReceived = false;
+  #linkClosed = false;
+
+  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
+    this.#provider = provider;
+    this.#conn = conn;
+    this.#session = session;
+    this.#controller = controller;
+    this.#remoteAddress = conn.remoteAddress;
+    this.#highWaterMark = options.highWaterMark;
+    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    this.#onFrame = controller.frame;
+    conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
+    // A link that closed while we held it paused still owes us its last
+    // records and its close: let it deliver them.
+    void conn.closed.then(() => {
+      if (!this.#linkClosed) conn.resume();
+    });
+  }
+
+  /** Hands a sealed record to the connection below; one written before `sendParts` joined the contract gets it joined. */
+  #sendRecord(parts: [Uint8Array, Uint8Array]): Promise<void> {
+    const conn = this.#conn;
+    return typeof conn.sendParts === "function" ? conn.sendParts(parts) : sendJoined(conn, parts);
+  }
+
+  pauseReading(): void {
+    this.#conn.pause();
+  }
+
+  resumeReading(): void {
+    this.#conn.resume();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    this.#appendFrame(frame, frame.byteLength);
+    return this.#queued();
+  }
+
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    // Copied into the plaintext stream like send(): the parts stay the caller's.
+    this.#startFrame(FRAME_HEADER_SIZE + length);
+    this.#writeHeader(length);
+    for (const part of parts) this.#write(part);
+    return this.#queued();
+  }
+
+  /** Schedules the tick's flush; the promise a send returns (backpressure). */
+  #queued(): Promise<void> {
+    if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#provider.defer(this.#flushTick);
+    }
+    if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
+      if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;
+      // Let the connection below write what was sealed before sealing more.
+      this.#tickWaiter ??= deferred();
+      return this.#tickWaiter.promise;
+    }
+    // Over the high-water mark: resolve once the record that carries the end
+    // of this frame has been taken by the connection below.
+    if (this.#plainLength === 0) return this.#lastSend;
+    this.#partialWaiter ??= deferred();
+    return this.#partialWaiter.promise;
+  }
+
+  end(): void {
+    this.#sendClosed = true;
+    this.#flush();
+    // The authenticated end of stream: lets the peer tell our close from a cut.
+    this.#sealAndSend(EMPTY).catch(() => {});
+    void this.#conn.close();
+  }
+
+  abort(error: XppgError, byPeer: boolean): void {
+    this.#sendClosed = true;
+    if (byPeer) this.#fault = error;
+    this.#dropPending(error);
+    void this.#conn.close(error);
+  }
+
+  /** Not called (no close timer here: the connection below bounds its close); for the interface. */
+  destroy(): void {
+    void this.#conn.close(connectionClosedError(this.#remoteAddress));
+  }
+
+  #appendFrame(frame: Uint8Array, length: number): void {
+    const plain = this.#plain;
+    if (plain !== null && plain.byteLength - this.#plainLength >= FRAME_HEADER_SIZE + length) {
+      // Fast path: the frame fits in the current record.
+      const at = this.#plainLength;
+      writeFrameHeader(plain, at, length);
+      plain.set(frame, at + FRAME_HEADER_SIZE);
+      this.#plainLength = at + FRAME_HEADER_SIZE + length;
+      return;
+    }
+    this.#startFrame(FRAME_HEADER_SIZE + length);
+    this.#writeHeader(length);
+    this.#write(frame);
+  }
+
+  /**
+   * Chooses where a frame of `total` bytes (its length prefix included)
+   * that does not fit in the record being filled starts, so that the
+   * records after its first one lie wholly inside it: its first
+   * `total mod RECORD_FILL_PLAINTEXT` bytes (the head) end a record of
+   * their own, and the rest fills whole records, which the receiver
+   * decrypts straight into the frame's buffer (no copy, no buffer per
+   * record). A frame smaller than a record starts a new record rather than
+   * being split. Only where records are cut changes: the plaintext stream,
+   * and so the wire format, is the same.
+   */
+  #startFrame(total: number): void {
+    const room = RECORD_FILL_PLAINTEXT - this.#plainLength;
+    if (total <= room) return;
+    const head = total % RECORD_FILL_PLAINTEXT;
+    // A head too short for the length prefix (rare): the frame is cut where the records fall.
+    if (head !== 0 && head < FRAME_HEADER_SIZE) return;
+    if ((head === 0 || head > room) && this.#plainLength > 0) this.#sealPartial();
+    if (head !== 0 && total > RECORD_FILL_PLAINTEXT) this.#recordEnd = this.#plainLength + head;
+  }
+
+  /** Seals what the record being filled holds, now. */
+  #sealPartial(): void {
+    // Its outcome is tracked by #sealAndSend itself; a failed record closes the channel.
+    void this.#sealAndSend(this.#plain!.subarray(0, this.#plainLength));
+    this.#plainLength = 0;
+    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+  }
+
+  #writeHeader(length: number): void {
+    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    writeFrameHeader(header, 0, length);
+    this.#write(header);
+  }
+
+  /** Copies `bytes` into the plaintext stream, sealing each record that fills up. */
+  #write(bytes: Uint8Array): void {
+    let offset = 0;
+    const end = bytes.byteLength;
+    while (offset < end) {
+      if (this.#plainLength === this.#recordEnd) this.#sealPartial();
+      let plain = this.#plain;
+      if (plain === null || this.#plainLength === plain.byteLength) {
+        // Grow (idle connections keep a small buffer; busy ones reach one full record).
+        const size = Math.min(RECORD_FILL_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
+        // Room for the tag after the plaintext: a record can be sealed where it lies.
+        const next = new Uint8Array(size + NOISE_TAG_SIZE).subarray(0, size);
+        if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
+        this.#plain = next;
+        plain = next;
+      }
+      const take = Math.min(Math.min(plain.byteLength, this.#recordEnd) - this.#plainLength, end - offset);
+      plain.set(bytes.subarray(offset, offset + take), this.#plainLength);
+      this.#plainLength += take;
+      offset += take;
+    }
+  }
+
+  /**
+   * Encrypts `plain` and sends it as one record; the buffer is free again on
+   * return. With an in-place provider the record is sealed where it lies,
+   * its tag written just after it (the buffer keeps room for one), and the
+   * two sent as one frame with `send`, which copies it (into the transport's
+   * reused batches): nothing is allocated per record. Otherwise the
+   * ciphertext and tag are new buffers, handed over unjoined.
+   */
+  #sealAndSend(plain: Uint8Array): Promise<void> {
+    const cipher = this.#session.send;
+    let sent: Promise<void>;
+    const length = plain.byteLength;
+    if (cipher.inPlaceFor(length) && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
+      const record = new Uint8Array(plain.buffer, plain.byteOffset, length + NOISE_TAG_SIZE);
+      cipher.encryptInto(plain, plain, record.subarray(length));
+      sent = this.#conn.send(record);
+    } else {
+      sent = this.#sendRecord(cipher.encryptParts(plain));
+    }
+    const size = plain.length + NOISE_TAG_SIZE;
+    this.#sealedThisTick += size;
+    this.#unsettledBytes += size;
+    this.#lastSend = sent;
+    sent.then(
+      () => {
+        this.#unsettledBytes -= size;
+      },
+      () => {
+        this.#unsettledBytes -= size;
+      },
+    );
+    return sent;
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    this.#sealedThisTick = 0;
+    if (!this.#sendClosed) this.#flush();
+    const waiter = this.#tickWaiter;
+    this.#tickWaiter = null;
+    waiter?.resolve();
+  };
+
+  #flush(): void {
+    const waiter = this.#partialWaiter;
+    this.#partialWaiter = null;
+    if (this.#plainLength === 0 || this.#plain === null) {
+      waiter?.resolve();
+      return;
+    }
+    const sent = this.#sealAndSend(this.#plain.subarray(0, this.#plainLength));
+    this.#plainLength = 0;
+    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    if (waiter !== null) sent.then(waiter.resolve, (err) => waiter.reject(connectionClosedError(this.#remoteAddress, this.#fault ?? err)));
+  }
+
+  #dropPending(error: XppgError | undefined): void {
+    this.#plainLength = 0;
+    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    this.#plain = null;
+    const tick = this.#tickWaiter;
+    this.#tickWaiter = null;
+    tick?.reject(connectionClosedError(this.#remoteAddress, error));
+    const waiter = this.#partialWaiter;
+    this.#partialWaiter = null;
+    waiter?.reject(connectionClosedError(this.#remoteAddress, error));
+  }
+
+  /** One record; `FRAME_RELEASED` when nothing of it is kept (see `FrameSink.frame`). */
+  readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
+    // After our close, or a fault, nothing more is decrypted.
+    if (!this.#controller.receiving) return;
+    const index = this.#recordsIn++;
+    if (this.#endReceived) {
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
+      return;
+    }
+    if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
+      return;
+    }
+    const length = record.byteLength - NOISE_TAG_SIZE;
+    if (length > 0 && length <= this.#decoder.pendingBodyBytes) {
+      // The record lies wholly inside the frame being assembled: decrypted
+      // straight into the frame's buffer, with no copy and no buffer of its own.
+      if (!this.#openInto(record, length, this.#decoder.bodyWindow(length))) {
+        this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
+        return;
+      }
+      this.#decode(null, length);
+      // Nothing of the record is kept: the connection below may reuse its memory.
+      return FRAME_RELEASED;
+    }
+    const plain = this.#open(record);
+    if (plain === null) {
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
+      return;
+    }
+    if (plain.byteLength === 0) {
+      this.#endReceived = true;
+      return;
+    }
+    this.#decode(plain, 0);
+    return undefined;
+  };
+
+  /** Hands decrypted bytes to the frame decoder: `plain`, or `committed` bytes already written into its frame. */
+  #decode(plain: Uint8Array | null, committed: number): void {
+    try {
+      if (plain === null) this.#decoder.commitBody(committed, this.#onFrame);
+      else this.#decoder.push(plain, this.#onFrame);
+    } catch (err) {
+      // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing and is reported as it is; anything
+      // else was thrown by the frame sink above us: close with that error as it is.
+      this.#controller.fail(
+        isXppgError(err)
+          ? err
+          : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }),
+      );
+    }
+  }
+
+  /** Decrypts `record` (`length` bytes of ciphertext, then the tag) into `out`; false when it does not authenticate. */
+  #openInto(record: Uint8Array, length: number, out: Uint8Array): boolean {
+    const cipher = this.#session.receive;
+    if (cipher.inPlaceFor(record.byteLength)) return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
+    const plain = cipher.decryptWithAd(EMPTY, record);
+    if (plain === null) return false;
+    out.set(plain);
+    return true;
+  }
+
+  /**
+   * Decrypts one record; null when it does not authenticate. An in-place
+   * provider decrypts in the record's own bytes, which the connection below
+   * handed over and never reuses (the {@link Connection} read contract).
+   */
+  #open(record: Uint8Array): Uint8Array | null {
+    const cipher = this.#session.receive;
+    if (!cipher.inPlaceFor(record.byteLength)) return cipher.decryptWithAd(EMPTY, record);
+    const length = record.byteLength - NOISE_TAG_SIZE;
+    const body = record.subarray(0, length);
+    return cipher.decryptInto(body, record.subarray(length), body) ? body : null;
+  }
+
+  #onLinkClosed(info: CloseInfo): void {
+    if (this.#linkClosed) return;
+    this.#linkClosed = true;
+    this.#sendClosed = true;
+    let error = info.error;
+    let initiator = info.initiator;
+    if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
+      error = streamTruncatedError(this.#remoteAddress, this.#decoder.bufferedBytes);
+    }
+    if (this.#fault !== undefined) {
+      error = this.#fault;
+      initiator = "remote";
+    }
+    this.#dropPending(error);
+    this.#controller.closed(error, initiator);
+  }
+}
