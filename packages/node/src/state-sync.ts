@@ -74,6 +74,13 @@ interface PeerBudget {
 
 /** Room for the envelope around an update piece. */
 const ENVELOPE_ROOM = 1024;
+/**
+ * Most rows in one forwarded piece (one piece leaves per turn of the event
+ * loop). Every receiver applies a piece in one go: a 1,000-row update
+ * forwarded whole stalled each of them for as long as it stalled this node
+ * (issue 16, key flood); in pieces of 250 the work is spread over turns.
+ */
+export const FORWARD_ROWS_PER_PIECE = 250;
 const MAX_REQUEST_ID = 2 ** 31;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -145,6 +152,15 @@ export class StateSync {
     return this.#state.splitUpdate(update, { maxBytes: this.#maxPieceBytes() });
   }
 
+  /** The pieces of a delta to forward: within the replica's limits, and at most {@link FORWARD_ROWS_PER_PIECE} rows each. */
+  #forwardPieces(delta: ReturnType<Replica["delta"]>): ReturnType<Replica["snapshot"]>[] {
+    const maxBytes = this.#maxPieceBytes();
+    return this.#pieces(delta).flatMap((piece) => {
+      const rows = (piece as { entries?: unknown }).entries;
+      return Array.isArray(rows) && rows.length > FORWARD_ROWS_PER_PIECE ? this.#state.splitUpdate(piece, { maxBytes, maxEntries: FORWARD_ROWS_PER_PIECE }) : [piece];
+    });
+  }
+
   #schedule(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -152,7 +168,7 @@ export class StateSync {
       this.#flushScheduled = false;
       const delta = this.#state.delta(this.#sentSeq);
       this.#sentSeq = delta.seq;
-      void this.#broadcastPieces(this.#pieces(delta), delta.seq);
+      void this.#broadcastPieces(this.#forwardPieces(delta), delta.seq);
     });
   }
 
