@@ -4,6 +4,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
 import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
+import type { OwnedRowChecks } from "./owned-row-checks.js";
 import type { PeerSession } from "./peer-session.js";
 import { nextTurn, randomHex } from "./next-turn.js";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
@@ -39,6 +40,8 @@ export interface StateSyncHost {
   report(error: XppgError, peerId: string | undefined): void;
   /** Limits; defaults where not given. */
   limits?: StateSyncLimits | undefined;
+  /** The default replica's owned-row checks, cut into slices per turn. */
+  ownedRows?: OwnedRowChecks | undefined;
 }
 
 /**
@@ -74,12 +77,7 @@ interface PeerBudget {
 
 /** Room for the envelope around an update piece. */
 const ENVELOPE_ROOM = 1024;
-/**
- * Most rows in one forwarded piece (one piece leaves per turn of the event
- * loop). Every receiver applies a piece in one go: a 1,000-row update
- * forwarded whole stalled each of them for as long as it stalled this node
- * (issue 16, key flood); in pieces of 250 the work is spread over turns.
- */
+/** Most rows in a forwarded piece (one a turn): each receiver applies a piece in one go (issue 16, key flood: 1,000 rows stalled every hop). */
 export const FORWARD_ROWS_PER_PIECE = 250;
 const MAX_REQUEST_ID = 2 ** 31;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -316,11 +314,34 @@ export class StateSync {
       this.#answer(session, rid);
       return;
     }
-    const { update, reply, last, upto, init } = payload;
+    const { upto } = payload;
     if (upto !== undefined && !isSeq(upto)) throw malformed(session, kind, "bad upto");
     // Each row costs as much to check and apply whether it is taken or refused: it comes out of the peer's slice of this turn.
-    const entries = isRecord(update) ? update["entries"] : undefined;
+    const entries = isRecord(payload.update) ? payload.update["entries"] : undefined;
     if (Array.isArray(entries)) session.chargeTurn(entries.length / STATE_ROWS_PER_ENVELOPE);
+    const owned = this.#host.ownedRows;
+    const ahead = owned !== undefined && Array.isArray(entries) ? owned.toCheckAhead(entries) : [];
+    if (owned === undefined || ahead.length === 0) {
+      this.#apply(session, kind, payload);
+      return;
+    }
+    // Many owned rows to check: checked over the next turns, the peer's reading held, then applied as one.
+    const applied = owned
+      .checkAhead(ahead, () => session.isClosed || this.#closed)
+      .then(() => {
+        if (session.isClosed || this.#closed) return;
+        try {
+          this.#apply(session, kind, payload);
+        } catch (error) {
+          session.close(isXppgError(error) ? error : malformed(session, kind, String(error)));
+        }
+      });
+    session.holdReadingUntil(applied);
+  }
+
+  /** Applies a checked `xppg/state` message; throws a typed error for an update the replica refuses (the peer is dropped). */
+  #apply(session: PeerSession, kind: string, payload: Record<string, unknown>): void {
+    const { update, reply, last, upto, init } = payload;
     try {
       this.#state.apply(update, session.peerId);
       if (typeof upto === "number") this.#known.marked(session, upto, init === true);
