@@ -12,6 +12,8 @@
 
 import { keyOwner, signingBytes, type WriteVerifier } from "@xppg/state";
 import { CHECKS_PER_TURN, currentTurn } from "./bundle-reader.js";
+import type { XppgError } from "@xppg/errors";
+import type { PeerSession } from "./peer-session.js";
 import { nextTurnOfLoop } from "./state-turns.js";
 
 /** A row that carries a signature to check: `[key, version, [writer, signature], value?]` with `key` owned by `writer`. */
@@ -72,6 +74,30 @@ export class OwnedRowChecks {
     if (entries.length <= CHECKS_PER_TURN) return [];
     const rows = signedRows(entries, (key, version) => (this.#versionOf(key) ?? -1) > version);
     return rows.length > CHECKS_PER_TURN ? rows : [];
+  }
+
+  /**
+   * Runs `apply` now, or, when `entries` has more owned rows to check than
+   * one turn's share, once they are checked ahead, the session's reading
+   * held meanwhile (its next messages wait, in order). An error `apply`
+   * throws then closes the session with it (it throws typed errors only).
+   */
+  applyChecked(session: PeerSession, entries: unknown, apply: () => void, stopped: () => boolean): void {
+    const ahead = Array.isArray(entries) ? this.toCheckAhead(entries) : [];
+    if (ahead.length === 0) {
+      apply();
+      return;
+    }
+    const gone = (): boolean => session.isClosed || stopped();
+    const applied = this.checkAhead(ahead, gone).then(() => {
+      if (gone()) return;
+      try {
+        apply();
+      } catch (error) {
+        session.close(error as XppgError);
+      }
+    });
+    session.holdReadingUntil(applied);
   }
 
   /** Checks `rows` ahead, at most {@link CHECKS_PER_TURN} a turn for the node; stops at the first invalid one (the replica refuses the update anyway) or when `stop()` says so. */

@@ -24,7 +24,7 @@ import { FilesRoom } from "#files-room";
 import { openFileStore } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
-import { OwnedRowChecks } from "./owned-row-checks.js";
+import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
 import { PeerExchange } from "#peer-exchange";

@@ -153,10 +153,8 @@ export class StateSync {
   /** The pieces of a delta to forward: within the replica's limits, and at most {@link FORWARD_ROWS_PER_PIECE} rows each. */
   #forwardPieces(delta: ReturnType<Replica["delta"]>): ReturnType<Replica["snapshot"]>[] {
     const maxBytes = this.#maxPieceBytes();
-    return this.#pieces(delta).flatMap((piece) => {
-      const rows = (piece as { entries?: unknown }).entries;
-      return Array.isArray(rows) && rows.length > FORWARD_ROWS_PER_PIECE ? this.#state.splitUpdate(piece, { maxBytes, maxEntries: FORWARD_ROWS_PER_PIECE }) : [piece];
-    });
+    // Cut within the replica's own limits first: a replica whose maxEntriesPerUpdate is under 250 keeps it.
+    return this.#pieces(delta).flatMap((piece) => this.#state.splitUpdate(piece, { maxBytes, maxEntries: FORWARD_ROWS_PER_PIECE }));
   }
 
   #schedule(): void {
@@ -319,24 +317,10 @@ export class StateSync {
     // Each row costs as much to check and apply whether it is taken or refused: it comes out of the peer's slice of this turn.
     const entries = isRecord(payload.update) ? payload.update["entries"] : undefined;
     if (Array.isArray(entries)) session.chargeTurn(entries.length / STATE_ROWS_PER_ENVELOPE);
-    const owned = this.#host.ownedRows;
-    const ahead = owned !== undefined && Array.isArray(entries) ? owned.toCheckAhead(entries) : [];
-    if (owned === undefined || ahead.length === 0) {
-      this.#apply(session, kind, payload);
-      return;
-    }
+    const apply = (): void => this.#apply(session, kind, payload);
     // Many owned rows to check: checked over the next turns, the peer's reading held, then applied as one.
-    const applied = owned
-      .checkAhead(ahead, () => session.isClosed || this.#closed)
-      .then(() => {
-        if (session.isClosed || this.#closed) return;
-        try {
-          this.#apply(session, kind, payload);
-        } catch (error) {
-          session.close(isXppgError(error) ? error : malformed(session, kind, String(error)));
-        }
-      });
-    session.holdReadingUntil(applied);
+    if (this.#host.ownedRows === undefined) apply();
+    else this.#host.ownedRows.applyChecked(session, entries, apply, () => this.#closed);
   }
 
   /** Applies a checked `xppg/state` message; throws a typed error for an update the replica refuses (the peer is dropped). */

@@ -67,7 +67,9 @@ describe("a node taking a large update of owned keys (real TCP)", () => {
   it("applies all 1,000 rows as one update, and handles the peer's next message only after it", async () => {
     const { victim, raw } = await victimAndWriter();
     const seenAtText: number[] = [];
-    victim.on("text", () => seenAtText.push(victim.state.size));
+    victim.on("text", () => {
+      seenAtText.push(victim.state.size);
+    });
     const entries = ownedRows(raw.identity!, 1000);
     const sizes: number[] = [];
     victim.state.on("change", () => sizes.push(victim.state.size));

@@ -44,15 +44,9 @@ export class MessageCache<P> {
   #bytes = 0;
   #timer: unknown;
 
+  /** The bounds come from this package's own code (`plumtree.ts`): not checked again here. */
   constructor(options: MessageCacheOptions<P>) {
-    if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${options.capacity}`);
-    if (!(options.maxBytes >= 0)) throw new RangeError(`maxBytes must be 0 or more, got ${options.maxBytes}`);
     this.#o = options;
-  }
-
-  /** Messages kept. */
-  get size(): number {
-    return this.#slots.size;
   }
 
   /** Payload bytes kept. */
