@@ -41,7 +41,7 @@ export interface StateSyncHost {
   /** Limits; defaults where not given. */
   limits?: StateSyncLimits | undefined;
   /** The default replica's owned-row checks, cut into slices per turn. */
-  ownedRows?: OwnedRowChecks | undefined;
+  ownedRows?: Pick<OwnedRowChecks, "applyChecked"> | undefined;
 }
 
 /**
