@@ -77,8 +77,6 @@ interface PeerBudget {
 
 /** Room for the envelope around an update piece. */
 const ENVELOPE_ROOM = 1024;
-/** Most rows in a forwarded piece (one a turn): each receiver applies a piece in one go (issue 16, key flood: 1,000 rows stalled every hop). */
-export const FORWARD_ROWS_PER_PIECE = 250;
 const MAX_REQUEST_ID = 2 ** 31;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -150,13 +148,6 @@ export class StateSync {
     return this.#state.splitUpdate(update, { maxBytes: this.#maxPieceBytes() });
   }
 
-  /** The pieces of a delta to forward: within the replica's limits, and at most {@link FORWARD_ROWS_PER_PIECE} rows each. */
-  #forwardPieces(delta: ReturnType<Replica["delta"]>): ReturnType<Replica["snapshot"]>[] {
-    const maxBytes = this.#maxPieceBytes();
-    // Cut within the replica's own limits first: a replica whose maxEntriesPerUpdate is under 250 keeps it.
-    return this.#pieces(delta).flatMap((piece) => this.#state.splitUpdate(piece, { maxBytes, maxEntries: FORWARD_ROWS_PER_PIECE }));
-  }
-
   #schedule(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -164,7 +155,7 @@ export class StateSync {
       this.#flushScheduled = false;
       const delta = this.#state.delta(this.#sentSeq);
       this.#sentSeq = delta.seq;
-      void this.#broadcastPieces(this.#forwardPieces(delta), delta.seq);
+      void this.#broadcastPieces(this.#pieces(delta), delta.seq);
     });
   }
 
