@@ -25,6 +25,7 @@ const USAGE = `usage: node bench/abuse/run.mjs [--only a,b] [--quick]
   --only a,b   attacks to run (default all): ${ATTACKS.map((a) => a.name).join(", ")}
   --quick      encrypted mode only, shorter windows (about a minute)
 env: ABUSE_CPU_PROF=<dir>  a V8 .cpuprofile of each victim (summarise: node bench/profile-summary.mjs <file>)
+     ABUSE_HEAP_DIR=<dir>  a heap snapshot of each victim after the full GC before and after the attack
 `;
 
 const argv = process.argv.slice(2);

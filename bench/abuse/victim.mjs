@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { writeHeapSnapshot } from "node:v8";
 import { Playground } from "@xppg/node";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { webSocketTransport } from "@xppg/transport-ws";
@@ -103,6 +104,8 @@ process.on("message", async (m) => {
       globalThis.gc?.();
       {
         const m = process.memoryUsage();
+        // ABUSE_HEAP_DIR=<dir>: a heap snapshot after each full GC (before the attack, then after it), to find what is retained.
+        if (process.env.ABUSE_HEAP_DIR) writeHeapSnapshot(join(process.env.ABUSE_HEAP_DIR, `victim-${process.pid}-${Date.now()}.heapsnapshot`));
         process.send({ type: "gc-done", retained: m.heapUsed + m.external });
       }
       break;

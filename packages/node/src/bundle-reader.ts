@@ -37,7 +37,8 @@ const endTurn = (): void => {
   turn++;
   turnEnding = false;
 };
-function currentTurn(): number {
+/** A number that changes once per turn of the event loop (while anyone asks). */
+export function currentTurn(): number {
   if (!turnEnding) {
     turnEnding = true;
     nextTurn(endTurn);
@@ -127,6 +128,8 @@ export class BundleReader {
   #waiting = false;
   readonly #continue = (): void => this.#next();
   readonly #checks: TurnChecks;
+  /** Set while an envelope is handled: reading waits for it (see `deferUntil`). */
+  #deferred: Promise<unknown> | undefined;
   /** The turn in which this reader's envelopes last cost a signature check. */
   #checkedIn = -1;
 
@@ -217,7 +220,23 @@ export class BundleReader {
       pos = start + length;
       this.#used++;
       if (!sink.envelope(data, start, pos)) return;
+      const deferred = this.#deferred;
+      if (deferred !== undefined) {
+        this.#deferred = undefined;
+        this.#hold(data, pos);
+        void deferred.then(this.#continue, this.#continue);
+        return;
+      }
     }
+  }
+
+  /**
+   * Reading stops after the envelope being handled until `until` settles:
+   * work for that envelope goes on over later turns, and the peer's next
+   * envelopes wait for it, in order.
+   */
+  deferUntil(until: Promise<unknown>): void {
+    this.#deferred = until;
   }
 
   #wait(data: Uint8Array, pos: number): void {

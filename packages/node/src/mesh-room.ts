@@ -38,6 +38,14 @@ export const MESH_CAPABILITY = "mesh/1";
 export const MESH_HOP_LIMIT = 32;
 /** Most announcements one `xppg/mesh-ihave` may carry. */
 const MAX_ANNOUNCEMENTS = 256;
+/**
+ * Bytes of recent broadcasts the tree keeps whole to answer grafts (issue
+ * 16): with the count bound alone (1,024), a burst of 64 KiB broadcasts
+ * pinned 64 MiB for as long as the cache lived, and 1 MiB ones could pin a
+ * gigabyte. A graft asks for a broadcast announced a moment ago, so the
+ * newest few megabytes are what repairs use.
+ */
+export const MESH_CACHE_MAX_BYTES = 4 * 1024 * 1024;
 /** How often a node broadcasts its presence; a member silent for three times this has left. */
 export const PRESENCE_INTERVAL_MS = 20_000;
 /** Wait after a new mesh link before announcing presence, so a burst of joins costs one broadcast. */
@@ -106,6 +114,8 @@ export class MeshRoom {
       self: options.localPeerId,
       timers: this.#timers,
       hopLimit: MESH_HOP_LIMIT,
+      cacheMaxBytes: MESH_CACHE_MAX_BYTES,
+      sizeOf: (bytes) => bytes.byteLength,
       send: (to, message) => this.#send(to, message),
       deliver: (_origin, _id, _bytes, from, hops) => {
         const envelope = this.#receiving;

@@ -35,6 +35,8 @@ function takeLarge(size: number): Uint8Array {
 function giveBack(buffer: Uint8Array): void {
   if (buffer.length <= MAX_SPARE_BYTES && (spare === undefined || spare.length < buffer.length)) spare = buffer;
 }
+/** Write-stall checks per `writeStallTimeoutMs`; this many in a row must see no progress to drop a peer. */
+const STALL_TICKS = 5;
 /** Bytes queued or in flight per peer before `send` waits. */
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -101,6 +103,9 @@ export class Outbox implements QueueBudgetMember {
   /** When a send last resolved, or when the queue last started from empty (`performance.now()`). */
   #progressAt = 0;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stall checks in a row that found no progress, and the progress time the last check saw. */
+  #stallTicks = 0;
+  #tickProgressAt = -1;
   /** Since when senders wait (over the high-water mark), or -1. */
   #congestedSince = -1;
 
@@ -255,11 +260,20 @@ export class Outbox implements QueueBudgetMember {
     }
   };
 
-  /** At most one timer per session and stall period, not one per send. */
+  /**
+   * One timer per session while data is in flight, not one per send: it
+   * checks {@link STALL_TICKS} times per `writeStallTimeoutMs`. A peer is
+   * slow when that long has passed with no progress *and* that many checks
+   * in a row saw none: a pause of this node's own event loop (a long
+   * synchronous task, a suspended process) passes the time in one go, but
+   * only one check, and the writes it held up complete right after.
+   */
   #armStallTimer(): void {
     const ms = this.#limits.writeStallTimeoutMs;
     if (this.#stallTimer !== undefined || !(ms > 0 && Number.isFinite(ms))) return;
-    this.#stallTimer = setTimeout(this.#checkStall, ms);
+    this.#stallTicks = 0;
+    this.#tickProgressAt = this.#progressAt;
+    this.#stallTimer = setTimeout(this.#checkStall, ms / STALL_TICKS);
     this.#stallTimer.unref?.();
   }
 
@@ -267,12 +281,18 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = undefined;
     if (this.#closed || this.#inFlight === 0) return;
     const ms = this.#limits.writeStallTimeoutMs;
+    if (this.#progressAt !== this.#tickProgressAt) {
+      this.#tickProgressAt = this.#progressAt;
+      this.#stallTicks = 0;
+    } else {
+      this.#stallTicks++;
+    }
     const idle = performance.now() - this.#progressAt;
-    if (idle >= ms) {
+    if (idle >= ms && this.#stallTicks >= STALL_TICKS) {
       this.#owner.slow(`${this.#inFlight} bytes have waited for it with no progress for ${Math.round(idle)} ms, over limits.writeStallTimeoutMs (${ms})`);
       return;
     }
-    this.#stallTimer = setTimeout(this.#checkStall, ms - idle);
+    this.#stallTimer = setTimeout(this.#checkStall, ms / STALL_TICKS);
     this.#stallTimer.unref?.();
   };
 }

@@ -125,6 +125,11 @@ export class PeerSession {
     this.#reader.charge(envelopes, check);
   }
 
+  /** The peer's next envelopes wait until `until` settles (work for the one being handled goes on over later turns). */
+  holdReadingUntil(until: Promise<unknown>): void {
+    this.#reader.deferUntil(until);
+  }
+
   /** The peer's id, once its hello has arrived. */
   get peerId(): string | undefined {
     return this.#hello?.peerId;

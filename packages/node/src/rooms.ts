@@ -24,6 +24,7 @@ import { FilesRoom } from "#files-room";
 import { openFileStore } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
+import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
 import { PeerExchange } from "#peer-exchange";
@@ -95,12 +96,14 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   // The node carries any Replica; `pg.state` is typed as the default one's class.
   const store = o.statePath === undefined ? undefined : openFileStore(o.statePath, { syncIntervalMs: o.stateSyncIntervalMs });
   // The default state's own keys (`@<peerId>/...`) are signed with the node's key and checked by every replica.
-  const state = (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store, ...stateOwnership(o) });
+  let ownedRows: OwnedRowChecks | undefined;
+  const state: SharedState =
+    (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store, ...stateOwnership(o, (c) => (ownedRows = c), (key) => state.versionOf(key)) });
   const closeState = (): void => store?.close();
   const broadcast = (kind: string, payload: unknown): void => {
     for (const s of table.open.values()) void s.sendMessage(kind, payload);
   };
-  const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report, limits: o.limits });
+  const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report, limits: o.limits, ownedRows });
   const files = new FileTransfers({
     downloadDir: o.downloadDir,
     maxFrameSize: codec.maxSize,
@@ -247,15 +250,10 @@ function sendTo(table: PeerTable, routing: RoutingRoom, source: string, nextId: 
 }
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
-function stateOwnership(o: ResolvedOptions): Pick<SharedStateOptions, "sign" | "verify" | "canWrite"> {
-  return {
-    sign: (data) => o.identity.sign(data),
-    verify: (writer, data, signature) => {
-      if (!isPeerId(writer)) return false;
-      return verifySignature(publicKeyFromPeerId(writer), data, signature);
-    },
-    canWrite: o.stateCanWrite,
-  };
+function stateOwnership(o: ResolvedOptions, made: (checks: OwnedRowChecks) => void, versionOf: (key: string) => number): Pick<SharedStateOptions, "sign" | "verify" | "canWrite"> {
+  const checks = new OwnedRowChecks((writer, data, signature) => isPeerId(writer) && verifySignature(publicKeyFromPeerId(writer), data, signature), versionOf);
+  made(checks);
+  return { sign: (data) => o.identity.sign(data), verify: checks.verifier, canWrite: o.stateCanWrite };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

@@ -4,6 +4,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
 import { KIND, isRecord } from "./protocol.js";
 import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
+import type { OwnedRowChecks } from "./owned-row-checks.js";
 import type { PeerSession } from "./peer-session.js";
 import { nextTurn, randomHex } from "./next-turn.js";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
@@ -39,6 +40,8 @@ export interface StateSyncHost {
   report(error: XppgError, peerId: string | undefined): void;
   /** Limits; defaults where not given. */
   limits?: StateSyncLimits | undefined;
+  /** The default replica's owned-row checks, cut into slices per turn. */
+  ownedRows?: Pick<OwnedRowChecks, "applyChecked"> | undefined;
 }
 
 /**
@@ -300,11 +303,20 @@ export class StateSync {
       this.#answer(session, rid);
       return;
     }
-    const { update, reply, last, upto, init } = payload;
+    const { upto } = payload;
     if (upto !== undefined && !isSeq(upto)) throw malformed(session, kind, "bad upto");
     // Each row costs as much to check and apply whether it is taken or refused: it comes out of the peer's slice of this turn.
-    const entries = isRecord(update) ? update["entries"] : undefined;
+    const entries = isRecord(payload.update) ? payload.update["entries"] : undefined;
     if (Array.isArray(entries)) session.chargeTurn(entries.length / STATE_ROWS_PER_ENVELOPE);
+    const apply = (): void => this.#apply(session, kind, payload);
+    // Many owned rows to check: checked over the next turns, the peer's reading held, then applied as one.
+    if (this.#host.ownedRows === undefined) apply();
+    else this.#host.ownedRows.applyChecked(session, entries, apply, () => this.#closed);
+  }
+
+  /** Applies a checked `xppg/state` message; throws a typed error for an update the replica refuses (the peer is dropped). */
+  #apply(session: PeerSession, kind: string, payload: Record<string, unknown>): void {
+    const { update, reply, last, upto, init } = payload;
     try {
       this.#state.apply(update, session.peerId);
       if (typeof upto === "number") this.#known.marked(session, upto, init === true);

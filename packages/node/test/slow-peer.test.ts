@@ -84,4 +84,26 @@ describe("Playground: a peer that stops reading (real TCP)", () => {
     expect(new Set(left.map((l) => l.peerId))).toEqual(new Set(slow.map((r) => r.peerId)));
     expect(pg.peers.map((p) => p.peerId)).toEqual([honest.peerId]);
   });
+
+  it("a pause of this node's own event loop longer than writeStallTimeoutMs does not drop a peer that reads", async () => {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { writeStallTimeoutMs: 300 } });
+    const left = leftOf(pg);
+    const honest = await tcpNode({ heartbeat: quietHeartbeat });
+    await honest.join(`tcp://127.0.0.1:${pg.port}`);
+    const got = collect(honest, "blob");
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    const payload = new Uint8Array(512 * 1024);
+    // 4 MiB queued at once: over the socket's buffers, so writes are in flight while the loop is blocked.
+    const sends = Array.from({ length: 8 }, () => pg.send("blob", payload, { to: honest.peerId }));
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    // The whole process stalls (a long synchronous task, a paused VM): neither side runs, so nobody makes progress.
+    const until = performance.now() + 1000;
+    while (performance.now() < until) {
+      // busy: the event loop does not turn
+    }
+    await Promise.all(sends);
+    await vi.waitFor(() => expect(got.length).toBe(8), { timeout: 10_000 });
+    expect(left).toEqual([]);
+    expect(pg.peers.map((p) => p.peerId)).toEqual([honest.peerId]);
+  });
 });

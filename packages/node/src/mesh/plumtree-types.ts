@@ -38,6 +38,10 @@ export interface PlumtreeOptions<P> {
   readonly seenCapacity?: number;
   /** Recent broadcasts kept whole, to answer grafts. @default 1024 */
   readonly cacheCapacity?: number;
+  /** Payload bytes of the recent broadcasts kept, all together; a larger broadcast is not kept. @default Infinity */
+  readonly cacheMaxBytes?: number;
+  /** A payload's size in bytes, for `cacheMaxBytes`. @default every payload counts 0 */
+  readonly sizeOf?: (payload: P) => number;
   /** How long a kept broadcast answers grafts. @default 30000 */
   readonly cacheTtlMs?: number;
   /**

@@ -19,6 +19,7 @@
  */
 
 import { BoundedMap, messageKey } from "./bounded-map.js";
+import { MessageCache } from "./message-cache.js";
 import type { Announcement, MessageRef, PlumtreeOptions, TreeMessage, TreeStats } from "./plumtree-types.js";
 import { LazyQueue } from "./lazy-queue.js";
 import { RepairTimeout } from "./repair-timeout.js";
@@ -33,14 +34,6 @@ interface Seen {
   /** The neighbour this node grafted for it before its first copy came, if any, and when it was first announced. */
   readonly graftee?: string;
   readonly announcedAt?: number;
-}
-
-interface Kept<P> {
-  readonly origin: string;
-  readonly id: number;
-  readonly payload: P;
-  readonly hops: number;
-  readonly at: number;
 }
 
 interface Missing {
@@ -62,10 +55,9 @@ export class Plumtree<P> {
   readonly #seen: BoundedMap<string, Seen>;
   /** Per origin, the neighbour its latest message came from first: its tree parent for that origin. */
   readonly #parents: BoundedMap<string, string>;
-  readonly #kept: BoundedMap<string, Kept<P>>;
+  readonly #kept: MessageCache<P>;
   readonly #missing: BoundedMap<string, Missing>;
   readonly #lazyQueue: LazyQueue;
-  readonly #cacheTtlMs: number;
   readonly #wait: RepairTimeout;
   /** Tree copies in a row that each came after the graft's answer, per tree parent (neighbours only). */
   readonly #lateStreak = new Map<string, number>();
@@ -83,9 +75,14 @@ export class Plumtree<P> {
     this.hopLimit = options.hopLimit ?? 64;
     this.#seen = new BoundedMap(options.seenCapacity ?? 16384);
     this.#parents = new BoundedMap(options.maxMissing ?? 4096);
-    this.#kept = new BoundedMap(options.cacheCapacity ?? 1024);
+    this.#kept = new MessageCache<P>({
+      timers: this.#t,
+      capacity: options.cacheCapacity ?? 1024,
+      maxBytes: options.cacheMaxBytes ?? Infinity,
+      ttlMs: options.cacheTtlMs ?? 30_000,
+      sizeOf: options.sizeOf ?? (() => 0),
+    });
     this.#missing = new BoundedMap(options.maxMissing ?? 4096);
-    this.#cacheTtlMs = options.cacheTtlMs ?? 30_000;
     this.#wait = new RepairTimeout(options.missingTimeoutMs ?? 400, options.maxMissingTimeoutMs ?? 10_000);
     this.#graftRetryMs = options.graftRetryMs ?? 200;
     this.#lazyQueue = new LazyQueue({
@@ -135,9 +132,8 @@ export class Plumtree<P> {
    */
   neighborUp(peer: string): void {
     if (!this.#eager.has(peer) && !this.#lazy.has(peer)) this.#eager.add(peer);
-    const now = this.#t.now();
-    for (const [, kept] of this.#kept.entries()) {
-      if (now - kept.at <= this.#cacheTtlMs && kept.hops < this.hopLimit) this.#lazyQueue.add(peer, { origin: kept.origin, id: kept.id, round: kept.hops }, messageKey(kept.origin, kept.id));
+    for (const kept of this.#kept.fresh()) {
+      if (kept.hops < this.hopLimit) this.#lazyQueue.add(peer, { origin: kept.origin, id: kept.id, round: kept.hops }, messageKey(kept.origin, kept.id));
     }
   }
 
@@ -212,6 +208,7 @@ export class Plumtree<P> {
     this.#lazyQueue.close();
     for (const [, missing] of this.#missing.entries()) this.#t.clearTimer(missing.timer);
     this.#missing.clear();
+    this.#kept.clear();
   }
 
   #onGossip(from: string, origin: string, id: number, round: number, payload: P): void {
@@ -373,7 +370,7 @@ export class Plumtree<P> {
     this.#eager.add(from);
     if (want === null || !isRef(want)) return;
     const kept = this.#kept.get(messageKey(want.origin, want.id));
-    if (kept === undefined || this.#t.now() - kept.at > this.#cacheTtlMs || kept.hops >= this.hopLimit) return;
+    if (kept === undefined || kept.hops >= this.hopLimit) return;
     this.stats.pushed++;
     this.stats.pulled++;
     this.#o.send(from, { type: "gossip", origin: kept.origin, id: kept.id, round: kept.hops, payload: kept.payload });
@@ -394,7 +391,7 @@ export class Plumtree<P> {
   }
 
   #keep(key: string, origin: string, id: number, payload: P, hops: number): void {
-    this.#kept.set(key, { origin, id, payload, hops, at: this.#t.now() });
+    this.#kept.keep(key, { origin, id, payload, hops, at: this.#t.now() });
   }
 
   #control(peer: string, message: TreeMessage<P>): void {
