@@ -103,7 +103,9 @@ describe("a topic among hostile DHT nodes", () => {
     ta.on("peer", (c) => offers.push(c));
     await Promise.all([ta.start(), b.topic("own-lan", { port: 7132 }).start()]);
     await expect.poll(() => offers.some((c) => c.host === "127.0.0.1" && c.port === 7132), { timeout: 20_000 }).toBe(true);
-    await expect.poll(() => flooder.queries.get_peers ?? 0, { timeout: 10_000 }).toBeGreaterThan(2);
+    // Each node asks the flooder at least once (it is their bootstrap node); whether later lookups go back to it
+    // depends on how close its random id lies to the topic, so only the first questions are certain.
+    await expect.poll(() => flooder.queries.get_peers ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await expect.poll(() => a.stats.topics["own-lan"]!.ignored, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(offers.filter((c) => lan.includes(c.host))).toEqual([]);
     expect(ta.candidates.filter((c) => lan.includes(c.host))).toEqual([]);
