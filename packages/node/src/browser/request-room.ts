@@ -16,6 +16,7 @@ import { KIND } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
 import { unreachableError } from "../routing-basics.js";
+import { LazyRoom } from "./lazy-room.js";
 
 export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../request-room.js";
 
@@ -29,25 +30,28 @@ interface Early {
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom> {
   readonly #o: RequestRoomOptions;
-  #room: NodeRequestRoom | undefined;
-  #loading: Promise<NodeRequestRoom> | undefined;
+  readonly #lazy: LazyRoom<NodeRequestRoom>;
   readonly #early = new Map<string, Early>();
   /** Requests and responses that came while the room loads, in order. */
   #queued: [src: string, kind: string, payload: unknown][] = [];
-  /** Requests waiting for the room: later ones wait behind them, so all go out in order. */
-  #waiting = 0;
-  #closed = false;
 
   constructor(options: RequestRoomOptions) {
     this.#o = options;
+    this.#lazy = new LazyRoom(
+      async () => new (await import("../request-room.js")).RequestRoom(options),
+      (room) => this.#loaded(room),
+      // Requests that came meanwhile are answered by their askers' timeouts.
+      () => (this.#queued = []),
+    );
   }
 
   get pendingCount(): number {
-    return (this.#room?.pendingCount ?? 0) + this.#waiting;
+    return (this.#lazy.room?.pendingCount ?? 0) + this.#lazy.waiting;
   }
 
   handle(kind: string, handler: RequestHandler, signal: AbortSignal | undefined): () => void {
-    if (this.#room !== undefined) return this.#room.handle(kind, handler, signal);
+    const loaded = this.#lazy.room;
+    if (loaded !== undefined) return loaded.handle(kind, handler, signal);
     if (this.#early.has(kind)) throw duplicateHandlerError(kind);
     const early: Early = { handler, off: undefined };
     this.#early.set(kind, early);
@@ -60,70 +64,48 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
       if (signal.aborted) off();
       else signal.addEventListener("abort", off, { once: true });
     }
-    this.#load().catch(() => {});
+    this.#lazy.load().catch(() => {});
     return off;
   }
 
   request(to: string, kind: string, payload: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.#room !== undefined && this.#waiting === 0) return this.#room.request(to, kind, payload, timeoutMs, signal);
-    this.#waiting++;
-    return this.#load().then(
-      (room) => {
-        this.#waiting--;
-        return room.request(to, kind, payload, timeoutMs, signal);
-      },
-      (error: unknown) => {
-        this.#waiting--;
-        throw unreachableError(to, "this page could not load its request code (is the site still reachable?)", error);
-      },
+    return this.#lazy.call(
+      (room) => room.request(to, kind, payload, timeoutMs, signal),
+      (error) => unreachableError(to, "this page could not load its request code (is the site still reachable?)", error),
     );
   }
 
   receive(src: string, kind: string, payload: unknown): void {
-    if (this.#room !== undefined) return this.#room.receive(src, kind, payload);
+    const loaded = this.#lazy.room;
+    if (loaded !== undefined) return loaded.receive(src, kind, payload);
     const message = readRequestMessage(src, kind, payload);
-    if (this.#loading === undefined && this.#early.size === 0) {
+    if (!this.#lazy.started && this.#early.size === 0) {
       // No handler and no request of this node: a request has no handler, a response no asker.
-      if (kind === KIND.REQUEST && !this.#closed) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
+      if (kind === KIND.REQUEST && !this.#lazy.closed) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
       return;
     }
     this.#queued.push([src, kind, payload]);
-    this.#load().catch(() => {});
+    this.#lazy.load().catch(() => {});
   }
 
   close(): void {
-    this.#closed = true;
     this.#queued = [];
-    this.#room?.close();
+    this.#lazy.close();
   }
 
-  #load(): Promise<NodeRequestRoom> {
-    this.#loading ??= import("../request-room.js").then(
-      ({ RequestRoom: Room }) => {
-        const room = new Room(this.#o);
-        if (this.#closed) room.close();
-        for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
-        this.#early.clear();
-        this.#room = room;
-        const queued = this.#queued;
-        this.#queued = [];
-        for (const [src, kind, payload] of queued) {
-          try {
-            room.receive(src, kind, payload);
-          } catch (error) {
-            // Checked when it came; reported rather than lost.
-            this.#o.report(error as XppgError, src);
-          }
-        }
-        return room;
-      },
-      (error: unknown) => {
-        // The next use tries again; requests that came meanwhile are answered by their askers' timeouts.
-        this.#loading = undefined;
-        this.#queued = [];
-        throw error;
-      },
-    );
-    return this.#loading;
+  /** The room is there: early handlers move to it, and what came meanwhile is handed over in order. */
+  #loaded(room: NodeRequestRoom): void {
+    for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
+    this.#early.clear();
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const [src, kind, payload] of queued) {
+      try {
+        room.receive(src, kind, payload);
+      } catch (error) {
+        // Checked when it came; reported rather than lost.
+        this.#o.report(error as XppgError, src);
+      }
+    }
   }
 }

@@ -17,6 +17,7 @@ import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
 import type { RoutingRoom as NodeRoutingRoom, RoutingRoomOptions } from "../routing-room.js";
+import { LazyRoom } from "./lazy-room.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
 export type { RoutingLimits, RoutingRoomOptions } from "../routing-room.js";
@@ -25,24 +26,27 @@ export type { RoutingLimits, RoutingRoomOptions } from "../routing-room.js";
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom> {
   readonly #o: RoutingRoomOptions;
-  #room: NodeRoutingRoom | undefined;
-  #loading: Promise<NodeRoutingRoom> | undefined;
+  readonly #lazy: LazyRoom<NodeRoutingRoom>;
   /** Packets that came while the code loads, in order. */
   #queued: [PeerSession, unknown][] = [];
-  /** Sends waiting for the code: later ones wait behind them, so all go out in order. */
-  #waiting = 0;
-  #closed = false;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
+    this.#lazy = new LazyRoom(
+      async () => new (await import("../routing-room.js")).RoutingRoom(options),
+      (room) => this.#loaded(room),
+      // A failed load drops what was queued: the channels' own timeouts tell their ends.
+      () => (this.#queued = []),
+    );
   }
 
   get channelCount(): number {
-    return this.#room?.channelCount ?? 0;
+    return this.#lazy.room?.channelCount ?? 0;
   }
 
   reachable(peerId: string): boolean {
-    if (this.#room !== undefined) return this.#room.reachable(peerId);
+    const loaded = this.#lazy.room;
+    if (loaded !== undefined) return loaded.reachable(peerId);
     // As Node's room answers it (the route table and the neighbour's capability), without loading the code.
     const hop = this.#o.routes.nextHop(peerId, "", performance.now());
     if (!("via" in hop)) return false;
@@ -51,58 +55,35 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
   }
 
   send(to: string, kind: string, payload: unknown): Promise<void> {
-    if (this.#room !== undefined && this.#waiting === 0) return this.#room.send(to, kind, payload);
-    this.#waiting++;
-    return this.#load().then(
-      (room) => {
-        this.#waiting--;
-        return room.send(to, kind, payload);
-      },
-      (error: unknown) => {
-        this.#waiting--;
-        throw unreachableError(to, "this page could not load its routed-unicast code (is the site still reachable?)", error);
-      },
+    return this.#lazy.call(
+      (room) => room.send(to, kind, payload),
+      (error) => unreachableError(to, "this page could not load its routed-unicast code (is the site still reachable?)", error),
     );
   }
 
   receive(session: PeerSession, payload: unknown): void {
-    if (this.#room !== undefined) return this.#room.receive(session, payload);
+    const loaded = this.#lazy.room;
+    if (loaded !== undefined) return loaded.receive(session, payload);
     this.#queued.push([session, payload]);
-    // A failed load drops what was queued: the channels' own timeouts tell their ends.
-    this.#load().catch(() => {});
+    this.#lazy.load().catch(() => {});
   }
 
   close(): void {
-    this.#closed = true;
     this.#queued = [];
-    this.#room?.close();
+    this.#lazy.close();
   }
 
-  #load(): Promise<NodeRoutingRoom> {
-    this.#loading ??= import("../routing-room.js").then(
-      ({ RoutingRoom: Room }) => {
-        const room = new Room(this.#o);
-        if (this.#closed) room.close();
-        this.#room = room;
-        const queued = this.#queued;
-        this.#queued = [];
-        for (const [session, payload] of queued) {
-          try {
-            room.receive(session, payload);
-          } catch (error) {
-            // What the session does with an error thrown while it delivers (peer-session.ts).
-            session.close(isXppgError(error) ? error : internalError("handling a \"xppg/route\" message", error));
-          }
-        }
-        return room;
-      },
-      (error: unknown) => {
-        // The next use tries again.
-        this.#loading = undefined;
-        this.#queued = [];
-        throw error;
-      },
-    );
-    return this.#loading;
+  /** The room is there: the packets that came meanwhile are handed over in order. */
+  #loaded(room: NodeRoutingRoom): void {
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const [session, payload] of queued) {
+      try {
+        room.receive(session, payload);
+      } catch (error) {
+        // What the session does with an error thrown while it delivers (peer-session.ts).
+        session.close(isXppgError(error) ? error : internalError("handling a \"xppg/route\" message", error));
+      }
+    }
   }
 }
