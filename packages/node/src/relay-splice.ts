@@ -28,18 +28,33 @@ export interface SpliceCounters {
 }
 
 /**
- * A token bucket of one second's worth: `take(n)` returns the ms to wait
- * before reading on (0 while within the rate).
+ * A token bucket of one second's worth on one direction of a circuit:
+ * `after(bytes)` after each read pauses the reader (`pause`) while it is
+ * over the rate, and calls `resume` when the bucket has refilled;
+ * `waiting` is true meanwhile.
  */
-function rateGate(rate: number): (bytes: number) => number {
+function pacer(rate: number, counters: SpliceCounters, pause: () => void, resume: () => void): { after(bytes: number): void; readonly waiting: boolean } {
   let tokens = rate;
   let filledAt = performance.now();
-  return (bytes) => {
-    if (!Number.isFinite(rate)) return 0;
-    const now = performance.now();
-    tokens = Math.min(rate, tokens + ((now - filledAt) * rate) / 1000) - bytes;
-    filledAt = now;
-    return tokens < 0 ? Math.ceil((-tokens / rate) * 1000) : 0;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    get waiting() {
+      return timer !== undefined;
+    },
+    after(bytes) {
+      if (!Number.isFinite(rate)) return;
+      const now = performance.now();
+      tokens = Math.min(rate, tokens + ((now - filledAt) * rate) / 1000) - bytes;
+      filledAt = now;
+      if (tokens >= 0 || timer !== undefined) return;
+      counters.throttled++;
+      pause();
+      timer = setTimeout(() => {
+        timer = undefined;
+        resume();
+      }, Math.ceil((-tokens / rate) * 1000));
+      timer.unref();
+    },
   };
 }
 
@@ -63,12 +78,11 @@ export function spliceSockets(a: Socket, b: Socket, limits: SpliceLimits, counte
   const timer = setTimeout(end, limits.maxCircuitDurationMs);
   timer.unref();
   const pipe = (from: Socket, to: Socket): void => {
-    const gate = rateGate(limits.maxCircuitBytesPerSecond);
     let draining = false;
-    let throttled: NodeJS.Timeout | undefined;
     const resume = (): void => {
-      if (!draining && throttled === undefined && !ended) from.resume();
+      if (!draining && !pace.waiting && !ended) from.resume();
     };
+    const pace = pacer(limits.maxCircuitBytesPerSecond, counters, () => from.pause(), resume);
     from.removeAllListeners("data");
     from.on("data", (chunk: Buffer) => {
       if (ended) return;
@@ -83,16 +97,7 @@ export function spliceSockets(a: Socket, b: Socket, limits: SpliceLimits, counte
           resume();
         });
       }
-      const wait = gate(chunk.byteLength);
-      if (wait > 0 && throttled === undefined) {
-        counters.throttled++;
-        from.pause();
-        throttled = setTimeout(() => {
-          throttled = undefined;
-          resume();
-        }, wait);
-        throttled.unref();
-      }
+      pace.after(chunk.byteLength);
     });
     from.on("end", end);
     from.on("close", end);
@@ -124,25 +129,15 @@ export function forwardFrames(a: FrameTap, b: FrameTap, limits: SpliceLimits, co
   const forward = (from: Connection, to: Connection) => {
     let waiting = 0;
     let paused = false;
-    const gate = rateGate(limits.maxCircuitBytesPerSecond);
-    let throttled: NodeJS.Timeout | undefined;
     const resumeIfFree = (): void => {
-      if (!paused && throttled === undefined) from.resume();
+      if (!paused && !pace.waiting) from.resume();
     };
+    const pace = pacer(limits.maxCircuitBytesPerSecond, counters, () => from.pause(), resumeIfFree);
     return (frame: Uint8Array): void => {
       bytes += frame.byteLength;
       counters.bytesRelayed += frame.byteLength;
       if (bytes > limits.maxCircuitBytes) return end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's byte limit (${limits.maxCircuitBytes}).`));
-      const wait = gate(frame.byteLength);
-      if (wait > 0 && throttled === undefined) {
-        counters.throttled++;
-        from.pause();
-        throttled = setTimeout(() => {
-          throttled = undefined;
-          resumeIfFree();
-        }, wait);
-        throttled.unref();
-      }
+      pace.after(frame.byteLength);
       // Back-pressure: a send resolves at once while the other side's buffer has room;
       // while sends wait, stop reading this side, and read again when they all went.
       // The check is queued after the sends' own callbacks: a send that resolved at once
