@@ -62,7 +62,10 @@ export function isWellFormedQuery(query: unknown): boolean {
 export function screenQueries(dht: DhtInstance, onDropped: () => void): void {
   const internals = dht as unknown as { _onquery?: (query: unknown, peer: unknown) => void };
   const onquery = internals._onquery;
-  if (typeof onquery !== "function") return;
+  if (typeof onquery !== "function") {
+    // The screen would step aside without a word and one malformed packet could end the process again.
+    throw new Error("@xppg/dht: the installed bittorrent-dht has no _onquery handler to screen; it is not the version this package pins. Install the pinned version.");
+  }
   internals._onquery = function (this: unknown, query: unknown, peer: unknown): void {
     if (isWellFormedQuery(query)) onquery.call(this, query, peer);
     else onDropped();
