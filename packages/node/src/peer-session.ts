@@ -248,6 +248,8 @@ export class PeerSession {
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
       this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS);
+      // A draining connection must not keep a process alive that has nothing else to do.
+      this.#draining.unref?.();
       return;
     }
     void this.connection.close(slow ? error : undefined);
