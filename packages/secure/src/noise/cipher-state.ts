@@ -17,6 +17,8 @@ export class CipherState {
   readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
   readonly #aesGcm: boolean;
+  /** Records shorter than this are sealed and opened in place (0: never); worked out once from the provider. */
+  readonly #inPlaceBelow: number;
   #k: Uint8Array | null = null;
   #n = 0;
 
@@ -26,6 +28,8 @@ export class CipherState {
     this.#k = key;
     this.cipher = cipher;
     this.#aesGcm = cipher === "AESGCM";
+    const limit = provider.inPlaceLimit;
+    this.#inPlaceBelow = !this.inPlace ? 0 : typeof limit === "object" ? (limit[cipher] ?? Infinity) : (limit ?? Infinity);
   }
 
   /** `InitializeKey(key)`: sets the key and resets the nonce. */
@@ -79,8 +83,7 @@ export class CipherState {
 
   /** Whether a record of `length` bytes is best sealed or opened in place. */
   inPlaceFor(length: number): boolean {
-    const limit = this.#provider.inPlaceLimit;
-    return this.inPlace && length < (typeof limit === "object" ? (limit[this.cipher] ?? Infinity) : (limit ?? Infinity));
+    return length < this.#inPlaceBelow;
   }
 
   /**
