@@ -202,16 +202,20 @@ export class RecordLink implements ConnectionLink {
     const head = total % RECORD_FILL_PLAINTEXT;
     // A head too short for the length prefix (rare): the frame is cut where the records fall.
     if (head !== 0 && head < FRAME_HEADER_SIZE) return;
-    if ((head === 0 || head > room) && this.#plainLength > 0) this.#sealPartial();
+    if ((head === 0 || head > room) && this.#plainLength > 0) void this.#sealPartial();
     if (head !== 0 && total > RECORD_FILL_PLAINTEXT) this.#recordEnd = this.#plainLength + head;
   }
 
-  /** Seals what the record being filled holds, now. */
-  #sealPartial(): void {
-    // Its outcome is tracked by #sealAndSend itself; a failed record closes the channel.
-    void this.#sealAndSend(this.#plain!.subarray(0, this.#plainLength));
+  /**
+   * Seals what the record being filled holds, now. Its outcome is tracked by
+   * #sealAndSend itself (a failed record closes the channel); the promise is
+   * for a caller that waits for the send.
+   */
+  #sealPartial(): Promise<void> {
+    const sent = this.#sealAndSend(this.#plain!.subarray(0, this.#plainLength));
     this.#plainLength = 0;
     this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    return sent;
   }
 
   #writeHeader(length: number): void {
@@ -225,7 +229,7 @@ export class RecordLink implements ConnectionLink {
     let offset = 0;
     const end = bytes.byteLength;
     while (offset < end) {
-      if (this.#plainLength === this.#recordEnd) this.#sealPartial();
+      if (this.#plainLength === this.#recordEnd) void this.#sealPartial();
       let plain = this.#plain;
       if (plain === null || this.#plainLength === plain.byteLength) {
         // Grow (idle connections keep a small buffer; busy ones reach one full record).
@@ -293,9 +297,7 @@ export class RecordLink implements ConnectionLink {
       waiter?.resolve();
       return;
     }
-    const sent = this.#sealAndSend(this.#plain.subarray(0, this.#plainLength));
-    this.#plainLength = 0;
-    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    const sent = this.#sealPartial();
     if (waiter !== null) sent.then(waiter.resolve, (err) => waiter.reject(connectionClosedError(this.#remoteAddress, this.#fault ?? err)));
   }
 
