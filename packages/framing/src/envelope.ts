@@ -1,4 +1,4 @@
-import { createMsgpackCodec, type MsgpackCodec } from "#msgpack-codec";
+import { createMsgpackCodec, type MsgpackCodec } from "./msgpack-codec.js";
 import { toError } from "@xppg/errors";
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -151,7 +151,7 @@ export class EnvelopeCodec {
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
-    this.#msgpack = createMsgpackCodec(this.maxSize);
+    this.#msgpack = createMsgpackCodec();
   }
 
   /** Encodes an envelope. Throws `XPPG_ERR_UNENCODABLE_PAYLOAD` or `XPPG_ERR_FRAME_TOO_LARGE`. */

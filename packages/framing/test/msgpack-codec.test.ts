@@ -1,4 +1,4 @@
-// The package's MessagePack codec (src/browser/msgpack-codec.ts, used in Node
+// The package's MessagePack codec (src/msgpack-codec.ts, used in Node
 // and in browsers) against @msgpack/msgpack (test/helpers/library-msgpack-codec.ts,
 // what earlier releases used in Node): the same bytes for every
 // value, the same value (or a refusal by both) for every byte string that
@@ -6,12 +6,12 @@
 // and a Node peer must agree on every payload.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createMsgpackCodec as browserCodec, ExtData } from "../src/browser/msgpack-codec.js";
+import { createMsgpackCodec as browserCodec, ExtData } from "../src/msgpack-codec.js";
 import { createMsgpackCodec as nodeCodec } from "./helpers/library-msgpack-codec.js";
 import { scanMsgpack } from "../src/msgpack-scan.js";
 
 const node = nodeCodec(1 << 20);
-const browser = browserCodec(1 << 20);
+const browser = browserCodec();
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 /** Encodes with one codec: the bytes (copied) or the error's message. */

@@ -44,7 +44,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   // The browser pieces are what it holds instead.
   for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
-  expect(names).toContain(`packages/framing/${from}/browser/msgpack-codec.${from === "src" ? "ts" : "js"}`);
+  expect(names).toContain(`packages/framing/${from}/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/noble-provider.${from === "src" ? "ts" : "js"}`);
   // The chunks split off, each loaded by one import(): noble's AES-GCM, by the provider only for cipher "AESGCM" (the node
   // never asks for it); routed unicast and requests, by the page's routing and request rooms on first use; port

@@ -1,5 +1,5 @@
 // `@msgpack/msgpack` with undefined map values left out: the reference that
-// the package's own codec (src/browser/msgpack-codec.ts) is checked against.
+// the package's own codec (src/msgpack-codec.ts) is checked against.
 // Releases up to issue 15 encoded payloads with it in Node, so a peer of an
 // earlier release reads and writes exactly these bytes.
 import { Decoder, Encoder } from "@msgpack/msgpack";
