@@ -10,6 +10,13 @@ import { FILES_ERROR_CODES, type FilesError } from "./errors.js";
 import { parseManifest, type Manifest } from "./manifest.js";
 import { encodeManifestRequest } from "./wire.js";
 
+/**
+ * The smallest piece a neighbour may send but for the last: every node can
+ * send more (frames are at least 4 KiB), and a peer answering in tiny
+ * pieces, each one resetting the deadline, would hold the fetch for hours.
+ */
+export const MIN_MANIFEST_PIECE_BYTES = 2048;
+
 /** What a manifest fetch needs from its download. */
 export interface ManifestFetchHost {
   readonly contentId: string;
@@ -27,7 +34,8 @@ export interface ManifestFetchHost {
 
 export class ManifestFetch {
   readonly #host: ManifestFetchHost;
-  #f: { peer: string; parts: Buffer[]; got: number; deadline: number } | undefined;
+  /** The fetch under way; `total` is the size its first piece declared (0 before it). */
+  #f: { peer: string; parts: Buffer[]; got: number; total: number; deadline: number } | undefined;
 
   constructor(host: ManifestFetchHost) {
     this.#host = host;
@@ -45,7 +53,7 @@ export class ManifestFetch {
 
   /** Asks `peer` for the manifest from its start. */
   ask(peer: string): void {
-    this.#f = { peer, parts: [], got: 0, deadline: performance.now() + this.#host.requestTimeoutMs };
+    this.#f = { peer, parts: [], got: 0, total: 0, deadline: performance.now() + this.#host.requestTimeoutMs };
     this.#host.send(peer, encodeManifestRequest(this.#host.contentId, 0, this.#pieceSize()));
   }
 
@@ -65,8 +73,16 @@ export class ManifestFetch {
   onPiece(peer: string, offset: number, total: number, data: Uint8Array): void {
     const f = this.#f;
     if (f === undefined || f.peer !== peer) return;
-    if (total > MAX_MANIFEST_BYTES || total === 0) return this.#invalid(peer, `a manifest of ${total} bytes`);
+    if (f.total === 0) {
+      if (total > MAX_MANIFEST_BYTES || total === 0) return this.#invalid(peer, `a manifest of ${total} bytes`);
+      f.total = total;
+    } else if (total !== f.total) {
+      return this.#invalid(peer, `a manifest whose size changed from ${f.total} to ${total} bytes between pieces`);
+    }
     if (offset !== f.got || data.length === 0 || offset + data.length > total) return this.#invalid(peer, "a manifest piece out of place");
+    if (data.length < MIN_MANIFEST_PIECE_BYTES && offset + data.length < total) {
+      return this.#invalid(peer, `a manifest piece of ${data.length} bytes (at least ${MIN_MANIFEST_PIECE_BYTES} but for the last)`);
+    }
     f.parts.push(Buffer.from(data));
     f.got += data.length;
     if (f.got < total) {
