@@ -16,6 +16,9 @@ export const YJS_KIND = {
 /** Default of {@link PlaygroundProviderOptions.maxUpdateSize}. */
 export const DEFAULT_MAX_UPDATE_SIZE = 512 * 1024;
 
+/** Default of {@link PlaygroundProviderOptions.maxPendingSize}. */
+export const DEFAULT_MAX_PENDING_SIZE = 2 * 1024 * 1024;
+
 /** Options of {@link PlaygroundProvider}. */
 export interface PlaygroundProviderOptions {
   /**
@@ -30,6 +33,17 @@ export interface PlaygroundProviderOptions {
    * @default 524288 (512 KiB)
    */
   maxUpdateSize?: number;
+  /**
+   * Most bytes of peers' updates held aside while they wait for a change
+   * they build on. Yjs keeps such updates until the missing change arrives,
+   * with no bound of its own, so a peer could send updates whose base never
+   * comes until the node runs out of memory. The peer whose update takes the
+   * held bytes over this is disconnected, what was held is dropped, and the
+   * other peers are asked again for what the document lacks, so nothing an
+   * honest peer holds is lost.
+   * @default 2097152 (2 MiB)
+   */
+  maxPendingSize?: number;
   /**
    * Called with what went wrong: a peer's bad message (`BAD_UPDATE`, the
    * peer is disconnected) or a local update too large to send.
@@ -65,6 +79,7 @@ export class PlaygroundProvider {
   readonly name: string;
   readonly #pg: Playground;
   readonly #maxUpdateSize: number;
+  readonly #maxPendingSize: number;
   readonly #off: (() => void)[] = [];
   readonly #onError: (error: YjsError, peerId: string | undefined) => void;
 
@@ -78,6 +93,10 @@ export class PlaygroundProvider {
     if (!Number.isSafeInteger(maxUpdateSize) || maxUpdateSize < 1) {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option maxUpdateSize must be a positive integer.");
     }
+    const maxPendingSize = options.maxPendingSize ?? DEFAULT_MAX_PENDING_SIZE;
+    if (!Number.isSafeInteger(maxPendingSize) || maxPendingSize < 1) {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option maxPendingSize must be a positive integer.");
+    }
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option onError must be a function.");
     }
@@ -86,6 +105,7 @@ export class PlaygroundProvider {
     this.name = name;
     this.#pg = pg;
     this.#maxUpdateSize = maxUpdateSize;
+    this.#maxPendingSize = maxPendingSize;
     const onUpdate = (update: Uint8Array, origin: unknown): void => this.#changed(update, origin);
     doc.on("update", onUpdate);
     this.#off.push(() => doc.off("update", onUpdate));
@@ -143,7 +163,22 @@ export class PlaygroundProvider {
       Y.applyUpdate(this.doc, update, { from: src } satisfies Remote);
     } catch (error) {
       this.#bad(src, "an update Yjs cannot read", error);
+      return;
     }
+    this.#boundPending(src);
+  }
+
+  /** Holds what Yjs keeps aside (updates waiting for their base) to maxPendingSize. */
+  #boundPending(src: string): void {
+    // `pendingStructs` and `pendingDs` are public fields of Yjs 13's StructStore.
+    const store = this.doc.store;
+    const held = (store.pendingStructs?.update.length ?? 0) + (store.pendingDs?.length ?? 0);
+    if (held <= this.#maxPendingSize) return;
+    store.pendingStructs = null;
+    store.pendingDs = null;
+    this.#bad(src, `updates whose base never came (${held} bytes held aside, over maxPendingSize ${this.#maxPendingSize}; they were dropped)`);
+    // What was dropped may have come from honest peers: ask them again.
+    for (const peer of this.#pg.peers) if (peer.peerId !== src) this.#step1(peer.peerId);
   }
 
   /** The bytes field of a message for this document; undefined (and the peer dropped) for a bad one, or for another document. */

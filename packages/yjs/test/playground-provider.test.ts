@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Playground } from "@xppg/node";
 import * as Y from "yjs";
-import { PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type YjsError } from "../src/index.js";
+import { DEFAULT_MAX_PENDING_SIZE, PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type YjsError } from "../src/index.js";
 
 const nodes: Playground[] = [];
 afterEach(async () => {
@@ -46,5 +46,54 @@ describe("PlaygroundProvider", () => {
     await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: new Uint8Array([255, 255, 255, 1, 2]) }, { to: a.pg.peerId });
     await until(() => a.errors.some(([e, src]) => e.code === YJS_ERROR_CODES.BAD_UPDATE && src === m.pg.peerId), "refused");
     await until(() => a.pg.peers.length === 0, "m disconnected");
+  });
+
+  /** Updates of one writer, each building on the one before: the first is the base the others need. */
+  function chain(count: number, size: number): Uint8Array[] {
+    const source = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    source.on("update", (update: Uint8Array) => void updates.push(update));
+    source.getText("notes").insert(0, "base ");
+    for (let i = 0; i < count; i++) source.getText("notes").insert(source.getText("notes").length, String(i % 10).repeat(size));
+    return updates;
+  }
+  const held = (d: Y.Doc): number => (d.store.pendingStructs?.update.length ?? 0) + (d.store.pendingDs?.length ?? 0);
+
+  it("an update that comes before its base is held, then applied when the base comes", async () => {
+    const [a, m] = [await peer(), await peer()];
+    await m.pg.join(a.pg.addresses[0]!);
+    const [base, next] = chain(1, 10);
+    await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: next! }, { to: a.pg.peerId });
+    await until(() => held(a.doc) > 0, "the update waits for its base");
+    expect(a.doc.getText("notes").toString()).toBe("");
+    await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: base! }, { to: a.pg.peerId });
+    await until(() => a.doc.getText("notes").toString() === "base 0000000000", "both applied, in order");
+    expect(held(a.doc)).toBe(0);
+    expect(a.errors).toEqual([]);
+    expect(a.pg.peers.map((p) => p.peerId)).toEqual([m.pg.peerId]);
+  });
+
+  it("a peer whose updates' base never comes is disconnected before they hold more than maxPendingSize", async () => {
+    const [a, m, honest] = [await peer(), await peer(), await peer()];
+    honest.doc.getText("notes").insert(0, "honest");
+    await honest.pg.join(a.pg.addresses[0]!);
+    await until(() => a.doc.getText("notes").toString() === "honest", "a synced with the honest peer");
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const updates = chain(40, 64 * 1024).slice(1); // never the base: Yjs would hold them all
+    let peak = 0;
+    for (const update of updates) {
+      if (!a.pg.peers.some((p) => p.peerId === m.pg.peerId)) break;
+      await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update }, { to: a.pg.peerId }).catch(() => {});
+      peak = Math.max(peak, held(a.doc));
+    }
+    await until(() => a.errors.some(([e, src]) => e.code === YJS_ERROR_CODES.BAD_UPDATE && src === m.pg.peerId), "refused");
+    expect(a.errors[0]![0].message).toMatch(/base never came .* over maxPendingSize 2097152/);
+    await until(() => !a.pg.peers.some((p) => p.peerId === m.pg.peerId), "m disconnected");
+    expect(peak).toBeLessThanOrEqual(DEFAULT_MAX_PENDING_SIZE);
+    expect(held(a.doc)).toBe(0);
+    // The honest peer stays, and its changes still arrive.
+    honest.doc.getText("notes").insert(6, "!");
+    await until(() => a.doc.getText("notes").toString() === "honest!", "honest changes still sync");
   });
 });
