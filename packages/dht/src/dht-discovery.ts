@@ -12,7 +12,7 @@ import { MAX_SAVED_NODES } from "./constants.js";
 import { DhtNode } from "./dht-node.js";
 import { DhtTopic, type DhtTopicStats, type TopicHost } from "./dht-topic.js";
 import { DHT_ERROR_CODES, DhtError, invalidDhtArgument } from "./errors.js";
-import type { PacketStats } from "./guarded-socket.js";
+import type { PacketFailure, PacketStats } from "./guarded-socket.js";
 import { Listeners } from "./listeners.js";
 import { readNodesFile, writeNodesFile } from "./nodes-file.js";
 import { resolveDhtOptions, type DhtDiscoveryOptions, type ResolvedDhtOptions } from "./options.js";
@@ -200,6 +200,7 @@ export class DhtDiscovery {
     let saved: DhtPeer[] = [];
     if (this.#o.nodesFile !== undefined) saved = await readNodesFile(this.#o.nodesFile).catch((e: unknown) => (this.#report(e), []));
     const node = new DhtNode(this.#o, saved);
+    node.socket.on("failed", (failure: PacketFailure) => this.#listeners.emit("error", libraryFailed(failure)));
     try {
       await node.listen(this.#o.port, this.#o.host);
     } catch (error) {
@@ -229,6 +230,15 @@ export class DhtDiscovery {
   #report(error: unknown): void {
     if (isXppgError(error)) this.#listeners.emit("error", error);
   }
+}
+
+function libraryFailed({ error, host, port, count }: PacketFailure): DhtError {
+  const what = error instanceof Error ? error.message : String(error);
+  return new DhtError(
+    DHT_ERROR_CODES.LIBRARY_FAILED,
+    `The DHT library threw on a packet from ${host}:${port} (${what}); the packet was dropped and the DHT carries on (${count} such packet${count === 1 ? "" : "s"} since the last report, counted in stats.packets.malformed). This is a gap in @xppg/dht's packet screen: please report it with this message.`,
+    { cause: error, details: { host, port, count } },
+  );
 }
 
 function aborted(): DhtError {

@@ -13,6 +13,8 @@ export const DHT_ERROR_CODES = {
   ANNOUNCE_FAILED: "XPPG_ERR_DHT_ANNOUNCE_FAILED",
   /** (Reported) the nodes file could not be read or written; the DHT runs from its bootstrap list. */
   NODES_FILE: "XPPG_ERR_DHT_NODES_FILE",
+  /** (Reported, at most once a minute) the DHT library threw on a packet that passed the screen: a defect to report; the packet was dropped and the DHT carries on. */
+  LIBRARY_FAILED: "XPPG_ERR_DHT_LIBRARY_FAILED",
   /** More topics joined at once than `maxTopics`. */
   TOO_MANY_TOPICS: "XPPG_ERR_DHT_TOO_MANY_TOPICS",
   /** The DHT (or the topic) was closed; create a new one. */

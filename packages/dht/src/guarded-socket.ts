@@ -23,6 +23,18 @@ export interface PacketLimits {
   readonly loopback: boolean;
 }
 
+/** At most one `failed` event per this many ms; the packets between are counted into the next. */
+export const FAILURE_REPORT_INTERVAL_MS = 60_000;
+
+/** What a `failed` event carries: the library threw on a packet (a defect to report; the packet was dropped). */
+export interface PacketFailure {
+  readonly error: unknown;
+  readonly host: string;
+  readonly port: number;
+  /** Packets the library threw on since the last event, this one included. */
+  readonly count: number;
+}
+
 /** Counters of the socket. */
 export interface PacketStats {
   /** Packets sent. */
@@ -51,6 +63,8 @@ export class GuardedSocket extends EventEmitter {
   /** Insertion order is age: the oldest source is forgotten first. */
   readonly #hosts = new Map<string, Bucket>();
   readonly #all: Bucket;
+  #failures = 0;
+  #failureReportedAt = -Infinity;
 
   constructor(limits: PacketLimits) {
     super();
@@ -65,9 +79,10 @@ export class GuardedSocket extends EventEmitter {
       this.stats.received++;
       try {
         this.emit("message", msg, rinfo);
-      } catch {
+      } catch (error) {
         // The library threw on one packet (a shape `krpc-screen.ts` does not know yet): that packet is lost, not the process.
         this.stats.malformed++;
+        this.#failed(error, rinfo);
       }
     });
     this.#socket.on("error", (error) => this.emit("error", error));
@@ -100,6 +115,17 @@ export class GuardedSocket extends EventEmitter {
       // Never bound, or closed already.
       queueMicrotask(() => this.emit("close"));
     }
+  }
+
+  /** Counts a library throw and emits `failed` (a {@link PacketFailure}) at most once per {@link FAILURE_REPORT_INTERVAL_MS}. */
+  #failed(error: unknown, rinfo: RemoteInfo): void {
+    this.#failures++;
+    const now = Date.now();
+    if (now - this.#failureReportedAt < FAILURE_REPORT_INTERVAL_MS) return;
+    this.#failureReportedAt = now;
+    const failure: PacketFailure = { error, host: rinfo.address, port: rinfo.port, count: this.#failures };
+    this.#failures = 0;
+    this.emit("failed", failure);
   }
 
   #admit(msg: Buffer, rinfo: RemoteInfo): boolean {

@@ -1,7 +1,7 @@
 import "../../../tools/test/loopback-only.js";
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
-import { GuardedSocket, isUnicastIPv4, loopbackBootstrap } from "../src/guarded-socket.js";
+import { GuardedSocket, isUnicastIPv4, loopbackBootstrap, type PacketFailure } from "../src/guarded-socket.js";
 
 describe("GuardedSocket", () => {
   it("never sends to a loopback address off a private loopback DHT, nor to an address that is not unicast", async () => {
@@ -32,6 +32,25 @@ describe("GuardedSocket", () => {
     expect(read.length).toBeGreaterThanOrEqual(5);
     expect(read.length).toBeLessThanOrEqual(7);
     flood.close();
+    socket.close();
+  });
+
+  it("a packet the library throws on is dropped, counted, and reported at most once a minute", async () => {
+    const socket = new GuardedSocket({ perHost: 1_000, total: 1_000, loopback: true });
+    socket.on("message", () => {
+      throw new TypeError("a shape the screen let through");
+    });
+    const failures: PacketFailure[] = [];
+    socket.on("failed", (f: PacketFailure) => failures.push(f));
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+    const sender = createSocket("udp4");
+    await new Promise<void>((r) => sender.bind(0, "127.0.0.9", r));
+    for (let i = 0; i < 3; i++) sender.send(Buffer.from([i]), socket.address().port, "127.0.0.1");
+    await expect.poll(() => socket.stats.malformed).toBe(3);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ host: "127.0.0.9", port: sender.address().port, count: 1 });
+    expect((failures[0]!.error as Error).message).toBe("a shape the screen let through");
+    sender.close();
     socket.close();
   });
 
