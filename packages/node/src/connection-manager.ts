@@ -107,10 +107,19 @@ export class ConnectionManager {
     return { lowWater: s.lowWater, highWater: s.highWater, connected: this.#o.table.open.size, known: this.#o.book.size, dials: this.#dials, dialsRefused: this.#refused, trimmed: this.#trimmed };
   }
 
-  /** A peer's addresses were learnt (peer exchange, a presence, the LAN): it may be dialled. */
-  learnt(peerId: string): void {
+  /**
+   * A peer's addresses were learnt (peer exchange, a presence, the LAN): it
+   * may be dialled. `changed`: they replace the ones known (a signed record
+   * with other addresses), so a peer waiting out its backoff is tried again
+   * at the next check, from its first address.
+   */
+  learnt(peerId: string, changed = false): void {
     if (this.#stopped) return;
     this.#planner.learn(peerId);
+    if (changed) {
+      this.#planner.retrySoon(peerId);
+      this.#failed.delete(peerId);
+    }
     this.#schedule();
   }
 

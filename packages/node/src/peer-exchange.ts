@@ -11,6 +11,12 @@
  *   those of its neighbours, then others it knows. It is sent when a link
  *   opens and every 30 s; a peer may send one a second at most (a burst
  *   of 3); more are ignored unread. A malformed one drops the peer.
+ * - What changed goes out sooner: every 2 s at most, a node whose own
+ *   addresses changed (a relay reservation, a mapped port) pushes its new
+ *   record, and records newer than those it held are passed on to the
+ *   other neighbours (at most 31 a push; each version once, since a node
+ *   passes on only what was newer than what it held). So a peer's new
+ *   address crosses the mesh in seconds, not in 30 s cycles.
  * - What is learnt goes to the address book (bounded: 1024 peers, 64 per
  *   informing neighbour) and to the connection manager.
  * - Other rooms add addresses of their own to this node's record with
@@ -34,6 +40,8 @@ export const PEX_CAPABILITY = "pex/1";
 export const MAX_PEX_RECORDS = 32;
 /** How often a node sends its neighbours what it knows. */
 export const PEX_INTERVAL_MS = 30_000;
+/** How often at most a node pushes what changed (its own record, newer records learnt). */
+export const PEX_PUSH_MS = 2_000;
 /** A record made further ahead of this node's clock is refused. */
 const MAX_FUTURE_MS = 10 * 60_000;
 
@@ -45,8 +53,8 @@ export interface PeerExchangeOptions {
   listen(): readonly string[];
   /** True while the node runs: the periodic exchange stops with it. */
   running(): boolean;
-  /** A peer and its addresses were learnt (the connection manager may dial it). */
-  learnt(peerId: string): void;
+  /** A peer and its addresses were learnt (the connection manager may dial it); `changed` when they replace other addresses. */
+  learnt(peerId: string, changed: boolean): void;
   readonly timers?: MeshTimers;
   /** Milliseconds since the epoch (records carry it). */
   readonly clock?: () => number;
@@ -60,6 +68,8 @@ export interface PeerExchangeStats {
   refused: number;
   /** `xppg/pex` messages ignored for coming too often. */
   ignored: number;
+  /** Pushes of changed records (this node's own, or newer ones passed on). */
+  pushed: number;
 }
 
 export class PeerExchange {
@@ -70,9 +80,14 @@ export class PeerExchange {
   /** Addresses other rooms advertise, by source. */
   readonly #extra = new Map<string, readonly string[]>();
   #record: PeerRecord | undefined;
+  /** This node's record as last sent to every neighbour. */
+  #sent: PeerRecord | undefined;
+  /** Newer records learnt since the last push, by peer id: who told this node (it is not told again). */
+  readonly #changed = new Map<string, string>();
   #timer: unknown;
+  #pushTimer: unknown;
   #closed = false;
-  readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0 };
+  readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0, pushed: 0 };
 
   constructor(options: PeerExchangeOptions) {
     this.#o = options;
@@ -106,6 +121,7 @@ export class PeerExchange {
     if (this.#closed || !this.#o.table.supports(session, PEX_CAPABILITY)) return;
     this.#send(session);
     if (this.#timer === undefined) this.#timer = this.#timers.setTimer(PEX_INTERVAL_MS, this.#tick);
+    if (this.#pushTimer === undefined) this.#pushTimer = this.#timers.setTimer(PEX_PUSH_MS, this.#push);
   }
 
   /** An `xppg/pex` from a peer; throws a typed error for a malformed one (the peer is dropped). */
@@ -135,21 +151,52 @@ export class PeerExchange {
         continue;
       }
       const fromItself = record.peerId === from;
+      const changed = held?.record !== undefined && (held.addresses.length !== record.addresses.length || held.addresses.some((a, i) => a !== record.addresses[i]));
       const added = book.add({ peerId: record.peerId, addresses: record.addresses, learnt: fromItself ? "neighbour" : "exchange", informant: fromItself ? "" : from, record, time: record.time });
       if (!added) {
         this.stats.refused++;
         continue;
       }
       this.stats.learnt++;
-      this.#o.learnt(record.peerId);
+      if (this.#changed.size < MAX_PEX_RECORDS - 1) this.#changed.set(record.peerId, from);
+      this.#o.learnt(record.peerId, changed);
     }
   }
 
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.#timers.clearTimer(this.#timer);
+    if (this.#pushTimer !== undefined) this.#timers.clearTimer(this.#pushTimer);
     this.#timer = undefined;
+    this.#pushTimer = undefined;
   }
+
+  /** Every {@link PEX_PUSH_MS} while a neighbour speaks `pex/1`: what changed goes to the neighbours that do not have it. */
+  readonly #push = (): void => {
+    this.#pushTimer = undefined;
+    if (this.#closed || !this.#o.running()) return;
+    const own = this.ownRecord;
+    const ownChanged = own !== this.#sent;
+    const changed = [...this.#changed].flatMap(([peerId, informant]) => {
+      const record = this.#o.book.get(peerId)?.record;
+      return record === undefined ? [] : [{ record, informant }];
+    });
+    this.#changed.clear();
+    let any = false;
+    const open = this.#o.table.open;
+    for (const session of open.values()) {
+      if (!this.#o.table.supports(session, PEX_CAPABILITY)) continue;
+      any = true;
+      const to = session.peerId!;
+      const records = changed.filter((c) => c.informant !== to && c.record.peerId !== to).map((c) => c.record);
+      if (!ownChanged && records.length === 0) continue;
+      this.stats.pushed++;
+      const wire = [own, ...records].map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
+      session.sendMessage(KIND.PEX, wire).catch(() => {});
+    }
+    this.#sent = own;
+    if (any) this.#pushTimer = this.#timers.setTimer(PEX_PUSH_MS, this.#push);
+  };
 
   readonly #tick = (): void => {
     this.#timer = undefined;
@@ -167,6 +214,7 @@ export class PeerExchange {
     const open = this.#o.table.open;
     const to = session.peerId!;
     const records = [this.ownRecord, ...this.#o.book.records(MAX_PEX_RECORDS - 1, open.keys(), new Set([to]))];
+    this.#sent ??= records[0];
     const wire = records.map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
     // A send on a closing link fails; its end is reported as the peer leaving.
     session.sendMessage(KIND.PEX, wire).catch(() => {});

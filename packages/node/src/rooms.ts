@@ -170,7 +170,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
-  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, running: node.running, learnt: (peerId) => connections.learnt(peerId) });
+  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, running: node.running, learnt: (peerId, changed) => connections.learnt(peerId, changed) });
   const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);

@@ -16,7 +16,7 @@ describe("peer exchange in a browser page", () => {
     pex.opened(session);
     expect(sent).toEqual([]);
     expect(() => pex.receive(session, [])).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining('"xppg/pex" without the pex/1 capability') as unknown }));
-    expect(pex.stats).toEqual({ learnt: 0, refused: 0, ignored: 0 });
+    expect(pex.stats).toEqual({ learnt: 0, refused: 0, ignored: 0, pushed: 0 });
     pex.close();
   });
 });

@@ -2,6 +2,7 @@
 // 127.0.0.x address, so the hosts a node sees differ as they would on a network.
 import { describe, expect, it } from "vitest";
 import { tcpTransport } from "@xppg/transport-tcp";
+import { webSocketTransport } from "@xppg/transport-ws";
 import { PROTOCOL_VERSION, Playground, type PlaygroundOptions } from "../src/index.js";
 import { nextEvent, RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
 
@@ -144,6 +145,22 @@ describe("relays without hand wiring", () => {
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
     expect(r.reachability.relay!.bytesRelayed).toBeGreaterThan(20 * 20);
   });
+
+  it("a node's relayed address reaches a neighbour's neighbour in seconds by peer exchange (pushed when it changes, not at the 30 s cycle), and that peer joins through it", async () => {
+    // Without encryption there is no broadcast tree, so no presence carries addresses: only peer exchange does.
+    const plain = { dangerouslyDisableEncryption: true } as const;
+    const r = await tcpNode("127.0.0.2", { ...plain, reach: { serveRelay: true } });
+    // c dials TCP only: a's WebSocket address is of no use to it, its relayed one is (and a dials nobody itself).
+    const c = await tcpNode("127.0.0.3", { ...plain, reach: { holePunch: false } });
+    await c.join(r.addresses[0]!);
+    const a = track(new Playground("test-app", { ...plain, transports: [tcpTransport(), webSocketTransport()], listen: ["ws://127.0.0.1:0"], reach: { holePunch: false }, connections: { lowWater: 0 } }));
+    await a.start();
+    await a.join(r.addresses[0]!);
+    await until(() => a.addresses.some((x) => x.startsWith("relay://127.0.0.2:")), 5000, "a reserves on r's relay");
+    // The exchange when the links opened carried a's record without the relayed address; the next cycle is 30 s away.
+    await until(() => c.peers.some((p) => p.peerId === a.peerId && p.path === "relayed"), 15_000, "c joins a through the relay");
+    expect(a.peers.find((p) => p.peerId === c.peerId)?.path).toBe("relayed");
+  }, 30_000);
 
   it("a relay that stops mid-circuit: the ends notice and join again through the other relay", async () => {
     const r1 = await tcpNode("127.0.0.2", { reach: { serveRelay: true } });

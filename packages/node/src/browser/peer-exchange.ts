@@ -16,7 +16,7 @@ export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js
 /** Peer exchange in a page: nothing to send, nothing to accept. */
 // Every public member of Node's exchange, so a call added there fails to compile here until the page has it too.
 export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchange> {
-  readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0 };
+  readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0, pushed: 0 };
 
   constructor(_options: PeerExchangeOptions) {}
 

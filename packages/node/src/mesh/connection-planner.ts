@@ -109,6 +109,12 @@ export class ConnectionPlanner {
     member.failures = 0;
   }
 
+  /** The member has new addresses: a backoff it waits out ends now (its failure count stays, so a next failure backs off as before). */
+  retrySoon(peer: string): void {
+    const member = this.#known.get(peer);
+    if (member !== undefined && member.connectedAt === undefined && !member.dialing) member.notBefore = 0;
+  }
+
   /**
    * A link closed, or a dial failed: the peer may be dialled again after a
    * growing, jittered delay; after the longest one when the peer closed the
