@@ -268,6 +268,7 @@ export class FileSwarm {
   #downloadHost(): ConstructorParameters<typeof Download>[2] {
     return {
       maxMessageSize: this.#host.maxMessageSize,
+      stableMessages: this.#host.stableMessages === true,
       send: (peer, bytes) => this.#send(peer, bytes),
       misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
       ready: (d) => {

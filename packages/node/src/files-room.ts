@@ -67,6 +67,13 @@ export interface FilesRoomOptions {
  */
 export class FilesRoom implements FilesHost {
   readonly maxMessageSize: number;
+  /**
+   * A files message is a view of the frame it came in, and a session never
+   * releases a frame to its transport for reuse (it returns no
+   * `FRAME_RELEASED`; its bundle reader keeps frames across turns too): so
+   * a chunk is verified and written from where it was decrypted, not copied.
+   */
+  readonly stableMessages = true;
   readonly api: PlaygroundFiles;
   readonly #o: FilesRoomOptions;
   readonly #table: PeerTable;
@@ -164,7 +171,7 @@ export class FilesRoom implements FilesHost {
         `The peer ${session.peerId} sent more than ${MAX_HELD_MESSAGES} files messages (or ${MAX_HELD_BYTES} bytes of them) before this node had loaded its file protocol. It is disconnected.`,
       );
     }
-    // A copy: the payload is a view of the connection's read buffer, valid during this call only.
+    // A copy: the frame the payload is a view of may hold other envelopes, which should not be kept alive while the swarm loads.
     this.#held.push({ peer: session.peerId!, bytes: payload.slice() });
     this.#heldBytes += payload.byteLength;
     void this.#load().catch(() => this.#loadFailed());
