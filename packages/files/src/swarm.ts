@@ -12,6 +12,7 @@ import { Download, type DownloadResult } from "./download.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadProgress } from "./progress.js";
 import { Pushes, type PushReceiver, type PushResult } from "./push.js";
+import type { PushProgress } from "./push-progress.js";
 import { Uploader } from "./uploader.js";
 import { MSG, decodeMessage, encodeBare, encodeBitfield, encodeHave, encodeManifest } from "./wire.js";
 
@@ -120,7 +121,7 @@ export class FileSwarm {
       },
       o.pushes,
     );
-    this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond);
+    this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond, (peer, cid, bytes) => this.#pushes.sent(peer, cid, bytes));
     this.#unlisten = host.listen({
       message: (peer, bytes) => this.#onMessage(peer, bytes),
       joined: (peer) => {
@@ -151,12 +152,14 @@ export class FileSwarm {
    * downloads it the swarm way (from this node and from every other that has
    * it) into the folder its `pushes` option names, and answers. Resolves once
    * every one of them holds it, refused it or left; aborting `signal` cancels
-   * it at every receiver (they delete what they got).
+   * it at every receiver (they delete what they got). `onProgress` gets how
+   * far the receivers are at most every 200 ms, and once at the end.
    */
-  async push(path: string, peers: readonly string[], options: { signal?: AbortSignal } = {}): Promise<PushResult> {
+  async push(path: string, peers: readonly string[], options: { signal?: AbortSignal; onProgress?: (progress: PushProgress) => void } = {}): Promise<PushResult> {
     if (typeof path !== "string" || path.length === 0) throw invalidArgument("files.push(path, peers)", "path must be a file's path", 'files.push("./photo.jpg", [peerId])');
     this.#assertOpen("push");
-    return this.#pushes.push(path, peers, options.signal);
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw invalidArgument("files.push(path, peers, { onProgress })", "onProgress must be a function", "files.push(path, [peerId], { onProgress: (p) => console.log(p.bytesDone, p.total) })");
+    return this.#pushes.push(path, peers, options.signal, options.onProgress);
   }
 
   async #share(path: string, options: { signal?: AbortSignal | undefined; whole?: import("node:crypto").Hash }): Promise<SharedContent> {

@@ -6,13 +6,14 @@
  * drops a neighbour the swarm found misbehaving (a strike).
  */
 
-import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, SharedContent } from "@xppg/files";
+import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, PushProgress, SharedContent } from "@xppg/files";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { KIND } from "./protocol.js";
 import type { PushOptions, WholeFileSender } from "./file-push.js";
 import type { SharedFile } from "./file-transfer.js";
+import type { SendOptions, SubscribeOptions } from "./playground-types.js";
 
 /** The capability of the swarm file protocol. */
 export const FILES_CAPABILITY = "files/2";
@@ -29,6 +30,16 @@ const MAX_HELD_MESSAGES = 1024;
 /** And past this many bytes of them. */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const NONE: ReadonlyMap<string, number> = new Map();
+
+/** Options of `pg.shareFile`. */
+export interface ShareFileOptions extends SendOptions, SubscribeOptions {
+  /**
+   * How far the receivers are (those with `files-push/1`; a peer of an earlier
+   * release, streamed the file whole, is not counted): at most every 200 ms,
+   * and once at the end (`done`).
+   */
+  onProgress?: (progress: PushProgress) => void;
+}
 
 /** Tunings of `pg.files` (the `files` option). */
 export type PlaygroundFilesOptions = Pick<FileSwarmOptions, "uploadBytesPerSecond" | "findTimeoutMs" | "requestTimeoutMs" | "maxInFlightPerPeer">;
@@ -131,10 +142,10 @@ export class FilesRoom implements FilesHost {
   }
 
   /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
-  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal, onProgress?: ShareFileOptions["onProgress"]): Promise<SharedFile> {
     const pushes = (s: PeerSession): boolean => this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
     const [swarm, { shareFile }] = await Promise.all([this.#load(), import("./file-push.js")]);
-    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal);
+    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal, onProgress);
   }
 
   peers(): readonly string[] {

@@ -2,7 +2,7 @@ export { Playground } from "./playground.js";
 export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
-export type { PlaygroundFiles, PlaygroundFilesOptions } from "./files-room.js";
+export type { PlaygroundFiles, PlaygroundFilesOptions, ShareFileOptions } from "./files-room.js";
 export type { DownloadProgress, DownloadResult, SharedContent } from "@xppg/files";
 export type { PlaygroundConnections } from "./connection-options.js";
 export type { ConnectionStatus } from "./connection-manager.js";
