@@ -26,7 +26,7 @@ export { DEFAULT_PORT } from "./options.js";
 export { MIN_FRAME_SIZE } from "./resolved-options.js";
 export type { NodeErrorCode } from "./errors.js";
 export { FIXED_SHAPE_KINDS, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, RESERVED_PREFIX } from "./protocol.js";
-export { sanitizeFileName } from "./file-transfer.js";
+export { safeFileName as sanitizeFileName } from "@xppg/files/safe-name";
 export { safeText } from "./safe-text.js";
 export type { SafeTextOptions } from "./safe-text.js";
 export { TypedEvents } from "./typed-events.js";
