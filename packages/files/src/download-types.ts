@@ -12,6 +12,8 @@ export interface DownloadHost {
   /** Messages stay as they are after their call (`FilesHost.stableMessages`): a chunk that comes in one block is used where it lies. */
   readonly stableMessages: boolean;
   send(peer: string, bytes: Uint8Array): void;
+  /** Takes `bytes` of what may be asked of `peer` now (see `pacer.ts`); false: ask it later. */
+  pace(peer: string, bytes: number): boolean;
   misbehaved(peer: string, error: FilesError): void;
   /** The manifest is known and the partial file open: serve it, tell the interested. */
   ready(download: Download): void;

@@ -317,8 +317,14 @@ export class Download {
       const slots = this.#slots(s);
       if (s.inflight.size > slots - Math.max(1, slots >> REFILL_SHIFT)) continue;
       while (s.inflight.size < slots) {
+        const cursor = s.cursor;
         const index = this.#pick(s);
         if (index < 0) break;
+        if (!this.#host.pace(s.id, chunkLength(this.manifest!, index))) {
+          // Asked of it as fast as this node takes from it: the chunk waits for the next fill (the tick's, at the latest).
+          s.cursor = cursor;
+          break;
+        }
         this.#request(s, index);
       }
     }

@@ -11,6 +11,7 @@ import { MANIFEST_PIECE_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
 import { Download, type DownloadResult } from "./download.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadProgress } from "./progress.js";
+import { RequestPacer } from "./pacer.js";
 import { Pushes, type PushReceiver, type PushResult } from "./push.js";
 import type { PushProgress } from "./push-progress.js";
 import { Uploader } from "./uploader.js";
@@ -45,6 +46,15 @@ export interface FileSwarmOptions {
   maxInFlightPerPeer?: number;
   /** How this node takes files pushed to it (`push`); without it every push is refused. */
   pushes?: PushReceiver;
+  /**
+   * Most bytes a second this node asks of one neighbour, all downloads
+   * together (a token bucket of one second's worth). Set it under the bytes
+   * a second the host lets a neighbour send (`@xppg/node` sets 90% of its
+   * `limits.bytesPerSecond`), so that a fast source is never dropped for
+   * sending what it was asked.
+   * @default Infinity (no pacing)
+   */
+  requestBytesPerSecond?: number;
 }
 
 /** What `share` resolves with. */
@@ -79,7 +89,7 @@ interface Served {
   file?: FileContent;
 }
 
-const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, findTimeoutMs: 30_000, requestTimeoutMs: 5_000, maxInFlightPerPeer: 16 };
+const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, findTimeoutMs: 30_000, requestTimeoutMs: 5_000, maxInFlightPerPeer: 16, requestBytesPerSecond: Infinity };
 
 /**
  * Shares files by content id and downloads them from every neighbour that
@@ -93,6 +103,7 @@ export class FileSwarm {
   /** Neighbours that asked for a content this node is downloading but has no manifest of yet: told once it has. */
   readonly #early = new Map<string, Set<string>>();
   readonly #uploader: Uploader;
+  readonly #pacer: RequestPacer;
   readonly #pushes: Pushes;
   /** Contents the user shared (a push's own share ends with the push). */
   readonly #userShared = new Set<string>();
@@ -108,7 +119,9 @@ export class FileSwarm {
       findTimeoutMs: o.findTimeoutMs ?? DEFAULTS.findTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       maxInFlightPerPeer: o.maxInFlightPerPeer ?? DEFAULTS.maxInFlightPerPeer,
+      requestBytesPerSecond: o.requestBytesPerSecond ?? DEFAULTS.requestBytesPerSecond,
     };
+    this.#pacer = new RequestPacer(this.#o.requestBytesPerSecond);
     this.#pushes = new Pushes(
       {
         send: (peer, bytes) => this.#send(peer, bytes),
@@ -273,6 +286,7 @@ export class FileSwarm {
       maxMessageSize: this.#host.maxMessageSize,
       stableMessages: this.#host.stableMessages === true,
       send: (peer, bytes) => this.#send(peer, bytes),
+      pace: (peer, bytes) => this.#pacer.take(peer, bytes),
       misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
       ready: (d) => {
         // A whole copy already served stays served; the download's chunks are not needed for that.
@@ -306,6 +320,7 @@ export class FileSwarm {
 
   #left(peer: string): void {
     this.#uploader.left(peer);
+    this.#pacer.forget(peer);
     this.#pushes.left(peer);
     for (const s of this.#served.values()) s.interested.delete(peer);
     for (const e of this.#early.values()) e.delete(peer);

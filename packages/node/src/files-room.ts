@@ -30,6 +30,8 @@ const MAX_HELD_MESSAGES = 1024;
 /** And past this many bytes of them. */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const NONE: ReadonlyMap<string, number> = new Map();
+/** The share of a peer's byte limit that downloads ask of it: the rest is room for its other messages. */
+const REQUEST_SHARE = 0.9;
 
 /** Options of `pg.shareFile`. */
 export interface ShareFileOptions extends SendOptions, SubscribeOptions {
@@ -60,6 +62,8 @@ export interface FilesRoomOptions {
   readonly table: PeerTable;
   readonly maxMessageSize: number;
   readonly maxFileSize: number;
+  /** The bytes a second a peer may send this node (`limits.bytesPerSecond`, within `limits.byteBurst`): downloads ask a peer for 90% of it at most. */
+  readonly peerBytesPerSecond: number;
   readonly downloadDir: string;
   readonly tunings: PlaygroundFilesOptions;
   /** How pushed files are taken (`pg.shareFile` from a peer). */
@@ -116,7 +120,9 @@ export class FilesRoom implements FilesHost {
     this.#loading ??= (async () => {
       const [{ FileSwarm }, { pushReceiver }] = await Promise.all([import("@xppg/files"), import("./file-push.js")]);
       const o = this.#o;
-      const swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
+      // Asked of a peer below what this node lets it send: its own byte limit never drops a source for sending what was asked.
+      const requestBytesPerSecond = REQUEST_SHARE * o.peerBytesPerSecond;
+      const swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, requestBytesPerSecond, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
       this.#swarm = swarm;
       const held = this.#held;
       this.#held = [];

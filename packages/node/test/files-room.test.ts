@@ -74,6 +74,24 @@ describe("pg.files (capability files/2)", () => {
     expect(between).toBeGreaterThan(0);
   });
 
+  it("a download asks a peer for no more than the node's own byte limit takes from it, so the limit never drops the source", async () => {
+    const dir = await workDir();
+    const a = await node();
+    // 1 MiB a second from one peer, 1 MiB above it at most: a 3 MiB file asked for at full speed would break it.
+    const b = await node("test-app", { downloadDir: join(dir, "b"), limits: { bytesPerSecond: 1024 * 1024, byteBurst: 1024 * 1024 } });
+    await b.join(a.addresses[0]!);
+    const errors: XppgError[] = [];
+    b.events.on("error", (e) => void errors.push(e));
+    const data = randomBytes(3 * 1024 * 1024);
+    await writeFile(join(dir, "big.bin"), data);
+    const shared = await a.files.share(join(dir, "big.bin"));
+    const got = await b.files.download(shared.contentId);
+    expect(createHash("sha256").update(await readFile(got.path)).digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(got.sources).toEqual({ [a.peerId]: shared.chunkCount });
+    expect(errors.map((e) => e.code)).toEqual([]);
+    expect(b.peers.map((p) => p.peerId)).toEqual([a.peerId]);
+  }, 20_000);
+
   it("shareFile to a peer without files-push/1 (an earlier release) streams the file whole, as before", async () => {
     const dir = await workDir();
     const a = await node();
