@@ -3,10 +3,11 @@
 // Playgrounds, rate limits off as in the bulk phase, one raw message per
 // chunk, each send awaited), read from disk by the sender a run at a time;
 // the receiver hashes every chunk (SHA-256, checked against the chunk's
-// hash) and writes it at its offset, as a leecher must. No manifest, no
-// requests, no bookkeeping: what is left is the cost of moving, hashing and
-// writing the bytes. Each side runs in a process of its own; this file is
-// also that process (`node files-ceiling.mjs --peer`).
+// hash), writes it at its offset and syncs the file at the end, as a
+// leecher must. No manifest, no requests, no bookkeeping: what is left is
+// the cost of moving, hashing and writing the bytes. Each side runs in a
+// process of its own; this file is also that process
+// (`node files-ceiling.mjs --peer`).
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -203,6 +204,8 @@ async function receiver(pg, { out, size, chunkSize, hashes }) {
   let written = 0;
   let cpu;
   const done = async () => {
+    // Durable before it could be named, as a leecher's file is.
+    await fh.sync();
     await fh.close();
     const end = cpuNow();
     process.send({ type: "received", cpuSeconds: end.cpuSeconds - cpu.cpuSeconds, mainCpuSeconds: end.mainCpuSeconds === null ? null : end.mainCpuSeconds - cpu.mainCpuSeconds });

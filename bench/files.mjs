@@ -1,8 +1,10 @@
 // The swarm file bench (issue 12): a random file of `sizeBytes` from one
 // seeder to one leecher, then to `leechers` leechers at once, each node a
-// Playground (encrypted, the default) in a process of its own on loopback.
-// Reports MB/s, the share of the Playground's own bulk message rate, what
-// the leechers fetched from each other, and each process's peak RSS.
+// Playground (encrypted, the default; rate limits off, as in the bulk phase)
+// in a process of its own on loopback. Reports MB/s, the share of the
+// Playground's own bulk message rate, a ceiling measured in the same run
+// (files-ceiling.mjs), what the leechers fetched from each other, and each
+// process's peak RSS.
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from "node:fs";
@@ -133,7 +135,7 @@ export async function runFilesBench({ sizeBytes = 1024 * MiB, leechers = 4, bulk
 export function formatFilesReport(r) {
   const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
   const size = `${Math.round(r.sizeBytes / MiB)} MiB`;
-  const lines = [`## files, the swarm way (${size}, encrypted Playgrounds, one process each)`];
+  const lines = [`## files, the swarm way (${size}, encrypted Playgrounds, rate limits off as in bulk, one process each)`];
   const share = r.shareOfBulk === null ? "" : `, ${(r.shareOfBulk * 100).toFixed(0)}% of the Playground's bulk rate (${r.bulkMegabytesPerSecond.toFixed(0)} MB/s; target 80%: ${r.shareOfBulk >= 0.8 ? "met" : "MISSED"})`;
   lines.push(`  one seeder -> one leecher: ${r.one.megabytesPerSecond.toFixed(0)} MB/s in ${r.one.seconds.toFixed(1)} s${share}`);
   const cpuShare = r.cpuShareOfBulk === null || r.cpuShareOfBulk === undefined ? "" : `, ${(r.cpuShareOfBulk * 100).toFixed(0)}% of the bulk's (${r.bulkCpuBoundMegabytesPerSecond.toFixed(0)} MB/s)`;
@@ -144,6 +146,8 @@ export function formatFilesReport(r) {
   }
   lines.push(`    peak RSS: seeder ${mb(r.one.rssSeederBytes)}, leecher ${mb(r.one.rssLeecherBytes[0])}`);
   if (r.ceiling !== undefined) lines.push(...ceilingLines(r));
+  // As shipped, a node asks one peer for 90% of its limits.bytesPerSecond at most (256 MiB/s by default).
+  lines.push(`  as shipped (limits.bytesPerSecond 256 MiB/s a peer), a download from one peer is bounded at ${((0.9 * 256 * MiB) / 1e6).toFixed(0)} MB/s${r.bulkMegabytesPerSecond === null ? "" : ` (${((0.9 * 256 * MiB * 100) / 1e6 / r.bulkMegabytesPerSecond).toFixed(0)}% of bulk)`}`);
   lines.push(`  one seeder -> ${r.leechers} leechers: ${r.many.megabytesPerSecond.toFixed(0)} MB/s aggregate in ${r.many.seconds.toFixed(1)} s; chunks fetched from the other leechers: ${r.many.fromOtherLeechers.join(", ")} of ${r.many.chunks} each`);
   lines.push(`    peak RSS: seeder ${mb(r.many.rssSeederBytes)}, leechers ${r.many.rssLeecherBytes.map(mb).join(", ")}`);
   const worst = Math.max(r.one.rssSeederBytes, ...r.one.rssLeecherBytes, r.many.rssSeederBytes, ...r.many.rssLeecherBytes);
