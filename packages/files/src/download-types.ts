@@ -9,7 +9,11 @@ import type { DownloadProgress } from "./progress.js";
 /** What a download needs from its swarm. */
 export interface DownloadHost {
   readonly maxMessageSize: number;
+  /** Messages stay as they are after their call (`FilesHost.stableMessages`): a chunk that comes in one block is used where it lies. */
+  readonly stableMessages: boolean;
   send(peer: string, bytes: Uint8Array): void;
+  /** Takes `bytes` of what may be asked of `peer` now (see `pacer.ts`); false: ask it later. */
+  pace(peer: string, bytes: number): boolean;
   misbehaved(peer: string, error: FilesError): void;
   /** The manifest is known and the partial file open: serve it, tell the interested. */
   ready(download: Download): void;
@@ -55,7 +59,8 @@ export interface DownloadResult {
 export interface Req {
   peer: string;
   index: number;
-  buf: Buffer;
+  /** The chunk's own buffer, which its blocks are copied into; undefined when the chunk comes in one block of a stable message, used where it lies. */
+  buf: Buffer | undefined;
   seen: Uint8Array;
   got: number;
   startedAt: number;

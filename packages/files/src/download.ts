@@ -157,14 +157,16 @@ export class Download {
     if (!Number.isInteger(slot) || offset >= len || req.seen[slot] === 1 || data.length !== Math.min(block, len - offset)) {
       return this.#penalise(peer, index, `a block of ${data.length} bytes at ${offset} of chunk ${index}, which was not asked for`);
     }
-    req.buf.set(data, offset);
+    // A chunk in one block of a stable message is hashed and written from where it lies; blocks are copied into the chunk's buffer.
+    req.buf?.set(data, offset);
     req.seen[slot] = 1;
     req.got++;
     s.bytesThisTick += data.length;
     if (req.got < req.seen.length) return;
     s.inflight.delete(index);
     this.#dropRequest(req);
-    if (!createHash("sha256").update(req.buf).digest().equals(chunkHash(this.manifest, index))) {
+    const chunk = req.buf ?? data;
+    if (!createHash("sha256").update(chunk).digest().equals(chunkHash(this.manifest, index))) {
       this.#release(req.buf);
       return this.#penalise(peer, index, `chunk ${index}, whose hash does not match the manifest`);
     }
@@ -179,7 +181,7 @@ export class Download {
     }
     s.chunks++;
     this.#fetched++;
-    void this.#write(index, req.buf, peer);
+    void this.#write(index, chunk, req.buf, peer);
     this.#fill();
   }
 
@@ -225,7 +227,8 @@ export class Download {
     this.#requests.clear();
   }
 
-  async #write(index: number, data: Buffer, from: string): Promise<void> {
+  /** Writes a verified chunk; `own` is its buffer (reused once written), undefined for a view of the message it came in. */
+  async #write(index: number, data: Uint8Array, own: Buffer | undefined, from: string): Promise<void> {
     this.#writing.add(index);
     try {
       await this.file!.write(index, data);
@@ -233,7 +236,7 @@ export class Download {
       return this.fail(error as Error);
     } finally {
       this.#writing.delete(index);
-      this.#release(data);
+      this.#release(own);
     }
     if (this.#finished) return;
     this.#lastUsefulAt = performance.now();
@@ -314,8 +317,14 @@ export class Download {
       const slots = this.#slots(s);
       if (s.inflight.size > slots - Math.max(1, slots >> REFILL_SHIFT)) continue;
       while (s.inflight.size < slots) {
+        const cursor = s.cursor;
         const index = this.#pick(s);
         if (index < 0) break;
+        if (!this.#host.pace(s.id, chunkLength(this.manifest!, index))) {
+          // Asked of it as fast as this node takes from it: the chunk waits for the next fill (the tick's, at the latest).
+          s.cursor = cursor;
+          break;
+        }
         this.#request(s, index);
       }
     }
@@ -365,7 +374,9 @@ export class Download {
     const now = performance.now();
     const expectedMs = s.rate > 0 ? ((s.inflight.size + 1) * len * 1000) / s.rate : 0;
     const timeout = Math.min(Math.max(4 * expectedMs, this.#t.requestTimeoutMs), 60_000);
-    const buf = len === this.manifest!.chunkSize ? (this.#pool.pop() ?? Buffer.allocUnsafe(len)) : Buffer.allocUnsafe(len);
+    // A chunk that comes in one block of a stable message needs no buffer of its own (see onData).
+    const whole = len <= block && this.#host.stableMessages;
+    const buf = whole ? undefined : len === this.manifest!.chunkSize ? (this.#pool.pop() ?? Buffer.allocUnsafe(len)) : Buffer.allocUnsafe(len);
     const req: Req = { peer: s.id, index, buf, seen: new Uint8Array(Math.ceil(len / block)), got: 0, startedAt: now, deadline: now + timeout };
     s.inflight.set(index, req);
     const list = this.#requests.get(index);
@@ -382,8 +393,8 @@ export class Download {
     if (list.length === 0) this.#requests.delete(req.index);
   }
 
-  #release(buf: Buffer): void {
-    if (this.manifest !== undefined && buf.length === this.manifest.chunkSize && this.#pool.length < 64) this.#pool.push(buf);
+  #release(buf: Buffer | undefined): void {
+    if (buf !== undefined && this.manifest !== undefined && buf.length === this.manifest.chunkSize && this.#pool.length < 64) this.#pool.push(buf);
   }
 
   #cancel(req: Req): void {

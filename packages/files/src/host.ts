@@ -8,7 +8,7 @@
 
 /** What the host calls on the swarm. */
 export interface FilesHostListener {
-  /** A files message from a neighbour (untrusted bytes; the view may be reused after the call returns). */
+  /** A files message from a neighbour (untrusted bytes; the view may be reused after the call returns, unless the host has `stableMessages`). */
   message(peerId: string, bytes: Uint8Array): void;
   /** A neighbour that speaks the files protocol joined. */
   joined(peerId: string): void;
@@ -20,6 +20,15 @@ export interface FilesHostListener {
 export interface FilesHost {
   /** The largest files message a neighbour accepts, in bytes (its frame limit less the envelope). */
   readonly maxMessageSize: number;
+  /**
+   * True when the bytes handed to {@link FilesHostListener.message} are never
+   * reused or changed by the host after the call (each message lies in memory
+   * of its own, as a frame a transport does not reuse). The swarm then hashes
+   * and writes a chunk that came whole in one message from where it lies,
+   * keeping a view of it until it is written, instead of copying it first.
+   * @default false (every chunk is copied out of its message)
+   */
+  readonly stableMessages?: boolean;
   /** The neighbours that speak the files protocol now. */
   peers(): readonly string[];
   /**

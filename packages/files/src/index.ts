@@ -8,3 +8,4 @@ export type { Manifest, ManifestLimits } from "./manifest.js";
 export { safeFileName } from "./safe-name.js";
 export { placeUnique } from "./place.js";
 export type { PushReceiver, PushResult } from "./push.js";
+export type { PushProgress } from "./push-progress.js";

@@ -12,6 +12,7 @@ import type { DownloadResult } from "./download-types.js";
 import { FILES_ERROR_CODES, FilesError } from "./errors.js";
 import type { Manifest } from "./manifest.js";
 import { removePartial } from "./partial-file.js";
+import { PushMeter, type PushProgress } from "./push-progress.js";
 import { safeFileName } from "./safe-name.js";
 import { MSG, OFFER_STATUS, encodeBare, encodeOfferEnd } from "./wire.js";
 
@@ -68,6 +69,8 @@ export const PUSH_SILENCE_MS = 300_000;
 interface Outgoing {
   contentId: string;
   heard(peer: string): void;
+  /** This node served `bytes` of the content to `peer`. */
+  sent(peer: string, bytes: number): void;
   end(peer: string, status: number, reason: string): void;
   close(error: FilesError): void;
 }
@@ -91,8 +94,8 @@ export class Pushes {
     this.#receiver = receiver;
   }
 
-  /** Shares `path`, offers it to `peers` and resolves once each holds it, refused it or left. */
-  async push(path: string, peers: readonly string[], signal?: AbortSignal): Promise<PushResult> {
+  /** Shares `path`, offers it to `peers` and resolves once each holds it, refused it or left; `onProgress` hears how far they are. */
+  async push(path: string, peers: readonly string[], signal?: AbortSignal, onProgress?: (p: PushProgress) => void): Promise<PushResult> {
     const whole = createHash("sha256");
     const shared = await this.#host.share(path, signal, whole);
     const sha256 = whole.digest("hex");
@@ -103,6 +106,9 @@ export class Pushes {
     // PUSH_SILENCE_MS is counted as refusing, so a receiver that never answers cannot hold the push open.
     const heard = new Map(peers.map((p) => [p, Date.now()]));
     let watch: ReturnType<typeof setInterval> | undefined;
+    const meter = onProgress === undefined ? undefined : new PushMeter(shared.contentId, shared.name, shared.size, peers, onProgress);
+    const ticks = meter === undefined ? undefined : setInterval(() => meter.tick(), 200);
+    ticks?.unref?.();
     let out: Outgoing | undefined;
     let stopSignal = (): void => {};
     try {
@@ -110,8 +116,10 @@ export class Pushes {
         out = {
           contentId: shared.contentId,
           heard: (peer) => void (heard.has(peer) && heard.set(peer, Date.now())),
+          sent: (peer, bytes) => meter?.sent(peer, bytes),
           end: (peer, status, reason) => {
             if (!pending.delete(peer)) return;
+            meter?.ended(peer, status === OFFER_STATUS.DONE);
             if (status === OFFER_STATUS.DONE) delivered.push(peer);
             else refusals.set(peer, reason);
             if (pending.size === 0) resolve();
@@ -136,8 +144,10 @@ export class Pushes {
         // A neighbour that left while the file was read hears nothing: it is counted as gone, not waited for.
         for (const peer of [...pending]) this.#host.sendOrFail(peer, encodeBare(MSG.OFFER, shared.contentId)).catch(() => out!.end(peer, OFFER_STATUS.REFUSED, `${peer} left before it held the whole file`));
       });
+      meter?.finish();
     } finally {
       clearInterval(watch);
+      clearInterval(ticks);
       stopSignal();
       if (out !== undefined) this.#out.delete(out);
       await this.#host.release(shared.contentId);
@@ -148,6 +158,11 @@ export class Pushes {
   /** A neighbour sent a files message naming `contentId`: a push of it to that neighbour is alive. */
   heard(peer: string, contentId: string): void {
     for (const o of this.#out) if (o.contentId === contentId) o.heard(peer);
+  }
+
+  /** This node served `bytes` of `contentId` to `peer`: a push of it counts them. */
+  sent(peer: string, contentId: string, bytes: number): void {
+    for (const o of this.#out) if (o.contentId === contentId) o.sent(peer, bytes);
   }
 
   /** True while a push of `contentId` runs (its share is kept). */

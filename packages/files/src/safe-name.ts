@@ -10,7 +10,10 @@ const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\ufeff]/g;
 /**
  * A name from a peer made into a safe base name: no folders, no `..`, no
  * control, bidi or invisible characters, no reserved characters, no leading
- * dot (no hidden files), at most 200 bytes of UTF-8.
+ * dot (no hidden files), at most 200 bytes of UTF-8 (file systems limit
+ * names in bytes, 255 on most). The one helper for received file names:
+ * `@xppg/node` exports it as `sanitizeFileName`, from this module alone
+ * (`@xppg/files/safe-name`), which loads nothing else of the package.
  */
 export function safeFileName(name: string): string {
   let clean = name.replace(/\s+/g, " ").replace(CONTROLS, "").replace(BIDI, "").replace(INVISIBLE, "").replace(/[/\\:*?"<>|]/g, "_").trim();
@@ -19,6 +22,7 @@ export function safeFileName(name: string): string {
     const ext = extname(clean).slice(0, 20);
     let stem = clean.slice(0, clean.length - ext.length);
     while (stem.length > 0 && Buffer.byteLength(stem + ext) > 200) stem = stem.slice(0, -1);
+    // Never half of a surrogate pair.
     if (/[\ud800-\udbff]$/.test(stem)) stem = stem.slice(0, -1);
     clean = stem + ext;
   }

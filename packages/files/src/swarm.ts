@@ -11,7 +11,9 @@ import { MANIFEST_PIECE_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
 import { Download, type DownloadResult } from "./download.js";
 import { PartialFile } from "./partial-file.js";
 import type { DownloadProgress } from "./progress.js";
+import { RequestPacer } from "./pacer.js";
 import { Pushes, type PushReceiver, type PushResult } from "./push.js";
+import type { PushProgress } from "./push-progress.js";
 import { Uploader } from "./uploader.js";
 import { MSG, decodeMessage, encodeBare, encodeBitfield, encodeHave, encodeManifest } from "./wire.js";
 
@@ -44,6 +46,15 @@ export interface FileSwarmOptions {
   maxInFlightPerPeer?: number;
   /** How this node takes files pushed to it (`push`); without it every push is refused. */
   pushes?: PushReceiver;
+  /**
+   * Most bytes a second this node asks of one neighbour, all downloads
+   * together (a token bucket of one second's worth). Set it under the bytes
+   * a second the host lets a neighbour send (`@xppg/node` sets 90% of its
+   * `limits.bytesPerSecond`), so that a fast source is never dropped for
+   * sending what it was asked.
+   * @default Infinity (no pacing)
+   */
+  requestBytesPerSecond?: number;
 }
 
 /** What `share` resolves with. */
@@ -78,7 +89,7 @@ interface Served {
   file?: FileContent;
 }
 
-const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, findTimeoutMs: 30_000, requestTimeoutMs: 5_000, maxInFlightPerPeer: 16 };
+const DEFAULTS = { maxFileSize: 4 * 1024 ** 3, uploadBytesPerSecond: Infinity, findTimeoutMs: 30_000, requestTimeoutMs: 5_000, maxInFlightPerPeer: 16, requestBytesPerSecond: Infinity };
 
 /**
  * Shares files by content id and downloads them from every neighbour that
@@ -92,6 +103,7 @@ export class FileSwarm {
   /** Neighbours that asked for a content this node is downloading but has no manifest of yet: told once it has. */
   readonly #early = new Map<string, Set<string>>();
   readonly #uploader: Uploader;
+  readonly #pacer: RequestPacer;
   readonly #pushes: Pushes;
   /** Contents the user shared (a push's own share ends with the push). */
   readonly #userShared = new Set<string>();
@@ -107,7 +119,9 @@ export class FileSwarm {
       findTimeoutMs: o.findTimeoutMs ?? DEFAULTS.findTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       maxInFlightPerPeer: o.maxInFlightPerPeer ?? DEFAULTS.maxInFlightPerPeer,
+      requestBytesPerSecond: o.requestBytesPerSecond ?? DEFAULTS.requestBytesPerSecond,
     };
+    this.#pacer = new RequestPacer(this.#o.requestBytesPerSecond);
     this.#pushes = new Pushes(
       {
         send: (peer, bytes) => this.#send(peer, bytes),
@@ -120,7 +134,7 @@ export class FileSwarm {
       },
       o.pushes,
     );
-    this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond);
+    this.#uploader = new Uploader(host, (cid) => this.#served.get(cid)?.content, this.#o.uploadBytesPerSecond, (peer, cid, bytes) => this.#pushes.sent(peer, cid, bytes));
     this.#unlisten = host.listen({
       message: (peer, bytes) => this.#onMessage(peer, bytes),
       joined: (peer) => {
@@ -151,12 +165,14 @@ export class FileSwarm {
    * downloads it the swarm way (from this node and from every other that has
    * it) into the folder its `pushes` option names, and answers. Resolves once
    * every one of them holds it, refused it or left; aborting `signal` cancels
-   * it at every receiver (they delete what they got).
+   * it at every receiver (they delete what they got). `onProgress` gets how
+   * far the receivers are at most every 200 ms, and once at the end.
    */
-  async push(path: string, peers: readonly string[], options: { signal?: AbortSignal } = {}): Promise<PushResult> {
+  async push(path: string, peers: readonly string[], options: { signal?: AbortSignal; onProgress?: (progress: PushProgress) => void } = {}): Promise<PushResult> {
     if (typeof path !== "string" || path.length === 0) throw invalidArgument("files.push(path, peers)", "path must be a file's path", 'files.push("./photo.jpg", [peerId])');
     this.#assertOpen("push");
-    return this.#pushes.push(path, peers, options.signal);
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw invalidArgument("files.push(path, peers, { onProgress })", "onProgress must be a function", "files.push(path, [peerId], { onProgress: (p) => console.log(p.bytesDone, p.total) })");
+    return this.#pushes.push(path, peers, options.signal, options.onProgress);
   }
 
   async #share(path: string, options: { signal?: AbortSignal | undefined; whole?: import("node:crypto").Hash }): Promise<SharedContent> {
@@ -268,7 +284,9 @@ export class FileSwarm {
   #downloadHost(): ConstructorParameters<typeof Download>[2] {
     return {
       maxMessageSize: this.#host.maxMessageSize,
+      stableMessages: this.#host.stableMessages === true,
       send: (peer, bytes) => this.#send(peer, bytes),
+      pace: (peer, bytes) => this.#pacer.take(peer, bytes),
       misbehaved: (peer, error) => this.#host.misbehaved(peer, error),
       ready: (d) => {
         // A whole copy already served stays served; the download's chunks are not needed for that.
@@ -302,6 +320,7 @@ export class FileSwarm {
 
   #left(peer: string): void {
     this.#uploader.left(peer);
+    this.#pacer.forget(peer);
     this.#pushes.left(peer);
     for (const s of this.#served.values()) s.interested.delete(peer);
     for (const e of this.#early.values()) e.delete(peer);

@@ -36,7 +36,11 @@ export class Uploader {
   /** Bytes sent, per neighbour (for stats and tests): the `MAX_UPLOAD_STATS` served most lately, in that order. */
   readonly sent = new Map<string, number>();
 
-  constructor(host: FilesHost, content: (cid: string) => Content | undefined, uploadBytesPerSecond: number) {
+  readonly #onSent: (peer: string, cid: string, bytes: number) => void;
+
+  /** `onSent`: told of the bytes of each block once the transport took them. */
+  constructor(host: FilesHost, content: (cid: string) => Content | undefined, uploadBytesPerSecond: number, onSent: (peer: string, cid: string, bytes: number) => void = () => {}) {
+    this.#onSent = onSent;
     this.#host = host;
     this.#content = content;
     this.#rate = uploadBytesPerSecond;
@@ -106,7 +110,10 @@ export class Uploader {
         if (messages === undefined) continue;
         await Promise.all(messages.map((m) => this.#host.send(peer, m)));
         spare.push(...messages);
-        for (const r of run) this.#count(peer, r.length);
+        for (const r of run) {
+          this.#count(peer, r.length);
+          this.#onSent(peer, r.cid, r.length);
+        }
       }
     } catch {
       // The neighbour is gone; `left` drops its queue.

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { FILES_ERROR_CODES, FileSwarm, type DownloadResult, type FilesError, type PushReceiver } from "../src/index.js";
+import { FILES_ERROR_CODES, FileSwarm, type DownloadResult, type FilesError, type PushProgress, type PushReceiver } from "../src/index.js";
 import { PUSH_SILENCE_MS } from "../src/push.js";
 import { MemoryNet } from "./helpers/memory-net.js";
 import { randomFile, sha256Of, tempDir } from "./helpers/files.js";
@@ -38,6 +38,31 @@ describe("pushing a file", () => {
     // The push's own share ended with it: nothing is served from the sender once it is done.
     expect(await sender.unshare(pushed.contentId)).toBe(false);
     await Promise.all([sender.close(), sa.close(), sb.close()]);
+  });
+
+  it("tells the sender how far its receivers are, a receiver that declines taken out of the total, and once at the end", async () => {
+    await using tmp = await tempDir();
+    const net = new MemoryNet();
+    const a = receiver(join(tmp.dir, "a"));
+    const picky = receiver(join(tmp.dir, "picky"), () => "not now");
+    // Paced, so the push takes a few ticks of its progress.
+    const sender = new FileSwarm(net.host("S"), { uploadBytesPerSecond: 512 * 1024 });
+    const sa = new FileSwarm(net.host("A"), { pushes: a });
+    const sp = new FileSwarm(net.host("P"), { pushes: picky });
+    net.link("S", "A");
+    net.link("S", "P");
+    const path = await randomFile(tmp.dir, "video.bin", 1536 * 1024 + 9);
+    const events: PushProgress[] = [];
+    const pushed = await sender.push(path, ["A", "P"], { onProgress: (p) => events.push(p) });
+    expect(pushed.delivered).toEqual(["A"]);
+    const size = pushed.size;
+    expect(events.at(-1)).toMatchObject({ contentId: pushed.contentId, name: "video.bin", done: true, bytesDone: size, total: size, peers: 0, delivered: 1, etaMs: 0 });
+    expect(events.filter((e) => e.done)).toHaveLength(1);
+    // Counted as it was served: seen part way, never going back.
+    expect(events.some((e) => e.bytesDone > 0 && e.bytesDone < e.total)).toBe(true);
+    for (let i = 1; i < events.length; i++) expect(events[i]!.bytesDone).toBeGreaterThanOrEqual(events[i - 1]!.bytesDone);
+    await expect(sender.push(path, ["A"], { onProgress: "yes" as never })).rejects.toMatchObject({ code: FILES_ERROR_CODES.INVALID_ARGUMENT });
+    await Promise.all([sender.close(), sa.close(), sp.close()]);
   });
 
   it("a receiver that declines, takes no pushes, or has too many from the peer answers why, and nothing is written", async () => {

@@ -37,6 +37,26 @@ describe("FileSwarm over neighbours", () => {
     await Promise.all([seeder.close(), a.close(), b.close()]);
   });
 
+  it("verifies and writes chunks from the messages they came in when the host says they stay, and copies them out when not", async () => {
+    await using tmp = await tempDir();
+    const path = await randomFile(tmp.dir, "data.bin", 12 * 256 * 1024 + 777);
+    const want = await sha256Of(path);
+    for (const stable of [true, false]) {
+      const net = new MemoryNet();
+      const seeder = new FileSwarm(net.host("S"));
+      const hostA = net.host("A");
+      hostA.stableMessages = stable;
+      const a = new FileSwarm(hostA);
+      net.link("S", "A");
+      const shared = await seeder.share(path);
+      const r = await a.download(shared.contentId, { dir: join(tmp.dir, `stable-${stable}`) });
+      // Not stable: the buffer each chunk came in was scribbled over before the chunk was written; a kept view would have written that.
+      expect(await sha256Of(r.path)).toBe(want);
+      expect(r.fetchedChunks).toBe(shared.chunkCount);
+      await Promise.all([seeder.close(), a.close()]);
+    }
+  });
+
   it("asks one source for its chunks in a run from a random place (wrapping once), not scattered", async () => {
     await using tmp = await tempDir();
     const net = new MemoryNet();

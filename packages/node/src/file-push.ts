@@ -10,7 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { FILES_ERROR_CODES, safeFileName, type FileSwarm, type FilesError, type PushReceiver, type PushResult } from "@xppg/files";
+import { FILES_ERROR_CODES, safeFileName, type FileSwarm, type FilesError, type PushProgress, type PushReceiver, type PushResult } from "@xppg/files";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { ReceivedFile, SharedFile } from "./file-transfer.js";
 import type { PeerSession } from "./peer-session.js";
@@ -57,12 +57,20 @@ export function pushReceiver(o: PushOptions): PushReceiver {
  * settled `files-push/1`, streamed whole to the others. Resolves with the
  * peers that hold it; rejects when none does, naming why.
  */
-export async function shareFile(swarm: FileSwarm, legacy: WholeFileSender, pushes: (s: PeerSession) => boolean, path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+export async function shareFile(
+  swarm: FileSwarm,
+  legacy: WholeFileSender,
+  pushes: (s: PeerSession) => boolean,
+  path: string,
+  sessions: PeerSession[],
+  signal?: AbortSignal,
+  onProgress?: (progress: PushProgress) => void,
+): Promise<SharedFile> {
   const swarmPeers = sessions.filter(pushes);
   const streamed = sessions.filter((s) => !pushes(s));
   if (swarmPeers.length === 0) return legacy.send(path, streamed, signal);
   const [pushed, sent] = await Promise.allSettled([
-    swarm.push(path, swarmPeers.map((s) => s.peerId!), { signal }).catch((error: FilesError) => Promise.reject(nodeError(error, path))),
+    swarm.push(path, swarmPeers.map((s) => s.peerId!), { signal, ...(onProgress === undefined ? {} : { onProgress }) }).catch((error: FilesError) => Promise.reject(nodeError(error, path))),
     streamed.length > 0 ? legacy.send(path, streamed, signal) : Promise.resolve(undefined),
   ]);
   const failures = [pushed, sent].filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as PlaygroundError);

@@ -1,11 +1,12 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { basename, join } from "node:path";
+// The one file-name helper, shared with the swarm; its module loads nothing else of `@xppg/files` (issue 15).
+import { safeFileName } from "@xppg/files/safe-name";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
-import { safeText } from "./safe-text.js";
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -196,7 +197,7 @@ export class FileTransfers {
     let active = 0;
     for (const inc of this.#incoming.values()) if (inc.session === session) active++;
     if (active >= this.#host.maxIncomingPerPeer) return refuse(`${active} transfers from this peer are already running`);
-    const safeName = sanitizeFileName(name);
+    const safeName = safeFileName(name);
     let accepted: boolean;
     try {
       accepted = this.#host.acceptFile({ from, name: safeName, size });
@@ -395,27 +396,4 @@ function noPeerReceived(name: string, out: Outgoing): PlaygroundError {
 
 function bad(what: string, why: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer sent a malformed ${what} (${why}). It is disconnected.`);
-}
-
-/**
- * Keeps only a safe base name: no folders, no `..`, no control, bidi or
- * invisible characters (see {@link safeText}: `invoice\u202Efdp.exe` must not
- * show as `invoiceexe.pdf`), no reserved characters, no leading dot (no
- * hidden files), bounded length.
- */
-export function sanitizeFileName(name: string): string {
-  let clean = safeText(name, { singleLine: true, removeInvisible: true })
-    .replace(/[/\\:*?"<>|]/g, "_")
-    .trim();
-  clean = clean.replace(/^\.+/, "");
-  // File systems limit names in bytes (255 on most): keep 200 bytes of UTF-8 at most.
-  if (Buffer.byteLength(clean) > 200) {
-    const ext = extname(clean).slice(0, 20);
-    let stem = clean.slice(0, clean.length - ext.length);
-    while (stem.length > 0 && Buffer.byteLength(stem + ext) > 200) stem = stem.slice(0, -1);
-    // Do not leave half of a surrogate pair.
-    if (/[\ud800-\udbff]$/.test(stem)) stem = stem.slice(0, -1);
-    clean = stem + ext;
-  }
-  return clean.length === 0 ? "file" : clean;
 }

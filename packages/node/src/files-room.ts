@@ -6,13 +6,14 @@
  * drops a neighbour the swarm found misbehaving (a strike).
  */
 
-import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, SharedContent } from "@xppg/files";
+import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, PushProgress, SharedContent } from "@xppg/files";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { KIND } from "./protocol.js";
 import type { PushOptions, WholeFileSender } from "./file-push.js";
 import type { SharedFile } from "./file-transfer.js";
+import type { SendOptions, SubscribeOptions } from "./playground-types.js";
 
 /** The capability of the swarm file protocol. */
 export const FILES_CAPABILITY = "files/2";
@@ -29,6 +30,18 @@ const MAX_HELD_MESSAGES = 1024;
 /** And past this many bytes of them. */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const NONE: ReadonlyMap<string, number> = new Map();
+/** The share of a peer's byte limit that downloads ask of it: the rest is room for its other messages. */
+const REQUEST_SHARE = 0.9;
+
+/** Options of `pg.shareFile`. */
+export interface ShareFileOptions extends SendOptions, SubscribeOptions {
+  /**
+   * How far the receivers are (those with `files-push/1`; a peer of an earlier
+   * release, streamed the file whole, is not counted): at most every 200 ms,
+   * and once at the end (`done`).
+   */
+  onProgress?: (progress: PushProgress) => void;
+}
 
 /** Tunings of `pg.files` (the `files` option). */
 export type PlaygroundFilesOptions = Pick<FileSwarmOptions, "uploadBytesPerSecond" | "findTimeoutMs" | "requestTimeoutMs" | "maxInFlightPerPeer">;
@@ -49,6 +62,8 @@ export interface FilesRoomOptions {
   readonly table: PeerTable;
   readonly maxMessageSize: number;
   readonly maxFileSize: number;
+  /** The bytes a second a peer may send this node (`limits.bytesPerSecond`, within `limits.byteBurst`): downloads ask a peer for 90% of it at most. */
+  readonly peerBytesPerSecond: number;
   readonly downloadDir: string;
   readonly tunings: PlaygroundFilesOptions;
   /** How pushed files are taken (`pg.shareFile` from a peer). */
@@ -67,6 +82,13 @@ export interface FilesRoomOptions {
  */
 export class FilesRoom implements FilesHost {
   readonly maxMessageSize: number;
+  /**
+   * A files message is a view of the frame it came in, and a session never
+   * releases a frame to its transport for reuse (it returns no
+   * `FRAME_RELEASED`; its bundle reader keeps frames across turns too): so
+   * a chunk is verified and written from where it was decrypted, not copied.
+   */
+  readonly stableMessages = true;
   readonly api: PlaygroundFiles;
   readonly #o: FilesRoomOptions;
   readonly #table: PeerTable;
@@ -98,7 +120,9 @@ export class FilesRoom implements FilesHost {
     this.#loading ??= (async () => {
       const [{ FileSwarm }, { pushReceiver }] = await Promise.all([import("@xppg/files"), import("./file-push.js")]);
       const o = this.#o;
-      const swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
+      // Asked of a peer below what this node lets it send: its own byte limit never drops a source for sending what was asked.
+      const requestBytesPerSecond = REQUEST_SHARE * o.peerBytesPerSecond;
+      const swarm = new FileSwarm(this, { ...o.tunings, maxFileSize: o.maxFileSize, requestBytesPerSecond, pushes: { ...pushReceiver(o.push), allowedFrom: (peer) => this.#pushesFrom(peer) } });
       this.#swarm = swarm;
       const held = this.#held;
       this.#held = [];
@@ -124,10 +148,10 @@ export class FilesRoom implements FilesHost {
   }
 
   /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
-  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal, onProgress?: ShareFileOptions["onProgress"]): Promise<SharedFile> {
     const pushes = (s: PeerSession): boolean => this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
     const [swarm, { shareFile }] = await Promise.all([this.#load(), import("./file-push.js")]);
-    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal);
+    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal, onProgress);
   }
 
   peers(): readonly string[] {
@@ -164,7 +188,7 @@ export class FilesRoom implements FilesHost {
         `The peer ${session.peerId} sent more than ${MAX_HELD_MESSAGES} files messages (or ${MAX_HELD_BYTES} bytes of them) before this node had loaded its file protocol. It is disconnected.`,
       );
     }
-    // A copy: the payload is a view of the connection's read buffer, valid during this call only.
+    // A copy: the frame the payload is a view of may hold other envelopes, which should not be kept alive while the swarm loads.
     this.#held.push({ peer: session.peerId!, bytes: payload.slice() });
     this.#heldBytes += payload.byteLength;
     void this.#load().catch(() => this.#loadFailed());

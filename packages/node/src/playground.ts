@@ -12,7 +12,7 @@ import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
-import type { PlaygroundFiles } from "./files-room.js";
+import type { PlaygroundFiles, ShareFileOptions } from "./files-room.js";
 import type { PlaygroundOptions, PortMappingResult, StartOptions } from "./options.js";
 import type { ReachabilityStatus } from "./reachability.js";
 import type { RelayStats } from "./relay-service.js";
@@ -364,16 +364,17 @@ export class Playground {
    * Receivers get a `"file"` message `{ name, size, sha256, path }` once the
    * whole file is on their disk; a failed transfer leaves nothing under the
    * final name. Memory use does not grow with the file size. `signal` stops
-   * the transfer (receivers discard what they got).
+   * the transfer (receivers discard what they got); `onProgress` hears how far they are.
    */
-  async shareFile(path: string, options?: (SendOptions & SubscribeOptions) | string): Promise<SharedFile> {
+  async shareFile(path: string, options?: ShareFileOptions | string): Promise<SharedFile> {
     const call = "pg.shareFile(path, options?)";
     checkString(path, "path", call, 'pg.shareFile("./photo.jpg")');
-    const to = checkTarget(options, call, ["to", "signal"]);
+    const to = checkTarget(options, call, ["to", "signal", "onProgress"]);
     const signal = typeof options === "object" ? checkSignal(options.signal, call) : undefined;
+    const onProgress = typeof options === "object" && options.onProgress !== undefined ? checkFunction<ShareFileOptions["onProgress"]>(options.onProgress, "onProgress", call, "pg.shareFile(path, { onProgress: (p) => console.log(p.bytesDone, p.total) })") : undefined;
     this.#assertRunning("shareFile");
     if (signal?.aborted) throw abortError("shareFile", signal);
-    return this.#r.swarmFiles.shareFile(path, this.#table.targets(to), signal);
+    return this.#r.swarmFiles.shareFile(path, this.#table.targets(to), signal, onProgress);
   }
 
   /** Sends the whole state to one peer or every peer (peers also sync on join and, by default, on every change). */

@@ -149,7 +149,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     },
   });
   const push = { downloadDir: o.downloadDir, maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer, acceptFile: o.acceptFile, delivered: (from: string, file: ReceivedFile) => dispatcher.dispatch(from, KIND.FILE, file), failed: report };
-  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, downloadDir: o.downloadDir, tunings: o.files, push, legacy: files });
+  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, peerBytesPerSecond: Math.min(o.limits.bytesPerSecond, o.limits.byteBurst), downloadDir: o.downloadDir, tunings: o.files, push, legacy: files });
   const reach: ReachRoom = new ReachRoom({
     localPeerId,
     reach: o.reach,

@@ -14,7 +14,8 @@ const SCRIPT = fileURLToPath(new URL("./fixtures/cold-start.mjs", import.meta.ur
 
 /** Files a node loads only for a feature the plain program does not use. */
 const OPTIONAL = [
-  /\/packages\/files\//,
+  // All of @xppg/files but its file-name helper (`sanitizeFileName`, which loads nothing else).
+  /\/packages\/files\/(?!dist\/safe-name\.js$)/,
   /\/packages\/dht\//,
   /\/packages\/discovery\//,
   /\/packages\/nat\//,

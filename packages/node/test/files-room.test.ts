@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryTransport } from "@xppg/transport";
 import type { XppgError } from "@xppg/errors";
+import type { PushProgress } from "@xppg/files";
 import { PROTOCOL_VERSION, Playground, type Playground as PG } from "../src/index.js";
 import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
 
@@ -58,9 +59,13 @@ describe("pg.files (capability files/2)", () => {
     expect(x.peers.find((p) => p.peerId === hub.peerId)!.capabilities).toContain("files-push/1");
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(join(dir, "clip.mp4"), data);
-    const sent = await hub.shareFile(join(dir, "clip.mp4"));
+    const progress: PushProgress[] = [];
+    const sent = await hub.shareFile(join(dir, "clip.mp4"), { onProgress: (p) => progress.push(p) });
     const sha256 = createHash("sha256").update(data).digest("hex");
     expect(sent).toEqual({ name: "clip.mp4", size: data.length, sha256, peers: expect.arrayContaining([x.peerId, y.peerId]) });
+    // The sender heard how far the receivers were, and once that both hold it.
+    expect(progress.at(-1)).toMatchObject({ name: "clip.mp4", done: true, bytesDone: 2 * data.length, total: 2 * data.length, delivered: 2, peers: 0 });
+    await expect(hub.shareFile(join(dir, "clip.mp4"), { onProgress: 1 as never })).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
     for (const name of ["x", "y"]) expect(createHash("sha256").update(await readFile(join(dir, name, "clip.mp4"))).digest("hex")).toBe(sha256);
     // Served in chunks by the swarm (the whole-file stream counts nothing here), partly by the receivers to each other.
     const fromHub = (hub.files.uploaded.get(x.peerId) ?? 0) + (hub.files.uploaded.get(y.peerId) ?? 0);
@@ -68,6 +73,24 @@ describe("pg.files (capability files/2)", () => {
     expect(fromHub + between).toBeGreaterThanOrEqual(2 * data.length);
     expect(between).toBeGreaterThan(0);
   });
+
+  it("a download asks a peer for no more than the node's own byte limit takes from it, so the limit never drops the source", async () => {
+    const dir = await workDir();
+    const a = await node();
+    // 1 MiB a second from one peer, 1 MiB above it at most: a 3 MiB file asked for at full speed would break it.
+    const b = await node("test-app", { downloadDir: join(dir, "b"), limits: { bytesPerSecond: 1024 * 1024, byteBurst: 1024 * 1024 } });
+    await b.join(a.addresses[0]!);
+    const errors: XppgError[] = [];
+    b.events.on("error", (e) => void errors.push(e));
+    const data = randomBytes(3 * 1024 * 1024);
+    await writeFile(join(dir, "big.bin"), data);
+    const shared = await a.files.share(join(dir, "big.bin"));
+    const got = await b.files.download(shared.contentId);
+    expect(createHash("sha256").update(await readFile(got.path)).digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(got.sources).toEqual({ [a.peerId]: shared.chunkCount });
+    expect(errors.map((e) => e.code)).toEqual([]);
+    expect(b.peers.map((p) => p.peerId)).toEqual([a.peerId]);
+  }, 20_000);
 
   it("shareFile to a peer without files-push/1 (an earlier release) streams the file whole, as before", async () => {
     const dir = await workDir();

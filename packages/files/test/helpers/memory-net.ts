@@ -39,6 +39,13 @@ export class MemoryHost implements FilesHost {
   /** Every message this host sent, for tests that count. */
   readonly sentMessages: { to: string; bytes: Uint8Array }[] = [];
   record = false;
+  /**
+   * Each message arrives in memory of its own (a copy), which stays as it is.
+   * Set false and messages arrive in one reused buffer, scribbled over after
+   * each call, as a host whose messages do not stay would do.
+   */
+  stableMessages = true;
+  #scratch = new Uint8Array(0);
 
   constructor(
     readonly net: MemoryNet,
@@ -56,10 +63,23 @@ export class MemoryHost implements FilesHost {
     if (this.record) this.sentMessages.push({ to: peer, bytes: copy });
     return new Promise((resolve) =>
       setImmediate(() => {
-        if (this.links.has(peer)) this.net.hosts.get(peer)!.listener?.message(this.id, copy);
+        if (this.links.has(peer)) this.net.hosts.get(peer)!.deliver(this.id, copy);
         resolve();
       }),
     );
+  }
+
+  /** A message from `from`: the copy itself, or (not `stableMessages`) a view of the reused buffer, scribbled over once the call returns. */
+  deliver(from: string, bytes: Uint8Array): void {
+    if (this.stableMessages) return this.listener?.message(from, bytes);
+    if (this.#scratch.length < bytes.length) this.#scratch = new Uint8Array(bytes.length);
+    const view = this.#scratch.subarray(0, bytes.length);
+    view.set(bytes);
+    try {
+      this.listener?.message(from, view);
+    } finally {
+      view.fill(0xa5);
+    }
   }
 
   listen(listener: FilesHostListener): () => void {

@@ -37,7 +37,7 @@ export class FilesRoom {
   }
 
   /** `pg.shareFile`: the page's file transfer, which rejects in words. */
-  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
+  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal, _onProgress?: unknown): Promise<SharedFile> {
     return this.#o.legacy.send(path, sessions, signal);
   }
 

@@ -1,0 +1,103 @@
+/**
+ * A push's progress, for its sender: how much of the file its receivers
+ * hold. The sender hears of a receiver's chunks only through what it serves
+ * it (a receiver tells a node that holds the whole file of no chunk), so a
+ * receiver still downloading counts the bytes this node has sent it, and
+ * one that answered done counts the whole file.
+ */
+
+/** A push's progress, as its `onProgress` callback sees it. */
+export interface PushProgress {
+  contentId: string;
+  /** The file's name, as shared. */
+  name: string;
+  /** Bytes the receivers hold: the whole file for each that has it, else what this node has sent it (parts fetched from other peers are not seen). */
+  bytesDone: number;
+  /** The file's size times the receivers taking it (one that refuses it or leaves is taken out). */
+  total: number;
+  /** Bytes of the file this node sent a second, over the last few seconds. */
+  rate: number;
+  /** Receivers still downloading it. */
+  peers: number;
+  /** Receivers that hold the whole file. */
+  delivered: number;
+  /** Time left at the current rate, in ms (Infinity while nothing is sent). */
+  etaMs: number;
+  /** True on the last event, once every receiver answered or left. */
+  done: boolean;
+}
+
+/** Counts what a push's receivers got and reports at most every 200 ms (by `tick`), and once at the end. */
+export class PushMeter {
+  readonly #contentId: string;
+  readonly #name: string;
+  readonly #size: number;
+  readonly #listener: (p: PushProgress) => void;
+  /** Bytes sent to each receiver still downloading. */
+  readonly #sent = new Map<string, number>();
+  #delivered = 0;
+  #rate = 0;
+  #windowBytes = 0;
+  #windowStart = performance.now();
+  #lastReported = -1;
+
+  constructor(contentId: string, name: string, size: number, peers: readonly string[], listener: (p: PushProgress) => void) {
+    this.#contentId = contentId;
+    this.#name = name;
+    this.#size = size;
+    this.#listener = listener;
+    for (const p of peers) this.#sent.set(p, 0);
+  }
+
+  /** This node served `bytes` of the file to `peer`. */
+  sent(peer: string, bytes: number): void {
+    const before = this.#sent.get(peer);
+    if (before === undefined) return;
+    this.#sent.set(peer, before + bytes);
+    this.#windowBytes += bytes;
+  }
+
+  /** `peer` answered: it holds the file (`delivered`), or refused it or left. */
+  ended(peer: string, delivered: boolean): void {
+    if (!this.#sent.delete(peer)) return;
+    if (delivered) this.#delivered++;
+  }
+
+  tick(): void {
+    const now = performance.now();
+    const dt = (now - this.#windowStart) / 1000;
+    if (dt >= 0.5) {
+      const sample = this.#windowBytes / dt;
+      this.#rate = this.#rate === 0 ? sample : 0.6 * this.#rate + 0.4 * sample;
+      this.#windowBytes = 0;
+      this.#windowStart = now;
+    }
+    const done = this.#bytesDone();
+    if (done === this.#lastReported && this.#rate === 0) return;
+    this.#lastReported = done;
+    this.#emit(false);
+  }
+
+  /** Every receiver answered or left. */
+  finish(): void {
+    this.#emit(true);
+  }
+
+  #bytesDone(): number {
+    let n = this.#delivered * this.#size;
+    for (const bytes of this.#sent.values()) n += Math.min(this.#size, bytes);
+    return n;
+  }
+
+  #emit(done: boolean): void {
+    const bytesDone = this.#bytesDone();
+    const total = (this.#delivered + this.#sent.size) * this.#size;
+    const left = total - bytesDone;
+    const etaMs = left === 0 ? 0 : this.#rate > 0 ? (left / this.#rate) * 1000 : Infinity;
+    try {
+      this.#listener({ contentId: this.#contentId, name: this.#name, bytesDone, total, rate: this.#rate, peers: this.#sent.size, delivered: this.#delivered, etaMs, done });
+    } catch {
+      // A listener's failure is its own; the push carries on.
+    }
+  }
+}
