@@ -183,11 +183,11 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     // only for the tail's own addresses.
     const tailAddresses = processes.map((p) => `tcp://127.0.0.1:${p.nodes[PER_PROCESS - 1]!.port} `);
     const refusedByTail = (e: Event): boolean => e.code === "XPPG_ERR_HANDSHAKE_FAILED" && tailAddresses.some((a) => String(e.message).includes(a));
-    // A dial under way when its node was killed ends the same way (the kernel closes the killed node's end).
-    const killedAddresses = processes[PROCESSES - 1]!.nodes.map((n) => `tcp://127.0.0.1:${n.port} `);
-    const cutByKill = (e: Event): boolean => e.code === "XPPG_ERR_HANDSHAKE_FAILED" && killedAddresses.some((a) => String(e.message).includes(a));
+    // A handshake whose other end hung up is a broken link too: a dialler that gave up (its 10 s deadline passed on a
+    // loaded machine) or that was killed, or a dialled node that was killed. A refusal for a reason says so instead.
+    const cutShort = (e: Event): boolean => e.code === "XPPG_ERR_HANDSHAKE_FAILED" && String(e.message).includes("failed: the connection closed during the handshake");
     const errors = processes.slice(0, -1).flatMap((p) => p.events.filter((e) => e.event === "error"));
-    expect(errors.filter((e) => !broken.has(e.code as string) && !refusedByTail(e) && !cutByKill(e)).map((e) => `${String(e.code)}: ${String(e.message)}`)).toEqual([]);
+    expect(errors.filter((e) => !broken.has(e.code as string) && !refusedByTail(e) && !cutShort(e)).map((e) => `${String(e.code)}: ${String(e.message)}`)).toEqual([]);
   });
 });
 
