@@ -41,7 +41,7 @@ const externalPackages = {
   },
 };
 
-await build({
+const result = await build({
   absWorkingDir: dir,
   entryPoints: entries.map((e) => join(dir, e.source)),
   outbase: join(dir, "src"),
@@ -57,10 +57,25 @@ await build({
   plugins: [externalPackages],
   sourcemap: "linked",
   sourcesContent: false,
-  // Error classes take their `name` from the class (`new.target.name`): a
-  // class renamed to avoid a clash in the bundle must keep its name.
-  keepNames: true,
+  metafile: true,
   entryNames: "[dir]/[name]",
   chunkNames: "[name]-[hash]",
   logLevel: "warning",
 });
+
+// Error classes take their `name` from the class (`new.target.name`), and a
+// class in a bundle is named by the variable esbuild gives it. esbuild
+// renames one only when two modules' top-level names clash (\`Foo\` becomes
+// \`Foo2\`): refuse that rather than ship a wrong name (\`keepNames\` would
+// fix it, at the cost of a helper call per function and class at load).
+const inputs = Object.keys(result.metafile.inputs).filter((f) => /\.ts$/.test(f));
+const declared = new Set(inputs.flatMap((f) => [...readFileSync(join(dir, f), "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])));
+for (const out of Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js"))) {
+  const code = readFileSync(join(dir, out), "utf8");
+  for (const m of code.matchAll(/^(?:var|let|const)\s+([A-Za-z_$][\w$]*)\s*=\s*class\b|^class\s+([A-Za-z_$][\w$]*)/gm)) {
+    const name = m[1] ?? m[2];
+    if (!declared.has(name)) {
+      throw new Error(`${pkg.name}: the bundle ${out} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
+    }
+  }
+}
