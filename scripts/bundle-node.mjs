@@ -32,50 +32,50 @@ const OUT = join(dir, "dist", "bundle");
 rmSync(OUT, { recursive: true, force: true });
 if (entries.length === 0) process.exit(0);
 
-const { build } = await import("esbuild");
-/** Bare specifiers (packages, built-ins) stay imports; `#` and relative ones are bundled. */
-const externalPackages = {
-  name: "external-packages",
-  setup(b) {
-    b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
+const outputs = await withEsbuild();
 
-const result = await build({
-  absWorkingDir: dir,
-  entryPoints: entries.map((e) => join(dir, e.source)),
-  outbase: join(dir, "src"),
-  outdir: OUT,
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // `#` imports take their Node source; the `browser` condition is off on platform node.
-  conditions: ["source"],
-  tsconfig: join(dir, "tsconfig.json"),
-  plugins: [externalPackages],
-  sourcemap: "linked",
-  sourcesContent: false,
-  metafile: true,
-  entryNames: "[dir]/[name]",
-  chunkNames: "[name]-[hash]",
-  logLevel: "warning",
-});
+async function withEsbuild() {
+  const { build } = await import("esbuild");
+  const result = await build({
+    absWorkingDir: dir,
+    entryPoints: entries.map((e) => join(dir, e.source)),
+    outbase: join(dir, "src"),
+    outdir: OUT,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // `#` imports take their Node source; the `browser` condition is off on platform node.
+    conditions: ["source"],
+    tsconfig: join(dir, "tsconfig.json"),
+    // Bare specifiers (packages, built-ins) stay imports; `#` and relative ones are bundled.
+    plugins: [{ name: "external-packages", setup: (b) => b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true })) }],
+    sourcemap: "linked",
+    sourcesContent: false,
+    metafile: true,
+    entryNames: "[dir]/[name]",
+    chunkNames: "[name]-[hash]",
+    logLevel: "warning",
+  });
+  const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
+  return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
+}
 
 // Error classes take their `name` from the class (`new.target.name`), and a
-// class in a bundle is named by the variable esbuild gives it. esbuild
-// renames one only when two modules' top-level names clash (\`Foo\` becomes
-// \`Foo2\`): refuse that rather than ship a wrong name (\`keepNames\` would
-// fix it, at the cost of a helper call per function and class at load).
-const inputs = Object.keys(result.metafile.inputs).filter((f) => /\.ts$/.test(f));
-const declared = new Set(inputs.flatMap((f) => [...readFileSync(join(dir, f), "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])));
-for (const out of Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js"))) {
-  const code = readFileSync(join(dir, out), "utf8");
-  for (const m of code.matchAll(/^(?:var|let|const)\s+([A-Za-z_$][\w$]*)\s*=\s*class\b|^class\s+([A-Za-z_$][\w$]*)/gm)) {
+// class in a bundle is named by the variable esbuild gives it, renamed only
+// when two modules' top-level names clash (`Foo` becomes `Foo2`): refuse that
+// rather than ship a wrong name (esbuild's `keepNames` would fix it, at the
+// cost of a helper call per function and class at load, and one more file).
+const declared = new Set(
+  [...new Set(outputs.flatMap((o) => o.sources))].filter((f) => f.endsWith(".ts")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])),
+);
+for (const { file } of outputs) {
+  const code = readFileSync(file, "utf8");
+  for (const m of code.matchAll(/^(?:var|let|const)\s+([A-Za-z_$][\w$]*)\s*=\s*class\b|^(?:export\s+)?class\s+([A-Za-z_$][\w$]*)/gm)) {
     const name = m[1] ?? m[2];
     if (!declared.has(name)) {
-      throw new Error(`${pkg.name}: the bundle ${out} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
+      throw new Error(`${pkg.name}: the bundle ${file.slice(dir.length + 1)} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
     }
   }
 }
