@@ -57,13 +57,14 @@ const pkg = {
     ".": {
       source: "./src/index.ts",
       types: "./dist/index.d.ts",
+      node: "./dist/bundle/index.js",
       import: "./dist/index.js",
     },
   },
   files: ["dist", "src", "README.md"],
   engines: { node: ">=20.19" },
   scripts: {
-    build: "tsc -b",
+    build: "tsc -b && node ../../scripts/bundle-node.mjs",
     typecheck: "tsc -p tsconfig.test.json",
     test: `vitest run --root ../.. --project ${name}`,
     "check:publish": "publint",

@@ -13,7 +13,7 @@ import { buildPackage, labSkipReason, netlab, startAgent, type Agent } from "../
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const AGENT = path.join(HERE, "fixtures/host-agent.mjs");
 const PROBE = path.join(HERE, "fixtures/probe.mjs");
-const DIST = path.join(HERE, "../dist/index.js");
+const DIST = path.join(HERE, "../dist/bundle/index.js");
 const PREFIX = `xppg-${process.pid}-`;
 const NS = { wan: `${PREFIX}wan`, r: `${PREFIX}r`, h: `${PREFIX}h` };
 const ROUTER_WAN = "198.18.0.11";

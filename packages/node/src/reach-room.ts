@@ -22,6 +22,7 @@ import { Dialbacks } from "./reach-dialback.js";
 import type { ResolvedReach } from "./reach-options.js";
 import { REACH_CAPABILITY, REACH_KIND, parseObserved, parsePort } from "./reach-wire.js";
 import { Reachability, type ReachabilityKind, type ReachabilityStatus } from "./reachability.js";
+import { relayTransportOnDemand } from "./relay-on-demand.js";
 import type { RelayService } from "./relay-service.js";
 import type { RelayTransport } from "./relay-transport.js";
 
@@ -91,7 +92,7 @@ export class ReachRoom {
     });
   }
 
-  /** The relay transport this node dials and reserves with (loaded here: it needs `node:net`). */
+  /** The relay transport this node dials and reserves with (its transport, circuits and hole punching load at the first relayed dial or reservation: `relay-on-demand.ts`). */
   async transports(existing: readonly Transport[]): Promise<Transport[]> {
     // The application brought its own relay transport: read paths from it, reserve nothing by itself.
     const own = existing.find((t) => t.name === "relay");
@@ -99,7 +100,6 @@ export class ReachRoom {
       if ("circuits" in own) this.#circuitsOf = own as RelayTransport;
       return [];
     }
-    const { relayTransportOnDemand } = await import("./relay-on-demand.js");
     const r = this.#o.reach;
     this.#relayTransport = relayTransportOnDemand({
       peerId: this.#o.localPeerId,

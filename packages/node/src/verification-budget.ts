@@ -58,7 +58,9 @@ export class VerificationBudget {
   readonly #now: () => number;
   readonly #capacity: number;
   #tokens: number;
-  #refilledAt: number;
+  // Read only once tokens run short; the first admit (the budget starts full) sets it.
+  // Not read at construction: a node that sees no broadcast never loads the clock (perf_hooks).
+  #refilledAt = 0;
   #window = -1;
   #active = 0;
   #activeBefore = 0;
@@ -71,7 +73,6 @@ export class VerificationBudget {
     this.#now = options.now ?? (() => performance.now());
     this.#capacity = Math.max(1, (options.perSecond * (options.burstMs ?? 1000)) / 1000);
     this.#tokens = this.#capacity;
-    this.#refilledAt = this.#now();
   }
 
   /** Whether `account`'s peer may have one more broadcast verified now. */

@@ -3,8 +3,12 @@
 // packages (the file protocol, the DHT, LAN discovery, port mapping, the
 // relay transport with its circuits and hole punching, WebSockets,
 // @msgpack/msgpack); each is loaded when its option or first call asks for it.
+// The packages' Node builds are bundles (scripts/bundle-node.mjs): each
+// loaded file is read as the source modules its source map names, so the
+// check holds whichever modules a chunk gathers.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -12,7 +16,7 @@ const built = existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.u
 if (!built) console.log("[skip] cold-start tests: packages/node is not built; run `pnpm test` from the root (it builds first).");
 const SCRIPT = fileURLToPath(new URL("./fixtures/cold-start.mjs", import.meta.url));
 
-/** Files a node loads only for a feature the plain program does not use. */
+/** Modules a node loads only for a feature the plain program does not use. */
 const OPTIONAL = [
   // All of @xppg/files but its file-name helper (`sanitizeFileName`, which loads nothing else).
   /\/packages\/files\/(?!dist\/safe-name\.js$)/,
@@ -20,22 +24,34 @@ const OPTIONAL = [
   /\/packages\/discovery\//,
   /\/packages\/nat\//,
   /\/packages\/transport-ws\//,
-  /\/packages\/node\/dist\/(file-push|relay-(transport|service|socket|splice)|circuit-connection|hole-punch|frame-tap|reach-probe)\.js$/,
+  /\/packages\/node\/src\/(file-push|relay-(transport|service|socket|splice)|circuit-connection|hole-punch|frame-tap|reach-probe)\.ts$/,
   /\/node_modules\/.*\/(ws|multicast-dns|@msgpack)\//,
 ];
 
-function run(step: string): { plain: string[]; after: string[] } {
+/** The modules in a loaded file: the sources its source map names (a bundle's modules), else the file itself. */
+function modulesOf(url: string): string[] {
+  const file = fileURLToPath(url);
+  if (!existsSync(`${file}.map`)) return [file];
+  const map = JSON.parse(readFileSync(`${file}.map`, "utf8")) as { sources: string[] };
+  return map.sources.map((s) => resolve(dirname(file), s));
+}
+
+function run(step: string): { plain: string[]; after: string[]; plainFiles: string[] } {
   const r = spawnSync(process.execPath, [SCRIPT, step], { encoding: "utf8", timeout: 60_000 });
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { plain: string[]; after: string[] };
+  const files = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { plain: string[]; after: string[] };
+  return { plain: files.plain.flatMap(modulesOf), after: files.after.flatMap(modulesOf), plainFiles: files.plain.map((u) => fileURLToPath(u)) };
 }
 
 const optional = (urls: string[]): string[] => urls.filter((u) => OPTIONAL.some((re) => re.test(u)));
 
 describe.skipIf(!built)("a plain Playground's first connection", () => {
   it("loads none of the optional rooms' modules", () => {
-    const { plain, after } = run("none");
-    expect(plain.some((u) => u.endsWith("/packages/node/dist/playground.js"))).toBe(true);
+    const { plain, after, plainFiles } = run("none");
+    expect(plain.some((u) => u.endsWith("/packages/node/src/playground.ts"))).toBe(true);
+    // The @xppg packages' files it reads are their bundles.
+    const xppg = plainFiles.filter((f) => /\/packages\/[^/]+\/(dist|src)\//.test(f));
+    expect(xppg.filter((f) => !/\/packages\/[^/]+\/dist\/bundle\//.test(f))).toEqual([]);
     expect(optional(plain)).toEqual([]);
     // Stopping loads none either.
     expect(optional(after)).toEqual([]);
@@ -44,6 +60,6 @@ describe.skipIf(!built)("a plain Playground's first connection", () => {
   it("loads the file protocol at the first pg.files call", () => {
     const { plain, after } = run("files");
     expect(optional(plain)).toEqual([]);
-    expect(optional(after).some((u) => u.includes("/packages/files/dist/swarm.js"))).toBe(true);
+    expect(optional(after).some((u) => u.endsWith("/packages/files/src/swarm.ts"))).toBe(true);
   });
 });

@@ -79,7 +79,7 @@ describe("browser entry", () => {
     const root = pkg.exports["."]!;
     // "browser" first, with its own "source": a browser bundle built from the
     // workspace sources (the web chat, the size report) gets the browser entry.
-    expect(Object.keys(root)).toEqual(["browser", "source", "types", "import"]);
+    expect(Object.keys(root)).toEqual(["browser", "source", "types", "node", "import"]);
     expect(root.browser).toEqual({ source: "./src/browser.ts", types: "./dist/browser.d.ts", import: "./dist/browser.js" });
     expect(pkg.exports["./key-file"]).toBeDefined();
     expect(JSON.stringify(root)).not.toContain("key-file");

@@ -27,7 +27,8 @@ describe("scripts/new-package.mjs", () => {
     expect(pkg.name).toBe("@xppg/transport-pipe");
     expect(pkg.type).toBe("module");
     expect(pkg.sideEffects).toBe(false);
-    expect(pkg.exports["."]).toEqual({ source: "./src/index.ts", types: "./dist/index.d.ts", import: "./dist/index.js" });
+    expect(pkg.exports["."]).toEqual({ source: "./src/index.ts", types: "./dist/index.d.ts", node: "./dist/bundle/index.js", import: "./dist/index.js" });
+    expect(pkg.scripts.build).toBe("tsc -b && node ../../scripts/bundle-node.mjs");
     expect(pkg.peerDependencies).toEqual({ "@xppg/transport": "workspace:^" });
     expect(pkg.dependencies).toEqual({ "@xppg/errors": "workspace:^", "@xppg/framing": "workspace:^" });
     expect(pkg.scripts.test).toBe("vitest run --root ../.. --project transport-pipe");

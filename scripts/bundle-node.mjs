@@ -1,0 +1,81 @@
+// The Node build of a package, run by its `build` script after `tsc -b`
+// (from the package's folder): each Node entry point of its `exports` map
+// (an entry's `node` target, `./dist/bundle/<name>.js`) bundled from the
+// entry's `source` file with esbuild, in one build so that the entries
+// share their modules. A fresh process then reads a few files instead of
+// one per module (about half a millisecond each on Node 20, which has no
+// compile cache): issue 15, the first connection in a fresh process.
+//
+// - Code splitting: a module loaded by `import()` (an optional room) stays
+//   a chunk of its own, loaded when first asked for.
+// - Every package import stays external: third-party ones and the other
+//   `@xppg/*` packages, so an application's dedupe and a swapped package
+//   still work. The package's own `#` imports resolve here, to their Node
+//   sources (the `source` condition, without `browser`).
+// - Source maps (`dist/bundle/*.js.map`) point to `src/`, which is
+//   published: `node --enable-source-maps` shows the sources in traces.
+// - The browser build is tsc's `dist/` (the `browser` and `import`
+//   conditions), as before; the `.d.ts` files are tsc's too.
+//
+//   node ../../scripts/bundle-node.mjs          (what `build` runs)
+//   node ../../scripts/bundle-node.mjs --check  (the exports map only)
+import { readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { nodeEntries } from "./node-entries.mjs";
+
+const dir = resolve(process.cwd());
+const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+const entries = nodeEntries(pkg);
+if (process.argv.includes("--check")) process.exit(0);
+
+const OUT = join(dir, "dist", "bundle");
+rmSync(OUT, { recursive: true, force: true });
+if (entries.length === 0) process.exit(0);
+
+const outputs = await withEsbuild();
+
+async function withEsbuild() {
+  const { build } = await import("esbuild");
+  const result = await build({
+    absWorkingDir: dir,
+    entryPoints: entries.map((e) => join(dir, e.source)),
+    outbase: join(dir, "src"),
+    outdir: OUT,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // `#` imports take their Node source; the `browser` condition is off on platform node.
+    conditions: ["source"],
+    tsconfig: join(dir, "tsconfig.json"),
+    // Bare specifiers (packages, built-ins) stay imports; `#` and relative ones are bundled.
+    plugins: [{ name: "external-packages", setup: (b) => b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true })) }],
+    sourcemap: "linked",
+    sourcesContent: false,
+    metafile: true,
+    entryNames: "[dir]/[name]",
+    chunkNames: "[name]-[hash]",
+    logLevel: "warning",
+  });
+  const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
+  return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
+}
+
+// Error classes take their `name` from the class (`new.target.name`), and a
+// class in a bundle is named by the variable esbuild gives it, renamed only
+// when two modules' top-level names clash (`Foo` becomes `Foo2`): refuse that
+// rather than ship a wrong name (esbuild's `keepNames` would fix it, at the
+// cost of a helper call per function and class at load, and one more file).
+const declared = new Set(
+  [...new Set(outputs.flatMap((o) => o.sources))].filter((f) => f.endsWith(".ts")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])),
+);
+for (const { file } of outputs) {
+  const code = readFileSync(file, "utf8");
+  for (const m of code.matchAll(/^(?:var|let|const)\s+([A-Za-z_$][\w$]*)\s*=\s*class\b|^(?:export\s+)?class\s+([A-Za-z_$][\w$]*)/gm)) {
+    const name = m[1] ?? m[2];
+    if (!declared.has(name)) {
+      throw new Error(`${pkg.name}: the bundle ${file.slice(dir.length + 1)} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// Every published package's Node entries are bundles (scripts/bundle-node.mjs):
+// each `exports` entry with an `import` build has a `node` target
+// `./dist/bundle/<name>.js` before it (a browser build has none), the build
+// script writes it with its source map, and the package builds through it.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../..");
+const packages = readdirSync(join(root, "packages")).filter((d) => existsSync(join(root, "packages", d, "package.json")));
+
+type Target = Record<string, unknown>;
+interface Manifest {
+  name: string;
+  private?: boolean;
+  scripts: Record<string, string>;
+  exports: Record<string, Target>;
+}
+
+describe.each(packages)("packages/%s", (dir) => {
+  const at = join(root, "packages", dir);
+  const pkg = JSON.parse(readFileSync(join(at, "package.json"), "utf8")) as Manifest;
+
+  it("builds its Node entries into bundles, and its exports map names them", () => {
+    expect(pkg.scripts["build"]).toBe("tsc -b && node ../../scripts/bundle-node.mjs");
+    // The script's own check of the exports map (it throws, with the fix, on a missing or misplaced `node` target).
+    execFileSync(process.execPath, [join(root, "scripts/bundle-node.mjs"), "--check"], { cwd: at, stdio: "pipe" });
+    const nodeTargets = Object.values(pkg.exports).flatMap((t) => (typeof t["node"] === "string" ? [t["node"]] : []));
+    expect(nodeTargets.length).toBeGreaterThan(0);
+    for (const target of nodeTargets) {
+      expect(target).toMatch(/^\.\/dist\/bundle\/.+\.js$/);
+      expect(existsSync(join(at, target)), `${pkg.name}: ${target} is not built`).toBe(true);
+      expect(existsSync(join(at, `${target}.map`)), `${pkg.name}: ${target}.map is not built`).toBe(true);
+    }
+  });
+});
