@@ -19,7 +19,7 @@ const SCRIPT = fileURLToPath(new URL("./fixtures/cold-start.mjs", import.meta.ur
 /** Modules a node loads only for a feature the plain program does not use. */
 const OPTIONAL = [
   // All of @xppg/files but its file-name helper (`sanitizeFileName`, which loads nothing else).
-  /\/packages\/files\/(?!dist\/safe-name\.js$)/,
+  /\/packages\/files\/(?!(dist\/safe-name\.js|src\/safe-name\.ts)$)/,
   /\/packages\/dht\//,
   /\/packages\/discovery\//,
   /\/packages\/nat\//,
