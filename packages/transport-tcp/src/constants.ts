@@ -24,7 +24,7 @@ export const BY_REFERENCE_BYTES = 16 * 1024;
 export const SMALL_BATCH_BYTES = 16 * 1024;
 
 /** Free batch buffers kept for reuse, shared by all connections of the process. */
-export const MAX_POOLED_BATCHES = 8;
+export const MAX_POOLED_BATCHES = 12;
 
 /** The address form, for error messages. */
 export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[::1]:7337, tcp://example.org:7337)";
