@@ -36,6 +36,14 @@ const INITIAL_PLAIN_SIZE = 4096;
  * turns instead of working at once.
  */
 const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
+/**
+ * Sealed bytes that the connection below has not taken yet past which
+ * `send` waits, whatever the high-water mark: two ticks' worth. The
+ * connection below buffers up to its own high-water mark before it stops
+ * taking records, so a second megabyte here only doubled what a fast sender
+ * held in flight (issue 15: peak RSS).
+ */
+const SEND_AHEAD = 2 * TICK_BUDGET;
 
 
 /**
@@ -76,6 +84,7 @@ export class RecordLink implements ConnectionLink {
   #unsettledBytes = 0;
   #sealedThisTick = 0;
   #tickWaiter: Deferred | null = null;
+  /** Sealed bytes not yet taken by the connection below (plus the record being filled) past which `send` waits: the smaller of the high-water mark and {@link SEND_AHEAD}. */
   readonly #highWaterMark: number;
 
   /** No more sealing: close was called or the link failed. */
@@ -91,7 +100,7 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
-    this.#highWaterMark = options.highWaterMark;
+    this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });

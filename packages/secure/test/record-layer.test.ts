@@ -147,3 +147,32 @@ describe("records around large frames", () => {
     });
   }
 });
+
+describe("what a fast sender holds", () => {
+  it("send waits once 512 KiB sealed are not taken by the connection below, whatever the high-water mark", async () => {
+    // Below: 64 KiB buffered per direction. The receiver pauses, so only its
+    // buffers (256 KiB above, 64 KiB below) and the sender's take anything.
+    const t = memoryTransport({ highWaterMark: 64 * 1024 });
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(cryptoProvider, c, { identity: generateIdentity(), highWaterMark: 256 * 1024 });
+    });
+    try {
+      const client = await secureConnectionWith(cryptoProvider, await t.dial(listener.address), { identity: generateIdentity(), highWaterMark: 4 * 1024 * 1024 });
+      const server = await within(accepted, "the server's handshake");
+      server.pause();
+      let taken = 0;
+      const frame = patterned(64 * 1024, 7);
+      for (let i = 0; i < 64; i++) void client.send(frame).then(() => (taken += frame.byteLength), () => {});
+      // What can be taken is taken within a few turns; then nothing moves (the receiver stays paused).
+      await expect.poll(() => taken).toBeGreaterThan(256 * 1024);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      // 256 + 64 KiB at the receiver, 64 KiB below the sender, 512 KiB sealed ahead, and the frames of the tick that passed it.
+      expect(taken).toBeLessThanOrEqual((256 + 64 + 64 + 512 + 4 * 64) * 1024);
+      expect(taken).toBeLessThan(64 * frame.byteLength);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
+});
