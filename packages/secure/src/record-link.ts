@@ -91,6 +91,9 @@ export class RecordLink implements ConnectionLink {
   #sendClosed = false;
   #fault: XppgError | undefined;
   #recordsIn = 0;
+  /** The memory of the record being decoded, and whether a frame handed up is a view of it. */
+  #recordMemory: ArrayBufferLike | null = null;
+  #viewHandedUp = false;
   #endReceived = false;
   #linkClosed = false;
 
@@ -354,17 +357,27 @@ export class RecordLink implements ConnectionLink {
     }
     if (plain.byteLength === 0) {
       this.#endReceived = true;
-      return;
+      return FRAME_RELEASED;
     }
+    this.#recordMemory = record.buffer;
+    this.#viewHandedUp = false;
     this.#decode(plain, 0);
-    return undefined;
+    this.#recordMemory = null;
+    // Frames inside the record went up as views of it; otherwise its bytes were copied into a frame being assembled.
+    return this.#viewHandedUp ? undefined : FRAME_RELEASED;
+  };
+
+  /** A frame decoded from a record's plaintext: notes whether it is a view of the record's memory. */
+  readonly #onPlainFrame = (frame: Uint8Array): void => {
+    if (frame.buffer === this.#recordMemory) this.#viewHandedUp = true;
+    this.#onFrame(frame);
   };
 
   /** Hands decrypted bytes to the frame decoder: `plain`, or `committed` bytes already written into its frame. */
   #decode(plain: Uint8Array | null, committed: number): void {
     try {
       if (plain === null) this.#decoder.commitBody(committed, this.#onFrame);
-      else this.#decoder.push(plain, this.#onFrame);
+      else this.#decoder.push(plain, this.#onPlainFrame);
     } catch (err) {
       // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing and is reported as it is; anything
       // else was thrown by the frame sink above us: close with that error as it is.
