@@ -13,6 +13,7 @@ import {
 } from "@xppg/transport/adapter";
 import { largeBatch, returnBatch, takeBatch, type SendBatch } from "./batch-pool.js";
 import { BATCH_BYTES, BY_REFERENCE_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
+import { ReadBuffer, readIntoBuffer } from "./read-buffer.js";
 
 /** What a TCP connection needs besides its socket. */
 export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "transport" | "remoteHost"> {
@@ -48,17 +49,22 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  * shared resolved promise while the socket's buffer plus the pending bytes
  * are under the high-water mark.
  *
- * Read path: {@link FrameDecoder} hands out frames that lie inside one chunk
- * as views of that chunk (no copy) straight to the controller, whose inbox
- * holds frames for a paused sink and pauses the socket at the high-water mark.
+ * Read path: the socket reads into a {@link ReadBuffer}, reused while the
+ * sink releases every frame (a secure channel does), which hands out frames
+ * as views (no copy) straight to the controller, whose inbox holds frames
+ * for a paused sink and pauses the socket at the high-water mark. Where
+ * Node's fields for that are not found, the socket's `"data"` chunks go
+ * through a {@link FrameDecoder} instead, frames inside one chunk as views of it.
  */
 class SocketLink implements ConnectionLink {
   readonly #socket: Socket;
   readonly #controller: LinkController;
   readonly #remoteAddress: string;
   readonly #highWaterMark: number;
-  readonly #decoder: FrameDecoder;
-  readonly #onFrame: (frame: Uint8Array) => void;
+  /** The read path: a reused buffer, or Node's chunks through a decoder. */
+  readonly #reader: ReadBuffer | null;
+  readonly #decoder: FrameDecoder | null;
+  readonly #onFrame: (frame: Uint8Array) => unknown;
 
   // Send side: the pieces waiting for the flush, in order (runs of a batch,
   // or parts sent by reference), each with the batch it was cut from (null
@@ -77,9 +83,18 @@ class SocketLink implements ConnectionLink {
     this.#controller = controller;
     this.#remoteAddress = options.remoteAddress;
     this.#highWaterMark = options.highWaterMark;
-    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
-    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    const reader = new ReadBuffer(options.maxFrameSize);
+    if (readIntoBuffer(socket, () => reader.next(), (length) => this.#onRead(length))) {
+      this.#reader = reader;
+      this.#decoder = null;
+      // Flowing, so that Node reports the end of the stream.
+      socket.resume();
+    } else {
+      this.#reader = null;
+      this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+      socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    }
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
@@ -245,23 +260,41 @@ class SocketLink implements ConnectionLink {
     controller.release();
   }
 
-  #onData(chunk: Buffer): void {
+  #onRead(length: number): void {
+    const reader = this.#reader!;
     // After close() this side wants no more frames: skip decoding, keep reading to see the FIN.
-    if (!this.#controller.receiving) return;
+    if (!this.#controller.receiving) {
+      reader.discard();
+      return;
+    }
     try {
-      this.#decoder.push(chunk, this.#onFrame);
+      reader.received(length, this.#onFrame);
     } catch (err) {
-      // The decoder's own error for an oversized length is the one to report as it is.
-      const error = isXppgError(err, TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) ? err : protocolError(this.#remoteAddress, "its frames could not be decoded", err);
-      this.#controller.fail(error);
+      reader.discard();
+      this.#failRead(err);
     }
   }
 
+  #onData(chunk: Buffer): void {
+    if (!this.#controller.receiving) return;
+    try {
+      this.#decoder!.push(chunk, this.#onFrame);
+    } catch (err) {
+      this.#failRead(err);
+    }
+  }
+
+  #failRead(err: unknown): void {
+    // The decoder's own error for an oversized length is the one to report as it is.
+    const error = isXppgError(err, TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) ? err : protocolError(this.#remoteAddress, "its frames could not be decoded", err);
+    this.#controller.fail(error);
+  }
+
   #onEnd(): void {
-    if (!this.#decoder.idle && this.#controller.receiving) {
-      this.#controller.fail(
-        protocolError(this.#remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
-      );
+    const reader = this.#reader;
+    const held = reader !== null ? reader.bufferedBytes : this.#decoder!.bufferedBytes;
+    if ((reader !== null ? held > 0 : !this.#decoder!.idle) && this.#controller.receiving) {
+      this.#controller.fail(protocolError(this.#remoteAddress, `it closed in the middle of a frame (${held} bytes of it were received)`));
       return;
     }
     // The peer finished sending. Node ends our side too (allowHalfOpen is off).
