@@ -36,6 +36,14 @@ const INITIAL_PLAIN_SIZE = 4096;
  * turns instead of working at once.
  */
 const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
+/**
+ * Sealed bytes that the connection below has not taken yet past which
+ * `send` waits, whatever the high-water mark: two ticks' worth. The
+ * connection below buffers up to its own high-water mark before it stops
+ * taking records, so a second megabyte here only doubled what a fast sender
+ * held in flight (issue 15: peak RSS).
+ */
+const SEND_AHEAD = 2 * TICK_BUDGET;
 
 
 /**
@@ -76,12 +84,16 @@ export class RecordLink implements ConnectionLink {
   #unsettledBytes = 0;
   #sealedThisTick = 0;
   #tickWaiter: Deferred | null = null;
+  /** Sealed bytes not yet taken by the connection below (plus the record being filled) past which `send` waits: the smaller of the high-water mark and {@link SEND_AHEAD}. */
   readonly #highWaterMark: number;
 
   /** No more sealing: close was called or the link failed. */
   #sendClosed = false;
   #fault: XppgError | undefined;
   #recordsIn = 0;
+  /** The memory of the record being decoded, and whether a frame handed up is a view of it. */
+  #recordMemory: ArrayBufferLike | null = null;
+  #viewHandedUp = false;
   #endReceived = false;
   #linkClosed = false;
 
@@ -91,7 +103,7 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
-    this.#highWaterMark = options.highWaterMark;
+    this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
@@ -231,6 +243,16 @@ export class RecordLink implements ConnectionLink {
     while (offset < end) {
       if (this.#plainLength === this.#recordEnd) void this.#sealPartial();
       let plain = this.#plain;
+      const whole = this.#recordEnd;
+      if (this.#plainLength === 0 && end - offset >= whole && plain !== null && plain.byteLength >= whole) {
+        // A whole record of the caller's bytes: sealed from where they lie
+        // into the record buffer, not copied there first (a 64 KiB memcpy
+        // per record of a large frame).
+        void this.#sealAndSend(plain.subarray(0, whole), bytes.subarray(offset, offset + whole));
+        this.#recordEnd = RECORD_FILL_PLAINTEXT;
+        offset += whole;
+        continue;
+      }
       if (plain === null || this.#plainLength === plain.byteLength) {
         // Grow (idle connections keep a small buffer; busy ones reach one full record).
         const size = Math.min(RECORD_FILL_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
@@ -248,23 +270,24 @@ export class RecordLink implements ConnectionLink {
   }
 
   /**
-   * Encrypts `plain` and sends it as one record; the buffer is free again on
-   * return. With an in-place provider the record is sealed where it lies,
-   * its tag written just after it (the buffer keeps room for one), and the
-   * two sent as one frame with `send`, which copies it (into the transport's
-   * reused batches): nothing is allocated per record. Otherwise the
-   * ciphertext and tag are new buffers, handed over unjoined.
+   * Encrypts `source` (by default `plain` itself) and sends it as one
+   * record; `plain`, where it is sealed, is free again on return. With an
+   * in-place provider the record is sealed into `plain`, its tag written
+   * just after it (the buffer keeps room for one), and the two sent as one
+   * frame with `send`, which copies it (into the transport's reused
+   * batches): nothing is allocated per record. Otherwise the ciphertext and
+   * tag are new buffers, handed over unjoined.
    */
-  #sealAndSend(plain: Uint8Array): Promise<void> {
+  #sealAndSend(plain: Uint8Array, source: Uint8Array = plain): Promise<void> {
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const length = plain.byteLength;
     if (cipher.inPlaceFor(length) && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
       const record = new Uint8Array(plain.buffer, plain.byteOffset, length + NOISE_TAG_SIZE);
-      cipher.encryptInto(plain, plain, record.subarray(length));
+      cipher.encryptInto(source, plain, record.subarray(length));
       sent = this.#conn.send(record);
     } else {
-      sent = this.#sendRecord(cipher.encryptParts(plain));
+      sent = this.#sendRecord(cipher.encryptParts(source));
     }
     const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
@@ -345,17 +368,27 @@ export class RecordLink implements ConnectionLink {
     }
     if (plain.byteLength === 0) {
       this.#endReceived = true;
-      return;
+      return FRAME_RELEASED;
     }
+    this.#recordMemory = record.buffer;
+    this.#viewHandedUp = false;
     this.#decode(plain, 0);
-    return undefined;
+    this.#recordMemory = null;
+    // Frames inside the record went up as views of it; otherwise its bytes were copied into a frame being assembled.
+    return this.#viewHandedUp ? undefined : FRAME_RELEASED;
+  };
+
+  /** A frame decoded from a record's plaintext: notes whether it is a view of the record's memory. */
+  readonly #onPlainFrame = (frame: Uint8Array): void => {
+    if (frame.buffer === this.#recordMemory) this.#viewHandedUp = true;
+    this.#onFrame(frame);
   };
 
   /** Hands decrypted bytes to the frame decoder: `plain`, or `committed` bytes already written into its frame. */
   #decode(plain: Uint8Array | null, committed: number): void {
     try {
       if (plain === null) this.#decoder.commitBody(committed, this.#onFrame);
-      else this.#decoder.push(plain, this.#onFrame);
+      else this.#decoder.push(plain, this.#onPlainFrame);
     } catch (err) {
       // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing and is reported as it is; anything
       // else was thrown by the frame sink above us: close with that error as it is.

@@ -42,8 +42,10 @@ export interface SecureConnectionOptions {
   maxFrameSize?: number;
   /**
    * Bytes buffered per direction: `send` resolves at once while less than
-   * this is waiting to be taken by the connection below, and a paused
-   * receiver stops reading the connection below once this much waits for it.
+   * this, and at most 512 KiB (the connection below buffers too, up to its
+   * own high-water mark), is waiting to be taken by the connection below,
+   * and a paused receiver stops reading the connection below once this much
+   * waits for it.
    * @default 1048576 (1 MiB)
    */
   highWaterMark?: number;

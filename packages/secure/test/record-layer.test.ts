@@ -1,4 +1,4 @@
-import { memoryTransport, type Connection } from "@xppg/transport";
+import { FRAME_RELEASED, memoryTransport, type Connection, type FrameSink } from "@xppg/transport";
 import { Collector, patterned, sameBytes, within } from "@xppg/transport/compliance";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadNobleAesGcm, nobleCryptoProvider } from "../src/crypto/noble-provider.js";
@@ -146,4 +146,86 @@ describe("records around large frames", () => {
       }
     });
   }
+});
+
+describe("what a fast sender holds", () => {
+  it("send waits once 512 KiB sealed are not taken by the connection below, whatever the high-water mark", async () => {
+    // Below: 64 KiB buffered per direction. The receiver pauses, so only its
+    // buffers (256 KiB above, 64 KiB below) and the sender's take anything.
+    const t = memoryTransport({ highWaterMark: 64 * 1024 });
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(cryptoProvider, c, { identity: generateIdentity(), highWaterMark: 256 * 1024 });
+    });
+    try {
+      const client = await secureConnectionWith(cryptoProvider, await t.dial(listener.address), { identity: generateIdentity(), highWaterMark: 4 * 1024 * 1024 });
+      const server = await within(accepted, "the server's handshake");
+      server.pause();
+      let taken = 0;
+      const frame = patterned(64 * 1024, 7);
+      for (let i = 0; i < 64; i++) void client.send(frame).then(() => (taken += frame.byteLength), () => {});
+      // What can be taken is taken within a few turns; then nothing moves (the receiver stays paused).
+      await expect.poll(() => taken).toBeGreaterThan(256 * 1024);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      // 256 + 64 KiB at the receiver, 64 KiB below the sender, 512 KiB sealed ahead, and the frames of the tick that passed it.
+      expect(taken).toBeLessThanOrEqual((256 + 64 + 64 + 512 + 4 * 64) * 1024);
+      expect(taken).toBeLessThan(64 * frame.byteLength);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
+/** `conn` with what its sink answered for each record from `arm()` on: released or not. */
+function recordingReleases(conn: Connection): { conn: Connection; released: boolean[]; arm(): void } {
+  const released: boolean[] = [];
+  let armed = false;
+  const wrapped = new Proxy(conn, {
+    get(target, key) {
+      if (key === "read") {
+        return (sink: FrameSink) =>
+          target.read({
+            frame: (record: Uint8Array) => {
+              const answer = (sink.frame(record) as unknown) === FRAME_RELEASED;
+              if (armed) released.push(answer);
+              return answer ? FRAME_RELEASED : undefined;
+            },
+            close: (info) => sink.close?.(info),
+          });
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { conn: wrapped, released, arm: () => (armed = true) };
+}
+
+describe("what a receiver keeps of the connection below", () => {
+  it("releases every record of a large frame, its head too; keeps a record whose frames it handed up as views", async () => {
+    const t = memoryTransport();
+    let accepted!: Promise<Connection>;
+    let recorder!: ReturnType<typeof recordingReleases>;
+    const listener = await t.listen("memory://", (c) => {
+      recorder = recordingReleases(c);
+      accepted = secureConnectionWith(cryptoProvider, recorder.conn, { identity: generateIdentity() });
+    });
+    try {
+      const client = await secureConnectionWith(cryptoProvider, await t.dial(listener.address), { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      recorder.arm();
+      // A head record and three whole ones, then one record of two small frames.
+      await client.send(patterned(200_000, 1));
+      await at.waitFor(1);
+      await Promise.all([client.send(patterned(10, 2)), client.send(patterned(20, 3))]);
+      await at.waitFor(3);
+      expect(recorder.released).toEqual([true, true, true, true, false]);
+      expect(sameBytes(at.frames[0]!, patterned(200_000, 1))).toBe(true);
+      expect(sameBytes(at.frames[2]!, patterned(20, 3))).toBe(true);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
 });

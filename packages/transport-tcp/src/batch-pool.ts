@@ -1,27 +1,54 @@
 import { BATCH_BYTES, MAX_POOLED_BATCHES, SMALL_BATCH_BYTES } from "./constants.js";
 
+/**
+ * A send buffer and what the socket still has to write of it. Frames are
+ * copied in one after the other; each flush cuts the bytes copied since
+ * the last cut into a piece for the socket. A batch may serve several
+ * ticks: it goes back to the pool once it is retired (full, or nothing
+ * more to send) and every piece cut from it has been written.
+ */
+export class SendBatch {
+  readonly bytes: Buffer;
+  /** Pieces cut from it that the socket has not written yet. */
+  unwritten = 0;
+  /** No more bytes go into it. */
+  retired = false;
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 // Send batches are the one large allocation on the write path. Reusing them
 // once the socket has written them saves the allocator and the GC that work
 // (and keeps the sender's memory flat under bulk traffic). The pool is shared
 // by all connections and bounded, so idle connections hold nothing.
-const pool: Buffer[] = [];
+const pool: SendBatch[] = [];
 
 /**
- * A batch buffer: a free pooled one of {@link BATCH_BYTES} if there is one;
+ * A batch: a free pooled one of {@link BATCH_BYTES} if there is one;
  * else a new one of that size when the tick is sending `expected` bytes or
  * more, or a small one (many quiet connections must not each allocate a
  * large buffer for one small frame).
  */
-export function takeBatch(expected: number): Buffer {
+export function takeBatch(expected: number): SendBatch {
   const free = pool.pop();
-  if (free !== undefined) return free;
-  return expected >= SMALL_BATCH_BYTES ? Buffer.allocUnsafeSlow(BATCH_BYTES) : Buffer.allocUnsafe(SMALL_BATCH_BYTES);
+  if (free !== undefined) {
+    free.retired = false;
+    return free;
+  }
+  return new SendBatch(expected >= SMALL_BATCH_BYTES ? Buffer.allocUnsafeSlow(BATCH_BYTES) : Buffer.allocUnsafe(SMALL_BATCH_BYTES));
+}
+
+/** A batch of its own for a frame larger than {@link BATCH_BYTES}; never pooled. */
+export function largeBatch(size: number): SendBatch {
+  return new SendBatch(Buffer.allocUnsafe(size));
 }
 
 /**
- * Returns a batch once the socket is done with it (its write callback ran
- * without error). Only buffers from {@link takeBatch} may come back.
+ * Returns a retired batch once the socket is done with it (every piece was
+ * written without error). Only batches from {@link takeBatch} may come back.
  */
-export function returnBatch(batch: Buffer): void {
-  if (batch.byteLength === BATCH_BYTES && pool.length < MAX_POOLED_BATCHES) pool.push(batch);
+export function returnBatch(batch: SendBatch): void {
+  if (batch.bytes.byteLength === BATCH_BYTES && pool.length < MAX_POOLED_BATCHES) pool.push(batch);
 }

@@ -24,7 +24,17 @@ export const BY_REFERENCE_BYTES = 16 * 1024;
 export const SMALL_BATCH_BYTES = 16 * 1024;
 
 /** Free batch buffers kept for reuse, shared by all connections of the process. */
-export const MAX_POOLED_BATCHES = 8;
+export const MAX_POOLED_BATCHES = 12;
 
 /** The address form, for error messages. */
 export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[::1]:7337, tcp://example.org:7337)";
+
+/**
+ * Size of a connection's read buffer (see `read-buffer.ts`): the socket
+ * reads into it, after the bytes already there, until less than
+ * {@link MIN_READ_BYTES} is free. A frame larger than it gets a buffer of its size.
+ */
+export const READ_BUFFER_BYTES = 256 * 1024;
+
+/** Room offered to each socket read, at least: Node's own read size. */
+export const MIN_READ_BYTES = 64 * 1024;

@@ -11,8 +11,9 @@ import {
   type ConnectionLink,
   type LinkController,
 } from "@xppg/transport/adapter";
-import { returnBatch, takeBatch } from "./batch-pool.js";
+import { largeBatch, returnBatch, takeBatch, type SendBatch } from "./batch-pool.js";
 import { BATCH_BYTES, BY_REFERENCE_BYTES, TCP_TRANSPORT_NAME } from "./constants.js";
+import { ReadBuffer, readIntoBuffer } from "./read-buffer.js";
 
 /** What a TCP connection needs besides its socket. */
 export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "transport" | "remoteHost"> {
@@ -40,32 +41,40 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  * Write path: each `send` copies its frame (header and payload) into a batch
  * buffer; `sendParts` copies small parts the same way and queues parts of
  * {@link BY_REFERENCE_BYTES} or more by reference. What one event-loop tick
- * sent goes out in one corked write on `process.nextTick`. `send` returns a
+ * sent goes out in one corked write on `process.nextTick`. The next tick's
+ * frames go on into the same batch after what was cut for the socket, so
+ * batches leave full and the few in flight come back to the pool (a batch
+ * retired after each tick's one or two frames made the sender allocate
+ * several a millisecond under bulk traffic). `send` returns a
  * shared resolved promise while the socket's buffer plus the pending bytes
  * are under the high-water mark.
  *
- * Read path: {@link FrameDecoder} hands out frames that lie inside one chunk
- * as views of that chunk (no copy) straight to the controller, whose inbox
- * holds frames for a paused sink and pauses the socket at the high-water mark.
+ * Read path: the socket reads into a {@link ReadBuffer}, reused while the
+ * sink releases every frame (a secure channel does), which hands out frames
+ * as views (no copy) straight to the controller, whose inbox holds frames
+ * for a paused sink and pauses the socket at the high-water mark. Where
+ * Node's fields for that are not found, the socket's `"data"` chunks go
+ * through a {@link FrameDecoder} instead, frames inside one chunk as views of it.
  */
 class SocketLink implements ConnectionLink {
   readonly #socket: Socket;
   readonly #controller: LinkController;
   readonly #remoteAddress: string;
   readonly #highWaterMark: number;
-  readonly #decoder: FrameDecoder;
-  readonly #onFrame: (frame: Uint8Array) => void;
+  /** The read path: a reused buffer, or Node's chunks through a decoder. */
+  readonly #reader: ReadBuffer | null;
+  readonly #decoder: FrameDecoder | null;
+  readonly #onFrame: (frame: Uint8Array) => unknown;
 
   // Send side: the pieces waiting for the flush, in order (runs of a batch,
-  // or parts sent by reference), each with the batch to recycle once it is
-  // written (set on the last piece cut from that batch), then the batch
-  // being filled: bytes before #batchStart are already cut into pieces.
+  // or parts sent by reference), each with the batch it was cut from (null
+  // for a part sent by reference), then the batch being filled: bytes
+  // before #batchStart are already cut into pieces.
   #pieces: Uint8Array[] = [];
-  #release: Array<Buffer | null> = [];
-  #batch: Buffer | null = null;
+  #owners: Array<SendBatch | null> = [];
+  #batch: SendBatch | null = null;
   #batchStart = 0;
   #batchLength = 0;
-  #batchLastPiece = -1;
   #pendingBytes = 0;
   #flushScheduled = false;
 
@@ -74,9 +83,18 @@ class SocketLink implements ConnectionLink {
     this.#controller = controller;
     this.#remoteAddress = options.remoteAddress;
     this.#highWaterMark = options.highWaterMark;
-    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
-    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    const reader = new ReadBuffer(options.maxFrameSize);
+    if (readIntoBuffer(socket, () => reader.next(), (length) => this.#onRead(length))) {
+      this.#reader = reader;
+      this.#decoder = null;
+      // Flowing, so that Node reports the end of the stream.
+      socket.resume();
+    } else {
+      this.#reader = null;
+      this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+      socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    }
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
@@ -105,7 +123,7 @@ class SocketLink implements ConnectionLink {
         // Handed over by the caller: written from where it lies.
         this.#cut();
         this.#pieces.push(part);
-        this.#release.push(null);
+        this.#owners.push(null);
       } else {
         this.#room(part.length).set(part, this.#batchLength);
         this.#batchLength += part.length;
@@ -157,36 +175,35 @@ class SocketLink implements ConnectionLink {
   /** The batch being filled, with at least `need` free bytes after #batchLength (a new one if it had not). */
   #room(need: number): Buffer {
     const batch = this.#batch;
-    if (batch !== null && batch.byteLength - this.#batchLength >= need) return batch;
+    if (batch !== null && batch.bytes.byteLength - this.#batchLength >= need) return batch.bytes;
     this.#retireBatch();
-    const next = need > BATCH_BYTES ? Buffer.allocUnsafe(need) : takeBatch(need + this.#pendingBytes);
+    const next = need > BATCH_BYTES ? largeBatch(need) : takeBatch(need + this.#pendingBytes);
     this.#batch = next;
     this.#batchStart = 0;
     this.#batchLength = 0;
-    return next;
+    return next.bytes;
   }
 
   /** Queues the bytes of the batch written since the last cut as one piece. */
   #cut(): void {
     const batch = this.#batch;
     if (batch === null || this.#batchLength === this.#batchStart) return;
-    this.#pieces.push(batch.subarray(this.#batchStart, this.#batchLength));
-    this.#release.push(null);
-    this.#batchLastPiece = this.#pieces.length - 1;
+    this.#pieces.push(batch.bytes.subarray(this.#batchStart, this.#batchLength));
+    this.#owners.push(batch);
+    batch.unwritten++;
     this.#batchStart = this.#batchLength;
   }
 
-  /** Done filling the batch: it is recycled once its last piece is written. */
+  /** Done filling the batch: it is recycled once every piece cut from it is written. */
   #retireBatch(): void {
     const batch = this.#batch;
     if (batch === null) return;
     this.#cut();
-    if (this.#batchStart === 0) returnBatch(batch);
-    else this.#release[this.#batchLastPiece] = batch;
+    batch.retired = true;
+    if (batch.unwritten === 0) returnBatch(batch);
     this.#batch = null;
     this.#batchStart = 0;
     this.#batchLength = 0;
-    this.#batchLastPiece = -1;
   }
 
   readonly #flushTick = (): void => {
@@ -197,17 +214,18 @@ class SocketLink implements ConnectionLink {
   #flush(): void {
     if (this.#pendingBytes === 0) return;
     const socket = this.#socket;
-    this.#retireBatch();
+    // The batch stays open: the next tick's frames follow in it.
+    this.#cut();
     const pieces = this.#pieces;
-    const release = this.#release;
+    const owners = this.#owners;
     this.#pieces = [];
-    this.#release = [];
+    this.#owners = [];
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
     // Several pieces: cork so they leave in one writev.
     if (pieces.length > 1) socket.cork();
     for (let i = 0; i < pieces.length; i++) {
-      const batch = release[i];
+      const batch = owners[i];
       socket.write(pieces[i]!, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
     }
     if (pieces.length > 1) socket.uncork();
@@ -220,8 +238,18 @@ class SocketLink implements ConnectionLink {
     this.#checkWaiters();
   };
 
-  #afterBatchWrite(batch: Buffer, err: Error | null | undefined): void {
-    if (err == null) returnBatch(batch);
+  #afterBatchWrite(batch: SendBatch, err: Error | null | undefined): void {
+    if (--batch.unwritten === 0 && err == null) {
+      // Everything cut from the open batch is written and nothing follows yet:
+      // an idle connection holds no batch (the pool has it for the next tick).
+      if (batch === this.#batch && this.#batchLength === this.#batchStart) {
+        this.#batch = null;
+        this.#batchStart = 0;
+        this.#batchLength = 0;
+        batch.retired = true;
+      }
+      if (batch.retired) returnBatch(batch);
+    }
     this.#checkWaiters();
   }
 
@@ -232,23 +260,41 @@ class SocketLink implements ConnectionLink {
     controller.release();
   }
 
-  #onData(chunk: Buffer): void {
+  #onRead(length: number): void {
+    const reader = this.#reader!;
     // After close() this side wants no more frames: skip decoding, keep reading to see the FIN.
-    if (!this.#controller.receiving) return;
+    if (!this.#controller.receiving) {
+      reader.discard();
+      return;
+    }
     try {
-      this.#decoder.push(chunk, this.#onFrame);
+      reader.received(length, this.#onFrame);
     } catch (err) {
-      // The decoder's own error for an oversized length is the one to report as it is.
-      const error = isXppgError(err, TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) ? err : protocolError(this.#remoteAddress, "its frames could not be decoded", err);
-      this.#controller.fail(error);
+      reader.discard();
+      this.#failRead(err);
     }
   }
 
+  #onData(chunk: Buffer): void {
+    if (!this.#controller.receiving) return;
+    try {
+      this.#decoder!.push(chunk, this.#onFrame);
+    } catch (err) {
+      this.#failRead(err);
+    }
+  }
+
+  #failRead(err: unknown): void {
+    // The decoder's own error for an oversized length is the one to report as it is.
+    const error = isXppgError(err, TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) ? err : protocolError(this.#remoteAddress, "its frames could not be decoded", err);
+    this.#controller.fail(error);
+  }
+
   #onEnd(): void {
-    if (!this.#decoder.idle && this.#controller.receiving) {
-      this.#controller.fail(
-        protocolError(this.#remoteAddress, `it closed in the middle of a frame (${this.#decoder.bufferedBytes} bytes of it were received)`),
-      );
+    const reader = this.#reader;
+    const held = reader !== null ? reader.bufferedBytes : this.#decoder!.bufferedBytes;
+    if ((reader !== null ? held > 0 : !this.#decoder!.idle) && this.#controller.receiving) {
+      this.#controller.fail(protocolError(this.#remoteAddress, `it closed in the middle of a frame (${held} bytes of it were received)`));
       return;
     }
     // The peer finished sending. Node ends our side too (allowHalfOpen is off).
@@ -257,7 +303,7 @@ class SocketLink implements ConnectionLink {
 
   #dropQueued(): void {
     this.#pieces = [];
-    this.#release = [];
+    this.#owners = [];
     this.#batch = null;
     this.#batchStart = 0;
     this.#batchLength = 0;

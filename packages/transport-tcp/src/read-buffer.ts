@@ -1,0 +1,141 @@
+import type { Socket } from "node:net";
+import { FRAME_HEADER_SIZE, FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
+import { READ_BUFFER_BYTES, MIN_READ_BYTES } from "./constants.js";
+
+/**
+ * The socket's read memory, reused: the socket reads into it, after the
+ * bytes already there, and frames are cut from it as views. While the sink
+ * releases every frame (returns `FRAME_RELEASED`: a secure channel that
+ * decrypts each record elsewhere), the same buffer serves every read: no
+ * chunk is allocated per read, and a frame split between two reads lies
+ * whole in it, never assembled by a copy. Once a frame is kept, its bytes
+ * are never written over: the next reads go after it, and then to a new
+ * buffer. Only the bytes of a frame not yet complete are ever moved.
+ */
+export class ReadBuffer {
+  readonly #maxFrameSize: number;
+  #bytes: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /** First byte not yet cut into a frame. */
+  #start = 0;
+  /** End of the bytes read. */
+  #end = 0;
+  /** A frame cut from #bytes was kept by the sink: its memory is the sink's. */
+  #kept = false;
+
+  constructor(maxFrameSize: number) {
+    this.#maxFrameSize = maxFrameSize;
+  }
+
+  /** Bytes held for a frame not yet complete. */
+  get bufferedBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The memory the socket reads into next: after the bytes held, with room for at least one large read. */
+  next(): Buffer {
+    let bytes = this.#bytes;
+    if (this.#start === this.#end) {
+      if (!this.#kept) {
+        this.#start = 0;
+        this.#end = 0;
+      } else if (bytes.length - this.#end < MIN_READ_BYTES) {
+        bytes = this.#replace(READ_BUFFER_BYTES, 0);
+      }
+      // Else the next read goes after the frames kept: small frames share a buffer.
+    } else {
+      const held = this.#end - this.#start;
+      // The whole frame being read must fit after its start (a large frame gets a buffer of its size).
+      const need = Math.max(held + MIN_READ_BYTES, this.#frameEnd());
+      if (bytes.length - this.#start < need || bytes.length - this.#end < MIN_READ_BYTES) {
+        if (!this.#kept && need <= bytes.length) {
+          bytes.copyWithin(0, this.#start, this.#end);
+          this.#start = 0;
+          this.#end = held;
+        } else {
+          bytes = this.#replace(Math.max(READ_BUFFER_BYTES, need), held);
+        }
+      }
+    }
+    return bytes.subarray(this.#end);
+  }
+
+  /**
+   * `length` bytes were read into the memory {@link ReadBuffer.next} gave:
+   * hands each whole frame to `onFrame`. Throws `XPPG_ERR_FRAME_TOO_LARGE`
+   * for a declared length over the limit, before any of that frame is kept.
+   */
+  received(length: number, onFrame: (frame: Uint8Array) => unknown): void {
+    const bytes = this.#bytes;
+    const end = this.#end + length;
+    this.#end = end;
+    let pos = this.#start;
+    while (end - pos >= FRAME_HEADER_SIZE) {
+      const size = ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
+      if (size > this.#maxFrameSize) throw frameTooLargeError(size, this.#maxFrameSize, "received");
+      const frameEnd = pos + FRAME_HEADER_SIZE + size;
+      if (frameEnd > end) break;
+      const frame = bytes.subarray(pos + FRAME_HEADER_SIZE, frameEnd);
+      pos = frameEnd;
+      this.#start = pos;
+      if (onFrame(frame) !== FRAME_RELEASED) this.#kept = true;
+    }
+    this.#start = pos;
+  }
+
+  /** Nothing more will be read: drops what is held (kept frames stay the sink's). */
+  discard(): void {
+    this.#start = this.#end;
+  }
+
+  /** Where the frame being read ends, counted from #start (just its header while that is incomplete). */
+  #frameEnd(): number {
+    const bytes = this.#bytes;
+    const at = this.#start;
+    if (this.#end - at < FRAME_HEADER_SIZE) return FRAME_HEADER_SIZE;
+    const size = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+    return FRAME_HEADER_SIZE + size;
+  }
+
+  /** Moves the `held` bytes of the frame being read to a new buffer of `size` bytes. */
+  #replace(size: number, held: number): Buffer {
+    const next = Buffer.allocUnsafeSlow(size);
+    if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
+    this.#bytes = next;
+    this.#start = 0;
+    this.#end = held;
+    this.#kept = false;
+    return next;
+  }
+}
+
+interface UserBufferHandle {
+  useUserBuffer(buffer: Uint8Array): void;
+}
+
+/**
+ * Makes `socket` read into the memory `next()` returns and call `read(n)`
+ * after each read instead of emitting `"data"`: Node's `onread` option,
+ * which `net.Server` does not offer for the sockets it accepts. It is set
+ * here the way the `Socket` constructor sets it, on Node's own fields, only
+ * when all of them are found (checked on Node 20 and 22) and nothing was
+ * read yet; otherwise nothing changes and false is returned, and the socket
+ * is read through `"data"` as before.
+ */
+export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length: number) => void): boolean {
+  const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
+  if (handle == null || typeof handle.useUserBuffer !== "function" || socket.readableLength > 0 || socket.readableEnded) return false;
+  const fields = new Map<string, symbol>();
+  for (const key of Object.getOwnPropertySymbols(socket)) if (key.description !== undefined) fields.set(key.description, key);
+  const buffer = fields.get("kBuffer");
+  const generate = fields.get("kBufferGen");
+  const callback = fields.get("kBufferCb");
+  if (buffer === undefined || generate === undefined || callback === undefined) return false;
+  const target = socket as unknown as Record<symbol, unknown>;
+  if (target[buffer] !== null || target[generate] !== null || target[callback] !== null) return false;
+  const first = next();
+  target[generate] = next;
+  target[callback] = (length: number): void => read(length);
+  target[buffer] = first;
+  handle.useUserBuffer(first);
+  return true;
+}

@@ -1,0 +1,110 @@
+import { connect, createServer, type Socket } from "node:net";
+import { once } from "node:events";
+import { FRAME_RELEASED, encodeFrames } from "@xppg/framing";
+import { isXppgError } from "@xppg/errors";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MIN_READ_BYTES, READ_BUFFER_BYTES } from "../src/constants.js";
+import { ReadBuffer, readIntoBuffer } from "../src/read-buffer.js";
+
+/** Feeds `wire` to `reader` as reads of the given sizes (each at most what `next()` offers), as a socket would. */
+function feed(reader: ReadBuffer, wire: Uint8Array, sizes: number[], onFrame: (frame: Uint8Array) => unknown): Set<ArrayBufferLike> {
+  const memory = new Set<ArrayBufferLike>();
+  let at = 0;
+  let i = 0;
+  while (at < wire.byteLength) {
+    const room = reader.next();
+    memory.add(room.buffer);
+    const n = Math.min(room.byteLength, wire.byteLength - at, Math.max(1, sizes[i++ % sizes.length]!));
+    room.set(wire.subarray(at, at + n));
+    at += n;
+    reader.received(n, onFrame);
+  }
+  return memory;
+}
+
+const frameArb = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 200 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 1000, max: 70_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: READ_BUFFER_BYTES - 10, max: READ_BUFFER_BYTES + 70_000 }) },
+);
+
+describe("the TCP read buffer", () => {
+  it("cuts any stream, read in any sizes, into the frames sent; a frame kept by the sink is never written over", () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 30 }), fc.array(fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1000, max: 300_000 }), fc.integer({ min: 1000, max: 300_000 })), { minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 1 }), (sizes, reads, keeps) => {
+        const frames = sizes.map((n, i) => new Uint8Array(n).fill((i * 7 + 1) & 0xff));
+        const reader = new ReadBuffer(1024 * 1024);
+        const kept: Array<[Uint8Array, Uint8Array]> = [];
+        let index = 0;
+        feed(reader, encodeFrames(frames), reads, (frame) => {
+          const sent = frames[index]!;
+          expect(Buffer.from(frame).equals(Buffer.from(sent))).toBe(true);
+          const keep = keeps[index++ % keeps.length]!;
+          if (keep) kept.push([frame, sent]);
+          return keep ? undefined : FRAME_RELEASED;
+        });
+        expect(index).toBe(frames.length);
+        expect(reader.bufferedBytes).toBe(0);
+        for (const [frame, sent] of kept) expect(Buffer.from(frame).equals(Buffer.from(sent))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("reads a stream of released frames into one buffer, however the frames straddle the reads", () => {
+    const frames = Array.from({ length: 64 }, (_, i) => new Uint8Array(65_532).fill(i));
+    const reader = new ReadBuffer(1024 * 1024);
+    let count = 0;
+    const memory = feed(reader, encodeFrames(frames), [MIN_READ_BYTES, 50_000, 65_536, 1000], () => (count++, FRAME_RELEASED));
+    expect(count).toBe(frames.length);
+    expect(memory.size).toBe(1);
+  });
+
+  it("reads small frames that are kept one after the other into one buffer, not a buffer per read", () => {
+    const frames = Array.from({ length: 1000 }, (_, i) => new Uint8Array(100).fill(i & 0xff));
+    const reader = new ReadBuffer(1024 * 1024);
+    const kept: Uint8Array[] = [];
+    // One frame per read, as a ping-pong reads them.
+    const memory = feed(reader, encodeFrames(frames), [104], (frame) => void kept.push(frame));
+    expect(kept.length).toBe(frames.length);
+    expect(memory.size).toBe(1);
+    kept.forEach((frame, i) => expect(Buffer.from(frame).equals(Buffer.from(frames[i]!)), `frame ${i}`).toBe(true));
+  });
+
+  it("refuses a declared length over the limit before keeping any of it", () => {
+    const reader = new ReadBuffer(1000);
+    const room = reader.next();
+    room.set([0, 0, 0x10, 0]);
+    let error: unknown;
+    try {
+      reader.received(4, () => FRAME_RELEASED);
+    } catch (err) {
+      error = err;
+    }
+    expect(isXppgError(error, "XPPG_ERR_FRAME_TOO_LARGE")).toBe(true);
+  });
+
+  it("is what both ends of a connection read into on this Node (dialled and accepted sockets)", async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((s) => accepted.push(s));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    const dialled = connect(port, "127.0.0.1");
+    await once(dialled, "connect");
+    await expect.poll(() => accepted.length).toBe(1);
+    try {
+      const got: number[] = [];
+      const reader = new ReadBuffer(1024);
+      expect(readIntoBuffer(accepted[0]!, () => reader.next(), (n) => reader.received(n, (f) => got.push(f.byteLength)))).toBe(true);
+      expect(readIntoBuffer(dialled, () => reader.next(), () => {})).toBe(true);
+      dialled.write(encodeFrames([new Uint8Array(3), new Uint8Array(500)]));
+      await expect.poll(() => got).toEqual([3, 500]);
+    } finally {
+      dialled.destroy();
+      for (const s of accepted) s.destroy();
+      server.close();
+    }
+  });
+});
