@@ -86,38 +86,16 @@ const LIMITS = {
   ...ROUTING_LIMIT_RULES,
 } as const;
 
-const LIMIT_DEFAULTS: ResolvedLimits = {
+// Each limit's default is the one of the same name in DEFAULTS, but for the frame limits (framing's) and routing's own.
+const LIMIT_DEFAULTS = {
   ...ROUTING_LIMIT_DEFAULTS,
-  maxPeers: DEFAULTS.maxPeers,
-  maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
-  handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
+  ...Object.fromEntries(Object.keys(LIMITS).flatMap((name) => (name in DEFAULTS ? [[name, DEFAULTS[name as keyof typeof DEFAULTS]]] : []))),
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   maxPayloadDepth: DEFAULT_MAX_PAYLOAD_DEPTH,
-  messagesPerSecond: DEFAULTS.messagesPerSecond,
-  messageBurst: DEFAULTS.messageBurst,
-  broadcastsPerSecond: DEFAULTS.broadcastsPerSecond,
-  broadcastBurst: DEFAULTS.broadcastBurst,
-  bytesPerSecond: DEFAULTS.bytesPerSecond,
-  byteBurst: DEFAULTS.byteBurst,
-  banThreshold: DEFAULTS.banThreshold,
-  strikeWindowMs: DEFAULTS.strikeWindowMs,
-  banDurationMs: DEFAULTS.banDurationMs,
-  maxFileSize: DEFAULTS.maxFileSize,
-  maxIncomingTransfersPerPeer: DEFAULTS.maxIncomingTransfersPerPeer,
-  stateRequestsPerMinute: DEFAULTS.stateRequestsPerMinute,
-  stateBytesPerSecond: DEFAULTS.stateBytesPerSecond,
-  maxConcurrentSnapshots: DEFAULTS.maxConcurrentSnapshots,
-  // Filled in from maxPendingHandshakes by resolveLimits unless given.
-  maxPendingHandshakesPerHost: DEFAULTS.maxPendingHandshakesPerHost,
-  verificationsPerSecond: DEFAULTS.verificationsPerSecond,
-  broadcastMaxAgeMs: DEFAULTS.broadcastMaxAgeMs,
-  maxTrackedOrigins: DEFAULTS.maxTrackedOrigins,
-  maxQueuedBytesPerPeer: DEFAULTS.maxQueuedBytesPerPeer,
-  maxQueuedBytes: DEFAULTS.maxQueuedBytes,
-  writeStallTimeoutMs: DEFAULTS.writeStallTimeoutMs,
-  maxBroadcastWaitMs: DEFAULTS.maxBroadcastWaitMs,
-  fileIdleTimeoutMs: DEFAULTS.fileIdleTimeoutMs,
-};
+} as ResolvedLimits;
+// A limit added without a default of the same name fails to compile here.
+type LimitWithoutDefault = Exclude<keyof typeof LIMITS, keyof typeof DEFAULTS | keyof typeof ROUTING_LIMIT_DEFAULTS | "maxFrameSize" | "maxPayloadDepth">;
+true satisfies [LimitWithoutDefault] extends [never] ? true : false;
 
 /** Every limit, with its value. */
 export type ResolvedLimits = { -readonly [K in keyof typeof LIMITS]: number };
