@@ -6,8 +6,8 @@
 
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
-import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
+import { isIdentity, type Identity } from "@xppg/secure";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
@@ -211,7 +211,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     o.stateCanWrite === undefined ? undefined : checkFunction<(writer: string, key: string) => boolean>(o.stateCanWrite, "stateCanWrite", CALL, '{ stateCanWrite: (writer, key) => !key.startsWith("config/") }');
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
-  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
+  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
   return {
     appName,
     listen,
