@@ -73,22 +73,17 @@ export function broadcastSigner(identity: Identity): (data: Uint8Array) => Promi
 }
 
 /**
- * The signer of the default state's own keys (`@<peerId>/...`): the state
- * signs a write as it is made, so a page's identity on WebCrypto (which
- * signs later) cannot write them; one that signs at once
- * (`generateIdentity()` of `@xppg/secure`) can.
+ * The signer of the default state's own keys (`@<peerId>/...`): at once
+ * when the identity can (`generateIdentity()` of `@xppg/secure`), else on
+ * WebCrypto, the write then made once signed (see `@xppg/state`'s `sign`).
  */
-export function stateSigner(identity: Identity): (data: Uint8Array) => Uint8Array {
+export function stateSigner(identity: Identity): (data: Uint8Array) => Uint8Array | Promise<Uint8Array> {
   return (data) => {
     try {
       return identity.sign(data);
     } catch (error) {
       if (!isXppgError(error, "XPPG_ERR_SIGNS_ASYNC")) throw error;
-      throw new PlaygroundError(
-        NODE_ERROR_CODES.NOT_IN_BROWSER,
-        `This page's identity keeps its key in WebCrypto, which signs asynchronously, and a key of its own (@${identity.peerId}/...) is signed as it is written. Write a shared key instead, or give the node { identity: generateIdentity() } of @xppg/secure, which signs at once (its key is not kept across reloads).`,
-        { cause: error },
-      );
+      return identity.signAsync(data);
     }
   };
 }

@@ -3,9 +3,9 @@
  * page checks signatures on WebCrypto, which answers later, so every owned
  * row of an update is checked ahead, the peer's reading held meanwhile (its
  * next messages wait, in order); the replica then finds each one already
- * checked (the very signature object over the very bytes) and applies the
- * update in one go, all or nothing, as in Node. A row not checked ahead is
- * refused.
+ * checked (the same signature over the same bytes: the replica copies the
+ * signature it parses) and applies the update in one go, all or nothing, as
+ * in Node. A row not checked ahead is refused.
  */
 
 import type { XppgError } from "@xppg/errors";
@@ -19,8 +19,8 @@ import type { PeerSession } from "../peer-session.js";
 export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "applyChecked"> {
   readonly #verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>;
   readonly #versionOf: (key: string) => number | undefined;
-  /** Signatures found valid ahead, with the bytes they were checked over. */
-  readonly #checked = new WeakMap<Uint8Array, Uint8Array>();
+  /** While an update is applied: its signatures found valid ahead (their bytes as a string), with the bytes they were checked over. */
+  #checked: ReadonlyMap<string, Uint8Array> | undefined;
 
   /** `verify` answers later in a page (`#host`'s `checkSignature`). */
   constructor(verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, versionOf: (key: string) => number | undefined) {
@@ -30,8 +30,7 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
 
   /** The replica's `verify`: true only for a signature checked ahead over these very bytes (once). */
   readonly verifier = (_writer: string, data: Uint8Array, signature: Uint8Array): boolean => {
-    const checked = this.#checked.get(signature);
-    this.#checked.delete(signature);
+    const checked = this.#checked?.get(String.fromCharCode(...signature));
     return checked !== undefined && sameBytes(checked, data);
   };
 
@@ -42,6 +41,7 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
       apply();
       return;
     }
+    const valid = new Map<string, Uint8Array>();
     const checks = rows.map(async (row) => {
       let data: Uint8Array;
       try {
@@ -50,14 +50,18 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
         // Malformed: the replica refuses the update itself.
         return;
       }
-      if ((await this.#verify(row.writer, data, row.signature)) === true) this.#checked.set(row.signature, data);
+      if ((await this.#verify(row.writer, data, row.signature)) === true) valid.set(String.fromCharCode(...row.signature), data);
     });
     const applied = Promise.all(checks).then(() => {
       if (session.isClosed || stopped()) return;
+      // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
+      this.#checked = valid;
       try {
         apply();
       } catch (error) {
         session.close(error as XppgError);
+      } finally {
+        this.#checked = undefined;
       }
     });
     session.holdReadingUntil(applied);
