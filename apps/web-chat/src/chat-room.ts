@@ -5,7 +5,7 @@
  * rejoining when the link drops. Every payload is checked and cleaned before
  * the view sees it; the view shows it as text.
  */
-import { Playground, generateIdentity, isRemotePeerError, loadOrCreateStoredIdentity, safeText, type Identity, type PeerInfo, type PlaygroundError } from "@xppg/node";
+import { Playground, createIdentity, isRemotePeerError, loadOrCreateStoredIdentity, safeText, type Identity, type PeerInfo, type PlaygroundError } from "@xppg/node";
 
 export const CHAT_KIND = "chat";
 export const NAME_KIND = "chat-name";
@@ -160,7 +160,7 @@ export class ChatRoom {
       identity = await loadOrCreateStoredIdentity(`web-chat/${name}`);
     } catch (error) {
       view.line({ kind: "problem", text: `${describeProblem(error, server)} This tab uses a new identity until it is closed.` });
-      identity = generateIdentity();
+      identity = await createIdentity();
     }
     const chat = new ChatRoom(name, room, server, identity, view);
     await chat.pg.start();

@@ -8,7 +8,8 @@
  */
 
 import { type Envelope, type EnvelopeCodec } from "@xppg/framing";
-import { publicKeyFromPeerId, verifySignature, type Identity } from "@xppg/secure";
+import { publicKeyFromPeerId, type Identity } from "@xppg/secure";
+import { SIGNS_LATER, broadcastSigner, checkSignature } from "#host";
 import { joinParts } from "@xppg/transport/adapter";
 import { rateLimitedError } from "./errors.js";
 import { MessageIdClock } from "./message-id.js";
@@ -18,6 +19,8 @@ import { VERIFICATION_EXTRA_ENVELOPES } from "./bundle-reader.js";
 
 /** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
+/** What a broadcast is signed with before a page's signature comes (it is encoded again with the real one). */
+const NO_SIGNATURE = new Uint8Array(64);
 /** Public keys kept decoded, by peer id. */
 const KNOWN_KEYS = 4096;
 
@@ -37,22 +40,21 @@ export interface BroadcastLimits {
 }
 
 export class BroadcastAuth {
-  readonly #identity: Identity;
   readonly #codec: EnvelopeCodec;
   /** False with `dangerouslyDisableEncryption`: nothing is signed or checked. */
   readonly enabled: boolean;
   readonly #publicKeys = new Map<string, Uint8Array>();
   readonly #screen: BroadcastScreen;
   readonly #ids = new MessageIdClock();
-  readonly #sign: (bytes: Uint8Array) => Uint8Array;
+  readonly #sign: (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
   constructor(identity: Identity, codec: EnvelopeCodec, enabled: boolean, limits: BroadcastLimits) {
-    this.#identity = identity;
     this.#codec = codec;
     this.enabled = enabled;
     this.#screen = new BroadcastScreen({ maxAgeMs: limits.broadcastMaxAgeMs, maxOrigins: limits.maxTrackedOrigins, verificationsPerSecond: limits.verificationsPerSecond });
     // Made once: encoding a broadcast allocates no closure.
-    this.#sign = (bytes) => this.#identity.sign(joinParts([BROADCAST_SIGNATURE_PREFIX, bytes]));
+    const sign = broadcastSigner(identity);
+    this.#sign = (bytes) => sign(joinParts([BROADCAST_SIGNATURE_PREFIX, bytes]));
   }
 
   /** The id of a new broadcast of this node: it carries the time, and grows. */
@@ -60,9 +62,17 @@ export class BroadcastAuth {
     return this.#ids.next();
   }
 
-  /** Encodes a broadcast once for every peer, signed unless encryption is off. */
-  encode(envelope: Envelope): Uint8Array {
-    return this.enabled ? this.#codec.encodeSigned(envelope, this.#sign) : this.#codec.encode(envelope);
+  /**
+   * Encodes a broadcast once for every peer, signed unless encryption is
+   * off. In a page the signature comes later (WebCrypto): so do the bytes,
+   * in the order the broadcasts were made.
+   */
+  encode(envelope: Envelope): Uint8Array | Promise<Uint8Array> {
+    if (!this.enabled) return this.#codec.encode(envelope);
+    if (!SIGNS_LATER) return this.#codec.encodeSigned(envelope, this.#sign as (bytes: Uint8Array) => Uint8Array);
+    let signature!: Promise<Uint8Array>;
+    this.#codec.encodeSigned(envelope, (bytes) => ((signature = this.#sign(bytes) as Promise<Uint8Array>), NO_SIGNATURE));
+    return signature.then((made) => this.#codec.encodeSigned(envelope, () => made));
   }
 
   /**
@@ -72,7 +82,7 @@ export class BroadcastAuth {
    * `XPPG_ERR_RATE_LIMITED` after a sustained excess), then the signature.
    * Only a broadcast whose signature verified is remembered.
    */
-  check(session: PeerSession, envelope: Envelope): Verdict {
+  check(session: PeerSession, envelope: Envelope): Verdict | Promise<Verdict> {
     if (!this.enabled) return VERDICT.DELIVER;
     const bucket = session.broadcastBucket;
     if (bucket !== undefined && !bucket.take()) {
@@ -84,13 +94,19 @@ export class BroadcastAuth {
     if (screening === "over-budget") return VERDICT.OVER_BUDGET;
     // The check costs as much as a score of small messages: it comes out of the peer's slice of this turn.
     session.chargeTurn(VERIFICATION_EXTRA_ENVELOPES, true);
-    if (!this.#verified(envelope)) return VERDICT.FORGED;
+    const verified = this.#verified(envelope);
+    if (typeof verified !== "boolean") return verified.then((ok) => this.#verdict(ok, envelope));
+    return this.#verdict(verified, envelope);
+  }
+
+  #verdict(verified: boolean, envelope: Envelope): Verdict {
+    if (!verified) return VERDICT.FORGED;
     this.#screen.verified(envelope);
     return VERDICT.DELIVER;
   }
 
-  /** True when a broadcast carries a valid signature by its source. */
-  #verified(envelope: Envelope): boolean {
+  /** True when a broadcast carries a valid signature by its source (in a page, the answer comes later). */
+  #verified(envelope: Envelope): boolean | Promise<boolean> {
     if (envelope.signature === undefined || envelope.signedBytes === undefined) return false;
     let key = this.#publicKeys.get(envelope.source);
     if (key === undefined) {
@@ -99,14 +115,21 @@ export class BroadcastAuth {
       } catch {
         return false;
       }
-      const ok = verifySignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
-      // Only a proven key is kept, and the oldest goes first: forged broadcasts under made-up ids cannot flush honest origins' keys.
-      if (ok) {
-        if (this.#publicKeys.size >= KNOWN_KEYS) this.#publicKeys.delete(this.#publicKeys.keys().next().value!);
-        this.#publicKeys.set(envelope.source, key);
-      }
-      return ok;
+      const proven = key;
+      // A page's check answers later (`#host`).
+      const ok = checkSignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature) as boolean | Promise<boolean>;
+      if (typeof ok !== "boolean") return ok.then((valid) => this.#keep(valid, envelope.source, proven));
+      return this.#keep(ok, envelope.source, key);
     }
-    return verifySignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
+    return checkSignature(key, joinParts([BROADCAST_SIGNATURE_PREFIX, envelope.signedBytes]), envelope.signature);
+  }
+
+  /** Only a proven key is kept, and the oldest goes first: forged broadcasts under made-up ids cannot flush honest origins' keys. */
+  #keep(valid: boolean, source: string, key: Uint8Array): boolean {
+    if (valid) {
+      if (this.#publicKeys.size >= KNOWN_KEYS) this.#publicKeys.delete(this.#publicKeys.keys().next().value!);
+      this.#publicKeys.set(source, key);
+    }
+    return valid;
   }
 }

@@ -19,6 +19,7 @@ export { ReplyError, isReplyError } from "./reply-error.js";
 export type { RequestHandler } from "./request-room.js";
 export type { RequestOptions } from "./request-checks.js";
 export type { TopicsView } from "./topic-room.js";
-// A page's identity, kept in IndexedDB (from @xppg/secure's browser entry).
-export { generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
+// A page's identity, made on WebCrypto and kept in IndexedDB (from @xppg/secure's browser entry).
+// generateIdentity (noble's, signing at once) is not here: it would put Ed25519's code in every page's first download.
+export { createIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
 export type { Identity } from "@xppg/secure";

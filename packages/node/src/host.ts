@@ -8,6 +8,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 
+import { generateIdentity, verifySignature, type Identity } from "@xppg/secure";
+
 export { isIPv4 } from "node:net";
 export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 export { openFileStore } from "@xppg/state/store";
@@ -29,4 +31,26 @@ export function checkHostSupports(_option: "discovery.lan"): void {}
 export function defaultDownloadDir(folder: string): string {
   const dataHome = process.env.XDG_DATA_HOME || join(homedir(), ".local", "share");
   return join(dataHome, "xppg", "downloads", folder);
+}
+
+/**
+ * How the node signs its broadcasts and own state keys: at once in Node
+ * (a page signs on WebCrypto, which answers later: `browser/host.ts`).
+ */
+export const SIGNS_LATER = false;
+
+/** The node's signer of its broadcasts: the identity's own, at once. */
+export function broadcastSigner(identity: Identity): (data: Uint8Array) => Uint8Array {
+  return (data) => identity.sign(data);
+}
+
+/** The signer of the default state's own keys (`@<peerId>/...`). */
+export const stateSigner = broadcastSigner;
+
+/** Checks an Ed25519 signature (at once in Node; a page's check answers later). */
+export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean = verifySignature;
+
+/** The identity of a node given none: a new one (a page must be given one, made asynchronously). */
+export function defaultIdentity(): Identity {
+  return generateIdentity();
 }

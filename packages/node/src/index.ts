@@ -37,5 +37,5 @@ export type { TopicsView } from "./topic-room.js";
 export type { PlaygroundDht } from "./dht-options.js";
 export type { DhtCandidate } from "@xppg/dht";
 // Identities, as the browser entry has them (in Node, keep one in a file with keyFile or @xppg/secure/key-file).
-export { generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
+export { createIdentity, generateIdentity, loadOrCreateStoredIdentity } from "@xppg/secure";
 export type { Identity } from "@xppg/secure";

@@ -19,6 +19,7 @@
  *   mesh, where each listens (signed by that node) and a route back to it.
  */
 
+import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { fanOut } from "./fan-out.js";
@@ -64,9 +65,9 @@ export interface MeshRoomOptions {
   readonly table: PeerTable;
   readonly stats: PlaygroundStats;
   /** Checks a first copy (rate, replay, signature); true to deliver and forward it. */
-  authenticate(session: PeerSession, envelope: Envelope): boolean;
+  authenticate(session: PeerSession, envelope: Envelope): boolean | Promise<boolean>;
   /** Encodes (and signs, unless encryption is off) this node's own broadcast once for every peer. */
-  encodeOwn(envelope: Envelope): Uint8Array;
+  encodeOwn(envelope: Envelope): Uint8Array | Promise<Uint8Array>;
   /** Hands a broadcast to the application's handlers. */
   deliver(envelope: Envelope): void;
   /** How long a broadcast waits for a peer that is not reading (`limits.maxBroadcastWaitMs`). */
@@ -161,8 +162,12 @@ export class MeshRoom {
   /** Broadcasts this node's own message (made for this call): to peers outside the mesh directly, into the tree for the others. */
   publish(envelope: Envelope): Promise<void> {
     envelope.hopLimit = MESH_HOP_LIMIT;
-    // Encoded (and signed) once for every peer.
+    // Encoded (and signed) once for every peer; in a page the signature comes later, the broadcasts in their order.
     const bytes = this.#o.encodeOwn(envelope);
+    return bytes instanceof Uint8Array ? this.#publish(envelope, bytes) : bytes.then((signed) => this.#publish(envelope, signed));
+  }
+
+  #publish(envelope: Envelope, bytes: Uint8Array): Promise<void> {
     const open = this.#o.table.open;
     // A presence is for the mesh only: a peer without mesh/1 would take the unknown kind for a violation.
     const meshOnly = envelope.kind === KIND.MESH_PRESENCE;
@@ -207,7 +212,27 @@ export class MeshRoom {
       stats.droppedBroadcasts++;
       return;
     }
-    if (!this.#o.authenticate(session, envelope)) return;
+    const authentic = this.#o.authenticate(session, envelope);
+    if (authentic === true) this.#accept(session, envelope, member, round);
+    else if (authentic !== false) {
+      // In a page the signature's check answers later: the peer's next messages wait for it, in order.
+      session.holdReadingUntil(
+        authentic.then((ok) => {
+          if (!ok || session.isClosed) return;
+          try {
+            this.#accept(session, envelope, member, round);
+          } catch (error) {
+            // What delivery throws is typed (a broken protocol): the peer is dropped with it, as when it is thrown at once.
+            session.close(error as XppgError);
+          }
+        }),
+      );
+    }
+  }
+
+  /** A first copy that passed authentication: delivered, and passed on through the tree. */
+  #accept(session: PeerSession, envelope: Envelope, member: boolean, round: number): void {
+    const peerId = session.peerId!;
     // Unsigned (encryption off): delivered, never relayed, since no later hop could check it.
     if (envelope.signature === undefined) {
       this.#o.deliver(envelope);

@@ -9,7 +9,7 @@
 
 import type { Envelope } from "@xppg/framing";
 import type { BroadcastAuth } from "./broadcast-auth.js";
-import { VERDICT } from "./broadcast-auth.js";
+import { VERDICT, type Verdict } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
@@ -99,11 +99,17 @@ export class MessageRouter {
     this.#o.dispatcher.dispatch(source, kind, payload);
   }
 
-  /** Checks the first copy of a broadcast: the sender's rate, replay and age, the node's verification budget, the origin's signature. True to deliver it. */
-  authenticate(session: PeerSession, envelope: Envelope): boolean {
+  /** Checks the first copy of a broadcast: the sender's rate, replay and age, the node's verification budget, the origin's signature. True to deliver it (in a page, resolves with it). */
+  authenticate(session: PeerSession, envelope: Envelope): boolean | Promise<boolean> {
     const o = this.#o;
     if (!o.auth.enabled) return true;
     const verdict = o.auth.check(session, envelope);
+    // In a page the signature's check answers later.
+    return typeof verdict === "number" ? this.#judged(session, envelope, verdict) : verdict.then((v) => this.#judged(session, envelope, v));
+  }
+
+  #judged(session: PeerSession, envelope: Envelope, verdict: Verdict): boolean {
+    const o = this.#o;
     if (verdict === VERDICT.REPLAY || verdict === VERDICT.OVER_BUDGET) {
       o.unchecked(verdict);
       return false;

@@ -25,8 +25,8 @@ interface SignedRow {
   readonly value: unknown;
 }
 
-/** The rows of a received update (not yet validated: anything malformed is left to the replica) whose signatures it would check. */
-function signedRows(entries: readonly unknown[], settled: (key: string, version: number) => boolean): SignedRow[] {
+/** The rows of a received update (not yet validated: anything malformed is left to the replica) whose signatures it would check (a page checks them all ahead: `browser/owned-row-checks.ts`). */
+export function signedRows(entries: readonly unknown[], settled: (key: string, version: number) => boolean): SignedRow[] {
   const rows: SignedRow[] = [];
   for (const entry of entries) {
     if (!Array.isArray(entry) || (entry.length !== 3 && entry.length !== 4)) continue;

@@ -6,8 +6,8 @@
 
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
-import { generateIdentity, isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, isIPv4, loadOrCreateIdentitySync } from "#host";
+import { isIdentity, type Identity } from "@xppg/secure";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
@@ -86,38 +86,16 @@ const LIMITS = {
   ...ROUTING_LIMIT_RULES,
 } as const;
 
-const LIMIT_DEFAULTS: ResolvedLimits = {
+// Each limit's default is the one of the same name in DEFAULTS, but for the frame limits (framing's) and routing's own.
+const LIMIT_DEFAULTS = {
   ...ROUTING_LIMIT_DEFAULTS,
-  maxPeers: DEFAULTS.maxPeers,
-  maxPendingHandshakes: DEFAULTS.maxPendingHandshakes,
-  handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
+  ...Object.fromEntries(Object.keys(LIMITS).flatMap((name) => (name in DEFAULTS ? [[name, DEFAULTS[name as keyof typeof DEFAULTS]]] : []))),
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   maxPayloadDepth: DEFAULT_MAX_PAYLOAD_DEPTH,
-  messagesPerSecond: DEFAULTS.messagesPerSecond,
-  messageBurst: DEFAULTS.messageBurst,
-  broadcastsPerSecond: DEFAULTS.broadcastsPerSecond,
-  broadcastBurst: DEFAULTS.broadcastBurst,
-  bytesPerSecond: DEFAULTS.bytesPerSecond,
-  byteBurst: DEFAULTS.byteBurst,
-  banThreshold: DEFAULTS.banThreshold,
-  strikeWindowMs: DEFAULTS.strikeWindowMs,
-  banDurationMs: DEFAULTS.banDurationMs,
-  maxFileSize: DEFAULTS.maxFileSize,
-  maxIncomingTransfersPerPeer: DEFAULTS.maxIncomingTransfersPerPeer,
-  stateRequestsPerMinute: DEFAULTS.stateRequestsPerMinute,
-  stateBytesPerSecond: DEFAULTS.stateBytesPerSecond,
-  maxConcurrentSnapshots: DEFAULTS.maxConcurrentSnapshots,
-  // Filled in from maxPendingHandshakes by resolveLimits unless given.
-  maxPendingHandshakesPerHost: DEFAULTS.maxPendingHandshakesPerHost,
-  verificationsPerSecond: DEFAULTS.verificationsPerSecond,
-  broadcastMaxAgeMs: DEFAULTS.broadcastMaxAgeMs,
-  maxTrackedOrigins: DEFAULTS.maxTrackedOrigins,
-  maxQueuedBytesPerPeer: DEFAULTS.maxQueuedBytesPerPeer,
-  maxQueuedBytes: DEFAULTS.maxQueuedBytes,
-  writeStallTimeoutMs: DEFAULTS.writeStallTimeoutMs,
-  maxBroadcastWaitMs: DEFAULTS.maxBroadcastWaitMs,
-  fileIdleTimeoutMs: DEFAULTS.fileIdleTimeoutMs,
-};
+} as ResolvedLimits;
+// A limit added without a default of the same name fails to compile here.
+type LimitWithoutDefault = Exclude<keyof typeof LIMITS, keyof typeof DEFAULTS | keyof typeof ROUTING_LIMIT_DEFAULTS | "maxFrameSize" | "maxPayloadDepth">;
+true satisfies [LimitWithoutDefault] extends [never] ? true : false;
 
 /** Every limit, with its value. */
 export type ResolvedLimits = { -readonly [K in keyof typeof LIMITS]: number };
@@ -233,7 +211,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     o.stateCanWrite === undefined ? undefined : checkFunction<(writer: string, key: string) => boolean>(o.stateCanWrite, "stateCanWrite", CALL, '{ stateCanWrite: (writer, key) => !key.startsWith("config/") }');
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
-  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : generateIdentity());
+  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
   return {
     appName,
     listen,

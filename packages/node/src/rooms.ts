@@ -7,7 +7,7 @@
 
 import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
-import { isPeerId, publicKeyFromPeerId, verifySignature } from "@xppg/secure";
+import { isPeerId, publicKeyFromPeerId } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
 import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
@@ -21,7 +21,7 @@ import { NODE_ERROR_CODES } from "./errors.js";
 import { FileTransfers } from "#file-transfer";
 import type { ReceivedFile } from "./file-transfer.js";
 import { FilesRoom } from "#files-room";
-import { openFileStore } from "#host";
+import { checkSignature, openFileStore, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
@@ -133,7 +133,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     localPeerId,
     table,
     stats,
-    authenticate: (session, envelope): boolean => router.authenticate(session, envelope),
+    authenticate: (session, envelope) => router.authenticate(session, envelope),
     encodeOwn: (envelope) => auth.encode(envelope),
     maxBroadcastWaitMs: o.limits.maxBroadcastWaitMs,
     deliver: (envelope) => dispatcher.dispatch(envelope.source, envelope.kind, envelope.payload),
@@ -251,9 +251,9 @@ function sendTo(table: PeerTable, routing: RoutingRoom, source: string, nextId: 
 
 /** Signing and checking of the default state's own keys with the node's identity (`@xppg/state` takes them as functions: it imports no crypto). */
 function stateOwnership(o: ResolvedOptions, made: (checks: OwnedRowChecks) => void, versionOf: (key: string) => number): Pick<SharedStateOptions, "sign" | "verify" | "canWrite"> {
-  const checks = new OwnedRowChecks((writer, data, signature) => isPeerId(writer) && verifySignature(publicKeyFromPeerId(writer), data, signature), versionOf);
+  const checks = new OwnedRowChecks((writer, data, signature) => isPeerId(writer) && checkSignature(publicKeyFromPeerId(writer), data, signature), versionOf);
   made(checks);
-  return { sign: (data) => o.identity.sign(data), verify: checks.verifier, canWrite: o.stateCanWrite };
+  return { sign: stateSigner(o.identity), verify: checks.verifier, canWrite: o.stateCanWrite };
 }
 
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */

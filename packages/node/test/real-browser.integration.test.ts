@@ -29,7 +29,7 @@ if (chromiumMissing !== null) console.warn(`node real-browser tests skipped: ${c
 
 // What the page runs: a Playground driven from the test through globalThis.xppg.
 const PAGE = `
-import { Playground, loadOrCreateStoredIdentity } from "@xppg/node";
+import { Playground, createIdentity, loadOrCreateStoredIdentity } from "@xppg/node";
 const got = [];
 const errors = [];
 let pg;
@@ -54,7 +54,9 @@ globalThis.xppg = {
   peers: () => pg.peers.map((p) => p.peerId),
   members: () => pg.meshPeers.map((m) => m.peerId),
   keyFile: () => codeOf(() => new Playground("x", { keyFile: "my.key" })),
-  statePath: () => codeOf(() => new Playground("x", { statePath: "my.state" })),
+  statePath: () => codeOf(async () => new Playground("x", { identity: await createIdentity(), statePath: "my.state" })),
+  noIdentity: () => codeOf(() => new Playground("x")),
+  ownKey: () => codeOf(() => pg.state.set("@" + pg.peerId + "/name", "page")),
   shareFile: () => codeOf(() => pg.shareFile("/etc/hostname")),
   swarmShare: () => codeOf(() => pg.files.share("/etc/hostname")),
   lan: () => codeOf(() => new Playground("x", { discovery: { lan: true } })),
@@ -78,6 +80,8 @@ interface PageApi {
     members(): string[];
     keyFile(): Promise<string>;
     statePath(): Promise<string>;
+    noIdentity(): Promise<string>;
+    ownKey(): Promise<string>;
     shareFile(): Promise<string>;
     swarmShare(): Promise<string>;
     lan(): Promise<string>;
@@ -187,12 +191,19 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     await expect.poll(() => other.state.get("from-page"), WAIT).toEqual({ n: 1 });
     other.state.set("from-node", "hi page");
     await expect.poll(() => page.evaluate(() => api().get("from-node")), WAIT).toBe("hi page");
+    // Own keys: the page's signed on WebCrypto (made once signed) and checked by the Node peers; a Node peer's checked in the page.
+    expect(await page.evaluate(() => api().ownKey())).toBe("no error");
+    await expect.poll(() => other.state.get(`@${pagePeerId}/name`), WAIT).toBe("page");
+    other.state.set(`@${other.peerId}/name`, "node");
+    await expect.poll(() => page.evaluate((key) => api().get(key), `@${other.peerId}/name`), WAIT).toBe("node");
   }, 30_000);
 
   it("what a page cannot do fails with XPPG_ERR_NOT_IN_BROWSER, and a file offered to it is refused while its link stays", async (ctx) => {
     ctx.skip(launchFailed !== null, launchFailed ?? "");
     expect(await page.evaluate(() => api().keyFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: keyFile .*loadOrCreateStoredIdentity/);
     expect(await page.evaluate(() => api().statePath())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: statePath/);
+    // A page's key is made on WebCrypto, asynchronously: the node is given it.
+    expect(await page.evaluate(() => api().noIdentity())).toMatch(/^XPPG_ERR_INVALID_ARGUMENT: .*await createIdentity\(\)/);
     expect(await page.evaluate(() => api().shareFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: shareFile/);
     expect(await page.evaluate(() => api().lan())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.lan/);
     expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);

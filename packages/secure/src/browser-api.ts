@@ -1,8 +1,17 @@
-// The public functions bound to the audited @noble/* libraries (browsers).
+// The public functions of browsers. A page's node uses the asynchronous ones
+// (createIdentity, loadOrCreateStoredIdentity, verifySignatureAsync,
+// secureConnection): they run on WebCrypto in a secure context, and load
+// noble's code only where WebCrypto lacks Ed25519 or X25519, so that a page's
+// first download holds no Ed25519, X25519 or SHA-2 code (issue 13). The
+// synchronous ones (generateIdentity, identityFromSecretKey, verifySignature,
+// cryptoProvider) are the audited @noble/* libraries, for code that needs an
+// answer at once.
 import type { Connection } from "@xppg/transport";
 import { nobleCryptoProvider } from "./crypto/noble-provider.js";
 import type { CryptoProvider } from "./crypto/provider.js";
-import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
+import { pageChannelProvider } from "./crypto/page-provider.js";
+import { pageCrypto } from "./crypto/web-crypto.js";
+import { generateIdentityWith, identityFromAsyncSigner, identityFromSecretKeyWith, type Identity } from "./identity.js";
 import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
@@ -11,7 +20,7 @@ import { secureConnectionWith, type SecureConnectionOptions } from "./secure-con
 export const cryptoProvider: CryptoProvider = nobleCryptoProvider;
 
 /** The name of {@link cryptoProvider}: `"noble"` in this entry. */
-export const cryptoProviderName: string = cryptoProvider.name;
+export const cryptoProviderName: string = "noble";
 
 /**
  * A new random Ed25519 identity. Keep it across runs with
@@ -42,6 +51,27 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
   return nobleCryptoProvider.ed25519Verify(publicKey, data, signature);
 }
 
+/** {@link verifySignature} on WebCrypto (noble's where WebCrypto lacks Ed25519); resolves false, never rejects, for malformed input. */
+export async function verifySignatureAsync(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+  return (await pageCrypto()).ed25519Verify(publicKey, data, signature);
+}
+
+/** The identity of `seed`, its key in WebCrypto (non-extractable) where WebCrypto has Ed25519: it signs with `signAsync`. */
+async function pageIdentity(seed: Uint8Array): Promise<Identity> {
+  return identityFromAsyncSigner(seed, await (await pageCrypto()).ed25519Signer(seed));
+}
+
+/**
+ * A new random identity made on WebCrypto (noble's Ed25519 where WebCrypto
+ * lacks it), for a page's node: it signs with `signAsync` only (`sign`
+ * throws `XPPG_ERR_SIGNS_ASYNC`). For an identity that signs at once, use
+ * {@link generateIdentity}.
+ */
+export function createIdentity(): Promise<Identity> {
+  return pageIdentity(pageChannelProvider.randomBytes(32));
+}
+
 /**
  * Runs a Noise XX handshake (`Noise_XX_25519_ChaChaPoly_SHA256` by default,
  * `Noise_XX_25519_AESGCM_SHA256` with `cipher: "AESGCM"`) over any
@@ -55,17 +85,19 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
  * malformed `expectedPeerId`.
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
-  return secureConnectionWith(nobleCryptoProvider, conn, options);
+  return secureConnectionWith(pageChannelProvider, conn, options, pageCrypto);
 }
 
 /**
  * The page's identity stored under `name` in IndexedDB, created on first
  * use: the same peer id after a reload. Two tabs of one site with the same
  * `name` share it (give each its own name to run two peers). See
- * `storedIdentityProtection()` for how the key is kept at rest.
+ * `storedIdentityProtection()` for how the key is kept at rest. The
+ * identity signs with `signAsync` (on WebCrypto; `sign` throws
+ * `XPPG_ERR_SIGNS_ASYNC`); identities stored by earlier versions load the same.
  *
  * @throws `XPPG_ERR_IDENTITY_STORE` when IndexedDB cannot be used (private window, storage blocked).
  */
 export function loadOrCreateStoredIdentity(name: string): Promise<Identity> {
-  return loadOrCreateStoredIdentityWith(nobleCryptoProvider, name);
+  return loadOrCreateStoredIdentityWith(pageChannelProvider, name, pageIdentity);
 }

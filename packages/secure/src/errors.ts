@@ -24,6 +24,8 @@ export const SECURE_ERROR_CODES = {
   KEY_FILE: "XPPG_ERR_KEY_FILE",
   /** The page's identity store (IndexedDB) cannot be opened, read or written, or holds a record this version cannot read. */
   IDENTITY_STORE: "XPPG_ERR_IDENTITY_STORE",
+  /** (browser) An identity made on WebCrypto was asked to sign synchronously: it signs with `signAsync`. */
+  SIGNS_ASYNC: "XPPG_ERR_SIGNS_ASYNC",
 } as const;
 
 /** One of the {@link SECURE_ERROR_CODES}. */

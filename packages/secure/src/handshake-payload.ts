@@ -23,8 +23,15 @@ export function staticKeySignedMessage(staticPublicKey: Uint8Array): Uint8Array 
  * Ed25519 signature (64) of "xppg-noise-v1:" || X25519 static public key`.
  */
 export function encodeHandshakePayload(identity: Identity, staticPublicKey: Uint8Array): Uint8Array {
-  const signature = identity.sign(staticKeySignedMessage(staticPublicKey));
-  const publicKey = identity.publicKey;
+  return handshakePayloadOf(identity.publicKey, identity.sign(staticKeySignedMessage(staticPublicKey)));
+}
+
+/** {@link encodeHandshakePayload} with the signature made by `identity.signAsync` (a page's WebCrypto identity). */
+export async function encodeHandshakePayloadAsync(identity: Identity, staticPublicKey: Uint8Array): Promise<Uint8Array> {
+  return handshakePayloadOf(identity.publicKey, await identity.signAsync(staticKeySignedMessage(staticPublicKey)));
+}
+
+function handshakePayloadOf(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
   if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError("identity must give a 32-byte public key and 64-byte signatures");
   const out = new Uint8Array(HANDSHAKE_PAYLOAD_SIZE);
   out[0] = HANDSHAKE_PAYLOAD_VERSION;
@@ -46,21 +53,37 @@ export interface ProvenIdentity {
  *   version, or a signature that does not verify.
  */
 export function verifyHandshakePayload(
-  provider: CryptoProvider,
+  provider: Pick<CryptoProvider, "ed25519Verify">,
   payload: Uint8Array,
   remoteStaticKey: Uint8Array,
   peerLabel: string,
 ): ProvenIdentity {
+  const { publicKey, signature } = readPayload(payload, peerLabel);
+  return proven(provider.ed25519Verify(publicKey, staticKeySignedMessage(remoteStaticKey), signature), publicKey, peerLabel);
+}
+
+/** {@link verifyHandshakePayload} with a check that answers later (WebCrypto's). */
+export async function verifyHandshakePayloadAsync(
+  verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<boolean>,
+  payload: Uint8Array,
+  remoteStaticKey: Uint8Array,
+  peerLabel: string,
+): Promise<ProvenIdentity> {
+  const { publicKey, signature } = readPayload(payload, peerLabel);
+  return proven(await verify(publicKey, staticKeySignedMessage(remoteStaticKey), signature), publicKey, peerLabel);
+}
+
+function readPayload(payload: Uint8Array, peerLabel: string): { publicKey: Uint8Array; signature: Uint8Array } {
   if (payload.byteLength !== HANDSHAKE_PAYLOAD_SIZE) {
     throw handshakeFailedError(peerLabel, `its identity payload has ${payload.byteLength} bytes instead of ${HANDSHAKE_PAYLOAD_SIZE}`);
   }
   if (payload[0] !== HANDSHAKE_PAYLOAD_VERSION) {
     throw handshakeFailedError(peerLabel, `its identity payload has version ${payload[0]}; this version reads ${HANDSHAKE_PAYLOAD_VERSION}`);
   }
-  const publicKey = payload.slice(1, 33);
-  const signature = payload.subarray(33, 97);
-  if (!provider.ed25519Verify(publicKey, staticKeySignedMessage(remoteStaticKey), signature)) {
-    throw handshakeFailedError(peerLabel, "its identity signature over the session key does not verify (a forged or replayed identity)");
-  }
+  return { publicKey: payload.slice(1, 33), signature: payload.subarray(33, 97) };
+}
+
+function proven(valid: boolean, publicKey: Uint8Array, peerLabel: string): ProvenIdentity {
+  if (!valid) throw handshakeFailedError(peerLabel, "its identity signature over the session key does not verify (a forged or replayed identity)");
   return { publicKey, peerId: peerIdFromPublicKey(publicKey) };
 }

@@ -2,15 +2,14 @@
  * A page's identity kept in IndexedDB, so a tab keeps its peer id across
  * reloads (the browser's counterpart of `loadOrCreateIdentity(path)`).
  *
- * Why the seed, and not a non-extractable WebCrypto Ed25519 key: an
- * identity signs synchronously (each broadcast, each owned state write), and
- * WebCrypto signs only asynchronously. So the seed is what signs, in memory,
- * with `@noble/curves`. At rest it is sealed with AES-256-GCM under a
- * non-extractable WebCrypto key kept in the same record: the record cannot be
- * copied out of the profile and read elsewhere by script, and no page script
- * can export the wrapping key. Where WebCrypto is missing (a page served over
- * plain http from another host is not a secure context), the seed is stored
- * as is, and `storedIdentityProtection()` says so.
+ * What is kept is the 32-byte seed; a page's node signs with it through
+ * WebCrypto (a non-extractable Ed25519 key made from it at load), or with
+ * `@noble/curves` where WebCrypto lacks Ed25519. At rest it is sealed with
+ * AES-256-GCM under a non-extractable WebCrypto key kept in the same record:
+ * the record cannot be copied out of the profile and read elsewhere by
+ * script, and no page script can export the wrapping key. Where WebCrypto is
+ * missing (a page served over plain http from another host is not a secure
+ * context), the seed is stored as is, and `storedIdentityProtection()` says so.
  */
 
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
@@ -146,8 +145,12 @@ async function getOrAdd(db: IdbDatabase, name: string, fresh: StoredRecord): Pro
   return record;
 }
 
-/** Loads the identity stored under `name`, or creates and stores one (with `provider`). */
-export async function loadOrCreateStoredIdentityWith(provider: CryptoProvider, name: string): Promise<Identity> {
+/** Loads the identity stored under `name`, or creates and stores one (with `provider`; `make` turns the seed into the identity). */
+export async function loadOrCreateStoredIdentityWith(
+  provider: Pick<CryptoProvider, "randomBytes" | "ed25519Signer">,
+  name: string,
+  make: (seed: Uint8Array) => Identity | Promise<Identity> = (seed) => identityFromSecretKeyWith(provider, seed),
+): Promise<Identity> {
   if (typeof name !== "string" || name.length === 0 || name.length > 256) {
     throw new SecureError(SECURE_ERROR_CODES.IDENTITY_STORE, `The identity name must be 1 to 256 characters, got ${JSON.stringify(name)}. Use your app's name: loadOrCreateStoredIdentity("my-app").`);
   }
@@ -155,7 +158,7 @@ export async function loadOrCreateStoredIdentityWith(provider: CryptoProvider, n
   const db = await openDb();
   try {
     const record = await getOrAdd(db, name, fresh);
-    return identityFromSecretKeyWith(provider, await seedOf(record));
+    return await make(await seedOf(record));
   } finally {
     db.close();
   }

@@ -54,6 +54,19 @@ export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signatu
 }
 
 /**
+ * A new random identity, resolved at once here (in a page it is made on
+ * WebCrypto and signs with `signAsync`): the same call for both.
+ */
+export async function createIdentity(): Promise<Identity> {
+  return generateIdentity();
+}
+
+/** {@link verifySignature}, resolved (a page's checks WebCrypto, which answers later): the same call for both. */
+export async function verifySignatureAsync(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return verifySignature(publicKey, data, signature);
+}
+
+/**
  * Runs a Noise XX handshake (`Noise_XX_25519_ChaChaPoly_SHA256` by default,
  * `Noise_XX_25519_AESGCM_SHA256` with `cipher: "AESGCM"`) over any
  * connection and resolves with a {@link SecureConnection}: the same

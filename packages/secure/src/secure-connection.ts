@@ -9,9 +9,9 @@ import {
   NOISE_PROTOCOL_NAMES,
   type NoiseCipher,
 } from "./constants.js";
-import type { CryptoProvider, X25519KeyPair } from "./crypto/provider.js";
+import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
 import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
-import { encodeHandshakePayload, verifyHandshakePayload } from "./handshake-payload.js";
+import { encodeHandshakePayload, encodeHandshakePayloadAsync, verifyHandshakePayload, verifyHandshakePayloadAsync } from "./handshake-payload.js";
 import type { Identity } from "./identity.js";
 import { HandshakeState } from "./noise/handshake-state.js";
 import { publicKeyFromPeerId } from "./peer-id.js";
@@ -72,34 +72,49 @@ export interface SecureConnectionOptions {
 }
 
 interface StaticKey {
-  provider: CryptoProvider;
   keyPair: X25519KeyPair;
   payload: Uint8Array;
 }
 
-// One Noise static key per identity (and provider), made and signed once:
-// a handshake then costs no Ed25519 signature.
-const staticKeys = new WeakMap<Identity, StaticKey>();
+// One Noise static key per identity (and key agreement), made and signed
+// once: a handshake then costs no Ed25519 signature.
+const staticKeys = new WeakMap<Identity, { crypto: HandshakeCrypto; key: StaticKey | Promise<StaticKey> }>();
 
-function staticKeyFor(provider: CryptoProvider, identity: Identity): StaticKey {
-  let entry = staticKeys.get(identity);
-  if (entry === undefined || entry.provider !== provider) {
-    const keyPair = provider.x25519Generate();
-    entry = { provider, keyPair, payload: encodeHandshakePayload(identity, keyPair.publicKey) };
-    staticKeys.set(identity, entry);
-  }
-  return entry;
+function staticKeyFor(crypto: HandshakeCrypto, identity: Identity, signsLater: boolean): StaticKey | Promise<StaticKey> {
+  const entry = staticKeys.get(identity);
+  if (entry !== undefined && entry.crypto === crypto) return entry.key;
+  const made = (keyPair: X25519KeyPair): StaticKey => ({ keyPair, payload: encodeHandshakePayload(identity, keyPair.publicKey) });
+  const key = signsLater
+    ? (async () => {
+        const keyPair = await crypto.x25519Generate();
+        return { keyPair, payload: await encodeHandshakePayloadAsync(identity, keyPair.publicKey) };
+      })()
+    : made(crypto.x25519Generate() as X25519KeyPair);
+  staticKeys.set(identity, { crypto, key });
+  // A failed one is made again by the next handshake.
+  if (key instanceof Promise) key.catch(() => staticKeys.delete(identity));
+  return key;
 }
 
 const EMPTY = new Uint8Array(0);
 
+/** A page's handshake crypto: hashing, key agreement and the check of the peer's identity all answer later (WebCrypto). */
+export type LaterCrypto = HandshakeCrypto & { ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> };
+
 /**
  * The provider-bound core of `secureConnection` (the package entries bind
- * `node:crypto` or `@noble/*`).
+ * `node:crypto` or `@noble/*`). `loadCrypto`, in a page: the handshake's
+ * hashing, key agreement and identity checks, when they are not the
+ * provider's (WebCrypto's, or noble's loaded where a page has none); the
+ * identity then signs with `signAsync`.
  */
-export function secureConnectionWith(provider: CryptoProvider, conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
+export function secureConnectionWith(
+  provider: CryptoProvider,
+  conn: Connection,
+  options: SecureConnectionOptions,
+  loadCrypto?: () => Promise<LaterCrypto>,
+): Promise<SecureConnection> {
   let expectedKey: Uint8Array | undefined;
-  let staticKey: StaticKey;
   const maxFrameSize = options?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   const highWaterMark = options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   const timeoutMs = options?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -115,7 +130,8 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
-    staticKey = staticKeyFor(provider, options.identity);
+    // Made (and signed) now in Node, so that an identity that cannot sign fails here, before any byte is sent.
+    if (loadCrypto === undefined) void staticKeyFor(provider, options.identity, false);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
     // A bad option must not leak the connection.
@@ -125,13 +141,9 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
   const peerLabel = conn.remoteAddress;
 
   return new Promise<SecureConnection>((resolve, reject) => {
-    const hs = new HandshakeState(provider, {
-      initiator: conn.outbound,
-      staticKeyPair: staticKey.keyPair,
-      prologue: options.prologue ?? EMPTY,
-      cipher,
-      peerLabel,
-    });
+    let hs: HandshakeState;
+    let staticKey: StaticKey;
+    let later: LaterCrypto | undefined;
     let done = false;
     // The responder has sent its message 2 and waits for message 3: a peer
     // that cannot authenticate message 2 (another cipher or prologue) hangs up now.
@@ -156,20 +168,26 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
       conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
     };
 
-    const checkPeer = (payload: Uint8Array): void => {
+    const checkPeer = async (payload: Uint8Array): Promise<void> => {
       const remoteStatic = hs.remoteStaticKey;
       if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
-      proven = verifyHandshakePayload(provider, payload, remoteStatic, peerLabel);
+      proven =
+        later === undefined
+          ? verifyHandshakePayload(provider, payload, remoteStatic, peerLabel)
+          : await verifyHandshakePayloadAsync((k, d, s) => later!.ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
       if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
         throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
       }
     };
 
-    const finish = (): void => {
+    const finish = async (): Promise<void> => {
+      const session = await hs.split();
+      if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      const session = hs.split();
+      // The channel reads on from here: the records after the last handshake message are its.
+      conn.resume();
       resolve(
         new SecureChannel(provider, conn, session, {
           maxFrameSize,
@@ -180,32 +198,42 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
       );
     };
 
-    // Frames wait in the connection until read: reading may start after the cipher's code is loaded.
-    const start = (): void => {
+    /** One handshake message from the peer, with reading held until it is answered (the crypto may answer later). */
+    const step = async (message: Uint8Array): Promise<void> => {
+      const payload = await hs.readMessage(message);
       if (done) return;
+      if (conn.outbound) {
+        // Message 2 (<- e, ee, s, es): the responder's identity.
+        await checkPeer(payload);
+        send(await hs.writeMessage(staticKey.payload));
+        await finish();
+        return;
+      }
+      if (!hs.complete) {
+        // Message 1 (-> e): carries nothing in this protocol.
+        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+        send(await hs.writeMessage(staticKey.payload));
+        awaitingLast = true;
+        if (!done) conn.resume();
+        return;
+      }
+      // Message 3 (-> s, se): the initiator's identity.
+      await checkPeer(payload);
+      await finish();
+    };
+
+    // Frames wait in the connection until read: reading may start after the cipher's code is loaded.
+    const start = async (): Promise<void> => {
+      later = await loadCrypto?.();
+      const crypto = later ?? provider;
+      staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
+      if (done) return;
+      hs = new HandshakeState(provider, { initiator: conn.outbound, staticKeyPair: staticKey.keyPair, prologue: options.prologue ?? EMPTY, cipher, peerLabel, crypto });
       conn.read({
         frame(message) {
           if (done) return;
-          try {
-            const payload = hs.readMessage(message);
-            if (conn.outbound) {
-              // Message 2 (<- e, ee, s, es): the responder's identity.
-              checkPeer(payload);
-              send(hs.writeMessage(staticKey.payload));
-              finish();
-            } else if (!hs.complete) {
-              // Message 1 (-> e): carries nothing in this protocol.
-              if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
-              send(hs.writeMessage(staticKey.payload));
-              awaitingLast = true;
-            } else {
-              // Message 3 (-> s, se): the initiator's identity.
-              checkPeer(payload);
-              finish();
-            }
-          } catch (err) {
-            fail(err);
-          }
+          conn.pause();
+          step(message).catch(fail);
         },
         close(info) {
           const why = awaitingLast
@@ -214,17 +242,11 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
           fail(handshakeFailedError(peerLabel, why, info.error));
         },
       });
-      if (conn.outbound) {
-        try {
-          send(hs.writeMessage(EMPTY));
-        } catch (err) {
-          fail(err);
-        }
-      }
+      if (conn.outbound) send(await hs.writeMessage(EMPTY));
     };
     const loading = provider.prepare?.(cipher);
-    if (loading === undefined) start();
-    else loading.then(start, (err: unknown) => fail(handshakeFailedError(peerLabel, `the code of the ${cipher} cipher could not be loaded`, err)));
+    if (loading === undefined) start().catch(fail);
+    else loading.then(() => start().catch(fail), (err: unknown) => fail(handshakeFailedError(peerLabel, `the code of the ${cipher} cipher could not be loaded`, err)));
   });
 }
 

@@ -18,7 +18,7 @@ export { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 export type { SecureErrorCode } from "./errors.js";
 export { HANDSHAKE_PAYLOAD_SIZE } from "./handshake-payload.js";
 export { isIdentity } from "./identity.js";
-export type { Identity } from "./identity.js";
+export type { AsyncEd25519Signer, Identity } from "./identity.js";
 export { CipherState } from "./noise/cipher-state.js";
 export { HandshakeState } from "./noise/handshake-state.js";
 export type { HandshakeResult, HandshakeStateOptions } from "./noise/handshake-state.js";

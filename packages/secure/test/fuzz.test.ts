@@ -21,10 +21,10 @@ function pair() {
   return { init, resp };
 }
 
-function expectHandshakeFailed(fn: () => unknown): void {
+async function expectHandshakeFailed(fn: () => unknown): Promise<void> {
   let error: unknown;
   try {
-    fn();
+    await fn();
   } catch (err) {
     error = err;
   }
@@ -60,30 +60,30 @@ function mutate(msg: Uint8Array, m: Mutation): Uint8Array {
 }
 
 describe("handshake reader fuzz", () => {
-  it("random bytes as message 2 or 3 always fail with XPPG_ERR_HANDSHAKE_FAILED", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => {
+  it("random bytes as message 2 or 3 always fail with XPPG_ERR_HANDSHAKE_FAILED", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (junk) => {
         const a = pair();
-        a.resp.readMessage(a.init.writeMessage(EMPTY));
-        expectHandshakeFailed(() => a.init.readMessage(junk));
+        await a.resp.readMessage(await a.init.writeMessage(EMPTY));
+        await expectHandshakeFailed(() => a.init.readMessage(junk));
         const b = pair();
-        b.resp.readMessage(b.init.writeMessage(EMPTY));
-        b.init.readMessage(b.resp.writeMessage(payload));
-        expectHandshakeFailed(() => b.resp.readMessage(junk));
+        await b.resp.readMessage(await b.init.writeMessage(EMPTY));
+        await b.init.readMessage(await b.resp.writeMessage(payload));
+        await expectHandshakeFailed(() => b.resp.readMessage(junk));
       }),
       { numRuns: 150 },
     );
   });
 
-  it("message 1 shorter than a key fails; anything else is read (it is unauthenticated by design) and the handshake then fails", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 100 }), (junk) => {
+  it("message 1 shorter than a key fails; anything else is read (it is unauthenticated by design) and the handshake then fails", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 100 }), async (junk) => {
         const { resp } = pair();
-        if (junk.byteLength < 32) expectHandshakeFailed(() => resp.readMessage(junk));
+        if (junk.byteLength < 32) await expectHandshakeFailed(() => resp.readMessage(junk));
         else {
           // A random "ephemeral key": either refused (low order) or answered; the real initiator then rejects the answer.
           try {
-            resp.readMessage(junk);
+            await resp.readMessage(junk);
           } catch (err) {
             expect(isXppgError(err, CODES.HANDSHAKE_FAILED)).toBe(true);
           }
@@ -93,30 +93,30 @@ describe("handshake reader fuzz", () => {
     );
   });
 
-  it("any mutation of a genuine message 2 or 3 fails authentication", () => {
-    fc.assert(
-      fc.property(mutation, fc.boolean(), (m, third) => {
+  it("any mutation of a genuine message 2 or 3 fails authentication", async () => {
+    await fc.assert(
+      fc.asyncProperty(mutation, fc.boolean(), async (m, third) => {
         const { init, resp } = pair();
-        resp.readMessage(init.writeMessage(EMPTY));
-        const m2 = resp.writeMessage(payload);
+        await resp.readMessage(await init.writeMessage(EMPTY));
+        const m2 = await resp.writeMessage(payload);
         if (!third) {
-          expectHandshakeFailed(() => init.readMessage(mutate(m2, m)));
+          await expectHandshakeFailed(() => init.readMessage(mutate(m2, m)));
           return;
         }
-        init.readMessage(m2);
-        const m3 = init.writeMessage(payload);
-        expectHandshakeFailed(() => resp.readMessage(mutate(m3, m)));
+        await init.readMessage(m2);
+        const m3 = await init.writeMessage(payload);
+        await expectHandshakeFailed(() => resp.readMessage(mutate(m3, m)));
       }),
       { numRuns: 200 },
     );
   });
 
-  it("a message read out of turn or after a failure fails with a typed error", () => {
+  it("a message read out of turn or after a failure fails with a typed error", async () => {
     const { init, resp } = pair();
-    expectHandshakeFailed(() => init.readMessage(new Uint8Array(32)));
-    expectHandshakeFailed(() => resp.readMessage(new Uint8Array(10)));
-    expectHandshakeFailed(() => resp.readMessage(new Uint8Array(32)));
-    expectHandshakeFailed(() => resp.readMessage(new Uint8Array(70_000)));
+    await expectHandshakeFailed(() => init.readMessage(new Uint8Array(32)));
+    await expectHandshakeFailed(() => resp.readMessage(new Uint8Array(10)));
+    await expectHandshakeFailed(() => resp.readMessage(new Uint8Array(32)));
+    await expectHandshakeFailed(() => resp.readMessage(new Uint8Array(70_000)));
   });
 
   it("secureConnection under random handshake frames rejects with a typed error and never hangs", async () => {

@@ -90,15 +90,15 @@ export async function rawHandshake(conn: Connection, identity: Identity): Promis
   const hs = new HandshakeState(nodeCryptoProvider, { initiator: conn.outbound, staticKeyPair });
   const payload = encodeHandshakePayload(identity, staticKeyPair.publicKey);
   if (conn.outbound) {
-    await conn.send(hs.writeMessage(new Uint8Array(0)));
-    hs.readMessage(await inbox.next(0));
-    await conn.send(hs.writeMessage(payload));
+    await conn.send(await hs.writeMessage(new Uint8Array(0)));
+    await hs.readMessage(await inbox.next(0));
+    await conn.send(await hs.writeMessage(payload));
   } else {
-    hs.readMessage(await inbox.next(0));
-    await conn.send(hs.writeMessage(payload));
-    hs.readMessage(await inbox.next(1));
+    await hs.readMessage(await inbox.next(0));
+    await conn.send(await hs.writeMessage(payload));
+    await hs.readMessage(await inbox.next(1));
   }
-  return { session: hs.split(), inbox };
+  return { session: await hs.split(), inbox };
 }
 
 /** The length-prefixed plaintext of some frames, as a record carries it. */

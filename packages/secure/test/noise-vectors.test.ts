@@ -47,13 +47,13 @@ function keyPair(provider: CryptoProvider, secret: string) {
 
 for (const { cipher, protocolName, vector } of suites) for (const provider of [nodeCryptoProvider, nobleCryptoProvider, sodiumProvider]) {
   describe(`Noise XX test vector, ${cipher} (${provider.name} provider)`, () => {
-    it("is the vector for the protocol this cipher speaks", () => {
+    it("is the vector for the protocol this cipher speaks", async () => {
       expect(vector.protocol_name).toBe(protocolName);
       expect(new HandshakeState(provider, { initiator: true, cipher, staticKeyPair: keyPair(provider, vector.init_static) }).protocolName).toBe(protocolName);
       expect(vector.messages.length).toBe(6);
     });
 
-    it("reproduces every handshake and transport message byte for byte", () => {
+    it("reproduces every handshake and transport message byte for byte", async () => {
       const init = new HandshakeState(provider, {
         initiator: true,
         cipher,
@@ -71,13 +71,13 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
       const [m0, m1, m2, ...transport] = vector.messages;
       for (const [i, m] of [m0!, m1!, m2!].entries()) {
         const [writer, reader] = i % 2 === 0 ? [init, resp] : [resp, init];
-        const message = writer.writeMessage(hex(m.payload));
+        const message = await writer.writeMessage(hex(m.payload));
         expect(toHex(message), `handshake message ${i}`).toBe(m.ciphertext);
-        expect(toHex(reader.readMessage(message)), `payload ${i}`).toBe(m.payload);
+        expect(toHex(await reader.readMessage(message)), `payload ${i}`).toBe(m.payload);
       }
       expect(init.complete && resp.complete).toBe(true);
-      const a = init.split();
-      const b = resp.split();
+      const a = await init.split();
+      const b = await resp.split();
       expect(toHex(a.handshakeHash)).toBe(vector.handshake_hash);
       expect(toHex(b.handshakeHash)).toBe(vector.handshake_hash);
       expect(toHex(a.remoteStaticKey)).toBe(toHex(provider.x25519PublicKey(hex(vector.resp_static))));
@@ -92,17 +92,17 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
       });
     });
 
-    it("seals the vector's transport messages apart (ciphertext, tag) with the record layer's encryptParts", () => {
+    it("seals the vector's transport messages apart (ciphertext, tag) with the record layer's encryptParts", async () => {
       const mk = (initiator: boolean, s: string, e: string) =>
         new HandshakeState(provider, { initiator, cipher, prologue: hex(vector.init_prologue), staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
       const init = mk(true, vector.init_static, vector.init_ephemeral);
       const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
       const [m0, m1, m2, ...transport] = vector.messages;
-      resp.readMessage(init.writeMessage(hex(m0!.payload)));
-      init.readMessage(resp.writeMessage(hex(m1!.payload)));
-      resp.readMessage(init.writeMessage(hex(m2!.payload)));
-      const a = init.split();
-      const b = resp.split();
+      await resp.readMessage(await init.writeMessage(hex(m0!.payload)));
+      await init.readMessage(await resp.writeMessage(hex(m1!.payload)));
+      await resp.readMessage(await init.writeMessage(hex(m2!.payload)));
+      const a = await init.split();
+      const b = await resp.split();
       transport.forEach((m, j) => {
         const sender = (3 + j) % 2 === 0 ? a : b;
         const [body, tag] = sender.send.encryptParts(hex(m.payload));
@@ -111,17 +111,17 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
       });
     });
 
-    it("seals the vector's transport messages in place and opens them in place with encryptInto/decryptInto", () => {
+    it("seals the vector's transport messages in place and opens them in place with encryptInto/decryptInto", async () => {
       const mk = (initiator: boolean, s: string, e: string) =>
         new HandshakeState(provider, { initiator, cipher, prologue: hex(vector.init_prologue), staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
       const init = mk(true, vector.init_static, vector.init_ephemeral);
       const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
       const [m0, m1, m2, ...transport] = vector.messages;
-      resp.readMessage(init.writeMessage(hex(m0!.payload)));
-      init.readMessage(resp.writeMessage(hex(m1!.payload)));
-      resp.readMessage(init.writeMessage(hex(m2!.payload)));
-      const a = init.split();
-      const b = resp.split();
+      await resp.readMessage(await init.writeMessage(hex(m0!.payload)));
+      await init.readMessage(await resp.writeMessage(hex(m1!.payload)));
+      await resp.readMessage(await init.writeMessage(hex(m2!.payload)));
+      const a = await init.split();
+      const b = await resp.split();
       if (!a.send.inPlace) {
         expect(provider.name).not.toBe("sodium");
         return;
@@ -141,16 +141,16 @@ for (const { cipher, protocolName, vector } of suites) for (const provider of [n
       });
     });
 
-    it("refuses a transport message replayed or altered", () => {
+    it("refuses a transport message replayed or altered", async () => {
       const mk = (initiator: boolean, s: string, e: string) =>
         new HandshakeState(provider, { initiator, cipher, staticKeyPair: keyPair(provider, s), ephemeralKeyPair: keyPair(provider, e) });
       const init = mk(true, vector.init_static, vector.init_ephemeral);
       const resp = mk(false, vector.resp_static, vector.resp_ephemeral);
-      resp.readMessage(init.writeMessage(new Uint8Array(0)));
-      init.readMessage(resp.writeMessage(new Uint8Array(0)));
-      resp.readMessage(init.writeMessage(new Uint8Array(0)));
-      const a = init.split();
-      const b = resp.split();
+      await resp.readMessage(await init.writeMessage(new Uint8Array(0)));
+      await init.readMessage(await resp.writeMessage(new Uint8Array(0)));
+      await resp.readMessage(await init.writeMessage(new Uint8Array(0)));
+      const a = await init.split();
+      const b = await resp.split();
       const empty = new Uint8Array(0);
       const ct = a.send.encryptWithAd(empty, hex("00112233"));
       const flipped = ct.slice();

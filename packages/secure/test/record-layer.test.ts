@@ -81,13 +81,13 @@ describe("the record layer", () => {
 
 describe("a low-order ephemeral key in message 1", () => {
   for (const provider of [nodeCryptoProvider, nobleCryptoProvider, cryptoProvider]) {
-    it(`is refused as XPPG_ERR_HANDSHAKE_FAILED naming the reason (${provider.name})`, () => {
+    it(`is refused as XPPG_ERR_HANDSHAKE_FAILED naming the reason (${provider.name})`, async () => {
       const responder = new HandshakeState(provider, { initiator: false, staticKeyPair: provider.x25519Generate(), peerLabel: "tcp://192.0.2.9:1" });
       // Message 1 of XX is the initiator's ephemeral key alone: all zeros here.
-      responder.readMessage(new Uint8Array(32));
+      await responder.readMessage(new Uint8Array(32));
       let error: unknown;
       try {
-        responder.writeMessage(EMPTY);
+        await responder.writeMessage(EMPTY);
       } catch (err) {
         error = err;
       }

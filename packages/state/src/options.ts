@@ -169,7 +169,10 @@ export interface SharedStateOptions<V extends StateValue = StateValue> extends S
   store?: StateStore;
   /**
    * Signs this replica's writes to its own keys (`@<replicaId>/...`). The
-   * node passes its identity's Ed25519 `sign`.
+   * node passes its identity's Ed25519 `sign`. A signer whose signature
+   * comes later (a promise: WebCrypto's, in a page) makes such a write take
+   * effect once signed, after the writes before it: `get` shows it, `change`
+   * and `delta` carry it from then on.
    * @default undefined
    */
   sign?: WriteSigner;

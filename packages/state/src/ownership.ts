@@ -28,9 +28,9 @@ export function keyOwner(key: string): string | undefined {
 
 /**
  * Signs this replica's writes to keys it owns (the node passes its
- * identity's Ed25519 `sign`).
+ * identity's Ed25519 `sign`; a page's, whose signature comes later, `signAsync`).
  */
-export type WriteSigner = (data: Uint8Array) => Uint8Array;
+export type WriteSigner = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
 /**
  * Checks a signature of `data` by the replica `writer` (the node checks an
@@ -138,7 +138,7 @@ export function checkReceivedWrites(entries: readonly UpdateEntry[], rules: Owne
  * Checks a local write of `key` and returns its signature (for a key this
  * replica owns, when it has `sign`), or undefined.
  */
-export function authorizeLocal(key: string, version: number, writer: string, value: StateValue | undefined, rules: OwnershipRules): Uint8Array | undefined {
+export function authorizeLocal(key: string, version: number, writer: string, value: StateValue | undefined, rules: OwnershipRules): Uint8Array | Promise<Uint8Array> | undefined {
   const where = value === undefined ? `SharedState.delete("${key}")` : `SharedState.set("${key}")`;
   const owner = keyOwner(key);
   if (owner !== undefined && rules.verify !== undefined) {

@@ -7,11 +7,12 @@ import { checkKey } from "./key.js";
 import { KeyBudget, ownerOf, type Owner, type OwnerChange } from "./key-budget.js";
 import { resolveOptions, type MergeFunction, type ResolvedOptions, type SharedStateOptions } from "./options.js";
 import { authorizeLocal, checkReceivedWrites, splitWriter } from "./ownership.js";
+import { LaterSignatures } from "./later-signatures.js";
 import { PendingWrites } from "./pending.js";
 import { compactIfWanted, loadSlots, storeCall, toStored } from "./persistence.js";
 import type { Replica } from "./replica.js";
 import { cutSnapshot } from "./snapshot-pieces.js";
-import { cannotChange, joinRows, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
+import { cannotChange, joinRows, localSlot, resolveRows, slotSize, toEntry, type Row, type Slot } from "./slot.js";
 import { splitUpdate, type SplitLimits } from "./split-update.js";
 import type { StateStore } from "./state-store.js";
 import { Tombstones } from "./tombstones.js";
@@ -44,6 +45,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
   readonly #pending: PendingWrites;
   readonly #store: StateStore | undefined;
   #seq = 0;
+  readonly #later = new LaterSignatures();
 
   /**
    * Throws `XPPG_ERR_STATE_INVALID_ARGUMENT` for an option out of range,
@@ -364,16 +366,19 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     this.#collect();
     const held = this.#slots.get(key);
     const now = this.#options.now();
-    const version = nextVersion(held?.version ?? 0, now);
+    const version = nextVersion(Math.max(held?.version ?? 0, this.#later.versionOf(key)), now);
     if (version > MAX_VERSION) throw versionExhausted(key);
     const sig = authorizeLocal(key, version, row.writer, row.value, this.#options);
-    const rows = [sig === undefined ? row : { ...row, sig }];
-    const size = slotSize(key, { rows });
-    const wasLive = held?.value !== undefined;
-    const live = row.value !== undefined;
-    this.#budget.checkLocal(this.#options, key, live && !wasLive ? 1 : 0, (live ? size : 0) - (wasLive ? held.size : 0));
-    const owner = live ? (wasLive ? held.owner : null) : undefined;
-    this.#commit(new Map([[key, { version, rows, seq: this.#seq + 1, value: row.value, size, owner }]]), "local", undefined);
+    if (!(sig instanceof Promise)) return this.#made(key, row, version, sig);
+    // Checked against the budget now, as any write, and made once signed.
+    this.#made(key, row, version, undefined, false);
+    this.#later.add(key, version, sig, (signature) => this.#made(key, row, version, signature));
+  }
+
+  /** Makes a local write, after the budget's check (which throws); `commit` false: only checks it. */
+  #made(key: string, row: Row, version: number, sig: Uint8Array | undefined, commit = true): void {
+    const slot = localSlot(key, row, version, sig, this.#seq + 1, this.#slots.get(key), (keys, bytes) => this.#budget.checkLocal(this.#options, key, keys, bytes));
+    if (commit) this.#commit(new Map([[key, slot]]), "local", undefined);
   }
 
   /**

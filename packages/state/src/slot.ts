@@ -155,3 +155,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * The slot a local write of `row` at `version` makes over `held`, once
+ * `check(keys, bytes)` (the key budget's, which throws) allowed the keys and
+ * bytes it adds.
+ */
+export function localSlot(key: string, row: Row, version: number, sig: Uint8Array | undefined, seq: number, held: Slot | undefined, check: (keys: number, bytes: number) => void): Slot {
+  const rows = [sig === undefined ? row : { ...row, sig }];
+  const size = slotSize(key, { rows });
+  const wasLive = held?.value !== undefined;
+  const live = row.value !== undefined;
+  check(live && !wasLive ? 1 : 0, (live ? size : 0) - (wasLive ? held.size : 0));
+  return { version, rows, seq, value: row.value, size, owner: live ? (wasLive ? held.owner : null) : undefined };
+}

@@ -4,7 +4,8 @@
  * fail with a sentence that shows the browser's way; the rest works as in Node.
  */
 
-import type { Identity } from "@xppg/secure";
+import { isXppgError } from "@xppg/errors";
+import { verifySignatureAsync, type Identity } from "@xppg/secure";
 import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 
@@ -53,4 +54,47 @@ export const openFileStore: typeof openFileStoreInNode = (path) => {
 /** Files are never written in a page; the folder is only a name. */
 export function defaultDownloadDir(folder: string): string {
   return `xppg/downloads/${folder}`;
+}
+
+/** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
+export const SIGNS_LATER = true;
+
+/**
+ * The page's signer of its broadcasts: `signAsync`, one signature after
+ * the other, so that the broadcasts go out in the order they were made.
+ */
+export function broadcastSigner(identity: Identity): (data: Uint8Array) => Promise<Uint8Array> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (data) => {
+    const signed = last.then(() => identity.signAsync(data));
+    last = signed.catch(() => {});
+    return signed;
+  };
+}
+
+/**
+ * The signer of the default state's own keys (`@<peerId>/...`): at once
+ * when the identity can (`generateIdentity()` of `@xppg/secure`), else on
+ * WebCrypto, the write then made once signed (see `@xppg/state`'s `sign`).
+ */
+export function stateSigner(identity: Identity): (data: Uint8Array) => Uint8Array | Promise<Uint8Array> {
+  return (data) => {
+    try {
+      return identity.sign(data);
+    } catch (error) {
+      if (!isXppgError(error, "XPPG_ERR_SIGNS_ASYNC")) throw error;
+      return identity.signAsync(data);
+    }
+  };
+}
+
+/** Checks an Ed25519 signature on WebCrypto (noble's where WebCrypto lacks Ed25519): the answer comes later. */
+export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<boolean> = verifySignatureAsync;
+
+/** A page's node is given its identity: WebCrypto makes one only asynchronously. */
+export function defaultIdentity(): Identity {
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.INVALID_ARGUMENT,
+    'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.',
+  );
 }

@@ -1,23 +1,75 @@
 /**
  * The browser's `#owned-row-checks` (Node's is `../owned-row-checks.ts`): a
- * page checks an update's owned rows as the replica applies it, without
- * slicing them over turns (a page serves no crowd of peers, and its first
- * download is kept small: issue 13).
+ * page checks signatures on WebCrypto, which answers later, so every owned
+ * row of an update is checked ahead, the peer's reading held meanwhile (its
+ * next messages wait, in order); the replica then finds each one already
+ * checked (the same signature over the same bytes: the replica copies the
+ * signature it parses) and applies the update in one go, all or nothing, as
+ * in Node. A row not checked ahead is refused.
  */
 
-import type { WriteVerifier } from "@xppg/state";
+import type { XppgError } from "@xppg/errors";
+import { signingBytes } from "@xppg/state";
 import type { OwnedRowChecks as NodeOwnedRowChecks } from "../owned-row-checks.js";
+import { signedRows } from "../owned-row-checks.js";
+import type { PeerSession } from "../peer-session.js";
 
-/** Owned-row checks in a page: the replica's own, nothing ahead. */
+/** Owned-row checks in a page: all ahead, on WebCrypto. */
 // The members the node's rooms use, so a call added there fails to compile here until the page has it too.
 export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "applyChecked"> {
-  readonly verifier: WriteVerifier;
+  readonly #verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>;
+  readonly #versionOf: (key: string) => number | undefined;
+  /** While an update is applied: its signatures found valid ahead (their bytes as a string), with the bytes they were checked over. */
+  #checked: ReadonlyMap<string, Uint8Array> | undefined;
 
-  constructor(verify: WriteVerifier, _versionOf: (key: string) => number | undefined) {
-    this.verifier = verify;
+  /** `verify` answers later in a page (`#host`'s `checkSignature`). */
+  constructor(verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, versionOf: (key: string) => number | undefined) {
+    this.#verify = verify;
+    this.#versionOf = versionOf;
   }
 
-  applyChecked(_session: unknown, _entries: unknown, apply: () => void): void {
-    apply();
+  /** The replica's `verify`: true only for a signature checked ahead over these very bytes (once). */
+  readonly verifier = (_writer: string, data: Uint8Array, signature: Uint8Array): boolean => {
+    const checked = this.#checked?.get(String.fromCharCode(...signature));
+    return checked !== undefined && sameBytes(checked, data);
+  };
+
+  /** Runs `apply` once the owned rows of `entries` are checked, the session's reading held meanwhile; an error `apply` throws closes the session. */
+  applyChecked(session: PeerSession, entries: unknown, apply: () => void, stopped: () => boolean): void {
+    const rows = Array.isArray(entries) ? signedRows(entries, (key, version) => (this.#versionOf(key) ?? -1) > version) : [];
+    if (rows.length === 0) {
+      apply();
+      return;
+    }
+    const valid = new Map<string, Uint8Array>();
+    const checks = rows.map(async (row) => {
+      let data: Uint8Array;
+      try {
+        data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
+      } catch {
+        // Malformed: the replica refuses the update itself.
+        return;
+      }
+      if ((await this.#verify(row.writer, data, row.signature)) === true) valid.set(String.fromCharCode(...row.signature), data);
+    });
+    const applied = Promise.all(checks).then(() => {
+      if (session.isClosed || stopped()) return;
+      // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
+      this.#checked = valid;
+      try {
+        apply();
+      } catch (error) {
+        session.close(error as XppgError);
+      } finally {
+        this.#checked = undefined;
+      }
+    });
+    session.holdReadingUntil(applied);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,6 +1,6 @@
 // AES-256-GCM from @noble/ciphers, in its own module: browsers load it only
 // for a connection that uses the "AESGCM" cipher (the node never does), so
-// it stays out of the bundle every page loads (see nobleCryptoProvider.prepare).
+// it stays out of the bundle every page loads (see pageChannelProvider.prepare).
 import { gcm } from "@noble/ciphers/aes.js";
 import { writeAesGcmNonce } from "./provider.js";
 

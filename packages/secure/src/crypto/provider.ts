@@ -94,6 +94,23 @@ export interface CryptoProvider {
   defer(fn: () => void): void;
 }
 
+/**
+ * The primitives the Noise handshake hashes and agrees keys with. Any
+ * {@link CryptoProvider} is one (its results come at once); a page passes
+ * WebCrypto's, whose results come later (`crypto.subtle` is asynchronous),
+ * so that its first download holds no X25519 or SHA-256 code of its own.
+ */
+export interface HandshakeCrypto {
+  /** A fresh X25519 key pair. */
+  x25519Generate(): X25519KeyPair | Promise<X25519KeyPair>;
+  /** X25519 Diffie-Hellman; throws (or rejects) for a public key that gives an all-zero result. */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** SHA-256 of `data`. */
+  sha256(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** HMAC-SHA-256 of `data` under `key`. */
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
 /** Writes the 12-byte ChaChaPoly nonce of Noise (spec section 12.3): 4 zero bytes, then `counter` as 64-bit little-endian. */
 export function writeNonce(out: Uint8Array, counter: number): void {
   const low = counter >>> 0;

@@ -1,5 +1,5 @@
 import { DEFAULT_NOISE_CIPHER, NOISE_MAX_MESSAGE_SIZE, NOISE_PROTOCOL_NAMES, NOISE_TAG_SIZE, type NoiseCipher } from "../constants.js";
-import type { CryptoProvider, X25519KeyPair } from "../crypto/provider.js";
+import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "../crypto/provider.js";
 import { handshakeFailedError, type SecureError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
 import { SymmetricState } from "./symmetric-state.js";
@@ -36,6 +36,11 @@ export interface HandshakeStateOptions {
   ephemeralKeyPair?: X25519KeyPair;
   /** How the peer is named in error messages. @default "the peer" */
   peerLabel?: string;
+  /**
+   * What hashes and agrees keys (WebCrypto's in a page); the provider encrypts.
+   * @default the provider
+   */
+  crypto?: HandshakeCrypto;
 }
 
 /** The result of a finished handshake. */
@@ -55,7 +60,8 @@ export interface HandshakeResult {
  * `Noise_XX_25519_ChaChaPoly_SHA256` (the default) or
  * `Noise_XX_25519_AESGCM_SHA256`, over the audited primitives of a
  * {@link CryptoProvider}. Call {@link HandshakeState.writeMessage} and
- * {@link HandshakeState.readMessage} in turn, then {@link HandshakeState.split}.
+ * {@link HandshakeState.readMessage} in turn, then {@link HandshakeState.split},
+ * awaiting each (the hashing and key agreement may be WebCrypto's, which answers later).
  *
  * `readMessage` never throws anything but a `SecureError` with code
  * `XPPG_ERR_HANDSHAKE_FAILED`; after any error the state is spent.
@@ -64,18 +70,22 @@ export class HandshakeState {
   readonly initiator: boolean;
   /** The full Noise protocol name this handshake runs, e.g. `Noise_XX_25519_AESGCM_SHA256`. */
   readonly protocolName: string;
-  readonly #provider: CryptoProvider;
+  readonly #crypto: HandshakeCrypto;
   readonly #ss: SymmetricState;
+  /** The prologue mixed in: every step waits for it. */
+  readonly #ready: Promise<void>;
   readonly #s: X25519KeyPair;
   #e: X25519KeyPair | null;
   #re: Uint8Array | null = null;
   #rs: Uint8Array | null = null;
   #step = 0;
   #failed = false;
+  /** A step is running (they wait for the crypto): another call now is out of turn. */
+  #busy = false;
   readonly #peerLabel: string;
 
   constructor(provider: CryptoProvider, options: HandshakeStateOptions) {
-    this.#provider = provider;
+    this.#crypto = options.crypto ?? provider;
     this.initiator = options.initiator;
     this.#s = options.staticKeyPair;
     this.#e = options.ephemeralKeyPair ?? null;
@@ -83,8 +93,10 @@ export class HandshakeState {
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
     this.protocolName = NOISE_PROTOCOL_NAMES[cipher];
-    this.#ss = new SymmetricState(provider, this.protocolName);
-    this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
+    this.#ss = new SymmetricState(provider, this.protocolName, this.#crypto);
+    this.#ready = this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
+    // A failure shows at the first step; unobserved until then, it must not be reported as unhandled.
+    this.#ready.catch(() => {});
   }
 
   /** True once all three messages have been written or read. */
@@ -107,26 +119,42 @@ export class HandshakeState {
     return this.#ss.handshakeHash;
   }
 
-  /** `WriteMessage(payload)`: the next handshake message, carrying `payload` (encrypted from message 2 on). */
-  writeMessage(payload: Uint8Array): Uint8Array {
-    if (this.#failed || !this.isMyTurn) throw new Error("HandshakeState.writeMessage called out of turn");
+  /**
+   * `WriteMessage(payload)`: the next handshake message, carrying `payload`
+   * (encrypted from message 2 on). Steps run one at a time: await each.
+   */
+  async writeMessage(payload: Uint8Array): Promise<Uint8Array> {
+    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error("HandshakeState.writeMessage called out of turn");
+    this.#busy = true;
+    try {
+      return await this.#write(payload);
+    } catch (err) {
+      this.#failed = true;
+      throw err;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #write(payload: Uint8Array): Promise<Uint8Array> {
+    await this.#ready;
     const parts: Uint8Array[] = [];
     for (const token of XX[this.#step]!) {
       switch (token) {
         case "e": {
-          this.#e ??= this.#provider.x25519Generate();
+          this.#e ??= await this.#crypto.x25519Generate();
           parts.push(this.#e.publicKey);
-          this.#ss.mixHash(this.#e.publicKey);
+          await this.#ss.mixHash(this.#e.publicKey);
           break;
         }
         case "s":
-          parts.push(this.#ss.encryptAndHash(this.#s.publicKey));
+          parts.push(await this.#ss.encryptAndHash(this.#s.publicKey));
           break;
         default:
-          this.#mixDh(token);
+          await this.#mixDh(token);
       }
     }
-    parts.push(this.#ss.encryptAndHash(payload));
+    parts.push(await this.#ss.encryptAndHash(payload));
     this.#step++;
     const message = concatAll(parts);
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
@@ -140,9 +168,18 @@ export class HandshakeState {
    * @throws `XPPG_ERR_HANDSHAKE_FAILED` for a message that is too short, too
    *   long, out of turn, fails authentication, or carries a bad key.
    */
-  readMessage(message: Uint8Array): Uint8Array {
+  async readMessage(message: Uint8Array): Promise<Uint8Array> {
     if (this.#failed) throw this.#fail("the handshake already failed");
-    if (this.complete || this.isMyTurn) throw this.#fail("it sent a handshake message out of turn");
+    if (this.#busy || this.complete || this.isMyTurn) throw this.#fail("it sent a handshake message out of turn");
+    this.#busy = true;
+    try {
+      return await this.#read(message);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #read(message: Uint8Array): Promise<Uint8Array> {
     if (!(message instanceof Uint8Array)) throw this.#fail("a handshake message is not bytes");
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) {
       throw this.#fail(`a handshake message of ${message.byteLength} bytes exceeds the Noise limit of ${NOISE_MAX_MESSAGE_SIZE}`);
@@ -155,30 +192,31 @@ export class HandshakeState {
       return out;
     };
     try {
+      await this.#ready;
       for (const token of XX[this.#step]!) {
         switch (token) {
           case "e": {
             const re = take(DHLEN, "ephemeral key").slice();
             this.#re = re;
-            this.#ss.mixHash(re);
+            await this.#ss.mixHash(re);
             break;
           }
           case "s": {
             const len = this.#ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
-            const rs = this.#ss.decryptAndHash(take(len, "static key"));
+            const rs = await this.#ss.decryptAndHash(take(len, "static key"));
             if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
             this.#rs = rs.slice();
             break;
           }
           default:
-            this.#mixDh(token);
+            await this.#mixDh(token);
         }
       }
       const rest = message.subarray(at);
       if (this.#ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
         throw this.#fail(`handshake message ${this.#step + 1} is too short for its payload tag`);
       }
-      const payload = this.#ss.decryptAndHash(rest);
+      const payload = await this.#ss.decryptAndHash(rest);
       if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
       this.#step++;
       return payload.slice();
@@ -190,9 +228,9 @@ export class HandshakeState {
   }
 
   /** `Split()`: the transport cipher states, once the handshake is complete. */
-  split(): HandshakeResult {
-    if (!this.complete || this.#failed || this.#rs === null) throw new Error("HandshakeState.split called before the handshake completed");
-    const [c1, c2] = this.#ss.split();
+  async split(): Promise<HandshakeResult> {
+    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error("HandshakeState.split called before the handshake completed");
+    const [c1, c2] = await this.#ss.split();
     return {
       send: this.initiator ? c1 : c2,
       receive: this.initiator ? c2 : c1,
@@ -201,7 +239,7 @@ export class HandshakeState {
     };
   }
 
-  #mixDh(token: Token): void {
+  async #mixDh(token: Token): Promise<void> {
     // es: the initiator's ephemeral with the responder's static; se: the reverse.
     let local: X25519KeyPair | null;
     let remote: Uint8Array | null;
@@ -221,7 +259,7 @@ export class HandshakeState {
     if (local === null || remote === null) throw new Error(`Noise token ${token} lacks a key`);
     let shared: Uint8Array;
     try {
-      shared = this.#provider.x25519(local.secretKey, remote);
+      shared = await this.#crypto.x25519(local.secretKey, remote);
     } catch (err) {
       // Providers throw for a public key that gives an all-zero result.
       throw this.#fail("the peer sent a low-order public key", err);
@@ -230,7 +268,7 @@ export class HandshakeState {
     let acc = 0;
     for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
     if (acc === 0) throw this.#fail("the peer sent a low-order public key");
-    this.#ss.mixKey(shared);
+    await this.#ss.mixKey(shared);
   }
 
   /**

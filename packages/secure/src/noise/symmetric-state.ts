@@ -1,5 +1,5 @@
 import type { NoiseCipher } from "../constants.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
 import { CipherState } from "./cipher-state.js";
 
 const HASHLEN = 32;
@@ -16,10 +16,10 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * `HKDF(chaining_key, input_key_material, 2)` as Noise defines it (spec
  * section 4.3), on HMAC-SHA-256. Returns the two 32-byte outputs.
  */
-export function noiseHkdf(provider: CryptoProvider, chainingKey: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array] {
-  const tempKey = provider.hmacSha256(chainingKey, ikm);
-  const out1 = provider.hmacSha256(tempKey, Uint8Array.of(1));
-  const out2 = provider.hmacSha256(tempKey, concat(out1, Uint8Array.of(2)));
+export async function noiseHkdf(crypto: HandshakeCrypto, chainingKey: Uint8Array, ikm: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
+  const tempKey = await crypto.hmacSha256(chainingKey, ikm);
+  const out1 = await crypto.hmacSha256(tempKey, Uint8Array.of(1));
+  const out2 = await crypto.hmacSha256(tempKey, concat(out1, Uint8Array.of(2)));
   return [out1, out2];
 }
 
@@ -35,28 +35,40 @@ export function cipherOfProtocolName(protocolName: string): NoiseCipher {
   throw new RangeError(`the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)`);
 }
 
-/** Noise `SymmetricState` (spec section 5.2) for SHA-256 and AESGCM or ChaChaPoly. */
+/**
+ * Noise `SymmetricState` (spec section 5.2) for SHA-256 and AESGCM or
+ * ChaChaPoly. Hashing and key derivation go through a {@link HandshakeCrypto},
+ * which may answer later (WebCrypto): the steps that hash resolve once done.
+ * Call them one after the other, each awaited.
+ */
 export class SymmetricState {
   /** The cipher function of the protocol name. */
   readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
+  readonly #crypto: HandshakeCrypto;
   readonly #cipher: CipherState;
   #ck: Uint8Array;
   #h: Uint8Array;
+  /** A protocol name longer than a hash is hashed first: the first step waits for it. */
+  #initial: Promise<void> | undefined;
 
   /**
    * `InitializeSymmetric(protocol_name)`. The cipher is the one the name
-   * names (`..._AESGCM_SHA256` or `..._ChaChaPoly_SHA256`).
+   * names (`..._AESGCM_SHA256` or `..._ChaChaPoly_SHA256`); `crypto` hashes
+   * (the provider's own by default), `provider` encrypts.
    */
-  constructor(provider: CryptoProvider, protocolName: string) {
+  constructor(provider: CryptoProvider, protocolName: string, crypto: HandshakeCrypto = provider) {
     this.cipher = cipherOfProtocolName(protocolName);
     this.#provider = provider;
+    this.#crypto = crypto;
     const name = new TextEncoder().encode(protocolName);
-    if (name.byteLength <= HASHLEN) {
-      this.#h = new Uint8Array(HASHLEN);
-      this.#h.set(name);
-    } else {
-      this.#h = provider.sha256(name);
+    this.#h = new Uint8Array(HASHLEN);
+    if (name.byteLength <= HASHLEN) this.#h.set(name);
+    else {
+      this.#initial = (async () => {
+        this.#h = await crypto.sha256(name);
+        this.#ck = this.#h.slice();
+      })();
     }
     this.#ck = this.#h.slice();
     this.#cipher = new CipherState(provider, null, this.cipher);
@@ -68,30 +80,38 @@ export class SymmetricState {
   }
 
   /** `MixKey(input_key_material)`. */
-  mixKey(ikm: Uint8Array): void {
-    const [ck, tempK] = noiseHkdf(this.#provider, this.#ck, ikm);
+  async mixKey(ikm: Uint8Array): Promise<void> {
+    await this.#initialized();
+    const [ck, tempK] = await noiseHkdf(this.#crypto, this.#ck, ikm);
     this.#ck = ck;
     this.#cipher.initializeKey(tempK);
   }
 
   /** `MixHash(data)`. */
-  mixHash(data: Uint8Array): void {
-    this.#h = this.#provider.sha256(concat(this.#h, data));
+  async mixHash(data: Uint8Array): Promise<void> {
+    await this.#initialized();
+    this.#h = await this.#crypto.sha256(concat(this.#h, data));
   }
 
   /** `EncryptAndHash(plaintext)`. */
-  encryptAndHash(plaintext: Uint8Array): Uint8Array {
+  async encryptAndHash(plaintext: Uint8Array): Promise<Uint8Array> {
+    await this.#initialized();
     const ciphertext = this.#cipher.encryptWithAd(this.#h, plaintext);
-    this.mixHash(ciphertext);
+    await this.mixHash(ciphertext);
     return ciphertext;
   }
 
   /** `DecryptAndHash(ciphertext)`; `null` when authentication fails. */
-  decryptAndHash(ciphertext: Uint8Array): Uint8Array | null {
+  async decryptAndHash(ciphertext: Uint8Array): Promise<Uint8Array | null> {
+    await this.#initialized();
     const plaintext = this.#cipher.decryptWithAd(this.#h, ciphertext);
     if (plaintext === null) return null;
-    this.mixHash(ciphertext);
+    await this.mixHash(ciphertext);
     return plaintext;
+  }
+
+  async #initialized(): Promise<void> {
+    if (this.#initial !== undefined) await this.#initial;
   }
 
   /** True once a key has been mixed in (payloads are encrypted from then on). */
@@ -100,8 +120,8 @@ export class SymmetricState {
   }
 
   /** `Split()`: the two transport cipher states, initiator-to-responder first. */
-  split(): [CipherState, CipherState] {
-    const [k1, k2] = noiseHkdf(this.#provider, this.#ck, EMPTY);
+  async split(): Promise<[CipherState, CipherState]> {
+    const [k1, k2] = await noiseHkdf(this.#crypto, this.#ck, EMPTY);
     return [new CipherState(this.#provider, k1, this.cipher), new CipherState(this.#provider, k2, this.cipher)];
   }
 }

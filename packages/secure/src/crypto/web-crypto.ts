@@ -1,0 +1,142 @@
+// The Noise handshake's hashing and key agreement on the platform's
+// WebCrypto (`crypto.subtle`: X25519, SHA-256, HMAC), for a page whose first
+// download is to hold no such code of its own (issue 13). `crypto.subtle`
+// exists only in a secure context (https, localhost); a browser without
+// X25519 rejects the first call.
+import type { HandshakeCrypto, X25519KeyPair } from "./provider.js";
+
+/* The few WebCrypto shapes used here (this package compiles without the DOM library). */
+type Key = object;
+interface Subtle {
+  generateKey(algorithm: { name: string }, extractable: boolean, usages: string[]): Promise<unknown>;
+  importKey(format: "raw" | "pkcs8", data: Uint8Array, algorithm: { name: string; hash?: string }, extractable: boolean, usages: string[]): Promise<Key>;
+  exportKey(format: "raw" | "pkcs8", key: Key): Promise<ArrayBuffer>;
+  exportKey(format: "jwk", key: Key): Promise<{ x?: string }>;
+  verify(algorithm: string, key: Key, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
+  deriveBits(algorithm: { name: string; public: Key }, key: Key, length: number): Promise<ArrayBuffer>;
+  digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer>;
+  sign(algorithm: string, key: Key, data: Uint8Array): Promise<ArrayBuffer>;
+}
+
+// An X25519 (OID 1.3.101.110) or Ed25519 (1.3.101.112) secret key as PKCS #8 (RFC 8410): this prefix, then the 32 bytes.
+const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+const PKCS8_ED25519 = PKCS8_X25519.with(11, 0x70);
+
+/**
+ * Everything a page's node signs, checks, hashes and agrees keys with,
+ * answered later (WebCrypto is asynchronous): the handshake's primitives
+ * and Ed25519 by seed.
+ */
+export interface PageCrypto extends HandshakeCrypto {
+  /** Short name: `"webcrypto"` or `"noble"`. */
+  readonly name: string;
+  /** A signer for the Ed25519 key of the 32-byte `seed`, and its public key. */
+  ed25519Signer(seed: Uint8Array): Promise<{ publicKey: Uint8Array; sign(data: Uint8Array): Promise<Uint8Array> }>;
+  /** True if `signature` is a valid Ed25519 signature of `data` by `publicKey` (strict RFC 8032); never rejects. */
+  ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+}
+
+/** A JWK's base64url field as bytes. */
+function base64url(text: string): Uint8Array {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** A page's crypto over `subtle`: Ed25519, X25519, SHA-256 and HMAC. */
+export function webCrypto(subtle: Subtle): PageCrypto {
+  // Public keys imported once, by their bytes (a peer's key checks many broadcasts).
+  const verifyKeys = new Map<string, Promise<Key>>();
+  const verifyKey = (publicKey: Uint8Array): Promise<Key> => {
+    const id = String.fromCharCode(...publicKey);
+    let key = verifyKeys.get(id);
+    if (key === undefined) {
+      if (verifyKeys.size >= 4096) verifyKeys.delete(verifyKeys.keys().next().value!);
+      key = subtle.importKey("raw", publicKey.slice(), { name: "Ed25519" }, false, ["verify"]);
+      verifyKeys.set(id, key);
+      key.catch(() => verifyKeys.delete(id));
+    }
+    return key;
+  };
+  return {
+    name: "webcrypto",
+    ...webCryptoHandshake(subtle),
+    async ed25519Signer(seed) {
+      // Imported once to learn the public key (a JWK carries it), then kept non-extractable for signing.
+      const pkcs8 = joined(PKCS8_ED25519, seed);
+      const { x } = await subtle.exportKey("jwk", await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]));
+      if (x === undefined) throw new Error("WebCrypto gave no public key for an Ed25519 key");
+      const key = await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+      return { publicKey: base64url(x), sign: async (data) => new Uint8Array(await subtle.sign("Ed25519", key, data)) };
+    },
+    async ed25519Verify(publicKey, data, signature) {
+      if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
+      try {
+        return await subtle.verify("Ed25519", await verifyKey(publicKey), signature, data);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** The handshake's crypto over `subtle`. */
+export function webCryptoHandshake(subtle: Subtle): HandshakeCrypto {
+  // A secret key imported once: the static key takes part in every handshake.
+  const imported = new WeakMap<Uint8Array, Promise<Key>>();
+  const importSecret = (secretKey: Uint8Array): Promise<Key> => {
+    let key = imported.get(secretKey);
+    if (key === undefined) {
+      key = subtle.importKey("pkcs8", joined(PKCS8_X25519, secretKey), { name: "X25519" }, false, ["deriveBits"]);
+      imported.set(secretKey, key);
+    }
+    return key;
+  };
+  return {
+    async x25519Generate(): Promise<X25519KeyPair> {
+      const pair = (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])) as { publicKey: Key; privateKey: Key };
+      const [publicKey, pkcs8] = await Promise.all([subtle.exportKey("raw", pair.publicKey), subtle.exportKey("pkcs8", pair.privateKey)]);
+      return { publicKey: new Uint8Array(publicKey), secretKey: new Uint8Array(pkcs8).slice(-32) };
+    },
+    async x25519(secretKey, publicKey) {
+      // Rejects for a low-order public key (an all-zero result), as the handshake wants.
+      const peer = await subtle.importKey("raw", publicKey, { name: "X25519" }, false, []);
+      return new Uint8Array(await subtle.deriveBits({ name: "X25519", public: peer }, await importSecret(secretKey), 256));
+    },
+    sha256: async (data) => new Uint8Array(await subtle.digest("SHA-256", data)),
+    async hmacSha256(key, data) {
+      const k = await subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return new Uint8Array(await subtle.sign("HMAC", k, data));
+    },
+  };
+}
+
+let chosen: Promise<PageCrypto> | undefined;
+
+/**
+ * This page's crypto: WebCrypto's when it has Ed25519 and X25519 (tried
+ * once), else noble's, loaded now (a plain-http page on a LAN address has
+ * no `crypto.subtle`; it is not a secure context).
+ */
+export function pageCrypto(): Promise<PageCrypto> {
+  chosen ??= (async () => {
+    const subtle = (globalThis as { crypto?: { subtle?: Subtle } }).crypto?.subtle;
+    if (subtle !== undefined) {
+      try {
+        const web = webCrypto(subtle);
+        const probe = await web.ed25519Signer(new Uint8Array(32));
+        if ((await web.x25519Generate()).publicKey.byteLength === 32 && (await web.ed25519Verify(probe.publicKey, probe.publicKey, await probe.sign(probe.publicKey)))) return web;
+      } catch {
+        // No Ed25519 or X25519 in this browser's WebCrypto: noble's below.
+      }
+    }
+    return (await import("./noble-page.js")).noblePageCrypto;
+  })();
+  return chosen;
+}
