@@ -6,7 +6,8 @@
  * honest peers waited for it. Here an update with more rows to check than
  * one turn's share has them checked ahead, {@link CHECKS_PER_TURN} a turn
  * for the whole node, with the peer's reading held; the replica then finds
- * each one already checked (the very signature object over the very bytes)
+ * each one already checked (the same signature bytes over the same bytes:
+ * the replica copies each signature it parses, so the match is by bytes)
  * and applies the update in one go as before, all or nothing.
  */
 
@@ -43,8 +44,8 @@ export function signedRows(entries: readonly unknown[], settled: (key: string, v
 export class OwnedRowChecks {
   readonly #verify: WriteVerifier;
   readonly #versionOf: (key: string) => number | undefined;
-  /** Signatures found valid ahead, with the bytes they were checked over. */
-  #checked = new WeakMap<Uint8Array, Uint8Array>();
+  /** While an update checked ahead is applied: its signatures found valid (their bytes as a string), with the bytes they were checked over. */
+  #checked: Map<string, Uint8Array> | undefined;
   #turn = -1;
   #count = 0;
 
@@ -56,10 +57,15 @@ export class OwnedRowChecks {
 
   /** The replica's `verify`: a signature checked ahead over these very bytes passes at once (once); any other is checked now. */
   readonly verifier: WriteVerifier = (writer, data, signature) => {
-    const checked = this.#checked.get(signature);
-    if (checked !== undefined) {
-      this.#checked.delete(signature);
-      if (sameBytes(checked, data)) return true;
+    const checked = this.#checked;
+    // Only an Ed25519 signature (64 bytes) can have been checked ahead.
+    if (checked !== undefined && checked.size > 0 && signature.length === SIGNATURE_BYTES) {
+      const key = signatureKey(signature);
+      const over = checked.get(key);
+      if (over !== undefined) {
+        checked.delete(key);
+        if (sameBytes(over, data)) return true;
+      }
     }
     return this.#verify(writer, data, signature);
   };
@@ -89,40 +95,51 @@ export class OwnedRowChecks {
       return;
     }
     const gone = (): boolean => session.isClosed || stopped();
-    const applied = this.checkAhead(ahead, gone).then(() => {
+    const applied = this.checkAhead(ahead, gone).then((valid) => {
       if (gone()) return;
+      // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
+      this.#checked = valid;
       try {
         apply();
       } catch (error) {
         session.close(error as XppgError);
+      } finally {
+        this.#checked = undefined;
       }
     });
     session.holdReadingUntil(applied);
   }
 
-  /** Checks `rows` ahead, at most {@link CHECKS_PER_TURN} a turn for the node; stops at the first invalid one (the replica refuses the update anyway) or when `stop()` says so. */
-  async checkAhead(rows: readonly SignedRow[], stop: () => boolean): Promise<void> {
+  /**
+   * Checks `rows` ahead, at most {@link CHECKS_PER_TURN} a turn for the node;
+   * stops at the first invalid one (the replica refuses the update anyway) or
+   * when `stop()` says so. Resolves with the signatures found valid (their
+   * bytes as a string), each with the bytes it was checked over.
+   */
+  async checkAhead(rows: readonly SignedRow[], stop: () => boolean): Promise<Map<string, Uint8Array>> {
+    const valid = new Map<string, Uint8Array>();
     for (const row of rows) {
       while (this.#spent()) {
         await nextTurnOfLoop();
-        if (stop()) return;
+        if (stop()) return valid;
       }
       this.#count++;
       let data: Uint8Array;
       try {
         data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
       } catch {
-        return;
+        return valid;
       }
-      let valid: boolean;
+      let ok: boolean;
       try {
-        valid = this.#verify(row.writer, data, row.signature) === true;
+        ok = this.#verify(row.writer, data, row.signature) === true;
       } catch {
-        valid = false;
+        ok = false;
       }
-      if (!valid) return;
-      this.#checked.set(row.signature, data);
+      if (!ok) return valid;
+      valid.set(signatureKey(row.signature), data);
     }
+    return valid;
   }
 
   #spent(): boolean {
@@ -133,6 +150,13 @@ export class OwnedRowChecks {
     }
     return this.#count >= CHECKS_PER_TURN;
   }
+}
+
+const SIGNATURE_BYTES = 64;
+
+/** A signature's bytes as a string (a map key: the replica's copy of a signature is another object). */
+function signatureKey(signature: Uint8Array): string {
+  return String.fromCharCode(...signature);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

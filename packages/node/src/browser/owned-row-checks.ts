@@ -30,6 +30,8 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
 
   /** The replica's `verify`: true only for a signature checked ahead over these very bytes (once). */
   readonly verifier = (_writer: string, data: Uint8Array, signature: Uint8Array): boolean => {
+    // Only an Ed25519 signature (64 bytes) can have been checked ahead (and a longer one would not spread into arguments).
+    if (signature.length !== 64) return false;
     const checked = this.#checked?.get(String.fromCharCode(...signature));
     return checked !== undefined && sameBytes(checked, data);
   };
