@@ -73,6 +73,8 @@ export interface PlaygroundStats {
   forwardedUnicasts: number;
   /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */
   droppedUnicasts: number;
+  /** Times this node stopped reading a neighbour because the next hop of the routed messages it passed on read slower than they came (hop by hop back-pressure). */
+  heldUnicasts: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */
