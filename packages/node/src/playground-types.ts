@@ -73,7 +73,7 @@ export interface PlaygroundStats {
   forwardedUnicasts: number;
   /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */
   droppedUnicasts: number;
-  /** Times this node stopped reading a neighbour because the next hop of the routed messages it passed on read slower than they came (hop by hop back-pressure). */
+  /** Routed messages of other nodes passed on to a next hop that read slower than they came; the link they came on was held (not read) until each was taken (hop by hop back-pressure). */
   heldUnicasts: number;
 }
 
