@@ -223,6 +223,7 @@ describe("back-pressure along the path", { timeout: 60_000 }, () => {
     // A - B - M - D, M a hand-driven forwarder that stops reading B for a while.
     const m = await HostileForwarder.between(b, d);
     await heard(a, d);
+    await heard(d, a);
     const left: string[] = [];
     b.events.on("peer:left", (peer) => left.push(peer.peerId));
     const errorsAtB = errorsOf(b);
