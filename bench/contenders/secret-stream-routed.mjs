@@ -29,9 +29,10 @@ async function receiverEnd(host, onChannel) {
 }
 
 /** The sender A: a link to R1, and the end to end channel to B inside it; resolves once both handshakes are done. */
-async function senderEnd(host, port) {
+async function senderEnd(host, port, onMessage = () => {}) {
   const link = open(true, createConnection({ host, port, noDelay: true }));
   const channel = open(true, link);
+  channel.on("data", onMessage);
   await once(channel, "connect");
   return channel;
 }
@@ -57,8 +58,8 @@ export const contender = {
     return { port: chain.port, connected, close: async () => { server.close(); await chain.close(); } };
   },
 
-  async dial({ host, port }) {
-    return peerOf(await senderEnd(host, port));
+  async dial({ host, port, onMessage }) {
+    return peerOf(await senderEnd(host, port, onMessage));
   },
 
   async setupServer({ host }) {
