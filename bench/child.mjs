@@ -37,7 +37,7 @@ async function receiver() {
   const server = await contender.listen({ host: HOST, onMessage: deliver, options, phase });
   report({ type: "listening", port: server.port });
   const peer = await withTimeout(server.connected, SETUP_TIMEOUT_MS, "no peer connected");
-  if (phase.kind === "flood") countWindow(phase);
+  if (phase.kind === "flood") countWindow(phase, peer);
   else onMessage = (payload) => void peer.send(payload); // ping-pong: echo
   report({ type: "connected" });
   await finish(async () => {
@@ -46,8 +46,13 @@ async function receiver() {
   });
 }
 
-/** Counts messages over a fixed window that starts `warmupMs` after the first message. */
-function countWindow({ warmupMs, durationMs }) {
+/**
+ * Counts messages over a fixed window that starts `warmupMs` after the first
+ * message. A routed contender's forwarders (`peer.hopCpuSeconds`, processes
+ * of their own) have their CPU read over the same window.
+ */
+function countWindow({ warmupMs, durationMs }, peer) {
+  const hopCpu = () => (peer.hopCpuSeconds === undefined ? Promise.resolve([]) : peer.hopCpuSeconds());
   let count = 0;
   let bytes = 0;
   const arm = (payload) => {
@@ -57,16 +62,20 @@ function countWindow({ warmupMs, durationMs }) {
       count++;
       bytes += p.byteLength;
     };
-    setTimeout(() => {
+    setTimeout(async () => {
+      const hops0 = await hopCpu();
       const c0 = count;
       const b0 = bytes;
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      setTimeout(() => {
+      setTimeout(async () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
+        const messages = count - c0;
+        const received = bytes - b0;
+        const hopCpuSeconds = (await hopCpu()).map((s, i) => s - hops0[i]);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-        report({ type: "result", messages: count - c0, bytes: bytes - b0, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds });
       }, durationMs);
     }, warmupMs);
   };

@@ -197,6 +197,8 @@ async function measure(contenderName, phase) {
         // CPU time per message: unlike the rates, hardly moved by other work on the machine.
         senderCpuUsPerMessage: (sent.cpuSeconds / sent.messages) * 1e6,
         receiverCpuUsPerMessage: (counted.cpuSeconds / counted.messages) * 1e6,
+        // A routed contender's forwarders, each in its own process, over the receiver's window (sender side first).
+        ...(counted.hopCpuSeconds?.length > 0 ? { hopCpuUsPerMessage: counted.hopCpuSeconds.map((s) => (s / counted.messages) * 1e6) } : {}),
       };
     } else {
       const { type: _type, ...rtt } = await sender.next("result");

@@ -29,8 +29,8 @@
 // each received message's payload (a view valid during the call).
 //
 // To add one: write `contenders/<name>.mjs` and list it below; run.mjs needs
-// no change. Helpers that are not contenders (raw-peer.mjs, playground-node.mjs)
-// are not listed.
+// no change. Helpers that are not contenders (raw-peer.mjs, playground-node.mjs,
+// hop-chain.mjs, hop-process.mjs) are not listed.
 
 /**
  * @typedef {{ send(payload: Uint8Array): Promise<void>, close(): Promise<void> }} Peer
@@ -46,7 +46,7 @@
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground", "playground-routed"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground", "playground-routed", "secret-stream-routed"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {

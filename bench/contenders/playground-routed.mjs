@@ -1,14 +1,18 @@
 // Routed unicast through the mesh (issue 9): A - B - C - D over TCP, A sends
 // to D, which is not its neighbour, so every message crosses 3 links and 2
 // forwarders, end to end encrypted (a Noise channel from A to D inside the
-// per-link Noise channels). The two sides keep one core each, as the direct
-// contender's do: the sender process runs A and B, the receiver process C and
-// D (each side does its node's work and one forwarder's). The rtt phase is a
+// per-link Noise channels). In the flood and rtt phases each node has a
+// process of its own, as on four machines: the sender process runs A, the
+// receiver process D, and the receiver forks the forwarders C and B
+// (hop-chain.mjs), whose CPU the bench reads over the counted window, the
+// same path as the secret-stream-routed anchor. The rtt phase is a
 // request/response round trip (`pg.request` answered by `pg.handle`) over
-// the same 3 hops; setup and first time the joins until A has a route to D.
+// the same 3 hops; setup and first time the joins until A has a route to D,
+// with B in the sender's process and C in the receiver's.
 // Both per-peer rate limits are off (the bench floods on purpose).
 import { Playground } from "@xppg/node";
 import { tcpTransport } from "@xppg/transport-tcp";
+import { startChain } from "./hop-chain.mjs";
 
 const APP = "xppg-bench-routed";
 const KIND = "bench";
@@ -17,6 +21,11 @@ const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity, maxPeers
 // would measure a direct link for part of a round (it did: rounds swung from 14k to 424k messages/s).
 const CONNECTIONS = { lowWater: 0, peerExchange: false };
 const ROUTE_TIMEOUT_MS = 10_000;
+
+/** One node of the routed path, as every node of this contender is started (the forwarders too). */
+export async function startRoutedNode(host, extra = {}) {
+  return start(host, extra);
+}
 
 async function start(host, extra = {}) {
   const pg = new Playground(APP, { host, port: 0, transports: [tcpTransport()], limits: LIMITS, connections: CONNECTIONS, ...extra });
@@ -73,18 +82,22 @@ export const contender = {
   name: "playground-routed",
   label: "xppg routed, 3 hops",
   compareTo: "playground",
+  alsoCompareTo: ["secret-stream-routed"],
   targets: [
     { issue: "9", phase: "msgs", minRatio: 0.5 },
     { issue: "9", phase: "bulk", minRatio: 0.5 },
   ],
   notes: [
-    "routed unicast A - B - C - D (3 links, 2 forwarders), end to end encrypted inside the per-link encryption; sender process: A and B, receiver process: C and D (one core each, as for the direct Playground)",
+    "routed unicast A - B - C - D (3 links, 2 forwarders), end to end encrypted inside the per-link encryption; msgs/bulk/rtt: one process per node (the forwarders forked by the receiver), as secret-stream-routed",
     "its rtt is a request/response round trip (pg.request answered by pg.handle) over the 3 hops; setup/first: B joins C, A joins B, until A has heard of D (a route to it)",
   ],
 
   async listen({ host, onMessage, phase }) {
-    const side = await receiverSide(host);
-    const { c, d } = side;
+    const d = await start(host);
+    const chain = await startChain("playground", host, d.port).catch(async (error) => {
+      await d.stop();
+      throw error;
+    });
     d.on(KIND, (_src, _kind, payload) => onMessage(payload));
     // Request/response: the handler answers; the harness's echo is then not needed.
     const rtt = phase?.kind === "pingpong";
@@ -92,14 +105,14 @@ export const contender = {
     const connected = memberAt(d, 3).then((a) => ({
       send: rtt ? () => Promise.resolve() : (payload) => d.send(KIND, payload, { to: a.peerId }),
       close: async () => {},
+      hopCpuSeconds: chain.hopCpuSeconds,
     }));
-    return { port: c.port, connected, close: side.close };
+    return { port: chain.port, connected, close: async () => { await chain.close(); await d.stop(); } };
   },
 
   async dial({ host, port, onMessage, phase }) {
-    const side = await senderNodes(host);
-    await joinPath(side, host, port);
-    const { a } = side;
+    const a = await start(host, { listen: [] });
+    await a.join(host, port);
     a.on(KIND, (_src, _kind, payload) => onMessage(payload));
     const d = await memberAt(a, 3);
     const to = { to: d.peerId };
@@ -110,7 +123,7 @@ export const contender = {
             return Promise.resolve();
           }
         : (payload) => a.send(KIND, payload, to);
-    return { send, close: side.close };
+    return { send, close: () => a.stop() };
   },
 
   async setupServer({ host }) {

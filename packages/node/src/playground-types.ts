@@ -73,6 +73,8 @@ export interface PlaygroundStats {
   forwardedUnicasts: number;
   /** Routed messages dropped here: no route on, a loop, past the hop limit, over a neighbour's rate, for no channel of this node. */
   droppedUnicasts: number;
+  /** Routed messages of other nodes passed on to a next hop that read slower than they came; the link they came on was held (not read) until each was taken (hop by hop back-pressure). */
+  heldUnicasts: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */

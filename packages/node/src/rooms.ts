@@ -38,6 +38,7 @@ import { KIND, type Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import { TopicRoom } from "#topic-room";
+import { ReadHolds } from "./read-holds.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
 
@@ -90,6 +91,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   // A frame is a bundle of envelopes, each behind its length.
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
   const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: clockSkewLimit(o) });
+  const holds = new ReadHolds(table.paused);
   const bans = new Bans({ guard, table, localPeerId, banned: (ban) => events.emit("peer:banned", ban) });
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
@@ -113,12 +115,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     acceptFile: o.acceptFile,
     delivered: (from, file) => dispatcher.dispatch(from, KIND.FILE, file),
     failed: report,
-    setPaused: (session, paused) => {
-      if (paused) table.paused.add(session);
-      else table.paused.delete(session);
-      if (paused) session.connection.pause();
-      else session.connection.resume();
-    },
+    setPaused: (session, paused) => holds.set(session, paused),
   });
   const forged = (session: PeerSession, error: XppgError): void => {
     stats.forgedMessages++;
@@ -163,7 +160,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     report: (error) => report(error, undefined),
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
-  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } });
+  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } });
   const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
   // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
   const book = new AddressBook();

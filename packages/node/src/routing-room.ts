@@ -72,6 +72,13 @@ export interface RoutingRoomOptions {
   nextMessageId(): number;
   /** A message that came end to end from `envelope.source` (checked). Throws a typed error for one that breaks the protocol: its channel is closed. */
   deliver(envelope: Envelope): void;
+  /**
+   * Takes (`held` true) or releases one hold on a neighbour's reading: a
+   * packet passed on to a neighbour that reads slower than packets come
+   * holds the reading of the link it came on until it is taken, as a pipe
+   * does (`read-holds.ts`). Without it, nothing is held back.
+   */
+  holdReading?(session: PeerSession, held: boolean): void;
   readonly limits?: Partial<RoutingLimits>;
 }
 
@@ -183,7 +190,21 @@ export class RoutingRoom {
     }
     setHopLimit(bytes, hopLimit - 1);
     stats.forwardedUnicasts++;
-    this.#hand(next, bytes).catch(() => {});
+    const sent = this.#hand(next, bytes);
+    // Hop by hop back-pressure: while the next neighbour holds more than its high-water mark, this
+    // node stops reading the link the packets come on, so the queue never grows past that mark here
+    // (nor does the next hop get dropped as slow because the sender is fast), and the sender waits.
+    if (next.congestedSince >= 0 && this.#o.holdReading !== undefined) this.#holdUntil(session, sent);
+    else sent.catch(() => {});
+  }
+
+  /** Holds `session`'s reading until `sent` settles. */
+  #holdUntil(session: PeerSession, sent: Promise<void>): void {
+    const hold = this.#o.holdReading!;
+    this.#o.stats.heldUnicasts++;
+    hold(session, true);
+    const release = (): void => hold(session, false);
+    sent.then(release, release);
   }
 
   /** A packet for this node. */

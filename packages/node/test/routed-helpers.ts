@@ -75,6 +75,13 @@ export class HostileForwarder {
     await this.#links.get(side)!.send(RawPeer.bundle(...envelopes));
   }
 
+  /** Stops (true) or starts again reading what one side sends. */
+  pauseReading(side: Side, paused: boolean): void {
+    const link = this.#links.get(side)!;
+    if (paused) link.pause();
+    else link.resume();
+  }
+
   close(): void {
     for (const link of this.#links.values()) void link.close();
   }

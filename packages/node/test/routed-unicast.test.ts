@@ -209,3 +209,44 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
   }
   return false;
 }
+
+describe("back-pressure along the path", { timeout: 60_000 }, () => {
+  it("a forwarder whose next hop reads slower than packets come holds the link they come on, instead of queueing until it drops the next hop as slow; every message arrives", async () => {
+    // Both per-peer rate limits off (the test floods on purpose); B may queue at most 4 MiB for a neighbour.
+    const open = { ...FIXED, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
+    const a = await tcpNode(open);
+    // M answers no ping while it does not read: B's silence timeout must outlast the pause (filling the sockets
+    // between B and M takes seconds on a loaded machine), or B drops M for that and not for what is under test.
+    const b = await tcpNode({ ...open, heartbeat: { timeoutMs: 120_000 }, limits: { ...open.limits, maxQueuedBytesPerPeer: 4 * 1024 * 1024 } });
+    const d = await tcpNode(open);
+    await a.join(`tcp://127.0.0.1:${b.port}`);
+    // A - B - M - D, M a hand-driven forwarder that stops reading B for a while.
+    const m = await HostileForwarder.between(b, d);
+    await heard(a, d);
+    await heard(d, a);
+    const left: string[] = [];
+    b.events.on("peer:left", (peer) => left.push(peer.peerId));
+    const errorsAtB = errorsOf(b);
+    let arrived = 0;
+    d.on("bulk", () => {
+      arrived++;
+    });
+    // The end-to-end channel opens first (its handshake crosses M).
+    const payload = new Uint8Array(64 * 1024).fill(7);
+    await a.send("bulk", payload, { to: d.peerId });
+    await vi.waitFor(() => expect(arrived).toBe(1), { timeout: 10_000, interval: 20 });
+    m.pauseReading("toB", true);
+    // 25 MiB more, far past what B may queue for M and what the sockets between them hold.
+    const count = 401;
+    const sending = (async () => {
+      for (let i = 1; i < count; i++) await a.send("bulk", payload, { to: d.peerId });
+    })();
+    await vi.waitFor(() => expect(b.stats.heldUnicasts).toBeGreaterThan(0), { timeout: 20_000, interval: 20 });
+    m.pauseReading("toB", false);
+    await sending;
+    await vi.waitFor(() => expect(arrived).toBe(count), { timeout: 30_000, interval: 50 });
+    expect(left).toEqual([]);
+    expect(b.peers.map((p) => p.peerId)).toContain(m.peerId);
+    expect(errorsAtB.map((e) => e.code)).not.toContain("XPPG_ERR_SLOW_PEER");
+  });
+});

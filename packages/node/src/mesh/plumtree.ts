@@ -104,9 +104,9 @@ export class Plumtree<P> {
     return this.#eager;
   }
 
-  /** The current wait after an announcement before grafting. */
-  get repairTimeoutMs(): number {
-    return this.#wait.ms;
+  /** The current wait after an announcement before grafting, for a message whose tree copy is expected from `parent`. */
+  repairTimeoutFor(parent: string): number {
+    return this.#wait.ms(parent);
   }
 
   /** The neighbours messages are only announced to. */
@@ -140,6 +140,7 @@ export class Plumtree<P> {
   /** A link closed: forget the neighbour everywhere. */
   neighborDown(peer: string): void {
     this.#lateStreak.delete(peer);
+    this.#wait.forget(peer);
     this.#eager.delete(peer);
     this.#lazy.delete(peer);
     this.#lazyQueue.forget(peer);
@@ -235,7 +236,7 @@ export class Plumtree<P> {
       this.#t.clearTimer(missing.timer);
       this.#missing.delete(key);
       // The tree's copy, after an announcement of it: how far the tree lags behind the announcements now.
-      if (from !== missing.graftee) this.#wait.sample(this.#t.now() - missing.since);
+      if (from !== missing.graftee) this.#wait.sample(from, this.#t.now() - missing.since);
     }
     // The first copy came this way: the link is a tree link.
     this.#parents.set(origin, from);
@@ -274,7 +275,7 @@ export class Plumtree<P> {
     // The tree's copy came after the graft's answer: the tree was slow, not broken. The wait learns the
     // lag, and the graft is undone instead of cutting the tree link that was merely late.
     this.stats.duplicates++;
-    this.#wait.sample(this.#t.now() - seen.announcedAt!);
+    this.#wait.sample(from, this.#t.now() - seen.announcedAt!);
     this.#eager.delete(graftee);
     this.#lazy.add(graftee);
     this.#control(graftee, PRUNE);
@@ -310,11 +311,11 @@ export class Plumtree<P> {
     if (missing === undefined) {
       const entry: Missing = { ref: { origin: a.origin, id: a.id }, announcers: [], timer: undefined, since: this.#t.now(), graftee: "" };
       // While the neighbour that brought the origin's last message is still a tree link, its copy is
-      // most likely on its way, only slow: wait as long as the tree has lately lagged. Else the tree
-      // is broken above this node: graft after the least wait.
+      // most likely on its way, only slow: wait as long as that parent has lately lagged. Else the
+      // tree is broken above this node: graft after the least wait.
       const parent = this.#parents.get(a.origin);
       const patient = parent !== undefined && parent !== from && this.#eager.has(parent);
-      entry.timer = this.#t.setTimer(patient ? this.#wait.ms : this.#wait.minMs, () => this.#missingExpired(key));
+      entry.timer = this.#t.setTimer(patient ? this.#wait.ms(parent) : this.#wait.minMs, () => this.#missingExpired(key));
       // A full table forgets its oldest entry: cancel that entry's timer with it.
       if (this.#missing.size >= this.#missing.capacity) {
         const oldest = this.#missing.entries().next().value;
@@ -357,7 +358,7 @@ export class Plumtree<P> {
       return;
     }
     // Graft the first announcer; if it too fails to deliver, the next one after `graftRetryMs` (longer when the mesh is slow).
-    missing.timer = this.#t.setTimer(Math.max(this.#graftRetryMs, this.#wait.ms / 2), () => this.#missingExpired(key));
+    missing.timer = this.#t.setTimer(Math.max(this.#graftRetryMs, this.#wait.ms(this.#parents.get(missing.ref.origin) ?? "") / 2), () => this.#missingExpired(key));
     this.#lazy.delete(next.peer);
     this.#eager.add(next.peer);
     missing.graftee = next.peer;

@@ -131,7 +131,7 @@ describe("Plumtree", () => {
     expect(tree.eagerPeers.has("a")).toBe(true);
     expect(tree.lazyPeers.has("b")).toBe(true);
     expect(tree.stats.late).toBe(1);
-    expect(tree.repairTimeoutMs).toBeGreaterThan(450);
+    expect(tree.repairTimeoutFor("a")).toBeGreaterThan(450);
   });
 
   test("a tree parent late three times in a row has its link cut, instead of holding every broadcast back", () => {
@@ -160,7 +160,7 @@ describe("Plumtree", () => {
     tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 0 }] });
     queue.runUntil(300);
     tree.receive("a", gossip("o", 1));
-    const wait = tree.repairTimeoutMs;
+    const wait = tree.repairTimeoutFor("a");
     expect(wait).toBeGreaterThan(400);
     // Next: announced by b, a (the parent) still a tree link: no graft at 400 ms.
     tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 2, round: 0 }] });
@@ -179,13 +179,45 @@ describe("Plumtree", () => {
     tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 1, round: 0 }] });
     queue.runUntil(300);
     tree.receive("a", gossip("o", 1));
-    expect(tree.repairTimeoutMs).toBeGreaterThan(400);
+    expect(tree.repairTimeoutFor("a")).toBeGreaterThan(400);
     tree.receive("b", { type: "ihave", announcements: [{ origin: "p", id: 1, round: 0 }] });
     const at = queue.now;
     queue.runUntil(at + 399);
     expect(of("graft")).toEqual([]);
     queue.runUntil(at + 400);
     expect(of("graft")).toEqual([["b", { type: "graft", want: { origin: "p", id: 1 } }]]);
+  });
+
+  test("the wait is learnt per parent: one slow parent does not hold back the graft for an origin whose parent is another neighbour", () => {
+    const { tree, queue, of } = treeNode();
+    const graftsFor = (origin: string) => of("graft").filter(([, m]) => m.type === "graft" && m.want?.origin === origin);
+    tree.receive("b", { type: "prune" });
+    tree.receive("a", gossip("o", 0)); // a: the tree parent for o
+    tree.receive("c", gossip("p", 0)); // c: the tree parent for p
+    // a is slow, and slower each time: its copies of o come just before the wait for them runs out.
+    for (let id = 1; id <= 6; id++) {
+      tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id, round: 0 }] });
+      queue.runUntil(queue.now + tree.repairTimeoutFor("a") - 100);
+      tree.receive("a", gossip("o", id));
+      queue.runUntil(queue.now + 3_000);
+    }
+    expect(tree.repairTimeoutFor("a")).toBeGreaterThan(1_000);
+    // p's next message, announced by b, does not come from c: grafted after the least wait, not a's.
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "p", id: 1, round: 0 }] });
+    const at = queue.now;
+    queue.runUntil(at + 399);
+    expect(graftsFor("p")).toEqual([]);
+    queue.runUntil(at + 400);
+    expect(graftsFor("p")).toEqual([["b", { type: "graft", want: { origin: "p", id: 1 } }]]);
+    expect(tree.repairTimeoutFor("c")).toBe(400);
+    // An o message still waits a's learnt lag.
+    const before = graftsFor("o").length;
+    tree.receive("b", { type: "ihave", announcements: [{ origin: "o", id: 7, round: 0 }] });
+    queue.runUntil(queue.now + 400);
+    expect(graftsFor("o")).toHaveLength(before);
+    // The slow parent's link closes: its estimate goes with it.
+    tree.neighborDown("a");
+    expect(tree.repairTimeoutFor("a")).toBe(400);
   });
 
   test("announcements leave together after the flush wait, and one a lazy neighbour showed it has (by announcing it or sending a copy) is taken back", () => {
