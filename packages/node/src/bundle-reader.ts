@@ -30,13 +30,25 @@ export const ENVELOPES_PER_TURN = 1024;
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
 
 // One counter for the whole process, moved on once per turn of the event loop
-// by a single `setImmediate` (none while nothing is read).
+// by a single `setImmediate`, in the turns where someone asked for it
+// (`currentTurn`); in the others it stands still.
 let turn = 0;
 let turnEnding = false;
 const endTurn = (): void => {
   turn++;
   turnEnding = false;
 };
+/**
+ * Envelopes a reader handles after the start of its slice before it asks for
+ * the turn's end to be marked (a `setImmediate`, about a microsecond a turn:
+ * a ping-pong's every message paid it). Until then it reads the counter
+ * without moving it: a counter that stood still makes the reader count the
+ * envelopes of several turns as one slice, never fewer than it handled, so a
+ * slice still holds at most `perTurn` envelopes of one turn; at worst a busy
+ * reader's first slice after a quiet spell is this many shorter.
+ */
+export const ENVELOPES_BEFORE_TURN_MARK = 64;
+
 /** A number that changes once per turn of the event loop (while anyone asks). */
 export function currentTurn(): number {
   if (!turnEnding) {
@@ -120,6 +132,8 @@ export interface BundleSink {
 export class BundleReader {
   readonly #sink: BundleSink;
   readonly #perTurn: number;
+  /** `ENVELOPES_BEFORE_TURN_MARK`, or `perTurn` when that is smaller. */
+  readonly #markAfter: number;
   #turn = -1;
   #used = 0;
   /** Frames (and the offset into the first) waiting for the next turn. */
@@ -138,6 +152,7 @@ export class BundleReader {
     this.#sink = sink;
     this.#checks = checks;
     this.#perTurn = Math.max(1, Math.floor(perTurn));
+    this.#markAfter = Math.min(ENVELOPES_BEFORE_TURN_MARK, this.#perTurn);
   }
 
   /**
@@ -193,13 +208,18 @@ export class BundleReader {
     const end = data.length;
     let pos = from;
     while (pos < end) {
-      const now = currentTurn();
+      // Read, not asked for: see ENVELOPES_BEFORE_TURN_MARK.
+      const now = turn;
       if (now !== this.#turn) {
         this.#turn = now;
         this.#used = 0;
-      } else if (this.#used >= this.#perTurn) {
-        this.#wait(data, pos);
-        return;
+      } else if (this.#used >= this.#markAfter) {
+        // A busy reader: this turn's end must move the counter (idempotent within a turn).
+        currentTurn();
+        if (this.#used >= this.#perTurn) {
+          this.#wait(data, pos);
+          return;
+        }
       }
       if (end - pos < BUNDLE_LENGTH_BYTES) {
         sink.violation("a bundle ends inside an envelope length");
