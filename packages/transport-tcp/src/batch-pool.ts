@@ -1,4 +1,4 @@
-import { BATCH_BYTES, MAX_POOLED_BATCHES, SMALL_BATCH_BYTES } from "./constants.js";
+import { BATCH_BYTES, MAX_POOLED_BATCHES, MAX_POOLED_SMALL_BATCHES, SMALL_BATCH_BYTES } from "./constants.js";
 
 /**
  * A send buffer and what the socket still has to write of it. Frames are
@@ -22,22 +22,26 @@ export class SendBatch {
 // Send batches are the one large allocation on the write path. Reusing them
 // once the socket has written them saves the allocator and the GC that work
 // (and keeps the sender's memory flat under bulk traffic). The pool is shared
-// by all connections and bounded, so idle connections hold nothing.
+// by all connections and bounded, so idle connections hold nothing. Small
+// batches are pooled too: a connection that sends a message at a time (a
+// ping-pong) took a new 16 KiB buffer for every flush.
 const pool: SendBatch[] = [];
+const smallPool: SendBatch[] = [];
 
 /**
- * A batch: a free pooled one of {@link BATCH_BYTES} if there is one;
- * else a new one of that size when the tick is sending `expected` bytes or
- * more, or a small one (many quiet connections must not each allocate a
- * large buffer for one small frame).
+ * A batch for a tick sending `expected` bytes: under {@link SMALL_BATCH_BYTES},
+ * a free small one, else a free one of {@link BATCH_BYTES}, else a new small
+ * one (many quiet connections must not each allocate a large buffer for one
+ * small frame); from that size up, a free or new one of {@link BATCH_BYTES}.
  */
 export function takeBatch(expected: number): SendBatch {
-  const free = pool.pop();
+  const small = expected < SMALL_BATCH_BYTES;
+  const free = (small ? smallPool.pop() : undefined) ?? pool.pop();
   if (free !== undefined) {
     free.retired = false;
     return free;
   }
-  return new SendBatch(expected >= SMALL_BATCH_BYTES ? Buffer.allocUnsafeSlow(BATCH_BYTES) : Buffer.allocUnsafe(SMALL_BATCH_BYTES));
+  return new SendBatch(small ? Buffer.allocUnsafeSlow(SMALL_BATCH_BYTES) : Buffer.allocUnsafeSlow(BATCH_BYTES));
 }
 
 /** A batch of its own for a frame larger than {@link BATCH_BYTES}; never pooled. */
@@ -50,5 +54,7 @@ export function largeBatch(size: number): SendBatch {
  * written without error). Only batches from {@link takeBatch} may come back.
  */
 export function returnBatch(batch: SendBatch): void {
-  if (batch.bytes.byteLength === BATCH_BYTES && pool.length < MAX_POOLED_BATCHES) pool.push(batch);
+  const size = batch.bytes.byteLength;
+  if (size === BATCH_BYTES && pool.length < MAX_POOLED_BATCHES) pool.push(batch);
+  else if (size === SMALL_BATCH_BYTES && smallPool.length < MAX_POOLED_SMALL_BATCHES) smallPool.push(batch);
 }

@@ -26,6 +26,9 @@ export const SMALL_BATCH_BYTES = 16 * 1024;
 /** Free batch buffers kept for reuse, shared by all connections of the process. */
 export const MAX_POOLED_BATCHES = 12;
 
+/** Free small batch buffers kept for reuse (64 x 16 KiB = 1 MiB at most), shared by all connections. */
+export const MAX_POOLED_SMALL_BATCHES = 64;
+
 /** The address form, for error messages. */
 export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[::1]:7337, tcp://example.org:7337)";
 
