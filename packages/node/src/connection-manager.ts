@@ -20,6 +20,7 @@ import type { XppgError } from "@xppg/errors";
 import type { ResolvedConnections } from "./connection-options.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AddressBook, KnownPeer } from "./mesh/address-book.js";
+import { BoundedMap } from "./mesh/bounded-map.js";
 import { ConnectionPlanner } from "./mesh/connection-planner.js";
 import { DialBudget } from "./mesh/dial-budget.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
@@ -30,6 +31,8 @@ import type { PeerTable } from "./peer-table.js";
 const DIAL_TIMEOUT_MS = 10_000;
 /** Peers whose last failed address is remembered (about the address book's size). */
 const MAX_FAILED = 1024;
+/** How often at most new addresses of one peer end its redial backoff early. */
+const RETRY_SOON_MS = 60_000;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Ways that mean "never": the peer is forgotten. */
@@ -75,6 +78,8 @@ export class ConnectionManager {
   readonly #mine = new Set<string>();
   /** The address whose dial to a peer failed last: the next dial starts after it. */
   readonly #failed = new Map<string, string>();
+  /** When new addresses last ended each peer's backoff early. */
+  readonly #retriedAt = new BoundedMap<string, number>(MAX_FAILED);
   #timer: unknown;
   #stopped = false;
   #dials = 0;
@@ -111,12 +116,16 @@ export class ConnectionManager {
    * A peer's addresses were learnt (peer exchange, a presence, the LAN): it
    * may be dialled. `changed`: they replace the ones known (a signed record
    * with other addresses), so a peer waiting out its backoff is tried again
-   * at the next check, from its first address.
+   * at the next check, from its first address (at most once a minute per
+   * peer; the dial budgets apply as always).
    */
   learnt(peerId: string, changed = false): void {
     if (this.#stopped) return;
     this.#planner.learn(peerId);
-    if (changed) {
+    // At most once a minute per peer: a peer that keeps changing its addresses cannot make every node re-dial them.
+    const now = this.#timers.now();
+    if (changed && now - (this.#retriedAt.get(peerId) ?? -Infinity) >= RETRY_SOON_MS) {
+      this.#retriedAt.set(peerId, now);
       this.#planner.retrySoon(peerId);
       this.#failed.delete(peerId);
     }

@@ -13,10 +13,12 @@
  *   of 3); more are ignored unread. A malformed one drops the peer.
  * - What changed goes out sooner: every 2 s at most, a node whose own
  *   addresses changed (a relay reservation, a mapped port) pushes its new
- *   record, and records newer than those it held are passed on to the
- *   other neighbours (at most 31 a push; each version once, since a node
- *   passes on only what was newer than what it held). So a peer's new
- *   address crosses the mesh in seconds, not in 30 s cycles.
+ *   record, and the records of peers new to it or whose addresses changed
+ *   are passed on to the other neighbours: at most 31 a push, at most 4
+ *   from any one informant, each peer's at most once per 10 s (a record
+ *   re-signed with the same addresses is not passed on). So a peer's new
+ *   address crosses the mesh in seconds, not in 30 s cycles, and a peer
+ *   that re-signs its records cannot keep the mesh busy passing them on.
  * - What is learnt goes to the address book (bounded: 1024 peers, 64 per
  *   informing neighbour) and to the connection manager.
  * - Other rooms add addresses of their own to this node's record with
@@ -27,6 +29,7 @@
 import type { Identity } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AddressBook, PeerRecord } from "./mesh/address-book.js";
+import { BoundedMap } from "./mesh/bounded-map.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire, verifyRecord } from "./peer-record.js";
 import type { PeerSession } from "./peer-session.js";
@@ -42,6 +45,10 @@ export const MAX_PEX_RECORDS = 32;
 export const PEX_INTERVAL_MS = 30_000;
 /** How often at most a node pushes what changed (its own record, newer records learnt). */
 export const PEX_PUSH_MS = 2_000;
+/** Records of one informant passed on in one push, at most. */
+const PUSH_PER_INFORMANT = 4;
+/** How often at most one peer's record is passed on by a push (else it waits for the 30 s exchange). */
+const PUSH_SAME_PEER_MS = 10_000;
 /** A record made further ahead of this node's clock is refused. */
 const MAX_FUTURE_MS = 10 * 60_000;
 
@@ -84,6 +91,8 @@ export class PeerExchange {
   #sent: PeerRecord | undefined;
   /** Newer records learnt since the last push, by peer id: who told this node (it is not told again). */
   readonly #changed = new Map<string, string>();
+  /** When each peer's record was last passed on by a push (bounded as the address book). */
+  readonly #pushedAt = new BoundedMap<string, number>(1024);
   #timer: unknown;
   #pushTimer: unknown;
   #closed = false;
@@ -158,9 +167,20 @@ export class PeerExchange {
         continue;
       }
       this.stats.learnt++;
-      if (this.#changed.size < MAX_PEX_RECORDS - 1) this.#changed.set(record.peerId, from);
+      if (changed || held?.record === undefined) this.#passOn(record.peerId, from);
       this.#o.learnt(record.peerId, changed);
     }
+  }
+
+  /** Queues a peer's record for the next push, within the bounds above. */
+  #passOn(peerId: string, informant: string): void {
+    if (this.#changed.size >= MAX_PEX_RECORDS - 1 || this.#changed.has(peerId)) return;
+    const now = this.#timers.now();
+    if (now - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) return;
+    let fromInformant = 0;
+    for (const i of this.#changed.values()) if (i === informant && ++fromInformant >= PUSH_PER_INFORMANT) return;
+    this.#changed.set(peerId, informant);
+    this.#pushedAt.set(peerId, now);
   }
 
   close(): void {

@@ -89,6 +89,27 @@ describe("peer exchange and the connection manager", () => {
     await until(() => !target.peers.some((p) => p.peerId === raw2.peerId), 5000, "the second sender is dropped");
   });
 
+  it("a push passes on at most 4 records of one informant, and never a record re-signed with the same addresses", async () => {
+    const target = await node("test-app", { connections: { ...FAST.connections, lowWater: 0 } });
+    const observer = await rawPexPeer(target);
+    const informant = await rawPexPeer(target);
+    const fakes = Array.from({ length: 10 }, () => generateIdentity());
+    const ids = new Set(fakes.map((f) => f.peerId));
+    const t0 = Date.now();
+    // The same ten peers and addresses, signed again each round: only the first round is news.
+    for (let round = 0; round < 3; round++) {
+      await informant.send("xppg/pex", fakes.map((f, i) => toWire(signRecord(f, [`memory://fake-${i}`], t0 + round), false)));
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    const passedOn = observer.received
+      .filter((m) => m.kind === "xppg/pex")
+      .flatMap((m) => m.payload as unknown[][])
+      .filter((r) => ids.has(r[0] as string));
+    expect(passedOn.length).toBeGreaterThan(0);
+    expect(passedOn.length).toBeLessThanOrEqual(4);
+  });
+
   it("thousands of fake peers advertised by one neighbour take a bounded share of the address book", async () => {
     const target = await node("test-app", { connections: { lowWater: 0 } });
     const raw = await rawPexPeer(target);
