@@ -15,8 +15,8 @@
  *   addresses changed (a relay reservation, a mapped port) pushes its new
  *   record, and the records of peers new to it or whose addresses changed
  *   are passed on to the other neighbours: at most 31 a push, at most 4
- *   from any one informant, each peer's at most once per 10 s (a record
- *   re-signed with the same addresses is not passed on). So a peer's new
+ *   from any one informant, a peer's changed addresses at most once per
+ *   10 s (a record re-signed with the same addresses is not passed on). So a peer's new
  *   address crosses the mesh in seconds, not in 30 s cycles, and a peer
  *   that re-signs its records cannot keep the mesh busy passing them on.
  * - What is learnt goes to the address book (bounded: 1024 peers, 64 per
@@ -167,20 +167,20 @@ export class PeerExchange {
         continue;
       }
       this.stats.learnt++;
-      if (changed || held?.record === undefined) this.#passOn(record.peerId, from);
+      if (changed || held?.record === undefined) this.#passOn(record.peerId, from, changed);
       this.#o.learnt(record.peerId, changed);
     }
   }
 
-  /** Queues a peer's record for the next push, within the bounds above. */
-  #passOn(peerId: string, informant: string): void {
+  /** Queues a peer's record for the next push, within the bounds above; `changed`: its addresses changed (at most once per 10 s a peer). */
+  #passOn(peerId: string, informant: string, changed: boolean): void {
     if (this.#changed.size >= MAX_PEX_RECORDS - 1 || this.#changed.has(peerId)) return;
     const now = this.#timers.now();
-    if (now - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) return;
+    if (changed && now - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) return;
     let fromInformant = 0;
     for (const i of this.#changed.values()) if (i === informant && ++fromInformant >= PUSH_PER_INFORMANT) return;
     this.#changed.set(peerId, informant);
-    this.#pushedAt.set(peerId, now);
+    if (changed) this.#pushedAt.set(peerId, now);
   }
 
   close(): void {
