@@ -37,10 +37,10 @@ export interface PlaygroundProviderOptions {
    * Most bytes of peers' updates held aside while they wait for a change
    * they build on. Yjs keeps such updates until the missing change arrives,
    * with no bound of its own, so a peer could send updates whose base never
-   * comes until the node runs out of memory. The peer whose update takes the
-   * held bytes over this is disconnected, what was held is dropped, and the
-   * other peers are asked again for what the document lacks, so nothing an
-   * honest peer holds is lost.
+   * comes until the node runs out of memory. Over this, the peer whose
+   * updates added most of what is held is disconnected, what was held is
+   * dropped, and the other peers are asked again for what the document
+   * lacks, so nothing an honest peer holds is lost.
    * @default 2097152 (2 MiB)
    */
   maxPendingSize?: number;
@@ -80,6 +80,8 @@ export class PlaygroundProvider {
   readonly #pg: Playground;
   readonly #maxUpdateSize: number;
   readonly #maxPendingSize: number;
+  /** Bytes each peer's updates added to what Yjs holds aside, since it last held nothing. */
+  readonly #charged = new Map<string, number>();
   readonly #off: (() => void)[] = [];
   readonly #onError: (error: YjsError, peerId: string | undefined) => void;
 
@@ -110,6 +112,7 @@ export class PlaygroundProvider {
     doc.on("update", onUpdate);
     this.#off.push(() => doc.off("update", onUpdate));
     this.#off.push(pg.events.on("peer:joined", (peer) => this.#step1(peer.peerId)));
+    this.#off.push(pg.events.on("peer:left", (peer) => void this.#charged.delete(peer.peerId)));
     this.#off.push(pg.on(YJS_KIND.STEP1, (src, _kind, payload) => this.#answer(src, payload)));
     this.#off.push(pg.on(YJS_KIND.STEP2, (src, _kind, payload) => this.#take(src, payload)));
     this.#off.push(pg.on(YJS_KIND.UPDATE, (src, _kind, payload) => this.#take(src, payload)));
@@ -159,26 +162,44 @@ export class PlaygroundProvider {
     // Yjs allocates by the counts an update declares: its shape is checked first.
     const unsound = scanUpdate(update);
     if (unsound !== undefined) return void this.#bad(src, `an update Yjs cannot read (${unsound})`);
+    const before = this.#held();
     try {
       Y.applyUpdate(this.doc, update, { from: src } satisfies Remote);
     } catch (error) {
       this.#bad(src, "an update Yjs cannot read", error);
       return;
     }
-    this.#boundPending(src);
+    this.#boundPending(src, before);
   }
 
-  /** Holds what Yjs keeps aside (updates waiting for their base) to maxPendingSize. */
-  #boundPending(src: string): void {
-    // `pendingStructs` and `pendingDs` are public fields of Yjs 13's StructStore.
+  /** Bytes Yjs holds aside (updates waiting for their base); `pendingStructs` and `pendingDs` are public fields of Yjs 13's StructStore. */
+  #held(): number {
     const store = this.doc.store;
-    const held = (store.pendingStructs?.update.length ?? 0) + (store.pendingDs?.length ?? 0);
+    return (store.pendingStructs?.update.length ?? 0) + (store.pendingDs?.length ?? 0);
+  }
+
+  /**
+   * Holds what Yjs keeps aside to maxPendingSize. Each peer is charged what
+   * its updates added; over the bound, the peer charged most (not merely the
+   * one that crossed it) is disconnected, what was held is dropped, and the
+   * other peers are asked again for what the document lacks.
+   */
+  #boundPending(src: string, before: number): void {
+    const held = this.#held();
+    if (held === 0) {
+      this.#charged.clear();
+      return;
+    }
+    if (held > before) this.#charged.set(src, (this.#charged.get(src) ?? 0) + (held - before));
     if (held <= this.#maxPendingSize) return;
-    store.pendingStructs = null;
-    store.pendingDs = null;
-    this.#bad(src, `updates whose base never came (${held} bytes held aside, over maxPendingSize ${this.#maxPendingSize}; they were dropped)`);
+    let worst = src;
+    for (const [peer, bytes] of this.#charged) if (bytes > (this.#charged.get(worst) ?? 0)) worst = peer;
+    this.doc.store.pendingStructs = null;
+    this.doc.store.pendingDs = null;
+    this.#charged.clear();
+    this.#bad(worst, `updates whose base never came (${held} bytes held aside, over maxPendingSize ${this.#maxPendingSize}; they were dropped)`);
     // What was dropped may have come from honest peers: ask them again.
-    for (const peer of this.#pg.peers) if (peer.peerId !== src) this.#step1(peer.peerId);
+    for (const peer of this.#pg.peers) if (peer.peerId !== worst) this.#step1(peer.peerId);
   }
 
   /** The bytes field of a message for this document; undefined (and the peer dropped) for a bad one, or for another document. */

@@ -96,4 +96,22 @@ describe("PlaygroundProvider", () => {
     honest.doc.getText("notes").insert(6, "!");
     await until(() => a.doc.getText("notes").toString() === "honest!", "honest changes still sync");
   });
+
+  it("over maxPendingSize, the peer that filled it is disconnected, not an honest one whose update crossed it", async () => {
+    const [a, m, honest] = [await peer(), await peer(), await peer()];
+    await m.pg.join(a.pg.addresses[0]!);
+    await honest.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.length === 2, "a sees both");
+    // m fills what Yjs holds aside to just under the bound: 31 updates of 64 KiB without their base.
+    for (const update of chain(31, 64 * 1024).slice(1)) await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update }, { to: a.pg.peerId });
+    await until(() => held(a.doc) > DEFAULT_MAX_PENDING_SIZE - 128 * 1024, "m's updates held aside");
+    expect(a.pg.peers).toHaveLength(2);
+    // An honest update that arrives before its base (as forwarding can order them) crosses the bound.
+    const [, later] = chain(1, 100 * 1024);
+    await honest.pg.send(YJS_KIND.UPDATE, { doc: "default", update: later! }, { to: a.pg.peerId });
+    await until(() => a.errors.length > 0, "the bound tripped");
+    expect(a.errors.map(([e, src]) => [e.code, src])).toEqual([[YJS_ERROR_CODES.BAD_UPDATE, m.pg.peerId]]);
+    await until(() => a.pg.peers.map((p) => p.peerId).join() === honest.pg.peerId, "only m is disconnected");
+    expect(held(a.doc)).toBe(0);
+  });
 });
