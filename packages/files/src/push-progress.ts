@@ -23,7 +23,7 @@ export interface PushProgress {
   delivered: number;
   /** Time left at the current rate, in ms (Infinity while nothing is sent). */
   etaMs: number;
-  /** True on the last event, once every receiver answered or left. */
+  /** True on the last event: every receiver answered or left, or the push was aborted or failed. */
   done: boolean;
 }
 
@@ -69,6 +69,8 @@ export class PushMeter {
     if (dt >= 0.5) {
       const sample = this.#windowBytes / dt;
       this.#rate = this.#rate === 0 ? sample : 0.6 * this.#rate + 0.4 * sample;
+      // Decaying toward zero never reaches it: under a byte a second is nothing sent (and no event every tick).
+      if (this.#rate < 1) this.#rate = 0;
       this.#windowBytes = 0;
       this.#windowStart = now;
     }
@@ -78,7 +80,7 @@ export class PushMeter {
     this.#emit(false);
   }
 
-  /** Every receiver answered or left. */
+  /** The push ended: every receiver answered or left, or it was aborted or failed. */
   finish(): void {
     this.#emit(true);
   }

@@ -144,10 +144,11 @@ export class Pushes {
         // A neighbour that left while the file was read hears nothing: it is counted as gone, not waited for.
         for (const peer of [...pending]) this.#host.sendOrFail(peer, encodeBare(MSG.OFFER, shared.contentId)).catch(() => out!.end(peer, OFFER_STATUS.REFUSED, `${peer} left before it held the whole file`));
       });
-      meter?.finish();
     } finally {
       clearInterval(watch);
       clearInterval(ticks);
+      // The last event, `done`, on every way out: delivered, refused, aborted or failed.
+      meter?.finish();
       stopSignal();
       if (out !== undefined) this.#out.delete(out);
       await this.#host.release(shared.contentId);

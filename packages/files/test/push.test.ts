@@ -94,10 +94,13 @@ describe("pushing a file", () => {
     net.link("S", "R");
     const path = await randomFile(tmp.dir, "unasked.bin", 40_000);
     const controller = new AbortController();
-    const pushing = sender.push(path, ["R"], { signal: controller.signal }).catch((e: FilesError) => e.code);
+    const events: PushProgress[] = [];
+    const pushing = sender.push(path, ["R"], { signal: controller.signal, onProgress: (p) => events.push(p) }).catch((e: FilesError) => e.code);
     await new Promise((resolve) => setTimeout(resolve, 300));
     controller.abort();
     expect(await pushing).toBe(FILES_ERROR_CODES.ABORTED);
+    // An aborted push still ends its progress: a bar waiting for `done` is not left open.
+    expect(events.at(-1)).toMatchObject({ done: true, delivered: 0 });
     expect(r.got).toEqual([]);
     expect(r.errors).toEqual([]);
     expect(await readdir(r.dir).catch(() => [])).toEqual([]);
