@@ -44,9 +44,13 @@ export class ReadBuffer {
       // Else the next read goes after the frames kept: small frames share a buffer.
     } else {
       const held = this.#end - this.#start;
+      const frame = this.#frameEnd();
+      // Room for a full read, or for the rest of the frame when less of it is missing (a large frame read
+      // into a buffer of its size is not moved again for its last bytes).
+      const room = held < FRAME_HEADER_SIZE ? MIN_READ_BYTES : Math.min(MIN_READ_BYTES, frame - held);
       // The whole frame being read must fit after its start (a large frame gets a buffer of its size).
-      const need = Math.max(held + MIN_READ_BYTES, this.#frameEnd());
-      if (bytes.length - this.#start < need || bytes.length - this.#end < MIN_READ_BYTES) {
+      const need = Math.max(held + room, frame);
+      if (bytes.length - this.#start < need || bytes.length - this.#end < room) {
         if (!this.#kept && need <= bytes.length) {
           bytes.copyWithin(0, this.#start, this.#end);
           this.#start = 0;

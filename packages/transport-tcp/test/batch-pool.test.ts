@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { returnBatch, takeBatch } from "../src/batch-pool.js";
-import { BATCH_BYTES, SMALL_BATCH_BYTES } from "../src/constants.js";
+import { BATCH_BYTES, MAX_POOLED_SMALL_BATCHES, SMALL_BATCH_BYTES } from "../src/constants.js";
 
 describe("the send batch pool", () => {
   it("reuses a small batch for the next small tick (a ping-pong took a new 16 KiB buffer per flush)", () => {
@@ -20,5 +20,15 @@ describe("the send batch pool", () => {
     const large = takeBatch(SMALL_BATCH_BYTES);
     expect(large.bytes.byteLength).toBe(BATCH_BYTES);
     expect(takeBatch(100)).toBe(small);
+  });
+
+  it(`keeps at most ${MAX_POOLED_SMALL_BATCHES} small batches`, () => {
+    const taken = Array.from({ length: MAX_POOLED_SMALL_BATCHES + 10 }, () => takeBatch(100));
+    for (const b of taken) {
+      b.retired = true;
+      returnBatch(b);
+    }
+    const again = Array.from({ length: MAX_POOLED_SMALL_BATCHES + 10 }, () => takeBatch(100));
+    expect(again.filter((b) => taken.includes(b))).toHaveLength(MAX_POOLED_SMALL_BATCHES);
   });
 });

@@ -78,6 +78,18 @@ describe("the TCP read buffer", () => {
     kept.forEach((frame, i) => expect(Buffer.from(frame).equals(Buffer.from(frames[i]!)), `frame ${i}`).toBe(true));
   });
 
+  it("reads a frame larger than the buffer into one buffer of its size, not moved again for its last bytes", () => {
+    const frame = new Uint8Array(1024 * 1024 + 100).fill(9);
+    const reader = new ReadBuffer(2 * 1024 * 1024);
+    const got: Uint8Array[] = [];
+    // Reads of 64 KiB: the last one is short, as a socket's often is.
+    const memory = feed(reader, encodeFrames([frame]), [65_536], (f) => void got.push(f));
+    expect(got).toHaveLength(1);
+    expect(Buffer.from(got[0]!).equals(Buffer.from(frame))).toBe(true);
+    // The first buffer, then one of the frame's size: no third one for the frame's end.
+    expect(memory.size).toBe(2);
+  });
+
   it("refuses a declared length over the limit before keeping any of it", () => {
     const reader = new ReadBuffer(1000);
     const room = reader.next();
