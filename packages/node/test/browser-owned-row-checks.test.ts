@@ -74,4 +74,22 @@ describe("a page's owned-row checks", () => {
     expect(state.get(key)).toBeUndefined();
   });
 
+  it("stops at the first invalid row: the update is refused anyway", async () => {
+    const writer = generateIdentity();
+    const forger = generateIdentity();
+    let asked = 0;
+    const checks = new OwnedRowChecks((w, data, sig) => (asked++, isPeerId(w) && verifySignatureAsync(publicKeyFromPeerId(w), data, sig)));
+    const state = new SharedState({ replicaId: generateIdentity().peerId, verify: checks.verifier });
+    const version = Date.now() * 1024;
+    const entries = [0, 1, 2, 3].map((i) => {
+      const key = `@${writer.peerId}/k${i}`;
+      return [key, version, [writer.peerId, (i === 0 ? forger : writer).sign(signingBytes(key, version, writer.peerId, i))], i];
+    });
+    const { held: reading, closed, s } = session();
+    checks.applyChecked(s, entries, () => state.apply({ format: UPDATE_FORMAT, seq: 1, entries }, writer.peerId), () => false);
+    await reading[0];
+    expect(asked).toBe(1);
+    expect(closed).toHaveLength(1);
+    expect(state.get(`@${writer.peerId}/k1`)).toBeUndefined();
+  });
 });

@@ -41,19 +41,21 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
       apply();
       return;
     }
+    const gone = (): boolean => session.isClosed || stopped();
     const valid = new Map<string, Uint8Array>();
-    const checks = rows.map(async (row) => {
-      let data: Uint8Array;
-      try {
-        data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
-      } catch {
-        // Malformed: the replica refuses the update itself.
-        return;
+    // In order, one at a time, stopping at the first invalid row (the replica refuses the update anyway), as Node's checks do.
+    const checks = (async () => {
+      for (const row of rows) {
+        if (gone()) return;
+        const data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
+        if ((await this.#verify(row.writer, data, row.signature)) !== true) return;
+        valid.set(String.fromCharCode(...row.signature), data);
       }
-      if ((await this.#verify(row.writer, data, row.signature)) === true) valid.set(String.fromCharCode(...row.signature), data);
+    })().catch(() => {
+      // Malformed (signingBytes threw) or a check that failed: the replica refuses the update itself.
     });
-    const applied = Promise.all(checks).then(() => {
-      if (session.isClosed || stopped()) return;
+    const applied = checks.then(() => {
+      if (gone()) return;
       // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
       this.#checked = valid;
       try {
