@@ -17,9 +17,8 @@ function session(): { held: Promise<unknown>[]; closed: unknown[]; s: PeerSessio
 }
 
 function pageReplica(): { state: SharedState; checks: OwnedRowChecks } {
-  const held: { state?: SharedState } = {};
-  const checks = new OwnedRowChecks((writer, data, sig) => isPeerId(writer) && verifySignatureAsync(publicKeyFromPeerId(writer), data, sig), (key) => held.state!.versionOf(key));
-  const state = (held.state = new SharedState({ replicaId: generateIdentity().peerId, verify: checks.verifier }));
+  const checks = new OwnedRowChecks((writer, data, sig) => isPeerId(writer) && verifySignatureAsync(publicKeyFromPeerId(writer), data, sig));
+  const state = new SharedState({ replicaId: generateIdentity().peerId, verify: checks.verifier });
   return { state, checks };
 }
 
@@ -55,5 +54,42 @@ describe("a page's owned-row checks", () => {
     await held[0];
     expect(state.get(`@${writer.peerId}/k0`)).toBeUndefined();
     expect(closed).toHaveLength(1);
+  });
+
+  it("checks a row older than a tombstone it holds, so an honest peer that still has the row is not refused", async () => {
+    const owner = generateIdentity();
+    const { state, checks } = pageReplica();
+    const key = `@${owner.peerId}/k`;
+    const v1 = Date.now() * 1024;
+    const written = [key, v1, [owner.peerId, owner.sign(signingBytes(key, v1, owner.peerId, 1))], 1];
+    const deleted = [key, v1 + 1, [owner.peerId, owner.sign(signingBytes(key, v1 + 1, owner.peerId, undefined))]];
+    const { held, closed, s } = session();
+    let seq = 0;
+    for (const entries of [[written], [deleted], [written]]) {
+      checks.applyChecked(s, entries, () => state.apply({ format: UPDATE_FORMAT, seq: ++seq, entries }, owner.peerId), () => false);
+      await held.at(-1);
+      if (seq === 2) expect(state.versionOf(key)).toBe(v1 + 1);
+    }
+    expect(closed).toEqual([]);
+    expect(state.get(key)).toBeUndefined();
+  });
+
+  it("stops at the first invalid row: the update is refused anyway", async () => {
+    const writer = generateIdentity();
+    const forger = generateIdentity();
+    let asked = 0;
+    const checks = new OwnedRowChecks((w, data, sig) => (asked++, isPeerId(w) && verifySignatureAsync(publicKeyFromPeerId(w), data, sig)));
+    const state = new SharedState({ replicaId: generateIdentity().peerId, verify: checks.verifier });
+    const version = Date.now() * 1024;
+    const entries = [0, 1, 2, 3].map((i) => {
+      const key = `@${writer.peerId}/k${i}`;
+      return [key, version, [writer.peerId, (i === 0 ? forger : writer).sign(signingBytes(key, version, writer.peerId, i))], i];
+    });
+    const { held: reading, closed, s } = session();
+    checks.applyChecked(s, entries, () => state.apply({ format: UPDATE_FORMAT, seq: 1, entries }, writer.peerId), () => false);
+    await reading[0];
+    expect(asked).toBe(1);
+    expect(closed).toHaveLength(1);
+    expect(state.get(`@${writer.peerId}/k1`)).toBeUndefined();
   });
 });

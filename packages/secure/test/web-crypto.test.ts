@@ -22,6 +22,11 @@ const vector = JSON.parse(readFileSync(new URL("./fixtures/noise-xx-25519-chacha
   handshake_hash: string;
   messages: { payload: string; ciphertext: string }[];
 };
+/** Node's subtle with its own `exportKey`, as another browser's may behave. */
+function subtleExporting(exportKey: (format: "raw" | "pkcs8" | "jwk", key: webcrypto.CryptoKey) => Promise<unknown>): Parameters<typeof webCryptoHandshake>[0] {
+  const s = webcrypto.subtle;
+  return { generateKey: s.generateKey.bind(s), importKey: s.importKey.bind(s), deriveBits: s.deriveBits.bind(s), digest: s.digest.bind(s), sign: s.sign.bind(s), verify: s.verify.bind(s), exportKey } as unknown as Parameters<typeof webCryptoHandshake>[0];
+}
 const keyPair = (secret: string) => ({ secretKey: hex(secret), publicKey: nodeCryptoProvider.x25519PublicKey(hex(secret)) });
 
 describe("the handshake on WebCrypto", () => {
@@ -61,5 +66,26 @@ describe("the handshake on WebCrypto", () => {
     const error = await responder.writeMessage(new Uint8Array(0)).then(() => undefined, (err: unknown) => err);
     expect(isXppgError(error, "XPPG_ERR_HANDSHAKE_FAILED"), String(error)).toBe(true);
     expect((error as Error).message).toContain("low-order public key");
+  });
+
+  it("takes a generated secret key whatever its PKCS #8 layout (v2 carries the public key after it)", async () => {
+    // Node's subtle, but its X25519 secret keys exported as PKCS #8 v2 (RFC 5958), as another browser may give them.
+    const v2 = subtleExporting(async (format, key) => {
+      if (format !== "pkcs8") return format === "jwk" ? webcrypto.subtle.exportKey("jwk", key) : webcrypto.subtle.exportKey(format, key);
+      const secret = new Uint8Array(await webcrypto.subtle.exportKey("pkcs8", key)).slice(-32);
+      const prefix = [0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
+      return Uint8Array.from([...prefix, ...secret, 0x81, 0x21, 0x00, ...nodeCryptoProvider.x25519PublicKey(secret)]).buffer;
+    });
+    const a = await webCryptoHandshake(v2).x25519Generate();
+    const b = nodeCryptoProvider.x25519Generate();
+    expect(toHex(nodeCryptoProvider.x25519PublicKey(a.secretKey))).toBe(toHex(a.publicKey));
+    expect(toHex(await web.x25519(a.secretKey, b.publicKey))).toBe(toHex(nodeCryptoProvider.x25519(b.secretKey, a.publicKey)));
+  });
+
+  it("refuses with XPPG_ERR_INVALID_KEY when WebCrypto gives no secret key it can read", async () => {
+    // A private key exported with no secret it can read, in any format.
+    const odd = subtleExporting(async (format, key) => (format === "raw" ? webcrypto.subtle.exportKey("raw", key) : format === "jwk" ? {} : new ArrayBuffer(40)));
+    const error = await Promise.resolve(webCryptoHandshake(odd).x25519Generate()).then(() => undefined, (err: unknown) => err);
+    expect(isXppgError(error, "XPPG_ERR_INVALID_KEY"), String(error)).toBe(true);
   });
 });

@@ -2,15 +2,21 @@
  * Writes to a replica's own keys whose signature comes later (a signer that
  * returns a promise: WebCrypto's, in a page). Each is made once signed, in
  * the order they were written; a key's next write meanwhile takes a higher
- * version than the one waiting.
+ * version than the one waiting. None is made after `close()`.
  */
 export class LaterSignatures {
   #chain: Promise<void> = Promise.resolve();
   readonly #versions = new Map<string, number>();
+  #closed = false;
 
   /** The highest version given to `key` by a write still waiting for its signature (0: none). */
   versionOf(key: string): number {
     return this.#versions.get(key) ?? 0;
+  }
+
+  /** Drops the writes still waiting: none is made after this. */
+  close(): void {
+    this.#closed = true;
   }
 
   /**
@@ -20,6 +26,8 @@ export class LaterSignatures {
    */
   add(key: string, version: number, signature: Promise<Uint8Array>, made: (signature: Uint8Array) => void): void {
     this.#versions.set(key, version);
+    // Handled at once (the chain below takes its failure later): a signature that fails while earlier ones still wait is no unhandled rejection meanwhile.
+    signature.catch(() => undefined);
     const done = (): void => {
       if (this.#versions.get(key) === version) this.#versions.delete(key);
     };
@@ -28,7 +36,7 @@ export class LaterSignatures {
       .then(
         (sig) => {
           done();
-          made(sig);
+          if (!this.#closed) made(sig);
         },
         (error: unknown) => {
           done();

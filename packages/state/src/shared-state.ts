@@ -72,8 +72,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     compactIfWanted(store, this.#slots); // a log of many small records reloads faster once rewritten
   }
 
-  /** Flushes and closes the `store` (a no-op without one); later changes throw `STORE_FAILED`. */
+  /** Flushes and closes the `store` (a no-op without one); later changes throw `STORE_FAILED`; a write still waiting for its signature is dropped. */
   close(): void {
+    this.#later.close();
     if (this.#store !== undefined) storeCall("close", () => (this.#store as StateStore).close());
   }
 
@@ -370,9 +371,9 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
     if (version > MAX_VERSION) throw versionExhausted(key);
     const sig = authorizeLocal(key, version, row.writer, row.value, this.#options);
     if (!(sig instanceof Promise)) return this.#made(key, row, version, sig);
-    // Checked against the budget now, as any write, and made once signed.
+    // Checked against the budget now, as any write, and made once signed, unless the key has a version as high by then (the same owner's other replica).
     this.#made(key, row, version, undefined, false);
-    this.#later.add(key, version, sig, (signature) => this.#made(key, row, version, signature));
+    this.#later.add(key, version, sig, (signature) => (this.#slots.get(key)?.version ?? 0) < version && this.#made(key, row, version, signature));
   }
 
   /** Makes a local write, after the budget's check (which throws); `commit` false: only checks it. */

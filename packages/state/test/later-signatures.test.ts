@@ -49,4 +49,63 @@ describe("a signer whose signature comes later", () => {
       process.off("uncaughtException", onError);
     }
   });
+
+  it("a signature that fails while an earlier one waits is no unhandled rejection", async () => {
+    const unhandled = vi.fn();
+    const uncaught = vi.fn();
+    const onUnhandled = (reason: unknown): void => unhandled(reason);
+    const onUncaught = (error: unknown): void => uncaught(error);
+    process.on("unhandledRejection", onUnhandled);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const waiting: (() => void)[] = [];
+      let n = 0;
+      const sign = (data: Uint8Array): Promise<Uint8Array> =>
+        n++ === 0 ? new Promise((resolve) => waiting.push(() => resolve(signNow(data)))) : Promise.reject(new Error("no key"));
+      const alice = new SharedState({ replicaId: "alice", sign, verify });
+      alice.set("@alice/a", 1).set("@alice/b", 2);
+      // A turn of the event loop: Node tells of a rejection left unhandled at its end.
+      await new Promise((resolve) => setImmediate(resolve));
+      waiting[0]!();
+      await vi.waitFor(() => expect(uncaught).toHaveBeenCalledWith(expect.objectContaining({ message: "no key" })));
+      expect(unhandled).not.toHaveBeenCalled();
+      expect(alice.toJSON()).toEqual({ "@alice/a": 1 });
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      process.off("uncaughtException", onUncaught);
+    }
+  });
+
+  it("does not make a write once the replica holds a newer version of the key (another replica of the same owner)", async () => {
+    const waiting: (() => void)[] = [];
+    const alice = new SharedState({ replicaId: "alice", sign: (data) => new Promise((resolve) => waiting.push(() => resolve(signNow(data)))), verify });
+    alice.set("@alice/name", "A");
+    // The same owner elsewhere, its clock ahead: its write is newer.
+    const tab = new SharedState({ replicaId: "alice", sign: signNow, verify, now: () => Date.now() + 60_000 });
+    tab.set("@alice/name", "Z");
+    alice.apply(structuredClone(tab.snapshot()), "alice");
+    expect(alice.get("@alice/name")).toBe("Z");
+    const version = alice.versionOf("@alice/name");
+    const changes: StateChange[] = [];
+    alice.on("change", (c) => void changes.push(...c));
+    waiting[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(alice.get("@alice/name")).toBe("Z");
+    expect(alice.versionOf("@alice/name")).toBe(version);
+    expect(changes).toEqual([]);
+  });
+
+  it("makes no waiting write after close()", async () => {
+    const waiting: (() => void)[] = [];
+    const alice = new SharedState({ replicaId: "alice", sign: (data) => new Promise((resolve) => waiting.push(() => resolve(signNow(data)))), verify });
+    const changes: StateChange[] = [];
+    alice.on("change", (c) => void changes.push(...c));
+    alice.set("@alice/name", "A");
+    alice.close();
+    waiting[0]!();
+    // Every promise settled by then: the signature's, and the chain's after it.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(alice.get("@alice/name")).toBeUndefined();
+    expect(changes).toEqual([]);
+  });
 });

@@ -18,14 +18,12 @@ import type { PeerSession } from "../peer-session.js";
 // The members the node's rooms use, so a call added there fails to compile here until the page has it too.
 export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "applyChecked"> {
   readonly #verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>;
-  readonly #versionOf: (key: string) => number | undefined;
   /** While an update is applied: its signatures found valid ahead (their bytes as a string), with the bytes they were checked over. */
   #checked: ReadonlyMap<string, Uint8Array> | undefined;
 
-  /** `verify` answers later in a page (`#host`'s `checkSignature`). */
-  constructor(verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, versionOf: (key: string) => number | undefined) {
+  /** `verify` answers later in a page (`#host`'s `checkSignature`). Every owned row is checked ahead: the replica checks even a row older than a tombstone it holds (`cannotChange`), so the page takes no version into account (Node's second argument). */
+  constructor(verify: (writer: string, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, _versionOf?: unknown) {
     this.#verify = verify;
-    this.#versionOf = versionOf;
   }
 
   /** The replica's `verify`: true only for a signature checked ahead over these very bytes (once). */
@@ -38,24 +36,26 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
 
   /** Runs `apply` once the owned rows of `entries` are checked, the session's reading held meanwhile; an error `apply` throws closes the session. */
   applyChecked(session: PeerSession, entries: unknown, apply: () => void, stopped: () => boolean): void {
-    const rows = Array.isArray(entries) ? signedRows(entries, (key, version) => (this.#versionOf(key) ?? -1) > version) : [];
+    const rows = Array.isArray(entries) ? signedRows(entries, () => false) : [];
     if (rows.length === 0) {
       apply();
       return;
     }
+    const gone = (): boolean => session.isClosed || stopped();
     const valid = new Map<string, Uint8Array>();
-    const checks = rows.map(async (row) => {
-      let data: Uint8Array;
-      try {
-        data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
-      } catch {
-        // Malformed: the replica refuses the update itself.
-        return;
+    // In order, one at a time, stopping at the first invalid row (the replica refuses the update anyway), as Node's checks do.
+    const checks = (async () => {
+      for (const row of rows) {
+        if (gone()) return;
+        const data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
+        if ((await this.#verify(row.writer, data, row.signature)) !== true) return;
+        valid.set(String.fromCharCode(...row.signature), data);
       }
-      if ((await this.#verify(row.writer, data, row.signature)) === true) valid.set(String.fromCharCode(...row.signature), data);
+    })().catch(() => {
+      // Malformed (signingBytes threw) or a check that failed: the replica refuses the update itself.
     });
-    const applied = Promise.all(checks).then(() => {
-      if (session.isClosed || stopped()) return;
+    const applied = checks.then(() => {
+      if (gone()) return;
       // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
       this.#checked = valid;
       try {

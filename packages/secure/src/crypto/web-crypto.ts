@@ -3,6 +3,7 @@
 // download is to hold no such code of its own (issue 13). `crypto.subtle`
 // exists only in a secure context (https, localhost); a browser without
 // X25519 rejects the first call.
+import { invalidKeyError } from "../errors.js";
 import type { HandshakeCrypto, X25519KeyPair } from "./provider.js";
 
 /* The few WebCrypto shapes used here (this package compiles without the DOM library). */
@@ -11,7 +12,7 @@ interface Subtle {
   generateKey(algorithm: { name: string }, extractable: boolean, usages: string[]): Promise<unknown>;
   importKey(format: "raw" | "pkcs8", data: Uint8Array, algorithm: { name: string; hash?: string }, extractable: boolean, usages: string[]): Promise<Key>;
   exportKey(format: "raw" | "pkcs8", key: Key): Promise<ArrayBuffer>;
-  exportKey(format: "jwk", key: Key): Promise<{ x?: string }>;
+  exportKey(format: "jwk", key: Key): Promise<{ x?: string; d?: string }>;
   verify(algorithm: string, key: Key, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
   deriveBits(algorithm: { name: string; public: Key }, key: Key, length: number): Promise<ArrayBuffer>;
   digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer>;
@@ -71,9 +72,10 @@ export function webCrypto(subtle: Subtle): PageCrypto {
       // Imported once to learn the public key (a JWK carries it), then kept non-extractable for signing.
       const pkcs8 = joined(PKCS8_ED25519, seed);
       const { x } = await subtle.exportKey("jwk", await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]));
-      if (x === undefined) throw new Error("WebCrypto gave no public key for an Ed25519 key");
+      const publicKey = base64url(x ?? "");
+      if (publicKey.length !== 32) throw invalidKeyError("Ed25519 public key", "a Uint8Array of 32 bytes");
       const key = await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
-      return { publicKey: base64url(x), sign: async (data) => new Uint8Array(await subtle.sign("Ed25519", key, data)) };
+      return { publicKey, sign: async (data) => new Uint8Array(await subtle.sign("Ed25519", key, data)) };
     },
     async ed25519Verify(publicKey, data, signature) {
       if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
@@ -101,8 +103,11 @@ export function webCryptoHandshake(subtle: Subtle): HandshakeCrypto {
   return {
     async x25519Generate(): Promise<X25519KeyPair> {
       const pair = (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])) as { publicKey: Key; privateKey: Key };
-      const [publicKey, pkcs8] = await Promise.all([subtle.exportKey("raw", pair.publicKey), subtle.exportKey("pkcs8", pair.privateKey)]);
-      return { publicKey: new Uint8Array(publicKey), secretKey: new Uint8Array(pkcs8).slice(-32) };
+      // The secret as a JWK's "d" (RFC 8037): its PKCS #8 form may be v1 or v2 (RFC 5958, with the public key after it).
+      const [publicKey, { d }] = await Promise.all([subtle.exportKey("raw", pair.publicKey), subtle.exportKey("jwk", pair.privateKey)]);
+      const secretKey = base64url(d ?? "");
+      if (secretKey.length !== 32) throw invalidKeyError("X25519 secret key", "a Uint8Array of 32 bytes");
+      return { publicKey: new Uint8Array(publicKey), secretKey };
     },
     async x25519(secretKey, publicKey) {
       // Rejects for a low-order public key (an all-zero result), as the handshake wants.
