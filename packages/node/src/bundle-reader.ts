@@ -122,7 +122,11 @@ export interface BundleSink {
   envelope(data: Uint8Array, start: number, end: number): boolean;
   /** The bundle is malformed: the session closes. */
   violation(what: string): void;
-  /** Hold the peer's next frames until `resume`. */
+  /**
+   * Hold the peer's next frames until `resume`: one hold among the
+   * connection's others (`PeerSession.holdConnection`), which the reader
+   * takes at most once and releases once.
+   */
   pause(): void;
   resume(): void;
   /** True once the session closed: a held slice is dropped. */
@@ -140,6 +144,8 @@ export class BundleReader {
   #held: Uint8Array[] = [];
   #heldAt = 0;
   #waiting = false;
+  /** True while this reader holds the peer back (`sink.pause` called, `sink.resume` not yet): one hold, taken once. */
+  #pausing = false;
   readonly #continue = (): void => this.#next();
   readonly #checks: TurnChecks;
   /** Set while an envelope is handled: reading waits for it (see `deferUntil`). */
@@ -200,7 +206,10 @@ export class BundleReader {
       this.#read(data, at);
       if (this.#waiting) return;
     }
-    if (!this.#sink.isClosed()) this.#sink.resume();
+    if (this.#pausing && !this.#sink.isClosed()) {
+      this.#pausing = false;
+      this.#sink.resume();
+    }
   }
 
   #read(data: Uint8Array, from: number): void {
@@ -269,6 +278,9 @@ export class BundleReader {
     this.#waiting = true;
     this.#held.unshift(data);
     this.#heldAt = pos;
-    this.#sink.pause();
+    if (!this.#pausing) {
+      this.#pausing = true;
+      this.#sink.pause();
+    }
   }
 }

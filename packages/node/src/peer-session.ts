@@ -51,6 +51,8 @@ export class PeerSession {
   readonly #outbox: Outbox;
   /** Reads bundles a slice per turn of the event loop, so one peer's burst does not hold everyone else. */
   readonly #reader: BundleReader;
+  /** Holds on reading the connection (`holdConnection`). */
+  #readHolds = 0;
   /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
   #link: EnvelopeLink | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
@@ -104,8 +106,9 @@ export class PeerSession {
       {
         envelope: (data, start, end) => this.#onEnvelopeBytes(data, start, end),
         violation: (what) => this.close(this.#violation(what)),
-        pause: () => connection.pause(),
-        resume: () => connection.resume(),
+        // The reader's wait for a later turn is one more hold on the same count as the rooms'.
+        pause: () => this.holdConnection(true),
+        resume: () => this.holdConnection(false),
         isClosed: () => this.isClosed && this.#draining === undefined,
       },
       limits.envelopesPerTurn,
@@ -123,6 +126,19 @@ export class PeerSession {
    */
   chargeTurn(envelopes: number, check = false): void {
     this.#reader.charge(envelopes, check);
+  }
+
+  /**
+   * Takes (`held` true) or releases one hold on reading the connection: the
+   * reader's wait for a later turn, a congested next hop's, the disk's
+   * (`read-holds.ts`). The one owner of the connection's pause: paused at the
+   * first hold, resumed only when none remains. Returns the holds left.
+   */
+  holdConnection(held: boolean): number {
+    if (held) {
+      if (this.#readHolds++ === 0) this.connection.pause();
+    } else if (this.#readHolds > 0 && --this.#readHolds === 0) this.connection.resume();
+    return this.#readHolds;
   }
 
   /** The peer's next envelopes wait until `until` settles (work for the one being handled goes on over later turns). */

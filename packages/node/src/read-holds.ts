@@ -1,13 +1,16 @@
 import type { PeerSession } from "./peer-session.js";
 
 /**
- * Why a session's reading is paused, counted: the disk (a file being written
- * slower than it arrives, `file-transfer.ts`) and a congested next hop (the
- * routing room passing packets to a neighbour that reads slower than this
- * one sends, `routing-room.ts`). The connection is paused at the first hold
- * and resumed when the last one is released, so one room's release never
- * resumes a reading another still holds. A paused session is in
- * `paused` (the peer table's), whose silence the heartbeat does not count.
+ * Why a session's reading is paused by a room, counted: the disk (a file
+ * being written slower than it arrives, `file-transfer.ts`) and a congested
+ * next hop (the routing room passing packets to a neighbour that reads
+ * slower than this one sends, `routing-room.ts`). Each hold is one more on
+ * the session's own count (`PeerSession.holdConnection`), which the
+ * session's reader shares for its waits: the connection is paused at the
+ * first hold and resumed when the last one is released, so neither a
+ * room's release nor the reader's resumes a reading another still holds. A
+ * session a room holds is in `paused` (the peer table's), whose silence the
+ * heartbeat does not count.
  */
 export class ReadHolds {
   readonly #holds = new WeakMap<PeerSession, number>();
@@ -20,17 +23,16 @@ export class ReadHolds {
   /** Takes (`held` true) or releases one hold on `session`'s reading. */
   set(session: PeerSession, held: boolean): void {
     const before = this.#holds.get(session) ?? 0;
-    const after = Math.max(0, before + (held ? 1 : -1));
-    if (after === 0) this.#holds.delete(session);
-    else this.#holds.set(session, after);
-    if (held) {
-      // Paused again on every hold: the session's own reader resumes the connection after a turn's
-      // slice (`bundle-reader.ts`), which must not end a hold that is still taken.
-      this.#paused.add(session);
-      session.connection.pause();
-    } else if (before > 0 && after === 0) {
+    // A release with no hold taken here is not this room's to give: it must not end the reader's.
+    if (!held && before === 0) return;
+    const after = before + (held ? 1 : -1);
+    if (after === 0) {
+      this.#holds.delete(session);
       this.#paused.delete(session);
-      session.connection.resume();
+    } else {
+      this.#holds.set(session, after);
+      this.#paused.add(session);
     }
+    session.holdConnection(held);
   }
 }

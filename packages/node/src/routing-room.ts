@@ -23,6 +23,7 @@ import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink 
 import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
+import { ForwardHolds } from "./forward-holds.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
@@ -76,7 +77,8 @@ export interface RoutingRoomOptions {
    * Takes (`held` true) or releases one hold on a neighbour's reading: a
    * packet passed on to a neighbour that reads slower than packets come
    * holds the reading of the link it came on until it is taken, as a pipe
-   * does (`read-holds.ts`). Without it, nothing is held back.
+   * does (`read-holds.ts`), for `ROUTED_HOLD_MS` at most (`forward-holds.ts`).
+   * Without it, nothing is held back.
    */
   holdReading?(session: PeerSession, held: boolean): void;
   readonly limits?: Partial<RoutingLimits>;
@@ -114,9 +116,11 @@ export class RoutingRoom {
   #scratch = new Uint8Array(16 * 1024);
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #holds: ForwardHolds | undefined;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
+    this.#holds = options.holdReading === undefined ? undefined : new ForwardHolds(options.holdReading);
     this.#limits = { ...DEFAULT_ROUTING_LIMITS, ...options.limits };
     this.#me = options.identity.peerId;
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
@@ -168,6 +172,7 @@ export class RoutingRoom {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
+    this.#holds?.close();
     for (const channel of [...this.#channels.values()]) this.#drop(channel, undefined);
   }
 
@@ -188,23 +193,23 @@ export class RoutingRoom {
       if (packet.type !== PACKET.RESET) this.#resetBack(packet, session);
       return;
     }
+    const holds = this.#holds;
+    // A next hop over its mark for longer than a hold may last reads a trickle: drop, as a router does.
+    if (holds !== undefined && holds.overdue(next)) {
+      stats.droppedUnicasts++;
+      return;
+    }
     setHopLimit(bytes, hopLimit - 1);
     stats.forwardedUnicasts++;
     const sent = this.#hand(next, bytes);
     // Hop by hop back-pressure: while the next neighbour holds more than its high-water mark, this
     // node stops reading the link the packets come on, so the queue never grows past that mark here
-    // (nor does the next hop get dropped as slow because the sender is fast), and the sender waits.
-    if (next.congestedSince >= 0 && this.#o.holdReading !== undefined) this.#holdUntil(session, sent);
-    else sent.catch(() => {});
-  }
-
-  /** Holds `session`'s reading until `sent` settles. */
-  #holdUntil(session: PeerSession, sent: Promise<void>): void {
-    const hold = this.#o.holdReading!;
-    this.#o.stats.heldUnicasts++;
-    hold(session, true);
-    const release = (): void => hold(session, false);
-    sent.then(release, release);
+    // (nor does the next hop get dropped as slow because the sender is fast), and the sender waits;
+    // for ROUTED_HOLD_MS at most (`forward-holds.ts`).
+    if (next.congestedSince >= 0 && holds !== undefined) {
+      stats.heldUnicasts++;
+      holds.holdUntil(session, sent);
+    } else sent.catch(() => {});
   }
 
   /** A packet for this node. */

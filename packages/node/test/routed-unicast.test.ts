@@ -249,4 +249,34 @@ describe("back-pressure along the path", { timeout: 60_000 }, () => {
     expect(b.peers.map((p) => p.peerId)).toContain(m.peerId);
     expect(errorsAtB.map((e) => e.code)).not.toContain("XPPG_ERR_SLOW_PEER");
   });
+
+  it("a next hop that never catches up does not hold the link before it for good: after a bounded hold the forwarder drops packets for it, and reads the link on (its direct messages arrive)", async () => {
+    const open = { ...FIXED, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
+    const a = await tcpNode(open);
+    // B drops M neither for silence nor for a stalled write: M stands for a next hop that reads a trickle.
+    const b = await tcpNode({ ...open, heartbeat: { timeoutMs: 120_000 }, limits: { ...open.limits, maxQueuedBytesPerPeer: 64 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
+    const d = await tcpNode(open);
+    await a.join(`tcp://127.0.0.1:${b.port}`);
+    const m = await HostileForwarder.between(b, d);
+    await heard(a, d);
+    const atB = collect<{ n: number }>(b, "direct");
+    const payload = new Uint8Array(64 * 1024).fill(7);
+    await a.send("bulk", payload, { to: d.peerId });
+    m.pauseReading("toB", true);
+    // 50 MiB, far past what B may queue for M and what the sockets on the way hold (the old hold stalled A near 25 MiB).
+    let sent = 0;
+    const sending = (async () => {
+      for (let i = 0; i < 800; i++) await a.send("bulk", payload, { to: d.peerId }).then(() => void sent++);
+    })();
+    sending.catch(() => {});
+    await vi.waitFor(() => expect(b.stats.heldUnicasts).toBeGreaterThan(0), { timeout: 20_000, interval: 20 });
+    // M still reads nothing: B holds A's link no longer than a hold lasts, then drops what goes to M, so A's sends all go out.
+    await vi.waitFor(() => expect(sent).toBe(800), { timeout: 30_000, interval: 50 });
+    expect(b.stats.droppedUnicasts).toBeGreaterThan(0);
+    // And A's link carries its other traffic: a message to B itself arrives.
+    await a.send("direct", { n: 1 }, { to: b.peerId });
+    await vi.waitFor(() => expect(atB).toEqual([{ src: a.peerId, payload: { n: 1 } }]), { timeout: 10_000, interval: 20 });
+    expect(b.peers.map((p) => p.peerId)).toEqual(expect.arrayContaining([a.peerId, m.peerId]));
+    m.pauseReading("toB", false);
+  });
 });
