@@ -59,12 +59,12 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   expect(split).toEqual({
     [`packages/secure/${from}/crypto/page-provider.${ext}`]: ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/noble-aes-gcm.${ext}`].sort(),
     [`packages/secure/${from}/crypto/web-crypto.${ext}`]: [...noble.map((m) => `@noble/${m}.js`), `packages/secure/${from}/crypto/noble-page.${ext}`].sort(),
-    [`packages/node/${from}/browser/routing-room.${ext}`]: [`packages/node/${from}/route-wire.${ext}`, `packages/node/${from}/routed-connection.${ext}`, `packages/node/${from}/routing-room.${ext}`].sort(),
+    [`packages/node/${from}/browser/routing-room.${ext}`]: [`packages/node/${from}/forward-holds.${ext}`, `packages/node/${from}/route-wire.${ext}`, `packages/node/${from}/routed-connection.${ext}`, `packages/node/${from}/routing-room.${ext}`].sort(),
     [`packages/node/${from}/browser/request-room.${ext}`]: [`packages/node/${from}/request-room.${ext}`],
     [`packages/node/${from}/playground.${ext}`]: [`packages/node/${from}/port-mapping.${ext}`],
   });
   // Not in the first load.
-  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(routing-room|route-wire|routed-connection|request-room|port-mapping|reachability)\./.test(m))).toEqual([]);
+  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(routing-room|route-wire|routed-connection|forward-holds|request-room|port-mapping|reachability)\./.test(m))).toEqual([]);
 }
 
 describe("the browser entry of @xppg/node", () => {
