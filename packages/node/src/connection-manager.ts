@@ -31,8 +31,8 @@ import type { PeerTable } from "./peer-table.js";
 const DIAL_TIMEOUT_MS = 10_000;
 /** Peers whose last failed address is remembered (about the address book's size). */
 const MAX_FAILED = 1024;
-/** How often at most new addresses of one peer end its redial backoff early. */
-const RETRY_SOON_MS = 60_000;
+/** How often at most new addresses of one peer end its redial backoff early (the dial budgets apply besides). */
+const RETRY_SOON_MS = 10_000;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Ways that mean "never": the peer is forgotten. */
@@ -116,13 +116,13 @@ export class ConnectionManager {
    * A peer's addresses were learnt (peer exchange, a presence, the LAN): it
    * may be dialled. `changed`: they replace the ones known (a signed record
    * with other addresses), so a peer waiting out its backoff is tried again
-   * at the next check, from its first address (at most once a minute per
+   * at the next check, from its first address (at most once per 10 s per
    * peer; the dial budgets apply as always).
    */
   learnt(peerId: string, changed = false): void {
     if (this.#stopped) return;
     this.#planner.learn(peerId);
-    // At most once a minute per peer: a peer that keeps changing its addresses cannot make every node re-dial them.
+    // At most once per 10 s per peer: a peer that keeps changing its addresses cannot make every node re-dial them.
     const now = this.#timers.now();
     if (changed && now - (this.#retriedAt.get(peerId) ?? -Infinity) >= RETRY_SOON_MS) {
       this.#retriedAt.set(peerId, now);

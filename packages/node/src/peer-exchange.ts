@@ -16,7 +16,8 @@
  *   record, and the records of peers new to it or whose addresses changed
  *   are passed on to the other neighbours: at most 31 a push, at most 4
  *   from any one informant, a peer's changed addresses at most once per
- *   10 s (a record re-signed with the same addresses is not passed on). So a peer's new
+ *   10 s (a later change waits for the end of those 10 s; a record
+ *   re-signed with the same addresses is not passed on). So a peer's new
  *   address crosses the mesh in seconds, not in 30 s cycles, and a peer
  *   that re-signs its records cannot keep the mesh busy passing them on.
  * - What is learnt goes to the address book (bounded: 1024 peers, 64 per
@@ -91,8 +92,10 @@ export class PeerExchange {
   #sent: PeerRecord | undefined;
   /** Newer records learnt since the last push, by peer id: who told this node (it is not told again). */
   readonly #changed = new Map<string, string>();
-  /** When each peer's record was last passed on by a push (bounded as the address book). */
+  /** When each peer's changed record was last passed on by a push (bounded as the address book). */
   readonly #pushedAt = new BoundedMap<string, number>(1024);
+  /** Changed records that came within 10 s of the peer's last: passed on once the 10 s are over (who told this node). */
+  readonly #deferred = new Map<string, string>();
   #timer: unknown;
   #pushTimer: unknown;
   #closed = false;
@@ -176,7 +179,11 @@ export class PeerExchange {
   #passOn(peerId: string, informant: string, changed: boolean): void {
     if (this.#changed.size >= MAX_PEX_RECORDS - 1 || this.#changed.has(peerId)) return;
     const now = this.#timers.now();
-    if (changed && now - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) return;
+    if (changed && now - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) {
+      // Later, not never: the newest record goes out once the peer's 10 s are over.
+      if (this.#deferred.size < MAX_PEX_RECORDS - 1 || this.#deferred.has(peerId)) this.#deferred.set(peerId, informant);
+      return;
+    }
     let fromInformant = 0;
     for (const i of this.#changed.values()) if (i === informant && ++fromInformant >= PUSH_PER_INFORMANT) return;
     this.#changed.set(peerId, informant);
@@ -195,6 +202,11 @@ export class PeerExchange {
   readonly #push = (): void => {
     this.#pushTimer = undefined;
     if (this.#closed || !this.#o.running()) return;
+    for (const [peerId, informant] of [...this.#deferred]) {
+      if (this.#timers.now() - (this.#pushedAt.get(peerId) ?? -Infinity) < PUSH_SAME_PEER_MS) continue;
+      this.#deferred.delete(peerId);
+      this.#passOn(peerId, informant, true);
+    }
     const own = this.ownRecord;
     const ownChanged = own !== this.#sent;
     const changed = [...this.#changed].flatMap(([peerId, informant]) => {
