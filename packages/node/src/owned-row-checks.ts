@@ -55,20 +55,8 @@ export class OwnedRowChecks {
     this.#versionOf = versionOf;
   }
 
-  /** The replica's `verify`: a signature checked ahead over these very bytes passes at once (once); any other is checked now. */
-  readonly verifier: WriteVerifier = (writer, data, signature) => {
-    const checked = this.#checked;
-    // Only an Ed25519 signature (64 bytes) can have been checked ahead.
-    if (checked !== undefined && checked.size > 0 && signature.length === SIGNATURE_BYTES) {
-      const key = signatureKey(signature);
-      const over = checked.get(key);
-      if (over !== undefined) {
-        checked.delete(key);
-        if (sameBytes(over, data)) return true;
-      }
-    }
-    return this.#verify(writer, data, signature);
-  };
+  /** The replica's `verify`: a signature checked ahead over these very bytes passes at once; any other is checked now. */
+  readonly verifier: WriteVerifier = (writer, data, signature) => checkedAhead(this.#checked, data, signature) || this.#verify(writer, data, signature);
 
   /**
    * The signed rows of `entries` the replica would check, when there are
@@ -95,19 +83,7 @@ export class OwnedRowChecks {
       return;
     }
     const gone = (): boolean => session.isClosed || stopped();
-    const applied = this.checkAhead(ahead, gone).then((valid) => {
-      if (gone()) return;
-      // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
-      this.#checked = valid;
-      try {
-        apply();
-      } catch (error) {
-        session.close(error as XppgError);
-      } finally {
-        this.#checked = undefined;
-      }
-    });
-    session.holdReadingUntil(applied);
+    applyOnceChecked(session, this.checkAhead(ahead, gone), gone, (valid) => (this.#checked = valid), apply);
   }
 
   /**
@@ -155,8 +131,44 @@ export class OwnedRowChecks {
 const SIGNATURE_BYTES = 64;
 
 /** A signature's bytes as a string (a map key: the replica's copy of a signature is another object). */
-function signatureKey(signature: Uint8Array): string {
+export function signatureKey(signature: Uint8Array): string {
   return String.fromCharCode(...signature);
+}
+
+/** True when `signature` was found valid ahead (it is in `checked`, as made by the checks) over these very bytes. */
+export function checkedAhead(checked: ReadonlyMap<string, Uint8Array> | undefined, data: Uint8Array, signature: Uint8Array): boolean {
+  // Only an Ed25519 signature (64 bytes) can have been checked ahead (and a longer one would not spread into arguments).
+  if (checked === undefined || checked.size === 0 || signature.length !== SIGNATURE_BYTES) return false;
+  const over = checked.get(signatureKey(signature));
+  return over !== undefined && sameBytes(over, data);
+}
+
+/**
+ * Runs `apply` once `checks` gives the signatures found valid, with `use`
+ * setting them for the replica's verifier during `apply` only (updates of
+ * several peers are checked at once; each is applied with its own checks),
+ * the session's reading held meanwhile. An error `apply` throws closes the
+ * session (it throws typed errors only).
+ */
+export function applyOnceChecked(
+  session: PeerSession,
+  checks: Promise<Map<string, Uint8Array>>,
+  gone: () => boolean,
+  use: (valid: Map<string, Uint8Array> | undefined) => void,
+  apply: () => void,
+): void {
+  const applied = checks.then((valid) => {
+    if (gone()) return;
+    use(valid);
+    try {
+      apply();
+    } catch (error) {
+      session.close(error as XppgError);
+    } finally {
+      use(undefined);
+    }
+  });
+  session.holdReadingUntil(applied);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -8,10 +8,9 @@
  * in Node. A row not checked ahead is refused.
  */
 
-import type { XppgError } from "@xppg/errors";
 import { signingBytes } from "@xppg/state";
 import type { OwnedRowChecks as NodeOwnedRowChecks } from "../owned-row-checks.js";
-import { signedRows } from "../owned-row-checks.js";
+import { applyOnceChecked, checkedAhead, signatureKey, signedRows } from "../owned-row-checks.js";
 import type { PeerSession } from "../peer-session.js";
 
 /** Owned-row checks in a page: all ahead, on WebCrypto. */
@@ -26,13 +25,8 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
     this.#verify = verify;
   }
 
-  /** The replica's `verify`: true only for a signature checked ahead over these very bytes (once). */
-  readonly verifier = (_writer: string, data: Uint8Array, signature: Uint8Array): boolean => {
-    // Only an Ed25519 signature (64 bytes) can have been checked ahead (and a longer one would not spread into arguments).
-    if (signature.length !== 64) return false;
-    const checked = this.#checked?.get(String.fromCharCode(...signature));
-    return checked !== undefined && sameBytes(checked, data);
-  };
+  /** The replica's `verify`: true only for a signature checked ahead over these very bytes. */
+  readonly verifier = (_writer: string, data: Uint8Array, signature: Uint8Array): boolean => checkedAhead(this.#checked, data, signature);
 
   /** Runs `apply` once the owned rows of `entries` are checked, the session's reading held meanwhile; an error `apply` throws closes the session. */
   applyChecked(session: PeerSession, entries: unknown, apply: () => void, stopped: () => boolean): void {
@@ -49,29 +43,11 @@ export class OwnedRowChecks implements Pick<NodeOwnedRowChecks, "verifier" | "ap
         if (gone()) return;
         const data = signingBytes(row.key, row.version, row.writer, row.value as Parameters<typeof signingBytes>[3]);
         if ((await this.#verify(row.writer, data, row.signature)) !== true) return;
-        valid.set(String.fromCharCode(...row.signature), data);
+        valid.set(signatureKey(row.signature), data);
       }
     })().catch(() => {
       // Malformed (signingBytes threw) or a check that failed: the replica refuses the update itself.
     });
-    const applied = checks.then(() => {
-      if (gone()) return;
-      // Updates of several peers are checked at once; each is applied with its own checks (apply is synchronous).
-      this.#checked = valid;
-      try {
-        apply();
-      } catch (error) {
-        session.close(error as XppgError);
-      } finally {
-        this.#checked = undefined;
-      }
-    });
-    session.holdReadingUntil(applied);
+    applyOnceChecked(session, checks.then(() => valid), gone, (checked) => (this.#checked = checked), apply);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
