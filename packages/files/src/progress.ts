@@ -17,6 +17,38 @@ export interface DownloadProgress {
   done: boolean;
 }
 
+/**
+ * Bytes a second over the last few seconds: a sample every half second or
+ * more, smoothed. Under a byte a second counts as none (the smoothing alone
+ * never reaches zero, and a reporter would go on reporting a stalled
+ * transfer every tick). Shared by a download's and a push's progress.
+ */
+export class RateMeter {
+  rate = 0;
+  #windowBytes = 0;
+  #windowStart = performance.now();
+
+  add(bytes: number): void {
+    this.#windowBytes += bytes;
+  }
+
+  /** Takes a sample when half a second or more has passed since the last one. */
+  update(now = performance.now()): void {
+    const dt = (now - this.#windowStart) / 1000;
+    if (dt < 0.5) return;
+    const sample = this.#windowBytes / dt;
+    this.rate = this.rate === 0 ? sample : 0.6 * this.rate + 0.4 * sample;
+    if (this.rate < 1) this.rate = 0;
+    this.#windowBytes = 0;
+    this.#windowStart = now;
+  }
+
+  /** Time left for `left` bytes at the current rate, in ms: 0 when none is left, Infinity while nothing moves. */
+  etaMs(left: number): number {
+    return left === 0 ? 0 : this.rate > 0 ? (left / this.rate) * 1000 : Infinity;
+  }
+}
+
 /** Counts bytes and reports at most every 200 ms (and once at the end). */
 export class Progress {
   readonly #contentId: string;
@@ -24,9 +56,7 @@ export class Progress {
   #name = "";
   #total = 0;
   #done = 0;
-  #rate = 0;
-  #windowBytes = 0;
-  #windowStart = performance.now();
+  readonly #rate = new RateMeter();
   #lastReported = -1;
 
   constructor(contentId: string, listener: ((p: DownloadProgress) => void) | undefined) {
@@ -42,19 +72,12 @@ export class Progress {
 
   add(bytes: number): void {
     this.#done = Math.min(this.#total, this.#done + bytes);
-    this.#windowBytes += bytes;
+    this.#rate.add(bytes);
   }
 
   tick(peers: number): void {
-    const now = performance.now();
-    const dt = (now - this.#windowStart) / 1000;
-    if (dt >= 0.5) {
-      const sample = this.#windowBytes / dt;
-      this.#rate = this.#rate === 0 ? sample : 0.6 * this.#rate + 0.4 * sample;
-      this.#windowBytes = 0;
-      this.#windowStart = now;
-    }
-    if (this.#done === this.#lastReported && this.#rate === 0) return;
+    this.#rate.update();
+    if (this.#done === this.#lastReported && this.#rate.rate === 0) return;
     this.#lastReported = this.#done;
     this.#emit(peers, false);
   }
@@ -66,10 +89,9 @@ export class Progress {
 
   #emit(peers: number, done: boolean): void {
     if (this.#listener === undefined) return;
-    const left = this.#total - this.#done;
-    const etaMs = left === 0 ? 0 : this.#rate > 0 ? (left / this.#rate) * 1000 : Infinity;
+    const etaMs = this.#rate.etaMs(this.#total - this.#done);
     try {
-      this.#listener({ contentId: this.#contentId, name: this.#name, bytesDone: this.#done, total: this.#total, rate: this.#rate, peers, etaMs, done });
+      this.#listener({ contentId: this.#contentId, name: this.#name, bytesDone: this.#done, total: this.#total, rate: this.#rate.rate, peers, etaMs, done });
     } catch {
       // A listener's failure is its own; the download carries on.
     }

@@ -6,6 +6,8 @@
  * one that answered done counts the whole file.
  */
 
+import { RateMeter } from "./progress.js";
+
 /** A push's progress, as its `onProgress` callback sees it. */
 export interface PushProgress {
   contentId: string;
@@ -36,9 +38,7 @@ export class PushMeter {
   /** Bytes sent to each receiver still downloading. */
   readonly #sent = new Map<string, number>();
   #delivered = 0;
-  #rate = 0;
-  #windowBytes = 0;
-  #windowStart = performance.now();
+  readonly #rate = new RateMeter();
   #lastReported = -1;
 
   constructor(contentId: string, name: string, size: number, peers: readonly string[], listener: (p: PushProgress) => void) {
@@ -54,7 +54,7 @@ export class PushMeter {
     const before = this.#sent.get(peer);
     if (before === undefined) return;
     this.#sent.set(peer, before + bytes);
-    this.#windowBytes += bytes;
+    this.#rate.add(bytes);
   }
 
   /** `peer` answered: it holds the file (`delivered`), or refused it or left. */
@@ -64,18 +64,9 @@ export class PushMeter {
   }
 
   tick(): void {
-    const now = performance.now();
-    const dt = (now - this.#windowStart) / 1000;
-    if (dt >= 0.5) {
-      const sample = this.#windowBytes / dt;
-      this.#rate = this.#rate === 0 ? sample : 0.6 * this.#rate + 0.4 * sample;
-      // Decaying toward zero never reaches it: under a byte a second is nothing sent (and no event every tick).
-      if (this.#rate < 1) this.#rate = 0;
-      this.#windowBytes = 0;
-      this.#windowStart = now;
-    }
+    this.#rate.update();
     const done = this.#bytesDone();
-    if (done === this.#lastReported && this.#rate === 0) return;
+    if (done === this.#lastReported && this.#rate.rate === 0) return;
     this.#lastReported = done;
     this.#emit(false);
   }
@@ -94,10 +85,9 @@ export class PushMeter {
   #emit(done: boolean): void {
     const bytesDone = this.#bytesDone();
     const total = (this.#delivered + this.#sent.size) * this.#size;
-    const left = total - bytesDone;
-    const etaMs = left === 0 ? 0 : this.#rate > 0 ? (left / this.#rate) * 1000 : Infinity;
+    const etaMs = this.#rate.etaMs(total - bytesDone);
     try {
-      this.#listener({ contentId: this.#contentId, name: this.#name, bytesDone, total, rate: this.#rate, peers: this.#sent.size, delivered: this.#delivered, etaMs, done });
+      this.#listener({ contentId: this.#contentId, name: this.#name, bytesDone, total, rate: this.#rate.rate, peers: this.#sent.size, delivered: this.#delivered, etaMs, done });
     } catch {
       // A listener's failure is its own; the push carries on.
     }
