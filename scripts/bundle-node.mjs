@@ -19,8 +19,8 @@
 //
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
-import { readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
 
 const dir = resolve(process.cwd());
@@ -29,8 +29,10 @@ const entries = nodeEntries(pkg);
 if (process.argv.includes("--check")) process.exit(0);
 
 const OUT = join(dir, "dist", "bundle");
-rmSync(OUT, { recursive: true, force: true });
-if (entries.length === 0) process.exit(0);
+if (entries.length === 0) {
+  rmSync(OUT, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const outputs = await withEsbuild();
 
@@ -57,7 +59,22 @@ async function withEsbuild() {
     entryNames: "[dir]/[name]",
     chunkNames: "[name]-[hash]",
     logLevel: "warning",
+    write: false,
   });
+  // Each file replaced by a rename, never emptied first, and stale ones removed after: a process that loads
+  // the bundle while it is rebuilt (a test's child on a loaded machine) finds the old file or the new one.
+  const written = new Set();
+  for (const { path, contents } of result.outputFiles) {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, contents);
+    renameSync(temporary, path);
+    for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
+  }
+  for (const entry of readdirSync(OUT, { recursive: true })) {
+    const path = join(OUT, String(entry));
+    if (!written.has(path)) rmSync(path, { recursive: true, force: true });
+  }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
   return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
 }
