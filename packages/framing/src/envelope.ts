@@ -428,6 +428,6 @@ function malformed(why: string, cause?: unknown): FramingError {
   return new FramingError(
     FRAMING_ERROR_CODES.MALFORMED_ENVELOPE,
     `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.`,
-    cause === undefined ? undefined : { cause },
+    { cause },
   );
 }

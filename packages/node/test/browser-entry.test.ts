@@ -57,7 +57,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   expect(bundle.chunks).toBe(6);
   const noble = ["curves/abstract/curve", "curves/abstract/edwards", "curves/abstract/modular", "curves/abstract/montgomery", "curves/ed25519", "curves/utils", "hashes/_md", "hashes/_u64", "hashes/hmac", "hashes/sha2", "hashes/utils"];
   expect(split).toEqual({
-    [`packages/secure/${from}/crypto/page-provider.${ext}`]: ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/noble-aes-gcm.${ext}`].sort(),
+    [`packages/secure/${from}/crypto/page-provider.${ext}`]: ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/aes-gcm-nonce.${ext}`, `packages/secure/${from}/crypto/noble-aes-gcm.${ext}`].sort(),
     [`packages/secure/${from}/crypto/web-crypto.${ext}`]: [...noble.map((m) => `@noble/${m}.js`), `packages/secure/${from}/crypto/noble-page.${ext}`].sort(),
     [`packages/node/${from}/browser/routing-room.${ext}`]: [`packages/node/${from}/forward-holds.${ext}`, `packages/node/${from}/route-wire.${ext}`, `packages/node/${from}/routed-connection.${ext}`, `packages/node/${from}/routing-room.${ext}`].sort(),
     [`packages/node/${from}/browser/request-room.${ext}`]: [`packages/node/${from}/request-room.${ext}`],

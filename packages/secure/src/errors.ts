@@ -45,7 +45,7 @@ export function handshakeFailedError(remoteAddress: string, why: string, cause?:
   return new SecureError(
     CODES.HANDSHAKE_FAILED,
     `The secure handshake with ${remoteAddress} failed: ${why}. The connection was closed; the peer is not running xppg secure, is buggy or hostile, or the link broke. Dial again to retry.`,
-    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
+    { cause, details: { remoteAddress } },
   );
 }
 
@@ -63,7 +63,7 @@ export function handshakeAbortedError(remoteAddress: string, reason?: unknown): 
   return new SecureError(
     CODES.ABORTED,
     `The secure handshake with ${remoteAddress} was aborted by its AbortSignal; the connection was closed.`,
-    reason === undefined ? { details: { remoteAddress } } : { cause: reason, details: { remoteAddress } },
+    { cause: reason, details: { remoteAddress } },
   );
 }
 

@@ -3,6 +3,7 @@ import type { CryptoProvider } from "./crypto/provider.js";
 import { handshakeFailedError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { peerIdFromPublicKey } from "./peer-id.js";
+import { concatBytes } from "./concat-bytes.js";
 
 /** Bytes of the identity payload: version, Ed25519 public key, signature. */
 export const HANDSHAKE_PAYLOAD_SIZE = 1 + 32 + 64;
@@ -11,10 +12,7 @@ const PREFIX = new TextEncoder().encode(STATIC_KEY_SIGNATURE_PREFIX);
 
 /** The message an identity signs to vouch for a Noise static key: `"xppg-noise-v1:" || staticPublicKey`. */
 export function staticKeySignedMessage(staticPublicKey: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PREFIX.byteLength + staticPublicKey.byteLength);
-  out.set(PREFIX, 0);
-  out.set(staticPublicKey, PREFIX.byteLength);
-  return out;
+  return concatBytes([PREFIX, staticPublicKey]);
 }
 
 /**

@@ -71,7 +71,7 @@ function storeError(what: string, cause?: unknown): SecureError {
   return new SecureError(
     SECURE_ERROR_CODES.IDENTITY_STORE,
     `The page's identity store (IndexedDB "${IDENTITY_DB_NAME}") ${what}. The page can still run with a new identity each load: { identity: generateIdentity() }. Check that the browser allows this site to store data (private windows and blocked storage do not).`,
-    cause === undefined ? undefined : { cause },
+    { cause },
   );
 }
 

@@ -22,7 +22,7 @@ export interface KeyFileContents {
 }
 
 function keyFileError(path: string, what: string, advice: string, cause?: unknown): SecureError {
-  return new SecureError(SECURE_ERROR_CODES.KEY_FILE, `The key file ${path} ${what}. ${advice}`, cause === undefined ? { details: { path } } : { cause, details: { path } });
+  return new SecureError(SECURE_ERROR_CODES.KEY_FILE, `The key file ${path} ${what}. ${advice}`, { cause, details: { path } });
 }
 
 /**

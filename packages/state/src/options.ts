@@ -240,13 +240,14 @@ export interface ResolvedOptions<V extends StateValue> {
   readonly canWrite: WritePolicy | undefined;
 }
 
+/** The error for a bad option `name`: `SharedState option <name> <rule>`. */
+function optionError(name: string, rule: string): StateError {
+  return new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} ${rule}.`, { details: { option: name } });
+}
+
 function limit(given: unknown, name: keyof SharedStateLimits, fallback: number, min: number): number {
   const value = given ?? fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} must be an integer of at least ${min}, not ${String(value)}.`, {
-      details: { option: name },
-    });
-  }
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) throw optionError(name, `must be an integer of at least ${min}, not ${String(value)}`);
   return value;
 }
 
@@ -262,45 +263,31 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
   const maxReplicaIdLength = limit(options.maxReplicaIdLength, "maxReplicaIdLength", DEFAULT_MAX_REPLICA_ID_LENGTH, 1);
   const replicaId = options.replicaId ?? randomId();
   if (!isReplicaId(replicaId, maxReplicaIdLength)) {
-    throw new StateError(
-      STATE_ERROR_CODES.INVALID_ARGUMENT,
-      `SharedState option replicaId must be a non-empty string of at most ${maxReplicaIdLength} characters with no lone surrogate.`,
-      { details: { option: "replicaId" } },
-    );
+    throw optionError("replicaId", `must be a non-empty string of at most ${maxReplicaIdLength} characters with no lone surrogate`);
   }
   if (options.merge !== undefined && typeof options.merge !== "function") {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option merge must be a function.", { details: { option: "merge" } });
+    throw optionError("merge", "must be a function");
   }
   if (options.store !== undefined && !isStore(options.store)) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option store must be a StateStore (load, write, wantsCompaction, compact, close).", {
-      details: { option: "store" },
-    });
+    throw optionError("store", "must be a StateStore (load, write, wantsCompaction, compact, close)");
   }
   for (const name of ["sign", "verify", "canWrite"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
-      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} must be a function.`, { details: { option: name } });
+      throw optionError(name, "must be a function");
     }
   }
   if (options.now !== undefined && typeof options.now !== "function") {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState option now must be a function returning ms since the epoch.", {
-      details: { option: "now" },
-    });
+    throw optionError("now", "must be a function returning ms since the epoch");
   }
   const maxKeys = limit(options.maxKeys, "maxKeys", DEFAULT_MAX_KEYS, 0);
   const reservedLocalKeys = limit(options.reservedLocalKeys, "reservedLocalKeys", Math.floor(maxKeys / 10), 0);
   if (reservedLocalKeys > maxKeys) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option reservedLocalKeys (${reservedLocalKeys}) must not exceed maxKeys (${maxKeys}).`, {
-      details: { option: "reservedLocalKeys" },
-    });
+    throw optionError("reservedLocalKeys", `(${reservedLocalKeys}) must not exceed maxKeys (${maxKeys})`);
   }
   const maxTotalSize = limit(options.maxTotalSize, "maxTotalSize", DEFAULT_MAX_TOTAL_SIZE, 0);
   const reservedLocalSize = limit(options.reservedLocalSize, "reservedLocalSize", Math.floor(maxTotalSize / 10), 0);
   if (reservedLocalSize > maxTotalSize) {
-    throw new StateError(
-      STATE_ERROR_CODES.INVALID_ARGUMENT,
-      `SharedState option reservedLocalSize (${reservedLocalSize}) must not exceed maxTotalSize (${maxTotalSize}).`,
-      { details: { option: "reservedLocalSize" } },
-    );
+    throw optionError("reservedLocalSize", `(${reservedLocalSize}) must not exceed maxTotalSize (${maxTotalSize})`);
   }
   return {
     replicaId,

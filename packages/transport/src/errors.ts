@@ -42,7 +42,7 @@ export function connectionClosedError(remoteAddress: string, cause?: unknown): T
   return new TransportError(
     TRANSPORT_ERROR_CODES.CONNECTION_CLOSED,
     `The connection to ${remoteAddress} is closed; nothing more can be sent on it. Dial again to reconnect.`,
-    cause === undefined ? undefined : { cause },
+    { cause },
   );
 }
 
@@ -61,7 +61,7 @@ export function dialFailedError(address: string, cause?: unknown): TransportErro
   return new TransportError(
     TRANSPORT_ERROR_CODES.DIAL_FAILED,
     `Could not connect to ${address}${why}. Check that the peer is running and listening there, and that nothing blocks the way.`,
-    cause === undefined ? { details: { address } } : { cause, details: { address } },
+    { cause, details: { address } },
   );
 }
 
@@ -79,7 +79,7 @@ export function abortedError(address: string, reason?: unknown): TransportError 
   return new TransportError(
     TRANSPORT_ERROR_CODES.ABORTED,
     `The dial to ${address} was aborted by its AbortSignal; no connection was kept.`,
-    reason === undefined ? { details: { address } } : { cause: reason, details: { address } },
+    { cause: reason, details: { address } },
   );
 }
 
@@ -89,7 +89,7 @@ export function listenFailedError(address: string, cause?: unknown): TransportEr
   return new TransportError(
     TRANSPORT_ERROR_CODES.LISTEN_FAILED,
     `Could not listen on ${address}${why}. Pick another port (0 picks a free one) or stop whatever holds it.`,
-    cause === undefined ? { details: { address } } : { cause, details: { address } },
+    { cause, details: { address } },
   );
 }
 
@@ -99,7 +99,7 @@ export function connectionResetError(remoteAddress: string, cause?: unknown): Tr
   return new TransportError(
     TRANSPORT_ERROR_CODES.CONNECTION_RESET,
     `The connection to ${remoteAddress} was reset${why}: the peer aborted it or the link broke. Frames in flight may be lost; dial again to reconnect.`,
-    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
+    { cause, details: { remoteAddress } },
   );
 }
 
@@ -108,6 +108,6 @@ export function protocolError(remoteAddress: string, what: string, cause?: unkno
   return new TransportError(
     TRANSPORT_ERROR_CODES.PROTOCOL,
     `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.`,
-    cause === undefined ? { details: { remoteAddress } } : { cause, details: { remoteAddress } },
+    { cause, details: { remoteAddress } },
   );
 }

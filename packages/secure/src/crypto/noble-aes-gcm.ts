@@ -2,7 +2,7 @@
 // for a connection that uses the "AESGCM" cipher (the node never does), so
 // it stays out of the bundle every page loads (see pageChannelProvider.prepare).
 import { gcm } from "@noble/ciphers/aes.js";
-import { writeAesGcmNonce } from "./provider.js";
+import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
 
 // gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
 function aes256Key(key: Uint8Array): Uint8Array {

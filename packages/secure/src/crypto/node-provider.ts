@@ -13,7 +13,8 @@ import {
   verify,
   type KeyObject,
 } from "node:crypto";
-import { writeAesGcmNonce, writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
+import { writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
 
 // DER wrappers that let node:crypto import raw 32-byte keys (RFC 8410 structures).
 const ED25519_PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");

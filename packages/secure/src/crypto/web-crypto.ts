@@ -5,6 +5,7 @@
 // X25519 rejects the first call.
 import { invalidKeyError } from "../errors.js";
 import type { HandshakeCrypto, X25519KeyPair } from "./provider.js";
+import { concatBytes } from "../concat-bytes.js";
 
 /* The few WebCrypto shapes used here (this package compiles without the DOM library). */
 type Key = object;
@@ -43,13 +44,6 @@ function base64url(text: string): Uint8Array {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
-
 /** A page's crypto over `subtle`: Ed25519, X25519, SHA-256 and HMAC. */
 export function webCrypto(subtle: Subtle): PageCrypto {
   // Public keys imported once, by their bytes (a peer's key checks many broadcasts).
@@ -70,7 +64,7 @@ export function webCrypto(subtle: Subtle): PageCrypto {
     ...webCryptoHandshake(subtle),
     async ed25519Signer(seed) {
       // Imported once to learn the public key (a JWK carries it), then kept non-extractable for signing.
-      const pkcs8 = joined(PKCS8_ED25519, seed);
+      const pkcs8 = concatBytes([PKCS8_ED25519, seed]);
       const { x } = await subtle.exportKey("jwk", await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]));
       const publicKey = base64url(x ?? "");
       if (publicKey.length !== 32) throw invalidKeyError("Ed25519 public key", "a Uint8Array of 32 bytes");
@@ -95,7 +89,7 @@ export function webCryptoHandshake(subtle: Subtle): HandshakeCrypto {
   const importSecret = (secretKey: Uint8Array): Promise<Key> => {
     let key = imported.get(secretKey);
     if (key === undefined) {
-      key = subtle.importKey("pkcs8", joined(PKCS8_X25519, secretKey), { name: "X25519" }, false, ["deriveBits"]);
+      key = subtle.importKey("pkcs8", concatBytes([PKCS8_X25519, secretKey]), { name: "X25519" }, false, ["deriveBits"]);
       imported.set(secretKey, key);
     }
     return key;

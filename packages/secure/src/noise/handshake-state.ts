@@ -3,6 +3,7 @@ import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "../crypto/p
 import { handshakeFailedError, type SecureError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
 import { SymmetricState } from "./symmetric-state.js";
+import { concatBytes } from "../concat-bytes.js";
 
 const DHLEN = 32;
 
@@ -156,7 +157,7 @@ export class HandshakeState {
     }
     parts.push(await this.#ss.encryptAndHash(payload));
     this.#step++;
-    const message = concatAll(parts);
+    const message = concatBytes(parts);
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
     return message;
   }
@@ -283,16 +284,4 @@ export class HandshakeState {
     this.#failed = true;
     return handshakeFailedError(this.#peerLabel, why, cause);
   }
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.byteLength;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

@@ -1,16 +1,10 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
 import { CipherState } from "./cipher-state.js";
+import { concatBytes } from "../concat-bytes.js";
 
 const HASHLEN = 32;
 const EMPTY = new Uint8Array(0);
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
 
 /**
  * `HKDF(chaining_key, input_key_material, 2)` as Noise defines it (spec
@@ -19,7 +13,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export async function noiseHkdf(crypto: HandshakeCrypto, chainingKey: Uint8Array, ikm: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
   const tempKey = await crypto.hmacSha256(chainingKey, ikm);
   const out1 = await crypto.hmacSha256(tempKey, Uint8Array.of(1));
-  const out2 = await crypto.hmacSha256(tempKey, concat(out1, Uint8Array.of(2)));
+  const out2 = await crypto.hmacSha256(tempKey, concatBytes([out1, Uint8Array.of(2)]));
   return [out1, out2];
 }
 
@@ -90,7 +84,7 @@ export class SymmetricState {
   /** `MixHash(data)`. */
   async mixHash(data: Uint8Array): Promise<void> {
     await this.#initialized();
-    this.#h = await this.#crypto.sha256(concat(this.#h, data));
+    this.#h = await this.#crypto.sha256(concatBytes([this.#h, data]));
   }
 
   /** `EncryptAndHash(plaintext)`. */
