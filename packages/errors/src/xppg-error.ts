@@ -18,17 +18,21 @@ export interface XppgErrorOptions {
  *
  * `code` is stable across releases (`XPPG_ERR_FRAME_TOO_LARGE`, ...): match on
  * it, never on the message. Messages say what happened and what to do next.
+ *
+ * `name` is the class's name. A page's bundler renames classes when it
+ * minifies, so each subclass passes its name as the fourth argument (a string
+ * survives minification); without it, `name` is taken from the class itself.
  */
 export class XppgError extends Error {
   readonly code: string;
   readonly details: Record<string, unknown> | undefined;
   readonly [XPPG_ERROR_TAG] = true;
 
-  constructor(code: string, message: string, options: XppgErrorOptions = {}) {
+  constructor(code: string, message: string, options: XppgErrorOptions = {}, name: string = new.target.name) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
-    this.name = new.target.name;
+    this.name = name;
   }
 
   /** A plain object for logs and for sending a reason over the wire. */

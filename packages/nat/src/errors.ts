@@ -32,7 +32,7 @@ export class NatError extends XppgError {
   declare readonly code: NatErrorCode;
 
   constructor(code: NatErrorCode, message: string, options: XppgErrorOptions = {}) {
-    super(code, message, options);
+    super(code, message, options, "NatError");
   }
 }
 
