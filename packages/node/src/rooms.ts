@@ -13,7 +13,7 @@ import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
-import { ConnectionManager } from "./connection-manager.js";
+import { ConnectionManager } from "#connection-manager";
 import { Dialer } from "./dialer.js";
 import { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";

@@ -102,6 +102,11 @@ export class AddressBook {
     return true;
   }
 
+  /** The peers known, least recently used first. */
+  *peerIds(): IterableIterator<string> {
+    for (const [peerId] of this.#peers.entries()) yield peerId;
+  }
+
   /** Marks a peer as in use (connected, dialled), so it is the last to be forgotten. */
   touch(peerId: string): void {
     this.#peers.touch(peerId);
