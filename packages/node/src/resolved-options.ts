@@ -10,7 +10,7 @@ import { isIdentity, type Identity } from "@xppg/secure";
 import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
-import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
+import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
 import type { ResolvedLan } from "./discovery-room.js";
 import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
@@ -52,6 +52,20 @@ const OPTION_KEYS = [
   "connections",
   "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
+
+/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions`. */
+const RULES: Record<string, OptionRule> = {
+  host: ["string", '"127.0.0.1"', 0, 256],
+  port: ["integer", "{ port: 7337 } (0 picks a free port)", 0, 65535],
+  keyFile: ["string", '"./my-node.key"'],
+  dangerouslyDisableEncryption: ["boolean", "true"],
+  autoSyncState: ["boolean", "false"],
+  downloadDir: ["string", '"./downloads"'],
+  acceptFile: ["function", "({ from, name, size }) => size < 1e6"],
+  statePath: ["string", '"./my-node.state"'],
+  stateSyncIntervalMs: ["integer", "100", 0],
+  stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
+};
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
 const LIMITS = {
@@ -155,8 +169,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument("new Playground(appName, options?)", `appName must be a non-empty string of at most 128 characters, got ${show(appName)}`, 'new Playground("my-app")');
   }
   const o = checkOptions(input, OPTION_KEYS, CALL) as PlaygroundOptions;
-  const host = o.host === undefined ? DEFAULTS.host : checkString(o.host, "host", CALL, '{ host: "127.0.0.1" }', 256);
-  const port = o.port === undefined ? DEFAULTS.port : checkInteger(o.port, "port", CALL, "{ port: 7337 } (0 picks a free port)", 0, 65535);
+  checkRules(o as Record<string, unknown>, RULES, CALL);
+  const host = o.host ?? DEFAULTS.host;
+  const port = o.port ?? DEFAULTS.port;
   let listen: string[];
   if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, port)] : [];
   else {
@@ -173,16 +188,14 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.identity !== undefined && !isIdentity(o.identity)) {
     throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
   }
-  if (o.keyFile !== undefined) checkString(o.keyFile, "keyFile", CALL, '{ keyFile: "./my-node.key" }');
   if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
   const allowPeers = o.allowPeers === undefined ? null : checkAllowPeers(o.allowPeers);
-  const encrypted = o.dangerouslyDisableEncryption === undefined ? true : !checkBoolean(o.dangerouslyDisableEncryption, "dangerouslyDisableEncryption", CALL, "{ dangerouslyDisableEncryption: true }");
+  const encrypted = o.dangerouslyDisableEncryption !== true;
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
-  const autoSyncState = o.autoSyncState === undefined ? true : checkBoolean(o.autoSyncState, "autoSyncState", CALL, "{ autoSyncState: false }");
-  const downloadDir =
-    o.downloadDir === undefined ? defaultDownloadDir(safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
-  const acceptFile = o.acceptFile === undefined ? () => true : checkFunction<ResolvedOptions["acceptFile"]>(o.acceptFile, "acceptFile", CALL, "{ acceptFile: ({ from, name, size }) => size < 1e6 }");
+  const autoSyncState = o.autoSyncState !== false;
+  const downloadDir = o.downloadDir ?? defaultDownloadDir(safeFolder(appName));
+  const acceptFile = o.acceptFile ?? (() => true);
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
   }
@@ -201,14 +214,12 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
-  if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
     throw invalidArgument(CALL, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
   }
-  const stateSyncIntervalMs = o.stateSyncIntervalMs === undefined ? 0 : checkInteger(o.stateSyncIntervalMs, "stateSyncIntervalMs", CALL, "{ stateSyncIntervalMs: 100 }", 0);
+  const stateSyncIntervalMs = o.stateSyncIntervalMs ?? 0;
   if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
-  const stateCanWrite =
-    o.stateCanWrite === undefined ? undefined : checkFunction<(writer: string, key: string) => boolean>(o.stateCanWrite, "stateCanWrite", CALL, '{ stateCanWrite: (writer, key) => !key.startsWith("config/") }');
+  const stateCanWrite = o.stateCanWrite;
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
@@ -293,8 +304,9 @@ function resolveLimits(input: unknown): ResolvedLimits {
 function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: number } {
   const given = checkOptions(input, ["intervalMs", "timeoutMs"], CALL, "heartbeat");
   const right = `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }`;
-  const intervalMs = given.intervalMs === undefined ? DEFAULTS.heartbeatIntervalMs : checkPositive(given.intervalMs, "heartbeat.intervalMs", CALL, right, false);
-  const timeoutMs = given.timeoutMs === undefined ? DEFAULTS.heartbeatTimeoutMs : checkPositive(given.timeoutMs, "heartbeat.timeoutMs", CALL, right, false);
+  checkRules(given, { intervalMs: ["number", right], timeoutMs: ["number", right] }, CALL, "heartbeat");
+  const intervalMs = (given.intervalMs as number | undefined) ?? DEFAULTS.heartbeatIntervalMs;
+  const timeoutMs = (given.timeoutMs as number | undefined) ?? DEFAULTS.heartbeatTimeoutMs;
   if (timeoutMs < intervalMs) throw invalidArgument(CALL, `heartbeat.timeoutMs (${timeoutMs}) must be at least heartbeat.intervalMs (${intervalMs})`, right);
   return { intervalMs, timeoutMs };
 }
