@@ -26,7 +26,7 @@ const NODE_ONLY = [
   /^packages\/nat\//,
   /^packages\/discovery\//,
   /^packages\/files\//,
-  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator)\.(ts|js)$/,
+  /^packages\/node\/(src|dist)\/(host|defaults|node-rooms|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator)\.(ts|js)$/,
   /^packages\/secure\/(src|dist)\/(key-file|node-api|index|crypto\/node-provider|crypto\/sodium-[a-z]+)\.(ts|js)$/,
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
@@ -42,7 +42,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   const names = moduleNames(bundle);
   expect(names.filter((n) => NODE_ONLY.some((re) => re.test(n)))).toEqual([]);
   // The browser pieces are what it holds instead.
-  for (const p of ["browser/host", "browser/defaults", "browser/connection-manager", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
+  for (const p of ["browser/host", "browser/defaults", "browser/connection-manager", "browser/node-rooms", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/framing/${from}/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/page-provider.${from === "src" ? "ts" : "js"}`);
