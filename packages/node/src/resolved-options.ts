@@ -16,7 +16,7 @@ import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
-import { resolveConnections, type ResolvedConnections } from "./connection-options.js";
+import { CONNECTION_DEFAULTS, resolveConnections, type ResolvedConnections } from "./connection-options.js";
 import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
@@ -189,7 +189,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
   }
   if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
-  const allowPeers = o.allowPeers === undefined ? null : checkAllowPeers(o.allowPeers);
+  const allowPeers = o.allowPeers === undefined ? null : checkStrings(o.allowPeers, "allowPeers", "peer ids", '{ allowPeers: ["xp1...", "xp1..."] }', 256);
   const encrypted = o.dangerouslyDisableEncryption !== true;
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
@@ -205,12 +205,13 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
-  const lan = resolveLan(o.discovery, host);
+  // Each group left out is its defaults, without running its checks (a fresh process compiles only what it runs).
+  const lan = o.discovery === undefined ? null : resolveLan(o.discovery, host);
   const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
   if (lan !== null) checkHostSupports("discovery.lan");
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const connections = resolveConnections(o.connections);
+  const connections = o.connections === undefined ? CONNECTION_DEFAULTS : resolveConnections(o.connections);
   // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
@@ -244,7 +245,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     statePath: o.statePath,
     stateSyncIntervalMs,
     stateCanWrite,
-    files: resolveFilesOptions(o.files),
+    files: o.files === undefined ? {} : resolveFilesOptions(o.files),
     connections,
     reach: resolveReach(o.reach, host),
   };
@@ -266,19 +267,25 @@ function resolveLan(input: unknown, host: string): ResolvedLan | null {
   return { interface: lan.interface ?? fromHost, mdnsPort };
 }
 
+/** An array (or set) of strings of 1 to `max` characters: `allowPeers`, `capabilities`. */
+function checkStrings(value: unknown, option: string, of: string, right: string, max: number): Set<string> {
+  // A string is iterable too, one character at a time: never what was meant.
+  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw invalidArgument(CALL, `${option} must be an array (or set) of ${of}, got ${show(value)}`, right);
+  }
+  const set = new Set<string>();
+  for (const entry of value as Iterable<unknown>) set.add(checkString(entry, `every ${option} entry`, CALL, right, max));
+  return set;
+}
+
 function checkCapabilities(value: unknown): string[] {
   const right = '{ capabilities: ["x-reactions/1"] }';
-  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw invalidArgument(CALL, `capabilities must be an array (or set) of names, got ${show(value)}`, right);
-  }
-  const names = new Set<string>();
-  for (const name of value as Iterable<unknown>) {
-    const checked = checkString(name, "every capabilities entry", CALL, right, 64);
+  const names = checkStrings(value, "capabilities", "names", right, 64);
+  for (const name of names) {
     // x- names are the application's; every other name belongs to xppg's own features.
-    if (!checked.startsWith("x-") || !CAPABILITY_NAME.test(checked)) {
-      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(checked)}`, right);
+    if (!name.startsWith("x-") || !CAPABILITY_NAME.test(name)) {
+      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(name)}`, right);
     }
-    names.add(checked);
   }
   if (names.size > MAX_APP_CAPABILITIES) throw invalidArgument(CALL, `at most ${MAX_APP_CAPABILITIES} capabilities, got ${names.size}`, right);
   return [...names];
@@ -311,16 +318,6 @@ function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: numb
   return { intervalMs, timeoutMs };
 }
 
-function checkAllowPeers(value: unknown): Set<string> {
-  const right = '{ allowPeers: ["xp1...", "xp1..."] }';
-  // A string is iterable too, one character at a time: never what was meant.
-  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw invalidArgument(CALL, `allowPeers must be an array (or set) of peer ids, got ${show(value)}`, right);
-  }
-  const set = new Set<string>();
-  for (const id of value as Iterable<unknown>) set.add(checkString(id, "every allowPeers entry", CALL, right, 256));
-  return set;
-}
 
 function isTransport(value: unknown): value is Transport {
   if (typeof value !== "object" || value === null) return false;
