@@ -18,7 +18,6 @@
 
 import type { XppgError } from "@xppg/errors";
 import type { ResolvedConnections } from "./connection-options.js";
-import { NEVER } from "./session-errors.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AddressBook, KnownPeer } from "./mesh/address-book.js";
 import { BoundedMap } from "./mesh/bounded-map.js";
@@ -36,6 +35,8 @@ const MAX_FAILED = 1024;
 const RETRY_SOON_MS = 10_000;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
+/** Ways that mean "never": the peer is forgotten. */
+const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
 
 export interface ConnectionManagerOptions {
   readonly localPeerId: string;

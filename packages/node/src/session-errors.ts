@@ -2,9 +2,6 @@
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 
-/** Ways a session ends that mean "never dial this peer again": the connection manager (and a page's stand-in before it loads) forgets it. */
-export const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
-
 /** The peer did not finish both handshakes in time. */
 export function handshakeTimeoutError(address: string, timeoutMs: number): PlaygroundError {
   return new PlaygroundError(

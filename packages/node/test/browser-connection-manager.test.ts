@@ -78,14 +78,15 @@ describe("the connection manager in a browser page", () => {
     manager.stop();
   });
 
-  it("a neighbour that left on purpose waits out the longest backoff; a banned one is forgotten without loading anything", async () => {
+  it("a neighbour that left on purpose waits out the longest backoff; a banned one is forgotten", async () => {
     const { open, book, timers, dials, manager, learn } = setup();
     const banned = generateIdentity().peerId;
     open.set(banned, session(banned));
     learn(banned, ["ws://127.0.0.1:7500"]);
     open.delete(banned);
     manager.ended(session(banned), new PlaygroundError(NODE_ERROR_CODES.BANNED, "banned"));
-    expect(book.get(banned)).toBeUndefined();
+    // Node's manager is loaded and told of the loss: it forgets the peer.
+    await expect.poll(() => book.get(banned)).toBeUndefined();
     const bridge = generateIdentity().peerId;
     open.set(bridge, session(bridge));
     learn(bridge, ["ws://127.0.0.1:7338"]);

@@ -9,11 +9,10 @@
  * open than `connections.highWater`; it is then told what the stand-in saw:
  * the links open (as opened now), the peers in the address book, and the
  * links lost meanwhile (so a peer that closed on purpose waits out the
- * longest backoff, as in Node).
+ * longest backoff, and a banned one is forgotten, as in Node).
  */
 
 import type { XppgError } from "@xppg/errors";
-import { NEVER } from "../session-errors.js";
 import type { ConnectionManager as NodeConnectionManager, ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
 import type { PeerSession } from "../peer-session.js";
 
@@ -61,14 +60,8 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
   ended(session: PeerSession, error: XppgError | undefined): void {
     if (this.#manager !== undefined) return this.#manager.ended(session, error);
     const peerId = session.peerId;
-    if (peerId === undefined || !session.everOpened || this.#o.table.peers.has(peerId)) return;
-    // As Node's manager: a peer that must never be dialled again is forgotten.
-    if (error !== undefined && NEVER.has(error.code)) {
-      this.#o.book.delete(peerId);
-      this.#lost.delete(peerId);
-      return;
-    }
-    if (!this.#dialable(peerId)) return;
+    // Node's manager, once loaded, hears of the loss: it backs off, or forgets a peer that must never be dialled again (a ban).
+    if (peerId === undefined || !session.everOpened || this.#o.table.peers.has(peerId) || !this.#dialable(peerId)) return;
     this.#lost.set(peerId, [session, error]);
     this.#load();
   }
