@@ -32,7 +32,7 @@ export class FilesRoom {
 
   readonly #o: Pick<FilesRoomOptions, "legacy">;
 
-  constructor(o: Pick<FilesRoomOptions, "legacy">) {
+  constructor(o: Pick<FilesRoomOptions, "legacy"> & Partial<FilesRoomOptions>) {
     this.#o = o;
   }
 

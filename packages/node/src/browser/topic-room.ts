@@ -20,7 +20,7 @@ const EMPTY: TopicsView = { joined: [], candidates: [], stats: undefined, found:
 export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
   readonly #o: Pick<TopicRoomOptions, "appName">;
 
-  constructor(options: Pick<TopicRoomOptions, "appName">) {
+  constructor(options: Pick<TopicRoomOptions, "appName"> & Partial<TopicRoomOptions>) {
     this.#o = options;
   }
 
