@@ -108,6 +108,39 @@ export function checkFunction<F>(value: unknown, name: string, call: string, rig
   return value as F;
 }
 
+/**
+ * How one option is checked, as a row of a table: its type (`limit` is a
+ * number above 0 that may be `Infinity`, `number` one that may not), the
+ * example value the error message shows (a whole right call when it starts
+ * with `{`), and its bounds (the least integer; the most characters or the
+ * largest integer).
+ */
+export type OptionRule = readonly [type: "string" | "integer" | "number" | "limit" | "boolean" | "function", example: string, min?: number, max?: number];
+
+/**
+ * Checks the keys of `given` that are set, each by its row of `rules`, in
+ * the table's order; `group` is where they sit (`reach` for
+ * `reach.maxRelays`). Returns the values checked (the keys left out stay out).
+ */
+export function checkRules(given: Record<string, unknown>, rules: Readonly<Record<string, OptionRule>>, call: string, group?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in rules) {
+    const value = given[key];
+    if (value === undefined) continue;
+    const [type, example, min = 0, max] = rules[key]!;
+    const name = group === undefined ? key : `${group}.${key}`;
+    const inner = `{ ${key}: ${example} }`;
+    const right = example[0] === "{" ? example : group === undefined ? inner : `{ ${group}: ${inner} }`;
+    out[key] =
+      type === "string" ? checkString(value, name, call, right, max)
+      : type === "integer" ? checkInteger(value, name, call, right, min, max)
+      : type === "boolean" ? checkBoolean(value, name, call, right)
+      : type === "function" ? checkFunction(value, name, call, right)
+      : checkPositive(value, name, call, right, type === "limit");
+  }
+  return out;
+}
+
 /** An `AbortSignal`, or undefined. */
 export function checkSignal(value: unknown, call: string): AbortSignal | undefined {
   if (value === undefined) return undefined;

@@ -29,7 +29,7 @@
 
 import type { Identity } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import type { AddressBook, PeerRecord } from "./mesh/address-book.js";
+import { recordsToPass, type AddressBook, type PeerRecord } from "./mesh/address-book.js";
 import { BoundedMap } from "./mesh/bounded-map.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire, verifyRecord } from "./peer-record.js";
@@ -245,7 +245,7 @@ export class PeerExchange {
   #send(session: PeerSession): void {
     const open = this.#o.table.open;
     const to = session.peerId!;
-    const records = [this.ownRecord, ...this.#o.book.records(MAX_PEX_RECORDS - 1, open.keys(), new Set([to]))];
+    const records = [this.ownRecord, ...recordsToPass(this.#o.book, MAX_PEX_RECORDS - 1, open.keys(), new Set([to]))];
     this.#sent ??= records[0];
     const wire = records.map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
     // A send on a closing link fails; its end is reported as the peer leaving.

@@ -3,7 +3,7 @@
  * (INTERNALS.md, "Reachability, automatic relays and punching").
  */
 
-import { checkBoolean, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
+import { checkOptions, checkRules, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
 import type { RelayServiceOptions } from "./relay-service.js";
 
 /** How a node learns and improves how it can be reached. */
@@ -73,6 +73,15 @@ export interface ResolvedReach {
 
 const CALL = "new Playground(appName, { reach })";
 const KEYS = ["serveRelay", "relayLimits", "relayListen", "useRelays", "maxRelays", "holePunch", "punchTimeoutMs", "minConfirmations"] as const;
+/** The checks of the plain ones, in order (`argument-checks.ts`). */
+const RULES: Record<string, OptionRule> = {
+  relayListen: ["string", '"tcp://0.0.0.0:4100"'],
+  useRelays: ["boolean", "false"],
+  holePunch: ["boolean", "false"],
+  maxRelays: ["integer", "2", 0, 8],
+  punchTimeoutMs: ["number", "3000"],
+  minConfirmations: ["integer", "2", 1, 16],
+};
 
 /** Checks and fills in the `reach` option. */
 export function resolveReach(reach: unknown, host: string): ResolvedReach {
@@ -82,12 +91,7 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
     throw invalidArgument(CALL, `reach.serveRelay must be true, false or "when-public", got ${show(serveRelay)}`, '{ reach: { serveRelay: "when-public" } }');
   }
   if (r.relayLimits !== undefined && !isPlainObject(r.relayLimits)) throw invalidArgument(CALL, `reach.relayLimits must be an object, got ${show(r.relayLimits)}`, "{ reach: { relayLimits: { maxCircuits: 16 } } }");
-  if (r.relayListen !== undefined) checkString(r.relayListen, "reach.relayListen", CALL, '{ reach: { relayListen: "tcp://0.0.0.0:4100" } }');
-  if (r.useRelays !== undefined) checkBoolean(r.useRelays, "reach.useRelays", CALL, "{ reach: { useRelays: false } }");
-  if (r.holePunch !== undefined) checkBoolean(r.holePunch, "reach.holePunch", CALL, "{ reach: { holePunch: false } }");
-  if (r.maxRelays !== undefined) checkInteger(r.maxRelays, "reach.maxRelays", CALL, "{ reach: { maxRelays: 2 } }", 0, 8);
-  if (r.punchTimeoutMs !== undefined) checkPositive(r.punchTimeoutMs, "reach.punchTimeoutMs", CALL, "{ reach: { punchTimeoutMs: 3000 } }", false);
-  if (r.minConfirmations !== undefined) checkInteger(r.minConfirmations, "reach.minConfirmations", CALL, "{ reach: { minConfirmations: 2 } }", 1, 16);
+  checkRules(r as Record<string, unknown>, RULES, CALL, "reach");
   return {
     serveRelay,
     relayLimits: { ...(r.relayLimits ?? {}) },

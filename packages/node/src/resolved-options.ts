@@ -10,13 +10,13 @@ import { isIdentity, type Identity } from "@xppg/secure";
 import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
-import { checkBoolean, checkFunction, checkInteger, checkOptions, checkPositive, checkString, invalidArgument, isPlainObject, show } from "./argument-checks.js";
+import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
 import type { ResolvedLan } from "./discovery-room.js";
 import { resolveDht, type PlaygroundDht } from "./dht-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { resolveFilesOptions } from "./files-options.js";
-import { resolveConnections, type ResolvedConnections } from "./connection-options.js";
+import { CONNECTION_DEFAULTS, resolveConnections, type ResolvedConnections } from "./connection-options.js";
 import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
@@ -52,6 +52,20 @@ const OPTION_KEYS = [
   "connections",
   "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
+
+/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions`. */
+const RULES: Record<string, OptionRule> = {
+  host: ["string", '"127.0.0.1"', 0, 256],
+  port: ["integer", "{ port: 7337 } (0 picks a free port)", 0, 65535],
+  keyFile: ["string", '"./my-node.key"'],
+  dangerouslyDisableEncryption: ["boolean", "true"],
+  autoSyncState: ["boolean", "false"],
+  downloadDir: ["string", '"./downloads"'],
+  acceptFile: ["function", "({ from, name, size }) => size < 1e6"],
+  statePath: ["string", '"./my-node.state"'],
+  stateSyncIntervalMs: ["integer", "100", 0],
+  stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
+};
 
 /** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
 const LIMITS = {
@@ -155,8 +169,9 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     throw invalidArgument("new Playground(appName, options?)", `appName must be a non-empty string of at most 128 characters, got ${show(appName)}`, 'new Playground("my-app")');
   }
   const o = checkOptions(input, OPTION_KEYS, CALL) as PlaygroundOptions;
-  const host = o.host === undefined ? DEFAULTS.host : checkString(o.host, "host", CALL, '{ host: "127.0.0.1" }', 256);
-  const port = o.port === undefined ? DEFAULTS.port : checkInteger(o.port, "port", CALL, "{ port: 7337 } (0 picks a free port)", 0, 65535);
+  checkRules(o as Record<string, unknown>, RULES, CALL);
+  const host = o.host ?? DEFAULTS.host;
+  const port = o.port ?? DEFAULTS.port;
   let listen: string[];
   if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, port)] : [];
   else {
@@ -173,16 +188,14 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.identity !== undefined && !isIdentity(o.identity)) {
     throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
   }
-  if (o.keyFile !== undefined) checkString(o.keyFile, "keyFile", CALL, '{ keyFile: "./my-node.key" }');
   if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
-  const allowPeers = o.allowPeers === undefined ? null : checkAllowPeers(o.allowPeers);
-  const encrypted = o.dangerouslyDisableEncryption === undefined ? true : !checkBoolean(o.dangerouslyDisableEncryption, "dangerouslyDisableEncryption", CALL, "{ dangerouslyDisableEncryption: true }");
+  const allowPeers = o.allowPeers === undefined ? null : checkStrings(o.allowPeers, "allowPeers", "peer ids", '{ allowPeers: ["xp1...", "xp1..."] }', 256);
+  const encrypted = o.dangerouslyDisableEncryption !== true;
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
-  const autoSyncState = o.autoSyncState === undefined ? true : checkBoolean(o.autoSyncState, "autoSyncState", CALL, "{ autoSyncState: false }");
-  const downloadDir =
-    o.downloadDir === undefined ? defaultDownloadDir(safeFolder(appName)) : checkString(o.downloadDir, "downloadDir", CALL, '{ downloadDir: "./downloads" }');
-  const acceptFile = o.acceptFile === undefined ? () => true : checkFunction<ResolvedOptions["acceptFile"]>(o.acceptFile, "acceptFile", CALL, "{ acceptFile: ({ from, name, size }) => size < 1e6 }");
+  const autoSyncState = o.autoSyncState !== false;
+  const downloadDir = o.downloadDir ?? defaultDownloadDir(safeFolder(appName));
+  const acceptFile = o.acceptFile ?? (() => true);
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
   }
@@ -192,23 +205,22 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
-  const lan = resolveLan(o.discovery, host);
+  // Each group left out is its defaults, without running its checks (a fresh process compiles only what it runs).
+  const lan = o.discovery === undefined ? null : resolveLan(o.discovery, host);
   const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
   if (lan !== null) checkHostSupports("discovery.lan");
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
-  const connections = resolveConnections(o.connections);
+  const connections = o.connections === undefined ? CONNECTION_DEFAULTS : resolveConnections(o.connections);
   // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
-  if (o.statePath !== undefined) checkString(o.statePath, "statePath", CALL, '{ statePath: "./my-node.state" }');
   if (o.statePath !== undefined && o.state !== undefined) {
     throw invalidArgument(CALL, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
   }
-  const stateSyncIntervalMs = o.stateSyncIntervalMs === undefined ? 0 : checkInteger(o.stateSyncIntervalMs, "stateSyncIntervalMs", CALL, "{ stateSyncIntervalMs: 100 }", 0);
+  const stateSyncIntervalMs = o.stateSyncIntervalMs ?? 0;
   if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
-  const stateCanWrite =
-    o.stateCanWrite === undefined ? undefined : checkFunction<(writer: string, key: string) => boolean>(o.stateCanWrite, "stateCanWrite", CALL, '{ stateCanWrite: (writer, key) => !key.startsWith("config/") }');
+  const stateCanWrite = o.stateCanWrite;
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
@@ -233,7 +245,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     statePath: o.statePath,
     stateSyncIntervalMs,
     stateCanWrite,
-    files: resolveFilesOptions(o.files),
+    files: o.files === undefined ? {} : resolveFilesOptions(o.files),
     connections,
     reach: resolveReach(o.reach, host),
   };
@@ -255,19 +267,25 @@ function resolveLan(input: unknown, host: string): ResolvedLan | null {
   return { interface: lan.interface ?? fromHost, mdnsPort };
 }
 
+/** An array (or set) of strings of 1 to `max` characters: `allowPeers`, `capabilities`. */
+function checkStrings(value: unknown, option: string, of: string, right: string, max: number): Set<string> {
+  // A string is iterable too, one character at a time: never what was meant.
+  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw invalidArgument(CALL, `${option} must be an array (or set) of ${of}, got ${show(value)}`, right);
+  }
+  const set = new Set<string>();
+  for (const entry of value as Iterable<unknown>) set.add(checkString(entry, `every ${option} entry`, CALL, right, max));
+  return set;
+}
+
 function checkCapabilities(value: unknown): string[] {
   const right = '{ capabilities: ["x-reactions/1"] }';
-  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw invalidArgument(CALL, `capabilities must be an array (or set) of names, got ${show(value)}`, right);
-  }
-  const names = new Set<string>();
-  for (const name of value as Iterable<unknown>) {
-    const checked = checkString(name, "every capabilities entry", CALL, right, 64);
+  const names = checkStrings(value, "capabilities", "names", right, 64);
+  for (const name of names) {
     // x- names are the application's; every other name belongs to xppg's own features.
-    if (!checked.startsWith("x-") || !CAPABILITY_NAME.test(checked)) {
-      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(checked)}`, right);
+    if (!name.startsWith("x-") || !CAPABILITY_NAME.test(name)) {
+      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(name)}`, right);
     }
-    names.add(checked);
   }
   if (names.size > MAX_APP_CAPABILITIES) throw invalidArgument(CALL, `at most ${MAX_APP_CAPABILITIES} capabilities, got ${names.size}`, right);
   return [...names];
@@ -293,22 +311,13 @@ function resolveLimits(input: unknown): ResolvedLimits {
 function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: number } {
   const given = checkOptions(input, ["intervalMs", "timeoutMs"], CALL, "heartbeat");
   const right = `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }`;
-  const intervalMs = given.intervalMs === undefined ? DEFAULTS.heartbeatIntervalMs : checkPositive(given.intervalMs, "heartbeat.intervalMs", CALL, right, false);
-  const timeoutMs = given.timeoutMs === undefined ? DEFAULTS.heartbeatTimeoutMs : checkPositive(given.timeoutMs, "heartbeat.timeoutMs", CALL, right, false);
+  checkRules(given, { intervalMs: ["number", right], timeoutMs: ["number", right] }, CALL, "heartbeat");
+  const intervalMs = (given.intervalMs as number | undefined) ?? DEFAULTS.heartbeatIntervalMs;
+  const timeoutMs = (given.timeoutMs as number | undefined) ?? DEFAULTS.heartbeatTimeoutMs;
   if (timeoutMs < intervalMs) throw invalidArgument(CALL, `heartbeat.timeoutMs (${timeoutMs}) must be at least heartbeat.intervalMs (${intervalMs})`, right);
   return { intervalMs, timeoutMs };
 }
 
-function checkAllowPeers(value: unknown): Set<string> {
-  const right = '{ allowPeers: ["xp1...", "xp1..."] }';
-  // A string is iterable too, one character at a time: never what was meant.
-  if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw invalidArgument(CALL, `allowPeers must be an array (or set) of peer ids, got ${show(value)}`, right);
-  }
-  const set = new Set<string>();
-  for (const id of value as Iterable<unknown>) set.add(checkString(id, "every allowPeers entry", CALL, right, 256));
-  return set;
-}
 
 function isTransport(value: unknown): value is Transport {
   if (typeof value !== "object" || value === null) return false;

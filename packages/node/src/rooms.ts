@@ -13,31 +13,31 @@ import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
-import { ConnectionManager } from "./connection-manager.js";
+import { ConnectionManager } from "#connection-manager";
 import { Dialer } from "./dialer.js";
-import { DiscoveryRoom } from "#discovery-room";
+import type { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
-import { FileTransfers } from "#file-transfer";
-import type { ReceivedFile } from "./file-transfer.js";
-import { FilesRoom } from "#files-room";
+import type { FileTransfers } from "#file-transfer";
+import type { FilesRoom } from "#files-room";
 import { checkSignature, openFileStore, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
-import { PeerExchange } from "#peer-exchange";
+import type { PeerExchange } from "#peer-exchange";
+import { wireNodeRooms } from "#node-rooms";
 import { RequestRoom } from "#request-room";
 import { ROUTE_CAPABILITY, RoutingRoom, unreachableError } from "#routing-room";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
-import { ReachRoom } from "#reach-room";
+import type { ReachRoom } from "#reach-room";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
-import { KIND, type Hello } from "./protocol.js";
+import type { Hello } from "./protocol.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
-import { TopicRoom } from "#topic-room";
+import type { TopicRoom } from "#topic-room";
 import { ReadHolds } from "./read-holds.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
@@ -102,20 +102,26 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const state: SharedState =
     (o.state as SharedState | undefined) ?? new SharedState({ ...o.stateLimits, replicaId: localPeerId, store, ...stateOwnership(o, (c) => (ownedRows = c), (key) => state.versionOf(key)) });
   const closeState = (): void => store?.close();
+  // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
+  const book = new AddressBook();
   const broadcast = (kind: string, payload: unknown): void => {
     for (const s of table.open.values()) void s.sendMessage(kind, payload);
   };
   const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report, limits: o.limits, ownedRows });
-  const files = new FileTransfers({
-    downloadDir: o.downloadDir,
-    maxFrameSize: codec.maxSize,
-    maxFileSize: o.limits.maxFileSize,
-    maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer,
-    idleTimeoutMs: o.limits.fileIdleTimeoutMs,
-    acceptFile: o.acceptFile,
-    delivered: (from, file) => dispatcher.dispatch(from, KIND.FILE, file),
-    failed: report,
-    setPaused: (session, paused) => holds.set(session, paused),
+  // The rooms a page replaces by stand-ins (files, reachability, discovery, topics, peer exchange): `node-rooms.ts`.
+  const { files, swarmFiles, reach, discovery, topics, pex } = wireNodeRooms({
+    o,
+    node,
+    table,
+    codec,
+    dispatcher,
+    holds,
+    book,
+    report,
+    mesh: () => mesh,
+    transports: () => transports,
+    dialer: () => dialer,
+    connections: () => connections,
   });
   const forged = (session: PeerSession, error: XppgError): void => {
     stats.forgedMessages++;
@@ -145,29 +151,12 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
       events.emit("mesh:left", member);
     },
   });
-  const push = { downloadDir: o.downloadDir, maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer, acceptFile: o.acceptFile, delivered: (from: string, file: ReceivedFile) => dispatcher.dispatch(from, KIND.FILE, file), failed: report };
-  const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, peerBytesPerSecond: Math.min(o.limits.bytesPerSecond, o.limits.byteBurst), downloadDir: o.downloadDir, tunings: o.files, push, legacy: files });
-  const reach: ReachRoom = new ReachRoom({
-    localPeerId,
-    reach: o.reach,
-    table,
-    addresses: () => transports.addresses,
-    listen: (address) => transports.add(address),
-    unlisten: (listener) => transports.remove(listener),
-    join: (address, peerId) => dialer.join({ address, peerId, timeoutMs: 5000 }),
-    meshAddresses: (peerId) => mesh.members().find((m) => m.peerId === peerId)?.listenAddresses ?? [],
-    changed: (status, previous) => events.emit("reachability:changed", status, previous),
-    report: (error) => report(error, undefined),
-  });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } });
   const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
-  // Peer exchange and the connection manager share one bounded address book (INTERNALS.md, "Peer exchange").
-  const book = new AddressBook();
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
-  const pex = new PeerExchange({ identity: o.identity, table, book, listen: () => node.hello().listen, running: node.running, learnt: (peerId, changed) => connections.learnt(peerId, changed) });
   const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
@@ -221,20 +210,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
-  const relayAddresses = (): string[] => transports.addresses.filter((a) => a.startsWith("relay://"));
-  // LAN candidates are dialled by the discovery room itself, within its own backoff, not by the manager.
-  const discovery = new DiscoveryRoom({ localPeerId, appName: o.appName, lan: o.lan, table, dial, relayAddresses, discovered: (c) => events.emit("peer:discovered", c), report: (e) => report(e, undefined) });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
-  const locator = { identity: o.identity, addresses: () => reach.advertisedAddresses(), canDial, join: (address: string, peerId: string, timeoutMs: number) => dialer.join({ address, peerId, timeoutMs }), connected: (peerId: string) => {
-    const s = table.open.get(peerId);
-    return s === undefined ? undefined : table.infoOf(s);
-  } };
-  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator });
-  events.on("peer:left", (peer, reason) => {
-    discovery.left(peer.peerId, reason);
-    if (discovery.lost(reason)) topics.left(peer.peerId);
-  });
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests, connections, pex };
 }
 

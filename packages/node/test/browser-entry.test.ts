@@ -26,7 +26,7 @@ const NODE_ONLY = [
   /^packages\/nat\//,
   /^packages\/discovery\//,
   /^packages\/files\//,
-  /^packages\/node\/(src|dist)\/(host|defaults|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator)\.(ts|js)$/,
+  /^packages\/node\/(src|dist)\/(host|defaults|node-rooms|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator)\.(ts|js)$/,
   /^packages\/secure\/(src|dist)\/(key-file|node-api|index|crypto\/node-provider|crypto\/sodium-[a-z]+)\.(ts|js)$/,
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
@@ -42,29 +42,30 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
   const names = moduleNames(bundle);
   expect(names.filter((n) => NODE_ONLY.some((re) => re.test(n)))).toEqual([]);
   // The browser pieces are what it holds instead.
-  for (const p of ["browser/host", "browser/defaults", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
+  for (const p of ["browser/host", "browser/defaults", "browser/connection-manager", "browser/node-rooms", "browser/file-transfer", "browser/files-room", "browser/reach-room", "browser/peer-exchange", "browser/discovery-room", "browser/topic-room", "browser/routing-room", "browser/request-room", "playground"]) expect(names).toContain(`packages/node/${from}/${p}.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/transport-ws/${from}/browser/browser-transport.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/framing/${from}/msgpack-codec.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/page-provider.${from === "src" ? "ts" : "js"}`);
   expect(names).toContain(`packages/secure/${from}/crypto/web-crypto.${from === "src" ? "ts" : "js"}`);
   // The chunks split off, each loaded by one import(): noble's AES-GCM, by the provider only for cipher "AESGCM" (the node
   // never asks for it); noble's Ed25519, X25519 and SHA-2, only where WebCrypto lacks them (a page that is not a secure
-  // context); routed unicast and requests, by the page's routing and request rooms on first use; port mapping, by
-  // start({ openPort }).
+  // context); routed unicast and requests, by the page's routing and request rooms on first use; the connection
+  // manager, once the page knows a peer it can dial and is not connected to; port mapping, by start({ openPort }).
   const ext = from === "src" ? "ts" : "js";
   const lib = (m: string): string => relative(repoRoot, m).replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "");
   const split = Object.fromEntries(bundle.lazyChunks.map((c) => [c.loadedBy.map((m) => relative(repoRoot, m)).join(" "), c.modules.map(lib).sort()]));
-  expect(bundle.chunks).toBe(6);
+  expect(bundle.chunks).toBe(7);
   const noble = ["curves/abstract/curve", "curves/abstract/edwards", "curves/abstract/modular", "curves/abstract/montgomery", "curves/ed25519", "curves/utils", "hashes/_md", "hashes/_u64", "hashes/hmac", "hashes/sha2", "hashes/utils"];
   expect(split).toEqual({
     [`packages/secure/${from}/crypto/page-provider.${ext}`]: ["@noble/ciphers/_polyval.js", "@noble/ciphers/aes.js", `packages/secure/${from}/crypto/aes-gcm-nonce.${ext}`, `packages/secure/${from}/crypto/noble-aes-gcm.${ext}`].sort(),
     [`packages/secure/${from}/crypto/web-crypto.${ext}`]: [...noble.map((m) => `@noble/${m}.js`), `packages/secure/${from}/crypto/noble-page.${ext}`].sort(),
     [`packages/node/${from}/browser/routing-room.${ext}`]: [`packages/node/${from}/forward-holds.${ext}`, `packages/node/${from}/route-wire.${ext}`, `packages/node/${from}/routed-connection.${ext}`, `packages/node/${from}/routing-room.${ext}`].sort(),
     [`packages/node/${from}/browser/request-room.${ext}`]: [`packages/node/${from}/request-room.${ext}`],
+    [`packages/node/${from}/browser/connection-manager.${ext}`]: [`packages/node/${from}/connection-manager.${ext}`, `packages/node/${from}/mesh/connection-planner.${ext}`, `packages/node/${from}/mesh/dial-budget.${ext}`].sort(),
     [`packages/node/${from}/playground.${ext}`]: [`packages/node/${from}/port-mapping.${ext}`],
   });
   // Not in the first load.
-  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(routing-room|route-wire|routed-connection|forward-holds|request-room|port-mapping|reachability)\./.test(m))).toEqual([]);
+  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(connection-manager|mesh\/connection-planner|mesh\/dial-budget|routing-room|route-wire|routed-connection|forward-holds|request-room|port-mapping|reachability)\./.test(m))).toEqual([]);
 }
 
 describe("the browser entry of @xppg/node", () => {
@@ -81,7 +82,7 @@ describe("the browser entry of @xppg/node", () => {
     const size = await measureBrowserEntry();
     expect(size.builtins).toEqual([]);
     expect(size.gzipBytes, `first load ${size.gzipBytes} bytes gzipped; ceiling ${CEILING_GZIP_BYTES}`).toBeLessThanOrEqual(CEILING_GZIP_BYTES);
-    expect(size.lazyChunks.map((c) => c.loadedBy).sort()).toEqual([["packages/node/dist/browser/request-room.js"], ["packages/node/dist/browser/routing-room.js"], ["packages/node/dist/playground.js"], ["packages/secure/dist/crypto/page-provider.js"], ["packages/secure/dist/crypto/web-crypto.js"]]);
+    expect(size.lazyChunks.map((c) => c.loadedBy).sort()).toEqual([["packages/node/dist/browser/connection-manager.js"], ["packages/node/dist/browser/request-room.js"], ["packages/node/dist/browser/routing-room.js"], ["packages/node/dist/playground.js"], ["packages/secure/dist/crypto/page-provider.js"], ["packages/secure/dist/crypto/web-crypto.js"]]);
   });
 
   it("the size script exits with 1 and says so when the entry is over its target, with 0 when within", () => {

@@ -16,7 +16,7 @@ export type { DiscoveryRoomOptions, ResolvedLan } from "../discovery-room.js";
 /** Discovery in a page: nothing to look for, nothing found. */
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class DiscoveryRoom implements Pick<NodeDiscoveryRoom, keyof NodeDiscoveryRoom> {
-  constructor(_options: DiscoveryRoomOptions) {}
+  constructor(_options?: DiscoveryRoomOptions) {}
 
   get candidates(): readonly PeerCandidate[] {
     return [];

@@ -15,7 +15,7 @@ const MAX_TRANSFER_ID = 64;
 
 /** File transfers in a page: none. Same shape as Node's `FileTransfers`. */
 export class FileTransfers {
-  constructor(_host: FileHost) {}
+  constructor(_host?: FileHost) {}
 
   /** Always rejects: a page has no files to read by path. */
   async send(path: string, _sessions: PeerSession[], _signal?: AbortSignal): Promise<SharedFile> {

@@ -30,9 +30,9 @@ export class FilesRoom {
     uploaded: new Map(),
   };
 
-  readonly #o: FilesRoomOptions;
+  readonly #o: Pick<FilesRoomOptions, "legacy">;
 
-  constructor(o: FilesRoomOptions) {
+  constructor(o: Pick<FilesRoomOptions, "legacy"> & Partial<FilesRoomOptions>) {
     this.#o = o;
   }
 

@@ -18,7 +18,7 @@ export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js
 export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchange> {
   readonly stats: PeerExchangeStats = { learnt: 0, refused: 0, ignored: 0, pushed: 0 };
 
-  constructor(_options: PeerExchangeOptions) {}
+  constructor(_options?: PeerExchangeOptions) {}
 
   advertise(_source: string, _addresses: readonly string[]): void {}
 

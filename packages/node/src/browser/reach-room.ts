@@ -26,7 +26,7 @@ export class ReachRoom {
    */
   readonly reachability: Pick<Reachability, "status" | "mapped">;
 
-  constructor(_options: ReachRoomOptions) {
+  constructor(_options?: ReachRoomOptions) {
     let mappedAddress: string | undefined;
     this.reachability = {
       status: (): ReachabilityStatus => ({ kind: "unknown", observed: [], dialbacksOk: 0, dialbacksFailed: 0, relayAddresses: [], mappedAddress }),

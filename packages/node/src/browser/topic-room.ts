@@ -18,9 +18,9 @@ const EMPTY: TopicsView = { joined: [], candidates: [], stats: undefined, found:
 /** Topics in a page: none can be joined. */
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
-  readonly #o: TopicRoomOptions;
+  readonly #o: Pick<TopicRoomOptions, "appName">;
 
-  constructor(options: TopicRoomOptions) {
+  constructor(options: Pick<TopicRoomOptions, "appName"> & Partial<TopicRoomOptions>) {
     this.#o = options;
   }
 

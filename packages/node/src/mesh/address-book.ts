@@ -102,6 +102,11 @@ export class AddressBook {
     return true;
   }
 
+  /** The peers known, least recently used first. */
+  *peerIds(): IterableIterator<string> {
+    for (const [peerId] of this.#peers.entries()) yield peerId;
+  }
+
   /** Marks a peer as in use (connected, dialled), so it is the last to be forgotten. */
   touch(peerId: string): void {
     this.#peers.touch(peerId);
@@ -114,28 +119,33 @@ export class AddressBook {
     this.#peers.delete(peerId);
   }
 
-  /** Signed records to pass on, `first` ones first (the sender's neighbours), then the most recently used; at most `max`, none of `except`. */
-  records(max: number, first: Iterable<string>, except: ReadonlySet<string>): PeerRecord[] {
-    const out: PeerRecord[] = [];
-    const taken = new Set<string>();
-    const take = (peerId: string): void => {
-      const record = this.#peers.get(peerId)?.record;
-      if (record === undefined || except.has(peerId) || taken.has(peerId) || out.length >= max) return;
-      taken.add(peerId);
-      out.push(record);
-    };
-    for (const peerId of first) take(peerId);
-    const all = [...this.#peers.entries()];
-    for (let i = all.length - 1; i >= 0 && out.length < max; i--) take(all[i]![0]);
-    return out;
-  }
-
   #uncount(peer: KnownPeer): void {
     if (peer.informant === "") return;
     const n = (this.#perInformant.get(peer.informant) ?? 1) - 1;
     if (n <= 0) this.#perInformant.delete(peer.informant);
     else this.#perInformant.set(peer.informant, n);
   }
+}
+
+/**
+ * Signed records of `book` to pass on, `first` ones first (the sender's
+ * neighbours), then the most recently used; at most `max`, none of
+ * `except`. (A function, not a method: a page, which offers no peer
+ * exchange, leaves it out of its build.)
+ */
+export function recordsToPass(book: AddressBook, max: number, first: Iterable<string>, except: ReadonlySet<string>): PeerRecord[] {
+  const out: PeerRecord[] = [];
+  const taken = new Set<string>();
+  const take = (peerId: string): void => {
+    const record = book.get(peerId)?.record;
+    if (record === undefined || except.has(peerId) || taken.has(peerId) || out.length >= max) return;
+    taken.add(peerId);
+    out.push(record);
+  };
+  for (const peerId of first) take(peerId);
+  const all = [...book.peerIds()];
+  for (let i = all.length - 1; i >= 0 && out.length < max; i--) take(all[i]!);
+  return out;
 }
 
 function sameAddresses(a: readonly string[], b: readonly string[]): boolean {

@@ -1,5 +1,5 @@
 import { ConnectionPlanner, Plumtree, RouteTable, messageKey, type PlumtreeOptions, type TreeMessage, type TreeStats } from "../../src/mesh/index.js";
-import { AddressBook, type PeerRecord } from "../../src/mesh/address-book.js";
+import { AddressBook, recordsToPass, type PeerRecord } from "../../src/mesh/address-book.js";
 import { DialBudget } from "../../src/mesh/dial-budget.js";
 import { TokenBucket } from "../../src/token-bucket.js";
 import { EventQueue } from "./event-queue.js";
@@ -401,7 +401,7 @@ export class MeshSimulator {
         const fake = `fake-${index}-${this.#fakes++}`;
         return simRecord(fake, `sim://${VICTIM_HOST}:${this.#fakes % 8}`, this.queue.now);
       });
-    } else records = [simRecord(node.id, `sim://${node.id}`, this.queue.now), ...node.book.records(31, node.neighbors, new Set([to]))];
+    } else records = [simRecord(node.id, `sim://${node.id}`, this.queue.now), ...recordsToPass(node.book, 31, node.neighbors, new Set([to]))];
     this.#transmit(node, to, { exchange: records });
   }
 
