@@ -26,6 +26,12 @@ describe("the Node entry's crypto provider", () => {
     expect(typeof cryptoProvider.sealInto).toBe("function");
   });
 
+  it("opens the pinned prebuilt binary straight, found in the nearest node_modules, with its key operations", () => {
+    const aead = loadSodiumAead()!;
+    expect(aead.via).toBe("prebuilt");
+    expect(aead.keys).not.toBeNull();
+  });
+
   it("is node:crypto when XPPG_CRYPTO_PROVIDER=node", () => {
     process.env["XPPG_CRYPTO_PROVIDER"] = "node";
     expect(loadSodiumAead()).toBeNull();
