@@ -258,6 +258,7 @@ async function firstConnections(contenderName, phaseConfig, options, port, recei
     clientMs: med("clientMs"),
     connectMs: med("connectMs"),
     cpuConnectMs: med("cpuConnectMs"),
+    cpuModuleLoadMs: med("cpuModuleLoadMs"),
     processes: samples.length,
     rssSenderBytes: rssClient,
     rssReceiverBytes: rf.maxRssBytes,

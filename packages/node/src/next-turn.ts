@@ -33,7 +33,17 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
-/** `byteCount` random bytes as hex, from `crypto.getRandomValues` (which, unlike `randomUUID`, pages served over plain http have too). */
+// In Node, node:crypto (already loaded by every node): the first use of
+// `globalThis.crypto` loads WebCrypto's modules, about 0.7 ms of a fresh
+// process's start (issue 15). A page has no `process` and takes `crypto.getRandomValues`.
+const nodeCrypto = typeof process === "object" && typeof process.getBuiltinModule === "function" ? process.getBuiltinModule("node:crypto") : undefined;
+
+/** Fills `array` with random values: node:crypto's `randomFillSync` in Node, `crypto.getRandomValues` in a page (which, unlike `randomUUID`, pages served over plain http have too). */
+export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
+  return nodeCrypto !== undefined ? nodeCrypto.randomFillSync(array) : globalThis.crypto.getRandomValues(array);
+}
+
+/** `byteCount` random bytes as hex. */
 export function randomHex(byteCount: number): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(byteCount)));
+  return toHex(randomFill(new Uint8Array(byteCount)));
 }

@@ -23,6 +23,7 @@ import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOption
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
 import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
+import { randomFill } from "./next-turn.js";
 import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
@@ -63,7 +64,7 @@ export class Playground {
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0 };
   #nat: PortMappingResult | null = null;
-  #nextId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+  #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
   /**

@@ -26,6 +26,12 @@ describe("the Node entry's crypto provider", () => {
     expect(typeof cryptoProvider.sealInto).toBe("function");
   });
 
+  it("opens the pinned prebuilt binary straight, found in the nearest node_modules, with its key operations", () => {
+    const aead = loadSodiumAead()!;
+    expect(aead.via).toBe("prebuilt");
+    expect(aead.keys).not.toBeNull();
+  });
+
   it("is node:crypto when XPPG_CRYPTO_PROVIDER=node", () => {
     process.env["XPPG_CRYPTO_PROVIDER"] = "node";
     expect(loadSodiumAead()).toBeNull();
@@ -52,7 +58,24 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
-  it("derives, signs, agrees and hashes on libsodium the bytes node:crypto gives, and verifies on node:crypto", () => {
+  it("seals and opens a handshake message (associated data) as node:crypto does, and refuses other associated data", () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+    const hash = patterned(32, 9);
+    for (const size of [0, 48, 97, 1000]) {
+      const plain = patterned(size, size + 1);
+      const sealed = sodium.seal(key, size, hash, plain);
+      expect(sameBytes(sealed, nodeCryptoProvider.seal(key, size, hash, plain)), `size ${size}`).toBe(true);
+      expect(sameBytes(nodeCryptoProvider.open(key, size, hash, sealed)!, plain)).toBe(true);
+      expect(sameBytes(sodium.open(key, size, hash, sealed)!, plain)).toBe(true);
+      const otherHash = hash.slice();
+      otherHash[0]! ^= 1;
+      expect(sodium.open(key, size, otherHash, sealed)).toBeNull();
+      expect(sodium.open(key, size, new Uint8Array(0), sealed)).toBeNull();
+    }
+  });
+
+  it("derives, signs, agrees, hashes and MACs on libsodium the bytes node:crypto gives, and verifies on node:crypto", () => {
     const aead = loadSodiumAead()!;
     expect(aead.keys).toBeTruthy();
     const sodium = sodiumCryptoProvider(aead);
@@ -68,6 +91,8 @@ describe("the Node entry's crypto provider", () => {
       expect(sameBytes(mine.publicKey, nodeCryptoProvider.x25519PublicKey(mine.secretKey))).toBe(true);
       expect(sameBytes(sodium.x25519(mine.secretKey, theirs.publicKey), nodeCryptoProvider.x25519(theirs.secretKey, mine.publicKey))).toBe(true);
       expect(sameBytes(sodium.sha256(data), nodeCryptoProvider.sha256(data))).toBe(true);
+      const key = patterned(i * 13, i + 3); // 0 to 247 bytes: shorter and longer than the 64-byte block
+      expect(sameBytes(sodium.hmacSha256(key, data), nodeCryptoProvider.hmacSha256(key, data)), `hmac ${i}`).toBe(true);
     }
     // A low-order public key (all zeros) gives an all-zero secret: refused, as node:crypto refuses it.
     expect(() => sodium.x25519(sodium.x25519Generate().secretKey, new Uint8Array(32))).toThrow();

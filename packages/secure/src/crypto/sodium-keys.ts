@@ -3,7 +3,7 @@ import type { Ed25519Signer, X25519KeyPair } from "./provider.js";
 /**
  * Key operations on libsodium for the first connection of a fresh process
  * (issue 15): an Ed25519 identity from its seed and signing, X25519 keys and
- * Diffie-Hellman, SHA-256. On node:crypto each goes through KeyObjects and
+ * Diffie-Hellman, SHA-256 and HMAC-SHA256. On node:crypto each goes through KeyObjects and
  * DER, about 4.5 ms of CPU the first time in a process (their JavaScript is
  * cold) against about 0.4 ms here; later calls are cheaper here too. The
  * results are the same bytes (RFC 8032, RFC 7748, FIPS 180-4), checked
@@ -18,6 +18,8 @@ export interface SodiumKeys {
   x25519PublicKey(secretKey: Uint8Array): Uint8Array;
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  /** HMAC-SHA256 (RFC 2104) over {@link sha256}: the Noise handshake's HKDF. */
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
 /** The native binding's functions used here; each returns 0 on success. They check no size: the sizes are checked below before each call. */
@@ -48,6 +50,11 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
     if (b.crypto_scalarmult_base(publicKey, check32(secretKey, "X25519 secret key")) !== 0) throw new Error("libsodium could not derive an X25519 public key");
     return publicKey;
   };
+  const sha256 = (data: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(32);
+    if (b.crypto_hash_sha256(out, data) !== 0) throw new Error("libsodium could not hash");
+    return out;
+  };
   const keys: SodiumKeys = {
     ed25519Signer(seed) {
       const publicKey = new Uint8Array(32);
@@ -75,10 +82,18 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
       }
       return shared;
     },
-    sha256(data) {
-      const out = new Uint8Array(32);
-      if (b.crypto_hash_sha256(out, data) !== 0) throw new Error("libsodium could not hash");
-      return out;
+    sha256,
+    hmacSha256(key, data) {
+      // RFC 2104: H((K ^ opad) || H((K ^ ipad) || data)), K padded to the 64-byte block (hashed first if longer).
+      const block = new Uint8Array(64);
+      block.set(key.byteLength > 64 ? sha256(key) : key);
+      const inner = new Uint8Array(64 + data.byteLength);
+      for (let i = 0; i < 64; i++) inner[i] = block[i]! ^ 0x36;
+      inner.set(data, 64);
+      const outer = new Uint8Array(64 + 32);
+      for (let i = 0; i < 64; i++) outer[i] = block[i]! ^ 0x5c;
+      outer.set(sha256(inner), 64);
+      return sha256(outer);
     },
   };
   try {
@@ -91,7 +106,7 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
 const same = (a: Uint8Array, s: string): boolean => Buffer.from(a).toString("hex") === s;
 
-/** RFC 8032 section 7.1 test 2 (Ed25519), RFC 7748 section 6.1 (X25519), and SHA-256 of "abc" (FIPS 180-4). */
+/** RFC 8032 section 7.1 test 2 (Ed25519), RFC 7748 section 6.1 (X25519), SHA-256 of "abc" (FIPS 180-4), RFC 4231 (HMAC-SHA256). */
 function knownAnswers(k: SodiumKeys): boolean {
   const signer = k.ed25519Signer(hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
   if (!same(signer.publicKey, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")) return false;
@@ -102,5 +117,10 @@ function knownAnswers(k: SodiumKeys): boolean {
   if (!same(k.x25519PublicKey(alice), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")) return false;
   if (!same(k.x25519PublicKey(bob), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")) return false;
   if (!same(k.x25519(alice, k.x25519PublicKey(bob)), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")) return false;
-  return same(k.sha256(new TextEncoder().encode("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const text = new TextEncoder();
+  if (!same(k.sha256(text.encode("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")) return false;
+  // RFC 4231 test cases 2 (a short key) and 6 (a key longer than the block).
+  if (!same(k.hmacSha256(text.encode("Jefe"), text.encode("what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")) return false;
+  const long = new Uint8Array(131).fill(0xaa);
+  return same(k.hmacSha256(long, text.encode("Test Using Larger Than Block-Size Key - Hash Key First")), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }

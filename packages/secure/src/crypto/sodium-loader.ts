@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 /**
@@ -14,10 +15,10 @@ export interface SodiumAead {
   readonly via: "prebuilt" | "package";
   /** Ed25519 signing, X25519 and SHA-256 on libsodium, when the prebuilt binary is called straight and passes their known answers (`sodium-keys.ts`). */
   readonly keys?: SodiumKeys | null;
-  /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`. */
-  seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
-  /** Decrypts `ciphertext` into `out` if `tag` verifies; false otherwise (libsodium then zeroes `out`). */
-  open(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean;
+  /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`; `ad`, the associated data, defaults to none. */
+  seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): void;
+  /** Decrypts `ciphertext` into `out` if `tag` verifies (over `ad` too, when given); false otherwise (libsodium then zeroes `out`). */
+  open(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): boolean;
 }
 
 // The exact version whose prebuilt binary is called straight (package.json pins it).
@@ -29,14 +30,14 @@ const PINNED_VERSION = "5.1.0";
  * nonce, key), which returns 0 when the tag verifies.
  */
 interface Binding extends Partial<KeysBinding> {
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
-  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: undefined, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
 }
 
 /** The package's documented API (with `nsec` and assertions). */
 interface SodiumNative {
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
-  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: null, npub: Uint8Array, k: Uint8Array): void;
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): void;
 }
 
 /**
@@ -51,15 +52,15 @@ interface SodiumNative {
  */
 export function loadSodiumAead(): SodiumAead | null {
   if (process.env["XPPG_CRYPTO_PROVIDER"] === "node") return null;
-  let require: NodeJS.Require;
+  let require: NodeJS.Require | undefined;
+  const requireHere = (): NodeJS.Require => (require ??= createRequire(import.meta.url));
   let root: string;
   try {
-    require = createRequire(import.meta.url);
-    root = dirname(require.resolve("sodium-native/package.json"));
+    root = nearestPackage("sodium-native") ?? dirname(requireHere().resolve("sodium-native/package.json"));
   } catch {
     return null; // not installed
   }
-  for (const load of [() => fromPrebuilt(require, root), () => fromPackage(require)]) {
+  for (const load of [() => fromPrebuilt(root), () => fromPackage(requireHere())]) {
     let aead: SodiumAead | null;
     try {
       aead = load();
@@ -80,8 +81,29 @@ function passesKnownAnswer(aead: SodiumAead): boolean {
   }
 }
 
-function fromPrebuilt(require: NodeJS.Require, root: string): SodiumAead | null {
-  const version = (require(join(root, "package.json")) as { version?: string }).version;
+/**
+ * The folder of `name` as Node's `node_modules` lookup finds it from this
+ * module (the nearest `node_modules/<name>` above it), or undefined when
+ * none is there (the caller then asks `require.resolve`, which also knows
+ * NODE_PATH and the global folders). One `existsSync` per folder:
+ * the CommonJS resolver, used nowhere else by a node, costs about 3 ms of
+ * CPU the first time in a process (issue 15, the first connection).
+ */
+function nearestPackage(name: string): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (basename(dir) !== "node_modules") {
+      const candidate = join(dir, "node_modules", name);
+      if (existsSync(join(candidate, "package.json"))) return candidate;
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+function fromPrebuilt(root: string): SodiumAead | null {
+  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version;
   if (version !== PINNED_VERSION || process.platform !== "linux" && process.platform !== "darwin" && process.platform !== "win32") return null;
   const file = join(root, "prebuilds", `${process.platform}-${process.arch}`, "sodium-native.node");
   if (!existsSync(file)) return null;
@@ -92,10 +114,10 @@ function fromPrebuilt(require: NodeJS.Require, root: string): SodiumAead | null 
   return {
     via: "prebuilt",
     keys: sodiumKeys(b, (length) => new Uint8Array(randomBytes(length))),
-    seal(out, tag, plaintext, nonce, key) {
-      if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, undefined, nonce, key) < 0) throw new Error("libsodium could not encrypt");
+    seal(out, tag, plaintext, nonce, key, ad) {
+      if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
-    open: (out, ciphertext, tag, nonce, key) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, undefined, nonce, key) === 0,
+    open: (out, ciphertext, tag, nonce, key, ad) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, ad, nonce, key) === 0,
   };
 }
 
@@ -103,12 +125,12 @@ function fromPackage(require: NodeJS.Require): SodiumAead {
   const s = require("sodium-native") as SodiumNative;
   return {
     via: "package",
-    seal(out, tag, plaintext, nonce, key) {
-      s.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, null, null, nonce, key);
+    seal(out, tag, plaintext, nonce, key, ad) {
+      s.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad ?? null, null, nonce, key);
     },
-    open(out, ciphertext, tag, nonce, key) {
+    open(out, ciphertext, tag, nonce, key, ad) {
       try {
-        s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, null, ciphertext, tag, null, nonce, key);
+        s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, null, ciphertext, tag, ad ?? null, nonce, key);
         return true;
       } catch {
         return false;
@@ -126,18 +148,33 @@ const KAT_NONCE = "070000004041424344454647";
 const KAT_PLAIN = "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a";
 const KAT_CIPHER = "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282";
 const KAT_TAG = "000b606bbb48584c95c48526f94b4d23";
+// The same section's whole vector, with its associated data (the Noise
+// handshake's case: each handshake message is sealed over the handshake hash).
+const KAT_AD = "50515253c0c1c2c3c4c5c6c7";
+const KAT_PLAIN_WHOLE = KAT_PLAIN + "204966204920636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73637265656e20776f756c642062652069742e";
+const KAT_CIPHER_WHOLE = KAT_CIPHER + "fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116";
+const KAT_TAG_WHOLE = "1ae10b594f09e26a7e902ecbd0600691";
 
 function hex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, "hex"));
 }
 
-/** Seals and opens RFC 8439's vector in place, and refuses it with one bit flipped. */
+/** Seals and opens RFC 8439's vector in place, without and with associated data, and refuses each with one bit flipped. */
 function knownAnswer(aead: SodiumAead): boolean {
+  const [key, nonce] = [hex(KAT_KEY), hex(KAT_NONCE)];
   const buf = hex(KAT_PLAIN);
   const tag = new Uint8Array(16);
-  aead.seal(buf, tag, buf, hex(KAT_NONCE), hex(KAT_KEY));
+  aead.seal(buf, tag, buf, nonce, key);
   if (Buffer.from(buf).toString("hex") !== KAT_CIPHER || Buffer.from(tag).toString("hex") !== KAT_TAG) return false;
-  if (!aead.open(buf, buf, tag, hex(KAT_NONCE), hex(KAT_KEY)) || Buffer.from(buf).toString("hex") !== KAT_PLAIN) return false;
+  if (!aead.open(buf, buf, tag, nonce, key) || Buffer.from(buf).toString("hex") !== KAT_PLAIN) return false;
   tag[0]! ^= 1;
-  return !aead.open(buf, buf, tag, hex(KAT_NONCE), hex(KAT_KEY));
+  if (aead.open(buf, buf, tag, nonce, key)) return false;
+  const ad = hex(KAT_AD);
+  const whole = hex(KAT_PLAIN_WHOLE);
+  aead.seal(whole, tag, whole, nonce, key, ad);
+  if (Buffer.from(whole).toString("hex") !== KAT_CIPHER_WHOLE || Buffer.from(tag).toString("hex") !== KAT_TAG_WHOLE) return false;
+  if (!aead.open(whole, whole, tag, nonce, key, ad) || Buffer.from(whole).toString("hex") !== KAT_PLAIN_WHOLE) return false;
+  aead.seal(whole, tag, whole, nonce, key, ad);
+  ad[0]! ^= 1;
+  return !aead.open(whole, whole, tag, nonce, key, ad);
 }
