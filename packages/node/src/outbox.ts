@@ -98,6 +98,8 @@ export class Outbox implements QueueBudgetMember {
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
   #inFlight = 0;
+  /** The last promise of the connection's `send` seen resolved: a bundle answered with it again was taken at once. */
+  #taken: Promise<void> | null = null;
   readonly #waiters = new SendWaiters();
   #closed = false;
   /** When a send last resolved, or when the queue last started from empty (`performance.now()`). */
@@ -156,15 +158,27 @@ export class Outbox implements QueueBudgetMember {
     const length = this.#outLength;
     if (length === 0 || this.#closed) return;
     this.#outLength = 0;
+    const sent = this.#owner.connection.send(this.#out.subarray(0, length));
+    if (sent === this.#taken) {
+      // Answered with the connection's promise seen resolved before: taken at once, nothing is in flight
+      // (no promise, closures and microtask per bundle: a ping-pong paid them on every message).
+      if (this.#inFlight > 0) this.#progressAt = performance.now();
+      if (!this.#waiters.empty && this.#inFlight <= SESSION_HIGH_WATER_MARK) {
+        this.#congestedSince = -1;
+        this.#waiters.release();
+      }
+      return;
+    }
     if (this.#inFlight === 0) {
       // The queue starts from empty: the stall clock starts now.
       this.#progressAt = performance.now();
       this.#armStallTimer();
     }
     this.#inFlight += length;
-    this.#owner.connection.send(this.#out.subarray(0, length)).then(
+    sent.then(
       () => {
         this.#inFlight -= length;
+        this.#taken = sent;
         if (this.#closed) return;
         this.#limits.budget?.remove(length);
         this.#progressAt = performance.now();
