@@ -51,9 +51,9 @@ const SEND_AHEAD = 2 * TICK_BUDGET;
  *
  * Send: frames are written, each with its 4-byte length prefix, into one
  * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes) is
- * encrypted and sent at once as one frame of the connection below, and the
- * rest of one tick's frames on the provider's `defer` (one record for many
- * small frames). Frames may span records: the plaintext is one stream.
+ * encrypted and sent at once as one frame of the connection below. The
+ * first frame of a tick is sealed at once too, and the rest of the tick's
+ * frames on the provider's `defer` (one record for many small frames). Frames may span records: the plaintext is one stream.
  * The buffer is reused: with an in-place provider each record is sealed
  * where it lies and nothing is allocated per record; otherwise the
  * ciphertext is the only new allocation.
@@ -150,6 +150,8 @@ export class RecordLink implements ConnectionLink {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#provider.defer(this.#flushTick);
+      // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
+      if (this.#sealedThisTick === 0) this.#flush();
     }
     if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
       if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;

@@ -40,8 +40,9 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  *
  * Write path: each `send` copies its frame (header and payload) into a batch
  * buffer; `sendParts` copies small parts the same way and queues parts of
- * {@link BY_REFERENCE_BYTES} or more by reference. What one event-loop tick
- * sent goes out in one corked write on `process.nextTick`. The next tick's
+ * {@link BY_REFERENCE_BYTES} or more by reference. The first frame of an
+ * event-loop tick is written at once; what the rest of the tick sent goes
+ * out in one corked write on `process.nextTick`. The next tick's
  * frames go on into the same batch after what was cut for the socket, so
  * batches leave full and the few in flight come back to the pool (a batch
  * retired after each tick's one or two frames made the sender allocate
@@ -138,6 +139,8 @@ class SocketLink implements ConnectionLink {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(this.#flushTick);
+      // The tick's first frame is written at once (a reply waits for no turn); the rest of the tick's follow in one write.
+      this.#flush();
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
     return this.#controller.wait();
