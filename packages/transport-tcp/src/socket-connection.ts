@@ -73,6 +73,9 @@ class SocketLink implements ConnectionLink {
   // before #batchStart are already cut into pieces.
   #pieces: Uint8Array[] = [];
   #owners: Array<SendBatch | null> = [];
+  /** The last flush's two lists, emptied, for the next one (a flush per message allocates none); null during a flush. */
+  #sparePieces: Uint8Array[] | null = [];
+  #spareOwners: Array<SendBatch | null> | null = [];
   #batch: SendBatch | null = null;
   #batchStart = 0;
   #batchLength = 0;
@@ -221,8 +224,10 @@ class SocketLink implements ConnectionLink {
     this.#cut();
     const pieces = this.#pieces;
     const owners = this.#owners;
-    this.#pieces = [];
-    this.#owners = [];
+    this.#pieces = this.#sparePieces ?? [];
+    this.#owners = this.#spareOwners ?? [];
+    this.#sparePieces = null;
+    this.#spareOwners = null;
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
     // Several pieces: cork so they leave in one writev.
@@ -232,6 +237,10 @@ class SocketLink implements ConnectionLink {
       socket.write(pieces[i]!, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
     }
     if (pieces.length > 1) socket.uncork();
+    pieces.length = 0;
+    owners.length = 0;
+    this.#sparePieces = pieces;
+    this.#spareOwners = owners;
     this.#checkWaiters();
   }
 
