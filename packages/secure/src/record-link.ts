@@ -316,8 +316,9 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     this.#flushScheduled = false;
-    this.#sealedThisTick = 0;
     if (!this.#sendClosed) this.#flush();
+    // After the flush: what it sealed ends this tick, and the next tick's first frame is sealed at once again.
+    this.#sealedThisTick = 0;
     const waiter = this.#tickWaiter;
     this.#tickWaiter = null;
     waiter?.resolve();

@@ -149,6 +149,36 @@ describe("records around large frames", () => {
   }
 });
 
+describe("when records are sealed", () => {
+  it("seals the first frame of every tick at once, the tick's later frames together on the next turn", async () => {
+    const t = memoryTransport();
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(cryptoProvider, c, { identity: generateIdentity() });
+    });
+    try {
+      const recorder = recordingSizes(await t.dial(listener.address));
+      const client = await secureConnectionWith(cryptoProvider, recorder.conn, { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      recorder.arm();
+      for (let tick = 0; tick < 3; tick++) {
+        const sent = [client.send(patterned(10, 1)), client.send(patterned(20, 2)), client.send(patterned(30, 3))];
+        // The first went out before send returned; the other two wait for the tick's flush.
+        expect(recorder.sizes).toEqual([...Array.from({ length: tick }, () => [14, 58]).flat(), 14]);
+        await Promise.all(sent);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(recorder.sizes.slice(-2)).toEqual([14, 24 + 34]);
+      }
+      await at.waitFor(9);
+      expect(at.frames.map((f) => f.byteLength)).toEqual([10, 20, 30, 10, 20, 30, 10, 20, 30]);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
 describe("what a fast sender holds", () => {
   it("send waits once 512 KiB sealed are not taken by the connection below, whatever the high-water mark", async () => {
     // Below: 64 KiB buffered per direction. The receiver pauses, so only its
