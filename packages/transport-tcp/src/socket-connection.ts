@@ -24,6 +24,7 @@ export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "tr
 
 // One shared, already-resolved promise: the common case of `send` allocates nothing.
 const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A {@link Connection} over a connected `net.Socket`, frames delimited with
@@ -73,7 +74,9 @@ class SocketLink implements ConnectionLink {
   // before #batchStart are already cut into pieces.
   #pieces: Uint8Array[] = [];
   #owners: Array<SendBatch | null> = [];
-  /** The last flush's two lists, emptied, for the next one (a flush per message allocates none); null during a flush. */
+  /** Entries of the two lists in use: they are reused, not made again, by each flush (one per message in a ping-pong). */
+  #count = 0;
+  /** The last flush's two lists, emptied, for the next one; null during a flush. */
   #sparePieces: Uint8Array[] | null = [];
   #spareOwners: Array<SendBatch | null> | null = [];
   #batch: SendBatch | null = null;
@@ -126,8 +129,7 @@ class SocketLink implements ConnectionLink {
       if (part.length >= BY_REFERENCE_BYTES) {
         // Handed over by the caller: written from where it lies.
         this.#cut();
-        this.#pieces.push(part);
-        this.#owners.push(null);
+        this.#queuePiece(part, null);
       } else {
         this.#room(part.length).set(part, this.#batchLength);
         this.#batchLength += part.length;
@@ -194,10 +196,15 @@ class SocketLink implements ConnectionLink {
   #cut(): void {
     const batch = this.#batch;
     if (batch === null || this.#batchLength === this.#batchStart) return;
-    this.#pieces.push(batch.bytes.subarray(this.#batchStart, this.#batchLength));
-    this.#owners.push(batch);
+    this.#queuePiece(batch.bytes.subarray(this.#batchStart, this.#batchLength), batch);
     batch.unwritten++;
     this.#batchStart = this.#batchLength;
+  }
+
+  #queuePiece(piece: Uint8Array, owner: SendBatch | null): void {
+    const at = this.#count++;
+    this.#pieces[at] = piece;
+    this.#owners[at] = owner;
   }
 
   /** Done filling the batch: it is recycled once every piece cut from it is written. */
@@ -224,21 +231,25 @@ class SocketLink implements ConnectionLink {
     this.#cut();
     const pieces = this.#pieces;
     const owners = this.#owners;
+    const count = this.#count;
     this.#pieces = this.#sparePieces ?? [];
     this.#owners = this.#spareOwners ?? [];
+    this.#count = 0;
     this.#sparePieces = null;
     this.#spareOwners = null;
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
     // Several pieces: cork so they leave in one writev.
-    if (pieces.length > 1) socket.cork();
-    for (let i = 0; i < pieces.length; i++) {
+    if (count > 1) socket.cork();
+    for (let i = 0; i < count; i++) {
+      const piece = pieces[i]!;
       const batch = owners[i];
-      socket.write(pieces[i]!, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
+      // The lists are kept: they must not keep what was written alive.
+      pieces[i] = EMPTY;
+      owners[i] = null;
+      socket.write(piece, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
     }
-    if (pieces.length > 1) socket.uncork();
-    pieces.length = 0;
-    owners.length = 0;
+    if (count > 1) socket.uncork();
     this.#sparePieces = pieces;
     this.#spareOwners = owners;
     this.#checkWaiters();
@@ -316,6 +327,7 @@ class SocketLink implements ConnectionLink {
   #dropQueued(): void {
     this.#pieces = [];
     this.#owners = [];
+    this.#count = 0;
     this.#batch = null;
     this.#batchStart = 0;
     this.#batchLength = 0;
