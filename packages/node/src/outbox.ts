@@ -79,7 +79,9 @@ export interface OutboxOwner {
  * as one frame, a bundle: [u32 length][envelope] repeated. They are encoded
  * straight into one reused buffer: no allocation and no extra copy per
  * message, and one send (one record when encrypted) per tick instead of one
- * per message.
+ * per message. The first envelope of a tick, when nothing is in flight,
+ * leaves at once as a bundle of its own, so that a round trip waits for no
+ * turn of the event loop.
  *
  * It also watches the peer's reading (issue 16, items 1 and 7): more than
  * `maxQueuedBytes` waiting, no write progress for `writeStallTimeoutMs`, or
@@ -98,6 +100,8 @@ export class Outbox implements QueueBudgetMember {
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
   #inFlight = 0;
+  /** The last promise of the connection's `send` seen resolved: a bundle answered with it again was taken at once. */
+  #taken: Promise<void> | null = null;
   readonly #waiters = new SendWaiters();
   #closed = false;
   /** When a send last resolved, or when the queue last started from empty (`performance.now()`). */
@@ -156,15 +160,27 @@ export class Outbox implements QueueBudgetMember {
     const length = this.#outLength;
     if (length === 0 || this.#closed) return;
     this.#outLength = 0;
+    const sent = this.#owner.connection.send(this.#out.subarray(0, length));
+    if (sent === this.#taken) {
+      // Answered with the connection's promise seen resolved before: taken at once, nothing is in flight
+      // (no promise, closures and microtask per bundle: a ping-pong paid them on every message).
+      if (this.#inFlight > 0) this.#progressAt = performance.now();
+      if (!this.#waiters.empty && this.#inFlight <= SESSION_HIGH_WATER_MARK) {
+        this.#congestedSince = -1;
+        this.#waiters.release();
+      }
+      return;
+    }
     if (this.#inFlight === 0) {
       // The queue starts from empty: the stall clock starts now.
       this.#progressAt = performance.now();
       this.#armStallTimer();
     }
     this.#inFlight += length;
-    this.#owner.connection.send(this.#out.subarray(0, length)).then(
+    sent.then(
       () => {
         this.#inFlight -= length;
+        this.#taken = sent;
         if (this.#closed) return;
         this.#limits.budget?.remove(length);
         this.#progressAt = performance.now();
@@ -234,7 +250,7 @@ export class Outbox implements QueueBudgetMember {
 
   #queued(): Promise<void> {
     this.sentSinceTick = true;
-    const queued = this.#inFlight + this.#outLength;
+    let queued = this.#inFlight + this.#outLength;
     if (queued > this.#limits.maxQueuedBytes) {
       // The peer does not read: more would only grow memory. Drop it (the owner closes this outbox).
       this.#owner.slow(`${queued} bytes are waiting for it, over limits.maxQueuedBytesPerPeer (${this.#limits.maxQueuedBytes})`);
@@ -244,6 +260,13 @@ export class Outbox implements QueueBudgetMember {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       scheduleFlush(this.#flushNow);
+      // The first message of a tick, with nothing in flight, leaves at once
+      // (a reply goes out before the read that caused it unwinds); the rest
+      // of the tick's messages follow as one bundle.
+      if (this.#inFlight === 0) {
+        this.flush();
+        queued = this.#inFlight + this.#outLength;
+      }
     }
     if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
     if (this.#congestedSince < 0) this.#congestedSince = performance.now();

@@ -51,9 +51,9 @@ const SEND_AHEAD = 2 * TICK_BUDGET;
  *
  * Send: frames are written, each with its 4-byte length prefix, into one
  * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes) is
- * encrypted and sent at once as one frame of the connection below, and the
- * rest of one tick's frames on the provider's `defer` (one record for many
- * small frames). Frames may span records: the plaintext is one stream.
+ * encrypted and sent at once as one frame of the connection below. The
+ * first frame of a tick is sealed at once too, and the rest of the tick's
+ * frames on the provider's `defer` (one record for many small frames). Frames may span records: the plaintext is one stream.
  * The buffer is reused: with an in-place provider each record is sealed
  * where it lies and nothing is allocated per record; otherwise the
  * ciphertext is the only new allocation.
@@ -82,6 +82,8 @@ export class RecordLink implements ConnectionLink {
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
+  /** The last promise of the connection below seen resolved: a send answered with it again was taken at once. */
+  #taken: Promise<void> | null = null;
   #sealedThisTick = 0;
   #tickWaiter: Deferred | null = null;
   /** Sealed bytes not yet taken by the connection below (plus the record being filled) past which `send` waits: the smaller of the high-water mark and {@link SEND_AHEAD}. */
@@ -148,6 +150,8 @@ export class RecordLink implements ConnectionLink {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#provider.defer(this.#flushTick);
+      // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
+      if (this.#sealedThisTick === 0) this.#flush();
     }
     if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
       if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;
@@ -291,11 +295,17 @@ export class RecordLink implements ConnectionLink {
     }
     const size = plain.length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
-    this.#unsettledBytes += size;
     this.#lastSend = sent;
+    // The connection below answers a send it took at once with the same
+    // resolved promise each time (TCP's): once that one has resolved, a
+    // record answered with it is taken, and needs no callback of its own
+    // (a promise, two closures and a microtask per record, on every round trip).
+    if (sent === this.#taken) return sent;
+    this.#unsettledBytes += size;
     sent.then(
       () => {
         this.#unsettledBytes -= size;
+        this.#taken = sent;
       },
       () => {
         this.#unsettledBytes -= size;
@@ -306,8 +316,9 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     this.#flushScheduled = false;
-    this.#sealedThisTick = 0;
     if (!this.#sendClosed) this.#flush();
+    // After the flush: what it sealed ends this tick, and the next tick's first frame is sealed at once again.
+    this.#sealedThisTick = 0;
     const waiter = this.#tickWaiter;
     this.#tickWaiter = null;
     waiter?.resolve();

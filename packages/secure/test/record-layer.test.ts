@@ -132,20 +132,51 @@ describe("records around large frames", () => {
         const server = await within(accepted, "the server's handshake");
         const at = new Collector(server);
         recorder.arm();
-        const frames = [patterned(100, 1), patterned(200_000, 2), patterned(70_000, 3), patterned(10, 4), patterned(2 * FILL - 4, 5), patterned(FILL + 1, 6)];
+        // The first frame of a tick is sealed at once, in a record of its own (24 bytes); the others then share the tick's records.
+        const frames = [patterned(20, 0), patterned(100, 1), patterned(200_000, 2), patterned(70_000, 3), patterned(10, 4), patterned(2 * FILL - 4, 5), patterned(FILL + 1, 6)];
         await Promise.all(frames.map((f) => client.send(f)));
         await at.waitFor(frames.length);
         frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
         // 104 + the 3456-byte head of 200 004 (= 3 x 65 516 + 3456), then its three whole records;
         // 70 004 = 4488 + 65 516; 14 bytes fill in after it; 2 x 65 516 is two whole records;
         // 65 521 = 5 + 65 516 (its head takes the record after the 14 bytes).
-        expect(recorder.sizes).toEqual([3560, FILL, FILL, FILL, 4488, FILL, 14, FILL, FILL, 5, FILL]);
+        expect(recorder.sizes).toEqual([24, 3560, FILL, FILL, FILL, 4488, FILL, 14, FILL, FILL, 5, FILL]);
         await client.close();
       } finally {
         await listener.close();
       }
     });
   }
+});
+
+describe("when records are sealed", () => {
+  it("seals the first frame of every tick at once, the tick's later frames together on the next turn", async () => {
+    const t = memoryTransport();
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(cryptoProvider, c, { identity: generateIdentity() });
+    });
+    try {
+      const recorder = recordingSizes(await t.dial(listener.address));
+      const client = await secureConnectionWith(cryptoProvider, recorder.conn, { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      recorder.arm();
+      for (let tick = 0; tick < 3; tick++) {
+        const sent = [client.send(patterned(10, 1)), client.send(patterned(20, 2)), client.send(patterned(30, 3))];
+        // The first went out before send returned; the other two wait for the tick's flush.
+        expect(recorder.sizes).toEqual([...Array.from({ length: tick }, () => [14, 58]).flat(), 14]);
+        await Promise.all(sent);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(recorder.sizes.slice(-2)).toEqual([14, 24 + 34]);
+      }
+      await at.waitFor(9);
+      expect(at.frames.map((f) => f.byteLength)).toEqual([10, 20, 30, 10, 20, 30, 10, 20, 30]);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
 });
 
 describe("what a fast sender holds", () => {

@@ -15,6 +15,12 @@ import { READ_BUFFER_BYTES, MIN_READ_BYTES } from "./constants.js";
 export class ReadBuffer {
   readonly #maxFrameSize: number;
   #bytes: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /**
+   * The same memory as a plain Uint8Array: frames are cut from it, since a
+   * Buffer's `subarray` (a JavaScript wrapper making a Buffer) costs several
+   * times a Uint8Array's, and the layers above take it once per frame.
+   */
+  #view: Uint8Array = plain(this.#bytes);
   /** First byte not yet cut into a frame. */
   #start = 0;
   /** End of the bytes read. */
@@ -69,7 +75,7 @@ export class ReadBuffer {
    * for a declared length over the limit, before any of that frame is kept.
    */
   received(length: number, onFrame: (frame: Uint8Array) => unknown): void {
-    const bytes = this.#bytes;
+    const bytes = this.#view;
     const end = this.#end + length;
     this.#end = end;
     let pos = this.#start;
@@ -105,11 +111,16 @@ export class ReadBuffer {
     const next = Buffer.allocUnsafeSlow(size);
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
     this.#bytes = next;
+    this.#view = plain(next);
     this.#start = 0;
     this.#end = held;
     this.#kept = false;
     return next;
   }
+}
+
+function plain(bytes: Buffer): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 interface UserBufferHandle {

@@ -24,6 +24,7 @@ export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "tr
 
 // One shared, already-resolved promise: the common case of `send` allocates nothing.
 const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A {@link Connection} over a connected `net.Socket`, frames delimited with
@@ -40,8 +41,9 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  *
  * Write path: each `send` copies its frame (header and payload) into a batch
  * buffer; `sendParts` copies small parts the same way and queues parts of
- * {@link BY_REFERENCE_BYTES} or more by reference. What one event-loop tick
- * sent goes out in one corked write on `process.nextTick`. The next tick's
+ * {@link BY_REFERENCE_BYTES} or more by reference. The first frame of an
+ * event-loop tick is written at once; what the rest of the tick sent goes
+ * out in one corked write on `process.nextTick`. The next tick's
  * frames go on into the same batch after what was cut for the socket, so
  * batches leave full and the few in flight come back to the pool (a batch
  * retired after each tick's one or two frames made the sender allocate
@@ -72,6 +74,11 @@ class SocketLink implements ConnectionLink {
   // before #batchStart are already cut into pieces.
   #pieces: Uint8Array[] = [];
   #owners: Array<SendBatch | null> = [];
+  /** Entries of the two lists in use: they are reused, not made again, by each flush (one per message in a ping-pong). */
+  #count = 0;
+  /** The last flush's two lists, emptied, for the next one; null during a flush. */
+  #sparePieces: Uint8Array[] | null = [];
+  #spareOwners: Array<SendBatch | null> | null = [];
   #batch: SendBatch | null = null;
   #batchStart = 0;
   #batchLength = 0;
@@ -122,8 +129,7 @@ class SocketLink implements ConnectionLink {
       if (part.length >= BY_REFERENCE_BYTES) {
         // Handed over by the caller: written from where it lies.
         this.#cut();
-        this.#pieces.push(part);
-        this.#owners.push(null);
+        this.#queuePiece(part, null);
       } else {
         this.#room(part.length).set(part, this.#batchLength);
         this.#batchLength += part.length;
@@ -138,6 +144,8 @@ class SocketLink implements ConnectionLink {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(this.#flushTick);
+      // The tick's first frame is written at once (a reply waits for no turn); the rest of the tick's follow in one write.
+      this.#flush();
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
     return this.#controller.wait();
@@ -188,10 +196,15 @@ class SocketLink implements ConnectionLink {
   #cut(): void {
     const batch = this.#batch;
     if (batch === null || this.#batchLength === this.#batchStart) return;
-    this.#pieces.push(batch.bytes.subarray(this.#batchStart, this.#batchLength));
-    this.#owners.push(batch);
+    this.#queuePiece(batch.bytes.subarray(this.#batchStart, this.#batchLength), batch);
     batch.unwritten++;
     this.#batchStart = this.#batchLength;
+  }
+
+  #queuePiece(piece: Uint8Array, owner: SendBatch | null): void {
+    const at = this.#count++;
+    this.#pieces[at] = piece;
+    this.#owners[at] = owner;
   }
 
   /** Done filling the batch: it is recycled once every piece cut from it is written. */
@@ -218,17 +231,27 @@ class SocketLink implements ConnectionLink {
     this.#cut();
     const pieces = this.#pieces;
     const owners = this.#owners;
-    this.#pieces = [];
-    this.#owners = [];
+    const count = this.#count;
+    this.#pieces = this.#sparePieces ?? [];
+    this.#owners = this.#spareOwners ?? [];
+    this.#count = 0;
+    this.#sparePieces = null;
+    this.#spareOwners = null;
     this.#pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
     // Several pieces: cork so they leave in one writev.
-    if (pieces.length > 1) socket.cork();
-    for (let i = 0; i < pieces.length; i++) {
+    if (count > 1) socket.cork();
+    for (let i = 0; i < count; i++) {
+      const piece = pieces[i]!;
       const batch = owners[i];
-      socket.write(pieces[i]!, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
+      // The lists are kept: they must not keep what was written alive.
+      pieces[i] = EMPTY;
+      owners[i] = null;
+      socket.write(piece, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
     }
-    if (pieces.length > 1) socket.uncork();
+    if (count > 1) socket.uncork();
+    this.#sparePieces = pieces;
+    this.#spareOwners = owners;
     this.#checkWaiters();
   }
 
@@ -304,6 +327,7 @@ class SocketLink implements ConnectionLink {
   #dropQueued(): void {
     this.#pieces = [];
     this.#owners = [];
+    this.#count = 0;
     this.#batch = null;
     this.#batchStart = 0;
     this.#batchLength = 0;
