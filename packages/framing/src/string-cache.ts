@@ -38,7 +38,8 @@ export class EncodeCache {
  * a cache miss; the engine forgets strings no longer used.
  */
 function internalize(text: string): string {
-  const holder: Record<string, number> = {};
+  // A dictionary (no prototype): any text is a plain key, "__proto__" too, and no hidden class is made per key.
+  const holder = Object.create(null) as Record<string, number>;
   holder[text] = 0;
   return Object.keys(holder)[0] ?? text;
 }
