@@ -73,6 +73,15 @@ describe("EnvelopeCodec.read", () => {
     );
   });
 
+  it("reads kinds that are also property names or numbers as they are", () => {
+    const codec = new EnvelopeCodec();
+    for (const kind of ["__proto__", "constructor", "123", "toString", "ünïcode ✓"]) {
+      const bytes = codec.encode({ version: ENVELOPE_VERSION, kind, source: A, destination: null, id: 1, hopLimit: 0, payload: null });
+      expect(codec.read(bytes).kind).toBe(kind);
+      expect(new EnvelopeCodec().decode(bytes).kind).toBe(kind);
+    }
+  });
+
   it("reads a direct message's fields without the ids on the wire, and builds the same envelope on demand", () => {
     const codec = new EnvelopeCodec();
     const out = new Uint8Array(256);
