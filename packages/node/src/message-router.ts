@@ -45,8 +45,6 @@ export interface RouterOptions {
 
 export class MessageRouter {
   readonly #o: RouterOptions;
-  /** The last kind delivered that is the application's own (not reserved) and has no fixed shape. */
-  #userKind: string | undefined;
 
   constructor(options: RouterOptions) {
     this.#o = options;
@@ -73,11 +71,6 @@ export class MessageRouter {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.`);
     }
-    if (kind === this.#userKind) {
-      // The application's own kind with no fixed shape, as the message before: the checks below passed for it.
-      if (destination === null) return o.mesh.receive(session, envelope!);
-      return o.dispatcher.dispatch(source, kind, payload);
-    }
     if (isReservedKind(kind)) {
       if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
       if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
@@ -101,7 +94,6 @@ export class MessageRouter {
       if (source !== session.peerId) return;
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
-    if (kind !== KIND.TEXT) this.#userKind = kind;
     if (destination === null) return o.mesh.receive(session, envelope!);
     o.dispatcher.dispatch(source, kind, payload);
   }
