@@ -17,7 +17,6 @@ import {
   FLAG_LINK_SOURCE,
   SIGNATURE_LENGTH,
   allocate,
-  checkId,
   checkString,
   putString,
   unencodable,
@@ -181,38 +180,55 @@ export class EnvelopeCodec {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): number {
-    let total: number;
-    let prefix = this.#linkPrefix;
     // Nearly every message: raw bytes to the other end of a link whose ids and kind were checked before.
-    const known = kind === this.#linkKind && source === this.#linkLocal && destination === this.#linkRemote && link !== undefined && link.local === source && link.remote === destination && hopLimit === 0 && signature === undefined && payload instanceof Uint8Array;
-    if (known) {
-      // What #prepare would find, with its checks in its order: the id's, then the size's.
-      checkId(id);
-      total = FIXED_HEADER + prefix.length + payload.length;
-      if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
-      this.#outFlags = LINK_BYTES_FLAGS;
-      this.#outBody = payload;
-    } else {
-      total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
-      prefix = this.#encPrefix;
+    if (kind === this.#linkKind && source === this.#linkLocal && destination === this.#linkRemote && link !== undefined && link.local === source && link.remote === destination && hopLimit === 0 && signature === undefined && payload instanceof Uint8Array) {
+      return this.#encodeOnLink(out, offset, id, payload);
     }
+    const total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
     // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
     if (offset + total > out.length) return -total;
-    this.#write(out, offset, id, hopLimit, signature, prefix);
-    if (!known && this.#outFlags === LINK_BYTES_FLAGS && hopLimit === 0) {
-      // Its ids and kind (checked by #prepare) send the next such message on this link the short way.
+    this.#write(out, offset, id, hopLimit, signature);
+    if ((this.#outFlags & LINK_BYTES_FLAGS) === LINK_BYTES_FLAGS && hopLimit === 0) {
+      // Its ids (checked by #prepare) and kind make the next message of this kind on this link take #encodeOnLink.
       this.#linkLocal = source;
       this.#linkRemote = destination;
       this.#linkKind = kind;
-      this.#linkPrefix = prefix;
+      this.#linkPrefix = this.#encPrefix;
     }
+    return total;
+  }
+
+  /** `encodeFieldsInto` of raw bytes on the checked link, as #prepare and #write would write them (the same checks, in the same order). */
+  #encodeOnLink(out: Uint8Array, at: number, id: number, payload: Uint8Array): number {
+    if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
+    const prefix = this.#linkPrefix;
+    const prefixLength = prefix.length;
+    const total = FIXED_HEADER + prefixLength + payload.length;
+    if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
+    if (at + total > out.length) return -total;
+    const high = id < TWO_32 ? 0 : Math.floor(id / TWO_32);
+    const low = id >>> 0;
+    out[at] = ENVELOPE_VERSION;
+    out[at + 1] = LINK_BYTES_FLAGS;
+    out[at + 2] = 0;
+    out[at + 3] = high >>> 24;
+    out[at + 4] = (high >>> 16) & 0xff;
+    out[at + 5] = (high >>> 8) & 0xff;
+    out[at + 6] = high & 0xff;
+    out[at + 7] = low >>> 24;
+    out[at + 8] = (low >>> 16) & 0xff;
+    out[at + 9] = (low >>> 8) & 0xff;
+    out[at + 10] = low & 0xff;
+    const pos = at + FIXED_HEADER;
+    for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
+    out.set(payload, pos + prefixLength);
     return total;
   }
 
   #encode(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Uint8Array {
     const { kind, source, destination, id, payload } = envelope;
     const out = allocate(this.#prepare(kind, source, destination, id, hopLimit, payload, signature, undefined));
-    this.#write(out, 0, id, hopLimit, signature, this.#encPrefix);
+    this.#write(out, 0, id, hopLimit, signature);
     return out;
   }
 
@@ -234,7 +250,7 @@ export class EnvelopeCodec {
     checkString(kind, MAX_KIND_LENGTH, "kind");
     checkString(source, MAX_PEER_ID_LENGTH, "source");
     if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
-    checkId(id);
+    if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
     if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
     let flags = 0;
     // Signed envelopes stay whole: relays forward them to peers of other links.
@@ -269,7 +285,7 @@ export class EnvelopeCodec {
     return total;
   }
 
-  #write(out: Uint8Array, at: number, id: number, hopLimit: number, signature: Uint8Array | undefined, prefix: Uint8Array): void {
+  #write(out: Uint8Array, at: number, id: number, hopLimit: number, signature: Uint8Array | undefined): void {
     out[at] = ENVELOPE_VERSION;
     out[at + 1] = this.#outFlags;
     out[at + 2] = hopLimit;
@@ -285,6 +301,7 @@ export class EnvelopeCodec {
     out[at + 9] = (low >>> 8) & 0xff;
     out[at + 10] = low & 0xff;
     let pos = at + FIXED_HEADER;
+    const prefix = this.#encPrefix;
     const prefixLength = prefix.length;
     // A short header (a kind alone, on a link) by hand: TypedArray#set costs
     // more than the copy. Longer parts by #set: element loops here ran
