@@ -89,8 +89,6 @@ export interface EnvelopeCodecOptions {
 
 const TWO_32 = 0x1_0000_0000;
 const NO_BODY = new Uint8Array(0);
-/** A message of raw bytes from one end of a link to the other: both ids left out. */
-const LINK_BYTES_FLAGS = FLAG_DESTINATION | FLAG_BYTES | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
 
 /**
  * Encodes and decodes envelopes: a compact binary header (version, flags,
@@ -118,11 +116,6 @@ export class EnvelopeCodec {
   #encSource: string | null = "";
   #encDestination: string | null = null;
   #encPrefix: Uint8Array = new Uint8Array(0);
-  // The ids and kind (all checked) of the last message of raw bytes from one end of a link to the other, and its encoded kind.
-  #linkLocal: string | null = null;
-  #linkRemote: string | null = null;
-  #linkKind: string | null = null;
-  #linkPrefix: Uint8Array = new Uint8Array(0);
   // What #prepare measured for #write: the flags and the payload's bytes (not kept after).
   #outFlags = 0;
   #outBody: Uint8Array = NO_BODY;
@@ -180,48 +173,10 @@ export class EnvelopeCodec {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): number {
-    // Nearly every message: raw bytes to the other end of a link whose ids and kind were checked before.
-    if (kind === this.#linkKind && source === this.#linkLocal && destination === this.#linkRemote && link !== undefined && link.local === source && link.remote === destination && hopLimit === 0 && signature === undefined && payload instanceof Uint8Array) {
-      return this.#encodeOnLink(out, offset, id, payload);
-    }
     const total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
     // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
     if (offset + total > out.length) return -total;
     this.#write(out, offset, id, hopLimit, signature);
-    if ((this.#outFlags & LINK_BYTES_FLAGS) === LINK_BYTES_FLAGS && hopLimit === 0) {
-      // Its ids (checked by #prepare) and kind make the next message of this kind on this link take #encodeOnLink.
-      this.#linkLocal = source;
-      this.#linkRemote = destination;
-      this.#linkKind = kind;
-      this.#linkPrefix = this.#encPrefix;
-    }
-    return total;
-  }
-
-  /** `encodeFieldsInto` of raw bytes on the checked link, as #prepare and #write would write them (the same checks, in the same order). */
-  #encodeOnLink(out: Uint8Array, at: number, id: number, payload: Uint8Array): number {
-    if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
-    const prefix = this.#linkPrefix;
-    const prefixLength = prefix.length;
-    const total = FIXED_HEADER + prefixLength + payload.length;
-    if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
-    if (at + total > out.length) return -total;
-    const high = id < TWO_32 ? 0 : Math.floor(id / TWO_32);
-    const low = id >>> 0;
-    out[at] = ENVELOPE_VERSION;
-    out[at + 1] = LINK_BYTES_FLAGS;
-    out[at + 2] = 0;
-    out[at + 3] = high >>> 24;
-    out[at + 4] = (high >>> 16) & 0xff;
-    out[at + 5] = (high >>> 8) & 0xff;
-    out[at + 6] = high & 0xff;
-    out[at + 7] = low >>> 24;
-    out[at + 8] = (low >>> 16) & 0xff;
-    out[at + 9] = (low >>> 8) & 0xff;
-    out[at + 10] = low & 0xff;
-    const pos = at + FIXED_HEADER;
-    for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
-    out.set(payload, pos + prefixLength);
     return total;
   }
 
@@ -289,8 +244,7 @@ export class EnvelopeCodec {
     out[at] = ENVELOPE_VERSION;
     out[at + 1] = this.#outFlags;
     out[at + 2] = hopLimit;
-    // Most ids fit 32 bits (a counter from a random 32-bit start): no division for those.
-    const high = id < TWO_32 ? 0 : Math.floor(id / TWO_32);
+    const high = Math.floor(id / TWO_32);
     const low = id >>> 0;
     out[at + 3] = high >>> 24;
     out[at + 4] = (high >>> 16) & 0xff;
