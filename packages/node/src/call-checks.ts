@@ -13,11 +13,8 @@ import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
 import { FIXED_SHAPE_KINDS } from "./protocol.js";
 import { tcpAddress } from "./resolved-options.js";
 
-/** The one option of `send`: a constant, not an array made on each call. */
-const SEND_OPTIONS: readonly string[] = ["to"];
-
 /** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
-export function checkTarget(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
+export function checkTarget(options: unknown, call: string, known: readonly string[] = ["to"]): string | undefined {
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
