@@ -9,13 +9,24 @@ import {
   MAX_PEER_ID_LENGTH,
 } from "./constants.js";
 import { FLAG_SIGNATURE } from "./envelope-peek.js";
+import {
+  FIXED_HEADER,
+  FLAG_BYTES,
+  FLAG_DESTINATION,
+  FLAG_LINK_DESTINATION,
+  FLAG_LINK_SOURCE,
+  SIGNATURE_LENGTH,
+  allocate,
+  checkString,
+  putString,
+  unencodable,
+} from "./envelope-layout.js";
+import { EnvelopeReader, type ReadEnvelope } from "./envelope-reader.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
-import { scanMsgpack } from "./msgpack-scan.js";
-import { DecodeCache, EncodeCache } from "./string-cache.js";
+import { EncodeCache } from "./string-cache.js";
 
-/** Bytes in an Ed25519 signature, the one kind envelopes carry. */
-export const SIGNATURE_LENGTH = 64;
-
+export { SIGNATURE_LENGTH } from "./envelope-layout.js";
+export type { ReadEnvelope } from "./envelope-reader.js";
 /**
  * One message between peers. Payloads are plain data: objects, arrays,
  * strings, numbers, booleans, null, and `Uint8Array`, which travels as raw
@@ -62,14 +73,6 @@ export interface EnvelopeLink {
   remote: string;
 }
 
-/** An envelope measured and ready to write. */
-interface Prepared {
-  prefix: Uint8Array;
-  body: Uint8Array;
-  flags: number;
-  total: number;
-}
-
 /** Options for {@link EnvelopeCodec}. */
 export interface EnvelopeCodecOptions {
   /**
@@ -84,30 +87,8 @@ export interface EnvelopeCodecOptions {
   maxPayloadDepth?: number;
 }
 
-// Layout (all integers big-endian):
-//   0  u8  version
-//   1  u8  flags (FLAG_*)
-//   2  u8  hopLimit
-//   3  u32 id, high 21 bits   \ a safe integer, split so each part fits a u32
-//   7  u32 id, low 32 bits    /
-//   11 u16 kind length, kind (UTF-8)
-//      u16 source length, source                unless FLAG_LINK_SOURCE
-//      [u16 destination length, destination]   when FLAG_DESTINATION and not FLAG_LINK_DESTINATION
-//      [64-byte signature]                      when FLAG_SIGNATURE
-//      payload: the rest; raw bytes when FLAG_BYTES, else one MessagePack value
-const FLAG_DESTINATION = 0x01;
-const FLAG_BYTES = 0x04;
-/** The source is not written: it is the peer at the other end of the link. */
-const FLAG_LINK_SOURCE = 0x08;
-/** The destination is not written: it is the receiver at the other end of the link. */
-const FLAG_LINK_DESTINATION = 0x10;
-const KNOWN_FLAGS = FLAG_DESTINATION | FLAG_SIGNATURE | FLAG_BYTES | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
-/** The flags that decide which strings follow the fixed header. */
-const STRING_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
-const FIXED_HEADER = 11;
-const EMPTY_BUFFER = new ArrayBuffer(0);
-/** Most UTF-8 bytes a string of `n` characters (UTF-16 units) can take. */
-const MAX_UTF8_PER_CHAR = 3;
+const TWO_32 = 0x1_0000_0000;
+const NO_BODY = new Uint8Array(0);
 
 /**
  * Encodes and decodes envelopes: a compact binary header (version, flags,
@@ -128,30 +109,23 @@ export class EnvelopeCodec {
   readonly maxPayloadDepth: number;
   readonly #msgpack: MsgpackCodec;
   readonly #strings = new EncodeCache();
-  readonly #texts = new DecodeCache();
-  // The header strings of the last envelope encoded and decoded: a stream
+  // The header strings of the last envelope encoded: a stream
   // of messages mostly repeats them, and one comparison replaces three
   // string conversions.
   #encKind = "";
   #encSource: string | null = "";
   #encDestination: string | null = null;
   #encPrefix: Uint8Array = new Uint8Array(0);
-  #decPrefix: Uint8Array = new Uint8Array(0);
-  #decStringFlags = 0;
-  #decStrings: { kind: string; source: string | null; destination: string | null } | null = null;
-  // The frame the last payload view was made of (see #view).
-  #viewOf: Uint8Array | null = null;
-  #viewBuffer: ArrayBufferLike = EMPTY_BUFFER;
-  #viewOffset = 0;
-  readonly #forgetView = (): void => {
-    this.#viewOf = null;
-    this.#viewBuffer = EMPTY_BUFFER;
-  };
+  // What #prepare measured for #write: the flags and the payload's bytes (not kept after).
+  #outFlags = 0;
+  #outBody: Uint8Array = NO_BODY;
+  readonly #reader: EnvelopeReader;
 
   constructor(options: EnvelopeCodecOptions = {}) {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.#msgpack = createMsgpackCodec();
+    this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack);
   }
 
   /** Encodes an envelope. Throws `XPPG_ERR_UNENCODABLE_PAYLOAD` or `XPPG_ERR_FRAME_TOO_LARGE`. */
@@ -179,22 +153,55 @@ export class EnvelopeCodec {
    * {@link EnvelopeCodec.encode} does.
    */
   encodeInto(envelope: Envelope, out: Uint8Array, offset: number, link?: EnvelopeLink): number {
-    const prep = this.#prepare(envelope, envelope.hopLimit, envelope.signature, link);
+    const { kind, source, destination, id, hopLimit, payload, signature } = envelope;
+    return this.encodeFieldsInto(out, offset, kind, source, destination, id, hopLimit, payload, signature, link);
+  }
+
+  /**
+   * {@link EnvelopeCodec.encodeInto} from the envelope's fields: a sender
+   * of many small messages builds no envelope object for each.
+   */
+  encodeFieldsInto(
+    out: Uint8Array,
+    offset: number,
+    kind: string,
+    source: string,
+    destination: string | null,
+    id: number,
+    hopLimit: number,
+    payload: unknown,
+    signature: Uint8Array | undefined,
+    link: EnvelopeLink | undefined,
+  ): number {
+    const total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
     // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
-    if (offset + prep.total > out.length) return -prep.total;
-    this.#write(out, offset, prep, envelope.id, envelope.hopLimit, envelope.signature);
-    return prep.total;
+    if (offset + total > out.length) return -total;
+    this.#write(out, offset, id, hopLimit, signature);
+    return total;
   }
 
   #encode(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined): Uint8Array {
-    const prep = this.#prepare(envelope, hopLimit, signature);
-    const out = allocate(prep.total);
-    this.#write(out, 0, prep, envelope.id, hopLimit, signature);
+    const { kind, source, destination, id, payload } = envelope;
+    const out = allocate(this.#prepare(kind, source, destination, id, hopLimit, payload, signature, undefined));
+    this.#write(out, 0, id, hopLimit, signature);
     return out;
   }
 
-  #prepare(envelope: Envelope, hopLimit: number, signature: Uint8Array | undefined, link?: EnvelopeLink): Prepared {
-    const { kind, source, destination, id, payload } = envelope;
+  /**
+   * Checks and measures an envelope; returns its size. What `#write` needs
+   * is left in `#outFlags`, `#encPrefix` and `#outBody` (fields, not an
+   * object per message).
+   */
+  #prepare(
+    kind: string,
+    source: string,
+    destination: string | null,
+    id: number,
+    hopLimit: number,
+    payload: unknown,
+    signature: Uint8Array | undefined,
+    link: EnvelopeLink | undefined,
+  ): number {
     checkString(kind, MAX_KIND_LENGTH, "kind");
     checkString(source, MAX_PEER_ID_LENGTH, "source");
     if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
@@ -228,14 +235,16 @@ export class EnvelopeCodec {
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
     const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.length;
     if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
-    return { prefix, body, flags, total };
+    this.#outFlags = flags;
+    this.#outBody = body;
+    return total;
   }
 
-  #write(out: Uint8Array, at: number, prep: Prepared, id: number, hopLimit: number, signature: Uint8Array | undefined): void {
+  #write(out: Uint8Array, at: number, id: number, hopLimit: number, signature: Uint8Array | undefined): void {
     out[at] = ENVELOPE_VERSION;
-    out[at + 1] = prep.flags;
+    out[at + 1] = this.#outFlags;
     out[at + 2] = hopLimit;
-    const high = Math.floor(id / 0x1_0000_0000);
+    const high = Math.floor(id / TWO_32);
     const low = id >>> 0;
     out[at + 3] = high >>> 24;
     out[at + 4] = (high >>> 16) & 0xff;
@@ -245,16 +254,21 @@ export class EnvelopeCodec {
     out[at + 8] = (low >>> 16) & 0xff;
     out[at + 9] = (low >>> 8) & 0xff;
     out[at + 10] = low & 0xff;
-    // TypedArray#set: element loops here ran several times slower once the
-    // call sites saw both Buffer and Uint8Array.
     let pos = at + FIXED_HEADER;
-    out.set(prep.prefix, pos);
-    pos += prep.prefix.length;
+    const prefix = this.#encPrefix;
+    const prefixLength = prefix.length;
+    // A short header (a kind alone, on a link) by hand: TypedArray#set costs
+    // more than the copy. Longer parts by #set: element loops here ran
+    // several times slower once the call sites saw both Buffer and Uint8Array.
+    if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
+    else out.set(prefix, pos);
+    pos += prefixLength;
     if (signature !== undefined) {
       out.set(signature, pos);
       pos += SIGNATURE_LENGTH;
     }
-    out.set(prep.body, pos);
+    out.set(this.#outBody, pos);
+    this.#outBody = NO_BODY;
   }
 
   /** The encoded kind, source and destination (each a u16 length and UTF-8). */
@@ -279,155 +293,26 @@ export class EnvelopeCodec {
    * `bytes`, or the part from `start` to `end` (no view is made of it).
    */
   decode(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): Envelope {
-    const size = end - start;
-    if (size > this.maxSize) throw frameTooLargeError(size, this.maxSize, "received");
-    if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
-    const version = bytes[start]!;
-    if (version !== ENVELOPE_VERSION) {
-      throw new FramingError(
-        FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
-        `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
-        { details: { version } },
-      );
-    }
-    const flags = bytes[start + 1]!;
-    if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(`it has unknown flags 0x${flags.toString(16)}`);
-    const hopLimit = bytes[start + 2]!;
-    const high = ((bytes[start + 3]! << 24) | (bytes[start + 4]! << 16) | (bytes[start + 5]! << 8) | bytes[start + 6]!) >>> 0;
-    const low = ((bytes[start + 7]! << 24) | (bytes[start + 8]! << 16) | (bytes[start + 9]! << 8) | bytes[start + 10]!) >>> 0;
-    if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
-    const id = high * 0x1_0000_0000 + low;
-    const linkSource = (flags & FLAG_LINK_SOURCE) !== 0;
-    const linkDestination = (flags & FLAG_LINK_DESTINATION) !== 0;
-    if ((linkSource || linkDestination) && link === undefined) throw malformed("it leaves out ids that only a direct link supplies");
-    if (linkDestination && (flags & FLAG_DESTINATION) === 0) throw malformed("it names the link as destination without a destination flag");
-    if ((linkSource || linkDestination) && (flags & FLAG_SIGNATURE) !== 0) throw malformed("a signed envelope must carry its ids");
-    let pos = start + FIXED_HEADER;
-    let strings = this.#decStrings;
-    const stringFlags = flags & STRING_FLAGS;
-    const last = this.#decPrefix;
-    // Hoisted: a length getter is not inlined in a loop over a Buffer.
-    const lastLength = last.length;
-    let same = strings !== null && stringFlags === this.#decStringFlags && pos + lastLength <= end;
-    for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
-    if (same) pos += lastLength;
-    else {
-      const kind = this.#readString(bytes, pos, end, MAX_KIND_LENGTH, "kind");
-      pos += 2 + kind.bytes;
-      let source: string | null = null;
-      if (!linkSource) {
-        const src = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "source");
-        source = src.text;
-        pos += 2 + src.bytes;
-      }
-      let destination: string | null = null;
-      if ((flags & FLAG_DESTINATION) !== 0 && !linkDestination) {
-        const d = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "destination");
-        destination = d.text;
-        pos += 2 + d.bytes;
-      }
-      strings = { kind: kind.text, source, destination };
-      this.#decStrings = strings;
-      this.#decStringFlags = stringFlags;
-      this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
-    }
-    // Ids left out come from the link; the cache holds only what was written.
-    const source = linkSource ? link!.remote : strings!.source!;
-    const destination = linkDestination ? link!.local : strings!.destination;
-    let signature: Uint8Array | undefined;
-    let signedBytes: Uint8Array | undefined;
-    if ((flags & FLAG_SIGNATURE) !== 0) {
-      if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
-      signature = this.#view(bytes, pos, SIGNATURE_LENGTH);
-      // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
-      signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
-      signedBytes.set(bytes.subarray(start, pos), 0);
-      signedBytes.set(bytes.subarray(pos + SIGNATURE_LENGTH, end), pos - start);
-      signedBytes[1] = flags & ~FLAG_SIGNATURE;
-      signedBytes[2] = 0;
-      pos += SIGNATURE_LENGTH;
-    }
-    // Plain Uint8Array views (not Buffer), whatever the transport handed in.
-    const body = this.#view(bytes, pos, end - pos);
-    let payload: unknown;
-    if ((flags & FLAG_BYTES) !== 0) payload = body;
-    else {
-      scanMsgpack(body, this.maxPayloadDepth);
-      try {
-        payload = this.#msgpack.decode(body);
-      } catch (cause) {
-        throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
-      }
-    }
-    const envelope: Envelope = { version, kind: strings!.kind, source, destination, id, hopLimit, payload };
-    if (signature !== undefined) {
-      envelope.signature = signature;
-      envelope.signedBytes = signedBytes;
-    }
-    return envelope;
+    const reader = this.#reader;
+    return reader.envelopeOf(reader.read(bytes, start, end, link));
   }
 
   /**
-   * A plain Uint8Array view of `length` bytes of `bytes` at `offset`. The
-   * envelopes of one bundle share their frame, and reading a typed array's
-   * `buffer` costs as much as making the view: the last frame's is kept.
+   * Reads and validates an envelope as {@link EnvelopeCodec.decode} does
+   * (it accepts and refuses exactly the same bytes), without building the
+   * envelope: its fields go into one object of the codec's own, overwritten
+   * by the next `read` or `decode`, so take what you need from it at once.
+   * A receiver of many small messages builds no object for each; it makes
+   * the whole {@link Envelope} with {@link EnvelopeCodec.envelopeOf} only
+   * when it needs one (an id, a signature to check, an envelope to keep).
    */
-  #view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
-    if (bytes !== this.#viewOf) {
-      // Forgotten once this burst of decoding is over: the codec must not keep a frame alive.
-      if (this.#viewOf === null) queueMicrotask(this.#forgetView);
-      this.#viewOf = bytes;
-      this.#viewBuffer = bytes.buffer;
-      this.#viewOffset = bytes.byteOffset;
-    }
-    return new Uint8Array(this.#viewBuffer, this.#viewOffset + offset, length);
+  read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
+    return this.#reader.read(bytes, start, end, link);
   }
 
-  #readString(bytes: Uint8Array, pos: number, end: number, maxChars: number, what: string): { text: string; bytes: number } {
-    if (pos + 2 > end) throw malformed(`its ${what} is cut short`);
-    const length = (bytes[pos]! << 8) | bytes[pos + 1]!;
-    if (length === 0) throw malformed(`its ${what} is empty`);
-    if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(`its ${what} is longer than ${maxChars} characters`);
-    const start = pos + 2;
-    if (start + length > end) throw malformed(`its ${what} is cut short`);
-    let text: string;
-    try {
-      text = this.#texts.get(bytes, start, start + length);
-    } catch (cause) {
-      throw malformed(`its ${what} is not valid UTF-8`, cause);
-    }
-    if (text.length > maxChars) throw malformed(`its ${what} is longer than ${maxChars} characters`);
-    return { text, bytes: length };
+  /** The whole envelope of what {@link EnvelopeCodec.read} returned last (before the codec's next read or decode). */
+  envelopeOf(read: ReadEnvelope): Envelope {
+    return this.#reader.envelopeOf(read);
   }
 }
 
-
-function checkString(value: unknown, maxChars: number, what: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.length > maxChars) {
-    throw unencodable(`the ${what} must be a string of 1 to ${maxChars} characters`);
-  }
-}
-
-function putString(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  out[pos] = bytes.byteLength >>> 8;
-  out[pos + 1] = bytes.byteLength & 0xff;
-  out.set(bytes, pos + 2);
-  return pos + 2 + bytes.byteLength;
-}
-
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
-function allocate(size: number): Uint8Array {
-  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
-}
-
-function unencodable(why: string): FramingError {
-  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `The envelope cannot be encoded: ${why}.`);
-}
-
-function malformed(why: string, cause?: unknown): FramingError {
-  return new FramingError(
-    FRAMING_ERROR_CODES.MALFORMED_ENVELOPE,
-    `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.`,
-    { cause },
-  );
-}

@@ -14,6 +14,6 @@ export { encodeFrame, encodeFrames, encodedFrameLength, writeFrameHeader } from 
 export { FRAME_RELEASED, FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";
-export type { Envelope, EnvelopeCodecOptions, EnvelopeLink } from "./envelope.js";
+export type { Envelope, EnvelopeCodecOptions, EnvelopeLink, ReadEnvelope } from "./envelope.js";
 export { isSignedEnvelope } from "./envelope-peek.js";
 export { scanMsgpack } from "./msgpack-scan.js";

@@ -31,6 +31,19 @@ export class EncodeCache {
   }
 }
 
+/**
+ * The engine's one shared copy of `text` (V8 keeps property names
+ * internalized): a message's kind then compares with a constant, and looks
+ * up its handlers, by identity instead of character by character. Only on
+ * a cache miss; the engine forgets strings no longer used.
+ */
+function internalize(text: string): string {
+  // A dictionary (no prototype): any text is a plain key, "__proto__" too, and no hidden class is made per key.
+  const holder = Object.create(null) as Record<string, number>;
+  holder[text] = 0;
+  return Object.keys(holder)[0] ?? text;
+}
+
 interface Slot {
   bytes: Uint8Array;
   text: string;
@@ -71,7 +84,7 @@ export class DecodeCache {
       if (same) return slot.text;
     }
     const bytes = buf.slice(start, end);
-    const text = fatalDecoder.decode(bytes);
+    const text = internalize(fatalDecoder.decode(bytes));
     this.#slots[index] = { bytes, text };
     return text;
   }

@@ -52,37 +52,50 @@ export class MessageRouter {
 
   /** Delivers one envelope; throws a typed error for one that breaks the protocol (the session drops the peer). */
   deliver(session: PeerSession, envelope: Envelope): void {
-    const { kind } = envelope;
+    this.#deliver(session, envelope.source, envelope.kind, envelope.destination, envelope.payload, envelope);
+  }
+
+  /**
+   * Delivers a direct message (`destination` set) from the peer itself, as
+   * `deliver` does, from its fields: nearly every message, so the receiver
+   * builds no envelope object for it.
+   */
+  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): void {
+    this.#deliver(session, source, kind, destination, payload, undefined);
+  }
+
+  /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. */
+  #deliver(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
     const o = this.#o;
-    if (envelope.destination !== null && envelope.destination !== o.localPeerId) {
+    if (destination !== null && destination !== o.localPeerId) {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${envelope.destination} to this node; it is disconnected.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.`);
     }
     if (isReservedKind(kind)) {
-      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, envelope.payload);
-      if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, envelope.payload);
-      if (kind === KIND.FILES && envelope.destination !== null) return o.swarmFiles.receive(session, envelope.payload);
+      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
+      if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
+      if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
       // A presence travels like any broadcast; the mesh room reads it instead of a handler.
-      if (kind === KIND.MESH_PRESENCE && envelope.destination === null) return o.mesh.receive(session, envelope);
-      if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, envelope.payload);
-      if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, envelope.payload);
+      if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
+      if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
+      if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
       if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
-        if (!o.routes(session) || envelope.source !== session.peerId || envelope.destination === null) {
+        if (!o.routes(session) || source !== session.peerId || destination === null) {
           throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
         }
-        if (kind === KIND.ROUTE) return o.routing.receive(session, envelope.payload);
-        return o.requests.receive(envelope.source, kind, envelope.payload);
+        if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
+        return o.requests.receive(source, kind, payload);
       }
-      if (kind === KIND.PEX) return o.pex.receive(session, envelope.payload);
+      if (kind === KIND.PEX) return o.pex.receive(session, payload);
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
     }
-    if (!hasRequiredShape(kind, envelope.payload)) {
+    if (!hasRequiredShape(kind, payload)) {
       // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
-      if (envelope.source !== session.peerId) return;
+      if (source !== session.peerId) return;
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
-    if (envelope.destination === null) return o.mesh.receive(session, envelope);
-    o.dispatcher.dispatch(envelope.source, kind, envelope.payload);
+    if (destination === null) return o.mesh.receive(session, envelope!);
+    o.dispatcher.dispatch(source, kind, payload);
   }
 
   /**

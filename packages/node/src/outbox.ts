@@ -138,11 +138,26 @@ export class Outbox implements QueueBudgetMember {
 
   /** Queues an envelope, encoded straight into the outgoing bundle (without the two ids when `link` is given). */
   encode(envelope: Envelope, link: EnvelopeLink | undefined): Promise<void> {
+    const { kind, source, destination, id, hopLimit, payload, signature } = envelope;
+    return this.encodeFields(kind, source, destination, id, hopLimit, payload, signature, link);
+  }
+
+  /** {@link Outbox.encode} from the envelope's fields (a small message builds no envelope object). */
+  encodeFields(
+    kind: string,
+    source: string,
+    destination: string | null,
+    id: number,
+    hopLimit: number,
+    payload: unknown,
+    signature: Uint8Array | undefined,
+    link: EnvelopeLink | undefined,
+  ): Promise<void> {
     const codec = this.#owner.codec;
-    let written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
+    let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
-      written = codec.encodeInto(envelope, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, link);
+      written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
       // It fit the buffer but would make the bundle too big for one frame:
       // send what was queued, then move this envelope to the front.

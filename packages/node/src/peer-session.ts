@@ -1,6 +1,6 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink } from "@xppg/framing";
+import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
@@ -199,11 +199,16 @@ export class PeerSession {
     return this.#outbox.sendBytes(bytes);
   }
 
-  /** Queues an envelope, encoded straight into the outgoing bundle. */
+  /** Queues an envelope, encoded straight into the outgoing bundle (once both sides know each other, without the two ids). */
   sendEnvelope(envelope: Envelope): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
-    // Once both sides know each other, direct messages leave out the two ids.
     return this.#outbox.encode(envelope, this.#phase === "open" ? this.#link : undefined);
+  }
+
+  /** Queues a message from this node to this peer, encoded from its fields (no envelope object); throws as the codec does. */
+  sendDirect(kind: string, payload: unknown, id: number): Promise<void> {
+    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    return this.#outbox.encodeFields(kind, this.#host.localPeerId, this.#hello!.peerId, id, 0, payload, undefined, this.#phase === "open" ? this.#link : undefined);
   }
 
   /** Encodes and sends a message from this node to this peer. */
@@ -312,14 +317,17 @@ export class PeerSession {
       this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
       return false;
     }
-    let envelope: Envelope;
+    const codec = this.#host.codec;
+    let read: ReadEnvelope;
     try {
-      envelope = this.#host.codec.decode(data, start, end, this.#link);
+      read = codec.read(data, start, end, this.#link);
     } catch (error) {
       this.close(error as XppgError);
       return false;
     }
-    this.#onEnvelope(envelope);
+    // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
+    if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
+    else this.#onEnvelope(codec.envelopeOf(read));
     // The envelope may have closed the session (a bye, a violation): read no further.
     return !this.isClosed || this.#draining !== undefined;
   }
@@ -345,30 +353,36 @@ export class PeerSession {
       }
       return;
     }
+    this.#onMessage(envelope.kind, envelope.source, envelope.destination, envelope.payload, envelope);
+  }
+
+  /** A message on the open session: its fields, and its whole envelope unless it is a direct message (`destination` set). */
+  #onMessage(kind: string, source: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
     // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
-    if (envelope.source !== this.#hello!.peerId && !(envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this))) {
-      this.close(this.#violation(`a message claims to come from ${envelope.source}, not from the peer itself`));
+    if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
+      this.close(this.#violation(`a message claims to come from ${source}, not from the peer itself`));
       return;
     }
-    switch (envelope.kind) {
+    switch (kind) {
       case KIND.PING:
         void this.sendMessage(KIND.PONG, null);
         return;
       case KIND.PONG:
         return;
       case KIND.BYE:
-        this.#onBye(envelope.payload);
+        this.#onBye(payload);
         return;
       case KIND.HELLO:
       case KIND.WELCOME:
-        this.close(this.#violation(`it sent a second ${envelope.kind}`));
+        this.close(this.#violation(`it sent a second ${kind}`));
         return;
     }
     try {
-      this.#host.deliver(this, envelope);
+      if (envelope === undefined) this.#host.deliverDirect(this, source, kind, destination!, payload);
+      else this.#host.deliver(this, envelope);
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
-      this.close(isXppgError(error) ? error : internalError(`handling a "${envelope.kind}" message`, error));
+      this.close(isXppgError(error) ? error : internalError(`handling a "${kind}" message`, error));
     }
   }
 

@@ -320,14 +320,13 @@ export class Playground {
 
   #sendUser(kind: string, payload: unknown, to: string | undefined): Promise<void> {
     // A broadcast's id carries the time it was made (signed with it, for replay protection); a direct message's is a counter.
-    const id = to === undefined ? this.#r.auth.nextBroadcastId() : this.#nextMessageId();
-    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: to ?? null, id, hopLimit: 0, payload };
     if (to !== undefined) {
       const session = this.#open.get(to);
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       if (session === undefined) return this.#r.routing.send(to, kind, payload);
-      return session.sendEnvelope(envelope);
+      return session.sendDirect(kind, payload, this.#nextMessageId());
     }
+    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: null, id: this.#r.auth.nextBroadcastId(), hopLimit: 0, payload };
     if (this.#open.size === 0) return Promise.resolve();
     return this.#r.mesh.publish(envelope);
   }

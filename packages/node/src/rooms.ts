@@ -202,6 +202,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     opened,
     report,
     deliver: (session, envelope) => router.deliver(session, envelope),
+    deliverDirect: (session, source, kind, destination, payload) => router.deliverDirect(session, source, kind, destination, payload),
     relays: (session) => table.supports(session, MESH_CAPABILITY),
     ended,
   };

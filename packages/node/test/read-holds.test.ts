@@ -35,6 +35,7 @@ async function sessionPair(admitted: (session: PeerSession) => void) {
     nextMessageId: () => 1,
     admit: (session) => (admitted(session), null),
     deliver: () => {},
+    deliverDirect: () => {},
     relays: () => false,
     opened: () => {},
     report: () => {},

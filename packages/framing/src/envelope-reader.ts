@@ -1,0 +1,213 @@
+/**
+ * The receiving half of {@link EnvelopeCodec}: reads and validates one
+ * envelope from the network's bytes. Every input is hostile: each length is
+ * checked against the bytes present, strings must be valid UTF-8 within
+ * their limits, unknown flags are refused, and a MessagePack payload has its
+ * structure and depth checked before any value is built.
+ */
+
+import type { MsgpackCodec } from "./msgpack-codec.js";
+import { ENVELOPE_VERSION, MAX_KIND_LENGTH, MAX_PEER_ID_LENGTH } from "./constants.js";
+import type { Envelope, EnvelopeLink } from "./envelope.js";
+import { FLAG_SIGNATURE } from "./envelope-peek.js";
+import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
+import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
+import { scanMsgpack } from "./msgpack-scan.js";
+import { DecodeCache } from "./string-cache.js";
+
+const EMPTY_BUFFER = new ArrayBuffer(0);
+const TWO_32 = 0x1_0000_0000;
+
+/**
+ * One envelope as {@link EnvelopeCodec.read} found it (checked as
+ * `decode` checks it). The codec's own object: its next read overwrites it.
+ */
+export interface ReadEnvelope {
+  /** As {@link Envelope.kind}. */
+  readonly kind: string;
+  /** As {@link Envelope.source}. */
+  readonly source: string;
+  /** As {@link Envelope.destination}. */
+  readonly destination: string | null;
+  /** As {@link Envelope.payload}. */
+  readonly payload: unknown;
+  /** True when the envelope carries a signature (its bytes, and those it signs, are in the whole envelope: {@link EnvelopeCodec.envelopeOf}). */
+  readonly signed: boolean;
+}
+
+class EnvelopeRead implements ReadEnvelope {
+  kind = "";
+  source = "";
+  destination: string | null = null;
+  payload: unknown = undefined;
+  signed = false;
+  hopLimit = 0;
+  idHigh = 0;
+  idLow = 0;
+  signature: Uint8Array | undefined = undefined;
+  signedBytes: Uint8Array | undefined = undefined;
+}
+
+/** Reads envelopes for one {@link EnvelopeCodec}. */
+export class EnvelopeReader {
+  readonly #maxSize: number;
+  readonly #maxPayloadDepth: number;
+  readonly #msgpack: MsgpackCodec;
+  readonly #texts = new DecodeCache();
+  // The header strings of the last envelope read: a stream of messages
+  // mostly repeats them, and one comparison replaces three string conversions.
+  #decPrefix: Uint8Array = new Uint8Array(0);
+  #decStringFlags = 0;
+  #decStrings: { kind: string; source: string | null; destination: string | null } | null = null;
+  /** What the last read found (see `read`). */
+  readonly #read = new EnvelopeRead();
+  #viewOf: Uint8Array | null = null;
+  #viewBuffer: ArrayBufferLike = EMPTY_BUFFER;
+  #viewOffset = 0;
+  readonly #forgetView = (): void => {
+    this.#viewOf = null;
+    this.#viewBuffer = EMPTY_BUFFER;
+  };
+
+  constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec) {
+    this.#maxSize = maxSize;
+    this.#msgpack = msgpack;
+    this.#maxPayloadDepth = maxPayloadDepth;
+  }
+
+  /** See {@link EnvelopeCodec.read}. */
+  read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
+    const size = end - start;
+    if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
+    if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
+    const version = bytes[start]!;
+    if (version !== ENVELOPE_VERSION) {
+      throw new FramingError(
+        FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+        `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
+        { details: { version } },
+      );
+    }
+    const flags = bytes[start + 1]!;
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(`it has unknown flags 0x${flags.toString(16)}`);
+    const high = ((bytes[start + 3]! << 24) | (bytes[start + 4]! << 16) | (bytes[start + 5]! << 8) | bytes[start + 6]!) >>> 0;
+    if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
+    const linkSource = (flags & FLAG_LINK_SOURCE) !== 0;
+    const linkDestination = (flags & FLAG_LINK_DESTINATION) !== 0;
+    if ((linkSource || linkDestination) && link === undefined) throw malformed("it leaves out ids that only a direct link supplies");
+    if (linkDestination && (flags & FLAG_DESTINATION) === 0) throw malformed("it names the link as destination without a destination flag");
+    if ((linkSource || linkDestination) && (flags & FLAG_SIGNATURE) !== 0) throw malformed("a signed envelope must carry its ids");
+    let pos = start + FIXED_HEADER;
+    let strings = this.#decStrings;
+    const stringFlags = flags & STRING_FLAGS;
+    const last = this.#decPrefix;
+    // Hoisted: a length getter is not inlined in a loop over a Buffer.
+    const lastLength = last.length;
+    let same = strings !== null && stringFlags === this.#decStringFlags && pos + lastLength <= end;
+    for (let i = 0; same && i < lastLength; i++) if (bytes[pos + i] !== last[i]) same = false;
+    if (same) pos += lastLength;
+    else {
+      const kind = this.#readString(bytes, pos, end, MAX_KIND_LENGTH, "kind");
+      pos += 2 + kind.bytes;
+      let source: string | null = null;
+      if (!linkSource) {
+        const src = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "source");
+        source = src.text;
+        pos += 2 + src.bytes;
+      }
+      let destination: string | null = null;
+      if ((flags & FLAG_DESTINATION) !== 0 && !linkDestination) {
+        const d = this.#readString(bytes, pos, end, MAX_PEER_ID_LENGTH, "destination");
+        destination = d.text;
+        pos += 2 + d.bytes;
+      }
+      strings = { kind: kind.text, source, destination };
+      this.#decStrings = strings;
+      this.#decStringFlags = stringFlags;
+      this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
+    }
+    const r = this.#read;
+    r.kind = strings!.kind;
+    // Ids left out come from the link; the cache holds only what was written.
+    r.source = linkSource ? link!.remote : strings!.source!;
+    r.destination = linkDestination ? link!.local : strings!.destination;
+    r.hopLimit = bytes[start + 2]!;
+    // The id as its two halves: a number past 2^31 costs an allocation, and few readers want it.
+    r.idHigh = high;
+    r.idLow = ((bytes[start + 7]! << 24) | (bytes[start + 8]! << 16) | (bytes[start + 9]! << 8) | bytes[start + 10]!) >>> 0;
+    if ((flags & FLAG_SIGNATURE) !== 0) {
+      if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
+      r.signed = true;
+      r.signature = this.#view(bytes, pos, SIGNATURE_LENGTH);
+      // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
+      const signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
+      signedBytes.set(bytes.subarray(start, pos), 0);
+      signedBytes.set(bytes.subarray(pos + SIGNATURE_LENGTH, end), pos - start);
+      signedBytes[1] = flags & ~FLAG_SIGNATURE;
+      signedBytes[2] = 0;
+      r.signedBytes = signedBytes;
+      pos += SIGNATURE_LENGTH;
+    } else if (r.signed) {
+      r.signed = false;
+      r.signature = undefined;
+      r.signedBytes = undefined;
+    }
+    r.payload = undefined;
+    // Plain Uint8Array views (not Buffer), whatever the transport handed in.
+    const body = this.#view(bytes, pos, end - pos);
+    if ((flags & FLAG_BYTES) !== 0) r.payload = body;
+    else {
+      scanMsgpack(body, this.#maxPayloadDepth);
+      try {
+        r.payload = this.#msgpack.decode(body);
+      } catch (cause) {
+        throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
+      }
+    }
+    return r;
+  }
+
+  /** See {@link EnvelopeCodec.envelopeOf}. */
+  envelopeOf(read: ReadEnvelope): Envelope {
+    const r = read as EnvelopeRead;
+    const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
+    if (r.signed) {
+      envelope.signature = r.signature;
+      envelope.signedBytes = r.signedBytes;
+    }
+    return envelope;
+  }
+
+  /**
+   * A plain Uint8Array view of `length` bytes of `bytes` at `offset`. The
+   * envelopes of one bundle share their frame, and reading a typed array's
+   * `buffer` costs as much as making the view: the last frame's is kept.
+   */
+  #view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
+    if (bytes !== this.#viewOf) {
+      // Forgotten once this burst of decoding is over: the codec must not keep a frame alive.
+      if (this.#viewOf === null) queueMicrotask(this.#forgetView);
+      this.#viewOf = bytes;
+      this.#viewBuffer = bytes.buffer;
+      this.#viewOffset = bytes.byteOffset;
+    }
+    return new Uint8Array(this.#viewBuffer, this.#viewOffset + offset, length);
+  }
+
+  #readString(bytes: Uint8Array, pos: number, end: number, maxChars: number, what: string): { text: string; bytes: number } {
+    if (pos + 2 > end) throw malformed(`its ${what} is cut short`);
+    const length = (bytes[pos]! << 8) | bytes[pos + 1]!;
+    if (length === 0) throw malformed(`its ${what} is empty`);
+    if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    const start = pos + 2;
+    if (start + length > end) throw malformed(`its ${what} is cut short`);
+    let text: string;
+    try {
+      text = this.#texts.get(bytes, start, start + length);
+    } catch (cause) {
+      throw malformed(`its ${what} is not valid UTF-8`, cause);
+    }
+    if (text.length > maxChars) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    return { text, bytes: length };
+  }
+}

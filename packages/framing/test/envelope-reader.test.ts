@@ -1,0 +1,105 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { EnvelopeCodec, ENVELOPE_VERSION, type Envelope, type EnvelopeLink } from "../src/index.js";
+import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
+
+const A = "peer-a-".padEnd(55, "a");
+const B = "peer-b-".padEnd(55, "b");
+const toB: EnvelopeLink = { local: A, remote: B };
+const fromA: EnvelopeLink = { local: B, remote: A };
+
+/** Valid envelopes of every shape: direct on a link (ids left out), with ids, broadcasts, signed, raw and MessagePack payloads. */
+function samples(): Uint8Array[] {
+  const codec = new EnvelopeCodec();
+  const base: Envelope = { version: ENVELOPE_VERSION, kind: "bench", source: A, destination: B, id: 2 ** 40 + 7, hopLimit: 0, payload: new Uint8Array([1, 2, 3]) };
+  const onLink = (env: Envelope): Uint8Array => {
+    const out = new Uint8Array(512);
+    return out.slice(0, codec.encodeInto(env, out, 0, toB));
+  };
+  return [
+    onLink(base),
+    onLink({ ...base, kind: "chat", payload: { text: "hi", n: [1, 2, { b: new Uint8Array([9]) }] } }),
+    onLink({ ...base, kind: "xppg/ping", payload: null }),
+    codec.encode(base),
+    codec.encode({ ...base, destination: null, hopLimit: 3, payload: { text: "all" } }),
+    codec.encodeSigned({ ...base, destination: null, hopLimit: 32, payload: new Uint8Array(20) }, () => new Uint8Array(64).fill(7)),
+  ];
+}
+
+type Outcome = { error: string } | { envelope: Envelope };
+
+function outcome(fn: () => Envelope): Outcome {
+  try {
+    const e = fn();
+    // Plain copies, so views and slices of the same bytes compare equal.
+    return { envelope: { ...e, payload: e.payload instanceof Uint8Array ? Uint8Array.from(e.payload) : e.payload, ...(e.signature === undefined ? {} : { signature: Uint8Array.from(e.signature) }) } };
+  } catch (error) {
+    return { error: isXppgError(error) ? `${error.code}: ${error.message}` : `untyped: ${String(error)}` };
+  }
+}
+
+describe("EnvelopeCodec.read", () => {
+  it("property: accepts and refuses exactly what the reference decoder does, over sequences that share the codec's caches", () => {
+    const valid = samples();
+    const mutated = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 })).map(([bytes, edits]) => {
+      const copy = bytes.slice();
+      for (const [at, value] of edits) copy[at % copy.length] = value;
+      return copy;
+    });
+    const truncated = fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([bytes, n]) => bytes.subarray(0, n % (bytes.length + 1)));
+    const input = fc.oneof(fc.constantFrom(...valid), mutated, truncated, fc.uint8Array({ maxLength: 120 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(input, fc.boolean(), fc.nat({ max: 7 })), { minLength: 1, maxLength: 12 }), (steps) => {
+        const codec = new EnvelopeCodec();
+        for (const [bytes, onLink, pad] of steps) {
+          // Inside a larger frame at an offset, as a bundle hands it over.
+          const frame = new Uint8Array(pad + bytes.length + 3);
+          frame.set(bytes, pad);
+          const link = onLink ? fromA : undefined;
+          const expected = outcome(() => referenceDecode(frame, pad, pad + bytes.length, link));
+          const read = outcome(() => {
+            const r = codec.read(frame, pad, pad + bytes.length, link);
+            const fields = { kind: r.kind, source: r.source, destination: r.destination, payload: r.payload, signed: r.signed };
+            const whole = codec.envelopeOf(r);
+            expect(fields).toEqual({ kind: whole.kind, source: whole.source, destination: whole.destination, payload: whole.payload, signed: whole.signature !== undefined });
+            return whole;
+          });
+          expect(read).toEqual(expected);
+          expect(outcome(() => codec.decode(frame, pad, pad + bytes.length, link))).toEqual(expected);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("reads kinds that are also property names or numbers as they are", () => {
+    const codec = new EnvelopeCodec();
+    for (const kind of ["__proto__", "constructor", "123", "toString", "ünïcode ✓"]) {
+      const bytes = codec.encode({ version: ENVELOPE_VERSION, kind, source: A, destination: null, id: 1, hopLimit: 0, payload: null });
+      expect(codec.read(bytes).kind).toBe(kind);
+      expect(new EnvelopeCodec().decode(bytes).kind).toBe(kind);
+    }
+  });
+
+  it("reads a direct message's fields without the ids on the wire, and builds the same envelope on demand", () => {
+    const codec = new EnvelopeCodec();
+    const out = new Uint8Array(256);
+    const n = codec.encodeFieldsInto(out, 4, "chat", A, B, 2 ** 50 + 3, 0, { text: "hi" }, undefined, toB);
+    const r = codec.read(out, 4, 4 + n, fromA);
+    expect({ kind: r.kind, source: r.source, destination: r.destination, payload: r.payload, signed: r.signed }).toEqual({ kind: "chat", source: A, destination: B, payload: { text: "hi" }, signed: false });
+    expect(codec.envelopeOf(r)).toEqual({ version: ENVELOPE_VERSION, kind: "chat", source: A, destination: B, id: 2 ** 50 + 3, hopLimit: 0, payload: { text: "hi" } });
+  });
+
+  it("encodes from fields exactly as from an envelope", () => {
+    const codec = new EnvelopeCodec();
+    const env: Envelope = { version: ENVELOPE_VERSION, kind: "k", source: A, destination: null, id: 9, hopLimit: 4, payload: [1, "two"] };
+    const a = new Uint8Array(128);
+    const b = new Uint8Array(128);
+    const n = codec.encodeInto(env, a, 3, toB);
+    expect(codec.encodeFieldsInto(b, 3, env.kind, env.source, env.destination, env.id, env.hopLimit, env.payload, undefined, toB)).toBe(n);
+    expect(b).toEqual(a);
+    const whole = codec.encodeFieldsInto(b, 0, env.kind, env.source, env.destination, env.id, env.hopLimit, env.payload, undefined, undefined);
+    expect(Uint8Array.from(b.subarray(0, whole))).toEqual(Uint8Array.from(codec.encode(env)));
+  });
+});
