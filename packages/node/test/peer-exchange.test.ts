@@ -4,6 +4,7 @@ import { memoryTransport, type Connection } from "@xppg/transport";
 import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
 import { signRecord, toWire } from "../src/peer-record.js";
 import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
+import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
@@ -133,6 +134,19 @@ describe("peer exchange and the connection manager", () => {
     // A push goes every 2 s; the full exchange, the only other way, every 30 s.
     await until(() => given().some((a) => a.includes(relayed)), 10_000, "the new record is passed on by a push");
     expect(given().at(-1)).toEqual([first, relayed]);
+  });
+
+  it("a peer's wildcard address is not dialled (it reached this node, which then forgot the peer); its other address is", async () => {
+    const identity = generateIdentity();
+    const [target, peer] = await Promise.all([tcpNode(FAST), tcpNode({ identity, connections: { lowWater: 0 } })]);
+    const raw = await tcpRawPeer(target, { hello: false });
+    await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: [], agent: "raw" });
+    await raw.send("xppg/welcome", null);
+    // As a node listening on every interface says where it listens: the wildcard first (here, the target's own port).
+    const addresses = [`tcp://0.0.0.0:${target.port}`, `tcp://127.0.0.1:${peer.port}`];
+    await raw.send("xppg/pex", [toWire(signRecord(identity, addresses, Date.now()), false)]);
+    await until(() => target.peers.some((p) => p.peerId === peer.peerId), 10_000, "the target joins the peer at its other address");
+    expect(target.peers.find((p) => p.peerId === peer.peerId)!.address).toBe(addresses[1]);
   });
 
   it("thousands of fake peers advertised by one neighbour take a bounded share of the address book", async () => {
