@@ -35,6 +35,8 @@ const MAX_FAILED = 1024;
 const RETRY_SOON_MS = 10_000;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
+/** Hosts that name no host to dial: a dial to one reaches the dialling host itself. */
+const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
 /** Ways that mean "never": the peer is forgotten. */
 const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
 
@@ -230,14 +232,17 @@ export class ConnectionManager {
    * The first address of the peer this node can dial and whose budget allows
    * a dial now, starting after the one whose dial failed last: a peer behind
    * a NAT lists its LAN address before its relayed one, and the relayed one
-   * must not wait until the LAN address has used up its budget.
+   * must not wait until the LAN address has used up its budget. A wildcard
+   * address is never dialled: it reached this node, which then forgot the
+   * peer (another peer id at the address) and its relayed address with it.
    */
   #address(known: KnownPeer, now: number): string | undefined {
     const failed = known.addresses.indexOf(this.#failed.get(known.peerId) ?? "");
     const order = failed < 0 ? known.addresses : [...known.addresses.slice(failed + 1), ...known.addresses.slice(0, failed + 1)];
     for (const address of order) {
-      if (!this.#o.canDial(address)) continue;
       const target = canonicalTarget(address);
+      // A wildcard listen address (`tcp://0.0.0.0:7000`, as a hello or record may carry it) would reach this host itself.
+      if (!this.#o.canDial(address) || (target !== undefined && UNSPECIFIED.has(target.host))) continue;
       if (target !== undefined && this.#budget.take(target.key, target.host, now)) return address;
       this.#refused++;
     }

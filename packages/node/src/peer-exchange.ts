@@ -163,7 +163,9 @@ export class PeerExchange {
         continue;
       }
       const fromItself = record.peerId === from;
-      const changed = held?.record !== undefined && (held.addresses.length !== record.addresses.length || held.addresses.some((a, i) => a !== record.addresses[i]));
+      // Changed against the last signed record held (the one neighbours were given), not the book's addresses: a
+      // presence or a hello may have brought the new addresses first, unsigned, and those are never passed on.
+      const changed = held?.record !== undefined && !sameAddresses(held.record.addresses, record.addresses);
       const added = book.add({ peerId: record.peerId, addresses: record.addresses, learnt: fromItself ? "neighbour" : "exchange", informant: fromItself ? "" : from, record, time: record.time });
       if (!added) {
         this.stats.refused++;
@@ -251,6 +253,10 @@ export class PeerExchange {
     // A send on a closing link fails; its end is reported as the peer leaving.
     session.sendMessage(KIND.PEX, wire).catch(() => {});
   }
+}
+
+function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function violation(peerId: string, what: string): PlaygroundError {

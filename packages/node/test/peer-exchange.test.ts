@@ -1,19 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { generateIdentity } from "@xppg/secure";
+import { generateIdentity, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection } from "@xppg/transport";
 import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
 import { signRecord, toWire } from "../src/peer-record.js";
 import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
+import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
 /** Checks often, so the tests run in a second or two. */
 const FAST = { connections: { checkIntervalMs: 50, redialBaseMs: 100 } };
 
-/** A raw peer that completes the handshake with `pex/1` and `mesh/1`. */
-async function rawPexPeer(target: Playground): Promise<RawPeer> {
-  const raw = await RawPeer.dial(memoryTransport(), target.addresses[0]!);
-  await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: [], agent: "raw" });
+/** A raw peer that completes the handshake with `pex/1` and `mesh/1` (with the identity and the hello's listen addresses given). */
+async function rawPexPeer(target: Playground, options: { identity?: Identity; listen?: string[] } = {}): Promise<RawPeer> {
+  const raw = await RawPeer.dial(memoryTransport(), target.addresses[0]!, options.identity);
+  await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: options.listen ?? [], agent: "raw" });
   await raw.send("xppg/welcome", null);
   await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "raw peer admitted");
   return raw;
@@ -108,6 +109,44 @@ describe("peer exchange and the connection manager", () => {
       .filter((r) => ids.has(r[0] as string));
     expect(passedOn.length).toBeGreaterThan(0);
     expect(passedOn.length).toBeLessThanOrEqual(4);
+  });
+
+  it("a peer's new signed record is passed on by the next push even when its hello (or presence) brought the new addresses first", async () => {
+    const target = await node("test-app", { connections: { ...FAST.connections, lowWater: 0 } });
+    const observer = await rawPexPeer(target);
+    const identity = generateIdentity();
+    const [first, relayed] = [`memory://peer-${process.pid}-lan`, `memory://peer-${process.pid}-relayed`];
+    /** The addresses of the peer's records the observer was given, in order. */
+    const given = (): string[][] =>
+      observer.received
+        .filter((m) => m.kind === "xppg/pex")
+        .flatMap((m) => m.payload as unknown[][])
+        .filter((r) => r[0] === identity.peerId)
+        .map((r) => r[1] as string[]);
+    const before = await rawPexPeer(target, { identity, listen: [first] });
+    await before.send("xppg/pex", [toWire(signRecord(identity, [first], Date.now()), true)]);
+    await until(() => given().length > 0, 10_000, "the first record is passed on");
+    await before.conn.close();
+    await until(() => !target.peers.some((p) => p.peerId === identity.peerId), 5000, "the peer left");
+    // It comes back with a relayed address: its hello carries it (unsigned, never passed on), then its new signed record.
+    const after = await rawPexPeer(target, { identity, listen: [first, relayed] });
+    await after.send("xppg/pex", [toWire(signRecord(identity, [first, relayed], Date.now()), true)]);
+    // A push goes every 2 s; the full exchange, the only other way, every 30 s.
+    await until(() => given().some((a) => a.includes(relayed)), 10_000, "the new record is passed on by a push");
+    expect(given().at(-1)).toEqual([first, relayed]);
+  });
+
+  it("a peer's wildcard address is not dialled (it reached this node, which then forgot the peer); its other address is", async () => {
+    const identity = generateIdentity();
+    const [target, peer] = await Promise.all([tcpNode(FAST), tcpNode({ identity, connections: { lowWater: 0 } })]);
+    const raw = await tcpRawPeer(target, { hello: false });
+    await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: [], agent: "raw" });
+    await raw.send("xppg/welcome", null);
+    // As a node listening on every interface says where it listens: the wildcard first (here, the target's own port).
+    const addresses = [`tcp://0.0.0.0:${target.port}`, `tcp://127.0.0.1:${peer.port}`];
+    await raw.send("xppg/pex", [toWire(signRecord(identity, addresses, Date.now()), false)]);
+    await until(() => target.peers.some((p) => p.peerId === peer.peerId), 10_000, "the target joins the peer at its other address");
+    expect(target.peers.find((p) => p.peerId === peer.peerId)!.address).toBe(addresses[1]);
   });
 
   it("thousands of fake peers advertised by one neighbour take a bounded share of the address book", async () => {
