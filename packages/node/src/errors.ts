@@ -87,7 +87,7 @@ export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CO
 /** An error from `@xppg/node`; `code` is one of {@link NODE_ERROR_CODES}. */
 export class PlaygroundError extends XppgError {
   constructor(code: NodeErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "PlaygroundError");
+    super(code, message, options, new.target === PlaygroundError ? "PlaygroundError" : undefined);
   }
 }
 
@@ -103,7 +103,7 @@ export class RemotePeerError extends XppgError {
 
   constructor(code: string, message: string, options?: XppgErrorOptions) {
     // `details.remote` as well, for code that reads the plain JSON form.
-    super(code, message, { ...options, details: { ...options?.details, remote: true } }, "RemotePeerError");
+    super(code, message, { ...options, details: { ...options?.details, remote: true } }, new.target === RemotePeerError ? "RemotePeerError" : undefined);
   }
 }
 
