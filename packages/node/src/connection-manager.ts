@@ -24,6 +24,7 @@ import { BoundedMap } from "./mesh/bounded-map.js";
 import { ConnectionPlanner } from "./mesh/connection-planner.js";
 import { DialBudget } from "./mesh/dial-budget.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
+import { leftOnPurpose, neverAgain } from "./lost-peer.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 
@@ -33,12 +34,8 @@ const DIAL_TIMEOUT_MS = 10_000;
 const MAX_FAILED = 1024;
 /** How often at most new addresses of one peer end its redial backoff early (the dial budgets apply besides). */
 const RETRY_SOON_MS = 10_000;
-/** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
-const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Hosts that name no host to dial: a dial to one reaches the dialling host itself. */
 const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
-/** Ways that mean "never": the peer is forgotten. */
-const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
 
 export interface ConnectionManagerOptions {
   readonly localPeerId: string;
@@ -53,6 +50,8 @@ export interface ConnectionManagerOptions {
   running(): boolean;
   readonly timers?: MeshTimers;
   readonly random?: () => number;
+  /** Reports an error no caller waits for (a page that could not load the manager). */
+  readonly report?: (error: XppgError, peerId: string | undefined) => void;
 }
 
 /** What `pg.connections` shows. */
@@ -140,11 +139,12 @@ export class ConnectionManager {
     this.#planner.forget(peerId);
   }
 
-  opened(session: PeerSession): void {
+  /** A link opened; `at`: when (on this manager's clock), if not now (a page's stand-in hands over the links it saw open). */
+  opened(session: PeerSession, at = this.#timers.now()): void {
     const peerId = session.peerId!;
     if (this.#o.table.open.get(peerId) !== session) return;
     this.#failed.delete(peerId);
-    this.#planner.connected(peerId, this.#timers.now());
+    this.#planner.connected(peerId, at);
     this.#o.book.touch(peerId);
     this.#schedule();
   }
@@ -172,12 +172,12 @@ export class ConnectionManager {
   }
 
   #lost(peerId: string, error: XppgError | undefined): void {
-    if (error !== undefined && NEVER.has(error.code)) {
+    if (neverAgain(error)) {
       this.#planner.forget(peerId);
       this.#o.book.delete(peerId);
       return;
     }
-    this.#planner.disconnected(peerId, this.#timers.now(), error !== undefined && DELIBERATE.has(error.code));
+    this.#planner.disconnected(peerId, this.#timers.now(), leftOnPurpose(error));
   }
 
   /** A check soon (jittered), unless one is due. */
