@@ -80,6 +80,8 @@ export const NODE_ERROR_CODES = {
   TOO_MANY_REQUESTS: "XPPG_ERR_TOO_MANY_REQUESTS",
   /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); the message says what to do instead. */
   NOT_IN_BROWSER: "XPPG_ERR_NOT_IN_BROWSER",
+  /** A browser page could not download a part of its code it loads on first use (`import()` failed); it tries again. */
+  CODE_NOT_LOADED: "XPPG_ERR_CODE_NOT_LOADED",
 } as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];

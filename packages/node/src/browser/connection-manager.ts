@@ -135,7 +135,7 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
         const every = this.#o.settings.checkIntervalMs;
         if (!this.#reported) {
           this.#reported = true;
-          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, `This page could not load its connection manager (is the site still reachable?); it tries again every ${every} ms and dials no peer until then.`, { cause: error }), undefined);
+          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, `This page could not download its connection manager (is the site still reachable?); it tries again every ${every} ms and dials no peer until then.`, { cause: error }), undefined);
         }
         this.#retry = this.#timers.setTimer(every, () => {
           this.#retry = undefined;
