@@ -251,6 +251,20 @@ export class ConnectionManager {
 }
 
 /**
+ * Tells a manager what a page's stand-in (`browser/connection-manager.ts`)
+ * saw before it was loaded: the links open, each at the time it opened
+ * (`openedAt`, by peer; now when not there), the peers in the address book
+ * but for those that left the mesh (`forgotten`), and the links lost
+ * meanwhile (`lost`, by peer). Here rather than in the stand-in, so that a
+ * page downloads it only with the manager.
+ */
+export function takeOver(manager: ConnectionManager, o: Pick<ConnectionManagerOptions, "table" | "book">, openedAt: ReadonlyMap<string, number>, forgotten: { has(peerId: string): boolean }, lost: Iterable<[string, [PeerSession, XppgError | undefined]]>): void {
+  for (const session of o.table.open.values()) manager.opened(session, openedAt.get(session.peerId!));
+  for (const peerId of [...o.book.peerIds()]) if (!o.table.open.has(peerId) && !forgotten.has(peerId)) manager.learnt(peerId);
+  for (const [, [session, error]] of lost) manager.ended(session, error);
+}
+
+/**
  * One spelling per dial target, so the dial budget counts `tcp://VICTIM:080`,
  * `tcp://victim:80` and `tcp://127.1:80` / `tcp://127.0.0.1:80` as the same
  * address and host: the host read as a URL host (lowercased, IPv4 and IPv6

@@ -25,7 +25,7 @@ import type { PeerSession } from "../peer-session.js";
 export type { ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
 
 /** Loads Node's manager (an `import()`). */
-export type LoadConnectionManager = () => Promise<{ ConnectionManager: typeof NodeConnectionManager }>;
+export type LoadConnectionManager = () => Promise<Pick<typeof import("../connection-manager.js"), "ConnectionManager" | "takeOver">>;
 
 /** Peers remembered as lost or as gone from the mesh until the manager loads (the address book's default capacity). */
 const MAX_REMEMBERED = 1024;
@@ -39,7 +39,7 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
   #manager: NodeConnectionManager | undefined;
   #loading = false;
   #stopped = false;
-  /** A failed load was reported (once, until a load succeeds). */
+  /** A failed load was reported (only the first is). */
   #reported = false;
   /** The next try after a failed load. */
   #retry: unknown;
@@ -120,18 +120,20 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
     if (this.#loading || this.#stopped || this.#manager !== undefined || this.#retry !== undefined) return;
     this.#loading = true;
     this.#import()
-      .then(({ ConnectionManager: Manager }) => {
+      .then(({ ConnectionManager: Manager, takeOver }) => {
         this.#loading = false;
-        if (!this.#stopped) this.#handOver(new Manager(this.#o));
+        if (this.#stopped) return;
+        const manager = (this.#manager = new Manager(this.#o));
+        takeOver(manager, this.#o, this.#openedAt, this.#forgotten, this.#lost.entries());
+        this.#openedAt.clear();
+        this.#lost.clear();
+        this.#forgotten.clear();
       })
       .catch((error: unknown) => {
         this.#loading = false;
         if (this.#stopped) return;
-        if (this.#manager !== undefined) {
-          // The hand-over threw: the manager runs, the rest of what the page saw is lost.
-          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "This page's connection manager failed while taking over the links it had seen; it runs on without them.", { cause: error }), undefined);
-          return;
-        }
+        // The hand-over threw (a bug): the manager runs on without the rest of what the page saw.
+        if (this.#manager !== undefined) return this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "A page's connection manager failed to take over; please report it.", { cause: error }), undefined);
         const every = this.#o.settings.checkIntervalMs;
         if (!this.#reported) {
           this.#reported = true;
@@ -142,18 +144,5 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
           this.#load();
         });
       });
-  }
-
-  /** Node's manager, told what the page saw. */
-  #handOver(manager: NodeConnectionManager): void {
-    this.#manager = manager;
-    this.#reported = false;
-    const { table, book } = this.#o;
-    for (const session of table.open.values()) manager.opened(session, this.#openedAt.get(session.peerId!));
-    for (const peerId of [...book.peerIds()]) if (!table.open.has(peerId) && !this.#forgotten.has(peerId)) manager.learnt(peerId);
-    for (const [, [session, error]] of this.#lost.entries()) manager.ended(session, error);
-    this.#openedAt.clear();
-    this.#lost.clear();
-    this.#forgotten.clear();
   }
 }
