@@ -24,7 +24,7 @@ import { BoundedMap } from "./mesh/bounded-map.js";
 import { ConnectionPlanner } from "./mesh/connection-planner.js";
 import { DialBudget } from "./mesh/dial-budget.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
-import { leftOnPurpose, neverAgain } from "./lost-peer.js";
+import { neverAgain } from "./lost-peer.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 
@@ -34,6 +34,8 @@ const DIAL_TIMEOUT_MS = 10_000;
 const MAX_FAILED = 1024;
 /** How often at most new addresses of one peer end its redial backoff early (the dial budgets apply besides). */
 const RETRY_SOON_MS = 10_000;
+/** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
+const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Hosts that name no host to dial: a dial to one reaches the dialling host itself. */
 const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
 
@@ -177,7 +179,7 @@ export class ConnectionManager {
       this.#o.book.delete(peerId);
       return;
     }
-    this.#planner.disconnected(peerId, this.#timers.now(), leftOnPurpose(error));
+    this.#planner.disconnected(peerId, this.#timers.now(), error !== undefined && DELIBERATE.has(error.code));
   }
 
   /** A check soon (jittered), unless one is due. */

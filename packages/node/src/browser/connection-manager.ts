@@ -133,11 +133,11 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
         this.#loading = false;
         if (this.#stopped) return;
         // The hand-over threw (a bug): the manager runs on without the rest of what the page saw.
-        if (this.#manager !== undefined) return this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "A page's connection manager failed to take over; please report it.", { cause: error }), undefined);
+        if (this.#manager !== undefined) return this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "This page's connection manager failed to take over (a bug, please report it).", { cause: error }), undefined);
         const every = this.#o.settings.checkIntervalMs;
         if (!this.#reported) {
           this.#reported = true;
-          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, `This page could not download its connection manager (is the site still reachable?); it tries again every ${every} ms and dials no peer until then.`, { cause: error }), undefined);
+          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, `This page could not download its connection manager (is the site reachable?); it tries again every ${every} ms.`, { cause: error }), undefined);
         }
         this.#retry = this.#timers.setTimer(every, () => {
           this.#retry = undefined;
