@@ -17,6 +17,12 @@ function entriesOf(dir: string): string[] {
   return Object.values(pkg.exports).flatMap((t) => (typeof t["import"] === "string" ? [join(root, "packages", dir, t["import"])] : []));
 }
 
+/** The name an application's own subclass of `Base` gives its errors (`class AppError extends PlaygroundError {}`). */
+function subclassName(Base: new (code: string, message: string) => Error): string {
+  class AppError extends Base {}
+  return new AppError("XPPG_ERR_TEST", "a test error").name;
+}
+
 /** Each exported class whose instances are xppg errors, by its export name, with an instance. */
 function errorClasses(module: Record<string, unknown>): [string, Error][] {
   return Object.entries(module).flatMap(([key, value]): [string, Error][] => {
@@ -34,6 +40,8 @@ describe.each(packages)("packages/%s", (dir) => {
         found.push(key);
         expect(err.name, key).toBe(key);
         expect(err.name, key).toBe(err.constructor.name);
+        // An application's subclass is named after itself, not after the package's class.
+        expect(subclassName(err.constructor as new (code: string, message: string) => Error), key).toBe("AppError");
       }
     }
     if (dir !== "transport-tcp" && dir !== "transport-ws") expect(found.length).toBeGreaterThan(0);
@@ -66,6 +74,7 @@ describe.each(packages)("packages/%s", (dir) => {
           expect(err.constructor.name, `${key} is renamed by the minifier`).not.toBe(key);
           expect(err.name, key).toBe(key);
           expect((err as unknown as { toJSON(): { name: string } }).toJSON().name, key).toBe(key);
+          expect(subclassName(err.constructor as new (code: string, message: string) => Error), key).toBe("AppError");
         }
       }
       if (!["errors", "transport-tcp", "transport-ws"].includes(dir)) expect(classes).toBeGreaterThan(0);

@@ -33,7 +33,7 @@ export class DhtError extends XppgError {
   declare readonly code: DhtErrorCode;
 
   constructor(code: DhtErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "DhtError");
+    super(code, message, options, new.target === DhtError ? "DhtError" : undefined);
   }
 }
 

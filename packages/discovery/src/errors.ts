@@ -24,6 +24,6 @@ export class DiscoveryError extends XppgError {
   declare readonly code: DiscoveryErrorCode;
 
   constructor(code: DiscoveryErrorCode, message: string, options: XppgErrorOptions = {}) {
-    super(code, message, options, "DiscoveryError");
+    super(code, message, options, new.target === DiscoveryError ? "DiscoveryError" : undefined);
   }
 }

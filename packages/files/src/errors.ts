@@ -34,7 +34,7 @@ export type FilesErrorCode = (typeof FILES_ERROR_CODES)[keyof typeof FILES_ERROR
 /** Any error from `@xppg/files`; `code` is one of {@link FILES_ERROR_CODES}. */
 export class FilesError extends XppgError {
   constructor(code: FilesErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "FilesError");
+    super(code, message, options, new.target === FilesError ? "FilesError" : undefined);
   }
 }
 

@@ -19,7 +19,7 @@ export type FramingErrorCode = (typeof FRAMING_ERROR_CODES)[keyof typeof FRAMING
 /** An error from the frame or envelope codec. */
 export class FramingError extends XppgError {
   constructor(code: FramingErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "FramingError");
+    super(code, message, options, new.target === FramingError ? "FramingError" : undefined);
   }
 }
 

@@ -32,7 +32,7 @@ export class NatError extends XppgError {
   declare readonly code: NatErrorCode;
 
   constructor(code: NatErrorCode, message: string, options: XppgErrorOptions = {}) {
-    super(code, message, options, "NatError");
+    super(code, message, options, new.target === NatError ? "NatError" : undefined);
   }
 }
 

@@ -24,6 +24,7 @@ import { BoundedMap } from "./mesh/bounded-map.js";
 import { ConnectionPlanner } from "./mesh/connection-planner.js";
 import { DialBudget } from "./mesh/dial-budget.js";
 import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
+import { neverAgain } from "./lost-peer.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 
@@ -37,8 +38,6 @@ const RETRY_SOON_MS = 10_000;
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
 /** Hosts that name no host to dial: a dial to one reaches the dialling host itself. */
 const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
-/** Ways that mean "never": the peer is forgotten. */
-const NEVER = new Set<string>([NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.APP_MISMATCH, NODE_ERROR_CODES.PROTOCOL_MISMATCH, NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
 
 export interface ConnectionManagerOptions {
   readonly localPeerId: string;
@@ -53,6 +52,8 @@ export interface ConnectionManagerOptions {
   running(): boolean;
   readonly timers?: MeshTimers;
   readonly random?: () => number;
+  /** Reports an error no caller waits for (a page that could not load the manager). */
+  readonly report?: (error: XppgError, peerId: string | undefined) => void;
 }
 
 /** What `pg.connections` shows. */
@@ -140,11 +141,12 @@ export class ConnectionManager {
     this.#planner.forget(peerId);
   }
 
-  opened(session: PeerSession): void {
+  /** A link opened; `at`: when (on this manager's clock), if not now (a page's stand-in hands over the links it saw open). */
+  opened(session: PeerSession, at = this.#timers.now()): void {
     const peerId = session.peerId!;
     if (this.#o.table.open.get(peerId) !== session) return;
     this.#failed.delete(peerId);
-    this.#planner.connected(peerId, this.#timers.now());
+    this.#planner.connected(peerId, at);
     this.#o.book.touch(peerId);
     this.#schedule();
   }
@@ -172,7 +174,7 @@ export class ConnectionManager {
   }
 
   #lost(peerId: string, error: XppgError | undefined): void {
-    if (error !== undefined && NEVER.has(error.code)) {
+    if (neverAgain(error)) {
       this.#planner.forget(peerId);
       this.#o.book.delete(peerId);
       return;
@@ -248,6 +250,20 @@ export class ConnectionManager {
     }
     return undefined;
   }
+}
+
+/**
+ * Tells a manager what a page's stand-in (`browser/connection-manager.ts`)
+ * saw before it was loaded: the links open, each at the time it opened
+ * (`openedAt`, by peer; now when not there), the peers in the address book
+ * but for those that left the mesh (`forgotten`), and the links lost
+ * meanwhile (`lost`, by peer). Here rather than in the stand-in, so that a
+ * page downloads it only with the manager.
+ */
+export function takeOver(manager: ConnectionManager, o: Pick<ConnectionManagerOptions, "table" | "book">, openedAt: ReadonlyMap<string, number>, forgotten: { has(peerId: string): boolean }, lost: Iterable<[string, [PeerSession, XppgError | undefined]]>): void {
+  for (const session of o.table.open.values()) manager.opened(session, openedAt.get(session.peerId!));
+  for (const peerId of [...o.book.peerIds()]) if (!o.table.open.has(peerId) && !forgotten.has(peerId)) manager.learnt(peerId);
+  for (const [, [session, error]] of lost) manager.ended(session, error);
 }
 
 /**

@@ -80,6 +80,8 @@ export const NODE_ERROR_CODES = {
   TOO_MANY_REQUESTS: "XPPG_ERR_TOO_MANY_REQUESTS",
   /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); the message says what to do instead. */
   NOT_IN_BROWSER: "XPPG_ERR_NOT_IN_BROWSER",
+  /** A browser page could not download a part of its code it loads on first use (`import()` failed); it tries again. */
+  CODE_NOT_LOADED: "XPPG_ERR_CODE_NOT_LOADED",
 } as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CODES];
@@ -87,7 +89,7 @@ export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CO
 /** An error from `@xppg/node`; `code` is one of {@link NODE_ERROR_CODES}. */
 export class PlaygroundError extends XppgError {
   constructor(code: NodeErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "PlaygroundError");
+    super(code, message, options, new.target === PlaygroundError ? "PlaygroundError" : undefined);
   }
 }
 
@@ -103,7 +105,7 @@ export class RemotePeerError extends XppgError {
 
   constructor(code: string, message: string, options?: XppgErrorOptions) {
     // `details.remote` as well, for code that reads the plain JSON form.
-    super(code, message, { ...options, details: { ...options?.details, remote: true } }, "RemotePeerError");
+    super(code, message, { ...options, details: { ...options?.details, remote: true } }, new.target === RemotePeerError ? "RemotePeerError" : undefined);
   }
 }
 

@@ -53,6 +53,15 @@ export interface NodeRooms {
   readonly pex: PeerExchange;
 }
 
+/**
+ * Makes the rooms a page replaces by stand-ins (file transfers and swarm
+ * files, reachability, LAN discovery, topics, peer exchange) and wires them
+ * to the node: their events, what they report, and the `peer:left` that ends
+ * a peer's discovery backoff and topic entry. Rooms made after these (the
+ * mesh, the transports, the dialer, the connection manager) are reached
+ * through the context's functions, so call this before those exist. Called
+ * once per node, by `rooms.ts`.
+ */
 export function wireNodeRooms(c: NodeRoomsContext): NodeRooms {
   const { o, node, table, codec, dispatcher, report } = c;
   const localPeerId = o.identity.peerId;

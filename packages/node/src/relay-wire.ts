@@ -29,7 +29,7 @@ export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[keyof typeof RELAY_ERROR
 export class RelayError extends XppgError {
   declare readonly code: RelayErrorCode;
   constructor(code: RelayErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details === undefined ? {} : { details }, "RelayError");
+    super(code, message, details === undefined ? {} : { details }, new.target === RelayError ? "RelayError" : undefined);
   }
 }
 

@@ -212,7 +212,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dialer = new Dialer({ transports, gate, table, guard });
   const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
   const canDial = (address: string): boolean => transports.canDial(address);
-  const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running });
+  const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running, report });
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests, connections, pex };
 }
 

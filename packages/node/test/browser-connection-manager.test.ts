@@ -5,7 +5,8 @@
 // dials as in Node, including the longest backoff for a peer that left on purpose.
 import { generateIdentity } from "@xppg/secure";
 import { describe, expect, it } from "vitest";
-import { ConnectionManager } from "../src/browser/connection-manager.js";
+import type { XppgError } from "@xppg/errors";
+import { ConnectionManager, type LoadConnectionManager } from "../src/browser/connection-manager.js";
 import { CONNECTION_DEFAULTS } from "../src/connection-options.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "../src/errors.js";
 import { AddressBook } from "../src/mesh/address-book.js";
@@ -30,19 +31,51 @@ function manualTimers(): MeshTimers & { clock: number; due: (() => void)[]; runD
   return t;
 }
 
-function session(peerId: string): PeerSession {
-  return { peerId, everOpened: true, connection: { outbound: true, remoteHost: "127.0.0.1" }, close: () => {} } as unknown as PeerSession;
+/** Peers whose link the manager closed (trimmed). */
+const closed: string[] = [];
+
+function session(peerId: string, outbound = true): PeerSession {
+  return { peerId, everOpened: true, connection: { outbound, remoteHost: "127.0.0.1" }, close: () => closed.push(peerId) } as unknown as PeerSession;
 }
 
-function setup() {
+/** Node's manager as a page loads it, counting loads; `fail` makes the next loads reject, `hold` keeps them pending until `release()`. */
+function loader() {
+  const l = {
+    loads: 0,
+    fail: 0,
+    held: undefined as (() => void) | undefined,
+    hold: false,
+    /** The latest load, settled or not. */
+    last: undefined as Promise<unknown> | undefined,
+    load: (() => {
+      l.loads++;
+      const loading = (async () => {
+        if (l.fail > 0) {
+          l.fail--;
+          throw new Error("the site is unreachable");
+        }
+        if (l.hold) await new Promise<void>((resolve) => (l.held = resolve));
+        return import("../src/connection-manager.js");
+      })();
+      l.last = loading;
+      return loading;
+    }) as LoadConnectionManager,
+    release: () => l.held?.(),
+  };
+  return l;
+}
+
+function setup(settings = CONNECTION_DEFAULTS) {
   const open = new Map<string, PeerSession>();
   const table = { open, peers: open } as unknown as PeerTable;
   const book = new AddressBook();
   const timers = manualTimers();
   const dials: [string, string][] = [];
+  const reported: XppgError[] = [];
+  const load = loader();
   const manager = new ConnectionManager({
     localPeerId: generateIdentity().peerId,
-    settings: CONNECTION_DEFAULTS,
+    settings,
     table,
     book,
     // Never answers: the test looks at what was dialled.
@@ -51,23 +84,25 @@ function setup() {
     running: () => true,
     timers,
     random: () => 0.5,
-  });
+    report: (error) => reported.push(error),
+  }, load.load);
   const learn = (peerId: string, addresses: string[]) => {
     book.add({ peerId, addresses, learnt: "presence", informant: "", record: undefined, time: Date.now() });
     manager.learnt(peerId);
   };
-  return { open, book, timers, dials, manager, learn };
+  return { open, book, timers, dials, manager, learn, load, reported };
 }
 
 describe("the connection manager in a browser page", () => {
   it("shows Node's status before it loads, and dials a member listening on WebSocket once it has loaded", async () => {
-    const { open, timers, dials, manager, learn } = setup();
+    const { open, timers, dials, manager, learn, load } = setup();
     const neighbour = generateIdentity().peerId;
     open.set(neighbour, session(neighbour));
     // The neighbour it joined (connected) and a member on TCP (a page cannot dial it): nothing to do.
     learn(neighbour, ["ws://127.0.0.1:7338"]);
     learn(generateIdentity().peerId, ["tcp://127.0.0.1:7337"]);
     expect(manager.status).toEqual({ lowWater: 4, highWater: 32, connected: 1, known: 2, dials: 0, dialsRefused: 0, trimmed: 0 });
+    expect(load.loads).toBe(0);
     const member = generateIdentity().peerId;
     learn(member, ["tcp://127.0.0.1:7400", "ws://127.0.0.1:7401"]);
     // Loaded: its first check is scheduled, and dials the member at the address the page can dial.
@@ -79,20 +114,23 @@ describe("the connection manager in a browser page", () => {
   });
 
   it("a neighbour that left on purpose waits out the longest backoff; a banned one is forgotten", async () => {
-    const { open, book, timers, dials, manager, learn } = setup();
+    const { open, book, timers, dials, manager, learn, load } = setup();
     const banned = generateIdentity().peerId;
     open.set(banned, session(banned));
-    learn(banned, ["ws://127.0.0.1:7500"]);
+    learn(banned, ["tcp://127.0.0.1:7500"]);
     open.delete(banned);
     manager.ended(session(banned), new PlaygroundError(NODE_ERROR_CODES.BANNED, "banned"));
-    // Node's manager is loaded and told of the loss: it forgets the peer.
-    await expect.poll(() => book.get(banned)).toBeUndefined();
+    // Forgotten at once, as Node's manager would, though a page cannot dial it and so loads nothing.
+    expect(book.get(banned)).toBeUndefined();
+    expect(load.loads).toBe(0);
     const bridge = generateIdentity().peerId;
     open.set(bridge, session(bridge));
     learn(bridge, ["ws://127.0.0.1:7338"]);
     open.delete(bridge);
     manager.ended(session(bridge), new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, "shutting down"));
+    // Node's manager is loaded now, and told of the loss it did not see.
     await expect.poll(() => timers.due.length).toBeGreaterThan(0);
+    expect(load.loads).toBe(1);
     timers.runDue();
     // Not yet: it shut down on purpose.
     expect(dials).toEqual([]);
@@ -103,6 +141,117 @@ describe("the connection manager in a browser page", () => {
     timers.clock = 60_000;
     timers.runDue();
     expect(dials).toEqual([["ws://127.0.0.1:7338", bridge]]);
+    manager.stop();
+  });
+
+  it("forgets a banned peer with automatic dials off (lowWater 0), and a replay does not learn it again", async () => {
+    const { open, book, timers, dials, manager, learn, load } = setup({ ...CONNECTION_DEFAULTS, lowWater: 0, highWater: 1 });
+    const banned = generateIdentity().peerId;
+    open.set(banned, session(banned));
+    learn(banned, ["ws://127.0.0.1:7500"]);
+    open.delete(banned);
+    manager.ended(session(banned), new PlaygroundError(NODE_ERROR_CODES.NOT_ALLOWED, "not allowed"));
+    expect(book.get(banned)).toBeUndefined();
+    expect(load.loads).toBe(0);
+    // Two links, over the high mark of 1: the manager loads (the high mark trigger) and hands over what it saw.
+    const a = generateIdentity().peerId;
+    const b = generateIdentity().peerId;
+    for (const peerId of [a, b]) {
+      open.set(peerId, session(peerId, false));
+      manager.opened(open.get(peerId)!);
+    }
+    await expect.poll(() => timers.due.length).toBeGreaterThan(0);
+    expect(load.loads).toBe(1);
+    timers.runDue();
+    expect(book.get(banned)).toBeUndefined();
+    expect(dials).toEqual([]);
+    manager.stop();
+  });
+
+  it("hands over when each link opened, so the youngest is trimmed above the high mark", async () => {
+    const { open, timers, manager, load } = setup({ ...CONNECTION_DEFAULTS, lowWater: 1, highWater: 1 });
+    closed.length = 0;
+    const older = generateIdentity().peerId;
+    const younger = generateIdentity().peerId;
+    for (const [peerId, at] of [[older, 10], [younger, 20]] as const) {
+      timers.clock = at;
+      open.set(peerId, session(peerId, false));
+      manager.opened(open.get(peerId)!);
+    }
+    // The hand-over runs later, at one instant: the planner must still know which link is the younger.
+    timers.clock = 30;
+    await expect.poll(() => timers.due.length).toBeGreaterThan(0);
+    expect(load.loads).toBe(1);
+    timers.runDue();
+    expect(closed).toEqual([younger]);
+    expect(manager.status).toMatchObject({ trimmed: 1 });
+    manager.stop();
+  });
+
+  it("reports a failed load once, tries again at the check interval, then dials", async () => {
+    const { timers, dials, manager, learn, load, reported } = setup();
+    load.fail = 2;
+    const member = generateIdentity().peerId;
+    learn(member, ["ws://127.0.0.1:7401"]);
+    await expect.poll(() => timers.due.length).toBe(1);
+    expect(reported.map((e) => [e.name, e.code])).toEqual([["PlaygroundError", NODE_ERROR_CODES.CODE_NOT_LOADED]]);
+    // A second failure: tried again, not reported again.
+    timers.runDue();
+    await expect.poll(() => load.loads).toBe(2);
+    await expect.poll(() => timers.due.length).toBe(1);
+    expect(reported).toHaveLength(1);
+    timers.runDue();
+    // Loaded at the third try: its first check dials the member.
+    await expect.poll(() => load.loads).toBe(3);
+    await expect.poll(() => timers.due.length).toBe(1);
+    timers.runDue();
+    expect(dials).toEqual([["ws://127.0.0.1:7401", member]]);
+    manager.stop();
+  });
+
+  it("stop() ends the retries of a failed load, and a load that ends after stop() runs nothing", async () => {
+    const failed = setup();
+    failed.load.fail = 1;
+    failed.learn(generateIdentity().peerId, ["ws://127.0.0.1:7401"]);
+    await expect.poll(() => failed.timers.due.length).toBe(1);
+    failed.manager.stop();
+    expect(failed.timers.due).toEqual([]);
+
+    const { timers, dials, manager, learn, load } = setup();
+    load.hold = true;
+    learn(generateIdentity().peerId, ["ws://127.0.0.1:7402"]);
+    await expect.poll(() => load.held).toBeDefined();
+    manager.stop();
+    load.release();
+    // The stand-in's handler of that load ran before this await resumes.
+    await load.last;
+    expect(load.loads).toBe(1);
+    expect(timers.due).toEqual([]);
+    expect(dials).toEqual([]);
+    expect(manager.status).toMatchObject({ dials: 0 });
+  });
+
+  it("a connected member that leaves the mesh during the load, then drops, is dialled again", async () => {
+    const { open, timers, dials, manager, learn, load } = setup();
+    load.hold = true;
+    const member = generateIdentity().peerId;
+    open.set(member, session(member));
+    learn(member, ["ws://127.0.0.1:7600"]);
+    manager.opened(open.get(member)!);
+    learn(generateIdentity().peerId, ["ws://127.0.0.1:7601"]);
+    await expect.poll(() => load.held).toBeDefined();
+    // The mesh says it left, but its link is still open: Node's manager would keep it.
+    manager.forget(member);
+    open.delete(member);
+    manager.ended(session(member), undefined);
+    load.release();
+    await expect.poll(() => timers.due.length).toBeGreaterThan(0);
+    // After its backoff (at most 1.5 s at the first loss), a check dials it again.
+    for (let i = 0; i < 3 && !dials.some(([, p]) => p === member); i++) {
+      timers.clock += 2_000;
+      timers.runDue();
+    }
+    expect(dials.map(([, p]) => p)).toContain(member);
     manager.stop();
   });
 });

@@ -37,7 +37,7 @@ export type QuickChatErrorCode = (typeof QUICKCHAT_ERROR_CODES)[keyof typeof QUI
  */
 export class QuickChatError extends XppgError {
   constructor(code: QuickChatErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "QuickChatError");
+    super(code, message, options, new.target === QuickChatError ? "QuickChatError" : undefined);
   }
 }
 

@@ -34,7 +34,7 @@ export type SecureErrorCode = (typeof SECURE_ERROR_CODES)[keyof typeof SECURE_ER
 /** Any error from `@xppg/secure`; `code` is one of {@link SECURE_ERROR_CODES}. */
 export class SecureError extends XppgError {
   constructor(code: SecureErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "SecureError");
+    super(code, message, options, new.target === SecureError ? "SecureError" : undefined);
   }
 }
 

@@ -59,7 +59,7 @@ export class StateError extends XppgError {
   declare readonly code: StateErrorCode;
 
   constructor(code: StateErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "StateError");
+    super(code, message, options, new.target === StateError ? "StateError" : undefined);
   }
 }
 

@@ -33,7 +33,7 @@ export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRA
 /** Any error a transport reports; `code` is one of {@link TRANSPORT_ERROR_CODES}. */
 export class TransportError extends XppgError {
   constructor(code: TransportErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "TransportError");
+    super(code, message, options, new.target === TransportError ? "TransportError" : undefined);
   }
 }
 

@@ -16,6 +16,6 @@ export type YjsErrorCode = (typeof YJS_ERROR_CODES)[keyof typeof YJS_ERROR_CODES
 /** Any error from `@xppg/yjs`; `code` is one of {@link YJS_ERROR_CODES}. */
 export class YjsError extends XppgError {
   constructor(code: YjsErrorCode, message: string, options?: XppgErrorOptions) {
-    super(code, message, options, "YjsError");
+    super(code, message, options, new.target === YjsError ? "YjsError" : undefined);
   }
 }

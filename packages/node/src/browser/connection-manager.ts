@@ -7,31 +7,54 @@
  * only when a peer the page can dial is known and not connected (a mesh
  * member listening on WebSocket, a lost neighbour), or when more links are
  * open than `connections.highWater`; it is then told what the stand-in saw:
- * the links open (as opened now), the peers in the address book, and the
- * links lost meanwhile (so a peer that closed on purpose waits out the
- * longest backoff, and a banned one is forgotten, as in Node).
+ * the links open (when each opened), the peers in the address book but for
+ * those that left the mesh, and the links lost meanwhile (so a peer that
+ * closed on purpose waits out the longest backoff). A peer lost for good (a
+ * ban, another app) leaves the address book at once, as in Node, loaded or
+ * not. A failed load is reported once and tried again every check interval.
  */
 
 import type { XppgError } from "@xppg/errors";
 import type { ConnectionManager as NodeConnectionManager, ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
+import { neverAgain } from "../lost-peer.js";
+import { BoundedMap } from "../mesh/bounded-map.js";
+import { REAL_TIMERS, type MeshTimers } from "../mesh/timers.js";
 import type { PeerSession } from "../peer-session.js";
 
 export type { ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
+
+/** Loads Node's manager (an `import()`). */
+export type LoadConnectionManager = () => Promise<Pick<typeof import("../connection-manager.js"), "ConnectionManager" | "takeOver">>;
+
+/** Peers remembered as lost or as gone from the mesh until the manager loads (the address book's default capacity). */
+const MAX_REMEMBERED = 1024;
 
 /** The connection manager in a page: Node's, loaded the first time it has something to do. */
 // Every public member of Node's manager, so a call added there fails to compile here until the page has it too.
 export class ConnectionManager implements Pick<NodeConnectionManager, keyof NodeConnectionManager> {
   readonly #o: ConnectionManagerOptions;
+  readonly #import: LoadConnectionManager;
+  readonly #timers: MeshTimers;
   #manager: NodeConnectionManager | undefined;
   #loading = false;
   #stopped = false;
+  /** A failed load was reported (only the first is). */
+  #reported = false;
+  /** The next try after a failed load. */
+  #retry: unknown;
+  /** When each open link opened (this clock), handed over so that Node's manager trims the youngest. */
+  readonly #openedAt = new Map<string, number>();
   /** Links lost while there was no manager yet, by peer (the latest), handed over once it is there. */
-  #lost = new Map<string, [PeerSession, XppgError | undefined]>();
-  /** Peers that left the mesh while the manager loads. */
-  #forgotten = new Set<string>();
+  readonly #lost = new BoundedMap<string, [PeerSession, XppgError | undefined]>(MAX_REMEMBERED);
+  /** Peers that left the mesh while there was no manager: not handed over as dialable. */
+  readonly #forgotten = new BoundedMap<string, true>(MAX_REMEMBERED);
 
-  constructor(options: ConnectionManagerOptions) {
+  /** `load` is Node's manager's `import()` (another one only to test a failing load). */
+  constructor(options: ConnectionManagerOptions, load: LoadConnectionManager = () => import("../connection-manager.js")) {
     this.#o = options;
+    this.#import = load;
+    this.#timers = options.timers ?? REAL_TIMERS;
   }
 
   get status(): ConnectionStatus {
@@ -48,27 +71,42 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
 
   forget(peerId: string): void {
     if (this.#manager !== undefined) return this.#manager.forget(peerId);
-    if (this.#loading) this.#forgotten.add(peerId);
+    // As Node's: a connected peer is kept (its link may drop later and be dialled again).
+    if (this.#o.table.open.has(peerId)) return;
+    this.#forgotten.set(peerId, true);
+    this.#lost.delete(peerId);
   }
 
-  opened(session: PeerSession): void {
-    if (this.#manager !== undefined) return this.#manager.opened(session);
-    this.#lost.delete(session.peerId!);
+  opened(session: PeerSession, at = this.#timers.now()): void {
+    if (this.#manager !== undefined) return this.#manager.opened(session, at);
+    const peerId = session.peerId!;
+    this.#lost.delete(peerId);
+    this.#openedAt.set(peerId, at);
     if (this.#o.table.open.size > this.#o.settings.highWater) this.#load();
   }
 
   ended(session: PeerSession, error: XppgError | undefined): void {
     if (this.#manager !== undefined) return this.#manager.ended(session, error);
     const peerId = session.peerId;
-    // Node's manager, once loaded, hears of the loss: it backs off, or forgets a peer that must never be dialled again (a ban).
-    if (peerId === undefined || !session.everOpened || this.#o.table.peers.has(peerId) || !this.#dialable(peerId)) return;
+    // As Node's: a session that never opened, or one replaced by another connection, changes nothing.
+    if (peerId === undefined || !session.everOpened || this.#o.table.peers.has(peerId)) return;
+    this.#openedAt.delete(peerId);
+    if (neverAgain(error)) {
+      // Forgotten now, as Node's manager would: no later hand-over learns it again.
+      this.#lost.delete(peerId);
+      this.#o.book.delete(peerId);
+      return;
+    }
+    // Every loss is kept for the hand-over (backoff); only a peer this page can dial needs the manager now.
     this.#lost.set(peerId, [session, error]);
-    this.#load();
+    if (this.#dialable(peerId)) this.#load();
   }
 
   stop(): void {
     this.#stopped = true;
     this.#lost.clear();
+    if (this.#retry !== undefined) this.#timers.clearTimer(this.#retry);
+    this.#retry = undefined;
     this.#manager?.stop();
   }
 
@@ -79,23 +117,32 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
   }
 
   #load(): void {
-    if (this.#loading || this.#stopped) return;
+    if (this.#loading || this.#stopped || this.#manager !== undefined || this.#retry !== undefined) return;
     this.#loading = true;
-    import("../connection-manager.js").then(
-      ({ ConnectionManager: Manager }) => {
+    this.#import()
+      .then(({ ConnectionManager: Manager, takeOver }) => {
         this.#loading = false;
         if (this.#stopped) return;
-        const manager = new Manager(this.#o);
-        this.#manager = manager;
-        const { table, book } = this.#o;
-        for (const session of table.open.values()) manager.opened(session);
-        for (const peerId of [...book.peerIds()]) if (!table.open.has(peerId) && !this.#forgotten.has(peerId)) manager.learnt(peerId);
-        for (const [session, error] of this.#lost.values()) manager.ended(session, error);
+        const manager = (this.#manager = new Manager(this.#o));
+        takeOver(manager, this.#o, this.#openedAt, this.#forgotten, this.#lost.entries());
+        this.#openedAt.clear();
         this.#lost.clear();
         this.#forgotten.clear();
-      },
-      // The next peer learnt or link lost tries again.
-      () => (this.#loading = false),
-    );
+      })
+      .catch((error: unknown) => {
+        this.#loading = false;
+        if (this.#stopped) return;
+        // The hand-over threw (a bug): the manager runs on without the rest of what the page saw.
+        if (this.#manager !== undefined) return this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "This page's connection manager failed to take over (a bug, please report it).", { cause: error }), undefined);
+        const every = this.#o.settings.checkIntervalMs;
+        if (!this.#reported) {
+          this.#reported = true;
+          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, `This page could not download its connection manager (is the site reachable?); it tries again every ${every} ms.`, { cause: error }), undefined);
+        }
+        this.#retry = this.#timers.setTimer(every, () => {
+          this.#retry = undefined;
+          this.#load();
+        });
+      });
   }
 }
