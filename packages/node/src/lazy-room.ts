@@ -1,7 +1,14 @@
-/** What the node's stop needs of a room made at its first use, whatever the room. */
+/** A room made at its first use; what the node's stop needs of it, whatever the room. */
 export interface MadeOnUse {
+  /** True once the room was made. */
   readonly made: boolean;
+  /** Closes the room if it was made; one made later is closed at once. */
   close(): unknown;
+}
+
+/** A room made at its first use (`room`). */
+export interface LazyRoom<T> extends MadeOnUse {
+  readonly room: T;
 }
 
 /**
@@ -12,34 +19,20 @@ export interface MadeOnUse {
  * a room made after the node stopped is closed at once, as it would have
  * been at stop.
  */
-export class LazyRoom<T> implements MadeOnUse {
-  readonly #make: () => T;
-  readonly #close: (room: T) => unknown;
-  #room: T | undefined;
-  #closed = false;
-
-  constructor(make: () => T, close: (room: T) => unknown) {
-    this.#make = make;
-    this.#close = close;
-  }
-
-  /** The room, made now if this is its first use. */
-  get room(): T {
-    if (this.#room === undefined) {
-      this.#room = this.#make();
-      if (this.#closed) void this.#close(this.#room);
-    }
-    return this.#room;
-  }
-
-  /** True once the room was made. */
-  get made(): boolean {
-    return this.#room !== undefined;
-  }
-
-  /** Closes the room if it was made; one made later is closed at once. */
-  close(): unknown {
-    this.#closed = true;
-    return this.#room === undefined ? undefined : this.#close(this.#room);
-  }
+export function lazyRoom<T>(make: () => T, close: (room: T) => unknown): LazyRoom<T> {
+  let room: T | undefined;
+  let closed = false;
+  return {
+    get room(): T {
+      if (room === undefined) {
+        room = make();
+        if (closed) void close(room);
+      }
+      return room;
+    },
+    get made(): boolean {
+      return room !== undefined;
+    },
+    close: () => ((closed = true), room === undefined ? undefined : close(room)),
+  };
 }

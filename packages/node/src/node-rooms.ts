@@ -14,7 +14,7 @@ import { FilesRoom } from "#files-room";
 import { PeerExchange } from "#peer-exchange";
 import { ReachRoom } from "#reach-room";
 import { TopicRoom } from "#topic-room";
-import { LazyRoom, type MadeOnUse } from "./lazy-room.js";
+import { lazyRoom, type MadeOnUse } from "./lazy-room.js";
 import type { ConnectionManager } from "#connection-manager";
 import type { Dialer } from "./dialer.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -95,7 +95,7 @@ export function wireNodeRooms(c: NodeRoomsContext): NodeRooms {
     return s === undefined ? undefined : table.infoOf(s);
   } };
   // Made at the first topic call: until then no topic is joined, so a peer's leaving is nothing to it.
-  const topics = new LazyRoom(() => new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator }), (t) => t.stop());
+  const topics = lazyRoom(() => new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator }), (t) => t.stop());
   node.events.on("peer:left", (peer, reason) => {
     discovery.left(peer.peerId, reason);
     if (topics.made && discovery.lost(reason)) topics.room.left(peer.peerId);

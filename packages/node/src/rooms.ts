@@ -22,7 +22,7 @@ import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import { checkSignature, openFileStore, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
-import { LazyRoom, type MadeOnUse } from "./lazy-room.js";
+import { lazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
@@ -157,8 +157,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
-  const routing = new LazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } }), (r) => r.close());
-  const requests = new LazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing.room, localPeerId, node.nextMessageId, to, kind, payload), report }), (r) => r.close());
+  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } }), (r) => r.close());
+  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing.room, localPeerId, node.nextMessageId, to, kind, payload), report }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
