@@ -38,6 +38,7 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
+     BENCH_CPU_PROF_INTERVAL=<us>  their sampling interval (V8 default 1000)
 `;
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -294,6 +295,8 @@ function spawnChild(config, role, contenderName, phaseId) {
   const execArgv = [];
   if (cpuProfDir !== null) {
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${contenderName}-${phaseId}-${role}-${process.hrtime.bigint()}.cpuprofile`);
+    // BENCH_CPU_PROF_INTERVAL=<us>: finer samples than V8's 1 ms, for a first connection's few milliseconds.
+    if (process.env.BENCH_CPU_PROF_INTERVAL) execArgv.push(`--cpu-prof-interval=${Number(process.env.BENCH_CPU_PROF_INTERVAL)}`);
   }
   const child = fork(CHILD, [JSON.stringify(config)], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const inbox = [];

@@ -14,6 +14,7 @@ import { FilesRoom } from "#files-room";
 import { PeerExchange } from "#peer-exchange";
 import { ReachRoom } from "#reach-room";
 import { TopicRoom } from "#topic-room";
+import { lazyRoom, type MadeOnUse } from "./lazy-room.js";
 import type { ConnectionManager } from "#connection-manager";
 import type { Dialer } from "./dialer.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -51,6 +52,8 @@ export interface NodeRooms {
   readonly discovery: DiscoveryRoom;
   readonly topics: TopicRoom;
   readonly pex: PeerExchange;
+  /** Of these, the rooms made at their first use (Node's topics), by name. */
+  readonly lazy?: Readonly<Record<string, MadeOnUse>>;
 }
 
 /**
@@ -100,10 +103,11 @@ export function wireNodeRooms(c: NodeRoomsContext): NodeRooms {
     const s = table.open.get(peerId);
     return s === undefined ? undefined : table.infoOf(s);
   } };
-  const topics = new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator });
+  // Made at the first topic call: until then no topic is joined, so a peer's leaving is nothing to it.
+  const topics = lazyRoom(() => new TopicRoom({ appName: o.appName, dht: o.dht, discovery, running: node.running, announcePort: node.announcePort, report: (e) => report(e, undefined), locator }), (t) => t.stop());
   node.events.on("peer:left", (peer, reason) => {
     discovery.left(peer.peerId, reason);
-    if (discovery.lost(reason)) topics.left(peer.peerId);
+    if (topics.made && discovery.lost(reason)) topics.room.left(peer.peerId);
   });
-  return { files, swarmFiles, reach, discovery, topics, pex };
+  return { files, swarmFiles, reach, discovery, get topics() { return topics.room; }, pex, lazy: { topics } };
 }

@@ -22,6 +22,7 @@ import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import { checkSignature, openFileStore, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
+import { lazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
@@ -80,6 +81,8 @@ export interface Rooms {
   readonly reach: ReachRoom;
   readonly routing: RoutingRoom;
   readonly requests: RequestRoom;
+  /** The rooms made at their first use (routing, requests; topics in Node): `stop` closes those made. */
+  readonly lazy: Readonly<Record<string, MadeOnUse>>;
 }
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
@@ -109,7 +112,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   };
   const stateSync = new StateSync(state, { broadcast, auto: o.autoSyncState, maxFrameSize: codec.maxSize, report, limits: o.limits, ownedRows });
   // The rooms a page replaces by stand-ins (files, reachability, discovery, topics, peer exchange): `node-rooms.ts`.
-  const { files, swarmFiles, reach, discovery, topics, pex } = wireNodeRooms({
+  const nodeRooms = wireNodeRooms({
     o,
     node,
     table,
@@ -123,6 +126,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     dialer: () => dialer,
     connections: () => connections,
   });
+  const { files, swarmFiles, reach, discovery, pex } = nodeRooms;
   const forged = (session: PeerSession, error: XppgError): void => {
     stats.forgedMessages++;
     report(error, session.peerId);
@@ -152,12 +156,13 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     },
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
-  const routing = new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } });
-  const requests = new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report });
+  // Routed unicast and requests hear of nothing before their first message or call: made then.
+  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } }), (r) => r.close());
+  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing.room, localPeerId, node.nextMessageId, to, kind, payload), report }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
-  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, routing, requests, routes, pex, forged, unchecked });
+  const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, get routing() { return routing.room; }, get requests() { return requests.room; }, routes, pex, forged, unchecked });
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
@@ -213,7 +218,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running, report });
-  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, topics, mesh, reach, routing, requests, connections, pex };
+  const lazy = { routing, requests, ...nodeRooms.lazy };
+  return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, get topics() { return nodeRooms.topics; }, mesh, reach, get routing() { return routing.room; }, get requests() { return requests.room; }, connections, pex, lazy };
 }
 
 /** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh. */
@@ -258,7 +264,8 @@ function isQuietClose(error: XppgError): boolean {
  * one, given at most 2 s to close), then files, the port mapping and state.
  */
 export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError, nat: { remove(): Promise<unknown> } | undefined): Promise<void> {
-  await Promise.all([r.discovery.stop(), r.topics.stop()]);
+  const topics = r.lazy.topics;
+  await Promise.all([r.discovery.stop(), topics === undefined ? r.topics.stop() : topics.close()]);
   r.heartbeat.stop();
   r.connections.stop();
   r.pex.close();
@@ -273,8 +280,8 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await Promise.all([r.files.close(), r.swarmFiles.close(), nat?.remove().catch(() => {})]);
   r.stateSync.close();
   r.mesh.close();
-  r.routing.close();
-  r.requests.close();
+  r.lazy.routing!.close();
+  r.lazy.requests!.close();
   r.closeState();
 }
 
