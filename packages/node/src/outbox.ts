@@ -280,6 +280,9 @@ export class Outbox implements QueueBudgetMember {
       // of the tick's messages follow as one bundle.
       if (this.#inFlight === 0) {
         this.flush();
+        // The flush may pass the node-wide bound and drop this very peer:
+        // a waiter made now on a closed outbox would never settle.
+        if (this.#closed) return Promise.reject(this.#owner.closedError());
         queued = this.#inFlight + this.#outLength;
       }
     }
