@@ -313,7 +313,8 @@ class SocketLink implements ConnectionLink {
   #onData(chunk: Buffer): void {
     if (!this.#controller.receiving) return;
     try {
-      this.#decoder!.push(chunk, this.#onFrame);
+      // A plain view of the chunk: frames cut from it are Uint8Array, as on the fast path (a Buffer's differ: toString, slice).
+      this.#decoder!.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.#onFrame);
     } catch (err) {
       this.#failRead(err);
     }
