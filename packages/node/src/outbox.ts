@@ -175,7 +175,17 @@ export class Outbox implements QueueBudgetMember {
     const length = this.#outLength;
     if (length === 0 || this.#closed) return;
     this.#outLength = 0;
-    const sent = this.#owner.connection.send(this.#out.subarray(0, length));
+    let sent: Promise<void>;
+    try {
+      sent = this.#owner.connection.send(this.#out.subarray(0, length));
+    } catch (error) {
+      // A connection whose send throws (a broken contract) lost the bundle:
+      // this session cannot go on. Report it, fail the senders, close it.
+      this.#owner.report(error);
+      this.close(this.#owner.closedError());
+      void this.#owner.connection.close(isXppgError(error) ? error : undefined);
+      return;
+    }
     if (sent === this.#taken) {
       // Answered with the connection's promise seen resolved before: taken at once, nothing is in flight
       // (no promise, closures and microtask per bundle: a ping-pong paid them on every message).
@@ -280,6 +290,9 @@ export class Outbox implements QueueBudgetMember {
       // of the tick's messages follow as one bundle.
       if (this.#inFlight === 0) {
         this.flush();
+        // The flush may pass the node-wide bound and drop this very peer:
+        // a waiter made now on a closed outbox would never settle.
+        if (this.#closed) return Promise.reject(this.#owner.closedError());
         queued = this.#inFlight + this.#outLength;
       }
     }

@@ -4,27 +4,10 @@ import type { CloseInfo, Connection } from "@xppg/transport";
 import { connectionClosedError, sendJoined, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
+import { deferred, type Deferred } from "./deferred.js";
 import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A caller that fires and forgets must not cause an unhandled rejection.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);

@@ -94,6 +94,12 @@ describe("the Node entry's crypto provider", () => {
       const key = patterned(i * 13, i + 3); // 0 to 247 bytes: shorter and longer than the 64-byte block
       expect(sameBytes(sodium.hmacSha256(key, data), nodeCryptoProvider.hmacSha256(key, data)), `hmac ${i}`).toBe(true);
     }
+    // The edges of HMAC's key handling: exactly one 64-byte block (used as it is) and one byte more (hashed first).
+    for (const size of [0, 32, 63, 64, 65, 128]) {
+      const key = patterned(size, size + 1);
+      const data = patterned(100, size);
+      expect(sameBytes(sodium.hmacSha256(key, data), nodeCryptoProvider.hmacSha256(key, data)), `hmac key of ${size} bytes`).toBe(true);
+    }
     // A low-order public key (all zeros) gives an all-zero secret: refused, as node:crypto refuses it.
     expect(() => sodium.x25519(sodium.x25519Generate().secretKey, new Uint8Array(32))).toThrow();
     expect(() => nodeCryptoProvider.x25519(nodeCryptoProvider.x25519Generate().secretKey, new Uint8Array(32))).toThrow();

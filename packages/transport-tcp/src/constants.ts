@@ -12,8 +12,9 @@ export const DEFAULT_KEEP_ALIVE_INITIAL_DELAY_MS = 30_000;
 
 /**
  * Size of a send batch buffer: four 64 KiB frames with their length
- * prefixes. Frames sent in one tick are copied into batches, and the batches
- * of one tick leave in one corked writev. A larger frame gets its own buffer.
+ * prefixes. Frames sent in one tick are copied into batches; the tick's
+ * first frame is written at once (with `noDelay`), and the rest of the
+ * tick's batches leave in one corked writev. A larger frame gets its own buffer.
  */
 export const BATCH_BYTES = 264 * 1024;
 

@@ -20,6 +20,13 @@ export interface SocketConnectionOptions extends Omit<ConnectionCoreOptions, "tr
   /** The peer's IP, as the socket reports it. */
   remoteIp: string;
   closeTimeoutMs: number;
+  /**
+   * Nagle's algorithm is off on the socket: the first frame of a tick is
+   * written at once. With it on, a tick's frames leave in one write (two
+   * would let Nagle hold the second until the first is acknowledged).
+   * @default true
+   */
+  noDelay?: boolean;
 }
 
 // One shared, already-resolved promise: the common case of `send` allocates nothing.
@@ -41,9 +48,10 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  *
  * Write path: each `send` copies its frame (header and payload) into a batch
  * buffer; `sendParts` copies small parts the same way and queues parts of
- * {@link BY_REFERENCE_BYTES} or more by reference. The first frame of an
- * event-loop tick is written at once; what the rest of the tick sent goes
- * out in one corked write on `process.nextTick`. The next tick's
+ * {@link BY_REFERENCE_BYTES} or more by reference. With `noDelay` (the
+ * default) the first frame of an event-loop tick is written at once; what
+ * the rest of the tick sent (all of it, without `noDelay`) goes out in one
+ * corked write on `process.nextTick`. The next tick's
  * frames go on into the same batch after what was cut for the socket, so
  * batches leave full and the few in flight come back to the pool (a batch
  * retired after each tick's one or two frames made the sender allocate
@@ -84,12 +92,15 @@ class SocketLink implements ConnectionLink {
   #batchLength = 0;
   #pendingBytes = 0;
   #flushScheduled = false;
+  /** The tick's first frame is written at once (only with Nagle's algorithm off). */
+  readonly #writeAtOnce: boolean;
 
   constructor(socket: Socket, controller: LinkController, options: SocketConnectionOptions) {
     this.#socket = socket;
     this.#controller = controller;
     this.#remoteAddress = options.remoteAddress;
     this.#highWaterMark = options.highWaterMark;
+    this.#writeAtOnce = options.noDelay ?? true;
     this.#onFrame = controller.frame;
     const reader = new ReadBuffer(options.maxFrameSize);
     if (readIntoBuffer(socket, () => reader.next(), (length) => this.#onRead(length))) {
@@ -145,7 +156,8 @@ class SocketLink implements ConnectionLink {
       this.#flushScheduled = true;
       process.nextTick(this.#flushTick);
       // The tick's first frame is written at once (a reply waits for no turn); the rest of the tick's follow in one write.
-      this.#flush();
+      // With Nagle on, a second write would wait for the first's ACK (delayed up to ~40 ms): the whole tick waits and leaves in one.
+      if (this.#writeAtOnce) this.#flush();
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
     return this.#controller.wait();
@@ -301,7 +313,8 @@ class SocketLink implements ConnectionLink {
   #onData(chunk: Buffer): void {
     if (!this.#controller.receiving) return;
     try {
-      this.#decoder!.push(chunk, this.#onFrame);
+      // A plain view of the chunk: frames cut from it are Uint8Array, as on the fast path (a Buffer's differ: toString, slice).
+      this.#decoder!.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.#onFrame);
     } catch (err) {
       this.#failRead(err);
     }

@@ -46,8 +46,11 @@ export interface TcpTransportOptions {
    */
   closeTimeoutMs?: number;
   /**
-   * Disable Nagle's algorithm. Frames of one tick are already written
-   * together, so waiting to merge more only adds latency.
+   * Disable Nagle's algorithm. The first frame of a tick is written at
+   * once (a reply waits for nothing) and the rest of the tick's frames
+   * together in one write, so waiting to merge more only adds latency.
+   * With `false`, all of a tick's frames leave in one write instead (Nagle
+   * would hold a second small write until the first is acknowledged).
    * @default true
    */
   noDelay?: boolean;
@@ -90,7 +93,7 @@ export function tcpTransport(options: TcpTransportOptions = {}): TcpTransport {
   check("dialTimeoutMs", dialTimeoutMs, 1, MAX_TIMER_MS);
   check("closeTimeoutMs", closeTimeoutMs, 1, MAX_TIMER_MS);
   check("keepAliveInitialDelayMs", keepAliveInitialDelay, 0, MAX_TIMER_MS);
-  const connectionOptions = { maxFrameSize, highWaterMark, closeTimeoutMs };
+  const connectionOptions = { maxFrameSize, highWaterMark, closeTimeoutMs, noDelay };
 
   return {
     name: TCP_TRANSPORT_NAME,

@@ -91,6 +91,18 @@ describe("tcpTransport", () => {
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
+    const { client, server } = await pair({ noDelay: false });
+    const at = new Collector(server);
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(0, 20)), client.send(numbered(1, 20))];
+    expect(write).toHaveBeenCalledTimes(0);
+    await Promise.all(sends);
+    await at.waitFor(2);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(at.frames.map(numberOf)).toEqual([0, 1]);
+  });
+
   it("returns one shared resolved promise while below the high-water mark", async () => {
     const { client } = await pair();
     const a = client.send(numbered(1));

@@ -89,7 +89,8 @@ export interface CryptoProvider {
   prepare?(cipher: NoiseCipher): Promise<void> | undefined;
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
-   * done (`process.nextTick` in Node): the sends of one tick are coalesced into one record.
+   * done (`process.nextTick` in Node): the sends of one tick after the
+   * first (which is sealed at once) are coalesced into one record.
    */
   defer(fn: () => void): void;
 }

@@ -1,7 +1,7 @@
-import type { XppgError } from "@xppg/errors";
+import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
-import { connectionClosedError } from "../errors.js";
+import { connectionClosedError, connectionResetError } from "../errors.js";
 import { FrameInbox } from "./frame-inbox.js";
 import { joinKnownParts, partsLength } from "./parts.js";
 import { SendWaiters } from "./send-waiters.js";
@@ -188,7 +188,11 @@ export class ConnectionCore implements Connection {
     if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
     const length = frame.byteLength;
     if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
-    return this.#link.send(frame);
+    try {
+      return this.#link.send(frame);
+    } catch (err) {
+      return this.#sendThrew(err);
+    }
   }
 
   sendParts(parts: readonly Uint8Array[]): Promise<void> {
@@ -201,7 +205,23 @@ export class ConnectionCore implements Connection {
     }
     if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     const link = this.#link;
-    return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
+    try {
+      return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
+    } catch (err) {
+      return this.#sendThrew(err);
+    }
+  }
+
+  /**
+   * The link threw while writing (a frame may be written at once, so a
+   * failure there, e.g. sealing, surfaces here): what it held is in an
+   * unknown state, so the connection closes with a typed error and the
+   * send rejects with it, rather than a promise-returning `send` throwing.
+   */
+  #sendThrew(err: unknown): Promise<void> {
+    const error = isXppgError(err) ? err : connectionResetError(this.remoteAddress, err);
+    void this.close(error);
+    return Promise.reject(error);
   }
 
   close(error?: XppgError): Promise<void> {
