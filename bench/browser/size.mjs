@@ -27,7 +27,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // first use and the wiring of the rooms a page replaces by stand-ins left the page's build (67.0 KiB then).
 // 68 KiB with the review mends of that change (a failed download reported and tried again, bans applied before
 // it loads, application error subclasses named after themselves): about 300 bytes over 67.5 KiB.
-export const CEILING_GZIP_BYTES = 68 * 1024;
+// 68.5 KiB once the routing, request and topic rooms are made at their first use (about 130 bytes of
+// wrappers, which a page does not need: its own routing and request rooms already load on first use).
+export const CEILING_GZIP_BYTES = 68.5 * 1024;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';
