@@ -169,7 +169,9 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.envelopeOf}. */
   envelopeOf(read: ReadEnvelope): Envelope {
-    const r = read as EnvelopeRead;
+    // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
+    if (read !== this.#read) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes the object this codec's own read() returned (it holds the ids and signature of that envelope); pass that, or call decode() for a whole envelope.");
+    const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {
       envelope.signature = r.signature;

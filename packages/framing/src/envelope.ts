@@ -175,7 +175,11 @@ export class EnvelopeCodec {
   ): number {
     const total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
     // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
-    if (offset + total > out.length) return -total;
+    if (offset + total > out.length) {
+      // Not written: let go of the payload (or the encoder's view) now, not at the next encode.
+      this.#outBody = NO_BODY;
+      return -total;
+    }
     this.#write(out, offset, id, hopLimit, signature);
     return total;
   }
@@ -310,7 +314,11 @@ export class EnvelopeCodec {
     return this.#reader.read(bytes, start, end, link);
   }
 
-  /** The whole envelope of what {@link EnvelopeCodec.read} returned last (before the codec's next read or decode). */
+  /**
+   * The whole envelope of what {@link EnvelopeCodec.read} returned last (before the codec's next read or decode).
+   *
+   * @throws `XPPG_ERR_INVALID_ARGUMENT` when `read` is not the object this codec's own `read` returned.
+   */
   envelopeOf(read: ReadEnvelope): Envelope {
     return this.#reader.envelopeOf(read);
   }

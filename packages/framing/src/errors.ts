@@ -4,6 +4,8 @@ import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors
 export const FRAMING_ERROR_CODES = {
   /** A frame (declared or given) is larger than `maxFrameSize`. */
   FRAME_TOO_LARGE: XPPG_ERROR_CODES.FRAME_TOO_LARGE,
+  /** A call given an argument it cannot use (`envelopeOf` given another codec's or a made-up object). */
+  INVALID_ARGUMENT: XPPG_ERROR_CODES.INVALID_ARGUMENT,
   /** Bytes that do not form a valid envelope. */
   MALFORMED_ENVELOPE: "XPPG_ERR_MALFORMED_ENVELOPE",
   /** A payload nested deeper than `maxDepth`. */

@@ -91,15 +91,30 @@ describe("EnvelopeCodec.read", () => {
     expect(codec.envelopeOf(r)).toEqual({ version: ENVELOPE_VERSION, kind: "chat", source: A, destination: B, id: 2 ** 50 + 3, hopLimit: 0, payload: { text: "hi" } });
   });
 
-  it("encodes from fields exactly as from an envelope", () => {
+  it("encodes from fields what the reference decoder reads back as those fields, in every shape", () => {
     const codec = new EnvelopeCodec();
-    const env: Envelope = { version: ENVELOPE_VERSION, kind: "k", source: A, destination: null, id: 9, hopLimit: 4, payload: [1, "two"] };
-    const a = new Uint8Array(128);
-    const b = new Uint8Array(128);
-    const n = codec.encodeInto(env, a, 3, toB);
-    expect(codec.encodeFieldsInto(b, 3, env.kind, env.source, env.destination, env.id, env.hopLimit, env.payload, undefined, toB)).toBe(n);
-    expect(b).toEqual(a);
-    const whole = codec.encodeFieldsInto(b, 0, env.kind, env.source, env.destination, env.id, env.hopLimit, env.payload, undefined, undefined);
-    expect(Uint8Array.from(b.subarray(0, whole))).toEqual(Uint8Array.from(codec.encode(env)));
+    const signature = new Uint8Array(64).fill(5);
+    const shapes: [string, string, string | null, number, number, unknown, Uint8Array | undefined, EnvelopeLink | undefined][] = [
+      ["k", A, null, 9, 4, [1, "two"], undefined, toB],
+      ["chat", A, B, 2 ** 50 + 3, 0, { text: "hi", b: new Uint8Array([1]) }, undefined, toB],
+      ["raw", A, B, 1, 0, new Uint8Array([7, 8, 9]), undefined, undefined],
+      ["signed", A, null, 12, 32, new Uint8Array(20), signature, toB],
+      ["other", B, A, 5, 1, null, undefined, toB],
+    ];
+    for (const [kind, source, destination, id, hopLimit, payload, sig, link] of shapes) {
+      const out = new Uint8Array(256);
+      const n = codec.encodeFieldsInto(out, 3, kind, source, destination, id, hopLimit, payload, sig, link);
+      const back = referenceDecode(out, 3, 3 + n, link === undefined ? undefined : { local: link.remote, remote: link.local });
+      expect({ ...back, signedBytes: undefined, signature: back.signature === undefined ? undefined : Uint8Array.from(back.signature) }).toEqual({ version: ENVELOPE_VERSION, kind, source, destination, id, hopLimit, payload, signature: sig, signedBytes: undefined });
+    }
+  });
+
+  it("envelopeOf takes only the object the codec's own read returned", () => {
+    const codec = new EnvelopeCodec();
+    const other = new EnvelopeCodec();
+    const bytes = codec.encode({ version: ENVELOPE_VERSION, kind: "k", source: A, destination: null, id: 1, hopLimit: 0, payload: null });
+    const made = { kind: "k", source: A, destination: null, payload: null, signed: false };
+    for (const bad of [made, other.read(bytes)]) expect(() => codec.envelopeOf(bad)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", name: "FramingError" }));
+    expect(codec.envelopeOf(codec.read(bytes)).id).toBe(1);
   });
 });

@@ -36,8 +36,16 @@ const MAX_FAILED = 1024;
 const RETRY_SOON_MS = 10_000;
 /** Ways a peer leaves that mean "not now": dial it back only after the longest backoff. */
 const DELIBERATE = new Set<string>([NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.TOO_MANY_PEERS]);
-/** Hosts that name no host to dial: a dial to one reaches the dialling host itself. */
-const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
+/** Hosts that name no host to dial (as `canonicalTarget` spells them): a dial to one reaches the dialling host itself. */
+const UNSPECIFIED = new Set(["0.0.0.0", "::", "::ffff:0:0"]);
+/**
+ * Ways that say the address reached someone else (this node, another node): only that address is
+ * dropped for that peer, and its next address is tried. A node on the dialler's own LAN at an address
+ * the peer listed must not make the dialler forget the peer and its other (relayed) addresses.
+ */
+const WRONG_ADDRESS = new Set<string>([NODE_ERROR_CODES.SELF_CONNECTION, NODE_ERROR_CODES.PEER_ID_MISMATCH]);
+/** Addresses remembered as reaching someone else, per peer (a record lists at most 8). */
+const MAX_WRONG_PER_PEER = 16;
 
 export interface ConnectionManagerOptions {
   readonly localPeerId: string;
@@ -81,6 +89,8 @@ export class ConnectionManager {
   readonly #mine = new Set<string>();
   /** The address whose dial to a peer failed last: the next dial starts after it. */
   readonly #failed = new Map<string, string>();
+  /** Addresses of each peer that reached another node or this one: never dialled for that peer again (bounded: {@link MAX_FAILED} peers, {@link MAX_WRONG_PER_PEER} each). */
+  readonly #wrong = new BoundedMap<string, Set<string>>(MAX_FAILED);
   /** When new addresses last ended each peer's backoff early. */
   readonly #retriedAt = new BoundedMap<string, number>(MAX_FAILED);
   #timer: unknown;
@@ -131,6 +141,7 @@ export class ConnectionManager {
       this.#retriedAt.set(peerId, now);
       this.#planner.retrySoon(peerId);
       this.#failed.delete(peerId);
+      this.#wrong.delete(peerId);
     }
     this.#schedule();
   }
@@ -165,6 +176,14 @@ export class ConnectionManager {
     this.#failed.delete(peerId);
     if (this.#failed.size >= MAX_FAILED) this.#failed.delete(this.#failed.keys().next().value!);
     this.#failed.set(peerId, address);
+  }
+
+  /** Remembers that an address of a peer reached someone else; bounded per peer (the oldest forgotten first). */
+  #wrongAddress(peerId: string, address: string): void {
+    let wrong = this.#wrong.get(peerId);
+    if (wrong === undefined) this.#wrong.set(peerId, (wrong = new Set()));
+    if (wrong.size >= MAX_WRONG_PER_PEER) wrong.delete(wrong.values().next().value!);
+    wrong.add(address);
   }
 
   stop(): void {
@@ -224,6 +243,8 @@ export class ConnectionManager {
         if (this.#o.table.open.has(peerId)) return;
         this.#failedDial(peerId, address);
         this.#mine.delete(peerId);
+        // Another node (or this one) at that address: that address alone is dropped, the peer backs off as usual.
+        if (isTyped(error) && WRONG_ADDRESS.has(error.code)) this.#wrongAddress(peerId, address);
         this.#lost(peerId, isTyped(error) ? error : undefined);
         this.#schedule();
       },
@@ -241,10 +262,11 @@ export class ConnectionManager {
   #address(known: KnownPeer, now: number): string | undefined {
     const failed = known.addresses.indexOf(this.#failed.get(known.peerId) ?? "");
     const order = failed < 0 ? known.addresses : [...known.addresses.slice(failed + 1), ...known.addresses.slice(0, failed + 1)];
+    const wrong = this.#wrong.get(known.peerId);
     for (const address of order) {
       const target = canonicalTarget(address);
       // A wildcard listen address (`tcp://0.0.0.0:7000`, as a hello or record may carry it) would reach this host itself.
-      if (!this.#o.canDial(address) || (target !== undefined && UNSPECIFIED.has(target.host))) continue;
+      if (!this.#o.canDial(address) || isWildcardAddress(address) || wrong?.has(address) === true) continue;
       if (target !== undefined && this.#budget.take(target.key, target.host, now)) return address;
       this.#refused++;
     }
@@ -284,6 +306,17 @@ export function canonicalTarget(address: string): { key: string; host: string } 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True for an address on a wildcard host (`tcp://0.0.0.0:7337`, `tcp://[::]:7337`,
+ * `tcp://[::ffff:0.0.0.0]:7337`, in any spelling), as a node listening on every
+ * interface lists it: a dial to one reaches the dialling host itself, so it
+ * is never dialled nor advertised.
+ */
+export function isWildcardAddress(address: string): boolean {
+  const target = canonicalTarget(address);
+  return target !== undefined && UNSPECIFIED.has(target.host);
 }
 
 /** The host part of an address (`tcp://[::1]:7337` → `::1`); the whole address when it has none. */

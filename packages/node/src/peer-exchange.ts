@@ -36,6 +36,7 @@ import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire, verifyRecord
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { KIND } from "./protocol.js";
+import { reachableForms } from "./reach-room.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /** The capability both sides need for `xppg/pex`. */
@@ -121,7 +122,8 @@ export class PeerExchange {
 
   /** This node's signed record, made again when its addresses change. */
   get ownRecord(): PeerRecord {
-    const addresses = [...new Set([...this.#o.listen(), ...[...this.#extra.values()].flat()])].slice(0, MAX_RECORD_ADDRESSES);
+    // A wildcard listen address (the default host 0.0.0.0) would make every dialler reach itself: its LAN forms go instead.
+    const addresses = [...new Set([...this.#o.listen(), ...[...this.#extra.values()].flat()].flatMap(reachableForms))].slice(0, MAX_RECORD_ADDRESSES);
     const held = this.#record;
     if (held !== undefined && held.addresses.length === addresses.length && held.addresses.every((a, i) => a === addresses[i])) return held;
     this.#record = signRecord(this.#o.identity, addresses, this.#clock());

@@ -14,6 +14,7 @@
 
 import type { DhtDiscovery } from "@xppg/dht";
 import { isPeerId, publicKeyFromPeerId, type Identity } from "@xppg/secure";
+import { isWildcardAddress } from "./connection-manager.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerInfo } from "./peer-table.js";
 
@@ -122,7 +123,7 @@ export class PeerLocator {
     const addresses = record === undefined ? undefined : decodePeerRecord(record.value);
     if (addresses === undefined) throw notFound(peerId, "no record of it was found on the DHT (it publishes one while it is in a topic)");
     const errors: string[] = [];
-    for (const address of addresses.filter((a) => this.#o.canDial(a) && !a.startsWith("tcp://0.0.0.0:")).slice(0, MAX_TRIED)) {
+    for (const address of addresses.filter((a) => this.#o.canDial(a) && !isWildcardAddress(a)).slice(0, MAX_TRIED)) {
       try {
         return await this.#o.join(address, peerId, FIND_DIAL_TIMEOUT_MS);
       } catch (error) {

@@ -15,6 +15,7 @@ import type { XppgError } from "@xppg/errors";
 import type { Listener, Transport } from "@xppg/transport";
 import { hostKey } from "./abuse-guard.js";
 import type { CircuitConnection } from "./circuit-connection.js";
+import { isWildcardAddress } from "./connection-manager.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
@@ -151,11 +152,7 @@ export class ReachRoom {
     const s = this.reachability.status();
     if (port !== undefined && s.kind === "public") for (const ip of this.reachability.confirmedIps()) out.push(`tcp://${ip}:${port}`);
     if (s.mappedAddress !== undefined && s.kind === "port-mapped") out.push(`tcp://${s.mappedAddress}`);
-    for (const a of all) {
-      if (!a.startsWith("tcp://")) continue;
-      if (!a.startsWith("tcp://0.0.0.0:")) out.push(a);
-      else for (const ip of lanIps()) out.push(`tcp://${ip}:${port}`);
-    }
+    for (const a of all) if (a.startsWith("tcp://")) out.push(...reachableForms(a));
     for (const a of all) if (a.startsWith("relay://")) out.push(a);
     return [...new Set(out)];
   }
@@ -185,7 +182,7 @@ export class ReachRoom {
     if (error === undefined || DELIBERATE.has(error.code)) return;
     const broken = session.connection.remoteAddress;
     const candidates = [...new Set([...(session.remoteHello?.listen ?? []), ...this.#o.meshAddresses(peerId)])]
-      .filter((a) => (a.startsWith("relay://") && !sameRelay(a, broken)) || (a.startsWith("tcp://") && !a.startsWith("tcp://0.0.0.0:")))
+      .filter((a) => (a.startsWith("relay://") && !sameRelay(a, broken)) || (a.startsWith("tcp://") && !isWildcardAddress(a)))
       .slice(0, MAX_REJOIN_ADDRESSES);
     const rejoin = async (): Promise<void> => {
       for (const address of candidates) {
@@ -343,6 +340,18 @@ function tcpHostPort(address: string): string | undefined {
 function sameRelay(a: string, b: string): boolean {
   const relayOf = (x: string): string => x.slice("relay://".length).split("/")[0]!;
   return relayOf(a) === relayOf(b);
+}
+
+/**
+ * The addresses others can dial for one of this node's listen addresses: a
+ * wildcard one (`tcp://0.0.0.0:7337`, `tcp://[::]:7337`; a dial to it reaches
+ * the dialler itself) becomes the same address on each of this host's LAN
+ * IPv4 addresses (none when it has none); any other is kept as it is.
+ */
+export function reachableForms(address: string): string[] {
+  if (!isWildcardAddress(address)) return [address];
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(\[[^\]]*\]|[^/:?#]*)(.*)$/i.exec(address);
+  return m === null ? [] : lanIps().map((ip) => `${m[1]!}${ip}${m[3]!}`);
 }
 
 function lanIps(): string[] {

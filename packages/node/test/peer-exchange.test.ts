@@ -1,9 +1,11 @@
+import { networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
 import { generateIdentity, type Identity } from "@xppg/secure";
 import { memoryTransport, type Connection } from "@xppg/transport";
-import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { PROTOCOL_VERSION, Playground } from "../src/index.js";
 import { signRecord, toWire } from "../src/peer-record.js";
-import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
+import { node, RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
@@ -147,6 +149,22 @@ describe("peer exchange and the connection manager", () => {
     await raw.send("xppg/pex", [toWire(signRecord(identity, addresses, Date.now()), false)]);
     await until(() => target.peers.some((p) => p.peerId === peer.peerId), 10_000, "the target joins the peer at its other address");
     expect(target.peers.find((p) => p.peerId === peer.peerId)!.address).toBe(addresses[1]);
+  });
+
+  it("a node listening on every interface gives its LAN addresses in its record, never the wildcard (a last-release node dials it, reaches itself and forgets the peer)", async () => {
+    // On every interface, IPv4 and IPv6 (the default host is 0.0.0.0); nothing but the raw peer below connects to it.
+    const target = track(new Playground("test-app", { listen: ["tcp://0.0.0.0:0", "tcp://[::]:0"], connections: { lowWater: 0 } }));
+    await target.start();
+    const ports = target.addresses.map((a) => a.slice(a.lastIndexOf(":") + 1));
+    expect(ports).toHaveLength(2);
+    const raw = await RawPeer.dial(tcpTransport(), `tcp://127.0.0.1:${ports[0]!}`);
+    await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: [], agent: "raw" });
+    await raw.send("xppg/welcome", null);
+    await until(() => raw.received.some((m) => m.kind === "xppg/pex"), 5000, "the target sends its record");
+    const own = (raw.received.find((m) => m.kind === "xppg/pex")!.payload as unknown[][])[0]!;
+    expect(own[0]).toBe(target.peerId);
+    const lan = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => i.family === "IPv4" && !i.internal).map((i) => i.address));
+    expect(own[1]).toEqual([...new Set(ports.flatMap((port) => lan.map((ip) => `tcp://${ip}:${port}`)))].slice(0, 8));
   });
 
   it("thousands of fake peers advertised by one neighbour take a bounded share of the address book", async () => {

@@ -5,11 +5,13 @@ import "../../../tools/test/loopback-only.js";
 import { createServer, type Server } from "node:net";
 import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { dhtDiscovery } from "@xppg/dht";
 import { generateIdentity } from "@xppg/secure";
 import { hostileDhtNode, type HostileDhtNode } from "../../../tools/test/hostile-dht-node.js";
 import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import type { PlaygroundDht } from "../src/dht-options.js";
+import { encodePeerRecord } from "../src/peer-locator.js";
 import { roundTrip, stopNodesAfterEach, track } from "./helpers.js";
 
 stopNodesAfterEach();
@@ -204,5 +206,19 @@ describe("finding a known peer again (signed DHT record, BEP 44)", () => {
     const lone = await topicNode("find-app", fast(net.bootstrap));
     await expect(lone.findPeer(quiet.peerId)).rejects.toMatchObject({ code: "XPPG_ERR_PEER_NOT_FOUND" });
     expect(() => new Playground("x", { discovery: { dht: { peerRecord: "yes" } as unknown as PlaygroundDht } })).toThrow(/peerRecord/);
+  }, 60_000);
+
+  it("findPeer skips a record's wildcard addresses in every spelling (each reached the seeker itself and used up one of its 4 tries)", async () => {
+    const identity = generateIdentity();
+    const peer = await topicNode("find-app", fast(net.bootstrap), { identity });
+    const seeker = await topicNode("find-app", fast(net.bootstrap));
+    // The peer's record as a node listening on every interface (IPv6 and IPv4-mapped spellings) would list it, its real address last.
+    const wildcards = ["[::]", "[::ffff:0.0.0.0]", "[0:0:0:0:0:0:0:0]", "[::0]"].map((h) => `tcp://${h}:${seeker.port}`);
+    const dht = dhtDiscovery({ ...fast(net.bootstrap), appName: "find-app" });
+    closers.push(() => dht.close());
+    await dht.publish({ publicKey: identity.publicKey, sign: (data) => identity.sign(data), value: encodePeerRecord([...wildcards, `tcp://127.0.0.1:${peer.port}`]), seq: Date.now() });
+    const found = await seeker.findPeer(identity.peerId);
+    expect(found.peerId).toBe(identity.peerId);
+    expect(found.address).toBe(`tcp://127.0.0.1:${peer.port}`);
   }, 60_000);
 });
