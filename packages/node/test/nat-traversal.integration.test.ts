@@ -260,7 +260,9 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       const rejoined = await g2.ask(`join ${addrs.find((a) => a.startsWith("relay://198.18.0.1:"))!}`, "joined");
       // An "error" answer carries the join's error code and message: print them.
       expect(rejoined, JSON.stringify(rejoined)).toMatchObject({ event: "joined", peerId: id1 });
-      await g2.ask(`send ${id1} 0 50`, "sent");
+      // `ask` also ends on an "error" answer: a send that failed must not pass for one that was sent.
+      const sent = await g2.ask(`send ${id1} 0 50`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 50 });
       await expect.poll(async () => (await g1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(50);
     } finally {
       await Promise.all([g1.stop(), g2.stop(), spare2.stop()]);
