@@ -258,8 +258,11 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       const left1 = await g1.next((e) => e.event === "left", 10_000);
       console.log(`[lab] relay killed: ends saw the peer leave (${String(left1["code"])}, ${String(left2["code"])})`);
       const rejoined = await g2.ask(`join ${addrs.find((a) => a.startsWith("relay://198.18.0.1:"))!}`, "joined");
-      expect(rejoined).toMatchObject({ event: "joined", peerId: id1 });
-      await g2.ask(`send ${id1} 0 50`, "sent");
+      // An "error" answer carries the join's error code and message: print them.
+      expect(rejoined, JSON.stringify(rejoined)).toMatchObject({ event: "joined", peerId: id1 });
+      // `ask` also ends on an "error" answer: a send that failed must not pass for one that was sent.
+      const sent = await g2.ask(`send ${id1} 0 50`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 50 });
       await expect.poll(async () => (await g1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(50);
     } finally {
       await Promise.all([g1.stop(), g2.stop(), spare2.stop()]);
