@@ -147,7 +147,10 @@ describe.skipIf(SKIP !== undefined)("NAT traversal through the facade in the int
       const beforeJoin = await relayBytes(r1);
       const joined = await h2.ask(`join ${address}`, "joined");
       // The handshakes went through the relay; the punch (1-3 ms here) may already be done when the join resolves.
-      expect(joined).toMatchObject({ peerId: id1, address });
+      // h1 may have reached h2 through the relay first (its connection manager dials the peers it learns): the
+      // join then resolves with the connection both ends kept, through either relay, not the one dialled.
+      expect(joined).toMatchObject({ peerId: id1 });
+      expect(String(joined["address"])).toMatch(/^relay:\/\/198\.18\.0\.[12]:/);
       expect(await relayBytes(r1)).toBeGreaterThan(beforeJoin);
       const punched = await h2.next((e) => e.event === "path" && e["peerId"] === id1, 15_000);
       expect(punched["path"]).toBe("punched");
