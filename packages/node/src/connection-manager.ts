@@ -264,9 +264,11 @@ export class ConnectionManager {
     const order = failed < 0 ? known.addresses : [...known.addresses.slice(failed + 1), ...known.addresses.slice(0, failed + 1)];
     const wrong = this.#wrong.get(known.peerId);
     for (const address of order) {
+      if (!this.#o.canDial(address) || wrong?.has(address) === true) continue;
       const target = canonicalTarget(address);
-      // A wildcard listen address (`tcp://0.0.0.0:7000`, as a hello or record may carry it) would reach this host itself.
-      if (!this.#o.canDial(address) || isWildcardAddress(address) || wrong?.has(address) === true) continue;
+      // A wildcard listen address (`tcp://0.0.0.0:7000`, as a hello or record may carry it) would reach this host
+      // itself (`isWildcardAddress`, without parsing the address twice).
+      if (target !== undefined && UNSPECIFIED.has(target.host)) continue;
       if (target !== undefined && this.#budget.take(target.key, target.host, now)) return address;
       this.#refused++;
     }

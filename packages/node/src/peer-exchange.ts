@@ -125,7 +125,7 @@ export class PeerExchange {
     // A wildcard listen address (the default host 0.0.0.0) would make every dialler reach itself: its LAN forms go instead.
     const addresses = [...new Set([...this.#o.listen(), ...[...this.#extra.values()].flat()].flatMap(reachableForms))].slice(0, MAX_RECORD_ADDRESSES);
     const held = this.#record;
-    if (held !== undefined && held.addresses.length === addresses.length && held.addresses.every((a, i) => a === addresses[i])) return held;
+    if (held !== undefined && sameAddresses(held.addresses, addresses)) return held;
     this.#record = signRecord(this.#o.identity, addresses, this.#clock());
     return this.#record;
   }
