@@ -89,8 +89,11 @@ export class ConnectionManager {
   readonly #mine = new Set<string>();
   /** The address whose dial to a peer failed last: the next dial starts after it. */
   readonly #failed = new Map<string, string>();
-  /** Addresses of each peer that reached another node or this one: never dialled for that peer again (bounded: {@link MAX_FAILED} peers, {@link MAX_WRONG_PER_PEER} each). */
-  readonly #wrong = new BoundedMap<string, Set<string>>(MAX_FAILED);
+  /**
+   * Addresses of each peer that reached another node or this one, with when they may be dialled for it
+   * again: after `redialMaxMs`, as a laptop moves (bounded: {@link MAX_FAILED} peers, {@link MAX_WRONG_PER_PEER} each).
+   */
+  readonly #wrong = new BoundedMap<string, Map<string, number>>(MAX_FAILED);
   /** When new addresses last ended each peer's backoff early. */
   readonly #retriedAt = new BoundedMap<string, number>(MAX_FAILED);
   #timer: unknown;
@@ -157,6 +160,8 @@ export class ConnectionManager {
     const peerId = session.peerId!;
     if (this.#o.table.open.get(peerId) !== session) return;
     this.#failed.delete(peerId);
+    // Reached: where the peer is now may differ from where its addresses led before.
+    this.#wrong.delete(peerId);
     this.#planner.connected(peerId, at);
     this.#o.book.touch(peerId);
     this.#schedule();
@@ -178,12 +183,13 @@ export class ConnectionManager {
     this.#failed.set(peerId, address);
   }
 
-  /** Remembers that an address of a peer reached someone else; bounded per peer (the oldest forgotten first). */
+  /** Remembers that an address of a peer reached someone else, for `redialMaxMs`; bounded per peer (the oldest forgotten first). */
   #wrongAddress(peerId: string, address: string): void {
     let wrong = this.#wrong.get(peerId);
-    if (wrong === undefined) this.#wrong.set(peerId, (wrong = new Set()));
-    if (wrong.size >= MAX_WRONG_PER_PEER) wrong.delete(wrong.values().next().value!);
-    wrong.add(address);
+    if (wrong === undefined) this.#wrong.set(peerId, (wrong = new Map()));
+    wrong.delete(address);
+    if (wrong.size >= MAX_WRONG_PER_PEER) wrong.delete(wrong.keys().next().value!);
+    wrong.set(address, this.#timers.now() + this.#o.settings.redialMaxMs);
   }
 
   stop(): void {
@@ -264,7 +270,12 @@ export class ConnectionManager {
     const order = failed < 0 ? known.addresses : [...known.addresses.slice(failed + 1), ...known.addresses.slice(0, failed + 1)];
     const wrong = this.#wrong.get(known.peerId);
     for (const address of order) {
-      if (!this.#o.canDial(address) || wrong?.has(address) === true) continue;
+      if (!this.#o.canDial(address)) continue;
+      const wrongUntil = wrong?.get(address);
+      if (wrongUntil !== undefined) {
+        if (now < wrongUntil) continue;
+        wrong!.delete(address);
+      }
       const target = canonicalTarget(address);
       // A wildcard listen address (`tcp://0.0.0.0:7000`, as a hello or record may carry it) would reach this host
       // itself (`isWildcardAddress`, without parsing the address twice).

@@ -172,6 +172,11 @@ export class Outbox implements QueueBudgetMember {
 
   /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
   flush(): void {
+    void this.#sendBundle();
+  }
+
+  /** {@link Outbox.flush}; returns the connection's answer for the bundle (already handled here), if one went. */
+  #sendBundle(): Promise<void> | undefined {
     const length = this.#outLength;
     if (length === 0 || this.#closed) return;
     this.#outLength = 0;
@@ -180,10 +185,14 @@ export class Outbox implements QueueBudgetMember {
       sent = this.#owner.connection.send(this.#out.subarray(0, length));
     } catch (error) {
       // A connection whose send throws (a broken contract) lost the bundle:
-      // this session cannot go on. Report it, fail the senders, close it.
-      this.#owner.report(error);
+      // this session cannot go on. Fail the senders and close it; the error
+      // is reported once: by the session's end when the connection closes
+      // with it (or closed already), else here.
       this.close(this.#owner.closedError());
-      void this.#owner.connection.close(isXppgError(error) ? error : undefined);
+      const connection = this.#owner.connection;
+      if (connection.isClosed) return;
+      if (!isXppgError(error)) this.#owner.report(error);
+      void connection.close(isXppgError(error) ? error : undefined);
       return;
     }
     if (sent === this.#taken) {
@@ -194,7 +203,7 @@ export class Outbox implements QueueBudgetMember {
         this.#congestedSince = -1;
         this.#waiters.release();
       }
-      return;
+      return sent;
     }
     if (this.#inFlight === 0) {
       // The queue starts from empty: the stall clock starts now.
@@ -218,13 +227,14 @@ export class Outbox implements QueueBudgetMember {
         this.#inFlight -= length;
         if (this.#closed) return;
         this.#limits.budget?.remove(length);
-        // A closed connection is reported by `closed`; anything else is this node's bug.
-        if (!isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.#owner.report(error);
+        // A closed connection is reported by `closed` (once, as the session ends); anything else is this node's bug.
+        if (!this.#owner.connection.isClosed && !isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.#owner.report(error);
         this.#waiters.fail(error as Error);
       },
     );
     // Last: passing the node-wide bound may drop this very peer (closing this outbox).
     this.#limits.budget?.add(length);
+    return sent;
   }
 
   /** The session ended: waiting senders fail with `error`, the queue no longer counts. Idempotent. */
@@ -289,10 +299,14 @@ export class Outbox implements QueueBudgetMember {
       // (a reply goes out before the read that caused it unwinds); the rest
       // of the tick's messages follow as one bundle.
       if (this.#inFlight === 0) {
-        this.flush();
+        const sent = this.#sendBundle();
         // The flush may pass the node-wide bound and drop this very peer:
         // a waiter made now on a closed outbox would never settle.
         if (this.#closed) return Promise.reject(this.#owner.closedError());
+        // The write failed at once and closed the connection (a record that
+        // could not be sealed): the message is lost, so the send rejects with
+        // the connection's typed error (`closed` reports it, once). One taken at once is not looked at.
+        if (sent !== undefined && sent !== this.#taken && this.#owner.connection.isClosed) return sent;
         queued = this.#inFlight + this.#outLength;
       }
     }

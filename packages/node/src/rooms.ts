@@ -22,7 +22,7 @@ import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import { checkSignature, openFileStore, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
-import { lazyRoom, type MadeOnUse } from "./lazy-room.js";
+import { lazyRoom, type LazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
@@ -158,7 +158,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
   const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } }), (r) => r.close());
-  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing.room, localPeerId, node.nextMessageId, to, kind, payload), report }), (r) => r.close());
+  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
@@ -222,10 +222,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, get topics() { return nodeRooms.topics; }, mesh, reach, get routing() { return routing.room; }, get requests() { return requests.room; }, connections, pex, lazy };
 }
 
-/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh. */
-function sendTo(table: PeerTable, routing: RoutingRoom, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
+/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh (the routing room is made only then). */
+function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
   const session = table.open.get(to);
-  if (session === undefined) return routing.send(to, kind, payload);
+  if (session === undefined) return routing.room.send(to, kind, payload);
   if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, "it runs an older release, without requests (route/1)"));
   return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }

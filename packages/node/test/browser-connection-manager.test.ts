@@ -38,11 +38,15 @@ function session(peerId: string, outbound = true): PeerSession {
   return { peerId, everOpened: true, connection: { outbound, remoteHost: "127.0.0.1" }, close: () => closed.push(peerId) } as unknown as PeerSession;
 }
 
-/** Node's manager as a page loads it, counting loads; `fail` makes the next loads reject, `hold` keeps them pending until `release()`. */
+/**
+ * Node's manager as a page loads it, counting loads; `fail` makes the next loads reject, `hold` keeps them pending until `release()`,
+ * `broken` makes the loaded manager's constructor throw (a bug in the code downloaded).
+ */
 function loader() {
   const l = {
     loads: 0,
     fail: 0,
+    broken: false,
     held: undefined as (() => void) | undefined,
     hold: false,
     /** The latest load, settled or not. */
@@ -55,7 +59,14 @@ function loader() {
           throw new Error("the site is unreachable");
         }
         if (l.hold) await new Promise<void>((resolve) => (l.held = resolve));
-        return import("../src/connection-manager.js");
+        const code = await import("../src/connection-manager.js");
+        if (!l.broken) return code;
+        class Broken {
+          constructor() {
+            throw new Error("a bug in the manager's constructor");
+          }
+        }
+        return { ...code, ConnectionManager: Broken as unknown as typeof code.ConnectionManager };
       })();
       l.last = loading;
       return loading;
@@ -206,6 +217,23 @@ describe("the connection manager in a browser page", () => {
     await expect.poll(() => timers.due.length).toBe(1);
     timers.runDue();
     expect(dials).toEqual([["ws://127.0.0.1:7401", member]]);
+    manager.stop();
+  });
+
+  it("a manager that fails to start once loaded is reported once as internal, and neither retried nor loaded again", async () => {
+    const { timers, dials, manager, learn, load, reported } = setup();
+    load.broken = true;
+    learn(generateIdentity().peerId, ["ws://127.0.0.1:7401"]);
+    await expect.poll(() => reported.length).toBe(1);
+    expect(reported.map((e) => [e.name, e.code])).toEqual([["PlaygroundError", NODE_ERROR_CODES.INTERNAL]]);
+    // No retry timer: a bug does not go away by downloading the same code again.
+    expect(timers.due).toEqual([]);
+    // Another peer it could dial loads nothing more and reports nothing more.
+    learn(generateIdentity().peerId, ["ws://127.0.0.1:7402"]);
+    await load.last;
+    expect(load.loads).toBe(1);
+    expect(reported).toHaveLength(1);
+    expect(dials).toEqual([]);
     manager.stop();
   });
 

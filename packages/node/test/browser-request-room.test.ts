@@ -34,6 +34,28 @@ describe("requests in a browser page", () => {
     r.close();
   });
 
+  it("keeps at most 1024 messages while the room loads: a request past that is answered busy at once", async () => {
+    const { r, sent } = room();
+    r.handle("price", (_src, p) => p, undefined);
+    for (let i = 0; i < 1030; i++) r.receive(`${PEER}${i}`, "xppg/request", { r: i, k: "price", p: i });
+    expect(sent).toEqual([1024, 1025, 1026, 1027, 1028, 1029].map((i) => [`${PEER}${i}`, "xppg/response", { r: i, e: "busy" }]));
+    // The 1024 kept are served once the room is there.
+    await expect.poll(() => sent.filter(([, , p]) => (p as { e?: string }).e === undefined).length).toBe(1024);
+    r.close();
+  });
+
+  it("a request that comes after stop runs no handler, even while the room loads", async () => {
+    const { r, sent } = room();
+    const served: unknown[] = [];
+    r.handle("price", (_src, p) => void served.push(p), undefined);
+    r.close();
+    r.receive(PEER, "xppg/request", { r: 1, k: "price", p: 1 });
+    // A request of this node waits for the room (and for what came before it to be handed over): then nothing was served.
+    await expect(r.request(PEER, "price", 2, 50, undefined)).rejects.toBeInstanceOf(Error);
+    expect(served).toEqual([]);
+    expect(sent.filter(([, kind]) => kind === "xppg/response")).toEqual([]);
+  });
+
   it("a handler registered while the room loads serves what came meanwhile; a second one for its kind is refused", async () => {
     const { r, sent } = room();
     const off = r.handle("price", (_src, p) => ({ euros: (p as number) * 2 }), undefined);

@@ -19,12 +19,12 @@ function neighbour(peerId: string): PeerSession & { closedWith: unknown[] } {
   return { peerId, closedWith, close: (error: unknown) => void closedWith.push(error) } as unknown as PeerSession & { closedWith: unknown[] };
 }
 
-function room(): RoutingRoom {
+function room(stats = { droppedUnicasts: 0 } as PlaygroundStats): RoutingRoom {
   const identity = generateIdentity();
   const options: RoutingRoomOptions = {
     identity,
     table: { open: new Map(), supports: () => true } as unknown as PeerTable,
-    stats: { droppedUnicasts: 0 } as PlaygroundStats,
+    stats,
     codec: new EnvelopeCodec(),
     routes: new RouteTable({ self: identity.peerId }),
     nextMessageId: () => 1,
@@ -59,6 +59,27 @@ describe("routed unicast in a browser page", () => {
     await expect(r.send(far, "note", 3)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
     r.close();
     await expect(r.send(far, "note", 4)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+  });
+
+  it("keeps at most 1024 packets while the code loads: the rest are dropped and counted", async () => {
+    const stats = { droppedUnicasts: 0 } as PlaygroundStats;
+    const r = room(stats);
+    const bad = neighbour(generateIdentity().peerId);
+    // Packets too short to read: each one handed over drops (here: records) its neighbour.
+    for (let i = 0; i < 1030; i++) r.receive(bad, new Uint8Array(1));
+    expect(stats.droppedUnicasts).toBe(6);
+    await expect.poll(() => bad.closedWith.length).toBe(1024);
+    r.close();
+  });
+
+  it("a packet that comes after stop loads nothing and is handed to no room", async () => {
+    const r = room();
+    const bad = neighbour(generateIdentity().peerId);
+    r.close();
+    r.receive(bad, "not bytes");
+    // A send waits for the load (if any) and for the packets held to be handed over: then nothing was.
+    await expect(r.send(generateIdentity().peerId, "note", 1)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+    expect(bad.closedWith).toEqual([]);
   });
 
   it("a node stopped while the code loads ends up with a closed room", async () => {

@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { createServer } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateIdentity } from "@xppg/secure";
 import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
 import { isWildcardAddress } from "../src/connection-manager.js";
+import { Dialer } from "../src/dialer.js";
 import { signRecord, toWire } from "../src/peer-record.js";
 import { stopNodesAfterEach, until, type RawPeer } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
@@ -58,5 +60,44 @@ describe("the connection manager", () => {
   it("knows every spelling of a wildcard host, the IPv4-mapped one included", () => {
     for (const a of ["tcp://0.0.0.0:7337", "tcp://[::]:7337", "tcp://[::ffff:0.0.0.0]:7337", "tcp://[0:0:0:0:0:0:0:0]:7337", "ws://0.0.0.0:7338/xppg", "tcp://0:7337"]) expect(isWildcardAddress(a), a).toBe(true);
     for (const a of ["tcp://127.0.0.1:7337", "tcp://[::1]:7337", "tcp://[::ffff:127.0.0.1]:7337", "relay://198.18.0.1:4100/p/x", "not an address"]) expect(isWildcardAddress(a), a).toBe(false);
+  });
+});
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("an address of a peer that reached another node", () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  /** The target learns P's record listing Q's address (another node: a wrong address for P) and then a closed port. */
+  async function wrongThenClosed(connections: { checkIntervalMs: number; redialBaseMs: number; redialMaxMs?: number }) {
+    const identity = generateIdentity();
+    const [target, p, q] = await Promise.all([tcpNode({ connections }), tcpNode({ identity, connections: { lowWater: 0 } }), tcpNode({ connections: { lowWater: 0 } })]);
+    // Every dial of P the target's manager makes (the dialer is observed, not replaced).
+    const join = vi.spyOn(Dialer.prototype, "join");
+    const dialled = (): string[] => join.mock.calls.filter(([d]) => d.peerId === p.peerId).map(([d]) => d.address);
+    const raw = await informant(target);
+    const wrong = `tcp://127.0.0.1:${q.port}`;
+    const closed = `tcp://127.0.0.1:${await closedPort()}`;
+    await raw.send("xppg/pex", [toWire(signRecord(identity, [wrong, closed], Date.now()), false)]);
+    return { dialled, wrong, closed };
+  }
+
+  it("is not dialled again for that peer when its next address fails too", async () => {
+    const { dialled, wrong, closed } = await wrongThenClosed(FAST.connections);
+    await until(() => dialled().filter((a) => a === closed).length >= 2, 10_000, "the closed port is dialled twice");
+    // The round after the closed port's first failure starts from the first address again: the wrong one is skipped.
+    expect(dialled().slice(0, 3)).toEqual([wrong, closed, closed]);
+  });
+
+  it("is dialled again once redialMaxMs has passed (the peer may have moved there)", async () => {
+    const { dialled, wrong } = await wrongThenClosed({ ...FAST.connections, redialMaxMs: 1500 });
+    await until(() => dialled().filter((a) => a === wrong).length >= 2, 10_000, "the wrong address is dialled again");
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Playground, PlaygroundStats } from "../src/index.js";
 import { resolveOptions } from "../src/resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms } from "../src/rooms.js";
@@ -6,6 +6,19 @@ import { PlaygroundError } from "../src/errors.js";
 import { node, stopNodesAfterEach, until } from "./helpers.js";
 
 stopNodesAfterEach();
+
+/** The nodes (by peer id) that made their routing room: the real room, counted, since when it is made is what is checked. */
+const routingMadeBy = vi.hoisted(() => new Set<string>());
+vi.mock("../src/routing-room.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/routing-room.js")>();
+  class CountedRoutingRoom extends real.RoutingRoom {
+    constructor(options: ConstructorParameters<typeof real.RoutingRoom>[0]) {
+      super(options);
+      routingMadeBy.add(options.identity.peerId);
+    }
+  }
+  return { ...real, RoutingRoom: CountedRoutingRoom };
+});
 
 /** The rooms of one node, wired as the Playground wires them. */
 function rooms(): ReturnType<typeof wireRooms> {
@@ -48,11 +61,23 @@ describe("rooms made at their first use", () => {
     await c.join(b.addresses[0]!);
     // B has never made its request room: the request is still answered (no handler).
     await expect(a.request("nothing-here", {}, { to: b.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_NO_HANDLER" });
+    // A request and its answer between neighbours make no routing room on either side.
+    expect([routingMadeBy.has(a.peerId), routingMadeBy.has(b.peerId), routingMadeBy.has(c.peerId)]).toEqual([false, false, false]);
     // Neither B nor C has made its routing room: A's packets are forwarded by B and answered by C.
     await until(() => a.meshPeers.some((m) => m.peerId === c.peerId), 5000, "A hears of C");
     await expect(a.request("nothing-here", {}, { to: c.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_NO_HANDLER" });
     c.handle("add-one", (_src, n: number) => n + 1);
     await expect(a.request("add-one", 41, { to: c.peerId })).resolves.toBe(42);
+    // Routed, it made the room at each node on its way.
+    expect([routingMadeBy.has(a.peerId), routingMadeBy.has(b.peerId), routingMadeBy.has(c.peerId)]).toEqual([true, true, true]);
+  });
+
+  it("a request and its response between two direct neighbours make the routing room on neither side", async () => {
+    const [a, b] = [await node(), await node()];
+    await b.join(a.addresses[0]!);
+    b.handle("add-one", (_src, n: number) => n + 1);
+    await expect(a.request("add-one", 41, { to: b.peerId })).resolves.toBe(42);
+    expect([routingMadeBy.has(a.peerId), routingMadeBy.has(b.peerId)]).toEqual([false, false]);
   });
 
   it("a topic first asked for after stop is refused, as before", async () => {

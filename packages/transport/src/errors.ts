@@ -5,7 +5,7 @@ import { FRAMING_ERROR_CODES } from "@xppg/framing";
 export const TRANSPORT_ERROR_CODES = {
   /** `send` on a connection that is closed. */
   CONNECTION_CLOSED: "XPPG_ERR_CONNECTION_CLOSED",
-  /** The peer aborted the connection or the link broke (`closed` reports it). */
+  /** The peer aborted the connection, the link broke, or this side failed to write a frame (`closed` reports it). */
   CONNECTION_RESET: "XPPG_ERR_CONNECTION_RESET",
   /** Nothing answered at the dialled address. */
   DIAL_FAILED: "XPPG_ERR_DIAL_FAILED",
@@ -100,6 +100,20 @@ export function connectionResetError(remoteAddress: string, cause?: unknown): Tr
     TRANSPORT_ERROR_CODES.CONNECTION_RESET,
     `The connection to ${remoteAddress} was reset${why}: the peer aborted it or the link broke. Frames in flight may be lost; dial again to reconnect.`,
     { cause, details: { remoteAddress } },
+  );
+}
+
+/**
+ * The error a `send` rejects with, and `closed` reports, when this side
+ * failed while writing a frame (a record that could not be sealed, a link
+ * that threw): a local failure, not the peer's doing.
+ */
+export function writeFailedError(remoteAddress: string, cause?: unknown): TransportError {
+  const why = cause instanceof Error ? ` (${cause.message})` : "";
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.CONNECTION_RESET,
+    `Writing a frame to ${remoteAddress} failed on this side${why}, so the connection was closed: that frame and any not yet written are lost. The peer did nothing wrong; dial again to reconnect, and report the cause if it keeps happening.`,
+    { cause, details: { remoteAddress, local: true } },
   );
 }
 

@@ -11,12 +11,14 @@
  * those that left the mesh, and the links lost meanwhile (so a peer that
  * closed on purpose waits out the longest backoff). A peer lost for good (a
  * ban, another app) leaves the address book at once, as in Node, loaded or
- * not. A failed load is reported once and tried again every check interval.
+ * not. A failed download is reported once and tried again every check
+ * interval; a manager that fails to start (a bug) is reported once, as
+ * `XPPG_ERR_INTERNAL`, and not tried again.
  */
 
 import type { XppgError } from "@xppg/errors";
 import type { ConnectionManager as NodeConnectionManager, ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
-import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, internalError } from "../errors.js";
 import { neverAgain } from "../lost-peer.js";
 import { BoundedMap } from "../mesh/bounded-map.js";
 import { REAL_TIMERS, type MeshTimers } from "../mesh/timers.js";
@@ -41,6 +43,8 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
   #stopped = false;
   /** A failed load was reported (only the first is). */
   #reported = false;
+  /** Node's manager could not be made (a bug, reported): not loaded again. */
+  #broken = false;
   /** The next try after a failed load. */
   #retry: unknown;
   /** When each open link opened (this clock), handed over so that Node's manager trims the youngest. */
@@ -117,23 +121,17 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
   }
 
   #load(): void {
-    if (this.#loading || this.#stopped || this.#manager !== undefined || this.#retry !== undefined) return;
+    if (this.#loading || this.#stopped || this.#broken || this.#manager !== undefined || this.#retry !== undefined) return;
     this.#loading = true;
-    this.#import()
-      .then(({ ConnectionManager: Manager, takeOver }) => {
+    // The download alone is retried; what runs once it is here is not (see #start).
+    void this.#import().then(
+      (code) => {
+        this.#loading = false;
+        if (!this.#stopped) this.#start(code);
+      },
+      (error: unknown) => {
         this.#loading = false;
         if (this.#stopped) return;
-        const manager = (this.#manager = new Manager(this.#o));
-        takeOver(manager, this.#o, this.#openedAt, this.#forgotten, this.#lost.entries());
-        this.#openedAt.clear();
-        this.#lost.clear();
-        this.#forgotten.clear();
-      })
-      .catch((error: unknown) => {
-        this.#loading = false;
-        if (this.#stopped) return;
-        // The hand-over threw (a bug): the manager runs on without the rest of what the page saw.
-        if (this.#manager !== undefined) return this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.INTERNAL, "This page's connection manager failed to take over (a bug, please report it).", { cause: error }), undefined);
         const every = this.#o.settings.checkIntervalMs;
         if (!this.#reported) {
           this.#reported = true;
@@ -143,6 +141,26 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
           this.#retry = undefined;
           this.#load();
         });
-      });
+      },
+    );
+  }
+
+  /**
+   * Makes Node's manager and hands it what the page saw. A throw here is a
+   * bug, not a failed download: reported once, never tried again (a manager
+   * made runs on without the rest of what the page saw).
+   */
+  #start(code: Awaited<ReturnType<LoadConnectionManager>>): void {
+    try {
+      const manager = (this.#manager = new code.ConnectionManager(this.#o));
+      code.takeOver(manager, this.#o, this.#openedAt, this.#forgotten, this.#lost.entries());
+    } catch (error) {
+      this.#broken = this.#manager === undefined;
+      this.#o.report?.(internalError(this.#broken ? "starting this page's connection manager" : "handing this page's links to its connection manager", error), undefined);
+    } finally {
+      this.#openedAt.clear();
+      this.#lost.clear();
+      this.#forgotten.clear();
+    }
   }
 }

@@ -8,7 +8,9 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order; handlers registered meanwhile are registered there.
+ * in order (at most 1024 messages: a request past that is answered `"busy"`,
+ * a response dropped); handlers registered meanwhile are registered there.
+ * After `close()` what comes is ignored.
  */
 
 import type { XppgError } from "@xppg/errors";
@@ -19,6 +21,9 @@ import { unreachableError } from "../routing-basics.js";
 import { LazyRoom } from "./lazy-room.js";
 
 export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../request-room.js";
+
+/** Requests and responses kept while the room loads; past it a request is answered `"busy"`, a response dropped. */
+const MAX_QUEUED = 1024;
 
 /** A handler registered before the room loaded, and how to remove it from the room once there. */
 interface Early {
@@ -82,6 +87,12 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     if (!this.#lazy.started && this.#early.size === 0) {
       // No handler and no request of this node: a request has no handler, a response no asker.
       if (kind === KIND.REQUEST && !this.#lazy.closed) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
+      return;
+    }
+    // Stopped: nothing is loaded for it, nor served.
+    if (this.#lazy.closed) return;
+    if (this.#queued.length >= MAX_QUEUED) {
+      if (kind === KIND.REQUEST) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
       return;
     }
     this.#queued.push([src, kind, payload]);

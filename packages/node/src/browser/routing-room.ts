@@ -7,9 +7,10 @@
  * straight to Node's room.
  *
  * Nothing changes for the peers: packets that arrive while the code loads
- * are kept in order and handed over once it is there; one that breaks the
- * protocol drops its neighbour with the same typed reason, only a moment
- * later; sends made meanwhile go out in order.
+ * are kept in order (at most 1024 packets and 8 MiB; more are dropped and
+ * counted in `stats.droppedUnicasts`) and handed over once it is there; one that breaks the protocol drops its
+ * neighbour with the same typed reason, only a moment later; sends made
+ * meanwhile go out in order. After `close()` a packet is ignored.
  */
 
 import { isXppgError } from "@xppg/errors";
@@ -22,6 +23,15 @@ import { LazyRoom } from "./lazy-room.js";
 export { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
 export type { RoutingLimits, RoutingRoomOptions } from "../routing-room.js";
 
+/**
+ * Packets kept while the code loads: at most this many, and
+ * {@link MAX_QUEUED_BYTES}; more are dropped and counted
+ * (`stats.droppedUnicasts`), as a congested node drops them.
+ */
+const MAX_QUEUED_PACKETS = 1024;
+/** Bytes of packets kept while the code loads; see {@link MAX_QUEUED_PACKETS}. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
 /** Routed unicast in a page: Node's room, loaded the first time it is needed. */
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom> {
@@ -29,6 +39,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
   readonly #lazy: LazyRoom<NodeRoutingRoom>;
   /** Packets that came while the code loads, in order. */
   #queued: [PeerSession, unknown][] = [];
+  #queuedBytes = 0;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
@@ -36,7 +47,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
       async () => new (await import("../routing-room.js")).RoutingRoom(options),
       (room) => this.#loaded(room),
       // A failed load drops what was queued: the channels' own timeouts tell their ends.
-      () => (this.#queued = []),
+      () => this.#drop(),
     );
   }
 
@@ -64,19 +75,32 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
   receive(session: PeerSession, payload: unknown): void {
     const loaded = this.#lazy.room;
     if (loaded !== undefined) return loaded.receive(session, payload);
+    // Stopped: nothing is loaded for it, nor handed on.
+    if (this.#lazy.closed) return;
+    const size = payload instanceof Uint8Array ? payload.byteLength : 0;
+    if (this.#queued.length >= MAX_QUEUED_PACKETS || this.#queuedBytes + size > MAX_QUEUED_BYTES) {
+      this.#o.stats.droppedUnicasts++;
+      return;
+    }
     this.#queued.push([session, payload]);
+    this.#queuedBytes += size;
     this.#lazy.load().catch(() => {});
   }
 
   close(): void {
-    this.#queued = [];
+    this.#drop();
     this.#lazy.close();
+  }
+
+  #drop(): void {
+    this.#queued = [];
+    this.#queuedBytes = 0;
   }
 
   /** The room is there: the packets that came meanwhile are handed over in order. */
   #loaded(room: NodeRoutingRoom): void {
     const queued = this.#queued;
-    this.#queued = [];
+    this.#drop();
     for (const [session, payload] of queued) {
       try {
         room.receive(session, payload);

@@ -1,7 +1,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
-import { connectionClosedError, connectionResetError } from "../errors.js";
+import { connectionClosedError, writeFailedError } from "../errors.js";
 import { FrameInbox } from "./frame-inbox.js";
 import { joinKnownParts, partsLength } from "./parts.js";
 import { SendWaiters } from "./send-waiters.js";
@@ -219,7 +219,7 @@ export class ConnectionCore implements Connection {
    * send rejects with it, rather than a promise-returning `send` throwing.
    */
   #sendThrew(err: unknown): Promise<void> {
-    const error = isXppgError(err) ? err : connectionResetError(this.remoteAddress, err);
+    const error = isXppgError(err) ? err : writeFailedError(this.remoteAddress, err);
     void this.close(error);
     return Promise.reject(error);
   }
