@@ -57,6 +57,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     rows.push(["  of which module load / client / connect, ms", ...cell("first", (s) => (Number.isFinite(s.loadMs) ? `${fixed1(s.loadMs)} / ${fixed1(s.clientMs)} / ${fixed1(s.connectMs)}` : "-"))]);
     // CPU (all the process's threads) is moved far less than the wall clock by other work on the machine.
     rows.push(["  CPU ms, module load / client + connect", ...cell("first", (s) => (Number.isFinite(s.cpuModuleLoadMs) ? `${fixed1(s.cpuModuleLoadMs)} / ${fixed1(s.cpuConnectMs)}` : "-"))]);
+    rows.push(["  of which CPU ms, client / connect", ...cell("first", (s) => (Number.isFinite(s.cpuClientMs) ? `${fixed1(s.cpuClientMs)} / ${fixed1(s.cpuConnectMs - s.cpuClientMs)}` : "-"))]);
   }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
@@ -211,7 +212,7 @@ const MEASURE_NAMES = { msgs: "small messages/s", rtt: "RTT median", bulk: "bulk
 function aggregate(phase, runs) {
   const ok = runs.filter((r) => r.error === undefined);
   const out = { rounds: ok.length, errors: runs.filter((r) => r.error !== undefined).map((r) => r.error) };
-  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs", "cpuModuleLoadMs", "cpuConnectMs"] }[phase.kind];
+  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs", "cpuModuleLoadMs", "cpuConnectMs", "cpuClientMs"] }[phase.kind];
   for (const k of keys) {
     const v = ok.map((r) => r[k]).sort((a, b) => a - b);
     out[k] = median(v);

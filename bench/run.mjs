@@ -259,6 +259,7 @@ async function firstConnections(contenderName, phaseConfig, options, port, recei
     clientMs: med("clientMs"),
     connectMs: med("connectMs"),
     cpuConnectMs: med("cpuConnectMs"),
+    cpuClientMs: med("cpuClientMs"),
     cpuModuleLoadMs: med("cpuModuleLoadMs"),
     processes: samples.length,
     rssSenderBytes: rssClient,

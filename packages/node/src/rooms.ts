@@ -27,6 +27,7 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
+import { nextTurn } from "./next-turn.js";
 import type { PeerExchange } from "#peer-exchange";
 import { wireNodeRooms } from "#node-rooms";
 import { RequestRoom } from "#request-room";
@@ -163,18 +164,26 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
   const router: MessageRouter = new MessageRouter({ localPeerId, auth, dispatcher, stateSync, files, swarmFiles, mesh, reach, get routing() { return routing.room; }, get requests() { return requests.room; }, routes, pex, forged, unchecked });
+  const current = (session: PeerSession): boolean => table.open.get(session.peerId!) === session;
+  // What a new link sends (the state digest, the observed address, the own record) and the connection
+  // manager's planning wait for the next turn: `join` resolves, and the application's first message
+  // leaves, before them (INTERNALS.md, "Cold start"). A link that closed meanwhile is skipped.
+  const greet = (session: PeerSession): void => {
+    if (!current(session) || !node.running()) return;
+    stateSync.peerJoined(session);
+    reach.opened(session);
+    learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
+    connections.opened(session);
+    pex.opened(session);
+  };
   const opened = (session: PeerSession): void => {
     const joined = table.opened(session);
     // A connection that replaced another to the same peer is no new peer.
     if (joined !== undefined) events.emit("peer:joined", joined);
-    if (table.open.get(session.peerId!) === session) stateSync.peerJoined(session);
+    // The rooms that route the peer's next messages hear of the link at once.
     mesh.opened(session);
     swarmFiles.opened(session);
-    if (table.open.get(session.peerId!) === session) reach.opened(session);
-    if (table.open.get(session.peerId!) !== session) return;
-    learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
-    connections.opened(session);
-    pex.opened(session);
+    if (current(session)) nextTurn(() => greet(session));
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;
