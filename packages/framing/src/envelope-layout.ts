@@ -39,6 +39,10 @@ export function checkString(value: unknown, maxChars: number, what: string): voi
   }
 }
 
+export function checkId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
+}
+
 export function putString(out: Uint8Array, pos: number, bytes: Uint8Array): number {
   out[pos] = bytes.byteLength >>> 8;
   out[pos + 1] = bytes.byteLength & 0xff;

@@ -17,6 +17,7 @@ import {
   FLAG_LINK_SOURCE,
   SIGNATURE_LENGTH,
   allocate,
+  checkId,
   checkString,
   putString,
   unencodable,
@@ -89,6 +90,10 @@ export interface EnvelopeCodecOptions {
 
 const TWO_32 = 0x1_0000_0000;
 const NO_BODY = new Uint8Array(0);
+/** No header strings checked yet: equal to no kind a caller can pass. */
+const UNSET = Symbol("unset");
+/** A message from one end of a link to the other: both ids left out. */
+const LINK_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
 
 /**
  * Encodes and decodes envelopes: a compact binary header (version, flags,
@@ -109,12 +114,13 @@ export class EnvelopeCodec {
   readonly maxPayloadDepth: number;
   readonly #msgpack: MsgpackCodec;
   readonly #strings = new EncodeCache();
-  // The header strings of the last envelope encoded: a stream
-  // of messages mostly repeats them, and one comparison replaces three
-  // string conversions.
-  #encKind = "";
-  #encSource: string | null = "";
+  // The header strings of the last envelope encoded (checked, with the
+  // flags that left ids out): a stream of messages mostly repeats them, and
+  // four comparisons replace three checks and three string conversions.
+  #encKind: string | symbol = UNSET;
+  #encSource = "";
   #encDestination: string | null = null;
+  #encStringFlags = 0;
   #encPrefix: Uint8Array = new Uint8Array(0);
   // What #prepare measured for #write: the flags and the payload's bytes (not kept after).
   #outFlags = 0;
@@ -173,7 +179,27 @@ export class EnvelopeCodec {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): number {
-    const total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
+    let total: number;
+    // Nearly every message: raw bytes from one end of a link to the other, with the strings of the last one (checked):
+    // what #prepare finds, with its checks in its order (the id's, then the size's).
+    if (
+      payload instanceof Uint8Array &&
+      hopLimit === 0 &&
+      signature === undefined &&
+      this.#encStringFlags === LINK_FLAGS &&
+      kind === this.#encKind &&
+      source === this.#encSource &&
+      destination === this.#encDestination &&
+      link !== undefined &&
+      source === link.local &&
+      destination === link.remote
+    ) {
+      checkId(id);
+      total = FIXED_HEADER + this.#encPrefix.length + payload.length;
+      if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
+      this.#outFlags = LINK_FLAGS | FLAG_BYTES;
+      this.#outBody = payload;
+    } else total = this.#prepare(kind, source, destination, id, hopLimit, payload, signature, link);
     // `.length`, not `.byteLength`, here and below: the same for byte arrays, and V8 reads it several times faster.
     if (offset + total > out.length) {
       // Not written: let go of the payload (or the encoder's view) now, not at the next encode.
@@ -206,18 +232,19 @@ export class EnvelopeCodec {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): number {
-    checkString(kind, MAX_KIND_LENGTH, "kind");
-    checkString(source, MAX_PEER_ID_LENGTH, "source");
-    if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
-    if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
-    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
-    let flags = 0;
+    let flags = destination === null ? 0 : FLAG_DESTINATION;
     // Signed envelopes stay whole: relays forward them to peers of other links.
     if (link !== undefined && signature === undefined) {
       if (source === link.local) flags |= FLAG_LINK_SOURCE;
       if (destination !== null && destination === link.remote) flags |= FLAG_LINK_DESTINATION;
     }
-    const prefix = this.#prefix(kind, (flags & FLAG_LINK_SOURCE) !== 0 ? null : source, (flags & FLAG_LINK_DESTINATION) !== 0 ? null : destination);
+    // The same strings as the last envelope's passed the same checks: only new ones are checked (first) and encoded.
+    if (kind !== this.#encKind || source !== this.#encSource || destination !== this.#encDestination || flags !== this.#encStringFlags) {
+      this.#newPrefix(kind, source, destination, flags);
+    }
+    checkId(id);
+    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
+    const prefix = this.#encPrefix;
     let body: Uint8Array;
     if (payload instanceof Uint8Array) {
       body = payload;
@@ -235,7 +262,6 @@ export class EnvelopeCodec {
         );
       }
     }
-    if (destination !== null) flags |= FLAG_DESTINATION;
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
     const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.length;
     if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
@@ -248,7 +274,8 @@ export class EnvelopeCodec {
     out[at] = ENVELOPE_VERSION;
     out[at + 1] = this.#outFlags;
     out[at + 2] = hopLimit;
-    const high = Math.floor(id / TWO_32);
+    // Most ids fit 32 bits (a counter from a random 32-bit start): no division for those.
+    const high = id < TWO_32 ? 0 : Math.floor(id / TWO_32);
     const low = id >>> 0;
     out[at + 3] = high >>> 24;
     out[at + 4] = (high >>> 16) & 0xff;
@@ -275,12 +302,14 @@ export class EnvelopeCodec {
     this.#outBody = NO_BODY;
   }
 
-  /** The encoded kind, source and destination (each a u16 length and UTF-8). */
-  #prefix(kind: string, source: string | null, destination: string | null): Uint8Array {
-    if (kind === this.#encKind && source === this.#encSource && destination === this.#encDestination) return this.#encPrefix;
+  /** Checks the header strings and encodes them (each a u16 length and UTF-8; ids the link supplies left out, as `flags` say). */
+  #newPrefix(kind: string, source: string, destination: string | null, flags: number): void {
+    checkString(kind, MAX_KIND_LENGTH, "kind");
+    checkString(source, MAX_PEER_ID_LENGTH, "source");
+    if (destination !== null) checkString(destination, MAX_PEER_ID_LENGTH, "destination");
     const k = this.#strings.get(kind);
-    const src = source === null ? null : this.#strings.get(source);
-    const d = destination === null ? null : this.#strings.get(destination);
+    const src = (flags & FLAG_LINK_SOURCE) !== 0 ? null : this.#strings.get(source);
+    const d = destination === null || (flags & FLAG_LINK_DESTINATION) !== 0 ? null : this.#strings.get(destination);
     const prefix = new Uint8Array(2 + k.byteLength + (src === null ? 0 : 2 + src.byteLength) + (d === null ? 0 : 2 + d.byteLength));
     let pos = putString(prefix, 0, k);
     if (src !== null) pos = putString(prefix, pos, src);
@@ -288,8 +317,8 @@ export class EnvelopeCodec {
     this.#encKind = kind;
     this.#encSource = source;
     this.#encDestination = destination;
+    this.#encStringFlags = flags;
     this.#encPrefix = prefix;
-    return prefix;
   }
 
   /**

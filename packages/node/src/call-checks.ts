@@ -10,11 +10,14 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { StartOptions } from "./options.js";
 import { DEFAULTS } from "./options.js";
 import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
-import { FIXED_SHAPE_KINDS } from "./protocol.js";
+import { FIXED_SHAPE_KINDS, hasRequiredShape, isReservedKind } from "./protocol.js";
 import { tcpAddress } from "./resolved-options.js";
 
+/** The one option of `send`: a constant, not an array made on each call. */
+const SEND_OPTIONS: readonly string[] = ["to"];
+
 /** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
-export function checkTarget(options: unknown, call: string, known: readonly string[] = ["to"]): string | undefined {
+export function checkTarget(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
@@ -36,13 +39,30 @@ export function checkKind(kind: unknown, call: string, rightCall: string, sendin
   return kind;
 }
 
-/** The error for a payload that breaks its kind's fixed shape. */
-export function wrongShapeError(kind: string, payload: unknown): PlaygroundError {
-  return invalidArgument(
-    `pg.send(${JSON.stringify(kind)}, payload)`,
-    `a "${kind}" message carries ${FIXED_SHAPE_KINDS[kind]}, got ${show(payload)}; receivers drop a peer that sends another shape`,
-    'pg.sendText("hello") or pg.send("text", { text: "hello" })',
-  );
+/**
+ * The last kind {@link checkSendKind} passed. Its checks depend on the kind
+ * alone (but for "text", whose payload has a shape, never kept here), so a
+ * stream of sends of one kind makes them once.
+ */
+let passedKind: unknown;
+
+/** `pg.send`'s kind: 1 to 255 characters, not reserved, and a payload of the kind's fixed shape. */
+export function checkSendKind(kind: unknown, payload: unknown): void {
+  if (kind === passedKind) return;
+  const call = "pg.send(kind, payload, options?)";
+  checkKind(kind, call, 'pg.send("chat", { text: "hi" })', true);
+  if (isReservedKind(kind as string)) {
+    throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind as string}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
+  }
+  // Checked here as the receiver would: it drops a peer that breaks a fixed shape.
+  if (!hasRequiredShape(kind as string, payload)) {
+    throw invalidArgument(
+      `pg.send(${JSON.stringify(kind)}, payload)`,
+      `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape`,
+      'pg.sendText("hello") or pg.send("text", { text: "hello" })',
+    );
+  }
+  if (FIXED_SHAPE_KINDS[kind as string] === undefined) passedKind = kind;
 }
 
 export function checkStartOptions(options: unknown): { openPort: boolean; openPortTimeoutMs: number; signal: AbortSignal | undefined } {

@@ -19,6 +19,9 @@ export class Dispatcher {
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   readonly #report: (error: XppgError, peerId: string | undefined) => void;
   readonly #unhandled: (src: string, kind: string) => void;
+  /** The kind last dispatched that has a set of handlers, and that set. */
+  #lastKind: string | undefined;
+  #lastSet: Set<MessageHandler> | undefined;
 
   constructor(report: (error: XppgError, peerId: string | undefined) => void, unhandled: (src: string, kind: string) => void) {
     this.#report = report;
@@ -43,7 +46,15 @@ export class Dispatcher {
 
   /** Calls every handler of `kind`; with none, reports the message as unhandled. */
   dispatch(src: string, kind: string, payload: unknown): void {
-    const set = this.#handlers.get(kind);
+    // A stream of messages mostly repeats its kind (an interned string: one comparison); a kind's set, once made, stays its set.
+    let set = this.#lastSet;
+    if (kind !== this.#lastKind) {
+      set = this.#handlers.get(kind);
+      if (set !== undefined) {
+        this.#lastKind = kind;
+        this.#lastSet = set;
+      }
+    }
     if (set === undefined || set.size === 0) {
       this.#unhandled(src, kind);
       return;

@@ -5,7 +5,7 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkStartOptions, checkTarget, raceAbort, wrongShapeError } from "./call-checks.js";
+import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
@@ -22,7 +22,7 @@ import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
-import { KIND, hasRequiredShape, isReservedKind, type Hello } from "./protocol.js";
+import { KIND, type Hello } from "./protocol.js";
 import { randomFill } from "./next-turn.js";
 import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
@@ -306,12 +306,7 @@ export class Playground {
     try {
       const to = checkTarget(options, "pg.send(kind, payload, options?)");
       this.#assertRunning("send");
-      checkKind(kind, "pg.send(kind, payload, options?)", 'pg.send("chat", { text: "hi" })', true);
-      if (isReservedKind(kind)) {
-        throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
-      }
-      // Checked here as the receiver would: it drops a peer that breaks a fixed shape.
-      if (!hasRequiredShape(kind, payload)) throw wrongShapeError(kind, payload);
+      checkSendKind(kind, payload);
       return this.#sendUser(kind, payload, to);
     } catch (error) {
       return Promise.reject(error);

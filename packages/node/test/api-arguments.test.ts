@@ -105,6 +105,18 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     await expect(a.send("text", { text: "ok" })).resolves.toBeUndefined();
   });
 
+  it("send checks every call's kind and payload, after a stream of sends of one kind too", async () => {
+    const a = await node();
+    for (let i = 0; i < 3; i++) await expect(a.send("note", i)).resolves.toBeUndefined();
+    await expect(a.send("xppg/hello", {})).rejects.toMatchObject({ code: "XPPG_ERR_RESERVED_KIND" });
+    await expect(a.send("", 1)).rejects.toEqual(invalid("pg.send(kind, payload, options?)", "kind"));
+    await expect(a.send("note", 4)).resolves.toBeUndefined();
+    await expect(a.send("text", { text: "ok" })).resolves.toBeUndefined();
+    await expect(a.send("text", { text: 5 })).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }"));
+    await expect(a.send("text", { text: "ok" })).resolves.toBeUndefined();
+    await expect(a.send("text", "hi")).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }"));
+  });
+
   it.each<[string, (pg: Playground) => Promise<unknown>, string, string[]]>([
     ["sendText(5)", (pg) => pg.sendText(5 as never), "pg.sendText(text, options?)", ["text must be a string"]],
     ["send(kind, payload, { too })", (pg) => pg.send("k", 1, { too: "x" } as never), "pg.send(kind, payload, options?)", ['"too" (did you mean "to"?)']],
