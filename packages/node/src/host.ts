@@ -1,6 +1,6 @@
 /**
  * What the node takes from its host in Node: files and folders, the key
- * file, IPv4 parsing. Reached through the package's `#host` import, which a
+ * file, the option groups only Node backs (`host-options.ts`). Reached through the package's `#host` import, which a
  * browser bundle resolves to `browser/host.ts` instead, so no `node:`
  * module reaches a page.
  */
@@ -10,18 +10,15 @@ import { join } from "node:path";
 
 import { generateIdentity, verifySignature, type Identity } from "@xppg/secure";
 
-export { isIPv4 } from "node:net";
 export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 export { openFileStore } from "@xppg/state/store";
+export { resolveHostOptions } from "./host-options.js";
 
 /** Capabilities this host cannot back (a page: `files/2`, it has no disk); Node backs them all. */
 export const HOST_LACKS: readonly string[] = [];
 
 /** A node given no `listen` listens on TCP `host:port` (a page, which cannot listen, on nothing). */
 export const LISTENS_BY_DEFAULT = true;
-
-/** Node supports every option (a page does not: see `browser/host.ts`). */
-export function checkHostSupports(_option: "discovery.lan"): void {}
 
 /**
  * Where received files go unless `downloadDir` is given: per user

@@ -7,17 +7,14 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, defaultDownloadDir, defaultIdentity, loadOrCreateIdentitySync, resolveHostOptions } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
-import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
-import type { ResolvedLan } from "./discovery-room.js";
-import { resolveDht, type PlaygroundDht } from "./dht-options.js";
+import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, show, type OptionRule } from "./argument-checks.js";
+import type { HostOptions } from "./host-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
-import { resolveFilesOptions } from "./files-options.js";
 import { CONNECTION_DEFAULTS, resolveConnections, type ResolvedConnections } from "./connection-options.js";
-import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
 
@@ -114,8 +111,8 @@ true satisfies [LimitWithoutDefault] extends [never] ? true : false;
 /** Every limit, with its value. */
 export type ResolvedLimits = { -readonly [K in keyof typeof LIMITS]: number };
 
-/** The options of one node, resolved and checked. */
-export interface ResolvedOptions {
+/** The options of one node, resolved and checked (with `lan`, `dht`, `files` and `reach`, the groups only Node backs). */
+export interface ResolvedOptions extends HostOptions {
   readonly appName: string;
   readonly listen: readonly string[];
   /** Undefined: the default transport (TCP), made at `start`. */
@@ -134,19 +131,13 @@ export interface ResolvedOptions {
   readonly state: Replica | undefined;
   /** Limits of the default `SharedState` (checked by it when it is made). */
   readonly stateLimits: SharedStateLimits | undefined;
-  /** LAN discovery, or null when off. */
-  readonly lan: ResolvedLan | null;
-  /** Settings of the DHT `pg.joinTopic` opens. */
-  readonly dht: PlaygroundDht;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
   /** Where the default `SharedState` is kept; undefined: memory only. */
   readonly statePath: string | undefined;
   readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
-  readonly files: import("./files-options.js").PlaygroundFilesOptions;
   readonly connections: ResolvedConnections;
-  readonly reach: ResolvedReach;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -205,10 +196,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
-  // Each group left out is its defaults, without running its checks (a fresh process compiles only what it runs).
-  const lan = o.discovery === undefined ? null : resolveLan(o.discovery, host);
-  const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
-  if (lan !== null) checkHostSupports("discovery.lan");
+  const hostOptions = resolveHostOptions(o, host, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const connections = o.connections === undefined ? CONNECTION_DEFAULTS : resolveConnections(o.connections);
@@ -239,32 +227,13 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     portMapper: o.portMapper,
     state: o.state,
     stateLimits: o.stateLimits,
-    lan,
-    dht,
+    ...hostOptions,
     offer,
     statePath: o.statePath,
     stateSyncIntervalMs,
     stateCanWrite,
-    files: o.files === undefined ? {} : resolveFilesOptions(o.files),
     connections,
-    reach: resolveReach(o.reach, host),
   };
-}
-
-/** `discovery: { lan: true | { interface, mdnsPort } }`; a specific IPv4 `host` is also the discovery interface. */
-function resolveLan(input: unknown, host: string): ResolvedLan | null {
-  const given = checkOptions(input, ["lan", "dht"], CALL, "discovery");
-  const right = '{ discovery: { lan: true } } or { discovery: { lan: { interface: "192.168.1.20" } } }';
-  if (given.lan === undefined || given.lan === false) return null;
-  const fromHost = isIPv4(host) && host !== "0.0.0.0" ? host : undefined;
-  if (given.lan === true) return { interface: fromHost, mdnsPort: undefined };
-  if (!isPlainObject(given.lan)) throw invalidArgument(CALL, `discovery.lan must be true, false or { interface }, got ${show(given.lan)}`, right);
-  const lan = checkOptions(given.lan, ["interface", "mdnsPort"], CALL, "discovery.lan");
-  if (lan.interface !== undefined && (typeof lan.interface !== "string" || !isIPv4(lan.interface))) {
-    throw invalidArgument(CALL, `discovery.lan.interface must be the IPv4 address of a local interface, got ${show(lan.interface)}`, right);
-  }
-  const mdnsPort = lan.mdnsPort === undefined ? undefined : checkInteger(lan.mdnsPort, "discovery.lan.mdnsPort", CALL, "{ discovery: { lan: { mdnsPort: 5353 } } }", 1, 65535);
-  return { interface: lan.interface ?? fromHost, mdnsPort };
 }
 
 /** An array (or set) of strings of 1 to `max` characters: `allowPeers`, `capabilities`. */

@@ -1,15 +1,18 @@
 /**
  * The browser's `#host` (see `../host.ts`): a page has no files, no key
- * file and no folders. The options that need them (`keyFile`, `statePath`)
- * fail with a sentence that shows the browser's way; the rest works as in Node.
+ * file and no folders. The options that need them (`keyFile`, `statePath`,
+ * `discovery`, `files`, `reach`) fail with a sentence that shows the
+ * browser's way; the rest works as in Node.
  */
 
 import { isXppgError } from "@xppg/errors";
 import { verifySignatureAsync, type Identity } from "@xppg/secure";
 import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
+import { checkOptions } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+import type { HostOptions } from "../host-options.js";
+import type { PlaygroundOptions } from "../options.js";
+import type { ResolvedReach } from "../reach-options.js";
 
 /**
  * A page has no disk for the swarm file protocol (`files/2`), cannot be
@@ -22,17 +25,28 @@ export const HOST_LACKS: readonly string[] = ["files/2", "files-push/1", "reach/
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;
 
-/** A page cannot search the LAN (no multicast): `discovery: { lan: true }` is refused when the node is made. */
-export function checkHostSupports(option: "discovery.lan"): void {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `${option} searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.`,
-  );
+/** What a page does of `reach`: it listens on nothing, so it serves no relay, reserves none and punches no hole. */
+const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayListen: "", useRelays: false, maxRelays: 0, holePunch: false, punchTimeoutMs: 0, minConfirmations: 1 };
+
+/**
+ * A page backs none of the option groups of Node's host (`../host-options.ts`):
+ * no multicast (`discovery.lan`), no UDP (`discovery.dht`), no disk
+ * (`files`), no listener (`reach`). Each one given is refused in words
+ * when the node is made, so a page's build holds none of their checks.
+ */
+export function resolveHostOptions(o: PlaygroundOptions, _host: string, call: string): HostOptions {
+  const discovery = checkOptions(o.discovery, ["lan", "dht"], call, "discovery");
+  if (discovery.lan !== undefined && discovery.lan !== false) {
+    throw notInPage("discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.");
+  }
+  if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT, which speaks UDP: a browser page cannot send it. Leave it out in a page and join a Node peer's ws:// address; a Node peer in a topic brings the page into the mesh.");
+  if (o.files !== undefined) throw notInPage("files tunes the swarm file protocol, which reads and writes files on disk: a browser page has none. Leave it out in a page; send the bytes in a message, or share the file from a Node peer.");
+  if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which need a node that listens: a browser page only dials. Leave it out in a page; a Node peer can serve the relay.");
+  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH };
 }
 
-/** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
-export function isIPv4(text: string): boolean {
-  return IPV4.test(text);
+function notInPage(message: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.NOT_IN_BROWSER, message);
 }
 
 /** A page has no key files: `keyFile` is refused. */
