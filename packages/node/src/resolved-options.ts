@@ -64,36 +64,36 @@ const RULES: Record<string, OptionRule> = {
   stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
 };
 
-/** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
+/** How each limit is checked: a number is the least whole number it takes; `true` any number above 0, `Infinity` (off) too; `false` a finite number above 0. */
 const LIMITS = {
-  maxPeers: { int: 1 },
-  maxPendingHandshakes: { int: 1 },
-  handshakeTimeoutMs: { infinite: false },
-  maxFrameSize: { int: MIN_FRAME_SIZE },
-  maxPayloadDepth: { int: 1 },
-  messagesPerSecond: { infinite: true },
-  messageBurst: { infinite: true },
-  broadcastsPerSecond: { infinite: true },
-  broadcastBurst: { infinite: true },
-  bytesPerSecond: { infinite: true },
-  byteBurst: { infinite: true },
-  banThreshold: { int: 1 },
-  strikeWindowMs: { infinite: false },
-  banDurationMs: { infinite: true },
-  maxFileSize: { int: 0 },
-  maxIncomingTransfersPerPeer: { int: 1 },
-  stateRequestsPerMinute: { infinite: true },
-  stateBytesPerSecond: { infinite: true },
-  maxConcurrentSnapshots: { int: 1 },
-  maxPendingHandshakesPerHost: { int: 1 },
-  verificationsPerSecond: { infinite: true },
-  broadcastMaxAgeMs: { infinite: false },
-  maxTrackedOrigins: { int: 1 },
-  maxQueuedBytesPerPeer: { int: 1 },
-  maxQueuedBytes: { int: 1 },
-  writeStallTimeoutMs: { infinite: true },
-  maxBroadcastWaitMs: { infinite: true },
-  fileIdleTimeoutMs: { infinite: true },
+  maxPeers: 1,
+  maxPendingHandshakes: 1,
+  handshakeTimeoutMs: false,
+  maxFrameSize: MIN_FRAME_SIZE,
+  maxPayloadDepth: 1,
+  messagesPerSecond: true,
+  messageBurst: true,
+  broadcastsPerSecond: true,
+  broadcastBurst: true,
+  bytesPerSecond: true,
+  byteBurst: true,
+  banThreshold: 1,
+  strikeWindowMs: false,
+  banDurationMs: true,
+  maxFileSize: 0,
+  maxIncomingTransfersPerPeer: 1,
+  stateRequestsPerMinute: true,
+  stateBytesPerSecond: true,
+  maxConcurrentSnapshots: 1,
+  maxPendingHandshakesPerHost: 1,
+  verificationsPerSecond: true,
+  broadcastMaxAgeMs: false,
+  maxTrackedOrigins: 1,
+  maxQueuedBytesPerPeer: 1,
+  maxQueuedBytes: 1,
+  writeStallTimeoutMs: true,
+  maxBroadcastWaitMs: true,
+  fileIdleTimeoutMs: true,
   ...ROUTING_LIMIT_RULES,
 } as const;
 
@@ -263,12 +263,11 @@ function checkCapabilities(value: unknown): string[] {
 function resolveLimits(input: unknown): ResolvedLimits {
   const given = checkOptions(input, Object.keys(LIMITS), CALL, "limits");
   const limits = { ...LIMIT_DEFAULTS };
-  for (const [name, rule] of Object.entries(LIMITS) as [keyof ResolvedLimits, { int?: number; infinite?: boolean }][]) {
+  for (const [name, rule] of Object.entries(LIMITS) as [keyof ResolvedLimits, number | boolean][]) {
     const value = given[name];
     if (value === undefined) continue;
     const right = `{ limits: { ${name}: ${LIMIT_DEFAULTS[name]} } }`;
-    limits[name] =
-      rule.int !== undefined ? checkInteger(value, `limits.${name}`, CALL, right, rule.int) : checkPositive(value, `limits.${name}`, CALL, right, rule.infinite === true);
+    limits[name] = typeof rule === "number" ? checkInteger(value, `limits.${name}`, CALL, right, rule) : checkPositive(value, `limits.${name}`, CALL, right, rule);
   }
   // One host's share of the pending handshakes: 4, or a quarter of them when that is less.
   if (given.maxPendingHandshakesPerHost === undefined) {
