@@ -211,7 +211,7 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     // The groups only a Node host backs are refused in words, not checked and ignored.
     const [dht, files, reach] = await page.evaluate(() => api().nodeGroups());
     expect(dht).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.dht .*UDP/);
-    expect(files).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: files .*disk/);
+    expect(files).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: files tunes pg\.files.*disk/);
     expect(reach).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: reach .*only dials/);
     expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);
     // A page does not offer files/2 (no disk), so no Node peer asks it for files; it routes (route/1).

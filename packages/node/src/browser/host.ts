@@ -39,9 +39,10 @@ export function resolveHostOptions(o: PlaygroundOptions, _host: string, call: st
   if (discovery.lan !== undefined && discovery.lan !== false) {
     throw notInPage("discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.");
   }
-  if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT, which speaks UDP: a browser page cannot send it. Leave it out in a page and join a Node peer's ws:// address; a Node peer in a topic brings the page into the mesh.");
-  if (o.files !== undefined) throw notInPage("files tunes the swarm file protocol, which reads and writes files on disk: a browser page has none. Leave it out in a page; send the bytes in a message, or share the file from a Node peer.");
-  if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which need a node that listens: a browser page only dials. Leave it out in a page; a Node peer can serve the relay.");
+  // Worded as the page's other refusals (joinTopic, pg.files, openPort): the same advice, and fewer bytes once gzipped.
+  if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.");
+  if (o.files !== undefined) throw notInPage('files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.');
+  if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen.");
   return { lan: null, dht: {}, files: {}, reach: PAGE_REACH };
 }
 
