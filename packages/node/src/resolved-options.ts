@@ -7,7 +7,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, defaultDownloadDir, defaultIdentity, loadOrCreateIdentitySync, resolveHostOptions } from "#host";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, defaultIdentity, loadOrCreateIdentitySync, resolveHostOptions } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, show, type OptionRule } from "./argument-checks.js";
@@ -50,17 +50,13 @@ const OPTION_KEYS = [
   "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
-/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions`. */
+/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions` and `resolveHostOptions`. */
 const RULES: Record<string, OptionRule> = {
   host: ["string", '"127.0.0.1"', 0, 256],
   port: ["integer", "{ port: 7337 } (0 picks a free port)", 0, 65535],
   keyFile: ["string", '"./my-node.key"'],
   dangerouslyDisableEncryption: ["boolean", "true"],
   autoSyncState: ["boolean", "false"],
-  downloadDir: ["string", '"./downloads"'],
-  acceptFile: ["function", "({ from, name, size }) => size < 1e6"],
-  statePath: ["string", '"./my-node.state"'],
-  stateSyncIntervalMs: ["integer", "100", 0],
   stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
 };
 
@@ -123,8 +119,6 @@ export interface ResolvedOptions extends HostOptions {
   readonly limits: Readonly<ResolvedLimits>;
   readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number };
   readonly autoSyncState: boolean;
-  readonly downloadDir: string;
-  readonly acceptFile: (offer: { from: string; name: string; size: number }) => boolean;
   /** Undefined: UPnP from `@xppg/nat`, loaded when a port is to be opened. */
   readonly portMapper: PortMapper | undefined;
   /** Undefined: a new `SharedState`. */
@@ -133,9 +127,6 @@ export interface ResolvedOptions extends HostOptions {
   readonly stateLimits: SharedStateLimits | undefined;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
-  /** Where the default `SharedState` is kept; undefined: memory only. */
-  readonly statePath: string | undefined;
-  readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
   readonly connections: ResolvedConnections;
 }
@@ -185,8 +176,6 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
   const autoSyncState = o.autoSyncState !== false;
-  const downloadDir = o.downloadDir ?? defaultDownloadDir(safeFolder(appName));
-  const acceptFile = o.acceptFile ?? (() => true);
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
   }
@@ -196,18 +185,13 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
-  const hostOptions = resolveHostOptions(o, host, CALL);
+  const hostOptions = resolveHostOptions(o, appName, host, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const connections = o.connections === undefined ? CONNECTION_DEFAULTS : resolveConnections(o.connections);
   // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
-  if (o.statePath !== undefined && o.state !== undefined) {
-    throw invalidArgument(CALL, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
-  }
-  const stateSyncIntervalMs = o.stateSyncIntervalMs ?? 0;
-  if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
   const stateCanWrite = o.stateCanWrite;
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
@@ -222,15 +206,11 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     limits,
     heartbeat,
     autoSyncState,
-    downloadDir,
-    acceptFile,
     portMapper: o.portMapper,
     state: o.state,
     stateLimits: o.stateLimits,
     ...hostOptions,
     offer,
-    statePath: o.statePath,
-    stateSyncIntervalMs,
     stateCanWrite,
     connections,
   };
@@ -302,8 +282,4 @@ function isReplica(value: unknown): value is Replica {
 /** `tcp://host:port`, with brackets around an IPv6 host. */
 export function tcpAddress(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
-}
-
-function safeFolder(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(0, 64) || "app";
 }

@@ -1,14 +1,13 @@
 /**
  * The browser's `#host` (see `../host.ts`): a page has no files, no key
  * file and no folders. The options that need them (`keyFile`, `statePath`,
- * `discovery`, `files`, `reach`) fail with a sentence that shows the
+ * `discovery`, `files`, `reach`, ...) fail with a sentence that shows the
  * browser's way; the rest works as in Node.
  */
 
 import { isXppgError } from "@xppg/errors";
 import { verifySignatureAsync, type Identity } from "@xppg/secure";
-import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
-import { checkOptions } from "../argument-checks.js";
+import { checkOptions, show } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 import type { HostOptions } from "../host-options.js";
 import type { PlaygroundOptions } from "../options.js";
@@ -29,12 +28,13 @@ export const LISTENS_BY_DEFAULT = false;
 const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayListen: "", useRelays: false, maxRelays: 0, holePunch: false, punchTimeoutMs: 0, minConfirmations: 1 };
 
 /**
- * A page backs none of the option groups of Node's host (`../host-options.ts`):
+ * A page backs none of the options of Node's host (`../host-options.ts`):
  * no multicast (`discovery.lan`), no UDP (`discovery.dht`), no disk
- * (`files`), no listener (`reach`). Each one given is refused in words
- * when the node is made, so a page's build holds none of their checks.
+ * (`files`, `downloadDir`, `acceptFile`, `statePath`,
+ * `stateSyncIntervalMs`), no listener (`reach`). Each one given is refused
+ * in words when the node is made, so a page's build holds none of their checks.
  */
-export function resolveHostOptions(o: PlaygroundOptions, _host: string, call: string): HostOptions {
+export function resolveHostOptions(o: PlaygroundOptions, _appName: string, _host: string, call: string): HostOptions {
   const discovery = checkOptions(o.discovery, ["lan", "dht"], call, "discovery");
   if (discovery.lan !== undefined && discovery.lan !== false) {
     throw notInPage("discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.");
@@ -43,7 +43,13 @@ export function resolveHostOptions(o: PlaygroundOptions, _host: string, call: st
   if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.");
   if (o.files !== undefined) throw notInPage('files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.');
   if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen.");
-  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH };
+  if (o.downloadDir !== undefined || o.acceptFile !== undefined) {
+    throw notInPage(`${o.downloadDir === undefined ? "acceptFile" : "downloadDir"} is for files received, which a browser page cannot store (it has no disk): it refuses every file offered. Leave it out in a page.`);
+  }
+  if (o.statePath !== undefined || o.stateSyncIntervalMs !== undefined) {
+    throw notInPage(`${o.statePath === undefined ? "stateSyncIntervalMs" : `statePath (${show(o.statePath)})`} needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`);
+  }
+  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH, downloadDir: "", acceptFile: () => false, openStore: undefined };
 }
 
 function notInPage(message: string): PlaygroundError {
@@ -58,18 +64,7 @@ export function loadOrCreateIdentitySync(path: string): Identity {
   );
 }
 
-/** A page has no files: `statePath` is refused. */
-export const openFileStore: typeof openFileStoreInNode = (path) => {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `statePath ("${path}") needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`,
-  );
-};
 
-/** Files are never written in a page; the folder is only a name. */
-export function defaultDownloadDir(folder: string): string {
-  return `xppg/downloads/${folder}`;
-}
 
 /** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
 export const SIGNS_LATER = true;
