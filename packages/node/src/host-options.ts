@@ -1,5 +1,5 @@
 /**
- * The options only a Node host can back: LAN discovery, the DHT of
+ * The options only a Node host can back: the key file, LAN discovery, the DHT of
  * `pg.joinTopic`, the swarm file protocol (`files`), reachability
  * (`reach`), received files (`downloadDir`, `acceptFile`) and the state's
  * file (`statePath`, `stateSyncIntervalMs`). Reached through `#host` (see
@@ -10,6 +10,8 @@
 import { isIPv4 } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { generateIdentity, type Identity } from "@xppg/secure";
+import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import type { StateStore } from "@xppg/state";
 import { openFileStore } from "@xppg/state/store";
 import { checkInteger, checkOptions, checkRules, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
@@ -21,6 +23,7 @@ import { resolveReach, type ResolvedReach } from "./reach-options.js";
 
 /** The checks of the plain options only Node backs (`argument-checks.ts`). */
 const RULES: Record<string, OptionRule> = {
+  keyFile: ["string", '"./my-node.key"'],
   downloadDir: ["string", '"./downloads"'],
   acceptFile: ["function", "({ from, name, size }) => size < 1e6"],
   statePath: ["string", '"./my-node.state"'],
@@ -39,12 +42,15 @@ export interface HostOptions {
   readonly acceptFile: (offer: { from: string; name: string; size: number }) => boolean;
   /** Opens the default state's store (`statePath`), when the node is wired; undefined: memory only. */
   readonly openStore: (() => StateStore) | undefined;
+  /** The identity when none is given: `keyFile`'s, else a new one; called once every option was checked. */
+  readonly loadIdentity: () => Identity;
 }
 
 /** Checks the options only Node backs (each group left out is its defaults, without running its checks). */
 export function resolveHostOptions(o: PlaygroundOptions, appName: string, host: string, call: string): HostOptions {
   checkRules(o as Record<string, unknown>, RULES, call);
-  const { statePath, stateSyncIntervalMs } = o;
+  const { keyFile, statePath, stateSyncIntervalMs } = o;
+  if (o.identity !== undefined && keyFile !== undefined) throw invalidArgument(call, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
   if (statePath !== undefined && o.state !== undefined) {
     throw invalidArgument(call, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
   }
@@ -58,6 +64,8 @@ export function resolveHostOptions(o: PlaygroundOptions, appName: string, host: 
     acceptFile: o.acceptFile ?? (() => true),
     // Opened when the node is wired, after every option was checked.
     openStore: statePath === undefined ? undefined : () => openFileStore(statePath, { syncIntervalMs: stateSyncIntervalMs ?? 0 }),
+    // Loaded last: a bad option must not create a key file first.
+    loadIdentity: () => (keyFile === undefined ? generateIdentity() : loadOrCreateIdentitySync(keyFile)),
   };
 }
 

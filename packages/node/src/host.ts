@@ -6,9 +6,8 @@
  * no `node:` module reaches a page.
  */
 
-import { generateIdentity, verifySignature, type Identity } from "@xppg/secure";
+import { verifySignature, type Identity } from "@xppg/secure";
 
-export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 export { resolveHostOptions } from "./host-options.js";
 
 /** Capabilities this host cannot back (a page: `files/2`, it has no disk); Node backs them all. */
@@ -34,7 +33,3 @@ export const stateSigner = broadcastSigner;
 /** Checks an Ed25519 signature (at once in Node; a page's check answers later). */
 export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean = verifySignature;
 
-/** The identity of a node given none: a new one (a page must be given one, made asynchronously). */
-export function defaultIdentity(): Identity {
-  return generateIdentity();
-}

@@ -7,7 +7,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, defaultIdentity, loadOrCreateIdentitySync, resolveHostOptions } from "#host";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, resolveHostOptions } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
 import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, show, type OptionRule } from "./argument-checks.js";
@@ -54,7 +54,6 @@ const OPTION_KEYS = [
 const RULES: Record<string, OptionRule> = {
   host: ["string", '"127.0.0.1"', 0, 256],
   port: ["integer", "{ port: 7337 } (0 picks a free port)", 0, 65535],
-  keyFile: ["string", '"./my-node.key"'],
   dangerouslyDisableEncryption: ["boolean", "true"],
   autoSyncState: ["boolean", "false"],
   stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
@@ -170,7 +169,6 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.identity !== undefined && !isIdentity(o.identity)) {
     throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
   }
-  if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
   const allowPeers = o.allowPeers === undefined ? null : checkStrings(o.allowPeers, "allowPeers", "peer ids", '{ allowPeers: ["xp1...", "xp1..."] }', 256);
   const encrypted = o.dangerouslyDisableEncryption !== true;
   const limits = resolveLimits(o.limits);
@@ -195,7 +193,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const stateCanWrite = o.stateCanWrite;
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
-  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
+  const identity = o.identity ?? hostOptions.loadIdentity();
   return {
     appName,
     listen,

@@ -30,7 +30,7 @@ const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayLis
 /**
  * A page backs none of the options of Node's host (`../host-options.ts`):
  * no multicast (`discovery.lan`), no UDP (`discovery.dht`), no disk
- * (`files`, `downloadDir`, `acceptFile`, `statePath`,
+ * (`keyFile`, `files`, `downloadDir`, `acceptFile`, `statePath`,
  * `stateSyncIntervalMs`), no listener (`reach`). Each one given is refused
  * in words when the node is made, so a page's build holds none of their checks.
  */
@@ -43,28 +43,21 @@ export function resolveHostOptions(o: PlaygroundOptions, _appName: string, _host
   if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.");
   if (o.files !== undefined) throw notInPage('files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.');
   if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen.");
+  if (o.keyFile !== undefined) {
+    throw notInPage(`keyFile (${show(o.keyFile)}) needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`);
+  }
   if (o.downloadDir !== undefined || o.acceptFile !== undefined) {
     throw notInPage(`${o.downloadDir === undefined ? "acceptFile" : "downloadDir"} is for files received, which a browser page cannot store (it has no disk): it refuses every file offered. Leave it out in a page.`);
   }
   if (o.statePath !== undefined || o.stateSyncIntervalMs !== undefined) {
     throw notInPage(`${o.statePath === undefined ? "stateSyncIntervalMs" : `statePath (${show(o.statePath)})`} needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`);
   }
-  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH, downloadDir: "", acceptFile: () => false, openStore: undefined };
+  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH, downloadDir: "", acceptFile: () => false, openStore: undefined, loadIdentity: defaultIdentity };
 }
 
 function notInPage(message: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.NOT_IN_BROWSER, message);
 }
-
-/** A page has no key files: `keyFile` is refused. */
-export function loadOrCreateIdentitySync(path: string): Identity {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `keyFile ("${path}") needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`,
-  );
-}
-
-
 
 /** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
 export const SIGNS_LATER = true;
@@ -102,7 +95,7 @@ export function stateSigner(identity: Identity): (data: Uint8Array) => Uint8Arra
 export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<boolean> = verifySignatureAsync;
 
 /** A page's node is given its identity: WebCrypto makes one only asynchronously. */
-export function defaultIdentity(): Identity {
+function defaultIdentity(): Identity {
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,
     'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.',
