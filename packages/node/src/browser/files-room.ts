@@ -37,7 +37,7 @@ export class FilesRoom {
   }
 
   /** `pg.shareFile`: the page's file transfer, which rejects any call in words (its arguments unchecked: nothing could pass). */
-  shareFile(path: unknown, _options: unknown, _targets: unknown): Promise<SharedFile> {
+  shareFile(path: unknown, _options: unknown, _targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
     return this.#o.legacy.send(String(path), [], undefined);
   }
 
