@@ -7,6 +7,8 @@
  */
 
 import type { DownloadOptions, DownloadResult, FileSwarm, FileSwarmOptions, FilesHost, FilesHostListener, PushProgress, SharedContent } from "@xppg/files";
+import { checkFunction, checkSignal, checkString } from "./argument-checks.js";
+import { abortError, checkTarget } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
@@ -147,11 +149,23 @@ export class FilesRoom implements FilesHost {
     return s !== undefined && this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
   }
 
-  /** `pg.shareFile`: through the swarm to peers that speak `files-push/1`, streamed whole to the others. */
-  async shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal, onProgress?: ShareFileOptions["onProgress"]): Promise<SharedFile> {
+  /**
+   * `pg.shareFile(path, options?)`: checks its arguments, then `targets`
+   * (which throws unless the node runs) gives the peers; through the swarm
+   * to those that speak `files-push/1`, streamed whole to the others.
+   */
+  async shareFile(path: unknown, options: unknown, targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
+    const call = "pg.shareFile(path, options?)";
+    checkString(path, "path", call, 'pg.shareFile("./photo.jpg")');
+    const to = checkTarget(options, call, ["to", "signal", "onProgress"]);
+    const o = typeof options === "object" ? (options as ShareFileOptions) : undefined;
+    const signal = o === undefined ? undefined : checkSignal(o.signal, call);
+    const onProgress = o?.onProgress === undefined ? undefined : checkFunction<ShareFileOptions["onProgress"]>(o.onProgress, "onProgress", call, "pg.shareFile(path, { onProgress: (p) => console.log(p.bytesDone, p.total) })");
+    const sessions = targets(to);
+    if (signal?.aborted) throw abortError("shareFile", signal);
     const pushes = (s: PeerSession): boolean => this.#table.supports(s, FILES_CAPABILITY) && this.#table.supports(s, FILES_PUSH_CAPABILITY);
     const [swarm, { shareFile }] = await Promise.all([this.#load(), import("./file-push.js")]);
-    return shareFile(swarm, this.#o.legacy, pushes, path, sessions, signal, onProgress);
+    return shareFile(swarm, this.#o.legacy, pushes, path as string, sessions, signal, onProgress);
   }
 
   peers(): readonly string[] {

@@ -1,37 +1,20 @@
 /**
- * What the node takes from its host in Node: files and folders, the key
- * file, IPv4 parsing. Reached through the package's `#host` import, which a
- * browser bundle resolves to `browser/host.ts` instead, so no `node:`
- * module reaches a page.
+ * What the node takes from its host in Node: the key file, the options
+ * only Node backs (`host-options.ts`: files and folders, the state's file,
+ * discovery, relays), how it signs. Reached through the package's `#host`
+ * import, which a browser bundle resolves to `browser/host.ts` instead, so
+ * no `node:` module reaches a page.
  */
 
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { verifySignature, type Identity } from "@xppg/secure";
 
-import { generateIdentity, verifySignature, type Identity } from "@xppg/secure";
-
-export { isIPv4 } from "node:net";
-export { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
-export { openFileStore } from "@xppg/state/store";
+export { resolveHostOptions } from "./host-options.js";
 
 /** Capabilities this host cannot back (a page: `files/2`, it has no disk); Node backs them all. */
 export const HOST_LACKS: readonly string[] = [];
 
 /** A node given no `listen` listens on TCP `host:port` (a page, which cannot listen, on nothing). */
 export const LISTENS_BY_DEFAULT = true;
-
-/** Node supports every option (a page does not: see `browser/host.ts`). */
-export function checkHostSupports(_option: "discovery.lan"): void {}
-
-/**
- * Where received files go unless `downloadDir` is given: per user
- * (`$XDG_DATA_HOME` or `~/.local/share`, then `xppg/downloads/<folder>`),
- * never a shared folder another local user could prepare (a symlink) for us.
- */
-export function defaultDownloadDir(folder: string): string {
-  const dataHome = process.env.XDG_DATA_HOME || join(homedir(), ".local", "share");
-  return join(dataHome, "xppg", "downloads", folder);
-}
 
 /**
  * How the node signs its broadcasts and own state keys: at once in Node
@@ -50,7 +33,3 @@ export const stateSigner = broadcastSigner;
 /** Checks an Ed25519 signature (at once in Node; a page's check answers later). */
 export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean = verifySignature;
 
-/** The identity of a node given none: a new one (a page must be given one, made asynchronously). */
-export function defaultIdentity(): Identity {
-  return generateIdentity();
-}

@@ -7,17 +7,14 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_PAYLOAD_DEPTH } from "@xppg/framing";
 import type { PortMapper } from "@xppg/nat";
 import { isIdentity, type Identity } from "@xppg/secure";
-import { HOST_LACKS, LISTENS_BY_DEFAULT, checkHostSupports, defaultDownloadDir, defaultIdentity, isIPv4, loadOrCreateIdentitySync } from "#host";
+import { HOST_LACKS, LISTENS_BY_DEFAULT, resolveHostOptions } from "#host";
 import type { Replica, SharedStateLimits } from "@xppg/state";
 import type { Transport } from "@xppg/transport";
-import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
-import type { ResolvedLan } from "./discovery-room.js";
-import { resolveDht, type PlaygroundDht } from "./dht-options.js";
+import { checkInteger, checkOptions, checkPositive, checkRules, checkString, invalidArgument, show, type OptionRule } from "./argument-checks.js";
+import type { HostOptions } from "./host-options.js";
 import { CAPABILITY_NAME, localOffer, type ProtocolOffer } from "./negotiation.js";
 import { DEFAULTS, type PlaygroundOptions } from "./options.js";
-import { resolveFilesOptions } from "./files-options.js";
 import { CONNECTION_DEFAULTS, resolveConnections, type ResolvedConnections } from "./connection-options.js";
-import { resolveReach, type ResolvedReach } from "./reach-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
 
@@ -53,50 +50,45 @@ const OPTION_KEYS = [
   "reach",
 ] as const satisfies readonly (keyof PlaygroundOptions)[];
 
-/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions`. */
+/** The checks of the plain options, in order (`argument-checks.ts`); the others are checked in `resolveOptions` and `resolveHostOptions`. */
 const RULES: Record<string, OptionRule> = {
   host: ["string", '"127.0.0.1"', 0, 256],
   port: ["integer", "{ port: 7337 } (0 picks a free port)", 0, 65535],
-  keyFile: ["string", '"./my-node.key"'],
   dangerouslyDisableEncryption: ["boolean", "true"],
   autoSyncState: ["boolean", "false"],
-  downloadDir: ["string", '"./downloads"'],
-  acceptFile: ["function", "({ from, name, size }) => size < 1e6"],
-  statePath: ["string", '"./my-node.state"'],
-  stateSyncIntervalMs: ["integer", "100", 0],
   stateCanWrite: ["function", '(writer, key) => !key.startsWith("config/")'],
 };
 
-/** Each limit: its default and whether `Infinity` (off) is allowed; `int` ones must be whole numbers from `min`. */
+/** How each limit is checked: a number is the least whole number it takes; `true` any number above 0, `Infinity` (off) too; `false` a finite number above 0. */
 const LIMITS = {
-  maxPeers: { int: 1 },
-  maxPendingHandshakes: { int: 1 },
-  handshakeTimeoutMs: { infinite: false },
-  maxFrameSize: { int: MIN_FRAME_SIZE },
-  maxPayloadDepth: { int: 1 },
-  messagesPerSecond: { infinite: true },
-  messageBurst: { infinite: true },
-  broadcastsPerSecond: { infinite: true },
-  broadcastBurst: { infinite: true },
-  bytesPerSecond: { infinite: true },
-  byteBurst: { infinite: true },
-  banThreshold: { int: 1 },
-  strikeWindowMs: { infinite: false },
-  banDurationMs: { infinite: true },
-  maxFileSize: { int: 0 },
-  maxIncomingTransfersPerPeer: { int: 1 },
-  stateRequestsPerMinute: { infinite: true },
-  stateBytesPerSecond: { infinite: true },
-  maxConcurrentSnapshots: { int: 1 },
-  maxPendingHandshakesPerHost: { int: 1 },
-  verificationsPerSecond: { infinite: true },
-  broadcastMaxAgeMs: { infinite: false },
-  maxTrackedOrigins: { int: 1 },
-  maxQueuedBytesPerPeer: { int: 1 },
-  maxQueuedBytes: { int: 1 },
-  writeStallTimeoutMs: { infinite: true },
-  maxBroadcastWaitMs: { infinite: true },
-  fileIdleTimeoutMs: { infinite: true },
+  maxPeers: 1,
+  maxPendingHandshakes: 1,
+  handshakeTimeoutMs: false,
+  maxFrameSize: MIN_FRAME_SIZE,
+  maxPayloadDepth: 1,
+  messagesPerSecond: true,
+  messageBurst: true,
+  broadcastsPerSecond: true,
+  broadcastBurst: true,
+  bytesPerSecond: true,
+  byteBurst: true,
+  banThreshold: 1,
+  strikeWindowMs: false,
+  banDurationMs: true,
+  maxFileSize: 0,
+  maxIncomingTransfersPerPeer: 1,
+  stateRequestsPerMinute: true,
+  stateBytesPerSecond: true,
+  maxConcurrentSnapshots: 1,
+  maxPendingHandshakesPerHost: 1,
+  verificationsPerSecond: true,
+  broadcastMaxAgeMs: false,
+  maxTrackedOrigins: 1,
+  maxQueuedBytesPerPeer: 1,
+  maxQueuedBytes: 1,
+  writeStallTimeoutMs: true,
+  maxBroadcastWaitMs: true,
+  fileIdleTimeoutMs: true,
   ...ROUTING_LIMIT_RULES,
 } as const;
 
@@ -114,8 +106,8 @@ true satisfies [LimitWithoutDefault] extends [never] ? true : false;
 /** Every limit, with its value. */
 export type ResolvedLimits = { -readonly [K in keyof typeof LIMITS]: number };
 
-/** The options of one node, resolved and checked. */
-export interface ResolvedOptions {
+/** The options of one node, resolved and checked (with `lan`, `dht`, `files` and `reach`, the groups only Node backs). */
+export interface ResolvedOptions extends HostOptions {
   readonly appName: string;
   readonly listen: readonly string[];
   /** Undefined: the default transport (TCP), made at `start`. */
@@ -126,27 +118,16 @@ export interface ResolvedOptions {
   readonly limits: Readonly<ResolvedLimits>;
   readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number };
   readonly autoSyncState: boolean;
-  readonly downloadDir: string;
-  readonly acceptFile: (offer: { from: string; name: string; size: number }) => boolean;
   /** Undefined: UPnP from `@xppg/nat`, loaded when a port is to be opened. */
   readonly portMapper: PortMapper | undefined;
   /** Undefined: a new `SharedState`. */
   readonly state: Replica | undefined;
   /** Limits of the default `SharedState` (checked by it when it is made). */
   readonly stateLimits: SharedStateLimits | undefined;
-  /** LAN discovery, or null when off. */
-  readonly lan: ResolvedLan | null;
-  /** Settings of the DHT `pg.joinTopic` opens. */
-  readonly dht: PlaygroundDht;
   /** What this node's hello offers: its protocol versions, xppg's capabilities and the application's. */
   readonly offer: ProtocolOffer;
-  /** Where the default `SharedState` is kept; undefined: memory only. */
-  readonly statePath: string | undefined;
-  readonly stateSyncIntervalMs: number;
   readonly stateCanWrite: ((writer: string, key: string) => boolean) | undefined;
-  readonly files: import("./files-options.js").PlaygroundFilesOptions;
   readonly connections: ResolvedConnections;
-  readonly reach: ResolvedReach;
 }
 
 /** Most capabilities an application may add: with xppg's own they stay within what a hello may carry. */
@@ -188,14 +169,11 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.identity !== undefined && !isIdentity(o.identity)) {
     throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
   }
-  if (o.identity !== undefined && o.keyFile !== undefined) throw invalidArgument(CALL, "give either identity or keyFile, not both", "{ identity } or { keyFile }");
   const allowPeers = o.allowPeers === undefined ? null : checkStrings(o.allowPeers, "allowPeers", "peer ids", '{ allowPeers: ["xp1...", "xp1..."] }', 256);
   const encrypted = o.dangerouslyDisableEncryption !== true;
   const limits = resolveLimits(o.limits);
   const heartbeat = resolveHeartbeat(o.heartbeat);
   const autoSyncState = o.autoSyncState !== false;
-  const downloadDir = o.downloadDir ?? defaultDownloadDir(safeFolder(appName));
-  const acceptFile = o.acceptFile ?? (() => true);
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
     throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
   }
@@ -205,25 +183,17 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
     throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
   }
-  // Each group left out is its defaults, without running its checks (a fresh process compiles only what it runs).
-  const lan = o.discovery === undefined ? null : resolveLan(o.discovery, host);
-  const dht = resolveDht((o.discovery as { dht?: unknown } | undefined)?.dht, CALL);
-  if (lan !== null) checkHostSupports("discovery.lan");
+  const hostOptions = resolveHostOptions(o, appName, host, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
   // Without encryption broadcasts are not signed, so no node could check one it did not get from its origin: no mesh.
   const connections = o.connections === undefined ? CONNECTION_DEFAULTS : resolveConnections(o.connections);
   // Without encryption: no mesh, no routing. Peer exchange off: the capability is not offered, so no peer sends records. A page lacks what its host cannot back.
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
-  if (o.statePath !== undefined && o.state !== undefined) {
-    throw invalidArgument(CALL, "statePath is for the default state; give your SharedState a store instead", "{ state: new SharedState({ replicaId, store: openFileStore(path) }) }");
-  }
-  const stateSyncIntervalMs = o.stateSyncIntervalMs ?? 0;
-  if (o.stateSyncIntervalMs !== undefined && o.statePath === undefined) throw invalidArgument(CALL, "stateSyncIntervalMs needs statePath", '{ statePath: "./my-node.state", stateSyncIntervalMs: 100 }');
   const stateCanWrite = o.stateCanWrite;
   if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
   // Loaded last: a bad option must not create a key file first.
-  const identity = o.identity ?? (o.keyFile !== undefined ? loadOrCreateIdentitySync(o.keyFile) : defaultIdentity());
+  const identity = o.identity ?? hostOptions.loadIdentity();
   return {
     appName,
     listen,
@@ -234,37 +204,14 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
     limits,
     heartbeat,
     autoSyncState,
-    downloadDir,
-    acceptFile,
     portMapper: o.portMapper,
     state: o.state,
     stateLimits: o.stateLimits,
-    lan,
-    dht,
+    ...hostOptions,
     offer,
-    statePath: o.statePath,
-    stateSyncIntervalMs,
     stateCanWrite,
-    files: o.files === undefined ? {} : resolveFilesOptions(o.files),
     connections,
-    reach: resolveReach(o.reach, host),
   };
-}
-
-/** `discovery: { lan: true | { interface, mdnsPort } }`; a specific IPv4 `host` is also the discovery interface. */
-function resolveLan(input: unknown, host: string): ResolvedLan | null {
-  const given = checkOptions(input, ["lan", "dht"], CALL, "discovery");
-  const right = '{ discovery: { lan: true } } or { discovery: { lan: { interface: "192.168.1.20" } } }';
-  if (given.lan === undefined || given.lan === false) return null;
-  const fromHost = isIPv4(host) && host !== "0.0.0.0" ? host : undefined;
-  if (given.lan === true) return { interface: fromHost, mdnsPort: undefined };
-  if (!isPlainObject(given.lan)) throw invalidArgument(CALL, `discovery.lan must be true, false or { interface }, got ${show(given.lan)}`, right);
-  const lan = checkOptions(given.lan, ["interface", "mdnsPort"], CALL, "discovery.lan");
-  if (lan.interface !== undefined && (typeof lan.interface !== "string" || !isIPv4(lan.interface))) {
-    throw invalidArgument(CALL, `discovery.lan.interface must be the IPv4 address of a local interface, got ${show(lan.interface)}`, right);
-  }
-  const mdnsPort = lan.mdnsPort === undefined ? undefined : checkInteger(lan.mdnsPort, "discovery.lan.mdnsPort", CALL, "{ discovery: { lan: { mdnsPort: 5353 } } }", 1, 65535);
-  return { interface: lan.interface ?? fromHost, mdnsPort };
 }
 
 /** An array (or set) of strings of 1 to `max` characters: `allowPeers`, `capabilities`. */
@@ -294,12 +241,11 @@ function checkCapabilities(value: unknown): string[] {
 function resolveLimits(input: unknown): ResolvedLimits {
   const given = checkOptions(input, Object.keys(LIMITS), CALL, "limits");
   const limits = { ...LIMIT_DEFAULTS };
-  for (const [name, rule] of Object.entries(LIMITS) as [keyof ResolvedLimits, { int?: number; infinite?: boolean }][]) {
+  for (const [name, rule] of Object.entries(LIMITS) as [keyof ResolvedLimits, number | boolean][]) {
     const value = given[name];
     if (value === undefined) continue;
     const right = `{ limits: { ${name}: ${LIMIT_DEFAULTS[name]} } }`;
-    limits[name] =
-      rule.int !== undefined ? checkInteger(value, `limits.${name}`, CALL, right, rule.int) : checkPositive(value, `limits.${name}`, CALL, right, rule.infinite === true);
+    limits[name] = typeof rule === "number" ? checkInteger(value, `limits.${name}`, CALL, right, rule) : checkPositive(value, `limits.${name}`, CALL, right, rule);
   }
   // One host's share of the pending handshakes: 4, or a quarter of them when that is less.
   if (given.maxPendingHandshakesPerHost === undefined) {
@@ -334,8 +280,4 @@ function isReplica(value: unknown): value is Replica {
 /** `tcp://host:port`, with brackets around an IPv6 host. */
 export function tcpAddress(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
-}
-
-function safeFolder(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(0, 64) || "app";
 }

@@ -20,7 +20,7 @@ import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
-import { checkSignature, openFileStore, stateSigner } from "#host";
+import { checkSignature, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { lazyRoom, type LazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
@@ -100,7 +100,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const auth = new BroadcastAuth(o.identity, codec, o.encrypted, o.limits);
   const dispatcher = new Dispatcher(report, (src, kind) => events.emit("message:unhandled", src, kind));
   // The node carries any Replica; `pg.state` is typed as the default one's class.
-  const store = o.statePath === undefined ? undefined : openFileStore(o.statePath, { syncIntervalMs: o.stateSyncIntervalMs });
+  const store = o.openStore?.();
   // The default state's own keys (`@<peerId>/...`) are signed with the node's key and checked by every replica.
   let ownedRows: OwnedRowChecks | undefined;
   const state: SharedState =

@@ -17,6 +17,6 @@ export interface RoutingLimitOptions {
   routedOpenTimeoutMs?: number;
 }
 
-/** How `resolved-options.ts` checks them: as its own limits. */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: { infinite: true }, routedOpenTimeoutMs: { infinite: false } } as const;
+/** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false } as const;
 export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000 };

@@ -60,6 +60,7 @@ globalThis.xppg = {
   shareFile: () => codeOf(() => pg.shareFile("/etc/hostname")),
   swarmShare: () => codeOf(() => pg.files.share("/etc/hostname")),
   lan: () => codeOf(() => new Playground("x", { discovery: { lan: true } })),
+  nodeGroups: () => Promise.all([{ discovery: { dht: {} } }, { files: {} }, { reach: { useRelays: false } }, { acceptFile: () => true }, { stateSyncIntervalMs: 100 }].map((o) => codeOf(() => new Playground("x", o)))),
   stop: () => pg.stop(),
   secure: () => globalThis.isSecureContext,
 };
@@ -85,6 +86,7 @@ interface PageApi {
     shareFile(): Promise<string>;
     swarmShare(): Promise<string>;
     lan(): Promise<string>;
+    nodeGroups(): Promise<string[]>;
     stop(): Promise<void>;
     secure(): boolean;
   };
@@ -206,6 +208,13 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     expect(await page.evaluate(() => api().noIdentity())).toMatch(/^XPPG_ERR_INVALID_ARGUMENT: .*await createIdentity\(\)/);
     expect(await page.evaluate(() => api().shareFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: shareFile/);
     expect(await page.evaluate(() => api().lan())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.lan/);
+    // The groups only a Node host backs are refused in words, not checked and ignored.
+    const [dht, files, reach, acceptFile, syncInterval] = await page.evaluate(() => api().nodeGroups());
+    expect(dht).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: discovery\.dht .*UDP/);
+    expect(files).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: files tunes pg\.files.*disk/);
+    expect(reach).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: reach .*only dials/);
+    expect(acceptFile).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: acceptFile .*no disk/);
+    expect(syncInterval).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: stateSyncIntervalMs needs a file system/);
     expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);
     // A page does not offer files/2 (no disk), so no Node peer asks it for files; it routes (route/1).
     expect(bridge.peers.find((p) => p.peerId === pagePeerId)?.capabilities).toEqual(["mesh/1", "route/1"]);

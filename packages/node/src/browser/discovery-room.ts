@@ -1,7 +1,7 @@
 /**
  * The browser's `#discovery-room` (Node's is `../discovery-room.ts`): a page
  * finds no peers by itself. It cannot search the LAN (no multicast; the
- * option is refused when the node is made, see `checkHostSupports` in
+ * option is refused when the node is made, see `resolveHostOptions` in
  * `host.ts`) nor the DHT (UDP; `pg.joinTopic` is refused in words, see
  * `defaults.ts`), and the candidates either would give are TCP addresses,
  * which a page cannot dial. It joins the addresses it is given.

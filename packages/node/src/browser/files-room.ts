@@ -36,9 +36,9 @@ export class FilesRoom {
     this.#o = o;
   }
 
-  /** `pg.shareFile`: the page's file transfer, which rejects in words. */
-  shareFile(path: string, sessions: PeerSession[], signal?: AbortSignal, _onProgress?: unknown): Promise<SharedFile> {
-    return this.#o.legacy.send(path, sessions, signal);
+  /** `pg.shareFile`: the page's file transfer, which rejects any call in words (its arguments unchecked: nothing could pass). */
+  shareFile(path: unknown, _options: unknown, _targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
+    return this.#o.legacy.send(String(path), [], undefined);
   }
 
   listen(_listener: FilesHostListener): () => void {

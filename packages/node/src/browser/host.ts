@@ -1,15 +1,17 @@
 /**
  * The browser's `#host` (see `../host.ts`): a page has no files, no key
- * file and no folders. The options that need them (`keyFile`, `statePath`)
- * fail with a sentence that shows the browser's way; the rest works as in Node.
+ * file and no folders. The options that need them (`keyFile`, `statePath`,
+ * `discovery`, `files`, `reach`, ...) fail with a sentence that shows the
+ * browser's way; the rest works as in Node.
  */
 
 import { isXppgError } from "@xppg/errors";
 import { verifySignatureAsync, type Identity } from "@xppg/secure";
-import type { openFileStore as openFileStoreInNode } from "@xppg/state/store";
+import { checkOptions, show } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+import type { HostOptions } from "../host-options.js";
+import type { PlaygroundOptions } from "../options.js";
+import type { ResolvedReach } from "../reach-options.js";
 
 /**
  * A page has no disk for the swarm file protocol (`files/2`), cannot be
@@ -22,38 +24,39 @@ export const HOST_LACKS: readonly string[] = ["files/2", "files-push/1", "reach/
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;
 
-/** A page cannot search the LAN (no multicast): `discovery: { lan: true }` is refused when the node is made. */
-export function checkHostSupports(option: "discovery.lan"): void {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `${option} searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.`,
-  );
+/** What a page does of `reach`: it listens on nothing, so it serves no relay, reserves none and punches no hole. */
+const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayListen: "", useRelays: false, maxRelays: 0, holePunch: false, punchTimeoutMs: 0, minConfirmations: 1 };
+
+/**
+ * A page backs none of the options of Node's host (`../host-options.ts`):
+ * no multicast (`discovery.lan`), no UDP (`discovery.dht`), no disk
+ * (`keyFile`, `files`, `downloadDir`, `acceptFile`, `statePath`,
+ * `stateSyncIntervalMs`), no listener (`reach`). Each one given is refused
+ * in words when the node is made, so a page's build holds none of their checks.
+ */
+export function resolveHostOptions(o: PlaygroundOptions, _appName: string, _host: string, call: string): HostOptions {
+  const discovery = checkOptions(o.discovery, ["lan", "dht"], call, "discovery");
+  if (discovery.lan !== undefined && discovery.lan !== false) {
+    throw notInPage("discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.");
+  }
+  // Worded as the page's other refusals (joinTopic, pg.files, openPort): the same advice, and fewer bytes once gzipped.
+  if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.");
+  if (o.files !== undefined) throw notInPage('files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.');
+  if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen.");
+  if (o.keyFile !== undefined) {
+    throw notInPage(`keyFile (${show(o.keyFile)}) needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`);
+  }
+  if (o.downloadDir !== undefined || o.acceptFile !== undefined) {
+    throw notInPage(`${o.downloadDir === undefined ? "acceptFile" : "downloadDir"} is for files received, which a browser page cannot store (it has no disk): it refuses every file offered. Leave it out in a page.`);
+  }
+  if (o.statePath !== undefined || o.stateSyncIntervalMs !== undefined) {
+    throw notInPage(`${o.statePath === undefined ? "stateSyncIntervalMs" : `statePath (${show(o.statePath)})`} needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`);
+  }
+  return { lan: null, dht: {}, files: {}, reach: PAGE_REACH, downloadDir: "", acceptFile: () => false, openStore: undefined, loadIdentity: defaultIdentity };
 }
 
-/** True for a dotted-quad IPv4 address (as `node:net`'s `isIPv4`). */
-export function isIPv4(text: string): boolean {
-  return IPV4.test(text);
-}
-
-/** A page has no key files: `keyFile` is refused. */
-export function loadOrCreateIdentitySync(path: string): Identity {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `keyFile ("${path}") needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`,
-  );
-}
-
-/** A page has no files: `statePath` is refused. */
-export const openFileStore: typeof openFileStoreInNode = (path) => {
-  throw new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `statePath ("${path}") needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`,
-  );
-};
-
-/** Files are never written in a page; the folder is only a name. */
-export function defaultDownloadDir(folder: string): string {
-  return `xppg/downloads/${folder}`;
+function notInPage(message: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.NOT_IN_BROWSER, message);
 }
 
 /** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
@@ -92,7 +95,7 @@ export function stateSigner(identity: Identity): (data: Uint8Array) => Uint8Arra
 export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<boolean> = verifySignatureAsync;
 
 /** A page's node is given its identity: WebCrypto makes one only asynchronously. */
-export function defaultIdentity(): Identity {
+function defaultIdentity(): Identity {
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,
     'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.',
