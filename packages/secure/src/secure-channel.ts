@@ -1,4 +1,5 @@
 import type { Connection } from "@xppg/transport";
+import type { NoiseCipher } from "./constants.js";
 import { ConnectionCore } from "@xppg/transport/adapter";
 import type { CryptoProvider } from "./crypto/provider.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -15,6 +16,8 @@ export interface SecureConnection extends Connection {
    * reproduce, usable to bind application-level proofs to this session.
    */
   readonly handshakeHash: Uint8Array;
+  /** The Noise cipher the two sides run: set by both, or negotiated in the handshake (README, "Cipher negotiation"). */
+  readonly cipher: NoiseCipher;
 }
 
 /** What {@link SecureChannel} needs besides the connection. */
@@ -34,6 +37,7 @@ export interface SecureChannelOptions {
  */
 export class SecureChannel extends ConnectionCore implements SecureConnection {
   readonly remotePeerId: string;
+  readonly cipher: NoiseCipher;
   readonly #remotePublicKey: Uint8Array;
   readonly #handshakeHash: Uint8Array;
 
@@ -53,6 +57,7 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
     this.remotePeerId = options.remotePeerId;
     this.#remotePublicKey = options.remotePublicKey;
     this.#handshakeHash = session.handshakeHash;
+    this.cipher = session.send.cipher;
   }
 
   get remotePublicKey(): Uint8Array {

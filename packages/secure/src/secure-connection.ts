@@ -6,7 +6,6 @@ import {
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_NOISE_CIPHER,
-  NOISE_PROTOCOL_NAMES,
   type NoiseCipher,
 } from "./constants.js";
 import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
@@ -119,6 +118,8 @@ export function secureConnectionWith(
   const highWaterMark = options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   const timeoutMs = options?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
+  // Without a cipher set: a responder takes AESGCM when offered, and an initiator on a provider that prefers it (a page's) offers it.
+  const negotiate = options?.cipher === undefined && (!conn.outbound || provider.offersAesGcm === true);
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
       throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
@@ -228,7 +229,16 @@ export function secureConnectionWith(
       const crypto = later ?? provider;
       staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
       if (done) return;
-      hs = new HandshakeState(provider, { initiator: conn.outbound, staticKeyPair: staticKey.keyPair, prologue: options.prologue ?? EMPTY, cipher, peerLabel, crypto });
+      hs = new HandshakeState(provider, {
+        initiator: conn.outbound,
+        staticKeyPair: staticKey.keyPair,
+        prologue: options.prologue ?? EMPTY,
+        cipher,
+        negotiate,
+        peerLabel,
+        crypto,
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => provider.prepare!(c) }),
+      });
       conn.read({
         frame(message) {
           if (done) return;
@@ -237,16 +247,14 @@ export function secureConnectionWith(
         },
         close(info) {
           const why = awaitingLast
-            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${NOISE_PROTOCOL_NAMES[cipher]})`
+            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
             : "the connection closed during the handshake";
           fail(handshakeFailedError(peerLabel, why, info.error));
         },
       });
       if (conn.outbound) send(await hs.writeMessage(EMPTY));
     };
-    const loading = provider.prepare?.(cipher);
-    if (loading === undefined) start().catch(fail);
-    else loading.then(() => start().catch(fail), (err: unknown) => fail(handshakeFailedError(peerLabel, `the code of the ${cipher} cipher could not be loaded`, err)));
+    start().catch(fail);
   });
 }
 

@@ -88,6 +88,12 @@ export interface CryptoProvider {
    */
   prepare?(cipher: NoiseCipher): Promise<void> | undefined;
   /**
+   * True when this provider's AESGCM is the faster cipher and a handshake it
+   * starts with no `cipher` set offers it (a page's: WebCrypto's AES-GCM is
+   * native, ChaCha20-Poly1305 would be JavaScript). @default false
+   */
+  readonly offersAesGcm?: boolean;
+  /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick after the
    * first (which is sealed at once) are coalesced into one record.
