@@ -238,7 +238,8 @@ export function secureConnectionCore(
         negotiate,
         peerLabel,
         crypto,
-        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => provider.prepare!(c) }),
+        // A page's AESGCM is WebCrypto's (its aead): only the provider's own ciphers need their code loaded.
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.aead !== undefined ? undefined : provider.prepare!(c)) }),
       });
       conn.read({
         frame(message) {
