@@ -5,12 +5,12 @@
 //
 //   pnpm bench:browser            (builds first)
 //   node bench/browser/run.mjs --json
+//   node bench/browser/run.mjs --tree=<another built checkout>   (its packages, for an A/B run)
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { Playground } from "@xppg/node";
-import { tcpTransport } from "@xppg/transport-tcp";
-import { webSocketTransport } from "@xppg/transport-ws";
+import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { bundleForBrowser } from "./bundle.mjs";
 import { measureBrowserEntry } from "./size.mjs";
@@ -20,12 +20,18 @@ const ROUND_TRIPS = 500;
 const MESSAGES = 20_000;
 const PAYLOAD = "x".repeat(100);
 const repoRoot = resolve(import.meta.dirname, "../..");
+// The checkout whose built packages the page and the Node peer run: this one, or --tree's.
+const tree = resolve(process.argv.find((a) => a.startsWith("--tree="))?.slice("--tree=".length) ?? repoRoot);
+const fromTree = createRequire(resolve(tree, "packages/node/package.json"));
+const load = (name) => import(pathToFileURL(fromTree.resolve(name)).href);
+const [{ Playground }, { tcpTransport }, { webSocketTransport }] = await Promise.all([load("@xppg/node"), load("@xppg/transport-tcp"), load("@xppg/transport-ws")]);
 
 // The page: a Playground that joins the Node peer, then measures.
 const PAGE_CODE = `
-import { Playground } from "@xppg/node";
+import { Playground, createIdentity } from "@xppg/node";
 globalThis.xppgBench = async ({ url, roundTrips, messages, payload }) => {
-  const pg = new Playground("xppg-bench-browser");
+  // A page's node is given its identity, made on WebCrypto.
+  const pg = new Playground("xppg-bench-browser", { identity: await createIdentity() });
   await pg.start();
   const node = await pg.join(url);
   let answer;
@@ -45,7 +51,7 @@ globalThis.xppgBench = async ({ url, roundTrips, messages, payload }) => {
   const seconds = (performance.now() - t0) / 1000;
   await pg.stop();
   rtts.sort((a, b) => a - b);
-  return { provider: "noble", rttMedianMs: rtts[rtts.length >> 1], rttP95Ms: rtts[Math.floor(rtts.length * 0.95)], messagesPerSecond: counted / seconds, counted };
+  return { provider: "WebCrypto and noble", rttMedianMs: rtts[rtts.length >> 1], rttP95Ms: rtts[Math.floor(rtts.length * 0.95)], messagesPerSecond: counted / seconds, counted };
 };
 `;
 
@@ -71,7 +77,7 @@ async function main() {
 }
 
 async function pageToNode() {
-  const { code } = await bundleForBrowser({ root: resolve(repoRoot, "packages/node"), code: PAGE_CODE, split: false });
+  const { code } = await bundleForBrowser({ root: resolve(tree, "packages/node"), code: PAGE_CODE, split: false });
   const html = '<!doctype html><meta charset="utf-8"><title>xppg bench</title><script type="module" src="/bench.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);

@@ -55,11 +55,13 @@ export interface SecureConnectionOptions {
    */
   prologue?: Uint8Array;
   /**
-   * The Noise cipher: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
-   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`).
-   * Both sides must use the same one: with different ciphers the handshake
-   * fails with `XPPG_ERR_HANDSHAKE_FAILED`.
-   * @default "ChaChaPoly"
+   * The Noise cipher, fixed: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
+   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`);
+   * the other side must run the same one, or the handshake fails with
+   * `XPPG_ERR_HANDSHAKE_FAILED`. Unset, the handshake negotiates: a page
+   * offers AESGCM (WebCrypto's), a responder takes it when offered, and
+   * otherwise both run ChaChaPoly (README, "Cipher negotiation").
+   * @default negotiated (ChaChaPoly between two Node peers)
    */
   cipher?: NoiseCipher;
   /**
