@@ -20,6 +20,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
 /** Sealed bytes not yet taken by the connection below past which `send` waits, whatever the high-water mark (as `RecordLink`). */
 const SEND_AHEAD = 8 * RECORD_FILL_PLAINTEXT;
+/**
+ * Seals in flight past which the frames sent wait for one to finish, and
+ * then share one record: each WebCrypto call costs a trip to another thread,
+ * so a page that sends faster than it seals makes larger records, not more
+ * calls. A frame sent while none is in flight is sealed on the next microtask.
+ */
+const SEALS_AHEAD = 1;
 /** Records received and still being opened past which reading pauses: what a fast sender can make a page hold. */
 const OPENING_AHEAD = 16;
 
@@ -27,7 +34,7 @@ const OPENING_AHEAD = 16;
  * The record layer over a finished handshake, for an AEAD that answers
  * later. Send: frames, each with its 4-byte length, are copied into one
  * plaintext stream; the frames of one tick are sealed together on the next
- * microtask (a frame past a full record cuts it: records carry at most
+ * microtask, or, while a seal is out, once it answers (a frame past a full record cuts it: records carry at most
  * {@link RECORD_FILL_PLAINTEXT} bytes), each record with the next nonce,
  * and handed to the connection below in nonce order whatever order the
  * AEAD answers in. Receive: each record is given the next nonce as it
@@ -55,6 +62,8 @@ export class PageRecordLink implements ConnectionLink {
   /** Bytes sealed (or being sealed) that the connection below has not taken. */
   #unsettled = 0;
   #drain: Deferred | null = null;
+  /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
+  #sealing = 0;
   #sendClosed = false;
   #fault: XppgError | undefined;
 
@@ -138,7 +147,17 @@ export class PageRecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     this.#flushScheduled = false;
-    if (!this.#sendClosed) this.#flush();
+    // While a flush's seals are out, what is sent waits for them, to go out in the next (larger) records.
+    if (!this.#sendClosed && this.#sealing < SEALS_AHEAD) this.#flush();
+  };
+
+  /** A flush's last seal answered: what waited for it is flushed now. */
+  readonly #sealed = (): void => {
+    this.#sealing--;
+    if (this.#pendingBytes > 0 && !this.#flushScheduled && !this.#sendClosed) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTick);
+    }
   };
 
   /** Seals the tick's plaintext as records of at most {@link RECORD_FILL_PLAINTEXT} bytes. */
@@ -165,12 +184,16 @@ export class PageRecordLink implements ConnectionLink {
         }
       }
       left -= record.byteLength;
-      this.#seal(record);
+      const sealed = this.#seal(record);
+      if (left === 0) {
+        this.#sealing++;
+        sealed.then(this.#sealed, this.#sealed);
+      }
     }
   }
 
-  /** Seals `plain` with the next nonce and hands the record to the connection below after the ones before it. */
-  #seal(plain: Uint8Array): void {
+  /** Seals `plain` with the next nonce and hands the record to the connection below after the ones before it; the promise is the seal's. */
+  #seal(plain: Uint8Array): Promise<unknown> {
     const size = plain.byteLength + NOISE_TAG_SIZE;
     this.#unsettled += size;
     let sealed: Promise<Uint8Array>;
@@ -194,6 +217,7 @@ export class PageRecordLink implements ConnectionLink {
         if (!this.#linkClosed) this.#controller.fail(connectionClosedError(this.#remoteAddress, err));
       },
     );
+    return sealed;
   }
 
   #releaseDrain(error: XppgError | undefined): void {
