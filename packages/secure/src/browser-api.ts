@@ -15,7 +15,7 @@ import { generateIdentityWith, identityFromAsyncSigner, identityFromSecretKeyWit
 import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { PageRecordLink } from "./page-record-link.js";
-import { secureConnectionCore, type SecureConnectionOptions } from "./secure-handshake.js";
+import { secureConnectionCore, type SecureConnectionOptions } from "./secure-connection.js";
 import type { AsyncAead } from "./crypto/provider.js";
 
 /** The crypto provider this entry uses: the audited @noble/* libraries (browsers). */

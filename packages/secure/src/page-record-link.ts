@@ -127,7 +127,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#sendClosed = true;
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
-    this.#seal(EMPTY);
+    void this.#seal(EMPTY);
     void this.#handed.then(() => this.#conn.close());
   }
 

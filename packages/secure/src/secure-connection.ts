@@ -1,20 +1,270 @@
-// `secureConnection` over the record layer of Node (and of any provider that
-// answers at once): `RecordLink`. A page's entry binds its own record layer
-// instead (`browser-api.ts`), so that this one is not in its download.
+import { isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import type { CryptoProvider } from "./crypto/provider.js";
-import { RecordLink } from "./record-link.js";
-import type { LinkMaker, SecureConnection } from "./secure-channel.js";
-import { secureConnectionCore, type LaterCrypto, type SecureConnectionOptions } from "./secure-handshake.js";
+import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_NOISE_CIPHER,
+  type NoiseCipher,
+} from "./constants.js";
+import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
+import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
+import { encodeHandshakePayload, encodeHandshakePayloadAsync, verifyHandshakePayload, verifyHandshakePayloadAsync } from "./handshake-payload.js";
+import type { Identity } from "./identity.js";
+import { HandshakeState } from "./noise/handshake-state.js";
+import { publicKeyFromPeerId } from "./peer-id.js";
+import { SecureChannel, type LinkMaker, type SecureConnection } from "./secure-channel.js";
 
-export type { LaterCrypto, SecureConnectionOptions } from "./secure-handshake.js";
+/** Options for `secureConnection`. */
+export interface SecureConnectionOptions {
+  /** This node's identity; the peer learns and checks its peer id. */
+  identity: Identity;
+  /**
+   * The peer id the other side must prove. When set and another key
+   * answers, the connection is closed and the promise rejects with
+   * `XPPG_ERR_PEER_ID_MISMATCH`. Set it whenever you dial a known peer.
+   * @default undefined (any identity is accepted; read `remotePeerId`)
+   */
+  expectedPeerId?: string;
+  /**
+   * Time the handshake may take before the connection is closed with `XPPG_ERR_HANDSHAKE_TIMEOUT`.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Largest frame sent or accepted, in bytes. A larger `send` rejects with
+   * `XPPG_ERR_FRAME_TOO_LARGE` and the connection stays usable; a peer that
+   * sends one loses its connection. Keep it equal on both peers.
+   * @default 1048576 (1 MiB)
+   */
+  maxFrameSize?: number;
+  /**
+   * Bytes buffered per direction: `send` resolves at once while less than
+   * this, and at most 512 KiB (the connection below buffers too, up to its
+   * own high-water mark), is waiting to be taken by the connection below,
+   * and a paused receiver stops reading the connection below once this much
+   * waits for it.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /**
+   * Bytes both sides must agree on before the handshake (a protocol name and
+   * version, say); a different prologue makes the handshake fail.
+   * @default empty
+   */
+  prologue?: Uint8Array;
+  /**
+   * The Noise cipher, fixed: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
+   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`);
+   * the other side must run the same one, or the handshake fails with
+   * `XPPG_ERR_HANDSHAKE_FAILED`. Unset, the handshake negotiates: a page
+   * offers AESGCM (WebCrypto's), a responder takes it when offered, and
+   * otherwise both run ChaChaPoly (README, "Cipher negotiation").
+   * @default negotiated (ChaChaPoly between two Node peers)
+   */
+  cipher?: NoiseCipher;
+  /**
+   * Abort the handshake: the connection is closed and the promise rejects
+   * with `XPPG_ERR_ABORTED`. It has no effect once the handshake is done.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+}
+
+interface StaticKey {
+  keyPair: X25519KeyPair;
+  payload: Uint8Array;
+}
+
+// One Noise static key per identity (and key agreement), made and signed
+// once: a handshake then costs no Ed25519 signature.
+const staticKeys = new WeakMap<Identity, { crypto: HandshakeCrypto; key: StaticKey | Promise<StaticKey> }>();
+
+function staticKeyFor(crypto: HandshakeCrypto, identity: Identity, signsLater: boolean): StaticKey | Promise<StaticKey> {
+  const entry = staticKeys.get(identity);
+  if (entry !== undefined && entry.crypto === crypto) return entry.key;
+  const made = (keyPair: X25519KeyPair): StaticKey => ({ keyPair, payload: encodeHandshakePayload(identity, keyPair.publicKey) });
+  const key = signsLater
+    ? (async () => {
+        const keyPair = await crypto.x25519Generate();
+        return { keyPair, payload: await encodeHandshakePayloadAsync(identity, keyPair.publicKey) };
+      })()
+    : made(crypto.x25519Generate() as X25519KeyPair);
+  staticKeys.set(identity, { crypto, key });
+  // A failed one is made again by the next handshake.
+  if (key instanceof Promise) key.catch(() => staticKeys.delete(identity));
+  return key;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A page's handshake crypto: hashing, key agreement and the check of the peer's identity all answer later (WebCrypto). */
+export type LaterCrypto = HandshakeCrypto & { ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> };
 
 /**
- * The provider-bound `secureConnection` with the synchronous record layer
- * (the Node entry binds `node:crypto` or libsodium). `loadCrypto`: see
- * {@link secureConnectionCore}.
+ * The core of `secureConnection`, bound by each entry to its provider
+ * (`node:crypto`, libsodium or `@noble/*`) and record layer (`makeLink`).
+ * `loadCrypto`, in a page: the handshake's hashing, key agreement and
+ * identity checks, when they are not the provider's (WebCrypto's, or noble's
+ * loaded where a page has none); the identity then signs with `signAsync`.
  */
-export function secureConnectionWith(provider: CryptoProvider, conn: Connection, options: SecureConnectionOptions, loadCrypto?: () => Promise<LaterCrypto>): Promise<SecureConnection> {
-  const makeLink: LinkMaker = (c, session, controller, channelOptions) => new RecordLink(provider, c, session, controller, channelOptions);
-  return secureConnectionCore(provider, conn, options, makeLink, loadCrypto);
+export function secureConnectionCore(
+  provider: CryptoProvider,
+  conn: Connection,
+  options: SecureConnectionOptions,
+  makeLink: LinkMaker,
+  loadCrypto?: () => Promise<LaterCrypto>,
+): Promise<SecureConnection> {
+  let expectedKey: Uint8Array | undefined;
+  const maxFrameSize = options?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  const highWaterMark = options?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const timeoutMs = options?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
+  try {
+    if (options === null || typeof options !== "object" || options.identity === undefined) {
+      throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
+    }
+    checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
+    checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+    checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
+    if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
+    // Made (and signed) now in Node, so that an identity that cannot sign fails here, before any byte is sent.
+    if (loadCrypto === undefined) void staticKeyFor(provider, options.identity, false);
+    if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
+  } catch (err) {
+    // A bad option must not leak the connection.
+    void conn.close().catch(() => {});
+    return Promise.reject(err);
+  }
+  const peerLabel = conn.remoteAddress;
+
+  return new Promise<SecureConnection>((resolve, reject) => {
+    let hs: HandshakeState;
+    let staticKey: StaticKey;
+    let later: LaterCrypto | undefined;
+    let done = false;
+    // The responder has sent its message 2 and waits for message 3: a peer
+    // that cannot authenticate message 2 (another cipher or prologue) hangs up now.
+    let awaitingLast = false;
+    let proven: { publicKey: Uint8Array; peerId: string } | undefined;
+
+    const signal = options.signal;
+    const onAbort = (): void => fail(handshakeAbortedError(peerLabel, signal?.reason));
+    const fail = (error: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
+      void conn.close(typed).catch(() => {});
+      reject(typed);
+    };
+    const timer = setTimeout(() => fail(handshakeTimeoutError(peerLabel, timeoutMs)), timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    const send = (message: Uint8Array): void => {
+      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
+    };
+
+    const checkPeer = async (payload: Uint8Array): Promise<void> => {
+      const remoteStatic = hs.remoteStaticKey;
+      if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
+      proven =
+        later === undefined
+          ? verifyHandshakePayload(provider, payload, remoteStatic, peerLabel)
+          : await verifyHandshakePayloadAsync((k, d, s) => later!.ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
+      if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
+        throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
+      }
+    };
+
+    const finish = async (): Promise<void> => {
+      const session = await hs.split();
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      // The channel reads on from here: the records after the last handshake message are its.
+      conn.resume();
+      resolve(
+        new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
+          maxFrameSize,
+          highWaterMark,
+          remotePeerId: proven!.peerId,
+          remotePublicKey: proven!.publicKey,
+        }),
+      );
+    };
+
+    /** One handshake message from the peer, with reading held until it is answered (the crypto may answer later). */
+    const step = async (message: Uint8Array): Promise<void> => {
+      const payload = await hs.readMessage(message);
+      if (done) return;
+      if (conn.outbound) {
+        // Message 2 (<- e, ee, s, es): the responder's identity.
+        await checkPeer(payload);
+        send(await hs.writeMessage(staticKey.payload));
+        await finish();
+        return;
+      }
+      if (!hs.complete) {
+        // Message 1 (-> e): carries nothing in this protocol.
+        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+        send(await hs.writeMessage(staticKey.payload));
+        awaitingLast = true;
+        if (!done) conn.resume();
+        return;
+      }
+      // Message 3 (-> s, se): the initiator's identity.
+      await checkPeer(payload);
+      await finish();
+    };
+
+    // Frames wait in the connection until read: reading may start after the cipher's code is loaded.
+    const start = async (): Promise<void> => {
+      later = await loadCrypto?.();
+      const crypto = later ?? provider;
+      staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
+      if (done) return;
+      // Without a cipher set: a responder takes AESGCM when offered, and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
+      const negotiate = options.cipher === undefined && (!conn.outbound || (later ?? provider).offersAesGcm === true);
+      hs = new HandshakeState(provider, {
+        initiator: conn.outbound,
+        staticKeyPair: staticKey.keyPair,
+        prologue: options.prologue ?? EMPTY,
+        cipher,
+        negotiate,
+        peerLabel,
+        crypto,
+        // A page's AESGCM is WebCrypto's (its aead): only the provider's own ciphers need their code loaded.
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.aead !== undefined ? undefined : provider.prepare!(c)) }),
+      });
+      conn.read({
+        frame(message) {
+          if (done) return;
+          conn.pause();
+          step(message).catch(fail);
+        },
+        close(info) {
+          const why = awaitingLast
+            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
+            : "the connection closed during the handshake";
+          fail(handshakeFailedError(peerLabel, why, info.error));
+        },
+      });
+      if (conn.outbound) send(await hs.writeMessage(EMPTY));
+    };
+    start().catch(fail);
+  });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let diff = 0;
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }

@@ -25,4 +25,4 @@ export type { HandshakeResult, HandshakeStateOptions } from "./noise/handshake-s
 export { SymmetricState } from "./noise/symmetric-state.js";
 export { isPeerId, peerIdFromPublicKey, publicKeyFromPeerId } from "./peer-id.js";
 export type { SecureConnection } from "./secure-channel.js";
-export type { SecureConnectionOptions } from "./secure-handshake.js";
+export type { SecureConnectionOptions } from "./secure-connection.js";

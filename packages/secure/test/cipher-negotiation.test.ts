@@ -13,7 +13,7 @@ import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type SecureConnection } from "../src/index.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
-import { secureConnectionWith, type SecureConnectionOptions } from "../src/secure-connection.js";
+import { secureConnectionWith, type SecureConnectionOptions } from "../src/record-secure-connection.js";
 import { codeOf } from "./helpers.js";
 
 const sodium = sodiumCryptoProvider(loadSodiumAead()!);
