@@ -4,6 +4,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { XppgError } from "@xppg/errors";
+import { generateIdentity, secureConnection as pageSecureConnection } from "@xppg/secure/browser";
+import { tcpTransport } from "@xppg/transport-tcp";
 import { OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, Playground } from "../src/index.js";
 import { until } from "./helpers.js";
 
@@ -152,5 +154,20 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
 
     expect(old.events.filter((e) => e.event === "error" || e.event === "left")).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  // A page offers AESGCM in its ephemeral key's top bit (the secure package's README, "Cipher negotiation"):
+  // a release that knows nothing of it ignores the bit and answers ChaChaPoly, which the page then runs.
+  // The page's secure channel runs here in Node (the browser entry, on Node's WebCrypto), over TCP.
+  it.each(releases)("a page's secure handshake with release $name settles on ChaChaPoly", async ({ bundle }) => {
+    const old = new OldNode(bundle, "compat-app");
+    running.push({ stop: () => old.kill() });
+    const ready = await old.waitFor((e) => e.event === "ready", "the old node starts");
+    const secure = await pageSecureConnection(await tcpTransport().dial(`tcp://127.0.0.1:${ready.port as number}`), {
+      identity: generateIdentity(),
+      expectedPeerId: ready.peerId as string,
+    });
+    expect(secure.cipher).toBe("ChaChaPoly");
+    await secure.close();
   });
 });

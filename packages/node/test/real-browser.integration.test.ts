@@ -239,6 +239,9 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     await second.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
     const other2 = await second.evaluate(([url]) => api().open(url!, "it-page-2"), [wsAddress]);
     expect(other2.peerId).not.toBe(pagePeerId);
+    // Page to page through the bridge: a routed channel whose two ends are pages (AES-GCM on WebCrypto at both).
+    await expect.poll(() => second.evaluate(() => api().members()), WAIT).toContain(pagePeerId);
+    expect(await second.evaluate(([to]) => api().request("echo", { n: 3 }, to!), [pagePeerId])).toEqual({ echo: { n: 3 }, from: other2.peerId });
     await second.evaluate(() => api().stop());
     await second.close();
     expect(pageErrors).toEqual([]);

@@ -14,7 +14,9 @@ import { pageCrypto } from "./crypto/web-crypto.js";
 import { generateIdentityWith, identityFromAsyncSigner, identityFromSecretKeyWith, type Identity } from "./identity.js";
 import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
-import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
+import { PageRecordLink } from "./page-record-link.js";
+import { secureConnectionCore, type SecureConnectionOptions } from "./secure-connection.js";
+import type { AsyncAead } from "./crypto/provider.js";
 
 /** The crypto provider this entry uses: the audited @noble/* libraries (browsers). */
 export const cryptoProvider: CryptoProvider = nobleCryptoProvider;
@@ -57,6 +59,12 @@ export async function verifySignatureAsync(publicKey: Uint8Array, data: Uint8Arr
   return (await pageCrypto()).ed25519Verify(publicKey, data, signature);
 }
 
+/** The page's provider's own ciphers, answered at once (a page without WebCrypto: noble's). */
+const pageAead: AsyncAead = {
+  seal: async (cipher, key, counter, ad, plaintext) => (cipher === "AESGCM" ? pageChannelProvider.aesGcmSeal : pageChannelProvider.seal)(key, counter, ad, plaintext),
+  open: async (cipher, key, counter, ad, ciphertext) => (cipher === "AESGCM" ? pageChannelProvider.aesGcmOpen : pageChannelProvider.open)(key, counter, ad, ciphertext),
+};
+
 /** The identity of `seed`, its key in WebCrypto (non-extractable) where WebCrypto has Ed25519: it signs with `signAsync`. */
 async function pageIdentity(seed: Uint8Array): Promise<Identity> {
   return identityFromAsyncSigner(seed, await (await pageCrypto()).ed25519Signer(seed));
@@ -73,11 +81,13 @@ export function createIdentity(): Promise<Identity> {
 }
 
 /**
- * Runs a Noise XX handshake (`Noise_XX_25519_ChaChaPoly_SHA256` by default,
- * `Noise_XX_25519_AESGCM_SHA256` with `cipher: "AESGCM"`) over any
+ * Runs a Noise XX handshake over any
  * connection and resolves with a {@link SecureConnection}: the same
  * interface, every frame encrypted and authenticated, plus the peer's proven
- * `remotePeerId`. The side that dialled (`conn.outbound`) starts.
+ * `remotePeerId`. The side that dialled (`conn.outbound`) starts. With no
+ * `cipher` set, a page offers `Noise_XX_25519_AESGCM_SHA256` (WebCrypto's
+ * AES-GCM) and runs `Noise_XX_25519_ChaChaPoly_SHA256` with a peer that does
+ * not take it, loading ChaCha20-Poly1305 then (README, "Cipher negotiation").
  *
  * Rejects (and closes `conn`) with `XPPG_ERR_HANDSHAKE_FAILED`,
  * `XPPG_ERR_HANDSHAKE_TIMEOUT`, `XPPG_ERR_PEER_ID_MISMATCH` or (when
@@ -85,7 +95,7 @@ export function createIdentity(): Promise<Identity> {
  * malformed `expectedPeerId`.
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
-  return secureConnectionWith(pageChannelProvider, conn, options, pageCrypto);
+  return secureConnectionCore(pageChannelProvider, conn, options, (c, session, controller, o, crypto) => new PageRecordLink(crypto?.aead ?? pageAead, c, session, controller, o), pageCrypto);
 }
 
 /**

@@ -8,7 +8,8 @@ import { sodiumCryptoProvider } from "./crypto/sodium-provider.js";
 import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
 import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
-import { secureConnectionWith, type SecureConnectionOptions } from "./secure-connection.js";
+import { secureConnectionWith } from "./record-secure-connection.js";
+import type { SecureConnectionOptions } from "./secure-connection.js";
 
 const sodium = loadSodiumAead();
 

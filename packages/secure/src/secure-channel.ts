@@ -1,8 +1,8 @@
 import type { Connection } from "@xppg/transport";
-import { ConnectionCore } from "@xppg/transport/adapter";
-import type { CryptoProvider } from "./crypto/provider.js";
+import type { NoiseCipher } from "./constants.js";
+import { ConnectionCore, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import type { HandshakeCrypto } from "./crypto/provider.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
-import { RecordLink } from "./record-link.js";
 
 /** A {@link Connection} whose frames are encrypted and authenticated, with the peer's proven identity. */
 export interface SecureConnection extends Connection {
@@ -15,6 +15,8 @@ export interface SecureConnection extends Connection {
    * reproduce, usable to bind application-level proofs to this session.
    */
   readonly handshakeHash: Uint8Array;
+  /** The Noise cipher the two sides run: set by both, or negotiated in the handshake (README, "Cipher negotiation"). */
+  readonly cipher: NoiseCipher;
 }
 
 /** What {@link SecureChannel} needs besides the connection. */
@@ -27,17 +29,25 @@ export interface SecureChannelOptions {
 
 
 /**
+ * Makes the record layer of a finished handshake (`RecordLink` in Node,
+ * `PageRecordLink` in a page); `crypto` is the handshake's crypto when it
+ * was not the provider's (a page's: its `aead` seals the records).
+ */
+export type LinkMaker = (conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions, crypto?: HandshakeCrypto) => ConnectionLink;
+
+/**
  * A {@link SecureConnection}: the shared close and flow state of
- * `@xppg/transport/adapter` over a {@link RecordLink}, the record layer,
+ * `@xppg/transport/adapter` over a record layer made by a {@link LinkMaker},
  * with the peer's proven identity. It has no close timer of its own: the
  * connection below bounds its close.
  */
 export class SecureChannel extends ConnectionCore implements SecureConnection {
   readonly remotePeerId: string;
+  readonly cipher: NoiseCipher;
   readonly #remotePublicKey: Uint8Array;
   readonly #handshakeHash: Uint8Array;
 
-  constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, options: SecureChannelOptions) {
+  constructor(conn: Connection, session: HandshakeResult, makeLink: LinkMaker, options: SecureChannelOptions) {
     super(
       {
         transport: conn.transport,
@@ -48,11 +58,12 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
         maxFrameSize: options.maxFrameSize,
         highWaterMark: options.highWaterMark,
       },
-      (controller) => new RecordLink(provider, conn, session, controller, options),
+      (controller) => makeLink(conn, session, controller, options),
     );
     this.remotePeerId = options.remotePeerId;
     this.#remotePublicKey = options.remotePublicKey;
     this.#handshakeHash = session.handshakeHash;
+    this.cipher = session.send.cipher;
   }
 
   get remotePublicKey(): Uint8Array {

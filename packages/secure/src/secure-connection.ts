@@ -6,7 +6,6 @@ import {
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_NOISE_CIPHER,
-  NOISE_PROTOCOL_NAMES,
   type NoiseCipher,
 } from "./constants.js";
 import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
@@ -15,7 +14,7 @@ import { encodeHandshakePayload, encodeHandshakePayloadAsync, verifyHandshakePay
 import type { Identity } from "./identity.js";
 import { HandshakeState } from "./noise/handshake-state.js";
 import { publicKeyFromPeerId } from "./peer-id.js";
-import { SecureChannel, type SecureConnection } from "./secure-channel.js";
+import { SecureChannel, type LinkMaker, type SecureConnection } from "./secure-channel.js";
 
 /** Options for `secureConnection`. */
 export interface SecureConnectionOptions {
@@ -56,11 +55,13 @@ export interface SecureConnectionOptions {
    */
   prologue?: Uint8Array;
   /**
-   * The Noise cipher: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
-   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`).
-   * Both sides must use the same one: with different ciphers the handshake
-   * fails with `XPPG_ERR_HANDSHAKE_FAILED`.
-   * @default "ChaChaPoly"
+   * The Noise cipher, fixed: `"AESGCM"` (AES-256-GCM, `Noise_XX_25519_AESGCM_SHA256`)
+   * or `"ChaChaPoly"` (ChaCha20-Poly1305, `Noise_XX_25519_ChaChaPoly_SHA256`);
+   * the other side must run the same one, or the handshake fails with
+   * `XPPG_ERR_HANDSHAKE_FAILED`. Unset, the handshake negotiates: a page
+   * offers AESGCM (WebCrypto's), a responder takes it when offered, and
+   * otherwise both run ChaChaPoly (README, "Cipher negotiation").
+   * @default negotiated (ChaChaPoly between two Node peers)
    */
   cipher?: NoiseCipher;
   /**
@@ -102,16 +103,17 @@ const EMPTY = new Uint8Array(0);
 export type LaterCrypto = HandshakeCrypto & { ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> };
 
 /**
- * The provider-bound core of `secureConnection` (the package entries bind
- * `node:crypto` or `@noble/*`). `loadCrypto`, in a page: the handshake's
- * hashing, key agreement and identity checks, when they are not the
- * provider's (WebCrypto's, or noble's loaded where a page has none); the
- * identity then signs with `signAsync`.
+ * The core of `secureConnection`, bound by each entry to its provider
+ * (`node:crypto`, libsodium or `@noble/*`) and record layer (`makeLink`).
+ * `loadCrypto`, in a page: the handshake's hashing, key agreement and
+ * identity checks, when they are not the provider's (WebCrypto's, or noble's
+ * loaded where a page has none); the identity then signs with `signAsync`.
  */
-export function secureConnectionWith(
+export function secureConnectionCore(
   provider: CryptoProvider,
   conn: Connection,
   options: SecureConnectionOptions,
+  makeLink: LinkMaker,
   loadCrypto?: () => Promise<LaterCrypto>,
 ): Promise<SecureConnection> {
   let expectedKey: Uint8Array | undefined;
@@ -189,7 +191,7 @@ export function secureConnectionWith(
       // The channel reads on from here: the records after the last handshake message are its.
       conn.resume();
       resolve(
-        new SecureChannel(provider, conn, session, {
+        new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
           maxFrameSize,
           highWaterMark,
           remotePeerId: proven!.peerId,
@@ -228,7 +230,19 @@ export function secureConnectionWith(
       const crypto = later ?? provider;
       staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
       if (done) return;
-      hs = new HandshakeState(provider, { initiator: conn.outbound, staticKeyPair: staticKey.keyPair, prologue: options.prologue ?? EMPTY, cipher, peerLabel, crypto });
+      // Without a cipher set: a responder takes AESGCM when offered, and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
+      const negotiate = options.cipher === undefined && (!conn.outbound || (later ?? provider).offersAesGcm === true);
+      hs = new HandshakeState(provider, {
+        initiator: conn.outbound,
+        staticKeyPair: staticKey.keyPair,
+        prologue: options.prologue ?? EMPTY,
+        cipher,
+        negotiate,
+        peerLabel,
+        crypto,
+        // A page's AESGCM is WebCrypto's (its aead): only the provider's own ciphers need their code loaded.
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.aead !== undefined ? undefined : provider.prepare!(c)) }),
+      });
       conn.read({
         frame(message) {
           if (done) return;
@@ -237,16 +251,14 @@ export function secureConnectionWith(
         },
         close(info) {
           const why = awaitingLast
-            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${NOISE_PROTOCOL_NAMES[cipher]})`
+            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
             : "the connection closed during the handshake";
           fail(handshakeFailedError(peerLabel, why, info.error));
         },
       });
       if (conn.outbound) send(await hs.writeMessage(EMPTY));
     };
-    const loading = provider.prepare?.(cipher);
-    if (loading === undefined) start().catch(fail);
-    else loading.then(() => start().catch(fail), (err: unknown) => fail(handshakeFailedError(peerLabel, `the code of the ${cipher} cipher could not be loaded`, err)));
+    start().catch(fail);
   });
 }
 

@@ -11,7 +11,7 @@ import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { cryptoProvider, cryptoProviderName, generateIdentity } from "../src/index.js";
 import type { SecureConnection } from "../src/secure-channel.js";
-import { secureConnectionWith } from "../src/secure-connection.js";
+import { secureConnectionWith } from "../src/record-secure-connection.js";
 
 const savedEnv = process.env["XPPG_CRYPTO_PROVIDER"];
 afterEach(() => {

@@ -2,7 +2,7 @@ import { memoryTransport, type Transport } from "@xppg/transport";
 import { Collector, within } from "@xppg/transport/compliance";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { describe, expect, it } from "vitest";
-import { secureConnectionWith } from "../src/secure-connection.js";
+import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
 import { codeOf, securePair } from "./helpers.js";

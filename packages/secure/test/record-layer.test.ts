@@ -7,7 +7,7 @@ import type { CryptoProvider } from "../src/crypto/provider.js";
 import { isXppgError } from "@xppg/errors";
 import { CipherState } from "../src/noise/cipher-state.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
-import { secureConnectionWith } from "../src/secure-connection.js";
+import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { cryptoProvider, generateIdentity } from "../src/index.js";
 
 // noble's AES-GCM is loaded on first use (browsers download it only then); these tests call it directly.

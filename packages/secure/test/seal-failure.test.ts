@@ -4,7 +4,7 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { describe, expect, it, vi } from "vitest";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { cryptoProvider, generateIdentity, secureConnection } from "../src/index.js";
-import { secureConnectionWith } from "../src/secure-connection.js";
+import { secureConnectionWith } from "../src/record-secure-connection.js";
 
 /**
  * The real provider, but its record sealing throws once when armed: an

@@ -2,6 +2,7 @@ import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
+import { chachaOpen, chachaSeal } from "./noble-chacha.js";
 import { pageChannelProvider } from "./page-provider.js";
 import type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "./provider.js";
 
@@ -17,6 +18,10 @@ export { loadNobleAesGcm } from "./page-provider.js";
  */
 export const nobleCryptoProvider: CryptoProvider = {
   ...pageChannelProvider,
+  // Loaded with this provider: code that takes it wants answers at once (a page's node takes pageChannelProvider).
+  seal: chachaSeal,
+  open: chachaOpen,
+  prepare: (cipher) => (cipher === "AESGCM" ? pageChannelProvider.prepare!(cipher) : undefined),
   randomBytes: (length) => randomBytes(length),
   ed25519Signer(seed: Uint8Array): Ed25519Signer {
     const secret = seed.slice();

@@ -1,13 +1,23 @@
 // The provider a page's channels run on: noble's ChaCha20-Poly1305 (WebCrypto
-// has none), its AES-GCM loaded only when used. A page's node signs, checks
-// and agrees keys with `pageCrypto()` (`web-crypto.ts`), asynchronously: this
-// provider's synchronous Ed25519, X25519 and SHA-256 are not in its download.
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { writeNonce, type CryptoProvider } from "./provider.js";
-
-const EMPTY = new Uint8Array(0);
+// has none) and AES-GCM, each loaded only when a handshake chooses it (see
+// `prepare`), so that neither is in a page's first download. A page's node
+// signs, checks and agrees keys with `pageCrypto()` (`web-crypto.ts`),
+// asynchronously: this provider's synchronous Ed25519, X25519 and SHA-256
+// are not in its download.
+import type { CryptoProvider } from "./provider.js";
 
 let aesGcm: typeof import("./noble-aes-gcm.js") | undefined;
+let chacha: typeof import("./noble-chacha.js") | undefined;
+
+/** Loads noble's ChaCha20-Poly1305 (a handshake that chooses ChaChaPoly does it itself, through `prepare`). */
+export async function loadNobleChaCha(): Promise<void> {
+  chacha ??= await import("./noble-chacha.js");
+}
+
+function loadedChaCha(): typeof import("./noble-chacha.js") {
+  if (chacha === undefined) throw new Error("noble's ChaCha20-Poly1305 is not loaded yet: await cryptoProvider.prepare(\"ChaChaPoly\") first (secureConnection does it itself)");
+  return chacha;
+}
 
 /**
  * Loads noble's AES-GCM, which is kept out of the first download: the node
@@ -28,7 +38,7 @@ function asynchronousHere(): never {
   throw new Error("a page's channel provider signs and agrees keys asynchronously, through pageCrypto()");
 }
 
-/** A page's channel provider: the record ciphers; its key and signature methods throw (see {@link loadNobleAesGcm} for AES-GCM). */
+/** A page's channel provider: the record ciphers, each loaded by `prepare`; its key and signature methods throw. */
 export const pageChannelProvider: CryptoProvider = {
   name: "noble",
   randomBytes: (length) => globalThis.crypto.getRandomValues(new Uint8Array(length)),
@@ -39,29 +49,10 @@ export const pageChannelProvider: CryptoProvider = {
   x25519: asynchronousHere,
   sha256: asynchronousHere,
   hmacSha256: asynchronousHere,
-  seal(key, counter, ad, plaintext) {
-    const nonce = new Uint8Array(12);
-    writeNonce(nonce, counter);
-    return chacha20poly1305(key, nonce, ad).encrypt(plaintext);
-  },
-  open(key, counter, ad, ciphertext) {
-    if (ciphertext.byteLength < 16) return null;
-    const nonce = new Uint8Array(12);
-    writeNonce(nonce, counter);
-    try {
-      return chacha20poly1305(key, nonce, ad).decrypt(ciphertext);
-    } catch {
-      return null;
-    }
-  },
+  seal: (key, counter, ad, plaintext) => loadedChaCha().chachaSeal(key, counter, ad, plaintext),
+  open: (key, counter, ad, ciphertext) => loadedChaCha().chachaOpen(key, counter, ad, ciphertext),
   aesGcmSeal: (key, counter, ad, plaintext) => loadedAesGcm().aesGcmSeal(key, counter, ad, plaintext),
   aesGcmOpen: (key, counter, ad, ciphertext) => loadedAesGcm().aesGcmOpen(key, counter, ad, ciphertext),
-  prepare: (cipher) => (cipher === "AESGCM" && aesGcm === undefined ? loadNobleAesGcm() : undefined),
-  sealParts(cipher, key, counter, plaintext) {
-    // noble encrypts in one piece: the parts are views of its output.
-    const sealed = cipher === "AESGCM" ? pageChannelProvider.aesGcmSeal(key, counter, EMPTY, plaintext) : pageChannelProvider.seal(key, counter, EMPTY, plaintext);
-    const split = sealed.length - 16;
-    return [sealed.subarray(0, split), sealed.subarray(split)];
-  },
+  prepare: (cipher) => (cipher === "AESGCM" ? (aesGcm === undefined ? loadNobleAesGcm() : undefined) : chacha === undefined ? loadNobleChaCha() : undefined),
   defer: (fn) => queueMicrotask(fn),
 };

@@ -88,6 +88,12 @@ export interface CryptoProvider {
    */
   prepare?(cipher: NoiseCipher): Promise<void> | undefined;
   /**
+   * True when this provider's AESGCM is the faster cipher and a handshake it
+   * starts with no `cipher` set offers it (a page's: WebCrypto's AES-GCM is
+   * native, ChaCha20-Poly1305 would be JavaScript). @default false
+   */
+  readonly offersAesGcm?: boolean;
+  /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick after the
    * first (which is sealed at once) are coalesced into one record.
@@ -110,6 +116,26 @@ export interface HandshakeCrypto {
   sha256(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /** HMAC-SHA-256 of `data` under `key`. */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * An AEAD that answers later (a page's WebCrypto AES-GCM): when present,
+   * the handshake's payloads and the records are sealed and opened with it
+   * rather than with the provider. @default none
+   */
+  readonly aead?: AsyncAead;
+  /** As {@link CryptoProvider.offersAesGcm}, for the side whose handshake crypto this is. @default false */
+  readonly offersAesGcm?: boolean;
+}
+
+/**
+ * Seals and opens asynchronously, with the Noise nonce of `cipher` for
+ * `counter`. The bytes given are read before the promise settles but may be
+ * read after the call returns: keep them unchanged until then.
+ */
+export interface AsyncAead {
+  /** Ciphertext then the 16-byte tag. */
+  seal(cipher: NoiseCipher, key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** The plaintext, or `null` when the tag does not verify. */
+  open(cipher: NoiseCipher, key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null>;
 }
 
 /** Writes the 12-byte ChaChaPoly nonce of Noise (spec section 12.3): 4 zero bytes, then `counter` as 64-bit little-endian. */

@@ -4,8 +4,10 @@
 // exists only in a secure context (https, localhost); a browser without
 // X25519 rejects the first call.
 import { invalidKeyError } from "../errors.js";
-import type { HandshakeCrypto, X25519KeyPair } from "./provider.js";
+import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
+import type { AsyncAead, CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./provider.js";
 import { concatBytes } from "../concat-bytes.js";
+import { pageChannelProvider } from "./page-provider.js";
 
 /* The few WebCrypto shapes used here (this package compiles without the DOM library). */
 type Key = object;
@@ -18,6 +20,8 @@ interface Subtle {
   deriveBits(algorithm: { name: string; public: Key }, key: Key, length: number): Promise<ArrayBuffer>;
   digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer>;
   sign(algorithm: string, key: Key, data: Uint8Array): Promise<ArrayBuffer>;
+  encrypt(algorithm: { name: string; iv: Uint8Array; additionalData: Uint8Array }, key: Key, data: Uint8Array): Promise<ArrayBuffer>;
+  decrypt(algorithm: { name: string; iv: Uint8Array; additionalData: Uint8Array }, key: Key, data: Uint8Array): Promise<ArrayBuffer>;
 }
 
 // An X25519 (OID 1.3.101.110) or Ed25519 (1.3.101.112) secret key as PKCS #8 (RFC 8410): this prefix, then the 32 bytes.
@@ -44,8 +48,50 @@ function base64url(text: string): Uint8Array {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-/** A page's crypto over `subtle`: Ed25519, X25519, SHA-256 and HMAC. */
-export function webCrypto(subtle: Subtle): PageCrypto {
+/**
+ * AES-256-GCM on `subtle` (native, in every browser's secure context), each
+ * key imported once and non-extractable; ChaChaPoly on `chacha`'s
+ * synchronous ChaCha20-Poly1305 (WebCrypto has none), which the handshake
+ * loads when it chooses it.
+ */
+export function webCryptoAead(subtle: Subtle, chacha: Pick<CryptoProvider, "seal" | "open">): AsyncAead {
+  // Keyed by the key's bytes object: a CipherState keeps one for its life (and a transport key for many records).
+  const keys = new WeakMap<Uint8Array, Promise<Key>>();
+  const keyOf = (key: Uint8Array): Promise<Key> => {
+    let k = keys.get(key);
+    if (k === undefined) {
+      if (key.byteLength !== 32) return Promise.reject(invalidKeyError("AES-256-GCM key", "a Uint8Array of 32 bytes"));
+      k = subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+      keys.set(key, k);
+    }
+    return k;
+  };
+  const params = (counter: number, ad: Uint8Array): { name: string; iv: Uint8Array; additionalData: Uint8Array } => {
+    const iv = new Uint8Array(12);
+    writeAesGcmNonce(iv, counter);
+    return { name: "AES-GCM", iv, additionalData: ad };
+  };
+  return {
+    async seal(cipher, key, counter, ad, plaintext) {
+      if (cipher !== "AESGCM") return chacha.seal(key, counter, ad, plaintext);
+      return new Uint8Array(await subtle.encrypt(params(counter, ad), await keyOf(key), plaintext));
+    },
+    async open(cipher, key, counter, ad, ciphertext) {
+      if (cipher !== "AESGCM") return chacha.open(key, counter, ad, ciphertext);
+      if (ciphertext.byteLength < 16) return null;
+      const k = await keyOf(key);
+      try {
+        return new Uint8Array(await subtle.decrypt(params(counter, ad), k, ciphertext));
+      } catch {
+        // WebCrypto's OperationError: the tag does not verify.
+        return null;
+      }
+    },
+  };
+}
+
+/** A page's crypto over `subtle`: Ed25519, X25519, SHA-256, HMAC and (with `chacha` for ChaChaPoly) AES-GCM. */
+export function webCrypto(subtle: Subtle, chacha?: Pick<CryptoProvider, "seal" | "open">): PageCrypto {
   // Public keys imported once, by their bytes (a peer's key checks many broadcasts).
   const verifyKeys = new Map<string, Promise<Key>>();
   const verifyKey = (publicKey: Uint8Array): Promise<Key> => {
@@ -62,6 +108,7 @@ export function webCrypto(subtle: Subtle): PageCrypto {
   return {
     name: "webcrypto",
     ...webCryptoHandshake(subtle),
+    ...(chacha === undefined ? {} : { aead: webCryptoAead(subtle, chacha), offersAesGcm: true }),
     async ed25519Signer(seed) {
       // Imported once to learn the public key (a JWK carries it), then kept non-extractable for signing.
       const pkcs8 = concatBytes([PKCS8_ED25519, seed]);
@@ -128,7 +175,7 @@ export function pageCrypto(): Promise<PageCrypto> {
     const subtle = (globalThis as { crypto?: { subtle?: Subtle } }).crypto?.subtle;
     if (subtle !== undefined) {
       try {
-        const web = webCrypto(subtle);
+        const web = webCrypto(subtle, pageChannelProvider);
         const probe = await web.ed25519Signer(new Uint8Array(32));
         if ((await web.x25519Generate()).publicKey.byteLength === 32 && (await web.ed25519Verify(probe.publicKey, probe.publicKey, await probe.sign(probe.publicKey)))) return web;
       } catch {

@@ -1,5 +1,5 @@
 import { DEFAULT_NOISE_CIPHER, type NoiseCipher } from "../constants.js";
-import type { CryptoProvider } from "../crypto/provider.js";
+import type { AsyncAead, CryptoProvider } from "../crypto/provider.js";
 
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
 // nonces; a connection that sends 2^53 records is closed long before.
@@ -109,6 +109,31 @@ export class CipherState {
     const ok = this.#provider.openInto!(this.cipher, this.#k, this.#n, ciphertext, tag, out);
     if (ok) this.#n++;
     return ok;
+  }
+
+  /**
+   * `EncryptWithAd(ad, plaintext)` through an AEAD that answers later: the
+   * nonce is taken now, so calls made one after the other use consecutive
+   * nonces whatever order their answers come in. `plaintext` must stay
+   * unchanged until the promise settles.
+   */
+  encryptWithAdAsync(aead: AsyncAead, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    if (this.#k === null) return Promise.resolve(plaintext);
+    if (this.#n >= MAX_NONCE) return Promise.reject(new RangeError("Noise nonce exhausted; open a new connection"));
+    return aead.seal(this.cipher, this.#k, this.#n++, ad, plaintext);
+  }
+
+  /**
+   * `DecryptWithAd(ad, ciphertext)` through an AEAD that answers later, the
+   * nonce taken now (as {@link CipherState.encryptWithAdAsync}). Unlike
+   * {@link CipherState.decryptWithAd}, the nonce advances even when it
+   * resolves `null`: the caller (the handshake, a page's record layer) gives
+   * up on this state then.
+   */
+  decryptWithAdAsync(aead: AsyncAead, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null> {
+    if (this.#k === null) return Promise.resolve(ciphertext);
+    if (this.#n >= MAX_NONCE) return Promise.resolve(null);
+    return aead.open(this.cipher, this.#k, this.#n++, ad, ciphertext);
   }
 
   /**

@@ -31,6 +31,22 @@ export interface HandshakeStateOptions {
    */
   cipher?: NoiseCipher;
   /**
+   * Negotiate the cipher in the handshake (README, "Cipher negotiation"):
+   * an initiator offers AESGCM (the top bit of its ephemeral key, which
+   * X25519 ignores) and runs the suite the responder's answer names, whatever
+   * `cipher` says; a responder runs AESGCM when it is offered, else `cipher`.
+   * Either way a responder that runs AESGCM for an offer says so in its own
+   * ephemeral key's top bit.
+   * @default false
+   */
+  negotiate?: boolean;
+  /**
+   * Loads the code of the cipher once the handshake has chosen it (a page
+   * keeps the ciphers out of its first download); awaited before the first
+   * step that hashes. @default none
+   */
+  prepare?: (cipher: NoiseCipher) => Promise<void> | undefined;
+  /**
    * A fixed ephemeral key pair instead of a fresh random one. For replaying
    * published test vectors only: reusing an ephemeral key breaks security.
    */
@@ -69,12 +85,21 @@ export interface HandshakeResult {
  */
 export class HandshakeState {
   readonly initiator: boolean;
-  /** The full Noise protocol name this handshake runs, e.g. `Noise_XX_25519_AESGCM_SHA256`. */
-  readonly protocolName: string;
+  readonly #provider: CryptoProvider;
   readonly #crypto: HandshakeCrypto;
-  readonly #ss: SymmetricState;
-  /** The prologue mixed in: every step waits for it. */
-  readonly #ready: Promise<void>;
+  readonly #prologue: Uint8Array;
+  readonly #prepare: ((cipher: NoiseCipher) => Promise<void> | undefined) | undefined;
+  /** Set once the cipher is chosen: at once, or for a negotiating side at the message that names it. */
+  #ss: SymmetricState | undefined;
+  #cipher: NoiseCipher;
+  /** The chosen cipher's code loaded and the prologue (and a negotiating initiator's first message) mixed in: every step waits for it. */
+  #ready: Promise<void> = Promise.resolve();
+  /** A negotiating initiator whose first message is not hashed yet (the answer names the suite), or a negotiating responder before message 1. */
+  #undecided: boolean;
+  /** The initiator offered AESGCM (its ephemeral key's top bit). */
+  #offered = false;
+  /** A negotiating initiator's first message, hashed once the suite is known: its ephemeral key as sent, and its payload. */
+  #firstMessage: Uint8Array[] = [];
   readonly #s: X25519KeyPair;
   #e: X25519KeyPair | null;
   #re: Uint8Array | null = null;
@@ -86,17 +111,52 @@ export class HandshakeState {
   readonly #peerLabel: string;
 
   constructor(provider: CryptoProvider, options: HandshakeStateOptions) {
+    this.#provider = provider;
     this.#crypto = options.crypto ?? provider;
     this.initiator = options.initiator;
     this.#s = options.staticKeyPair;
     this.#e = options.ephemeralKeyPair ?? null;
     this.#peerLabel = options.peerLabel ?? "the peer";
+    this.#prologue = options.prologue ?? new Uint8Array(0);
+    this.#prepare = options.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
-    this.protocolName = NOISE_PROTOCOL_NAMES[cipher];
-    this.#ss = new SymmetricState(provider, this.protocolName, this.#crypto);
-    this.#ready = this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
-    // A failure shows at the first step; unobserved until then, it must not be reported as unhandled.
+    this.#cipher = cipher;
+    this.#undecided = options.negotiate === true;
+    if (!this.#undecided) this.#choose(cipher);
+  }
+
+  /** The Noise cipher this handshake runs (before a negotiating side has chosen: the one it would run unoffered). */
+  get cipher(): NoiseCipher {
+    return this.#cipher;
+  }
+
+  /** The full Noise protocol name this handshake runs, e.g. `Noise_XX_25519_AESGCM_SHA256` (see {@link HandshakeState.cipher}). */
+  get protocolName(): string {
+    return NOISE_PROTOCOL_NAMES[this.#cipher];
+  }
+
+  /** Fixes the suite: `InitializeSymmetric` with its name, the code loaded, the prologue (and what was sent before) mixed in. */
+  #choose(cipher: NoiseCipher): void {
+    this.#cipher = cipher;
+    this.#undecided = false;
+    const ss = new SymmetricState(this.#provider, NOISE_PROTOCOL_NAMES[cipher], this.#crypto);
+    this.#ss = ss;
+    const loading = this.#prepare?.(cipher);
+    const sent = this.#firstMessage;
+    this.#ready = (async () => {
+      if (loading !== undefined) {
+        try {
+          await loading;
+        } catch (err) {
+          throw this.#fail(`the code of the ${cipher} cipher could not be loaded`, err);
+        }
+      }
+      await ss.mixHash(this.#prologue);
+      // A negotiating initiator's message 1: `e`, then the payload (no key yet: EncryptAndHash is MixHash).
+      for (const part of sent) await ss.mixHash(part);
+    })();
+    // A failure shows at the next step; unobserved until then, it must not be reported as unhandled.
     this.#ready.catch(() => {});
   }
 
@@ -117,7 +177,7 @@ export class HandshakeState {
 
   /** The handshake hash so far. */
   get handshakeHash(): Uint8Array {
-    return this.#ss.handshakeHash;
+    return this.#ss?.handshakeHash ?? new Uint8Array(32);
   }
 
   /**
@@ -138,24 +198,36 @@ export class HandshakeState {
   }
 
   async #write(payload: Uint8Array): Promise<Uint8Array> {
+    if (this.#undecided) {
+      // A negotiating initiator's message 1 (`-> e`, no key yet) does not depend on the suite: it is sent now and hashed once the answer names the suite.
+      this.#e ??= await this.#crypto.x25519Generate();
+      const e = flagged(this.#e.publicKey);
+      this.#firstMessage = [e, payload.slice()];
+      this.#offered = true;
+      this.#step++;
+      return concatBytes([e, payload]);
+    }
     await this.#ready;
+    const ss = this.#ss!;
     const parts: Uint8Array[] = [];
     for (const token of XX[this.#step]!) {
       switch (token) {
         case "e": {
           this.#e ??= await this.#crypto.x25519Generate();
-          parts.push(this.#e.publicKey);
-          await this.#ss.mixHash(this.#e.publicKey);
+          // A responder that runs AESGCM because it was offered says so (the initiator takes the suite from this bit).
+          const e = !this.initiator && this.#offered && this.#cipher === "AESGCM" ? flagged(this.#e.publicKey) : this.#e.publicKey;
+          parts.push(e);
+          await ss.mixHash(e);
           break;
         }
         case "s":
-          parts.push(await this.#ss.encryptAndHash(this.#s.publicKey));
+          parts.push(await ss.encryptAndHash(this.#s.publicKey));
           break;
         default:
           await this.#mixDh(token);
       }
     }
-    parts.push(await this.#ss.encryptAndHash(payload));
+    parts.push(await ss.encryptAndHash(payload));
     this.#step++;
     const message = concatBytes(parts);
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
@@ -193,18 +265,28 @@ export class HandshakeState {
       return out;
     };
     try {
+      // The other side's ephemeral key comes first in messages 1 and 2: its top bit is the offer (1) or the answer (2).
+      const flag = message.byteLength >= DHLEN && (message[DHLEN - 1]! & 0x80) !== 0;
+      if (this.initiator) {
+        if (this.#undecided) this.#choose(flag ? "AESGCM" : "ChaChaPoly");
+        else if (flag && !this.#offered) throw this.#fail("its ephemeral key answers an offer of AESGCM that this side did not make");
+      } else if (this.#step === 0) {
+        this.#offered = flag;
+        if (this.#undecided) this.#choose(flag ? "AESGCM" : this.#cipher);
+      }
       await this.#ready;
+      const ss = this.#ss!;
       for (const token of XX[this.#step]!) {
         switch (token) {
           case "e": {
             const re = take(DHLEN, "ephemeral key").slice();
             this.#re = re;
-            await this.#ss.mixHash(re);
+            await ss.mixHash(re);
             break;
           }
           case "s": {
-            const len = this.#ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
-            const rs = await this.#ss.decryptAndHash(take(len, "static key"));
+            const len = ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
+            const rs = await ss.decryptAndHash(take(len, "static key"));
             if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
             this.#rs = rs.slice();
             break;
@@ -214,10 +296,10 @@ export class HandshakeState {
         }
       }
       const rest = message.subarray(at);
-      if (this.#ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
+      if (ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
         throw this.#fail(`handshake message ${this.#step + 1} is too short for its payload tag`);
       }
-      const payload = await this.#ss.decryptAndHash(rest);
+      const payload = await ss.decryptAndHash(rest);
       if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
       this.#step++;
       return payload.slice();
@@ -231,11 +313,12 @@ export class HandshakeState {
   /** `Split()`: the transport cipher states, once the handshake is complete. */
   async split(): Promise<HandshakeResult> {
     if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error("HandshakeState.split called before the handshake completed");
-    const [c1, c2] = await this.#ss.split();
+    const ss = this.#ss!;
+    const [c1, c2] = await ss.split();
     return {
       send: this.initiator ? c1 : c2,
       receive: this.initiator ? c2 : c1,
-      handshakeHash: this.#ss.handshakeHash,
+      handshakeHash: ss.handshakeHash,
       remoteStaticKey: this.#rs.slice(),
     };
   }
@@ -269,7 +352,7 @@ export class HandshakeState {
     let acc = 0;
     for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
     if (acc === 0) throw this.#fail("the peer sent a low-order public key");
-    await this.#ss.mixKey(shared);
+    await this.#ss!.mixKey(shared);
   }
 
   /**
@@ -284,4 +367,17 @@ export class HandshakeState {
     this.#failed = true;
     return handshakeFailedError(this.#peerLabel, why, cause);
   }
+}
+
+/**
+ * An ephemeral public key with its top bit set: the offer (or the answer)
+ * of AESGCM. X25519 ignores that bit (RFC 7748 section 5: implementations
+ * mask it), so a side that knows nothing of it computes the same keys; the
+ * bytes as sent are hashed into the handshake, so nobody on the path can
+ * set or clear it unnoticed.
+ */
+function flagged(publicKey: Uint8Array): Uint8Array {
+  const e = publicKey.slice();
+  e[DHLEN - 1] = e[DHLEN - 1]! | 0x80;
+  return e;
 }

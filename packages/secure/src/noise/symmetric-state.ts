@@ -90,7 +90,8 @@ export class SymmetricState {
   /** `EncryptAndHash(plaintext)`. */
   async encryptAndHash(plaintext: Uint8Array): Promise<Uint8Array> {
     await this.#initialized();
-    const ciphertext = this.#cipher.encryptWithAd(this.#h, plaintext);
+    const aead = this.#crypto.aead;
+    const ciphertext = aead === undefined ? this.#cipher.encryptWithAd(this.#h, plaintext) : await this.#cipher.encryptWithAdAsync(aead, this.#h, plaintext);
     await this.mixHash(ciphertext);
     return ciphertext;
   }
@@ -98,7 +99,8 @@ export class SymmetricState {
   /** `DecryptAndHash(ciphertext)`; `null` when authentication fails. */
   async decryptAndHash(ciphertext: Uint8Array): Promise<Uint8Array | null> {
     await this.#initialized();
-    const plaintext = this.#cipher.decryptWithAd(this.#h, ciphertext);
+    const aead = this.#crypto.aead;
+    const plaintext = aead === undefined ? this.#cipher.decryptWithAd(this.#h, ciphertext) : await this.#cipher.decryptWithAdAsync(aead, this.#h, ciphertext);
     if (plaintext === null) return null;
     await this.mixHash(ciphertext);
     return plaintext;

@@ -1,0 +1,297 @@
+// A page's record layer: the same records as `RecordLink` (the wire format in
+// the README), sealed and opened by an AEAD that answers later (WebCrypto's
+// AES-GCM; ChaCha20-Poly1305 from noble, answered at once, for a peer that
+// takes no AES-GCM). Node keeps `RecordLink`, whose seal and open return at
+// once, in place; this one stays out of Node's path, and `RecordLink` out of
+// a page's download.
+import { isXppgError, type XppgError } from "@xppg/errors";
+import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
+import type { CloseInfo, Connection } from "@xppg/transport";
+import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
+import type { AsyncAead } from "./crypto/provider.js";
+import { deferred, type Deferred } from "./deferred.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
+import type { CipherState } from "./noise/cipher-state.js";
+import type { HandshakeResult } from "./noise/handshake-state.js";
+import type { SecureChannelOptions } from "./secure-channel.js";
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+/** Sealed bytes not yet taken by the connection below past which `send` waits, whatever the high-water mark (as `RecordLink`). */
+const SEND_AHEAD = 8 * RECORD_FILL_PLAINTEXT;
+/**
+ * Seals in flight past which the frames sent wait for one to finish, and
+ * then share one record: each WebCrypto call costs a trip to another thread,
+ * so a page that sends faster than it seals makes larger records, not more
+ * calls. A frame sent while none is in flight is sealed on the next microtask.
+ */
+const SEALS_AHEAD = 1;
+/** Records received and still being opened past which reading pauses: what a fast sender can make a page hold. */
+const OPENING_AHEAD = 16;
+
+/**
+ * The record layer over a finished handshake, for an AEAD that answers
+ * later. Send: frames, each with its 4-byte length, are copied into one
+ * plaintext stream; the frames of one tick are sealed together on the next
+ * microtask, or, while a seal is out, once it answers (a frame past a full record cuts it: records carry at most
+ * {@link RECORD_FILL_PLAINTEXT} bytes), each record with the next nonce,
+ * and handed to the connection below in nonce order whatever order the
+ * AEAD answers in. Receive: each record is given the next nonce as it
+ * arrives and its plaintext decoded in arrival order; at most
+ * {@link OPENING_AHEAD} wait to be opened before reading pauses. An empty
+ * record is the authenticated end of stream; the link's close is judged
+ * once every record before it is opened.
+ */
+export class PageRecordLink implements ConnectionLink {
+  readonly #conn: Connection;
+  readonly #aead: AsyncAead;
+  readonly #send: CipherState;
+  readonly #receive: CipherState;
+  readonly #controller: LinkController;
+  readonly #decoder: FrameDecoder;
+  readonly #remoteAddress: string;
+  readonly #highWaterMark: number;
+
+  /** The tick's plaintext, in pieces (copies), and its length. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  /** The last record handed to the connection below: the next is handed after it. */
+  #handed: Promise<void> = RESOLVED;
+  /** Bytes sealed (or being sealed) that the connection below has not taken. */
+  #unsettled = 0;
+  #drain: Deferred | null = null;
+  /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
+  #sealing = 0;
+  #sendClosed = false;
+  #fault: XppgError | undefined;
+
+  #recordsIn = 0;
+  /** The last record's decoding: the next is decoded after it. */
+  #opened: Promise<void> = RESOLVED;
+  #opening = 0;
+  #pausedByMe = false;
+  #pausedByUser = false;
+  #endReceived = false;
+  #linkClosed = false;
+
+  constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
+    this.#aead = aead;
+    this.#conn = conn;
+    this.#send = session.send;
+    this.#receive = session.receive;
+    this.#controller = controller;
+    this.#remoteAddress = conn.remoteAddress;
+    this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
+    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
+    // A link that closed while we held it paused still owes us its last records and its close.
+    void conn.closed.then(() => {
+      if (!this.#linkClosed) conn.resume();
+    });
+  }
+
+  pauseReading(): void {
+    this.#pausedByUser = true;
+    this.#conn.pause();
+  }
+
+  resumeReading(): void {
+    this.#pausedByUser = false;
+    if (!this.#pausedByMe) this.#conn.resume();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    return this.sendParts([frame], frame.byteLength);
+  }
+
+  sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    writeFrameHeader(header, 0, length);
+    this.#pending.push(header);
+    // Copied: the caller may reuse its bytes once this returns.
+    for (const part of parts) this.#pending.push(part.slice());
+    this.#pendingBytes += FRAME_HEADER_SIZE + length;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTick);
+    }
+    if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
+    this.#drain ??= deferred();
+    return this.#drain.promise;
+  }
+
+  end(): void {
+    this.#sendClosed = true;
+    this.#flush();
+    // The authenticated end of stream: lets the peer tell our close from a cut.
+    void this.#seal(EMPTY);
+    void this.#handed.then(() => this.#conn.close());
+  }
+
+  abort(error: XppgError, byPeer: boolean): void {
+    this.#sendClosed = true;
+    if (byPeer) this.#fault = error;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#releaseDrain(error);
+    void this.#conn.close(error);
+  }
+
+  /** Not called (no close timer here: the connection below bounds its close); for the interface. */
+  destroy(): void {
+    void this.#conn.close(connectionClosedError(this.#remoteAddress));
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    // While a flush's seals are out, what is sent waits for them, to go out in the next (larger) records.
+    if (!this.#sendClosed && this.#sealing < SEALS_AHEAD) this.#flush();
+  };
+
+  /** A flush's last seal answered: what waited for it is flushed now. */
+  readonly #sealed = (): void => {
+    this.#sealing--;
+    if (this.#pendingBytes > 0 && !this.#flushScheduled && !this.#sendClosed) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTick);
+    }
+  };
+
+  /** Seals the tick's plaintext as records of at most {@link RECORD_FILL_PLAINTEXT} bytes. */
+  #flush(): void {
+    let left = this.#pendingBytes;
+    if (left === 0) return;
+    const pieces = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let piece = 0;
+    let at = 0;
+    while (left > 0) {
+      const record = new Uint8Array(Math.min(left, RECORD_FILL_PLAINTEXT));
+      let filled = 0;
+      while (filled < record.byteLength) {
+        const p = pieces[piece]!;
+        const take = Math.min(p.byteLength - at, record.byteLength - filled);
+        record.set(p.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (at === p.byteLength) {
+          piece++;
+          at = 0;
+        }
+      }
+      left -= record.byteLength;
+      const sealed = this.#seal(record);
+      if (left === 0) {
+        this.#sealing++;
+        sealed.then(this.#sealed, this.#sealed);
+      }
+    }
+  }
+
+  /** Seals `plain` with the next nonce and hands the record to the connection below after the ones before it; the promise is the seal's. */
+  #seal(plain: Uint8Array): Promise<unknown> {
+    const size = plain.byteLength + NOISE_TAG_SIZE;
+    this.#unsettled += size;
+    let sealed: Promise<Uint8Array>;
+    try {
+      sealed = this.#send.encryptWithAdAsync(this.#aead, EMPTY, plain);
+    } catch (err) {
+      sealed = Promise.reject(err);
+    }
+    const settle = (): void => {
+      this.#unsettled -= size;
+      if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) this.#releaseDrain(undefined);
+    };
+    this.#handed = Promise.all([sealed, this.#handed]).then(
+      ([record]) => {
+        if (this.#conn.isClosed) return settle();
+        this.#conn.send(record).then(settle, settle);
+      },
+      (err: unknown) => {
+        settle();
+        // Nothing after a record that could not be sealed may go out: the peer's nonces would no longer match.
+        if (!this.#linkClosed) this.#controller.fail(connectionClosedError(this.#remoteAddress, err));
+      },
+    );
+    return sealed;
+  }
+
+  #releaseDrain(error: XppgError | undefined): void {
+    const drain = this.#drain;
+    this.#drain = null;
+    if (drain === null) return;
+    if (error === undefined) drain.resolve();
+    else drain.reject(connectionClosedError(this.#remoteAddress, error));
+  }
+
+  /** One record, opened with the next nonce now and decoded after the ones before it. Nothing of it is kept (the AEAD copies it). */
+  readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
+    if (!this.#controller.receiving) return;
+    const index = this.#recordsIn++;
+    if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
+      return;
+    }
+    // The AEAD reads the bytes after this returns: a copy, as the connection below may reuse them.
+    const opened = this.#receive.decryptWithAdAsync(this.#aead, EMPTY, record.slice());
+    if (++this.#opening >= OPENING_AHEAD && !this.#pausedByMe) {
+      this.#pausedByMe = true;
+      this.#conn.pause();
+    }
+    this.#opened = Promise.all([opened, this.#opened]).then(
+      ([plain]) => this.#decode(plain, index),
+      () => this.#decode(null, index),
+    );
+    return FRAME_RELEASED;
+  };
+
+  #decode(plain: Uint8Array | null, index: number): void {
+    if (--this.#opening < OPENING_AHEAD / 2 && this.#pausedByMe) {
+      this.#pausedByMe = false;
+      if (!this.#pausedByUser) this.#conn.resume();
+    }
+    if (!this.#controller.receiving) return;
+    if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
+    if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
+    if (plain.byteLength === 0) {
+      this.#endReceived = true;
+      return;
+    }
+    try {
+      this.#decoder.push(plain, this.#controller.frame);
+    } catch (err) {
+      // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing; anything else was thrown by the frame sink above.
+      this.#controller.fail(
+        isXppgError(err)
+          ? err
+          : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }),
+      );
+    }
+  }
+
+  #onLinkClosed(info: CloseInfo): void {
+    if (this.#linkClosed) return;
+    this.#linkClosed = true;
+    this.#sendClosed = true;
+    // Judged once the records before the close are opened: the end of stream may be among them.
+    void this.#opened.then(() => {
+      let error = info.error;
+      let initiator = info.initiator;
+      if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
+        error = streamTruncatedError(this.#remoteAddress, this.#decoder.bufferedBytes);
+      }
+      if (this.#fault !== undefined) {
+        error = this.#fault;
+        initiator = "remote";
+      }
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#releaseDrain(error);
+      this.#controller.closed(error, initiator);
+    });
+  }
+}

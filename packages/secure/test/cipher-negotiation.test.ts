@@ -1,0 +1,134 @@
+// The cipher negotiated in the handshake (README, "Cipher negotiation"): an
+// initiator that prefers AESGCM offers it in the top bit of its ephemeral
+// key, a responder that takes it answers in its own; nobody else's choice
+// (a node of the last release, which ignores the bit) changes.
+import { memoryTransport } from "@xppg/transport";
+import { Collector, within } from "@xppg/transport/compliance";
+import { describe, expect, it } from "vitest";
+import type { NoiseCipher } from "../src/constants.js";
+import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
+import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import type { CryptoProvider } from "../src/crypto/provider.js";
+import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
+import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
+import { SECURE_ERROR_CODES, generateIdentity, type SecureConnection } from "../src/index.js";
+import { HandshakeState } from "../src/noise/handshake-state.js";
+import { secureConnectionWith, type SecureConnectionOptions } from "../src/record-secure-connection.js";
+import { codeOf } from "./helpers.js";
+
+const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+const providers: CryptoProvider[] = [nodeCryptoProvider, sodium, nobleCryptoProvider];
+/** An initiator that offers AESGCM, as a page's provider does. */
+const offering: CryptoProvider = { ...nobleCryptoProvider, offersAesGcm: true };
+
+/** Runs secureConnectionWith on both ends of a memory pair and exchanges one frame each way. */
+async function talk(dialer: CryptoProvider, listener: CryptoProvider, dialerOptions: Partial<SecureConnectionOptions> = {}, listenerOptions: Partial<SecureConnectionOptions> = {}): Promise<[SecureConnection, SecureConnection]> {
+  const t = memoryTransport();
+  let accepted!: Promise<SecureConnection>;
+  const l = await t.listen("memory://", (c) => {
+    accepted = secureConnectionWith(listener, c, { identity: generateIdentity(), ...listenerOptions });
+    accepted.catch(() => {}); // observed below, unless the dialler failed first
+  });
+  try {
+    const client = await secureConnectionWith(dialer, await t.dial(l.address), { identity: generateIdentity(), ...dialerOptions });
+    const server = await within(accepted, "the listener's handshake");
+    const atServer = new Collector(server);
+    const atClient = new Collector(client);
+    await client.send(Uint8Array.of(1, 2, 3));
+    await server.send(Uint8Array.of(4, 5));
+    await Promise.all([atServer.waitFor(1), atClient.waitFor(1)]);
+    expect(Array.from(atServer.frames[0]!)).toEqual([1, 2, 3]);
+    expect(Array.from(atClient.frames[0]!)).toEqual([4, 5]);
+    await client.close();
+    await server.closed;
+    return [client, server];
+  } finally {
+    await l.close();
+  }
+}
+
+describe("cipher negotiation", () => {
+  for (const provider of providers) {
+    it(`${provider.name}: X25519 ignores the top bit of the peer's key (what a node of the last release relies on when offered)`, () => {
+      const a = provider.x25519Generate();
+      const b = provider.x25519Generate();
+      const flagged = b.publicKey.slice();
+      flagged[31] = flagged[31]! | 0x80;
+      expect(b.publicKey[31]! & 0x80).toBe(0);
+      expect(Array.from(provider.x25519(a.secretKey, flagged))).toEqual(Array.from(provider.x25519(a.secretKey, b.publicKey)));
+    });
+
+    it(`an offering initiator and a ${provider.name} responder with no cipher set run AESGCM`, async () => {
+      const [client, server] = await talk(offering, provider);
+      expect([client.cipher, server.cipher]).toEqual(["AESGCM", "AESGCM"]);
+    });
+
+    it(`an offering initiator and a ${provider.name} responder that speaks only ChaChaPoly (as a node of the last release) run ChaChaPoly`, async () => {
+      const [client, server] = await talk(offering, provider, {}, { cipher: "ChaChaPoly" });
+      expect([client.cipher, server.cipher]).toEqual(["ChaChaPoly", "ChaChaPoly"]);
+    });
+  }
+
+  it("between two Node sides with no cipher set: ChaChaPoly, and neither ephemeral key carries the bit (the wire is unchanged)", async () => {
+    const [client, server] = await talk(sodium, nodeCryptoProvider);
+    expect([client.cipher, server.cipher]).toEqual(["ChaChaPoly", "ChaChaPoly"]);
+    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate() });
+    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true });
+    const m1 = await i.writeMessage(new Uint8Array(0));
+    await r.readMessage(m1);
+    const m2 = await r.writeMessage(new Uint8Array(0));
+    expect([m1[31]! & 0x80, m2[31]! & 0x80]).toEqual([0, 0]);
+    await i.readMessage(m2);
+    expect(i.protocolName).toBe("Noise_XX_25519_ChaChaPoly_SHA256");
+  });
+
+  it("loads the chosen cipher's code through prepare, and only that one", async () => {
+    const asked: NoiseCipher[] = [];
+    const counting: CryptoProvider = { ...offering, prepare: (c) => (asked.push(c), undefined) };
+    await talk(counting, nodeCryptoProvider, {}, { cipher: "ChaChaPoly" });
+    await talk(counting, nodeCryptoProvider);
+    expect(asked).toEqual(["ChaChaPoly", "AESGCM"]);
+  });
+
+  /** A negotiating initiator and responder, message 1 and 2 passed through `onPath`. */
+  async function tampered(onPath: (message: Uint8Array, index: number) => void, responderNegotiates = true): Promise<string> {
+    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
+    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: responderNegotiates });
+    const m1 = await i.writeMessage(new Uint8Array(0));
+    onPath(m1, 1);
+    await r.readMessage(m1);
+    const m2 = await r.writeMessage(new Uint8Array(0));
+    onPath(m2, 2);
+    return codeOf(i.readMessage(m2));
+  }
+
+  it("fails, and runs no other suite, when the path clears the offer or flips the answer: no downgrade", async () => {
+    expect(await tampered((m, n) => n === 1 && (m[31] = m[31]! & 0x7f))).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+    expect(await tampered((m, n) => n === 2 && (m[31] = m[31]! & 0x7f))).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+    // A responder that answers ChaChaPoly, its answer turned into AESGCM on the path.
+    expect(await tampered((m, n) => n === 2 && (m[31] = m[31]! | 0x80), false)).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+  });
+
+  it("refuses, with a typed error, an answer of AESGCM to an initiator that did not offer it", async () => {
+    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate() });
+    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), cipher: "AESGCM" });
+    const m1 = await i.writeMessage(new Uint8Array(0));
+    m1[31] = m1[31]! | 0x80; // the responder is made to believe it was offered
+    await r.readMessage(m1);
+    const m2 = await r.writeMessage(new Uint8Array(0));
+    const error = await i.readMessage(m2).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(error?.code).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+    expect(error?.message).toContain("did not make");
+  });
+
+  it("a cipher set on both sides is run as before, offer or not", async () => {
+    const [client, server] = await talk(offering, nodeCryptoProvider, { cipher: "ChaChaPoly" }, { cipher: "AESGCM" }).then(
+      () => [undefined, undefined],
+      (e: { code?: string }) => [e.code, undefined],
+    );
+    expect(client).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+    expect(server).toBeUndefined();
+    const [a, b] = await talk(offering, nodeCryptoProvider, { cipher: "AESGCM" }, { cipher: "AESGCM" });
+    expect([a.cipher, b.cipher]).toEqual(["AESGCM", "AESGCM"]);
+  });
+});
