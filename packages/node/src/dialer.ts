@@ -59,7 +59,8 @@ export class Dialer {
     // A join to that peer is under way (a re-join, another join by hand): its answer is this one's, unless it fails.
     const earlier = this.#joining.get(whose);
     if (earlier !== undefined) {
-      const joined = await raceAbort(earlier, signal, "join").catch((error: unknown) => (isXppgError(error, NODE_ERROR_CODES.ABORTED) ? Promise.reject(error) : undefined));
+      // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then this one dials.
+      const joined = await raceAbort(earlier, signal, "join").catch((error: unknown) => (signal?.aborted === true ? Promise.reject(error) : undefined));
       if (joined !== undefined) return joined;
       const now = table.open.get(whose);
       if (now !== undefined) return table.infoOf(now);
