@@ -14,6 +14,9 @@ import type { Refusal, RemoteHello } from "./protocol.js";
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
 
+/** Why a connection ended that ends the peer's other connections too (the peer's word or this node's): no standby takes over. */
+const ENDS_THE_PEER = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.STOPPED]);
+
 /** A connected peer. */
 export interface PeerInfo {
   /** The peer's id. */
@@ -206,11 +209,6 @@ export class PeerTable {
     return !session.connection.outbound && agreement.capabilities.includes(DUPLICATES_CAPABILITY) ? "refuse" : "standby";
   }
 
-  /** True for a connection kept aside while the peer decides which of two connections to it stays. */
-  isStandby(session: PeerSession): boolean {
-    return this.#standby.has(session);
-  }
-
   /** Settles once the peer decided about a standby: null when it took over (or was never one), else why it ended. */
   decided(session: PeerSession): Promise<XppgError | null> {
     const waiters = this.#standby.get(session);
@@ -259,7 +257,11 @@ export class PeerTable {
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
     const standby = [...this.#standby.keys()].find((s) => s.peerId === peerId && !s.isClosed);
-    if (standby !== undefined) {
+    if (standby !== undefined && error !== undefined && ENDS_THE_PEER.has(error.code)) {
+      // A stop, a disconnect or a ban ends every connection to the peer: a standby must not carry the peer on.
+      // (A peer's own reason in its bye is not repeated to it as this node's.)
+      for (const s of this.#standby.keys()) if (s.peerId === peerId) s.close(error?.details?.["remote"] === true ? undefined : error);
+    } else if (standby !== undefined) {
       // The other connection the peer was deciding about stays: it takes over, and the peer is not leaving unless it fails too.
       const waiting = this.#standby.get(standby)!;
       this.#standby.delete(standby);
