@@ -29,7 +29,7 @@ export interface Dial {
 }
 
 /** The peer id in a relayed address, `relay://host:port/p/<id>`. */
-const RELAYED_PEER = /^relay:\/\/[^/]+\/p\/([A-Za-z0-9_-]{1,100})$/;
+const RELAYED_PEER = /^relay:\/\/[^/]+\/p\/([\w-]+)$/;
 
 export class Dialer {
   readonly #o: DialerOptions;
@@ -62,15 +62,13 @@ export class Dialer {
       // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then this one dials.
       const joined = await raceAbort(earlier, signal, "join").catch((error: unknown) => (signal?.aborted === true ? Promise.reject(error) : undefined));
       if (joined !== undefined) return joined;
-      const now = table.open.get(whose);
-      if (now !== undefined) return table.infoOf(now);
     }
     const joining = this.#dial(dial);
     this.#joining.set(whose, joining);
     try {
       return await joining;
     } finally {
-      if (this.#joining.get(whose) === joining) this.#joining.delete(whose);
+      this.#joining.delete(whose);
     }
   }
 
@@ -92,8 +90,7 @@ export class Dialer {
         }, left);
       });
       // A second connection to a peer this node is connected to waits for the peer's choice between the two.
-      const decided = session.ready.then(() => table.decided(session)).then((ended) => (ended === null ? undefined : Promise.reject(ended)));
-      await raceAbort(Promise.race([decided, deadline]), signal, "join", undefined, () => giveUp(abortError("join", signal!)));
+      await raceAbort(Promise.race([session.ready.then(() => table.decided(session)), deadline]), signal, "join", undefined, () => giveUp(abortError("join", signal!)));
     } catch (error) {
       // Two connections raced and the other was kept: the peer is joined all the same.
       const id = session.peerId;

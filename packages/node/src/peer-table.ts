@@ -10,6 +10,7 @@ import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
+import { sessionClosedError } from "./session-errors.js";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
@@ -72,7 +73,7 @@ export class PeerTable {
    */
   readonly #replacing = new Map<string, PeerInfo>();
   /** Second connections to a peer kept aside while the peer decides which of the two stays (`#duplicateRule`), with the joins waiting for that. */
-  readonly #standby = new Map<PeerSession, Array<(ended: XppgError | null) => void>>();
+  readonly #standby = new Map<PeerSession, Array<(ended?: XppgError) => void>>();
   readonly #o: PeerTableOptions;
 
   constructor(options: PeerTableOptions) {
@@ -209,10 +210,10 @@ export class PeerTable {
     return !session.connection.outbound && agreement.capabilities.includes(DUPLICATES_CAPABILITY) ? "refuse" : "standby";
   }
 
-  /** Settles once the peer decided about a standby: null when it took over (or was never one), else why it ended. */
-  decided(session: PeerSession): Promise<XppgError | null> {
+  /** For a standby: resolves once it took over, rejects with why it ended. Nothing to wait for otherwise. */
+  decided(session: PeerSession): Promise<void> | undefined {
     const waiters = this.#standby.get(session);
-    return waiters === undefined ? Promise.resolve(null) : new Promise((resolve) => waiters.push(resolve));
+    return waiters && new Promise((resolve, reject) => waiters.push((ended) => (ended ? reject(ended) : resolve())));
   }
 
   /** The peer's connection that took over from `session` and is open but not listed yet (the caller runs its `opened`). */
@@ -248,8 +249,7 @@ export class PeerTable {
     const waiting = this.#standby.get(session);
     if (waiting !== undefined) {
       this.#standby.delete(session);
-      const why = error ?? new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `the peer ${peerId} kept its other connection to this node`);
-      for (const resolve of waiting) resolve(why);
+      for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
       return this.#replacementEnded(peerId);
     }
     if (this.open.get(peerId) === session) this.open.delete(peerId);
@@ -268,7 +268,7 @@ export class PeerTable {
       this.peers.set(peerId, standby);
       // After the caller has listed it (`successor`): a join waiting on it resolves with the peer listed.
       queueMicrotask(() => {
-        for (const resolve of waiting) resolve(null);
+        for (const resolve of waiting) resolve();
       });
       if (this.#announced.has(peerId) && info !== undefined) this.#replacing.set(peerId, info);
       return undefined;
