@@ -36,7 +36,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 64 KiB once a page negotiates AES-GCM on WebCrypto and loads ChaCha20-Poly1305 (noble) only for a peer
 // that takes no AES-GCM, with its own record layer in place of Node's (63.6 KiB then, from 68.1).
 // 63.2 KiB with both of those (64,551 bytes then).
-export const CEILING_GZIP_BYTES = 63.2 * 1024;
+// 63.5 KiB (64,961 bytes) with the duplicate-connection rule that keeps a standby and the joins that wait for
+// one under way, which added about 560 bytes.
+export const CEILING_GZIP_BYTES = 63.5 * 1024;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -17,7 +17,6 @@ import { BUNDLE_LENGTH_BYTES, PeerSession, type SessionHost, type SessionLimits 
 import type { PeerTable } from "./peer-table.js";
 import { QueueBudget } from "./queue-budget.js";
 import { HandshakeSlots } from "./handshake-slots.js";
-import { toHex } from "./next-turn.js";
 import type { ResolvedLimits } from "./resolved-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -117,7 +116,6 @@ export class ConnectionGate {
     const handshakeStartedAt = performance.now();
     let channel: Connection = conn;
     let authenticated: string | undefined;
-    let tieBreak = "";
     const expectedPeerId = intent.expectedPeerId;
     if (this.#o.encrypted) {
       this.#securing.add(conn);
@@ -130,7 +128,6 @@ export class ConnectionGate {
         });
         channel = secure;
         authenticated = secure.remotePeerId;
-        tieBreak = toHex(secure.handshakeHash);
       } finally {
         this.#securing.delete(conn);
       }
@@ -143,7 +140,7 @@ export class ConnectionGate {
       channel,
       this.#o.sessionHost,
       { ...this.#sessionLimits, handshakeTimeoutMs, handshakeStartedAt },
-      { authenticatedPeerId: authenticated, tieBreak, expectedPeerId },
+      { authenticatedPeerId: authenticated, expectedPeerId },
     );
     const l = this.#o.limits;
     if (l.broadcastsPerSecond > 0 && Number.isFinite(l.broadcastsPerSecond)) session.broadcastBucket = new TokenBucket(l.broadcastsPerSecond, l.broadcastBurst);

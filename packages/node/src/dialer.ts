@@ -28,26 +28,54 @@ export interface Dial {
   readonly peerId?: string | undefined;
 }
 
+/** The peer id in a relayed address, `relay://host:port/p/<id>`. */
+const RELAYED_PEER = /^relay:\/\/[^/]+\/p\/([\w-]+)$/;
+
 export class Dialer {
   readonly #o: DialerOptions;
+  /** Joins under way to a known peer id: a second join to that peer waits for the first rather than dial again. */
+  readonly #joining = new Map<string, Promise<PeerInfo>>();
 
   constructor(options: DialerOptions) {
     this.#o = options;
   }
 
   /** Connects to `address` and completes both handshakes; resolves with the peer, rejects with why not. */
-  async join({ address, timeoutMs, signal, peerId }: Dial): Promise<PeerInfo> {
-    const { table, guard, gate } = this.#o;
-    const transport = this.#o.transports.for(address);
-    const started = performance.now();
+  async join(dial: Dial): Promise<PeerInfo> {
+    const { table, guard } = this.#o;
+    const { address, signal, peerId } = dial;
+    this.#o.transports.for(address);
     if (signal?.aborted) throw abortError("join", signal);
+    // Whose address it is: the one given, or the one a relayed address names.
+    const whose = peerId ?? RELAYED_PEER.exec(address)?.[1];
+    if (whose === undefined) return this.#dial(dial);
     if (peerId !== undefined) {
       const ban = guard.banned(`peer:${peerId}`);
       if (ban !== undefined) throw bannedError(`peer ${peerId}`, ban);
-      // Already connected to that peer: nothing to dial.
-      const open = table.open.get(peerId);
-      if (open !== undefined) return table.infoOf(open);
     }
+    // Already connected to that peer: nothing to dial.
+    const open = table.open.get(whose);
+    if (open !== undefined) return table.infoOf(open);
+    // A join to that peer is under way (a re-join, another join by hand): its answer is this one's, unless it fails.
+    const earlier = this.#joining.get(whose);
+    if (earlier !== undefined) {
+      // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then this one dials.
+      const joined = await raceAbort(earlier, signal, "join").catch((error: unknown) => (signal?.aborted === true ? Promise.reject(error) : undefined));
+      if (joined !== undefined) return joined;
+    }
+    const joining = this.#dial(dial);
+    this.#joining.set(whose, joining);
+    try {
+      return await joining;
+    } finally {
+      this.#joining.delete(whose);
+    }
+  }
+
+  async #dial({ address, timeoutMs, signal, peerId }: Dial): Promise<PeerInfo> {
+    const { table, gate } = this.#o;
+    const transport = this.#o.transports.for(address);
+    const started = performance.now();
     const conn = await transport.dial(address, { timeoutMs, ...(signal ? { signal } : {}) });
     const session = await raceAbort(gate.open(conn, { expectedPeerId: peerId, timeoutMs }), signal, "join", (late) => late.close(), () => void conn.close());
     const left = Math.max(1, timeoutMs - (performance.now() - started));
@@ -61,7 +89,8 @@ export class Dialer {
           reject(error);
         }, left);
       });
-      await raceAbort(Promise.race([session.ready, deadline]), signal, "join", undefined, () => giveUp(abortError("join", signal!)));
+      // A second connection to a peer this node is connected to waits for the peer's choice between the two.
+      await raceAbort(Promise.race([session.ready.then(() => table.decided(session)), deadline]), signal, "join", undefined, () => giveUp(abortError("join", signal!)));
     } catch (error) {
       // Two connections raced and the other was kept: the peer is joined all the same.
       const id = session.peerId;

@@ -39,8 +39,6 @@ export class PeerSession {
   #byteBucket: TokenBucket | undefined;
   /** The peer id the secure channel proved, or undefined without encryption. */
   readonly authenticatedPeerId: string | undefined;
-  /** A value both ends of this connection share (its handshake hash), to pick between duplicate connections; "" without one. */
-  readonly tieBreak: string;
   /** The peer id this connection was dialled for (`join`'s `peerId`), if any. */
   readonly expectedPeerId: string | undefined;
   #closeError: XppgError | undefined;
@@ -73,7 +71,6 @@ export class PeerSession {
   constructor(connection: Connection, host: SessionHost, limits: SessionLimits, peer: SessionPeer = {}) {
     this.connection = connection;
     this.authenticatedPeerId = peer.authenticatedPeerId;
-    this.tieBreak = peer.tieBreak ?? "";
     this.expectedPeerId = peer.expectedPeerId;
     this.#host = host;
     this.#outbox = new Outbox(

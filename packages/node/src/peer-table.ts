@@ -10,6 +10,13 @@ import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
+import { sessionClosedError } from "./session-errors.js";
+
+/** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
+export const DUPLICATES_CAPABILITY = "dup/1";
+
+/** Why a connection ended that ends the peer's other connections too (the peer's word or this node's): no standby takes over. */
+const ENDS_THE_PEER = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.STOPPED]);
 
 /** A connected peer. */
 export interface PeerInfo {
@@ -65,6 +72,8 @@ export class PeerTable {
    * for that connection (no leave if it opens, a leave if it fails).
    */
   readonly #replacing = new Map<string, PeerInfo>();
+  /** Second connections to a peer kept aside while the peer decides which of the two stays (`#duplicateRule`), with the joins waiting for that. */
+  readonly #standby = new Map<PeerSession, Array<(ended?: XppgError) => void>>();
   readonly #o: PeerTableOptions;
 
   constructor(options: PeerTableOptions) {
@@ -161,7 +170,15 @@ export class PeerTable {
       this.peers.delete(hello.peerId);
     } else if (existing !== undefined && existing !== session) {
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
-      if (!this.#keepNew(session, existing, hello.peerId)) return duplicate;
+      const rule = this.#duplicateRule(session, existing, hello.peerId, agreement);
+      if (rule === "standby") {
+        // Kept aside until the side that decides closes one of the two (`ended` then promotes it, or forgets it).
+        this.#standby.set(session, []);
+        this.#agreements.set(session, agreement);
+        this.#info.set(session, this.infoOf(session));
+        return null;
+      }
+      if (rule === "refuse") return duplicate;
       this.peers.delete(hello.peerId);
       existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
     } else if (this.peers.size >= this.#o.maxPeers) {
@@ -176,19 +193,34 @@ export class PeerTable {
   }
 
   /**
-   * Two connections to one peer (both dialled at once, or a re-join). Both
-   * sides must keep the same one without talking: the one dialled by the
-   * smaller peer id; if one side dialled both, an established connection
-   * stays (a re-join must not tear down a working link) and two new ones are
-   * decided by the handshake hash (equal on both ends).
+   * Two connections to one peer (both dialled at once, or a re-join): both
+   * sides must keep the same one, from facts both share. Each side dialled
+   * one: the one dialled by the smaller peer id stays. One side dialled both:
+   * only the side that accepted them decides (it keeps the first it admitted
+   * and refuses the other with a bye), and the dialler keeps the newcomer as
+   * a standby until the bye says which one lost. Whether a connection has
+   * opened may differ between the ends for a few ms, so it decides nothing.
+   * A peer without `dup/1` (an older release) decides alone, whichever side
+   * it is on: this side then keeps the newcomer as a standby too.
    */
-  #keepNew(session: PeerSession, existing: PeerSession, remote: string): boolean {
+  #duplicateRule(session: PeerSession, existing: PeerSession, remote: string, agreement: Agreement): "replace" | "refuse" | "standby" {
     const self = this.#o.localPeerId;
     const dialer = (s: PeerSession): string => (s.connection.outbound ? self : remote);
-    const preferred = self < remote ? self : remote;
-    return dialer(session) !== dialer(existing)
-      ? dialer(session) === preferred
-      : !existing.everOpened && session.tieBreak !== "" && session.tieBreak < existing.tieBreak;
+    if (dialer(session) !== dialer(existing)) return dialer(session) === (self < remote ? self : remote) ? "replace" : "refuse";
+    return !session.connection.outbound && agreement.capabilities.includes(DUPLICATES_CAPABILITY) ? "refuse" : "standby";
+  }
+
+  /** For a standby: resolves once it took over, rejects with why it ended. Nothing to wait for otherwise. */
+  decided(session: PeerSession): Promise<void> | undefined {
+    const waiters = this.#standby.get(session);
+    return waiters && new Promise((resolve, reject) => waiters.push((ended) => (ended ? reject(ended) : resolve())));
+  }
+
+  /** The peer's connection that took over from `session` and is open but not listed yet (the caller runs its `opened`). */
+  successor(session: PeerSession): PeerSession | undefined {
+    const peerId = session.peerId;
+    const next = peerId === undefined ? undefined : this.peers.get(peerId);
+    return next !== undefined && next !== session && next.isOpen && this.open.get(peerId!) !== next ? next : undefined;
   }
 
   /** Both sides accepted: lists the session. Returns the peer when it is new (not a connection replacing another). */
@@ -214,10 +246,33 @@ export class PeerTable {
     this.#info.delete(session);
     const peerId = session.peerId;
     if (peerId === undefined) return this.#replacementEnded(session.authenticatedPeerId ?? session.expectedPeerId);
+    const waiting = this.#standby.get(session);
+    if (waiting !== undefined) {
+      this.#standby.delete(session);
+      for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
+      return this.#replacementEnded(peerId);
+    }
     if (this.open.get(peerId) === session) this.open.delete(peerId);
     // Still the registered session: the peer is gone (not replaced by another connection).
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
+    const standby = [...this.#standby.keys()].find((s) => s.peerId === peerId && !s.isClosed);
+    if (standby !== undefined && error !== undefined && ENDS_THE_PEER.has(error.code)) {
+      // A stop, a disconnect or a ban ends every connection to the peer: a standby must not carry the peer on.
+      // (A peer's own reason in its bye is not repeated to it as this node's.)
+      for (const s of this.#standby.keys()) if (s.peerId === peerId) s.close(error?.details?.["remote"] === true ? undefined : error);
+    } else if (standby !== undefined) {
+      // The other connection the peer was deciding about stays: it takes over, and the peer is not leaving unless it fails too.
+      const waiting = this.#standby.get(standby)!;
+      this.#standby.delete(standby);
+      this.peers.set(peerId, standby);
+      // After the caller has listed it (`successor`): a join waiting on it resolves with the peer listed.
+      queueMicrotask(() => {
+        for (const resolve of waiting) resolve();
+      });
+      if (this.#announced.has(peerId) && info !== undefined) this.#replacing.set(peerId, info);
+      return undefined;
+    }
     if (!this.#announced.has(peerId)) return undefined;
     // The peer kept its new connection (it said so in the goodbye on this one) before that one opened here:
     // the peer is not leaving, unless that connection fails too.

@@ -31,7 +31,7 @@ export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files-push/1", "reach/1", "route/1", "pex/1"];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files-push/1", "reach/1", "route/1", "pex/1", "dup/1"];
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";

@@ -55,8 +55,6 @@ export interface SessionLimits {
 export interface SessionPeer {
   /** The peer id the secure channel proved; none without encryption. */
   authenticatedPeerId?: string | undefined;
-  /** A value both ends share (the handshake hash), to pick between duplicate connections. */
-  tieBreak?: string;
   /** The peer id the caller of `join` asked for; the hello must carry it. */
   expectedPeerId?: string | undefined;
 }

@@ -33,6 +33,12 @@ const releases = readdirSync(FIXTURES, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(`${FIXTURES}${d.name}/xppg-node.mjs`))
   .map((d) => ({ name: d.name, bundle: `${FIXTURES}${d.name}/xppg-node.mjs`, source: readFileSync(`${FIXTURES}${d.name}/SOURCE`, "utf8").split("\n")[0]! }));
 
+/** The releases whose protocol the current code still speaks (a fixture is named after its protocol version). */
+const spokenReleases = releases.filter(({ name }) => {
+  const version = Number(/^protocol-(\d+)$/.exec(name)?.[1]);
+  return version >= OLDEST_PROTOCOL_VERSION && version <= PROTOCOL_VERSION;
+});
+
 type OldEvent = { event: string } & Record<string, unknown>;
 
 /** An earlier release's node in a child process. */
@@ -169,5 +175,33 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
     });
     expect(secure.cipher).toBe("ChaChaPoly");
     await secure.close();
+  });
+
+  // The old node decides duplicates on its own, by its own rule: whichever side dialled both, the current one follows it, so one connection stays.
+  it.each(spokenReleases)("release $name: two dials at once between it and the current code leave one connection, whichever side dials", async ({ bundle }) => {
+    const { old, oldPeerId, oldPort, oldProtocol, current, errors } = await pair(bundle);
+    expect(oldProtocol).toBeGreaterThanOrEqual(OLDEST_PROTOCOL_VERSION);
+    const oneLink = async (round: string): Promise<void> => {
+      await until(() => current.peers.length === 1, 10_000, `${round}: the current node lists the old one once`);
+      const marker = `${round}: direct`;
+      await current.sendText(marker, { to: oldPeerId });
+      await old.waitFor((e) => e.event === "text" && e.text === marker, `${round}: the old node gets a direct message`);
+      const asked = old.events.filter((e) => e.event === "peers").length;
+      old.command({ op: "peers" });
+      await until(() => old.events.filter((e) => e.event === "peers").length > asked, 5000, `${round}: the old node lists its peers`);
+      expect((old.events.filter((e) => e.event === "peers").at(-1)!.peers as { peerId: string }[]).map((p) => p.peerId), round).toEqual([current.peerId]);
+      expect(current.peers.map((p) => p.peerId), round).toEqual([oldPeerId]);
+    };
+    const answers = await Promise.allSettled([current.join(`tcp://127.0.0.1:${oldPort}`), current.join(`tcp://127.0.0.1:${oldPort}`)]);
+    expect(answers.map((a) => a.status)).toEqual(["fulfilled", "fulfilled"]);
+    await oneLink("the current node dials twice");
+    // Apart again (the old node sees the leave), then the old node dials twice.
+    current.disconnect(oldPeerId);
+    await old.waitFor((e) => e.event === "left", "the old node sees the current one leave");
+    old.command({ op: "join-twice", port: current.port });
+    const twice = await old.waitFor((e) => e.event === "joined-twice", "the old node's two joins answer");
+    expect(twice.answers).toEqual(["ok", "ok"]);
+    await oneLink("the old node dials twice");
+    expect(errors).toEqual([]);
   });
 });

@@ -217,7 +217,7 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     expect(syncInterval).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: stateSyncIntervalMs needs a file system/);
     expect(await page.evaluate(() => api().swarmShare())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: pg\.files\.share/);
     // A page does not offer files/2 (no disk), so no Node peer asks it for files; it routes (route/1).
-    expect(bridge.peers.find((p) => p.peerId === pagePeerId)?.capabilities).toEqual(["mesh/1", "route/1"]);
+    expect(bridge.peers.find((p) => p.peerId === pagePeerId)?.capabilities).toEqual(["dup/1", "mesh/1", "route/1"]);
     const file = join(folder, "offered.txt");
     // Large enough that the page's refusal (one round trip) comes long before the last chunk would:
     // the sender stops at the first chunk after every receiver refused.
