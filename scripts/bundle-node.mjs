@@ -43,9 +43,8 @@ if (entries.length === 0) {
  * A static `import { x } from "node:fs"` in a bundle reads Node's built-in
  * through its ES module facade, which Node builds by reading every property
  * of the module, getters included: `node:fs` then loads `fs/promises` and
- * the file streams, `node:crypto` WebCrypto, `node:module` the source-map
- * support, about 2.5 ms of CPU at the first import in a process, whether
- * the code uses them or not. The bundle takes the same objects from
+ * the file streams, `node:crypto` WebCrypto, about 1 ms of CPU for a node
+ * at the first import in a process, whether the code uses them or not. The bundle takes the same objects from
  * `process.getBuiltinModule()` instead (Node 20.16+, the `engines` floor is
  * 20.19): a module per built-in that exports its plain properties, of which
  * esbuild keeps the ones the sources import. A source that imports a getter
