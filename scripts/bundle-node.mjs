@@ -24,8 +24,7 @@
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
 
 const dir = resolve(process.cwd());
@@ -37,47 +36,6 @@ const OUT = join(dir, "dist", "bundle");
 if (entries.length === 0) {
   rmSync(OUT, { recursive: true, force: true });
   process.exit(0);
-}
-
-/**
- * A static `import { x } from "node:fs"` in a bundle reads Node's built-in
- * through its ES module facade, which Node builds by reading every property
- * of the module, getters included: `node:fs` then loads `fs/promises` and
- * the file streams, `node:crypto` WebCrypto, about 1 ms of CPU for a node
- * at the first import in a process, whether the code uses them or not. The bundle takes the same objects from
- * `process.getBuiltinModule()` instead (Node 20.16+, the `engines` floor is
- * 20.19): a module per built-in that exports its plain properties, of which
- * esbuild keeps the ones the sources import. A source that imports a getter
- * (`promises` of `node:fs`) fails the build with esbuild's "no matching
- * export"; import its own module (`node:fs/promises`) instead. An `import()`
- * of a built-in stays one (it is loaded when first asked for).
- */
-const builtinsWithoutFacade = {
-  name: "builtins-without-facade",
-  setup(b) {
-    const builtins = new Set(builtinModules);
-    b.onResolve({ filter: /^[a-z_/]+$|^node:/ }, (args) => {
-      const id = args.path.replace(/^node:/, "");
-      if (args.kind !== "import-statement" || !builtins.has(id)) return undefined;
-      // One module per importer, bundled beside it: a module shared by two chunks would be a chunk (a file) of its own.
-      return { path: `node:${id}?${relative(dir, args.importer)}`, namespace: "node-builtin" };
-    });
-    b.onLoad({ filter: /.*/, namespace: "node-builtin" }, (args) => {
-      const id = args.path.slice(0, args.path.indexOf("?"));
-      const m = process.getBuiltinModule(id);
-      const names = Object.keys(m).filter((k) => k !== "default" && /^[A-Za-z_$][\w$]*$/.test(k) && "value" in Object.getOwnPropertyDescriptor(m, k));
-      // Each export is marked pure so that esbuild drops the ones no source imports.
-      const contents = [`const m = process.getBuiltinModule(${JSON.stringify(id)});`, "export default m;", ...names.map((n) => `export const ${n} = /* @__PURE__ */ (() => m.${n})();`)];
-      return { contents: contents.join("\n"), loader: "js" };
-    });
-  },
-};
-
-/** A source map names a built-in's module (above) by the source that imports it, which is where its one line comes from. */
-function builtinsToImporters(mapPath, contents) {
-  const map = JSON.parse(Buffer.from(contents).toString("utf8"));
-  map.sources = map.sources.map((s) => (s.startsWith("node-builtin:") ? relative(dirname(mapPath), join(dir, s.slice(s.indexOf("?") + 1))) : s));
-  return JSON.stringify(map);
 }
 
 const outputs = await withEsbuild();
@@ -98,7 +56,7 @@ async function withEsbuild() {
     conditions: ["source"],
     tsconfig: join(dir, "tsconfig.json"),
     // Bare specifiers (packages, built-ins) stay imports; `#` and relative ones are bundled.
-    plugins: [builtinsWithoutFacade, { name: "external-packages", setup: (b) => b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true })) }],
+    plugins: [{ name: "external-packages", setup: (b) => b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true })) }],
     // Fewer bytes for V8 to scan at load; identifiers are left alone (class names are error names, see below).
     minifyWhitespace: true,
     minifySyntax: true,
@@ -116,7 +74,7 @@ async function withEsbuild() {
   for (const { path, contents } of result.outputFiles) {
     mkdirSync(dirname(path), { recursive: true });
     const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, path.endsWith(".map") ? builtinsToImporters(path, contents) : contents);
+    writeFileSync(temporary, contents);
     renameSync(temporary, path);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
@@ -124,7 +82,7 @@ async function withEsbuild() {
     const path = join(OUT, String(entry));
     if (!written.has(path)) rmSync(path, { recursive: true, force: true });
   }
-  const sources = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("node-builtin:")).map((f) => join(dir, f));
+  const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
   return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
 }
 

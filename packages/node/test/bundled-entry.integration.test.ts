@@ -36,17 +36,6 @@ describe.skipIf(!built)("the published @xppg/node entry", () => {
     expect(files.some((f) => f.endsWith("/packages/secure/dist/bundle/index.js"))).toBe(true);
   });
 
-  it("loads no part of Node through a built-in's module facade", () => {
-    // `import { randomBytes } from "node:crypto"` builds the built-in's facade, which reads every property:
-    // WebCrypto and the file streams were loaded that way though a node uses neither.
-    const code = 'await import("@xppg/node"); console.log(JSON.stringify(process.moduleLoadList))';
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8", timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const loaded = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as string[];
-    expect(loaded).toContain("NativeModule net");
-    expect(loaded.filter((m) => /^NativeModule internal\/(crypto\/webcrypto|fs\/streams)$/.test(m))).toEqual([]);
-  });
-
   it("keeps error names, and stack traces point to the sources through the maps", () => {
     const { error } = run("--enable-source-maps");
     expect(error.name).toBe("PlaygroundError");
