@@ -7,16 +7,18 @@
  * straight to Node's room.
  *
  * Nothing changes for the peers: packets that arrive while the code loads
- * are kept in order (at most 1024 packets and 8 MiB; more are dropped and
- * counted in `stats.droppedUnicasts`) and handed over once it is there; one that breaks the protocol drops its
- * neighbour with the same typed reason, only a moment later; sends made
- * meanwhile go out in order. After `close()` a packet is ignored.
+ * are kept in order (copied out of their frames, at most 1024 packets and
+ * 8 MiB; more are dropped and counted in `stats.droppedUnicasts`) and handed
+ * over once it is there; a packet that is not bytes is refused at once, as in
+ * Node, and one that breaks the protocol otherwise drops its neighbour with
+ * the same typed reason, only a moment later; sends made meanwhile go out in
+ * order. After `close()` a packet is ignored.
  */
 
 import { isXppgError } from "@xppg/errors";
 import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
-import { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
+import { ROUTE_CAPABILITY, routeViolation, unreachableError } from "../routing-basics.js";
 import type { RoutingRoom as NodeRoutingRoom, RoutingRoomOptions } from "../routing-room.js";
 import { LazyRoom } from "./lazy-room.js";
 
@@ -38,7 +40,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
   readonly #o: RoutingRoomOptions;
   readonly #lazy: LazyRoom<NodeRoutingRoom>;
   /** Packets that came while the code loads, in order. */
-  #queued: [PeerSession, unknown][] = [];
+  #queued: [PeerSession, Uint8Array][] = [];
   #queuedBytes = 0;
 
   constructor(options: RoutingRoomOptions) {
@@ -77,12 +79,15 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     if (loaded !== undefined) return loaded.receive(session, payload);
     // Stopped: nothing is loaded for it, nor handed on.
     if (this.#lazy.closed) return;
-    const size = payload instanceof Uint8Array ? payload.byteLength : 0;
+    // Any other value would be held uncounted: refused now, as Node's room refuses it.
+    if (!(payload instanceof Uint8Array)) throw routeViolation(session.peerId!, "a routed packet that is not bytes");
+    const size = payload.byteLength;
     if (this.#queued.length >= MAX_QUEUED_PACKETS || this.#queuedBytes + size > MAX_QUEUED_BYTES) {
       this.#o.stats.droppedUnicasts++;
       return;
     }
-    this.#queued.push([session, payload]);
+    // A copy: the packet is a view into its whole frame, which it would keep alive (and the count would not see).
+    this.#queued.push([session, payload.slice()]);
     this.#queuedBytes += size;
     this.#lazy.load().catch(() => {});
   }
