@@ -8,7 +8,8 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order (at most 1024 messages: a request past that is answered `"busy"`,
+ * in order (at most 1024 messages, 64 from one peer, and 8 MiB of byte and
+ * string payloads, held as copies: a request past that is answered `"busy"`,
  * a response dropped); handlers registered meanwhile are registered there.
  * After `close()` what comes is ignored.
  */
@@ -24,6 +25,10 @@ export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../reque
 
 /** Requests and responses kept while the room loads; past it a request is answered `"busy"`, a response dropped. */
 const MAX_QUEUED = 1024;
+/** Of {@link MAX_QUEUED}, the most from one peer: one busy peer does not make the others wait for the room. */
+const MAX_QUEUED_PER_PEER = 64;
+/** Bytes of the byte and string payloads kept (a neighbour's frame may be as large as `limits.maxFrameSize`). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 /** A handler registered before the room loaded, and how to remove it from the room once there. */
 interface Early {
@@ -39,6 +44,9 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
   readonly #early = new Map<string, Early>();
   /** Requests and responses that came while the room loads, in order. */
   #queued: [src: string, kind: string, payload: unknown][] = [];
+  /** How many of {@link #queued} each peer sent, and the bytes they hold. */
+  #perPeer = new Map<string, number>();
+  #queuedBytes = 0;
 
   constructor(options: RequestRoomOptions) {
     this.#o = options;
@@ -46,7 +54,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
       async () => new (await import("../request-room.js")).RequestRoom(options),
       (room) => this.#loaded(room),
       // Requests that came meanwhile are answered by their askers' timeouts.
-      () => (this.#queued = []),
+      () => this.#drop(),
     );
   }
 
@@ -91,17 +99,29 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     }
     // Stopped: nothing is loaded for it, nor served.
     if (this.#lazy.closed) return;
-    if (this.#queued.length >= MAX_QUEUED) {
+    const p = message.p;
+    const size = p instanceof Uint8Array ? p.byteLength : typeof p === "string" ? p.length : 0;
+    const fromPeer = this.#perPeer.get(src) ?? 0;
+    if (this.#queued.length >= MAX_QUEUED || fromPeer >= MAX_QUEUED_PER_PEER || this.#queuedBytes + size > MAX_QUEUED_BYTES) {
       if (kind === KIND.REQUEST) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
       return;
     }
-    this.#queued.push([src, kind, payload]);
+    this.#perPeer.set(src, fromPeer + 1);
+    this.#queuedBytes += size;
+    // A copy of bytes: a view would keep its whole frame alive, uncounted.
+    this.#queued.push([src, kind, p instanceof Uint8Array ? { ...message, p: p.slice() } : payload]);
     this.#lazy.load().catch(() => {});
   }
 
   close(): void {
-    this.#queued = [];
+    this.#drop();
     this.#lazy.close();
+  }
+
+  #drop(): void {
+    this.#queued = [];
+    this.#perPeer.clear();
+    this.#queuedBytes = 0;
   }
 
   /** The room is there: early handlers move to it, and what came meanwhile is handed over in order. */
@@ -109,7 +129,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
     this.#early.clear();
     const queued = this.#queued;
-    this.#queued = [];
+    this.#drop();
     for (const [src, kind, payload] of queued) {
       try {
         room.receive(src, kind, payload);
