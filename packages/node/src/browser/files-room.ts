@@ -38,7 +38,8 @@ export class FilesRoom {
 
   /** `pg.shareFile`: the page's file transfer, which rejects any call in words (its arguments unchecked: nothing could pass). */
   shareFile(path: unknown, _options: unknown, _targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
-    return this.#o.legacy.send(String(path), [], undefined);
+    // `String()` throws on a symbol or an object without `toString`: the answer is the same for any path.
+    return this.#o.legacy.send(typeof path === "string" ? path : "…", [], undefined);
   }
 
   listen(_listener: FilesHostListener): () => void {
