@@ -82,7 +82,7 @@ describe("new Playground with keyFile: a bad option creates no key file", () => 
     const dir = mkdtempSync(join(tmpdir(), "xppg-keyfile-"));
     try {
       const keyFile = join(dir, "node.key");
-      expect(() => new Playground("x", { keyFile, ...options } as PlaygroundOptions)).toThrow(invalid(call, ...words));
+      expect(() => new Playground("x", { keyFile, ...options })).toThrow(invalid(call, ...words));
       expect(existsSync(keyFile)).toBe(false);
       // The same options but the bad one: the key file is made.
       if (!("identity" in options)) {
