@@ -70,7 +70,7 @@ export interface ConnectionStatus {
   readonly highWater: number;
   /** Connections open now. */
   readonly connected: number;
-  /** Peers whose addresses this node knows. */
+  /** Peers whose addresses this node knows (a new neighbour from the turn after its link opens, not yet when `join` resolves). */
   readonly known: number;
   /** Automatic dials made, and those the dial budget refused. */
   readonly dials: number;
@@ -242,7 +242,7 @@ export class ConnectionManager {
     this.#o.book.touch(peerId);
     this.#o.dial(address, peerId, DIAL_TIMEOUT_MS).then(
       () => {
-        // Joined (or it was connected already): the session's opening told the planner.
+        // Joined (or it was connected already): the session is in the table, and its greeting (the turn after it opened, `greet` in rooms.ts) tells the planner.
         if (!this.#o.table.open.has(peerId)) this.#planner.disconnected(peerId, this.#timers.now());
       },
       (error: unknown) => {

@@ -185,13 +185,14 @@ export class Outbox implements QueueBudgetMember {
       sent = this.#owner.connection.send(this.#out.subarray(0, length));
     } catch (error) {
       // A connection whose send throws (a broken contract) lost the bundle:
-      // this session cannot go on. Fail the senders and close it; the error
-      // is reported once: by the session's end when the connection closes
-      // with it (or closed already), else here.
+      // this session cannot go on. Fail the senders and close it. A typed
+      // error is reported once by the session's end (the connection closes
+      // with it, or closed already); any other is this side's bug, which no
+      // close carries: reported here, closed connection or not.
       this.close(this.#owner.closedError());
       const connection = this.#owner.connection;
-      if (connection.isClosed) return;
       if (!isXppgError(error)) this.#owner.report(error);
+      if (connection.isClosed) return;
       void connection.close(isXppgError(error) ? error : undefined);
       return;
     }

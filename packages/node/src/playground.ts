@@ -300,7 +300,9 @@ export class Playground {
    * Resolves once the transports have taken it (awaiting it is the
    * back-pressure); broadcasting to no peers resolves at once. A broadcast
    * waits at most `limits.maxBroadcastWaitMs` for a peer that is not reading,
-   * and does not reject when a receiver leaves.
+   * and does not reject when a receiver leaves. A send to one peer rejects with
+   * a typed code when its connection fails during the write; a message already
+   * handed to the connection can still be lost if it fails later (`peer:left`).
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {

@@ -167,9 +167,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const current = (session: PeerSession): boolean => table.open.get(session.peerId!) === session;
   // What a new link sends (the state digest, the observed address, the own record) and the connection
   // manager's planning wait for the next turn: `join` resolves, and the application's first message
-  // leaves, before them (INTERNALS.md, "Cold start"). A link that closed meanwhile is skipped.
+  // leaves, before them (INTERNALS.md, "Cold start"). A link that closed or is closing meanwhile
+  // (a peer:joined listener that disconnected it, a violation in the welcome's bundle) is skipped:
+  // it stays in the table until its close event.
   const greet = (session: PeerSession): void => {
-    if (!current(session) || !node.running()) return;
+    if (!session.isOpen || !current(session) || !node.running()) return;
     stateSync.peerJoined(session);
     reach.opened(session);
     learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });

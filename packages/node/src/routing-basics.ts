@@ -1,7 +1,8 @@
 /**
  * What the rest of the node needs of routed unicast without its code (a
  * page loads the routing room on first use, `browser/routing-room.ts`): the
- * capability's name and the error of a peer that cannot be reached.
+ * capability's name, the error of a peer that cannot be reached, and that of
+ * a neighbour that breaks the routing protocol.
  */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -16,4 +17,9 @@ export function unreachableError(peerId: string, why: string, cause?: unknown): 
     `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.`,
     { cause, details: { peerId } },
   );
+}
+
+/** `XPPG_ERR_PROTOCOL_VIOLATION` for the neighbour `peer` that sent `what`. */
+export function routeViolation(peer: string, what: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
 }

@@ -30,7 +30,7 @@ import type { PlaygroundStats } from "./playground-types.js";
 import { KIND } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
-import { unreachableError } from "./routing-basics.js";
+import { routeViolation as violation, unreachableError } from "./routing-basics.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
@@ -425,8 +425,4 @@ function oldest(channels: Iterable<Channel>): Channel {
   let found: Channel | undefined;
   for (const c of channels) if (found === undefined || c.lastUsed < found.lastUsed) found = c;
   return found!;
-}
-
-function violation(peer: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
 }

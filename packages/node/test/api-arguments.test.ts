@@ -1,4 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { generateIdentity } from "@xppg/secure";
 import { memoryTransport } from "@xppg/transport";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { collect, node, stopNodesAfterEach, track, until } from "./helpers.js";
@@ -65,6 +69,34 @@ describe("new Playground: options are checked, none ignored", () => {
     const state = new SharedState({ replicaId: "mine" });
     const pg = new Playground("x", { state, transports: [memoryTransport()], listen: [] });
     expect(pg.state).toBe(state);
+  });
+});
+
+describe("new Playground with keyFile: a bad option creates no key file", () => {
+  it.each<[string, Record<string, unknown>, string, string[]]>([
+    ["a bad reach", { reach: { serveRelay: "sometimes" } }, "new Playground(appName, { reach })", ["reach.serveRelay"]],
+    ["a bad files option", { files: { nope: 1 } }, CTOR, ['files has no option "nope"']],
+    ["a bad discovery", { discovery: { lan: "yes" } }, CTOR, ["discovery.lan"]],
+    ["an identity too", { identity: generateIdentity() }, CTOR, ["either identity or keyFile"]],
+  ])("refuses %s before it writes the key file", (_what, options, call, words) => {
+    const dir = mkdtempSync(join(tmpdir(), "xppg-keyfile-"));
+    try {
+      const keyFile = join(dir, "node.key");
+      expect(() => new Playground("x", { keyFile, ...options })).toThrow(invalid(call, ...words));
+      expect(existsSync(keyFile)).toBe(false);
+      // The same options but the bad one: the key file is made.
+      if (!("identity" in options)) {
+        const pg = new Playground("x", { keyFile });
+        expect(existsSync(keyFile)).toBe(true);
+        expect(new Playground("x", { keyFile }).peerId).toBe(pg.peerId);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a keyFile that is not a string", () => {
+    expect(() => new Playground("x", { keyFile: 5 } as never)).toThrow(invalid(CTOR, "keyFile", "5", '"./my-node.key"'));
   });
 });
 

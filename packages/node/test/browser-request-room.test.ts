@@ -44,6 +44,34 @@ describe("requests in a browser page", () => {
     r.close();
   });
 
+  it("keeps at most 64 messages of one peer while the room loads: past that its requests are busy, another peer's still kept", async () => {
+    const { r, sent } = room();
+    r.handle("price", (_src, p) => p, undefined);
+    const [one, two] = [`${PEER}one`, `${PEER}two`];
+    for (let i = 0; i < 100; i++) r.receive(one, "xppg/request", { r: i, k: "price", p: i });
+    for (let i = 0; i < 10; i++) r.receive(two, "xppg/request", { r: i, k: "price", p: i });
+    // Answered at once, before the room is there: the 36 past the peer's 64, and none of the other peer's.
+    expect(sent).toEqual(Array.from({ length: 36 }, (_, i) => [one, "xppg/response", { r: 64 + i, e: "busy" }]));
+    await expect.poll(() => sent.length).toBe(36 + 64 + 10);
+    const served = (to: string): unknown[] => sent.filter(([src, , p]) => src === to && (p as { e?: string }).e === undefined).map(([, , p]) => (p as { p: unknown }).p);
+    expect(served(one)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(served(two)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    r.close();
+  });
+
+  it("keeps at most 8 MiB of payload bytes while the room loads, counting views into one buffer as copies", async () => {
+    const { r, sent } = room();
+    r.handle("size", (_src, p) => (p as Uint8Array).byteLength, undefined);
+    const MiB = 1 << 20;
+    const frame = new Uint8Array(2 * MiB);
+    // Nine peers, each a 1 MiB view into the same frame: the ninth does not fit.
+    for (let i = 0; i < 9; i++) r.receive(`${PEER}${i}`, "xppg/request", { r: i, k: "size", p: frame.subarray((i % 2) * MiB, (i % 2 + 1) * MiB) });
+    expect(sent).toEqual([[`${PEER}8`, "xppg/response", { r: 8, e: "busy" }]]);
+    await expect.poll(() => sent.length).toBe(9);
+    expect(sent.slice(1).map(([, , p]) => (p as { p: unknown }).p)).toEqual(Array(8).fill(MiB));
+    r.close();
+  });
+
   it("a request that comes after stop runs no handler, even while the room loads", async () => {
     const { r, sent } = room();
     const served: unknown[] = [];

@@ -8,6 +8,7 @@ import { EnvelopeCodec } from "@xppg/framing";
 import { describe, expect, it } from "vitest";
 import { RoutingRoom } from "../src/browser/routing-room.js";
 import { RouteTable } from "../src/mesh/route-table.js";
+import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import type { PeerSession } from "../src/peer-session.js";
 import type { PeerTable } from "../src/peer-table.js";
 import type { PlaygroundStats } from "../src/playground-types.js";
@@ -38,12 +39,59 @@ describe("routed unicast in a browser page", () => {
     const r = room();
     const bad = neighbour(generateIdentity().peerId);
     // Nothing is thrown while the code loads: the packet waits.
-    expect(() => r.receive(bad, "not bytes")).not.toThrow();
+    expect(() => r.receive(bad, new Uint8Array(3))).not.toThrow();
     expect(bad.closedWith).toEqual([]);
     await expect.poll(() => bad.closedWith).toHaveLength(1);
-    expect(bad.closedWith[0]).toMatchObject({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining("a routed packet that is not bytes") as unknown });
+    expect(bad.closedWith[0]).toMatchObject({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining("a routed packet shorter than its header") as unknown });
     // Loaded: the next one is refused at once, as in Node.
     expect(() => r.receive(bad, 42)).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
+    r.close();
+  });
+
+  it("refuses a packet that is not bytes at once, as Node does, and keeps nothing of it", async () => {
+    const stats = { droppedUnicasts: 0 } as PlaygroundStats;
+    const r = room(stats);
+    const bad = neighbour(generateIdentity().peerId);
+    // A route payload decodes as any value: a string of 1 MiB would be held and counted as nothing.
+    for (const payload of ["x".repeat(1 << 20), 42, { a: 1 }, null]) {
+      expect(() => r.receive(bad, payload)).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining(`The peer ${bad.peerId} broke the xppg protocol: it sent a routed packet that is not bytes`) as unknown }));
+    }
+    // Not queued: nothing loads, nothing is handed over, nothing counted as dropped.
+    await expect(r.send(generateIdentity().peerId, "note", 1)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    expect(bad.closedWith).toEqual([]);
+    expect(stats.droppedUnicasts).toBe(0);
+    r.close();
+  });
+
+  it("keeps at most 8 MiB while the code loads, counting what it holds: 9 packets of 1 MiB drop one, views or not", async () => {
+    const MiB = 1 << 20;
+    // Views into one 4 MiB buffer: each is held as its own copy, so each counts its own length.
+    const frame = new Uint8Array(4 * MiB);
+    for (const packets of [Array.from({ length: 9 }, () => new Uint8Array(MiB)), Array.from({ length: 9 }, (_, i) => frame.subarray((i % 4) * MiB, (i % 4 + 1) * MiB))]) {
+      const stats = { droppedUnicasts: 0 } as PlaygroundStats;
+      const r = room(stats);
+      const bad = neighbour(generateIdentity().peerId);
+      for (const packet of packets) r.receive(bad, packet);
+      expect(stats.droppedUnicasts).toBe(1);
+      // Each one kept drops (here: records) its neighbour once handed over.
+      await expect.poll(() => bad.closedWith.length).toBe(8);
+      r.close();
+    }
+  });
+
+  it("holds a copy of a packet, not a view into its frame: the frame may be reused before the code is there", async () => {
+    const stats = { droppedUnicasts: 0 } as PlaygroundStats;
+    const r = room(stats);
+    const from = neighbour(generateIdentity().peerId);
+    // A reset for a node this one has no route to: handed over, it is dropped and counted, its neighbour kept.
+    const packet = buildPacket(packetHeader(from.peerId!, generateIdentity().peerId, 7, false), PACKET.RESET, new Uint8Array(0));
+    const frame = new Uint8Array(packet.length + 64);
+    frame.set(packet, 16);
+    r.receive(from, frame.subarray(16, 16 + packet.length));
+    // The transport reads the next frame into the same buffer.
+    frame.fill(0);
+    await expect.poll(() => stats.droppedUnicasts).toBe(1);
+    expect(from.closedWith).toEqual([]);
     r.close();
   });
 

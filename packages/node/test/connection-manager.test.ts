@@ -100,4 +100,28 @@ describe("an address of a peer that reached another node", () => {
     const { dialled, wrong } = await wrongThenClosed({ ...FAST.connections, redialMaxMs: 1500 });
     await until(() => dialled().filter((a) => a === wrong).length >= 2, 10_000, "the wrong address is dialled again");
   });
+
+  it("is dialled again, before redialMaxMs, once the peer was reached (it may have moved there)", async () => {
+    const identity = generateIdentity();
+    const [target, q] = await Promise.all([tcpNode({ connections: { ...FAST.connections, redialMaxMs: 600_000 } }), tcpNode({ connections: { lowWater: 0 } })]);
+    const join = vi.spyOn(Dialer.prototype, "join");
+    const dialled = (): string[] => join.mock.calls.filter(([d]) => d.peerId === identity.peerId).map(([d]) => d.address);
+    const raw = await informant(target);
+    const wrong = `tcp://127.0.0.1:${q.port}`;
+    const closed = `tcp://127.0.0.1:${await closedPort()}`;
+    await raw.send("xppg/pex", [toWire(signRecord(identity, [wrong, closed], Date.now()), false)]);
+    await until(() => dialled().filter((a) => a === closed).length >= 2, 10_000, "the closed port is dialled twice");
+    // Marked wrong: the round after the first skips it.
+    expect(dialled().slice(0, 3)).toEqual([wrong, closed, closed]);
+    // P reaches the target itself (listing the same addresses), then its link breaks without a goodbye:
+    // the target dials it again soon, from its first address.
+    const p = await tcpRawPeer(target, { hello: false, identity });
+    await p.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1"], peerId: p.peerId, listen: [wrong, closed], agent: "raw" });
+    await p.send("xppg/welcome", null);
+    // Greeted (the manager heard of the link): the target sends its state digest then.
+    await until(() => p.received.some((m) => m.kind === "xppg/state-hello"), 5000, "P's link is greeted");
+    const before = dialled().length;
+    await p.conn.close();
+    await until(() => dialled().slice(before).includes(wrong), 10_000, "the once-wrong address is dialled again");
+  });
 });

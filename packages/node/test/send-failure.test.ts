@@ -65,3 +65,44 @@ describe("a message whose at-once write fails (real TCP, encrypted)", () => {
     expect(errors[0]!.message).toContain("failed on this side");
   });
 });
+
+describe("a custom connection that throws a plain error from send once it has closed", () => {
+  it("the error is reported exactly once, and the peer leaves", async () => {
+    const p = await tcpNode({ heartbeat: quietHeartbeat, dangerouslyDisableEncryption: true });
+    const inner = tcpTransport();
+    let conn: Connection | undefined;
+    let closedAlready = false;
+    // Its contract broken: once closed (its close event still to come) it throws from send instead of rejecting.
+    const transport = Object.assign(Object.create(inner) as Transport, {
+      dial: async (address: string, options?: Parameters<Transport["dial"]>[1]) => {
+        const c = await inner.dial(address, options);
+        const isClosed = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(c) as object, "isClosed")?.get;
+        Object.defineProperty(c, "isClosed", { get: () => closedAlready || (isClosed?.call(c) as boolean) });
+        const send = c.send.bind(c);
+        const sendParts = c.sendParts.bind(c);
+        const trip = (): void => {
+          if (closedAlready) throw new Error("x");
+        };
+        c.send = (frame) => (trip(), send(frame));
+        c.sendParts = (parts) => (trip(), sendParts(parts));
+        return (conn = c);
+      },
+    });
+    const a = track(new Playground("test-app", { transports: [transport], listen: [], heartbeat: quietHeartbeat, dangerouslyDisableEncryption: true }));
+    await a.start();
+    await a.join(`tcp://127.0.0.1:${p.port}`);
+    const warm = collect(p, "warm-up");
+    await a.send("warm-up", 1, { to: p.peerId });
+    await vi.waitFor(() => expect(warm).toHaveLength(1));
+    const errors = errorsOf(a);
+    const left = leftOf(a);
+    closedAlready = true;
+    setImmediate(() => void conn!.close());
+    await expect(a.send("lost", { n: 1 }, { to: p.peerId })).rejects.toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_/) as unknown });
+    await vi.waitFor(() => expect(left.map((l) => l.peerId)).toEqual([p.peerId]));
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    const x = errors.filter((e) => (e.cause as Error | undefined)?.message === "x");
+    expect(x).toHaveLength(1);
+    expect(x[0]!.code).toBe("XPPG_ERR_INTERNAL");
+  });
+});

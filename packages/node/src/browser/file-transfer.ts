@@ -13,16 +13,21 @@ import { KIND, isRecord } from "../protocol.js";
 /** Most characters of a transfer id echoed back in an abort (the Node side sends 32). */
 const MAX_TRANSFER_ID = 64;
 
+/** `XPPG_ERR_NOT_IN_BROWSER` for a file call (`call`, as `pg.files.share`) in a page; its arguments never shown (any value may come). */
+export function notInBrowser(call: string): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.NOT_IN_BROWSER,
+    `${call}() reads and writes files on disk, which a browser page cannot do. Send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.`,
+  );
+}
+
 /** File transfers in a page: none. Same shape as Node's `FileTransfers`. */
 export class FileTransfers {
   constructor(_host?: FileHost) {}
 
   /** Always rejects: a page has no files to read by path. */
-  async send(path: string, _sessions: PeerSession[], _signal?: AbortSignal): Promise<SharedFile> {
-    throw new PlaygroundError(
-      NODE_ERROR_CODES.NOT_IN_BROWSER,
-      `shareFile("${path}") reads a file from disk, which a browser page cannot do. Send the bytes in a message instead: pg.send("my-file", { name, data: new Uint8Array(...) }).`,
-    );
+  async send(_path: string, _sessions: PeerSession[], _signal?: AbortSignal): Promise<SharedFile> {
+    throw notInBrowser("shareFile");
   }
 
   /** Refuses each offer with an abort; chunks and ends of refused transfers are ignored. */

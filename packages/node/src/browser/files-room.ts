@@ -11,34 +11,25 @@ import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { FilesRoomOptions, PlaygroundFiles } from "../files-room.js";
 import type { PeerSession } from "../peer-session.js";
 import type { SharedFile } from "../file-transfer.js";
+import { notInBrowser } from "./file-transfer.js";
 
 export type { FilesRoomOptions, PlaygroundFiles, PlaygroundFilesOptions } from "../files-room.js";
-
-function notInBrowser(call: string): PlaygroundError {
-  return new PlaygroundError(
-    NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `pg.files.${call}() reads and writes files on disk, which a browser page cannot do. Send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.`,
-  );
-}
 
 /** `pg.files` in a page: every call rejects with `XPPG_ERR_NOT_IN_BROWSER`. */
 export class FilesRoom {
   readonly api: PlaygroundFiles = {
-    share: () => Promise.reject(notInBrowser("share")),
-    download: () => Promise.reject(notInBrowser("download")),
-    unshare: () => Promise.reject(notInBrowser("unshare")),
+    share: () => Promise.reject(notInBrowser("pg.files.share")),
+    download: () => Promise.reject(notInBrowser("pg.files.download")),
+    unshare: () => Promise.reject(notInBrowser("pg.files.unshare")),
     uploaded: new Map(),
   };
 
-  readonly #o: Pick<FilesRoomOptions, "legacy">;
+  // Node's wiring (type-checked for a page too) hands it options: none is needed.
+  constructor(_o?: Partial<FilesRoomOptions>) {}
 
-  constructor(o: Pick<FilesRoomOptions, "legacy"> & Partial<FilesRoomOptions>) {
-    this.#o = o;
-  }
-
-  /** `pg.shareFile`: the page's file transfer, which rejects any call in words (its arguments unchecked: nothing could pass). */
-  shareFile(path: unknown, _options: unknown, _targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
-    return this.#o.legacy.send(String(path), [], undefined);
+  /** `pg.shareFile`: rejects any call in words, its arguments unread (nothing could pass; `String()` throws on a symbol). */
+  shareFile(_path: unknown, _options: unknown, _targets: (to: string | undefined) => PeerSession[]): Promise<SharedFile> {
+    return Promise.reject(notInBrowser("shareFile"));
   }
 
   listen(_listener: FilesHostListener): () => void {

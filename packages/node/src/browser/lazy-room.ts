@@ -3,14 +3,22 @@
  * the `#request-room` and `#routing-room` stand-ins: one load at a time, a
  * failed load tried again at the next use, calls made while it loads run
  * in order once it is there, and a room that comes after `close()` is
- * closed at once.
+ * closed at once. What peers send meanwhile is held, bounded, and handed
+ * over first.
  */
 
+/** Items held while the room loads: at most this many, and {@link MAX_HELD_BYTES}. */
+const MAX_HELD = 1024;
+/** Bytes held while the room loads (as each stand-in counts an item: what it keeps of it). */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
 /** Node's room behind a page's stand-in, loaded the first time it is needed. */
-export class LazyRoom<R extends { close(): void }> {
+export class LazyRoom<R extends { close(): void }, H> {
   readonly #load: () => Promise<R>;
-  readonly #loaded: (room: R) => void;
-  readonly #failed: () => void;
+  readonly #loaded: (room: R, held: H[]) => void;
+  /** What came while the room loads, in order, and its bytes. */
+  held: H[] = [];
+  #heldBytes = 0;
   #room: R | undefined;
   #loading: Promise<R> | undefined;
   /** Calls waiting for the room: later ones wait behind them, so all run in order. */
@@ -18,13 +26,25 @@ export class LazyRoom<R extends { close(): void }> {
   #closed = false;
 
   /**
-   * `load` imports and makes the room; `loaded` hands it what came
-   * meanwhile (it runs before any waiting call); `failed` forgets that.
+   * `load` imports and makes the room; `loaded` hands it what was held
+   * meanwhile (it runs before any waiting call). A failed load, or
+   * `close()`, drops what was held.
    */
-  constructor(load: () => Promise<R>, loaded: (room: R) => void, failed: () => void) {
+  constructor(load: () => Promise<R>, loaded: (room: R, held: H[]) => void) {
     this.#load = load;
     this.#loaded = loaded;
-    this.#failed = failed;
+  }
+
+  /**
+   * Holds `item` (`bytes` of it kept) for the room and starts the load;
+   * false, and nothing held, when `full` or past 1024 items or 8 MiB.
+   */
+  hold(item: H, bytes: number, full = false): boolean {
+    if (full || this.held.length >= MAX_HELD || this.#heldBytes + bytes > MAX_HELD_BYTES) return false;
+    this.held.push(item);
+    this.#heldBytes += bytes;
+    this.load().catch(() => {});
+    return true;
   }
 
   /** The room, once loaded. */
@@ -71,13 +91,15 @@ export class LazyRoom<R extends { close(): void }> {
       (room) => {
         if (this.#closed) room.close();
         this.#room = room;
-        this.#loaded(room);
+        const held = this.held;
+        this.#drop();
+        this.#loaded(room, held);
         return room;
       },
       (error: unknown) => {
         // The next use tries again.
         this.#loading = undefined;
-        this.#failed();
+        this.#drop();
         throw error;
       },
     );
@@ -86,6 +108,12 @@ export class LazyRoom<R extends { close(): void }> {
 
   close(): void {
     this.#closed = true;
+    this.#drop();
     this.#room?.close();
+  }
+
+  #drop(): void {
+    this.held = [];
+    this.#heldBytes = 0;
   }
 }

@@ -19,6 +19,6 @@ export type { NodeRooms, NodeRoomsContext } from "../node-rooms.js";
 // Typed as Node's rooms, as the `#` imports are everywhere: each stand-in has the members the node calls.
 export function wireNodeRooms(c: NodeRoomsContext): NodeRooms {
   const files = new FileTransfers();
-  const rooms = { files, swarmFiles: new FilesRoom({ legacy: files }), reach: new ReachRoom(), discovery: new DiscoveryRoom(), topics: new TopicRoom({ appName: c.o.appName }), pex: new PeerExchange() };
+  const rooms = { files, swarmFiles: new FilesRoom(), reach: new ReachRoom(), discovery: new DiscoveryRoom(), topics: new TopicRoom({ appName: c.o.appName }), pex: new PeerExchange() };
   return rooms as unknown as NodeRooms;
 }

@@ -8,7 +8,8 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order (at most 1024 messages: a request past that is answered `"busy"`,
+ * in order (at most 1024 messages, 64 from one peer, and 8 MiB of byte and
+ * string payloads, held as copies: a request past that is answered `"busy"`,
  * a response dropped); handlers registered meanwhile are registered there.
  * After `close()` what comes is ignored.
  */
@@ -22,8 +23,8 @@ import { LazyRoom } from "./lazy-room.js";
 
 export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../request-room.js";
 
-/** Requests and responses kept while the room loads; past it a request is answered `"busy"`, a response dropped. */
-const MAX_QUEUED = 1024;
+/** Of the 1024 messages held while the room loads, the most from one peer: one busy peer does not make the others wait. */
+const MAX_HELD_PER_PEER = 64;
 
 /** A handler registered before the room loaded, and how to remove it from the room once there. */
 interface Early {
@@ -35,18 +36,16 @@ interface Early {
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom> {
   readonly #o: RequestRoomOptions;
-  readonly #lazy: LazyRoom<NodeRequestRoom>;
+  /** Holds the requests and responses that come while the room loads (past its limits a request is answered `"busy"`, a response dropped). */
+  readonly #lazy: LazyRoom<NodeRequestRoom, [src: string, kind: string, payload: unknown]>;
   readonly #early = new Map<string, Early>();
-  /** Requests and responses that came while the room loads, in order. */
-  #queued: [src: string, kind: string, payload: unknown][] = [];
 
   constructor(options: RequestRoomOptions) {
     this.#o = options;
     this.#lazy = new LazyRoom(
       async () => new (await import("../request-room.js")).RequestRoom(options),
-      (room) => this.#loaded(room),
-      // Requests that came meanwhile are answered by their askers' timeouts.
-      () => (this.#queued = []),
+      // (A failed load drops what was held: the askers' timeouts answer those requests.)
+      (room, held) => this.#loaded(room, held),
     );
   }
 
@@ -91,26 +90,27 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     }
     // Stopped: nothing is loaded for it, nor served.
     if (this.#lazy.closed) return;
-    if (this.#queued.length >= MAX_QUEUED) {
-      if (kind === KIND.REQUEST) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
-      return;
+    const p = message.p;
+    // Counted only while the room loads (a moment), over at most 1024 messages.
+    let fromPeer = 0;
+    for (const held of this.#lazy.held) if (held[0] === src) fromPeer++;
+    // Bytes and strings counted as held; bytes copied (a view would keep its whole frame alive, uncounted).
+    const kept = p instanceof Uint8Array ? { ...message, p: p.slice() } : payload;
+    const bytes = p instanceof Uint8Array ? p.byteLength : typeof p === "string" ? p.length : 0;
+    if (!this.#lazy.hold([src, kind, kept], bytes, fromPeer >= MAX_HELD_PER_PEER) && kind === KIND.REQUEST) {
+      this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
-    this.#queued.push([src, kind, payload]);
-    this.#lazy.load().catch(() => {});
   }
 
   close(): void {
-    this.#queued = [];
     this.#lazy.close();
   }
 
   /** The room is there: early handlers move to it, and what came meanwhile is handed over in order. */
-  #loaded(room: NodeRequestRoom): void {
+  #loaded(room: NodeRequestRoom, held: [src: string, kind: string, payload: unknown][]): void {
     for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
     this.#early.clear();
-    const queued = this.#queued;
-    this.#queued = [];
-    for (const [src, kind, payload] of queued) {
+    for (const [src, kind, payload] of held) {
       try {
         room.receive(src, kind, payload);
       } catch (error) {

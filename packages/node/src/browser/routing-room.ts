@@ -7,47 +7,37 @@
  * straight to Node's room.
  *
  * Nothing changes for the peers: packets that arrive while the code loads
- * are kept in order (at most 1024 packets and 8 MiB; more are dropped and
- * counted in `stats.droppedUnicasts`) and handed over once it is there; one that breaks the protocol drops its
- * neighbour with the same typed reason, only a moment later; sends made
- * meanwhile go out in order. After `close()` a packet is ignored.
+ * are kept in order (copied out of their frames, at most 1024 packets and
+ * 8 MiB; more are dropped and counted in `stats.droppedUnicasts`) and handed
+ * over once it is there; a packet that is not bytes is refused at once, as in
+ * Node, and one that breaks the protocol otherwise drops its neighbour with
+ * the same typed reason, only a moment later; sends made meanwhile go out in
+ * order. After `close()` a packet is ignored.
  */
 
 import { isXppgError } from "@xppg/errors";
 import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
-import { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
+import { ROUTE_CAPABILITY, routeViolation, unreachableError } from "../routing-basics.js";
 import type { RoutingRoom as NodeRoutingRoom, RoutingRoomOptions } from "../routing-room.js";
 import { LazyRoom } from "./lazy-room.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "../routing-basics.js";
 export type { RoutingLimits, RoutingRoomOptions } from "../routing-room.js";
 
-/**
- * Packets kept while the code loads: at most this many, and
- * {@link MAX_QUEUED_BYTES}; more are dropped and counted
- * (`stats.droppedUnicasts`), as a congested node drops them.
- */
-const MAX_QUEUED_PACKETS = 1024;
-/** Bytes of packets kept while the code loads; see {@link MAX_QUEUED_PACKETS}. */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-
 /** Routed unicast in a page: Node's room, loaded the first time it is needed. */
 // Every public member of Node's room, so a call added there fails to compile here until the page has it too.
 export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom> {
   readonly #o: RoutingRoomOptions;
-  readonly #lazy: LazyRoom<NodeRoutingRoom>;
-  /** Packets that came while the code loads, in order. */
-  #queued: [PeerSession, unknown][] = [];
-  #queuedBytes = 0;
+  /** Holds the packets that come while the code loads (past its limits they are dropped and counted, as a congested node drops them). */
+  readonly #lazy: LazyRoom<NodeRoutingRoom, [PeerSession, Uint8Array]>;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
     this.#lazy = new LazyRoom(
       async () => new (await import("../routing-room.js")).RoutingRoom(options),
-      (room) => this.#loaded(room),
-      // A failed load drops what was queued: the channels' own timeouts tell their ends.
-      () => this.#drop(),
+      // (A failed load drops what was held: the channels' own timeouts tell their ends.)
+      (room, held) => this.#loaded(room, held),
     );
   }
 
@@ -77,31 +67,19 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     if (loaded !== undefined) return loaded.receive(session, payload);
     // Stopped: nothing is loaded for it, nor handed on.
     if (this.#lazy.closed) return;
-    const size = payload instanceof Uint8Array ? payload.byteLength : 0;
-    if (this.#queued.length >= MAX_QUEUED_PACKETS || this.#queuedBytes + size > MAX_QUEUED_BYTES) {
-      this.#o.stats.droppedUnicasts++;
-      return;
-    }
-    this.#queued.push([session, payload]);
-    this.#queuedBytes += size;
-    this.#lazy.load().catch(() => {});
+    // Any other value would be held uncounted: refused now, as Node's room refuses it.
+    if (!(payload instanceof Uint8Array)) throw routeViolation(session.peerId!, "a routed packet that is not bytes");
+    // A copy: the packet is a view into its whole frame, which it would keep alive (and the count would not see).
+    if (!this.#lazy.hold([session, payload.slice()], payload.byteLength)) this.#o.stats.droppedUnicasts++;
   }
 
   close(): void {
-    this.#drop();
     this.#lazy.close();
   }
 
-  #drop(): void {
-    this.#queued = [];
-    this.#queuedBytes = 0;
-  }
-
   /** The room is there: the packets that came meanwhile are handed over in order. */
-  #loaded(room: NodeRoutingRoom): void {
-    const queued = this.#queued;
-    this.#drop();
-    for (const [session, payload] of queued) {
+  #loaded(room: NodeRoutingRoom, held: [PeerSession, Uint8Array][]): void {
+    for (const [session, payload] of held) {
       try {
         room.receive(session, payload);
       } catch (error) {
