@@ -18,6 +18,8 @@ import type { SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
+/** Marks a promise handled now: it is chained after the ones before it, and its rejection is dealt with there. */
+const HANDLED = (): void => {};
 /** Sealed bytes not yet taken by the connection below past which `send` waits, whatever the high-water mark (as `RecordLink`). */
 const SEND_AHEAD = 8 * RECORD_FILL_PLAINTEXT;
 /**
@@ -65,6 +67,8 @@ export class PageRecordLink implements ConnectionLink {
   /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
   #sealing = 0;
   #sendClosed = false;
+  /** A record could not be sealed: nothing after it may go out (the peer's nonces would no longer match). */
+  #sealFailed = false;
   #fault: XppgError | undefined;
 
   #recordsIn = 0;
@@ -128,7 +132,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);
-    void this.#handed.then(() => this.#conn.close());
+    void this.#handed.then(() => this.#conn.close(this.#fault));
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -206,17 +210,26 @@ export class PageRecordLink implements ConnectionLink {
       this.#unsettled -= size;
       if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) this.#releaseDrain(undefined);
     };
-    this.#handed = Promise.all([sealed, this.#handed]).then(
-      ([record]) => {
-        if (this.#conn.isClosed) return settle();
-        this.#conn.send(record).then(settle, settle);
-      },
-      (err: unknown) => {
-        settle();
-        // Nothing after a record that could not be sealed may go out: the peer's nonces would no longer match.
-        if (!this.#linkClosed) this.#controller.fail(connectionClosedError(this.#remoteAddress, err));
-      },
-    );
+    sealed.catch(HANDLED);
+    // After the records before it are handed, whichever answers first.
+    this.#handed = this.#handed
+      .then(() => sealed)
+      .then(
+        (record) => {
+          if (this.#conn.isClosed || this.#sealFailed) return settle();
+          this.#conn.send(record).then(settle, settle);
+        },
+        (err: unknown) => {
+          settle();
+          // Nothing after a record that could not be sealed may go out, the end of stream neither: the peer's
+          // nonces would no longer match. The connection below is closed with why, also during a close (when the
+          // controller's `fail` does nothing).
+          this.#sealFailed = this.#sendClosed = true;
+          this.#fault ??= connectionClosedError(this.#remoteAddress, err);
+          this.#controller.error(this.#fault);
+          void this.#conn.close(this.#fault);
+        },
+      );
     return sealed;
   }
 
