@@ -255,14 +255,19 @@ export class PageRecordLink implements ConnectionLink {
       this.#pausedByMe = true;
       this.#conn.pause();
     }
-    this.#opened = Promise.all([opened, this.#opened]).then(
-      ([plain]) => this.#decode(plain, index),
-      () => this.#decode(null, index),
-    );
+    opened.catch(HANDLED);
+    // Decoded after the records before it, even when its own open fails first.
+    this.#opened = this.#opened
+      .then(() => opened)
+      .then(
+        (plain) => this.#decode(plain, index),
+        // The AEAD itself failed (its code not loaded, a key not imported): a fault on this side, not the peer's bad tag.
+        (err: unknown) => this.#decode(connectionClosedError(this.#remoteAddress, err), index),
+      );
     return FRAME_RELEASED;
   };
 
-  #decode(plain: Uint8Array | null, index: number): void {
+  #decode(plain: Uint8Array | XppgError | null, index: number): void {
     if (--this.#opening < OPENING_AHEAD / 2 && this.#pausedByMe) {
       this.#pausedByMe = false;
       if (!this.#pausedByUser) this.#conn.resume();
@@ -270,6 +275,7 @@ export class PageRecordLink implements ConnectionLink {
     if (!this.#controller.receiving) return;
     if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
+    if (!(plain instanceof Uint8Array)) return this.#controller.fail(plain);
     if (plain.byteLength === 0) {
       this.#endReceived = true;
       return;
@@ -291,7 +297,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#linkClosed = true;
     this.#sendClosed = true;
     // Judged once the records before the close are opened: the end of stream may be among them.
-    void this.#opened.then(() => {
+    const judge = (): void => {
       let error = info.error;
       let initiator = info.initiator;
       if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
@@ -305,6 +311,7 @@ export class PageRecordLink implements ConnectionLink {
       this.#pendingBytes = 0;
       this.#releaseDrain(error);
       this.#controller.closed(error, initiator);
-    });
+    };
+    void this.#opened.then(judge, judge);
   }
 }

@@ -184,4 +184,32 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       await p.close();
     }
   });
+
+  it("an open that fails (a fault of this side's AEAD) after a slower one: the earlier record's frames are delivered first, and the failure is not the peer's bad record", async () => {
+    let afterFailure!: () => void;
+    const failedTurn = new Promise<void>((resolve) => (afterFailure = resolve));
+    const aead = controlled((kind, counter) => {
+      if (kind !== "open") return undefined;
+      if (counter === 1) {
+        // Record 0 answers a turn after record 1's open has failed.
+        setTimeout(afterFailure, 0);
+        return Promise.reject(new Error("injected: the AEAD could not open"));
+      }
+      return counter === 0 ? failedTurn : undefined;
+    });
+    const p = await pagePair(aead.wrap);
+    try {
+      const atPage = new Collector(p.page);
+      await p.node.send(Uint8Array.of(1));
+      await vi.waitFor(() => expect(aead.calls.length).toBe(1));
+      await p.node.send(Uint8Array.of(2));
+      const info = await p.page.closed;
+      expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1]]);
+      expect(info.error).toBeDefined();
+      expect(info.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+    } finally {
+      await p.close();
+    }
+  });
 });
