@@ -230,8 +230,9 @@ export function secureConnectionCore(
       const crypto = later ?? provider;
       staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
       if (done) return;
-      // Without a cipher set: a responder takes AESGCM when offered, and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
-      const negotiate = options.cipher === undefined && (!conn.outbound || (later ?? provider).offersAesGcm === true);
+      // Without a cipher set: a responder takes AESGCM when offered and its AES-GCM is cheap (not a page's noble
+      // fallback, without WebCrypto), and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
+      const negotiate = options.cipher === undefined && (conn.outbound ? crypto.offersAesGcm === true : crypto.takesAesGcm !== false);
       hs = new HandshakeState(provider, {
         initiator: conn.outbound,
         staticKeyPair: staticKey.keyPair,
