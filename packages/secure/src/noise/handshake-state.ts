@@ -343,7 +343,11 @@ export class HandshakeState {
     if (local === null || remote === null) throw new Error(`Noise token ${token} lacks a key`);
     let shared: Uint8Array;
     try {
-      shared = await this.#crypto.x25519(local.secretKey, remote);
+      // The key as hashed keeps its top bit (the offer or answer); the key agreement gets it masked (RFC 7748
+      // section 5), whatever the engine does with that bit.
+      const masked = remote.slice();
+      masked[DHLEN - 1] = masked[DHLEN - 1]! & 0x7f;
+      shared = await this.#crypto.x25519(local.secretKey, masked);
     } catch (err) {
       // Providers throw for a public key that gives an all-zero result.
       throw this.#fail("the peer sent a low-order public key", err);
