@@ -43,7 +43,7 @@ export interface HandshakeStateOptions {
   /**
    * Loads the code of the cipher once the handshake has chosen it (a page
    * keeps the ciphers out of its first download); awaited before the first
-   * step that hashes. @default none
+   * step that hashes. @default the provider's `prepare`
    */
   prepare?: (cipher: NoiseCipher) => Promise<void> | undefined;
   /**
@@ -118,7 +118,7 @@ export class HandshakeState {
     this.#e = options.ephemeralKeyPair ?? null;
     this.#peerLabel = options.peerLabel ?? "the peer";
     this.#prologue = options.prologue ?? new Uint8Array(0);
-    this.#prepare = options.prepare;
+    this.#prepare = options.prepare ?? provider.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
     this.#cipher = cipher;
@@ -198,6 +198,8 @@ export class HandshakeState {
   }
 
   async #write(payload: Uint8Array): Promise<Uint8Array> {
+    // Checked first: a negotiating initiator's message 1 returns early. A message holds at least its 32-byte key and the payload's 16-byte tag (none in message 1: within the limit either way).
+    if (payload.byteLength + DHLEN > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
     if (this.#undecided) {
       // A negotiating initiator's message 1 (`-> e`, no key yet) does not depend on the suite: it is sent now and hashed once the answer names the suite.
       this.#e ??= await this.#crypto.x25519Generate();
