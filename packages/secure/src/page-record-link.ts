@@ -18,8 +18,6 @@ import type { SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
-/** Marks a promise handled now: it is chained after the ones before it, and its rejection is dealt with there. */
-const HANDLED = (): void => {};
 /** Sealed bytes not yet taken by the connection below past which `send` waits, whatever the high-water mark (as `RecordLink`). */
 const SEND_AHEAD = 8 * RECORD_FILL_PLAINTEXT;
 /**
@@ -67,8 +65,7 @@ export class PageRecordLink implements ConnectionLink {
   /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
   #sealing = 0;
   #sendClosed = false;
-  /** A record could not be sealed: nothing after it may go out (the peer's nonces would no longer match). */
-  #sealFailed = false;
+  /** Why the link failed (the peer's fault, or a record that could not be sealed): nothing more is handed down. */
   #fault: XppgError | undefined;
 
   #recordsIn = 0;
@@ -210,13 +207,13 @@ export class PageRecordLink implements ConnectionLink {
       this.#unsettled -= size;
       if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) this.#releaseDrain(undefined);
     };
-    sealed.catch(HANDLED);
+    sealed.catch(Boolean); // handled now (a no-op): its rejection is dealt with after the records before it
     // After the records before it are handed, whichever answers first.
     this.#handed = this.#handed
       .then(() => sealed)
       .then(
         (record) => {
-          if (this.#conn.isClosed || this.#sealFailed) return settle();
+          if (this.#conn.isClosed || this.#fault) return settle();
           this.#conn.send(record).then(settle, settle);
         },
         (err: unknown) => {
@@ -224,7 +221,7 @@ export class PageRecordLink implements ConnectionLink {
           // Nothing after a record that could not be sealed may go out, the end of stream neither: the peer's
           // nonces would no longer match. The connection below is closed with why, also during a close (when the
           // controller's `fail` does nothing).
-          this.#sealFailed = this.#sendClosed = true;
+          this.#sendClosed = true;
           this.#fault ??= connectionClosedError(this.#remoteAddress, err);
           this.#controller.error(this.#fault);
           void this.#conn.close(this.#fault);
@@ -255,7 +252,7 @@ export class PageRecordLink implements ConnectionLink {
       this.#pausedByMe = true;
       this.#conn.pause();
     }
-    opened.catch(HANDLED);
+    opened.catch(Boolean); // as in #seal
     // Decoded after the records before it, even when its own open fails first.
     this.#opened = this.#opened
       .then(() => opened)
