@@ -241,8 +241,8 @@ export function secureConnectionCore(
         negotiate,
         peerLabel,
         crypto,
-        // A page's AESGCM is WebCrypto's (its aead): only the provider's own ciphers need their code loaded.
-        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.aead !== undefined ? undefined : provider.prepare!(c)) }),
+        // A page's AESGCM on WebCrypto (which offers it) needs no code loaded; the provider's own ciphers do.
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.offersAesGcm ? undefined : provider.prepare!(c)) }),
       });
       conn.read({
         frame(message) {
