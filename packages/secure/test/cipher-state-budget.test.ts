@@ -51,7 +51,7 @@ describe("an AES-GCM key's byte budget", () => {
   });
 
   it("through an AEAD that answers later (a page's), the seal past the budget rejects, and takes no nonce", async () => {
-    const aead = webCryptoAead(globalThis.crypto.subtle as unknown as Parameters<typeof webCryptoAead>[0], nodeCryptoProvider);
+    const aead = webCryptoAead(globalThis.crypto.subtle, nodeCryptoProvider);
     const c = new CipherState(nodeCryptoProvider, KEY, "AESGCM", 64);
     expect((await c.encryptWithAdAsync(aead, new Uint8Array(0), new Uint8Array(64))).byteLength).toBe(80);
     await expect(c.encryptWithAdAsync(aead, new Uint8Array(0), new Uint8Array(1))).rejects.toMatchObject({ code: SECURE_ERROR_CODES.KEY_EXHAUSTED });
