@@ -21,7 +21,8 @@ export const AES_GCM_BYTE_BUDGET = 2 ** 38;
  * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter,
  * for one cipher function (`"AESGCM"` or `"ChaChaPoly"`, which differ in
  * the cipher and in the nonce's byte order). Without a key, encryption is
- * the identity (as during the first handshake message).
+ * the identity (as during the first handshake message). `encryptParts`,
+ * `encryptInto` and `decryptInto` are for keyed (transport) states only.
  */
 export class CipherState {
   /** The Noise cipher function this state encrypts with. */
@@ -78,13 +79,12 @@ export class CipherState {
    * message without joining them.
    */
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
-    if (this.#k === null) throw new Error("encryptParts needs a key: it is for transport messages");
     this.#spend(plaintext.byteLength);
     const provider = this.#provider;
     let out: [Uint8Array, Uint8Array];
-    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k, this.#n, plaintext);
+    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k!, this.#n, plaintext);
     else {
-      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k, this.#n, EMPTY, plaintext) : provider.seal(this.#k, this.#n, EMPTY, plaintext);
+      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k!, this.#n, EMPTY, plaintext) : provider.seal(this.#k!, this.#n, EMPTY, plaintext);
       out = [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)];
     }
     this.#n++;
@@ -107,9 +107,8 @@ export class CipherState {
    * `sealInto` (see {@link CipherState.inPlace}).
    */
   encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
-    if (this.#k === null) throw new Error("encryptInto needs a key: it is for transport messages");
     this.#spend(plaintext.byteLength);
-    this.#provider.sealInto!(this.cipher, this.#k, this.#n, plaintext, out, tag);
+    this.#provider.sealInto!(this.cipher, this.#k!, this.#n, plaintext, out, tag);
     this.#n++;
   }
 
@@ -119,9 +118,8 @@ export class CipherState {
    * nonce does not advance and `out` holds nothing usable.
    */
   decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
-    if (this.#k === null) throw new Error("decryptInto needs a key: it is for transport messages");
     if (this.#n >= MAX_NONCE) return false;
-    const ok = this.#provider.openInto!(this.cipher, this.#k, this.#n, ciphertext, tag, out);
+    const ok = this.#provider.openInto!(this.cipher, this.#k!, this.#n, ciphertext, tag, out);
     if (ok) this.#n++;
     return ok;
   }
