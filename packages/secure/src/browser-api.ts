@@ -16,7 +16,6 @@ import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
 import { PageRecordLink } from "./page-record-link.js";
 import { secureConnectionCore, type SecureConnectionOptions } from "./secure-connection.js";
-import type { AsyncAead } from "./crypto/provider.js";
 
 /** The crypto provider this entry uses: the audited @noble/* libraries (browsers). */
 export const cryptoProvider: CryptoProvider = nobleCryptoProvider;
@@ -59,12 +58,6 @@ export async function verifySignatureAsync(publicKey: Uint8Array, data: Uint8Arr
   return (await pageCrypto()).ed25519Verify(publicKey, data, signature);
 }
 
-/** The page's provider's own ciphers, answered at once (a page without WebCrypto: noble's). */
-const pageAead: AsyncAead = {
-  seal: async (cipher, key, counter, ad, plaintext) => (cipher === "AESGCM" ? pageChannelProvider.aesGcmSeal : pageChannelProvider.seal)(key, counter, ad, plaintext),
-  open: async (cipher, key, counter, ad, ciphertext) => (cipher === "AESGCM" ? pageChannelProvider.aesGcmOpen : pageChannelProvider.open)(key, counter, ad, ciphertext),
-};
-
 /** The identity of `seed`, its key in WebCrypto (non-extractable) where WebCrypto has Ed25519: it signs with `signAsync`. */
 async function pageIdentity(seed: Uint8Array): Promise<Identity> {
   return identityFromAsyncSigner(seed, await (await pageCrypto()).ed25519Signer(seed));
@@ -95,7 +88,7 @@ export function createIdentity(): Promise<Identity> {
  * malformed `expectedPeerId`.
  */
 export function secureConnection(conn: Connection, options: SecureConnectionOptions): Promise<SecureConnection> {
-  return secureConnectionCore(pageChannelProvider, conn, options, (c, session, controller, o, crypto) => new PageRecordLink(crypto?.aead ?? pageAead, c, session, controller, o), pageCrypto);
+  return secureConnectionCore(pageChannelProvider, conn, options, (c, session, controller, o, crypto) => new PageRecordLink(crypto!.aead!, c, session, controller, o), pageCrypto);
 }
 
 /**

@@ -26,6 +26,8 @@ export const SECURE_ERROR_CODES = {
   IDENTITY_STORE: "XPPG_ERR_IDENTITY_STORE",
   /** (browser) An identity made on WebCrypto was asked to sign synchronously: it signs with `signAsync`. */
   SIGNS_ASYNC: "XPPG_ERR_SIGNS_ASYNC",
+  /** A connection's key sealed as much as it may (an AES-GCM key's byte budget, or its nonces): it is closed; open a new one. */
+  KEY_EXHAUSTED: "XPPG_ERR_KEY_EXHAUSTED",
 } as const;
 
 /** One of the {@link SECURE_ERROR_CODES}. */
@@ -109,4 +111,9 @@ export function streamTruncatedError(remoteAddress: string, partialBytes: number
     `The connection to ${remoteAddress} ended without the peer's authenticated end of stream${partialBytes > 0 ? ` (in the middle of a frame, ${partialBytes} bytes of it received)` : ""}: the peer crashed, or someone on the path cut the data short. Frames received so far are genuine; later ones may be lost. Dial again.`,
     { details: { remoteAddress, partialBytes } },
   );
+}
+
+/** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */
+export function keyExhaustedError(): SecureError {
+  return new SecureError(CODES.KEY_EXHAUSTED, "This connection's key is used up, so it is closed: open a new connection.");
 }

@@ -65,6 +65,7 @@ export class PageRecordLink implements ConnectionLink {
   /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
   #sealing = 0;
   #sendClosed = false;
+  /** Why the link failed (the peer's fault, or a record that could not be sealed): nothing more is handed down. */
   #fault: XppgError | undefined;
 
   #recordsIn = 0;
@@ -128,7 +129,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);
-    void this.#handed.then(() => this.#conn.close());
+    void this.#handed.then(() => this.#conn.close(this.#fault));
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -206,17 +207,26 @@ export class PageRecordLink implements ConnectionLink {
       this.#unsettled -= size;
       if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) this.#releaseDrain(undefined);
     };
-    this.#handed = Promise.all([sealed, this.#handed]).then(
-      ([record]) => {
-        if (this.#conn.isClosed) return settle();
-        this.#conn.send(record).then(settle, settle);
-      },
-      (err: unknown) => {
-        settle();
-        // Nothing after a record that could not be sealed may go out: the peer's nonces would no longer match.
-        if (!this.#linkClosed) this.#controller.fail(connectionClosedError(this.#remoteAddress, err));
-      },
-    );
+    sealed.catch(Boolean); // handled now (a no-op): its rejection is dealt with after the records before it
+    // After the records before it are handed, whichever answers first.
+    this.#handed = this.#handed
+      .then(() => sealed)
+      .then(
+        (record) => {
+          if (this.#conn.isClosed || this.#fault) return settle();
+          this.#conn.send(record).then(settle, settle);
+        },
+        (err: unknown) => {
+          settle();
+          // Nothing after a record that could not be sealed may go out, the end of stream neither: the peer's
+          // nonces would no longer match. The connection below is closed with why, also during a close (when the
+          // controller's `fail` does nothing).
+          this.#sendClosed = true;
+          this.#fault ??= connectionClosedError(this.#remoteAddress, err);
+          this.#controller.error(this.#fault);
+          void this.#conn.close(this.#fault);
+        },
+      );
     return sealed;
   }
 
@@ -242,14 +252,19 @@ export class PageRecordLink implements ConnectionLink {
       this.#pausedByMe = true;
       this.#conn.pause();
     }
-    this.#opened = Promise.all([opened, this.#opened]).then(
-      ([plain]) => this.#decode(plain, index),
-      () => this.#decode(null, index),
-    );
+    opened.catch(Boolean); // as in #seal
+    // Decoded after the records before it, even when its own open fails first.
+    this.#opened = this.#opened
+      .then(() => opened)
+      .then(
+        (plain) => this.#decode(plain, index),
+        // The AEAD itself failed (its code not loaded, a key not imported): a fault on this side, not the peer's bad tag.
+        (err: unknown) => this.#decode(connectionClosedError(this.#remoteAddress, err), index),
+      );
     return FRAME_RELEASED;
   };
 
-  #decode(plain: Uint8Array | null, index: number): void {
+  #decode(plain: Uint8Array | XppgError | null, index: number): void {
     if (--this.#opening < OPENING_AHEAD / 2 && this.#pausedByMe) {
       this.#pausedByMe = false;
       if (!this.#pausedByUser) this.#conn.resume();
@@ -257,6 +272,7 @@ export class PageRecordLink implements ConnectionLink {
     if (!this.#controller.receiving) return;
     if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
+    if (!(plain instanceof Uint8Array)) return this.#controller.fail(plain);
     if (plain.byteLength === 0) {
       this.#endReceived = true;
       return;
@@ -278,7 +294,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#linkClosed = true;
     this.#sendClosed = true;
     // Judged once the records before the close are opened: the end of stream may be among them.
-    void this.#opened.then(() => {
+    const judge = (): void => {
       let error = info.error;
       let initiator = info.initiator;
       if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
@@ -292,6 +308,7 @@ export class PageRecordLink implements ConnectionLink {
       this.#pendingBytes = 0;
       this.#releaseDrain(error);
       this.#controller.closed(error, initiator);
-    });
+    };
+    void this.#opened.then(judge, judge);
   }
 }

@@ -230,8 +230,9 @@ export function secureConnectionCore(
       const crypto = later ?? provider;
       staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
       if (done) return;
-      // Without a cipher set: a responder takes AESGCM when offered, and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
-      const negotiate = options.cipher === undefined && (!conn.outbound || (later ?? provider).offersAesGcm === true);
+      // Without a cipher set: a responder takes AESGCM when offered and its AES-GCM is cheap (not a page's noble
+      // fallback, without WebCrypto), and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
+      const negotiate = options.cipher === undefined && (conn.outbound ? crypto.offersAesGcm === true : crypto.takesAesGcm !== false);
       hs = new HandshakeState(provider, {
         initiator: conn.outbound,
         staticKeyPair: staticKey.keyPair,
@@ -240,8 +241,8 @@ export function secureConnectionCore(
         negotiate,
         peerLabel,
         crypto,
-        // A page's AESGCM is WebCrypto's (its aead): only the provider's own ciphers need their code loaded.
-        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.aead !== undefined ? undefined : provider.prepare!(c)) }),
+        // A page's AESGCM on WebCrypto (which offers it) needs no code loaded; the provider's own ciphers do.
+        ...(provider.prepare === undefined ? {} : { prepare: (c: NoiseCipher) => (c === "AESGCM" && later?.offersAesGcm ? undefined : provider.prepare!(c)) }),
       });
       conn.read({
         frame(message) {

@@ -10,6 +10,7 @@ import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
+import { webCrypto } from "../src/crypto/web-crypto.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type SecureConnection } from "../src/index.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
@@ -68,6 +69,35 @@ describe("cipher negotiation", () => {
       expect([client.cipher, server.cipher]).toEqual(["ChaChaPoly", "ChaChaPoly"]);
     });
   }
+
+  it("WebCrypto's X25519 (Node's) ignores the top bit of the peer's key too", async () => {
+    const web = webCrypto(globalThis.crypto.subtle);
+    const a = await web.x25519Generate();
+    const b = await web.x25519Generate();
+    const flagged = b.publicKey.slice();
+    flagged[31] = flagged[31]! | 0x80;
+    expect(Array.from(await web.x25519(a.secretKey, flagged))).toEqual(Array.from(await web.x25519(a.secretKey, b.publicKey)));
+  });
+
+  it("the key agreement gets the peer's ephemeral key with the offer bit cleared (an engine that refused the bit still agrees), while the key is hashed as sent", async () => {
+    const strict = {
+      ...sodium,
+      x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+        if ((publicKey[31]! & 0x80) !== 0) throw new Error("a public key with bit 255 set");
+        return sodium.x25519(secretKey, publicKey);
+      },
+    };
+    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true, crypto: strict });
+    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true, crypto: strict });
+    const m1 = await i.writeMessage(new Uint8Array(0));
+    await r.readMessage(m1);
+    const m2 = await r.writeMessage(new Uint8Array(0));
+    expect([m1[31]! & 0x80, m2[31]! & 0x80]).toEqual([0x80, 0x80]);
+    await i.readMessage(m2);
+    await r.readMessage(await i.writeMessage(new Uint8Array(0)));
+    expect([i.cipher, r.cipher]).toEqual(["AESGCM", "AESGCM"]);
+    expect(Buffer.from(i.handshakeHash).equals(Buffer.from(r.handshakeHash))).toBe(true);
+  });
 
   it("between two Node sides with no cipher set: ChaChaPoly, and neither ephemeral key carries the bit (the wire is unchanged)", async () => {
     const [client, server] = await talk(sodium, nodeCryptoProvider);
@@ -129,6 +159,57 @@ describe("cipher negotiation", () => {
     expect(client).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
     expect(server).toBeUndefined();
     const [a, b] = await talk(offering, nodeCryptoProvider, { cipher: "AESGCM" }, { cipher: "AESGCM" });
+    expect([a.cipher, b.cipher]).toEqual(["AESGCM", "AESGCM"]);
+  });
+
+  it("a responder with cipher AESGCM set that is really offered it runs AESGCM and answers the offer", async () => {
+    // The initiator sets no cipher: it offers (the case above sets one on both sides, so nobody offers).
+    const [a, b] = await talk(offering, nodeCryptoProvider, {}, { cipher: "AESGCM" });
+    expect([a.cipher, b.cipher]).toEqual(["AESGCM", "AESGCM"]);
+    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
+    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), cipher: "AESGCM" });
+    const m1 = await i.writeMessage(new Uint8Array(0));
+    await r.readMessage(m1);
+    const m2 = await r.writeMessage(new Uint8Array(0));
+    expect([m1[31]! & 0x80, m2[31]! & 0x80]).toEqual([0x80, 0x80]);
+    await i.readMessage(m2);
+    await r.readMessage(await i.writeMessage(new Uint8Array(0)));
+    expect([i.cipher, r.cipher]).toEqual(["AESGCM", "AESGCM"]);
+  });
+
+  it("a negotiating initiator's message 1 payload reaches a negotiating responder and is hashed alike on both sides", async () => {
+    for (const responderCipher of ["AESGCM", "ChaChaPoly"] as const) {
+      const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
+      const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true, cipher: responderCipher });
+      const m1 = await i.writeMessage(Uint8Array.of(1, 2, 3));
+      expect(m1.byteLength).toBe(35);
+      expect(Array.from(await r.readMessage(m1))).toEqual([1, 2, 3]);
+      expect(Array.from(await i.readMessage(await r.writeMessage(Uint8Array.of(4))))).toEqual([4]);
+      expect(Array.from(await r.readMessage(await i.writeMessage(Uint8Array.of(5))))).toEqual([5]);
+      // Offered: the responder takes AESGCM whatever cipher it would run unoffered.
+      expect([i.cipher, r.cipher]).toEqual(["AESGCM", "AESGCM"]);
+      expect(Buffer.from(i.handshakeHash).equals(Buffer.from(r.handshakeHash))).toBe(true);
+    }
+  });
+
+  it("a cipher's code that fails to load fails the handshake with a typed error and closes the connection; a later handshake whose load succeeds runs", async () => {
+    const t = memoryTransport();
+    const l = await t.listen("memory://", (c) => void secureConnectionWith(nodeCryptoProvider, c, { identity: generateIdentity() }).catch(() => {}));
+    try {
+      const failing: CryptoProvider = { ...offering, prepare: () => Promise.reject(new Error("injected: the chunk could not be fetched")) };
+      const raw = await t.dial(l.address);
+      const error = await secureConnectionWith(failing, raw, { identity: generateIdentity() }).then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(error?.code).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+      expect(error?.message).toContain("could not be loaded");
+      expect((await raw.closed).error?.code).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+    } finally {
+      await l.close();
+    }
+    // Loading again (a new import, or a reload of the page) succeeds: the same process connects.
+    const [a, b] = await talk({ ...offering, prepare: () => Promise.resolve() }, nodeCryptoProvider);
     expect([a.cipher, b.cipher]).toEqual(["AESGCM", "AESGCM"]);
   });
 });

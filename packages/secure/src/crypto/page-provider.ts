@@ -14,9 +14,13 @@ export async function loadNobleChaCha(): Promise<void> {
   chacha ??= await import("./noble-chacha.js");
 }
 
+/** What a cipher's call says before its code is loaded. */
+function notLoaded(cipher: string): never {
+  throw new Error(`noble's ${cipher} is not loaded yet: await cryptoProvider.prepare("${cipher}") first (secureConnection does it itself)`);
+}
+
 function loadedChaCha(): typeof import("./noble-chacha.js") {
-  if (chacha === undefined) throw new Error("noble's ChaCha20-Poly1305 is not loaded yet: await cryptoProvider.prepare(\"ChaChaPoly\") first (secureConnection does it itself)");
-  return chacha;
+  return chacha ?? notLoaded("ChaChaPoly");
 }
 
 /**
@@ -30,8 +34,7 @@ export async function loadNobleAesGcm(): Promise<void> {
 }
 
 function loadedAesGcm(): typeof import("./noble-aes-gcm.js") {
-  if (aesGcm === undefined) throw new Error("noble's AES-GCM is not loaded yet: await cryptoProvider.prepare(\"AESGCM\") first (secureConnection does it itself)");
-  return aesGcm;
+  return aesGcm ?? notLoaded("AESGCM");
 }
 
 function asynchronousHere(): never {

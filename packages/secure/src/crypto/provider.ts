@@ -93,6 +93,8 @@ export interface CryptoProvider {
    * native, ChaCha20-Poly1305 would be JavaScript). @default false
    */
   readonly offersAesGcm?: boolean;
+  /** See {@link HandshakeCrypto.takesAesGcm}. @default true */
+  readonly takesAesGcm?: boolean;
   /**
    * Runs `fn` once the current synchronous work and its promise callbacks are
    * done (`process.nextTick` in Node): the sends of one tick after the
@@ -124,6 +126,13 @@ export interface HandshakeCrypto {
   readonly aead?: AsyncAead;
   /** As {@link CryptoProvider.offersAesGcm}, for the side whose handshake crypto this is. @default false */
   readonly offersAesGcm?: boolean;
+  /**
+   * False when this side's AES-GCM is slower than its ChaCha20-Poly1305 (a
+   * page without WebCrypto, on noble's JavaScript): a responder with no
+   * `cipher` set then answers an offer of AESGCM with ChaChaPoly.
+   * @default true (Node's providers, WebCrypto)
+   */
+  readonly takesAesGcm?: boolean;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DEFAULT_NOISE_CIPHER, type NoiseCipher } from "../constants.js";
 import type { AsyncAead, CryptoProvider } from "../crypto/provider.js";
+import { keyExhaustedError } from "../errors.js";
 
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
 // nonces; a connection that sends 2^53 records is closed long before.
@@ -7,10 +8,21 @@ const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Bytes one AES-GCM key seals (one direction of a connection) before it
+ * seals no more and the connection closes with `XPPG_ERR_KEY_EXHAUSTED`:
+ * 2^38 (256 GiB), far inside AES-GCM's bounds for one key (NIST SP 800-38D;
+ * its advantage bound grows with the data sealed). Noise has no rekey here
+ * and the wire does not change: the application opens a new connection.
+ * ChaChaPoly has no such budget (only the nonce cap).
+ */
+export const AES_GCM_BYTE_BUDGET = 2 ** 38;
+
+/**
  * Noise `CipherState` (spec rev. 34, section 5.1): a key and a nonce counter,
  * for one cipher function (`"AESGCM"` or `"ChaChaPoly"`, which differ in
  * the cipher and in the nonce's byte order). Without a key, encryption is
- * the identity (as during the first handshake message).
+ * the identity (as during the first handshake message). `encryptParts`,
+ * `encryptInto` and `decryptInto` are for keyed (transport) states only.
  */
 export class CipherState {
   /** The Noise cipher function this state encrypts with. */
@@ -21,13 +33,17 @@ export class CipherState {
   readonly #inPlaceBelow: number;
   #k: Uint8Array | null = null;
   #n = 0;
+  /** Bytes this key may still seal (see {@link AES_GCM_BYTE_BUDGET}). */
+  #budget: number;
 
-  constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher: NoiseCipher = DEFAULT_NOISE_CIPHER) {
+  /** `byteBudget`: bytes this key seals at most, by default {@link AES_GCM_BYTE_BUDGET} for AESGCM, no limit for ChaChaPoly. */
+  constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher: NoiseCipher = DEFAULT_NOISE_CIPHER, byteBudget = cipher === "AESGCM" ? AES_GCM_BYTE_BUDGET : Infinity) {
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
     this.#provider = provider;
     this.#k = key;
     this.cipher = cipher;
     this.#aesGcm = cipher === "AESGCM";
+    this.#budget = byteBudget;
     const limit = provider.inPlaceLimit;
     this.#inPlaceBelow = !this.inPlace ? 0 : typeof limit === "object" ? (limit[cipher] ?? Infinity) : (limit ?? Infinity);
   }
@@ -51,7 +67,7 @@ export class CipherState {
   /** `EncryptWithAd(ad, plaintext)`. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#k === null) return plaintext;
-    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
+    this.#spend(plaintext.byteLength);
     const out = this.#aesGcm ? this.#provider.aesGcmSeal(this.#k, this.#n, ad, plaintext) : this.#provider.seal(this.#k, this.#n, ad, plaintext);
     this.#n++;
     return out;
@@ -63,13 +79,12 @@ export class CipherState {
    * message without joining them.
    */
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
-    if (this.#k === null) throw new Error("encryptParts needs a key: it is for transport messages");
-    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
+    this.#spend(plaintext.byteLength);
     const provider = this.#provider;
     let out: [Uint8Array, Uint8Array];
-    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k, this.#n, plaintext);
+    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k!, this.#n, plaintext);
     else {
-      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k, this.#n, EMPTY, plaintext) : provider.seal(this.#k, this.#n, EMPTY, plaintext);
+      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k!, this.#n, EMPTY, plaintext) : provider.seal(this.#k!, this.#n, EMPTY, plaintext);
       out = [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)];
     }
     this.#n++;
@@ -92,9 +107,8 @@ export class CipherState {
    * `sealInto` (see {@link CipherState.inPlace}).
    */
   encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
-    if (this.#k === null) throw new Error("encryptInto needs a key: it is for transport messages");
-    if (this.#n >= MAX_NONCE) throw new RangeError("Noise nonce exhausted; open a new connection");
-    this.#provider.sealInto!(this.cipher, this.#k, this.#n, plaintext, out, tag);
+    this.#spend(plaintext.byteLength);
+    this.#provider.sealInto!(this.cipher, this.#k!, this.#n, plaintext, out, tag);
     this.#n++;
   }
 
@@ -104,9 +118,8 @@ export class CipherState {
    * nonce does not advance and `out` holds nothing usable.
    */
   decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
-    if (this.#k === null) throw new Error("decryptInto needs a key: it is for transport messages");
     if (this.#n >= MAX_NONCE) return false;
-    const ok = this.#provider.openInto!(this.cipher, this.#k, this.#n, ciphertext, tag, out);
+    const ok = this.#provider.openInto!(this.cipher, this.#k!, this.#n, ciphertext, tag, out);
     if (ok) this.#n++;
     return ok;
   }
@@ -117,10 +130,16 @@ export class CipherState {
    * nonces whatever order their answers come in. `plaintext` must stay
    * unchanged until the promise settles.
    */
-  encryptWithAdAsync(aead: AsyncAead, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-    if (this.#k === null) return Promise.resolve(plaintext);
-    if (this.#n >= MAX_NONCE) return Promise.reject(new RangeError("Noise nonce exhausted; open a new connection"));
+  async encryptWithAdAsync(aead: AsyncAead, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    if (this.#k === null) return plaintext;
+    // Before the first await: the nonce is taken by this call.
+    this.#spend(plaintext.byteLength);
     return aead.seal(this.cipher, this.#k, this.#n++, ad, plaintext);
+  }
+
+  /** Takes `length` bytes from this key's budget (the caller takes the nonce); throws `XPPG_ERR_KEY_EXHAUSTED` past the budget or the nonces. */
+  #spend(length: number): void {
+    if (this.#n >= MAX_NONCE || (this.#budget -= length) < 0) throw keyExhaustedError();
   }
 
   /**

@@ -43,7 +43,7 @@ export interface HandshakeStateOptions {
   /**
    * Loads the code of the cipher once the handshake has chosen it (a page
    * keeps the ciphers out of its first download); awaited before the first
-   * step that hashes. @default none
+   * step that hashes. @default the provider's `prepare`
    */
   prepare?: (cipher: NoiseCipher) => Promise<void> | undefined;
   /**
@@ -118,7 +118,7 @@ export class HandshakeState {
     this.#e = options.ephemeralKeyPair ?? null;
     this.#peerLabel = options.peerLabel ?? "the peer";
     this.#prologue = options.prologue ?? new Uint8Array(0);
-    this.#prepare = options.prepare;
+    this.#prepare = options.prepare ?? provider.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
     this.#cipher = cipher;
@@ -198,38 +198,39 @@ export class HandshakeState {
   }
 
   async #write(payload: Uint8Array): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
     if (this.#undecided) {
       // A negotiating initiator's message 1 (`-> e`, no key yet) does not depend on the suite: it is sent now and hashed once the answer names the suite.
       this.#e ??= await this.#crypto.x25519Generate();
       const e = flagged(this.#e.publicKey);
       this.#firstMessage = [e, payload.slice()];
       this.#offered = true;
-      this.#step++;
-      return concatBytes([e, payload]);
-    }
-    await this.#ready;
-    const ss = this.#ss!;
-    const parts: Uint8Array[] = [];
-    for (const token of XX[this.#step]!) {
-      switch (token) {
-        case "e": {
-          this.#e ??= await this.#crypto.x25519Generate();
-          // A responder that runs AESGCM because it was offered says so (the initiator takes the suite from this bit).
-          const e = !this.initiator && this.#offered && this.#cipher === "AESGCM" ? flagged(this.#e.publicKey) : this.#e.publicKey;
-          parts.push(e);
-          await ss.mixHash(e);
-          break;
+      parts.push(e, payload);
+    } else {
+      await this.#ready;
+      const ss = this.#ss!;
+      for (const token of XX[this.#step]!) {
+        switch (token) {
+          case "e": {
+            this.#e ??= await this.#crypto.x25519Generate();
+            // A responder that runs AESGCM because it was offered says so (the initiator takes the suite from this bit).
+            const e = !this.initiator && this.#offered && this.#cipher === "AESGCM" ? flagged(this.#e.publicKey) : this.#e.publicKey;
+            parts.push(e);
+            await ss.mixHash(e);
+            break;
+          }
+          case "s":
+            parts.push(await ss.encryptAndHash(this.#s.publicKey));
+            break;
+          default:
+            await this.#mixDh(token);
         }
-        case "s":
-          parts.push(await ss.encryptAndHash(this.#s.publicKey));
-          break;
-        default:
-          await this.#mixDh(token);
       }
+      parts.push(await ss.encryptAndHash(payload));
     }
-    parts.push(await ss.encryptAndHash(payload));
     this.#step++;
     const message = concatBytes(parts);
+    // Every message, a negotiating initiator's first too (a failed write leaves the state spent).
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
     return message;
   }
@@ -282,6 +283,9 @@ export class HandshakeState {
             const re = take(DHLEN, "ephemeral key").slice();
             this.#re = re;
             await ss.mixHash(re);
+            // Hashed as sent (its top bit is the offer or the answer); the key agreement gets it masked (RFC 7748
+            // section 5), whatever the engine does with that bit.
+            re[DHLEN - 1] = re[DHLEN - 1]! & 0x7f;
             break;
           }
           case "s": {

@@ -1,0 +1,215 @@
+// A page's record layer (PageRecordLink) over real TCP to a Node side, its
+// WebCrypto AEAD wrapped so that each seal or open answers when the test
+// says (the AEAD is not under test; what the record layer does with answers
+// that come late, out of order or as failures is): records go out in nonce
+// order and are decoded in arrival order whatever order the answers come in,
+// reading pauses at 16 records being opened, the close is judged after the
+// last open, and a seal or open that fails ends the connection as a local
+// fault, never as the peer's bad record.
+import type { Connection } from "@xppg/transport";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { Collector, patterned, within } from "@xppg/transport/compliance";
+import { describe, expect, it, vi } from "vitest";
+import type { AsyncAead } from "../src/crypto/provider.js";
+import { pageChannelProvider } from "../src/crypto/page-provider.js";
+import { pageCrypto } from "../src/crypto/web-crypto.js";
+import { SECURE_ERROR_CODES, generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
+import { PageRecordLink } from "../src/page-record-link.js";
+import { secureConnectionCore } from "../src/secure-connection.js";
+
+type Call = { kind: "seal" | "open"; counter: number; release(): void };
+
+/** The real AEAD, each answer held back while `hold` says so, or replaced by `fake` when it returns a promise. */
+function controlled(fake?: (kind: "seal" | "open", counter: number, calls: Call[]) => Promise<never> | Promise<void> | undefined) {
+  const calls: Call[] = [];
+  const holding = { seal: false, open: false };
+  const wrap = (aead: AsyncAead): AsyncAead => {
+    const one =
+      (kind: "seal" | "open") =>
+      (...args: Parameters<AsyncAead["seal"]>): Promise<Uint8Array | null> => {
+        const counter = args[2];
+        const answer = kind === "seal" ? aead.seal(...args) : aead.open(...args);
+        const instead = fake?.(kind, counter, calls);
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        calls.push({ kind, counter, release });
+        if (!holding[kind]) release();
+        if (instead !== undefined) return instead.then(() => gate).then(() => answer);
+        return gate.then(() => answer);
+      };
+    return { seal: one("seal") as AsyncAead["seal"], open: one("open") };
+  };
+  return { calls, holding, wrap };
+}
+
+interface Pair {
+  page: SecureConnection;
+  node: SecureConnection;
+  /** The page's TCP connection, below its secure channel. */
+  pageRaw: Connection;
+  /** Frames the Node side's TCP connection delivered after the handshake (records), by size. */
+  nodeRecords: number[];
+  close(): Promise<void>;
+}
+
+/** A page (the browser entry's record layer, its AEAD wrapped by `wrap`) dialling a Node side over TCP: they settle on AESGCM. */
+async function pagePair(wrap: (aead: AsyncAead) => AsyncAead): Promise<Pair> {
+  const t = tcpTransport();
+  const nodeRecords: number[] = [];
+  let accepted!: Promise<SecureConnection>;
+  const l = await t.listen("tcp://127.0.0.1:0", (raw) => {
+    const read = raw.read.bind(raw);
+    let handshake = 2; // messages 1 and 3
+    raw.read = (sink) =>
+      read({
+        ...sink,
+        frame: (f) => {
+          if (handshake-- <= 0) nodeRecords.push(f.byteLength);
+          return sink.frame(f);
+        },
+      });
+    accepted = secureConnection(raw, { identity: generateIdentity() });
+  });
+  const pageRaw = await t.dial(l.address);
+  const page = await secureConnectionCore(
+    pageChannelProvider,
+    pageRaw,
+    { identity: generateIdentity() },
+    (c, session, controller, o, crypto) => new PageRecordLink(wrap(crypto!.aead!), c, session, controller, o),
+    pageCrypto,
+  );
+  const node = await within(accepted, "the Node side's handshake");
+  expect([page.cipher, node.cipher]).toEqual(["AESGCM", "AESGCM"]);
+  return {
+    page,
+    node,
+    pageRaw,
+    nodeRecords,
+    async close() {
+      await page.close().catch(() => {});
+      await node.close().catch(() => {});
+      await l.close();
+    },
+  };
+}
+
+const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a).equals(Buffer.from(b));
+
+describe("a page's record layer, its AEAD answering out of order", () => {
+  it("hands records to the connection below in nonce order when the seals answer in reverse", async () => {
+    const aead = controlled();
+    const p = await pagePair(aead.wrap);
+    try {
+      const atNode = new Collector(p.node);
+      aead.holding.seal = true;
+      // 200,000 bytes: one flush of four records, their seals all out at once.
+      const big = patterned(200_000, 7);
+      void p.page.send(big);
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "seal").length).toBe(4));
+      for (const call of aead.calls.slice().reverse()) call.release();
+      aead.holding.seal = false;
+      await atNode.waitFor(1);
+      expect(same(atNode.frames[0], big)).toBe(true);
+      expect(p.nodeRecords.length).toBe(4);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("decodes in arrival order when the opens answer in reverse, pauses reading at the 16th record being opened, resumes, and reports the close only after the last open", async () => {
+    const aead = controlled();
+    const p = await pagePair(aead.wrap);
+    try {
+      const atPage = new Collector(p.page);
+      let closeSeen = false;
+      void p.page.closed.then(() => (closeSeen = true));
+      // Every pause and resume of the page's TCP connection, with how many opens were out then.
+      const flow: string[] = [];
+      const pause = p.pageRaw.pause.bind(p.pageRaw);
+      const resume = p.pageRaw.resume.bind(p.pageRaw);
+      const out = (): number => aead.calls.length;
+      p.pageRaw.pause = () => (flow.push(`pause at ${out()}`), pause());
+      p.pageRaw.resume = () => (flow.push(`resume at ${out()}`), resume());
+      aead.holding.open = true;
+      // Twenty frames, each sent in its own turn (the first frame of a turn is sealed at once): twenty records or so.
+      const frames = Array.from({ length: 20 }, (_, i) => patterned(60_000, i));
+      const sent: Promise<void>[] = [];
+      for (const f of frames) {
+        sent.push(p.node.send(f));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      void Promise.all(sent).then(() => p.node.close());
+      await vi.waitFor(() => expect(aead.calls.length).toBe(16));
+      expect(flow).toEqual(["pause at 16"]);
+      expect(atPage.frames.length).toBe(0);
+      const first = aead.calls.slice();
+      for (const call of first.slice().reverse()) call.release();
+      // Decoded in order; reading resumed, and the rest (with the end of stream) arrive and wait to be opened.
+      await vi.waitFor(() => expect(flow[1]).toBe("resume at 16"));
+      await vi.waitFor(() => expect(atPage.frames.length).toBe(16));
+      // The link below is gone (the peer's end read), and the close waits for the last opens.
+      await p.pageRaw.closed;
+      expect(closeSeen).toBe(false);
+      const rest = aead.calls.slice(16);
+      expect(rest.length).toBeGreaterThan(1);
+      for (const call of rest.reverse()) call.release();
+      const info = await p.page.closed;
+      expect(info.error).toBeUndefined();
+      expect(atPage.frames.length).toBe(20);
+      frames.forEach((f, i) => expect(same(atPage.frames[i], f), `frame ${i}`).toBe(true));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("a seal that fails during a clean close: nothing after it goes out, the end of stream neither, the page's close reports it, and the peer sees no bad record", async () => {
+    // The record at transport nonce 1 cannot be sealed (nonce 0 carries the first frame).
+    const aead = controlled((kind, counter) => (kind === "seal" && counter === 1 ? Promise.reject(new Error("injected: the AEAD could not seal")) : undefined));
+    const p = await pagePair(aead.wrap);
+    try {
+      const atNode = new Collector(p.node);
+      await p.page.send(Uint8Array.of(1));
+      await atNode.waitFor(1);
+      void p.page.send(Uint8Array.of(2)).catch(() => {});
+      await p.page.close().catch(() => {});
+      const info = await p.page.closed;
+      expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      const atPeer = await p.node.closed;
+      expect(atPeer.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      // Only the record at nonce 0: none at 1 or after (the end of stream at 2 among them).
+      expect(p.nodeRecords.length).toBe(1);
+      expect(atNode.frames.map((f) => Array.from(f))).toEqual([[1]]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("an open that fails (a fault of this side's AEAD) after a slower one: the earlier record's frames are delivered first, and the failure is not the peer's bad record", async () => {
+    let afterFailure!: () => void;
+    const failedTurn = new Promise<void>((resolve) => (afterFailure = resolve));
+    const aead = controlled((kind, counter) => {
+      if (kind !== "open") return undefined;
+      if (counter === 1) {
+        // Record 0 answers a turn after record 1's open has failed.
+        setTimeout(afterFailure, 0);
+        return Promise.reject(new Error("injected: the AEAD could not open"));
+      }
+      return counter === 0 ? failedTurn : undefined;
+    });
+    const p = await pagePair(aead.wrap);
+    try {
+      const atPage = new Collector(p.page);
+      await p.node.send(Uint8Array.of(1));
+      await vi.waitFor(() => expect(aead.calls.length).toBe(1));
+      await p.node.send(Uint8Array.of(2));
+      const info = await p.page.closed;
+      expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1]]);
+      expect(info.error).toBeDefined();
+      expect(info.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+    } finally {
+      await p.close();
+    }
+  });
+});
