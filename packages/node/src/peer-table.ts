@@ -285,7 +285,9 @@ export class PeerTable {
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
     const standby = [...this.#standby.keys()].find((s) => s.peerId === peerId && !s.isClosed);
-    if (standby !== undefined && error !== undefined && ENDS_THE_PEER.has(error.code)) {
+    const guard = this.#o.guard;
+    const gone = (error !== undefined && ENDS_THE_PEER.has(error.code)) || guard.banned(`peer:${peerId}`) !== undefined || !guard.allowed(peerId);
+    if (standby !== undefined && gone) {
       // A stop, a disconnect or a ban ends every connection to the peer: a standby must not carry the peer on.
       // (A peer's own reason in its bye is not repeated to it as this node's.)
       for (const s of this.#standby.keys()) if (s.peerId === peerId) s.close(error?.details?.["remote"] === true ? undefined : error);

@@ -180,6 +180,22 @@ describe("a second connection held while the peer decides (a standby)", () => {
     expect(a.bans).toEqual([]);
     expect(seenByA.filter((e) => e === "left")).toEqual([]);
   });
+
+  it("does not carry a peer on once it is banned while its other connection is closing", async () => {
+    let banned = false;
+    // b's bye on the first dial reaches a while the second is held aside (b's welcome on it comes 2D late); a bans b as it closes the first.
+    const { a, joins, seenByA } = await standbyRace(undefined, (a, b) => [
+      { sendFrom: 2, sendMs: D, readFrom: 0, readMs: 0, onClose: () => void (banned ||= (a.ban(b.peerId), true)) },
+      { sendFrom: 0, sendMs: 0, readFrom: 2, readMs: 2 * D },
+    ]);
+    await joins;
+    await until(() => banned, 5000, "a closed its first connection");
+    const joinedBefore = seenByA.length;
+    // Past b's late welcome on the second dial.
+    await new Promise((resolve) => setTimeout(resolve, 3 * D));
+    expect(a.peers).toEqual([]);
+    expect(seenByA.slice(joinedBefore)).not.toContain("joined");
+  });
 });
 
 describe("a peer without dup/1 that dials one node again and again", () => {
