@@ -75,7 +75,7 @@ export class Dialer {
     }
   }
 
-  async #dial({ address, timeoutMs, signal, peerId }: Dial): Promise<PeerInfo> {
+  async #dial({ address, timeoutMs, signal, peerId }: Dial, again = true): Promise<PeerInfo> {
     const { table, gate } = this.#o;
     const transport = this.#o.transports.for(address);
     const started = performance.now();
@@ -100,10 +100,11 @@ export class Dialer {
       if (isXppgError(error, NODE_ERROR_CODES.DUPLICATE_CONNECTION) && id !== undefined) {
         // The kept connection may still be finishing its own handshake.
         const kept = table.open.get(id) ?? table.peers.get(id);
-        if (kept !== undefined && kept !== session) {
-          await kept.ready;
-          return table.infoOf(kept);
-        }
+        if (kept !== undefined && kept !== session && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
+        // The connection the peer kept is gone here (a join aborted after the peer admitted it): dial once more in the time left.
+        const rest = Math.round(timeoutMs - (performance.now() - started));
+        clearTimeout(timer);
+        if (again && rest > 0 && signal?.aborted !== true) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
       }
       throw error;
     } finally {

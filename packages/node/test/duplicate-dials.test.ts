@@ -14,11 +14,15 @@ interface Hold {
   readonly sendMs: number;
   readonly readFrom: number;
   readonly readMs: number;
+  /** Frames from this one on leave on time again. */
+  readonly sendUntil?: number;
   /** Called when this node closes the connection (before it has ended). */
   readonly onClose?: () => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const held = (n: number, hold: Hold): number => (n >= hold.sendFrom && n < (hold.sendUntil ?? Infinity) ? hold.sendMs : 0);
 
 /** TCP on loopback, whose next dialled connections take the holds in `next`, in the order they connect. */
 function heldTransport(): Transport & { next: Hold[] } {
@@ -42,10 +46,10 @@ function heldTransport(): Transport & { next: Hold[] } {
           return (frame: Uint8Array) => {
             // The caller may reuse its buffer once `send` returns.
             const copy = frame.slice();
-            return later(() => target.send(copy), sent++ >= hold.sendFrom ? hold.sendMs : 0);
+            return later(() => target.send(copy), held(sent++, hold));
           };
         }
-        if (name === "sendParts") return (parts: readonly Uint8Array[]) => later(() => target.sendParts(parts), sent++ >= hold.sendFrom ? hold.sendMs : 0);
+        if (name === "sendParts") return (parts: readonly Uint8Array[]) => later(() => target.sendParts(parts), held(sent++, hold));
         if (name === "close") {
           return (error?: Parameters<Connection["close"]>[0]) => {
             hold.onClose?.();
@@ -225,5 +229,26 @@ describe("a peer without dup/1 that dials one node again and again", () => {
     expect(got.length).toBeGreaterThan(0);
     expect(got.length).toBeLessThan(30);
     for (const r of raws) void r.conn.close();
+  });
+});
+
+describe("a join aborted after the peer kept its connection", () => {
+  it("leaves the other join to dial once more rather than end with no connection", async () => {
+    const transport = heldTransport();
+    const b = await startNode({});
+    const a = await startNode({ transports: [transport] });
+    const address = b.addresses[0]!;
+    // First dial: b admits it first, and a's welcome and goodbye on it reach b late (D/2 each); a reads b's welcome on it very late (it never opens on a).
+    // Second dial: a's hello reaches b D late (b refuses it: the first is still there). Third dial (the retry): a's hello (alone) reaches b well after the first ended there.
+    transport.next.push({ sendFrom: 3, sendMs: D / 2 + D / 4, readFrom: 2, readMs: 5 * D }, { sendFrom: 2, sendMs: D, readFrom: 0, readMs: 0 }, { sendFrom: 2, sendUntil: 3, sendMs: 2 * D, readFrom: 0, readMs: 0 });
+    const abort = new AbortController();
+    const first = a.join(address, { signal: abort.signal });
+    first.catch(() => {});
+    const second = a.join(address);
+    await new Promise((resolve) => setTimeout(resolve, D / 2));
+    abort.abort();
+    await expect(second).resolves.toMatchObject({ peerId: b.peerId });
+    await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one connection listed on both ends");
+    await roundTrip(a, b);
   });
 });
