@@ -51,12 +51,13 @@ export class Bans {
     for (const s of [...this.#o.table.sessions]) if (`host:${hostKey(s.connection.remoteHost)}` === ban.key) s.close(bannedError(ban.key, ban));
   }
 
-  /** Closes the session of `peerId`, telling it why; false when there is none. */
+  /** Closes every connection of `peerId` (a standby too, so none takes over), telling it why; false when none is listed. */
   disconnect(peerId: string, reason: string): boolean {
-    const session = this.#o.table.peers.get(peerId);
-    if (session === undefined) return false;
-    session.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `${this.#o.localPeerId} disconnected: ${reason.slice(0, 300)}`));
-    return true;
+    const table = this.#o.table;
+    const listed = table.peers.has(peerId);
+    const error = new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `${this.#o.localPeerId} disconnected: ${reason.slice(0, 300)}`);
+    for (const s of [...table.sessions]) if (s.peerId === peerId && !s.isClosed) s.close(error);
+    return listed;
   }
 }
 

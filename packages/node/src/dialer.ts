@@ -43,36 +43,39 @@ export class Dialer {
   /** Connects to `address` and completes both handshakes; resolves with the peer, rejects with why not. */
   async join(dial: Dial): Promise<PeerInfo> {
     const { table, guard } = this.#o;
-    const { address, signal, peerId } = dial;
+    const { address, signal } = dial;
     this.#o.transports.for(address);
     if (signal?.aborted) throw abortError("join", signal);
-    // Whose address it is: the one given, or the one a relayed address names.
-    const whose = peerId ?? RELAYED_PEER.exec(address)?.[1];
+    // Whose address it is: the one given, or the one a relayed address names. A relay may hand the circuit to
+    // another node (reservations are first come, first served), so a relayed address's id is checked like a given one.
+    const whose = dial.peerId ?? RELAYED_PEER.exec(address)?.[1];
     if (whose === undefined) return this.#dial(dial);
-    if (peerId !== undefined) {
-      const ban = guard.banned(`peer:${peerId}`);
-      if (ban !== undefined) throw bannedError(`peer ${peerId}`, ban);
+    const ban = guard.banned(`peer:${whose}`);
+    if (ban !== undefined) throw bannedError(`peer ${whose}`, ban);
+    // One deadline from this join's start, whether it waits for another join or dials.
+    const deadline = performance.now() + dial.timeoutMs;
+    for (;;) {
+      // Already connected to that peer: nothing to dial.
+      const open = table.open.get(whose);
+      if (open !== undefined) return table.infoOf(open);
+      // A join to that peer is under way (a re-join, another join by hand): its answer is this one's if it reached that peer.
+      const earlier = this.#joining.get(whose);
+      if (earlier === undefined) break;
+      // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then look again.
+      const joined = await raceAbort(within(earlier.catch(() => undefined), deadline - performance.now(), () => joinTimeout(address, dial.timeoutMs)), signal, "join");
+      if (joined?.peerId === whose) return joined;
     }
-    // Already connected to that peer: nothing to dial.
-    const open = table.open.get(whose);
-    if (open !== undefined) return table.infoOf(open);
-    // A join to that peer is under way (a re-join, another join by hand): its answer is this one's, unless it fails.
-    const earlier = this.#joining.get(whose);
-    if (earlier !== undefined) {
-      // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then this one dials.
-      const joined = await raceAbort(earlier, signal, "join").catch((error: unknown) => (signal?.aborted === true ? Promise.reject(error) : undefined));
-      if (joined !== undefined) return joined;
-    }
-    const joining = this.#dial(dial);
+    const joining = this.#dial({ ...dial, peerId: whose, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) });
     this.#joining.set(whose, joining);
     try {
       return await joining;
     } finally {
-      this.#joining.delete(whose);
+      // A later join may have taken the entry over meanwhile.
+      if (this.#joining.get(whose) === joining) this.#joining.delete(whose);
     }
   }
 
-  async #dial({ address, timeoutMs, signal, peerId }: Dial): Promise<PeerInfo> {
+  async #dial({ address, timeoutMs, signal, peerId }: Dial, again = true): Promise<PeerInfo> {
     const { table, gate } = this.#o;
     const transport = this.#o.transports.for(address);
     const started = performance.now();
@@ -84,7 +87,7 @@ export class Dialer {
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new PlaygroundError(NODE_ERROR_CODES.HANDSHAKE_TIMEOUT, `Joining ${address} took longer than ${timeoutMs} ms. Check that an xppg node runs there.`);
+          const error = joinTimeout(address, timeoutMs);
           giveUp(error);
           reject(error);
         }, left);
@@ -97,10 +100,11 @@ export class Dialer {
       if (isXppgError(error, NODE_ERROR_CODES.DUPLICATE_CONNECTION) && id !== undefined) {
         // The kept connection may still be finishing its own handshake.
         const kept = table.open.get(id) ?? table.peers.get(id);
-        if (kept !== undefined && kept !== session) {
-          await kept.ready;
-          return table.infoOf(kept);
-        }
+        if (kept !== undefined && kept !== session && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
+        // The connection the peer kept is gone here (a join aborted after the peer admitted it): dial once more in the time left.
+        const rest = Math.round(timeoutMs - (performance.now() - started));
+        clearTimeout(timer);
+        if (again && rest > 0 && signal?.aborted !== true) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
       }
       throw error;
     } finally {
@@ -108,4 +112,15 @@ export class Dialer {
     }
     return table.infoOf(table.open.get(session.peerId!) ?? session);
   }
+}
+
+function joinTimeout(address: string, timeoutMs: number): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.HANDSHAKE_TIMEOUT, `Joining ${address} took longer than ${timeoutMs} ms. Check that an xppg node runs there.`);
+}
+
+/** `promise`, or `late()`'s error once `ms` have passed first. */
+function within<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), Math.max(0, ms))));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -84,17 +84,12 @@ export class PeerSession {
       limits.queue,
     );
     this.ready = new Promise<void>((resolve, reject) => {
-      this.#readyResolve = resolve;
-      this.#readyReject = reject;
+      [this.#readyResolve, this.#readyReject] = [resolve, reject];
     });
     // A rejected `ready` that nobody awaits must not become an unhandled rejection.
     this.ready.catch(() => {});
-    if (limits.messagesPerSecond > 0 && Number.isFinite(limits.messagesPerSecond)) {
-      this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
-    }
-    if (limits.bytesPerSecond > 0 && Number.isFinite(limits.bytesPerSecond)) {
-      this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
-    }
+    if (limits.messagesPerSecond > 0 && Number.isFinite(limits.messagesPerSecond)) this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    if (limits.bytesPerSecond > 0 && Number.isFinite(limits.bytesPerSecond)) this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
     this.#handshakeTimer = setTimeout(
       () => this.close(handshakeTimeoutError(connection.remoteAddress, limits.handshakeTimeoutMs)),
       Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))),
@@ -136,6 +131,11 @@ export class PeerSession {
       if (this.#readHolds++ === 0) this.connection.pause();
     } else if (this.#readHolds > 0 && --this.#readHolds === 0) this.connection.resume();
     return this.#readHolds;
+  }
+
+  /** From now on spends from `other`'s rate limits (a standby of the same peer): one peer, one set of limits. */
+  shareLimits(other: PeerSession): void {
+    [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, other.verifyAccount];
   }
 
   /** The peer's next envelopes wait until `until` settles (work for the one being handled goes on over later turns). */

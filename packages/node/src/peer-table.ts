@@ -172,7 +172,12 @@ export class PeerTable {
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       const rule = this.#duplicateRule(session, existing, hello.peerId, agreement);
       if (rule === "standby") {
-        // Kept aside until the side that decides closes one of the two (`ended` then promotes it, or forgets it).
+        // One standby per peer, and a peer's second connection counts against the limit: a peer that dials again and again holds no more.
+        if ([...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
+        if (!session.connection.outbound && this.peers.size + this.#standby.size >= this.#o.maxPeers) return this.#full();
+        // Kept aside until the peer decides: its welcome on it (`opened` then lists it) or a bye on one of the two (`ended`).
+        // It spends from the listed connection's rate limits: one peer, one set of limits, however many connections.
+        session.shareLimits(existing);
         this.#standby.set(session, []);
         this.#agreements.set(session, agreement);
         this.#info.set(session, this.infoOf(session));
@@ -181,8 +186,8 @@ export class PeerTable {
       if (rule === "refuse") return duplicate;
       this.peers.delete(hello.peerId);
       existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
-    } else if (this.peers.size >= this.#o.maxPeers) {
-      return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${self} has reached its limit of ${this.peers.size} peer${this.peers.size === 1 ? "" : "s"} (limits.maxPeers). Try another node, or ask its owner to raise the limit.` };
+    } else if (this.peers.size + this.#standby.size >= this.#o.maxPeers) {
+      return this.#full();
     }
     // Reserved now, so a racing second connection is seen as a duplicate;
     // listed in `open` only once the peer's welcome arrives (`opened`).
@@ -190,6 +195,11 @@ export class PeerTable {
     this.#agreements.set(session, agreement);
     this.#info.set(session, this.infoOf(session));
     return null;
+  }
+
+  #full(): Refusal {
+    const n = this.peers.size + this.#standby.size;
+    return { code: NODE_ERROR_CODES.TOO_MANY_PEERS, reason: `the node ${this.#o.localPeerId} has reached its limit of ${n} peer connection${n === 1 ? "" : "s"} (limits.maxPeers). Try another node, or ask its owner to raise the limit.` };
   }
 
   /**
@@ -216,22 +226,40 @@ export class PeerTable {
     return waiters && new Promise((resolve, reject) => waiters.push((ended) => (ended ? reject(ended) : resolve())));
   }
 
-  /** The peer's connection that took over from `session` and is open but not listed yet (the caller runs its `opened`). */
-  successor(session: PeerSession): PeerSession | undefined {
-    const peerId = session.peerId;
-    const next = peerId === undefined ? undefined : this.peers.get(peerId);
-    return next !== undefined && next !== session && next.isOpen && this.open.get(peerId!) !== next ? next : undefined;
-  }
-
   /** Both sides accepted: lists the session. Returns the peer when it is new (not a connection replacing another). */
   opened(session: PeerSession): PeerInfo | undefined {
     const peerId = session.peerId!;
+    if (this.#standby.has(session)) this.#promote(session, peerId);
     if (this.peers.get(peerId) !== session) return undefined;
     this.open.set(peerId, session);
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
     this.#announced.add(peerId);
     return this.infoOf(session);
+  }
+
+  /**
+   * The peer welcomed a standby: that is its decision, since every rule
+   * welcomes only the connection it keeps (a `dup/1` acceptor refuses the
+   * other; an older node replaces an admitted connection only while it has
+   * not opened it, and refuses otherwise). The standby is listed at once
+   * (the peer's messages on it, mesh control too, belong to the peer's
+   * link) and the other connection is closed as the duplicate. It drains
+   * when this node dialled both; when the peer did, it never sent on the
+   * one it dropped, and it is closed at once (a peer that dials again and
+   * again leaves no trail of connections being read).
+   */
+  #promote(session: PeerSession, peerId: string): void {
+    const waiting = this.#standby.get(session)!;
+    this.#standby.delete(session);
+    const listed = this.peers.get(peerId);
+    this.peers.set(peerId, session);
+    if (this.open.get(peerId) === listed) this.open.delete(peerId);
+    for (const resolve of waiting) resolve();
+    if (listed === undefined || listed === session) return;
+    listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `${peerId} kept another connection to ${this.#o.localPeerId}`));
+    // A second close ends a drain at once.
+    if (!session.connection.outbound) listed.close();
   }
 
   /**
@@ -257,19 +285,16 @@ export class PeerTable {
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
     const standby = [...this.#standby.keys()].find((s) => s.peerId === peerId && !s.isClosed);
-    if (standby !== undefined && error !== undefined && ENDS_THE_PEER.has(error.code)) {
+    const guard = this.#o.guard;
+    const gone = (error !== undefined && ENDS_THE_PEER.has(error.code)) || guard.banned(`peer:${peerId}`) !== undefined || !guard.allowed(peerId);
+    if (standby !== undefined && gone) {
       // A stop, a disconnect or a ban ends every connection to the peer: a standby must not carry the peer on.
       // (A peer's own reason in its bye is not repeated to it as this node's.)
       for (const s of this.#standby.keys()) if (s.peerId === peerId) s.close(error?.details?.["remote"] === true ? undefined : error);
     } else if (standby !== undefined) {
-      // The other connection the peer was deciding about stays: it takes over, and the peer is not leaving unless it fails too.
-      const waiting = this.#standby.get(standby)!;
+      // The other connection the peer was deciding about stays: it takes over (listed once the peer welcomes it), and the peer is not leaving unless it fails too.
       this.#standby.delete(standby);
       this.peers.set(peerId, standby);
-      // After the caller has listed it (`successor`): a join waiting on it resolves with the peer listed.
-      queueMicrotask(() => {
-        for (const resolve of waiting) resolve();
-      });
       if (this.#announced.has(peerId) && info !== undefined) this.#replacing.set(peerId, info);
       return undefined;
     }

@@ -1,8 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { generateIdentity } from "@xppg/secure";
 import type { Connection, FrameSink, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
-import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+import { collect, RawPeer, roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+import { errorsOf } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
@@ -12,9 +14,15 @@ interface Hold {
   readonly sendMs: number;
   readonly readFrom: number;
   readonly readMs: number;
+  /** Frames from this one on leave on time again. */
+  readonly sendUntil?: number;
+  /** Called when this node closes the connection (before it has ended). */
+  readonly onClose?: () => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const held = (n: number, hold: Hold): number => (n >= hold.sendFrom && n < (hold.sendUntil ?? Infinity) ? hold.sendMs : 0);
 
 /** TCP on loopback, whose next dialled connections take the holds in `next`, in the order they connect. */
 function heldTransport(): Transport & { next: Hold[] } {
@@ -38,11 +46,16 @@ function heldTransport(): Transport & { next: Hold[] } {
           return (frame: Uint8Array) => {
             // The caller may reuse its buffer once `send` returns.
             const copy = frame.slice();
-            return later(() => target.send(copy), sent++ >= hold.sendFrom ? hold.sendMs : 0);
+            return later(() => target.send(copy), held(sent++, hold));
           };
         }
-        if (name === "sendParts") return (parts: readonly Uint8Array[]) => later(() => target.sendParts(parts), sent++ >= hold.sendFrom ? hold.sendMs : 0);
-        if (name === "close") return (error?: Parameters<Connection["close"]>[0]) => later(() => target.close(error), 0);
+        if (name === "sendParts") return (parts: readonly Uint8Array[]) => later(() => target.sendParts(parts), held(sent++, hold));
+        if (name === "close") {
+          return (error?: Parameters<Connection["close"]>[0]) => {
+            hold.onClose?.();
+            return later(() => target.close(error), 0);
+          };
+        }
         if (name === "read" && hold.readMs > 0) {
           return (sink: FrameSink) =>
             target.read({
@@ -132,5 +145,110 @@ describe("two dials between the same two nodes at once", () => {
       expect(joins.map((j) => j.status), `round ${round}`).toEqual(["fulfilled", "fulfilled"]);
       expect([seenByA, seenByB], `round ${round}`).toEqual([["joined"], ["joined"]]);
     }
+  });
+});
+
+describe("a second connection held while the peer decides (a standby)", () => {
+  /** `a` dials `b` twice; `b` admits the second first (a's hello on the first reaches b late), `a` admits the first first (b's hello on the second reaches a late). */
+  async function standbyRace(before?: (b: Playground) => Promise<void>, holds?: (a: Playground, b: Playground) => [Hold, Hold]): Promise<{ a: Playground; b: Playground; joins: Promise<PromiseSettledResult<unknown>[]>; seenByA: string[] }> {
+    const transport = heldTransport();
+    const b = await startNode({});
+    const a = await startNode({ transports: [transport] });
+    const seenByA = watch(a);
+    await before?.(b);
+    // Encrypted, a dial's frames are Noise 1, Noise 3, the hello, the welcome: the first dial's hello reaches b 3D late;
+    // the second dial's frames from b after Noise 2 (its hello, its welcome, the mesh's first messages) reach a D/2 late.
+    transport.next.push(...(holds?.(a, b) ?? [{ sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0 }, { sendFrom: 0, sendMs: 0, readFrom: 1, readMs: D / 2 }]));
+    const address = b.addresses[0]!;
+    return { a, b, joins: Promise.allSettled([a.join(address), a.join(address)]), seenByA };
+  }
+
+  it("takes over when the peer welcomes it: the peer's mesh messages on it are no violation, and both joins answer with one link", async () => {
+    // b has broadcast into its mesh (to c) just before it meets a: it announces that broadcast to a new mesh neighbour on the link it keeps.
+    const { a, b, joins, seenByA } = await standbyRace(async (b) => {
+      const c = await startNode({});
+      await c.join(b.addresses[0]!);
+      await b.send("news", { n: 1 });
+    });
+    const errors = errorsOf(a);
+    expect((await joins).map((j) => j.status)).toEqual(["fulfilled", "fulfilled"]);
+    // (a may meet c through b: only the link between a and b counts here.)
+    const links = (x: Playground, y: Playground): number => x.peers.filter((p) => p.peerId === y.peerId).length;
+    await until(() => links(a, b) === 1 && links(b, a) === 1, 5000, "one connection listed on both ends");
+    // Past the late bye on the first dial.
+    await new Promise((resolve) => setTimeout(resolve, 4 * D));
+    await roundTrip(a, b);
+    expect(links(a, b)).toBe(1);
+    expect(errors).toEqual([]);
+    expect(a.stats.droppedPeers).toBe(0);
+    expect(a.bans).toEqual([]);
+    expect(seenByA.filter((e) => e === "left")).toEqual([]);
+  });
+
+  it("does not carry a peer on once it is banned while its other connection is closing", async () => {
+    let banned = false;
+    // b's bye on the first dial reaches a while the second is held aside (b's welcome on it comes 2D late); a bans b as it closes the first.
+    const { a, joins, seenByA } = await standbyRace(undefined, (a, b) => [
+      { sendFrom: 2, sendMs: D, readFrom: 0, readMs: 0, onClose: () => void (banned ||= (a.ban(b.peerId), true)) },
+      { sendFrom: 0, sendMs: 0, readFrom: 2, readMs: 2 * D },
+    ]);
+    await joins;
+    await until(() => banned, 5000, "a closed its first connection");
+    const joinedBefore = seenByA.length;
+    // Past b's late welcome on the second dial.
+    await new Promise((resolve) => setTimeout(resolve, 3 * D));
+    expect(a.peers).toEqual([]);
+    expect(seenByA.slice(joinedBefore)).not.toContain("joined");
+  });
+});
+
+describe("a peer without dup/1 that dials one node again and again", () => {
+  it("holds at most one connection beside its listed one, and its connections share one set of rate limits", async () => {
+    const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0, limits: { maxPendingHandshakesPerHost: 16, maxPendingHandshakes: 16, messagesPerSecond: 1, messageBurst: 20, handshakeTimeoutMs: 10_000 } }));
+    await node.start();
+    const got = collect(node, "note");
+    const identity = generateIdentity();
+    const raws = await Promise.all(Array.from({ length: 10 }, () => RawPeer.dial(tcpTransport(), `tcp://127.0.0.1:${node.port}`, identity)));
+    const open = raws.map(() => true);
+    raws.forEach((r, i) => void r.conn.closed.then(() => (open[i] = false)));
+    // Every hello first (a hello without capabilities: no dup/1), then each connection answers the node's welcome and sends 15 messages.
+    await Promise.all(raws.map((r) => r.hello("test-app", undefined, false)));
+    await until(() => raws.every((r, i) => !open[i] || r.received.some((m) => m.kind === "xppg/welcome" || m.kind === "xppg/bye")), 5000, "the node answered every hello");
+    await vi.waitFor(() => expect(open.filter(Boolean).length).toBeLessThanOrEqual(2), { timeout: 2000 });
+    await Promise.all(
+      raws.map(async (r, i) => {
+        if (!open[i]) return;
+        await r.send("xppg/welcome", null).catch(() => {});
+        for (let n = 0; n < 15; n++) await r.send("note", { n }).catch(() => {});
+      }),
+    );
+    // One connection stays at most: the one the node lists.
+    await vi.waitFor(() => expect(open.filter(Boolean).length).toBeLessThanOrEqual(1), { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // One burst of 20 (the two hellos and welcomes included), not one per connection.
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.length).toBeLessThan(30);
+    for (const r of raws) void r.conn.close();
+  });
+});
+
+describe("a join aborted after the peer kept its connection", () => {
+  it("leaves the other join to dial once more rather than end with no connection", async () => {
+    const transport = heldTransport();
+    const b = await startNode({});
+    const a = await startNode({ transports: [transport] });
+    const address = b.addresses[0]!;
+    // First dial: b admits it first, and a's welcome and goodbye on it reach b late (D/2 each); a reads b's welcome on it very late (it never opens on a).
+    // Second dial: a's hello reaches b D late (b refuses it: the first is still there). Third dial (the retry): a's hello (alone) reaches b well after the first ended there.
+    transport.next.push({ sendFrom: 3, sendMs: D / 2 + D / 4, readFrom: 2, readMs: 5 * D }, { sendFrom: 2, sendMs: D, readFrom: 0, readMs: 0 }, { sendFrom: 2, sendUntil: 3, sendMs: 2 * D, readFrom: 0, readMs: 0 });
+    const abort = new AbortController();
+    const first = a.join(address, { signal: abort.signal });
+    first.catch(() => {});
+    const second = a.join(address);
+    await new Promise((resolve) => setTimeout(resolve, D / 2));
+    abort.abort();
+    await expect(second).resolves.toMatchObject({ peerId: b.peerId });
+    await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one connection listed on both ends");
+    await roundTrip(a, b);
   });
 });
