@@ -1,7 +1,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { connectionClosedError, sendJoined, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -151,10 +151,22 @@ export class RecordLink implements ConnectionLink {
 
   end(): void {
     this.#sendClosed = true;
-    this.#flush();
-    // The authenticated end of stream: lets the peer tell our close from a cut.
-    this.#sealAndSend(EMPTY).catch(() => {});
-    void this.#conn.close();
+    // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
+    if (this.#flushOutsideSend(() => void this.#sealAndSend(EMPTY).catch(() => {}))) void this.#conn.close();
+  }
+
+  /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
+  #flushOutsideSend(then?: () => void): boolean {
+    try {
+      this.#flush();
+      then?.();
+      return true;
+    } catch (err) {
+      const error = isXppgError(err) ? err : writeFailedError(this.#remoteAddress, err);
+      if (this.#sendClosed) this.#controller.error(error); // at our own close, the core reports only what it is told
+      this.abort(error, false);
+      return false;
+    }
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -299,7 +311,7 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     this.#flushScheduled = false;
-    if (!this.#sendClosed) this.#flush();
+    if (!this.#sendClosed) this.#flushOutsideSend();
     // After the flush: what it sealed ends this tick, and the next tick's first frame is sealed at once again.
     this.#sealedThisTick = 0;
     const waiter = this.#tickWaiter;

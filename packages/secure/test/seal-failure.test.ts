@@ -72,5 +72,43 @@ describe("a record that fails to seal (real TCP)", () => {
         await listener.close();
       }
     });
+
+    // A tick's later frames are sealed after `send` returned (and the last ones by close): a failure there
+    // used to throw where nothing caught it, which ended the process.
+    for (const when of ["in the tick's deferred flush", "when close seals what waits"] as const) {
+      it(`${cipher}: a record that fails to seal ${when} closes the connection with a typed error, and nothing after it leaves`, async () => {
+        const transport = tcpTransport();
+        const accepted: Connection[] = [];
+        const got: string[] = [];
+        const listener = await transport.listen("tcp://127.0.0.1:0", (raw) => {
+          void secureConnection(raw, { identity: generateIdentity(), cipher }).then((conn) => {
+            accepted.push(conn);
+            conn.read({ frame: (f) => void got.push(new TextDecoder().decode(f)) });
+          });
+        });
+        try {
+          const provider = failingOnce(cryptoProvider);
+          const client = await secureConnectionWith(provider, await transport.dial(listener.address), { identity: generateIdentity(), cipher });
+          const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+          // The tick's first frame is sealed at once; the second waits for the tick's flush (or the close).
+          await client.send(encode("first"));
+          provider.arm();
+          void client.send(encode("second")).catch(() => {});
+          expect(provider.fired).toBe(false);
+          if (when === "when close seals what waits") await client.close();
+          const info = await client.closed;
+          expect(provider.fired).toBe(true);
+          expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_RESET");
+          expect(info.error?.details).toMatchObject({ local: true });
+          await expect(client.send(encode("third"))).rejects.toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_/) });
+          await vi.waitFor(() => expect(accepted[0]?.isClosed).toBe(true));
+          // "first" may be cut off by the reset; nothing sealed after the failed record may arrive.
+          expect(got.filter((text) => text !== "first")).toEqual([]);
+        } finally {
+          for (const conn of accepted) await conn.close();
+          await listener.close();
+        }
+      });
+    }
   }
 });

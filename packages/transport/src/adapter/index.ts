@@ -14,6 +14,7 @@ export {
   dialTimeoutError,
   listenFailedError,
   protocolError,
+  writeFailedError,
 } from "../errors.js";
 export { FrameInbox } from "./frame-inbox.js";
 export type { FrameInboxOptions } from "./frame-inbox.js";
