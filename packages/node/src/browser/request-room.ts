@@ -8,9 +8,11 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order (at most 1024 messages, 64 from one peer, and 8 MiB of byte and
- * string payloads, held as copies: a request past that is answered `"busy"`,
- * a response dropped); handlers registered meanwhile are registered there.
+ * in order (at most 1024 messages, 64 from one peer, and 8 MiB of payloads
+ * that are bytes or a string, bytes held as copies: a request past that is
+ * answered `"busy"`, a response dropped; a payload of another shape, an
+ * object holding bytes, is bounded only by those counts and the frame limit,
+ * and held as decoded); handlers registered meanwhile are registered there.
  * After `close()` what comes is ignored.
  */
 
