@@ -202,6 +202,36 @@ describe("a second connection held while the peer decides (a standby)", () => {
   });
 });
 
+describe("a peer without dup/1 that dialled both connections (the previous release's rule)", () => {
+  it("keeps the listed one when the peer welcomes the other first and then keeps the listed one: its welcome on the standby is no decision", async () => {
+    const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0 }));
+    await node.start();
+    const got = collect(node, "note");
+    const identity = generateIdentity();
+    const address = `tcp://127.0.0.1:${node.port}`;
+    // The node admits `first` (listed), then `second` (a standby: the peer offers no dup/1), and welcomes both.
+    const first = await RawPeer.dial(tcpTransport(), address, identity);
+    await first.hello("test-app", undefined, false);
+    await until(() => first.received.some((m) => m.kind === "xppg/welcome"), 5000, "the node welcomes the first");
+    const second = await RawPeer.dial(tcpTransport(), address, identity);
+    await second.hello("test-app", undefined, false);
+    await until(() => second.received.some((m) => m.kind === "xppg/welcome"), 5000, "the node welcomes the second");
+    let firstOpen = true;
+    void first.conn.closed.then(() => (firstOpen = false));
+    // The old rule, with the other arrival order: it welcomed `second` as it admitted it, then `first` won the
+    // handshake-hash comparison: a bye on `second`, and its welcome on `first`.
+    await second.send("xppg/welcome", null);
+    await second.send("xppg/bye", { code: "XPPG_ERR_DUPLICATE_CONNECTION", reason: "the other connection is kept" });
+    await second.conn.closed;
+    await first.send("xppg/welcome", null);
+    await first.send("note", { n: 1 });
+    await until(() => got.length === 1, 5000, "the node gets the note on the connection both kept");
+    expect(firstOpen).toBe(true);
+    expect(node.peers.map((p) => p.peerId)).toEqual([identity.peerId]);
+    void first.conn.close();
+  });
+});
+
 describe("a peer without dup/1 that dials one node again and again", () => {
   it("holds at most one connection beside its listed one, and its connections share one set of rate limits", async () => {
     const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0, limits: { maxPendingHandshakesPerHost: 16, maxPendingHandshakes: 16, messagesPerSecond: 1, messageBurst: 20, handshakeTimeoutMs: 10_000 } }));
