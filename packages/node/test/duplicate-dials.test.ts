@@ -281,4 +281,22 @@ describe("a join aborted after the peer kept its connection", () => {
     await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one connection listed on both ends");
     await roundTrip(a, b);
   });
+
+  it("does not dial again when the application disconnected the peer before the kept connection opened", async () => {
+    const transport = heldTransport();
+    const b = await startNode({});
+    const a = await startNode({ transports: [transport] });
+    const address = b.addresses[0]!;
+    let dials = 0;
+    const dial = transport.dial;
+    transport.dial = (...args) => (dials++, dial(...args));
+    // First dial: b admits it first; a reads b's welcome on it very late (it never opens on a). Second dial: a's hello reaches b D late,
+    // and b refuses it; as a closes it on that bye, the application disconnects b.
+    transport.next.push({ sendFrom: 3, sendMs: 0, readFrom: 2, readMs: 5 * D }, { sendFrom: 2, sendMs: D, readFrom: 0, readMs: 0, onClose: () => void a.disconnect(b.peerId) });
+    const joins = Promise.allSettled([a.join(address), a.join(address)]);
+    const answers = await joins;
+    expect(answers.map((j) => j.status)).toEqual(["rejected", "rejected"]);
+    expect(dials).toBe(2);
+    expect(a.peers).toEqual([]);
+  });
 });
