@@ -172,8 +172,9 @@ export class PeerTable {
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       const rule = this.#duplicateRule(session, existing, hello.peerId, agreement);
       if (rule === "standby") {
-        // One standby per peer, and a peer's second connection counts against the limit: a peer that dials again and again holds no more.
-        if ([...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
+        // One standby per peer that it dialled, and a peer's second connection counts against the limit: a peer that dials again and again
+        // holds no more. This node's own dials are not refused here: the peer may keep any of them, and only it knows which.
+        if (!session.connection.outbound && [...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
         if (!session.connection.outbound && this.peers.size + this.#standby.size >= this.#o.maxPeers) return this.#full();
         // Kept aside until the peer decides: its welcome on it (`opened` then lists it) or a bye on one of the two (`ended`).
         // It spends from the listed connection's rate limits: one peer, one set of limits, however many connections.

@@ -185,6 +185,23 @@ describe("a second connection held while the peer decides (a standby)", () => {
     expect(seenByA.filter((e) => e === "left")).toEqual([]);
   });
 
+  it("keeps this node's third dial aside too: the peer may keep that one", async () => {
+    // b admits the third dial first (the hellos of the first two reach it 3D late) and keeps it; a admits the first two before it
+    // (b's hello on the third reaches a D/2 late): a lists the first, holds the second, and must hold the third as well.
+    const transport = heldTransport();
+    const b = await startNode({});
+    const a = await startNode({ transports: [transport] });
+    transport.next.push({ sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0 }, { sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0 }, { sendFrom: 0, sendMs: 0, readFrom: 1, readMs: D / 2 });
+    const address = b.addresses[0]!;
+    const joins = await Promise.allSettled([a.join(address), a.join(address), a.join(address)]);
+    expect(joins.map((j) => j.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    await until(() => a.peers.length === 1 && b.peers.length === 1, 5000, "one connection listed on both ends");
+    // Past the late byes on the first two dials.
+    await new Promise((resolve) => setTimeout(resolve, 4 * D));
+    await roundTrip(a, b);
+    expect([a.peers.length, b.peers.length]).toEqual([1, 1]);
+  });
+
   it("does not carry a peer on once it is banned while its other connection is closing", async () => {
     let banned = false;
     // b's bye on the first dial reaches a while the second is held aside (b's welcome on it comes 2D late); a bans b as it closes the first.
