@@ -269,12 +269,13 @@ describe("a peer without dup/1 that dials one node again and again", () => {
         for (let n = 0; n < 15; n++) await r.send("note", { n }).catch(() => {});
       }),
     );
-    // One connection stays at most: the one the node lists.
-    await vi.waitFor(() => expect(open.filter(Boolean).length).toBeLessThanOrEqual(1), { timeout: 5000 });
+    // The peer's welcome on the standby is no decision (no dup/1): both stay, and the notes on both spend from one budget.
+    // The shared budget is spent (a connection is dropped), or both carried all their notes.
+    await vi.waitFor(() => expect(open.filter(Boolean).length <= 1 || got.length >= 30).toBe(true), { timeout: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    // One burst of 20 (the two hellos and welcomes included), not one per connection.
+    // One burst of 20 (the two hellos and welcomes included), not one per connection (each alone would take its 15).
     expect(got.length).toBeGreaterThan(0);
-    expect(got.length).toBeLessThan(30);
+    expect(got.length).toBeLessThanOrEqual(20);
     for (const r of raws) void r.conn.close();
   });
 });
