@@ -35,6 +35,8 @@ export class Dialer {
   readonly #o: DialerOptions;
   /** Joins under way to a known peer id: a second join to that peer waits for the first rather than dial again. */
   readonly #joining = new Map<string, Promise<PeerInfo>>();
+  /** When a join's admitted connection to a peer was last aborted by its own signal (`performance.now()`). */
+  readonly #aborted = new Map<string, number>();
 
   constructor(options: DialerOptions) {
     this.#o = options;
@@ -83,7 +85,11 @@ export class Dialer {
     const session = await raceAbort(gate.open(conn, { expectedPeerId: peerId, timeoutMs }), signal, "join", (late) => late.close(), () => void conn.close());
     const left = Math.max(1, timeoutMs - (performance.now() - started));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const giveUp = (error: XppgError): void => session.close(error);
+    const giveUp = (error: XppgError): void => {
+      const id = session.peerId ?? session.expectedPeerId;
+      if (error.code === NODE_ERROR_CODES.ABORTED && id !== undefined) this.#aborted.set(id, performance.now());
+      session.close(error);
+    };
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -101,10 +107,13 @@ export class Dialer {
         // The kept connection may still be finishing its own handshake.
         const kept = table.open.get(id) ?? table.peers.get(id);
         if (kept !== undefined && kept !== session && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
-        // The connection the peer kept is gone here (a join aborted after the peer admitted it): dial once more in the time left.
+        // The connection the peer kept is gone here. Only when this node's own join aborted it (not a disconnect, a ban or the peer's
+        // goodbye: those end the peer on purpose), dial once more in the time left.
+        const aborted = (this.#aborted.get(id) ?? -1) >= started;
+        this.#aborted.delete(id);
         const rest = Math.round(timeoutMs - (performance.now() - started));
         clearTimeout(timer);
-        if (again && rest > 0 && signal?.aborted !== true) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
+        if (again && aborted && rest > 0 && signal?.aborted !== true && this.#o.guard.banned(`peer:${id}`) === undefined) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
       }
       throw error;
     } finally {

@@ -172,8 +172,9 @@ export class PeerTable {
       const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
       const rule = this.#duplicateRule(session, existing, hello.peerId, agreement);
       if (rule === "standby") {
-        // One standby per peer, and a peer's second connection counts against the limit: a peer that dials again and again holds no more.
-        if ([...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
+        // One standby per peer that it dialled, and a peer's second connection counts against the limit: a peer that dials again and again
+        // holds no more. This node's own dials are not refused here: the peer may keep any of them, and only it knows which.
+        if (!session.connection.outbound && [...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
         if (!session.connection.outbound && this.peers.size + this.#standby.size >= this.#o.maxPeers) return this.#full();
         // Kept aside until the peer decides: its welcome on it (`opened` then lists it) or a bye on one of the two (`ended`).
         // It spends from the listed connection's rate limits: one peer, one set of limits, however many connections.
@@ -226,10 +227,21 @@ export class PeerTable {
     return waiters && new Promise((resolve, reject) => waiters.push((ended) => (ended ? reject(ended) : resolve())));
   }
 
+  /** The peer's connection that took over from `session` and is open but not listed yet (the caller runs its `opened`). */
+  successor(session: PeerSession): PeerSession | undefined {
+    const peerId = session.peerId;
+    const next = peerId === undefined ? undefined : this.peers.get(peerId);
+    return next !== undefined && next !== session && next.isOpen && this.open.get(peerId!) !== next ? next : undefined;
+  }
+
   /** Both sides accepted: lists the session. Returns the peer when it is new (not a connection replacing another). */
   opened(session: PeerSession): PeerInfo | undefined {
     const peerId = session.peerId!;
-    if (this.#standby.has(session)) this.#promote(session, peerId);
+    if (this.#standby.has(session)) {
+      // Only a `dup/1` peer's welcome is its decision; an older one welcomes what it admits and may still replace it (its bye decides).
+      if (!session.connection.outbound || !this.#agreements.get(session)?.capabilities.includes(DUPLICATES_CAPABILITY)) return undefined;
+      this.#promote(session, peerId);
+    }
     if (this.peers.get(peerId) !== session) return undefined;
     this.open.set(peerId, session);
     this.#replacing.delete(peerId);
@@ -239,15 +251,12 @@ export class PeerTable {
   }
 
   /**
-   * The peer welcomed a standby: that is its decision, since every rule
-   * welcomes only the connection it keeps (a `dup/1` acceptor refuses the
-   * other; an older node replaces an admitted connection only while it has
-   * not opened it, and refuses otherwise). The standby is listed at once
+   * A `dup/1` peer welcomed a standby this node dialled: that is its
+   * decision, since it welcomes only the connection it keeps and refuses the
+   * other (an older node welcomes what it admits and may still replace it,
+   * so its welcome is ignored: its bye decides). The standby is listed at once
    * (the peer's messages on it, mesh control too, belong to the peer's
-   * link) and the other connection is closed as the duplicate. It drains
-   * when this node dialled both; when the peer did, it never sent on the
-   * one it dropped, and it is closed at once (a peer that dials again and
-   * again leaves no trail of connections being read).
+   * link) and the other connection is closed as the duplicate (it drains).
    */
   #promote(session: PeerSession, peerId: string): void {
     const waiting = this.#standby.get(session)!;
@@ -258,8 +267,6 @@ export class PeerTable {
     for (const resolve of waiting) resolve();
     if (listed === undefined || listed === session) return;
     listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `${peerId} kept another connection to ${this.#o.localPeerId}`));
-    // A second close ends a drain at once.
-    if (!session.connection.outbound) listed.close();
   }
 
   /**
@@ -293,8 +300,13 @@ export class PeerTable {
       for (const s of this.#standby.keys()) if (s.peerId === peerId) s.close(error?.details?.["remote"] === true ? undefined : error);
     } else if (standby !== undefined) {
       // The other connection the peer was deciding about stays: it takes over (listed once the peer welcomes it), and the peer is not leaving unless it fails too.
+      const waiting = this.#standby.get(standby)!;
       this.#standby.delete(standby);
       this.peers.set(peerId, standby);
+      // After the caller has listed it (`successor`): a join waiting on it resolves with the peer listed.
+      queueMicrotask(() => {
+        for (const resolve of waiting) resolve();
+      });
       if (this.#announced.has(peerId) && info !== undefined) this.#replacing.set(peerId, info);
       return undefined;
     }

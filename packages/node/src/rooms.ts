@@ -208,6 +208,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     // is no error, and a failed join is reported to its caller, not here.
     const failedJoin = session.connection.outbound && !session.everOpened;
     if (error !== undefined && !isQuietClose(error) && !failedJoin && node.running()) report(error, session.peerId);
+    // A second connection kept aside while the peer chose between the two took over, open already: it is the peer's link now.
+    const next = table.successor(session);
+    if (next !== undefined) opened(next);
   };
   const sessionHost: SessionHost = {
     localPeerId,
