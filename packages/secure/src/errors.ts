@@ -1,4 +1,5 @@
 import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
+import type { CloseInfo } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
 export const SECURE_ERROR_CODES = {
@@ -111,6 +112,17 @@ export function streamTruncatedError(remoteAddress: string, partialBytes: number
     `The connection to ${remoteAddress} ended without the peer's authenticated end of stream${partialBytes > 0 ? ` (in the middle of a frame, ${partialBytes} bytes of it received)` : ""}: the peer crashed, or someone on the path cut the data short. Frames received so far are genuine; later ones may be lost. Dial again.`,
     { details: { remoteAddress, partialBytes } },
   );
+}
+
+/**
+ * What a record layer's `closed` reports when the link below closed: a fault the peer caused (a record that
+ * failed authentication) wins; a peer that closed without its authenticated end of stream (`cleanEnd` false)
+ * cut the stream short; otherwise the link's own word.
+ */
+export function linkCloseVerdict(info: CloseInfo, cleanEnd: boolean, bufferedBytes: number, remoteAddress: string, fault: XppgError | undefined): CloseInfo {
+  if (fault !== undefined) return { initiator: "remote", error: fault };
+  if (info.initiator === "remote" && info.error === undefined && !cleanEnd) return { initiator: "remote", error: streamTruncatedError(remoteAddress, bufferedBytes) };
+  return info;
 }
 
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */

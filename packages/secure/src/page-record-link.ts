@@ -11,7 +11,7 @@ import { connectionClosedError, type ConnectionLink, type LinkController } from 
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
@@ -295,15 +295,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#sendClosed = true;
     // Judged once the records before the close are opened: the end of stream may be among them.
     const judge = (): void => {
-      let error = info.error;
-      let initiator = info.initiator;
-      if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
-        error = streamTruncatedError(this.#remoteAddress, this.#decoder.bufferedBytes);
-      }
-      if (this.#fault !== undefined) {
-        error = this.#fault;
-        initiator = "remote";
-      }
+      const { error, initiator } = linkCloseVerdict(info, this.#endReceived && this.#decoder.idle, this.#decoder.bufferedBytes, this.#remoteAddress, this.#fault);
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#releaseDrain(error);

@@ -5,7 +5,7 @@ import { connectionClosedError, sendJoined, writeFailedError, type ConnectionLin
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, streamTruncatedError } from "./errors.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict } from "./errors.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
 
@@ -433,15 +433,7 @@ export class RecordLink implements ConnectionLink {
     if (this.#linkClosed) return;
     this.#linkClosed = true;
     this.#sendClosed = true;
-    let error = info.error;
-    let initiator = info.initiator;
-    if (info.initiator === "remote" && info.error === undefined && (!this.#endReceived || !this.#decoder.idle)) {
-      error = streamTruncatedError(this.#remoteAddress, this.#decoder.bufferedBytes);
-    }
-    if (this.#fault !== undefined) {
-      error = this.#fault;
-      initiator = "remote";
-    }
+    const { error, initiator } = linkCloseVerdict(info, this.#endReceived && this.#decoder.idle, this.#decoder.bufferedBytes, this.#remoteAddress, this.#fault);
     this.#dropPending(error);
     this.#controller.closed(error, initiator);
   }
