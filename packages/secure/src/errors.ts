@@ -125,6 +125,15 @@ export function linkCloseVerdict(info: CloseInfo, cleanEnd: boolean, bufferedByt
   return info;
 }
 
+/** A transport-only `CipherState` method (`method`) was called before the state has a key. */
+export function noKeyError(method: string): SecureError {
+  return new SecureError(
+    CODES.INVALID_KEY,
+    `CipherState.${method} was called before the state has a key: it is for transport messages, after the handshake's split (or initializeKey). During a handshake use encryptWithAd or decryptWithAd.`,
+    { details: { what: "CipherState key" } },
+  );
+}
+
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */
 export function keyExhaustedError(): SecureError {
   return new SecureError(CODES.KEY_EXHAUSTED, "This connection's key is used up, so it is closed: open a new connection.");
