@@ -115,12 +115,20 @@ export function streamTruncatedError(remoteAddress: string, partialBytes: number
 }
 
 /**
- * What a record layer's `closed` reports when the link below closed: a fault the peer caused (a record that
- * failed authentication) wins; a peer that closed without its authenticated end of stream (`cleanEnd` false)
- * cut the stream short; otherwise the link's own word.
+ * What a record layer's `closed` reports when the link below closed: a fault wins, the peer's (a record that
+ * failed authentication) or, with `faultBy` "local", this side's own (a record it could not seal or open); a
+ * peer that closed without its authenticated end of stream (`cleanEnd` false) cut the stream short; otherwise
+ * the link's own word.
  */
-export function linkCloseVerdict(info: CloseInfo, cleanEnd: boolean, bufferedBytes: number, remoteAddress: string, fault: XppgError | undefined): CloseInfo {
-  if (fault !== undefined) return { initiator: "remote", error: fault };
+export function linkCloseVerdict(
+  info: CloseInfo,
+  cleanEnd: boolean,
+  bufferedBytes: number,
+  remoteAddress: string,
+  fault: XppgError | undefined,
+  faultBy: "local" | "remote" = "remote",
+): CloseInfo {
+  if (fault !== undefined) return { initiator: faultBy, error: fault };
   if (info.initiator === "remote" && info.error === undefined && !cleanEnd) return { initiator: "remote", error: streamTruncatedError(remoteAddress, bufferedBytes) };
   return info;
 }
