@@ -137,8 +137,7 @@ export function linkCloseVerdict(
 export function noKeyError(method: string): SecureError {
   return new SecureError(
     CODES.INVALID_KEY,
-    `CipherState.${method} was called before the state has a key: it is for transport messages, after the handshake's split (or initializeKey). During a handshake use encryptWithAd or decryptWithAd.`,
-    { details: { what: "CipherState key" } },
+    `CipherState.${method} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.`,
   );
 }
 

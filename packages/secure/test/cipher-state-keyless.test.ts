@@ -48,7 +48,7 @@ describe("a CipherState without a key", () => {
             const error = thrown(call);
             expect(error, method).toBeInstanceOf(SecureError);
             expect((error as SecureError).code, method).toBe(SECURE_ERROR_CODES.INVALID_KEY);
-            expect((error as SecureError).message, method).toContain(`CipherState.${method} was called before the state has a key`);
+            expect((error as SecureError).message, method).toContain(`CipherState.${method} needs a key`);
           }
           expect(state.nonce).toBe(0);
           // The handshake's keyless use is unchanged: encryption is the identity.
