@@ -115,14 +115,30 @@ export function streamTruncatedError(remoteAddress: string, partialBytes: number
 }
 
 /**
- * What a record layer's `closed` reports when the link below closed: a fault the peer caused (a record that
- * failed authentication) wins; a peer that closed without its authenticated end of stream (`cleanEnd` false)
- * cut the stream short; otherwise the link's own word.
+ * What a record layer's `closed` reports when the link below closed: a fault wins, the peer's (a record that
+ * failed authentication) or, with `faultBy` "local", this side's own (a record it could not seal or open); a
+ * peer that closed without its authenticated end of stream (`cleanEnd` false) cut the stream short; otherwise
+ * the link's own word.
  */
-export function linkCloseVerdict(info: CloseInfo, cleanEnd: boolean, bufferedBytes: number, remoteAddress: string, fault: XppgError | undefined): CloseInfo {
-  if (fault !== undefined) return { initiator: "remote", error: fault };
+export function linkCloseVerdict(
+  info: CloseInfo,
+  cleanEnd: boolean,
+  bufferedBytes: number,
+  remoteAddress: string,
+  fault: XppgError | undefined,
+  faultBy: "local" | "remote" = "remote",
+): CloseInfo {
+  if (fault !== undefined) return { initiator: faultBy, error: fault };
   if (info.initiator === "remote" && info.error === undefined && !cleanEnd) return { initiator: "remote", error: streamTruncatedError(remoteAddress, bufferedBytes) };
   return info;
+}
+
+/** A transport-only `CipherState` method (`method`) was called before the state has a key. */
+export function noKeyError(method: string): SecureError {
+  return new SecureError(
+    CODES.INVALID_KEY,
+    `CipherState.${method} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.`,
+  );
 }
 
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */

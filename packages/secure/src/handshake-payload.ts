@@ -60,9 +60,9 @@ export function verifyHandshakePayload(
   return proven(provider.ed25519Verify(publicKey, staticKeySignedMessage(remoteStaticKey), signature), publicKey, peerLabel);
 }
 
-/** {@link verifyHandshakePayload} with a check that answers later (WebCrypto's). */
+/** {@link verifyHandshakePayload} with a check that may answer later (WebCrypto's). */
 export async function verifyHandshakePayloadAsync(
-  verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => Promise<boolean>,
+  verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>,
   payload: Uint8Array,
   remoteStaticKey: Uint8Array,
   peerLabel: string,

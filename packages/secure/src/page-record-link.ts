@@ -65,8 +65,12 @@ export class PageRecordLink implements ConnectionLink {
   /** Flushes whose seals have not answered yet (see {@link SEALS_AHEAD}). */
   #sealing = 0;
   #sendClosed = false;
-  /** Why the link failed (the peer's fault, or a record that could not be sealed): nothing more is handed down. */
+  /** `end()` was called: the core, closing, keeps only an error it is told of. */
+  #ending = false;
+  /** Why the link failed (the peer's fault, or a record this side could not seal or open): nothing more is handed down or decoded. */
   #fault: XppgError | undefined;
+  /** Whose the fault is: the close is reported as the peer's or as this side's. */
+  #faultBy: "local" | "remote" = "remote";
 
   #recordsIn = 0;
   /** The last record's decoding: the next is decoded after it. */
@@ -125,7 +129,7 @@ export class PageRecordLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#sendClosed = true;
+    this.#sendClosed = this.#ending = true;
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);
@@ -134,7 +138,10 @@ export class PageRecordLink implements ConnectionLink {
 
   abort(error: XppgError, byPeer: boolean): void {
     this.#sendClosed = true;
-    if (byPeer) this.#fault = error;
+    if (byPeer) {
+      this.#fault = error;
+      this.#faultBy = "remote";
+    }
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#releaseDrain(error);
@@ -219,15 +226,26 @@ export class PageRecordLink implements ConnectionLink {
         (err: unknown) => {
           settle();
           // Nothing after a record that could not be sealed may go out, the end of stream neither: the peer's
-          // nonces would no longer match. The connection below is closed with why, also during a close (when the
-          // controller's `fail` does nothing).
-          this.#sendClosed = true;
-          this.#fault ??= connectionClosedError(this.#remoteAddress, err);
-          this.#controller.error(this.#fault);
-          void this.#conn.close(this.#fault);
+          // nonces would no longer match.
+          this.#failHere(connectionClosedError(this.#remoteAddress, err));
         },
       );
     return sealed;
+  }
+
+  /**
+   * A fault of this side (a record it could not seal or open, a key it used up): nothing more goes out or is
+   * decoded, and the connection below is closed with why, as this side's close (the peer did nothing wrong).
+   */
+  #failHere(error: XppgError): void {
+    this.#sendClosed = true;
+    if (this.#fault === undefined) {
+      this.#fault = error;
+      this.#faultBy = "local";
+    }
+    // During our own close the core reports only an error it is told of (told now: it stays this side's close).
+    if (this.#ending) this.#controller.error(this.#fault);
+    void this.#conn.close(this.#fault);
   }
 
   #releaseDrain(error: XppgError | undefined): void {
@@ -269,10 +287,10 @@ export class PageRecordLink implements ConnectionLink {
       this.#pausedByMe = false;
       if (!this.#pausedByUser) this.#conn.resume();
     }
-    if (!this.#controller.receiving) return;
+    if (!this.#controller.receiving || this.#fault) return;
     if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
-    if (!(plain instanceof Uint8Array)) return this.#controller.fail(plain);
+    if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
     if (plain.byteLength === 0) {
       this.#endReceived = true;
       return;
@@ -295,7 +313,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#sendClosed = true;
     // Judged once the records before the close are opened: the end of stream may be among them.
     const judge = (): void => {
-      const { error, initiator } = linkCloseVerdict(info, this.#endReceived && this.#decoder.idle, this.#decoder.bufferedBytes, this.#remoteAddress, this.#fault);
+      const { error, initiator } = linkCloseVerdict(info, this.#endReceived && this.#decoder.idle, this.#decoder.bufferedBytes, this.#remoteAddress, this.#fault, this.#faultBy);
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#releaseDrain(error);

@@ -10,7 +10,7 @@ import {
 } from "./constants.js";
 import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
 import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
-import { encodeHandshakePayload, encodeHandshakePayloadAsync, verifyHandshakePayload, verifyHandshakePayloadAsync } from "./handshake-payload.js";
+import { encodeHandshakePayloadAsync, verifyHandshakePayloadAsync } from "./handshake-payload.js";
 import type { Identity } from "./identity.js";
 import { HandshakeState } from "./noise/handshake-state.js";
 import { publicKeyFromPeerId } from "./peer-id.js";
@@ -79,21 +79,19 @@ interface StaticKey {
 
 // One Noise static key per identity (and key agreement), made and signed
 // once: a handshake then costs no Ed25519 signature.
-const staticKeys = new WeakMap<Identity, { crypto: HandshakeCrypto; key: StaticKey | Promise<StaticKey> }>();
+const staticKeys = new WeakMap<Identity, { crypto: HandshakeCrypto; key: Promise<StaticKey> }>();
 
-function staticKeyFor(crypto: HandshakeCrypto, identity: Identity, signsLater: boolean): StaticKey | Promise<StaticKey> {
+/** The static key of `identity` for `crypto`, signed with `signAsync` (at once in Node, on WebCrypto in a page). */
+function staticKeyFor(crypto: HandshakeCrypto, identity: Identity): Promise<StaticKey> {
   const entry = staticKeys.get(identity);
   if (entry !== undefined && entry.crypto === crypto) return entry.key;
-  const made = (keyPair: X25519KeyPair): StaticKey => ({ keyPair, payload: encodeHandshakePayload(identity, keyPair.publicKey) });
-  const key = signsLater
-    ? (async () => {
-        const keyPair = await crypto.x25519Generate();
-        return { keyPair, payload: await encodeHandshakePayloadAsync(identity, keyPair.publicKey) };
-      })()
-    : made(crypto.x25519Generate() as X25519KeyPair);
+  const key = (async () => {
+    const keyPair = await crypto.x25519Generate();
+    return { keyPair, payload: await encodeHandshakePayloadAsync(identity, keyPair.publicKey) };
+  })();
   staticKeys.set(identity, { crypto, key });
   // A failed one is made again by the next handshake.
-  if (key instanceof Promise) key.catch(() => staticKeys.delete(identity));
+  key.catch(() => staticKeys.delete(identity));
   return key;
 }
 
@@ -132,8 +130,6 @@ export function secureConnectionCore(
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
-    // Made (and signed) now in Node, so that an identity that cannot sign fails here, before any byte is sent.
-    if (loadCrypto === undefined) void staticKeyFor(provider, options.identity, false);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
     // A bad option must not leak the connection.
@@ -173,10 +169,7 @@ export function secureConnectionCore(
     const checkPeer = async (payload: Uint8Array): Promise<void> => {
       const remoteStatic = hs.remoteStaticKey;
       if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
-      proven =
-        later === undefined
-          ? verifyHandshakePayload(provider, payload, remoteStatic, peerLabel)
-          : await verifyHandshakePayloadAsync((k, d, s) => later!.ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
+      proven = await verifyHandshakePayloadAsync((k, d, s) => (later ?? provider).ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
       if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
         throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
       }
@@ -228,7 +221,8 @@ export function secureConnectionCore(
     const start = async (): Promise<void> => {
       later = await loadCrypto?.();
       const crypto = later ?? provider;
-      staticKey = await staticKeyFor(crypto, options.identity, later !== undefined);
+      // Made (and signed) before any byte is sent: an identity that cannot sign fails the handshake here.
+      staticKey = await staticKeyFor(crypto, options.identity);
       if (done) return;
       // Without a cipher set: a responder takes AESGCM when offered and its AES-GCM is cheap (not a page's noble
       // fallback, without WebCrypto), and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.

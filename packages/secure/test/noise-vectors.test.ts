@@ -172,6 +172,13 @@ describe("Noise nonces and the two providers", () => {
     writeNonce(le, n);
     expect(toHex(be)).toBe("000000000000010203040506");
     expect(toHex(le)).toBe("000000000605040302010000");
+    // Every byte of the 64-bit counter, up to the largest nonce a CipherState takes.
+    for (const counter of [0, 1, 255, 256, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, 2 ** 52 + 3, Number.MAX_SAFE_INTEGER - 1]) {
+      const expected = new Uint8Array(12);
+      new DataView(expected.buffer).setBigUint64(4, BigInt(counter));
+      writeAesGcmNonce(be.fill(0xee), counter);
+      expect(toHex(be), `counter ${counter}`).toBe(toHex(expected));
+    }
   });
 
   for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {

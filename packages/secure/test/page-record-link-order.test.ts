@@ -14,6 +14,8 @@ import type { AsyncAead } from "../src/crypto/provider.js";
 import { pageChannelProvider } from "../src/crypto/page-provider.js";
 import { pageCrypto } from "../src/crypto/web-crypto.js";
 import { SECURE_ERROR_CODES, generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
+import { CipherState } from "../src/noise/cipher-state.js";
+import type { HandshakeResult } from "../src/noise/handshake-state.js";
 import { PageRecordLink } from "../src/page-record-link.js";
 import { secureConnectionCore } from "../src/secure-connection.js";
 
@@ -52,8 +54,11 @@ interface Pair {
   close(): Promise<void>;
 }
 
-/** A page (the browser entry's record layer, its AEAD wrapped by `wrap`) dialling a Node side over TCP: they settle on AESGCM. */
-async function pagePair(wrap: (aead: AsyncAead) => AsyncAead): Promise<Pair> {
+/**
+ * A page (the browser entry's record layer, its AEAD wrapped by `wrap`, its session's cipher states as `keys`
+ * gives them) dialling a Node side over TCP: they settle on AESGCM.
+ */
+async function pagePair(wrap: (aead: AsyncAead) => AsyncAead, keys: (session: HandshakeResult) => HandshakeResult = (s) => s): Promise<Pair> {
   const t = tcpTransport();
   const nodeRecords: number[] = [];
   let accepted!: Promise<SecureConnection>;
@@ -75,7 +80,7 @@ async function pagePair(wrap: (aead: AsyncAead) => AsyncAead): Promise<Pair> {
     pageChannelProvider,
     pageRaw,
     { identity: generateIdentity() },
-    (c, session, controller, o, crypto) => new PageRecordLink(wrap(crypto!.aead!), c, session, controller, o),
+    (c, session, controller, o, crypto) => new PageRecordLink(wrap(crypto!.aead!), c, keys(session), controller, o),
     pageCrypto,
   );
   const node = await within(accepted, "the Node side's handshake");
@@ -185,6 +190,26 @@ describe("a page's record layer, its AEAD answering out of order", () => {
     }
   });
 
+  it("a key this page has used up (XPPG_ERR_KEY_EXHAUSTED) closes the connection as this side's doing, not the peer's, and no record leaves", async () => {
+    // A sending key with 8 bytes of budget left: the first record is past it.
+    const spent = (session: HandshakeResult): HandshakeResult => ({ ...session, send: new CipherState(pageChannelProvider, new Uint8Array(32), "AESGCM", 8) });
+    const p = await pagePair((aead) => aead, spent);
+    try {
+      const sent = p.page.send(patterned(100, 1));
+      await expect(sent).resolves.toBeUndefined();
+      const info = await p.page.closed;
+      expect(info.initiator).toBe("local");
+      expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+      expect((info.error?.cause as { code?: string } | undefined)?.code).toBe(SECURE_ERROR_CODES.KEY_EXHAUSTED);
+      await expect(p.page.send(Uint8Array.of(2))).rejects.toMatchObject({ code: "XPPG_ERR_CONNECTION_CLOSED" });
+      const atPeer = await p.node.closed;
+      expect(atPeer.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      expect(p.nodeRecords).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
   it("an open that fails (a fault of this side's AEAD) after a slower one: the earlier record's frames are delivered first, and the failure is not the peer's bad record", async () => {
     let afterFailure!: () => void;
     const failedTurn = new Promise<void>((resolve) => (afterFailure = resolve));
@@ -205,6 +230,7 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       await p.node.send(Uint8Array.of(2));
       const info = await p.page.closed;
       expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1]]);
+      expect(info.initiator).toBe("local");
       expect(info.error).toBeDefined();
       expect(info.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
       expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");

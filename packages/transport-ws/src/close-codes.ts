@@ -1,21 +1,20 @@
 import type { XppgError } from "@xppg/errors";
 import { TRANSPORT_ERROR_CODES, TransportError } from "@xppg/transport";
 import { connectionResetError, protocolError } from "@xppg/transport/adapter";
-import { WS_CLOSE_CODES } from "./constants.js";
+import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_POLICY_VIOLATION, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED_DATA, CLOSE_XPPG_ERROR } from "./constants.js";
 
 // Browser-safe: no node: imports here.
 
 /**
- * The close code and reason sent for a local `close(error)`. Browsers may
- * only send 1000 and 3000-4999, so they pass `browser` and always use
- * {@link WS_CLOSE_CODES.XPPG_ERROR} with the error code as the reason.
+ * The close code and reason Node sends for a local `close(error)`. (Browsers
+ * may only send 1000 and 3000-4999: a page always sends
+ * {@link CLOSE_XPPG_ERROR} with the error code as the reason.)
  */
-export function closeFrameFor(error: XppgError, browser = false): { code: number; reason: string } {
-  if (browser) return { code: WS_CLOSE_CODES.XPPG_ERROR, reason: error.code.slice(0, 123) };
-  if (error.code === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return { code: WS_CLOSE_CODES.MESSAGE_TOO_BIG, reason: error.code };
-  if (error.code === TRANSPORT_ERROR_CODES.PROTOCOL) return { code: WS_CLOSE_CODES.PROTOCOL_ERROR, reason: error.code };
+export function closeFrameFor(error: XppgError): { code: number; reason: string } {
+  if (error.code === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return { code: CLOSE_MESSAGE_TOO_BIG, reason: error.code };
+  if (error.code === TRANSPORT_ERROR_CODES.PROTOCOL) return { code: CLOSE_PROTOCOL_ERROR, reason: error.code };
   // The reason of a close frame is at most 123 bytes; codes are short ASCII.
-  return { code: WS_CLOSE_CODES.XPPG_ERROR, reason: error.code.slice(0, 123) };
+  return { code: CLOSE_XPPG_ERROR, reason: error.code.slice(0, 123) };
 }
 
 /**
@@ -25,33 +24,33 @@ export function closeFrameFor(error: XppgError, browser = false): { code: number
 export function errorForCloseCode(code: number, reason: string, remoteAddress: string): XppgError | undefined {
   const details = { remoteAddress, closeCode: code, closeReason: reason };
   switch (code) {
-    case WS_CLOSE_CODES.NORMAL:
-    case WS_CLOSE_CODES.GOING_AWAY:
-    case WS_CLOSE_CODES.NO_STATUS:
+    case CLOSE_NORMAL:
+    case CLOSE_GOING_AWAY:
+    case CLOSE_NO_STATUS:
       return undefined;
-    case WS_CLOSE_CODES.MESSAGE_TOO_BIG:
+    case CLOSE_MESSAGE_TOO_BIG:
       return new TransportError(
         TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
         `The peer at ${remoteAddress} closed the connection because a message was over its size limit (close code 1009). ` +
           "Send smaller frames, or use the same maxFrameSize on both peers.",
         { details },
       );
-    case WS_CLOSE_CODES.PROTOCOL_ERROR:
-    case WS_CLOSE_CODES.UNSUPPORTED_DATA:
-    case WS_CLOSE_CODES.INVALID_PAYLOAD:
-    case WS_CLOSE_CODES.POLICY_VIOLATION:
+    case CLOSE_PROTOCOL_ERROR:
+    case CLOSE_UNSUPPORTED_DATA:
+    case CLOSE_INVALID_PAYLOAD:
+    case CLOSE_POLICY_VIOLATION:
       return new TransportError(
         TRANSPORT_ERROR_CODES.PROTOCOL,
         `The peer at ${remoteAddress} closed the connection for a protocol violation (close code ${code}${reason ? `: ${reason}` : ""}). ` +
           "Both ends must be xppg WebSocket transports sending binary messages.",
         { details },
       );
-    case WS_CLOSE_CODES.ABNORMAL:
+    case CLOSE_ABNORMAL:
       return connectionResetError(remoteAddress);
-    case WS_CLOSE_CODES.XPPG_ERROR:
+    case CLOSE_XPPG_ERROR:
       // A browser peer cannot send 1009 or 1002: it sends 4000 with the code as the reason.
-      if (reason === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return errorForCloseCode(WS_CLOSE_CODES.MESSAGE_TOO_BIG, reason, remoteAddress);
-      if (reason === TRANSPORT_ERROR_CODES.PROTOCOL) return errorForCloseCode(WS_CLOSE_CODES.PROTOCOL_ERROR, reason, remoteAddress);
+      if (reason === TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE) return errorForCloseCode(CLOSE_MESSAGE_TOO_BIG, reason, remoteAddress);
+      if (reason === TRANSPORT_ERROR_CODES.PROTOCOL) return errorForCloseCode(CLOSE_PROTOCOL_ERROR, reason, remoteAddress);
       return resetWith(code, reason, remoteAddress);
     default:
       return resetWith(code, reason, remoteAddress);

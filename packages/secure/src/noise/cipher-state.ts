@@ -1,6 +1,6 @@
 import { DEFAULT_NOISE_CIPHER, type NoiseCipher } from "../constants.js";
 import type { AsyncAead, CryptoProvider } from "../crypto/provider.js";
-import { keyExhaustedError } from "../errors.js";
+import { keyExhaustedError, noKeyError } from "../errors.js";
 
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
 // nonces; a connection that sends 2^53 records is closed long before.
@@ -22,7 +22,8 @@ export const AES_GCM_BYTE_BUDGET = 2 ** 38;
  * for one cipher function (`"AESGCM"` or `"ChaChaPoly"`, which differ in
  * the cipher and in the nonce's byte order). Without a key, encryption is
  * the identity (as during the first handshake message). `encryptParts`,
- * `encryptInto` and `decryptInto` are for keyed (transport) states only.
+ * `encryptInto` and `decryptInto` are for keyed (transport) states only:
+ * without a key they throw `XPPG_ERR_INVALID_KEY`.
  */
 export class CipherState {
   /** The Noise cipher function this state encrypts with. */
@@ -79,12 +80,14 @@ export class CipherState {
    * message without joining them.
    */
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
+    const k = this.#k;
+    if (k === null) throw noKeyError("encryptParts");
     this.#spend(plaintext.byteLength);
     const provider = this.#provider;
     let out: [Uint8Array, Uint8Array];
-    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, this.#k!, this.#n, plaintext);
+    if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, k, this.#n, plaintext);
     else {
-      const sealed = this.#aesGcm ? provider.aesGcmSeal(this.#k!, this.#n, EMPTY, plaintext) : provider.seal(this.#k!, this.#n, EMPTY, plaintext);
+      const sealed = this.#aesGcm ? provider.aesGcmSeal(k, this.#n, EMPTY, plaintext) : provider.seal(k, this.#n, EMPTY, plaintext);
       out = [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)];
     }
     this.#n++;
@@ -107,8 +110,10 @@ export class CipherState {
    * `sealInto` (see {@link CipherState.inPlace}).
    */
   encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
+    const k = this.#k;
+    if (k === null) throw noKeyError("encryptInto");
     this.#spend(plaintext.byteLength);
-    this.#provider.sealInto!(this.cipher, this.#k!, this.#n, plaintext, out, tag);
+    this.#provider.sealInto!(this.cipher, k, this.#n, plaintext, out, tag);
     this.#n++;
   }
 
@@ -118,8 +123,10 @@ export class CipherState {
    * nonce does not advance and `out` holds nothing usable.
    */
   decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
+    const k = this.#k;
+    if (k === null) throw noKeyError("decryptInto");
     if (this.#n >= MAX_NONCE) return false;
-    const ok = this.#provider.openInto!(this.cipher, this.#k!, this.#n, ciphertext, tag, out);
+    const ok = this.#provider.openInto!(this.cipher, k, this.#n, ciphertext, tag, out);
     if (ok) this.#n++;
     return ok;
   }

@@ -7,13 +7,16 @@ import { concatBytes } from "../concat-bytes.js";
 
 const DHLEN = 32;
 
-type Token = "e" | "s" | "ee" | "es" | "se" | "ss";
-
 /**
  * The XX pattern (spec section 7.5): `-> e`, `<- e, ee, s, es`, `-> s, se`.
- * Messages alternate, the initiator writing the even ones.
+ * Messages alternate, the initiator writing the even ones: messages 1 and 2
+ * carry an ephemeral key (`e`), messages 2 and 3 a static key (`s`). Each key
+ * agreement follows the key it needs: in message 2, `ee` after `e`; after
+ * `s`, the writer's static key with the reader's ephemeral (`es` in message
+ * 2, `se` in message 3), which the reader agrees as its ephemeral with the
+ * static key just read.
  */
-const XX: readonly (readonly Token[])[] = [["e"], ["e", "ee", "s", "es"], ["s", "se"]];
+const MESSAGES = 3;
 
 /** Options for {@link HandshakeState}. */
 export interface HandshakeStateOptions {
@@ -162,7 +165,7 @@ export class HandshakeState {
 
   /** True once all three messages have been written or read. */
   get complete(): boolean {
-    return this.#step >= XX.length;
+    return this.#step >= MESSAGES;
   }
 
   /** True when the next message is this side's to write. */
@@ -209,22 +212,18 @@ export class HandshakeState {
     } else {
       await this.#ready;
       const ss = this.#ss!;
-      for (const token of XX[this.#step]!) {
-        switch (token) {
-          case "e": {
-            this.#e ??= await this.#crypto.x25519Generate();
-            // A responder that runs AESGCM because it was offered says so (the initiator takes the suite from this bit).
-            const e = !this.initiator && this.#offered && this.#cipher === "AESGCM" ? flagged(this.#e.publicKey) : this.#e.publicKey;
-            parts.push(e);
-            await ss.mixHash(e);
-            break;
-          }
-          case "s":
-            parts.push(await ss.encryptAndHash(this.#s.publicKey));
-            break;
-          default:
-            await this.#mixDh(token);
-        }
+      const step = this.#step;
+      if (step < 2) {
+        const ephemeral = (this.#e ??= await this.#crypto.x25519Generate());
+        // A responder that runs AESGCM because it was offered says so (the initiator takes the suite from this bit).
+        const e = !this.initiator && this.#offered && this.#cipher === "AESGCM" ? flagged(ephemeral.publicKey) : ephemeral.publicKey;
+        parts.push(e);
+        await ss.mixHash(e);
+        if (step === 1) await this.#mixDh(ephemeral, this.#re!); // ee
+      }
+      if (step > 0) {
+        parts.push(await ss.encryptAndHash(this.#s.publicKey));
+        await this.#mixDh(this.#s, this.#re!); // es (message 2), se (message 3)
       }
       parts.push(await ss.encryptAndHash(payload));
     }
@@ -277,27 +276,22 @@ export class HandshakeState {
       }
       await this.#ready;
       const ss = this.#ss!;
-      for (const token of XX[this.#step]!) {
-        switch (token) {
-          case "e": {
-            const re = take(DHLEN, "ephemeral key").slice();
-            this.#re = re;
-            await ss.mixHash(re);
-            // Hashed as sent (its top bit is the offer or the answer); the key agreement gets it masked (RFC 7748
-            // section 5), whatever the engine does with that bit.
-            re[DHLEN - 1] = re[DHLEN - 1]! & 0x7f;
-            break;
-          }
-          case "s": {
-            const len = ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
-            const rs = await ss.decryptAndHash(take(len, "static key"));
-            if (rs === null) throw this.#fail(`the static key in handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
-            this.#rs = rs.slice();
-            break;
-          }
-          default:
-            await this.#mixDh(token);
-        }
+      const step = this.#step;
+      if (step < 2) {
+        const re = take(DHLEN, "ephemeral key").slice();
+        this.#re = re;
+        await ss.mixHash(re);
+        // Hashed as sent (its top bit is the offer or the answer); the key agreement gets it masked (RFC 7748
+        // section 5), whatever the engine does with that bit.
+        re[DHLEN - 1] = re[DHLEN - 1]! & 0x7f;
+        if (step === 1) await this.#mixDh(this.#e!, re); // ee
+      }
+      if (step > 0) {
+        const len = ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
+        const rs = await ss.decryptAndHash(take(len, "static key"));
+        if (rs === null) throw this.#fail(`the static key in handshake message ${step + 1} failed authentication${this.#mismatchHint()}`);
+        this.#rs = rs.slice();
+        await this.#mixDh(this.#e!, rs); // es (message 2), se (message 3)
       }
       const rest = message.subarray(at);
       if (ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
@@ -327,24 +321,8 @@ export class HandshakeState {
     };
   }
 
-  async #mixDh(token: Token): Promise<void> {
-    // es: the initiator's ephemeral with the responder's static; se: the reverse.
-    let local: X25519KeyPair | null;
-    let remote: Uint8Array | null;
-    if (token === "ee") {
-      local = this.#e;
-      remote = this.#re;
-    } else if (token === "es") {
-      local = this.initiator ? this.#e : this.#s;
-      remote = this.initiator ? this.#rs : this.#re;
-    } else if (token === "se") {
-      local = this.initiator ? this.#s : this.#e;
-      remote = this.initiator ? this.#re : this.#rs;
-    } else {
-      local = this.#s;
-      remote = this.#rs;
-    }
-    if (local === null || remote === null) throw new Error(`Noise token ${token} lacks a key`);
+  /** `MixKey(DH(local, remote))`. The keys are there: each step runs only in its turn, after the messages that set them. */
+  async #mixDh(local: X25519KeyPair, remote: Uint8Array): Promise<void> {
     let shared: Uint8Array;
     try {
       shared = await this.#crypto.x25519(local.secretKey, remote);

@@ -1,8 +1,8 @@
 import type { XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { ConnectionCore, connectionClosedError, frameTooLargeError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
-import { closeFrameFor, errorForCloseCode, textMessageError } from "../close-codes.js";
-import { WS_CLOSE_CODES, WS_TRANSPORT_NAME } from "../constants.js";
+import { errorForCloseCode, textMessageError } from "../close-codes.js";
+import { CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_XPPG_ERROR, WS_TRANSPORT_NAME } from "../constants.js";
 
 // Browser-safe: no node: imports and no `ws` here.
 
@@ -77,19 +77,19 @@ class BrowserWsLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#ws.close(WS_CLOSE_CODES.NORMAL);
+    this.#ws.close(CLOSE_NORMAL);
   }
 
   abort(error: XppgError, byPeer: boolean): void {
-    // Browsers may only send 1000 and 3000-4999: the error code goes in the reason.
-    const { code, reason } = closeFrameFor(error, true);
-    this.#ws.close(code, reason);
+    // Browsers may only send 1000 and 3000-4999: the error code goes in the reason (at most 123 bytes; codes are short ASCII).
+    const reason = error.code.slice(0, 123);
+    this.#ws.close(CLOSE_XPPG_ERROR, reason);
     // A peer fault waits for the closing handshake (bounded by the close timer); our own error does not.
-    if (!byPeer) this.#gone(code, reason);
+    if (!byPeer) this.#gone(CLOSE_XPPG_ERROR, reason);
   }
 
   destroy(): void {
-    this.#gone(WS_CLOSE_CODES.ABNORMAL, "");
+    this.#gone(CLOSE_ABNORMAL, "");
   }
 
   #gone(code: number, reason: string): void {

@@ -3,7 +3,7 @@ import type { Connection } from "@xppg/transport";
 import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import WebSocket from "ws";
 import { closeFrameFor, errorForCloseCode, messageTooLargeError, textMessageError } from "../close-codes.js";
-import { WS_CLOSE_CODES, WS_TRANSPORT_NAME } from "../constants.js";
+import { CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, WS_TRANSPORT_NAME } from "../constants.js";
 
 /** What a `ws` connection needs besides its socket. */
 export interface WsConnectionOptions extends Omit<ConnectionCoreOptions, "transport" | "remoteHost"> {
@@ -68,7 +68,7 @@ class WsLink implements ConnectionLink {
 
   end(): void {
     // ws sends the close frame after the messages already queued: a flush.
-    this.#ws.close(WS_CLOSE_CODES.NORMAL);
+    this.#ws.close(CLOSE_NORMAL);
     // Input is discarded from now on: read on to see the peer's close frame.
     this.#ws.resume();
   }
@@ -77,7 +77,7 @@ class WsLink implements ConnectionLink {
     if (byPeer) {
       // The one fault this side detects itself is a text message (ws detects
       // the others and closes on its own); the close timer bounds the wait.
-      this.#ws.close(WS_CLOSE_CODES.UNSUPPORTED_DATA, error.code);
+      this.#ws.close(CLOSE_UNSUPPORTED_DATA, error.code);
       return;
     }
     const { code, reason } = closeFrameFor(error);
