@@ -3,7 +3,7 @@
  * envelope from the network's bytes. Every input is hostile: each length is
  * checked against the bytes present, strings must be valid UTF-8 within
  * their limits, unknown flags are refused, and a MessagePack payload has its
- * structure and depth checked before any value is built.
+ * structure and depth checked as it is read, before anything is allocated for it.
  */
 
 import type { MsgpackCodec } from "./msgpack-codec.js";
@@ -12,7 +12,6 @@ import type { Envelope, EnvelopeLink } from "./envelope.js";
 import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
-import { scanMsgpack } from "./msgpack-scan.js";
 import { DecodeCache } from "./string-cache.js";
 
 const EMPTY_BUFFER = new ArrayBuffer(0);
@@ -157,10 +156,11 @@ export class EnvelopeReader {
     const body = this.#view(bytes, pos, end - pos);
     if ((flags & FLAG_BYTES) !== 0) r.payload = body;
     else {
-      scanMsgpack(body, this.#maxPayloadDepth);
       try {
-        r.payload = this.#msgpack.decode(body);
+        r.payload = this.#msgpack.decode(body, this.#maxPayloadDepth);
       } catch (cause) {
+        // The structure's faults (truncated, too deep) are thrown as they are; what the value holds is explained.
+        if (cause instanceof FramingError) throw cause;
         throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
       }
     }

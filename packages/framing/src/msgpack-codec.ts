@@ -13,14 +13,27 @@
  * own enumerable keys (undefined values left out); 64-bit integers read as
  * numbers, map keys that are not strings or numbers and `__proto__` refused.
  * Format: https://github.com/msgpack/msgpack/blob/master/spec.md
+ *
+ * The decoder reads hostile bytes: it checks the structure as it goes (each
+ * declared length against the bytes present before anything is allocated,
+ * the depth, one value and nothing after it), refusing exactly what
+ * `scanMsgpack` refuses, with the same error; what only a decoder sees
+ * (a `__proto__` key, a key of another type, a bad timestamp) is thrown after
+ * the whole value passed those checks, as when the scan came first.
  */
+
+import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
 
 /** Encodes and decodes one MessagePack value. */
 export interface MsgpackCodec {
   /** The bytes of `value`; a view that the next call may overwrite. Throws for what MessagePack cannot hold. */
   encodeSharedRef(value: unknown): Uint8Array;
-  /** The value in `bytes`, which hold exactly one well-formed value (checked by `scanMsgpack` first). */
-  decode(bytes: Uint8Array): unknown;
+  /**
+   * The value in `bytes`. Throws a `FramingError` unless they hold exactly one
+   * well-formed value nested at most `maxDepth` deep (as `scanMsgpack`), and
+   * a plain `Error` for a value no decoder builds.
+   */
+  decode(bytes: Uint8Array, maxDepth: number): unknown;
 }
 
 /** An extension value of a type this codec does not know (as `@msgpack/msgpack`'s `ExtData`). */
@@ -37,7 +50,7 @@ const TWO_32 = 0x1_0000_0000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A codec (it reads only payloads `scanMsgpack` checked first, so no declared length can exceed its frame). */
+/** A codec. */
 export function createMsgpackCodec(): MsgpackCodec {
   let bytes = new Uint8Array(2048);
   let view = new DataView(bytes.buffer);
@@ -153,32 +166,44 @@ export function createMsgpackCodec(): MsgpackCodec {
       value(v, 1);
       return bytes.subarray(0, pos);
     },
-    decode(input) {
-      return new Reader(input).value();
+    decode(input, maxDepth) {
+      const reader = new Reader(input, maxDepth);
+      const v = reader.value(0);
+      const left = input.length - reader.pos;
+      if (left !== 0) throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `${left} unexpected bytes after the MessagePack value.`);
+      if (reader.bad !== undefined) throw new Error(reader.bad);
+      return v;
     },
   };
 }
 
-/** Reads one value; the bytes were scanned (well-formed, one value, depth bounded), so lengths need no check here. */
+/**
+ * Reads one value, checking its structure as it goes. A fault only a
+ * decoder sees is kept in `bad` (the first one) and reading goes on, so
+ * that a structural fault anywhere wins, as when the scan came first.
+ */
 class Reader {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
-  #pos = 0;
+  readonly #maxDepth: number;
+  pos = 0;
+  bad: string | undefined;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, maxDepth: number) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#maxDepth = maxDepth;
   }
 
-  value(): unknown {
-    const t = this.#bytes[this.#pos++]!;
+  /** One value; `depth` is the number of arrays and maps around it. */
+  value(depth: number): unknown {
+    const t = this.#bytes[this.#take(1)]!;
     if (t < 0x80) return t;
-    if (t < 0x90) return this.#map(t - 0x80);
-    if (t < 0xa0) return this.#array(t - 0x90);
+    if (t < 0x90) return this.#map(t - 0x80, depth);
+    if (t < 0xa0) return this.#array(t - 0x90, depth);
     if (t < 0xc0) return this.#string(t - 0xa0);
     if (t >= 0xe0) return t - 0x100;
     const v = this.#view;
-    const at = this.#pos;
     switch (t) {
       case 0xc0: return null;
       case 0xc2: return false;
@@ -189,16 +214,16 @@ class Reader {
       case 0xc7: return this.#extension(this.#length(1));
       case 0xc8: return this.#extension(this.#length(2));
       case 0xc9: return this.#extension(this.#length(4));
-      case 0xca: this.#pos += 4; return v.getFloat32(at);
-      case 0xcb: this.#pos += 8; return v.getFloat64(at);
-      case 0xcc: this.#pos += 1; return v.getUint8(at);
-      case 0xcd: this.#pos += 2; return v.getUint16(at);
-      case 0xce: this.#pos += 4; return v.getUint32(at);
-      case 0xcf: this.#pos += 8; return v.getUint32(at) * TWO_32 + v.getUint32(at + 4);
-      case 0xd0: this.#pos += 1; return v.getInt8(at);
-      case 0xd1: this.#pos += 2; return v.getInt16(at);
-      case 0xd2: this.#pos += 4; return v.getInt32(at);
-      case 0xd3: this.#pos += 8; return v.getInt32(at) * TWO_32 + v.getUint32(at + 4);
+      case 0xca: return v.getFloat32(this.#take(4));
+      case 0xcb: return v.getFloat64(this.#take(8));
+      case 0xcc: return v.getUint8(this.#take(1));
+      case 0xcd: return v.getUint16(this.#take(2));
+      case 0xce: return v.getUint32(this.#take(4));
+      case 0xcf: { const at = this.#take(8); return v.getUint32(at) * TWO_32 + v.getUint32(at + 4); }
+      case 0xd0: return v.getInt8(this.#take(1));
+      case 0xd1: return v.getInt16(this.#take(2));
+      case 0xd2: return v.getInt32(this.#take(4));
+      case 0xd3: { const at = this.#take(8); return v.getInt32(at) * TWO_32 + v.getUint32(at + 4); }
       case 0xd4: return this.#extension(1);
       case 0xd5: return this.#extension(2);
       case 0xd6: return this.#extension(4);
@@ -207,55 +232,80 @@ class Reader {
       case 0xd9: return this.#string(this.#length(1));
       case 0xda: return this.#string(this.#length(2));
       case 0xdb: return this.#string(this.#length(4));
-      case 0xdc: return this.#array(this.#length(2));
-      case 0xdd: return this.#array(this.#length(4));
-      case 0xde: return this.#map(this.#length(2));
-      case 0xdf: return this.#map(this.#length(4));
-      default: throw new Error(`Unrecognized type byte: 0x${t.toString(16)}`);
+      case 0xdc: return this.#array(this.#length(2), depth);
+      case 0xdd: return this.#array(this.#length(4), depth);
+      case 0xde: return this.#map(this.#length(2), depth);
+      case 0xdf: return this.#map(this.#length(4), depth);
+      // 0xc1 is "never used" in the spec.
+      default: throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${this.pos - 1}.`);
     }
   }
 
+  /** Where the next `n` bytes start; throws when fewer are left. */
+  #take(n: number): number {
+    const at = this.pos;
+    this.pos += n;
+    if (this.pos > this.#bytes.length) throw truncated(this.#bytes.length);
+    return at;
+  }
+
   #length(size: 1 | 2 | 4): number {
-    const at = this.#pos;
-    this.#pos += size;
+    const at = this.#take(size);
     return size === 1 ? this.#view.getUint8(at) : size === 2 ? this.#view.getUint16(at) : this.#view.getUint32(at);
   }
 
+  /** Checks a container of `children` items (nested in `depth` others) before anything is allocated for it. */
+  #open(children: number, depth: number): void {
+    if (children === 0) return;
+    const max = this.#maxDepth;
+    if (depth >= max) throw new FramingError(FRAMING_ERROR_CODES.PAYLOAD_TOO_DEEP, `The payload is nested more than ${max} levels deep. Flatten the data or raise maxPayloadDepth on the receiver.`, { details: { maxDepth: max } });
+    // Every item takes at least one byte, so a count beyond the bytes left is a lie.
+    if (children > this.#bytes.length - this.pos) throw truncated(this.#bytes.length);
+  }
+
   #string(length: number): string {
-    const at = this.#pos;
-    this.#pos += length;
+    const at = this.#take(length);
     // The library's own decoder up to 200 bytes and TextDecoder above: they differ on malformed UTF-8, so the same split.
     return length > 200 ? decoder.decode(this.#bytes.subarray(at, at + length)) : utf8Read(this.#bytes, at, length);
   }
 
   #binary(length: number): Uint8Array {
-    const at = this.#pos;
-    this.#pos += length;
+    const at = this.#take(length);
     return this.#bytes.subarray(at, at + length);
   }
 
   #extension(length: number): unknown {
-    const type = this.#view.getInt8(this.#pos++);
+    const type = this.#view.getInt8(this.#take(1));
     const data = this.#binary(length);
-    return type === TIMESTAMP ? readTimestamp(data) : new ExtData(type, data);
+    if (type !== TIMESTAMP) return new ExtData(type, data);
+    if (length === 4 || length === 8 || length === 12) return readTimestamp(data);
+    this.bad ??= `Unrecognized data size for timestamp (expected 4, 8, or 12): ${length}`;
+    return null;
   }
 
-  #array(length: number): unknown[] {
+  #array(length: number, depth: number): unknown[] {
+    this.#open(length, depth);
     const out = new Array<unknown>(length);
-    for (let i = 0; i < length; i++) out[i] = this.value();
+    for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
     return out;
   }
 
-  #map(length: number): Record<string, unknown> {
+  #map(length: number, depth: number): Record<string, unknown> {
+    this.#open(length * 2, depth);
     const out: Record<string, unknown> = {};
     for (let i = 0; i < length; i++) {
-      const key = this.value();
-      if (key === "__proto__") throw new Error("The key __proto__ is not allowed");
-      if (typeof key !== "string" && typeof key !== "number") throw new Error(`The type of key must be string or number but ${typeof key}`);
-      out[key] = this.value();
+      const key = this.value(depth + 1);
+      const bad = key === "__proto__" ? "The key __proto__ is not allowed" : typeof key !== "string" && typeof key !== "number" ? `The type of key must be string or number but ${typeof key}` : undefined;
+      this.bad ??= bad;
+      const item = this.value(depth + 1);
+      if (bad === undefined) out[key as string] = item;
     }
     return out;
   }
+}
+
+function truncated(at: number): FramingError {
+  return new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `The MessagePack value is truncated at offset ${at}.`);
 }
 
 /** The timestamp extension's bytes for a Date: 32, 64 or 96 bits as the spec chooses. */
@@ -297,10 +347,10 @@ function readTimestamp(data: Uint8Array): Date {
     const high = v.getUint32(0);
     sec = (high & 0x3) * TWO_32 + v.getUint32(4);
     nsec = high >>> 2;
-  } else if (data.length === 12) {
+  } else {
     sec = v.getInt32(4) * TWO_32 + v.getUint32(8);
     nsec = v.getUint32(0);
-  } else throw new Error(`Unrecognized data size for timestamp (expected 4, 8, or 12): ${data.length}`);
+  }
   return new Date(sec * 1e3 + nsec / 1e6);
 }
 

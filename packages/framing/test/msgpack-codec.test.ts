@@ -42,7 +42,7 @@ function shape(v: unknown): unknown {
 
 function decodeWith(codec: typeof node, bytes: Uint8Array): unknown {
   try {
-    return shape(codec.decode(bytes));
+    return shape(codec.decode(bytes, 32));
   } catch {
     return "throws";
   }

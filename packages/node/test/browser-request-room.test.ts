@@ -63,12 +63,32 @@ describe("requests in a browser page", () => {
     const { r, sent } = room();
     r.handle("size", (_src, p) => (p as Uint8Array).byteLength, undefined);
     const MiB = 1 << 20;
+    // A little under 1 MiB each: a message is counted as its bytes, header included.
+    const size = MiB - 64;
     const frame = new Uint8Array(2 * MiB);
-    // Nine peers, each a 1 MiB view into the same frame: the ninth does not fit.
-    for (let i = 0; i < 9; i++) r.receive(`${PEER}${i}`, "xppg/request", { r: i, k: "size", p: frame.subarray((i % 2) * MiB, (i % 2 + 1) * MiB) });
+    // Nine peers, each a view into the same frame: the ninth does not fit.
+    for (let i = 0; i < 9; i++) r.receive(`${PEER}${i}`, "xppg/request", { r: i, k: "size", p: frame.subarray((i % 2) * MiB, (i % 2) * MiB + size) });
     expect(sent).toEqual([[`${PEER}8`, "xppg/response", { r: 8, e: "busy" }]]);
     await expect.poll(() => sent.length).toBe(9);
-    expect(sent.slice(1).map(([, , p]) => (p as { p: unknown }).p)).toEqual(Array(8).fill(MiB));
+    expect(sent.slice(1).map(([, , p]) => (p as { p: unknown }).p)).toEqual(Array(8).fill(size));
+    r.close();
+  });
+
+  it("counts every payload's size against the 8 MiB while the room loads, bytes inside an object too, and hands it over whole", async () => {
+    const { r, sent } = room();
+    const served: unknown[] = [];
+    r.handle("blob", (_src, p) => void served.push(p), undefined);
+    const MiB = 1 << 20;
+    // A little under 1 MiB each (a message counts its header and keys too): the ninth is past 8 MiB.
+    const frame = new Uint8Array(MiB - 256).fill(7);
+    const payload = (i: number): unknown => ({ i, at: new Date(1_700_000_000_000 + i), parts: [frame.subarray(0, 1000), { rest: frame.subarray(1000), name: "é".repeat(10) }] });
+    for (let i = 0; i < 9; i++) r.receive(`${PEER}${i}`, "xppg/request", { r: i, k: "blob", p: payload(i) });
+    expect(sent).toEqual([[`${PEER}8`, "xppg/response", { r: 8, e: "busy" }]]);
+    await expect.poll(() => served.length).toBe(8);
+    // Compared by a digest of the bytes (an element-wise comparison of 8 MiB is slow).
+    const digest = (p: unknown): string => JSON.stringify(p, (_k, v: unknown) => (v instanceof Uint8Array ? `${v.length}:${v.reduce((a, b) => (a * 31 + b) % 1e9, 0)}` : v));
+    expect(served.map(digest)).toEqual(Array.from({ length: 8 }, (_, i) => digest(payload(i))));
+    expect((served[0] as { at: unknown }).at).toEqual(new Date(1_700_000_000_000));
     r.close();
   });
 

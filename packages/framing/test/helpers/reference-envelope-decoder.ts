@@ -4,7 +4,7 @@
  * with: the same envelope for the same bytes, or the same refusal.
  */
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError, scanMsgpack, type Envelope, type EnvelopeLink } from "../../src/index.js";
-import { createMsgpackCodec } from "../../src/msgpack-codec.js";
+import { createMsgpackCodec } from "./pre-fold-msgpack-codec.js";
 
 const msgpack = createMsgpackCodec();
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -8,15 +8,15 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order (at most 1024 messages, 64 from one peer, and 8 MiB of payloads
- * that are bytes or a string, bytes held as copies: a request past that is
- * answered `"busy"`, a response dropped; a payload of another shape, an
- * object holding bytes, is bounded only by those counts and the frame limit,
- * and held as decoded); handlers registered meanwhile are registered there.
- * After `close()` what comes is ignored.
+ * in order (at most 1024 messages, 64 from one peer, and 8 MiB: each message
+ * is held encoded again, as the bytes it came in, so every payload counts
+ * what it weighs and none keeps its frame alive; a request past that is
+ * answered `"busy"`, a response dropped); handlers registered meanwhile are
+ * registered there. After `close()` what comes is ignored.
  */
 
 import type { XppgError } from "@xppg/errors";
+import { EnvelopeCodec, MAX_FRAME_SIZE_LIMIT } from "@xppg/framing";
 import { KIND } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
@@ -39,8 +39,10 @@ interface Early {
 export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom> {
   readonly #o: RequestRoomOptions;
   /** Holds the requests and responses that come while the room loads (past its limits a request is answered `"busy"`, a response dropped). */
-  readonly #lazy: LazyRoom<NodeRequestRoom, [src: string, kind: string, payload: unknown]>;
+  readonly #lazy: LazyRoom<NodeRequestRoom, [src: string, envelope: Uint8Array]>;
   readonly #early = new Map<string, Early>();
+  /** Encodes what is held, and decodes it when handed over (made at the first message held). */
+  #codec: EnvelopeCodec | undefined;
 
   constructor(options: RequestRoomOptions) {
     this.#o = options;
@@ -92,14 +94,19 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     }
     // Stopped: nothing is loaded for it, nor served.
     if (this.#lazy.closed) return;
-    const p = message.p;
     // Counted only while the room loads (a moment), over at most 1024 messages.
     let fromPeer = 0;
     for (const held of this.#lazy.held) if (held[0] === src) fromPeer++;
-    // Bytes and strings counted as held; bytes copied (a view would keep its whole frame alive, uncounted).
-    const kept = p instanceof Uint8Array ? { ...message, p: p.slice() } : payload;
-    const bytes = p instanceof Uint8Array ? p.byteLength : typeof p === "string" ? p.length : 0;
-    if (!this.#lazy.hold([src, kind, kept], bytes, fromPeer >= MAX_HELD_PER_PEER) && kind === KIND.REQUEST) {
+    // Held as its bytes (a copy: a view into the frame would keep it alive), so any payload counts what it weighs.
+    // (No frame limit here: the peer's frame was within this node's.)
+    const codec = (this.#codec ??= new EnvelopeCodec({ maxSize: MAX_FRAME_SIZE_LIMIT, maxPayloadDepth: Infinity }));
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = codec.encode({ version: 1, kind, source: src, destination: null, id: 0, hopLimit: 0, payload });
+    } catch {
+      // Deeper than the encoder goes (a node whose maxPayloadDepth is over 100): not held.
+    }
+    if ((bytes === undefined || !this.#lazy.hold([src, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND.REQUEST) {
       this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
   }
@@ -109,11 +116,12 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
   }
 
   /** The room is there: early handlers move to it, and what came meanwhile is handed over in order. */
-  #loaded(room: NodeRequestRoom, held: [src: string, kind: string, payload: unknown][]): void {
+  #loaded(room: NodeRequestRoom, held: [src: string, envelope: Uint8Array][]): void {
     for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
     this.#early.clear();
-    for (const [src, kind, payload] of held) {
+    for (const [src, bytes] of held) {
       try {
+        const { kind, payload } = this.#codec!.decode(bytes);
         room.receive(src, kind, payload);
       } catch (error) {
         // Checked when it came; reported rather than lost.
