@@ -53,17 +53,21 @@ export function pinnedFork(core, execArgv) {
  * One round of the phase for every contender at once.
  * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, onCycle?: (done: number) => void }} o
  *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop() }`.
- * @returns {Promise<Map<string, object>>} per contender name: the round's figures, or `{ error }`.
+ * @returns {Promise<Map<string, object[]>>} per contender name: each of its pairs' figures (`phase.pairs` of them), or `{ error }`.
  */
 export async function measureRttRound({ contenders, phase, startPair, onCycle }) {
   const out = new Map();
   const pairs = [];
   try {
-    for (const c of contenders) {
-      try {
-        pairs.push({ name: c.name, ...(await startPair(c.name)), blocks: [], samples: [] });
-      } catch (error) {
-        out.set(c.name, { error: error.message });
+    // Each contender's pairs are apart in the cycle: a pair is judged against the others' pairs of the same index.
+    for (let i = 0; i < phase.pairs; i++) {
+      for (const c of contenders) {
+        out.set(c.name, out.get(c.name) ?? []);
+        try {
+          pairs.push({ name: c.name, ...(await startPair(c.name)), blocks: [], samples: [] });
+        } catch (error) {
+          out.get(c.name).push({ error: error.message });
+        }
       }
     }
     const block = async (pair, rounds) => {
@@ -98,7 +102,7 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
       const finals = await p.stop();
       const s = p.samples.sort((a, b) => a - b);
       const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-      out.set(p.name, {
+      out.get(p.name).push({
         rounds: s.length,
         blocks: p.blocks.length,
         medianUs: at(0.5),

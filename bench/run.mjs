@@ -27,7 +27,7 @@ const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
-const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks"];
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
@@ -38,7 +38,8 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --filemib=N     the files phase's file size in MiB (default 1024): one seeder to one leecher, then to four
   --pin=MODE      rtt: where each pair's two processes run: same (one core, default), split (a core each), none
   --rttblock=N    rtt: round trips per block (default 100); the contenders take turns block by block
-  --rttblocks=N   rtt: counted blocks per contender and round (default 100; 2000 round trips warm up first)
+  --rttblocks=N   rtt: counted blocks per pair and round (default 100; 2000 round trips warm up first)
+  --rttpairs=N    rtt: pairs of processes per contender and round (default 2), each counted as a round
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -61,7 +62,7 @@ if (args.pin !== undefined && !PIN_MODES.includes(args.pin)) throw new Error(`--
 const PHASES = [
   { id: "msgs", title: "small messages, one way", kind: "flood", size: 100 },
   // The contenders take turns in blocks over the same seconds (rtt.mjs says why and how).
-  { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 2000, block: intArg(args.rttblock, 100, 10, 10_000), blocks: intArg(args.rttblocks, 100, 5, 10_000), maxMs: 30_000 },
+  { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 2000, block: intArg(args.rttblock, 100, 10, 10_000), blocks: intArg(args.rttblocks, 100, 5, 10_000), pairs: intArg(args.rttpairs, 2, 1, 8), maxMs: 30_000 },
   { id: "bulk", title: "bulk 64 KiB messages, one way", kind: "flood", size: 64 * 1024 },
   { id: "setup", title: "connection setup, handshakes included", kind: "setup", warmupConnects: 10, connects, maxMs: SETUP_MAX_MS },
   { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
@@ -282,12 +283,13 @@ async function rttRound(phase, round) {
   const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
   const lines = [];
   for (const c of contenders) {
-    const m = byName.get(c.name) ?? { error: "not measured" };
-    if (m.error === undefined && foreign !== undefined) m.foreignCpuShare = foreign;
-    ((results[phase.id] ??= {})[c.name] ??= []).push(m);
-    lines.push(`    ${c.name.padEnd(22)} ${summary(phase, m)}`);
+    for (const m of byName.get(c.name) ?? [{ error: "not measured" }]) {
+      if (m.error === undefined && foreign !== undefined) m.foreignCpuShare = foreign;
+      ((results[phase.id] ??= {})[c.name] ??= []).push(m);
+      lines.push(`    ${c.name.padEnd(22)} ${summary(phase, m)}`);
+    }
   }
-  bar.done(`${byName.values().next().value?.blocks ?? 0} blocks of ${phase.block} each`);
+  bar.done(`${[...byName.values()][0]?.[0]?.blocks ?? 0} blocks of ${phase.block} per pair`);
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 
@@ -297,13 +299,14 @@ function rttMethod() {
   const pin = rttPin.cores === null ? `not pinned (${rttPin.reason})` : rttPin.mode === "same" ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset)` : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
   return {
     block: rtt.block,
+    pairs: rtt.pairs,
     blocks: rtt.blocks,
     warmupRounds: rtt.warmupRounds,
     pin: rttPin.mode,
     text:
-      `rtt: every contender's pair connected up front, then ${rtt.warmupRounds} warm-up round trips each, then blocks of ${rtt.block} round trips in turn ` +
-      `(order rotated each cycle, up to ${rtt.blocks} cycles a round); percentiles over all round trips; a ratio is the median over cycles of the ratio of ` +
-      `the two contenders' block medians in the same cycle, then the median over rounds; ${pin}`,
+      `rtt: ${rtt.pairs} pair(s) of processes per contender connected up front, then ${rtt.warmupRounds} warm-up round trips each, then blocks of ${rtt.block} round trips in turn ` +
+      `(order rotated each cycle, up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
+      `the two contenders' block medians in the same cycle (pair i against pair i), then the median over pairs and rounds; ${pin}`,
   };
 }
 
