@@ -25,6 +25,8 @@ const RESULTS_DIR = join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
+/** The longest one round of the rtt phase may take, every contender's pairs together, before they are stopped. */
+const RTT_ROUND_MAX_MS = 180_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
 const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs"];
@@ -248,6 +250,9 @@ async function rttRound(phase, round) {
   const phaseConfig = { ...phase, warmupMs, durationMs };
   const [receiverCore, senderCore] = rttPin.cores ?? [null, null];
   let childCpu = 0;
+  const allKids = [];
+  // A pair that stops answering (a lost message) must not hang the bench: the whole round is bounded.
+  const watchdog = setTimeout(() => allKids.forEach(stopChild), RTT_ROUND_MAX_MS);
   const startPair = async (name) => {
     const options = prepared.get(name);
     const kids = [];
@@ -256,9 +261,11 @@ async function rttRound(phase, round) {
     try {
       const receiver = spawnChild({ role: "receiver", contenderName: name, phase: phaseConfig, options }, "receiver", name, phase.id, receiverCore);
       kids.push(receiver);
+      allKids.push(receiver);
       const { port } = await receiver.next("listening");
       const sender = spawnChild({ role: "sender", contenderName: name, phase: phaseConfig, options, port }, "sender", name, phase.id, senderCore);
       kids.push(sender);
+      allKids.push(sender);
       await Promise.all([receiver.next("connected"), sender.next("dialled")]);
       sender.send({ type: "go" });
       const stop = async () => {
@@ -277,7 +284,14 @@ async function rttRound(phase, round) {
       clearTimeout(timer);
     }
   };
-  const byName = await measureRttRound({ contenders, phase, startPair });
+  let byName;
+  try {
+    byName = await measureRttRound({ contenders, phase, startPair });
+  } catch (error) {
+    byName = new Map(contenders.map((c) => [c.name, [{ error: error.message }]]));
+  } finally {
+    clearTimeout(watchdog);
+  }
   const self = process.cpuUsage(self0);
   const busy = machineBusySeconds();
   const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
