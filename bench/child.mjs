@@ -40,7 +40,15 @@ async function receiver() {
   report({ type: "listening", port: server.port });
   const peer = await withTimeout(server.connected, SETUP_TIMEOUT_MS, "no peer connected");
   if (phase.kind === "flood") countWindow(phase, peer);
-  else onMessage = (payload) => void peer.send(payload); // ping-pong: echo
+  else {
+    onMessage = (payload) => void peer.send(payload); // ping-pong: echo
+    // The parent reads this side's CPU before and after the counted blocks.
+    process.on("message", (m) => {
+      if (m?.type !== "cpu") return;
+      const cpu = process.cpuUsage();
+      report({ type: "cpu", seconds: (cpu.user + cpu.system) / 1e6 });
+    });
+  }
   report({ type: "connected" });
   await finish(async () => {
     await peer.close();
@@ -92,11 +100,8 @@ async function sender() {
   if (phase.kind === "flood") {
     const r = await flood(peer, payload, performance.now() + phase.sendMs);
     report({ type: "sent", ...r });
-  } else {
-    const r = await pingPong(peer, payload, phase);
-    report({ type: "result", ...r });
-  }
-  await finish(() => peer.close());
+    await finish(() => peer.close());
+  } else await pingPongBlocks(peer, payload);
 }
 
 /** Sends until the deadline, awaiting every send. The clock is read every 256 sends. */
@@ -113,26 +118,47 @@ async function flood(peer, payload, deadline) {
   return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-/** One message out, wait for its echo, repeat; bounded in count and time. */
-async function pingPong(peer, payload, { warmupRounds, rounds, maxMs }) {
+/**
+ * Ping-pong in blocks, as the parent asks (rtt.mjs interleaves the
+ * contenders' blocks): for each `{ type: "block", rounds }`, that many round
+ * trips (one message out, wait for its echo), each timed, reported in
+ * microseconds. Ends at the parent's "finish".
+ */
+async function pingPongBlocks(peer, payload) {
   let resolveReply = null;
   onMessage = () => {
     const r = resolveReply;
     resolveReply = null;
     r?.();
   };
-  const deadline = performance.now() + maxMs;
-  const samples = [];
-  for (let i = 0; i < warmupRounds + rounds && performance.now() < deadline; i++) {
-    const reply = new Promise((resolve) => (resolveReply = resolve));
-    const t0 = performance.now();
-    await peer.send(payload);
-    await reply;
-    if (i >= warmupRounds) samples.push(performance.now() - t0);
+  const blocks = [];
+  let wake = null;
+  let finishing = false;
+  const onParent = (m) => {
+    if (m?.type === "block") blocks.push(m.rounds);
+    else if (m?.type === "finish") finishing = true;
+    else return;
+    wake?.();
+  };
+  process.on("message", onParent);
+  while (true) {
+    while (blocks.length === 0 && !finishing) await new Promise((resolve) => (wake = resolve));
+    if (blocks.length === 0) break;
+    const rounds = blocks.shift();
+    const samples = new Array(rounds);
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) {
+      const reply = new Promise((resolve) => (resolveReply = resolve));
+      const t0 = performance.now();
+      await peer.send(payload);
+      await reply;
+      samples[i] = (performance.now() - t0) * 1000;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    report({ type: "block", samples, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
   }
-  samples.sort((a, b) => a - b);
-  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] * 1000;
-  return { rounds: samples.length, medianUs: at(0.5), p99Us: at(0.99), minUs: samples[0] * 1000, maxUs: samples.at(-1) * 1000 };
+  process.off("message", onParent);
+  await finish(() => peer.close(), undefined, true);
 }
 
 /** The setup phase's server: accepts and completes every connection; its CPU is counted from "go" to "finish". */
@@ -215,11 +241,11 @@ async function firstConnection() {
 }
 
 /**
- * Waits for the parent's "finish", reports the peak RSS and CPU (all of it,
+ * Waits for the parent's "finish" (unless `finishHeard`), reports the peak RSS and CPU (all of it,
  * and since `cpu0` when given), closes (bounded) and exits.
  */
-async function finish(close, cpu0) {
-  await nextMessage("finish");
+async function finish(close, cpu0, finishHeard = false) {
+  if (!finishHeard) await nextMessage("finish");
   // ru_maxrss: the kernel's high-water mark of this process's resident set, in KiB.
   const cpu = process.cpuUsage();
   const since = cpu0 === undefined ? undefined : process.cpuUsage(cpu0);

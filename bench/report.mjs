@@ -2,6 +2,8 @@
 // Throughput and latency figures are the median over rounds (the spread is
 // shown beside them); peak RSS is the highest seen over rounds.
 
+import { blockRatio } from "./rtt.mjs";
+
 const MB = 1e6;
 
 /** What each issue's targets stand for, in plain words (printed with the verdicts). */
@@ -32,6 +34,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
       `receiver and sender in separate processes; send policy: ${meta.sendPolicy}` +
       (has("setup") ? `; setup: ${meta.connects} sequential connects per round (after 10 warm-up ones), each from a fresh client` : ""),
   );
+  if (meta.rtt) lines.push(meta.rtt.text);
   lines.push("");
 
   const header = ["measure", ...contenders.map((c) => c.label)];
@@ -42,7 +45,9 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   }
   if (has("rtt")) {
     rows.push(["ping-pong RTT median, us", ...cell("rtt", (s) => withSpread(s, "medianUs", fixed1))]);
+    rows.push(["ping-pong RTT p90, us", ...cell("rtt", (s) => withSpread(s, "p90Us", fixed1))]);
     rows.push(["ping-pong RTT p99, us", ...cell("rtt", (s) => withSpread(s, "p99Us", fixed1))]);
+    rows.push(["CPU us per round trip, sender / receiver", ...cell("rtt", (s) => (Number.isFinite(s.senderCpuUsPerRoundTrip) ? `${fmtUs(s.senderCpuUsPerRoundTrip)} / ${fmtUs(s.receiverCpuUsPerRoundTrip)}` : "-"))]);
   }
   if (has("bulk")) {
     rows.push(["bulk MB/s (64 KiB payload)", ...cell("bulk", (s) => withSpread(s, "megabytesPerSecond", fixed0))]);
@@ -74,7 +79,14 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   lines.push("");
 
   // Ratios: each contender against its baseline, then (informational) against its encrypted raw twin.
+  // RTT: the median of the per-cycle ratios of block medians (rtt.mjs), not the ratio of two medians.
+  const rttRatio = (c, base) => blockRatio(results.rtt?.[c.name] ?? [], results.rtt?.[base] ?? []);
   const ratio = (c, base, phase, key) => {
+    if (phase === "rtt" && key === "medianUs") return rttRatio(c, base)?.ratio ?? NaN;
+    if (phase === "rtt" && key === "cpuPerRoundTrip") {
+      const cpu = (s) => (s === undefined ? NaN : s.senderCpuUsPerRoundTrip + s.receiverCpuUsPerRoundTrip);
+      return cpu(summary.rtt?.[c.name]) / cpu(summary.rtt?.[base]);
+    }
     const mine = summary[phase]?.[c.name]?.[key];
     const theirs = summary[phase]?.[base]?.[key];
     return Number.isFinite(mine) && Number.isFinite(theirs) && theirs !== 0 ? mine / theirs : NaN;
@@ -96,6 +108,13 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     row("bulk MB/s", "bulk", "megabytesPerSecond", false);
     row("  same, CPU-bound estimate", "bulk", "cpuBoundRate", false);
     row("RTT median (x, lower is better)", "rtt", "medianUs", true);
+    if (has("rtt")) {
+      rrows.push(["  per-round range; blocks p25-p75", ...pairs.map(([c, base]) => {
+        const r = rttRatio(c, base);
+        return r === null ? "n/a" : `${r.min.toFixed(2)}-${r.max.toFixed(2)}; ${r.blockP25.toFixed(2)}-${r.blockP75.toFixed(2)}`;
+      })]);
+    }
+    row("  same, CPU per round trip (both sides)", "rtt", "cpuPerRoundTrip", true);
     row("RTT p99 (x, lower is better)", "rtt", "p99Us", true);
     row("setup median (x, lower is better)", "setup", "medianMs", true);
     row("setup p99 (x, lower is better)", "setup", "p99Ms", true);
@@ -131,7 +150,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
         // Higher is better for rates; lower for times (rtt, setup, first).
         const key = { msgs: "messagesPerSecond", bulk: "megabytesPerSecond", rtt: "medianUs" }[t.phase] ?? "medianMs";
         const r = ratio(c, base, t.phase, key);
-        const est = t.minRatio !== undefined ? ratio(c, base, t.phase, "cpuBoundRate") : t.phase === "first" ? ratio(c, base, t.phase, "cpuTotalMs") : NaN;
+        const est = t.minRatio !== undefined ? ratio(c, base, t.phase, "cpuBoundRate") : t.phase === "first" ? ratio(c, base, t.phase, "cpuTotalMs") : t.phase === "rtt" ? ratio(c, base, t.phase, "cpuPerRoundTrip") : NaN;
         measured = !Number.isFinite(r) ? "n/a" : t.minRatio !== undefined ? `${(r * 100).toFixed(0)}%` : `${r.toFixed(2)}x`;
         if (Number.isFinite(est)) measured += t.minRatio !== undefined ? ` (CPU est. ${(est * 100).toFixed(0)}%)` : ` (CPU ${est.toFixed(2)}x)`;
         if (!byName.has(base)) measured = `n/a (run it with ${base})`;
@@ -159,7 +178,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     trows.sort((a, b) => a[0].localeCompare(b[0])); // grouped by issue; stable within one
     lines.push(...table(["issue", "contender", "measure", "target", "measured", "verdict"], trows));
     for (const issue of [...new Set(trows.map((r) => r[0]))]) lines.push(`  ${ISSUES[issue] ?? issue}`);
-    lines.push("  verdicts use the measured rates (medians over rounds); \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect)");
+    lines.push("  verdicts use the measured rates (medians over rounds); \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect), beside an RTT the ratio of CPU per round trip (both sides); an RTT ratio is the median of per-cycle block ratios (the rtt line above)");
     lines.push("");
   }
 
@@ -212,7 +231,7 @@ const MEASURE_NAMES = { msgs: "small messages/s", rtt: "RTT median", bulk: "bulk
 function aggregate(phase, runs) {
   const ok = runs.filter((r) => r.error === undefined);
   const out = { rounds: ok.length, errors: runs.filter((r) => r.error !== undefined).map((r) => r.error) };
-  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p99Us"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs", "cpuModuleLoadMs", "cpuConnectMs", "cpuClientMs"] }[phase.kind];
+  const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p90Us", "p99Us", "senderCpuUsPerRoundTrip", "receiverCpuUsPerRoundTrip"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs", "cpuModuleLoadMs", "cpuConnectMs", "cpuClientMs"] }[phase.kind];
   for (const k of keys) {
     const v = ok.map((r) => r[k]).sort((a, b) => a - b);
     out[k] = median(v);

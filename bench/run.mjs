@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
 import { formatReport } from "./report.mjs";
 import { formatFilesReport, runFilesBench } from "./files.mjs";
+import { measureRttRound, PIN_MODES, pinnedFork, pinPlan } from "./rtt.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
@@ -24,9 +25,11 @@ const RESULTS_DIR = join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
+/** The longest one round of the rtt phase may take, every contender's pairs together, before they are stopped. */
+const RTT_ROUND_MAX_MS = 180_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
-const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib"];
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
@@ -35,6 +38,10 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --only=a,b      contenders (default all: ${CONTENDER_NAMES.join(", ")})
   --phases=a,b    phases (default all: msgs, rtt, bulk, setup, first, files)
   --filemib=N     the files phase's file size in MiB (default 1024): one seeder to one leecher, then to four
+  --pin=MODE      rtt: where each pair's two processes run: same (one core, default), split (a core each), none
+  --rttblock=N    rtt: round trips per block (default 100); the contenders take turns block by block
+  --rttblocks=N   rtt: counted blocks per pair and round (default 100; 2000 round trips warm up first)
+  --rttpairs=N    rtt: pairs of processes per contender and round (default 2), each counted as a round
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -51,15 +58,19 @@ const warmupMs = Math.round(numArg(args.warmup, 0.5, 0, 10) * 1000);
 const durationMs = Math.round(numArg(args.duration, 1.5, 0.2, 30) * 1000);
 const connects = intArg(args.connects, 200, 10, 5000);
 const only = args.only ? args.only.split(",") : CONTENDER_NAMES;
+if (args.pin !== undefined && !PIN_MODES.includes(args.pin)) throw new Error(`--pin is one of ${PIN_MODES.join(", ")}`);
 
 /** The measures. Targets belong to the contenders (contenders/*.mjs), each naming its issue. */
 const PHASES = [
   { id: "msgs", title: "small messages, one way", kind: "flood", size: 100 },
-  { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 1000, rounds: 5000, maxMs: 10_000 },
+  // The contenders take turns in blocks over the same seconds (rtt.mjs says why and how).
+  { id: "rtt", title: "ping-pong round trip", kind: "pingpong", size: 100, warmupRounds: 2000, block: intArg(args.rttblock, 100, 10, 10_000), blocks: intArg(args.rttblocks, 100, 5, 10_000), pairs: intArg(args.rttpairs, 2, 1, 8), maxMs: 30_000 },
   { id: "bulk", title: "bulk 64 KiB messages, one way", kind: "flood", size: 64 * 1024 },
   { id: "setup", title: "connection setup, handshakes included", kind: "setup", warmupConnects: 10, connects, maxMs: SETUP_MAX_MS },
   { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
 ];
+const rttPin = pinPlan(args.pin ?? "same");
+if (rttPin.reason !== null && (!args.phases || args.phases.split(",").includes("rtt"))) process.stderr.write(`rtt: ${rttPin.reason}\n`);
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
 /** The swarm file phase runs once, after the others, against the Playground's bulk rate of this run. */
 const filesPhase = !args.phases || args.phases.split(",").includes("files");
@@ -95,7 +106,7 @@ for (const c of contenders) {
   }
 }
 
-const total = rounds * phases.length * contenders.length;
+const total = rounds * phases.reduce((n, p) => n + (p.kind === "pingpong" ? 1 : contenders.length), 0);
 let done = 0;
 /** results[phaseId][contenderName] = array of per-round measurements */
 const results = {};
@@ -104,6 +115,11 @@ const loadAtStart = loadavg()[0];
 if (loadAtStart > 0.5) process.stderr.write(`note: load average is ${loadAtStart.toFixed(2)} before the bench: other work shares the cores, expect noise\n`);
 for (let round = 1; round <= rounds; round++) {
   for (const phase of phases) {
+    if (phase.kind === "pingpong") {
+      done++;
+      await rttRound(phase, round);
+      continue;
+    }
     // The contenders alternate within a round, so slow drifts of the machine hit them alike.
     for (const c of contenders) {
       done++;
@@ -135,6 +151,7 @@ const meta = {
   durationMs,
   connects,
   sendPolicy: "await every send (Connection contract backpressure, HWM 1 MiB)",
+  rtt: phases.some((p) => p.kind === "pingpong") ? rttMethod() : null,
 };
 const report = formatReport({ meta, phases, contenders, results, skipped });
 process.stdout.write(report.text);
@@ -201,9 +218,6 @@ async function measure(contenderName, phase) {
         // A routed contender's forwarders, each in its own process, over the receiver's window (sender side first).
         ...(counted.hopCpuSeconds?.length > 0 ? { hopCpuUsPerMessage: counted.hopCpuSeconds.map((s) => (s / counted.messages) * 1e6) } : {}),
       };
-    } else {
-      const { type: _type, ...rtt } = await sender.next("result");
-      result = rtt;
     }
     receiver.send({ type: "finish" });
     sender.send({ type: "finish" });
@@ -222,6 +236,92 @@ async function measure(contenderName, phase) {
     clearTimeout(timer);
     for (const k of kids) stopChild(k);
   }
+}
+
+/**
+ * One round of the rtt phase: every contender's pair connected up front,
+ * then blocks of ping-pongs in turn (rtt.mjs).
+ */
+async function rttRound(phase, round) {
+  const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(5)}  ${"all, in turns".padEnd(16)}`;
+  const bar = progress(label, 3000 * contenders.length);
+  const machine0 = machineBusySeconds();
+  const self0 = process.cpuUsage();
+  const phaseConfig = { ...phase, warmupMs, durationMs };
+  const [receiverCore, senderCore] = rttPin.cores ?? [null, null];
+  let childCpu = 0;
+  const allKids = [];
+  // A pair that stops answering (a lost message) must not hang the bench: the whole round is bounded.
+  const watchdog = setTimeout(() => allKids.forEach(stopChild), RTT_ROUND_MAX_MS);
+  const startPair = async (name) => {
+    const options = prepared.get(name);
+    const kids = [];
+    const kill = () => kids.forEach(stopChild);
+    const timer = setTimeout(kill, RUN_TIMEOUT_MS);
+    try {
+      const receiver = spawnChild({ role: "receiver", contenderName: name, phase: phaseConfig, options }, "receiver", name, phase.id, receiverCore);
+      kids.push(receiver);
+      allKids.push(receiver);
+      const { port } = await receiver.next("listening");
+      const sender = spawnChild({ role: "sender", contenderName: name, phase: phaseConfig, options, port }, "sender", name, phase.id, senderCore);
+      kids.push(sender);
+      allKids.push(sender);
+      await Promise.all([receiver.next("connected"), sender.next("dialled")]);
+      sender.send({ type: "go" });
+      const stop = async () => {
+        receiver.send({ type: "finish" });
+        sender.send({ type: "finish" });
+        const [rf, sf] = await Promise.all([receiver.next("final"), sender.next("final")]);
+        await Promise.all(kids.map((k) => k.exited));
+        childCpu += rf.cpuSeconds + sf.cpuSeconds;
+        return { rssReceiverBytes: rf.maxRssBytes, rssSenderBytes: sf.maxRssBytes };
+      };
+      return { sender, receiver, stop, kill };
+    } catch (error) {
+      kill();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  let byName;
+  try {
+    byName = await measureRttRound({ contenders, phase, startPair });
+  } catch (error) {
+    byName = new Map(contenders.map((c) => [c.name, [{ error: error.message }]]));
+  } finally {
+    clearTimeout(watchdog);
+  }
+  const self = process.cpuUsage(self0);
+  const busy = machineBusySeconds();
+  const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
+  const lines = [];
+  for (const c of contenders) {
+    for (const m of byName.get(c.name) ?? [{ error: "not measured" }]) {
+      if (m.error === undefined && foreign !== undefined) m.foreignCpuShare = foreign;
+      ((results[phase.id] ??= {})[c.name] ??= []).push(m);
+      lines.push(`    ${c.name.padEnd(22)} ${summary(phase, m)}`);
+    }
+  }
+  bar.done(`${[...byName.values()][0]?.[0]?.blocks ?? 0} blocks of ${phase.block} per pair`);
+  process.stderr.write(`${lines.join("\n")}\n`);
+}
+
+/** How the rtt phase measured, printed with the results. */
+function rttMethod() {
+  const rtt = phases.find((p) => p.kind === "pingpong");
+  const pin = rttPin.cores === null ? `not pinned (${rttPin.reason})` : rttPin.mode === "same" ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset)` : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
+  return {
+    block: rtt.block,
+    pairs: rtt.pairs,
+    blocks: rtt.blocks,
+    warmupRounds: rtt.warmupRounds,
+    pin: rttPin.mode,
+    text:
+      `rtt: ${rtt.pairs} pair(s) of processes per contender connected up front, then ${rtt.warmupRounds} warm-up round trips each, then blocks of ${rtt.block} round trips in turn ` +
+      `(order rotated each cycle, up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
+      `the two contenders' block medians in the same cycle (pair i against pair i), then the median over pairs and rounds; ${pin}`,
+  };
 }
 
 /**
@@ -292,14 +392,14 @@ function machineBusySeconds() {
   }
 }
 
-function spawnChild(config, role, contenderName, phaseId) {
+function spawnChild(config, role, contenderName, phaseId, core = null) {
   const execArgv = [];
   if (cpuProfDir !== null) {
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${contenderName}-${phaseId}-${role}-${process.hrtime.bigint()}.cpuprofile`);
     // BENCH_CPU_PROF_INTERVAL=<us>: finer samples than V8's 1 ms, for a first connection's few milliseconds.
     if (process.env.BENCH_CPU_PROF_INTERVAL) execArgv.push(`--cpu-prof-interval=${Number(process.env.BENCH_CPU_PROF_INTERVAL)}`);
   }
-  const child = fork(CHILD, [JSON.stringify(config)], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(CHILD, [JSON.stringify(config)], { ...pinnedFork(core, execArgv), stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const inbox = [];
   const waiting = [];
   let failure = null;
@@ -337,7 +437,7 @@ function summary(phase, m) {
   if (phase.kind === "setup") {
     return `median ${m.medianMs.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms over ${m.connects} connects  (cpu per connect: client ${m.clientCpuMsPerConnect.toFixed(2)} ms, server ${m.serverCpuMsPerConnect.toFixed(2)} ms)${other}`;
   }
-  return `median ${m.medianUs.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us${other}`;
+  return `median ${m.medianUs.toFixed(1)} us, p90 ${m.p90Us.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us  (cpu per round trip: sender ${m.senderCpuUsPerRoundTrip.toFixed(1)} us, receiver ${m.receiverCpuUsPerRoundTrip.toFixed(1)} us)${other}`;
 }
 
 /** A one-line progress bar on stderr (redrawn only on a terminal). */

@@ -15,6 +15,12 @@ import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.
 import { DecodeCache } from "./string-cache.js";
 
 const EMPTY_BUFFER = new ArrayBuffer(0);
+/**
+ * A reaction on this schedules a microtask with no more than a promise:
+ * Node's `queueMicrotask` makes an async resource and a bound function for
+ * each call, which a ping-pong paid on every message it read.
+ */
+const SETTLED: Promise<void> = Promise.resolve();
 const TWO_32 = 0x1_0000_0000;
 
 /**
@@ -188,7 +194,7 @@ export class EnvelopeReader {
   #view(bytes: Uint8Array, offset: number, length: number): Uint8Array {
     if (bytes !== this.#viewOf) {
       // Forgotten once this burst of decoding is over: the codec must not keep a frame alive.
-      if (this.#viewOf === null) queueMicrotask(this.#forgetView);
+      if (this.#viewOf === null) void SETTLED.then(this.#forgetView);
       this.#viewOf = bytes;
       this.#viewBuffer = bytes.buffer;
       this.#viewOffset = bytes.byteOffset;

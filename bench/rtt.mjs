@@ -1,0 +1,156 @@
+// The ping-pong round trip phase, measured so that its verdict holds on a
+// shared machine (two cores, other work on them, a VM whose idle cores take
+// tens of microseconds to wake).
+//
+// Timed one contender after the other, a round trip's median moved by a
+// factor of four between two runs: a contender measured during a busy second
+// lost to one measured during a quiet one. Here every contender's pair of
+// processes is connected up front, then the pairs take turns: a block of
+// `block` ping-pongs for each in round-robin (the order rotated every
+// cycle), cycle after cycle, over the same seconds. A block's figure is the
+// median of its round trips, and a contender's ratio to another is the
+// median over cycles of the ratio of their blocks in the same cycle, so a
+// slow drift of the machine divides out. The round trips of all blocks give
+// the printed percentiles.
+//
+// Pinning (`--pin`): both processes of a pair on one core ("same", the
+// default), each on a core of its own ("split") or left to the scheduler
+// ("none"). A ping-pong is sequential (one side runs while the other
+// waits), so one core loses nothing; across cores every hand-over wakes an
+// idle core, which on a VM costs 10 to 80 us that vary from run to run
+// and are no part of either contender's cost.
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
+
+export const PIN_MODES = ["same", "split", "none"];
+
+/**
+ * Whether pairs can be pinned here, and how: `{ mode, cores, reason }`
+ * where `cores` is `[receiverCore, senderCore]` or null when not pinned
+ * (`reason` then says why).
+ */
+export function pinPlan(mode) {
+  if (mode === "none") return { mode, cores: null, reason: "pinning turned off (--pin=none)" };
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+  } catch {
+    return { mode: "none", cores: null, reason: "taskset (util-linux) is missing, so the pairs are not pinned" };
+  }
+  const n = cpus().length;
+  if (mode === "split" && n < 2) return { mode: "none", cores: null, reason: `one core only, so "split" cannot pin` };
+  // The last core: on a two-core machine the first one takes most interrupts.
+  const last = n - 1;
+  return { mode, cores: mode === "same" ? [last, last] : [last, last - 1], reason: null };
+}
+
+/** The execArgv/execPath that start a child through `taskset -c core` (fork runs `execPath ...execArgv module`). */
+export function pinnedFork(core, execArgv) {
+  if (core === null || core === undefined) return { execArgv };
+  return { execPath: "taskset", execArgv: ["-c", String(core), process.execPath, ...execArgv] };
+}
+
+/**
+ * One round of the phase for every contender at once.
+ * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, onCycle?: (done: number) => void }} o
+ *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop() }`.
+ * @returns {Promise<Map<string, object[]>>} per contender name: each of its pairs' figures (`phase.pairs` of them), or `{ error }`.
+ */
+export async function measureRttRound({ contenders, phase, startPair, onCycle }) {
+  const out = new Map();
+  const pairs = [];
+  try {
+    // Each contender's pairs are apart in the cycle: a pair is judged against the others' pairs of the same index.
+    for (let i = 0; i < phase.pairs; i++) {
+      for (const c of contenders) {
+        out.set(c.name, out.get(c.name) ?? []);
+        try {
+          pairs.push({ name: c.name, ...(await startPair(c.name)), blocks: [], samples: [] });
+        } catch (error) {
+          out.get(c.name).push({ error: error.message });
+        }
+      }
+    }
+    const block = async (pair, rounds) => {
+      pair.sender.send({ type: "block", rounds });
+      return await pair.sender.next("block");
+    };
+    const receiverCpu = async (pair) => {
+      pair.receiver.send({ type: "cpu" });
+      return (await pair.receiver.next("cpu")).seconds;
+    };
+    // Warm-up, interleaved too: the JIT settles and every pair's buffers are made.
+    for (let done = 0; done < phase.warmupRounds; done += phase.block) {
+      for (const p of pairs) await block(p, phase.block);
+    }
+    for (const p of pairs) {
+      p.receiverCpu0 = await receiverCpu(p);
+      p.senderCpu = 0;
+    }
+    const deadline = performance.now() + phase.maxMs;
+    for (let cycle = 0; cycle < phase.blocks && performance.now() < deadline; cycle++) {
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[(i + cycle) % pairs.length]; // rotated: no contender always follows the same one
+        const { samples: s, cpuSeconds } = await block(p, phase.block);
+        p.senderCpu += cpuSeconds;
+        p.blocks.push(median([...s].sort((a, b) => a - b)));
+        for (const x of s) p.samples.push(x);
+      }
+      onCycle?.(cycle + 1);
+    }
+    for (const p of pairs) {
+      const receiverCpuSeconds = (await receiverCpu(p)) - p.receiverCpu0;
+      const finals = await p.stop();
+      const s = p.samples.sort((a, b) => a - b);
+      const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+      out.get(p.name).push({
+        rounds: s.length,
+        blocks: p.blocks.length,
+        medianUs: at(0.5),
+        p90Us: at(0.9),
+        p99Us: at(0.99),
+        minUs: s[0],
+        maxUs: s.at(-1),
+        blockMediansUs: p.blocks,
+        // CPU per round trip on each side, over the counted blocks: moved far less than the times by other work.
+        senderCpuUsPerRoundTrip: (p.senderCpu / s.length) * 1e6,
+        receiverCpuUsPerRoundTrip: (receiverCpuSeconds / s.length) * 1e6,
+        ...finals,
+      });
+    }
+    return out;
+  } finally {
+    for (const p of pairs) p.kill();
+  }
+}
+
+/**
+ * The ratio of `a`'s round trip to `b`'s from the rounds where both ran:
+ * per round, the median over cycles of (a's block / b's block of the same
+ * cycle); then the median over rounds, with their range.
+ */
+export function blockRatio(runsA, runsB) {
+  const perRound = [];
+  const all = [];
+  for (let r = 0; r < Math.min(runsA.length, runsB.length); r++) {
+    const a = runsA[r]?.blockMediansUs;
+    const b = runsB[r]?.blockMediansUs;
+    if (a === undefined || b === undefined) continue;
+    const ratios = [];
+    for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push(a[i] / b[i]);
+    if (ratios.length === 0) continue;
+    ratios.sort((x, y) => x - y);
+    perRound.push(median(ratios));
+    all.push(...ratios);
+  }
+  if (perRound.length === 0) return null;
+  perRound.sort((x, y) => x - y);
+  all.sort((x, y) => x - y);
+  const q = (p) => all[Math.min(all.length - 1, Math.floor(p * all.length))];
+  return { ratio: median(perRound), min: perRound[0], max: perRound.at(-1), blockP25: q(0.25), blockP75: q(0.75), rounds: perRound.length };
+}
+
+function median(sorted) {
+  if (sorted.length === 0) return NaN;
+  const m = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+}
