@@ -60,10 +60,14 @@ export class MessageRouter {
   /**
    * Delivers a direct message (`destination` set) from the peer itself, as
    * `deliver` does, from its fields: nearly every message, so the receiver
-   * builds no envelope object for it.
+   * builds no envelope object for it. True when it went to the handlers
+   * as an application kind with no fixed shape: the peer's next direct
+   * messages of that kind pass these checks too (the session may hand them
+   * to the dispatcher itself).
    */
-  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): void {
+  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): boolean {
     this.#deliver(session, source, kind, destination, payload, undefined);
+    return kind === this.#userKind;
   }
 
   /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. */

@@ -222,6 +222,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     report,
     deliver: (session, envelope) => router.deliver(session, envelope),
     deliverDirect: (session, source, kind, destination, payload) => router.deliverDirect(session, source, kind, destination, payload),
+    dispatch: (source, kind, payload) => dispatcher.dispatch(source, kind, payload),
     relays: (session) => table.supports(session, MESH_CAPABILITY),
     ended,
   };

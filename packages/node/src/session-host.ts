@@ -18,8 +18,13 @@ export interface SessionHost {
   admit(session: PeerSession, hello: RemoteHello): Refusal | null;
   /** An envelope from an accepted peer, source already checked. */
   deliver(session: PeerSession, envelope: Envelope): void;
-  /** A direct message (`destination` set) from an open peer, its source checked: `deliver` without the envelope object. */
-  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): void;
+  /**
+   * A direct message (`destination` set) from an open peer, its source checked: `deliver` without the envelope object.
+   * True when it went to the application's handlers as a kind whose next direct messages from the peer may go to `dispatch`.
+   */
+  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): boolean;
+  /** A direct message of a kind `deliverDirect` last answered true for, from the peer to this node: to the application's handlers. */
+  dispatch(source: string, kind: string, payload: unknown): void;
   /** True when the peer relays broadcasts of others (it settled the mesh capability). */
   relays(session: PeerSession): boolean;
   /** Both sides accepted each other: the session is open. */
