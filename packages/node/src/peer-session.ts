@@ -4,6 +4,7 @@ import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope }
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
+import { DIRECT_STREAMS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -279,7 +280,7 @@ export class PeerSession {
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
-        this.#host.deliver(this, envelope);
+        this.#host.router.deliver(this, envelope);
       } catch {
         void this.connection.close();
       }
@@ -350,7 +351,7 @@ export class PeerSession {
   /** A message on the open session: its fields, and its whole envelope unless it is a direct message (`destination` set). */
   #onMessage(kind: string, source: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
     // More of the application kind the router last handed to the handlers, from the peer to this node: the checks here and the router's passed for it.
-    const direct = kind === this.#appKind && envelope === undefined && source === this.#hello!.peerId && destination === this.#host.localPeerId;
+    const direct = DIRECT_STREAMS && kind === this.#appKind && source === this.#hello!.peerId && destination === this.#host.localPeerId;
     if (!direct) {
       // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
       if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
@@ -373,10 +374,10 @@ export class PeerSession {
       }
     }
     try {
-      if (direct) this.#host.dispatch(source, kind, payload);
-      else if (envelope !== undefined) this.#host.deliver(this, envelope);
+      if (direct) this.#host.dispatcher.dispatch(source, kind, payload);
+      else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
       // True when it went to the handlers as an application kind: the peer's next messages of that kind take the short way above.
-      else if (this.#host.deliverDirect(this, source, kind, destination!, payload)) this.#appKind = kind;
+      else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
       this.close(isXppgError(error) ? error : internalError(`handling a "${kind}" message`, error));
