@@ -22,6 +22,9 @@ export const LISTENS_BY_DEFAULT = true;
  */
 export const SIGNS_LATER = false;
 
+/** A peer's stream of one application kind goes straight to the handlers once its first message passed the checks (issue 15; a page saves the bytes). */
+export const DIRECT_STREAMS = true;
+
 /** The node's signer of its broadcasts: the identity's own, at once. */
 export function broadcastSigner(identity: Identity): (data: Uint8Array) => Uint8Array {
   return (data) => identity.sign(data);

@@ -12,6 +12,7 @@ import type { BroadcastAuth } from "./broadcast-auth.js";
 import { VERDICT, type Verdict } from "./broadcast-auth.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { DIRECT_STREAMS } from "#host";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import type { MeshRoom } from "./mesh-room.js";
@@ -45,8 +46,6 @@ export interface RouterOptions {
 
 export class MessageRouter {
   readonly #o: RouterOptions;
-  /** The last kind delivered that is the application's own (not reserved) and has no fixed shape. */
-  #userKind: string | undefined;
 
   constructor(options: RouterOptions) {
     this.#o = options;
@@ -60,10 +59,15 @@ export class MessageRouter {
   /**
    * Delivers a direct message (`destination` set) from the peer itself, as
    * `deliver` does, from its fields: nearly every message, so the receiver
-   * builds no envelope object for it.
+   * builds no envelope object for it. True (in Node: `DIRECT_STREAMS`)
+   * when it went to the handlers as an application kind with no fixed
+   * shape: the peer's next direct messages of that kind pass these checks
+   * too, and the session hands them to the dispatcher itself.
    */
-  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): void {
+  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): boolean {
     this.#deliver(session, source, kind, destination, payload, undefined);
+    // What it checked of an application kind depends on the kind alone, but for "text" (its payload has a shape).
+    return DIRECT_STREAMS && !isReservedKind(kind) && kind !== KIND.TEXT;
   }
 
   /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. */
@@ -73,32 +77,28 @@ export class MessageRouter {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.`);
     }
-    // The application's own kind with no fixed shape, as the message before: the checks below passed for it.
-    if (kind !== this.#userKind) {
-      if (isReservedKind(kind)) {
-        if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
-        if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
-        if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
-        // A presence travels like any broadcast; the mesh room reads it instead of a handler.
-        if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
-        if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
-        if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
-        if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
-          if (!o.routes(session) || source !== session.peerId || destination === null) {
-            throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
-          }
-          if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
-          return o.requests.receive(source, kind, payload);
+    if (isReservedKind(kind)) {
+      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
+      if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
+      if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
+      // A presence travels like any broadcast; the mesh room reads it instead of a handler.
+      if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
+      if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
+      if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
+      if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
+        if (!o.routes(session) || source !== session.peerId || destination === null) {
+          throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
         }
-        if (kind === KIND.PEX) return o.pex.receive(session, payload);
-        throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
+        if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
+        return o.requests.receive(source, kind, payload);
       }
-      if (!hasRequiredShape(kind, payload)) {
-        // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
-        if (source !== session.peerId) return;
-        throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
-      }
-      if (kind !== KIND.TEXT) this.#userKind = kind;
+      if (kind === KIND.PEX) return o.pex.receive(session, payload);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
+    }
+    if (!hasRequiredShape(kind, payload)) {
+      // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
+      if (source !== session.peerId) return;
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
     if (destination === null) return o.mesh.receive(session, envelope!);
     o.dispatcher.dispatch(source, kind, payload);

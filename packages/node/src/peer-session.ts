@@ -4,6 +4,7 @@ import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope }
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
+import { DIRECT_STREAMS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -53,6 +54,8 @@ export class PeerSession {
   #readHolds = 0;
   /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
   #link: EnvelopeLink | undefined;
+  /** The application kind the router last handed to the handlers from this peer (issue 15: a stream of one kind skips its checks). */
+  #appKind: string | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
   /** Closed as a duplicate, still reading what the peer sent before it heard so (see `close`); ends when the peer closes. */
@@ -216,15 +219,7 @@ export class PeerSession {
   #sendEnvelope(kind: string, payload: unknown, destination: string | null): Promise<void> {
     let sent: Promise<void>;
     try {
-      sent = this.sendEnvelope({
-        version: ENVELOPE_VERSION,
-        kind,
-        source: this.#host.localPeerId,
-        destination,
-        id: this.#host.nextMessageId(),
-        hopLimit: 0,
-        payload,
-      });
+      sent = this.sendEnvelope({ version: ENVELOPE_VERSION, kind, source: this.#host.localPeerId, destination, id: this.#host.nextMessageId(), hopLimit: 0, payload });
     } catch (error) {
       // This node could not encode its own control message: a bug to report, not to hide (and never the peer's fault).
       this.#host.report(isXppgError(error) ? error : internalError("encoding a control message", error), this.peerId);
@@ -285,7 +280,7 @@ export class PeerSession {
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
-        this.#host.deliver(this, envelope);
+        this.#host.router.deliver(this, envelope);
       } catch {
         void this.connection.close();
       }
@@ -355,28 +350,34 @@ export class PeerSession {
 
   /** A message on the open session: its fields, and its whole envelope unless it is a direct message (`destination` set). */
   #onMessage(kind: string, source: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
-    // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
-    if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
-      this.close(this.#violation(`a message claims to come from ${source}, not from the peer itself`));
-      return;
-    }
-    switch (kind) {
-      case KIND.PING:
-        void this.sendMessage(KIND.PONG, null);
+    // More of the application kind the router last handed to the handlers, from the peer to this node: the checks here and the router's passed for it.
+    const direct = DIRECT_STREAMS && kind === this.#appKind && source === this.#hello!.peerId && destination === this.#host.localPeerId;
+    if (!direct) {
+      // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
+      if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
+        this.close(this.#violation(`a message claims to come from ${source}, not from the peer itself`));
         return;
-      case KIND.PONG:
-        return;
-      case KIND.BYE:
-        this.#onBye(payload);
-        return;
-      case KIND.HELLO:
-      case KIND.WELCOME:
-        this.close(this.#violation(`it sent a second ${kind}`));
-        return;
+      }
+      switch (kind) {
+        case KIND.PING:
+          void this.sendMessage(KIND.PONG, null);
+          return;
+        case KIND.PONG:
+          return;
+        case KIND.BYE:
+          this.#onBye(payload);
+          return;
+        case KIND.HELLO:
+        case KIND.WELCOME:
+          this.close(this.#violation(`it sent a second ${kind}`));
+          return;
+      }
     }
     try {
-      if (envelope === undefined) this.#host.deliverDirect(this, source, kind, destination!, payload);
-      else this.#host.deliver(this, envelope);
+      if (direct) this.#host.dispatcher.dispatch(source, kind, payload);
+      else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
+      // True when it went to the handlers as an application kind: the peer's next messages of that kind take the short way above.
+      else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
       this.close(isXppgError(error) ? error : internalError(`handling a "${kind}" message`, error));

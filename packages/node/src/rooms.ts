@@ -220,8 +220,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     admit: (session, hello) => table.admit(session, hello),
     opened,
     report,
-    deliver: (session, envelope) => router.deliver(session, envelope),
-    deliverDirect: (session, source, kind, destination, payload) => router.deliverDirect(session, source, kind, destination, payload),
+    router,
+    dispatcher,
     relays: (session) => table.supports(session, MESH_CAPABILITY),
     ended,
   };

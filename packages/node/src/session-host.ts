@@ -1,8 +1,10 @@
 /** What a peer session (`peer-session.ts`) needs from the node that owns it, and the limits it enforces. */
 
 import type { XppgError } from "@xppg/errors";
-import type { Envelope, EnvelopeCodec } from "@xppg/framing";
+import type { EnvelopeCodec } from "@xppg/framing";
 import type { TurnChecks } from "./bundle-reader.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { MessageRouter } from "./message-router.js";
 import type { OutboxLimits } from "./outbox.js";
 import type { PeerSession } from "./peer-session.js";
 import type { Hello, Refusal, RemoteHello } from "./protocol.js";
@@ -16,10 +18,14 @@ export interface SessionHost {
   nextMessageId(): number;
   /** Decides whether to accept the peer; returns a refusal, or null to accept. */
   admit(session: PeerSession, hello: RemoteHello): Refusal | null;
-  /** An envelope from an accepted peer, source already checked. */
-  deliver(session: PeerSession, envelope: Envelope): void;
-  /** A direct message (`destination` set) from an open peer, its source checked: `deliver` without the envelope object. */
-  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): void;
+  /**
+   * Where an accepted peer's envelopes go, source already checked (`message-router.ts`): `deliver` takes a whole
+   * envelope; `deliverDirect` a direct message from an open peer by its fields, and answers true when the peer's
+   * next direct messages of that kind may go straight to the `dispatcher`.
+   */
+  readonly router: Pick<MessageRouter, "deliver" | "deliverDirect">;
+  /** The application's handlers. */
+  readonly dispatcher: Pick<Dispatcher, "dispatch">;
   /** True when the peer relays broadcasts of others (it settled the mesh capability). */
   relays(session: PeerSession): boolean;
   /** Both sides accepted each other: the session is open. */

@@ -144,6 +144,25 @@ describe("Playground: hostile peers lose only their own connection", () => {
     await stillServes();
   });
 
+  // A stream of one application kind takes a short way past the source, destination and kind checks once its first message passed them (issue 15).
+  it.each([
+    ["a forged source", (good: Playground) => ({ source: good.peerId }), "claims to come from"],
+    ["another destination", (good: Playground) => ({ destination: good.peerId }), "sent a message for"],
+  ])("a stream of one kind, then one of the same kind with %s, in one bundle", async (_what, extra, message) => {
+    const { target, good, errors, stillServes } = await nodeWithGoodPeer();
+    const chats = collect<number>(target, "chat");
+    const raw = await rawPeer(target);
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    await raw.conn.send(RawPeer.bundle(raw.bareEnvelope("chat", 1), raw.bareEnvelope("chat", 2), raw.bareEnvelope("chat", 3, extra(good)), raw.bareEnvelope("chat", 4)));
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "error event");
+    expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
+    expect(errors[0]!.message).toContain(message);
+    expect(chats.map((c) => c.payload)).toEqual([1, 2]);
+    await stillServes();
+  });
+
   it("a flood of messages", async () => {
     const { target, errors, stillServes } = await nodeWithGoodPeer({ limits: { messagesPerSecond: 100, messageBurst: 200 } });
     const raw = await rawPeer(target);

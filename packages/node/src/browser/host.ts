@@ -59,6 +59,9 @@ function notInPage(message: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.NOT_IN_BROWSER, message);
 }
 
+/** Every message of a page's peers takes the whole way (Node's short way for a stream of one kind costs a page bytes). */
+export const DIRECT_STREAMS = false;
+
 /** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
 export const SIGNS_LATER = true;
 
