@@ -130,6 +130,8 @@ export class PageRecordLink implements ConnectionLink {
 
   end(): void {
     this.#sendClosed = this.#ending = true;
+    // A fault of ours that came before this close: the core, closing, keeps it only when told.
+    if (this.#fault) this.#controller.error(this.#fault);
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);

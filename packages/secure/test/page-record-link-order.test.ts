@@ -190,6 +190,34 @@ describe("a page's record layer, its AEAD answering out of order", () => {
     }
   });
 
+  it("a seal that failed before the application's close() (judged later, an open still out): closed reports the fault, as this side's close, not a clean close", async () => {
+    const aead = controlled((kind, counter) => (kind === "seal" && counter === 1 ? Promise.reject(new Error("injected: the AEAD could not seal")) : undefined));
+    const p = await pagePair(aead.wrap);
+    try {
+      const atNode = new Collector(p.node);
+      // A record from the peer whose open is held: the link's close cannot be judged until it answers.
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(9));
+      await vi.waitFor(() => expect(aead.calls.some((c) => c.kind === "open")).toBe(true));
+      await p.page.send(Uint8Array.of(1));
+      await atNode.waitFor(1);
+      // Sealed at nonce 1, which fails: the page closes its link below, and the close waits for the held open.
+      void p.page.send(Uint8Array.of(2)).catch(() => {});
+      await p.pageRaw.closed;
+      const closing = p.page.close();
+      aead.holding.open = false;
+      for (const call of aead.calls) call.release();
+      await closing;
+      const info = await p.page.closed;
+      expect(info.initiator).toBe("local");
+      expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      expect(atNode.frames.map((f) => Array.from(f))).toEqual([[1]]);
+    } finally {
+      await p.close();
+    }
+  });
+
   it("a key this page has used up (XPPG_ERR_KEY_EXHAUSTED) closes the connection as this side's doing, not the peer's, and no record leaves", async () => {
     // A sending key with 8 bytes of budget left: the first record is past it.
     const spent = (session: HandshakeResult): HandshakeResult => ({ ...session, send: new CipherState(pageChannelProvider, new Uint8Array(32), "AESGCM", 8) });
