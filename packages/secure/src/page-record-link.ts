@@ -140,10 +140,8 @@ export class PageRecordLink implements ConnectionLink {
 
   abort(error: XppgError, byPeer: boolean): void {
     this.#sendClosed = true;
-    if (byPeer) {
-      this.#fault = error;
-      this.#faultBy = "remote";
-    }
+    // A fault of ours came first: it stays ours (and #faultBy "remote" until then).
+    if (byPeer) this.#fault ??= error;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#releaseDrain(error);
@@ -260,7 +258,8 @@ export class PageRecordLink implements ConnectionLink {
 
   /** One record, opened with the next nonce now and decoded after the ones before it. Nothing of it is kept (the AEAD copies it). */
   readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
-    if (!this.#controller.receiving) return;
+    // After a fault (a record the connection below delivers as it closes) nothing more is opened or judged.
+    if (!this.#controller.receiving || this.#fault) return;
     const index = this.#recordsIn++;
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
