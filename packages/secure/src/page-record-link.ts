@@ -11,7 +11,7 @@ import { connectionClosedError, type ConnectionLink, type LinkController } from 
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict } from "./errors.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict, noKeyError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
@@ -82,6 +82,8 @@ export class PageRecordLink implements ConnectionLink {
   #linkClosed = false;
 
   constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
+    // Without a key the async seal and open pass the bytes through (as the handshake needs): never for records.
+    if (!session.send.hasKey() || !session.receive.hasKey()) throw noKeyError("PageRecordLink");
     this.#aead = aead;
     this.#conn = conn;
     this.#send = session.send;

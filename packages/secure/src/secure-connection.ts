@@ -178,19 +178,19 @@ export function secureConnectionCore(
     const finish = async (): Promise<void> => {
       const session = await hs.split();
       if (done) return;
+      // Made before the handshake is done: a record layer that refuses the session fails it.
+      const channel = new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
+        maxFrameSize,
+        highWaterMark,
+        remotePeerId: proven!.peerId,
+        remotePublicKey: proven!.publicKey,
+      });
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       // The channel reads on from here: the records after the last handshake message are its.
       conn.resume();
-      resolve(
-        new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
-          maxFrameSize,
-          highWaterMark,
-          remotePeerId: proven!.peerId,
-          remotePublicKey: proven!.publicKey,
-        }),
-      );
+      resolve(channel);
     };
 
     /** One handshake message from the peer, with reading held until it is answered (the crypto may answer later). */

@@ -271,6 +271,49 @@ describe("a page's record layer, its AEAD answering out of order", () => {
     }
   });
 
+  it("a record layer given cipher states without a key (which would pass records through in the clear) refuses them: the handshake rejects with XPPG_ERR_INVALID_KEY and no record leaves", async () => {
+    const t = tcpTransport();
+    let nodeRaw!: Connection;
+    let accepted!: Promise<SecureConnection>;
+    const l = await t.listen("tcp://127.0.0.1:0", (raw) => {
+      nodeRaw = raw;
+      accepted = secureConnection(raw, { identity: generateIdentity() });
+    });
+    try {
+      const pageRaw = await t.dial(l.address);
+      const keyless = (session: HandshakeResult): HandshakeResult => ({
+        ...session,
+        send: new CipherState(pageChannelProvider, null, "AESGCM"),
+        receive: new CipherState(pageChannelProvider, null, "AESGCM"),
+      });
+      const page = secureConnectionCore(
+        pageChannelProvider,
+        pageRaw,
+        { identity: generateIdentity() },
+        (c, session, controller, o, crypto) => new PageRecordLink(crypto!.aead!, c, keyless(session), controller, o),
+        pageCrypto,
+      );
+      const error = await within(
+        page.then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+        "the page's handshake",
+      );
+      expect(error).toMatchObject({ code: SECURE_ERROR_CODES.INVALID_KEY });
+      expect(String((error as Error).message)).toContain("PageRecordLink needs a key");
+      await pageRaw.closed;
+      // The Node side finished its handshake and got nothing after it: no record, and no frame in the clear.
+      const node = await within(accepted, "the Node side's handshake");
+      const atNode = new Collector(node);
+      await node.closed;
+      await nodeRaw.closed;
+      expect(atNode.frames).toEqual([]);
+    } finally {
+      await l.close();
+    }
+  });
+
   it("a key this page has used up (XPPG_ERR_KEY_EXHAUSTED) closes the connection as this side's doing, not the peer's, and no record leaves", async () => {
     // A sending key with 8 bytes of budget left: the first record is past it.
     const spent = (session: HandshakeResult): HandshakeResult => ({ ...session, send: new CipherState(pageChannelProvider, new Uint8Array(32), "AESGCM", 8) });
