@@ -141,6 +141,15 @@ export function noKeyError(what: string): SecureError {
   );
 }
 
+/** This side's identity could not sign its handshake key (`cause`): no handshake message was sent. */
+export function identitySignError(cause: unknown): SecureError {
+  return new SecureError(
+    CODES.INVALID_KEY,
+    "This side's identity could not sign its handshake key (see cause), so the connection was closed before the handshake. Check the identity given to secureConnection.",
+    { cause },
+  );
+}
+
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */
 export function keyExhaustedError(): SecureError {
   return new SecureError(CODES.KEY_EXHAUSTED, "This connection's key is used up, so it is closed: open a new connection.");
