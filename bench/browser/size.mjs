@@ -43,7 +43,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 65,446 bytes under it once the stand-ins' and the duplicate rule's later review mends were in.
 // 63.9 KiB (65,238 bytes) once the secure channel and the WebSocket transport carried less code (about 370 bytes,
 // of which the fixes of a page's own faults and of the keyless cipher state's guard took back about 150).
-export const CEILING_GZIP_BYTES = 63.9 * 1024;
+// 63.8 KiB (65,123 bytes) with that merge's review mends (a page's own fault before its close reported, a page's
+// record layer that refuses keyless states, an identity that cannot sign closing cleanly: about 100 bytes on 65,024).
+export const CEILING_GZIP_BYTES = 63.8 * 1024;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

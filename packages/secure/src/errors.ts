@@ -133,11 +133,20 @@ export function linkCloseVerdict(
   return info;
 }
 
-/** A transport-only `CipherState` method (`method`) was called before the state has a key. */
-export function noKeyError(method: string): SecureError {
+/** `what` (a transport-only `CipherState` method, a page's record layer) was given a state without a key. */
+export function noKeyError(what: string): SecureError {
   return new SecureError(
     CODES.INVALID_KEY,
-    `CipherState.${method} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.`,
+    `${what} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.`,
+  );
+}
+
+/** This side's identity could not sign its handshake key (`cause`): no handshake message was sent. */
+export function identitySignError(cause: unknown): SecureError {
+  return new SecureError(
+    CODES.INVALID_KEY,
+    "This side's identity could not sign its handshake key (see cause), so the connection was closed before the handshake. Check the identity given to secureConnection.",
+    { cause },
   );
 }
 

@@ -11,7 +11,7 @@ import { connectionClosedError, type ConnectionLink, type LinkController } from 
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict } from "./errors.js";
+import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict, noKeyError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
@@ -82,6 +82,8 @@ export class PageRecordLink implements ConnectionLink {
   #linkClosed = false;
 
   constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
+    // Without a key the async seal and open pass the bytes through (as the handshake needs): never for records.
+    if (!session.send.hasKey() || !session.receive.hasKey()) throw noKeyError("PageRecordLink");
     this.#aead = aead;
     this.#conn = conn;
     this.#send = session.send;
@@ -130,6 +132,8 @@ export class PageRecordLink implements ConnectionLink {
 
   end(): void {
     this.#sendClosed = this.#ending = true;
+    // A fault of ours that came before this close: the core, closing, keeps it only when told.
+    if (this.#fault) this.#controller.error(this.#fault);
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);
@@ -138,10 +142,8 @@ export class PageRecordLink implements ConnectionLink {
 
   abort(error: XppgError, byPeer: boolean): void {
     this.#sendClosed = true;
-    if (byPeer) {
-      this.#fault = error;
-      this.#faultBy = "remote";
-    }
+    // A fault of ours came first: it stays ours (and #faultBy "remote" until then).
+    if (byPeer) this.#fault ??= error;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#releaseDrain(error);
@@ -258,7 +260,8 @@ export class PageRecordLink implements ConnectionLink {
 
   /** One record, opened with the next nonce now and decoded after the ones before it. Nothing of it is kept (the AEAD copies it). */
   readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
-    if (!this.#controller.receiving) return;
+    // After a fault (a record the connection below delivers as it closes) nothing more is opened or judged.
+    if (!this.#controller.receiving || this.#fault) return;
     const index = this.#recordsIn++;
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));

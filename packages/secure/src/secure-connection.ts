@@ -9,7 +9,7 @@ import {
   type NoiseCipher,
 } from "./constants.js";
 import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./crypto/provider.js";
-import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, peerIdMismatchError } from "./errors.js";
+import { handshakeAbortedError, handshakeFailedError, handshakeTimeoutError, identitySignError, peerIdMismatchError } from "./errors.js";
 import { encodeHandshakePayloadAsync, verifyHandshakePayloadAsync } from "./handshake-payload.js";
 import type { Identity } from "./identity.js";
 import { HandshakeState } from "./noise/handshake-state.js";
@@ -87,7 +87,10 @@ function staticKeyFor(crypto: HandshakeCrypto, identity: Identity): Promise<Stat
   if (entry !== undefined && entry.crypto === crypto) return entry.key;
   const key = (async () => {
     const keyPair = await crypto.x25519Generate();
-    return { keyPair, payload: await encodeHandshakePayloadAsync(identity, keyPair.publicKey) };
+    const payload = await encodeHandshakePayloadAsync(identity, keyPair.publicKey).catch((err: unknown) => {
+      throw identitySignError(err);
+    });
+    return { keyPair, payload };
   })();
   staticKeys.set(identity, { crypto, key });
   // A failed one is made again by the next handshake.
@@ -150,13 +153,14 @@ export function secureConnectionCore(
 
     const signal = options.signal;
     const onAbort = (): void => fail(handshakeAbortedError(peerLabel, signal?.reason));
-    const fail = (error: unknown): void => {
+    /** `clean`: a fault of this side found before any byte was sent, which the peer is told of as a plain close. */
+    const fail = (error: unknown, clean?: boolean): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
-      void conn.close(typed).catch(() => {});
+      void conn.close(clean ? undefined : typed).catch(() => {});
       reject(typed);
     };
     const timer = setTimeout(() => fail(handshakeTimeoutError(peerLabel, timeoutMs)), timeoutMs);
@@ -178,19 +182,19 @@ export function secureConnectionCore(
     const finish = async (): Promise<void> => {
       const session = await hs.split();
       if (done) return;
+      // Made before the handshake is done: a record layer that refuses the session fails it.
+      const channel = new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
+        maxFrameSize,
+        highWaterMark,
+        remotePeerId: proven!.peerId,
+        remotePublicKey: proven!.publicKey,
+      });
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       // The channel reads on from here: the records after the last handshake message are its.
       conn.resume();
-      resolve(
-        new SecureChannel(conn, session, (c, sess, controller, o) => makeLink(c, sess, controller, o, later), {
-          maxFrameSize,
-          highWaterMark,
-          remotePeerId: proven!.peerId,
-          remotePublicKey: proven!.publicKey,
-        }),
-      );
+      resolve(channel);
     };
 
     /** One handshake message from the peer, with reading held until it is answered (the crypto may answer later). */
@@ -221,9 +225,10 @@ export function secureConnectionCore(
     const start = async (): Promise<void> => {
       later = await loadCrypto?.();
       const crypto = later ?? provider;
-      // Made (and signed) before any byte is sent: an identity that cannot sign fails the handshake here.
-      staticKey = await staticKeyFor(crypto, options.identity);
-      if (done) return;
+      // Made (and signed) before any byte is sent: an identity that cannot sign fails here, with a clean close.
+      const key = await staticKeyFor(crypto, options.identity).catch((err: unknown) => fail(err, true));
+      if (done || !key) return;
+      staticKey = key;
       // Without a cipher set: a responder takes AESGCM when offered and its AES-GCM is cheap (not a page's noble
       // fallback, without WebCrypto), and an initiator whose AESGCM is the faster (a page's, on WebCrypto) offers it.
       const negotiate = options.cipher === undefined && (conn.outbound ? crypto.offersAesGcm === true : crypto.takesAesGcm !== false);

@@ -6,8 +6,9 @@
 // reading pauses at 16 records being opened, the close is judged after the
 // last open, and a seal or open that fails ends the connection as a local
 // fault, never as the peer's bad record.
+import { connect, type Socket } from "node:net";
 import type { Connection } from "@xppg/transport";
-import { tcpTransport } from "@xppg/transport-tcp";
+import { parseTcpAddress, tcpConnectionFromSocket, tcpTransport } from "@xppg/transport-tcp";
 import { Collector, patterned, within } from "@xppg/transport/compliance";
 import { describe, expect, it, vi } from "vitest";
 import type { AsyncAead } from "../src/crypto/provider.js";
@@ -49,6 +50,8 @@ interface Pair {
   node: SecureConnection;
   /** The page's TCP connection, below its secure channel. */
   pageRaw: Connection;
+  /** The Node side's TCP connection, below its secure channel. */
+  nodeRaw: Connection;
   /** Frames the Node side's TCP connection delivered after the handshake (records), by size. */
   nodeRecords: number[];
   close(): Promise<void>;
@@ -58,11 +61,17 @@ interface Pair {
  * A page (the browser entry's record layer, its AEAD wrapped by `wrap`, its session's cipher states as `keys`
  * gives them) dialling a Node side over TCP: they settle on AESGCM.
  */
-async function pagePair(wrap: (aead: AsyncAead) => AsyncAead, keys: (session: HandshakeResult) => HandshakeResult = (s) => s): Promise<Pair> {
+async function pagePair(
+  wrap: (aead: AsyncAead) => AsyncAead,
+  keys: (session: HandshakeResult) => HandshakeResult = (s) => s,
+  dial?: (address: string) => Promise<Connection>,
+): Promise<Pair> {
   const t = tcpTransport();
   const nodeRecords: number[] = [];
   let accepted!: Promise<SecureConnection>;
+  let nodeRaw!: Connection;
   const l = await t.listen("tcp://127.0.0.1:0", (raw) => {
+    nodeRaw = raw;
     const read = raw.read.bind(raw);
     let handshake = 2; // messages 1 and 3
     raw.read = (sink) =>
@@ -75,7 +84,7 @@ async function pagePair(wrap: (aead: AsyncAead) => AsyncAead, keys: (session: Ha
       });
     accepted = secureConnection(raw, { identity: generateIdentity() });
   });
-  const pageRaw = await t.dial(l.address);
+  const pageRaw = await (dial ?? ((a) => t.dial(a)))(l.address);
   const page = await secureConnectionCore(
     pageChannelProvider,
     pageRaw,
@@ -89,6 +98,7 @@ async function pagePair(wrap: (aead: AsyncAead) => AsyncAead, keys: (session: Ha
     page,
     node,
     pageRaw,
+    nodeRaw,
     nodeRecords,
     async close() {
       await page.close().catch(() => {});
@@ -187,6 +197,120 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       expect(atNode.frames.map((f) => Array.from(f))).toEqual([[1]]);
     } finally {
       await p.close();
+    }
+  });
+
+  it("a seal that failed before the application's close() (judged later, an open still out): closed reports the fault, as this side's close, not a clean close", async () => {
+    const aead = controlled((kind, counter) => (kind === "seal" && counter === 1 ? Promise.reject(new Error("injected: the AEAD could not seal")) : undefined));
+    const p = await pagePair(aead.wrap);
+    try {
+      const atNode = new Collector(p.node);
+      // A record from the peer whose open is held: the link's close cannot be judged until it answers.
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(9));
+      await vi.waitFor(() => expect(aead.calls.some((c) => c.kind === "open")).toBe(true));
+      await p.page.send(Uint8Array.of(1));
+      await atNode.waitFor(1);
+      // Sealed at nonce 1, which fails: the page closes its link below, and the close waits for the held open.
+      void p.page.send(Uint8Array.of(2)).catch(() => {});
+      await p.pageRaw.closed;
+      const closing = p.page.close();
+      aead.holding.open = false;
+      for (const call of aead.calls) call.release();
+      await closing;
+      const info = await p.page.closed;
+      expect(info.initiator).toBe("local");
+      expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      expect(atNode.frames.map((f) => Array.from(f))).toEqual([[1]]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("after a seal of its own failed, a page opens no record more, and a bad one the connection below still delivers does not turn the close into the peer's", async () => {
+    let failSeal!: (err: Error) => void;
+    const sealFails = new Promise<never>((_, reject) => (failSeal = reject));
+    const aead = controlled((kind, counter) => (kind === "seal" && counter === 1 ? sealFails : undefined));
+    // The page's TCP connection over a socket of its own: how many bytes it has read tells when a record is held.
+    let socket!: Socket;
+    const dial = (address: string): Promise<Connection> =>
+      new Promise((resolve, reject) => {
+        socket = connect(parseTcpAddress(address)!.port, "127.0.0.1");
+        socket.once("error", reject);
+        socket.once("connect", () => resolve(tcpConnectionFromSocket(socket, { outbound: true })));
+      });
+    const p = await pagePair(aead.wrap, undefined, dial);
+    try {
+      const atNode = new Collector(p.node);
+      await p.page.send(Uint8Array.of(1));
+      await atNode.waitFor(1);
+      void p.page.send(Uint8Array.of(2)).catch(() => {});
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "seal").length).toBe(2));
+      // Held below the page: a record of the peer (25 bytes framed), then one of an impossible size (3 bytes).
+      p.pageRaw.pause();
+      const before = socket.bytesRead;
+      await p.node.send(Uint8Array.of(7));
+      await p.nodeRaw.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(socket.bytesRead).toBe(before + 25 + 7));
+      // The connection below delivers what it holds as the page closes it for its fault.
+      const close = p.pageRaw.close.bind(p.pageRaw);
+      p.pageRaw.close = (error) => {
+        const closing = close(error);
+        p.pageRaw.resume();
+        return closing;
+      };
+      failSeal(new Error("injected: the AEAD could not seal"));
+      const info = await p.page.closed;
+      expect(info.initiator).toBe("local");
+      expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+      expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      expect(aead.calls.filter((c) => c.kind === "open")).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("a record layer given cipher states without a key (which would pass records through in the clear) refuses them: the handshake rejects with XPPG_ERR_INVALID_KEY and no record leaves", async () => {
+    const t = tcpTransport();
+    let nodeRaw!: Connection;
+    let accepted!: Promise<SecureConnection>;
+    const l = await t.listen("tcp://127.0.0.1:0", (raw) => {
+      nodeRaw = raw;
+      accepted = secureConnection(raw, { identity: generateIdentity() });
+    });
+    try {
+      const pageRaw = await t.dial(l.address);
+      const keyless = (session: HandshakeResult): HandshakeResult => ({
+        ...session,
+        send: new CipherState(pageChannelProvider, null, "AESGCM"),
+        receive: new CipherState(pageChannelProvider, null, "AESGCM"),
+      });
+      const page = secureConnectionCore(
+        pageChannelProvider,
+        pageRaw,
+        { identity: generateIdentity() },
+        (c, session, controller, o, crypto) => new PageRecordLink(crypto!.aead!, c, keyless(session), controller, o),
+        pageCrypto,
+      );
+      const error = await within(
+        page.then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+        "the page's handshake",
+      );
+      expect(error).toMatchObject({ code: SECURE_ERROR_CODES.INVALID_KEY });
+      expect(String((error as Error).message)).toContain("PageRecordLink needs a key");
+      await pageRaw.closed;
+      // The Node side finished its handshake and got nothing after it: no record, and no frame in the clear.
+      const node = await within(accepted, "the Node side's handshake");
+      const atNode = new Collector(node);
+      await node.closed;
+      await nodeRaw.closed;
+      expect(atNode.frames).toEqual([]);
+    } finally {
+      await l.close();
     }
   });
 

@@ -81,7 +81,7 @@ export class CipherState {
    */
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
     const k = this.#k;
-    if (k === null) throw noKeyError("encryptParts");
+    if (k === null) throw noKeyError("CipherState.encryptParts");
     this.#spend(plaintext.byteLength);
     const provider = this.#provider;
     let out: [Uint8Array, Uint8Array];
@@ -111,7 +111,7 @@ export class CipherState {
    */
   encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
     const k = this.#k;
-    if (k === null) throw noKeyError("encryptInto");
+    if (k === null) throw noKeyError("CipherState.encryptInto");
     this.#spend(plaintext.byteLength);
     this.#provider.sealInto!(this.cipher, k, this.#n, plaintext, out, tag);
     this.#n++;
@@ -124,7 +124,7 @@ export class CipherState {
    */
   decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
     const k = this.#k;
-    if (k === null) throw noKeyError("decryptInto");
+    if (k === null) throw noKeyError("CipherState.decryptInto");
     if (this.#n >= MAX_NONCE) return false;
     const ok = this.#provider.openInto!(this.cipher, k, this.#n, ciphertext, tag, out);
     if (ok) this.#n++;
