@@ -9,7 +9,7 @@ import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
-import type { VerifyAccount } from "./verification-budget.js";
+import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 
@@ -136,9 +136,12 @@ export class PeerSession {
     return this.#readHolds;
   }
 
-  /** From now on spends from `other`'s rate limits (a standby of the same peer): one peer, one set of limits. */
+  /**
+   * From now on spends from `other`'s rate limits (a standby of the same peer): one peer, one set of limits.
+   * Its share of the verification budget too, made now if the broadcast screen has not made it yet (it does at a first broadcast).
+   */
   shareLimits(other: PeerSession): void {
-    [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, other.verifyAccount];
+    [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, (other.verifyAccount ??= new VerifyAccount())];
   }
 
   /** The peer's next envelopes wait until `until` settles (work for the one being handled goes on over later turns). */

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity } from "@xppg/secure";
 import type { Connection, FrameSink, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
@@ -19,6 +20,9 @@ interface Hold {
   /** Called when this node closes the connection (before it has ended). */
   readonly onClose?: () => void;
 }
+
+/** What a node signs before a broadcast's bytes. */
+const BROADCAST_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -278,6 +282,61 @@ describe("a peer without dup/1 that dials one node again and again", () => {
     expect(got.length).toBeLessThanOrEqual(20);
     for (const r of raws) void r.conn.close();
   });
+});
+
+describe("a peer without dup/1 that floods signed broadcasts on its listed connection and its standby", () => {
+  it("gets one share of the node's signature checks, not one per connection: an honest peer's share is not cut", async () => {
+    // 160 checks a second, 40 in each of the budget's 250 ms windows once its one-second burst is spent. The flooder's two
+    // connections count as one peer beside the honest one: a share of 20 a window each. Counted as two, the honest peer's
+    // share would be 13, and a burst of 18 in one window would lose some broadcasts unchecked.
+    const WINDOW_MS = 250;
+    const BURST = 18;
+    const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0, limits: { verificationsPerSecond: 160, broadcastsPerSecond: Infinity, messagesPerSecond: Infinity, bytesPerSecond: Infinity } }));
+    await node.start();
+    const got = collect<{ n: number }>(node, "news");
+    const address = `tcp://127.0.0.1:${node.port}`;
+    const flooder = generateIdentity();
+    // The first connection is listed, the second held aside (a hello without capabilities: no dup/1); both are welcomed and answer.
+    const xs = [await RawPeer.dial(tcpTransport(), address, flooder), await RawPeer.dial(tcpTransport(), address, flooder)];
+    for (const x of xs) {
+      await x.hello("test-app", undefined, false);
+      await until(() => x.received.some((m) => m.kind === "xppg/welcome"), 5000, "the node welcomes the connection");
+    }
+    for (const x of xs) await x.send("xppg/welcome", null);
+    const honest = await RawPeer.dial(tcpTransport(), address);
+    await honest.hello("test-app");
+    await until(() => node.peers.length === 2, 5000, "the flooder and the honest peer listed");
+    let flooding = true;
+    // One origin, one sequence of ids for both connections (ids an origin used already would be dropped as replays, unchecked).
+    let id = Date.now() * 1024;
+    const signed = (x: RawPeer): Uint8Array =>
+      RawPeer.bundle(x.codec.encodeSigned({ version: ENVELOPE_VERSION, kind: "news", source: flooder.peerId, destination: null, id: id++, hopLimit: 0, payload: { n: -1 } }, (bytes) => flooder.sign(new Uint8Array([...BROADCAST_PREFIX, ...bytes]))));
+    // Each connection: 10 signed broadcasts every 25 ms, far over any share.
+    const floods = xs.map(async (x) => {
+      while (flooding && !x.conn.isClosed) {
+        for (let i = 0; i < 10; i++) void x.conn.send(signed(x)).catch(() => {});
+        await sleep(25);
+      }
+    });
+    try {
+      // The burst is spent: the checks are shared from now on.
+      await vi.waitFor(() => expect(node.stats.unverifiedBroadcasts).toBeGreaterThan(0), { timeout: 10_000 });
+      const window = (): number => Math.floor(performance.now() / WINDOW_MS);
+      const fromHonest = (): number => got.filter((m) => m.src === honest.peerId).length;
+      for (let burst = 0; burst < 6; burst++) {
+        // Each burst in a window of its own (the clock is the budget's), after the last one was checked.
+        const last = window();
+        await until(() => window() > last, 5000, "the budget's next window");
+        for (let i = 0; i < BURST; i++) void honest.conn.send(honest.signedBroadcast("news", { n: burst * BURST + i + 1 }, honest.identity!));
+        await vi.waitFor(() => expect(fromHonest()).toBe((burst + 1) * BURST), { timeout: 5000 });
+      }
+    } finally {
+      flooding = false;
+      await Promise.all(floods);
+    }
+    expect(node.stats.forgedMessages).toBe(0);
+    for (const r of [...xs, honest]) void r.conn.close();
+  }, 40_000);
 });
 
 describe("a join aborted after the peer kept its connection", () => {
