@@ -17,8 +17,13 @@ interface Hold {
   readonly readMs: number;
   /** Frames from this one on leave on time again. */
   readonly sendUntil?: number;
+  /** Received frames from this one on arrive this much later instead (`readLateMs`, at least `readMs`). */
+  readonly readLateFrom?: number;
+  readonly readLateMs?: number;
   /** Called when this node closes the connection (before it has ended). */
   readonly onClose?: () => void;
+  /** Called with a received frame's number once it was handed up. */
+  readonly onRead?: (n: number) => void;
 }
 
 /** What a node signs before a broadcast's bytes. */
@@ -60,15 +65,19 @@ function heldTransport(): Transport & { next: Hold[] } {
             return later(() => target.close(error), 0);
           };
         }
-        if (name === "read" && hold.readMs > 0) {
+        if (name === "read" && (hold.readMs > 0 || hold.onRead !== undefined)) {
           return (sink: FrameSink) =>
             target.read({
               frame: (data) => {
-                if (received++ < hold.readFrom) return sink.frame(data);
+                const n = received++;
+                if (n < hold.readFrom) {
+                  sink.frame(data);
+                  return hold.onRead?.(n);
+                }
                 const copy = data.slice();
-                setTimeout(() => sink.frame(copy), hold.readMs);
+                setTimeout(() => (sink.frame(copy), hold.onRead?.(n)), n >= (hold.readLateFrom ?? Infinity) ? hold.readLateMs! : hold.readMs);
               },
-              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), hold.readMs) }),
+              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), Math.max(hold.readMs, hold.readLateMs ?? 0)) }),
             });
         }
         const value: unknown = Reflect.get(target, name, target);
@@ -220,6 +229,40 @@ describe("a second connection held while the peer decides (a standby)", () => {
     await new Promise((resolve) => setTimeout(resolve, 3 * D));
     expect(a.peers).toEqual([]);
     expect(seenByA.slice(joinedBefore)).not.toContain("joined");
+  });
+});
+
+describe("a third connection, dialled by the other side, that wins over this node's two", () => {
+  it("is not closed by a late welcome on the one held aside: the newest connection stays on both ends", async () => {
+    // a (the larger id) dials b twice; then b (the smaller id) dials a. The rule between a dial of each side keeps b's.
+    const [small, large] = [generateIdentity(), generateIdentity()].sort((x, y) => (x.peerId < y.peerId ? -1 : 1));
+    const transport = heldTransport();
+    const b = await startNode({ identity: small });
+    const a = await startNode({ identity: large, transports: [transport] });
+    const seenByA = watch(a);
+    // First dial: a's hello reaches b 3D late (b admits the second first, and refuses this one). Second dial, once a has admitted
+    // the first: a reads b's hello D/2 late (held aside) and b's welcome on it 4D late, after b's own dial has replaced both.
+    let admitted = false;
+    transport.next.push(
+      { sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0, onRead: (n) => void (admitted ||= n === 1) },
+      { sendFrom: 0, sendMs: 0, readFrom: 1, readMs: D / 2, readLateFrom: 2, readLateMs: 4 * D },
+    );
+    const address = b.addresses[0]!;
+    const first = a.join(address);
+    // a admits its first dial (b's hello on it read) before its second.
+    await until(() => admitted, 5000, "b's hello on the first dial read");
+    const joins = Promise.allSettled([first, a.join(address)]);
+    // b lists a's second dial once a has welcomed it (held aside on a): now b dials a.
+    await until(() => b.peers.length === 1, 5000, "b lists a's second dial");
+    const joined = await b.join(a.addresses[0]!);
+    expect(joined.peerId).toBe(a.peerId);
+    expect((await joins).map((j) => j.status)).toEqual(["fulfilled", "fulfilled"]);
+    // Past b's late welcome (and goodbye) on a's second dial.
+    await sleep(5 * D);
+    await roundTrip(a, b);
+    expect(a.peers.map((p) => [p.peerId, p.outbound])).toEqual([[b.peerId, false]]);
+    expect(b.peers.map((p) => [p.peerId, p.outbound])).toEqual([[a.peerId, true]]);
+    expect(seenByA).toEqual(["joined"]);
   });
 });
 
