@@ -35,8 +35,11 @@ export class Dialer {
   readonly #o: DialerOptions;
   /** Joins under way to a known peer id: a second join to that peer waits for the first rather than dial again. */
   readonly #joining = new Map<string, Promise<PeerInfo>>();
-  /** When a join's admitted connection to a peer was last aborted by its own signal (`performance.now()`). */
-  readonly #aborted = new Map<string, number>();
+  /**
+   * For each dial under way, the peers whose admitted connection a join aborted by its own signal since that dial
+   * started: the marks go with the dial, so none is kept between joins.
+   */
+  readonly #dialing = new Set<Set<string>>();
 
   constructor(options: DialerOptions) {
     this.#o = options;
@@ -77,7 +80,24 @@ export class Dialer {
     }
   }
 
-  async #dial({ address, timeoutMs, signal, peerId }: Dial, again = true): Promise<PeerInfo> {
+  /** Marks of joins aborted after their handshake that the dials under way hold (none once no dial is under way). */
+  get abortMarks(): number {
+    let n = 0;
+    for (const marks of this.#dialing) n += marks.size;
+    return n;
+  }
+
+  async #dial(dial: Dial, again = true): Promise<PeerInfo> {
+    const aborted = new Set<string>();
+    this.#dialing.add(aborted);
+    try {
+      return await this.#attempt(dial, aborted, again);
+    } finally {
+      this.#dialing.delete(aborted);
+    }
+  }
+
+  async #attempt({ address, timeoutMs, signal, peerId }: Dial, aborted: ReadonlySet<string>, retry: boolean): Promise<PeerInfo> {
     const { table, gate } = this.#o;
     const transport = this.#o.transports.for(address);
     const started = performance.now();
@@ -87,7 +107,7 @@ export class Dialer {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const giveUp = (error: XppgError): void => {
       const id = session.peerId ?? session.expectedPeerId;
-      if (error.code === NODE_ERROR_CODES.ABORTED && id !== undefined) this.#aborted.set(id, performance.now());
+      if (error.code === NODE_ERROR_CODES.ABORTED && id !== undefined) for (const marks of this.#dialing) marks.add(id);
       session.close(error);
     };
     try {
@@ -108,12 +128,12 @@ export class Dialer {
         const kept = table.open.get(id) ?? table.peers.get(id);
         if (kept !== undefined && kept !== session && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
         // The connection the peer kept is gone here. Only when this node's own join aborted it (not a disconnect, a ban or the peer's
-        // goodbye: those end the peer on purpose), dial once more in the time left.
-        const aborted = (this.#aborted.get(id) ?? -1) >= started;
-        this.#aborted.delete(id);
+        // goodbye: those end the peer on purpose), dial once more in the time left; one dial per abort.
+        const again = retry && aborted.has(id);
+        for (const marks of this.#dialing) marks.delete(id);
         const rest = Math.round(timeoutMs - (performance.now() - started));
         clearTimeout(timer);
-        if (again && aborted && rest > 0 && signal?.aborted !== true && this.#o.guard.banned(`peer:${id}`) === undefined) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
+        if (again && rest > 0 && signal?.aborted !== true && this.#o.guard.banned(`peer:${id}`) === undefined) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
       }
       throw error;
     } finally {

@@ -1,15 +1,16 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
-import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
-import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, internalError, rateLimitedError } from "./errors.js";
+import { byeError, closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
 import { DIRECT_STREAMS } from "#host";
+import { DRAIN_TIMEOUT_MS, SessionEnd } from "./session-end.js";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND, RESERVED_PREFIX, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
-import type { VerifyAccount } from "./verification-budget.js";
+import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 
@@ -21,8 +22,6 @@ export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js"
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** Longest a connection closed as a duplicate is still read, waiting for the peer to close its end. */
-const DRAIN_TIMEOUT_MS = 5000;
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
@@ -70,6 +69,8 @@ export class PeerSession {
   silentTicks = 0;
   /** Resolves when the handshake completes, rejects with why it did not. */
   readonly ready: Promise<void>;
+  /** Reports the end after the peer's last frames are read, its goodbye too (`session-end.ts`). */
+  readonly #end = new SessionEnd((info) => this.#onClosed(info), () => !this.isClosed || this.#draining !== undefined, () => this.#reader.holding);
 
   constructor(connection: Connection, host: SessionHost, limits: SessionLimits, peer: SessionPeer = {}) {
     this.connection = connection;
@@ -103,14 +104,17 @@ export class PeerSession {
         violation: (what) => this.close(this.#violation(what)),
         // The reader's wait for a later turn is one more hold on the same count as the rooms'.
         pause: () => this.holdConnection(true),
-        resume: () => this.holdConnection(false),
+        resume: () => {
+          this.holdConnection(false);
+          this.#end.check();
+        },
         isClosed: () => this.isClosed && this.#draining === undefined,
       },
       limits.envelopesPerTurn,
       limits.checks,
     );
-    void connection.closed.then((info) => this.#onClosed(info));
-    connection.read({ frame: (data) => this.#onFrame(data) });
+    void connection.closed.then((info) => this.#end.closed(info));
+    connection.read({ frame: (data) => this.#onFrame(data), close: () => this.#end.inputEnded() });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
     void this.#sendEnvelope(KIND.HELLO, host.hello(), null);
   }
@@ -136,9 +140,9 @@ export class PeerSession {
     return this.#readHolds;
   }
 
-  /** From now on spends from `other`'s rate limits (a standby of the same peer): one peer, one set of limits. */
+  /** From now on spends from `other`'s rate limits and share of signature checks (a standby of the same peer): one peer, one set of limits. */
   shareLimits(other: PeerSession): void {
-    [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, other.verifyAccount];
+    [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, (other.verifyAccount ??= new VerifyAccount())];
   }
 
   /** The peer's next envelopes wait until `until` settles (work for the one being handled goes on over later turns). */
@@ -266,6 +270,7 @@ export class PeerSession {
       return;
     }
     void this.connection.close(slow ? error : undefined);
+    this.#end.check();
   }
 
   /**
@@ -414,18 +419,13 @@ export class PeerSession {
   }
 
   #onBye(payload: unknown): void {
-    const bye = parseBye(payload);
-    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
-    const error = new RemotePeerError(
-      bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-      bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
-    );
     // A bye is the peer's word on why it leaves; do not answer it with another.
-    this.#closeError ??= error;
+    this.#closeError ??= byeError(payload);
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
     void this.connection.close();
+    this.#end.check();
   }
 
   #violation(what: string): PlaygroundError {

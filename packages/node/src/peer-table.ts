@@ -186,7 +186,11 @@ export class PeerTable {
       }
       if (rule === "refuse") return duplicate;
       this.peers.delete(hello.peerId);
-      existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
+      const replaced = new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason);
+      existing.close(replaced);
+      // The connections held aside beside it were dialled by the same side: this one wins over them too, and a late welcome on one
+      // must not take over from it.
+      for (const s of this.#standby.keys()) if (s.peerId === hello.peerId && s.connection.outbound === existing.connection.outbound) s.close(replaced);
     } else if (this.peers.size + this.#standby.size >= this.#o.maxPeers) {
       return this.#full();
     }
@@ -240,6 +244,9 @@ export class PeerTable {
     if (this.#standby.has(session)) {
       // Only a `dup/1` peer's welcome is its decision; an older one welcomes what it admits and may still replace it (its bye decides).
       if (!session.connection.outbound || !this.#agreements.get(session)?.capabilities.includes(DUPLICATES_CAPABILITY)) return undefined;
+      // It decides between this node's dials; between a dial of each side the rule does (the peer's bye on the loser).
+      const listed = this.peers.get(peerId);
+      if (listed !== undefined && !listed.isClosed && !listed.connection.outbound) return undefined;
       this.#promote(session, peerId);
     }
     if (this.peers.get(peerId) !== session) return undefined;

@@ -1,6 +1,7 @@
 /** The errors a peer session ends with, worded for the user who meets them (`peer-session.ts`). */
 
-import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError } from "./errors.js";
+import { parseBye } from "./protocol.js";
 
 /** The peer did not finish both handshakes in time. */
 export function handshakeTimeoutError(address: string, timeoutMs: number): PlaygroundError {
@@ -37,4 +38,13 @@ export function closedInHandshakeError(address: string): PlaygroundError {
 /** An open connection closed without a goodbye. */
 export function peerGoneError(peerId: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`);
+}
+
+/** The peer's goodbye (`xppg/bye`): its code is the peer's choice, a RemotePeerError never taken for one of this node's own. */
+export function byeError(payload: unknown): RemotePeerError {
+  const bye = parseBye(payload);
+  return new RemotePeerError(
+    bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
+    bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
+  );
 }

@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
 import { generateIdentity } from "@xppg/secure";
-import type { Transport } from "@xppg/transport";
+import type { FrameSink, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
-import { Playground } from "../src/index.js";
+import { Playground, type PlaygroundStats } from "../src/index.js";
+import { PlaygroundError } from "../src/errors.js";
+import { resolveOptions } from "../src/resolved-options.js";
+import { nodeEvents, stopRooms, wireRooms } from "../src/rooms.js";
+import { until } from "../../../tools/test/until.js";
 import { RelayService } from "../src/relay-service.js";
 import { relayTransport } from "../src/relay-transport.js";
 
@@ -97,5 +101,55 @@ describe("join to a peer whose id it knows", () => {
     const second = await Promise.allSettled([b.join(address, { peerId: a.peerId, timeoutMs: 500 })]);
     expect(second.map(codeOf)).toEqual(["XPPG_ERR_HANDSHAKE_TIMEOUT"]);
     expect(firstDone).toBe(false);
+  });
+});
+
+/** TCP on loopback whose dialled connections hand up the first two frames they receive (Noise's reply, the peer's hello) and no more: the peer's welcome never arrives. */
+function welcomeNeverArrives(): Transport {
+  const inner = tcpTransport();
+  return Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, options?: Parameters<Transport["dial"]>[1]) => {
+      const conn = await inner.dial(address, options);
+      let frames = 0;
+      return new Proxy(conn, {
+        get(target, name) {
+          if (name === "read") return (sink: FrameSink) => target.read({ ...sink, frame: (data) => (++frames <= 2 ? sink.frame(data) : undefined) });
+          const value: unknown = Reflect.get(target, name, target);
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  });
+}
+
+describe("joins aborted by their caller after the handshake", () => {
+  it("leave no mark behind once no join is under way, however many peers they were to", async () => {
+    // The node's own rooms, driven without the facade: the dialer is what is looked at.
+    const o = resolveOptions("dialer-test", { transports: [welcomeNeverArrives()], listen: [] });
+    let id = 0;
+    const rooms = wireRooms(o, {
+      events: nodeEvents(),
+      stats: {} as PlaygroundStats,
+      running: () => true,
+      hello: () => ({ app: o.appName, protocol: o.offer.min, versions: [o.offer.min, o.offer.max], caps: [...o.offer.capabilities], peerId: o.identity.peerId, listen: [], agent: "test", time: Date.now() }),
+      nextMessageId: () => ++id,
+      announcePort: () => undefined,
+    });
+    cleanup.push(() => stopRooms(rooms, rooms.table, new PlaygroundError("XPPG_ERR_STOPPED", "test over"), undefined));
+    await rooms.transports.listen(o.transports!, [], () => {}, undefined);
+    for (let i = 0; i < 3; i++) {
+      const peer = await started(new Playground("dialer-test", { listen: ["tcp://127.0.0.1:0"] }));
+      for (let round = 0; round < 2; round++) {
+        const abort = new AbortController();
+        const join = rooms.dialer.join({ address: peer.addresses[0]!, timeoutMs: 10_000, signal: abort.signal });
+        join.catch(() => {});
+        // Admitted here (the peer's hello read), waiting for the peer's welcome: the caller gives up.
+        await until(() => rooms.table.peers.has(peer.peerId), 5000, "the peer admitted");
+        abort.abort();
+        await expect(join).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+        await until(() => !rooms.table.peers.has(peer.peerId), 5000, "the aborted connection gone");
+      }
+    }
+    expect(rooms.dialer.abortMarks).toBe(0);
   });
 });

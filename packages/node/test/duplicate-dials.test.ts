@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { ENVELOPE_VERSION } from "@xppg/framing";
 import { generateIdentity } from "@xppg/secure";
 import type { Connection, FrameSink, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
@@ -16,9 +17,17 @@ interface Hold {
   readonly readMs: number;
   /** Frames from this one on leave on time again. */
   readonly sendUntil?: number;
+  /** Received frames from this one on arrive this much later instead (`readLateMs`, at least `readMs`). */
+  readonly readLateFrom?: number;
+  readonly readLateMs?: number;
   /** Called when this node closes the connection (before it has ended). */
   readonly onClose?: () => void;
+  /** Called with a received frame's number once it was handed up. */
+  readonly onRead?: (n: number) => void;
 }
+
+/** What a node signs before a broadcast's bytes. */
+const BROADCAST_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,15 +65,19 @@ function heldTransport(): Transport & { next: Hold[] } {
             return later(() => target.close(error), 0);
           };
         }
-        if (name === "read" && hold.readMs > 0) {
+        if (name === "read" && (hold.readMs > 0 || hold.onRead !== undefined)) {
           return (sink: FrameSink) =>
             target.read({
               frame: (data) => {
-                if (received++ < hold.readFrom) return sink.frame(data);
+                const n = received++;
+                if (n < hold.readFrom) {
+                  sink.frame(data);
+                  return hold.onRead?.(n);
+                }
                 const copy = data.slice();
-                setTimeout(() => sink.frame(copy), hold.readMs);
+                setTimeout(() => (sink.frame(copy), hold.onRead?.(n)), n >= (hold.readLateFrom ?? Infinity) ? hold.readLateMs! : hold.readMs);
               },
-              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), hold.readMs) }),
+              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), Math.max(hold.readMs, hold.readLateMs ?? 0)) }),
             });
         }
         const value: unknown = Reflect.get(target, name, target);
@@ -219,6 +232,40 @@ describe("a second connection held while the peer decides (a standby)", () => {
   });
 });
 
+describe("a third connection, dialled by the other side, that wins over this node's two", () => {
+  it("is not closed by a late welcome on the one held aside: the newest connection stays on both ends", async () => {
+    // a (the larger id) dials b twice; then b (the smaller id) dials a. The rule between a dial of each side keeps b's.
+    const [small, large] = [generateIdentity(), generateIdentity()].sort((x, y) => (x.peerId < y.peerId ? -1 : 1));
+    const transport = heldTransport();
+    const b = await startNode({ identity: small });
+    const a = await startNode({ identity: large, transports: [transport] });
+    const seenByA = watch(a);
+    // First dial: a's hello reaches b 3D late (b admits the second first, and refuses this one). Second dial, once a has admitted
+    // the first: a reads b's hello D/2 late (held aside) and b's welcome on it 4D late, after b's own dial has replaced both.
+    let admitted = false;
+    transport.next.push(
+      { sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0, onRead: (n) => void (admitted ||= n === 1) },
+      { sendFrom: 0, sendMs: 0, readFrom: 1, readMs: D / 2, readLateFrom: 2, readLateMs: 4 * D },
+    );
+    const address = b.addresses[0]!;
+    const first = a.join(address);
+    // a admits its first dial (b's hello on it read) before its second.
+    await until(() => admitted, 5000, "b's hello on the first dial read");
+    const joins = Promise.allSettled([first, a.join(address)]);
+    // b lists a's second dial once a has welcomed it (held aside on a): now b dials a.
+    await until(() => b.peers.length === 1, 5000, "b lists a's second dial");
+    const joined = await b.join(a.addresses[0]!);
+    expect(joined.peerId).toBe(a.peerId);
+    expect((await joins).map((j) => j.status)).toEqual(["fulfilled", "fulfilled"]);
+    // Past b's late welcome (and goodbye) on a's second dial.
+    await sleep(5 * D);
+    await roundTrip(a, b);
+    expect(a.peers.map((p) => [p.peerId, p.outbound])).toEqual([[b.peerId, false]]);
+    expect(b.peers.map((p) => [p.peerId, p.outbound])).toEqual([[a.peerId, true]]);
+    expect(seenByA).toEqual(["joined"]);
+  });
+});
+
 describe("a peer without dup/1 that dialled both connections (the previous release's rule)", () => {
   it("keeps the listed one when the peer welcomes the other first and then keeps the listed one: its welcome on the standby is no decision", async () => {
     const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0 }));
@@ -278,6 +325,61 @@ describe("a peer without dup/1 that dials one node again and again", () => {
     expect(got.length).toBeLessThanOrEqual(20);
     for (const r of raws) void r.conn.close();
   });
+});
+
+describe("a peer without dup/1 that floods signed broadcasts on its listed connection and its standby", () => {
+  it("gets one share of the node's signature checks, not one per connection: an honest peer's share is not cut", async () => {
+    // 160 checks a second, 40 in each of the budget's 250 ms windows once its one-second burst is spent. The flooder's two
+    // connections count as one peer beside the honest one: a share of 20 a window each. Counted as two, the honest peer's
+    // share would be 13, and a burst of 18 in one window would lose some broadcasts unchecked.
+    const WINDOW_MS = 250;
+    const BURST = 18;
+    const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0, limits: { verificationsPerSecond: 160, broadcastsPerSecond: Infinity, messagesPerSecond: Infinity, bytesPerSecond: Infinity } }));
+    await node.start();
+    const got = collect<{ n: number }>(node, "news");
+    const address = `tcp://127.0.0.1:${node.port}`;
+    const flooder = generateIdentity();
+    // The first connection is listed, the second held aside (a hello without capabilities: no dup/1); both are welcomed and answer.
+    const xs = [await RawPeer.dial(tcpTransport(), address, flooder), await RawPeer.dial(tcpTransport(), address, flooder)];
+    for (const x of xs) {
+      await x.hello("test-app", undefined, false);
+      await until(() => x.received.some((m) => m.kind === "xppg/welcome"), 5000, "the node welcomes the connection");
+    }
+    for (const x of xs) await x.send("xppg/welcome", null);
+    const honest = await RawPeer.dial(tcpTransport(), address);
+    await honest.hello("test-app");
+    await until(() => node.peers.length === 2, 5000, "the flooder and the honest peer listed");
+    let flooding = true;
+    // One origin, one sequence of ids for both connections (ids an origin used already would be dropped as replays, unchecked).
+    let id = Date.now() * 1024;
+    const signed = (x: RawPeer): Uint8Array =>
+      RawPeer.bundle(x.codec.encodeSigned({ version: ENVELOPE_VERSION, kind: "news", source: flooder.peerId, destination: null, id: id++, hopLimit: 0, payload: { n: -1 } }, (bytes) => flooder.sign(new Uint8Array([...BROADCAST_PREFIX, ...bytes]))));
+    // Each connection: 10 signed broadcasts every 25 ms, far over any share.
+    const floods = xs.map(async (x) => {
+      while (flooding && !x.conn.isClosed) {
+        for (let i = 0; i < 10; i++) void x.conn.send(signed(x)).catch(() => {});
+        await sleep(25);
+      }
+    });
+    try {
+      // The burst is spent: the checks are shared from now on.
+      await vi.waitFor(() => expect(node.stats.unverifiedBroadcasts).toBeGreaterThan(0), { timeout: 10_000 });
+      const window = (): number => Math.floor(performance.now() / WINDOW_MS);
+      const fromHonest = (): number => got.filter((m) => m.src === honest.peerId).length;
+      for (let burst = 0; burst < 6; burst++) {
+        // Each burst in a window of its own (the clock is the budget's), after the last one was checked.
+        const last = window();
+        await until(() => window() > last, 5000, "the budget's next window");
+        for (let i = 0; i < BURST; i++) void honest.conn.send(honest.signedBroadcast("news", { n: burst * BURST + i + 1 }, honest.identity!));
+        await vi.waitFor(() => expect(fromHonest()).toBe((burst + 1) * BURST), { timeout: 5000 });
+      }
+    } finally {
+      flooding = false;
+      await Promise.all(floods);
+    }
+    expect(node.stats.forgedMessages).toBe(0);
+    for (const r of [...xs, honest]) void r.conn.close();
+  }, 40_000);
 });
 
 describe("a join aborted after the peer kept its connection", () => {
