@@ -267,7 +267,6 @@ async function rttRound(phase, round) {
       kids.push(sender);
       allKids.push(sender);
       await Promise.all([receiver.next("connected"), sender.next("dialled")]);
-      sender.send({ type: "go" });
       const stop = async () => {
         receiver.send({ type: "finish" });
         sender.send({ type: "finish" });
