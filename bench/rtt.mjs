@@ -20,7 +20,6 @@
 // idle core, which on a VM costs 10 to 80 us that vary from run to run
 // and are no part of either contender's cost.
 import { execFileSync } from "node:child_process";
-import { cpus } from "node:os";
 
 export const PIN_MODES = ["same", "split", "none"];
 
@@ -31,16 +30,33 @@ export const PIN_MODES = ["same", "split", "none"];
  */
 export function pinPlan(mode) {
   if (mode === "none") return { mode, cores: null, reason: "pinning turned off (--pin=none)" };
+  let allowed;
   try {
-    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+    // The CPUs this process may run on (a container's cpuset, the user's own taskset), not all of the host's.
+    allowed = parseCpuList(execFileSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" }));
   } catch {
     return { mode: "none", cores: null, reason: "taskset (util-linux) is missing, so the pairs are not pinned" };
   }
-  const n = cpus().length;
-  if (mode === "split" && n < 2) return { mode: "none", cores: null, reason: `one core only, so "split" cannot pin` };
-  // The last core: on a two-core machine the first one takes most interrupts.
-  const last = n - 1;
-  return { mode, cores: mode === "same" ? [last, last] : [last, last - 1], reason: null };
+  if (allowed.length === 0) return { mode: "none", cores: null, reason: "taskset did not say which CPUs are allowed, so the pairs are not pinned" };
+  if (mode === "split" && allowed.length < 2) return { mode: "none", cores: null, reason: `one allowed CPU only (${allowed[0]}), so "split" cannot pin` };
+  // The last allowed CPU: on a two-core machine the first one takes most interrupts.
+  const last = allowed.at(-1);
+  return { mode, cores: mode === "same" ? [last, last] : [last, allowed.at(-2)], reason: null };
+}
+
+/** The CPUs of `taskset -pc`'s "pid N's current affinity list: 0-2,5", ascending. */
+export function parseCpuList(text) {
+  const list = text.slice(text.indexOf("list:") + "list:".length).trim();
+  const cpus = new Set();
+  for (const part of list.split(",")) {
+    const m = /^(\d+)(?:-(\d+))?(?::(\d+))?$/.exec(part.trim());
+    if (m === null) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    const step = m[3] === undefined ? 1 : Number(m[3]);
+    for (let c = from; c <= to; c += step) cpus.add(c);
+  }
+  return [...cpus].sort((a, b) => a - b);
 }
 
 /** The execArgv/execPath that start a child through `taskset -c core` (fork runs `execPath ...execArgv module`). */
