@@ -76,13 +76,15 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
   const pairs = [];
   try {
     // Each contender's pairs are apart in the cycle: a pair is judged against the others' pairs of the same index.
+    // Each figure goes to out[contender][pair index], so a pair that failed to start leaves a gap
+    // (an error) at its own index and pair i is still matched against pair i (blockRatio).
+    for (const c of contenders) out.set(c.name, new Array(phase.pairs).fill(null));
     for (let i = 0; i < phase.pairs; i++) {
       for (const c of contenders) {
-        out.set(c.name, out.get(c.name) ?? []);
         try {
-          pairs.push({ name: c.name, ...(await startPair(c.name)), blocks: [], samples: [] });
+          pairs.push({ name: c.name, index: i, ...(await startPair(c.name)), blocks: [], samples: [] });
         } catch (error) {
-          out.get(c.name).push({ error: error.message });
+          out.get(c.name)[i] = { error: error.message };
         }
       }
     }
@@ -118,7 +120,7 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
       const finals = await p.stop();
       const s = p.samples.sort((a, b) => a - b);
       const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-      out.get(p.name).push({
+      out.get(p.name)[p.index] = {
         rounds: s.length,
         blocks: p.blocks.length,
         medianUs: at(0.5),
@@ -131,7 +133,7 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
         senderCpuUsPerRoundTrip: (p.senderCpu / s.length) * 1e6,
         receiverCpuUsPerRoundTrip: (receiverCpuSeconds / s.length) * 1e6,
         ...finals,
-      });
+      };
     }
     return out;
   } finally {

@@ -296,13 +296,14 @@ async function rttRound(phase, round) {
   const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
   const lines = [];
   for (const c of contenders) {
-    for (const m of byName.get(c.name) ?? [{ error: "not measured" }]) {
+    for (const slot of byName.get(c.name) ?? [null]) {
+      const m = slot ?? { error: "not measured" };
       if (m.error === undefined && foreign !== undefined) m.foreignCpuShare = foreign;
       ((results[phase.id] ??= {})[c.name] ??= []).push(m);
       lines.push(`    ${c.name.padEnd(22)} ${summary(phase, m)}`);
     }
   }
-  bar.done(`${[...byName.values()][0]?.[0]?.blocks ?? 0} blocks of ${phase.block} per pair`);
+  bar.done(`${[...byName.values()].flat().find((m) => m?.blocks !== undefined)?.blocks ?? 0} blocks of ${phase.block} per pair`);
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 
