@@ -6,8 +6,11 @@
 // factor of four between two runs: a contender measured during a busy second
 // lost to one measured during a quiet one. Here every contender's pair of
 // processes is connected up front, then the pairs take turns: a block of
-// `block` ping-pongs for each in round-robin (the order rotated every
-// cycle), cycle after cycle, over the same seconds. A block's figure is the
+// `block` ping-pongs for each, in an order drawn afresh every cycle (a
+// seeded random permutation: `--rttseed` repeats one), cycle after cycle, over
+// the same seconds. A fixed or rotated order would always put the same pair
+// just before a given one, and what a pair leaves behind (GC, pending work,
+// caches) would land on the same contender every time. A block's figure is the
 // median of its round trips, and a contender's ratio to another is the
 // median over cycles of the ratio of their blocks in the same cycle, so a
 // slow drift of the machine divides out. The round trips of all blocks give
@@ -67,11 +70,12 @@ export function pinnedFork(core, execArgv) {
 
 /**
  * One round of the phase for every contender at once.
- * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, onCycle?: (done: number) => void }} o
- *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop() }`.
+ * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, random: () => number, onCycle?: (done: number) => void }} o
+ *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop() }`;
+ *   `random` (seeded, see `seededRandom`) draws each cycle's order.
  * @returns {Promise<Map<string, object[]>>} per contender name: each of its pairs' figures (`phase.pairs` of them), or `{ error }`.
  */
-export async function measureRttRound({ contenders, phase, startPair, onCycle }) {
+export async function measureRttRound({ contenders, phase, startPair, random, onCycle }) {
   const out = new Map();
   const pairs = [];
   try {
@@ -106,8 +110,7 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
     }
     const deadline = performance.now() + phase.maxMs;
     for (let cycle = 0; cycle < phase.blocks && performance.now() < deadline; cycle++) {
-      for (let i = 0; i < pairs.length; i++) {
-        const p = pairs[(i + cycle) % pairs.length]; // rotated: no contender always follows the same one
+      for (const p of shuffle([...pairs], random)) {
         const { samples: s, cpuSeconds } = await block(p, phase.block);
         p.senderCpu += cpuSeconds;
         p.blocks.push(median([...s].sort((a, b) => a - b)));
@@ -139,6 +142,27 @@ export async function measureRttRound({ contenders, phase, startPair, onCycle })
   } finally {
     for (const p of pairs) p.kill();
   }
+}
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed gives the same orders. */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates, in place. */
+function shuffle(items, random) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
 }
 
 /**

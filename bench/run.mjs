@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
 import { formatReport } from "./report.mjs";
 import { formatFilesReport, runFilesBench } from "./files.mjs";
-import { measureRttRound, PIN_MODES, pinnedFork, pinPlan } from "./rtt.mjs";
+import { measureRttRound, PIN_MODES, pinnedFork, pinPlan, seededRandom } from "./rtt.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
@@ -29,7 +29,7 @@ const SETUP_MAX_MS = 20_000;
 const RTT_ROUND_MAX_MS = 180_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
-const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs"];
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs", "rttseed"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
@@ -42,6 +42,7 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --rttblock=N    rtt: round trips per block (default 100); the contenders take turns block by block
   --rttblocks=N   rtt: counted blocks per pair and round (default 100; 2000 round trips warm up first)
   --rttpairs=N    rtt: pairs of processes per contender and round (default 2), each counted as a round
+  --rttseed=N     rtt: the seed of each cycle's random order (default: drawn and printed; give it to repeat the orders)
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -70,7 +71,12 @@ const PHASES = [
   { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
 ];
 const rttPin = pinPlan(args.pin ?? "same");
-if (rttPin.reason !== null && (!args.phases || args.phases.split(",").includes("rtt"))) process.stderr.write(`rtt: ${rttPin.reason}\n`);
+/** The seed of the rtt phase's block orders: printed, so that `--rttseed` repeats them. */
+const rttSeed = args.rttseed === undefined ? Math.floor(Math.random() * 2 ** 31) : intArg(args.rttseed, 0, 0, 2 ** 32 - 1);
+if (!args.phases || args.phases.split(",").includes("rtt")) {
+  if (rttPin.reason !== null) process.stderr.write(`rtt: ${rttPin.reason}\n`);
+  process.stderr.write(`rtt: block orders from seed ${rttSeed} (--rttseed=${rttSeed} repeats them)\n`);
+}
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
 /** The swarm file phase runs once, after the others, against the Playground's bulk rate of this run. */
 const filesPhase = !args.phases || args.phases.split(",").includes("files");
@@ -285,7 +291,8 @@ async function rttRound(phase, round) {
   };
   let byName;
   try {
-    byName = await measureRttRound({ contenders, phase, startPair });
+    // One generator per round, from the run's seed and the round's number: a round's orders repeat on their own.
+    byName = await measureRttRound({ contenders, phase, startPair, random: seededRandom(rttSeed ^ Math.imul(round, 0x9e3779b9)) });
   } catch (error) {
     byName = new Map(contenders.map((c) => [c.name, [{ error: error.message }]]));
   } finally {
@@ -317,9 +324,10 @@ function rttMethod() {
     blocks: rtt.blocks,
     warmupRounds: rtt.warmupRounds,
     pin: rttPin.mode,
+    seed: rttSeed,
     text:
       `rtt: ${rtt.pairs} pair(s) of processes per contender connected up front, then ${rtt.warmupRounds} warm-up round trips each, then blocks of ${rtt.block} round trips in turn ` +
-      `(order rotated each cycle, up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
+      `(a random order each cycle, seed ${rttSeed} (--rttseed=${rttSeed} repeats it), up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
       `the two contenders' block medians in the same cycle (pair i against pair i), then the median over pairs and rounds; ${pin}`,
   };
 }
