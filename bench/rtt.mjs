@@ -68,59 +68,105 @@ export function pinnedFork(core, execArgv) {
   return { execPath: "taskset", execArgv: ["-c", String(core), process.execPath, ...execArgv] };
 }
 
+/** The least time a pair may take to answer one block, start or stop before it alone is stopped. */
+const PAIR_TIMEOUT_MIN_MS = 5_000;
+/** ... and per round trip of a block, on a loaded machine. */
+const PAIR_TIMEOUT_PER_ROUND_TRIP_MS = 50;
+/** The longest a pair may take to start (its processes spawned, the contender's connection made). */
+const START_TIMEOUT_MS = 60_000;
+
 /**
  * One round of the phase for every contender at once.
- * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, random: () => number, onCycle?: (done: number) => void }} o
- *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop() }`;
- *   `random` (seeded, see `seededRandom`) draws each cycle's order.
- * @returns {Promise<Map<string, object[]>>} per contender name: each of its pairs' figures (`phase.pairs` of them), or `{ error }`.
+ * @param {{ contenders: object[], phase: object, startPair: (name: string) => Promise<object>, random: () => number, signal?: AbortSignal, onCycle?: (done: number) => void }} o
+ *   `startPair(name)` spawns and connects one contender's receiver and sender: `{ sender, receiver, stop(), kill() }`;
+ *   `random` (seeded, see `seededRandom`) draws each cycle's order; `signal` stops the round (the round's
+ *   watchdog): nothing here then waits any longer, and the pairs not yet done get an error.
+ * @returns {Promise<Map<string, object[]>>} per contender name: each of its pairs' figures at the pair's index (`phase.pairs` of them), or `{ error }`.
  */
-export async function measureRttRound({ contenders, phase, startPair, random, onCycle }) {
+export async function measureRttRound({ contenders, phase, startPair, random, signal, onCycle }) {
   const out = new Map();
+  /** The pairs still in the rotation. */
   const pairs = [];
+  /** Every pair started, stopped at the end whatever happened. */
+  const started = [];
+  // A pair that stops answering (a lost message, a crash) is stopped alone, with an error for its
+  // contender and index; the others go on. The bound grows with the block for slow contenders.
+  const waitMs = Math.max(PAIR_TIMEOUT_MIN_MS, phase.block * PAIR_TIMEOUT_PER_ROUND_TRIP_MS);
+  const drop = (p, error) => {
+    out.get(p.name)[p.index] = { error: `pair ${p.index + 1}: ${error.message} (this pair was stopped; the others went on)` };
+    p.kill();
+    pairs.splice(pairs.indexOf(p), 1);
+  };
+  /** Runs one pair's step; a failure drops that pair (undefined is returned), the round's stop ends the round. */
+  const step = async (p, what, run) => {
+    try {
+      return await bounded(run(), waitMs, signal, `${what} took longer than ${waitMs} ms`);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      drop(p, error);
+      return undefined;
+    }
+  };
+  const tell = (child, message) => {
+    // A child gone already has no channel: sending would only raise an unhandled "error".
+    if (!child.connected) throw new Error(`its process is gone (${child.signalCode ?? child.exitCode})`);
+    child.send(message);
+  };
+  const block = (pair, rounds) => {
+    tell(pair.sender, { type: "block", rounds });
+    return pair.sender.next("block");
+  };
+  const receiverCpu = async (pair) => {
+    tell(pair.receiver, { type: "cpu" });
+    return (await pair.receiver.next("cpu")).seconds;
+  };
+  for (const c of contenders) out.set(c.name, new Array(phase.pairs).fill(null));
   try {
     // Each contender's pairs are apart in the cycle: a pair is judged against the others' pairs of the same index.
     // Each figure goes to out[contender][pair index], so a pair that failed to start leaves a gap
     // (an error) at its own index and pair i is still matched against pair i (blockRatio).
-    for (const c of contenders) out.set(c.name, new Array(phase.pairs).fill(null));
     for (let i = 0; i < phase.pairs; i++) {
       for (const c of contenders) {
+        if (signal?.aborted) throw signal.reason;
         try {
-          pairs.push({ name: c.name, index: i, ...(await startPair(c.name)), blocks: [], samples: [] });
+          const p = { name: c.name, index: i, ...(await bounded(startPair(c.name), START_TIMEOUT_MS, signal, `starting took longer than ${START_TIMEOUT_MS} ms`)), blocks: [], samples: [] };
+          pairs.push(p);
+          started.push(p);
         } catch (error) {
+          if (signal?.aborted) throw signal.reason;
           out.get(c.name)[i] = { error: error.message };
         }
       }
     }
-    const block = async (pair, rounds) => {
-      pair.sender.send({ type: "block", rounds });
-      return await pair.sender.next("block");
-    };
-    const receiverCpu = async (pair) => {
-      pair.receiver.send({ type: "cpu" });
-      return (await pair.receiver.next("cpu")).seconds;
-    };
     // Warm-up, interleaved too: the JIT settles and every pair's buffers are made.
     for (let done = 0; done < phase.warmupRounds; done += phase.block) {
-      for (const p of pairs) await block(p, phase.block);
+      for (const p of [...pairs]) await step(p, "a warm-up block", () => block(p, phase.block));
     }
-    for (const p of pairs) {
-      p.receiverCpu0 = await receiverCpu(p);
+    for (const p of [...pairs]) {
+      const cpu = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
+      if (cpu === undefined) continue;
+      p.receiverCpu0 = cpu;
       p.senderCpu = 0;
     }
     const deadline = performance.now() + phase.maxMs;
-    for (let cycle = 0; cycle < phase.blocks && performance.now() < deadline; cycle++) {
+    for (let cycle = 0; cycle < phase.blocks && performance.now() < deadline && pairs.length > 0; cycle++) {
       for (const p of shuffle([...pairs], random)) {
-        const { samples: s, cpuSeconds } = await block(p, phase.block);
+        const r = await step(p, `a block of ${phase.block} round trips`, () => block(p, phase.block));
+        if (r === undefined) continue;
+        const { samples: s, cpuSeconds } = r;
         p.senderCpu += cpuSeconds;
         p.blocks.push(median([...s].sort((a, b) => a - b)));
         for (const x of s) p.samples.push(x);
       }
       onCycle?.(cycle + 1);
     }
-    for (const p of pairs) {
-      const receiverCpuSeconds = (await receiverCpu(p)) - p.receiverCpu0;
-      const finals = await p.stop();
+    for (const p of [...pairs]) {
+      const cpu = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
+      if (cpu === undefined) continue;
+      const receiverCpuSeconds = cpu - p.receiverCpu0;
+      const finals = await step(p, "stopping", () => p.stop());
+      if (finals === undefined) continue;
+      pairs.splice(pairs.indexOf(p), 1);
       const s = p.samples.sort((a, b) => a - b);
       const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
       out.get(p.name)[p.index] = {
@@ -138,10 +184,30 @@ export async function measureRttRound({ contenders, phase, startPair, random, on
         ...finals,
       };
     }
-    return out;
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+    // The round was stopped: the pairs not done yet get its reason; the figures of those done stay.
+    for (const p of pairs) out.get(p.name)[p.index] = { error: `pair ${p.index + 1}: ${error.message}` };
   } finally {
-    for (const p of pairs) p.kill();
+    for (const p of started) p.kill();
   }
+  return out;
+}
+
+/** `promise`, or a rejection after `ms` (Error(`what`)) or when `signal` aborts (its reason), whichever comes first. */
+function bounded(promise, ms, signal, what) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const settle = (f, v) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      f(v);
+    };
+    const onAbort = () => settle(reject, signal.reason);
+    const timer = setTimeout(() => settle(reject, new Error(what)), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then((v) => settle(resolve, v), (e) => settle(reject, e));
+  });
 }
 
 /** A seeded generator of numbers in [0, 1) (mulberry32): the same seed gives the same orders. */

@@ -257,8 +257,13 @@ async function rttRound(phase, round) {
   const [receiverCore, senderCore] = rttPin.cores ?? [null, null];
   let childCpu = 0;
   const allKids = [];
-  // A pair that stops answering (a lost message) must not hang the bench: the whole round is bounded.
-  const watchdog = setTimeout(() => allKids.forEach(stopChild), RTT_ROUND_MAX_MS);
+  // Each pair's every step is bounded (rtt.mjs stops a pair that does not answer); the round as a whole is
+  // bounded too: its watchdog stops the round (nothing in it waits any longer) and every process left.
+  const stopRound = new AbortController();
+  const watchdog = setTimeout(() => {
+    stopRound.abort(new Error(`the round took longer than ${RTT_ROUND_MAX_MS / 1000} s and was stopped`));
+    allKids.forEach(stopChild);
+  }, RTT_ROUND_MAX_MS);
   const startPair = async (name) => {
     const options = prepared.get(name);
     const kids = [];
@@ -292,7 +297,7 @@ async function rttRound(phase, round) {
   let byName;
   try {
     // One generator per round, from the run's seed and the round's number: a round's orders repeat on their own.
-    byName = await measureRttRound({ contenders, phase, startPair, random: seededRandom(rttSeed ^ Math.imul(round, 0x9e3779b9)) });
+    byName = await measureRttRound({ contenders, phase, startPair, random: seededRandom(rttSeed ^ Math.imul(round, 0x9e3779b9)), signal: stopRound.signal });
   } catch (error) {
     byName = new Map(contenders.map((c) => [c.name, [{ error: error.message }]]));
   } finally {
