@@ -42,11 +42,13 @@ async function receiver() {
   if (phase.kind === "flood") countWindow(phase, peer);
   else {
     onMessage = (payload) => void peer.send(payload); // ping-pong: echo
-    // The parent reads this side's CPU before and after the counted blocks.
-    process.on("message", (m) => {
+    // The parent reads this side's CPU, and its forwarders' (a routed contender's processes of their
+    // own), just before and just after each of this pair's counted blocks: the same span as the sender's.
+    process.on("message", async (m) => {
       if (m?.type !== "cpu") return;
       const cpu = process.cpuUsage();
-      report({ type: "cpu", seconds: (cpu.user + cpu.system) / 1e6 });
+      const hopSeconds = peer.hopCpuSeconds === undefined ? [] : await peer.hopCpuSeconds();
+      report({ type: "cpu", seconds: (cpu.user + cpu.system) / 1e6, hopSeconds });
     });
   }
   report({ type: "connected" });

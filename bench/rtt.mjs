@@ -116,9 +116,10 @@ export async function measureRttRound({ contenders, phase, startPair, random, si
     tell(pair.sender, { type: "block", rounds });
     return pair.sender.next("block");
   };
-  const receiverCpu = async (pair) => {
+  /** The receiver's CPU seconds so far and its forwarders' (`hopSeconds`, empty for a direct contender). */
+  const receiverCpu = (pair) => {
     tell(pair.receiver, { type: "cpu" });
-    return (await pair.receiver.next("cpu")).seconds;
+    return pair.receiver.next("cpu");
   };
   for (const c of contenders) out.set(c.name, new Array(phase.pairs).fill(null));
   try {
@@ -142,28 +143,33 @@ export async function measureRttRound({ contenders, phase, startPair, random, si
     for (let done = 0; done < phase.warmupRounds; done += phase.block) {
       for (const p of [...pairs]) await step(p, "a warm-up block", () => block(p, phase.block));
     }
-    for (const p of [...pairs]) {
-      const cpu = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
-      if (cpu === undefined) continue;
-      p.receiverCpu0 = cpu;
+    for (const p of pairs) {
       p.senderCpu = 0;
+      p.receiverCpu = 0;
+      p.hopCpu = null;
     }
     const deadline = performance.now() + phase.maxMs;
     for (let cycle = 0; cycle < phase.blocks && performance.now() < deadline && pairs.length > 0; cycle++) {
       for (const p of shuffle([...pairs], random)) {
+        // Each side's CPU over this block only (read outside its timing): the other pairs' turns and
+        // the idle time between are in neither side's figure.
+        const cpu0 = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
+        if (cpu0 === undefined) continue;
         const r = await step(p, `a block of ${phase.block} round trips`, () => block(p, phase.block));
         if (r === undefined) continue;
+        const cpu1 = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
+        if (cpu1 === undefined) continue;
         const { samples: s, cpuSeconds } = r;
         p.senderCpu += cpuSeconds;
+        p.receiverCpu += cpu1.seconds - cpu0.seconds;
+        p.hopCpu ??= cpu1.hopSeconds.map(() => 0);
+        cpu1.hopSeconds.forEach((x, i) => (p.hopCpu[i] += x - cpu0.hopSeconds[i]));
         p.blocks.push(median([...s].sort((a, b) => a - b)));
         for (const x of s) p.samples.push(x);
       }
       onCycle?.(cycle + 1);
     }
     for (const p of [...pairs]) {
-      const cpu = await step(p, "reading the receiver's CPU", () => receiverCpu(p));
-      if (cpu === undefined) continue;
-      const receiverCpuSeconds = cpu - p.receiverCpu0;
       const finals = await step(p, "stopping", () => p.stop());
       if (finals === undefined) continue;
       pairs.splice(pairs.indexOf(p), 1);
@@ -180,7 +186,9 @@ export async function measureRttRound({ contenders, phase, startPair, random, si
         blockMediansUs: p.blocks,
         // CPU per round trip on each side, over the counted blocks: moved far less than the times by other work.
         senderCpuUsPerRoundTrip: (p.senderCpu / s.length) * 1e6,
-        receiverCpuUsPerRoundTrip: (receiverCpuSeconds / s.length) * 1e6,
+        receiverCpuUsPerRoundTrip: (p.receiverCpu / s.length) * 1e6,
+        // A routed contender's forwarders, each in its own process, over the same blocks (sender side first).
+        ...(p.hopCpu?.length > 0 ? { hopCpuUsPerRoundTrip: p.hopCpu.map((x) => (x / s.length) * 1e6) } : {}),
         ...finals,
       };
     }

@@ -450,7 +450,8 @@ function summary(phase, m) {
   if (phase.kind === "setup") {
     return `median ${m.medianMs.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms over ${m.connects} connects  (cpu per connect: client ${m.clientCpuMsPerConnect.toFixed(2)} ms, server ${m.serverCpuMsPerConnect.toFixed(2)} ms)${other}`;
   }
-  return `median ${m.medianUs.toFixed(1)} us, p90 ${m.p90Us.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us  (cpu per round trip: sender ${m.senderCpuUsPerRoundTrip.toFixed(1)} us, receiver ${m.receiverCpuUsPerRoundTrip.toFixed(1)} us)${other}`;
+  const hops = m.hopCpuUsPerRoundTrip === undefined ? "" : `, forwarders ${m.hopCpuUsPerRoundTrip.map((x) => x.toFixed(1)).join(" / ")} us`;
+  return `median ${m.medianUs.toFixed(1)} us, p90 ${m.p90Us.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us  (cpu per round trip: sender ${m.senderCpuUsPerRoundTrip.toFixed(1)} us${hops}, receiver ${m.receiverCpuUsPerRoundTrip.toFixed(1)} us)${other}`;
 }
 
 /** A one-line progress bar on stderr (redrawn only on a terminal). */
