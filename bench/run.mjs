@@ -196,6 +196,7 @@ async function measure(contenderName, phase) {
   const kids = [];
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
+  const reaped0 = reapedCpuSeconds();
   const timer = setTimeout(() => kids.forEach(stopChild), RUN_TIMEOUT_MS);
   try {
     const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig, options }, "receiver", contenderName, phase.id);
@@ -234,7 +235,9 @@ async function measure(contenderName, phase) {
     await Promise.all(kids.map((k) => k.exited));
     // CPU the rest of the machine used meanwhile: other people's work competing for the two cores.
     const self = process.cpuUsage(self0);
-    const ours = rf.cpuSeconds + sf.cpuSeconds + (self.user + self.system) / 1e6;
+    const reaped = reapedCpuSeconds();
+    const children = reaped !== null && reaped0 !== null ? reaped - reaped0 : rf.cpuSeconds + sf.cpuSeconds;
+    const ours = children + (self.user + self.system) / 1e6;
     const busy = machineBusySeconds();
     if (busy !== null && machine0 !== null) result.foreignCpuShare = Math.max(0, busy.busy - machine0.busy - ours) / ((busy.wall - machine0.wall) / 1000);
     return result;
@@ -253,6 +256,7 @@ async function rttRound(phase, round) {
   const bar = progress(label, 3000 * contenders.length);
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
+  const reaped0 = reapedCpuSeconds();
   const phaseConfig = { ...phase, warmupMs, durationMs };
   const [receiverCore, senderCore] = rttPin.cores ?? [null, null];
   let childCpu = 0;
@@ -303,9 +307,15 @@ async function rttRound(phase, round) {
   } finally {
     clearTimeout(watchdog);
   }
+  // Every process of the round gone (stopped ones too), so that the reaped children's CPU is all in.
+  allKids.forEach(stopChild);
+  await Promise.all(allKids.map((k) => k.exited));
   const self = process.cpuUsage(self0);
+  const reaped = reapedCpuSeconds();
+  // Ours: the pairs and what they started (forwarders, relays), as the kernel adds up reaped children.
+  const children = reaped !== null && reaped0 !== null ? reaped - reaped0 : childCpu;
   const busy = machineBusySeconds();
-  const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
+  const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - children - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
   const lines = [];
   for (const c of contenders) {
     for (const slot of byName.get(c.name) ?? [null]) {
@@ -400,6 +410,22 @@ function machineBusySeconds() {
     // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
     const busy = v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4];
     return { busy: busy / 100, wall: Date.now() }; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of this process's children that have ended and been reaped, with theirs in turn
+ * (Linux /proc/self/stat cutime + cstime): the bench's children and what they started, such as a
+ * routed contender's forwarders or a relay, when their parent waited for them. Null off Linux.
+ */
+function reapedCpuSeconds() {
+  try {
+    const f = readFileSync("/proc/self/stat", "utf8");
+    // After the command name's ")": state is field 3, cutime and cstime fields 16 and 17.
+    const v = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(v[13]) + Number(v[14])) / 100; // USER_HZ is 100 on Linux
   } catch {
     return null;
   }
