@@ -13,8 +13,8 @@
 // caches) would land on the same contender every time. A block's figure is the
 // median of its round trips, and a contender's ratio to another is the
 // median over cycles of the ratio of their blocks in the same cycle, so a
-// slow drift of the machine divides out. The round trips of all blocks give
-// the printed percentiles.
+// slow drift of the machine divides out. A pair's round trips give its
+// percentiles (each pair counts as a round).
 //
 // Pinning (`--pin`): both processes of a pair on one core ("same", the
 // default), each on a core of its own ("split") or left to the scheduler
