@@ -18,10 +18,13 @@
 //
 // Pinning (`--pin`): both processes of a pair on one core ("same", the
 // default), each on a core of its own ("split") or left to the scheduler
-// ("none"). A ping-pong is sequential (one side runs while the other
-// waits), so one core loses nothing; across cores every hand-over wakes an
-// idle core, which on a VM costs 10 to 80 us that vary from run to run
-// and are no part of either contender's cost.
+// ("none"). A ping-pong is mostly sequential (one side runs while the other
+// waits), but what a side does after replying (flushes, GC, timers) runs on
+// the one core before the other side goes on, so one core counts it in the
+// round trip where two cores would overlap it with the other side's work.
+// Across cores, though, every hand-over wakes an idle core, which on a VM
+// costs 10 to 80 us that vary from run to run and are no part of either
+// contender's cost. `--pin=split` gives the other figure to read beside it.
 import { execFileSync } from "node:child_process";
 
 export const PIN_MODES = ["same", "split", "none"];

@@ -332,7 +332,12 @@ async function rttRound(phase, round) {
 /** How the rtt phase measured, printed with the results. */
 function rttMethod() {
   const rtt = phases.find((p) => p.kind === "pingpong");
-  const pin = rttPin.cores === null ? `not pinned (${rttPin.reason})` : rttPin.mode === "same" ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset)` : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
+  const pin =
+    rttPin.cores === null
+      ? `not pinned (${rttPin.reason})`
+      : rttPin.mode === "same"
+        ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset): work a side does after replying is in the round trip, not overlapped (run again with --pin=split for the figure with a core each)`
+        : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
   return {
     block: rtt.block,
     pairs: rtt.pairs,
