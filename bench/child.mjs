@@ -42,11 +42,13 @@ async function receiver() {
   if (phase.kind === "flood") countWindow(phase, peer);
   else {
     onMessage = (payload) => void peer.send(payload); // ping-pong: echo
-    // The parent reads this side's CPU before and after the counted blocks.
-    process.on("message", (m) => {
+    // The parent reads this side's CPU, and its forwarders' (a routed contender's processes of their
+    // own), just before and just after each of this pair's counted blocks: the same span as the sender's.
+    process.on("message", async (m) => {
       if (m?.type !== "cpu") return;
       const cpu = process.cpuUsage();
-      report({ type: "cpu", seconds: (cpu.user + cpu.system) / 1e6 });
+      const hopSeconds = peer.hopCpuSeconds === undefined ? [] : await peer.hopCpuSeconds();
+      report({ type: "cpu", seconds: (cpu.user + cpu.system) / 1e6, hopSeconds });
     });
   }
   report({ type: "connected" });
@@ -94,14 +96,17 @@ function countWindow({ warmupMs, durationMs }, peer) {
 
 async function sender() {
   const peer = await withTimeout(contender.dial({ host: HOST, port: config.port, onMessage: deliver, options, phase }), SETUP_TIMEOUT_MS, "dial failed");
+  const payload = new Uint8Array(phase.size).fill(0x5a);
+  // Ping-pong takes no "go": its blocks are listened for before "dialled" is reported, so the
+  // first one cannot arrive before its listener (it once did, when the two came in one IPC read).
+  if (phase.kind === "pingpong") return await pingPongBlocks(peer, payload, () => report({ type: "dialled" }));
   report({ type: "dialled" });
   await nextMessage("go");
-  const payload = new Uint8Array(phase.size).fill(0x5a);
   if (phase.kind === "flood") {
     const r = await flood(peer, payload, performance.now() + phase.sendMs);
     report({ type: "sent", ...r });
     await finish(() => peer.close());
-  } else await pingPongBlocks(peer, payload);
+  }
 }
 
 /** Sends until the deadline, awaiting every send. The clock is read every 256 sends. */
@@ -122,9 +127,10 @@ async function flood(peer, payload, deadline) {
  * Ping-pong in blocks, as the parent asks (rtt.mjs interleaves the
  * contenders' blocks): for each `{ type: "block", rounds }`, that many round
  * trips (one message out, wait for its echo), each timed, reported in
- * microseconds. Ends at the parent's "finish".
+ * microseconds. Ends at the parent's "finish". `ready()` runs once the
+ * parent's messages are listened for.
  */
-async function pingPongBlocks(peer, payload) {
+async function pingPongBlocks(peer, payload, ready) {
   let resolveReply = null;
   onMessage = () => {
     const r = resolveReply;
@@ -141,6 +147,7 @@ async function pingPongBlocks(peer, payload) {
     wake?.();
   };
   process.on("message", onParent);
+  ready();
   while (true) {
     while (blocks.length === 0 && !finishing) await new Promise((resolve) => (wake = resolve));
     if (blocks.length === 0) break;

@@ -47,7 +47,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     rows.push(["ping-pong RTT median, us", ...cell("rtt", (s) => withSpread(s, "medianUs", fixed1))]);
     rows.push(["ping-pong RTT p90, us", ...cell("rtt", (s) => withSpread(s, "p90Us", fixed1))]);
     rows.push(["ping-pong RTT p99, us", ...cell("rtt", (s) => withSpread(s, "p99Us", fixed1))]);
-    rows.push(["CPU us per round trip, sender / receiver", ...cell("rtt", (s) => (Number.isFinite(s.senderCpuUsPerRoundTrip) ? `${fmtUs(s.senderCpuUsPerRoundTrip)} / ${fmtUs(s.receiverCpuUsPerRoundTrip)}` : "-"))]);
+    rows.push(["CPU us per round trip, sender / (forwarders /) receiver", ...cell("rtt", (s) => (Number.isFinite(s.senderCpuUsPerRoundTrip) ? [s.senderCpuUsPerRoundTrip, ...(s.hopCpuUsPerRoundTrip ?? []), s.receiverCpuUsPerRoundTrip].map(fmtUs).join(" / ") : "-"))]);
   }
   if (has("bulk")) {
     rows.push(["bulk MB/s (64 KiB payload)", ...cell("bulk", (s) => withSpread(s, "megabytesPerSecond", fixed0))]);
@@ -84,7 +84,8 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   const ratio = (c, base, phase, key) => {
     if (phase === "rtt" && key === "medianUs") return rttRatio(c, base)?.ratio ?? NaN;
     if (phase === "rtt" && key === "cpuPerRoundTrip") {
-      const cpu = (s) => (s === undefined ? NaN : s.senderCpuUsPerRoundTrip + s.receiverCpuUsPerRoundTrip);
+      // Every process along the path: both ends and a routed contender's forwarders.
+      const cpu = (s) => (s === undefined ? NaN : s.senderCpuUsPerRoundTrip + s.receiverCpuUsPerRoundTrip + (s.hopCpuUsPerRoundTrip ?? []).reduce((a, b) => a + b, 0));
       return cpu(summary.rtt?.[c.name]) / cpu(summary.rtt?.[base]);
     }
     const mine = summary[phase]?.[c.name]?.[key];
@@ -114,7 +115,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
         return r === null ? "n/a" : `${r.min.toFixed(2)}-${r.max.toFixed(2)}; ${r.blockP25.toFixed(2)}-${r.blockP75.toFixed(2)}`;
       })]);
     }
-    row("  same, CPU per round trip (both sides)", "rtt", "cpuPerRoundTrip", true);
+    row("  same, CPU per round trip (both sides, and forwarders)", "rtt", "cpuPerRoundTrip", true);
     row("RTT p99 (x, lower is better)", "rtt", "p99Us", true);
     row("setup median (x, lower is better)", "setup", "medianMs", true);
     row("setup p99 (x, lower is better)", "setup", "p99Ms", true);
@@ -178,7 +179,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     trows.sort((a, b) => a[0].localeCompare(b[0])); // grouped by issue; stable within one
     lines.push(...table(["issue", "contender", "measure", "target", "measured", "verdict"], trows));
     for (const issue of [...new Set(trows.map((r) => r[0]))]) lines.push(`  ${ISSUES[issue] ?? issue}`);
-    lines.push("  verdicts use the measured rates (medians over rounds); \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect), beside an RTT the ratio of CPU per round trip (both sides); an RTT ratio is the median of per-cycle block ratios (the rtt line above)");
+    lines.push("  verdicts use the measured rates (medians over rounds); \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect), beside an RTT the ratio of CPU per round trip (both sides, and forwarders); an RTT ratio is the median of per-cycle block ratios (the rtt line above)");
     lines.push("");
   }
 
@@ -253,6 +254,10 @@ function aggregate(phase, runs) {
     const hops = ok.filter((r) => r.hopCpuUsPerMessage !== undefined);
     if (hops.length > 0) out.hopCpuUsPerMessage = hops[0].hopCpuUsPerMessage.map((_, i) => median(hops.map((r) => r.hopCpuUsPerMessage[i]).sort((a, b) => a - b)));
     out.cpuBoundRate = 1e6 / Math.max(out.senderCpuUsPerMessage, out.receiverCpuUsPerMessage, ...(out.hopCpuUsPerMessage ?? []));
+  }
+  if (phase.kind === "pingpong") {
+    const hops = ok.filter((r) => r.hopCpuUsPerRoundTrip !== undefined);
+    if (hops.length > 0) out.hopCpuUsPerRoundTrip = hops[0].hopCpuUsPerRoundTrip.map((_, i) => median(hops.map((r) => r.hopCpuUsPerRoundTrip[i]).sort((a, b) => a - b)));
   }
   if (phase.kind === "setup") {
     out.clientCpuMsPerConnect = median(ok.map((r) => r.clientCpuMsPerConnect).sort((a, b) => a - b));

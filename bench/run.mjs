@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
 import { formatReport } from "./report.mjs";
 import { formatFilesReport, runFilesBench } from "./files.mjs";
-import { measureRttRound, PIN_MODES, pinnedFork, pinPlan } from "./rtt.mjs";
+import { measureRttRound, PIN_MODES, pinnedFork, pinPlan, seededRandom } from "./rtt.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
@@ -29,7 +29,7 @@ const SETUP_MAX_MS = 20_000;
 const RTT_ROUND_MAX_MS = 180_000;
 /** Fresh client processes per contender and round in the first-connection phase (their median is the round's figure). */
 const FIRST_PROCESSES = 5;
-const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs"];
+const KNOWN_FLAGS = ["rounds", "warmup", "duration", "connects", "only", "phases", "tlssuite", "filemib", "pin", "rttblock", "rttblocks", "rttpairs", "rttseed"];
 const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S] [--connects=N] [--only=a,b] [--phases=msgs,rtt,bulk,setup,first] [--tlssuite=NAME]
   --rounds=N      rounds; each runs every phase for every contender (default 3; 5 for steadier medians)
   --warmup=S      seconds a flood runs before the receiver starts counting (default 0.5)
@@ -42,6 +42,7 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --rttblock=N    rtt: round trips per block (default 100); the contenders take turns block by block
   --rttblocks=N   rtt: counted blocks per pair and round (default 100; 2000 round trips warm up first)
   --rttpairs=N    rtt: pairs of processes per contender and round (default 2), each counted as a round
+  --rttseed=N     rtt: the seed of each cycle's random order (default: drawn and printed; give it to repeat the orders)
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
@@ -70,7 +71,12 @@ const PHASES = [
   { id: "first", title: "first connection in a fresh process", kind: "first", processes: FIRST_PROCESSES },
 ];
 const rttPin = pinPlan(args.pin ?? "same");
-if (rttPin.reason !== null && (!args.phases || args.phases.split(",").includes("rtt"))) process.stderr.write(`rtt: ${rttPin.reason}\n`);
+/** The seed of the rtt phase's block orders: printed, so that `--rttseed` repeats them. */
+const rttSeed = args.rttseed === undefined ? Math.floor(Math.random() * 2 ** 31) : intArg(args.rttseed, 0, 0, 2 ** 32 - 1);
+if (!args.phases || args.phases.split(",").includes("rtt")) {
+  if (rttPin.reason !== null) process.stderr.write(`rtt: ${rttPin.reason}\n`);
+  process.stderr.write(`rtt: block orders from seed ${rttSeed} (--rttseed=${rttSeed} repeats them)\n`);
+}
 const phases = args.phases ? PHASES.filter((p) => args.phases.split(",").includes(p.id)) : PHASES;
 /** The swarm file phase runs once, after the others, against the Playground's bulk rate of this run. */
 const filesPhase = !args.phases || args.phases.split(",").includes("files");
@@ -190,6 +196,7 @@ async function measure(contenderName, phase) {
   const kids = [];
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
+  const reaped0 = reapedCpuSeconds();
   const timer = setTimeout(() => kids.forEach(stopChild), RUN_TIMEOUT_MS);
   try {
     const receiver = spawnChild({ role: "receiver", contenderName, phase: phaseConfig, options }, "receiver", contenderName, phase.id);
@@ -228,7 +235,9 @@ async function measure(contenderName, phase) {
     await Promise.all(kids.map((k) => k.exited));
     // CPU the rest of the machine used meanwhile: other people's work competing for the two cores.
     const self = process.cpuUsage(self0);
-    const ours = rf.cpuSeconds + sf.cpuSeconds + (self.user + self.system) / 1e6;
+    const reaped = reapedCpuSeconds();
+    const children = reaped !== null && reaped0 !== null ? reaped - reaped0 : rf.cpuSeconds + sf.cpuSeconds;
+    const ours = children + (self.user + self.system) / 1e6;
     const busy = machineBusySeconds();
     if (busy !== null && machine0 !== null) result.foreignCpuShare = Math.max(0, busy.busy - machine0.busy - ours) / ((busy.wall - machine0.wall) / 1000);
     return result;
@@ -247,12 +256,18 @@ async function rttRound(phase, round) {
   const bar = progress(label, 3000 * contenders.length);
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
+  const reaped0 = reapedCpuSeconds();
   const phaseConfig = { ...phase, warmupMs, durationMs };
   const [receiverCore, senderCore] = rttPin.cores ?? [null, null];
   let childCpu = 0;
   const allKids = [];
-  // A pair that stops answering (a lost message) must not hang the bench: the whole round is bounded.
-  const watchdog = setTimeout(() => allKids.forEach(stopChild), RTT_ROUND_MAX_MS);
+  // Each pair's every step is bounded (rtt.mjs stops a pair that does not answer); the round as a whole is
+  // bounded too: its watchdog stops the round (nothing in it waits any longer) and every process left.
+  const stopRound = new AbortController();
+  const watchdog = setTimeout(() => {
+    stopRound.abort(new Error(`the round took longer than ${RTT_ROUND_MAX_MS / 1000} s and was stopped`));
+    allKids.forEach(stopChild);
+  }, RTT_ROUND_MAX_MS);
   const startPair = async (name) => {
     const options = prepared.get(name);
     const kids = [];
@@ -267,7 +282,6 @@ async function rttRound(phase, round) {
       kids.push(sender);
       allKids.push(sender);
       await Promise.all([receiver.next("connected"), sender.next("dialled")]);
-      sender.send({ type: "go" });
       const stop = async () => {
         receiver.send({ type: "finish" });
         sender.send({ type: "finish" });
@@ -286,40 +300,54 @@ async function rttRound(phase, round) {
   };
   let byName;
   try {
-    byName = await measureRttRound({ contenders, phase, startPair });
+    // One generator per round, from the run's seed and the round's number: a round's orders repeat on their own.
+    byName = await measureRttRound({ contenders, phase, startPair, random: seededRandom(rttSeed ^ Math.imul(round, 0x9e3779b9)), signal: stopRound.signal });
   } catch (error) {
     byName = new Map(contenders.map((c) => [c.name, [{ error: error.message }]]));
   } finally {
     clearTimeout(watchdog);
   }
+  // Every process of the round gone (stopped ones too), so that the reaped children's CPU is all in.
+  allKids.forEach(stopChild);
+  await Promise.all(allKids.map((k) => k.exited));
   const self = process.cpuUsage(self0);
+  const reaped = reapedCpuSeconds();
+  // Ours: the pairs and what they started (forwarders, relays), as the kernel adds up reaped children.
+  const children = reaped !== null && reaped0 !== null ? reaped - reaped0 : childCpu;
   const busy = machineBusySeconds();
-  const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - childCpu - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
+  const foreign = busy !== null && machine0 !== null ? Math.max(0, busy.busy - machine0.busy - children - (self.user + self.system) / 1e6) / ((busy.wall - machine0.wall) / 1000) : undefined;
   const lines = [];
   for (const c of contenders) {
-    for (const m of byName.get(c.name) ?? [{ error: "not measured" }]) {
+    for (const slot of byName.get(c.name) ?? [null]) {
+      const m = slot ?? { error: "not measured" };
       if (m.error === undefined && foreign !== undefined) m.foreignCpuShare = foreign;
       ((results[phase.id] ??= {})[c.name] ??= []).push(m);
       lines.push(`    ${c.name.padEnd(22)} ${summary(phase, m)}`);
     }
   }
-  bar.done(`${[...byName.values()][0]?.[0]?.blocks ?? 0} blocks of ${phase.block} per pair`);
+  bar.done(`${[...byName.values()].flat().find((m) => m?.blocks !== undefined)?.blocks ?? 0} blocks of ${phase.block} per pair`);
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 
 /** How the rtt phase measured, printed with the results. */
 function rttMethod() {
   const rtt = phases.find((p) => p.kind === "pingpong");
-  const pin = rttPin.cores === null ? `not pinned (${rttPin.reason})` : rttPin.mode === "same" ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset)` : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
+  const pin =
+    rttPin.cores === null
+      ? `not pinned (${rttPin.reason})`
+      : rttPin.mode === "same"
+        ? `both processes of a pair pinned to core ${rttPin.cores[0]} (taskset): work a side does after replying is in the round trip, not overlapped (run again with --pin=split for the figure with a core each)`
+        : `receiver on core ${rttPin.cores[0]}, sender on core ${rttPin.cores[1]} (taskset)`;
   return {
     block: rtt.block,
     pairs: rtt.pairs,
     blocks: rtt.blocks,
     warmupRounds: rtt.warmupRounds,
     pin: rttPin.mode,
+    seed: rttSeed,
     text:
       `rtt: ${rtt.pairs} pair(s) of processes per contender connected up front, then ${rtt.warmupRounds} warm-up round trips each, then blocks of ${rtt.block} round trips in turn ` +
-      `(order rotated each cycle, up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
+      `(a random order each cycle, seed ${rttSeed} (--rttseed=${rttSeed} repeats it), up to ${rtt.blocks} cycles a round); each pair counts as a round; percentiles over a pair's round trips; a ratio is the median over cycles of the ratio of ` +
       `the two contenders' block medians in the same cycle (pair i against pair i), then the median over pairs and rounds; ${pin}`,
   };
 }
@@ -392,6 +420,22 @@ function machineBusySeconds() {
   }
 }
 
+/**
+ * CPU seconds of this process's children that have ended and been reaped, with theirs in turn
+ * (Linux /proc/self/stat cutime + cstime): the bench's children and what they started, such as a
+ * routed contender's forwarders or a relay, when their parent waited for them. Null off Linux.
+ */
+function reapedCpuSeconds() {
+  try {
+    const f = readFileSync("/proc/self/stat", "utf8");
+    // After the command name's ")": state is field 3, cutime and cstime fields 16 and 17.
+    const v = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(v[13]) + Number(v[14])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
 function spawnChild(config, role, contenderName, phaseId, core = null) {
   const execArgv = [];
   if (cpuProfDir !== null) {
@@ -437,7 +481,8 @@ function summary(phase, m) {
   if (phase.kind === "setup") {
     return `median ${m.medianMs.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms over ${m.connects} connects  (cpu per connect: client ${m.clientCpuMsPerConnect.toFixed(2)} ms, server ${m.serverCpuMsPerConnect.toFixed(2)} ms)${other}`;
   }
-  return `median ${m.medianUs.toFixed(1)} us, p90 ${m.p90Us.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us  (cpu per round trip: sender ${m.senderCpuUsPerRoundTrip.toFixed(1)} us, receiver ${m.receiverCpuUsPerRoundTrip.toFixed(1)} us)${other}`;
+  const hops = m.hopCpuUsPerRoundTrip === undefined ? "" : `, forwarders ${m.hopCpuUsPerRoundTrip.map((x) => x.toFixed(1)).join(" / ")} us`;
+  return `median ${m.medianUs.toFixed(1)} us, p90 ${m.p90Us.toFixed(1)} us, p99 ${m.p99Us.toFixed(1)} us  (cpu per round trip: sender ${m.senderCpuUsPerRoundTrip.toFixed(1)} us${hops}, receiver ${m.receiverCpuUsPerRoundTrip.toFixed(1)} us)${other}`;
 }
 
 /** A one-line progress bar on stderr (redrawn only on a terminal). */
