@@ -145,21 +145,24 @@ describe("Playground: hostile peers lose only their own connection", () => {
   });
 
   // A stream of one application kind takes a short way past the source, destination and kind checks once its first message passed them (issue 15).
-  it.each([
-    ["a forged source", (good: Playground) => ({ source: good.peerId }), "claims to come from"],
-    ["another destination", (good: Playground) => ({ destination: good.peerId }), "sent a message for"],
-  ])("a stream of one kind, then one of the same kind with %s, in one bundle", async (_what, extra, message) => {
+  // Each case: the stream's kind, its n-th payload, the third message of the bundle, and what the violation says.
+  it.each<[string, string, (n: number) => unknown, (raw: RawPeer, good: Playground) => Uint8Array, string]>([
+    ["one of the same kind with a forged source", "chat", (n) => n, (raw, good) => raw.bareEnvelope("chat", 3, { source: good.peerId }), "claims to come from"],
+    ["one of the same kind for another destination", "chat", (n) => n, (raw, good) => raw.bareEnvelope("chat", 3, { destination: good.peerId }), "sent a message for"],
+    // "text" has a fixed shape: each of its messages is checked, however many came before.
+    ["a text that is not { text: string }", "text", (n) => ({ text: String(n) }), (raw) => raw.bareEnvelope("text", { text: 5 }), "{ text: string }"],
+  ])("a stream of one kind, then %s, in one bundle", async (_what, kind, payload, third, message) => {
     const { target, good, errors, stillServes } = await nodeWithGoodPeer();
-    const chats = collect<number>(target, "chat");
+    const got = collect(target, kind);
     const raw = await rawPeer(target);
     await raw.hello();
     await until(() => target.peers.length === 2, 5000, "raw peer admitted");
-    await raw.conn.send(RawPeer.bundle(raw.bareEnvelope("chat", 1), raw.bareEnvelope("chat", 2), raw.bareEnvelope("chat", 3, extra(good)), raw.bareEnvelope("chat", 4)));
+    await raw.conn.send(RawPeer.bundle(raw.bareEnvelope(kind, payload(1)), raw.bareEnvelope(kind, payload(2)), third(raw, good), raw.bareEnvelope(kind, payload(4))));
     await raw.conn.closed;
     await until(() => errors.length > 0, 5000, "error event");
     expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
     expect(errors[0]!.message).toContain(message);
-    expect(chats.map((c) => c.payload)).toEqual([1, 2]);
+    expect(got.filter((g) => g.src === raw.peerId).map((g) => g.payload)).toEqual([payload(1), payload(2)]);
     await stillServes();
   });
 
