@@ -19,7 +19,7 @@ import type { MeshRoom } from "./mesh-room.js";
 import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
 import type { ReachRoom } from "#reach-room";
-import { KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
+import { FIXED_SHAPE_KINDS, KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
 import type { RequestRoom } from "#request-room";
 import type { RoutingRoom } from "#routing-room";
 import type { StateSync } from "./state-sync.js";
@@ -59,49 +59,59 @@ export class MessageRouter {
   /**
    * Delivers a direct message (`destination` set) from the peer itself, as
    * `deliver` does, from its fields: nearly every message, so the receiver
-   * builds no envelope object for it. True (in Node: `DIRECT_STREAMS`)
-   * when it went to the handlers as an application kind with no fixed
+   * builds no envelope object for it. True (in Node: `DIRECT_STREAMS`) only
+   * when it reached the handlers as an application kind with no fixed
    * shape: the peer's next direct messages of that kind pass these checks
    * too, and the session hands them to the dispatcher itself.
    */
   deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): boolean {
-    this.#deliver(session, source, kind, destination, payload, undefined);
-    // What it checked of an application kind depends on the kind alone, but for "text" (its payload has a shape).
-    return DIRECT_STREAMS && !isReservedKind(kind) && kind !== KIND.TEXT;
+    return this.#deliver(session, source, kind, destination, payload, undefined);
   }
 
-  /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. */
-  #deliver(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
+  /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. True as `deliverDirect` says. */
+  #deliver(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): boolean {
     const o = this.#o;
     if (destination !== null && destination !== o.localPeerId) {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.`);
     }
     if (isReservedKind(kind)) {
-      if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
-      if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
-      if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
-      // A presence travels like any broadcast; the mesh room reads it instead of a handler.
-      if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
-      if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
-      if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
-      if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
-        if (!o.routes(session) || source !== session.peerId || destination === null) {
-          throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
-        }
-        if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
-        return o.requests.receive(source, kind, payload);
-      }
-      if (kind === KIND.PEX) return o.pex.receive(session, payload);
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
+      this.#reserved(session, source, kind, destination, payload, envelope);
+      return false;
     }
     if (!hasRequiredShape(kind, payload)) {
       // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
-      if (source !== session.peerId) return;
+      if (source !== session.peerId) return false;
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
-    if (destination === null) return o.mesh.receive(session, envelope!);
+    if (destination === null) {
+      o.mesh.receive(session, envelope!);
+      return false;
+    }
     o.dispatcher.dispatch(source, kind, payload);
+    // Said here, where it reached the handlers: what was checked of a kind with no fixed shape depends on the kind alone.
+    return DIRECT_STREAMS && !Object.hasOwn(FIXED_SHAPE_KINDS, kind);
+  }
+
+  /** A reserved kind goes to its room, or breaks the protocol. */
+  #reserved(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
+    const o = this.#o;
+    if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
+    if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
+    if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
+    // A presence travels like any broadcast; the mesh room reads it instead of a handler.
+    if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
+    if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
+    if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
+    if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
+      if (!o.routes(session) || source !== session.peerId || destination === null) {
+        throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
+      }
+      if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
+      return o.requests.receive(source, kind, payload);
+    }
+    if (kind === KIND.PEX) return o.pex.receive(session, payload);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
   }
 
   /**

@@ -381,7 +381,7 @@ export class PeerSession {
     try {
       if (direct) this.#host.dispatcher.dispatch(source, kind, payload);
       else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
-      // True when it went to the handlers as an application kind: the peer's next messages of that kind take the short way above.
+      // True when the router handed it to the handlers as a kind with no fixed shape: the peer's next messages of that kind take the short way above.
       else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { generateIdentity, secureConnection } from "@xppg/secure";
 import { memoryTransport } from "@xppg/transport";
 import type { XppgError } from "@xppg/errors";
 import { Playground } from "../src/index.js";
+import { MessageRouter } from "../src/message-router.js";
 import { collect, memoryNode, nextEvent, RawPeer, until, node, stopNodesAfterEach } from "./helpers.js";
 
 stopNodesAfterEach();
@@ -145,22 +146,87 @@ describe("Playground: hostile peers lose only their own connection", () => {
   });
 
   // A stream of one application kind takes a short way past the source, destination and kind checks once its first message passed them (issue 15).
-  it.each([
-    ["a forged source", (good: Playground) => ({ source: good.peerId }), "claims to come from"],
-    ["another destination", (good: Playground) => ({ destination: good.peerId }), "sent a message for"],
-  ])("a stream of one kind, then one of the same kind with %s, in one bundle", async (_what, extra, message) => {
+  // Each case: the stream's kind, its n-th payload, the third message of the bundle, and what the violation says.
+  it.each<[string, string, (n: number) => unknown, (raw: RawPeer, good: Playground) => Uint8Array, string]>([
+    ["one of the same kind with a forged source", "chat", (n) => n, (raw, good) => raw.bareEnvelope("chat", 3, { source: good.peerId }), "claims to come from"],
+    ["one of the same kind for another destination", "chat", (n) => n, (raw, good) => raw.bareEnvelope("chat", 3, { destination: good.peerId }), "sent a message for"],
+    ["a second hello", "chat", (n) => n, (raw) => raw.bareEnvelope("xppg/hello", 3), "second xppg/hello"],
+    ["the reserved kind file", "chat", (n) => n, (raw) => raw.bareEnvelope("file", 3), 'reserved kind "file"'],
+    // "text" has a fixed shape: each of its messages is checked, however many came before.
+    ["a text that is not { text: string }", "text", (n) => ({ text: String(n) }), (raw) => raw.bareEnvelope("text", { text: 5 }), "{ text: string }"],
+  ])("a stream of one kind, then %s, in one bundle", async (_what, kind, payload, third, message) => {
     const { target, good, errors, stillServes } = await nodeWithGoodPeer();
-    const chats = collect<number>(target, "chat");
+    const got = collect(target, kind);
     const raw = await rawPeer(target);
     await raw.hello();
     await until(() => target.peers.length === 2, 5000, "raw peer admitted");
-    await raw.conn.send(RawPeer.bundle(raw.bareEnvelope("chat", 1), raw.bareEnvelope("chat", 2), raw.bareEnvelope("chat", 3, extra(good)), raw.bareEnvelope("chat", 4)));
+    await raw.conn.send(RawPeer.bundle(raw.bareEnvelope(kind, payload(1)), raw.bareEnvelope(kind, payload(2)), third(raw, good), raw.bareEnvelope(kind, payload(4))));
     await raw.conn.closed;
     await until(() => errors.length > 0, 5000, "error event");
     expect(errors[0]!.code).toBe("XPPG_ERR_PROTOCOL_VIOLATION");
     expect(errors[0]!.message).toContain(message);
-    expect(chats.map((c) => c.payload)).toEqual([1, 2]);
+    expect(got.filter((g) => g.src === raw.peerId).map((g) => g.payload)).toEqual([payload(1), payload(2)]);
     await stillServes();
+  });
+
+  it("a stream of one kind from one peer reaches the router once, then takes the short way", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const chats = collect<number>(target, "chat");
+    const raw = await rawPeer(target);
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    // The real method, only counted.
+    const deliverDirect = vi.spyOn(MessageRouter.prototype, "deliverDirect");
+    try {
+      for (const n of [1, 2, 3, 4]) await raw.send("chat", n);
+      await until(() => chats.length === 4, 5000, "four chats");
+      expect(deliverDirect.mock.calls.filter(([, source, kind]) => source === raw.peerId && kind === "chat")).toHaveLength(1);
+    } finally {
+      deliverDirect.mockRestore();
+    }
+    expect(chats.map((c) => c.payload)).toEqual([1, 2, 3, 4]);
+    expect(errors).toEqual([]);
+    await stillServes();
+  });
+
+  it("a stream of one kind whose handler is removed at its second message: the next ones are unhandled", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    const seen: unknown[] = [];
+    const off = target.on("chat", (_src, _kind, payload) => {
+      seen.push(payload);
+      if (payload === 2) off();
+    });
+    const unhandled: string[] = [];
+    target.events.on("message:unhandled", (src, kind) => {
+      if (src === raw.peerId) unhandled.push(kind);
+    });
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    await raw.conn.send(RawPeer.bundle(...[1, 2, 3, 4].map((n) => raw.bareEnvelope("chat", n))));
+    await until(() => unhandled.length === 2, 5000, "messages 3 and 4 unhandled");
+    expect(unhandled).toEqual(["chat", "chat"]);
+    expect(seen).toEqual([1, 2]);
+    expect(errors).toEqual([]);
+    expect(target.peers.map((p) => p.peerId)).toContain(raw.peerId);
+    await stillServes();
+  });
+
+  it("a stream of one kind whose handler bans the peer at its second message: the rest of the bundle is not delivered", async () => {
+    const { target, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    const seen: unknown[] = [];
+    target.on("chat", (src, _kind, payload) => {
+      seen.push(payload);
+      if (payload === 2) target.ban(src);
+    });
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    await raw.conn.send(RawPeer.bundle(...[1, 2, 3, 4].map((n) => raw.bareEnvelope("chat", n))));
+    await raw.conn.closed;
+    expect(target.bans.map((b) => b.key)).toContain(`peer:${raw.peerId}`);
+    await stillServes();
+    expect(seen).toEqual([1, 2]);
   });
 
   it("a flood of messages", async () => {

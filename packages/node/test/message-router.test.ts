@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { generateIdentity } from "@xppg/secure";
+import { Dispatcher } from "../src/dispatcher.js";
+import { MessageRouter, type RouterOptions } from "../src/message-router.js";
+import type { PeerSession } from "../src/peer-session.js";
+import { FIXED_SHAPE_KINDS, KIND } from "../src/protocol.js";
+
+/** A payload of the right shape for each kind with a fixed shape: a new one needs its sample here. */
+const VALID_SHAPES: Record<string, unknown> = { [KIND.TEXT]: { text: "hi" } };
+
+/**
+ * A router over a real dispatcher; the rooms behind the reserved kinds only
+ * record what reached them (what they do with it is their own tests' matter).
+ */
+function routerWithRooms() {
+  const local = generateIdentity().peerId;
+  const peer = generateIdentity().peerId;
+  const dispatched: string[] = [];
+  const rooms: string[] = [];
+  const dispatcher = new Dispatcher(
+    (error) => {
+      throw error;
+    },
+    (_src, kind) => void dispatched.push(`unhandled ${kind}`),
+  );
+  for (const kind of [...Object.keys(FIXED_SHAPE_KINDS), "chat"]) dispatcher.add(kind, (_src, k) => void dispatched.push(k), undefined);
+  const room = (name: string) => () => void rooms.push(name);
+  const options = {
+    localPeerId: local,
+    dispatcher,
+    stateSync: { handle: room("stateSync") },
+    files: { handle: room("files") },
+    swarmFiles: { receive: room("swarmFiles") },
+    mesh: { receive: room("mesh"), control: room("mesh") },
+    pex: { receive: room("pex") },
+    reach: { handle: room("reach") },
+    routing: { receive: room("routing") },
+    requests: { receive: room("requests") },
+    routes: () => true,
+  } as unknown as RouterOptions;
+  const session = { peerId: peer } as PeerSession;
+  const router = new MessageRouter(options);
+  const direct = (kind: string, payload: unknown) => router.deliverDirect(session, peer, kind, local, payload);
+  return { direct, dispatched, rooms };
+}
+
+describe("MessageRouter.deliverDirect", () => {
+  it("answers true for an application kind with no fixed shape it handed to the handlers (the session's short way)", () => {
+    const { direct, dispatched } = routerWithRooms();
+    expect(direct("chat", 1)).toBe(true);
+    expect(direct("no-handler-yet", { any: "data" })).toBe(true);
+    expect(dispatched).toEqual(["chat", "unhandled no-handler-yet"]);
+  });
+
+  it.each(Object.keys(FIXED_SHAPE_KINDS))("answers false for %s, a kind with a fixed shape, though it reached the handlers", (kind) => {
+    const { direct, dispatched } = routerWithRooms();
+    expect(VALID_SHAPES[kind], `a valid sample payload of "${kind}" in VALID_SHAPES`).toBeDefined();
+    expect(direct(kind, VALID_SHAPES[kind])).toBe(false);
+    expect(direct(kind, VALID_SHAPES[kind])).toBe(false);
+    expect(dispatched).toEqual([kind, kind]);
+    // Each message of it keeps its check: the short way would have let this one through.
+    expect(() => direct(kind, { notTheShape: 5 })).toThrow(/fixed shape|text: string/);
+  });
+
+  it.each([
+    [KIND.STATE, "stateSync"],
+    [KIND.STATE_REQUEST, "stateSync"],
+    [KIND.STATE_HELLO, "stateSync"],
+    [KIND.FILE_OFFER, "files"],
+    [KIND.FILE_CHUNK, "files"],
+    [KIND.FILES, "swarmFiles"],
+    [KIND.MESH_IHAVE, "mesh"],
+    [KIND.MESH_GRAFT, "mesh"],
+    ["xppg/reach-probe", "reach"],
+    [KIND.ROUTE, "routing"],
+    [KIND.REQUEST, "requests"],
+    [KIND.RESPONSE, "requests"],
+    [KIND.PEX, "pex"],
+  ])("answers false for the reserved kind %s, which goes to its room (%s)", (kind, room) => {
+    const { direct, dispatched, rooms } = routerWithRooms();
+    expect(direct(kind, {})).toBe(false);
+    expect(rooms).toEqual([room]);
+    expect(dispatched).toEqual([]);
+  });
+
+  it.each([KIND.HELLO, KIND.BYE, KIND.PING, KIND.FILE, "xppg/teleport"])("answers nothing for the reserved kind %s, which no room takes: it breaks the protocol", (kind) => {
+    const { direct, dispatched, rooms } = routerWithRooms();
+    expect(() => direct(kind, {})).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
+    expect(rooms).toEqual([]);
+    expect(dispatched).toEqual([]);
+  });
+});
