@@ -3,7 +3,8 @@
  * envelope from the network's bytes. Every input is hostile: each length is
  * checked against the bytes present, strings must be valid UTF-8 within
  * their limits, unknown flags are refused, and a MessagePack payload has its
- * structure and depth checked as it is read, before anything is allocated for it.
+ * structure and depth checked as it is read (what it builds before a refusal
+ * is bounded by the bytes read, whatever the lengths it declares).
  */
 
 import type { MsgpackCodec } from "./msgpack-codec.js";

@@ -105,7 +105,7 @@ const LINK_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
  * Decoding treats its input as hostile: every length is checked against the
  * bytes present, strings must be valid UTF-8 within their limits, unknown
  * flags are refused, MessagePack payloads have their structure and depth
- * checked as they are read (before anything is allocated for them), sizes are capped and `__proto__` keys
+ * checked as they are read (what is built before a refusal is bounded by the bytes read), sizes are capped and `__proto__` keys
  * are refused. Any failure is a {@link FramingError}; drop the connection it
  * came from. INTERNALS.md of `@xppg/node` documents the layout.
  */
