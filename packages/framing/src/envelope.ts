@@ -351,5 +351,22 @@ export class EnvelopeCodec {
   envelopeOf(read: ReadEnvelope): Envelope {
     return this.#reader.envelopeOf(read);
   }
+
+  /**
+   * The MessagePack bytes `payload` was read from, when it is the payload
+   * (an array or object) of the envelope this codec read last, in this turn
+   * of the event loop; else undefined. A view into that envelope's frame:
+   * copy what you keep. To keep a message as it came, for
+   * {@link EnvelopeCodec.readPayload} later (decoding the value encoded again
+   * would not give it back: -0, an invalid date, malformed UTF-8).
+   */
+  payloadBytesOf(payload: unknown): Uint8Array | undefined {
+    return this.#reader.payloadBytesOf(payload);
+  }
+
+  /** The payload in bytes {@link EnvelopeCodec.payloadBytesOf} gave: the same value as when the envelope was read. */
+  readPayload(bytes: Uint8Array): unknown {
+    return this.#msgpack.decode(bytes, this.maxPayloadDepth);
+  }
 }
 
