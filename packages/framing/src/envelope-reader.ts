@@ -3,7 +3,8 @@
  * envelope from the network's bytes. Every input is hostile: each length is
  * checked against the bytes present, strings must be valid UTF-8 within
  * their limits, unknown flags are refused, and a MessagePack payload has its
- * structure and depth checked as it is read, before anything is allocated for it.
+ * structure and depth checked as it is read (what it builds before a refusal
+ * is bounded by the bytes read, whatever the lengths it declares).
  */
 
 import type { MsgpackCodec } from "./msgpack-codec.js";
@@ -69,9 +70,12 @@ export class EnvelopeReader {
   #viewOf: Uint8Array | null = null;
   #viewBuffer: ArrayBufferLike = EMPTY_BUFFER;
   #viewOffset = 0;
+  /** The MessagePack bytes of the last payload read (a view into its frame, forgotten with it). */
+  #payloadBytes: Uint8Array | undefined;
   readonly #forgetView = (): void => {
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
+    this.#payloadBytes = undefined;
   };
 
   constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec) {
@@ -160,10 +164,12 @@ export class EnvelopeReader {
     r.payload = undefined;
     // Plain Uint8Array views (not Buffer), whatever the transport handed in.
     const body = this.#view(bytes, pos, end - pos);
+    this.#payloadBytes = undefined;
     if ((flags & FLAG_BYTES) !== 0) r.payload = body;
     else {
       try {
         r.payload = this.#msgpack.decode(body, this.#maxPayloadDepth);
+        this.#payloadBytes = body;
       } catch (cause) {
         // The structure's faults (truncated, too deep) are thrown as they are; what the value holds is explained.
         if (cause instanceof FramingError) throw cause;
@@ -171,6 +177,11 @@ export class EnvelopeReader {
       }
     }
     return r;
+  }
+
+  /** See {@link EnvelopeCodec.payloadBytesOf}. */
+  payloadBytesOf(payload: unknown): Uint8Array | undefined {
+    return typeof payload === "object" && payload !== null && payload === this.#read.payload ? this.#payloadBytes : undefined;
   }
 
   /** See {@link EnvelopeCodec.envelopeOf}. */

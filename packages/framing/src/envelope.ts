@@ -105,7 +105,7 @@ const LINK_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DESTINATION;
  * Decoding treats its input as hostile: every length is checked against the
  * bytes present, strings must be valid UTF-8 within their limits, unknown
  * flags are refused, MessagePack payloads have their structure and depth
- * checked as they are read (before anything is allocated for them), sizes are capped and `__proto__` keys
+ * checked as they are read (what is built before a refusal is bounded by the bytes read), sizes are capped and `__proto__` keys
  * are refused. Any failure is a {@link FramingError}; drop the connection it
  * came from. INTERNALS.md of `@xppg/node` documents the layout.
  */
@@ -350,6 +350,23 @@ export class EnvelopeCodec {
    */
   envelopeOf(read: ReadEnvelope): Envelope {
     return this.#reader.envelopeOf(read);
+  }
+
+  /**
+   * The MessagePack bytes `payload` was read from, when it is the payload
+   * (an array or object) of the envelope this codec read last, in this turn
+   * of the event loop; else undefined. A view into that envelope's frame:
+   * copy what you keep. To keep a message as it came, for
+   * {@link EnvelopeCodec.readPayload} later (decoding the value encoded again
+   * would not give it back: -0, an invalid date, malformed UTF-8).
+   */
+  payloadBytesOf(payload: unknown): Uint8Array | undefined {
+    return this.#reader.payloadBytesOf(payload);
+  }
+
+  /** The payload in bytes {@link EnvelopeCodec.payloadBytesOf} gave: the same value as when the envelope was read. */
+  readPayload(bytes: Uint8Array): unknown {
+    return this.#msgpack.decode(bytes, this.maxPayloadDepth);
   }
 }
 

@@ -15,8 +15,11 @@
  * Format: https://github.com/msgpack/msgpack/blob/master/spec.md
  *
  * The decoder reads hostile bytes: it checks the structure as it goes (each
- * declared length against the bytes present before anything is allocated,
- * the depth, one value and nothing after it), refusing exactly what
+ * declared length against the bytes present, the depth, one value and
+ * nothing after it) and builds the value meanwhile, nothing sized ahead from
+ * a count past 1024 (nested arrays can each overstate theirs up to the bytes
+ * left), so what it builds before a refusal is bounded by the bytes read;
+ * it refuses exactly what
  * `scanMsgpack` refuses, with the same error; what only a decoder sees
  * (a `__proto__` key, a key of another type, a bad timestamp) is thrown after
  * the whole value passed those checks, as when the scan came first.
@@ -45,6 +48,8 @@ export class ExtData {
 }
 
 const MAX_DEPTH = 100;
+/** The longest array the decoder sizes ahead from its declared count; a longer one grows as its items are read. */
+const PRESIZE_LIMIT = 1024;
 const TIMESTAMP = -1;
 const TWO_32 = 0x1_0000_0000;
 const encoder = new TextEncoder();
@@ -254,7 +259,7 @@ class Reader {
     return size === 1 ? this.#view.getUint8(at) : size === 2 ? this.#view.getUint16(at) : this.#view.getUint32(at);
   }
 
-  /** Checks a container of `children` items (nested in `depth` others) before anything is allocated for it. */
+  /** Checks a container of `children` items (nested in `depth` others) before it is made. */
   #open(children: number, depth: number): void {
     if (children === 0) return;
     const max = this.#maxDepth;
@@ -285,7 +290,9 @@ class Reader {
 
   #array(length: number, depth: number): unknown[] {
     this.#open(length, depth);
-    const out = new Array<unknown>(length);
+    // Sized ahead only when small: a count is checked against the bytes left, not against what the arrays around it
+    // still owe, so nested arrays that overstate theirs would each claim a frame's worth of slots before the refusal.
+    const out = length <= PRESIZE_LIMIT ? new Array<unknown>(length) : [];
     for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
     return out;
   }

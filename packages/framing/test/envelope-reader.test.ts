@@ -154,3 +154,27 @@ describe("EnvelopeCodec.encodeFieldsInto", () => {
     );
   });
 });
+
+describe("payloadBytesOf and readPayload", () => {
+  it("give the bytes the last payload read came in, copied, read again into the same value; nothing for another value or once the frame is past", async () => {
+    const codec = new EnvelopeCodec();
+    const base = { version: 1, kind: "k", source: "a", destination: "b", id: 0, hopLimit: 0 } as const;
+    const frame = codec.encode({ ...base, payload: 0 });
+    // A payload no value encodes to: [-0], a float64 -0 in an array.
+    const bytes = Uint8Array.from([0x91, 0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+    const whole = Uint8Array.from([...frame.subarray(0, -1), ...bytes]);
+    const read = codec.read(whole);
+    const held = codec.payloadBytesOf(read.payload)!.slice();
+    expect([...held]).toEqual([...bytes]);
+    expect(Object.is((codec.readPayload(held) as number[])[0], -0)).toBe(true);
+    // Another value, even an equal one, has none.
+    expect(codec.payloadBytesOf([-0])).toBeUndefined();
+    expect(codec.payloadBytesOf(0)).toBeUndefined();
+    // Nor a byte payload (it is its bytes), nor the last payload once its frame is past.
+    expect(codec.payloadBytesOf(codec.read(codec.encode({ ...base, payload: new Uint8Array(3) })).payload)).toBeUndefined();
+    const last = codec.read(whole).payload;
+    expect(codec.payloadBytesOf(last)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(codec.payloadBytesOf(last)).toBeUndefined();
+  });
+});

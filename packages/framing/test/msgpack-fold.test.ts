@@ -6,6 +6,9 @@
 // refuse the rest with the same error (a FramingError of the same code and
 // message for a structural fault, a plain error of the same message for one
 // only a decoder sees).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FramingError } from "../src/errors.js";
@@ -103,5 +106,31 @@ describe("the MessagePack decoder with the scan folded in", { timeout: 120_000 }
       [0xdf, 0x7f, 0xff, 0xff, 0xff, 1, 2],
     ];
     for (const c of cases) for (const depth of [0, 1, 2, 32]) same(Uint8Array.from(c), depth);
+  });
+});
+
+describe("the folded decoder and lengths declared beyond what is proven", { timeout: 120_000 }, () => {
+  it("refuses 32 nested arrays that each overstate their count, over 4 MiB of 0xc1, in a process of 64 MiB heap, as the scan does", async () => {
+    // Each array32 declares about as many items as bytes are left (each passes that check, none can be honest):
+    // sized ahead from those counts, the arrays would take 32 x 4M slots (1 GiB) before the first 0xc1 is read.
+    const src = (file: string): string => JSON.stringify(fileURLToPath(new URL(`../src/${file}`, import.meta.url)));
+    const script = `
+      import { createMsgpackCodec } from ${src("msgpack-codec.ts")};
+      import { scanMsgpack } from ${src("msgpack-scan.ts")};
+      const size = 4 << 20, depth = 32;
+      const bytes = new Uint8Array(size).fill(0xc1);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < depth; i++) { bytes[i * 5] = 0xdd; view.setUint32(i * 5 + 1, size - (i + 1) * 5); }
+      const outcome = (f) => { try { f(); return ["value"]; } catch (e) { return [e.code, e.message]; } };
+      console.log(JSON.stringify({ scan: outcome(() => scanMsgpack(bytes, depth)), decode: outcome(() => createMsgpackCodec().decode(bytes, depth)) }));
+    `;
+    const bundle = await build({ stdin: { contents: script, loader: "js", resolveDir: process.cwd() }, bundle: true, format: "esm", platform: "node", conditions: ["source"], write: false });
+    // A real process with a small heap: one that allocates from the declared counts dies of it.
+    const run = spawnSync(process.execPath, ["--max-old-space-size=64", "--input-type=module", "-"], { input: bundle.outputFiles[0]!.text, encoding: "utf8", timeout: 60_000 });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const { scan, decode } = JSON.parse(run.stdout) as { scan: string[]; decode: string[] };
+    expect(scan[0]).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+    expect(decode).toEqual(scan);
   });
 });

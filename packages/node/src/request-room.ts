@@ -13,6 +13,7 @@
  */
 
 import type { XppgError } from "@xppg/errors";
+import type { EnvelopeCodec } from "@xppg/framing";
 import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -48,6 +49,8 @@ export interface RequestRoomOptions {
   /** A local failure (a handler that threw, a reply that cannot be sent). */
   report(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RequestLimits>;
+  /** The codec the node reads with: a page holds what comes while its request code loads as the bytes it read. */
+  readonly codec?: Pick<EnvelopeCodec, "payloadBytesOf" | "readPayload">;
 }
 
 interface Pending {

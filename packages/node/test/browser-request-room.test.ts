@@ -3,22 +3,57 @@
 // at once; a request with no handler ever registered is answered without the
 // room; handlers and messages from before the room loaded are handed over.
 // (Requests themselves, through this room in a real page: real-browser.integration.test.ts.)
+import { type Envelope, EnvelopeCodec, MAX_FRAME_SIZE_LIMIT } from "@xppg/framing";
 import { describe, expect, it } from "vitest";
 import { RequestRoom } from "../src/browser/request-room.js";
+import type { RequestRoomOptions } from "../src/request-room.js";
 
 const PEER = "xp1peer";
+const ME = "xp1me";
+
+const envelope = (src: string, kind: string, payload: unknown): Envelope => ({ version: 1, kind, source: src, destination: ME, id: 0, hopLimit: 0, payload });
+
+/**
+ * The page's room as the node feeds it: each message encoded, read by the node's codec (the room's too), and the
+ * payload read handed to the room at once, as the node's router does.
+ */
+class WireRoom extends RequestRoom {
+  readonly #codec: EnvelopeCodec;
+
+  constructor(options: RequestRoomOptions, codec: EnvelopeCodec) {
+    super({ ...options, codec });
+    this.#codec = codec;
+  }
+
+  override receive(src: string, kind: string, payload: unknown): void {
+    super.receive(src, kind, this.#codec.read(this.#codec.encode(envelope(src, kind, payload))).payload);
+  }
+
+  /** A message whose payload is `bytes`: MessagePack as a peer may write it, which no value of ours encodes to. */
+  receiveBytes(src: string, kind: string, bytes: Uint8Array): void {
+    // A payload of 0 is the envelope's last byte: swapped for the bytes.
+    const frame = this.#codec.encode(envelope(src, kind, 0));
+    const whole = new Uint8Array(frame.length - 1 + bytes.length);
+    whole.set(frame.subarray(0, -1));
+    whole.set(bytes, frame.length - 1);
+    super.receive(src, kind, this.#codec.read(whole).payload);
+  }
+}
 
 /** A room whose sends are recorded; `answer` makes the asked peer reply to each request it is sent. */
-function room(answer?: (r: RequestRoom, to: string, request: { r: number; k: string; p: unknown }) => void): { r: RequestRoom; sent: [string, string, unknown][]; reported: unknown[] } {
+function room(answer?: (r: RequestRoom, to: string, request: { r: number; k: string; p: unknown }) => void, maxPayloadDepth = 32): { r: WireRoom; sent: [string, string, unknown][]; reported: unknown[] } {
   const sent: [string, string, unknown][] = [];
   const reported: unknown[] = [];
-  const r: RequestRoom = new RequestRoom({
-    send: async (to, kind, payload) => {
-      sent.push([to, kind, payload]);
-      if (kind === "xppg/request") queueMicrotask(() => answer?.(r, to, payload as { r: number; k: string; p: unknown }));
+  const r: WireRoom = new WireRoom(
+    {
+      send: async (to, kind, payload) => {
+        sent.push([to, kind, payload]);
+        if (kind === "xppg/request") queueMicrotask(() => answer?.(r, to, payload as { r: number; k: string; p: unknown }));
+      },
+      report: (error) => void reported.push(error),
     },
-    report: (error) => void reported.push(error),
-  });
+    new EnvelopeCodec({ maxSize: MAX_FRAME_SIZE_LIMIT, maxPayloadDepth }),
+  );
   return { r, sent, reported };
 }
 
@@ -89,6 +124,46 @@ describe("requests in a browser page", () => {
     const digest = (p: unknown): string => JSON.stringify(p, (_k, v: unknown) => (v instanceof Uint8Array ? `${v.length}:${v.reduce((a, b) => (a * 31 + b) % 1e9, 0)}` : v));
     expect(served.map(digest)).toEqual(Array.from({ length: 8 }, (_, i) => digest(payload(i))));
     expect((served[0] as { at: unknown }).at).toEqual(new Date(1_700_000_000_000));
+    r.close();
+  });
+
+  it("hands over what came while the room loads as the very value the node read: -0, a timestamp past what a Date holds, malformed UTF-8", async () => {
+    const { r } = room();
+    const got: unknown[] = [];
+    r.handle("echo", (_src, p) => void got.push(p), undefined);
+    const request = (id: number, p: number[]): Uint8Array => Uint8Array.from([0x83, 0xa1, 0x72, id, 0xa1, 0x6b, 0xa4, ...Buffer.from("echo"), 0xa1, 0x70, ...p]);
+    // 200 bytes (read by the short-string decoder), which TextDecoder, and so the value encoded again, would read otherwise.
+    const utf8 = [...Array<number[]>(50).fill([0xed, 0xa0, 0x80]).flat(), ...Array<number>(50).fill(0x80)];
+    const payloads = [
+      [0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0],
+      [0xc7, 12, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0],
+      [0xd9, utf8.length, ...utf8],
+    ];
+    // While the room loads: held.
+    payloads.forEach((p, i) => r.receiveBytes(PEER, "xppg/request", request(i, p)));
+    await expect.poll(() => got.length).toBe(3);
+    // The same bytes once the room is there: straight to it.
+    payloads.forEach((p, i) => r.receiveBytes(PEER, "xppg/request", request(10 + i, p)));
+    await expect.poll(() => got.length).toBe(6);
+    const [held, direct] = [got.slice(0, 3), got.slice(3)];
+    expect(Object.is(direct[0], -0)).toBe(true);
+    expect(Object.is(held[0], -0)).toBe(true);
+    expect(direct[1]).toBeInstanceOf(Date);
+    expect(Number.isNaN((direct[1] as Date).getTime())).toBe(true);
+    expect(held[1]).toBeInstanceOf(Date);
+    expect(Number.isNaN((held[1] as Date).getTime())).toBe(true);
+    expect(held[2]).toBe(direct[2]);
+    r.close();
+  });
+
+  it("hands over a request as deep as the node's maxPayloadDepth (100) that came while the room loads, not busy", async () => {
+    const { r, sent } = room(undefined, 100);
+    r.handle("deep", () => "served", undefined);
+    // The request's map and 99 arrays around a 1: 100 levels, the most the node reads (as bytes: this codec's encoder
+    // stops short of that).
+    r.receiveBytes(PEER, "xppg/request", Uint8Array.from([0x83, 0xa1, 0x72, 1, 0xa1, 0x6b, 0xa4, ...Buffer.from("deep"), 0xa1, 0x70, ...Array<number>(99).fill(0x91), 1]));
+    await expect.poll(() => sent.length).toBe(1);
+    expect(sent).toEqual([[PEER, "xppg/response", { r: 1, p: "served" }]]);
     r.close();
   });
 

@@ -8,15 +8,15 @@
  * at once, as in Node (the checks are shared, `request-checks.ts`); a request
  * that comes while no handler was ever registered is answered `"no-handler"`
  * without loading anything; what comes while the room loads is handed over
- * in order (at most 1024 messages, 64 from one peer, and 8 MiB: each message
- * is held encoded again, as the bytes it came in, so every payload counts
- * what it weighs and none keeps its frame alive; a request past that is
- * answered `"busy"`, a response dropped); handlers registered meanwhile are
+ * in order (at most 1024 messages, 64 from one peer, and 8 MiB: each payload
+ * is held as a copy of the bytes it came in, read again when handed over, so
+ * every payload counts what it weighs, none keeps its frame alive, and the
+ * room gets the very value the node read; a request past that is answered
+ * `"busy"`, a response dropped); handlers registered meanwhile are
  * registered there. After `close()` what comes is ignored.
  */
 
 import type { XppgError } from "@xppg/errors";
-import { EnvelopeCodec, MAX_FRAME_SIZE_LIMIT } from "@xppg/framing";
 import { KIND } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
@@ -39,10 +39,8 @@ interface Early {
 export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom> {
   readonly #o: RequestRoomOptions;
   /** Holds the requests and responses that come while the room loads (past its limits a request is answered `"busy"`, a response dropped). */
-  readonly #lazy: LazyRoom<NodeRequestRoom, [src: string, envelope: Uint8Array]>;
+  readonly #lazy: LazyRoom<NodeRequestRoom, [src: string, kind: string, payload: Uint8Array]>;
   readonly #early = new Map<string, Early>();
-  /** Encodes what is held, and decodes it when handed over (made at the first message held). */
-  #codec: EnvelopeCodec | undefined;
 
   constructor(options: RequestRoomOptions) {
     this.#o = options;
@@ -97,16 +95,11 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     // Counted only while the room loads (a moment), over at most 1024 messages.
     let fromPeer = 0;
     for (const held of this.#lazy.held) if (held[0] === src) fromPeer++;
-    // Held as its bytes (a copy: a view into the frame would keep it alive), so any payload counts what it weighs.
-    // (No frame limit here: the peer's frame was within this node's.)
-    const codec = (this.#codec ??= new EnvelopeCodec({ maxSize: MAX_FRAME_SIZE_LIMIT, maxPayloadDepth: Infinity }));
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = codec.encode({ version: 1, kind, source: src, destination: null, id: 0, hopLimit: 0, payload });
-    } catch {
-      // Deeper than the encoder goes (a node whose maxPayloadDepth is over 100): not held.
-    }
-    if ((bytes === undefined || !this.#lazy.hold([src, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND.REQUEST) {
+    // Held as the bytes it came in, copied (a view would keep its frame alive): any payload counts what it weighs, and
+    // it is read again as it was read now (the value encoded again would not be: -0, an invalid date, malformed UTF-8).
+    // The node's codec read it just now; a payload it did not read (none) is not held.
+    const bytes = this.#o.codec?.payloadBytesOf(payload)?.slice();
+    if ((bytes === undefined || !this.#lazy.hold([src, kind, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND.REQUEST) {
       this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
   }
@@ -116,13 +109,12 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
   }
 
   /** The room is there: early handlers move to it, and what came meanwhile is handed over in order. */
-  #loaded(room: NodeRequestRoom, held: [src: string, envelope: Uint8Array][]): void {
+  #loaded(room: NodeRequestRoom, held: [src: string, kind: string, payload: Uint8Array][]): void {
     for (const [kind, early] of this.#early) early.off = room.handle(kind, early.handler, undefined);
     this.#early.clear();
-    for (const [src, bytes] of held) {
+    for (const [src, kind, bytes] of held) {
       try {
-        const { kind, payload } = this.#codec!.decode(bytes);
-        room.receive(src, kind, payload);
+        room.receive(src, kind, this.#o.codec!.readPayload(bytes));
       } catch (error) {
         // Checked when it came; reported rather than lost.
         this.#o.report(error as XppgError, src);
