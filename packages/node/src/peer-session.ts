@@ -238,10 +238,10 @@ export class PeerSession {
   /**
    * Ends the session: tells the peer why (a bye), flushes, closes. The error is what both sides report (a broken rule, a refusal); none means a
    * clean close. A peer dropped for not reading gets no bye (it would not read it) and its connection is torn down at once, so it leaves the peer
-   * list at once. Idempotent, and safe to call from within itself (a bye that overflows the queue asks for a second close).
+   * list at once. Idempotent, and safe to call from within itself (a bye that overflows the queue asks for a second close); a second call ends a drain.
    */
   close(error?: XppgError): void {
-    if (this.#draining !== undefined) void this.connection.close();
+    if (this.#draining !== undefined) return this.#endDrain();
     if (this.#phase === "closed" || this.#closing) return;
     this.#closing = true;
     this.#closeError ??= error;
@@ -259,7 +259,7 @@ export class PeerSession {
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
       // A draining connection must not keep a process alive that has nothing else to do.
-      return void (this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS)).unref?.();
+      return void (this.#draining = setTimeout(() => this.#endDrain(), DRAIN_TIMEOUT_MS)).unref?.();
     }
     void this.connection.close(slow ? error : undefined);
     this.#end.check();
@@ -273,15 +273,23 @@ export class PeerSession {
    */
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
-    if (envelope.kind === KIND.BYE || !own) void this.connection.close();
+    if (envelope.kind === KIND.BYE || !own) this.#endDrain();
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
         this.#host.router.deliver(this, envelope);
       } catch {
-        void this.connection.close();
+        this.#endDrain();
       }
     }
+  }
+
+  /** The drain is over (a second close, the peer's goodbye or a stray envelope, the deadline): nothing more is read, and an end the peer's close left waiting is reported now. */
+  #endDrain(): void {
+    clearTimeout(this.#draining);
+    this.#draining = undefined;
+    void this.connection.close();
+    this.#end.check();
   }
 
   #slowError(reason: string): PlaygroundError {

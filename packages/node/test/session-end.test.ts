@@ -1,5 +1,12 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ENVELOPE_VERSION, EnvelopeCodec, type Envelope } from "@xppg/framing";
+import { generateIdentity } from "@xppg/secure";
+import type { Connection } from "@xppg/transport";
+import { tcpTransport } from "@xppg/transport-tcp";
 import { PROTOCOL_VERSION } from "../src/index.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "../src/errors.js";
+import { PeerSession } from "../src/peer-session.js";
+import type { SessionHost } from "../src/session-host.js";
 import { RawPeer, stopNodesAfterEach } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
@@ -47,5 +54,68 @@ describe("a peer that closes without a goodbye while its last frames wait to be 
     expect(seen).toEqual([`joined ${first.peerId}`, `left ${first.peerId} XPPG_ERR_PEER_GONE`, `joined ${first.peerId}`]);
     expect(pg.peers.map((p) => p.peerId)).toEqual([first.peerId]);
     await second.conn.close();
+  });
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+
+/**
+ * A node-side session over real TCP on loopback, and the peer's end of it,
+ * both past the handshake. The host records what the session hands up and
+ * its end; `deliver` runs on each message it hands up.
+ */
+async function tcpSessionPair(deliver: (session: PeerSession, envelope: Envelope) => void) {
+  const transport = tcpTransport();
+  let accepted!: (c: Connection) => void;
+  const nodeEnd = new Promise<Connection>((resolve) => (accepted = resolve));
+  const listener = await transport.listen("tcp://127.0.0.1:0", (c) => accepted(c));
+  const peerEnd = await transport.dial(listener.address);
+  const codec = new EnvelopeCodec();
+  const [local, peer] = [generateIdentity().peerId, generateIdentity().peerId];
+  const delivered: unknown[] = [];
+  const ended: (string | undefined)[] = [];
+  const host: SessionHost = {
+    localPeerId: local,
+    codec,
+    hello: () => ({ app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [], peerId: local, listen: [], agent: "test" }) as never,
+    nextMessageId: () => 1,
+    admit: () => null,
+    router: { deliver: (s: PeerSession, e: Envelope) => void (delivered.push(e.payload), deliver(s, e)), deliverDirect: () => false },
+    dispatcher: { dispatch: () => {} },
+    relays: () => false,
+    opened: () => {},
+    report: () => {},
+    ended: (_s, error) => void ended.push(error?.code),
+  };
+  const session = new PeerSession(await nodeEnd, host, { handshakeTimeoutMs: 10_000, messagesPerSecond: Infinity, messageBurst: Infinity, bytesPerSecond: Infinity, byteBurst: Infinity, queue: { maxQueuedBytes: 1 << 20, writeStallTimeoutMs: 0 } });
+  const envelope = (kind: string, payload: unknown, destination: string | null = local): Uint8Array =>
+    codec.encode({ version: ENVELOPE_VERSION, kind, source: peer, destination, id: Math.floor(Math.random() * 1e9), hopLimit: 0, payload });
+  const hello = envelope("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [], peerId: peer, listen: [], agent: "test" }, null);
+  await peerEnd.send(RawPeer.bundle(hello, envelope("xppg/welcome", null)));
+  await vi.waitFor(() => expect(session.isOpen).toBe(true));
+  cleanups.push(() => Promise.all([session.connection.close(), peerEnd.close(), listener.close()]));
+  return { session, peerEnd, envelope, delivered, ended };
+}
+
+describe("a connection closed as a duplicate, still read for what the peer sent before", () => {
+  it("ends at once on a second close after the peer closed its end, even while a room holds its reading: nothing is handed up after", async () => {
+    // The first message handed up holds the reading (as a room's work on it would), for longer than the test runs.
+    const pair = await tcpSessionPair((session) => session.holdReadingUntil(new Promise(() => {})));
+    pair.session.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, "another connection is kept"));
+    // Sent before the peer heard of the replacement: the first is handed up, the second waits behind the room's hold.
+    await pair.peerEnd.send(RawPeer.bundle(pair.envelope("app/note", 1), pair.envelope("app/note", 2)));
+    await vi.waitFor(() => expect(pair.delivered).toEqual([1]));
+    await pair.peerEnd.close();
+    await pair.session.connection.closed;
+    expect(pair.ended).toEqual([]);
+    // A node's stop closes every session again and waits for their connections (closed already): the end is reported within it.
+    pair.session.close(new PlaygroundError(NODE_ERROR_CODES.STOPPED, "the node stops"));
+    await pair.session.connection.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pair.ended).toHaveLength(1);
+    expect(pair.delivered).toEqual([1]);
   });
 });
