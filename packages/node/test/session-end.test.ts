@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from "../src/index.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "../src/errors.js";
 import { PeerSession } from "../src/peer-session.js";
 import type { SessionHost } from "../src/session-host.js";
+import { DRAIN_TIMEOUT_MS, SessionEnd } from "../src/session-end.js";
 import { RawPeer, stopNodesAfterEach } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
@@ -117,5 +118,26 @@ describe("a connection closed as a duplicate, still read for what the peer sent 
     await new Promise((resolve) => setImmediate(resolve));
     expect(pair.ended).toHaveLength(1);
     expect(pair.delivered).toEqual([1]);
+  });
+});
+
+describe("SessionEnd", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("reports a peer's close that a room's hold keeps waiting after DRAIN_TIMEOUT_MS, once", async () => {
+    vi.useFakeTimers();
+    const ends: unknown[] = [];
+    // Still reading, and the reader holds part of the peer's data behind a room's work that never ends.
+    const end = new SessionEnd((info) => void ends.push(info), () => true, () => true);
+    end.closed({ initiator: "remote" });
+    end.inputEnded();
+    await vi.advanceTimersByTimeAsync(DRAIN_TIMEOUT_MS - 1);
+    expect(ends).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ends).toEqual([{ initiator: "remote" }]);
+    end.check();
+    end.now(new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, "gone"));
+    await vi.advanceTimersByTimeAsync(DRAIN_TIMEOUT_MS);
+    expect(ends).toHaveLength(1);
   });
 });
