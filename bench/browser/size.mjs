@@ -48,7 +48,8 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 64 KiB with the duplicate rule's defect fixes (a standby's shared verification share, abort marks that go with
 // their dials, standbys closed with the connection a peer's dial replaces, a session's end reported once the peer's
 // last frames are read), which added about 280 bytes.
-export const CEILING_GZIP_BYTES = 64 * 1024;
+// 64.25 KiB with their review mends (a restarted peer's dead connection ended at once, a drain ended by a stop): 65,582 bytes, 151 on 65,431.
+export const CEILING_GZIP_BYTES = 64.25 * 1024;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

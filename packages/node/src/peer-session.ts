@@ -14,11 +14,7 @@ import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
 
-/**
- * handshaking: waiting for the peer's hello. admitted: we accepted the peer
- * and sent our welcome; waiting for its welcome (or its refusal). open: both
- * sides accepted.
- */
+/** handshaking: waiting for the peer's hello. admitted: we accepted the peer and sent our welcome; waiting for its welcome (or its refusal). open: both sides accepted. */
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -87,9 +83,7 @@ export class PeerSession {
       },
       limits.queue,
     );
-    this.ready = new Promise<void>((resolve, reject) => {
-      [this.#readyResolve, this.#readyReject] = [resolve, reject];
-    });
+    this.ready = new Promise<void>((resolve, reject) => void ([this.#readyResolve, this.#readyReject] = [resolve, reject]));
     // A rejected `ready` that nobody awaits must not become an unhandled rejection.
     this.ready.catch(() => {});
     if (limits.messagesPerSecond > 0 && Number.isFinite(limits.messagesPerSecond)) this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
@@ -128,10 +122,8 @@ export class PeerSession {
   }
 
   /**
-   * Takes (`held` true) or releases one hold on reading the connection: the
-   * reader's wait for a later turn, a congested next hop's, the disk's
-   * (`read-holds.ts`). The one owner of the connection's pause: paused at the
-   * first hold, resumed only when none remains. Returns the holds left.
+   * Takes (`held` true) or releases one hold on reading the connection: the reader's wait for a later turn, a congested next hop's, the disk's
+   * (`read-holds.ts`). The one owner of the connection's pause: paused at the first hold, resumed only when none remains. Returns the holds left.
    */
   holdConnection(held: boolean): number {
     if (held) {
@@ -166,6 +158,11 @@ export class PeerSession {
 
   get isClosed(): boolean {
     return this.#phase === "closed";
+  }
+
+  /** The peer closed the connection and connected again: its end, waiting for its last frames to be read, is reported now (those are dropped). */
+  endNow(): void {
+    this.#end.now(peerGoneError(this.peerId!, true));
   }
 
   /** True while some of the peer's data waits for a later turn of the event loop (`bundle-reader.ts`). */
@@ -239,15 +236,12 @@ export class PeerSession {
   }
 
   /**
-   * Ends the session: tells the peer why (a bye), flushes, closes. The error
-   * is what both sides report (a broken rule, a refusal); none means a clean
-   * close. A peer dropped for not reading gets no bye (it would not read it)
-   * and its connection is torn down at once, so it leaves the peer list at
-   * once. Idempotent, and safe to call from within itself (a bye that
-   * overflows the queue asks for a second close).
+   * Ends the session: tells the peer why (a bye), flushes, closes. The error is what both sides report (a broken rule, a refusal); none means a
+   * clean close. A peer dropped for not reading gets no bye (it would not read it) and its connection is torn down at once, so it leaves the peer
+   * list at once. Idempotent, and safe to call from within itself (a bye that overflows the queue asks for a second close); a second call ends a drain.
    */
   close(error?: XppgError): void {
-    if (this.#draining !== undefined) void this.connection.close();
+    if (this.#draining !== undefined) return this.#endDrain();
     if (this.#phase === "closed" || this.#closing) return;
     this.#closing = true;
     this.#closeError ??= error;
@@ -264,10 +258,8 @@ export class PeerSession {
     this.#outbox.close(this.#closedError());
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
-      this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS);
       // A draining connection must not keep a process alive that has nothing else to do.
-      this.#draining.unref?.();
-      return;
+      return void (this.#draining = setTimeout(() => this.#endDrain(), DRAIN_TIMEOUT_MS)).unref?.();
     }
     void this.connection.close(slow ? error : undefined);
     this.#end.check();
@@ -281,15 +273,23 @@ export class PeerSession {
    */
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
-    if (envelope.kind === KIND.BYE || !own) void this.connection.close();
+    if (envelope.kind === KIND.BYE || !own) this.#endDrain();
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
         this.#host.router.deliver(this, envelope);
       } catch {
-        void this.connection.close();
+        this.#endDrain();
       }
     }
+  }
+
+  /** The drain is over (a second close, the peer's goodbye or a stray envelope, the deadline): nothing more is read, and an end the peer's close left waiting is reported now. */
+  #endDrain(): void {
+    clearTimeout(this.#draining);
+    this.#draining = undefined;
+    void this.connection.close();
+    this.#end.check();
   }
 
   #slowError(reason: string): PlaygroundError {

@@ -164,7 +164,13 @@ export class PeerTable {
     if (hello.peerId === self) {
       return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${self} connected to itself: that address is this node, or another process uses the same identity (the same key file). Join another node's address, and give each process its own identity or key file.` };
     }
-    const existing = this.peers.get(hello.peerId);
+    let existing = this.peers.get(hello.peerId);
+    if (existing !== undefined && existing !== session && existing.connection.isClosed && !existing.isClosed) {
+      // The peer closed it (it restarted, say) and its end waits for its last frames to be read: it is no live peer to keep over this one.
+      // It ends now (what it still held is dropped), so its peer:left comes before this one's peer:joined.
+      existing.endNow();
+      existing = this.peers.get(hello.peerId);
+    }
     if (existing !== undefined && existing !== session && existing.isClosed) {
       // A connection that is already going away never blocks a new one.
       this.peers.delete(hello.peerId);
@@ -188,9 +194,6 @@ export class PeerTable {
       this.peers.delete(hello.peerId);
       const replaced = new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason);
       existing.close(replaced);
-      // The connections held aside beside it were dialled by the same side: this one wins over them too, and a late welcome on one
-      // must not take over from it.
-      for (const s of this.#standby.keys()) if (s.peerId === hello.peerId && s.connection.outbound === existing.connection.outbound) s.close(replaced);
     } else if (this.peers.size + this.#standby.size >= this.#o.maxPeers) {
       return this.#full();
     }
@@ -250,6 +253,10 @@ export class PeerTable {
       this.#promote(session, peerId);
     }
     if (this.peers.get(peerId) !== session) return undefined;
+    // The connections held aside that the other side dialled lost to this one by the rule between a dial of each side: closed once it is
+    // open (a late welcome on one must not take over from it), not when admitted: if it fails before it opens, one of them carries the link.
+    const replaced = () => new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `already connected to ${peerId}; the other connection is kept`);
+    for (const s of this.#standby.keys()) if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(replaced());
     this.open.set(peerId, session);
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;

@@ -1,3 +1,4 @@
+import type { XppgError } from "@xppg/errors";
 import type { CloseInfo } from "@xppg/transport";
 
 /**
@@ -51,6 +52,21 @@ export class SessionEnd {
   /** Reports a waiting end once nothing is left to read (the reader caught up, or the session closed). */
   check(): void {
     if (this.#info !== undefined && (!this.#reading() || (this.#inputEnded && !this.#holding()))) this.#report();
+  }
+
+  /**
+   * Reports a waiting end now, with `dropped` as its reason unless the
+   * connection had one: what the reader still holds, and what the transport
+   * had not handed up yet, is not read (it cannot be, within this turn: the
+   * reader holds it for later turns or behind a room's work). For a peer that
+   * connected again: its new connection must not meet this one as live.
+   */
+  now(dropped: XppgError): void {
+    const info = this.#info;
+    if (info === undefined) return;
+    this.#info = undefined;
+    clearTimeout(this.#timer);
+    this.#end({ initiator: info.initiator, error: info.error ?? dropped });
   }
 
   #report(): void {

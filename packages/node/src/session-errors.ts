@@ -35,9 +35,10 @@ export function closedInHandshakeError(address: string): PlaygroundError {
   );
 }
 
-/** An open connection closed without a goodbye. */
-export function peerGoneError(peerId: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`);
+/** An open connection closed without a goodbye; `unread`: the peer connected again before its last messages on it were read here (they were dropped). */
+export function peerGoneError(peerId: string, unread = false): PlaygroundError {
+  const dropped = unread ? " It connected again before its last messages on that connection were read here: those were dropped." : "";
+  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped.${dropped} Join it again when it is back.`);
 }
 
 /** The peer's goodbye (`xppg/bye`): its code is the peer's choice, a RemotePeerError never taken for one of this node's own. */

@@ -152,4 +152,62 @@ describe("joins aborted by their caller after the handshake", () => {
     }
     expect(rooms.dialer.abortMarks).toBe(0);
   });
+
+  it("mark the other dials under way, and a waiting join's mark is spent by its one dial more", async () => {
+    // The first dial never hands up the peer's welcome; the second reads everything; a third waits until let through.
+    const inner = tcpTransport();
+    let dials = 0;
+    let secondClosed = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const transport = Object.assign(Object.create(inner) as Transport, {
+      dial: async (address: string, options?: Parameters<Transport["dial"]>[1]) => {
+        const n = dials++;
+        if (n === 2) await released;
+        const conn = await inner.dial(address, options);
+        if (n === 1) void conn.closed.then(() => (secondClosed = true));
+        if (n !== 0) return conn;
+        let frames = 0;
+        return new Proxy(conn, {
+          get(target, name) {
+            if (name === "read") return (sink: FrameSink) => target.read({ ...sink, frame: (data) => (++frames <= 2 ? sink.frame(data) : undefined) });
+            const value: unknown = Reflect.get(target, name, target);
+            return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      },
+    });
+    const o = resolveOptions("dialer-test", { transports: [transport], listen: [] });
+    let id = 0;
+    const rooms = wireRooms(o, {
+      events: nodeEvents(),
+      stats: {} as PlaygroundStats,
+      running: () => true,
+      hello: () => ({ app: o.appName, protocol: o.offer.min, versions: [o.offer.min, o.offer.max], caps: [...o.offer.capabilities], peerId: o.identity.peerId, listen: [], agent: "test", time: Date.now() }),
+      nextMessageId: () => ++id,
+      announcePort: () => undefined,
+    });
+    cleanup.push(() => stopRooms(rooms, rooms.table, new PlaygroundError("XPPG_ERR_STOPPED", "test over"), undefined));
+    await rooms.transports.listen(o.transports!, [], () => {}, undefined);
+    const peer = await started(new Playground("dialer-test", { listen: ["tcp://127.0.0.1:0"] }));
+    const abort = new AbortController();
+    const first = rooms.dialer.join({ address: peer.addresses[0]!, timeoutMs: 10_000, signal: abort.signal });
+    first.catch(() => {});
+    await until(() => rooms.table.peers.has(peer.peerId), 5000, "the first connection admitted");
+    // The peer keeps the first (its welcome is never read here) and refuses the second: that join waits for the first to open.
+    const second = rooms.dialer.join({ address: peer.addresses[0]!, timeoutMs: 10_000 });
+    await until(() => secondClosed && rooms.table.sessions.size === 1, 5000, "the second connection refused");
+    expect(rooms.dialer.abortMarks).toBe(0);
+    abort.abort();
+    // One mark for each dial under way: the aborted join's own, and the waiting join's.
+    expect(rooms.dialer.abortMarks).toBe(2);
+    await expect(first).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    await until(() => dials === 3, 5000, "the waiting join dials once more");
+    // Spent by that dial: none is left while it is under way.
+    expect(rooms.dialer.abortMarks).toBe(0);
+    release();
+    expect((await second).peerId).toBe(peer.peerId);
+    expect(dials).toBe(3);
+    expect(rooms.dialer.abortMarks).toBe(0);
+  });
 });

@@ -266,6 +266,45 @@ describe("a third connection, dialled by the other side, that wins over this nod
   });
 });
 
+describe("a third connection, dialled by the other side, whose join is aborted before it opens", () => {
+  it("leaves the connection held aside to carry the link on both ends: no leave", async () => {
+    // As above: a (the larger id) dials b twice, the second held aside on a (b's welcome on it read 4D late); then b dials a.
+    const [small, large] = [generateIdentity(), generateIdentity()].sort((x, y) => (x.peerId < y.peerId ? -1 : 1));
+    const [transportA, transportB] = [heldTransport(), heldTransport()];
+    const b = await startNode({ identity: small, transports: [transportB] });
+    const a = await startNode({ identity: large, transports: [transportA] });
+    const [seenByA, seenByB] = [watch(a), watch(b)];
+    let admitted = false;
+    transportA.next.push(
+      { sendFrom: 2, sendMs: 3 * D, readFrom: 0, readMs: 0, onRead: (n) => void (admitted ||= n === 1) },
+      { sendFrom: 0, sendMs: 0, readFrom: 1, readMs: D / 2, readLateFrom: 2, readLateMs: 4 * D },
+    );
+    // b's dial: its secure handshake goes through, then a's hello on it is read 4D late, so b is still in its handshake when it gives up.
+    let secured = false;
+    transportB.next.push({ sendFrom: 0, sendMs: 0, readFrom: 1, readMs: 4 * D, onRead: (n) => void (secured ||= n === 0) });
+    const address = b.addresses[0]!;
+    const first = a.join(address);
+    await until(() => admitted, 5000, "b's hello on the first dial read");
+    const joins = Promise.allSettled([first, a.join(address)]);
+    await until(() => b.peers.length === 1, 5000, "b lists a's second dial");
+    const abort = new AbortController();
+    const third = b.join(a.addresses[0]!, { signal: abort.signal });
+    await until(() => secured, 5000, "b's dial secured");
+    // a admits b's dial as soon as it reads b's hello on it (a few ms): b gives up well before a's hello reaches it.
+    await sleep(D);
+    abort.abort();
+    await expect(third).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    // Past b's late welcome on a's second dial, and a's late hello on b's dial.
+    await sleep(5 * D);
+    await roundTrip(a, b);
+    expect(a.peers.map((p) => [p.peerId, p.outbound])).toEqual([[b.peerId, true]]);
+    expect(b.peers.map((p) => [p.peerId, p.outbound])).toEqual([[a.peerId, false]]);
+    expect((await joins).map((j) => j.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect(seenByA).toEqual(["joined"]);
+    expect(seenByB).toEqual(["joined"]);
+  });
+});
+
 describe("a peer without dup/1 that dialled both connections (the previous release's rule)", () => {
   it("keeps the listed one when the peer welcomes the other first and then keeps the listed one: its welcome on the standby is no decision", async () => {
     const node = track(new Playground("test-app", { host: "127.0.0.1", port: 0 }));
