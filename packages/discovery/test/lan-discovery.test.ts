@@ -94,21 +94,25 @@ describe("LanDiscovery on loopback", () => {
     raw.setMulticastInterface("127.0.0.1");
     const hash = appHash("loop-test");
     const send = (b: Uint8Array): Promise<void> => new Promise((r) => raw.send(b, MDNS_PORT, "224.0.0.251", () => r()));
-    // Bounded: 2,000 forged peers and 500 garbage packets in about 2 s, 25 every 25 ms.
+    // Bounded: 2,000 forged peers and 500 garbage packets in about 2 s, 25 every 25 ms (longer on a loaded machine).
+    const started = performance.now();
     for (let i = 0; i < 2_000; i++) {
       if (i % 25 === 0) await new Promise((r) => setTimeout(r, 25));
       await send(dnsPacket.encode({ type: "response", ...selfRecords({ peerId: id(1000 + i), appHash: hash, port: 9000, addresses: [] }, 4500) } as dnsPacket.Packet));
       if (i % 4 === 0) await send(Buffer.from([0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1]));
     }
     raw.close();
-    await expect.poll(() => a.d.stats.packetsReceived).toBeGreaterThan(1_000);
-    await expect.poll(() => a.d.stats.ignoredPackets).toBeGreaterThan(100);
+    await expect.poll(() => a.d.stats.packetsReceived, { timeout: 10_000 }).toBeGreaterThan(1_000);
+    await expect.poll(() => a.d.stats.ignoredPackets, { timeout: 10_000 }).toBeGreaterThan(100);
     expect(a.d.candidates.length).toBeLessThanOrEqual(16);
-    // One forged address: at most maxOffersPerSecond offers in a burst, not 2,000.
-    expect(a.d.stats.offers).toBeLessThan(100);
+    // One forged address: a burst of maxOffersPerSecond (20 by default), then 20 a second for as long as the
+    // flood lasted (about 2 s, more on a loaded machine), not 2,000.
+    const seconds = (performance.now() - started) / 1000;
+    expect(a.d.stats.offers).toBeLessThanOrEqual(20 + Math.ceil(20 * seconds));
+    expect(a.d.stats.throttledOffers).toBeGreaterThan(0);
     const b = await node(2);
-    await expect.poll(() => a.found.map((c) => c.peerId), { timeout: 5_000 }).toContain(id(2));
-    await expect.poll(() => b.found.map((c) => c.peerId)).toContain(id(1));
+    await expect.poll(() => a.found.map((c) => c.peerId), { timeout: 10_000 }).toContain(id(2));
+    await expect.poll(() => b.found.map((c) => c.peerId), { timeout: 10_000 }).toContain(id(1));
     expect(errors).toEqual([]);
   });
 

@@ -70,13 +70,16 @@ const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("value"), { maxLength: 20 }), fc.dictionary(anyString, tie("value"), { maxKeys: 20 })),
 }));
 
+// Each property does a fixed amount of work, sized to take 1 to 3.5 s on two cores shared at a load
+// of 12 to 25 (well inside the 20 s test timeout on a loaded runner); fast-check draws a new seed
+// each run, so successive runs cover other cases.
 describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
   it("write the same bytes for every value (and refuse the same values)", () => {
     fc.assert(
       fc.property(value, (v) => {
         expect(encodeWith(browser, v)).toBe(encodeWith(node, v));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
@@ -107,7 +110,7 @@ describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
         }
         expect(decodeWith(browser, bytes)).toEqual(decodeWith(node, bytes));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
@@ -130,9 +133,10 @@ describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
         compared++;
         expect(decodeWith(browser, bytes)).toEqual(decodeWith(node, bytes));
       }),
-      { numRuns: 5000 },
+      { numRuns: 1500 },
     );
-    expect(compared).toBeGreaterThan(500);
+    // About a third pass the scan (500 to 550 of 1,500 measured).
+    expect(compared).toBeGreaterThan(250);
   });
 
   it("read hand-made edge cases alike: 64-bit integers, timestamps, malformed UTF-8, odd map keys", () => {

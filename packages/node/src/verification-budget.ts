@@ -15,6 +15,10 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
  * has its broadcasts dropped unchecked, so the others' are still checked;
  * one over its share in every window (give or take one) for `abuseAfterMs`
  * is reported as abusing it (the node then disconnects it: a strike).
+ * Those windows are the ones in which the node checked broadcasts: a
+ * window in which it read none (its own stall, under load) neither counts
+ * nor breaks a run, so a node too busy to read every window still
+ * disconnects the peer that keeps it busy.
  *
  * `admit` allocates nothing and is O(1).
  */
@@ -32,9 +36,9 @@ export class VerifyAccount {
   /** Verifications in `window`. */
   used = 0;
   window = -1;
-  /** The last window in which a broadcast of this peer was dropped. */
+  /** The last window in which a broadcast of this peer was dropped (a count of the windows the node read in). */
   dropWindow = -Infinity;
-  /** The first window of the current run of windows with drops. */
+  /** The first window of the current run of windows with drops (same count). */
   streakStart = -1;
 }
 
@@ -62,6 +66,8 @@ export class VerificationBudget {
   // Not read at construction: a node that sees no broadcast never loads the clock (perf_hooks).
   #refilledAt = 0;
   #window = -1;
+  /** Windows in which `admit` was called: the clock of the abuse runs. */
+  #windowsRead = 0;
   #active = 0;
   #activeBefore = 0;
 
@@ -83,6 +89,7 @@ export class VerificationBudget {
       this.#activeBefore = window === this.#window + 1 ? this.#active : 0;
       this.#active = 0;
       this.#window = window;
+      this.#windowsRead++;
     }
     if (account.window !== window) {
       account.window = window;
@@ -102,13 +109,15 @@ export class VerificationBudget {
       return VERIFY;
     }
     account.used--;
-    if (account.dropWindow !== window) {
-      // A run of windows with drops survives one window without (a hiccup of the sender or of this node).
-      if (account.dropWindow < window - 2) account.streakStart = window;
-      account.dropWindow = window;
+    // Counted in windows this node read in: its own stall (no window read) is no pause of the sender's.
+    const read = this.#windowsRead;
+    if (account.dropWindow !== read) {
+      // A run of windows with drops survives one window without (a hiccup of the sender).
+      if (account.dropWindow < read - 2) account.streakStart = read;
+      account.dropWindow = read;
     }
-    if (window - account.streakStart + 1 >= this.#abuseWindows) {
-      account.streakStart = window + 1;
+    if (read - account.streakStart + 1 >= this.#abuseWindows) {
+      account.streakStart = read + 1;
       return ABUSE;
     }
     return DROP;

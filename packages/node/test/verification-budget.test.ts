@@ -34,6 +34,27 @@ describe("VerificationBudget", () => {
     expect(verdicts.slice(0, 1000)).not.toContain(ABUSE);
   });
 
+  it("a node's own stall (no window read) does not break a flooder's run; the flooder's own pause does", () => {
+    /** 500 broadcasts from `flood` in each window of `floodIn`, one from `honest` in each of `honestIn`: the verdicts of the flood's. */
+    const run = (floodIn: number[], honestIn: number[]): Admission[] => {
+      let now = 0;
+      const budget = new VerificationBudget({ perSecond: 400, windowMs: 250, abuseAfterMs: 1000, now: () => now });
+      const flood = new VerifyAccount();
+      const honest = new VerifyAccount();
+      const verdicts: Admission[] = [];
+      for (let w = 0; w <= 7; w++) {
+        now = w * 250;
+        if (honestIn.includes(w)) budget.admit(honest);
+        if (floodIn.includes(w)) for (let i = 0; i < 500; i++) verdicts.push(budget.admit(flood));
+      }
+      return verdicts;
+    };
+    // Over its share in the four windows the node read in (the node read nothing in 3 to 5, as a stalled node): abuse.
+    expect(run([0, 1, 2, 6, 7], [])).toContain(ABUSE);
+    // The node read the honest peer's broadcasts in 3 to 5 while the flooder sent none: its run is broken.
+    expect(run([0, 1, 2, 6, 7], [3, 4, 5])).not.toContain(ABUSE);
+  });
+
   it("an idle node gets one second's burst back, not more", () => {
     let now = 0;
     const budget = new VerificationBudget({ perSecond: 100, windowMs: 250, now: () => now });
