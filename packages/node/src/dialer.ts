@@ -61,9 +61,8 @@ export class Dialer {
     const deadline = performance.now() + dial.timeoutMs;
     for (;;) {
       // Already connected to that peer: nothing to dial.
-      // (Not one the peer closed whose end waits for its last frames: that peer is gone.)
       const open = table.open.get(whose);
-      if (open !== undefined && !open.connection.isClosed) return table.infoOf(open);
+      if (open !== undefined) return table.infoOf(open);
       // A join to that peer is under way (a re-join, another join by hand): its answer is this one's if it reached that peer.
       const earlier = this.#joining.get(whose);
       if (earlier === undefined) break;
@@ -127,7 +126,7 @@ export class Dialer {
       if (isXppgError(error, NODE_ERROR_CODES.DUPLICATE_CONNECTION) && id !== undefined) {
         // The kept connection may still be finishing its own handshake.
         const kept = table.open.get(id) ?? table.peers.get(id);
-        if (kept !== undefined && kept !== session && !kept.connection.isClosed && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
+        if (kept !== undefined && kept !== session && (await kept.ready.then(() => true, () => false))) return table.infoOf(kept);
         // The connection the peer kept is gone here. Only when this node's own join aborted it (not a disconnect, a ban or the peer's
         // goodbye: those end the peer on purpose), dial once more in the time left; one dial per abort.
         const again = retry && aborted.has(id);

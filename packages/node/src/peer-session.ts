@@ -1,14 +1,13 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
-import { NODE_ERROR_CODES, PlaygroundError, internalError, rateLimitedError } from "./errors.js";
-import { byeError, closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
+import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
+import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
 import { DIRECT_STREAMS } from "#host";
-import { DRAIN_TIMEOUT_MS, SessionEnd } from "./session-end.js";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, RESERVED_PREFIX, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
@@ -18,6 +17,8 @@ export type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js"
 type Phase = "handshaking" | "admitted" | "open" | "closed";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Longest a connection closed as a duplicate is still read, waiting for the peer to close its end. */
+const DRAIN_TIMEOUT_MS = 5000;
 
 /**
  * One connection to one peer: the handshake, then envelopes both ways.
@@ -65,8 +66,6 @@ export class PeerSession {
   silentTicks = 0;
   /** Resolves when the handshake completes, rejects with why it did not. */
   readonly ready: Promise<void>;
-  /** Reports the end after the peer's last frames are read, its goodbye too (`session-end.ts`). */
-  readonly #end = new SessionEnd((info) => this.#onClosed(info), () => !this.isClosed || this.#draining !== undefined, () => this.#reader.holding);
 
   constructor(connection: Connection, host: SessionHost, limits: SessionLimits, peer: SessionPeer = {}) {
     this.connection = connection;
@@ -83,7 +82,9 @@ export class PeerSession {
       },
       limits.queue,
     );
-    this.ready = new Promise<void>((resolve, reject) => void ([this.#readyResolve, this.#readyReject] = [resolve, reject]));
+    this.ready = new Promise<void>((resolve, reject) => {
+      [this.#readyResolve, this.#readyReject] = [resolve, reject];
+    });
     // A rejected `ready` that nobody awaits must not become an unhandled rejection.
     this.ready.catch(() => {});
     if (limits.messagesPerSecond > 0 && Number.isFinite(limits.messagesPerSecond)) this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
@@ -98,17 +99,14 @@ export class PeerSession {
         violation: (what) => this.close(this.#violation(what)),
         // The reader's wait for a later turn is one more hold on the same count as the rooms'.
         pause: () => this.holdConnection(true),
-        resume: () => {
-          this.holdConnection(false);
-          this.#end.check();
-        },
+        resume: () => this.holdConnection(false),
         isClosed: () => this.isClosed && this.#draining === undefined,
       },
       limits.envelopesPerTurn,
       limits.checks,
     );
-    void connection.closed.then((info) => this.#end.closed(info));
-    connection.read({ frame: (data) => this.#onFrame(data), close: () => this.#end.inputEnded() });
+    void connection.closed.then((info) => this.#onClosed(info));
+    connection.read({ frame: (data) => this.#onFrame(data) });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
     void this.#sendEnvelope(KIND.HELLO, host.hello(), null);
   }
@@ -122,8 +120,10 @@ export class PeerSession {
   }
 
   /**
-   * Takes (`held` true) or releases one hold on reading the connection: the reader's wait for a later turn, a congested next hop's, the disk's
-   * (`read-holds.ts`). The one owner of the connection's pause: paused at the first hold, resumed only when none remains. Returns the holds left.
+   * Takes (`held` true) or releases one hold on reading the connection: the
+   * reader's wait for a later turn, a congested next hop's, the disk's
+   * (`read-holds.ts`). The one owner of the connection's pause: paused at the
+   * first hold, resumed only when none remains. Returns the holds left.
    */
   holdConnection(held: boolean): number {
     if (held) {
@@ -132,7 +132,10 @@ export class PeerSession {
     return this.#readHolds;
   }
 
-  /** From now on spends from `other`'s rate limits and share of signature checks (a standby of the same peer): one peer, one set of limits. */
+  /**
+   * From now on spends from `other`'s rate limits (a standby of the same peer): one peer, one set of limits.
+   * Its share of the verification budget too, made now if the broadcast screen has not made it yet (it does at a first broadcast).
+   */
   shareLimits(other: PeerSession): void {
     [this.#bucket, this.#byteBucket, this.broadcastBucket, this.verifyAccount] = [other.#bucket, other.#byteBucket, other.broadcastBucket, (other.verifyAccount ??= new VerifyAccount())];
   }
@@ -158,11 +161,6 @@ export class PeerSession {
 
   get isClosed(): boolean {
     return this.#phase === "closed";
-  }
-
-  /** The peer closed the connection and connected again: its end, waiting for its last frames to be read, is reported now (those are dropped). */
-  endNow(): void {
-    this.#end.now(peerGoneError(this.peerId!, true));
   }
 
   /** True while some of the peer's data waits for a later turn of the event loop (`bundle-reader.ts`). */
@@ -236,12 +234,15 @@ export class PeerSession {
   }
 
   /**
-   * Ends the session: tells the peer why (a bye), flushes, closes. The error is what both sides report (a broken rule, a refusal); none means a
-   * clean close. A peer dropped for not reading gets no bye (it would not read it) and its connection is torn down at once, so it leaves the peer
-   * list at once. Idempotent, and safe to call from within itself (a bye that overflows the queue asks for a second close); a second call ends a drain.
+   * Ends the session: tells the peer why (a bye), flushes, closes. The error
+   * is what both sides report (a broken rule, a refusal); none means a clean
+   * close. A peer dropped for not reading gets no bye (it would not read it)
+   * and its connection is torn down at once, so it leaves the peer list at
+   * once. Idempotent, and safe to call from within itself (a bye that
+   * overflows the queue asks for a second close).
    */
   close(error?: XppgError): void {
-    if (this.#draining !== undefined) return this.#endDrain();
+    if (this.#draining !== undefined) void this.connection.close();
     if (this.#phase === "closed" || this.#closing) return;
     this.#closing = true;
     this.#closeError ??= error;
@@ -258,11 +259,12 @@ export class PeerSession {
     this.#outbox.close(this.#closedError());
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
+      this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS);
       // A draining connection must not keep a process alive that has nothing else to do.
-      return void (this.#draining = setTimeout(() => this.#endDrain(), DRAIN_TIMEOUT_MS)).unref?.();
+      this.#draining.unref?.();
+      return;
     }
     void this.connection.close(slow ? error : undefined);
-    this.#end.check();
   }
 
   /**
@@ -273,23 +275,15 @@ export class PeerSession {
    */
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
-    if (envelope.kind === KIND.BYE || !own) this.#endDrain();
+    if (envelope.kind === KIND.BYE || !own) void this.connection.close();
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
         this.#host.router.deliver(this, envelope);
       } catch {
-        this.#endDrain();
+        void this.connection.close();
       }
     }
-  }
-
-  /** The drain is over (a second close, the peer's goodbye or a stray envelope, the deadline): nothing more is read, and an end the peer's close left waiting is reported now. */
-  #endDrain(): void {
-    clearTimeout(this.#draining);
-    this.#draining = undefined;
-    void this.connection.close();
-    this.#end.check();
   }
 
   #slowError(reason: string): PlaygroundError {
@@ -419,13 +413,18 @@ export class PeerSession {
   }
 
   #onBye(payload: unknown): void {
+    const bye = parseBye(payload);
+    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
+    const error = new RemotePeerError(
+      bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
+      bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
+    );
     // A bye is the peer's word on why it leaves; do not answer it with another.
-    this.#closeError ??= byeError(payload);
+    this.#closeError ??= error;
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
     void this.connection.close();
-    this.#end.check();
   }
 
   #violation(what: string): PlaygroundError {

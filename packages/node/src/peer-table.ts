@@ -164,13 +164,7 @@ export class PeerTable {
     if (hello.peerId === self) {
       return { code: NODE_ERROR_CODES.SELF_CONNECTION, reason: `the node ${self} connected to itself: that address is this node, or another process uses the same identity (the same key file). Join another node's address, and give each process its own identity or key file.` };
     }
-    let existing = this.peers.get(hello.peerId);
-    if (existing !== undefined && existing !== session && existing.connection.isClosed && !existing.isClosed) {
-      // The peer closed it (it restarted, say) and its end waits for its last frames to be read: it is no live peer to keep over this one.
-      // It ends now (what it still held is dropped), so its peer:left comes before this one's peer:joined.
-      existing.endNow();
-      existing = this.peers.get(hello.peerId);
-    }
+    const existing = this.peers.get(hello.peerId);
     if (existing !== undefined && existing !== session && existing.isClosed) {
       // A connection that is already going away never blocks a new one.
       this.peers.delete(hello.peerId);

@@ -1,7 +1,6 @@
 /** The errors a peer session ends with, worded for the user who meets them (`peer-session.ts`). */
 
-import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError } from "./errors.js";
-import { parseBye } from "./protocol.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 
 /** The peer did not finish both handshakes in time. */
 export function handshakeTimeoutError(address: string, timeoutMs: number): PlaygroundError {
@@ -35,17 +34,7 @@ export function closedInHandshakeError(address: string): PlaygroundError {
   );
 }
 
-/** An open connection closed without a goodbye; `unread`: the peer connected again before its last messages on it were read here (they were dropped). */
-export function peerGoneError(peerId: string, unread = false): PlaygroundError {
-  const dropped = unread ? " It connected again before its last messages on that connection were read here: those were dropped." : "";
-  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped.${dropped} Join it again when it is back.`);
-}
-
-/** The peer's goodbye (`xppg/bye`): its code is the peer's choice, a RemotePeerError never taken for one of this node's own. */
-export function byeError(payload: unknown): RemotePeerError {
-  const bye = parseBye(payload);
-  return new RemotePeerError(
-    bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-    bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
-  );
+/** An open connection closed without a goodbye. */
+export function peerGoneError(peerId: string): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { UPDATE_FORMAT, versionAtTime } from "@xppg/state";
 import { CHECKS_PER_TURN, ENVELOPES_PER_TURN, STATE_ROWS_PER_ENVELOPE, VERIFICATION_EXTRA_ENVELOPES } from "../src/bundle-reader.js";
 import { collect, stopNodesAfterEach, type RawPeer } from "./helpers.js";
-import { leftOf, tcpNode, tcpRawPeer } from "./tcp-helpers.js";
+import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
@@ -91,22 +91,6 @@ describe("Playground: a peer's large bundles are read a slice per turn (real TCP
     expect(got.map((m) => m.payload.n)).toEqual(Array.from({ length: 450 }, (_, i) => i));
     // Cut into slices, its messages would land over several turns (each cut costs the reader a pause and a turn).
     expect(meter.max()).toBe(450);
-  });
-
-  it("a peer's goodbye behind a flood that waits its turn is read before the close: the peer leaves with its own reason", async () => {
-    const pg = await tcpNode({ limits: unlimited });
-    const got = collect<{ n: number }>(pg, "news");
-    const left = leftOf(pg);
-    const raw = await tcpRawPeer(pg);
-    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
-    // 2,000 signed broadcasts take some 125 turns to check (16 a turn): the goodbye and the close arrive long before they are read.
-    void raw.conn.send(signedFrame(raw, 0, 2000));
-    void raw.send("xppg/bye", { code: "XPPG_ERR_PEER_SHUTDOWN", reason: "the raw peer stops" });
-    await raw.conn.close();
-    await vi.waitFor(() => expect(left).toHaveLength(1), { timeout: 15_000 });
-    expect(left).toEqual([{ peerId: raw.peerId, code: "XPPG_ERR_PEER_SHUTDOWN" }]);
-    // What came before the goodbye was read too.
-    expect(got).toHaveLength(2000);
   });
 
   it("while one peer's big frames wait their turn, another peer's messages are read between the slices", async () => {
