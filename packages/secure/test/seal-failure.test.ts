@@ -33,18 +33,24 @@ function failingOnce(base: CryptoProvider): CryptoProvider & { arm(): void; fire
   return wrapper;
 }
 
+/** A TCP listener on loopback that accepts secure connections with `cipher` and records the text of every frame they read. */
+async function recordingListener(cipher: "AESGCM" | "ChaChaPoly") {
+  const transport = tcpTransport();
+  const accepted: Connection[] = [];
+  const got: string[] = [];
+  const listener = await transport.listen("tcp://127.0.0.1:0", (raw) => {
+    void secureConnection(raw, { identity: generateIdentity(), cipher }).then((conn) => {
+      accepted.push(conn);
+      conn.read({ frame: (f) => void got.push(new TextDecoder().decode(f)) });
+    });
+  });
+  return { transport, listener, accepted, got };
+}
+
 describe("a record that fails to seal (real TCP)", () => {
   for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
     it(`${cipher}: the send rejects with a typed error, the connection closes, and new connections carry on`, async () => {
-      const transport = tcpTransport();
-      const accepted: Connection[] = [];
-      const got: string[] = [];
-      const listener = await transport.listen("tcp://127.0.0.1:0", (raw) => {
-        void secureConnection(raw, { identity: generateIdentity(), cipher }).then((conn) => {
-          accepted.push(conn);
-          conn.read({ frame: (f) => void got.push(new TextDecoder().decode(f)) });
-        });
-      });
+      const { transport, listener, accepted, got } = await recordingListener(cipher);
       try {
         const provider = failingOnce(cryptoProvider);
         const client = await secureConnectionWith(provider, await transport.dial(listener.address), { identity: generateIdentity(), cipher });
@@ -77,15 +83,7 @@ describe("a record that fails to seal (real TCP)", () => {
     // used to throw where nothing caught it, which ended the process.
     for (const when of ["in the tick's deferred flush", "when close seals what waits"] as const) {
       it(`${cipher}: a record that fails to seal ${when} closes the connection with a typed error, and nothing after it leaves`, async () => {
-        const transport = tcpTransport();
-        const accepted: Connection[] = [];
-        const got: string[] = [];
-        const listener = await transport.listen("tcp://127.0.0.1:0", (raw) => {
-          void secureConnection(raw, { identity: generateIdentity(), cipher }).then((conn) => {
-            accepted.push(conn);
-            conn.read({ frame: (f) => void got.push(new TextDecoder().decode(f)) });
-          });
-        });
+        const { transport, listener, accepted, got } = await recordingListener(cipher);
         try {
           const provider = failingOnce(cryptoProvider);
           const client = await secureConnectionWith(provider, await transport.dial(listener.address), { identity: generateIdentity(), cipher });
