@@ -167,16 +167,21 @@ export class EnvelopeReader {
     this.#payloadBytes = undefined;
     if ((flags & FLAG_BYTES) !== 0) r.payload = body;
     else {
-      try {
-        r.payload = this.#msgpack.decode(body, this.#maxPayloadDepth);
-        this.#payloadBytes = body;
-      } catch (cause) {
-        // The structure's faults (truncated, too deep) are thrown as they are; what the value holds is explained.
-        if (cause instanceof FramingError) throw cause;
-        throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
-      }
+      r.payload = this.readPayload(body);
+      this.#payloadBytes = body;
     }
     return r;
+  }
+
+  /** A payload's MessagePack bytes decoded within this reader's depth limit; any fault is a typed FramingError. */
+  readPayload(body: Uint8Array): unknown {
+    try {
+      return this.#msgpack.decode(body, this.#maxPayloadDepth);
+    } catch (cause) {
+      // The structure's faults (truncated, too deep) are thrown as they are; what the value holds is explained.
+      if (cause instanceof FramingError) throw cause;
+      throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
+    }
   }
 
   /** See {@link EnvelopeCodec.payloadBytesOf}. */

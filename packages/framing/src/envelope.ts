@@ -364,9 +364,9 @@ export class EnvelopeCodec {
     return this.#reader.payloadBytesOf(payload);
   }
 
-  /** The payload in bytes {@link EnvelopeCodec.payloadBytesOf} gave: the same value as when the envelope was read. */
+  /** The payload in bytes {@link EnvelopeCodec.payloadBytesOf} gave: the same value as when the envelope was read (its faults typed, as then). */
   readPayload(bytes: Uint8Array): unknown {
-    return this.#msgpack.decode(bytes, this.maxPayloadDepth);
+    return this.#reader.readPayload(bytes);
   }
 }
 

@@ -177,4 +177,18 @@ describe("payloadBytesOf and readPayload", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(codec.payloadBytesOf(last)).toBeUndefined();
   });
+
+  it("readPayload refuses bad bytes with a typed FramingError, as a read does: a __proto__ key, a truncated value, too deep", () => {
+    const codec = new EnvelopeCodec({ maxPayloadDepth: 2 });
+    const proto = Uint8Array.from([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0x01]);
+    for (const bytes of [proto, Uint8Array.from([0x92, 0x01]), Uint8Array.from([0x91, 0x91, 0x91, 0x01])]) {
+      let caught: unknown;
+      try {
+        codec.readPayload(bytes);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isXppgError(caught, "XPPG_ERR_MALFORMED_ENVELOPE") || isXppgError(caught, "XPPG_ERR_PAYLOAD_TOO_DEEP")).toBe(true);
+    }
+  });
 });
