@@ -1,4 +1,4 @@
-import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
 import type { CloseInfo } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
@@ -153,4 +153,15 @@ export function identitySignError(cause: unknown): SecureError {
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */
 export function keyExhaustedError(): SecureError {
   return new SecureError(CODES.KEY_EXHAUSTED, "This connection's key is used up, so it is closed: open a new connection.");
+}
+
+/**
+ * What a record layer closes with when handing decrypted bytes up threw: the
+ * frame decoder's own typed error (the peer's oversized frame) as it is,
+ * anything else as the frame sink's bug.
+ */
+export function frameHandlerError(err: unknown): XppgError {
+  return isXppgError(err)
+    ? err
+    : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err });
 }

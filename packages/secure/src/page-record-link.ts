@@ -4,14 +4,14 @@
 // takes no AES-GCM). Node keeps `RecordLink`, whose seal and open return at
 // once, in place; this one stays out of Node's path, and `RecordLink` out of
 // a page's download.
-import { isXppgError, type XppgError } from "@xppg/errors";
+import type { XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict, noKeyError } from "./errors.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
@@ -206,12 +206,8 @@ export class PageRecordLink implements ConnectionLink {
   #seal(plain: Uint8Array): Promise<unknown> {
     const size = plain.byteLength + NOISE_TAG_SIZE;
     this.#unsettled += size;
-    let sealed: Promise<Uint8Array>;
-    try {
-      sealed = this.#send.encryptWithAdAsync(this.#aead, EMPTY, plain);
-    } catch (err) {
-      sealed = Promise.reject(err);
-    }
+    // An async method: a spent key or nonce comes back as a rejection, not a throw.
+    const sealed = this.#send.encryptWithAdAsync(this.#aead, EMPTY, plain);
     const settle = (): void => {
       this.#unsettled -= size;
       if (this.#unsettled + this.#pendingBytes < this.#highWaterMark) this.#releaseDrain(undefined);
@@ -302,11 +298,7 @@ export class PageRecordLink implements ConnectionLink {
       this.#decoder.push(plain, this.#controller.frame);
     } catch (err) {
       // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing; anything else was thrown by the frame sink above.
-      this.#controller.fail(
-        isXppgError(err)
-          ? err
-          : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }),
-      );
+      this.#controller.fail(frameHandlerError(err));
     }
   }
 

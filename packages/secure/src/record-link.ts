@@ -5,7 +5,7 @@ import { connectionClosedError, sendJoined, writeFailedError, type ConnectionLin
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { SECURE_ERROR_CODES, SecureError, decryptFailedError, linkCloseVerdict } from "./errors.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
 
@@ -398,11 +398,7 @@ export class RecordLink implements ConnectionLink {
     } catch (err) {
       // The decoder's XPPG_ERR_FRAME_TOO_LARGE is the peer's doing and is reported as it is; anything
       // else was thrown by the frame sink above us: close with that error as it is.
-      this.#controller.fail(
-        isXppgError(err)
-          ? err
-          : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err }),
-      );
+      this.#controller.fail(frameHandlerError(err));
     }
   }
 
