@@ -28,8 +28,11 @@ export interface Dial {
   readonly peerId?: string | undefined;
 }
 
-/** The peer id in a relayed address, `relay://host:port/p/<id>`. */
-const RELAYED_PEER = /^relay:\/\/[^/]+\/p\/([\w-]+)$/;
+/**
+ * The peer id in a relayed address, `relay://host:port/p/<id>`, with the id rule of `parseRelayAddress` (relay-address.ts),
+ * which a page's download does not carry: only the key a join waits on and checks the ban with; the relay transport parses the address in full.
+ */
+const RELAYED_PEER = /^relay:\/\/[^/]+\/p\/([A-Za-z0-9_-]{1,100})$/;
 
 export class Dialer {
   readonly #o: DialerOptions;

@@ -18,6 +18,11 @@ export const DUPLICATES_CAPABILITY = "dup/1";
 /** Why a connection ended that ends the peer's other connections too (the peer's word or this node's): no standby takes over. */
 const ENDS_THE_PEER = new Set<string>([NODE_ERROR_CODES.PEER_SHUTDOWN, NODE_ERROR_CODES.DISCONNECTED, NODE_ERROR_CODES.BANNED, NODE_ERROR_CODES.NOT_ALLOWED, NODE_ERROR_CODES.STOPPED]);
 
+/** Why a connection to `peerId` loses to another: the reason its goodbye carries. */
+function keptElsewhere(peerId: string): string {
+  return `already connected to ${peerId}; the other connection is kept`;
+}
+
 /** A connected peer. */
 export interface PeerInfo {
   /** The peer's id. */
@@ -169,12 +174,12 @@ export class PeerTable {
       // A connection that is already going away never blocks a new one.
       this.peers.delete(hello.peerId);
     } else if (existing !== undefined && existing !== session) {
-      const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: `already connected to ${hello.peerId}; the other connection is kept` };
+      const duplicate = { code: NODE_ERROR_CODES.DUPLICATE_CONNECTION, reason: keptElsewhere(hello.peerId) };
       const rule = this.#duplicateRule(session, existing, hello.peerId, agreement);
       if (rule === "standby") {
         // One standby per peer that it dialled, and a peer's second connection counts against the limit: a peer that dials again and again
         // holds no more. This node's own dials are not refused here: the peer may keep any of them, and only it knows which.
-        if (!session.connection.outbound && [...this.#standby.keys()].some((s) => s.peerId === hello.peerId && !s.isClosed)) return duplicate;
+        if (!session.connection.outbound && this.#standbyOf(hello.peerId) !== undefined) return duplicate;
         if (!session.connection.outbound && this.peers.size + this.#standby.size >= this.#o.maxPeers) return this.#full();
         // Kept aside until the peer decides: its welcome on it (`opened` then lists it) or a bye on one of the two (`ended`).
         // It spends from the listed connection's rate limits: one peer, one set of limits, however many connections.
@@ -186,8 +191,7 @@ export class PeerTable {
       }
       if (rule === "refuse") return duplicate;
       this.peers.delete(hello.peerId);
-      const replaced = new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason);
-      existing.close(replaced);
+      existing.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, duplicate.reason));
     } else if (this.peers.size + this.#standby.size >= this.#o.maxPeers) {
       return this.#full();
     }
@@ -197,6 +201,12 @@ export class PeerTable {
     this.#agreements.set(session, agreement);
     this.#info.set(session, this.infoOf(session));
     return null;
+  }
+
+  /** The peer's standby that is still open, if any (at most one that the peer dialled). */
+  #standbyOf(peerId: string): PeerSession | undefined {
+    for (const s of this.#standby.keys()) if (s.peerId === peerId && !s.isClosed) return s;
+    return undefined;
   }
 
   #full(): Refusal {
@@ -249,8 +259,9 @@ export class PeerTable {
     if (this.peers.get(peerId) !== session) return undefined;
     // The connections held aside that the other side dialled lost to this one by the rule between a dial of each side: closed once it is
     // open (a late welcome on one must not take over from it), not when admitted: if it fails before it opens, one of them carries the link.
-    const replaced = () => new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `already connected to ${peerId}; the other connection is kept`);
-    for (const s of this.#standby.keys()) if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(replaced());
+    for (const s of this.#standby.keys()) {
+      if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, keptElsewhere(peerId)));
+    }
     this.open.set(peerId, session);
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
@@ -299,7 +310,7 @@ export class PeerTable {
     // Still the registered session: the peer is gone (not replaced by another connection).
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);
-    const standby = [...this.#standby.keys()].find((s) => s.peerId === peerId && !s.isClosed);
+    const standby = this.#standbyOf(peerId);
     const guard = this.#o.guard;
     const gone = (error !== undefined && ENDS_THE_PEER.has(error.code)) || guard.banned(`peer:${peerId}`) !== undefined || !guard.allowed(peerId);
     if (standby !== undefined && gone) {

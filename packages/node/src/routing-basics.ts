@@ -6,6 +6,7 @@
  */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { sessionViolation } from "./session-errors.js";
 
 /** The capability of routed unicast and request/response. */
 export const ROUTE_CAPABILITY = "route/1";
@@ -21,5 +22,5 @@ export function unreachableError(peerId: string, why: string, cause?: unknown): 
 
 /** `XPPG_ERR_PROTOCOL_VIOLATION` for the neighbour `peer` that sent `what`. */
 export function routeViolation(peer: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+  return sessionViolation(peer, `it sent ${what}`);
 }
