@@ -116,11 +116,17 @@ describe.skipIf(SKIP !== undefined)("topics on a private DHT across two NATs (in
       await expect.poll(() => viaRelay(h2, id1), { timeout: 60_000, interval: 500 }).toMatchObject({ path: "relayed" });
       console.log(`[lab] topic through a relay: both reserved, then joined through the relay ${Math.round(performance.now() - reservedAt)} ms later`);
       expect(String((await viaRelay(h1, id2))["address"] ?? "")).not.toContain("198.18.0.12");
-      const before = Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed);
       h2.send("send hello through a relay");
       expect(await h1.next((e) => e.event === "chat" && e["from"] === id2)).toMatchObject({ text: "hello through a relay" });
       h1.send("send and back");
       expect(await h2.next((e) => e.event === "chat" && e["from"] === id1)).toMatchObject({ text: "and back" });
+      // A room message may reach the other node through the relay node's own mesh links instead of the circuit (the
+      // broadcast tree picks whichever link delivered first), so direct messages prove the circuit carries them.
+      const before = Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed);
+      h2.send(`sendto ${id1} direct through the relay`);
+      expect(await h1.next((e) => e.event === "chat" && e["from"] === id2 && e["text"] === "direct through the relay")).toBeDefined();
+      h1.send(`sendto ${id2} direct and back`);
+      expect(await h2.next((e) => e.event === "chat" && e["from"] === id1 && e["text"] === "direct and back")).toBeDefined();
       expect(Number(((await ask(relay, "reach"))["relay"] as { bytesRelayed: number }).bytesRelayed)).toBeGreaterThan(before);
       expect(await viaRelay(h2, id1)).toMatchObject({ path: "relayed" });
       for (const n of nodes) n.send("exit");
