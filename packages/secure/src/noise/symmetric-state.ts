@@ -1,6 +1,7 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
-import { CipherState } from "./cipher-state.js";
+// Node's CipherState, or in a page's build the part without the transport-only methods (package.json "imports").
+import { CipherState } from "#cipher-state";
 import { concatBytes } from "../concat-bytes.js";
 
 const HASHLEN = 32;
