@@ -7,7 +7,7 @@
 import { checkFunction, checkOptions, checkPositive, checkSignal, checkString, invalidArgument } from "./argument-checks.js";
 import { checkKind } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { isRecord, isReservedKind, KIND } from "./protocol.js";
+import { isRecord, isReservedKind, KIND_REQUEST } from "./protocol.js";
 
 /** Options of `pg.request`. */
 export interface RequestOptions {
@@ -69,7 +69,7 @@ export interface RequestMessage {
 /** Checks an `xppg/request` or `xppg/response` from `src`; throws `XPPG_ERR_PROTOCOL_VIOLATION` for a malformed one. */
 export function readRequestMessage(src: string, kind: string, payload: unknown): RequestMessage {
   if (!isRecord(payload) || !Number.isSafeInteger(payload.r) || (payload.r as number) < 0) throw violation(src, `a malformed "${kind}"`);
-  if (kind === KIND.REQUEST) {
+  if (kind === KIND_REQUEST) {
     const k = payload.k;
     if (typeof k !== "string" || k.length === 0 || k.length > 255 || isReservedKind(k)) throw violation(src, "a request of a malformed kind");
     return payload as unknown as RequestMessage;
