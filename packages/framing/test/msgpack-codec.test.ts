@@ -145,6 +145,10 @@ describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
       "d6ff00000001", "d7ff0000000400000001", "c70cff000000010000000100000001", "c703ff010203", "d40105", "c70005",
       "a2e282", "a3f0908d", "a2c0af", "a3eda080", "d9c9" + "e2".repeat(201),
       "81a95f5f70726f746f5f5f01", "8101a161", "81c0a161", "8190a161", "81c401ffa161", "82a161c0a16201",
+      // Each type whose length (or fixed data) comes in sizes: 8, 16 and 32-bit lengths, fixext 1 to 16.
+      "c40100", "c5000100", "c600000001ff", "c70105aa", "c8000105aa", "c90000000105aa",
+      "d405aa", "d505aabb", "d605" + "aa".repeat(4), "d705" + "aa".repeat(8), "d805" + "aa".repeat(16),
+      "d90161", "da000161", "db0000000161", "dc000101", "dd0000000101", "de0001a16101", "df00000001a16101",
     ];
     for (const c of cases) {
       const bytes = Uint8Array.from(Buffer.from(c, "hex"));
