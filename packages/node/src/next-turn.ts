@@ -5,33 +5,11 @@
  * `MessageChannel` message is the browser's own next-turn task.
  */
 
-type Task = () => void;
-
-function channelTurns(): (fn: Task) => void {
-  const queue: Task[] = [];
-  const channel = new MessageChannel();
-  // Typed as Node's MessagePort, which has no onmessage; a page's has, and setting it starts the port.
-  (channel.port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
-    // One task per message, in order: as setImmediate, a task queued while
-    // running waits for a later turn.
-    queue.shift()?.();
-  };
-  return (fn) => {
-    queue.push(fn);
-    channel.port2.postMessage(null);
-  };
-}
+import { channelTurns, toHex, type Task } from "./turns.js";
 
 /** Runs `fn` on a later turn of the event loop (`setImmediate` in Node, a `MessageChannel` task in browsers). */
 // Node's own setImmediate, unwrapped: the bundle reader calls it per turn.
 export const nextTurn: (fn: Task) => void = typeof setImmediate === "function" ? setImmediate : channelTurns();
-
-/** `bytes` as lowercase hex, without `Buffer` (browsers have none). */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += (b < 16 ? "0" : "") + b.toString(16);
-  return out;
-}
 
 // In Node, node:crypto (already loaded by every node): the first use of
 // `globalThis.crypto` loads WebCrypto's modules, about 0.7 ms of a fresh
@@ -47,3 +25,7 @@ export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
 export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
+
+/** Runs `fn` at the end of the current tick (`process.nextTick`): after the caller's synchronous work, before I/O. */
+export const endOfTick: (fn: () => void) => void =
+  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);

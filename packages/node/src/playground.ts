@@ -23,7 +23,7 @@ import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOption
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
 import { KIND_TEXT, type Hello } from "./protocol.js";
-import { randomFill } from "./next-turn.js";
+import { randomFill } from "#next-turn";
 import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";

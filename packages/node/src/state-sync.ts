@@ -6,7 +6,7 @@ import { KIND_STATE, KIND_STATE_HELLO, KIND_STATE_REQUEST, isRecord } from "./pr
 import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
 import type { OwnedRowChecks } from "./owned-row-checks.js";
 import type { PeerSession } from "./peer-session.js";
-import { nextTurn, randomHex } from "./next-turn.js";
+import { nextTurn, randomHex } from "#next-turn";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
 import { Turns, nextTurnOfLoop, settlesWithin } from "./state-turns.js";
 import { TokenBucket } from "./token-bucket.js";
