@@ -1,8 +1,13 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
-// Node's CipherState, or in a page's build the part without the transport-only methods (package.json "imports").
-import { CipherState } from "#cipher-state";
+import { CipherState as CipherStateOfThisBuild } from "#cipher-state";
+import type { CipherState } from "./cipher-state.js";
 import { concatBytes } from "../concat-bytes.js";
+
+// Node's CipherState, or in a page's build its base class (package.json "imports"), without the transport-only
+// methods only Node's record layer calls: typed as Node's in both, as one type check covers both builds.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed under the browser condition
+const States = CipherStateOfThisBuild as typeof CipherState;
 
 const HASHLEN = 32;
 const EMPTY = new Uint8Array(0);
@@ -66,7 +71,7 @@ export class SymmetricState {
       })();
     }
     this.#ck = this.#h.slice();
-    this.#cipher = new CipherState(provider, null, this.cipher);
+    this.#cipher = new States(provider, null, this.cipher);
   }
 
   /** The handshake hash `h`, which binds everything said so far. */
@@ -119,6 +124,6 @@ export class SymmetricState {
   /** `Split()`: the two transport cipher states, initiator-to-responder first. */
   async split(): Promise<[CipherState, CipherState]> {
     const [k1, k2] = await noiseHkdf(this.#crypto, this.#ck, EMPTY);
-    return [new CipherState(this.#provider, k1, this.cipher), new CipherState(this.#provider, k2, this.cipher)];
+    return [new States(this.#provider, k1, this.cipher), new States(this.#provider, k2, this.cipher)];
   }
 }
