@@ -24,10 +24,42 @@ export const AES_GCM_BYTE_BUDGET = 2 ** 38;
  * `encryptInto`, `decryptInto`) are the subclass's; a page's handshake
  * (`SymmetricState`, through `#cipher-state`) makes states of this class.
  */
+/**
+ * What the subclass in `cipher-state.ts` reaches of a state's private key,
+ * nonce and byte budget (set once, by the class's static block). It is this
+ * module's and that one's: neither package entry exports it, so code holding
+ * a state cannot read its key or raise its budget.
+ */
+export interface CipherStateInternals {
+  /** The key of a keyed state, for a transport-only method (`what` names it in the error); throws `XPPG_ERR_INVALID_KEY` without one. */
+  key(state: CipherStateBase, what: string): Uint8Array;
+  /** Takes `length` bytes from the key's budget (the caller takes the nonce); throws `XPPG_ERR_KEY_EXHAUSTED` past the budget or the nonces. */
+  spend(state: CipherStateBase, length: number): void;
+  /** Moves to the next nonce, once the one in {@link CipherStateBase.nonce} has sealed or opened a record. */
+  advance(state: CipherStateBase): void;
+}
+
+// Assigned once, by CipherStateBase's static block below.
+export let cipherStateInternals: CipherStateInternals;
+
 export class CipherStateBase {
+  static {
+    cipherStateInternals = {
+      key: (state, what) => {
+        const k = state.#k;
+        if (k === null) throw noKeyError(what);
+        return k;
+      },
+      spend: (state, length) => state.#spend(length),
+      advance: (state) => {
+        state.#n++;
+      },
+    };
+  }
+
   /** The Noise cipher function this state encrypts with. */
   readonly cipher: NoiseCipher;
-  protected readonly provider: CryptoProvider;
+  readonly #provider: CryptoProvider;
   #k: Uint8Array | null = null;
   #n = 0;
   /** Bytes this key may still seal (see {@link AES_GCM_BYTE_BUDGET}). */
@@ -36,7 +68,7 @@ export class CipherStateBase {
   /** `byteBudget`: bytes this key seals at most, by default {@link AES_GCM_BYTE_BUDGET} for AESGCM, no limit for ChaChaPoly. */
   constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher: NoiseCipher = DEFAULT_NOISE_CIPHER, byteBudget = cipher === "AESGCM" ? AES_GCM_BYTE_BUDGET : Infinity) {
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
-    this.provider = provider;
+    this.#provider = provider;
     this.#k = key;
     this.cipher = cipher;
     this.#budget = byteBudget;
@@ -62,8 +94,8 @@ export class CipherStateBase {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     const k = this.#k;
     if (k === null) return plaintext;
-    this.spend(plaintext.byteLength);
-    const p = this.provider;
+    this.#spend(plaintext.byteLength);
+    const p = this.#provider;
     const out = this.cipher === "AESGCM" ? p.aesGcmSeal(k, this.#n, ad, plaintext) : p.seal(k, this.#n, ad, plaintext);
     this.#n++;
     return out;
@@ -78,28 +110,13 @@ export class CipherStateBase {
   async encryptWithAdAsync(aead: AsyncAead, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
     if (this.#k === null) return plaintext;
     // Before the first await: the nonce is taken by this call.
-    this.spend(plaintext.byteLength);
+    this.#spend(plaintext.byteLength);
     return aead.seal(this.cipher, this.#k, this.#n++, ad, plaintext);
   }
 
-  /**
-   * The key of a keyed state, for a transport-only method (`what` names it
-   * in the error); throws `XPPG_ERR_INVALID_KEY` without one.
-   */
-  protected key(what: string): Uint8Array {
-    const k = this.#k;
-    if (k === null) throw noKeyError(what);
-    return k;
-  }
-
   /** Takes `length` bytes from this key's budget (the caller takes the nonce); throws `XPPG_ERR_KEY_EXHAUSTED` past the budget or the nonces. */
-  protected spend(length: number): void {
+  #spend(length: number): void {
     if (this.#n >= MAX_NONCE || (this.#budget -= length) < 0) throw keyExhaustedError();
-  }
-
-  /** Moves to the next nonce, once the one in {@link CipherStateBase.nonce} has sealed or opened a record. */
-  protected advance(): void {
-    this.#n++;
   }
 
   /**
@@ -122,7 +139,7 @@ export class CipherStateBase {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
     if (this.#k === null) return ciphertext;
     if (this.#n >= MAX_NONCE) return null;
-    const p = this.provider;
+    const p = this.#provider;
     const out = this.cipher === "AESGCM" ? p.aesGcmOpen(this.#k, this.#n, ad, ciphertext) : p.open(this.#k, this.#n, ad, ciphertext);
     if (out !== null) this.#n++;
     return out;

@@ -1,6 +1,6 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider } from "../crypto/provider.js";
-import { CipherStateBase, MAX_NONCE } from "./cipher-state-core.js";
+import { CipherStateBase, cipherStateInternals, MAX_NONCE } from "./cipher-state-core.js";
 
 export { AES_GCM_BYTE_BUDGET } from "./cipher-state-core.js";
 
@@ -19,10 +19,12 @@ const EMPTY = new Uint8Array(0);
 export class CipherState extends CipherStateBase {
   /** Records shorter than this are sealed and opened in place (0: never); worked out once from the provider. */
   readonly #inPlaceBelow: number;
+  readonly #provider: CryptoProvider;
 
   /** `byteBudget`: bytes this key seals at most, by default {@link AES_GCM_BYTE_BUDGET} for AESGCM, no limit for ChaChaPoly. */
   constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher?: NoiseCipher, byteBudget?: number) {
     super(provider, key, cipher, byteBudget);
+    this.#provider = provider;
     const limit = provider.inPlaceLimit;
     this.#inPlaceBelow = !this.inPlace ? 0 : typeof limit === "object" ? (limit[this.cipher] ?? Infinity) : (limit ?? Infinity);
   }
@@ -33,22 +35,22 @@ export class CipherState extends CipherStateBase {
    * message without joining them.
    */
   encryptParts(plaintext: Uint8Array): [ciphertext: Uint8Array, tag: Uint8Array] {
-    const k = this.key("CipherState.encryptParts");
-    this.spend(plaintext.byteLength);
-    const provider = this.provider;
+    const k = cipherStateInternals.key(this, "CipherState.encryptParts");
+    cipherStateInternals.spend(this, plaintext.byteLength);
+    const provider = this.#provider;
     let out: [Uint8Array, Uint8Array];
     if (provider.sealParts !== undefined) out = provider.sealParts(this.cipher, k, this.nonce, plaintext);
     else {
       const sealed = this.cipher === "AESGCM" ? provider.aesGcmSeal(k, this.nonce, EMPTY, plaintext) : provider.seal(k, this.nonce, EMPTY, plaintext);
       out = [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)];
     }
-    this.advance();
+    cipherStateInternals.advance(this);
     return out;
   }
 
   /** True when the provider can seal and open in place ({@link CipherState.encryptInto}, {@link CipherState.decryptInto}). */
   get inPlace(): boolean {
-    return this.provider.sealInto !== undefined && this.provider.openInto !== undefined;
+    return this.#provider.sealInto !== undefined && this.#provider.openInto !== undefined;
   }
 
   /** Whether a record of `length` bytes is best sealed or opened in place. */
@@ -62,10 +64,10 @@ export class CipherState extends CipherStateBase {
    * `sealInto` (see {@link CipherState.inPlace}).
    */
   encryptInto(plaintext: Uint8Array, out: Uint8Array, tag: Uint8Array): void {
-    const k = this.key("CipherState.encryptInto");
-    this.spend(plaintext.byteLength);
-    this.provider.sealInto!(this.cipher, k, this.nonce, plaintext, out, tag);
-    this.advance();
+    const k = cipherStateInternals.key(this, "CipherState.encryptInto");
+    cipherStateInternals.spend(this, plaintext.byteLength);
+    this.#provider.sealInto!(this.cipher, k, this.nonce, plaintext, out, tag);
+    cipherStateInternals.advance(this);
   }
 
   /**
@@ -74,10 +76,10 @@ export class CipherState extends CipherStateBase {
    * nonce does not advance and `out` holds nothing usable.
    */
   decryptInto(ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean {
-    const k = this.key("CipherState.decryptInto");
+    const k = cipherStateInternals.key(this, "CipherState.decryptInto");
     if (this.nonce >= MAX_NONCE) return false;
-    const ok = this.provider.openInto!(this.cipher, k, this.nonce, ciphertext, tag, out);
-    if (ok) this.advance();
+    const ok = this.#provider.openInto!(this.cipher, k, this.nonce, ciphertext, tag, out);
+    if (ok) cipherStateInternals.advance(this);
     return ok;
   }
 }
