@@ -1,13 +1,8 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
-import { CipherState as CipherStateOfThisBuild } from "#cipher-state";
-import type { CipherState } from "./cipher-state.js";
+import { CipherState as States } from "#cipher-state";
+import type { CipherStateBase } from "./cipher-state-core.js";
 import { concatBytes } from "../concat-bytes.js";
-
-// Node's CipherState, or in a page's build its base class (package.json "imports"), without the transport-only
-// methods only Node's record layer calls: typed as Node's in both, as one type check covers both builds.
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed under the browser condition
-const States = CipherStateOfThisBuild as typeof CipherState;
 
 const HASHLEN = 32;
 const EMPTY = new Uint8Array(0);
@@ -46,7 +41,7 @@ export class SymmetricState {
   readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
   readonly #crypto: HandshakeCrypto;
-  readonly #cipher: CipherState;
+  readonly #cipher: CipherStateBase;
   #ck: Uint8Array;
   #h: Uint8Array;
   /** A protocol name longer than a hash is hashed first: the first step waits for it. */
@@ -121,8 +116,13 @@ export class SymmetricState {
     return this.#cipher.hasKey();
   }
 
-  /** `Split()`: the two transport cipher states, initiator-to-responder first. */
-  async split(): Promise<[CipherState, CipherState]> {
+  /**
+   * `Split()`: the two transport cipher states, initiator-to-responder first.
+   * They are `CipherState`s in Node and {@link CipherStateBase}s (without the
+   * transport-only methods) in a page's build: `States` is whichever
+   * `#cipher-state` gives the build (package.json "imports").
+   */
+  async split(): Promise<[CipherStateBase, CipherStateBase]> {
     const [k1, k2] = await noiseHkdf(this.#crypto, this.#ck, EMPTY);
     return [new States(this.#provider, k1, this.cipher), new States(this.#provider, k2, this.cipher)];
   }
