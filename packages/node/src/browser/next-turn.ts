@@ -1,14 +1,14 @@
 /**
  * The browser's `#next-turn` (Node's is `../next-turn.ts`): a page has no
  * `setImmediate` and no `node:crypto`, so its turns are `MessageChannel`
- * tasks and its random values `crypto.getRandomValues` (which, unlike
- * `randomUUID`, pages served over plain http have too).
+ * tasks (made on the first one; `setImmediate` where the runtime has it,
+ * see `turns.ts`) and its random values `crypto.getRandomValues` (which,
+ * unlike `randomUUID`, pages served over plain http have too).
  */
 
-import { channelTurns, toHex } from "../turns.js";
+import { toHex } from "../turns.js";
 
-/** Runs `fn` on a later turn of the event loop (a `MessageChannel` task). */
-export const nextTurn = channelTurns();
+export { nextTurn } from "../turns.js";
 
 /** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. */
 export const endOfTick = (fn: () => void): void => queueMicrotask(fn);
