@@ -12,7 +12,7 @@ import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from ".
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } from "./errors.js";
-import type { CipherStateBase } from "./noise/cipher-state-core.js";
+import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
 
@@ -46,8 +46,8 @@ const OPENING_AHEAD = 16;
 export class PageRecordLink implements ConnectionLink {
   readonly #conn: Connection;
   readonly #aead: AsyncAead;
-  readonly #send: CipherStateBase;
-  readonly #receive: CipherStateBase;
+  readonly #send: CipherState;
+  readonly #receive: CipherState;
   readonly #controller: LinkController;
   readonly #decoder: FrameDecoder;
   readonly #remoteAddress: string;

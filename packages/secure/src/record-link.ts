@@ -6,25 +6,12 @@ import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from ".
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
-import { CipherState } from "./noise/cipher-state.js";
-import type { CipherStateBase } from "./noise/cipher-state-core.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
 const INITIAL_PLAIN_SIZE = 4096;
-
-/**
- * A state of Node's handshake, narrowed to Node's `CipherState`, whose
- * transport-only methods this record layer seals and opens with. A page's
- * build splits into base-class states: they go to a page's record layer.
- */
-function transportState(state: CipherStateBase): CipherState {
-  if (state instanceof CipherState) return state;
-  throw new TypeError("Node's record layer needs the CipherStates of Node's handshake; this one is a browser build's (a CipherStateBase without encryptParts, encryptInto or decryptInto): load @xppg/secure without the browser condition");
-}
-
 /**
  * Bytes sealed in one tick before `send` makes the caller wait for the next
  * one. Without it a sender that never waits encrypts megabytes in one
@@ -64,8 +51,7 @@ const SEND_AHEAD = 2 * TICK_BUDGET;
 export class RecordLink implements ConnectionLink {
   readonly #conn: Connection;
   readonly #provider: CryptoProvider;
-  readonly #send: CipherState;
-  readonly #receive: CipherState;
+  readonly #session: HandshakeResult;
   readonly #controller: LinkController;
   readonly #decoder: FrameDecoder;
   readonly #onFrame: (frame: Uint8Array) => void;
@@ -99,8 +85,7 @@ export class RecordLink implements ConnectionLink {
   constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
     this.#provider = provider;
     this.#conn = conn;
-    this.#send = transportState(session.send);
-    this.#receive = transportState(session.receive);
+    this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
@@ -293,7 +278,7 @@ export class RecordLink implements ConnectionLink {
    * tag are new buffers, handed over unjoined.
    */
   #sealAndSend(plain: Uint8Array, source: Uint8Array = plain): Promise<void> {
-    const cipher = this.#send;
+    const cipher = this.#session.send;
     let sent: Promise<void>;
     const length = plain.byteLength;
     if (cipher.inPlaceFor(length) && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
@@ -419,7 +404,7 @@ export class RecordLink implements ConnectionLink {
 
   /** Decrypts `record` (`length` bytes of ciphertext, then the tag) into `out`; false when it does not authenticate. */
   #openInto(record: Uint8Array, length: number, out: Uint8Array): boolean {
-    const cipher = this.#receive;
+    const cipher = this.#session.receive;
     if (cipher.inPlaceFor(record.byteLength)) return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
     const plain = cipher.decryptWithAd(EMPTY, record);
     if (plain === null) return false;
@@ -433,7 +418,7 @@ export class RecordLink implements ConnectionLink {
    * handed over and never reuses (the {@link Connection} read contract).
    */
   #open(record: Uint8Array): Uint8Array | null {
-    const cipher = this.#receive;
+    const cipher = this.#session.receive;
     if (!cipher.inPlaceFor(record.byteLength)) return cipher.decryptWithAd(EMPTY, record);
     const length = record.byteLength - NOISE_TAG_SIZE;
     const body = record.subarray(0, length);

@@ -20,7 +20,6 @@ export { HANDSHAKE_PAYLOAD_SIZE } from "./handshake-payload.js";
 export { isIdentity } from "./identity.js";
 export type { AsyncEd25519Signer, Identity } from "./identity.js";
 export { AES_GCM_BYTE_BUDGET, CipherState } from "./noise/cipher-state.js";
-export { CipherStateBase } from "./noise/cipher-state-core.js";
 export { HandshakeState } from "./noise/handshake-state.js";
 export type { HandshakeResult, HandshakeStateOptions } from "./noise/handshake-state.js";
 export { SymmetricState } from "./noise/symmetric-state.js";

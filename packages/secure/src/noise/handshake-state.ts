@@ -1,7 +1,7 @@
 import { DEFAULT_NOISE_CIPHER, NOISE_MAX_MESSAGE_SIZE, NOISE_PROTOCOL_NAMES, NOISE_TAG_SIZE, type NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto, X25519KeyPair } from "../crypto/provider.js";
 import { handshakeFailedError, type SecureError } from "../errors.js";
-import type { CipherStateBase } from "./cipher-state-core.js";
+import type { CipherState } from "./cipher-state.js";
 import { SymmetricState } from "./symmetric-state.js";
 import { concatBytes } from "../concat-bytes.js";
 
@@ -65,14 +65,10 @@ export interface HandshakeStateOptions {
 
 /** The result of a finished handshake. */
 export interface HandshakeResult {
-  /**
-   * Encrypts what this side sends. A {@link CipherStateBase}: in Node it is a
-   * `CipherState` (narrow with `instanceof CipherState` for the transport-only
-   * methods); in a browser build it has only the base class's methods.
-   */
-  send: CipherStateBase;
-  /** Decrypts what this side receives (a `CipherState` in Node, as {@link HandshakeResult.send}). */
-  receive: CipherStateBase;
+  /** Encrypts what this side sends. */
+  send: CipherState;
+  /** Decrypts what this side receives. */
+  receive: CipherState;
   /** The final handshake hash `h` (a unique id of this session, both sides agree on it). */
   handshakeHash: Uint8Array;
   /** The peer's static X25519 public key. */

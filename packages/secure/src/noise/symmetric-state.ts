@@ -1,7 +1,6 @@
 import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
-import { CipherState as States } from "#cipher-state";
-import type { CipherStateBase } from "./cipher-state-core.js";
+import { CipherState } from "./cipher-state.js";
 import { concatBytes } from "../concat-bytes.js";
 
 const HASHLEN = 32;
@@ -41,7 +40,7 @@ export class SymmetricState {
   readonly cipher: NoiseCipher;
   readonly #provider: CryptoProvider;
   readonly #crypto: HandshakeCrypto;
-  readonly #cipher: CipherStateBase;
+  readonly #cipher: CipherState;
   #ck: Uint8Array;
   #h: Uint8Array;
   /** A protocol name longer than a hash is hashed first: the first step waits for it. */
@@ -66,7 +65,7 @@ export class SymmetricState {
       })();
     }
     this.#ck = this.#h.slice();
-    this.#cipher = new States(provider, null, this.cipher);
+    this.#cipher = new CipherState(provider, null, this.cipher);
   }
 
   /** The handshake hash `h`, which binds everything said so far. */
@@ -116,14 +115,9 @@ export class SymmetricState {
     return this.#cipher.hasKey();
   }
 
-  /**
-   * `Split()`: the two transport cipher states, initiator-to-responder first.
-   * They are `CipherState`s in Node and {@link CipherStateBase}s (without the
-   * transport-only methods) in a page's build: `States` is whichever
-   * `#cipher-state` gives the build (package.json "imports").
-   */
-  async split(): Promise<[CipherStateBase, CipherStateBase]> {
+  /** `Split()`: the two transport cipher states, initiator-to-responder first. */
+  async split(): Promise<[CipherState, CipherState]> {
     const [k1, k2] = await noiseHkdf(this.#crypto, this.#ck, EMPTY);
-    return [new States(this.#provider, k1, this.cipher), new States(this.#provider, k2, this.cipher)];
+    return [new CipherState(this.#provider, k1, this.cipher), new CipherState(this.#provider, k2, this.cipher)];
   }
 }
