@@ -50,7 +50,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // last frames are read), which added about 280 bytes.
 // 64.25 KiB with their review mends (a restarted peer's dead connection ended at once, a drain ended by a stop): 65,582 bytes, 151 on 65,431.
 // 64 KiB again (65,312 bytes) once the deferred session end and those two mends were reverted (about 330 bytes).
-export const CEILING_GZIP_BYTES = 64 * 1024;
+// 65,024 bytes (64,961 measured, from 65,309) once a page's build left out Node-only branches (turns, random values, Buffer
+// allocations) and a kinds table; a split of the cipher states was tried (194 bytes) and left out, as it let code holding a state reach its nonce.
+export const CEILING_GZIP_BYTES = 65_024;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

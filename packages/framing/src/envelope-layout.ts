@@ -50,10 +50,7 @@ export function putString(out: Uint8Array, pos: number, bytes: Uint8Array): numb
   return pos + 2 + bytes.byteLength;
 }
 
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
-export function allocate(size: number): Uint8Array {
-  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
-}
+export { allocate } from "#alloc";
 
 export function unencodable(why: string): FramingError {
   return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `The envelope cannot be encoded: ${why}.`);

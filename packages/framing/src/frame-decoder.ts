@@ -1,3 +1,5 @@
+// Memory for a frame being assembled: zero-filling 1 MiB costs as much as copying it, and it is overwritten anyway.
+import { allocateUninitialized } from "#alloc";
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
 
@@ -171,14 +173,4 @@ export class FrameDecoder {
       }
     }
   }
-}
-
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
-
-/** Memory for a frame being assembled. Zero-filling 1 MiB costs as much as copying it, and it is overwritten anyway. */
-function allocateUninitialized(size: number): Uint8Array {
-  if (NodeBuffer === undefined) return new Uint8Array(size);
-  const b = NodeBuffer.allocUnsafeSlow(size);
-  // A plain Uint8Array over it: callers see one type, whatever the path.
-  return new Uint8Array(b.buffer, b.byteOffset, size);
 }

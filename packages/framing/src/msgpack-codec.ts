@@ -208,17 +208,18 @@ class Reader {
     if (t < 0xa0) return this.#array(t - 0x90, depth);
     if (t < 0xc0) return this.#string(t - 0xa0);
     if (t >= 0xe0) return t - 0x100;
+    // Each run of types below differs only in the size of its length (1, 2, 4...) or of its fixed data.
+    if (t >= 0xc4 && t <= 0xc6) return this.#binary(this.#length(1 << (t - 0xc4)));
+    if (t >= 0xc7 && t <= 0xc9) return this.#extension(this.#length(1 << (t - 0xc7)));
+    if (t >= 0xd4 && t <= 0xd8) return this.#extension(1 << (t - 0xd4));
+    if (t >= 0xd9 && t <= 0xdb) return this.#string(this.#length(1 << (t - 0xd9)));
+    if (t >= 0xdc && t <= 0xdd) return this.#array(this.#length(2 << (t - 0xdc)), depth);
+    if (t >= 0xde) return this.#map(this.#length(2 << (t - 0xde)), depth);
     const v = this.#view;
     switch (t) {
       case 0xc0: return null;
       case 0xc2: return false;
       case 0xc3: return true;
-      case 0xc4: return this.#binary(this.#length(1));
-      case 0xc5: return this.#binary(this.#length(2));
-      case 0xc6: return this.#binary(this.#length(4));
-      case 0xc7: return this.#extension(this.#length(1));
-      case 0xc8: return this.#extension(this.#length(2));
-      case 0xc9: return this.#extension(this.#length(4));
       case 0xca: return v.getFloat32(this.#take(4));
       case 0xcb: return v.getFloat64(this.#take(8));
       case 0xcc: return v.getUint8(this.#take(1));
@@ -229,19 +230,6 @@ class Reader {
       case 0xd1: return v.getInt16(this.#take(2));
       case 0xd2: return v.getInt32(this.#take(4));
       case 0xd3: { const at = this.#take(8); return v.getInt32(at) * TWO_32 + v.getUint32(at + 4); }
-      case 0xd4: return this.#extension(1);
-      case 0xd5: return this.#extension(2);
-      case 0xd6: return this.#extension(4);
-      case 0xd7: return this.#extension(8);
-      case 0xd8: return this.#extension(16);
-      case 0xd9: return this.#string(this.#length(1));
-      case 0xda: return this.#string(this.#length(2));
-      case 0xdb: return this.#string(this.#length(4));
-      case 0xdc: return this.#array(this.#length(2), depth);
-      case 0xdd: return this.#array(this.#length(4), depth);
-      case 0xde: return this.#map(this.#length(2), depth);
-      case 0xdf: return this.#map(this.#length(4), depth);
-      // 0xc1 is "never used" in the spec.
       default: throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${this.pos - 1}.`);
     }
   }
@@ -254,7 +242,8 @@ class Reader {
     return at;
   }
 
-  #length(size: 1 | 2 | 4): number {
+  /** A length of `size` bytes: 1, 2 or 4. */
+  #length(size: number): number {
     const at = this.#take(size);
     return size === 1 ? this.#view.getUint8(at) : size === 2 ? this.#view.getUint16(at) : this.#view.getUint32(at);
   }

@@ -145,6 +145,10 @@ describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
       "d6ff00000001", "d7ff0000000400000001", "c70cff000000010000000100000001", "c703ff010203", "d40105", "c70005",
       "a2e282", "a3f0908d", "a2c0af", "a3eda080", "d9c9" + "e2".repeat(201),
       "81a95f5f70726f746f5f5f01", "8101a161", "81c0a161", "8190a161", "81c401ffa161", "82a161c0a16201",
+      // Each type whose length (or fixed data) comes in sizes: 8, 16 and 32-bit lengths, fixext 1 to 16.
+      "c40100", "c5000100", "c600000001ff", "c70105aa", "c8000105aa", "c90000000105aa",
+      "d405aa", "d505aabb", "d605" + "aa".repeat(4), "d705" + "aa".repeat(8), "d805" + "aa".repeat(16),
+      "d90161", "da000161", "db0000000161", "dc000101", "dd0000000101", "de0001a16101", "df00000001a16101",
     ];
     for (const c of cases) {
       const bytes = Uint8Array.from(Buffer.from(c, "hex"));
@@ -157,5 +161,60 @@ describe("the browser's MessagePack codec and @msgpack/msgpack", () => {
       const bytes = Uint8Array.from([0xd9, n, ...Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0xff : 0xc3))]);
       expect(decodeWith(browser, bytes), `${n} bytes`).toEqual(decodeWith(node, bytes));
     }
+  });
+
+  // Hostile input: every form whose length is declared (bin, str, ext 8/16/32, array and map 16/32) or fixed (fixext)
+  // claims more than follows, up to the largest length it can declare, or its length field is cut short. The browser's
+  // codec refuses each with the framing error a malformed envelope gets (no allocation of the declared size, no
+  // RangeError from the engine), as the library refuses it.
+  it("refuse sized forms whose declared length runs past the bytes, alike", () => {
+    const sized: Array<[type: number, lengthBytes: number, prefix: number[]]> = [
+      [0xc4, 1, []], [0xc5, 2, []], [0xc6, 4, []],
+      [0xc7, 1, []], [0xc8, 2, []], [0xc9, 4, []],
+      [0xd9, 1, []], [0xda, 2, []], [0xdb, 4, []],
+      [0xdc, 2, []], [0xdd, 4, []], [0xde, 2, []], [0xdf, 4, []],
+    ];
+    const refusal = (bytes: Uint8Array): string => {
+      try {
+        browser.decode(bytes, 32);
+        return "read";
+      } catch (e) {
+        return (e as { code?: string }).code ?? `no code: ${String(e)}`;
+      }
+    };
+    const cases: Uint8Array[] = [];
+    for (const [t, n] of sized) {
+      const max = 2 ** (8 * n) - 1;
+      // The largest length, one past what follows, and a length field cut short.
+      for (const declared of [max, 2]) {
+        const length = Array.from({ length: n }, (_, i) => Math.floor(declared / 2 ** (8 * (n - 1 - i))) % 256);
+        const ext = t >= 0xc7 && t <= 0xc9 ? [0x05] : [];
+        cases.push(Uint8Array.from([t, ...length, ...ext, 0x01]));
+      }
+      cases.push(Uint8Array.from([t, ...Array.from({ length: n - 1 }, () => 0xff)]));
+    }
+    // fixext 1 to 16 with one byte less than their size (and the type byte alone).
+    for (let t = 0xd4; t <= 0xd8; t++) {
+      cases.push(Uint8Array.from([t, 0x05, ...Array.from({ length: (1 << (t - 0xd4)) - 1 }, () => 0xaa)]));
+      cases.push(Uint8Array.of(t));
+    }
+    for (const bytes of cases) {
+      expect(refusal(bytes), hex(bytes)).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+      expect(decodeWith(node, bytes), hex(bytes)).toBe("throws");
+    }
+    // Any declared length over what follows, for every sized form, with any bytes after it.
+    fc.assert(
+      fc.property(fc.constantFrom(...sized), fc.uint8Array({ maxLength: 40 }), fc.nat(), ([t, n], rest, extra) => {
+        const max = 2 ** (8 * n) - 1;
+        // The least length that runs past the bytes: an array element takes at least a byte, a map entry two.
+        const least = Math.floor(rest.length / (t >= 0xde ? 2 : 1)) + 1;
+        if (least > max) return;
+        const declared = least + (extra % (max - least + 1));
+        const length = Array.from({ length: n }, (_, i) => Math.floor(declared / 2 ** (8 * (n - 1 - i))) % 256);
+        const bytes = Uint8Array.from([t, ...length, ...(t >= 0xc7 && t <= 0xc9 ? [0x05] : []), ...rest]);
+        expect(refusal(bytes), hex(bytes)).toBe("XPPG_ERR_MALFORMED_ENVELOPE");
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

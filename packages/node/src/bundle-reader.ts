@@ -12,7 +12,7 @@
 
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { nextTurn } from "./next-turn.js";
+import { nextTurn } from "#next-turn";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that

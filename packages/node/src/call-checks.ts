@@ -39,6 +39,11 @@ export function checkKind(kind: unknown, call: string, rightCall: string, sendin
   return kind;
 }
 
+/** Refuses a kind xppg keeps for itself (`XPPG_ERR_RESERVED_KIND`): `pg.send`'s, `pg.request`'s and `pg.handle`'s. */
+export function checkNotReserved(kind: string): void {
+  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
+}
+
 /**
  * The last kind {@link checkSendKind} passed. Its checks depend on the kind
  * alone (but for "text", whose payload has a shape, never kept here), so a
@@ -52,9 +57,7 @@ export function checkSendKind(kind: unknown, payload: unknown): void {
   if (kind === passedKind) return;
   const call = "pg.send(kind, payload, options?)";
   checkKind(kind, call, 'pg.send("chat", { text: "hi" })', true);
-  if (isReservedKind(kind as string)) {
-    throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind as string}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
-  }
+  checkNotReserved(kind as string);
   // Checked here as the receiver would: it drops a peer that breaks a fixed shape.
   if (!hasRequiredShape(kind as string, payload)) {
     throw invalidArgument(

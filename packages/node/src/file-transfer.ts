@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 // The one file-name helper, shared with the swarm; its module loads nothing else of `@xppg/files` (issue 15).
 import { safeFileName } from "@xppg/files/safe-name";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { KIND, isRecord } from "./protocol.js";
+import { KIND_FILE_ABORT, KIND_FILE_CHUNK, KIND_FILE_END, KIND_FILE_OFFER, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
 
 /** A file that arrived completely and matched its checksum. */
@@ -122,7 +122,7 @@ export class FileTransfers {
     const chunkSize = Math.max(1, Math.min(CHUNK_SIZE, this.#host.maxFrameSize - CHUNK_OVERHEAD));
     const hash = createHash("sha256");
     try {
-      for (const s of out.sessions) void s.sendMessage(KIND.FILE_OFFER, { t, name, size });
+      for (const s of out.sessions) void s.sendMessage(KIND_FILE_OFFER, { t, name, size });
       let seq = 0;
       let sent = 0;
       const stream = createReadStream(path, { highWaterMark: chunkSize });
@@ -139,21 +139,21 @@ export class FileTransfers {
         }
         if (signal?.aborted) {
           stream.destroy();
-          for (const s of live) void s.sendMessage(KIND.FILE_ABORT, { t, reason: "the sender cancelled it" });
+          for (const s of live) void s.sendMessage(KIND_FILE_ABORT, { t, reason: "the sender cancelled it" });
           throw new PlaygroundError(NODE_ERROR_CODES.ABORTED, `shareFile() was aborted by its signal; "${name}" was not sent completely.`, { cause: signal.reason });
         }
         const data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_CHUNK, { t, seq, data })));
+        await Promise.all(live.map((s) => s.sendMessage(KIND_FILE_CHUNK, { t, seq, data })));
         seq++;
       }
       // Read to the end (or past the size): a different count means the file changed.
       if (sent !== size) {
-        for (const s of this.#live(out)) void s.sendMessage(KIND.FILE_ABORT, { t, reason: "the file changed while it was being sent" });
+        for (const s of this.#live(out)) void s.sendMessage(KIND_FILE_ABORT, { t, reason: "the file changed while it was being sent" });
         throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `"${path}" changed size while it was being sent (${size} bytes expected, ${sent} read). Send it again.`);
       }
       const sha256 = hash.digest("hex");
       const live = this.#live(out);
-      await Promise.all(live.map((s) => s.sendMessage(KIND.FILE_END, { t, size, sha256 })));
+      await Promise.all(live.map((s) => s.sendMessage(KIND_FILE_END, { t, size, sha256 })));
       const done = this.#live(out).filter((s) => s.isOpen);
       if (done.length === 0 && sessions.length > 0) throw noPeerReceived(name, out);
       return { name, size, sha256, peers: done.map((s) => s.peerId!) };
@@ -169,13 +169,13 @@ export class FileTransfers {
   /** Handles a file control message; throws a typed error for a malformed one (the peer is dropped). */
   handle(session: PeerSession, kind: string, payload: unknown): void {
     switch (kind) {
-      case KIND.FILE_OFFER:
+      case KIND_FILE_OFFER:
         return this.#onOffer(session, payload);
-      case KIND.FILE_CHUNK:
+      case KIND_FILE_CHUNK:
         return this.#onChunk(session, payload);
-      case KIND.FILE_END:
+      case KIND_FILE_END:
         return this.#onEnd(session, payload);
-      case KIND.FILE_ABORT:
+      case KIND_FILE_ABORT:
         return this.#onAbort(session, payload);
     }
   }
@@ -190,7 +190,7 @@ export class FileTransfers {
     const key = `${from}/${t}`;
     if (this.#incoming.has(key)) throw bad("file offer", "transfer id reused");
     const refuse = (reason: string): void => {
-      void session.sendMessage(KIND.FILE_ABORT, { t, reason });
+      void session.sendMessage(KIND_FILE_ABORT, { t, reason });
       this.#host.failed(new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `Refused "${name}" from ${from}: ${reason}.`), from);
     };
     if (size > this.#host.maxFileSize) return refuse(`it is ${size} bytes, over this node's maxFileSize of ${this.#host.maxFileSize}`);
@@ -214,7 +214,7 @@ export class FileTransfers {
     // Every promise derived here has a handler: a failed mkdir or open must never become an unhandled rejection.
     handle.catch(() => {});
     inc.chain.catch((cause: unknown) => {
-      void session.sendMessage(KIND.FILE_ABORT, { t, reason: "the receiver cannot store it" });
+      void session.sendMessage(KIND_FILE_ABORT, { t, reason: "the receiver cannot store it" });
       this.#fail(inc, `it cannot be stored in ${dir}: ${(cause as Error).message}`, cause);
     });
     this.#incoming.set(key, inc);
@@ -248,7 +248,7 @@ export class FileTransfers {
         next = Math.min(next, ms - idle);
         continue;
       }
-      void inc.session.sendMessage(KIND.FILE_ABORT, { t: inc.t, reason: `nothing arrived for ${ms} ms` });
+      void inc.session.sendMessage(KIND_FILE_ABORT, { t: inc.t, reason: `nothing arrived for ${ms} ms` });
       this.#fail(inc, `nothing arrived for ${Math.round(idle)} ms (limits.fileIdleTimeoutMs is ${ms}); the partial file is deleted`);
     }
     if (this.#incoming.size > 0) this.#armIdleCheck(Math.max(1, next));

@@ -12,7 +12,7 @@ import { abortError, checkTarget } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
-import { KIND } from "./protocol.js";
+import { KIND_FILES } from "./protocol.js";
 import type { PushOptions, WholeFileSender } from "./file-push.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { SendOptions, SubscribeOptions } from "./playground-types.js";
@@ -175,7 +175,7 @@ export class FilesRoom implements FilesHost {
   send(peerId: string, bytes: Uint8Array): Promise<void> {
     const session = this.#table.open.get(peerId);
     if (session === undefined || !this.#table.supports(session, FILES_CAPABILITY)) return Promise.reject(new Error(`${peerId} is not a files/2 peer`));
-    return session.sendMessage(KIND.FILES, bytes);
+    return session.sendMessage(KIND_FILES, bytes);
   }
 
   listen(listener: FilesHostListener): () => void {

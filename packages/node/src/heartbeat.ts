@@ -4,7 +4,7 @@
  */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { KIND } from "./protocol.js";
+import { KIND_PING } from "./protocol.js";
 import type { PeerTable } from "./peer-table.js";
 
 export class Heartbeat {
@@ -33,7 +33,7 @@ function tick(table: PeerTable, intervalMs: number, timeoutMs: number): void {
       s.close(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.`));
       continue;
     }
-    if (!s.sentSinceTick) void s.sendMessage(KIND.PING, null);
+    if (!s.sentSinceTick) void s.sendMessage(KIND_PING, null);
     s.sentSinceTick = false;
   }
 }

@@ -31,7 +31,7 @@ import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { isRecord, KIND } from "./protocol.js";
+import { isRecord, KIND_MESH_GRAFT, KIND_MESH_IHAVE, KIND_MESH_PRESENCE, KIND_MESH_PRUNE } from "./protocol.js";
 
 /** The capability a peer needs to take part in the mesh. */
 export const MESH_CAPABILITY = "mesh/1";
@@ -121,7 +121,7 @@ export class MeshRoom {
       deliver: (_origin, _id, _bytes, from, hops) => {
         const envelope = this.#receiving;
         if (envelope === undefined) return;
-        if (envelope.kind === KIND.MESH_PRESENCE) this.#onPresence(envelope, from, hops);
+        if (envelope.kind === KIND_MESH_PRESENCE) this.#onPresence(envelope, from, hops);
         else options.deliver(envelope);
       },
     });
@@ -170,7 +170,7 @@ export class MeshRoom {
   #publish(envelope: Envelope, bytes: Uint8Array): Promise<void> {
     const open = this.#o.table.open;
     // A presence is for the mesh only: a peer without mesh/1 would take the unknown kind for a violation.
-    const meshOnly = envelope.kind === KIND.MESH_PRESENCE;
+    const meshOnly = envelope.kind === KIND_MESH_PRESENCE;
     if (this.#members.size === 0) return meshOnly ? Promise.resolve() : fanOut(open.values(), bytes, this.#o.maxBroadcastWaitMs);
     const targets: PeerSession[] = [];
     if (!meshOnly) for (const [peerId, session] of open) if (!this.#members.has(peerId)) targets.push(session);
@@ -192,7 +192,7 @@ export class MeshRoom {
   receive(session: PeerSession, envelope: Envelope): void {
     const peerId = session.peerId!;
     const member = this.#members.get(peerId) === session;
-    if (envelope.kind === KIND.MESH_PRESENCE && !member) return;
+    if (envelope.kind === KIND_MESH_PRESENCE && !member) return;
     // Outside the mesh a peer sends only its own broadcasts, at hop limit 0.
     const round = member ? Math.max(0, MESH_HOP_LIMIT - envelope.hopLimit) : 0;
     const stats = this.#o.stats;
@@ -252,8 +252,8 @@ export class MeshRoom {
   control(session: PeerSession, kind: string, payload: unknown): void {
     const peerId = session.peerId!;
     if (this.#members.get(peerId) !== session) throw violation(session, `"${kind}" without the ${MESH_CAPABILITY} capability`);
-    if (kind === KIND.MESH_PRUNE) return this.#tree.receive(peerId, { type: "prune" });
-    if (kind === KIND.MESH_GRAFT) {
+    if (kind === KIND_MESH_PRUNE) return this.#tree.receive(peerId, { type: "prune" });
+    if (kind === KIND_MESH_GRAFT) {
       if (payload === null) return this.#tree.receive(peerId, { type: "graft", want: null });
       if (!isRecord(payload) || typeof payload.o !== "string" || payload.o.length > 256 || !Number.isSafeInteger(payload.i)) throw violation(session, "a malformed graft");
       // What the tree sends now is the answer to the graft.
@@ -264,7 +264,7 @@ export class MeshRoom {
         this.#answering = false;
       }
     }
-    if (kind === KIND.MESH_IHAVE) {
+    if (kind === KIND_MESH_IHAVE) {
       if (!Array.isArray(payload) || payload.length > MAX_ANNOUNCEMENTS) throw violation(session, "a malformed announcement");
       const announcements: Announcement[] = [];
       for (const a of payload as unknown[]) {
@@ -298,7 +298,7 @@ export class MeshRoom {
     if (this.#members.size > 0) {
       const envelope: Envelope = {
         version: ENVELOPE_VERSION,
-        kind: KIND.MESH_PRESENCE,
+        kind: KIND_MESH_PRESENCE,
         source: this.#o.localPeerId,
         destination: null,
         id: this.#o.nextBroadcastId(),
@@ -347,17 +347,17 @@ export class MeshRoom {
       case "ihave":
         this.#o.stats.announcedBroadcasts += message.announcements.length;
         sent = session.sendMessage(
-          KIND.MESH_IHAVE,
+          KIND_MESH_IHAVE,
           message.announcements.map((a) => [a.origin, a.id, a.round]),
         );
         break;
       case "graft":
         this.#o.stats.meshGrafts++;
-        sent = session.sendMessage(KIND.MESH_GRAFT, message.want === null ? null : { o: message.want.origin, i: message.want.id });
+        sent = session.sendMessage(KIND_MESH_GRAFT, message.want === null ? null : { o: message.want.origin, i: message.want.id });
         break;
       case "prune":
         this.#o.stats.meshPrunes++;
-        sent = session.sendMessage(KIND.MESH_PRUNE, null);
+        sent = session.sendMessage(KIND_MESH_PRUNE, null);
         break;
     }
     // A send on a closing link fails; the link's end is reported as the peer leaving.

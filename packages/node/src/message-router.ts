@@ -19,7 +19,7 @@ import type { MeshRoom } from "./mesh-room.js";
 import type { PeerExchange } from "./peer-exchange.js";
 import type { PeerSession } from "./peer-session.js";
 import type { ReachRoom } from "#reach-room";
-import { FIXED_SHAPE_KINDS, KIND, hasRequiredShape, isReservedKind } from "./protocol.js";
+import { FIXED_SHAPE_KINDS, KIND_FILES, KIND_MESH_PRESENCE, KIND_PEX, KIND_REQUEST, KIND_RESPONSE, KIND_ROUTE, KIND_STATE, KIND_STATE_HELLO, KIND_STATE_REQUEST, KIND_TEXT, hasRequiredShape, isReservedKind } from "./protocol.js";
 import type { RequestRoom } from "#request-room";
 import type { RoutingRoom } from "#routing-room";
 import type { StateSync } from "./state-sync.js";
@@ -82,7 +82,7 @@ export class MessageRouter {
     if (!hasRequiredShape(kind, payload)) {
       // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
       if (source !== session.peerId) return false;
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND.TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND_TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
     }
     if (destination === null) {
       o.mesh.receive(session, envelope!);
@@ -96,21 +96,21 @@ export class MessageRouter {
   /** A reserved kind goes to its room, or breaks the protocol. */
   #reserved(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): void {
     const o = this.#o;
-    if (kind === KIND.STATE || kind === KIND.STATE_REQUEST || kind === KIND.STATE_HELLO) return o.stateSync.handle(session, kind, payload);
+    if (kind === KIND_STATE || kind === KIND_STATE_REQUEST || kind === KIND_STATE_HELLO) return o.stateSync.handle(session, kind, payload);
     if (kind.startsWith("xppg/file-")) return o.files.handle(session, kind, payload);
-    if (kind === KIND.FILES && destination !== null) return o.swarmFiles.receive(session, payload);
+    if (kind === KIND_FILES && destination !== null) return o.swarmFiles.receive(session, payload);
     // A presence travels like any broadcast; the mesh room reads it instead of a handler.
-    if (kind === KIND.MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
+    if (kind === KIND_MESH_PRESENCE && destination === null) return o.mesh.receive(session, envelope!);
     if (kind.startsWith("xppg/mesh-")) return o.mesh.control(session, kind, payload);
     if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
-    if (kind === KIND.ROUTE || kind === KIND.REQUEST || kind === KIND.RESPONSE) {
+    if (kind === KIND_ROUTE || kind === KIND_REQUEST || kind === KIND_RESPONSE) {
       if (!o.routes(session) || source !== session.peerId || destination === null) {
         throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
       }
-      if (kind === KIND.ROUTE) return o.routing.receive(session, payload);
+      if (kind === KIND_ROUTE) return o.routing.receive(session, payload);
       return o.requests.receive(source, kind, payload);
     }
-    if (kind === KIND.PEX) return o.pex.receive(session, payload);
+    if (kind === KIND_PEX) return o.pex.receive(session, payload);
     throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
   }
 
@@ -121,7 +121,7 @@ export class MessageRouter {
    */
   deliverRouted(envelope: Envelope): void {
     const { kind, source, payload } = envelope;
-    if (kind === KIND.REQUEST || kind === KIND.RESPONSE) return this.#o.requests.receive(source, kind, payload);
+    if (kind === KIND_REQUEST || kind === KIND_RESPONSE) return this.#o.requests.receive(source, kind, payload);
     if (isReservedKind(kind) || !hasRequiredShape(kind, payload)) {
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${source} sent a "${kind}" message through the mesh that it may not send. Its channel is closed.`);
     }

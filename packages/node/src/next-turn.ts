@@ -1,44 +1,19 @@
 /**
- * Turns of the event loop, in Node and in browsers. Node has `setImmediate`;
- * a page does not, and its `setTimeout(fn, 0)` is clamped to 4 ms once
- * nested, which would slow every sliced read and state send to a crawl. A
- * `MessageChannel` message is the browser's own next-turn task.
+ * Node's `#next-turn` (a page's build takes `browser/next-turn.ts` instead):
+ * turns of the event loop (`setImmediate`, see `turns.ts`), random values
+ * from node:crypto, and end-of-tick flushes on `process.nextTick`.
  */
 
-type Task = () => void;
+import { toHex } from "./turns.js";
 
-function channelTurns(): (fn: Task) => void {
-  const queue: Task[] = [];
-  const channel = new MessageChannel();
-  // Typed as Node's MessagePort, which has no onmessage; a page's has, and setting it starts the port.
-  (channel.port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
-    // One task per message, in order: as setImmediate, a task queued while
-    // running waits for a later turn.
-    queue.shift()?.();
-  };
-  return (fn) => {
-    queue.push(fn);
-    channel.port2.postMessage(null);
-  };
-}
+export { nextTurn } from "./turns.js";
 
-/** Runs `fn` on a later turn of the event loop (`setImmediate` in Node, a `MessageChannel` task in browsers). */
-// Node's own setImmediate, unwrapped: the bundle reader calls it per turn.
-export const nextTurn: (fn: Task) => void = typeof setImmediate === "function" ? setImmediate : channelTurns();
-
-/** `bytes` as lowercase hex, without `Buffer` (browsers have none). */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += (b < 16 ? "0" : "") + b.toString(16);
-  return out;
-}
-
-// In Node, node:crypto (already loaded by every node): the first use of
+// node:crypto (already loaded by every node): the first use of
 // `globalThis.crypto` loads WebCrypto's modules, about 0.7 ms of a fresh
-// process's start (issue 15). A page has no `process` and takes `crypto.getRandomValues`.
+// process's start (issue 15). A runtime without `process.getBuiltinModule` takes `crypto.getRandomValues`.
 const nodeCrypto = typeof process === "object" && typeof process.getBuiltinModule === "function" ? process.getBuiltinModule("node:crypto") : undefined;
 
-/** Fills `array` with random values: node:crypto's `randomFillSync` in Node, `crypto.getRandomValues` in a page (which, unlike `randomUUID`, pages served over plain http have too). */
+/** Fills `array` with random values: node:crypto's `randomFillSync`, or `crypto.getRandomValues` where `process.getBuiltinModule` is missing. */
 export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
   return nodeCrypto !== undefined ? nodeCrypto.randomFillSync(array) : globalThis.crypto.getRandomValues(array);
 }
@@ -47,3 +22,7 @@ export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
 export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
+
+/** Runs `fn` at the end of the current tick (`process.nextTick`): after the caller's synchronous work, before I/O. */
+export const endOfTick: (fn: () => void) => void =
+  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);

@@ -22,7 +22,7 @@ import type { ReceivedFile } from "./file-transfer.js";
 import type { AddressBook } from "./mesh/address-book.js";
 import type { MeshRoom } from "./mesh-room.js";
 import type { PeerTable } from "./peer-table.js";
-import { KIND } from "./protocol.js";
+import { KIND_FILE } from "./protocol.js";
 import type { ReadHolds } from "./read-holds.js";
 import type { ResolvedOptions } from "./resolved-options.js";
 import type { NodeHooks } from "./rooms.js";
@@ -75,11 +75,11 @@ export function wireNodeRooms(c: NodeRoomsContext): NodeRooms {
     maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer,
     idleTimeoutMs: o.limits.fileIdleTimeoutMs,
     acceptFile: o.acceptFile,
-    delivered: (from, file) => dispatcher.dispatch(from, KIND.FILE, file),
+    delivered: (from, file) => dispatcher.dispatch(from, KIND_FILE, file),
     failed: report,
     setPaused: (session, paused) => c.holds.set(session, paused),
   });
-  const push = { downloadDir: o.downloadDir, maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer, acceptFile: o.acceptFile, delivered: (from: string, file: ReceivedFile) => dispatcher.dispatch(from, KIND.FILE, file), failed: report };
+  const push = { downloadDir: o.downloadDir, maxIncomingPerPeer: o.limits.maxIncomingTransfersPerPeer, acceptFile: o.acceptFile, delivered: (from: string, file: ReceivedFile) => dispatcher.dispatch(from, KIND_FILE, file), failed: report };
   const swarmFiles = new FilesRoom({ table, maxMessageSize: codec.maxSize, maxFileSize: o.limits.maxFileSize, peerBytesPerSecond: Math.min(o.limits.bytesPerSecond, o.limits.byteBurst), downloadDir: o.downloadDir, tunings: o.files, push, legacy: files });
   const join = (address: string, peerId: string | undefined, timeoutMs: number): ReturnType<Dialer["join"]> => c.dialer().join({ address, peerId, timeoutMs });
   const reach: ReachRoom = new ReachRoom({

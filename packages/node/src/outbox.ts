@@ -1,3 +1,5 @@
+// Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
+import { endOfTick as scheduleFlush } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, type XppgError } from "@xppg/errors";
@@ -41,9 +43,6 @@ const STALL_TICKS = 5;
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Flushes at the end of the current tick: after the caller's synchronous sends, before I/O. */
-const scheduleFlush: (fn: () => void) => void =
-  typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
 
 function writeU32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;

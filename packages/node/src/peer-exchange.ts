@@ -35,7 +35,7 @@ import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire, verifyRecord } from "./peer-record.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
-import { KIND } from "./protocol.js";
+import { KIND_PEX } from "./protocol.js";
 import { reachableForms } from "./reach-room.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -141,7 +141,7 @@ export class PeerExchange {
   /** An `xppg/pex` from a peer; throws a typed error for a malformed one (the peer is dropped). */
   receive(session: PeerSession, payload: unknown): void {
     const from = session.peerId!;
-    if (!this.#o.table.supports(session, PEX_CAPABILITY)) throw violation(from, `"${KIND.PEX}" without the ${PEX_CAPABILITY} capability`);
+    if (!this.#o.table.supports(session, PEX_CAPABILITY)) throw violation(from, `"${KIND_PEX}" without the ${PEX_CAPABILITY} capability`);
     if (!Array.isArray(payload) || payload.length > MAX_PEX_RECORDS) throw violation(from, "a malformed peer exchange");
     const parsed = payload.map((r: unknown) => parseWireRecord(r));
     if (parsed.some((r) => r === null)) throw violation(from, "a malformed peer record");
@@ -228,7 +228,7 @@ export class PeerExchange {
       if (!ownChanged && records.length === 0) continue;
       this.stats.pushed++;
       const wire = [own, ...records].map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
-      session.sendMessage(KIND.PEX, wire).catch(() => {});
+      session.sendMessage(KIND_PEX, wire).catch(() => {});
     }
     this.#sent = own;
     if (any) this.#pushTimer = this.#timers.setTimer(PEX_PUSH_MS, this.#push);
@@ -253,7 +253,7 @@ export class PeerExchange {
     this.#sent ??= records[0];
     const wire = records.map((r) => toWire(r, r.peerId === this.#o.identity.peerId || open.has(r.peerId)));
     // A send on a closing link fails; its end is reported as the peer leaving.
-    session.sendMessage(KIND.PEX, wire).catch(() => {});
+    session.sendMessage(KIND_PEX, wire).catch(() => {});
   }
 }
 

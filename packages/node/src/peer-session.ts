@@ -7,7 +7,7 @@ import { BundleReader } from "./bundle-reader.js";
 import { DIRECT_STREAMS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
@@ -108,7 +108,7 @@ export class PeerSession {
     void connection.closed.then((info) => this.#onClosed(info));
     connection.read({ frame: (data) => this.#onFrame(data) });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
-    void this.#sendEnvelope(KIND.HELLO, host.hello(), null);
+    void this.#sendEnvelope(KIND_HELLO, host.hello(), null);
   }
 
   /**
@@ -251,7 +251,7 @@ export class PeerSession {
     const drain = error?.code === NODE_ERROR_CODES.DUPLICATE_CONNECTION && (this.#phase === "open" || this.#phase === "admitted");
     if (error !== undefined && !slow) {
       // Never rejects, and the flush below sends it: nothing to wait for on the way out.
-      void this.#sendEnvelope(KIND.BYE, { code: error.code, reason: error.message } satisfies Bye, null);
+      void this.#sendEnvelope(KIND_BYE, { code: error.code, reason: error.message } satisfies Bye, null);
     }
     if (!slow) this.#outbox.flush();
     this.#phase = "closed";
@@ -275,7 +275,7 @@ export class PeerSession {
    */
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
-    if (envelope.kind === KIND.BYE || !own) void this.connection.close();
+    if (envelope.kind === KIND_BYE || !own) void this.connection.close();
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
@@ -333,8 +333,8 @@ export class PeerSession {
       return;
     }
     if (this.#phase === "admitted") {
-      if (envelope.kind === KIND.BYE) this.#onBye(envelope.payload);
-      else if (envelope.kind !== KIND.WELCOME) this.close(this.#violation(`it sent "${envelope.kind}" before its welcome`));
+      if (envelope.kind === KIND_BYE) this.#onBye(envelope.payload);
+      else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(`it sent "${envelope.kind}" before its welcome`));
       else {
         clearTimeout(this.#handshakeTimer);
         this.#phase = "open";
@@ -358,16 +358,16 @@ export class PeerSession {
         return;
       }
       switch (kind) {
-        case KIND.PING:
-          void this.sendMessage(KIND.PONG, null);
+        case KIND_PING:
+          void this.sendMessage(KIND_PONG, null);
           return;
-        case KIND.PONG:
+        case KIND_PONG:
           return;
-        case KIND.BYE:
+        case KIND_BYE:
           this.#onBye(payload);
           return;
-        case KIND.HELLO:
-        case KIND.WELCOME:
+        case KIND_HELLO:
+        case KIND_WELCOME:
           this.close(this.#violation(`it sent a second ${kind}`));
           return;
       }
@@ -384,11 +384,11 @@ export class PeerSession {
   }
 
   #onHandshakeEnvelope(envelope: Envelope): void {
-    if (envelope.kind === KIND.BYE) {
+    if (envelope.kind === KIND_BYE) {
       this.#onBye(envelope.payload);
       return;
     }
-    if (envelope.kind !== KIND.HELLO) {
+    if (envelope.kind !== KIND_HELLO) {
       this.close(this.#violation(`its first message was "${envelope.kind}", not a hello`));
       return;
     }
@@ -409,7 +409,7 @@ export class PeerSession {
       return;
     }
     this.#phase = "admitted";
-    void this.#sendEnvelope(KIND.WELCOME, null, hello.peerId);
+    void this.#sendEnvelope(KIND_WELCOME, null, hello.peerId);
   }
 
   #onBye(payload: unknown): void {

@@ -22,8 +22,8 @@ import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
-import { KIND, type Hello } from "./protocol.js";
-import { randomFill } from "./next-turn.js";
+import { KIND_TEXT, type Hello } from "./protocol.js";
+import { randomFill } from "#next-turn";
 import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
@@ -353,7 +353,7 @@ export class Playground {
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
   sendText(text: string, options?: SendOptions | string): Promise<void> {
     if (typeof text !== "string") return Promise.reject(invalidArgument("pg.sendText(text, options?)", `text must be a string, got ${show(text)}`, 'pg.sendText("hello") or pg.sendText("hello", peerId)'));
-    return this.send(KIND.TEXT, { text }, options);
+    return this.send(KIND_TEXT, { text }, options);
   }
 
   /**

@@ -36,46 +36,44 @@ export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
 
-/** Kinds of the control messages. */
-export const KIND = {
-  HELLO: "xppg/hello",
-  WELCOME: "xppg/welcome",
-  BYE: "xppg/bye",
-  PING: "xppg/ping",
-  PONG: "xppg/pong",
-  STATE: "xppg/state",
-  STATE_REQUEST: "xppg/state-request",
-  STATE_HELLO: "xppg/state-hello",
-  FILE_OFFER: "xppg/file-offer",
-  FILE_CHUNK: "xppg/file-chunk",
-  FILE_END: "xppg/file-end",
-  FILE_ABORT: "xppg/file-abort",
-  /** Mesh (capability `mesh/1`): announcements of broadcasts held, `[[origin, id, round], ...]`. */
-  MESH_IHAVE: "xppg/mesh-ihave",
-  /** Mesh: make this link a tree link, and send `{ o, i }` if held. */
-  MESH_GRAFT: "xppg/mesh-graft",
-  /** Mesh: stop pushing broadcasts whole on this link. */
-  MESH_PRUNE: "xppg/mesh-prune",
-  /** Mesh: a node's signed broadcast that it is in the mesh, `{ listen }`. */
-  MESH_PRESENCE: "xppg/mesh-presence",
-  /** Files, the swarm way (capability `files/2`): one `@xppg/files` message as raw bytes. */
-  FILES: "xppg/files",
-  /** Peer exchange (capability `pex/1`): signed records of known peers, `[[peerId, addresses, time, signature, how], ...]`. */
-  PEX: "xppg/pex",
-  /** Routed unicast (capability `route/1`): a routed packet (raw bytes, `route-wire.ts`) for a neighbour to pass on or take. */
-  ROUTE: "xppg/route",
-  /** Request/response (`route/1`), directly or end to end: `{ r, k, p }`. */
-  REQUEST: "xppg/request",
-  /** The answer to a request: `{ r, p }`, or `{ r, e, m? }` when it failed. */
-  RESPONSE: "xppg/response",
-  TEXT: "text",
-  /** Delivered locally when a file arrives; never accepted from the wire. */
-  FILE: "file",
-} as const;
+// The kinds of the control messages, one constant each: a bundler inlines each where it is read (an object of them stays whole).
+export const KIND_HELLO = "xppg/hello";
+export const KIND_WELCOME = "xppg/welcome";
+export const KIND_BYE = "xppg/bye";
+export const KIND_PING = "xppg/ping";
+export const KIND_PONG = "xppg/pong";
+export const KIND_STATE = "xppg/state";
+export const KIND_STATE_REQUEST = "xppg/state-request";
+export const KIND_STATE_HELLO = "xppg/state-hello";
+export const KIND_FILE_OFFER = "xppg/file-offer";
+export const KIND_FILE_CHUNK = "xppg/file-chunk";
+export const KIND_FILE_END = "xppg/file-end";
+export const KIND_FILE_ABORT = "xppg/file-abort";
+/** Mesh (capability `mesh/1`): announcements of broadcasts held, `[[origin, id, round], ...]`. */
+export const KIND_MESH_IHAVE = "xppg/mesh-ihave";
+/** Mesh: make this link a tree link, and send `{ o, i }` if held. */
+export const KIND_MESH_GRAFT = "xppg/mesh-graft";
+/** Mesh: stop pushing broadcasts whole on this link. */
+export const KIND_MESH_PRUNE = "xppg/mesh-prune";
+/** Mesh: a node's signed broadcast that it is in the mesh, `{ listen }`. */
+export const KIND_MESH_PRESENCE = "xppg/mesh-presence";
+/** Files, the swarm way (capability `files/2`): one `@xppg/files` message as raw bytes. */
+export const KIND_FILES = "xppg/files";
+/** Peer exchange (capability `pex/1`): signed records of known peers, `[[peerId, addresses, time, signature, how], ...]`. */
+export const KIND_PEX = "xppg/pex";
+/** Routed unicast (capability `route/1`): a routed packet (raw bytes, `route-wire.ts`) for a neighbour to pass on or take. */
+export const KIND_ROUTE = "xppg/route";
+/** Request/response (`route/1`), directly or end to end: `{ r, k, p }`. */
+export const KIND_REQUEST = "xppg/request";
+/** The answer to a request: `{ r, p }`, or `{ r, e, m? }` when it failed. */
+export const KIND_RESPONSE = "xppg/response";
+export const KIND_TEXT = "text";
+/** Delivered locally when a file arrives; never accepted from the wire. */
+export const KIND_FILE = "file";
 
 /** True for kinds an application may neither send nor receive as its own. */
 export function isReservedKind(kind: string): boolean {
-  return kind.startsWith(RESERVED_PREFIX) || kind === KIND.FILE;
+  return kind.startsWith(RESERVED_PREFIX) || kind === KIND_FILE;
 }
 
 /** The first message on every connection, sent by both sides at once. */
@@ -172,11 +170,11 @@ export function parseText(payload: unknown): { text: string } | null {
  * sender checks it first. Every other kind an application picks carries any
  * plain data.
  */
-export const FIXED_SHAPE_KINDS: Readonly<Record<string, string>> = { [KIND.TEXT]: "{ text: string }" };
+export const FIXED_SHAPE_KINDS: Readonly<Record<string, string>> = { [KIND_TEXT]: "{ text: string }" };
 
 /** True when a payload of `kind` has the shape the receiver requires (always true for a kind without a fixed shape). */
 export function hasRequiredShape(kind: string, payload: unknown): boolean {
-  return kind !== KIND.TEXT || parseText(payload) !== null;
+  return kind !== KIND_TEXT || parseText(payload) !== null;
 }
 
 export { isRecord };

@@ -5,9 +5,9 @@
  */
 
 import { checkFunction, checkOptions, checkPositive, checkSignal, checkString, invalidArgument } from "./argument-checks.js";
-import { checkKind } from "./call-checks.js";
+import { checkKind, checkNotReserved } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { isRecord, isReservedKind, KIND } from "./protocol.js";
+import { isRecord, isReservedKind, KIND_REQUEST } from "./protocol.js";
 
 /** Options of `pg.request`. */
 export interface RequestOptions {
@@ -28,7 +28,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export function checkRequest(kind: unknown, options: unknown): { to: string; timeoutMs: number; signal: AbortSignal | undefined } {
   const right = 'pg.request("price", { item: 7 }, { to: peerId })';
   checkKind(kind, REQUEST_CALL, right, true);
-  reservedCheck(kind as string);
+  checkNotReserved(kind as string);
   const o = checkOptions(options, ["to", "timeoutMs", "signal"], REQUEST_CALL);
   return {
     to: checkString(o.to, "to", REQUEST_CALL, right, 512),
@@ -41,15 +41,12 @@ export function checkHandle(kind: unknown, handler: unknown, options: unknown): 
   const call = "pg.handle(kind, handler, options?)";
   const right = 'pg.handle("price", async (src, payload) => ({ euros: 3 }))';
   checkKind(kind, call, right, false);
-  reservedCheck(kind as string);
+  checkNotReserved(kind as string);
   checkFunction(handler, "handler", call, right);
   const o = checkOptions(options, ["signal"], call);
   return { kind: kind as string, signal: checkSignal(o.signal, call) };
 }
 
-function reservedCheck(kind: string): void {
-  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
-}
 
 /** The longest message of a `ReplyError` passed on, in characters. */
 export const MAX_REPLY_MESSAGE = 1024;
@@ -69,7 +66,7 @@ export interface RequestMessage {
 /** Checks an `xppg/request` or `xppg/response` from `src`; throws `XPPG_ERR_PROTOCOL_VIOLATION` for a malformed one. */
 export function readRequestMessage(src: string, kind: string, payload: unknown): RequestMessage {
   if (!isRecord(payload) || !Number.isSafeInteger(payload.r) || (payload.r as number) < 0) throw violation(src, `a malformed "${kind}"`);
-  if (kind === KIND.REQUEST) {
+  if (kind === KIND_REQUEST) {
     const k = payload.k;
     if (typeof k !== "string" || k.length === 0 || k.length > 255 || isReservedKind(k)) throw violation(src, "a request of a malformed kind");
     return payload as unknown as RequestMessage;

@@ -18,7 +18,7 @@ import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isReplyError } from "./reply-error.js";
-import { KIND } from "./protocol.js";
+import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
 
@@ -135,7 +135,7 @@ export class RequestRoom {
       this.#pending.set(r, pending);
       this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
       try {
-        this.#o.send(to, KIND.REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
+        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
       } catch (error) {
         pending.reject(error as XppgError);
       }
@@ -145,7 +145,7 @@ export class RequestRoom {
   /** An `xppg/request` or `xppg/response` from `src` (authenticated by its link or channel). Throws a typed error for a malformed one. */
   receive(src: string, kind: string, payload: unknown): void {
     const { r, k, p, e, m } = readRequestMessage(src, kind, payload);
-    if (kind === KIND.REQUEST) return this.#serve(src, r, k!, p);
+    if (kind === KIND_REQUEST) return this.#serve(src, r, k!, p);
     const pending = this.#pending.get(r);
     // Only the peer asked may answer.
     if (pending === undefined || pending.to !== src) return;
@@ -192,7 +192,7 @@ export class RequestRoom {
   #answer(to: string, response: Record<string, unknown>, kind?: string): void {
     if (this.#closed) return;
     try {
-      this.#o.send(to, KIND.RESPONSE, response).catch(() => {});
+      this.#o.send(to, KIND_RESPONSE, response).catch(() => {});
     } catch (error) {
       if (kind === undefined) return;
       this.#o.report(asHandlerError(error, `the reply of the "${kind}" request handler`), to);

@@ -152,9 +152,8 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const o = checkOptions(input, OPTION_KEYS, CALL) as PlaygroundOptions;
   checkRules(o as Record<string, unknown>, RULES, CALL);
   const host = o.host ?? DEFAULTS.host;
-  const port = o.port ?? DEFAULTS.port;
   let listen: string[];
-  if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, port)] : [];
+  if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, o.port ?? DEFAULTS.port)] : [];
   else {
     if (!Array.isArray(o.listen)) throw invalidArgument(CALL, `listen must be an array of addresses, got ${show(o.listen)}`, '{ listen: ["tcp://0.0.0.0:7337"] }');
     listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, '{ listen: ["tcp://0.0.0.0:7337"] }', 1024));

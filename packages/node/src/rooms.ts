@@ -27,7 +27,7 @@ import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
 import { MessageRouter } from "./message-router.js";
-import { nextTurn } from "./next-turn.js";
+import { nextTurn } from "#next-turn";
 import type { PeerExchange } from "#peer-exchange";
 import { wireNodeRooms } from "#node-rooms";
 import { RequestRoom } from "#request-room";

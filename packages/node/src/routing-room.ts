@@ -27,7 +27,7 @@ import { ForwardHolds } from "./forward-holds.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { KIND } from "./protocol.js";
+import { KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
@@ -161,7 +161,7 @@ export class RoutingRoom {
   /** An `xppg/route` packet from a neighbour: for this node, or to pass on. Throws a typed error for a malformed one (the neighbour is dropped). */
   receive(session: PeerSession, payload: unknown): void {
     const from = session.peerId!;
-    if (!this.#o.table.supports(session, ROUTE_CAPABILITY)) throw violation(from, `"${KIND.ROUTE}" without the ${ROUTE_CAPABILITY} capability`);
+    if (!this.#o.table.supports(session, ROUTE_CAPABILITY)) throw violation(from, `"${KIND_ROUTE}" without the ${ROUTE_CAPABILITY} capability`);
     if (!(payload instanceof Uint8Array)) throw violation(from, "a routed packet that is not bytes");
     const packet = parsePacket(payload);
     if (typeof packet === "string") throw violation(from, packet);
@@ -404,7 +404,7 @@ export class RoutingRoom {
   }
 
   #hand(next: PeerSession, packet: Uint8Array): Promise<void> {
-    return next.sendEnvelope({ version: ENVELOPE_VERSION, kind: KIND.ROUTE, source: this.#me, destination: next.peerId!, id: this.#o.nextMessageId(), hopLimit: 0, payload: packet });
+    return next.sendEnvelope({ version: ENVELOPE_VERSION, kind: KIND_ROUTE, source: this.#me, destination: next.peerId!, id: this.#o.nextMessageId(), hopLimit: 0, payload: packet });
   }
 
   /** A reset for the origin of `packet`, as if from its destination; bounded in rate. */

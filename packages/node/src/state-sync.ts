@@ -2,11 +2,11 @@ import { isXppgError, type XppgError } from "@xppg/errors";
 import { STATE_ERROR_CODES, measureUpdate, type Replica, type StateUpdate } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
-import { KIND, isRecord } from "./protocol.js";
+import { KIND_STATE, KIND_STATE_HELLO, KIND_STATE_REQUEST, isRecord } from "./protocol.js";
 import { STATE_ROWS_PER_ENVELOPE } from "./bundle-reader.js";
 import type { OwnedRowChecks } from "./owned-row-checks.js";
 import type { PeerSession } from "./peer-session.js";
-import { nextTurn, randomHex } from "./next-turn.js";
+import { nextTurn, randomHex } from "#next-turn";
 import { KnownPeers, MAX_EPOCH_LENGTH } from "./state-knowledge.js";
 import { Turns, nextTurnOfLoop, settlesWithin } from "./state-turns.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -165,14 +165,14 @@ export class StateSync {
       if (this.#closed) return;
       if (i > 0) await nextTurnOfLoop();
       // The last piece says: with this, a peer that was in sync holds everything up to `upto`.
-      this.#host.broadcast(KIND.STATE, i === pieces.length - 1 ? { update: pieces[i], upto } : { update: pieces[i] });
+      this.#host.broadcast(KIND_STATE, i === pieces.length - 1 ? { update: pieces[i], upto } : { update: pieces[i] });
     }
   }
 
   /** A peer completed its handshake: tell it what this node holds of its state (sync step 1); it answers with what is missing. */
   peerJoined(session: PeerSession): void {
     const have = this.#known.have(session.peerId);
-    void session.sendMessage(KIND.STATE_HELLO, have === undefined ? { epoch: this.#epoch } : { epoch: this.#epoch, have });
+    void session.sendMessage(KIND_STATE_HELLO, have === undefined ? { epoch: this.#epoch } : { epoch: this.#epoch, have });
   }
 
   #budget(session: PeerSession): PeerBudget {
@@ -230,7 +230,7 @@ export class StateSync {
         next = iterator.next();
         const last = next.done === true;
         const payload = reply !== undefined ? { update: piece, reply, last } : initial !== undefined && last ? { update: piece, upto, init: true } : { update: piece };
-        const sent = session.sendMessage(KIND.STATE, payload);
+        const sent = session.sendMessage(KIND_STATE, payload);
         if (!(await settlesWithin(sent, YIELD_TURN_AFTER_MS))) {
           // A peer that does not read would keep the turn from everyone else: let the others go first meanwhile.
           this.#turns.give();
@@ -270,18 +270,18 @@ export class StateSync {
         reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The peer ${session.peerId} did not send its state within ${timeoutMs} ms.`));
       }, timeoutMs);
       this.#waiters.set(rid, { session, resolve, reject, timer });
-      void session.sendMessage(KIND.STATE_REQUEST, { rid });
+      void session.sendMessage(KIND_STATE_REQUEST, { rid });
     });
   }
 
   /** Handles `xppg/state`, `xppg/state-hello` and `xppg/state-request`; throws a typed error for bad input (the peer is dropped). */
   handle(session: PeerSession, kind: string, payload: unknown): void {
     if (!isRecord(payload)) throw malformed(session, kind, "not an object");
-    if (kind === KIND.STATE_HELLO) {
+    if (kind === KIND_STATE_HELLO) {
       this.#hello(session, kind, payload);
       return;
     }
-    if (kind === KIND.STATE_REQUEST) {
+    if (kind === KIND_STATE_REQUEST) {
       const { rid } = payload;
       if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 1 || rid > MAX_REQUEST_ID) throw malformed(session, kind, "bad request id");
       const requests = this.#budget(session).requests;

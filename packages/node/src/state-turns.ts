@@ -1,6 +1,6 @@
 /** Scheduling helpers of state sync: a node-wide limit on snapshot sends, and turns of the event loop. */
 
-import { nextTurn } from "./next-turn.js";
+import { nextTurn } from "#next-turn";
 
 /** Resolves on the next turn of the event loop. */
 export const nextTurnOfLoop = (): Promise<void> => new Promise((resolve) => nextTurn(resolve));

@@ -3,10 +3,10 @@ import { generateIdentity } from "@xppg/secure";
 import { Dispatcher } from "../src/dispatcher.js";
 import { MessageRouter, type RouterOptions } from "../src/message-router.js";
 import type { PeerSession } from "../src/peer-session.js";
-import { FIXED_SHAPE_KINDS, KIND } from "../src/protocol.js";
+import { FIXED_SHAPE_KINDS, KIND_BYE, KIND_FILE, KIND_FILES, KIND_FILE_CHUNK, KIND_FILE_OFFER, KIND_HELLO, KIND_MESH_GRAFT, KIND_MESH_IHAVE, KIND_PEX, KIND_PING, KIND_REQUEST, KIND_RESPONSE, KIND_ROUTE, KIND_STATE, KIND_STATE_HELLO, KIND_STATE_REQUEST, KIND_TEXT } from "../src/protocol.js";
 
 /** A payload of the right shape for each kind with a fixed shape: a new one needs its sample here. */
-const VALID_SHAPES: Record<string, unknown> = { [KIND.TEXT]: { text: "hi" } };
+const VALID_SHAPES: Record<string, unknown> = { [KIND_TEXT]: { text: "hi" } };
 
 /**
  * A router over a real dispatcher; the rooms behind the reserved kinds only
@@ -63,19 +63,19 @@ describe("MessageRouter.deliverDirect", () => {
   });
 
   it.each([
-    [KIND.STATE, "stateSync"],
-    [KIND.STATE_REQUEST, "stateSync"],
-    [KIND.STATE_HELLO, "stateSync"],
-    [KIND.FILE_OFFER, "files"],
-    [KIND.FILE_CHUNK, "files"],
-    [KIND.FILES, "swarmFiles"],
-    [KIND.MESH_IHAVE, "mesh"],
-    [KIND.MESH_GRAFT, "mesh"],
+    [KIND_STATE, "stateSync"],
+    [KIND_STATE_REQUEST, "stateSync"],
+    [KIND_STATE_HELLO, "stateSync"],
+    [KIND_FILE_OFFER, "files"],
+    [KIND_FILE_CHUNK, "files"],
+    [KIND_FILES, "swarmFiles"],
+    [KIND_MESH_IHAVE, "mesh"],
+    [KIND_MESH_GRAFT, "mesh"],
     ["xppg/reach-probe", "reach"],
-    [KIND.ROUTE, "routing"],
-    [KIND.REQUEST, "requests"],
-    [KIND.RESPONSE, "requests"],
-    [KIND.PEX, "pex"],
+    [KIND_ROUTE, "routing"],
+    [KIND_REQUEST, "requests"],
+    [KIND_RESPONSE, "requests"],
+    [KIND_PEX, "pex"],
   ])("answers false for the reserved kind %s, which goes to its room (%s)", (kind, room) => {
     const { direct, dispatched, rooms } = routerWithRooms();
     expect(direct(kind, {})).toBe(false);
@@ -83,7 +83,7 @@ describe("MessageRouter.deliverDirect", () => {
     expect(dispatched).toEqual([]);
   });
 
-  it.each([KIND.HELLO, KIND.BYE, KIND.PING, KIND.FILE, "xppg/teleport"])("answers nothing for the reserved kind %s, which no room takes: it breaks the protocol", (kind) => {
+  it.each([KIND_HELLO, KIND_BYE, KIND_PING, KIND_FILE, "xppg/teleport"])("answers nothing for the reserved kind %s, which no room takes: it breaks the protocol", (kind) => {
     const { direct, dispatched, rooms } = routerWithRooms();
     expect(() => direct(kind, {})).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
     expect(rooms).toEqual([]);

@@ -8,7 +8,7 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { FileHost, SharedFile } from "../file-transfer.js";
 import type { PeerSession } from "../peer-session.js";
-import { KIND, isRecord } from "../protocol.js";
+import { KIND_FILE_ABORT, KIND_FILE_OFFER, isRecord } from "../protocol.js";
 
 /** Most characters of a transfer id echoed back in an abort (the Node side sends 32). */
 const MAX_TRANSFER_ID = 64;
@@ -32,8 +32,8 @@ export class FileTransfers {
 
   /** Refuses each offer with an abort; chunks and ends of refused transfers are ignored. */
   handle(session: PeerSession, kind: string, payload: unknown): void {
-    if (kind !== KIND.FILE_OFFER || !isRecord(payload) || typeof payload.t !== "string" || payload.t.length > MAX_TRANSFER_ID) return;
-    void session.sendMessage(KIND.FILE_ABORT, { t: payload.t, reason: "the peer is a browser page and takes no files" });
+    if (kind !== KIND_FILE_OFFER || !isRecord(payload) || typeof payload.t !== "string" || payload.t.length > MAX_TRANSFER_ID) return;
+    void session.sendMessage(KIND_FILE_ABORT, { t: payload.t, reason: "the peer is a browser page and takes no files" });
   }
 
   async sessionEnded(_session: PeerSession): Promise<void> {}

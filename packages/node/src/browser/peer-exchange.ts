@@ -9,7 +9,7 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { PeerExchange as NodePeerExchange, PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 import type { PeerSession } from "../peer-session.js";
-import { KIND } from "../protocol.js";
+import { KIND_PEX } from "../protocol.js";
 
 export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 
@@ -31,7 +31,7 @@ export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchan
 
   /** Always a violation: a page never settles `pex/1`. */
   receive(session: PeerSession, _payload: unknown): void {
-    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} broke the xppg protocol: it sent "${KIND.PEX}" without the pex/1 capability. It is disconnected.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} broke the xppg protocol: it sent "${KIND_PEX}" without the pex/1 capability. It is disconnected.`);
   }
 
   close(): void {}

@@ -17,7 +17,7 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { KIND } from "../protocol.js";
+import { KIND_REQUEST, KIND_RESPONSE } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
 import { unreachableError } from "../routing-basics.js";
@@ -87,7 +87,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     const message = readRequestMessage(src, kind, payload);
     if (!this.#lazy.started && this.#early.size === 0) {
       // No handler and no request of this node: a request has no handler, a response no asker.
-      if (kind === KIND.REQUEST && !this.#lazy.closed) this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
+      if (kind === KIND_REQUEST && !this.#lazy.closed) this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
       return;
     }
     // Stopped: nothing is loaded for it, nor served.
@@ -99,8 +99,8 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     // it is read again as it was read now (the value encoded again would not be: -0, an invalid date, malformed UTF-8).
     // The node's codec read it just now; a payload it did not read (none) is not held.
     const bytes = this.#o.codec?.payloadBytesOf(payload)?.slice();
-    if ((bytes === undefined || !this.#lazy.hold([src, kind, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND.REQUEST) {
-      this.#o.send(src, KIND.RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
+    if ((bytes === undefined || !this.#lazy.hold([src, kind, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND_REQUEST) {
+      this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
   }
 

@@ -1,0 +1,24 @@
+/**
+ * The browser's `#next-turn` (Node's is `../next-turn.ts`): a page has no
+ * `setImmediate` and no `node:crypto`, so its turns are `MessageChannel`
+ * tasks (made on the first one; `setImmediate` where the runtime has it,
+ * see `turns.ts`) and its random values `crypto.getRandomValues` (which,
+ * unlike `randomUUID`, pages served over plain http have too).
+ */
+
+import { toHex } from "../turns.js";
+
+export { nextTurn } from "../turns.js";
+
+/** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. */
+export const endOfTick = (fn: () => void): void => queueMicrotask(fn);
+
+/** Fills `array` with random values. */
+export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
+  return globalThis.crypto.getRandomValues(array);
+}
+
+/** `byteCount` random bytes as hex. */
+export function randomHex(byteCount: number): string {
+  return toHex(randomFill(new Uint8Array(byteCount)));
+}
