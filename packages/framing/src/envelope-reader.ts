@@ -72,10 +72,20 @@ export class EnvelopeReader {
   #viewOffset = 0;
   /** The MessagePack bytes of the last payload read (a view into its frame, forgotten with it). */
   #payloadBytes: Uint8Array | undefined;
+  /**
+   * Once the turn's reading is over, nothing here holds a frame: not the
+   * views, and not the last read's payload (a view, or a value holding
+   * views) and signed bytes, which would keep the last frame a connection
+   * sent alive for as long as it stays idle.
+   */
   readonly #forgetView = (): void => {
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
     this.#payloadBytes = undefined;
+    const r = this.#read;
+    r.payload = undefined;
+    r.signature = undefined;
+    r.signedBytes = undefined;
   };
 
   constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec) {
@@ -147,7 +157,8 @@ export class EnvelopeReader {
     if ((flags & FLAG_SIGNATURE) !== 0) {
       if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
       r.signed = true;
-      r.signature = this.#view(bytes, pos, SIGNATURE_LENGTH);
+      // A copy: a signature is kept longer than its message (a cache of recent broadcasts), and a view would keep the frame.
+      r.signature = new Uint8Array(bytes.subarray(pos, pos + SIGNATURE_LENGTH));
       // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
       const signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
       signedBytes.set(bytes.subarray(start, pos), 0);
