@@ -78,7 +78,10 @@ export class EnvelopeReader {
    * views) and signed bytes, which would keep the last frame a connection
    * sent alive for as long as it stays idle.
    */
+  /** The turn of the last read is over: its object holds nothing more, and `envelopeOf` refuses it. */
+  #spent = false;
   readonly #forgetView = (): void => {
+    this.#spent = true;
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
     this.#payloadBytes = undefined;
@@ -146,6 +149,7 @@ export class EnvelopeReader {
       this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
     }
     const r = this.#read;
+    this.#spent = false;
     r.kind = strings!.kind;
     // Ids left out come from the link; the cache holds only what was written.
     r.source = linkSource ? link!.remote : strings!.source!;
@@ -197,13 +201,15 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.payloadBytesOf}. */
   payloadBytesOf(payload: unknown): Uint8Array | undefined {
-    return typeof payload === "object" && payload !== null && payload === this.#read.payload ? this.#payloadBytes : undefined;
+    // A copy: a view would keep the whole frame alive for as long as the caller keeps the bytes.
+    return typeof payload === "object" && payload !== null && payload === this.#read.payload ? this.#payloadBytes?.slice() : undefined;
   }
 
   /** See {@link EnvelopeCodec.envelopeOf}. */
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
-    if (read !== this.#read) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes the object this codec's own read() returned (it holds the ids and signature of that envelope); pass that, or call decode() for a whole envelope.");
+    // And only in the turn of its read: its payload and signature go with the turn (see #forgetView), and an envelope made later would lack them.
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes the object this codec's own read() returned, in the same turn of the event loop (it holds the ids, payload and signature of that envelope until then); pass that at once, or call decode() for a whole envelope.");
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {

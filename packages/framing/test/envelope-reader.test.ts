@@ -155,6 +155,28 @@ describe("EnvelopeCodec.encodeFieldsInto", () => {
   });
 });
 
+describe("what a read leaves once its turn is over", () => {
+  it("nothing of the frame: not the payload, not the signature, not the signed bytes; envelopeOf then refuses the read", async () => {
+    const codec = new EnvelopeCodec();
+    const base: Envelope = { version: ENVELOPE_VERSION, kind: "big", source: A, destination: null, id: 9, hopLimit: 3, payload: new Uint8Array(4096).fill(5) };
+    for (const bytes of [codec.encodeSigned(base, () => new Uint8Array(64).fill(7)), codec.encode({ ...base, payload: { data: new Uint8Array(4096) } })]) {
+      const read = codec.read(bytes);
+      const whole = codec.envelopeOf(read);
+      expect(whole.payload).toBeDefined();
+      // A signature is copied (it outlives its message in caches): no view of the frame.
+      if (whole.signature !== undefined) expect(whole.signature.buffer).not.toBe(bytes.buffer);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(read.payload).toBeUndefined();
+      const fields = read as unknown as { signature?: Uint8Array; signedBytes?: Uint8Array };
+      expect(fields.signature).toBeUndefined();
+      expect(fields.signedBytes).toBeUndefined();
+      expect(() => codec.envelopeOf(read)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", name: "FramingError", message: expect.stringContaining("in the same turn") }));
+      // The next read is whole again.
+      expect(codec.envelopeOf(codec.read(bytes)).id).toBe(9);
+    }
+  });
+});
+
 describe("payloadBytesOf and readPayload", () => {
   it("give the bytes the last payload read came in, copied, read again into the same value; nothing for another value or once the frame is past", async () => {
     const codec = new EnvelopeCodec();
@@ -164,8 +186,13 @@ describe("payloadBytesOf and readPayload", () => {
     const bytes = Uint8Array.from([0x91, 0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
     const whole = Uint8Array.from([...frame.subarray(0, -1), ...bytes]);
     const read = codec.read(whole);
-    const held = codec.payloadBytesOf(read.payload)!.slice();
+    const held = codec.payloadBytesOf(read.payload)!;
     expect([...held]).toEqual([...bytes]);
+    // A copy, the caller's own: the frame's memory written over (a transport reusing it) leaves it as it was.
+    expect(held.buffer).not.toBe(whole.buffer);
+    whole.fill(0);
+    expect([...held]).toEqual([...bytes]);
+    whole.set([...frame.subarray(0, -1), ...bytes]);
     expect(Object.is((codec.readPayload(held) as number[])[0], -0)).toBe(true);
     // Another value, even an equal one, has none.
     expect(codec.payloadBytesOf([-0])).toBeUndefined();
