@@ -26,7 +26,10 @@ const TWO_32 = 0x1_0000_0000;
 
 /**
  * One envelope as {@link EnvelopeCodec.read} found it (checked as
- * `decode` checks it). The codec's own object: its next read overwrites it.
+ * `decode` checks it). The codec's own object: its next read overwrites it,
+ * and once the read is over (at the first await or microtask after it) the
+ * codec lets go of its frame: `payload` is then undefined and `signed` false.
+ * Take what you need synchronously.
  */
 export interface ReadEnvelope {
   /** As {@link Envelope.kind}. */
@@ -72,10 +75,27 @@ export class EnvelopeReader {
   #viewOffset = 0;
   /** The MessagePack bytes of the last payload read (a view into its frame, forgotten with it). */
   #payloadBytes: Uint8Array | undefined;
+  /**
+   * The last read's object holds no envelope: the read failed part-way, or
+   * its reading is over (see `#forgetView`); `envelopeOf` refuses it.
+   */
+  #spent = true;
+  /**
+   * Run by the first microtask after a read: from then on nothing here holds
+   * a frame, not the views, and not the last read's payload (a view, or a
+   * value holding views) and signed bytes, which would keep the last frame a
+   * connection sent alive for as long as it stays idle.
+   */
   readonly #forgetView = (): void => {
+    this.#spent = true;
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
     this.#payloadBytes = undefined;
+    const r = this.#read;
+    r.payload = undefined;
+    r.signed = false;
+    r.signature = undefined;
+    r.signedBytes = undefined;
   };
 
   constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec) {
@@ -136,6 +156,8 @@ export class EnvelopeReader {
       this.#decPrefix = new Uint8Array(bytes.subarray(start + FIXED_HEADER, pos)); // a copy, not a view
     }
     const r = this.#read;
+    // Overwritten from here on: no longer the object of an earlier read, and not yet this one's until it is whole.
+    this.#spent = true;
     r.kind = strings!.kind;
     // Ids left out come from the link; the cache holds only what was written.
     r.source = linkSource ? link!.remote : strings!.source!;
@@ -147,7 +169,8 @@ export class EnvelopeReader {
     if ((flags & FLAG_SIGNATURE) !== 0) {
       if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
       r.signed = true;
-      r.signature = this.#view(bytes, pos, SIGNATURE_LENGTH);
+      // A copy: whoever keeps a decode() or envelopeOf() result keeps its signature, and a view would keep the whole frame alive.
+      r.signature = new Uint8Array(bytes.subarray(pos, pos + SIGNATURE_LENGTH));
       // What was signed: these bytes without the signature, hopLimit 0, flag cleared.
       const signedBytes = new Uint8Array(size - SIGNATURE_LENGTH);
       signedBytes.set(bytes.subarray(start, pos), 0);
@@ -170,6 +193,7 @@ export class EnvelopeReader {
       r.payload = this.readPayload(body);
       this.#payloadBytes = body;
     }
+    this.#spent = false;
     return r;
   }
 
@@ -186,13 +210,15 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.payloadBytesOf}. */
   payloadBytesOf(payload: unknown): Uint8Array | undefined {
-    return typeof payload === "object" && payload !== null && payload === this.#read.payload ? this.#payloadBytes : undefined;
+    // A copy: a view would keep the whole frame alive for as long as the caller keeps the bytes.
+    return typeof payload === "object" && payload !== null && payload === this.#read.payload ? this.#payloadBytes?.slice() : undefined;
   }
 
   /** See {@link EnvelopeCodec.envelopeOf}. */
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
-    if (read !== this.#read) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes the object this codec's own read() returned (it holds the ids and signature of that envelope); pass that, or call decode() for a whole envelope.");
+    // And only synchronously after a successful read: its payload and signature go at the first microtask (see #forgetView).
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope.");
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { EnvelopeCodec, ENVELOPE_VERSION, type Envelope, type EnvelopeLink } from "../src/index.js";
+import { EnvelopeCodec, ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "../src/index.js";
 import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
 
 const A = "peer-a-".padEnd(55, "a");
@@ -52,20 +52,30 @@ describe("EnvelopeCodec.read", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(input, fc.boolean(), fc.nat({ max: 7 })), { minLength: 1, maxLength: 12 }), (steps) => {
         const codec = new EnvelopeCodec();
+        // The object of the last read that succeeded, and the envelope it gave.
+        let last: { read: ReadEnvelope; whole: Outcome } | undefined;
         for (const [bytes, onLink, pad] of steps) {
           // Inside a larger frame at an offset, as a bundle hands it over.
           const frame = new Uint8Array(pad + bytes.length + 3);
           frame.set(bytes, pad);
           const link = onLink ? fromA : undefined;
           const expected = outcome(() => referenceDecode(frame, pad, pad + bytes.length, link));
+          let r: ReadEnvelope | undefined;
           const read = outcome(() => {
-            const r = codec.read(frame, pad, pad + bytes.length, link);
+            r = codec.read(frame, pad, pad + bytes.length, link);
             const fields = { kind: r.kind, source: r.source, destination: r.destination, payload: r.payload, signed: r.signed };
             const whole = codec.envelopeOf(r);
             expect(fields).toEqual({ kind: whole.kind, source: whole.source, destination: whole.destination, payload: whole.payload, signed: whole.signature !== undefined });
             return whole;
           });
           expect(read).toEqual(expected);
+          if (r === undefined && last !== undefined) {
+            // A failed read leaves the earlier read whole (it failed before writing over it) or refused, never a mix of the two.
+            const again = outcome(() => codec.envelopeOf(last!.read));
+            if ("error" in again) expect(again.error).toMatch(/^XPPG_ERR_INVALID_ARGUMENT: /);
+            else expect(again).toEqual(last.whole);
+          }
+          if (r !== undefined) last = { read: r, whole: read };
           expect(outcome(() => codec.decode(frame, pad, pad + bytes.length, link))).toEqual(expected);
         }
       }),
@@ -155,6 +165,67 @@ describe("EnvelopeCodec.encodeFieldsInto", () => {
   });
 });
 
+describe("what a read leaves once it is over (the first await or microtask after it)", () => {
+  it("nothing of the frame: not the payload, not the signature, not the signed bytes; envelopeOf then refuses the read", async () => {
+    const codec = new EnvelopeCodec();
+    const base: Envelope = { version: ENVELOPE_VERSION, kind: "big", source: A, destination: null, id: 9, hopLimit: 3, payload: new Uint8Array(4096).fill(5) };
+    for (const bytes of [codec.encodeSigned(base, () => new Uint8Array(64).fill(7)), codec.encode({ ...base, payload: { data: new Uint8Array(4096) } })]) {
+      const read = codec.read(bytes);
+      const whole = codec.envelopeOf(read);
+      expect(whole.payload).toBeDefined();
+      // A signature is copied (whoever keeps the envelope keeps it): no view of the frame.
+      if (whole.signature !== undefined) expect(whole.signature.buffer).not.toBe(bytes.buffer);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(read.payload).toBeUndefined();
+      expect(read.signed).toBe(false);
+      const fields = read as unknown as { signature?: Uint8Array; signedBytes?: Uint8Array };
+      expect(fields.signature).toBeUndefined();
+      expect(fields.signedBytes).toBeUndefined();
+      expect(() => codec.envelopeOf(read)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", name: "FramingError", message: expect.stringContaining("before any await or microtask") }));
+      // The next read is whole again.
+      expect(codec.envelopeOf(codec.read(bytes)).id).toBe(9);
+    }
+  });
+
+  it("lasts until the first await or microtask after the read, not to the end of the turn", async () => {
+    const codec = new EnvelopeCodec();
+    const bytes = codec.encodeSigned({ version: ENVELOPE_VERSION, kind: "k", source: A, destination: null, id: 5, hopLimit: 2, payload: { n: 1 } }, () => new Uint8Array(64).fill(3));
+    const read = codec.read(bytes);
+    // Synchronously: whole, and the payload's bytes are there.
+    expect(read.signed).toBe(true);
+    expect(codec.payloadBytesOf(read.payload)).toBeDefined();
+    expect(codec.envelopeOf(read).id).toBe(5);
+    const payload = read.payload;
+    await Promise.resolve();
+    expect(read.payload).toBeUndefined();
+    expect(read.signed).toBe(false);
+    expect(codec.payloadBytesOf(payload)).toBeUndefined();
+    expect(() => codec.envelopeOf(read)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("before any await or microtask") }));
+  });
+
+  it("a read that fails part-way leaves no earlier read for envelopeOf to mix with its own fields", async () => {
+    const codec = new EnvelopeCodec();
+    const signed = codec.encodeSigned({ version: ENVELOPE_VERSION, kind: "first", source: A, destination: null, id: 1, hopLimit: 2, payload: { n: 1 } }, () => new Uint8Array(64).fill(3));
+    // Signed, its header whole, its signature cut short: refused after the header is read into the codec's object.
+    const second = codec.encodeSigned({ version: ENVELOPE_VERSION, kind: "second", source: B, destination: null, id: 2, hopLimit: 2, payload: null }, () => new Uint8Array(64).fill(4));
+    const cut = second.subarray(0, second.length - 64);
+    const refused = expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    // A read whose turn is over, then a failed read: the earlier read stays refused, now and later.
+    const read = codec.read(signed);
+    await Promise.resolve();
+    expect(() => codec.read(cut)).toThrow(expect.objectContaining({ code: "XPPG_ERR_MALFORMED_ENVELOPE", message: expect.stringContaining("signature is cut short") }));
+    expect(() => codec.envelopeOf(read)).toThrow(refused);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(() => codec.envelopeOf(read)).toThrow(refused);
+    // A failed read right after a good one, with no await between: the good one was written over, so it is refused too.
+    const again = codec.read(signed);
+    expect(() => codec.read(cut)).toThrow(expect.objectContaining({ code: "XPPG_ERR_MALFORMED_ENVELOPE" }));
+    expect(() => codec.envelopeOf(again)).toThrow(refused);
+    // And the next good read is whole.
+    expect(codec.envelopeOf(codec.read(signed))).toMatchObject({ kind: "first", id: 1, payload: { n: 1 } });
+  });
+});
+
 describe("payloadBytesOf and readPayload", () => {
   it("give the bytes the last payload read came in, copied, read again into the same value; nothing for another value or once the frame is past", async () => {
     const codec = new EnvelopeCodec();
@@ -164,8 +235,13 @@ describe("payloadBytesOf and readPayload", () => {
     const bytes = Uint8Array.from([0x91, 0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
     const whole = Uint8Array.from([...frame.subarray(0, -1), ...bytes]);
     const read = codec.read(whole);
-    const held = codec.payloadBytesOf(read.payload)!.slice();
+    const held = codec.payloadBytesOf(read.payload)!;
     expect([...held]).toEqual([...bytes]);
+    // A copy, the caller's own: the frame's memory written over (a transport reusing it) leaves it as it was.
+    expect(held.buffer).not.toBe(whole.buffer);
+    whole.fill(0);
+    expect([...held]).toEqual([...bytes]);
+    whole.set([...frame.subarray(0, -1), ...bytes]);
     expect(Object.is((codec.readPayload(held) as number[])[0], -0)).toBe(true);
     // Another value, even an equal one, has none.
     expect(codec.payloadBytesOf([-0])).toBeUndefined();

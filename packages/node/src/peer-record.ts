@@ -45,7 +45,8 @@ export function parseWireRecord(value: unknown): { record: PeerRecord; connected
   if (!Number.isSafeInteger(time) || (time as number) < 0) return null;
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return null;
   if (how !== 0 && how !== 1) return null;
-  return { record: { peerId, addresses: addresses as string[], time: time as number, signature }, connected: how === 0 };
+  // The signature copied: a record is kept for long (the address book), and a view would keep its whole frame alive.
+  return { record: { peerId, addresses: addresses as string[], time: time as number, signature: new Uint8Array(signature) }, connected: how === 0 };
 }
 
 /** True when the record was signed by the peer it names. */

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { generateIdentity } from "@xppg/secure";
 import { decodePeerRecord, encodePeerRecord } from "../src/peer-locator.js";
+import { parseWireRecord, signRecord, toWire, verifyRecord } from "../src/peer-record.js";
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
@@ -39,5 +41,20 @@ describe("peer records read from the DHT (untrusted bytes)", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("signed peer records read from a peer's exchange", () => {
+  it("keep a signature of their own, not a view of the frame they came in (the address book keeps them for long)", () => {
+    const identity = generateIdentity();
+    const wire = toWire(signRecord(identity, ["tcp://203.0.113.7:7337"], 1_700_000_000_000), true);
+    // As the envelope reader hands it over: a view into a large frame.
+    const frame = new Uint8Array(256 * 1024);
+    frame.set(wire[3], 1000);
+    const parsed = parseWireRecord([wire[0], wire[1], wire[2], frame.subarray(1000, 1064), wire[4]])!;
+    expect(parsed.record.signature.buffer).not.toBe(frame.buffer);
+    expect(parsed.record.signature.byteLength).toBe(64);
+    frame.fill(0);
+    expect(verifyRecord(parsed.record)).toBe(true);
   });
 });

@@ -95,10 +95,10 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     // Counted only while the room loads (a moment), over at most 1024 messages.
     let fromPeer = 0;
     for (const held of this.#lazy.held) if (held[0] === src) fromPeer++;
-    // Held as the bytes it came in, copied (a view would keep its frame alive): any payload counts what it weighs, and
+    // Held as the bytes it came in (the codec's copy: a view would keep its frame alive): any payload counts what it weighs, and
     // it is read again as it was read now (the value encoded again would not be: -0, an invalid date, malformed UTF-8).
     // The node's codec read it just now; a payload it did not read (none) is not held.
-    const bytes = this.#o.codec?.payloadBytesOf(payload)?.slice();
+    const bytes = this.#o.codec?.payloadBytesOf(payload);
     if ((bytes === undefined || !this.#lazy.hold([src, kind, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND_REQUEST) {
       this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
