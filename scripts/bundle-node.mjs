@@ -23,9 +23,11 @@
 //
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
+import { startFiles, toScript } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -38,6 +40,7 @@ if (entries.length === 0) {
   process.exit(0);
 }
 
+const WARM_UP = join(import.meta.dirname, "warm-up", `${basename(dir)}.mjs`);
 const outputs = await withEsbuild();
 
 async function withEsbuild() {
@@ -78,12 +81,21 @@ async function withEsbuild() {
     renameSync(temporary, path);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
+  // A package with a warm-up: the files its main entry loads at start become scripts with a code cache (node-script.mjs).
+  const main = entries.find((e) => e.subpath === ".");
+  if (main !== undefined && existsSync(WARM_UP)) {
+    for (const file of startFiles(dir, result.metafile, main.source)) {
+      for (const path of await toScript(file, build)) written.add(path);
+    }
+  }
   for (const entry of readdirSync(OUT, { recursive: true })) {
     const path = join(OUT, String(entry));
-    if (!written.has(path)) rmSync(path, { recursive: true, force: true });
+    // A script's code cache is removed and made again after (code-cache.mjs).
+    const cacheOfScript = /\.[0-9a-f]{16}\.cache$/.test(path) && written.has(path.replace(/\.[0-9a-f]{16}\.cache$/, ".js"));
+    if (!written.has(path) && !cacheOfScript) rmSync(path, { recursive: true, force: true });
   }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
-  return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
+  return [...written].filter((f) => f.endsWith(".js")).map((file) => ({ file, sources }));
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a
@@ -103,4 +115,11 @@ for (const { file } of outputs) {
       throw new Error(`${pkg.name}: the bundle ${file.slice(dir.length + 1)} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
     }
   }
+}
+
+// The scripts' code caches, made after a warm-up in a fresh process (code-cache.mjs). Without NODE_OPTIONS: V8 flags
+// given there would be part of the cache, and a process without them would reject it.
+if (outputs.some((o) => o.file.endsWith(".script.js"))) {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  execFileSync(process.execPath, [join(import.meta.dirname, "code-cache.mjs"), dir], { stdio: "inherit", env });
 }

@@ -1,0 +1,137 @@
+// A bundle file as a classic script with a V8 code cache (issue 15, the
+// first connection in a fresh process). Node 20 has no compile cache for ES
+// modules, and a fresh process compiles every function it runs on its first
+// call; `vm.Script` with `cachedData` is the one code cache it offers. So, in
+// a package with a warm-up (`scripts/warm-up/<folder>.mjs`), each bundle file
+// its main entry loads at start (the entry and its shared chunks, of at
+// least MIN_BYTES) becomes two files:
+//
+// - `<name>.script.js`: the module's code as a function of its imports,
+//   converted by esbuild from the ES module output (`import`s become
+//   `require` calls on the facade's namespaces, `export`s `module.exports`,
+//   each `import()` a call of the facade's import and `import.meta` the
+//   facade's), with its own source map (to `src/`, through the bundle's);
+// - `<name>.js`: an ES module facade in its place. It imports the module's
+//   imports as before (another package deduped or swapped is still one
+//   instance), compiles the script with the cache `<name>.script.<tag>.cache`
+//   (the tag a hash of the script) when there is one, runs it with them, and exports its names. A cache V8
+//   rejects (another Node or V8, other V8 flags, a damaged file) or a missing
+//   one costs only the read: the script is compiled as it would be without.
+//
+// `scripts/code-cache.mjs` makes the caches at build time, after the warm-up.
+// With `--enable-source-maps` the facade compiles the script through Node's
+// CommonJS loader instead (it alone maps a script's stack traces on Node 20),
+// without the cache.
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+/** Smaller files stay ES modules: a script costs a facade and a cache read besides. */
+export const MIN_BYTES = 8 * 1024;
+/** The script's parameters: same length as what they replace, so the bundle's source map still lines up. */
+const IMPORT_CALL = "__load(";
+const IMPORT_META = "_importMeta";
+
+/**
+ * The files to convert: the main entry's output and the chunks it imports statically, of at least MIN_BYTES.
+ * @param {string} dir the package folder
+ * @param {{ outputs: Record<string, { entryPoint?: string, imports: { path: string, kind: string }[], bytes: number }> }} metafile
+ * @param {string} entrySource the main entry's source file, relative to `dir`
+ */
+export function startFiles(dir, metafile, entrySource) {
+  const outputs = metafile.outputs;
+  const main = Object.keys(outputs).find((f) => f.endsWith(".js") && outputs[f].entryPoint === entrySource.replace(/^\.\//, ""));
+  if (main === undefined) throw new Error(`no bundle output for ${entrySource}`);
+  const seen = new Set();
+  const walk = (f) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of outputs[f].imports) if (i.kind === "import-statement" && outputs[i.path] !== undefined) walk(i.path);
+  };
+  walk(main);
+  return [...seen].filter((f) => outputs[f].bytes >= MIN_BYTES).map((f) => join(dir, f));
+}
+
+/**
+ * Converts one written ES module bundle file (with its `.map`) into a script and a facade in its place.
+ * @returns {Promise<string[]>} the files written
+ */
+export async function toScript(file, build) {
+  const name = basename(file, ".js");
+  const out = dirname(file);
+  const esm = readFileSync(file, "utf8");
+  const dynamic = esm.match(/\bimport\(/g)?.length ?? 0;
+  const temporary = join(out, `${name}.${process.pid}.esm.js`);
+  writeFileSync(temporary, esm.replace(/\bimport\(/g, IMPORT_CALL).replace(/\bimport\.meta\b/g, IMPORT_META));
+  let result;
+  try {
+    result = await build({
+      entryPoints: [temporary],
+      outfile: join(out, `${name}.script.js`),
+      bundle: true,
+      format: "cjs",
+      platform: "node",
+      target: "node20",
+      // Every import stays a `require` of the facade's namespaces.
+      plugins: [{ name: "external", setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (a.kind === "entry-point" ? undefined : { path: a.path, external: true })) }],
+      banner: { js: `(function(require,module,exports,${IMPORT_CALL.slice(0, -1)},${IMPORT_META}){"use strict";` },
+      footer: { js: "})" },
+      minifyWhitespace: true,
+      minifySyntax: true,
+      sourcemap: "linked",
+      sourcesContent: false,
+      metafile: true,
+      logLevel: "warning",
+      write: false,
+    });
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
+  const calls = js.text.split(IMPORT_CALL).length - 1;
+  if (calls !== dynamic) throw new Error(`${file}: ${dynamic} import() calls became ${calls} (a string that looks like one?)`);
+  if (/\bimport\s*[({*]|\bimport\.meta\b|\bexport\s*[{*]/.test(js.text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
+    throw new Error(`${file}: the script still holds an import or export`);
+  }
+  const specifiers = [...new Set(result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(".js"))].imports.map((i) => i.path))];
+  const names = exportedNames(esm, file);
+  for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
+  writeFileSync(file, facade(name, specifiers, names, cacheTag(js.contents)));
+  // The facade has no map of its own: the script's names the sources.
+  rmSync(`${file}.map`, { force: true });
+  return [file, ...result.outputFiles.map((f) => f.path)];
+}
+
+/** The names an esbuild ES module output exports: its one `export{...}` (esbuild writes one). */
+function exportedNames(esm, file) {
+  const lists = [...esm.matchAll(/(?<![\w$."'`])export\{([^}]*)\}/g)];
+  if (lists.length > 1) throw new Error(`${file}: more than one export list`);
+  if (/(?<![\w$."'`])export\s*(default|const|let|var|function|class|\*)/.test(esm)) throw new Error(`${file}: an export other than export{...}`);
+  if (lists.length === 0) return [];
+  return lists[0][1].split(",").map((s) => s.trim().split(/\s+as\s+/).at(-1));
+}
+
+/**
+ * The tag in a script's cache file name: V8 checks a cache's V8 version and flags, but of the source only its
+ * length, so a cache of another build of the script (one of the same length) must never be found by this one.
+ * @param {Uint8Array | string} script
+ */
+export function cacheTag(script) {
+  return createHash("sha256").update(script).digest("hex").slice(0, 16);
+}
+
+function facade(name, specifiers, names, tag) {
+  const ns = specifiers.map((s, i) => [s, `m${i}`]);
+  return `// The ES module facade of ${name}.script.js (scripts/node-script.mjs says why: a code cache).
+${ns.map(([s, m]) => `import*as ${m} from${JSON.stringify(s)};`).join("\n")}
+const modules={${ns.map(([s, m]) => `${JSON.stringify(s)}:${m}`).join(",")}};
+const{readFileSync}=process.getBuiltinModule("node:fs"),{fileURLToPath}=process.getBuiltinModule("node:url");
+const file=fileURLToPath(new URL("./${name}.script.js",import.meta.url)),source=readFileSync(file,"utf8");
+let define;
+if(process.sourceMapsEnabled){const{Module}=process.getBuiltinModule("node:module"),m=new Module(file);m.filename=file;m._compile("module.exports="+source,file);define=m.exports}
+else{let cachedData;try{cachedData=readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:file,cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
+const module={exports:{}};
+define((s)=>modules[s],module,module.exports,(s)=>import(s),import.meta);
+export const{${names.join(",")}}=module.exports;
+`;
+}
