@@ -62,7 +62,7 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
     // Another V8 (or other V8 flags) differs in the header's hashes: the same as a changed header byte.
     const foreign = run(copyWith((f) => {
       const bytes = readFileSync(f);
-      bytes[8] ^= 0xff;
+      bytes[8] = bytes[8]! ^ 0xff;
       writeFileSync(f, bytes);
     }));
     expect(copyCache(foreign)).toBe("rejected");
