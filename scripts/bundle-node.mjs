@@ -21,6 +21,11 @@
 //   of a module when it loads it, and the comments and layout were a third
 //   of the bytes. The source maps still point to `src/`.
 //
+// - In a package with a warm-up (`scripts/warm-up/<folder>.mjs`), the files
+//   its main entry loads at start become classic scripts behind an ES module
+//   facade, with a V8 code cache made here after the warm-up
+//   (node-script.mjs and code-cache.mjs say how and why).
+//
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
 import { execFileSync } from "node:child_process";
