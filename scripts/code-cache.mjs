@@ -11,11 +11,11 @@
 // Nothing is written elsewhere (another package's scripts are left alone),
 // and nothing at run time. A cache is only good for the Node (V8 version and
 // flags) that made it; any other rejects it and compiles as without one.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { cacheTag } from "./node-script.mjs";
+import { cacheTag, replace } from "./node-script.mjs";
 
 const dir = resolve(process.argv[2] ?? ".");
 const out = join(dir, "dist", "bundle");
@@ -35,7 +35,7 @@ const cacheFile = (file) => `${file.slice(0, -2)}${cacheTag(readFileSync(file))}
 let written = 0;
 for (const { file, script } of scripts) {
   if (!file.startsWith(out + sep)) continue;
-  writeFileSync(cacheFile(file), script.createCachedData());
+  replace(cacheFile(file), script.createCachedData());
   written++;
 }
 if (written === 0) throw new Error(`${dir}: the warm-up loaded none of the package's scripts`);

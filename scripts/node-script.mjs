@@ -23,7 +23,7 @@
 // CommonJS loader instead (it alone maps a script's stack traces on Node 20),
 // without the cache.
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Smaller files stay ES modules: a script costs a facade and a cache read besides. */
@@ -95,11 +95,19 @@ export async function toScript(file, build) {
   }
   const specifiers = [...new Set(result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(".js"))].imports.map((i) => i.path))];
   const names = exportedNames(esm, file);
-  for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
-  writeFileSync(file, facade(name, specifiers, names, cacheTag(js.contents)));
+  // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
+  for (const f of result.outputFiles) replace(f.path, f.contents);
+  replace(file, facade(name, specifiers, names, cacheTag(js.contents)));
   // The facade has no map of its own: the script's names the sources.
   rmSync(`${file}.map`, { force: true });
   return [file, ...result.outputFiles.map((f) => f.path)];
+}
+
+/** Writes `path` by a rename, never leaving it half written. */
+export function replace(path, contents) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, path);
 }
 
 /** The names an esbuild ES module output exports: its one `export{...}` (esbuild writes one). */
