@@ -11,17 +11,25 @@
 //   `require` calls on the facade's namespaces, `export`s `module.exports`,
 //   each `import()` a call of the facade's import and `import.meta` the
 //   facade's), with its own source map (to `src/`, through the bundle's);
-// - `<name>.js`: an ES module facade in its place. It imports the module's
-//   imports as before (another package deduped or swapped is still one
-//   instance), compiles the script with the cache `<name>.script.<tag>.cache`
-//   (the tag a hash of the script) when there is one, runs it with them, and exports its names. A cache V8
-//   rejects (another Node or V8, other V8 flags, a damaged file) or a missing
-//   one costs only the read: the script is compiled as it would be without.
+// - `<name>.js`: an ES module facade in its place, which carries the
+//   script's source as a string literal. It imports the module's imports as
+//   before (another package deduped or swapped is still one instance), names
+//   each of its `import()`s (so a bundler still sees the lazy chunks and
+//   packages), compiles the source with the cache `<name>.script.<tag>.cache`
+//   beside it (the tag a hash of the source) when there is one, runs it with
+//   them, and exports its names. A cache V8 rejects (another Node or V8, other
+//   V8 flags, a damaged file) or a missing one costs only the read: the
+//   script is compiled as it would be without.
+//
+// The script file itself is not read at run time: it names the script in
+// stack traces and has the source map beside it. An application bundled for
+// Node (a bundler resolving the `node` condition) so takes the facade whole
+// and runs it without a cache (none beside its bundle).
 //
 // `scripts/code-cache.mjs` makes the caches at build time, after the warm-up.
 // With `--enable-source-maps` the facade compiles the script through Node's
 // CommonJS loader instead (it alone maps a script's stack traces on Node 20),
-// without the cache.
+// without the cache, and the map is found beside the script's file name.
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -97,10 +105,21 @@ export async function toScript(file, build) {
   const names = exportedNames(esm, file);
   // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
   for (const f of result.outputFiles) replace(f.path, f.contents);
-  replace(file, facade(name, specifiers, names, cacheTag(js.contents)));
+  replace(file, facade(name, specifiers, names, cacheTag(js.contents), js.text, lazyImports(js.text, file)));
   // The facade has no map of its own: the script's names the sources.
   rmSync(`${file}.map`, { force: true });
   return [file, ...result.outputFiles.map((f) => f.path)];
+}
+
+/**
+ * The specifiers of the script's `import()` calls, each a string literal (esbuild writes them so): the facade
+ * imports each by name, so that an application's bundler sees (and bundles) the lazy chunks and packages.
+ */
+function lazyImports(script, file) {
+  const literal = [...script.matchAll(new RegExp(`${IMPORT_CALL.replace("(", "\\(")}("(?:[^"\\\\]|\\\\.)*")\\)`, "g"))];
+  const calls = script.split(IMPORT_CALL).length - 1;
+  if (literal.length !== calls) throw new Error(`${file}: an import() of a computed specifier, which a bundler could not see`);
+  return [...new Set(literal.map((m) => JSON.parse(m[1])))];
 }
 
 /** Writes `path` by a rename, never leaving it half written. */
@@ -128,18 +147,29 @@ export function cacheTag(script) {
   return createHash("sha256").update(script).digest("hex").slice(0, 16);
 }
 
-function facade(name, specifiers, names, tag) {
+/**
+ * The script's source as a string literal for its facade: JSON, with each `//#` (its `sourceMappingURL`) written
+ * `\/\/#`, so that Node never takes the script's map comment for the facade's own.
+ */
+function sourceLiteral(source) {
+  return JSON.stringify(source).replace(/\/\/([#@])/g, "\\/\\/$1");
+}
+
+function facade(name, specifiers, names, tag, source, lazy) {
   const ns = specifiers.map((s, i) => [s, `m${i}`]);
-  return `// The ES module facade of ${name}.script.js (scripts/node-script.mjs says why: a code cache).
+  const lazies = lazy.map((s) => `${JSON.stringify(s)}:()=>import(${JSON.stringify(s)})`).join(",");
+  return `// The ES module facade of ${name}.script.js, whose source it carries (scripts/node-script.mjs says why: a code cache).
 ${ns.map(([s, m]) => `import*as ${m} from${JSON.stringify(s)};`).join("\n")}
 const modules={${ns.map(([s, m]) => `${JSON.stringify(s)}:${m}`).join(",")}};
-const{readFileSync}=process.getBuiltinModule("node:fs"),{fileURLToPath}=process.getBuiltinModule("node:url");
-const file=fileURLToPath(new URL("./${name}.script.js",import.meta.url)),source=readFileSync(file,"utf8");
+const lazy={__proto__:null,${lazies}};
+const source=${sourceLiteral(source)};
+let file="${name}.script.js";
+try{file=process.getBuiltinModule("node:url").fileURLToPath(new URL("./${name}.script.js",import.meta.url))}catch{}
 let define;
 if(process.sourceMapsEnabled){const{Module}=process.getBuiltinModule("node:module"),m=new Module(file);m.filename=file;m._compile("module.exports="+source,file);define=m.exports}
-else{let cachedData;try{cachedData=readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:file,cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
+else{let cachedData;try{cachedData=process.getBuiltinModule("node:fs").readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:file,cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
 const module={exports:{}};
-define((s)=>modules[s],module,module.exports,(s)=>import(s),import.meta);
+define((s)=>modules[s],module,module.exports,(s)=>(lazy[s]??(()=>import(s)))(),import.meta);
 export const{${names.join(",")}}=module.exports;
 `;
 }
