@@ -155,6 +155,9 @@ function sourceLiteral(source) {
   return JSON.stringify(source).replace(/\/\/([#@])/g, "\\/\\/$1");
 }
 
+// The script's file name is found from the facade's URL, not given as `new URL("./x", import.meta.url)`: webpack
+// would take that for an asset and copy the script into the application's build. In a bundle without the facade's
+// URL (CommonJS output) it stays the bare name.
 function facade(name, specifiers, names, tag, source, lazy) {
   const ns = specifiers.map((s, i) => [s, `m${i}`]);
   const lazies = lazy.map((s) => `${JSON.stringify(s)}:()=>import(${JSON.stringify(s)})`).join(",");
@@ -163,13 +166,13 @@ ${ns.map(([s, m]) => `import*as ${m} from${JSON.stringify(s)};`).join("\n")}
 const modules={${ns.map(([s, m]) => `${JSON.stringify(s)}:${m}`).join(",")}};
 const lazy={__proto__:null,${lazies}};
 const source=${sourceLiteral(source)};
-let file="${name}.script.js";
-try{file=process.getBuiltinModule("node:url").fileURLToPath(new URL("./${name}.script.js",import.meta.url))}catch{}
+const here=import.meta.url;let file="${name}.script.js";
+try{file=process.getBuiltinModule("node:url").fileURLToPath(new URL(file,here))}catch{}
 let define;
 if(process.sourceMapsEnabled){const{Module}=process.getBuiltinModule("node:module"),m=new Module(file);m.filename=file;m._compile("module.exports="+source,file);define=m.exports}
 else{let cachedData;try{cachedData=process.getBuiltinModule("node:fs").readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:file,cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
 const module={exports:{}};
-define((s)=>modules[s],module,module.exports,(s)=>(lazy[s]??(()=>import(s)))(),import.meta);
+define((s)=>modules[s],module,module.exports,(s)=>lazy[s](),import.meta);
 export const{${names.join(",")}}=module.exports;
 `;
 }
