@@ -30,7 +30,7 @@
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
 import { startFiles, toScript } from "./node-script.mjs";
 
@@ -90,7 +90,9 @@ async function withEsbuild() {
   const main = entries.find((e) => e.subpath === ".");
   if (main !== undefined && existsSync(WARM_UP)) {
     for (const file of startFiles(dir, result.metafile, main.source)) {
-      for (const path of await toScript(file, build)) written.add(path);
+      // The script's name in stack traces: the same wherever the package is installed (node-script.mjs).
+      const scriptName = `${pkg.name}/${relative(dir, file).split(sep).join("/").replace(/\.js$/, ".script.js")}`;
+      for (const path of await toScript(file, build, scriptName)) written.add(path);
     }
   }
   for (const entry of readdirSync(OUT, { recursive: true })) {

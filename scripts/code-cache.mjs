@@ -11,11 +11,11 @@
 // Nothing is written elsewhere (another package's scripts are left alone),
 // and nothing at run time. A cache is only good for the Node (V8 version and
 // flags) that made it; any other rejects it and compiles as without one.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { cacheTag, replace } from "./node-script.mjs";
+import { replace } from "./node-script.mjs";
 
 const dir = resolve(process.argv[2] ?? ".");
 const out = join(dir, "dist", "bundle");
@@ -30,12 +30,12 @@ const load = (specifier) => import(pathToFileURL(require.resolve(specifier)).hre
 const { warmUp: run } = await import(pathToFileURL(warmUp).href);
 await run(load);
 
-/** `<name>.script.<tag>.cache` beside `<name>.script.js` (node-script.mjs: the tag is a hash of the script). */
-const cacheFile = (file) => `${file.slice(0, -2)}${cacheTag(readFileSync(file))}.cache`;
 let written = 0;
-for (const { file, script } of scripts) {
+// `<name>.script.<tag>.cache` beside `<name>.script.js`, the tag the one the facade gave (node-script.mjs: the hash
+// of the source it compiled), not that of the file on disk, which another build may have replaced meanwhile.
+for (const { file, tag, script } of scripts) {
   if (!file.startsWith(out + sep)) continue;
-  replace(cacheFile(file), script.createCachedData());
+  replace(`${file.slice(0, -2)}${tag}.cache`, script.createCachedData());
   written++;
 }
 if (written === 0) throw new Error(`${dir}: the warm-up loaded none of the package's scripts`);

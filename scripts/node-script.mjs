@@ -64,24 +64,23 @@ export function startFiles(dir, metafile, entrySource) {
  * Converts one written ES module bundle file (with its `.map`) into a script and a facade in its place.
  * @returns {Promise<string[]>} the files written
  */
-export async function toScript(file, build) {
+export async function toScript(file, build, scriptName) {
   const name = basename(file, ".js");
   const out = dirname(file);
   const esm = readFileSync(file, "utf8");
   const dynamic = esm.match(/\bimport\(/g)?.length ?? 0;
-  const temporary = join(out, `${name}.${process.pid}.esm.js`);
-  writeFileSync(temporary, esm.replace(/\bimport\(/g, IMPORT_CALL).replace(/\bimport\.meta\b/g, IMPORT_META));
   let result;
-  try {
+  {
+    // From stdin under the file's own name: nothing of this build (a pid, a temporary name) ends up in the script.
     result = await build({
-      entryPoints: [temporary],
+      stdin: { contents: esm.replace(/\bimport\(/g, IMPORT_CALL).replace(/\bimport\.meta\b/g, IMPORT_META), sourcefile: `${name}.js`, resolveDir: out, loader: "js" },
       outfile: join(out, `${name}.script.js`),
       bundle: true,
       format: "cjs",
       platform: "node",
       target: "node20",
       // Every import stays a `require` of the facade's namespaces.
-      plugins: [{ name: "external", setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (a.kind === "entry-point" ? undefined : { path: a.path, external: true })) }],
+      plugins: [{ name: "external", setup: (b) => b.onResolve({ filter: /.*/ }, (a) => ({ path: a.path, external: true })) }],
       banner: { js: `(function(require,module,exports,${IMPORT_CALL.slice(0, -1)},${IMPORT_META}){"use strict";` },
       footer: { js: "})" },
       minifyWhitespace: true,
@@ -92,8 +91,6 @@ export async function toScript(file, build) {
       logLevel: "warning",
       write: false,
     });
-  } finally {
-    rmSync(temporary, { force: true });
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const calls = js.text.split(IMPORT_CALL).length - 1;
@@ -105,7 +102,7 @@ export async function toScript(file, build) {
   const names = exportedNames(esm, file);
   // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
   for (const f of result.outputFiles) replace(f.path, f.contents);
-  replace(file, facade(name, specifiers, names, cacheTag(js.contents), js.text, lazyImports(js.text, file)));
+  replace(file, facade(name, scriptName, specifiers, names, cacheTag(js.text), js.text, lazyImports(js.text, file)));
   // The facade has no map of its own: the script's names the sources.
   rmSync(`${file}.map`, { force: true });
   return [file, ...result.outputFiles.map((f) => f.path)];
@@ -144,6 +141,7 @@ function exportedNames(esm, file) {
  * @param {Uint8Array | string} script
  */
 export function cacheTag(script) {
+  // The hash of the exact string the facade compiles (its UTF-8 bytes).
   return createHash("sha256").update(script).digest("hex").slice(0, 16);
 }
 
@@ -158,7 +156,7 @@ function sourceLiteral(source) {
 // The script's file name is found from the facade's URL, not given as `new URL("./x", import.meta.url)`: webpack
 // would take that for an asset and copy the script into the application's build. In a bundle without the facade's
 // URL (CommonJS output) it stays the bare name.
-function facade(name, specifiers, names, tag, source, lazy) {
+function facade(name, scriptName, specifiers, names, tag, source, lazy) {
   const ns = specifiers.map((s, i) => [s, `m${i}`]);
   const lazies = lazy.map((s) => `${JSON.stringify(s)}:()=>import(${JSON.stringify(s)})`).join(",");
   return `// The ES module facade of ${name}.script.js, whose source it carries (scripts/node-script.mjs says why: a code cache).
@@ -170,7 +168,7 @@ const here=import.meta.url;let file="${name}.script.js";
 try{file=process.getBuiltinModule("node:url").fileURLToPath(new URL(file,here))}catch{}
 let define;
 if(process.sourceMapsEnabled){const{Module}=process.getBuiltinModule("node:module"),m=new Module(file);m.filename=file;m._compile("module.exports="+source,file);define=m.exports}
-else{let cachedData;try{cachedData=process.getBuiltinModule("node:fs").readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:file,cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
+else{let cachedData;try{cachedData=process.getBuiltinModule("node:fs").readFileSync(file.slice(0,-2)+"${tag}.cache")}catch{}const{Script}=process.getBuiltinModule("node:vm"),script=new Script(source,{filename:${JSON.stringify(scriptName)},cachedData});globalThis[Symbol.for("xppg.scripts")]?.push({file,tag:"${tag}",script,cache:cachedData===void 0?"none":script.cachedDataRejected?"rejected":"accepted"});define=script.runInThisContext()}
 const module={exports:{}};
 define((s)=>modules[s],module,module.exports,(s)=>lazy[s](),import.meta);
 export const{${names.join(",")}}=module.exports;

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -23,6 +23,7 @@ interface Run {
   scripts: { file: string; cache: "accepted" | "rejected" | "none" }[];
   names: string[];
   message: unknown;
+  stack: string;
   same: Record<string, boolean>;
 }
 
@@ -76,6 +77,22 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
     const r = run(copyWith((f) => rmSync(f)));
     expect(copyCache(r)).toBe("none");
     expect(r.message).toEqual({ text: "hi" });
+  });
+
+  // V8 (Node 20) keeps the script name a cache was made with when it accepts the cache: the script is compiled
+  // under one name that does not depend on where the package is, when the cache is made and when it runs.
+  it("names the script the same in stack traces wherever the package is, with the cache accepted or missing", () => {
+    const name = "@xppg/node/dist/bundle/index.script.js";
+    const accepted = run(copyWith(() => {}));
+    expect(copyCache(accepted)).toBe("accepted");
+    const missing = run(copyWith((f) => readdirSync(dirname(f)).filter((c) => c.endsWith(".cache")).forEach((c) => rmSync(join(dirname(f), c)))));
+    expect(copyCache(missing)).toBe("none");
+    for (const r of [accepted, missing]) {
+      expect(r.stack).toContain("PlaygroundError");
+      expect(r.stack).toContain(`(${name}:`);
+      expect(r.stack).not.toContain(BUNDLE);
+      expect(r.stack).not.toContain("xppg-code-cache-");
+    }
   });
 
   it("exports the names of the module build, and the other packages' names and errors are theirs", async () => {
