@@ -28,7 +28,17 @@ const require = createRequire(join(dir, "package.json"));
 /** Imports a package as the package itself would (its dependencies, and itself by name). */
 const load = (specifier) => import(pathToFileURL(require.resolve(specifier)).href);
 const { warmUp: run } = await import(pathToFileURL(warmUp).href);
-await run(load);
+// A warm-up that stalls (a handshake that never ends, no loopback) must not hang the build: it gets a deadline, and
+// bundle-node.mjs then builds the package without caches.
+const deadline = Number(process.env.XPPG_WARM_UP_MS ?? 60_000);
+let timer;
+await Promise.race([
+  run(load),
+  new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${dir}: the warm-up did not finish within ${deadline} ms`)), deadline);
+  }),
+]);
+clearTimeout(timer);
 
 let written = 0;
 // `<name>.script.<tag>.cache` beside `<name>.script.js`, the tag the one the facade gave (node-script.mjs: the hash

@@ -95,6 +95,23 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
     }
   });
 
+  it("gives the build-time warm-up a deadline, and the build goes on without caches when it is missed", () => {
+    // A copy of the package (its folder named as the warm-up's), so the real package's caches are left alone.
+    const dir = join(mkdtempSync(join(tmpdir(), "xppg-code-cache-")), "node");
+    copies.push(dirname(dir));
+    cpSync(join(PACKAGE, "dist"), join(dir, "dist"), { recursive: true });
+    cpSync(join(PACKAGE, "package.json"), join(dir, "package.json"));
+    symlinkSync(join(PACKAGE, "node_modules"), join(dir, "node_modules"), "dir");
+    const r = spawnSync(process.execPath, [join(PACKAGE, "..", "..", "scripts", "code-cache.mjs"), dir], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, XPPG_WARM_UP_MS: "1" },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("the warm-up did not finish within 1 ms");
+    expect(readdirSync(join(dir, "dist", "bundle")).filter((f) => f.endsWith(".cache"))).toEqual([]);
+  });
+
   it("exports the names of the module build, and the other packages' names and errors are theirs", async () => {
     const r = run("@xppg/node");
     const moduleBuild = await import(pathToFileURL(join(PACKAGE, "dist", "index.js")).href);
