@@ -92,7 +92,8 @@ async function withEsbuild() {
     for (const file of startFiles(dir, result.metafile, main.source)) {
       // The script's name in stack traces: the same wherever the package is installed (node-script.mjs).
       const scriptName = `${pkg.name}/${relative(dir, file).split(sep).join("/").replace(/\.js$/, ".script.js")}`;
-      for (const path of await toScript(file, build, scriptName)) written.add(path);
+      const dynamicImports = result.metafile.outputs[relative(dir, file).split(sep).join("/")].imports.filter((i) => i.kind === "dynamic-import").length;
+      for (const path of await toScript(file, build, scriptName, dynamicImports)) written.add(path);
     }
   }
   for (const entry of readdirSync(OUT, { recursive: true })) {

@@ -36,7 +36,7 @@ import { basename, dirname, join } from "node:path";
 
 /** Smaller files stay ES modules: a script costs a facade and a cache read besides. */
 export const MIN_BYTES = 8 * 1024;
-/** The script's parameters: same length as what they replace, so the bundle's source map still lines up. */
+/** The script's parameters: `import(` becomes a call of the same length (the bundle's source map still lines up), `import.meta` a name (esbuild's define). */
 const IMPORT_CALL = "__load(";
 const IMPORT_META = "_importMeta";
 
@@ -64,16 +64,15 @@ export function startFiles(dir, metafile, entrySource) {
  * Converts one written ES module bundle file (with its `.map`) into a script and a facade in its place.
  * @returns {Promise<string[]>} the files written
  */
-export async function toScript(file, build, scriptName) {
+export async function toScript(file, build, scriptName, dynamicImports) {
   const name = basename(file, ".js");
   const out = dirname(file);
   const esm = readFileSync(file, "utf8");
-  const dynamic = esm.match(/\bimport\(/g)?.length ?? 0;
   let result;
   {
     // From stdin under the file's own name: nothing of this build (a pid, a temporary name) ends up in the script.
     result = await build({
-      stdin: { contents: esm.replace(/\bimport\(/g, IMPORT_CALL).replace(/\bimport\.meta\b/g, IMPORT_META), sourcefile: `${name}.js`, resolveDir: out, loader: "js" },
+      stdin: { contents: esm.replace(/(?<![\w$.])import\(/g, IMPORT_CALL), sourcefile: `${name}.js`, resolveDir: out, loader: "js" },
       outfile: join(out, `${name}.script.js`),
       bundle: true,
       format: "cjs",
@@ -83,6 +82,7 @@ export async function toScript(file, build, scriptName) {
       plugins: [{ name: "external", setup: (b) => b.onResolve({ filter: /.*/ }, (a) => ({ path: a.path, external: true })) }],
       banner: { js: `(function(require,module,exports,${IMPORT_CALL.slice(0, -1)},${IMPORT_META}){"use strict";` },
       footer: { js: "})" },
+      define: { "import.meta": IMPORT_META },
       minifyWhitespace: true,
       minifySyntax: true,
       sourcemap: "linked",
@@ -94,8 +94,12 @@ export async function toScript(file, build, scriptName) {
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const calls = js.text.split(IMPORT_CALL).length - 1;
-  if (calls !== dynamic) throw new Error(`${file}: ${dynamic} import() calls became ${calls} (a string that looks like one?)`);
-  if (/\bimport\s*[({*]|\bimport\.meta\b|\bexport\s*[{*]/.test(js.text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
+  // The text replacement above cannot tell an import() from a string or comment holding one: the count of esbuild's
+  // own dynamic-import records of the file is the check.
+  if (calls !== dynamicImports) {
+    throw new Error(`${file}: the bundle has ${dynamicImports} import() calls, the script ${calls} (a string or comment that reads "import(" in the code?)`);
+  }
+  if (/(?<![\w$.])(?:import\s*[({*]|import\.meta\b|export\s*[{*])/.test(js.text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
     throw new Error(`${file}: the script still holds an import or export`);
   }
   const specifiers = [...new Set(result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(".js"))].imports.map((i) => i.path))];
