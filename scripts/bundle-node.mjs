@@ -115,6 +115,8 @@ const declared = new Set(
   [...new Set(outputs.flatMap((o) => o.sources))].filter((f) => f.endsWith(".ts")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])),
 );
 for (const { file } of outputs) {
+  // A script's own file is not written (node-script.mjs): its facade carries its source, checked here.
+  if (!existsSync(file)) continue;
   const code = readFileSync(file, "utf8");
   // Minified, a class is `X=class`, in a declaration list or not, or `class X{` / `class X extends`, anywhere on a line.
   for (const m of code.matchAll(/(?<![\w$.])([A-Za-z_$][\w$]*)\s*=\s*class\b|(?<![\w$.])class\s+([A-Za-z_$][\w$]*)\s*(?:\{|extends\b)/g)) {

@@ -4,13 +4,14 @@
 // call; `vm.Script` with `cachedData` is the one code cache it offers. So, in
 // a package with a warm-up (`scripts/warm-up/<folder>.mjs`), each bundle file
 // its main entry loads at start (the entry and its shared chunks, of at
-// least MIN_BYTES) becomes two files:
+// least MIN_BYTES) becomes a script, carried by a facade, and the script's map:
 //
-// - `<name>.script.js`: the module's code as a function of its imports,
+// - the script `<name>.script.js`: the module's code as a function of its imports,
 //   converted by esbuild from the ES module output (`import`s become
 //   `require` calls on the facade's namespaces, `export`s `module.exports`,
 //   each `import()` a call of the facade's import and `import.meta` the
-//   facade's), with its own source map (to `src/`, through the bundle's);
+//   facade's), with its own source map `<name>.script.js.map` (to `src/`,
+//   through the bundle's); the script's own file is not written;
 // - `<name>.js`: an ES module facade in its place, which carries the
 //   script's source as a string literal. It imports the module's imports as
 //   before (another package deduped or swapped is still one instance), names
@@ -21,8 +22,10 @@
 //   V8 flags, a damaged file) or a missing one costs only the read: the
 //   script is compiled as it would be without.
 //
-// The script file itself is not read at run time: it names the script in
-// stack traces and has the source map beside it. An application bundled for
+// The script is compiled under a fixed name, `<package>/dist/bundle/<name>.script.js`,
+// when its cache is made and at run time: V8 11.3 keeps the name a cache was
+// made with when it accepts it, so stack traces name the script the same with
+// or without the cache, never the building machine's path. An application bundled for
 // Node (a bundler resolving the `node` condition) so takes the facade whole
 // and runs it without a cache (none beside its bundle).
 //
@@ -57,7 +60,22 @@ export function startFiles(dir, metafile, entrySource) {
     for (const i of outputs[f].imports) if (i.kind === "import-statement" && outputs[i.path] !== undefined) walk(i.path);
   };
   walk(main);
-  return [...seen].filter((f) => outputs[f].bytes >= MIN_BYTES).map((f) => join(dir, f));
+  const files = [...seen].filter((f) => outputs[f].bytes >= MIN_BYTES);
+  // A facade exports a snapshot of the script's exports once it has run: a file in a static import cycle could be
+  // read by the other side of the cycle before then. Refuse it rather than ship names that read undefined.
+  for (const f of files) {
+    const reached = new Set();
+    const reach = (g) => {
+      for (const i of outputs[g].imports) {
+        if (i.kind !== "import-statement" || outputs[i.path] === undefined || reached.has(i.path)) continue;
+        reached.add(i.path);
+        reach(i.path);
+      }
+    };
+    reach(f);
+    if (reached.has(f)) throw new Error(`${f}: in a static import cycle between bundle files, which a script's facade cannot export (its exports are a snapshot)`);
+  }
+  return files.map((f) => join(dir, f));
 }
 
 /**
@@ -105,7 +123,10 @@ export async function toScript(file, build, scriptName, dynamicImports) {
   const specifiers = [...new Set(result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith(".js"))].imports.map((i) => i.path))];
   const names = exportedNames(esm, file);
   // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
-  for (const f of result.outputFiles) replace(f.path, f.contents);
+  // The script's own file is not written: the facade carries its source and names it (a fixed name, not a file), and
+  // Node finds its map (`--enable-source-maps`) from the file name beside it, without reading the file.
+  for (const f of result.outputFiles) if (f !== js) replace(f.path, f.contents);
+  rmSync(js.path, { force: true });
   replace(file, facade(name, scriptName, specifiers, names, cacheTag(js.text), js.text, lazyImports(js.text, file)));
   // The facade has no map of its own: the script's names the sources.
   rmSync(`${file}.map`, { force: true });
@@ -136,7 +157,18 @@ function exportedNames(esm, file) {
   if (lists.length > 1) throw new Error(`${file}: more than one export list`);
   if (/(?<![\w$."'`])export\s*(default|const|let|var|function|class|\*)/.test(esm)) throw new Error(`${file}: an export other than export{...}`);
   if (lists.length === 0) return [];
-  return lists[0][1].split(",").map((s) => s.trim().split(/\s+as\s+/).at(-1));
+  const pairs = lists[0][1].split(",").map((s) => s.trim().split(/\s+as\s+/));
+  const names = pairs.map((p) => p.at(-1));
+  // The facade writes `export const{...}=module.exports`: no `default`, and a snapshot, so no binding assigned after
+  // its declaration (an `export let` that changes would be read stale through the facade).
+  if (names.includes("default")) throw new Error(`${file}: a default export, which a script's facade cannot export (export names only)`);
+  for (const local of pairs.map((p) => p[0])) {
+    const id = local.replace(/\$/g, "\\$");
+    const declared = new RegExp(`(?<![\\w$.])(?:let|var)\\s+(?:[\\w$]+(?:=[^,;]*)?,)*${id}(?![\\w$])`).test(esm);
+    const assigned = [...esm.matchAll(new RegExp(`(?<![\\w$.])${id}\\s*(?:[-+*/%&|^]|\\*\\*|<<|>>>?|&&|\\|\\||\\?\\?)?=(?![=>])|(?:\\+\\+|--)${id}(?![\\w$])|(?<![\\w$.])${id}(?:\\+\\+|--)`, "g"))].length;
+    if (declared && assigned > 1) throw new Error(`${file}: the exported binding ${local} is assigned after its declaration, which a script's facade cannot follow (its exports are a snapshot)`);
+  }
+  return names;
 }
 
 /**
