@@ -21,11 +21,18 @@
 //   of a module when it loads it, and the comments and layout were a third
 //   of the bytes. The source maps still point to `src/`.
 //
+// - In a package with a warm-up (`scripts/warm-up/<folder>.mjs`), the files
+//   its main entry loads at start become classic scripts behind an ES module
+//   facade, with a V8 code cache made here after the warm-up
+//   (node-script.mjs and code-cache.mjs say how and why).
+//
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
+import { startFiles, toScript } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -38,6 +45,7 @@ if (entries.length === 0) {
   process.exit(0);
 }
 
+const WARM_UP = join(import.meta.dirname, "warm-up", `${basename(dir)}.mjs`);
 const outputs = await withEsbuild();
 
 async function withEsbuild() {
@@ -78,12 +86,24 @@ async function withEsbuild() {
     renameSync(temporary, path);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
+  // A package with a warm-up: the files its main entry loads at start become scripts with a code cache (node-script.mjs).
+  const main = entries.find((e) => e.subpath === ".");
+  if (main !== undefined && existsSync(WARM_UP)) {
+    for (const file of startFiles(dir, result.metafile, main.source)) {
+      // The script's name in stack traces: the same wherever the package is installed (node-script.mjs).
+      const scriptName = `${pkg.name}/${relative(dir, file).split(sep).join("/").replace(/\.js$/, ".script.js")}`;
+      const dynamicImports = result.metafile.outputs[relative(dir, file).split(sep).join("/")].imports.filter((i) => i.kind === "dynamic-import").length;
+      for (const path of await toScript(file, build, scriptName, dynamicImports)) written.add(path);
+    }
+  }
   for (const entry of readdirSync(OUT, { recursive: true })) {
     const path = join(OUT, String(entry));
-    if (!written.has(path)) rmSync(path, { recursive: true, force: true });
+    // A script's code cache is removed and made again after (code-cache.mjs).
+    const cacheOfScript = /\.[0-9a-f]{16}\.cache$/.test(path) && written.has(path.replace(/\.[0-9a-f]{16}\.cache$/, ".js"));
+    if (!written.has(path) && !cacheOfScript) rmSync(path, { recursive: true, force: true });
   }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
-  return Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js")).map((f) => ({ file: join(dir, f), sources }));
+  return [...written].filter((f) => f.endsWith(".js")).map((file) => ({ file, sources }));
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a
@@ -95,6 +115,8 @@ const declared = new Set(
   [...new Set(outputs.flatMap((o) => o.sources))].filter((f) => f.endsWith(".ts")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1])),
 );
 for (const { file } of outputs) {
+  // A script's own file is not written (node-script.mjs): its facade carries its source, checked here.
+  if (!existsSync(file)) continue;
   const code = readFileSync(file, "utf8");
   // Minified, a class is `X=class`, in a declaration list or not, or `class X{` / `class X extends`, anywhere on a line.
   for (const m of code.matchAll(/(?<![\w$.])([A-Za-z_$][\w$]*)\s*=\s*class\b|(?<![\w$.])class\s+([A-Za-z_$][\w$]*)\s*(?:\{|extends\b)/g)) {
@@ -102,5 +124,19 @@ for (const { file } of outputs) {
     if (!declared.has(name)) {
       throw new Error(`${pkg.name}: the bundle ${file.slice(dir.length + 1)} names a class ${name}, a name no source declares (two modules' classes clash). Rename one of them.`);
     }
+  }
+}
+
+// The scripts' code caches, made after a warm-up in a fresh process (code-cache.mjs). Without NODE_OPTIONS: V8 flags
+// given there would be part of the cache, and a process without them would reject it.
+if (outputs.some((o) => o.file.endsWith(".script.js"))) {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  // A warm-up that fails or stalls (no loopback, a handshake that never ends) leaves the package without caches, with
+  // a warning: the scripts run as they are, compiled at run time. The build never waits longer than this.
+  try {
+    execFileSync(process.execPath, [join(import.meta.dirname, "code-cache.mjs"), dir], { stdio: "inherit", env, timeout: 120_000, killSignal: "SIGKILL" });
+  } catch (e) {
+    for (const f of readdirSync(OUT)) if (f.endsWith(".cache")) rmSync(join(OUT, f), { force: true });
+    console.warn(`warning: ${pkg.name}: no code caches (the warm-up ${e.code === "ETIMEDOUT" ? "did not finish within 120 s" : "failed"}): the package works, its first connection compiles more. Check that loopback works and build again.`);
   }
 }

@@ -31,7 +31,9 @@ describe.each(packages)("packages/%s", (dir) => {
     for (const target of nodeTargets) {
       expect(target).toMatch(/^\.\/dist\/bundle\/.+\.js$/);
       expect(existsSync(join(at, target)), `${pkg.name}: ${target} is not built`).toBe(true);
-      expect(existsSync(join(at, `${target}.map`)), `${pkg.name}: ${target}.map is not built`).toBe(true);
+      // A file run as a script with a code cache (scripts/node-script.mjs) is a facade; its script has the map.
+      const map = [`${target}.map`, target.replace(/\.js$/, ".script.js.map")].find((m) => existsSync(join(at, m)));
+      expect(map, `${pkg.name}: ${target}.map is not built`).toBeDefined();
     }
   });
 });

@@ -5,7 +5,9 @@
 // @msgpack/msgpack); each is loaded when its option or first call asks for it.
 // The packages' Node builds are bundles (scripts/bundle-node.mjs): each
 // loaded file is read as the source modules its source map names, so the
-// check holds whichever modules a chunk gathers.
+// check holds whichever modules a chunk gathers. A bundle file run as a
+// script with a code cache (scripts/node-script.mjs) is loaded as its ES
+// module facade, whose modules are its script's (`<name>.script.js.map`).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -28,11 +30,12 @@ const OPTIONAL = [
   /\/node_modules\/.*\/(ws|multicast-dns|@msgpack)\//,
 ];
 
-/** The modules in a loaded file: the sources its source map names (a bundle's modules), else the file itself. */
+/** The modules in a loaded file: the sources its source map (or its script's) names (a bundle's modules), else the file itself. */
 function modulesOf(url: string): string[] {
   const file = fileURLToPath(url);
-  if (!existsSync(`${file}.map`)) return [file];
-  const map = JSON.parse(readFileSync(`${file}.map`, "utf8")) as { sources: string[] };
+  const mapFile = [`${file}.map`, file.replace(/\.js$/, ".script.js.map")].find((f) => existsSync(f));
+  if (mapFile === undefined) return [file];
+  const map = JSON.parse(readFileSync(mapFile, "utf8")) as { sources: string[] };
   return map.sources.map((s) => resolve(dirname(file), s));
 }
 
