@@ -116,10 +116,11 @@ export async function toScript(file, build, scriptName, dynamicImports) {
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const calls = js.text.split(IMPORT_CALL).length - 1;
-  // The text replacement above cannot tell an import() from a string or comment holding one: the count of esbuild's
-  // own dynamic-import records of the file is the check.
+  // The text replacement above cannot tell an import() from a string or comment holding one, or from a method named
+  // import (its definition, `import(){...}`, or a call not after a dot): the count of esbuild's own dynamic-import
+  // records of the file is the check.
   if (calls !== dynamicImports) {
-    throw new Error(`${file}: the bundle has ${dynamicImports} import() calls, the script ${calls} (a string or comment that reads "import(" in the code?)`);
+    throw new Error(`${file}: the bundle has ${dynamicImports} import() calls, the script ${calls} (a string or comment that reads "import(", or a method named import, as in \`{import(){}}\`, in the code?)`);
   }
   if (/(?<![\w$.])(?:import\s*[({*]|import\.meta\b|export\s*[{*])/.test(js.text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
     throw new Error(`${file}: the script still holds an import or export`);

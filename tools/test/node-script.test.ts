@@ -24,6 +24,8 @@ describe("node-script toScript", () => {
   it("refuses a bundle whose text holds more `import(` than esbuild's dynamic imports", async () => {
     const file = bundleFile(`const s="use import(x)";function f(){return import("y")}export{s,f};`);
     await expect(toScript(file, build, "@t/x/index.script.js", 1)).rejects.toThrow(/the bundle has 1 import\(\) calls, the script 2/);
+    const method = bundleFile(`const o={import(x){return x}};function f(){return import("y")}export{o,f};`);
+    await expect(toScript(method, build, "@t/x/index.script.js", 1)).rejects.toThrow(/the script 2 \(.*a method named import/);
   });
 
   it("leaves a method named import alone, defines import.meta, and names the script and its tag in the facade", async () => {
