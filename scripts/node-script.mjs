@@ -27,7 +27,8 @@
 // made with when it accepts it, so stack traces name the script the same with
 // or without the cache, never the building machine's path. An application bundled for
 // Node (a bundler resolving the `node` condition) so takes the facade whole
-// and runs it without a cache (none beside its bundle).
+// and usually runs it without a cache (none beside its bundle; a bundler that keeps
+// the facade's own import.meta.url, as webpack may, finds the one beside the package).
 //
 // `scripts/code-cache.mjs` makes the caches at build time, after the warm-up.
 // With `--enable-source-maps` the facade compiles the script through Node's
