@@ -129,7 +129,13 @@ for (const { file } of outputs) {
 
 // The scripts' code caches, made after a warm-up in a fresh process (code-cache.mjs). Without NODE_OPTIONS: V8 flags
 // given there would be part of the cache, and a process without them would reject it.
-if (outputs.some((o) => o.file.endsWith(".script.js"))) {
+// The Node version is in the build's hash only as XPPG_NODE_VERSION (the root scripts set it): a build run without it,
+// or under another Node, makes no caches, so that a cached build never holds caches not made by the Node it is keyed on.
+const keyedOnThisNode = process.env.XPPG_NODE_VERSION === process.version;
+if (outputs.some((o) => o.file.endsWith(".script.js")) && !keyedOnThisNode) {
+  for (const f of readdirSync(OUT)) if (f.endsWith(".cache")) rmSync(join(OUT, f), { force: true });
+  console.warn(`warning: ${pkg.name}: no code caches (XPPG_NODE_VERSION is ${process.env.XPPG_NODE_VERSION ?? "unset"}, this Node ${process.version}): build with \`pnpm run build\` from the repository root to make them.`);
+} else if (outputs.some((o) => o.file.endsWith(".script.js"))) {
   const { NODE_OPTIONS: _, ...env } = process.env;
   // A warm-up that fails or stalls (no loopback, a handshake that never ends) leaves the package without caches, with
   // a warning: the scripts run as they are, compiled at run time. The build never waits longer than this.

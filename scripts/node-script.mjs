@@ -27,21 +27,26 @@
 // made with when it accepts it, so stack traces name the script the same with
 // or without the cache, never the building machine's path. An application bundled for
 // Node (a bundler resolving the `node` condition) so takes the facade whole
-// and runs it without a cache (none beside its bundle).
+// and usually runs it without a cache (none beside its bundle; a bundler that keeps
+// the facade's own import.meta.url, as webpack may, finds the one beside the package).
 //
 // `scripts/code-cache.mjs` makes the caches at build time, after the warm-up.
 // With `--enable-source-maps` the facade compiles the script through Node's
 // CommonJS loader instead (it alone maps a script's stack traces on Node 20),
 // without the cache, and the map is found beside the script's file name.
+import { parse } from "acorn";
 import { createHash } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { basename, dirname, isAbsolute, join } from "node:path";
 
 /** Smaller files stay ES modules: a script costs a facade and a cache read besides. */
 export const MIN_BYTES = 8 * 1024;
 /** The script's parameters: `import(` becomes a call of the same length (the bundle's source map still lines up), `import.meta` a name (esbuild's define). */
 const IMPORT_CALL = "__load(";
 const IMPORT_META = "_importMeta";
+/** How a facade begins (a chunk already made a script is known by it). */
+const FACADE_HEADER = "// The ES module facade of ";
 
 /**
  * The files to convert: the main entry's output and the chunks it imports statically, of at least MIN_BYTES.
@@ -112,10 +117,11 @@ export async function toScript(file, build, scriptName, dynamicImports) {
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const calls = js.text.split(IMPORT_CALL).length - 1;
-  // The text replacement above cannot tell an import() from a string or comment holding one: the count of esbuild's
-  // own dynamic-import records of the file is the check.
+  // The text replacement above cannot tell an import() from a string or comment holding one, or from a method named
+  // import (its definition, `import(){...}`, or a call not after a dot): the count of esbuild's own dynamic-import
+  // records of the file is the check.
   if (calls !== dynamicImports) {
-    throw new Error(`${file}: the bundle has ${dynamicImports} import() calls, the script ${calls} (a string or comment that reads "import(" in the code?)`);
+    throw new Error(`${file}: the bundle has ${dynamicImports} import() calls, the script ${calls} (a string or comment that reads "import(", or a method named import, as in \`{import(){}}\`, in the code?)`);
   }
   if (/(?<![\w$.])(?:import\s*[({*]|import\.meta\b|export\s*[{*])/.test(js.text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
     throw new Error(`${file}: the script still holds an import or export`);
@@ -152,23 +158,97 @@ export function replace(path, contents) {
 }
 
 /** The names an esbuild ES module output exports: its one `export{...}` (esbuild writes one). */
-function exportedNames(esm, file) {
+function exportedNames(esm, file, seen = new Set([file])) {
   const lists = [...esm.matchAll(/(?<![\w$."'`])export\{([^}]*)\}/g)];
   if (lists.length > 1) throw new Error(`${file}: more than one export list`);
   if (/(?<![\w$."'`])export\s*(default|const|let|var|function|class|\*)/.test(esm)) throw new Error(`${file}: an export other than export{...}`);
   if (lists.length === 0) return [];
   const pairs = lists[0][1].split(",").map((s) => s.trim().split(/\s+as\s+/));
   const names = pairs.map((p) => p.at(-1));
-  // The facade writes `export const{...}=module.exports`: no `default`, and a snapshot, so no binding assigned after
-  // its declaration (an `export let` that changes would be read stale through the facade).
+  // The facade writes `export const{...}=module.exports`: no `default`, and a snapshot, so only bindings that never
+  // change. esbuild writes a bundle's top-level `const` as `var`, so the test is on the whole program: each exported
+  // name declared once, at the top level, by a declaration with a value (`const`, `let` or `var` with an initializer,
+  // `function`, `class`), and never the target of an assignment anywhere (any binding of that name counts, a
+  // shadowing one too: a refusal at worst, never a stale export).
   if (names.includes("default")) throw new Error(`${file}: a default export, which a script's facade cannot export (export names only)`);
+  const program = parse(esm, { ecmaVersion: "latest", sourceType: "module" });
+  const { declared, assigned } = bindings(program);
   for (const local of pairs.map((p) => p[0])) {
-    const id = local.replace(/\$/g, "\\$");
-    const declared = new RegExp(`(?<![\\w$.])(?:let|var)\\s+(?:[\\w$]+(?:=[^,;]*)?,)*${id}(?![\\w$])`).test(esm);
-    const assigned = [...esm.matchAll(new RegExp(`(?<![\\w$.])${id}\\s*(?:[-+*/%&|^]|\\*\\*|<<|>>>?|&&|\\|\\||\\?\\?)?=(?![=>])|(?:\\+\\+|--)${id}(?![\\w$])|(?<![\\w$.])${id}(?:\\+\\+|--)`, "g"))].length;
-    if (declared && assigned > 1) throw new Error(`${file}: the exported binding ${local} is assigned after its declaration, which a script's facade cannot follow (its exports are a snapshot)`);
+    if (importedConstant(program, local, file, seen)) continue;
+    const top = program.body.filter((n) => declares(n, local));
+    if (top.length !== 1 || declared.get(local) !== 1 || assigned.has(local)) {
+      throw new Error(`${file}: the exported binding ${local} is not provably constant (declared once at the top level with a value, never assigned), which a script's facade cannot follow (its exports are a snapshot)`);
+    }
   }
   return names;
+}
+
+/**
+ * Whether `name` is imported from another bundle file (a chunk, another package's) whose own exports are constant: a facade's (checked
+ * when it was made) or an ES module's that passes the same test. A namespace object is constant too.
+ */
+function importedConstant(program, name, file, seen) {
+  for (const s of program.body) {
+    if (s.type !== "ImportDeclaration") continue;
+    const sp = s.specifiers.find((x) => x.local.name === name);
+    if (sp === undefined) continue;
+    if (sp.type === "ImportNamespaceSpecifier") return true;
+    if (sp.type !== "ImportSpecifier") return false;
+    let path;
+    try {
+      // A package's file as Node finds it (its `node` condition, before `import`).
+      path = createRequire(file).resolve(s.source.value);
+    } catch {
+      return false;
+    }
+    // A cycle back to a file being checked: not provably constant.
+    if (!isAbsolute(path) || seen.has(path)) return false;
+    const text = readFileSync(path, "utf8");
+    if (text.startsWith(FACADE_HEADER)) return true;
+    const exported = exportedNames(text, path, new Set([...seen, path]));
+    return exported.includes(sp.imported.type === "Identifier" ? sp.imported.name : sp.imported.value);
+  }
+  return false;
+}
+
+/** Whether a top-level statement declares `name` with a value. */
+function declares(node, name) {
+  const s = node.type === "ExportNamedDeclaration" && node.declaration ? node.declaration : node;
+  if (s.type === "FunctionDeclaration" || s.type === "ClassDeclaration") return s.id.name === name;
+  if (s.type !== "VariableDeclaration") return false;
+  return s.declarations.some((d) => d.init !== null && patternNames(d.id).includes(name));
+}
+
+/** The names a binding or assignment pattern writes (a member expression writes none). */
+function patternNames(pattern) {
+  if (pattern === null) return [];
+  if (pattern.type === "Identifier") return [pattern.name];
+  if (pattern.type === "ObjectPattern") return pattern.properties.flatMap((p) => patternNames(p.type === "RestElement" ? p.argument : p.value));
+  if (pattern.type === "ArrayPattern") return pattern.elements.flatMap(patternNames);
+  if (pattern.type === "AssignmentPattern") return patternNames(pattern.left);
+  if (pattern.type === "RestElement") return patternNames(pattern.argument);
+  return [];
+}
+
+/** Over the whole program: how many times each name is declared (any scope), and each name any expression writes. */
+function bindings(program) {
+  const declared = new Map();
+  const assigned = new Set();
+  const declare = (names) => names.forEach((n) => declared.set(n, (declared.get(n) ?? 0) + 1));
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== "object" || typeof node.type !== "string") return;
+    if (node.type === "VariableDeclarator") declare(patternNames(node.id));
+    else if ((node.type === "FunctionDeclaration" || node.type === "ClassDeclaration") && node.id) declare([node.id.name]);
+    else if (node.type === "AssignmentExpression") patternNames(node.left).forEach((n) => assigned.add(n));
+    else if (node.type === "UpdateExpression") patternNames(node.argument).forEach((n) => assigned.add(n));
+    else if ((node.type === "ForInStatement" || node.type === "ForOfStatement") && node.left.type !== "VariableDeclaration") {
+      patternNames(node.left).forEach((n) => assigned.add(n));
+    }
+    for (const key of Object.keys(node)) if (key !== "type") walk(node[key]);
+  };
+  walk(program);
+  return { declared, assigned };
 }
 
 /**
@@ -195,7 +275,7 @@ function sourceLiteral(source) {
 function facade(name, scriptName, specifiers, names, tag, source, lazy) {
   const ns = specifiers.map((s, i) => [s, `m${i}`]);
   const lazies = lazy.map((s) => `${JSON.stringify(s)}:()=>import(${JSON.stringify(s)})`).join(",");
-  return `// The ES module facade of ${name}.script.js, whose source it carries (scripts/node-script.mjs says why: a code cache).
+  return `${FACADE_HEADER}${name}.script.js, whose source it carries (scripts/node-script.mjs says why: a code cache).
 ${ns.map(([s, m]) => `import*as ${m} from${JSON.stringify(s)};`).join("\n")}
 const modules={${ns.map(([s, m]) => `${JSON.stringify(s)}:${m}`).join(",")}};
 const lazy={__proto__:null,${lazies}};

@@ -21,7 +21,8 @@ export default function setup(project: TestProject): void {
     cwd: repoRoot,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+    // As the root `build` script: the Node version in the build's hash (without it the build makes no code caches).
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", XPPG_NODE_VERSION: process.version },
     timeout: 300_000,
   });
   if (run.status !== 0) {

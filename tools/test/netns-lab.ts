@@ -31,7 +31,8 @@ export function netlab(prefix: string, ...args: string[]): string {
 
 /** Builds one workspace package (`tsc -b` builds its references too) so agents can import its dist. */
 export function buildPackage(name: string): void {
-  execFileSync("pnpm", ["--filter", name, "build"], { cwd: REPO, stdio: "pipe" });
+  // As the root `build` script: the Node version for the code caches (a build without it makes none).
+  execFileSync("pnpm", ["--filter", name, "build"], { cwd: REPO, stdio: "pipe", env: { ...process.env, XPPG_NODE_VERSION: process.version } });
 }
 
 /** One JSON line an agent printed. */

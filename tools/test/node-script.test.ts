@@ -24,6 +24,8 @@ describe("node-script toScript", () => {
   it("refuses a bundle whose text holds more `import(` than esbuild's dynamic imports", async () => {
     const file = bundleFile(`const s="use import(x)";function f(){return import("y")}export{s,f};`);
     await expect(toScript(file, build, "@t/x/index.script.js", 1)).rejects.toThrow(/the bundle has 1 import\(\) calls, the script 2/);
+    const method = bundleFile(`const o={import(x){return x}};function f(){return import("y")}export{o,f};`);
+    await expect(toScript(method, build, "@t/x/index.script.js", 1)).rejects.toThrow(/the script 2 \(.*a method named import/);
   });
 
   it("leaves a method named import alone, defines import.meta, and names the script and its tag in the facade", async () => {
@@ -42,10 +44,28 @@ describe("node-script toScript", () => {
     expect(facade).toContain(`tag:"${cacheTag(source)}"`);
   });
 
-  it("refuses what its facade's snapshot of the exports cannot carry: a default export, a reassigned binding", async () => {
+  it("refuses what its facade's snapshot of the exports cannot carry: a default export, a let or var binding", async () => {
     await expect(toScript(bundleFile(`const x=1;export{x as default};`), build, "@t/x/index.script.js", 0)).rejects.toThrow(/a default export/);
-    await expect(toScript(bundleFile(`let a=1;function f(){a=2}export{a,f};`), build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding a is assigned after its declaration/);
-    await expect(toScript(bundleFile(`let a=1,b;export{a};`), build, "@t/x/index.script.js", 0)).resolves.toBeDefined();
+    await expect(toScript(bundleFile(`let a=1;function f(){a=2}export{a,f};`), build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding a is not provably constant/);
+    // Assigned in a function only, with no initializer; declared after another declarator with commas in its initializer.
+    await expect(toScript(bundleFile(`let a;function s(v){a=v}export{a,s};`), build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding a is not provably constant/);
+    await expect(toScript(bundleFile(`function f(){}var b=f(1,2),a=0;function s(v){a=v}export{a,s};`), build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding a is not provably constant/);
+    // Reassigned through a destructuring, an update, a second declaration; a function reassigned; no value at all.
+    for (const code of [`var a=1;function s(v){[a]=v}export{a,s};`, `var a=1;function s(){a++}export{a,s};`, `var a=1;{var a=2}export{a};`, `function a(){}function s(v){a=v}export{a,s};`, `let a;export{a};`]) {
+      await expect(toScript(bundleFile(code), build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding a is not provably constant/);
+    }
+    // What esbuild writes for a top-level const (a var never assigned), and const, function and class, are exported.
+    await expect(toScript(bundleFile(`var a=1,b;export{a};`), build, "@t/x/index.script.js", 0)).resolves.toBeDefined();
+    await expect(toScript(bundleFile(`const a=1,{b,c:[d]}={b:2,c:[3]};function f(){}class K{}export{a,b,d as e,f,K};`), build, "@t/x/index.script.js", 0)).resolves.toBeDefined();
+  });
+
+  it("follows a re-exported import to the file it comes from, and refuses it unless that file's exports are constant", async () => {
+    const ok = bundleFile(`import{x}from"./chunk.js";export{x};`);
+    writeFileSync(join(ok, "..", "chunk.js"), `var x=1;export{x};`);
+    await expect(toScript(ok, build, "@t/x/index.script.js", 0)).resolves.toBeDefined();
+    const stale = bundleFile(`import{x}from"./chunk.js";export{x};`);
+    writeFileSync(join(stale, "..", "chunk.js"), `let x=1;function s(v){x=v}export{x,s};`);
+    await expect(toScript(stale, build, "@t/x/index.script.js", 0)).rejects.toThrow(/binding x is not provably constant/);
   });
 
   it("refuses a start file in a static import cycle between bundle files", () => {

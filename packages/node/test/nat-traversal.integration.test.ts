@@ -118,7 +118,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
   };
 
   beforeAll(async () => {
-    execFileSync("pnpm", ["--filter", "@xppg/node...", "build"], { cwd: REPO, stdio: "pipe" });
+    // As the root `build` script: the Node version for the code caches (a build without it makes none).
+    execFileSync("pnpm", ["--filter", "@xppg/node...", "build"], { cwd: REPO, stdio: "pipe", env: { ...process.env, XPPG_NODE_VERSION: process.version } });
     process.once("exit", teardown);
     lab("up");
     relay = agent("wan", { role: "relay", listen: RELAYS.map((r) => r.replace("relay://", "tcp://")) });

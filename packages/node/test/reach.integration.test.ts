@@ -120,7 +120,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal through the facade in the int
   };
 
   beforeAll(async () => {
-    execFileSync("pnpm", ["--filter", "@xppg/node...", "build"], { cwd: REPO, stdio: "pipe" });
+    // As the root `build` script: the Node version for the code caches (a build without it makes none).
+    execFileSync("pnpm", ["--filter", "@xppg/node...", "build"], { cwd: REPO, stdio: "pipe", env: { ...process.env, XPPG_NODE_VERSION: process.version } });
     process.once("exit", teardown);
     lab("up");
     r1 = agent("wan", relayConfig("198.18.0.1"));
