@@ -13,12 +13,18 @@ stopNodesAfterEach();
 /** Checks often, so the tests run in a second or two. */
 const FAST = { connections: { checkIntervalMs: 50, redialBaseMs: 100 } };
 
-/** A raw peer that completes the handshake with `pex/1` and `mesh/1` (with the identity and the hello's listen addresses given). */
+/**
+ * A raw peer that completes the handshake with `pex/1` and `mesh/1` (with the identity and the hello's listen addresses
+ * given), and has had the target's greeting: the full exchange a new link gets a turn after it opens (everything the
+ * target knows). Only then is what the test makes the target learn next news to this peer, passed on by pushes alone;
+ * a greeting that came late (a loaded machine) would carry it all.
+ */
 async function rawPexPeer(target: Playground, options: { identity?: Identity; listen?: string[] } = {}): Promise<RawPeer> {
   const raw = await RawPeer.dial(memoryTransport(), target.addresses[0]!, options.identity);
   await raw.send("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: ["mesh/1", "pex/1"], peerId: raw.peerId, listen: options.listen ?? [], agent: "raw" });
   await raw.send("xppg/welcome", null);
   await until(() => target.peers.some((p) => p.peerId === raw.peerId), 5000, "raw peer admitted");
+  await until(() => raw.received.some((m) => m.kind === "xppg/pex"), 5000, "the target's greeting (its first peer exchange)");
   return raw;
 }
 
