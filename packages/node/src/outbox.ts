@@ -43,7 +43,6 @@ const STALL_TICKS = 5;
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
-
 function writeU32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;
   out[at + 1] = (value >>> 16) & 0xff;

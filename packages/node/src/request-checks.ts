@@ -47,7 +47,6 @@ export function checkHandle(kind: unknown, handler: unknown, options: unknown): 
   return { kind: kind as string, signal: checkSignal(o.signal, call) };
 }
 
-
 /** The longest message of a `ReplyError` passed on, in characters. */
 export const MAX_REPLY_MESSAGE = 1024;
 const FAILURES = new Set(["no-handler", "failed", "busy"]);
