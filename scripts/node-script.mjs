@@ -72,6 +72,25 @@ export function removeCaches(out) {
 }
 
 /**
+ * The code caches under a bundle folder that no facade reads: `<name>.script.<tag>.cache` is read only by the facade
+ * `<name>.js` whose tag (the hash of the source it carries) is `<tag>`. A build removes the old ones, but a build
+ * restored from turbo's cache is written over the folder and leaves those of the build before it.
+ */
+export function staleCaches(out) {
+  return cacheFiles(out).filter((f) => {
+    const m = /^(.*)\.script\.([0-9a-f]{16})\.cache$/.exec(f);
+    if (m === null) return true;
+    let facade = "";
+    try {
+      facade = readFileSync(`${m[1]}.js`, "utf8");
+    } catch {
+      // No facade: nothing reads it.
+    }
+    return !(facade.startsWith(FACADE_HEADER) && facade.includes(`tag:"${m[2]}"`));
+  });
+}
+
+/**
  * The files to convert: the main entry's output and the chunks it imports statically, of at least MIN_BYTES.
  * @param {string} dir the package folder
  * @param {{ outputs: Record<string, { entryPoint?: string, imports: { path: string, kind: string }[], bytes: number }> }} metafile
