@@ -108,6 +108,28 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
     }
   });
 
+  // A debugger is given the name a script is compiled under and its map's URL relative to that name: the fixed name is
+  // not a file, so only with --enable-source-maps (the script compiled under its file's path) can it find the map.
+  it("gives a debugger the script's file and its map with --enable-source-maps, the fixed name without", () => {
+    const code = [
+      'import{Session}from"node:inspector";import{createRequire}from"node:module";',
+      "const s=new Session();s.connect();const seen=[];",
+      's.on("Debugger.scriptParsed",(m)=>{if(m.params.url.endsWith("index.script.js"))seen.push({url:m.params.url,map:m.params.sourceMapURL})});',
+      's.post("Debugger.enable");',
+      'await import(createRequire(process.cwd()+"/package.json").resolve("@xppg/node"));',
+      "console.log(JSON.stringify(seen.find((x)=>x.url.includes(\"node/dist/bundle\"))));",
+    ].join("");
+    const seen = (...flags: string[]) => {
+      const r = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000, cwd: PACKAGE });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { url: string; map: string };
+    };
+    const mapped = seen("--enable-source-maps");
+    expect(mapped.url).toBe(pathToFileURL(join(BUNDLE, "index.script.js")).href);
+    expect(existsSync(fileURLToPath(new URL(mapped.map, mapped.url)))).toBe(true);
+    expect(seen()).toEqual({ url: "@xppg/node/dist/bundle/index.script.js", map: "index.script.js.map" });
+  });
+
   it("gives the build-time warm-up a deadline, and the build goes on without caches when it is missed", () => {
     // A copy of the package (its folder named as the warm-up's), so the real package's caches are left alone.
     const dir = join(mkdtempSync(join(tmpdir(), "xppg-code-cache-")), "node");
