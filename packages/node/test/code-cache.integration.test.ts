@@ -13,8 +13,14 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLE = join(PACKAGE, "dist", "bundle");
-/** The cache of the entry's script, `index.script.<tag>.cache`, in a bundle folder. */
-const cacheIn = (dir: string) => readdirSync(dir).find((f) => /^index\.script\.[0-9a-f]{16}\.cache$/.test(f));
+/**
+ * The cache the entry's facade reads, `index.script.<tag>.cache` with its facade's tag, in a bundle folder: another
+ * (a build's that turbo's cache restored this one over) is never read, and damaging it would test nothing.
+ */
+const cacheIn = (dir: string) => {
+  const tag = /tag:"([0-9a-f]{16})"/.exec(readFileSync(join(dir, "index.js"), "utf8"))?.[1];
+  return readdirSync(dir).find((f) => f === `index.script.${tag}.cache`);
+};
 const bundled = existsSync(join(BUNDLE, "index.js"));
 const built = bundled && cacheIn(BUNDLE) !== undefined;
 // Built without caches: the build's warm-up failed (its warning says why), or the build ran without the root script's
