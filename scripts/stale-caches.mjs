@@ -14,12 +14,19 @@ const root = resolve(import.meta.dirname, "..");
 const remove = process.argv.includes("--remove");
 const named = process.argv.slice(2).filter((a) => a !== "--remove");
 const packages = named.length > 0 ? named.map((d) => resolve(d)) : readdirSync(join(root, "packages")).map((d) => join(root, "packages", d));
+// A named folder that is no package is a typo, not a clean one: say so rather than pass.
+for (const d of named.length > 0 ? packages : []) {
+  if (!existsSync(join(d, "package.json"))) {
+    console.error(`${d} has no package.json: name a package's folder (or none, for every package under packages/).`);
+    process.exit(2);
+  }
+}
 const stale = packages.map((d) => join(d, "dist", "bundle")).filter((out) => existsSync(out)).flatMap(staleCaches);
 const shown = (f) => relative(process.cwd(), f);
 if (remove) {
   for (const f of stale) rmSync(f, { force: true });
   if (stale.length > 0) console.log(`removed ${stale.length} code cache(s) no facade reads: ${stale.map(shown).join(", ")}`);
 } else if (stale.length > 0) {
-  console.error(`${stale.length} code cache(s) no facade reads (left by a build that turbo's cache restored over another): ${stale.map(shown).join(", ")}. Run \`pnpm run build\` from the root, which removes them, or \`node scripts/stale-caches.mjs --remove\`.`);
+  console.error(`${stale.length} code cache(s) no facade reads (probably left by a build that turbo's cache restored over another): ${stale.map(shown).join(", ")}. Run \`pnpm run build\` from the repository root, which removes them, or \`node ${relative(process.cwd(), join(root, "scripts", "stale-caches.mjs")) || "scripts/stale-caches.mjs"} --remove\`.`);
   process.exit(1);
 }

@@ -22,6 +22,7 @@ async function builtPackage(): Promise<{ pkg: string; out: string; tag: string }
   dirs.push(pkg);
   const out = join(pkg, "dist", "bundle");
   mkdirSync(out, { recursive: true });
+  writeFileSync(join(pkg, "package.json"), `{"name":"@t/x"}`);
   writeFileSync(join(out, "index.js"), `function f(){return 1}export{f};`);
   writeFileSync(join(out, "relay.js"), `export{};`);
   await toScript(join(out, "index.js"), build, "@t/x/dist/bundle/index.script.js", 0);
@@ -47,6 +48,12 @@ describe("scripts/stale-caches.mjs", () => {
     execFileSync(process.execPath, [SCRIPT, "--remove", "."], { cwd: pkg, stdio: "pipe" });
     expect(caches(out)).toEqual([current]);
     expect(spawnSync(process.execPath, [SCRIPT, pkg]).status).toBe(0);
+  });
+
+  it("refuses a named folder that is no package (a typo must not read as a clean check)", () => {
+    const check = spawnSync(process.execPath, [SCRIPT, join(tmpdir(), "xppg-no-such-package")], { encoding: "utf8" });
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain("has no package.json");
   });
 
   it("removeCaches removes every cache in the folder and below it", () => {

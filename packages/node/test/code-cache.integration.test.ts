@@ -123,12 +123,14 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
       's.on("Debugger.scriptParsed",(m)=>{if(m.params.url.endsWith("index.script.js"))seen.push({url:m.params.url,map:m.params.sourceMapURL})});',
       's.post("Debugger.enable");',
       'await import(createRequire(process.cwd()+"/package.json").resolve("@xppg/node"));',
-      "console.log(JSON.stringify(seen.find((x)=>x.url.includes(\"node/dist/bundle\"))));",
+      "console.log(JSON.stringify(seen.find((x)=>x.url.includes(\"node/dist/bundle\"))??null));",
     ].join("");
     const seen = (...flags: string[]) => {
       const r = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000, cwd: PACKAGE });
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { url: string; map: string };
+      const found = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { url: string; map: string } | null;
+      expect(found, `the inspector saw no index.script.js of @xppg/node (flags: ${flags.join(" ") || "none"})`).not.toBeNull();
+      return found!;
     };
     const mapped = seen("--enable-source-maps");
     expect(mapped.url).toBe(pathToFileURL(join(BUNDLE, "index.script.js")).href);
