@@ -29,10 +29,10 @@
 //   node ../../scripts/bundle-node.mjs          (what `build` runs)
 //   node ../../scripts/bundle-node.mjs --check  (the exports map only)
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
-import { startFiles, toScript } from "./node-script.mjs";
+import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -45,7 +45,7 @@ if (entries.length === 0) {
   process.exit(0);
 }
 
-const WARM_UP = join(import.meta.dirname, "warm-up", `${basename(dir)}.mjs`);
+const WARM_UP = warmUpScript(dir);
 const outputs = await withEsbuild();
 
 async function withEsbuild() {
@@ -81,9 +81,7 @@ async function withEsbuild() {
   const written = new Set();
   for (const { path, contents } of result.outputFiles) {
     mkdirSync(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, contents);
-    renameSync(temporary, path);
+    replace(path, contents);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
   // A package with a warm-up: the files its main entry loads at start become scripts with a code cache (node-script.mjs).
@@ -91,8 +89,8 @@ async function withEsbuild() {
   if (main !== undefined && existsSync(WARM_UP)) {
     for (const file of startFiles(dir, result.metafile, main.source)) {
       // The script's name in stack traces: the same wherever the package is installed (node-script.mjs).
-      const scriptName = `${pkg.name}/${relative(dir, file).split(sep).join("/").replace(/\.js$/, ".script.js")}`;
-      const dynamicImports = result.metafile.outputs[relative(dir, file).split(sep).join("/")].imports.filter((i) => i.kind === "dynamic-import").length;
+      const scriptName = `${pkg.name}/${packagePath(dir, file).replace(/\.js$/, ".script.js")}`;
+      const dynamicImports = result.metafile.outputs[packagePath(dir, file)].imports.filter((i) => i.kind === "dynamic-import").length;
       for (const path of await toScript(file, build, scriptName, dynamicImports)) written.add(path);
     }
   }
@@ -133,7 +131,7 @@ for (const { file } of outputs) {
 // or under another Node, makes no caches, so that a cached build never holds caches not made by the Node it is keyed on.
 const keyedOnThisNode = process.env.XPPG_NODE_VERSION === process.version;
 if (outputs.some((o) => o.file.endsWith(".script.js")) && !keyedOnThisNode) {
-  for (const f of readdirSync(OUT)) if (f.endsWith(".cache")) rmSync(join(OUT, f), { force: true });
+  removeCaches(OUT);
   console.warn(`warning: ${pkg.name}: no code caches (XPPG_NODE_VERSION is ${process.env.XPPG_NODE_VERSION ?? "unset"}, this Node ${process.version}): build with \`pnpm run build\` from the repository root to make them.`);
 } else if (outputs.some((o) => o.file.endsWith(".script.js"))) {
   const { NODE_OPTIONS: _, ...env } = process.env;
@@ -142,7 +140,7 @@ if (outputs.some((o) => o.file.endsWith(".script.js")) && !keyedOnThisNode) {
   try {
     execFileSync(process.execPath, [join(import.meta.dirname, "code-cache.mjs"), dir], { stdio: "inherit", env, timeout: 120_000, killSignal: "SIGKILL" });
   } catch (e) {
-    for (const f of readdirSync(OUT)) if (f.endsWith(".cache")) rmSync(join(OUT, f), { force: true });
+    removeCaches(OUT);
     console.warn(`warning: ${pkg.name}: no code caches (the warm-up ${e.code === "ETIMEDOUT" ? "did not finish within 120 s" : "failed"}): the package works, its first connection compiles more. Check that loopback works and build again.`);
   }
 }

@@ -11,17 +11,16 @@
 // Nothing is written elsewhere (another package's scripts are left alone),
 // and nothing at run time. A cache is only good for the Node (V8 version and
 // flags) that made it; any other rejects it and compiles as without one.
-import { readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, join, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { replace } from "./node-script.mjs";
+import { removeCaches, replace, warmUpScript } from "./node-script.mjs";
 
 const dir = resolve(process.argv[2] ?? ".");
 const out = join(dir, "dist", "bundle");
-const warmUp = join(import.meta.dirname, "warm-up", `${basename(dir)}.mjs`);
+const warmUp = warmUpScript(dir);
 // A stale cache would be accepted by this process's own compile and its functions counted as compiled: remove first.
-for (const f of readdirSync(out)) if (f.endsWith(".cache")) rmSync(join(out, f));
+removeCaches(out);
 
 const scripts = (globalThis[Symbol.for("xppg.scripts")] = []);
 const require = createRequire(join(dir, "package.json"));

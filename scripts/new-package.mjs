@@ -65,6 +65,7 @@ const pkg = {
   engines: { node: ">=20.19" },
   scripts: {
     build: "tsc -b && node ../../scripts/bundle-node.mjs",
+    prepack: "node ../../scripts/stale-caches.mjs --remove .",
     typecheck: "tsc -p tsconfig.test.json",
     test: `vitest run --root ../.. --project ${name}`,
     "check:publish": "publint",

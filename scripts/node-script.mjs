@@ -36,9 +36,9 @@
 // without the cache, and the map is found beside the script's file name.
 import { parse } from "acorn";
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 
 /** Smaller files stay ES modules: a script costs a facade and a cache read besides. */
 export const MIN_BYTES = 8 * 1024;
@@ -47,6 +47,48 @@ const IMPORT_CALL = "__load(";
 const IMPORT_META = "_importMeta";
 /** How a facade begins (a chunk already made a script is known by it). */
 const FACADE_HEADER = "// The ES module facade of ";
+
+/** A package's warm-up (`scripts/warm-up/<folder>.mjs`), which it has only if the file exists. */
+export function warmUpScript(dir) {
+  return join(import.meta.dirname, "warm-up", `${basename(dir)}.mjs`);
+}
+
+/** A file's path relative to the package folder, with `/` (esbuild's metafile keys and the scripts' fixed names). */
+export function packagePath(dir, file) {
+  return relative(dir, file).split(sep).join("/");
+}
+
+/** The code caches (`*.cache`) under a bundle folder, at any depth. */
+export function cacheFiles(out) {
+  return readdirSync(out, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(".cache"))
+    .map((f) => join(out, f));
+}
+
+/** Removes every code cache under a bundle folder (before they are made again, or when none may be kept). */
+export function removeCaches(out) {
+  for (const f of cacheFiles(out)) rmSync(f, { force: true });
+}
+
+/**
+ * The code caches under a bundle folder that no facade reads: `<name>.script.<tag>.cache` is read only by the facade
+ * `<name>.js` whose tag (the hash of the source it carries) is `<tag>`. A build removes the old ones, but a build
+ * restored from turbo's cache is written over the folder and leaves those of the build before it.
+ */
+export function staleCaches(out) {
+  return cacheFiles(out).filter((f) => {
+    const m = /^(.*)\.script\.([0-9a-f]{16})\.cache$/.exec(f);
+    if (m === null) return true;
+    let facade = "";
+    try {
+      facade = readFileSync(`${m[1]}.js`, "utf8");
+    } catch {
+      // No facade: nothing reads it.
+    }
+    return !(facade.startsWith(FACADE_HEADER) && facade.includes(`tag:"${m[2]}"`));
+  });
+}
 
 /**
  * The files to convert: the main entry's output and the chunks it imports statically, of at least MIN_BYTES.

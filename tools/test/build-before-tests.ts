@@ -32,4 +32,7 @@ export default function setup(project: TestProject): void {
         `${run.stdout ?? ""}${run.stderr ?? ""}${run.error ? String(run.error) : ""}`,
     );
   }
+  // As the root `build` script: a build turbo restored over another leaves that one's code caches, which no facade reads.
+  const prune = spawnSync(process.execPath, [join(repoRoot, "scripts", "stale-caches.mjs"), "--remove"], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+  if (prune.status !== 0) throw new Error(`removing the code caches no facade reads failed. Run \`node scripts/stale-caches.mjs --remove\` from the repository root and fix what it reports.\n${prune.stderr ?? ""}${prune.error ? String(prune.error) : ""}`);
 }

@@ -24,6 +24,8 @@ describe.each(packages)("packages/%s", (dir) => {
 
   it("builds its Node entries into bundles, and its exports map names them", () => {
     expect(pkg.scripts["build"]).toBe("tsc -b && node ../../scripts/bundle-node.mjs");
+    // A pack leaves out the code caches no facade reads (scripts/stale-caches.mjs).
+    expect(pkg.scripts["prepack"]).toBe("node ../../scripts/stale-caches.mjs --remove .");
     // The script's own check of the exports map (it throws, with the fix, on a missing or misplaced `node` target).
     execFileSync(process.execPath, [join(root, "scripts/bundle-node.mjs"), "--check"], { cwd: at, stdio: "pipe" });
     const nodeTargets = Object.values(pkg.exports).flatMap((t) => (typeof t["node"] === "string" ? [t["node"]] : []));

@@ -13,8 +13,14 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
 const BUNDLE = join(PACKAGE, "dist", "bundle");
-/** The cache of the entry's script, `index.script.<tag>.cache`, in a bundle folder. */
-const cacheIn = (dir: string) => readdirSync(dir).find((f) => /^index\.script\.[0-9a-f]{16}\.cache$/.test(f));
+/**
+ * The cache the entry's facade reads, `index.script.<tag>.cache` with its facade's tag, in a bundle folder: another
+ * (a build's that turbo's cache restored this one over) is never read, and damaging it would test nothing.
+ */
+const cacheIn = (dir: string) => {
+  const tag = /tag:"([0-9a-f]{16})"/.exec(readFileSync(join(dir, "index.js"), "utf8"))?.[1];
+  return readdirSync(dir).find((f) => f === `index.script.${tag}.cache`);
+};
 const bundled = existsSync(join(BUNDLE, "index.js"));
 const built = bundled && cacheIn(BUNDLE) !== undefined;
 // Built without caches: the build's warm-up failed (its warning says why), or the build ran without the root script's
@@ -106,6 +112,30 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
       expect(r.stack).not.toContain(BUNDLE);
       expect(r.stack).not.toContain("xppg-code-cache-");
     }
+  });
+
+  // A debugger is given the name a script is compiled under and its map's URL relative to that name: the fixed name is
+  // not a file, so only with --enable-source-maps (the script compiled under its file's path) can it find the map.
+  it("gives a debugger the script's file and its map with --enable-source-maps, the fixed name without", () => {
+    const code = [
+      'import{Session}from"node:inspector";import{createRequire}from"node:module";',
+      "const s=new Session();s.connect();const seen=[];",
+      's.on("Debugger.scriptParsed",(m)=>{if(m.params.url.endsWith("index.script.js"))seen.push({url:m.params.url,map:m.params.sourceMapURL})});',
+      's.post("Debugger.enable");',
+      'await import(createRequire(process.cwd()+"/package.json").resolve("@xppg/node"));',
+      "console.log(JSON.stringify(seen.find((x)=>x.url.includes(\"node/dist/bundle\"))??null));",
+    ].join("");
+    const seen = (...flags: string[]) => {
+      const r = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000, cwd: PACKAGE });
+      expect(r.status, r.stderr).toBe(0);
+      const found = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { url: string; map: string } | null;
+      expect(found, `the inspector saw no index.script.js of @xppg/node (flags: ${flags.join(" ") || "none"})`).not.toBeNull();
+      return found!;
+    };
+    const mapped = seen("--enable-source-maps");
+    expect(mapped.url).toBe(pathToFileURL(join(BUNDLE, "index.script.js")).href);
+    expect(existsSync(fileURLToPath(new URL(mapped.map, mapped.url)))).toBe(true);
+    expect(seen()).toEqual({ url: "@xppg/node/dist/bundle/index.script.js", map: "index.script.js.map" });
   });
 
   it("gives the build-time warm-up a deadline, and the build goes on without caches when it is missed", () => {

@@ -29,6 +29,7 @@ describe("scripts/new-package.mjs", () => {
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.exports["."]).toEqual({ source: "./src/index.ts", types: "./dist/index.d.ts", node: "./dist/bundle/index.js", import: "./dist/index.js" });
     expect(pkg.scripts.build).toBe("tsc -b && node ../../scripts/bundle-node.mjs");
+    expect(pkg.scripts.prepack).toBe("node ../../scripts/stale-caches.mjs --remove .");
     expect(pkg.peerDependencies).toEqual({ "@xppg/transport": "workspace:^" });
     expect(pkg.dependencies).toEqual({ "@xppg/errors": "workspace:^", "@xppg/framing": "workspace:^" });
     expect(pkg.scripts.test).toBe("vitest run --root ../.. --project transport-pipe");
