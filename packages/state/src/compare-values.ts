@@ -28,7 +28,6 @@ function compareNumbers(a: number, b: number): number {
   return sign(a, b);
 }
 
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   // A replica compares a value with the copy it already holds each time a peer sends it back: for 64 KiB values that is most of the cost.
   if (nativeCompare !== undefined) return nativeCompare(a, b);

@@ -34,7 +34,7 @@ export class DiscoveryRoom implements Pick<NodeDiscoveryRoom, keyof NodeDiscover
 
   left(_peerId: string, _reason: XppgError | undefined): void {}
 
-  /** In Node, true when a peer its discovery found left by a lost connection (then forgotten, to be found again); a page finds no peer, so it loses none. */
+  /** Only Node's wiring calls this (it sorts a leaving peer's reason into lost or on purpose, for LAN discovery and topics); a page has neither, so it answers false. */
   lost(_reason: XppgError | undefined): _reason is XppgError {
     return false;
   }
