@@ -278,11 +278,6 @@ export class MeshRoom {
     throw violation(session, `the unknown mesh kind "${kind}"`);
   }
 
-  /** The tree's peers, for tests and diagnostics. */
-  get treePeers(): { eager: readonly string[]; lazy: readonly string[] } {
-    return { eager: [...this.#tree.eagerPeers], lazy: [...this.#tree.lazyPeers] };
-  }
-
   close(): void {
     this.#closed = true;
     if (this.#presenceTimer !== undefined) this.#timers.clearTimer(this.#presenceTimer);

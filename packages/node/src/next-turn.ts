@@ -26,3 +26,12 @@ export function randomHex(byteCount: number): string {
 /** Runs `fn` at the end of the current tick (`process.nextTick`): after the caller's synchronous work, before I/O. */
 export const endOfTick: (fn: () => void) => void =
   typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
+
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+
+/** Memory for a large bundle that is written whole before it is sent: `Buffer.allocUnsafeSlow` (no zero-filling, outside Node's pool). */
+export function allocateLarge(size: number): Uint8Array {
+  if (NodeBuffer === undefined) return new Uint8Array(size);
+  const b = NodeBuffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}

@@ -1,5 +1,5 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
-import { endOfTick as scheduleFlush } from "#next-turn";
+import { allocateLarge, endOfTick as scheduleFlush } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, type XppgError } from "@xppg/errors";
@@ -20,7 +20,6 @@ const MAX_SPARE_BYTES = 4 * 1024 * 1024;
  * reuses it instead of allocating and zeroing a new buffer for each.
  */
 let spare: Uint8Array | undefined;
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
 
 function takeLarge(size: number): Uint8Array {
   if (spare !== undefined && spare.length >= size) {
@@ -29,9 +28,7 @@ function takeLarge(size: number): Uint8Array {
     return taken;
   }
   // Every byte is written before it is sent: no need to zero it.
-  if (NodeBuffer === undefined) return new Uint8Array(size);
-  const b = NodeBuffer.allocUnsafeSlow(size);
-  return new Uint8Array(b.buffer, b.byteOffset, size);
+  return allocateLarge(size);
 }
 
 function giveBack(buffer: Uint8Array): void {

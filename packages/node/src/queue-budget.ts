@@ -25,11 +25,6 @@ export class QueueBudget {
     this.maxBytes = maxBytes;
   }
 
-  /** Bytes queued for every peer together. */
-  get totalBytes(): number {
-    return this.#total;
-  }
-
   join(member: QueueBudgetMember): void {
     this.#members.add(member);
   }

@@ -26,11 +26,12 @@ const NODE_ONLY = [
   /^packages\/nat\//,
   /^packages\/discovery\//,
   /^packages\/files\//,
-  /^packages\/node\/(src|dist)\/(host|defaults|node-rooms|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator)\.(ts|js)$/,
+  /^packages\/node\/(src|dist)\/(host|defaults|node-rooms|file-transfer|files-room|reach-(room|probe|dialback|wire)|relay[^/]*|hole-punch|peer-exchange|peer-record|topic-room|peer-locator|discovery-room)\.(ts|js)$/,
   /^packages\/secure\/(src|dist)\/(key-file|node-api|index|crypto\/node-provider|crypto\/sodium-[a-z]+)\.(ts|js)$/,
   // Node's turns and random values, and Buffer allocations.
   /^packages\/node\/(src|dist)\/next-turn\.(ts|js)$/,
   /^packages\/framing\/(src|dist)\/alloc\.(ts|js)$/,
+  /^packages\/state\/(src|dist)\/native-compare\.(ts|js)$/,
   /^packages\/state\/(src|dist)\/store\//,
   /^packages\/transport-ws\/(src|dist)\/node\//,
   /node_modules\/.*\/(ws|multicast-dns|sodium-native)\//,

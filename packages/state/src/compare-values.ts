@@ -1,4 +1,5 @@
 import { isBytes, type StateValue } from "./value.js";
+import { nativeCompare } from "#native-compare";
 
 function rank(value: StateValue): number {
   if (value === null) return 0;
@@ -26,9 +27,6 @@ function compareNumbers(a: number, b: number): number {
   if (aNaN || bNaN) return aNaN === bNaN ? 0 : aNaN ? 1 : -1;
   return sign(a, b);
 }
-
-/** Node's native byte comparison when there is one (same order as the loop below: bytes, then length). */
-const nativeCompare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   // A replica compares a value with the copy it already holds each time a peer sends it back: for 64 KiB values that is most of the cost.

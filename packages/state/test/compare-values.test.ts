@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareValues, SharedState, valuesEqual, type StateValue } from "../src/index.js";
@@ -34,5 +37,32 @@ describe("compareValues", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  // A page has no Buffer and compares bytes in a loop (the `#native-compare` import's browser build); a page and a Node
+  // peer must order byte values alike, or they would pick different winners for the same concurrent writes.
+  it("orders bytes on a page (the browser build's loop) as Node does (Buffer.compare)", () => {
+    const pairs = fc.sample(
+      fc.oneof(
+        fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 })),
+        fc.uint8Array({ maxLength: 40 }).chain((a) => fc.tuple(fc.constant(a), fc.uint8Array({ maxLength: 8 }).map((tail) => Uint8Array.from([...a, ...tail])))),
+        fc.uint8Array({ maxLength: 40 }).map((a) => [a, Uint8Array.from(a)] as [Uint8Array, Uint8Array]),
+      ),
+      { numRuns: 2000, seed: 27 },
+    );
+    const built = pathToFileURL(join(import.meta.dirname, "..", "dist", "compare-values.js")).href;
+    const code = `const { compareValues } = await import(${JSON.stringify(built)});
+      const pairs = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+      console.log(JSON.stringify(pairs.map(([a, b]) => Math.sign(compareValues(Uint8Array.from(a), Uint8Array.from(b))))));`;
+    const run = spawnSync(process.execPath, ["-C", "browser", "--input-type=commonjs", "-e", `(async () => { ${code} })()`], {
+      input: JSON.stringify(pairs.map(([a, b]) => [[...a], [...b]])),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const pageSigns = JSON.parse(run.stdout) as number[];
+    expect(pageSigns).toEqual(pairs.map(([a, b]) => Math.sign(Buffer.compare(a, b))));
+    // The Node build here takes Buffer.compare, the same signs.
+    expect(pairs.map(([a, b]) => Math.sign(compareValues(a, b)))).toEqual(pageSigns);
   });
 });

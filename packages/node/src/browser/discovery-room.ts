@@ -9,7 +9,7 @@
 
 import type { CandidateSource, PeerCandidate } from "@xppg/discovery";
 import type { XppgError } from "@xppg/errors";
-import { DELIBERATE, type DiscoveryRoom as NodeDiscoveryRoom, type DiscoveryRoomOptions } from "../discovery-room.js";
+import type { DiscoveryRoom as NodeDiscoveryRoom, DiscoveryRoomOptions } from "../discovery-room.js";
 
 export type { DiscoveryRoomOptions, ResolvedLan } from "../discovery-room.js";
 
@@ -34,9 +34,9 @@ export class DiscoveryRoom implements Pick<NodeDiscoveryRoom, keyof NodeDiscover
 
   left(_peerId: string, _reason: XppgError | undefined): void {}
 
-  /** As in Node: true when a peer left by a lost connection, not a goodbye, a disconnect or a ban. */
-  lost(reason: XppgError | undefined): reason is XppgError {
-    return reason !== undefined && !DELIBERATE.has(reason.code);
+  /** Only Node's wiring calls this (it sorts a leaving peer's reason into lost or on purpose, for LAN discovery and topics); a page has neither, so it answers false. */
+  lost(_reason: XppgError | undefined): _reason is XppgError {
+    return false;
   }
 
   async stop(): Promise<void> {}

@@ -22,3 +22,8 @@ export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
 export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
+
+/** Memory for a large bundle (a page has no `Buffer`: a plain, zero-filled `Uint8Array`). */
+export function allocateLarge(size: number): Uint8Array {
+  return new Uint8Array(size);
+}
