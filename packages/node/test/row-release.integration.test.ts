@@ -12,8 +12,10 @@ describe("memory held by received state rows", () => {
   // FinalizationRegistry once reading has moved on and the connection is idle. A row keeping its value or signature as
   // a view into what it was read from would hold that memory (a 256 KiB read buffer, or a frame of up to 1 MiB) for
   // as long as the row lives, beyond what the state's byte limits count.
-  it.each(["encrypted", "plain"])("keeps no read memory alive through a row's bytes or signature (%s)", async (security) => {
-    const { stdout } = await run(process.execPath, ["--expose-gc", FIXTURE, security], { timeout: 60_000 });
+  // The broadcast case also covers the mesh's message cache, which keeps the small broadcast read after the rows.
+  const cases = [["encrypted", "direct"], ["plain", "direct"], ["encrypted", "broadcast"]] as const;
+  it.each(cases)("keeps no read memory alive through a row's bytes or signature (%s, probe sent %s)", async (security, route) => {
+    const { stdout } = await run(process.execPath, ["--expose-gc", FIXTURE, security, route], { timeout: 60_000 });
     const r = JSON.parse(stdout.trim().split("\n").at(-1)!) as { collected: boolean; gcs: number; rows: number; ownBuffers: boolean };
     expect(r.rows).toBe(3);
     expect(r.ownBuffers).toBe(true);
