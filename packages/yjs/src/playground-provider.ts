@@ -164,7 +164,10 @@ export class PlaygroundProvider {
     if (unsound !== undefined) return void this.#bad(src, `an update Yjs cannot read (${unsound})`);
     const before = this.#held();
     try {
-      Y.applyUpdate(this.doc, update, { from: src } satisfies Remote);
+      // A copy: Yjs keeps a Uint8Array nested in a value (a map's or array's plain data) as a view into the update
+      // it read, and the payload's update is a view into the memory the message was read into (a 256 KiB read
+      // buffer, or a frame of up to 1 MiB), which such a value would otherwise hold for as long as the document keeps it.
+      Y.applyUpdate(this.doc, update.slice(), { from: src } satisfies Remote);
     } catch (error) {
       this.#bad(src, "an update Yjs cannot read", error);
       return;
