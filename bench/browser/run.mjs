@@ -7,8 +7,8 @@
 // and gzipped): once its module loaded, once it joined and its first message
 // was answered, once a second page joined the same Node peer (a room of two
 // pages and a Node peer listening on TCP and WebSocket), at the end of the
-// measurements, and once another Node peer listening on WebSocket joined the
-// mesh.
+// measurements, once the Node peer closed the second page's link, and once
+// another Node peer listening on WebSocket joined the mesh.
 //
 //   pnpm bench:browser            (builds first)
 //   node bench/browser/run.mjs --json
@@ -85,6 +85,7 @@ const FETCH_POINTS = {
   joined: "joined the Node peer, first message answered",
   mesh: "a second page joined the same Node peer (both see each other)",
   end: "after the measurements (direct messages only)",
+  lost: "the Node peer closed page B's link (pg.disconnect)",
   "ws-peer": "another Node peer listening on WebSocket joined the mesh",
 };
 /** Quiet time after which a page's fetches are taken as settled (no request under way). */
@@ -114,7 +115,7 @@ async function main() {
         const before = seen.get(f.page) ?? new Set();
         const added = f.scripts.filter((s) => !before.has(s.fileName));
         seen.set(f.page, new Set(f.scripts.map((s) => s.fileName)));
-        const extra = f.point === "ws-peer" ? `; links to ${f.links} ${f.links === 1 ? "peer" : "peers"}` : "";
+        const extra = f.links !== undefined ? `; links to ${f.links} ${f.links === 1 ? "peer" : "peers"}` : "";
         console.log(`  page ${f.page}, ${FETCH_POINTS[f.point]} [${f.point}]: ${f.scripts.length} ${f.scripts.length === 1 ? "file" : "files"}, ${kb(f.minifiedBytes)} minified, ${kb(f.gzipBytes)} minified+gzipped${extra}`);
         for (const s of added) console.log(`    + ${s.name.padEnd(20)} ${kb(s.gzipBytes).padStart(8)}  (${s.what})`);
       }
@@ -212,18 +213,22 @@ async function pageToNode() {
     for (const p of [a, b]) await record(p, "mesh");
     const page = await a.page.evaluate((args) => globalThis.xppgBench(args), { roundTrips: ROUND_TRIPS, messages: MESSAGES, payload: PAYLOAD, bulkMessages: BULK_MESSAGES });
     for (const p of [a, b]) await record(p, "end");
-    // Another Node peer, listening on WebSocket too, joins the mesh through the first: a peer each page could dial.
+    // Whether the page dials `peerId` (its connection manager's work): its links, once it has one to that peer or after 5 s.
+    const links = async (p, peerId) => {
+      const deadline = performance.now() + 5000;
+      while (!(await peersOf(p)).linked.includes(peerId) && performance.now() < deadline) await sleep(50);
+      return (await peersOf(p)).linked.length;
+    };
+    // A lost link: the Node peer closes page B's (B's manager, once loaded, may dial it again after its backoff).
+    node.disconnect(bId, "the browser bench closes this link");
+    await until(async () => !(await peersOf(b)).linked.includes(node.peerId), "page B to see its link closed");
+    for (const p of [a, b]) await record(p, "lost", { links: await links(p, node.peerId) });
+    // Another Node peer, listening on WebSocket too, joins the mesh through the first: a peer page A can dial.
     other = new Playground("xppg-bench-browser", { listen: ["tcp://127.0.0.1:0", "ws://127.0.0.1:0/"], transports: [tcpTransport(), webSocketTransport()] });
     await other.start();
     await other.join(node.addresses.find((x) => x.startsWith("tcp://")));
-    for (const p of [a, b]) await until(async () => (await peersOf(p)).mesh.includes(other.peerId), `page ${p.name} to hear of the second Node peer`);
-    // Whether the page then dials it (its connection manager's work): its links, once it has one to that peer or after 5 s.
-    const linked = async (p) => {
-      const deadline = performance.now() + 5000;
-      while (!(await peersOf(p)).linked.includes(other.peerId) && performance.now() < deadline) await sleep(50);
-      return (await peersOf(p)).linked.length;
-    };
-    for (const p of [a, b]) await record(p, "ws-peer", { links: await linked(p) });
+    await until(async () => (await peersOf(a)).mesh.includes(other.peerId), "page A to hear of the second Node peer");
+    await record(a, "ws-peer", { links: await links(a, other.peerId) });
     for (const p of [a, b]) await p.page.evaluate(() => globalThis.xppgStop());
     return { page, fetched };
   } finally {
