@@ -10,6 +10,11 @@ import { isBuiltin } from "node:module";
 import { gzipSync } from "node:zlib";
 import { build, defaultClientConditions } from "vite";
 
+/** A file's bytes gzipped as a server sends it: on its own, level 9. */
+export function gzipBytes(code) {
+  return gzipSync(Buffer.from(code), { level: 9 }).length;
+}
+
 /**
  * Builds the module `code` for browsers, as the script of a page. `source: true` resolves the workspace packages to their
  * TypeScript sources (as the tests do); otherwise to their built `dist/`.
@@ -17,7 +22,8 @@ import { build, defaultClientConditions } from "vite";
  * `split: false` keeps code loaded by `import()` in the one file (for a test
  * page served as one script); by default it is split off, as an app's build does.
  * Resolves with the code, its minified and gzipped sizes, the Node
- * built-ins anything tried to import, and the modules it holds.
+ * built-ins anything tried to import, the modules it holds, and every file
+ * of the build (to serve a page the split build).
  */
 export async function bundleForBrowser({ root, code, source = false, minify = true, split = true, sourcemap = false }) {
   const builtins = new Set();
@@ -71,7 +77,7 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
   const sizes = (list) => ({
     bytes: list.reduce((n, c) => n + Buffer.byteLength(c.code), 0),
     // Each file is served gzipped on its own.
-    gzipBytes: list.reduce((n, c) => n + gzipSync(Buffer.from(c.code), { level: 9 }).length, 0),
+    gzipBytes: list.reduce((n, c) => n + gzipBytes(c.code), 0),
   });
   const first = [...initial];
   const entryModules = modulesOf(first);
@@ -93,6 +99,8 @@ export async function bundleForBrowser({ root, code, source = false, minify = tr
         // The modules whose code holds an `import()` of this chunk (its file name is still a placeholder after the chunk's name there).
         loadedBy: chunks.filter((o) => o.dynamicImports.includes(c.fileName)).flatMap((o) => Object.keys(o.modules).filter((id) => (o.modules[id].code ?? "").includes(`import("./${c.name}-`))),
       })),
+    /** Every file of the build, the entry first: its name (paths in `import()` are relative to it), code and imports. */
+    files: [...first, ...chunks.filter((c) => !initial.has(c))].map((c) => ({ fileName: c.fileName, code: c.code, isEntry: c.isEntry, imports: c.imports, dynamicImports: c.dynamicImports })),
     builtins: [...builtins],
     modules: [...modules],
     /** Rendered (pre-minify) length per module loaded first, largest first. */
