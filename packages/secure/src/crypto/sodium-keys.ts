@@ -10,7 +10,11 @@ import type { Ed25519Signer, X25519KeyPair } from "./provider.js";
  * against known answers before these are used. Verification stays on
  * node:crypto: libsodium refuses some signatures that RFC 8032 accepts
  * (small-order keys, non-canonical points), and every node must judge a
- * broadcast's signature alike, whichever provider it runs.
+ * broadcast's signature alike, whichever provider it runs. Only its yes is
+ * used ({@link SodiumKeys.ed25519Accepts}): a signature libsodium accepts
+ * (a canonical S below L, a canonical key that is no small-order point,
+ * and the same cofactorless equation compared on R's bytes) node:crypto
+ * accepts too, so a yes needs no second opinion and a no asks node:crypto.
  */
 export interface SodiumKeys {
   ed25519Signer(seed: Uint8Array): Ed25519Signer;
@@ -20,6 +24,12 @@ export interface SodiumKeys {
   sha256(data: Uint8Array): Uint8Array;
   /** HMAC-SHA256 (RFC 2104) over {@link sha256}: the Noise handshake's HKDF. */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * True when libsodium accepts `signature` of `data` by `publicKey`
+   * (stricter than RFC 8032: what it accepts is valid). False says nothing:
+   * the caller then asks node:crypto. Never throws.
+   */
+  ed25519Accepts(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
 }
 
 /** The native binding's functions used here; each returns 0 on success. They check no size: the sizes are checked below before each call. */
@@ -29,9 +39,15 @@ export interface KeysBinding {
   crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): number;
   crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): number;
   crypto_hash_sha256(out: Uint8Array, input: Uint8Array): number;
+  /** Each argument as its buffer, offset and length; true when the signature verifies. */
+  crypto_sign_verify_detached(
+    sig: ArrayBufferLike, sigOffset: number, sigLength: number,
+    m: ArrayBufferLike, mOffset: number, mLength: number,
+    pk: ArrayBufferLike, pkOffset: number, pkLength: number,
+  ): boolean;
 }
 
-const NAMES = ["crypto_sign_seed_keypair", "crypto_sign_detached", "crypto_scalarmult_base", "crypto_scalarmult", "crypto_hash_sha256"] as const;
+const NAMES = ["crypto_sign_seed_keypair", "crypto_sign_detached", "crypto_sign_verify_detached", "crypto_scalarmult_base", "crypto_scalarmult", "crypto_hash_sha256"] as const;
 
 function check32(bytes: Uint8Array, what: string): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 32) throw new RangeError(`expected a 32-byte ${what}, got ${bytes?.byteLength} bytes`);
@@ -95,6 +111,18 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
       outer.set(sha256(inner), 64);
       return sha256(outer);
     },
+    ed25519Accepts(publicKey, data, signature) {
+      // The binding checks no size (it reads 64 and 32 bytes): anything else is left to node:crypto.
+      if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+      if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
+      return (
+        b.crypto_sign_verify_detached(
+          signature.buffer, signature.byteOffset, signature.byteLength,
+          data.buffer, data.byteOffset, data.byteLength,
+          publicKey.buffer, publicKey.byteOffset, publicKey.byteLength,
+        ) === true
+      );
+    },
   };
   try {
     return knownAnswers(keys) ? keys : null;
@@ -112,6 +140,11 @@ function knownAnswers(k: SodiumKeys): boolean {
   if (!same(signer.publicKey, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")) return false;
   const signature = "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
   if (!same(signer.sign(hex("72")), signature)) return false;
+  // The same signature verifies; one bit off in it, or another message, does not.
+  if (!k.ed25519Accepts(signer.publicKey, hex("72"), hex(signature))) return false;
+  const flipped = hex(signature);
+  flipped[0] = flipped[0]! ^ 1;
+  if (k.ed25519Accepts(signer.publicKey, hex("72"), flipped) || k.ed25519Accepts(signer.publicKey, hex("73"), hex(signature))) return false;
   const alice = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
   const bob = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
   if (!same(k.x25519PublicKey(alice), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")) return false;

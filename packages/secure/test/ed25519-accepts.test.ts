@@ -1,0 +1,153 @@
+// The handshake checks the peer's identity signature with libsodium's yes
+// first (`ed25519Accepts`), node:crypto deciding whenever libsodium says
+// no: the verdict must stay node:crypto's, the check every node shares.
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { Collector, within } from "@xppg/transport/compliance";
+import type { Connection } from "@xppg/transport";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
+import type { CryptoProvider } from "../src/crypto/provider.js";
+import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
+import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
+import { generateIdentity, type SecureConnection } from "../src/index.js";
+import { secureConnectionWith } from "../src/record-secure-connection.js";
+
+const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+const littleEndian = (n: bigint): Uint8Array => {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 255n);
+  return out;
+};
+const scalarOf = (bytes: Uint8Array): bigint => bytes.reduceRight((acc, b) => (acc << 8n) | BigInt(b), 0n);
+
+/** A signature by a small-order key (the identity point): RFC 8032 (node:crypto) accepts it, libsodium refuses it. */
+function smallOrderSignature(s: bigint): { publicKey: Uint8Array; signature: Uint8Array } {
+  const publicKey = new Uint8Array(32);
+  publicKey[0] = 1;
+  const signature = new Uint8Array(64);
+  signature.set(ed25519.Point.BASE.multiply(s).toBytes());
+  signature.set(littleEndian(s), 32);
+  return { publicKey, signature };
+}
+
+describe("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
+  it("is offered by the sodium provider, not by node:crypto's", () => {
+    expect(typeof sodium.ed25519Accepts).toBe("function");
+    expect(nodeCryptoProvider.ed25519Accepts).toBeUndefined();
+  });
+
+  it("accepts a genuine signature, and never one node:crypto refuses (fuzzed: flipped bits, S + L, small-order keys)", () => {
+    const mutation = fc.oneof(
+      fc.constant({ kind: "none" as const }),
+      fc.record({ kind: fc.constantFrom("signature" as const, "message" as const, "key" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+      fc.constant({ kind: "s-plus-l" as const }),
+      fc.record({ kind: fc.constant("small-order" as const), s: fc.bigInt({ min: 1n, max: L - 1n }) }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), mutation, (seed, message, m) => {
+        const signer = sodium.ed25519Signer(seed);
+        let publicKey = signer.publicKey.slice();
+        let signature = signer.sign(message);
+        const data = message.slice();
+        if (m.kind === "signature") signature[m.at % 64] ^= 1 << m.bit;
+        if (m.kind === "message" && data.byteLength > 0) data[m.at % data.byteLength] ^= 1 << m.bit;
+        if (m.kind === "key") publicKey[m.at % 32] ^= 1 << m.bit;
+        if (m.kind === "s-plus-l") signature.set(littleEndian(scalarOf(signature.subarray(32)) + L), 32);
+        if (m.kind === "small-order") ({ publicKey, signature } = smallOrderSignature(m.s));
+        const quick = sodium.ed25519Accepts!(publicKey, data, signature);
+        const full = nodeCryptoProvider.ed25519Verify(publicKey, data, signature);
+        if (quick) expect(full).toBe(true);
+        if (m.kind === "none") expect(quick).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("says no where node:crypto says yes (a small-order key), so its no cannot be the verdict", () => {
+    const { publicKey, signature } = smallOrderSignature(12345n);
+    const data = Uint8Array.of(9, 9);
+    expect(nodeCryptoProvider.ed25519Verify(publicKey, data, signature)).toBe(true);
+    expect(sodium.ed25519Accepts!(publicKey, data, signature)).toBe(false);
+  });
+
+  it("never throws, and says no to sizes the binding would misread", () => {
+    const signer = sodium.ed25519Signer(new Uint8Array(32).fill(7));
+    const data = Uint8Array.of(1, 2, 3);
+    const signature = signer.sign(data);
+    expect(sodium.ed25519Accepts!(signer.publicKey.subarray(0, 31), data, signature)).toBe(false);
+    expect(sodium.ed25519Accepts!(signer.publicKey, data, new Uint8Array(65))).toBe(false);
+    expect(sodium.ed25519Accepts!(signer.publicKey, data, signature.subarray(0, 63))).toBe(false);
+    // A view into a larger buffer is read at its own offset.
+    const big = new Uint8Array(200);
+    big.set(signature, 17);
+    expect(sodium.ed25519Accepts!(signer.publicKey, data, big.subarray(17, 81))).toBe(true);
+    expect(sodium.ed25519Accepts!(null as unknown as Uint8Array, data, signature)).toBe(false);
+  });
+});
+
+/** A provider over `base` that counts the identity checks the handshake makes. */
+function counting(base: CryptoProvider, accepts: CryptoProvider["ed25519Accepts"]): CryptoProvider & { quick: number; full: number } {
+  const p = {
+    ...base,
+    quick: 0,
+    full: 0,
+    ed25519Verify(k: Uint8Array, d: Uint8Array, s: Uint8Array) {
+      p.full++;
+      return base.ed25519Verify(k, d, s);
+    },
+    ...(accepts === undefined ? {} : {
+      ed25519Accepts(k: Uint8Array, d: Uint8Array, s: Uint8Array) {
+        p.quick++;
+        return accepts(k, d, s);
+      },
+    }),
+  };
+  return p;
+}
+
+/** A handshake over real TCP on loopback between the two providers, then one frame each way. */
+async function handshake(dialer: CryptoProvider, listener: CryptoProvider): Promise<void> {
+  const t = tcpTransport();
+  let accepted!: Promise<SecureConnection>;
+  const l = await t.listen("tcp://127.0.0.1:0", (c: Connection) => {
+    accepted = secureConnectionWith(listener, c, { identity: generateIdentity() });
+    accepted.catch(() => {});
+  });
+  try {
+    const client = await secureConnectionWith(dialer, await t.dial(l.address), { identity: generateIdentity() });
+    const server = await within(accepted, "the listener's handshake");
+    const atServer = new Collector(server);
+    const atClient = new Collector(client);
+    await client.send(Uint8Array.of(1));
+    await server.send(Uint8Array.of(2));
+    await Promise.all([atServer.waitFor(1), atClient.waitFor(1)]);
+    await client.close();
+    await server.closed;
+  } finally {
+    await l.close();
+  }
+}
+
+describe("the handshake's identity check", () => {
+  it("takes libsodium's yes for a genuine peer: node:crypto's check is not run", async () => {
+    const [a, b] = [counting(sodium, sodium.ed25519Accepts), counting(sodium, sodium.ed25519Accepts)];
+    await handshake(a, b);
+    expect([a.quick, a.full, b.quick, b.full]).toEqual([1, 0, 1, 0]);
+  });
+
+  it("asks node:crypto when the quick check says no, and its yes lets the peer in", async () => {
+    const [a, b] = [counting(sodium, () => false), counting(sodium, () => false)];
+    await handshake(a, b);
+    expect([a.quick, a.full, b.quick, b.full]).toEqual([1, 1, 1, 1]);
+  });
+
+  it("uses ed25519Verify alone with a provider that has no quick check, against one that has", async () => {
+    const [a, b] = [counting(nodeCryptoProvider, undefined), counting(sodium, sodium.ed25519Accepts)];
+    await handshake(a, b);
+    expect([a.quick, a.full, b.quick, b.full]).toEqual([0, 1, 1, 0]);
+  });
+});
