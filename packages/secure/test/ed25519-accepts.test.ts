@@ -50,12 +50,12 @@ describe("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), mutation, (seed, message, m) => {
         const signer = sodium.ed25519Signer(seed);
-        let publicKey = signer.publicKey.slice();
-        let signature = signer.sign(message);
+        let publicKey: Uint8Array = signer.publicKey.slice();
+        let signature: Uint8Array = signer.sign(message);
         const data = message.slice();
-        if (m.kind === "signature") signature[m.at % 64] ^= 1 << m.bit;
-        if (m.kind === "message" && data.byteLength > 0) data[m.at % data.byteLength] ^= 1 << m.bit;
-        if (m.kind === "key") publicKey[m.at % 32] ^= 1 << m.bit;
+        if (m.kind === "signature") signature[m.at % 64]! ^= 1 << m.bit;
+        if (m.kind === "message" && data.byteLength > 0) data[m.at % data.byteLength]! ^= 1 << m.bit;
+        if (m.kind === "key") publicKey[m.at % 32]! ^= 1 << m.bit;
         if (m.kind === "s-plus-l") signature.set(littleEndian(scalarOf(signature.subarray(32)) + L), 32);
         if (m.kind === "small-order") ({ publicKey, signature } = smallOrderSignature(m.s));
         const quick = sodium.ed25519Accepts!(publicKey, data, signature);
