@@ -11,8 +11,9 @@ import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
-import { generateIdentity, type SecureConnection } from "../src/index.js";
+import { SECURE_ERROR_CODES, generateIdentity, type Identity, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
+import { codeOf } from "./helpers.js";
 
 const sodium = sodiumCryptoProvider(loadSodiumAead()!);
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -149,5 +150,32 @@ describe("the handshake's identity check", () => {
     const [a, b] = [counting(nodeCryptoProvider, undefined), counting(sodium, sodium.ed25519Accepts)];
     await handshake(a, b);
     expect([a.quick, a.full, b.quick, b.full]).toEqual([0, 1, 1, 0]);
+  });
+
+  it("still refuses a peer whose identity signature is forged: both checks say no", async () => {
+    const genuine = generateIdentity();
+    const forge = (sig: Uint8Array): Uint8Array => {
+      const out = sig.slice();
+      out[5] = out[5]! ^ 0x10;
+      return out;
+    };
+    // An identity that signs with one bit off: its handshake payload carries a signature that does not verify.
+    const forged: Identity = { peerId: genuine.peerId, publicKey: genuine.publicKey, sign: (d) => forge(genuine.sign(d)), signAsync: async (d) => forge(await genuine.signAsync(d)) };
+    const listener = counting(sodium, sodium.ed25519Accepts);
+    const t = tcpTransport();
+    let accepted!: Promise<SecureConnection>;
+    const l = await t.listen("tcp://127.0.0.1:0", (c: Connection) => {
+      accepted = secureConnectionWith(listener, c, { identity: generateIdentity() });
+      accepted.catch(() => {});
+    });
+    try {
+      const dialled = secureConnectionWith(sodium, await t.dial(l.address), { identity: forged });
+      dialled.catch(() => {});
+      const refused = await within(codeOf(accepted), "the listener's verdict");
+      expect(refused).toBe(SECURE_ERROR_CODES.HANDSHAKE_FAILED);
+      expect([listener.quick, listener.full]).toEqual([1, 1]);
+    } finally {
+      await l.close();
+    }
   });
 });
