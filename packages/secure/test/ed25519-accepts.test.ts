@@ -160,7 +160,7 @@ describe("the handshake's identity check", () => {
       return out;
     };
     // An identity that signs with one bit off: its handshake payload carries a signature that does not verify.
-    const forged: Identity = { peerId: genuine.peerId, publicKey: genuine.publicKey, sign: (d) => forge(genuine.sign(d)), signAsync: async (d) => forge(await genuine.signAsync(d)) };
+    const forged: Identity = { peerId: genuine.peerId, publicKey: genuine.publicKey, exportSecretKey: () => genuine.exportSecretKey(), sign: (d) => forge(genuine.sign(d)), signAsync: async (d) => forge(await genuine.signAsync(d)) };
     const listener = counting(sodium, sodium.ed25519Accepts);
     const t = tcpTransport();
     let accepted!: Promise<SecureConnection>;
