@@ -173,10 +173,7 @@ export function secureConnectionCore(
     const checkPeer = async (payload: Uint8Array): Promise<void> => {
       const remoteStatic = hs.remoteStaticKey;
       if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
-      // libsodium's yes first (in a fresh process node:crypto's first check costs about 1 ms of cold code);
-      // its no is not final: node:crypto, the check every node shares, then decides.
-      const verify = later === undefined && provider.ed25519Accepts !== undefined ? quickThenFull(provider) : (k: Uint8Array, d: Uint8Array, s: Uint8Array) => (later ?? provider).ed25519Verify(k, d, s);
-      proven = await verifyHandshakePayloadAsync(verify, payload, remoteStatic, peerLabel);
+      proven = await verifyHandshakePayloadAsync((k, d, s) => (later ?? provider).ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
       if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
         throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
       }
@@ -270,9 +267,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-/** An Ed25519 check that takes the provider's quick yes and asks its full check otherwise: the verdict is the full check's. */
-function quickThenFull(provider: CryptoProvider): (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean {
-  return (k, d, s) => provider.ed25519Accepts!(k, d, s) || provider.ed25519Verify(k, d, s);
 }
