@@ -27,12 +27,19 @@ export interface SodiumKeys {
   /**
    * True when libsodium accepts `signature` of `data` by `publicKey`
    * (stricter than RFC 8032: what it accepts is valid). False says nothing:
-   * the caller then asks node:crypto. Never throws.
+   * the caller then asks node:crypto. Never throws. Absent when the binding
+   * lacks the call or fails the start-up check that it is the stricter one
+   * (it must refuse {@link MUST_REFUSE}).
    */
-  ed25519Accepts(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  ed25519Accepts?(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
 }
 
-/** The native binding's functions used here; each returns 0 on success. They check no size: the sizes are checked below before each call. */
+/**
+ * The native binding's functions used here: each returns 0 on success, but
+ * `crypto_sign_verify_detached`, which returns whether the signature verifies.
+ * The binding does no bounds checks in release builds: the sizes are checked
+ * below before each call.
+ */
 export interface KeysBinding {
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): number;
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): number;
@@ -40,14 +47,14 @@ export interface KeysBinding {
   crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): number;
   crypto_hash_sha256(out: Uint8Array, input: Uint8Array): number;
   /** Each argument as its buffer, offset and length; true when the signature verifies. */
-  crypto_sign_verify_detached(
+  crypto_sign_verify_detached?(
     sig: ArrayBufferLike, sigOffset: number, sigLength: number,
     m: ArrayBufferLike, mOffset: number, mLength: number,
     pk: ArrayBufferLike, pkOffset: number, pkLength: number,
   ): boolean;
 }
 
-const NAMES = ["crypto_sign_seed_keypair", "crypto_sign_detached", "crypto_sign_verify_detached", "crypto_scalarmult_base", "crypto_scalarmult", "crypto_hash_sha256"] as const;
+const NAMES = ["crypto_sign_seed_keypair", "crypto_sign_detached", "crypto_scalarmult_base", "crypto_scalarmult", "crypto_hash_sha256"] as const;
 
 function check32(bytes: Uint8Array, what: string): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 32) throw new RangeError(`expected a 32-byte ${what}, got ${bytes?.byteLength} bytes`);
@@ -111,40 +118,75 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
       outer.set(sha256(inner), 64);
       return sha256(outer);
     },
-    ed25519Accepts(publicKey, data, signature) {
-      // The binding checks no size (it reads 64 and 32 bytes): anything else is left to node:crypto.
-      if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
-      if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
-      return (
-        b.crypto_sign_verify_detached(
-          signature.buffer, signature.byteOffset, signature.byteLength,
-          data.buffer, data.byteOffset, data.byteLength,
-          publicKey.buffer, publicKey.byteOffset, publicKey.byteLength,
-        ) === true
-      );
-    },
   };
   try {
-    return knownAnswers(keys) ? keys : null;
+    if (!knownAnswers(keys)) return null;
   } catch {
     return null;
+  }
+  if (typeof b.crypto_sign_verify_detached !== "function") return keys;
+  const verify = b.crypto_sign_verify_detached;
+  const accepts: SodiumKeys["ed25519Accepts"] & {} = (publicKey, data, signature) => {
+    // The binding does no bounds checks in release builds (it reads 64 and 32 bytes and the message's length from
+    // the buffer it is given): these checks are the only barrier, so anything but a plain ArrayBuffer of the exact
+    // sizes (a SharedArrayBuffer, a resizable or other exotic backing store) is left to node:crypto.
+    if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+    if (!(publicKey.buffer instanceof ArrayBuffer) || !(data.buffer instanceof ArrayBuffer) || !(signature.buffer instanceof ArrayBuffer)) return false;
+    if (publicKey.byteLength !== 32 || signature.byteLength !== 64) return false;
+    return (
+      verify.call(
+        b,
+        signature.buffer, signature.byteOffset, signature.byteLength,
+        data.buffer, data.byteOffset, data.byteLength,
+        publicKey.buffer, publicKey.byteOffset, publicKey.byteLength,
+      ) === true
+    );
+  };
+  // Offered only when libsodium proves stricter than node:crypto where the handshake relies on it; the rest stays libsodium's either way.
+  try {
+    return stricterAnswers(accepts) ? { ...keys, ed25519Accepts: accepts } : keys;
+  } catch {
+    return keys;
   }
 }
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
 const same = (a: Uint8Array, s: string): boolean => Buffer.from(a).toString("hex") === s;
 
+const RFC8032_KEY = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+const RFC8032_SIGNATURE = "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
+
+/**
+ * Signatures libsodium must refuse for its yes to be taken without node:crypto's: the
+ * RFC 8032 known answer with S replaced by S + L (node:crypto refuses it; a libsodium
+ * built with ED25519_COMPAT checks only S's top bits and accepts it), and a signature
+ * by the identity point, a small-order key (R = sB, S = s with s = 0x1234567; node:crypto
+ * accepts it, so a libsodium that did too would no longer be the stricter one).
+ * Each is (public key, message, signature) in hex.
+ */
+export const MUST_REFUSE: readonly (readonly [string, string, string])[] = [
+  [RFC8032_KEY, "72", RFC8032_SIGNATURE.slice(0, 64) + "f52db7415978abc61b2c2eb6aeebfca0387b2eaeb4302aeeb00d291612bb0c10"],
+  [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "72",
+    "93c9449be4e3975f799a691f11d3bdab8ac6348ba2afbdfb9310fdb6b32ebdd7" + "6745230100000000000000000000000000000000000000000000000000000000",
+  ],
+];
+
+/** `accepts` takes the RFC 8032 known answer, refuses it one bit off or over another message, and refuses each of {@link MUST_REFUSE}. */
+function stricterAnswers(accepts: NonNullable<SodiumKeys["ed25519Accepts"]>): boolean {
+  if (!accepts(hex(RFC8032_KEY), hex("72"), hex(RFC8032_SIGNATURE))) return false;
+  const flipped = hex(RFC8032_SIGNATURE);
+  flipped[0] = flipped[0]! ^ 1;
+  if (accepts(hex(RFC8032_KEY), hex("72"), flipped) || accepts(hex(RFC8032_KEY), hex("73"), hex(RFC8032_SIGNATURE))) return false;
+  return MUST_REFUSE.every(([key, message, sig]) => !accepts(hex(key), hex(message), hex(sig)));
+}
+
 /** RFC 8032 section 7.1 test 2 (Ed25519), RFC 7748 section 6.1 (X25519), SHA-256 of "abc" (FIPS 180-4), RFC 4231 (HMAC-SHA256). */
 function knownAnswers(k: SodiumKeys): boolean {
   const signer = k.ed25519Signer(hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
-  if (!same(signer.publicKey, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")) return false;
-  const signature = "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
-  if (!same(signer.sign(hex("72")), signature)) return false;
-  // The same signature verifies; one bit off in it, or another message, does not.
-  if (!k.ed25519Accepts(signer.publicKey, hex("72"), hex(signature))) return false;
-  const flipped = hex(signature);
-  flipped[0] = flipped[0]! ^ 1;
-  if (k.ed25519Accepts(signer.publicKey, hex("72"), flipped) || k.ed25519Accepts(signer.publicKey, hex("73"), hex(signature))) return false;
+  if (!same(signer.publicKey, RFC8032_KEY)) return false;
+  if (!same(signer.sign(hex("72")), RFC8032_SIGNATURE)) return false;
   const alice = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
   const bob = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
   if (!same(k.x25519PublicKey(alice), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")) return false;
