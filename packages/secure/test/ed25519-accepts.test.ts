@@ -291,6 +291,15 @@ describe("the handshake's identity check", () => {
     expect([a.quick, a.full, b.quick, b.full]).toEqual([1, 1, 1, 1]);
   });
 
+  it("lets node:crypto decide when the quick check throws, and the peer is let in", async () => {
+    const throwing = (): boolean => {
+      throw new Error("the quick check broke");
+    };
+    const [a, b] = [counting(sodium, throwing), counting(sodium, throwing)];
+    await handshake(a, b);
+    expect([a.quick, a.full, b.quick, b.full]).toEqual([1, 1, 1, 1]);
+  });
+
   it("uses ed25519Verify alone with a provider that has no quick check, against one that has", async () => {
     const [a, b] = [counting(nodeCryptoProvider, undefined), counting(sodium, sodium.ed25519Accepts)];
     await handshake(a, b);
