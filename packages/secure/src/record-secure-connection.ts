@@ -27,8 +27,8 @@ const quick = new WeakMap<CryptoProvider, CryptoProvider>();
  * its yes; on its no, `ed25519Verify` (node:crypto, the check every node
  * shares) decides, so the verdict is that check's. A fresh process then
  * runs none of node:crypto's cold key code for its first handshake: about
- * 0.7-0.8 ms of CPU less on each side, net of the start-up self-test
- * (libsodium's verifies at module load, 0.2-0.4 ms in every process that
+ * 0.5-0.7 ms of CPU less on each side, net of the start-up self-test
+ * (libsodium's three verifies at module load, about 0.4 ms in every process that
  * loads the sodium provider). A forged signature costs both checks
  * (libsodium's no, then node:crypto's). Here, not in the shared handshake code: a
  * page's providers have no such check, and its download stays as it was.

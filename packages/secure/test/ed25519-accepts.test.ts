@@ -136,6 +136,21 @@ describe("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
     expect(sodium.ed25519Accepts!(signer.publicKey, data, big.subarray(17, 81))).toBe(true);
     expect(sodium.ed25519Accepts!(null as unknown as Uint8Array, data, signature)).toBe(false);
   });
+
+  it("reads a view's bounds through the typed array's own getters, not a subclass's (which could point the binding past the view)", () => {
+    const signer = sodium.ed25519Signer(new Uint8Array(32).fill(6));
+    const data = Uint8Array.of(7, 8);
+    const signature = signer.sign(data);
+    // A 4-byte view that claims 64 bytes: over a buffer that holds the whole signature, the binding would take it.
+    class Lying extends Uint8Array {
+      override get byteLength(): number {
+        return 64;
+      }
+    }
+    const lying = new Lying(signature.slice().buffer, 0, 4);
+    expect(lying.byteLength).toBe(64);
+    expect(sodium.ed25519Accepts!(signer.publicKey, data, lying)).toBe(false);
+  });
 });
 
 /** The native binding as the loader calls it (the pinned package's prebuilt binary), or null with the reason. */
