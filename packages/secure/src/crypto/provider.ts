@@ -28,6 +28,18 @@ export interface CryptoProvider {
   ed25519Signer(seed: Uint8Array): Ed25519Signer;
   /** True if `signature` is a valid Ed25519 signature of `data` by `publicKey`; never throws. */
   ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * @internal Not part of the published types (stripped from the
+   * declarations): its false is no verdict, and only the handshake, which
+   * falls back on {@link CryptoProvider.ed25519Verify}, may ask it.
+   * Optional: a quicker check that answers true only for signatures
+   * `ed25519Verify` accepts too (it may refuse some that one accepts); false
+   * says nothing. The handshake asks it first, so a fresh process checks its
+   * first peer's identity without warming `ed25519Verify`'s library up
+   * (libsodium's, in the `sodium` provider, offered only when its start-up
+   * self-test finds it the stricter one).
+   */
+  ed25519Accepts?(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
   /** A fresh X25519 key pair. */
   x25519Generate(): X25519KeyPair;
   /** The X25519 public key of a 32-byte secret key. */

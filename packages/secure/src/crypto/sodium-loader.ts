@@ -13,7 +13,11 @@ import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js"
 export interface SodiumAead {
   /** How it was loaded: `"prebuilt"` (the package's prebuilt binary, straight) or `"package"` (through its JavaScript entry). */
   readonly via: "prebuilt" | "package";
-  /** Ed25519 signing, X25519 and SHA-256 on libsodium, when the prebuilt binary is called straight and passes their known answers (`sodium-keys.ts`). */
+  /**
+   * Ed25519 keys and signing, X25519, SHA-256 and HMAC-SHA256 on libsodium, and the quick identity check
+   * (`ed25519Accepts`, when libsodium proves the stricter verifier), when the prebuilt binary is called straight
+   * and passes their known answers (`sodium-keys.ts`).
+   */
   readonly keys?: SodiumKeys | null;
   /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`; `ad`, the associated data, defaults to none. */
   seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): void;

@@ -27,7 +27,11 @@ const LARGE = 32 * 1024;
  * in the buffer it was written into and opened in the buffer it arrived in,
  * with no cipher object and no allocation; about 8 times cheaper than
  * node:crypto for a small record, which builds a cipher object per record.
- * Larger records, keys, signatures, hashes and AES-GCM stay on node:crypto.
+ * Larger records and AES-GCM stay on node:crypto. When the binding passes its
+ * known answers (`sodium-keys.ts`), Ed25519 keys and signing, X25519,
+ * SHA-256 and HMAC-SHA256 are libsodium's, and so is `ed25519Accepts`, the
+ * handshake's quick identity check whose yes is taken; every other signature
+ * check, and the verdict on libsodium's no, is node:crypto's (`ed25519Verify`).
  * Both libraries compute the same RFC 8439 AEAD: the bytes do not change.
  */
 export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
@@ -55,7 +59,8 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
 
   return {
     ...nodeCryptoProvider,
-    // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start); verification stays on node:crypto.
+    // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start), and the handshake's quick
+    // identity check (ed25519Accepts, whose yes is taken); ed25519Verify, the verdict, stays on node:crypto.
     ...aead.keys,
     name: "sodium",
     // AES-GCM has no in-place path here (it goes through node:crypto and copies): large records are handed over as they come.
