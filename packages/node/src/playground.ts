@@ -9,7 +9,7 @@ import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOpti
 import { defaultPortMapper, defaultTransport } from "#defaults";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
-import type { MeshMember } from "./mesh/membership.js";
+import { forApplication, type MeshMember } from "./mesh/membership.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { SharedFile } from "./file-transfer.js";
 import type { PlaygroundFiles, ShareFileOptions } from "./files-room.js";
@@ -177,7 +177,7 @@ export class Playground {
    * message to each goes through (`via`) and the addresses it announced.
    */
   get meshPeers(): MeshMember[] {
-    return this.#r.mesh.members();
+    return this.#r.mesh.members().map(forApplication);
   }
 
   /** Files by content id, downloaded from every peer that has them (`share`, `download`; capability `files/2`). */

@@ -26,6 +26,7 @@ import { lazyRoom, type LazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
 import { OwnedRowChecks } from "#owned-row-checks";
 import { AddressBook } from "./mesh/address-book.js";
+import { forApplication } from "./mesh/membership.js";
 import { MessageRouter } from "./message-router.js";
 import { nextTurn } from "#next-turn";
 import type { PeerExchange } from "#peer-exchange";
@@ -149,11 +150,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     nextBroadcastId: () => auth.nextBroadcastId(),
     joined: (member) => {
       learn({ peerId: member.peerId, addresses: member.listenAddresses, learnt: "presence" });
-      events.emit("mesh:joined", member);
+      events.emit("mesh:joined", forApplication(member));
     },
     left: (member) => {
       connections.forget(member.peerId);
-      events.emit("mesh:left", member);
+      events.emit("mesh:left", forApplication(member));
     },
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);

@@ -6,6 +6,7 @@
  * recently is forgotten.
  */
 
+import { toPerformanceTime } from "@xppg/errors";
 import { BoundedMap } from "./bounded-map.js";
 
 /** A node of the mesh, as this node knows it. */
@@ -18,6 +19,23 @@ export interface MeshMember {
   readonly listenAddresses: readonly string[];
   /** When its last presence arrived (`performance.now()` clock). */
   readonly seenAt: number;
+}
+
+/**
+ * A member as the application sees it (`pg.meshPeers`, the `mesh:*` events):
+ * the mesh keeps `seenAt` on the packages' clock (`now()` of @xppg/errors),
+ * the application reads it on `performance.now()`'s, as documented. Turned
+ * when read: in Node the first turn loads perf_hooks, which a program that
+ * never reads `seenAt` does not pay.
+ */
+export function forApplication(member: MeshMember): MeshMember {
+  const at = member.seenAt;
+  return {
+    ...member,
+    get seenAt() {
+      return toPerformanceTime(at);
+    },
+  };
 }
 
 export class Membership {
