@@ -98,11 +98,11 @@ describe("the mesh room: broadcasts reach the whole mesh", () => {
     const before = performance.now();
     const [a, b] = await Promise.all([node("test-app", { connections: { lowWater: 0 } }), node("test-app", { connections: { lowWater: 0 } })]);
     const heard: number[] = [];
-    a!.events.on("mesh:joined", (member) => void heard.push(member.seenAt));
-    await b!.join(a!.addresses[0]!);
-    await until(() => a!.meshPeers.length === 1 && heard.length === 1, 5000, "A hears of B");
+    a.events.on("mesh:joined", (member) => void heard.push(member.seenAt));
+    await b.join(a.addresses[0]!);
+    await until(() => a.meshPeers.length === 1 && heard.length === 1, 5000, "A hears of B");
     const after = performance.now();
-    for (const seenAt of [a!.meshPeers[0]!.seenAt, heard[0]!]) {
+    for (const seenAt of [a.meshPeers[0]!.seenAt, heard[0]!]) {
       expect(seenAt).toBeGreaterThanOrEqual(before);
       expect(seenAt).toBeLessThanOrEqual(after);
     }
