@@ -28,6 +28,12 @@ export default tseslint.config(
       "no-restricted-globals": ["error", { name: "performance", message: CLOCK_MESSAGE }],
       "no-restricted-properties": ["error", { object: "globalThis", property: "performance", message: CLOCK_MESSAGE }],
       "no-restricted-imports": ["error", { paths: [{ name: "node:perf_hooks", message: CLOCK_MESSAGE }, { name: "perf_hooks", message: CLOCK_MESSAGE }] }],
+      // import("node:perf_hooks") and require("perf_hooks"), which the rule above does not see.
+      "no-restricted-syntax": [
+        "error",
+        { selector: "ImportExpression[source.value=/^(node:)?perf_hooks$/]", message: CLOCK_MESSAGE },
+        { selector: "CallExpression > Literal.arguments[value=/^(node:)?perf_hooks$/]", message: CLOCK_MESSAGE },
+      ],
     },
   },
   // Rules that need type information, on every TypeScript file. One program

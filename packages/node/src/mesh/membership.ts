@@ -17,7 +17,10 @@ export interface MeshMember {
   readonly via: string;
   /** The addresses it says it listens on (signed by it). */
   readonly listenAddresses: readonly string[];
-  /** When its last presence arrived (`performance.now()` clock). */
+  /**
+   * When its last presence arrived: on the packages' clock (`now()` of @xppg/errors) inside the mesh, on
+   * `performance.now()`'s as the application reads it (see {@link forApplication}).
+   */
   readonly seenAt: number;
 }
 
@@ -30,12 +33,16 @@ export interface MeshMember {
  */
 export function forApplication(member: MeshMember): MeshMember {
   const at = member.seenAt;
-  return {
+  const shown = {
     ...member,
     get seenAt() {
       return toPerformanceTime(at);
     },
   };
+  // Logged (console.log, util.inspect) with the number the getter would otherwise hide; not enumerable, so a
+  // spread, JSON or an equality check sees the member's fields only.
+  Object.defineProperty(shown, Symbol.for("nodejs.util.inspect.custom"), { value: () => ({ ...shown }) });
+  return shown;
 }
 
 export class Membership {
