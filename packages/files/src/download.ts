@@ -9,6 +9,7 @@
  * penalised and dropped from the download.
  */
 
+import { now as nowMs } from "@xppg/errors";
 import { createHash } from "node:crypto";
 import { ENDGAME_SHARE, MAX_PENDING_WRITES, MESSAGE_OVERHEAD } from "./constants.js";
 import { Sources } from "./download-sources.js";
@@ -48,8 +49,8 @@ export class Download {
   readonly #pool: Buffer[] = [];
   #fetched = 0;
   #rejected = 0;
-  #lastUsefulAt = performance.now();
-  #lastTickAt = performance.now();
+  #lastUsefulAt = nowMs();
+  #lastTickAt = nowMs();
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #progress: Progress;
   readonly #stopSignal: () => void;
@@ -193,7 +194,7 @@ export class Download {
     s.inflight.delete(index);
     this.#dropRequest(req);
     this.#release(req.buf);
-    this.#sources.refused(s, index, performance.now());
+    this.#sources.refused(s, index, nowMs());
     s.slow = Math.min(4, s.slow + 1);
     this.#fill();
   }
@@ -239,7 +240,7 @@ export class Download {
       this.#release(own);
     }
     if (this.#finished) return;
-    this.#lastUsefulAt = performance.now();
+    this.#lastUsefulAt = nowMs();
     this.#progress.add(data.length);
     this.#host.gained(this, index);
     this.#onChunk?.(index, from);
@@ -358,7 +359,7 @@ export class Download {
       s.cursor = (best + 1) % n;
       return best;
     }
-    const now = performance.now();
+    const now = nowMs();
     for (const [i, reqs] of this.#requests) {
       if (reqs.length >= 2 || s.inflight.has(i) || !s.bits!.has(i)) continue;
       const r = reqs[0]!;
@@ -371,7 +372,7 @@ export class Download {
   #request(s: Source, index: number): void {
     const len = chunkLength(this.manifest!, index);
     const block = this.#blockSize();
-    const now = performance.now();
+    const now = nowMs();
     const expectedMs = s.rate > 0 ? ((s.inflight.size + 1) * len * 1000) / s.rate : 0;
     const timeout = Math.min(Math.max(4 * expectedMs, this.#t.requestTimeoutMs), 60_000);
     // A chunk that comes in one block of a stable message needs no buffer of its own (see onData).
@@ -406,7 +407,7 @@ export class Download {
   }
 
   #tick(): void {
-    const now = performance.now();
+    const now = nowMs();
     const dt = (now - this.#lastTickAt) / 1000;
     this.#lastTickAt = now;
     for (const s of this.#sources.values()) {

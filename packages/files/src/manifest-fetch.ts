@@ -5,6 +5,7 @@
  * is given up for another.
  */
 
+import { now as nowMs } from "@xppg/errors";
 import { MANIFEST_PIECE_BYTES, MAX_MANIFEST_BYTES, MESSAGE_OVERHEAD } from "./constants.js";
 import { FILES_ERROR_CODES, type FilesError } from "./errors.js";
 import { parseManifest, type Manifest } from "./manifest.js";
@@ -53,7 +54,7 @@ export class ManifestFetch {
 
   /** Asks `peer` for the manifest from its start. */
   ask(peer: string): void {
-    this.#f = { peer, parts: [], got: 0, total: 0, deadline: performance.now() + this.#host.requestTimeoutMs };
+    this.#f = { peer, parts: [], got: 0, total: 0, deadline: nowMs() + this.#host.requestTimeoutMs };
     this.#host.send(peer, encodeManifestRequest(this.#host.contentId, 0, this.#pieceSize()));
   }
 
@@ -86,7 +87,7 @@ export class ManifestFetch {
     f.parts.push(Buffer.from(data));
     f.got += data.length;
     if (f.got < total) {
-      f.deadline = performance.now() + this.#host.requestTimeoutMs;
+      f.deadline = nowMs() + this.#host.requestTimeoutMs;
       this.#host.send(peer, encodeManifestRequest(this.#host.contentId, f.got, this.#pieceSize()));
       return;
     }

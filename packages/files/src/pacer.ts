@@ -1,3 +1,5 @@
+import { now as nowMs } from "@xppg/errors";
+
 /**
  * How many bytes this node asks of each neighbour a second, all downloads
  * together: a token bucket per neighbour holding one second's worth. A node
@@ -19,7 +21,7 @@ export class RequestPacer {
   take(peer: string, bytes: number): boolean {
     const rate = this.#rate;
     if (!Number.isFinite(rate)) return true;
-    const now = performance.now();
+    const now = nowMs();
     let b = this.#buckets.get(peer);
     if (b === undefined) {
       b = { tokens: rate, at: now };

@@ -1,3 +1,5 @@
+import { now as nowMs } from "@xppg/errors";
+
 /** A download's progress, as the `onProgress` callback and the `progress` event see it. */
 export interface DownloadProgress {
   contentId: string;
@@ -26,14 +28,14 @@ export interface DownloadProgress {
 export class RateMeter {
   rate = 0;
   #windowBytes = 0;
-  #windowStart = performance.now();
+  #windowStart = nowMs();
 
   add(bytes: number): void {
     this.#windowBytes += bytes;
   }
 
   /** Takes a sample when half a second or more has passed since the last one. */
-  update(now = performance.now()): void {
+  update(now = nowMs()): void {
     const dt = (now - this.#windowStart) / 1000;
     if (dt < 0.5) return;
     const sample = this.#windowBytes / dt;

@@ -9,6 +9,7 @@
  * queue.
  */
 
+import { now as nowMs } from "@xppg/errors";
 import { MAX_QUEUED_REQUESTS, MAX_UPLOAD_STATS, MESSAGE_OVERHEAD } from "./constants.js";
 import type { Content } from "./content.js";
 import { violation } from "./errors.js";
@@ -32,7 +33,7 @@ export class Uploader {
   readonly #queues = new Map<string, Request[]>();
   readonly #rate: number;
   #tokens: number;
-  #refilledAt = performance.now();
+  #refilledAt = nowMs();
   /** Bytes sent, per neighbour (for stats and tests): the `MAX_UPLOAD_STATS` served most lately, in that order. */
   readonly sent = new Map<string, number>();
 
@@ -173,7 +174,7 @@ export class Uploader {
   async #pace(bytes: number): Promise<void> {
     if (!(this.#rate > 0 && Number.isFinite(this.#rate))) return;
     for (;;) {
-      const now = performance.now();
+      const now = nowMs();
       this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate);
       this.#refilledAt = now;
       if (this.#tokens >= Math.min(bytes, this.#rate)) {

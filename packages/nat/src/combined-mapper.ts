@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { DEFAULT_TIMEOUT_MS } from "./constants.js";
 import { NAT_ERROR_CODES, NatError } from "./errors.js";
 import { tryNatPmpMap, tryPcpMap, type PmpOptions } from "./try-pmp-map.js";
@@ -49,12 +50,12 @@ const SHARE: Record<PortMappingProtocol, number> = { upnp: 0.6, pcp: 0.5, natpmp
 
 async function mapInOrder(protocols: readonly PortMappingProtocol[], options: PmpOptions): Promise<NatResult> {
   const total = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const deadline = performance.now() + total;
+  const deadline = nowMs() + total;
   const errors: { protocol: PortMappingProtocol; error: NatError }[] = [];
   let skipPcp = false;
   for (const [i, protocol] of protocols.entries()) {
     if (protocol === "pcp" && skipPcp) continue;
-    const left = deadline - performance.now();
+    const left = deadline - nowMs();
     if (left < 50) break;
     const last = i === protocols.length - 1;
     const budget = Math.max(50, Math.floor(last ? left : left * SHARE[protocol]));

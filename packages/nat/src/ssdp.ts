@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { createSocket, type Socket } from "node:dgram";
 import { networkInterfaces } from "node:os";
 import { isIPv4 } from "node:net";
@@ -34,7 +35,7 @@ export interface DiscoverOptions {
  * is no interface to search from.
  */
 export function discoverGateway(options: DiscoverOptions): Promise<SsdpAnswer> {
-  const started = performance.now();
+  const started = nowMs();
   const multicast = options.target === undefined;
   const target = options.target ?? { address: SSDP_ADDRESS, port: SSDP_PORT };
   const bindAddresses = multicast ? localIPv4Addresses() : [undefined];
@@ -71,7 +72,7 @@ export function discoverGateway(options: DiscoverOptions): Promise<SsdpAnswer> {
     };
     const noGateway = (why: string): NatError =>
       new NatError(NAT_ERROR_CODES.NO_GATEWAY, `No UPnP gateway found: ${why}. Port forwarding must be set up by hand, or the peer must be reached another way.`, {
-        details: { searchedMs: Math.round(performance.now() - started), target: `${target.address}:${target.port}` },
+        details: { searchedMs: Math.round(nowMs() - started), target: `${target.address}:${target.port}` },
       });
     const onAbort = (): void => finish({ error: noGateway("no answer to SSDP M-SEARCH in time") });
 

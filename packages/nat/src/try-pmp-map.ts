@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { randomBytes } from "node:crypto";
 import { isIPv4 } from "node:net";
 import { NAT_ERROR_CODES, NatError } from "./errors.js";
@@ -108,7 +109,7 @@ export function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
         { details: { gateway, natPmpResultCode: resultCode } },
       );
     return async (lifetimeSeconds, externalPort, timeoutMs, signal) => {
-      const started = performance.now();
+      const started = nowMs();
       if (lifetimeSeconds > 0 && externalIp === null) {
         const address = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", timeoutMs, NATPMP_SCHEDULE_MS, (local) => {
           setInternalIp(local);
@@ -117,7 +118,7 @@ export function tryNatPmpMap(options: PmpOptions): Promise<NatResult> {
         if (address.resultCode !== NATPMP_RESULT.SUCCESS) throw refused(address.resultCode);
         externalIp = address.externalIp ?? null;
       }
-      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      const left = Math.max(1, timeoutMs - (nowMs() - started));
       const answer = await exchange(signal, gateway, opts.gatewayPort, "NAT-PMP", left, NATPMP_SCHEDULE_MS, (local) => {
         setInternalIp(local);
         return encodeNatPmpMapRequest(opts.protocol, opts.internalPort, externalPort, lifetimeSeconds);

@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { createSocket } from "node:dgram";
 import { isIPv4 } from "node:net";
 import { DEFAULT_MAPPING_CALL_TIMEOUT_MS, UPNP_ONLY_PERMANENT_LEASES } from "./constants.js";
@@ -50,7 +51,7 @@ export async function tryUpnpMap(options: NatOptions): Promise<NatResult> {
   // The caller's signal stops the attempt the same way the deadline does.
   const stop = opts.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, opts.signal]);
   const state: { stage: Stage; gateway?: string } = { stage: "discovery" };
-  const started = performance.now();
+  const started = nowMs();
   const work = attempt(opts, stop, state);
   // The attempt may settle after we answered; its own code undoes late mappings.
   work.catch(() => {});
@@ -61,7 +62,7 @@ export async function tryUpnpMap(options: NatOptions): Promise<NatResult> {
           reject(abortedError(opts.signal));
           return;
         }
-        const details = { timeoutMs: opts.timeoutMs, elapsedMs: Math.round(performance.now() - started), ...(state.gateway ? { gateway: state.gateway } : {}) };
+        const details = { timeoutMs: opts.timeoutMs, elapsedMs: Math.round(nowMs() - started), ...(state.gateway ? { gateway: state.gateway } : {}) };
         const error =
           state.stage === "discovery"
             ? new NatError(NAT_ERROR_CODES.NO_GATEWAY, `No UPnP gateway answered within ${opts.timeoutMs} ms. Port forwarding must be set up by hand, or the peer must be reached another way.`, { details })

@@ -6,7 +6,7 @@
  * and starts the xppg handshake under one deadline for both handshakes.
  */
 
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
 import { hostKey, type AbuseGuard } from "./abuse-guard.js";
@@ -113,7 +113,7 @@ export class ConnectionGate {
   async open(conn: Connection, intent: DialIntent = {}): Promise<PeerSession> {
     const handshakeTimeoutMs = Math.min(this.#o.limits.handshakeTimeoutMs, intent.timeoutMs ?? Infinity);
     // One deadline for the secure and the xppg handshake together: a pending slot is held at most this long.
-    const handshakeStartedAt = performance.now();
+    const handshakeStartedAt = nowMs();
     let channel: Connection = conn;
     let authenticated: string | undefined;
     const expectedPeerId = intent.expectedPeerId;

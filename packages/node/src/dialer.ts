@@ -4,7 +4,7 @@
  * connections to one peer raced, it answers with the one that was kept.
  */
 
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import type { AbuseGuard } from "./abuse-guard.js";
 import { bannedError } from "./bans.js";
 import { abortError, raceAbort } from "./call-checks.js";
@@ -61,7 +61,7 @@ export class Dialer {
     const ban = guard.banned(`peer:${whose}`);
     if (ban !== undefined) throw bannedError(`peer ${whose}`, ban);
     // One deadline from this join's start, whether it waits for another join or dials.
-    const deadline = performance.now() + dial.timeoutMs;
+    const deadline = nowMs() + dial.timeoutMs;
     for (;;) {
       // Already connected to that peer: nothing to dial.
       const open = table.open.get(whose);
@@ -70,10 +70,10 @@ export class Dialer {
       const earlier = this.#joining.get(whose);
       if (earlier === undefined) break;
       // Its failure is not this join's (it may have dialled another address, or been aborted by its own signal): then look again.
-      const joined = await raceAbort(within(earlier.catch(() => undefined), deadline - performance.now(), () => joinTimeout(address, dial.timeoutMs)), signal, "join");
+      const joined = await raceAbort(within(earlier.catch(() => undefined), deadline - nowMs(), () => joinTimeout(address, dial.timeoutMs)), signal, "join");
       if (joined?.peerId === whose) return joined;
     }
-    const joining = this.#dial({ ...dial, peerId: whose, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) });
+    const joining = this.#dial({ ...dial, peerId: whose, timeoutMs: Math.max(1, Math.round(deadline - nowMs())) });
     this.#joining.set(whose, joining);
     try {
       return await joining;
@@ -103,10 +103,10 @@ export class Dialer {
   async #attempt({ address, timeoutMs, signal, peerId }: Dial, aborted: ReadonlySet<string>, retry: boolean): Promise<PeerInfo> {
     const { table, gate } = this.#o;
     const transport = this.#o.transports.for(address);
-    const started = performance.now();
+    const started = nowMs();
     const conn = await transport.dial(address, { timeoutMs, ...(signal ? { signal } : {}) });
     const session = await raceAbort(gate.open(conn, { expectedPeerId: peerId, timeoutMs }), signal, "join", (late) => late.close(), () => void conn.close());
-    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    const left = Math.max(1, timeoutMs - (nowMs() - started));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const giveUp = (error: XppgError): void => {
       const id = session.peerId ?? session.expectedPeerId;
@@ -134,7 +134,7 @@ export class Dialer {
         // goodbye: those end the peer on purpose), dial once more in the time left; one dial per abort.
         const again = retry && aborted.has(id);
         for (const marks of this.#dialing) marks.delete(id);
-        const rest = Math.round(timeoutMs - (performance.now() - started));
+        const rest = Math.round(timeoutMs - (nowMs() - started));
         clearTimeout(timer);
         if (again && rest > 0 && signal?.aborted !== true && this.#o.guard.banned(`peer:${id}`) === undefined) return this.#dial({ address, timeoutMs: rest, signal, peerId }, false);
       }

@@ -5,10 +5,12 @@
  * without a bound, one peer that stops reading would freeze the sender.
  */
 
+import { now as nowMs } from "@xppg/errors";
+
 /** What fan-out needs of a session. */
 export interface FanOutTarget {
   readonly isClosed: boolean;
-  /** Since when senders have been waiting for this peer (`performance.now()`), or -1. */
+  /** Since when senders have been waiting for this peer (`now()` of @xppg/errors), or -1. */
   readonly congestedSince: number;
   sendBytes(bytes: Uint8Array): Promise<void>;
 }
@@ -38,7 +40,7 @@ export function fanOut(targets: Iterable<FanOutTarget>, bytes: Uint8Array, maxWa
     const since = target.congestedSince;
     // Not congested: the send resolved at once.
     if (since < 0) continue;
-    if (now < 0) now = performance.now();
+    if (now < 0) now = nowMs();
     const waited = now - since;
     if (waited >= maxWaitMs) {
       // This receiver has held senders back long enough: later broadcasts go on without it.

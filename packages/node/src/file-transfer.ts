@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
@@ -53,7 +54,7 @@ interface Incoming {
   /** Every write, in order; a failure short-circuits the rest. */
   chain: Promise<void>;
   failed: boolean;
-  /** When the offer or the last chunk arrived (`performance.now()`). */
+  /** When the offer or the last chunk arrived (`now()` of @xppg/errors). */
   lastActivity: number;
   /** All data arrived and checked; the file is being closed and moved into place (still counts against the per-peer limit). */
   finishing: boolean;
@@ -210,7 +211,7 @@ export class FileTransfers {
     const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
     const handle = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => open(tmpPath, "wx", 0o600));
-    const inc: Incoming = { key, t, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, lastActivity: performance.now(), finishing: false };
+    const inc: Incoming = { key, t, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, lastActivity: nowMs(), finishing: false };
     // Every promise derived here has a handler: a failed mkdir or open must never become an unhandled rejection.
     handle.catch(() => {});
     inc.chain.catch((cause: unknown) => {
@@ -238,7 +239,7 @@ export class FileTransfers {
   readonly #checkIdle = (): void => {
     this.#idleTimer = undefined;
     const ms = this.#host.idleTimeoutMs;
-    const now = performance.now();
+    const now = nowMs();
     let next = ms;
     for (const inc of [...this.#incoming.values()]) {
       if (inc.finishing) continue;
@@ -270,7 +271,7 @@ export class FileTransfers {
     // the pending-bytes limit (which pauses reading) bounds the memory really held.
     const data = view.byteLength * 2 < view.buffer.byteLength ? view.slice() : view;
     inc.nextSeq++;
-    inc.lastActivity = performance.now();
+    inc.lastActivity = nowMs();
     inc.received += data.byteLength;
     inc.hash.update(data);
     this.#adjustPending(session, data.byteLength);

@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import type { PeerSession } from "./peer-session.js";
 
 /**
@@ -38,7 +39,7 @@ export class ForwardHolds {
    * for it is dropped, as a router drops, and the ends' own flow control
    * slows the sender.
    */
-  overdue(next: PeerSession, now = performance.now()): boolean {
+  overdue(next: PeerSession, now = nowMs()): boolean {
     const since = next.congestedSince;
     return since >= 0 && now - since >= routedHold.ms;
   }

@@ -9,6 +9,8 @@
 import { verifySignature, type Identity } from "@xppg/secure";
 
 export { resolveHostOptions } from "./host-options.js";
+/** A mesh member as the application sees it: `seenAt` turned to the `performance.now()` clock (a page's clock is that one already). */
+export { forApplication as memberForApplication } from "./mesh/membership.js";
 
 /** Capabilities this host cannot back (a page: `files/2`, it has no disk); Node backs them all. */
 export const HOST_LACKS: readonly string[] = [];

@@ -2,7 +2,7 @@
 import { allocateLarge, endOfTick as scheduleFlush } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import type { Envelope, EnvelopeCodec, EnvelopeLink } from "@xppg/framing";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
@@ -99,7 +99,7 @@ export class Outbox implements QueueBudgetMember {
   #taken: Promise<void> | null = null;
   readonly #waiters = new SendWaiters();
   #closed = false;
-  /** When a send last resolved, or when the queue last started from empty (`performance.now()`). */
+  /** When a send last resolved, or when the queue last started from empty (`now()` of @xppg/errors). */
   #progressAt = 0;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stall checks in a row that found no progress, and the progress time the last check saw. */
@@ -119,7 +119,7 @@ export class Outbox implements QueueBudgetMember {
     return this.#inFlight + this.#outLength;
   }
 
-  /** Since when (`performance.now()`) senders have been waiting for this peer, or -1 when they need not wait. */
+  /** Since when (`now()` of @xppg/errors) senders have been waiting for this peer, or -1 when they need not wait. */
   get congestedSince(): number {
     return this.#congestedSince;
   }
@@ -194,7 +194,7 @@ export class Outbox implements QueueBudgetMember {
     if (sent === this.#taken) {
       // Answered with the connection's promise seen resolved before: taken at once, nothing is in flight
       // (no promise, closures and microtask per bundle: a ping-pong paid them on every message).
-      if (this.#inFlight > 0) this.#progressAt = performance.now();
+      if (this.#inFlight > 0) this.#progressAt = nowMs();
       if (!this.#waiters.empty && this.#inFlight <= SESSION_HIGH_WATER_MARK) {
         this.#congestedSince = -1;
         this.#waiters.release();
@@ -203,7 +203,7 @@ export class Outbox implements QueueBudgetMember {
     }
     if (this.#inFlight === 0) {
       // The queue starts from empty: the stall clock starts now.
-      this.#progressAt = performance.now();
+      this.#progressAt = nowMs();
       this.#armStallTimer();
     }
     this.#inFlight += length;
@@ -213,7 +213,7 @@ export class Outbox implements QueueBudgetMember {
         this.#taken = sent;
         if (this.#closed) return;
         this.#limits.budget?.remove(length);
-        this.#progressAt = performance.now();
+        this.#progressAt = nowMs();
         if (this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK) {
           this.#congestedSince = -1;
           if (!this.#waiters.empty) this.#waiters.release();
@@ -307,7 +307,7 @@ export class Outbox implements QueueBudgetMember {
       }
     }
     if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
-    if (this.#congestedSince < 0) this.#congestedSince = performance.now();
+    if (this.#congestedSince < 0) this.#congestedSince = nowMs();
     return this.#waiters.wait();
   }
 
@@ -348,7 +348,7 @@ export class Outbox implements QueueBudgetMember {
     } else {
       this.#stallTicks++;
     }
-    const idle = performance.now() - this.#progressAt;
+    const idle = nowMs() - this.#progressAt;
     if (idle >= ms && this.#stallTicks >= STALL_TICKS) {
       this.#owner.slow(`${this.#inFlight} bytes have waited for it with no progress for ${Math.round(idle)} ms, over limits.writeStallTimeoutMs (${ms})`);
       return;

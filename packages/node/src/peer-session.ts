@@ -1,5 +1,5 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
@@ -91,7 +91,7 @@ export class PeerSession {
     if (limits.bytesPerSecond > 0 && Number.isFinite(limits.bytesPerSecond)) this.#byteBucket = new TokenBucket(limits.bytesPerSecond, limits.byteBurst);
     this.#handshakeTimer = setTimeout(
       () => this.close(handshakeTimeoutError(connection.remoteAddress, limits.handshakeTimeoutMs)),
-      Math.max(0, limits.handshakeTimeoutMs - (performance.now() - (limits.handshakeStartedAt ?? performance.now()))),
+      Math.max(0, limits.handshakeTimeoutMs - (nowMs() - (limits.handshakeStartedAt ?? nowMs()))),
     );
     this.#reader = new BundleReader(
       {
@@ -182,7 +182,7 @@ export class PeerSession {
     return this.#outbox.queuedBytes;
   }
 
-  /** Since when (`performance.now()`) senders have been waiting for this peer to read, or -1 when they need not wait. */
+  /** Since when (`now()` of @xppg/errors) senders have been waiting for this peer to read, or -1 when they need not wait. */
   get congestedSince(): number {
     return this.#outbox.congestedSince;
   }

@@ -7,6 +7,7 @@ import { checkFunction, checkSignal, checkString, invalidArgument, show } from "
 import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
+import { memberForApplication } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
@@ -177,7 +178,7 @@ export class Playground {
    * message to each goes through (`via`) and the addresses it announced.
    */
   get meshPeers(): MeshMember[] {
-    return this.#r.mesh.members();
+    return this.#r.mesh.members().map(memberForApplication);
   }
 
   /** Files by content id, downloaded from every peer that has them (`share`, `download`; capability `files/2`). */

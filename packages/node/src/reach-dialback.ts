@@ -10,6 +10,7 @@
  * role is bounded: asks, forwards and dials per peer, per target and at once.
  */
 
+import { now as nowMs } from "@xppg/errors";
 import { randomBytes } from "node:crypto";
 import { hostKey } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
@@ -85,7 +86,7 @@ export class Dialbacks {
   inbound(remoteHost: string): void {
     const key = hostKey(remoteHost);
     this.#inbound.delete(key);
-    this.#inbound.set(key, performance.now());
+    this.#inbound.set(key, nowMs());
     if (this.#inbound.size > 256) this.#inbound.delete(this.#inbound.keys().next().value!);
   }
 
@@ -96,7 +97,7 @@ export class Dialbacks {
     this.asked++;
     const timer = setTimeout(() => this.#asks.delete(session), DIALBACK_ANSWER_MS);
     timer.unref();
-    this.#asks.set(session, { at: performance.now(), timer });
+    this.#asks.set(session, { at: nowMs(), timer });
     void session.sendMessage(REACH_KIND.DIALBACK, { port });
     return true;
   }

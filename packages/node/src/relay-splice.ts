@@ -8,6 +8,7 @@
  * transport).
  */
 
+import { now as nowMs } from "@xppg/errors";
 import type { Socket } from "node:net";
 import type { Connection } from "@xppg/transport";
 import type { FrameTap } from "./frame-tap.js";
@@ -35,7 +36,7 @@ export interface SpliceCounters {
  */
 function pacer(rate: number, counters: SpliceCounters, pause: () => void, resume: () => void): { after(bytes: number): void; readonly waiting: boolean } {
   let tokens = rate;
-  let filledAt = performance.now();
+  let filledAt = nowMs();
   let timer: NodeJS.Timeout | undefined;
   return {
     get waiting() {
@@ -43,7 +44,7 @@ function pacer(rate: number, counters: SpliceCounters, pause: () => void, resume
     },
     after(bytes) {
       if (!Number.isFinite(rate)) return;
-      const now = performance.now();
+      const now = nowMs();
       tokens = Math.min(rate, tokens + ((now - filledAt) * rate) / 1000) - bytes;
       filledAt = now;
       if (tokens >= 0 || timer !== undefined) return;

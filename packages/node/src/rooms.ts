@@ -20,7 +20,7 @@ import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
-import { checkSignature, stateSigner } from "#host";
+import { checkSignature, memberForApplication, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { lazyRoom, type LazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
@@ -149,11 +149,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     nextBroadcastId: () => auth.nextBroadcastId(),
     joined: (member) => {
       learn({ peerId: member.peerId, addresses: member.listenAddresses, learnt: "presence" });
-      events.emit("mesh:joined", member);
+      events.emit("mesh:joined", memberForApplication(member));
     },
     left: (member) => {
       connections.forget(member.peerId);
-      events.emit("mesh:left", member);
+      events.emit("mesh:left", memberForApplication(member));
     },
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);

@@ -18,7 +18,7 @@
  *   a channel whose other end does not answer fails within `openTimeoutMs`.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { now as nowMs, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -306,7 +306,7 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: performance.now() };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs() };
     this.#channels.set(key, channel);
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
@@ -371,7 +371,7 @@ export class RoutingRoom {
   }
 
   #closeIdle(): void {
-    const now = performance.now();
+    const now = nowMs();
     for (const channel of [...this.#channels.values()]) {
       if (channel.swept !== channel.lastUsed) {
         channel.swept = channel.lastUsed;
@@ -386,7 +386,7 @@ export class RoutingRoom {
 
   /** The neighbour session a packet for `destination` goes to, having come from `arrivedFrom` ("" for this node's own). */
   #nextHop(destination: string, arrivedFrom: string): PeerSession | undefined {
-    const hop = this.#o.routes.nextHop(destination, arrivedFrom, performance.now());
+    const hop = this.#o.routes.nextHop(destination, arrivedFrom, nowMs());
     if (!("via" in hop)) return undefined;
     const session = this.#o.table.open.get(hop.via);
     return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;

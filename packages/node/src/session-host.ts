@@ -41,7 +41,7 @@ export interface SessionLimits {
   /** The whole handshake's limit, from the connection's start (secure handshake included). */
   handshakeTimeoutMs: number;
   /**
-   * When the connection's handshake began (`performance.now()`); the xppg
+   * When the connection's handshake began (`now()` of @xppg/errors); the xppg
    * handshake gets what is left of `handshakeTimeoutMs`. Defaults to now.
    */
   handshakeStartedAt?: number;

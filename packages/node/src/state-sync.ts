@@ -1,4 +1,4 @@
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { STATE_ERROR_CODES, measureUpdate, type Replica, type StateUpdate } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
@@ -179,7 +179,7 @@ export class StateSync {
     let budget = this.#budgets.get(session);
     if (budget === undefined) {
       const perMinute = this.#limits.stateRequestsPerMinute;
-      budget = { requests: new TokenBucket(perMinute / 60, perMinute), bytes: 2 * this.#limits.stateBytesPerSecond, at: performance.now() };
+      budget = { requests: new TokenBucket(perMinute / 60, perMinute), bytes: 2 * this.#limits.stateBytesPerSecond, at: nowMs() };
       // A session that already left is not tracked again (peerLeft has run).
       if (!session.isClosed) this.#budgets.set(session, budget);
     }
@@ -191,7 +191,7 @@ export class StateSync {
     const budget = this.#budget(session);
     const rate = this.#limits.stateBytesPerSecond;
     for (;;) {
-      const now = performance.now();
+      const now = nowMs();
       budget.bytes = Math.min(2 * rate, budget.bytes + ((now - budget.at) * rate) / 1000);
       budget.at = now;
       // A piece larger than the whole burst still goes once the bucket is full.

@@ -1,6 +1,8 @@
+import { now as nowMs } from "@xppg/errors";
+
 /**
  * A token bucket: `rate` tokens a second, holding at most `burst`. Used for
- * the per-peer message rate limit. Time comes from `performance.now()`.
+ * the per-peer message rate limit. Time comes from `now()` of @xppg/errors.
  */
 export class TokenBucket {
   readonly rate: number;
@@ -8,7 +10,7 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(rate: number, burst: number, now: number = performance.now()) {
+  constructor(rate: number, burst: number, now: number = nowMs()) {
     this.rate = rate;
     this.burst = burst;
     this.#tokens = burst;
@@ -19,10 +21,10 @@ export class TokenBucket {
   take(n = 1, now?: number): boolean {
     // Leaving a full bucket starts the clock: time spent full earns nothing,
     // so a peer idle for an hour still gets one burst, not two.
-    if (this.#tokens >= this.burst) this.#last = now ?? performance.now();
+    if (this.#tokens >= this.burst) this.#last = now ?? nowMs();
     if (this.#tokens < n) {
       // Read the clock only when the bucket runs low: this runs once per message.
-      const t = now ?? performance.now();
+      const t = now ?? nowMs();
       const elapsed = t - this.#last;
       this.#last = t;
       this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.rate) / 1000);

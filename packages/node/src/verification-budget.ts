@@ -1,3 +1,4 @@
+import { now as nowMs } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 
 /**
@@ -63,7 +64,7 @@ export class VerificationBudget {
   readonly #capacity: number;
   #tokens: number;
   // Read only once tokens run short; the first admit (the budget starts full) sets it.
-  // Not read at construction: a node that sees no broadcast never loads the clock (perf_hooks).
+  // Not read at construction: a node that sees no broadcast never reads the clock.
   #refilledAt = 0;
   #window = -1;
   /** Windows in which `admit` was called: the clock of the abuse runs. */
@@ -76,7 +77,7 @@ export class VerificationBudget {
     this.#windowMs = options.windowMs ?? 250;
     this.#perWindow = Math.max(1, (options.perSecond * this.#windowMs) / 1000);
     this.#abuseWindows = Math.max(1, Math.ceil((options.abuseAfterMs ?? 4000) / this.#windowMs));
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? nowMs;
     this.#capacity = Math.max(1, (options.perSecond * (options.burstMs ?? 1000)) / 1000);
     this.#tokens = this.#capacity;
   }

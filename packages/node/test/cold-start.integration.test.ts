@@ -66,3 +66,17 @@ describe.skipIf(!built)("a plain Playground's first connection", () => {
     expect(optional(after).some((u) => u.endsWith("/packages/files/src/swarm.ts"))).toBe(true);
   });
 });
+
+// The global `performance`: in Node its first read loads perf_hooks (about 1 ms in a fresh process), so the packages
+// time themselves by `now()` of @xppg/errors (process.hrtime()) and a program that never reads it never pays it.
+describe.skipIf(!built)("a plain Playground's clock", () => {
+  it("never loads perf_hooks: start, join, a message each way and stop read no `performance`", () => {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL("./fixtures/first-connection-builtins.mjs", import.meta.url))], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { loaded, byPerformance } = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { loaded: string[]; byPerformance: string[] };
+    // What reading `performance` loads, named as this Node names it (node:net loads a little of internal/perf itself).
+    const PERF = ["NativeModule perf_hooks", "NativeModule internal/perf/performance"];
+    expect([...loaded, ...byPerformance]).toEqual(expect.arrayContaining(PERF));
+    expect(loaded.filter((m) => PERF.includes(m))).toEqual([]);
+  });
+});

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { generateIdentity, type Identity } from "@xppg/secure";
 import { memoryTransport } from "@xppg/transport";
-import type { XppgError } from "@xppg/errors";
+import { now, type XppgError } from "@xppg/errors";
 import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
+import { forApplication } from "../src/mesh/membership.js";
 import { relayBytes } from "../src/mesh/relay-bytes.js";
 import { node, RawPeer, stopNodesAfterEach, until } from "./helpers.js";
 
@@ -90,6 +91,28 @@ describe("the mesh room: broadcasts reach the whole mesh", () => {
     expect(nodes[3]!.meshPeers.map((m) => m.hops)).toEqual([1, 2, 3]);
     // Heard once each, however many presences follow.
     expect(joined.sort()).toEqual([nodes[1]!.peerId, nodes[2]!.peerId, nodes[3]!.peerId].sort());
+  });
+
+  it("gives seenAt on the performance.now() clock, as documented, in pg.meshPeers and the mesh events", async () => {
+    // The mesh keeps its times on now() of @xppg/errors; what the application reads is turned to performance.now()'s.
+    const before = performance.now();
+    const [a, b] = await Promise.all([node("test-app", { connections: { lowWater: 0 } }), node("test-app", { connections: { lowWater: 0 } })]);
+    const heard: number[] = [];
+    a.events.on("mesh:joined", (member) => void heard.push(member.seenAt));
+    await b.join(a.addresses[0]!);
+    await until(() => a.meshPeers.length === 1 && heard.length === 1, 5000, "A hears of B");
+    const after = performance.now();
+    for (const seenAt of [a.meshPeers[0]!.seenAt, heard[0]!]) {
+      expect(seenAt).toBeGreaterThanOrEqual(before);
+      expect(seenAt).toBeLessThanOrEqual(after);
+    }
+    // Closely: a time of now() read between two readings of performance.now() lands between them.
+    const p0 = performance.now();
+    const member = forApplication({ peerId: "p", hops: 1, via: "p", listenAddresses: [], seenAt: now() });
+    const p1 = performance.now();
+    expect(member.seenAt).toBeGreaterThanOrEqual(p0 - 0.05);
+    expect(member.seenAt).toBeLessThanOrEqual(p1 + 0.05);
+    expect({ ...member }).toEqual({ peerId: "p", hops: 1, via: "p", listenAddresses: [], seenAt: member.seenAt });
   });
 
   it("in a mesh with cycles every broadcast arrives exactly once, and the tree prunes the redundant links", async () => {

@@ -10,6 +10,7 @@ import { verifySignatureAsync, type Identity } from "@xppg/secure";
 import { checkOptions, show } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
 import type { HostOptions } from "../host-options.js";
+import type { MeshMember } from "../mesh/membership.js";
 import type { PlaygroundOptions } from "../options.js";
 import type { ResolvedReach } from "../reach-options.js";
 
@@ -20,6 +21,11 @@ import type { ResolvedReach } from "../reach-options.js";
  * so no peer asks; its links are the ones it joins.
  */
 export const HOST_LACKS: readonly string[] = ["files/2", "files-push/1", "reach/1", "pex/1"];
+
+/** A mesh member as the application sees it: as it is, `seenAt` already on `performance.now()`, a page's clock (Node turns it: `../mesh/membership.ts`). */
+export function memberForApplication(member: MeshMember): MeshMember {
+  return member;
+}
 
 /** A page cannot listen: a node given no `listen` only dials (`start()` opens no listener). */
 export const LISTENS_BY_DEFAULT = false;

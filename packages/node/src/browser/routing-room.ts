@@ -15,7 +15,7 @@
  * order. After `close()` a packet is ignored.
  */
 
-import { isXppgError } from "@xppg/errors";
+import { isXppgError, now as nowMs } from "@xppg/errors";
 import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import { ROUTE_CAPABILITY, routeViolation, unreachableError } from "../routing-basics.js";
@@ -49,7 +49,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     const loaded = this.#lazy.room;
     if (loaded !== undefined) return loaded.reachable(peerId);
     // As Node's room answers it (the route table and the neighbour's capability), without loading the code.
-    const hop = this.#o.routes.nextHop(peerId, "", performance.now());
+    const hop = this.#o.routes.nextHop(peerId, "", nowMs());
     if (!("via" in hop)) return false;
     const session = this.#o.table.open.get(hop.via);
     return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY);

@@ -6,6 +6,7 @@
  * recently is forgotten.
  */
 
+import { toPerformanceTime } from "@xppg/errors";
 import { BoundedMap } from "./bounded-map.js";
 
 /** A node of the mesh, as this node knows it. */
@@ -16,8 +17,32 @@ export interface MeshMember {
   readonly via: string;
   /** The addresses it says it listens on (signed by it). */
   readonly listenAddresses: readonly string[];
-  /** When its last presence arrived (`performance.now()` clock). */
+  /**
+   * When its last presence arrived: on the packages' clock (`now()` of @xppg/errors) inside the mesh, on
+   * `performance.now()`'s as the application reads it (see {@link forApplication}).
+   */
   readonly seenAt: number;
+}
+
+/**
+ * A member as the application sees it (`pg.meshPeers`, the `mesh:*` events):
+ * the mesh keeps `seenAt` on the packages' clock (`now()` of @xppg/errors),
+ * the application reads it on `performance.now()`'s, as documented. Turned
+ * when read: in Node the first turn loads perf_hooks, which a program that
+ * never reads `seenAt` does not pay.
+ */
+export function forApplication(member: MeshMember): MeshMember {
+  const at = member.seenAt;
+  const shown = {
+    ...member,
+    get seenAt() {
+      return toPerformanceTime(at);
+    },
+  };
+  // Logged (console.log, util.inspect) with the number the getter would otherwise hide; not enumerable, so a
+  // spread, JSON or an equality check sees the member's fields only.
+  Object.defineProperty(shown, Symbol.for("nodejs.util.inspect.custom"), { value: () => ({ ...shown }) });
+  return shown;
 }
 
 export class Membership {

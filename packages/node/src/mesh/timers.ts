@@ -1,3 +1,5 @@
+import { now as nowMs } from "@xppg/errors";
+
 /**
  * The clock a mesh module runs on. The modules do no I/O and never read the
  * real clock: the node passes `setTimeout`, the simulator its own event
@@ -13,7 +15,7 @@ export interface MeshTimers {
 
 /** Timers on the real clock, for the node. */
 export const REAL_TIMERS: MeshTimers = {
-  now: () => performance.now(),
+  now: nowMs,
   setTimer: (ms, fn) => {
     const t = setTimeout(fn, ms);
     // A pending repair must never keep a stopped process alive.
