@@ -120,7 +120,9 @@ const noop = (): void => {};
  * What it guarantees whatever the link does: `close()` is idempotent and
  * bounded by `closeTimeoutMs`; after a local close no frame is delivered and
  * the link is told to stop decoding; `closed` resolves once, with the first
- * error; the sink's `close` is called once, after the last frame; sends
+ * error; the sink's `close` is called once, after the last frame (when the
+ * peer closed, after every frame it sent, even to a paused sink, and before
+ * `closed` resolves); sends
  * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
  */
 export class ConnectionCore implements Connection {
@@ -264,7 +266,8 @@ export class ConnectionCore implements Connection {
     const error = this.#error ?? (recorded === "local" ? undefined : linkError);
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
     this.#waiters.settle(info, this.remoteAddress);
-    // After a local close this side wants no more frames: drop those held.
+    // After a local close this side wants no more frames: drop those held. Else they are delivered, even to a
+    // paused sink; ended first, the inbox hands them and the sink's close over before `closed`'s handlers run.
     this.#inbox.end(info, initiator === "local");
     this.#resolveClosed(info);
   }

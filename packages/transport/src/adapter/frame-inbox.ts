@@ -19,7 +19,11 @@ export interface FrameInboxOptions {
 /**
  * The receive half every transport shares: it holds frames until a sink is
  * set and not paused, delivers them in order, and calls the sink's `close`
- * exactly once, after the last frame.
+ * exactly once, after the last frame. Once the connection has ended without
+ * this side's close (the peer closed, the link broke), the frames held are
+ * delivered even while paused, then `close`: they arrived, and the sink's
+ * `close` must not wait for a `resume` that may never come. That burst is
+ * bounded by what a paused inbox holds (the high-water mark and one read).
  *
  * For transport authors. A transport pushes each received frame with
  * {@link FrameInbox.push}, forwards `read`/`pause`/`resume` to it, and calls
@@ -108,9 +112,10 @@ export class FrameInbox {
   }
 
   /**
-   * The connection is gone. The sink's `close` is called once the frames
-   * held are delivered; with `discard`, they are dropped and it is called at
-   * once (used when this side closed: it wants no more frames).
+   * The connection is gone. The frames held are delivered, even while
+   * paused, then the sink's `close` is called; with `discard`, they are
+   * dropped and it is called at once (used when this side closed: it wants
+   * no more frames).
    */
   end(info: CloseInfo, discard = false): void {
     if (this.#end !== null) return;
@@ -140,7 +145,8 @@ export class FrameInbox {
     if (sink === null) return;
     this.#delivering = true;
     try {
-      while (this.#head < this.#queue.length && !this.#paused && this.#sink === sink) {
+      // Once ended, a pause no longer holds frames back: no resume need come for the close to be called.
+      while (this.#head < this.#queue.length && (!this.#paused || this.#end !== null) && this.#sink === sink) {
         const frame = this.#queue[this.#head]!;
         this.#queue[this.#head] = EMPTY;
         this.#head++;
