@@ -150,6 +150,10 @@ export class BundleReader {
   readonly #checks: TurnChecks;
   /** Set while an envelope is handled: reading waits for it (see `deferUntil`). */
   #deferred: Promise<unknown> | undefined;
+  /** True while reading waits for an envelope's work (`deferUntil`), not for a turn. */
+  #awaiting = false;
+  /** True while `finish` reads: no turn's slice, no per-turn check cap. */
+  #finishing = false;
   /** The turn in which this reader's envelopes last cost a signature check. */
   #checkedIn = -1;
 
@@ -193,8 +197,44 @@ export class BundleReader {
     this.#next();
   }
 
+  /**
+   * The connection closed (the sink's `close`, after the peer's last frame):
+   * reads what waits here now, in order, without the turn's slice or the
+   * node's per-turn check cap, since the peer sent it before it closed and
+   * no later turn will come for it. A bounded burst: the rest of one frame
+   * and what the transport held for the paused reader (its high-water mark).
+   * While an envelope's work goes on over later turns (`deferUntil`), the
+   * envelopes after it cannot be read in order now: they are dropped, and
+   * the last of them is returned (the session looks at it for a goodbye).
+   */
+  finish(): Uint8Array | undefined {
+    if (this.#waiting && !this.#awaiting) {
+      this.#finishing = true;
+      try {
+        this.#next();
+      } finally {
+        this.#finishing = false;
+      }
+    }
+    if (!this.#awaiting || this.#held.length === 0) return undefined;
+    const data = this.#held[this.#held.length - 1]!;
+    let pos = this.#held.length === 1 ? this.#heldAt : 0;
+    this.#held = [];
+    // Walks the lengths only: no envelope is decoded here.
+    let last: Uint8Array | undefined;
+    while (data.length - pos >= BUNDLE_LENGTH_BYTES) {
+      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+      const start = pos + BUNDLE_LENGTH_BYTES;
+      if (length === 0 || length > data.length - start) break;
+      pos = start + length;
+      last = data.subarray(start, pos);
+    }
+    return last;
+  }
+
   #next(): void {
     this.#waiting = false;
+    this.#awaiting = false;
     while (this.#held.length > 0) {
       if (this.#sink.isClosed()) {
         this.#held = [];
@@ -225,7 +265,7 @@ export class BundleReader {
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= this.#perTurn) {
+        if (this.#used >= this.#perTurn && !this.#finishing) {
           this.#wait(data, pos);
           return;
         }
@@ -240,7 +280,7 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
-      if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+      if (!this.#finishing && this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
         // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
         this.#hold(data, pos);
         this.#checks.enqueue(this, this.#checkedIn === now);
@@ -253,6 +293,7 @@ export class BundleReader {
       if (deferred !== undefined) {
         this.#deferred = undefined;
         this.#hold(data, pos);
+        this.#awaiting = true;
         void deferred.then(this.#continue, this.#continue);
         return;
       }

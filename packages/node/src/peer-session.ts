@@ -54,6 +54,8 @@ export class PeerSession {
   #appKind: string | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
+  /** True once the session has ended (`#onClosed`): the host has heard of it. */
+  #ended = false;
   /** Closed as a duplicate, still reading what the peer sent before it heard so (see `close`); ends when the peer closes. */
   #draining: ReturnType<typeof setTimeout> | undefined;
   /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
@@ -105,8 +107,10 @@ export class PeerSession {
       limits.envelopesPerTurn,
       limits.checks,
     );
+    // Ends on the sink's close when the peer closed (it comes after the peer's last frame, before `closed`);
+    // on `closed` when this side closed (a close, an abort, a stop): the second call does nothing.
     void connection.closed.then((info) => this.#onClosed(info));
-    connection.read({ frame: (data) => this.#onFrame(data) });
+    connection.read({ frame: (data) => this.#onFrame(data), close: (info) => this.#onLastFrame(info) });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
     void this.#sendEnvelope(KIND_HELLO, host.hello(), null);
   }
@@ -431,7 +435,32 @@ export class PeerSession {
     return sessionViolation(this.peerId ?? this.connection.remoteAddress, what);
   }
 
+  /**
+   * The peer closed and every frame it sent has been handed over, even to a
+   * paused connection (the transport's rule): what the reader still holds
+   * for a later turn is read now (`BundleReader.finish`, a bounded burst), so
+   * the peer's last messages reach the handlers and its goodbye gives the
+   * reason of its leaving; then the session ends, in this turn. Nothing waits
+   * for a later one. A close by this side ends on `closed`, as before.
+   */
+  #onLastFrame(info: CloseInfo): void {
+    if (this.#ended || info.initiator !== "remote") return;
+    const last = this.#reader.finish();
+    // Envelopes left unread (behind one whose work goes on over later turns): the last may be the peer's goodbye.
+    if (last !== undefined && this.#closeError === undefined) {
+      try {
+        const read = this.#host.codec.read(last, 0, last.length, this.#link);
+        if (read.kind === KIND_BYE && read.source === this.#hello?.peerId) this.#onBye(read.payload);
+      } catch {
+        // Not a readable envelope: the connection closed without a goodbye we can read.
+      }
+    }
+    this.#onClosed(info);
+  }
+
   #onClosed(info: CloseInfo): void {
+    if (this.#ended) return;
+    this.#ended = true;
     clearTimeout(this.#draining);
     this.#draining = undefined;
     const wasOpen = this.#phase === "open";

@@ -1,0 +1,53 @@
+import { tcpTransport } from "@xppg/transport-tcp";
+import { webSocketTransport } from "@xppg/transport-ws";
+import { describe, expect, it } from "vitest";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { nextEvent, stopNodesAfterEach, track } from "./helpers.js";
+
+stopNodesAfterEach();
+
+/**
+ * A peer that sends a burst, says goodbye and closes: the receiver reads at
+ * most a slice of envelopes per turn and holds the connection paused
+ * between slices, so the peer's close reaches it while much of the burst
+ * (and the goodbye behind it) still waits to be read. What arrived before
+ * the close must reach the handlers, in order, and `peer:left` must carry
+ * the peer's reason, not "the peer went away".
+ */
+const COUNT = 20_000;
+const KIND = "test:flood";
+
+const cases: { name: string; listen: string; options: () => PlaygroundOptions }[] = [
+  { name: "TCP, plain", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()], dangerouslyDisableEncryption: true }) },
+  { name: "TCP, encrypted", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()] }) },
+  { name: "WebSocket, encrypted", listen: "ws://127.0.0.1:0/xppg", options: () => ({ transports: [webSocketTransport()] }) },
+];
+
+describe("a peer that floods, says goodbye and closes", () => {
+  for (const c of cases) {
+    it(`${c.name}: the receiver gets every message in order, then peer:left with the peer's reason`, async () => {
+      const receiver = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
+      const sender = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
+      await Promise.all([receiver.start(), sender.start()]);
+      const got: number[] = [];
+      let sum = 0;
+      receiver.on<number>(KIND, (_src, _kind, n) => {
+        got.push(n);
+        // A handler with some work to do: the receiver falls behind the burst.
+        for (let i = 0; i < 200; i++) sum += Math.sqrt(n + i);
+      });
+      const joined = nextEvent(receiver, "peer:joined");
+      await sender.join(receiver.addresses[0]!);
+      await joined;
+      const left = nextEvent(receiver, "peer:left", 30_000);
+      for (let i = 0; i < COUNT; i++) await sender.send(KIND, i, { to: receiver.peerId });
+      await sender.stop();
+      const [peer, reason] = await left;
+      expect(peer.peerId).toBe(sender.peerId);
+      // Everything was handed to the handlers before peer:left (nothing waits for a later turn), and the goodbye read.
+      expect({ reason: reason?.code, handled: got.length }, reason?.message).toEqual({ reason: "XPPG_ERR_PEER_SHUTDOWN", handled: COUNT });
+      expect(got).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+      expect(sum).toBeGreaterThan(0);
+    });
+  }
+});
