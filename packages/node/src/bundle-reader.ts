@@ -131,6 +131,8 @@ export interface BundleSink {
   resume(): void;
   /** True once the session closed: a held slice is dropped. */
   isClosed(): boolean;
+  /** A signed envelope left unread (a broadcast dropped unchecked) by `finish` once the turn's checks are spent. */
+  unchecked?(): void;
 }
 
 export class BundleReader {
@@ -199,10 +201,12 @@ export class BundleReader {
 
   /**
    * The connection closed (the sink's `close`, after the peer's last frame):
-   * reads what waits here now, in order, without the turn's slice or the
-   * node's per-turn check cap, since the peer sent it before it closed and
-   * no later turn will come for it. A bounded burst: the rest of one frame
-   * and what the transport held for the paused reader (its high-water mark).
+   * reads what waits here now, in order, without the turn's slice, since the
+   * peer sent it before it closed and no later turn will come for it. A
+   * bounded burst: the rest of one frame and what the transport held for the
+   * paused reader (its high-water mark). The node's signature checks per turn
+   * stay capped: a signed envelope past the cap is dropped unchecked
+   * (`sink.unchecked`), as a broadcast over the verification budget is.
    * While an envelope's work goes on over later turns (`deferUntil`), the
    * envelopes after it cannot be read in order now: they are dropped, and
    * the last of them is returned (the session looks at it for a goodbye).
@@ -280,7 +284,13 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
-      if (!this.#finishing && this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+      if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+        if (this.#finishing) {
+          // No later turn comes: rather than check past the node's cap in this one, drop it unchecked, as over budget.
+          pos = start + length;
+          sink.unchecked?.();
+          continue;
+        }
         // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
         this.#hold(data, pos);
         this.#checks.enqueue(this, this.#checkedIn === now);

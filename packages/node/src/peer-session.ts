@@ -103,6 +103,7 @@ export class PeerSession {
         pause: () => this.holdConnection(true),
         resume: () => this.holdConnection(false),
         isClosed: () => this.isClosed && this.#draining === undefined,
+        unchecked: () => host.unverified?.(),
       },
       limits.envelopesPerTurn,
       limits.checks,

@@ -223,6 +223,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     router,
     dispatcher,
     relays: (session) => table.supports(session, MESH_CAPABILITY),
+    unverified: () => void stats.unverifiedBroadcasts++,
     ended,
   };
   const transports = new TransportSet();

@@ -2,7 +2,8 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { describe, expect, it } from "vitest";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
-import { nextEvent, stopNodesAfterEach, track } from "./helpers.js";
+import { collect, nextEvent, stopNodesAfterEach, track, until } from "./helpers.js";
+import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
 
@@ -50,4 +51,33 @@ describe("a peer that floods, says goodbye and closes", () => {
       expect(sum).toBeGreaterThan(0);
     });
   }
+});
+
+describe("a peer that floods signed broadcasts, says goodbye and closes (real TCP)", () => {
+  it("each broadcast is handed over or counted as dropped unchecked (no more checks in one turn than the cap), and peer:left has the peer's reason", async () => {
+    const unlimited = { broadcastsPerSecond: Infinity, verificationsPerSecond: Infinity, messagesPerSecond: Infinity };
+    const pg = await tcpNode({ limits: unlimited });
+    const got = collect<{ n: number }>(pg, "news");
+    const raw = await tcpRawPeer(pg);
+    await until(() => pg.peers.length === 1, 10_000, "the raw peer to join");
+    const before = pg.stats.unverifiedBroadcasts;
+    const parts = Array.from({ length: 600 }, (_, n) => raw.signedBroadcast("news", { n }, raw.identity!));
+    parts.push(raw.envelope("xppg/bye", { code: "XPPG_ERR_PEER_SHUTDOWN", reason: "shutting down" }));
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      frame.set(p, at);
+      at += p.byteLength;
+    }
+    const left = nextEvent(pg, "peer:left");
+    await raw.conn.send(frame);
+    await raw.conn.close();
+    const [, reason] = await left;
+    expect(reason?.code, reason?.message).toBe("XPPG_ERR_PEER_SHUTDOWN");
+    const dropped = pg.stats.unverifiedBroadcasts - before;
+    expect(got.length + dropped).toBe(600);
+    // Those handed over came in order.
+    const ns = got.map((m) => m.payload.n);
+    expect(ns).toEqual([...ns].sort((a, b) => a - b));
+  });
 });
