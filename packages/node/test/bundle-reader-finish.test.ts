@@ -59,11 +59,10 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
   });
 
   it("behind an envelope whose work goes on over later turns, drops the rest unread and returns the last envelope", () => {
-    let reader!: BundleReader;
     const s = sink((_n, index) => {
       if (index === 5) reader.deferUntil(new Promise(() => {}));
     });
-    reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100);
     reader.read(bundle(0, 20));
     reader.read(bundle(20, 30, 7));
     const last = reader.finish();
@@ -77,11 +76,10 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
   it("finds the last envelope of any held bytes without throwing (fuzz)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 8 }), fc.uint8Array({ maxLength: 200 }), (deferAt, tail) => {
-        let reader!: BundleReader;
         const s = sink((_n, index) => {
           if (index === deferAt) reader.deferUntil(new Promise(() => {}));
         });
-        reader = new BundleReader(s, 1000);
+        const reader = new BundleReader(s, 1000);
         const head = bundle(0, deferAt + 1);
         const frame = new Uint8Array(head.length + tail.length);
         frame.set(head);
