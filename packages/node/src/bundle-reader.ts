@@ -29,6 +29,15 @@ export const ENVELOPES_PER_TURN = 1024;
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
 
+/**
+ * Slices `BundleReader.finish` may read in its one turn when the peer has
+ * closed: the peer's last messages reach the handlers, but one closing peer
+ * cannot hold the loop for long (a transport may hold its high-water mark,
+ * or more, of small envelopes). Past it, envelopes are dropped unread and
+ * counted (`sink.unread`); only the last is looked at, for a goodbye.
+ */
+export const FINISH_SLICES = 4;
+
 // One counter for the whole process, moved on once per turn of the event loop
 // by a single `setImmediate`, in the turns where someone asked for it
 // (`currentTurn`); in the others it stands still.
@@ -133,6 +142,8 @@ export interface BundleSink {
   isClosed(): boolean;
   /** A signed envelope left unread (a broadcast dropped unchecked) by `finish` once the turn's checks are spent. */
   unchecked?(): void;
+  /** `count` envelopes dropped unread by `finish`: past its budget, behind a deferred envelope, or held by another hold. */
+  unread?(count: number): void;
 }
 
 export class BundleReader {
@@ -154,8 +165,10 @@ export class BundleReader {
   #deferred: Promise<unknown> | undefined;
   /** True while reading waits for an envelope's work (`deferUntil`), not for a turn. */
   #awaiting = false;
-  /** True while `finish` reads: no turn's slice, no per-turn check cap. */
+  /** True while `finish` reads: no turn's slice; its own budget (`#finishLeft`) instead. */
   #finishing = false;
+  /** Envelopes `finish` may still read (and charges it may still take) in its turn. */
+  #finishLeft = 0;
   /** The turn in which this reader's envelopes last cost a signature check. */
   #checkedIn = -1;
 
@@ -174,7 +187,10 @@ export class BundleReader {
    * against the node's {@link CHECKS_PER_TURN}.
    */
   charge(envelopes: number, check = false): void {
-    if (envelopes > 0) this.#used += envelopes;
+    if (envelopes > 0) {
+      this.#used += envelopes;
+      if (this.#finishing) this.#finishLeft -= envelopes;
+    }
     if (check) {
       const now = currentTurn();
       this.#checks.count(now);
@@ -194,6 +210,11 @@ export class BundleReader {
     return this.#waiting;
   }
 
+  /** True while this reader holds the peer back (one of the session's read holds is its own). */
+  get holdsPeer(): boolean {
+    return this.#pausing;
+  }
+
   /** Reads on after waiting for the turn's checks. */
   retry(): void {
     this.#next();
@@ -201,38 +222,50 @@ export class BundleReader {
 
   /**
    * The connection closed (the sink's `close`, after the peer's last frame):
-   * reads what waits here now, in order, without the turn's slice, since the
-   * peer sent it before it closed and no later turn will come for it. A
-   * bounded burst: the rest of one frame and what the transport held for the
-   * paused reader (its high-water mark). The node's signature checks per turn
-   * stay capped: a signed envelope past the cap is dropped unchecked
-   * (`sink.unchecked`), as a broadcast over the verification budget is.
-   * While an envelope's work goes on over later turns (`deferUntil`), the
-   * envelopes after it cannot be read in order now: they are dropped, and
-   * the last of them is returned (the session looks at it for a goodbye).
+   * reads what waits here now, in order, since the peer sent it before it
+   * closed and no later turn will come for it, within a budget of
+   * {@link FINISH_SLICES} turn's slices (envelopes and their charges). The
+   * node's signature checks per turn stay capped: a signed envelope past the
+   * cap is dropped unchecked (`sink.unchecked`), as a broadcast over the
+   * verification budget is. What is left then (past the budget, behind an
+   * envelope whose work goes on over later turns (`deferUntil`), or all of
+   * it when `othersHold`: the session's reading is held by something other
+   * than this reader, the disk or a congested next hop) is walked by length
+   * only, not decoded: each envelope but the last is counted
+   * (`sink.unread`), and the last is returned (the session looks at it for
+   * a goodbye, and counts it unless it is one).
    */
-  finish(): Uint8Array | undefined {
-    if (this.#waiting && !this.#awaiting) {
+  finish(othersHold = false): Uint8Array | undefined {
+    if (this.#waiting && !this.#awaiting && !othersHold) {
       this.#finishing = true;
+      // What this reader already read in this turn counts against the budget.
+      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? this.#used : 0);
       try {
         this.#next();
       } finally {
         this.#finishing = false;
       }
     }
-    if (!this.#awaiting || this.#held.length === 0) return undefined;
-    const data = this.#held[this.#held.length - 1]!;
-    let pos = this.#held.length === 1 ? this.#heldAt : 0;
+    if (this.#held.length === 0) return undefined;
+    const held = this.#held;
+    let pos = this.#heldAt;
     this.#held = [];
+    this.#heldAt = 0;
     // Walks the lengths only: no envelope is decoded here.
     let last: Uint8Array | undefined;
-    while (data.length - pos >= BUNDLE_LENGTH_BYTES) {
-      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
-      const start = pos + BUNDLE_LENGTH_BYTES;
-      if (length === 0 || length > data.length - start) break;
-      pos = start + length;
-      last = data.subarray(start, pos);
+    let count = 0;
+    for (const data of held) {
+      while (data.length - pos >= BUNDLE_LENGTH_BYTES) {
+        const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+        const start = pos + BUNDLE_LENGTH_BYTES;
+        if (length === 0 || length > data.length - start) break;
+        pos = start + length;
+        last = data.subarray(start, pos);
+        count++;
+      }
+      pos = 0;
     }
+    if (count > 1) this.#sink.unread?.(count - 1);
     return last;
   }
 
@@ -284,6 +317,11 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
+      if (this.#finishing && this.#finishLeft <= 0) {
+        // `finish`'s budget is spent: the rest is walked, not read (see `finish`).
+        this.#hold(data, pos);
+        return;
+      }
       if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
         if (this.#finishing) {
           // No later turn comes: rather than check past the node's cap in this one, drop it unchecked, as over budget.
@@ -298,6 +336,7 @@ export class BundleReader {
       }
       pos = start + length;
       this.#used++;
+      if (this.#finishing) this.#finishLeft--;
       if (!sink.envelope(data, start, pos)) return;
       const deferred = this.#deferred;
       if (deferred !== undefined) {

@@ -104,6 +104,7 @@ export class PeerSession {
         resume: () => this.holdConnection(false),
         isClosed: () => this.isClosed && this.#draining === undefined,
         unchecked: () => host.unverified?.(),
+        unread: (count) => host.unread?.(count),
       },
       limits.envelopesPerTurn,
       limits.checks,
@@ -439,22 +440,32 @@ export class PeerSession {
   /**
    * The peer closed and every frame it sent has been handed over, even to a
    * paused connection (the transport's rule): what the reader still holds
-   * for a later turn is read now (`BundleReader.finish`, a bounded burst), so
-   * the peer's last messages reach the handlers and its goodbye gives the
-   * reason of its leaving; then the session ends, in this turn. Nothing waits
-   * for a later one. A close by this side ends on `closed`, as before.
+   * for a later turn is read now (`BundleReader.finish`, within its budget
+   * of `FINISH_SLICES` slices), so the peer's last messages reach the
+   * handlers and its goodbye gives the reason of its leaving; then the
+   * session ends, in this turn. Nothing waits for a later one. While another
+   * hold than the reader's is on (the disk's for file chunks, a congested
+   * next hop's), what the reader holds is not read but dropped and counted
+   * (`stats.droppedLastMessages`); the last envelope is still looked at for
+   * a goodbye. A close by this side ends on `closed`, as before.
    */
   #onLastFrame(info: CloseInfo): void {
     if (this.#ended || info.initiator !== "remote") return;
-    const last = this.#reader.finish();
-    // Envelopes left unread (behind one whose work goes on over later turns): the last may be the peer's goodbye.
-    if (last !== undefined && this.#closeError === undefined) {
-      try {
-        const read = this.#host.codec.read(last, 0, last.length, this.#link);
-        if (read.kind === KIND_BYE && read.source === this.#hello?.peerId) this.#onBye(read.payload);
-      } catch {
-        // Not a readable envelope: the connection closed without a goodbye we can read.
+    const reader = this.#reader;
+    const last = reader.finish(this.#readHolds > (reader.holdsPeer ? 1 : 0));
+    // Envelopes left unread (past the budget, or behind one whose work goes on): the last may be the peer's goodbye.
+    if (last !== undefined) {
+      let bye = false;
+      if (this.#closeError === undefined) {
+        try {
+          const read = this.#host.codec.read(last, 0, last.length, this.#link);
+          bye = read.kind === KIND_BYE && read.source === this.#hello?.peerId;
+          if (bye) this.#onBye(read.payload);
+        } catch {
+          // Not a readable envelope: the connection closed without a goodbye we can read.
+        }
       }
+      if (!bye) this.#host.unread?.(1);
     }
     this.#onClosed(info);
   }

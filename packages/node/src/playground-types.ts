@@ -49,6 +49,13 @@ export interface PlaygroundStats {
   replayedBroadcasts: number;
   /** Signed broadcasts dropped unchecked because their sender was over its share of `limits.verificationsPerSecond`. */
   unverifiedBroadcasts: number;
+  /**
+   * Messages of a peer that closed, dropped unread: past what the node reads
+   * in the turn the close arrives (4 turns' slices, 4,096 envelopes), or
+   * while its reading was held (the disk, a congested next hop). The last is
+   * still looked at for the peer's goodbye.
+   */
+  droppedLastMessages: number;
   /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
   droppedPeers: number;
   /** Connections refused because the peer id or host was banned or not allowed. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BundleReader, type BundleSink } from "../src/bundle-reader.js";
+import { BundleReader, CHECKS_PER_TURN, FINISH_SLICES, TurnChecks, VERIFICATION_EXTRA_ENVELOPES, currentTurn, type BundleSink } from "../src/bundle-reader.js";
 
 /** A bundle of envelopes whose first byte is their number (mod 256) and whose length is 1 + `pad`. */
 function bundle(from: number, count: number, pad = 3): Uint8Array {
@@ -14,12 +14,16 @@ function bundle(from: number, count: number, pad = 3): Uint8Array {
 }
 
 /** A session's side of the reader, recording what it is handed and how it holds the peer. */
-function sink(onEnvelope: (n: number, index: number) => void = () => {}): BundleSink & { got: number[]; holds: string[] } {
+function sink(onEnvelope: (n: number, index: number) => void = () => {}): BundleSink & { got: number[]; holds: string[]; dropped: number } {
   const got: number[] = [];
   const holds: string[] = [];
   return {
     got,
     holds,
+    dropped: 0,
+    unread(count) {
+      this.dropped += count;
+    },
     envelope(data, start) {
       got.push(data[start]!);
       onEnvelope(data[start]!, got.length - 1);
@@ -39,11 +43,12 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
     const s = sink();
     const reader = new BundleReader(s, 100);
     reader.read(bundle(0, 250));
-    reader.read(bundle(250, 250));
+    reader.read(bundle(250, 150));
     expect(s.got.length).toBe(100);
     expect(reader.holding).toBe(true);
+    // 400: within finish's budget for the turn (FINISH_SLICES slices of 100, the one read before included).
     expect(reader.finish()).toBeUndefined();
-    expect(s.got).toEqual(Array.from({ length: 500 }, (_, i) => i & 0xff));
+    expect(s.got).toEqual(Array.from({ length: 400 }, (_, i) => i & 0xff));
     expect(reader.holding).toBe(false);
     // The hold the reader took is released once.
     expect(s.holds).toEqual(["pause", "resume"]);
@@ -98,5 +103,55 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
         expect(last.byteOffset).toBeGreaterThanOrEqual(head.length + 4);
       }),
     );
+  });
+
+  it("reads at most its budget (FINISH_SLICES slices) and counts the rest unread, returning the last envelope", () => {
+    const s = sink();
+    const reader = new BundleReader(s, 100);
+    reader.read(bundle(0, 600));
+    reader.read(bundle(600, 400));
+    expect(s.got.length).toBe(100);
+    const last = reader.finish();
+    // FINISH_SLICES slices in this turn, the one read before included, in order; the rest walked, not read.
+    expect(s.got).toEqual(Array.from({ length: FINISH_SLICES * 100 }, (_, i) => i & 0xff));
+    expect(last![0]).toBe(999 & 0xff);
+    expect(s.got.length + s.dropped + 1).toBe(1000);
+    expect(reader.finish()).toBeUndefined();
+  });
+
+  it("while another hold is on, reads nothing more: everything held is counted unread but the last", () => {
+    const s = sink();
+    const reader = new BundleReader(s, 100);
+    reader.read(bundle(0, 300));
+    const last = reader.finish(true);
+    expect(s.got.length).toBe(100);
+    expect(last![0]).toBe(299 & 0xff);
+    expect(s.dropped).toBe(199);
+  });
+
+  it(`charges at most CHECKS_PER_TURN (${CHECKS_PER_TURN}) signature checks in the finishing turn; signed envelopes past them are dropped unchecked`, () => {
+    const charged = new Map<number, number>();
+    class CountingChecks extends TurnChecks {
+      override count(now: number): void {
+        charged.set(now, (charged.get(now) ?? 0) + 1);
+        super.count(now);
+      }
+    }
+    let unchecked = 0;
+    const s = sink(() => reader.charge(VERIFICATION_EXTRA_ENVELOPES, true));
+    s.unchecked = () => void unchecked++;
+    const reader = new BundleReader(s, 1024, new CountingChecks());
+    // 200 signed envelopes: the flags byte (the second) has the signature bit (0x02).
+    const frame = bundle(0, 200);
+    for (let i = 0; i < 200; i++) frame[i * 8 + 5] = 0x02;
+    reader.read(frame);
+    const before = s.got.length;
+    const turn = currentTurn();
+    reader.finish();
+    expect(currentTurn()).toBe(turn);
+    expect(charged.get(turn) ?? 0).toBeLessThanOrEqual(CHECKS_PER_TURN);
+    // Every envelope is handed over, dropped unchecked, or counted unread (the last returned).
+    expect(s.got.length + unchecked + s.dropped + 1).toBeGreaterThanOrEqual(200);
+    expect(s.got.length - before).toBeLessThanOrEqual(CHECKS_PER_TURN);
   });
 });
