@@ -71,4 +71,23 @@ describe("ConnectionCore", () => {
     await expect(conn.send(Uint8Array.of(3))).rejects.toMatchObject({ code: "XPPG_ERR_CONNECTION_CLOSED" });
     expect(link.calls).toEqual(["abort"]);
   });
+
+  it("after the peer ended, a close by this side drops the frames still held: nothing is delivered after it", async () => {
+    const { conn, link } = connection(1_000);
+    const frames: Uint8Array[] = [];
+    const closes: unknown[] = [];
+    conn.read({ frame: (f) => frames.push(f), close: (info) => closes.push(info) });
+    conn.pause();
+    link.controller.frame(Uint8Array.of(1));
+    link.controller.frame(Uint8Array.of(2));
+    // The peer's FIN is read; the socket is not yet closed, and the consumer closes.
+    link.controller.ended();
+    const closing = conn.close();
+    link.controller.closed();
+    await closing;
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    // The sink's close still comes, once; the held frames do not.
+    await vi.waitFor(() => expect(closes.length).toBe(1));
+    expect(frames).toEqual([]);
+  });
 });

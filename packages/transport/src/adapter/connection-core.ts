@@ -142,6 +142,8 @@ export class ConnectionCore implements Connection {
   #sendClosed = false;
   /** This side wants no more input. */
   #discardInput = false;
+  /** `close` was called: frames still held are dropped at the end, even when the peer ended first. */
+  #closedHere = false;
   #initiator: "local" | "remote" | null = null;
   #error: XppgError | undefined;
   #finished = false;
@@ -227,6 +229,9 @@ export class ConnectionCore implements Connection {
   }
 
   close(error?: XppgError): Promise<void> {
+    // Even after the peer ended (its FIN read, the socket not yet closed): this side wants no more frames.
+    this.#closedHere = true;
+    this.#discardInput = true;
     if (this.#initiator === null && !this.#finished) {
       this.#initiator = "local";
       this.#sendClosed = true;
@@ -266,9 +271,10 @@ export class ConnectionCore implements Connection {
     const error = this.#error ?? (recorded === "local" ? undefined : linkError);
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
     this.#waiters.settle(info, this.remoteAddress);
-    // After a local close this side wants no more frames: drop those held. Else they are delivered, even to a
-    // paused sink; ended first, the inbox hands them and the sink's close over before `closed`'s handlers run.
-    this.#inbox.end(info, initiator === "local");
+    // After a close by this side (even one that came after the peer ended) it wants no more frames: drop those
+    // held. Else they are delivered, even to a paused sink; ended first, the inbox hands them and the sink's close
+    // over before `closed`'s handlers run.
+    this.#inbox.end(info, initiator === "local" || this.#closedHere);
     this.#resolveClosed(info);
   }
 
