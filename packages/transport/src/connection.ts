@@ -26,8 +26,9 @@ export interface FrameSink {
    * Called once, after the last frame, when the connection has closed. When
    * the peer closed (or the link broke) and this side had not, every frame
    * received before is delivered first, in order, even while the connection
-   * is paused (a bounded burst: what a paused connection buffers), and this
-   * is called before `closed` resolves.
+   * is paused (what a paused connection buffers: bounded by the transport's
+   * high-water mark where it has back-pressure), and this is called before
+   * `closed` resolves; a close by this side drops what is still held.
    */
   close?(info: CloseInfo): void;
 }

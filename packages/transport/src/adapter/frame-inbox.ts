@@ -22,8 +22,13 @@ export interface FrameInboxOptions {
  * exactly once, after the last frame. Once the connection has ended without
  * this side's close (the peer closed, the link broke), the frames held are
  * delivered even while paused, then `close`: they arrived, and the sink's
- * `close` must not wait for a `resume` that may never come. That burst is
- * bounded by what a paused inbox holds (the high-water mark and one read).
+ * `close` must not wait for a `resume` that may never come (unless this
+ * side closed meanwhile: then they are dropped). That burst is what the
+ * paused inbox holds, bounded by the transport's own back-pressure: its
+ * high-water mark and one read where the source stops reading on
+ * `onFlowChange`; a source that cannot stop (no back-pressure) grows it
+ * without limit. A consumer that must bound its work bounds it itself (the
+ * node reads a closing peer's frames within a budget).
  *
  * For transport authors. A transport pushes each received frame with
  * {@link FrameInbox.push}, forwards `read`/`pause`/`resume` to it, and calls
