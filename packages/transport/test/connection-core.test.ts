@@ -90,4 +90,28 @@ describe("ConnectionCore", () => {
     await vi.waitFor(() => expect(closes.length).toBe(1));
     expect(frames).toEqual([]);
   });
+  it("a close by this side from a frame callback during the close burst drops the frames left: the sink's close still comes once", async () => {
+    const { conn, link } = connection(1_000);
+    const frames: number[] = [];
+    const closes: unknown[] = [];
+    conn.read({
+      frame: (f) => {
+        frames.push(f[0]!);
+        if (f[0] === 1) void conn.close();
+      },
+      close: (info) => closes.push(info),
+    });
+    conn.pause();
+    link.controller.frame(Uint8Array.of(1));
+    link.controller.frame(Uint8Array.of(2));
+    link.controller.frame(Uint8Array.of(3));
+    // The peer ended and the socket closed: the held frames are handed over, even paused, then the close.
+    link.controller.ended();
+    link.controller.closed();
+    await vi.waitFor(() => expect(closes.length).toBe(1));
+    expect(frames).toEqual([1]);
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(closes.length).toBe(1);
+  });
 });

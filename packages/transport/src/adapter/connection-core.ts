@@ -232,6 +232,8 @@ export class ConnectionCore implements Connection {
     // Even after the peer ended (its FIN read, the socket not yet closed): this side wants no more frames.
     this.#closedHere = true;
     this.#discardInput = true;
+    // Already ended: what the inbox still holds is dropped, even mid-burst.
+    if (this.#finished) this.#inbox.discard();
     if (this.#initiator === null && !this.#finished) {
       this.#initiator = "local";
       this.#sendClosed = true;

@@ -133,6 +133,19 @@ export class FrameInbox {
     this.#scheduleDrain();
   }
 
+  /**
+   * This side closed after the connection ended (e.g. from a frame callback
+   * during the close burst): the frames still held are dropped; the sink's
+   * `close` still comes, once.
+   */
+  discard(): void {
+    if (this.#end === null) return;
+    this.#queue = [];
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    this.#scheduleDrain();
+  }
+
   #scheduleDrain(): void {
     if (this.#drainScheduled) return;
     this.#drainScheduled = true;
