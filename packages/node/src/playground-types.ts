@@ -52,8 +52,10 @@ export interface PlaygroundStats {
   /**
    * Messages of a peer that closed, dropped unread: past what the node reads
    * in the turn the close arrives (4 turns' slices, 4,096 envelopes), or
-   * while its reading was held (the disk, a congested next hop). The last is
-   * still looked at for the peer's goodbye.
+   * kept by the reader for later while its reading was held (the disk, a
+   * congested next hop; a frame handed over at the close still goes to the
+   * reader as any frame does, at most one turn's slice read at once). The
+   * last is still looked at for the peer's goodbye.
    */
   droppedLastMessages: number;
   /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
