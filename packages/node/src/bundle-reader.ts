@@ -233,7 +233,9 @@ export class BundleReader {
    * than this reader, the disk or a congested next hop) is walked by length
    * only, not decoded: each envelope but the last is counted
    * (`sink.unread`), and the last is returned (the session looks at it for
-   * a goodbye, and counts it unless it is one).
+   * a goodbye, and counts it unless it is one). A malformed envelope ends
+   * the walk and nothing is returned: a goodbye past it is not taken, as
+   * reading in order would have met the violation first.
    */
   finish(othersHold = false): Uint8Array | undefined {
     if (this.#waiting && !this.#awaiting && !othersHold) {
@@ -254,16 +256,26 @@ export class BundleReader {
     // Walks the lengths only: no envelope is decoded here.
     let last: Uint8Array | undefined;
     let count = 0;
-    for (const data of held) {
-      while (data.length - pos >= BUNDLE_LENGTH_BYTES) {
-        const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+    let malformed = false;
+    walk: for (const data of held) {
+      while (pos < data.length) {
+        const length = data.length - pos < BUNDLE_LENGTH_BYTES ? 0 : ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
         const start = pos + BUNDLE_LENGTH_BYTES;
-        if (length === 0 || length > data.length - start) break;
+        if (length === 0 || length > data.length - start) {
+          malformed = true;
+          break walk;
+        }
         pos = start + length;
         last = data.subarray(start, pos);
         count++;
       }
       pos = 0;
+    }
+    if (malformed) {
+      // Read in order, the peer broke a rule before any later goodbye: none is
+      // taken from past it, and the end is the plain one of a peer gone.
+      if (count > 0) this.#sink.unread?.(count);
+      return undefined;
     }
     if (count > 1) this.#sink.unread?.(count - 1);
     return last;

@@ -96,7 +96,26 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
           return;
         }
         const last = reader.finish();
+        // The walk in order of the held tail: a malformed envelope anywhere means no last envelope is returned.
+        let pos = 0;
+        let expected: [number, number] | undefined;
+        while (pos < tail.length) {
+          const length = tail.length - pos < 4 ? 0 : new DataView(tail.buffer, tail.byteOffset).getUint32(pos);
+          if (length === 0 || length > tail.length - pos - 4) {
+            expected = undefined;
+            break;
+          }
+          expected = [pos + 4, length];
+          pos += 4 + length;
+        }
+        if (expected === undefined) {
+          expect(last).toBeUndefined();
+          return;
+        }
+        expect(last).toBeDefined();
         if (last === undefined) return;
+        expect(last.byteOffset - frame.byteOffset).toBe(head.length + expected[0]);
+        expect(last.byteLength).toBe(expected[1]);
         // A view of the frame's own bytes, inside it.
         expect(last.buffer).toBe(frame.buffer);
         expect(last.byteOffset + last.byteLength).toBeLessThanOrEqual(frame.byteOffset + frame.byteLength);
@@ -117,6 +136,23 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
     expect(last![0]).toBe(999 & 0xff);
     expect(s.got.length + s.dropped + 1).toBe(1000);
     expect(reader.finish()).toBeUndefined();
+  });
+
+  it("past the budget, a malformed envelope ends the walk and no later envelope is returned: a goodbye past a violation is not taken", () => {
+    for (const malformed of [Uint8Array.of(0, 0, 3, 232, 1, 2, 3, 4, 5), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0, 0, 0, 1, 9, 0, 0)]) {
+      const s = sink();
+      const reader = new BundleReader(s, 100);
+      reader.read(bundle(0, 600));
+      reader.read(malformed);
+      reader.read(bundle(700, 3));
+      const last = reader.finish();
+      // In order, the violation would come before the last envelope: none is returned for a goodbye.
+      expect(last).toBeUndefined();
+      expect(s.got.length).toBe(FINISH_SLICES * 100);
+      // What was walked before the malformed envelope is counted unread (the last well-formed one included).
+      expect(s.dropped).toBe(600 - FINISH_SLICES * 100 + (malformed.length === 7 ? 1 : 0));
+      expect(reader.finish()).toBeUndefined();
+    }
   });
 
   it("while another hold is on, reads nothing more: everything held is counted unread but the last", () => {
