@@ -29,6 +29,15 @@ export const ENVELOPES_PER_TURN = 1024;
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
 
+/**
+ * Slices `BundleReader.finish` may read in its one turn when the peer has
+ * closed: the peer's last messages reach the handlers, but one closing peer
+ * cannot hold the loop for long (a transport may hold its high-water mark,
+ * or more, of small envelopes). Past it, envelopes are dropped unread and
+ * counted (`sink.unread`); only the last is looked at, for a goodbye.
+ */
+export const FINISH_SLICES = 4;
+
 // One counter for the whole process, moved on once per turn of the event loop
 // by a single `setImmediate`, in the turns where someone asked for it
 // (`currentTurn`); in the others it stands still.
@@ -131,6 +140,10 @@ export interface BundleSink {
   resume(): void;
   /** True once the session closed: a held slice is dropped. */
   isClosed(): boolean;
+  /** A signed envelope left unread (a broadcast dropped unchecked) by `finish` once the turn's checks are spent. */
+  unchecked?(): void;
+  /** `count` envelopes dropped unread by `finish`: past its budget, behind a deferred envelope, or held by another hold. */
+  unread?(count: number): void;
 }
 
 export class BundleReader {
@@ -150,6 +163,12 @@ export class BundleReader {
   readonly #checks: TurnChecks;
   /** Set while an envelope is handled: reading waits for it (see `deferUntil`). */
   #deferred: Promise<unknown> | undefined;
+  /** True while reading waits for an envelope's work (`deferUntil`), not for a turn. */
+  #awaiting = false;
+  /** True while `finish` reads: no turn's slice; its own budget (`#finishLeft`) instead. */
+  #finishing = false;
+  /** Envelopes `finish` may still read (and charges it may still take) in its turn. */
+  #finishLeft = 0;
   /** The turn in which this reader's envelopes last cost a signature check. */
   #checkedIn = -1;
 
@@ -168,7 +187,10 @@ export class BundleReader {
    * against the node's {@link CHECKS_PER_TURN}.
    */
   charge(envelopes: number, check = false): void {
-    if (envelopes > 0) this.#used += envelopes;
+    if (envelopes > 0) {
+      this.#used += envelopes;
+      if (this.#finishing) this.#finishLeft -= envelopes;
+    }
     if (check) {
       const now = currentTurn();
       this.#checks.count(now);
@@ -188,13 +210,80 @@ export class BundleReader {
     return this.#waiting;
   }
 
+  /** True while this reader holds the peer back (one of the session's read holds is its own). */
+  get holdsPeer(): boolean {
+    return this.#pausing;
+  }
+
   /** Reads on after waiting for the turn's checks. */
   retry(): void {
     this.#next();
   }
 
+  /**
+   * The connection closed (the sink's `close`, after the peer's last frame):
+   * reads what waits here now, in order, since the peer sent it before it
+   * closed and no later turn will come for it, within a budget of
+   * {@link FINISH_SLICES} turn's slices (envelopes and their charges). The
+   * node's signature checks per turn stay capped: a signed envelope past the
+   * cap is dropped unchecked (`sink.unchecked`), as a broadcast over the
+   * verification budget is. What is left then (past the budget, behind an
+   * envelope whose work goes on over later turns (`deferUntil`), or all of
+   * it when `othersHold`: the session's reading is held by something other
+   * than this reader, the disk or a congested next hop) is walked by length
+   * only, not decoded: each envelope but the last is counted
+   * (`sink.unread`), and the last is returned (the session looks at it for
+   * a goodbye, and counts it unless it is one). A malformed envelope ends
+   * the walk and nothing is returned: a goodbye past it is not taken, as
+   * reading in order would have met the violation first.
+   */
+  finish(othersHold = false): Uint8Array | undefined {
+    if (this.#waiting && !this.#awaiting && !othersHold) {
+      this.#finishing = true;
+      // What this reader already read in this turn counts against the budget.
+      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? this.#used : 0);
+      try {
+        this.#next();
+      } finally {
+        this.#finishing = false;
+      }
+    }
+    if (this.#held.length === 0) return undefined;
+    const held = this.#held;
+    let pos = this.#heldAt;
+    this.#held = [];
+    this.#heldAt = 0;
+    // Walks the lengths only: no envelope is decoded here.
+    let last: Uint8Array | undefined;
+    let count = 0;
+    let malformed = false;
+    walk: for (const data of held) {
+      while (pos < data.length) {
+        const length = data.length - pos < BUNDLE_LENGTH_BYTES ? 0 : ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+        const start = pos + BUNDLE_LENGTH_BYTES;
+        if (length === 0 || length > data.length - start) {
+          malformed = true;
+          break walk;
+        }
+        pos = start + length;
+        last = data.subarray(start, pos);
+        count++;
+      }
+      pos = 0;
+    }
+    if (malformed) {
+      // Read in order, the peer broke a rule before any later goodbye: none is
+      // taken from past it, and the end is the plain one of a peer gone.
+      if (count > 0) this.#sink.unread?.(count);
+      return undefined;
+    }
+    if (count > 1) this.#sink.unread?.(count - 1);
+    return last;
+  }
+
   #next(): void {
     this.#waiting = false;
+    this.#awaiting = false;
     while (this.#held.length > 0) {
       if (this.#sink.isClosed()) {
         this.#held = [];
@@ -225,7 +314,7 @@ export class BundleReader {
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= this.#perTurn) {
+        if (this.#used >= this.#perTurn && !this.#finishing) {
           this.#wait(data, pos);
           return;
         }
@@ -240,7 +329,18 @@ export class BundleReader {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
         return;
       }
+      if (this.#finishing && this.#finishLeft <= 0) {
+        // `finish`'s budget is spent: the rest is walked, not read (see `finish`).
+        this.#hold(data, pos);
+        return;
+      }
       if (this.#checks.spent(now) && isSignedEnvelope(data, start, start + length)) {
+        if (this.#finishing) {
+          // No later turn comes: rather than check past the node's cap in this one, drop it unchecked, as over budget.
+          pos = start + length;
+          sink.unchecked?.();
+          continue;
+        }
         // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
         this.#hold(data, pos);
         this.#checks.enqueue(this, this.#checkedIn === now);
@@ -248,11 +348,13 @@ export class BundleReader {
       }
       pos = start + length;
       this.#used++;
+      if (this.#finishing) this.#finishLeft--;
       if (!sink.envelope(data, start, pos)) return;
       const deferred = this.#deferred;
       if (deferred !== undefined) {
         this.#deferred = undefined;
         this.#hold(data, pos);
+        this.#awaiting = true;
         void deferred.then(this.#continue, this.#continue);
         return;
       }

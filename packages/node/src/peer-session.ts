@@ -54,6 +54,8 @@ export class PeerSession {
   #appKind: string | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
+  /** True once the session has ended (`#onClosed`): the host has heard of it. */
+  #ended = false;
   /** Closed as a duplicate, still reading what the peer sent before it heard so (see `close`); ends when the peer closes. */
   #draining: ReturnType<typeof setTimeout> | undefined;
   /** Limits the peer's signed broadcasts (each costs a verification); set by the node. */
@@ -101,12 +103,16 @@ export class PeerSession {
         pause: () => this.holdConnection(true),
         resume: () => this.holdConnection(false),
         isClosed: () => this.isClosed && this.#draining === undefined,
+        unchecked: () => host.unverified?.(),
+        unread: (count) => host.unread?.(count),
       },
       limits.envelopesPerTurn,
       limits.checks,
     );
+    // Ends on the sink's close when the peer closed (it comes after the peer's last frame, before `closed`);
+    // on `closed` when this side closed (a close, an abort, a stop): the second call does nothing.
     void connection.closed.then((info) => this.#onClosed(info));
-    connection.read({ frame: (data) => this.#onFrame(data) });
+    connection.read({ frame: (data) => this.#onFrame(data), close: (info) => this.#onLastFrame(info) });
     // Never rejects: a failed send shows up as the connection's `closed` reason.
     void this.#sendEnvelope(KIND_HELLO, host.hello(), null);
   }
@@ -431,7 +437,42 @@ export class PeerSession {
     return sessionViolation(this.peerId ?? this.connection.remoteAddress, what);
   }
 
+  /**
+   * The peer closed and every frame it sent has been handed over, even to a
+   * paused connection (the transport's rule): what the reader still holds
+   * for a later turn is read now (`BundleReader.finish`, within its budget
+   * of `FINISH_SLICES` slices), so the peer's last messages reach the
+   * handlers and its goodbye gives the reason of its leaving; then the
+   * session ends, in this turn. Nothing waits for a later one. While another
+   * hold than the reader's is on (the disk's for file chunks, a congested
+   * next hop's), what the reader holds is not read but dropped and counted
+   * (`stats.droppedLastMessages`); the last envelope is still looked at for
+   * a goodbye. A close by this side ends on `closed`, as before.
+   */
+  #onLastFrame(info: CloseInfo): void {
+    if (this.#ended || info.initiator !== "remote") return;
+    const reader = this.#reader;
+    const last = reader.finish(this.#readHolds > (reader.holdsPeer ? 1 : 0));
+    // Envelopes left unread (past the budget, or behind one whose work goes on): the last may be the peer's goodbye.
+    if (last !== undefined) {
+      let bye = false;
+      if (this.#closeError === undefined) {
+        try {
+          const read = this.#host.codec.read(last, 0, last.length, this.#link);
+          bye = read.kind === KIND_BYE && read.source === this.#hello?.peerId;
+          if (bye) this.#onBye(read.payload);
+        } catch {
+          // Not a readable envelope: the connection closed without a goodbye we can read.
+        }
+      }
+      if (!bye) this.#host.unread?.(1);
+    }
+    this.#onClosed(info);
+  }
+
   #onClosed(info: CloseInfo): void {
+    if (this.#ended) return;
+    this.#ended = true;
     clearTimeout(this.#draining);
     this.#draining = undefined;
     const wasOpen = this.#phase === "open";

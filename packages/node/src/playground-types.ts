@@ -49,6 +49,15 @@ export interface PlaygroundStats {
   replayedBroadcasts: number;
   /** Signed broadcasts dropped unchecked because their sender was over its share of `limits.verificationsPerSecond`. */
   unverifiedBroadcasts: number;
+  /**
+   * Messages of a peer that closed, dropped unread: past what the node reads
+   * in the turn the close arrives (4 turns' slices, 4,096 envelopes), or
+   * kept by the reader for later while its reading was held (the disk, a
+   * congested next hop; a frame handed over at the close still goes to the
+   * reader as any frame does, at most one turn's slice read at once). The
+   * last is still looked at for the peer's goodbye.
+   */
+  droppedLastMessages: number;
   /** Peers disconnected for breaking a rule (a limit, the protocol, a signature). */
   droppedPeers: number;
   /** Connections refused because the peer id or host was banned or not allowed. */

@@ -223,6 +223,8 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     router,
     dispatcher,
     relays: (session) => table.supports(session, MESH_CAPABILITY),
+    unverified: () => void stats.unverifiedBroadcasts++,
+    unread: (count) => void (stats.droppedLastMessages += count),
     ended,
   };
   const transports = new TransportSet();

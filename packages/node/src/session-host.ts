@@ -32,6 +32,10 @@ export interface SessionHost {
   opened(session: PeerSession): void;
   /** A local failure to report (not the peer's fault). */
   report(error: XppgError, peerId: string | undefined): void;
+  /** A signed broadcast dropped unchecked: read as the peer closed, past the turn's signature checks (`stats.unverifiedBroadcasts`). */
+  unverified?(): void;
+  /** `count` envelopes of a closing peer dropped unread (`stats.droppedLastMessages`; see `BundleReader.finish`). */
+  unread?(count: number): void;
   /** The session ended (after `admit` accepted it or not). */
   ended(session: PeerSession, error: XppgError | undefined): void;
 }

@@ -93,10 +93,6 @@ export class PageRecordLink implements ConnectionLink {
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
-    // A link that closed while we held it paused still owes us its last records and its close.
-    void conn.closed.then(() => {
-      if (!this.#linkClosed) conn.resume();
-    });
   }
 
   pauseReading(): void {

@@ -92,11 +92,6 @@ export class RecordLink implements ConnectionLink {
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
-    // A link that closed while we held it paused still owes us its last
-    // records and its close: let it deliver them.
-    void conn.closed.then(() => {
-      if (!this.#linkClosed) conn.resume();
-    });
   }
 
   /** Hands a sealed record to the connection below; one written before `sendParts` joined the contract gets it joined. */

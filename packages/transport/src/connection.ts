@@ -22,7 +22,14 @@ export interface FrameSink {
    * memory. Returning anything else is always safe.
    */
   frame(data: Uint8Array): void;
-  /** Called once, after the last frame, when the connection has closed. */
+  /**
+   * Called once, after the last frame, when the connection has closed. When
+   * the peer closed (or the link broke) and this side had not, every frame
+   * received before is delivered first, in order, even while the connection
+   * is paused (what a paused connection buffers: bounded by the transport's
+   * high-water mark where it has back-pressure), and this is called before
+   * `closed` resolves; a close by this side drops what is still held.
+   */
   close?(info: CloseInfo): void;
 }
 
@@ -88,7 +95,11 @@ export interface Connection extends AsyncDisposable {
    */
   sendParts(parts: readonly Uint8Array[]): Promise<void>;
 
-  /** Stops delivering frames (and, where the transport can, reading from the network). */
+  /**
+   * Stops delivering frames (and, where the transport can, reading from the
+   * network). Once the peer has closed, the frames it sent before are
+   * delivered anyway (see {@link FrameSink.close}).
+   */
   pause(): void;
   /** Resumes delivery after {@link Connection.pause}. */
   resume(): void;

@@ -71,4 +71,47 @@ describe("ConnectionCore", () => {
     await expect(conn.send(Uint8Array.of(3))).rejects.toMatchObject({ code: "XPPG_ERR_CONNECTION_CLOSED" });
     expect(link.calls).toEqual(["abort"]);
   });
+
+  it("after the peer ended, a close by this side drops the frames still held: nothing is delivered after it", async () => {
+    const { conn, link } = connection(1_000);
+    const frames: Uint8Array[] = [];
+    const closes: unknown[] = [];
+    conn.read({ frame: (f) => frames.push(f), close: (info) => closes.push(info) });
+    conn.pause();
+    link.controller.frame(Uint8Array.of(1));
+    link.controller.frame(Uint8Array.of(2));
+    // The peer's FIN is read; the socket is not yet closed, and the consumer closes.
+    link.controller.ended();
+    const closing = conn.close();
+    link.controller.closed();
+    await closing;
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    // The sink's close still comes, once; the held frames do not.
+    await vi.waitFor(() => expect(closes.length).toBe(1));
+    expect(frames).toEqual([]);
+  });
+  it("a close by this side from a frame callback during the close burst drops the frames left: the sink's close still comes once", async () => {
+    const { conn, link } = connection(1_000);
+    const frames: number[] = [];
+    const closes: unknown[] = [];
+    conn.read({
+      frame: (f) => {
+        frames.push(f[0]!);
+        if (f[0] === 1) void conn.close();
+      },
+      close: (info) => closes.push(info),
+    });
+    conn.pause();
+    link.controller.frame(Uint8Array.of(1));
+    link.controller.frame(Uint8Array.of(2));
+    link.controller.frame(Uint8Array.of(3));
+    // The peer ended and the socket closed: the held frames are handed over, even paused, then the close.
+    link.controller.ended();
+    link.controller.closed();
+    await vi.waitFor(() => expect(closes.length).toBe(1));
+    expect(frames).toEqual([1]);
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(closes.length).toBe(1);
+  });
 });

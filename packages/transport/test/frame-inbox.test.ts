@@ -33,22 +33,29 @@ describe("FrameInbox", () => {
     expect(flow).toEqual([true, false]);
   });
 
-  it("calls close once, after the last frame, and not while frames wait for a paused sink", async () => {
+  it("once the peer ended, delivers the frames held for a paused sink, in order, then calls close once", async () => {
     const inbox = new FrameInbox({ highWaterMark: 10 });
     const events: string[] = [];
-    inbox.read({ frame: (f) => events.push(`f${f[0]}`), close: (i) => events.push(`close:${i.initiator}`) });
+    inbox.read({
+      frame: (f) => {
+        events.push(`f${f[0]}`);
+        // A sink that pauses again while the last frames come is not waited for either.
+        inbox.pause();
+      },
+      close: (i) => events.push(`close:${i.initiator}`),
+    });
     inbox.pause();
-    inbox.push(new Uint8Array([1]));
+    for (let i = 1; i <= 3; i++) inbox.push(new Uint8Array([i]));
+    await tick();
+    expect(events).toEqual([]);
     inbox.end({ initiator: "remote" });
     inbox.end({ initiator: "local" });
     await tick();
-    expect(events).toEqual([]);
+    expect(events).toEqual(["f1", "f2", "f3", "close:remote"]);
     inbox.resume();
+    inbox.push(new Uint8Array([4]));
     await tick();
-    expect(events).toEqual(["f1", "close:remote"]);
-    inbox.push(new Uint8Array([2]));
-    await tick();
-    expect(events).toEqual(["f1", "close:remote"]);
+    expect(events).toEqual(["f1", "f2", "f3", "close:remote"]);
   });
 
   it("drops held frames when ended with discard", async () => {

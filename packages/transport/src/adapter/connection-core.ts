@@ -120,7 +120,9 @@ const noop = (): void => {};
  * What it guarantees whatever the link does: `close()` is idempotent and
  * bounded by `closeTimeoutMs`; after a local close no frame is delivered and
  * the link is told to stop decoding; `closed` resolves once, with the first
- * error; the sink's `close` is called once, after the last frame; sends
+ * error; the sink's `close` is called once, after the last frame (when the
+ * peer closed, after every frame it sent, even to a paused sink, and before
+ * `closed` resolves); sends
  * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
  */
 export class ConnectionCore implements Connection {
@@ -140,6 +142,8 @@ export class ConnectionCore implements Connection {
   #sendClosed = false;
   /** This side wants no more input. */
   #discardInput = false;
+  /** `close` was called: frames still held are dropped at the end, even when the peer ended first. */
+  #closedHere = false;
   #initiator: "local" | "remote" | null = null;
   #error: XppgError | undefined;
   #finished = false;
@@ -225,6 +229,11 @@ export class ConnectionCore implements Connection {
   }
 
   close(error?: XppgError): Promise<void> {
+    // Even after the peer ended (its FIN read, the socket not yet closed): this side wants no more frames.
+    this.#closedHere = true;
+    this.#discardInput = true;
+    // Already ended: what the inbox still holds is dropped, even mid-burst.
+    if (this.#finished) this.#inbox.discard();
     if (this.#initiator === null && !this.#finished) {
       this.#initiator = "local";
       this.#sendClosed = true;
@@ -264,8 +273,10 @@ export class ConnectionCore implements Connection {
     const error = this.#error ?? (recorded === "local" ? undefined : linkError);
     const info: CloseInfo = error === undefined ? { initiator } : { initiator, error };
     this.#waiters.settle(info, this.remoteAddress);
-    // After a local close this side wants no more frames: drop those held.
-    this.#inbox.end(info, initiator === "local");
+    // After a close by this side (even one that came after the peer ended) it wants no more frames: drop those
+    // held. Else they are delivered, even to a paused sink; ended first, the inbox hands them and the sink's close
+    // over before `closed`'s handlers run.
+    this.#inbox.end(info, initiator === "local" || this.#closedHere);
     this.#resolveClosed(info);
   }
 

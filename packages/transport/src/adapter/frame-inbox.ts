@@ -19,7 +19,16 @@ export interface FrameInboxOptions {
 /**
  * The receive half every transport shares: it holds frames until a sink is
  * set and not paused, delivers them in order, and calls the sink's `close`
- * exactly once, after the last frame.
+ * exactly once, after the last frame. Once the connection has ended without
+ * this side's close (the peer closed, the link broke), the frames held are
+ * delivered even while paused, then `close`: they arrived, and the sink's
+ * `close` must not wait for a `resume` that may never come (unless this
+ * side closed meanwhile: then they are dropped). That burst is what the
+ * paused inbox holds, bounded by the transport's own back-pressure: its
+ * high-water mark and one read where the source stops reading on
+ * `onFlowChange`; a source that cannot stop (no back-pressure) grows it
+ * without limit. A consumer that must bound its work bounds it itself (the
+ * node reads a closing peer's frames within a budget).
  *
  * For transport authors. A transport pushes each received frame with
  * {@link FrameInbox.push}, forwards `read`/`pause`/`resume` to it, and calls
@@ -108,9 +117,10 @@ export class FrameInbox {
   }
 
   /**
-   * The connection is gone. The sink's `close` is called once the frames
-   * held are delivered; with `discard`, they are dropped and it is called at
-   * once (used when this side closed: it wants no more frames).
+   * The connection is gone. The frames held are delivered, even while
+   * paused, then the sink's `close` is called; with `discard`, they are
+   * dropped and it is called at once (used when this side closed: it wants
+   * no more frames).
    */
   end(info: CloseInfo, discard = false): void {
     if (this.#end !== null) return;
@@ -120,6 +130,19 @@ export class FrameInbox {
       this.#head = 0;
       this.#queuedBytes = 0;
     }
+    this.#scheduleDrain();
+  }
+
+  /**
+   * This side closed after the connection ended (e.g. from a frame callback
+   * during the close burst): the frames still held are dropped; the sink's
+   * `close` still comes, once.
+   */
+  discard(): void {
+    if (this.#end === null) return;
+    this.#queue = [];
+    this.#head = 0;
+    this.#queuedBytes = 0;
     this.#scheduleDrain();
   }
 
@@ -140,7 +163,8 @@ export class FrameInbox {
     if (sink === null) return;
     this.#delivering = true;
     try {
-      while (this.#head < this.#queue.length && !this.#paused && this.#sink === sink) {
+      // Once ended, a pause no longer holds frames back: no resume need come for the close to be called.
+      while (this.#head < this.#queue.length && (!this.#paused || this.#end !== null) && this.#sink === sink) {
         const frame = this.#queue[this.#head]!;
         this.#queue[this.#head] = EMPTY;
         this.#head++;

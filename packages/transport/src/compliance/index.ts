@@ -331,6 +331,24 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       });
     }
 
+    it("when the peer closes, frames it sent are all delivered in order before the sink's close, even to a paused sink, and before closed resolves", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      // A consumer that has paused, and pauses again on every frame it is handed: no resume ever comes.
+      accepted.pause();
+      at.onFrame = () => accepted.pause();
+      const sinkClosesBefore = accepted.closed.then(() => at.closeCalls);
+      const count = 200;
+      for (let i = 0; i < count; i++) void dialer.send(numbered(i, 64));
+      await within(dialer.close(), "the dialer's close");
+      const info = await at.sinkClosed();
+      expect(info.initiator).toBe("remote");
+      expect(at.frames.map(numberOf)).toEqual(Array.from({ length: count }, (_, i) => i));
+      expect(await within(sinkClosesBefore, "the accepted side's closed"), "the sink's close is called before closed resolves").toBe(1);
+      await turns(5);
+      expect(at.closeCalls).toBe(1);
+    });
+
     it("close() flushes frames already sent before the peer sees the close", async () => {
       const { dialer, accepted } = await pair();
       const at = new Collector(accepted);

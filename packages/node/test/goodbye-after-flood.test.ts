@@ -1,0 +1,103 @@
+import { tcpTransport } from "@xppg/transport-tcp";
+import { webSocketTransport } from "@xppg/transport-ws";
+import { describe, expect, it } from "vitest";
+import { ENVELOPES_PER_TURN, FINISH_SLICES } from "../src/bundle-reader.js";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { collect, nextEvent, stopNodesAfterEach, track, until } from "./helpers.js";
+import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
+
+stopNodesAfterEach();
+
+/**
+ * A peer that sends a burst, says goodbye and closes: the receiver reads at
+ * most a slice of envelopes per turn and holds the connection paused
+ * between slices, so the peer's close reaches it while much of the burst
+ * (and the goodbye behind it) still waits to be read. What arrived before
+ * the close must reach the handlers, in order, and `peer:left` must carry
+ * the peer's reason, not "the peer went away". What is bounded: the work
+ * of the turn the close arrives in, at FINISH_SLICES slices of envelopes
+ * (4,096); past it the rest is dropped unread and counted
+ * (`stats.droppedLastMessages`), and only the last envelope, the goodbye,
+ * is read. So each message is handled, in order, or counted, and no turn
+ * hands more than the budget to the handlers.
+ */
+const BUDGET = FINISH_SLICES * ENVELOPES_PER_TURN;
+const COUNT = 20_000;
+const KIND = "test:flood";
+
+const cases: { name: string; listen: string; options: () => PlaygroundOptions }[] = [
+  { name: "TCP, plain", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()], dangerouslyDisableEncryption: true }) },
+  { name: "TCP, encrypted", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()] }) },
+  { name: "WebSocket, encrypted", listen: "ws://127.0.0.1:0/xppg", options: () => ({ transports: [webSocketTransport()] }) },
+];
+
+describe("a peer that floods, says goodbye and closes", () => {
+  for (const c of cases) {
+    it(`${c.name}: each message is handled in order or counted as dropped at close, no turn handles more than the budget, and peer:left has the peer's reason`, async () => {
+      const receiver = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
+      const sender = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
+      await Promise.all([receiver.start(), sender.start()]);
+      const got: number[] = [];
+      let sum = 0;
+      // Handler calls per turn of the event loop: counted between two setImmediate ticks.
+      let inTurn = 0;
+      let mostInTurn = 0;
+      let ticking = true;
+      const tick = (): void => {
+        inTurn = 0;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      receiver.on<number>(KIND, (_src, _kind, n) => {
+        got.push(n);
+        mostInTurn = Math.max(mostInTurn, ++inTurn);
+        // A handler with some work to do: the receiver falls behind the burst.
+        for (let i = 0; i < 200; i++) sum += Math.sqrt(n + i);
+      });
+      const joined = nextEvent(receiver, "peer:joined");
+      await sender.join(receiver.addresses[0]!);
+      await joined;
+      const left = nextEvent(receiver, "peer:left", 30_000);
+      for (let i = 0; i < COUNT; i++) await sender.send(KIND, i, { to: receiver.peerId });
+      await sender.stop();
+      const [peer, reason] = await left;
+      ticking = false;
+      expect(peer.peerId).toBe(sender.peerId);
+      // Each message was handed to the handlers before peer:left (nothing waits for a later turn) or dropped and counted; the goodbye read.
+      const dropped = receiver.stats.droppedLastMessages;
+      expect({ reason: reason?.code, accounted: got.length + dropped }, reason?.message).toEqual({ reason: "XPPG_ERR_PEER_SHUTDOWN", accounted: COUNT });
+      expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i));
+      expect(mostInTurn).toBeLessThanOrEqual(BUDGET);
+      expect(sum).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("a peer that floods signed broadcasts, says goodbye and closes (real TCP)", () => {
+  it("each broadcast is handed over in order or counted as dropped unchecked, and peer:left has the peer's reason (the checks per turn: bundle-reader-finish.test.ts)", async () => {
+    const unlimited = { broadcastsPerSecond: Infinity, verificationsPerSecond: Infinity, messagesPerSecond: Infinity };
+    const pg = await tcpNode({ limits: unlimited });
+    const got = collect<{ n: number }>(pg, "news");
+    const raw = await tcpRawPeer(pg);
+    await until(() => pg.peers.length === 1, 10_000, "the raw peer to join");
+    const before = pg.stats.unverifiedBroadcasts;
+    const parts = Array.from({ length: 600 }, (_, n) => raw.signedBroadcast("news", { n }, raw.identity!));
+    parts.push(raw.envelope("xppg/bye", { code: "XPPG_ERR_PEER_SHUTDOWN", reason: "shutting down" }));
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      frame.set(p, at);
+      at += p.byteLength;
+    }
+    const left = nextEvent(pg, "peer:left");
+    await raw.conn.send(frame);
+    await raw.conn.close();
+    const [, reason] = await left;
+    expect(reason?.code, reason?.message).toBe("XPPG_ERR_PEER_SHUTDOWN");
+    const dropped = pg.stats.unverifiedBroadcasts - before;
+    expect(got.length + dropped).toBe(600);
+    // Those handed over came in order.
+    const ns = got.map((m) => m.payload.n);
+    expect(ns).toEqual([...ns].sort((a, b) => a - b));
+  });
+});
