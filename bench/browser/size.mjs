@@ -66,7 +66,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // (the rest walked by length, counted in stats.droppedLastMessages), the other read holds honoured there, and a close
 // by this side after the peer ended dropping what is held; the record links' resume after their link closed, dead under
 // the inbox's rule, came out (10 bytes).
-export const CEILING_GZIP_BYTES = 65_281;
+// 65,306 bytes in a clean build of the merge (a clean clone, as CI builds it), with the second round of those mends (a
+// close by this side during the last delivery drops what is left; no goodbye taken past a malformed envelope): 25 more.
+export const CEILING_GZIP_BYTES = 65_306;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';
