@@ -96,9 +96,8 @@ async function withEsbuild() {
   }
   for (const entry of readdirSync(OUT, { recursive: true })) {
     const path = join(OUT, String(entry));
-    // A script's code cache is removed and made again after (code-cache.mjs).
-    const cacheOfScript = /\.[0-9a-f]{16}\.cache$/.test(path) && written.has(path.replace(/\.[0-9a-f]{16}\.cache$/, ".js"));
-    if (!written.has(path) && !cacheOfScript) rmSync(path, { recursive: true, force: true });
+    // Old code caches go too: every build that keeps scripts makes them again after (code-cache.mjs), or makes none.
+    if (!written.has(path)) rmSync(path, { recursive: true, force: true });
   }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
   return [...written].filter((f) => f.endsWith(".js")).map((file) => ({ file, sources }));

@@ -68,7 +68,8 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // the inbox's rule, came out (10 bytes).
 // 65,306 bytes in a clean build of the merge (a clean clone, as CI builds it), with the second round of those mends (a
 // close by this side during the last delivery drops what is left; no goodbye taken past a malformed envelope): 25 more.
-export const CEILING_GZIP_BYTES = 65_306;
+// 65,301 bytes once the goodbye's decode at a close and the inbox's two ways of dropping frames share their code (5 bytes).
+export const CEILING_GZIP_BYTES = 65_301;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

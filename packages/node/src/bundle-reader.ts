@@ -259,7 +259,7 @@ export class BundleReader {
     let malformed = false;
     walk: for (const data of held) {
       while (pos < data.length) {
-        const length = data.length - pos < BUNDLE_LENGTH_BYTES ? 0 : ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+        const length = data.length - pos < BUNDLE_LENGTH_BYTES ? 0 : envelopeLengthAt(data, pos);
         const start = pos + BUNDLE_LENGTH_BYTES;
         if (length === 0 || length > data.length - start) {
           malformed = true;
@@ -323,7 +323,7 @@ export class BundleReader {
         sink.violation("a bundle ends inside an envelope length");
         return;
       }
-      const length = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
+      const length = envelopeLengthAt(data, pos);
       const start = pos + BUNDLE_LENGTH_BYTES;
       if (length === 0 || length > end - start) {
         sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
@@ -385,4 +385,9 @@ export class BundleReader {
       this.#sink.pause();
     }
   }
+}
+
+/** The length an envelope's 4-byte prefix at `pos` declares (big-endian); the caller checks that 4 bytes remain. */
+function envelopeLengthAt(data: Uint8Array, pos: number): number {
+  return ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
 }

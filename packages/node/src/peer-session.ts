@@ -455,17 +455,17 @@ export class PeerSession {
     const last = reader.finish(this.#readHolds > (reader.holdsPeer ? 1 : 0));
     // Envelopes left unread (past the budget, or behind one whose work goes on): the last may be the peer's goodbye.
     if (last !== undefined) {
-      let bye = false;
+      let read: ReturnType<SessionHost["codec"]["read"]> | undefined;
       if (this.#closeError === undefined) {
         try {
-          const read = this.#host.codec.read(last, 0, last.length, this.#link);
-          bye = read.kind === KIND_BYE && read.source === this.#hello?.peerId;
-          if (bye) this.#onBye(read.payload);
+          read = this.#host.codec.read(last, 0, last.length, this.#link);
         } catch {
           // Not a readable envelope: the connection closed without a goodbye we can read.
         }
       }
-      if (!bye) this.#host.unread?.(1);
+      // Outside the try: a fault in handling a goodbye is not taken for an unreadable one.
+      if (read !== undefined && read.kind === KIND_BYE && read.source === this.#hello?.peerId) this.#onBye(read.payload);
+      else this.#host.unread?.(1);
     }
     this.#onClosed(info);
   }

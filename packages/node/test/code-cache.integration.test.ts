@@ -138,7 +138,7 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
     expect(seen()).toEqual({ url: "@xppg/node/dist/bundle/index.script.js", map: "index.script.js.map" });
   });
 
-  it("gives the build-time warm-up a deadline, and the build goes on without caches when it is missed", () => {
+  it("gives the build-time warm-up a deadline: the cache step fails when it is missed and leaves no caches (the build then goes on without them)", () => {
     // A copy of the package (its folder named as the warm-up's), so the real package's caches are left alone.
     const dir = join(mkdtempSync(join(tmpdir(), "xppg-code-cache-")), "node");
     copies.push(dirname(dir));

@@ -125,11 +125,7 @@ export class FrameInbox {
   end(info: CloseInfo, discard = false): void {
     if (this.#end !== null) return;
     this.#end = info;
-    if (discard) {
-      this.#queue = [];
-      this.#head = 0;
-      this.#queuedBytes = 0;
-    }
+    if (discard) this.#drop();
     this.#scheduleDrain();
   }
 
@@ -140,10 +136,15 @@ export class FrameInbox {
    */
   discard(): void {
     if (this.#end === null) return;
+    this.#drop();
+    this.#scheduleDrain();
+  }
+
+  /** Forgets the frames held. */
+  #drop(): void {
     this.#queue = [];
     this.#head = 0;
     this.#queuedBytes = 0;
-    this.#scheduleDrain();
   }
 
   #scheduleDrain(): void {
