@@ -15,8 +15,18 @@ export interface RoutingLimitOptions {
    * @default 5000
    */
   routedOpenTimeoutMs?: number;
+  /**
+   * Bytes one end-to-end channel may hold for this node while its reading is
+   * paused (a page's record opening behind the network, a handshake's step).
+   * A routed channel cannot make its sender wait, so past this the channel
+   * is closed (`XPPG_ERR_RATE_LIMITED`, counted in
+   * `stats.overfullRoutedChannels`) and its sender told (a reset): its next
+   * send opens another channel. At least 65,536 (a whole record).
+   * @default 4194304 (4 MiB)
+   */
+  routedInboxBytes?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 65_536 } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxBytes: 4 * 1024 * 1024 };
