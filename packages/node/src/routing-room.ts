@@ -51,6 +51,8 @@ export interface RoutingLimits {
   readonly idleTimeoutMs: number;
   /** Resets a second this node sends for packets it cannot deliver or pass on. */
   readonly resetsPerSecond: number;
+  /** Bytes one channel may hold while its reading is paused; past it the channel is closed (`XPPG_ERR_RATE_LIMITED`). */
+  readonly maxInboxBytes: number;
 }
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
@@ -61,6 +63,7 @@ export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   openTimeoutMs: 5000,
   idleTimeoutMs: 120_000,
   resetsPerSecond: 100,
+  maxInboxBytes: 4 * 1024 * 1024,
 };
 
 export interface RoutingRoomOptions {
@@ -224,6 +227,8 @@ export class RoutingRoom {
     if (channel !== undefined) {
       if (packet.type === PACKET.OPEN) return;
       channel.lastUsed = ++this.#uses;
+      // A routed channel cannot make its sender wait: what comes while its reading is paused is held, up to a bound.
+      if (channel.conn.heldBytes + packet.body.length > this.#limits.maxInboxBytes) return this.#overfull(channel);
       channel.conn.deliver(packet.body);
       return;
     }
@@ -368,6 +373,18 @@ export class RoutingRoom {
     if (error !== undefined) channel.conn.reset(error);
     else if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
+  }
+
+  /** The channel's paused reading would hold more than `maxInboxBytes`: closed (the other end told by a reset) and counted. */
+  #overfull(channel: Channel): void {
+    this.#o.stats.overfullRoutedChannels++;
+    const error = new PlaygroundError(
+      NODE_ERROR_CODES.RATE_LIMITED,
+      `The peer ${channel.peer} sent more over its end-to-end channel than this node holds while reading it is paused (limits.routedInboxBytes, ${this.#limits.maxInboxBytes} bytes). The channel is closed; its next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
+    );
+    // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
+    void channel.conn.close(error);
+    this.#drop(channel, error);
   }
 
   #closeIdle(): void {

@@ -1,0 +1,79 @@
+// A routed connection's inbox while its reader is paused (a page's record opening behind, a handshake's
+// step): what a sender that goes on sending can make this node hold is bounded (`limits.routedInboxBytes`).
+import { describe, expect, it, vi } from "vitest";
+import type { Playground, PlaygroundOptions } from "../src/index.js";
+import { collect, stopNodesAfterEach, until } from "./helpers.js";
+import { tcpNode } from "./tcp-helpers.js";
+
+stopNodesAfterEach();
+
+/** Every routed connection made, with the most bytes its inbox held after a packet came: the real connection, watched. */
+const made = vi.hoisted(() => [] as { conn: { heldBytes: number; pause(): void; resume(): void; closed: Promise<{ error?: { code?: string } }> }; local: string; peak: number }[]);
+vi.mock("../src/routed-connection.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/routed-connection.js")>();
+  class WatchedRoutedConnection extends real.RoutedConnection {
+    readonly #seen: (typeof made)[number];
+    constructor(options: ConstructorParameters<typeof real.RoutedConnection>[0]) {
+      super(options);
+      this.#seen = { conn: this, local: options.localPeerId, peak: 0 };
+      made.push(this.#seen);
+    }
+    override deliver(body: Uint8Array): void {
+      super.deliver(body);
+      this.#seen.peak = Math.max(this.#seen.peak, this.heldBytes);
+    }
+  }
+  return { ...real, RoutedConnection: WatchedRoutedConnection };
+});
+
+const FIXED: PlaygroundOptions = { connections: { lowWater: 0 } };
+const BOUND = 256 * 1024;
+
+/** A - B - C on TCP on loopback, C holding at most `BOUND` for a paused routed connection; each has heard of the others. */
+async function line(): Promise<[Playground, Playground, Playground]> {
+  const a = await tcpNode(FIXED);
+  const b = await tcpNode(FIXED);
+  const c = await tcpNode({ ...FIXED, limits: { routedInboxBytes: BOUND } });
+  await b.join(`tcp://127.0.0.1:${a.port}`);
+  await c.join(`tcp://127.0.0.1:${b.port}`);
+  await until(() => a.meshPeers.some((m) => m.peerId === c.peerId) && c.meshPeers.some((m) => m.peerId === a.peerId), 10_000, "A and C hear of each other");
+  return [a, b, c];
+}
+
+describe("a routed connection whose reader is paused", { timeout: 30_000 }, () => {
+  it("holds at most limits.routedInboxBytes: past it the channel is closed (XPPG_ERR_RATE_LIMITED, counted), the sender's next send opens another, and every link carries on", async () => {
+    const [a, b, c] = await line();
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    const watched = made.find((m) => m.local === c.peerId)!;
+    expect(watched).toBeDefined();
+    // C's end stops reading, as a page's does while its record opening is behind; A goes on sending, 1.6 MiB in all.
+    watched.conn.pause();
+    const closed = watched.conn.closed;
+    const blob = "x".repeat(16 * 1024);
+    const sends = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => a.send("note", { n: i + 1, blob }, { to: c.peerId })));
+    await until(() => c.stats.overfullRoutedChannels === 1 || watched.peak > 4 * BOUND, 10_000, "C's paused inbox passes its bound");
+    expect(watched.peak).toBeLessThanOrEqual(BOUND);
+    expect(c.stats.overfullRoutedChannels).toBe(1);
+    await expect(closed).resolves.toMatchObject({ error: { code: "XPPG_ERR_RATE_LIMITED", message: expect.stringContaining("limits.routedInboxBytes") as unknown } });
+    // What A saw: sends handed over before the reset came resolved; any after it failed with a typed code.
+    for (const s of sends) if (s.status === "rejected") expect(s.reason).toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_/) as unknown });
+    // The reset reaches A: its next send opens a new channel, and C reads it.
+    const before = atC.length;
+    // (Sent again until it arrives: one sent before the reset reaches A goes on the closed channel, and is lost.)
+    await vi.waitFor(
+      async () => {
+        await a.send("note", { n: -1 }, { to: c.peerId }).catch(() => {});
+        if (!atC.slice(before).some((m) => m.payload.n === -1)) throw new Error("no note over a new channel at C yet");
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    // The node and its links carried on: B and C still neighbours, and a direct message goes through.
+    expect(c.peers.map((p) => p.peerId)).toContain(b.peerId);
+    expect(a.peers.map((p) => p.peerId)).toContain(b.peerId);
+    const atB = collect<{ hi: boolean }>(b, "hi");
+    await c.send("hi", { hi: true }, b.peerId);
+    await until(() => atB.length === 1, 10_000, "C's direct message at B");
+  });
+});
