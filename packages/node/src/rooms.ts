@@ -91,7 +91,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const { events, stats } = node;
   const report = (error: XppgError, peerId: string | undefined): void => events.emit("error", error, peerId);
   const refused = (): void => void stats.refusedConnections++;
-  const guard = new AbuseGuard({ threshold: o.limits.banThreshold, windowMs: o.limits.strikeWindowMs, durationMs: o.limits.banDurationMs, allowPeers: o.allowPeers });
+  const guard = new AbuseGuard({ ...o.limits, allowPeers: o.allowPeers });
   // A frame is a bundle of envelopes, each behind its length.
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
   const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: clockSkewLimit(o) });
@@ -158,7 +158,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
-  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs, maxInboxBytes: o.limits.routedInboxBytes } }), (r) => r.close());
+  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: o.limits }), (r) => r.close());
   const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report, codec }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);

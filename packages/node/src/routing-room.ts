@@ -5,7 +5,7 @@
  * - Forwarding: an `xppg/route` packet for another node goes on to the
  *   neighbour the route table names (routes learnt from presences), with
  *   its hop limit one lower; never back where it came from, never past its
- *   hop limit, at most `forwardPerSecond` packets a second from each
+ *   hop limit, at most `routedPerSecond` packets a second from each
  *   neighbour. What cannot go on is dropped and counted
  *   (`stats.droppedUnicasts`).
  * - End to end: the two ends run the secure channel (Noise XX, the same as
@@ -15,7 +15,7 @@
  *   channel fail to decrypt, and the receiving end closes it.
  * - Channels are bounded in all, per peer and while opening; an idle one is
  *   closed. A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
- *   a channel whose other end does not answer fails within `openTimeoutMs`.
+ *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`.
  */
 
 import { now as nowMs, type XppgError } from "@xppg/errors";
@@ -35,10 +35,10 @@ import { TokenBucket } from "./token-bucket.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
 
-/** The routing room's limits, all on by default. */
+/** The routing room's limits, all on by default; those named `routed*` are the node's options of the same names (its `limits` is given whole). */
 export interface RoutingLimits {
   /** Routed packets a second each neighbour may hand this node to pass on (twice that in a burst); more are dropped. */
-  readonly forwardPerSecond: number;
+  readonly routedPerSecond: number;
   /** End-to-end channels this node keeps, in all. */
   readonly maxChannels: number;
   /** End-to-end channels with one peer (both directions together). */
@@ -46,24 +46,24 @@ export interface RoutingLimits {
   /** Channels other nodes opened whose handshake is under way. */
   readonly maxOpening: number;
   /** Time a channel's handshake may take; a send waiting for it then fails with `XPPG_ERR_UNREACHABLE`. */
-  readonly openTimeoutMs: number;
+  readonly routedOpenTimeoutMs: number;
   /** A channel unused for this long is closed. */
   readonly idleTimeoutMs: number;
   /** Resets a second this node sends for packets it cannot deliver or pass on. */
   readonly resetsPerSecond: number;
   /** Bytes one channel may hold while its reading is paused; past it the channel is closed (`XPPG_ERR_RATE_LIMITED`). */
-  readonly maxInboxBytes: number;
+  readonly routedInboxBytes: number;
 }
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
-  forwardPerSecond: 5000,
+  routedPerSecond: 5000,
   maxChannels: 256,
   maxChannelsPerPeer: 4,
   maxOpening: 32,
-  openTimeoutMs: 5000,
+  routedOpenTimeoutMs: 5000,
   idleTimeoutMs: 120_000,
   resetsPerSecond: 100,
-  maxInboxBytes: 4 * 1024 * 1024,
+  routedInboxBytes: 4 * 1024 * 1024,
 };
 
 export interface RoutingRoomOptions {
@@ -182,7 +182,7 @@ export class RoutingRoom {
   #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
     const stats = this.#o.stats;
     let bucket = this.#buckets.get(session);
-    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.forwardPerSecond, 2 * this.#limits.forwardPerSecond)));
+    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.routedPerSecond, 2 * this.#limits.routedPerSecond)));
     // A hop limit past the most an origin may give counts as that most.
     const hopLimit = Math.min(packet.hopLimit, ROUTE_HOP_LIMIT);
     if (!bucket.take() || hopLimit === 0 || packet.origin === this.#me) {
@@ -228,7 +228,7 @@ export class RoutingRoom {
       if (packet.type === PACKET.OPEN) return;
       channel.lastUsed = ++this.#uses;
       // A routed channel cannot make its sender wait: what comes while its reading is paused is held, up to a bound.
-      if (channel.conn.heldBytes + packet.body.length > this.#limits.maxInboxBytes) return this.#overfull(channel);
+      if (channel.conn.heldBytes + packet.body.length > this.#limits.routedInboxBytes) return this.#overfull(channel);
       channel.conn.deliver(packet.body);
       return;
     }
@@ -287,7 +287,7 @@ export class RoutingRoom {
     if (!initiator) this.#opening++;
     const ready = secureConnection(conn, {
       identity: this.#o.identity,
-      handshakeTimeoutMs: this.#limits.openTimeoutMs,
+      handshakeTimeoutMs: this.#limits.routedOpenTimeoutMs,
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
     }).then(
@@ -307,7 +307,7 @@ export class RoutingRoom {
       (error: unknown) => {
         if (!initiator) this.#opening--;
         this.#drop(channel, undefined);
-        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.openTimeoutMs} ms, or a node on the path reset it)`, error);
+        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.routedOpenTimeoutMs} ms, or a node on the path reset it)`, error);
       },
     );
     ready.catch(() => {});
@@ -375,12 +375,12 @@ export class RoutingRoom {
     else void channel.conn.close();
   }
 
-  /** The channel's paused reading would hold more than `maxInboxBytes`: closed (the other end told by a reset) and counted. */
+  /** The channel's paused reading would hold more than `routedInboxBytes`: closed (the other end told by a reset) and counted. */
   #overfull(channel: Channel): void {
     this.#o.stats.overfullRoutedChannels++;
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent more over its end-to-end channel than this node holds while reading it is paused (limits.routedInboxBytes, ${this.#limits.maxInboxBytes} bytes). The channel is closed; its next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
+      `The peer ${channel.peer} sent more over its end-to-end channel than this node holds while reading it is paused (limits.routedInboxBytes, ${this.#limits.routedInboxBytes} bytes). The channel is closed; its next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     void channel.conn.close(error);
