@@ -380,7 +380,7 @@ export class RoutingRoom {
     this.#o.stats.overfullRoutedChannels++;
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent more over its end-to-end channel than this node holds while reading it is paused (limits.routedInboxBytes, ${this.#limits.routedInboxBytes} bytes). The channel is closed; its next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
+      `The peer ${channel.peer} sent more than limits.routedInboxBytes (${this.#limits.routedInboxBytes}) while this node's reading of their channel was paused: it is closed, the next send opens another.`,
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     void channel.conn.close(error);
