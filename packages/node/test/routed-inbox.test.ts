@@ -76,4 +76,23 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
     await c.send("hi", { hi: true }, b.peerId);
     await until(() => atB.length === 1, 10_000, "C's direct message at B");
   });
+
+  it("under the bound, a paused channel loses nothing: once its reading resumes, every message arrives in order and nothing is counted", async () => {
+    const [a, , c] = await line();
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    const watched = made.find((m) => m.local === c.peerId)!;
+    watched.conn.pause();
+    // 20 notes of 4 KiB: about 80 KiB, under the bound of 256 KiB.
+    const blob = "x".repeat(4 * 1024);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => a.send("note", { n: i + 1, blob }, { to: c.peerId })));
+    await until(() => watched.conn.heldBytes >= 20 * 4 * 1024, 10_000, "the notes held at C");
+    expect(atC).toHaveLength(1);
+    watched.conn.resume();
+    await until(() => atC.length === 21, 10_000, "every note at C");
+    expect(atC.map((m) => m.payload.n)).toEqual(Array.from({ length: 21 }, (_, i) => i));
+    expect(c.stats.overfullRoutedChannels).toBe(0);
+    expect(watched.peak).toBeLessThanOrEqual(BOUND);
+  });
 });
