@@ -21,12 +21,16 @@ export interface RoutingLimitOptions {
    * A routed channel cannot make its sender wait, so past this the channel
    * is closed (`XPPG_ERR_RATE_LIMITED`, counted in
    * `stats.overfullRoutedChannels`) and its sender told (a reset): its next
-   * send opens another channel. At least 65,536 (a whole record).
+   * send opens another channel. At least 1 MiB: a channel's responder pauses
+   * on the handshake's last message while it makes its keys, and its opener
+   * sends what it queued during the open right after, so a healthy channel
+   * holds a burst at open; and a page's record layer pauses with 16 records
+   * of up to 64 KiB waiting to be opened (1 MiB in flight).
    * @default 4194304 (4 MiB)
    */
   routedInboxBytes?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 65_536 } as const;
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 1 << 20 } as const;
 export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxBytes: 4 * 1024 * 1024 };

@@ -27,7 +27,7 @@ vi.mock("../src/routed-connection.js", async (importOriginal) => {
 });
 
 const FIXED: PlaygroundOptions = { connections: { lowWater: 0 } };
-const BOUND = 256 * 1024;
+const BOUND = 1 << 20;
 
 /** A - B - C on TCP on loopback, C holding at most `BOUND` for a paused routed connection; each has heard of the others. */
 async function line(): Promise<[Playground, Playground, Playground]> {
@@ -48,11 +48,11 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
     await until(() => atC.length === 1, 10_000, "the first note at C");
     const watched = made.find((m) => m.local === c.peerId)!;
     expect(watched).toBeDefined();
-    // C's end stops reading, as a page's does while its record opening is behind; A goes on sending, 1.6 MiB in all.
+    // C's end stops reading, as a page's does while its record opening is behind; A goes on sending, 3.2 MiB in all.
     watched.conn.pause();
     const closed = watched.conn.closed;
     const blob = "x".repeat(16 * 1024);
-    const sends = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => a.send("note", { n: i + 1, blob }, { to: c.peerId })));
+    const sends = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => a.send("note", { n: i + 1, blob }, { to: c.peerId })));
     await until(() => c.stats.overfullRoutedChannels === 1 || watched.peak > 4 * BOUND, 10_000, "C's paused inbox passes its bound");
     expect(watched.peak).toBeLessThanOrEqual(BOUND);
     expect(c.stats.overfullRoutedChannels).toBe(1);
@@ -84,7 +84,7 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
     await until(() => atC.length === 1, 10_000, "the first note at C");
     const watched = made.find((m) => m.local === c.peerId)!;
     watched.conn.pause();
-    // 20 notes of 4 KiB: about 80 KiB, under the bound of 256 KiB.
+    // 20 notes of 4 KiB: about 80 KiB, under the bound of 1 MiB.
     const blob = "x".repeat(4 * 1024);
     await Promise.all(Array.from({ length: 20 }, (_, i) => a.send("note", { n: i + 1, blob }, { to: c.peerId })));
     await until(() => watched.conn.heldBytes >= 20 * 4 * 1024, 10_000, "the notes held at C");
