@@ -84,6 +84,8 @@ export interface RoutingRoomOptions {
    * Without it, nothing is held back.
    */
   holdReading?(session: PeerSession, held: boolean): void;
+  /** A channel this node closed for the other end's misbehaviour (the node's `error` event, naming the peer). */
+  report?(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RoutingLimits>;
 }
 
@@ -380,11 +382,12 @@ export class RoutingRoom {
     this.#o.stats.overfullRoutedChannels++;
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent more than limits.routedInboxBytes (${this.#limits.routedInboxBytes}) while this node's reading of their channel was paused: it is closed, the next send opens another.`,
+      `The peer ${channel.peer} sent more than limits.routedInboxBytes (${this.#limits.routedInboxBytes}) while this node's reading of their channel was paused: it is closed, the next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     void channel.conn.close(error);
     this.#drop(channel, error);
+    this.#o.report?.(error, channel.peer);
   }
 
   #closeIdle(): void {

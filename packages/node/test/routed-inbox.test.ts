@@ -44,6 +44,8 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
   it("holds at most limits.routedInboxBytes: past it the channel is closed (XPPG_ERR_RATE_LIMITED, counted), the sender's next send opens another, and every link carries on", async () => {
     const [a, b, c] = await line();
     const atC = collect<{ n: number }>(c, "note");
+    const errors: { code: string; message: string; peer: string | undefined }[] = [];
+    c.events.on("error", (e, peer) => void errors.push({ code: e.code, message: e.message, peer }));
     await a.send("note", { n: 0 }, { to: c.peerId });
     await until(() => atC.length === 1, 10_000, "the first note at C");
     const watched = made.find((m) => m.local === c.peerId)!;
@@ -57,6 +59,8 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
     expect(watched.peak).toBeLessThanOrEqual(BOUND);
     expect(c.stats.overfullRoutedChannels).toBe(1);
     await expect(closed).resolves.toMatchObject({ error: { code: "XPPG_ERR_RATE_LIMITED", message: expect.stringContaining("limits.routedInboxBytes") as unknown } });
+    // C's application is told, once, naming the peer and what to do.
+    expect(errors.filter((e) => e.code === "XPPG_ERR_RATE_LIMITED")).toEqual([{ code: "XPPG_ERR_RATE_LIMITED", message: expect.stringMatching(/Raise limits\.routedInboxBytes/) as unknown, peer: a.peerId }]);
     // What A saw: sends handed over before the reset came resolved; any after it failed with a typed code.
     for (const s of sends) if (s.status === "rejected") expect(s.reason).toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_/) as unknown });
     // The reset reaches A: its next send opens a new channel, and C reads it.
