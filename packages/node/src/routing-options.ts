@@ -29,8 +29,18 @@ export interface RoutingLimitOptions {
    * @default 4194304 (4 MiB)
    */
   routedInboxBytes?: number;
+  /**
+   * Bytes all end-to-end channels together may hold for this node while
+   * their reading is paused: the node's bound (peer ids cost nothing, so
+   * 256 channels of `routedInboxBytes` each could otherwise hold 1 GiB).
+   * Past it the channel holding the most is closed, as one past its own
+   * bound is (`XPPG_ERR_RATE_LIMITED`, counted in
+   * `stats.overfullRoutedChannels`). At least 1 MiB.
+   * @default 16777216 (16 MiB)
+   */
+  routedInboxTotalBytes?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 1 << 20 } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxBytes: 4 * 1024 * 1024 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 1 << 20, routedInboxTotalBytes: 1 << 20 } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxBytes: 4 << 20, routedInboxTotalBytes: 16 << 20 };

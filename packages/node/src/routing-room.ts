@@ -53,6 +53,8 @@ export interface RoutingLimits {
   readonly resetsPerSecond: number;
   /** Bytes one channel may hold while its reading is paused; past it the channel is closed (`XPPG_ERR_RATE_LIMITED`). */
   readonly routedInboxBytes: number;
+  /** Bytes all channels together may hold while their reading is paused; past it the one holding the most is closed. */
+  readonly routedInboxTotalBytes: number;
 }
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
@@ -63,7 +65,8 @@ export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   routedOpenTimeoutMs: 5000,
   idleTimeoutMs: 120_000,
   resetsPerSecond: 100,
-  routedInboxBytes: 4 * 1024 * 1024,
+  routedInboxBytes: 4 << 20,
+  routedInboxTotalBytes: 16 << 20,
 };
 
 export interface RoutingRoomOptions {
@@ -111,6 +114,8 @@ export class RoutingRoom {
   readonly #limits: RoutingLimits;
   readonly #me: string;
   readonly #channels = new Map<string, Channel>();
+  /** Channels that held bytes for a paused reader at their last packet (see `#holdingCheck`). */
+  readonly #holding = new Set<Channel>();
   readonly #byPeer = new Map<string, Channel[]>();
   readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
   readonly #resets: TokenBucket;
@@ -230,8 +235,10 @@ export class RoutingRoom {
       if (packet.type === PACKET.OPEN) return;
       channel.lastUsed = ++this.#uses;
       // A routed channel cannot make its sender wait: what comes while its reading is paused is held, up to a bound.
-      if (channel.conn.heldBytes + packet.body.length > this.#limits.routedInboxBytes) return this.#overfull(channel);
+      if (channel.conn.heldBytes + packet.body.length > this.#limits.routedInboxBytes) return this.#overfull(channel, false);
       channel.conn.deliver(packet.body);
+      // Held (its reading paused): counted against the node's bound, for all channels together.
+      if (channel.conn.heldBytes > 0) this.#holdingCheck(channel);
       return;
     }
     if (packet.type === PACKET.DATA || packet.fromResponder || !this.#admits(packet.origin)) {
@@ -369,6 +376,7 @@ export class RoutingRoom {
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
     this.#channels.delete(channel.key);
+    this.#holding.delete(channel);
     const list = this.#byPeer.get(channel.peer)!;
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
@@ -377,14 +385,41 @@ export class RoutingRoom {
     else void channel.conn.close();
   }
 
-  /** The channel's paused reading would hold more than `routedInboxBytes`: closed (the other end told by a reset) and counted. */
-  #overfull(channel: Channel): void {
+  /**
+   * `channel` now holds bytes for its paused reader: while all channels
+   * holding some hold more than `routedInboxTotalBytes`, the one holding the
+   * most is closed (as the largest outgoing queue is past `maxQueuedBytes`).
+   * Only channels that held bytes at their last packet are summed.
+   */
+  #holdingCheck(channel: Channel): void {
+    this.#holding.add(channel);
+    for (;;) {
+      let total = 0;
+      let most: Channel | undefined;
+      for (const c of this.#holding) {
+        const held = c.conn.heldBytes;
+        if (held === 0) this.#holding.delete(c);
+        total += held;
+        if (most === undefined || held > most.conn.heldBytes) most = c;
+      }
+      if (total <= this.#limits.routedInboxTotalBytes || most === undefined) return;
+      this.#overfull(most, true);
+    }
+  }
+
+  /** The channel's paused reading would hold more than `routedInboxBytes` (or it holds the most when all together pass `routedInboxTotalBytes`): closed (the other end told by a reset), counted and reported. */
+  #overfull(channel: Channel, node: boolean): void {
     this.#o.stats.overfullRoutedChannels++;
+    const l = this.#limits;
+    const [what, option] = node
+      ? [`the most of all paused channels, which together held more than limits.routedInboxTotalBytes (${l.routedInboxTotalBytes})`, "limits.routedInboxTotalBytes"]
+      : [`more than limits.routedInboxBytes (${l.routedInboxBytes})`, "limits.routedInboxBytes"];
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent more than limits.routedInboxBytes (${this.#limits.routedInboxBytes}) while this node's reading of their channel was paused: it is closed, the next send opens another. Raise limits.routedInboxBytes for large bursts to a slow reader.`,
+      `The peer ${channel.peer} sent ${what} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`,
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
+    this.#holding.delete(channel);
     void channel.conn.close(error);
     this.#drop(channel, error);
     this.#o.report?.(error, channel.peer);

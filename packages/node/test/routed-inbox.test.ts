@@ -8,14 +8,14 @@ import { tcpNode } from "./tcp-helpers.js";
 stopNodesAfterEach();
 
 /** Every routed connection made, with the most bytes its inbox held after a packet came: the real connection, watched. */
-const made = vi.hoisted(() => [] as { conn: { heldBytes: number; pause(): void; resume(): void; closed: Promise<{ error?: { code?: string } }> }; local: string; peak: number }[]);
+const made = vi.hoisted(() => [] as { conn: { heldBytes: number; isClosed: boolean; pause(): void; resume(): void; closed: Promise<{ error?: { code?: string } }> }; local: string; remote: string; peak: number }[]);
 vi.mock("../src/routed-connection.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../src/routed-connection.js")>();
   class WatchedRoutedConnection extends real.RoutedConnection {
     readonly #seen: (typeof made)[number];
     constructor(options: ConstructorParameters<typeof real.RoutedConnection>[0]) {
       super(options);
-      this.#seen = { conn: this, local: options.localPeerId, peak: 0 };
+      this.#seen = { conn: this, local: options.localPeerId, remote: options.remotePeerId, peak: 0 };
       made.push(this.#seen);
     }
     override deliver(body: Uint8Array): void {
@@ -98,5 +98,46 @@ describe("a routed connection whose reader is paused", { timeout: 30_000 }, () =
     expect(atC.map((m) => m.payload.n)).toEqual(Array.from({ length: 21 }, (_, i) => i));
     expect(c.stats.overfullRoutedChannels).toBe(0);
     expect(watched.peak).toBeLessThanOrEqual(BOUND);
+  });
+
+  it("holds at most limits.routedInboxTotalBytes for all its paused channels: past it the channel holding the most is closed (counted, reported), and the others carry on", async () => {
+    const TOTAL = 2 << 20;
+    const b = await tcpNode(FIXED);
+    const c = await tcpNode({ ...FIXED, limits: { routedInboxTotalBytes: TOTAL } });
+    const senders = [await tcpNode(FIXED), await tcpNode(FIXED), await tcpNode(FIXED)];
+    await c.join(`tcp://127.0.0.1:${b.port}`);
+    for (const s of senders) await s.join(`tcp://127.0.0.1:${b.port}`);
+    await until(() => senders.every((s) => s.meshPeers.some((m) => m.peerId === c.peerId) && c.meshPeers.some((m) => m.peerId === s.peerId)), 10_000, "the senders and C hear of each other");
+    const atC = collect<{ n: number }>(c, "note");
+    const errors: { code: string; peer: string | undefined }[] = [];
+    c.events.on("error", (e, peer) => void errors.push({ code: e.code, peer }));
+    // A channel from each sender, then all three paused at C.
+    for (const s of senders) await s.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 3, 10_000, "a first note from each sender at C");
+    const ends = senders.map((s) => made.find((m) => m.local === c.peerId && m.remote === s.peerId)!);
+    for (const end of ends) end.conn.pause();
+    const closed = ends.map((end) => end.conn.closed);
+    const blob = "x".repeat(16 * 1024);
+    const burst = (from: Playground, count: number): Promise<unknown> => Promise.all(Array.from({ length: count }, (_, i) => from.send("note", { n: i + 1, blob }, { to: c.peerId })));
+    // 1 MiB, then 512 KiB, each held (under the per-channel bound of 4 MiB), then 640 KiB: 2.1 MiB in all, past the node's 2 MiB.
+    await burst(senders[0]!, 64);
+    await until(() => ends[0]!.conn.heldBytes >= 64 * 16 * 1024, 10_000, "the first burst held at C");
+    await burst(senders[1]!, 32);
+    await until(() => ends[1]!.conn.heldBytes >= 32 * 16 * 1024, 10_000, "the second burst held at C");
+    await burst(senders[2]!, 40);
+    await until(() => c.stats.overfullRoutedChannels === 1 || ends[2]!.conn.heldBytes >= 40 * 16 * 1024, 10_000, "the third burst at C");
+    expect(c.stats.overfullRoutedChannels).toBe(1);
+    // The one holding the most, the first, was closed, and reported naming its peer.
+    await expect(closed[0]).resolves.toMatchObject({ error: { code: "XPPG_ERR_RATE_LIMITED", message: expect.stringContaining("limits.routedInboxTotalBytes") as unknown } });
+    expect(errors).toEqual([{ code: "XPPG_ERR_RATE_LIMITED", peer: senders[0]!.peerId }]);
+    expect(ends[1]!.conn.isClosed || ends[2]!.conn.isClosed).toBe(false);
+    // The others carry on: read again, everything they sent arrives.
+    const before = atC.length;
+    ends[1]!.conn.resume();
+    ends[2]!.conn.resume();
+    await until(() => atC.length === before + 72, 10_000, "the other two bursts at C");
+    expect(atC.slice(before).filter((m) => m.src === senders[1]!.peerId)).toHaveLength(32);
+    expect(atC.slice(before).filter((m) => m.src === senders[2]!.peerId)).toHaveLength(40);
+    expect(c.stats.overfullRoutedChannels).toBe(1);
   });
 });
