@@ -9,7 +9,7 @@ import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
-import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
+import { AbuseGuard, earnsStrike, type AbuseGuardOptions } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
@@ -37,7 +37,7 @@ import { PeerTable } from "./peer-table.js";
 import type { ReachRoom } from "#reach-room";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import type { Hello } from "./protocol.js";
-import type { ResolvedOptions } from "./resolved-options.js";
+import type { ResolvedLimits, ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import type { TopicRoom } from "#topic-room";
 import { ReadHolds } from "./read-holds.js";
@@ -85,6 +85,10 @@ export interface Rooms {
   /** The rooms made at their first use (routing, requests; topics in Node): `stop` closes those made. */
   readonly lazy: Readonly<Record<string, MadeOnUse>>;
 }
+
+// The abuse guard is given the node's limits whole: only its three ban limits may share a name with them.
+type GuardNameClash = Exclude<keyof ResolvedLimits & keyof AbuseGuardOptions, "banThreshold" | "strikeWindowMs" | "banDurationMs">;
+true satisfies [GuardNameClash] extends [never] ? true : false;
 
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const localPeerId = o.identity.peerId;

@@ -31,6 +31,8 @@ import { KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
+import type { ResolvedLimits } from "./resolved-options.js";
+import type { ROUTING_LIMIT_DEFAULTS } from "./routing-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
@@ -56,6 +58,12 @@ export interface RoutingLimits {
   /** Bytes all channels together may hold while their reading is paused; past it the one holding the most is closed. */
   readonly routedInboxTotalBytes: number;
 }
+
+// The node gives its limits whole (about 35 of them, copied over these defaults): a node limit named as a routing
+// limit that is not that limit's option would change routing unseen, and an option missing here would do nothing.
+// Either fails to compile here.
+type RoutingNameClash = Exclude<keyof ResolvedLimits & keyof RoutingLimits, keyof typeof ROUTING_LIMIT_DEFAULTS> | Exclude<keyof typeof ROUTING_LIMIT_DEFAULTS, keyof RoutingLimits>;
+true satisfies [RoutingNameClash] extends [never] ? true : false;
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   routedPerSecond: 5000,
