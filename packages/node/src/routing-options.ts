@@ -42,5 +42,5 @@ export interface RoutingLimitOptions {
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxBytes: 1 << 20, routedInboxTotalBytes: 1 << 20 } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxBytes: 4 << 20, routedInboxTotalBytes: 16 << 20 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxTotalBytes: 1 << 20, routedInboxBytes: 1 << 20 } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxTotalBytes: 16 << 20, routedInboxBytes: 4 << 20 };

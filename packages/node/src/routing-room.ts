@@ -85,16 +85,16 @@ export interface RoutingRoomOptions {
   /** The routes the mesh learns from presences. */
   readonly routes: RouteTable;
   nextMessageId(): number;
-  /** A message that came end to end from `envelope.source` (checked). Throws a typed error for one that breaks the protocol: its channel is closed. */
-  deliver(envelope: Envelope): void;
+  /** Where a message that came end to end from `envelope.source` (checked) goes; it throws a typed error for one that breaks the protocol: its channel is closed. */
+  readonly router: { deliverRouted(envelope: Envelope): void };
   /**
-   * Takes (`held` true) or releases one hold on a neighbour's reading: a
-   * packet passed on to a neighbour that reads slower than packets come
-   * holds the reading of the link it came on until it is taken, as a pipe
-   * does (`read-holds.ts`), for `ROUTED_HOLD_MS` at most (`forward-holds.ts`).
-   * Without it, nothing is held back.
+   * The node's read holds: `set` takes (`held` true) or releases one hold
+   * on a neighbour's reading. A packet passed on to a neighbour that reads
+   * slower than packets come holds the reading of the link it came on until
+   * it is taken, as a pipe does (`read-holds.ts`), for `ROUTED_HOLD_MS` at
+   * most (`forward-holds.ts`). Without it, nothing is held back.
    */
-  holdReading?(session: PeerSession, held: boolean): void;
+  readonly holds?: { set(session: PeerSession, held: boolean): void };
   /** A channel this node closed for the other end's misbehaviour (the node's `error` event, naming the peer). */
   report?(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RoutingLimits>;
@@ -138,7 +138,8 @@ export class RoutingRoom {
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
-    this.#holds = options.holdReading === undefined ? undefined : new ForwardHolds(options.holdReading);
+    const reading = options.holds;
+    this.#holds = reading === undefined ? undefined : new ForwardHolds((session, held) => reading.set(session, held));
     this.#limits = { ...DEFAULT_ROUTING_LIMITS, ...options.limits };
     this.#me = options.identity.peerId;
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
@@ -375,7 +376,7 @@ export class RoutingRoom {
       this.#inLink.remote = channel.peer;
       const envelope = this.#o.codec.decode(frame, 0, frame.length, this.#inLink);
       if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
-      this.#o.deliver(envelope);
+      this.#o.router.deliverRouted(envelope);
     } catch (error) {
       void channel.secure?.close(error as XppgError);
     }
