@@ -73,6 +73,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 48 bytes of option, default and counter) and the routing room and the abuse guard take the node's limits whole, their
 // fields named as the options (69 bytes of copying option by option gone); 65,282 bytes with the shorter message of a
 // closed channel (the routing chunk's new name in the entry: its chunk 3,786 bytes, from 3,600).
+// Still 65,282 bytes with limits.routedInboxTotalBytes (the node's bound on what all paused end-to-end channels hold)
+// and the report of a channel closed for its inbox, paid for by the routing room taking the message router and the
+// read holds themselves (13 bytes); its chunk 4,042 bytes (from 3,786), the bound's code and messages.
 export const CEILING_GZIP_BYTES = 65_282;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
