@@ -2,8 +2,8 @@
  * Bans, strikes and the allow-list: who may connect, and what happens to a
  * peer that keeps breaking the rules. A strike is recorded against the peer
  * id (when known) and the remote host each time a peer is dropped for
- * misbehaving; `threshold` strikes within `windowMs` ban that id or host for
- * `durationMs`. Peer ids cost nothing to make, which is why hosts get
+ * misbehaving; `banThreshold` strikes within `strikeWindowMs` ban that id or
+ * host for `banDurationMs` (the node's limits of those names). Peer ids cost nothing to make, which is why hosts get
  * strikes too; a host shared by many users (a NAT) is the price of that.
  */
 
@@ -72,10 +72,11 @@ export interface Ban {
   readonly reason: string;
 }
 
+/** Named as the node's limits, which are given whole. */
 export interface AbuseGuardOptions {
-  threshold: number;
-  windowMs: number;
-  durationMs: number;
+  banThreshold: number;
+  strikeWindowMs: number;
+  banDurationMs: number;
   allowPeers: ReadonlySet<string> | null;
   now?: () => number;
 }
@@ -135,11 +136,11 @@ export class AbuseGuard {
     const now = this.#now();
     const bans: Ban[] = [];
     for (const key of keys) {
-      const recent = (this.#strikes.get(key) ?? []).filter((t) => now - t < this.#options.windowMs);
+      const recent = (this.#strikes.get(key) ?? []).filter((t) => now - t < this.#options.strikeWindowMs);
       recent.push(now);
       this.#strikes.delete(key);
-      if (recent.length >= this.#options.threshold) {
-        bans.push(this.ban(key, this.#options.durationMs, `${recent.length} violations in ${Math.round(this.#options.windowMs / 1000)} s; last: ${reason}`));
+      if (recent.length >= this.#options.banThreshold) {
+        bans.push(this.ban(key, this.#options.banDurationMs, `${recent.length} violations in ${Math.round(this.#options.strikeWindowMs / 1000)} s; last: ${reason}`));
       } else {
         this.#strikes.set(key, recent);
         if (this.#strikes.size > 10_000) this.#strikes.delete(this.#strikes.keys().next().value!);

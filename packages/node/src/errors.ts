@@ -28,7 +28,7 @@ export const NODE_ERROR_CODES = {
   SELF_CONNECTION: "XPPG_ERR_SELF_CONNECTION",
   /** The other side already has as many peers as it accepts. */
   TOO_MANY_PEERS: "XPPG_ERR_TOO_MANY_PEERS",
-  /** The peer sent messages faster than the rate limit. */
+  /** The peer sent messages faster than the rate limit (or, over an end-to-end channel, more than this node holds while its reading is paused: `limits.routedInboxBytes`, `limits.routedInboxTotalBytes`; reported as an `error` event naming the peer). */
   RATE_LIMITED: "XPPG_ERR_RATE_LIMITED",
   /** The peer does not read what is sent to it; too much waits for it. */
   SLOW_PEER: "XPPG_ERR_SLOW_PEER",

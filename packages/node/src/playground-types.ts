@@ -84,6 +84,8 @@ export interface PlaygroundStats {
   droppedUnicasts: number;
   /** Routed messages of other nodes passed on to a next hop that read slower than they came; the link they came on was held (not read) until each was taken (hop by hop back-pressure). */
   heldUnicasts: number;
+  /** End-to-end channels this node closed because its reading was paused and the other end sent past `limits.routedInboxBytes` (or it held the most when all passed `limits.routedInboxTotalBytes`). */
+  overfullRoutedChannels: number;
 }
 
 /** Options of `send`, `sendText`, `shareFile` and `pushState` (each also takes the peer id itself instead). */

@@ -9,7 +9,7 @@ import type { XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
-import { AbuseGuard, earnsStrike } from "./abuse-guard.js";
+import { AbuseGuard, earnsStrike, type AbuseGuardOptions } from "./abuse-guard.js";
 import { Bans } from "./bans.js";
 import { BroadcastAuth, VERDICT } from "./broadcast-auth.js";
 import { ConnectionGate } from "./connection-gate.js";
@@ -37,7 +37,7 @@ import { PeerTable } from "./peer-table.js";
 import type { ReachRoom } from "#reach-room";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
 import type { Hello } from "./protocol.js";
-import type { ResolvedOptions } from "./resolved-options.js";
+import type { ResolvedLimits, ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import type { TopicRoom } from "#topic-room";
 import { ReadHolds } from "./read-holds.js";
@@ -86,12 +86,16 @@ export interface Rooms {
   readonly lazy: Readonly<Record<string, MadeOnUse>>;
 }
 
+// The abuse guard is given the node's limits whole: only its three ban limits may share a name with them.
+type GuardNameClash = Exclude<keyof ResolvedLimits & keyof AbuseGuardOptions, "banThreshold" | "strikeWindowMs" | "banDurationMs">;
+true satisfies [GuardNameClash] extends [never] ? true : false;
+
 export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const localPeerId = o.identity.peerId;
   const { events, stats } = node;
   const report = (error: XppgError, peerId: string | undefined): void => events.emit("error", error, peerId);
   const refused = (): void => void stats.refusedConnections++;
-  const guard = new AbuseGuard({ threshold: o.limits.banThreshold, windowMs: o.limits.strikeWindowMs, durationMs: o.limits.banDurationMs, allowPeers: o.allowPeers });
+  const guard = new AbuseGuard({ ...o.limits, allowPeers: o.allowPeers });
   // A frame is a bundle of envelopes, each behind its length.
   const codec = new EnvelopeCodec({ maxSize: o.limits.maxFrameSize - BUNDLE_LENGTH_BYTES, maxPayloadDepth: o.limits.maxPayloadDepth });
   const table = new PeerTable({ localPeerId, appName: o.appName, maxPeers: o.limits.maxPeers, offer: o.offer, guard, refused, maxClockSkewMs: clockSkewLimit(o) });
@@ -158,7 +162,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   });
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
-  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, deliver: (envelope) => router.deliverRouted(envelope), holdReading: (session, held) => holds.set(session, held), limits: { forwardPerSecond: o.limits.routedPerSecond, openTimeoutMs: o.limits.routedOpenTimeoutMs } }), (r) => r.close());
+  const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, router, holds, report, limits: o.limits }), (r) => r.close());
   const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report, codec }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);

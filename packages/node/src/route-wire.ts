@@ -11,9 +11,11 @@
  * 4  channel id (chosen by the initiator)
  * 1+n origin peer id (ASCII, 1 to 128 bytes)
  * 1+n destination peer id (ASCII, 1 to 128 bytes)
- * .. body
+ * .. body (at most 65,535 bytes: one Noise message)
  * ```
  */
+
+import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 
 export { ROUTE_CAPABILITY } from "./routing-basics.js";
 /** Forwarders a routed packet may pass; its origin sends it with this hop limit. */
@@ -62,6 +64,8 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
     ids.push(ascii.decode(bytes.subarray(at + 1, at + 1 + length)));
     at += 1 + length;
   }
+  // The body is one Noise message of the channel: a larger one breaks the protocol, whatever the link's frame size lets through.
+  if (bytes.length - at > NOISE_MAX_MESSAGE_SIZE) return `a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)`;
   return {
     type: type as PacketType,
     fromResponder: (first & FROM_RESPONDER) !== 0,

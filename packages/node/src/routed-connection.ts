@@ -64,6 +64,11 @@ export class RoutedConnection extends ConnectionCore {
     this.#controller = holder;
   }
 
+  /** Bytes of received frames waiting for the reader (held while it is paused). */
+  get heldBytes(): number {
+    return this.#controller.current?.queuedBytes ?? 0;
+  }
+
   /** A packet's body for this end: delivered as one frame (copied, since the packet's buffer is the link's). */
   deliver(body: Uint8Array): void {
     this.#controller.current?.frame(body.slice());

@@ -15,8 +15,32 @@ export interface RoutingLimitOptions {
    * @default 5000
    */
   routedOpenTimeoutMs?: number;
+  /**
+   * Bytes one end-to-end channel may hold for this node while its reading is
+   * paused (a page's record opening behind the network, a handshake's step).
+   * A routed channel cannot make its sender wait, so past this the channel
+   * is closed (`XPPG_ERR_RATE_LIMITED`, counted in
+   * `stats.overfullRoutedChannels`) and its sender told (a reset): its next
+   * send opens another channel. At least 1 MiB: a channel's responder pauses
+   * on the handshake's last message while it makes its keys, and its opener
+   * sends what it queued during the open right after, so a healthy channel
+   * holds a burst at open; and a page's record layer pauses with 16 records
+   * of up to 64 KiB waiting to be opened (1 MiB in flight).
+   * @default 4194304 (4 MiB)
+   */
+  routedInboxBytes?: number;
+  /**
+   * Bytes all end-to-end channels together may hold for this node while
+   * their reading is paused: the node's bound (peer ids cost nothing, so
+   * 256 channels of `routedInboxBytes` each could otherwise hold 1 GiB).
+   * Past it the channel holding the most is closed, as one past its own
+   * bound is (`XPPG_ERR_RATE_LIMITED`, counted in
+   * `stats.overfullRoutedChannels`). At least 1 MiB.
+   * @default 16777216 (16 MiB)
+   */
+  routedInboxTotalBytes?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxTotalBytes: 1 << 20, routedInboxBytes: 1 << 20 } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxTotalBytes: 16 << 20, routedInboxBytes: 4 << 20 };

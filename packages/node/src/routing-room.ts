@@ -5,7 +5,7 @@
  * - Forwarding: an `xppg/route` packet for another node goes on to the
  *   neighbour the route table names (routes learnt from presences), with
  *   its hop limit one lower; never back where it came from, never past its
- *   hop limit, at most `forwardPerSecond` packets a second from each
+ *   hop limit, at most `routedPerSecond` packets a second from each
  *   neighbour. What cannot go on is dropped and counted
  *   (`stats.droppedUnicasts`).
  * - End to end: the two ends run the secure channel (Noise XX, the same as
@@ -15,7 +15,7 @@
  *   channel fail to decrypt, and the receiving end closes it.
  * - Channels are bounded in all, per peer and while opening; an idle one is
  *   closed. A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
- *   a channel whose other end does not answer fails within `openTimeoutMs`.
+ *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`.
  */
 
 import { now as nowMs, type XppgError } from "@xppg/errors";
@@ -31,14 +31,16 @@ import { KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
+import type { ResolvedLimits } from "./resolved-options.js";
+import type { ROUTING_LIMIT_DEFAULTS } from "./routing-options.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
 
-/** The routing room's limits, all on by default. */
+/** The routing room's limits, all on by default; those named `routed*` are the node's options of the same names (its `limits` is given whole). */
 export interface RoutingLimits {
   /** Routed packets a second each neighbour may hand this node to pass on (twice that in a burst); more are dropped. */
-  readonly forwardPerSecond: number;
+  readonly routedPerSecond: number;
   /** End-to-end channels this node keeps, in all. */
   readonly maxChannels: number;
   /** End-to-end channels with one peer (both directions together). */
@@ -46,21 +48,33 @@ export interface RoutingLimits {
   /** Channels other nodes opened whose handshake is under way. */
   readonly maxOpening: number;
   /** Time a channel's handshake may take; a send waiting for it then fails with `XPPG_ERR_UNREACHABLE`. */
-  readonly openTimeoutMs: number;
+  readonly routedOpenTimeoutMs: number;
   /** A channel unused for this long is closed. */
   readonly idleTimeoutMs: number;
   /** Resets a second this node sends for packets it cannot deliver or pass on. */
   readonly resetsPerSecond: number;
+  /** Bytes one channel may hold while its reading is paused; past it the channel is closed (`XPPG_ERR_RATE_LIMITED`). */
+  readonly routedInboxBytes: number;
+  /** Bytes all channels together may hold while their reading is paused; past it the one holding the most is closed. */
+  readonly routedInboxTotalBytes: number;
 }
 
+// The node gives its limits whole (about 35 of them, copied over these defaults): a node limit named as a routing
+// limit that is not that limit's option would change routing unseen, and an option missing here would do nothing.
+// Either fails to compile here.
+type RoutingNameClash = Exclude<keyof ResolvedLimits & keyof RoutingLimits, keyof typeof ROUTING_LIMIT_DEFAULTS> | Exclude<keyof typeof ROUTING_LIMIT_DEFAULTS, keyof RoutingLimits>;
+true satisfies [RoutingNameClash] extends [never] ? true : false;
+
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
-  forwardPerSecond: 5000,
+  routedPerSecond: 5000,
   maxChannels: 256,
   maxChannelsPerPeer: 4,
   maxOpening: 32,
-  openTimeoutMs: 5000,
+  routedOpenTimeoutMs: 5000,
   idleTimeoutMs: 120_000,
   resetsPerSecond: 100,
+  routedInboxBytes: 4 << 20,
+  routedInboxTotalBytes: 16 << 20,
 };
 
 export interface RoutingRoomOptions {
@@ -71,16 +85,18 @@ export interface RoutingRoomOptions {
   /** The routes the mesh learns from presences. */
   readonly routes: RouteTable;
   nextMessageId(): number;
-  /** A message that came end to end from `envelope.source` (checked). Throws a typed error for one that breaks the protocol: its channel is closed. */
-  deliver(envelope: Envelope): void;
+  /** Where a message that came end to end from `envelope.source` (checked) goes; it throws a typed error for one that breaks the protocol: its channel is closed. */
+  readonly router: { deliverRouted(envelope: Envelope): void };
   /**
-   * Takes (`held` true) or releases one hold on a neighbour's reading: a
-   * packet passed on to a neighbour that reads slower than packets come
-   * holds the reading of the link it came on until it is taken, as a pipe
-   * does (`read-holds.ts`), for `ROUTED_HOLD_MS` at most (`forward-holds.ts`).
-   * Without it, nothing is held back.
+   * The node's read holds: `set` takes (`held` true) or releases one hold
+   * on a neighbour's reading. A packet passed on to a neighbour that reads
+   * slower than packets come holds the reading of the link it came on until
+   * it is taken, as a pipe does (`read-holds.ts`), for `ROUTED_HOLD_MS` at
+   * most (`forward-holds.ts`). Without it, nothing is held back.
    */
-  holdReading?(session: PeerSession, held: boolean): void;
+  readonly holds?: { set(session: PeerSession, held: boolean): void };
+  /** A channel this node closed for the other end's misbehaviour (the node's `error` event, naming the peer). */
+  report?(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RoutingLimits>;
 }
 
@@ -106,6 +122,8 @@ export class RoutingRoom {
   readonly #limits: RoutingLimits;
   readonly #me: string;
   readonly #channels = new Map<string, Channel>();
+  /** Channels that held bytes for a paused reader at their last packet (see `#holdingCheck`). */
+  readonly #holding = new Set<Channel>();
   readonly #byPeer = new Map<string, Channel[]>();
   readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
   readonly #resets: TokenBucket;
@@ -120,7 +138,8 @@ export class RoutingRoom {
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
-    this.#holds = options.holdReading === undefined ? undefined : new ForwardHolds(options.holdReading);
+    const reading = options.holds;
+    this.#holds = reading === undefined ? undefined : new ForwardHolds((session, held) => reading.set(session, held));
     this.#limits = { ...DEFAULT_ROUTING_LIMITS, ...options.limits };
     this.#me = options.identity.peerId;
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
@@ -179,7 +198,7 @@ export class RoutingRoom {
   #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
     const stats = this.#o.stats;
     let bucket = this.#buckets.get(session);
-    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.forwardPerSecond, 2 * this.#limits.forwardPerSecond)));
+    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.routedPerSecond, 2 * this.#limits.routedPerSecond)));
     // A hop limit past the most an origin may give counts as that most.
     const hopLimit = Math.min(packet.hopLimit, ROUTE_HOP_LIMIT);
     if (!bucket.take() || hopLimit === 0 || packet.origin === this.#me) {
@@ -224,7 +243,11 @@ export class RoutingRoom {
     if (channel !== undefined) {
       if (packet.type === PACKET.OPEN) return;
       channel.lastUsed = ++this.#uses;
+      // A routed channel cannot make its sender wait: what comes while its reading is paused is held, up to a bound.
+      if (channel.conn.heldBytes + packet.body.length > this.#limits.routedInboxBytes) return this.#overfull(channel, false);
       channel.conn.deliver(packet.body);
+      // Held (its reading paused): counted against the node's bound, for all channels together.
+      if (channel.conn.heldBytes > 0) this.#holdingCheck(channel);
       return;
     }
     if (packet.type === PACKET.DATA || packet.fromResponder || !this.#admits(packet.origin)) {
@@ -282,7 +305,7 @@ export class RoutingRoom {
     if (!initiator) this.#opening++;
     const ready = secureConnection(conn, {
       identity: this.#o.identity,
-      handshakeTimeoutMs: this.#limits.openTimeoutMs,
+      handshakeTimeoutMs: this.#limits.routedOpenTimeoutMs,
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
     }).then(
@@ -302,7 +325,7 @@ export class RoutingRoom {
       (error: unknown) => {
         if (!initiator) this.#opening--;
         this.#drop(channel, undefined);
-        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.openTimeoutMs} ms, or a node on the path reset it)`, error);
+        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.routedOpenTimeoutMs} ms, or a node on the path reset it)`, error);
       },
     );
     ready.catch(() => {});
@@ -353,7 +376,7 @@ export class RoutingRoom {
       this.#inLink.remote = channel.peer;
       const envelope = this.#o.codec.decode(frame, 0, frame.length, this.#inLink);
       if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
-      this.#o.deliver(envelope);
+      this.#o.router.deliverRouted(envelope);
     } catch (error) {
       void channel.secure?.close(error as XppgError);
     }
@@ -362,12 +385,53 @@ export class RoutingRoom {
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
     this.#channels.delete(channel.key);
+    this.#holding.delete(channel);
     const list = this.#byPeer.get(channel.peer)!;
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
     if (error !== undefined) channel.conn.reset(error);
     else if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
+  }
+
+  /**
+   * `channel` now holds bytes for its paused reader: while all channels
+   * holding some hold more than `routedInboxTotalBytes`, the one holding the
+   * most is closed (as the largest outgoing queue is past `maxQueuedBytes`).
+   * Only channels that held bytes at their last packet are summed.
+   */
+  #holdingCheck(channel: Channel): void {
+    this.#holding.add(channel);
+    for (;;) {
+      let total = 0;
+      let most: Channel | undefined;
+      for (const c of this.#holding) {
+        const held = c.conn.heldBytes;
+        if (held === 0) this.#holding.delete(c);
+        total += held;
+        if (most === undefined || held > most.conn.heldBytes) most = c;
+      }
+      if (total <= this.#limits.routedInboxTotalBytes || most === undefined) return;
+      this.#overfull(most, true);
+    }
+  }
+
+  /** The channel's paused reading would hold more than `routedInboxBytes` (or it holds the most when all together pass `routedInboxTotalBytes`): closed (the other end told by a reset), counted and reported. */
+  #overfull(channel: Channel, node: boolean): void {
+    this.#o.stats.overfullRoutedChannels++;
+    const l = this.#limits;
+    const [what, option] = node
+      ? [`the most of all paused channels, which together held more than limits.routedInboxTotalBytes (${l.routedInboxTotalBytes})`, "limits.routedInboxTotalBytes"]
+      : [`more than limits.routedInboxBytes (${l.routedInboxBytes})`, "limits.routedInboxBytes"];
+    const error = new PlaygroundError(
+      NODE_ERROR_CODES.RATE_LIMITED,
+      `The peer ${channel.peer} sent ${what} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`,
+    );
+    // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
+    this.#holding.delete(channel);
+    void channel.conn.close(error);
+    this.#drop(channel, error);
+    this.#o.report?.(error, channel.peer);
   }
 
   #closeIdle(): void {

@@ -20,7 +20,7 @@ describe("hostKey", () => {
 describe("AbuseGuard", () => {
   it("bans after the threshold within the window, and the ban expires", () => {
     let now = 0;
-    const g = new AbuseGuard({ threshold: 2, windowMs: 1000, durationMs: 5000, allowPeers: null, now: () => now });
+    const g = new AbuseGuard({ banThreshold: 2, strikeWindowMs: 1000, banDurationMs: 5000, allowPeers: null, now: () => now });
     expect(g.strike(["peer:a"], "x")).toEqual([]);
     now = 2000; // the first strike has left the window
     expect(g.strike(["peer:a"], "x")).toEqual([]);
@@ -33,7 +33,7 @@ describe("AbuseGuard", () => {
 
   it("lists only the bans in force", () => {
     let now = 0;
-    const g = new AbuseGuard({ threshold: 1, windowMs: 1000, durationMs: 10, allowPeers: null, now: () => now });
+    const g = new AbuseGuard({ banThreshold: 1, strikeWindowMs: 1000, banDurationMs: 10, allowPeers: null, now: () => now });
     for (let i = 0; i < 3000; i++) {
       now = i * 100;
       g.ban(`peer:${i}`, 10, "test");

@@ -29,7 +29,7 @@ function room(stats = { droppedUnicasts: 0 } as PlaygroundStats): RoutingRoom {
     codec: new EnvelopeCodec(),
     routes: new RouteTable({ self: identity.peerId }),
     nextMessageId: () => 1,
-    deliver: () => {},
+    router: { deliverRouted: () => {} },
   };
   return new RoutingRoom(options);
 }

@@ -42,3 +42,30 @@ describe("the hardening limits as options", () => {
     }
   });
 });
+
+describe("limits.routedInboxBytes (what a paused end-to-end channel may hold)", () => {
+  it("is 4 MiB by default and takes any whole number of bytes from 1 MiB (a burst at a channel's open) up", () => {
+    expect(resolveOptions("app", {}).limits.routedInboxBytes).toBe(4 * 1024 * 1024);
+    expect(resolveOptions("app", { limits: { routedInboxBytes: 1 << 20 } }).limits.routedInboxBytes).toBe(1 << 20);
+    expect(resolveOptions("app", { limits: { routedInboxBytes: 1 << 30 } }).limits.routedInboxBytes).toBe(1 << 30);
+  });
+
+  it("refuses a bad value with XPPG_ERR_INVALID_ARGUMENT, naming the option and the least it takes", () => {
+    for (const bad of [(1 << 20) - 1, 65_536, 0, -1, 65_536.5, Number.NaN, Infinity, "4194304", null]) {
+      expect(() => new Playground("app", { limits: { routedInboxBytes: bad as number } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("limits.routedInboxBytes") }));
+    }
+  });
+});
+
+describe("limits.routedInboxTotalBytes (what all paused end-to-end channels together may hold)", () => {
+  it("is 16 MiB by default and takes any whole number of bytes from 1 MiB up", () => {
+    expect(resolveOptions("app", {}).limits.routedInboxTotalBytes).toBe(16 << 20);
+    expect(resolveOptions("app", { limits: { routedInboxTotalBytes: 1 << 20 } }).limits.routedInboxTotalBytes).toBe(1 << 20);
+  });
+
+  it("refuses a bad value with XPPG_ERR_INVALID_ARGUMENT, naming the option", () => {
+    for (const bad of [(1 << 20) - 1, 0, -1, 1.5e6 + 0.5, Number.NaN, Infinity, "16777216", null]) {
+      expect(() => new Playground("app", { limits: { routedInboxTotalBytes: bad as number } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("limits.routedInboxTotalBytes") }));
+    }
+  });
+});

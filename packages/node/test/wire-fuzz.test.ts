@@ -3,7 +3,7 @@
 // its refusal (undefined, null or a sentence), and never throws.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { generateIdentity } from "@xppg/secure";
+import { generateIdentity, NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 import { parseBye, parseHello, parseText } from "../src/protocol.js";
 import { decodeClientMessage, decodeRelayMessage, encodeControl, MAX_CONTROL_BYTES } from "../src/relay-wire.js";
 import { parseDial, parseDialbackResult, parseDialed, parseObserved, parsePort } from "../src/reach-wire.js";
@@ -168,10 +168,13 @@ describe("routed packets", () => {
   });
 
   it("are read with their ids within bounds and the body a view inside the packet, or refused with a sentence", () => {
+    // A valid header before a body of about the most one Noise message takes, either side of it.
+    const large = fc.integer({ min: NOISE_MAX_MESSAGE_SIZE - 4, max: NOISE_MAX_MESSAGE_SIZE + 4 }).map((n) => buildPacket(header, PACKET.DATA, new Uint8Array(n)));
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutatedBytes(valid)), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutatedBytes(valid), large), (bytes) => {
         const packet = parsePacket(bytes);
         if (typeof packet === "string") return;
+        expect(packet.body.length).toBeLessThanOrEqual(NOISE_MAX_MESSAGE_SIZE);
         expect(packet.type).toBeLessThanOrEqual(PACKET.RESET);
         for (const id of [packet.origin, packet.destination]) expect(id.length >= 1 && id.length <= 128).toBe(true);
         expect(packet.body.buffer).toBe(bytes.buffer);

@@ -9,7 +9,8 @@ import { Playground } from "../src/index.js";
 import { NODE_CAPABILITIES, PROTOCOL_VERSION, parseBye, parseHello } from "../src/protocol.js";
 import { MAX_RECORD_ADDRESSES, parseWireRecord, signRecord, toWire } from "../src/peer-record.js";
 import { MAX_PEX_RECORDS } from "../src/peer-exchange.js";
-import { packetHeader, parsePacket } from "../src/route-wire.js";
+import { buildPacket, PACKET, packetHeader, parsePacket } from "../src/route-wire.js";
+import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 import { decodeRelayMessage, MAX_CONTROL_BYTES } from "../src/relay-wire.js";
 import { RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
 
@@ -47,6 +48,12 @@ describe("limits of the pure readers, at their edge", () => {
     expect(typeof parsePacket(packet(128))).toBe("object");
     expect(parsePacket(packet(129))).toBe("a routed packet with a malformed peer id");
     expect(parsePacket(packet(0))).toBe("a routed packet with a malformed peer id");
+  });
+
+  it(`a routed packet's body is at most one Noise message (${NOISE_MAX_MESSAGE_SIZE} bytes)`, () => {
+    const header = packetHeader("o", "d", 1, false);
+    expect(parsePacket(buildPacket(header, PACKET.DATA, new Uint8Array(NOISE_MAX_MESSAGE_SIZE)))).toMatchObject({ body: { length: NOISE_MAX_MESSAGE_SIZE } });
+    expect(parsePacket(buildPacket(header, PACKET.DATA, new Uint8Array(NOISE_MAX_MESSAGE_SIZE + 1)))).toBe(`a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)`);
   });
 
   it(`a peer record carries at most ${MAX_RECORD_ADDRESSES} addresses of at most 256 characters`, () => {
