@@ -17,6 +17,7 @@
 
 import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export const FLAG_DESTINATION = 0x01;
 export const FLAG_BYTES = 0x04;
@@ -53,13 +54,13 @@ export function putString(out: Uint8Array, pos: number, bytes: Uint8Array): numb
 export { allocate } from "#alloc";
 
 export function unencodable(why: string): FramingError {
-  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `The envelope cannot be encoded: ${why}.`);
+  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, ERROR_TEXTS ? `The envelope cannot be encoded: ${why}.` : [why]);
 }
 
 export function malformed(why: string, cause?: unknown): FramingError {
   return new FramingError(
     FRAMING_ERROR_CODES.MALFORMED_ENVELOPE,
-    `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.`,
+    ERROR_TEXTS ? `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.` : [why],
     { cause },
   );
 }

@@ -14,6 +14,7 @@ import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { DecodeCache } from "./string-cache.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 const EMPTY_BUFFER = new ArrayBuffer(0);
 /**
@@ -113,7 +114,7 @@ export class EnvelopeReader {
     if (version !== ENVELOPE_VERSION) {
       throw new FramingError(
         FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
-        `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
+        ERROR_TEXTS ? `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.` : [version, ENVELOPE_VERSION],
         { details: { version } },
       );
     }
@@ -218,7 +219,7 @@ export class EnvelopeReader {
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
     // And only synchronously after a successful read: its payload and signature go at the first microtask (see #forgetView).
-    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope.");
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope." : []);
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {
