@@ -1,6 +1,7 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import type { UpdateEntry } from "./update.js";
 import { isBytes, type StateValue } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * A writer with its signature, as a signed row carries it on the wire:
@@ -78,7 +79,7 @@ export function signingBytes(key: string, version: number, writer: string, value
 export function notAllowed(where: string, key: string, writer: string, why: string): StateError {
   return new StateError(
     STATE_ERROR_CODES.WRITE_NOT_ALLOWED,
-    `${where}: ${writer} may not write key "${key}" (${why}). Nothing was changed; keys "@<peerId>/..." belong to that peer, and the canWrite option decides the rest.`,
+    ERROR_TEXTS ? `${where}: ${writer} may not write key "${key}" (${why}). Nothing was changed; keys "@<peerId>/..." belong to that peer, and the canWrite option decides the rest.` : [where, writer, key, why],
     { details: { key, writer } },
   );
 }
@@ -94,7 +95,7 @@ function allowed(policy: WritePolicy, writer: string, key: string, where: string
   try {
     return policy(writer, key) === true;
   } catch (error) {
-    throw new StateError(STATE_ERROR_CODES.WRITE_NOT_ALLOWED, `${where}: the canWrite option threw (${describe(error)}) for key "${key}"; the write is refused.`, {
+    throw new StateError(STATE_ERROR_CODES.WRITE_NOT_ALLOWED, ERROR_TEXTS ? `${where}: the canWrite option threw (${describe(error)}) for key "${key}"; the write is refused.` : [where, describe(error), key], {
       cause: error,
       details: { key, writer },
     });

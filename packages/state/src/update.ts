@@ -3,6 +3,7 @@ import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey, isReplicaId } from "./key.js";
 import { MAX_SIGNATURE_LENGTH, type SignedWriter } from "./ownership.js";
 import { checkValue, isBytes, type StateValue } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * One row of an update: a write of `key` at `version` by the replica
@@ -54,7 +55,7 @@ export interface UpdateLimits {
 function invalid(why: string, details?: Record<string, unknown>): StateError {
   return new StateError(
     STATE_ERROR_CODES.INVALID_UPDATE,
-    `Received a malformed state update: ${why}. Nothing was applied; the sender is not speaking this protocol.`,
+    ERROR_TEXTS ? `Received a malformed state update: ${why}. Nothing was applied; the sender is not speaking this protocol.` : [why],
     details === undefined ? undefined : { details },
   );
 }
@@ -103,7 +104,7 @@ function parse(input: unknown, limits: UpdateLimits): SizedUpdate {
     if (typeof format === "number") {
       throw new StateError(
         STATE_ERROR_CODES.UNSUPPORTED_FORMAT,
-        `Received a state update in format ${format}; this code reads format ${UPDATE_FORMAT}. Nothing was applied; upgrade the older peer.`,
+        ERROR_TEXTS ? `Received a state update in format ${format}; this code reads format ${UPDATE_FORMAT}. Nothing was applied; upgrade the older peer.` : [format, UPDATE_FORMAT],
         { details: { format } },
       );
     }
@@ -117,8 +118,8 @@ function parse(input: unknown, limits: UpdateLimits): SizedUpdate {
   if (entries.length > limits.maxEntriesPerUpdate) {
     throw new StateError(
       STATE_ERROR_CODES.TOO_MANY_ENTRIES,
-      `Received a state update of ${entries.length} entries, over maxEntriesPerUpdate (${limits.maxEntriesPerUpdate}). Nothing was applied; ` +
-        "the sender should cut its updates with splitUpdate, or every replica should raise the limit.",
+      ERROR_TEXTS ? `Received a state update of ${entries.length} entries, over maxEntriesPerUpdate (${limits.maxEntriesPerUpdate}). Nothing was applied; ` +
+        "the sender should cut its updates with splitUpdate, or every replica should raise the limit." : [entries.length, limits.maxEntriesPerUpdate],
       { details: { entries: entries.length, maxEntriesPerUpdate: limits.maxEntriesPerUpdate } },
     );
   }
@@ -168,7 +169,7 @@ export function parseSizedUpdate(input: unknown, limits: UpdateLimits): SizedUpd
   } catch (error) {
     if (error instanceof StateError) throw error;
     // A getter or Proxy trap that throws: the input was never plain data.
-    throw new StateError(STATE_ERROR_CODES.INVALID_UPDATE, `Received a state update that cannot be read (${describe(error)}). Nothing was applied.`, {
+    throw new StateError(STATE_ERROR_CODES.INVALID_UPDATE, ERROR_TEXTS ? `Received a state update that cannot be read (${describe(error)}). Nothing was applied.` : [describe(error)], {
       cause: error,
     });
   }

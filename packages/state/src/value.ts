@@ -1,4 +1,5 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * What a {@link SharedState} holds under a key: plain data that survives a
@@ -164,12 +165,12 @@ export function checkValue(value: unknown, limits: ValueLimits, what: string): C
     return { value: copy, size: walker.size };
   } catch (problem) {
     if (problem instanceof ValueProblem) {
-      throw new StateError(problem.code, `${what} cannot be stored: ${problem.why}. Store plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.`, {
+      throw new StateError(problem.code, ERROR_TEXTS ? `${what} cannot be stored: ${problem.why}. Store plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.` : [what, problem.why], {
         details: { maxValueSize: limits.maxValueSize, maxValueDepth: limits.maxValueDepth },
       });
     }
     // A getter that throws, a Proxy, a stack overflow in a hostile structure.
-    throw new StateError(STATE_ERROR_CODES.INVALID_VALUE, `${what} cannot be stored: reading it threw (${describe(problem)}).`, { cause: problem });
+    throw new StateError(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${what} cannot be stored: reading it threw (${describe(problem)}).` : [what, describe(problem)], { cause: problem });
   }
 }
 
