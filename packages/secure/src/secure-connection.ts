@@ -1,4 +1,4 @@
-import { isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
 import {
@@ -124,14 +124,14 @@ export function secureConnectionCore(
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
-      throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
+      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : String([]));
     }
     checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
     checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
-    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : String([]));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : String([String(cipher)]));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : String([]));
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -167,7 +167,7 @@ export function secureConnectionCore(
     signal?.addEventListener("abort", onAbort, { once: true });
 
     const send = (message: Uint8Array): void => {
-      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
+      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, ERROR_TEXTS ? "a handshake message could not be sent" : [], err)));
     };
 
     const checkPeer = async (payload: Uint8Array): Promise<void> => {
@@ -210,7 +210,7 @@ export function secureConnectionCore(
       }
       if (!hs.complete) {
         // Message 1 (-> e): carries nothing in this protocol.
-        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, ERROR_TEXTS ? "its first handshake message carries an unexpected payload" : []);
         send(await hs.writeMessage(staticKey.payload));
         awaitingLast = true;
         if (!done) conn.resume();

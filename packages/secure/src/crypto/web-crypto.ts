@@ -8,6 +8,7 @@ import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
 import type { AsyncAead, CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./provider.js";
 import { concatBytes } from "../concat-bytes.js";
 import { pageChannelProvider } from "./page-provider.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /* The few WebCrypto shapes used here (this package compiles without the DOM library). */
 type Key = object;
