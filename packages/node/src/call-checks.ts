@@ -12,6 +12,7 @@ import { DEFAULTS } from "./options.js";
 import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
 import { FIXED_SHAPE_KINDS, hasRequiredShape, isReservedKind } from "./protocol.js";
 import { tcpAddress } from "./resolved-options.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The one option of `send`: a constant, not an array made on each call. */
 const SEND_OPTIONS: readonly string[] = ["to"];
@@ -34,14 +35,14 @@ export function checkTarget(options: unknown, call: string, known: readonly stri
 /** A message kind: 1 to 255 characters. */
 export function checkKind(kind: unknown, call: string, rightCall: string, sending: boolean): string {
   if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_KIND_LENGTH) {
-    throw invalidArgument(call, `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}`, rightCall);
+    throw invalidArgument(call, ERROR_TEXTS ? `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}` : [MAX_KIND_LENGTH, show(kind)], rightCall);
   }
   return kind;
 }
 
 /** Refuses a kind xppg keeps for itself (`XPPG_ERR_RESERVED_KIND`): `pg.send`'s, `pg.request`'s and `pg.handle`'s. */
 export function checkNotReserved(kind: string): void {
-  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
+  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, ERROR_TEXTS ? `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.` : [kind]);
 }
 
 /**
@@ -62,7 +63,7 @@ export function checkSendKind(kind: unknown, payload: unknown): void {
   if (!hasRequiredShape(kind as string, payload)) {
     throw invalidArgument(
       `pg.send(${JSON.stringify(kind)}, payload)`,
-      `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape`,
+      ERROR_TEXTS ? `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape` : [kind as string, FIXED_SHAPE_KINDS[kind as string], show(payload)],
       'pg.sendText("hello") or pg.send("text", { text: "hello" })',
     );
   }
@@ -91,18 +92,18 @@ export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOption
   let port: number = DEFAULTS.port;
   let options: unknown = maybeOptions;
   if (typeof portOrOptions === "object" && portOrOptions !== null) {
-    if (maybeOptions !== undefined) throw invalidArgument(call, `options came twice (second and third), got ${show(maybeOptions)}`, 'pg.join(host, port, { timeoutMs: 5000 })');
+    if (maybeOptions !== undefined) throw invalidArgument(call, ERROR_TEXTS ? `options came twice (second and third), got ${show(maybeOptions)}` : [show(maybeOptions)], 'pg.join(host, port, { timeoutMs: 5000 })');
     options = portOrOptions;
   } else if (portOrOptions !== undefined) {
     port = checkInteger(portOrOptions, "port", call, right, 1, 65535);
-    if ((host as string).includes("://")) throw invalidArgument(call, `a full address already has its port; got the address ${show(host)} and the port ${port}`, 'pg.join("tcp://192.168.1.42:7337")');
+    if ((host as string).includes("://")) throw invalidArgument(call, ERROR_TEXTS ? `a full address already has its port; got the address ${show(host)} and the port ${port}` : [show(host), port], 'pg.join("tcp://192.168.1.42:7337")');
   }
   let address = host as string;
   if (!address.includes("://")) {
     const hostAndPort = HOST_AND_PORT.exec(address);
     if (hostAndPort !== null) {
       // "192.168.1.42:7337", as a chat banner or a friend writes it.
-      if (typeof portOrOptions === "number") throw invalidArgument(call, `the host ${show(host)} already ends with a port, and the port ${port} came too`, 'pg.join("192.168.1.42:7337") or pg.join("192.168.1.42", 7337)');
+      if (typeof portOrOptions === "number") throw invalidArgument(call, ERROR_TEXTS ? `the host ${show(host)} already ends with a port, and the port ${port} came too` : [show(host), port], 'pg.join("192.168.1.42:7337") or pg.join("192.168.1.42", 7337)');
       port = checkInteger(Number(hostAndPort[3]), "the port after the host", call, right, 1, 65535);
       address = (hostAndPort[1] ?? hostAndPort[2]) as string;
     }
@@ -140,7 +141,7 @@ export function checkRequestOptions(options: unknown): { to: string | undefined;
 
 /** The error of a call its signal aborted; the signal's reason is the cause. */
 export function abortError(call: string, signal: AbortSignal): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.ABORTED, `${call}() was aborted by its signal.`, { cause: signal.reason });
+  return new PlaygroundError(NODE_ERROR_CODES.ABORTED, ERROR_TEXTS ? `${call}() was aborted by its signal.` : [], { cause: signal.reason });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
@@ -385,7 +385,7 @@ export class PeerSession {
       else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
-      this.close(isXppgError(error) ? error : internalError(`handling a "${kind}" message`, error));
+      this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
     }
   }
 
@@ -423,7 +423,7 @@ export class PeerSession {
     // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
     const error = new RemotePeerError(
       bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-      bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
+      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : [bye === null ? [] : [bye.reason]],
     );
     // A bye is the peer's word on why it leaves; do not answer it with another.
     this.#closeError ??= error;

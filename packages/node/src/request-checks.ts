@@ -8,6 +8,7 @@ import { checkFunction, checkOptions, checkPositive, checkSignal, checkString, i
 import { checkKind, checkNotReserved } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isRecord, isReservedKind, KIND_REQUEST } from "./protocol.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Options of `pg.request`. */
 export interface RequestOptions {
@@ -78,9 +79,9 @@ export function readRequestMessage(src: string, kind: string, payload: unknown):
 
 /** `pg.handle` for a kind that already has a handler. */
 export function duplicateHandlerError(kind: string): PlaygroundError {
-  return invalidArgument("pg.handle(kind, handler, options?)", `the kind "${kind}" already has a handler (one per kind: its reply is the answer)`, "const off = pg.handle(kind, handler); ... off() before handling it again");
+  return invalidArgument("pg.handle(kind, handler, options?)", ERROR_TEXTS ? `the kind "${kind}" already has a handler (one per kind: its reply is the answer)` : [kind], "const off = pg.handle(kind, handler); ... off() before handling it again");
 }
 
 function violation(peer: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.` : [peer, what]);
 }

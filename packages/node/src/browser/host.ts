@@ -5,7 +5,7 @@
  * browser's way; the rest works as in Node.
  */
 
-import { isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError } from "@xppg/errors";
 import { verifySignatureAsync, type Identity } from "@xppg/secure";
 import { checkOptions, show } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
@@ -107,6 +107,6 @@ export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature
 function defaultIdentity(): Identity {
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,
-    'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.',
+    ERROR_TEXTS ? 'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.' : [],
   );
 }
