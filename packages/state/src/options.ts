@@ -267,14 +267,14 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
     throw optionError("replicaId", ERROR_TEXTS ? `must be a non-empty string of at most ${maxReplicaIdLength} characters with no lone surrogate` : [maxReplicaIdLength]);
   }
   if (options.merge !== undefined && typeof options.merge !== "function") {
-    throw optionError("merge", "must be a function");
+    throw optionError("merge", ERROR_TEXTS ? "must be a function" : []);
   }
   if (options.store !== undefined && !isStore(options.store)) {
     throw optionError("store", ERROR_TEXTS ? "must be a StateStore (load, write, wantsCompaction, compact, close)" : []);
   }
   for (const name of ["sign", "verify", "canWrite"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
-      throw optionError(name, "must be a function");
+      throw optionError(name, ERROR_TEXTS ? "must be a function" : []);
     }
   }
   if (options.now !== undefined && typeof options.now !== "function") {
