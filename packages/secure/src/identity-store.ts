@@ -116,7 +116,7 @@ async function seedOf(record: StoredRecord): Promise<Uint8Array> {
   if (record.v !== RECORD_VERSION) throw storeError(ERROR_TEXTS ? `holds a record of version ${String(record.v)}, which this version cannot read` : [String(record.v)]);
   if (record.seed instanceof Uint8Array && record.seed.length === 32) return record.seed;
   const s = subtle();
-  if (record.wrapKey === undefined || !(record.iv instanceof Uint8Array) || !(record.sealed instanceof Uint8Array)) throw storeError("holds a malformed record");
+  if (record.wrapKey === undefined || !(record.iv instanceof Uint8Array) || !(record.sealed instanceof Uint8Array)) throw storeError(ERROR_TEXTS ? "holds a malformed record" : []);
   if (s === undefined) throw storeError(ERROR_TEXTS ? "holds a sealed identity, and WebCrypto is missing here (open the page over https or from localhost, as when it was made)" : []);
   try {
     return new Uint8Array(await s.decrypt({ name: "AES-GCM", iv: record.iv }, record.wrapKey, record.sealed));

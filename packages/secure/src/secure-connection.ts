@@ -159,7 +159,7 @@ export function secureConnectionCore(
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
+      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, ERROR_TEXTS ? "an unexpected error occurred" : [], error);
       void conn.close(clean ? undefined : typed).catch(() => {});
       reject(typed);
     };
@@ -172,7 +172,7 @@ export function secureConnectionCore(
 
     const checkPeer = async (payload: Uint8Array): Promise<void> => {
       const remoteStatic = hs.remoteStaticKey;
-      if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
+      if (remoteStatic === null) throw handshakeFailedError(peerLabel, ERROR_TEXTS ? "its static key is missing" : []);
       proven = await verifyHandshakePayloadAsync((k, d, s) => (later ?? provider).ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
       if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
         throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
