@@ -147,6 +147,6 @@ export function checkRules(given: Record<string, unknown>, rules: Readonly<Recor
 /** An `AbortSignal`, or undefined. */
 export function checkSignal(value: unknown, call: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidArgument(call, ERROR_TEXTS ? `signal must be an AbortSignal, got ${show(value)}` : [show(value)], "{ signal: controller.signal } with const controller = new AbortController()");
+  if (!(value instanceof AbortSignal)) throw invalidArgument(call, ERROR_TEXTS ? `signal must be an AbortSignal, got ${show(value)}` : [show(value)], ERROR_TEXTS ? "{ signal: controller.signal } with const controller = new AbortController()" : undefined);
   return value;
 }

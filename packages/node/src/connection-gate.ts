@@ -100,7 +100,7 @@ export class ConnectionGate {
         slot.release();
         // An inbound handshake that failed: nobody else will hear of it.
         // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
-        if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, "the secure handshake"), undefined);
+        if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, ERROR_TEXTS ? "the secure handshake" : []), undefined);
       },
     );
   }

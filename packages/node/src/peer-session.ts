@@ -79,7 +79,7 @@ export class PeerSession {
         connection,
         codec: host.codec,
         slow: (reason) => this.close(this.#slowError(reason)),
-        report: (error) => host.report(isXppgError(error) ? error : internalError("sending to a peer", error), this.peerId),
+        report: (error) => host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error), this.peerId),
         closedError: () => this.#closedError(),
       },
       limits.queue,
@@ -227,7 +227,7 @@ export class PeerSession {
       sent = this.sendEnvelope({ version: ENVELOPE_VERSION, kind, source: this.#host.localPeerId, destination, id: this.#host.nextMessageId(), hopLimit: 0, payload });
     } catch (error) {
       // This node could not encode its own control message: a bug to report, not to hide (and never the peer's fault).
-      this.#host.report(isXppgError(error) ? error : internalError("encoding a control message", error), this.peerId);
+      this.#host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "encoding a control message" : [], error), this.peerId);
       return RESOLVED;
     }
     return sent.catch(() => {

@@ -244,14 +244,14 @@ export class Playground {
    * (default `limits.banDurationMs`; `Infinity` for good), disconnecting it.
    */
   ban(peerIdOrHost: string, options: { durationMs?: number; reason?: string } = {}): Ban {
-    checkString(peerIdOrHost, "peerIdOrHost", "pg.ban(peerIdOrHost, options?)", 'pg.ban(peerId) or pg.ban("host:198.51.100.7")', 512);
+    checkString(peerIdOrHost, "peerIdOrHost", "pg.ban(peerIdOrHost, options?)", ERROR_TEXTS ? 'pg.ban(peerId) or pg.ban("host:198.51.100.7")' : "", 512);
     const { durationMs, reason } = checkBanOptions(options);
     return this.#r.bans.ban(banKey(peerIdOrHost), durationMs ?? this.#o.limits.banDurationMs, reason ?? "banned by the operator");
   }
 
   /** Lifts a ban; returns false when there was none. */
   unban(peerIdOrHost: string): boolean {
-    checkString(peerIdOrHost, "peerIdOrHost", "pg.unban(peerIdOrHost)", 'pg.unban(peerId) or pg.unban("host:198.51.100.7")', 512);
+    checkString(peerIdOrHost, "peerIdOrHost", "pg.unban(peerIdOrHost)", ERROR_TEXTS ? 'pg.unban(peerId) or pg.unban("host:198.51.100.7")' : "", 512);
     return this.#r.guard.unban(banKey(peerIdOrHost));
   }
 
@@ -261,8 +261,8 @@ export class Playground {
    * `limits` or an allow-list to keep it out.
    */
   disconnect(peerId: string, reason = "disconnected by the other side"): boolean {
-    checkString(peerId, "peerId", "pg.disconnect(peerId, reason?)", 'pg.disconnect(peerId, "spamming")', 512);
-    if (typeof reason !== "string") throw invalidArgument("pg.disconnect(peerId, reason?)", ERROR_TEXTS ? `reason must be a string, got ${show(reason)}` : [show(reason)], 'pg.disconnect(peerId, "spamming")');
+    checkString(peerId, "peerId", "pg.disconnect(peerId, reason?)", ERROR_TEXTS ? 'pg.disconnect(peerId, "spamming")' : "", 512);
+    if (typeof reason !== "string") throw invalidArgument("pg.disconnect(peerId, reason?)", ERROR_TEXTS ? `reason must be a string, got ${show(reason)}` : [show(reason)], ERROR_TEXTS ? 'pg.disconnect(peerId, "spamming")' : undefined);
     return this.#r.bans.disconnect(peerId, reason);
   }
 
@@ -289,7 +289,7 @@ export class Playground {
    */
   on<P = unknown>(kind: string, handler: MessageHandler<P>, options: SubscribeOptions = {}): () => void {
     const call = "pg.on(kind, handler, options?)";
-    checkKind(kind, call, 'pg.on("chat", (src, kind, payload) => { ... })', false);
+    checkKind(kind, call, ERROR_TEXTS ? 'pg.on("chat", (src, kind, payload) => { ... })' : "", false);
     checkFunction(handler, "handler", call, 'pg.on("chat", (src, kind, payload) => { ... })');
     return this.#r.dispatcher.add(kind, handler as MessageHandler, checkSignal(options?.signal, call));
   }
@@ -354,7 +354,7 @@ export class Playground {
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
   sendText(text: string, options?: SendOptions | string): Promise<void> {
-    if (typeof text !== "string") return Promise.reject(invalidArgument("pg.sendText(text, options?)", ERROR_TEXTS ? `text must be a string, got ${show(text)}` : [show(text)], 'pg.sendText("hello") or pg.sendText("hello", peerId)'));
+    if (typeof text !== "string") return Promise.reject(invalidArgument("pg.sendText(text, options?)", ERROR_TEXTS ? `text must be a string, got ${show(text)}` : [show(text)], ERROR_TEXTS ? 'pg.sendText("hello") or pg.sendText("hello", peerId)' : undefined));
     return this.send(KIND_TEXT, { text }, options);
   }
 

@@ -33,7 +33,7 @@ export function checkRequest(kind: unknown, options: unknown): { to: string; tim
   const o = checkOptions(options, ["to", "timeoutMs", "signal"], REQUEST_CALL);
   return {
     to: checkString(o.to, "to", REQUEST_CALL, right, 512),
-    timeoutMs: o.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : checkPositive(o.timeoutMs, "timeoutMs", REQUEST_CALL, 'pg.request("price", payload, { to, timeoutMs: 5000 })', false),
+    timeoutMs: o.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : checkPositive(o.timeoutMs, "timeoutMs", REQUEST_CALL, ERROR_TEXTS ? 'pg.request("price", payload, { to, timeoutMs: 5000 })' : "", false),
     signal: checkSignal(o.signal, REQUEST_CALL),
   };
 }
@@ -79,7 +79,7 @@ export function readRequestMessage(src: string, kind: string, payload: unknown):
 
 /** `pg.handle` for a kind that already has a handler. */
 export function duplicateHandlerError(kind: string): PlaygroundError {
-  return invalidArgument("pg.handle(kind, handler, options?)", ERROR_TEXTS ? `the kind "${kind}" already has a handler (one per kind: its reply is the answer)` : [kind], "const off = pg.handle(kind, handler); ... off() before handling it again");
+  return invalidArgument("pg.handle(kind, handler, options?)", ERROR_TEXTS ? `the kind "${kind}" already has a handler (one per kind: its reply is the answer)` : [kind], ERROR_TEXTS ? "const off = pg.handle(kind, handler); ... off() before handling it again" : undefined);
 }
 
 function violation(peer: string, what: string): PlaygroundError {

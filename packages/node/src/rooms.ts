@@ -265,7 +265,7 @@ export function nodeEvents(): TypedEvents<PlaygroundEvents> {
     if (reporting) return;
     reporting = true;
     try {
-      events.emit("error", asHandlerError(error, "an event listener"), undefined);
+      events.emit("error", asHandlerError(error, ERROR_TEXTS ? "an event listener" : []), undefined);
     } finally {
       reporting = false;
     }

@@ -293,7 +293,7 @@ export class RoutingRoom {
       path: {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next === undefined) return Promise.reject(unreachableError(peer, "the route to it is gone"));
+          if (next === undefined) return Promise.reject(unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []));
           return this.#hand(next, packet);
         },
         reset: () => {

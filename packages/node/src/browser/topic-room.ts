@@ -30,7 +30,7 @@ export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
   }
 
   async join(topic: string): Promise<void> {
-    checkString(topic, "topic", "pg.joinTopic(topic)", 'pg.joinTopic("our-band")', 256);
+    checkString(topic, "topic", "pg.joinTopic(topic)", ERROR_TEXTS ? 'pg.joinTopic("our-band")' : "", 256);
     await defaultDhtDiscovery({ appName: this.#o.appName });
   }
 
@@ -40,7 +40,7 @@ export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
   }
 
   async leave(topic: string): Promise<void> {
-    checkString(topic, "topic", "pg.leaveTopic(topic)", 'pg.leaveTopic("our-band")', 256);
+    checkString(topic, "topic", "pg.leaveTopic(topic)", ERROR_TEXTS ? 'pg.leaveTopic("our-band")' : "", 256);
   }
 
   left(_peerId: string): void {}
