@@ -3,8 +3,9 @@ import { SECURE_ERROR_CODES } from "@xppg/secure";
 
 /** Stable codes of the errors `@xppg/node` reports. */
 export const NODE_ERROR_CODES = {
-  /** `start()` was called twice, or a method needs `start()` first. */
+  /** A method needs a started node: `await pg.start()` first. */
   NOT_STARTED: "XPPG_ERR_NOT_STARTED",
+  /** `start()` was called on a node already started (or stopped): create a new `Playground` to start again. */
   ALREADY_STARTED: "XPPG_ERR_ALREADY_STARTED",
   /** The node was stopped while the operation ran. */
   STOPPED: "XPPG_ERR_STOPPED",
