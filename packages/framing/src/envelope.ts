@@ -243,7 +243,7 @@ export class EnvelopeCodec {
       this.#newPrefix(kind, source, destination, flags);
     }
     checkId(id);
-    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
+    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(ERROR_TEXTS ? `the hop limit must be 0 to ${MAX_HOP_LIMIT}` : [MAX_HOP_LIMIT]);
     const prefix = this.#encPrefix;
     let body: Uint8Array;
     if (payload instanceof Uint8Array) {

@@ -1,5 +1,5 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
@@ -340,7 +340,7 @@ export class PeerSession {
     }
     if (this.#phase === "admitted") {
       if (envelope.kind === KIND_BYE) this.#onBye(envelope.payload);
-      else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(`it sent "${envelope.kind}" before its welcome`));
+      else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
         this.#phase = "open";
@@ -360,7 +360,7 @@ export class PeerSession {
     if (!direct) {
       // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
       if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
-        this.close(this.#violation(`a message claims to come from ${source}, not from the peer itself`));
+        this.close(this.#violation(ERROR_TEXTS ? `a message claims to come from ${source}, not from the peer itself` : [source]));
         return;
       }
       switch (kind) {
@@ -374,7 +374,7 @@ export class PeerSession {
           return;
         case KIND_HELLO:
         case KIND_WELCOME:
-          this.close(this.#violation(`it sent a second ${kind}`));
+          this.close(this.#violation(ERROR_TEXTS ? `it sent a second ${kind}` : [kind]));
           return;
       }
     }
@@ -395,7 +395,7 @@ export class PeerSession {
       return;
     }
     if (envelope.kind !== KIND_HELLO) {
-      this.close(this.#violation(`its first message was "${envelope.kind}", not a hello`));
+      this.close(this.#violation(ERROR_TEXTS ? `its first message was "${envelope.kind}", not a hello` : [envelope.kind]));
       return;
     }
     const hello = parseHello(envelope.payload);
@@ -404,7 +404,7 @@ export class PeerSession {
       return;
     }
     if (hello.peerId !== envelope.source) {
-      this.close(this.#violation("the hello's peer id differs from its envelope source"));
+      this.close(this.#violation(ERROR_TEXTS ? "the hello's peer id differs from its envelope source" : []));
       return;
     }
     this.#hello = hello;
@@ -433,7 +433,7 @@ export class PeerSession {
     void this.connection.close();
   }
 
-  #violation(what: string): PlaygroundError {
+  #violation(what: ErrorText): PlaygroundError {
     return sessionViolation(this.peerId ?? this.connection.remoteAddress, what);
   }
 

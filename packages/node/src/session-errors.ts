@@ -1,7 +1,7 @@
 /** The errors a peer session ends with, worded for the user who meets them (`peer-session.ts`). */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /** The peer did not finish both handshakes in time. */
 export function handshakeTimeoutError(address: string, timeoutMs: number): PlaygroundError {
@@ -23,7 +23,7 @@ export function slowPeerError(who: string, reason: string): PlaygroundError {
 }
 
 /** The peer broke the protocol (`what` it did). */
-export function sessionViolation(who: string, what: string): PlaygroundError {
+export function sessionViolation(who: string, what: ErrorText): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${who} broke the xppg protocol: ${what}. It is disconnected.` : [who, what]);
 }
 

@@ -99,7 +99,7 @@ export function invalidPeerIdError(value: unknown, why: string): SecureError {
 }
 
 /** A key of the wrong size or type. */
-export function invalidKeyError(what: string, expected: string): SecureError {
+export function invalidKeyError(what: string, expected: ErrorText): SecureError {
   return new SecureError(CODES.INVALID_KEY, ERROR_TEXTS ? `The ${what} is not valid: expected ${expected}. Pass the bytes exactly as exported.` : [what, expected], {
     details: { what },
   });

@@ -88,7 +88,7 @@ export function generateIdentityWith(provider: Pick<CryptoProvider, "randomBytes
 /** The identity whose 32-byte Ed25519 secret seed is `secretKey`. */
 export function identityFromSecretKeyWith(provider: Pick<CryptoProvider, "ed25519Signer">, secretKey: Uint8Array): Identity {
   if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== 32) {
-    throw invalidKeyError("Ed25519 secret key", "a Uint8Array of 32 bytes (the seed from exportSecretKey())");
+    throw invalidKeyError("Ed25519 secret key", ERROR_TEXTS ? "a Uint8Array of 32 bytes (the seed from exportSecretKey())" : []);
   }
   const seed = secretKey.slice();
   return new Ed25519Identity(seed, provider.ed25519Signer(seed));

@@ -1,5 +1,5 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * What a {@link SharedState} holds under a key: plain data that survives a
@@ -69,7 +69,7 @@ function isPlainObject(value: object): boolean {
 class ValueProblem {
   constructor(
     readonly code: typeof STATE_ERROR_CODES.INVALID_VALUE | typeof STATE_ERROR_CODES.VALUE_TOO_LARGE,
-    readonly why: string,
+    readonly why: ErrorText,
   ) {}
 }
 
@@ -81,7 +81,7 @@ class Walker {
     this.size += bytes;
     // Checked as we go, so a huge array costs at most maxValueSize steps.
     if (this.size > this.limits.maxValueSize) {
-      throw new ValueProblem(STATE_ERROR_CODES.VALUE_TOO_LARGE, `it is larger than maxValueSize (${this.limits.maxValueSize} bytes)`);
+      throw new ValueProblem(STATE_ERROR_CODES.VALUE_TOO_LARGE, ERROR_TEXTS ? `it is larger than maxValueSize (${this.limits.maxValueSize} bytes)` : [this.limits.maxValueSize]);
     }
   }
 
@@ -96,7 +96,7 @@ class Walker {
         return value === 0 ? 0 : value;
       case "string": {
         const bytes = utf8Length(value);
-        if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `the string at ${path} holds a lone UTF-16 surrogate`);
+        if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `the string at ${path} holds a lone UTF-16 surrogate` : [path]);
         this.add(bytes + 5);
         return value;
       }
@@ -109,7 +109,7 @@ class Walker {
       default:
         throw new ValueProblem(
           STATE_ERROR_CODES.INVALID_VALUE,
-          `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}`,
+          ERROR_TEXTS ? `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}` : [path, value === undefined ? [] : [typeof value]],
         );
     }
   }
@@ -123,7 +123,7 @@ class Walker {
     if (depth >= this.limits.maxValueDepth) {
       throw new ValueProblem(
         STATE_ERROR_CODES.INVALID_VALUE,
-        `${path} nests deeper than maxValueDepth (${this.limits.maxValueDepth}), or the value has a cycle`,
+        ERROR_TEXTS ? `${path} nests deeper than maxValueDepth (${this.limits.maxValueDepth}), or the value has a cycle` : [path, this.limits.maxValueDepth],
       );
     }
     this.add(5);
@@ -135,14 +135,14 @@ class Walker {
     }
     if (!isPlainObject(value)) {
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `${path} is a ${typeof name === "string" ? name : "non-plain object"}, not plain data`);
+      throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${path} is a ${typeof name === "string" ? name : "non-plain object"}, not plain data` : [path, typeof name === "string" ? [name] : []]);
     }
     const out: Record<string, StateValue> = {};
     for (const key of Object.keys(value)) {
       // The envelope decoder refuses __proto__ keys, so such a value could never reach a peer.
-      if (key === "__proto__") throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `${path} has a "__proto__" property`);
+      if (key === "__proto__") throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${path} has a "__proto__" property` : [path]);
       const bytes = utf8Length(key);
-      if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `a property name in ${path} holds a lone UTF-16 surrogate`);
+      if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `a property name in ${path} holds a lone UTF-16 surrogate` : [path]);
       this.add(bytes + 5);
       out[key] = this.copy((value as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
     }
