@@ -87,7 +87,7 @@ const HOST_AND_PORT = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/;
 /** Checks `pg.join`'s arguments; resolves them to one address (`tcp://host:port` unless a full address was given). */
 export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOptions: unknown): { address: string; timeoutMs?: number; signal?: AbortSignal; peerId?: string } {
   const call = "pg.join(host, port?, options?)";
-  const right = 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")';
+  const right = ERROR_TEXTS ? 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")' : "";
   checkString(host, "host", call, right, 1024);
   let port: number = DEFAULTS.port;
   let options: unknown = maybeOptions;

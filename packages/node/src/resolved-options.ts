@@ -256,7 +256,7 @@ function resolveLimits(input: unknown): ResolvedLimits {
 
 function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: number } {
   const given = checkOptions(input, ["intervalMs", "timeoutMs"], CALL, "heartbeat");
-  const right = `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }`;
+  const right = ERROR_TEXTS ? `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }` : "";
   checkRules(given, { intervalMs: ["number", right], timeoutMs: ["number", right] }, CALL, "heartbeat");
   const intervalMs = (given.intervalMs as number | undefined) ?? DEFAULTS.heartbeatIntervalMs;
   const timeoutMs = (given.timeoutMs as number | undefined) ?? DEFAULTS.heartbeatTimeoutMs;

@@ -1,4 +1,4 @@
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * The routed packet (capability `route/1`): what one `xppg/route` message
  * carries, as raw bytes, from neighbour to neighbour. INTERNALS.md ("Routed
@@ -82,7 +82,7 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
 export function packetHeader(origin: string, destination: string, channel: number, fromResponder: boolean): Uint8Array {
   const o = new TextEncoder().encode(origin);
   const d = new TextEncoder().encode(destination);
-  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError(ERROR_TEXTS ? "a peer id of 1 to 128 bytes" : String([]));
+  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError(ERROR_TEXTS ? "a peer id of 1 to 128 bytes" : valuesMessage("RangeError", []));
   const header = new Uint8Array(8 + o.length + d.length);
   header[0] = fromResponder ? FROM_RESPONDER : 0;
   header[1] = ROUTE_HOP_LIMIT;

@@ -4,7 +4,7 @@ import { handshakeFailedError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { peerIdFromPublicKey } from "./peer-id.js";
 import { concatBytes } from "./concat-bytes.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Bytes of the identity payload: version, Ed25519 public key, signature. */
 export const HANDSHAKE_PAYLOAD_SIZE = 1 + 32 + 64;
@@ -31,7 +31,7 @@ export async function encodeHandshakePayloadAsync(identity: Identity, staticPubl
 }
 
 function handshakePayloadOf(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
-  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError(ERROR_TEXTS ? "identity must give a 32-byte public key and 64-byte signatures" : String([]));
+  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError(ERROR_TEXTS ? "identity must give a 32-byte public key and 64-byte signatures" : valuesMessage("TypeError", []));
   const out = new Uint8Array(HANDSHAKE_PAYLOAD_SIZE);
   out[0] = HANDSHAKE_PAYLOAD_VERSION;
   out.set(publicKey, 1);

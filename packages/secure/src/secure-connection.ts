@@ -1,4 +1,4 @@
-import { ERROR_TEXTS, isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
 import {
@@ -124,14 +124,14 @@ export function secureConnectionCore(
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
-      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : String([]));
+      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : valuesMessage("TypeError", []));
     }
     checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
     checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
-    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : String([]));
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : String([String(cipher)]));
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : String([]));
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : valuesMessage("TypeError", []));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : valuesMessage("RangeError", [String(cipher)]));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : valuesMessage("TypeError", []));
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -250,9 +250,11 @@ export function secureConnectionCore(
           step(message).catch(fail);
         },
         close(info) {
-          const why = awaitingLast
-            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
-            : "the connection closed during the handshake";
+          const why = !ERROR_TEXTS
+            ? [awaitingLast, hs.protocolName]
+            : awaitingLast
+              ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
+              : "the connection closed during the handshake";
           fail(handshakeFailedError(peerLabel, why, info.error));
         },
       });

@@ -2,7 +2,7 @@ import type { XppgError } from "@xppg/errors";
 import { TRANSPORT_ERROR_CODES, TransportError } from "@xppg/transport";
 import { connectionResetError, protocolError } from "@xppg/transport/adapter";
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_POLICY_VIOLATION, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED_DATA, CLOSE_XPPG_ERROR } from "./constants.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports here.
 
@@ -59,7 +59,7 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
 }
 
 function resetWith(code: number, reason: string, remoteAddress: string): XppgError {
-  const error = connectionResetError(remoteAddress, new Error(ERROR_TEXTS ? `close code ${code}${reason ? `, reason "${reason}"` : ""}` : String([code, reason ? [reason] : []])));
+  const error = connectionResetError(remoteAddress, new Error(ERROR_TEXTS ? `close code ${code}${reason ? `, reason "${reason}"` : ""}` : valuesMessage("Error", [code, reason ? [reason] : []])));
   return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, {
     cause: error.cause,
     details: { remoteAddress, closeCode: code, closeReason: reason },

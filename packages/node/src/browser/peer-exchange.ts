@@ -10,7 +10,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { PeerExchange as NodePeerExchange, PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 import type { PeerSession } from "../peer-session.js";
 import { KIND_PEX } from "../protocol.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 
@@ -25,7 +25,7 @@ export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchan
 
   /** A page keeps no signed record of its addresses: it has none to give (no listener) and offers no `pex/1`. */
   get ownRecord(): never {
-    throw new Error(ERROR_TEXTS ? "a browser page has no peer record: it listens on nothing and offers no pex/1" : String([]));
+    throw new Error(ERROR_TEXTS ? "a browser page has no peer record: it listens on nothing and offers no pex/1" : valuesMessage("Error", []));
   }
 
   opened(_session: PeerSession): void {}

@@ -10,7 +10,7 @@ import type { PeerInfo } from "../peer-table.js";
 import { checkString } from "../argument-checks.js";
 import { defaultDhtDiscovery } from "./defaults.js";
 import type { TopicRoom as NodeTopicRoom, TopicRoomOptions, TopicsView } from "../topic-room.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 export type { TopicRoomOptions, TopicsView } from "../topic-room.js";
 
@@ -36,7 +36,7 @@ export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
 
   async findPeer(_peerId: string): Promise<PeerInfo> {
     await defaultDhtDiscovery({ appName: this.#o.appName });
-    throw new Error(ERROR_TEXTS ? "unreachable: the browser's DHT stand-in always refuses" : String([]));
+    throw new Error(ERROR_TEXTS ? "unreachable: the browser's DHT stand-in always refuses" : valuesMessage("Error", []));
   }
 
   async leave(topic: string): Promise<void> {

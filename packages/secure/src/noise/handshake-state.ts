@@ -4,7 +4,7 @@ import { handshakeFailedError, type SecureError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
 import { SymmetricState } from "./symmetric-state.js";
 import { concatBytes } from "../concat-bytes.js";
-import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, type ErrorText } from "@xppg/errors";
 
 const DHLEN = 32;
 
@@ -124,7 +124,7 @@ export class HandshakeState {
     this.#prologue = options.prologue ?? new Uint8Array(0);
     this.#prepare = options.prepare ?? provider.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : String([String(cipher)]));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : valuesMessage("RangeError", [String(cipher)]));
     this.#cipher = cipher;
     this.#undecided = options.negotiate === true;
     if (!this.#undecided) this.#choose(cipher);
@@ -189,7 +189,7 @@ export class HandshakeState {
    * (encrypted from message 2 on). Steps run one at a time: await each.
    */
   async writeMessage(payload: Uint8Array): Promise<Uint8Array> {
-    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error(ERROR_TEXTS ? "HandshakeState.writeMessage called out of turn" : String([]));
+    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error(ERROR_TEXTS ? "HandshakeState.writeMessage called out of turn" : valuesMessage("Error", []));
     this.#busy = true;
     try {
       return await this.#write(payload);
@@ -231,7 +231,7 @@ export class HandshakeState {
     this.#step++;
     const message = concatBytes(parts);
     // Every message, a negotiating initiator's first too (a failed write leaves the state spent).
-    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError(ERROR_TEXTS ? "handshake payload too large for one Noise message" : String([]));
+    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError(ERROR_TEXTS ? "handshake payload too large for one Noise message" : valuesMessage("RangeError", []));
     return message;
   }
 
@@ -290,7 +290,7 @@ export class HandshakeState {
       if (step > 0) {
         const len = ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
         const rs = await ss.decryptAndHash(take(len, "static key"));
-        if (rs === null) throw this.#fail(ERROR_TEXTS ? `the static key in handshake message ${step + 1} failed authentication${this.#mismatchHint()}` : [step + 1, this.#mismatchHint()]);
+        if (rs === null) throw this.#fail(ERROR_TEXTS ? `the static key in handshake message ${step + 1} failed authentication${this.#mismatchHint()}` : [step + 1]);
         this.#rs = rs.slice();
         await this.#mixDh(this.#e!, rs); // es (message 2), se (message 3)
       }
@@ -299,7 +299,7 @@ export class HandshakeState {
         throw this.#fail(ERROR_TEXTS ? `handshake message ${this.#step + 1} is too short for its payload tag` : [this.#step + 1]);
       }
       const payload = await ss.decryptAndHash(rest);
-      if (payload === null) throw this.#fail(ERROR_TEXTS ? `the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}` : [this.#step + 1, this.#mismatchHint()]);
+      if (payload === null) throw this.#fail(ERROR_TEXTS ? `the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}` : [this.#step + 1]);
       this.#step++;
       return payload.slice();
     } catch (err) {
@@ -311,7 +311,7 @@ export class HandshakeState {
 
   /** `Split()`: the transport cipher states, once the handshake is complete. */
   async split(): Promise<HandshakeResult> {
-    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error(ERROR_TEXTS ? "HandshakeState.split called before the handshake completed" : String([]));
+    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error(ERROR_TEXTS ? "HandshakeState.split called before the handshake completed" : valuesMessage("Error", []));
     const ss = this.#ss!;
     const [c1, c2] = await ss.split();
     return {
@@ -343,7 +343,7 @@ export class HandshakeState {
    * it: the two sides hash different protocol names (cipher suites) or prologues.
    */
   #mismatchHint(): string {
-    return ` (the two sides differ in cipher suite or prologue, or the message was altered on the path: this side speaks ${this.protocolName}, and both must set the same \`cipher\` and \`prologue\`)`;
+    return ERROR_TEXTS ? ` (the two sides differ in cipher suite or prologue, or the message was altered on the path: this side speaks ${this.protocolName}, and both must set the same \`cipher\` and \`prologue\`)` : "";
   }
 
   #fail(why: ErrorText, cause?: unknown): SecureError {

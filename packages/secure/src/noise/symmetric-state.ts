@@ -2,7 +2,7 @@ import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
 import { CipherState } from "./cipher-state.js";
 import { concatBytes } from "../concat-bytes.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 const HASHLEN = 32;
 const EMPTY = new Uint8Array(0);
@@ -27,7 +27,7 @@ export async function noiseHkdf(crypto: HandshakeCrypto, chainingKey: Uint8Array
 export function cipherOfProtocolName(protocolName: string): NoiseCipher {
   const cipher = protocolName.split("_")[3];
   if (cipher === "AESGCM" || cipher === "ChaChaPoly") return cipher;
-  throw new RangeError(ERROR_TEXTS ? `the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)` : String([protocolName]));
+  throw new RangeError(ERROR_TEXTS ? `the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)` : valuesMessage("RangeError", [protocolName]));
 }
 
 /**

@@ -5,7 +5,7 @@ import { dialWebSocket } from "../dial.js";
 import { WS_TRANSPORT_NAME } from "../constants.js";
 import { resolveWsOptions, type WebSocketTransport, type WebSocketTransportOptions } from "../options.js";
 import { browserWsConnection, type BrowserWebSocket, type BrowserWebSocketConstructor } from "./browser-connection.js";
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports and no `ws` here.
 
@@ -56,11 +56,11 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
     dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
       return dialWebSocket(address, dialOptions, dialTimeoutMs, (url, target, attempt) => {
         const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
-        if (Ctor === undefined) throw new Error(ERROR_TEXTS ? "this environment has no WebSocket class; pass one as options.WebSocket" : String([]));
+        if (Ctor === undefined) throw new Error(ERROR_TEXTS ? "this environment has no WebSocket class; pass one as options.WebSocket" : valuesMessage("Error", []));
         const ws: BrowserWebSocket = new Ctor(url);
         ws.binaryType = "arraybuffer";
-        ws.onerror = () => attempt.failed(new Error(ERROR_TEXTS ? "the WebSocket could not be opened" : String([])));
-        ws.onclose = (event) => attempt.failed(new Error(ERROR_TEXTS ? `the WebSocket closed while opening (code ${event.code})` : String([event.code])));
+        ws.onerror = () => attempt.failed(new Error(ERROR_TEXTS ? "the WebSocket could not be opened" : valuesMessage("Error", [])));
+        ws.onclose = (event) => attempt.failed(new Error(ERROR_TEXTS ? `the WebSocket closed while opening (code ${event.code})` : valuesMessage("Error", [event.code])));
         ws.onopen = () => {
           ws.onopen = null;
           attempt.connected(

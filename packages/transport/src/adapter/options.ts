@@ -1,4 +1,4 @@
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * Throws a `RangeError` naming `owner` and `option` unless `value` is a
  * safe integer from `min` to `max`: the check every numeric option of a
@@ -6,6 +6,6 @@ import { ERROR_TEXTS } from "@xppg/errors";
  */
 export function checkInteger(owner: string, option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(ERROR_TEXTS ? `${owner}: ${option} must be an integer from ${min} to ${max}, got ${String(value)}.` : String([owner, option, min, max, String(value)]));
+    throw new RangeError(ERROR_TEXTS ? `${owner}: ${option} must be an integer from ${min} to ${max}, got ${String(value)}.` : valuesMessage("RangeError", [owner, option, min, max, String(value)]));
   }
 }
