@@ -30,10 +30,11 @@ export const TEXTS_LEFT_OUT =
 
 /**
  * The message of an error whose text was left out: `<code>: <values> — <sentence>`,
- * the values flattened and joined by commas.
+ * the values flattened and joined by commas (`<code> — <sentence>` without values).
  */
 export function valuesMessage(code: string, values: ErrorValues): string {
-  return `${code}: ${values.flat(4).map(String).join(", ")} — ${TEXTS_LEFT_OUT}`;
+  const shown = values.flat(4).map(String).join(", ");
+  return `${code}${shown === "" ? "" : `: ${shown}`} — ${TEXTS_LEFT_OUT}`;
 }
 
 /**

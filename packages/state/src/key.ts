@@ -10,7 +10,7 @@ import { ERROR_TEXTS } from "@xppg/errors";
  */
 export function checkKey(key: unknown, maxKeyLength: number, where: string): string {
   if (typeof key !== "string") {
-    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, ERROR_TEXTS ? `${where}: a key must be a string, not ${key === null ? "null" : typeof key}.` : [where, key === null ? [] : [typeof key]]);
+    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, ERROR_TEXTS ? `${where}: a key must be a string, not ${key === null ? "null" : typeof key}.` : [where, key === null ? "null" : typeof key]);
   }
   if (key.length > maxKeyLength) {
     throw new StateError(

@@ -109,7 +109,7 @@ class Walker {
       default:
         throw new ValueProblem(
           STATE_ERROR_CODES.INVALID_VALUE,
-          ERROR_TEXTS ? `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}` : [path, value === undefined ? [] : [typeof value]],
+          ERROR_TEXTS ? `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}` : [path, value === undefined ? "undefined" : typeof value],
         );
     }
   }
