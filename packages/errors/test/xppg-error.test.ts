@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { XppgError, isXppgError, toError, XPPG_ERROR_TAG } from "../src/index.js";
+import { ERROR_TEXTS, TEXTS_LEFT_OUT, XppgError, isXppgError, toError, valuesMessage, XPPG_ERROR_TAG } from "../src/index.js";
 
 class FrameError extends XppgError {}
 
@@ -30,4 +30,22 @@ describe("XppgError", () => {
     expect(toError("text").message).toBe("text");
     expect(toError(42).message).toContain("42");
   });
+
+  it("takes the values of a text left out in place of its message, and keeps everything else", () => {
+    const cause = new Error("low level");
+    const err = new FrameError("XPPG_ERR_TEST", ["sent", 70_000, ["nested", 4]], { cause, details: { size: 70_000 } });
+    expect(err.message).toBe(`XPPG_ERR_TEST: sent, 70000, nested, 4 — ${TEXTS_LEFT_OUT}`);
+    expect(err.code).toBe("XPPG_ERR_TEST");
+    expect(err.name).toBe("FrameError");
+    expect(err.cause).toBe(cause);
+    expect(err.toJSON()).toEqual({ name: "FrameError", code: "XPPG_ERR_TEST", message: err.message, details: { size: 70_000 } });
+    expect(new FrameError("XPPG_ERR_TEST", []).message).toBe(`XPPG_ERR_TEST — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("RangeError", [undefined, null])).toBe(`RangeError: undefined, null — ${TEXTS_LEFT_OUT}`);
+    expect(TEXTS_LEFT_OUT).toContain("@xppg/errors/ERRORS.md");
+  });
+
+  it("has the texts on in Node (a page's production build alone turns them off)", () => {
+    expect(ERROR_TEXTS).toBe(true);
+  });
 });
+
