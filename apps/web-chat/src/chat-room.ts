@@ -107,11 +107,24 @@ export function parseTopic(v: unknown): Topic | undefined {
 
 const short = (peerId: string): string => `${peerId.slice(0, 10)}…`;
 
-/** The words for a failed join or a lost link. */
+/**
+ * The words for a failed join, a lost link or a refused send. The page's production build leaves xppg's error
+ * texts out (its messages are the code and values); the codes a user meets are said here in the chat's own words.
+ */
 export function describeProblem(error: unknown, server: string): string {
   const e = error as Partial<PlaygroundError> | undefined;
   const said = typeof e?.message === "string" ? safeText(e.message, { singleLine: true }) : String(error);
   switch (e?.code) {
+    case "XPPG_ERR_IDENTITY_STORE":
+      return "This browser does not let the page keep its key (a private window, or storage blocked for this site).";
+    case "XPPG_ERR_TOO_MANY_PEERS":
+      return `The chat at ${server} has as many people as it takes. Try again later.`;
+    case "XPPG_ERR_PROTOCOL_MISMATCH":
+      return `The chat at ${server} runs another release of xppg that this page cannot talk to. Update the older one.`;
+    case "XPPG_ERR_CLOCK_SKEW":
+      return `This device's clock and the one at ${server} differ too much. Set the clock right (turn on network time).`;
+    case "XPPG_ERR_PEER_TIMEOUT":
+      return `${server} went silent.`;
     case "XPPG_ERR_DIAL_FAILED":
     case "XPPG_ERR_DIAL_TIMEOUT":
     case "XPPG_ERR_CONNECTION_CLOSED":
@@ -126,6 +139,8 @@ export function describeProblem(error: unknown, server: string): string {
     case "XPPG_ERR_SELF_CONNECTION":
       return "This name is already open in another tab of this browser (the same key). Use another name in this tab.";
     default:
+      // An xppg error of a production build: its message is its code and values, not words for a user.
+      if (typeof e?.code === "string" && said.startsWith(e.code)) return `Something went wrong (${e.code}); the browser's console has the details.`;
       return said;
   }
 }

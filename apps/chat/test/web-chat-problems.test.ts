@@ -1,0 +1,26 @@
+// The web chat's words for an xppg error (apps/web-chat's describeProblem). Its production build leaves xppg's
+// error texts out, so a message is a code and values: the codes a user meets get the chat's own words, and any
+// other xppg error a plain sentence with its code, never the bare code and values.
+import { PlaygroundError } from "@xppg/node";
+import { describe, expect, it } from "vitest";
+import { describeProblem } from "../../web-chat/src/chat-room.js";
+
+const SERVER = "ws://127.0.0.1:7338/";
+/** An error as the page's production build makes it: its text left out. */
+const production = (code: string, ...values: unknown[]): PlaygroundError => new PlaygroundError(code as never, values);
+
+describe("the web chat's words for a problem", () => {
+  it("says the codes a user meets in its own words, whichever build made the error", () => {
+    expect(production("XPPG_ERR_DIAL_FAILED", SERVER).message).toContain("leaves error texts out");
+    expect(describeProblem(production("XPPG_ERR_DIAL_FAILED", SERVER), SERVER)).toBe(`Cannot reach ${SERVER}. Is the chat running there with --web (or --ws), and is the address right?`);
+    expect(describeProblem(production("XPPG_ERR_IDENTITY_STORE", "xppg-identities"), SERVER)).toMatch(/^This browser does not let the page keep its key/);
+    expect(describeProblem(production("XPPG_ERR_TOO_MANY_PEERS", "xp1abc", 64), SERVER)).toBe(`The chat at ${SERVER} has as many people as it takes. Try again later.`);
+    expect(describeProblem(production("XPPG_ERR_CLOCK_SKEW"), SERVER)).toMatch(/clock/);
+  });
+
+  it("gives any other xppg error of a production build a sentence with its code, and a full text as it is", () => {
+    expect(describeProblem(production("XPPG_ERR_RATE_LIMITED", 100), SERVER)).toBe("Something went wrong (XPPG_ERR_RATE_LIMITED); the browser's console has the details.");
+    expect(describeProblem(new PlaygroundError("XPPG_ERR_RATE_LIMITED", "You sent too fast."), SERVER)).toBe("You sent too fast.");
+    expect(describeProblem(new Error("The message has 2001 characters; the limit is 2000. Split it."), SERVER)).toBe("The message has 2001 characters; the limit is 2000. Split it.");
+  });
+});
