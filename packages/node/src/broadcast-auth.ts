@@ -16,7 +16,6 @@ import { MessageIdClock } from "./message-id.js";
 import type { PeerSession } from "./peer-session.js";
 import { BroadcastScreen } from "./broadcast-screen.js";
 import { VERIFICATION_EXTRA_ENVELOPES } from "./bundle-reader.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Domain separation for broadcast signatures, so they can never be taken for another signed thing. */
 const BROADCAST_SIGNATURE_PREFIX = new TextEncoder().encode("xppg-broadcast-v1:");

@@ -63,7 +63,7 @@ export function checkSendKind(kind: unknown, payload: unknown): void {
   if (!hasRequiredShape(kind as string, payload)) {
     throw invalidArgument(
       `pg.send(${JSON.stringify(kind)}, payload)`,
-      ERROR_TEXTS ? `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape` : [kind as string, FIXED_SHAPE_KINDS[kind as string], show(payload)],
+      ERROR_TEXTS ? `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape` : [kind, FIXED_SHAPE_KINDS[kind as string], show(payload)],
       ERROR_TEXTS ? 'pg.sendText("hello") or pg.send("text", { text: "hello" })' : undefined,
     );
   }

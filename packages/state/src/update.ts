@@ -83,7 +83,7 @@ function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEn
   const writer: unknown = signed ? (rawWriter as unknown[])[0] : rawWriter;
   const sig: unknown = signed ? (rawWriter as unknown[])[1] : undefined;
   if (signed && ((rawWriter as unknown[]).length !== 2 || !isBytes(sig) || sig.length === 0 || sig.length > MAX_SIGNATURE_LENGTH)) {
-    throw invalid(ERROR_TEXTS ? `entry ${index} (key "${rawKey as string}") has a signed writer that is not [writer, signature of 1 to ${MAX_SIGNATURE_LENGTH} bytes]` : [index, rawKey as string, MAX_SIGNATURE_LENGTH], { index });
+    throw invalid(ERROR_TEXTS ? `entry ${index} (key "${rawKey as string}") has a signed writer that is not [writer, signature of 1 to ${MAX_SIGNATURE_LENGTH} bytes]` : [index, rawKey, MAX_SIGNATURE_LENGTH], { index });
   }
   if (!isReplicaId(writer, limits.maxReplicaIdLength)) {
     throw invalid(ERROR_TEXTS ? `entry ${index} (key "${key}") names no valid writer (a non-empty string of at most ${limits.maxReplicaIdLength} characters)` : [index, key, limits.maxReplicaIdLength], {
