@@ -66,7 +66,7 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
     at += 1 + length;
   }
   // The body is one Noise message of the channel: a larger one breaks the protocol, whatever the link's frame size lets through.
-  if (bytes.length - at > NOISE_MAX_MESSAGE_SIZE) return `a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)`;
+  if (bytes.length - at > NOISE_MAX_MESSAGE_SIZE) return ERROR_TEXTS ? `a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)` : `routed body > ${NOISE_MAX_MESSAGE_SIZE}`;
   return {
     type: type as PacketType,
     fromResponder: (first & FROM_RESPONDER) !== 0,

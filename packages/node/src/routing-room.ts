@@ -420,12 +420,12 @@ export class RoutingRoom {
   #overfull(channel: Channel, node: boolean): void {
     this.#o.stats.overfullRoutedChannels++;
     const l = this.#limits;
-    const [what, option] = node
-      ? [`the most of all paused channels, which together held more than limits.routedInboxTotalBytes (${l.routedInboxTotalBytes})`, "limits.routedInboxTotalBytes"]
-      : [`more than limits.routedInboxBytes (${l.routedInboxBytes})`, "limits.routedInboxBytes"];
+    const [option, bound] = node ? ["limits.routedInboxTotalBytes", l.routedInboxTotalBytes] : ["limits.routedInboxBytes", l.routedInboxBytes];
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent ${what} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`,
+      ERROR_TEXTS
+        ? `The peer ${channel.peer} sent ${node ? `the most of all paused channels, which together held more than ${option} (${bound})` : `more than ${option} (${bound})`} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`
+        : [channel.peer, option, bound],
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     this.#holding.delete(channel);
