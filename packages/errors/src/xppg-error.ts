@@ -31,9 +31,15 @@ export const TEXTS_LEFT_OUT =
 /**
  * The message of an error whose text was left out: `<code>: <values> — <sentence>`,
  * the values flattened and joined by commas (`<code> — <sentence>` without values).
+ * An empty or undefined value is not shown, and a value that is itself such a
+ * message (another error's, embedded) loses its sentence: it ends the message once.
  */
 export function valuesMessage(code: string, values: ErrorValues): string {
-  const shown = values.flat(4).map(String).join(", ");
+  const shown = values
+    .flat(4)
+    .filter((v) => v !== undefined && v !== "")
+    .map((v) => String(v).split(` — ${TEXTS_LEFT_OUT}`).join(""))
+    .join(", ");
   return `${code}${shown === "" ? "" : `: ${shown}`} — ${TEXTS_LEFT_OUT}`;
 }
 

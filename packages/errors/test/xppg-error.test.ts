@@ -40,8 +40,18 @@ describe("XppgError", () => {
     expect(err.cause).toBe(cause);
     expect(err.toJSON()).toEqual({ name: "FrameError", code: "XPPG_ERR_TEST", message: err.message, details: { size: 70_000 } });
     expect(new FrameError("XPPG_ERR_TEST", []).message).toBe(`XPPG_ERR_TEST — ${TEXTS_LEFT_OUT}`);
-    expect(valuesMessage("RangeError", [undefined, null])).toBe(`RangeError: undefined, null — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("RangeError", [undefined, null])).toBe(`RangeError: null — ${TEXTS_LEFT_OUT}`);
     expect(TEXTS_LEFT_OUT).toContain("@xppg/errors/ERRORS.md");
+  });
+
+  it("ends a message with the sentence once, however many messages of texts left out it embeds, and shows no empty value", () => {
+    const inner = new Error(valuesMessage("XPPG_ERR_INNER", []));
+    const dial = valuesMessage("XPPG_ERR_DIAL_FAILED", ["ws://127.0.0.1:9/", "", `(${inner.message})`]);
+    expect(dial).toBe(`XPPG_ERR_DIAL_FAILED: ws://127.0.0.1:9/, (XPPG_ERR_INNER) — ${TEXTS_LEFT_OUT}`);
+    expect(dial.split(TEXTS_LEFT_OUT)).toHaveLength(2);
+    expect(valuesMessage("XPPG_ERR_RESET", [valuesMessage("XPPG_ERR_WRITE", [valuesMessage("XPPG_ERR_INNER", [3])])])).toBe(`XPPG_ERR_RESET: XPPG_ERR_WRITE: XPPG_ERR_INNER: 3 — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("XPPG_ERR_RATE_LIMITED", ["messagesPerSecond", "", undefined])).toBe(`XPPG_ERR_RATE_LIMITED: messagesPerSecond — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("XPPG_ERR_TEST", [0, false, null])).toBe(`XPPG_ERR_TEST: 0, false, null — ${TEXTS_LEFT_OUT}`);
   });
 
   it("has the texts on in Node (a page's production build alone turns them off)", () => {
