@@ -11,7 +11,7 @@ const production = (code: string, ...values: unknown[]): PlaygroundError => new 
 
 describe("the web chat's words for a problem", () => {
   it("says the codes a user meets in its own words, whichever build made the error", () => {
-    expect(production("XPPG_ERR_DIAL_FAILED", SERVER).message).toContain("leaves error texts out");
+    expect(production("XPPG_ERR_DIAL_FAILED", SERVER).message).toContain("production build left this error's text out");
     expect(describeProblem(production("XPPG_ERR_DIAL_FAILED", SERVER), SERVER)).toBe(`Cannot reach ${SERVER}. Is the chat running there with --web (or --ws), and is the address right?`);
     expect(describeProblem(production("XPPG_ERR_IDENTITY_STORE", "xppg-identities"), SERVER)).toMatch(/^This browser does not let the page keep its key/);
     expect(describeProblem(production("XPPG_ERR_TOO_MANY_PEERS", "xp1abc", 64), SERVER)).toBe(`The chat at ${SERVER} has as many people as it takes. Try again later.`);

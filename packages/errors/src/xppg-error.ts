@@ -26,7 +26,7 @@ export type ErrorText = string | ErrorValues;
 
 /** The sentence ending a message whose text a page's production build left out. */
 export const TEXTS_LEFT_OUT =
-  "this production page build leaves error texts out; a development build shows the full text, and @xppg/errors/ERRORS.md explains each code";
+  "a page's production build left this error's text out; a development build shows it, and @xppg/errors/ERRORS.md explains each code";
 
 /**
  * The message of an error whose text was left out: `<code>: <values> — <sentence>`,

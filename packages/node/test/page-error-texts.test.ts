@@ -16,7 +16,7 @@ const LONGEST = 40;
 
 /** The texts a page's production build keeps, matched on their start (`${}` where a value goes), and why. */
 const KEPT: { text: RegExp; why: string }[] = [
-  { text: /^this production page build leaves error texts out/, why: "the one sentence every message whose text is left out ends with" },
+  { text: /^a page's production build left this error's text out/, why: "the one sentence every message whose text is left out ends with" },
   { text: /^(Unrecognized data size for timestamp|The type of key must be string or number)/, why: "framing's page codec throws the texts of @msgpack/msgpack, which Node's codec throws: one behaviour for both" },
   { text: /^its key part is not lowercase base32/, why: "a peer id's reason is also its error's details.why, a value kept as it is" },
   {
