@@ -420,10 +420,12 @@ export class PeerSession {
 
   #onBye(payload: unknown): void {
     const bye = parseBye(payload);
-    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
+    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own. Its text is
+    // the peer's, not one this build left out: a page's production build says the code and the reason alone.
+    const code = bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION;
     const error = new RemotePeerError(
-      bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : [bye === null ? [] : [bye.reason]],
+      code,
+      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : bye === null ? code : `${code}: ${bye.reason}`,
     );
     // A bye is the peer's word on why it leaves; do not answer it with another.
     this.#closeError ??= error;
