@@ -1,7 +1,8 @@
 // The web chat's words for an xppg error (apps/web-chat's describeProblem). Its production build leaves xppg's
 // error texts out, so a message is a code and values: the codes a user meets get the chat's own words, and any
 // other xppg error a plain sentence with its code, never the bare code and values.
-import { PlaygroundError } from "@xppg/node";
+import { PlaygroundError, RemotePeerError } from "@xppg/node";
+import { vi } from "vitest";
 import { describe, expect, it } from "vitest";
 import { describeProblem } from "../../web-chat/src/chat-room.js";
 
@@ -19,8 +20,31 @@ describe("the web chat's words for a problem", () => {
   });
 
   it("gives any other xppg error of a production build a sentence with its code, and a full text as it is", () => {
-    expect(describeProblem(production("XPPG_ERR_RATE_LIMITED", 100), SERVER)).toBe("Something went wrong (XPPG_ERR_RATE_LIMITED); the browser's console has the details.");
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const rateLimited = production("XPPG_ERR_RATE_LIMITED", 100);
+    expect(describeProblem(rateLimited, SERVER)).toBe("Something went wrong (XPPG_ERR_RATE_LIMITED); the browser's console has the details.");
+    // It says the console has the details: they are there.
+    expect(logged).toHaveBeenCalledWith(rateLimited);
+    logged.mockRestore();
+    // Told by the values form's sentence, not by a message that starts with its code.
+    expect(describeProblem(new PlaygroundError("XPPG_ERR_RATE_LIMITED", "XPPG_ERR_RATE_LIMITED: slow down"), SERVER)).toBe("XPPG_ERR_RATE_LIMITED: slow down.");
     expect(describeProblem(new PlaygroundError("XPPG_ERR_RATE_LIMITED", "You sent too fast."), SERVER)).toBe("You sent too fast.");
     expect(describeProblem(new Error("The message has 2001 characters; the limit is 2000. Split it."), SERVER)).toBe("The message has 2001 characters; the limit is 2000. Split it.");
+  });
+
+  it("says a peer's goodbye in the peer's words, in either build, once punctuated", () => {
+    // As the page's peer session makes it: the peer's code and reason (its text is the peer's, never left out).
+    const shutdown = { production: new RemotePeerError("XPPG_ERR_PEER_SHUTDOWN", "XPPG_ERR_PEER_SHUTDOWN: The peer xp1abc is shutting down."), development: new RemotePeerError("XPPG_ERR_PEER_SHUTDOWN", "The peer closed the connection: The peer xp1abc is shutting down.") };
+    for (const e of Object.values(shutdown)) expect(describeProblem(e, SERVER)).toBe(`The chat at ${SERVER} is shutting down.`);
+    const bye = (reason: string): RemotePeerError => new RemotePeerError("XPPG_ERR_DISCONNECTED", `XPPG_ERR_DISCONNECTED: ${reason}`);
+    expect(describeProblem(bye("xp1abc disconnected: maintenance"), SERVER)).toBe(`The chat at ${SERVER} closed this link: xp1abc disconnected: maintenance.`);
+    expect(describeProblem(new PlaygroundError("XPPG_ERR_DISCONNECTED", ["xp1abc", 40]), SERVER)).toBe(`The link to ${SERVER} was closed on purpose.`);
+    const other = new RemotePeerError("XPPG_ERR_APP_SPECIFIC", "The peer closed the connection: we are moving to another host.");
+    const said = describeProblem(other, SERVER);
+    expect(said).toBe(`${SERVER} said: we are moving to another host.`);
+    for (const e of [...Object.values(shutdown), bye("x"), other]) {
+      const words = describeProblem(e, SERVER);
+      expect(words).not.toMatch(/\.\)|\.\.|Something went wrong|console/);
+    }
   });
 });
