@@ -18,14 +18,15 @@ function sourceFiles(dir) {
     .flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
 }
 
-/** A doc comment's text, on one line, without its `/**` and `*` marks. */
-function docText(raw) {
+/** A doc comment's text, on one line, without its `/**` and `*` marks; `{@link X}` and `{@link X text}` as `X`. */
+export function docText(raw) {
   return raw
     .replace(/^\/\*\*|\*\/$/g, "")
     .split("\n")
     .map((l) => l.replace(/^\s*\* ?/, "").trim())
     .filter(Boolean)
-    .join(" ");
+    .join(" ")
+    .replace(/\{@link(?:code|plain)?\s+([^\s|}]+)(?:[\s|][^}]*)?\}/g, "`$1`");
 }
 
 /**

@@ -79,7 +79,7 @@ export const NODE_ERROR_CODES = {
   REQUEST_FAILED: "XPPG_ERR_REQUEST_FAILED",
   /** `request`: too many requests wait for answers (this node's limits, or the peer's for requests it serves). */
   TOO_MANY_REQUESTS: "XPPG_ERR_TOO_MANY_REQUESTS",
-  /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); the message says what to do instead. */
+  /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); in development builds the message says what to do instead. */
   NOT_IN_BROWSER: "XPPG_ERR_NOT_IN_BROWSER",
   /** A browser page could not download a part of its code it loads on first use (`import()` failed); it tries again. */
   CODE_NOT_LOADED: "XPPG_ERR_CODE_NOT_LOADED",
