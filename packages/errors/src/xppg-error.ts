@@ -31,20 +31,19 @@ export const TEXTS_LEFT_OUT =
 /**
  * The message of an error whose text was left out: `<code>: <values> — <sentence>`,
  * the values flattened and joined by commas (`<code> — <sentence>` without values).
- * For a plain error (`code` its class's name, `RangeError`...), which shows its
- * name before its message, the name is not repeated: `<values> — <sentence>`.
- * An empty or undefined value is not shown, and a value that is itself such a
- * message (another error's, embedded) loses its sentence: it ends the message once.
+ * A plain error (`Error`, `RangeError`...) passes `""` as its code: it shows its
+ * name before its message already (`RangeError: <values> — <sentence>`).
+ * An empty, undefined or null value is not shown, and a value that is itself such
+ * a message (another error's, embedded) loses its sentence: it ends the message once.
  */
 export function valuesMessage(code: string, values: ErrorValues): string {
   const shown = values
     .flat(4)
-    .filter((v) => v !== undefined && v !== "")
-    .map((v) => String(v).split(` — ${TEXTS_LEFT_OUT}`).join("").split(`: ${TEXTS_LEFT_OUT}`).join("").replace(TEXTS_LEFT_OUT, ""))
-    .filter((v) => v !== "")
+    .map((v) => `${v ?? ""}`.split(` — ${TEXTS_LEFT_OUT}`).join("").split(`: ${TEXTS_LEFT_OUT}`).join(""))
+    .filter((v) => v && v !== TEXTS_LEFT_OUT)
     .join(", ");
-  const head = /^([A-Z][A-Za-z]*)?Error$/.test(code) ? shown : shown === "" ? code : `${code}: ${shown}`;
-  return head === "" ? TEXTS_LEFT_OUT : `${head} — ${TEXTS_LEFT_OUT}`;
+  const head = code && shown ? `${code}: ${shown}` : code || shown;
+  return `${head && `${head} — `}${TEXTS_LEFT_OUT}`;
 }
 
 /**

@@ -40,7 +40,7 @@ describe("XppgError", () => {
     expect(err.cause).toBe(cause);
     expect(err.toJSON()).toEqual({ name: "FrameError", code: "XPPG_ERR_TEST", message: err.message, details: { size: 70_000 } });
     expect(new FrameError("XPPG_ERR_TEST", []).message).toBe(`XPPG_ERR_TEST — ${TEXTS_LEFT_OUT}`);
-    expect(valuesMessage("RangeError", [undefined, null])).toBe(`null — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("", [undefined, null, 0])).toBe(`0 — ${TEXTS_LEFT_OUT}`);
     expect(TEXTS_LEFT_OUT).toContain("@xppg/errors/ERRORS.md");
   });
 
@@ -51,13 +51,13 @@ describe("XppgError", () => {
     expect(dial.split(TEXTS_LEFT_OUT)).toHaveLength(2);
     expect(valuesMessage("XPPG_ERR_RESET", [valuesMessage("XPPG_ERR_WRITE", [valuesMessage("XPPG_ERR_INNER", [3])])])).toBe(`XPPG_ERR_RESET: XPPG_ERR_WRITE: XPPG_ERR_INNER: 3 — ${TEXTS_LEFT_OUT}`);
     expect(valuesMessage("XPPG_ERR_RATE_LIMITED", ["messagesPerSecond", "", undefined])).toBe(`XPPG_ERR_RATE_LIMITED: messagesPerSecond — ${TEXTS_LEFT_OUT}`);
-    expect(valuesMessage("XPPG_ERR_TEST", [0, false, null])).toBe(`XPPG_ERR_TEST: 0, false, null — ${TEXTS_LEFT_OUT}`);
+    expect(valuesMessage("XPPG_ERR_TEST", [0, false, null])).toBe(`XPPG_ERR_TEST: 0, false — ${TEXTS_LEFT_OUT}`);
   });
 
-  it("does not repeat a plain error's name, which it shows before its message", () => {
-    const range = new RangeError(valuesMessage("RangeError", [65_536, 70_000]));
+  it("does not repeat a plain error's name, which it shows before its message (its code passed as \"\")", () => {
+    const range = new RangeError(valuesMessage("", [65_536, 70_000]));
     expect(String(range)).toBe(`RangeError: 65536, 70000 — ${TEXTS_LEFT_OUT}`);
-    const bare = new Error(valuesMessage("Error", []));
+    const bare = new Error(valuesMessage("", []));
     expect(String(bare)).toBe(`Error: ${TEXTS_LEFT_OUT}`);
     // Embedded in another message, either keeps its values and loses the sentence.
     expect(valuesMessage("XPPG_ERR_DIAL_FAILED", ["ws://h/", String(range), bare.message])).toBe(`XPPG_ERR_DIAL_FAILED: ws://h/, RangeError: 65536, 70000 — ${TEXTS_LEFT_OUT}`);

@@ -87,7 +87,7 @@ export function createMsgpackCodec(): MsgpackCodec {
     else if (head8 !== null && n < 0x100) typed(head8, 1, n);
     else if (n < 0x1_0000) typed(head16, 2, n);
     else if (n < TWO_32) typed(head16 + 1, 4, n);
-    else throw new Error(ERROR_TEXTS ? `Too large ${what}: ${n}` : valuesMessage("Error", [what, n]));
+    else throw new Error(ERROR_TEXTS ? `Too large ${what}: ${n}` : valuesMessage("", [what, n]));
   };
   const raw = (data: Uint8Array): void => {
     ensure(data.length);
@@ -138,7 +138,7 @@ export function createMsgpackCodec(): MsgpackCodec {
     raw(data);
   };
   const value = (v: unknown, depth: number): void => {
-    if (depth > MAX_DEPTH) throw new Error(ERROR_TEXTS ? `Too deep objects in depth ${depth}` : valuesMessage("Error", [depth]));
+    if (depth > MAX_DEPTH) throw new Error(ERROR_TEXTS ? `Too deep objects in depth ${depth}` : valuesMessage("", [depth]));
     if (v === null || v === undefined) u8(0xc0);
     else if (typeof v === "boolean") u8(v ? 0xc3 : 0xc2);
     else if (typeof v === "number") number(v);
@@ -163,7 +163,7 @@ export function createMsgpackCodec(): MsgpackCodec {
         string(k);
         value(item, depth + 1);
       }
-    } else throw new Error(ERROR_TEXTS ? `Unrecognized object: ${Object.prototype.toString.apply(v)}` : valuesMessage("Error", [Object.prototype.toString.apply(v)]));
+    } else throw new Error(ERROR_TEXTS ? `Unrecognized object: ${Object.prototype.toString.apply(v)}` : valuesMessage("", [Object.prototype.toString.apply(v)]));
   };
 
   return {

@@ -91,8 +91,8 @@ export function parseOffer(hello: { readonly protocol?: unknown; readonly versio
 /** The offer this node puts in its hello, checked like a peer's. */
 export function localOffer(min: number, max: number, capabilities: readonly string[]): ProtocolOffer {
   const offer = parseOffer({ versions: [min, max], caps: [...capabilities] });
-  if (typeof offer === "string") throw new RangeError(ERROR_TEXTS ? `this node's own offer is invalid: ${offer}` : valuesMessage("RangeError", [offer]));
-  if (offer.capabilities.length !== new Set(capabilities).size) throw new RangeError(ERROR_TEXTS ? `this node's capabilities must be named feature/N: ${capabilities.join(", ")}` : valuesMessage("RangeError", [capabilities.join(", ")]));
+  if (typeof offer === "string") throw new RangeError(ERROR_TEXTS ? `this node's own offer is invalid: ${offer}` : valuesMessage("", [offer]));
+  if (offer.capabilities.length !== new Set(capabilities).size) throw new RangeError(ERROR_TEXTS ? `this node's capabilities must be named feature/N: ${capabilities.join(", ")}` : valuesMessage("", [capabilities.join(", ")]));
   return offer;
 }
 

@@ -82,7 +82,7 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
 export function packetHeader(origin: string, destination: string, channel: number, fromResponder: boolean): Uint8Array {
   const o = new TextEncoder().encode(origin);
   const d = new TextEncoder().encode(destination);
-  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError(ERROR_TEXTS ? "a peer id of 1 to 128 bytes" : valuesMessage("RangeError", []));
+  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError(ERROR_TEXTS ? "a peer id of 1 to 128 bytes" : valuesMessage("", []));
   const header = new Uint8Array(8 + o.length + d.length);
   header[0] = fromResponder ? FROM_RESPONDER : 0;
   header[1] = ROUTE_HOP_LIMIT;

@@ -31,7 +31,7 @@ export async function encodeHandshakePayloadAsync(identity: Identity, staticPubl
 }
 
 function handshakePayloadOf(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
-  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError(ERROR_TEXTS ? "identity must give a 32-byte public key and 64-byte signatures" : valuesMessage("TypeError", []));
+  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError(ERROR_TEXTS ? "identity must give a 32-byte public key and 64-byte signatures" : valuesMessage("", []));
   const out = new Uint8Array(HANDSHAKE_PAYLOAD_SIZE);
   out[0] = HANDSHAKE_PAYLOAD_VERSION;
   out.set(publicKey, 1);

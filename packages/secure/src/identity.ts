@@ -56,7 +56,7 @@ class Ed25519Identity implements Identity {
   }
 
   sign(data: Uint8Array): Uint8Array {
-    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sign() takes a Uint8Array" : valuesMessage("TypeError", []));
+    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sign() takes a Uint8Array" : valuesMessage("", []));
     if (this.#async) {
       throw new SecureError(
         SECURE_ERROR_CODES.SIGNS_ASYNC,
@@ -67,7 +67,7 @@ class Ed25519Identity implements Identity {
   }
 
   async signAsync(data: Uint8Array): Promise<Uint8Array> {
-    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "signAsync() takes a Uint8Array" : valuesMessage("TypeError", []));
+    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "signAsync() takes a Uint8Array" : valuesMessage("", []));
     return this.#signer.sign(data);
   }
 

@@ -124,14 +124,14 @@ export function secureConnectionCore(
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
-      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : valuesMessage("TypeError", []));
+      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : valuesMessage("", []));
     }
     checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
     checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
-    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : valuesMessage("TypeError", []));
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : valuesMessage("RangeError", [String(cipher)]));
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : valuesMessage("TypeError", []));
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : valuesMessage("", []));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : valuesMessage("", [String(cipher)]));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : valuesMessage("", []));
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {

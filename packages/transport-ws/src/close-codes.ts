@@ -59,7 +59,7 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
 }
 
 function resetWith(code: number, reason: string, remoteAddress: string): XppgError {
-  const error = connectionResetError(remoteAddress, new Error(ERROR_TEXTS ? `close code ${code}${reason ? `, reason "${reason}"` : ""}` : valuesMessage("Error", [code, reason ? [reason] : []])));
+  const error = connectionResetError(remoteAddress, new Error(ERROR_TEXTS ? `close code ${code}${reason ? `, reason "${reason}"` : ""}` : valuesMessage("", [code, reason ? [reason] : []])));
   return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, {
     cause: error.cause,
     details: { remoteAddress, closeCode: code, closeReason: reason },

@@ -25,7 +25,7 @@ export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchan
 
   /** A page keeps no signed record of its addresses: it has none to give (no listener) and offers no `pex/1`. */
   get ownRecord(): never {
-    throw new Error(ERROR_TEXTS ? "a browser page has no peer record: it listens on nothing and offers no pex/1" : valuesMessage("Error", []));
+    throw new Error(ERROR_TEXTS ? "a browser page has no peer record: it listens on nothing and offers no pex/1" : valuesMessage("", []));
   }
 
   opened(_session: PeerSession): void {}

@@ -36,7 +36,7 @@ export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
 
   async findPeer(_peerId: string): Promise<PeerInfo> {
     await defaultDhtDiscovery({ appName: this.#o.appName });
-    throw new Error(ERROR_TEXTS ? "unreachable: the browser's DHT stand-in always refuses" : valuesMessage("Error", []));
+    throw new Error(ERROR_TEXTS ? "unreachable: the browser's DHT stand-in always refuses" : valuesMessage("", []));
   }
 
   async leave(topic: string): Promise<void> {

@@ -10,7 +10,7 @@ export class BoundedMap<K, V> {
   readonly capacity: number;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(ERROR_TEXTS ? `capacity must be a positive integer, got ${capacity}` : valuesMessage("RangeError", [capacity]));
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(ERROR_TEXTS ? `capacity must be a positive integer, got ${capacity}` : valuesMessage("", [capacity]));
     this.capacity = capacity;
   }
 

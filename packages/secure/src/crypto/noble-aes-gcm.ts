@@ -7,7 +7,7 @@ import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
 function aes256Key(key: Uint8Array): Uint8Array {
-  if (key.byteLength !== 32) throw new RangeError(ERROR_TEXTS ? `expected a 32-byte key, got ${key.byteLength} bytes` : valuesMessage("RangeError", [key.byteLength]));
+  if (key.byteLength !== 32) throw new RangeError(ERROR_TEXTS ? `expected a 32-byte key, got ${key.byteLength} bytes` : valuesMessage("", [key.byteLength]));
   return key;
 }
 

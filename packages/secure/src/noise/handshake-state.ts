@@ -124,7 +124,7 @@ export class HandshakeState {
     this.#prologue = options.prologue ?? new Uint8Array(0);
     this.#prepare = options.prepare ?? provider.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : valuesMessage("RangeError", [String(cipher)]));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : valuesMessage("", [String(cipher)]));
     this.#cipher = cipher;
     this.#undecided = options.negotiate === true;
     if (!this.#undecided) this.#choose(cipher);
@@ -189,7 +189,7 @@ export class HandshakeState {
    * (encrypted from message 2 on). Steps run one at a time: await each.
    */
   async writeMessage(payload: Uint8Array): Promise<Uint8Array> {
-    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error(ERROR_TEXTS ? "HandshakeState.writeMessage called out of turn" : valuesMessage("Error", []));
+    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error(ERROR_TEXTS ? "HandshakeState.writeMessage called out of turn" : valuesMessage("", []));
     this.#busy = true;
     try {
       return await this.#write(payload);
@@ -231,7 +231,7 @@ export class HandshakeState {
     this.#step++;
     const message = concatBytes(parts);
     // Every message, a negotiating initiator's first too (a failed write leaves the state spent).
-    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError(ERROR_TEXTS ? "handshake payload too large for one Noise message" : valuesMessage("RangeError", []));
+    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError(ERROR_TEXTS ? "handshake payload too large for one Noise message" : valuesMessage("", []));
     return message;
   }
 
@@ -311,7 +311,7 @@ export class HandshakeState {
 
   /** `Split()`: the transport cipher states, once the handshake is complete. */
   async split(): Promise<HandshakeResult> {
-    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error(ERROR_TEXTS ? "HandshakeState.split called before the handshake completed" : valuesMessage("Error", []));
+    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error(ERROR_TEXTS ? "HandshakeState.split called before the handshake completed" : valuesMessage("", []));
     const ss = this.#ss!;
     const [c1, c2] = await ss.split();
     return {

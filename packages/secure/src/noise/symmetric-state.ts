@@ -27,7 +27,7 @@ export async function noiseHkdf(crypto: HandshakeCrypto, chainingKey: Uint8Array
 export function cipherOfProtocolName(protocolName: string): NoiseCipher {
   const cipher = protocolName.split("_")[3];
   if (cipher === "AESGCM" || cipher === "ChaChaPoly") return cipher;
-  throw new RangeError(ERROR_TEXTS ? `the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)` : valuesMessage("RangeError", [protocolName]));
+  throw new RangeError(ERROR_TEXTS ? `the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)` : valuesMessage("", [protocolName]));
 }
 
 /**

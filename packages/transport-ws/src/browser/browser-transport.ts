@@ -56,11 +56,11 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
     dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
       return dialWebSocket(address, dialOptions, dialTimeoutMs, (url, target, attempt) => {
         const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
-        if (Ctor === undefined) throw new Error(ERROR_TEXTS ? "this environment has no WebSocket class; pass one as options.WebSocket" : valuesMessage("Error", []));
+        if (Ctor === undefined) throw new Error(ERROR_TEXTS ? "this environment has no WebSocket class; pass one as options.WebSocket" : valuesMessage("", []));
         const ws: BrowserWebSocket = new Ctor(url);
         ws.binaryType = "arraybuffer";
-        ws.onerror = () => attempt.failed(new Error(ERROR_TEXTS ? "the WebSocket could not be opened" : valuesMessage("Error", [])));
-        ws.onclose = (event) => attempt.failed(new Error(ERROR_TEXTS ? `the WebSocket closed while opening (code ${event.code})` : valuesMessage("Error", [event.code])));
+        ws.onerror = () => attempt.failed(new Error(ERROR_TEXTS ? "the WebSocket could not be opened" : valuesMessage("", [])));
+        ws.onclose = (event) => attempt.failed(new Error(ERROR_TEXTS ? `the WebSocket closed while opening (code ${event.code})` : valuesMessage("", [event.code])));
         ws.onopen = () => {
           ws.onopen = null;
           attempt.connected(
