@@ -48,4 +48,4 @@ export interface BrowserBundle {
 export function gzipBytes(code: string): number;
 
 /** Bundles `code` (an ES module's source) for browsers with Vite, in memory. */
-export function bundleForBrowser(options: { root: string; code: string; source?: boolean; minify?: boolean; split?: boolean; sourcemap?: boolean }): Promise<BrowserBundle>;
+export function bundleForBrowser(options: { root: string; code: string; source?: boolean; minify?: boolean; split?: boolean; sourcemap?: boolean; mode?: "production" | "development" }): Promise<BrowserBundle>;

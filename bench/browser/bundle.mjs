@@ -19,20 +19,25 @@ export function gzipBytes(code) {
  * Builds the module `code` for browsers, as the script of a page. `source: true` resolves the workspace packages to their
  * TypeScript sources (as the tests do); otherwise to their built `dist/`.
  * `sourcemap: true` gives the entry chunk's source map (`map`).
+ * `mode` is `"production"` (a page's production build, the default, as `vite build` makes it: the `production`
+ * condition, under which error texts are left out, see @xppg/errors' README) or `"development"` (the `development`
+ * condition, as `vite dev` resolves: full error texts). Set here, not left to Vite: Vite takes the condition from
+ * `process.env.NODE_ENV`, which its first build sets for the whole process and vitest sets to `test`.
  * `split: false` keeps code loaded by `import()` in the one file (for a test
  * page served as one script); by default it is split off, as an app's build does.
  * Resolves with the code, its minified and gzipped sizes, the Node
  * built-ins anything tried to import, the modules it holds, and every file
  * of the build (to serve a page the split build).
  */
-export async function bundleForBrowser({ root, code, source = false, minify = true, split = true, sourcemap = false }) {
+export async function bundleForBrowser({ root, code, source = false, minify = true, split = true, sourcemap = false, mode = "production" }) {
   const builtins = new Set();
   const modules = new Set();
   const result = await build({
     configFile: false,
     logLevel: "silent",
+    mode,
     root,
-    resolve: { conditions: [...(source ? ["source"] : []), ...defaultClientConditions] },
+    resolve: { conditions: [...(source ? ["source"] : []), ...defaultClientConditions.map((c) => (c === "development|production" ? mode : c))] },
     plugins: [
       {
         name: "xppg-entry",

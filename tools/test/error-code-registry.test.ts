@@ -7,6 +7,8 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error: a script of the repository, in plain JavaScript with no types
+import { ERRORS_FILE, docText, errorCodes, errorCodesMarkdown } from "../../scripts/error-codes.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
 const packages = readdirSync(join(repo, "packages")).filter((name) => existsSync(join(repo, "packages", name, "src", "index.ts")));
@@ -96,5 +98,21 @@ describe("the error code registry", async () => {
     const listed = readmeCodes(name);
     expect([...own].filter((code) => !listed.has(code)), "missing from the README's error table").toEqual([]);
     expect([...listed].filter((code) => !everyCode.has(code)), "listed in the README but defined nowhere").toEqual([]);
+  });
+
+  // A page's production build leaves error texts out and points to ERRORS.md (see @xppg/errors' README).
+  it("lists every code with its meaning in packages/errors/ERRORS.md, up to date", () => {
+    const listed = errorCodes() as { code: string; meaning: string | undefined; file: string }[];
+    expect(new Set(listed.map((c) => c.code))).toEqual(new Set(defined.keys()));
+    expect(listed.filter((c) => c.meaning === undefined).map((c) => `${c.code} (${c.file})`), "give each code a doc comment in its table").toEqual([]);
+    expect(readFileSync(ERRORS_FILE as string, "utf8"), "run node scripts/error-codes.mjs").toBe(errorCodesMarkdown() as string);
+    expect(readFileSync(ERRORS_FILE as string, "utf8"), "a doc comment's link, as a name").not.toContain("{@link");
+  });
+
+  it("writes a doc comment's links as the names they point to", () => {
+    const doc = (text: string): string => docText(`/**\n * ${text}\n */`) as string;
+    expect(doc("The options passed to {@link tryUpnpMap} are invalid.")).toBe("The options passed to `tryUpnpMap` are invalid.");
+    expect(doc("At {@link MAX_VERSION the largest version}; see {@link State.set | set}.")).toBe("At `MAX_VERSION`; see `State.set`.");
+    expect(doc("Plain `code` and text stay.")).toBe("Plain `code` and text stay.");
   });
 });

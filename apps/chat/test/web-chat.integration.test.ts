@@ -397,6 +397,9 @@ describe.skipIf(chromiumMissing !== null)("the web chat in real Chromium pages, 
     const port = terminal.wsPort;
     await terminal.stop();
     await expect.poll(() => ana.page.getAttribute("#link", "data-state"), WAIT).not.toBe("connected");
+    // The terminal's goodbye in words, on the page's production build too (its text is the peer's, not left out).
+    const lost = (await texts(ana.page)).filter((t) => t.startsWith("Lost the link"));
+    expect(lost.at(-1)).toMatch(/^Lost the link to (ws:\/\/\S+)\. The chat at \1 is shutting down\. Rejoining…$/);
     terminal = await startTerminal(port);
     await expect.poll(() => ana.page.getAttribute("#link", "data-state"), WAIT).toBe("connected");
     await expect.poll(() => ben.page.getAttribute("#link", "data-state"), WAIT).toBe("connected");

@@ -107,11 +107,42 @@ export function parseTopic(v: unknown): Topic | undefined {
 
 const short = (peerId: string): string => `${peerId.slice(0, 10)}…`;
 
-/** The words for a failed join or a lost link. */
+/**
+ * How a message of the page's production build ends when xppg left the error's text out (@xppg/errors'
+ * TEXTS_LEFT_OUT, the part that names this case); the chat's test checks it against a real such error.
+ */
+const TEXT_LEFT_OUT = "production build left this error's text out";
+
+/** `text` as a sentence: trimmed, ending with one stop. */
+const sentence = (text: string): string => {
+  const t = text.trim();
+  return /[.!?…]$/.test(t) ? t : `${t}.`;
+};
+
+/**
+ * The words for a failed join, a lost link or a refused send, one or more sentences. The page's production build
+ * leaves xppg's error texts out (its messages are the code and values); the codes a user meets are said here in
+ * the chat's own words, and a peer's goodbye in the peer's own words (its text is the peer's, never left out).
+ * Where the words point to the browser's console, the error is logged there.
+ */
 export function describeProblem(error: unknown, server: string): string {
   const e = error as Partial<PlaygroundError> | undefined;
   const said = typeof e?.message === "string" ? safeText(e.message, { singleLine: true }) : String(error);
   switch (e?.code) {
+    case "XPPG_ERR_IDENTITY_STORE":
+      return "This browser does not let the page keep its key (a private window, or storage blocked for this site).";
+    case "XPPG_ERR_TOO_MANY_PEERS":
+      return `The chat at ${server} has as many people as it takes. Try again later.`;
+    case "XPPG_ERR_PROTOCOL_MISMATCH":
+      return `The chat at ${server} runs another release of xppg that this page cannot talk to. Update the older one.`;
+    case "XPPG_ERR_CLOCK_SKEW":
+      return `This device's clock and the one at ${server} differ too much. Set the clock right (turn on network time).`;
+    case "XPPG_ERR_PEER_TIMEOUT":
+      return `${server} went silent.`;
+    case "XPPG_ERR_PEER_SHUTDOWN":
+      return `The chat at ${server} is shutting down.`;
+    case "XPPG_ERR_DISCONNECTED":
+      return isRemotePeerError(error) && remoteReason(said) !== "" ? `The chat at ${server} closed this link: ${sentence(remoteReason(said))}` : `The link to ${server} was closed on purpose.`;
     case "XPPG_ERR_DIAL_FAILED":
     case "XPPG_ERR_DIAL_TIMEOUT":
     case "XPPG_ERR_CONNECTION_CLOSED":
@@ -126,8 +157,24 @@ export function describeProblem(error: unknown, server: string): string {
     case "XPPG_ERR_SELF_CONNECTION":
       return "This name is already open in another tab of this browser (the same key). Use another name in this tab.";
     default:
-      return said;
+      // A peer's goodbye: its own words, whichever build this page is.
+      if (isRemotePeerError(error)) {
+        const reason = remoteReason(said);
+        return reason === "" ? `${server} closed the link without saying why (${e?.code}).` : `${server} said: ${sentence(reason)}`;
+      }
+      // An xppg error of a production build: its message is its code and values, not words for a user.
+      if (typeof e?.code === "string" && said.includes(TEXT_LEFT_OUT)) {
+        console.error(error);
+        return `Something went wrong (${e.code}); the browser's console has the details.`;
+      }
+      return sentence(said);
   }
+}
+
+/** A peer's reason in its goodbye's message (after "The peer closed the connection: ", or after its code on a production page). */
+function remoteReason(message: string): string {
+  const at = message.indexOf(": ");
+  return at < 0 ? "" : message.slice(at + 2).trim();
 }
 
 /** The chat room of this tab. */
@@ -211,8 +258,8 @@ export class ChatRoom {
       this.#people();
       if (peer.peerId !== this.#serverPeer || this.#stopped) return;
       this.#serverPeer = undefined;
-      const why = reason === undefined ? "" : ` (${isRemotePeerError(reason) ? "it said: " : ""}${describeProblem(reason, this.server)})`;
-      this.#view.line({ kind: "problem", text: `Lost the link to ${this.server}${why}. Rejoining…` });
+      const why = reason === undefined ? "" : ` ${describeProblem(reason, this.server)}`;
+      this.#view.line({ kind: "problem", text: `Lost the link to ${this.server}.${why} Rejoining…` });
       this.#retry();
     });
     pg.events.on("mesh:joined", () => {

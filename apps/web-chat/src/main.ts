@@ -3,7 +3,7 @@
  * string from the network goes into the page with `textContent`, never as
  * HTML.
  */
-import { ChatRoom, checkName, checkRoom, checkServer, type ChatLine, type LinkState, type Person, type RoomView, type Topic } from "./chat-room.js";
+import { ChatRoom, checkName, describeProblem, checkRoom, checkServer, type ChatLine, type LinkState, type Person, type RoomView, type Topic } from "./chat-room.js";
 import { linkAddress, ownServer } from "./link-address.js";
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -124,7 +124,8 @@ async function join(event: Event): Promise<void> {
   try {
     room = await ChatRoom.open(name.name, roomName.room, server.url, view);
   } catch (error) {
-    joinError.textContent = `Could not start: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(error);
+    joinError.textContent = `Could not start: ${describeProblem(error, server.url)}`;
     $<HTMLButtonElement>("join-button").disabled = false;
     return;
   }
@@ -151,7 +152,8 @@ async function send(event: Event): Promise<void> {
     view.line({ kind: "message", from: room.name, peerId: room.peerId, text, own: true });
     input.value = "";
   } catch (e) {
-    error.textContent = e instanceof Error ? e.message : String(e);
+    console.error(e);
+    error.textContent = describeProblem(e, room.server);
   }
 }
 
@@ -164,7 +166,8 @@ function setTopic(event: Event): void {
     $("topic-edit").hidden = false;
     $("send-error").textContent = "";
   } catch (e) {
-    $("send-error").textContent = e instanceof Error ? e.message : String(e);
+    console.error(e);
+    $("send-error").textContent = describeProblem(e, room?.server ?? "");
   }
 }
 

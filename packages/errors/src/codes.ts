@@ -5,7 +5,7 @@
  * never as a second string literal; `test/error-code-registry.test.ts` checks it.
  */
 export const XPPG_ERROR_CODES = {
-  /** A public function or constructor was called with an argument it cannot use; the message shows the right call. */
+  /** A public function or constructor was called with an argument it cannot use; in Node and development builds the message shows the right call. */
   INVALID_ARGUMENT: "XPPG_ERR_INVALID_ARGUMENT",
   /** The caller's `AbortSignal` fired before the call finished; `cause` is the signal's reason. */
   ABORTED: "XPPG_ERR_ABORTED",

@@ -1,5 +1,6 @@
 export { XPPG_ERROR_CODES } from "./codes.js";
 export type { XppgErrorCode } from "./codes.js";
-export { XPPG_ERROR_TAG, XppgError, isXppgError, toError } from "./xppg-error.js";
-export type { XppgErrorOptions } from "./xppg-error.js";
+export { TEXTS_LEFT_OUT, XPPG_ERROR_TAG, XppgError, isXppgError, toError, valuesMessage } from "./xppg-error.js";
+export type { ErrorText, ErrorValues, XppgErrorOptions } from "./xppg-error.js";
+export { ERROR_TEXTS } from "#texts";
 export { now, toPerformanceTime } from "#clock";

@@ -14,10 +14,45 @@ export interface XppgErrorOptions {
 }
 
 /**
+ * A message with its text left out: the values the text would have shown, in
+ * its order. A page's production build passes it in place of the text
+ * (`ERROR_TEXTS ? \`text\` : [values]`, see the README), and the error's
+ * message becomes its code, the values and {@link TEXTS_LEFT_OUT}.
+ */
+export type ErrorValues = readonly unknown[];
+
+/** An error's message: its full text, or its values with the text left out. */
+export type ErrorText = string | ErrorValues;
+
+/** The sentence ending a message whose text a page's production build left out. */
+export const TEXTS_LEFT_OUT =
+  "a page's production build left this error's text out; a development build shows it, and @xppg/errors/ERRORS.md explains each code";
+
+/**
+ * The message of an error whose text was left out: `<code>: <values> — <sentence>`,
+ * the values flattened and joined by commas (`<code> — <sentence>` without values).
+ * A plain error (`Error`, `RangeError`...) passes `""` as its code: it shows its
+ * name before its message already (`RangeError: <values> — <sentence>`).
+ * An empty, undefined or null value is not shown, and a value that is itself such
+ * a message (another error's, embedded) loses its sentence: it ends the message once.
+ */
+export function valuesMessage(code: string, values: ErrorValues): string {
+  const shown = values
+    .flat(4)
+    .map((v) => `${v ?? ""}`.split(` — ${TEXTS_LEFT_OUT}`).join("").split(`: ${TEXTS_LEFT_OUT}`).join(""))
+    .filter((v) => v && v !== TEXTS_LEFT_OUT)
+    .join(", ");
+  const head = code && shown ? `${code}: ${shown}` : code || shown;
+  return `${head && `${head} — `}${TEXTS_LEFT_OUT}`;
+}
+
+/**
  * The base of every error thrown or reported by an xppg package.
  *
  * `code` is stable across releases (`XPPG_ERR_FRAME_TOO_LARGE`, ...): match on
  * it, never on the message. Messages say what happened and what to do next.
+ * In place of the text, `message` may be the values it would have shown
+ * ({@link ErrorValues}): what a page's production build passes.
  *
  * `name` is the class's name. A page's bundler renames classes when it
  * minifies, so each subclass passes its name as the fourth argument (a string
@@ -28,8 +63,8 @@ export class XppgError extends Error {
   readonly details: Record<string, unknown> | undefined;
   readonly [XPPG_ERROR_TAG] = true;
 
-  constructor(code: string, message: string, options: XppgErrorOptions = {}, name: string = new.target.name) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: string, message: ErrorText, options: XppgErrorOptions = {}, name: string = new.target.name) {
+    super(typeof message === "string" ? message : valuesMessage(code, message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
     this.name = name;

@@ -17,6 +17,7 @@
 
 import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 export const FLAG_DESTINATION = 0x01;
 export const FLAG_BYTES = 0x04;
@@ -35,12 +36,12 @@ export const MAX_UTF8_PER_CHAR = 3;
 
 export function checkString(value: unknown, maxChars: number, what: string): void {
   if (typeof value !== "string" || value.length === 0 || value.length > maxChars) {
-    throw unencodable(`the ${what} must be a string of 1 to ${maxChars} characters`);
+    throw unencodable(ERROR_TEXTS ? `the ${what} must be a string of 1 to ${maxChars} characters` : [what, maxChars]);
   }
 }
 
 export function checkId(id: number): void {
-  if (!Number.isSafeInteger(id) || id < 0) throw unencodable(`the id must be a non-negative safe integer, got ${id}`);
+  if (!Number.isSafeInteger(id) || id < 0) throw unencodable(ERROR_TEXTS ? `the id must be a non-negative safe integer, got ${id}` : [id]);
 }
 
 export function putString(out: Uint8Array, pos: number, bytes: Uint8Array): number {
@@ -52,14 +53,14 @@ export function putString(out: Uint8Array, pos: number, bytes: Uint8Array): numb
 
 export { allocate } from "#alloc";
 
-export function unencodable(why: string): FramingError {
-  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `The envelope cannot be encoded: ${why}.`);
+export function unencodable(why: ErrorText): FramingError {
+  return new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, ERROR_TEXTS ? `The envelope cannot be encoded: ${why}.` : [why]);
 }
 
-export function malformed(why: string, cause?: unknown): FramingError {
+export function malformed(why: ErrorText, cause?: unknown): FramingError {
   return new FramingError(
     FRAMING_ERROR_CODES.MALFORMED_ENVELOPE,
-    `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.`,
+    ERROR_TEXTS ? `Received a malformed envelope: ${why}. The sender is not speaking the xppg protocol; its connection is dropped.` : [why],
     { cause },
   );
 }

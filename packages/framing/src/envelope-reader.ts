@@ -14,6 +14,7 @@ import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { DecodeCache } from "./string-cache.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 const EMPTY_BUFFER = new ArrayBuffer(0);
 /**
@@ -108,24 +109,24 @@ export class EnvelopeReader {
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
-    if (size < FIXED_HEADER) throw malformed(`it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header`);
+    if (size < FIXED_HEADER) throw malformed(ERROR_TEXTS ? `it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header` : [size, FIXED_HEADER]);
     const version = bytes[start]!;
     if (version !== ENVELOPE_VERSION) {
       throw new FramingError(
         FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
-        `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.`,
+        ERROR_TEXTS ? `Envelope version ${version} is not supported (this code reads version ${ENVELOPE_VERSION}). Upgrade the older peer.` : [version, ENVELOPE_VERSION],
         { details: { version } },
       );
     }
     const flags = bytes[start + 1]!;
-    if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(`it has unknown flags 0x${flags.toString(16)}`);
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed(ERROR_TEXTS ? `it has unknown flags 0x${flags.toString(16)}` : [flags.toString(16)]);
     const high = ((bytes[start + 3]! << 24) | (bytes[start + 4]! << 16) | (bytes[start + 5]! << 8) | bytes[start + 6]!) >>> 0;
-    if (high > 0x1f_ffff) throw malformed("its id is not a safe integer");
+    if (high > 0x1f_ffff) throw malformed(ERROR_TEXTS ? "its id is not a safe integer" : []);
     const linkSource = (flags & FLAG_LINK_SOURCE) !== 0;
     const linkDestination = (flags & FLAG_LINK_DESTINATION) !== 0;
-    if ((linkSource || linkDestination) && link === undefined) throw malformed("it leaves out ids that only a direct link supplies");
-    if (linkDestination && (flags & FLAG_DESTINATION) === 0) throw malformed("it names the link as destination without a destination flag");
-    if ((linkSource || linkDestination) && (flags & FLAG_SIGNATURE) !== 0) throw malformed("a signed envelope must carry its ids");
+    if ((linkSource || linkDestination) && link === undefined) throw malformed(ERROR_TEXTS ? "it leaves out ids that only a direct link supplies" : []);
+    if (linkDestination && (flags & FLAG_DESTINATION) === 0) throw malformed(ERROR_TEXTS ? "it names the link as destination without a destination flag" : []);
+    if ((linkSource || linkDestination) && (flags & FLAG_SIGNATURE) !== 0) throw malformed(ERROR_TEXTS ? "a signed envelope must carry its ids" : []);
     let pos = start + FIXED_HEADER;
     let strings = this.#decStrings;
     const stringFlags = flags & STRING_FLAGS;
@@ -167,7 +168,7 @@ export class EnvelopeReader {
     r.idHigh = high;
     r.idLow = ((bytes[start + 7]! << 24) | (bytes[start + 8]! << 16) | (bytes[start + 9]! << 8) | bytes[start + 10]!) >>> 0;
     if ((flags & FLAG_SIGNATURE) !== 0) {
-      if (pos + SIGNATURE_LENGTH > end) throw malformed("its signature is cut short");
+      if (pos + SIGNATURE_LENGTH > end) throw malformed(ERROR_TEXTS ? "its signature is cut short" : []);
       r.signed = true;
       // A copy: whoever keeps a decode() or envelopeOf() result keeps its signature, and a view would keep the whole frame alive.
       r.signature = new Uint8Array(bytes.subarray(pos, pos + SIGNATURE_LENGTH));
@@ -204,7 +205,7 @@ export class EnvelopeReader {
     } catch (cause) {
       // The structure's faults (truncated, too deep) are thrown as they are; what the value holds is explained.
       if (cause instanceof FramingError) throw cause;
-      throw malformed(`its payload is not valid MessagePack (${(cause as Error).message})`, cause);
+      throw malformed(ERROR_TEXTS ? `its payload is not valid MessagePack (${(cause as Error).message})` : [(cause as Error).message], cause);
     }
   }
 
@@ -218,7 +219,7 @@ export class EnvelopeReader {
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
     // And only synchronously after a successful read: its payload and signature go at the first microtask (see #forgetView).
-    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope.");
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope." : []);
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {
@@ -245,19 +246,19 @@ export class EnvelopeReader {
   }
 
   #readString(bytes: Uint8Array, pos: number, end: number, maxChars: number, what: string): { text: string; bytes: number } {
-    if (pos + 2 > end) throw malformed(`its ${what} is cut short`);
+    if (pos + 2 > end) throw malformed(ERROR_TEXTS ? `its ${what} is cut short` : [what]);
     const length = (bytes[pos]! << 8) | bytes[pos + 1]!;
-    if (length === 0) throw malformed(`its ${what} is empty`);
-    if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    if (length === 0) throw malformed(ERROR_TEXTS ? `its ${what} is empty` : [what]);
+    if (length > maxChars * MAX_UTF8_PER_CHAR) throw malformed(ERROR_TEXTS ? `its ${what} is longer than ${maxChars} characters` : [what, maxChars]);
     const start = pos + 2;
-    if (start + length > end) throw malformed(`its ${what} is cut short`);
+    if (start + length > end) throw malformed(ERROR_TEXTS ? `its ${what} is cut short` : [what]);
     let text: string;
     try {
       text = this.#texts.get(bytes, start, start + length);
     } catch (cause) {
-      throw malformed(`its ${what} is not valid UTF-8`, cause);
+      throw malformed(ERROR_TEXTS ? `its ${what} is not valid UTF-8` : [what], cause);
     }
-    if (text.length > maxChars) throw malformed(`its ${what} is longer than ${maxChars} characters`);
+    if (text.length > maxChars) throw malformed(ERROR_TEXTS ? `its ${what} is longer than ${maxChars} characters` : [what, maxChars]);
     return { text, bytes: length };
   }
 }

@@ -1,5 +1,5 @@
 import { createMsgpackCodec, type MsgpackCodec } from "./msgpack-codec.js";
-import { toError } from "@xppg/errors";
+import { ERROR_TEXTS, toError } from "@xppg/errors";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_MAX_PAYLOAD_DEPTH,
@@ -146,7 +146,7 @@ export class EnvelopeCodec {
   encodeSigned(envelope: Envelope, sign: (signedBytes: Uint8Array) => Uint8Array): Uint8Array {
     const signature = sign(this.#encode(envelope, 0, undefined));
     if (!(signature instanceof Uint8Array) || signature.byteLength !== SIGNATURE_LENGTH) {
-      throw new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, `A signature must be ${SIGNATURE_LENGTH} bytes.`);
+      throw new FramingError(FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD, ERROR_TEXTS ? `A signature must be ${SIGNATURE_LENGTH} bytes.` : [SIGNATURE_LENGTH]);
     }
     return this.#encode(envelope, envelope.hopLimit, signature);
   }
@@ -243,7 +243,7 @@ export class EnvelopeCodec {
       this.#newPrefix(kind, source, destination, flags);
     }
     checkId(id);
-    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(`the hop limit must be 0 to ${MAX_HOP_LIMIT}`);
+    if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(ERROR_TEXTS ? `the hop limit must be 0 to ${MAX_HOP_LIMIT}` : [MAX_HOP_LIMIT]);
     const prefix = this.#encPrefix;
     let body: Uint8Array;
     if (payload instanceof Uint8Array) {
@@ -256,8 +256,8 @@ export class EnvelopeCodec {
       } catch (cause) {
         throw new FramingError(
           FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
-          `The payload of a "${kind}" message cannot be encoded: ${toError(cause).message}. ` +
-            "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.",
+          ERROR_TEXTS ? `The payload of a "${kind}" message cannot be encoded: ${toError(cause).message}. ` +
+            "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array." : [kind, toError(cause).message],
           { cause },
         );
       }

@@ -1,4 +1,4 @@
-import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 
 /** Stable codes of the errors `@xppg/framing` throws. */
 export const FRAMING_ERROR_CODES = {
@@ -20,7 +20,7 @@ export type FramingErrorCode = (typeof FRAMING_ERROR_CODES)[keyof typeof FRAMING
 
 /** An error from the frame or envelope codec. */
 export class FramingError extends XppgError {
-  constructor(code: FramingErrorCode, message: string, options?: XppgErrorOptions) {
+  constructor(code: FramingErrorCode, message: ErrorText, options?: XppgErrorOptions) {
     super(code, message, options, new.target === FramingError ? "FramingError" : undefined);
   }
 }
@@ -37,7 +37,7 @@ export function frameTooLargeError(size: number, maxFrameSize: number, direction
       : "Nothing was sent and a connection stays usable. Split the data into smaller frames (shareFile sends files in chunks), or raise maxFrameSize on both peers.";
   return new FramingError(
     FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
-    `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}`,
+    ERROR_TEXTS ? `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}` : [direction, size, maxFrameSize],
     { details: { size, maxFrameSize } },
   );
 }

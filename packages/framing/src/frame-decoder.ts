@@ -2,6 +2,7 @@
 import { allocateUninitialized } from "#alloc";
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /**
  * What a frame callback (a {@link FrameDecoder}'s `onFrame`, a transport's
@@ -57,7 +58,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_SIZE_LIMIT) {
-      throw new RangeError(`maxFrameSize must be an integer from 0 to ${MAX_FRAME_SIZE_LIMIT}, got ${max}`);
+      throw new RangeError(ERROR_TEXTS ? `maxFrameSize must be an integer from 0 to ${MAX_FRAME_SIZE_LIMIT}, got ${max}` : valuesMessage("", [MAX_FRAME_SIZE_LIMIT, max]));
     }
     this.maxFrameSize = max;
   }
@@ -92,7 +93,7 @@ export class FrameDecoder {
   bodyWindow(length: number): Uint8Array {
     const body = this.#body;
     if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
-      throw new RangeError(`bodyWindow(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+      throw new RangeError(ERROR_TEXTS ? `bodyWindow(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes` : valuesMessage("", [length, this.pendingBodyBytes]));
     }
     return body.subarray(this.#bodyFill, this.#bodyFill + length);
   }
@@ -103,9 +104,9 @@ export class FrameDecoder {
    */
   commitBody(length: number, onFrame: (frame: Uint8Array) => void): void {
     const body = this.#body;
-    if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
+    if (this.#failed) throw new Error(ERROR_TEXTS ? "FrameDecoder used after an error; drop the connection instead" : valuesMessage("", []));
     if (body === null || !Number.isInteger(length) || length < 0 || length > body.length - this.#bodyFill) {
-      throw new RangeError(`commitBody(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes`);
+      throw new RangeError(ERROR_TEXTS ? `commitBody(${length}): the frame being assembled lacks ${this.pendingBodyBytes} bytes` : valuesMessage("", [length, this.pendingBodyBytes]));
     }
     this.#bodyFill += length;
     if (this.#bodyFill === body.length) this.#complete(body, onFrame);
@@ -127,7 +128,7 @@ export class FrameDecoder {
    * completed earlier in the same chunk have been delivered by then).
    */
   push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
-    if (this.#failed) throw new Error("FrameDecoder used after an error; drop the connection instead");
+    if (this.#failed) throw new Error(ERROR_TEXTS ? "FrameDecoder used after an error; drop the connection instead" : valuesMessage("", []));
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {

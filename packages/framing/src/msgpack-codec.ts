@@ -26,6 +26,7 @@
  */
 
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Encodes and decodes one MessagePack value. */
 export interface MsgpackCodec {
@@ -86,7 +87,7 @@ export function createMsgpackCodec(): MsgpackCodec {
     else if (head8 !== null && n < 0x100) typed(head8, 1, n);
     else if (n < 0x1_0000) typed(head16, 2, n);
     else if (n < TWO_32) typed(head16 + 1, 4, n);
-    else throw new Error(`Too large ${what}: ${n}`);
+    else throw new Error(ERROR_TEXTS ? `Too large ${what}: ${n}` : valuesMessage("", [what, n]));
   };
   const raw = (data: Uint8Array): void => {
     ensure(data.length);
@@ -137,7 +138,7 @@ export function createMsgpackCodec(): MsgpackCodec {
     raw(data);
   };
   const value = (v: unknown, depth: number): void => {
-    if (depth > MAX_DEPTH) throw new Error(`Too deep objects in depth ${depth}`);
+    if (depth > MAX_DEPTH) throw new Error(ERROR_TEXTS ? `Too deep objects in depth ${depth}` : valuesMessage("", [depth]));
     if (v === null || v === undefined) u8(0xc0);
     else if (typeof v === "boolean") u8(v ? 0xc3 : 0xc2);
     else if (typeof v === "number") number(v);
@@ -162,7 +163,7 @@ export function createMsgpackCodec(): MsgpackCodec {
         string(k);
         value(item, depth + 1);
       }
-    } else throw new Error(`Unrecognized object: ${Object.prototype.toString.apply(v)}`);
+    } else throw new Error(ERROR_TEXTS ? `Unrecognized object: ${Object.prototype.toString.apply(v)}` : valuesMessage("", [Object.prototype.toString.apply(v)]));
   };
 
   return {
@@ -175,7 +176,7 @@ export function createMsgpackCodec(): MsgpackCodec {
       const reader = new Reader(input, maxDepth);
       const v = reader.value(0);
       const left = input.length - reader.pos;
-      if (left !== 0) throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `${left} unexpected bytes after the MessagePack value.`);
+      if (left !== 0) throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `${left} unexpected bytes after the MessagePack value.` : [left]);
       if (reader.bad !== undefined) throw new Error(reader.bad);
       return v;
     },
@@ -230,7 +231,7 @@ class Reader {
       case 0xd1: return v.getInt16(this.#take(2));
       case 0xd2: return v.getInt32(this.#take(4));
       case 0xd3: { const at = this.#take(8); return v.getInt32(at) * TWO_32 + v.getUint32(at + 4); }
-      default: throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${this.pos - 1}.`);
+      default: throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${this.pos - 1}.` : [t.toString(16), this.pos - 1]);
     }
   }
 
@@ -252,7 +253,7 @@ class Reader {
   #open(children: number, depth: number): void {
     if (children === 0) return;
     const max = this.#maxDepth;
-    if (depth >= max) throw new FramingError(FRAMING_ERROR_CODES.PAYLOAD_TOO_DEEP, `The payload is nested more than ${max} levels deep. Flatten the data or raise maxPayloadDepth on the receiver.`, { details: { maxDepth: max } });
+    if (depth >= max) throw new FramingError(FRAMING_ERROR_CODES.PAYLOAD_TOO_DEEP, ERROR_TEXTS ? `The payload is nested more than ${max} levels deep. Flatten the data or raise maxPayloadDepth on the receiver.` : [max], { details: { maxDepth: max } });
     // Every item takes at least one byte, so a count beyond the bytes left is a lie.
     if (children > this.#bytes.length - this.pos) throw truncated(this.#bytes.length);
   }
@@ -301,7 +302,7 @@ class Reader {
 }
 
 function truncated(at: number): FramingError {
-  return new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `The MessagePack value is truncated at offset ${at}.`);
+  return new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `The MessagePack value is truncated at offset ${at}.` : [at]);
 }
 
 /** The timestamp extension's bytes for a Date: 32, 64 or 96 bits as the spec chooses. */

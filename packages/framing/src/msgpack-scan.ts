@@ -1,4 +1,5 @@
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Walks a MessagePack value without building it, and throws unless the bytes
@@ -60,7 +61,7 @@ export function scanMsgpack(bytes: Uint8Array, maxDepth: number): void {
         case 0xdf: children = u32(view, pos + 1, end) * 2; size = 5; break; // map32
         default:
           // 0xc1 is "never used" in the spec.
-          throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${pos}.`);
+          throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `Invalid MessagePack type byte 0x${t.toString(16)} at offset ${pos}.` : [t.toString(16), pos]);
       }
     }
     pos += size;
@@ -69,7 +70,7 @@ export function scanMsgpack(bytes: Uint8Array, maxDepth: number): void {
       if (stack.length >= maxDepth) {
         throw new FramingError(
           FRAMING_ERROR_CODES.PAYLOAD_TOO_DEEP,
-          `The payload is nested more than ${maxDepth} levels deep. Flatten the data or raise maxPayloadDepth on the receiver.`,
+          ERROR_TEXTS ? `The payload is nested more than ${maxDepth} levels deep. Flatten the data or raise maxPayloadDepth on the receiver.` : [maxDepth],
           { details: { maxDepth } },
         );
       }
@@ -80,12 +81,12 @@ export function scanMsgpack(bytes: Uint8Array, maxDepth: number): void {
     }
   }
   if (pos !== end) {
-    throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `${end - pos} unexpected bytes after the MessagePack value.`);
+    throw new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `${end - pos} unexpected bytes after the MessagePack value.` : [end - pos]);
   }
 }
 
 function truncated(at: number): FramingError {
-  return new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, `The MessagePack value is truncated at offset ${at}.`);
+  return new FramingError(FRAMING_ERROR_CODES.MALFORMED_ENVELOPE, ERROR_TEXTS ? `The MessagePack value is truncated at offset ${at}.` : [at]);
 }
 
 function u8(view: DataView, at: number, end: number): number {

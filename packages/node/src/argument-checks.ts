@@ -5,11 +5,14 @@
  */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /** The error for a bad argument of `call` (as the user wrote it, e.g. `pg.join(host, port?, options?)`). */
-export function invalidArgument(call: string, problem: string, rightCall?: string): PlaygroundError {
-  const advice = rightCall === undefined ? "" : ` Write it as ${rightCall}.`;
-  return new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `${call}: ${problem}.${advice}`);
+export function invalidArgument(call: string, problem: ErrorText, rightCall?: string): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.INVALID_ARGUMENT,
+    ERROR_TEXTS ? `${call}: ${problem as string}.${rightCall === undefined ? "" : ` Write it as ${rightCall}.`}` : [call, problem],
+  );
 }
 
 /** How a value looks in an error message: short, never the whole of a large value. */
@@ -35,12 +38,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function checkOptions(value: unknown, known: readonly string[], call: string, where = "options"): Record<string, unknown> {
   const nest = (inner: string): string => (where === "options" ? inner : `{ ${where}: ${inner} }`);
   if (value === undefined) return {};
-  if (!isPlainObject(value)) throw invalidArgument(call, `${where} must be an object, got ${show(value)}`, `${call.slice(0, call.indexOf("("))}(..., ${nest(`{ ${known[0]}: ... }`)})`);
+  if (!isPlainObject(value)) throw invalidArgument(call, ERROR_TEXTS ? `${where} must be an object, got ${show(value)}` : [where, show(value)], `${call.slice(0, call.indexOf("("))}(..., ${nest(`{ ${known[0]}: ... }`)})`);
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
     const hint = near === undefined ? "" : ` (did you mean "${near}"?)`;
-    throw invalidArgument(call, `${where} has no option "${key}"${hint}; the known ones are ${known.join(", ")}`, nest(`{ ${near ?? known[0]}: ... }`));
+    throw invalidArgument(call, ERROR_TEXTS ? `${where} has no option "${key}"${hint}; the known ones are ${known.join(", ")}` : [where, key, hint, known.join(", ")], nest(`{ ${near ?? known[0]}: ... }`));
   }
   return value;
 }
@@ -75,7 +78,7 @@ function editDistance(a: string, b: string): number {
 /** A string of 1 to `max` characters. */
 export function checkString(value: unknown, name: string, call: string, rightCall: string, max = 4096): string {
   if (typeof value !== "string" || value.length === 0 || value.length > max) {
-    throw invalidArgument(call, `${name} must be a non-empty string of at most ${max} characters, got ${show(value)}`, rightCall);
+    throw invalidArgument(call, ERROR_TEXTS ? `${name} must be a non-empty string of at most ${max} characters, got ${show(value)}` : [name, max, show(value)], rightCall);
   }
   return value;
 }
@@ -84,7 +87,7 @@ export function checkString(value: unknown, name: string, call: string, rightCal
 export function checkInteger(value: unknown, name: string, call: string, rightCall: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
-    throw invalidArgument(call, `${name} must be an integer ${range}, got ${show(value)}`, rightCall);
+    throw invalidArgument(call, ERROR_TEXTS ? `${name} must be an integer ${range}, got ${show(value)}` : [name, range, show(value)], rightCall);
   }
   return value;
 }
@@ -93,18 +96,18 @@ export function checkInteger(value: unknown, name: string, call: string, rightCa
 export function checkPositive(value: unknown, name: string, call: string, rightCall: string, infinite: boolean): number {
   if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || (!infinite && !Number.isFinite(value))) {
     const what = infinite ? "a number above 0 (or Infinity to turn it off)" : "a finite number above 0";
-    throw invalidArgument(call, `${name} must be ${what}, got ${show(value)}`, rightCall);
+    throw invalidArgument(call, ERROR_TEXTS ? `${name} must be ${what}, got ${show(value)}` : [name, show(value)], rightCall);
   }
   return value;
 }
 
 export function checkBoolean(value: unknown, name: string, call: string, rightCall: string): boolean {
-  if (typeof value !== "boolean") throw invalidArgument(call, `${name} must be true or false, got ${show(value)}`, rightCall);
+  if (typeof value !== "boolean") throw invalidArgument(call, ERROR_TEXTS ? `${name} must be true or false, got ${show(value)}` : [name, show(value)], rightCall);
   return value;
 }
 
 export function checkFunction<F>(value: unknown, name: string, call: string, rightCall: string): F {
-  if (typeof value !== "function") throw invalidArgument(call, `${name} must be a function, got ${show(value)}`, rightCall);
+  if (typeof value !== "function") throw invalidArgument(call, ERROR_TEXTS ? `${name} must be a function, got ${show(value)}` : [name, show(value)], rightCall);
   return value as F;
 }
 
@@ -144,6 +147,6 @@ export function checkRules(given: Record<string, unknown>, rules: Readonly<Recor
 /** An `AbortSignal`, or undefined. */
 export function checkSignal(value: unknown, call: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidArgument(call, `signal must be an AbortSignal, got ${show(value)}`, "{ signal: controller.signal } with const controller = new AbortController()");
+  if (!(value instanceof AbortSignal)) throw invalidArgument(call, ERROR_TEXTS ? `signal must be an AbortSignal, got ${show(value)}` : [show(value)], ERROR_TEXTS ? "{ signal: controller.signal } with const controller = new AbortController()" : undefined);
   return value;
 }

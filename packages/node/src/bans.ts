@@ -8,6 +8,7 @@ import type { XppgError } from "@xppg/errors";
 import { AbuseGuard, hostKey, type Ban } from "./abuse-guard.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerTable } from "./peer-table.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export interface BansOptions {
   readonly guard: AbuseGuard;
@@ -55,7 +56,7 @@ export class Bans {
   disconnect(peerId: string, reason: string): boolean {
     const table = this.#o.table;
     const listed = table.peers.has(peerId);
-    const error = new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `${this.#o.localPeerId} disconnected: ${reason.slice(0, 300)}`);
+    const error = new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, ERROR_TEXTS ? `${this.#o.localPeerId} disconnected: ${reason.slice(0, 300)}` : [this.#o.localPeerId, reason.slice(0, 300)]);
     for (const s of [...table.sessions]) if (s.peerId === peerId && !s.isClosed) s.close(error);
     return listed;
   }
@@ -63,7 +64,7 @@ export class Bans {
 
 export function bannedError(who: string, ban: Ban): PlaygroundError {
   const until = ban.until === Infinity ? "for good" : `until ${new Date(ban.until).toISOString()}`;
-  return new PlaygroundError(NODE_ERROR_CODES.BANNED, `The ${who} is banned ${until} (${ban.reason}). Use unban() to lift it.`, { details: { key: ban.key } });
+  return new PlaygroundError(NODE_ERROR_CODES.BANNED, ERROR_TEXTS ? `The ${who} is banned ${until} (${ban.reason}). Use unban() to lift it.` : [who, until, ban.reason], { details: { key: ban.key } });
 }
 
 /**

@@ -13,6 +13,7 @@
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { nextTurn } from "#next-turn";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that
@@ -130,7 +131,7 @@ export interface BundleSink {
   /** One envelope, `data[start, end)`. Returns false when reading must stop (the session closed). */
   envelope(data: Uint8Array, start: number, end: number): boolean;
   /** The bundle is malformed: the session closes. */
-  violation(what: string): void;
+  violation(what: ErrorText): void;
   /**
    * Hold the peer's next frames until `resume`: one hold among the
    * connection's others (`PeerSession.holdConnection`), which the reader
@@ -320,13 +321,13 @@ export class BundleReader {
         }
       }
       if (end - pos < BUNDLE_LENGTH_BYTES) {
-        sink.violation("a bundle ends inside an envelope length");
+        sink.violation(ERROR_TEXTS ? "a bundle ends inside an envelope length" : []);
         return;
       }
       const length = envelopeLengthAt(data, pos);
       const start = pos + BUNDLE_LENGTH_BYTES;
       if (length === 0 || length > end - start) {
-        sink.violation(`a bundle declares an envelope of ${length} bytes where ${end - start} remain`);
+        sink.violation(ERROR_TEXTS ? `a bundle declares an envelope of ${length} bytes where ${end - start} remain` : [length, end - start]);
         return;
       }
       if (this.#finishing && this.#finishLeft <= 0) {

@@ -12,6 +12,7 @@ import { DEFAULTS } from "./options.js";
 import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
 import { FIXED_SHAPE_KINDS, hasRequiredShape, isReservedKind } from "./protocol.js";
 import { tcpAddress } from "./resolved-options.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The one option of `send`: a constant, not an array made on each call. */
 const SEND_OPTIONS: readonly string[] = ["to"];
@@ -21,27 +22,27 @@ export function checkTarget(options: unknown, call: string, known: readonly stri
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
-  if (typeof options === "string") return checkString(options, "the peer id", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
+  if (typeof options === "string") return checkString(options, "the peer id", call, ERROR_TEXTS ? `${call.slice(0, call.indexOf("("))}(..., { to: peerId })` : "", 512);
   // Cheaper than checkOptions (no prototype lookup, no key array); it throws the full message when something is off.
   if (typeof options !== "object" || options === null || Array.isArray(options)) checkOptions(options, known, call);
   const o = options as Record<string, unknown>;
   for (const key in o) if (key !== "to" && !known.includes(key)) checkOptions(o, known, call);
   const to = o.to;
   if (to === undefined || (typeof to === "string" && to.length > 0 && to.length <= 512)) return to;
-  return checkString(to, "to", call, `${call.slice(0, call.indexOf("("))}(..., { to: peerId })`, 512);
+  return checkString(to, "to", call, ERROR_TEXTS ? `${call.slice(0, call.indexOf("("))}(..., { to: peerId })` : "", 512);
 }
 
 /** A message kind: 1 to 255 characters. */
 export function checkKind(kind: unknown, call: string, rightCall: string, sending: boolean): string {
   if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_KIND_LENGTH) {
-    throw invalidArgument(call, `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}`, rightCall);
+    throw invalidArgument(call, ERROR_TEXTS ? `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}` : [MAX_KIND_LENGTH, show(kind)], rightCall);
   }
   return kind;
 }
 
 /** Refuses a kind xppg keeps for itself (`XPPG_ERR_RESERVED_KIND`): `pg.send`'s, `pg.request`'s and `pg.handle`'s. */
 export function checkNotReserved(kind: string): void {
-  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.`);
+  if (isReservedKind(kind)) throw new PlaygroundError(NODE_ERROR_CODES.RESERVED_KIND, ERROR_TEXTS ? `The kind "${kind}" is reserved by xppg ("file" and kinds starting with "xppg/"). Choose another name.` : [kind]);
 }
 
 /**
@@ -56,14 +57,14 @@ let passedKind: unknown = {};
 export function checkSendKind(kind: unknown, payload: unknown): void {
   if (kind === passedKind) return;
   const call = "pg.send(kind, payload, options?)";
-  checkKind(kind, call, 'pg.send("chat", { text: "hi" })', true);
+  checkKind(kind, call, ERROR_TEXTS ? 'pg.send("chat", { text: "hi" })' : "", true);
   checkNotReserved(kind as string);
   // Checked here as the receiver would: it drops a peer that breaks a fixed shape.
   if (!hasRequiredShape(kind as string, payload)) {
     throw invalidArgument(
       `pg.send(${JSON.stringify(kind)}, payload)`,
-      `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape`,
-      'pg.sendText("hello") or pg.send("text", { text: "hello" })',
+      ERROR_TEXTS ? `a "${kind as string}" message carries ${FIXED_SHAPE_KINDS[kind as string]}, got ${show(payload)}; receivers drop a peer that sends another shape` : [kind, FIXED_SHAPE_KINDS[kind as string], show(payload)],
+      ERROR_TEXTS ? 'pg.sendText("hello") or pg.send("text", { text: "hello" })' : undefined,
     );
   }
   if (FIXED_SHAPE_KINDS[kind as string] === undefined) passedKind = kind;
@@ -73,8 +74,8 @@ export function checkStartOptions(options: unknown): { openPort: boolean; openPo
   const call = "pg.start(options?)";
   const o = checkOptions(options, ["openPort", "openPortTimeoutMs", "signal"], call);
   return {
-    openPort: o.openPort === undefined ? false : checkBoolean(o.openPort, "openPort", call, "pg.start({ openPort: true })"),
-    openPortTimeoutMs: o.openPortTimeoutMs === undefined ? DEFAULTS.openPortTimeoutMs : checkPositive(o.openPortTimeoutMs, "openPortTimeoutMs", call, "pg.start({ openPort: true, openPortTimeoutMs: 3000 })", false),
+    openPort: o.openPort === undefined ? false : checkBoolean(o.openPort, "openPort", call, ERROR_TEXTS ? "pg.start({ openPort: true })" : ""),
+    openPortTimeoutMs: o.openPortTimeoutMs === undefined ? DEFAULTS.openPortTimeoutMs : checkPositive(o.openPortTimeoutMs, "openPortTimeoutMs", call, ERROR_TEXTS ? "pg.start({ openPort: true, openPortTimeoutMs: 3000 })" : "", false),
     signal: checkSignal(o.signal, call),
   } satisfies Required<Omit<StartOptions, "signal">> & { signal: AbortSignal | undefined };
 }
@@ -86,23 +87,23 @@ const HOST_AND_PORT = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/;
 /** Checks `pg.join`'s arguments; resolves them to one address (`tcp://host:port` unless a full address was given). */
 export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOptions: unknown): { address: string; timeoutMs?: number; signal?: AbortSignal; peerId?: string } {
   const call = "pg.join(host, port?, options?)";
-  const right = 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")';
+  const right = ERROR_TEXTS ? 'pg.join("192.168.1.42", 7337) or pg.join("tcp://192.168.1.42:7337")' : "";
   checkString(host, "host", call, right, 1024);
   let port: number = DEFAULTS.port;
   let options: unknown = maybeOptions;
   if (typeof portOrOptions === "object" && portOrOptions !== null) {
-    if (maybeOptions !== undefined) throw invalidArgument(call, `options came twice (second and third), got ${show(maybeOptions)}`, 'pg.join(host, port, { timeoutMs: 5000 })');
+    if (maybeOptions !== undefined) throw invalidArgument(call, ERROR_TEXTS ? `options came twice (second and third), got ${show(maybeOptions)}` : [show(maybeOptions)], ERROR_TEXTS ? 'pg.join(host, port, { timeoutMs: 5000 })' : undefined);
     options = portOrOptions;
   } else if (portOrOptions !== undefined) {
     port = checkInteger(portOrOptions, "port", call, right, 1, 65535);
-    if ((host as string).includes("://")) throw invalidArgument(call, `a full address already has its port; got the address ${show(host)} and the port ${port}`, 'pg.join("tcp://192.168.1.42:7337")');
+    if ((host as string).includes("://")) throw invalidArgument(call, ERROR_TEXTS ? `a full address already has its port; got the address ${show(host)} and the port ${port}` : [show(host), port], ERROR_TEXTS ? 'pg.join("tcp://192.168.1.42:7337")' : undefined);
   }
   let address = host as string;
   if (!address.includes("://")) {
     const hostAndPort = HOST_AND_PORT.exec(address);
     if (hostAndPort !== null) {
       // "192.168.1.42:7337", as a chat banner or a friend writes it.
-      if (typeof portOrOptions === "number") throw invalidArgument(call, `the host ${show(host)} already ends with a port, and the port ${port} came too`, 'pg.join("192.168.1.42:7337") or pg.join("192.168.1.42", 7337)');
+      if (typeof portOrOptions === "number") throw invalidArgument(call, ERROR_TEXTS ? `the host ${show(host)} already ends with a port, and the port ${port} came too` : [show(host), port], ERROR_TEXTS ? 'pg.join("192.168.1.42:7337") or pg.join("192.168.1.42", 7337)' : undefined);
       port = checkInteger(Number(hostAndPort[3]), "the port after the host", call, right, 1, 65535);
       address = (hostAndPort[1] ?? hostAndPort[2]) as string;
     }
@@ -110,10 +111,10 @@ export function checkJoinArgs(host: unknown, portOrOptions: unknown, maybeOption
   }
   const o = checkOptions(options, ["timeoutMs", "signal", "peerId"], call) as JoinOptions;
   const out: { address: string; timeoutMs?: number; signal?: AbortSignal; peerId?: string } = { address };
-  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, "pg.join(host, port, { timeoutMs: 10000 })", false);
+  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, ERROR_TEXTS ? "pg.join(host, port, { timeoutMs: 10000 })" : "", false);
   const signal = checkSignal(o.signal, call);
   if (signal !== undefined) out.signal = signal;
-  if (o.peerId !== undefined) out.peerId = checkString(o.peerId, "peerId", call, "pg.join(host, port, { peerId })", 512);
+  if (o.peerId !== undefined) out.peerId = checkString(o.peerId, "peerId", call, ERROR_TEXTS ? "pg.join(host, port, { peerId })" : "", 512);
   return out;
 }
 
@@ -121,8 +122,8 @@ export function checkBanOptions(options: unknown): { durationMs?: number; reason
   const call = "pg.ban(peerIdOrHost, options?)";
   const o = checkOptions(options, ["durationMs", "reason"], call);
   const out: { durationMs?: number; reason?: string } = {};
-  if (o.durationMs !== undefined) out.durationMs = checkPositive(o.durationMs, "durationMs", call, "pg.ban(peerId, { durationMs: 60000 }) (Infinity for good)", true);
-  if (o.reason !== undefined) out.reason = checkString(o.reason, "reason", call, 'pg.ban(peerId, { reason: "spam" })', 300);
+  if (o.durationMs !== undefined) out.durationMs = checkPositive(o.durationMs, "durationMs", call, ERROR_TEXTS ? "pg.ban(peerId, { durationMs: 60000 }) (Infinity for good)" : "", true);
+  if (o.reason !== undefined) out.reason = checkString(o.reason, "reason", call, ERROR_TEXTS ? 'pg.ban(peerId, { reason: "spam" })' : "", 300);
   return out;
 }
 
@@ -132,7 +133,7 @@ export function checkRequestOptions(options: unknown): { to: string | undefined;
   if (typeof options !== "object" || options === null) return { to };
   const o = options as RequestStateOptions;
   const out: { to: string | undefined; timeoutMs?: number; signal?: AbortSignal } = { to };
-  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, "pg.requestState({ timeoutMs: 5000 })", false);
+  if (o.timeoutMs !== undefined) out.timeoutMs = checkPositive(o.timeoutMs, "timeoutMs", call, ERROR_TEXTS ? "pg.requestState({ timeoutMs: 5000 })" : "", false);
   const signal = checkSignal(o.signal, call);
   if (signal !== undefined) out.signal = signal;
   return out;
@@ -140,7 +141,7 @@ export function checkRequestOptions(options: unknown): { to: string | undefined;
 
 /** The error of a call its signal aborted; the signal's reason is the cause. */
 export function abortError(call: string, signal: AbortSignal): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.ABORTED, `${call}() was aborted by its signal.`, { cause: signal.reason });
+  return new PlaygroundError(NODE_ERROR_CODES.ABORTED, ERROR_TEXTS ? `${call}() was aborted by its signal.` : [], { cause: signal.reason });
 }
 
 /**

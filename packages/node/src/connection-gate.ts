@@ -6,7 +6,7 @@
  * and starts the xppg handshake under one deadline for both handshakes.
  */
 
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
 import { hostKey, type AbuseGuard } from "./abuse-guard.js";
@@ -90,7 +90,7 @@ export class ConnectionGate {
         slot === "host"
           ? `${this.#slots.takenBy(host)} handshakes from ${host} are already pending (limits.maxPendingHandshakesPerHost)`
           : `${this.#slots.taken} handshakes are already pending (limits.maxPendingHandshakes)`;
-      this.#o.report(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, `Dropped a connection from ${conn.remoteAddress}: ${why}.`), undefined);
+      this.#o.report(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_PEERS, ERROR_TEXTS ? `Dropped a connection from ${conn.remoteAddress}: ${why}.` : [conn.remoteAddress]), undefined);
       return;
     }
     void this.open(conn).then(
@@ -100,7 +100,7 @@ export class ConnectionGate {
         slot.release();
         // An inbound handshake that failed: nobody else will hear of it.
         // No strike: before the handshake completes nobody is proved, and an on-path attacker could cause this.
-        if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, "the secure handshake"), undefined);
+        if (this.#o.running()) this.#o.report(isXppgError(error) ? error : asHandlerError(error, ERROR_TEXTS ? "the secure handshake" : []), undefined);
       },
     );
   }
@@ -134,7 +134,7 @@ export class ConnectionGate {
     }
     if (!this.#o.running()) {
       void channel.close();
-      throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, "join() cannot run: this node was stopped. Create a new Playground.");
+      throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "join() cannot run: this node was stopped. Create a new Playground." : []);
     }
     const session = new PeerSession(
       channel,

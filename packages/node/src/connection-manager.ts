@@ -27,6 +27,7 @@ import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import { neverAgain } from "./lost-peer.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Deadline of one automatic dial (dial and both handshakes). */
 const DIAL_TIMEOUT_MS = 10_000;
@@ -222,7 +223,7 @@ export class ConnectionManager {
     for (const peerId of plan.dial) this.#dial(peerId, now);
     for (const peerId of plan.trim) {
       this.#trimmed++;
-      this.#o.table.open.get(peerId)?.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, `The node ${this.#o.localPeerId} has more than ${this.#o.settings.highWater} connections and closed this one; it will connect elsewhere.`));
+      this.#o.table.open.get(peerId)?.close(new PlaygroundError(NODE_ERROR_CODES.DISCONNECTED, ERROR_TEXTS ? `The node ${this.#o.localPeerId} has more than ${this.#o.settings.highWater} connections and closed this one; it will connect elsewhere.` : [this.#o.localPeerId, this.#o.settings.highWater]));
     }
     // Keep checking while there is something to do: below the low mark with peers to dial, or above the high mark.
     const open = this.#o.table.open.size;

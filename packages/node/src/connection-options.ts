@@ -5,6 +5,7 @@
  */
 
 import { checkBoolean, checkInteger, checkOptions, invalidArgument } from "./argument-checks.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Options of the connection manager and peer exchange (`new Playground(app, { connections })`). */
 export interface PlaygroundConnections {
@@ -63,7 +64,7 @@ export function resolveConnections(input: unknown): ResolvedConnections {
     out[key] = key === "peerExchange" ? checkBoolean(value, `connections.${key}`, CALL, right) : checkInteger(value, `connections.${key}`, CALL, right, key.endsWith("Ms") || key.startsWith("dials") ? 1 : 0);
   }
   const r = out as ResolvedConnections;
-  if (r.highWater < r.lowWater) throw invalidArgument(CALL, `connections.highWater (${r.highWater}) must be at least connections.lowWater (${r.lowWater})`, "{ connections: { lowWater: 4, highWater: 32 } }");
-  if (r.redialMaxMs < r.redialBaseMs) throw invalidArgument(CALL, `connections.redialMaxMs (${r.redialMaxMs}) must be at least connections.redialBaseMs (${r.redialBaseMs})`, "{ connections: { redialBaseMs: 1000, redialMaxMs: 60000 } }");
+  if (r.highWater < r.lowWater) throw invalidArgument(CALL, ERROR_TEXTS ? `connections.highWater (${r.highWater}) must be at least connections.lowWater (${r.lowWater})` : [r.highWater, r.lowWater], ERROR_TEXTS ? "{ connections: { lowWater: 4, highWater: 32 } }" : undefined);
+  if (r.redialMaxMs < r.redialBaseMs) throw invalidArgument(CALL, ERROR_TEXTS ? `connections.redialMaxMs (${r.redialMaxMs}) must be at least connections.redialBaseMs (${r.redialBaseMs})` : [r.redialMaxMs, r.redialBaseMs], ERROR_TEXTS ? "{ connections: { redialBaseMs: 1000, redialMaxMs: 60000 } }" : undefined);
   return r;
 }

@@ -4,7 +4,7 @@
  * connections to one peer raced, it answers with the one that was kept.
  */
 
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import type { AbuseGuard } from "./abuse-guard.js";
 import { bannedError } from "./bans.js";
 import { abortError, raceAbort } from "./call-checks.js";
@@ -147,7 +147,7 @@ export class Dialer {
 }
 
 function joinTimeout(address: string, timeoutMs: number): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.HANDSHAKE_TIMEOUT, `Joining ${address} took longer than ${timeoutMs} ms. Check that an xppg node runs there.`);
+  return new PlaygroundError(NODE_ERROR_CODES.HANDSHAKE_TIMEOUT, ERROR_TEXTS ? `Joining ${address} took longer than ${timeoutMs} ms. Check that an xppg node runs there.` : [address, timeoutMs]);
 }
 
 /** `promise`, or `late()`'s error once `ms` have passed first. */

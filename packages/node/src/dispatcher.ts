@@ -3,7 +3,7 @@
  * throws or rejects is reported, never propagated into the peer's session.
  */
 
-import { isXppgError, toError, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, toError, type ErrorText, type XppgError } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 
 /**
@@ -63,18 +63,18 @@ export class Dispatcher {
       try {
         const result = handler(src, kind, payload);
         if (result !== undefined && typeof result.then === "function") {
-          result.catch((error: unknown) => this.#report(asHandlerError(error, `the "${kind}" handler`), src));
+          result.catch((error: unknown) => this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src));
         }
       } catch (error) {
-        this.#report(asHandlerError(error, `the "${kind}" handler`), src);
+        this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src);
       }
     }
   }
 }
 
 /** A thrown value as an xppg error: itself when it is one, else `XPPG_ERR_HANDLER_FAILED` naming `where`. */
-export function asHandlerError(error: unknown, where: string): XppgError {
+export function asHandlerError(error: unknown, where: ErrorText): XppgError {
   if (isXppgError(error)) return error;
   const e = toError(error);
-  return new PlaygroundError(NODE_ERROR_CODES.HANDLER_FAILED, `${where} threw: ${e.message}. The node carries on; fix the handler.`, { cause: e });
+  return new PlaygroundError(NODE_ERROR_CODES.HANDLER_FAILED, ERROR_TEXTS ? `${where} threw: ${e.message}. The node carries on; fix the handler.` : [where, e.message], { cause: e });
 }

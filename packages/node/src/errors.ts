@@ -1,10 +1,11 @@
-import { XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
+import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 import { SECURE_ERROR_CODES } from "@xppg/secure";
 
 /** Stable codes of the errors `@xppg/node` reports. */
 export const NODE_ERROR_CODES = {
-  /** `start()` was called twice, or a method needs `start()` first. */
+  /** A method needs a started node: `await pg.start()` first. */
   NOT_STARTED: "XPPG_ERR_NOT_STARTED",
+  /** `start()` was called on a node already started (or stopped): create a new `Playground` to start again. */
   ALREADY_STARTED: "XPPG_ERR_ALREADY_STARTED",
   /** The node was stopped while the operation ran. */
   STOPPED: "XPPG_ERR_STOPPED",
@@ -78,7 +79,7 @@ export const NODE_ERROR_CODES = {
   REQUEST_FAILED: "XPPG_ERR_REQUEST_FAILED",
   /** `request`: too many requests wait for answers (this node's limits, or the peer's for requests it serves). */
   TOO_MANY_REQUESTS: "XPPG_ERR_TOO_MANY_REQUESTS",
-  /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); the message says what to do instead. */
+  /** A browser page cannot do this (listen, files, key files, port mapping, LAN discovery); in development builds the message says what to do instead. */
   NOT_IN_BROWSER: "XPPG_ERR_NOT_IN_BROWSER",
   /** A browser page could not download a part of its code it loads on first use (`import()` failed); it tries again. */
   CODE_NOT_LOADED: "XPPG_ERR_CODE_NOT_LOADED",
@@ -88,7 +89,7 @@ export type NodeErrorCode = (typeof NODE_ERROR_CODES)[keyof typeof NODE_ERROR_CO
 
 /** An error from `@xppg/node`; `code` is one of {@link NODE_ERROR_CODES}. */
 export class PlaygroundError extends XppgError {
-  constructor(code: NodeErrorCode, message: string, options?: XppgErrorOptions) {
+  constructor(code: NodeErrorCode, message: ErrorText, options?: XppgErrorOptions) {
     super(code, message, options, new.target === PlaygroundError ? "PlaygroundError" : undefined);
   }
 }
@@ -103,7 +104,7 @@ export class RemotePeerError extends XppgError {
   /** Always true: the other side chose this code. */
   readonly remote = true;
 
-  constructor(code: string, message: string, options?: XppgErrorOptions) {
+  constructor(code: string, message: ErrorText, options?: XppgErrorOptions) {
     // `details.remote` as well, for code that reads the plain JSON form.
     super(code, message, { ...options, details: { ...options?.details, remote: true } }, new.target === RemotePeerError ? "RemotePeerError" : undefined);
   }
@@ -122,8 +123,8 @@ export function isRemotePeerError(error: unknown): error is RemotePeerError {
 export function rateLimitedError(peer: string, what: string, rate: number, burst: number, option: string, extraAdvice = ""): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.RATE_LIMITED,
-    `The peer ${peer} sent more than ${rate} ${what} a second (burst ${burst}); it is disconnected. ` +
-      `Raise limits.${option} if this traffic is expected${extraAdvice}.`,
+    ERROR_TEXTS ? `The peer ${peer} sent more than ${rate} ${what} a second (burst ${burst}); it is disconnected. ` +
+      `Raise limits.${option} if this traffic is expected${extraAdvice}.` : [peer, rate, what, burst, option, extraAdvice],
     { details: { limit: option, rate, burst } },
   );
 }
@@ -132,11 +133,11 @@ export function rateLimitedError(peer: string, what: string, rate: number, burst
  * The error for a failure in this node's own code while `doing` something
  * for a peer: reported, never counted against the peer (it is no strike).
  */
-export function internalError(doing: string, cause: unknown): PlaygroundError {
+export function internalError(doing: ErrorText, cause: unknown): PlaygroundError {
   const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   return new PlaygroundError(
     NODE_ERROR_CODES.INTERNAL,
-    `This node failed while ${doing} (${message}). This is a bug in xppg, not the peer's doing; please report it with this message.`,
+    ERROR_TEXTS ? `This node failed while ${doing} (${message}). This is a bug in xppg, not the peer's doing; please report it with this message.` : [doing, message],
     { cause },
   );
 }

@@ -6,6 +6,7 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND_PING } from "./protocol.js";
 import type { PeerTable } from "./peer-table.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export class Heartbeat {
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -30,7 +31,7 @@ function tick(table: PeerTable, intervalMs: number, timeoutMs: number): void {
       s.receivedSinceTick = false;
       s.silentTicks = 0;
     } else if (++s.silentTicks * intervalMs >= timeoutMs) {
-      s.close(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.`));
+      s.close(new PlaygroundError(NODE_ERROR_CODES.PEER_TIMEOUT, ERROR_TEXTS ? `The peer ${s.peerId} sent nothing for ${timeoutMs} ms; it is considered gone.` : [s.peerId, timeoutMs]));
       continue;
     }
     if (!s.sentSinceTick) void s.sendMessage(KIND_PING, null);

@@ -32,6 +32,7 @@ import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
 import { isRecord, KIND_MESH_GRAFT, KIND_MESH_IHAVE, KIND_MESH_PRESENCE, KIND_MESH_PRUNE } from "./protocol.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The capability a peer needs to take part in the mesh. */
 export const MESH_CAPABILITY = "mesh/1";
@@ -363,5 +364,5 @@ export class MeshRoom {
 const EMPTY = new Uint8Array(0);
 
 function violation(session: PeerSession, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} broke the xppg protocol: it sent ${what}. It is disconnected.` : [session.peerId, what]);
 }

@@ -23,6 +23,7 @@ import { FIXED_SHAPE_KINDS, KIND_FILES, KIND_MESH_PRESENCE, KIND_PEX, KIND_REQUE
 import type { RequestRoom } from "#request-room";
 import type { RoutingRoom } from "#routing-room";
 import type { StateSync } from "./state-sync.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export interface RouterOptions {
   readonly localPeerId: string;
@@ -73,7 +74,7 @@ export class MessageRouter {
     const o = this.#o;
     if (destination !== null && destination !== o.localPeerId) {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent a message for ${destination} to this node; it is disconnected.` : [session.peerId, destination]);
     }
     if (isReservedKind(kind)) {
       this.#reserved(session, source, kind, destination, payload, envelope);
@@ -82,7 +83,7 @@ export class MessageRouter {
     if (!hasRequiredShape(kind, payload)) {
       // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
       if (source !== session.peerId) return false;
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND_TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND_TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.` : [session.peerId, kind]);
     }
     if (destination === null) {
       o.mesh.receive(session, envelope!);
@@ -105,13 +106,13 @@ export class MessageRouter {
     if (kind.startsWith("xppg/reach-")) return o.reach.handle(session, kind, payload);
     if (kind === KIND_ROUTE || kind === KIND_REQUEST || kind === KIND_RESPONSE) {
       if (!o.routes(session) || source !== session.peerId || destination === null) {
-        throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.`);
+        throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent "${kind}" without the route/1 capability or not as a direct message. It is disconnected.` : [session.peerId, kind]);
       }
       if (kind === KIND_ROUTE) return o.routing.receive(session, payload);
       return o.requests.receive(source, kind, payload);
     }
     if (kind === KIND_PEX) return o.pex.receive(session, payload);
-    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent the reserved kind "${kind}", which this node does not know. It is disconnected.` : [session.peerId, kind]);
   }
 
   /**
@@ -123,7 +124,7 @@ export class MessageRouter {
     const { kind, source, payload } = envelope;
     if (kind === KIND_REQUEST || kind === KIND_RESPONSE) return this.#o.requests.receive(source, kind, payload);
     if (isReservedKind(kind) || !hasRequiredShape(kind, payload)) {
-      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${source} sent a "${kind}" message through the mesh that it may not send. Its channel is closed.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${source} sent a "${kind}" message through the mesh that it may not send. Its channel is closed.` : [source, kind]);
     }
     this.#o.dispatcher.dispatch(source, kind, payload);
   }
@@ -145,7 +146,7 @@ export class MessageRouter {
     }
     if (verdict === VERDICT.FORGED) {
       const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
-      o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, `Dropped a "${envelope.kind}" broadcast from ${envelope.source}: ${why}.`));
+      o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, ERROR_TEXTS ? `Dropped a "${envelope.kind}" broadcast from ${envelope.source}: ${why}.` : [envelope.kind, envelope.source]));
       return false;
     }
     return true;

@@ -1,3 +1,4 @@
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * Protocol negotiation: each side's hello offers a range of protocol
  * versions and a set of named capabilities; both sides settle, from the two
@@ -90,8 +91,8 @@ export function parseOffer(hello: { readonly protocol?: unknown; readonly versio
 /** The offer this node puts in its hello, checked like a peer's. */
 export function localOffer(min: number, max: number, capabilities: readonly string[]): ProtocolOffer {
   const offer = parseOffer({ versions: [min, max], caps: [...capabilities] });
-  if (typeof offer === "string") throw new RangeError(`this node's own offer is invalid: ${offer}`);
-  if (offer.capabilities.length !== new Set(capabilities).size) throw new RangeError(`this node's capabilities must be named feature/N: ${capabilities.join(", ")}`);
+  if (typeof offer === "string") throw new RangeError(ERROR_TEXTS ? `this node's own offer is invalid: ${offer}` : valuesMessage("", [offer]));
+  if (offer.capabilities.length !== new Set(capabilities).size) throw new RangeError(ERROR_TEXTS ? `this node's capabilities must be named feature/N: ${capabilities.join(", ")}` : valuesMessage("", [capabilities.join(", ")]));
   return offer;
 }
 

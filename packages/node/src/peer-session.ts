@@ -1,5 +1,5 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
@@ -79,7 +79,7 @@ export class PeerSession {
         connection,
         codec: host.codec,
         slow: (reason) => this.close(this.#slowError(reason)),
-        report: (error) => host.report(isXppgError(error) ? error : internalError("sending to a peer", error), this.peerId),
+        report: (error) => host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error), this.peerId),
         closedError: () => this.#closedError(),
       },
       limits.queue,
@@ -227,7 +227,7 @@ export class PeerSession {
       sent = this.sendEnvelope({ version: ENVELOPE_VERSION, kind, source: this.#host.localPeerId, destination, id: this.#host.nextMessageId(), hopLimit: 0, payload });
     } catch (error) {
       // This node could not encode its own control message: a bug to report, not to hide (and never the peer's fault).
-      this.#host.report(isXppgError(error) ? error : internalError("encoding a control message", error), this.peerId);
+      this.#host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "encoding a control message" : [], error), this.peerId);
       return RESOLVED;
     }
     return sent.catch(() => {
@@ -340,7 +340,7 @@ export class PeerSession {
     }
     if (this.#phase === "admitted") {
       if (envelope.kind === KIND_BYE) this.#onBye(envelope.payload);
-      else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(`it sent "${envelope.kind}" before its welcome`));
+      else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
         this.#phase = "open";
@@ -360,7 +360,7 @@ export class PeerSession {
     if (!direct) {
       // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
       if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
-        this.close(this.#violation(`a message claims to come from ${source}, not from the peer itself`));
+        this.close(this.#violation(ERROR_TEXTS ? `a message claims to come from ${source}, not from the peer itself` : [source]));
         return;
       }
       switch (kind) {
@@ -374,7 +374,7 @@ export class PeerSession {
           return;
         case KIND_HELLO:
         case KIND_WELCOME:
-          this.close(this.#violation(`it sent a second ${kind}`));
+          this.close(this.#violation(ERROR_TEXTS ? `it sent a second ${kind}` : [kind]));
           return;
       }
     }
@@ -385,7 +385,7 @@ export class PeerSession {
       else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
-      this.close(isXppgError(error) ? error : internalError(`handling a "${kind}" message`, error));
+      this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
     }
   }
 
@@ -395,7 +395,7 @@ export class PeerSession {
       return;
     }
     if (envelope.kind !== KIND_HELLO) {
-      this.close(this.#violation(`its first message was "${envelope.kind}", not a hello`));
+      this.close(this.#violation(ERROR_TEXTS ? `its first message was "${envelope.kind}", not a hello` : [envelope.kind]));
       return;
     }
     const hello = parseHello(envelope.payload);
@@ -404,7 +404,7 @@ export class PeerSession {
       return;
     }
     if (hello.peerId !== envelope.source) {
-      this.close(this.#violation("the hello's peer id differs from its envelope source"));
+      this.close(this.#violation(ERROR_TEXTS ? "the hello's peer id differs from its envelope source" : []));
       return;
     }
     this.#hello = hello;
@@ -420,10 +420,12 @@ export class PeerSession {
 
   #onBye(payload: unknown): void {
     const bye = parseBye(payload);
-    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own.
+    // The code is the peer's choice: a RemotePeerError, never taken for one of this node's own. Its text is
+    // the peer's, not one this build left out: a page's production build says the code and the reason alone.
+    const code = bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION;
     const error = new RemotePeerError(
-      bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-      bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}`,
+      code,
+      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : bye === null ? code : `${code}: ${bye.reason}`,
     );
     // A bye is the peer's word on why it leaves; do not answer it with another.
     this.#closeError ??= error;
@@ -433,7 +435,7 @@ export class PeerSession {
     void this.connection.close();
   }
 
-  #violation(what: string): PlaygroundError {
+  #violation(what: ErrorText): PlaygroundError {
     return sessionViolation(this.peerId ?? this.connection.remoteAddress, what);
   }
 

@@ -11,6 +11,7 @@ import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
 import { sessionClosedError } from "./session-errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
@@ -285,7 +286,7 @@ export class PeerTable {
     if (this.open.get(peerId) === listed) this.open.delete(peerId);
     for (const resolve of waiting) resolve();
     if (listed === undefined || listed === session) return;
-    listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, `${peerId} kept another connection to ${this.#o.localPeerId}`));
+    listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, ERROR_TEXTS ? `${peerId} kept another connection to ${this.#o.localPeerId}` : [peerId, this.#o.localPeerId]));
   }
 
   /**
@@ -361,7 +362,7 @@ export class PeerTable {
 }
 
 export function unknownPeerError(peerId: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, `No connected peer has the id "${peerId}". Check pg.peers, or join it first.`, { details: { peerId } });
+  return new PlaygroundError(NODE_ERROR_CODES.UNKNOWN_PEER, ERROR_TEXTS ? `No connected peer has the id "${peerId}". Check pg.peers, or join it first.` : [peerId], { details: { peerId } });
 }
 
 /**

@@ -29,6 +29,7 @@ import { resolveOptions, type ResolvedOptions } from "./resolved-options.js";
 import { nodeEvents, stopRooms, wireRooms, type Rooms } from "./rooms.js";
 import type { TopicsView } from "./topic-room.js";
 import type { TypedEvents } from "./typed-events.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 const AGENT = "xppg/0.1";
 const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -211,7 +212,7 @@ export class Playground {
   async start(options: StartOptions = {}): Promise<PortMappingResult | null> {
     const { openPort: wantPort, openPortTimeoutMs, signal } = checkStartOptions(options);
     if (this.#phase !== "new") {
-      throw new PlaygroundError(NODE_ERROR_CODES.ALREADY_STARTED, `start() was already called on this node (it is ${this.#phase}). Create a new Playground to start again.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.ALREADY_STARTED, ERROR_TEXTS ? `start() was already called on this node (it is ${this.#phase}). Create a new Playground to start again.` : [this.#phase]);
     }
     if (signal?.aborted) throw abortError("start", signal);
     this.#phase = "starting";
@@ -243,14 +244,14 @@ export class Playground {
    * (default `limits.banDurationMs`; `Infinity` for good), disconnecting it.
    */
   ban(peerIdOrHost: string, options: { durationMs?: number; reason?: string } = {}): Ban {
-    checkString(peerIdOrHost, "peerIdOrHost", "pg.ban(peerIdOrHost, options?)", 'pg.ban(peerId) or pg.ban("host:198.51.100.7")', 512);
+    checkString(peerIdOrHost, "peerIdOrHost", "pg.ban(peerIdOrHost, options?)", ERROR_TEXTS ? 'pg.ban(peerId) or pg.ban("host:198.51.100.7")' : "", 512);
     const { durationMs, reason } = checkBanOptions(options);
     return this.#r.bans.ban(banKey(peerIdOrHost), durationMs ?? this.#o.limits.banDurationMs, reason ?? "banned by the operator");
   }
 
   /** Lifts a ban; returns false when there was none. */
   unban(peerIdOrHost: string): boolean {
-    checkString(peerIdOrHost, "peerIdOrHost", "pg.unban(peerIdOrHost)", 'pg.unban(peerId) or pg.unban("host:198.51.100.7")', 512);
+    checkString(peerIdOrHost, "peerIdOrHost", "pg.unban(peerIdOrHost)", ERROR_TEXTS ? 'pg.unban(peerId) or pg.unban("host:198.51.100.7")' : "", 512);
     return this.#r.guard.unban(banKey(peerIdOrHost));
   }
 
@@ -260,8 +261,8 @@ export class Playground {
    * `limits` or an allow-list to keep it out.
    */
   disconnect(peerId: string, reason = "disconnected by the other side"): boolean {
-    checkString(peerId, "peerId", "pg.disconnect(peerId, reason?)", 'pg.disconnect(peerId, "spamming")', 512);
-    if (typeof reason !== "string") throw invalidArgument("pg.disconnect(peerId, reason?)", `reason must be a string, got ${show(reason)}`, 'pg.disconnect(peerId, "spamming")');
+    checkString(peerId, "peerId", "pg.disconnect(peerId, reason?)", ERROR_TEXTS ? 'pg.disconnect(peerId, "spamming")' : "", 512);
+    if (typeof reason !== "string") throw invalidArgument("pg.disconnect(peerId, reason?)", ERROR_TEXTS ? `reason must be a string, got ${show(reason)}` : [show(reason)], ERROR_TEXTS ? 'pg.disconnect(peerId, "spamming")' : undefined);
     return this.#r.bans.disconnect(peerId, reason);
   }
 
@@ -288,7 +289,7 @@ export class Playground {
    */
   on<P = unknown>(kind: string, handler: MessageHandler<P>, options: SubscribeOptions = {}): () => void {
     const call = "pg.on(kind, handler, options?)";
-    checkKind(kind, call, 'pg.on("chat", (src, kind, payload) => { ... })', false);
+    checkKind(kind, call, ERROR_TEXTS ? 'pg.on("chat", (src, kind, payload) => { ... })' : "", false);
     checkFunction(handler, "handler", call, 'pg.on("chat", (src, kind, payload) => { ... })');
     return this.#r.dispatcher.add(kind, handler as MessageHandler, checkSignal(options?.signal, call));
   }
@@ -353,7 +354,7 @@ export class Playground {
 
   /** Sends `{ text }` as a `"text"` message, to every peer or to one (`pg.sendText("hi", peerId)` or `{ to: peerId }`). */
   sendText(text: string, options?: SendOptions | string): Promise<void> {
-    if (typeof text !== "string") return Promise.reject(invalidArgument("pg.sendText(text, options?)", `text must be a string, got ${show(text)}`, 'pg.sendText("hello") or pg.sendText("hello", peerId)'));
+    if (typeof text !== "string") return Promise.reject(invalidArgument("pg.sendText(text, options?)", ERROR_TEXTS ? `text must be a string, got ${show(text)}` : [show(text)], ERROR_TEXTS ? 'pg.sendText("hello") or pg.sendText("hello", peerId)' : undefined));
     return this.send(KIND_TEXT, { text }, options);
   }
 
@@ -395,7 +396,7 @@ export class Playground {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
-    const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, `The peer ${this.peerId} is shutting down.`);
+    const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, ERROR_TEXTS ? `The peer ${this.peerId} is shutting down.` : [this.peerId]);
     await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);
     this.#phase = "stopped";
   }
@@ -413,9 +414,9 @@ export class Playground {
   #assertRunning(what: string): void {
     if (this.#phase === "running") return;
     if (this.#phase === "stopping" || this.#phase === "stopped") {
-      throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, `${what}() cannot run: this node was stopped. Create a new Playground.`);
+      throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? `${what}() cannot run: this node was stopped. Create a new Playground.` : [what]);
     }
-    throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, `${what}() needs a started node: call \`await pg.start()\` first.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, ERROR_TEXTS ? `${what}() needs a started node: call \`await pg.start()\` first.` : [what]);
   }
 
   #hello(): Hello {

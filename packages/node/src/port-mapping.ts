@@ -3,7 +3,7 @@
  * forward the listening port, within a time bound and never rejecting.
  */
 
-import { toError } from "@xppg/errors";
+import { ERROR_TEXTS, toError } from "@xppg/errors";
 import type { PortMapper } from "@xppg/nat";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PortMappingResult, UnansweredPortMapping } from "./options.js";
@@ -45,9 +45,9 @@ export async function openPort(getMapper: () => Promise<PortMapper>, port: numbe
     const result = await Promise.race([mapping, bound]);
     if (result !== "timeout") return result;
     void mapping.then((late) => late.remove()).catch(() => {});
-    return unmapped(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The port mapper gave no answer within ${timeoutMs} ms; the node runs without a mapped port.`));
+    return unmapped(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The port mapper gave no answer within ${timeoutMs} ms; the node runs without a mapped port.` : [timeoutMs]));
   } catch (cause) {
-    return unmapped(new PlaygroundError(NODE_ERROR_CODES.PORT_MAPPING_FAILED, `Port mapping failed: ${toError(cause).message}. The node runs without a mapped port.`, { cause }));
+    return unmapped(new PlaygroundError(NODE_ERROR_CODES.PORT_MAPPING_FAILED, ERROR_TEXTS ? `Port mapping failed: ${toError(cause).message}. The node runs without a mapped port.` : [toError(cause).message], { cause }));
   } finally {
     clearTimeout(timer);
   }

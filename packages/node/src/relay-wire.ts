@@ -5,7 +5,7 @@
  * ({@link TAG_DATA} then the frame, or {@link TAG_SWITCH}).
  */
 
-import { XppgError } from "@xppg/errors";
+import { XppgError, type ErrorText } from "@xppg/errors";
 import { safeText } from "./safe-text.js";
 
 /** Stable codes of the relay's errors. */
@@ -28,7 +28,7 @@ export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[keyof typeof RELAY_ERROR
 /** An error of the relay or of a relayed circuit. */
 export class RelayError extends XppgError {
   declare readonly code: RelayErrorCode;
-  constructor(code: RelayErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: RelayErrorCode, message: ErrorText, details?: Record<string, unknown>) {
     super(code, message, details === undefined ? {} : { details }, new.target === RelayError ? "RelayError" : undefined);
   }
 }

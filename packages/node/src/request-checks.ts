@@ -8,6 +8,7 @@ import { checkFunction, checkOptions, checkPositive, checkSignal, checkString, i
 import { checkKind, checkNotReserved } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isRecord, isReservedKind, KIND_REQUEST } from "./protocol.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Options of `pg.request`. */
 export interface RequestOptions {
@@ -26,20 +27,20 @@ const REQUEST_CALL = "pg.request(kind, payload, { to, timeoutMs?, signal? })";
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export function checkRequest(kind: unknown, options: unknown): { to: string; timeoutMs: number; signal: AbortSignal | undefined } {
-  const right = 'pg.request("price", { item: 7 }, { to: peerId })';
+  const right = ERROR_TEXTS ? 'pg.request("price", { item: 7 }, { to: peerId })' : "";
   checkKind(kind, REQUEST_CALL, right, true);
   checkNotReserved(kind as string);
   const o = checkOptions(options, ["to", "timeoutMs", "signal"], REQUEST_CALL);
   return {
     to: checkString(o.to, "to", REQUEST_CALL, right, 512),
-    timeoutMs: o.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : checkPositive(o.timeoutMs, "timeoutMs", REQUEST_CALL, 'pg.request("price", payload, { to, timeoutMs: 5000 })', false),
+    timeoutMs: o.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : checkPositive(o.timeoutMs, "timeoutMs", REQUEST_CALL, ERROR_TEXTS ? 'pg.request("price", payload, { to, timeoutMs: 5000 })' : "", false),
     signal: checkSignal(o.signal, REQUEST_CALL),
   };
 }
 
 export function checkHandle(kind: unknown, handler: unknown, options: unknown): { kind: string; signal: AbortSignal | undefined } {
   const call = "pg.handle(kind, handler, options?)";
-  const right = 'pg.handle("price", async (src, payload) => ({ euros: 3 }))';
+  const right = ERROR_TEXTS ? 'pg.handle("price", async (src, payload) => ({ euros: 3 }))' : "";
   checkKind(kind, call, right, false);
   checkNotReserved(kind as string);
   checkFunction(handler, "handler", call, right);
@@ -78,9 +79,9 @@ export function readRequestMessage(src: string, kind: string, payload: unknown):
 
 /** `pg.handle` for a kind that already has a handler. */
 export function duplicateHandlerError(kind: string): PlaygroundError {
-  return invalidArgument("pg.handle(kind, handler, options?)", `the kind "${kind}" already has a handler (one per kind: its reply is the answer)`, "const off = pg.handle(kind, handler); ... off() before handling it again");
+  return invalidArgument("pg.handle(kind, handler, options?)", ERROR_TEXTS ? `the kind "${kind}" already has a handler (one per kind: its reply is the answer)` : [kind], ERROR_TEXTS ? "const off = pg.handle(kind, handler); ... off() before handling it again" : undefined);
 }
 
 function violation(peer: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.`);
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${peer} broke the xppg protocol: it sent ${what}. It is disconnected.` : [peer, what]);
 }

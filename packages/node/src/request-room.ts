@@ -21,6 +21,7 @@ import { isReplyError } from "./reply-error.js";
 import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Answers one kind of request: `src` is the asker's peer id, `payload` what
@@ -101,7 +102,7 @@ export class RequestRoom {
     const perPeer = this.#pendingPerPeer.get(to) ?? 0;
     if (this.#pending.size >= this.#limits.maxPending || perPeer >= this.#limits.maxPendingPerPeer) {
       const which = perPeer >= this.#limits.maxPendingPerPeer ? `${perPeer} to ${to}` : `${this.#pending.size} in all`;
-      return Promise.reject(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, `Too many requests wait for replies (${which}). Await some before sending more.`, { details: { peerId: to } }));
+      return Promise.reject(new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, ERROR_TEXTS ? `Too many requests wait for replies (${which}). Await some before sending more.` : [which], { details: { peerId: to } }));
     }
     const r = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
     return new Promise<unknown>((resolve, reject) => {
@@ -128,7 +129,7 @@ export class RequestRoom {
       };
       const abort = (): void => pending.reject(abortError("request", signal!));
       const timer = setTimeout(
-        () => pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.`, { details: { peerId: to, timeoutMs } })),
+        () => pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.` : [kind, to, timeoutMs], { details: { peerId: to, timeoutMs } })),
         timeoutMs,
       );
       signal?.addEventListener("abort", abort, { once: true });
@@ -156,7 +157,7 @@ export class RequestRoom {
   /** Fails every waiting request: the node stops. */
   close(): void {
     this.#closed = true;
-    for (const pending of [...this.#pending.values()]) pending.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, `The "${pending.kind}" request to ${pending.to} was given up: this node stopped.`));
+    for (const pending of [...this.#pending.values()]) pending.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? `The "${pending.kind}" request to ${pending.to} was given up: this node stopped.` : [pending.kind, pending.to]));
   }
 
   #serve(src: string, r: number, kind: string, payload: unknown): void {
@@ -173,7 +174,7 @@ export class RequestRoom {
     const fail = (error: unknown): void => {
       done();
       if (isReplyError(error)) return this.#answer(src, { r, e: "failed", m: error.message.slice(0, MAX_REPLY_MESSAGE) });
-      this.#o.report(asHandlerError(error, `the "${kind}" request handler`), src);
+      this.#o.report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" request handler` : [kind]), src);
       this.#answer(src, { r, e: "failed" });
     };
     let result: unknown;
@@ -195,7 +196,7 @@ export class RequestRoom {
       this.#o.send(to, KIND_RESPONSE, response).catch(() => {});
     } catch (error) {
       if (kind === undefined) return;
-      this.#o.report(asHandlerError(error, `the reply of the "${kind}" request handler`), to);
+      this.#o.report(asHandlerError(error, ERROR_TEXTS ? `the reply of the "${kind}" request handler` : [kind]), to);
       this.#answer(to, { r: response.r, e: "failed" });
     }
   }
@@ -203,14 +204,14 @@ export class RequestRoom {
 
 function failureError(src: string, kind: string, failure: string, message: string | undefined): PlaygroundError {
   if (failure === "no-handler") {
-    return new PlaygroundError(NODE_ERROR_CODES.NO_HANDLER, `The peer ${src} has no handler for "${kind}" requests. It must register one with pg.handle("${kind}", handler).`, { details: { peerId: src } });
+    return new PlaygroundError(NODE_ERROR_CODES.NO_HANDLER, ERROR_TEXTS ? `The peer ${src} has no handler for "${kind}" requests. It must register one with pg.handle("${kind}", handler).` : [src, kind, kind], { details: { peerId: src } });
   }
   if (failure === "busy") {
-    return new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, `The peer ${src} is already serving as many requests from this node as it takes at once; try again after some have been answered.`, { details: { peerId: src } });
+    return new PlaygroundError(NODE_ERROR_CODES.TOO_MANY_REQUESTS, ERROR_TEXTS ? `The peer ${src} is already serving as many requests from this node as it takes at once; try again after some have been answered.` : [src], { details: { peerId: src } });
   }
   if (message === undefined) {
-    return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, `The "${kind}" request handler on ${src} failed. Its error stays on that node (a handler passes a message on by throwing a ReplyError).`, { details: { peerId: src } });
+    return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, ERROR_TEXTS ? `The "${kind}" request handler on ${src} failed. Its error stays on that node (a handler passes a message on by throwing a ReplyError).` : [kind, src], { details: { peerId: src } });
   }
   const said = safeText(message, { singleLine: true, removeInvisible: true });
-  return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, `The "${kind}" request handler on ${src} refused: ${said}`, { details: { peerId: src, remoteMessage: said } });
+  return new PlaygroundError(NODE_ERROR_CODES.REQUEST_FAILED, ERROR_TEXTS ? `The "${kind}" request handler on ${src} refused: ${said}` : [kind, src, said], { details: { peerId: src, remoteMessage: said } });
 }

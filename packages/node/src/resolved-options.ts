@@ -17,6 +17,7 @@ import { DEFAULTS, type PlaygroundOptions } from "./options.js";
 import { CONNECTION_DEFAULTS, resolveConnections, type ResolvedConnections } from "./connection-options.js";
 import { NODE_CAPABILITIES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION } from "./protocol.js";
 import { ROUTING_LIMIT_DEFAULTS, ROUTING_LIMIT_RULES } from "./routing-options.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The smallest `limits.maxFrameSize`: a hello with its addresses must fit. */
 export const MIN_FRAME_SIZE = 4096;
@@ -142,12 +143,12 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   let input = optionsOrPort;
   if (typeof optionsOrPort === "number") {
     const rest = checkOptions(more, OPTION_KEYS, CALL);
-    if (rest.port !== undefined) throw invalidArgument(CALL, `the port came twice (${optionsOrPort} and port: ${show(rest.port)})`, `new Playground("app", ${optionsOrPort}, { ...options without port })`);
+    if (rest.port !== undefined) throw invalidArgument(CALL, ERROR_TEXTS ? `the port came twice (${optionsOrPort} and port: ${show(rest.port)})` : [optionsOrPort, show(rest.port)], ERROR_TEXTS ? `new Playground("app", ${optionsOrPort}, { ...options without port })` : undefined);
     input = { ...rest, port: optionsOrPort };
   }
-  else if (more !== undefined) throw invalidArgument(CALL, `a third argument is only taken after a port number, got ${show(more)}`, 'new Playground("app", { port: 7444, ... })');
+  else if (more !== undefined) throw invalidArgument(CALL, ERROR_TEXTS ? `a third argument is only taken after a port number, got ${show(more)}` : [show(more)], ERROR_TEXTS ? 'new Playground("app", { port: 7444, ... })' : undefined);
   if (typeof appName !== "string" || appName.length === 0 || appName.length > 128) {
-    throw invalidArgument("new Playground(appName, options?)", `appName must be a non-empty string of at most 128 characters, got ${show(appName)}`, 'new Playground("my-app")');
+    throw invalidArgument("new Playground(appName, options?)", ERROR_TEXTS ? `appName must be a non-empty string of at most 128 characters, got ${show(appName)}` : [show(appName)], ERROR_TEXTS ? 'new Playground("my-app")' : undefined);
   }
   const o = checkOptions(input, OPTION_KEYS, CALL) as PlaygroundOptions;
   checkRules(o as Record<string, unknown>, RULES, CALL);
@@ -155,18 +156,18 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   let listen: string[];
   if (o.listen === undefined) listen = LISTENS_BY_DEFAULT ? [tcpAddress(host, o.port ?? DEFAULTS.port)] : [];
   else {
-    if (!Array.isArray(o.listen)) throw invalidArgument(CALL, `listen must be an array of addresses, got ${show(o.listen)}`, '{ listen: ["tcp://0.0.0.0:7337"] }');
-    listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, '{ listen: ["tcp://0.0.0.0:7337"] }', 1024));
+    if (!Array.isArray(o.listen)) throw invalidArgument(CALL, ERROR_TEXTS ? `listen must be an array of addresses, got ${show(o.listen)}` : [show(o.listen)], ERROR_TEXTS ? '{ listen: ["tcp://0.0.0.0:7337"] }' : undefined);
+    listen = o.listen.map((a, i) => checkString(a, `listen[${i}]`, CALL, ERROR_TEXTS ? '{ listen: ["tcp://0.0.0.0:7337"] }' : "", 1024));
   }
   let transports: Transport[] | undefined;
   if (o.transports !== undefined) {
     if (!Array.isArray(o.transports) || o.transports.length === 0 || !o.transports.every(isTransport)) {
-      throw invalidArgument(CALL, `transports must be a non-empty array of transports (each with listen, dial and canDial), got ${show(o.transports)}`, "{ transports: [tcpTransport()] }");
+      throw invalidArgument(CALL, ERROR_TEXTS ? `transports must be a non-empty array of transports (each with listen, dial and canDial), got ${show(o.transports)}` : [show(o.transports)], ERROR_TEXTS ? "{ transports: [tcpTransport()] }" : undefined);
     }
     transports = [...o.transports];
   }
   if (o.identity !== undefined && !isIdentity(o.identity)) {
-    throw invalidArgument(CALL, "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure", "{ identity: await loadOrCreateIdentity(path) }");
+    throw invalidArgument(CALL, ERROR_TEXTS ? "identity must come from generateIdentity() or loadOrCreateIdentity() of @xppg/secure" : [], ERROR_TEXTS ? "{ identity: await loadOrCreateIdentity(path) }" : undefined);
   }
   const allowPeers = o.allowPeers === undefined ? null : checkStrings(o.allowPeers, "allowPeers", "peer ids", '{ allowPeers: ["xp1...", "xp1..."] }', 256);
   const encrypted = o.dangerouslyDisableEncryption !== true;
@@ -174,13 +175,13 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const heartbeat = resolveHeartbeat(o.heartbeat);
   const autoSyncState = o.autoSyncState !== false;
   if (o.portMapper !== undefined && (typeof o.portMapper !== "object" || o.portMapper === null || typeof o.portMapper.map !== "function")) {
-    throw invalidArgument(CALL, `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}`, "{ portMapper: upnpPortMapper } from @xppg/nat");
+    throw invalidArgument(CALL, ERROR_TEXTS ? `portMapper must be an object with a map(options) method, got ${show(o.portMapper)}` : [show(o.portMapper)], ERROR_TEXTS ? "{ portMapper: upnpPortMapper } from @xppg/nat" : undefined);
   }
   if (o.state !== undefined && !isReplica(o.state)) {
-    throw invalidArgument(CALL, `state must be a Replica (a SharedState of @xppg/state), got ${show(o.state)}`, "{ state: new SharedState({ replicaId }) }");
+    throw invalidArgument(CALL, ERROR_TEXTS ? `state must be a Replica (a SharedState of @xppg/state), got ${show(o.state)}` : [show(o.state)], ERROR_TEXTS ? "{ state: new SharedState({ replicaId }) }" : undefined);
   }
   if (o.stateLimits !== undefined && (typeof o.stateLimits !== "object" || o.stateLimits === null || o.state !== undefined)) {
-    throw invalidArgument(CALL, `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}`, "{ stateLimits: { maxKeys: 20000 } }");
+    throw invalidArgument(CALL, ERROR_TEXTS ? `stateLimits must be an object of @xppg/state limits, and only without state (give those to your SharedState), got ${show(o.stateLimits)}` : [show(o.stateLimits)], ERROR_TEXTS ? "{ stateLimits: { maxKeys: 20000 } }" : undefined);
   }
   const hostOptions = resolveHostOptions(o, appName, host, CALL);
   const appCapabilities = o.capabilities === undefined ? [] : checkCapabilities(o.capabilities);
@@ -190,7 +191,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
   const own = NODE_CAPABILITIES.filter((c) => (encrypted || (c !== "mesh/1" && c !== "route/1")) && (connections.peerExchange || c !== "pex/1") && !HOST_LACKS.includes(c));
   const offer = localOffer(OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, [...own, ...appCapabilities]);
   const stateCanWrite = o.stateCanWrite;
-  if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, "stateCanWrite is for the default state; give your SharedState a canWrite instead", "{ state: new SharedState({ replicaId, canWrite }) }");
+  if (stateCanWrite !== undefined && o.state !== undefined) throw invalidArgument(CALL, ERROR_TEXTS ? "stateCanWrite is for the default state; give your SharedState a canWrite instead" : [], ERROR_TEXTS ? "{ state: new SharedState({ replicaId, canWrite }) }" : undefined);
   // Loaded last: a bad option must not create a key file first.
   const identity = o.identity ?? hostOptions.loadIdentity();
   return {
@@ -217,7 +218,7 @@ export function resolveOptions(appName: unknown, optionsOrPort: unknown, more?: 
 function checkStrings(value: unknown, option: string, of: string, right: string, max: number): Set<string> {
   // A string is iterable too, one character at a time: never what was meant.
   if (typeof value === "string" || typeof value !== "object" || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw invalidArgument(CALL, `${option} must be an array (or set) of ${of}, got ${show(value)}`, right);
+    throw invalidArgument(CALL, ERROR_TEXTS ? `${option} must be an array (or set) of ${of}, got ${show(value)}` : [option, of, show(value)], right);
   }
   const set = new Set<string>();
   for (const entry of value as Iterable<unknown>) set.add(checkString(entry, `every ${option} entry`, CALL, right, max));
@@ -230,10 +231,10 @@ function checkCapabilities(value: unknown): string[] {
   for (const name of names) {
     // x- names are the application's; every other name belongs to xppg's own features.
     if (!name.startsWith("x-") || !CAPABILITY_NAME.test(name)) {
-      throw invalidArgument(CALL, `an application capability is named x-<feature>/<major version> in lower case, got ${show(name)}`, right);
+      throw invalidArgument(CALL, ERROR_TEXTS ? `an application capability is named x-<feature>/<major version> in lower case, got ${show(name)}` : [show(name)], right);
     }
   }
-  if (names.size > MAX_APP_CAPABILITIES) throw invalidArgument(CALL, `at most ${MAX_APP_CAPABILITIES} capabilities, got ${names.size}`, right);
+  if (names.size > MAX_APP_CAPABILITIES) throw invalidArgument(CALL, ERROR_TEXTS ? `at most ${MAX_APP_CAPABILITIES} capabilities, got ${names.size}` : [MAX_APP_CAPABILITIES, names.size], right);
   return [...names];
 }
 
@@ -255,11 +256,11 @@ function resolveLimits(input: unknown): ResolvedLimits {
 
 function resolveHeartbeat(input: unknown): { intervalMs: number; timeoutMs: number } {
   const given = checkOptions(input, ["intervalMs", "timeoutMs"], CALL, "heartbeat");
-  const right = `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }`;
+  const right = ERROR_TEXTS ? `{ heartbeat: { intervalMs: ${DEFAULTS.heartbeatIntervalMs}, timeoutMs: ${DEFAULTS.heartbeatTimeoutMs} } }` : "";
   checkRules(given, { intervalMs: ["number", right], timeoutMs: ["number", right] }, CALL, "heartbeat");
   const intervalMs = (given.intervalMs as number | undefined) ?? DEFAULTS.heartbeatIntervalMs;
   const timeoutMs = (given.timeoutMs as number | undefined) ?? DEFAULTS.heartbeatTimeoutMs;
-  if (timeoutMs < intervalMs) throw invalidArgument(CALL, `heartbeat.timeoutMs (${timeoutMs}) must be at least heartbeat.intervalMs (${intervalMs})`, right);
+  if (timeoutMs < intervalMs) throw invalidArgument(CALL, ERROR_TEXTS ? `heartbeat.timeoutMs (${timeoutMs}) must be at least heartbeat.intervalMs (${intervalMs})` : [timeoutMs, intervalMs], right);
   return { intervalMs, timeoutMs };
 }
 

@@ -43,6 +43,7 @@ import type { TopicRoom } from "#topic-room";
 import { ReadHolds } from "./read-holds.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** What the rooms need from the facade. */
 export interface NodeHooks {
@@ -246,7 +247,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
 function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
   const session = table.open.get(to);
   if (session === undefined) return routing.room.send(to, kind, payload);
-  if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, "it runs an older release, without requests (route/1)"));
+  if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, ERROR_TEXTS ? "it runs an older release, without requests (route/1)" : []));
   return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }
 
@@ -264,7 +265,7 @@ export function nodeEvents(): TypedEvents<PlaygroundEvents> {
     if (reporting) return;
     reporting = true;
     try {
-      events.emit("error", asHandlerError(error, "an event listener"), undefined);
+      events.emit("error", asHandlerError(error, ERROR_TEXTS ? "an event listener" : []), undefined);
     } finally {
       reporting = false;
     }

@@ -1,3 +1,4 @@
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * The routed packet (capability `route/1`): what one `xppg/route` message
  * carries, as raw bytes, from neighbour to neighbour. INTERNALS.md ("Routed
@@ -65,7 +66,7 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
     at += 1 + length;
   }
   // The body is one Noise message of the channel: a larger one breaks the protocol, whatever the link's frame size lets through.
-  if (bytes.length - at > NOISE_MAX_MESSAGE_SIZE) return `a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)`;
+  if (bytes.length - at > NOISE_MAX_MESSAGE_SIZE) return ERROR_TEXTS ? `a routed packet with a body over ${NOISE_MAX_MESSAGE_SIZE} bytes (one Noise message)` : `routed body > ${NOISE_MAX_MESSAGE_SIZE}`;
   return {
     type: type as PacketType,
     fromResponder: (first & FROM_RESPONDER) !== 0,
@@ -81,7 +82,7 @@ export function parsePacket(bytes: Uint8Array): RoutedPacket | string {
 export function packetHeader(origin: string, destination: string, channel: number, fromResponder: boolean): Uint8Array {
   const o = new TextEncoder().encode(origin);
   const d = new TextEncoder().encode(destination);
-  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError("a peer id of 1 to 128 bytes");
+  if (o.length === 0 || o.length > MAX_ID_LENGTH || d.length === 0 || d.length > MAX_ID_LENGTH) throw new RangeError(ERROR_TEXTS ? "a peer id of 1 to 128 bytes" : valuesMessage("", []));
   const header = new Uint8Array(8 + o.length + d.length);
   header[0] = fromResponder ? FROM_RESPONDER : 0;
   header[1] = ROUTE_HOP_LIMIT;

@@ -7,15 +7,16 @@
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { sessionViolation } from "./session-errors.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /** The capability of routed unicast and request/response. */
 export const ROUTE_CAPABILITY = "route/1";
 
 /** `XPPG_ERR_UNREACHABLE` for `peerId`, saying why. */
-export function unreachableError(peerId: string, why: string, cause?: unknown): PlaygroundError {
+export function unreachableError(peerId: string, why: ErrorText, cause?: unknown): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.UNREACHABLE,
-    `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.`,
+    ERROR_TEXTS ? `The peer ${peerId} cannot be reached: ${why}. It is not a neighbour; messages to it travel through the mesh (pg.meshPeers lists the nodes with a route). Try again once it is back in the mesh, or join it directly.` : [peerId, why],
     { cause, details: { peerId } },
   );
 }

@@ -18,7 +18,7 @@
  *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`.
  */
 
-import { now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -237,7 +237,7 @@ export class RoutingRoom {
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
     const channel = this.#channels.get(key);
     if (packet.type === PACKET.RESET) {
-      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, "the channel was reset on the path or by the other end"));
+      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
       return;
     }
     if (channel !== undefined) {
@@ -268,14 +268,14 @@ export class RoutingRoom {
 
   /** Opens a channel to `to`; the error `XPPG_ERR_UNREACHABLE` when there is no route. */
   #open(to: string): Channel | PlaygroundError {
-    if (this.#closed) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, "This node was stopped; nothing more can be sent.");
-    if (!this.reachable(to)) return unreachableError(to, "no neighbour has a route to it");
+    if (this.#closed) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : []);
+    if (!this.reachable(to)) return unreachableError(to, ERROR_TEXTS ? "no neighbour has a route to it" : []);
     const l = this.#limits;
     // Full: the least recently used channel makes room.
     const mine = this.#byPeer.get(to) ?? [];
     if (mine.length >= l.maxChannelsPerPeer) this.#drop(oldest(mine), undefined);
     if (this.#channels.size >= l.maxChannels) this.#drop(oldest(this.#channels.values()), undefined);
-    return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, "a channel with that id is open");
+    return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, ERROR_TEXTS ? "a channel with that id is open" : []);
   }
 
   /** A new channel's two halves: the routed connection and the secure channel over it. */
@@ -293,7 +293,7 @@ export class RoutingRoom {
       path: {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next === undefined) return Promise.reject(unreachableError(peer, "the route to it is gone"));
+          if (next === undefined) return Promise.reject(unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []));
           return this.#hand(next, packet);
         },
         reset: () => {
@@ -316,7 +316,7 @@ export class RoutingRoom {
           void secure.close();
           // Its slot is freed now, not at the idle sweep: made-up origins must not fill the channel table.
           if (this.#channels.get(key) === channel) this.#drop(channel, undefined);
-          throw unreachableError(peer, "its end proved another identity");
+          throw unreachableError(peer, ERROR_TEXTS ? "its end proved another identity" : []);
         }
         channel.secure = secure;
         secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
@@ -325,7 +325,7 @@ export class RoutingRoom {
       (error: unknown) => {
         if (!initiator) this.#opening--;
         this.#drop(channel, undefined);
-        throw unreachableError(peer, `no end-to-end channel to it opened (no answer within ${this.#limits.routedOpenTimeoutMs} ms, or a node on the path reset it)`, error);
+        throw unreachableError(peer, ERROR_TEXTS ? `no end-to-end channel to it opened (no answer within ${this.#limits.routedOpenTimeoutMs} ms, or a node on the path reset it)` : [this.#limits.routedOpenTimeoutMs], error);
       },
     );
     ready.catch(() => {});
@@ -420,12 +420,12 @@ export class RoutingRoom {
   #overfull(channel: Channel, node: boolean): void {
     this.#o.stats.overfullRoutedChannels++;
     const l = this.#limits;
-    const [what, option] = node
-      ? [`the most of all paused channels, which together held more than limits.routedInboxTotalBytes (${l.routedInboxTotalBytes})`, "limits.routedInboxTotalBytes"]
-      : [`more than limits.routedInboxBytes (${l.routedInboxBytes})`, "limits.routedInboxBytes"];
+    const [option, bound] = node ? ["limits.routedInboxTotalBytes", l.routedInboxTotalBytes] : ["limits.routedInboxBytes", l.routedInboxBytes];
     const error = new PlaygroundError(
       NODE_ERROR_CODES.RATE_LIMITED,
-      `The peer ${channel.peer} sent ${what} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`,
+      ERROR_TEXTS
+        ? `The peer ${channel.peer} sent ${node ? `the most of all paused channels, which together held more than ${option} (${bound})` : `more than ${option} (${bound})`} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`
+        : [channel.peer, option, bound],
     );
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     this.#holding.delete(channel);

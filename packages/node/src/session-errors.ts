@@ -1,40 +1,41 @@
 /** The errors a peer session ends with, worded for the user who meets them (`peer-session.ts`). */
 
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /** The peer did not finish both handshakes in time. */
 export function handshakeTimeoutError(address: string, timeoutMs: number): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.HANDSHAKE_TIMEOUT,
-    `The peer at ${address} did not complete the handshake within ${timeoutMs} ms. Check that it runs an xppg node on that address and port.`,
+    ERROR_TEXTS ? `The peer at ${address} did not complete the handshake within ${timeoutMs} ms. Check that it runs an xppg node on that address and port.` : [address, timeoutMs],
     { details: { address, timeoutMs } },
   );
 }
 
 /** A send on a session that has ended. */
 export function sessionClosedError(who: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, `The connection to ${who} is closed; nothing more can be sent on it.`);
+  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? `The connection to ${who} is closed; nothing more can be sent on it.` : [who]);
 }
 
 /** The peer does not read what it is sent. */
 export function slowPeerError(who: string, reason: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.SLOW_PEER, `The peer ${who} is not reading: ${reason}. It is disconnected; await each send so that a slow peer slows you down instead.`);
+  return new PlaygroundError(NODE_ERROR_CODES.SLOW_PEER, ERROR_TEXTS ? `The peer ${who} is not reading: ${reason}. It is disconnected; await each send so that a slow peer slows you down instead.` : [who, reason]);
 }
 
 /** The peer broke the protocol (`what` it did). */
-export function sessionViolation(who: string, what: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${who} broke the xppg protocol: ${what}. It is disconnected.`);
+export function sessionViolation(who: string, what: ErrorText): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${who} broke the xppg protocol: ${what}. It is disconnected.` : [who, what]);
 }
 
 /** The connection closed before the handshake finished, without a reason from either side. */
 export function closedInHandshakeError(address: string): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.PROTOCOL_VIOLATION,
-    `The connection to ${address} closed before the handshake finished. Check that an xppg node of the same app listens there.`,
+    ERROR_TEXTS ? `The connection to ${address} closed before the handshake finished. Check that an xppg node of the same app listens there.` : [address],
   );
 }
 
 /** An open connection closed without a goodbye. */
 export function peerGoneError(peerId: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.`);
+  return new PlaygroundError(NODE_ERROR_CODES.PEER_GONE, ERROR_TEXTS ? `The connection to ${peerId} closed without a goodbye: its process ended or the network dropped. Join it again when it is back.` : [peerId]);
 }

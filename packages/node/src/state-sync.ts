@@ -1,4 +1,4 @@
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { STATE_ERROR_CODES, measureUpdate, type Replica, type StateUpdate } from "@xppg/state";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { DEFAULTS } from "./options.js";
@@ -130,7 +130,7 @@ export class StateSync {
     for (const name of Object.keys(STATE_SYNC_DEFAULTS) as (keyof StateSyncLimits)[]) {
       const value = host.limits?.[name] ?? STATE_SYNC_DEFAULTS[name];
       if (typeof value !== "number" || !(value > 0)) {
-        throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `The state option ${name} must be a number above 0, not ${String(value)}.`);
+        throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `The state option ${name} must be a number above 0, not ${String(value)}.` : [name, String(value)]);
       }
       this.#limits[name] = value;
     }
@@ -267,7 +267,7 @@ export class StateSync {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(rid);
-        reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The peer ${session.peerId} did not send its state within ${timeoutMs} ms.`));
+        reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The peer ${session.peerId} did not send its state within ${timeoutMs} ms.` : [session.peerId, timeoutMs]));
       }, timeoutMs);
       this.#waiters.set(rid, { session, resolve, reject, timer });
       void session.sendMessage(KIND_STATE_REQUEST, { rid });
@@ -289,8 +289,8 @@ export class StateSync {
         // Each answer is the whole state: a peer asking this often is using us to amplify its traffic.
         throw new PlaygroundError(
           NODE_ERROR_CODES.RATE_LIMITED,
-          `The peer ${session.peerId} asked for the whole state more than ${this.#limits.stateRequestsPerMinute} times a minute; it is disconnected. ` +
-            "Raise limits.stateRequestsPerMinute if a peer should ask that often.",
+          ERROR_TEXTS ? `The peer ${session.peerId} asked for the whole state more than ${this.#limits.stateRequestsPerMinute} times a minute; it is disconnected. ` +
+            "Raise limits.stateRequestsPerMinute if a peer should ask that often." : [session.peerId, this.#limits.stateRequestsPerMinute],
           { details: { limit: "stateRequestsPerMinute", rate: requests.rate, burst: requests.burst } },
         );
       }
@@ -391,7 +391,7 @@ export class StateSync {
       if (w.session !== session) continue;
       this.#waiters.delete(rid);
       clearTimeout(w.timer);
-      w.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, `The peer ${session.peerId} left before sending its state.`));
+      w.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The peer ${session.peerId} left before sending its state.` : [session.peerId]));
     }
   }
 
@@ -401,7 +401,7 @@ export class StateSync {
     if (this.#releaseTimer !== undefined) clearTimeout(this.#releaseTimer);
     for (const w of this.#waiters.values()) {
       clearTimeout(w.timer);
-      w.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, "The node stopped before the state arrived."));
+      w.reject(new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "The node stopped before the state arrived." : []));
     }
     this.#waiters.clear();
   }
@@ -418,5 +418,5 @@ function isSeq(value: unknown): value is number {
 }
 
 function malformed(session: PeerSession, kind: string, why: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a malformed "${kind}" message (${why}). It is disconnected.`);
+  return new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent a malformed "${kind}" message (${why}). It is disconnected.` : [session.peerId, kind, why]);
 }

@@ -6,6 +6,7 @@
 import type { Connection, Listener, Transport } from "@xppg/transport";
 import { raceAbort } from "./call-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export class TransportSet {
   #transports: readonly Transport[] = [];
@@ -60,7 +61,7 @@ export class TransportSet {
     if (t === undefined) {
       throw new PlaygroundError(
         NODE_ERROR_CODES.NO_TRANSPORT,
-        `No transport of this node can use "${address}" (it has: ${this.#transports.map((tr) => tr.name).join(", ") || "none"}). Add one with the transports option.`,
+        ERROR_TEXTS ? `No transport of this node can use "${address}" (it has: ${this.#transports.map((tr) => tr.name).join(", ") || "none"}). Add one with the transports option.` : [address, this.#transports.map((tr) => tr.name).join(", ") || "none"],
       );
     }
     return t;
@@ -74,7 +75,7 @@ export class TransportSet {
   /** Opens one more listener after `start` (a relay reservation); it counts in `addresses` until `remove`d. */
   async add(address: string): Promise<Listener> {
     const onConnection = this.#onConnection;
-    if (onConnection === undefined) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, "The node listens on nothing yet: call `await pg.start()` first.");
+    if (onConnection === undefined) throw new PlaygroundError(NODE_ERROR_CODES.NOT_STARTED, ERROR_TEXTS ? "The node listens on nothing yet: call `await pg.start()` first." : []);
     const listener = await this.for(address, "listen").listen(address, onConnection);
     this.#listeners.push(listener);
     return listener;

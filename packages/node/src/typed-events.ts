@@ -1,4 +1,5 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * A minimal typed event emitter. Unlike node:events it never throws for an
@@ -17,11 +18,11 @@ export class TypedEvents<Events extends { [K in keyof Events]: (...args: never[]
   /** Adds a listener; returns a function that removes it. Aborting `signal` removes it too. */
   on<K extends keyof Events>(name: K, listener: Events[K], options: { signal?: AbortSignal | undefined } = {}): () => void {
     if (typeof listener !== "function") {
-      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, `events.on(name, listener, options?): listener must be a function, got ${typeof listener}. Write it as pg.events.on("peer:joined", (peer) => { ... }).`);
+      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `events.on(name, listener, options?): listener must be a function, got ${typeof listener}. Write it as pg.events.on("peer:joined", (peer) => { ... }).` : [typeof listener]);
     }
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, "events.on(name, listener, options?): signal must be an AbortSignal. Write it as pg.events.on(name, listener, { signal: controller.signal }).");
+      throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "events.on(name, listener, options?): signal must be an AbortSignal. Write it as pg.events.on(name, listener, { signal: controller.signal })." : []);
     }
     let set = this.#listeners.get(name);
     if (set === undefined) this.#listeners.set(name, (set = new Set()));

@@ -1,4 +1,4 @@
-import { now as nowMs } from "@xppg/errors";
+import { ERROR_TEXTS, now as nowMs } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 
 /**
@@ -129,8 +129,8 @@ export class VerificationBudget {
 export function overVerificationShareError(peerId: string, perSecond: number): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.RATE_LIMITED,
-    `The peer ${peerId} kept sending more signed broadcasts than its share of this node's ${perSecond} signature checks a second while other peers sent too; it is disconnected. ` +
-      "Raise limits.verificationsPerSecond if this traffic is expected, or send to one peer with { to }.",
+    ERROR_TEXTS ? `The peer ${peerId} kept sending more signed broadcasts than its share of this node's ${perSecond} signature checks a second while other peers sent too; it is disconnected. ` +
+      "Raise limits.verificationsPerSecond if this traffic is expected, or send to one peer with { to }." : [peerId, perSecond],
     { details: { limit: "verificationsPerSecond", rate: perSecond } },
   );
 }

@@ -30,7 +30,7 @@ function sink(onEnvelope: (n: number, index: number) => void = () => {}): Bundle
       return true;
     },
     violation(what) {
-      throw new Error(what);
+      throw new Error(what as string);
     },
     pause: () => void holds.push("pause"),
     resume: () => void holds.push("resume"),

@@ -4,6 +4,9 @@
 // at once; a second Node peer joins that one over TCP. Broadcasts and state
 // cross both links both ways, the page keeps its peer id across a reload
 // (IndexedDB), and what a page cannot do fails in words while its link stays.
+// The page is a development build (full error texts); the same page as a
+// production build shows each error's code, values and the one sentence that
+// says where the full text is (@xppg/errors' README).
 //
 // Without /usr/bin/chromium (`apt-get install chromium`), or when it will
 // not start, these tests skip and say why.
@@ -18,6 +21,7 @@ import { webSocketTransport } from "@xppg/transport-ws";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleForBrowser } from "../../../bench/browser/bundle.mjs";
+import { TEXTS_LEFT_OUT } from "@xppg/errors";
 import { Playground } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -109,11 +113,15 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
   const folder = mkdtempSync(join(tmpdir(), "xppg-browser-it-"));
 
   beforeAll(async () => {
-    const { code } = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, minify: false, split: false });
-    const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/page.js"></script>';
+    // A development build (as vite dev serves it): the error texts in full. And the same page as a production build, minified.
+    const { code } = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, minify: false, split: false, mode: "development" });
+    const production = await bundleForBrowser({ root: resolve(here, ".."), code: PAGE, source: true, split: false, mode: "production" });
+    const html = (script: string): string => `<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/${script}"></script>`;
     server = createServer((req, res) => {
-      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html("page.js"));
       else if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(code);
+      else if (req.url === "/production") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html("production.js"));
+      else if (req.url === "/production.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(production.code);
       else res.writeHead(404).end();
     });
     await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
@@ -225,6 +233,29 @@ describe.skipIf(chromiumMissing !== null)("a Playground in a real Chromium page"
     await expect(bridge.shareFile(file, { to: pagePeerId })).rejects.toMatchObject({ code: "XPPG_ERR_FILE_TRANSFER_FAILED", message: expect.stringContaining("browser page") as unknown });
     expect(bridge.peers.map((p) => p.peerId)).toContain(pagePeerId);
     expect(await page.evaluate(() => api().peers())).toEqual([bridge.peerId]);
+  }, 30_000);
+
+  it("a production build's errors carry their code, their values and the sentence saying where the full text is", async (ctx) => {
+    ctx.skip(launchFailed !== null, launchFailed ?? "");
+    const prod = await browser!.newPage();
+    prod.on("pageerror", (e) => pageErrors.push(e.message));
+    await prod.goto(`${pageUrl}production`);
+    await prod.waitForFunction(() => typeof (globalThis as { xppg?: unknown }).xppg === "object", undefined, WAIT);
+    const sentence = ` — ${TEXTS_LEFT_OUT}`;
+    // An option only Node backs: the code, the value the text shows (the key file's path), the sentence.
+    const keyFile = await prod.evaluate(() => api().keyFile());
+    expect(keyFile).toBe(`XPPG_ERR_NOT_IN_BROWSER: XPPG_ERR_NOT_IN_BROWSER: keyFile, "my.key"${sentence}`);
+    // The development build says the same error in words (the test above reads them).
+    expect(await page.evaluate(() => api().keyFile())).toMatch(/^XPPG_ERR_NOT_IN_BROWSER: keyFile \("my\.key"\) needs a file system/);
+    expect(await prod.evaluate(() => api().statePath())).toBe(`XPPG_ERR_NOT_IN_BROWSER: XPPG_ERR_NOT_IN_BROWSER: statePath, "my.state"${sentence}`);
+    // An invalid argument: the call and the problem's values.
+    const noIdentity = await prod.evaluate(() => api().noIdentity());
+    expect(noIdentity).toBe(`XPPG_ERR_INVALID_ARGUMENT: XPPG_ERR_INVALID_ARGUMENT: new Playground(appName, options), identity${sentence}`);
+    expect(noIdentity).not.toContain("await createIdentity()");
+    const refused = ["discovery.dht", "files", "reach", "acceptFile", "stateSyncIntervalMs"];
+    expect(await prod.evaluate(() => api().nodeGroups())).toEqual(refused.map((option) => `XPPG_ERR_NOT_IN_BROWSER: XPPG_ERR_NOT_IN_BROWSER: ${option}${sentence}`));
+    await prod.close();
+    expect(pageErrors).toEqual([]);
   }, 30_000);
 
   it("a reloaded page has the same peer id (its key is in IndexedDB) and rejoins", async (ctx) => {

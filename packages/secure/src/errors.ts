@@ -1,4 +1,4 @@
-import { XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions } from "@xppg/errors";
+import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 import type { CloseInfo } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
@@ -36,7 +36,7 @@ export type SecureErrorCode = (typeof SECURE_ERROR_CODES)[keyof typeof SECURE_ER
 
 /** Any error from `@xppg/secure`; `code` is one of {@link SECURE_ERROR_CODES}. */
 export class SecureError extends XppgError {
-  constructor(code: SecureErrorCode, message: string, options?: XppgErrorOptions) {
+  constructor(code: SecureErrorCode, message: ErrorText, options?: XppgErrorOptions) {
     super(code, message, options, new.target === SecureError ? "SecureError" : undefined);
   }
 }
@@ -44,10 +44,10 @@ export class SecureError extends XppgError {
 const CODES = SECURE_ERROR_CODES;
 
 /** The handshake failed for `why`; the connection is closed. */
-export function handshakeFailedError(remoteAddress: string, why: string, cause?: unknown): SecureError {
+export function handshakeFailedError(remoteAddress: string, why: ErrorText, cause?: unknown): SecureError {
   return new SecureError(
     CODES.HANDSHAKE_FAILED,
-    `The secure handshake with ${remoteAddress} failed: ${why}. The connection was closed; the peer is not running xppg secure, is buggy or hostile, or the link broke. Dial again to retry.`,
+    ERROR_TEXTS ? `The secure handshake with ${remoteAddress} failed: ${why}. The connection was closed; the peer is not running xppg secure, is buggy or hostile, or the link broke. Dial again to retry.` : [remoteAddress, why],
     { cause, details: { remoteAddress } },
   );
 }
@@ -56,7 +56,7 @@ export function handshakeFailedError(remoteAddress: string, why: string, cause?:
 export function handshakeTimeoutError(remoteAddress: string, timeoutMs: number): SecureError {
   return new SecureError(
     CODES.HANDSHAKE_TIMEOUT,
-    `The secure handshake with ${remoteAddress} did not finish within ${timeoutMs} ms and was given up; the connection was closed. The peer may not speak xppg secure, or the link is very slow (raise handshakeTimeoutMs).`,
+    ERROR_TEXTS ? `The secure handshake with ${remoteAddress} did not finish within ${timeoutMs} ms and was given up; the connection was closed. The peer may not speak xppg secure, or the link is very slow (raise handshakeTimeoutMs).` : [remoteAddress, timeoutMs],
     { details: { remoteAddress, timeoutMs } },
   );
 }
@@ -65,16 +65,16 @@ export function handshakeTimeoutError(remoteAddress: string, timeoutMs: number):
 export function handshakeAbortedError(remoteAddress: string, reason?: unknown): SecureError {
   return new SecureError(
     CODES.ABORTED,
-    `The secure handshake with ${remoteAddress} was aborted by its AbortSignal; the connection was closed.`,
+    ERROR_TEXTS ? `The secure handshake with ${remoteAddress} was aborted by its AbortSignal; the connection was closed.` : [remoteAddress],
     { cause: reason, details: { remoteAddress } },
   );
 }
 
 /** A record did not authenticate. */
-export function decryptFailedError(remoteAddress: string, recordIndex: number, why = "it failed authentication"): SecureError {
+export function decryptFailedError(remoteAddress: string, recordIndex: number, why: ErrorText = "it failed authentication"): SecureError {
   return new SecureError(
     CODES.DECRYPT_FAILED,
-    `Encrypted record #${recordIndex} from ${remoteAddress} was rejected: ${why}. Someone on the path tampered with, replayed, reordered or dropped data, or the link corrupts it. The connection was closed; dial again.`,
+    ERROR_TEXTS ? `Encrypted record #${recordIndex} from ${remoteAddress} was rejected: ${why}. Someone on the path tampered with, replayed, reordered or dropped data, or the link corrupts it. The connection was closed; dial again.` : [recordIndex, remoteAddress, why],
     { details: { remoteAddress, recordIndex } },
   );
 }
@@ -83,7 +83,7 @@ export function decryptFailedError(remoteAddress: string, recordIndex: number, w
 export function peerIdMismatchError(expected: string, actual: string, remoteAddress: string): SecureError {
   return new SecureError(
     CODES.PEER_ID_MISMATCH,
-    `The peer at ${remoteAddress} proved the identity ${actual}, but ${expected} was expected. This is either a different node at that address or a man in the middle; the connection was closed. Check the address and the peer id you dial.`,
+    ERROR_TEXTS ? `The peer at ${remoteAddress} proved the identity ${actual}, but ${expected} was expected. This is either a different node at that address or a man in the middle; the connection was closed. Check the address and the peer id you dial.` : [remoteAddress, actual, expected],
     { details: { expected, actual, remoteAddress } },
   );
 }
@@ -93,14 +93,14 @@ export function invalidPeerIdError(value: unknown, why: string): SecureError {
   const shown = typeof value === "string" ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value) : typeof value;
   return new SecureError(
     CODES.INVALID_PEER_ID,
-    `${shown} is not a valid peer id: ${why}. A peer id is "xp1" followed by 52 lowercase base32 characters (a-z, 2-7); copy it again from the peer.`,
+    ERROR_TEXTS ? `${shown} is not a valid peer id: ${why}. A peer id is "xp1" followed by 52 lowercase base32 characters (a-z, 2-7); copy it again from the peer.` : [shown, why],
     { details: { why } },
   );
 }
 
 /** A key of the wrong size or type. */
-export function invalidKeyError(what: string, expected: string): SecureError {
-  return new SecureError(CODES.INVALID_KEY, `The ${what} is not valid: expected ${expected}. Pass the bytes exactly as exported.`, {
+export function invalidKeyError(what: string, expected: ErrorText): SecureError {
+  return new SecureError(CODES.INVALID_KEY, ERROR_TEXTS ? `The ${what} is not valid: expected ${expected}. Pass the bytes exactly as exported.` : [what, expected], {
     details: { what },
   });
 }
@@ -109,7 +109,7 @@ export function invalidKeyError(what: string, expected: string): SecureError {
 export function streamTruncatedError(remoteAddress: string, partialBytes: number): SecureError {
   return new SecureError(
     CODES.STREAM_TRUNCATED,
-    `The connection to ${remoteAddress} ended without the peer's authenticated end of stream${partialBytes > 0 ? ` (in the middle of a frame, ${partialBytes} bytes of it received)` : ""}: the peer crashed, or someone on the path cut the data short. Frames received so far are genuine; later ones may be lost. Dial again.`,
+    ERROR_TEXTS ? `The connection to ${remoteAddress} ended without the peer's authenticated end of stream${partialBytes > 0 ? ` (in the middle of a frame, ${partialBytes} bytes of it received)` : ""}: the peer crashed, or someone on the path cut the data short. Frames received so far are genuine; later ones may be lost. Dial again.` : [remoteAddress, partialBytes > 0 ? [partialBytes] : []],
     { details: { remoteAddress, partialBytes } },
   );
 }
@@ -137,7 +137,7 @@ export function linkCloseVerdict(
 export function noKeyError(what: string): SecureError {
   return new SecureError(
     CODES.INVALID_KEY,
-    `${what} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.`,
+    ERROR_TEXTS ? `${what} needs a key: it is for transport messages, after the handshake's split (or initializeKey); during a handshake use encryptWithAd or decryptWithAd.` : [what],
   );
 }
 
@@ -145,14 +145,14 @@ export function noKeyError(what: string): SecureError {
 export function identitySignError(cause: unknown): SecureError {
   return new SecureError(
     CODES.INVALID_KEY,
-    "This side's identity could not sign its handshake key (see cause), so the connection was closed before the handshake. Check the identity given to secureConnection.",
+    ERROR_TEXTS ? "This side's identity could not sign its handshake key (see cause), so the connection was closed before the handshake. Check the identity given to secureConnection." : [],
     { cause },
   );
 }
 
 /** A connection's sending key has sealed as much as it may (its byte budget or its nonces). */
 export function keyExhaustedError(): SecureError {
-  return new SecureError(CODES.KEY_EXHAUSTED, "This connection's key is used up, so it is closed: open a new connection.");
+  return new SecureError(CODES.KEY_EXHAUSTED, ERROR_TEXTS ? "This connection's key is used up, so it is closed: open a new connection." : []);
 }
 
 /**
@@ -163,5 +163,5 @@ export function keyExhaustedError(): SecureError {
 export function frameHandlerError(err: unknown): XppgError {
   return isXppgError(err)
     ? err
-    : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.`, { cause: err });
+    : new SecureError(SECURE_ERROR_CODES.FRAME_HANDLER_FAILED, ERROR_TEXTS ? `A frame handler failed: ${String((err as Error)?.message ?? err)}. This is a bug in the code reading this connection.` : [String((err as Error)?.message ?? err)], { cause: err });
 }

@@ -4,6 +4,7 @@ import { handshakeFailedError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { peerIdFromPublicKey } from "./peer-id.js";
 import { concatBytes } from "./concat-bytes.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Bytes of the identity payload: version, Ed25519 public key, signature. */
 export const HANDSHAKE_PAYLOAD_SIZE = 1 + 32 + 64;
@@ -30,7 +31,7 @@ export async function encodeHandshakePayloadAsync(identity: Identity, staticPubl
 }
 
 function handshakePayloadOf(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
-  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError("identity must give a 32-byte public key and 64-byte signatures");
+  if (publicKey.byteLength !== 32 || signature.byteLength !== 64) throw new TypeError(ERROR_TEXTS ? "identity must give a 32-byte public key and 64-byte signatures" : valuesMessage("", []));
   const out = new Uint8Array(HANDSHAKE_PAYLOAD_SIZE);
   out[0] = HANDSHAKE_PAYLOAD_VERSION;
   out.set(publicKey, 1);
@@ -73,15 +74,15 @@ export async function verifyHandshakePayloadAsync(
 
 function readPayload(payload: Uint8Array, peerLabel: string): { publicKey: Uint8Array; signature: Uint8Array } {
   if (payload.byteLength !== HANDSHAKE_PAYLOAD_SIZE) {
-    throw handshakeFailedError(peerLabel, `its identity payload has ${payload.byteLength} bytes instead of ${HANDSHAKE_PAYLOAD_SIZE}`);
+    throw handshakeFailedError(peerLabel, ERROR_TEXTS ? `its identity payload has ${payload.byteLength} bytes instead of ${HANDSHAKE_PAYLOAD_SIZE}` : [payload.byteLength, HANDSHAKE_PAYLOAD_SIZE]);
   }
   if (payload[0] !== HANDSHAKE_PAYLOAD_VERSION) {
-    throw handshakeFailedError(peerLabel, `its identity payload has version ${payload[0]}; this version reads ${HANDSHAKE_PAYLOAD_VERSION}`);
+    throw handshakeFailedError(peerLabel, ERROR_TEXTS ? `its identity payload has version ${payload[0]}; this version reads ${HANDSHAKE_PAYLOAD_VERSION}` : [payload[0], HANDSHAKE_PAYLOAD_VERSION]);
   }
   return { publicKey: payload.slice(1, 33), signature: payload.subarray(33, 97) };
 }
 
 function proven(valid: boolean, publicKey: Uint8Array, peerLabel: string): ProvenIdentity {
-  if (!valid) throw handshakeFailedError(peerLabel, "its identity signature over the session key does not verify (a forged or replayed identity)");
+  if (!valid) throw handshakeFailedError(peerLabel, ERROR_TEXTS ? "its identity signature over the session key does not verify (a forged or replayed identity)" : []);
   return { publicKey, peerId: peerIdFromPublicKey(publicKey) };
 }

@@ -15,6 +15,7 @@
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 import { identityFromSecretKeyWith, type Identity } from "./identity.js";
 import type { CryptoProvider } from "./crypto/provider.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /** The IndexedDB database and object store identities are kept in. */
 export const IDENTITY_DB_NAME = "xppg-identity";
@@ -67,17 +68,17 @@ interface Subtle {
   decrypt(algorithm: { name: string; iv: Uint8Array }, key: unknown, data: Uint8Array): Promise<ArrayBuffer>;
 }
 
-function storeError(what: string, cause?: unknown): SecureError {
+function storeError(what: ErrorText, cause?: unknown): SecureError {
   return new SecureError(
     SECURE_ERROR_CODES.IDENTITY_STORE,
-    `The page's identity store (IndexedDB "${IDENTITY_DB_NAME}") ${what}. The page can still run with a new identity each load: { identity: generateIdentity() }. Check that the browser allows this site to store data (private windows and blocked storage do not).`,
+    ERROR_TEXTS ? `The page's identity store (IndexedDB "${IDENTITY_DB_NAME}") ${what}. The page can still run with a new identity each load: { identity: generateIdentity() }. Check that the browser allows this site to store data (private windows and blocked storage do not).` : [IDENTITY_DB_NAME, what],
     { cause },
   );
 }
 
 function idb(): IdbFactory {
   const factory = (globalThis as { indexedDB?: IdbFactory }).indexedDB;
-  if (factory === undefined) throw storeError("does not exist here (no indexedDB in this environment)");
+  if (factory === undefined) throw storeError(ERROR_TEXTS ? "does not exist here (no indexedDB in this environment)" : []);
   return factory;
 }
 
@@ -88,7 +89,7 @@ function subtle(): Subtle | undefined {
 function request<T>(req: IdbRequest<T>, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(storeError(`could not ${what}: ${req.error?.message ?? "unknown error"}`));
+    req.onerror = () => reject(storeError(ERROR_TEXTS ? `could not ${what}: ${req.error?.message ?? "unknown error"}` : [what, req.error?.message ?? "unknown error"]));
   });
 }
 
@@ -112,15 +113,15 @@ async function newRecord(seed: Uint8Array, random: (n: number) => Uint8Array): P
 }
 
 async function seedOf(record: StoredRecord): Promise<Uint8Array> {
-  if (record.v !== RECORD_VERSION) throw storeError(`holds a record of version ${String(record.v)}, which this version cannot read`);
+  if (record.v !== RECORD_VERSION) throw storeError(ERROR_TEXTS ? `holds a record of version ${String(record.v)}, which this version cannot read` : [String(record.v)]);
   if (record.seed instanceof Uint8Array && record.seed.length === 32) return record.seed;
   const s = subtle();
-  if (record.wrapKey === undefined || !(record.iv instanceof Uint8Array) || !(record.sealed instanceof Uint8Array)) throw storeError("holds a malformed record");
-  if (s === undefined) throw storeError("holds a sealed identity, and WebCrypto is missing here (open the page over https or from localhost, as when it was made)");
+  if (record.wrapKey === undefined || !(record.iv instanceof Uint8Array) || !(record.sealed instanceof Uint8Array)) throw storeError(ERROR_TEXTS ? "holds a malformed record" : []);
+  if (s === undefined) throw storeError(ERROR_TEXTS ? "holds a sealed identity, and WebCrypto is missing here (open the page over https or from localhost, as when it was made)" : []);
   try {
     return new Uint8Array(await s.decrypt({ name: "AES-GCM", iv: record.iv }, record.wrapKey, record.sealed));
   } catch (cause) {
-    throw storeError("holds an identity that could not be unsealed", cause);
+    throw storeError(ERROR_TEXTS ? "holds an identity that could not be unsealed" : [], cause);
   }
 }
 
@@ -129,7 +130,7 @@ async function getOrAdd(db: IdbDatabase, name: string, fresh: StoredRecord): Pro
   const tx = db.transaction(STORE, "readwrite");
   const done = new Promise<void>((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onabort = tx.onerror = () => reject(storeError(`could not be written: ${tx.error?.message ?? "the transaction was aborted"}`));
+    tx.onabort = tx.onerror = () => reject(storeError(ERROR_TEXTS ? `could not be written: ${tx.error?.message ?? "the transaction was aborted"}` : [tx.error?.message ?? "the transaction was aborted"]));
   });
   // When the read below fails first, its error is the one reported: the transaction's own rejection is then not left unhandled.
   done.catch(() => {});
@@ -152,7 +153,7 @@ export async function loadOrCreateStoredIdentityWith(
   make: (seed: Uint8Array) => Identity | Promise<Identity> = (seed) => identityFromSecretKeyWith(provider, seed),
 ): Promise<Identity> {
   if (typeof name !== "string" || name.length === 0 || name.length > 256) {
-    throw new SecureError(SECURE_ERROR_CODES.IDENTITY_STORE, `The identity name must be 1 to 256 characters, got ${JSON.stringify(name)}. Use your app's name: loadOrCreateStoredIdentity("my-app").`);
+    throw new SecureError(SECURE_ERROR_CODES.IDENTITY_STORE, ERROR_TEXTS ? `The identity name must be 1 to 256 characters, got ${JSON.stringify(name)}. Use your app's name: loadOrCreateStoredIdentity("my-app").` : [JSON.stringify(name)]);
   }
   const fresh = await newRecord(provider.randomBytes(32), (n) => provider.randomBytes(n));
   const db = await openDb();

@@ -1,6 +1,7 @@
 import type { CryptoProvider, Ed25519Signer } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, invalidKeyError } from "./errors.js";
 import { peerIdFromPublicKey } from "./peer-id.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 const IDENTITY_TAG: unique symbol = Symbol.for("@xppg/secure/identity");
 
@@ -55,18 +56,18 @@ class Ed25519Identity implements Identity {
   }
 
   sign(data: Uint8Array): Uint8Array {
-    if (!(data instanceof Uint8Array)) throw new TypeError("sign() takes a Uint8Array");
+    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sign() takes a Uint8Array" : valuesMessage("", []));
     if (this.#async) {
       throw new SecureError(
         SECURE_ERROR_CODES.SIGNS_ASYNC,
-        `The identity ${this.peerId} keeps its key in the page's WebCrypto, which signs asynchronously: use await identity.signAsync(data).`,
+        ERROR_TEXTS ? `The identity ${this.peerId} keeps its key in the page's WebCrypto, which signs asynchronously: use await identity.signAsync(data).` : [this.peerId],
       );
     }
     return (this.#signer as Ed25519Signer).sign(data);
   }
 
   async signAsync(data: Uint8Array): Promise<Uint8Array> {
-    if (!(data instanceof Uint8Array)) throw new TypeError("signAsync() takes a Uint8Array");
+    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "signAsync() takes a Uint8Array" : valuesMessage("", []));
     return this.#signer.sign(data);
   }
 
@@ -87,7 +88,7 @@ export function generateIdentityWith(provider: Pick<CryptoProvider, "randomBytes
 /** The identity whose 32-byte Ed25519 secret seed is `secretKey`. */
 export function identityFromSecretKeyWith(provider: Pick<CryptoProvider, "ed25519Signer">, secretKey: Uint8Array): Identity {
   if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== 32) {
-    throw invalidKeyError("Ed25519 secret key", "a Uint8Array of 32 bytes (the seed from exportSecretKey())");
+    throw invalidKeyError("Ed25519 secret key", ERROR_TEXTS ? "a Uint8Array of 32 bytes (the seed from exportSecretKey())" : []);
   }
   const seed = secretKey.slice();
   return new Ed25519Identity(seed, provider.ed25519Signer(seed));

@@ -15,6 +15,7 @@ import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } f
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -256,7 +257,7 @@ export class PageRecordLink implements ConnectionLink {
     if (!this.#controller.receiving || this.#fault) return;
     const index = this.#recordsIn++;
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
-      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, `its size (${record.byteLength} bytes) is impossible for a record`));
+      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? `its size (${record.byteLength} bytes) is impossible for a record` : [record.byteLength]));
       return;
     }
     // The AEAD reads the bytes after this returns: a copy, as the connection below may reuse them.
@@ -283,7 +284,7 @@ export class PageRecordLink implements ConnectionLink {
       if (!this.#pausedByUser) this.#conn.resume();
     }
     if (!this.#controller.receiving || this.#fault) return;
-    if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, "it came after the peer's authenticated end of stream"));
+    if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? "it came after the peer's authenticated end of stream" : []));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
     if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
     if (plain.byteLength === 0) {

@@ -1,6 +1,7 @@
 import { base32Decode, base32Encode } from "./base32.js";
 import { PEER_ID_LENGTH, PEER_ID_PREFIX } from "./constants.js";
 import { invalidKeyError, invalidPeerIdError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * The peer id of an Ed25519 public key: `"xp1"` followed by the 32 key bytes
@@ -11,7 +12,7 @@ import { invalidKeyError, invalidPeerIdError } from "./errors.js";
  */
 export function peerIdFromPublicKey(publicKey: Uint8Array): string {
   if (!(publicKey instanceof Uint8Array) || publicKey.byteLength !== 32) {
-    throw invalidKeyError("Ed25519 public key", "a Uint8Array of 32 bytes");
+    throw invalidKeyError("Ed25519 public key", ERROR_TEXTS ? "a Uint8Array of 32 bytes" : []);
   }
   return PEER_ID_PREFIX + base32Encode(publicKey);
 }

@@ -1,4 +1,4 @@
-import { isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
 import {
@@ -124,14 +124,14 @@ export function secureConnectionCore(
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
-      throw new TypeError("secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())");
+      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : valuesMessage("", []));
     }
     checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
     checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
-    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError("secureConnection: prologue must be a Uint8Array");
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}`);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError("secureConnection: signal must be an AbortSignal");
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : valuesMessage("", []));
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : valuesMessage("", [String(cipher)]));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : valuesMessage("", []));
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -159,7 +159,7 @@ export function secureConnectionCore(
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, "an unexpected error occurred", error);
+      const typed = isXppgError(error) ? error : handshakeFailedError(peerLabel, ERROR_TEXTS ? "an unexpected error occurred" : [], error);
       void conn.close(clean ? undefined : typed).catch(() => {});
       reject(typed);
     };
@@ -167,12 +167,12 @@ export function secureConnectionCore(
     signal?.addEventListener("abort", onAbort, { once: true });
 
     const send = (message: Uint8Array): void => {
-      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, "a handshake message could not be sent", err)));
+      conn.send(message).catch((err: unknown) => fail(handshakeFailedError(peerLabel, ERROR_TEXTS ? "a handshake message could not be sent" : [], err)));
     };
 
     const checkPeer = async (payload: Uint8Array): Promise<void> => {
       const remoteStatic = hs.remoteStaticKey;
-      if (remoteStatic === null) throw handshakeFailedError(peerLabel, "its static key is missing");
+      if (remoteStatic === null) throw handshakeFailedError(peerLabel, ERROR_TEXTS ? "its static key is missing" : []);
       proven = await verifyHandshakePayloadAsync((k, d, s) => (later ?? provider).ed25519Verify(k, d, s), payload, remoteStatic, peerLabel);
       if (expectedKey !== undefined && !sameBytes(expectedKey, proven.publicKey)) {
         throw peerIdMismatchError(options.expectedPeerId!, proven.peerId, peerLabel);
@@ -210,7 +210,7 @@ export function secureConnectionCore(
       }
       if (!hs.complete) {
         // Message 1 (-> e): carries nothing in this protocol.
-        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, "its first handshake message carries an unexpected payload");
+        if (payload.byteLength !== 0) throw handshakeFailedError(peerLabel, ERROR_TEXTS ? "its first handshake message carries an unexpected payload" : []);
         send(await hs.writeMessage(staticKey.payload));
         awaitingLast = true;
         if (!done) conn.resume();
@@ -250,9 +250,11 @@ export function secureConnectionCore(
           step(message).catch(fail);
         },
         close(info) {
-          const why = awaitingLast
-            ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
-            : "the connection closed during the handshake";
+          const why = !ERROR_TEXTS
+            ? [awaitingLast, hs.protocolName]
+            : awaitingLast
+              ? `the connection closed during the handshake, after our second message (a peer that speaks another cipher suite or prologue hangs up here: this side speaks ${hs.protocolName})`
+              : "the connection closed during the handshake";
           fail(handshakeFailedError(peerLabel, why, info.error));
         },
       });

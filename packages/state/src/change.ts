@@ -1,5 +1,6 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import type { StateValue } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * One key whose visible value changed. A write that leaves the value as it
@@ -32,7 +33,7 @@ export class ChangeListeners<V extends StateValue = StateValue> {
   /** Adds `listener`; returns a function that removes it. */
   on(event: "change", listener: ChangeListener<V>): () => void {
     if (event !== "change" || typeof listener !== "function") {
-      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.on takes "change" and a function; got ${String(event)}.`);
+      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `SharedState.on takes "change" and a function; got ${String(event)}.` : [String(event)]);
     }
     // A wrapper, so the same function added twice is called twice and removed once per call.
     const entry: ChangeListener<V> = (changes) => listener(changes);
@@ -55,7 +56,7 @@ export class ChangeListeners<V extends StateValue = StateValue> {
     if (failure !== undefined) {
       throw new StateError(
         STATE_ERROR_CODES.LISTENER_FAILED,
-        `A "change" listener threw (${describe(failure.error)}). The change was made and the other listeners were called; fix the listener.`,
+        ERROR_TEXTS ? `A "change" listener threw (${describe(failure.error)}). The change was made and the other listeners were called; fix the listener.` : [describe(failure.error)],
         { cause: failure.error },
       );
     }

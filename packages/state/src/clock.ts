@@ -3,6 +3,7 @@ import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { splitWriter } from "./ownership.js";
 import type { Row } from "./slot.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Versions as a hybrid logical clock: a version is
@@ -72,8 +73,8 @@ export function sortByClock(
     } else if (writer === origin) {
       throw new StateError(
         STATE_ERROR_CODES.VERSION_TOO_FAR_AHEAD,
-        `Received state update writes key "${key}" at version ${version}, dated ${timeOfVersion(version) - now} ms ahead of this replica's clock, ` +
-          `more than twice maxClockSkewMs (${skewMs}). Nothing was applied; the sender's clock (or this one) is wrong, or it is trying to pin the key.`,
+        ERROR_TEXTS ? `Received state update writes key "${key}" at version ${version}, dated ${timeOfVersion(version) - now} ms ahead of this replica's clock, ` +
+          `more than twice maxClockSkewMs (${skewMs}). Nothing was applied; the sender's clock (or this one) is wrong, or it is trying to pin the key.` : [key, version, timeOfVersion(version) - now, skewMs],
         { details: { key, version, aheadMs: timeOfVersion(version) - now, maxClockSkewMs: skewMs } },
       );
     }
@@ -86,8 +87,8 @@ export function sortByClock(
 export function versionExhausted(key: string): StateError {
   return new StateError(
     STATE_ERROR_CODES.VERSION_EXHAUSTED,
-    `Key "${key}" is at the highest version (${MAX_VERSION}) and cannot be written again. Use another key; ` +
-      "versions follow the clock, so only a clock set centuries ahead gets there.",
+    ERROR_TEXTS ? `Key "${key}" is at the highest version (${MAX_VERSION}) and cannot be written again. Use another key; ` +
+      "versions follow the clock, so only a clock set centuries ahead gets there." : [key, MAX_VERSION],
     { details: { key } },
   );
 }

@@ -1,4 +1,4 @@
-import { XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { XppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 
 /**
  * Stable codes of the errors `@xppg/state` throws.
@@ -58,7 +58,7 @@ export type StateErrorCode = (typeof STATE_ERROR_CODES)[keyof typeof STATE_ERROR
 export class StateError extends XppgError {
   declare readonly code: StateErrorCode;
 
-  constructor(code: StateErrorCode, message: string, options?: XppgErrorOptions) {
+  constructor(code: StateErrorCode, message: ErrorText, options?: XppgErrorOptions) {
     super(code, message, options, new.target === StateError ? "StateError" : undefined);
   }
 }

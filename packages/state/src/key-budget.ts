@@ -1,4 +1,5 @@
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Who a key that holds a value is charged to: `null` for this replica's own
@@ -82,16 +83,16 @@ export class KeyBudget {
     if (keys > 0 && this.#live + keys > peerKeys) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_MANY_KEYS,
-        `Received state update would hold ${this.#live + keys} keys, over the ${peerKeys} that peers may fill (maxKeys ${limits.maxKeys} less ` +
-          `reservedLocalKeys ${limits.reservedLocalKeys}). Nothing was changed; use fewer keys, or raise maxKeys on every replica.`,
+        ERROR_TEXTS ? `Received state update would hold ${this.#live + keys} keys, over the ${peerKeys} that peers may fill (maxKeys ${limits.maxKeys} less ` +
+          `reservedLocalKeys ${limits.reservedLocalKeys}). Nothing was changed; use fewer keys, or raise maxKeys on every replica.` : [this.#live + keys, peerKeys, limits.maxKeys, limits.reservedLocalKeys],
         { details: { keys: this.#live, adding: keys, maxKeys: limits.maxKeys, reservedLocalKeys: limits.reservedLocalKeys } },
       );
     }
     if (mine.keys > 0 && held.keys + mine.keys > limits.maxKeysPerPeer) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_MANY_KEYS_FROM_PEER,
-        `Received state update from ${name(owner)} would make it hold ${held.keys + mine.keys} keys here, over maxKeysPerPeer ` +
-          `(${limits.maxKeysPerPeer}). Nothing was changed; one peer may fill only its share: raise maxKeysPerPeer on every replica if one peer should hold more.`,
+        ERROR_TEXTS ? `Received state update from ${name(owner)} would make it hold ${held.keys + mine.keys} keys here, over maxKeysPerPeer ` +
+          `(${limits.maxKeysPerPeer}). Nothing was changed; one peer may fill only its share: raise maxKeysPerPeer on every replica if one peer should hold more.` : [name(owner), held.keys + mine.keys, limits.maxKeysPerPeer],
         { details: { peer: owner, keys: held.keys, adding: mine.keys, maxKeysPerPeer: limits.maxKeysPerPeer } },
       );
     }
@@ -99,16 +100,16 @@ export class KeyBudget {
     if (bytes > 0 && this.#bytes + bytes > peerBytes) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_LARGE,
-        `Received state update would hold about ${this.#bytes + bytes} bytes, over the ${peerBytes} that peers may fill (maxTotalSize ` +
-          `${limits.maxTotalSize} less reservedLocalSize ${limits.reservedLocalSize}). Nothing was changed; store less, or raise maxTotalSize on every replica.`,
+        ERROR_TEXTS ? `Received state update would hold about ${this.#bytes + bytes} bytes, over the ${peerBytes} that peers may fill (maxTotalSize ` +
+          `${limits.maxTotalSize} less reservedLocalSize ${limits.reservedLocalSize}). Nothing was changed; store less, or raise maxTotalSize on every replica.` : [this.#bytes + bytes, peerBytes, limits.maxTotalSize, limits.reservedLocalSize],
         { details: { size: this.#bytes, adding: bytes, maxTotalSize: limits.maxTotalSize, reservedLocalSize: limits.reservedLocalSize } },
       );
     }
     if (mine.bytes > 0 && held.bytes + mine.bytes > limits.maxTotalSizePerPeer) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_LARGE_FROM_PEER,
-        `Received state update from ${name(owner)} would make the keys it added hold about ${held.bytes + mine.bytes} bytes here, over ` +
-          `maxTotalSizePerPeer (${limits.maxTotalSizePerPeer}). Nothing was changed; raise maxTotalSizePerPeer on every replica if one peer should hold more.`,
+        ERROR_TEXTS ? `Received state update from ${name(owner)} would make the keys it added hold about ${held.bytes + mine.bytes} bytes here, over ` +
+          `maxTotalSizePerPeer (${limits.maxTotalSizePerPeer}). Nothing was changed; raise maxTotalSizePerPeer on every replica if one peer should hold more.` : [name(owner), held.bytes + mine.bytes, limits.maxTotalSizePerPeer],
         { details: { peer: owner, size: held.bytes, adding: mine.bytes, maxTotalSizePerPeer: limits.maxTotalSizePerPeer } },
       );
     }
@@ -119,16 +120,16 @@ export class KeyBudget {
     if (keys > 0 && this.#live + keys > limits.maxKeys) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_MANY_KEYS,
-        `SharedState.set("${key}") would hold ${this.#live + keys} keys, over maxKeys (${limits.maxKeys}). Nothing was changed; ` +
-          "use fewer keys, or raise maxKeys on every replica.",
+        ERROR_TEXTS ? `SharedState.set("${key}") would hold ${this.#live + keys} keys, over maxKeys (${limits.maxKeys}). Nothing was changed; ` +
+          "use fewer keys, or raise maxKeys on every replica." : [key, this.#live + keys, limits.maxKeys],
         { details: { keys: this.#live, adding: keys, maxKeys: limits.maxKeys } },
       );
     }
     if (bytes > 0 && this.#bytes + bytes > limits.maxTotalSize) {
       throw new StateError(
         STATE_ERROR_CODES.TOO_LARGE,
-        `SharedState.set("${key}") would hold about ${this.#bytes + bytes} bytes, over maxTotalSize (${limits.maxTotalSize}). Nothing was changed; ` +
-          "store less, or raise maxTotalSize on every replica.",
+        ERROR_TEXTS ? `SharedState.set("${key}") would hold about ${this.#bytes + bytes} bytes, over maxTotalSize (${limits.maxTotalSize}). Nothing was changed; ` +
+          "store less, or raise maxTotalSize on every replica." : [key, this.#bytes + bytes, limits.maxTotalSize],
         { details: { size: this.#bytes, adding: bytes, maxTotalSize: limits.maxTotalSize } },
       );
     }

@@ -1,5 +1,6 @@
 import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { utf8Length } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Checks a key: a string of at most `maxKeyLength` UTF-16 code units with no
@@ -9,17 +10,17 @@ import { utf8Length } from "./value.js";
  */
 export function checkKey(key: unknown, maxKeyLength: number, where: string): string {
   if (typeof key !== "string") {
-    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, `${where}: a key must be a string, not ${key === null ? "null" : typeof key}.`);
+    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, ERROR_TEXTS ? `${where}: a key must be a string, not ${key === null ? "null" : typeof key}.` : [where, key === null ? "null" : typeof key]);
   }
   if (key.length > maxKeyLength) {
     throw new StateError(
       STATE_ERROR_CODES.KEY_TOO_LONG,
-      `${where}: the key is ${key.length} characters long, over maxKeyLength (${maxKeyLength}). Use shorter keys, or raise maxKeyLength on every replica.`,
+      ERROR_TEXTS ? `${where}: the key is ${key.length} characters long, over maxKeyLength (${maxKeyLength}). Use shorter keys, or raise maxKeyLength on every replica.` : [where, key.length, maxKeyLength],
       { details: { length: key.length, maxKeyLength } },
     );
   }
   if (utf8Length(key) < 0) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, `${where}: the key holds a lone UTF-16 surrogate, which would not survive the trip to a peer.`);
+    throw new StateError(STATE_ERROR_CODES.INVALID_KEY, ERROR_TEXTS ? `${where}: the key holds a lone UTF-16 surrogate, which would not survive the trip to a peer.` : [where]);
   }
   return key;
 }

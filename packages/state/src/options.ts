@@ -16,6 +16,7 @@ import { isReplicaId } from "./key.js";
 import type { WritePolicy, WriteSigner, WriteVerifier } from "./ownership.js";
 import type { StateStore } from "./state-store.js";
 import type { StateValue } from "./value.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * Combines two values written to one key at the same version by different
@@ -241,13 +242,13 @@ export interface ResolvedOptions<V extends StateValue> {
 }
 
 /** The error for a bad option `name`: `SharedState option <name> <rule>`. */
-function optionError(name: string, rule: string): StateError {
-  return new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState option ${name} ${rule}.`, { details: { option: name } });
+function optionError(name: string, rule: ErrorText): StateError {
+  return new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `SharedState option ${name} ${rule}.` : [name, rule], { details: { option: name } });
 }
 
 function limit(given: unknown, name: keyof SharedStateLimits, fallback: number, min: number): number {
   const value = given ?? fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) throw optionError(name, `must be an integer of at least ${min}, not ${String(value)}`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) throw optionError(name, ERROR_TEXTS ? `must be an integer of at least ${min}, not ${String(value)}` : [min, String(value)]);
   return value;
 }
 
@@ -263,21 +264,21 @@ export function resolveOptions<V extends StateValue>(options: SharedStateOptions
   const maxReplicaIdLength = limit(options.maxReplicaIdLength, "maxReplicaIdLength", DEFAULT_MAX_REPLICA_ID_LENGTH, 1);
   const replicaId = options.replicaId ?? randomId();
   if (!isReplicaId(replicaId, maxReplicaIdLength)) {
-    throw optionError("replicaId", `must be a non-empty string of at most ${maxReplicaIdLength} characters with no lone surrogate`);
+    throw optionError("replicaId", ERROR_TEXTS ? `must be a non-empty string of at most ${maxReplicaIdLength} characters with no lone surrogate` : [maxReplicaIdLength]);
   }
   if (options.merge !== undefined && typeof options.merge !== "function") {
-    throw optionError("merge", "must be a function");
+    throw optionError("merge", ERROR_TEXTS ? "must be a function" : []);
   }
   if (options.store !== undefined && !isStore(options.store)) {
-    throw optionError("store", "must be a StateStore (load, write, wantsCompaction, compact, close)");
+    throw optionError("store", ERROR_TEXTS ? "must be a StateStore (load, write, wantsCompaction, compact, close)" : []);
   }
   for (const name of ["sign", "verify", "canWrite"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
-      throw optionError(name, "must be a function");
+      throw optionError(name, ERROR_TEXTS ? "must be a function" : []);
     }
   }
   if (options.now !== undefined && typeof options.now !== "function") {
-    throw optionError("now", "must be a function returning ms since the epoch");
+    throw optionError("now", ERROR_TEXTS ? "must be a function returning ms since the epoch" : []);
   }
   const maxKeys = limit(options.maxKeys, "maxKeys", DEFAULT_MAX_KEYS, 0);
   const reservedLocalKeys = limit(options.reservedLocalKeys, "reservedLocalKeys", Math.floor(maxKeys / 10), 0);

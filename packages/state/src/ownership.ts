@@ -1,6 +1,7 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import type { UpdateEntry } from "./update.js";
 import { isBytes, type StateValue } from "./value.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * A writer with its signature, as a signed row carries it on the wire:
@@ -75,10 +76,10 @@ export function signingBytes(key: string, version: number, writer: string, value
 }
 
 /** The error for a write that ownership or `canWrite` forbids. */
-export function notAllowed(where: string, key: string, writer: string, why: string): StateError {
+export function notAllowed(where: string, key: string, writer: string, why: ErrorText): StateError {
   return new StateError(
     STATE_ERROR_CODES.WRITE_NOT_ALLOWED,
-    `${where}: ${writer} may not write key "${key}" (${why}). Nothing was changed; keys "@<peerId>/..." belong to that peer, and the canWrite option decides the rest.`,
+    ERROR_TEXTS ? `${where}: ${writer} may not write key "${key}" (${why}). Nothing was changed; keys "@<peerId>/..." belong to that peer, and the canWrite option decides the rest.` : [where, writer, key, why],
     { details: { key, writer } },
   );
 }
@@ -94,7 +95,7 @@ function allowed(policy: WritePolicy, writer: string, key: string, where: string
   try {
     return policy(writer, key) === true;
   } catch (error) {
-    throw new StateError(STATE_ERROR_CODES.WRITE_NOT_ALLOWED, `${where}: the canWrite option threw (${describe(error)}) for key "${key}"; the write is refused.`, {
+    throw new StateError(STATE_ERROR_CODES.WRITE_NOT_ALLOWED, ERROR_TEXTS ? `${where}: the canWrite option threw (${describe(error)}) for key "${key}"; the write is refused.` : [where, describe(error), key], {
       cause: error,
       details: { key, writer },
     });
@@ -120,17 +121,17 @@ export function checkReceivedWrites(entries: readonly UpdateEntry[], rules: Owne
     const [writer, sig] = splitWriter(signed);
     const owner = rules.verify === undefined ? undefined : keyOwner(key);
     if (owner !== undefined && settled?.(entry) !== true) {
-      if (writer !== owner) throw notAllowed(where, key, writer, `the key belongs to ${owner}`);
-      if (sig === undefined) throw notAllowed(where, key, writer, "the write is not signed");
+      if (writer !== owner) throw notAllowed(where, key, writer, ERROR_TEXTS ? `the key belongs to ${owner}` : [owner]);
+      if (sig === undefined) throw notAllowed(where, key, writer, ERROR_TEXTS ? "the write is not signed" : []);
       let valid: boolean;
       try {
         valid = (rules.verify as WriteVerifier)(writer, signingBytes(key, version, writer, entry.length === 4 ? entry[3] : undefined), sig) === true;
       } catch {
         valid = false;
       }
-      if (!valid) throw notAllowed(where, key, writer, "its signature is not the writer's");
+      if (!valid) throw notAllowed(where, key, writer, ERROR_TEXTS ? "its signature is not the writer's" : []);
     }
-    if (rules.canWrite !== undefined && !allowed(rules.canWrite, writer, key, where)) throw notAllowed(where, key, writer, "canWrite said no");
+    if (rules.canWrite !== undefined && !allowed(rules.canWrite, writer, key, where)) throw notAllowed(where, key, writer, ERROR_TEXTS ? "canWrite said no" : []);
   }
 }
 
@@ -142,9 +143,9 @@ export function authorizeLocal(key: string, version: number, writer: string, val
   const where = value === undefined ? `SharedState.delete("${key}")` : `SharedState.set("${key}")`;
   const owner = keyOwner(key);
   if (owner !== undefined && rules.verify !== undefined) {
-    if (owner !== writer) throw notAllowed(where, key, writer, `the key belongs to ${owner}`);
-    if (rules.sign === undefined) throw notAllowed(where, key, writer, "this replica has no sign option to sign its own keys with");
+    if (owner !== writer) throw notAllowed(where, key, writer, ERROR_TEXTS ? `the key belongs to ${owner}` : [owner]);
+    if (rules.sign === undefined) throw notAllowed(where, key, writer, ERROR_TEXTS ? "this replica has no sign option to sign its own keys with" : []);
   }
-  if (rules.canWrite !== undefined && !allowed(rules.canWrite, writer, key, where)) throw notAllowed(where, key, writer, "canWrite said no");
+  if (rules.canWrite !== undefined && !allowed(rules.canWrite, writer, key, where)) throw notAllowed(where, key, writer, ERROR_TEXTS ? "canWrite said no" : []);
   return owner === writer && rules.sign !== undefined ? rules.sign(signingBytes(key, version, writer, value)) : undefined;
 }

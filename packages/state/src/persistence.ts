@@ -5,6 +5,7 @@ import { splitWriter } from "./ownership.js";
 import { resolveRows, slotSize, type Row, type Slot } from "./slot.js";
 import type { StateStore, StoredRow, StoredSlot } from "./state-store.js";
 import { checkValue, type StateValue } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** A held slot as the store keeps it. */
 export function toStored(key: string, slot: Slot): StoredSlot {
@@ -37,7 +38,7 @@ export function storeCall<T>(what: string, call: () => T): T {
     if (error instanceof StateError && error.code === STATE_ERROR_CODES.STORE_FAILED) throw error;
     throw new StateError(
       STATE_ERROR_CODES.STORE_FAILED,
-      `The state store failed to ${what} (${describe(error)}). Nothing was changed; free disk space or fix the store, then retry.`,
+      ERROR_TEXTS ? `The state store failed to ${what} (${describe(error)}). Nothing was changed; free disk space or fix the store, then retry.` : [what, describe(error)],
       { cause: error },
     );
   }
@@ -78,7 +79,7 @@ function checkTotals(slots: ReadonlyMap<string, Slot>, options: ResolvedOptions<
   if (over === undefined) return;
   throw new StateError(
     STATE_ERROR_CODES.STORE_FAILED,
-    `The state store holds ${over}, more than this replica allows; was it written with other limits? Open it with the limits it was written with.`,
+    ERROR_TEXTS ? `The state store holds ${over}, more than this replica allows; was it written with other limits? Open it with the limits it was written with.` : [over],
   );
 }
 
@@ -100,7 +101,7 @@ function readSlots(store: StateStore, options: ResolvedOptions<StateValue>): Map
     } catch (error) {
       throw new StateError(
         STATE_ERROR_CODES.STORE_FAILED,
-        `The state store holds a slot this replica refuses (${describe(error)}); was it written with other limits? Open it with the limits it was written with.`,
+        ERROR_TEXTS ? `The state store holds a slot this replica refuses (${describe(error)}); was it written with other limits? Open it with the limits it was written with.` : [describe(error)],
         { cause: error },
       );
     }

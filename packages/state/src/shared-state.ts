@@ -18,6 +18,7 @@ import type { StateStore } from "./state-store.js";
 import { Tombstones } from "./tombstones.js";
 import { parseSizedUpdate, parseUpdate, type StateUpdate, type UpdateEntry } from "./update.js";
 import { checkValue, type StateValue } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** A slot being built by `apply`, before its visible value is known. */
 type Staged = Pick<Slot, "version" | "rows"> & { readonly whole?: boolean };
@@ -211,7 +212,7 @@ export class SharedState<V extends StateValue = StateValue> implements Replica<S
    */
   delta(sinceSeq: number, except?: unknown): StateUpdate {
     if (typeof sinceSeq !== "number" || !Number.isSafeInteger(sinceSeq) || sinceSeq < 0) {
-      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `SharedState.delta takes a non-negative integer, not ${String(sinceSeq)}.`);
+      throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `SharedState.delta takes a non-negative integer, not ${String(sinceSeq)}.` : [String(sinceSeq)]);
     }
     this.#collect();
     const now = this.#options.now();

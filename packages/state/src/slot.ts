@@ -4,6 +4,7 @@ import type { MergeFunction } from "./options.js";
 import type { UpdateEntry } from "./update.js";
 import { splitWriter } from "./ownership.js";
 import { checkValue, stringSize, type StateValue, type ValueLimits } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** One write held for a key: by `writer`, a value or a delete. */
 export interface Row {
@@ -122,7 +123,7 @@ export function resolveRows(key: string, rows: readonly Row[], merge: MergeFunct
     } catch (error) {
       throw new StateError(
         STATE_ERROR_CODES.MERGE_FAILED,
-        `The merge function failed on key "${key}" (${describe(error)}). Nothing was applied; fix the merge function so it returns plain data and never throws.`,
+        ERROR_TEXTS ? `The merge function failed on key "${key}" (${describe(error)}). Nothing was applied; fix the merge function so it returns plain data and never throws.` : [key, describe(error)],
         { cause: error, details: { key } },
       );
     }

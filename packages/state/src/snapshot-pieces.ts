@@ -4,6 +4,7 @@ import { rowSize, toEntry, type Slot } from "./slot.js";
 import { UPDATE_OVERHEAD, type SplitLimits } from "./split-update.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
 import { stringSize } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Cuts what `slots` hold into updates as it reads them, each within
@@ -20,7 +21,7 @@ export function* cutSnapshot(
   const maxEntries = limits.maxEntries ?? 10_000;
   const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!(maxEntries >= 1) || !(maxBytes >= 1)) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, "SharedState.snapshotPieces: maxEntries and maxBytes must be at least 1.");
+    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "SharedState.snapshotPieces: maxEntries and maxBytes must be at least 1." : []);
   }
   let rows: UpdateEntry[] = [];
   let bytes = UPDATE_OVERHEAD;

@@ -3,6 +3,7 @@ import { STATE_ERROR_CODES, StateError } from "./errors.js";
 import { splitWriter } from "./ownership.js";
 import type { StateUpdate, UpdateEntry } from "./update.js";
 import { measureValue, stringSize } from "./value.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Bounds for the pieces {@link splitUpdate} makes. */
 export interface SplitLimits {
@@ -39,7 +40,7 @@ export function measureUpdate(update: StateUpdate): number {
 
 function checkBound(name: string, value: number): void {
   if (!(value >= 1)) {
-    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, `splitUpdate: ${name} must be at least 1, not ${String(value)}.`);
+    throw new StateError(STATE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `splitUpdate: ${name} must be at least 1, not ${String(value)}.` : [name, String(value)]);
   }
 }
 

@@ -3,6 +3,7 @@ import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
 import { checkKey, isReplicaId } from "./key.js";
 import { MAX_SIGNATURE_LENGTH, type SignedWriter } from "./ownership.js";
 import { checkValue, isBytes, type StateValue } from "./value.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * One row of an update: a write of `key` at `version` by the replica
@@ -51,10 +52,10 @@ export interface UpdateLimits {
   readonly maxValueDepth: number;
 }
 
-function invalid(why: string, details?: Record<string, unknown>): StateError {
+function invalid(why: ErrorText, details?: Record<string, unknown>): StateError {
   return new StateError(
     STATE_ERROR_CODES.INVALID_UPDATE,
-    `Received a malformed state update: ${why}. Nothing was applied; the sender is not speaking this protocol.`,
+    ERROR_TEXTS ? `Received a malformed state update: ${why}. Nothing was applied; the sender is not speaking this protocol.` : [why],
     details === undefined ? undefined : { details },
   );
 }
@@ -71,21 +72,21 @@ interface ParsedEntry {
 
 function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEntry {
   if (!Array.isArray(row) || (row.length !== 3 && row.length !== 4)) {
-    throw invalid(`entry ${index} is not an array [key, version, writer] or [key, version, writer, value]`, { index });
+    throw invalid(ERROR_TEXTS ? `entry ${index} is not an array [key, version, writer] or [key, version, writer, value]` : [index], { index });
   }
   const [rawKey, version, rawWriter] = row as unknown[];
   const key = checkKey(rawKey, limits.maxKeyLength, `Received state update entry ${index}`);
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1 || version > MAX_VERSION) {
-    throw invalid(`entry ${index} (key "${key}") has version ${String(version)}; a version is an integer from 1 to ${MAX_VERSION}`, { index, key });
+    throw invalid(ERROR_TEXTS ? `entry ${index} (key "${key}") has version ${String(version)}; a version is an integer from 1 to ${MAX_VERSION}` : [index, key, String(version), MAX_VERSION], { index, key });
   }
   const signed = Array.isArray(rawWriter);
   const writer: unknown = signed ? (rawWriter as unknown[])[0] : rawWriter;
   const sig: unknown = signed ? (rawWriter as unknown[])[1] : undefined;
   if (signed && ((rawWriter as unknown[]).length !== 2 || !isBytes(sig) || sig.length === 0 || sig.length > MAX_SIGNATURE_LENGTH)) {
-    throw invalid(`entry ${index} (key "${rawKey as string}") has a signed writer that is not [writer, signature of 1 to ${MAX_SIGNATURE_LENGTH} bytes]`, { index });
+    throw invalid(ERROR_TEXTS ? `entry ${index} (key "${rawKey as string}") has a signed writer that is not [writer, signature of 1 to ${MAX_SIGNATURE_LENGTH} bytes]` : [index, rawKey, MAX_SIGNATURE_LENGTH], { index });
   }
   if (!isReplicaId(writer, limits.maxReplicaIdLength)) {
-    throw invalid(`entry ${index} (key "${key}") names no valid writer (a non-empty string of at most ${limits.maxReplicaIdLength} characters)`, {
+    throw invalid(ERROR_TEXTS ? `entry ${index} (key "${key}") names no valid writer (a non-empty string of at most ${limits.maxReplicaIdLength} characters)` : [index, key, limits.maxReplicaIdLength], {
       index,
       key,
     });
@@ -97,28 +98,28 @@ function parseEntry(row: unknown, index: number, limits: UpdateLimits): ParsedEn
 }
 
 function parse(input: unknown, limits: UpdateLimits): SizedUpdate {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) throw invalid("it is not an object");
+  if (typeof input !== "object" || input === null || Array.isArray(input)) throw invalid(ERROR_TEXTS ? "it is not an object" : []);
   const format = own(input, "format");
   if (format !== UPDATE_FORMAT) {
     if (typeof format === "number") {
       throw new StateError(
         STATE_ERROR_CODES.UNSUPPORTED_FORMAT,
-        `Received a state update in format ${format}; this code reads format ${UPDATE_FORMAT}. Nothing was applied; upgrade the older peer.`,
+        ERROR_TEXTS ? `Received a state update in format ${format}; this code reads format ${UPDATE_FORMAT}. Nothing was applied; upgrade the older peer.` : [format, UPDATE_FORMAT],
         { details: { format } },
       );
     }
-    throw invalid(`its format is ${String(format)}, not ${UPDATE_FORMAT}`);
+    throw invalid(ERROR_TEXTS ? `its format is ${String(format)}, not ${UPDATE_FORMAT}` : [String(format), UPDATE_FORMAT]);
   }
   const seq = own(input, "seq");
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw invalid("its seq is not a non-negative integer");
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw invalid(ERROR_TEXTS ? "its seq is not a non-negative integer" : []);
   const entries = own(input, "entries");
-  if (!Array.isArray(entries)) throw invalid("its entries are not an array");
+  if (!Array.isArray(entries)) throw invalid(ERROR_TEXTS ? "its entries are not an array" : []);
   // Checked before a single row is read.
   if (entries.length > limits.maxEntriesPerUpdate) {
     throw new StateError(
       STATE_ERROR_CODES.TOO_MANY_ENTRIES,
-      `Received a state update of ${entries.length} entries, over maxEntriesPerUpdate (${limits.maxEntriesPerUpdate}). Nothing was applied; ` +
-        "the sender should cut its updates with splitUpdate, or every replica should raise the limit.",
+      ERROR_TEXTS ? `Received a state update of ${entries.length} entries, over maxEntriesPerUpdate (${limits.maxEntriesPerUpdate}). Nothing was applied; ` +
+        "the sender should cut its updates with splitUpdate, or every replica should raise the limit." : [entries.length, limits.maxEntriesPerUpdate],
       { details: { entries: entries.length, maxEntriesPerUpdate: limits.maxEntriesPerUpdate } },
     );
   }
@@ -168,7 +169,7 @@ export function parseSizedUpdate(input: unknown, limits: UpdateLimits): SizedUpd
   } catch (error) {
     if (error instanceof StateError) throw error;
     // A getter or Proxy trap that throws: the input was never plain data.
-    throw new StateError(STATE_ERROR_CODES.INVALID_UPDATE, `Received a state update that cannot be read (${describe(error)}). Nothing was applied.`, {
+    throw new StateError(STATE_ERROR_CODES.INVALID_UPDATE, ERROR_TEXTS ? `Received a state update that cannot be read (${describe(error)}). Nothing was applied.` : [describe(error)], {
       cause: error,
     });
   }

@@ -1,4 +1,5 @@
 import { STATE_ERROR_CODES, StateError, describe } from "./errors.js";
+import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
  * What a {@link SharedState} holds under a key: plain data that survives a
@@ -68,7 +69,7 @@ function isPlainObject(value: object): boolean {
 class ValueProblem {
   constructor(
     readonly code: typeof STATE_ERROR_CODES.INVALID_VALUE | typeof STATE_ERROR_CODES.VALUE_TOO_LARGE,
-    readonly why: string,
+    readonly why: ErrorText,
   ) {}
 }
 
@@ -80,7 +81,7 @@ class Walker {
     this.size += bytes;
     // Checked as we go, so a huge array costs at most maxValueSize steps.
     if (this.size > this.limits.maxValueSize) {
-      throw new ValueProblem(STATE_ERROR_CODES.VALUE_TOO_LARGE, `it is larger than maxValueSize (${this.limits.maxValueSize} bytes)`);
+      throw new ValueProblem(STATE_ERROR_CODES.VALUE_TOO_LARGE, ERROR_TEXTS ? `it is larger than maxValueSize (${this.limits.maxValueSize} bytes)` : [this.limits.maxValueSize]);
     }
   }
 
@@ -95,7 +96,7 @@ class Walker {
         return value === 0 ? 0 : value;
       case "string": {
         const bytes = utf8Length(value);
-        if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `the string at ${path} holds a lone UTF-16 surrogate`);
+        if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `the string at ${path} holds a lone UTF-16 surrogate` : [path]);
         this.add(bytes + 5);
         return value;
       }
@@ -108,7 +109,7 @@ class Walker {
       default:
         throw new ValueProblem(
           STATE_ERROR_CODES.INVALID_VALUE,
-          `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}`,
+          ERROR_TEXTS ? `${path} is ${value === undefined ? "undefined (use delete to remove a key)" : `a ${typeof value}`}` : [path, value === undefined ? "undefined" : typeof value],
         );
     }
   }
@@ -122,7 +123,7 @@ class Walker {
     if (depth >= this.limits.maxValueDepth) {
       throw new ValueProblem(
         STATE_ERROR_CODES.INVALID_VALUE,
-        `${path} nests deeper than maxValueDepth (${this.limits.maxValueDepth}), or the value has a cycle`,
+        ERROR_TEXTS ? `${path} nests deeper than maxValueDepth (${this.limits.maxValueDepth}), or the value has a cycle` : [path, this.limits.maxValueDepth],
       );
     }
     this.add(5);
@@ -134,14 +135,14 @@ class Walker {
     }
     if (!isPlainObject(value)) {
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `${path} is a ${typeof name === "string" ? name : "non-plain object"}, not plain data`);
+      throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${path} is a ${typeof name === "string" ? name : "non-plain object"}, not plain data` : [path, typeof name === "string" ? [name] : []]);
     }
     const out: Record<string, StateValue> = {};
     for (const key of Object.keys(value)) {
       // The envelope decoder refuses __proto__ keys, so such a value could never reach a peer.
-      if (key === "__proto__") throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `${path} has a "__proto__" property`);
+      if (key === "__proto__") throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${path} has a "__proto__" property` : [path]);
       const bytes = utf8Length(key);
-      if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, `a property name in ${path} holds a lone UTF-16 surrogate`);
+      if (bytes < 0) throw new ValueProblem(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `a property name in ${path} holds a lone UTF-16 surrogate` : [path]);
       this.add(bytes + 5);
       out[key] = this.copy((value as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
     }
@@ -164,12 +165,12 @@ export function checkValue(value: unknown, limits: ValueLimits, what: string): C
     return { value: copy, size: walker.size };
   } catch (problem) {
     if (problem instanceof ValueProblem) {
-      throw new StateError(problem.code, `${what} cannot be stored: ${problem.why}. Store plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.`, {
+      throw new StateError(problem.code, ERROR_TEXTS ? `${what} cannot be stored: ${problem.why}. Store plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array.` : [what, problem.why], {
         details: { maxValueSize: limits.maxValueSize, maxValueDepth: limits.maxValueDepth },
       });
     }
     // A getter that throws, a Proxy, a stack overflow in a hostile structure.
-    throw new StateError(STATE_ERROR_CODES.INVALID_VALUE, `${what} cannot be stored: reading it threw (${describe(problem)}).`, { cause: problem });
+    throw new StateError(STATE_ERROR_CODES.INVALID_VALUE, ERROR_TEXTS ? `${what} cannot be stored: reading it threw (${describe(problem)}).` : [what, describe(problem)], { cause: problem });
   }
 }
 

@@ -2,6 +2,7 @@ import type { XppgError } from "@xppg/errors";
 import { TRANSPORT_ERROR_CODES, TransportError } from "@xppg/transport";
 import { connectionResetError, protocolError } from "@xppg/transport/adapter";
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_POLICY_VIOLATION, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED_DATA, CLOSE_XPPG_ERROR } from "./constants.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports here.
 
@@ -31,8 +32,8 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
     case CLOSE_MESSAGE_TOO_BIG:
       return new TransportError(
         TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
-        `The peer at ${remoteAddress} closed the connection because a message was over its size limit (close code 1009). ` +
-          "Send smaller frames, or use the same maxFrameSize on both peers.",
+        ERROR_TEXTS ? `The peer at ${remoteAddress} closed the connection because a message was over its size limit (close code 1009). ` +
+          "Send smaller frames, or use the same maxFrameSize on both peers." : [remoteAddress],
         { details },
       );
     case CLOSE_PROTOCOL_ERROR:
@@ -41,8 +42,8 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
     case CLOSE_POLICY_VIOLATION:
       return new TransportError(
         TRANSPORT_ERROR_CODES.PROTOCOL,
-        `The peer at ${remoteAddress} closed the connection for a protocol violation (close code ${code}${reason ? `: ${reason}` : ""}). ` +
-          "Both ends must be xppg WebSocket transports sending binary messages.",
+        ERROR_TEXTS ? `The peer at ${remoteAddress} closed the connection for a protocol violation (close code ${code}${reason ? `: ${reason}` : ""}). ` +
+          "Both ends must be xppg WebSocket transports sending binary messages." : [remoteAddress, code, reason ? [reason] : []],
         { details },
       );
     case CLOSE_ABNORMAL:
@@ -58,7 +59,7 @@ export function errorForCloseCode(code: number, reason: string, remoteAddress: s
 }
 
 function resetWith(code: number, reason: string, remoteAddress: string): XppgError {
-  const error = connectionResetError(remoteAddress, new Error(`close code ${code}${reason ? `, reason "${reason}"` : ""}`));
+  const error = connectionResetError(remoteAddress, new Error(ERROR_TEXTS ? `close code ${code}${reason ? `, reason "${reason}"` : ""}` : valuesMessage("", [code, reason ? [reason] : []])));
   return new TransportError(TRANSPORT_ERROR_CODES.CONNECTION_RESET, error.message, {
     cause: error.cause,
     details: { remoteAddress, closeCode: code, closeReason: reason },
@@ -67,15 +68,15 @@ function resetWith(code: number, reason: string, remoteAddress: string): XppgErr
 
 /** The error for a text message, which carries no xppg frame. */
 export function textMessageError(remoteAddress: string): XppgError {
-  return protocolError(remoteAddress, "it sent a text WebSocket message; xppg frames travel only as binary messages");
+  return protocolError(remoteAddress, ERROR_TEXTS ? "it sent a text WebSocket message; xppg frames travel only as binary messages" : []);
 }
 
 /** The error for a received message over `maxFrameSize`. */
 export function messageTooLargeError(remoteAddress: string, maxFrameSize: number): XppgError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.FRAME_TOO_LARGE,
-    `The peer at ${remoteAddress} sent a WebSocket message over maxFrameSize (${maxFrameSize} bytes). ` +
-      "It is misbehaving or uses a larger maxFrameSize; the connection is dropped.",
+    ERROR_TEXTS ? `The peer at ${remoteAddress} sent a WebSocket message over maxFrameSize (${maxFrameSize} bytes). ` +
+      "It is misbehaving or uses a larger maxFrameSize; the connection is dropped." : [remoteAddress, maxFrameSize],
     { details: { remoteAddress, maxFrameSize } },
   );
 }

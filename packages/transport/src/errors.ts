@@ -1,4 +1,4 @@
-import { XPPG_ERROR_CODES, XppgError, type XppgErrorOptions } from "@xppg/errors";
+import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 import { FRAMING_ERROR_CODES } from "@xppg/framing";
 
 /** Stable codes of the errors transports report. */
@@ -32,7 +32,7 @@ export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRA
 
 /** Any error a transport reports; `code` is one of {@link TRANSPORT_ERROR_CODES}. */
 export class TransportError extends XppgError {
-  constructor(code: TransportErrorCode, message: string, options?: XppgErrorOptions) {
+  constructor(code: TransportErrorCode, message: ErrorText, options?: XppgErrorOptions) {
     super(code, message, options, new.target === TransportError ? "TransportError" : undefined);
   }
 }
@@ -41,7 +41,7 @@ export class TransportError extends XppgError {
 export function connectionClosedError(remoteAddress: string, cause?: unknown): TransportError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.CONNECTION_CLOSED,
-    `The connection to ${remoteAddress} is closed; nothing more can be sent on it. Dial again to reconnect.`,
+    ERROR_TEXTS ? `The connection to ${remoteAddress} is closed; nothing more can be sent on it. Dial again to reconnect.` : [remoteAddress],
     { cause },
   );
 }
@@ -50,7 +50,7 @@ export function connectionClosedError(remoteAddress: string, cause?: unknown): T
 export function badAddressError(transport: string, address: string, expected: string): TransportError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.BAD_ADDRESS,
-    `The ${transport} transport cannot use the address "${address}". Give it in the form ${expected}.`,
+    ERROR_TEXTS ? `The ${transport} transport cannot use the address "${address}". Give it in the form ${expected}.` : [transport, address, expected],
     { details: { address } },
   );
 }
@@ -60,7 +60,7 @@ export function dialFailedError(address: string, cause?: unknown): TransportErro
   const why = cause instanceof Error ? ` (${cause.message})` : "";
   return new TransportError(
     TRANSPORT_ERROR_CODES.DIAL_FAILED,
-    `Could not connect to ${address}${why}. Check that the peer is running and listening there, and that nothing blocks the way.`,
+    ERROR_TEXTS ? `Could not connect to ${address}${why}. Check that the peer is running and listening there, and that nothing blocks the way.` : [address, why],
     { cause, details: { address } },
   );
 }
@@ -69,7 +69,7 @@ export function dialFailedError(address: string, cause?: unknown): TransportErro
 export function dialTimeoutError(address: string, timeoutMs: number): TransportError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.DIAL_TIMEOUT,
-    `Connecting to ${address} took longer than ${timeoutMs} ms and was given up. The peer may be down or unreachable; try again, or raise timeoutMs.`,
+    ERROR_TEXTS ? `Connecting to ${address} took longer than ${timeoutMs} ms and was given up. The peer may be down or unreachable; try again, or raise timeoutMs.` : [address, timeoutMs],
     { details: { address, timeoutMs } },
   );
 }
@@ -78,7 +78,7 @@ export function dialTimeoutError(address: string, timeoutMs: number): TransportE
 export function abortedError(address: string, reason?: unknown): TransportError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.ABORTED,
-    `The dial to ${address} was aborted by its AbortSignal; no connection was kept.`,
+    ERROR_TEXTS ? `The dial to ${address} was aborted by its AbortSignal; no connection was kept.` : [address],
     { cause: reason, details: { address } },
   );
 }
@@ -88,7 +88,7 @@ export function listenFailedError(address: string, cause?: unknown): TransportEr
   const why = cause instanceof Error ? ` (${cause.message})` : "";
   return new TransportError(
     TRANSPORT_ERROR_CODES.LISTEN_FAILED,
-    `Could not listen on ${address}${why}. Pick another port (0 picks a free one) or stop whatever holds it.`,
+    ERROR_TEXTS ? `Could not listen on ${address}${why}. Pick another port (0 picks a free one) or stop whatever holds it.` : [address, why],
     { cause, details: { address } },
   );
 }
@@ -98,7 +98,7 @@ export function connectionResetError(remoteAddress: string, cause?: unknown): Tr
   const why = cause instanceof Error ? ` (${cause.message})` : "";
   return new TransportError(
     TRANSPORT_ERROR_CODES.CONNECTION_RESET,
-    `The connection to ${remoteAddress} was reset${why}: the peer aborted it or the link broke. Frames in flight may be lost; dial again to reconnect.`,
+    ERROR_TEXTS ? `The connection to ${remoteAddress} was reset${why}: the peer aborted it or the link broke. Frames in flight may be lost; dial again to reconnect.` : [remoteAddress, why],
     { cause, details: { remoteAddress } },
   );
 }
@@ -112,16 +112,16 @@ export function writeFailedError(remoteAddress: string, cause?: unknown): Transp
   const why = cause instanceof Error ? ` (${cause.message})` : "";
   return new TransportError(
     TRANSPORT_ERROR_CODES.CONNECTION_RESET,
-    `Writing a frame to ${remoteAddress} failed on this side${why}, so the connection was closed: that frame and any not yet written are lost. The peer did nothing wrong; dial again to reconnect, and report the cause if it keeps happening.`,
+    ERROR_TEXTS ? `Writing a frame to ${remoteAddress} failed on this side${why}, so the connection was closed: that frame and any not yet written are lost. The peer did nothing wrong; dial again to reconnect, and report the cause if it keeps happening.` : [remoteAddress, why],
     { cause, details: { remoteAddress, local: true } },
   );
 }
 
 /** The error `closed` reports when the peer broke the transport's wire rules. */
-export function protocolError(remoteAddress: string, what: string, cause?: unknown): TransportError {
+export function protocolError(remoteAddress: string, what: ErrorText, cause?: unknown): TransportError {
   return new TransportError(
     TRANSPORT_ERROR_CODES.PROTOCOL,
-    `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.`,
+    ERROR_TEXTS ? `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.` : [remoteAddress, what],
     { cause, details: { remoteAddress } },
   );
 }

@@ -6,6 +6,7 @@ import type { Connection } from "./connection.js";
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE, MAX_TIMER_MS } from "./constants.js";
 import { badAddressError, connectionResetError, listenFailedError } from "./errors.js";
 import type { ConnectionHandler, DialOptions, ListenOptions, Listener, Transport } from "./transport.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Options for {@link memoryTransport}. */
 export interface MemoryTransportOptions {
@@ -213,7 +214,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
   checkInteger("memoryTransport", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
   const host = options.host ?? freshHost();
   if (typeof host !== "string" || host.length === 0 || host.length > 200) {
-    throw new RangeError(`memoryTransport: host must be a string of 1 to 200 characters, got ${JSON.stringify(host)}.`);
+    throw new RangeError(ERROR_TEXTS ? `memoryTransport: host must be a string of 1 to 200 characters, got ${JSON.stringify(host)}.` : valuesMessage("", [JSON.stringify(host)]));
   }
 
   /** Two connected ends, each the other's peer. */
@@ -245,7 +246,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
     async listen(address: string, onConnection: ConnectionHandler, listenOptions?: ListenOptions): Promise<Listener> {
       let name = parseName(address);
       if (name === null) throw badAddressError("memory", address, ADDRESS_FORM);
-      if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
+      if (typeof onConnection !== "function") throw new TypeError(ERROR_TEXTS ? "listen() needs an onConnection function" : valuesMessage("", []));
       // Accepted for the interface; a memory listener hands every connection over at once.
       if (listenOptions?.maxPendingConnections !== undefined) {
         checkInteger("listen", "maxPendingConnections", listenOptions.maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);
@@ -253,7 +254,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
       if (name === "" || name === "0") name = freshName("listener");
       const r = registry();
       if (r.listeners.has(name)) {
-        throw listenFailedError(address, new Error(`the name "${name}" is already in use by another memory listener`));
+        throw listenFailedError(address, new Error(ERROR_TEXTS ? `the name "${name}" is already in use by another memory listener` : valuesMessage("", [name])));
       }
       const listener = new MemoryListener(name, host, onConnection);
       r.listeners.set(name, listener);
@@ -269,7 +270,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
           if (cancelled) return;
           const listener = registry().listeners.get(name);
           if (listener === undefined) {
-            attempt.failed(new Error(`no memory listener is named "${name}"`));
+            attempt.failed(new Error(ERROR_TEXTS ? `no memory listener is named "${name}"` : valuesMessage("", [name])));
             return;
           }
           const { client, server } = connect(listener);

@@ -23,6 +23,7 @@ import { neverAgain } from "../lost-peer.js";
 import { BoundedMap } from "../mesh/bounded-map.js";
 import { REAL_TIMERS, type MeshTimers } from "../mesh/timers.js";
 import type { PeerSession } from "../peer-session.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
 
@@ -135,7 +136,7 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
         const every = this.#o.settings.checkIntervalMs;
         if (!this.#reported) {
           this.#reported = true;
-          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, `This page could not download its connection manager (is the site reachable?); it tries again every ${every} ms.`, { cause: error }), undefined);
+          this.#o.report?.(new PlaygroundError(NODE_ERROR_CODES.CODE_NOT_LOADED, ERROR_TEXTS ? `This page could not download its connection manager (is the site reachable?); it tries again every ${every} ms.` : [every], { cause: error }), undefined);
         }
         this.#retry = this.#timers.setTimer(every, () => {
           this.#retry = undefined;
@@ -156,7 +157,7 @@ export class ConnectionManager implements Pick<NodeConnectionManager, keyof Node
       code.takeOver(manager, this.#o, this.#openedAt, this.#forgotten, this.#lost.entries());
     } catch (error) {
       this.#broken = this.#manager === undefined;
-      this.#o.report?.(internalError(this.#broken ? "starting this page's connection manager" : "handing this page's links to its connection manager", error), undefined);
+      this.#o.report?.(internalError(ERROR_TEXTS ? this.#broken ? "starting this page's connection manager" : "handing this page's links to its connection manager" : [], error), undefined);
     } finally {
       this.#openedAt.clear();
       this.#lost.clear();

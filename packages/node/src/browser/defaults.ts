@@ -10,6 +10,7 @@ import type { PortMapper } from "@xppg/nat";
 import type { Transport } from "@xppg/transport";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The browser `webSocketTransport()` of `@xppg/transport-ws`, for a page given no `transports`. */
 export async function defaultTransport(maxFrameSize: number): Promise<Transport> {
@@ -20,7 +21,7 @@ export async function defaultTransport(maxFrameSize: number): Promise<Transport>
 export async function defaultPortMapper(): Promise<PortMapper> {
   throw new PlaygroundError(
     NODE_ERROR_CODES.NOT_IN_BROWSER,
-    "openPort asks the router to forward a port, which a browser page cannot do (it only dials). Leave openPort out in a page; let a Node peer listen.",
+    ERROR_TEXTS ? "openPort asks the router to forward a port, which a browser page cannot do (it only dials). Leave openPort out in a page; let a Node peer listen." : [],
   );
 }
 
@@ -28,7 +29,7 @@ export async function defaultPortMapper(): Promise<PortMapper> {
 export async function defaultLanDiscovery(_options: LanDiscoveryOptions): Promise<Discovery> {
   throw new PlaygroundError(
     NODE_ERROR_CODES.NOT_IN_BROWSER,
-    "discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.",
+    ERROR_TEXTS ? "discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address." : [],
   );
 }
 
@@ -36,6 +37,6 @@ export async function defaultLanDiscovery(_options: LanDiscoveryOptions): Promis
 export async function defaultDhtDiscovery(_options: DhtDiscoveryOptions): Promise<DhtDiscovery> {
   throw new PlaygroundError(
     NODE_ERROR_CODES.NOT_IN_BROWSER,
-    "joinTopic looks the topic up on the BitTorrent DHT over UDP, which a browser page cannot send. Join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.",
+    ERROR_TEXTS ? "joinTopic looks the topic up on the BitTorrent DHT over UDP, which a browser page cannot send. Join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh." : [],
   );
 }

@@ -9,6 +9,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { FileHost, SharedFile } from "../file-transfer.js";
 import type { PeerSession } from "../peer-session.js";
 import { KIND_FILE_ABORT, KIND_FILE_OFFER, isRecord } from "../protocol.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Most characters of a transfer id echoed back in an abort (the Node side sends 32). */
 const MAX_TRANSFER_ID = 64;
@@ -17,7 +18,7 @@ const MAX_TRANSFER_ID = 64;
 export function notInBrowser(call: string): PlaygroundError {
   return new PlaygroundError(
     NODE_ERROR_CODES.NOT_IN_BROWSER,
-    `${call}() reads and writes files on disk, which a browser page cannot do. Send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.`,
+    ERROR_TEXTS ? `${call}() reads and writes files on disk, which a browser page cannot do. Send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.` : [call],
   );
 }
 

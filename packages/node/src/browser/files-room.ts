@@ -12,6 +12,7 @@ import type { FilesRoomOptions, PlaygroundFiles } from "../files-room.js";
 import type { PeerSession } from "../peer-session.js";
 import type { SharedFile } from "../file-transfer.js";
 import { notInBrowser } from "./file-transfer.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { FilesRoomOptions, PlaygroundFiles, PlaygroundFilesOptions } from "../files-room.js";
 
@@ -38,7 +39,7 @@ export class FilesRoom {
 
   /** A page never settles `files/2`: a files message is a violation (the peer is dropped), as in Node. */
   receive(session: PeerSession, _payload: unknown): void {
-    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent a files message without settling files/2 (this node is a browser page). It is disconnected.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent a files message without settling files/2 (this node is a browser page). It is disconnected.` : [session.peerId]);
   }
 
   opened(_session: PeerSession): void {}

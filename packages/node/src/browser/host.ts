@@ -5,7 +5,7 @@
  * browser's way; the rest works as in Node.
  */
 
-import { isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, type ErrorText } from "@xppg/errors";
 import { verifySignatureAsync, type Identity } from "@xppg/secure";
 import { checkOptions, show } from "../argument-checks.js";
 import { PlaygroundError, NODE_ERROR_CODES } from "../errors.js";
@@ -43,25 +43,25 @@ const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayLis
 export function resolveHostOptions(o: PlaygroundOptions, _appName: string, _host: string, call: string): HostOptions {
   const discovery = checkOptions(o.discovery, ["lan", "dht"], call, "discovery");
   if (discovery.lan !== undefined && discovery.lan !== false) {
-    throw notInPage("discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address.");
+    throw notInPage(ERROR_TEXTS ? "discovery.lan searches the local network with multicast, which a browser page cannot do. Leave discovery out in a page and join a Node peer's ws:// address." : ["discovery.lan"]);
   }
   // Worded as the page's other refusals (joinTopic, pg.files, openPort): the same advice, and fewer bytes once gzipped.
-  if (discovery.dht !== undefined) throw notInPage("discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh.");
-  if (o.files !== undefined) throw notInPage('files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.');
-  if (o.reach !== undefined) throw notInPage("reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen.");
+  if (discovery.dht !== undefined) throw notInPage(ERROR_TEXTS ? "discovery.dht sets up the BitTorrent DHT over UDP, which a browser page cannot send. Leave it out: join a Node peer's ws:// address instead; a Node peer in the topic brings the page into the mesh." : ["discovery.dht"]);
+  if (o.files !== undefined) throw notInPage(ERROR_TEXTS ? 'files tunes pg.files, which reads and writes files on disk, which a browser page cannot do. Leave it out: send the bytes in a message instead (pg.send("my-file", { name, data })), or share the file from a Node peer.' : ["files"]);
+  if (o.reach !== undefined) throw notInPage(ERROR_TEXTS ? "reach tunes relays and hole punching, which a browser page cannot do (it only dials). Leave reach out in a page; let a Node peer listen." : ["reach"]);
   if (o.keyFile !== undefined) {
-    throw notInPage(`keyFile (${show(o.keyFile)}) needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).`);
+    throw notInPage(ERROR_TEXTS ? `keyFile (${show(o.keyFile)}) needs a file system, which a browser page does not have. Keep the identity in the page's storage instead: { identity: await loadOrCreateStoredIdentity("my-app") } (from @xppg/secure).` : ["keyFile", show(o.keyFile)]);
   }
   if (o.downloadDir !== undefined || o.acceptFile !== undefined) {
-    throw notInPage(`${o.downloadDir === undefined ? "acceptFile" : "downloadDir"} is for files received, which a browser page cannot store (it has no disk): it refuses every file offered. Leave it out in a page.`);
+    throw notInPage(ERROR_TEXTS ? `${o.downloadDir === undefined ? "acceptFile" : "downloadDir"} is for files received, which a browser page cannot store (it has no disk): it refuses every file offered. Leave it out in a page.` : [o.downloadDir === undefined ? "acceptFile" : "downloadDir"]);
   }
   if (o.statePath !== undefined || o.stateSyncIntervalMs !== undefined) {
-    throw notInPage(`${o.statePath === undefined ? "stateSyncIntervalMs" : `statePath (${show(o.statePath)})`} needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.`);
+    throw notInPage(ERROR_TEXTS ? `${o.statePath === undefined ? "stateSyncIntervalMs" : `statePath (${show(o.statePath)})`} needs a file system, which a browser page does not have. Leave it out: the state lives in memory and the other peers hold it too.` : [o.statePath === undefined ? "stateSyncIntervalMs" : "statePath", o.statePath === undefined ? [] : [show(o.statePath)]]);
   }
   return { lan: null, dht: {}, files: {}, reach: PAGE_REACH, downloadDir: "", acceptFile: () => false, openStore: undefined, loadIdentity: defaultIdentity };
 }
 
-function notInPage(message: string): PlaygroundError {
+function notInPage(message: ErrorText): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.NOT_IN_BROWSER, message);
 }
 
@@ -107,6 +107,6 @@ export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature
 function defaultIdentity(): Identity {
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,
-    'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.',
+    ERROR_TEXTS ? 'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.' : ["new Playground(appName, options)", "identity"],
   );
 }

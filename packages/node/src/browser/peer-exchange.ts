@@ -10,6 +10,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { PeerExchange as NodePeerExchange, PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 import type { PeerSession } from "../peer-session.js";
 import { KIND_PEX } from "../protocol.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 export type { PeerExchangeOptions, PeerExchangeStats } from "../peer-exchange.js";
 
@@ -24,14 +25,14 @@ export class PeerExchange implements Pick<NodePeerExchange, keyof NodePeerExchan
 
   /** A page keeps no signed record of its addresses: it has none to give (no listener) and offers no `pex/1`. */
   get ownRecord(): never {
-    throw new Error("a browser page has no peer record: it listens on nothing and offers no pex/1");
+    throw new Error(ERROR_TEXTS ? "a browser page has no peer record: it listens on nothing and offers no pex/1" : valuesMessage("", []));
   }
 
   opened(_session: PeerSession): void {}
 
   /** Always a violation: a page never settles `pex/1`. */
   receive(session: PeerSession, _payload: unknown): void {
-    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} broke the xppg protocol: it sent "${KIND_PEX}" without the pex/1 capability. It is disconnected.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} broke the xppg protocol: it sent "${KIND_PEX}" without the pex/1 capability. It is disconnected.` : [session.peerId, KIND_PEX]);
   }
 
   close(): void {}

@@ -14,6 +14,7 @@ import type { PeerSession } from "../peer-session.js";
 import type { PeerPath, ReachRoomOptions } from "../reach-room.js";
 import type { Reachability, ReachabilityStatus } from "../reachability.js";
 import type { RelayService } from "../relay-service.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { PeerPath, ReachRoomOptions } from "../reach-room.js";
 
@@ -62,6 +63,6 @@ export class ReachRoom {
 
   /** A page never settles `reach/1`: a reach message is a violation (the peer is dropped), as in Node. */
   handle(session: PeerSession, kind: string, _payload: unknown): void {
-    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, `The peer ${session.peerId} sent ${kind} without settling reach/1 (this node is a browser page). It is disconnected.`);
+    throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent ${kind} without settling reach/1 (this node is a browser page). It is disconnected.` : [session.peerId, kind]);
   }
 }

@@ -22,6 +22,7 @@ import { duplicateHandlerError, readRequestMessage } from "../request-checks.js"
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
 import { unreachableError } from "../routing-basics.js";
 import { LazyRoom } from "./lazy-room.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../request-room.js";
 
@@ -77,7 +78,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
   request(to: string, kind: string, payload: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
     return this.#lazy.call(
       (room) => room.request(to, kind, payload, timeoutMs, signal),
-      (error) => unreachableError(to, "this page could not load its request code (is the site still reachable?)", error),
+      (error) => unreachableError(to, ERROR_TEXTS ? "this page could not load its request code (is the site still reachable?)" : [], error),
     );
   }
 

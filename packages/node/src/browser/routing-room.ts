@@ -15,7 +15,7 @@
  * order. After `close()` a packet is ignored.
  */
 
-import { isXppgError, now as nowMs } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs } from "@xppg/errors";
 import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import { ROUTE_CAPABILITY, routeViolation, unreachableError } from "../routing-basics.js";
@@ -58,7 +58,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
   send(to: string, kind: string, payload: unknown): Promise<void> {
     return this.#lazy.call(
       (room) => room.send(to, kind, payload),
-      (error) => unreachableError(to, "this page could not load its routed-unicast code (is the site still reachable?)", error),
+      (error) => unreachableError(to, ERROR_TEXTS ? "this page could not load its routed-unicast code (is the site still reachable?)" : [], error),
     );
   }
 
@@ -84,7 +84,7 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
         room.receive(session, payload);
       } catch (error) {
         // What the session does with an error thrown while it delivers (peer-session.ts).
-        session.close(isXppgError(error) ? error : internalError("handling a \"xppg/route\" message", error));
+        session.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "handling a \"xppg/route\" message" : [], error));
       }
     }
   }

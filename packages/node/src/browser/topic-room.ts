@@ -10,6 +10,7 @@ import type { PeerInfo } from "../peer-table.js";
 import { checkString } from "../argument-checks.js";
 import { defaultDhtDiscovery } from "./defaults.js";
 import type { TopicRoom as NodeTopicRoom, TopicRoomOptions, TopicsView } from "../topic-room.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 export type { TopicRoomOptions, TopicsView } from "../topic-room.js";
 
@@ -29,17 +30,17 @@ export class TopicRoom implements Pick<NodeTopicRoom, keyof NodeTopicRoom> {
   }
 
   async join(topic: string): Promise<void> {
-    checkString(topic, "topic", "pg.joinTopic(topic)", 'pg.joinTopic("our-band")', 256);
+    checkString(topic, "topic", "pg.joinTopic(topic)", ERROR_TEXTS ? 'pg.joinTopic("our-band")' : "", 256);
     await defaultDhtDiscovery({ appName: this.#o.appName });
   }
 
   async findPeer(_peerId: string): Promise<PeerInfo> {
     await defaultDhtDiscovery({ appName: this.#o.appName });
-    throw new Error("unreachable: the browser's DHT stand-in always refuses");
+    throw new Error(ERROR_TEXTS ? "unreachable: the browser's DHT stand-in always refuses" : valuesMessage("", []));
   }
 
   async leave(topic: string): Promise<void> {
-    checkString(topic, "topic", "pg.leaveTopic(topic)", 'pg.leaveTopic("our-band")', 256);
+    checkString(topic, "topic", "pg.leaveTopic(topic)", ERROR_TEXTS ? 'pg.leaveTopic("our-band")' : "", 256);
   }
 
   left(_peerId: string): void {}

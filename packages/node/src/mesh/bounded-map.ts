@@ -1,3 +1,4 @@
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * A map with a fixed capacity that forgets its oldest entry to make room:
  * the seen-cache, the message cache and the route table are all bounded
@@ -9,7 +10,7 @@ export class BoundedMap<K, V> {
   readonly capacity: number;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(ERROR_TEXTS ? `capacity must be a positive integer, got ${capacity}` : valuesMessage("", [capacity]));
     this.capacity = capacity;
   }
 

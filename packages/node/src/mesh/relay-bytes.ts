@@ -6,6 +6,7 @@
  */
 
 import type { Envelope } from "@xppg/framing";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 const FLAG_DESTINATION = 0x01;
 const FLAG_SIGNATURE = 0x02;
@@ -21,7 +22,7 @@ const SIGNATURE_LENGTH = 64;
 export function relayBytes(envelope: Envelope): Uint8Array {
   const signed = envelope.signedBytes;
   const signature = envelope.signature;
-  if (signed === undefined || signature === undefined) throw new RangeError("only a signed envelope can be relayed");
+  if (signed === undefined || signature === undefined) throw new RangeError(ERROR_TEXTS ? "only a signed envelope can be relayed" : valuesMessage("", []));
   // The signature sits after the ids: kind, source, and a destination if flagged.
   let pos = FIXED_HEADER;
   pos += 2 + ((signed[pos]! << 8) | signed[pos + 1]!);

@@ -3,10 +3,11 @@
 // it stays out of the bundle every page loads (see pageChannelProvider.prepare).
 import { gcm } from "@noble/ciphers/aes.js";
 import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // gcm() takes 16-, 24- and 32-byte keys; Noise AESGCM is AES-256 only.
 function aes256Key(key: Uint8Array): Uint8Array {
-  if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
+  if (key.byteLength !== 32) throw new RangeError(ERROR_TEXTS ? `expected a 32-byte key, got ${key.byteLength} bytes` : valuesMessage("", [key.byteLength]));
   return key;
 }
 

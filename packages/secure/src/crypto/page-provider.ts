@@ -5,6 +5,7 @@
 // asynchronously: this provider's synchronous Ed25519, X25519 and SHA-256
 // are not in its download.
 import type { CryptoProvider } from "./provider.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 let aesGcm: typeof import("./noble-aes-gcm.js") | undefined;
 let chacha: typeof import("./noble-chacha.js") | undefined;
@@ -14,9 +15,13 @@ export async function loadNobleChaCha(): Promise<void> {
   chacha ??= await import("./noble-chacha.js");
 }
 
-/** What a cipher's call says before its code is loaded. */
+/**
+ * What a cipher's call says before its code is loaded. (Its short form in a page's production build is a plain
+ * string, not `valuesMessage`: an import of it here makes the bundler split @xppg/errors' error module into a chunk
+ * of its own, a second script every page loads.)
+ */
 function notLoaded(cipher: string): never {
-  throw new Error(`noble's ${cipher} is not loaded yet: await cryptoProvider.prepare("${cipher}") first (secureConnection does it itself)`);
+  throw new Error(ERROR_TEXTS ? `noble's ${cipher} is not loaded yet: await cryptoProvider.prepare("${cipher}") first (secureConnection does it itself)` : `${cipher} not loaded`);
 }
 
 function loadedChaCha(): typeof import("./noble-chacha.js") {
@@ -38,7 +43,7 @@ function loadedAesGcm(): typeof import("./noble-aes-gcm.js") {
 }
 
 function asynchronousHere(): never {
-  throw new Error("a page's channel provider signs and agrees keys asynchronously, through pageCrypto()");
+  throw new Error(ERROR_TEXTS ? "a page's channel provider signs and agrees keys asynchronously, through pageCrypto()" : "use pageCrypto()");
 }
 
 /** A page's channel provider: the record ciphers, each loaded by `prepare`; its key and signature methods throw. */

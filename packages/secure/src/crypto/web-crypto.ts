@@ -8,6 +8,7 @@ import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
 import type { AsyncAead, CryptoProvider, HandshakeCrypto, X25519KeyPair } from "./provider.js";
 import { concatBytes } from "../concat-bytes.js";
 import { pageChannelProvider } from "./page-provider.js";
+import { ERROR_TEXTS } from "@xppg/errors";
 
 /* The few WebCrypto shapes used here (this package compiles without the DOM library). */
 type Key = object;
@@ -60,7 +61,7 @@ export function webCryptoAead(subtle: Subtle, chacha: Pick<CryptoProvider, "seal
   const keyOf = (key: Uint8Array): Promise<Key> => {
     let k = keys.get(key);
     if (k === undefined) {
-      if (key.byteLength !== 32) return Promise.reject(invalidKeyError("AES-256-GCM key", "a Uint8Array of 32 bytes"));
+      if (key.byteLength !== 32) return Promise.reject(invalidKeyError("AES-256-GCM key", ERROR_TEXTS ? "a Uint8Array of 32 bytes" : []));
       k = subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
       keys.set(key, k);
     }
@@ -114,7 +115,7 @@ export function webCrypto(subtle: Subtle, chacha?: Pick<CryptoProvider, "seal" |
       const pkcs8 = concatBytes([PKCS8_ED25519, seed]);
       const { x } = await subtle.exportKey("jwk", await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]));
       const publicKey = base64url(x ?? "");
-      if (publicKey.length !== 32) throw invalidKeyError("Ed25519 public key", "a Uint8Array of 32 bytes");
+      if (publicKey.length !== 32) throw invalidKeyError("Ed25519 public key", ERROR_TEXTS ? "a Uint8Array of 32 bytes" : []);
       const key = await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
       return { publicKey, sign: async (data) => new Uint8Array(await subtle.sign("Ed25519", key, data)) };
     },
@@ -147,7 +148,7 @@ export function webCryptoHandshake(subtle: Subtle): HandshakeCrypto {
       // The secret as a JWK's "d" (RFC 8037): its PKCS #8 form may be v1 or v2 (RFC 5958, with the public key after it).
       const [publicKey, { d }] = await Promise.all([subtle.exportKey("raw", pair.publicKey), subtle.exportKey("jwk", pair.privateKey)]);
       const secretKey = base64url(d ?? "");
-      if (secretKey.length !== 32) throw invalidKeyError("X25519 secret key", "a Uint8Array of 32 bytes");
+      if (secretKey.length !== 32) throw invalidKeyError("X25519 secret key", ERROR_TEXTS ? "a Uint8Array of 32 bytes" : []);
       return { publicKey: new Uint8Array(publicKey), secretKey };
     },
     async x25519(secretKey, publicKey) {

@@ -1,6 +1,7 @@
 import { DEFAULT_NOISE_CIPHER, type NoiseCipher } from "../constants.js";
 import type { AsyncAead, CryptoProvider } from "../crypto/provider.js";
 import { keyExhaustedError, noKeyError } from "../errors.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // 2^53: JavaScript numbers count exactly up to here. Noise allows 2^64 - 1
 // nonces; a connection that sends 2^53 records is closed long before.
@@ -39,7 +40,7 @@ export class CipherState {
 
   /** `byteBudget`: bytes this key seals at most, by default {@link AES_GCM_BYTE_BUDGET} for AESGCM, no limit for ChaChaPoly. */
   constructor(provider: CryptoProvider, key: Uint8Array | null = null, cipher: NoiseCipher = DEFAULT_NOISE_CIPHER, byteBudget = cipher === "AESGCM" ? AES_GCM_BYTE_BUDGET : Infinity) {
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : valuesMessage("", [String(cipher)]));
     this.#provider = provider;
     this.#k = key;
     this.cipher = cipher;

@@ -4,6 +4,7 @@ import { handshakeFailedError, type SecureError } from "../errors.js";
 import type { CipherState } from "./cipher-state.js";
 import { SymmetricState } from "./symmetric-state.js";
 import { concatBytes } from "../concat-bytes.js";
+import { ERROR_TEXTS, valuesMessage, type ErrorText } from "@xppg/errors";
 
 const DHLEN = 32;
 
@@ -123,7 +124,7 @@ export class HandshakeState {
     this.#prologue = options.prologue ?? new Uint8Array(0);
     this.#prepare = options.prepare ?? provider.prepare;
     const cipher = options.cipher ?? DEFAULT_NOISE_CIPHER;
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(`unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"`);
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `unknown Noise cipher ${String(cipher)}; expected "AESGCM" or "ChaChaPoly"` : valuesMessage("", [String(cipher)]));
     this.#cipher = cipher;
     this.#undecided = options.negotiate === true;
     if (!this.#undecided) this.#choose(cipher);
@@ -152,7 +153,7 @@ export class HandshakeState {
         try {
           await loading;
         } catch (err) {
-          throw this.#fail(`the code of the ${cipher} cipher could not be loaded`, err);
+          throw this.#fail(ERROR_TEXTS ? `the code of the ${cipher} cipher could not be loaded` : [cipher], err);
         }
       }
       await ss.mixHash(this.#prologue);
@@ -188,7 +189,7 @@ export class HandshakeState {
    * (encrypted from message 2 on). Steps run one at a time: await each.
    */
   async writeMessage(payload: Uint8Array): Promise<Uint8Array> {
-    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error("HandshakeState.writeMessage called out of turn");
+    if (this.#failed || this.#busy || !this.isMyTurn) throw new Error(ERROR_TEXTS ? "HandshakeState.writeMessage called out of turn" : valuesMessage("", []));
     this.#busy = true;
     try {
       return await this.#write(payload);
@@ -230,7 +231,7 @@ export class HandshakeState {
     this.#step++;
     const message = concatBytes(parts);
     // Every message, a negotiating initiator's first too (a failed write leaves the state spent).
-    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError("handshake payload too large for one Noise message");
+    if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) throw new RangeError(ERROR_TEXTS ? "handshake payload too large for one Noise message" : valuesMessage("", []));
     return message;
   }
 
@@ -242,8 +243,8 @@ export class HandshakeState {
    *   long, out of turn, fails authentication, or carries a bad key.
    */
   async readMessage(message: Uint8Array): Promise<Uint8Array> {
-    if (this.#failed) throw this.#fail("the handshake already failed");
-    if (this.#busy || this.complete || this.isMyTurn) throw this.#fail("it sent a handshake message out of turn");
+    if (this.#failed) throw this.#fail(ERROR_TEXTS ? "the handshake already failed" : []);
+    if (this.#busy || this.complete || this.isMyTurn) throw this.#fail(ERROR_TEXTS ? "it sent a handshake message out of turn" : []);
     this.#busy = true;
     try {
       return await this.#read(message);
@@ -253,13 +254,13 @@ export class HandshakeState {
   }
 
   async #read(message: Uint8Array): Promise<Uint8Array> {
-    if (!(message instanceof Uint8Array)) throw this.#fail("a handshake message is not bytes");
+    if (!(message instanceof Uint8Array)) throw this.#fail(ERROR_TEXTS ? "a handshake message is not bytes" : []);
     if (message.byteLength > NOISE_MAX_MESSAGE_SIZE) {
-      throw this.#fail(`a handshake message of ${message.byteLength} bytes exceeds the Noise limit of ${NOISE_MAX_MESSAGE_SIZE}`);
+      throw this.#fail(ERROR_TEXTS ? `a handshake message of ${message.byteLength} bytes exceeds the Noise limit of ${NOISE_MAX_MESSAGE_SIZE}` : [message.byteLength, NOISE_MAX_MESSAGE_SIZE]);
     }
     let at = 0;
     const take = (n: number, what: string): Uint8Array => {
-      if (message.byteLength - at < n) throw this.#fail(`handshake message ${this.#step + 1} is too short for its ${what}`);
+      if (message.byteLength - at < n) throw this.#fail(ERROR_TEXTS ? `handshake message ${this.#step + 1} is too short for its ${what}` : [this.#step + 1, what]);
       const out = message.subarray(at, at + n);
       at += n;
       return out;
@@ -269,7 +270,7 @@ export class HandshakeState {
       const flag = message.byteLength >= DHLEN && (message[DHLEN - 1]! & 0x80) !== 0;
       if (this.initiator) {
         if (this.#undecided) this.#choose(flag ? "AESGCM" : "ChaChaPoly");
-        else if (flag && !this.#offered) throw this.#fail("its ephemeral key answers an offer of AESGCM that this side did not make");
+        else if (flag && !this.#offered) throw this.#fail(ERROR_TEXTS ? "its ephemeral key answers an offer of AESGCM that this side did not make" : []);
       } else if (this.#step === 0) {
         this.#offered = flag;
         if (this.#undecided) this.#choose(flag ? "AESGCM" : this.#cipher);
@@ -289,28 +290,28 @@ export class HandshakeState {
       if (step > 0) {
         const len = ss.hasKey() ? DHLEN + NOISE_TAG_SIZE : DHLEN;
         const rs = await ss.decryptAndHash(take(len, "static key"));
-        if (rs === null) throw this.#fail(`the static key in handshake message ${step + 1} failed authentication${this.#mismatchHint()}`);
+        if (rs === null) throw this.#fail(ERROR_TEXTS ? `the static key in handshake message ${step + 1} failed authentication${this.#mismatchHint()}` : [step + 1]);
         this.#rs = rs.slice();
         await this.#mixDh(this.#e!, rs); // es (message 2), se (message 3)
       }
       const rest = message.subarray(at);
       if (ss.hasKey() && rest.byteLength < NOISE_TAG_SIZE) {
-        throw this.#fail(`handshake message ${this.#step + 1} is too short for its payload tag`);
+        throw this.#fail(ERROR_TEXTS ? `handshake message ${this.#step + 1} is too short for its payload tag` : [this.#step + 1]);
       }
       const payload = await ss.decryptAndHash(rest);
-      if (payload === null) throw this.#fail(`the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}`);
+      if (payload === null) throw this.#fail(ERROR_TEXTS ? `the payload of handshake message ${this.#step + 1} failed authentication${this.#mismatchHint()}` : [this.#step + 1]);
       this.#step++;
       return payload.slice();
     } catch (err) {
       this.#failed = true;
       if ((err as SecureError).code === "XPPG_ERR_HANDSHAKE_FAILED") throw err;
-      throw this.#fail("a key or message could not be processed", err);
+      throw this.#fail(ERROR_TEXTS ? "a key or message could not be processed" : [], err);
     }
   }
 
   /** `Split()`: the transport cipher states, once the handshake is complete. */
   async split(): Promise<HandshakeResult> {
-    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error("HandshakeState.split called before the handshake completed");
+    if (!this.complete || this.#failed || this.#busy || this.#rs === null) throw new Error(ERROR_TEXTS ? "HandshakeState.split called before the handshake completed" : valuesMessage("", []));
     const ss = this.#ss!;
     const [c1, c2] = await ss.split();
     return {
@@ -328,12 +329,12 @@ export class HandshakeState {
       shared = await this.#crypto.x25519(local.secretKey, remote);
     } catch (err) {
       // Providers throw for a public key that gives an all-zero result.
-      throw this.#fail("the peer sent a low-order public key", err);
+      throw this.#fail(ERROR_TEXTS ? "the peer sent a low-order public key" : [], err);
     }
     // A low-order public key gives all zeros: refuse it (spec section 12.1 allows this).
     let acc = 0;
     for (let i = 0; i < shared.byteLength; i++) acc |= shared[i]!;
-    if (acc === 0) throw this.#fail("the peer sent a low-order public key");
+    if (acc === 0) throw this.#fail(ERROR_TEXTS ? "the peer sent a low-order public key" : []);
     await this.#ss!.mixKey(shared);
   }
 
@@ -342,10 +343,10 @@ export class HandshakeState {
    * it: the two sides hash different protocol names (cipher suites) or prologues.
    */
   #mismatchHint(): string {
-    return ` (the two sides differ in cipher suite or prologue, or the message was altered on the path: this side speaks ${this.protocolName}, and both must set the same \`cipher\` and \`prologue\`)`;
+    return ERROR_TEXTS ? ` (the two sides differ in cipher suite or prologue, or the message was altered on the path: this side speaks ${this.protocolName}, and both must set the same \`cipher\` and \`prologue\`)` : "";
   }
 
-  #fail(why: string, cause?: unknown): SecureError {
+  #fail(why: ErrorText, cause?: unknown): SecureError {
     this.#failed = true;
     return handshakeFailedError(this.#peerLabel, why, cause);
   }

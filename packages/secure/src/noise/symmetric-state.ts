@@ -2,6 +2,7 @@ import type { NoiseCipher } from "../constants.js";
 import type { CryptoProvider, HandshakeCrypto } from "../crypto/provider.js";
 import { CipherState } from "./cipher-state.js";
 import { concatBytes } from "../concat-bytes.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 const HASHLEN = 32;
 const EMPTY = new Uint8Array(0);
@@ -26,7 +27,7 @@ export async function noiseHkdf(crypto: HandshakeCrypto, chainingKey: Uint8Array
 export function cipherOfProtocolName(protocolName: string): NoiseCipher {
   const cipher = protocolName.split("_")[3];
   if (cipher === "AESGCM" || cipher === "ChaChaPoly") return cipher;
-  throw new RangeError(`the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)`);
+  throw new RangeError(ERROR_TEXTS ? `the Noise protocol name ${protocolName} names no supported cipher (AESGCM or ChaChaPoly)` : valuesMessage("", [protocolName]));
 }
 
 /**

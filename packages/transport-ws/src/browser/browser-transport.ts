@@ -5,6 +5,7 @@ import { dialWebSocket } from "../dial.js";
 import { WS_TRANSPORT_NAME } from "../constants.js";
 import { resolveWsOptions, type WebSocketTransport, type WebSocketTransportOptions } from "../options.js";
 import { browserWsConnection, type BrowserWebSocket, type BrowserWebSocketConstructor } from "./browser-connection.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports and no `ws` here.
 
@@ -47,7 +48,7 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
     async listen(address: string): Promise<Listener> {
       throw new TransportError(
         TRANSPORT_ERROR_CODES.LISTEN_FAILED,
-        `Cannot listen on ${address}: a browser cannot accept WebSocket connections. Listen from Node and dial it from the page.`,
+        ERROR_TEXTS ? `Cannot listen on ${address}: a browser cannot accept WebSocket connections. Listen from Node and dial it from the page.` : [address],
         { details: { address } },
       );
     },
@@ -55,11 +56,11 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
     dial(address: string, dialOptions?: DialOptions): Promise<Connection> {
       return dialWebSocket(address, dialOptions, dialTimeoutMs, (url, target, attempt) => {
         const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
-        if (Ctor === undefined) throw new Error("this environment has no WebSocket class; pass one as options.WebSocket");
+        if (Ctor === undefined) throw new Error(ERROR_TEXTS ? "this environment has no WebSocket class; pass one as options.WebSocket" : valuesMessage("", []));
         const ws: BrowserWebSocket = new Ctor(url);
         ws.binaryType = "arraybuffer";
-        ws.onerror = () => attempt.failed(new Error("the WebSocket could not be opened"));
-        ws.onclose = (event) => attempt.failed(new Error(`the WebSocket closed while opening (code ${event.code})`));
+        ws.onerror = () => attempt.failed(new Error(ERROR_TEXTS ? "the WebSocket could not be opened" : valuesMessage("", [])));
+        ws.onclose = (event) => attempt.failed(new Error(ERROR_TEXTS ? `the WebSocket closed while opening (code ${event.code})` : valuesMessage("", [event.code])));
         ws.onopen = () => {
           ws.onopen = null;
           attempt.connected(

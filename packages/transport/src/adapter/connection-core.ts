@@ -1,4 +1,4 @@
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
 import { connectionClosedError, writeFailedError } from "../errors.js";
@@ -189,7 +189,7 @@ export class ConnectionCore implements Connection {
 
   send(frame: Uint8Array): Promise<void> {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError("send() takes a Uint8Array frame"));
+    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
     const length = frame.byteLength;
     if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     try {

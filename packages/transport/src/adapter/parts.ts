@@ -1,11 +1,12 @@
 import type { Connection } from "../connection.js";
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Total bytes of `parts`; throws a TypeError if one is not a Uint8Array. */
 export function partsLength(parts: readonly Uint8Array[]): number {
-  if (!Array.isArray(parts)) throw new TypeError("sendParts() takes an array of Uint8Array");
+  if (!Array.isArray(parts)) throw new TypeError(ERROR_TEXTS ? "sendParts() takes an array of Uint8Array" : valuesMessage("", []));
   let total = 0;
   for (const part of parts) {
-    if (!(part instanceof Uint8Array)) throw new TypeError("sendParts() takes an array of Uint8Array");
+    if (!(part instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sendParts() takes an array of Uint8Array" : valuesMessage("", []));
     total += part.length;
   }
   return total;
