@@ -38,6 +38,9 @@ describe("the web chat's words for a problem", () => {
     for (const e of Object.values(shutdown)) expect(describeProblem(e, SERVER)).toBe(`The chat at ${SERVER} is shutting down.`);
     const bye = (reason: string): RemotePeerError => new RemotePeerError("XPPG_ERR_DISCONNECTED", `XPPG_ERR_DISCONNECTED: ${reason}`);
     expect(describeProblem(bye("xp1abc disconnected: maintenance"), SERVER)).toBe(`The chat at ${SERVER} closed this link: xp1abc disconnected: maintenance.`);
+    // A reason that ends on a colon (an empty one after the peer's id) or a closing bracket ends with one stop.
+    expect(describeProblem(bye("xp1abc disconnected: "), SERVER)).toBe(`The chat at ${SERVER} closed this link: xp1abc disconnected.`);
+    expect(describeProblem(bye("(we are moving.)"), SERVER)).toBe(`The chat at ${SERVER} closed this link: (we are moving.)`);
     expect(describeProblem(new PlaygroundError("XPPG_ERR_DISCONNECTED", ["xp1abc", 40]), SERVER)).toBe(`The link to ${SERVER} was closed on purpose.`);
     const other = new RemotePeerError("XPPG_ERR_APP_SPECIFIC", "The peer closed the connection: we are moving to another host.");
     const said = describeProblem(other, SERVER);

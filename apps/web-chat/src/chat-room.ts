@@ -115,8 +115,8 @@ const TEXT_LEFT_OUT = "production build left this error's text out";
 
 /** `text` as a sentence: trimmed, ending with one stop. */
 const sentence = (text: string): string => {
-  const t = text.trim();
-  return /[.!?…]$/.test(t) ? t : `${t}.`;
+  const t = text.trim().replace(/[\s:;,]+$/, "");
+  return /[.!?…]["')\]]*$/.test(t) ? t : `${t}.`;
 };
 
 /**

@@ -39,7 +39,7 @@ export const TEXTS_LEFT_OUT =
 export function valuesMessage(code: string, values: ErrorValues): string {
   const shown = values
     .flat(4)
-    .map((v) => `${v ?? ""}`.split(` — ${TEXTS_LEFT_OUT}`).join("").split(`: ${TEXTS_LEFT_OUT}`).join(""))
+    .map((v) => String(v ?? "").split(` — ${TEXTS_LEFT_OUT}`).join("").split(`: ${TEXTS_LEFT_OUT}`).join(""))
     .filter((v) => v && v !== TEXTS_LEFT_OUT)
     .join(", ");
   const head = code && shown ? `${code}: ${shown}` : code || shown;

@@ -64,6 +64,10 @@ describe("XppgError", () => {
     expect(valuesMessage("XPPG_ERR_DIAL_FAILED", [String(bare)])).toBe(`XPPG_ERR_DIAL_FAILED: Error — ${TEXTS_LEFT_OUT}`);
   });
 
+  it("shows a symbol value as String() does (a template would throw on it)", () => {
+    expect(valuesMessage("XPPG_ERR_TEST", [Symbol("s"), 1])).toBe(`XPPG_ERR_TEST: Symbol(s), 1 — ${TEXTS_LEFT_OUT}`);
+  });
+
   it("has the texts on in Node (a page's production build alone turns them off)", () => {
     expect(ERROR_TEXTS).toBe(true);
   });

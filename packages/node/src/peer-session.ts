@@ -425,7 +425,7 @@ export class PeerSession {
     const code = bye?.code ?? NODE_ERROR_CODES.PROTOCOL_VIOLATION;
     const error = new RemotePeerError(
       code,
-      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : bye === null ? code : `${code}: ${bye.reason}`,
+      ERROR_TEXTS ? bye === null ? "The peer closed the connection with a malformed reason." : `The peer closed the connection: ${bye.reason}` : bye === null ? [] : `${code}: ${bye.reason}`,
     );
     // A bye is the peer's word on why it leaves; do not answer it with another.
     this.#closeError ??= error;
