@@ -4,11 +4,10 @@
  * counting itself is the `AbuseGuard`'s.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { AbuseGuard, hostKey, type Ban } from "./abuse-guard.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerTable } from "./peer-table.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 export interface BansOptions {
   readonly guard: AbuseGuard;

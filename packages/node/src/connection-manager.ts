@@ -16,7 +16,7 @@
  *   mesh flood it.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import type { ResolvedConnections } from "./connection-options.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AddressBook, KnownPeer } from "./mesh/address-book.js";
@@ -27,7 +27,6 @@ import { REAL_TIMERS, type MeshTimers } from "./mesh/timers.js";
 import { neverAgain } from "./lost-peer.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /** Deadline of one automatic dial (dial and both handshakes). */
 const DIAL_TIMEOUT_MS = 10_000;

@@ -19,7 +19,7 @@
  *   mesh, where each listens (signed by that node) and a route back to it.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { fanOut } from "./fan-out.js";
@@ -32,7 +32,6 @@ import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
 import { isRecord, KIND_MESH_GRAFT, KIND_MESH_IHAVE, KIND_MESH_PRESENCE, KIND_MESH_PRUNE } from "./protocol.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The capability a peer needs to take part in the mesh. */
 export const MESH_CAPABILITY = "mesh/1";

@@ -1,4 +1,3 @@
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * Protocol negotiation: each side's hello offers a range of protocol
  * versions and a set of named capabilities; both sides settle, from the two
@@ -11,6 +10,8 @@ import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
  * fields are ignored (a newer peer may know more), and the result is the
  * same on both sides whatever order the offers come in.
  */
+
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** What one side offers. */
 export interface ProtocolOffer {

@@ -4,14 +4,13 @@
  * not banned, not itself, room left, one connection per peer).
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
 import { sessionClosedError } from "./session-errors.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";

@@ -12,7 +12,7 @@
  * answered `"busy"`). A reply from anyone but the peer asked is ignored.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import type { EnvelopeCodec } from "@xppg/framing";
 import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
@@ -21,7 +21,6 @@ import { isReplyError } from "./reply-error.js";
 import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
  * Answers one kind of request: `src` is the asker's peer id, `payload` what

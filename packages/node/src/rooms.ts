@@ -5,7 +5,7 @@
  * unless the capability adds a public call.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
@@ -43,7 +43,6 @@ import type { TopicRoom } from "#topic-room";
 import { ReadHolds } from "./read-holds.js";
 import { TransportSet } from "./transport-set.js";
 import { TypedEvents } from "./typed-events.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 /** What the rooms need from the facade. */
 export interface NodeHooks {

@@ -1,4 +1,3 @@
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 /**
  * The routed packet (capability `route/1`): what one `xppg/route` message
  * carries, as raw bytes, from neighbour to neighbour. INTERNALS.md ("Routed
@@ -16,6 +15,7 @@ import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
  * ```
  */
 
+import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 
 export { ROUTE_CAPABILITY } from "./routing-basics.js";

@@ -4,7 +4,7 @@
 // takes no AES-GCM). Node keeps `RecordLink`, whose seal and open return at
 // once, in place; this one stays out of Node's path, and `RecordLink` out of
 // a page's download.
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
@@ -15,7 +15,6 @@ import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } f
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);

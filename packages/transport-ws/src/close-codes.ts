@@ -1,8 +1,7 @@
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, type XppgError } from "@xppg/errors";
 import { TRANSPORT_ERROR_CODES, TransportError } from "@xppg/transport";
 import { connectionResetError, protocolError } from "@xppg/transport/adapter";
 import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG, CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_POLICY_VIOLATION, CLOSE_PROTOCOL_ERROR, CLOSE_UNSUPPORTED_DATA, CLOSE_XPPG_ERROR } from "./constants.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports here.
 

@@ -1,4 +1,4 @@
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, type XppgError } from "@xppg/errors";
 import { ConnectionCore, type ConnectionLink, type LinkController } from "./adapter/connection-core.js";
 import { dialWithDeadline } from "./adapter/dial.js";
 import { checkInteger } from "./adapter/options.js";
@@ -6,7 +6,6 @@ import type { Connection } from "./connection.js";
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_SIZE, MAX_TIMER_MS } from "./constants.js";
 import { badAddressError, connectionResetError, listenFailedError } from "./errors.js";
 import type { ConnectionHandler, DialOptions, ListenOptions, Listener, Transport } from "./transport.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 /** Options for {@link memoryTransport}. */
 export interface MemoryTransportOptions {

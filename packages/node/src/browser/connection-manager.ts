@@ -16,14 +16,13 @@
  * `XPPG_ERR_INTERNAL`, and not tried again.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import type { ConnectionManager as NodeConnectionManager, ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
 import { NODE_ERROR_CODES, PlaygroundError, internalError } from "../errors.js";
 import { neverAgain } from "../lost-peer.js";
 import { BoundedMap } from "../mesh/bounded-map.js";
 import { REAL_TIMERS, type MeshTimers } from "../mesh/timers.js";
 import type { PeerSession } from "../peer-session.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { ConnectionManagerOptions, ConnectionStatus } from "../connection-manager.js";
 

@@ -7,14 +7,13 @@
  * in Node.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import type { Transport } from "@xppg/transport";
 import { NODE_ERROR_CODES, PlaygroundError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import type { PeerPath, ReachRoomOptions } from "../reach-room.js";
 import type { Reachability, ReachabilityStatus } from "../reachability.js";
 import type { RelayService } from "../relay-service.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { PeerPath, ReachRoomOptions } from "../reach-room.js";
 

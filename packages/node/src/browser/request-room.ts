@@ -16,13 +16,12 @@
  * registered there. After `close()` what comes is ignored.
  */
 
-import type { XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { KIND_REQUEST, KIND_RESPONSE } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
 import { unreachableError } from "../routing-basics.js";
 import { LazyRoom } from "./lazy-room.js";
-import { ERROR_TEXTS } from "@xppg/errors";
 
 export type { RequestHandler, RequestLimits, RequestRoomOptions } from "../request-room.js";
 

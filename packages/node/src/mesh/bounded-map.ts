@@ -1,4 +1,5 @@
 import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+
 /**
  * A map with a fixed capacity that forgets its oldest entry to make room:
  * the seen-cache, the message cache and the route table are all bounded

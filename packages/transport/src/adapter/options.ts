@@ -1,4 +1,5 @@
 import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+
 /**
  * Throws a `RangeError` naming `owner` and `option` unless `value` is a
  * safe integer from `min` to `max`: the check every numeric option of a
