@@ -91,6 +91,30 @@ describe("tcpTransport", () => {
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it("ends a tick whose one frame the kernel took whole with that write's callback, not a callback of its own", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    // Every tick-queue callback made during the send: Node's for the write (the kernel takes 20 bytes whole on
+    // loopback), and before, the connection's own flush as well: two callbacks a message in a ping-pong.
+    const tick = vi.spyOn(process, "nextTick");
+    const first = client.send(numbered(0, 20));
+    const during = tick.mock.calls.length;
+    tick.mockRestore();
+    expect(during).toBe(1);
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    // The tick is over: the next frame is written at once again, and frames sent after it in its tick follow in one write.
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(1, 20))];
+    expect(write).toHaveBeenCalledTimes(1);
+    for (let i = 2; i < 10; i++) sends.push(client.send(numbered(i, 20)));
+    expect(write).toHaveBeenCalledTimes(1);
+    await Promise.all(sends);
+    await at.waitFor(10);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
     const { client, server } = await pair({ noDelay: false });
     const at = new Collector(server);
