@@ -94,10 +94,14 @@ class SocketLink implements ConnectionLink {
   #pendingBytes = 0;
   #flushScheduled = false;
   /**
-   * The tick's first frame was written at once and the kernel took every
-   * byte: Node calls that write's callback on the tick queue, where our own
-   * flush would have run, and the callback ends the tick (one callback fewer
-   * on the tick queue for each message of a ping-pong).
+   * The tick's first frame was written at once and nothing of it stayed
+   * buffered (the kernel took every byte, or the write failed at once: the
+   * socket counts the bytes as gone either way): Node calls that write's
+   * callback on the tick queue, where our own flush would have run, with or
+   * without an error, and the callback ends the tick (one callback fewer on
+   * the tick queue for each message of a ping-pong). So both write callbacks
+   * call `#written` first and whatever the error: a conditional call would
+   * strand the tick's later frames.
    */
   #tickEndsAtWrite = false;
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
@@ -165,8 +169,14 @@ class SocketLink implements ConnectionLink {
       // The tick's first frame is written at once (a reply waits for no turn); the rest of the tick's follow in one write.
       // With Nagle on, a second write would wait for the first's ACK (delayed up to ~40 ms): the whole tick waits and leaves in one.
       // Written whole, its write's callback ends the tick (Node queues it on the tick queue, where this flush would go).
-      if (!this.#writeAtOnce || !this.#flush() || this.#socket.writableLength !== 0) process.nextTick(this.#flushTick);
-      else this.#tickEndsAtWrite = true;
+      // In a finally: a write that throws must still leave the tick an end, as the flush queued before it did.
+      let whole = false;
+      try {
+        whole = this.#writeAtOnce && this.#flush() && this.#socket.writableLength === 0;
+      } finally {
+        if (whole) this.#tickEndsAtWrite = true;
+        else process.nextTick(this.#flushTick);
+      }
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
     return this.#controller.wait();

@@ -115,6 +115,40 @@ describe("tcpTransport", () => {
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 
+  it("ends a tick whose first frame the kernel could not take whole with a flush of its own: the tick's later frames still leave, in order", async () => {
+    const { client, server } = await pair({ maxFrameSize: 1024 * 1024 });
+    server.pause();
+    const at = new Collector(server);
+    // Fill the kernel's buffers while the receiver does not read, until the socket itself holds bytes.
+    const big = 256 * 1024;
+    const filling: Promise<void>[] = [];
+    let sent = 0;
+    const writable = vi.spyOn(Socket.prototype, "write");
+    client.send(numbered(sent++, big)).catch(() => {});
+    const socket = writable.mock.contexts[0] as Socket;
+    writable.mockRestore();
+    while (socket.writableLength === 0 && sent < 200) {
+      filling.push(client.send(numbered(sent++, big)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(socket.writableLength).toBeGreaterThan(0);
+    // A new tick: its first frame queues behind what the socket holds (not taken whole), and more frames follow in the tick.
+    const first = sent;
+    const write = vi.spyOn(Socket.prototype, "write");
+    const tail: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) tail.push(client.send(numbered(sent++, 20)));
+    expect(write).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The tick's own flush wrote the other four, in one write, though no write's callback came.
+    expect(write).toHaveBeenCalledTimes(2);
+    write.mockRestore();
+    server.resume();
+    await Promise.all([...filling, ...tail]);
+    await at.waitFor(sent);
+    expect(at.frames.map(numberOf)).toEqual(Array.from({ length: sent }, (_, i) => i));
+    expect(at.frames.slice(first).map((frame) => frame.byteLength)).toEqual(at.frames.slice(first).map(() => numbered(0, 20).byteLength));
+  });
+
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
     const { client, server } = await pair({ noDelay: false });
     const at = new Collector(server);
