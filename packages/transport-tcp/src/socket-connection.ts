@@ -51,7 +51,8 @@ export function socketConnection(socket: Socket, options: SocketConnectionOption
  * {@link BY_REFERENCE_BYTES} or more by reference. With `noDelay` (the
  * default) the first frame of an event-loop tick is written at once; what
  * the rest of the tick sent (all of it, without `noDelay`) goes out in one
- * corked write on `process.nextTick`. The next tick's
+ * corked write on `process.nextTick` (or, when the kernel took the first
+ * write whole, in that write's callback, which Node runs there too). The next tick's
  * frames go on into the same batch after what was cut for the socket, so
  * batches leave full and the few in flight come back to the pool (a batch
  * retired after each tick's one or two frames made the sender allocate
@@ -92,6 +93,17 @@ class SocketLink implements ConnectionLink {
   #batchLength = 0;
   #pendingBytes = 0;
   #flushScheduled = false;
+  /**
+   * The tick's first frame was written at once and nothing of it stayed
+   * buffered (the kernel took every byte, or the write failed at once: the
+   * socket counts the bytes as gone either way): Node calls that write's
+   * callback on the tick queue, where our own flush would have run, with or
+   * without an error, and the callback ends the tick (one callback fewer on
+   * the tick queue for each message of a ping-pong). So both write callbacks
+   * call `#written` first and whatever the error: a conditional call would
+   * strand the tick's later frames.
+   */
+  #tickEndsAtWrite = false;
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
   readonly #writeAtOnce: boolean;
 
@@ -154,10 +166,17 @@ class SocketLink implements ConnectionLink {
   #sent(): Promise<void> {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flushTick);
       // The tick's first frame is written at once (a reply waits for no turn); the rest of the tick's follow in one write.
       // With Nagle on, a second write would wait for the first's ACK (delayed up to ~40 ms): the whole tick waits and leaves in one.
-      if (this.#writeAtOnce) this.#flush();
+      // Written whole, its write's callback ends the tick (Node queues it on the tick queue, where this flush would go).
+      // In a finally: a write that throws must still leave the tick an end, as the flush queued before it did.
+      let whole = false;
+      try {
+        whole = this.#writeAtOnce && this.#flush() && this.#socket.writableLength === 0;
+      } finally {
+        if (whole) this.#tickEndsAtWrite = true;
+        else process.nextTick(this.#flushTick);
+      }
     }
     if (this.#socket.writableLength + this.#pendingBytes < this.#highWaterMark) return RESOLVED;
     return this.#controller.wait();
@@ -236,8 +255,16 @@ class SocketLink implements ConnectionLink {
     this.#flush();
   };
 
-  #flush(): void {
-    if (this.#pendingBytes === 0) return;
+  /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
+  #written(): void {
+    if (!this.#tickEndsAtWrite) return;
+    this.#tickEndsAtWrite = false;
+    this.#flushTick();
+  }
+
+  /** Writes what is pending; false when nothing was handed to the socket (so no write's callback will come). */
+  #flush(): boolean {
+    if (this.#pendingBytes === 0) return false;
     const socket = this.#socket;
     // The batch stays open: the next tick's frames follow in it.
     this.#cut();
@@ -250,7 +277,7 @@ class SocketLink implements ConnectionLink {
     this.#sparePieces = null;
     this.#spareOwners = null;
     this.#pendingBytes = 0;
-    if (socket.destroyed || socket.writableEnded) return;
+    if (socket.destroyed || socket.writableEnded) return false;
     // Several pieces: cork so they leave in one writev.
     if (count > 1) socket.cork();
     for (let i = 0; i < count; i++) {
@@ -265,15 +292,18 @@ class SocketLink implements ConnectionLink {
     this.#sparePieces = pieces;
     this.#spareOwners = owners;
     this.#checkWaiters();
+    return count > 0;
   }
 
   // Each piece handed to the kernel frees room: wake waiting senders without
   // waiting for the whole buffer to empty ('drain'), and recycle batches.
   readonly #afterWrite = (): void => {
+    this.#written();
     this.#checkWaiters();
   };
 
   #afterBatchWrite(batch: SendBatch, err: Error | null | undefined): void {
+    this.#written();
     if (--batch.unwritten === 0 && err == null) {
       // Everything cut from the open batch is written and nothing follows yet:
       // an idle connection holds no batch (the pool has it for the next tick).

@@ -91,6 +91,64 @@ describe("tcpTransport", () => {
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it("ends a tick whose one frame the kernel took whole with that write's callback, not a callback of its own", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    // Every tick-queue callback made during the send: Node's for the write (the kernel takes 20 bytes whole on
+    // loopback), and before, the connection's own flush as well: two callbacks a message in a ping-pong.
+    const tick = vi.spyOn(process, "nextTick");
+    const first = client.send(numbered(0, 20));
+    const during = tick.mock.calls.length;
+    tick.mockRestore();
+    expect(during).toBe(1);
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    // The tick is over: the next frame is written at once again, and frames sent after it in its tick follow in one write.
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(1, 20))];
+    expect(write).toHaveBeenCalledTimes(1);
+    for (let i = 2; i < 10; i++) sends.push(client.send(numbered(i, 20)));
+    expect(write).toHaveBeenCalledTimes(1);
+    await Promise.all(sends);
+    await at.waitFor(10);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(at.frames.map(numberOf)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it("ends a tick whose first frame the kernel could not take whole with a flush of its own: the tick's later frames still leave, in order", async () => {
+    const { client, server } = await pair({ maxFrameSize: 1024 * 1024 });
+    server.pause();
+    const at = new Collector(server);
+    // Fill the kernel's buffers while the receiver does not read, until the socket itself holds bytes.
+    const big = 256 * 1024;
+    const filling: Promise<void>[] = [];
+    let sent = 0;
+    const writable = vi.spyOn(Socket.prototype, "write");
+    client.send(numbered(sent++, big)).catch(() => {});
+    const socket = writable.mock.contexts[0] as Socket;
+    writable.mockRestore();
+    while (socket.writableLength === 0 && sent < 200) {
+      filling.push(client.send(numbered(sent++, big)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(socket.writableLength).toBeGreaterThan(0);
+    // A new tick: its first frame queues behind what the socket holds (not taken whole), and more frames follow in the tick.
+    const first = sent;
+    const write = vi.spyOn(Socket.prototype, "write");
+    const tail: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) tail.push(client.send(numbered(sent++, 20)));
+    expect(write).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The tick's own flush wrote the other four, in one write, though no write's callback came.
+    expect(write).toHaveBeenCalledTimes(2);
+    write.mockRestore();
+    server.resume();
+    await Promise.all([...filling, ...tail]);
+    await at.waitFor(sent);
+    expect(at.frames.map(numberOf)).toEqual(Array.from({ length: sent }, (_, i) => i));
+    expect(at.frames.slice(first).map((frame) => frame.byteLength)).toEqual(at.frames.slice(first).map(() => numbered(0, 20).byteLength));
+  });
+
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
     const { client, server } = await pair({ noDelay: false });
     const at = new Collector(server);
