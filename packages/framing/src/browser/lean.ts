@@ -1,0 +1,18 @@
+/**
+ * A page's `#lean` (Node's is `../lean.ts`): no compact direct envelope. A
+ * page does not offer `lean/1`, so none is sent to it and it writes none;
+ * `LEAN` false lets the bundler leave every use out.
+ */
+
+/** True where the compact layout is written and read. */
+export const LEAN = false;
+
+/** Never called in a page. */
+export function leanKindPrefix(): Uint8Array | null {
+  return null;
+}
+
+/** Never called in a page. */
+export function readLeanKind(): string {
+  return "";
+}
