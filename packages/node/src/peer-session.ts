@@ -1,6 +1,6 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
+import { ENVELOPE_VERSION, LEAN, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
@@ -414,6 +414,8 @@ export class PeerSession {
       this.close(new PlaygroundError(refusal.code, refusal.reason));
       return;
     }
+    // Settled with the peer: its direct messages may come compact from now on (after its welcome), and ours go so once open.
+    if (LEAN) this.#link.lean = this.#host.compact?.(this) === true;
     this.#phase = "admitted";
     void this.#sendEnvelope(KIND_WELCOME, null, hello.peerId);
   }

@@ -104,7 +104,8 @@ export class RawPeer {
           const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
           for (let pos = 0; pos < data.byteLength; ) {
             const length = view.getUint32(pos);
-            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId };
+            // It reads the compact layout too: a node sends it only to a peer whose hello offered `lean/1`.
+            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId, lean: true };
             const env = this.codec.decode(data, pos + 4, pos + 4 + length, link);
             this.received.push({ kind: env.kind, payload: env.payload });
             pos += 4 + length;
