@@ -4,15 +4,17 @@
  * `LEAN` false lets the bundler leave every use out.
  */
 
+import type { EncodeCache } from "../string-cache.js";
+
 /** True where the compact layout is written and read. */
 export const LEAN = false;
 
-/** Never called in a page. */
-export function leanKindPrefix(): Uint8Array | null {
+/** Never called in a page (`LEAN` is false). */
+export function leanKindPrefix(_kind: string, _strings: EncodeCache): Uint8Array | null {
   return null;
 }
 
-/** Never called in a page. */
-export function readLeanKind(): string {
+/** Never called in a page (`LEAN` is false). */
+export function readLeanKind(_bytes: Uint8Array, _start: number, _end: number): string {
   return "";
 }
