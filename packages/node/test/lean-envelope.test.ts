@@ -6,13 +6,13 @@ import { describe, expect, it } from "vitest";
 import { tcpTransport } from "@xppg/transport-tcp";
 import type { XppgError } from "@xppg/errors";
 import { EnvelopeCodec } from "@xppg/framing";
-import { Playground } from "../src/index.js";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { LEAN_CAPABILITY, NODE_CAPABILITIES, PROTOCOL_VERSION } from "../src/protocol.js";
 import { RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
 
 stopNodesAfterEach();
 
-async function started(options: ConstructorParameters<typeof Playground>[1] = {}): Promise<Playground> {
+async function started(options: PlaygroundOptions = {}): Promise<Playground> {
   const pg = track(new Playground("test-app", { host: "127.0.0.1", port: 0, transports: [tcpTransport()], ...options }));
   await pg.start();
   return pg;
@@ -50,7 +50,7 @@ function errorsOf(pg: Playground): XppgError[] {
 
 describe("the compact direct envelope (lean/1) between nodes", () => {
   it.each([["encrypted", false], ["plaintext", true]] as const)("%s: two current nodes settle it; direct messages, requests and broadcasts arrive as sent", async (_what, plain) => {
-    const options = plain ? { dangerouslyDisableEncryption: true } : {};
+    const options: PlaygroundOptions = plain ? { dangerouslyDisableEncryption: true } : {};
     const a = await started(options);
     const b = await started(options);
     await b.join(a.addresses[0]!);
