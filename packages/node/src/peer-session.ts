@@ -50,6 +50,8 @@ export class PeerSession {
   #readHolds = 0;
   /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
   #link: EnvelopeLink | undefined;
+  /** The peer settled `lean/1` (at admission); the link takes it once open. */
+  #lean = false;
   /** The application kind the router last handed to the handlers from this peer (issue 15: a stream of one kind skips its checks). */
   #appKind: string | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
@@ -343,6 +345,8 @@ export class PeerSession {
       else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
+        // Compact envelopes are read (and written) from here on, not before: a compact welcome or bye is an unknown envelope.
+        if (LEAN) this.#link!.lean = this.#lean;
         this.#phase = "open";
         this.everOpened = true;
         this.#readyResolve();
@@ -414,8 +418,8 @@ export class PeerSession {
       this.close(new PlaygroundError(refusal.code, refusal.reason));
       return;
     }
-    // Settled with the peer: its direct messages may come compact from now on (after its welcome), and ours go so once open.
-    if (LEAN) this.#link.lean = this.#host.compact?.(this) === true;
+    // Settled with the peer: the link takes it at the peer's welcome (its compact messages come only after it), both ways.
+    if (LEAN) this.#lean = this.#host.compact?.(this) === true;
     this.#phase = "admitted";
     void this.#sendEnvelope(KIND_WELCOME, null, hello.peerId);
   }

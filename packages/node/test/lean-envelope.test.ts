@@ -114,6 +114,20 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
     expect(target.peers.map((p) => p.peerId)).toEqual([lean.raw.peerId]);
   });
 
+  it("a compact envelope is read only once the link is open: a compact welcome right after the hello drops the peer", async () => {
+    const target = await started({ limits: { banThreshold: Number.MAX_SAFE_INTEGER } });
+    const errors = errorsOf(target);
+    const raw = await RawPeer.dial(tcpTransport(), target.addresses[0]!);
+    const hello = raw.bareEnvelope("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [...NODE_CAPABILITIES], peerId: raw.peerId, listen: [], agent: "lean", time: Date.now() });
+    const welcome = compact(raw, target, "xppg/welcome", null).subarray(4);
+    // Hello and compact welcome in one bundle: the peer is admitted, not open, when the welcome is read.
+    await raw.conn.send(RawPeer.bundle(hello, welcome));
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "the error");
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION"]);
+    expect(target.peers).toEqual([]);
+  });
+
   it("a compact envelope gets every check a full one gets: reserved kinds, fixed shapes, control messages out of turn; a malformed one drops the peer", async () => {
     // Every hostile peer here comes from 127.0.0.1: no ban for the address.
     const target = await started({ limits: { banThreshold: Number.MAX_SAFE_INTEGER } });
