@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { tcpTransport } from "@xppg/transport-tcp";
 import type { XppgError } from "@xppg/errors";
 import { EnvelopeCodec } from "@xppg/framing";
+import { generateIdentity } from "@xppg/secure";
+import type { Connection } from "@xppg/transport";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { LEAN_CAPABILITY, NODE_CAPABILITIES, PROTOCOL_VERSION } from "../src/protocol.js";
 import { RawPeer, stopNodesAfterEach, track, until } from "./helpers.js";
@@ -112,6 +114,30 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
     await until(() => errors.length > 0, 5000, "the error");
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION"]);
     expect(target.peers.map((p) => p.peerId)).toEqual([lean.raw.peerId]);
+  });
+
+  it("the raw peer of the tests reads a compact envelope only once its hello offered lean/1", async () => {
+    let accepted: ((c: Connection) => void) | undefined;
+    const far = new Promise<Connection>((resolve) => (accepted = resolve));
+    const listener = await tcpTransport().listen("tcp://127.0.0.1:0", (c) => accepted!(c));
+    try {
+      const [aId, bId] = [generateIdentity().peerId, generateIdentity().peerId];
+      const a = new RawPeer(await tcpTransport().dial(listener.address), aId, bId);
+      const b = new RawPeer(await far, bId, aId);
+      const out = new Uint8Array(64);
+      const n = new EnvelopeCodec().encodeFieldsInto(out, 0, "bench", bId, aId, 1, 0, new Uint8Array([5]), undefined, { local: bId, remote: aId, lean: true });
+      await b.conn.send(RawPeer.bundle(out.slice(0, n)));
+      await until(() => a.received.length === 1, 5000, "the first compact envelope");
+      expect(a.received[0]!.kind).toBe("<undecodable>");
+      await a.hello("test-app", PROTOCOL_VERSION, false, [LEAN_CAPABILITY]);
+      await until(() => b.received.length === 1, 5000, "the hello");
+      await b.conn.send(RawPeer.bundle(out.slice(0, n)));
+      await until(() => a.received.length === 2, 5000, "the second compact envelope");
+      expect(a.received[1]).toEqual({ kind: "bench", payload: Uint8Array.from([5]) });
+      void a.conn.close();
+    } finally {
+      await listener.close();
+    }
   });
 
   it("a compact envelope is read only once the link is open: a compact welcome right after the hello drops the peer", async () => {
