@@ -7,7 +7,7 @@ import { BundleReader } from "./bundle-reader.js";
 import { DIRECT_STREAMS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
@@ -50,8 +50,6 @@ export class PeerSession {
   #readHolds = 0;
   /** This link's two ends (set when the peer's hello arrives); the same view for sending and receiving. */
   #link: EnvelopeLink | undefined;
-  /** The peer settled `lean/1` (at admission); the link takes it once open. */
-  #lean = false;
   /** The application kind the router last handed to the handlers from this peer (issue 15: a stream of one kind skips its checks). */
   #appKind: string | undefined;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
@@ -345,8 +343,9 @@ export class PeerSession {
       else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
-        // Compact envelopes are read (and written) from here on, not before: a compact welcome or bye is an unknown envelope.
-        if (LEAN) this.#link!.lean = this.#lean;
+        // lean/1, settled by the two hellos (both offer it), reaches the link now, not at admission: compact envelopes are read
+        // and written from here on (the peer's welcome comes before its first one), and a compact welcome or bye is refused.
+        if (LEAN) this.#link!.lean = this.#hello!.offer.capabilities.includes(LEAN_CAPABILITY) && this.#host.hello().caps.includes(LEAN_CAPABILITY);
         this.#phase = "open";
         this.everOpened = true;
         this.#readyResolve();
@@ -418,8 +417,6 @@ export class PeerSession {
       this.close(new PlaygroundError(refusal.code, refusal.reason));
       return;
     }
-    // Settled with the peer: the link takes it at the peer's welcome (its compact messages come only after it), both ways.
-    if (LEAN) this.#lean = this.#host.compact?.(this) === true;
     this.#phase = "admitted";
     void this.#sendEnvelope(KIND_WELCOME, null, hello.peerId);
   }

@@ -6,7 +6,7 @@
  */
 
 import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, EnvelopeCodec, LEAN } from "@xppg/framing";
+import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, publicKeyFromPeerId } from "@xppg/secure";
 import { SharedState, type SharedStateOptions } from "@xppg/state";
 import { AbuseGuard, earnsStrike, type AbuseGuardOptions } from "./abuse-guard.js";
@@ -36,7 +36,7 @@ import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-
 import { PeerTable } from "./peer-table.js";
 import type { ReachRoom } from "#reach-room";
 import type { PlaygroundEvents, PlaygroundStats } from "./playground-types.js";
-import { LEAN_CAPABILITY, type Hello } from "./protocol.js";
+import type { Hello } from "./protocol.js";
 import type { ResolvedLimits, ResolvedOptions } from "./resolved-options.js";
 import { StateSync } from "./state-sync.js";
 import type { TopicRoom } from "#topic-room";
@@ -231,8 +231,6 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     unread: (count) => void (stats.droppedLastMessages += count),
     ended,
   };
-  // Only in Node: a page does not offer lean/1 (`LEAN` of @xppg/framing).
-  if (LEAN) sessionHost.compact = (session) => table.supports(session, LEAN_CAPABILITY);
   const transports = new TransportSet();
   const heldByListeners = (): number => transports.pendingConnections;
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });

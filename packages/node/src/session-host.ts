@@ -26,8 +26,6 @@ export interface SessionHost {
   readonly router: Pick<MessageRouter, "deliver" | "deliverDirect">;
   /** The application's handlers. */
   readonly dispatcher: Pick<Dispatcher, "dispatch">;
-  /** True when the peer settled the compact direct envelope (`lean/1`); asked once the peer is admitted. */
-  compact?(session: PeerSession): boolean;
   /** True when the peer relays broadcasts of others (it settled the mesh capability). */
   relays(session: PeerSession): boolean;
   /** Both sides accepted each other: the session is open. */
