@@ -110,9 +110,19 @@ export class EnvelopeReader {
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
-    // The compact layout, on a link that settled it (elsewhere its first byte is an unknown version, as before): read as the full
-    // layout's direct message from the link's other end to this one, hop limit 0, id 0, no signature, with the same checks.
-    if (LEAN && size > 0 && link !== undefined && link.lean === true && (bytes[start]! & ~LEAN_BYTES) === LEAN_MARKER) {
+    // The compact layout, on a link that settled it: read as the full layout's direct message from the link's other end
+    // to this one, hop limit 0, id 0, no signature, with the same checks. (A page reads its first byte as an unknown version.)
+    if (LEAN && size > 0 && (bytes[start]! & ~LEAN_BYTES) === LEAN_MARKER) {
+      if (link === undefined || link.lean !== true) {
+        // Whatever its size: no peer sends one on a link that did not settle lean/1 (INTERNALS.md, "Compact direct envelopes").
+        const marker = bytes[start]!;
+        throw new FramingError(
+          FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+          ERROR_TEXTS ? `The peer sent a compact direct envelope (first byte 0x${marker.toString(16)}) on a link that did not settle lean/1, ` +
+            "where no peer sends one: its software is broken or hostile, not older. Check what runs there; this connection is dropped." : [marker],
+          { details: { version: marker } },
+        );
+      }
       const kind = readLeanKind(bytes, start, end);
       const r = this.#read;
       this.#spent = true;

@@ -84,11 +84,21 @@ describe("the compact direct envelope (lean/1)", () => {
     );
   });
 
-  it("is refused as before on a link that did not settle it, and without a link: an unknown envelope version", () => {
+  it("is refused on a link that did not settle it, and without a link, whatever its size: XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION, saying so (not an older peer)", () => {
     const codec = new EnvelopeCodec();
     const compact = encode(codec, "bench", new Uint8Array(20), toB);
-    for (const link of [undefined, { local: B, remote: A }, { local: B, remote: A, lean: false }]) {
-      expect(() => codec.read(compact, 0, compact.length, link)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION" }));
+    for (const bytes of [compact, compact.subarray(0, 4), Uint8Array.from([0x81]), Uint8Array.from([0x80, 0])]) {
+      for (const link of [undefined, { local: B, remote: A }, { local: B, remote: A, lean: false }]) {
+        for (const read of [() => codec.read(bytes, 0, bytes.length, link), () => codec.decode(bytes, 0, bytes.length, link)]) {
+          expect(read).toThrow(
+            expect.objectContaining({
+              code: "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
+              message: expect.stringMatching(new RegExp(`^The peer sent a compact direct envelope \\(first byte 0x8${bytes[0]! & 1}\\) on a link that did not settle lean/1.*broken or hostile`)),
+              details: expect.objectContaining({ version: bytes[0] }),
+            }),
+          );
+        }
+      }
     }
   });
 

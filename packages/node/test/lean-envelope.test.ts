@@ -151,6 +151,7 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
     await raw.conn.closed;
     await until(() => errors.length > 0, 5000, "the error");
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION"]);
+    expect(errors[0]!.message).toMatch(/compact direct envelope \(first byte 0x80\) on a link that did not settle lean\/1/);
     expect(target.peers).toEqual([]);
   });
 

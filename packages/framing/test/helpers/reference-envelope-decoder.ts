@@ -46,6 +46,14 @@ export function referenceDecode(bytes: Uint8Array, start: number, end: number, l
     full.set(bytes.subarray(start + 1, end), 12);
     return referenceDecode(full, 0, full.length, link, Number.POSITIVE_INFINITY, maxDepth);
   }
+  if (size > 0 && (bytes[start]! & 0xfe) === 0x80) {
+    const marker = bytes[start]!;
+    throw new FramingError(
+      FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+      `The peer sent a compact direct envelope (first byte 0x${marker.toString(16)}) on a link that did not settle lean/1, ` +
+        "where no peer sends one: its software is broken or hostile, not older. Check what runs there; this connection is dropped.",
+    );
+  }
   if (size < 11) throw malformed(`it has ${size} bytes, fewer than the 11-byte header`);
   const version = bytes[start]!;
   if (version !== 1) throw new FramingError(FRAMING_ERROR_CODES.UNSUPPORTED_VERSION, `Envelope version ${version} is not supported (this code reads version 1). Upgrade the older peer.`);
