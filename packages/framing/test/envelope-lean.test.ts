@@ -84,6 +84,43 @@ describe("the compact direct envelope (lean/1)", () => {
     );
   });
 
+  it("property (fuzz): long kinds (120 to 255 bytes, and multi-byte UTF-8 near 128 characters) are read as the reference reads them, or refused as it refuses them", () => {
+    const tail = fc.oneof(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(Uint8Array.of(0xc0), Uint8Array.of(0x92, 1, 0xa1, 0x78), Uint8Array.of(0xc1)));
+    // Any bytes under a length byte of 120 to 255, cut short or not.
+    const rawKinds = fc.tuple(fc.integer({ min: 120, max: 255 }), fc.uint8Array({ minLength: 100, maxLength: 260 })).map(([length, kind]) => ({ length, kind }));
+    // Text of 120 to 136 characters (UTF-16 units) from one- to four-byte characters, its length byte exact, or off by one, or cut at 255.
+    const textKinds = fc
+      .tuple(fc.array(fc.constantFrom("a", "é", "✓", "\u{1d11e}"), { minLength: 60, maxLength: 136 }), fc.constantFrom(0, 0, 0, -1, 1))
+      .map(([chars, off]) => {
+        let text = "";
+        for (const c of chars) if (text.length + c.length <= 136) text += c;
+        const kind = new TextEncoder().encode(text);
+        return { length: Math.max(1, Math.min(255, kind.length + off)), kind };
+      });
+    const bytes = fc.tuple(fc.constantFrom(0x80, 0x81), fc.oneof(rawKinds, textKinds), tail).map(([marker, { length, kind }, rest]) => Uint8Array.from([marker, length, ...kind.subarray(0, 255), ...rest]));
+    fc.assert(
+      fc.property(fc.array(bytes, { minLength: 1, maxLength: 6 }), fc.constantFrom(200, 300, 1024), (inputs, maxSize) => {
+        const codec = new EnvelopeCodec({ maxSize });
+        for (const input of inputs) {
+          let got: unknown;
+          const read = failure(() => {
+            const e = codec.decode(input, 0, input.length, fromA);
+            got = { ...e, payload: plain(e.payload) };
+          });
+          let want: unknown;
+          const reference = failure(() => {
+            const e = referenceDecode(input, 0, input.length, fromA, maxSize);
+            want = { ...e, payload: plain(e.payload) };
+          });
+          expect(read).toBe(reference);
+          expect(read.startsWith("untyped")).toBe(false);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("is refused on a link that did not settle it, and without a link, whatever its size: XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION, saying so (not an older peer)", () => {
     const codec = new EnvelopeCodec();
     const compact = encode(codec, "bench", new Uint8Array(20), toB);
