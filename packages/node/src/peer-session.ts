@@ -282,6 +282,8 @@ export class PeerSession {
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
     if (envelope.kind === KIND_BYE || !own) void this.connection.close();
+    // The peer opened this connection at this welcome and writes compact envelopes after it, replaced here or not.
+    else if (LEAN && envelope.kind === KIND_WELCOME) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
@@ -343,9 +345,7 @@ export class PeerSession {
       else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
-        // lean/1, settled by the two hellos (both offer it), reaches the link now, not at admission: compact envelopes are read
-        // and written from here on (the peer's welcome comes before its first one), and a compact welcome or bye is refused.
-        if (LEAN) this.#link!.lean = this.#hello!.offer.capabilities.includes(LEAN_CAPABILITY) && this.#host.hello().caps.includes(LEAN_CAPABILITY);
+        if (LEAN) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
         this.#phase = "open";
         this.everOpened = true;
         this.#readyResolve();
@@ -490,4 +490,15 @@ export class PeerSession {
     this.#readyReject(error ?? closedInHandshakeError(this.connection.remoteAddress));
     this.#host.ended(this, error);
   }
+}
+
+/**
+ * Whether both hellos offer lean/1. It reaches the link (`lean`) at the
+ * peer's welcome, not at admission (only in Node, `LEAN`): compact
+ * envelopes are read and written from there on (the peer's welcome comes
+ * before its first one, on a connection that opens here or one that drains
+ * as a duplicate), and a compact welcome or bye is refused.
+ */
+function leanSettled(offer: readonly string[], own: readonly string[]): boolean {
+  return offer.includes(LEAN_CAPABILITY) && own.includes(LEAN_CAPABILITY);
 }
