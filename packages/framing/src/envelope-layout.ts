@@ -13,13 +13,21 @@
  *      [u16 destination length, destination]   when FLAG_DESTINATION and not FLAG_LINK_DESTINATION
  *      [64-byte signature]                      when FLAG_SIGNATURE
  *      payload: the rest; raw bytes when FLAG_BYTES, else one MessagePack value
+ *
+ * The compact direct layout (`lean/1`, only on a link both ends settled it
+ * for; the message is from the link's sender to its receiver, hop limit 0,
+ * no signature, and its id is not sent):
+ *   0  u8  LEAN_MARKER, | LEAN_BYTES when the payload is raw bytes
+ *   1  u8  kind length (1 to 255 bytes), kind (UTF-8)
+ *      payload: the rest, as above
  */
 
-import { FLAG_SIGNATURE } from "./envelope-peek.js";
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
 import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 export const FLAG_DESTINATION = 0x01;
+/** The flag of an envelope that carries a signature (its byte 1). */
+export const FLAG_SIGNATURE = 0x02;
 export const FLAG_BYTES = 0x04;
 /** The source is not written: it is the peer at the other end of the link. */
 export const FLAG_LINK_SOURCE = 0x08;
@@ -31,6 +39,12 @@ export const STRING_FLAGS = FLAG_DESTINATION | FLAG_LINK_SOURCE | FLAG_LINK_DEST
 /** Bytes in an Ed25519 signature, the one kind envelopes carry. */
 export const SIGNATURE_LENGTH = 64;
 export const FIXED_HEADER = 11;
+/** The first byte of a compact direct envelope: never a version-1 envelope's (that is 1). */
+export const LEAN_MARKER = 0x80;
+/** Set in a compact envelope's first byte: the payload is raw bytes. */
+export const LEAN_BYTES = 0x01;
+/** Longest kind, in UTF-8 bytes, a compact envelope carries (one length byte); a longer one travels in the full layout. */
+export const MAX_LEAN_KIND_BYTES = 255;
 /** Most UTF-8 bytes a string of `n` characters (UTF-16 units) can take. */
 export const MAX_UTF8_PER_CHAR = 3;
 

@@ -11,10 +11,11 @@ import type { MsgpackCodec } from "./msgpack-codec.js";
 import { ENVELOPE_VERSION, MAX_KIND_LENGTH, MAX_PEER_ID_LENGTH } from "./constants.js";
 import type { Envelope, EnvelopeLink } from "./envelope.js";
 import { FLAG_SIGNATURE } from "./envelope-peek.js";
-import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
+import { FIXED_HEADER, FLAG_BYTES, FLAG_DESTINATION, FLAG_LINK_DESTINATION, FLAG_LINK_SOURCE, KNOWN_FLAGS, LEAN_BYTES, LEAN_MARKER, MAX_UTF8_PER_CHAR, SIGNATURE_LENGTH, STRING_FLAGS, malformed } from "./envelope-layout.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { DecodeCache } from "./string-cache.js";
 import { ERROR_TEXTS } from "@xppg/errors";
+import { LEAN, readLeanKind } from "#lean";
 
 const EMPTY_BUFFER = new ArrayBuffer(0);
 /**
@@ -109,6 +110,35 @@ export class EnvelopeReader {
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
+    // The compact layout, on a link that settled it: read as the full layout's direct message from the link's other end
+    // to this one, hop limit 0, id 0, no signature, with the same checks. (A page reads its first byte as an unknown version.)
+    if (LEAN && size > 0 && (bytes[start]! & ~LEAN_BYTES) === LEAN_MARKER) {
+      if (link === undefined || link.lean !== true) {
+        // Whatever its size: no peer sends one on a link that did not settle lean/1 (INTERNALS.md, "Compact direct envelopes").
+        const marker = bytes[start]!;
+        throw new FramingError(
+          FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+          ERROR_TEXTS ? `The peer sent a compact direct envelope (first byte 0x${marker.toString(16)}) on a link that did not settle lean/1, ` +
+            "where no peer sends one: its software is broken or hostile, not older. Check what runs there; this connection is dropped." : [marker],
+          { details: { version: marker } },
+        );
+      }
+      const kind = readLeanKind(bytes, start, end);
+      const r = this.#read;
+      this.#spent = true;
+      r.kind = kind;
+      r.source = link.remote;
+      r.destination = link.local;
+      r.hopLimit = 0;
+      r.idHigh = 0;
+      r.idLow = 0;
+      if (r.signed) {
+        r.signed = false;
+        r.signature = undefined;
+        r.signedBytes = undefined;
+      }
+      return this.#readBody(r, bytes, start + 2 + bytes[start + 1]!, end, (bytes[start]! & LEAN_BYTES) !== 0);
+    }
     if (size < FIXED_HEADER) throw malformed(ERROR_TEXTS ? `it has ${size} bytes, fewer than the ${FIXED_HEADER}-byte header` : [size, FIXED_HEADER]);
     const version = bytes[start]!;
     if (version !== ENVELOPE_VERSION) {
@@ -185,11 +215,16 @@ export class EnvelopeReader {
       r.signature = undefined;
       r.signedBytes = undefined;
     }
+    return this.#readBody(r, bytes, pos, end, (flags & FLAG_BYTES) !== 0);
+  }
+
+  /** The payload, `bytes[pos, end)` (raw bytes or one MessagePack value), into `r`, which is then whole. */
+  #readBody(r: EnvelopeRead, bytes: Uint8Array, pos: number, end: number, raw: boolean): EnvelopeRead {
     r.payload = undefined;
     // Plain Uint8Array views (not Buffer), whatever the transport handed in.
     const body = this.#view(bytes, pos, end - pos);
     this.#payloadBytes = undefined;
-    if ((flags & FLAG_BYTES) !== 0) r.payload = body;
+    if (raw) r.payload = body;
     else {
       r.payload = this.readPayload(body);
       this.#payloadBytes = body;

@@ -15,6 +15,8 @@ import {
   FLAG_DESTINATION,
   FLAG_LINK_DESTINATION,
   FLAG_LINK_SOURCE,
+  LEAN_BYTES,
+  LEAN_MARKER,
   SIGNATURE_LENGTH,
   allocate,
   checkId,
@@ -25,6 +27,7 @@ import {
 import { EnvelopeReader, type ReadEnvelope } from "./envelope-reader.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { EncodeCache } from "./string-cache.js";
+import { LEAN, leanKindPrefix } from "#lean";
 
 export { SIGNATURE_LENGTH } from "./envelope-layout.js";
 export type { ReadEnvelope } from "./envelope-reader.js";
@@ -72,6 +75,13 @@ export interface EnvelopeLink {
   local: string;
   /** The other end's peer id. */
   remote: string;
+  /**
+   * Both ends settled the compact direct layout (`lean/1`): a message from
+   * this end to the other with hop limit 0 and no signature leaves as
+   * `[marker][kind length][kind][payload]` (no id, flags or hop limit), and
+   * such a message is read. Unset: neither is.
+   */
+  lean?: boolean | undefined;
 }
 
 /** Options for {@link EnvelopeCodec}. */
@@ -179,6 +189,27 @@ export class EnvelopeCodec {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): number {
+    // Nearly every message on a link both ends settled `lean/1` for: the compact layout, with
+    // the checks of #prepare in its order (kind, id, payload, size). A kind too long for it takes the full one.
+    if (LEAN && link !== undefined && link.lean === true && hopLimit === 0 && signature === undefined && source === link.local && destination === link.remote) {
+      const prefix = leanKindPrefix(kind, this.#strings);
+      if (prefix !== null) {
+        checkId(id);
+        const raw = payload instanceof Uint8Array;
+        const body = raw ? payload : this.#encodePayload(kind, payload);
+        const prefixLength = prefix.length;
+        const total = 1 + prefixLength + body.length;
+        if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
+        if (offset + total > out.length) return -total;
+        out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
+        const at = offset + 1;
+        // By hand for a short kind, as in #write.
+        if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[at + i] = prefix[i]!;
+        else out.set(prefix, at);
+        out.set(body, at + prefixLength);
+        return total;
+      }
+    }
     let total: number;
     // Nearly every message: raw bytes from one end of a link to the other, with the strings of the last one (checked):
     // what #prepare finds, with its checks in its order (the id's, then the size's).
@@ -250,17 +281,8 @@ export class EnvelopeCodec {
       body = payload;
       flags |= FLAG_BYTES;
     } else {
-      try {
-        // A view into the encoder's buffer: copied by #write before the next encode.
-        body = this.#msgpack.encodeSharedRef(payload);
-      } catch (cause) {
-        throw new FramingError(
-          FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
-          ERROR_TEXTS ? `The payload of a "${kind}" message cannot be encoded: ${toError(cause).message}. ` +
-            "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array." : [kind, toError(cause).message],
-          { cause },
-        );
-      }
+      // A view into the encoder's buffer: copied by #write before the next encode.
+      body = this.#encodePayload(kind, payload);
     }
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
     const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.length;
@@ -268,6 +290,20 @@ export class EnvelopeCodec {
     this.#outFlags = flags;
     this.#outBody = body;
     return total;
+  }
+
+  /** A payload as one MessagePack value: a view into the encoder's buffer, good until its next encode. */
+  #encodePayload(kind: string, payload: unknown): Uint8Array {
+    try {
+      return this.#msgpack.encodeSharedRef(payload);
+    } catch (cause) {
+      throw new FramingError(
+        FRAMING_ERROR_CODES.UNENCODABLE_PAYLOAD,
+        ERROR_TEXTS ? `The payload of a "${kind}" message cannot be encoded: ${toError(cause).message}. ` +
+          "Send plain data: objects, arrays, strings, numbers, booleans, null and Uint8Array." : [kind, toError(cause).message],
+        { cause },
+      );
+    }
   }
 
   #write(out: Uint8Array, at: number, id: number, hopLimit: number, signature: Uint8Array | undefined): void {

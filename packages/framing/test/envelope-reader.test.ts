@@ -8,6 +8,9 @@ const A = "peer-a-".padEnd(55, "a");
 const B = "peer-b-".padEnd(55, "b");
 const toB: EnvelopeLink = { local: A, remote: B };
 const fromA: EnvelopeLink = { local: B, remote: A };
+/** The same link, settled for the compact layout (`lean/1`) both ways. */
+const toBLean: EnvelopeLink = { ...toB, lean: true };
+const fromALean: EnvelopeLink = { ...fromA, lean: true };
 
 /** Valid envelopes of every shape: direct on a link (ids left out), with ids, broadcasts, signed, raw and MessagePack payloads. */
 function samples(): Uint8Array[] {
@@ -17,9 +20,16 @@ function samples(): Uint8Array[] {
     const out = new Uint8Array(512);
     return out.slice(0, codec.encodeInto(env, out, 0, toB));
   };
+  const compact = (env: Envelope): Uint8Array => {
+    const out = new Uint8Array(512);
+    return out.slice(0, codec.encodeInto(env, out, 0, toBLean));
+  };
   return [
     onLink(base),
     onLink({ ...base, kind: "chat", payload: { text: "hi", n: [1, 2, { b: new Uint8Array([9]) }] } }),
+    compact(base),
+    compact({ ...base, kind: "ünïcode ✓", payload: { text: "hi", n: [1, 2, { b: new Uint8Array([9]) }] } }),
+    compact({ ...base, kind: "xppg/ping", payload: null }),
     onLink({ ...base, kind: "xppg/ping", payload: null }),
     codec.encode(base),
     codec.encode({ ...base, destination: null, hopLimit: 3, payload: { text: "all" } }),
@@ -50,7 +60,7 @@ describe("EnvelopeCodec.read", () => {
     const truncated = fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([bytes, n]) => bytes.subarray(0, n % (bytes.length + 1)));
     const input = fc.oneof(fc.constantFrom(...valid), mutated, truncated, fc.uint8Array({ maxLength: 120 }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(input, fc.boolean(), fc.nat({ max: 7 })), { minLength: 1, maxLength: 12 }), (steps) => {
+      fc.property(fc.array(fc.tuple(input, fc.constantFrom(0, 1, 2), fc.nat({ max: 7 })), { minLength: 1, maxLength: 12 }), (steps) => {
         const codec = new EnvelopeCodec();
         // The object of the last read that succeeded, and the envelope it gave.
         let last: { read: ReadEnvelope; whole: Outcome } | undefined;
@@ -58,7 +68,8 @@ describe("EnvelopeCodec.read", () => {
           // Inside a larger frame at an offset, as a bundle hands it over.
           const frame = new Uint8Array(pad + bytes.length + 3);
           frame.set(bytes, pad);
-          const link = onLink ? fromA : undefined;
+          // No link, a link, a link settled for the compact layout.
+          const link = [undefined, fromA, fromALean][onLink];
           const expected = outcome(() => referenceDecode(frame, pad, pad + bytes.length, link));
           let r: ReadEnvelope | undefined;
           const read = outcome(() => {
@@ -141,7 +152,7 @@ describe("EnvelopeCodec.encodeFieldsInto", () => {
       often<number>(0, fc.constantFrom(1, 256, -1, 0.5)),
       often<unknown>(new Uint8Array([1, 2, 3]), fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.constantFrom<unknown>({ text: "hi" }, null))),
       often<Uint8Array | undefined>(undefined, fc.constant(new Uint8Array(64).fill(9))),
-      often<EnvelopeLink | undefined>(toB, fc.constantFrom<EnvelopeLink | undefined>({ local: A, remote: B }, fromA, undefined, { local: "", remote: B })),
+      often<EnvelopeLink | undefined>(toB, fc.constantFrom<EnvelopeLink | undefined>({ local: A, remote: B }, fromA, undefined, { local: "", remote: B }, toBLean, fromALean, { local: "", remote: B, lean: true })),
       fc.nat({ max: 150 }),
     );
     fc.assert(

@@ -88,6 +88,9 @@ export class Outbox implements QueueBudgetMember {
   sentSinceTick = true;
   readonly #owner: OutboxOwner;
   readonly #limits: OutboxLimits;
+  /** The owner's codec, and the largest frame: the largest envelope plus its length (read on every send). */
+  readonly #codec: EnvelopeCodec;
+  readonly #frameLimit: number;
   #out: Uint8Array = new Uint8Array(INITIAL_BUNDLE_BYTES);
   /** The outbox's own buffer, back in use once a large bundle has gone. */
   #small = this.#out;
@@ -111,6 +114,8 @@ export class Outbox implements QueueBudgetMember {
   constructor(owner: OutboxOwner, limits: OutboxLimits) {
     this.#owner = owner;
     this.#limits = limits;
+    this.#codec = owner.codec;
+    this.#frameLimit = owner.codec.maxSize + BUNDLE_LENGTH_BYTES;
     limits.budget?.join(this);
   }
 
@@ -148,12 +153,12 @@ export class Outbox implements QueueBudgetMember {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): Promise<void> {
-    const codec = this.#owner.codec;
+    const codec = this.#codec;
     let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
       written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
-    } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit()) {
+    } else if (this.#outLength > 0 && this.#outLength + BUNDLE_LENGTH_BYTES + written > this.#frameLimit) {
       // It fit the buffer but would make the bundle too big for one frame:
       // send what was queued, then move this envelope to the front.
       const at = this.#outLength + BUNDLE_LENGTH_BYTES;
@@ -262,7 +267,7 @@ export class Outbox implements QueueBudgetMember {
   #reserveRoom(size: number): void {
     const needed = BUNDLE_LENGTH_BYTES + size;
     // A bundle is one frame: keep it within the frame limit.
-    if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit()) this.flush();
+    if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit) this.flush();
     if (this.#outLength + needed > this.#out.length) {
       if (this.#outLength > 0) this.flush();
       if (needed > this.#out.length) {
@@ -272,11 +277,6 @@ export class Outbox implements QueueBudgetMember {
         if (size <= MAX_KEPT_BUNDLE_BYTES) this.#small = this.#out;
       }
     }
-  }
-
-  /** The largest frame: the largest envelope plus its length. */
-  #frameLimit(): number {
-    return this.#owner.codec.maxSize + BUNDLE_LENGTH_BYTES;
   }
 
   #queued(): Promise<void> {

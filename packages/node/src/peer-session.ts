@@ -1,13 +1,13 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
+import { ENVELOPE_VERSION, LEAN, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
 import { DIRECT_STREAMS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
+import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
 import { TokenBucket } from "./token-bucket.js";
 import { VerifyAccount } from "./verification-budget.js";
 import type { SessionHost, SessionLimits, SessionPeer } from "./session-host.js";
@@ -282,6 +282,8 @@ export class PeerSession {
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
     if (envelope.kind === KIND_BYE || !own) void this.connection.close();
+    // The peer opened this connection at this welcome and writes compact envelopes after it, replaced here or not.
+    else if (LEAN && envelope.kind === KIND_WELCOME) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
     else {
       try {
@@ -343,6 +345,7 @@ export class PeerSession {
       else if (envelope.kind !== KIND_WELCOME) this.close(this.#violation(ERROR_TEXTS ? `it sent "${envelope.kind}" before its welcome` : [envelope.kind]));
       else {
         clearTimeout(this.#handshakeTimer);
+        if (LEAN) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
         this.#phase = "open";
         this.everOpened = true;
         this.#readyResolve();
@@ -487,4 +490,15 @@ export class PeerSession {
     this.#readyReject(error ?? closedInHandshakeError(this.connection.remoteAddress));
     this.#host.ended(this, error);
   }
+}
+
+/**
+ * Whether both hellos offer lean/1. It reaches the link (`lean`) at the
+ * peer's welcome, not at admission (only in Node, `LEAN`): compact
+ * envelopes are read and written from there on (the peer's welcome comes
+ * before its first one, on a connection that opens here or one that drains
+ * as a duplicate), and a compact welcome or bye is refused.
+ */
+function leanSettled(offer: readonly string[], own: readonly string[]): boolean {
+  return offer.includes(LEAN_CAPABILITY) && own.includes(LEAN_CAPABILITY);
 }

@@ -311,6 +311,9 @@ export class Playground {
       const to = checkTarget(options, "pg.send(kind, payload, options?)");
       this.#assertRunning("send");
       checkSendKind(kind, payload);
+      // To a neighbour (nearly every send): straight to its session, each check made once.
+      const session = to === undefined ? undefined : this.#open.get(to);
+      if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       return this.#sendUser(kind, payload, to);
     } catch (error) {
       return Promise.reject(error);

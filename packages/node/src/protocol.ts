@@ -6,6 +6,7 @@
  * hostile until one of the validators below accepts it.
  */
 
+import { LEAN } from "@xppg/framing";
 import type { NodeErrorCode } from "./errors.js";
 import { parseOffer, type ProtocolOffer } from "./negotiation.js";
 
@@ -26,12 +27,17 @@ export const PROTOCOL_VERSION = 3;
  */
 export const OLDEST_PROTOCOL_VERSION = PROTOCOL_VERSION;
 
+/** Direct messages on an open link travel in the compact envelope (INTERNALS.md, "Compact direct envelopes"); only in Node (`LEAN`). */
+export const LEAN_CAPABILITY = "lean/1";
+
 /**
  * The capabilities of xppg's own optional features this release has
  * (`mesh/1`, ...). An application adds its own, named `x-<feature>/<N>`,
  * with the `capabilities` option.
  */
-export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files-push/1", "reach/1", "route/1", "pex/1", "dup/1"];
+export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files-push/1", "reach/1", "route/1", "pex/1", "dup/1", ...(LEAN ? [LEAN_CAPABILITY] : [])];
+
+
 
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";

@@ -177,9 +177,9 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
     const s = sink(() => reader.charge(VERIFICATION_EXTRA_ENVELOPES, true));
     s.unchecked = () => void unchecked++;
     const reader = new BundleReader(s, 1024, new CountingChecks());
-    // 200 signed envelopes: the flags byte (the second) has the signature bit (0x02).
+    // 200 signed envelopes: version 1 (a first byte from 0x80 up is a compact envelope, never signed), and the flags byte (the second) has the signature bit (0x02).
     const frame = bundle(0, 200);
-    for (let i = 0; i < 200; i++) frame[i * 8 + 5] = 0x02;
+    for (let i = 0; i < 200; i++) [frame[i * 8 + 4], frame[i * 8 + 5]] = [1, 0x02];
     reader.read(frame);
     const before = s.got.length;
     const turn = currentTurn();

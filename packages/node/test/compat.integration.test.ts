@@ -121,6 +121,8 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
     const oldMeshes = shared.includes("mesh/1");
     // Requests and routed unicast need route/1, which no release before it has: refused at once, and the old node never sees their kinds.
     expect(shared).not.toContain("route/1");
+    // No release before it has the compact direct envelope (lean/1): direct messages both ways keep the full layout, below.
+    expect(shared).not.toContain("lean/1");
     await expect(current.request("k", null, { to: oldPeerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
     // The old side's view of us: it has no negotiation fields to show, and must not have refused anything.
     const texts: string[] = [];
@@ -128,9 +130,11 @@ describe.skipIf(releases.length === 0)("the previous releases of the wire agains
     await current.sendText("from the current release");
     await current.sendText("direct to the old one", { to: oldPeerId });
     old.command({ op: "text", text: "from the old release" });
+    old.command({ op: "text", text: "direct to the current one", to: current.peerId });
     await old.waitFor((e) => e.event === "text" && e.text === "from the current release", "the old node gets a broadcast");
     await old.waitFor((e) => e.event === "text" && e.text === "direct to the old one", "the old node gets a direct message");
     await until(() => texts.includes("from the old release"), 10_000, "the current node gets the old one's text");
+    await until(() => texts.includes("direct to the current one"), 10_000, "the current node gets the old one's direct message");
 
     current.state.set("written-by-current", 1);
     old.command({ op: "set", key: "written-by-old", value: "two" });

@@ -460,3 +460,31 @@ describe("a join aborted after the peer kept its connection", () => {
     expect(a.peers).toEqual([]);
   });
 });
+
+describe("a connection replaced before it opened, while the peer already writes compact envelopes on it (lean/1)", () => {
+  it("is still read to its end: the peer's welcome settles lean/1 there too, and what the peer sent on it reaches the handlers", async () => {
+    for (let round = 0; round < 3; round++) {
+      const [first, second] = [heldTransport(), heldTransport()];
+      const p = await startNode({ dangerouslyDisableEncryption: true, transports: [first] });
+      const q = await startNode({ dangerouslyDisableEncryption: true, transports: [second] });
+      // y, the larger peer id, dials; its welcome and all it sends after reach x D late. x's own dial, D/4 later, replaces
+      // y's on x while that one is still admitted there (no welcome seen), but y has opened it and sends on it at once.
+      const [x, y, yTransport] = p.peerId < q.peerId ? [p, q, second] : [q, p, first];
+      const got: string[] = [];
+      for (const [me, name] of [
+        [x, "x"],
+        [y, "y"],
+      ] as const) {
+        me.events.on("peer:joined", (peer) => void me.send("hi", 1, { to: peer.peerId }).catch(() => {}));
+        me.on("hi", () => void got.push(`${name} got hi`));
+      }
+      yTransport.next.push({ sendFrom: 1, sendUntil: 2, sendMs: D, readFrom: 0, readMs: 0 });
+      const dialled = y.join(x.addresses[0]!);
+      await sleep(D / 4);
+      await Promise.allSettled([dialled, x.join(y.addresses[0]!)]);
+      await until(() => got.length === 2, 6 * D, `both greetings (round ${round})`);
+      expect(got.sort(), `round ${round}`).toEqual(["x got hi", "y got hi"]);
+      await Promise.all([x.stop(), y.stop()]);
+    }
+  });
+});

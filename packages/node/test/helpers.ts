@@ -90,6 +90,8 @@ export function collect<P = unknown>(pg: Playground, kind: string): { src: strin
 export class RawPeer {
   readonly codec = new EnvelopeCodec();
   readonly received: { kind: string; payload: unknown }[] = [];
+  /** Its last hello offered `lean/1`: it reads compact envelopes (set by the hello it sends, `hello()` or by hand). */
+  offersLean = false;
   /** Message ids carry the time they were made (ms × 1024), as a node makes them. */
   private id = Date.now() * 1024;
   constructor(
@@ -104,7 +106,8 @@ export class RawPeer {
           const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
           for (let pos = 0; pos < data.byteLength; ) {
             const length = view.getUint32(pos);
-            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId };
+            // It reads the compact layout only once its hello offered `lean/1`, as a node does (an envelope it should not get is undecodable).
+            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId, lean: this.offersLean };
             const env = this.codec.decode(data, pos + 4, pos + 4 + length, link);
             this.received.push({ kind: env.kind, payload: env.payload });
             pos += 4 + length;
@@ -149,6 +152,10 @@ export class RawPeer {
 
   /** One envelope, not yet in a bundle. */
   bareEnvelope(kind: string, payload: unknown, extra: { source?: string; destination?: string | null } = {}): Uint8Array {
+    if (kind === "xppg/hello") {
+      const caps = (payload as { caps?: unknown } | null)?.caps;
+      this.offersLean = Array.isArray(caps) && caps.includes("lean/1");
+    }
     return this.codec.encode({
       version: ENVELOPE_VERSION,
       kind,
@@ -175,9 +182,14 @@ export class RawPeer {
     return this.conn.send(this.envelope(kind, payload, extra));
   }
 
-  /** Sends a hello and, unless told not to, the welcome that completes the handshake. */
-  async hello(app = "test-app", protocol = PROTOCOL_VERSION, welcome = true): Promise<void> {
-    await this.send("xppg/hello", { app, protocol, peerId: this.peerId, listen: [], agent: "raw" });
+  /**
+   * Sends a hello (offering `caps` when given; it reads compact envelopes
+   * when they include `lean/1`) and, unless told not to, the welcome that
+   * completes the handshake.
+   */
+  async hello(app = "test-app", protocol = PROTOCOL_VERSION, welcome = true, caps?: readonly string[]): Promise<void> {
+    const offer = caps === undefined ? {} : { versions: [protocol, protocol], caps: [...caps] };
+    await this.send("xppg/hello", { app, protocol, ...offer, peerId: this.peerId, listen: [], agent: "raw" });
     if (welcome) await this.send("xppg/welcome", null);
   }
 }

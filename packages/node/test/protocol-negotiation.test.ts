@@ -44,7 +44,7 @@ describe("negotiation in the handshake", () => {
       [a, b],
       [b, a],
     ] as const) {
-      expect(pg.peers).toEqual([expect.objectContaining({ peerId: other.peerId, protocol: PROTOCOL_VERSION, capabilities: ["dup/1", "files-push/1", "files/2", "mesh/1", "pex/1", "reach/1", "route/1", "x-both/1"] })]);
+      expect(pg.peers).toEqual([expect.objectContaining({ peerId: other.peerId, protocol: PROTOCOL_VERSION, capabilities: ["dup/1", "files-push/1", "files/2", "lean/1", "mesh/1", "pex/1", "reach/1", "route/1", "x-both/1"] })]);
     }
   });
 

@@ -2,6 +2,11 @@
  * The envelope decoder as it was before `EnvelopeCodec.read` (one object
  * per envelope, no caches), kept as the reference the codec must agree
  * with: the same envelope for the same bytes, or the same refusal.
+ *
+ * The compact direct layout (`lean/1`) is read here by its meaning, not by
+ * code of its own: on a link that settled it, `[0x80 | bytes][n][kind][payload]`
+ * is the full layout's `[1][flags: destination, both ids left out, bytes][hop 0]
+ * [id 0][u16 n][kind][payload]`, decoded as any other.
  */
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError, scanMsgpack, type Envelope, type EnvelopeLink } from "../../src/index.js";
 import { createMsgpackCodec } from "./pre-fold-msgpack-codec.js";
@@ -33,6 +38,22 @@ function readString(bytes: Uint8Array, pos: number, end: number, maxChars: numbe
 export function referenceDecode(bytes: Uint8Array, start: number, end: number, link?: EnvelopeLink, maxSize = 1024 * 1024, maxDepth = 32): Envelope {
   const size = end - start;
   if (size > maxSize) throw frameTooLargeError(size, maxSize, "received");
+  if (link?.lean === true && size > 0 && (bytes[start]! & 0xfe) === 0x80) {
+    const full = new Uint8Array(12 + size - 1);
+    full[0] = 1;
+    full[1] = 0x01 | 0x08 | 0x10 | ((bytes[start]! & 1) !== 0 ? 0x04 : 0);
+    // Hop limit and id 0; the kind's u16 length is [0][n]: the compact bytes after the marker follow as they are.
+    full.set(bytes.subarray(start + 1, end), 12);
+    return referenceDecode(full, 0, full.length, link, Number.POSITIVE_INFINITY, maxDepth);
+  }
+  if (size > 0 && (bytes[start]! & 0xfe) === 0x80) {
+    const marker = bytes[start]!;
+    throw new FramingError(
+      FRAMING_ERROR_CODES.UNSUPPORTED_VERSION,
+      `The peer sent a compact direct envelope (first byte 0x${marker.toString(16)}) on a link that did not settle lean/1, ` +
+        "where no peer sends one: its software is broken or hostile, not older. Check what runs there; this connection is dropped.",
+    );
+  }
   if (size < 11) throw malformed(`it has ${size} bytes, fewer than the 11-byte header`);
   const version = bytes[start]!;
   if (version !== 1) throw new FramingError(FRAMING_ERROR_CODES.UNSUPPORTED_VERSION, `Envelope version ${version} is not supported (this code reads version 1). Upgrade the older peer.`);

@@ -1,0 +1,20 @@
+/**
+ * A page's `#lean` (Node's is `../lean.ts`): no compact direct envelope. A
+ * page does not offer `lean/1`, so none is sent to it and it writes none;
+ * `LEAN` false lets the bundler leave every use out.
+ */
+
+import type { EncodeCache } from "../string-cache.js";
+
+/** True where the compact layout is written and read. */
+export const LEAN = false;
+
+/** Never called in a page (`LEAN` is false). */
+export function leanKindPrefix(_kind: string, _strings: EncodeCache): Uint8Array | null {
+  return null;
+}
+
+/** Never called in a page (`LEAN` is false). */
+export function readLeanKind(_bytes: Uint8Array, _start: number, _end: number): string {
+  return "";
+}

@@ -1,0 +1,70 @@
+/**
+ * The compact direct envelope (`lean/1`; layout in `envelope-layout.ts`), in
+ * Node (the `#lean` import). A page's (`browser/lean.ts`) has none: a page
+ * does not offer `lean/1`, so no peer sends it one, and its first load
+ * carries none of this.
+ *
+ * Both caches below are pure (a kind and its encoded bytes, either way), so
+ * one per process serves every codec.
+ */
+
+import { ERROR_TEXTS } from "@xppg/errors";
+import { MAX_KIND_LENGTH } from "./constants.js";
+import { MAX_LEAN_KIND_BYTES, checkString, malformed } from "./envelope-layout.js";
+import { DecodeCache, type EncodeCache } from "./string-cache.js";
+
+/** True where the compact layout is written and read. */
+export const LEAN = true;
+
+let encKind: string | undefined;
+let encPrefix = new Uint8Array(0);
+
+/**
+ * A kind's `[u8 length][UTF-8]`, the kind checked as the full layout checks
+ * it (`XPPG_ERR_UNENCODABLE_PAYLOAD`); null for a kind longer than
+ * {@link MAX_LEAN_KIND_BYTES} bytes, which travels in the full layout.
+ */
+export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array | null {
+  if (kind === encKind) return encPrefix;
+  checkString(kind, MAX_KIND_LENGTH, "kind");
+  const bytes = strings.get(kind);
+  if (bytes.length > MAX_LEAN_KIND_BYTES) return null;
+  const prefix = new Uint8Array(1 + bytes.length);
+  prefix[0] = bytes.length;
+  prefix.set(bytes, 1);
+  encKind = kind;
+  encPrefix = prefix;
+  return prefix;
+}
+
+const texts = new DecodeCache();
+let decPrefix = new Uint8Array(0);
+let decKind = "";
+
+/**
+ * The kind of the compact envelope `bytes[start, end)` (its first byte
+ * already seen to be the marker), checked as the full layout's: 1 to
+ * 255 bytes present, valid UTF-8, at most `MAX_KIND_LENGTH` characters.
+ * Its payload starts at `start + 2 + bytes[start + 1]`.
+ */
+export function readLeanKind(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 2) throw malformed(ERROR_TEXTS ? "its kind is cut short" : ["kind"]);
+  const length = bytes[start + 1]!;
+  if (length === 0) throw malformed(ERROR_TEXTS ? "its kind is empty" : ["kind"]);
+  const stop = start + 2 + length;
+  if (stop > end) throw malformed(ERROR_TEXTS ? "its kind is cut short" : ["kind"]);
+  const last = decPrefix;
+  let same = last.length === length + 1;
+  for (let i = 0; same && i <= length; i++) if (bytes[start + 1 + i] !== last[i]) same = false;
+  if (same) return decKind;
+  let kind: string;
+  try {
+    kind = texts.get(bytes, start + 2, stop);
+  } catch (cause) {
+    throw malformed(ERROR_TEXTS ? "its kind is not valid UTF-8" : ["kind"], cause);
+  }
+  if (kind.length > MAX_KIND_LENGTH) throw malformed(ERROR_TEXTS ? `its kind is longer than ${MAX_KIND_LENGTH} characters` : ["kind", MAX_KIND_LENGTH]);
+  decKind = kind;
+  decPrefix = new Uint8Array(bytes.subarray(start + 1, stop)); // a copy, not a view
+  return kind;
+}

@@ -1,0 +1,199 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, type EnvelopeLink } from "../src/index.js";
+import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
+
+const A = "peer-a-".padEnd(55, "a");
+const B = "peer-b-".padEnd(55, "b");
+const toB: EnvelopeLink = { local: A, remote: B, lean: true };
+const fromA: EnvelopeLink = { local: B, remote: A, lean: true };
+
+function encode(codec: EnvelopeCodec, kind: string, payload: unknown, link: EnvelopeLink | undefined, id = 12345): Uint8Array {
+  const out = new Uint8Array(4096);
+  return out.slice(0, codec.encodeFieldsInto(out, 0, kind, A, B, id, 0, payload, undefined, link));
+}
+
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+    return "accepted";
+  } catch (error) {
+    return isXppgError(error) ? `${error.code}: ${error.message}` : `untyped: ${String(error)}`;
+  }
+}
+
+const payloads = fc.oneof(
+  fc.uint8Array({ maxLength: 200 }),
+  fc.constantFrom<unknown>(null, 0, -1.5, "text", [1, "two"], { text: "hi", b: new Uint8Array([1, 2]) }, true),
+);
+
+describe("the compact direct envelope (lean/1)", () => {
+  it("property: it means what the full layout means (a direct message from the link's other end, hop limit 0, id 0), and is smaller", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 128, unit: "grapheme" }).filter((k) => k.length <= 128), payloads, (kind, payload) => {
+        const codec = new EnvelopeCodec();
+        const compact = encode(codec, kind, payload, toB);
+        const full = encode(codec, kind, payload, { local: A, remote: B }, 0);
+        if (new TextEncoder().encode(kind).length > 255) {
+          // Too long for one length byte: the full layout, as without the capability.
+          expect(compact[0]).toBe(ENVELOPE_VERSION);
+          return;
+        }
+        expect(compact[0]).toBe(payload instanceof Uint8Array ? 0x81 : 0x80);
+        expect(compact.length).toBe(full.length - 11);
+        const read = codec.read(compact, 0, compact.length, fromA);
+        const whole = codec.envelopeOf(read);
+        const reference = new EnvelopeCodec().decode(full, 0, full.length, { local: B, remote: A });
+        expect({ ...whole, payload: plain(whole.payload) }).toEqual({ ...reference, payload: plain(reference.payload) });
+        expect(whole).toMatchObject({ version: ENVELOPE_VERSION, kind, source: A, destination: B, id: 0, hopLimit: 0 });
+        expect(read.signed).toBe(false);
+        // Never taken for a signed envelope by the one-byte peek, whatever its kind's length byte.
+        expect(isSignedEnvelope(compact, 0, compact.length)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("property (fuzz): any bytes behind the marker are read as the reference reads their full-layout meaning, or refused as it refuses them", () => {
+    const bytes = fc.tuple(fc.constantFrom(0x80, 0x81), fc.uint8Array({ maxLength: 40 }), fc.oneof(fc.constant(undefined), fc.nat({ max: 40 }))).map(([marker, rest, kindLength]) => {
+      const out = Uint8Array.from([marker, ...rest]);
+      if (kindLength !== undefined && out.length > 1) out[1] = kindLength;
+      return out;
+    });
+    fc.assert(
+      fc.property(fc.array(bytes, { minLength: 1, maxLength: 8 }), (inputs) => {
+        const codec = new EnvelopeCodec({ maxSize: 30 });
+        for (const input of inputs) {
+          let got: unknown;
+          const read = failure(() => {
+            const e = codec.decode(input, 0, input.length, fromA);
+            got = { ...e, payload: plain(e.payload) };
+          });
+          let want: unknown;
+          const reference = failure(() => {
+            const e = referenceDecode(input, 0, input.length, fromA, 30);
+            want = { ...e, payload: plain(e.payload) };
+          });
+          expect(read).toBe(reference);
+          expect(read.startsWith("untyped")).toBe(false);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("property (fuzz): long kinds (120 to 255 bytes, and multi-byte UTF-8 near 128 characters) are read as the reference reads them, or refused as it refuses them", () => {
+    const tail = fc.oneof(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(Uint8Array.of(0xc0), Uint8Array.of(0x92, 1, 0xa1, 0x78), Uint8Array.of(0xc1)));
+    // Any bytes under a length byte of 120 to 255, cut short or not.
+    const rawKinds = fc.tuple(fc.integer({ min: 120, max: 255 }), fc.uint8Array({ minLength: 100, maxLength: 260 })).map(([length, kind]) => ({ length, kind }));
+    // Text of 120 to 136 characters (UTF-16 units) from one- to four-byte characters, its length byte exact, or off by one, or cut at 255.
+    const textKinds = fc
+      .tuple(fc.array(fc.constantFrom("a", "é", "✓", "\u{1d11e}"), { minLength: 60, maxLength: 136 }), fc.constantFrom(0, 0, 0, -1, 1))
+      .map(([chars, off]) => {
+        let text = "";
+        for (const c of chars) if (text.length + c.length <= 136) text += c;
+        const kind = new TextEncoder().encode(text);
+        return { length: Math.max(1, Math.min(255, kind.length + off)), kind };
+      });
+    const bytes = fc.tuple(fc.constantFrom(0x80, 0x81), fc.oneof(rawKinds, textKinds), tail).map(([marker, { length, kind }, rest]) => Uint8Array.from([marker, length, ...kind.subarray(0, 255), ...rest]));
+    fc.assert(
+      fc.property(fc.array(bytes, { minLength: 1, maxLength: 6 }), fc.constantFrom(200, 300, 1024), (inputs, maxSize) => {
+        const codec = new EnvelopeCodec({ maxSize });
+        for (const input of inputs) {
+          let got: unknown;
+          const read = failure(() => {
+            const e = codec.decode(input, 0, input.length, fromA);
+            got = { ...e, payload: plain(e.payload) };
+          });
+          let want: unknown;
+          const reference = failure(() => {
+            const e = referenceDecode(input, 0, input.length, fromA, maxSize);
+            want = { ...e, payload: plain(e.payload) };
+          });
+          expect(read).toBe(reference);
+          expect(read.startsWith("untyped")).toBe(false);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("is refused on a link that did not settle it, and without a link, whatever its size: XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION, saying so (not an older peer)", () => {
+    const codec = new EnvelopeCodec();
+    const compact = encode(codec, "bench", new Uint8Array(20), toB);
+    for (const bytes of [compact, compact.subarray(0, 4), Uint8Array.from([0x81]), Uint8Array.from([0x80, 0])]) {
+      for (const link of [undefined, { local: B, remote: A }, { local: B, remote: A, lean: false }]) {
+        for (const read of [() => codec.read(bytes, 0, bytes.length, link), () => codec.decode(bytes, 0, bytes.length, link)]) {
+          expect(read).toThrow(
+            expect.objectContaining({
+              code: "XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION",
+              message: expect.stringMatching(new RegExp(`^The peer sent a compact direct envelope \\(first byte 0x8${bytes[0]! & 1}\\) on a link that did not settle lean/1.*broken or hostile`)),
+              details: expect.objectContaining({ version: bytes[0] }),
+            }),
+          );
+        }
+      }
+    }
+  });
+
+  it("malformed ones are refused with a clear reason: no kind, an empty one, one cut short, one not UTF-8, too large", () => {
+    const codec = new EnvelopeCodec({ maxSize: 64 });
+    const cases: [number[], RegExp][] = [
+      [[0x81], /its kind is cut short/],
+      [[0x81, 0], /its kind is empty/],
+      [[0x80, 5, 0x61, 0x62], /its kind is cut short/],
+      [[0x81, 2, 0xc3, 0x28], /its kind is not valid UTF-8/],
+      [[0x80, 1, 0x61, 0xc1], /Invalid MessagePack type byte 0xc1/],
+    ];
+    for (const [bytes, why] of cases) {
+      expect(() => codec.read(Uint8Array.from(bytes), 0, bytes.length, fromA)).toThrow(expect.objectContaining({ code: "XPPG_ERR_MALFORMED_ENVELOPE", message: expect.stringMatching(why) }));
+    }
+    const large = Uint8Array.from([0x81, 1, 0x61, ...new Uint8Array(62)]);
+    expect(() => codec.read(large, 0, large.length, fromA)).toThrow(expect.objectContaining({ code: "XPPG_ERR_FRAME_TOO_LARGE" }));
+  });
+
+  it("is written only for a message from this end to the other with hop limit 0 and no signature; the rest keep the full layout", () => {
+    const codec = new EnvelopeCodec();
+    const out = new Uint8Array(512);
+    const first = (kind: string, source: string, destination: string | null, hopLimit: number, signature?: Uint8Array): number => {
+      const n = codec.encodeFieldsInto(out, 0, kind, source, destination, 1, hopLimit, new Uint8Array(2), signature, toB);
+      expect(n).toBeGreaterThan(0);
+      return out[0]!;
+    };
+    expect(first("k", A, B, 0)).toBe(0x81);
+    expect(first("k", A, null, 0)).toBe(ENVELOPE_VERSION);
+    expect(first("k", B, A, 0)).toBe(ENVELOPE_VERSION);
+    expect(first("k", A, B, 1)).toBe(ENVELOPE_VERSION);
+    expect(first("k", A, B, 0, new Uint8Array(64))).toBe(ENVELOPE_VERSION);
+    expect(first("k".repeat(128), A, B, 0)).toBe(0x81);
+    expect(first("✓".repeat(86), A, B, 0)).toBe(ENVELOPE_VERSION);
+  });
+
+  it("refuses to write what the full layout refuses, with the same error", () => {
+    const codec = new EnvelopeCodec({ maxSize: 50 });
+    const run = (link: EnvelopeLink, kind: unknown, id: number, payload: unknown): string =>
+      failure(() => codec.encodeFieldsInto(new Uint8Array(100), 0, kind as string, A, B, id, 0, payload, undefined, link));
+    for (const [kind, id, payload] of [["", 1, null], ["x".repeat(129), 1, null], [7, 1, null], ["k", -1, null], ["k", 1.5, null], ["k", 1, () => 1], ["k", 1, new Uint8Array(60)]] as [unknown, number, unknown][]) {
+      const compact = run(toB, kind, id, payload);
+      expect(compact).not.toBe("accepted");
+      // The full layout's error, but for a size (its header is larger, so its total differs).
+      expect(compact.replace(/\d+ bytes/, "N bytes")).toBe(run({ local: A, remote: B }, kind, id, payload).replace(/\d+ bytes/, "N bytes"));
+    }
+  });
+
+  it("asks for room as the full layout does: minus the bytes needed, nothing written", () => {
+    const codec = new EnvelopeCodec();
+    const out = new Uint8Array(8).fill(0xee);
+    expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, new Uint8Array(10), undefined, toB)).toBe(-(1 + 1 + 5 + 10));
+    expect([...out]).toEqual(new Array(8).fill(0xee));
+    expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, { a: 1 }, undefined, toB)).toBe(-(1 + 1 + 5 + 4));
+  });
+});
+
+/** Views and copies of the same bytes compare equal. */
+function plain(payload: unknown): unknown {
+  return payload instanceof Uint8Array ? Uint8Array.from(payload) : payload;
+}
