@@ -63,22 +63,7 @@ describe("the compact direct envelope (lean/1)", () => {
     });
     fc.assert(
       fc.property(fc.array(bytes, { minLength: 1, maxLength: 8 }), (inputs) => {
-        const codec = new EnvelopeCodec({ maxSize: 30 });
-        for (const input of inputs) {
-          let got: unknown;
-          const read = failure(() => {
-            const e = codec.decode(input, 0, input.length, fromA);
-            got = { ...e, payload: plain(e.payload) };
-          });
-          let want: unknown;
-          const reference = failure(() => {
-            const e = referenceDecode(input, 0, input.length, fromA, 30);
-            want = { ...e, payload: plain(e.payload) };
-          });
-          expect(read).toBe(reference);
-          expect(read.startsWith("untyped")).toBe(false);
-          expect(got).toEqual(want);
-        }
+        readsAsReference(inputs, 30);
       }),
       { numRuns: 2000 },
     );
@@ -100,22 +85,7 @@ describe("the compact direct envelope (lean/1)", () => {
     const bytes = fc.tuple(fc.constantFrom(0x80, 0x81), fc.oneof(rawKinds, textKinds), tail).map(([marker, { length, kind }, rest]) => Uint8Array.from([marker, length, ...kind.subarray(0, 255), ...rest]));
     fc.assert(
       fc.property(fc.array(bytes, { minLength: 1, maxLength: 6 }), fc.constantFrom(200, 300, 1024), (inputs, maxSize) => {
-        const codec = new EnvelopeCodec({ maxSize });
-        for (const input of inputs) {
-          let got: unknown;
-          const read = failure(() => {
-            const e = codec.decode(input, 0, input.length, fromA);
-            got = { ...e, payload: plain(e.payload) };
-          });
-          let want: unknown;
-          const reference = failure(() => {
-            const e = referenceDecode(input, 0, input.length, fromA, maxSize);
-            want = { ...e, payload: plain(e.payload) };
-          });
-          expect(read).toBe(reference);
-          expect(read.startsWith("untyped")).toBe(false);
-          expect(got).toEqual(want);
-        }
+        readsAsReference(inputs, maxSize);
       }),
       { numRuns: 2000 },
     );
@@ -194,6 +164,26 @@ describe("the compact direct envelope (lean/1)", () => {
 });
 
 /** Views and copies of the same bytes compare equal. */
+/** Each input is read as the reference decoder reads its full-layout meaning, or refused with the same code (never an untyped error). */
+function readsAsReference(inputs: Uint8Array[], maxSize: number): void {
+  const codec = new EnvelopeCodec({ maxSize });
+  for (const input of inputs) {
+    let got: unknown;
+    const read = failure(() => {
+      const e = codec.decode(input, 0, input.length, fromA);
+      got = { ...e, payload: plain(e.payload) };
+    });
+    let want: unknown;
+    const reference = failure(() => {
+      const e = referenceDecode(input, 0, input.length, fromA, maxSize);
+      want = { ...e, payload: plain(e.payload) };
+    });
+    expect(read).toBe(reference);
+    expect(read.startsWith("untyped")).toBe(false);
+    expect(got).toEqual(want);
+  }
+}
+
 function plain(payload: unknown): unknown {
   return payload instanceof Uint8Array ? Uint8Array.from(payload) : payload;
 }
