@@ -37,8 +37,6 @@ export const LEAN_CAPABILITY = "lean/1";
  */
 export const NODE_CAPABILITIES: readonly string[] = ["mesh/1", "files/2", "files-push/1", "reach/1", "route/1", "pex/1", "dup/1", ...(LEAN ? [LEAN_CAPABILITY] : [])];
 
-
-
 /** Prefix of the message kinds xppg keeps for itself. */
 export const RESERVED_PREFIX = "xppg/";
 
