@@ -90,8 +90,11 @@ export function collect<P = unknown>(pg: Playground, kind: string): { src: strin
 export class RawPeer {
   readonly codec = new EnvelopeCodec();
   readonly received: { kind: string; payload: unknown }[] = [];
-  /** Its last hello offered `lean/1`: it reads compact envelopes (set by the hello it sends, `hello()` or by hand). */
+  /** Its last hello offered `lean/1` (set by the hello it sends, `hello()` or by hand). */
   offersLean = false;
+  /** The node's hello offered `lean/1`, and the node's welcome came: with {@link RawPeer.offersLean}, compact envelopes are read. */
+  private nodeOffersLean = false;
+  private welcomed = false;
   /** Message ids carry the time they were made (ms × 1024), as a node makes them. */
   private id = Date.now() * 1024;
   constructor(
@@ -106,9 +109,15 @@ export class RawPeer {
           const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
           for (let pos = 0; pos < data.byteLength; ) {
             const length = view.getUint32(pos);
-            // It reads the compact layout only once its hello offered `lean/1`, as a node does (an envelope it should not get is undecodable).
-            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId, lean: this.offersLean };
+            // It reads the compact layout only where a node does: both hellos offered `lean/1` and the node's welcome came
+            // (an envelope it should not get there is undecodable, so a node that writes compact too early is caught).
+            const lean = this.offersLean && this.nodeOffersLean && this.welcomed;
+            const link = this.remotePeerId === null ? undefined : { local: this.peerId, remote: this.remotePeerId, lean };
             const env = this.codec.decode(data, pos + 4, pos + 4 + length, link);
+            if (env.kind === "xppg/hello") {
+              const caps = (env.payload as { caps?: unknown } | null)?.caps;
+              this.nodeOffersLean = Array.isArray(caps) && caps.includes("lean/1");
+            } else if (env.kind === "xppg/welcome") this.welcomed = true;
             this.received.push({ kind: env.kind, payload: env.payload });
             pos += 4 + length;
           }

@@ -116,7 +116,7 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
     expect(target.peers.map((p) => p.peerId)).toEqual([lean.raw.peerId]);
   });
 
-  it("the raw peer of the tests reads a compact envelope only once its hello offered lean/1", async () => {
+  it("the raw peer of the tests reads a compact envelope only where a node does: both hellos offered lean/1, and the other end's welcome came", async () => {
     let accepted: ((c: Connection) => void) | undefined;
     const far = new Promise<Connection>((resolve) => (accepted = resolve));
     const listener = await tcpTransport().listen("tcp://127.0.0.1:0", (c) => accepted!(c));
@@ -131,9 +131,16 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
       expect(a.received[0]!.kind).toBe("<undecodable>");
       await a.hello("test-app", PROTOCOL_VERSION, false, [LEAN_CAPABILITY]);
       await until(() => b.received.length === 1, 5000, "the hello");
+      // Its own hello offered lean/1, but the other end's hello and welcome have not come: still not read.
       await b.conn.send(RawPeer.bundle(out.slice(0, n)));
       await until(() => a.received.length === 2, 5000, "the second compact envelope");
-      expect(a.received[1]).toEqual({ kind: "bench", payload: Uint8Array.from([5]) });
+      expect(a.received[1]!.kind).toBe("<undecodable>");
+      await b.hello("test-app", PROTOCOL_VERSION, true, [LEAN_CAPABILITY]);
+      await until(() => a.received.length === 4, 5000, "the other end's hello and welcome");
+      await b.conn.send(RawPeer.bundle(out.slice(0, n)));
+      await until(() => a.received.length === 5, 5000, "the third compact envelope");
+      expect(a.received.slice(2).map((m) => m.kind)).toEqual(["xppg/hello", "xppg/welcome", "bench"]);
+      expect(a.received[4]).toEqual({ kind: "bench", payload: Uint8Array.from([5]) });
       void a.conn.close();
     } finally {
       await listener.close();
