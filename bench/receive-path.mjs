@@ -34,8 +34,9 @@ import { execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { createConnection, createServer } from "node:net";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { pinPlan } from "./rtt.mjs";
+import { plainOptions, playgroundOf } from "./tree-playground.mjs";
 
 const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -51,18 +52,6 @@ const SIZE = 100;
 const KIND = "bench";
 const HEADER = 4;
 
-const playgroundOf = async (dir) => ({
-  Playground: (await import(pathToFileURL(resolve(dir, "packages/node/dist/bundle/index.js")).href)).Playground,
-  tcpTransport: (await import(pathToFileURL(resolve(dir, "packages/transport-tcp/dist/bundle/index.js")).href)).tcpTransport,
-});
-const options = (tcpTransport, extra) => ({
-  host: "127.0.0.1",
-  port: 0,
-  transports: [tcpTransport()],
-  limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity },
-  dangerouslyDisableEncryption: true,
-  ...extra,
-});
 const cpu = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -105,7 +94,7 @@ async function receiver(trees) {
       });
     } else {
       const { Playground, tcpTransport } = await playgroundOf(trees[i]);
-      const pg = new Playground("receive-path", options(tcpTransport, {}));
+      const pg = new Playground("receive-path", plainOptions(tcpTransport, {}));
       pg.on(KIND, onMessage);
       pg.events.on("error", (error) => process.stderr.write(`[receiver] ${error.code}: ${error.message}\n`));
       await pg.start();
@@ -231,7 +220,7 @@ async function sender(dir, port) {
   });
   proxy.listen({ host: "127.0.0.1", port: 0 });
   await once(proxy, "listening");
-  const pg = new Playground("receive-path", options(tcpTransport, { listen: [] }));
+  const pg = new Playground("receive-path", plainOptions(tcpTransport, { listen: [] }));
   await pg.start();
   const peer = await pg.join("127.0.0.1", proxy.address().port);
   const payload = new Uint8Array(SIZE).fill(0x5a);

@@ -17,8 +17,9 @@
 import { once } from "node:events";
 import { createConnection, createServer } from "node:net";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { RawPeer } from "./contenders/raw-peer.mjs";
+import { plainOptions, playgroundOf } from "./tree-playground.mjs";
 
 const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -42,18 +43,9 @@ async function bursts(send, received) {
 }
 
 async function playground() {
-  const { Playground } = await import(pathToFileURL(resolve(tree, "packages/node/dist/bundle/index.js")).href);
-  const { tcpTransport } = await import(pathToFileURL(resolve(tree, "packages/transport-tcp/dist/bundle/index.js")).href);
-  const options = (extra) => ({
-    host: "127.0.0.1",
-    port: 0,
-    transports: [tcpTransport()],
-    limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity },
-    dangerouslyDisableEncryption: true,
-    ...extra,
-  });
-  const receiver = new Playground("send-path", options({}));
-  const sender = new Playground("send-path", options({ listen: [] }));
+  const { Playground, tcpTransport } = await playgroundOf(tree);
+  const receiver = new Playground("send-path", plainOptions(tcpTransport));
+  const sender = new Playground("send-path", plainOptions(tcpTransport, { listen: [] }));
   let got = 0;
   receiver.on("bench", () => got++);
   await receiver.start();
