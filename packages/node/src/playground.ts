@@ -311,23 +311,19 @@ export class Playground {
       const to = checkTarget(options, "pg.send(kind, payload, options?)");
       this.#assertRunning("send");
       checkSendKind(kind, payload);
-      // To a neighbour (nearly every send): straight to its session, each check made once.
-      const session = to === undefined ? undefined : this.#open.get(to);
+      if (to === undefined) return this.#broadcast(kind, payload);
+      // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
+      const session = this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
-      return this.#sendUser(kind, payload, to);
+      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
+      return this.#r.routing.send(to, kind, payload);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #sendUser(kind: string, payload: unknown, to: string | undefined): Promise<void> {
-    // A broadcast's id carries the time it was made (signed with it, for replay protection); a direct message's is a counter.
-    if (to !== undefined) {
-      const session = this.#open.get(to);
-      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
-      if (session === undefined) return this.#r.routing.send(to, kind, payload);
-      return session.sendDirect(kind, payload, this.#nextMessageId());
-    }
+  #broadcast(kind: string, payload: unknown): Promise<void> {
+    // A broadcast's id carries the time it was made (signed with it, for replay protection).
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.peerId, destination: null, id: this.#r.auth.nextBroadcastId(), hopLimit: 0, payload };
     if (this.#open.size === 0) return Promise.resolve();
     return this.#r.mesh.publish(envelope);
