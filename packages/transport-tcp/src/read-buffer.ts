@@ -151,14 +151,22 @@ export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length
   const user = handle as UserBufferHandle;
   target[generate] = (): Buffer => {
     const memory = next();
+    inRead = false;
     lastSocket = socket;
     lastHandle = user;
     lastMemory = memory;
     return memory;
   };
-  target[callback] = (length: number): void => read(length);
+  target[callback] = (length: number): void => {
+    inRead = true;
+    read(length);
+  };
   target[buffer] = first;
   user.useUserBuffer(first);
+  // A closed socket is not kept alive here (nor its connection, through its listeners).
+  socket.once("close", () => {
+    if (lastSocket === socket) lastSocket = lastHandle = lastMemory = null;
+  });
   watchUncaught();
   return true;
 }
@@ -173,9 +181,14 @@ export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length
  * peer was dropped as broken, and a frame kept by the application could be
  * written over. So on any uncaught exception the memory of the socket that
  * read last is handed to Node again (the same memory when nothing was
- * dropped: harmless). The exception is left to the process's own handlers.
+ * dropped: harmless, but for one small listener Node adds to the socket per
+ * call, freed when it closes). The exception is left to the process's own
+ * handlers. Not between a read's callback and the memory for the next: the
+ * memory recorded then is the read's own (the read callback never throws:
+ * the connection catches what its sink throws).
  */
 let lastSocket: Socket | null = null;
+let inRead = false;
 let lastHandle: UserBufferHandle | null = null;
 let lastMemory: Buffer | null = null;
 let watching = false;
@@ -190,6 +203,7 @@ function restoreReadMemory(): void {
   const socket = lastSocket;
   const handle = lastHandle;
   const memory = lastMemory;
+  if (inRead) return;
   lastSocket = null;
   lastHandle = null;
   lastMemory = null;

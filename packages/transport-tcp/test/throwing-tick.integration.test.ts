@@ -21,3 +21,11 @@ describe("reading while process.nextTick callbacks throw (a process living on th
     expect(r.keptBad).toBe(0);
   }, 70_000);
 });
+
+describe("the memory the transport keeps for the case above", () => {
+  it("does not keep a closed connection alive (the last socket that read is forgotten when it closes)", async () => {
+    const fixture = fileURLToPath(new URL("./fixtures/closed-released.mjs", import.meta.url));
+    const { stdout } = await run(process.execPath, ["--expose-gc", fixture], { timeout: 30_000 });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toEqual({ collected: true });
+  }, 40_000);
+});
