@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config";
 // user's program would). Their projects get a global setup that builds the
 // package and its dependencies first (a turbo cache hit when nothing
 // changed), so they never run a stale or missing `dist/`.
-const runsBuiltCode = new Set(["node", "secure", "chat"]);
+const runsBuiltCode = new Set(["node", "secure", "transport-tcp", "chat"]);
 const projects = ["packages", "apps"].flatMap((group) =>
   readdirSync(group)
     .filter((name) => existsSync(`${group}/${name}/test`))

@@ -148,9 +148,66 @@ export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length
   const target = socket as unknown as Record<symbol, unknown>;
   if (target[buffer] !== null || target[generate] !== null || target[callback] !== null) return false;
   const first = next();
-  target[generate] = next;
-  target[callback] = (length: number): void => read(length);
+  const user = handle as UserBufferHandle;
+  target[generate] = (): Buffer => {
+    const memory = next();
+    inRead = false;
+    lastSocket = socket;
+    lastHandle = user;
+    lastMemory = memory;
+    return memory;
+  };
+  target[callback] = (length: number): void => {
+    inRead = true;
+    read(length);
+  };
   target[buffer] = first;
-  handle.useUserBuffer(first);
+  user.useUserBuffer(first);
+  // A closed socket is not kept alive here (nor its connection, through its listeners).
+  socket.once("close", () => {
+    if (lastSocket === socket) lastSocket = lastHandle = lastMemory = null;
+  });
+  watchUncaught();
   return true;
+}
+
+/*
+ * Node takes the memory for a socket's next read from the return value of
+ * the read's callback, and drops that value when the callback's scope fails:
+ * when a process.nextTick callback queued by anyone throws as the scope ends
+ * (the process living on through an 'uncaughtException' handler). The socket
+ * then reads into the memory of the read before, over bytes already read,
+ * while this side looks for them where it asked: frames came out garbled, the
+ * peer was dropped as broken, and a frame kept by the application could be
+ * written over. So on any uncaught exception the memory of the socket that
+ * read last is handed to Node again (the same memory when nothing was
+ * dropped: harmless, but for one small listener Node adds to the socket per
+ * call, freed when it closes). The exception is left to the process's own
+ * handlers. Not between a read's callback and the memory for the next: the
+ * memory recorded then is the read's own (the read callback never throws:
+ * the connection catches what its sink throws).
+ */
+let lastSocket: Socket | null = null;
+let inRead = false;
+let lastHandle: UserBufferHandle | null = null;
+let lastMemory: Buffer | null = null;
+let watching = false;
+
+function watchUncaught(): void {
+  if (watching) return;
+  watching = true;
+  process.on("uncaughtExceptionMonitor", restoreReadMemory);
+}
+
+function restoreReadMemory(): void {
+  const socket = lastSocket;
+  const handle = lastHandle;
+  const memory = lastMemory;
+  if (inRead) return;
+  lastSocket = null;
+  lastHandle = null;
+  lastMemory = null;
+  if (socket === null || handle === null || memory === null || socket.destroyed) return;
+  if ((socket as unknown as { _handle?: unknown })._handle !== handle) return;
+  handle.useUserBuffer(memory);
 }
