@@ -12,7 +12,7 @@
 
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { nextTurn } from "#next-turn";
+import { LONG_SLICES, nextTurn } from "#next-turn";
 import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
 
 /**
@@ -26,6 +26,24 @@ import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
  * remainder and a turn of the loop).
  */
 export const ENVELOPES_PER_TURN = 1024;
+
+/**
+ * Time a node's turn may spend, all its readers together, on slices run on
+ * past their guaranteed `perTurn` envelopes, in ms (Node only: a page's
+ * slices are exact). In a flood each slice boundary costs about 8 to 10 us
+ * (a held remainder, a pause and resume, one more turn of the loop): a
+ * peer whose envelopes are cheap reads on while the turn has this left, and
+ * once it is spent every reader stops at its guaranteed slice, so many
+ * flooding peers make turns no longer than exact slices would, plus this.
+ * A slice that was charged (signature checks, state rows) is not run on.
+ */
+export const LONG_SLICE_MS = 1;
+
+/** A slice run on past `perTurn` reads the clock every this many envelopes. */
+export const ENVELOPES_PER_CLOCK = 64;
+
+/** The most envelopes a slice run on past `perTurn` holds, whatever the clock says. */
+export const LONG_SLICE_ENVELOPES = 16384;
 
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
@@ -87,6 +105,10 @@ export const CHECKS_PER_TURN = 16;
 export class TurnChecks {
   #turn = -1;
   #count = 0;
+  /** The turn `#longMs` counts for, and the time its readers spent running slices on past their guaranteed envelopes. */
+  #longTurn = -1;
+  #longMs = 0;
+  readonly #longSliceMs: number;
   #starved: BundleReader[] = [];
   #served: BundleReader[] = [];
   #scheduled = false;
@@ -98,6 +120,11 @@ export class TurnChecks {
     for (const reader of queue) reader.retry();
   };
 
+  /** `longSliceMs`: the turn's time for slices run on past their guaranteed envelopes ({@link LONG_SLICE_MS}; 0: exact slices). */
+  constructor(longSliceMs = LONG_SLICE_MS) {
+    this.#longSliceMs = longSliceMs;
+  }
+
   count(now: number): void {
     if (now !== this.#turn) {
       this.#turn = now;
@@ -108,6 +135,20 @@ export class TurnChecks {
 
   spent(now: number): boolean {
     return this.#turn === now && this.#count >= CHECKS_PER_TURN;
+  }
+
+  /** `ms` more of turn `now` went to a slice run on past its guaranteed envelopes. */
+  lengthened(now: number, ms: number): void {
+    if (now !== this.#longTurn) {
+      this.#longTurn = now;
+      this.#longMs = 0;
+    }
+    this.#longMs += ms;
+  }
+
+  /** True while turn `now` has time left for slices run on past their guaranteed envelopes (`longSliceMs`, all readers together). */
+  mayLengthen(now: number): boolean {
+    return (now === this.#longTurn ? this.#longMs : 0) < this.#longSliceMs;
   }
 
   /** `reader` waits for the next turn's checks. */
@@ -154,6 +195,14 @@ export class BundleReader {
   readonly #markAfter: number;
   #turn = -1;
   #used = 0;
+  /** `#used` at which the slice next decides whether to go on: `perTurn`, then every {@link ENVELOPES_PER_CLOCK} while run on. */
+  #limit = 0;
+  /** Envelopes this turn's charges added to `#used`: a charged slice is not run on past `perTurn`. */
+  #charged = 0;
+  /** `#used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
+  #longFrom = -1;
+  /** `performance.now()` at the last clock read of a slice being run on (-1: no clock running). */
+  #clockAt = -1;
   /** Frames (and the offset into the first) waiting for the next turn. */
   #held: Uint8Array[] = [];
   #heldAt = 0;
@@ -190,6 +239,7 @@ export class BundleReader {
   charge(envelopes: number, check = false): void {
     if (envelopes > 0) {
       this.#used += envelopes;
+      this.#charged += envelopes;
       if (this.#finishing) this.#finishLeft -= envelopes;
     }
     if (check) {
@@ -241,8 +291,10 @@ export class BundleReader {
   finish(othersHold = false): Uint8Array | undefined {
     if (this.#waiting && !this.#awaiting && !othersHold) {
       this.#finishing = true;
-      // What this reader already read in this turn counts against the budget.
-      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? this.#used : 0);
+      // What this reader already read in this turn counts against the budget, but
+      // for the envelopes the clock let it read past its guaranteed slice (their charges count).
+      const used = this.#longFrom < 0 ? this.#used : this.#longFrom + this.#charged;
+      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? used : 0);
       try {
         this.#next();
       } finally {
@@ -303,6 +355,16 @@ export class BundleReader {
   }
 
   #read(data: Uint8Array, from: number): void {
+    this.#readFrom(data, from);
+    if (LONG_SLICES && this.#clockAt >= 0) {
+      // The turn pays for the time this slice ran on; a later frame in the same turn starts the clock again at once.
+      this.#checks.lengthened(this.#turn, performance.now() - this.#clockAt);
+      this.#clockAt = -1;
+      this.#limit = this.#used;
+    }
+  }
+
+  #readFrom(data: Uint8Array, from: number): void {
     const sink = this.#sink;
     const end = data.length;
     let pos = from;
@@ -312,10 +374,13 @@ export class BundleReader {
       if (now !== this.#turn) {
         this.#turn = now;
         this.#used = 0;
+        this.#charged = 0;
+        this.#limit = this.#perTurn;
+        this.#longFrom = -1;
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= this.#perTurn && !this.#finishing) {
+        if (this.#used >= this.#limit && !this.#finishing && !(LONG_SLICES && this.#lengthen(now))) {
           this.#wait(data, pos);
           return;
         }
@@ -360,6 +425,27 @@ export class BundleReader {
         return;
       }
     }
+  }
+
+  /**
+   * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
+   * envelopes: true when the slice goes on (its envelopes were not charged,
+   * it holds under {@link LONG_SLICE_ENVELOPES}, and the node's turn has time
+   * left for slices run on). The time since the last clock read is the turn's.
+   */
+  #lengthen(now: number): boolean {
+    const checks = this.#checks;
+    let at = -1;
+    if (this.#clockAt >= 0) {
+      at = performance.now();
+      checks.lengthened(now, at - this.#clockAt);
+      this.#clockAt = -1;
+    }
+    if (this.#charged > 0 || this.#used >= LONG_SLICE_ENVELOPES || !checks.mayLengthen(now)) return false;
+    if (this.#longFrom < 0) this.#longFrom = this.#used;
+    this.#clockAt = at >= 0 ? at : performance.now();
+    this.#limit = this.#used + ENVELOPES_PER_CLOCK;
+    return true;
   }
 
   /**

@@ -13,6 +13,9 @@ function bundle(from: number, count: number, pad = 3): Uint8Array {
   return out;
 }
 
+/** A node's checks with exact slices: these tests cut slices of 100 and look at where they end. */
+const exact = (): TurnChecks => new TurnChecks(0);
+
 /** A session's side of the reader, recording what it is handed and how it holds the peer. */
 function sink(onEnvelope: (n: number, index: number) => void = () => {}): BundleSink & { got: number[]; holds: string[]; dropped: number } {
   const got: number[] = [];
@@ -41,7 +44,7 @@ function sink(onEnvelope: (n: number, index: number) => void = () => {}): Bundle
 describe("BundleReader.finish: the connection closed, what waits is read now", () => {
   it("reads every envelope held for later turns at once, in order, past the turn's slice", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 250));
     reader.read(bundle(250, 150));
     expect(s.got.length).toBe(100);
@@ -126,7 +129,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
 
   it("reads at most its budget (FINISH_SLICES slices) and counts the rest unread, returning the last envelope", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 600));
     reader.read(bundle(600, 400));
     expect(s.got.length).toBe(100);
@@ -141,7 +144,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
   it("past the budget, a malformed envelope ends the walk and no later envelope is returned: a goodbye past a violation is not taken", () => {
     for (const malformed of [Uint8Array.of(0, 0, 3, 232, 1, 2, 3, 4, 5), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0, 0, 0, 1, 9, 0, 0)]) {
       const s = sink();
-      const reader = new BundleReader(s, 100);
+      const reader = new BundleReader(s, 100, exact());
       reader.read(bundle(0, 600));
       reader.read(malformed);
       reader.read(bundle(700, 3));
@@ -157,7 +160,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
 
   it("while another hold is on, reads nothing more: everything held is counted unread but the last", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 300));
     const last = reader.finish(true);
     expect(s.got.length).toBe(100);

@@ -1,7 +1,7 @@
 import { tcpTransport } from "@xppg/transport-tcp";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { describe, expect, it } from "vitest";
-import { ENVELOPES_PER_TURN, FINISH_SLICES } from "../src/bundle-reader.js";
+import { ENVELOPES_PER_CLOCK, ENVELOPES_PER_TURN, FINISH_SLICES, LONG_SLICE_ENVELOPES } from "../src/bundle-reader.js";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { collect, nextEvent, stopNodesAfterEach, track, until } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
@@ -16,12 +16,14 @@ stopNodesAfterEach();
  * the close must reach the handlers, in order, and `peer:left` must carry
  * the peer's reason, not "the peer went away". What is bounded: the work
  * of the turn the close arrives in, at FINISH_SLICES slices of envelopes
- * (4,096); past it the rest is dropped unread and counted
+ * (4,096), or a slice the clock ran on (at most LONG_SLICE_ENVELOPES, and
+ * the clock reads every ENVELOPES_PER_CLOCK) and the 3 slices more that
+ * `finish` reads then; past it the rest is dropped unread and counted
  * (`stats.droppedLastMessages`), and only the last envelope, the goodbye,
  * is read. So each message is handled, in order, or counted, and no turn
  * hands more than the budget to the handlers.
  */
-const BUDGET = FINISH_SLICES * ENVELOPES_PER_TURN;
+const BUDGET = LONG_SLICE_ENVELOPES + ENVELOPES_PER_CLOCK + (FINISH_SLICES - 1) * ENVELOPES_PER_TURN;
 const COUNT = 20_000;
 const KIND = "test:flood";
 
