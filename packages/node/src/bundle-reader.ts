@@ -105,10 +105,12 @@ export const CHECKS_PER_TURN = 16;
 export class TurnChecks {
   #turn = -1;
   #count = 0;
-  /** The turn `#longMs` counts for, and the time its readers spent running slices on past their guaranteed envelopes. */
-  #longTurn = -1;
-  #longMs = 0;
-  readonly #longSliceMs: number;
+  /**
+   * The node's time this turn for slices run on past their guaranteed
+   * envelopes (Node only, made by its first reader: see {@link turnTime}).
+   * Declared, not initialised: a page's build carries none of it.
+   */
+  declare time?: TurnTime;
   #starved: BundleReader[] = [];
   #served: BundleReader[] = [];
   #scheduled = false;
@@ -119,11 +121,6 @@ export class TurnChecks {
     this.#served = [];
     for (const reader of queue) reader.retry();
   };
-
-  /** `longSliceMs`: the turn's time for slices run on past their guaranteed envelopes ({@link LONG_SLICE_MS}; 0: exact slices). */
-  constructor(longSliceMs = LONG_SLICE_MS) {
-    this.#longSliceMs = longSliceMs;
-  }
 
   count(now: number): void {
     if (now !== this.#turn) {
@@ -137,20 +134,6 @@ export class TurnChecks {
     return this.#turn === now && this.#count >= CHECKS_PER_TURN;
   }
 
-  /** `ms` more of turn `now` went to a slice run on past its guaranteed envelopes. */
-  lengthened(now: number, ms: number): void {
-    if (now !== this.#longTurn) {
-      this.#longTurn = now;
-      this.#longMs = 0;
-    }
-    this.#longMs += ms;
-  }
-
-  /** True while turn `now` has time left for slices run on past their guaranteed envelopes (`longSliceMs`, all readers together). */
-  mayLengthen(now: number): boolean {
-    return (now === this.#longTurn ? this.#longMs : 0) < this.#longSliceMs;
-  }
-
   /** `reader` waits for the next turn's checks. */
   enqueue(reader: BundleReader, served: boolean): void {
     (served ? this.#served : this.#starved).push(reader);
@@ -158,6 +141,102 @@ export class TurnChecks {
       this.#scheduled = true;
       nextTurn(this.#serve);
     }
+  }
+}
+
+/**
+ * A node's time in one turn for slices run on past their guaranteed
+ * envelopes, all its readers together (Node only: a page's slices are exact).
+ */
+export class TurnTime {
+  #turn = -1;
+  #ms = 0;
+  readonly #budgetMs: number;
+
+  /** `budgetMs`: the turn's time for slices run on ({@link LONG_SLICE_MS}; 0: exact slices). */
+  constructor(budgetMs = LONG_SLICE_MS) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /** `ms` more of turn `now` went to a slice run on past its guaranteed envelopes. */
+  spend(now: number, ms: number): void {
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#ms = 0;
+    }
+    this.#ms += ms;
+  }
+
+  /** True while turn `now` has time left for slices run on. */
+  left(now: number): boolean {
+    return (now === this.#turn ? this.#ms : 0) < this.#budgetMs;
+  }
+}
+
+/** The node's {@link TurnTime}, shared by its readers (made with {@link LONG_SLICE_MS} on first use). */
+export function turnTime(checks: TurnChecks): TurnTime {
+  return (checks.time ??= new TurnTime());
+}
+
+/**
+ * A reader's slice of this turn as the clock may run it on (Node only):
+ * where it next decides, what its charges were, and its clock.
+ */
+class LongSlice {
+  /** `used` at which the slice next decides whether to go on: `perTurn`, then every {@link ENVELOPES_PER_CLOCK} while run on. */
+  limit = 0;
+  /** Envelopes this turn's charges added: a charged slice is not run on past `perTurn`. */
+  charged = 0;
+  /** `used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
+  from = -1;
+  /** `performance.now()` at the last clock read of a slice being run on (-1: no clock running). */
+  #clockAt = -1;
+  readonly #time: TurnTime;
+
+  constructor(time: TurnTime) {
+    this.#time = time;
+  }
+
+  /** A new turn's slice. */
+  start(perTurn: number): void {
+    this.limit = perTurn;
+    this.charged = 0;
+    this.from = -1;
+  }
+
+  /**
+   * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
+   * envelopes: true when the slice goes on (it was not charged, it holds
+   * under {@link LONG_SLICE_ENVELOPES}, and the node's turn has time left for
+   * slices run on). The time since the last clock read is the turn's.
+   */
+  lengthen(now: number, used: number): boolean {
+    const time = this.#time;
+    let at = -1;
+    if (this.#clockAt >= 0) {
+      at = performance.now();
+      time.spend(now, at - this.#clockAt);
+      this.#clockAt = -1;
+    }
+    if (this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
+    if (this.from < 0) this.from = used;
+    this.#clockAt = at >= 0 ? at : performance.now();
+    this.limit = used + ENVELOPES_PER_CLOCK;
+    return true;
+  }
+
+  /** Reading stopped (the frame ended, or a hold): the turn pays for the time the slice ran on; a later frame in the same turn starts the clock again at once. */
+  stop(now: number, used: number): void {
+    if (this.#clockAt >= 0) {
+      this.#time.spend(now, performance.now() - this.#clockAt);
+      this.#clockAt = -1;
+      this.limit = used;
+    }
+  }
+
+  /** What `finish` counts as read this turn: all but the envelopes the clock added (their charges count). */
+  used(used: number): number {
+    return this.from < 0 ? used : this.from + this.charged;
   }
 }
 
@@ -195,14 +274,8 @@ export class BundleReader {
   readonly #markAfter: number;
   #turn = -1;
   #used = 0;
-  /** `#used` at which the slice next decides whether to go on: `perTurn`, then every {@link ENVELOPES_PER_CLOCK} while run on. */
-  #limit = 0;
-  /** Envelopes this turn's charges added to `#used`: a charged slice is not run on past `perTurn`. */
-  #charged = 0;
-  /** `#used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
-  #longFrom = -1;
-  /** `performance.now()` at the last clock read of a slice being run on (-1: no clock running). */
-  #clockAt = -1;
+  /** This turn's slice as the clock may run it on (Node only; declared, not initialised: a page's build has none). */
+  declare private long: LongSlice;
   /** Frames (and the offset into the first) waiting for the next turn. */
   #held: Uint8Array[] = [];
   #heldAt = 0;
@@ -228,6 +301,7 @@ export class BundleReader {
     this.#checks = checks;
     this.#perTurn = Math.max(1, Math.floor(perTurn));
     this.#markAfter = Math.min(ENVELOPES_BEFORE_TURN_MARK, this.#perTurn);
+    if (LONG_SLICES) this.long = new LongSlice(turnTime(checks));
   }
 
   /**
@@ -239,7 +313,7 @@ export class BundleReader {
   charge(envelopes: number, check = false): void {
     if (envelopes > 0) {
       this.#used += envelopes;
-      this.#charged += envelopes;
+      if (LONG_SLICES) this.long.charged += envelopes;
       if (this.#finishing) this.#finishLeft -= envelopes;
     }
     if (check) {
@@ -253,7 +327,10 @@ export class BundleReader {
   read(data: Uint8Array): void {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
     if (this.#waiting) this.#held.push(data);
-    else this.#read(data, 0);
+    else {
+      this.#read(data, 0);
+      if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
+    }
   }
 
   /** True while part of the peer's data waits here for a later turn (the peer is not silent: this node is not reading it yet). */
@@ -293,8 +370,7 @@ export class BundleReader {
       this.#finishing = true;
       // What this reader already read in this turn counts against the budget, but
       // for the envelopes the clock let it read past its guaranteed slice (their charges count).
-      const used = this.#longFrom < 0 ? this.#used : this.#longFrom + this.#charged;
-      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? used : 0);
+      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? (LONG_SLICES ? this.long.used(this.#used) : this.#used) : 0);
       try {
         this.#next();
       } finally {
@@ -346,6 +422,7 @@ export class BundleReader {
       const at = this.#heldAt;
       this.#heldAt = 0;
       this.#read(data, at);
+      if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
       if (this.#waiting) return;
     }
     if (this.#pausing && !this.#sink.isClosed()) {
@@ -355,16 +432,6 @@ export class BundleReader {
   }
 
   #read(data: Uint8Array, from: number): void {
-    this.#readFrom(data, from);
-    if (LONG_SLICES && this.#clockAt >= 0) {
-      // The turn pays for the time this slice ran on; a later frame in the same turn starts the clock again at once.
-      this.#checks.lengthened(this.#turn, performance.now() - this.#clockAt);
-      this.#clockAt = -1;
-      this.#limit = this.#used;
-    }
-  }
-
-  #readFrom(data: Uint8Array, from: number): void {
     const sink = this.#sink;
     const end = data.length;
     let pos = from;
@@ -374,13 +441,11 @@ export class BundleReader {
       if (now !== this.#turn) {
         this.#turn = now;
         this.#used = 0;
-        this.#charged = 0;
-        this.#limit = this.#perTurn;
-        this.#longFrom = -1;
+        if (LONG_SLICES) this.long.start(this.#perTurn);
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= this.#limit && !this.#finishing && !(LONG_SLICES && this.#lengthen(now))) {
+        if (this.#used >= (LONG_SLICES ? this.long.limit : this.#perTurn) && !this.#finishing && !(LONG_SLICES && this.long.lengthen(now, this.#used))) {
           this.#wait(data, pos);
           return;
         }
@@ -425,27 +490,6 @@ export class BundleReader {
         return;
       }
     }
-  }
-
-  /**
-   * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
-   * envelopes: true when the slice goes on (its envelopes were not charged,
-   * it holds under {@link LONG_SLICE_ENVELOPES}, and the node's turn has time
-   * left for slices run on). The time since the last clock read is the turn's.
-   */
-  #lengthen(now: number): boolean {
-    const checks = this.#checks;
-    let at = -1;
-    if (this.#clockAt >= 0) {
-      at = performance.now();
-      checks.lengthened(now, at - this.#clockAt);
-      this.#clockAt = -1;
-    }
-    if (this.#charged > 0 || this.#used >= LONG_SLICE_ENVELOPES || !checks.mayLengthen(now)) return false;
-    if (this.#longFrom < 0) this.#longFrom = this.#used;
-    this.#clockAt = at >= 0 ? at : performance.now();
-    this.#limit = this.#used + ENVELOPES_PER_CLOCK;
-    return true;
   }
 
   /**

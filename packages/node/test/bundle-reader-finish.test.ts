@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BundleReader, CHECKS_PER_TURN, FINISH_SLICES, TurnChecks, VERIFICATION_EXTRA_ENVELOPES, currentTurn, type BundleSink } from "../src/bundle-reader.js";
+import { BundleReader, CHECKS_PER_TURN, FINISH_SLICES, TurnChecks, TurnTime, VERIFICATION_EXTRA_ENVELOPES, currentTurn, type BundleSink } from "../src/bundle-reader.js";
 
 /** A bundle of envelopes whose first byte is their number (mod 256) and whose length is 1 + `pad`. */
 function bundle(from: number, count: number, pad = 3): Uint8Array {
@@ -14,7 +14,11 @@ function bundle(from: number, count: number, pad = 3): Uint8Array {
 }
 
 /** A node's checks with exact slices: these tests cut slices of 100 and look at where they end. */
-const exact = (): TurnChecks => new TurnChecks(0);
+function exact(): TurnChecks {
+  const checks = new TurnChecks();
+  checks.time = new TurnTime(0);
+  return checks;
+}
 
 /** A session's side of the reader, recording what it is handed and how it holds the peer. */
 function sink(onEnvelope: (n: number, index: number) => void = () => {}): BundleSink & { got: number[]; holds: string[]; dropped: number } {

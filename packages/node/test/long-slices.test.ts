@@ -8,6 +8,8 @@ import {
   LONG_SLICE_MS,
   STATE_ROWS_PER_ENVELOPE,
   TurnChecks,
+  TurnTime,
+  turnTime,
   currentTurn,
   type BundleSink,
 } from "../src/bundle-reader.js";
@@ -82,7 +84,7 @@ async function flood(readers: number, perReader: number, checks: TurnChecks): Pr
       let slices = turns.get(turn);
       if (slices === undefined) turns.set(turn, (slices = []));
       let slice = slices.at(-1);
-      if (slice?.reader !== r) slices.push((slice = { reader: r, count: 0, spentBefore: !checks.mayLengthen(turn), ended: false }));
+      if (slice?.reader !== r) slices.push((slice = { reader: r, count: 0, spentBefore: !turnTime(checks).left(turn), ended: false }));
       slice.count++;
       // A handler with a little work, as a message's is.
       for (let i = 0; i < 20; i++) sum += Math.sqrt(index + i);
@@ -100,6 +102,13 @@ async function flood(readers: number, perReader: number, checks: TurnChecks): Pr
   return { turns, turnMs };
 }
 
+/** A node's checks whose turns have no time for long slices: exact slices, as a page reads. */
+function exactChecks(): TurnChecks {
+  const checks = new TurnChecks();
+  checks.time = new TurnTime(0);
+  return checks;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -110,7 +119,7 @@ describe("long slices: a reader runs on past its guaranteed slice while the node
     const readers = 64;
     const perReader = 20_000;
     const long = await flood(readers, perReader, new TurnChecks());
-    const exact = await flood(readers, perReader, new TurnChecks(0));
+    const exact = await flood(readers, perReader, exactChecks());
     console.log(
       `${readers} flooding readers, ${perReader} envelopes each: turns ${long.turns.size} with long slices (longest ${Math.max(...long.turnMs).toFixed(1)} ms, median ${median(long.turnMs).toFixed(1)} ms), ` +
         `${exact.turns.size} with exact slices (longest ${Math.max(...exact.turnMs).toFixed(1)} ms, median ${median(exact.turnMs).toFixed(1)} ms)`,
@@ -146,14 +155,14 @@ describe("long slices: a reader runs on past its guaranteed slice while the node
   it("with the turn's time spent, a reader stops at its guaranteed slice, and one already past it stops at its next clock read", () => {
     const checks = new TurnChecks();
     const first = sink();
-    checks.lengthened(currentTurn(), LONG_SLICE_MS);
+    turnTime(checks).spend(currentTurn(), LONG_SLICE_MS);
     new BundleReader(first, ENVELOPES_PER_TURN, checks).read(bundle(30_000));
     expect(first.count).toBe(ENVELOPES_PER_TURN);
 
     const fresh = new TurnChecks();
     const spendAt = 2_000;
     const second = sink((index) => {
-      if (index === spendAt) fresh.lengthened(currentTurn(), LONG_SLICE_MS);
+      if (index === spendAt) turnTime(fresh).spend(currentTurn(), LONG_SLICE_MS);
     });
     new BundleReader(second, ENVELOPES_PER_TURN, fresh).read(bundle(30_000));
     expect(second.count).toBeGreaterThan(spendAt);
@@ -193,7 +202,7 @@ describe("long slices: a reader runs on past its guaranteed slice while the node
     expect(s.count - read).toBe((FINISH_SLICES - 1) * ENVELOPES_PER_TURN);
 
     const checks = new TurnChecks();
-    checks.lengthened(currentTurn(), LONG_SLICE_MS);
+    turnTime(checks).spend(currentTurn(), LONG_SLICE_MS);
     const t = sink();
     const exact = new BundleReader(t, ENVELOPES_PER_TURN, checks);
     exact.read(bundle(60_000));
