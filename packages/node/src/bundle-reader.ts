@@ -7,7 +7,8 @@
  * most `envelopesPerTurn` envelopes of one peer are handled per turn of the
  * event loop; the rest of the frame waits for the next turn, with the
  * connection paused (its transport holds later frames, and stops reading
- * the socket past its high-water mark).
+ * the socket past its high-water mark). In Node a slice of cheap envelopes
+ * runs on past them while the node's turn has time for it (`LONG_SLICE_MS`).
  */
 
 import { isSignedEnvelope } from "@xppg/framing";
@@ -352,7 +353,9 @@ export class BundleReader {
    * The connection closed (the sink's `close`, after the peer's last frame):
    * reads what waits here now, in order, since the peer sent it before it
    * closed and no later turn will come for it, within a budget of
-   * {@link FINISH_SLICES} turn's slices (envelopes and their charges). The
+   * {@link FINISH_SLICES} turn's slices (envelopes and their charges; what
+   * the clock let this turn's slice run on past `perTurn` is forgiven, its
+   * charges are not). The
    * node's signature checks per turn stay capped: a signed envelope past the
    * cap is dropped unchecked (`sink.unchecked`), as a broadcast over the
    * verification budget is. What is left then (past the budget, behind an
