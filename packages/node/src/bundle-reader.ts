@@ -14,7 +14,7 @@
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { LONG_SLICES, nextTurn } from "#next-turn";
-import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
+import { ERROR_TEXTS, now as nowMs, type ErrorText } from "@xppg/errors";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that
@@ -190,7 +190,7 @@ class LongSlice {
   charged = 0;
   /** `used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
   from = -1;
-  /** `performance.now()` at the last clock read of a slice being run on (-1: no clock running). */
+  /** `nowMs()` at the last clock read of a slice being run on (-1: no clock running). */
   #clockAt = -1;
   readonly #time: TurnTime;
 
@@ -215,13 +215,13 @@ class LongSlice {
     const time = this.#time;
     let at = -1;
     if (this.#clockAt >= 0) {
-      at = performance.now();
+      at = nowMs();
       time.spend(now, at - this.#clockAt);
       this.#clockAt = -1;
     }
     if (this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
     if (this.from < 0) this.from = used;
-    this.#clockAt = at >= 0 ? at : performance.now();
+    this.#clockAt = at >= 0 ? at : nowMs();
     this.limit = used + ENVELOPES_PER_CLOCK;
     return true;
   }
@@ -229,7 +229,7 @@ class LongSlice {
   /** Reading stopped (the frame ended, or a hold): the turn pays for the time the slice ran on; a later frame in the same turn starts the clock again at once. */
   stop(now: number, used: number): void {
     if (this.#clockAt >= 0) {
-      this.#time.spend(now, performance.now() - this.#clockAt);
+      this.#time.spend(now, nowMs() - this.#clockAt);
       this.#clockAt = -1;
       this.limit = used;
     }

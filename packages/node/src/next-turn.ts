@@ -10,8 +10,8 @@ export { nextTurn } from "./turns.js";
 
 /**
  * True where a peer's slice of a turn may run on past its guaranteed
- * envelopes while the node's turn has time left (`BundleReader`, read with
- * `performance.now`). A page's build has exact slices and no clock.
+ * envelopes while the node's turn has time left (`BundleReader`, timed by
+ * the packages' clock). A page's build has exact slices and reads no clock.
  */
 export const LONG_SLICES = true;
 
