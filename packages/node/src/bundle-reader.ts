@@ -7,8 +7,9 @@
  * most `envelopesPerTurn` envelopes of one peer are handled per turn of the
  * event loop; the rest of the frame waits for the next turn, with the
  * connection paused (its transport holds later frames, and stops reading
- * the socket past its high-water mark). In Node a slice of cheap envelopes
- * runs on past them while the node's turn has time for it (`LONG_SLICE_MS`).
+ * the socket past its high-water mark). In Node the slice of a peer that
+ * floods alone, its envelopes cheap, runs on past them while the node's
+ * turn has time for it (`LONG_SLICE_MS`).
  */
 
 import { isSignedEnvelope } from "@xppg/framing";
@@ -33,10 +34,11 @@ export const ENVELOPES_PER_TURN = 1024;
  * past their guaranteed `perTurn` envelopes, in ms (Node only: a page's
  * slices are exact). In a flood each slice boundary costs about 8 to 10 us
  * (a held remainder, a pause and resume, one more turn of the loop): a
- * peer whose envelopes are cheap reads on while the turn has this left, and
- * once it is spent every reader stops at its guaranteed slice, so many
- * flooding peers make turns no longer than exact slices would, plus this.
- * A slice that was charged (signature checks, state rows) is not run on.
+ * peer that floods alone (see {@link TurnTime}), its envelopes cheap, reads
+ * on while the turn has this left, and once it is spent stops at its
+ * guaranteed slice. Two or more flooding peers get exact slices, equal
+ * shares, after their first turn. A slice that was charged (signature
+ * checks, state rows) is not run on.
  */
 export const LONG_SLICE_MS = 1;
 
@@ -147,12 +149,26 @@ export class TurnChecks {
 
 /**
  * A node's time in one turn for slices run on past their guaranteed
- * envelopes, all its readers together (Node only: a page's slices are exact).
+ * envelopes, all its readers together, and which of its readers used up
+ * their guaranteed slice (Node only: a page's slices are exact). A slice
+ * runs on only for a peer that floods alone: where, in the last turn in
+ * which any reader of the node used up its slice, that reader was the only
+ * one. Two or more flooding peers then get exact slices, equal shares, as
+ * in a page; one flooding peer among light ones gets the turn's time.
  */
 export class TurnTime {
   #turn = -1;
   #ms = 0;
   readonly #budgetMs: number;
+  /** The turn whose saturated readers `#saturated` counts (-1: none yet). */
+  #saturatedIn = -1;
+  /** Readers that used up their guaranteed slice (with data left) in turn `#saturatedIn`. */
+  #saturated = 0;
+  /** The one of them, while there is just one. */
+  #alone: object | undefined;
+  /** The same, of the turn before `#saturatedIn` that had any (0 and none: no such turn). */
+  #lastSaturated = 0;
+  #lastAlone: object | undefined;
 
   /** `budgetMs`: the turn's time for slices run on ({@link LONG_SLICE_MS}; 0: exact slices). */
   constructor(budgetMs = LONG_SLICE_MS) {
@@ -172,6 +188,26 @@ export class TurnTime {
   left(now: number): boolean {
     return (now === this.#turn ? this.#ms : 0) < this.#budgetMs;
   }
+
+  /**
+   * `reader` used up its guaranteed slice in turn `now` with data left (once
+   * a turn): true when it may run on, that is when in the last earlier turn
+   * in which readers of the node used up their slices it was the only one
+   * (or there was no such turn).
+   */
+  saturated(now: number, reader: object): boolean {
+    if (now !== this.#saturatedIn) {
+      if (this.#saturated > 0) {
+        this.#lastSaturated = this.#saturated;
+        this.#lastAlone = this.#alone;
+      }
+      this.#saturatedIn = now;
+      this.#saturated = 0;
+      this.#alone = undefined;
+    }
+    this.#alone = this.#saturated++ === 0 ? reader : undefined;
+    return this.#lastSaturated === 0 || (this.#lastSaturated === 1 && this.#lastAlone === reader);
+  }
 }
 
 /** The node's {@link TurnTime}, shared by its readers (made with {@link LONG_SLICE_MS} on first use). */
@@ -190,6 +226,9 @@ class LongSlice {
   charged = 0;
   /** `used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
   from = -1;
+  /** This turn's slice used up `perTurn` with data left (told to the node's turn time once), and whether it may run on. */
+  #saturated = false;
+  #mayRunOn = false;
   /** `nowMs()` at the last clock read of a slice being run on (-1: no clock running). */
   #clockAt = -1;
   readonly #time: TurnTime;
@@ -203,23 +242,30 @@ class LongSlice {
     this.limit = perTurn;
     this.charged = 0;
     this.from = -1;
+    this.#saturated = false;
   }
 
   /**
    * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
    * envelopes: true when the slice goes on (it was not charged, it holds
-   * under {@link LONG_SLICE_ENVELOPES}, and the node's turn has time left for
-   * slices run on). The time since the last clock read is the turn's.
+   * under {@link LONG_SLICE_ENVELOPES}, its reader was the node's only one to
+   * use up its slice in the last turn that had any (see {@link TurnTime}),
+   * and the node's turn has time left for slices run on). The time since
+   * the last clock read is the turn's.
    */
   lengthen(now: number, used: number): boolean {
     const time = this.#time;
+    if (!this.#saturated) {
+      this.#saturated = true;
+      this.#mayRunOn = time.saturated(now, this);
+    }
     let at = -1;
     if (this.#clockAt >= 0) {
       at = nowMs();
       time.spend(now, at - this.#clockAt);
       this.#clockAt = -1;
     }
-    if (this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
+    if (!this.#mayRunOn || this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
     if (this.from < 0) this.from = used;
     this.#clockAt = at >= 0 ? at : nowMs();
     this.limit = used + ENVELOPES_PER_CLOCK;

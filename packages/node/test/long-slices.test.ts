@@ -17,20 +17,24 @@ import {
 /**
  * A peer's slice of a turn runs on past its guaranteed ENVELOPES_PER_TURN
  * while the node's turn, all its readers together, has spent under
- * LONG_SLICE_MS on such runs. What is checked here is counted, never timed:
- * a reader that starts its slice once the turn's time is spent reads exactly
+ * LONG_SLICE_MS on such runs, and only for a peer that floods alone: in the
+ * last turn in which readers of the node used up their slices, it was the
+ * only one (or there was none). What is checked here is counted, never
+ * timed: two or more flooding readers read exact slices, equal shares,
+ * after their first turn; one flooding reader among light ones runs on; a
+ * reader that starts its slice once the turn's time is spent reads exactly
  * its guaranteed envelopes; no slice is shorter than that unless its frame
  * ended; and `finish` forgives only the envelopes the clock added. The turn
  * lengths of many flooding readers are printed beside those of exact slices.
  */
 
-/** A bundle of `count` envelopes of 4 bytes, each's first byte its number (mod 256). */
-function bundle(count: number): Uint8Array {
+/** A bundle of `count` envelopes of 4 bytes, each's first byte its number (mod 256), numbered from `first`. */
+function bundle(count: number, first = 0): Uint8Array {
   const out = new Uint8Array(count * 8);
   const view = new DataView(out.buffer);
   for (let i = 0; i < count; i++) {
     view.setUint32(i * 8, 4);
-    out[i * 8 + 4] = i & 0xff;
+    out[i * 8 + 4] = (first + i) & 0xff;
   }
   return out;
 }
@@ -66,15 +70,29 @@ interface Slice {
   ended: boolean;
 }
 
-/** `readers` readers sharing `checks`, each fed one frame of `perReader` envelopes at once; every slice of every turn recorded. */
-async function flood(readers: number, perReader: number, checks: TurnChecks): Promise<{ turns: Map<number, Slice[]>; turnMs: number[] }> {
+interface Flood {
+  /** Every turn's slices, in the order read. */
+  turns: Map<number, Slice[]>;
+  /** The turns in which anything was read, in order. */
+  turnList: number[];
+  /** Each turn's time from its first envelope to its last, in ms (printed, never checked). */
+  turnMs: number[];
+}
+
+/**
+ * Readers sharing `checks`, reader `r` fed one frame of `perReader[r]`
+ * envelopes: at once, or (`joinAt[r]`) in the turn after reader 0 handled
+ * that many. Every slice of every turn is recorded.
+ */
+async function flood(perReader: number[], checks: TurnChecks, joinAt: (number | undefined)[] = []): Promise<Flood> {
+  const readers = perReader.length;
   const turns = new Map<number, Slice[]>();
   const started = new Map<number, [number, number]>();
   let sum = 0;
   let done = 0;
   let finished!: () => void;
   const all = new Promise<void>((resolve) => (finished = resolve));
-  const list = Array.from({ length: readers }, (_, r) => {
+  const list: BundleReader[] = Array.from({ length: readers }, (_, r) => {
     const s = sink((index) => {
       const turn = currentTurn();
       const now = performance.now();
@@ -88,18 +106,65 @@ async function flood(readers: number, perReader: number, checks: TurnChecks): Pr
       slice.count++;
       // A handler with a little work, as a message's is.
       for (let i = 0; i < 20; i++) sum += Math.sqrt(index + i);
-      if (index === perReader - 1) {
+      if (r === 0) {
+        for (let j = 1; j < readers; j++) if (joinAt[j] === index + 1) setImmediate(() => list[j]!.read(bundle(perReader[j]!)));
+      }
+      if (index === perReader[r]! - 1) {
         slice.ended = true;
         if (++done === readers) finished();
       }
     });
     return new BundleReader(s, ENVELOPES_PER_TURN, checks);
   });
-  for (const reader of list) reader.read(bundle(perReader));
+  list.forEach((reader, r) => {
+    if (joinAt[r] === undefined) reader.read(bundle(perReader[r]!));
+  });
   await all;
   expect(sum).toBeGreaterThan(0);
   const turnMs = [...started.values()].map(([from, to]) => to - from);
-  return { turns, turnMs };
+  return { turns, turnList: [...turns.keys()].sort((a, b) => a - b), turnMs };
+}
+
+/** Reader `r`'s slice in `turn` (undefined: it read nothing then). */
+function sliceOf(f: Flood, turn: number, r: number): Slice | undefined {
+  return f.turns.get(turn)!.find((s) => s.reader === r);
+}
+
+/** No reader is starved: from its first slice to its frame's end, it reads in every turn. */
+function expectEveryTurn(f: Flood, readers: number): void {
+  for (let r = 0; r < readers; r++) {
+    const read = f.turnList.filter((t) => sliceOf(f, t, r) !== undefined);
+    expect(read.at(-1)! - read[0]!, `reader ${r}`).toBe(read.length - 1);
+  }
+}
+
+/**
+ * Flooding readers that all started in the first turn share the receiver
+ * equally after it: every slice in the later turns is exactly the guaranteed
+ * one (less only where a frame ended), and up to the first turn in which a
+ * frame ended, the readers' totals over those turns differ by at most one slice.
+ */
+function expectEqualShares(f: Flood, readers: number): void {
+  const [first, ...later] = f.turnList;
+  expect(f.turns.get(first!)!.length).toBe(readers);
+  const totals = new Array<number>(readers).fill(0);
+  let compared = 0;
+  for (const turn of later) {
+    const slices = f.turns.get(turn)!;
+    for (const slice of slices) {
+      if (slice.ended) expect(slice.count, `turn ${turn}, reader ${slice.reader}`).toBeLessThanOrEqual(ENVELOPES_PER_TURN);
+      else expect(slice.count, `turn ${turn}, reader ${slice.reader}`).toBe(ENVELOPES_PER_TURN);
+    }
+    if (compared >= 0) {
+      for (const slice of slices) totals[slice.reader]! += slice.count;
+      compared++;
+      if (slices.some((s) => s.ended)) {
+        expect(Math.max(...totals) - Math.min(...totals), `totals over ${compared} turns: ${totals.join(", ")}`).toBeLessThanOrEqual(ENVELOPES_PER_TURN);
+        compared = -1;
+      }
+    }
+  }
+  expect(compared).toBe(-1);
 }
 
 /** A node's checks whose turns have no time for long slices: exact slices, as a page reads. */
@@ -114,42 +179,106 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-describe("long slices: a reader runs on past its guaranteed slice while the node's turn has time left", () => {
-  it("64 flooding readers of one node: the turn's time is shared, a reader that starts once it is spent reads exactly its slice, none reads less unless its frame ended, every reader reads every turn", async () => {
+describe("long slices: a reader runs on past its guaranteed slice while it floods alone and the node's turn has time left", () => {
+  it("two flooding readers: after their first turn every slice is exactly the guaranteed one, both read every turn, their totals differ by at most one slice; once one's frame ended the other runs on again", async () => {
+    const perReader = [30_000, 60_000];
+    const f = await flood(perReader, new TurnChecks());
+    // The first turn had no earlier one: a reader may run on in it, on the turn's time.
+    for (const slice of f.turns.get(f.turnList[0]!)!) {
+      expect(slice.count).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN);
+      if (slice.spentBefore) expect(slice.count).toBe(ENVELOPES_PER_TURN);
+    }
+    expectEveryTurn(f, 2);
+    // Up to the turn reader 0's frame ended, both flood: exact slices, equal shares.
+    const endedIn = f.turnList.find((t) => sliceOf(f, t, 0)?.ended)!;
+    const both: Flood = { ...f, turnList: f.turnList.filter((t) => t <= endedIn) };
+    expectEqualShares(both, 2);
+    // Reader 1 floods alone from the next turn: it runs on again (past its slice by at least a clock's envelopes).
+    const alone = f.turnList.filter((t) => t > endedIn);
+    expect(alone.length).toBeGreaterThan(0);
+    for (const turn of alone) {
+      const slice = sliceOf(f, turn, 1)!;
+      if (!slice.ended) expect(slice.count, `turn ${turn}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN + ENVELOPES_PER_CLOCK);
+    }
+  });
+
+  it("64 flooding readers of one node: after their first turn, exact slices and equal shares (as with no time for long slices), every reader reads every turn", async () => {
     const readers = 64;
     const perReader = 20_000;
-    const long = await flood(readers, perReader, new TurnChecks());
-    const exact = await flood(readers, perReader, exactChecks());
+    const long = await flood(new Array<number>(readers).fill(perReader), new TurnChecks());
+    const exact = await flood(new Array<number>(readers).fill(perReader), exactChecks());
     console.log(
       `${readers} flooding readers, ${perReader} envelopes each: turns ${long.turns.size} with long slices (longest ${Math.max(...long.turnMs).toFixed(1)} ms, median ${median(long.turnMs).toFixed(1)} ms), ` +
         `${exact.turns.size} with exact slices (longest ${Math.max(...exact.turnMs).toFixed(1)} ms, median ${median(exact.turnMs).toFixed(1)} ms)`,
     );
-    let spentTurns = 0;
-    for (const [turn, slices] of long.turns) {
-      let spent = false;
-      for (const slice of slices) {
-        // Never shorter than the guaranteed slice, unless the frame ended.
-        if (!slice.ended) expect(slice.count, `turn ${turn}, reader ${slice.reader}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN);
-        // Once the turn's time is spent, exactly the guaranteed slice (or less where the frame ended).
-        if (slice.spentBefore) {
-          spent = true;
-          expect(slice.count, `turn ${turn}, reader ${slice.reader}`).toBeLessThanOrEqual(ENVELOPES_PER_TURN);
-        }
-        expect(slice.count).toBeLessThan(LONG_SLICE_ENVELOPES + ENVELOPES_PER_CLOCK);
-      }
-      if (spent) spentTurns++;
-      // A budget per peer would run every reader's slice on: the turn's is shared.
-      if (slices.length === readers) expect(slices.filter((s) => s.count > ENVELOPES_PER_TURN).length).toBeLessThan(readers);
+    // The first turn: the turn's time is shared, a reader that starts once it is spent reads exactly its slice, none less.
+    for (const slice of long.turns.get(long.turnList[0]!)!) {
+      expect(slice.count, `reader ${slice.reader}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN);
+      if (slice.spentBefore) expect(slice.count, `reader ${slice.reader}`).toBe(ENVELOPES_PER_TURN);
+      expect(slice.count).toBeLessThan(LONG_SLICE_ENVELOPES + ENVELOPES_PER_CLOCK);
     }
-    expect(spentTurns).toBeGreaterThan(0);
-    // No reader is starved: from its first slice to its frame's end, it reads in every turn.
-    const turnList = [...long.turns.keys()].sort((a, b) => a - b);
-    for (let r = 0; r < readers; r++) {
-      const read = turnList.filter((t) => long.turns.get(t)!.some((s) => s.reader === r));
-      expect(read.at(-1)! - read[0]!, `reader ${r}`).toBe(read.length - 1);
-      expect(read[0]).toBe(turnList[0]);
-    }
+    expectEqualShares(long, readers);
+    expectEveryTurn(long, readers);
+    for (let r = 0; r < readers; r++) expect(sliceOf(long, long.turnList[0]!, r)).toBeDefined();
     for (const slices of exact.turns.values()) for (const slice of slices) expect(slice.count).toBe(slice.ended ? slice.count : ENVELOPES_PER_TURN);
+  });
+
+  it("a reader flooding alone runs on; once a second one floods, it runs on at most in the second's first turn, then both read exact slices", async () => {
+    // Reader 1's frame comes in the turn after reader 0 handled 10,000 envelopes.
+    const f = await flood([80_000, 20_000], new TurnChecks(), [undefined, 10_000]);
+    const joined = f.turnList.find((t) => sliceOf(f, t, 1) !== undefined)!;
+    const before = f.turnList.filter((t) => t < joined);
+    expect(before.length).toBeGreaterThan(0);
+    // Alone: every slice run on (its first too, with no earlier turn).
+    for (const turn of before) expect(sliceOf(f, turn, 0)!.count, `turn ${turn}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN + ENVELOPES_PER_CLOCK);
+    // The newcomer never runs on while the other floods; after the turn it joined, neither does.
+    const endedIn = f.turnList.find((t) => sliceOf(f, t, 1)?.ended)!;
+    expect(sliceOf(f, joined, 1)!.count).toBe(ENVELOPES_PER_TURN);
+    for (const turn of f.turnList.filter((t) => t > joined && t <= endedIn)) {
+      for (const slice of f.turns.get(turn)!) {
+        if (slice.ended) expect(slice.count).toBeLessThanOrEqual(ENVELOPES_PER_TURN);
+        else expect(slice.count, `turn ${turn}, reader ${slice.reader}`).toBe(ENVELOPES_PER_TURN);
+      }
+    }
+    expectEveryTurn(f, 2);
+  });
+
+  it("one flooding reader among light ones (a few envelopes a turn each): the flooder runs on in every turn, the light ones read all of theirs each turn", async () => {
+    const checks = new TurnChecks();
+    const perFlood = 150_000;
+    const slices = new Map<number, number>();
+    const f = sink(() => {
+      const turn = currentTurn();
+      slices.set(turn, (slices.get(turn) ?? 0) + 1);
+    });
+    const flooder = new BundleReader(f, ENVELOPES_PER_TURN, checks);
+    const light = Array.from({ length: 8 }, (_, i) => {
+      const s = sink();
+      return { s, reader: new BundleReader(s, ENVELOPES_PER_TURN, checks), each: 1 + i, fed: 0 };
+    });
+    let feeds = 0;
+    const unread: string[] = [];
+    flooder.read(bundle(perFlood));
+    await new Promise<void>((resolve) => {
+      const feed = (): void => {
+        for (const l of light) {
+          l.reader.read(bundle(l.each, l.fed));
+          l.fed += l.each;
+          if (l.s.count !== l.fed || l.reader.holding) unread.push(`feed ${feeds}: ${l.s.count} of ${l.fed}`);
+        }
+        feeds++;
+        if (f.count < perFlood) setImmediate(feed);
+        else resolve();
+      };
+      setImmediate(feed);
+    });
+    expect(unread).toEqual([]);
+    const turns = [...slices.keys()].sort((a, b) => a - b);
+    expect(turns.length).toBeGreaterThan(1);
+    expect(feeds).toBeGreaterThanOrEqual(turns.length - 1);
+    // Every slice but the last (where the frame ended) ran on past the guaranteed one: fewer turns than exact slices.
+    for (const turn of turns.slice(0, -1)) expect(slices.get(turn)!, `turn ${turn}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN + ENVELOPES_PER_CLOCK);
+    expect(turns.length).toBeLessThan(perFlood / ENVELOPES_PER_TURN);
   });
 
   it("with the turn's time spent, a reader stops at its guaranteed slice, and one already past it stops at its next clock read", () => {
