@@ -253,23 +253,32 @@ class LongSlice {
    * and the node's turn has time left for slices run on). The time since
    * the last clock read is the turn's.
    */
-  lengthen(now: number, used: number): boolean {
+  lengthen(now: number, used: number, checksSpent: boolean): boolean {
     const time = this.#time;
-    if (!this.#saturated) {
-      this.#saturated = true;
-      this.#mayRunOn = time.saturated(now, this);
-    }
+    this.held(now);
     let at = -1;
     if (this.#clockAt >= 0) {
       at = nowMs();
       time.spend(now, at - this.#clockAt);
       this.#clockAt = -1;
     }
-    if (!this.#mayRunOn || this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
+    if (!this.#mayRunOn || checksSpent || this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
     if (this.from < 0) this.from = used;
     this.#clockAt = at >= 0 ? at : nowMs();
     this.limit = used + ENVELOPES_PER_CLOCK;
     return true;
+  }
+
+  /**
+   * This turn's slice stopped with data left (its slice used up, or held
+   * for the node's next checks or for a deferred envelope): told to the
+   * node's turn time once a turn, as a flooding peer (see {@link TurnTime}).
+   */
+  held(now: number): void {
+    if (!this.#saturated) {
+      this.#saturated = true;
+      this.#mayRunOn = this.#time.saturated(now, this);
+    }
   }
 
   /** Reading stopped (the frame ended, or a hold): the turn pays for the time the slice ran on; a later frame in the same turn starts the clock again at once. */
@@ -494,7 +503,7 @@ export class BundleReader {
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= (LONG_SLICES ? this.long.limit : this.#perTurn) && !this.#finishing && !(LONG_SLICES && this.long.lengthen(now, this.#used))) {
+        if (this.#used >= (LONG_SLICES ? this.long.limit : this.#perTurn) && !this.#finishing && !(LONG_SLICES && this.long.lengthen(now, this.#used, this.#checks.spent(now)))) {
           this.#wait(data, pos);
           return;
         }
@@ -524,6 +533,7 @@ export class BundleReader {
         // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
         this.#hold(data, pos);
         this.#checks.enqueue(this, this.#checkedIn === now);
+        if (LONG_SLICES) this.long.held(now);
         return;
       }
       pos = start + length;
@@ -535,6 +545,7 @@ export class BundleReader {
         this.#deferred = undefined;
         this.#hold(data, pos);
         this.#awaiting = true;
+        if (LONG_SLICES && pos < end) this.long.held(now);
         void deferred.then(this.#continue, this.#continue);
         return;
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   BundleReader,
+  CHECKS_PER_TURN,
   ENVELOPES_PER_CLOCK,
   ENVELOPES_PER_TURN,
   FINISH_SLICES,
@@ -9,6 +10,7 @@ import {
   STATE_ROWS_PER_ENVELOPE,
   TurnChecks,
   TurnTime,
+  VERIFICATION_EXTRA_ENVELOPES,
   turnTime,
   currentTurn,
   type BundleSink,
@@ -279,6 +281,50 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
     // Every slice but the last (where the frame ended) ran on past the guaranteed one: fewer turns than exact slices.
     for (const turn of turns.slice(0, -1)) expect(slices.get(turn)!, `turn ${turn}`).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN + ENVELOPES_PER_CLOCK);
     expect(turns.length).toBeLessThan(perFlood / ENVELOPES_PER_TURN);
+  });
+
+  it("a cheap flooder beside two peers flooding signed broadcasts (held for the node's checks): after the first turn it reads exactly its guaranteed slice in every turn the others are held", async () => {
+    const checks = new TurnChecks();
+    const cheapCount = 200_000;
+    const signedCount = 40 * CHECKS_PER_TURN;
+    const cheapIn = new Map<number, number>();
+    const signedIn = new Map<number, number>();
+    const cheapSink = sink(() => {
+      const turn = currentTurn();
+      cheapIn.set(turn, (cheapIn.get(turn) ?? 0) + 1);
+    });
+    const cheap = new BundleReader(cheapSink, ENVELOPES_PER_TURN, checks);
+    let signedLeft = 2 * signedCount;
+    let done!: () => void;
+    const signedDone = new Promise<void>((resolve) => (done = resolve));
+    const signed = [0, 1].map(() => {
+      const s = sink();
+      const reader = new BundleReader(s, ENVELOPES_PER_TURN, checks);
+      // A signature check each, as a session charges one.
+      s.envelope = () => {
+        const turn = currentTurn();
+        signedIn.set(turn, (signedIn.get(turn) ?? 0) + 1);
+        reader.charge(VERIFICATION_EXTRA_ENVELOPES, true);
+        if (--signedLeft === 0) done();
+        return true;
+      };
+      return reader;
+    });
+    cheap.read(bundle(cheapCount));
+    for (const reader of signed) {
+      // Signed envelopes: version 1 and the flags byte's signature bit (0x02).
+      const frame = bundle(signedCount);
+      for (let i = 0; i < signedCount; i++) [frame[i * 8 + 4], frame[i * 8 + 5]] = [1, 0x02];
+      reader.read(frame);
+    }
+    await signedDone;
+    const signedTurns = [...signedIn.keys()].sort((a, b) => a - b);
+    expect(signedTurns.length).toBeGreaterThan(2);
+    // Every turn the signed readers were held at its end (all but their last): the cheap one's slice is exact.
+    const held = signedTurns.slice(1, -1);
+    expect(held.map((t) => `turn ${t}: ${cheapIn.get(t)}`)).toEqual(held.map((t) => `turn ${t}: ${ENVELOPES_PER_TURN}`));
+    // The first turn had no earlier one: it may run on there.
+    expect(cheapIn.get(signedTurns[0]!)!).toBeGreaterThanOrEqual(ENVELOPES_PER_TURN);
   });
 
   it("with the turn's time spent, a reader stops at its guaranteed slice, and one already past it stops at its next clock read", () => {
