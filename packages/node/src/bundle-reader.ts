@@ -245,6 +245,12 @@ class LongSlice {
     this.#saturated = false;
   }
 
+  /** This turn's slice was charged `envelopes` more: a slice being run on ends at `used`, before its next envelope. */
+  charge(envelopes: number, used: number): void {
+    this.charged += envelopes;
+    if (this.from >= 0) this.limit = used;
+  }
+
   /**
    * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
    * envelopes: true when the slice goes on (it was not charged, it holds
@@ -369,7 +375,7 @@ export class BundleReader {
   charge(envelopes: number, check = false): void {
     if (envelopes > 0) {
       this.#used += envelopes;
-      if (LONG_SLICES) this.long.charged += envelopes;
+      if (LONG_SLICES) this.long.charge(envelopes, this.#used);
       if (this.#finishing) this.#finishLeft -= envelopes;
     }
     if (check) {

@@ -357,14 +357,29 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
       const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
       reader.read(bundle(40_000));
       const read = s.count;
-      // Ended by the charge: the envelope after it at the latest (once the slice was run on, at its next clock read).
-      expect(read).toBeLessThanOrEqual(at + 1 + ENVELOPES_PER_CLOCK);
+      // Ended by the charge: before the envelope after it (or at the guaranteed slice's end).
+      expect(read).toBeLessThanOrEqual(Math.max(at + 1, ENVELOPES_PER_TURN));
       expect(read).toBeGreaterThanOrEqual(Math.min(at + 1, ENVELOPES_PER_TURN));
       expect(reader.holding).toBe(true);
       reader.finish();
       expect(s.count, `charge at ${at}`).toBe(read);
       expect(s.count + s.dropped + 1).toBe(40_000);
     }
+  });
+
+  it("a charge ends a slice being run on at once: charge(1) at envelope 2,000 of a run-on lets at most one more envelope through", () => {
+    const checks = new TurnChecks();
+    // All the time a turn could want: the clock does not end the run-on first.
+    checks.time = new TurnTime(Infinity);
+    const at = 2_000;
+    const s = sink((index) => {
+      if (index === at) reader.charge(1);
+    });
+    const reader = new BundleReader(s, ENVELOPES_PER_TURN, checks);
+    reader.read(bundle(30_000));
+    expect(s.count).toBeGreaterThan(at);
+    expect(s.count).toBeLessThanOrEqual(at + 2);
+    expect(reader.holding).toBe(true);
   });
 
   it("finish forgives the envelopes the clock added: after a slice run on, it still reads FINISH_SLICES - 1 slices; after an exact one, up to its budget", () => {
