@@ -243,6 +243,8 @@ class LongSlice {
     this.charged = 0;
     this.from = -1;
     this.#saturated = false;
+    // A slice that ended in a throw (a handler's, through the sink) may have left its clock running.
+    this.#clockAt = -1;
   }
 
   /** This turn's slice was charged `envelopes` more: a slice being run on ends at `used`, before its next envelope. */
