@@ -52,6 +52,28 @@ async function nextTurns(): Promise<void> {
 }
 
 describe("long slices by a counting clock", () => {
+  it("within one frame, the clock ends a slice run on once the turn's LONG_SLICE_MS is spent: a clock read every ENVELOPES_PER_CLOCK envelopes", () => {
+    clock.step = 0.125;
+    const s = sink();
+    const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
+    reader.read(bundle(30_000));
+    // The clock starts at the guaranteed slice's end; each later read finds `step` more spent.
+    expect(s.count).toBe(ENVELOPES_PER_TURN + (LONG_SLICE_MS / clock.step) * ENVELOPES_PER_CLOCK);
+    expect(reader.holding).toBe(true);
+  });
+
+  it("over many frames of one turn, each shorter than a clock's envelopes, the time each frame ran on is the turn's: the slice ends once LONG_SLICE_MS is spent", () => {
+    clock.step = 0.125;
+    const frame = 32;
+    const s = sink();
+    const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
+    reader.read(bundle(ENVELOPES_PER_TURN));
+    for (let i = 0; i < 200; i++) reader.read(bundle(frame, ENVELOPES_PER_TURN + i * frame));
+    // Each frame run on reads the clock as it starts and as it ends: `step` spent a frame.
+    expect(s.count).toBe(ENVELOPES_PER_TURN + (LONG_SLICE_MS / clock.step) * frame);
+    expect(reader.holding).toBe(true);
+  });
+
   it("a slice ended by a throw in the sink leaves no clock running: the reader's next turn does not pay for the time between", async () => {
     clock.step = 0.001;
     const throwAt = 2_000;

@@ -382,6 +382,18 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
     expect(reader.holding).toBe(true);
   });
 
+  it("with all the time a turn could want, a slice runs on to LONG_SLICE_ENVELOPES exactly, and finish then reads exactly FINISH_SLICES - 1 slices", () => {
+    const checks = new TurnChecks();
+    checks.time = new TurnTime(Infinity);
+    const s = sink();
+    const reader = new BundleReader(s, ENVELOPES_PER_TURN, checks);
+    reader.read(bundle(40_000));
+    expect(s.count).toBe(LONG_SLICE_ENVELOPES);
+    expect(reader.holding).toBe(true);
+    reader.finish();
+    expect(s.count - LONG_SLICE_ENVELOPES).toBe((FINISH_SLICES - 1) * ENVELOPES_PER_TURN);
+  });
+
   it("finish forgives the envelopes the clock added: after a slice run on, it still reads FINISH_SLICES - 1 slices; after an exact one, up to its budget", () => {
     const s = sink();
     const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
