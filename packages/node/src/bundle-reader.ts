@@ -152,9 +152,14 @@ export class TurnChecks {
  * envelopes, all its readers together, and which of its readers used up
  * their guaranteed slice (Node only: a page's slices are exact). A slice
  * runs on only for a peer that floods alone: where, in the last turn in
- * which any reader of the node used up its slice, that reader was the only
- * one. Two or more flooding peers then get exact slices, equal shares, as
- * in a page; one flooding peer among light ones gets the turn's time.
+ * which any reader of the node used up its slice (or was held with data
+ * left, for the node's next signature checks or a deferred envelope), that
+ * reader was the only one. Two or more flooding peers then get exact
+ * slices, equal shares, as in a page; one flooding peer among light ones
+ * gets the turn's time. A turn is `currentTurn`'s, moved in the check
+ * phase: frames read in the next loop iteration's timers and poll phases
+ * spend the turn before, so up to about 2 * `LONG_SLICE_MS` of run-on can
+ * fall between two timers phases.
  */
 export class TurnTime {
   #turn = -1;
@@ -162,7 +167,7 @@ export class TurnTime {
   readonly #budgetMs: number;
   /** The turn whose saturated readers `#saturated` counts (-1: none yet). */
   #saturatedIn = -1;
-  /** Readers that used up their guaranteed slice (with data left) in turn `#saturatedIn`. */
+  /** Readers that used up their guaranteed slice, or were held, with data left in turn `#saturatedIn`. */
   #saturated = 0;
   /** The one of them, while there is just one. */
   #alone: object | undefined;
@@ -190,10 +195,10 @@ export class TurnTime {
   }
 
   /**
-   * `reader` used up its guaranteed slice in turn `now` with data left (once
-   * a turn): true when it may run on, that is when in the last earlier turn
-   * in which readers of the node used up their slices it was the only one
-   * (or there was no such turn).
+   * `reader` used up its guaranteed slice in turn `now`, or was held, with
+   * data left (once a turn): true when it may run on, that is when in the
+   * last earlier turn in which readers of the node did so it was the only
+   * one (or there was no such turn).
    */
   saturated(now: number, reader: object): boolean {
     if (now !== this.#saturatedIn) {
@@ -258,7 +263,8 @@ class LongSlice {
    * envelopes: true when the slice goes on (it was not charged, it holds
    * under {@link LONG_SLICE_ENVELOPES}, its reader was the node's only one to
    * use up its slice in the last turn that had any (see {@link TurnTime}),
-   * and the node's turn has time left for slices run on). The time since
+   * the node's signature checks of the turn are not spent, and the node's
+   * turn has time left for slices run on). The time since
    * the last clock read is the turn's.
    */
   lengthen(now: number, used: number, checksSpent: boolean): boolean {
