@@ -279,7 +279,7 @@ class LongSlice {
     if (!this.#mayRunOn || checksSpent || this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
     if (this.from < 0) this.from = used;
     this.#clockAt = at >= 0 ? at : nowMs();
-    this.limit = used + ENVELOPES_PER_CLOCK;
+    this.limit = Math.min(used + ENVELOPES_PER_CLOCK, LONG_SLICE_ENVELOPES);
     return true;
   }
 
@@ -559,7 +559,8 @@ export class BundleReader {
         this.#deferred = undefined;
         this.#hold(data, pos);
         this.#awaiting = true;
-        if (LONG_SLICES && pos < end) this.long.held(now);
+        // Data left: the rest of this frame, or frames already waiting here (frames the transport still holds are not seen).
+        if (LONG_SLICES && (pos < end || this.#held.length > 1)) this.long.held(now);
         void deferred.then(this.#continue, this.#continue);
         return;
       }

@@ -394,6 +394,42 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
     expect(s.count - LONG_SLICE_ENVELOPES).toBe((FINISH_SLICES - 1) * ENVELOPES_PER_TURN);
   });
 
+  it("a reader waiting for a deferred envelope with frames waiting behind it counts as flooding: a cheap flooder beside it reads exact slices", async () => {
+    const checks = new TurnChecks();
+    // Each envelope of the deferring reader is one frame, its work done a turn later (as a state update or a file block is).
+    const ref: { deferring?: BundleReader } = {};
+    const d = sink(() => ref.deferring!.deferUntil(new Promise((resolve) => setImmediate(resolve))));
+    const deferring = new BundleReader(d, ENVELOPES_PER_TURN, checks);
+    ref.deferring = deferring;
+    const c = sink();
+    const cheap = new BundleReader(c, ENVELOPES_PER_TURN, checks);
+    for (let i = 0; i < 60; i++) deferring.read(bundle(1, i));
+    cheap.read(bundle(100_000));
+    const perTurn: number[] = [];
+    let last = c.count;
+    for (let turn = 0; turn < 12; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      perTurn.push(c.count - last);
+      last = c.count;
+    }
+    // The deferring reader still had frames waiting in every one of these turns.
+    expect(d.count).toBeLessThan(60);
+    // After its first turns, the cheap flooder reads no more than its 1,024 a turn.
+    for (const count of perTurn.slice(3)) expect(count, `per turn: ${perTurn.join(", ")}`).toBeLessThanOrEqual(ENVELOPES_PER_TURN);
+  });
+
+  it("the ceiling holds whatever the guaranteed slice: with perTurn 1, 100, 1,500 or 16,383 a slice run on stops at LONG_SLICE_ENVELOPES exactly", () => {
+    for (const perTurn of [1, 100, 1_500, 16_383]) {
+      const checks = new TurnChecks();
+      checks.time = new TurnTime(Infinity);
+      const s = sink();
+      const reader = new BundleReader(s, perTurn, checks);
+      reader.read(bundle(40_000));
+      expect(s.count, `perTurn ${perTurn}`).toBe(LONG_SLICE_ENVELOPES);
+      expect(reader.holding).toBe(true);
+    }
+  });
+
   it("finish forgives the envelopes the clock added: after a slice run on, it still reads FINISH_SLICES - 1 slices; after an exact one, up to its budget", () => {
     const s = sink();
     const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
