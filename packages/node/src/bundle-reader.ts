@@ -7,13 +7,15 @@
  * most `envelopesPerTurn` envelopes of one peer are handled per turn of the
  * event loop; the rest of the frame waits for the next turn, with the
  * connection paused (its transport holds later frames, and stops reading
- * the socket past its high-water mark).
+ * the socket past its high-water mark). In Node the slice of a peer that
+ * floods alone, its envelopes cheap, runs on past them while the node's
+ * turn has time for it (`LONG_SLICE_MS`).
  */
 
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { nextTurn } from "#next-turn";
-import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
+import { LONG_SLICES, nextTurn } from "#next-turn";
+import { ERROR_TEXTS, now as nowMs, type ErrorText } from "@xppg/errors";
 
 /**
  * Envelopes of one peer handled per turn of the event loop: enough that
@@ -26,6 +28,25 @@ import { ERROR_TEXTS, type ErrorText } from "@xppg/errors";
  * remainder and a turn of the loop).
  */
 export const ENVELOPES_PER_TURN = 1024;
+
+/**
+ * Time a node's turn may spend, all its readers together, on slices run on
+ * past their guaranteed `perTurn` envelopes, in ms (Node only: a page's
+ * slices are exact). In a flood each slice boundary costs about 8 to 10 us
+ * (a held remainder, a pause and resume, one more turn of the loop): a
+ * peer that floods alone (see {@link TurnTime}), its envelopes cheap, reads
+ * on while the turn has this left, and once it is spent stops at its
+ * guaranteed slice. Two or more flooding peers get exact slices, equal
+ * shares, after their first turn. A slice that was charged (signature
+ * checks, state rows) is not run on.
+ */
+export const LONG_SLICE_MS = 1;
+
+/** A slice run on past `perTurn` reads the clock every this many envelopes. */
+export const ENVELOPES_PER_CLOCK = 64;
+
+/** The most envelopes a slice run on past `perTurn` holds, whatever the clock says. */
+export const LONG_SLICE_ENVELOPES = 16384;
 
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
@@ -87,6 +108,12 @@ export const CHECKS_PER_TURN = 16;
 export class TurnChecks {
   #turn = -1;
   #count = 0;
+  /**
+   * The node's time this turn for slices run on past their guaranteed
+   * envelopes (Node only, made by its first reader: see {@link turnTime}).
+   * Declared, not initialised: a page's build carries none of it.
+   */
+  declare time?: TurnTime;
   #starved: BundleReader[] = [];
   #served: BundleReader[] = [];
   #scheduled = false;
@@ -117,6 +144,169 @@ export class TurnChecks {
       this.#scheduled = true;
       nextTurn(this.#serve);
     }
+  }
+}
+
+/**
+ * A node's time in one turn for slices run on past their guaranteed
+ * envelopes, all its readers together, and which of its readers used up
+ * their guaranteed slice (Node only: a page's slices are exact). A slice
+ * runs on only for a peer that floods alone: where, in the last turn in
+ * which any reader of the node used up its slice (or was held with data
+ * left, for the node's next signature checks or a deferred envelope), that
+ * reader was the only one. Two or more flooding peers then get exact
+ * slices, equal shares, as in a page; one flooding peer among light ones
+ * gets the turn's time. A turn is `currentTurn`'s, moved in the check
+ * phase: frames read in the next loop iteration's timers and poll phases
+ * spend the turn before, so up to about 2 * `LONG_SLICE_MS` of run-on can
+ * fall between two timers phases.
+ */
+export class TurnTime {
+  #turn = -1;
+  #ms = 0;
+  readonly #budgetMs: number;
+  /** The turn whose saturated readers `#saturated` counts (-1: none yet). */
+  #saturatedIn = -1;
+  /** Readers that used up their guaranteed slice, or were held, with data left in turn `#saturatedIn`. */
+  #saturated = 0;
+  /** The one of them, while there is just one. */
+  #alone: object | undefined;
+  /** The same, of the turn before `#saturatedIn` that had any (0 and none: no such turn). */
+  #lastSaturated = 0;
+  #lastAlone: object | undefined;
+
+  /** `budgetMs`: the turn's time for slices run on ({@link LONG_SLICE_MS}; 0: exact slices). */
+  constructor(budgetMs = LONG_SLICE_MS) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /** `ms` more of turn `now` went to a slice run on past its guaranteed envelopes. */
+  spend(now: number, ms: number): void {
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#ms = 0;
+    }
+    this.#ms += ms;
+  }
+
+  /** True while turn `now` has time left for slices run on. */
+  left(now: number): boolean {
+    return (now === this.#turn ? this.#ms : 0) < this.#budgetMs;
+  }
+
+  /**
+   * `reader` used up its guaranteed slice in turn `now`, or was held, with
+   * data left (once a turn): true when it may run on, that is when in the
+   * last earlier turn in which readers of the node did so it was the only
+   * one (or there was no such turn).
+   */
+  saturated(now: number, reader: object): boolean {
+    if (now !== this.#saturatedIn) {
+      if (this.#saturated > 0) {
+        this.#lastSaturated = this.#saturated;
+        this.#lastAlone = this.#alone;
+      }
+      this.#saturatedIn = now;
+      this.#saturated = 0;
+      this.#alone = undefined;
+    }
+    this.#alone = this.#saturated++ === 0 ? reader : undefined;
+    return this.#lastSaturated === 0 || (this.#lastSaturated === 1 && this.#lastAlone === reader);
+  }
+}
+
+/** The node's {@link TurnTime}, shared by its readers (made with {@link LONG_SLICE_MS} on first use). */
+export function turnTime(checks: TurnChecks): TurnTime {
+  return (checks.time ??= new TurnTime());
+}
+
+/**
+ * A reader's slice of this turn as the clock may run it on (Node only):
+ * where it next decides, what its charges were, and its clock.
+ */
+class LongSlice {
+  /** `used` at which the slice next decides whether to go on: `perTurn`, then every {@link ENVELOPES_PER_CLOCK} while run on. */
+  limit = 0;
+  /** Envelopes this turn's charges added: a charged slice is not run on past `perTurn`. */
+  charged = 0;
+  /** `used` when this turn's slice was first run on past `perTurn` (-1: it was not). */
+  from = -1;
+  /** This turn's slice used up `perTurn` with data left (told to the node's turn time once), and whether it may run on. */
+  #saturated = false;
+  #mayRunOn = false;
+  /** `nowMs()` at the last clock read of a slice being run on (-1: no clock running). */
+  #clockAt = -1;
+  readonly #time: TurnTime;
+
+  constructor(time: TurnTime) {
+    this.#time = time;
+  }
+
+  /** A new turn's slice. */
+  start(perTurn: number): void {
+    this.limit = perTurn;
+    this.charged = 0;
+    this.from = -1;
+    this.#saturated = false;
+    // A slice that ended in a throw (a handler's, through the sink) may have left its clock running.
+    this.#clockAt = -1;
+  }
+
+  /** This turn's slice was charged `envelopes` more: a slice being run on ends at `used`, before its next envelope. */
+  charge(envelopes: number, used: number): void {
+    this.charged += envelopes;
+    if (this.from >= 0) this.limit = used;
+  }
+
+  /**
+   * At the end of the guaranteed slice, then every {@link ENVELOPES_PER_CLOCK}
+   * envelopes: true when the slice goes on (it was not charged, it holds
+   * under {@link LONG_SLICE_ENVELOPES}, its reader was the node's only one to
+   * use up its slice in the last turn that had any (see {@link TurnTime}),
+   * the node's signature checks of the turn are not spent, and the node's
+   * turn has time left for slices run on). The time since
+   * the last clock read is the turn's.
+   */
+  lengthen(now: number, used: number, checksSpent: boolean): boolean {
+    const time = this.#time;
+    this.held(now);
+    let at = -1;
+    if (this.#clockAt >= 0) {
+      at = nowMs();
+      time.spend(now, at - this.#clockAt);
+      this.#clockAt = -1;
+    }
+    if (!this.#mayRunOn || checksSpent || this.charged > 0 || used >= LONG_SLICE_ENVELOPES || !time.left(now)) return false;
+    if (this.from < 0) this.from = used;
+    this.#clockAt = at >= 0 ? at : nowMs();
+    this.limit = Math.min(used + ENVELOPES_PER_CLOCK, LONG_SLICE_ENVELOPES);
+    return true;
+  }
+
+  /**
+   * This turn's slice stopped with data left (its slice used up, or held
+   * for the node's next checks or for a deferred envelope): told to the
+   * node's turn time once a turn, as a flooding peer (see {@link TurnTime}).
+   */
+  held(now: number): void {
+    if (!this.#saturated) {
+      this.#saturated = true;
+      this.#mayRunOn = this.#time.saturated(now, this);
+    }
+  }
+
+  /** Reading stopped (the frame ended, or a hold): the turn pays for the time the slice ran on; a later frame in the same turn starts the clock again at once. */
+  stop(now: number, used: number): void {
+    if (this.#clockAt >= 0) {
+      this.#time.spend(now, nowMs() - this.#clockAt);
+      this.#clockAt = -1;
+      this.limit = used;
+    }
+  }
+
+  /** What `finish` counts as read this turn: all but the envelopes the clock added (their charges count). */
+  used(used: number): number {
+    return this.from < 0 ? used : this.from + this.charged;
   }
 }
 
@@ -154,6 +344,8 @@ export class BundleReader {
   readonly #markAfter: number;
   #turn = -1;
   #used = 0;
+  /** This turn's slice as the clock may run it on (Node only; declared, not initialised: a page's build has none). */
+  declare private long: LongSlice;
   /** Frames (and the offset into the first) waiting for the next turn. */
   #held: Uint8Array[] = [];
   #heldAt = 0;
@@ -179,6 +371,7 @@ export class BundleReader {
     this.#checks = checks;
     this.#perTurn = Math.max(1, Math.floor(perTurn));
     this.#markAfter = Math.min(ENVELOPES_BEFORE_TURN_MARK, this.#perTurn);
+    if (LONG_SLICES) this.long = new LongSlice(turnTime(checks));
   }
 
   /**
@@ -190,6 +383,7 @@ export class BundleReader {
   charge(envelopes: number, check = false): void {
     if (envelopes > 0) {
       this.#used += envelopes;
+      if (LONG_SLICES) this.long.charge(envelopes, this.#used);
       if (this.#finishing) this.#finishLeft -= envelopes;
     }
     if (check) {
@@ -203,7 +397,10 @@ export class BundleReader {
   read(data: Uint8Array): void {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
     if (this.#waiting) this.#held.push(data);
-    else this.#read(data, 0);
+    else {
+      this.#read(data, 0);
+      if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
+    }
   }
 
   /** True while part of the peer's data waits here for a later turn (the peer is not silent: this node is not reading it yet). */
@@ -225,7 +422,9 @@ export class BundleReader {
    * The connection closed (the sink's `close`, after the peer's last frame):
    * reads what waits here now, in order, since the peer sent it before it
    * closed and no later turn will come for it, within a budget of
-   * {@link FINISH_SLICES} turn's slices (envelopes and their charges). The
+   * {@link FINISH_SLICES} turn's slices (envelopes and their charges; what
+   * the clock let this turn's slice run on past `perTurn` is forgiven, its
+   * charges are not). The
    * node's signature checks per turn stay capped: a signed envelope past the
    * cap is dropped unchecked (`sink.unchecked`), as a broadcast over the
    * verification budget is. What is left then (past the budget, behind an
@@ -241,8 +440,9 @@ export class BundleReader {
   finish(othersHold = false): Uint8Array | undefined {
     if (this.#waiting && !this.#awaiting && !othersHold) {
       this.#finishing = true;
-      // What this reader already read in this turn counts against the budget.
-      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? this.#used : 0);
+      // What this reader already read in this turn counts against the budget, but
+      // for the envelopes the clock let it read past its guaranteed slice (their charges count).
+      this.#finishLeft = FINISH_SLICES * this.#perTurn - (this.#turn === turn ? (LONG_SLICES ? this.long.used(this.#used) : this.#used) : 0);
       try {
         this.#next();
       } finally {
@@ -294,6 +494,7 @@ export class BundleReader {
       const at = this.#heldAt;
       this.#heldAt = 0;
       this.#read(data, at);
+      if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
       if (this.#waiting) return;
     }
     if (this.#pausing && !this.#sink.isClosed()) {
@@ -312,10 +513,11 @@ export class BundleReader {
       if (now !== this.#turn) {
         this.#turn = now;
         this.#used = 0;
+        if (LONG_SLICES) this.long.start(this.#perTurn);
       } else if (this.#used >= this.#markAfter) {
         // A busy reader: this turn's end must move the counter (idempotent within a turn).
         currentTurn();
-        if (this.#used >= this.#perTurn && !this.#finishing) {
+        if (this.#used >= (LONG_SLICES ? this.long.limit : this.#perTurn) && !this.#finishing && !(LONG_SLICES && this.long.lengthen(now, this.#used, this.#checks.spent(now)))) {
           this.#wait(data, pos);
           return;
         }
@@ -345,6 +547,7 @@ export class BundleReader {
         // This turn's signature checks are spent: a signed envelope waits (peeked at, not decoded).
         this.#hold(data, pos);
         this.#checks.enqueue(this, this.#checkedIn === now);
+        if (LONG_SLICES) this.long.held(now);
         return;
       }
       pos = start + length;
@@ -356,6 +559,8 @@ export class BundleReader {
         this.#deferred = undefined;
         this.#hold(data, pos);
         this.#awaiting = true;
+        // Data left: the rest of this frame, or frames already waiting here (frames the transport still holds are not seen).
+        if (LONG_SLICES && (pos < end || this.#held.length > 1)) this.long.held(now);
         void deferred.then(this.#continue, this.#continue);
         return;
       }

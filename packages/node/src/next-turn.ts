@@ -8,6 +8,13 @@ import { toHex } from "./turns.js";
 
 export { nextTurn } from "./turns.js";
 
+/**
+ * True where a peer's slice of a turn may run on past its guaranteed
+ * envelopes while the node's turn has time left (`BundleReader`, timed by
+ * the packages' clock). A page's build has exact slices and reads no clock.
+ */
+export const LONG_SLICES = true;
+
 // node:crypto (already loaded by every node): the first use of
 // `globalThis.crypto` loads WebCrypto's modules, about 0.7 ms of a fresh
 // process's start (issue 15). A runtime without `process.getBuiltinModule` takes `crypto.getRandomValues`.

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BundleReader, CHECKS_PER_TURN, FINISH_SLICES, TurnChecks, VERIFICATION_EXTRA_ENVELOPES, currentTurn, type BundleSink } from "../src/bundle-reader.js";
+import { BundleReader, CHECKS_PER_TURN, FINISH_SLICES, TurnChecks, TurnTime, VERIFICATION_EXTRA_ENVELOPES, currentTurn, type BundleSink } from "../src/bundle-reader.js";
 
 /** A bundle of envelopes whose first byte is their number (mod 256) and whose length is 1 + `pad`. */
 function bundle(from: number, count: number, pad = 3): Uint8Array {
@@ -11,6 +11,13 @@ function bundle(from: number, count: number, pad = 3): Uint8Array {
     out[i * size + 4] = (from + i) & 0xff;
   }
   return out;
+}
+
+/** A node's checks with exact slices: these tests cut slices of 100 and look at where they end. */
+function exact(): TurnChecks {
+  const checks = new TurnChecks();
+  checks.time = new TurnTime(0);
+  return checks;
 }
 
 /** A session's side of the reader, recording what it is handed and how it holds the peer. */
@@ -41,7 +48,7 @@ function sink(onEnvelope: (n: number, index: number) => void = () => {}): Bundle
 describe("BundleReader.finish: the connection closed, what waits is read now", () => {
   it("reads every envelope held for later turns at once, in order, past the turn's slice", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 250));
     reader.read(bundle(250, 150));
     expect(s.got.length).toBe(100);
@@ -126,7 +133,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
 
   it("reads at most its budget (FINISH_SLICES slices) and counts the rest unread, returning the last envelope", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 600));
     reader.read(bundle(600, 400));
     expect(s.got.length).toBe(100);
@@ -141,7 +148,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
   it("past the budget, a malformed envelope ends the walk and no later envelope is returned: a goodbye past a violation is not taken", () => {
     for (const malformed of [Uint8Array.of(0, 0, 3, 232, 1, 2, 3, 4, 5), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0, 0, 0, 1, 9, 0, 0)]) {
       const s = sink();
-      const reader = new BundleReader(s, 100);
+      const reader = new BundleReader(s, 100, exact());
       reader.read(bundle(0, 600));
       reader.read(malformed);
       reader.read(bundle(700, 3));
@@ -157,7 +164,7 @@ describe("BundleReader.finish: the connection closed, what waits is read now", (
 
   it("while another hold is on, reads nothing more: everything held is counted unread but the last", () => {
     const s = sink();
-    const reader = new BundleReader(s, 100);
+    const reader = new BundleReader(s, 100, exact());
     reader.read(bundle(0, 300));
     const last = reader.finish(true);
     expect(s.got.length).toBe(100);

@@ -1,10 +1,8 @@
-import { tcpTransport } from "@xppg/transport-tcp";
-import { webSocketTransport } from "@xppg/transport-ws";
 import { describe, expect, it } from "vitest";
-import { ENVELOPES_PER_TURN, FINISH_SLICES } from "../src/bundle-reader.js";
-import { Playground, type PlaygroundOptions } from "../src/index.js";
-import { collect, nextEvent, stopNodesAfterEach, track, until } from "./helpers.js";
+import { ENVELOPES_PER_CLOCK, ENVELOPES_PER_TURN, FINISH_SLICES, LONG_SLICE_ENVELOPES } from "../src/bundle-reader.js";
+import { collect, nextEvent, stopNodesAfterEach, until } from "./helpers.js";
 import { tcpNode, tcpRawPeer } from "./tcp-helpers.js";
+import { describeFloodGoodbye } from "./goodbye-flood.js";
 
 stopNodesAfterEach();
 
@@ -16,62 +14,15 @@ stopNodesAfterEach();
  * the close must reach the handlers, in order, and `peer:left` must carry
  * the peer's reason, not "the peer went away". What is bounded: the work
  * of the turn the close arrives in, at FINISH_SLICES slices of envelopes
- * (4,096); past it the rest is dropped unread and counted
+ * (4,096), or a slice the clock ran on (at most LONG_SLICE_ENVELOPES, and
+ * the clock reads every ENVELOPES_PER_CLOCK) and the 3 slices more that
+ * `finish` reads then; past it the rest is dropped unread and counted
  * (`stats.droppedLastMessages`), and only the last envelope, the goodbye,
  * is read. So each message is handled, in order, or counted, and no turn
  * hands more than the budget to the handlers.
  */
-const BUDGET = FINISH_SLICES * ENVELOPES_PER_TURN;
-const COUNT = 20_000;
-const KIND = "test:flood";
-
-const cases: { name: string; listen: string; options: () => PlaygroundOptions }[] = [
-  { name: "TCP, plain", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()], dangerouslyDisableEncryption: true }) },
-  { name: "TCP, encrypted", listen: "tcp://127.0.0.1:0", options: () => ({ transports: [tcpTransport()] }) },
-  { name: "WebSocket, encrypted", listen: "ws://127.0.0.1:0/xppg", options: () => ({ transports: [webSocketTransport()] }) },
-];
-
-describe("a peer that floods, says goodbye and closes", () => {
-  for (const c of cases) {
-    it(`${c.name}: each message is handled in order or counted as dropped at close, no turn handles more than the budget, and peer:left has the peer's reason`, async () => {
-      const receiver = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
-      const sender = track(new Playground("test-app", { listen: [c.listen], ...c.options() }));
-      await Promise.all([receiver.start(), sender.start()]);
-      const got: number[] = [];
-      let sum = 0;
-      // Handler calls per turn of the event loop: counted between two setImmediate ticks.
-      let inTurn = 0;
-      let mostInTurn = 0;
-      let ticking = true;
-      const tick = (): void => {
-        inTurn = 0;
-        if (ticking) setImmediate(tick);
-      };
-      setImmediate(tick);
-      receiver.on<number>(KIND, (_src, _kind, n) => {
-        got.push(n);
-        mostInTurn = Math.max(mostInTurn, ++inTurn);
-        // A handler with some work to do: the receiver falls behind the burst.
-        for (let i = 0; i < 200; i++) sum += Math.sqrt(n + i);
-      });
-      const joined = nextEvent(receiver, "peer:joined");
-      await sender.join(receiver.addresses[0]!);
-      await joined;
-      const left = nextEvent(receiver, "peer:left", 30_000);
-      for (let i = 0; i < COUNT; i++) await sender.send(KIND, i, { to: receiver.peerId });
-      await sender.stop();
-      const [peer, reason] = await left;
-      ticking = false;
-      expect(peer.peerId).toBe(sender.peerId);
-      // Each message was handed to the handlers before peer:left (nothing waits for a later turn) or dropped and counted; the goodbye read.
-      const dropped = receiver.stats.droppedLastMessages;
-      expect({ reason: reason?.code, accounted: got.length + dropped }, reason?.message).toEqual({ reason: "XPPG_ERR_PEER_SHUTDOWN", accounted: COUNT });
-      expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i));
-      expect(mostInTurn).toBeLessThanOrEqual(BUDGET);
-      expect(sum).toBeGreaterThan(0);
-    });
-  }
-});
+const BUDGET = LONG_SLICE_ENVELOPES + ENVELOPES_PER_CLOCK + (FINISH_SLICES - 1) * ENVELOPES_PER_TURN;
+describeFloodGoodbye("a peer that floods, says goodbye and closes", BUDGET);
 
 describe("a peer that floods signed broadcasts, says goodbye and closes (real TCP)", () => {
   it("each broadcast is handed over in order or counted as dropped unchecked, and peer:left has the peer's reason (the checks per turn: bundle-reader-finish.test.ts)", async () => {

@@ -3,6 +3,7 @@ import { ENVELOPE_VERSION, EnvelopeCodec } from "@xppg/framing";
 import { generateIdentity } from "@xppg/secure";
 import { memoryTransport, type Connection, type Listener } from "@xppg/transport";
 import { PROTOCOL_VERSION } from "../src/index.js";
+import { TurnChecks, TurnTime } from "../src/bundle-reader.js";
 import { PeerSession } from "../src/peer-session.js";
 import { ReadHolds } from "../src/read-holds.js";
 import type { SessionHost } from "../src/session-host.js";
@@ -41,7 +42,7 @@ async function sessionPair(admitted: (session: PeerSession) => void) {
     report: () => {},
     ended: () => {},
   };
-  const session = new PeerSession(conn, host, { handshakeTimeoutMs: 10_000, messagesPerSecond: Infinity, messageBurst: Infinity, bytesPerSecond: Infinity, byteBurst: Infinity, envelopesPerTurn: 1, queue: { maxQueuedBytes: 1 << 20, writeStallTimeoutMs: 0 } });
+  const session = new PeerSession(conn, host, { handshakeTimeoutMs: 10_000, messagesPerSecond: Infinity, messageBurst: Infinity, bytesPerSecond: Infinity, byteBurst: Infinity, envelopesPerTurn: 1, checks: exactSlices(), queue: { maxQueuedBytes: 1 << 20, writeStallTimeoutMs: 0 } });
   const peer = generateIdentity().peerId;
   const envelope = (kind: string, payload: unknown): Uint8Array => codec.encode({ version: ENVELOPE_VERSION, kind, source: peer, destination: null, id: Math.floor(Math.random() * 1e9), hopLimit: 0, payload });
   const hello = envelope("xppg/hello", { app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [], peerId: peer, listen: [], agent: "test" });
@@ -53,6 +54,13 @@ async function sessionPair(admitted: (session: PeerSession) => void) {
   // Hello and welcome in one frame: the reader handles the hello in one turn and the welcome in the next.
   const start = (): Promise<void> => peerEnd.send(RawPeer.bundle(hello, envelope("xppg/welcome", null)));
   return { session, reading, start, cleanup };
+}
+
+/** Exact slices of `envelopesPerTurn` (no run-on in Node): the hello and the welcome are read in two turns. */
+function exactSlices(): TurnChecks {
+  const checks = new TurnChecks();
+  checks.time = new TurnTime(0);
+  return checks;
 }
 
 const cleanups: (() => void)[] = [];

@@ -10,6 +10,9 @@ import { toHex } from "../turns.js";
 
 export { nextTurn } from "../turns.js";
 
+/** A page reads exact slices (see Node's `LONG_SLICES`): false lets the bundler leave the clock out. */
+export const LONG_SLICES = false;
+
 /** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. */
 export const endOfTick = (fn: () => void): void => queueMicrotask(fn);
 
