@@ -96,6 +96,16 @@ export interface Connection extends AsyncDisposable {
   sendParts(parts: readonly Uint8Array[]): Promise<void>;
 
   /**
+   * Runs `fn` at the end of this tick's sends, before the frames sent in
+   * it leave: true when `fn` was taken (a tick's frames are waiting for
+   * their flush), otherwise nothing is scheduled and the caller keeps its
+   * own end of tick. For layers that batch a tick's sends themselves: one
+   * callback ends the tick for both, and their frames leave in the same
+   * write. Optional: a connection without it takes nothing.
+   */
+  atTickEnd?(fn: () => void): boolean | undefined;
+
+  /**
    * Stops delivering frames (and, where the transport can, reading from the
    * network). Once the peer has closed, the frames it sent before are
    * delivered anyway (see {@link FrameSink.close}).
