@@ -39,8 +39,22 @@ const EMPTY = Buffer.alloc(0);
  * of `@xppg/transport/adapter` over a {@link SocketLink}.
  */
 export function socketConnection(socket: Socket, options: SocketConnectionOptions): Connection {
-  const core = { ...options, transport: TCP_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) };
-  return new ConnectionCore(core, (controller) => new SocketLink(socket, controller, options));
+  return new SocketConnection(socket, options);
+}
+
+/** The core over a {@link SocketLink}, with the link's end of tick (`Connection.atTickEnd`) for the layers above. */
+class SocketConnection extends ConnectionCore {
+  readonly #link: SocketLink;
+
+  constructor(socket: Socket, options: SocketConnectionOptions) {
+    let link!: SocketLink;
+    super({ ...options, transport: TCP_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) }, (controller) => (link = new SocketLink(socket, controller, options)));
+    this.#link = link;
+  }
+
+  atTickEnd(fn: () => void): boolean {
+    return this.#link.atTickEnd(fn);
+  }
 }
 
 /**
@@ -104,6 +118,8 @@ class SocketLink implements ConnectionLink {
    * strand the tick's later frames.
    */
   #tickEndsAtWrite = false;
+  /** What layers above asked to run at this tick's end, before its frames are written (`atTickEnd`). */
+  #tickHooks: Array<() => void> = [];
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
   readonly #writeAtOnce: boolean;
 
@@ -128,7 +144,11 @@ class SocketLink implements ConnectionLink {
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
-    socket.on("close", () => controller.closed());
+    socket.on("close", () => {
+      // Hooks of a tick whose write's callback never came (a reset) still run: the layers above wait for their tick's end.
+      if (this.#tickHooks.length > 0) this.#flushTick();
+      controller.closed();
+    });
   }
 
   pauseReading(): void {
@@ -160,6 +180,18 @@ class SocketLink implements ConnectionLink {
     }
     this.#pendingBytes += FRAME_HEADER_SIZE + length;
     return this.#sent();
+  }
+
+  /**
+   * Runs `fn` when this tick's frames are flushed, before they are written:
+   * the frames it sends join them. Only while a tick is open (its first
+   * frame was sent): then its end is already scheduled, and the layer above
+   * (an outbox, a record layer) needs no callback of its own.
+   */
+  atTickEnd(fn: () => void): boolean {
+    if (!this.#flushScheduled) return false;
+    this.#tickHooks.push(fn);
+    return true;
   }
 
   /** Schedules the flush; the promise a send returns. */
@@ -251,9 +283,39 @@ class SocketLink implements ConnectionLink {
   }
 
   readonly #flushTick = (): void => {
+    // The hooks run while the tick is still open: what they send joins its frames, in order.
+    if (this.#tickHooks.length > 0) {
+      try {
+        this.#runTickHooks();
+      } finally {
+        this.#endTick();
+      }
+      return;
+    }
+    this.#endTick();
+  };
+
+  #endTick(): void {
     this.#flushScheduled = false;
     this.#flush();
-  };
+  }
+
+
+  /** Runs the tick's hooks, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  #runTickHooks(): void {
+    const hooks = this.#tickHooks;
+    let i = 0;
+    try {
+      for (; i < hooks.length; i++) hooks[i]!();
+    } finally {
+      if (i < hooks.length - 1) {
+        // Thrown by hooks[i]: the rest still run (the error goes on up once they have).
+        hooks.splice(0, i + 1);
+        this.#runTickHooks();
+      }
+      hooks.length = 0;
+    }
+  }
 
   /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
   #written(): void {

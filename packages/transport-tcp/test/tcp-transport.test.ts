@@ -2,6 +2,7 @@ import { Socket } from "node:net";
 import type { Connection } from "@xppg/transport";
 import { Collector, deferred, numberOf, numbered, within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { connectionClosedError } from "@xppg/transport/adapter";
 import { formatTcpAddress, parseTcpAddress, tcpTransport } from "../src/index.js";
 
 describe("tcp addresses", () => {
@@ -147,6 +148,75 @@ describe("tcpTransport", () => {
     await at.waitFor(sent);
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: sent }, (_, i) => i));
     expect(at.frames.slice(first).map((frame) => frame.byteLength)).toEqual(at.frames.slice(first).map(() => numbered(0, 20).byteLength));
+  });
+
+  it("runs a layer's end of tick (atTickEnd) at its own, before the tick's frames are written: no callback of its own, and what it sends joins them", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    // No tick is open: nothing is taken, the caller keeps its own end of tick.
+    expect(client.atTickEnd?.(() => {})).toBe(false);
+    const tick = vi.spyOn(process, "nextTick");
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(0, 20))];
+    expect(write).toHaveBeenCalledTimes(1);
+    const order: string[] = [];
+    expect(
+      client.atTickEnd?.(() => {
+        order.push("hook");
+        // Sent from the hook: joins the tick's later frames, in order.
+        sends.push(client.send(numbered(3, 20)));
+        // A hook added by a hook runs in the same end of tick.
+        client.atTickEnd?.(() => {
+          order.push("nested");
+          sends.push(client.send(numbered(4, 20)));
+        });
+      }),
+    ).toBe(true);
+    sends.push(client.send(numbered(1, 20)), client.send(numbered(2, 20)));
+    // One tick-queue callback in all: Node's for the first write, which ends the tick.
+    expect(tick.mock.calls.length).toBe(1);
+    tick.mockRestore();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["hook", "nested"]);
+    await Promise.all(sends);
+    await at.waitFor(5);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("keeps frames in order sent from a tick callback, a microtask, a write's callback and a layer's end of tick", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    const sent: number[] = [];
+    const send = (n: number): void => {
+      sent.push(n);
+      void client.send(numbered(n, 20));
+    };
+    let n = 0;
+    for (let round = 0; round < 50; round++) {
+      send(n++);
+      client.atTickEnd?.(() => send(n++));
+      process.nextTick(() => {
+        send(n++);
+        client.atTickEnd?.(() => send(n++));
+      });
+      queueMicrotask(() => send(n++));
+      send(n++);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await at.waitFor(sent.length);
+    expect(at.frames.map(numberOf)).toEqual(sent);
+  });
+
+  it("runs a layer's end of tick even when the connection is reset in that tick", async () => {
+    const { client } = await pair();
+    void client.send(numbered(0, 20));
+    let ran = false;
+    expect(client.atTickEnd?.(() => (ran = true))).toBe(true);
+    await client.close(connectionClosedError(client.remoteAddress)).catch(() => {});
+    await client.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toBe(true);
   });
 
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
