@@ -62,6 +62,8 @@ export class RecordLink implements ConnectionLink {
   /** Where the record being filled is sealed: a full record, or the end of a large frame's head (see #startFrame). */
   #recordEnd = RECORD_FILL_PLAINTEXT;
   #flushScheduled = false;
+  /** What the layer above asked to run at this tick's end, before its last record is sealed (`atTickEnd`). */
+  #tickHooks: Array<() => void> = [];
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
@@ -123,13 +125,28 @@ export class RecordLink implements ConnectionLink {
     return this.#queued();
   }
 
+  /**
+   * Runs `fn` at this tick's end, before the frames sent after the tick's
+   * first are sealed: what it sends shares their record. Only while a tick
+   * is open; see `Connection.atTickEnd`.
+   */
+  atTickEnd(fn: () => void): boolean {
+    if (!this.#flushScheduled) return false;
+    this.#tickHooks.push(fn);
+    return true;
+  }
+
   /** Schedules the tick's flush; the promise a send returns (backpressure). */
   #queued(): Promise<void> {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      this.#provider.defer(this.#flushTick);
-      // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
-      if (this.#sealedThisTick === 0) this.#flush();
+      try {
+        // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
+        if (this.#sealedThisTick === 0) this.#flush();
+      } finally {
+        // The tick ends with the connection's below, whose tick that record opened (one callback for both), or on our own.
+        if (this.#conn.atTickEnd?.(this.#flushTick) !== true) this.#provider.defer(this.#flushTick);
+      }
     }
     if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
       if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;
@@ -305,6 +322,19 @@ export class RecordLink implements ConnectionLink {
   }
 
   readonly #flushTick = (): void => {
+    // The hooks run while the tick is still open: what they send joins the tick's last record.
+    if (this.#tickHooks.length > 0) {
+      try {
+        this.#runTickHooks();
+      } finally {
+        this.#endTick();
+      }
+      return;
+    }
+    this.#endTick();
+  };
+
+  #endTick(): void {
     this.#flushScheduled = false;
     if (!this.#sendClosed) this.#flushOutsideSend();
     // After the flush: what it sealed ends this tick, and the next tick's first frame is sealed at once again.
@@ -312,7 +342,23 @@ export class RecordLink implements ConnectionLink {
     const waiter = this.#tickWaiter;
     this.#tickWaiter = null;
     waiter?.resolve();
-  };
+  }
+
+
+  /** Runs the tick's hooks, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  #runTickHooks(): void {
+    const hooks = this.#tickHooks;
+    let i = 0;
+    try {
+      for (; i < hooks.length; i++) hooks[i]!();
+    } finally {
+      if (i < hooks.length - 1) {
+        hooks.splice(0, i + 1);
+        this.#runTickHooks();
+      }
+      hooks.length = 0;
+    }
+  }
 
   #flush(): void {
     const waiter = this.#partialWaiter;
