@@ -10,8 +10,8 @@ import { toHex } from "../turns.js";
 
 export { nextTurn } from "../turns.js";
 
-/** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. */
-export const endOfTick = (fn: () => void): void => queueMicrotask(fn);
+/** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the second argument is not read (`queueMicrotask` ignores it). */
+export const endOfTick: (fn: () => void, owner?: unknown) => void = queueMicrotask;
 
 /** Fills `array` with random values. */
 export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
