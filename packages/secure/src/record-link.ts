@@ -63,7 +63,9 @@ export class RecordLink implements ConnectionLink {
   #recordEnd = RECORD_FILL_PLAINTEXT;
   #flushScheduled = false;
   /** What the layer above asked to run at this tick's end, before its last record is sealed (`atTickEnd`). */
-  #tickHooks: Array<() => void> = [];
+  #tickHook: (() => void) | null = null;
+  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
+  #moreTickHooks: Array<() => void> | null = null;
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
@@ -132,7 +134,8 @@ export class RecordLink implements ConnectionLink {
    */
   atTickEnd(fn: () => void): boolean {
     if (!this.#flushScheduled) return false;
-    this.#tickHooks.push(fn);
+    if (this.#tickHook === null) this.#tickHook = fn;
+    else (this.#moreTickHooks ??= []).push(fn);
     return true;
   }
 
@@ -323,7 +326,7 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins the tick's last record.
-    if (this.#tickHooks.length > 0) {
+    if (this.#tickHook !== null) {
       try {
         this.#runTickHooks();
       } finally {
@@ -344,19 +347,19 @@ export class RecordLink implements ConnectionLink {
     waiter?.resolve();
   }
 
-
-  /** Runs the tick's hooks, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  /** Runs the tick's hooks in order, those they add too; a hook that throws does not keep the others, or the flush, from running. */
   #runTickHooks(): void {
-    const hooks = this.#tickHooks;
-    let i = 0;
+    let fn = this.#tickHook;
     try {
-      for (; i < hooks.length; i++) hooks[i]!();
-    } finally {
-      if (i < hooks.length - 1) {
-        hooks.splice(0, i + 1);
-        this.#runTickHooks();
+      while (fn !== null) {
+        const more = this.#moreTickHooks;
+        this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+        fn();
+        fn = this.#tickHook;
       }
-      hooks.length = 0;
+    } finally {
+      // A hook threw: the rest still run (the error goes on up once they have).
+      if (this.#tickHook !== null) this.#runTickHooks();
     }
   }
 

@@ -119,7 +119,9 @@ class SocketLink implements ConnectionLink {
    */
   #tickEndsAtWrite = false;
   /** What layers above asked to run at this tick's end, before its frames are written (`atTickEnd`). */
-  #tickHooks: Array<() => void> = [];
+  #tickHook: (() => void) | null = null;
+  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
+  #moreTickHooks: Array<() => void> | null = null;
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
   readonly #writeAtOnce: boolean;
 
@@ -146,7 +148,7 @@ class SocketLink implements ConnectionLink {
     socket.on("drain", () => this.#checkWaiters());
     socket.on("close", () => {
       // Hooks of a tick whose write's callback never came (a reset) still run: the layers above wait for their tick's end.
-      if (this.#tickHooks.length > 0) this.#flushTick();
+      if (this.#tickHook !== null) this.#flushTick();
       controller.closed();
     });
   }
@@ -190,7 +192,8 @@ class SocketLink implements ConnectionLink {
    */
   atTickEnd(fn: () => void): boolean {
     if (!this.#flushScheduled) return false;
-    this.#tickHooks.push(fn);
+    if (this.#tickHook === null) this.#tickHook = fn;
+    else (this.#moreTickHooks ??= []).push(fn);
     return true;
   }
 
@@ -284,7 +287,7 @@ class SocketLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins its frames, in order.
-    if (this.#tickHooks.length > 0) {
+    if (this.#tickHook !== null) {
       try {
         this.#runTickHooks();
       } finally {
@@ -301,21 +304,22 @@ class SocketLink implements ConnectionLink {
   }
 
 
-  /** Runs the tick's hooks, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  /** Runs the tick's hooks in order, those they add too; a hook that throws does not keep the others, or the flush, from running. */
   #runTickHooks(): void {
-    const hooks = this.#tickHooks;
-    let i = 0;
+    let fn = this.#tickHook;
     try {
-      for (; i < hooks.length; i++) hooks[i]!();
-    } finally {
-      if (i < hooks.length - 1) {
-        // Thrown by hooks[i]: the rest still run (the error goes on up once they have).
-        hooks.splice(0, i + 1);
-        this.#runTickHooks();
+      while (fn !== null) {
+        const more = this.#moreTickHooks;
+        this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+        fn();
+        fn = this.#tickHook;
       }
-      hooks.length = 0;
+    } finally {
+      // A hook threw: the rest still run (the error goes on up once they have).
+      if (this.#tickHook !== null) this.#runTickHooks();
     }
   }
+
 
   /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
   #written(): void {
