@@ -143,12 +143,16 @@ export class RecordLink implements ConnectionLink {
   #queued(): Promise<void> {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
+      // A connection below without an end of tick of its own queues its flush when the first record reaches it:
+      // ours is queued first, so that the tick's later records reach it before that flush (one write, as before).
+      const own = this.#conn.atTickEnd === undefined;
+      if (own) this.#provider.defer(this.#flushTick);
       try {
         // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
         if (this.#sealedThisTick === 0) this.#flush();
       } finally {
         // The tick ends with the connection's below, whose tick that record opened (one callback for both), or on our own.
-        if (this.#conn.atTickEnd?.(this.#flushTick) !== true) this.#provider.defer(this.#flushTick);
+        if (!own && this.#conn.atTickEnd!(this.#flushTick) !== true) this.#provider.defer(this.#flushTick);
       }
     }
     if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {

@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import type { Connection } from "@xppg/transport";
 import { Collector, numberOf, numbered, within } from "@xppg/transport/compliance";
 import { tcpTransport } from "@xppg/transport-tcp";
@@ -108,5 +109,52 @@ describe("the record layer's end of tick over TCP", () => {
     await client.close();
     await turn();
     expect(ran).toBe(true);
+  });
+});
+
+/** `conn` as a connection written before `atTickEnd` joined the contract: everything else is its own. */
+function withoutTickEnd(conn: Connection): Connection {
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "atTickEnd") return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe("the record layer over a connection without an end of tick of its own", () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  it("queues its end of tick before the first record reaches that connection: the tick's records leave in one write, as before", async () => {
+    // Without Nagle off, the TCP connection writes nothing at once: its own flush, queued by the first record, writes the tick.
+    const t = tcpTransport({ noDelay: false });
+    let accepted!: Promise<Connection>;
+    const listener = await t.listen("tcp://127.0.0.1:0", (c) => {
+      accepted = secureConnectionWith(cryptoProvider, c, { identity: generateIdentity() });
+    });
+    const client = await secureConnectionWith(cryptoProvider, withoutTickEnd(await t.dial(listener.address)), { identity: generateIdentity() });
+    const server = await within(accepted, "the server's handshake");
+    cleanup.push(async () => {
+      await Promise.allSettled([client.close(), server.close()]);
+      await listener.close();
+    });
+    const at = new Collector(server);
+    await turn();
+    for (let round = 0; round < 3; round++) {
+      const write = vi.spyOn(Socket.prototype, "write");
+      const sends = [0, 1, 2].map((i) => client.send(numbered(3 * round + i, 20)));
+      await turn();
+      // Both records (the first, sealed at once, and the tick's later frames) in the connection's one flush.
+      expect(write).toHaveBeenCalledTimes(1);
+      write.mockRestore();
+      await Promise.all(sends);
+    }
+    await at.waitFor(9);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
