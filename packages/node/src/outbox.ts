@@ -289,9 +289,19 @@ export class Outbox implements QueueBudgetMember {
       // of the tick's messages follow as one bundle, at the end of the
       // connection's tick when that first one opened it (one callback ends
       // the tick for both), else at our own.
+      // A connection without an end of tick of its own (a page's, a WebSocket's, a routed one) queues its
+      // flush when the first bundle reaches it: ours is queued first, so that the tick's later messages
+      // reach it before that flush (one record for them, as before the connection could offer one).
+      const own = this.#owner.connection.atTickEnd === undefined;
+      if (own) scheduleFlush(this.#flushNow);
       if (this.#inFlight === 0) {
-        const sent = this.#sendBundle();
-        scheduleFlush(this.#flushNow, this.#owner);
+        let sent: Promise<void> | undefined;
+        try {
+          sent = this.#sendBundle();
+        } finally {
+          // Even when the send threw: the tick still gets its end (and #flushScheduled its reset).
+          if (!own) scheduleFlush(this.#flushNow, this.#owner);
+        }
         // The flush may pass the node-wide bound and drop this very peer:
         // a waiter made now on a closed outbox would never settle.
         if (this.#closed) return Promise.reject(this.#owner.closedError());
@@ -300,7 +310,7 @@ export class Outbox implements QueueBudgetMember {
         // the connection's typed error (`closed` reports it, once). One taken at once is not looked at.
         if (sent !== undefined && sent !== this.#taken && this.#owner.connection.isClosed) return sent;
         queued = this.#inFlight + this.#outLength;
-      } else scheduleFlush(this.#flushNow);
+      } else if (!own) scheduleFlush(this.#flushNow);
     }
     if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
     if (this.#congestedSince < 0) this.#congestedSince = nowMs();

@@ -1,4 +1,11 @@
+import { Socket } from "node:net";
+import { EnvelopeCodec } from "@xppg/framing";
+import type { Connection } from "@xppg/transport";
+import { connectionClosedError } from "@xppg/transport/adapter";
+import { Collector, deferred, within } from "@xppg/transport/compliance";
+import { tcpTransport } from "@xppg/transport-tcp";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Outbox, type OutboxOwner } from "../src/outbox.js";
 import { collect, stopNodesAfterEach } from "./helpers.js";
 import { tcpNode } from "./tcp-helpers.js";
 
@@ -67,5 +74,60 @@ describe.each([
     }
     await vi.waitFor(() => expect(got.length).toBe(sent.length));
     expect(got.map((m) => m.payload)).toEqual(sent);
+  });
+});
+
+/** `conn` as a connection written before `atTickEnd` joined the contract (a page's, a WebSocket's): everything else is its own. */
+function withoutTickEnd(conn: Connection): Connection {
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "atTickEnd") return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe("the outbox over a connection without an end of tick of its own", () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  it("queues its end of tick before the tick's first bundle reaches that connection: the tick's bundles leave in one write, as before", async () => {
+    // Nagle on: the TCP connection writes nothing at once; its own flush, queued by the first bundle, writes the tick.
+    const t = tcpTransport({ noDelay: false });
+    const accepted = deferred<Connection>();
+    const listener = await t.listen("tcp://127.0.0.1:0", (c) => accepted.resolve(c));
+    const conn = withoutTickEnd(await t.dial(listener.address));
+    const server = await within(accepted.promise, "accept");
+    cleanup.push(async () => {
+      await Promise.allSettled([conn.close(), server.close()]);
+      await listener.close();
+    });
+    const at = new Collector(server);
+    const owner: OutboxOwner = {
+      connection: conn,
+      codec: new EnvelopeCodec(),
+      slow: () => {},
+      report: (error) => {
+        throw error;
+      },
+      closedError: () => connectionClosedError(conn.remoteAddress),
+    };
+    const outbox = new Outbox(owner, { maxQueuedBytes: 64 * 1024 * 1024, writeStallTimeoutMs: 0 });
+    for (let round = 0; round < 3; round++) {
+      const write = vi.spyOn(Socket.prototype, "write");
+      const sends = [0, 1, 2].map(() => outbox.sendBytes(new Uint8Array(20).fill(round)));
+      await turn();
+      // The first bundle and the tick's later one, in the connection's one flush.
+      expect(write).toHaveBeenCalledTimes(1);
+      write.mockRestore();
+      await Promise.all(sends);
+    }
+    // Each tick: a bundle of one message, then one of two.
+    await at.waitFor(6);
+    expect(at.frames.map((frame) => frame.byteLength)).toEqual([24, 48, 24, 48, 24, 48]);
+    outbox.close(owner.closedError());
   });
 });
