@@ -146,11 +146,11 @@ class SocketLink implements ConnectionLink {
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
-    socket.on("close", () => {
-      // Hooks of a tick whose write's callback never came (a reset) still run: the layers above wait for their tick's end.
-      if (this.#tickHook !== null) this.#flushTick();
-      controller.closed();
-    });
+    // No tick's hooks are left to run here: a tick's end is either our own process.nextTick, queued when
+    // the tick opened, or the callback of a write the kernel took whole, which Node queues on the tick queue
+    // at that write (with or without an error, destroyed or not), so both come before 'close', whose
+    // emission waits for the handle to close (a later turn of the loop).
+    socket.on("close", () => controller.closed());
   }
 
   pauseReading(): void {

@@ -219,6 +219,20 @@ describe("tcpTransport", () => {
     expect(ran).toBe(true);
   });
 
+  it("runs a layer's end of tick when the connection is reset in a tick whose write the kernel could not take whole (its own tick callback ends it, not a write's)", async () => {
+    const { client, server } = await pair({ maxFrameSize: 32 * 1024 * 1024, highWaterMark: 64 * 1024 * 1024 });
+    // The peer does not read: a large frame stays in the socket's buffer, no write's callback comes before the reset.
+    server.pause();
+    void client.send(numbered(0, 16 * 1024 * 1024)).catch(() => {});
+    const ran: string[] = [];
+    expect(client.atTickEnd?.(() => ran.push("first"))).toBe(true);
+    expect(client.atTickEnd?.(() => ran.push("second"))).toBe(true);
+    await client.close(connectionClosedError(client.remoteAddress)).catch(() => {});
+    await client.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["first", "second"]);
+  });
+
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
     const { client, server } = await pair({ noDelay: false });
     const at = new Collector(server);
