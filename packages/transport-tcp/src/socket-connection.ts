@@ -287,39 +287,32 @@ class SocketLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins its frames, in order.
-    if (this.#tickHook !== null) {
-      try {
-        this.#runTickHooks();
-      } finally {
-        this.#endTick();
-      }
-      return;
-    }
-    this.#endTick();
-  };
-
-  #endTick(): void {
+    if (this.#tickHook !== null) this.#runTickHooks();
     this.#flushScheduled = false;
     this.#flush();
-  }
+  };
 
-
-  /** Runs the tick's hooks in order, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  /**
+   * Runs the tick's hooks in order, those they add too. They may run inside a
+   * write's callback: a hook that throws must not cut that short (nor keep the
+   * others, or the flush, from running), so its error is rethrown on a
+   * microtask of its own (an uncaught exception, as a throwing tick callback's).
+   */
   #runTickHooks(): void {
     let fn = this.#tickHook;
-    try {
-      while (fn !== null) {
-        const more = this.#moreTickHooks;
-        this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+    while (fn !== null) {
+      const more = this.#moreTickHooks;
+      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+      try {
         fn();
-        fn = this.#tickHook;
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
       }
-    } finally {
-      // A hook threw: the rest still run (the error goes on up once they have).
-      if (this.#tickHook !== null) this.#runTickHooks();
+      fn = this.#tickHook;
     }
   }
-
 
   /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
   #written(): void {
@@ -364,12 +357,23 @@ class SocketLink implements ConnectionLink {
   // Each piece handed to the kernel frees room: wake waiting senders without
   // waiting for the whole buffer to empty ('drain'), and recycle batches.
   readonly #afterWrite = (): void => {
-    this.#written();
-    this.#checkWaiters();
+    try {
+      this.#written();
+    } finally {
+      this.#checkWaiters();
+    }
   };
 
   #afterBatchWrite(batch: SendBatch, err: Error | null | undefined): void {
-    this.#written();
+    try {
+      this.#written();
+    } finally {
+      this.#afterBatchWritten(batch, err);
+    }
+  }
+
+  /** A batch's bookkeeping after a write of it: whatever the tick's end did, the batch goes back to the pool and waiting senders are released. */
+  #afterBatchWritten(batch: SendBatch, err: Error | null | undefined): void {
     if (--batch.unwritten === 0 && err == null) {
       // Everything cut from the open batch is written and nothing follows yet:
       // an idle connection holds no batch (the pool has it for the next tick).

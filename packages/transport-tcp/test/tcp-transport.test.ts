@@ -3,6 +3,7 @@ import type { Connection } from "@xppg/transport";
 import { Collector, deferred, numberOf, numbered, within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { connectionClosedError } from "@xppg/transport/adapter";
+import { returnBatch, takeBatch } from "../src/batch-pool.js";
 import { formatTcpAddress, parseTcpAddress, tcpTransport } from "../src/index.js";
 
 describe("tcp addresses", () => {
@@ -231,6 +232,58 @@ describe("tcpTransport", () => {
     await client.closed;
     await new Promise((resolve) => setImmediate(resolve));
     expect(ran).toEqual(["first", "second"]);
+  });
+
+  it("a layer's end of tick that throws: the others run, its error is thrown on its own, and the connection goes on (sends after back-pressure, a clean close)", async () => {
+    const { client, server } = await pair({ highWaterMark: 64 * 1024, closeTimeoutMs: 60_000 });
+    const at = new Collector(server);
+    // The hook's error is an uncaught exception of its own: caught here for the test.
+    const thrown: unknown[] = [];
+    const kept = process.listeners("uncaughtException");
+    process.removeAllListeners("uncaughtException");
+    const catcher = (error: unknown): void => void thrown.push(error);
+    process.on("uncaughtException", catcher);
+    cleanup.push(async () => {
+      process.off("uncaughtException", catcher);
+      for (const listener of kept) process.on("uncaughtException", listener);
+    });
+    const boom = new Error("a hook's bug");
+    const ran: string[] = [];
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(0, 20))];
+    const batchMemory = (write.mock.calls[0]![0] as Buffer).buffer;
+    write.mockRestore();
+    client.atTickEnd?.(() => {
+      ran.push("throws");
+      throw boom;
+    });
+    client.atTickEnd?.(() => {
+      ran.push("next");
+      sends.push(client.send(numbered(2, 20)));
+    });
+    sends.push(client.send(numbered(1, 20)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["throws", "next"]);
+    await vi.waitFor(() => expect(thrown).toEqual([boom]));
+    await within(Promise.all(sends), "the tick's sends");
+    await at.waitFor(3);
+    // Idle again: the batch the tick's frames were copied into is back in the pool (the write's callback did its bookkeeping).
+    const pooled = takeBatch(1);
+    returnBatch(pooled);
+    expect(pooled.bytes.buffer).toBe(batchMemory);
+    // Past the high-water mark: the send waits for the socket, and is released.
+    const large = client.send(numbered(3, 512 * 1024));
+    await within(Promise.all([...sends, large]), "the sends after a hook threw");
+    // A hook that throws in the tick of a close: the close still ends the stream cleanly (Node's write callback ran whole).
+    void client.send(numbered(4, 20));
+    client.atTickEnd?.(() => {
+      throw boom;
+    });
+    await within(client.close(), "a clean close after a hook threw");
+    await at.waitFor(5);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+    await within(server.closed, "the peer's end of the stream");
+    expect(thrown).toEqual([boom, boom]);
   });
 
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {
