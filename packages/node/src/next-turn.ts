@@ -24,6 +24,9 @@ export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
 
+/** A connection may end a layer's tick at its own (`Connection.atTickEnd`): in Node (a page's connections never do). */
+export const TICK_END_AT_CONNECTION = true;
+
 const tickEnd: (fn: () => void) => void =
   typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
 

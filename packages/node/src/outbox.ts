@@ -1,5 +1,5 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
-import { allocateLarge, endOfTick as scheduleFlush } from "#next-turn";
+import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
@@ -286,22 +286,23 @@ export class Outbox implements QueueBudgetMember {
       this.#flushScheduled = true;
       // The first message of a tick, with nothing in flight, leaves at once
       // (a reply goes out before the read that caused it unwinds); the rest
-      // of the tick's messages follow as one bundle, at the end of the
-      // connection's tick when that first one opened it (one callback ends
-      // the tick for both), else at our own.
-      // A connection without an end of tick of its own (a page's, a WebSocket's, a routed one) queues its
-      // flush when the first bundle reaches it: ours is queued first, so that the tick's later messages
-      // reach it before that flush (one record for them, as before the connection could offer one).
-      const own = this.#owner.connection.atTickEnd === undefined;
-      if (own) scheduleFlush(this.#flushNow);
+      // of the tick's messages follow as one bundle. A connection without an end of tick of its own (always in a page; a
+      // WebSocket, a routed one) queues its flush when the first bundle
+      // reaches it: ours is queued first, so that the tick's later messages
+      // reach it before that flush (one record for them). One with its own
+      // takes ours once the first bundle opened its tick (one callback for both).
+      const atConnection = TICK_END_AT_CONNECTION && this.#inFlight === 0 && this.#owner.connection.atTickEnd !== undefined;
+      if (!atConnection) scheduleFlush(this.#flushNow);
       if (this.#inFlight === 0) {
         let sent: Promise<void> | undefined;
-        try {
-          sent = this.#sendBundle();
-        } finally {
-          // Even when the send threw: the tick still gets its end (and #flushScheduled its reset).
-          if (!own) scheduleFlush(this.#flushNow, this.#owner);
-        }
+        if (atConnection) {
+          try {
+            sent = this.#sendBundle();
+          } finally {
+            // Even when the send threw: the tick still gets its end (and #flushScheduled its reset).
+            scheduleFlush(this.#flushNow, this.#owner);
+          }
+        } else sent = this.#sendBundle();
         // The flush may pass the node-wide bound and drop this very peer:
         // a waiter made now on a closed outbox would never settle.
         if (this.#closed) return Promise.reject(this.#owner.closedError());
@@ -310,7 +311,7 @@ export class Outbox implements QueueBudgetMember {
         // the connection's typed error (`closed` reports it, once). One taken at once is not looked at.
         if (sent !== undefined && sent !== this.#taken && this.#owner.connection.isClosed) return sent;
         queued = this.#inFlight + this.#outLength;
-      } else if (!own) scheduleFlush(this.#flushNow);
+      }
     }
     if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
     if (this.#congestedSince < 0) this.#congestedSince = nowMs();

@@ -10,6 +10,9 @@ import { toHex } from "../turns.js";
 
 export { nextTurn } from "../turns.js";
 
+/** A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the outbox's code for it is left out of the page. */
+export const TICK_END_AT_CONNECTION = false;
+
 /** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the second argument is not read (`queueMicrotask` ignores it). */
 export const endOfTick: (fn: () => void, owner?: unknown) => void = queueMicrotask;
 
