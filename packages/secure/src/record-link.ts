@@ -330,14 +330,7 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins the tick's last record.
-    if (this.#tickHook !== null) {
-      try {
-        this.#runTickHooks();
-      } finally {
-        this.#endTick();
-      }
-      return;
-    }
+    if (this.#tickHook !== null) this.#runTickHooks();
     this.#endTick();
   };
 
@@ -351,19 +344,24 @@ export class RecordLink implements ConnectionLink {
     waiter?.resolve();
   }
 
-  /** Runs the tick's hooks in order, those they add too; a hook that throws does not keep the others, or the flush, from running. */
+  /**
+   * Runs the tick's hooks in order, those they add too. A hook that throws
+   * keeps neither the others nor the flush from running: its error is
+   * rethrown on a microtask of its own (an uncaught exception, each one).
+   */
   #runTickHooks(): void {
     let fn = this.#tickHook;
-    try {
-      while (fn !== null) {
-        const more = this.#moreTickHooks;
-        this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+    while (fn !== null) {
+      const more = this.#moreTickHooks;
+      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+      try {
         fn();
-        fn = this.#tickHook;
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
       }
-    } finally {
-      // A hook threw: the rest still run (the error goes on up once they have).
-      if (this.#tickHook !== null) this.#runTickHooks();
+      fn = this.#tickHook;
     }
   }
 

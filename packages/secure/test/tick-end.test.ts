@@ -157,4 +157,44 @@ describe("the record layer over a connection without an end of tick of its own",
     await at.waitFor(9);
     expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
+
+  it("hooks that throw: each error is thrown once on its own, the other hooks and the tick's frames go on", async () => {
+    const { client, server } = await securePairOverTcp(cleanup);
+    const at = new Collector(server);
+    // Each hook's error is an uncaught exception of its own: caught here for the test.
+    const thrown: unknown[] = [];
+    const kept = process.listeners("uncaughtException");
+    process.removeAllListeners("uncaughtException");
+    const catcher = (error: unknown): void => void thrown.push(error);
+    process.on("uncaughtException", catcher);
+    cleanup.push(async () => {
+      process.off("uncaughtException", catcher);
+      for (const listener of kept) process.on("uncaughtException", listener);
+    });
+    const first = new Error("the first hook's bug");
+    const second = new Error("the second hook's bug");
+    const ran: string[] = [];
+    const sends = [client.send(numbered(0, 20))];
+    expect(
+      client.atTickEnd?.(() => {
+        ran.push("first");
+        throw first;
+      }),
+    ).toBe(true);
+    client.atTickEnd?.(() => {
+      ran.push("second");
+      throw second;
+    });
+    client.atTickEnd?.(() => {
+      ran.push("third");
+      sends.push(client.send(numbered(2, 20)));
+    });
+    sends.push(client.send(numbered(1, 20)));
+    await Promise.all(sends);
+    await at.waitFor(3);
+    await turn();
+    expect(ran).toEqual(["first", "second", "third"]);
+    expect(thrown).toEqual([first, second]);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2]);
+  });
 });
