@@ -85,7 +85,11 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 56,779 bytes once direct messages may travel in the compact envelope (lean/1: Node only, the page carries none of
 // it; a session's one welcome check, 1 byte) and pg.send sends to a neighbour itself, a broadcast in its own method
 // (the lookup and the sendDirect call written once, not twice).
-export const CEILING_GZIP_BYTES = 56_779;
+// 56,750 bytes once a node's outbox writes a bundle's lengths with framing's writeFrameHeader (the same big-endian u32
+// its own copy wrote) and passes its session to the end of tick (Node's ends it at the connection's; a page's build ignores it).
+// 56,742 bytes once the outbox's choice of end of tick (its connection's, or its own queued before its first send) is
+// Node's only (`TICK_END_AT_CONNECTION`, false in a page's `#next-turn`): a page runs main's path, with no branch for it.
+export const CEILING_GZIP_BYTES = 56_742;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

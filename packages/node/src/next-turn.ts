@@ -4,6 +4,7 @@
  * from node:crypto, and end-of-tick flushes on `process.nextTick`.
  */
 
+import type { Connection } from "@xppg/transport";
 import { toHex } from "./turns.js";
 
 export { nextTurn } from "./turns.js";
@@ -30,9 +31,21 @@ export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
 
-/** Runs `fn` at the end of the current tick (`process.nextTick`): after the caller's synchronous work, before I/O. */
-export const endOfTick: (fn: () => void) => void =
+/** A connection may end a layer's tick at its own (`Connection.atTickEnd`): in Node (a page's connections never do). */
+export const TICK_END_AT_CONNECTION = true;
+
+const tickEnd: (fn: () => void) => void =
   typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
+
+/**
+ * Runs `fn` at the end of the current tick: after the caller's synchronous
+ * work, before I/O. With `owner`, at the end of its connection's tick
+ * when one is open (`Connection.atTickEnd`: one callback ends the tick for
+ * both), else on `process.nextTick`.
+ */
+export function endOfTick(fn: () => void, owner?: { readonly connection: Pick<Connection, "atTickEnd"> }): void {
+  if (owner?.connection.atTickEnd?.(fn) !== true) tickEnd(fn);
+}
 
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
 

@@ -1,9 +1,10 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
-import { allocateLarge, endOfTick as scheduleFlush } from "#next-turn";
+import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
-import type { Envelope, EnvelopeCodec, EnvelopeLink } from "@xppg/framing";
+// A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
+import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
@@ -39,13 +40,6 @@ const STALL_TICKS = 5;
 /** Bytes queued or in flight per peer before `send` waits. */
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
-
-function writeU32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
-}
 
 /** How much one peer may hold of this node's memory and time. */
 export interface OutboxLimits {
@@ -290,12 +284,25 @@ export class Outbox implements QueueBudgetMember {
     if (this.#closed) return Promise.reject(this.#owner.closedError());
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      scheduleFlush(this.#flushNow);
       // The first message of a tick, with nothing in flight, leaves at once
       // (a reply goes out before the read that caused it unwinds); the rest
-      // of the tick's messages follow as one bundle.
+      // of the tick's messages follow as one bundle. A connection without an end of tick of its own (always in a page; a
+      // WebSocket, a routed one) queues its flush when the first bundle
+      // reaches it: ours is queued first, so that the tick's later messages
+      // reach it before that flush (one record for them). One with its own
+      // takes ours once the first bundle opened its tick (one callback for both).
+      const atConnection = TICK_END_AT_CONNECTION && this.#inFlight === 0 && this.#owner.connection.atTickEnd !== undefined;
+      if (!atConnection) scheduleFlush(this.#flushNow);
       if (this.#inFlight === 0) {
-        const sent = this.#sendBundle();
+        let sent: Promise<void> | undefined;
+        if (atConnection) {
+          try {
+            sent = this.#sendBundle();
+          } finally {
+            // Even when the send threw: the tick still gets its end (and #flushScheduled its reset).
+            scheduleFlush(this.#flushNow, this.#owner);
+          }
+        } else sent = this.#sendBundle();
         // The flush may pass the node-wide bound and drop this very peer:
         // a waiter made now on a closed outbox would never settle.
         if (this.#closed) return Promise.reject(this.#owner.closedError());

@@ -62,6 +62,10 @@ export class RecordLink implements ConnectionLink {
   /** Where the record being filled is sealed: a full record, or the end of a large frame's head (see #startFrame). */
   #recordEnd = RECORD_FILL_PLAINTEXT;
   #flushScheduled = false;
+  /** What the layer above asked to run at this tick's end, before its last record is sealed (`atTickEnd`). */
+  #tickHook: (() => void) | null = null;
+  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
+  #moreTickHooks: Array<() => void> | null = null;
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
@@ -123,13 +127,33 @@ export class RecordLink implements ConnectionLink {
     return this.#queued();
   }
 
+  /**
+   * Runs `fn` at this tick's end, before the frames sent after the tick's
+   * first are sealed: what it sends shares their record. Only while a tick
+   * is open; see `Connection.atTickEnd`.
+   */
+  atTickEnd(fn: () => void): boolean {
+    if (!this.#flushScheduled) return false;
+    if (this.#tickHook === null) this.#tickHook = fn;
+    else (this.#moreTickHooks ??= []).push(fn);
+    return true;
+  }
+
   /** Schedules the tick's flush; the promise a send returns (backpressure). */
   #queued(): Promise<void> {
     if ((this.#plainLength > 0 || this.#sealedThisTick > 0) && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      this.#provider.defer(this.#flushTick);
-      // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
-      if (this.#sealedThisTick === 0) this.#flush();
+      // A connection below without an end of tick of its own queues its flush when the first record reaches it:
+      // ours is queued first, so that the tick's later records reach it before that flush (one write, as before).
+      const own = this.#conn.atTickEnd === undefined;
+      if (own) this.#provider.defer(this.#flushTick);
+      try {
+        // The tick's first frames are sealed at once (a reply waits for no turn); the rest share the tick's next record.
+        if (this.#sealedThisTick === 0) this.#flush();
+      } finally {
+        // The tick ends with the connection's below, whose tick that record opened (one callback for both), or on our own.
+        if (!own && this.#conn.atTickEnd!(this.#flushTick) !== true) this.#provider.defer(this.#flushTick);
+      }
     }
     if (this.#unsettledBytes + this.#plainLength < this.#highWaterMark) {
       if (this.#sealedThisTick < TICK_BUDGET) return RESOLVED;
@@ -305,6 +329,12 @@ export class RecordLink implements ConnectionLink {
   }
 
   readonly #flushTick = (): void => {
+    // The hooks run while the tick is still open: what they send joins the tick's last record.
+    if (this.#tickHook !== null) this.#runTickHooks();
+    this.#endTick();
+  };
+
+  #endTick(): void {
     this.#flushScheduled = false;
     if (!this.#sendClosed) this.#flushOutsideSend();
     // After the flush: what it sealed ends this tick, and the next tick's first frame is sealed at once again.
@@ -312,7 +342,28 @@ export class RecordLink implements ConnectionLink {
     const waiter = this.#tickWaiter;
     this.#tickWaiter = null;
     waiter?.resolve();
-  };
+  }
+
+  /**
+   * Runs the tick's hooks in order, those they add too. A hook that throws
+   * keeps neither the others nor the flush from running: its error is
+   * rethrown on a microtask of its own (an uncaught exception, each one).
+   */
+  #runTickHooks(): void {
+    let fn = this.#tickHook;
+    while (fn !== null) {
+      const more = this.#moreTickHooks;
+      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+      try {
+        fn();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+      fn = this.#tickHook;
+    }
+  }
 
   #flush(): void {
     const waiter = this.#partialWaiter;

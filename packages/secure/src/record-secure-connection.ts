@@ -15,8 +15,15 @@ export type { LaterCrypto, SecureConnectionOptions } from "./secure-connection.j
  * {@link secureConnectionCore}.
  */
 export function secureConnectionWith(provider: CryptoProvider, conn: Connection, options: SecureConnectionOptions, loadCrypto?: () => Promise<LaterCrypto>): Promise<SecureConnection> {
-  const makeLink: LinkMaker = (c, session, controller, channelOptions) => new RecordLink(provider, c, session, controller, channelOptions);
-  return secureConnectionCore(withQuickIdentityCheck(provider), conn, options, makeLink, loadCrypto);
+  let link: RecordLink | undefined;
+  const makeLink: LinkMaker = (c, session, controller, channelOptions) => (link = new RecordLink(provider, c, session, controller, channelOptions));
+  return secureConnectionCore(withQuickIdentityCheck(provider), conn, options, makeLink, loadCrypto).then((channel) => {
+    // The record layer's end of tick, for the layer above (`Connection.atTickEnd`): here, not in the
+    // shared channel, so that a page (whose record layer has none) downloads nothing for it.
+    const made = link!;
+    channel.atTickEnd = (fn) => made.atTickEnd(fn);
+    return channel;
+  });
 }
 
 const quick = new WeakMap<CryptoProvider, CryptoProvider>();

@@ -39,8 +39,22 @@ const EMPTY = Buffer.alloc(0);
  * of `@xppg/transport/adapter` over a {@link SocketLink}.
  */
 export function socketConnection(socket: Socket, options: SocketConnectionOptions): Connection {
-  const core = { ...options, transport: TCP_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) };
-  return new ConnectionCore(core, (controller) => new SocketLink(socket, controller, options));
+  return new SocketConnection(socket, options);
+}
+
+/** The core over a {@link SocketLink}, with the link's end of tick (`Connection.atTickEnd`) for the layers above. */
+class SocketConnection extends ConnectionCore {
+  readonly #link: SocketLink;
+
+  constructor(socket: Socket, options: SocketConnectionOptions) {
+    let link!: SocketLink;
+    super({ ...options, transport: TCP_TRANSPORT_NAME, remoteHost: hostFromIp(options.remoteIp) }, (controller) => (link = new SocketLink(socket, controller, options)));
+    this.#link = link;
+  }
+
+  atTickEnd(fn: () => void): boolean {
+    return this.#link.atTickEnd(fn);
+  }
 }
 
 /**
@@ -104,6 +118,10 @@ class SocketLink implements ConnectionLink {
    * strand the tick's later frames.
    */
   #tickEndsAtWrite = false;
+  /** What layers above asked to run at this tick's end, before its frames are written (`atTickEnd`). */
+  #tickHook: (() => void) | null = null;
+  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
+  #moreTickHooks: Array<() => void> | null = null;
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
   readonly #writeAtOnce: boolean;
 
@@ -128,6 +146,10 @@ class SocketLink implements ConnectionLink {
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err: Error) => controller.error(connectionResetError(this.#remoteAddress, err)));
     socket.on("drain", () => this.#checkWaiters());
+    // No tick's hooks are left to run here: a tick's end is either our own process.nextTick, queued when
+    // the tick opened, or the callback of a write the kernel took whole, which Node queues on the tick queue
+    // at that write (with or without an error, destroyed or not), so both come before 'close', whose
+    // emission waits for the handle to close (a later turn of the loop).
     socket.on("close", () => controller.closed());
   }
 
@@ -160,6 +182,19 @@ class SocketLink implements ConnectionLink {
     }
     this.#pendingBytes += FRAME_HEADER_SIZE + length;
     return this.#sent();
+  }
+
+  /**
+   * Runs `fn` when this tick's frames are flushed, before they are written:
+   * the frames it sends join them. Only while a tick is open (its first
+   * frame was sent): then its end is already scheduled, and the layer above
+   * (an outbox, a record layer) needs no callback of its own.
+   */
+  atTickEnd(fn: () => void): boolean {
+    if (!this.#flushScheduled) return false;
+    if (this.#tickHook === null) this.#tickHook = fn;
+    else (this.#moreTickHooks ??= []).push(fn);
+    return true;
   }
 
   /** Schedules the flush; the promise a send returns. */
@@ -251,9 +286,33 @@ class SocketLink implements ConnectionLink {
   }
 
   readonly #flushTick = (): void => {
+    // The hooks run while the tick is still open: what they send joins its frames, in order.
+    if (this.#tickHook !== null) this.#runTickHooks();
     this.#flushScheduled = false;
     this.#flush();
   };
+
+  /**
+   * Runs the tick's hooks in order, those they add too. They may run inside a
+   * write's callback: a hook that throws must not cut that short (nor keep the
+   * others, or the flush, from running), so its error is rethrown on a
+   * microtask of its own (an uncaught exception, as a throwing tick callback's).
+   */
+  #runTickHooks(): void {
+    let fn = this.#tickHook;
+    while (fn !== null) {
+      const more = this.#moreTickHooks;
+      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
+      try {
+        fn();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+      fn = this.#tickHook;
+    }
+  }
 
   /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
   #written(): void {
@@ -298,12 +357,23 @@ class SocketLink implements ConnectionLink {
   // Each piece handed to the kernel frees room: wake waiting senders without
   // waiting for the whole buffer to empty ('drain'), and recycle batches.
   readonly #afterWrite = (): void => {
-    this.#written();
-    this.#checkWaiters();
+    try {
+      this.#written();
+    } finally {
+      this.#checkWaiters();
+    }
   };
 
   #afterBatchWrite(batch: SendBatch, err: Error | null | undefined): void {
-    this.#written();
+    try {
+      this.#written();
+    } finally {
+      this.#afterBatchWritten(batch, err);
+    }
+  }
+
+  /** A batch's bookkeeping after a write of it: whatever the tick's end did, the batch goes back to the pool and waiting senders are released. */
+  #afterBatchWritten(batch: SendBatch, err: Error | null | undefined): void {
     if (--batch.unwritten === 0 && err == null) {
       // Everything cut from the open batch is written and nothing follows yet:
       // an idle connection holds no batch (the pool has it for the next tick).

@@ -2,6 +2,8 @@ import { Socket } from "node:net";
 import type { Connection } from "@xppg/transport";
 import { Collector, deferred, numberOf, numbered, within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { connectionClosedError } from "@xppg/transport/adapter";
+import { returnBatch, takeBatch } from "../src/batch-pool.js";
 import { formatTcpAddress, parseTcpAddress, tcpTransport } from "../src/index.js";
 
 describe("tcp addresses", () => {
@@ -147,6 +149,141 @@ describe("tcpTransport", () => {
     await at.waitFor(sent);
     expect(at.frames.map(numberOf)).toEqual(Array.from({ length: sent }, (_, i) => i));
     expect(at.frames.slice(first).map((frame) => frame.byteLength)).toEqual(at.frames.slice(first).map(() => numbered(0, 20).byteLength));
+  });
+
+  it("runs a layer's end of tick (atTickEnd) at its own, before the tick's frames are written: no callback of its own, and what it sends joins them", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    // No tick is open: nothing is taken, the caller keeps its own end of tick.
+    expect(client.atTickEnd?.(() => {})).toBe(false);
+    const tick = vi.spyOn(process, "nextTick");
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(0, 20))];
+    expect(write).toHaveBeenCalledTimes(1);
+    const order: string[] = [];
+    expect(
+      client.atTickEnd?.(() => {
+        order.push("hook");
+        // Sent from the hook: joins the tick's later frames, in order.
+        sends.push(client.send(numbered(3, 20)));
+        // A hook added by a hook runs in the same end of tick.
+        client.atTickEnd?.(() => {
+          order.push("nested");
+          sends.push(client.send(numbered(4, 20)));
+        });
+      }),
+    ).toBe(true);
+    sends.push(client.send(numbered(1, 20)), client.send(numbered(2, 20)));
+    // One tick-queue callback in all: Node's for the first write, which ends the tick.
+    expect(tick.mock.calls.length).toBe(1);
+    tick.mockRestore();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["hook", "nested"]);
+    await Promise.all(sends);
+    await at.waitFor(5);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("keeps frames in order sent from a tick callback, a microtask, a write's callback and a layer's end of tick", async () => {
+    const { client, server } = await pair();
+    const at = new Collector(server);
+    const sent: number[] = [];
+    const send = (n: number): void => {
+      sent.push(n);
+      void client.send(numbered(n, 20));
+    };
+    let n = 0;
+    for (let round = 0; round < 50; round++) {
+      send(n++);
+      client.atTickEnd?.(() => send(n++));
+      process.nextTick(() => {
+        send(n++);
+        client.atTickEnd?.(() => send(n++));
+      });
+      queueMicrotask(() => send(n++));
+      send(n++);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await at.waitFor(sent.length);
+    expect(at.frames.map(numberOf)).toEqual(sent);
+  });
+
+  it("runs a layer's end of tick even when the connection is reset in that tick", async () => {
+    const { client } = await pair();
+    void client.send(numbered(0, 20));
+    let ran = false;
+    expect(client.atTickEnd?.(() => (ran = true))).toBe(true);
+    await client.close(connectionClosedError(client.remoteAddress)).catch(() => {});
+    await client.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toBe(true);
+  });
+
+  it("runs a layer's end of tick when the connection is reset in a tick whose write the kernel could not take whole (its own tick callback ends it, not a write's)", async () => {
+    const { client, server } = await pair({ maxFrameSize: 32 * 1024 * 1024, highWaterMark: 64 * 1024 * 1024 });
+    // The peer does not read: a large frame stays in the socket's buffer, no write's callback comes before the reset.
+    server.pause();
+    void client.send(numbered(0, 16 * 1024 * 1024)).catch(() => {});
+    const ran: string[] = [];
+    expect(client.atTickEnd?.(() => ran.push("first"))).toBe(true);
+    expect(client.atTickEnd?.(() => ran.push("second"))).toBe(true);
+    await client.close(connectionClosedError(client.remoteAddress)).catch(() => {});
+    await client.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["first", "second"]);
+  });
+
+  it("a layer's end of tick that throws: the others run, its error is thrown on its own, and the connection goes on (sends after back-pressure, a clean close)", async () => {
+    const { client, server } = await pair({ highWaterMark: 64 * 1024, closeTimeoutMs: 60_000 });
+    const at = new Collector(server);
+    // The hook's error is an uncaught exception of its own: caught here for the test.
+    const thrown: unknown[] = [];
+    const kept = process.listeners("uncaughtException");
+    process.removeAllListeners("uncaughtException");
+    const catcher = (error: unknown): void => void thrown.push(error);
+    process.on("uncaughtException", catcher);
+    cleanup.push(async () => {
+      process.off("uncaughtException", catcher);
+      for (const listener of kept) process.on("uncaughtException", listener);
+    });
+    const boom = new Error("a hook's bug");
+    const ran: string[] = [];
+    const write = vi.spyOn(Socket.prototype, "write");
+    const sends = [client.send(numbered(0, 20))];
+    const batchMemory = (write.mock.calls[0]![0] as Buffer).buffer;
+    write.mockRestore();
+    client.atTickEnd?.(() => {
+      ran.push("throws");
+      throw boom;
+    });
+    client.atTickEnd?.(() => {
+      ran.push("next");
+      sends.push(client.send(numbered(2, 20)));
+    });
+    sends.push(client.send(numbered(1, 20)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["throws", "next"]);
+    await vi.waitFor(() => expect(thrown).toEqual([boom]));
+    await within(Promise.all(sends), "the tick's sends");
+    await at.waitFor(3);
+    // Idle again: the batch the tick's frames were copied into is back in the pool (the write's callback did its bookkeeping).
+    const pooled = takeBatch(1);
+    returnBatch(pooled);
+    expect(pooled.bytes.buffer).toBe(batchMemory);
+    // Past the high-water mark: the send waits for the socket, and is released.
+    const large = client.send(numbered(3, 512 * 1024));
+    await within(Promise.all([...sends, large]), "the sends after a hook threw");
+    // A hook that throws in the tick of a close: the close still ends the stream cleanly (Node's write callback ran whole).
+    void client.send(numbered(4, 20));
+    client.atTickEnd?.(() => {
+      throw boom;
+    });
+    await within(client.close(), "a clean close after a hook threw");
+    await at.waitFor(5);
+    expect(at.frames.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+    await within(server.closed, "the peer's end of the stream");
+    expect(thrown).toEqual([boom, boom]);
   });
 
   it("with noDelay false, writes all of a tick's frames in one socket write (Nagle would hold a second)", async () => {

@@ -96,6 +96,25 @@ export interface Connection extends AsyncDisposable {
   sendParts(parts: readonly Uint8Array[]): Promise<void>;
 
   /**
+   * Runs `fn` at the end of this tick's sends, before the tick's later
+   * frames leave (its first frame may have gone already): true when `fn`
+   * was taken (a tick is open: its first frame was sent and its flush is
+   * scheduled), otherwise nothing is scheduled and the caller keeps its own
+   * end of tick. What `fn` sends joins the tick's later frames, in order.
+   * For layers that batch a tick's sends themselves: one callback ends the
+   * tick for both. Optional: a connection without it takes nothing (a layer
+   * then queues its own end of tick before its first send of the tick, so
+   * that its later frames still reach the connection before its flush).
+   *
+   * `fn` runs once, in the order taken, even when the connection was closed
+   * or reset in that tick (it may then find the connection closed), and it
+   * may run from inside the transport's write callback (Node's). It must not
+   * throw: an error it throws is rethrown on a microtask of its own (an
+   * uncaught exception), after the other hooks and the flush have run.
+   */
+  atTickEnd?(fn: () => void): boolean | undefined;
+
+  /**
    * Stops delivering frames (and, where the transport can, reading from the
    * network). Once the peer has closed, the frames it sent before are
    * delivered anyway (see {@link FrameSink.close}).

@@ -13,8 +13,11 @@ export { nextTurn } from "../turns.js";
 /** A page reads exact slices (see Node's `LONG_SLICES`): false lets the bundler leave the clock out. */
 export const LONG_SLICES = false;
 
-/** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. */
-export const endOfTick = (fn: () => void): void => queueMicrotask(fn);
+/** A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the outbox's code for it is left out of the page. */
+export const TICK_END_AT_CONNECTION = false;
+
+/** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the second argument is not read (`queueMicrotask` ignores it). */
+export const endOfTick: (fn: () => void, owner?: unknown) => void = queueMicrotask;
 
 /** Fills `array` with random values. */
 export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
