@@ -167,7 +167,7 @@ describe("the record layer over a connection without an end of tick of its own",
     process.removeAllListeners("uncaughtException");
     const catcher = (error: unknown): void => void thrown.push(error);
     process.on("uncaughtException", catcher);
-    cleanup.push(async () => {
+    cleanup.unshift(async () => {
       process.off("uncaughtException", catcher);
       for (const listener of kept) process.on("uncaughtException", listener);
     });

@@ -243,7 +243,7 @@ describe("tcpTransport", () => {
     process.removeAllListeners("uncaughtException");
     const catcher = (error: unknown): void => void thrown.push(error);
     process.on("uncaughtException", catcher);
-    cleanup.push(async () => {
+    cleanup.unshift(async () => {
       process.off("uncaughtException", catcher);
       for (const listener of kept) process.on("uncaughtException", listener);
     });
