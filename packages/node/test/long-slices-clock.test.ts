@@ -14,37 +14,8 @@ vi.mock("@xppg/errors", async (importOriginal) => ({
   now: () => (clock.t += clock.step),
 }));
 
-import { BundleReader, ENVELOPES_PER_CLOCK, ENVELOPES_PER_TURN, LONG_SLICE_MS, TurnChecks, type BundleSink } from "../src/bundle-reader.js";
-
-/** A bundle of `count` envelopes of 4 bytes, each's first byte its number (mod 256), numbered from `first`. */
-function bundle(count: number, first = 0): Uint8Array {
-  const out = new Uint8Array(count * 8);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < count; i++) {
-    view.setUint32(i * 8, 4);
-    out[i * 8 + 4] = (first + i) & 0xff;
-  }
-  return out;
-}
-
-/** Counts what it is handed, in order, and calls `onEnvelope` with each envelope's index. */
-function sink(onEnvelope: (index: number) => void = () => {}): BundleSink & { count: number } {
-  return {
-    count: 0,
-    unread() {},
-    envelope(data, start) {
-      if (data[start] !== (this.count & 0xff)) throw new Error(`envelope ${this.count} out of order`);
-      onEnvelope(this.count++);
-      return true;
-    },
-    violation(what) {
-      throw new Error(what as string);
-    },
-    pause: () => {},
-    resume: () => {},
-    isClosed: () => false,
-  };
-}
+import { BundleReader, ENVELOPES_PER_CLOCK, ENVELOPES_PER_TURN, LONG_SLICE_MS, TurnChecks } from "../src/bundle-reader.js";
+import { bundle, sink } from "./long-slices-helpers.js";
 
 /** The next turn of the node's counter (it moves once the event loop has gone round). */
 async function nextTurns(): Promise<void> {
