@@ -1,7 +1,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -63,9 +63,7 @@ export class RecordLink implements ConnectionLink {
   #recordEnd = RECORD_FILL_PLAINTEXT;
   #flushScheduled = false;
   /** What the layer above asked to run at this tick's end, before its last record is sealed (`atTickEnd`). */
-  #tickHook: (() => void) | null = null;
-  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
-  #moreTickHooks: Array<() => void> | null = null;
+  readonly #tickHooks = new TickHooks();
   #partialWaiter: Deferred | null = null;
   #lastSend: Promise<void> = RESOLVED;
   #unsettledBytes = 0;
@@ -134,8 +132,7 @@ export class RecordLink implements ConnectionLink {
    */
   atTickEnd(fn: () => void): boolean {
     if (!this.#flushScheduled) return false;
-    if (this.#tickHook === null) this.#tickHook = fn;
-    else (this.#moreTickHooks ??= []).push(fn);
+    this.#tickHooks.add(fn);
     return true;
   }
 
@@ -330,7 +327,7 @@ export class RecordLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins the tick's last record.
-    if (this.#tickHook !== null) this.#runTickHooks();
+    if (this.#tickHooks.waiting) this.#tickHooks.run();
     this.#endTick();
   };
 
@@ -342,27 +339,6 @@ export class RecordLink implements ConnectionLink {
     const waiter = this.#tickWaiter;
     this.#tickWaiter = null;
     waiter?.resolve();
-  }
-
-  /**
-   * Runs the tick's hooks in order, those they add too. A hook that throws
-   * keeps neither the others nor the flush from running: its error is
-   * rethrown on a microtask of its own (an uncaught exception, each one).
-   */
-  #runTickHooks(): void {
-    let fn = this.#tickHook;
-    while (fn !== null) {
-      const more = this.#moreTickHooks;
-      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
-      try {
-        fn();
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-      fn = this.#tickHook;
-    }
   }
 
   #flush(): void {

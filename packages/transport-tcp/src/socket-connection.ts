@@ -7,6 +7,7 @@ import {
   connectionResetError,
   hostFromIp,
   protocolError,
+  TickHooks,
   type ConnectionCoreOptions,
   type ConnectionLink,
   type LinkController,
@@ -119,9 +120,7 @@ class SocketLink implements ConnectionLink {
    */
   #tickEndsAtWrite = false;
   /** What layers above asked to run at this tick's end, before its frames are written (`atTickEnd`). */
-  #tickHook: (() => void) | null = null;
-  /** Hooks after the first, in order (rare: one layer above asks once a tick). */
-  #moreTickHooks: Array<() => void> | null = null;
+  readonly #tickHooks = new TickHooks();
   /** The tick's first frame is written at once (only with Nagle's algorithm off). */
   readonly #writeAtOnce: boolean;
 
@@ -192,8 +191,7 @@ class SocketLink implements ConnectionLink {
    */
   atTickEnd(fn: () => void): boolean {
     if (!this.#flushScheduled) return false;
-    if (this.#tickHook === null) this.#tickHook = fn;
-    else (this.#moreTickHooks ??= []).push(fn);
+    this.#tickHooks.add(fn);
     return true;
   }
 
@@ -287,32 +285,10 @@ class SocketLink implements ConnectionLink {
 
   readonly #flushTick = (): void => {
     // The hooks run while the tick is still open: what they send joins its frames, in order.
-    if (this.#tickHook !== null) this.#runTickHooks();
+    if (this.#tickHooks.waiting) this.#tickHooks.run();
     this.#flushScheduled = false;
     this.#flush();
   };
-
-  /**
-   * Runs the tick's hooks in order, those they add too. They may run inside a
-   * write's callback: a hook that throws must not cut that short (nor keep the
-   * others, or the flush, from running), so its error is rethrown on a
-   * microtask of its own (an uncaught exception, as a throwing tick callback's).
-   */
-  #runTickHooks(): void {
-    let fn = this.#tickHook;
-    while (fn !== null) {
-      const more = this.#moreTickHooks;
-      this.#tickHook = more !== null && more.length > 0 ? more.shift()! : null;
-      try {
-        fn();
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-      fn = this.#tickHook;
-    }
-  }
 
   /** A write's callback: the end of the tick whose first frame it wrote at once (see #tickEndsAtWrite). */
   #written(): void {

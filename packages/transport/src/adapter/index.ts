@@ -22,6 +22,7 @@ export { hostFromIp } from "./host.js";
 export { checkInteger } from "./options.js";
 export { joinKnownParts, joinParts, partsLength, sendJoined } from "./parts.js";
 export { SendWaiters } from "./send-waiters.js";
+export { TickHooks } from "./tick-hooks.js";
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_DIAL_TIMEOUT_MS,
