@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { Outbox, type OutboxOwner } from "../src/outbox.js";
 import { collect, stopNodesAfterEach } from "./helpers.js";
 import { tcpNode } from "./tcp-helpers.js";
+import { withoutTickEnd } from "../../../tools/test/tick-end.js";
 
 stopNodesAfterEach();
 afterEach(() => void vi.restoreAllMocks());
@@ -76,17 +77,6 @@ describe.each([
     expect(got.map((m) => m.payload)).toEqual(sent);
   });
 });
-
-/** `conn` as a connection written before `atTickEnd` joined the contract (a page's, a WebSocket's): everything else is its own. */
-function withoutTickEnd(conn: Connection): Connection {
-  return new Proxy(conn, {
-    get(target, key) {
-      if (key === "atTickEnd") return undefined;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 describe("the outbox over a connection without an end of tick of its own", () => {
   const cleanup: Array<() => Promise<void>> = [];

@@ -5,6 +5,7 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cryptoProvider, generateIdentity } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
+import { catchUncaught, withoutTickEnd } from "../../../tools/test/tick-end.js";
 
 /** A secure pair over TCP on loopback. */
 async function securePairOverTcp(cleanup: Array<() => Promise<void>>): Promise<{ client: Connection; server: Connection }> {
@@ -112,17 +113,6 @@ describe("the record layer's end of tick over TCP", () => {
   });
 });
 
-/** `conn` as a connection written before `atTickEnd` joined the contract: everything else is its own. */
-function withoutTickEnd(conn: Connection): Connection {
-  return new Proxy(conn, {
-    get(target, key) {
-      if (key === "atTickEnd") return undefined;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 describe("the record layer over a connection without an end of tick of its own", () => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -162,15 +152,8 @@ describe("the record layer over a connection without an end of tick of its own",
     const { client, server } = await securePairOverTcp(cleanup);
     const at = new Collector(server);
     // Each hook's error is an uncaught exception of its own: caught here for the test.
-    const thrown: unknown[] = [];
-    const kept = process.listeners("uncaughtException");
-    process.removeAllListeners("uncaughtException");
-    const catcher = (error: unknown): void => void thrown.push(error);
-    process.on("uncaughtException", catcher);
-    cleanup.unshift(async () => {
-      process.off("uncaughtException", catcher);
-      for (const listener of kept) process.on("uncaughtException", listener);
-    });
+    const { thrown, restore } = catchUncaught();
+    cleanup.unshift(restore);
     const first = new Error("the first hook's bug");
     const second = new Error("the second hook's bug");
     const ran: string[] = [];

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { connectionClosedError } from "@xppg/transport/adapter";
 import { returnBatch, takeBatch } from "../src/batch-pool.js";
 import { formatTcpAddress, parseTcpAddress, tcpTransport } from "../src/index.js";
+import { catchUncaught } from "../../../tools/test/tick-end.js";
 
 describe("tcp addresses", () => {
   it("reads IPv4, bracketed IPv6 and host names", () => {
@@ -238,15 +239,8 @@ describe("tcpTransport", () => {
     const { client, server } = await pair({ highWaterMark: 64 * 1024, closeTimeoutMs: 60_000 });
     const at = new Collector(server);
     // The hook's error is an uncaught exception of its own: caught here for the test.
-    const thrown: unknown[] = [];
-    const kept = process.listeners("uncaughtException");
-    process.removeAllListeners("uncaughtException");
-    const catcher = (error: unknown): void => void thrown.push(error);
-    process.on("uncaughtException", catcher);
-    cleanup.unshift(async () => {
-      process.off("uncaughtException", catcher);
-      for (const listener of kept) process.on("uncaughtException", listener);
-    });
+    const { thrown, restore } = catchUncaught();
+    cleanup.unshift(restore);
     const boom = new Error("a hook's bug");
     const ran: string[] = [];
     const write = vi.spyOn(Socket.prototype, "write");
