@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lazyNodeCrypto } from "./node-crypto.js";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 /**
@@ -36,6 +36,8 @@ const PINNED_VERSION = "5.1.0";
 interface Binding extends Partial<KeysBinding> {
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  /** Fills `length` bytes of `buf` from `offset` with random bytes (libsodium's system generator); no bounds checks. */
+  randombytes_buf?(buf: ArrayBuffer, offset: number, length: number): void;
 }
 
 /** The package's documented API (with `nsec` and assertions). */
@@ -117,12 +119,45 @@ function fromPrebuilt(root: string): SodiumAead | null {
   if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
   return {
     via: "prebuilt",
-    keys: sodiumKeys(b, (length) => new Uint8Array(randomBytes(length))),
+    keys: sodiumKeys(b, randomOf(b)),
     seal(out, tag, plaintext, nonce, key, ad) {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
     open: (out, ciphertext, tag, nonce, key, ad) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, ad, nonce, key) === 0,
   };
+}
+
+const nodeRandomBytes = lazyNodeCrypto("randomBytes");
+
+/**
+ * The keys' random bytes: libsodium's `randombytes_buf` (the system's
+ * generator, as node:crypto's is seeded from), so a first connection needs
+ * no node:crypto (about 3 to 4 ms of CPU to load in a fresh process, issue
+ * 15); node:crypto's where the binding lacks it or fails the check below.
+ * The binding writes into an `ArrayBuffer` at an offset and length it does
+ * not check: it is only ever given a fresh buffer of exactly that length.
+ */
+function randomOf(b: Binding): (length: number) => Uint8Array {
+  const nodeRandom = (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length));
+  const fill = b.randombytes_buf;
+  if (typeof fill !== "function") return nodeRandom;
+  const sodiumRandom = (length: number): Uint8Array => {
+    const out = new ArrayBuffer(length);
+    if (length > 0) fill.call(b, out, 0, length);
+    return new Uint8Array(out);
+  };
+  // A binding whose call does not fill what it is given (another signature) would hand out constant keys.
+  return fillsRandomly(sodiumRandom) ? sodiumRandom : nodeRandom;
+}
+
+/** True if two 32-byte draws of `random` are neither all zeros nor the same (a generator that writes nothing fails it). */
+export function fillsRandomly(random: (length: number) => Uint8Array): boolean {
+  try {
+    const [a, b] = [random(32), random(32)];
+    return a.byteLength === 32 && b.byteLength === 32 && a.some((x) => x !== 0) && a.some((x, i) => x !== b[i]);
+  } catch {
+    return false;
+  }
 }
 
 function fromPackage(require: NodeJS.Require): SodiumAead {
