@@ -36,6 +36,8 @@ describe("the check that a random generator fills what it is given", () => {
     expect(fillsRandomly((n) => new Uint8Array(n))).toBe(false);
     expect(fillsRandomly((n) => new Uint8Array(n).fill(7))).toBe(false);
     expect(fillsRandomly((n) => new Uint8Array(n - 1).map(() => Math.floor(Math.random() * 256)))).toBe(false);
+    // One that fills only the start of what it is given.
+    expect(fillsRandomly((n) => new Uint8Array(n).map((_, i) => (i < 8 ? Math.floor(Math.random() * 255) + 1 : 0)))).toBe(false);
     expect(
       fillsRandomly(() => {
         throw new Error("no entropy");
@@ -61,7 +63,9 @@ describe("the check that a random generator fills what it is given", () => {
 
 describe.runIf("binding" in raw)("random bytes with the prebuilt binding", () => {
   it("gives the keys libsodium's random bytes: of the length asked, and different every time", () => {
-    const keys = loadSodiumAead()?.keys;
+    const aead = loadSodiumAead();
+    expect(aead?.randomSource).toBe("sodium");
+    const keys = aead?.keys;
     expect(keys).toBeTruthy();
     expect(keys!.randomBytes(0).byteLength).toBe(0);
     const seen = new Set<string>();
@@ -85,5 +89,14 @@ describe.runIf("binding" in raw)("random bytes with the prebuilt binding", () =>
     const b = cryptoProvider.randomBytes(32);
     expect(a.some((x) => x !== 0)).toBe(true);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  });
+
+  it("refuses a length that is not a whole number of bytes, as node:crypto's does (the binding would write nothing)", () => {
+    const keys = loadSodiumAead()?.keys;
+    expect(keys).toBeTruthy();
+    for (const bad of ["8", Number.NaN, 2.5, -1, 2 ** 31, Infinity, undefined] as unknown[]) {
+      expect(() => keys!.randomBytes(bad as number)).toThrow(RangeError);
+    }
+    if (cryptoProviderName === "sodium") expect(() => cryptoProvider.randomBytes("8" as unknown as number)).toThrow(RangeError);
   });
 });

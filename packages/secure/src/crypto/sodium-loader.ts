@@ -19,6 +19,8 @@ export interface SodiumAead {
    * and passes their known answers (`sodium-keys.ts`).
    */
   readonly keys?: SodiumKeys | null;
+  /** Where the keys' random bytes come from, when the prebuilt binary is called straight: libsodium's `randombytes_buf`, or node:crypto's where that fails its check. */
+  readonly randomSource?: "sodium" | "node";
   /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`; `ad`, the associated data, defaults to none. */
   seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): void;
   /** Decrypts `ciphertext` into `out` if `tag` verifies (over `ad` too, when given); false otherwise (libsodium then zeroes `out`). */
@@ -117,9 +119,11 @@ function fromPrebuilt(root: string): SodiumAead | null {
   process.dlopen(module, file);
   const b = module.exports;
   if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
+  const random = randomOf(b);
   return {
     via: "prebuilt",
-    keys: sodiumKeys(b, randomOf(b)),
+    keys: sodiumKeys(b, random.bytes),
+    randomSource: random.source,
     seal(out, tag, plaintext, nonce, key, ad) {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
@@ -137,24 +141,41 @@ const nodeRandomBytes = lazyNodeCrypto("randomBytes");
  * The binding writes into an `ArrayBuffer` at an offset and length it does
  * not check: it is only ever given a fresh buffer of exactly that length.
  */
-function randomOf(b: Binding): (length: number) => Uint8Array {
-  const nodeRandom = (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length));
+function randomOf(b: Binding): { bytes: (length: number) => Uint8Array; source: "sodium" | "node" } {
+  const nodeRandom = { bytes: (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length)), source: "node" as const };
   const fill = b.randombytes_buf;
   if (typeof fill !== "function") return nodeRandom;
   const sodiumRandom = (length: number): Uint8Array => {
+    // The binding reads a length that is not a plain number as 0 and writes nothing: such a call must throw, as node:crypto's does.
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_RANDOM_BYTES) {
+      throw new RangeError(`randomBytes: the length must be a whole number from 0 to ${MAX_RANDOM_BYTES}, got ${String(length)}; pass a byte count`);
+    }
     const out = new ArrayBuffer(length);
     if (length > 0) fill.call(b, out, 0, length);
     return new Uint8Array(out);
   };
   // A binding whose call does not fill what it is given (another signature) would hand out constant keys.
-  return fillsRandomly(sodiumRandom) ? sodiumRandom : nodeRandom;
+  return fillsRandomly(sodiumRandom) ? { bytes: sodiumRandom, source: "sodium" } : nodeRandom;
 }
 
-/** True if two 32-byte draws of `random` are neither all zeros nor the same (a generator that writes nothing fails it). */
+/** node:crypto's `randomBytes` limit, kept for the same calls. */
+const MAX_RANDOM_BYTES = 2 ** 31 - 1;
+
+/**
+ * True if two 64-byte draws of `random` have the length asked, no 16-byte
+ * quarter all zeros and differ in every quarter (a generator that writes
+ * nothing, or only the start of what it is given, fails it).
+ */
 export function fillsRandomly(random: (length: number) => Uint8Array): boolean {
   try {
-    const [a, b] = [random(32), random(32)];
-    return a.byteLength === 32 && b.byteLength === 32 && a.some((x) => x !== 0) && a.some((x, i) => x !== b[i]);
+    const [a, b] = [random(64), random(64)];
+    if (a.byteLength !== 64 || b.byteLength !== 64) return false;
+    for (let q = 0; q < 64; q += 16) {
+      const qa = a.subarray(q, q + 16);
+      const qb = b.subarray(q, q + 16);
+      if (!qa.some((x) => x !== 0) || !qb.some((x) => x !== 0) || !qa.some((x, i) => x !== qb[i])) return false;
+    }
+    return true;
   } catch {
     return false;
   }
