@@ -1,5 +1,5 @@
 import { now as nowMs } from "@xppg/errors";
-import { createHash, randomBytes, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -8,6 +8,11 @@ import { safeFileName } from "@xppg/files/safe-name";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { KIND_FILE_ABORT, KIND_FILE_CHUNK, KIND_FILE_END, KIND_FILE_OFFER, isRecord } from "./protocol.js";
 import type { PeerSession } from "./peer-session.js";
+
+// node:crypto at the first file sent or received, not with the node: a first connection needs none (about 3 to
+// 4 ms of CPU to load in a fresh process, issue 15).
+const randomBytes = (size: number): Buffer => process.getBuiltinModule("node:crypto").randomBytes(size);
+const createHash = (algorithm: string): Hash => process.getBuiltinModule("node:crypto").createHash(algorithm);
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {

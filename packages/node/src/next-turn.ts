@@ -1,9 +1,10 @@
 /**
  * Node's `#next-turn` (a page's build takes `browser/next-turn.ts` instead):
  * turns of the event loop (`setImmediate`, see `turns.ts`), random values
- * from node:crypto, and end-of-tick flushes on `process.nextTick`.
+ * from the crypto provider, and end-of-tick flushes on `process.nextTick`.
  */
 
+import { cryptoProvider } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
 import { toHex } from "./turns.js";
 
@@ -16,14 +17,14 @@ export { nextTurn } from "./turns.js";
  */
 export const LONG_SLICES = true;
 
-// node:crypto (already loaded by every node): the first use of
-// `globalThis.crypto` loads WebCrypto's modules, about 0.7 ms of a fresh
-// process's start (issue 15). A runtime without `process.getBuiltinModule` takes `crypto.getRandomValues`.
-const nodeCrypto = typeof process === "object" && typeof process.getBuiltinModule === "function" ? process.getBuiltinModule("node:crypto") : undefined;
+// The crypto provider's random bytes (libsodium's with the `sodium` provider): neither `node:crypto`, whose load
+// costs about 3 to 4 ms of CPU in a fresh process that otherwise makes its first connection without it, nor
+// `globalThis.crypto`, whose first use loads WebCrypto's modules, about 0.7 ms more (issue 15).
 
-/** Fills `array` with random values: node:crypto's `randomFillSync`, or `crypto.getRandomValues` where `process.getBuiltinModule` is missing. */
+/** Fills `array` with random values from `@xppg/secure`'s crypto provider. */
 export function randomFill<T extends Uint8Array | Uint32Array>(array: T): T {
-  return nodeCrypto !== undefined ? nodeCrypto.randomFillSync(array) : globalThis.crypto.getRandomValues(array);
+  new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(cryptoProvider.randomBytes(array.byteLength));
+  return array;
 }
 
 /** `byteCount` random bytes as hex. */

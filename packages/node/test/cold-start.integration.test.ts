@@ -80,3 +80,19 @@ describe.skipIf(!built)("a plain Playground's clock", () => {
     expect(loaded.filter((m) => PERF.includes(m))).toEqual([]);
   });
 });
+
+// node:crypto: about 3 to 4 ms of CPU to load in a fresh process. With the `sodium` provider a first connection takes
+// its keys, signatures, hashes, ciphers and random bytes from libsodium, so the packages load node:crypto at its first
+// use (a signed record's check, a file, a dial-back, the `node` provider), not with the node.
+describe.skipIf(!built)("a plain Playground's first connection on libsodium", () => {
+  it("loads no node:crypto before its join resolves", (ctx) => {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL("./fixtures/first-connection-crypto.mjs", import.meta.url))], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { provider: string; afterImport: boolean; afterStart: boolean; afterJoin: boolean };
+    if (seen.provider !== "sodium") {
+      console.log(`[skip] node:crypto at the first connection: the crypto provider here is "${seen.provider}" (sodium-native's prebuilt binary did not load)`);
+      return ctx.skip();
+    }
+    expect(seen).toEqual({ provider: "sodium", afterImport: false, afterStart: false, afterJoin: false });
+  });
+});

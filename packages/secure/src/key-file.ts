@@ -1,14 +1,17 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
 import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
-import { randomBytes } from "node:crypto";
 import { isXppgError } from "@xppg/errors";
+import { lazyNodeCrypto } from "./crypto/node-crypto.js";
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 import type { Identity } from "./identity.js";
 import { generateIdentity, identityFromSecretKey } from "./node-api.js";
 
 /** The `type` field of an xppg key file. */
 export const KEY_FILE_TYPE = "xppg-ed25519";
+
+// node:crypto at its first call: a node that imports this module makes its first connection without it (issue 15).
+const randomBytes = lazyNodeCrypto("randomBytes");
 
 /**
  * The key file format: JSON `{ "type": "xppg-ed25519", "secretKey": "<base64 of the 32-byte seed>", "peerId": "xp1..." }`.

@@ -1,20 +1,21 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  createSecretKey,
-  diffieHellman,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  verify,
-  type KeyObject,
-} from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { lazyNodeCrypto } from "./node-crypto.js";
 import { writeAesGcmNonce } from "./aes-gcm-nonce.js";
 import { writeNonce, type CryptoProvider, type Ed25519Signer, type X25519KeyPair } from "./provider.js";
+
+// node:crypto's functions, loaded at the first call of any (node-crypto.ts: a first connection on libsodium needs none).
+const createCipheriv = lazyNodeCrypto("createCipheriv");
+const createDecipheriv = lazyNodeCrypto("createDecipheriv");
+const createHash = lazyNodeCrypto("createHash");
+const createHmac = lazyNodeCrypto("createHmac");
+const createPrivateKey = lazyNodeCrypto("createPrivateKey");
+const createPublicKey = lazyNodeCrypto("createPublicKey");
+const createSecretKey = lazyNodeCrypto("createSecretKey");
+const diffieHellman = lazyNodeCrypto("diffieHellman");
+const generateKeyPairSync = lazyNodeCrypto("generateKeyPairSync");
+const randomBytes = lazyNodeCrypto("randomBytes");
+const sign = lazyNodeCrypto("sign");
+const verify = lazyNodeCrypto("verify");
 
 // DER wrappers that let node:crypto import raw 32-byte keys (RFC 8410 structures).
 const ED25519_PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");

@@ -32,6 +32,8 @@ export interface SodiumKeys {
    * (it must refuse {@link MUST_REFUSE}).
    */
   ed25519Accepts?(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+  /** `length` random bytes: the generator these keys were made with (the provider's own, in its place). */
+  randomBytes(length: number): Uint8Array;
 }
 
 /**
@@ -97,6 +99,7 @@ export function sodiumKeys(binding: Partial<KeysBinding>, randomBytes: (length: 
       return { publicKey: publicOf(secretKey), secretKey };
     },
     x25519PublicKey: publicOf,
+    randomBytes,
     x25519(secretKey, publicKey) {
       const shared = new Uint8Array(32);
       // libsodium refuses (non-zero) when the result is all zeros (a low-order public key), as OpenSSL does.

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lazyNodeCrypto } from "./node-crypto.js";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 /**
@@ -19,6 +19,8 @@ export interface SodiumAead {
    * and passes their known answers (`sodium-keys.ts`).
    */
   readonly keys?: SodiumKeys | null;
+  /** Where the keys' random bytes come from, when the prebuilt binary is called straight: libsodium's `randombytes_buf`, or node:crypto's where that fails its check. */
+  readonly randomSource?: "sodium" | "node";
   /** Encrypts `plaintext` into `out` (same length) and writes the 16-byte tag into `tag`; `ad`, the associated data, defaults to none. */
   seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): void;
   /** Decrypts `ciphertext` into `out` if `tag` verifies (over `ad` too, when given); false otherwise (libsodium then zeroes `out`). */
@@ -36,6 +38,8 @@ const PINNED_VERSION = "5.1.0";
 interface Binding extends Partial<KeysBinding> {
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  /** Fills `length` bytes of `buf` from `offset` with random bytes (libsodium's system generator); no bounds checks. */
+  randombytes_buf?(buf: ArrayBuffer, offset: number, length: number): void;
 }
 
 /** The package's documented API (with `nsec` and assertions). */
@@ -115,14 +119,66 @@ function fromPrebuilt(root: string): SodiumAead | null {
   process.dlopen(module, file);
   const b = module.exports;
   if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
+  const random = randomOf(b);
   return {
     via: "prebuilt",
-    keys: sodiumKeys(b, (length) => new Uint8Array(randomBytes(length))),
+    keys: sodiumKeys(b, random.bytes),
+    randomSource: random.source,
     seal(out, tag, plaintext, nonce, key, ad) {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
     open: (out, ciphertext, tag, nonce, key, ad) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, ad, nonce, key) === 0,
   };
+}
+
+const nodeRandomBytes = lazyNodeCrypto("randomBytes");
+
+/**
+ * The keys' random bytes: libsodium's `randombytes_buf` (the system's
+ * generator, as node:crypto's is seeded from), so a first connection needs
+ * no node:crypto (about 3 to 4 ms of CPU to load in a fresh process, issue
+ * 15); node:crypto's where the binding lacks it or fails the check below.
+ * The binding writes into an `ArrayBuffer` at an offset and length it does
+ * not check: it is only ever given a fresh buffer of exactly that length.
+ */
+function randomOf(b: Binding): { bytes: (length: number) => Uint8Array; source: "sodium" | "node" } {
+  const nodeRandom = { bytes: (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length)), source: "node" as const };
+  const fill = b.randombytes_buf;
+  if (typeof fill !== "function") return nodeRandom;
+  const sodiumRandom = (length: number): Uint8Array => {
+    // The binding reads a length that is not a plain number as 0 and writes nothing: such a call must throw, as node:crypto's does.
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_RANDOM_BYTES) {
+      throw new RangeError(`randomBytes: the length must be a whole number from 0 to ${MAX_RANDOM_BYTES}, got ${String(length)}; pass a byte count`);
+    }
+    const out = new ArrayBuffer(length);
+    if (length > 0) fill.call(b, out, 0, length);
+    return new Uint8Array(out);
+  };
+  // A binding whose call does not fill what it is given (another signature) would hand out constant keys.
+  return fillsRandomly(sodiumRandom) ? { bytes: sodiumRandom, source: "sodium" } : nodeRandom;
+}
+
+/** node:crypto's `randomBytes` limit, kept for the same calls. */
+const MAX_RANDOM_BYTES = 2 ** 31 - 1;
+
+/**
+ * True if two 64-byte draws of `random` have the length asked, no 16-byte
+ * quarter all zeros and differ in every quarter (a generator that writes
+ * nothing, or only the start of what it is given, fails it).
+ */
+export function fillsRandomly(random: (length: number) => Uint8Array): boolean {
+  try {
+    const [a, b] = [random(64), random(64)];
+    if (a.byteLength !== 64 || b.byteLength !== 64) return false;
+    for (let q = 0; q < 64; q += 16) {
+      const qa = a.subarray(q, q + 16);
+      const qb = b.subarray(q, q + 16);
+      if (!qa.some((x) => x !== 0) || !qb.some((x) => x !== 0) || !qa.some((x, i) => x !== qb[i])) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fromPackage(require: NodeJS.Require): SodiumAead {
