@@ -14,6 +14,7 @@ import type { SecureConnection } from "../src/secure-channel.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 
 const savedEnv = process.env["XPPG_CRYPTO_PROVIDER"];
+const EMPTY = new Uint8Array(0);
 afterEach(() => {
   if (savedEnv === undefined) delete process.env["XPPG_CRYPTO_PROVIDER"];
   else process.env["XPPG_CRYPTO_PROVIDER"] = savedEnv;
@@ -107,12 +108,52 @@ describe("the Node entry's crypto provider", () => {
     expect(() => sodium.x25519(new Uint8Array(32), new Uint8Array(33))).toThrow(RangeError);
   });
 
+  it("seals a record in one piece (an empty tag: ciphertext then tag) as node:crypto does, in place or not, and opens only what authenticates", () => {
+    expect(sodiumCryptoProvider(loadSodiumAead()!).wholeRecords).toBe(true);
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).map((_, i) => i * 5 + 2);
+    for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+      const sealWith = cipher === "AESGCM" ? nodeCryptoProvider.aesGcmSeal : nodeCryptoProvider.seal;
+      for (const size of [0, 1, 100, 4096, 65_519]) {
+        const plain = patterned(size, size + 7);
+        const counter = 2 ** 33 + size;
+        const sealed = sealWith(key, counter, new Uint8Array(0), plain);
+        // In place: the plaintext is the record's first bytes, at an odd offset in a larger buffer.
+        const memory = new Uint8Array(size + 16 + 3);
+        const record = memory.subarray(3, 3 + size + 16);
+        const body = record.subarray(0, size);
+        body.set(plain);
+        sodium.sealInto!(cipher, key, counter, body, record, EMPTY);
+        expect(sameBytes(record, sealed), `${cipher} ${size} in place`).toBe(true);
+        // From elsewhere into the record.
+        const other = new Uint8Array(size + 16);
+        sodium.sealInto!(cipher, key, counter, plain, other, EMPTY);
+        expect(sameBytes(other, sealed), `${cipher} ${size}`).toBe(true);
+        const out = new Uint8Array(size);
+        expect(sodium.openInto!(cipher, key, counter, sealed, EMPTY, out) && sameBytes(out, plain)).toBe(true);
+        expect(sodium.openInto!(cipher, key, counter, record, EMPTY, body) && sameBytes(body, plain), `${cipher} ${size} opened in place`).toBe(true);
+        expect(sodium.openInto!(cipher, key, counter + 1, sealed, EMPTY, out), "another nonce").toBe(false);
+        for (const at of [0, size, size + 15]) {
+          if (at >= sealed.byteLength) continue;
+          const flipped = sealed.slice();
+          flipped[at]! ^= 0x40;
+          expect(sodium.openInto!(cipher, key, counter, flipped, EMPTY, new Uint8Array(size)), `${cipher} ${size}, bit flipped at ${at}`).toBe(false);
+        }
+      }
+    }
+  });
+
   it("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
     const sodium = sodiumCryptoProvider(loadSodiumAead()!);
     const buf = new Uint8Array(8);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(16), 0, buf, buf, new Uint8Array(16))).toThrow(RangeError);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(4), new Uint8Array(16))).toThrow(RangeError);
     expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(8), buf)).toThrow(RangeError);
+    // A record in one piece (an empty tag): the record must be 16 bytes longer than the plaintext.
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(31), 0, buf, new Uint8Array(24), EMPTY)).toThrow(RangeError);
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(23), EMPTY)).toThrow(RangeError);
+    expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(9))).toThrow(RangeError);
+    expect(() => sodium.openInto!("AESGCM", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(7))).toThrow(RangeError);
   });
 });
 

@@ -57,6 +57,37 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     return aead.open(out, ciphertext, tag, nonce, key, ad);
   }
 
+  function checkRecord(key: Uint8Array, plaintext: Uint8Array, record: Uint8Array): void {
+    if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
+    if (record.byteLength !== plaintext.byteLength + TAG) throw new RangeError(`expected a record 16 bytes longer than its plaintext, got ${record.byteLength} and ${plaintext.byteLength} bytes`);
+  }
+
+  /** `plaintext` into `record`, 16 bytes longer: the ciphertext, then the tag. */
+  function sealRecord(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array, record: Uint8Array): void {
+    checkRecord(key, plaintext, record);
+    if (cipher !== "ChaChaPoly") {
+      const [body, tag] = nodeCryptoProvider.sealParts!(cipher, key, counter, plaintext);
+      record.set(body);
+      record.set(tag, body.byteLength);
+      return;
+    }
+    writeNonce(nonce, counter);
+    aead.sealRecord(record, plaintext, nonce, key);
+  }
+
+  /** The inverse of sealRecord: `record` into `out`, 16 bytes shorter, if the tag verifies. */
+  function openRecord(cipher: NoiseCipher, key: Uint8Array, counter: number, record: Uint8Array, out: Uint8Array): boolean {
+    checkRecord(key, out, record);
+    if (cipher !== "ChaChaPoly") {
+      const plain = nodeCryptoProvider.aesGcmOpen(key, counter, new Uint8Array(0), record);
+      if (plain === null) return false;
+      out.set(plain);
+      return true;
+    }
+    writeNonce(nonce, counter);
+    return aead.openRecord(out, record, nonce, key);
+  }
+
   return {
     ...nodeCryptoProvider,
     // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start), and the handshake's quick
@@ -86,11 +117,15 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
       sealChaCha(key, counter, plaintext, out, tag);
       return [out, tag];
     },
+    // A record in one piece (an empty tag: see wholeRecords), the record layer's way: one native call each.
+    wholeRecords: true,
     sealInto(cipher: NoiseCipher, key, counter, plaintext, out, tag) {
-      if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
+      if (tag.byteLength === 0) sealRecord(cipher, key, counter, plaintext, out);
+      else if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
       else copySealed(nodeCryptoProvider.sealParts!(cipher, key, counter, plaintext), out, tag);
     },
     openInto(cipher: NoiseCipher, key, counter, ciphertext, tag, out) {
+      if (tag.byteLength === 0) return openRecord(cipher, key, counter, ciphertext, out);
       if (cipher === "ChaChaPoly") return openChaCha(key, counter, ciphertext, tag, out);
       return openJoined(nodeCryptoProvider, key, counter, ciphertext, tag, out);
     },
