@@ -8,7 +8,7 @@ import { isXppgError } from "@xppg/errors";
 import { CipherState } from "../src/noise/cipher-state.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
-import { cryptoProvider, generateIdentity } from "../src/index.js";
+import { cryptoProvider, cryptoProviderName, generateIdentity } from "../src/index.js";
 import { plaintextOf, rawHandshake } from "./helpers.js";
 
 // noble's AES-GCM is loaded on first use (browsers download it only then); these tests call it directly.
@@ -252,7 +252,9 @@ describe("what a receiver keeps of the connection below", () => {
       await at.waitFor(1);
       await Promise.all([client.send(patterned(10, 2)), client.send(patterned(20, 3))]);
       await at.waitFor(3);
-      expect(recorder.released).toEqual([true, true, true, true, false]);
+      // Only libsodium opens a record in its own bytes; another provider opens it into a new buffer, so every record is released.
+      if (cryptoProviderName !== "sodium") console.log(`[branch] the provider here is ${cryptoProviderName}, which opens records into new buffers: every record is released`);
+      expect(recorder.released).toEqual([true, true, true, true, cryptoProviderName !== "sodium"]);
       expect(sameBytes(at.frames[0]!, patterned(200_000, 1))).toBe(true);
       expect(sameBytes(at.frames[2]!, patterned(20, 3))).toBe(true);
       await client.close();
@@ -289,7 +291,10 @@ describe("what a receiver keeps of records cut anywhere", () => {
       await at.waitFor(4);
       [a, b, c, d].forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
       // B and D went up as views of their records; A and C in buffers of their own.
-      expect(recorder.released).toEqual([true, false, true, true, false]);
+      // (Another provider than libsodium opens records into new buffers and releases every one.)
+      if (cryptoProviderName !== "sodium") console.log(`[branch] the provider here is ${cryptoProviderName}, which opens records into new buffers: every record is released`);
+      const sodium = cryptoProviderName === "sodium";
+      expect(recorder.released).toEqual([true, !sodium, true, true, !sodium]);
       await raw.close();
     } finally {
       await listener.close();
