@@ -155,6 +155,30 @@ describe("the Node entry's crypto provider", () => {
     expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(9))).toThrow(RangeError);
     expect(() => sodium.openInto!("AESGCM", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(7))).toThrow(RangeError);
   });
+
+  it("refuses a record's plaintext that lies in the record's memory at another offset than its first byte, and takes it at the first byte, beside it or apart", () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).fill(9);
+    const memory = new Uint8Array(96);
+    const record = memory.subarray(8, 48);
+    for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+      // 24 bytes overlapping the record's 40, shifted either way.
+      for (const from of [0, 9, 20, 32]) {
+        const shifted = memory.subarray(from, from + 24);
+        expect(() => sodium.sealInto!(cipher, key, 0, shifted, record, EMPTY), `${cipher} seal from ${from}`).toThrow(/overlaps its record/);
+        expect(() => sodium.openInto!(cipher, key, 0, record, EMPTY, shifted), `${cipher} open into ${from}`).toThrow(/overlaps its record/);
+      }
+      // At the record's first byte (in place), just after it, and in memory of its own: sealed and opened.
+      for (const plain of [memory.subarray(8, 32), memory.subarray(48, 72), new Uint8Array(24)]) {
+        plain.set(patterned(24, 7));
+        sodium.sealInto!(cipher, key, 1, plain, record, EMPTY);
+        // (In place the plaintext's bytes are now the ciphertext's.)
+        if (plain.buffer !== record.buffer || plain.byteOffset !== record.byteOffset) plain.fill(0);
+        expect(sodium.openInto!(cipher, key, 1, record, EMPTY, plain), `${cipher} at ${plain.byteOffset}`).toBe(true);
+        expect(sameBytes(plain, patterned(24, 7))).toBe(true);
+      }
+    }
+  });
 });
 
 describe("libsodium and node:crypto sides over real TCP", () => {

@@ -60,6 +60,16 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
   function checkRecord(key: Uint8Array, plaintext: Uint8Array, record: Uint8Array): void {
     if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
     if (record.byteLength !== plaintext.byteLength + TAG) throw new RangeError(`expected a record 16 bytes longer than its plaintext, got ${record.byteLength} and ${plaintext.byteLength} bytes`);
+    // libsodium works in place only from the record's first byte: a plaintext shifted inside the record's memory
+    // would be read after part of it was overwritten (sealing) or written over what is still to be read (opening).
+    if (
+      plaintext.buffer === record.buffer &&
+      plaintext.byteOffset !== record.byteOffset &&
+      plaintext.byteOffset < record.byteOffset + record.byteLength &&
+      record.byteOffset < plaintext.byteOffset + plaintext.byteLength
+    ) {
+      throw new RangeError(`the plaintext (from byte ${plaintext.byteOffset}) overlaps its record (from byte ${record.byteOffset}) at another offset: start it at the record's first byte or pass it in separate memory`);
+    }
   }
 
   /** `plaintext` into `record`, 16 bytes longer: the ciphertext, then the tag. */
