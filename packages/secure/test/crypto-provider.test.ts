@@ -179,6 +179,42 @@ describe("the Node entry's crypto provider", () => {
       }
     }
   });
+
+  it("a provider spread from it with sealInto and openInto of its own is not taken to seal records in one piece", async () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const emptyTags: string[] = [];
+    // sealInto/openInto that take only the detached form (a 16-byte tag), as a provider written before records in one piece.
+    const detachedOnly: CryptoProvider = {
+      ...sodium,
+      sealInto(cipher, key, counter, plaintext, out, tag) {
+        if (tag.byteLength !== 16) emptyTags.push("sealInto");
+        sodium.sealInto!(cipher, key, counter, plaintext, out, tag);
+      },
+      openInto(cipher, key, counter, ciphertext, tag, out) {
+        if (tag.byteLength !== 16) emptyTags.push("openInto");
+        return sodium.openInto!(cipher, key, counter, ciphertext, tag, out);
+      },
+    };
+    expect(detachedOnly.wholeRecords).toBeUndefined();
+    const t = memoryTransport();
+    let accepted!: Promise<SecureConnection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(detachedOnly, c, { identity: generateIdentity() });
+    });
+    try {
+      const client = await secureConnectionWith(detachedOnly, await t.dial(listener.address), { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      const frames = [patterned(10, 1), patterned(1000, 2), patterned(0, 3)];
+      await Promise.all(frames.map((f) => client.send(f)));
+      await at.waitFor(frames.length);
+      frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
+      expect(emptyTags).toEqual([]);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
+  });
 });
 
 describe("libsodium and node:crypto sides over real TCP", () => {

@@ -99,7 +99,10 @@ export interface CryptoProvider {
    * {@link CryptoProvider.openInto} also take a record in one piece: an
    * empty `tag`, and `out` (sealInto) or `ciphertext` (openInto) 16 bytes
    * longer than the other, the tag its last 16 bytes. The record layer then
-   * hands over no view of the tag, and libsodium one array fewer.
+   * hands over no view of the tag, and libsodium one array fewer. The
+   * sodium provider sets it as a non-enumerable property: a provider spread
+   * from it does not inherit it (its own sealInto/openInto may not take an
+   * empty tag).
    */
   readonly wholeRecords?: boolean;
   /**

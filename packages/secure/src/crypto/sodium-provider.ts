@@ -98,7 +98,7 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     return aead.openRecord(out, record, nonce, key);
   }
 
-  return {
+  const provider: CryptoProvider = {
     ...nodeCryptoProvider,
     // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start), and the handshake's quick
     // identity check (ed25519Accepts, whose yes is taken); ed25519Verify, the verdict, stays on node:crypto.
@@ -127,8 +127,7 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
       sealChaCha(key, counter, plaintext, out, tag);
       return [out, tag];
     },
-    // A record in one piece (an empty tag: see wholeRecords), the record layer's way: one native call each.
-    wholeRecords: true,
+    // A record in one piece (an empty tag: see wholeRecords, set below), the record layer's way: one native call each.
     sealInto(cipher: NoiseCipher, key, counter, plaintext, out, tag) {
       if (tag.byteLength === 0) sealRecord(cipher, key, counter, plaintext, out);
       else if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
@@ -140,6 +139,11 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
       return openJoined(nodeCryptoProvider, key, counter, ciphertext, tag, out);
     },
   };
+  // Not enumerable: a provider spread from this one (`{ ...sodium, sealInto, openInto }`) does not inherit
+  // it, so sealInto and openInto of its own are never handed a record in one piece (an empty tag) they may
+  // not take; it gets the detached calls, which every sealInto/openInto takes.
+  Object.defineProperty(provider, "wholeRecords", { value: true, enumerable: false });
+  return provider;
 }
 
 function copySealed([body, tag]: [Uint8Array, Uint8Array], out: Uint8Array, tagOut: Uint8Array): void {
