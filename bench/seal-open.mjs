@@ -2,11 +2,15 @@
 // stage, in one process: how much each layer above libsodium adds.
 //
 //   raw        sodium-native's binding called straight (the prebuilt addon),
-//              encrypt_detached then decrypt_detached, in place, on
-//              preallocated buffers, one fixed nonce: the floor
+//              the detached calls (encrypt_detached then decrypt_detached:
+//              five arrays each), in place, on preallocated buffers, one
+//              fixed nonce: the floor of the detached form. The record layer
+//              now uses the combined calls (a record in one piece, four
+//              arrays: see cipher), which raw does not measure
 //   raw+nonce  the same with the Noise nonce written per call
 //   package    the same through sodium-native's JavaScript entry (its assertions)
-//   provider   the secure package's provider: sealInto then openInto, detached (a tag view)
+//   provider   the secure package's provider: sealInto then openInto, detached (a tag view),
+//              the form a provider without wholeRecords is called in
 //   cipher     CipherState.encryptInto then decryptInto, as the record layer calls them
 //              (a record in one piece where the provider takes whole records)
 //   record     a RecordLink sends one 100 B frame, the other's RecordLink
@@ -18,8 +22,10 @@
 // Each stage runs blocks of seal+open pairs in turns with the others (a
 // random order each cycle), so the machine's other work falls on all alike;
 // the figure is the median over blocks of ns per seal+open pair, beside the
-// 10th percentile. `--tree=<built checkout>` adds that tree's provider,
-// cipher and record stages (suffixed "@other") to the same run.
+// 10th percentile, and its ratio to raw's median when raw ran.
+// `--tree=<built checkout>` adds that tree's provider, cipher and record
+// stages (suffixed "@other") to the same run; with `--only`, they run only
+// if named with that suffix (`--only=cipher,cipher@other`).
 //
 //   node bench/seal-open.mjs [--tree=<built checkout>] [--size=100] [--cycles=200] [--block=2000] [--only=a,b]
 import { createRequire } from "node:module";
@@ -32,7 +38,7 @@ const SIZE = Number(arg("size", 100));
 const CYCLES = Number(arg("cycles", 200));
 const BLOCK = Number(arg("block", 2000));
 const other = arg("tree", undefined);
-/** Comma-separated stage names to run (all by default). */
+/** Comma-separated stage names to run (all by default); another tree's stages by their "@other" names. */
 const only = arg("only", undefined)?.split(",");
 
 const require = createRequire(join(repoRoot, "packages/secure/package.json"));
@@ -210,5 +216,6 @@ process.stdout.write(`seal+open of one ${SIZE} B record, ns per pair (median ove
 for (const [name] of stages) {
   const sorted = samples.get(name).sort((a, b) => a - b);
   const median = pick(sorted, 0.5);
-  process.stdout.write(`${name.padEnd(18)} ${median.toFixed(0).padStart(6)}  p10 ${pick(sorted, 0.1).toFixed(0).padStart(6)}  x raw ${(median / rawMedian).toFixed(2)}\n`);
+  const ratio = Number.isNaN(rawMedian) ? "" : `  x raw ${(median / rawMedian).toFixed(2)}`;
+  process.stdout.write(`${name.padEnd(18)} ${median.toFixed(0).padStart(6)}  p10 ${pick(sorted, 0.1).toFixed(0).padStart(6)}${ratio}\n`);
 }
