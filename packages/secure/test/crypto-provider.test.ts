@@ -177,6 +177,10 @@ describe("the Node entry's crypto provider", () => {
         expect(sodium.openInto!(cipher, key, 1, record, EMPTY, plain), `${cipher} at ${plain.byteOffset}`).toBe(true);
         expect(sameBytes(plain, patterned(24, 7))).toBe(true);
       }
+      // An empty plaintext overlaps nothing, wherever it lies in the record's memory.
+      const tagOnly = memory.subarray(8, 24);
+      sodium.sealInto!(cipher, key, 2, memory.subarray(12, 12), tagOnly, EMPTY);
+      expect(sodium.openInto!(cipher, key, 2, tagOnly, EMPTY, memory.subarray(12, 12))).toBe(true);
     }
   });
 

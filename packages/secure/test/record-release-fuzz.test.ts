@@ -35,10 +35,14 @@ function overwritingReleased(conn: Connection): Connection {
 
 /**
  * Sends `frames` from a raw Noise peer, their stream cut into records of the lengths `cuts` gives (in turn,
- * again from the first when they run out; the last record ends with the stream), to a secure connection
+ * again from the first when they run out, and records of the largest size after {@link MAX_CUT_RECORDS}, so
+ * a long stream cut into bytes stays quick; the last record ends with the stream), to a secure connection
  * over {@link overwritingReleased}; resolves with the frames it handed up, as handed up. With `reentrant`, its
  * handler sends every third frame back from inside the callback.
  */
+/** Records cut as asked before the rest of a stream goes in records of the largest size (a bound on a run's work). */
+const MAX_CUT_RECORDS = 3000;
+
 async function receivedThroughCuts(frames: Uint8Array[], cuts: number[], reentrant: boolean): Promise<Uint8Array[]> {
   const t = memoryTransport();
   let accepted!: Promise<Connection>;
@@ -62,7 +66,7 @@ async function receivedThroughCuts(frames: Uint8Array[], cuts: number[], reentra
     const stream = plaintextOf(...frames);
     let from = 0;
     for (let i = 0; from < stream.byteLength; i++) {
-      const to = Math.min(stream.byteLength, from + cuts[i % cuts.length]!);
+      const to = Math.min(stream.byteLength, from + (i < MAX_CUT_RECORDS ? cuts[i % cuts.length]! : RECORD_MAX_PLAINTEXT));
       await raw.send(session.send.encryptWithAd(EMPTY, stream.subarray(from, to)));
       from = to;
     }

@@ -62,11 +62,13 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     if (record.byteLength !== plaintext.byteLength + TAG) throw new RangeError(`expected a record 16 bytes longer than its plaintext, got ${record.byteLength} and ${plaintext.byteLength} bytes`);
     // libsodium works in place only from the record's first byte: a plaintext shifted inside the record's memory
     // would be read after part of it was overwritten (sealing) or written over what is still to be read (opening).
+    // The record layer's own in-place call stops at the first test: `.buffer` is a slow read, so it comes last.
     if (
-      plaintext.buffer === record.buffer &&
       plaintext.byteOffset !== record.byteOffset &&
+      plaintext.byteLength > 0 &&
       plaintext.byteOffset < record.byteOffset + record.byteLength &&
-      record.byteOffset < plaintext.byteOffset + plaintext.byteLength
+      record.byteOffset < plaintext.byteOffset + plaintext.byteLength &&
+      plaintext.buffer === record.buffer
     ) {
       throw new RangeError(`the plaintext (from byte ${plaintext.byteOffset}) overlaps its record (from byte ${record.byteOffset}) at another offset: start it at the record's first byte or pass it in separate memory`);
     }
