@@ -6,6 +6,7 @@ import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from ".
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
+import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { SecureChannelOptions } from "./secure-channel.js";
 
@@ -56,9 +57,21 @@ export class RecordLink implements ConnectionLink {
   readonly #decoder: FrameDecoder;
   readonly #onFrame: (frame: Uint8Array) => void;
   readonly #remoteAddress: string;
+  /** The provider seals and opens a record in one piece (`CryptoProvider.wholeRecords`). */
+  readonly #whole: boolean;
 
   #plain: Uint8Array | null = null;
   #plainLength = 0;
+  /**
+   * Views of #plain's first `#viewLength` bytes, of those plus the tag's
+   * room after them, and of that room, kept while #plain is: the next
+   * record of the same length (every record of a ping-pong) is sealed with
+   * no view to make.
+   */
+  #viewLength = -1;
+  #bodyView: Uint8Array = EMPTY;
+  #recordView: Uint8Array = EMPTY;
+  #tagView: Uint8Array = EMPTY;
   /** Where the record being filled is sealed: a full record, or the end of a large frame's head (see #startFrame). */
   #recordEnd = RECORD_FILL_PLAINTEXT;
   #flushScheduled = false;
@@ -78,9 +91,8 @@ export class RecordLink implements ConnectionLink {
   #sendClosed = false;
   #fault: XppgError | undefined;
   #recordsIn = 0;
-  /** The memory of the record being decoded, and whether a frame handed up is a view of it. */
-  #recordMemory: ArrayBufferLike | null = null;
-  #viewHandedUp = false;
+  /** Frames handed up from the record being decoded. */
+  #framesUp = 0;
   #endReceived = false;
   #linkClosed = false;
 
@@ -90,6 +102,7 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
+    this.#whole = provider.wholeRecords === true;
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
@@ -168,7 +181,7 @@ export class RecordLink implements ConnectionLink {
   end(): void {
     this.#sendClosed = true;
     // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
-    if (this.#flushOutsideSend(() => void this.#sealAndSend(EMPTY).catch(() => {}))) void this.#conn.close();
+    if (this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) void this.#conn.close();
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -239,7 +252,7 @@ export class RecordLink implements ConnectionLink {
    * for a caller that waits for the send.
    */
   #sealPartial(): Promise<void> {
-    const sent = this.#sealAndSend(this.#plain!.subarray(0, this.#plainLength));
+    const sent = this.#sealAndSend(this.#plainLength);
     this.#plainLength = 0;
     this.#recordEnd = RECORD_FILL_PLAINTEXT;
     return sent;
@@ -263,7 +276,7 @@ export class RecordLink implements ConnectionLink {
         // A whole record of the caller's bytes: sealed from where they lie
         // into the record buffer, not copied there first (a 64 KiB memcpy
         // per record of a large frame).
-        void this.#sealAndSend(plain.subarray(0, whole), bytes.subarray(offset, offset + whole));
+        void this.#sealAndSend(whole, bytes.subarray(offset, offset + whole));
         this.#recordEnd = RECORD_FILL_PLAINTEXT;
         offset += whole;
         continue;
@@ -275,6 +288,7 @@ export class RecordLink implements ConnectionLink {
         const next = new Uint8Array(size + NOISE_TAG_SIZE).subarray(0, size);
         if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
         this.#plain = next;
+        this.#viewLength = -1;
         plain = next;
       }
       const take = Math.min(Math.min(plain.byteLength, this.#recordEnd) - this.#plainLength, end - offset);
@@ -285,26 +299,36 @@ export class RecordLink implements ConnectionLink {
   }
 
   /**
-   * Encrypts `source` (by default `plain` itself) and sends it as one
-   * record; `plain`, where it is sealed, is free again on return. With an
-   * in-place provider the record is sealed into `plain`, its tag written
-   * just after it (the buffer keeps room for one), and the two sent as one
-   * frame with `send`, which copies it (into the transport's reused
-   * batches): nothing is allocated per record. Otherwise the ciphertext and
-   * tag are new buffers, handed over unjoined.
+   * Encrypts `length` bytes, `source` or else the first bytes of the record
+   * buffer (#plain), and sends them as one record; the record buffer is
+   * free again on return. With an in-place provider the record is sealed
+   * into the record buffer, its tag written just after it (the buffer keeps
+   * room for one), and the two sent as one frame with `send`, which copies
+   * it (into the transport's reused batches): nothing is allocated per
+   * record. Otherwise the ciphertext and tag are new buffers, handed over
+   * unjoined.
    */
-  #sealAndSend(plain: Uint8Array, source: Uint8Array = plain): Promise<void> {
+  #sealAndSend(length: number, source: Uint8Array | null = null): Promise<void> {
     const cipher = this.#session.send;
     let sent: Promise<void>;
-    const length = plain.byteLength;
-    if (cipher.inPlaceFor(length) && plain.byteOffset + length + NOISE_TAG_SIZE <= plain.buffer.byteLength && plain.buffer === this.#plain?.buffer) {
-      const record = new Uint8Array(plain.buffer, plain.byteOffset, length + NOISE_TAG_SIZE);
-      cipher.encryptInto(source, plain, record.subarray(length));
+    const plain = this.#plain;
+    if (plain !== null && length <= plain.length && cipher.inPlaceFor(length)) {
+      if (length !== this.#viewLength) {
+        // #plain starts its memory, which has room for the tag after its last byte.
+        const memory = plain.buffer;
+        this.#bodyView = new Uint8Array(memory, 0, length);
+        this.#recordView = new Uint8Array(memory, 0, length + NOISE_TAG_SIZE);
+        this.#tagView = this.#whole ? EMPTY : new Uint8Array(memory, length, NOISE_TAG_SIZE);
+        this.#viewLength = length;
+      }
+      const record = this.#recordView;
+      // With a provider of whole records, an empty tag: the record takes the tag after the ciphertext.
+      cipher.encryptInto(source ?? this.#bodyView, this.#whole ? record : this.#bodyView, this.#tagView);
       sent = this.#conn.send(record);
     } else {
-      sent = this.#sendRecord(cipher.encryptParts(source));
+      sent = this.#sendRecord(cipher.encryptParts(source ?? plain!.subarray(0, length)));
     }
-    const size = plain.length + NOISE_TAG_SIZE;
+    const size = length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#lastSend = sent;
     // The connection below answers a send it took at once with the same
@@ -356,6 +380,8 @@ export class RecordLink implements ConnectionLink {
     this.#plainLength = 0;
     this.#recordEnd = RECORD_FILL_PLAINTEXT;
     this.#plain = null;
+    this.#viewLength = -1;
+    this.#bodyView = this.#recordView = this.#tagView = EMPTY;
     const tick = this.#tickWaiter;
     this.#tickWaiter = null;
     tick?.reject(connectionClosedError(this.#remoteAddress, error));
@@ -381,7 +407,7 @@ export class RecordLink implements ConnectionLink {
     if (length > 0 && length <= this.#decoder.pendingBodyBytes) {
       // The record lies wholly inside the frame being assembled: decrypted
       // straight into the frame's buffer, with no copy and no buffer of its own.
-      if (!this.#openInto(record, length, this.#decoder.bodyWindow(length))) {
+      if (!this.#openInto(record, this.#decoder.bodyWindow(length))) {
         this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
         return;
       }
@@ -389,7 +415,8 @@ export class RecordLink implements ConnectionLink {
       // Nothing of the record is kept: the connection below may reuse its memory.
       return FRAME_RELEASED;
     }
-    const plain = this.#open(record);
+    const inPlace = this.#session.receive.inPlaceFor(record.byteLength);
+    const plain = this.#open(record, inPlace);
     if (plain === null) {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
       return;
@@ -398,17 +425,19 @@ export class RecordLink implements ConnectionLink {
       this.#endReceived = true;
       return FRAME_RELEASED;
     }
-    this.#recordMemory = record.buffer;
-    this.#viewHandedUp = false;
+    // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it
+    // would have been opened into it above) in that frame's own buffer, first; every other frame it hands up
+    // is a view of the plaintext: of the record's memory when the record was opened in place.
+    const assembled = this.#decoder.pendingBodyBytes > 0 ? 1 : 0;
+    this.#framesUp = 0;
     this.#decode(plain, 0);
-    this.#recordMemory = null;
-    // Frames inside the record went up as views of it; otherwise its bytes were copied into a frame being assembled.
-    return this.#viewHandedUp ? undefined : FRAME_RELEASED;
+    // A frame went up as a view of the record: its memory is kept. Otherwise its bytes were copied into a frame being assembled.
+    return this.#framesUp > assembled && (inPlace || plain.buffer === record.buffer) ? undefined : FRAME_RELEASED;
   };
 
-  /** A frame decoded from a record's plaintext: notes whether it is a view of the record's memory. */
+  /** A frame decoded from a record's plaintext: counted (see #onRecord), then handed up. */
   readonly #onPlainFrame = (frame: Uint8Array): void => {
-    if (frame.buffer === this.#recordMemory) this.#viewHandedUp = true;
+    this.#framesUp++;
     this.#onFrame(frame);
   };
 
@@ -424,10 +453,10 @@ export class RecordLink implements ConnectionLink {
     }
   }
 
-  /** Decrypts `record` (`length` bytes of ciphertext, then the tag) into `out`; false when it does not authenticate. */
-  #openInto(record: Uint8Array, length: number, out: Uint8Array): boolean {
+  /** Decrypts `record` (ciphertext, then the tag) into `out`; false when it does not authenticate. */
+  #openInto(record: Uint8Array, out: Uint8Array): boolean {
     const cipher = this.#session.receive;
-    if (cipher.inPlaceFor(record.byteLength)) return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
+    if (cipher.inPlaceFor(record.byteLength)) return this.#decryptInPlace(cipher, record, out);
     const plain = cipher.decryptWithAd(EMPTY, record);
     if (plain === null) return false;
     out.set(plain);
@@ -439,12 +468,18 @@ export class RecordLink implements ConnectionLink {
    * provider decrypts in the record's own bytes, which the connection below
    * handed over and never reuses (the {@link Connection} read contract).
    */
-  #open(record: Uint8Array): Uint8Array | null {
+  #open(record: Uint8Array, inPlace: boolean): Uint8Array | null {
     const cipher = this.#session.receive;
-    if (!cipher.inPlaceFor(record.byteLength)) return cipher.decryptWithAd(EMPTY, record);
-    const length = record.byteLength - NOISE_TAG_SIZE;
-    const body = record.subarray(0, length);
-    return cipher.decryptInto(body, record.subarray(length), body) ? body : null;
+    if (!inPlace) return cipher.decryptWithAd(EMPTY, record);
+    const body = record.subarray(0, record.byteLength - NOISE_TAG_SIZE);
+    return this.#decryptInPlace(cipher, record, body) ? body : null;
+  }
+
+  /** Decrypts `record` into `out` with an in-place provider: in one piece (an empty tag) when it takes whole records. */
+  #decryptInPlace(cipher: CipherState, record: Uint8Array, out: Uint8Array): boolean {
+    if (this.#whole) return cipher.decryptInto(record, EMPTY, out);
+    const length = out.byteLength;
+    return cipher.decryptInto(record.subarray(0, length), record.subarray(length), out);
   }
 
   #onLinkClosed(info: CloseInfo): void {

@@ -14,6 +14,7 @@ import type { SecureConnection } from "../src/secure-channel.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 
 const savedEnv = process.env["XPPG_CRYPTO_PROVIDER"];
+const EMPTY = new Uint8Array(0);
 afterEach(() => {
   if (savedEnv === undefined) delete process.env["XPPG_CRYPTO_PROVIDER"];
   else process.env["XPPG_CRYPTO_PROVIDER"] = savedEnv;
@@ -107,12 +108,116 @@ describe("the Node entry's crypto provider", () => {
     expect(() => sodium.x25519(new Uint8Array(32), new Uint8Array(33))).toThrow(RangeError);
   });
 
+  it("seals a record in one piece (an empty tag: ciphertext then tag) as node:crypto does, in place or not, and opens only what authenticates", () => {
+    expect(sodiumCryptoProvider(loadSodiumAead()!).wholeRecords).toBe(true);
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).map((_, i) => i * 5 + 2);
+    for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+      const sealWith = cipher === "AESGCM" ? nodeCryptoProvider.aesGcmSeal : nodeCryptoProvider.seal;
+      for (const size of [0, 1, 100, 4096, 65_519]) {
+        const plain = patterned(size, size + 7);
+        const counter = 2 ** 33 + size;
+        const sealed = sealWith(key, counter, new Uint8Array(0), plain);
+        // In place: the plaintext is the record's first bytes, at an odd offset in a larger buffer.
+        const memory = new Uint8Array(size + 16 + 3);
+        const record = memory.subarray(3, 3 + size + 16);
+        const body = record.subarray(0, size);
+        body.set(plain);
+        sodium.sealInto!(cipher, key, counter, body, record, EMPTY);
+        expect(sameBytes(record, sealed), `${cipher} ${size} in place`).toBe(true);
+        // From elsewhere into the record.
+        const other = new Uint8Array(size + 16);
+        sodium.sealInto!(cipher, key, counter, plain, other, EMPTY);
+        expect(sameBytes(other, sealed), `${cipher} ${size}`).toBe(true);
+        const out = new Uint8Array(size);
+        expect(sodium.openInto!(cipher, key, counter, sealed, EMPTY, out) && sameBytes(out, plain)).toBe(true);
+        expect(sodium.openInto!(cipher, key, counter, record, EMPTY, body) && sameBytes(body, plain), `${cipher} ${size} opened in place`).toBe(true);
+        expect(sodium.openInto!(cipher, key, counter + 1, sealed, EMPTY, out), "another nonce").toBe(false);
+        for (const at of [0, size, size + 15]) {
+          if (at >= sealed.byteLength) continue;
+          const flipped = sealed.slice();
+          flipped[at]! ^= 0x40;
+          expect(sodium.openInto!(cipher, key, counter, flipped, EMPTY, new Uint8Array(size)), `${cipher} ${size}, bit flipped at ${at}`).toBe(false);
+        }
+      }
+    }
+  });
+
   it("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
     const sodium = sodiumCryptoProvider(loadSodiumAead()!);
     const buf = new Uint8Array(8);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(16), 0, buf, buf, new Uint8Array(16))).toThrow(RangeError);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(4), new Uint8Array(16))).toThrow(RangeError);
     expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(8), buf)).toThrow(RangeError);
+    // A record in one piece (an empty tag): the record must be 16 bytes longer than the plaintext.
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(31), 0, buf, new Uint8Array(24), EMPTY)).toThrow(RangeError);
+    expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(23), EMPTY)).toThrow(RangeError);
+    expect(() => sodium.openInto!("ChaChaPoly", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(9))).toThrow(RangeError);
+    expect(() => sodium.openInto!("AESGCM", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(7))).toThrow(RangeError);
+  });
+
+  it("refuses a record's plaintext that lies in the record's memory at another offset than its first byte, and takes it at the first byte, beside it or apart", () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const key = new Uint8Array(32).fill(9);
+    const memory = new Uint8Array(96);
+    const record = memory.subarray(8, 48);
+    for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+      // 24 bytes overlapping the record's 40, shifted either way.
+      for (const from of [0, 9, 20, 32]) {
+        const shifted = memory.subarray(from, from + 24);
+        expect(() => sodium.sealInto!(cipher, key, 0, shifted, record, EMPTY), `${cipher} seal from ${from}`).toThrow(/overlaps its record/);
+        expect(() => sodium.openInto!(cipher, key, 0, record, EMPTY, shifted), `${cipher} open into ${from}`).toThrow(/overlaps its record/);
+      }
+      // At the record's first byte (in place), just after it, and in memory of its own: sealed and opened.
+      for (const plain of [memory.subarray(8, 32), memory.subarray(48, 72), new Uint8Array(24)]) {
+        plain.set(patterned(24, 7));
+        sodium.sealInto!(cipher, key, 1, plain, record, EMPTY);
+        // (In place the plaintext's bytes are now the ciphertext's.)
+        if (plain.buffer !== record.buffer || plain.byteOffset !== record.byteOffset) plain.fill(0);
+        expect(sodium.openInto!(cipher, key, 1, record, EMPTY, plain), `${cipher} at ${plain.byteOffset}`).toBe(true);
+        expect(sameBytes(plain, patterned(24, 7))).toBe(true);
+      }
+      // An empty plaintext overlaps nothing, wherever it lies in the record's memory.
+      const tagOnly = memory.subarray(8, 24);
+      sodium.sealInto!(cipher, key, 2, memory.subarray(12, 12), tagOnly, EMPTY);
+      expect(sodium.openInto!(cipher, key, 2, tagOnly, EMPTY, memory.subarray(12, 12))).toBe(true);
+    }
+  });
+
+  it("a provider spread from it with sealInto and openInto of its own is not taken to seal records in one piece", async () => {
+    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+    const emptyTags: string[] = [];
+    // sealInto/openInto that take only the detached form (a 16-byte tag), as a provider written before records in one piece.
+    const detachedOnly: CryptoProvider = {
+      ...sodium,
+      sealInto(cipher, key, counter, plaintext, out, tag) {
+        if (tag.byteLength !== 16) emptyTags.push("sealInto");
+        sodium.sealInto!(cipher, key, counter, plaintext, out, tag);
+      },
+      openInto(cipher, key, counter, ciphertext, tag, out) {
+        if (tag.byteLength !== 16) emptyTags.push("openInto");
+        return sodium.openInto!(cipher, key, counter, ciphertext, tag, out);
+      },
+    };
+    expect(detachedOnly.wholeRecords).toBeUndefined();
+    const t = memoryTransport();
+    let accepted!: Promise<SecureConnection>;
+    const listener = await t.listen("memory://", (c) => {
+      accepted = secureConnectionWith(detachedOnly, c, { identity: generateIdentity() });
+    });
+    try {
+      const client = await secureConnectionWith(detachedOnly, await t.dial(listener.address), { identity: generateIdentity() });
+      const server = await within(accepted, "the server's handshake");
+      const at = new Collector(server);
+      const frames = [patterned(10, 1), patterned(1000, 2), patterned(0, 3)];
+      await Promise.all(frames.map((f) => client.send(f)));
+      await at.waitFor(frames.length);
+      frames.forEach((f, i) => expect(sameBytes(at.frames[i]!, f), `frame ${i}`).toBe(true));
+      expect(emptyTags).toEqual([]);
+      await client.close();
+    } finally {
+      await listener.close();
+    }
   });
 });
 

@@ -94,6 +94,18 @@ export interface CryptoProvider {
    */
   openInto?(cipher: NoiseCipher, key: Uint8Array, counter: number, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array): boolean;
   /**
+   * @internal Not part of the published types (stripped from the
+   * declarations). True when {@link CryptoProvider.sealInto} and
+   * {@link CryptoProvider.openInto} also take a record in one piece: an
+   * empty `tag`, and `out` (sealInto) or `ciphertext` (openInto) 16 bytes
+   * longer than the other, the tag its last 16 bytes. The record layer then
+   * hands over no view of the tag, and libsodium one array fewer. The
+   * sodium provider sets it as a non-enumerable property: a provider spread
+   * from it does not inherit it (its own sealInto/openInto may not take an
+   * empty tag).
+   */
+  readonly wholeRecords?: boolean;
+  /**
    * Loads the code `cipher` needs, when the provider keeps it out of the
    * first download (the browser's AES-GCM): a handshake with that cipher
    * waits for it. Returns `undefined` when nothing needs loading.

@@ -6,9 +6,9 @@ import { lazyNodeCrypto } from "./node-crypto.js";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 /**
- * The two libsodium calls this package makes, detached and in place
- * (`out` may be the very bytes of `input`): ChaCha20-Poly1305 IETF with
- * empty associated data.
+ * The libsodium AEAD calls this package makes, in place (`out` may be
+ * the very bytes of `input`): ChaCha20-Poly1305 IETF, detached (with or
+ * without associated data) or a record in one piece (without).
  */
 export interface SodiumAead {
   /** How it was loaded: `"prebuilt"` (the package's prebuilt binary, straight) or `"package"` (through its JavaScript entry). */
@@ -25,6 +25,14 @@ export interface SodiumAead {
   seal(out: Uint8Array, tag: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): void;
   /** Decrypts `ciphertext` into `out` if `tag` verifies (over `ad` too, when given); false otherwise (libsodium then zeroes `out`). */
   open(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, nonce: Uint8Array, key: Uint8Array, ad?: Uint8Array): boolean;
+  /**
+   * A record in one piece, no associated data: encrypts `plaintext` into `record` (16 bytes longer: the
+   * ciphertext, then the tag). `plaintext` may be the record's own first bytes. One native call with one
+   * array fewer than `seal`, and no view of the tag to make.
+   */
+  sealRecord(record: Uint8Array, plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
+  /** The inverse of `sealRecord`: decrypts `record` into `out` (16 bytes shorter; may be the record's first bytes) if its tag verifies, checked before anything is written; false otherwise. */
+  openRecord(out: Uint8Array, record: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean;
 }
 
 // The exact version whose prebuilt binary is called straight (package.json pins it).
@@ -33,19 +41,26 @@ const PINNED_VERSION = "5.1.0";
 /**
  * The native binding's own functions: (out, tag, in, ad, nonce, key), which
  * returns the tag's length or a negative status, and (out, in, tag, ad,
- * nonce, key), which returns 0 when the tag verifies.
+ * nonce, key), which returns 0 when the tag verifies; and the same in one
+ * piece (ciphertext then tag).
  */
 interface Binding extends Partial<KeysBinding> {
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
   /** Fills `length` bytes of `buf` from `offset` with random bytes (libsodium's system generator); no bounds checks. */
   randombytes_buf?(buf: ArrayBuffer, offset: number, length: number): void;
+  /** (c, m, ad, nonce, key): the ciphertext then the tag into `c`; returns c's length or a negative status. */
+  crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
+  /** (m, c, ad, nonce, key): returns m's length when the tag verifies, else a negative status. */
+  crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, c: Uint8Array, ad: Uint8Array | undefined, npub: Uint8Array, k: Uint8Array): number;
 }
 
 /** The package's documented API (with `nsec` and assertions). */
 interface SodiumNative {
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(c: Uint8Array, mac: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): void;
+  crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
 }
 
 /**
@@ -118,7 +133,9 @@ function fromPrebuilt(root: string): SodiumAead | null {
   const module = { exports: {} as Binding };
   process.dlopen(module, file);
   const b = module.exports;
-  if (typeof b.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== "function" || typeof b.crypto_aead_chacha20poly1305_ietf_decrypt_detached !== "function") return null;
+  for (const name of ["crypto_aead_chacha20poly1305_ietf_encrypt_detached", "crypto_aead_chacha20poly1305_ietf_decrypt_detached", "crypto_aead_chacha20poly1305_ietf_encrypt", "crypto_aead_chacha20poly1305_ietf_decrypt"] as const) {
+    if (typeof b[name] !== "function") return null;
+  }
   const random = randomOf(b);
   return {
     via: "prebuilt",
@@ -128,6 +145,11 @@ function fromPrebuilt(root: string): SodiumAead | null {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, plaintext, ad, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
     open: (out, ciphertext, tag, nonce, key, ad) => b.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, ciphertext, tag, ad, nonce, key) === 0,
+    sealRecord(record, plaintext, nonce, key) {
+      if (b.crypto_aead_chacha20poly1305_ietf_encrypt(record, plaintext, undefined, nonce, key) < 0) throw new Error("libsodium could not encrypt");
+    },
+    // libsodium checks the tag first, and zeroes `out` instead of decrypting into it when the tag is wrong.
+    openRecord: (out, record, nonce, key) => b.crypto_aead_chacha20poly1305_ietf_decrypt(out, record, undefined, nonce, key) === out.byteLength,
   };
 }
 
@@ -196,6 +218,16 @@ function fromPackage(require: NodeJS.Require): SodiumAead {
         return false;
       }
     },
+    sealRecord(record, plaintext, nonce, key) {
+      s.crypto_aead_chacha20poly1305_ietf_encrypt(record, plaintext, null, null, nonce, key);
+    },
+    openRecord(out, record, nonce, key) {
+      try {
+        return s.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, record, null, nonce, key) === out.byteLength;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
@@ -236,5 +268,14 @@ function knownAnswer(aead: SodiumAead): boolean {
   if (!aead.open(whole, whole, tag, nonce, key, ad) || Buffer.from(whole).toString("hex") !== KAT_PLAIN_WHOLE) return false;
   aead.seal(whole, tag, whole, nonce, key, ad);
   ad[0]! ^= 1;
-  return !aead.open(whole, whole, tag, nonce, key, ad);
+  if (aead.open(whole, whole, tag, nonce, key, ad)) return false;
+  // A record in one piece, in place: the same ciphertext and tag; refused with one bit of the tag flipped.
+  const record = hex(KAT_PLAIN + "00".repeat(16));
+  const body = record.subarray(0, record.byteLength - 16);
+  aead.sealRecord(record, body, nonce, key);
+  if (Buffer.from(record).toString("hex") !== KAT_CIPHER + KAT_TAG) return false;
+  if (!aead.openRecord(body, record, nonce, key) || Buffer.from(body).toString("hex") !== KAT_PLAIN) return false;
+  aead.sealRecord(record, body, nonce, key);
+  record[record.byteLength - 1]! ^= 1;
+  return !aead.openRecord(body, record, nonce, key);
 }

@@ -57,7 +57,50 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     return aead.open(out, ciphertext, tag, nonce, key, ad);
   }
 
-  return {
+  function checkRecord(key: Uint8Array, plaintext: Uint8Array, record: Uint8Array): void {
+    if (key.byteLength !== 32) throw new RangeError(`expected a 32-byte key, got ${key.byteLength} bytes`);
+    if (record.byteLength !== plaintext.byteLength + TAG) throw new RangeError(`expected a record 16 bytes longer than its plaintext, got ${record.byteLength} and ${plaintext.byteLength} bytes`);
+    // libsodium works in place only from the record's first byte: a plaintext shifted inside the record's memory
+    // would be read after part of it was overwritten (sealing) or written over what is still to be read (opening).
+    // The record layer's own in-place call stops at the first test: `.buffer` is a slow read, so it comes last.
+    if (
+      plaintext.byteOffset !== record.byteOffset &&
+      plaintext.byteLength > 0 &&
+      plaintext.byteOffset < record.byteOffset + record.byteLength &&
+      record.byteOffset < plaintext.byteOffset + plaintext.byteLength &&
+      plaintext.buffer === record.buffer
+    ) {
+      throw new RangeError(`the plaintext (from byte ${plaintext.byteOffset}) overlaps its record (from byte ${record.byteOffset}) at another offset: start it at the record's first byte or pass it in separate memory`);
+    }
+  }
+
+  /** `plaintext` into `record`, 16 bytes longer: the ciphertext, then the tag. */
+  function sealRecord(cipher: NoiseCipher, key: Uint8Array, counter: number, plaintext: Uint8Array, record: Uint8Array): void {
+    checkRecord(key, plaintext, record);
+    if (cipher !== "ChaChaPoly") {
+      const [body, tag] = nodeCryptoProvider.sealParts!(cipher, key, counter, plaintext);
+      record.set(body);
+      record.set(tag, body.byteLength);
+      return;
+    }
+    writeNonce(nonce, counter);
+    aead.sealRecord(record, plaintext, nonce, key);
+  }
+
+  /** The inverse of sealRecord: `record` into `out`, 16 bytes shorter, if the tag verifies. */
+  function openRecord(cipher: NoiseCipher, key: Uint8Array, counter: number, record: Uint8Array, out: Uint8Array): boolean {
+    checkRecord(key, out, record);
+    if (cipher !== "ChaChaPoly") {
+      const plain = nodeCryptoProvider.aesGcmOpen(key, counter, new Uint8Array(0), record);
+      if (plain === null) return false;
+      out.set(plain);
+      return true;
+    }
+    writeNonce(nonce, counter);
+    return aead.openRecord(out, record, nonce, key);
+  }
+
+  const provider: CryptoProvider = {
     ...nodeCryptoProvider,
     // Keys, signing and hashing on libsodium too when it has them (issue 15: cold start), and the handshake's quick
     // identity check (ed25519Accepts, whose yes is taken); ed25519Verify, the verdict, stays on node:crypto.
@@ -86,15 +129,23 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
       sealChaCha(key, counter, plaintext, out, tag);
       return [out, tag];
     },
+    // A record in one piece (an empty tag: see wholeRecords, set below), the record layer's way: one native call each.
     sealInto(cipher: NoiseCipher, key, counter, plaintext, out, tag) {
-      if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
+      if (tag.byteLength === 0) sealRecord(cipher, key, counter, plaintext, out);
+      else if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
       else copySealed(nodeCryptoProvider.sealParts!(cipher, key, counter, plaintext), out, tag);
     },
     openInto(cipher: NoiseCipher, key, counter, ciphertext, tag, out) {
+      if (tag.byteLength === 0) return openRecord(cipher, key, counter, ciphertext, out);
       if (cipher === "ChaChaPoly") return openChaCha(key, counter, ciphertext, tag, out);
       return openJoined(nodeCryptoProvider, key, counter, ciphertext, tag, out);
     },
   };
+  // Not enumerable: a provider spread from this one (`{ ...sodium, sealInto, openInto }`) does not inherit
+  // it, so sealInto and openInto of its own are never handed a record in one piece (an empty tag) they may
+  // not take; it gets the detached calls, which every sealInto/openInto takes.
+  Object.defineProperty(provider, "wholeRecords", { value: true, enumerable: false });
+  return provider;
 }
 
 function copySealed([body, tag]: [Uint8Array, Uint8Array], out: Uint8Array, tagOut: Uint8Array): void {
