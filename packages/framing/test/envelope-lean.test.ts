@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, type EnvelopeLink } from "../src/index.js";
+import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, writeLeanBytes, type EnvelopeLink } from "../src/index.js";
 import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
 
 const A = "peer-a-".padEnd(55, "a");
@@ -160,6 +160,27 @@ describe("the compact direct envelope (lean/1)", () => {
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, new Uint8Array(10), undefined, toB)).toBe(-(1 + 1 + 5 + 10));
     expect([...out]).toEqual(new Array(8).fill(0xee));
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, { a: 1 }, undefined, toB)).toBe(-(1 + 1 + 5 + 4));
+  });
+
+  it("property: writeLeanBytes writes, returns and throws what encodeFieldsInto does for a direct message of raw bytes on a lean link, or returns 0 for a kind the compact layout cannot carry", () => {
+    const kinds = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom<unknown>("", "x".repeat(129), "✓".repeat(86), "k".repeat(128), "é".repeat(127), 7, undefined));
+    const ids = fc.oneof(fc.nat(), fc.constantFrom(-1, 1.5, 2 ** 40, Number.MAX_SAFE_INTEGER + 1));
+    const run = (write: (out: Uint8Array) => number, room: number): string => {
+      const out = new Uint8Array(room).fill(0xee);
+      let written: number | undefined;
+      const outcome = failure(() => (written = write(out)));
+      return `${outcome} ${written} ${[...out].join(",")}`;
+    };
+    fc.assert(
+      fc.property(kinds, ids, fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 300 }), fc.nat({ max: 8 }), fc.constantFrom(40, 120, 4096), (kind, id, payload, room, offset, maxSize) => {
+        const size = Math.max(room, offset);
+        const short = run((out) => writeLeanBytes(out, offset, kind as string, id, payload, maxSize), size);
+        const codec = run((out) => new EnvelopeCodec({ maxSize }).encodeFieldsInto(out, offset, kind as string, A, B, id, 0, payload, undefined, toB), size);
+        // 0, nothing written: a kind of more than 255 UTF-8 bytes, which the codec writes in the full layout.
+        if (short === `accepted 0 ${new Array(size).fill(0xee).join(",")}`) expect(new TextEncoder().encode(kind as string).length).toBeGreaterThan(255);
+        else expect(short).toBe(codec);
+      }),
+    );
   });
 });
 

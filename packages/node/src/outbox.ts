@@ -4,7 +4,7 @@ import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { LEAN, writeLeanBytes, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
@@ -148,7 +148,12 @@ export class Outbox implements QueueBudgetMember {
     link: EnvelopeLink | undefined,
   ): Promise<void> {
     const codec = this.#codec;
-    let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
+    // A direct message of raw bytes on a link settled for the compact layout (nearly every small message, in Node):
+    // by its short path, which writes what the codec would (0 when it cannot: then the codec writes it).
+    let written =
+      (LEAN && link !== undefined && link.lean === true && payload instanceof Uint8Array && hopLimit === 0 && signature === undefined && source === link.local && destination === link.remote &&
+        writeLeanBytes(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, id, payload, codec.maxSize)) ||
+      codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
       written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
