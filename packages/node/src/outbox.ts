@@ -1,5 +1,5 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
-import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
+import { allocateLarge, endOfTick as scheduleFlush, QUEUED_AT_ONCE, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
@@ -166,7 +166,15 @@ export class Outbox implements QueueBudgetMember {
     }
     writeU32(this.#out, this.#outLength, written);
     this.#outLength += BUNDLE_LENGTH_BYTES + written;
-    return this.#queued();
+    // Nearly every send (in Node): what #queued answers when the tick's flush is on its way and the queue is within both
+    // bounds, without its call (QUEUED_AT_ONCE); anything else, in #queued's order.
+    return QUEUED_AT_ONCE &&
+      this.#flushScheduled &&
+      !this.#closed &&
+      this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK &&
+      this.#inFlight + this.#outLength <= this.#limits.maxQueuedBytes
+      ? ((this.sentSinceTick = true), RESOLVED)
+      : this.#queued();
   }
 
   /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
