@@ -286,6 +286,8 @@ export class Outbox implements QueueBudgetMember {
     }
   }
 
+  // In Node, encodeFields answers this check's common case itself (QUEUED_AT_ONCE: the flush scheduled, the outbox
+  // open, the queue within both bounds) without this call: a change to the checks here must be made there too.
   #queued(): Promise<void> {
     this.sentSinceTick = true;
     let queued = this.#inFlight + this.#outLength;
