@@ -18,6 +18,4 @@ export type { Envelope, EnvelopeCodecOptions, EnvelopeLink, ReadEnvelope } from 
 export { isSignedEnvelope } from "./envelope-peek.js";
 /** True where the compact direct envelope (`lean/1`) is written and read: in Node, not in a page. */
 export { LEAN } from "#lean";
-/** A direct message of raw bytes in the compact layout, by a short path (`EnvelopeCodec.encodeFieldsInto` writes the same bytes); in Node only. */
-export { writeLeanBytes } from "#lean";
 export { scanMsgpack } from "./msgpack-scan.js";

@@ -49,10 +49,14 @@ const kindBytes = new EncodeCache();
  * (the kind's, the id's, the size's against `maxSize`), by a path short
  * enough for the engine to inline into a sender's loop. Returns the bytes
  * written; minus the bytes needed, writing nothing, when `out` has too
- * little room; 0 for a kind too long for the compact layout (the codec
- * writes that one in the full layout).
+ * little room; 0, writing nothing, for a payload that is not a `Uint8Array`
+ * or a kind too long for the compact layout (the codec writes those). The
+ * caller answers for the rest: the link, the two ends, the hop limit, no
+ * signature (`@xppg/framing/adapter` in the README).
  */
 export function writeLeanBytes(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number): number {
+  // From JavaScript, an array of numbers would be written as bytes modulo 256: the codec writes it as MessagePack.
+  if (!(payload instanceof Uint8Array)) return 0;
   const prefix = leanKindPrefix(kind, kindBytes);
   if (prefix === null) return 0;
   checkId(id);

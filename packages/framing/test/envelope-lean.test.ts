@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, writeLeanBytes, type EnvelopeLink } from "../src/index.js";
+import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, type EnvelopeLink } from "../src/index.js";
+import { writeLeanBytes } from "../src/adapter.js";
 import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
 
 const A = "peer-a-".padEnd(55, "a");
@@ -160,6 +161,12 @@ describe("the compact direct envelope (lean/1)", () => {
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, new Uint8Array(10), undefined, toB)).toBe(-(1 + 1 + 5 + 10));
     expect([...out]).toEqual(new Array(8).fill(0xee));
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, { a: 1 }, undefined, toB)).toBe(-(1 + 1 + 5 + 4));
+  });
+
+  it("writeLeanBytes leaves a payload that is not a Uint8Array to the codec (returns 0, writes nothing): [1, 2, 300] is not the bytes 1, 2, 44", () => {
+    const out = new Uint8Array(32).fill(0xee);
+    expect(writeLeanBytes(out, 0, "bench", 1, [1, 2, 300] as unknown as Uint8Array, 4096)).toBe(0);
+    expect([...out]).toEqual(new Array(32).fill(0xee));
   });
 
   it("property: writeLeanBytes writes, returns and throws what encodeFieldsInto does for a direct message of raw bytes on a lean link, or returns 0 for a kind the compact layout cannot carry", () => {

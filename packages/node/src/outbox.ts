@@ -4,7 +4,8 @@ import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { LEAN, writeLeanBytes, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { LEAN, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { writeLeanBytes } from "@xppg/framing/adapter";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
