@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } f
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -34,6 +34,9 @@ const lab = (...args: string[]): string => execFileSync(LAB, [`--prefix=${PREFIX
 
 type Event = { event: string; [k: string]: unknown };
 const children = new Set<ChildProcessWithoutNullStreams>();
+/** The agents a test started: their events (with the test's own clock) and stderr are printed when it fails. */
+const started: { ns: string; pid: number | undefined; events: Event[]; stderr: () => string }[] = [];
+const t0 = performance.now();
 
 interface Agent {
   readonly events: Event[];
@@ -53,12 +56,13 @@ function agent(ns: string, config: unknown): Agent {
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   createInterface({ input: child.stdout }).on("line", (line) => {
     try {
-      events.push(JSON.parse(line) as Event);
+      events.push({ ...(JSON.parse(line) as Event), at: Math.round(performance.now() - t0) });
     } catch {
       return;
     }
     for (const w of waiters) w();
   });
+  started.push({ ns, pid: child.pid, events, stderr: () => stderr });
   const exited = new Promise<void>((resolve) => child.on("close", () => {
     children.delete(child);
     for (const w of waiters) w();
@@ -116,6 +120,15 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       // the next "up" with this prefix cleans up first
     }
   };
+
+  beforeEach(({ onTestFailed }) => {
+    started.splice(0);
+    onTestFailed(() => {
+      for (const a of started) {
+        console.log(`[lab] ${a.ns} agent (pid ${String(a.pid)}) events, "at" in ms of the test file's clock:\n${a.events.map((e) => JSON.stringify(e)).join("\n")}${a.stderr() === "" ? "" : `\nstderr:\n${a.stderr()}`}`);
+      }
+    });
+  });
 
   beforeAll(async () => {
     // As the root `build` script: the Node version for the code caches (a build without it makes none).
@@ -234,7 +247,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       await h2.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
       await spare.kill();
       spareStopped = true;
-      await h2.ask(`send ${id1} 0 100`, "sent");
+      const sent = await h2.ask(`send ${id1} 0 100`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 100 });
       await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(100);
       expect(h1.events.some((e) => e.event === "left")).toBe(false);
     } finally {
