@@ -28,6 +28,11 @@ export interface CircuitOptions {
   readonly highWaterMark: number;
   /** A secret both ends and the relay share: the first frame on the direct path must be it. */
   readonly token: Uint8Array;
+  /**
+   * Called once when the path becomes `"punched"`: both directions moved (this end sent its
+   * switch mark and read the other's), so the relay carries nothing more of this circuit.
+   */
+  readonly onPunched?: () => void;
 }
 
 const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
@@ -39,6 +44,7 @@ class CircuitLink implements ConnectionLink {
   readonly #relay: FrameTap;
   readonly #c: LinkController;
   readonly #token: Uint8Array;
+  readonly #onPunched: (() => void) | undefined;
   #direct: Connection | undefined;
   #directAuthed = false;
   #sendDirect = false;
@@ -47,10 +53,11 @@ class CircuitLink implements ConnectionLink {
   #earlyBytes = 0;
   #closing = false;
 
-  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array) {
+  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPunched: (() => void) | undefined) {
     this.#relay = relay;
     this.#c = controller;
     this.#token = token;
+    this.#onPunched = onPunched;
     relay.take(
       (frame) => this.#fromRelay(frame),
       (info) => this.#relayClosed(info),
@@ -110,7 +117,11 @@ class CircuitLink implements ConnectionLink {
 
   /** Both directions on the direct path: the relayed one carries nothing more, free the relay's slot. */
   #dropRelayWhenDone(): void {
-    if (this.#sendDirect && this.#recvSwitched) void this.#relay.connection.close();
+    if (!this.#sendDirect || !this.#recvSwitched) return;
+    void this.#relay.connection.close();
+    // On a microtask of its own: the caller's code never runs inside this link's frame handler.
+    const onPunched = this.#onPunched;
+    if (!this.#closing && onPunched !== undefined) queueMicrotask(onPunched);
   }
 
   #fromRelay(frame: Uint8Array): void {
@@ -178,7 +189,7 @@ export class CircuitConnection extends ConnectionCore {
 
   constructor(relay: FrameTap, options: CircuitOptions) {
     let link: CircuitLink | undefined;
-    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token)));
+    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPunched)));
     this.#link = link!;
   }
 

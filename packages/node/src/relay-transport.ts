@@ -48,7 +48,11 @@ export interface RelayTransportOptions {
   dialbackPort?: () => number | undefined;
   /** Called when a reservation ends (the relay closed it, went away, or refused a renewal), with its relayed address. */
   onReservationEnded?: (relayAddress: string) => void;
-  /** Called when a circuit's path changes (`"punched"`), or a punch fails (`"relayed"`, with a reason). */
+  /**
+   * Called when a circuit's path becomes `"punched"` (both directions moved to the direct
+   * connection: the relay carries nothing more), or when a punch fails or the circuit closed
+   * before both directions moved (`"relayed"`, with a reason).
+   */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
 }
 
@@ -94,6 +98,9 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       maxFrameSize,
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
       token: Buffer.from(ready.circuit, "hex"),
+      // "punched" once both directions moved, not when this end's punch worked: until the
+      // other's switch mark came through the relay, losing the relay still ends the circuit.
+      onPunched: () => options.onPath?.(conn, "punched"),
     });
     circuits.add(conn);
     void conn.closed.then(() => circuits.delete(conn));
@@ -111,7 +118,9 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       return;
     }
     conn.upgrade(tcpConnectionFromSocket(result.socket, { outbound, maxFrameSize }));
-    options.onPath?.(conn, "punched");
+    void conn.closed.then(() => {
+      if (conn.path !== "punched") options.onPath?.(conn, "relayed", "the circuit closed before the other end's switch mark came through the relay");
+    });
   };
 
   return {

@@ -154,7 +154,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed-only");
       const joined = await h2.ask(`join ${relayAddress(ready1)}`, "joined");
       expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: ready1["peerId"] });
-      for (const h of [h1, h2]) await h.next((e) => e.event === "path", 10_000);
+      // Each end reports "punched" when its circuit is (both directions moved), not when its own punch worked.
+      for (const h of [h1, h2]) expect(await h.next((e) => e.event === "path", 10_000)).toMatchObject({ path: "punched", now: "punched" });
       expect((await h2.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       expect((await h1.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       // The node reads the path from the application's own relay transport too.
@@ -242,9 +243,10 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       await h2.next((e) => e.event === "ready");
       const id1 = String(ready1["peerId"]);
       const spareAddress = (ready1["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.3:"))!;
-      // cone <-> cone: punched, then the relay dies; the direct path carries on
+      // cone <-> cone: punched at both ends, then the relay dies; the direct path carries on. (Until an end
+      // has read the other's switch mark, which comes through the relay, losing the relay ends the circuit.)
       await h2.ask(`join ${spareAddress}`, "joined");
-      await h2.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
+      for (const h of [h1, h2]) await h.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
       await spare.kill();
       spareStopped = true;
       const sent = await h2.ask(`send ${id1} 0 100`, "sent");
