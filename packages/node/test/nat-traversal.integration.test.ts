@@ -293,6 +293,35 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     }
   }, 90_000);
 
+  it("a relay slow to forward, killed once both ends are punched: the direct path carries on (each end's punched waited for the other's switch mark through it)", async () => {
+    // 100 ms a frame: an end's own punch connects long before the other's switch mark comes through.
+    const slow = agent("wan", { role: "relay", listen: ["tcp://198.18.0.3:4300"], forwardDelayMs: 100 });
+    await slow.next((e) => e.event === "ready");
+    const viaSlow = ["relay://198.18.0.3:4300", RELAYS[0]!];
+    const h1 = agent("h1", nodeConfig({ relays: viaSlow }));
+    const h2 = agent("h2", nodeConfig({ relays: viaSlow }));
+    let slowStopped = false;
+    try {
+      const ready1 = await h1.next((e) => e.event === "ready");
+      await h2.next((e) => e.event === "ready");
+      const id1 = String(ready1["peerId"]);
+      // The join's handshake goes on meanwhile: the relay is killed as soon as both ends say "punched".
+      const joining = h2.ask(`join ${(ready1["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.3:"))!}`, "joined", 30_000);
+      for (const h of [h1, h2]) expect(await h.next((e) => e.event === "path", 15_000)).toMatchObject({ path: "punched", now: "punched" });
+      await slow.kill();
+      slowStopped = true;
+      const joined = await joining;
+      expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: id1 });
+      const sent = await h2.ask(`send ${id1} 0 100`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 100 });
+      await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(100);
+      expect([...h1.events, ...h2.events].some((e) => e.event === "left")).toBe(false);
+    } finally {
+      if (!slowStopped) await slow.stop();
+      await Promise.all([h1.stop(), h2.stop()]);
+    }
+  }, 90_000);
+
   it.skipIf(!HAS_UPNP)("a router with UPnP and NAT-PMP/PCP maps the node's port and wan dials it directly", async () => {
     lab("upnp-start", "r1", "--natpmp");
     const h1 = agent("h1", nodeConfig({ relays: [], openPort: true }));
