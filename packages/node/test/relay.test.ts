@@ -97,7 +97,7 @@ describe("relayed circuits", () => {
     expect(relay.stats.bytesRelayed).toBe(relayed);
   });
 
-  it("a circuit is punched only once both directions moved: until the other end's switch mark comes, losing the relay ends it", async () => {
+  it("until both directions moved, losing the relay ends the circuit at both ends (its onPath events: relay-path.test.ts)", async () => {
     const { relay, address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
     const a = collect(accepted);
