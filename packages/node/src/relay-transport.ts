@@ -87,6 +87,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE - 1;
   const circuits = new Set<CircuitConnection>();
+  const punchedReported = new WeakSet<CircuitConnection>();
 
   const circuit = (tap: FrameTap, ready: Extract<RelayMessage, { t: "ready" }>, outbound: boolean, remoteAddress: string): CircuitConnection => {
     const peer = splitHostPort(ready.peerObserved);
@@ -100,7 +101,10 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       token: Buffer.from(ready.circuit, "hex"),
       // "punched" once both directions moved, not when this end's punch worked: until the
       // other's switch mark came through the relay, losing the relay still ends the circuit.
-      onPunched: () => options.onPath?.(conn, "punched"),
+      onPunched: () => {
+        punchedReported.add(conn);
+        options.onPath?.(conn, "punched");
+      },
     });
     circuits.add(conn);
     void conn.closed.then(() => circuits.delete(conn));
@@ -118,8 +122,10 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       return;
     }
     conn.upgrade(tcpConnectionFromSocket(result.socket, { outbound, maxFrameSize }));
+    // Whether "punched" was said, not conn.path: an app that closes the circuit on data handed
+    // over with the other end's mark leaves the path punched with no "punched" reported.
     void conn.closed.then(() => {
-      if (conn.path !== "punched") options.onPath?.(conn, "relayed", "the circuit closed before the other end's switch mark came through the relay");
+      if (!punchedReported.has(conn)) options.onPath?.(conn, "relayed", "the circuit closed before both directions moved to the direct path");
     });
   };
 

@@ -147,4 +147,30 @@ describe("a relayed circuit's onPath", () => {
     expect(pair.events).toEqual({ dialer: ["relayed/relayed"], accepted: ["relayed/relayed"] });
     expect(pair.reasons.dialer[0]).toMatch(/closed/);
   });
+
+  it("an app that closes the circuit on data that came directly before the other end's mark still gets one event (\"relayed\")", async () => {
+    const holding = holdingTransport();
+    const pair = await punchingPair(holding.transport);
+    collect(pair.accepted);
+    // The dialler closes its circuit on the first frame it is handed.
+    pair.dialer.read({ frame: () => void pair.dialer.close() });
+    await pair.punch("dialer");
+    const relayed = pair.relay.stats.bytesRelayed;
+    await pair.dialer.send(text("direct"));
+    await expect.poll(() => pair.relay.stats.bytesRelayed).toBeGreaterThan(relayed); // the dialler's mark is passed on
+    // The relay now holds what it passes on: the accepting end's mark waits there, while
+    // what that end sends goes directly and the dialler keeps it until the mark comes.
+    holding.state.hold = true;
+    await pair.punch("accepted");
+    await pair.accepted.send(text("early"));
+    await expect.poll(() => pair.near.bytesRead).toBe(pair.far.bytesWritten);
+    holding.release();
+    await pair.dialer.closed;
+    await pair.accepted.closed;
+    await turn();
+    expect(pair.events.dialer).toHaveLength(1);
+    expect(pair.events.dialer[0]).toMatch(/^relayed\//);
+    expect(pair.reasons.dialer[0]).toMatch(/before both directions moved/);
+    expect(pair.events.accepted).toEqual(["punched/punched"]);
+  });
 });
