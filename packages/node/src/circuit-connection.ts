@@ -29,10 +29,12 @@ export interface CircuitOptions {
   /** A secret both ends and the relay share: the first frame on the direct path must be it. */
   readonly token: Uint8Array;
   /**
-   * Called once when the path becomes `"punched"`: both directions moved (this end sent its
-   * switch mark and read the other's), so the relay carries nothing more of this circuit.
+   * Called at most once, after {@link CircuitConnection.upgrade}: `"punched"` when both
+   * directions moved (this end sent its switch mark and read the other's), so the relay
+   * carries nothing more of this circuit; or `"relayed"`, with the reason, when the circuit
+   * closed before that (it needed the relay to the end).
    */
-  readonly onPunched?: () => void;
+  readonly onPath?: (path: CircuitPath, reason?: string) => void;
 }
 
 const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
@@ -44,7 +46,9 @@ class CircuitLink implements ConnectionLink {
   readonly #relay: FrameTap;
   readonly #c: LinkController;
   readonly #token: Uint8Array;
-  readonly #onPunched: (() => void) | undefined;
+  readonly #onPath: ((path: CircuitPath, reason?: string) => void) | undefined;
+  /** An onPath event went out (or is queued): there is only one. */
+  #reported = false;
   #direct: Connection | undefined;
   #directAuthed = false;
   #sendDirect = false;
@@ -53,11 +57,11 @@ class CircuitLink implements ConnectionLink {
   #earlyBytes = 0;
   #closing = false;
 
-  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPunched: (() => void) | undefined) {
+  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPath: CircuitOptions["onPath"]) {
     this.#relay = relay;
     this.#c = controller;
     this.#token = token;
-    this.#onPunched = onPunched;
+    this.#onPath = onPath;
     relay.take(
       (frame) => this.#fromRelay(frame),
       (info) => this.#relayClosed(info),
@@ -101,6 +105,13 @@ class CircuitLink implements ConnectionLink {
     this.#c.closed(undefined, "local");
   }
 
+  /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
+  closedWith(_info: CloseInfo): void {
+    if (this.#direct === undefined || this.#reported) return;
+    this.#reported = true;
+    this.#onPath?.("relayed", "the circuit closed before both directions moved to the direct path");
+  }
+
   /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
   upgrade(direct: Connection): void {
     if (this.#direct !== undefined || this.#closing) {
@@ -120,8 +131,11 @@ class CircuitLink implements ConnectionLink {
     if (!this.#sendDirect || !this.#recvSwitched) return;
     void this.#relay.connection.close();
     // On a microtask of its own: the caller's code never runs inside this link's frame handler.
-    const onPunched = this.#onPunched;
-    if (!this.#closing && onPunched !== undefined) queueMicrotask(onPunched);
+    // A circuit its app closed meanwhile (on a frame handed over just now) is reported on close.
+    if (this.#closing || this.#reported) return;
+    this.#reported = true;
+    const onPath = this.#onPath;
+    if (onPath !== undefined) queueMicrotask(() => onPath("punched"));
   }
 
   #fromRelay(frame: Uint8Array): void {
@@ -189,8 +203,9 @@ export class CircuitConnection extends ConnectionCore {
 
   constructor(relay: FrameTap, options: CircuitOptions) {
     let link: CircuitLink | undefined;
-    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPunched)));
+    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPath)));
     this.#link = link!;
+    void this.closed.then((info) => link!.closedWith(info));
   }
 
   /** `"relayed"` until both directions moved to a punched direct connection. */
@@ -198,7 +213,11 @@ export class CircuitConnection extends ConnectionCore {
     return this.#link.path;
   }
 
-  /** Moves the circuit to `direct` (a connection to the same peer); see the file comment. */
+  /**
+   * Moves the circuit to `direct` (a connection to the same peer); see the file comment.
+   * Then `onPath` (of the options) says `"punched"` once both directions moved, or
+   * `"relayed"` with the reason if the circuit closes first.
+   */
   upgrade(direct: Connection): void {
     this.#link.upgrade(direct);
   }

@@ -87,7 +87,6 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE - 1;
   const circuits = new Set<CircuitConnection>();
-  const punchedReported = new WeakSet<CircuitConnection>();
 
   const circuit = (tap: FrameTap, ready: Extract<RelayMessage, { t: "ready" }>, outbound: boolean, remoteAddress: string): CircuitConnection => {
     const peer = splitHostPort(ready.peerObserved);
@@ -99,12 +98,10 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       maxFrameSize,
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
       token: Buffer.from(ready.circuit, "hex"),
-      // "punched" once both directions moved, not when this end's punch worked: until the
-      // other's switch mark came through the relay, losing the relay still ends the circuit.
-      onPunched: () => {
-        punchedReported.add(conn);
-        options.onPath?.(conn, "punched");
-      },
+      // After an upgrade: "punched" once both directions moved, not when this end's punch
+      // worked (until the other's switch mark came through the relay, losing the relay still
+      // ends the circuit); "relayed" with the reason if the circuit closed before that.
+      onPath: (path, reason) => options.onPath?.(conn, path, reason),
     });
     circuits.add(conn);
     void conn.closed.then(() => circuits.delete(conn));
@@ -121,12 +118,8 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       options.onPath?.(conn, "relayed", result.socket === undefined ? result.reason : "closed");
       return;
     }
+    // The circuit reports the rest ("punched", or "relayed" if it closes first).
     conn.upgrade(tcpConnectionFromSocket(result.socket, { outbound, maxFrameSize }));
-    // Whether "punched" was said, not conn.path: an app that closes the circuit on data handed
-    // over with the other end's mark leaves the path punched with no "punched" reported.
-    void conn.closed.then(() => {
-      if (!punchedReported.has(conn)) options.onPath?.(conn, "relayed", "the circuit closed before both directions moved to the direct path");
-    });
   };
 
   return {

@@ -97,6 +97,22 @@ describe("relayed circuits", () => {
     expect(relay.stats.bytesRelayed).toBe(relayed);
   });
 
+  it("a manual upgrade reports like a punch: a circuit closed before both directions moved is reported \"relayed\" with the reason", async () => {
+    const { address } = await startRelay();
+    const { dialer, accepted, paths } = await circuitPair(address, false);
+    const tcp = tcpTransport();
+    let far!: Connection;
+    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
+    cleanup.push(() => listener.close());
+    const near = await tcp.dial(listener.address);
+    await expect.poll(() => far).toBeDefined();
+    cleanup.push(() => far.close());
+    dialer.upgrade(near);
+    await dialer.close();
+    await accepted.closed;
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
+  });
+
   it("until both directions moved, losing the relay ends the circuit at both ends (its onPath events: relay-path.test.ts)", async () => {
     const { relay, address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
@@ -113,10 +129,11 @@ describe("relayed circuits", () => {
     dialer.upgrade(near);
     expect([dialer.path, accepted.path, paths]).toEqual(["relayed", "relayed", []]);
     // The relay goes now: the dialler never read the other's mark (frames of the other end
-    // may have been lost with the relay), so the circuit ends at both ends, never reported punched.
+    // may have been lost with the relay), so the circuit ends at both ends, never reported
+    // punched; the dialler, which had moved, reports "relayed".
     await relay.close();
     await Promise.all([dialer.closed, accepted.closed]);
-    expect(paths).toEqual([]);
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
   });
 
   it("stays relayed without punching, and the relay counts the bytes", async () => {
