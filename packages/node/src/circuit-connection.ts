@@ -49,6 +49,8 @@ class CircuitLink implements ConnectionLink {
   readonly #onPath: ((path: CircuitPath, reason?: string) => void) | undefined;
   /** An onPath event went out (or is queued): there is only one. */
   #reported = false;
+  /** What ended the circuit first, for the "relayed" reason. */
+  #closeCause: string | undefined;
   #direct: Connection | undefined;
   #directAuthed = false;
   #sendDirect = false;
@@ -94,22 +96,24 @@ class CircuitLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#shutdown(undefined, "local");
+    this.#shutdown(undefined, "local", "the circuit was closed on this end");
   }
 
   abort(error: XppgError): void {
-    this.#shutdown(error, "local");
+    this.#shutdown(error, "local", "the circuit was closed on this end");
   }
 
   destroy(): void {
+    this.#closeCause ??= "the circuit was destroyed on this end";
     this.#c.closed(undefined, "local");
   }
 
   /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
-  closedWith(_info: CloseInfo): void {
+  closedWith(info: CloseInfo): void {
     if (this.#direct === undefined || this.#reported) return;
     this.#reported = true;
-    this.#onPath?.("relayed", "the circuit closed before both directions moved to the direct path");
+    const cause = this.#closeCause ?? (info.initiator === "local" ? "the circuit was closed on this end" : "the circuit was ended by the other end");
+    this.#onPath?.("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
   }
 
   /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
@@ -178,16 +182,17 @@ class CircuitLink implements ConnectionLink {
   #relayClosed(info: CloseInfo): void {
     // Once both directions use the direct path, the relay may go (a relay restart, a limit).
     if (this.#sendDirect && this.#recvSwitched) return;
-    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote", "the relay connection closed");
   }
 
   #directClosed(info: CloseInfo): void {
-    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote", "the direct connection closed");
   }
 
-  #shutdown(error: XppgError | undefined, initiator: "local" | "remote"): void {
+  #shutdown(error: XppgError | undefined, initiator: "local" | "remote", cause: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closeCause ??= cause;
     if (initiator === "remote") {
       if (error !== undefined) this.#c.error(error);
       this.#c.ended();

@@ -145,7 +145,20 @@ describe("a relayed circuit's onPath", () => {
     await pair.punch("accepted");
     await turn();
     expect(pair.events).toEqual({ dialer: ["relayed/relayed"], accepted: ["relayed/relayed"] });
-    expect(pair.reasons.dialer[0]).toMatch(/closed/);
+    expect(pair.reasons.dialer[0]).toBe("the circuit was closed on this end before both directions moved to the direct path");
+  });
+
+  it("the other end's punch failed and the direct connection closed: the reason says so, not that a switch mark was late", async () => {
+    const pair = await punchingPair();
+    await pair.punch("dialer");
+    await pair.punch("accepted", "no answer from the peer");
+    pair.far.destroy();
+    await pair.dialer.closed;
+    await turn();
+    expect(pair.events.dialer).toEqual(["relayed/relayed"]);
+    expect(pair.reasons.dialer[0]).toMatch(/direct connection closed.*before both directions moved/);
+    expect(pair.reasons.dialer[0]).not.toMatch(/switch mark/);
+    expect(pair.reasons.accepted).toEqual(["no answer from the peer"]);
   });
 
   it("an app that closes the circuit on data that came directly before the other end's mark still gets one event (\"relayed\")", async () => {
