@@ -36,6 +36,8 @@ type Event = { event: string; [k: string]: unknown };
 const children = new Set<ChildProcessWithoutNullStreams>();
 /** The agents a test started: their events (with the test's own clock) and stderr are printed when it fails. */
 const started: { ns: string; pid: number | undefined; events: Event[]; stderr: () => string }[] = [];
+/** The agents `beforeAll` started (the shared relay), printed too: their events span every test so far. */
+const shared: typeof started = [];
 const t0 = performance.now();
 
 interface Agent {
@@ -124,8 +126,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
   beforeEach(({ onTestFailed }) => {
     started.splice(0);
     onTestFailed(() => {
-      for (const a of started) {
-        console.log(`[lab] ${a.ns} agent (pid ${String(a.pid)}) events, "at" in ms of the test file's clock:\n${a.events.map((e) => JSON.stringify(e)).join("\n")}${a.stderr() === "" ? "" : `\nstderr:\n${a.stderr()}`}`);
+      for (const a of [...shared, ...started]) {
+        console.log(`[lab] ${a.ns}${shared.includes(a) ? " (shared)" : ""} agent (pid ${String(a.pid)}) events, "at" in ms of the test file's clock:\n${a.events.map((e) => JSON.stringify(e)).join("\n")}${a.stderr() === "" ? "" : `\nstderr:\n${a.stderr()}`}`);
       }
     });
   });
@@ -136,6 +138,7 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     process.once("exit", teardown);
     lab("up");
     relay = agent("wan", { role: "relay", listen: RELAYS.map((r) => r.replace("relay://", "tcp://")) });
+    shared.push(...started.splice(0));
     await relay.next((e) => e.event === "ready");
   }, 180_000);
 
