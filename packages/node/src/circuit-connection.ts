@@ -49,6 +49,8 @@ class CircuitLink implements ConnectionLink {
   readonly #onPath: ((path: CircuitPath, reason?: string) => void) | undefined;
   /** An onPath event went out (or is queued): there is only one. */
   #reported = false;
+  /** upgrade() was called (even on a closing circuit, which refuses the direct path): report on close. */
+  #upgradeCalled = false;
   /** What ended the circuit first, for the "relayed" reason. */
   #closeCause: string | undefined;
   #direct: Connection | undefined;
@@ -110,7 +112,7 @@ class CircuitLink implements ConnectionLink {
 
   /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
   closedWith(info: CloseInfo): void {
-    if (this.#direct === undefined || this.#reported) return;
+    if (!this.#upgradeCalled || this.#reported) return;
     this.#reported = true;
     const cause = this.#closeCause ?? (info.initiator === "local" ? "the circuit was closed on this end" : "the circuit was ended by the other end");
     this.#onPath?.("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
@@ -118,6 +120,7 @@ class CircuitLink implements ConnectionLink {
 
   /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
   upgrade(direct: Connection): void {
+    this.#upgradeCalled = true;
     if (this.#direct !== undefined || this.#closing) {
       void direct.close();
       return;

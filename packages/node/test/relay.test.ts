@@ -113,6 +113,24 @@ describe("relayed circuits", () => {
     await expect.poll(() => paths).toEqual(["relayed/relayed"]);
   });
 
+  it("an upgrade while the circuit is closing is reported \"relayed\" once it closed", async () => {
+    const { address } = await startRelay();
+    const { dialer, accepted, paths } = await circuitPair(address, false);
+    const tcp = tcpTransport();
+    let far!: Connection;
+    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
+    cleanup.push(() => listener.close());
+    const near = await tcp.dial(listener.address);
+    await expect.poll(() => far).toBeDefined();
+    cleanup.push(() => far.close());
+    const closing = dialer.close();
+    dialer.upgrade(near);
+    await closing;
+    await accepted.closed;
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
+    expect(near.isClosed).toBe(true);
+  });
+
   it("until both directions moved, losing the relay ends the circuit at both ends (its onPath events: relay-path.test.ts)", async () => {
     const { relay, address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
