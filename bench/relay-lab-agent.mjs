@@ -89,7 +89,10 @@ async function open(target, punch) {
   if (punch) {
     const p = await path;
     if (p.path !== "punched") throw new Error(`the punch failed: ${p.reason}`);
-    await new Promise((r) => setTimeout(r, 100)); // both switch marks have passed
+    // "punched" here: both directions moved at this end (the other's mark came through).
+    // This end's own mark may still be on its way to the other end, which holds what comes
+    // directly until it reads it: let it through before the measures start.
+    await new Promise((r) => setTimeout(r, 100));
   }
   return { conn, secure, opened, path };
 }
@@ -148,7 +151,8 @@ async function tcpRtt(host, port, n) {
 async function dialer() {
   if (config.measure === "punch-time") {
     // From the first relayed message (the secure handshake's first, sent as soon as the
-    // circuit is ready) to the punched path.
+    // circuit is ready) to the punched path: both ends' punches connected and the other
+    // end's switch mark came through the relay (before, only this end's punch connecting).
     const times = [];
     let failed = 0;
     const reasons = [];

@@ -28,6 +28,13 @@ export interface CircuitOptions {
   readonly highWaterMark: number;
   /** A secret both ends and the relay share: the first frame on the direct path must be it. */
   readonly token: Uint8Array;
+  /**
+   * Called at most once, after {@link CircuitConnection.upgrade}: `"punched"` when both
+   * directions moved (this end sent its switch mark and read the other's), so the relay
+   * carries nothing more of this circuit; or `"relayed"`, with the reason, when the circuit
+   * closed before that (it needed the relay to the end).
+   */
+  readonly onPath?: (path: CircuitPath, reason?: string) => void;
 }
 
 const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
@@ -39,6 +46,13 @@ class CircuitLink implements ConnectionLink {
   readonly #relay: FrameTap;
   readonly #c: LinkController;
   readonly #token: Uint8Array;
+  readonly #onPath: ((path: CircuitPath, reason?: string) => void) | undefined;
+  /** An onPath event went out (or is queued): there is only one. */
+  #reported = false;
+  /** upgrade() was called (even on a closing circuit, which refuses the direct path): report on close. */
+  #upgradeCalled = false;
+  /** What ended the circuit first, for the "relayed" reason. */
+  #closeCause: string | undefined;
   #direct: Connection | undefined;
   #directAuthed = false;
   #sendDirect = false;
@@ -47,10 +61,11 @@ class CircuitLink implements ConnectionLink {
   #earlyBytes = 0;
   #closing = false;
 
-  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array) {
+  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPath: CircuitOptions["onPath"]) {
     this.#relay = relay;
     this.#c = controller;
     this.#token = token;
+    this.#onPath = onPath;
     relay.take(
       (frame) => this.#fromRelay(frame),
       (info) => this.#relayClosed(info),
@@ -83,19 +98,29 @@ class CircuitLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#shutdown(undefined, "local");
+    this.#shutdown(undefined, "local", "the circuit was closed on this end");
   }
 
   abort(error: XppgError): void {
-    this.#shutdown(error, "local");
+    this.#shutdown(error, "local", "the circuit was closed on this end");
   }
 
   destroy(): void {
+    this.#closeCause ??= "the circuit was destroyed on this end";
     this.#c.closed(undefined, "local");
+  }
+
+  /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
+  closedWith(info: CloseInfo): void {
+    if (!this.#upgradeCalled || this.#reported) return;
+    this.#reported = true;
+    const cause = this.#closeCause ?? (info.initiator === "local" ? "the circuit was closed on this end" : "the circuit was ended by the other end");
+    this.#onPath?.("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
   }
 
   /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
   upgrade(direct: Connection): void {
+    this.#upgradeCalled = true;
     if (this.#direct !== undefined || this.#closing) {
       void direct.close();
       return;
@@ -110,7 +135,14 @@ class CircuitLink implements ConnectionLink {
 
   /** Both directions on the direct path: the relayed one carries nothing more, free the relay's slot. */
   #dropRelayWhenDone(): void {
-    if (this.#sendDirect && this.#recvSwitched) void this.#relay.connection.close();
+    if (!this.#sendDirect || !this.#recvSwitched) return;
+    void this.#relay.connection.close();
+    // On a microtask of its own: the caller's code never runs inside this link's frame handler.
+    // A circuit its app closed meanwhile (on a frame handed over just now) is reported on close.
+    if (this.#closing || this.#reported) return;
+    this.#reported = true;
+    const onPath = this.#onPath;
+    if (onPath !== undefined) queueMicrotask(() => onPath("punched"));
   }
 
   #fromRelay(frame: Uint8Array): void {
@@ -153,16 +185,17 @@ class CircuitLink implements ConnectionLink {
   #relayClosed(info: CloseInfo): void {
     // Once both directions use the direct path, the relay may go (a relay restart, a limit).
     if (this.#sendDirect && this.#recvSwitched) return;
-    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote", "the relay connection closed");
   }
 
   #directClosed(info: CloseInfo): void {
-    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote");
+    this.#shutdown(info.error, info.initiator === "local" ? "local" : "remote", "the direct connection closed");
   }
 
-  #shutdown(error: XppgError | undefined, initiator: "local" | "remote"): void {
+  #shutdown(error: XppgError | undefined, initiator: "local" | "remote", cause: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closeCause ??= cause;
     if (initiator === "remote") {
       if (error !== undefined) this.#c.error(error);
       this.#c.ended();
@@ -178,8 +211,9 @@ export class CircuitConnection extends ConnectionCore {
 
   constructor(relay: FrameTap, options: CircuitOptions) {
     let link: CircuitLink | undefined;
-    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token)));
+    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPath)));
     this.#link = link!;
+    void this.closed.then((info) => link!.closedWith(info));
   }
 
   /** `"relayed"` until both directions moved to a punched direct connection. */
@@ -187,7 +221,11 @@ export class CircuitConnection extends ConnectionCore {
     return this.#link.path;
   }
 
-  /** Moves the circuit to `direct` (a connection to the same peer); see the file comment. */
+  /**
+   * Moves the circuit to `direct` (a connection to the same peer); see the file comment.
+   * Then `onPath` (of the options) says `"punched"` once both directions moved, or
+   * `"relayed"` with the reason if the circuit closes first.
+   */
   upgrade(direct: Connection): void {
     this.#link.upgrade(direct);
   }

@@ -48,7 +48,11 @@ export interface RelayTransportOptions {
   dialbackPort?: () => number | undefined;
   /** Called when a reservation ends (the relay closed it, went away, or refused a renewal), with its relayed address. */
   onReservationEnded?: (relayAddress: string) => void;
-  /** Called when a circuit's path changes (`"punched"`), or a punch fails (`"relayed"`, with a reason). */
+  /**
+   * Called when a circuit's path becomes `"punched"` (both directions moved to the direct
+   * connection: the relay carries nothing more), or when a punch fails or the circuit closed
+   * before both directions moved (`"relayed"`, with a reason).
+   */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
 }
 
@@ -94,6 +98,10 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       maxFrameSize,
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
       token: Buffer.from(ready.circuit, "hex"),
+      // After an upgrade: "punched" once both directions moved, not when this end's punch
+      // worked (until the other's switch mark came through the relay, losing the relay still
+      // ends the circuit); "relayed" with the reason if the circuit closed before that.
+      onPath: (path, reason) => options.onPath?.(conn, path, reason),
     });
     circuits.add(conn);
     void conn.closed.then(() => circuits.delete(conn));
@@ -110,8 +118,8 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       options.onPath?.(conn, "relayed", result.socket === undefined ? result.reason : "closed");
       return;
     }
+    // The circuit reports the rest ("punched", or "relayed" if it closes first).
     conn.upgrade(tcpConnectionFromSocket(result.socket, { outbound, maxFrameSize }));
-    options.onPath?.(conn, "punched");
   };
 
   return {

@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } f
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, "../../..");
@@ -34,6 +34,11 @@ const lab = (...args: string[]): string => execFileSync(LAB, [`--prefix=${PREFIX
 
 type Event = { event: string; [k: string]: unknown };
 const children = new Set<ChildProcessWithoutNullStreams>();
+/** The agents a test started: their events (with the test's own clock) and stderr are printed when it fails. */
+const started: { ns: string; pid: number | undefined; events: Event[]; stderr: () => string }[] = [];
+/** The agents `beforeAll` started (the shared relay), printed too: their events span every test so far. */
+const shared: typeof started = [];
+const t0 = performance.now();
 
 interface Agent {
   readonly events: Event[];
@@ -53,12 +58,13 @@ function agent(ns: string, config: unknown): Agent {
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   createInterface({ input: child.stdout }).on("line", (line) => {
     try {
-      events.push(JSON.parse(line) as Event);
+      events.push({ ...(JSON.parse(line) as Event), at: Math.round(performance.now() - t0) });
     } catch {
       return;
     }
     for (const w of waiters) w();
   });
+  started.push({ ns, pid: child.pid, events, stderr: () => stderr });
   const exited = new Promise<void>((resolve) => child.on("close", () => {
     children.delete(child);
     for (const w of waiters) w();
@@ -117,12 +123,22 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     }
   };
 
+  beforeEach(({ onTestFailed }) => {
+    started.splice(0);
+    onTestFailed(() => {
+      for (const a of [...shared, ...started]) {
+        console.log(`[lab] ${a.ns}${shared.includes(a) ? " (shared)" : ""} agent (pid ${String(a.pid)}) events, "at" in ms of the test file's clock:\n${a.events.map((e) => JSON.stringify(e)).join("\n")}${a.stderr() === "" ? "" : `\nstderr:\n${a.stderr()}`}`);
+      }
+    });
+  });
+
   beforeAll(async () => {
     // As the root `build` script: the Node version for the code caches (a build without it makes none).
     execFileSync("pnpm", ["--filter", "@xppg/node...", "build"], { cwd: REPO, stdio: "pipe", env: { ...process.env, XPPG_NODE_VERSION: process.version } });
     process.once("exit", teardown);
     lab("up");
     relay = agent("wan", { role: "relay", listen: RELAYS.map((r) => r.replace("relay://", "tcp://")) });
+    shared.push(...started.splice(0));
     await relay.next((e) => e.event === "ready");
   }, 180_000);
 
@@ -141,7 +157,8 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       for (const h of [h1, h2]) await h.next((e) => e.event === "reachability" && e["kind"] === "relayed-only");
       const joined = await h2.ask(`join ${relayAddress(ready1)}`, "joined");
       expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: ready1["peerId"] });
-      for (const h of [h1, h2]) await h.next((e) => e.event === "path", 10_000);
+      // Each end reports "punched" when its circuit is (both directions moved), not when its own punch worked.
+      for (const h of [h1, h2]) expect(await h.next((e) => e.event === "path", 10_000)).toMatchObject({ path: "punched", now: "punched" });
       expect((await h2.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       expect((await h1.ask("paths", "paths"))["circuits"]).toEqual(["punched"]);
       // The node reads the path from the application's own relay transport too.
@@ -229,12 +246,14 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
       await h2.next((e) => e.event === "ready");
       const id1 = String(ready1["peerId"]);
       const spareAddress = (ready1["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.3:"))!;
-      // cone <-> cone: punched, then the relay dies; the direct path carries on
+      // cone <-> cone: punched at both ends, then the relay dies; the direct path carries on. (Until an end
+      // has read the other's switch mark, which comes through the relay, losing the relay ends the circuit.)
       await h2.ask(`join ${spareAddress}`, "joined");
-      await h2.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
+      for (const h of [h1, h2]) await h.next((e) => e.event === "path" && e["path"] === "punched", 10_000);
       await spare.kill();
       spareStopped = true;
-      await h2.ask(`send ${id1} 0 100`, "sent");
+      const sent = await h2.ask(`send ${id1} 0 100`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 100 });
       await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(100);
       expect(h1.events.some((e) => e.event === "left")).toBe(false);
     } finally {
@@ -274,6 +293,35 @@ describe.skipIf(SKIP !== undefined)("NAT traversal in the internet lab", () => {
     } finally {
       await Promise.all([g1.stop(), g2.stop(), spare2.stop()]);
       lab("nat", "r2", "cone");
+    }
+  }, 90_000);
+
+  it("a relay slow to forward, killed once both ends are punched: the direct path carries on (each end's punched waited for the other's switch mark through it)", async () => {
+    // 100 ms a frame: an end's own punch connects long before the other's switch mark comes through.
+    const slow = agent("wan", { role: "relay", listen: ["tcp://198.18.0.3:4300"], forwardDelayMs: 100 });
+    await slow.next((e) => e.event === "ready");
+    const viaSlow = ["relay://198.18.0.3:4300", RELAYS[0]!];
+    const h1 = agent("h1", nodeConfig({ relays: viaSlow }));
+    const h2 = agent("h2", nodeConfig({ relays: viaSlow }));
+    let slowStopped = false;
+    try {
+      const ready1 = await h1.next((e) => e.event === "ready");
+      await h2.next((e) => e.event === "ready");
+      const id1 = String(ready1["peerId"]);
+      // The join's handshake goes on meanwhile: the relay is killed as soon as both ends say "punched".
+      const joining = h2.ask(`join ${(ready1["addresses"] as string[]).find((a) => a.startsWith("relay://198.18.0.3:"))!}`, "joined", 30_000);
+      for (const h of [h1, h2]) expect(await h.next((e) => e.event === "path", 15_000)).toMatchObject({ path: "punched", now: "punched" });
+      await slow.kill();
+      slowStopped = true;
+      const joined = await joining;
+      expect(joined, JSON.stringify(joined)).toMatchObject({ event: "joined", peerId: id1 });
+      const sent = await h2.ask(`send ${id1} 0 100`, "sent");
+      expect(sent, JSON.stringify(sent)).toMatchObject({ event: "sent", upTo: 100 });
+      await expect.poll(async () => (await h1.ask("recv", "recv"))["count"], { timeout: 10_000 }).toBe(100);
+      expect([...h1.events, ...h2.events].some((e) => e.event === "left")).toBe(false);
+    } finally {
+      if (!slowStopped) await slow.stop();
+      await Promise.all([h1.stop(), h2.stop()]);
     }
   }, 90_000);
 

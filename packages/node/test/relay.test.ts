@@ -23,8 +23,10 @@ async function startRelay(options: ConstructorParameters<typeof RelayService>[0]
 
 /** A listener on the relay and a dialled circuit to it. */
 async function circuitPair(address: string, punch: boolean) {
+  // Each path reported, with the circuit's own path at that moment after a slash.
   const paths: string[] = [];
-  const listenSide = relayTransport({ peerId: "listener", punch, punchTimeoutMs: 2000, onPath: (_c, p) => paths.push(p) });
+  const onPath = (c: CircuitConnection, p: string): void => void paths.push(`${p}/${c.path}`);
+  const listenSide = relayTransport({ peerId: "listener", punch, punchTimeoutMs: 2000, onPath });
   let accepted!: Connection;
   const gotOne = new Promise<void>((resolve) => {
     void listenSide.listen(address, (c) => {
@@ -33,7 +35,7 @@ async function circuitPair(address: string, punch: boolean) {
     }).then((l) => cleanup.push(() => l.close()));
   });
   await expect.poll(() => listenSide).toBeDefined();
-  const dialSide = relayTransport({ punch, punchTimeoutMs: 2000, onPath: (_c, p) => paths.push(p) });
+  const dialSide = relayTransport({ punch, punchTimeoutMs: 2000, onPath });
   const dialer = await retryDial(() => dialSide.dial(`${address}/p/listener`));
   await gotOne;
   cleanup.push(() => dialer.close(), () => accepted.close());
@@ -61,7 +63,7 @@ function collect(c: Connection): string[] {
 describe("relayed circuits", () => {
   it("move to a direct path: order kept across the switch, and the relay carries nothing more", async () => {
     const { relay, address } = await startRelay();
-    const { dialer, accepted } = await circuitPair(address, false);
+    const { dialer, accepted, paths } = await circuitPair(address, false);
     const a = collect(accepted);
     const b = collect(dialer);
     // A direct TCP connection stands in for the punched one (simultaneous open needs
@@ -81,6 +83,8 @@ describe("relayed circuits", () => {
       if (i % 20 === 0) await new Promise((r) => setImmediate(r));
     }
     await expect.poll(() => [dialer.path, accepted.path], { timeout: 5000 }).toEqual(["punched", "punched"]);
+    // Each end reported "punched" once, when its circuit's path was punched (both directions moved).
+    expect(paths).toEqual(["punched/punched", "punched/punched"]);
     await expect.poll(() => a.length, { timeout: 5000 }).toBe(200);
     await expect.poll(() => b.length, { timeout: 5000 }).toBe(200);
     expect(a).toEqual(Array.from({ length: 200 }, (_, i) => `d${i}`));
@@ -91,6 +95,63 @@ describe("relayed circuits", () => {
     for (let i = 0; i < 100; i++) await dialer.send(new Uint8Array(1000));
     await expect.poll(() => a.length, { timeout: 5000 }).toBe(300);
     expect(relay.stats.bytesRelayed).toBe(relayed);
+  });
+
+  it("a manual upgrade reports like a punch: a circuit closed before both directions moved is reported \"relayed\" with the reason", async () => {
+    const { address } = await startRelay();
+    const { dialer, accepted, paths } = await circuitPair(address, false);
+    const tcp = tcpTransport();
+    let far!: Connection;
+    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
+    cleanup.push(() => listener.close());
+    const near = await tcp.dial(listener.address);
+    await expect.poll(() => far).toBeDefined();
+    cleanup.push(() => far.close());
+    dialer.upgrade(near);
+    await dialer.close();
+    await accepted.closed;
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
+  });
+
+  it("an upgrade while the circuit is closing is reported \"relayed\" once it closed", async () => {
+    const { address } = await startRelay();
+    const { dialer, accepted, paths } = await circuitPair(address, false);
+    const tcp = tcpTransport();
+    let far!: Connection;
+    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
+    cleanup.push(() => listener.close());
+    const near = await tcp.dial(listener.address);
+    await expect.poll(() => far).toBeDefined();
+    cleanup.push(() => far.close());
+    const closing = dialer.close();
+    dialer.upgrade(near);
+    await closing;
+    await accepted.closed;
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
+    expect(near.isClosed).toBe(true);
+  });
+
+  it("until both directions moved, losing the relay ends the circuit at both ends (its onPath events: relay-path.test.ts)", async () => {
+    const { relay, address } = await startRelay();
+    const { dialer, accepted, paths } = await circuitPair(address, false);
+    const a = collect(accepted);
+    const tcp = tcpTransport();
+    let far!: Connection;
+    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
+    cleanup.push(() => listener.close());
+    const near = await tcp.dial(listener.address);
+    await expect.poll(() => far).toBeDefined();
+    await dialer.send(new TextEncoder().encode("relayed"));
+    await expect.poll(() => a).toEqual(["relayed"]);
+    // The dialler moves (its mark goes through the relay); the accepting end has not: neither is punched.
+    dialer.upgrade(near);
+    expect([dialer.path, accepted.path, paths]).toEqual(["relayed", "relayed", []]);
+    // The relay goes now: the dialler never read the other's mark (frames of the other end
+    // may have been lost with the relay), so the circuit ends at both ends, never reported
+    // punched; the dialler, which had moved, reports "relayed".
+    await relay.close();
+    await Promise.all([dialer.closed, accepted.closed]);
+    await expect.poll(() => paths).toEqual(["relayed/relayed"]);
   });
 
   it("stays relayed without punching, and the relay counts the bytes", async () => {

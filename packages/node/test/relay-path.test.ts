@@ -1,0 +1,189 @@
+// When a relayed circuit's onPath says "punched" (and when "relayed" after a punch that
+// connected). The punch itself is not under test here: each end's punchTcp is handed one side
+// of a loopback TCP connection when the test says so (a simultaneous open needs NATs that drop
+// unsolicited SYNs; the namespace lab punches for real). The relay, the circuits, the switch
+// marks and the direct path are the real ones.
+import { createServer, connect, type Socket } from "node:net";
+import { tcpTransport } from "@xppg/transport-tcp";
+import type { Connection, Transport } from "@xppg/transport";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { CircuitConnection } from "../src/circuit-connection.js";
+import type { PunchOptions, PunchResult } from "../src/hole-punch.js";
+import { RelayService } from "../src/relay-service.js";
+import { relayTransport } from "../src/relay-transport.js";
+
+/** The punches asked for, each waiting for the test to settle it. */
+const punches: { localPort: number; settle: (r: PunchResult) => void }[] = [];
+vi.mock("../src/hole-punch.js", () => ({
+  punchTcp: (options: PunchOptions) => new Promise<PunchResult>((settle) => void punches.push({ localPort: options.localPort, settle })),
+}));
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  await Promise.allSettled(cleanup.splice(0).map((f) => f()));
+  punches.splice(0);
+});
+
+/** A loopback TCP connection: [dialler's side, accepting side]. */
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const accepted = new Promise<Socket>((r) => server.once("connection", r));
+  const near = connect((server.address() as { port: number }).port, "127.0.0.1");
+  const far = await accepted;
+  server.close();
+  cleanup.push(() => near.destroy(), () => far.destroy());
+  return [near, far];
+}
+
+/**
+ * A tcp transport whose connections the relay uses; while `hold` is on, what the relay sends
+ * or closes waits (in order) until `release()`: a relay slow to pass the switch marks on.
+ */
+function holdingTransport() {
+  const tcp = tcpTransport();
+  const held: (() => void)[] = [];
+  const state = { hold: false };
+  const later = <T>(run: () => Promise<T>): Promise<T> => new Promise<T>((resolve, reject) => void held.push(() => void run().then(resolve, reject)));
+  const transport = Object.assign(Object.create(tcp) as Transport, {
+    listen: (address: string, onConnection: (c: Connection) => void) =>
+      tcp.listen(address, (c) => onConnection(new Proxy(c, {
+        get(target, name) {
+          const value: unknown = Reflect.get(target, name, target);
+          if (typeof value !== "function") return value;
+          const fn = (value as (...a: unknown[]) => unknown).bind(target);
+          if (name === "send" || name === "sendParts" || name === "close") {
+            return (...args: unknown[]) => (state.hold ? later(() => fn(...args) as Promise<unknown>) : fn(...args));
+          }
+          return fn;
+        },
+      }))),
+  });
+  const release = (): void => {
+    state.hold = false;
+    for (const run of held.splice(0)) run();
+  };
+  return { transport, state, release };
+}
+
+/** A relay, a listener on it and a dialled circuit, punching with the test's sockets; each end's onPath events. */
+async function punchingPair(relayTransportOption?: Transport) {
+  const relay = new RelayService({ setupTimeoutMs: 1000, ...(relayTransportOption === undefined ? {} : { transport: relayTransportOption }) });
+  const address = (await relay.start("tcp://127.0.0.1:0")).replace("tcp://", "relay://");
+  cleanup.push(() => relay.close());
+  const events = { dialer: [] as string[], accepted: [] as string[] };
+  const reasons = { dialer: [] as (string | undefined)[], accepted: [] as (string | undefined)[] };
+  const record = (side: "dialer" | "accepted") => (c: CircuitConnection, path: string, reason?: string) => {
+    events[side].push(`${path}/${c.path}`);
+    reasons[side].push(reason);
+  };
+  const listenSide = relayTransport({ peerId: "listener", onPath: record("accepted") });
+  let accepted!: CircuitConnection;
+  const l = await listenSide.listen(address, (c) => (accepted = c as CircuitConnection));
+  cleanup.push(() => l.close());
+  const dialer = (await relayTransport({ onPath: record("dialer") }).dial(`${address}/p/listener`)) as CircuitConnection;
+  await expect.poll(() => accepted).toBeDefined();
+  cleanup.push(() => dialer.close(), () => accepted.close());
+  await expect.poll(() => punches.length).toBe(2);
+  const [near, far] = await socketPair();
+  const punchOf = (c: CircuitConnection) => punches.find((p) => p.localPort === Number(c.localAddress.split(":").at(-1)))!;
+  return {
+    relay, dialer, accepted, events, reasons, near, far,
+    /** Settles an end's punch with its side of the loopback connection (or a failure), and lets its upgrade run. */
+    punch: async (side: "dialer" | "accepted", failed?: string) => {
+      const conn = side === "dialer" ? dialer : accepted;
+      const socket = side === "dialer" ? near : far;
+      punchOf(conn).settle(failed === undefined ? { socket, attempts: 1 } : { socket: undefined, attempts: 1, reason: failed });
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
+function collect(c: Connection): string[] {
+  const got: string[] = [];
+  c.read({ frame: (f) => got.push(new TextDecoder().decode(f)) });
+  return got;
+}
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe("a relayed circuit's onPath", () => {
+  it.each([["dialer", "accepted"], ["accepted", "dialer"]] as const)(
+    "%s's punch connecting reports nothing at either end (its mark reaches the other before that one's punch); %s's then makes exactly one \"punched\" at each",
+    async (first, second) => {
+      const pair = await punchingPair();
+      const got = { dialer: collect(pair.dialer), accepted: collect(pair.accepted) };
+      const relayed = pair.relay.stats.bytesRelayed;
+      await pair.punch(first);
+      // The first end's switch mark goes through the relay (the other end reads it before its
+      // own punch connects); what the first end sends goes directly. Nothing is reported yet.
+      await pair[first].send(text("direct"));
+      await expect.poll(() => pair.relay.stats.bytesRelayed).toBeGreaterThan(relayed);
+      await turn();
+      expect(pair.events).toEqual({ dialer: [], accepted: [] });
+      expect([pair.dialer.path, pair.accepted.path]).toEqual(["relayed", "relayed"]);
+      await pair.punch(second);
+      await expect.poll(() => [...pair.events.dialer, ...pair.events.accepted]).toHaveLength(2);
+      // Traffic both ways afterwards; still one event each.
+      await pair.dialer.send(text("d"));
+      await pair.accepted.send(text("a"));
+      const other = first === "dialer" ? "accepted" : "dialer";
+      await expect.poll(() => got[other]).toContain("direct");
+      await expect.poll(() => [got.accepted.at(-1), got.dialer.at(-1)]).toEqual(["d", "a"]);
+      await turn();
+      expect(pair.events).toEqual({ dialer: ["punched/punched"], accepted: ["punched/punched"] });
+      await expect.poll(() => pair.relay.stats.circuits).toBe(0);
+    },
+  );
+
+  it("a circuit closed after this end's punch connected, before both directions moved, is reported \"relayed\" with the reason", async () => {
+    const pair = await punchingPair();
+    await pair.punch("dialer");
+    await pair.dialer.close();
+    await pair.accepted.closed;
+    await pair.punch("accepted");
+    await turn();
+    expect(pair.events).toEqual({ dialer: ["relayed/relayed"], accepted: ["relayed/relayed"] });
+    expect(pair.reasons.dialer[0]).toBe("the circuit was closed on this end before both directions moved to the direct path");
+  });
+
+  it("the other end's punch failed and the direct connection closed: the reason says so, not that a switch mark was late", async () => {
+    const pair = await punchingPair();
+    await pair.punch("dialer");
+    await pair.punch("accepted", "no answer from the peer");
+    pair.far.destroy();
+    await pair.dialer.closed;
+    await turn();
+    expect(pair.events.dialer).toEqual(["relayed/relayed"]);
+    expect(pair.reasons.dialer[0]).toMatch(/direct connection closed.*before both directions moved/);
+    expect(pair.reasons.dialer[0]).not.toMatch(/switch mark/);
+    expect(pair.reasons.accepted).toEqual(["no answer from the peer"]);
+  });
+
+  it("an app that closes the circuit on data that came directly before the other end's mark still gets one event (\"relayed\")", async () => {
+    const holding = holdingTransport();
+    const pair = await punchingPair(holding.transport);
+    collect(pair.accepted);
+    // The dialler closes its circuit on the first frame it is handed.
+    pair.dialer.read({ frame: () => void pair.dialer.close() });
+    await pair.punch("dialer");
+    const relayed = pair.relay.stats.bytesRelayed;
+    await pair.dialer.send(text("direct"));
+    await expect.poll(() => pair.relay.stats.bytesRelayed).toBeGreaterThan(relayed); // the dialler's mark is passed on
+    // The relay now holds what it passes on: the accepting end's mark waits there, while
+    // what that end sends goes directly and the dialler keeps it until the mark comes.
+    holding.state.hold = true;
+    await pair.punch("accepted");
+    await pair.accepted.send(text("early"));
+    await expect.poll(() => pair.near.bytesRead).toBe(pair.far.bytesWritten);
+    holding.release();
+    await pair.dialer.closed;
+    await pair.accepted.closed;
+    await turn();
+    expect(pair.events.dialer).toHaveLength(1);
+    expect(pair.events.dialer[0]).toMatch(/^relayed\//);
+    expect(pair.reasons.dialer[0]).toMatch(/before both directions moved/);
+    expect(pair.events.accepted).toEqual(["punched/punched"]);
+  });
+});
