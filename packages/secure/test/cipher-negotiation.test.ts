@@ -9,16 +9,16 @@ import type { NoiseCipher } from "../src/constants.js";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
-import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { webCrypto } from "../src/crypto/web-crypto.js";
-import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type SecureConnection } from "../src/index.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
 import { secureConnectionWith, type SecureConnectionOptions } from "../src/record-secure-connection.js";
 import { codeOf } from "./helpers.js";
+import { needsSodium, sodiumProvider } from "./sodium.js";
 
-const sodium = sodiumCryptoProvider(loadSodiumAead()!);
-const providers: CryptoProvider[] = [nodeCryptoProvider, sodium, nobleCryptoProvider];
+/** The Node entry's provider: libsodium's where it loaded, node:crypto's otherwise (the negotiation is the same on both). */
+const nodeSide: CryptoProvider = sodiumProvider ?? nodeCryptoProvider;
+const providers: CryptoProvider[] = [nodeCryptoProvider, ...(needsSodium("the libsodium provider's negotiation") ? [sodiumProvider!] : []), nobleCryptoProvider];
 /** An initiator that offers AESGCM, as a page's provider does. */
 const offering: CryptoProvider = { ...nobleCryptoProvider, offersAesGcm: true };
 
@@ -92,24 +92,24 @@ describe("cipher negotiation", () => {
 
   it("the key agreement gets the peer's ephemeral key with the offer bit cleared (an engine that refused the bit still agrees), while the key is hashed as sent", async () => {
     const strict = {
-      ...sodium,
+      ...nodeSide,
       x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
         if ((publicKey[31]! & 0x80) !== 0) throw new Error("a public key with bit 255 set");
-        return sodium.x25519(secretKey, publicKey);
+        return nodeSide.x25519(secretKey, publicKey);
       },
     };
-    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true, crypto: strict });
-    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true, crypto: strict });
+    const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate(), negotiate: true, crypto: strict });
+    const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), negotiate: true, crypto: strict });
     expect(await offerBitsOfXX(i, r)).toEqual([0x80, 0x80]);
     expect([i.cipher, r.cipher]).toEqual(["AESGCM", "AESGCM"]);
     expect(Buffer.from(i.handshakeHash).equals(Buffer.from(r.handshakeHash))).toBe(true);
   });
 
   it("between two Node sides with no cipher set: ChaChaPoly, and neither ephemeral key carries the bit (the wire is unchanged)", async () => {
-    const [client, server] = await talk(sodium, nodeCryptoProvider);
+    const [client, server] = await talk(nodeSide, nodeCryptoProvider);
     expect([client.cipher, server.cipher]).toEqual(["ChaChaPoly", "ChaChaPoly"]);
-    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate() });
-    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true });
+    const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate() });
+    const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), negotiate: true });
     const m1 = await i.writeMessage(new Uint8Array(0));
     await r.readMessage(m1);
     const m2 = await r.writeMessage(new Uint8Array(0));
@@ -128,8 +128,8 @@ describe("cipher negotiation", () => {
 
   /** A negotiating initiator and responder, message 1 and 2 passed through `onPath`. */
   async function tampered(onPath: (message: Uint8Array, index: number) => void, responderNegotiates = true): Promise<string> {
-    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
-    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: responderNegotiates });
+    const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate(), negotiate: true });
+    const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), negotiate: responderNegotiates });
     const m1 = await i.writeMessage(new Uint8Array(0));
     onPath(m1, 1);
     await r.readMessage(m1);
@@ -146,8 +146,8 @@ describe("cipher negotiation", () => {
   });
 
   it("refuses, with a typed error, an answer of AESGCM to an initiator that did not offer it", async () => {
-    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate() });
-    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), cipher: "AESGCM" });
+    const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate() });
+    const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), cipher: "AESGCM" });
     const m1 = await i.writeMessage(new Uint8Array(0));
     m1[31] = m1[31]! | 0x80; // the responder is made to believe it was offered
     await r.readMessage(m1);
@@ -172,16 +172,16 @@ describe("cipher negotiation", () => {
     // The initiator sets no cipher: it offers (the case above sets one on both sides, so nobody offers).
     const [a, b] = await talk(offering, nodeCryptoProvider, {}, { cipher: "AESGCM" });
     expect([a.cipher, b.cipher]).toEqual(["AESGCM", "AESGCM"]);
-    const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
-    const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), cipher: "AESGCM" });
+    const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate(), negotiate: true });
+    const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), cipher: "AESGCM" });
     expect(await offerBitsOfXX(i, r)).toEqual([0x80, 0x80]);
     expect([i.cipher, r.cipher]).toEqual(["AESGCM", "AESGCM"]);
   });
 
   it("a negotiating initiator's message 1 payload reaches a negotiating responder and is hashed alike on both sides", async () => {
     for (const responderCipher of ["AESGCM", "ChaChaPoly"] as const) {
-      const i = new HandshakeState(sodium, { initiator: true, staticKeyPair: sodium.x25519Generate(), negotiate: true });
-      const r = new HandshakeState(sodium, { initiator: false, staticKeyPair: sodium.x25519Generate(), negotiate: true, cipher: responderCipher });
+      const i = new HandshakeState(nodeSide, { initiator: true, staticKeyPair: nodeSide.x25519Generate(), negotiate: true });
+      const r = new HandshakeState(nodeSide, { initiator: false, staticKeyPair: nodeSide.x25519Generate(), negotiate: true, cipher: responderCipher });
       const m1 = await i.writeMessage(Uint8Array.of(1, 2, 3));
       expect(m1.byteLength).toBe(35);
       expect(Array.from(await r.readMessage(m1))).toEqual([1, 2, 3]);

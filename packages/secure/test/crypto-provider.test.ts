@@ -12,23 +12,25 @@ import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { cryptoProvider, cryptoProviderName, generateIdentity } from "../src/index.js";
 import type { SecureConnection } from "../src/secure-channel.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
+import { needsSodium, sodiumAead } from "./sodium.js";
 
 const savedEnv = process.env["XPPG_CRYPTO_PROVIDER"];
 const EMPTY = new Uint8Array(0);
+const withSodium = needsSodium("the libsodium provider's tests");
 afterEach(() => {
   if (savedEnv === undefined) delete process.env["XPPG_CRYPTO_PROVIDER"];
   else process.env["XPPG_CRYPTO_PROVIDER"] = savedEnv;
 });
 
 describe("the Node entry's crypto provider", () => {
-  it("is libsodium where sodium-native is installed (as in this repository), and says so", () => {
+  it.runIf(withSodium)("is libsodium where sodium-native is installed (as in this repository), and says so", () => {
     expect(cryptoProviderName).toBe("sodium");
     expect(cryptoProvider.name).toBe("sodium");
     expect(typeof cryptoProvider.sealInto).toBe("function");
   });
 
-  it("opens the pinned prebuilt binary straight, found in the nearest node_modules, with its key operations", () => {
-    const aead = loadSodiumAead()!;
+  it.runIf(withSodium)("opens the pinned prebuilt binary straight, found in the nearest node_modules, with its key operations", () => {
+    const aead = sodiumAead!;
     expect(aead.via).toBe("prebuilt");
     expect(aead.keys).not.toBeNull();
   });
@@ -37,11 +39,12 @@ describe("the Node entry's crypto provider", () => {
     process.env["XPPG_CRYPTO_PROVIDER"] = "node";
     expect(loadSodiumAead()).toBeNull();
     delete process.env["XPPG_CRYPTO_PROVIDER"];
-    expect(loadSodiumAead()).not.toBeNull();
+    // Unset, it loads libsodium again (where it loaded for this run).
+    if (withSodium) expect(loadSodiumAead()).not.toBeNull();
   });
 
-  it("seals what node:crypto seals and refuses a record node:crypto would refuse", () => {
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("seals what node:crypto seals and refuses a record node:crypto would refuse", () => {
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const key = new Uint8Array(32).map((_, i) => i * 3 + 5);
     for (const size of [0, 1, 100, 65_516]) {
       const plain = patterned(size, size);
@@ -59,8 +62,8 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
-  it("seals and opens a handshake message (associated data) as node:crypto does, and refuses other associated data", () => {
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("seals and opens a handshake message (associated data) as node:crypto does, and refuses other associated data", () => {
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
     const hash = patterned(32, 9);
     for (const size of [0, 48, 97, 1000]) {
@@ -76,8 +79,8 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
-  it("derives, signs, agrees, hashes and MACs on libsodium the bytes node:crypto gives, and verifies on node:crypto", () => {
-    const aead = loadSodiumAead()!;
+  it.runIf(withSodium)("derives, signs, agrees, hashes and MACs on libsodium the bytes node:crypto gives, and verifies on node:crypto", () => {
+    const aead = sodiumAead!;
     expect(aead.keys).toBeTruthy();
     const sodium = sodiumCryptoProvider(aead);
     expect(sodium.ed25519Signer).not.toBe(nodeCryptoProvider.ed25519Signer);
@@ -108,9 +111,9 @@ describe("the Node entry's crypto provider", () => {
     expect(() => sodium.x25519(new Uint8Array(32), new Uint8Array(33))).toThrow(RangeError);
   });
 
-  it("seals a record in one piece (an empty tag: ciphertext then tag) as node:crypto does, in place or not, and opens only what authenticates", () => {
-    expect(sodiumCryptoProvider(loadSodiumAead()!).wholeRecords).toBe(true);
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("seals a record in one piece (an empty tag: ciphertext then tag) as node:crypto does, in place or not, and opens only what authenticates", () => {
+    expect(sodiumCryptoProvider(sodiumAead!).wholeRecords).toBe(true);
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const key = new Uint8Array(32).map((_, i) => i * 5 + 2);
     for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
       const sealWith = cipher === "AESGCM" ? nodeCryptoProvider.aesGcmSeal : nodeCryptoProvider.seal;
@@ -143,8 +146,8 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
-  it("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("refuses keys, tags and outputs of the wrong size before calling into libsodium", () => {
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const buf = new Uint8Array(8);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(16), 0, buf, buf, new Uint8Array(16))).toThrow(RangeError);
     expect(() => sodium.sealInto!("ChaChaPoly", new Uint8Array(32), 0, buf, new Uint8Array(4), new Uint8Array(16))).toThrow(RangeError);
@@ -156,8 +159,8 @@ describe("the Node entry's crypto provider", () => {
     expect(() => sodium.openInto!("AESGCM", new Uint8Array(32), 0, new Uint8Array(24), EMPTY, new Uint8Array(7))).toThrow(RangeError);
   });
 
-  it("refuses a record's plaintext that lies in the record's memory at another offset than its first byte, and takes it at the first byte, beside it or apart", () => {
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("refuses a record's plaintext that lies in the record's memory at another offset than its first byte, and takes it at the first byte, beside it or apart", () => {
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const key = new Uint8Array(32).fill(9);
     const memory = new Uint8Array(96);
     const record = memory.subarray(8, 48);
@@ -184,8 +187,8 @@ describe("the Node entry's crypto provider", () => {
     }
   });
 
-  it("a provider spread from it with sealInto and openInto of its own is not taken to seal records in one piece", async () => {
-    const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+  it.runIf(withSodium)("a provider spread from it with sealInto and openInto of its own is not taken to seal records in one piece", async () => {
+    const sodium = sodiumCryptoProvider(sodiumAead!);
     const emptyTags: string[] = [];
     // sealInto/openInto that take only the detached form (a 16-byte tag), as a provider written before records in one piece.
     const detachedOnly: CryptoProvider = {
@@ -221,9 +224,9 @@ describe("the Node entry's crypto provider", () => {
   });
 });
 
-describe("libsodium and node:crypto sides over real TCP", () => {
-  const sodium = sodiumCryptoProvider(loadSodiumAead()!);
-  const pairs: Array<[CryptoProvider, CryptoProvider]> = [
+describe.runIf(withSodium)("libsodium and node:crypto sides over real TCP", () => {
+  const sodium = sodiumAead && sodiumCryptoProvider(sodiumAead);
+  const pairs: Array<[CryptoProvider, CryptoProvider]> = sodium === null ? [] : [
     [sodium, nodeCryptoProvider],
     [nodeCryptoProvider, sodium],
     [sodium, sodium],
@@ -280,7 +283,7 @@ describe("the record layer with an in-place provider", () => {
     return { conn: proxy, calls };
   }
 
-  for (const provider of [sodiumCryptoProvider(loadSodiumAead()!), nodeCryptoProvider]) {
+  for (const provider of [...(withSodium ? [sodiumCryptoProvider(sodiumAead!)] : []), nodeCryptoProvider]) {
     const how = provider.sealInto
       ? "records of every size sealed where they lie and sent with send (copied): no buffer per record"
       : "records sent unjoined with sendParts";

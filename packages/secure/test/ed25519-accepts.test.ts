@@ -13,13 +13,14 @@ import { describe, expect, it } from "vitest";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { MUST_REFUSE, sodiumKeys, type KeysBinding } from "../src/crypto/sodium-keys.js";
-import { loadSodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type Identity, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { codeOf } from "./helpers.js";
+import { needsSodium, sodiumAead, sodiumProvider } from "./sodium.js";
 
-const sodium = sodiumCryptoProvider(loadSodiumAead()!);
+const withSodium = needsSodium("the libsodium provider's signature checks");
+const sodium = sodiumProvider!;
 const P = 2n ** 255n - 19n;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
@@ -48,7 +49,7 @@ const SMALL_ORDER: readonly Uint8Array[] = (() => {
   return out;
 })();
 
-describe("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
+describe.runIf(withSodium)("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
   it("is offered by the sodium provider, not by node:crypto's", () => {
     expect(typeof sodium.ed25519Accepts).toBe("function");
     expect(nodeCryptoProvider.ed25519Accepts).toBeUndefined();
@@ -185,7 +186,7 @@ describe("the start-up check that libsodium is the stricter one", () => {
     for (const [k, m, g] of MUST_REFUSE) expect(keys.ed25519Accepts!(hex(k), hex(m), hex(g))).toBe(false);
   });
 
-  it.runIf("binding" in raw)("withholds the quick check, and only it, from a binding that reduces S mod L before verifying", () => {
+  it.runIf("binding" in raw && withSodium)("withholds the quick check, and only it, from a binding that reduces S mod L before verifying", () => {
     const real = (raw as { binding: KeysBinding }).binding;
     const verify = real.crypto_sign_verify_detached!;
     const lenient: KeysBinding = {
@@ -205,7 +206,7 @@ describe("the start-up check that libsodium is the stricter one", () => {
     expect(keys!.ed25519Accepts).toBeUndefined();
     expect(keys!.sha256(Uint8Array.of(1)).byteLength).toBe(32);
     // A provider over such keys checks every signature on node:crypto.
-    const provider = sodiumCryptoProvider({ ...loadSodiumAead()!, keys });
+    const provider = sodiumCryptoProvider({ ...sodiumAead!, keys });
     expect(provider.ed25519Accepts).toBeUndefined();
   });
 
@@ -293,7 +294,7 @@ async function handshake(dialer: CryptoProvider, listener: CryptoProvider): Prom
   }
 }
 
-describe("the handshake's identity check", () => {
+describe.runIf(withSodium)("the handshake's identity check", () => {
   it("takes libsodium's yes for a genuine peer: the provider's ed25519Verify is not called", async () => {
     const [a, b] = [counting(sodium, sodium.ed25519Accepts), counting(sodium, sodium.ed25519Accepts)];
     await handshake(a, b);
