@@ -106,8 +106,8 @@ class CircuitLink implements ConnectionLink {
     this.#shutdown(undefined, "local", "the circuit was closed on this end");
   }
 
-  abort(error: XppgError): void {
-    this.#shutdown(error, "local", "the circuit was closed on this end");
+  abort(error: XppgError, byPeer: boolean): void {
+    this.#shutdown(error, "local", byPeer ? "the other end broke the circuit's protocol" : "the circuit was closed on this end");
   }
 
   destroy(): void {
@@ -118,7 +118,8 @@ class CircuitLink implements ConnectionLink {
   /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
   closedWith(info: CloseInfo): void {
     if (!this.#upgradeCalled) return;
-    const cause = this.#closeCause ?? (info.initiator === "local" ? "the circuit was closed on this end" : "the circuit was ended by the other end");
+    // Every close goes through end, abort, destroy or a path's close, which set the cause.
+    const cause = this.#closeCause ?? "the circuit closed";
     this.report("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
   }
 

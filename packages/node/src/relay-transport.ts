@@ -118,7 +118,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
     const result = await punchTcp({ localPort: local.port, remoteHost: peer.host, remotePort: peer.port, timeoutMs: options.punchTimeoutMs ?? 3000 });
     if (result.socket === undefined || conn.isClosed) {
       result.socket?.destroy();
-      conn.reportRelayed(result.socket === undefined ? result.reason : "closed");
+      conn.reportRelayed(result.socket === undefined ? result.reason : "the circuit closed before this end's punch connected");
       return;
     }
     // The circuit reports the rest ("punched", or "relayed" if it closes first).

@@ -240,4 +240,18 @@ describe("a relayed circuit's onPath", () => {
     await expect.poll(() => thrown).toContain("listener of dialer threw on relayed");
     expect(other.dialer.isClosed).toBe(false);
   });
+
+  it("a direct path that does not open with the circuit's token is reported as the other end's doing, not this end's", async () => {
+    const pair = await punchingPair();
+    const [a, b] = await socketPair();
+    pair.dialer.upgrade(tcpConnectionFromSocket(a, { outbound: true, maxFrameSize: 1024 * 1024 }));
+    const wrong = tcpConnectionFromSocket(b, { outbound: false, maxFrameSize: 1024 * 1024 });
+    wrong.read({ frame: () => {} });
+    await wrong.send(text("not the circuit's token"));
+    const info = await pair.dialer.closed;
+    await turn();
+    expect(info.initiator).toBe("remote");
+    expect(pair.events.dialer).toEqual(["relayed/relayed"]);
+    expect(pair.reasons.dialer[0]).toMatch(/^the other end broke the circuit's protocol \(XPPG_ERR_TRANSPORT_PROTOCOL\) before both directions moved/);
+  });
 });
