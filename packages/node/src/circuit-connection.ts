@@ -32,9 +32,12 @@ export interface CircuitOptions {
    * Called at most once, after {@link CircuitConnection.upgrade}: `"punched"` when both
    * directions moved (this end sent its switch mark and read the other's), so the relay
    * carries nothing more of this circuit; or `"relayed"`, with the reason, when the circuit
-   * closed before that (it needed the relay to the end).
+   * closed before that (it needed the relay to the end). The relay transport's own
+   * "relayed" reports (its punch failed) go through the circuit too: one event in all.
    */
   readonly onPath?: (path: CircuitPath, reason?: string) => void;
+  /** Where a throw from `onPath` goes (the circuit carries on). @default ignored */
+  readonly onListenerError?: (error: unknown) => void;
 }
 
 const SWITCH_MARK = new Uint8Array([TAG_SWITCH]);
@@ -47,6 +50,7 @@ class CircuitLink implements ConnectionLink {
   readonly #c: LinkController;
   readonly #token: Uint8Array;
   readonly #onPath: ((path: CircuitPath, reason?: string) => void) | undefined;
+  readonly #onListenerError: ((error: unknown) => void) | undefined;
   /** An onPath event went out (or is queued): there is only one. */
   #reported = false;
   /** upgrade() was called (even on a closing circuit, which refuses the direct path): report on close. */
@@ -61,11 +65,12 @@ class CircuitLink implements ConnectionLink {
   #earlyBytes = 0;
   #closing = false;
 
-  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPath: CircuitOptions["onPath"]) {
+  constructor(relay: FrameTap, controller: LinkController, token: Uint8Array, onPath: CircuitOptions["onPath"], onListenerError: CircuitOptions["onListenerError"]) {
     this.#relay = relay;
     this.#c = controller;
     this.#token = token;
     this.#onPath = onPath;
+    this.#onListenerError = onListenerError;
     relay.take(
       (frame) => this.#fromRelay(frame),
       (info) => this.#relayClosed(info),
@@ -101,8 +106,8 @@ class CircuitLink implements ConnectionLink {
     this.#shutdown(undefined, "local", "the circuit was closed on this end");
   }
 
-  abort(error: XppgError): void {
-    this.#shutdown(error, "local", "the circuit was closed on this end");
+  abort(error: XppgError, byPeer: boolean): void {
+    this.#shutdown(error, "local", byPeer ? "the other end broke the circuit's protocol" : "the circuit was closed on this end");
   }
 
   destroy(): void {
@@ -112,10 +117,28 @@ class CircuitLink implements ConnectionLink {
 
   /** The circuit closed: a circuit that was upgraded and never reported "punched" is reported "relayed". */
   closedWith(info: CloseInfo): void {
-    if (!this.#upgradeCalled || this.#reported) return;
+    if (!this.#upgradeCalled) return;
+    // Every close goes through end, abort, destroy or a path's close, which set the cause.
+    const cause = this.#closeCause ?? "the circuit closed";
+    this.report("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
+  }
+
+  /** The circuit's one onPath event: later ones (a transport's punch settling after a manual upgrade, or the reverse) are dropped. */
+  report(path: CircuitPath, reason?: string): void {
+    if (this.#reported) return;
     this.#reported = true;
-    const cause = this.#closeCause ?? (info.initiator === "local" ? "the circuit was closed on this end" : "the circuit was ended by the other end");
-    this.#onPath?.("relayed", `${cause}${info.error === undefined ? "" : ` (${info.error.code})`} before both directions moved to the direct path`);
+    this.#call(path, reason);
+  }
+
+  /** Calls onPath; a throw goes to onListenerError (the circuit carries on). */
+  #call(path: CircuitPath, reason?: string): void {
+    const onPath = this.#onPath;
+    if (onPath === undefined) return;
+    try {
+      onPath(path, reason);
+    } catch (error) {
+      this.#onListenerError?.(error);
+    }
   }
 
   /** Moves to `direct`, a connection to the same peer (both ends call it with their side of one TCP connection). */
@@ -141,8 +164,7 @@ class CircuitLink implements ConnectionLink {
     // A circuit its app closed meanwhile (on a frame handed over just now) is reported on close.
     if (this.#closing || this.#reported) return;
     this.#reported = true;
-    const onPath = this.#onPath;
-    if (onPath !== undefined) queueMicrotask(() => onPath("punched"));
+    queueMicrotask(() => this.#call("punched"));
   }
 
   #fromRelay(frame: Uint8Array): void {
@@ -211,7 +233,7 @@ export class CircuitConnection extends ConnectionCore {
 
   constructor(relay: FrameTap, options: CircuitOptions) {
     let link: CircuitLink | undefined;
-    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPath)));
+    super({ ...options, transport: "relay" }, (controller) => (link = new CircuitLink(relay, controller, options.token, options.onPath, options.onListenerError)));
     this.#link = link!;
     void this.closed.then((info) => link!.closedWith(info));
   }
@@ -228,6 +250,11 @@ export class CircuitConnection extends ConnectionCore {
    */
   upgrade(direct: Connection): void {
     this.#link.upgrade(direct);
+  }
+
+  /** @internal The relay transport's own report ("relayed": its punch failed, or the circuit closed first); dropped if the circuit already reported. */
+  reportRelayed(reason: string): void {
+    this.#link.report("relayed", reason);
   }
 }
 

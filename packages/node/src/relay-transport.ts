@@ -54,6 +54,8 @@ export interface RelayTransportOptions {
    * before both directions moved (`"relayed"`, with a reason).
    */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
+  /** Where a throw from `onPath` goes; the circuit carries on. @default ignored */
+  onListenerError?: (error: unknown) => void;
 }
 
 /** A relay reservation, as {@link RelayTransport.listen} returns it. */
@@ -102,6 +104,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
       // worked (until the other's switch mark came through the relay, losing the relay still
       // ends the circuit); "relayed" with the reason if the circuit closed before that.
       onPath: (path, reason) => options.onPath?.(conn, path, reason),
+      ...(options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError }),
     });
     circuits.add(conn);
     void conn.closed.then(() => circuits.delete(conn));
@@ -115,7 +118,7 @@ export function relayTransport(options: RelayTransportOptions = {}): RelayTransp
     const result = await punchTcp({ localPort: local.port, remoteHost: peer.host, remotePort: peer.port, timeoutMs: options.punchTimeoutMs ?? 3000 });
     if (result.socket === undefined || conn.isClosed) {
       result.socket?.destroy();
-      options.onPath?.(conn, "relayed", result.socket === undefined ? result.reason : "closed");
+      conn.reportRelayed(result.socket === undefined ? result.reason : "the circuit closed before this end's punch connected");
       return;
     }
     // The circuit reports the rest ("punched", or "relayed" if it closes first).

@@ -4,7 +4,7 @@
 // unsolicited SYNs; the namespace lab punches for real). The relay, the circuits, the switch
 // marks and the direct path are the real ones.
 import { createServer, connect, type Socket } from "node:net";
-import { tcpTransport } from "@xppg/transport-tcp";
+import { tcpConnectionFromSocket, tcpTransport } from "@xppg/transport-tcp";
 import type { Connection, Transport } from "@xppg/transport";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CircuitConnection } from "../src/circuit-connection.js";
@@ -67,28 +67,31 @@ function holdingTransport() {
 }
 
 /** A relay, a listener on it and a dialled circuit, punching with the test's sockets; each end's onPath events. */
-async function punchingPair(relayTransportOption?: Transport) {
+async function punchingPair(relayTransportOption?: Transport, onListenerError?: (error: unknown) => void) {
   const relay = new RelayService({ setupTimeoutMs: 1000, ...(relayTransportOption === undefined ? {} : { transport: relayTransportOption }) });
   const address = (await relay.start("tcp://127.0.0.1:0")).replace("tcp://", "relay://");
   cleanup.push(() => relay.close());
   const events = { dialer: [] as string[], accepted: [] as string[] };
   const reasons = { dialer: [] as (string | undefined)[], accepted: [] as (string | undefined)[] };
+  const listeners = { throws: false };
   const record = (side: "dialer" | "accepted") => (c: CircuitConnection, path: string, reason?: string) => {
     events[side].push(`${path}/${c.path}`);
     reasons[side].push(reason);
+    if (listeners.throws) throw new Error(`listener of ${side} threw on ${path}`);
   };
-  const listenSide = relayTransport({ peerId: "listener", onPath: record("accepted") });
+  const extra = onListenerError === undefined ? {} : { onListenerError };
+  const listenSide = relayTransport({ peerId: "listener", onPath: record("accepted"), ...extra });
   let accepted!: CircuitConnection;
   const l = await listenSide.listen(address, (c) => (accepted = c as CircuitConnection));
   cleanup.push(() => l.close());
-  const dialer = (await relayTransport({ onPath: record("dialer") }).dial(`${address}/p/listener`)) as CircuitConnection;
+  const dialer = (await relayTransport({ onPath: record("dialer"), ...extra }).dial(`${address}/p/listener`)) as CircuitConnection;
   await expect.poll(() => accepted).toBeDefined();
   cleanup.push(() => dialer.close(), () => accepted.close());
   await expect.poll(() => punches.length).toBe(2);
   const [near, far] = await socketPair();
   const punchOf = (c: CircuitConnection) => punches.find((p) => p.localPort === Number(c.localAddress.split(":").at(-1)))!;
   return {
-    relay, dialer, accepted, events, reasons, near, far,
+    relay, dialer, accepted, events, reasons, near, far, listeners,
     /** Settles an end's punch with its side of the loopback connection (or a failure), and lets its upgrade run. */
     punch: async (side: "dialer" | "accepted", failed?: string) => {
       const conn = side === "dialer" ? dialer : accepted;
@@ -140,6 +143,9 @@ describe("a relayed circuit's onPath", () => {
   it("a circuit closed after this end's punch connected, before both directions moved, is reported \"relayed\" with the reason", async () => {
     const pair = await punchingPair();
     await pair.punch("dialer");
+    // The accepting end never reads its side of the direct connection until it punches: read
+    // it away so the dialler's direct path closes at once (not after its close timeout).
+    pair.far.resume();
     await pair.dialer.close();
     await pair.accepted.closed;
     await pair.punch("accepted");
@@ -185,5 +191,70 @@ describe("a relayed circuit's onPath", () => {
     expect(pair.events.dialer[0]).toMatch(/^relayed\//);
     expect(pair.reasons.dialer[0]).toMatch(/before both directions moved/);
     expect(pair.events.accepted).toEqual(["punched/punched"]);
+  });
+
+  it.each([["upgraded by hand, then the transport's punches fail", true], ["the transport's punches fail, then upgraded by hand", false]] as const)(
+    "one event per circuit when a manual upgrade() and the transport's punch mix: %s",
+    async (_name, handFirst) => {
+      const pair = await punchingPair();
+      const [a, b] = await socketPair();
+      const byHand = async (): Promise<void> => {
+        pair.dialer.upgrade(tcpConnectionFromSocket(a, { outbound: true, maxFrameSize: 1024 * 1024 }));
+        pair.accepted.upgrade(tcpConnectionFromSocket(b, { outbound: false, maxFrameSize: 1024 * 1024 }));
+        await expect.poll(() => [pair.dialer.path, pair.accepted.path]).toEqual(["punched", "punched"]);
+      };
+      const fail = async (): Promise<void> => {
+        await pair.punch("dialer", "no answer");
+        await pair.punch("accepted", "no answer");
+      };
+      if (handFirst) await byHand();
+      await fail();
+      if (!handFirst) await byHand();
+      await turn();
+      const got = { dialer: collect(pair.dialer), accepted: collect(pair.accepted) };
+      await pair.dialer.send(text("d"));
+      await expect.poll(() => got.accepted).toEqual(["d"]);
+      await pair.dialer.close();
+      await pair.accepted.closed;
+      await turn();
+      expect(pair.events).toEqual(handFirst ? { dialer: ["punched/punched"], accepted: ["punched/punched"] } : { dialer: ["relayed/relayed"], accepted: ["relayed/relayed"] });
+      if (!handFirst) expect(pair.reasons).toEqual({ dialer: ["no answer"], accepted: ["no answer"] });
+    },
+  );
+
+  it("an onPath listener that throws on \"punched\" goes to onListenerError; the circuit carries on", async () => {
+    const thrown: string[] = [];
+    const pair = await punchingPair(undefined, (error) => thrown.push((error as Error).message));
+    pair.listeners.throws = true;
+    const got = collect(pair.accepted);
+    await pair.punch("dialer");
+    await pair.punch("accepted");
+    await expect.poll(() => thrown.length).toBe(2);
+    await pair.dialer.send(text("after"));
+    await expect.poll(() => got).toEqual(["after"]);
+    expect(thrown.sort()).toEqual(["listener of accepted threw on punched", "listener of dialer threw on punched"]);
+  });
+
+  it("an onPath listener that throws on \"relayed\" goes to onListenerError; the circuit carries on", async () => {
+    const thrown: string[] = [];
+    const other = await punchingPair(undefined, (error) => thrown.push((error as Error).message));
+    other.listeners.throws = true;
+    await other.punch("dialer", "no answer");
+    await expect.poll(() => thrown).toContain("listener of dialer threw on relayed");
+    expect(other.dialer.isClosed).toBe(false);
+  });
+
+  it("a direct path that does not open with the circuit's token is reported as the other end's doing, not this end's", async () => {
+    const pair = await punchingPair();
+    const [a, b] = await socketPair();
+    pair.dialer.upgrade(tcpConnectionFromSocket(a, { outbound: true, maxFrameSize: 1024 * 1024 }));
+    const wrong = tcpConnectionFromSocket(b, { outbound: false, maxFrameSize: 1024 * 1024 });
+    wrong.read({ frame: () => {} });
+    await wrong.send(text("not the circuit's token"));
+    const info = await pair.dialer.closed;
+    await turn();
+    expect(info.initiator).toBe("remote");
+    expect(pair.events.dialer).toEqual(["relayed/relayed"]);
+    expect(pair.reasons.dialer[0]).toMatch(/^the other end broke the circuit's protocol \(XPPG_ERR_TRANSPORT_PROTOCOL\) before both directions moved/);
   });
 });
