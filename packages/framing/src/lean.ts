@@ -10,15 +10,13 @@
 
 import { ERROR_TEXTS } from "@xppg/errors";
 import { MAX_KIND_LENGTH } from "./constants.js";
-import { LEAN_BYTES, LEAN_MARKER, MAX_LEAN_KIND_BYTES, checkId, checkString, malformed } from "./envelope-layout.js";
-import { frameTooLargeError } from "./errors.js";
-import { DecodeCache, EncodeCache } from "./string-cache.js";
+import { MAX_LEAN_KIND_BYTES, checkString, malformed } from "./envelope-layout.js";
+import { DecodeCache, type EncodeCache } from "./string-cache.js";
 
 /** True where the compact layout is written and read. */
 export const LEAN = true;
 
-/** The last kind written, checked: it starts as an object no caller holds (an unset `undefined` let a first `undefined` kind through). */
-let encKind: unknown = {};
+let encKind: string | undefined;
 let encPrefix = new Uint8Array(0);
 
 /**
@@ -37,40 +35,6 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
   encKind = kind;
   encPrefix = prefix;
   return prefix;
-}
-
-/** The kinds {@link writeLeanBytes} has written. */
-const kindBytes = new EncodeCache();
-
-/**
- * Writes a direct message of raw bytes from one end of a link that settled
- * `lean/1` to the other (hop limit 0, unsigned) at `out[offset]`, as
- * `EnvelopeCodec.encodeFieldsInto` writes it, with its checks in its order
- * (the kind's, the id's, the size's against `maxSize`), by a path short
- * enough for the engine to inline into a sender's loop. Returns the bytes
- * written; minus the bytes needed, writing nothing, when `out` has too
- * little room; 0, writing nothing, for a payload that is not a `Uint8Array`
- * or a kind too long for the compact layout (the codec writes those). The
- * caller answers for the rest: the link, the two ends, the hop limit, no
- * signature (`@xppg/framing/adapter` in the README).
- */
-export function writeLeanBytes(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number): number {
-  // From JavaScript, an array of numbers would be written as bytes modulo 256: the codec writes it as MessagePack.
-  if (!(payload instanceof Uint8Array)) return 0;
-  const prefix = leanKindPrefix(kind, kindBytes);
-  if (prefix === null) return 0;
-  checkId(id);
-  const prefixLength = prefix.length;
-  const total = 1 + prefixLength + payload.length;
-  if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
-  if (offset + total > out.length) return -total;
-  out[offset] = LEAN_MARKER | LEAN_BYTES;
-  const at = offset + 1;
-  // A short kind by hand, as the codec writes it: TypedArray#set costs more than the copy.
-  if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[at + i] = prefix[i]!;
-  else out.set(prefix, at);
-  out.set(payload, at + prefixLength);
-  return total;
 }
 
 const texts = new DecodeCache();

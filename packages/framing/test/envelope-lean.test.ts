@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
 import { EnvelopeCodec, ENVELOPE_VERSION, isSignedEnvelope, type EnvelopeLink } from "../src/index.js";
-import { writeLeanBytes } from "../src/adapter.js";
 import { referenceDecode } from "./helpers/reference-envelope-decoder.js";
 
 const A = "peer-a-".padEnd(55, "a");
@@ -161,57 +160,6 @@ describe("the compact direct envelope (lean/1)", () => {
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, new Uint8Array(10), undefined, toB)).toBe(-(1 + 1 + 5 + 10));
     expect([...out]).toEqual(new Array(8).fill(0xee));
     expect(codec.encodeFieldsInto(out, 2, "bench", A, B, 1, 0, { a: 1 }, undefined, toB)).toBe(-(1 + 1 + 5 + 4));
-  });
-
-  it("writeLeanBytes leaves a payload that is not a Uint8Array to the codec (returns 0, writes nothing): [1, 2, 300] is not the bytes 1, 2, 44", () => {
-    const out = new Uint8Array(32).fill(0xee);
-    expect(writeLeanBytes(out, 0, "bench", 1, [1, 2, 300] as unknown as Uint8Array, 4096)).toBe(0);
-    expect([...out]).toEqual(new Array(32).fill(0xee));
-  });
-
-  it("property: writeLeanBytes writes, returns and throws what encodeFieldsInto does for a direct message of raw bytes on a lean link, or returns 0 for a payload or kind the codec writes otherwise", () => {
-    const kinds = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom<unknown>("", "x".repeat(129), "✓".repeat(86), "k".repeat(128), "é".repeat(127), 7, undefined));
-    const ids = fc.oneof(fc.nat(), fc.constantFrom(-1, 1.5, 2 ** 40, Number.MAX_SAFE_INTEGER + 1));
-    // Bytes in every kind of view: its own buffer, a pooled Buffer (byteOffset > 0), a subarray, shared memory;
-    // and numbers that are not bytes (from JavaScript), which the codec writes as MessagePack.
-    const bytes = fc.uint8Array({ maxLength: 200 });
-    const payloads = fc.oneof(
-      bytes,
-      bytes.map((b) => Buffer.from(b)),
-      bytes.map((b) => {
-        const wider = new Uint8Array(b.length + 7).fill(0x33);
-        wider.set(b, 3);
-        return wider.subarray(3, 3 + b.length);
-      }),
-      bytes.map((b) => {
-        const shared = new Uint8Array(new SharedArrayBuffer(b.length + 2), 1, b.length);
-        shared.set(b);
-        return shared;
-      }),
-      fc.constant<unknown>([1, 2, 300]),
-    );
-    // The room and the limit around the envelope's size: one under, the same, one over, or anything.
-    const around = fc.oneof(fc.constantFrom(-1, 0, 1), fc.integer({ min: -300, max: 300 }));
-    const run = (write: (out: Uint8Array) => number, room: number): string => {
-      const out = new Uint8Array(room).fill(0xee);
-      let written: number | undefined;
-      const outcome = failure(() => (written = write(out)));
-      return `${outcome} ${written} ${[...out].join(",")}`;
-    };
-    fc.assert(
-      fc.property(kinds, ids, payloads, fc.nat({ max: 8 }), around, around, (kind, id, payload, offset, roomBy, maxBy) => {
-        const kindBytes = typeof kind === "string" ? new TextEncoder().encode(kind).length : 0;
-        const total = 1 + 1 + kindBytes + (payload instanceof Uint8Array ? payload.length : 0);
-        const size = Math.max(offset, offset + total + roomBy);
-        const maxSize = Math.max(1, total + maxBy);
-        const short = run((out) => writeLeanBytes(out, offset, kind as string, id, payload as Uint8Array, maxSize), size);
-        const codec = run((out) => new EnvelopeCodec({ maxSize }).encodeFieldsInto(out, offset, kind as string, A, B, id, 0, payload, undefined, toB), size);
-        // 0, nothing written: a payload that is not bytes, or a kind of more than 255 UTF-8 bytes (the codec writes both).
-        if (short === `accepted 0 ${new Array(size).fill(0xee).join(",")}`) expect(!(payload instanceof Uint8Array) || kindBytes > 255).toBe(true);
-        else expect(short).toBe(codec);
-      }),
-      { numRuns: 500 },
-    );
   });
 });
 

@@ -22,10 +22,7 @@ export function checkTarget(options: unknown, call: string, known: readonly stri
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.
-  // Where error texts are made, a good one returns before its right call's text is (a page's production build makes none).
-  if (typeof options === "string") {
-    return ERROR_TEXTS && options.length > 0 && options.length <= 512 ? options : checkString(options, "the peer id", call, ERROR_TEXTS ? `${call.slice(0, call.indexOf("("))}(..., { to: peerId })` : "", 512);
-  }
+  if (typeof options === "string") return checkString(options, "the peer id", call, ERROR_TEXTS ? `${call.slice(0, call.indexOf("("))}(..., { to: peerId })` : "", 512);
   // Cheaper than checkOptions (no prototype lookup, no key array); it throws the full message when something is off.
   if (typeof options !== "object" || options === null || Array.isArray(options)) checkOptions(options, known, call);
   const o = options as Record<string, unknown>;

@@ -35,14 +35,6 @@ export function randomHex(byteCount: number): string {
 /** A connection may end a layer's tick at its own (`Connection.atTickEnd`): in Node (a page's connections never do). */
 export const TICK_END_AT_CONNECTION = true;
 
-/**
- * In Node, a send that needs nothing of the outbox's queue but its bytes (the
- * tick's flush on its way, the queue within its bounds) returns where it was
- * queued, in code small enough for the engine to inline into `pg.send`; a
- * page leaves that copy of the check out (fewer bytes to download).
- */
-export const QUEUED_AT_ONCE = true;
-
 const tickEnd: (fn: () => void) => void =
   typeof process !== "undefined" && typeof process.nextTick === "function" ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
 

@@ -1,11 +1,10 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
-import { allocateLarge, endOfTick as scheduleFlush, QUEUED_AT_ONCE, TICK_END_AT_CONNECTION } from "#next-turn";
+import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
 import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { LEAN, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
-import { writeLeanBytes } from "@xppg/framing/adapter";
+import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
@@ -149,12 +148,7 @@ export class Outbox implements QueueBudgetMember {
     link: EnvelopeLink | undefined,
   ): Promise<void> {
     const codec = this.#codec;
-    // A direct message of raw bytes on a link settled for the compact layout (nearly every small message, in Node):
-    // by its short path, which writes what the codec would (0 when it cannot: then the codec writes it).
-    let written =
-      (LEAN && link !== undefined && link.lean === true && payload instanceof Uint8Array && hopLimit === 0 && signature === undefined && source === link.local && destination === link.remote &&
-        writeLeanBytes(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, id, payload, codec.maxSize)) ||
-      codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
+    let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
       written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
@@ -167,15 +161,7 @@ export class Outbox implements QueueBudgetMember {
     }
     writeU32(this.#out, this.#outLength, written);
     this.#outLength += BUNDLE_LENGTH_BYTES + written;
-    // Nearly every send (in Node): what #queued answers when the tick's flush is on its way and the queue is within both
-    // bounds, without its call (QUEUED_AT_ONCE); anything else, in #queued's order.
-    return QUEUED_AT_ONCE &&
-      this.#flushScheduled &&
-      !this.#closed &&
-      this.#inFlight + this.#outLength <= SESSION_HIGH_WATER_MARK &&
-      this.#inFlight + this.#outLength <= this.#limits.maxQueuedBytes
-      ? ((this.sentSinceTick = true), RESOLVED)
-      : this.#queued();
+    return this.#queued();
   }
 
   /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
@@ -287,8 +273,6 @@ export class Outbox implements QueueBudgetMember {
     }
   }
 
-  // In Node, encodeFields answers this check's common case itself (QUEUED_AT_ONCE: the flush scheduled, the outbox
-  // open, the queue within both bounds) without this call: a change to the checks here must be made there too.
   #queued(): Promise<void> {
     this.sentSinceTick = true;
     let queued = this.#inFlight + this.#outLength;

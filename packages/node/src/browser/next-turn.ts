@@ -16,9 +16,6 @@ export const LONG_SLICES = false;
 /** A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the outbox's code for it is left out of the page. */
 export const TICK_END_AT_CONNECTION = false;
 
-/** A page leaves out Node's inlined check of a send that is queued at once (see Node's `QUEUED_AT_ONCE`). */
-export const QUEUED_AT_ONCE = false;
-
 /** Runs `fn` at the end of the current task (a microtask): after the caller's synchronous work. A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the second argument is not read (`queueMicrotask` ignores it). */
 export const endOfTick: (fn: () => void, owner?: unknown) => void = queueMicrotask;
 
