@@ -16,7 +16,8 @@ import { DecodeCache, type EncodeCache } from "./string-cache.js";
 /** True where the compact layout is written and read. */
 export const LEAN = true;
 
-let encKind: string | undefined;
+/** The last kind written, checked: it starts as an object no caller holds (an unset `undefined` let a first `undefined` kind through). */
+let encKind: unknown = {};
 let encPrefix = new Uint8Array(0);
 
 /**
