@@ -6,9 +6,6 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { Collector, within } from "@xppg/transport/compliance";
 import type { Connection } from "@xppg/transport";
 import fc from "fast-check";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import type { CryptoProvider } from "../src/crypto/provider.js";
@@ -17,7 +14,7 @@ import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type Identity, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { codeOf } from "./helpers.js";
-import { needsSodium, sodiumAead, sodiumProvider } from "./sodium.js";
+import { needsSodium, rawBinding, sodiumAead, sodiumProvider } from "./sodium.js";
 
 const withSodium = needsSodium("the libsodium provider's signature checks");
 const sodium = sodiumProvider!;
@@ -154,23 +151,9 @@ describe.runIf(withSodium)("ed25519Accepts: libsodium's yes, node:crypto's verdi
   });
 });
 
-/** The native binding as the loader calls it (the pinned package's prebuilt binary), or null with the reason. */
-function rawBinding(): { binding: KeysBinding } | { reason: string } {
-  let root: string;
-  try {
-    root = dirname(createRequire(import.meta.url).resolve("sodium-native/package.json"));
-  } catch {
-    return { reason: "sodium-native is not installed" };
-  }
-  const file = join(root, "prebuilds", `${process.platform}-${process.arch}`, "sodium-native.node");
-  if (!existsSync(file)) return { reason: `sodium-native has no prebuilt binary for ${process.platform}-${process.arch}` };
-  const module = { exports: {} as KeysBinding };
-  process.dlopen(module, file);
-  return { binding: module.exports };
-}
 
 describe("the start-up check that libsodium is the stricter one", () => {
-  const raw = rawBinding();
+  const raw = rawBinding<KeysBinding>();
   const randomBytes = (n: number): Uint8Array => new Uint8Array(n).map(() => Math.floor(Math.random() * 256));
   const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
 

@@ -2,34 +2,17 @@
 // random bytes come from `randombytes_buf`, so a first connection needs no node:crypto. The raw binding writes into
 // an ArrayBuffer at an offset and a length it does not check, and silently writes nothing when handed a typed array:
 // a generator that fills nothing must never be taken (it would hand out constant keys and identities).
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fillsRandomly } from "../src/crypto/sodium-loader.js";
 import { cryptoProvider, cryptoProviderName, generateIdentity } from "../src/index.js";
-import { needsSodium, sodiumAead } from "./sodium.js";
+import { needsSodium, rawBinding, sodiumAead } from "./sodium.js";
 
 interface RandomBinding {
   randombytes_buf(buf: ArrayBuffer | Uint8Array, offset?: number, length?: number): void;
 }
 
-/** The prebuilt binary's raw binding, or why there is none here. */
-function rawBinding(): { binding: RandomBinding } | { reason: string } {
-  let root: string;
-  try {
-    root = dirname(createRequire(import.meta.url).resolve("sodium-native/package.json"));
-  } catch {
-    return { reason: "sodium-native is not installed" };
-  }
-  const file = join(root, "prebuilds", `${process.platform}-${process.arch}`, "sodium-native.node");
-  if (!existsSync(file)) return { reason: `sodium-native has no prebuilt binary for ${process.platform}-${process.arch}` };
-  const module = { exports: {} as RandomBinding };
-  process.dlopen(module, file);
-  return { binding: module.exports };
-}
 
-const raw = rawBinding();
+const raw = rawBinding<RandomBinding>();
 if (!("binding" in raw)) console.log(`[skip] libsodium random bytes: ${raw.reason}`);
 
 describe("the check that a random generator fills what it is given", () => {

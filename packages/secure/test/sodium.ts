@@ -1,6 +1,9 @@
 // libsodium as the tests find it. sodium-native is an optional dependency: where its prebuilt binary cannot load, or
 // with XPPG_CRYPTO_PROVIDER=node, the Node entry runs on node:crypto, and the tests of libsodium itself are skipped
 // (gate them with `needsSodium`, which prints the reason once per test file) while the rest run on the fallback.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { CryptoProvider } from "../src/crypto/provider.js";
 import { loadSodiumAead, type SodiumAead } from "../src/crypto/sodium-loader.js";
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
@@ -28,4 +31,22 @@ export function needsSodium(what: string): boolean {
     console.log(`[skip] ${what}: ${noSodiumReason}`);
   }
   return noSodiumReason === null;
+}
+
+/**
+ * The pinned package's prebuilt binary, opened straight as the loader opens it (its raw binding, typed as the
+ * caller uses it), or why there is none here.
+ */
+export function rawBinding<T>(): { binding: T } | { reason: string } {
+  let root: string;
+  try {
+    root = dirname(createRequire(import.meta.url).resolve("sodium-native/package.json"));
+  } catch {
+    return { reason: "sodium-native is not installed" };
+  }
+  const file = join(root, "prebuilds", `${process.platform}-${process.arch}`, "sodium-native.node");
+  if (!existsSync(file)) return { reason: `sodium-native has no prebuilt binary for ${process.platform}-${process.arch}` };
+  const module = { exports: {} as T };
+  process.dlopen(module, file);
+  return { binding: module.exports };
 }
