@@ -21,7 +21,8 @@ import { measureRttRound, PIN_MODES, pinnedFork, pinPlan, seededRandom } from ".
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, "child.mjs");
-const RESULTS_DIR = join(HERE, ".results");
+/** Where results go: bench/.results, or BENCH_RESULTS_DIR (the bench's own tests write to a folder of their own). */
+const RESULTS_DIR = process.env.BENCH_RESULTS_DIR || join(HERE, ".results");
 const RUN_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 3_000;
 const SETUP_MAX_MS = 20_000;
@@ -46,6 +47,7 @@ const USAGE = `usage: node bench/run.mjs [--rounds=N] [--warmup=S] [--duration=S
   --tlssuite=S    raw-tls's TLS 1.3 suite (default TLS_CHACHA20_POLY1305_SHA256, the AEAD of xppg's Noise;
                   TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384 for AES-GCM)
 env: BENCH_CPU_PROF=<dir>  a V8 .cpuprofile per child process (summarise: node bench/profile-summary.mjs <file>)
+     BENCH_RESULTS_DIR=<dir>  where the results go (default bench/.results)
      BENCH_CPU_PROF_INTERVAL=<us>  their sampling interval (V8 default 1000)
 `;
 
@@ -186,7 +188,7 @@ const json = JSON.stringify(
 );
 writeFileSync(join(RESULTS_DIR, "latest.json"), json);
 writeFileSync(join(RESULTS_DIR, `results-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`), json);
-process.stderr.write(`results written to ${join("bench", ".results", "latest.json")}\n`);
+process.stderr.write(`results written to ${process.env.BENCH_RESULTS_DIR ? join(RESULTS_DIR, "latest.json") : join("bench", ".results", "latest.json")}\n`);
 if (cpuProfDir !== null) reportCpuProfiles(cpuProfDir);
 
 /** Runs one phase for one contender in a fresh receiver and sender process. */
@@ -225,6 +227,10 @@ async function measure(contenderName, phase) {
         // A routed contender's forwarders, each in its own process, over the receiver's window (sender side first).
         ...(counted.hopCpuSeconds?.length > 0 ? { hopCpuUsPerMessage: counted.hopCpuSeconds.map((s) => (s / counted.messages) * 1e6) } : {}),
       };
+    } else {
+      // The setup phase: the sender's sequential connects, timed in the sender; the server is told to finish after them.
+      const { type: _type, ...setup } = await sender.next("result");
+      result = setup;
     }
     receiver.send({ type: "finish" });
     sender.send({ type: "finish" });
