@@ -27,6 +27,14 @@ export class ReadBuffer {
   #end = 0;
   /** A frame cut from #bytes was kept by the sink: its memory is the sink's. */
   #kept = false;
+  /**
+   * The memory `next` handed out last, from #bytes at #nextAt (forgotten when #bytes is replaced): handed out
+   * again while it is the same (every read of a ping-pong starts at 0 of the
+   * same buffer). A Buffer's `subarray` reads the slow `buffer` getter and
+   * makes a Buffer: several hundred instructions on every read.
+   */
+  #next: Buffer | null = null;
+  #nextAt = -1;
 
   constructor(maxFrameSize: number) {
     this.#maxFrameSize = maxFrameSize;
@@ -66,7 +74,13 @@ export class ReadBuffer {
         }
       }
     }
-    return bytes.subarray(this.#end);
+    const at = this.#end;
+    const last = this.#next;
+    if (last !== null && at === this.#nextAt) return last;
+    const memory = bytes.subarray(at);
+    this.#next = memory;
+    this.#nextAt = at;
+    return memory;
   }
 
   /**
@@ -112,6 +126,7 @@ export class ReadBuffer {
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
     this.#bytes = next;
     this.#view = plain(next);
+    this.#next = null;
     this.#start = 0;
     this.#end = held;
     this.#kept = false;

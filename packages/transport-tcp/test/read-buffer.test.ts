@@ -67,6 +67,35 @@ describe("the TCP read buffer", () => {
     expect(memory.size).toBe(1);
   });
 
+  it("hands the socket the same memory for every read of a ping-pong of released frames, and new memory after a kept frame", () => {
+    const reader = new ReadBuffer(1024 * 1024);
+    const wire = encodeFrames([new Uint8Array(100).fill(7)]);
+    const handedOut = new Set<Uint8Array>();
+    for (let i = 0; i < 50; i++) {
+      const room = reader.next();
+      handedOut.add(room);
+      room.set(wire);
+      reader.received(wire.byteLength, () => FRAME_RELEASED);
+    }
+    // One object for 50 reads: no Buffer is made per read.
+    expect(handedOut.size).toBe(1);
+    const [released] = handedOut;
+
+    // A kept frame's bytes are the sink's: the next read goes after them, into other memory.
+    const room = reader.next();
+    expect(room).toBe(released);
+    room.set(wire);
+    let kept: Uint8Array | undefined;
+    reader.received(wire.byteLength, (frame) => void (kept = frame));
+    const after = reader.next();
+    expect(after).not.toBe(released);
+    expect(after.byteOffset).toBeGreaterThanOrEqual(released!.byteOffset + wire.byteLength);
+    after.fill(0xee);
+    expect(Array.from(kept!).every((b) => b === 7)).toBe(true);
+    // And it is handed out again while nothing more was read.
+    expect(reader.next()).toBe(after);
+  });
+
   it("reads small frames that are kept one after the other into one buffer, not a buffer per read", () => {
     const frames = Array.from({ length: 1000 }, (_, i) => new Uint8Array(100).fill(i & 0xff));
     const reader = new ReadBuffer(1024 * 1024);
