@@ -84,6 +84,18 @@ async function withEsbuild() {
     replace(path, contents);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
+  // The bundle folder's own package.json: Node's ES module loader looks up the package scope of every file it loads
+  // and of every file that imports a package (its type, a self-reference), walking up one folder at a time from the
+  // file (each step a URL, a path and a package.json lookup): from `dist/bundle/` that walk found the package's own
+  // package.json two folders up, and a fresh process walked about 270 steps for the bundles a first connection
+  // loads; with this one, about 90. It says what the package's says of these files (ES modules, the same
+  // `sideEffects` for bundlers) and nothing else: no name, so no self-reference from here (the bundles import none).
+  if (pkg.sideEffects !== undefined && typeof pkg.sideEffects !== "boolean") {
+    throw new Error(`${pkg.name}: sideEffects is a list, whose paths the bundle folder's own package.json would have to rewrite: make it a boolean or teach bundle-node.mjs the lists`);
+  }
+  const scope = join(OUT, "package.json");
+  replace(scope, `${JSON.stringify({ type: "module", ...(pkg.sideEffects === undefined ? {} : { sideEffects: pkg.sideEffects }) })}\n`);
+  written.add(scope);
   // A package with a warm-up: the files its main entry loads at start become scripts with a code cache (node-script.mjs).
   const main = entries.find((e) => e.subpath === ".");
   if (main !== undefined && existsSync(WARM_UP)) {

@@ -16,6 +16,7 @@ interface Manifest {
   private?: boolean;
   scripts: Record<string, string>;
   exports: Record<string, Target>;
+  sideEffects?: boolean;
 }
 
 describe.each(packages)("packages/%s", (dir) => {
@@ -37,5 +38,12 @@ describe.each(packages)("packages/%s", (dir) => {
       const map = [`${target}.map`, target.replace(/\.js$/, ".script.js.map")].find((m) => existsSync(join(at, m)));
       expect(map, `${pkg.name}: ${target}.map is not built`).toBeDefined();
     }
+  });
+
+  it("gives its bundle folder a package.json of its own: ES modules, the package's sideEffects, no name", () => {
+    // Node's ES module loader walks up from each file it loads, and from each file that imports a package, to the
+    // nearest package.json: from dist/bundle/ that walk now ends in the folder itself (issue 15, the first connection).
+    const scope = JSON.parse(readFileSync(join(at, "dist/bundle/package.json"), "utf8")) as Record<string, unknown>;
+    expect(scope).toEqual({ type: "module", ...(pkg.sideEffects === undefined ? {} : { sideEffects: pkg.sideEffects }) });
   });
 });
