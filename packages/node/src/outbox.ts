@@ -2,9 +2,10 @@
 import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters } from "@xppg/transport/adapter";
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
 import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { internalError } from "./errors.js";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
@@ -178,16 +179,8 @@ export class Outbox implements QueueBudgetMember {
     try {
       sent = this.#owner.connection.send(this.#out.subarray(0, length));
     } catch (error) {
-      // A connection whose send throws (a broken contract) lost the bundle:
-      // this session cannot go on. Fail the senders and close it. A typed
-      // error is reported once by the session's end (the connection closes
-      // with it, or closed already); any other is this side's bug, which no
-      // close carries: reported here, closed connection or not.
-      this.close(this.#owner.closedError());
-      const connection = this.#owner.connection;
-      if (!isXppgError(error)) this.#owner.report(error);
-      if (connection.isClosed) return;
-      void connection.close(isXppgError(error) ? error : undefined);
+      // A connection whose send throws (a broken contract) lost the bundle.
+      this.#lost(error);
       return;
     }
     if (sent === this.#taken) {
@@ -222,14 +215,33 @@ export class Outbox implements QueueBudgetMember {
         this.#inFlight -= length;
         if (this.#closed) return;
         this.#limits.budget?.remove(length);
-        // A closed connection is reported by `closed` (once, as the session ends); anything else is this node's bug.
-        if (!this.#owner.connection.isClosed && !isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.#owner.report(error);
-        this.#waiters.fail(error as Error);
+        // A closed connection is reported by `closed` (once, as the session ends).
+        if (this.#owner.connection.isClosed || isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.#waiters.fail(error as Error);
+        // Refused by a connection that stays open (a frame over its transport's `maxFrameSize`): the bundle is lost all the same.
+        else this.#lost(error);
       },
     );
     // Last: passing the node-wide bound may drop this very peer (closing this outbox).
     this.#limits.budget?.add(length);
     return sent;
+  }
+
+  /**
+   * A bundle is lost (the connection's `send` threw, or refused it and
+   * stayed open): the session cannot go on, since the peer would read on
+   * past a gap. Its messages' sends resolved when they were queued, so the
+   * loss must show: the outbox closes (waiting senders and every later send
+   * reject) and the connection closes with a typed error, which the
+   * session's end reports once and `peer:left` carries. An error that is not
+   * typed is this side's bug, made an `XPPG_ERR_INTERNAL`; a connection that
+   * closed already reported its own end, so that one is reported here.
+   */
+  #lost(error: unknown): void {
+    const typed = isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error);
+    this.close(typed);
+    const connection = this.#owner.connection;
+    if (!connection.isClosed) void connection.close(typed);
+    else if (typed !== error) this.#owner.report(typed);
   }
 
   /** The session ended: waiting senders fail with `error`, the queue no longer counts. Idempotent. */

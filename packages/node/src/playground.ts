@@ -303,8 +303,9 @@ export class Playground {
    * back-pressure); broadcasting to no peers resolves at once. A broadcast
    * waits at most `limits.maxBroadcastWaitMs` for a peer that is not reading,
    * and does not reject when a receiver leaves. A send to one peer rejects with
-   * a typed code when its connection fails during the write; a message already
-   * handed to the connection can still be lost if it fails later (`peer:left`).
+   * a typed code when its connection fails during a write made at once (a
+   * tick's first message); a message written later (the tick's others, at its
+   * end) can be lost after its send resolved: `peer:left` then carries the code.
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {

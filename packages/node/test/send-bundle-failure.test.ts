@@ -1,0 +1,158 @@
+import type { Connection, Transport } from "@xppg/transport";
+import { connectionResetError } from "@xppg/transport/adapter";
+import { tcpTransport } from "@xppg/transport-tcp";
+import { describe, expect, it, vi } from "vitest";
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { collect, stopNodesAfterEach, track } from "./helpers.js";
+import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
+
+// pg.send to a neighbour resolves once its message is queued. A tick's first
+// message is written at once; its later ones are written together, as one
+// bundle, at the tick's end. These tests fail that later write in each way a
+// connection can (README, "`await pg.send(kind, payload, { to? })`"): the
+// sends resolved, so the loss must show, with a code, on `peer:left` and
+// `error`, and every send after it must reject.
+
+stopNodesAfterEach();
+
+const quietHeartbeat = { intervalMs: 60_000, timeoutMs: 120_000 };
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const outcome = (p: Promise<void>): Promise<string> => p.then(() => "resolved", (e: { code?: string }) => `rejected ${String(e.code)}`);
+const KiB = 1024;
+
+/** Real TCP; `fail()` makes the dialled connection's next write throw a plain error (a transport breaking its contract). */
+function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}) {
+  const inner = tcpTransport(options);
+  let armed = false;
+  let conn: Connection | undefined;
+  const trap = (c: Connection): Connection => {
+    const send = c.send.bind(c);
+    const sendParts = c.sendParts.bind(c);
+    const trip = (): void => {
+      if (!armed) return;
+      armed = false;
+      throw new Error("injected write failure");
+    };
+    c.send = (frame) => (trip(), send(frame));
+    c.sendParts = (parts) => (trip(), sendParts(parts));
+    return (conn = c);
+  };
+  const transport = Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, o)),
+  });
+  return { transport, fail: () => void (armed = true), connection: () => conn! };
+}
+
+/** A node dialling P with `transport`, both started, joined, and idle after a message that arrived. */
+async function joined(encrypted: boolean, transport: Transport) {
+  const plain: PlaygroundOptions = encrypted ? {} : { dangerouslyDisableEncryption: true };
+  const p = await tcpNode({ heartbeat: quietHeartbeat, ...plain });
+  const a = track(new Playground("test-app", { transports: [transport], listen: [], heartbeat: quietHeartbeat, ...plain }));
+  await a.start();
+  await a.join(`tcp://127.0.0.1:${p.port}`);
+  const got = collect<unknown>(p, "m");
+  await a.send("m", 0, { to: p.peerId });
+  await vi.waitFor(() => expect(got).toHaveLength(1));
+  await turn();
+  return { a, p, got, errors: errorsOf(a), left: leftOf(a) };
+}
+
+/** After the loss: a few turns, then what a send to P gives and what P got. */
+async function afterLoss(a: Playground, p: Playground, left: { peerId: string }[]) {
+  await vi.waitFor(() => expect(left).toHaveLength(1));
+  const later = await outcome(a.send("m", "later", { to: p.peerId }));
+  for (let i = 0; i < 10; i++) await turn();
+  return later;
+}
+
+const big = (): { big: Uint8Array } => ({ big: new Uint8Array(70 * KiB) });
+
+/**
+ * What P read is a prefix of `sent`, never more (nothing after a lost
+ * bundle, so no gap): the session ends with a reset, which may cut what was
+ * written at once before it too.
+ */
+function expectPrefix(got: { payload: unknown }[], sent: unknown[]): void {
+  const payloads = got.map((m) => m.payload);
+  expect(sent.slice(0, payloads.length)).toEqual(payloads);
+}
+
+describe("plaintext: a transport whose maxFrameSize is below limits.maxFrameSize refuses a large bundle and stays open", () => {
+  it.each([
+    ["pg.send to one peer", (a: Playground, to: string) => a.send("m", big(), { to })],
+    ["pg.sendText", (a: Playground, to: string) => a.sendText("x".repeat(70 * KiB), to)],
+    ["a broadcast", (a: Playground) => a.send("m", big())],
+  ])("%s in a tick's bundle: the session ends with XPPG_ERR_FRAME_TOO_LARGE on peer:left and error (once), later sends reject", async (_name, sendLarge) => {
+    const { a, p, got, errors, left } = await joined(false, tcpTransport({ maxFrameSize: 64 * KiB }));
+    // The tick's first message leaves at once; the large one is the tick's bundle, refused at the tick's end.
+    const sends = [a.send("m", 1, { to: p.peerId }), sendLarge(a, p.peerId)];
+    expect(await Promise.all(sends.map(outcome))).toEqual(["resolved", "resolved"]);
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_FRAME_TOO_LARGE" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_FRAME_TOO_LARGE"]);
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    // Nothing after the lost bundle reached P: no gap in what it read.
+    expectPrefix(got, [0, 1]);
+  });
+
+  it("a large message that is the tick's first (written at once) ends the session the same way", async () => {
+    const { a, p, got, errors, left } = await joined(false, tcpTransport({ maxFrameSize: 64 * KiB }));
+    expect(await outcome(a.send("m", big(), { to: p.peerId }))).toBe("resolved");
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_FRAME_TOO_LARGE" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_FRAME_TOO_LARGE"]);
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    expectPrefix(got, [0]);
+  });
+});
+
+describe("plaintext: a connection whose send throws a plain error on a tick's bundle", () => {
+  it("the session ends with XPPG_ERR_INTERNAL on peer:left and error (once), not as a clean leave; later sends reject", async () => {
+    const t = throwingTransport();
+    const { a, p, got, errors, left } = await joined(false, t.transport);
+    const first = a.send("m", 1, { to: p.peerId });
+    t.fail();
+    const rest = [a.send("m", 2, { to: p.peerId }), a.sendText("3", p.peerId)];
+    expect(await Promise.all([first, ...rest].map(outcome))).toEqual(["resolved", "resolved", "resolved"]);
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_INTERNAL" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_INTERNAL"]);
+    expect((errors[0]!.cause as Error).message).toBe("injected write failure");
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    expectPrefix(got, [0, 1]);
+  });
+});
+
+describe("encrypted: the write under the secure channel throws while the tick's later frames are sealed", () => {
+  it("the sends resolved (handed to the channel), the session ends with XPPG_ERR_CONNECTION_RESET (once), later sends reject", async () => {
+    const t = throwingTransport();
+    const { a, p, got, errors, left } = await joined(true, t.transport);
+    const first = a.send("m", 1, { to: p.peerId });
+    t.fail();
+    const rest = [a.send("m", 2, { to: p.peerId }), a.send("m", 3)];
+    expect(await Promise.all([first, ...rest].map(outcome))).toEqual(["resolved", "resolved", "resolved"]);
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_CONNECTION_RESET" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_CONNECTION_RESET"]);
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    expectPrefix(got, [0, 1]);
+  });
+});
+
+describe.each([
+  ["encrypted", true],
+  ["plaintext", false],
+])("the connection is reset in the tick after the sends were queued (%s)", (_name, encrypted) => {
+  it("the sends resolved, peer:left carries the reset's code, later sends reject", async () => {
+    const t = throwingTransport();
+    const { a, p, got, left } = await joined(encrypted, t.transport);
+    const sends = [a.send("m", 1, { to: p.peerId }), a.send("m", 2, { to: p.peerId })];
+    const conn = t.connection();
+    void conn.close(connectionResetError(conn.remoteAddress, new Error("reset in the same tick")));
+    expect(await Promise.all(sends.map(outcome))).toEqual(["resolved", "resolved"]);
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_CONNECTION_RESET" }]);
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    expectPrefix(got, [0, 1]);
+  });
+});
