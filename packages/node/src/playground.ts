@@ -70,6 +70,10 @@ export class Playground {
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   /** The last kind `send` checked whose checks hold for every payload; an object no caller holds at first (never `undefined`, a kind to refuse). */
   #checkedKind: unknown = {};
+  /** The peer `send` last looked up, its session then (or none), and the table's `openChanges` then: a stream of sends to one peer looks it up once. */
+  #sentTo: string | undefined;
+  #sentSession: PeerSession | undefined;
+  #sentAt = -1;
 
   /**
    * @param appName your protocol's namespace (1 to 128 characters).
@@ -317,7 +321,13 @@ export class Playground {
       if (kind !== this.#checkedKind && checkSendKind(kind, payload)) this.#checkedKind = kind;
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      const session = this.#open.get(to);
+      let session = this.#sentSession;
+      if (to !== this.#sentTo || this.#table.openChanges !== this.#sentAt) {
+        session = this.#open.get(to);
+        this.#sentTo = to;
+        this.#sentSession = session;
+        this.#sentAt = this.#table.openChanges;
+      }
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);
