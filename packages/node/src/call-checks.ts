@@ -46,13 +46,17 @@ export function checkNotReserved(kind: string): void {
 }
 
 /**
- * `pg.send`'s kind: 1 to 255 characters, not reserved, and a payload of the
- * kind's fixed shape. Returns true when these checks depend on the kind
- * alone (a kind with no fixed shape, as most are), so that the caller may
- * skip them for later sends of the same kind; false for "text", whose
- * payload has a shape to check on every send.
+ * The last kind {@link checkSendKind} passed. Its checks depend on the kind
+ * alone (but for "text", whose payload has a shape, never kept here), so a
+ * stream of sends of one kind makes them once (in Node `pg.send` compares
+ * with it before it calls). It starts as an object no caller holds:
+ * `undefined` would let a first `pg.send(undefined, ...)` through.
  */
-export function checkSendKind(kind: unknown, payload: unknown): boolean {
+export let passedKind: unknown = {};
+
+/** `pg.send`'s kind: 1 to 255 characters, not reserved, and a payload of the kind's fixed shape. */
+export function checkSendKind(kind: unknown, payload: unknown): void {
+  if (kind === passedKind) return;
   const call = "pg.send(kind, payload, options?)";
   checkKind(kind, call, ERROR_TEXTS ? 'pg.send("chat", { text: "hi" })' : "", true);
   checkNotReserved(kind as string);
@@ -64,7 +68,7 @@ export function checkSendKind(kind: unknown, payload: unknown): boolean {
       ERROR_TEXTS ? 'pg.sendText("hello") or pg.send("text", { text: "hello" })' : undefined,
     );
   }
-  return FIXED_SHAPE_KINDS[kind as string] === undefined;
+  if (FIXED_SHAPE_KINDS[kind as string] === undefined) passedKind = kind;
 }
 
 export function checkStartOptions(options: unknown): { openPort: boolean; openPortTimeoutMs: number; signal: AbortSignal | undefined } {

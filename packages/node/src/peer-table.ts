@@ -64,8 +64,6 @@ export class PeerTable {
   readonly peers = new Map<string, PeerSession>();
   /** Sessions both sides accepted, by peer id: the ones messages go to. */
   readonly open = new Map<string, PeerSession>();
-  /** Moves on at every change of `open`: a lookup in it stays good while this stands still (`pg.send` keeps its last). */
-  openChanges = 0;
   /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
   readonly paused = new Set<PeerSession>();
   readonly #info = new Map<PeerSession, PeerInfo>();
@@ -265,7 +263,6 @@ export class PeerTable {
       if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, keptElsewhere(peerId)));
     }
     this.open.set(peerId, session);
-    this.openChanges++;
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
     this.#announced.add(peerId);
@@ -285,7 +282,7 @@ export class PeerTable {
     this.#standby.delete(session);
     const listed = this.peers.get(peerId);
     this.peers.set(peerId, session);
-    if (this.open.get(peerId) === listed && this.open.delete(peerId)) this.openChanges++;
+    if (this.open.get(peerId) === listed) this.open.delete(peerId);
     for (const resolve of waiting) resolve();
     if (listed === undefined || listed === session) return;
     listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, ERROR_TEXTS ? `${peerId} kept another connection to ${this.#o.localPeerId}` : [peerId, this.#o.localPeerId]));
@@ -309,7 +306,7 @@ export class PeerTable {
       for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
       return this.#replacementEnded(peerId);
     }
-    if (this.open.get(peerId) === session && this.open.delete(peerId)) this.openChanges++;
+    if (this.open.get(peerId) === session) this.open.delete(peerId);
     // Still the registered session: the peer is gone (not replaced by another connection).
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);

@@ -5,9 +5,9 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, raceAbort } from "./call-checks.js";
+import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, passedKind, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
-import { memberForApplication } from "#host";
+import { memberForApplication, INLINE_SEND_CHECKS } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
@@ -68,12 +68,6 @@ export class Playground {
   #nat: PortMappingResult | null = null;
   #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
-  /** The last kind `send` checked whose checks hold for every payload; an object no caller holds at first (never `undefined`, a kind to refuse). */
-  #checkedKind: unknown = {};
-  /** The peer `send` last looked up, its session then (or none), and the table's `openChanges` then: a stream of sends to one peer looks it up once. */
-  #sentTo: string | undefined;
-  #sentSession: PeerSession | undefined;
-  #sentAt = -1;
 
   /**
    * @param appName your protocol's namespace (1 to 128 characters).
@@ -316,18 +310,12 @@ export class Playground {
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {
       const to = checkTarget(options, "pg.send(kind, payload, options?)");
-      // The common case checked here, not in a call (V8 does not inline every call of a send: each cost some ns).
-      if (this.#phase !== "running") this.#assertRunning("send");
-      if (kind !== this.#checkedKind && checkSendKind(kind, payload)) this.#checkedKind = kind;
+      // In Node the common case is checked here, not in a call (V8 does not inline every call of a send: each cost some ns).
+      if (!INLINE_SEND_CHECKS || this.#phase !== "running") this.#assertRunning("send");
+      if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      let session = this.#sentSession;
-      if (to !== this.#sentTo || this.#table.openChanges !== this.#sentAt) {
-        session = this.#open.get(to);
-        this.#sentTo = to;
-        this.#sentSession = session;
-        this.#sentAt = this.#table.openChanges;
-      }
+      const session = this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);

@@ -149,7 +149,7 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     await expect(a.send("text", "hi")).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }"));
   });
 
-  it("send's checks hold per node: a fresh node refuses an undefined kind, a stopped one a kind it sent before", async () => {
+  it("send's checks after a stream of one kind: another node refuses an undefined kind, a stopped one a kind it sent before", async () => {
     const a = await node();
     for (let i = 0; i < 3; i++) await expect(a.send("note", i)).resolves.toBeUndefined();
     const b = await node();
