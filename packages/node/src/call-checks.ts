@@ -48,10 +48,11 @@ export function checkNotReserved(kind: string): void {
 /**
  * The last kind {@link checkSendKind} passed. Its checks depend on the kind
  * alone (but for "text", whose payload has a shape, never kept here), so a
- * stream of sends of one kind makes them once. It starts as an object no
- * caller holds: `undefined` would let a first `pg.send(undefined, ...)` through.
+ * stream of sends of one kind makes them once (in Node `pg.send` compares
+ * with it before it calls). It starts as an object no caller holds:
+ * `undefined` would let a first `pg.send(undefined, ...)` through.
  */
-let passedKind: unknown = {};
+export let passedKind: unknown = {};
 
 /** `pg.send`'s kind: 1 to 255 characters, not reserved, and a payload of the kind's fixed shape. */
 export function checkSendKind(kind: unknown, payload: unknown): void {

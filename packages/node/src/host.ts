@@ -27,6 +27,9 @@ export const SIGNS_LATER = false;
 /** A peer's stream of one application kind goes straight to the handlers once its first message passed the checks (issue 15; a page saves the bytes). */
 export const DIRECT_STREAMS = true;
 
+/** `pg.send` checks its common case (a running node, a kind it just accepted) without a call (issue 15; a page saves the bytes). */
+export const INLINE_SEND_CHECKS = true;
+
 /** The node's signer of its broadcasts: the identity's own, at once. */
 export function broadcastSigner(identity: Identity): (data: Uint8Array) => Uint8Array {
   return (data) => identity.sign(data);

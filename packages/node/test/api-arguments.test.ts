@@ -149,6 +149,17 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     await expect(a.send("text", "hi")).rejects.toEqual(invalid('pg.send("text", payload)', "{ text: string }"));
   });
 
+  it("send's checks after a stream of one kind: another node refuses an undefined kind, a stopped one a kind it sent before", async () => {
+    const a = await node();
+    for (let i = 0; i < 3; i++) await expect(a.send("note", i)).resolves.toBeUndefined();
+    const b = await node();
+    await expect(b.send(undefined as never, 1)).rejects.toEqual(invalid("pg.send(kind, payload, options?)", "kind"));
+    await expect(b.send("note", 1)).resolves.toBeUndefined();
+    await a.stop();
+    await expect(a.send("note", 4)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
+    await expect(b.send("note", 2)).resolves.toBeUndefined();
+  });
+
   it.each<[string, (pg: Playground) => Promise<unknown>, string, string[]]>([
     ["sendText(5)", (pg) => pg.sendText(5 as never), "pg.sendText(text, options?)", ["text must be a string"]],
     ["send(kind, payload, { too })", (pg) => pg.send("k", 1, { too: "x" } as never), "pg.send(kind, payload, options?)", ['"too" (did you mean "to"?)']],

@@ -274,6 +274,29 @@ describe("Playground: disconnect", () => {
     expect(errors).toEqual([]);
   });
 
+  it("sends to one peer id follow the peer when it leaves and comes back on a new connection", async () => {
+    const a = await node();
+    const b = await node();
+    const got: unknown[] = [];
+    a.on("note", (_src, _kind, payload) => void got.push(payload));
+    await b.join(a.addresses[0]!);
+    await until(() => b.peers.length === 1, 5000, "peer");
+    // One options object for every send, as a stream of sends to one peer passes it.
+    const to = { to: a.peerId };
+    await b.send("note", 1, to);
+    await until(() => got.length === 1, 5000, "the first message");
+    const left = nextEvent(b, "peer:left");
+    expect(a.disconnect(b.peerId)).toBe(true);
+    await left;
+    // Not a neighbour now: the send goes the routed way, which has no route to it.
+    await expect(b.send("note", 2, to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await b.join(a.addresses[0]!);
+    await until(() => b.peers.length === 1, 5000, "the peer again");
+    await b.send("note", 3, to);
+    await until(() => got.length === 2, 5000, "the message on the new connection");
+    expect(got).toEqual([1, 3]);
+  });
+
   it("a refused join is reported to its caller only, not also as an error event", async () => {
     const a = await node("one-app");
     const b = await node("other-app");

@@ -68,6 +68,9 @@ function notInPage(message: ErrorText): PlaygroundError {
 /** Every message of a page's peers takes the whole way (Node's short way for a stream of one kind costs a page bytes). */
 export const DIRECT_STREAMS = false;
 
+/** A page's `pg.send` makes its checks in calls, as before (Node's short way costs a page bytes). */
+export const INLINE_SEND_CHECKS = false;
+
 /** A page signs on WebCrypto, which answers later: broadcasts wait for their signature before they are queued. */
 export const SIGNS_LATER = true;
 
