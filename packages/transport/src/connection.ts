@@ -43,6 +43,12 @@ export interface FrameSink {
 export interface Connection extends AsyncDisposable {
   /** Short name of the transport that made this connection (`"tcp"`, `"ws"`, `"memory"`). */
   readonly transport: string;
+  /**
+   * The largest frame `send` takes, when the connection says (its
+   * transport's `maxFrameSize`): a layer that joins several messages into
+   * one frame keeps the joined frame within it.
+   */
+  readonly maxFrameSize?: number;
   /** The remote end, as an address its transport can read (`"tcp://127.0.0.1:7337"`). */
   readonly remoteAddress: string;
   /** The local end, in the same form. */

@@ -131,8 +131,8 @@ export class ConnectionCore implements Connection {
   readonly localAddress: string;
   readonly remoteHost: string;
   readonly outbound: boolean;
+  readonly maxFrameSize: number;
   readonly closed: Promise<CloseInfo>;
-  readonly #maxFrameSize: number;
   readonly #closeTimeoutMs: number | undefined;
   readonly #inbox: FrameInbox;
   readonly #waiters = new SendWaiters();
@@ -155,7 +155,7 @@ export class ConnectionCore implements Connection {
     this.localAddress = options.localAddress;
     this.remoteHost = options.remoteHost;
     this.outbound = options.outbound;
-    this.#maxFrameSize = options.maxFrameSize;
+    this.maxFrameSize = options.maxFrameSize;
     this.#closeTimeoutMs = options.closeTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -191,7 +191,7 @@ export class ConnectionCore implements Connection {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
     if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
     const length = frame.byteLength;
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     try {
       return this.#link.send(frame);
     } catch (err) {
@@ -207,7 +207,7 @@ export class ConnectionCore implements Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     const link = this.#link;
     try {
       return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
