@@ -89,7 +89,10 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // its own copy wrote) and passes its session to the end of tick (Node's ends it at the connection's; a page's build ignores it).
 // 56,742 bytes once the outbox's choice of end of tick (its connection's, or its own queued before its first send) is
 // Node's only (`TICK_END_AT_CONNECTION`, false in a page's `#next-turn`): a page runs main's path, with no branch for it.
-export const CEILING_GZIP_BYTES = 56_742;
+// 56,751 bytes once a node's tick bundles stay within the connection's own `maxFrameSize` (an optional field of the
+// Connection interface that ConnectionCore sets): messages that each fit a transport made with a smaller limit than the
+// node's were joined into one frame it refused, which ended the session (a defect fix, 9 bytes).
+export const CEILING_GZIP_BYTES = 56_751;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

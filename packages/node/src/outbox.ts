@@ -110,7 +110,8 @@ export class Outbox implements QueueBudgetMember {
     this.#owner = owner;
     this.#limits = limits;
     this.#codec = owner.codec;
-    this.#frameLimit = owner.codec.maxSize + BUNDLE_LENGTH_BYTES;
+    // A bundle stays within what its connection takes too (a transport made with a `maxFrameSize` below the node's limit).
+    this.#frameLimit = Math.min(owner.codec.maxSize + BUNDLE_LENGTH_BYTES, owner.connection.maxFrameSize ?? Infinity);
     limits.budget?.join(this);
   }
 

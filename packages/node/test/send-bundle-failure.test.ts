@@ -106,6 +106,22 @@ describe("plaintext: a transport whose maxFrameSize is below limits.maxFrameSize
   });
 });
 
+describe("plaintext: messages that each fit a transport's maxFrameSize below limits.maxFrameSize", () => {
+  it("are cut into bundles the connection takes: the tick's messages all arrive and the session stays", async () => {
+    const { a, p, got, errors, left } = await joined(false, tcpTransport({ maxFrameSize: 16 * KiB }));
+    const tenKiB = (n: number) => ({ n, bytes: new Uint8Array(10 * KiB) });
+    // The tick's first leaves at once; the two others, 20 KiB together, would be one bundle over the transport's 16 KiB.
+    const sends = [a.send("m", 1, { to: p.peerId }), a.send("m", tenKiB(2), { to: p.peerId }), a.send("m", tenKiB(3), { to: p.peerId })];
+    expect(await Promise.all(sends.map(outcome))).toEqual(["resolved", "resolved", "resolved"]);
+    await vi.waitFor(() => expect(got).toHaveLength(4));
+    expect(got.map((m) => m.payload).map((x) => (typeof x === "object" && x !== null && "n" in x ? x.n : x))).toEqual([0, 1, 2, 3]);
+    expect(await outcome(a.send("m", 4, { to: p.peerId }))).toBe("resolved");
+    await vi.waitFor(() => expect(got).toHaveLength(5));
+    expect(left).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("plaintext: a connection whose send throws a plain error on a tick's bundle", () => {
   it("the session ends with XPPG_ERR_INTERNAL on peer:left and error (once), not as a clean leave; later sends reject", async () => {
     const t = throwingTransport();
