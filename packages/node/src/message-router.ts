@@ -145,8 +145,14 @@ export class MessageRouter {
       return false;
     }
     if (verdict === VERDICT.FORGED) {
-      const why = envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content";
-      o.forged(session, new PlaygroundError(NODE_ERROR_CODES.BAD_SIGNATURE, ERROR_TEXTS ? `Dropped a "${envelope.kind}" broadcast from ${envelope.source}: ${why}.` : [envelope.kind, envelope.source]));
+      // The reason is words only: inside the texts' branch, so a page's build (no texts) does not read the signature for nothing.
+      o.forged(
+        session,
+        new PlaygroundError(
+          NODE_ERROR_CODES.BAD_SIGNATURE,
+          ERROR_TEXTS ? `Dropped a "${envelope.kind}" broadcast from ${envelope.source}: ${envelope.signature === undefined ? "it carries no signature" : "its signature does not match its content"}.` : [envelope.kind, envelope.source],
+        ),
+      );
       return false;
     }
     return true;

@@ -15,7 +15,8 @@
  *   channel fail to decrypt, and the receiving end closes it.
  * - Channels are bounded in all, per peer and while opening; an idle one is
  *   closed. A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
- *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`.
+ *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`;
+ *   one whose route is gone closes with that code at its next packet.
  */
 
 import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
@@ -293,8 +294,12 @@ export class RoutingRoom {
       path: {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next === undefined) return Promise.reject(unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []));
-          return this.#hand(next, packet);
+          if (next !== undefined) return this.#hand(next, packet);
+          // The record is lost, and with it the channel (the other end counts records): closed now, so the
+          // sends after it reject instead of resolving into nothing. After the record layer is done with it.
+          const error = unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []);
+          queueMicrotask(() => this.#drop(channel, error));
+          return Promise.reject(error);
         },
         reset: () => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);

@@ -57,6 +57,34 @@ describe("routed unicast over TCP on loopback", { timeout: 30_000 }, () => {
   });
 });
 
+describe("a path that breaks under an open channel", { timeout: 30_000 }, () => {
+  it("once A has no route left to C, A's sends on the open channel reject with XPPG_ERR_UNREACHABLE (one message may be lost), not resolve while lost; a route that comes back opens a new channel", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    // B goes: A's only link toward C closes (and C's), and with it A's route to C.
+    await b.stop();
+    await until(() => a.peers.length === 0 && c.peers.length === 0, 10_000, "A and C see B leave");
+    const outcomes: string[] = [];
+    for (let n = 1; n <= 5 && !outcomes.includes("XPPG_ERR_UNREACHABLE"); n++) {
+      outcomes.push(await a.send("note", { n }, { to: c.peerId }).then(() => "resolved", (error: { code?: string }) => String(error.code)));
+    }
+    // The record that found no way on is lost (its send may have resolved); the channel closes with the code, so the next send rejects.
+    expect(outcomes.at(-1)).toBe("XPPG_ERR_UNREACHABLE");
+    expect(outcomes.filter((o) => o === "resolved").length).toBeLessThanOrEqual(1);
+    await expect(a.send("note", { n: 9 }, { to: c.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await expect(a.request("echo", {}, { to: c.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    // A new path A - E - C (C, alone again, announces itself when it joins): the next send opens a new channel and arrives.
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${a.port}`);
+    await c.join(`tcp://127.0.0.1:${e.port}`);
+    await retrySend(a, c, atC, 10);
+    expect(atC.map((x) => x.payload.n).filter((n) => n >= 1 && n <= 9)).toEqual([]);
+  });
+});
+
 describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, () => {
   /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
   async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
