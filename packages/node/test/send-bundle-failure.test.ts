@@ -1,10 +1,10 @@
-import type { Connection, Transport } from "@xppg/transport";
+import type { Transport } from "@xppg/transport";
 import { connectionResetError } from "@xppg/transport/adapter";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { describe, expect, it, vi } from "vitest";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { collect, stopNodesAfterEach, track } from "./helpers.js";
-import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
+import { errorsOf, leftOf, tcpNode, throwingTransport } from "./tcp-helpers.js";
 
 // pg.send to a neighbour resolves once its message is queued. A tick's first
 // message is written at once; its later ones are written together, as one
@@ -19,29 +19,6 @@ const quietHeartbeat = { intervalMs: 60_000, timeoutMs: 120_000 };
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const outcome = (p: Promise<void>): Promise<string> => p.then(() => "resolved", (e: { code?: string }) => `rejected ${String(e.code)}`);
 const KiB = 1024;
-
-/** Real TCP; `fail()` makes the dialled connection's next write throw a plain error (a transport breaking its contract). */
-function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}) {
-  const inner = tcpTransport(options);
-  let armed = false;
-  let conn: Connection | undefined;
-  const trap = (c: Connection): Connection => {
-    const send = c.send.bind(c);
-    const sendParts = c.sendParts.bind(c);
-    const trip = (): void => {
-      if (!armed) return;
-      armed = false;
-      throw new Error("injected write failure");
-    };
-    c.send = (frame) => (trip(), send(frame));
-    c.sendParts = (parts) => (trip(), sendParts(parts));
-    return (conn = c);
-  };
-  const transport = Object.assign(Object.create(inner) as Transport, {
-    dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, o)),
-  });
-  return { transport, fail: () => void (armed = true), connection: () => conn! };
-}
 
 /** A node dialling P with `transport`, both started, joined, and idle after a message that arrived. */
 async function joined(encrypted: boolean, transport: Transport) {

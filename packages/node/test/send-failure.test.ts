@@ -3,43 +3,16 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { describe, expect, it, vi } from "vitest";
 import { Playground } from "../src/index.js";
 import { collect, stopNodesAfterEach, track } from "./helpers.js";
-import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
+import { errorsOf, leftOf, tcpNode, throwingTransport } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
-
-/**
- * Real TCP, but the connections it dials throw from their next write once
- * armed: an injected failure below the secure channel, which meets it while
- * sealing and writing a record at once, as a seal that throws does (the
- * transport is not under test; what the node does with the failure is).
- */
-function failingOnceTransport(): Transport & { arm(): void } {
-  const inner = tcpTransport();
-  let armed = false;
-  const trap = (conn: Connection): Connection => {
-    const send = conn.send.bind(conn);
-    const sendParts = conn.sendParts.bind(conn);
-    const trip = (): void => {
-      if (!armed) return;
-      armed = false;
-      throw new Error("injected write failure");
-    };
-    conn.send = (frame) => (trip(), send(frame));
-    conn.sendParts = (parts) => (trip(), sendParts(parts));
-    return conn;
-  };
-  return Object.assign(Object.create(inner) as Transport, {
-    arm: () => void (armed = true),
-    dial: async (address: string, options?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, options)),
-  });
-}
 
 const quietHeartbeat = { intervalMs: 60_000, timeoutMs: 120_000 };
 
 describe("a message whose at-once write fails (real TCP, encrypted)", () => {
   it("pg.send rejects with a typed code, and the failure is reported once", async () => {
     const p = await tcpNode({ heartbeat: quietHeartbeat });
-    const transport = failingOnceTransport();
+    const { transport, fail } = throwingTransport();
     const a = track(new Playground("test-app", { transports: [transport], listen: [], heartbeat: quietHeartbeat }));
     await a.start();
     await a.join(`tcp://127.0.0.1:${p.port}`);
@@ -49,7 +22,7 @@ describe("a message whose at-once write fails (real TCP, encrypted)", () => {
     await vi.waitFor(() => expect(warm).toHaveLength(1));
     const errors = errorsOf(a);
     const left = leftOf(a);
-    transport.arm();
+    fail();
     const outcome = await a.send("lost", { n: 1 }, { to: p.peerId }).then(
       () => "resolved",
       (error: { code?: string }) => error.code,

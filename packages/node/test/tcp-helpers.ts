@@ -1,4 +1,5 @@
 import type { XppgError } from "@xppg/errors";
+import type { Connection, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
 import type { Identity } from "@xppg/secure";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
@@ -30,4 +31,32 @@ export function leftOf(pg: Playground): { peerId: string; code: string | undefin
   const left: { peerId: string; code: string | undefined }[] = [];
   pg.events.on("peer:left", (peer, reason) => void left.push({ peerId: peer.peerId, code: reason?.code }));
   return left;
+}
+
+/**
+ * Real TCP, but `fail()` makes the dialled connection's next write throw a
+ * plain error (a transport breaking its contract, or a failure below the
+ * secure channel, met while sealing and writing a record): what the node
+ * does with the failure is under test, not the transport.
+ */
+export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}) {
+  const inner = tcpTransport(options);
+  let armed = false;
+  let conn: Connection | undefined;
+  const trap = (c: Connection): Connection => {
+    const send = c.send.bind(c);
+    const sendParts = c.sendParts.bind(c);
+    const trip = (): void => {
+      if (!armed) return;
+      armed = false;
+      throw new Error("injected write failure");
+    };
+    c.send = (frame) => (trip(), send(frame));
+    c.sendParts = (parts) => (trip(), sendParts(parts));
+    return (conn = c);
+  };
+  const transport = Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, o)),
+  });
+  return { transport, fail: () => void (armed = true), connection: () => conn! };
 }
