@@ -342,8 +342,11 @@ export class RecordLink implements ConnectionLink {
         this.#unsettledBytes -= size;
         this.#taken = sent;
       },
-      () => {
+      (error: unknown) => {
         this.#unsettledBytes -= size;
+        // Refused by a connection that stays open (a record over its `maxFrameSize`): the record is lost, a gap
+        // in the nonces that every later record would fall into. Nothing may follow it: the link ends with the error.
+        if (!this.#conn.isClosed) this.abort(isXppgError(error) ? error : writeFailedError(this.#remoteAddress, error), false);
       },
     );
     return sent;
