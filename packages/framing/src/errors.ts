@@ -34,7 +34,7 @@ export function frameTooLargeError(size: number, maxFrameSize: number, direction
   const advice =
     direction === "received"
       ? "The peer is misbehaving or uses a larger maxFrameSize; the connection is dropped."
-      : "Nothing was sent and a connection stays usable. Split the data into smaller frames (shareFile sends files in chunks), or raise maxFrameSize on both peers.";
+      : "Nothing was sent. A connection whose own send refused it stays usable; a layer above that had promised the frame (a secure channel's record, a node's bundle of messages) closes it instead. Split the data into smaller frames (shareFile sends files in chunks), or raise maxFrameSize on both peers and on the transport below.";
   return new FramingError(
     FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
     ERROR_TEXTS ? `A ${direction} frame of ${size} bytes exceeds maxFrameSize (${maxFrameSize} bytes). ${advice}` : [direction, size, maxFrameSize],
