@@ -24,19 +24,23 @@ async function pairOver16KiB() {
   return { server, client, got };
 }
 
+/** The client's link ended with the refusal's code, later sends reject, the peer saw an end (not a record it cannot open) and only the first frame. */
+async function expectEndedByRefusal(server: SecureConnection, client: SecureConnection, got: number[]): Promise<void> {
+  const closed = await within(client.closed, "the client's close");
+  expect(closed.error?.code).toBe("XPPG_ERR_FRAME_TOO_LARGE");
+  expect(await codeOf(client.send(new Uint8Array(10)))).toMatch(/^XPPG_ERR_/);
+  const peer = await within(server.closed, "the server's close");
+  expect(peer.error?.code).not.toBe("XPPG_ERR_DECRYPT_FAILED");
+  expect(got).toEqual([100]);
+}
+
 describe("a record the connection below refuses", () => {
   it("alone: the link closes with XPPG_ERR_FRAME_TOO_LARGE (its send rejects with it when the record left at once); nothing follows it", async () => {
     const { server, client, got } = await pairOver16KiB();
     await client.send(new Uint8Array(100));
     await within(new Promise<void>((resolve) => setImmediate(resolve)), "a turn");
     expect(["resolved", "XPPG_ERR_FRAME_TOO_LARGE"]).toContain(await codeOf(client.send(new Uint8Array(20 * KiB))));
-    const closed = await within(client.closed, "the client's close");
-    expect(closed.error?.code).toBe("XPPG_ERR_FRAME_TOO_LARGE");
-    expect(await codeOf(client.send(new Uint8Array(10)))).toMatch(/^XPPG_ERR_/);
-    // The peer sees the link end, not a record it cannot open.
-    const peer = await within(server.closed, "the server's close");
-    expect(peer.error?.code).not.toBe("XPPG_ERR_DECRYPT_FAILED");
-    expect(got).toEqual([100]);
+    await expectEndedByRefusal(server, client, got);
   });
 
   it("after the tick's first frame, sealed at the tick's end: the link closes with XPPG_ERR_FRAME_TOO_LARGE; nothing follows it", async () => {
@@ -45,11 +49,6 @@ describe("a record the connection below refuses", () => {
     const first = client.send(new Uint8Array(100));
     void client.send(new Uint8Array(20 * KiB)).catch(() => {});
     await first;
-    const closed = await within(client.closed, "the client's close");
-    expect(closed.error?.code).toBe("XPPG_ERR_FRAME_TOO_LARGE");
-    expect(await codeOf(client.send(new Uint8Array(10)))).toMatch(/^XPPG_ERR_/);
-    const peer = await within(server.closed, "the server's close");
-    expect(peer.error?.code).not.toBe("XPPG_ERR_DECRYPT_FAILED");
-    expect(got).toEqual([100]);
+    await expectEndedByRefusal(server, client, got);
   });
 });
