@@ -1,6 +1,6 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
-import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
-import type { CloseInfo, Connection } from "@xppg/transport";
+import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, frameTooLargeError, writeFrameHeader } from "@xppg/framing";
+import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
@@ -95,6 +95,8 @@ export class RecordLink implements ConnectionLink {
   #framesUp = 0;
   #endReceived = false;
   #linkClosed = false;
+  /** The largest record the connection below takes, when it says (its `maxFrameSize`): a larger one is refused before a nonce is spent on it. */
+  readonly #recordLimit: number;
 
   constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
     this.#provider = provider;
@@ -102,6 +104,7 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
+    this.#recordLimit = conn.maxFrameSize ?? Infinity;
     this.#whole = provider.wholeRecords === true;
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
@@ -309,6 +312,9 @@ export class RecordLink implements ConnectionLink {
    * unjoined.
    */
   #sealAndSend(length: number, source: Uint8Array | null = null): Promise<void> {
+    // A record the connection below would refuse: refused here, before its nonce is spent (a lost record is a gap every
+    // later record falls into). The throw ends the link with the error, as a failed seal does.
+    if (length + NOISE_TAG_SIZE > this.#recordLimit) throw frameTooLargeError(length + NOISE_TAG_SIZE, this.#recordLimit, "sent");
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const plain = this.#plain;
@@ -346,7 +352,7 @@ export class RecordLink implements ConnectionLink {
         this.#unsettledBytes -= size;
         // Refused by a connection that stays open (a record over its `maxFrameSize`): the record is lost, a gap
         // in the nonces that every later record would fall into. Nothing may follow it: the link ends with the error.
-        if (!this.#conn.isClosed) this.abort(isXppgError(error) ? error : writeFailedError(this.#remoteAddress, error), false);
+        if (!this.#conn.isClosed && !isXppgError(error, TRANSPORT_ERROR_CODES.CONNECTION_CLOSED)) this.abort(isXppgError(error) ? error : writeFailedError(this.#remoteAddress, error), false);
       },
     );
     return sent;

@@ -51,4 +51,18 @@ describe("a record the connection below refuses", () => {
     await first;
     await expectEndedByRefusal(server, client, got);
   });
+
+  it("closed in the same turn: the link still ends with XPPG_ERR_FRAME_TOO_LARGE, and the peer sees no record it cannot open", async () => {
+    const { server, client, got } = await pairOver16KiB();
+    await client.send(new Uint8Array(100));
+    await within(new Promise<void>((resolve) => setImmediate(resolve)), "a turn");
+    // The refusal must not wait for a later turn: the close's end of stream would follow the lost record.
+    void client.send(new Uint8Array(20 * KiB)).catch(() => {});
+    void client.close();
+    const closed = await within(client.closed, "the client's close");
+    expect(closed.error?.code).toBe("XPPG_ERR_FRAME_TOO_LARGE");
+    const peer = await within(server.closed, "the server's close");
+    expect(peer.error?.code).not.toBe("XPPG_ERR_DECRYPT_FAILED");
+    expect(got).toEqual([100]);
+  });
 });

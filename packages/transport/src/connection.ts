@@ -44,9 +44,10 @@ export interface Connection extends AsyncDisposable {
   /** Short name of the transport that made this connection (`"tcp"`, `"ws"`, `"memory"`). */
   readonly transport: string;
   /**
-   * The largest frame `send` takes, when the connection says (its
-   * transport's `maxFrameSize`): a layer that joins several messages into
-   * one frame keeps the joined frame within it.
+   * The largest frame `send` takes, when the connection says (the
+   * `maxFrameSize` it was made with: its transport's, or a secure
+   * connection's own): a layer that joins several messages into one frame
+   * keeps the joined frame within it.
    */
   readonly maxFrameSize?: number;
   /** The remote end, as an address its transport can read (`"tcp://127.0.0.1:7337"`). */
