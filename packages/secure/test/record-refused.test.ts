@@ -32,10 +32,12 @@ async function pairOver16KiB() {
   open.push(server, client);
   const got: Uint8Array[] = [];
   let arrived: () => void = () => {};
-  server.read({ frame: (f) => {
-    got.push(f.slice());
-    arrived();
-  } });
+  server.read({
+    frame: (f) => {
+      got.push(f.slice());
+      arrived();
+    },
+  });
   const received = (n: number) =>
     within(
       new Promise<void>((resolve) => {
