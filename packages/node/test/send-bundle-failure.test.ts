@@ -99,6 +99,27 @@ describe("plaintext: messages that each fit a transport's maxFrameSize below lim
   });
 });
 
+describe("encrypted: both nodes on a transport whose maxFrameSize is below a secure record (65,535 bytes)", () => {
+  it("messages larger than its frames arrive whole, alone or several in a tick, and the session stays", async () => {
+    const small = () => tcpTransport({ maxFrameSize: 16 * KiB });
+    const p = await tcpNode({ heartbeat: quietHeartbeat, transports: [small()] });
+    const a = track(new Playground("test-app", { transports: [small()], listen: [], heartbeat: quietHeartbeat }));
+    await a.start();
+    await a.join(`tcp://127.0.0.1:${p.port}`);
+    const got = collect<unknown>(p, "m");
+    const errors = errorsOf(a);
+    const left = leftOf(a);
+    const bytes = (size: number, seed: number) => Uint8Array.from({ length: size }, (_, i) => (seed + i) % 251);
+    const sent = [bytes(100 * KiB, 1), bytes(10, 2), bytes(40 * KiB, 3), bytes(300 * KiB, 4)];
+    expect(await outcome(a.send("m", sent[0], { to: p.peerId }))).toBe("resolved");
+    expect(await Promise.all(sent.slice(1).map((b) => outcome(a.send("m", b, { to: p.peerId }))))).toEqual(["resolved", "resolved", "resolved"]);
+    await vi.waitFor(() => expect(got).toHaveLength(sent.length));
+    got.forEach((m, i) => expect(m.payload).toEqual(sent[i]));
+    expect(left).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("plaintext: a connection whose send throws a plain error on a tick's bundle", () => {
   it("the session ends with XPPG_ERR_INTERNAL on peer:left and error (once), not as a clean leave; later sends reject", async () => {
     const t = throwingTransport();

@@ -34,7 +34,8 @@ const SEND_AHEAD = 2 * TICK_BUDGET;
  * The record layer over a finished handshake.
  *
  * Send: frames are written, each with its 4-byte length prefix, into one
- * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes) is
+ * plaintext buffer; a full buffer ({@link RECORD_FILL_PLAINTEXT} bytes, or
+ * fewer so that a record fits the connection below's `maxFrameSize`) is
  * encrypted and sent at once as one frame of the connection below. The
  * first frame of a tick is sealed at once too, and the rest of the tick's
  * frames on the provider's `defer` (one record for many small frames). Frames may span records: the plaintext is one stream.
@@ -72,8 +73,14 @@ export class RecordLink implements ConnectionLink {
   #bodyView: Uint8Array = EMPTY;
   #recordView: Uint8Array = EMPTY;
   #tagView: Uint8Array = EMPTY;
+  /**
+   * Plaintext bytes of a full record: {@link RECORD_FILL_PLAINTEXT}, or less
+   * when the connection below states a smaller `maxFrameSize` (a record and
+   * its tag fit one of its frames).
+   */
+  readonly #fill: number;
   /** Where the record being filled is sealed: a full record, or the end of a large frame's head (see #startFrame). */
-  #recordEnd = RECORD_FILL_PLAINTEXT;
+  #recordEnd: number;
   #flushScheduled = false;
   /** What the layer above asked to run at this tick's end, before its last record is sealed (`atTickEnd`). */
   readonly #tickHooks = new TickHooks();
@@ -97,6 +104,8 @@ export class RecordLink implements ConnectionLink {
   #linkClosed = false;
   /** The largest record the connection below takes, when it says (its `maxFrameSize`): a larger one is refused before a nonce is spent on it. */
   readonly #recordLimit: number;
+  /** A 4-byte frame header, written before it is copied into the plaintext stream (see #writeHeader). */
+  readonly #header = new Uint8Array(FRAME_HEADER_SIZE);
 
   constructor(provider: CryptoProvider, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
     this.#provider = provider;
@@ -104,7 +113,12 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
-    this.#recordLimit = conn.maxFrameSize ?? Infinity;
+    const limit = conn.maxFrameSize ?? Infinity;
+    this.#recordLimit = limit;
+    // Records cut to what the connection below takes. One too small even for a tag and a byte keeps the
+    // full size: every record is then refused at its seal (#sealAndSend), and the link ends with that error.
+    this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
+    this.#recordEnd = this.#fill;
     this.#whole = provider.wholeRecords === true;
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
@@ -232,7 +246,7 @@ export class RecordLink implements ConnectionLink {
    * Chooses where a frame of `total` bytes (its length prefix included)
    * that does not fit in the record being filled starts, so that the
    * records after its first one lie wholly inside it: its first
-   * `total mod RECORD_FILL_PLAINTEXT` bytes (the head) end a record of
+   * `total mod #fill` bytes (the head) end a record of
    * their own, and the rest fills whole records, which the receiver
    * decrypts straight into the frame's buffer (no copy, no buffer per
    * record). A frame smaller than a record starts a new record rather than
@@ -240,13 +254,14 @@ export class RecordLink implements ConnectionLink {
    * and so the wire format, is the same.
    */
   #startFrame(total: number): void {
-    const room = RECORD_FILL_PLAINTEXT - this.#plainLength;
+    const fill = this.#fill;
+    const room = fill - this.#plainLength;
     if (total <= room) return;
-    const head = total % RECORD_FILL_PLAINTEXT;
+    const head = total % fill;
     // A head too short for the length prefix (rare): the frame is cut where the records fall.
     if (head !== 0 && head < FRAME_HEADER_SIZE) return;
     if ((head === 0 || head > room) && this.#plainLength > 0) void this.#sealPartial();
-    if (head !== 0 && total > RECORD_FILL_PLAINTEXT) this.#recordEnd = this.#plainLength + head;
+    if (head !== 0 && total > fill) this.#recordEnd = this.#plainLength + head;
   }
 
   /**
@@ -257,12 +272,13 @@ export class RecordLink implements ConnectionLink {
   #sealPartial(): Promise<void> {
     const sent = this.#sealAndSend(this.#plainLength);
     this.#plainLength = 0;
-    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    this.#recordEnd = this.#fill;
     return sent;
   }
 
   #writeHeader(length: number): void {
-    const header = new Uint8Array(FRAME_HEADER_SIZE);
+    // Copied out by #write before it returns: one array serves every frame.
+    const header = this.#header;
     writeFrameHeader(header, 0, length);
     this.#write(header);
   }
@@ -280,13 +296,13 @@ export class RecordLink implements ConnectionLink {
         // into the record buffer, not copied there first (a 64 KiB memcpy
         // per record of a large frame).
         void this.#sealAndSend(whole, bytes.subarray(offset, offset + whole));
-        this.#recordEnd = RECORD_FILL_PLAINTEXT;
+        this.#recordEnd = this.#fill;
         offset += whole;
         continue;
       }
       if (plain === null || this.#plainLength === plain.byteLength) {
         // Grow (idle connections keep a small buffer; busy ones reach one full record).
-        const size = Math.min(RECORD_FILL_PLAINTEXT, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
+        const size = Math.min(this.#fill, Math.max(INITIAL_PLAIN_SIZE, (plain?.byteLength ?? 0) * 2, this.#plainLength + end - offset));
         // Room for the tag after the plaintext: a record can be sealed where it lies.
         const next = new Uint8Array(size + NOISE_TAG_SIZE).subarray(0, size);
         if (plain !== null) next.set(plain.subarray(0, this.#plainLength));
@@ -387,7 +403,7 @@ export class RecordLink implements ConnectionLink {
 
   #dropPending(error: XppgError | undefined): void {
     this.#plainLength = 0;
-    this.#recordEnd = RECORD_FILL_PLAINTEXT;
+    this.#recordEnd = this.#fill;
     this.#plain = null;
     this.#viewLength = -1;
     this.#bodyView = this.#recordView = this.#tagView = EMPTY;
