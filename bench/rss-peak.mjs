@@ -7,7 +7,10 @@
 // V8 heap's spaces, and prints what the resident set was made of then:
 //
 //   node     pages of the node binary (its code and read-only data)
-//   v8 heap  V8's heap pages (the sum of its spaces' physical sizes), of which new space
+//   v8 heap  V8's heap pages (the sum of its spaces' physical sizes), of which new space,
+//            and the new space's capacity (two semi-spaces: V8 doubles it once
+//            more bytes have survived its collections since it last grew than
+//            one semi-space holds)
 //   anon     other anonymous memory (thread stacks, V8's compiler zones, large mallocs)
 //   malloc   the C heap ([heap]: ArrayBuffer backing stores below glibc's mmap threshold)
 //   addons   native addons (.node files), and other shared libraries
@@ -19,10 +22,14 @@
 // load average is printed with them).
 //
 //   node bench/rss-peak.mjs [--only=raw-tcp,playground,playground-plain] [--rounds=2] [--seconds=2] [--size=65536]
+//                           [--receiver-flags=--max-semi-space-size=1,...]
+//
+// `--receiver-flags` gives the receivers (only) Node or V8 flags, comma-separated,
+// to see what a collector setting does to the peak; the table then is not the bench's.
 //
 // Linux only (it reads /proc); elsewhere it says so and exits.
 import { fork } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
@@ -33,6 +40,11 @@ const SAMPLE_MS = 2;
 /** smaps is read again only once RSS has grown this much past the last read (reading it costs a few ms). */
 const SMAPS_STEP_BYTES = 256 * 1024;
 const MiB = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
+/** smaps is read into this one buffer, grown when too small (see `smapsParts`). */
+let smapsBuffer = Buffer.allocUnsafeSlow(1 << 20);
+/** The paths of the C heap and of the node binary, as bytes (compared in place in the buffer above). */
+const HEAP = Buffer.from("[heap]");
+const NODE_TAILS = [Buffer.from("/node"), Buffer.from("/nodejs")];
 
 const [, , role, ...rest] = process.argv;
 if (role === "--receiver") await receiver(JSON.parse(rest[0]));
@@ -40,10 +52,10 @@ else if (role === "--sender") await sender(JSON.parse(rest[0]));
 else await main(process.argv.slice(2));
 
 async function main(argv) {
-  const args = Object.fromEntries(argv.map((a) => /^--([a-z]+)=(.*)$/.exec(a)?.slice(1) ?? [a, ""]));
+  const args = Object.fromEntries(argv.map((a) => /^--([a-z-]+)=(.*)$/.exec(a)?.slice(1) ?? [a, ""]));
   for (const key of Object.keys(args)) {
-    if (!["only", "rounds", "seconds", "size"].includes(key)) {
-      console.error(`unknown flag ${key}\nusage: node bench/rss-peak.mjs [--only=a,b] [--rounds=N] [--seconds=S] [--size=BYTES]`);
+    if (!["only", "rounds", "seconds", "size", "receiver-flags"].includes(key)) {
+      console.error(`unknown flag ${key}\nusage: node bench/rss-peak.mjs [--only=a,b] [--rounds=N] [--seconds=S] [--size=BYTES] [--receiver-flags=F,G]`);
       process.exit(2);
     }
   }
@@ -56,11 +68,13 @@ async function main(argv) {
   const rounds = Number(args.rounds ?? 2);
   const seconds = Number(args.seconds ?? 2);
   const size = Number(args.size ?? 64 * 1024);
+  const receiverFlags = (args["receiver-flags"] ?? "").split(",").filter(Boolean);
   console.log(`rss-peak: ${size} B messages, ${seconds} s per flood, ${rounds} round(s), load average ${loadavg()[0].toFixed(2)} at start`);
+  if (receiverFlags.length > 0) console.log(`receivers run with ${receiverFlags.join(" ")}`);
   const rows = [];
   for (let round = 1; round <= rounds; round++) {
     for (const name of names) {
-      const r = await measure({ name, seconds, size });
+      const r = await measure({ name, seconds, size, receiverFlags });
       rows.push({ name, round, ...r });
       console.log(`  round ${round} ${name}: peak ${r.peakRss} MiB (load ${loadavg()[0].toFixed(2)})`);
     }
@@ -69,9 +83,9 @@ async function main(argv) {
   console.log(`load average ${loadavg()[0].toFixed(2)} at the end`);
 }
 
-async function measure({ name, seconds, size }) {
+async function measure({ name, seconds, size, receiverFlags }) {
   const self = new URL(import.meta.url).pathname;
-  const r = fork(self, ["--receiver", JSON.stringify({ name, size })]);
+  const r = fork(self, ["--receiver", JSON.stringify({ name, size })], { execArgv: [...process.execArgv, ...receiverFlags] });
   const port = await nextMessage(r, "listening").then((m) => m.port);
   const s = fork(self, ["--sender", JSON.stringify({ name, size, seconds, port })]);
   const sent = await nextMessage(s, "sent");
@@ -89,29 +103,91 @@ function nextMessage(child, type) {
   });
 }
 
-/** The resident set by part (see the top of this file), in MiB. */
-function composition() {
+/**
+ * The resident bytes of /proc/self/smaps by part (see the top of this file), read and parsed as bytes in a buffer
+ * kept for the run: no string or array is made, so that sampling adds nothing to the V8 heap it measures (reading
+ * smaps as a string and splitting it, a few hundred KiB at each read, allocated more than the receiver did and
+ * survived the scavenges it triggered, which grew the very new space being measured).
+ */
+function smapsParts() {
+  let length;
+  for (;;) {
+    const fd = openSync("/proc/self/smaps", "r");
+    try {
+      length = 0;
+      let n;
+      while (length < smapsBuffer.length && (n = readSync(fd, smapsBuffer, length, smapsBuffer.length - length, null)) > 0) length += n;
+    } finally {
+      closeSync(fd);
+    }
+    if (length < smapsBuffer.length) break;
+    smapsBuffer = Buffer.allocUnsafeSlow(smapsBuffer.length * 2);
+  }
+  const b = smapsBuffer;
   const parts = { node: 0, anon: 0, malloc: 0, addons: 0 };
   let part = null;
-  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
-    const map = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (map !== null) {
-      const path = map[1];
-      part = path === "" ? "anon" : path === "[heap]" ? "malloc" : path.endsWith("/node") || path.endsWith("/nodejs") ? "node" : path.startsWith("[") ? null : "addons";
-      continue;
+  for (let start = 0; start < length; ) {
+    let end = b.indexOf(0x0a, start);
+    if (end === -1 || end > length) end = length;
+    if (isHex(b[start]) && b.indexOf(0x2d, start) < end && b.indexOf(0x2d, start) > start) {
+      // A mapping's header: `start-end perms offset dev inode   path` (the path may be missing).
+      let field = 0;
+      let i = start;
+      while (i < end && field < 5) {
+        while (i < end && b[i] !== 0x20) i++;
+        while (i < end && b[i] === 0x20) i++;
+        field++;
+      }
+      part = mappingPart(b, i, end);
+    } else if (part !== null && b[start] === 0x52 && b[start + 1] === 0x73 && b[start + 2] === 0x73 && b[start + 3] === 0x3a) {
+      // `Rss:   1234 kB`
+      let i = start + 4;
+      while (b[i] === 0x20) i++;
+      let kb = 0;
+      while (b[i] >= 0x30 && b[i] <= 0x39) kb = kb * 10 + (b[i++] - 0x30);
+      parts[part] += kb * 1024;
     }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss !== null && part !== null) parts[part] += Number(rss[1]) * 1024;
+    start = end + 1;
   }
+  return parts;
+}
+
+function isHex(c) {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+}
+
+/** Whether bytes `from` to `end` of `b` end with `tail` (compared in place). */
+function endsWith(b, from, end, tail) {
+  if (end - from < tail.length) return false;
+  for (let k = 0; k < tail.length; k++) if (b[end - tail.length + k] !== tail[k]) return false;
+  return true;
+}
+
+/** The part a mapping's path (bytes `from` to `end`) belongs to: anonymous, the C heap, the node binary, another file, or none (`[stack]`, `[vdso]`...). */
+function mappingPart(b, from, end) {
+  if (from >= end) return "anon";
+  if (end - from === HEAP.length && endsWith(b, from, end, HEAP)) return "malloc";
+  if (b[from] === 0x5b) return null;
+  for (const tail of NODE_TAILS) if (endsWith(b, from, end, tail)) return "node";
+  return "addons";
+}
+
+/** The resident set by part (see the top of this file), in MiB. */
+function composition() {
+  const parts = smapsParts();
   let heap = 0;
   let young = 0;
+  let youngCapacity = 0;
   for (const space of v8.getHeapSpaceStatistics()) {
     heap += space.physical_space_size;
-    if (space.space_name === "new_space") young = space.physical_space_size;
+    if (space.space_name === "new_space") {
+      young = space.physical_space_size;
+      youngCapacity = space.space_size;
+    }
   }
   // V8's heap pages are anonymous mappings: counted once, under "v8 heap" (its committed size, which can
   // exceed what is resident by a little: the rest is then read as 0).
-  return { node: MiB(parts.node), v8Heap: MiB(heap), newSpace: MiB(young), anon: MiB(Math.max(0, parts.anon - heap)), malloc: MiB(parts.malloc), addons: MiB(parts.addons) };
+  return { node: MiB(parts.node), v8Heap: MiB(heap), newSpace: MiB(young), newCapacity: MiB(youngCapacity), anon: MiB(Math.max(0, parts.anon - heap)), malloc: MiB(parts.malloc), addons: MiB(parts.addons) };
 }
 
 async function receiver({ name, size }) {
@@ -176,7 +252,7 @@ async function sender({ name, size, seconds, port }) {
 }
 
 function printTable(rows) {
-  const head = ["contender", "round", "peak", "at conn.", "node", "v8 heap (new)", "anon", "malloc", "addons", "max external", "scavenges", "MB/s", "CPU us/msg rcv/snd", "sender peak"];
+  const head = ["contender", "round", "peak", "at conn.", "node", "v8 heap (new)", "new cap.", "anon", "malloc", "addons", "max external", "scavenges", "MB/s", "CPU us/msg rcv/snd", "sender peak"];
   const body = rows.map((r) => {
     const p = r.atPeak;
     const c = r.atConnection;
@@ -187,6 +263,7 @@ function printTable(rows) {
       String(c.rss),
       `${p.node} (${c.node})`,
       `${p.v8Heap} (${p.newSpace}) (${c.v8Heap})`,
+      `${p.newCapacity} (${c.newCapacity})`,
       `${p.anon} (${c.anon})`,
       `${p.malloc} (${c.malloc})`,
       `${p.addons} (${c.addons})`,
