@@ -8,9 +8,8 @@
 //
 //   node     pages of the node binary (its code and read-only data)
 //   v8 heap  V8's heap pages (the sum of its spaces' physical sizes), of which new space,
-//            and the new space's capacity (two semi-spaces: V8 doubles it once
-//            more bytes have survived its collections since it last grew than
-//            one semi-space holds)
+//            and the new space's capacity (V8 doubles it once enough bytes have
+//            survived its collections since it last grew, about as many as it holds)
 //   anon     other anonymous memory (thread stacks, V8's compiler zones, large mallocs)
 //   malloc   the C heap ([heap]: ArrayBuffer backing stores below glibc's mmap threshold)
 //   addons   native addons (.node files), and other shared libraries
