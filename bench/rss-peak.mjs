@@ -7,7 +7,9 @@
 // V8 heap's spaces, and prints what the resident set was made of then:
 //
 //   node     pages of the node binary (its code and read-only data)
-//   v8 heap  V8's heap pages (the sum of its spaces' physical sizes), of which new space
+//   v8 heap  V8's heap pages (the sum of its spaces' physical sizes), of which new space,
+//            and the new space's capacity (V8 doubles it once enough bytes have
+//            survived its collections since it last grew, about as many as it holds)
 //   anon     other anonymous memory (thread stacks, V8's compiler zones, large mallocs)
 //   malloc   the C heap ([heap]: ArrayBuffer backing stores below glibc's mmap threshold)
 //   addons   native addons (.node files), and other shared libraries
@@ -19,14 +21,19 @@
 // load average is printed with them).
 //
 //   node bench/rss-peak.mjs [--only=raw-tcp,playground,playground-plain] [--rounds=2] [--seconds=2] [--size=65536]
+//                           [--receiver-flags=--max-semi-space-size=1,...]
+//
+// `--receiver-flags` gives the receivers (only) Node or V8 flags, comma-separated,
+// to see what a collector setting does to the peak; the table then is not the bench's.
 //
 // Linux only (it reads /proc); elsewhere it says so and exits.
 import { fork } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
 import { CONTENDER_NAMES, loadContender } from "./contenders/index.mjs";
+import { smapsParts } from "./smaps.mjs";
 
 const HOST = "127.0.0.1";
 const SAMPLE_MS = 2;
@@ -40,10 +47,10 @@ else if (role === "--sender") await sender(JSON.parse(rest[0]));
 else await main(process.argv.slice(2));
 
 async function main(argv) {
-  const args = Object.fromEntries(argv.map((a) => /^--([a-z]+)=(.*)$/.exec(a)?.slice(1) ?? [a, ""]));
+  const args = Object.fromEntries(argv.map((a) => /^--([a-z-]+)=(.*)$/.exec(a)?.slice(1) ?? [a, ""]));
   for (const key of Object.keys(args)) {
-    if (!["only", "rounds", "seconds", "size"].includes(key)) {
-      console.error(`unknown flag ${key}\nusage: node bench/rss-peak.mjs [--only=a,b] [--rounds=N] [--seconds=S] [--size=BYTES]`);
+    if (!["only", "rounds", "seconds", "size", "receiver-flags"].includes(key)) {
+      console.error(`unknown flag ${key}\nusage: node bench/rss-peak.mjs [--only=a,b] [--rounds=N] [--seconds=S] [--size=BYTES] [--receiver-flags=F,G]`);
       process.exit(2);
     }
   }
@@ -56,11 +63,13 @@ async function main(argv) {
   const rounds = Number(args.rounds ?? 2);
   const seconds = Number(args.seconds ?? 2);
   const size = Number(args.size ?? 64 * 1024);
+  const receiverFlags = (args["receiver-flags"] ?? "").split(",").filter(Boolean);
   console.log(`rss-peak: ${size} B messages, ${seconds} s per flood, ${rounds} round(s), load average ${loadavg()[0].toFixed(2)} at start`);
+  if (receiverFlags.length > 0) console.log(`receivers run with ${receiverFlags.join(" ")}`);
   const rows = [];
   for (let round = 1; round <= rounds; round++) {
     for (const name of names) {
-      const r = await measure({ name, seconds, size });
+      const r = await measure({ name, seconds, size, receiverFlags });
       rows.push({ name, round, ...r });
       console.log(`  round ${round} ${name}: peak ${r.peakRss} MiB (load ${loadavg()[0].toFixed(2)})`);
     }
@@ -69,9 +78,9 @@ async function main(argv) {
   console.log(`load average ${loadavg()[0].toFixed(2)} at the end`);
 }
 
-async function measure({ name, seconds, size }) {
+async function measure({ name, seconds, size, receiverFlags }) {
   const self = new URL(import.meta.url).pathname;
-  const r = fork(self, ["--receiver", JSON.stringify({ name, size })]);
+  const r = fork(self, ["--receiver", JSON.stringify({ name, size })], { execArgv: [...process.execArgv, ...receiverFlags] });
   const port = await nextMessage(r, "listening").then((m) => m.port);
   const s = fork(self, ["--sender", JSON.stringify({ name, size, seconds, port })]);
   const sent = await nextMessage(s, "sent");
@@ -91,27 +100,20 @@ function nextMessage(child, type) {
 
 /** The resident set by part (see the top of this file), in MiB. */
 function composition() {
-  const parts = { node: 0, anon: 0, malloc: 0, addons: 0 };
-  let part = null;
-  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
-    const map = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (map !== null) {
-      const path = map[1];
-      part = path === "" ? "anon" : path === "[heap]" ? "malloc" : path.endsWith("/node") || path.endsWith("/nodejs") ? "node" : path.startsWith("[") ? null : "addons";
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss !== null && part !== null) parts[part] += Number(rss[1]) * 1024;
-  }
+  const parts = smapsParts();
   let heap = 0;
   let young = 0;
+  let youngCapacity = 0;
   for (const space of v8.getHeapSpaceStatistics()) {
     heap += space.physical_space_size;
-    if (space.space_name === "new_space") young = space.physical_space_size;
+    if (space.space_name === "new_space") {
+      young = space.physical_space_size;
+      youngCapacity = space.space_size;
+    }
   }
   // V8's heap pages are anonymous mappings: counted once, under "v8 heap" (its committed size, which can
   // exceed what is resident by a little: the rest is then read as 0).
-  return { node: MiB(parts.node), v8Heap: MiB(heap), newSpace: MiB(young), anon: MiB(Math.max(0, parts.anon - heap)), malloc: MiB(parts.malloc), addons: MiB(parts.addons) };
+  return { node: MiB(parts.node), v8Heap: MiB(heap), newSpace: MiB(young), newCapacity: MiB(youngCapacity), anon: MiB(Math.max(0, parts.anon - heap)), malloc: MiB(parts.malloc), addons: MiB(parts.addons) };
 }
 
 async function receiver({ name, size }) {
@@ -176,7 +178,7 @@ async function sender({ name, size, seconds, port }) {
 }
 
 function printTable(rows) {
-  const head = ["contender", "round", "peak", "at conn.", "node", "v8 heap (new)", "anon", "malloc", "addons", "max external", "scavenges", "MB/s", "CPU us/msg rcv/snd", "sender peak"];
+  const head = ["contender", "round", "peak", "at conn.", "node", "v8 heap (new)", "new cap.", "anon", "malloc", "addons", "max external", "scavenges", "MB/s", "CPU us/msg rcv/snd", "sender peak"];
   const body = rows.map((r) => {
     const p = r.atPeak;
     const c = r.atConnection;
@@ -187,6 +189,7 @@ function printTable(rows) {
       String(c.rss),
       `${p.node} (${c.node})`,
       `${p.v8Heap} (${p.newSpace}) (${c.v8Heap})`,
+      `${p.newCapacity} (${c.newCapacity})`,
       `${p.anon} (${c.anon})`,
       `${p.malloc} (${c.malloc})`,
       `${p.addons} (${c.addons})`,
