@@ -4,7 +4,9 @@
 //  - listener: reserves on a relay and answers each circuit over the secure
 //              channel: counts bulk data, reports it, echoes pings.
 //  - dialer:   opens circuits (relayed, or punched when `punch`), runs the
-//              measures over the secure channel end to end and prints them.
+//              measures over the secure channel end to end and prints them;
+//              a failed dial, or a circuit closed under a measure, is printed
+//              as an `error` event with its reason.
 import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { generateIdentity, secureConnection } from "@xppg/secure";
@@ -47,7 +49,11 @@ if (config.role === "relay") {
   });
   process.stdin.resume();
 } else if (config.role === "dialer") {
-  await dialer();
+  // A dial or a measure that fails says why, at once: the bench would otherwise wait out its timeout.
+  await dialer().catch((e) => {
+    emit({ event: "error", message: e.cause?.message ?? e.message });
+    process.exit(1);
+  });
   process.exit(0);
 }
 
@@ -103,14 +109,23 @@ function framesFrom(secure) {
   return () => new Promise((resolve) => waiting.push(resolve));
 }
 
-async function flood(secure, next, size, durationMs) {
+/**
+ * Sends `size`-byte frames for `durationMs`, or, with `totalBytes`, that many
+ * bytes (whole frames) however long they take: a circuit whose relay reads
+ * at a capped rate holds what the kernel buffers between them take, and the
+ * buffers grow with the connection (up to tens of MB), so a flood bounded by
+ * time alone sends a volume no one chose, which a relay's byte limit per
+ * circuit may cut off.
+ */
+async function flood(secure, next, size, durationMs, totalBytes) {
   const frame = new Uint8Array(size).fill(7);
   frame[0] = DATA;
   const c0 = process.cpuUsage();
   const until = performance.now() + durationMs;
-  while (performance.now() < until) {
+  let frames = totalBytes === undefined ? Infinity : Math.ceil(totalBytes / size);
+  while (frames > 0 && (totalBytes !== undefined || performance.now() < until)) {
     const sends = [];
-    for (let i = 0; i < 64; i++) sends.push(secure.send(frame));
+    for (let i = 0; i < 64 && frames > 0; i++, frames--) sends.push(secure.send(frame));
     await Promise.all(sends);
   }
   const answer = next();
@@ -180,17 +195,25 @@ async function dialer() {
   }
   const { conn, secure } = await open(config.target, config.punch);
   const next = framesFrom(secure);
+  // The circuit closed under a measure (the relay's limits, the other end gone): its answer will not come.
+  let closing = false;
+  void secure.closed.then(({ initiator, error }) => {
+    if (closing) return;
+    emit({ event: "error", message: `the circuit closed (${initiator}): ${error?.message ?? "no error given"}` });
+    process.exit(1);
+  });
   emit({ event: "open" });
   // One measure per line on stdin, so the bench can read the relay's CPU around each.
   for await (const line of createInterface({ input: process.stdin })) {
     const result = { measure: line, path: conn.path };
-    if (line === "bulk") Object.assign(result, await flood(secure, next, 64 * 1024, config.durationMs));
-    else if (line === "msgs") Object.assign(result, await flood(secure, next, 100, config.durationMs));
+    if (line === "bulk") Object.assign(result, await flood(secure, next, 64 * 1024, config.durationMs, config.floodBytes));
+    else if (line === "msgs") Object.assign(result, await flood(secure, next, 100, config.durationMs, config.floodBytes));
     else if (line === "rtt") result.rttUs = await pings(secure, next, config.pings);
     else if (line === "hop") result.relayHopUs = await tcpRtt(config.relayHost, config.relayPort, 50);
     else break;
     emit({ event: "result", ...result });
   }
+  closing = true;
   await secure.close();
 }
 

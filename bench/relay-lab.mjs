@@ -30,6 +30,22 @@ const FLOOD_MS = 2000;
 const PINGS = 2000;
 /** The relay the throughput is measured through: no rate or byte cap, so the figure is the relay's own cost. */
 const UNCAPPED = { maxCircuitBytes: Number.MAX_SAFE_INTEGER, maxCircuitBytesPerSecond: Infinity };
+/** A relay's default rate per circuit and direction, and its default byte limit per circuit (RelayService). */
+const DEFAULT_RATE = 4 * 1024 * 1024;
+const DEFAULT_CIRCUIT_BYTES = 64 * 1024 * 1024;
+/**
+ * What the capped circuit's bulk and msgs each send: a volume, not a time. Flooded
+ * for FLOOD_MS, the circuit held what the kernel buffers before the relay took
+ * (they grow with the connection, up to tens of MB), so its measures together
+ * came near the relay's byte limit per circuit and, over it, the circuit was
+ * closed and the dialler waited out its timeout. Five seconds' worth at the rate,
+ * the first from the relay's full bucket: each takes about four seconds (the
+ * figure reads as the time-bound flood's did, about 5.2 MB/s), and the two with
+ * the pings and their framing (about 44 MB) stay some 20 MB under the limit.
+ */
+const CAPPED_FLOOD_BYTES = 20 * 1024 * 1024;
+/** The longest a round trip of the rtt measure may take on a loaded machine (about 100 times what it takes here idle). */
+const SLOW_ROUND_TRIP_MS = 20;
 const log = (line) => process.stderr.write(`${line}\n`);
 
 async function memoryPerCircuit() {
@@ -61,7 +77,12 @@ function labSkip() {
   return undefined;
 }
 
-function agent(prefix, ns, config, script = join(REPO, "packages/node/test/fixtures/reach-node.mjs")) {
+/**
+ * A lab process printing JSON lines. `errorsFail` (the bench's own agent): an
+ * `error` event (a failed dial, a circuit closed under a measure) fails the
+ * wait at once, with its reason; the facade's agent answers some asks with one.
+ */
+function agent(prefix, ns, config, script = join(REPO, "packages/node/test/fixtures/reach-node.mjs"), errorsFail = false) {
   const child = spawn("ip", ["netns", "exec", `${prefix}${ns}`, process.execPath, script, JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] });
   const events = [];
   const waiters = new Set();
@@ -73,25 +94,26 @@ function agent(prefix, ns, config, script = join(REPO, "packages/node/test/fixtu
     }
     for (const w of waiters) w();
   });
-  const next = (pred, timeoutMs = 15_000, from = 0) =>
+  const next = (pred, timeoutMs = 15_000, from = 0, what = "an answer") =>
     new Promise((resolve, reject) => {
       const check = () => {
-        const hit = events.slice(from).find(pred);
+        const hit = events.slice(from).find((e) => (errorsFail && e.event === "error") || pred(e));
         if (hit === undefined) return;
         waiters.delete(check);
         clearTimeout(timer);
-        resolve(hit);
+        if (errorsFail && hit.event === "error") reject(new Error(`${ns}: ${hit.message}`));
+        else resolve(hit);
       };
-      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`${ns}: timed out`))), timeoutMs);
+      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`${ns}: timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
       waiters.add(check);
       check();
     });
   return {
     next,
-    ask: (command, answer) => {
+    ask: (command, answer, timeoutMs = 15_000) => {
       const from = events.length;
       child.stdin.write(`${command}\n`);
-      return next((e) => e.event === answer || e.event === "error", 15_000, from);
+      return next((e) => e.event === answer || e.event === "error", timeoutMs, from, `${command}'s ${answer}`);
     },
     stdinWrite: (s) => child.stdin.write(s),
     stop: () => new Promise((resolve) => (child.once("close", resolve), child.stdin.end())),
@@ -99,7 +121,7 @@ function agent(prefix, ns, config, script = join(REPO, "packages/node/test/fixtu
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const benchAgent = (prefix, ns, config) => agent(prefix, ns, config, join(HERE, "relay-lab-agent.mjs"));
+const benchAgent = (prefix, ns, config) => agent(prefix, ns, config, join(HERE, "relay-lab-agent.mjs"), true);
 
 /** Relayed against punched over the secure channel, the relay's limits named; then the punch time at the transport. */
 async function throughputAndPunch(prefix) {
@@ -117,20 +139,25 @@ async function throughputAndPunch(prefix) {
   const runs = { relayed: [], punched: [], capped: [] };
   const relayCpu = async () => relay.ask("cpu", "cpu");
   const dial = async (kind) => {
+    const capped = kind === "capped";
     const d = benchAgent(prefix, "h2", {
       role: "dialer",
-      target: `relay://198.18.0.1:${kind === "capped" ? 4101 : 4100}/p/${kind}`,
+      target: `relay://198.18.0.1:${capped ? 4101 : 4100}/p/${kind}`,
       punch: kind === "punched",
       durationMs: FLOOD_MS,
+      ...(capped ? { floodBytes: CAPPED_FLOOD_BYTES } : {}),
       pings: PINGS,
       relayHost: "198.18.0.1",
       relayPort: 4100,
     });
-    await d.next((e) => e.event === "open", 30_000);
+    await d.next((e) => e.event === "open", 30_000, 0, `the ${kind} circuit`);
     const r = { kind };
+    // A measure's wait scales with its work: a flood's time (at the capped rate, its volume's), the rtt's round trips.
+    const floodMs = capped ? (1000 * CAPPED_FLOOD_BYTES) / DEFAULT_RATE : FLOOD_MS;
+    const timeoutMs = { bulk: 15_000 + floodMs, msgs: 15_000 + floodMs, rtt: 15_000 + (PINGS + 200) * SLOW_ROUND_TRIP_MS, hop: 15_000 };
     for (const measure of ["bulk", "msgs", "rtt", ...(kind === "relayed" ? ["hop"] : [])]) {
       const before = await relayCpu();
-      const m = await d.ask(measure, "result");
+      const m = await d.ask(measure, "result", timeoutMs[measure]);
       const after = await relayCpu();
       const relayUs = after.us - before.us;
       const relayUserUs = after.userUs - before.userUs;
@@ -199,7 +226,7 @@ async function timeToPunch() {
     const t = await throughputAndPunch(prefix);
     const pct = (a, b) => `${Math.round((100 * a) / b)}%`;
     const f = (x) => x.toFixed(1);
-    console.log(`relay limits: throughput through a relay with maxCircuitBytesPerSecond = Infinity, maxCircuitBytes = unlimited (other limits default); "capped" is a relay with every default (4 MiB/s per circuit and direction)`);
+    console.log(`relay limits: throughput through a relay with maxCircuitBytesPerSecond = Infinity, maxCircuitBytes = unlimited (other limits default); "capped" is a relay with every default (${DEFAULT_RATE / 1024 / 1024} MiB/s per circuit and direction, ${DEFAULT_CIRCUIT_BYTES / 1024 / 1024} MiB per circuit), its bulk and msgs ${CAPPED_FLOOD_BYTES / 1024 / 1024} MiB each`);
     for (const [name, x] of [["bulk 64 KiB", t.bulk], ["msgs 100 B", t.msgs]]) {
       console.log(`${name}, secure channel end to end, median of ${ROUNDS}: relayed ${f(x.relayed)} MB/s = ${pct(x.relayed, x.direct)} of direct (punched) ${f(x.direct)} MB/s [target >= 50%]; relay with every default (4 MiB/s cap) ${f(x.capped)} MB/s`);
       const c = x.cpuRelayed.perMB;

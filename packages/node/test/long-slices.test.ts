@@ -144,6 +144,21 @@ function exactChecks(): TurnChecks {
   return checks;
 }
 
+/**
+ * An envelope inside the first clock read's stretch of a slice run on past
+ * ENVELOPES_PER_TURN, where `preempted` stops the process (as a loaded
+ * machine's scheduler may) for longer than LONG_SLICE_MS: a count a test
+ * checks must not hang on the clock, so the tests that run on to a later
+ * envelope give their turn all the time it could want.
+ */
+const PREEMPTED_AT = ENVELOPES_PER_TURN + 26;
+
+/** Holds the process for twice LONG_SLICE_MS, as a preemption on a busy machine does. */
+function preempted(): void {
+  const until = performance.now() + 2 * LONG_SLICE_MS;
+  while (performance.now() < until);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -302,10 +317,14 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
     new BundleReader(first, ENVELOPES_PER_TURN, checks).read(bundle(30_000));
     expect(first.count).toBe(ENVELOPES_PER_TURN);
 
+    // All the time a turn could want, all of it spent at envelope 2,000: the clock does not end the run-on
+    // before it, even where the process is stopped for longer than LONG_SLICE_MS at envelope 1,050.
     const fresh = new TurnChecks();
+    fresh.time = new TurnTime(Infinity);
     const spendAt = 2_000;
     const second = sink((index) => {
-      if (index === spendAt) turnTime(fresh).spend(currentTurn(), LONG_SLICE_MS);
+      if (index === PREEMPTED_AT) preempted();
+      if (index === spendAt) turnTime(fresh).spend(currentTurn(), Infinity);
     });
     new BundleReader(second, ENVELOPES_PER_TURN, fresh).read(bundle(30_000));
     expect(second.count).toBeGreaterThan(spendAt);
@@ -320,9 +339,13 @@ describe("long slices: a reader runs on past its guaranteed slice while it flood
     for (const at of [999, 1_100]) {
       // A 4,000-row state update at envelope `at`: 4,000 envelopes more, past FINISH_SLICES slices of the turn.
       const s = sink((index) => {
+        if (index === PREEMPTED_AT) preempted();
         if (index === at) reader.charge(4_000 / STATE_ROWS_PER_ENVELOPE);
       });
-      const reader = new BundleReader(s, ENVELOPES_PER_TURN, new TurnChecks());
+      // All the time a turn could want: the charge, not the clock, ends the slice run on to envelope 1,100.
+      const checks = new TurnChecks();
+      checks.time = new TurnTime(Infinity);
+      const reader = new BundleReader(s, ENVELOPES_PER_TURN, checks);
       reader.read(bundle(40_000));
       const read = s.count;
       // Ended by the charge: before the envelope after it (or at the guaranteed slice's end).
