@@ -28,10 +28,15 @@ const SETTLED: Promise<void> = Promise.resolve();
 const TWO_32 = 0x1_0000_0000;
 /** How many {@link scopeReads} calls are running: the reads made meanwhile end as the outermost returns, not at a microtask. */
 let withinDepth = 0;
-/** What ends the reads of each reader that read while {@link scopeReads} runs (see `EnvelopeReader.read`). */
-const withinEnds: Array<() => void> = [];
-/** The end last put in `withinEnds` (readers that take turns are put in again: ending twice is harmless). */
-let withinLast: (() => void) | null = null;
+/** What ends the reads of the first reader that read while {@link scopeReads} runs (see `EnvelopeReader.read`). */
+let withinEnd: (() => void) | null = null;
+/**
+ * What ends the reads of the others, rarely any (readers that take turns are
+ * put in again: ending twice is harmless). Kept, not emptied by its length:
+ * that would give up its memory and the next push would allocate again.
+ */
+const withinEnds: Array<(() => void) | null> = [];
+let withinCount = 0;
 
 /**
  * Calls `target.read(data)` and ends, as it returns (or throws), the reads
@@ -39,8 +44,7 @@ let withinLast: (() => void) | null = null;
  * goes then, at once, instead of at the first microtask after the read,
  * and no microtask is scheduled for them. For a receiver that reads all of
  * a frame's envelopes synchronously: it lets go of the frame sooner, and a
- * stream of small messages costs one microtask less each (the microtask
- * cost a ping-pong's receiver more than the rest of the envelope's read).
+ * stream of small messages costs one microtask less each.
  * Calls may nest; the outermost one's return ends the reads.
  */
 export function scopeReads<T>(target: FrameTarget<T>, data: T): void {
@@ -48,10 +52,14 @@ export function scopeReads<T>(target: FrameTarget<T>, data: T): void {
   try {
     target.read(data);
   } finally {
-    if (--withinDepth === 0 && withinEnds.length !== 0) {
-      for (const end of withinEnds) end();
-      withinEnds.length = 0;
-      withinLast = null;
+    if (--withinDepth === 0 && withinEnd !== null) {
+      withinEnd();
+      withinEnd = null;
+      for (let i = 0; i < withinCount; i++) {
+        withinEnds[i]!();
+        withinEnds[i] = null;
+      }
+      withinCount = 0;
     }
   }
 }
@@ -144,10 +152,10 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.read}. */
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
-    if (SCOPED_READS && withinDepth !== 0 && withinLast !== this.#forgetView) {
+    if (SCOPED_READS && withinDepth !== 0 && withinEnd !== this.#forgetView) {
       // This read, and this reader's others until then, end as the outermost `scopeReads` returns.
-      withinLast = this.#forgetView;
-      withinEnds.push(withinLast);
+      if (withinEnd === null) withinEnd = this.#forgetView;
+      else if (withinCount === 0 || withinEnds[withinCount - 1] !== this.#forgetView) withinEnds[withinCount++] = this.#forgetView;
     }
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
