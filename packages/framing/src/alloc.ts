@@ -18,3 +18,10 @@ export function allocateUninitialized(size: number): Uint8Array {
   // A plain Uint8Array over it: callers see one type, whatever the path.
   return new Uint8Array(b.buffer, b.byteOffset, size);
 }
+
+/**
+ * True where `scopeReads` ends a frame's envelope reads as the frame is read
+ * (Node's receive path); a page's reads end at a microtask each, as its node
+ * does not scope them, and the check costs it no bytes.
+ */
+export const SCOPED_READS = true;

@@ -15,6 +15,7 @@ export { FRAME_RELEASED, FrameDecoder } from "./frame-decoder.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export { EnvelopeCodec, SIGNATURE_LENGTH } from "./envelope.js";
 export type { Envelope, EnvelopeCodecOptions, EnvelopeLink, ReadEnvelope } from "./envelope.js";
+export { scopeReads, type FrameTarget } from "./envelope-reader.js";
 export { isSignedEnvelope } from "./envelope-peek.js";
 /** True where the compact direct envelope (`lean/1`) is written and read: in Node, not in a page. */
 export { LEAN } from "#lean";

@@ -27,6 +27,9 @@ export const SIGNS_LATER = false;
 /** A peer's stream of one application kind goes straight to the handlers once its first message passed the checks (issue 15; a page saves the bytes). */
 export const DIRECT_STREAMS = true;
 
+/** A frame's envelope reads end as the frame is read, not at a microtask each (issue 15; a page saves the bytes). */
+export const SCOPED_READS = true;
+
 /** `pg.send` checks its common case (a running node, a kind it just accepted) without a call (issue 15; a page saves the bytes). */
 export const INLINE_SEND_CHECKS = true;
 

@@ -1,10 +1,10 @@
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, LEAN, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
+import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
-import { DIRECT_STREAMS } from "#host";
+import { DIRECT_STREAMS, SCOPED_READS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -306,7 +306,9 @@ export class PeerSession {
       this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
       return;
     }
-    this.#reader.read(data);
+    // The reads of this frame's envelopes end as it is read: the codec lets go of the frame then, with no microtask each (a page saves the bytes).
+    if (SCOPED_READS) scopeReads(this.#reader, data);
+    else this.#reader.read(data);
   }
 
   /** One envelope of a bundle, `data[start, end)`; false once the session closed. */

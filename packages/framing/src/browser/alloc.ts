@@ -10,3 +10,6 @@ export function allocate(size: number): Uint8Array {
 
 /** Memory for a frame being assembled. */
 export const allocateUninitialized = allocate;
+
+/** A page's envelope reads end at a microtask after each frame (`SCOPED_READS` of `../alloc.ts`). */
+export const SCOPED_READS = false;

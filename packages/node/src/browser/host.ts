@@ -68,6 +68,9 @@ function notInPage(message: ErrorText): PlaygroundError {
 /** Every message of a page's peers takes the whole way (Node's short way for a stream of one kind costs a page bytes). */
 export const DIRECT_STREAMS = false;
 
+/** A page's envelope reads end at a microtask after each frame, as before (Node's scoped reads cost a page bytes). */
+export const SCOPED_READS = false;
+
 /** A page's `pg.send` makes its checks in calls, as before (Node's short way costs a page bytes). */
 export const INLINE_SEND_CHECKS = false;
 
