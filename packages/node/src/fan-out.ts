@@ -6,6 +6,7 @@
  */
 
 import { now as nowMs } from "@xppg/errors";
+import { QUEUED } from "./outbox.js";
 
 /** What fan-out needs of a session. */
 export interface FanOutTarget {
@@ -38,8 +39,13 @@ export function fanOut(targets: Iterable<FanOutTarget>, bytes: Uint8Array, maxWa
       continue;
     }
     const since = target.congestedSince;
-    // Not congested: the send resolved at once.
-    if (since < 0) continue;
+    if (since < 0) {
+      // Not congested: the send resolved at once, or rejected (the session
+      // is ending: its connection failed this very write, which the peer's
+      // leaving reports). A rejection nobody handles would be an unhandled one.
+      if (sent !== QUEUED) sent.catch(ignore);
+      continue;
+    }
     if (now < 0) now = nowMs();
     const waited = now - since;
     if (waited >= maxWaitMs) {
