@@ -131,8 +131,9 @@ export class ConnectionCore implements Connection {
   readonly localAddress: string;
   readonly remoteHost: string;
   readonly outbound: boolean;
-  readonly maxFrameSize: number;
   readonly closed: Promise<CloseInfo>;
+  /** What `send` takes: private, so that no code can widen it by assigning `maxFrameSize` (read by the send path as it was as a field). */
+  readonly #maxFrameSize: number;
   readonly #closeTimeoutMs: number | undefined;
   readonly #inbox: FrameInbox;
   readonly #waiters = new SendWaiters();
@@ -155,7 +156,7 @@ export class ConnectionCore implements Connection {
     this.localAddress = options.localAddress;
     this.remoteHost = options.remoteHost;
     this.outbound = options.outbound;
-    this.maxFrameSize = options.maxFrameSize;
+    this.#maxFrameSize = options.maxFrameSize;
     this.#closeTimeoutMs = options.closeTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -175,6 +176,11 @@ export class ConnectionCore implements Connection {
     return this.#sendClosed;
   }
 
+  /** The largest frame `send` takes (its options' `maxFrameSize`); a getter only: assigning it throws and changes nothing. */
+  get maxFrameSize(): number {
+    return this.#maxFrameSize;
+  }
+
   read(sink: FrameSink): void {
     this.#inbox.read(sink);
   }
@@ -191,7 +197,7 @@ export class ConnectionCore implements Connection {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
     if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
     const length = frame.byteLength;
-    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     try {
       return this.#link.send(frame);
     } catch (err) {
@@ -207,7 +213,7 @@ export class ConnectionCore implements Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
+    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
     const link = this.#link;
     try {
       return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
