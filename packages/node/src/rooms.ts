@@ -257,6 +257,19 @@ function stateOwnership(o: ResolvedOptions, made: (checks: OwnedRowChecks) => vo
   return { sign: stateSigner(o.identity), verify: checks.verifier, canWrite: o.stateCanWrite };
 }
 
+/** Every event of a node (the type makes this list whole): `pg.events.on` refuses another name. */
+const PLAYGROUND_EVENT_NAMES: { readonly [K in keyof PlaygroundEvents]: true } = {
+  "peer:joined": true,
+  "peer:left": true,
+  error: true,
+  "message:unhandled": true,
+  "peer:banned": true,
+  "peer:discovered": true,
+  "mesh:joined": true,
+  "mesh:left": true,
+  "reachability:changed": true,
+};
+
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */
 export function nodeEvents(): TypedEvents<PlaygroundEvents> {
   let reporting = false;
@@ -268,7 +281,7 @@ export function nodeEvents(): TypedEvents<PlaygroundEvents> {
     } finally {
       reporting = false;
     }
-  });
+  }, PLAYGROUND_EVENT_NAMES);
   return events;
 }
 
