@@ -10,24 +10,13 @@ import { ERROR_TEXTS } from "@xppg/errors";
 export class TypedEvents<Events extends { [K in keyof Events]: (...args: never[]) => void }> {
   #listeners = new Map<keyof Events, Set<Events[keyof Events]>>();
   #onListenerError: (error: unknown) => void;
-  readonly #names: { readonly [K in keyof Events]: true } | undefined;
 
-  /** `names`, when given, lists every event: `on` refuses another name (a typo would never fire). */
-  constructor(onListenerError: (error: unknown) => void, names?: { readonly [K in keyof Events]: true }) {
+  constructor(onListenerError: (error: unknown) => void) {
     this.#onListenerError = onListenerError;
-    this.#names = names;
   }
 
   /** Adds a listener; returns a function that removes it. Aborting `signal` removes it too. */
   on<K extends keyof Events>(name: K, listener: Events[K], options: { signal?: AbortSignal | undefined } = {}): () => void {
-    const names = this.#names;
-    if (names !== undefined && !(typeof name === "string" && Object.hasOwn(names, name))) {
-      const known = Object.keys(names).join(", ");
-      throw new PlaygroundError(
-        NODE_ERROR_CODES.INVALID_ARGUMENT,
-        ERROR_TEXTS ? `events.on(name, listener, options?): there is no event named ${JSON.stringify(name) ?? String(name)} (the events are ${known}; messages of a kind are heard with pg.on(kind, handler)). Write it as pg.events.on("peer:joined", (peer) => { ... }).` : [String(name), known],
-      );
-    }
     if (typeof listener !== "function") {
       throw new PlaygroundError(NODE_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? `events.on(name, listener, options?): listener must be a function, got ${typeof listener}. Write it as pg.events.on("peer:joined", (peer) => { ... }).` : [typeof listener]);
     }

@@ -8,7 +8,6 @@ import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
-import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -134,7 +133,7 @@ export class PageRecordLink implements ConnectionLink {
     this.#flush();
     // The authenticated end of stream: lets the peer tell our close from a cut.
     void this.#seal(EMPTY);
-    void this.#handed.then(() => closeBelow(this.#conn, this.#controller, this.#fault));
+    void this.#handed.then(() => this.#conn.close(this.#fault));
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -144,12 +143,12 @@ export class PageRecordLink implements ConnectionLink {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#releaseDrain(error);
-    closeBelow(this.#conn, this.#controller, error);
+    void this.#conn.close(error);
   }
 
   /** Not called (no close timer here: the connection below bounds its close); for the interface. */
   destroy(): void {
-    closeBelow(this.#conn, this.#controller, connectionClosedError(this.#remoteAddress));
+    void this.#conn.close(connectionClosedError(this.#remoteAddress));
   }
 
   readonly #flushTick = (): void => {
@@ -240,7 +239,7 @@ export class PageRecordLink implements ConnectionLink {
     }
     // During our own close the core reports only an error it is told of (told now: it stays this side's close).
     if (this.#ending) this.#controller.error(this.#fault);
-    closeBelow(this.#conn, this.#controller, this.#fault);
+    void this.#conn.close(this.#fault);
   }
 
   #releaseDrain(error: XppgError | undefined): void {

@@ -34,7 +34,7 @@ function connection(closeTimeoutMs: number): { conn: ConnectionCore; link: Recor
 }
 
 describe("ConnectionCore", () => {
-  it("maxFrameSize cannot be assigned: JavaScript that tries throws, and send still refuses what it refused", async () => {
+  it("maxFrameSize (and the other fields its options give) cannot be assigned: JavaScript that tries throws, and send still refuses what it refused", async () => {
     const { conn, link } = connection(50);
     expect(conn.maxFrameSize).toBe(16);
     // Readonly in its type only, it could be widened by plain JavaScript (or a cast), and send took the bigger frame.
@@ -42,6 +42,15 @@ describe("ConnectionCore", () => {
       (conn as { maxFrameSize: number }).maxFrameSize = 1 << 20;
     }).toThrow(TypeError);
     expect(conn.maxFrameSize).toBe(16);
+    // The other fields given by the options are as firm: remoteHost is what limits and bans are keyed by.
+    for (const key of ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound"] as const) {
+      const before = conn[key];
+      expect(() => {
+        (conn as unknown as Record<string, unknown>)[key] = "changed";
+      }).toThrow(TypeError);
+      expect(conn[key]).toBe(before);
+    }
+    expect(Object.keys(conn)).toEqual(expect.arrayContaining(["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"]));
     await expect(conn.send(new Uint8Array(17))).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE", details: { maxFrameSize: 16 } });
     await expect(conn.sendParts([new Uint8Array(9), new Uint8Array(8)])).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE" });
     await conn.send(new Uint8Array(16));

@@ -125,15 +125,22 @@ const noop = (): void => {};
  * `closed` resolves); sends
  * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
  */
+/** The options a connection keeps as its own fields, unwritable. */
+const READONLY_FIELDS = ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"] as const;
+
 export class ConnectionCore implements Connection {
-  readonly transport: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly remoteHost: string;
-  readonly outbound: boolean;
+  // Readonly for real, not only in their types (own data properties, not
+  // writable, set in the constructor): an assignment, from JavaScript or past
+  // the type, throws and changes nothing. One to `maxFrameSize` used to widen
+  // what `send` accepts; one to `remoteHost`, the key of limits and bans.
+  declare readonly transport: string;
+  declare readonly remoteAddress: string;
+  declare readonly localAddress: string;
+  declare readonly remoteHost: string;
+  declare readonly outbound: boolean;
+  /** The largest frame `send` takes (its options' `maxFrameSize`), read by the send path as a field. */
+  declare readonly maxFrameSize: number;
   readonly closed: Promise<CloseInfo>;
-  /** What `send` takes: private, so that no code can widen it by assigning `maxFrameSize` (read by the send path as it was as a field). */
-  readonly #maxFrameSize: number;
   readonly #closeTimeoutMs: number | undefined;
   readonly #inbox: FrameInbox;
   readonly #waiters = new SendWaiters();
@@ -151,12 +158,7 @@ export class ConnectionCore implements Connection {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionCoreOptions, open: (controller: LinkController) => ConnectionLink) {
-    this.transport = options.transport;
-    this.remoteAddress = options.remoteAddress;
-    this.localAddress = options.localAddress;
-    this.remoteHost = options.remoteHost;
-    this.outbound = options.outbound;
-    this.#maxFrameSize = options.maxFrameSize;
+    for (const key of READONLY_FIELDS) Object.defineProperty(this, key, { value: options[key], enumerable: true });
     this.#closeTimeoutMs = options.closeTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -176,11 +178,6 @@ export class ConnectionCore implements Connection {
     return this.#sendClosed;
   }
 
-  /** The largest frame `send` takes (its options' `maxFrameSize`); a getter only: assigning it throws and changes nothing. */
-  get maxFrameSize(): number {
-    return this.#maxFrameSize;
-  }
-
   read(sink: FrameSink): void {
     this.#inbox.read(sink);
   }
@@ -197,7 +194,7 @@ export class ConnectionCore implements Connection {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
     if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
     const length = frame.byteLength;
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     try {
       return this.#link.send(frame);
     } catch (err) {
@@ -213,7 +210,7 @@ export class ConnectionCore implements Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (length > this.#maxFrameSize) return Promise.reject(frameTooLargeError(length, this.#maxFrameSize, "sent"));
+    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     const link = this.#link;
     try {
       return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
