@@ -6,6 +6,7 @@
  */
 
 import { now as nowMs } from "@xppg/errors";
+import { MISUSE_CHECKS } from "#host";
 import { QUEUED } from "./outbox.js";
 
 /** What fan-out needs of a session. */
@@ -42,8 +43,9 @@ export function fanOut(targets: Iterable<FanOutTarget>, bytes: Uint8Array, maxWa
     if (since < 0) {
       // Not congested: the send resolved at once, or rejected (the session
       // is ending: its connection failed this very write, which the peer's
-      // leaving reports). A rejection nobody handles would be an unhandled one.
-      if (sent !== QUEUED) sent.catch(ignore);
+      // leaving reports). A rejection nobody handles would be an unhandled
+      // one (in Node, where it ends the process; a page saves the bytes).
+      if (MISUSE_CHECKS && sent !== QUEUED) sent.catch(ignore);
       continue;
     }
     if (now < 0) now = nowMs();

@@ -2,9 +2,11 @@
 import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
-import { isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
+import { MISUSE_CHECKS } from "#host";
+import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
 import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { internalError } from "./errors.js";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
 /** Bytes of the length before each envelope in a bundle. */
@@ -58,10 +60,10 @@ export interface OutboxOwner {
   readonly codec: EnvelopeCodec;
   /** The peer does not read what it is sent: drop it (`reason` says how we know). Must close the outbox. */
   slow(reason: string): void;
-  /** A local failure (not the peer's doing). */
-  report(error: unknown): void;
-  /** Tears the connection down with `error` (a `close` that throws is reported, not thrown). */
-  closeConnection(error: XppgError): void;
+  /** A local failure (not the peer's doing), typed. */
+  report(error: XppgError): void;
+  /** Tears the connection down with `error` (a `close` that throws is reported, not thrown); Node's only. */
+  closeConnection?(error: XppgError): void;
   /** The error a send on the closed session rejects with. */
   closedError(): XppgError;
 }
@@ -238,14 +240,15 @@ export class Outbox implements QueueBudgetMember {
    * session's end reports once and `peer:left` carries. An error that is not
    * typed (a throw, or an untyped rejection) is the transport's broken
    * contract, made an `XPPG_ERR_TRANSPORT_CONTRACT` with the error as its
-   * `cause`; a connection that closed already reported its own end, so that
+   * `cause` (in a page, `XPPG_ERR_INTERNAL` as before); a connection that closed already reported its own end, so that
    * one is reported here.
    */
   #lost(error: unknown): void {
-    const connection = this.#owner.connection;
-    const typed = isXppgError(error) ? error : contractBrokenError(connection, "send", error);
+    // A page keeps the code it had (Node's error for a broken contract costs it bytes).
+    const typed = isXppgError(error) ? error : MISUSE_CHECKS ? contractBrokenError(this.#owner.connection, "send", error) : internalError(ERROR_TEXTS ? "sending to a peer" : [], error);
     this.close(typed);
-    if (!connection.isClosed) this.#owner.closeConnection(typed);
+    const connection = this.#owner.connection;
+    if (!connection.isClosed) MISUSE_CHECKS ? this.#owner.closeConnection!(typed) : void connection.close(typed);
     else if (typed !== error) this.#owner.report(typed);
   }
 

@@ -1,11 +1,11 @@
-import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
+import { TRANSPORT_CONTRACT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { contractBrokenError } from "@xppg/transport/adapter";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, LEAN, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
-import { DIRECT_STREAMS } from "#host";
+import { DIRECT_STREAMS, MISUSE_CHECKS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -80,9 +80,9 @@ export class PeerSession {
         connection,
         codec: host.codec,
         slow: (reason) => this.close(this.#slowError(reason)),
-        report: (error) => host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error), this.peerId),
+        report: (error) => host.report(error, this.peerId),
         closedError: () => this.#closedError(),
-        closeConnection: (error) => this.#closeConnection(error),
+        ...(MISUSE_CHECKS && { closeConnection: (error: XppgError) => this.#closeConnection(error) }),
       },
       limits.queue,
     );
@@ -238,32 +238,29 @@ export class PeerSession {
   }
 
   /**
-   * Closes the connection (with `error`, torn down at once). A transport's
-   * `close` that throws or rejects breaks its contract: that is reported as
-   * `XPPG_ERR_TRANSPORT_CONTRACT`, never thrown into the caller (a timer, a
-   * handler, `pg.disconnect`) nor left an unhandled rejection, and the
-   * session ends here, since its `closed` may never come.
+   * Closes the connection (with `error`, torn down at once). In Node, a
+   * transport's `close` that throws or rejects breaks its contract: that is
+   * reported as `XPPG_ERR_TRANSPORT_CONTRACT`, never thrown into the caller
+   * (a timer, a handler, `pg.disconnect`) nor left an unhandled rejection,
+   * and the session ends here, since its `closed` may never come.
    */
   #closeConnection(error?: XppgError): void {
-    let closing: Promise<void>;
+    if (!MISUSE_CHECKS) return void this.connection.close(error);
+    const failed = (thrown: unknown): void => {
+      const broken = contractBrokenError(this.connection, "close", thrown);
+      const reason = this.#closeError ?? error;
+      // The session's end reports its reason once: the broken close is reported beside it, or is the reason.
+      if (this.#ended || reason !== undefined) this.#host.report(broken, this.peerId);
+      if (this.#ended) return;
+      this.#closeError = reason ?? broken;
+      this.#onClosed({ initiator: "local", error: this.#closeError });
+    };
     try {
-      closing = this.connection.close(error);
+      // Not per message: once per session. `Promise.resolve` for a close that returned no promise.
+      Promise.resolve(this.connection.close(error)).then(undefined, failed);
     } catch (thrown) {
-      this.#closeFailed(thrown, error);
-      return;
+      failed(thrown);
     }
-    // Not per message: once per session. `Promise.resolve` for a close that returned no promise.
-    Promise.resolve(closing).then(undefined, (thrown: unknown) => this.#closeFailed(thrown, error));
-  }
-
-  #closeFailed(thrown: unknown, error: XppgError | undefined): void {
-    const broken = contractBrokenError(this.connection, "close", thrown);
-    const reason = this.#closeError ?? error;
-    // The session's end reports its reason once: the broken close is reported beside it, or is the reason.
-    if (this.#ended || reason !== undefined) this.#host.report(broken, this.peerId);
-    if (this.#ended) return;
-    this.#closeError = reason ?? broken;
-    this.#onClosed({ initiator: "local", error: this.#closeError });
   }
 
   #closedError(): PlaygroundError {
@@ -517,7 +514,7 @@ export class PeerSession {
     this.#outbox.close(this.#closedError());
     let error = this.#closeError ?? info.error;
     // A transport that broke its contract (a secure channel's link whose close threw) is reported even behind this side's own reason.
-    if (error !== info.error && isXppgError(info.error, TRANSPORT_ERROR_CODES.CONTRACT_BROKEN)) this.#host.report(info.error, this.peerId);
+    if (MISUSE_CHECKS && error !== info.error && isXppgError(info.error, TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN)) this.#host.report(info.error, this.peerId);
     if (error === undefined && wasOpen && info.initiator === "remote") error = peerGoneError(this.peerId!);
     // No-op when the handshake had completed: a settled promise stays settled.
     this.#readyReject(error ?? closedInHandshakeError(this.connection.remoteAddress));

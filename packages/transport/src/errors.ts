@@ -25,6 +25,14 @@ export const TRANSPORT_ERROR_CODES = {
   FRAME_TOO_LARGE: FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
   /** The peer broke the transport's wire rules (a truncated frame, a text WebSocket message). */
   PROTOCOL: "XPPG_ERR_TRANSPORT_PROTOCOL",
+} as const;
+
+/**
+ * The code a layer above a connection reports when the connection broke its
+ * contract, never a connection itself: a table of its own, so that a page's
+ * download that never reports it does not carry it.
+ */
+export const TRANSPORT_CONTRACT_ERROR_CODES = {
   /**
    * A connection broke the `Connection` contract: its `send` or `close`
    * threw, or `send` rejected with an error that is not an xppg error, where
@@ -34,8 +42,10 @@ export const TRANSPORT_ERROR_CODES = {
   CONTRACT_BROKEN: "XPPG_ERR_TRANSPORT_CONTRACT",
 } as const;
 
-/** One of the {@link TRANSPORT_ERROR_CODES}. */
-export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES];
+/** One of the {@link TRANSPORT_ERROR_CODES} or {@link TRANSPORT_CONTRACT_ERROR_CODES}. */
+export type TransportErrorCode =
+  | (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES]
+  | (typeof TRANSPORT_CONTRACT_ERROR_CODES)[keyof typeof TRANSPORT_CONTRACT_ERROR_CODES];
 
 /** Any error a transport reports; `code` is one of {@link TRANSPORT_ERROR_CODES}. */
 export class TransportError extends XppgError {
@@ -143,7 +153,7 @@ export function contractBrokenError(connection: { readonly transport: string; re
   const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   const { transport, remoteAddress } = connection;
   return new TransportError(
-    TRANSPORT_ERROR_CODES.CONTRACT_BROKEN,
+    TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
     ERROR_TEXTS ? `The ${transport} transport's connection to ${remoteAddress} failed in its ${call} (${why}) instead of rejecting with a typed xppg error, as its contract says, so the connection was closed: what was being sent on it is lost. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.` : [transport, remoteAddress, call, why],
     { cause, details: { transport, remoteAddress, call } },
   );
