@@ -158,7 +158,8 @@ export class ConnectionCore implements Connection {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionCoreOptions, open: (controller: LinkController) => ConnectionLink) {
-    for (const key of READONLY_FIELDS) Object.defineProperty(this, key, { value: options[key], enumerable: true });
+    // Configurable: a wrapper (a Proxy) may still state other values; only an assignment is refused.
+    for (const key of READONLY_FIELDS) Object.defineProperty(this, key, { value: options[key], enumerable: true, configurable: true });
     this.#closeTimeoutMs = options.closeTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
