@@ -248,8 +248,10 @@ export class Outbox implements QueueBudgetMember {
     const typed = isXppgError(error) ? error : MISUSE_CHECKS ? contractBrokenError(this.#owner.connection, "send", error) : internalError(ERROR_TEXTS ? "sending to a peer" : [], error);
     this.close(typed);
     const connection = this.#owner.connection;
-    if (!connection.isClosed) MISUSE_CHECKS ? this.#owner.closeConnection!(typed) : void connection.close(typed);
-    else if (typed !== error) this.#owner.report(typed);
+    if (connection.isClosed) {
+      if (typed !== error) this.#owner.report(typed);
+    } else if (MISUSE_CHECKS) this.#owner.closeConnection!(typed);
+    else void connection.close(typed);
   }
 
   /** The session ended: waiting senders fail with `error`, the queue no longer counts. Idempotent. */

@@ -82,7 +82,7 @@ export class PeerSession {
         slow: (reason) => this.close(this.#slowError(reason)),
         report: (error) => host.report(error, this.peerId),
         closedError: () => this.#closedError(),
-        ...(MISUSE_CHECKS && { closeConnection: (error: XppgError) => this.#closeConnection(error) }),
+        ...(MISUSE_CHECKS ? { closeConnection: (error: XppgError) => this.#closeConnection(error) } : {}),
       },
       limits.queue,
     );
