@@ -94,7 +94,11 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // node's were joined into one frame it refused, which ended the session (a defect fix, 9 bytes).
 // 56,744 bytes once a forged broadcast's reason is worked out inside the texts' branch (a page's build no longer reads
 // the signature for it; the routing chunk's new name for a route gone under an open channel cost nothing here).
-export const CEILING_GZIP_BYTES = 56_744;
+// 56,735 bytes once a ConnectionCore's fields from its options are set as unwritable (still configurable: a Proxy may
+// state others) own properties in one loop (an assignment to maxFrameSize widened what send took), with Node's checks of
+// a transport's broken contract (a close or send that throws), of event names and of a broadcast's failed first write
+// kept out of a page (`MISUSE_CHECKS`).
+export const CEILING_GZIP_BYTES = 56_735;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -6,6 +6,8 @@
  */
 
 import { now as nowMs } from "@xppg/errors";
+import { MISUSE_CHECKS } from "#host";
+import { QUEUED } from "./outbox.js";
 
 /** What fan-out needs of a session. */
 export interface FanOutTarget {
@@ -38,8 +40,14 @@ export function fanOut(targets: Iterable<FanOutTarget>, bytes: Uint8Array, maxWa
       continue;
     }
     const since = target.congestedSince;
-    // Not congested: the send resolved at once.
-    if (since < 0) continue;
+    if (since < 0) {
+      // Not congested: the send resolved at once, or rejected (the session
+      // is ending: its connection failed this very write, which the peer's
+      // leaving reports). A rejection nobody handles would be an unhandled
+      // one (in Node, where it ends the process; a page saves the bytes).
+      if (MISUSE_CHECKS && sent !== QUEUED) sent.catch(ignore);
+      continue;
+    }
     if (now < 0) now = nowMs();
     const waited = now - since;
     if (waited >= maxWaitMs) {

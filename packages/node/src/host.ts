@@ -33,6 +33,13 @@ export const SCOPED_READS = true;
 /** `pg.send` checks its common case (a running node, a kind it just accepted) without a call (issue 15; a page saves the bytes). */
 export const INLINE_SEND_CHECKS = true;
 
+/**
+ * Checks for misuse a page's download would pay for: a transport's `close`
+ * that throws or rejects (reported as `XPPG_ERR_TRANSPORT_CONTRACT`, the
+ * session ended at once) and a `pg.events.on` name that is no event.
+ */
+export const MISUSE_CHECKS = true;
+
 /** The node's signer of its broadcasts: the identity's own, at once. */
 export function broadcastSigner(identity: Identity): (data: Uint8Array) => Uint8Array {
   return (data) => identity.sign(data);

@@ -1,7 +1,8 @@
 // Flushes at the end of the current tick: after the caller's synchronous sends, before I/O.
 import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
-import { SendWaiters } from "@xppg/transport/adapter";
+import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
+import { MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
 import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
@@ -40,7 +41,8 @@ function giveBack(buffer: Uint8Array): void {
 const STALL_TICKS = 5;
 /** Bytes queued or in flight per peer before `send` waits. */
 export const SESSION_HIGH_WATER_MARK = 1024 * 1024;
-const RESOLVED: Promise<void> = Promise.resolve();
+/** What a send answers when its envelope was queued and the sender need not wait: the one resolved promise, so a caller can tell it from a rejection without a callback. */
+export const QUEUED: Promise<void> = Promise.resolve();
 
 /** How much one peer may hold of this node's memory and time. */
 export interface OutboxLimits {
@@ -58,8 +60,10 @@ export interface OutboxOwner {
   readonly codec: EnvelopeCodec;
   /** The peer does not read what it is sent: drop it (`reason` says how we know). Must close the outbox. */
   slow(reason: string): void;
-  /** A local failure (this node's bug, not the peer's doing). */
-  report(error: unknown): void;
+  /** A local failure (not the peer's doing), typed. */
+  report(error: XppgError): void;
+  /** Tears the connection down with `error` (a `close` that throws is reported, not thrown); Node's only. */
+  closeConnection?(error: XppgError): void;
   /** The error a send on the closed session rejects with. */
   closedError(): XppgError;
 }
@@ -234,15 +238,20 @@ export class Outbox implements QueueBudgetMember {
    * loss must show: the outbox closes (waiting senders and every later send
    * reject) and the connection closes with a typed error, which the
    * session's end reports once and `peer:left` carries. An error that is not
-   * typed is this side's bug, made an `XPPG_ERR_INTERNAL`; a connection that
-   * closed already reported its own end, so that one is reported here.
+   * typed (a throw, or an untyped rejection) is the transport's broken
+   * contract, made an `XPPG_ERR_TRANSPORT_CONTRACT` with the error as its
+   * `cause` (in a page, `XPPG_ERR_INTERNAL` as before); a connection that closed already reported its own end, so that
+   * one is reported here.
    */
   #lost(error: unknown): void {
-    const typed = isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error);
+    // A page keeps the code it had (Node's error for a broken contract costs it bytes).
+    const typed = isXppgError(error) ? error : MISUSE_CHECKS ? contractBrokenError(this.#owner.connection, "send", error) : internalError(ERROR_TEXTS ? "sending to a peer" : [], error);
     this.close(typed);
     const connection = this.#owner.connection;
-    if (!connection.isClosed) void connection.close(typed);
-    else if (typed !== error) this.#owner.report(typed);
+    if (connection.isClosed) {
+      if (typed !== error) this.#owner.report(typed);
+    } else if (MISUSE_CHECKS) this.#owner.closeConnection!(typed);
+    else void connection.close(typed);
   }
 
   /** The session ended: waiting senders fail with `error`, the queue no longer counts. Idempotent. */
@@ -326,7 +335,7 @@ export class Outbox implements QueueBudgetMember {
         queued = this.#inFlight + this.#outLength;
       }
     }
-    if (queued <= SESSION_HIGH_WATER_MARK) return RESOLVED;
+    if (queued <= SESSION_HIGH_WATER_MARK) return QUEUED;
     if (this.#congestedSince < 0) this.#congestedSince = nowMs();
     return this.#waiters.wait();
   }

@@ -1,10 +1,11 @@
-import type { CloseInfo, Connection } from "@xppg/transport";
+import { TRANSPORT_CONTRACT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
+import { contractBrokenError } from "@xppg/transport/adapter";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
-import { DIRECT_STREAMS, SCOPED_READS } from "#host";
+import { DIRECT_STREAMS, MISUSE_CHECKS, SCOPED_READS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -79,8 +80,9 @@ export class PeerSession {
         connection,
         codec: host.codec,
         slow: (reason) => this.close(this.#slowError(reason)),
-        report: (error) => host.report(isXppgError(error) ? error : internalError(ERROR_TEXTS ? "sending to a peer" : [], error), this.peerId),
+        report: (error) => host.report(error, this.peerId),
         closedError: () => this.#closedError(),
+        ...(MISUSE_CHECKS ? { closeConnection: (error: XppgError) => this.#closeConnection(error) } : {}),
       },
       limits.queue,
     );
@@ -235,6 +237,32 @@ export class PeerSession {
     });
   }
 
+  /**
+   * Closes the connection (with `error`, torn down at once). In Node, a
+   * transport's `close` that throws or rejects breaks its contract: that is
+   * reported as `XPPG_ERR_TRANSPORT_CONTRACT`, never thrown into the caller
+   * (a timer, a handler, `pg.disconnect`) nor left an unhandled rejection,
+   * and the session ends here, since its `closed` may never come.
+   */
+  #closeConnection(error?: XppgError): void {
+    if (!MISUSE_CHECKS) return void this.connection.close(error);
+    const failed = (thrown: unknown): void => {
+      const broken = contractBrokenError(this.connection, "close", thrown);
+      const reason = this.#closeError ?? error;
+      // The session's end reports its reason once: the broken close is reported beside it, or is the reason.
+      if (this.#ended || reason !== undefined) this.#host.report(broken, this.peerId);
+      if (this.#ended) return;
+      this.#closeError = reason ?? broken;
+      this.#onClosed({ initiator: "local", error: this.#closeError });
+    };
+    try {
+      // Not per message: once per session. `Promise.resolve` for a close that returned no promise.
+      Promise.resolve(this.connection.close(error)).then(undefined, failed);
+    } catch (thrown) {
+      failed(thrown);
+    }
+  }
+
   #closedError(): PlaygroundError {
     return sessionClosedError(this.peerId ?? this.connection.remoteAddress);
   }
@@ -248,7 +276,7 @@ export class PeerSession {
    * overflows the queue asks for a second close).
    */
   close(error?: XppgError): void {
-    if (this.#draining !== undefined) void this.connection.close();
+    if (this.#draining !== undefined) this.#closeConnection();
     if (this.#phase === "closed" || this.#closing) return;
     this.#closing = true;
     this.#closeError ??= error;
@@ -265,12 +293,12 @@ export class PeerSession {
     this.#outbox.close(this.#closedError());
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
-      this.#draining = setTimeout(() => void this.connection.close(), DRAIN_TIMEOUT_MS);
+      this.#draining = setTimeout(() => this.#closeConnection(), DRAIN_TIMEOUT_MS);
       // A draining connection must not keep a process alive that has nothing else to do.
       this.#draining.unref?.();
       return;
     }
-    void this.connection.close(slow ? error : undefined);
+    this.#closeConnection(slow ? error : undefined);
   }
 
   /**
@@ -281,7 +309,7 @@ export class PeerSession {
    */
   #onDrainEnvelope(envelope: Envelope): void {
     const own = envelope.source === this.#hello!.peerId || (envelope.destination === null && envelope.signature !== undefined && this.#host.relays(this));
-    if (envelope.kind === KIND_BYE || !own) void this.connection.close();
+    if (envelope.kind === KIND_BYE || !own) this.#closeConnection();
     // The peer opened this connection at this welcome and writes compact envelopes after it, replaced here or not.
     else if (LEAN && envelope.kind === KIND_WELCOME) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
     else if (envelope.kind.startsWith(RESERVED_PREFIX)) return;
@@ -289,7 +317,7 @@ export class PeerSession {
       try {
         this.#host.router.deliver(this, envelope);
       } catch {
-        void this.connection.close();
+        this.#closeConnection();
       }
     }
   }
@@ -437,7 +465,7 @@ export class PeerSession {
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
-    void this.connection.close();
+    this.#closeConnection();
   }
 
   #violation(what: ErrorText): PlaygroundError {
@@ -487,6 +515,8 @@ export class PeerSession {
     clearTimeout(this.#handshakeTimer);
     this.#outbox.close(this.#closedError());
     let error = this.#closeError ?? info.error;
+    // A transport that broke its contract (a secure channel's link whose close threw) is reported even behind this side's own reason.
+    if (MISUSE_CHECKS && error !== info.error && isXppgError(info.error, TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN)) this.#host.report(info.error, this.peerId);
     if (error === undefined && wasOpen && info.initiator === "remote") error = peerGoneError(this.peerId!);
     // No-op when the handshake had completed: a settled promise stays settled.
     this.#readyReject(error ?? closedInHandshakeError(this.connection.remoteAddress));

@@ -17,10 +17,10 @@ import { ConnectionManager } from "#connection-manager";
 import { Dialer } from "./dialer.js";
 import type { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
-import { NODE_ERROR_CODES } from "./errors.js";
+import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
-import { checkSignature, memberForApplication, stateSigner } from "#host";
+import { MISUSE_CHECKS, checkSignature, memberForApplication, stateSigner } from "#host";
 import { Heartbeat } from "./heartbeat.js";
 import { lazyRoom, type LazyRoom, type MadeOnUse } from "./lazy-room.js";
 import { MESH_CAPABILITY, MeshRoom } from "./mesh-room.js";
@@ -257,6 +257,29 @@ function stateOwnership(o: ResolvedOptions, made: (checks: OwnedRowChecks) => vo
   return { sign: stateSigner(o.identity), verify: checks.verifier, canWrite: o.stateCanWrite };
 }
 
+/** Every event of a node (the type makes this list whole): `pg.events.on` refuses another name (in Node: a page saves the bytes). */
+const PLAYGROUND_EVENT_NAMES: { readonly [K in keyof PlaygroundEvents]: true } = {
+  "peer:joined": true,
+  "peer:left": true,
+  error: true,
+  "message:unhandled": true,
+  "peer:banned": true,
+  "peer:discovered": true,
+  "mesh:joined": true,
+  "mesh:left": true,
+  "reachability:changed": true,
+};
+
+/** Throws for a name that is no event of the node. */
+function checkEventName(name: unknown): void {
+  if (typeof name === "string" && Object.hasOwn(PLAYGROUND_EVENT_NAMES, name)) return;
+  const known = Object.keys(PLAYGROUND_EVENT_NAMES).join(", ");
+  throw new PlaygroundError(
+    NODE_ERROR_CODES.INVALID_ARGUMENT,
+    ERROR_TEXTS ? `events.on(name, listener, options?): there is no event named ${JSON.stringify(name) ?? String(name)} (the events are ${known}; messages of a kind are heard with pg.on(kind, handler)). Write it as pg.events.on("peer:joined", (peer) => { ... }).` : [String(name), known],
+  );
+}
+
 /** The node's event emitter: a listener that throws is reported as an `error` event, once (not again if an `error` listener throws). */
 export function nodeEvents(): TypedEvents<PlaygroundEvents> {
   let reporting = false;
@@ -269,6 +292,11 @@ export function nodeEvents(): TypedEvents<PlaygroundEvents> {
       reporting = false;
     }
   });
+  if (MISUSE_CHECKS) {
+    // `once` adds its listener through `on`: both check the name.
+    const on = events.on.bind(events);
+    events.on = (name, listener, options) => (checkEventName(name), on(name, listener, options));
+  }
   return events;
 }
 

@@ -387,6 +387,15 @@ export class RoutingRoom {
     }
   }
 
+  /**
+   * Forgets a channel and closes it. One closed with an error (its route
+   * gone, a reset, a record that failed to decrypt, a bad message from the
+   * other end, too much held for a paused reader) is reported once, as an
+   * `error` event naming the peer: a message whose send resolved may have
+   * been lost with it, and no send may come to tell. An idle channel, one
+   * evicted for room, one whose handshake failed (its sends reject) or the
+   * node's stop are no error.
+   */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
     this.#channels.delete(channel.key);
@@ -394,8 +403,10 @@ export class RoutingRoom {
     const list = this.#byPeer.get(channel.peer)!;
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
-    if (error !== undefined) channel.conn.reset(error);
-    else if (channel.secure !== undefined) void channel.secure.close();
+    if (error !== undefined) {
+      channel.conn.reset(error);
+      if (!this.#closed) this.#o.report?.(error, channel.peer);
+    } else if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
   }
 
@@ -435,8 +446,8 @@ export class RoutingRoom {
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
     this.#holding.delete(channel);
     void channel.conn.close(error);
+    // Reports it too.
     this.#drop(channel, error);
-    this.#o.report?.(error, channel.peer);
   }
 
   #closeIdle(): void {

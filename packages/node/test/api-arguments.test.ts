@@ -194,3 +194,23 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     expect(() => pg.events.on("error", 5 as never)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("events.on(name, listener, options?)") }));
   });
 });
+
+describe("pg.events.on: the event's name is checked", () => {
+  it.each<[string, unknown]>([
+    ["a typo", "peer:join"],
+    ["a message kind", "chat"],
+    ["a name from Object.prototype", "toString"],
+    ["not a string", 5],
+  ])("refuses %s: a listener that would never be called", (_what, name) => {
+    const pg = track(new Playground("x", { transports: [memoryTransport()], listen: [] }));
+    expect(() => pg.events.on(name as "error", () => {})).toThrow(invalid("events.on(name, listener, options?)", "there is no event named", "peer:joined", "pg.on(kind, handler)"));
+    expect(() => pg.events.once(name as "error", () => {})).toThrow(invalid("events.on(name, listener, options?)", "there is no event named"));
+  });
+
+  it("takes every event the node emits", () => {
+    const pg = track(new Playground("x", { transports: [memoryTransport()], listen: [] }));
+    for (const name of ["peer:joined", "peer:left", "error", "message:unhandled", "peer:banned", "peer:discovered", "mesh:joined", "mesh:left", "reachability:changed"] as const) {
+      expect(typeof pg.events.on(name, () => {})).toBe("function");
+    }
+  });
+});

@@ -104,6 +104,7 @@ describe("the outbox over a connection without an end of tick of its own", () =>
         throw error;
       },
       closedError: () => connectionClosedError(conn.remoteAddress),
+      closeConnection: (error) => void conn.close(error),
     };
     const outbox = new Outbox(owner, { maxQueuedBytes: 64 * 1024 * 1024, writeStallTimeoutMs: 0 });
     for (let round = 0; round < 3; round++) {

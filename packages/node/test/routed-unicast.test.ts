@@ -85,6 +85,42 @@ describe("a path that breaks under an open channel", { timeout: 30_000 }, () => 
   });
 });
 
+describe("a routed channel closed by an error is reported", { timeout: 30_000 }, () => {
+  it("once A's route to C is gone, A's error event says XPPG_ERR_UNREACHABLE, naming C, once, though no send after the lost message is made", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    const errors: { code: string; peerId: string | undefined }[] = [];
+    a.events.on("error", (e, peerId) => void errors.push({ code: e.code, peerId }));
+    await b.stop();
+    await until(() => a.peers.length === 0 && c.peers.length === 0, 10_000, "A and C see B leave");
+    // Sends until one finds no way on (a send whose record was lost may resolve): only the channel's close tells of that loss.
+    for (let n = 1; n <= 5; n++) {
+      const sent = await a.send("note", { n }, { to: c.peerId }).then(() => true, () => false);
+      if (!sent || errors.length > 0) break;
+    }
+    await until(() => errors.length > 0, 10_000, "A's error event");
+    await expect(a.send("note", { n: 9 }, { to: c.peerId })).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }]);
+  });
+
+  it("a clean end is no error: C stopping closes A's channel without an error event", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    const errors = errorsOf(a);
+    await c.stop();
+    await until(() => b.peers.length === 1, 10_000, "B sees C leave");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, () => {
   /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
   async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {

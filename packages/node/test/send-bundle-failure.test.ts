@@ -121,7 +121,7 @@ describe("encrypted: both nodes on a transport whose maxFrameSize is below a sec
 });
 
 describe("plaintext: a connection whose send throws a plain error on a tick's bundle", () => {
-  it("the session ends with XPPG_ERR_INTERNAL on peer:left and error (once), not as a clean leave; later sends reject", async () => {
+  it("the session ends with XPPG_ERR_TRANSPORT_CONTRACT (the error as cause) on peer:left and error (once), not as a clean leave; later sends reject", async () => {
     const t = throwingTransport();
     const { a, p, got, errors, left } = await joined(false, t.transport);
     const first = a.send("m", 1, { to: p.peerId });
@@ -129,9 +129,11 @@ describe("plaintext: a connection whose send throws a plain error on a tick's bu
     const rest = [a.send("m", 2, { to: p.peerId }), a.sendText("3", p.peerId)];
     expect(await Promise.all([first, ...rest].map(outcome))).toEqual(["resolved", "resolved", "resolved"]);
     const later = await afterLoss(a, p, left);
-    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_INTERNAL" }]);
-    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_INTERNAL"]);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_TRANSPORT_CONTRACT" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_TRANSPORT_CONTRACT"]);
     expect((errors[0]!.cause as Error).message).toBe("injected write failure");
+    // The words blame the transport, not xppg, and say what to do.
+    expect(errors[0]!.message).toMatch(/tcp transport's connection .* failed in its send \(Error: injected write failure\).*bug in that transport.*fix it.*report it to its authors/);
     expect(later).toMatch(/^rejected XPPG_ERR_/);
     expectPrefix(got, [0, 1]);
   });
@@ -168,5 +170,66 @@ describe.each([
     expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_CONNECTION_RESET" }]);
     expect(later).toMatch(/^rejected XPPG_ERR_/);
     expectPrefix(got, [0, 1]);
+  });
+});
+
+describe("plaintext: a connection whose send throws a plain error on the tick's first message (written at once)", () => {
+  it.each([
+    ["pg.send to one peer", (a: Playground, to: string) => a.send("m", 1, { to })],
+    ["a broadcast", (a: Playground) => a.send("m", 1)],
+    ["pg.sendText", (a: Playground, to: string) => a.sendText("1", to)],
+    ["pg.pushState", (a: Playground, to: string) => (a.state.set("k", 1), a.pushState(to))],
+  ])("%s: the session ends with XPPG_ERR_TRANSPORT_CONTRACT on peer:left and error (once)", async (_name, sendOne) => {
+    const t = throwingTransport();
+    const { a, p, errors, left } = await joined(false, t.transport);
+    t.fail();
+    await outcome(sendOne(a, p.peerId));
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_TRANSPORT_CONTRACT" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_TRANSPORT_CONTRACT"]);
+    expect((errors[0]!.cause as Error).message).toBe("injected write failure");
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+  });
+});
+
+describe.each([
+  ["encrypted", true],
+  ["plaintext", false],
+])("a connection whose close throws or rejects a plain error (%s)", (_name, encrypted) => {
+  // Encrypted, a close that rejects once the connection below has closed comes after the secure connection ended: nothing is left to report it to.
+  const reports = (how: "throw" | "reject"): number => (encrypted && how === "reject" ? 0 : 1);
+  it.each(["throw", "reject"] as const)("close %ss on pg.disconnect: no throw and nothing unhandled, the peer leaves, XPPG_ERR_TRANSPORT_CONTRACT at most once", async (how) => {
+    const t = throwingTransport();
+    const { a, p, errors, left } = await joined(encrypted, t.transport);
+    t.failClose(how);
+    expect(a.disconnect(p.peerId, "test")).toBe(true);
+    await vi.waitFor(() => expect(left).toHaveLength(1));
+    expect(left[0]!.code).toBe("XPPG_ERR_DISCONNECTED");
+    await vi.waitFor(() => expect(errors).toHaveLength(reports(how)));
+    for (let i = 0; i < 10; i++) await turn();
+    expect(errors).toHaveLength(reports(how));
+    for (const e of errors) {
+      expect(e.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
+      expect((e.cause as Error).message).toBe("injected close failure");
+      expect(e.message).toMatch(/failed in its close/);
+    }
+    expect(a.peers).toEqual([]);
+  });
+});
+
+describe("plaintext: a connection whose send and then close throw", () => {
+  it("the session ends with the send's XPPG_ERR_TRANSPORT_CONTRACT; the close's is reported beside it; nothing escapes", async () => {
+    const t = throwingTransport();
+    const { a, p, errors, left } = await joined(false, t.transport);
+    t.failClose("throw");
+    t.fail();
+    await outcome(a.send("m", 1, { to: p.peerId }));
+    await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_TRANSPORT_CONTRACT" }]);
+    await vi.waitFor(() => expect(errors).toHaveLength(2));
+    expect(errors.map((e) => [e.code, (e.cause as Error).message]).sort()).toEqual([
+      ["XPPG_ERR_TRANSPORT_CONTRACT", "injected close failure"],
+      ["XPPG_ERR_TRANSPORT_CONTRACT", "injected write failure"],
+    ]);
   });
 });

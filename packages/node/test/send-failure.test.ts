@@ -76,6 +76,6 @@ describe("a custom connection that throws a plain error from send once it has cl
     for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
     const x = errors.filter((e) => (e.cause as Error | undefined)?.message === "x");
     expect(x).toHaveLength(1);
-    expect(x[0]!.code).toBe("XPPG_ERR_INTERNAL");
+    expect(x[0]!.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
   });
 });

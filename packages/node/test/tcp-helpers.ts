@@ -36,16 +36,19 @@ export function leftOf(pg: Playground): { peerId: string; code: string | undefin
 /**
  * Real TCP, but `fail()` makes the dialled connection's next write throw a
  * plain error (a transport breaking its contract, or a failure below the
- * secure channel, met while sealing and writing a record): what the node
+ * secure channel, met while sealing and writing a record), and
+ * `failClose()` its `close` throw or reject one after closing: what the node
  * does with the failure is under test, not the transport.
  */
 export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}) {
   const inner = tcpTransport(options);
   let armed = false;
   let conn: Connection | undefined;
+  let closeFails: "throw" | "reject" | undefined;
   const trap = (c: Connection): Connection => {
     const send = c.send.bind(c);
     const sendParts = c.sendParts.bind(c);
+    const close = c.close.bind(c);
     const trip = (): void => {
       if (!armed) return;
       armed = false;
@@ -53,10 +56,22 @@ export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = 
     };
     c.send = (frame) => (trip(), send(frame));
     c.sendParts = (parts) => (trip(), sendParts(parts));
+    // The connection still closes (so the test ends cleanly); the caller is told it failed.
+    c.close = (error) => {
+      const closing = close(error);
+      if (closeFails === "throw") throw new Error("injected close failure");
+      return closeFails === "reject" ? closing.then(() => Promise.reject(new Error("injected close failure"))) : closing;
+    };
     return (conn = c);
   };
   const transport = Object.assign(Object.create(inner) as Transport, {
     dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, o)),
   });
-  return { transport, fail: () => void (armed = true), connection: () => conn! };
+  return {
+    transport,
+    fail: () => void (armed = true),
+    /** From now on, `close` closes the connection but then throws (or returns a rejected promise). */
+    failClose: (how: "throw" | "reject") => void (closeFails = how),
+    connection: () => conn!,
+  };
 }

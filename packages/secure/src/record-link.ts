@@ -2,6 +2,7 @@ import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, frameTooLargeError, writeFrameHeader } from "@xppg/framing";
 import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -198,7 +199,7 @@ export class RecordLink implements ConnectionLink {
   end(): void {
     this.#sendClosed = true;
     // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
-    if (this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) void this.#conn.close();
+    if (this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) closeBelow(this.#conn, this.#controller);
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -219,12 +220,12 @@ export class RecordLink implements ConnectionLink {
     this.#sendClosed = true;
     if (byPeer) this.#fault = error;
     this.#dropPending(error);
-    void this.#conn.close(error);
+    closeBelow(this.#conn, this.#controller, error);
   }
 
   /** Not called (no close timer here: the connection below bounds its close); for the interface. */
   destroy(): void {
-    void this.#conn.close(connectionClosedError(this.#remoteAddress));
+    closeBelow(this.#conn, this.#controller, connectionClosedError(this.#remoteAddress));
   }
 
   #appendFrame(frame: Uint8Array, length: number): void {

@@ -27,8 +27,25 @@ export const TRANSPORT_ERROR_CODES = {
   PROTOCOL: "XPPG_ERR_TRANSPORT_PROTOCOL",
 } as const;
 
-/** One of the {@link TRANSPORT_ERROR_CODES}. */
-export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES];
+/**
+ * The code a layer above a connection reports when the connection broke its
+ * contract, never a connection itself: a table of its own, so that a page's
+ * download that never reports it does not carry it.
+ */
+export const TRANSPORT_CONTRACT_ERROR_CODES = {
+  /**
+   * A connection broke the `Connection` contract: its `send` or `close`
+   * threw, or `send` rejected with an error that is not an xppg error, where
+   * the contract says it returns a promise that rejects with a typed error.
+   * `cause` is what it threw; fix the transport, or report it to its authors.
+   */
+  CONTRACT_BROKEN: "XPPG_ERR_TRANSPORT_CONTRACT",
+} as const;
+
+/** One of the {@link TRANSPORT_ERROR_CODES} or {@link TRANSPORT_CONTRACT_ERROR_CODES}. */
+export type TransportErrorCode =
+  | (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES]
+  | (typeof TRANSPORT_CONTRACT_ERROR_CODES)[keyof typeof TRANSPORT_CONTRACT_ERROR_CODES];
 
 /** Any error a transport reports; `code` is one of {@link TRANSPORT_ERROR_CODES}. */
 export class TransportError extends XppgError {
@@ -123,5 +140,21 @@ export function protocolError(remoteAddress: string, what: ErrorText, cause?: un
     TRANSPORT_ERROR_CODES.PROTOCOL,
     ERROR_TEXTS ? `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.` : [remoteAddress, what],
     { cause, details: { remoteAddress } },
+  );
+}
+
+/**
+ * The error for a connection that broke the `Connection` contract: `call`
+ * (`"send"`, `"close"`) threw `cause`, or (`send`) rejected with it untyped.
+ * For the layer above a connection it did not make (a node, a secure
+ * channel): the transport's doing, not the peer's nor the caller's.
+ */
+export function contractBrokenError(connection: { readonly transport: string; readonly remoteAddress: string }, call: string, cause: unknown): TransportError {
+  const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  const { transport, remoteAddress } = connection;
+  return new TransportError(
+    TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
+    ERROR_TEXTS ? `The ${transport} transport's connection to ${remoteAddress} failed in its ${call} (${why}) instead of rejecting with a typed xppg error, as its contract says, so the connection was closed: what was being sent on it is lost. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.` : [transport, remoteAddress, call, why],
+    { cause, details: { transport, remoteAddress, call } },
   );
 }

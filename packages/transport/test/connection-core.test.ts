@@ -34,6 +34,30 @@ function connection(closeTimeoutMs: number): { conn: ConnectionCore; link: Recor
 }
 
 describe("ConnectionCore", () => {
+  it("maxFrameSize (and the other fields its options give) cannot be assigned: JavaScript that tries throws, and send still refuses what it refused", async () => {
+    const { conn, link } = connection(50);
+    expect(conn.maxFrameSize).toBe(16);
+    // Readonly in its type only, it could be widened by plain JavaScript (or a cast), and send took the bigger frame.
+    expect(() => {
+      (conn as { maxFrameSize: number }).maxFrameSize = 1 << 20;
+    }).toThrow(TypeError);
+    expect(conn.maxFrameSize).toBe(16);
+    // The other fields given by the options are as firm: remoteHost is what limits and bans are keyed by.
+    for (const key of ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound"] as const) {
+      const before = conn[key];
+      expect(() => {
+        (conn as unknown as Record<string, unknown>)[key] = "changed";
+      }).toThrow(TypeError);
+      expect(conn[key]).toBe(before);
+    }
+    expect(Object.keys(conn)).toEqual(expect.arrayContaining(["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"]));
+    await expect(conn.send(new Uint8Array(17))).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE", details: { maxFrameSize: 16 } });
+    await expect(conn.sendParts([new Uint8Array(9), new Uint8Array(8)])).rejects.toMatchObject({ code: "XPPG_ERR_FRAME_TOO_LARGE" });
+    await conn.send(new Uint8Array(16));
+    expect(link.calls).toEqual(["send"]);
+    await conn.close();
+  });
+
   it("bounds a close whose link never reports the socket gone, by destroying it after closeTimeoutMs", async () => {
     const { conn, link } = connection(50);
     const closing = conn.close();

@@ -125,13 +125,21 @@ const noop = (): void => {};
  * `closed` resolves); sends
  * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
  */
+/** The options a connection keeps as its own fields, unwritable. */
+const READONLY_FIELDS = ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"] as const;
+
 export class ConnectionCore implements Connection {
-  readonly transport: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-  readonly remoteHost: string;
-  readonly outbound: boolean;
-  readonly maxFrameSize: number;
+  // Readonly for real, not only in their types (own data properties, not
+  // writable, set in the constructor): an assignment, from JavaScript or past
+  // the type, throws and changes nothing. One to `maxFrameSize` used to widen
+  // what `send` accepts; one to `remoteHost`, the key of limits and bans.
+  declare readonly transport: string;
+  declare readonly remoteAddress: string;
+  declare readonly localAddress: string;
+  declare readonly remoteHost: string;
+  declare readonly outbound: boolean;
+  /** The largest frame `send` takes (its options' `maxFrameSize`), read by the send path as a field. */
+  declare readonly maxFrameSize: number;
   readonly closed: Promise<CloseInfo>;
   readonly #closeTimeoutMs: number | undefined;
   readonly #inbox: FrameInbox;
@@ -150,12 +158,8 @@ export class ConnectionCore implements Connection {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionCoreOptions, open: (controller: LinkController) => ConnectionLink) {
-    this.transport = options.transport;
-    this.remoteAddress = options.remoteAddress;
-    this.localAddress = options.localAddress;
-    this.remoteHost = options.remoteHost;
-    this.outbound = options.outbound;
-    this.maxFrameSize = options.maxFrameSize;
+    // Configurable: a wrapper (a Proxy) may still state other values; only an assignment is refused.
+    for (const key of READONLY_FIELDS) Object.defineProperty(this, key, { value: options[key], enumerable: true, configurable: true });
     this.#closeTimeoutMs = options.closeTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;

@@ -10,6 +10,7 @@ export {
   badAddressError,
   connectionClosedError,
   connectionResetError,
+  contractBrokenError,
   dialFailedError,
   dialTimeoutError,
   listenFailedError,
