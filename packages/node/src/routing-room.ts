@@ -392,9 +392,12 @@ export class RoutingRoom {
    * gone, a reset, a record that failed to decrypt, a bad message from the
    * other end, too much held for a paused reader) is reported once, as an
    * `error` event naming the peer: a message whose send resolved may have
-   * been lost with it, and no send may come to tell. An idle channel, one
-   * evicted for room, one whose handshake failed (its sends reject) or the
-   * node's stop are no error.
+   * been lost with it, and no send may come to tell. Only a channel whose
+   * handshake was done is reported: until then its other end is a name
+   * anyone on the path may write in a packet (a forwarder could make up an
+   * origin per OPEN and RESET it), and its sends reject anyway. An idle
+   * channel, one evicted for room, one whose handshake failed or the node's
+   * stop are no error.
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
@@ -405,7 +408,7 @@ export class RoutingRoom {
     if (list.length === 0) this.#byPeer.delete(channel.peer);
     if (error !== undefined) {
       channel.conn.reset(error);
-      if (!this.#closed) this.#o.report?.(error, channel.peer);
+      if (!this.#closed && channel.secure !== undefined) this.#o.report?.(error, channel.peer);
     } else if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
   }

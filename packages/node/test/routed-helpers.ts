@@ -2,7 +2,7 @@ import { ENVELOPE_VERSION, EnvelopeCodec, type Envelope } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
-import { buildPacket, PACKET, packetHeader, parsePacket, type RoutedPacket } from "../src/route-wire.js";
+import { buildPacket, PACKET, packetHeader, parsePacket, type PacketType, type RoutedPacket } from "../src/route-wire.js";
 import { RawPeer, until } from "./helpers.js";
 
 type Side = "toB" | "toD";
@@ -63,12 +63,12 @@ export class HostileForwarder {
     void this.#send(side, "xppg/route", packet);
   }
 
-  /** Sends `count` routed data packets of its own making (16 bytes of body each) to one side, in one frame. */
-  async sendRouted(side: Side, o: { origin: string; destination: string; hopLimit: number; count?: number }): Promise<void> {
+  /** Sends `count` routed packets of its own making (data of 16 bytes unless told) on channel 7 to one side, in one frame. */
+  async sendRouted(side: Side, o: { origin: string; destination: string; hopLimit: number; count?: number; type?: PacketType; body?: Uint8Array }): Promise<void> {
     const header = packetHeader(o.origin, o.destination, 7, false);
     const envelopes: Uint8Array[] = [];
     for (let i = 0; i < (o.count ?? 1); i++) {
-      const packet = buildPacket(header, PACKET.DATA, new Uint8Array(16));
+      const packet = buildPacket(header, o.type ?? PACKET.DATA, o.body ?? new Uint8Array(16));
       packet[1] = o.hopLimit;
       envelopes.push(this.#encode(side, "xppg/route", packet));
     }

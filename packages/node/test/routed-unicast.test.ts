@@ -4,6 +4,7 @@ import type { Playground, PlaygroundOptions } from "../src/index.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { ROUTED_HOLD_MS, routedHold } from "../src/forward-holds.js";
 import { HostileForwarder, routeHeader } from "./routed-helpers.js";
+import { PACKET } from "../src/route-wire.js";
 import { errorsOf, tcpNode } from "./tcp-helpers.js";
 
 stopNodesAfterEach();
@@ -181,6 +182,26 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
     // The copy broke the channel (Noise counts records): a later note goes over a new one, after the copy.
     await retrySend(a, e, atE, 3);
     expect(atE.filter((x) => x.payload.n === 2)).toHaveLength(1);
+  });
+
+  it("cannot make a node report losses it made up: channels opened and reset in the names of invented origins make no error event", async () => {
+    const { a, d, e, m } = await withForwarder();
+    const atE = collect<{ n: number }>(e, "note");
+    await a.send("note", { n: 1 }, { to: e.peerId });
+    await until(() => atE.length === 1, 10_000, "the first note");
+    // A genuine first handshake message, as an OPEN carries it: any origin can be written in front of it.
+    const open = m.packets.map(routeHeader).find((p) => p.type === PACKET.OPEN)!;
+    const errors = errorsOf(d);
+    const dropped = d.stats.droppedUnicasts;
+    for (let i = 0; i < 20; i++) {
+      const origin = generateIdentity().peerId;
+      await m.sendRouted("toD", { origin, destination: d.peerId, hopLimit: 32, type: PACKET.OPEN, body: open.body });
+      await m.sendRouted("toD", { origin, destination: d.peerId, hopLimit: 32, type: PACKET.RESET });
+    }
+    // A packet to nobody after them on the same link: once D has dropped it, it has read them all.
+    await m.sendRouted("toD", { origin: m.peerId, destination: generateIdentity().peerId, hopLimit: 32 });
+    await until(() => d.stats.droppedUnicasts > dropped, 5000, "D read the forged packets");
+    expect(errors).toEqual([]);
   });
 
   it("a forwarder that drops every routed packet makes send and request fail with XPPG_ERR_UNREACHABLE within the channel's open timeout", async () => {
