@@ -31,12 +31,18 @@ let withinDepth = 0;
 /** What ends the reads of the first reader that read while {@link scopeReads} runs (see `EnvelopeReader.read`). */
 let withinEnd: (() => void) | null = null;
 /**
- * What ends the reads of the others, rarely any (readers that take turns are
- * put in again: ending twice is harmless). Kept, not emptied by its length:
- * that would give up its memory and the next push would allocate again.
+ * What ends the reads of the others, rarely any: each reader once per scope
+ * (its `#scoped` flag), however many turns the readers take. Kept, not
+ * emptied by its length: that would give up its memory and the next push
+ * would allocate again.
  */
 const withinEnds: Array<(() => void) | null> = [];
 let withinCount = 0;
+
+/** @internal For tests: how many readers the running {@link scopeReads} will end (each once, whatever its reads). */
+export function scopedReaders(): number {
+  return (withinEnd === null ? 0 : 1) + withinCount;
+}
 
 /**
  * Calls `target.read(data)` and ends, as it returns (or throws), the reads
@@ -72,7 +78,8 @@ export interface FrameTarget<T> {
 /**
  * One envelope as {@link EnvelopeCodec.read} found it (checked as
  * `decode` checks it). The codec's own object: its next read overwrites it,
- * and once the read is over (at the first await or microtask after it) the
+ * and once the read is over (at the first await or microtask after it, or
+ * once the {@link scopeReads} it was made in returns) the
  * codec lets go of its frame: `payload` is then undefined and `signed` false.
  * Take what you need synchronously.
  */
@@ -125,6 +132,8 @@ export class EnvelopeReader {
    * its reading is over (see `#forgetView`); `envelopeOf` refuses it.
    */
   #spent = true;
+  /** Put in the running `scopeReads`'s list of readers to end (once per scope: cleared as its reads end). */
+  #scoped = false;
   /**
    * Run by the first microtask after a read (or as the outermost
    * `scopeReads` returns): from then on nothing here holds a frame, not the
@@ -133,6 +142,7 @@ export class EnvelopeReader {
    * sent alive for as long as it stays idle.
    */
   readonly #forgetView = (): void => {
+    this.#scoped = false;
     this.#spent = true;
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
@@ -152,10 +162,11 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.read}. */
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
-    if (SCOPED_READS && withinDepth !== 0 && withinEnd !== this.#forgetView) {
-      // This read, and this reader's others until then, end as the outermost `scopeReads` returns.
+    if (SCOPED_READS && withinDepth !== 0 && !this.#scoped) {
+      // This read, and this reader's others until then, end as the outermost `scopeReads` returns: put in once.
+      this.#scoped = true;
       if (withinEnd === null) withinEnd = this.#forgetView;
-      else if (withinCount === 0 || withinEnds[withinCount - 1] !== this.#forgetView) withinEnds[withinCount++] = this.#forgetView;
+      else withinEnds[withinCount++] = this.#forgetView;
     }
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
@@ -303,7 +314,7 @@ export class EnvelopeReader {
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
     // And only synchronously after a successful read: its payload and signature go at the first microtask (see #forgetView).
-    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope." : []);
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask, and before the scopeReads it was made in returns); call it at once, or decode() for a whole envelope." : []);
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {
