@@ -1,6 +1,7 @@
 // Records cut to the maxFrameSize the connection below states: whatever that
-// limit (from a little over the handshake's largest message up to more than
-// a full record) and whatever the frames' sizes and how they share ticks,
+// limit (enforced by the transport from 1 KiB up to more than a full record;
+// stated by the connection after the handshake from 17 bytes, a record of one
+// plaintext byte and its tag, up) and whatever the frames' sizes and how they share ticks,
 // every frame arrives whole and in order, and the channel stays open (a
 // record over the limit would be refused by the connection below and end it).
 import { memoryTransport, type Connection } from "@xppg/transport";
@@ -100,6 +101,25 @@ describe("records over a connection that states a maxFrameSize", () => {
       { numRuns: 40 },
     );
   }, 120_000);
+});
+
+describe("records over a connection that states a small maxFrameSize (after the handshake)", () => {
+  it("every frame arrives whole and in order, from records of one plaintext byte (17) to a tag and a frame header apart (property)", async () => {
+    // 17: one plaintext byte and the tag; 20, 21: a frame's 4-byte header and the tag, and one byte more.
+    const size = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 40, max: 2 * KiB }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(17, 18, 20, 21, 33, 101, 1023),
+        fc.array(fc.array(size, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+        (limit, ticks) => roundTrip(limit, ticks, true),
+      ),
+      { numRuns: 30 },
+    );
+  }, 120_000);
+
+  it.each([17, 18, 20, 21, 33, 101, 1023])("with a limit of %i: frames of 0, 1, 3, 4, 5 and 1,000 bytes, alone and in one tick", async (limit) => {
+    await roundTrip(limit, [[0], [1], [3, 4, 5], [1000, 0, 1]], true);
+  }, 60_000);
 });
 
 describe("a connection that states a fractional maxFrameSize", () => {
