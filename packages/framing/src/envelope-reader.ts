@@ -32,12 +32,14 @@ let withinDepth = 0;
 let withinEnd: (() => void) | null = null;
 /**
  * What ends the reads of the others, rarely any: each reader once per scope
- * (its `#scoped` flag), however many turns the readers take. Kept, not
+ * (its `#scope`), however many turns the readers take. Kept, not
  * emptied by its length: that would give up its memory and the next push
  * would allocate again.
  */
 const withinEnds: Array<(() => void) | null> = [];
 let withinCount = 0;
+/** Outermost {@link scopeReads} calls begun: a reader is put in the list once per scope (see `EnvelopeReader.read`). */
+let scopes = 0;
 
 /** @internal For tests: how many readers the running {@link scopeReads} will end (each once, whatever its reads). */
 export function scopedReaders(): number {
@@ -54,7 +56,7 @@ export function scopedReaders(): number {
  * Calls may nest; the outermost one's return ends the reads.
  */
 export function scopeReads<T>(target: FrameTarget<T>, data: T): void {
-  withinDepth++;
+  if (withinDepth++ === 0) scopes++;
   try {
     target.read(data);
   } finally {
@@ -132,8 +134,8 @@ export class EnvelopeReader {
    * its reading is over (see `#forgetView`); `envelopeOf` refuses it.
    */
   #spent = true;
-  /** Put in the running `scopeReads`'s list of readers to end (once per scope: cleared as its reads end). */
-  #scoped = false;
+  /** The {@link scopeReads} this reader was last put in the list of (see `scopes`): once per scope. */
+  #scope = 0;
   /**
    * Run by the first microtask after a read (or as the outermost
    * `scopeReads` returns): from then on nothing here holds a frame, not the
@@ -142,7 +144,6 @@ export class EnvelopeReader {
    * sent alive for as long as it stays idle.
    */
   readonly #forgetView = (): void => {
-    this.#scoped = false;
     this.#spent = true;
     this.#viewOf = null;
     this.#viewBuffer = EMPTY_BUFFER;
@@ -162,9 +163,9 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.read}. */
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
-    if (SCOPED_READS && withinDepth !== 0 && !this.#scoped) {
+    if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
       // This read, and this reader's others until then, end as the outermost `scopeReads` returns: put in once.
-      this.#scoped = true;
+      this.#scope = scopes;
       if (withinEnd === null) withinEnd = this.#forgetView;
       else withinEnds[withinCount++] = this.#forgetView;
     }
