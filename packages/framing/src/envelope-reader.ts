@@ -31,12 +31,20 @@ let withinDepth = 0;
 /** What ends the reads of the first reader that read while {@link scopeReads} runs (see `EnvelopeReader.read`). */
 let withinEnd: (() => void) | null = null;
 /**
- * What ends the reads of the others, rarely any (readers that take turns are
- * put in again: ending twice is harmless). Kept, not emptied by its length:
- * that would give up its memory and the next push would allocate again.
+ * What ends the reads of the others, rarely any: each reader once per scope
+ * (its `#scope`), however many turns the readers take. Kept, not
+ * emptied by its length: that would give up its memory and the next push
+ * would allocate again.
  */
 const withinEnds: Array<(() => void) | null> = [];
 let withinCount = 0;
+/** Outermost {@link scopeReads} calls begun: a reader is put in the list once per scope (see `EnvelopeReader.read`). */
+let scopes = 0;
+
+/** @internal For tests: how many readers the running {@link scopeReads} will end (each once, whatever its reads). */
+export function scopedReaders(): number {
+  return (withinEnd === null ? 0 : 1) + withinCount;
+}
 
 /**
  * Calls `target.read(data)` and ends, as it returns (or throws), the reads
@@ -48,7 +56,7 @@ let withinCount = 0;
  * Calls may nest; the outermost one's return ends the reads.
  */
 export function scopeReads<T>(target: FrameTarget<T>, data: T): void {
-  withinDepth++;
+  if (withinDepth++ === 0) scopes++;
   try {
     target.read(data);
   } finally {
@@ -72,7 +80,8 @@ export interface FrameTarget<T> {
 /**
  * One envelope as {@link EnvelopeCodec.read} found it (checked as
  * `decode` checks it). The codec's own object: its next read overwrites it,
- * and once the read is over (at the first await or microtask after it) the
+ * and once the read is over (at the first await or microtask after it, or
+ * once the {@link scopeReads} it was made in returns) the
  * codec lets go of its frame: `payload` is then undefined and `signed` false.
  * Take what you need synchronously.
  */
@@ -125,6 +134,8 @@ export class EnvelopeReader {
    * its reading is over (see `#forgetView`); `envelopeOf` refuses it.
    */
   #spent = true;
+  /** The {@link scopeReads} this reader was last put in the list of (see `scopes`): once per scope. */
+  #scope = 0;
   /**
    * Run by the first microtask after a read (or as the outermost
    * `scopeReads` returns): from then on nothing here holds a frame, not the
@@ -152,10 +163,11 @@ export class EnvelopeReader {
 
   /** See {@link EnvelopeCodec.read}. */
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
-    if (SCOPED_READS && withinDepth !== 0 && withinEnd !== this.#forgetView) {
-      // This read, and this reader's others until then, end as the outermost `scopeReads` returns.
+    if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
+      // This read, and this reader's others until then, end as the outermost `scopeReads` returns: put in once.
+      this.#scope = scopes;
       if (withinEnd === null) withinEnd = this.#forgetView;
-      else if (withinCount === 0 || withinEnds[withinCount - 1] !== this.#forgetView) withinEnds[withinCount++] = this.#forgetView;
+      else withinEnds[withinCount++] = this.#forgetView;
     }
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
@@ -303,7 +315,7 @@ export class EnvelopeReader {
   envelopeOf(read: ReadEnvelope): Envelope {
     // Only this codec's own object holds the ids, hop limit and signature; any other would be read as if it did.
     // And only synchronously after a successful read: its payload and signature go at the first microtask (see #forgetView).
-    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask); call it at once, or decode() for a whole envelope." : []);
+    if (read !== this.#read || this.#spent) throw new FramingError(FRAMING_ERROR_CODES.INVALID_ARGUMENT, ERROR_TEXTS ? "envelopeOf(read) takes what this codec's read() returned, synchronously (before any await or microtask, and before the scopeReads it was made in returns); call it at once, or decode() for a whole envelope." : []);
     const r = this.#read;
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind: r.kind, source: r.source, destination: r.destination, id: r.idHigh * TWO_32 + r.idLow, hopLimit: r.hopLimit, payload: r.payload };
     if (r.signed) {

@@ -380,9 +380,9 @@ export class EnvelopeCodec {
   }
 
   /**
-   * The whole envelope of what {@link EnvelopeCodec.read} returned last, called synchronously after that read (before any await or microtask, and before the codec's next read or decode).
+   * The whole envelope of what {@link EnvelopeCodec.read} returned last, called synchronously after that read (before any await or microtask, before the `scopeReads` it was made in returns, and before the codec's next read or decode).
    *
-   * @throws `XPPG_ERR_INVALID_ARGUMENT` when `read` is not the object this codec's own `read` returned, or when called after an await or a microtask (the codec has let go of that read's payload and signature, so as not to keep their frame).
+   * @throws `XPPG_ERR_INVALID_ARGUMENT` when `read` is not the object this codec's own `read` returned, or when called after an await or a microtask, or once the `scopeReads` it was made in returns (the codec has let go of that read's payload and signature, so as not to keep their frame).
    */
   envelopeOf(read: ReadEnvelope): Envelope {
     return this.#reader.envelopeOf(read);
@@ -391,7 +391,8 @@ export class EnvelopeCodec {
   /**
    * The MessagePack bytes `payload` was read from, when it is the payload
    * (an array or object) of the envelope this codec read last, called
-   * synchronously after that read (before any await or microtask); else
+   * synchronously after that read (before any await or microtask, and
+   * before the `scopeReads` it was made in returns); else
    * undefined. A copy, the caller's own (a view would keep the whole frame
    * alive). To keep a message as it came, for
    * {@link EnvelopeCodec.readPayload} later (decoding the value encoded again

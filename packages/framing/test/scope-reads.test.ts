@@ -148,3 +148,31 @@ describe("scopeReads: a frame's reads end as it returns", () => {
     );
   });
 });
+
+describe("scopeReads: readers that take turns in one scope", () => {
+  it("puts each reader in its list once: 3 codecs alternating 3,000 reads keep it at 3, and every read still ends as the scope returns", async () => {
+    const { scopedReaders } = await import("../src/envelope-reader.js");
+    const codecs = [new EnvelopeCodec(), new EnvelopeCodec(), new EnvelopeCodec()];
+    const bytes = codecs.map((c) => frames(c).plain);
+    const last: ReadEnvelope[] = [];
+    let most = 0;
+    scopeReads({ read: () => {
+      for (let i = 0; i < 3000; i++) {
+        const k = i % 3;
+        last[k] = codecs[k]!.read(bytes[k]!);
+        most = Math.max(most, scopedReaders());
+      }
+      expect(scopedReaders()).toBe(3);
+      for (let k = 0; k < 3; k++) expectState(codecs[k]!, last[k]!, "whole");
+    } }, undefined);
+    expect(most).toBe(3);
+    expect(scopedReaders()).toBe(0);
+    for (let k = 0; k < 3; k++) expectState(codecs[k]!, last[k]!, "ended");
+    // The next scope puts them in again.
+    scopeReads({ read: () => {
+      for (let k = 0; k < 3; k++) last[k] = codecs[k]!.read(bytes[k]!);
+      expect(scopedReaders()).toBe(3);
+    } }, undefined);
+    for (let k = 0; k < 3; k++) expectState(codecs[k]!, last[k]!, "ended");
+  });
+});

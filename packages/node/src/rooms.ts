@@ -17,6 +17,7 @@ import { ConnectionManager } from "#connection-manager";
 import { Dialer } from "./dialer.js";
 import type { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
+import { show } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
@@ -270,13 +271,13 @@ const PLAYGROUND_EVENT_NAMES: { readonly [K in keyof PlaygroundEvents]: true } =
   "reachability:changed": true,
 };
 
-/** Throws for a name that is no event of the node. */
-function checkEventName(name: unknown): void {
+/** Throws for a name that is no event of the node, in the words of `method` (the one called); any value is shown (`show`: a BigInt or a null-prototype object too). */
+function checkEventName(name: unknown, method: "on" | "once"): void {
   if (typeof name === "string" && Object.hasOwn(PLAYGROUND_EVENT_NAMES, name)) return;
   const known = Object.keys(PLAYGROUND_EVENT_NAMES).join(", ");
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,
-    ERROR_TEXTS ? `events.on(name, listener, options?): there is no event named ${JSON.stringify(name) ?? String(name)} (the events are ${known}; messages of a kind are heard with pg.on(kind, handler)). Write it as pg.events.on("peer:joined", (peer) => { ... }).` : [String(name), known],
+    ERROR_TEXTS ? `events.${method}(name, listener, options?): there is no event named ${show(name)} (the events are ${known}; messages of a kind are heard with pg.on(kind, handler)). Write it as pg.events.${method}("peer:joined", (peer) => { ... }).` : [method, show(name), known],
   );
 }
 
@@ -293,9 +294,11 @@ export function nodeEvents(): TypedEvents<PlaygroundEvents> {
     }
   });
   if (MISUSE_CHECKS) {
-    // `once` adds its listener through `on`: both check the name.
+    // Each checks the name in its own words (`once` adds its listener through `on`, after its check).
     const on = events.on.bind(events);
-    events.on = (name, listener, options) => (checkEventName(name), on(name, listener, options));
+    const once = events.once.bind(events);
+    events.on = (name, listener, options) => (checkEventName(name, "on"), on(name, listener, options));
+    events.once = (name, listener, options) => (checkEventName(name, "once"), once(name, listener, options));
   }
   return events;
 }

@@ -204,7 +204,17 @@ describe("pg.events.on: the event's name is checked", () => {
   ])("refuses %s: a listener that would never be called", (_what, name) => {
     const pg = track(new Playground("x", { transports: [memoryTransport()], listen: [] }));
     expect(() => pg.events.on(name as "error", () => {})).toThrow(invalid("events.on(name, listener, options?)", "there is no event named", "peer:joined", "pg.on(kind, handler)"));
-    expect(() => pg.events.once(name as "error", () => {})).toThrow(invalid("events.on(name, listener, options?)", "there is no event named"));
+    expect(() => pg.events.once(name as "error", () => {})).toThrow(invalid("events.once(name, listener, options?)", "there is no event named", "pg.events.once("));
+  });
+
+  it.each<[string, unknown, string]>([
+    ["a BigInt", 5n, "a bigint"],
+    ["an object with no prototype", Object.create(null), "a object"],
+    ["a symbol", Symbol("peer:joined"), "a symbol"],
+  ])("refuses %s with XPPG_ERR_INVALID_ARGUMENT (not a TypeError from showing it), from on and from once", (_what, name, shown) => {
+    const pg = track(new Playground("x", { transports: [memoryTransport()], listen: [] }));
+    expect(() => pg.events.on(name as "error", () => {})).toThrow(invalid("events.on(name, listener, options?)", `there is no event named ${shown}`));
+    expect(() => pg.events.once(name as "error", () => {})).toThrow(invalid("events.once(name, listener, options?)", `there is no event named ${shown}`));
   });
 
   it("takes every event the node emits", () => {

@@ -114,7 +114,8 @@ export class RecordLink implements ConnectionLink {
     this.#session = session;
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
-    const limit = conn.maxFrameSize ?? Infinity;
+    // Floored: a fractional limit would leave a record's end between two bytes, where #write never reaches it.
+    const limit = Math.floor(conn.maxFrameSize ?? Infinity);
     this.#recordLimit = limit;
     // Records cut to what the connection below takes. One too small even for a tag and a byte keeps the
     // full size: every record is then refused at its seal (#sealAndSend), and the link ends with that error.

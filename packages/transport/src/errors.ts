@@ -145,7 +145,8 @@ export function protocolError(remoteAddress: string, what: ErrorText, cause?: un
 
 /**
  * The error for a connection that broke the `Connection` contract: `call`
- * (`"send"`, `"close"`) threw `cause`, or (`send`) rejected with it untyped.
+ * (`"send"`, `"close"`) threw `cause`, or rejected with it (`send`: untyped;
+ * `close`: at all, as its contract says it resolves). Each with its own words.
  * For the layer above a connection it did not make (a node, a secure
  * channel): the transport's doing, not the peer's nor the caller's.
  */
@@ -154,7 +155,11 @@ export function contractBrokenError(connection: { readonly transport: string; re
   const { transport, remoteAddress } = connection;
   return new TransportError(
     TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
-    ERROR_TEXTS ? `The ${transport} transport's connection to ${remoteAddress} failed in its ${call} (${why}) instead of rejecting with a typed xppg error, as its contract says, so the connection was closed: what was being sent on it is lost. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.` : [transport, remoteAddress, call, why],
+    ERROR_TEXTS
+      ? call === "close"
+        ? `The ${transport} transport's connection to ${remoteAddress} failed in its close (${why}), where its contract says close resolves (it never throws or rejects); the connection was taken as closed and the session on it ended anyway. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.`
+        : `The ${transport} transport's connection to ${remoteAddress} failed in its ${call} (${why}) instead of rejecting with a typed xppg error, as its contract says, so the connection was closed: what was being sent on it is lost. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.`
+      : [transport, remoteAddress, call, why],
     { cause, details: { transport, remoteAddress, call } },
   );
 }
