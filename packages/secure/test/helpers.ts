@@ -125,3 +125,19 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
     return String((err as { code?: unknown }).code ?? (err as Error).name);
   }
 }
+
+/**
+ * `conn`, stating a `maxFrameSize` of `limit`: a Proxy over a real
+ * connection, so a test can state a limit the handshake's messages would
+ * exceed (the record layer reads it after the handshake), or one no
+ * transport of this project would take (too small, no integer).
+ */
+export function statingLimit(conn: Connection, limit: number): Connection {
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "maxFrameSize") return limit;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

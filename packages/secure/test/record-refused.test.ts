@@ -1,9 +1,8 @@
-import type { Connection } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
-import { codeOf, securePair } from "./helpers.js";
+import { codeOf, securePair, statingLimit } from "./helpers.js";
 
 // Records are cut to what the connection below takes (its maxFrameSize, when
 // it states one), so a secure channel over a transport whose frames are
@@ -77,17 +76,6 @@ describe("records over a connection with frames smaller than a full record", () 
     expect((await within(server.closed, "the server's close")).error).toBeUndefined();
   });
 });
-
-/** `conn`, stating a `maxFrameSize` of `limit` (a transport whose frames cannot hold a record's tag and a byte). */
-function statingLimit(conn: Connection, limit: number): Connection {
-  return new Proxy(conn, {
-    get(target, key) {
-      if (key === "maxFrameSize") return limit;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 describe("a connection below too small for any record", () => {
   it("refuses the first record with XPPG_ERR_FRAME_TOO_LARGE and its words; the link ends, and the peer sees no record it cannot open", async () => {

@@ -4,25 +4,14 @@
 // plaintext byte and its tag, up) and whatever the frames' sizes and how they share ticks,
 // every frame arrives whole and in order, and the channel stays open (a
 // record over the limit would be refused by the connection below and end it).
-import { memoryTransport, type Connection } from "@xppg/transport";
+import { memoryTransport } from "@xppg/transport";
 import { within } from "@xppg/transport/compliance";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
-import { securePair } from "./helpers.js";
+import { securePair, statingLimit } from "./helpers.js";
 
 const KiB = 1024;
-
-/** `conn`, stating a `maxFrameSize` of `limit` (read by the record layer after the handshake, which goes through unlimited). */
-function statingLimit(conn: Connection, limit: number): Connection {
-  return new Proxy(conn, {
-    get(target, key) {
-      if (key === "maxFrameSize") return limit;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /** A pair whose client's connection states `limit` from the handshake on (a limit the handshake's messages exceed, or no integer). */
 async function pairStating(limit: number): Promise<{ server: SecureConnection; client: SecureConnection }> {
