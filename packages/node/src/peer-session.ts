@@ -1,5 +1,5 @@
 import { TRANSPORT_CONTRACT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
-import { contractBrokenError } from "@xppg/transport/adapter";
+import { closeGuarded } from "@xppg/transport/adapter";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
@@ -246,21 +246,15 @@ export class PeerSession {
    */
   #closeConnection(error?: XppgError): void {
     if (!MISUSE_CHECKS) return void this.connection.close(error);
-    const failed = (thrown: unknown): void => {
-      const broken = contractBrokenError(this.connection, "close", thrown);
+    // Not per message: once per session.
+    closeGuarded(this.connection, error, (broken) => {
       const reason = this.#closeError ?? error;
       // The session's end reports its reason once: the broken close is reported beside it, or is the reason.
       if (this.#ended || reason !== undefined) this.#host.report(broken, this.peerId);
       if (this.#ended) return;
       this.#closeError = reason ?? broken;
       this.#onClosed({ initiator: "local", error: this.#closeError });
-    };
-    try {
-      // Not per message: once per session. `Promise.resolve` for a close that returned no promise.
-      Promise.resolve(this.connection.close(error)).then(undefined, failed);
-    } catch (thrown) {
-      failed(thrown);
-    }
+    });
   }
 
   #closedError(): PlaygroundError {

@@ -1,6 +1,6 @@
 import type { XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import { contractBrokenError, type LinkController } from "@xppg/transport/adapter";
+import { closeGuarded, type LinkController } from "@xppg/transport/adapter";
 
 /**
  * Closes the connection below a secure channel. One whose `close` throws or
@@ -10,11 +10,5 @@ import { contractBrokenError, type LinkController } from "@xppg/transport/adapte
  * caller nor left an unhandled rejection. Once per connection, not per record.
  */
 export function closeBelow(conn: Connection, controller: LinkController, error?: XppgError): void {
-  const failed = (thrown: unknown): void => controller.error(contractBrokenError(conn, "close", thrown));
-  try {
-    // `Promise.resolve` for a close that returned no promise.
-    Promise.resolve(conn.close(error)).then(undefined, failed);
-  } catch (thrown) {
-    failed(thrown);
-  }
+  closeGuarded(conn, error, (broken) => controller.error(broken));
 }

@@ -151,7 +151,7 @@ export function protocolError(remoteAddress: string, what: ErrorText, cause?: un
  * channel): the transport's doing, not the peer's nor the caller's.
  */
 export function contractBrokenError(connection: { readonly transport: string; readonly remoteAddress: string }, call: string, cause: unknown): TransportError {
-  const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  const why = described(cause);
   const { transport, remoteAddress } = connection;
   return new TransportError(
     TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
@@ -162,4 +162,14 @@ export function contractBrokenError(connection: { readonly transport: string; re
       : [transport, remoteAddress, call, why],
     { cause, details: { transport, remoteAddress, call } },
   );
+}
+
+/** What a transport threw, as text: never throws itself (`String` does for a null-prototype object or a throwing `toString`). */
+function described(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  try {
+    return String(cause);
+  } catch {
+    return `a value (${typeof cause}) that cannot be shown as text`;
+  }
 }

@@ -25,4 +25,17 @@ describe("contractBrokenError's words", () => {
     expect(e.cause).toBeInstanceOf(Error);
     expect(e.details).toMatchObject({ call: "close" });
   });
+
+  it("shows any thrown value, even one that cannot be made text (a null-prototype object, a throwing toString), without throwing itself", () => {
+    const bare = contractBrokenError(conn, "close", Object.create(null));
+    expect(bare.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
+    expect(bare.message).toMatch(/failed in its close \(a value \(object\) that cannot be shown as text\)/);
+    const hostile = contractBrokenError(conn, "send", {
+      toString() {
+        throw new Error("no");
+      },
+    });
+    expect(hostile.message).toMatch(/failed in its send \(a value \(object\) that cannot be shown as text\)/);
+    expect(contractBrokenError(conn, "send", 42).message).toMatch(/failed in its send \(42\)/);
+  });
 });

@@ -106,6 +106,9 @@ export interface LinkController {
 
 const noop = (): void => {};
 
+/** The options a connection keeps as its own fields, unwritable. */
+const READONLY_FIELDS = ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"] as const;
+
 /**
  * A {@link Connection} over an adapter's {@link ConnectionLink}: the close
  * and flow state machine every transport shares. It owns the checks of
@@ -125,9 +128,6 @@ const noop = (): void => {};
  * `closed` resolves); sends
  * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
  */
-/** The options a connection keeps as its own fields, unwritable. */
-const READONLY_FIELDS = ["transport", "remoteAddress", "localAddress", "remoteHost", "outbound", "maxFrameSize"] as const;
-
 export class ConnectionCore implements Connection {
   // Readonly for real, not only in their types (own data properties, not
   // writable, set in the constructor): an assignment, from JavaScript or past

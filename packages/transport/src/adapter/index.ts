@@ -1,6 +1,7 @@
 // @xppg/transport/adapter: what a transport adapter builds on. Write the
 // socket code (a ConnectionLink), wrap it in a ConnectionCore, dial with
 // dialWithDeadline, and run the compliance suite (@xppg/transport/compliance).
+export { closeGuarded } from "./close-guarded.js";
 export { ConnectionCore } from "./connection-core.js";
 export type { ConnectionCoreOptions, ConnectionLink, LinkController } from "./connection-core.js";
 export { dialWithDeadline } from "./dial.js";

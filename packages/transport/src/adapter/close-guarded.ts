@@ -1,0 +1,21 @@
+import type { XppgError } from "@xppg/errors";
+import type { Connection } from "../connection.js";
+import { contractBrokenError, type TransportError } from "../errors.js";
+
+/**
+ * Closes a connection this layer did not make (a third party's transport
+ * may be below it). A `close` that throws or rejects breaks the contract
+ * (`close` resolves): that is handed to `failed` as
+ * `XPPG_ERR_TRANSPORT_CONTRACT`, with what was thrown as its `cause`, never
+ * thrown into the caller nor left an unhandled rejection. For a close made
+ * once per connection, not per message (it makes a promise).
+ */
+export function closeGuarded(conn: Connection, error: XppgError | undefined, failed: (broken: TransportError) => void): void {
+  const broke = (thrown: unknown): void => failed(contractBrokenError(conn, "close", thrown));
+  try {
+    // `Promise.resolve` for a close that returned no promise.
+    Promise.resolve(conn.close(error)).then(undefined, broke);
+  } catch (thrown) {
+    broke(thrown);
+  }
+}
