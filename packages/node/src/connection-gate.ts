@@ -9,6 +9,8 @@
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 import { secureConnection, type Identity } from "@xppg/secure";
 import type { Connection } from "@xppg/transport";
+import { closeGuarded } from "@xppg/transport/adapter";
+import { MISUSE_CHECKS } from "#host";
 import { hostKey, type AbuseGuard } from "./abuse-guard.js";
 import { TurnChecks } from "./bundle-reader.js";
 import { asHandlerError } from "./dispatcher.js";
@@ -72,20 +74,23 @@ export class ConnectionGate {
   /** Takes an inbound connection from a listener. */
   accept(conn: Connection): void {
     if (!this.#o.running()) {
-      void conn.close();
+      if (MISUSE_CHECKS) closeUntaken(conn, this.#o);
+      else void conn.close();
       return;
     }
     const host = hostKey(conn.remoteHost);
     if (this.#o.guard.banned(`host:${host}`) !== undefined) {
       // A banned host gets no handshake at all.
       this.#o.refused();
-      void conn.close();
+      if (MISUSE_CHECKS) closeUntaken(conn, this.#o);
+      else void conn.close();
       return;
     }
     const slot = this.#slots.take(host, this.#o.heldByListeners());
     if (typeof slot === "string") {
       // Too many half-open connections (from this host, or in all): shed load without spending a handshake on it.
-      void conn.close();
+      if (MISUSE_CHECKS) closeUntaken(conn, this.#o);
+      else void conn.close();
       const why =
         slot === "host"
           ? `${this.#slots.takenBy(host)} handshakes from ${host} are already pending (limits.maxPendingHandshakesPerHost)`
@@ -133,7 +138,8 @@ export class ConnectionGate {
       }
     }
     if (!this.#o.running()) {
-      void channel.close();
+      if (MISUSE_CHECKS) closeUntaken(channel, this.#o);
+      else void channel.close();
       throw new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "join() cannot run: this node was stopped. Create a new Playground." : []);
     }
     const session = new PeerSession(
@@ -150,6 +156,20 @@ export class ConnectionGate {
 
   /** Ends the secure handshakes in flight (the node stops): now, not at their timeout. */
   closePending(): void {
-    for (const conn of this.#securing) void conn.close();
+    for (const conn of this.#securing) {
+      if (MISUSE_CHECKS) closeUntaken(conn, this.#o);
+      else void conn.close();
+    }
   }
+
+}
+
+/**
+ * Closes a connection no session took (Node's: a page closes it plainly and
+ * saves the bytes). A transport's `close` that throws or rejects (a broken
+ * contract) is reported as `XPPG_ERR_TRANSPORT_CONTRACT`, not thrown into
+ * the caller nor left an unhandled rejection.
+ */
+export function closeUntaken(conn: Connection, o: { report(error: XppgError, peerId: undefined): void }): void {
+  closeGuarded(conn, undefined, (broken) => o.report(broken, undefined));
 }

@@ -8,7 +8,8 @@ import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/er
 import type { AbuseGuard } from "./abuse-guard.js";
 import { bannedError } from "./bans.js";
 import { abortError, raceAbort } from "./call-checks.js";
-import type { ConnectionGate } from "./connection-gate.js";
+import { closeUntaken, type ConnectionGate } from "./connection-gate.js";
+import { MISUSE_CHECKS } from "#host";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { TransportSet } from "./transport-set.js";
@@ -18,6 +19,8 @@ export interface DialerOptions {
   readonly gate: ConnectionGate;
   readonly table: PeerTable;
   readonly guard: AbuseGuard;
+  /** Where a connection whose `close` broke its contract is reported (Node's only). */
+  readonly report?: (error: XppgError, peerId: undefined) => void;
 }
 
 /** What one join asks for, checked. */
@@ -105,7 +108,7 @@ export class Dialer {
     const transport = this.#o.transports.for(address);
     const started = nowMs();
     const conn = await transport.dial(address, { timeoutMs, ...(signal ? { signal } : {}) });
-    const session = await raceAbort(gate.open(conn, { expectedPeerId: peerId, timeoutMs }), signal, "join", (late) => late.close(), () => void conn.close());
+    const session = await raceAbort(gate.open(conn, { expectedPeerId: peerId, timeoutMs }), signal, "join", (late) => late.close(), () => (MISUSE_CHECKS ? closeUntaken(conn, { report: this.#o.report! }) : void conn.close()));
     const left = Math.max(1, timeoutMs - (nowMs() - started));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const giveUp = (error: XppgError): void => {

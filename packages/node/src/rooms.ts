@@ -235,7 +235,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const transports = new TransportSet();
   const heldByListeners = (): number => transports.pendingConnections;
   const gate = new ConnectionGate({ identity: o.identity, encrypted: o.encrypted, limits: o.limits, maxEnvelopeSize: codec.maxSize, table, guard, sessionHost, running: node.running, refused, report, heldByListeners });
-  const dialer = new Dialer({ transports, gate, table, guard });
+  const dialer = new Dialer({ transports, gate, table, guard, ...(MISUSE_CHECKS ? { report } : {}) });
   const dial = (address: string, peerId: string | undefined, timeoutMs: number): Promise<{ peerId: string }> => dialer.join({ address, peerId, timeoutMs });
   const canDial = (address: string): boolean => transports.canDial(address);
   const connections: ConnectionManager = new ConnectionManager({ localPeerId, settings: o.connections, table, book, dial, canDial, running: node.running, report });

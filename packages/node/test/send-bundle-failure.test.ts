@@ -233,3 +233,40 @@ describe("plaintext: a connection whose send and then close throw", () => {
     ]);
   });
 });
+
+describe("a connection no session took, whose close throws or rejects", () => {
+  /** A TCP transport whose accepted connections close, then throw or reject from `close`. */
+  function closeFailingListener(how: "throw" | "reject"): Transport {
+    const inner = tcpTransport();
+    return Object.assign(Object.create(inner) as Transport, {
+      listen: (address: string, handler: Parameters<Transport["listen"]>[1], o?: Parameters<Transport["listen"]>[2]) =>
+        inner.listen(
+          address,
+          (c) => {
+            const close = c.close.bind(c);
+            c.close = (error) => {
+              const closing = close(error);
+              if (how === "throw") throw new Error("injected close failure");
+              return closing.then(() => Promise.reject(new Error("injected close failure")));
+            };
+            handler(c);
+          },
+          o,
+        ),
+    });
+  }
+
+  it.each(["throw", "reject"] as const)("a banned host's connection is closed and the failure reported as XPPG_ERR_TRANSPORT_CONTRACT, nothing escapes, the node takes the next one (%s)", async (how) => {
+    const p = await tcpNode({ transports: [closeFailingListener(how)] });
+    const errors = errorsOf(p);
+    p.ban("host:127.0.0.1");
+    const a = await tcpNode({ listen: [] });
+    await expect(a.join(`tcp://127.0.0.1:${p.port}`)).rejects.toBeDefined();
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(errors[0]!.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
+    expect((errors[0]!.cause as Error).message).toBe("injected close failure");
+    p.unban("host:127.0.0.1");
+    await a.join(`tcp://127.0.0.1:${p.port}`);
+    await vi.waitFor(() => expect(p.peers.map((peer) => peer.peerId)).toEqual([a.peerId]));
+  });
+});
