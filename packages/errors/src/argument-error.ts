@@ -1,5 +1,6 @@
+import { ERROR_TEXTS } from "#texts";
 import { XPPG_ERROR_CODES } from "./codes.js";
-import { XPPG_ERROR_TAG, valuesMessage, type ErrorText } from "./xppg-error.js";
+import { XppgError, type ErrorText } from "./xppg-error.js";
 
 /**
  * A `RangeError` or `TypeError` for a bad argument or option that also
@@ -10,7 +11,35 @@ import { XPPG_ERROR_TAG, valuesMessage, type ErrorText } from "./xppg-error.js";
  * which option or argument, what it got, and what is allowed.
  */
 export function argumentError<E extends RangeError | TypeError>(Kind: new (message: string) => E, message: ErrorText): E & { readonly code: typeof XPPG_ERROR_CODES.INVALID_ARGUMENT } {
-  const code = XPPG_ERROR_CODES.INVALID_ARGUMENT;
-  const error = new Kind(typeof message === "string" ? message : valuesMessage(code, message));
-  return Object.assign(error, { code, details: undefined, [XPPG_ERROR_TAG]: true, toJSON: () => ({ name: error.name, code, message: error.message }) } as const);
+  // XppgError's constructor with Kind as new.target: a Kind (its prototype and name) given the code, details and tag
+  // an XppgError gets, its message included; and XppgError's toJSON (`{ name, code, message }`).
+  return Object.assign(Reflect.construct(XppgError, [XPPG_ERROR_CODES.INVALID_ARGUMENT, message], Kind) as unknown as E & { readonly code: typeof XPPG_ERROR_CODES.INVALID_ARGUMENT }, {
+    toJSON: XppgError.prototype.toJSON,
+  });
+}
+
+/** What a bad argument's words say: what is allowed (`"a Uint8Array"`), what it got, and whether leaving it out gives the default. */
+export type ArgumentWords = readonly [allowed: string, value: unknown, optional?: boolean];
+
+/**
+ * The {@link argumentError} of a check: `call` got a bad value for its
+ * argument or option `name`. The message names the call and the option, shows
+ * what it got (short: a long string cut, an object shown by its kind), what to
+ * pass and, for an option, that leaving it out gives the default. A caller
+ * passes the words as `ERROR_TEXTS && [allowed, value, optional]`, so that a
+ * page's production build carries none: its message is the code, `call` and
+ * `name`. `Kind` is the `RangeError` or `TypeError` the check threw before.
+ */
+export function badArgumentError<E extends RangeError | TypeError>(Kind: new (message: string) => E, call: string, name: string, words: ArgumentWords | false): E & { readonly code: typeof XPPG_ERROR_CODES.INVALID_ARGUMENT } {
+  return argumentError(
+    Kind,
+    ERROR_TEXTS && words ? `${call}: ${name} must be ${words[0]}, got ${shownValue(words[1])}. Pass ${words[0]}${words[2] === true ? `, or leave ${name} out for its default` : ""}.` : [call, name],
+  );
+}
+
+/** How a bad argument's message shows it: printable and short, never the whole of a large value. */
+function shownValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
+  return typeof value === "function" ? "a function" : typeof value === "symbol" ? "a symbol" : String(value);
 }
