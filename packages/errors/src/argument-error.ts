@@ -1,6 +1,6 @@
 import { ERROR_TEXTS } from "#texts";
 import { XPPG_ERROR_CODES } from "./codes.js";
-import { XppgError, type ErrorText } from "./xppg-error.js";
+import { XPPG_ERROR_TAG, XppgError, valuesMessage, type ErrorText } from "./xppg-error.js";
 
 /**
  * A `RangeError` or `TypeError` for a bad argument or option that also
@@ -11,11 +11,12 @@ import { XppgError, type ErrorText } from "./xppg-error.js";
  * which option or argument, what it got, and what is allowed.
  */
 export function argumentError<E extends RangeError | TypeError>(Kind: new (message: string) => E, message: ErrorText): E & { readonly code: typeof XPPG_ERROR_CODES.INVALID_ARGUMENT } {
-  // XppgError's constructor with Kind as new.target: a Kind (its prototype and name) given the code, details and tag
-  // an XppgError gets, its message included; and XppgError's toJSON (`{ name, code, message }`).
-  return Object.assign(Reflect.construct(XppgError, [XPPG_ERROR_CODES.INVALID_ARGUMENT, message], Kind) as unknown as E & { readonly code: typeof XPPG_ERROR_CODES.INVALID_ARGUMENT }, {
-    toJSON: XppgError.prototype.toJSON,
-  });
+  // A Kind made here, so its stack runs from this call down to the caller's code, given the code and the tag an
+  // XppgError has (its `details` reads undefined) and XppgError's toJSON (`{ name, code, message }`) as a method, not
+  // an enumerable field that logs and spreads would show.
+  const code = XPPG_ERROR_CODES.INVALID_ARGUMENT;
+  const error = Object.assign(new Kind(typeof message === "string" ? message : valuesMessage(code, message)), { code, [XPPG_ERROR_TAG]: true });
+  return Object.defineProperty(error, "toJSON", { value: XppgError.prototype.toJSON });
 }
 
 /** What a bad argument's words say: what is allowed (`"a Uint8Array"`), what it got, and whether leaving it out gives the default. */
@@ -40,6 +41,12 @@ export function badArgumentError<E extends RangeError | TypeError>(Kind: new (me
 /** How a bad argument's message shows it: printable and short, never the whole of a large value. */
 function shownValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
-  return typeof value === "function" ? "a function" : typeof value === "symbol" ? "a symbol" : String(value);
+  if (typeof value === "object" && value !== null) {
+    try {
+      return Array.isArray(value) ? "an array" : "an object";
+    } catch {
+      return "an object"; // a revoked Proxy
+    }
+  }
+  return typeof value === "function" ? "a function" : typeof value === "symbol" ? "a symbol" : typeof value === "bigint" ? `${value}n` : String(value);
 }

@@ -13,7 +13,23 @@ describe("argumentError", () => {
       expect(error.message).toBe("f(x): x must be 1, got 2. Pass 1.");
       expect(JSON.parse(JSON.stringify(error))).toEqual({ name: Kind.name, code: "XPPG_ERR_INVALID_ARGUMENT", message: error.message });
       expect(String(error.stack)).toMatch(new RegExp(`^${Kind.name}: f\\(x\\)`));
+      // XppgError's toJSON as a method: not an own enumerable field that logs and spreads show.
+      expect(Object.keys(error)).not.toContain("toJSON");
     }
+  });
+
+  it("has the stack of the code that passed the bad argument (this file)", () => {
+    const thrower = (): never => {
+      throw badArgumentError(RangeError, "f", "x", ["1", 2]);
+    };
+    let caught: unknown;
+    try {
+      thrower();
+    } catch (error) {
+      caught = error;
+    }
+    const lines = String((caught as Error).stack).split("\n").slice(1);
+    expect(lines.some((line) => line.includes("argument-error.test.ts"))).toBe(true);
   });
 });
 
@@ -35,7 +51,11 @@ describe("badArgumentError", () => {
     expect(shown(() => 1)).toBe("a function");
     expect(shown(Symbol("s"))).toBe("a symbol");
     expect(shown(Object.create(null))).toBe("an object");
-    expect([shown(undefined), shown(null), shown(1.5), shown(NaN), shown(10n), shown(false)]).toEqual(["undefined", "null", "1.5", "NaN", "10", "false"]);
+    expect(shown(new Proxy({}, { get: () => { throw new Error("trap"); }, ownKeys: () => { throw new Error("trap"); } }))).toBe("an object");
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    expect(shown(proxy)).toBe("an object");
+    expect([shown(undefined), shown(null), shown(1.5), shown(NaN), shown(10n), shown(false)]).toEqual(["undefined", "null", "1.5", "NaN", "10n", "false"]);
   });
 
   it("without its words (a page's production build passes `ERROR_TEXTS && [...]`, false there): the code, the call and the option", () => {

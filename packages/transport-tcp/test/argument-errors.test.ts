@@ -8,7 +8,10 @@ describe("tcpTransport's argument errors", () => {
     expect(error).toBeInstanceOf(TypeError);
     expect(isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")).toBe(true);
     expect((error as Error).message).toContain("onConnection must be a function");
-    expect((error as Error).message).toContain("got string");
+    expect((error as Error).message).toContain('got "nope"');
+    // null shown as null, not as its typeof ("object").
+    const none = await tcpTransport().listen("tcp://127.0.0.1:0", null as never).catch((e: unknown) => e);
+    expect((none as Error).message).toContain("onConnection must be a function that takes each new connection, got null.");
   });
 });
 

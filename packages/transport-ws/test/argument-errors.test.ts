@@ -31,7 +31,7 @@ describe("webSocketTransport's argument errors (Node)", () => {
 
   it("listen without an onConnection function, or with maxPendingConnections 0", async () => {
     const t = webSocketTransport();
-    expectArgumentError(await t.listen("ws://127.0.0.1:0", 7 as never).catch((e: unknown) => e), TypeError, "onConnection must be a function that takes each new connection, got number.");
+    expectArgumentError(await t.listen("ws://127.0.0.1:0", 7 as never).catch((e: unknown) => e), TypeError, "onConnection must be a function that takes each new connection, got 7.");
     expectArgumentError(await t.listen("ws://127.0.0.1:0", () => {}, { maxPendingConnections: 0 }).catch((e: unknown) => e), RangeError, "listen: maxPendingConnections must be an integer of at least 1, got 0.");
   });
 });
