@@ -100,7 +100,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // kept out of a page (`MISUSE_CHECKS`).
 // 56,736 bytes once a routed channel is reported as lost only after its handshake was done (a forwarder made up an
 // origin per OPEN, reset it, and had the node emit an error naming each invented peer: a security fix, 1 byte).
-export const CEILING_GZIP_BYTES = 56_736;
+// 56,868 bytes once the page's bad-option checks throw XPPG_ERR_INVALID_ARGUMENT (RangeError/TypeError kept; call and option, no words): 132 bytes.
+// 56,876 bytes once such an error is made as the RangeError or TypeError itself, so its stack reaches the caller's code (8 bytes).
+export const CEILING_GZIP_BYTES = 56_876;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -2,7 +2,7 @@
 import { allocateUninitialized } from "#alloc";
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, MAX_FRAME_SIZE_LIMIT } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError, valuesMessage } from "@xppg/errors";
 
 /**
  * What a frame callback (a {@link FrameDecoder}'s `onFrame`, a transport's
@@ -58,7 +58,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_SIZE_LIMIT) {
-      throw new RangeError(ERROR_TEXTS ? `maxFrameSize must be an integer from 0 to ${MAX_FRAME_SIZE_LIMIT}, got ${max}` : valuesMessage("", [MAX_FRAME_SIZE_LIMIT, max]));
+      throw badArgumentError(RangeError, "FrameDecoder", "maxFrameSize", ERROR_TEXTS && [`an integer from 0 to ${MAX_FRAME_SIZE_LIMIT}`, max, true]);
     }
     this.maxFrameSize = max;
   }

@@ -86,9 +86,18 @@ describe("FrameDecoder", () => {
     expect(frames[0]!.byteLength).toBe(64);
   });
 
-  it("validates its own option", () => {
-    expect(() => new FrameDecoder({ maxFrameSize: -1 })).toThrow(RangeError);
-    expect(() => new FrameDecoder({ maxFrameSize: 2 ** 32 })).toThrow(RangeError);
+  it("validates its own option: a RangeError with XPPG_ERR_INVALID_ARGUMENT naming maxFrameSize, what it got and the range", () => {
+    for (const [value, shown] of [[-1, "-1"], [2 ** 32, "4294967296"], [1.5, "1.5"], ["big", '"big"']] as const) {
+      let error: unknown;
+      try {
+        new FrameDecoder({ maxFrameSize: value as number });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(RangeError);
+      expect(isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")).toBe(true);
+      expect((error as Error).message).toBe(`FrameDecoder: maxFrameSize must be an integer from 0 to 4294967295, got ${shown}. Pass an integer from 0 to 4294967295, or leave maxFrameSize out for its default.`);
+    }
   });
 
   it("property: any chunking of a frame stream yields the same frames", () => {

@@ -8,7 +8,7 @@
 
 import type { XppgError } from "@xppg/errors";
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { ConnectionCore, protocolError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { ConnectionCore, closeGuarded, protocolError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import type { FrameTap } from "./frame-tap.js";
 import { TAG_DATA, TAG_SWITCH } from "./relay-wire.js";
 
@@ -36,7 +36,11 @@ export interface CircuitOptions {
    * "relayed" reports (its punch failed) go through the circuit too: one event in all.
    */
   readonly onPath?: (path: CircuitPath, reason?: string) => void;
-  /** Where a throw from `onPath` goes (the circuit carries on). @default ignored */
+  /**
+   * Where a throw from `onPath` goes, and the broken close (`XPPG_ERR_TRANSPORT_CONTRACT`:
+   * its `close` threw or rejected) of a connection the circuit drops while it stays open
+   * (a second `upgrade`'s, the relayed path once punched). The circuit carries on. @default ignored
+   */
   readonly onListenerError?: (error: unknown) => void;
 }
 
@@ -145,7 +149,7 @@ class CircuitLink implements ConnectionLink {
   upgrade(direct: Connection): void {
     this.#upgradeCalled = true;
     if (this.#direct !== undefined || this.#closing) {
-      void direct.close();
+      void this.#closePath(direct);
       return;
     }
     this.#direct = direct;
@@ -159,7 +163,7 @@ class CircuitLink implements ConnectionLink {
   /** Both directions on the direct path: the relayed one carries nothing more, free the relay's slot. */
   #dropRelayWhenDone(): void {
     if (!this.#sendDirect || !this.#recvSwitched) return;
-    void this.#relay.connection.close();
+    void this.#closePath(this.#relay.connection);
     // On a microtask of its own: the caller's code never runs inside this link's frame handler.
     // A circuit its app closed meanwhile (on a frame handed over just now) is reported on close.
     if (this.#closing || this.#reported) return;
@@ -223,7 +227,21 @@ class CircuitLink implements ConnectionLink {
       this.#c.ended();
     }
     const paths = [this.#relay.connection, ...(this.#direct === undefined ? [] : [this.#direct])];
-    void Promise.all(paths.map((p) => p.close(initiator === "local" ? error : undefined))).then(() => this.#c.closed(error, initiator));
+    // The circuit is closed once its paths' closes settled, a broken one's too (else it would never close).
+    void Promise.all(paths.map((p) => this.#closePath(p, initiator === "local" ? error : undefined))).then(() => this.#c.closed(error, initiator));
+  }
+
+  /**
+   * Closes a path: a direct one is the caller's connection (`upgrade`), whose
+   * `close` may throw or reject (a broken contract). On a closing circuit that
+   * is its error (`XPPG_ERR_TRANSPORT_CONTRACT`, which its `closed` reports
+   * unless an earlier error does); on an open one it goes to
+   * `onListenerError`; never thrown into the caller nor left an unhandled
+   * rejection. Resolves once the close settled.
+   */
+  #closePath(path: Connection, error?: XppgError): Promise<void> {
+    // An open circuit goes on: its error (which would end it as the peer's doing) is not the place then.
+    return closeGuarded(path, error, (broken) => (this.#closing ? this.#c.error(broken) : this.#onListenerError?.(broken)));
   }
 }
 

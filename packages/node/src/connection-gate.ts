@@ -171,5 +171,5 @@ export class ConnectionGate {
  * the caller nor left an unhandled rejection.
  */
 export function closeUntaken(conn: Connection, o: { report(error: XppgError, peerId: undefined): void }): void {
-  closeGuarded(conn, undefined, (broken) => o.report(broken, undefined));
+  void closeGuarded(conn, undefined, (broken) => o.report(broken, undefined));
 }

@@ -247,7 +247,7 @@ export class PeerSession {
   #closeConnection(error?: XppgError): void {
     if (!MISUSE_CHECKS) return void this.connection.close(error);
     // Not per message: once per session.
-    closeGuarded(this.connection, error, (broken) => {
+    void closeGuarded(this.connection, error, (broken) => {
       const reason = this.#closeError ?? error;
       // The session's end reports its reason once: the broken close is reported beside it, or is the reason.
       if (this.#ended || reason !== undefined) this.#host.report(broken, this.peerId);

@@ -18,10 +18,10 @@ export interface PlaygroundReach {
   serveRelay?: boolean | "when-public";
   /**
    * Limits of the relay this node serves (`RelayServiceOptions` of
-   * `@xppg/node/relay` without `transport`): circuits, per-address
+   * `@xppg/node/relay` without `transport` and `onError`): circuits, per-address
    * reservations and circuits, bytes and duration per circuit, all on by default.
    */
-  relayLimits?: Omit<RelayServiceOptions, "transport">;
+  relayLimits?: Omit<RelayServiceOptions, "transport" | "onError">;
   /**
    * Where the relay listens (TCP). Peers learn the port in the handshake.
    * @default `tcp://<host>:0` (any free port)
@@ -62,7 +62,7 @@ export interface PlaygroundReach {
 /** The `reach` option, resolved. */
 export interface ResolvedReach {
   readonly serveRelay: boolean | "when-public";
-  readonly relayLimits: Omit<RelayServiceOptions, "transport">;
+  readonly relayLimits: Omit<RelayServiceOptions, "transport" | "onError">;
   readonly relayListen: string;
   readonly useRelays: boolean;
   readonly maxRelays: number;

@@ -265,7 +265,8 @@ export class ReachRoom {
 
   async #serve(): Promise<void> {
     const { RelayService } = await import("./relay-service.js");
-    const service = new RelayService(this.#o.reach.relayLimits);
+    // Its connections are the relay's own TCP ones; a broken close would still be the node's error event, not an escape.
+    const service = new RelayService({ ...this.#o.reach.relayLimits, onError: (e) => this.#o.report(e) });
     const address = await service.start(this.#o.reach.relayListen);
     if (!this.#running) return void (await service.close());
     this.#service = service;

@@ -8,8 +8,9 @@
 
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
+import type { XppgError } from "@xppg/errors";
 import type { Connection, Listener, Transport } from "@xppg/transport";
-import { badAddressError } from "@xppg/transport/adapter";
+import { badAddressError, closeGuarded } from "@xppg/transport/adapter";
 import { formatTcpAddress, parseTcpAddress, tcpConnectionFromSocket, tcpTransport } from "@xppg/transport-tcp";
 import { FrameTap } from "./frame-tap.js";
 import { closeSocket, readFirstFrame, sendOnSocket } from "./relay-socket.js";
@@ -54,6 +55,16 @@ export interface RelayServiceOptions {
   dialbacksPerIpPerMinute?: number;
   /** Time a dial-back may take. @default 1500 */
   dialbackTimeoutMs?: number;
+  /**
+   * Where a broken contract of `transport` goes: a connection of it (an
+   * accepted one, or a dial-back's) whose `close` throws or rejects, as
+   * `XPPG_ERR_TRANSPORT_CONTRACT` with what it threw as its `cause`. The
+   * relay closes the connection all the same and carries on; nothing is
+   * thrown nor left an unhandled rejection. A node that serves a relay
+   * (`reach.serveRelay`) reports these as its `error` event.
+   * @default ignored
+   */
+  onError?: (error: XppgError) => void;
 }
 
 /** What a {@link RelayService} counts. */
@@ -97,7 +108,8 @@ interface Pending {
 export class RelayService {
   readonly stats: RelayStats = { reservations: 0, circuits: 0, circuitsOpened: 0, bytesRelayed: 0, refused: 0, dialbacks: 0, renewals: 0, throttled: 0, badTokens: 0, dropped: 0 };
   readonly #transport: Transport | undefined;
-  readonly #o: Required<Omit<RelayServiceOptions, "transport">>;
+  readonly #o: Required<Omit<RelayServiceOptions, "transport" | "onError">>;
+  readonly #onError: ((error: XppgError) => void) | undefined;
   readonly #reservations = new Map<string, Reservation>();
   readonly #pending = new Map<string, Pending>();
   readonly #circuits = new Set<{ ips: string[] }>();
@@ -112,6 +124,7 @@ export class RelayService {
 
   constructor(options: RelayServiceOptions = {}) {
     this.#transport = options.transport;
+    this.#onError = options.onError;
     this.#o = {
       maxReservations: options.maxReservations ?? 64,
       maxReservationsPerIp: options.maxReservationsPerIp ?? 8,
@@ -155,7 +168,7 @@ export class RelayService {
     const stopped = server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     for (const s of this.#sockets) s.destroy();
-    await Promise.all([...this.#connections].map((c) => c.close()));
+    await Promise.all([...this.#connections].map((c) => this.#close(c)));
     await stopped;
   }
 
@@ -211,7 +224,7 @@ export class RelayService {
 
   #accept(connection: Connection): void {
     const ip = hostPort(connection.remoteAddress)?.host ?? "";
-    if (!this.#admit(ip)) return void connection.close();
+    if (!this.#admit(ip)) return void this.#close(connection);
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
     const tap = new FrameTap(connection);
@@ -221,7 +234,7 @@ export class RelayService {
       if (admitted) this.#admitted(ip);
       admitted = false;
     };
-    const timer = setTimeout(() => void connection.close(new RelayError(RELAY_ERROR_CODES.TIMEOUT, "No relay request in time.")), this.#o.setupTimeoutMs);
+    const timer = setTimeout(() => void this.#close(connection, new RelayError(RELAY_ERROR_CODES.TIMEOUT, "No relay request in time.")), this.#o.setupTimeoutMs);
     timer.unref();
     tap.take(
       (frame) => {
@@ -351,7 +364,7 @@ export class RelayService {
     sendOn(a, { t: "ready", circuit, observed: `${ipA.host}:${ipA.port}`, peerObserved: `${ipB.host}:${ipB.port}` });
     sendOn(b, { t: "ready", circuit, observed: `${ipB.host}:${ipB.port}`, peerObserved: `${ipA.host}:${ipA.port}` });
     if (a.socket !== undefined && b.socket !== undefined) spliceSockets(a.socket, b.socket, this.#o, this.stats, ended);
-    else forwardFrames(a.tap!, b.tap!, this.#o, this.stats, ended);
+    else forwardFrames(a.tap!, b.tap!, this.#o, this.stats, ended, (c, error) => void this.#close(c, error));
   }
 
   /** Dials the asker's own address only (never one it names), a few times a minute at most: no reflector. */
@@ -363,7 +376,7 @@ export class RelayService {
       if (!onReservation) {
         this.stats.refused++;
         send(connection, { t: "refused", reason: "too many dial-back requests" });
-        return void connection.close();
+        return void this.#close(connection);
       }
       // A reservation outlives a refused dial-back: answer, keep the slot.
       this.stats.refused++;
@@ -378,7 +391,7 @@ export class RelayService {
     try {
       const probe = await (this.#transport ?? tcpTransport()).dial(`tcp://${ip}:${port}`, { timeoutMs: this.#o.dialbackTimeoutMs });
       ok = true;
-      await probe.close();
+      await this.#close(probe);
     } catch {
       ok = false;
     }
@@ -397,7 +410,17 @@ export class RelayService {
     sendOn(end, { t: "refused", reason });
     // A clean close: the refusal goes out first.
     if (end.socket !== undefined) closeSocket(end.socket);
-    else void end.tap.connection.close();
+    else void this.#close(end.tap.connection);
+  }
+
+  /**
+   * Closes a connection of the transport (or of the relay's own TCP side):
+   * another transport's `close` that throws or rejects goes to `onError`,
+   * never into the caller nor left an unhandled rejection. Resolves once the
+   * close settled.
+   */
+  #close(connection: Connection, error?: XppgError): Promise<void> {
+    return closeGuarded(connection, error, (broken) => this.#onError?.(broken));
   }
 }
 

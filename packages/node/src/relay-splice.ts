@@ -113,8 +113,11 @@ export function spliceSockets(a: Socket, b: Socket, limits: SpliceLimits, counte
   pipe(b, a);
 }
 
-/** Forwards frames between two framed connections (the ends' taps), with the same limits; `end` closes both. */
-export function forwardFrames(a: FrameTap, b: FrameTap, limits: SpliceLimits, counters: SpliceCounters, onEnd: () => void): void {
+/**
+ * Forwards frames between two framed connections (the ends' taps), with the same limits; `end` closes both
+ * with `close` (the relay's guarded close: another transport's connection may throw or reject from its own).
+ */
+export function forwardFrames(a: FrameTap, b: FrameTap, limits: SpliceLimits, counters: SpliceCounters, onEnd: () => void, close: (connection: Connection, error?: RelayError) => void): void {
   let bytes = 0;
   let ended = false;
   const end = (error?: RelayError): void => {
@@ -122,8 +125,8 @@ export function forwardFrames(a: FrameTap, b: FrameTap, limits: SpliceLimits, co
     ended = true;
     clearTimeout(timer);
     onEnd();
-    void a.connection.close(error);
-    void b.connection.close(error);
+    close(a.connection, error);
+    close(b.connection, error);
   };
   const timer = setTimeout(() => end(new RelayError(RELAY_ERROR_CODES.LIMIT, `The circuit reached the relay's time limit (${limits.maxCircuitDurationMs} ms).`)), limits.maxCircuitDurationMs);
   timer.unref();

@@ -54,7 +54,11 @@ export interface RelayTransportOptions {
    * before both directions moved (`"relayed"`, with a reason).
    */
   onPath?: (circuit: CircuitConnection, path: CircuitPath, reason?: string) => void;
-  /** Where a throw from `onPath` goes; the circuit carries on. @default ignored */
+  /**
+   * Where a throw from `onPath` goes, and the broken close (`XPPG_ERR_TRANSPORT_CONTRACT`) of
+   * a connection a circuit drops while it stays open (a second `upgrade`'s); the circuit carries on.
+   * @default ignored
+   */
   onListenerError?: (error: unknown) => void;
 }
 

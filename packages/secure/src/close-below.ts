@@ -10,5 +10,5 @@ import { closeGuarded, type LinkController } from "@xppg/transport/adapter";
  * caller nor left an unhandled rejection. Once per connection, not per record.
  */
 export function closeBelow(conn: Connection, controller: LinkController, error?: XppgError): void {
-  closeGuarded(conn, error, (broken) => controller.error(broken));
+  void closeGuarded(conn, error, (broken) => controller.error(broken));
 }

@@ -1,7 +1,7 @@
 import type { CryptoProvider, Ed25519Signer } from "./crypto/provider.js";
 import { SECURE_ERROR_CODES, SecureError, invalidKeyError } from "./errors.js";
 import { peerIdFromPublicKey } from "./peer-id.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError } from "@xppg/errors";
 
 const IDENTITY_TAG: unique symbol = Symbol.for("@xppg/secure/identity");
 
@@ -56,7 +56,7 @@ class Ed25519Identity implements Identity {
   }
 
   sign(data: Uint8Array): Uint8Array {
-    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sign() takes a Uint8Array" : valuesMessage("", []));
+    if (!(data instanceof Uint8Array)) throw badArgumentError(TypeError, "identity.sign", "data", ERROR_TEXTS && ["a Uint8Array (the bytes to sign)", data]);
     if (this.#async) {
       throw new SecureError(
         SECURE_ERROR_CODES.SIGNS_ASYNC,
@@ -67,7 +67,7 @@ class Ed25519Identity implements Identity {
   }
 
   async signAsync(data: Uint8Array): Promise<Uint8Array> {
-    if (!(data instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "signAsync() takes a Uint8Array" : valuesMessage("", []));
+    if (!(data instanceof Uint8Array)) throw badArgumentError(TypeError, "identity.signAsync", "data", ERROR_TEXTS && ["a Uint8Array (the bytes to sign)", data]);
     return this.#signer.sign(data);
   }
 

@@ -1,4 +1,4 @@
-import { ERROR_TEXTS, valuesMessage, isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError, isXppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { MAX_FRAME_SIZE_LIMIT, MAX_TIMER_MS, checkInteger } from "@xppg/transport/adapter";
 import {
@@ -124,14 +124,14 @@ export function secureConnectionCore(
   const cipher = options?.cipher ?? DEFAULT_NOISE_CIPHER;
   try {
     if (options === null || typeof options !== "object" || options.identity === undefined) {
-      throw new TypeError(ERROR_TEXTS ? "secureConnection needs { identity } (from generateIdentity() or loadOrCreateIdentity())" : valuesMessage("", []));
+      throw badArgumentError(TypeError, "secureConnection", "identity", ERROR_TEXTS && ["an Identity (from generateIdentity() or loadOrCreateIdentity())", options?.identity]);
     }
     checkInteger("secureConnection", "maxFrameSize", maxFrameSize, 0, MAX_FRAME_SIZE_LIMIT);
     checkInteger("secureConnection", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
     checkInteger("secureConnection", "handshakeTimeoutMs", timeoutMs, 1, MAX_TIMER_MS);
-    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "secureConnection: prologue must be a Uint8Array" : valuesMessage("", []));
-    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw new RangeError(ERROR_TEXTS ? `secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got ${String(cipher)}` : valuesMessage("", [String(cipher)]));
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(ERROR_TEXTS ? "secureConnection: signal must be an AbortSignal" : valuesMessage("", []));
+    if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw badArgumentError(TypeError, "secureConnection", "prologue", ERROR_TEXTS && ["a Uint8Array, the same on both ends", options.prologue, true]);
+    if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw badArgumentError(RangeError, "secureConnection", "cipher", ERROR_TEXTS && ['"AESGCM" or "ChaChaPoly"', cipher, true]);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw badArgumentError(TypeError, "secureConnection", "signal", ERROR_TEXTS && ["an AbortSignal (controller.signal of an AbortController)", options.signal, true]);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { isXppgError } from "@xppg/errors";
 import { memoryTransport, type Transport } from "@xppg/transport";
 import { Collector, within } from "@xppg/transport/compliance";
 import { tcpTransport } from "@xppg/transport-tcp";
@@ -166,17 +167,24 @@ describe("secureConnection options", () => {
     await listener.close();
   });
 
-  it("rejects nonsense options with a TypeError or RangeError", async () => {
+  it("rejects nonsense options with a TypeError or RangeError that carries XPPG_ERR_INVALID_ARGUMENT, naming the option, and closes the connection", async () => {
     const t = memoryTransport();
     const listener = await t.listen("memory://", () => {});
-    for (const options of [
-      {},
-      { identity: generateIdentity(), maxFrameSize: -1 },
-      { identity: generateIdentity(), handshakeTimeoutMs: 0 },
-      { identity: generateIdentity(), cipher: "AES128" },
-    ]) {
+    for (const [options, Kind, words] of [
+      [{}, TypeError, "secureConnection: identity must be an Identity (from generateIdentity() or loadOrCreateIdentity()), got undefined."],
+      [{ identity: generateIdentity(), maxFrameSize: -1 }, RangeError, "secureConnection: maxFrameSize must be an integer from 0 to 4294967295, got -1."],
+      [{ identity: generateIdentity(), highWaterMark: 0 }, RangeError, "secureConnection: highWaterMark must be an integer of at least 1, got 0."],
+      [{ identity: generateIdentity(), handshakeTimeoutMs: 0 }, RangeError, "secureConnection: handshakeTimeoutMs must be an integer from 1 to 2147483647, got 0."],
+      [{ identity: generateIdentity(), prologue: "v1" }, TypeError, 'secureConnection: prologue must be a Uint8Array, the same on both ends, got "v1".'],
+      [{ identity: generateIdentity(), cipher: "AES128" }, RangeError, 'secureConnection: cipher must be "AESGCM" or "ChaChaPoly", got "AES128". Pass "AESGCM" or "ChaChaPoly", or leave cipher out for its default.'],
+      [{ identity: generateIdentity(), signal: {} }, TypeError, "secureConnection: signal must be an AbortSignal (controller.signal of an AbortController), got an object."],
+    ] as const) {
       const raw = await t.dial(listener.address);
-      expect(["TypeError", "RangeError"]).toContain(await codeOf(secureConnection(raw, options as never)));
+      const error = await secureConnection(raw, options as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Kind);
+      expect(isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")).toBe(true);
+      expect((error as Error).message).toContain(words);
+      await within(raw.closed, "closed");
     }
     await listener.close();
   });

@@ -1,3 +1,4 @@
+import { isXppgError } from "@xppg/errors";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nobleCryptoProvider } from "../src/crypto/noble-provider.js";
@@ -44,6 +45,22 @@ describe("identity", () => {
     expect(JSON.stringify(id)).not.toContain(secretHex);
     expect(JSON.stringify(id)).toContain(id.peerId);
     expect(Object.keys(id)).not.toContain("secretKey");
+  });
+
+  it("sign and signAsync given no Uint8Array: a TypeError with XPPG_ERR_INVALID_ARGUMENT naming data and what it got", async () => {
+    const id = generateIdentity();
+    let syncError: unknown;
+    try {
+      id.sign("hello" as never);
+    } catch (e) {
+      syncError = e;
+    }
+    const asyncError = await id.signAsync([1, 2] as never).catch((e: unknown) => e);
+    for (const [error, call, shown] of [[syncError, "identity.sign", '"hello"'], [asyncError, "identity.signAsync", "an array"]] as const) {
+      expect(error).toBeInstanceOf(TypeError);
+      expect(isXppgError(error, "XPPG_ERR_INVALID_ARGUMENT")).toBe(true);
+      expect((error as Error).message).toBe(`${call}: data must be a Uint8Array (the bytes to sign), got ${shown}. Pass a Uint8Array (the bytes to sign).`);
+    }
   });
 
   it("signs and verifies; a changed message, key or signature does not verify", () => {

@@ -1,3 +1,4 @@
+import { badArgumentError } from "@xppg/errors";
 import { createConnection, createServer } from "node:net";
 import type { Connection, ConnectionHandler, DialOptions, ListenOptions, Listener, Transport } from "@xppg/transport";
 import {
@@ -106,7 +107,7 @@ export function tcpTransport(options: TcpTransportOptions = {}): TcpTransport {
 
     async listen(address: string, onConnection: ConnectionHandler, listenOptions?: ListenOptions): Promise<Listener> {
       const { host, port } = parseTcpAddressOrThrow(address, false);
-      if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
+      if (typeof onConnection !== "function") throw badArgumentError(TypeError, "listen(address, onConnection)", "onConnection", ["a function that takes each new connection", onConnection]);
       // Every socket is handed over at accept, so none is ever pending here: checked, nothing to cap.
       if (listenOptions?.maxPendingConnections !== undefined) {
         checkInteger("listen", "maxPendingConnections", listenOptions.maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);

@@ -1,4 +1,4 @@
-import { ERROR_TEXTS, valuesMessage, type XppgError } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError, valuesMessage, type XppgError } from "@xppg/errors";
 import { ConnectionCore, type ConnectionLink, type LinkController } from "./adapter/connection-core.js";
 import { dialWithDeadline } from "./adapter/dial.js";
 import { checkInteger } from "./adapter/options.js";
@@ -213,7 +213,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
   checkInteger("memoryTransport", "highWaterMark", highWaterMark, 1, Number.MAX_SAFE_INTEGER);
   const host = options.host ?? freshHost();
   if (typeof host !== "string" || host.length === 0 || host.length > 200) {
-    throw new RangeError(ERROR_TEXTS ? `memoryTransport: host must be a string of 1 to 200 characters, got ${JSON.stringify(host)}.` : valuesMessage("", [JSON.stringify(host)]));
+    throw badArgumentError(RangeError, "memoryTransport", "host", ERROR_TEXTS && ["a string of 1 to 200 characters", host, true]);
   }
 
   /** Two connected ends, each the other's peer. */
@@ -245,7 +245,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
     async listen(address: string, onConnection: ConnectionHandler, listenOptions?: ListenOptions): Promise<Listener> {
       let name = parseName(address);
       if (name === null) throw badAddressError("memory", address, ADDRESS_FORM);
-      if (typeof onConnection !== "function") throw new TypeError(ERROR_TEXTS ? "listen() needs an onConnection function" : valuesMessage("", []));
+      if (typeof onConnection !== "function") throw badArgumentError(TypeError, "listen(address, onConnection)", "onConnection", ERROR_TEXTS && ["a function that takes each new connection", onConnection]);
       // Accepted for the interface; a memory listener hands every connection over at once.
       if (listenOptions?.maxPendingConnections !== undefined) {
         checkInteger("listen", "maxPendingConnections", listenOptions.maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);

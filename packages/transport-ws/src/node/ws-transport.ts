@@ -1,3 +1,4 @@
+import { badArgumentError } from "@xppg/errors";
 import { createServer } from "node:http";
 import type { Connection, ConnectionHandler, DialOptions, ListenOptions, Listener } from "@xppg/transport";
 import { badAddressError, checkInteger, listenFailedError } from "@xppg/transport/adapter";
@@ -32,7 +33,7 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Web
       if (parsed === null || parsed.secure || !parsed.explicitPort) {
         throw badAddressError(WS_TRANSPORT_NAME, address, "ws://host:port/path with a port (0 picks a free one); listen does not do TLS (wss)");
       }
-      if (typeof onConnection !== "function") throw new TypeError("listen() needs an onConnection function");
+      if (typeof onConnection !== "function") throw badArgumentError(TypeError, "listen(address, onConnection)", "onConnection", ["a function that takes each new connection", onConnection]);
       const maxPendingConnections = listenOptions?.maxPendingConnections ?? resolved.maxPendingConnections;
       checkInteger("listen", "maxPendingConnections", maxPendingConnections, 1, Number.MAX_SAFE_INTEGER);
       const serveHttp = options.serveHttp;

@@ -9,13 +9,18 @@ import { contractBrokenError, type TransportError } from "../errors.js";
  * `XPPG_ERR_TRANSPORT_CONTRACT`, with what was thrown as its `cause`, never
  * thrown into the caller nor left an unhandled rejection. For a close made
  * once per connection, not per message (it makes a promise).
+ *
+ * Resolves (never rejects) once the close settled, either way: at once for
+ * a close that threw. A layer that waits for the closes below it before it
+ * reports its own (a relayed circuit's paths) waits on this.
  */
-export function closeGuarded(conn: Connection, error: XppgError | undefined, failed: (broken: TransportError) => void): void {
+export function closeGuarded(conn: Connection, error: XppgError | undefined, failed: (broken: TransportError) => void): Promise<void> {
   const broke = (thrown: unknown): void => failed(contractBrokenError(conn, "close", thrown));
   try {
     // `Promise.resolve` for a close that returned no promise.
-    Promise.resolve(conn.close(error)).then(undefined, broke);
+    return Promise.resolve(conn.close(error)).then(undefined, broke);
   } catch (thrown) {
     broke(thrown);
+    return Promise.resolve();
   }
 }

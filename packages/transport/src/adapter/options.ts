@@ -1,12 +1,13 @@
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError } from "@xppg/errors";
 
 /**
- * Throws a `RangeError` naming `owner` and `option` unless `value` is a
- * safe integer from `min` to `max`: the check every numeric option of a
- * transport gets.
+ * Throws a `RangeError` with the code `XPPG_ERR_INVALID_ARGUMENT` naming
+ * `owner` and `option` unless `value` is a safe integer from `min` to `max`:
+ * the check every numeric option of a transport gets. Its message is built
+ * here once, from the option's name, what it got and the range.
  */
 export function checkInteger(owner: string, option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(ERROR_TEXTS ? `${owner}: ${option} must be an integer from ${min} to ${max}, got ${String(value)}.` : valuesMessage("", [owner, option, min, max, String(value)]));
+    throw badArgumentError(RangeError, owner, option, ERROR_TEXTS && [`an integer ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`}`, value, true]);
   }
 }
