@@ -149,7 +149,7 @@ class CircuitLink implements ConnectionLink {
   upgrade(direct: Connection): void {
     this.#upgradeCalled = true;
     if (this.#direct !== undefined || this.#closing) {
-      void this.#closePath(direct);
+      void this.#dropConnection(direct);
       return;
     }
     this.#direct = direct;
@@ -163,7 +163,7 @@ class CircuitLink implements ConnectionLink {
   /** Both directions on the direct path: the relayed one carries nothing more, free the relay's slot. */
   #dropRelayWhenDone(): void {
     if (!this.#sendDirect || !this.#recvSwitched) return;
-    void this.#closePath(this.#relay.connection);
+    void this.#dropConnection(this.#relay.connection);
     // On a microtask of its own: the caller's code never runs inside this link's frame handler.
     // A circuit its app closed meanwhile (on a frame handed over just now) is reported on close.
     if (this.#closing || this.#reported) return;
@@ -232,16 +232,26 @@ class CircuitLink implements ConnectionLink {
   }
 
   /**
-   * Closes a path: a direct one is the caller's connection (`upgrade`), whose
-   * `close` may throw or reject (a broken contract). On a closing circuit that
-   * is its error (`XPPG_ERR_TRANSPORT_CONTRACT`, which its `closed` reports
-   * unless an earlier error does); on an open one it goes to
-   * `onListenerError`; never thrown into the caller nor left an unhandled
-   * rejection. Resolves once the close settled.
+   * Closes a path of a closing circuit. A direct one is the caller's
+   * connection (`upgrade`), whose `close` may throw or reject (a broken
+   * contract): that is the circuit's error (`XPPG_ERR_TRANSPORT_CONTRACT`,
+   * which its `closed` reports unless an earlier error does), never thrown
+   * into the caller nor left an unhandled rejection. Resolves once the close
+   * settled.
    */
   #closePath(path: Connection, error?: XppgError): Promise<void> {
-    // An open circuit goes on: its error (which would end it as the peer's doing) is not the place then.
-    return closeGuarded(path, error, (broken) => (this.#closing ? this.#c.error(broken) : this.#onListenerError?.(broken)));
+    return closeGuarded(path, error, (broken) => this.#c.error(broken));
+  }
+
+  /**
+   * Closes a connection the circuit gives up while it goes on or after it
+   * closed (a second `upgrade`'s, the relayed path once punched): it is no
+   * path of the circuit, so its broken close goes to `onListenerError`, never
+   * to the circuit's own error (which would end it as the peer's doing, or
+   * be dropped by a closed one).
+   */
+  #dropConnection(connection: Connection): Promise<void> {
+    return closeGuarded(connection, undefined, (broken) => this.#onListenerError?.(broken));
   }
 }
 

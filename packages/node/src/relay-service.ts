@@ -59,8 +59,8 @@ export interface RelayServiceOptions {
    * Where a broken contract of `transport` goes: a connection of it (an
    * accepted one, or a dial-back's) whose `close` throws or rejects, as
    * `XPPG_ERR_TRANSPORT_CONTRACT` with what it threw as its `cause`. The
-   * relay closes the connection all the same and carries on; nothing is
-   * thrown nor left an unhandled rejection. A node that serves a relay
+   * relay has called its close and carries on; nothing is thrown nor left an
+   * unhandled rejection (a handler that throws is ignored). A node that serves a relay
    * (`reach.serveRelay`) reports these as its `error` event.
    * @default ignored
    */
@@ -162,7 +162,13 @@ export class RelayService {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
-    await this.#listener?.close();
+    // A listener whose close fails (another transport's) still leaves nothing open: its failure is thrown after the rest closed.
+    let listenerFailed: { error: unknown } | undefined;
+    try {
+      await this.#listener?.close();
+    } catch (error) {
+      listenerFailed = { error };
+    }
     // The server's close waits for its sockets: start it, then close them.
     const server = this.#server;
     const stopped = server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,6 +176,7 @@ export class RelayService {
     for (const s of this.#sockets) s.destroy();
     await Promise.all([...this.#connections].map((c) => this.#close(c)));
     await stopped;
+    if (listenerFailed !== undefined) throw listenerFailed.error;
   }
 
   /** Room for one more connection that has not spoken yet; counts it. */
@@ -391,7 +398,8 @@ export class RelayService {
     try {
       const probe = await (this.#transport ?? tcpTransport()).dial(`tcp://${ip}:${port}`, { timeoutMs: this.#o.dialbackTimeoutMs });
       ok = true;
-      await this.#close(probe);
+      // The dial answered the question: the answer does not wait on the probe's close (a peer that never lets it end would delay it).
+      void this.#close(probe);
     } catch {
       ok = false;
     }

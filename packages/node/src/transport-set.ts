@@ -46,7 +46,7 @@ export class TransportSet {
     try {
       for (const address of addresses) {
         const transport = this.for(address, "listen");
-        this.#listeners.push(await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", (late) => void late.close()));
+        this.#listeners.push(await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", closeLateListener));
       }
     } catch (error) {
       await this.close();
@@ -92,4 +92,16 @@ export class TransportSet {
     this.#listeners = [];
     await Promise.all(listeners.map((l) => l.close().catch(() => {})));
   }
+}
+
+/**
+ * A listener that opened after `start` gave up on it (aborted): closed, and a
+ * close that throws or rejects (a transport breaking its contract) is dropped
+ * rather than left an uncaught exception or an unhandled rejection, as
+ * `TransportSet.close` drops it.
+ */
+function closeLateListener(late: Listener): void {
+  void Promise.resolve()
+    .then(() => late.close())
+    .catch(() => {});
 }

@@ -164,3 +164,96 @@ describe("a circuit whose direct path's close throws or rejects", () => {
     expectContract(reported as XppgError[]);
   });
 });
+
+describe("the relay's other closes", () => {
+  it("an onError that throws is ignored: nothing escapes, and the relay serves the next client", async () => {
+    let armed = true;
+    let calls = 0;
+    const { address } = await startRelay({
+      transport: closeFailingListener("reject", () => armed),
+      onError: () => {
+        calls++;
+        throw new Error("a handler that throws");
+      },
+    });
+    await expect(relayTransport({ punch: false }).dial(`${address}/p/nobody`)).rejects.toMatchObject({ code: "XPPG_ERR_DIAL_FAILED" });
+    await expect.poll(() => calls).toBe(1);
+    armed = false;
+    await carries(await circuit(address, "next"));
+  });
+
+  it.each(["throw", "reject"] as const)("a dial-back's probe whose close breaks: answered reachable, the broken close reported (%s)", async (how) => {
+    const errors: XppgError[] = [];
+    const inner = tcpTransport();
+    const transport = Object.assign(Object.create(inner) as Transport, {
+      dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => breakClose(await inner.dial(address, o), how),
+    });
+    const { address } = await startRelay({ transport, onError: (e) => void errors.push(e) });
+    const target = await inner.listen("tcp://127.0.0.1:0", () => {});
+    cleanup.push(() => target.close());
+    const l = await relayTransport({ peerId: "asker" }).listen(address, () => {});
+    cleanup.push(() => l.close());
+    expect(await l.dialback(Number(target.address.split(":").at(-1)))).toBe(true);
+    await expect.poll(() => errors.length).toBe(1);
+    expectContract(errors);
+  });
+
+  it("a dial-back is answered once its dial succeeded, not after its probe's close (which here never settles)", async () => {
+    const inner = tcpTransport();
+    const transport = Object.assign(Object.create(inner) as Transport, {
+      dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => {
+        const c = await inner.dial(address, o);
+        const close = c.close.bind(c);
+        c.close = (error) => {
+          void close(error);
+          return new Promise<void>(() => {});
+        };
+        return c;
+      },
+    });
+    const { address } = await startRelay({ transport });
+    const target = await inner.listen("tcp://127.0.0.1:0", () => {});
+    cleanup.push(() => target.close());
+    const l = await relayTransport({ peerId: "asker" }).listen(address, () => {});
+    cleanup.push(() => l.close());
+    expect(await l.dialback(Number(target.address.split(":").at(-1)))).toBe(true);
+  });
+
+  it("close() whose listener's close rejects still closes every connection, then rejects with that", async () => {
+    const inner = tcpTransport();
+    const transport = Object.assign(Object.create(inner) as Transport, {
+      listen: async (...args: Parameters<Transport["listen"]>) => {
+        const l = await inner.listen(...args);
+        return Object.assign(Object.create(l) as typeof l, {
+          close: async () => {
+            await l.close();
+            throw new Error("injected listener close failure");
+          },
+        });
+      },
+    });
+    const relay = new RelayService({ setupTimeoutMs: 60_000, transport });
+    const address = (await relay.start("tcp://127.0.0.1:0")).replace("relay://", "tcp://");
+    // A client that has not spoken yet: an accepted connection the relay holds.
+    const silent = await inner.dial(address);
+    cleanup.push(() => silent.close());
+    await expect(relay.close()).rejects.toThrow("injected listener close failure");
+    const info = await silent.closed;
+    expect(info.initiator).toBe("remote");
+  });
+
+  it("a connection given to a closed circuit's upgrade is closed; its broken close goes to onListenerError", async () => {
+    const { address } = await startRelay({});
+    const reported: unknown[] = [];
+    const c = await circuit(address, "closed-first", (e) => void reported.push(e));
+    await c.dialer.close();
+    const tcp = tcpTransport();
+    const listener = await tcp.listen("tcp://127.0.0.1:0", () => {});
+    cleanup.push(() => listener.close());
+    const late = breakClose(await tcp.dial(listener.address), "reject");
+    c.dialer.upgrade(late);
+    await expect.poll(() => late.isClosed).toBe(true);
+    await expect.poll(() => reported.length).toBe(1);
+    expectContract(reported as XppgError[]);
+  });
+});

@@ -211,7 +211,7 @@ describe.each([
     for (const e of errors) {
       expect(e.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
       expect((e.cause as Error).message).toBe("injected close failure");
-      expect(e.message).toMatch(/failed in its close \(Error: injected close failure\), where its contract says close resolves.*session on it ended anyway/);
+      expect(e.message).toMatch(/failed in its close \(Error: injected close failure\), where its contract says close resolves.*taken as closed all the same/);
     }
     expect(a.peers).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { memoryTransport } from "@xppg/transport";
 import { Playground, RemotePeerError, isRemotePeerError } from "../src/index.js";
 import { nextEvent, node, stopNodesAfterEach, track, until } from "./helpers.js";
@@ -21,6 +21,37 @@ describe("AbortSignal on long calls", () => {
     // The address was released: the same node starts on it now.
     await expect(pg.start()).resolves.toBeNull();
     expect(pg.addresses).toEqual(listen);
+  });
+
+  it.each(["throw", "reject"] as const)("start: a listener that opens after the start was aborted is closed, and its broken close (%s) escapes nowhere", async (how) => {
+    const inner = memoryTransport();
+    let opened: { close(): Promise<void> } | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const transport = Object.assign(Object.create(inner) as typeof inner, {
+      listen: async (...args: Parameters<typeof inner.listen>) => {
+        await gate;
+        const l = await inner.listen(...args);
+        opened = l;
+        return Object.assign(Object.create(l) as typeof l, {
+          close: () => {
+            const closing = l.close();
+            if (how === "throw") throw new Error("injected listener close failure");
+            return closing.then(() => Promise.reject(new Error("injected listener close failure")));
+          },
+        });
+      },
+    });
+    const listen = [address()];
+    const pg = track(new Playground("app", { transports: [transport], listen }));
+    const controller = new AbortController();
+    const starting = pg.start({ signal: controller.signal });
+    controller.abort();
+    await expect(starting).rejects.toMatchObject({ code: "XPPG_ERR_ABORTED" });
+    release();
+    await until(() => opened !== undefined, 5000, "the late listener to open");
+    // Closed all the same: the address is free again.
+    await vi.waitFor(async () => await (await inner.listen(listen[0]!, () => {})).close(), { timeout: 5000, interval: 5 });
   });
 
   it("join: aborting a join to a node that never answers rejects at once with XPPG_ERR_ABORTED", async () => {

@@ -157,7 +157,7 @@ export function contractBrokenError(connection: { readonly transport: string; re
     TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
     ERROR_TEXTS
       ? call === "close"
-        ? `The ${transport} transport's connection to ${remoteAddress} failed in its close (${why}), where its contract says close resolves (it never throws or rejects); the connection was taken as closed and the session on it ended anyway. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.`
+        ? `The ${transport} transport's connection to ${remoteAddress} failed in its close (${why}), where its contract says close resolves (it never throws or rejects); the connection was taken as closed all the same. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.`
         : `The ${transport} transport's connection to ${remoteAddress} failed in its ${call} (${why}) instead of rejecting with a typed xppg error, as its contract says, so the connection was closed: what was being sent on it is lost. This is a bug in that transport, not the peer's doing: fix it (run @xppg/transport/compliance against it), or report it to its authors with this message.`
       : [transport, remoteAddress, call, why],
     { cause, details: { transport, remoteAddress, call } },

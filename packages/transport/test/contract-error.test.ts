@@ -15,11 +15,11 @@ describe("contractBrokenError's words", () => {
     expect(e.details).toMatchObject({ transport: "acme", remoteAddress: "acme://peer", call: "send" });
   });
 
-  it("for close: its contract says close resolves; the session was ended anyway; fix or report the transport (no word of a typed rejection or of lost sends)", () => {
+  it("for close: its contract says close resolves; the connection was taken as closed all the same; fix or report the transport (no word of a typed rejection or of lost sends)", () => {
     const e = contractBrokenError(conn, "close", new Error("boom"));
     expect(e.code).toBe("XPPG_ERR_TRANSPORT_CONTRACT");
     expect(e.message).toMatch(/acme transport's connection to acme:\/\/peer failed in its close \(Error: boom\), where its contract says close resolves/);
-    expect(e.message).toMatch(/session on it ended anyway/);
+    expect(e.message).toMatch(/taken as closed all the same/);
     expect(e.message).toMatch(/fix it \(run @xppg\/transport\/compliance against it\), or report it to its authors/);
     expect(e.message).not.toMatch(/typed xppg error|is lost/);
     expect(e.cause).toBeInstanceOf(Error);

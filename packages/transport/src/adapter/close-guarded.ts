@@ -12,10 +12,18 @@ import { contractBrokenError, type TransportError } from "../errors.js";
  *
  * Resolves (never rejects) once the close settled, either way: at once for
  * a close that threw. A layer that waits for the closes below it before it
- * reports its own (a relayed circuit's paths) waits on this.
+ * reports its own (a relayed circuit's paths) waits on this. `failed` is
+ * the caller's (often an application's handler): if it throws, that is
+ * dropped here too, so the promise still resolves and nothing escapes.
  */
 export function closeGuarded(conn: Connection, error: XppgError | undefined, failed: (broken: TransportError) => void): Promise<void> {
-  const broke = (thrown: unknown): void => failed(contractBrokenError(conn, "close", thrown));
+  const broke = (thrown: unknown): void => {
+    try {
+      failed(contractBrokenError(conn, "close", thrown));
+    } catch {
+      // A throwing handler must not turn the guard into the unhandled rejection it exists to prevent.
+    }
+  };
   try {
     // `Promise.resolve` for a close that returned no promise.
     return Promise.resolve(conn.close(error)).then(undefined, broke);
