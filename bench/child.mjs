@@ -6,11 +6,15 @@
 //
 // The send policy, identical for every contender: `await peer.send(payload)`
 // for every message, which is the backpressure of the Connection contract.
+import { PerformanceObserver } from "node:perf_hooks";
 import { loadContender } from "./contenders/index.mjs";
 
 const HOST = "127.0.0.1";
 const SETUP_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 1_000;
+/** The collector's time so far (see gcTime), declared before the top-level await below runs a role. */
+let gcMs = 0;
+let gcObserver = null;
 
 const config = JSON.parse(process.argv[2]);
 const { role, contenderName, phase, options } = config;
@@ -34,6 +38,23 @@ if (phase.kind === "setup" || phase.kind === "first") {
   else await setupClients();
 } else if (role === "receiver") await receiver();
 else await sender();
+
+/**
+ * Time the main thread spent in garbage collection, in ms, counted from the
+ * first call (the observer is made then; entries come a turn late, so a
+ * window's total is read a turn after it ends). With the event loop's utilization over the same window, it
+ * tells a side that waited (idle: nothing to read, or a full socket to write
+ * to) from one that worked, and how much of the work was the collector's.
+ */
+function gcTime() {
+  if (gcObserver === null) {
+    gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMs += entry.duration;
+    });
+    gcObserver.observe({ entryTypes: ["gc"] });
+  }
+  return gcMs;
+}
 
 async function receiver() {
   const server = await contender.listen({ host: HOST, onMessage: deliver, options, phase });
@@ -80,14 +101,19 @@ function countWindow({ warmupMs, durationMs }, peer) {
       const b0 = bytes;
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
+      const loop0 = performance.eventLoopUtilization();
+      const gc0 = gcTime();
       setTimeout(async () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
+        const loopBusy = performance.eventLoopUtilization(loop0).utilization;
         const messages = count - c0;
         const received = bytes - b0;
         const hopCpuSeconds = (await hopCpu()).map((s, i) => s - hops0[i]);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds });
+        await new Promise((resolve) => setImmediate(resolve));
+        const gcShare = (gcTime() - gc0) / 1000 / seconds;
+        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds, loopBusy, gcShare });
       }, durationMs);
     }, warmupMs);
   };
@@ -113,6 +139,8 @@ async function sender() {
 async function flood(peer, payload, deadline) {
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  const loop0 = performance.eventLoopUtilization();
+  const gc0 = gcTime();
   let sent = 0;
   while (performance.now() < deadline) {
     for (let i = 0; i < 256; i++) await peer.send(payload);
@@ -120,7 +148,11 @@ async function flood(peer, payload, deadline) {
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const loopBusy = performance.eventLoopUtilization(loop0).utilization;
+  // The last collections' entries come a turn later.
+  await new Promise((resolve) => setImmediate(resolve));
+  const gcShare = (gcTime() - gc0) / 1000 / seconds;
+  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loopBusy, gcShare };
 }
 
 /**
