@@ -12,9 +12,8 @@ import { loadContender } from "./contenders/index.mjs";
 const HOST = "127.0.0.1";
 const SETUP_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 1_000;
-/** The collector's time so far (see gcTime), declared before the top-level await below runs a role. */
-let gcMs = 0;
-let gcObserver = null;
+/** The collector's time in the window being counted (see gcWindow), declared before the top-level await below runs a role. */
+let gc = null;
 
 const config = JSON.parse(process.argv[2]);
 const { role, contenderName, phase, options } = config;
@@ -40,20 +39,30 @@ if (phase.kind === "setup" || phase.kind === "first") {
 else await sender();
 
 /**
- * Time the main thread spent in garbage collection, in ms, counted from the
- * first call (the observer is made then; entries come a turn late, so a
- * window's total is read a turn after it ends). With the event loop's utilization over the same window, it
- * tells a side that waited (idle: nothing to read, or a full socket to write
- * to) from one that worked, and how much of the work was the collector's.
+ * Starts counting the main thread's garbage collection from now; the
+ * returned function ends the window now and resolves with its total in ms.
+ * Entries come a turn late, so the total is read a turn after the end, and
+ * only collections that started inside the window count (a sender still
+ * flooding after a receiver's window does not inflate it). With the event
+ * loop's utilization over the same window, it tells a side that waited
+ * (idle: nothing to read, or a full socket to write to) from one that
+ * worked, and how much of the work was the collector's.
  */
-function gcTime() {
-  if (gcObserver === null) {
-    gcObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) gcMs += entry.duration;
-    });
-    gcObserver.observe({ entryTypes: ["gc"] });
+function gcWindow() {
+  if (gc === null) {
+    gc = { from: 0, to: Infinity, ms: 0 };
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (entry.startTime >= gc.from && entry.startTime < gc.to) gc.ms += entry.duration;
+    }).observe({ entryTypes: ["gc"] });
   }
-  return gcMs;
+  gc.from = performance.now();
+  gc.to = Infinity;
+  gc.ms = 0;
+  return async () => {
+    gc.to = performance.now();
+    await new Promise((resolve) => setImmediate(resolve));
+    return gc.ms;
+  };
 }
 
 async function receiver() {
@@ -102,17 +111,17 @@ function countWindow({ warmupMs, durationMs }, peer) {
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       const loop0 = performance.eventLoopUtilization();
-      const gc0 = gcTime();
+      const gcEnd = gcWindow();
       setTimeout(async () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         const loopBusy = performance.eventLoopUtilization(loop0).utilization;
         const messages = count - c0;
         const received = bytes - b0;
+        const gcMs = await gcEnd();
         const hopCpuSeconds = (await hopCpu()).map((s, i) => s - hops0[i]);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-        await new Promise((resolve) => setImmediate(resolve));
-        const gcShare = (gcTime() - gc0) / 1000 / seconds;
+        const gcShare = gcMs / 1000 / seconds;
         report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds, loopBusy, gcShare });
       }, durationMs);
     }, warmupMs);
@@ -140,7 +149,7 @@ async function flood(peer, payload, deadline) {
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const loop0 = performance.eventLoopUtilization();
-  const gc0 = gcTime();
+  const gcEnd = gcWindow();
   let sent = 0;
   while (performance.now() < deadline) {
     for (let i = 0; i < 256; i++) await peer.send(payload);
@@ -149,9 +158,7 @@ async function flood(peer, payload, deadline) {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const loopBusy = performance.eventLoopUtilization(loop0).utilization;
-  // The last collections' entries come a turn later.
-  await new Promise((resolve) => setImmediate(resolve));
-  const gcShare = (gcTime() - gc0) / 1000 / seconds;
+  const gcShare = (await gcEnd()) / 1000 / seconds;
   return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loopBusy, gcShare };
 }
 

@@ -68,7 +68,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
     // A side whose loop is far from busy waited (nothing to read, or a full socket) while its CPU per message was low.
-    rows.push([`loop busy (of it GC), sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderLoopBusy) && Number.isFinite(s.receiverLoopBusy) ? `${pct(s.senderLoopBusy)} (${pct(s.senderGc)}) / ${pct(s.receiverLoopBusy)} (${pct(s.receiverGc)})` : "-"))]);
+    rows.push([`loop busy (of it GC), sender / receiver, ${p.id}`, ...cell(p.id, (s) => ([s.senderLoopBusy, s.receiverLoopBusy, s.senderGc, s.receiverGc].every(Number.isFinite) ? `${pct(s.senderLoopBusy)} (${pct(s.senderGc)}) / ${pct(s.receiverLoopBusy)} (${pct(s.receiverGc)})` : "-"))]);
     // Routed contenders: every process along the path, so the per-hop cost shows.
     if (contenders.some((c) => summary[p.id][c.name].hopCpuUsPerMessage !== undefined)) {
       rows.push([`CPU us per message along the path, ${p.id}`, ...cell(p.id, (s) => (s.hopCpuUsPerMessage === undefined ? "-" : [s.senderCpuUsPerMessage, ...s.hopCpuUsPerMessage, s.receiverCpuUsPerMessage].map(fmtUs).join(" / ")))]);

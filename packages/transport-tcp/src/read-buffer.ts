@@ -122,7 +122,7 @@ export class ReadBuffer {
    * size (64 KiB messages) then fills each buffer with whole frames: a
    * buffer of 256 KiB took three frames of 64 KiB and the start of a fourth,
    * which had to be moved to the next buffer (a copy of nearly 64 KiB every
-   * read, about a fifth of a plaintext receiver's CPU).
+   * read: 7k of a plaintext bulk receiver's 71.5k instructions per 64 KiB message).
    */
   #size(): number {
     const frame = this.#frameSize;
