@@ -6,11 +6,14 @@
 //
 // The send policy, identical for every contender: `await peer.send(payload)`
 // for every message, which is the backpressure of the Connection contract.
+import { PerformanceObserver } from "node:perf_hooks";
 import { loadContender } from "./contenders/index.mjs";
 
 const HOST = "127.0.0.1";
 const SETUP_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 1_000;
+/** The collector's time in the window being counted (see gcWindow), declared before the top-level await below runs a role. */
+let gc = null;
 
 const config = JSON.parse(process.argv[2]);
 const { role, contenderName, phase, options } = config;
@@ -34,6 +37,33 @@ if (phase.kind === "setup" || phase.kind === "first") {
   else await setupClients();
 } else if (role === "receiver") await receiver();
 else await sender();
+
+/**
+ * Starts counting the main thread's garbage collection from now; the
+ * returned function ends the window now and resolves with its total in ms.
+ * Entries come a turn late, so the total is read a turn after the end, and
+ * only collections that started inside the window count (a sender still
+ * flooding after a receiver's window does not inflate it). With the event
+ * loop's utilization over the same window, it tells a side that waited
+ * (idle: nothing to read, or a full socket to write to) from one that
+ * worked, and how much of the work was the collector's.
+ */
+function gcWindow() {
+  if (gc === null) {
+    gc = { from: 0, to: Infinity, ms: 0 };
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (entry.startTime >= gc.from && entry.startTime < gc.to) gc.ms += entry.duration;
+    }).observe({ entryTypes: ["gc"] });
+  }
+  gc.from = performance.now();
+  gc.to = Infinity;
+  gc.ms = 0;
+  return async () => {
+    gc.to = performance.now();
+    await new Promise((resolve) => setImmediate(resolve));
+    return gc.ms;
+  };
+}
 
 async function receiver() {
   const server = await contender.listen({ host: HOST, onMessage: deliver, options, phase });
@@ -80,14 +110,19 @@ function countWindow({ warmupMs, durationMs }, peer) {
       const b0 = bytes;
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
+      const loop0 = performance.eventLoopUtilization();
+      const gcEnd = gcWindow();
       setTimeout(async () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
+        const loopBusy = performance.eventLoopUtilization(loop0).utilization;
         const messages = count - c0;
         const received = bytes - b0;
+        const gcMs = await gcEnd();
         const hopCpuSeconds = (await hopCpu()).map((s, i) => s - hops0[i]);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds });
+        const gcShare = gcMs / 1000 / seconds;
+        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds, loopBusy, gcShare });
       }, durationMs);
     }, warmupMs);
   };
@@ -113,6 +148,8 @@ async function sender() {
 async function flood(peer, payload, deadline) {
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  const loop0 = performance.eventLoopUtilization();
+  const gcEnd = gcWindow();
   let sent = 0;
   while (performance.now() < deadline) {
     for (let i = 0; i < 256; i++) await peer.send(payload);
@@ -120,7 +157,9 @@ async function flood(peer, payload, deadline) {
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const loopBusy = performance.eventLoopUtilization(loop0).utilization;
+  const gcShare = (await gcEnd()) / 1000 / seconds;
+  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loopBusy, gcShare };
 }
 
 /**

@@ -67,6 +67,8 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
+    // A side whose loop is far from busy waited (nothing to read, or a full socket) while its CPU per message was low.
+    rows.push([`loop busy (of it GC), sender / receiver, ${p.id}`, ...cell(p.id, (s) => ([s.senderLoopBusy, s.receiverLoopBusy, s.senderGc, s.receiverGc].every(Number.isFinite) ? `${pct(s.senderLoopBusy)} (${pct(s.senderGc)}) / ${pct(s.receiverLoopBusy)} (${pct(s.receiverGc)})` : "-"))]);
     // Routed contenders: every process along the path, so the per-hop cost shows.
     if (contenders.some((c) => summary[p.id][c.name].hopCpuUsPerMessage !== undefined)) {
       rows.push([`CPU us per message along the path, ${p.id}`, ...cell(p.id, (s) => (s.hopCpuUsPerMessage === undefined ? "-" : [s.senderCpuUsPerMessage, ...s.hopCpuUsPerMessage, s.receiverCpuUsPerMessage].map(fmtUs).join(" / ")))]);
@@ -248,6 +250,10 @@ function aggregate(phase, runs) {
     out.receiverCpuUsPerMessage = median(ok.map((r) => r.receiverCpuUsPerMessage).sort((a, b) => a - b));
     out.senderCpu = median(ok.map((r) => r.senderCpu).sort((a, b) => a - b));
     out.receiverCpu = median(ok.map((r) => r.receiverCpu).sort((a, b) => a - b));
+    for (const k of ["senderLoopBusy", "receiverLoopBusy", "senderGc", "receiverGc"]) {
+      const v = ok.map((r) => r[k]).filter(Number.isFinite);
+      out[k] = v.length === 0 ? NaN : median(v.sort((a, b) => a - b));
+    }
     // The rate the busier side's CPU per message allows on a core of its own: moved far less
     // than the rates by other work on the machine. An estimate; the verdict uses the measured rate.
     // With forwarders in processes of their own, the slowest process along the path bounds the rate.

@@ -221,6 +221,11 @@ async function measure(contenderName, phase) {
         sent: sent.messages,
         receiverCpu: counted.cpuShare,
         senderCpu: sent.cpuShare,
+        // The event loop's busy share (not idle waiting for I/O) and the collector's share of the window, each side.
+        receiverLoopBusy: counted.loopBusy,
+        senderLoopBusy: sent.loopBusy,
+        receiverGc: counted.gcShare,
+        senderGc: sent.gcShare,
         // CPU time per message: unlike the rates, hardly moved by other work on the machine.
         senderCpuUsPerMessage: (sent.cpuSeconds / sent.messages) * 1e6,
         receiverCpuUsPerMessage: (counted.cpuSeconds / counted.messages) * 1e6,

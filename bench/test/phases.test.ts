@@ -29,4 +29,25 @@ describe("bench/run.mjs connection phases", () => {
     expect(first.processes).toBeGreaterThan(0);
     expect(first.medianMs).toBeGreaterThan(0);
   }, 90_000);
+
+  it("reports, for a flood, each side's event loop busy share and its collector's share of the counted window", async () => {
+    const { stdout } = await run(process.execPath, ["run.mjs", "--only=raw-tcp", "--phases=bulk", "--rounds=1", "--warmup=0.2", "--duration=0.5"], {
+      cwd: join(import.meta.dirname, ".."),
+      env: { ...process.env, BENCH_RESULTS_DIR: dir },
+      timeout: 60_000,
+    });
+    expect(stdout).not.toMatch(/failed/i);
+    expect(stdout).toMatch(/loop busy \(of it GC\), sender \/ receiver, bulk +\d+% \(\d+%\) \/ \d+% \(\d+%\)/);
+    const results = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8"));
+    const [bulk] = results.raw.bulk["raw-tcp"];
+    for (const key of ["senderLoopBusy", "receiverLoopBusy"]) {
+      // The receiver counted messages in its window, and the sender sent them: neither loop was idle throughout.
+      expect(bulk[key]).toBeGreaterThan(0);
+      expect(bulk[key]).toBeLessThanOrEqual(1);
+    }
+    for (const key of ["senderGc", "receiverGc"]) {
+      expect(bulk[key]).toBeGreaterThanOrEqual(0);
+      expect(bulk[key]).toBeLessThanOrEqual(1);
+    }
+  }, 90_000);
 });

@@ -40,5 +40,12 @@ export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[:
  */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
+/**
+ * Frames this large or larger set the size of the next read buffer for kept
+ * frames: a whole number of them, at most {@link READ_BUFFER_BYTES}, so that
+ * a flood of such frames of one size is never split between two buffers.
+ */
+export const ALIGN_READS_FROM_BYTES = 16 * 1024;
+
 /** Room offered to each socket read, at least: Node's own read size. */
 export const MIN_READ_BYTES = 64 * 1024;
