@@ -17,10 +17,13 @@ import {
   FLAG_LINK_SOURCE,
   LEAN_BYTES,
   LEAN_MARKER,
+  SHORT_COPY_BYTES,
   SIGNATURE_LENGTH,
   allocate,
   checkId,
   checkString,
+  putBytes,
+  putShort,
   putString,
   unencodable,
 } from "./envelope-layout.js";
@@ -204,9 +207,9 @@ export class EnvelopeCodec {
         out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
         const at = offset + 1;
         // By hand for a short kind, as in #write.
-        if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[at + i] = prefix[i]!;
-        else out.set(prefix, at);
-        out.set(body, at + prefixLength);
+        if (prefixLength <= SHORT_COPY_BYTES) putShort(out, at, prefix);
+        else putBytes(out, at, prefix);
+        putBytes(out, at + prefixLength, body);
         return total;
       }
     }
@@ -327,14 +330,14 @@ export class EnvelopeCodec {
     // A short header (a kind alone, on a link) by hand: TypedArray#set costs
     // more than the copy. Longer parts by #set: element loops here ran
     // several times slower once the call sites saw both Buffer and Uint8Array.
-    if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
-    else out.set(prefix, pos);
+    if (prefixLength <= SHORT_COPY_BYTES) putShort(out, pos, prefix);
+    else putBytes(out, pos, prefix);
     pos += prefixLength;
     if (signature !== undefined) {
-      out.set(signature, pos);
+      putBytes(out, pos, signature);
       pos += SIGNATURE_LENGTH;
     }
-    out.set(this.#outBody, pos);
+    putBytes(out, pos, this.#outBody);
     this.#outBody = NO_BODY;
   }
 
