@@ -28,6 +28,7 @@ import { EnvelopeReader, type ReadEnvelope } from "./envelope-reader.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { EncodeCache } from "./string-cache.js";
 import { LEAN, leanKindPrefix } from "#lean";
+import { SHORT_COPY_BYTES, STRAIGHT_COPIES, putBytes, putShort } from "#alloc";
 
 export { SIGNATURE_LENGTH } from "./envelope-layout.js";
 export type { ReadEnvelope } from "./envelope-reader.js";
@@ -204,9 +205,9 @@ export class EnvelopeCodec {
         out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
         const at = offset + 1;
         // By hand for a short kind, as in #write.
-        if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[at + i] = prefix[i]!;
-        else out.set(prefix, at);
-        out.set(body, at + prefixLength);
+        if (prefixLength <= SHORT_COPY_BYTES) putShort(out, at, prefix);
+        else putBytes(out, at, prefix);
+        putBytes(out, at + prefixLength, body);
         return total;
       }
     }
@@ -327,14 +328,19 @@ export class EnvelopeCodec {
     // A short header (a kind alone, on a link) by hand: TypedArray#set costs
     // more than the copy. Longer parts by #set: element loops here ran
     // several times slower once the call sites saw both Buffer and Uint8Array.
-    if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
+    if (STRAIGHT_COPIES) {
+      if (prefixLength <= SHORT_COPY_BYTES) putShort(out, pos, prefix);
+      else putBytes(out, pos, prefix);
+    } else if (prefixLength <= 16) for (let i = 0; i < prefixLength; i++) out[pos + i] = prefix[i]!;
     else out.set(prefix, pos);
     pos += prefixLength;
     if (signature !== undefined) {
-      out.set(signature, pos);
+      if (STRAIGHT_COPIES) putBytes(out, pos, signature);
+      else out.set(signature, pos);
       pos += SIGNATURE_LENGTH;
     }
-    out.set(this.#outBody, pos);
+    if (STRAIGHT_COPIES) putBytes(out, pos, this.#outBody);
+    else out.set(this.#outBody, pos);
     this.#outBody = NO_BODY;
   }
 
