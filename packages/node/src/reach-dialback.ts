@@ -26,6 +26,10 @@ export const MAX_DIALBACKS_IN_FLIGHT = 8;
 export const DIAL_TIMEOUT_MS = 1500;
 /** Time an ask waits for its answer. */
 export const DIALBACK_ANSWER_MS = 5000;
+/** A peer that answered "no helper" is asked again after this long at the soonest (unless this node's peers change first)… */
+export const NO_HELPER_RETRY_MS = 60_000;
+/** …twice as long after each further "no helper", up to this. */
+export const NO_HELPER_RETRY_MAX_MS = 16 * 60_000;
 
 /** What the dial-back roles need of the node. */
 export interface DialbackHost {
@@ -63,11 +67,19 @@ interface Ask {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A peer that answered "no helper": not asked again before `until`; `wait` is the back-off that set it. */
+interface NoHelper {
+  readonly until: number;
+  readonly wait: number;
+}
+
 export class Dialbacks {
   readonly #h: DialbackHost;
   /** Hosts that connected to this node's listener, with when (the newest 256). */
   readonly #inbound = new Map<string, number>();
   readonly #asks = new Map<PeerSession, Ask>();
+  /** Open peers that had no helper to offer (an entry goes with its session: at most one per open peer). */
+  readonly #noHelper = new Map<PeerSession, NoHelper>();
   /** Tokens this node forwarded to a helper: the asker, the helper, the timer. */
   readonly #forwards = new Map<string, { asker: PeerSession; helper: PeerSession; timer: NodeJS.Timeout }>();
   readonly #perPeer = new MinuteBudget(DIALBACKS_PER_PEER_PER_MINUTE);
@@ -89,10 +101,24 @@ export class Dialbacks {
     if (this.#inbound.size > 256) this.#inbound.delete(this.#inbound.keys().next().value!);
   }
 
-  /** Asks `session` for a dial-back (one at a time per peer); false when it was not asked. */
+  /** Whether `session` answered "no helper" and is not to be asked yet. */
+  backedOff(session: PeerSession): boolean {
+    return (this.#noHelper.get(session)?.until ?? -Infinity) > nowMs();
+  }
+
+  /**
+   * This node's set of peers changed (a `reach/1` session opened): a peer
+   * that had no helper may have one now (a new peer of this node is often
+   * one of its peers' too), so each may be asked again.
+   */
+  peersChanged(): void {
+    this.#noHelper.clear();
+  }
+
+  /** Asks `session` for a dial-back (one at a time per peer, none while it is backed off); false when it was not asked. */
   ask(session: PeerSession): boolean {
     const port = this.#h.listenPort();
-    if (port === undefined || this.#asks.has(session)) return false;
+    if (port === undefined || this.#asks.has(session) || this.backedOff(session)) return false;
     this.asked++;
     const timer = setTimeout(() => this.#asks.delete(session), DIALBACK_ANSWER_MS);
     timer.unref();
@@ -134,7 +160,14 @@ export class Dialbacks {
     if (ask === undefined) return true; // unasked or late: ignored
     this.#asks.delete(session);
     clearTimeout(ask.timer);
-    if (result.via === "") return true; // no helper: no evidence either way
+    if (result.via === "") {
+      // No helper (or none in time, or over its budget): no evidence either way, and asking again soon would
+      // get the same answer. Not asked again until this node's peers change, or after a back-off that doubles.
+      const wait = Math.min(NO_HELPER_RETRY_MAX_MS, 2 * (this.#noHelper.get(session)?.wait ?? NO_HELPER_RETRY_MS / 2));
+      this.#noHelper.set(session, { until: nowMs() + wait, wait });
+      return true;
+    }
+    this.#noHelper.delete(session);
     if (result.ok) {
       const seen = this.#inbound.get(result.via);
       // Our own listener is the witness; a host we dialled ourselves proves nothing.
@@ -152,6 +185,7 @@ export class Dialbacks {
     const ask = this.#asks.get(session);
     if (ask !== undefined) clearTimeout(ask.timer);
     this.#asks.delete(session);
+    this.#noHelper.delete(session);
     for (const [token, f] of this.#forwards) {
       if (f.asker !== session && f.helper !== session) continue;
       clearTimeout(f.timer);
@@ -165,6 +199,7 @@ export class Dialbacks {
     for (const a of this.#asks.values()) clearTimeout(a.timer);
     for (const f of this.#forwards.values()) clearTimeout(f.timer);
     this.#asks.clear();
+    this.#noHelper.clear();
     this.#forwards.clear();
   }
 

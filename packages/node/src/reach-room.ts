@@ -164,12 +164,13 @@ export class ReachRoom {
     return circuit?.path === "punched" ? "punched" : "relayed";
   }
 
-  /** A session opened: tell the peer what it looks like from here, offer the relay, ask for a dial-back. */
+  /** A session opened: tell the peer what it looks like from here, offer the relay, ask for a dial-back (and let peers that had no helper be asked again). */
   opened(session: PeerSession): void {
     if (!this.#o.table.supports(session, REACH_CAPABILITY)) return;
     const seen = tcpHostPort(session.connection.remoteAddress);
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
+    this.#dialbacks.peersChanged();
     if (this.#undecided()) this.#dialbacks.ask(session);
   }
 
@@ -244,7 +245,8 @@ export class ReachRoom {
   #look(reserve = true): void {
     if (!this.#running) return;
     if (this.#undecided()) {
-      const peers = this.#reachPeers();
+      // Among the peers that may be asked: one backed off after "no helper" would take the turn of one that can help.
+      const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
       const pick = peers[Math.floor(Math.random() * peers.length)];
       if (pick !== undefined) this.#dialbacks.ask(pick);
     }
