@@ -2,11 +2,21 @@
 // its own 127.0.0.x address). The room's 5 s tick is also driven by hand: the
 // callback the room gives setInterval at start is called directly (its real
 // timer runs as well). What each node sends and reads of `reach/1` is watched
-// where its reach room sends and reads it.
+// where its reach room sends and reads it. The packages' monotonic clock
+// (`now()` of @xppg/errors) is the real one moved ahead by `clock.skip`: a
+// back-off of minutes passes at once, and the clock never goes back.
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+
+const clock = vi.hoisted(() => ({ skip: 0 }));
+vi.mock("@xppg/errors", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@xppg/errors")>();
+  return { ...real, now: () => real.now() + clock.skip };
+});
+
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { PeerSession } from "../src/peer-session.js";
 import { ReachRoom } from "../src/reach-room.js";
+import { NO_HELPER_RETRY_MAX_MS, NO_HELPER_RETRY_MS } from "../src/reach-dialback.js";
 import { REACH_KIND } from "../src/reach-wire.js";
 import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
 
@@ -120,4 +130,85 @@ describe("dial-back asks", () => {
     expect(asks(a, r)).toBeGreaterThan(1);
     expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
   }, 60_000);
+
+  it("the tick asks only peers that are not backed off: a peer with helpers gets every turn while two helperless ones wait", async () => {
+    const a = await tcpNode("127.0.0.1");
+    const r = await tcpNode("127.0.0.2");
+    const x = await tcpNode("127.0.0.5");
+    // r has no helper for a; x joining a (a new peer) lets r be asked again, and a asks it at the next tick: both are then backed off.
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    await x.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, x) === 1 && settled(a), 5000, "a asks x, and x answers");
+    a.tick();
+    await until(() => asks(a, r) === 2 && settled(a), 5000, "a asks r again, and r answers");
+    // q has a helper c (q dialled it: c's dial comes from its own address), and joins a within a minute of x: r and x stay backed off.
+    const q = await tcpNode("127.0.0.3");
+    const c = await tcpNode("127.0.0.4");
+    await q.pg.join(c.pg.addresses[0]!);
+    await q.pg.join(a.pg.addresses[0]!);
+    // Each of c's dial-backs is counted (once for c's host), so a asks again at once, q each time, until q is over its
+    // budget (DIALBACKS_PER_PEER_PER_MINUTE, 4, for a's host) and has no helper for a: 5 asks. A pick of r or x would end the run.
+    await until(() => asks(a, q) === 5 && settled(a), 10_000, "a asks q five times in a row");
+    a.tick();
+    await quiet(a, q);
+    expect([asks(a, r), asks(a, x), asks(a, q)]).toEqual([2, 1, 5]);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 1 });
+  }, 30_000);
+
+  it("a helperless peer is asked again after 1 min, then after 2, doubling up to 16 min; after more asks than the 12 a node makes, it still decides once its peer has helpers", async () => {
+    // The wall clock moves with it: a helper's budgets (dial-backs a minute) read Date.now().
+    const wall = Date.now.bind(Date);
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+    const r = await tcpNode("127.0.0.2");
+    const a = await tcpNode("127.0.0.1");
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    // Before each wait runs out (10 s short of it: the real time the test takes is far less) a tick asks nobody; once it has, r is asked.
+    let wait = NO_HELPER_RETRY_MS;
+    for (let n = 2; n <= 14; n++) {
+      clock.skip += wait - 10_000;
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(n - 1);
+      clock.skip += 10_001;
+      a.tick();
+      await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
+      wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
+    }
+    expect(wait).toBe(NO_HELPER_RETRY_MAX_MS);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+    // r gains two peers that can dial a (r dials them); a is not told, and asks r when its back-off has run.
+    const c = await tcpNode("127.0.0.3");
+    const d = await tcpNode("127.0.0.4");
+    await r.pg.join(c.pg.addresses[0]!);
+    await r.pg.join(d.pg.addresses[0]!);
+    clock.skip += wait + 1;
+    a.tick();
+    // The first counted dial-back clears r's mark: a asks r again at once, and r picks the other helper.
+    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+    expect(asks(a, r)).toBe(16);
+    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+  }, 60_000);
+
+  it("a helperless peer that reconnects is not asked again before its back-off runs out, and its coming back lets no one else be asked", async () => {
+    const a = await tcpNode("127.0.0.1");
+    const r = await tcpNode("127.0.0.2");
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    for (let i = 0; i < 3; i++) {
+      await r.pg.disconnect(a.pg.peerId);
+      await until(() => a.pg.peers.length === 0, 5000, "a sees r leave");
+      await r.pg.join(a.pg.addresses[0]!);
+      await until(() => a.pg.peers.length === 1, 5000, "a sees r back");
+      await quiet(a, r);
+      a.tick();
+      await quiet(a, r);
+    }
+    expect(asks(a, r)).toBe(1);
+    // Once the back-off has run out, the peer is asked again (its mark was kept across its sessions, not forgotten).
+    clock.skip += NO_HELPER_RETRY_MS + 1;
+    a.tick();
+    await until(() => asks(a, r) === 2 && settled(a), 5000, "a asks r again");
+  }, 30_000);
 });
