@@ -197,7 +197,7 @@ describe("dial-back asks", () => {
     await r.pg.join(a.pg.addresses[0]!);
     await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
     for (let i = 0; i < 3; i++) {
-      await r.pg.disconnect(a.pg.peerId);
+      r.pg.disconnect(a.pg.peerId);
       await until(() => a.pg.peers.length === 0, 5000, "a sees r leave");
       await r.pg.join(a.pg.addresses[0]!);
       await until(() => a.pg.peers.length === 1, 5000, "a sees r back");
