@@ -26,6 +26,17 @@ export const MAX_DIALBACKS_IN_FLIGHT = 8;
 export const DIAL_TIMEOUT_MS = 1500;
 /** Time an ask waits for its answer. */
 export const DIALBACK_ANSWER_MS = 5000;
+/**
+ * A peer whose answer gave no evidence ("no helper", or a success this node
+ * cannot count) is asked again after this long at the soonest, unless a new
+ * peer opens first; and a new peer lets the marked peers be asked again at
+ * most once per this long.
+ */
+export const NO_HELPER_RETRY_MS = 60_000;
+/** …twice as long after each further answer without evidence, up to this. */
+export const NO_HELPER_RETRY_MAX_MS = 16 * 60_000;
+/** Peer ids whose back-off is remembered (it outlives a session, so a peer reconnecting is not asked at once again). */
+const MAX_NO_HELPER_MARKS = 256;
 
 /** What the dial-back roles need of the node. */
 export interface DialbackHost {
@@ -63,18 +74,28 @@ interface Ask {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A peer whose answer gave no evidence: not asked again before `until`; `wait` is the back-off that set it. */
+interface NoHelper {
+  readonly until: number;
+  readonly wait: number;
+}
+
 export class Dialbacks {
   readonly #h: DialbackHost;
   /** Hosts that connected to this node's listener, with when (the newest 256). */
   readonly #inbound = new Map<string, number>();
   readonly #asks = new Map<PeerSession, Ask>();
+  /** Peers (by id) whose last answer gave no evidence: the newest MAX_NO_HELPER_MARKS, kept across a reconnect. */
+  readonly #noHelper = new Map<string, NoHelper>();
+  /** When a new peer last let the marked peers be asked again. */
+  #cleared = -Infinity;
   /** Tokens this node forwarded to a helper: the asker, the helper, the timer. */
   readonly #forwards = new Map<string, { asker: PeerSession; helper: PeerSession; timer: NodeJS.Timeout }>();
   readonly #perPeer = new MinuteBudget(DIALBACKS_PER_PEER_PER_MINUTE);
   readonly #perHost = new MinuteBudget(DIALS_PER_HOST_PER_MINUTE);
   readonly #lastHelper = new WeakMap<PeerSession, PeerSession>();
   #dialing = 0;
-  /** Asks made; a node asks a few times, not on every link forever. */
+  /** Asks made, less those answered without evidence; a node asks a few times, not on every link forever. */
   asked = 0;
 
   constructor(host: DialbackHost) {
@@ -89,10 +110,31 @@ export class Dialbacks {
     if (this.#inbound.size > 256) this.#inbound.delete(this.#inbound.keys().next().value!);
   }
 
-  /** Asks `session` for a dial-back (one at a time per peer); false when it was not asked. */
+  /** Whether `session`'s peer last answered without evidence and is not to be asked yet. */
+  backedOff(session: PeerSession): boolean {
+    const mark = session.peerId === undefined ? undefined : this.#noHelper.get(session.peerId);
+    return (mark?.until ?? -Infinity) > nowMs();
+  }
+
+  /**
+   * A new peer's `reach/1` session opened (`fresh`: no other session of that
+   * peer id was open): a peer that had no helper may have one now (a new
+   * peer of this node is often one of its peers' too), so each may be asked
+   * again. Not for a peer that is itself marked (one reconnecting is no new
+   * peer), and at most once per NO_HELPER_RETRY_MS: peers that come and go
+   * cannot make this node ask the others more often.
+   */
+  peersChanged(session: PeerSession, fresh: boolean): void {
+    const t = nowMs();
+    if (!fresh || session.peerId === undefined || this.#noHelper.has(session.peerId) || this.#noHelper.size === 0 || t - this.#cleared < NO_HELPER_RETRY_MS) return;
+    this.#cleared = t;
+    this.#noHelper.clear();
+  }
+
+  /** Asks `session` for a dial-back (one at a time per peer, none while it is backed off); false when it was not asked. */
   ask(session: PeerSession): boolean {
     const port = this.#h.listenPort();
-    if (port === undefined || this.#asks.has(session)) return false;
+    if (port === undefined || this.#asks.has(session) || this.backedOff(session)) return false;
     this.asked++;
     const timer = setTimeout(() => this.#asks.delete(session), DIALBACK_ANSWER_MS);
     timer.unref();
@@ -134,11 +176,11 @@ export class Dialbacks {
     if (ask === undefined) return true; // unasked or late: ignored
     this.#asks.delete(session);
     clearTimeout(ask.timer);
-    if (result.via === "") return true; // no helper: no evidence either way
+    // No helper (or none in time, or over its budget), or a success this node's listener did not witness, or from a host
+    // it dialled itself (a NAT lets that one in): no evidence either way, and asking again soon would get the same.
+    if (result.via === "" || (result.ok && !this.#witnessed(result.via, ask.at, outboundHosts))) return this.#noEvidence(session);
+    if (session.peerId !== undefined) this.#noHelper.delete(session.peerId);
     if (result.ok) {
-      const seen = this.#inbound.get(result.via);
-      // Our own listener is the witness; a host we dialled ourselves proves nothing.
-      if (seen === undefined || seen < ask.at || outboundHosts().has(result.via)) return true;
       this.#h.reach.dialback(`via:${result.via}`, true);
     } else {
       this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false);
@@ -147,11 +189,36 @@ export class Dialbacks {
     return true;
   }
 
-  /** Forgets a session that ended. */
+  /** Whether this node's own listener saw `via` connect since `askedAt`, and this node did not dial that host itself. */
+  #witnessed(via: string, askedAt: number, outboundHosts: () => Set<string>): boolean {
+    const seen = this.#inbound.get(via);
+    return seen !== undefined && seen >= askedAt && !outboundHosts().has(via);
+  }
+
+  /**
+   * An answer that gave no evidence: the ask does not count against the
+   * node's asks, and the peer is not asked again before a back-off that
+   * doubles at each such answer (or a new peer's session opens).
+   */
+  #noEvidence(session: PeerSession): true {
+    this.asked--;
+    const id = session.peerId;
+    if (id === undefined) return true;
+    const wait = Math.min(NO_HELPER_RETRY_MAX_MS, 2 * (this.#noHelper.get(id)?.wait ?? NO_HELPER_RETRY_MS / 2));
+    this.#noHelper.delete(id);
+    this.#noHelper.set(id, { until: nowMs() + wait, wait });
+    // Bounded: the oldest mark goes first (a peer that lost its mark is asked at most once more, then marked again).
+    if (this.#noHelper.size > MAX_NO_HELPER_MARKS) this.#noHelper.delete(this.#noHelper.keys().next().value!);
+    return true;
+  }
+
+  /** Forgets a session that ended (its peer's back-off is kept while it runs: a peer that reconnects is not asked again sooner). */
   ended(session: PeerSession): void {
     const ask = this.#asks.get(session);
     if (ask !== undefined) clearTimeout(ask.timer);
     this.#asks.delete(session);
+    const id = session.peerId;
+    if (id !== undefined && (this.#noHelper.get(id)?.until ?? -Infinity) <= nowMs()) this.#noHelper.delete(id);
     for (const [token, f] of this.#forwards) {
       if (f.asker !== session && f.helper !== session) continue;
       clearTimeout(f.timer);
@@ -165,6 +232,7 @@ export class Dialbacks {
     for (const a of this.#asks.values()) clearTimeout(a.timer);
     for (const f of this.#forwards.values()) clearTimeout(f.timer);
     this.#asks.clear();
+    this.#noHelper.clear();
     this.#forwards.clear();
   }
 

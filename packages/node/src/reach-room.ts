@@ -164,12 +164,17 @@ export class ReachRoom {
     return circuit?.path === "punched" ? "punched" : "relayed";
   }
 
-  /** A session opened: tell the peer what it looks like from here, offer the relay, ask for a dial-back. */
-  opened(session: PeerSession): void {
+  /**
+   * A session opened: tell the peer what it looks like from here, offer the
+   * relay, ask for a dial-back (and, when it is a new peer, `fresh`, let
+   * peers that had no helper be asked again).
+   */
+  opened(session: PeerSession, fresh: boolean): void {
     if (!this.#o.table.supports(session, REACH_CAPABILITY)) return;
     const seen = tcpHostPort(session.connection.remoteAddress);
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
+    this.#dialbacks.peersChanged(session, fresh);
     if (this.#undecided()) this.#dialbacks.ask(session);
   }
 
@@ -244,7 +249,8 @@ export class ReachRoom {
   #look(reserve = true): void {
     if (!this.#running) return;
     if (this.#undecided()) {
-      const peers = this.#reachPeers();
+      // Among the peers that may be asked: one backed off after an answer without evidence would take the turn of one that can help.
+      const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
       const pick = peers[Math.floor(Math.random() * peers.length)];
       if (pick !== undefined) this.#dialbacks.ask(pick);
     }

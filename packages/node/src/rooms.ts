@@ -174,11 +174,11 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   // manager's planning wait for the next turn: `join` resolves, and the application's first message
   // leaves, before them (INTERNALS.md, "Cold start"). A link that closed or is closing meanwhile
   // (a peer:joined listener that disconnected it, a violation in the welcome's bundle) is skipped:
-  // it stays in the table until its close event.
-  const greet = (session: PeerSession): void => {
+  // it stays in the table until its close event. `fresh`: a new peer, not a connection replacing another.
+  const greet = (session: PeerSession, fresh: boolean): void => {
     if (!session.isOpen || !current(session) || !node.running()) return;
     stateSync.peerJoined(session);
-    reach.opened(session);
+    reach.opened(session, fresh);
     learn({ peerId: session.peerId!, addresses: session.remoteHello!.listen, learnt: "neighbour" });
     connections.opened(session);
     pex.opened(session);
@@ -190,7 +190,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     // The rooms that route the peer's next messages hear of the link at once.
     mesh.opened(session);
     swarmFiles.opened(session);
-    if (current(session)) nextTurn(() => greet(session));
+    if (current(session)) nextTurn(() => greet(session, joined !== undefined));
   };
   // The frame limit inside the secure channel: an oversize frame there is the peer's own doing (a strike).
   const innerFrameLimit = o.encrypted ? codec.maxSize + BUNDLE_LENGTH_BYTES : null;

@@ -56,7 +56,7 @@ export class ReachRoom {
     return "direct";
   }
 
-  opened(_session: PeerSession): void {}
+  opened(_session: PeerSession, _fresh: boolean): void {}
 
   ended(_session: PeerSession, _error: XppgError | undefined): void {}
 

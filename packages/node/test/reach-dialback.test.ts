@@ -1,0 +1,214 @@
+// Whom a node asks for dial-backs, between real nodes on loopback TCP (each on
+// its own 127.0.0.x address). The room's 5 s tick is also driven by hand: the
+// callback the room gives setInterval at start is called directly (its real
+// timer runs as well). What each node sends and reads of `reach/1` is watched
+// where its reach room sends and reads it. The packages' monotonic clock
+// (`now()` of @xppg/errors) is the real one moved ahead by `clock.skip`: a
+// back-off of minutes passes at once, and the clock never goes back.
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+
+const clock = vi.hoisted(() => ({ skip: 0 }));
+vi.mock("@xppg/errors", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@xppg/errors")>();
+  return { ...real, now: () => real.now() + clock.skip };
+});
+
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { PeerSession } from "../src/peer-session.js";
+import { ReachRoom } from "../src/reach-room.js";
+import { NO_HELPER_RETRY_MAX_MS, NO_HELPER_RETRY_MS } from "../src/reach-dialback.js";
+import { REACH_KIND } from "../src/reach-wire.js";
+import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+
+stopNodesAfterEach();
+
+/** The reach room's tick period (`TICK_MS` in reach-room.ts): no other interval a node sets at start has it. */
+const TICK_MS = 5000;
+// Nobody dials anyone by itself: who is connected to whom is the test's doing (a host a node dialled proves nothing in a dial-back).
+const QUIET: PlaygroundOptions = { connections: { lowWater: 0 } };
+
+interface Node {
+  readonly pg: Playground;
+  readonly room: ReachRoom;
+  /** Runs the reach room's tick once, as its timer does every 5 s. */
+  tick(): void;
+}
+
+let spies: {
+  start: MockInstance<ReachRoom["start"]>;
+  opened: MockInstance<ReachRoom["opened"]>;
+  handle: MockInstance<ReachRoom["handle"]>;
+  sent: MockInstance<PeerSession["sendMessage"]>;
+  every: MockInstance<typeof setInterval>;
+};
+
+beforeEach(() => {
+  spies = {
+    start: vi.spyOn(ReachRoom.prototype, "start"),
+    opened: vi.spyOn(ReachRoom.prototype, "opened"),
+    handle: vi.spyOn(ReachRoom.prototype, "handle"),
+    sent: vi.spyOn(PeerSession.prototype, "sendMessage"),
+    every: vi.spyOn(globalThis, "setInterval"),
+  };
+});
+afterEach(() => void vi.restoreAllMocks());
+
+async function tcpNode(host: string): Promise<Node> {
+  const pg = track(new Playground("test-app", { listen: [`tcp://${host}:0`], ...QUIET }));
+  const from = spies.every.mock.calls.length;
+  await pg.start();
+  const room = spies.start.mock.contexts.at(-1) as ReachRoom;
+  const ticks = spies.every.mock.calls.slice(from).filter(([, ms]) => ms === TICK_MS);
+  expect(ticks).toHaveLength(1);
+  return { pg, room, tick: ticks[0]![0] };
+}
+
+/** The room a session belongs to: the one it was opened in. */
+function roomOf(session: PeerSession): ReachRoom | undefined {
+  const i = spies.opened.mock.calls.findIndex(([s]) => s === session);
+  return i < 0 ? undefined : (spies.opened.mock.contexts[i] as ReachRoom);
+}
+
+/** Dial-back asks `from` sent `to`. */
+function asks(from: Node, to: Node): number {
+  return spies.sent.mock.calls.filter(([kind], i) => {
+    const session = spies.sent.mock.contexts[i] as PeerSession;
+    return kind === REACH_KIND.DIALBACK && session.peerId === to.pg.peerId && roomOf(session) === from.room;
+  }).length;
+}
+
+/** Dial-back asks `from` sent anyone, and the answers it read. */
+function settled(from: Node): boolean {
+  const sent = spies.sent.mock.calls.filter(([kind], i) => kind === REACH_KIND.DIALBACK && roomOf(spies.sent.mock.contexts[i] as PeerSession) === from.room).length;
+  const answers = spies.handle.mock.calls.filter(([, kind], i) => kind === REACH_KIND.DIALBACK_RESULT && spies.handle.mock.contexts[i] === from.room).length;
+  return answers >= sent;
+}
+
+/** Everything `a` and `b` sent each other before has been read (messages on a link arrive in order), and the answers to it too. */
+async function quiet(a: Node, b: Node): Promise<void> {
+  await roundTrip(a.pg, b.pg);
+  await roundTrip(a.pg, b.pg);
+}
+
+describe("dial-back asks", () => {
+  it("a node whose only peer has no helper asks it once, not at every tick", async () => {
+    const r = await tcpNode("127.0.0.2");
+    const a = await tcpNode("127.0.0.1");
+    await a.pg.join(r.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    for (let i = 0; i < 4; i++) {
+      a.tick();
+      await quiet(a, r);
+    }
+    expect(asks(a, r)).toBe(1);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+  });
+
+  it("once the node's peers change (a third node joins it), the peer is asked again, and two helpers' dial-backs make the node public as before", async () => {
+    // r dials everyone (a link's far end is then seen at its listening address, not at 127.0.0.1), and a dials nobody:
+    // a host a node dialled proves nothing in a dial-back.
+    const r = await tcpNode("127.0.0.2");
+    const a = await tcpNode("127.0.0.1");
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    a.tick();
+    await quiet(a, r);
+    expect(asks(a, r)).toBe(1);
+    // r gains two peers that can dial a: a does not know, and is not told.
+    const c = await tcpNode("127.0.0.3");
+    const d = await tcpNode("127.0.0.4");
+    await r.pg.join(c.pg.addresses[0]!);
+    await r.pg.join(d.pg.addresses[0]!);
+    // c joins a: a's peers changed, so r may be asked again (c itself has no helper for a: r reaches it from a's host).
+    await c.pg.join(a.pg.addresses[0]!);
+    for (let i = 0; i < 12 && a.pg.reachability.kind !== "public"; i++) {
+      await until(() => settled(a), 10_000, "a's asks are answered");
+      a.tick();
+      await quiet(a, r);
+    }
+    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+    expect(asks(a, r)).toBeGreaterThan(1);
+    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+  }, 60_000);
+
+  it("the tick asks only peers that are not backed off: a peer with helpers gets every turn while two helperless ones wait", async () => {
+    const a = await tcpNode("127.0.0.1");
+    const r = await tcpNode("127.0.0.2");
+    const x = await tcpNode("127.0.0.5");
+    // r has no helper for a; x joining a (a new peer) lets r be asked again, and a asks it at the next tick: both are then backed off.
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    await x.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, x) === 1 && settled(a), 5000, "a asks x, and x answers");
+    a.tick();
+    await until(() => asks(a, r) === 2 && settled(a), 5000, "a asks r again, and r answers");
+    // q has a helper c (q dialled it: c's dial comes from its own address), and joins a within a minute of x: r and x stay backed off.
+    const q = await tcpNode("127.0.0.3");
+    const c = await tcpNode("127.0.0.4");
+    await q.pg.join(c.pg.addresses[0]!);
+    await q.pg.join(a.pg.addresses[0]!);
+    // Each of c's dial-backs is counted (once for c's host), so a asks again at once, q each time, until q is over its
+    // budget (DIALBACKS_PER_PEER_PER_MINUTE, 4, for a's host) and has no helper for a: 5 asks. A pick of r or x would end the run.
+    await until(() => asks(a, q) === 5 && settled(a), 10_000, "a asks q five times in a row");
+    a.tick();
+    await quiet(a, q);
+    expect([asks(a, r), asks(a, x), asks(a, q)]).toEqual([2, 1, 5]);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 1 });
+  }, 30_000);
+
+  it("a helperless peer is asked again after 1 min, then after 2, doubling up to 16 min; after more asks than the 12 a node makes, it still decides once its peer has helpers", async () => {
+    // The wall clock moves with it: a helper's budgets (dial-backs a minute) read Date.now().
+    const wall = Date.now.bind(Date);
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+    const r = await tcpNode("127.0.0.2");
+    const a = await tcpNode("127.0.0.1");
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    // Before each wait runs out (10 s short of it: the real time the test takes is far less) a tick asks nobody; once it has, r is asked.
+    let wait = NO_HELPER_RETRY_MS;
+    for (let n = 2; n <= 14; n++) {
+      clock.skip += wait - 10_000;
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(n - 1);
+      clock.skip += 10_001;
+      a.tick();
+      await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
+      wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
+    }
+    expect(wait).toBe(NO_HELPER_RETRY_MAX_MS);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+    // r gains two peers that can dial a (r dials them); a is not told, and asks r when its back-off has run.
+    const c = await tcpNode("127.0.0.3");
+    const d = await tcpNode("127.0.0.4");
+    await r.pg.join(c.pg.addresses[0]!);
+    await r.pg.join(d.pg.addresses[0]!);
+    clock.skip += wait + 1;
+    a.tick();
+    // The first counted dial-back clears r's mark: a asks r again at once, and r picks the other helper.
+    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+    expect(asks(a, r)).toBe(16);
+    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+  }, 60_000);
+
+  it("a helperless peer that reconnects is not asked again before its back-off runs out, and its coming back lets no one else be asked", async () => {
+    const a = await tcpNode("127.0.0.1");
+    const r = await tcpNode("127.0.0.2");
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    for (let i = 0; i < 3; i++) {
+      r.pg.disconnect(a.pg.peerId);
+      await until(() => a.pg.peers.length === 0, 5000, "a sees r leave");
+      await r.pg.join(a.pg.addresses[0]!);
+      await until(() => a.pg.peers.length === 1, 5000, "a sees r back");
+      await quiet(a, r);
+      a.tick();
+      await quiet(a, r);
+    }
+    expect(asks(a, r)).toBe(1);
+    // Once the back-off has run out, the peer is asked again (its mark was kept across its sessions, not forgotten).
+    clock.skip += NO_HELPER_RETRY_MS + 1;
+    a.tick();
+    await until(() => asks(a, r) === 2 && settled(a), 5000, "a asks r again");
+  }, 30_000);
+});
