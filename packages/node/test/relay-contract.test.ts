@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CircuitConnection } from "../src/circuit-connection.js";
 import { RelayService } from "../src/relay-service.js";
 import { relayTransport } from "../src/relay-transport.js";
+import { directPair } from "./direct-pair.js";
 
 // A transport below the relay, or a direct path under a circuit, whose `close` closes the
 // connection and then throws or rejects (a broken contract): the relay and the circuit close
@@ -122,22 +123,10 @@ describe("a relay over a transport whose connections' close throws or rejects", 
 });
 
 describe("a circuit whose direct path's close throws or rejects", () => {
-  /** A direct TCP connection on loopback, both sides, standing in for a punched one (as relay.test.ts does). */
-  async function directPair(): Promise<{ near: Connection; far: Connection }> {
-    const tcp = tcpTransport();
-    let far: Connection | undefined;
-    const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
-    cleanup.push(() => listener.close());
-    const near = await tcp.dial(listener.address);
-    await expect.poll(() => far).toBeDefined();
-    cleanup.push(() => far!.close());
-    return { near, far: far! };
-  }
-
   it.each(["throw", "reject"] as const)("closing the circuit still closes it, with XPPG_ERR_TRANSPORT_CONTRACT, and the relay's next circuit carries (%s)", async (how) => {
     const { address } = await startRelay({});
     const { dialer, accepted } = await circuit(address, "upgraded");
-    const { near } = await directPair();
+    const { near } = await directPair(cleanup);
     dialer.upgrade(breakClose(near, how));
     await dialer.close();
     const info = await dialer.closed;
@@ -152,8 +141,8 @@ describe("a circuit whose direct path's close throws or rejects", () => {
     const { address } = await startRelay({});
     const reported: unknown[] = [];
     const c = await circuit(address, "twice", (e) => void reported.push(e));
-    const first = await directPair();
-    const second = await directPair();
+    const first = await directPair(cleanup);
+    const second = await directPair(cleanup);
     c.dialer.upgrade(first.near);
     c.dialer.upgrade(breakClose(second.near, how));
     await expect.poll(() => second.near.isClosed).toBe(true);

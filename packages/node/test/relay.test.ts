@@ -6,6 +6,7 @@ import { CircuitConnection } from "../src/circuit-connection.js";
 import { FrameTap } from "../src/frame-tap.js";
 import { RelayService } from "../src/relay-service.js";
 import { relayTransport } from "../src/relay-transport.js";
+import { directPair } from "./direct-pair.js";
 import { encodeControl } from "../src/relay-wire.js";
 import type { Connection } from "@xppg/transport";
 
@@ -54,19 +55,6 @@ async function retryDial(dial: () => Promise<Connection>): Promise<Connection> {
   }
 }
 
-/**
- * A direct TCP connection on loopback, both sides (`near` dialled, `far` accepted), standing in for a punched one
- * (simultaneous open needs NATs that drop unsolicited SYNs: loopback answers RST; the lab test punches for real).
- */
-async function directPair(): Promise<{ near: Connection; far: Connection }> {
-  const tcp = tcpTransport();
-  let far: Connection | undefined;
-  const listener = await tcp.listen("tcp://127.0.0.1:0", (c) => (far = c));
-  cleanup.push(() => listener.close());
-  const near = await tcp.dial(listener.address);
-  await expect.poll(() => far).toBeDefined();
-  return { near, far: far! };
-}
 
 function collect(c: Connection): string[] {
   const got: string[] = [];
@@ -80,7 +68,7 @@ describe("relayed circuits", () => {
     const { dialer, accepted, paths } = await circuitPair(address, false);
     const a = collect(accepted);
     const b = collect(dialer);
-    const { near, far } = await directPair();
+    const { near, far } = await directPair(cleanup);
     // Frames sent while the switch happens arrive whole and in order.
     for (let i = 0; i < 200; i++) {
       void dialer.send(new TextEncoder().encode(`d${i}`));
@@ -107,7 +95,7 @@ describe("relayed circuits", () => {
   it("a manual upgrade reports like a punch: a circuit closed before both directions moved is reported \"relayed\" with the reason", async () => {
     const { address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
-    const { near, far } = await directPair();
+    const { near, far } = await directPair(cleanup);
     cleanup.push(() => far.close());
     dialer.upgrade(near);
     await dialer.close();
@@ -118,7 +106,7 @@ describe("relayed circuits", () => {
   it("an upgrade while the circuit is closing is reported \"relayed\" once it closed", async () => {
     const { address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
-    const { near, far } = await directPair();
+    const { near, far } = await directPair(cleanup);
     cleanup.push(() => far.close());
     const closing = dialer.close();
     dialer.upgrade(near);
@@ -132,7 +120,7 @@ describe("relayed circuits", () => {
     const { relay, address } = await startRelay();
     const { dialer, accepted, paths } = await circuitPair(address, false);
     const a = collect(accepted);
-    const { near } = await directPair();
+    const { near } = await directPair(cleanup);
     await dialer.send(new TextEncoder().encode("relayed"));
     await expect.poll(() => a).toEqual(["relayed"]);
     // The dialler moves (its mark goes through the relay); the accepting end has not: neither is punched.
@@ -207,7 +195,7 @@ describe("relayed circuits", () => {
   it("a direct path that does not open with the circuit's token is refused", async () => {
     const { address } = await startRelay();
     const { dialer, accepted } = await circuitPair(address, false);
-    const { near, far } = await directPair();
+    const { near, far } = await directPair(cleanup);
     dialer.upgrade(near);
     far.read({ frame: () => {} });
     await far.send(new Uint8Array(16).fill(9)); // not the token
@@ -217,7 +205,7 @@ describe("relayed circuits", () => {
   });
 
   it("the end detects a relay that corrupts a frame's tag", async () => {
-    const { near: raw, far: server } = await directPair();
+    const { near: raw, far: server } = await directPair(cleanup);
     const circuit = new CircuitConnection(new FrameTap(raw), {
       outbound: true, remoteAddress: "relay://test", localAddress: raw.localAddress, remoteHost: "127.0.0.1",
       maxFrameSize: 1000, highWaterMark: 65536, token: new Uint8Array(16),
