@@ -22,6 +22,9 @@ import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
 
 stopNodesAfterEach();
 
+/** PeerSession's own send, for a spy that passes messages through (some of them altered). */
+const send = PeerSession.prototype.sendMessage;
+
 /** The reach room's tick period (`TICK_MS` in reach-room.ts): no other interval a node sets at start has it. */
 const TICK_MS = 5000;
 // Nobody dials anyone by itself: who is connected to whom is the test's doing (a host a node dialled proves nothing in a dial-back).
@@ -211,4 +214,72 @@ describe("dial-back asks", () => {
     a.tick();
     await until(() => asks(a, r) === 2 && settled(a), 5000, "a asks r again");
   }, 30_000);
+
+  it("a peer whose helper is a host this node dialled itself (a NAT would let it in) is backed off like one with no helper", async () => {
+    // r dials c, so r sees c at c's own address and c's dial-backs for r leave from it; a dials both. c has no helper
+    // for a: it sees r, which dialled it, at 127.0.0.1 (a dial on loopback leaves from there), a's host.
+    const a = await tcpNode("127.0.0.1");
+    const r = await tcpNode("127.0.0.2");
+    const c = await tcpNode("127.0.0.3");
+    await r.pg.join(c.pg.addresses[0]!);
+    await a.pg.join(c.pg.addresses[0]!);
+    await until(() => asks(a, c) === 1 && settled(a), 5000, "a asks c, and c answers");
+    // r is a new peer, so c may be asked again. r's helper c dials a, and a's listener sees it, but a dialled c's host:
+    // r's "ok" is no evidence.
+    await a.pg.join(r.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    a.tick();
+    await until(() => asks(a, r) + asks(a, c) === 3 && settled(a), 5000, "a asks c again, and c answers");
+    for (let i = 0; i < 4; i++) {
+      a.tick();
+      await quiet(a, r);
+      await quiet(a, c);
+    }
+    expect([asks(a, r), asks(a, c)]).toEqual([1, 2]);
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+    // Once the back-off has run out, r is asked again (and answers the same).
+    clock.skip += NO_HELPER_RETRY_MS + 1;
+    a.tick();
+    a.tick();
+    await until(() => asks(a, r) === 2 && asks(a, c) === 3 && settled(a), 5000, "a asks r and c again, and they answer");
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+  }, 30_000);
+
+  it("a peer that answers \"ok\" naming a helper this node's listener never saw is asked again after 1 min, then after 2, doubling up to 16 min; such answers do not use up the 12 asks", async () => {
+    const wall = Date.now.bind(Date);
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+    const r = await tcpNode("127.0.0.2");
+    const a = await tcpNode("127.0.0.1");
+    // r has no helper, and says otherwise: its answers to a name a host that never connected to a.
+    let lie = true;
+    spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+      const toA = kind === REACH_KIND.DIALBACK_RESULT && this.peerId === a.pg.peerId && roomOf(this) === r.room;
+      return send.call(this, kind, lie && toA ? { ok: true, via: "127.0.0.9" } : payload);
+    });
+    await r.pg.join(a.pg.addresses[0]!);
+    await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
+    let wait = NO_HELPER_RETRY_MS;
+    for (let n = 2; n <= 14; n++) {
+      clock.skip += wait - 10_000;
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(n - 1);
+      clock.skip += 10_001;
+      a.tick();
+      await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
+      wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
+    }
+    expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
+    // r stops lying and gains two peers that can dial a: a asks r when its back-off has run, and decides.
+    lie = false;
+    const c = await tcpNode("127.0.0.3");
+    const d = await tcpNode("127.0.0.4");
+    await r.pg.join(c.pg.addresses[0]!);
+    await r.pg.join(d.pg.addresses[0]!);
+    clock.skip += wait + 1;
+    a.tick();
+    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+    expect(asks(a, r)).toBe(16);
+    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+  }, 60_000);
 });
