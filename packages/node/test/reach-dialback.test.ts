@@ -93,6 +93,26 @@ async function quiet(a: Node, b: Node): Promise<void> {
   await roundTrip(a.pg, b.pg);
 }
 
+/**
+ * Takes `a` from its first ask of `r` to its 14th, more than the 12 asks a node makes, r answering each without
+ * evidence: before each wait runs out (10 s short of it: the real time the test takes is far less) a tick asks
+ * nobody; once it has, r is asked. The wait doubles from 1 min up to its cap.
+ */
+async function askedAfterEachBackoff(a: Node, r: Node): Promise<void> {
+  let wait = NO_HELPER_RETRY_MS;
+  for (let n = 2; n <= 14; n++) {
+    clock.skip += wait - 10_000;
+    a.tick();
+    await quiet(a, r);
+    expect(asks(a, r)).toBe(n - 1);
+    clock.skip += 10_001;
+    a.tick();
+    await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
+    wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
+  }
+  expect(wait).toBe(NO_HELPER_RETRY_MAX_MS);
+}
+
 describe("dial-back asks", () => {
   it("a node whose only peer has no helper asks it once, not at every tick", async () => {
     const r = await tcpNode("127.0.0.2");
@@ -167,26 +187,14 @@ describe("dial-back asks", () => {
     const a = await tcpNode("127.0.0.1");
     await r.pg.join(a.pg.addresses[0]!);
     await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
-    // Before each wait runs out (10 s short of it: the real time the test takes is far less) a tick asks nobody; once it has, r is asked.
-    let wait = NO_HELPER_RETRY_MS;
-    for (let n = 2; n <= 14; n++) {
-      clock.skip += wait - 10_000;
-      a.tick();
-      await quiet(a, r);
-      expect(asks(a, r)).toBe(n - 1);
-      clock.skip += 10_001;
-      a.tick();
-      await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
-      wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
-    }
-    expect(wait).toBe(NO_HELPER_RETRY_MAX_MS);
+    await askedAfterEachBackoff(a, r);
     expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
     // r gains two peers that can dial a (r dials them); a is not told, and asks r when its back-off has run.
     const c = await tcpNode("127.0.0.3");
     const d = await tcpNode("127.0.0.4");
     await r.pg.join(c.pg.addresses[0]!);
     await r.pg.join(d.pg.addresses[0]!);
-    clock.skip += wait + 1;
+    clock.skip += NO_HELPER_RETRY_MAX_MS + 1;
     a.tick();
     // The first counted dial-back clears r's mark: a asks r again at once, and r picks the other helper.
     await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
@@ -258,17 +266,7 @@ describe("dial-back asks", () => {
     });
     await r.pg.join(a.pg.addresses[0]!);
     await until(() => asks(a, r) === 1 && settled(a), 5000, "a asks r, and r answers");
-    let wait = NO_HELPER_RETRY_MS;
-    for (let n = 2; n <= 14; n++) {
-      clock.skip += wait - 10_000;
-      a.tick();
-      await quiet(a, r);
-      expect(asks(a, r)).toBe(n - 1);
-      clock.skip += 10_001;
-      a.tick();
-      await until(() => asks(a, r) === n && settled(a), 5000, `a asks r the ${n}th time, and r answers`);
-      wait = Math.min(2 * wait, NO_HELPER_RETRY_MAX_MS);
-    }
+    await askedAfterEachBackoff(a, r);
     expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
     // r stops lying and gains two peers that can dial a: a asks r when its back-off has run, and decides.
     lie = false;
@@ -276,7 +274,7 @@ describe("dial-back asks", () => {
     const d = await tcpNode("127.0.0.4");
     await r.pg.join(c.pg.addresses[0]!);
     await r.pg.join(d.pg.addresses[0]!);
-    clock.skip += wait + 1;
+    clock.skip += NO_HELPER_RETRY_MAX_MS + 1;
     a.tick();
     await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
     expect(asks(a, r)).toBe(16);
