@@ -113,6 +113,23 @@ async function askedAfterEachBackoff(a: Node, r: Node): Promise<void> {
   expect(wait).toBe(NO_HELPER_RETRY_MAX_MS);
 }
 
+/**
+ * After `askedAfterEachBackoff`: r gains two peers that can dial `a` (r dials them; a is not told), and a asks r
+ * once its back-off (at its cap) has run. The first counted dial-back clears r's mark, so a asks r again at once,
+ * r picks the other helper, and a decides: public, 16 asks in all.
+ */
+async function decidesOnceHelpersAppear(a: Node, r: Node): Promise<void> {
+  const c = await tcpNode("127.0.0.3");
+  const d = await tcpNode("127.0.0.4");
+  await r.pg.join(c.pg.addresses[0]!);
+  await r.pg.join(d.pg.addresses[0]!);
+  clock.skip += NO_HELPER_RETRY_MAX_MS + 1;
+  a.tick();
+  await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+  expect(asks(a, r)).toBe(16);
+  expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+}
+
 describe("dial-back asks", () => {
   it("a node whose only peer has no helper asks it once, not at every tick", async () => {
     const r = await tcpNode("127.0.0.2");
@@ -190,16 +207,7 @@ describe("dial-back asks", () => {
     await askedAfterEachBackoff(a, r);
     expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
     // r gains two peers that can dial a (r dials them); a is not told, and asks r when its back-off has run.
-    const c = await tcpNode("127.0.0.3");
-    const d = await tcpNode("127.0.0.4");
-    await r.pg.join(c.pg.addresses[0]!);
-    await r.pg.join(d.pg.addresses[0]!);
-    clock.skip += NO_HELPER_RETRY_MAX_MS + 1;
-    a.tick();
-    // The first counted dial-back clears r's mark: a asks r again at once, and r picks the other helper.
-    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
-    expect(asks(a, r)).toBe(16);
-    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+    await decidesOnceHelpersAppear(a, r);
   }, 60_000);
 
   it("a helperless peer that reconnects is not asked again before its back-off runs out, and its coming back lets no one else be asked", async () => {
@@ -270,14 +278,6 @@ describe("dial-back asks", () => {
     expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 0 });
     // r stops lying and gains two peers that can dial a: a asks r when its back-off has run, and decides.
     lie = false;
-    const c = await tcpNode("127.0.0.3");
-    const d = await tcpNode("127.0.0.4");
-    await r.pg.join(c.pg.addresses[0]!);
-    await r.pg.join(d.pg.addresses[0]!);
-    clock.skip += NO_HELPER_RETRY_MAX_MS + 1;
-    a.tick();
-    await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
-    expect(asks(a, r)).toBe(16);
-    expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 0 });
+    await decidesOnceHelpersAppear(a, r);
   }, 60_000);
 });
