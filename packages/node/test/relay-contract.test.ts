@@ -122,6 +122,33 @@ describe("a relay over a transport whose connections' close throws or rejects", 
   });
 });
 
+describe("the relay's timed closes over a transport whose connections' close throws or rejects", () => {
+  it.each(["throw", "reject"] as const)("a client that says nothing before the setup timeout is closed, the broken close reported (%s)", async (how) => {
+    const errors: XppgError[] = [];
+    const { relay, address } = await startRelay({ transport: closeFailingListener(how), setupTimeoutMs: 100, onError: (e) => void errors.push(e) });
+    const silent = await tcpTransport().dial(address.replace("relay://", "tcp://"));
+    cleanup.push(() => silent.close());
+    await silent.closed;
+    await expect.poll(() => errors.length).toBe(1);
+    expectContract(errors);
+    expect(relay.stats.refused + relay.stats.dropped).toBe(0);
+  });
+
+  it.each(["throw", "reject"] as const)("a circuit that reaches the time limit is ended, both ends' broken closes reported, and the next circuit carries (%s)", async (how) => {
+    const errors: XppgError[] = [];
+    let armed = true;
+    // Broken from the start: the limit may run out before the circuit's set-up returns on a loaded machine.
+    const { relay, address } = await startRelay({ transport: closeFailingListener(how, () => armed), maxCircuitDurationMs: 300, onError: (e) => void errors.push(e) });
+    const first = await circuit(address, "timed");
+    await first.accepted.closed;
+    await expect.poll(() => relay.stats.circuits).toBe(0);
+    await expect.poll(() => errors.length).toBe(2);
+    expectContract(errors);
+    armed = false;
+    await carries(await circuit(address, "after"));
+  });
+});
+
 describe("a circuit whose direct path's close throws or rejects", () => {
   it.each(["throw", "reject"] as const)("closing the circuit still closes it, with XPPG_ERR_TRANSPORT_CONTRACT, and the relay's next circuit carries (%s)", async (how) => {
     const { address } = await startRelay({});
