@@ -138,6 +138,9 @@ describe.skipIf(!built)("the managed mesh across OS processes over TCP on loopba
     // `ids` lists process by process.
     const sender = { proc: processes[Math.floor(fromIndex / PER_PROCESS)]!, node: fromIndex % PER_PROCESS };
     expect(links.get(far.from)).not.toContain(far.to);
+    // The broadcast needs no route, and a route's presence may still be on its way to the sender (a loaded
+    // machine): the sender first learns one, as an application would wait for pg.meshPeers to list the peer.
+    await expect.poll(async () => (await sender.proc.call({ op: "knows", node: sender.node, to: far.to })).known, { timeout: 30_000, interval: 250 }).toBe(true);
     // One message with { to }: it reaches that node's handler once, and no other node's.
     await sender.proc.call({ op: "text-to", node: sender.node, text: "routed", to: far.to });
     await expect.poll(async () => reachedBy((last = await reports()), "routed"), { timeout: 30_000, interval: 250 }).toBe(1);
