@@ -1,7 +1,7 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
 import { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
-import { argumentError, isXppgError } from "@xppg/errors";
+import { badArgumentError, isXppgError } from "@xppg/errors";
 import { lazyNodeCrypto } from "./crypto/node-crypto.js";
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 import type { Identity } from "./identity.js";
@@ -42,7 +42,7 @@ function keyFileError(path: string, what: string, advice: string, cause?: unknow
  *   cannot be read or written.
  */
 export async function loadOrCreateIdentity(path: string): Promise<Identity> {
-  if (typeof path !== "string" || path.length === 0) throw argumentError(TypeError, `loadOrCreateIdentity(path): path must be the key file's path, a non-empty string, got ${describe(path)}. For example: loadOrCreateIdentity("./identity.key").`);
+  if (typeof path !== "string" || path.length === 0) throw badPathError("loadOrCreateIdentity", path);
   return loadOrCreateIdentitySync(path);
 }
 
@@ -97,7 +97,7 @@ function parseKeyFile(path: string, text: string): Identity {
  * start-up code that need the peer id at once.
  */
 export function loadOrCreateIdentitySync(path: string): Identity {
-  if (typeof path !== "string" || path.length === 0) throw argumentError(TypeError, `loadOrCreateIdentitySync(path): path must be the key file's path, a non-empty string, got ${describe(path)}. For example: loadOrCreateIdentitySync("./identity.key").`);
+  if (typeof path !== "string" || path.length === 0) throw badPathError("loadOrCreateIdentitySync", path);
   const existing = readKeyFileSync(path);
   if (existing !== null) return existing;
   const identity = generateIdentity();
@@ -198,7 +198,7 @@ function tryUnlinkSync(path: string): void {
   }
 }
 
-/** A value as a bad argument's words show it: a string quoted, anything else by its type. */
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
+/** The error for a missing key file path, in the words every bad argument gets (`badArgumentError` shows what it got). */
+function badPathError(call: string, path: unknown): TypeError {
+  return badArgumentError(TypeError, `${call}(path)`, "path", [`the key file's path, a non-empty string (for example "./identity.key")`, path]);
 }
