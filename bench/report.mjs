@@ -1,6 +1,8 @@
 // Turns the per-round measurements into the printed tables and the JSON summary.
 // Throughput and latency figures are the median over rounds (the spread is
-// shown beside them); peak RSS is the highest seen over rounds.
+// shown beside them); peak RSS is the highest seen over rounds. A ratio of two
+// contenders' rates or times is the median over rounds of the ratio within each
+// round (they take turns within one), not the ratio of their two medians.
 
 import { blockRatio } from "./rtt.mjs";
 
@@ -83,8 +85,10 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   // Ratios: each contender against its baseline, then (informational) against its encrypted raw twin.
   // RTT: the median of the per-cycle ratios of block medians (rtt.mjs), not the ratio of two medians.
   const rttRatio = (c, base) => blockRatio(results.rtt?.[c.name] ?? [], results.rtt?.[base] ?? []);
+  const roundRatio = (c, base, phase, key) => pairedRatio(results[phase]?.[c.name] ?? [], results[phase]?.[base] ?? [], key);
   const ratio = (c, base, phase, key) => {
     if (phase === "rtt" && key === "medianUs") return rttRatio(c, base)?.ratio ?? NaN;
+    if (PAIRED_KEYS.has(key) && phase !== "rtt") return roundRatio(c, base, phase, key)?.ratio ?? NaN;
     if (phase === "rtt" && key === "cpuPerRoundTrip") {
       // Every process along the path: both ends and a routed contender's forwarders.
       const cpu = (s) => (s === undefined ? NaN : s.senderCpuUsPerRoundTrip + s.receiverCpuUsPerRoundTrip + (s.hopCpuUsPerRoundTrip ?? []).reduce((a, b) => a + b, 0));
@@ -106,9 +110,20 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
         return lowerIsBetter ? `${r.toFixed(2)}x` : `${(r * 100).toFixed(0)}%`;
       })]);
     };
+    // The lowest and highest of the rounds' own ratios: a verdict whose line lies inside them could go either way.
+    const rangeRow = (phase, key, lowerIsBetter) => {
+      if (!has(phase) || meta.rounds < 2) return;
+      rrows.push(["  per-round range", ...pairs.map(([c, base]) => {
+        const r = roundRatio(c, base, phase, key);
+        if (r === null) return "n/a";
+        return lowerIsBetter ? `${r.min.toFixed(2)}-${r.max.toFixed(2)}x` : `${(r.min * 100).toFixed(0)}-${(r.max * 100).toFixed(0)}%`;
+      })]);
+    };
     row("small messages/s", "msgs", "messagesPerSecond", false);
+    rangeRow("msgs", "messagesPerSecond", false);
     row("  same, CPU-bound estimate", "msgs", "cpuBoundRate", false);
     row("bulk MB/s", "bulk", "megabytesPerSecond", false);
+    rangeRow("bulk", "megabytesPerSecond", false);
     row("  same, CPU-bound estimate", "bulk", "cpuBoundRate", false);
     row("RTT median (x, lower is better)", "rtt", "medianUs", true);
     if (has("rtt")) {
@@ -122,6 +137,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     row("setup median (x, lower is better)", "setup", "medianMs", true);
     row("setup p99 (x, lower is better)", "setup", "p99Ms", true);
     row("first connection (x, lower is better)", "first", "medianMs", true);
+    rangeRow("first", "medianMs", true);
     row("  same, CPU of load + client + connect", "first", "cpuTotalMs", true);
     for (const p of phases.filter((ph) => ph.kind === "flood")) {
       row(`CPU per message sender, ${p.id} (x)`, p.id, "senderCpuUsPerMessage", true);
@@ -181,7 +197,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
     trows.sort((a, b) => a[0].localeCompare(b[0])); // grouped by issue; stable within one
     lines.push(...table(["issue", "contender", "measure", "target", "measured", "verdict"], trows));
     for (const issue of [...new Set(trows.map((r) => r[0]))]) lines.push(`  ${ISSUES[issue] ?? issue}`);
-    lines.push("  verdicts use the measured rates (medians over rounds); \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect), beside an RTT the ratio of CPU per round trip (both sides, and forwarders); an RTT ratio is the median of per-cycle block ratios (the rtt line above)");
+    lines.push("  verdicts use the measured rates and times: the median over rounds of the two contenders' ratio within each round; \"CPU est.\" is the same ratio from CPU per message on the busier side, less moved by other work on the machine; \"CPU\" beside a first connection is the ratio of its CPU (module load, client and connect), beside an RTT the ratio of CPU per round trip (both sides, and forwarders); an RTT ratio is the median of per-cycle block ratios (the rtt line above)");
     lines.push("");
   }
 
@@ -274,6 +290,30 @@ function aggregate(phase, runs) {
   out.rssSenderBytes = ok.length === 0 ? NaN : Math.max(...ok.map((r) => r.rssSenderBytes));
   out.rssReceiverBytes = ok.length === 0 ? NaN : Math.max(...ok.map((r) => r.rssReceiverBytes));
   return out;
+}
+
+/** The figures a ratio takes round by round (the two contenders ran in turns within each round). */
+const PAIRED_KEYS = new Set(["messagesPerSecond", "megabytesPerSecond", "medianMs", "p99Ms"]);
+
+/**
+ * The median over rounds of `mine[i][key] / theirs[i][key]`, with the lowest and highest of them; rounds where
+ * either run failed are left out. Two contenders measured in the same round share that round's state of the
+ * machine, so a drift between rounds divides out, where a ratio of two medians over rounds would carry it.
+ * @returns {{ ratio: number, min: number, max: number, rounds: number } | null}
+ */
+export function pairedRatio(mine, theirs, key) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
+    const a = mine[i];
+    const b = theirs[i];
+    if (a === undefined || b === undefined || a.error !== undefined || b.error !== undefined) continue;
+    const x = a[key];
+    const y = b[key];
+    if (Number.isFinite(x) && Number.isFinite(y) && y > 0) ratios.push(x / y);
+  }
+  if (ratios.length === 0) return null;
+  ratios.sort((p, q) => p - q);
+  return { ratio: median(ratios), min: ratios[0], max: ratios.at(-1), rounds: ratios.length };
 }
 
 function median(sorted) {

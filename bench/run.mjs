@@ -128,8 +128,9 @@ for (let round = 1; round <= rounds; round++) {
       await rttRound(phase, round);
       continue;
     }
-    // The contenders alternate within a round, so slow drifts of the machine hit them alike.
-    for (const c of contenders) {
+    // The contenders take turns within a round, so slow drifts of the machine hit them alike; every other
+    // round in the reverse order, so that none is always the one measured later in its round.
+    for (const c of round % 2 === 1 ? contenders : [...contenders].reverse()) {
       done++;
       const label = `[${String(done).padStart(2)}/${total}] round ${round}/${rounds}  ${phase.id.padEnd(5)}  ${c.name.padEnd(16)}`;
       const expectedMs = phase.kind === "flood" ? warmupMs + durationMs + 1000 : phase.kind === "setup" ? 2500 : phase.kind === "first" ? 2000 : 1500;
