@@ -94,6 +94,15 @@ export class Outbox implements QueueBudgetMember {
   /** The outbox's own buffer, back in use once a large bundle has gone. */
   #small = this.#out;
   #outLength = 0;
+  /**
+   * The connection lends room of its own send buffer (`lendRoom`): bundles
+   * are written there, in place, and leave with `sendLent` (no copy of each
+   * bundle into the connection's buffer). False for a connection without it
+   * (a secure channel, a WebSocket), or once it declined.
+   */
+  #lending: boolean;
+  /** `#out` is a loan of the connection's (good until this outbox's next send on it). */
+  #lent = false;
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
   #inFlight = 0;
@@ -116,6 +125,7 @@ export class Outbox implements QueueBudgetMember {
     this.#codec = owner.codec;
     // A bundle stays within what its connection takes too (a transport made with a `maxFrameSize` below the node's limit).
     this.#frameLimit = Math.min(owner.codec.maxSize + BUNDLE_LENGTH_BYTES, owner.connection.maxFrameSize ?? Infinity);
+    this.#lending = typeof owner.connection.lendRoom === "function" && typeof owner.connection.sendLent === "function";
     limits.budget?.join(this);
   }
 
@@ -154,6 +164,7 @@ export class Outbox implements QueueBudgetMember {
     link: EnvelopeLink | undefined,
   ): Promise<void> {
     const codec = this.#codec;
+    if (this.#lending && !this.#lent) this.#borrow(0);
     let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
@@ -182,7 +193,12 @@ export class Outbox implements QueueBudgetMember {
     this.#outLength = 0;
     let sent: Promise<void>;
     try {
-      sent = this.#owner.connection.send(this.#out.subarray(0, length));
+      if (this.#lent) {
+        // Written in place: the loan ends with this send.
+        this.#lent = false;
+        this.#out = this.#small;
+        sent = this.#owner.connection.sendLent!(length);
+      } else sent = this.#owner.connection.send(this.#out.subarray(0, length));
     } catch (error) {
       // A connection whose send throws (a broken contract) lost the bundle.
       this.#lost(error);
@@ -262,6 +278,8 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = undefined;
     this.#congestedSince = -1;
     this.#outLength = 0;
+    this.#lent = false;
+    this.#out = this.#small;
     this.#limits.budget?.leave(this, this.#inFlight);
     this.#waiters.fail(error);
   }
@@ -284,8 +302,12 @@ export class Outbox implements QueueBudgetMember {
     const needed = BUNDLE_LENGTH_BYTES + size;
     // A bundle is one frame: keep it within the frame limit.
     if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit) this.flush();
-    if (this.#outLength + needed > this.#out.length) {
+    if (this.#outLength + needed > this.#out.length || (this.#lending && !this.#lent)) {
       if (this.#outLength > 0) this.flush();
+      if (this.#lending) {
+        this.#borrow(needed);
+        if (this.#lent) return;
+      }
       if (needed > this.#out.length) {
         const size = Math.max(needed, this.#out.length * 2);
         if (this.#out !== this.#small) giveBack(this.#out);
@@ -293,6 +315,22 @@ export class Outbox implements QueueBudgetMember {
         if (size <= MAX_KEPT_BUNDLE_BYTES) this.#small = this.#out;
       }
     }
+  }
+
+  /**
+   * Takes a loan of the connection's send buffer for the next bundle: at
+   * least `size` bytes, at most a frame. A connection that declines (a
+   * closed one) is sent copies from then on.
+   */
+  #borrow(size: number): void {
+    if (this.#closed) return;
+    const room = this.#owner.connection.lendRoom!(size, this.#frameLimit);
+    if (room === undefined) {
+      this.#lending = false;
+      return;
+    }
+    this.#out = room;
+    this.#lent = true;
   }
 
   #queued(): Promise<void> {
@@ -344,7 +382,7 @@ export class Outbox implements QueueBudgetMember {
     this.#flushScheduled = false;
     this.flush();
     // A large buffer is not kept past its use: it goes back to the spare (the connection copied the bundle).
-    if (this.#out !== this.#small && this.#outLength === 0) {
+    if (this.#out !== this.#small && this.#outLength === 0 && !this.#lent) {
       giveBack(this.#out);
       this.#out = this.#small;
     }

@@ -103,6 +103,29 @@ export interface Connection extends AsyncDisposable {
   sendParts(parts: readonly Uint8Array[]): Promise<void>;
 
   /**
+   * Lends free room of the connection's own send buffer, so that a frame is
+   * written in place instead of copied there by `send`: a view of at least
+   * `min` and at most `max` bytes (at least `min` when `max` is smaller), the
+   * frame's first byte at index 0. Send what was written with
+   * {@link Connection.sendLent}. Optional: a connection without it (or one
+   * that answers `undefined`, as a closed one does) is sent to with `send`.
+   *
+   * The loan ends at the connection's next `lendRoom`, `send`, `sendParts`,
+   * `sendLent` or `close`, whichever comes first: write nothing into
+   * `bytes` after that (a later loan may lend the same memory again).
+   */
+  lendRoom?(min: number, max: number): Uint8Array | undefined;
+
+  /**
+   * Sends the first `length` bytes of the current loan ({@link Connection.lendRoom})
+   * as one frame, exactly as `send` would send a copy of them (same promise,
+   * same errors, `maxFrameSize` applies), and ends the loan. When no loan is
+   * open (another send ended it: what was written in it is lost), the
+   * connection closes and the promise rejects with `XPPG_ERR_CONNECTION_RESET`.
+   */
+  sendLent?(length: number): Promise<void>;
+
+  /**
    * Runs `fn` at the end of this tick's sends, before the tick's later
    * frames leave (its first frame may have gone already): true when `fn`
    * was taken (a tick is open: its first frame was sent and its flush is

@@ -205,6 +205,36 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       });
     });
 
+    // Optional (`lendRoom` with `sendLent`): a connection without it, or one that lends nothing, passes as it is.
+    it("lendRoom/sendLent: frames written in place arrive as written, in order with send's; a send ends the loan", async () => {
+      const { dialer, accepted } = await pair();
+      if (dialer.lendRoom === undefined || dialer.sendLent === undefined || dialer.lendRoom(1, 1) === undefined) return;
+      const at = new Collector(accepted);
+      const big = Math.min(40_000, maxFrameSize);
+      const sizes = [0, 1, 100, 5000, big, maxFrameSize];
+      const sends: Promise<void>[] = [];
+      sizes.forEach((size, i) => {
+        const room = dialer.lendRoom!(size, maxFrameSize)!;
+        expect(room.length, `room for ${size} bytes`).toBeGreaterThanOrEqual(size);
+        expect(room.length).toBeLessThanOrEqual(Math.max(size, maxFrameSize));
+        room.set(patterned(size, i), 0);
+        sends.push(dialer.sendLent!(size));
+        sends.push(dialer.send(numbered(i)));
+      });
+      await within(Promise.all(sends), "the sends");
+      await at.waitFor(sizes.length * 2);
+      sizes.forEach((size, i) => {
+        expect(sameBytes(at.frames[i * 2]!, patterned(size, i)), `lent frame ${i}`).toBe(true);
+        expect(numberOf(at.frames[i * 2 + 1]!)).toBe(i);
+      });
+      // A send between the loan and sendLent ends the loan: what was written cannot go, and the connection closes with a typed error.
+      dialer.lendRoom(10, 10)!.set(patterned(10, 99), 0);
+      void dialer.send(numbered(100)).catch(() => {});
+      await expectCode(dialer.sendLent(10), CODES.CONNECTION_RESET);
+      await within(dialer.closed, "the close");
+      expect(dialer.lendRoom(1, 1)).toBeUndefined();
+    });
+
     it("sendParts rejects a total over maxFrameSize or a non-array, and stays usable", async () => {
       const { dialer, accepted } = await pair();
       const at = new Collector(accepted);
