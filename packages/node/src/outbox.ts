@@ -2,7 +2,7 @@
 import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
-import { MISUSE_CHECKS } from "#host";
+import { LENDS_ROOM, MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
 import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
@@ -94,15 +94,6 @@ export class Outbox implements QueueBudgetMember {
   /** The outbox's own buffer, back in use once a large bundle has gone. */
   #small = this.#out;
   #outLength = 0;
-  /**
-   * The connection lends room of its own send buffer (`lendRoom`): bundles
-   * are written there, in place, and leave with `sendLent` (no copy of each
-   * bundle into the connection's buffer). False for a connection without it
-   * (a secure channel, a WebSocket), or once it declined.
-   */
-  #lending: boolean;
-  /** `#out` is a loan of the connection's (good until this outbox's next send on it). */
-  #lent = false;
   #flushScheduled = false;
   /** Bytes handed to the connection whose `send` has not resolved yet. */
   #inFlight = 0;
@@ -125,7 +116,7 @@ export class Outbox implements QueueBudgetMember {
     this.#codec = owner.codec;
     // A bundle stays within what its connection takes too (a transport made with a `maxFrameSize` below the node's limit).
     this.#frameLimit = Math.min(owner.codec.maxSize + BUNDLE_LENGTH_BYTES, owner.connection.maxFrameSize ?? Infinity);
-    this.#lending = typeof owner.connection.lendRoom === "function" && typeof owner.connection.sendLent === "function";
+    if (LENDS_ROOM && lends(owner.connection)) this.#loan = NO_LOAN;
     limits.budget?.join(this);
   }
 
@@ -164,7 +155,8 @@ export class Outbox implements QueueBudgetMember {
     link: EnvelopeLink | undefined,
   ): Promise<void> {
     const codec = this.#codec;
-    if (this.#lending && !this.#lent) this.#borrow(0);
+    // Lending: the bundle is written into a loan of the connection's (taken in #reserveRoom).
+    if (LENDS_ROOM && this.#loan === NO_LOAN) this.#reserveRoom(0);
     let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
@@ -189,13 +181,20 @@ export class Outbox implements QueueBudgetMember {
   /** {@link Outbox.flush}; returns the connection's answer for the bundle (already handled here), if one went. */
   #sendBundle(): Promise<void> | undefined {
     const length = this.#outLength;
-    if (length === 0 || this.#closed) return;
+    if (length === 0 || this.#closed) {
+      // A loan with nothing in it (an encode threw) is not kept past the tick: the next bundle borrows anew.
+      if (LENDS_ROOM && this.#loan === LENT) {
+        this.#loan = NO_LOAN;
+        this.#out = this.#small;
+      }
+      return;
+    }
     this.#outLength = 0;
     let sent: Promise<void>;
     try {
-      if (this.#lent) {
+      if (LENDS_ROOM && this.#loan === LENT) {
         // Written in place: the loan ends with this send.
-        this.#lent = false;
+        this.#loan = NO_LOAN;
         this.#out = this.#small;
         sent = this.#owner.connection.sendLent!(length);
       } else sent = this.#owner.connection.send(this.#out.subarray(0, length));
@@ -278,8 +277,10 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = undefined;
     this.#congestedSince = -1;
     this.#outLength = 0;
-    this.#lent = false;
-    this.#out = this.#small;
+    if (LENDS_ROOM && this.#loan !== undefined) {
+      this.#loan = undefined;
+      this.#out = this.#small;
+    }
     this.#limits.budget?.leave(this, this.#inFlight);
     this.#waiters.fail(error);
   }
@@ -302,11 +303,19 @@ export class Outbox implements QueueBudgetMember {
     const needed = BUNDLE_LENGTH_BYTES + size;
     // A bundle is one frame: keep it within the frame limit.
     if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit) this.flush();
-    if (this.#outLength + needed > this.#out.length || (this.#lending && !this.#lent)) {
+    if (this.#outLength + needed > this.#out.length || (LENDS_ROOM && this.#loan === NO_LOAN)) {
       if (this.#outLength > 0) this.flush();
-      if (this.#lending) {
-        this.#borrow(needed);
-        if (this.#lent) return;
+      if (LENDS_ROOM && this.#loan !== undefined) {
+        // A loan of the connection's send buffer for the next bundle: at least what is needed, at most a frame.
+        const room = borrow(this.#owner.connection, needed, this.#frameLimit, this.#closed);
+        if (room instanceof Uint8Array) {
+          this.#out = room;
+          this.#loan = LENT;
+          return;
+        }
+        // Declined (a closed connection): copies from then on. Or lendRoom threw: the bundle cannot go, as when send throws.
+        this.#loan = undefined;
+        if (room !== undefined) return this.#lost(room);
       }
       if (needed > this.#out.length) {
         const size = Math.max(needed, this.#out.length * 2);
@@ -315,22 +324,6 @@ export class Outbox implements QueueBudgetMember {
         if (size <= MAX_KEPT_BUNDLE_BYTES) this.#small = this.#out;
       }
     }
-  }
-
-  /**
-   * Takes a loan of the connection's send buffer for the next bundle: at
-   * least `size` bytes, at most a frame. A connection that declines (a
-   * closed one) is sent copies from then on.
-   */
-  #borrow(size: number): void {
-    if (this.#closed) return;
-    const room = this.#owner.connection.lendRoom!(size, this.#frameLimit);
-    if (room === undefined) {
-      this.#lending = false;
-      return;
-    }
-    this.#out = room;
-    this.#lent = true;
   }
 
   #queued(): Promise<void> {
@@ -382,7 +375,7 @@ export class Outbox implements QueueBudgetMember {
     this.#flushScheduled = false;
     this.flush();
     // A large buffer is not kept past its use: it goes back to the spare (the connection copied the bundle).
-    if (this.#out !== this.#small && this.#outLength === 0 && !this.#lent) {
+    if (this.#out !== this.#small && this.#outLength === 0 && (!LENDS_ROOM || this.#loan !== LENT)) {
       giveBack(this.#out);
       this.#out = this.#small;
     }
@@ -423,4 +416,40 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = setTimeout(this.#checkStall, ms / STALL_TICKS);
     this.#stallTimer.unref?.();
   };
+
+  /**
+   * The connection lends room of its own send buffer (`lendRoom`): bundles
+   * are written there, in place, and leave with `sendLent` (no copy of each
+   * bundle into the connection's buffer). {@link LENT} while `#out` is a loan
+   * (good until this outbox's next send on the connection), {@link NO_LOAN}
+   * between loans; undefined for a connection without it (a secure channel, a
+   * WebSocket), once it declined, and always in a page (`LENDS_ROOM` of
+   * `#host`). Declared last and without a value: a page's download pays least for it.
+   */
+  #loan: typeof NO_LOAN | typeof LENT | undefined;
+}
+
+/** {@link Outbox}'s `#loan`: lending, no loan open. */
+const NO_LOAN = 0;
+/** {@link Outbox}'s `#loan`: `#out` is a loan of the connection's. */
+const LENT = 1;
+
+/** The connection lends room of its send buffer (`lendRoom` with `sendLent`). */
+function lends(connection: Connection): boolean {
+  return typeof connection.lendRoom === "function" && typeof connection.sendLent === "function";
+}
+
+/**
+ * A loan of the connection's send buffer: at least `size` bytes, at most a
+ * frame (`frameLimit`). Undefined when it declines (a closed one: copies
+ * from then on), or the typed error for a `lendRoom` that threw (a broken
+ * contract: the bundle cannot go, as when `send` throws).
+ */
+function borrow(connection: Connection, size: number, frameLimit: number, closed: boolean): Uint8Array | XppgError | undefined {
+  if (closed) return undefined;
+  try {
+    return connection.lendRoom!(size, frameLimit);
+  } catch (error) {
+    return isXppgError(error) ? error : contractBrokenError(connection, "lendRoom", error);
+  }
 }

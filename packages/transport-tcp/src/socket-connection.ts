@@ -6,7 +6,9 @@ import {
   ConnectionCore,
   connectionResetError,
   hostFromIp,
+  lendRoomThrough,
   protocolError,
+  sendLentThrough,
   TickHooks,
   type ConnectionCoreOptions,
   type ConnectionLink,
@@ -55,6 +57,14 @@ class SocketConnection extends ConnectionCore {
 
   atTickEnd(fn: () => void): boolean {
     return this.#link.atTickEnd(fn);
+  }
+
+  lendRoom(min: number, max: number): Uint8Array | undefined {
+    return lendRoomThrough(this, this.#link, min, max);
+  }
+
+  sendLent(length: number): Promise<void> {
+    return sendLentThrough(this, this.#link, length);
   }
 }
 
@@ -193,11 +203,16 @@ class SocketLink implements ConnectionLink {
     const at = this.#lentAt;
     if (at < 0) return null;
     this.#lentAt = -1;
-    if (!(length >= 0 && length <= this.#lentSize)) throw new RangeError(`sendLent(${length}) is past the ${this.#lentSize} bytes lent`);
+    // Past the room lent (or not a length): the caller's mistake, reported by the core; the loan ends all the same.
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.#lentSize)) return null;
     writeFrameHeader(this.#batch!.bytes, at, length);
     this.#batchLength = at + FRAME_HEADER_SIZE + length;
     this.#pendingBytes += FRAME_HEADER_SIZE + length;
     return this.#sent();
+  }
+
+  endLoan(): void {
+    this.#lentAt = -1;
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {

@@ -119,9 +119,11 @@ export interface Connection extends AsyncDisposable {
   /**
    * Sends the first `length` bytes of the current loan ({@link Connection.lendRoom})
    * as one frame, exactly as `send` would send a copy of them (same promise,
-   * same errors, `maxFrameSize` applies), and ends the loan. When no loan is
-   * open (another send ended it: what was written in it is lost), the
-   * connection closes and the promise rejects with `XPPG_ERR_CONNECTION_RESET`.
+   * same errors; over `maxFrameSize` it rejects and sends nothing), and ends
+   * the loan. When no loan is open (none was taken, or another send ended it:
+   * what was written in it is lost) or `length` is past the room lent, the
+   * connection closes and the promise rejects with `XPPG_ERR_TRANSPORT_CONTRACT`
+   * (the caller's mistake).
    */
   sendLent?(length: number): Promise<void>;
 

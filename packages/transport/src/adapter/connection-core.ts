@@ -50,14 +50,19 @@ export interface ConnectionLink {
   sendParts?(parts: readonly Uint8Array[], length: number): Promise<void>;
   /**
    * Lends free room of the link's send buffer ({@link Connection.lendRoom}):
-   * a view of `min` to `max` bytes. Optional, with {@link ConnectionLink.sendLent}.
+   * a view of `min` to `max` bytes. Optional, with {@link ConnectionLink.sendLent}
+   * and {@link ConnectionLink.endLoan}; the core does not forward it itself:
+   * the connection class over it does, with `lendRoomThrough` and `sendLentThrough`.
    */
   lendRoom?(min: number, max: number): Uint8Array;
   /**
-   * Sends the first `length` bytes of the current loan as one frame (at most
-   * `maxFrameSize`, checked) and ends the loan; null when no loan is open.
+   * Sends the first `length` bytes of the current loan as one frame (within
+   * `maxFrameSize`: `sendLentThrough` checked it) and ends the loan; null,
+   * sending nothing, when no loan is open or `length` is past it (the loan ends too).
    */
   sendLent?(length: number): Promise<void> | null;
+  /** Ends the current loan, if one is open, sending nothing: what was written in it is dropped. */
+  endLoan?(): void;
   /** Stop reading from the network: received frames wait up to the high-water mark. */
   pauseReading?(): void;
   /** Read again after {@link ConnectionLink.pauseReading}. */
@@ -228,25 +233,6 @@ export class ConnectionCore implements Connection {
     } catch (err) {
       return this.#sendThrew(err);
     }
-  }
-
-  lendRoom(min: number, max: number): Uint8Array | undefined {
-    const link = this.#link;
-    if (this.#sendClosed || link.lendRoom === undefined) return undefined;
-    return link.lendRoom(min, max);
-  }
-
-  sendLent(length: number): Promise<void> {
-    if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
-    let sent: Promise<void> | null | undefined;
-    try {
-      sent = this.#link.sendLent?.(length);
-    } catch (err) {
-      return this.#sendThrew(err);
-    }
-    // No loan open: what was written was overwritten or never lent, and the peer would read on past a gap.
-    return sent ?? this.#sendThrew(new Error(ERROR_TEXTS ? "sendLent() without a loan: no room was lent, or a send ended the loan" : ""));
   }
 
   /**

@@ -2,7 +2,7 @@ import { isXppgError } from "@xppg/errors";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Connection } from "../connection.js";
 import { DEFAULT_MAX_FRAME_SIZE } from "../constants.js";
-import { TRANSPORT_ERROR_CODES, TransportError } from "../errors.js";
+import { TRANSPORT_CONTRACT_ERROR_CODES, TRANSPORT_ERROR_CODES, TransportError } from "../errors.js";
 import type { Listener, Transport } from "../transport.js";
 import type { ComplianceSetup } from "./setup.js";
 import { Collector, deferred, isPending, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
@@ -230,9 +230,44 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       // A send between the loan and sendLent ends the loan: what was written cannot go, and the connection closes with a typed error.
       dialer.lendRoom(10, 10)!.set(patterned(10, 99), 0);
       void dialer.send(numbered(100)).catch(() => {});
-      await expectCode(dialer.sendLent(10), CODES.CONNECTION_RESET);
+      await expectCode(dialer.sendLent(10), TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN);
       await within(dialer.closed, "the close");
       expect(dialer.lendRoom(1, 1)).toBeUndefined();
+    });
+
+    it("sendLent over maxFrameSize rejects, sends nothing and ends the loan; the connection stays usable", async () => {
+      const { dialer, accepted } = await pair();
+      if (dialer.lendRoom === undefined || dialer.sendLent === undefined || dialer.lendRoom(1, 1) === undefined) return;
+      const at = new Collector(accepted);
+      dialer.lendRoom(maxFrameSize + 1, maxFrameSize + 1)!.fill(7);
+      await expectCode(dialer.sendLent(maxFrameSize + 1), CODES.FRAME_TOO_LARGE);
+      // The loan ended: a sendLent now has none to send.
+      await dialer.send(numbered(1));
+      const room = dialer.lendRoom(3, 3)!;
+      room.set(patterned(3, 2), 0);
+      await dialer.sendLent(3);
+      await at.waitFor(2);
+      expect(numberOf(at.frames[0]!)).toBe(1);
+      expect(sameBytes(at.frames[1]!, patterned(3, 2))).toBe(true);
+      expect(dialer.isClosed).toBe(false);
+    });
+
+    it.each([
+      ["past the room lent", (c: Connection) => c.sendLent!(c.lendRoom!(10, 10)!.length + 1)],
+      ["with no loan taken", (c: Connection) => c.sendLent!(5)],
+      ["after close()", (c: Connection) => (c.lendRoom!(10, 10), void c.close(), c.sendLent!(10))],
+    ])("sendLent %s rejects with a code, and the receiver got only the frames before it", async (name, misuse) => {
+      const { dialer, accepted } = await pair();
+      if (dialer.lendRoom === undefined || dialer.sendLent === undefined || dialer.lendRoom(1, 1) === undefined) return;
+      const at = new Collector(accepted);
+      const room = dialer.lendRoom(4, 4)!;
+      room.set(patterned(4, 1), 0);
+      await dialer.sendLent(4);
+      await expectCode(misuse(dialer), name === "after close()" ? CODES.CONNECTION_CLOSED : TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN);
+      await within(dialer.closed, "the close");
+      await within(accepted.closed, "the peer's close");
+      expect(at.frames).toHaveLength(1);
+      expect(sameBytes(at.frames[0]!, patterned(4, 1))).toBe(true);
     });
 
     it("sendParts rejects a total over maxFrameSize or a non-array, and stays usable", async () => {
