@@ -235,6 +235,72 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       expect(dialer.lendRoom(1, 1)).toBeUndefined();
     });
 
+    // A loan kept open across turns while the socket writes what came before it: the room lent stays the connection's
+    // (no write's completion may hand its batch back to a pool another connection takes from), with the socket
+    // backed up (the receiver paused: the earlier frames stay unwritten) or flowing (their writes complete meanwhile).
+    it.each(["paused", "flowing"] as const)(
+      "lendRoom: a loan kept open over several turns while earlier frames are written and a second connection sends, receiver %s",
+      async (receiver) => {
+        const a = await pair();
+        const b = await pair();
+        const { dialer } = a;
+        if (dialer.lendRoom === undefined || dialer.sendLent === undefined || dialer.lendRoom(1, 1) === undefined) return;
+        const atA = new Collector(a.accepted);
+        const atB = new Collector(b.accepted);
+        const sendsA: Promise<void>[] = [];
+        const sendsB: Promise<void>[] = [];
+        // What each connection sent, in order (a frame's bytes are compared whole).
+        const sentA: Uint8Array[] = [];
+        const sentB: Uint8Array[] = [];
+        const sendA = (frame: Uint8Array): Promise<void> => (sentA.push(frame), dialer.send(frame));
+        if (receiver === "paused") {
+          a.accepted.pause();
+          const frameSize = Math.max(8, Math.min(16 * 1024, maxFrameSize));
+          const limit = ctx.backpressureLimitBytes ?? 64 * 1024 * 1024;
+          let backedUp = false;
+          for (let sent = 0; sent < limit && !backedUp; sent += frameSize) {
+            const p = sendA(numbered(sendsA.length, frameSize - 4));
+            sendsA.push(p);
+            backedUp = await isPending(p, 1);
+          }
+          expect(backedUp, `no send was pending after ${limit} bytes to a paused receiver`).toBe(true);
+        }
+        // Earlier frames in this turn, then the loan right behind them.
+        for (let i = 0; i < 3; i++) sendsA.push(sendA(numbered(sendsA.length, 100 * i)));
+        const before = sendsA.length;
+        const size = Math.min(3000, maxFrameSize);
+        const room = dialer.lendRoom(size, maxFrameSize)!;
+        expect(room.length).toBeGreaterThanOrEqual(size);
+        // Several turns with the loan open: the other connection sends frames of a few sizes in each.
+        for (let turn = 0; turn < 8; turn++) {
+          for (const extra of [0, 2000, 9000]) {
+            const frame = numbered(sendsB.length, Math.min(extra, maxFrameSize - 4));
+            sentB.push(frame);
+            sendsB.push(b.dialer.send(frame));
+          }
+          await turns(1);
+        }
+        room.set(patterned(size, 7), 0);
+        sentA.push(patterned(size, 7));
+        sendsA.push(dialer.sendLent(size));
+        sendsA.push(sendA(numbered(before + 1)));
+        if (receiver === "paused") a.accepted.resume();
+        await within(Promise.all([...sendsA, ...sendsB]), "the sends on both connections", 30_000);
+        await atA.waitFor(sendsA.length);
+        await atB.waitFor(sendsB.length);
+        expect(atA.frames).toHaveLength(sendsA.length);
+        atA.frames.forEach((f, i) => {
+          if (!sameBytes(f, sentA[i]!)) expect.fail(`frame ${i} on the lending connection arrived changed or out of order${i === before ? " (the one written in place)" : ""}`);
+        });
+        expect(atB.frames).toHaveLength(sendsB.length);
+        atB.frames.forEach((f, i) => {
+          if (!sameBytes(f, sentB[i]!)) expect.fail(`frame ${i} on the second connection arrived changed or out of order`);
+        });
+        expect(dialer.isClosed).toBe(false);
+        expect(b.dialer.isClosed).toBe(false);
+      },
+    );
+
     it("sendLent over maxFrameSize rejects, sends nothing and ends the loan; the connection stays usable", async () => {
       const { dialer, accepted } = await pair();
       if (dialer.lendRoom === undefined || dialer.sendLent === undefined || dialer.lendRoom(1, 1) === undefined) return;
