@@ -358,6 +358,8 @@ export class BundleReader {
   #deferred: Promise<unknown> | undefined;
   /** True while reading waits for an envelope's work (`deferUntil`), not for a turn. */
   #awaiting = false;
+  /** Set by `endTurnAfter` while an envelope is handled: reading stops after it, until the turn it asked for. */
+  #endingTurn = false;
   /** True while `finish` reads: no turn's slice; its own budget (`#finishLeft`) instead. */
   #finishing = false;
   /** Envelopes `finish` may still read (and charges it may still take) in its turn. */
@@ -553,7 +555,14 @@ export class BundleReader {
       pos = start + length;
       this.#used++;
       if (this.#finishing) this.#finishLeft--;
-      if (!sink.envelope(data, start, pos)) return;
+      const goOn = sink.envelope(data, start, pos);
+      if (this.#endingTurn) {
+        this.#endingTurn = false;
+        // The rest of this frame, and the frames after it, wait for the turn `endTurnAfter` asked for.
+        if (goOn) this.#hold(data, pos);
+        return;
+      }
+      if (!goOn) return;
       const deferred = this.#deferred;
       if (deferred !== undefined) {
         this.#deferred = undefined;
@@ -574,6 +583,21 @@ export class BundleReader {
    */
   deferUntil(until: Promise<unknown>): void {
     this.#deferred = until;
+  }
+
+  /**
+   * Reading stops after the envelope being handled, until the next turn of
+   * the event loop: the rest of its frame and the peer's next frames, even
+   * those already read from the socket, wait for it, in order. The turn is
+   * asked for now, so they are read before work the envelope's handler
+   * queues for a later turn. What the envelope settled (a join waiting on
+   * the welcome) goes on first, in the promise jobs that run before any
+   * turn. Nothing changes while `finish` reads: no later turn comes then.
+   */
+  endTurnAfter(): void {
+    if (this.#finishing || this.#endingTurn) return;
+    this.#endingTurn = true;
+    nextTurn(this.#continue);
   }
 
   #wait(data: Uint8Array, pos: number): void {
