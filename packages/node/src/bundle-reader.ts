@@ -558,8 +558,15 @@ export class BundleReader {
       const goOn = sink.envelope(data, start, pos);
       if (this.#endingTurn) {
         this.#endingTurn = false;
-        // The rest of this frame, and the frames after it, wait for the turn `endTurnAfter` asked for.
-        if (goOn) this.#hold(data, pos);
+        // The rest of this frame, and the frames delivered after it, wait for the turn `endTurnAfter` asked for.
+        // The connection is not paused: for one turn the transport hands over at most what one read brought.
+        if (goOn) {
+          this.#waiting = true;
+          if (pos < end) {
+            this.#held.unshift(data);
+            this.#heldAt = pos;
+          }
+        }
         return;
       }
       if (!goOn) return;
@@ -593,6 +600,8 @@ export class BundleReader {
    * queues for a later turn. What the envelope settled (a join waiting on
    * the welcome) goes on first, in the promise jobs that run before any
    * turn. Nothing changes while `finish` reads: no later turn comes then.
+   * The peer is not held back for that one turn (no `pause`): what it
+   * brings meanwhile is at most one more read of the socket.
    */
   endTurnAfter(): void {
     if (this.#finishing || this.#endingTurn) return;
