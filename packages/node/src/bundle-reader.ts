@@ -560,13 +560,7 @@ export class BundleReader {
         this.#endingTurn = false;
         // The rest of this frame, and the frames delivered after it, wait for the turn `endTurnAfter` asked for.
         // The connection is not paused: for one turn the transport hands over at most what one read brought.
-        if (goOn) {
-          this.#waiting = true;
-          if (pos < end) {
-            this.#held.unshift(data);
-            this.#heldAt = pos;
-          }
-        }
+        if (goOn) this.#hold(data, pos, false);
         return;
       }
       if (!goOn) return;
@@ -614,12 +608,12 @@ export class BundleReader {
     nextTurn(this.#continue);
   }
 
-  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back. */
-  #hold(data: Uint8Array, pos: number): void {
+  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back (`pause`: the connection too). */
+  #hold(data: Uint8Array, pos: number, pause = true): void {
     this.#waiting = true;
     this.#held.unshift(data);
     this.#heldAt = pos;
-    if (!this.#pausing) {
+    if (pause && !this.#pausing) {
       this.#pausing = true;
       this.#sink.pause();
     }
