@@ -400,6 +400,7 @@ async function firstConnections(contenderName, phaseConfig, options, port, recei
     cpuConnectMs: med("cpuConnectMs"),
     cpuClientMs: med("cpuClientMs"),
     cpuModuleLoadMs: med("cpuModuleLoadMs"),
+    cpuMainMs: med("cpuMainMs"),
     processes: samples.length,
     rssSenderBytes: rssClient,
     rssReceiverBytes: rf.maxRssBytes,
