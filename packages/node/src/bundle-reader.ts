@@ -14,7 +14,7 @@
 
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { LONG_SLICES, nextTurn } from "#next-turn";
+import { LONG_SLICES, PAUSE_STOPS_READS, nextTurn } from "#next-turn";
 import { ERROR_TEXTS, now as nowMs, type ErrorText } from "@xppg/errors";
 
 /**
@@ -50,6 +50,12 @@ export const LONG_SLICE_ENVELOPES = 16384;
 
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
+
+/**
+ * Bytes of frames the turn ended by `BundleReader.endTurnAfter` keeps without
+ * pausing the peer: past them it is paused, as for any other hold.
+ */
+export const END_TURN_HELD_BYTES = 64 * 1024;
 
 /**
  * Slices `BundleReader.finish` may read in its one turn when the peer has
@@ -360,6 +366,8 @@ export class BundleReader {
   #awaiting = false;
   /** Set by `endTurnAfter` while an envelope is handled: reading stops after it, until the turn it asked for. */
   #endingTurn = false;
+  /** Bytes of the frames delivered while the turn `endTurnAfter` ended is held without a pause (once a session: never reset). */
+  #endTurnHeld = 0;
   /** True while `finish` reads: no turn's slice; its own budget (`#finishLeft`) instead. */
   #finishing = false;
   /** Envelopes `finish` may still read (and charges it may still take) in its turn. */
@@ -398,8 +406,14 @@ export class BundleReader {
   /** One frame of the peer's. */
   read(data: Uint8Array): void {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
-    if (this.#waiting) this.#held.push(data);
-    else {
+    if (this.#waiting) {
+      this.#held.push(data);
+      // Only the turn ended by `endTurnAfter` holds without a pause: past its bytes the peer is paused as for any other hold (Node only).
+      if (PAUSE_STOPS_READS && !this.#pausing && (this.#endTurnHeld += data.length) > END_TURN_HELD_BYTES) {
+        this.#pausing = true;
+        this.#sink.pause();
+      }
+    } else {
       this.#read(data, 0);
       if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
     }
@@ -555,15 +569,15 @@ export class BundleReader {
       pos = start + length;
       this.#used++;
       if (this.#finishing) this.#finishLeft--;
-      const goOn = sink.envelope(data, start, pos);
+      // The session closed: an `endTurnAfter` of this envelope leaves its flag set, harmless, as this reader is never read again.
+      if (!sink.envelope(data, start, pos)) return;
       if (this.#endingTurn) {
         this.#endingTurn = false;
-        // The rest of this frame, and the frames delivered after it, wait for the turn `endTurnAfter` asked for.
-        // The connection is not paused: for one turn the transport hands over at most what one read brought.
-        if (goOn) this.#hold(data, pos, false);
+        // The rest of this frame, and the frames delivered after it, wait for the turn `endTurnAfter` asked for,
+        // without a pause unless those frames pass END_TURN_HELD_BYTES (see `read`).
+        this.#hold(data, pos, false);
         return;
       }
-      if (!goOn) return;
       const deferred = this.#deferred;
       if (deferred !== undefined) {
         this.#deferred = undefined;
@@ -594,11 +608,16 @@ export class BundleReader {
    * queues for a later turn. What the envelope settled (a join waiting on
    * the welcome) goes on first, in the promise jobs that run before any
    * turn. Nothing changes while `finish` reads: no later turn comes then.
-   * The peer is not held back for that one turn (no `pause`): what it
-   * brings meanwhile is at most one more read of the socket.
+   * The peer is not held back for that one turn (no `pause`): early in a
+   * connection the TCP receive window bounds what it brings meanwhile, but
+   * nothing else does (libuv reads the socket up to 32 times a poll), so
+   * once the frames delivered meanwhile pass {@link END_TURN_HELD_BYTES} the
+   * peer is paused as for any other hold (in Node; a page's WebSocket
+   * queues what the network brings, paused or not). Called once a session
+   * (the dialler's welcome).
    */
   endTurnAfter(): void {
-    if (this.#finishing || this.#endingTurn) return;
+    if (this.#finishing) return;
     this.#endingTurn = true;
     nextTurn(this.#continue);
   }
