@@ -241,7 +241,8 @@ function aggregate(phase, runs) {
   const out = { rounds: ok.length, errors: runs.filter((r) => r.error !== undefined).map((r) => r.error) };
   const keys = { flood: ["messagesPerSecond", "megabytesPerSecond"], pingpong: ["medianUs", "p90Us", "p99Us", "senderCpuUsPerRoundTrip", "receiverCpuUsPerRoundTrip"], setup: ["medianMs", "p99Ms"], first: ["medianMs", "loadMs", "clientMs", "connectMs", "cpuModuleLoadMs", "cpuConnectMs", "cpuClientMs", "cpuMainMs"] }[phase.kind];
   for (const k of keys) {
-    const v = ok.map((r) => r[k]).sort((a, b) => a - b);
+    // Rounds that could not read a figure (null once a NaN crossed IPC or JSON) are left out, not sorted in as 0.
+    const v = ok.map((r) => r[k]).filter(Number.isFinite).sort((a, b) => a - b);
     out[k] = median(v);
     out[`${k}Min`] = v[0];
     out[`${k}Max`] = v.at(-1);
