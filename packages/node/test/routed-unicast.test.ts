@@ -184,6 +184,52 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
     expect(atE.filter((x) => x.payload.n === 2)).toHaveLength(1);
   });
 
+  it("a path that breaks channel after channel makes at most limits.routedErrorsPerMinute error events naming one node (10 by default; Infinity, no bound), and the nodes carry on", async () => {
+    // A's limit is off: it reports each channel E resets, so the test knows when each one broke.
+    const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
+    const b = await tcpNode(FIXED);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    const d = await tcpNode(FIXED);
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b, d);
+    await heard(a, e);
+    await heard(e, a);
+    const atA: string[] = [];
+    const atE: string[] = [];
+    a.events.on("error", (error, peerId) => void atA.push(`${error.code} ${peerId === e.peerId}`));
+    e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
+    // Every record A sends E after a channel's handshake (A's third packet on it) gets a byte changed: E fails to open it.
+    const fromA = new Map<number, number>();
+    m.tamper = (packet) => {
+      const p = routeHeader(packet);
+      if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
+      const n = (fromA.get(p.channel) ?? 0) + 1;
+      fromA.set(p.channel, n);
+      if (n < 3) return packet;
+      const out = packet.slice();
+      out[out.length - 1]! ^= 1;
+      return out;
+    };
+    const FLOOD = 25;
+    for (let i = 1; i <= FLOOD; i++) {
+      await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
+      await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
+    }
+    expect(fromA.size).toBe(FLOOD);
+    expect(atA).toHaveLength(FLOOD);
+    expect(atE).toEqual(Array.from({ length: 10 }, () => "XPPG_ERR_DECRYPT_FAILED true"));
+    // Untouched again: A's next note reaches E over a new channel, E's neighbour D is still there and heard, and no event came of it.
+    m.tamper = undefined;
+    const notes = collect<{ n: number }>(e, "note");
+    await retrySend(a, e, notes, 100);
+    const atD = collect<{ n: number }>(d, "note");
+    await e.send("note", { n: 1 }, { to: d.peerId });
+    await until(() => atD.length === 1, 10_000, "E's note at D");
+    expect(e.peers.map((p) => p.peerId)).toEqual([d.peerId]);
+    expect(atE).toHaveLength(10);
+  });
+
   it("cannot make a node report losses it made up: channels opened and reset in the names of invented origins make no error event", async () => {
     const { a, d, e, m } = await withForwarder();
     const atE = collect<{ n: number }>(e, "note");
