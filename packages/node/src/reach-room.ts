@@ -38,7 +38,8 @@ export const MAX_ASKS = 12;
  * An ask budget lasts this long; a new one starts after it, or sooner when
  * there is something new to learn (the verdict or the node's TCP listen
  * addresses changed), but never within ASK_RENEW_MIN_MS of the last: at
- * most MAX_ASKS asks a minute whatever happens, MAX_ASKS per window when
+ * most MAX_ASKS counted asks a minute (one answered without evidence gives
+ * its slot back, bounded by each peer's back-off), MAX_ASKS per window when
  * nothing does.
  */
 export const ASK_WINDOW_MS = 15 * 60_000;
