@@ -6,6 +6,7 @@
 //
 // The send policy, identical for every contender: `await peer.send(payload)`
 // for every message, which is the backpressure of the Connection contract.
+import { readdirSync, readFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
 import { loadContender } from "./contenders/index.mjs";
 
@@ -23,11 +24,13 @@ process.on("disconnect", () => process.exit(0)); // the parent went away: never 
 process.on("SIGTERM", () => process.exit(143));
 
 // The first-connection phase times the contender's module load too (wall clock and CPU).
+const loadOthers0 = otherThreadsCpu();
 const loadStart = performance.now();
 const loadCpu0 = process.cpuUsage();
 const contender = await loadContender(contenderName);
 const loadMs = performance.now() - loadStart;
 const loadCpu = process.cpuUsage(loadCpu0);
+const loadOthers = otherThreadsCpuMsSince(loadOthers0);
 let onMessage = () => {};
 const deliver = (payload) => onMessage(payload);
 
@@ -249,6 +252,45 @@ async function setupClients() {
 }
 
 /**
+ * CPU ns run so far by each of this process's threads other than the main
+ * one, by thread id, from the kernel's per-thread counters (Linux
+ * `/proc/self/task/<tid>/schedstat`: exact for a thread that is not running
+ * at the read; the main thread's own is left out, as it lags by up to a
+ * scheduler tick while it runs). A thread that exits during the read is
+ * skipped. Undefined where they cannot be read.
+ */
+function otherThreadsCpu() {
+  try {
+    const byThread = new Map();
+    for (const tid of readdirSync("/proc/self/task")) {
+      if (tid === String(process.pid)) continue;
+      try {
+        byThread.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+      } catch (error) {
+        if (error?.code !== "ENOENT") throw error;
+      }
+    }
+    return byThread;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU ms the other threads ran since `before` (an `otherThreadsCpu()`): of
+ * the threads alive now, what they ran since then (all of it for a thread
+ * started since). A thread that exited meanwhile is not counted: its CPU
+ * in the window stays in the main thread's figure. NaN where unreadable.
+ */
+function otherThreadsCpuMsSince(before) {
+  const now = otherThreadsCpu();
+  if (before === undefined || now === undefined) return NaN;
+  let ns = 0;
+  for (const [tid, at] of now) ns += at - (before.get(tid) ?? 0);
+  return ns / 1e6;
+}
+
+/**
  * The first-connection phase's client: this process is fresh, and its first
  * connection is timed from the start of the contender's module load (Node's
  * own start-up, the same for every contender, is left out) to the moment
@@ -259,6 +301,7 @@ async function firstConnection() {
   const cpuAtLoad = process.cpuUsage();
   report({ type: "dialled" });
   await nextMessage("go");
+  const others0 = otherThreadsCpu();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const client = await withTimeout(contender.setupClient({ options }), SETUP_TIMEOUT_MS, "client setup");
@@ -267,6 +310,7 @@ async function firstConnection() {
   await withTimeout(client.connect({ host: HOST, port: config.port }), SETUP_TIMEOUT_MS, "first connect");
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const others = otherThreadsCpuMsSince(others0);
   report({
     type: "result",
     loadMs,
@@ -280,6 +324,11 @@ async function firstConnection() {
     cpuConnectMs: (cpu.user + cpu.system) / 1000,
     // Of which the client's creation alone (keys, node start).
     cpuClientMs: (cpuClient.user + cpuClient.system) / 1000,
+    // The same CPU (module load, client and connect) less what the process's other threads ran meanwhile (V8's
+    // background compiler and GC helpers, libuv's pool): the main thread's, whose steps follow one another, so the
+    // wall clock follows it, while the other threads' work may run beside it on another core. null off Linux
+    // (sent as such: NaN would become null over IPC anyway).
+    cpuMainMs: Number.isFinite(loadOthers + others) ? (loadCpu.user + loadCpu.system + cpu.user + cpu.system) / 1000 - loadOthers - others : null,
     processStartToConnectedMs: t2,
   });
   await withTimeout(client.close(), SETUP_TIMEOUT_MS, "client close").catch(() => {});

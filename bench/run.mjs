@@ -388,7 +388,9 @@ async function firstConnections(contenderName, phaseConfig, options, port, recei
   const rf = await receiver.next("final");
   await receiver.exited;
   const med = (key) => {
-    const v = samples.map((s) => s[key]).sort((a, b) => a - b);
+    // A figure a sample could not read (null: NaN does not cross IPC) is left out, not sorted in as 0.
+    const v = samples.map((s) => s[key]).filter(Number.isFinite).sort((a, b) => a - b);
+    if (v.length === 0) return NaN;
     return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   };
   return {
@@ -401,6 +403,7 @@ async function firstConnections(contenderName, phaseConfig, options, port, recei
     cpuConnectMs: med("cpuConnectMs"),
     cpuClientMs: med("cpuClientMs"),
     cpuModuleLoadMs: med("cpuModuleLoadMs"),
+    cpuMainMs: med("cpuMainMs"),
     processes: samples.length,
     rssSenderBytes: rssClient,
     rssReceiverBytes: rf.maxRssBytes,

@@ -100,6 +100,17 @@ describe("the error code registry", async () => {
     expect([...listed].filter((code) => !everyCode.has(code)), "listed in the README but defined nowhere").toEqual([]);
   });
 
+  // The shared XPPG_ERR_INVALID_ARGUMENT is in no table of a package that throws it only through @xppg/errors'
+  // `badArgumentError` / `argumentError` (or the transport adapter's `checkInteger`, which calls it): its README lists it all the same.
+  it.each(packages)("the %s README's error table lists XPPG_ERR_INVALID_ARGUMENT when the package throws it for a bad argument", (name) => {
+    const throwsIt = sourceFiles(join(repo, "packages", name, "src")).some((file) => {
+      const text = readFileSync(file, "utf8");
+      return /\b(badArgumentError|argumentError)\(/.test(text) || (/\bcheckInteger\b[^;]*from "@xppg\/transport\/adapter"/.test(text) && /\bcheckInteger\(/.test(text));
+    });
+    if (name === "transport-tcp") expect(throwsIt, "the check finds a package that throws it (it can fail)").toBe(true);
+    if (throwsIt) expect(readmeCodes(name).has("XPPG_ERR_INVALID_ARGUMENT"), "a bad argument of this package throws XPPG_ERR_INVALID_ARGUMENT: list it in the README's error table, with the calls that throw it").toBe(true);
+  });
+
   // A page's production build leaves error texts out and points to ERRORS.md (see @xppg/errors' README).
   it("lists every code with its meaning in packages/errors/ERRORS.md, up to date", () => {
     const listed = errorCodes() as { code: string; meaning: string | undefined; file: string }[];

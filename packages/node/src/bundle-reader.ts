@@ -14,7 +14,7 @@
 
 import { isSignedEnvelope } from "@xppg/framing";
 import { BUNDLE_LENGTH_BYTES } from "./outbox.js";
-import { LONG_SLICES, nextTurn } from "#next-turn";
+import { LONG_SLICES, PAUSE_STOPS_READS, nextTurn } from "#next-turn";
 import { ERROR_TEXTS, now as nowMs, type ErrorText } from "@xppg/errors";
 
 /**
@@ -50,6 +50,12 @@ export const LONG_SLICE_ENVELOPES = 16384;
 
 /** A signature check (about 0.1 ms of CPU, some 300 small messages) costs this many envelopes more: 32 checks fill a turn. */
 export const VERIFICATION_EXTRA_ENVELOPES = 31;
+
+/**
+ * Bytes of frames the turn ended by `BundleReader.endTurnAfter` keeps without
+ * pausing the peer: past them it is paused, as for any other hold.
+ */
+export const END_TURN_HELD_BYTES = 64 * 1024;
 
 /**
  * Slices `BundleReader.finish` may read in its one turn when the peer has
@@ -358,6 +364,10 @@ export class BundleReader {
   #deferred: Promise<unknown> | undefined;
   /** True while reading waits for an envelope's work (`deferUntil`), not for a turn. */
   #awaiting = false;
+  /** Set by `endTurnAfter` while an envelope is handled: reading stops after it, until the turn it asked for. */
+  #endingTurn = false;
+  /** Bytes of the frames delivered while the turn `endTurnAfter` ended is held without a pause (once a session: never reset). */
+  #endTurnHeld = 0;
   /** True while `finish` reads: no turn's slice; its own budget (`#finishLeft`) instead. */
   #finishing = false;
   /** Envelopes `finish` may still read (and charges it may still take) in its turn. */
@@ -396,8 +406,14 @@ export class BundleReader {
   /** One frame of the peer's. */
   read(data: Uint8Array): void {
     // A frame delivered while a slice waits (a transport that cannot pause at once) keeps its place in line.
-    if (this.#waiting) this.#held.push(data);
-    else {
+    if (this.#waiting) {
+      this.#held.push(data);
+      // Only the turn ended by `endTurnAfter` holds without a pause: past its bytes the peer is paused as for any other hold (Node only).
+      if (PAUSE_STOPS_READS && !this.#pausing && (this.#endTurnHeld += data.length) > END_TURN_HELD_BYTES) {
+        this.#pausing = true;
+        this.#sink.pause();
+      }
+    } else {
       this.#read(data, 0);
       if (LONG_SLICES) this.long.stop(this.#turn, this.#used);
     }
@@ -553,7 +569,15 @@ export class BundleReader {
       pos = start + length;
       this.#used++;
       if (this.#finishing) this.#finishLeft--;
+      // The session closed: an `endTurnAfter` of this envelope leaves its flag set, harmless, as this reader is never read again.
       if (!sink.envelope(data, start, pos)) return;
+      if (this.#endingTurn) {
+        this.#endingTurn = false;
+        // The rest of this frame, and the frames delivered after it, wait for the turn `endTurnAfter` asked for,
+        // without a pause unless those frames pass END_TURN_HELD_BYTES (see `read`).
+        this.#hold(data, pos, false);
+        return;
+      }
       const deferred = this.#deferred;
       if (deferred !== undefined) {
         this.#deferred = undefined;
@@ -576,17 +600,39 @@ export class BundleReader {
     this.#deferred = until;
   }
 
+  /**
+   * Reading stops after the envelope being handled, until the next turn of
+   * the event loop: the rest of its frame and the peer's next frames, even
+   * those already read from the socket, wait for it, in order. The turn is
+   * asked for now, so they are read before work the envelope's handler
+   * queues for a later turn. What the envelope settled (a join waiting on
+   * the welcome) goes on first, in the promise jobs that run before any
+   * turn. Nothing changes while `finish` reads: no later turn comes then.
+   * The peer is not held back for that one turn (no `pause`): early in a
+   * connection the TCP receive window bounds what it brings meanwhile, but
+   * nothing else does (libuv reads the socket up to 32 times a poll), so
+   * once the frames delivered meanwhile pass {@link END_TURN_HELD_BYTES} the
+   * peer is paused as for any other hold (in Node; a page's WebSocket
+   * queues what the network brings, paused or not). Called once a session
+   * (the dialler's welcome).
+   */
+  endTurnAfter(): void {
+    if (this.#finishing) return;
+    this.#endingTurn = true;
+    nextTurn(this.#continue);
+  }
+
   #wait(data: Uint8Array, pos: number): void {
     this.#hold(data, pos);
     nextTurn(this.#continue);
   }
 
-  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back. */
-  #hold(data: Uint8Array, pos: number): void {
+  /** Keeps the rest of the frame from `pos` and holds the peer's next frames back (`pause`: the connection too). */
+  #hold(data: Uint8Array, pos: number, pause = true): void {
     this.#waiting = true;
     this.#held.unshift(data);
     this.#heldAt = pos;
-    if (!this.#pausing) {
+    if (pause && !this.#pausing) {
       this.#pausing = true;
       this.#sink.pause();
     }

@@ -32,6 +32,14 @@ export function randomHex(byteCount: number): string {
   return toHex(randomFill(new Uint8Array(byteCount)));
 }
 
+/**
+ * A paused connection stops reading its socket (`BundleReader.endTurnAfter`
+ * pauses the peer past `END_TURN_HELD_BYTES`): in Node. A page's WebSocket
+ * queues what the network brings whether paused or not, so a page keeps it
+ * in the reader for that one turn.
+ */
+export const PAUSE_STOPS_READS = true;
+
 /** A connection may end a layer's tick at its own (`Connection.atTickEnd`): in Node (a page's connections never do). */
 export const TICK_END_AT_CONNECTION = true;
 

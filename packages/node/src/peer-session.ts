@@ -372,6 +372,9 @@ export class PeerSession {
         if (LEAN) this.#link!.lean = leanSettled(this.#hello!.offer.capabilities, this.#host.hello().caps);
         this.#phase = "open";
         this.everOpened = true;
+        // The dialler's join resolves on `ready`: what the peer sent after its welcome and came in the same read
+        // (its greetings, a message from its peer:joined handler) is handled a turn later, after the join (INTERNALS.md, "Cold start").
+        if (this.connection.outbound) this.#reader.endTurnAfter();
         this.#readyResolve();
         this.#host.opened(this);
       }

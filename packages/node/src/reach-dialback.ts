@@ -72,6 +72,8 @@ class MinuteBudget {
 interface Ask {
   readonly at: number;
   readonly timer: NodeJS.Timeout;
+  /** The ask budget it was made in (`renew`). */
+  readonly budget: number;
 }
 
 /** A peer whose answer gave no evidence: not asked again before `until`; `wait` is the back-off that set it. */
@@ -95,8 +97,9 @@ export class Dialbacks {
   readonly #perHost = new MinuteBudget(DIALS_PER_HOST_PER_MINUTE);
   readonly #lastHelper = new WeakMap<PeerSession, PeerSession>();
   #dialing = 0;
-  /** Asks made, less those answered without evidence; a node asks a few times, not on every link forever. */
+  /** Asks made in the current budget, less those of it answered without evidence; a node asks a few times, not on every link forever. */
   asked = 0;
+  #budget = 0;
 
   constructor(host: DialbackHost) {
     this.#h = host;
@@ -108,6 +111,12 @@ export class Dialbacks {
     this.#inbound.delete(key);
     this.#inbound.set(key, nowMs());
     if (this.#inbound.size > 256) this.#inbound.delete(this.#inbound.keys().next().value!);
+  }
+
+  /** Starts a new ask budget: `asked` from 0; an answer to an ask of an earlier budget gives nothing back to this one. */
+  renew(): void {
+    this.#budget++;
+    this.asked = 0;
   }
 
   /** Whether `session`'s peer last answered without evidence and is not to be asked yet. */
@@ -138,7 +147,7 @@ export class Dialbacks {
     this.asked++;
     const timer = setTimeout(() => this.#asks.delete(session), DIALBACK_ANSWER_MS);
     timer.unref();
-    this.#asks.set(session, { at: nowMs(), timer });
+    this.#asks.set(session, { at: nowMs(), timer, budget: this.#budget });
     void session.sendMessage(REACH_KIND.DIALBACK, { port });
     return true;
   }
@@ -178,7 +187,7 @@ export class Dialbacks {
     clearTimeout(ask.timer);
     // No helper (or none in time, or over its budget), or a success this node's listener did not witness, or from a host
     // it dialled itself (a NAT lets that one in): no evidence either way, and asking again soon would get the same.
-    if (result.via === "" || (result.ok && !this.#witnessed(result.via, ask.at, outboundHosts))) return this.#noEvidence(session);
+    if (result.via === "" || (result.ok && !this.#witnessed(result.via, ask.at, outboundHosts))) return this.#noEvidence(session, ask);
     if (session.peerId !== undefined) this.#noHelper.delete(session.peerId);
     if (result.ok) {
       this.#h.reach.dialback(`via:${result.via}`, true);
@@ -200,8 +209,8 @@ export class Dialbacks {
    * node's asks, and the peer is not asked again before a back-off that
    * doubles at each such answer (or a new peer's session opens).
    */
-  #noEvidence(session: PeerSession): true {
-    this.asked--;
+  #noEvidence(session: PeerSession, ask: Ask): true {
+    if (ask.budget === this.#budget) this.asked--;
     const id = session.peerId;
     if (id === undefined) return true;
     const wait = Math.min(NO_HELPER_RETRY_MAX_MS, 2 * (this.#noHelper.get(id)?.wait ?? NO_HELPER_RETRY_MS / 2));

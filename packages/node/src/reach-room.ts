@@ -11,7 +11,7 @@
  */
 
 import { networkInterfaces } from "node:os";
-import type { XppgError } from "@xppg/errors";
+import { now as nowMs, type XppgError } from "@xppg/errors";
 import type { Listener, Transport } from "@xppg/transport";
 import { hostKey } from "./abuse-guard.js";
 import type { CircuitConnection } from "./circuit-connection.js";
@@ -32,8 +32,18 @@ export type PeerPath = "direct" | "punched" | "relayed";
 
 /** How often the room looks again: asks for dial-backs while undecided, reserves relays while unreachable. */
 const TICK_MS = 5000;
-/** Dial-back asks per node and lifetime of a verdict (asks stop once decided). */
-const MAX_ASKS = 12;
+/** Dial-back asks per budget (asks stop once decided). */
+export const MAX_ASKS = 12;
+/**
+ * An ask budget lasts this long; a new one starts after it, or sooner when
+ * there is something new to learn (the verdict or the node's TCP listen
+ * addresses changed), but never within ASK_RENEW_MIN_MS of the last: at
+ * most MAX_ASKS counted asks a minute (one answered without evidence gives
+ * its slot back, bounded by each peer's back-off), MAX_ASKS per window when
+ * nothing does.
+ */
+export const ASK_WINDOW_MS = 15 * 60_000;
+export const ASK_RENEW_MIN_MS = 60_000;
 /** A relay that refused or failed is not tried again for this long. */
 const RELAY_RETRY_MS = 30_000;
 /** Addresses tried when a relayed link breaks, and the wait before the side that did not dial tries. */
@@ -76,11 +86,16 @@ export class ReachRoom {
   #servicePort: number | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running = false;
+  /** Verdict changes so far, for the ask budget. */
+  #changes = 0;
+  /** The current ask budget: when it started, and what it started on (verdict changes, TCP listen addresses). */
+  #budget = { since: -Infinity, on: "" };
 
   constructor(options: ReachRoomOptions) {
     this.#o = options;
     this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations });
     this.reachability.events.on("change", (status, previous) => {
+      this.#changes++;
       options.changed(status, previous);
       this.#afterChange(status.kind);
     });
@@ -243,7 +258,18 @@ export class ReachRoom {
   #undecided(): boolean {
     const s = this.reachability.status();
     const need = this.#o.reach.minConfirmations;
-    return this.#dialbacks.asked < MAX_ASKS && s.dialbacksOk < need && s.dialbacksFailed < need;
+    if (s.dialbacksOk >= need || s.dialbacksFailed >= need) return false;
+    this.#renewAsks();
+    return this.#dialbacks.asked < MAX_ASKS;
+  }
+
+  /** A new ask budget once the window has run, or once there is something new to learn (see ASK_WINDOW_MS). */
+  #renewAsks(): void {
+    const on = `${this.#changes} ${this.#o.addresses().filter((a) => a.startsWith("tcp://")).join(" ")}`;
+    const age = nowMs() - this.#budget.since;
+    if (age < ASK_WINDOW_MS && (on === this.#budget.on || age < ASK_RENEW_MIN_MS)) return;
+    this.#budget = { since: nowMs(), on };
+    this.#dialbacks.renew();
   }
 
   #look(reserve = true): void {

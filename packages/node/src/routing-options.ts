@@ -39,8 +39,18 @@ export interface RoutingLimitOptions {
    * @default 16777216 (16 MiB)
    */
   routedInboxTotalBytes?: number;
+  /**
+   * `error` events a minute that name one node for its routed channels
+   * closed with an error (a burst of that many, then one every
+   * `60 / n` s): a node that breaks channel after channel (bad records, a
+   * path that drops them) cannot flood the node's `error` listeners. The
+   * channels still close, and sends to that node still reject; only the
+   * events past the bound are not emitted. `Infinity` turns the limit off.
+   * @default 10
+   */
+  routedErrorsPerMinute?: number;
 }
 
 /** How `resolved-options.ts` checks them: as its own limits (`true`: `Infinity` allowed). */
-export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxTotalBytes: 1 << 20, routedInboxBytes: 1 << 20 } as const;
-export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxTotalBytes: 16 << 20, routedInboxBytes: 4 << 20 };
+export const ROUTING_LIMIT_RULES = { routedPerSecond: true, routedOpenTimeoutMs: false, routedInboxTotalBytes: 1 << 20, routedInboxBytes: 1 << 20, routedErrorsPerMinute: true } as const;
+export const ROUTING_LIMIT_DEFAULTS = { routedPerSecond: 5000, routedOpenTimeoutMs: 5000, routedInboxTotalBytes: 16 << 20, routedInboxBytes: 4 << 20, routedErrorsPerMinute: 10 };

@@ -58,6 +58,8 @@ export interface RoutingLimits {
   readonly routedInboxBytes: number;
   /** Bytes all channels together may hold while their reading is paused; past it the one holding the most is closed. */
   readonly routedInboxTotalBytes: number;
+  /** `error` events a minute naming one peer for its channels closed with an error (a burst of that many); `Infinity`: no bound. */
+  readonly routedErrorsPerMinute: number;
 }
 
 // The node gives its limits whole (about 35 of them, copied over these defaults): a node limit named as a routing
@@ -76,7 +78,10 @@ export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   resetsPerSecond: 100,
   routedInboxBytes: 4 << 20,
   routedInboxTotalBytes: 16 << 20,
+  routedErrorsPerMinute: 10,
 };
+/** Peers whose `error` event budget is remembered (the least recently reported goes first). */
+const MAX_ERROR_BUDGETS = 1024;
 
 export interface RoutingRoomOptions {
   readonly identity: Identity;
@@ -136,6 +141,8 @@ export class RoutingRoom {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #holds: ForwardHolds | undefined;
+  /** Each peer's budget of `error` events (`routedErrorsPerMinute`), least recently reported first. */
+  readonly #errorBudgets = new Map<string, TokenBucket>();
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
@@ -408,9 +415,26 @@ export class RoutingRoom {
     if (list.length === 0) this.#byPeer.delete(channel.peer);
     if (error !== undefined) {
       channel.conn.reset(error);
-      if (!this.#closed && channel.secure !== undefined) this.#o.report?.(error, channel.peer);
+      if (!this.#closed && channel.secure !== undefined) this.#report(error, channel.peer);
     } else if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
+  }
+
+  /** Reports a channel's error as an `error` event naming `peer`, within the peer's `routedErrorsPerMinute`: a node that breaks channel after channel cannot flood the listeners. */
+  #report(error: XppgError, peer: string): void {
+    const perMinute = this.#limits.routedErrorsPerMinute;
+    if (perMinute !== Infinity) {
+      const budgets = this.#errorBudgets;
+      let bucket = budgets.get(peer);
+      budgets.delete(peer);
+      // At least one in the burst: a budget below one a minute still lets one event through now and then.
+      bucket ??= new TokenBucket(perMinute / 60, Math.max(1, perMinute));
+      budgets.set(peer, bucket);
+      // Bounded: peer ids cost nothing; a peer whose budget is forgotten gets at most one more burst.
+      if (budgets.size > MAX_ERROR_BUDGETS) budgets.delete(budgets.keys().next().value!);
+      if (!bucket.take()) return;
+    }
+    this.#o.report?.(error, peer);
   }
 
   /**

@@ -69,3 +69,17 @@ describe("limits.routedInboxTotalBytes (what all paused end-to-end channels toge
     }
   });
 });
+
+describe("limits.routedErrorsPerMinute (error events a minute naming one node for its broken routed channels)", () => {
+  it("is 10 by default, takes any number above 0, and Infinity turns it off", () => {
+    expect(resolveOptions("app", {}).limits.routedErrorsPerMinute).toBe(10);
+    expect(resolveOptions("app", { limits: { routedErrorsPerMinute: 1 } }).limits.routedErrorsPerMinute).toBe(1);
+    expect(resolveOptions("app", { limits: { routedErrorsPerMinute: Infinity } }).limits.routedErrorsPerMinute).toBe(Infinity);
+  });
+
+  it("refuses a bad value with XPPG_ERR_INVALID_ARGUMENT, naming the option", () => {
+    for (const bad of [0, -1, Number.NaN, "10", null]) {
+      expect(() => new Playground("app", { limits: { routedErrorsPerMinute: bad as number } })).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT", message: expect.stringContaining("limits.routedErrorsPerMinute") }));
+    }
+  });
+});

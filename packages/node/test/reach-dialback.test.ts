@@ -15,8 +15,9 @@ vi.mock("@xppg/errors", async (importOriginal) => {
 
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { PeerSession } from "../src/peer-session.js";
-import { ReachRoom } from "../src/reach-room.js";
+import { ASK_RENEW_MIN_MS, ASK_WINDOW_MS, MAX_ASKS, ReachRoom } from "../src/reach-room.js";
 import { NO_HELPER_RETRY_MAX_MS, NO_HELPER_RETRY_MS } from "../src/reach-dialback.js";
+import { TransportSet } from "../src/transport-set.js";
 import { REACH_KIND } from "../src/reach-wire.js";
 import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
 
@@ -280,4 +281,124 @@ describe("dial-back asks", () => {
     lie = false;
     await decidesOnceHelpersAppear(a, r);
   }, 60_000);
+
+  describe("the ask budget renews when there is something new to learn", () => {
+    /**
+     * r answers each of a's asks with a failure naming a helper (a failure is r's word, counted once for r's host):
+     * every answer counts, one observer is no verdict, and a asks again at once, until its budget is spent.
+     */
+    async function spentOnOneObserver(): Promise<{ a: Node; r: Node; liar: { on: boolean } }> {
+      const wall = Date.now.bind(Date);
+      vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+      const r = await tcpNode("127.0.0.2");
+      const a = await tcpNode("127.0.0.1");
+      const liar = { on: true };
+      spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+        const toA = kind === REACH_KIND.DIALBACK_RESULT && this.peerId === a.pg.peerId && roomOf(this) === r.room;
+        return send.call(this, kind, liar.on && toA ? { ok: false, via: "127.0.0.9" } : payload);
+      });
+      await r.pg.join(a.pg.addresses[0]!);
+      await until(() => asks(a, r) === MAX_ASKS && settled(a), 10_000, "a spends its asks on r");
+      // Spent: no more asks at the ticks, nor a minute later.
+      a.tick();
+      await quiet(a, r);
+      clock.skip += ASK_RENEW_MIN_MS;
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(MAX_ASKS);
+      expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 1 });
+      return { a, r, liar };
+    }
+
+    it("a node that spent its asks without a verdict asks again once the window has run, as many times, and decides once its peer has helpers", async () => {
+      const { a, r, liar } = await spentOnOneObserver();
+      clock.skip += ASK_WINDOW_MS;
+      a.tick();
+      await until(() => asks(a, r) === 2 * MAX_ASKS && settled(a), 10_000, "a spends a second budget on r");
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(2 * MAX_ASKS);
+      // r tells the truth again and gains two peers that can dial a: at the next window a decides.
+      liar.on = false;
+      const c = await tcpNode("127.0.0.3");
+      const d = await tcpNode("127.0.0.4");
+      await r.pg.join(c.pg.addresses[0]!);
+      await r.pg.join(d.pg.addresses[0]!);
+      clock.skip += ASK_WINDOW_MS;
+      a.tick();
+      await until(() => a.pg.reachability.kind === "public", 10_000, "a is public");
+      expect(a.pg.reachability).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 1 });
+    }, 60_000);
+
+    it("a verdict that changes renews the budget (not within a minute of the last renewal), and a node back to unknown asks again", async () => {
+      const { a, r } = await spentOnOneObserver();
+      // A second observer's failure decides (behind-nat); its later success undoes it: unknown again, a new verdict.
+      a.room.reachability.dialback("asked:127.0.0.7", false);
+      expect(a.pg.reachability.kind).toBe("behind-nat");
+      a.room.reachability.dialback("asked:127.0.0.7", true);
+      expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 1, dialbacksFailed: 1 });
+      a.tick();
+      await until(() => asks(a, r) === 2 * MAX_ASKS && settled(a), 10_000, "a spends a new budget on r");
+      // Another change within the minute gives nothing more.
+      a.room.reachability.dialback("asked:127.0.0.7", false);
+      expect(a.pg.reachability.kind).toBe("behind-nat");
+      a.room.reachability.dialback("asked:127.0.0.7", true);
+      expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 1, dialbacksFailed: 1 });
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(2 * MAX_ASKS);
+    }, 60_000);
+
+    it("a change of the node's TCP listen addresses renews the budget (past a minute since the last renewal): a node that spent its asks asks again, as many times", async () => {
+      // The node's set of listeners, to open one more on (as a relay reservation does after start).
+      const sets = vi.spyOn(TransportSet.prototype, "listen");
+      const { a, r } = await spentOnOneObserver();
+      const set = sets.mock.contexts.find((s) => (s as TransportSet).addresses.includes(a.pg.addresses[0]!)) as TransportSet;
+      // spentOnOneObserver moved the clock a minute on and saw no ask: past the floor, nothing new, nothing asked.
+      await set.add("tcp://127.0.0.1:0");
+      expect(a.pg.addresses).toHaveLength(2);
+      a.tick();
+      await until(() => asks(a, r) === 2 * MAX_ASKS && settled(a), 10_000, "a spends a new budget on r");
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(2 * MAX_ASKS);
+    }, 60_000);
+
+    it("an answer without evidence to an ask of an earlier budget gives no ask back to the current one", async () => {
+      const wall = Date.now.bind(Date);
+      vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+      const r = await tcpNode("127.0.0.2");
+      const a = await tcpNode("127.0.0.1");
+      // r answers each ask with a failure naming a helper (counted), except the answer to a's last ask of its first budget,
+      // which r holds back and later gives without a helper: no evidence.
+      let answers = 0;
+      let held: (() => Promise<void>) | undefined;
+      spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+        const toA = kind === REACH_KIND.DIALBACK_RESULT && this.peerId === a.pg.peerId && roomOf(this) === r.room;
+        if (!toA) return send.call(this, kind, payload);
+        if (++answers === MAX_ASKS) {
+          held = () => send.call(this, kind, { ok: false, via: "" });
+          return Promise.resolve();
+        }
+        return send.call(this, kind, { ok: false, via: "127.0.0.9" });
+      });
+      await r.pg.join(a.pg.addresses[0]!);
+      await until(() => asks(a, r) === MAX_ASKS && held !== undefined, 10_000, "a spends its asks on r, the last unanswered");
+      // The window runs: the tick starts a new budget (r, still asked, is not asked again).
+      clock.skip += ASK_WINDOW_MS;
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(MAX_ASKS);
+      // The answer of the earlier budget's ask, without evidence: r is backed off for a minute, and the new budget keeps its 12.
+      await held!();
+      await quiet(a, r);
+      clock.skip += NO_HELPER_RETRY_MS + 1;
+      a.tick();
+      await until(() => asks(a, r) === 2 * MAX_ASKS && settled(a), 10_000, "a spends the new budget on r");
+      a.tick();
+      await quiet(a, r);
+      expect(asks(a, r)).toBe(2 * MAX_ASKS);
+      expect(a.pg.reachability).toMatchObject({ kind: "unknown", dialbacksOk: 0, dialbacksFailed: 1 });
+    }, 60_000);
+  });
 });

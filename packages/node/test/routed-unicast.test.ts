@@ -108,6 +108,33 @@ describe("a routed channel closed by an error is reported", { timeout: 30_000 },
     expect(errors).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }]);
   });
 
+  it("a reply lost with its channel is reported: C's reply to A's request waits when the route is gone, and C's error event names A (the reply's rejection reaches no one)", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let asked!: () => void;
+    const askedAt = new Promise<void>((resolve) => (asked = resolve));
+    // Larger than the secure channel sends ahead (512 KiB): the reply waits for its records to be taken, and they find no way on.
+    c.handle("big", async () => {
+      asked();
+      await released;
+      return { big: new Uint8Array(700_000) };
+    });
+    const errors: { code: string; peerId: string | undefined }[] = [];
+    c.events.on("error", (e, peerId) => void errors.push({ code: e.code, peerId }));
+    const answer = a.request("big", null, { to: c.peerId, timeoutMs: 60_000 }).catch((error: { code: string }) => error.code);
+    await askedAt;
+    await b.stop();
+    await until(() => a.peers.length === 0 && c.peers.length === 0, 10_000, "A and C see B leave");
+    release();
+    await until(() => errors.length > 0, 10_000, "C's error event");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: a.peerId }]);
+    await a.stop();
+    expect(await answer).toEqual(expect.any(String));
+  });
+
   it("a clean end is no error: C stopping closes A's channel without an error event", async () => {
     const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
     await heard(a, c);
@@ -182,6 +209,86 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
     // The copy broke the channel (Noise counts records): a later note goes over a new one, after the copy.
     await retrySend(a, e, atE, 3);
     expect(atE.filter((x) => x.payload.n === 2)).toHaveLength(1);
+  });
+
+  it("a path that breaks channel after channel makes at most limits.routedErrorsPerMinute error events naming one node (10 by default; Infinity, no bound), and the nodes carry on", async () => {
+    // A's limit is off: it reports each channel E resets, so the test knows when each one broke.
+    const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
+    const b = await tcpNode(FIXED);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    const d = await tcpNode(FIXED);
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b, d);
+    await heard(a, e);
+    await heard(e, a);
+    const atA: string[] = [];
+    const atE: string[] = [];
+    a.events.on("error", (error, peerId) => void atA.push(`${error.code} ${peerId === e.peerId}`));
+    e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
+    // Every record A sends E after a channel's handshake (A's third packet on it) gets a byte changed: E fails to open it.
+    const fromA = new Map<number, number>();
+    m.tamper = (packet) => {
+      const p = routeHeader(packet);
+      if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
+      const n = (fromA.get(p.channel) ?? 0) + 1;
+      fromA.set(p.channel, n);
+      if (n < 3) return packet;
+      const out = packet.slice();
+      out[out.length - 1]! ^= 1;
+      return out;
+    };
+    const FLOOD = 25;
+    for (let i = 1; i <= FLOOD; i++) {
+      await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
+      await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
+    }
+    expect(fromA.size).toBe(FLOOD);
+    expect(atA).toHaveLength(FLOOD);
+    expect(atE).toEqual(Array.from({ length: 10 }, () => "XPPG_ERR_DECRYPT_FAILED true"));
+    // Untouched again: A's next note reaches E over a new channel, E's neighbour D is still there and heard, and no event came of it.
+    m.tamper = undefined;
+    const notes = collect<{ n: number }>(e, "note");
+    await retrySend(a, e, notes, 100);
+    const atD = collect<{ n: number }>(d, "note");
+    await e.send("note", { n: 1 }, { to: d.peerId });
+    await until(() => atD.length === 1, 10_000, "E's note at D");
+    expect(e.peers.map((p) => p.peerId)).toEqual([d.peerId]);
+    expect(atE).toHaveLength(10);
+  });
+
+  it("limits.routedErrorsPerMinute under one (0.5: one event every 2 min) still lets the first event through", async () => {
+    const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
+    const b = await tcpNode(FIXED);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    const d = await tcpNode(FIXED);
+    const e = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: 0.5 } });
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b, d);
+    await heard(a, e);
+    await heard(e, a);
+    const atA: string[] = [];
+    const atE: string[] = [];
+    a.events.on("error", (error) => void atA.push(error.code));
+    e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
+    // As above: each of A's records to E after a channel's handshake gets a byte changed.
+    const fromA = new Map<number, number>();
+    m.tamper = (packet) => {
+      const p = routeHeader(packet);
+      if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
+      const n = (fromA.get(p.channel) ?? 0) + 1;
+      fromA.set(p.channel, n);
+      if (n < 3) return packet;
+      const out = packet.slice();
+      out[out.length - 1]! ^= 1;
+      return out;
+    };
+    for (let i = 1; i <= 3; i++) {
+      await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
+      await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(atE).toEqual(["XPPG_ERR_DECRYPT_FAILED true"]);
   });
 
   it("cannot make a node report losses it made up: channels opened and reset in the names of invented origins make no error event", async () => {

@@ -52,6 +52,8 @@ export class PageRecordLink implements ConnectionLink {
   readonly #decoder: FrameDecoder;
   readonly #remoteAddress: string;
   readonly #highWaterMark: number;
+  /** Plaintext bytes of a full record: {@link RECORD_FILL_PLAINTEXT}, or less so that a record and its tag fit the `maxFrameSize` the connection below states. */
+  readonly #fill: number;
 
   /** The tick's plaintext, in pieces (copies), and its length. */
   #pending: Uint8Array[] = [];
@@ -91,6 +93,9 @@ export class PageRecordLink implements ConnectionLink {
     this.#controller = controller;
     this.#remoteAddress = conn.remoteAddress;
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
+    // As `RecordLink`: one too small even for a tag and a byte keeps the full size, and its first record's refusal ends the link.
+    const limit = Math.floor(conn.maxFrameSize ?? Infinity);
+    this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
@@ -166,7 +171,7 @@ export class PageRecordLink implements ConnectionLink {
     }
   };
 
-  /** Seals the tick's plaintext as records of at most {@link RECORD_FILL_PLAINTEXT} bytes. */
+  /** Seals the tick's plaintext as records of at most `#fill` bytes. */
   #flush(): void {
     let left = this.#pendingBytes;
     if (left === 0) return;
@@ -176,7 +181,7 @@ export class PageRecordLink implements ConnectionLink {
     let piece = 0;
     let at = 0;
     while (left > 0) {
-      const record = new Uint8Array(Math.min(left, RECORD_FILL_PLAINTEXT));
+      const record = new Uint8Array(Math.min(left, this.#fill));
       let filled = 0;
       while (filled < record.byteLength) {
         const p = pieces[piece]!;
@@ -215,7 +220,8 @@ export class PageRecordLink implements ConnectionLink {
       .then(
         (record) => {
           if (this.#conn.isClosed || this.#fault) return settle();
-          this.#conn.send(record).then(settle, settle);
+          // A record refused by a connection that stays open is lost, a gap in the nonces: nothing may follow it.
+          this.#conn.send(record).then(settle, (err: XppgError) => (settle(), this.#conn.isClosed || this.#failHere(err)));
         },
         (err: unknown) => {
           settle();

@@ -10,6 +10,7 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { describe, expect, it } from "vitest";
 import { secureConnection as pageSecureConnection } from "../src/browser.js";
 import { generateIdentity, secureConnection as nodeSecureConnection, type SecureConnection, type SecureConnectionOptions } from "../src/index.js";
+import { statingLimit } from "./helpers.js";
 
 type Secure = (conn: Connection, options: SecureConnectionOptions) => Promise<SecureConnection>;
 
@@ -78,4 +79,52 @@ describe("the suite a page settles on", () => {
       }
     });
   }
+});
+
+describe("a page's records over a connection of small frames", () => {
+  for (const [name, listenSide] of [
+    ["a Node side", nodeSecureConnection],
+    ["another page", pageSecureConnection],
+  ] as const) {
+    it(`are cut to the maxFrameSize the connection below states: large frames reach ${name} whole, and the channel stays open`, async () => {
+      // Both ends on a memory transport of 16 KiB frames: each refuses a larger frame from the other.
+      const t = memoryTransport({ maxFrameSize: 16 * 1024 });
+      let accepted!: Promise<SecureConnection>;
+      const l = await t.listen("memory://small-frames", (c) => void (accepted = listenSide(c, { identity: generateIdentity() })));
+      try {
+        const page = await pageSecureConnection(await t.dial(l.address), { identity: generateIdentity() });
+        const other = await within(accepted, "the listener's handshake");
+        const atOther = new Collector(other);
+        const atPage = new Collector(page);
+        const frames = [patterned(100, 1), patterned(100_000, 2), patterned(16 * 1024, 3), patterned(300_000, 4)];
+        await Promise.all([...frames.map((f) => page.send(f)), ...frames.map((f) => other.send(f))]);
+        await atOther.waitFor(frames.length);
+        await atPage.waitFor(frames.length);
+        frames.forEach((f, i) => {
+          expect(Buffer.from(atOther.frames[i]!).equals(Buffer.from(f)), `from the page, frame ${i}`).toBe(true);
+          expect(Buffer.from(atPage.frames[i]!).equals(Buffer.from(f)), `to the page, frame ${i}`).toBe(true);
+        });
+        expect([page.isClosed, other.isClosed]).toEqual([false, false]);
+        await page.close();
+        expect((await other.closed).error).toBeUndefined();
+      } finally {
+        await l.close();
+      }
+    });
+  }
+
+  it("end with the connection below's refusal on the page's side when it refuses a record (it states more than it takes), instead of losing it unseen", async () => {
+    const t = memoryTransport({ maxFrameSize: 16 * 1024 });
+    let accepted!: Promise<SecureConnection>;
+    const l = await t.listen("memory://misstated", (c) => void (accepted = nodeSecureConnection(c, { identity: generateIdentity() })));
+    try {
+      const page = await pageSecureConnection(statingLimit(await t.dial(l.address), 64 * 1024), { identity: generateIdentity() });
+      const other = await within(accepted, "the listener's handshake");
+      void page.send(patterned(100_000, 1)).catch(() => {});
+      await expect(within(page.closed, "the page's close")).resolves.toMatchObject({ error: { code: "XPPG_ERR_FRAME_TOO_LARGE" }, initiator: "local" });
+      await within(other.closed, "the other side's close");
+    } finally {
+      await l.close();
+    }
+  });
 });

@@ -13,6 +13,9 @@ export { nextTurn } from "../turns.js";
 /** A page reads exact slices (see Node's `LONG_SLICES`): false lets the bundler leave the clock out. */
 export const LONG_SLICES = false;
 
+/** A page's WebSocket queues what the network brings, paused or not (see Node's `PAUSE_STOPS_READS`): the reader's bound on its one-turn wait is left out. */
+export const PAUSE_STOPS_READS = false;
+
 /** A page's connections offer no end of tick of their own (`Connection.atTickEnd`): the outbox's code for it is left out of the page. */
 export const TICK_END_AT_CONNECTION = false;
 
