@@ -6,6 +6,7 @@ import {
   ConnectionCore,
   connectionResetError,
   hostFromIp,
+  endLoanThrough,
   lendRoomThrough,
   protocolError,
   sendLentThrough,
@@ -65,6 +66,10 @@ class SocketConnection extends ConnectionCore {
 
   sendLent(length: number): Promise<void> {
     return sendLentThrough(this, this.#link, length);
+  }
+
+  endLoan(): void {
+    endLoanThrough(this.#link);
   }
 }
 

@@ -105,13 +105,16 @@ export interface Connection extends AsyncDisposable {
   /**
    * Lends free room of the connection's own send buffer, so that a frame is
    * written in place instead of copied there by `send`: a view of at least
-   * `min` and at most `max` bytes (at least `min` when `max` is smaller), the
+   * `min` and at most `max` bytes, the
    * frame's first byte at index 0. Send what was written with
    * {@link Connection.sendLent}. Optional: a connection without it (or one
    * that answers `undefined`, as a closed one does) is sent to with `send`.
+   * `min` and `max` are whole numbers with `0 <= min <= max` (else it throws
+   * `XPPG_ERR_INVALID_ARGUMENT` and the connection stays open); a `min` over
+   * `maxFrameSize` answers `undefined`.
    *
    * The loan ends at the connection's next `lendRoom`, `send`, `sendParts`,
-   * `sendLent` or `close`, whichever comes first: write nothing into
+   * `sendLent`, `endLoan` or `close`, whichever comes first: write nothing into
    * `bytes` after that (a later loan may lend the same memory again).
    */
   lendRoom?(min: number, max: number): Uint8Array | undefined;
@@ -126,6 +129,15 @@ export interface Connection extends AsyncDisposable {
    * (the caller's mistake).
    */
   sendLent?(length: number): Promise<void>;
+
+  /**
+   * Ends the current loan ({@link Connection.lendRoom}) without sending: what
+   * was written in it never leaves, and the room is the connection's again.
+   * Optional, with `lendRoom`; nothing happens when no loan is open. A caller
+   * that took a loan and will not send it (the frame could not be written)
+   * calls it, so the room is not held until its next send.
+   */
+  endLoan?(): void;
 
   /**
    * Runs `fn` at the end of this tick's sends, before the tick's later

@@ -23,7 +23,7 @@ export { FrameInbox } from "./frame-inbox.js";
 export type { FrameInboxOptions } from "./frame-inbox.js";
 export { hostFromIp } from "./host.js";
 export { checkInteger } from "./options.js";
-export { lendRoomThrough, sendLentThrough } from "./lent-send.js";
+export { endLoanThrough, lendRoomThrough, sendLentThrough } from "./lent-send.js";
 export type { LendingLink } from "./lent-send.js";
 export { joinKnownParts, joinParts, partsLength, sendJoined } from "./parts.js";
 export { SendWaiters } from "./send-waiters.js";
