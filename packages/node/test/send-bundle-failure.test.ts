@@ -124,7 +124,7 @@ describe("encrypted: both nodes on a transport whose maxFrameSize is below a sec
 describe.each([
   ["sendLent", true],
   ["send, no loans", false],
-])("plaintext: a connection whose write (%s) throws a plain error on a tick's bundle", (_name, lending) => {
+])("plaintext: a connection whose write (%s) throws a plain error on a tick's bundle", (call, lending) => {
   it("the session ends with XPPG_ERR_TRANSPORT_CONTRACT (the error as cause) on peer:left and error (once), not as a clean leave; later sends reject", async () => {
     const t = throwingTransport({}, { lending });
     const { a, p, got, errors, left } = await joined(false, t.transport);
@@ -137,7 +137,10 @@ describe.each([
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_TRANSPORT_CONTRACT"]);
     expect((errors[0]!.cause as Error).message).toBe("injected write failure");
     // The words blame the transport, not xppg, and say what to do.
-    expect(errors[0]!.message).toMatch(/tcp transport's connection .* failed in its send \(Error: injected write failure\).*bug in that transport.*fix it.*report it to its authors/);
+    // It names the call that threw (sendLent for a lending connection).
+    const callName = lending ? "sendLent" : "send";
+    expect(errors[0]!.message).toMatch(new RegExp(`tcp transport's connection .* failed in its ${callName} \\(Error: injected write failure\\).*bug in that transport.*fix it.*report it to its authors`));
+    expect(call.startsWith(callName)).toBe(true);
     expect(later).toMatch(/^rejected XPPG_ERR_/);
     expectPrefix(got, [0, 1]);
   });
