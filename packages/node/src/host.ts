@@ -51,3 +51,9 @@ export const stateSigner = broadcastSigner;
 /** Checks an Ed25519 signature (at once in Node; a page's check answers later). */
 export const checkSignature: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean = verifySignature;
 
+/**
+ * A node's outbox writes its bundles into room its connection lends
+ * (`lendRoom`, `sendLent`: a TCP connection does), one copy of each bundle
+ * less. A page's connections (WebSocket, the secure channel) lend none.
+ */
+export const LENDS_ROOM = true;

@@ -2,7 +2,7 @@
 import { allocateLarge, endOfTick as scheduleFlush, TICK_END_AT_CONNECTION } from "#next-turn";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
-import { MISUSE_CHECKS } from "#host";
+import { LENDS_ROOM, MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
 import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
@@ -19,7 +19,7 @@ const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 /**
  * One large bundle buffer for the whole process, lent to whichever outbox
  * needs more than `MAX_KEPT_BUNDLE_BYTES` and given back once its bundle is
- * sent (the connection copies it): a stream of large messages (file blocks)
+ * sent (`send` copies it): a stream of large messages (file blocks)
  * reuses it instead of allocating and zeroing a new buffer for each.
  */
 let spare: Uint8Array | undefined;
@@ -71,7 +71,8 @@ export interface OutboxOwner {
 /**
  * The outgoing side of one session. Envelopes queued within one tick leave
  * as one frame, a bundle: [u32 length][envelope] repeated. They are encoded
- * straight into one reused buffer: no allocation and no extra copy per
+ * straight into one buffer (the outbox's own, reused, or room lent by the
+ * connection, `lendRoom`, when it lends): no allocation and no extra copy per
  * message, and one send (one record when encrypted) per tick instead of one
  * per message. The first envelope of a tick, when nothing is in flight,
  * leaves at once as a bundle of its own, so that a round trip waits for no
@@ -81,6 +82,10 @@ export interface OutboxOwner {
  * `maxQueuedBytes` waiting, no write progress for `writeStallTimeoutMs`, or
  * the largest queue when the node-wide budget is full, and the owner is told
  * to drop the peer as slow.
+ *
+ * Only the outbox sends on its session's connection: a `send` from
+ * elsewhere while a loan is open would end the loan, and the bundle written
+ * in it could not go (the connection closes with `XPPG_ERR_TRANSPORT_CONTRACT`).
  */
 export class Outbox implements QueueBudgetMember {
   /** Set on every envelope queued; the heartbeat clears it. */
@@ -116,6 +121,7 @@ export class Outbox implements QueueBudgetMember {
     this.#codec = owner.codec;
     // A bundle stays within what its connection takes too (a transport made with a `maxFrameSize` below the node's limit).
     this.#frameLimit = Math.min(owner.codec.maxSize + BUNDLE_LENGTH_BYTES, owner.connection.maxFrameSize ?? Infinity);
+    if (LENDS_ROOM && lends(owner.connection)) this.#loan = NO_LOAN;
     limits.budget?.join(this);
   }
 
@@ -154,7 +160,11 @@ export class Outbox implements QueueBudgetMember {
     link: EnvelopeLink | undefined,
   ): Promise<void> {
     const codec = this.#codec;
-    let written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
+    // Lending: the bundle is written into a loan of the connection's (taken in #reserveRoom).
+    if (LENDS_ROOM && this.#loan === NO_LOAN) this.#reserveRoom(0);
+    let written = LENDS_ROOM
+      ? encodeInLoan(this, codec, this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link)
+      : codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
     if (written < 0) {
       this.#reserveRoom(-written);
       written = codec.encodeFieldsInto(this.#out, this.#outLength + BUNDLE_LENGTH_BYTES, kind, source, destination, id, hopLimit, payload, signature, link);
@@ -170,7 +180,7 @@ export class Outbox implements QueueBudgetMember {
     return this.#queued();
   }
 
-  /** Hands the bundle to the connection, which copies it before `send` returns, so the buffer is reused. */
+  /** Hands the bundle to the connection: `send` copies it before it returns (the buffer is reused); `sendLent` sends it where it was written. */
   flush(): void {
     void this.#sendBundle();
   }
@@ -178,13 +188,26 @@ export class Outbox implements QueueBudgetMember {
   /** {@link Outbox.flush}; returns the connection's answer for the bundle (already handled here), if one went. */
   #sendBundle(): Promise<void> | undefined {
     const length = this.#outLength;
-    if (length === 0 || this.#closed) return;
+    if (length === 0 || this.#closed) {
+      // A loan with nothing in it (an encode threw) is not kept past the tick: the connection's loan ends too, the next bundle borrows anew.
+      if (LENDS_ROOM && this.#loan === LENT) {
+        this.#loan = NO_LOAN;
+        this.#out = this.#small;
+        this.#owner.connection.endLoan?.();
+      }
+      return;
+    }
     this.#outLength = 0;
     let sent: Promise<void>;
     try {
-      sent = this.#owner.connection.send(this.#out.subarray(0, length));
+      if (LENDS_ROOM && this.#loan === LENT) {
+        // Written in place: the loan ends with this send.
+        this.#loan = NO_LOAN;
+        this.#out = this.#small;
+        sent = sendLentNaming(this.#owner.connection, length);
+      } else sent = this.#owner.connection.send(this.#out.subarray(0, length));
     } catch (error) {
-      // A connection whose send throws (a broken contract) lost the bundle.
+      // A connection whose send (or sendLent) throws (a broken contract) lost the bundle.
       this.#lost(error);
       return;
     }
@@ -262,6 +285,12 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = undefined;
     this.#congestedSince = -1;
     this.#outLength = 0;
+    if (LENDS_ROOM && this.#loan !== undefined) {
+      // A loan still open (nothing was sent in it) ends with the outbox: the connection's room is not held past the session.
+      if (this.#loan === LENT) this.#owner.connection.endLoan?.();
+      this.#loan = undefined;
+      this.#out = this.#small;
+    }
     this.#limits.budget?.leave(this, this.#inFlight);
     this.#waiters.fail(error);
   }
@@ -284,8 +313,22 @@ export class Outbox implements QueueBudgetMember {
     const needed = BUNDLE_LENGTH_BYTES + size;
     // A bundle is one frame: keep it within the frame limit.
     if (this.#outLength > 0 && this.#outLength + needed > this.#frameLimit) this.flush();
-    if (this.#outLength + needed > this.#out.length) {
+    if (this.#outLength + needed > this.#out.length || (LENDS_ROOM && this.#loan === NO_LOAN)) {
       if (this.#outLength > 0) this.flush();
+      if (LENDS_ROOM && this.#loan !== undefined) {
+        // A loan of the connection's send buffer for the next bundle: at least what is needed, at most a frame.
+        const room = borrow(this.#owner.connection, needed, this.#frameLimit, this.#closed);
+        if (room instanceof Uint8Array) {
+          this.#out = room;
+          this.#loan = LENT;
+          return;
+        }
+        // Declined (a closed connection): copies from then on. Or lendRoom threw: the bundle cannot go, as when send throws.
+        this.#loan = undefined;
+        // The outbox's own buffer from now on: a loan held before (an empty one, too small) is the connection's memory, never given back as a spare.
+        this.#out = this.#small;
+        if (room !== undefined) return this.#lost(room);
+      }
       if (needed > this.#out.length) {
         const size = Math.max(needed, this.#out.length * 2);
         if (this.#out !== this.#small) giveBack(this.#out);
@@ -343,7 +386,8 @@ export class Outbox implements QueueBudgetMember {
   readonly #flushNow = (): void => {
     this.#flushScheduled = false;
     this.flush();
-    // A large buffer is not kept past its use: it goes back to the spare (the connection copied the bundle).
+    // A large buffer is not kept past its use: it goes back to the spare (the connection copied the bundle). Never a
+    // loan: a flush ends any loan (#sendBundle), so #out is the outbox's own here.
     if (this.#out !== this.#small && this.#outLength === 0) {
       giveBack(this.#out);
       this.#out = this.#small;
@@ -385,4 +429,86 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer = setTimeout(this.#checkStall, ms / STALL_TICKS);
     this.#stallTimer.unref?.();
   };
+
+  /**
+   * The connection lends room of its own send buffer (`lendRoom`): bundles
+   * are written there, in place, and leave with `sendLent` (no copy of each
+   * bundle into the connection's buffer). {@link LENT} while `#out` is a loan
+   * (good until this outbox's next send on the connection), {@link NO_LOAN}
+   * between loans; undefined for a connection without it (a secure channel, a
+   * WebSocket), once it declined, and always in a page (`LENDS_ROOM` of
+   * `#host`). Declared last and without a value: a page's download pays least for it.
+   */
+  #loan: typeof NO_LOAN | typeof LENT | undefined;
+}
+
+/** {@link Outbox}'s `#loan`: lending, no loan open. */
+const NO_LOAN = 0;
+/** {@link Outbox}'s `#loan`: `#out` is a loan of the connection's. */
+const LENT = 1;
+
+/**
+ * {@link Outbox.encodeFields}'s encode on a connection that may lend (Node's
+ * only: a page calls the codec straight): when the tick's first envelope
+ * (`at` right after the first length) cannot be encoded, no flush is
+ * scheduled, so the loan just taken for it ends now (the flush of an empty
+ * bundle), not at some later send: the connection's room is not held.
+ */
+function encodeInLoan(
+  outbox: Outbox,
+  codec: EnvelopeCodec,
+  out: Uint8Array,
+  at: number,
+  kind: string,
+  source: string,
+  destination: string | null,
+  id: number,
+  hopLimit: number,
+  payload: unknown,
+  signature: Uint8Array | undefined,
+  link: EnvelopeLink | undefined,
+): number {
+  try {
+    return codec.encodeFieldsInto(out, at, kind, source, destination, id, hopLimit, payload, signature, link);
+  } catch (error) {
+    if (at === BUNDLE_LENGTH_BYTES) outbox.flush();
+    throw error;
+  }
+}
+
+/**
+ * The connection's `sendLent`; one that throws something not typed (a
+ * broken contract) throws the `XPPG_ERR_TRANSPORT_CONTRACT` that names
+ * `sendLent` (Outbox's `#lost` would name `send`).
+ */
+function sendLentNaming(connection: Connection, length: number): Promise<void> {
+  try {
+    return connection.sendLent!(length);
+  } catch (error) {
+    throw isXppgError(error) ? error : contractBrokenError(connection, "sendLent", error);
+  }
+}
+
+/** The connection lends room of its send buffer (`lendRoom` with `sendLent`). */
+function lends(connection: Connection): boolean {
+  return typeof connection.lendRoom === "function" && typeof connection.sendLent === "function";
+}
+
+/**
+ * A loan of the connection's send buffer: at least `size` bytes, at most a
+ * frame (`frameLimit`, or `size` when more), cut to that when it lent more. Undefined when it declines (a closed one: copies
+ * from then on), or the typed error for a `lendRoom` that threw (a broken
+ * contract: the bundle cannot go, as when `send` throws).
+ */
+function borrow(connection: Connection, size: number, frameLimit: number, closed: boolean): Uint8Array | XppgError | undefined {
+  if (closed) return undefined;
+  try {
+    // max at least min, as lendRoom asks (a frame too large for the connection: it answers undefined, the bundle is sent as a copy and refused).
+    const max = Math.max(size, frameLimit);
+    const room = connection.lendRoom!(size, max);
+    // No more than asked, whatever the connection lent: a bundle written past a frame would be moved within a buffer it no longer holds.
+    return room !== undefined && room.length > max ? room.subarray(0, max) : room;
+  } catch (error) {
+    return isXppgError(error) ? error : contractBrokenError(connection, "lendRoom", error);
+  }
 }

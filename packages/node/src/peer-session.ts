@@ -26,6 +26,11 @@ const DRAIN_TIMEOUT_MS = 5000;
  *
  * A misbehaving peer loses only this session, with a typed reason; the
  * session never throws into its transport's read path.
+ *
+ * Only the session's {@link Outbox} sends on its connection: on one that
+ * lends (`lendRoom`), the outbox writes its bundle into the connection's
+ * room, and a `send` from anywhere else would end that loan (the bundle
+ * could not go, and the connection closes).
  */
 export class PeerSession {
   readonly connection: Connection;

@@ -120,9 +120,13 @@ describe("encrypted: both nodes on a transport whose maxFrameSize is below a sec
   });
 });
 
-describe("plaintext: a connection whose send throws a plain error on a tick's bundle", () => {
+// A TCP connection lends room (the bundle leaves with sendLent); one without loans (a WebSocket's way) is sent copies with send.
+describe.each([
+  ["sendLent", true],
+  ["send, no loans", false],
+])("plaintext: a connection whose write (%s) throws a plain error on a tick's bundle", (call, lending) => {
   it("the session ends with XPPG_ERR_TRANSPORT_CONTRACT (the error as cause) on peer:left and error (once), not as a clean leave; later sends reject", async () => {
-    const t = throwingTransport();
+    const t = throwingTransport({}, { lending });
     const { a, p, got, errors, left } = await joined(false, t.transport);
     const first = a.send("m", 1, { to: p.peerId });
     t.fail();
@@ -133,7 +137,10 @@ describe("plaintext: a connection whose send throws a plain error on a tick's bu
     expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_TRANSPORT_CONTRACT"]);
     expect((errors[0]!.cause as Error).message).toBe("injected write failure");
     // The words blame the transport, not xppg, and say what to do.
-    expect(errors[0]!.message).toMatch(/tcp transport's connection .* failed in its send \(Error: injected write failure\).*bug in that transport.*fix it.*report it to its authors/);
+    // It names the call that threw (sendLent for a lending connection).
+    const callName = lending ? "sendLent" : "send";
+    expect(errors[0]!.message).toMatch(new RegExp(`tcp transport's connection .* failed in its ${callName} \\(Error: injected write failure\\).*bug in that transport.*fix it.*report it to its authors`));
+    expect(call.startsWith(callName)).toBe(true);
     expect(later).toMatch(/^rejected XPPG_ERR_/);
     expectPrefix(got, [0, 1]);
   });
@@ -173,14 +180,17 @@ describe.each([
   });
 });
 
-describe("plaintext: a connection whose send throws a plain error on the tick's first message (written at once)", () => {
+describe.each([
+  ["sendLent", true],
+  ["send, no loans", false],
+])("plaintext: a connection whose write (%s) throws a plain error on the tick's first message (written at once)", (_name, lending) => {
   it.each([
     ["pg.send to one peer", (a: Playground, to: string) => a.send("m", 1, { to })],
     ["a broadcast", (a: Playground) => a.send("m", 1)],
     ["pg.sendText", (a: Playground, to: string) => a.sendText("1", to)],
     ["pg.pushState", (a: Playground, to: string) => (a.state.set("k", 1), a.pushState(to))],
   ])("%s: the session ends with XPPG_ERR_TRANSPORT_CONTRACT on peer:left and error (once)", async (_name, sendOne) => {
-    const t = throwingTransport();
+    const t = throwingTransport({}, { lending });
     const { a, p, errors, left } = await joined(false, t.transport);
     t.fail();
     await outcome(sendOne(a, p.peerId));
@@ -268,5 +278,28 @@ describe("a connection no session took, whose close throws or rejects", () => {
     p.unban("host:127.0.0.1");
     await a.join(`tcp://127.0.0.1:${p.port}`);
     await vi.waitFor(() => expect(p.peers.map((peer) => peer.peerId)).toEqual([a.peerId]));
+  });
+});
+
+describe("plaintext: a connection whose lendRoom throws a plain error", () => {
+  it.each([
+    ["on the tick's first message", false],
+    ["on a tick's bundle", true],
+  ])("%s: the session ends with XPPG_ERR_TRANSPORT_CONTRACT naming lendRoom (once), not a throw out of pg.send; later sends reject", async (_name, afterFirst) => {
+    const t = throwingTransport();
+    const { a, p, got, errors, left } = await joined(false, t.transport);
+    const sends = [];
+    if (afterFirst) sends.push(a.send("m", 1, { to: p.peerId }));
+    t.failLend();
+    sends.push(a.send("m", 2, { to: p.peerId }), a.send("m", 3, { to: p.peerId }));
+    // Each send either resolved (queued) or rejected with a code: none threw.
+    for (const o of await Promise.all(sends.map(outcome))) expect(o).toMatch(/^(resolved|rejected XPPG_ERR_)/);
+    const later = await afterLoss(a, p, left);
+    expect(left).toEqual([{ peerId: p.peerId, code: "XPPG_ERR_TRANSPORT_CONTRACT" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_TRANSPORT_CONTRACT"]);
+    expect((errors[0]!.cause as Error).message).toBe("injected lendRoom failure");
+    expect(errors[0]!.message).toMatch(/failed in its lendRoom \(Error: injected lendRoom failure\)/);
+    expect(later).toMatch(/^rejected XPPG_ERR_/);
+    expectPrefix(got, [0, 1]);
   });
 });

@@ -34,15 +34,18 @@ export function leftOf(pg: Playground): { peerId: string; code: string | undefin
 }
 
 /**
- * Real TCP, but `fail()` makes the dialled connection's next write throw a
- * plain error (a transport breaking its contract, or a failure below the
- * secure channel, met while sealing and writing a record), and
- * `failClose()` its `close` throw or reject one after closing: what the node
- * does with the failure is under test, not the transport.
+ * Real TCP, but `fail()` makes the dialled connection's next write (`send`,
+ * `sendParts` or `sendLent`) throw a plain error (a transport breaking its
+ * contract, or a failure below the secure channel, met while sealing and
+ * writing a record), `failLend()` its next `lendRoom`, and `failClose()` its
+ * `close` throw or reject one after closing: what the node does with the
+ * failure is under test, not the transport. With `lending: false` the
+ * connection lends no room (as a WebSocket): a plaintext node sends it copies.
  */
-export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}) {
+export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = {}, { lending = true }: { lending?: boolean } = {}) {
   const inner = tcpTransport(options);
   let armed = false;
+  let lendArmed = false;
   let conn: Connection | undefined;
   let closeFails: "throw" | "reject" | undefined;
   const trap = (c: Connection): Connection => {
@@ -56,6 +59,21 @@ export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = 
     };
     c.send = (frame) => (trip(), send(frame));
     c.sendParts = (parts) => (trip(), sendParts(parts));
+    if (!lending) {
+      c.lendRoom = undefined;
+      c.sendLent = undefined;
+    } else if (c.lendRoom !== undefined && c.sendLent !== undefined) {
+      const lendRoom = c.lendRoom.bind(c);
+      const sendLent = c.sendLent.bind(c);
+      c.lendRoom = (min, max) => {
+        if (lendArmed) {
+          lendArmed = false;
+          throw new Error("injected lendRoom failure");
+        }
+        return lendRoom(min, max);
+      };
+      c.sendLent = (length) => (trip(), sendLent(length));
+    }
     // The connection still closes (so the test ends cleanly); the caller is told it failed.
     c.close = (error) => {
       const closing = close(error);
@@ -70,6 +88,8 @@ export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = 
   return {
     transport,
     fail: () => void (armed = true),
+    /** The connection's next `lendRoom` throws a plain error. */
+    failLend: () => void (lendArmed = true),
     /** From now on, `close` closes the connection but then throws (or returns a rejected promise). */
     failClose: (how: "throw" | "reject") => void (closeFails = how),
     connection: () => conn!,

@@ -9,6 +9,8 @@ import { BATCH_BYTES, MAX_POOLED_BATCHES, MAX_POOLED_SMALL_BATCHES, SMALL_BATCH_
  */
 export class SendBatch {
   readonly bytes: Buffer;
+  /** The same memory as a plain Uint8Array: what a loan's views are made over (a writer's stores see one type). */
+  readonly buffer: ArrayBuffer;
   /** Pieces cut from it that the socket has not written yet. */
   unwritten = 0;
   /** No more bytes go into it. */
@@ -16,6 +18,7 @@ export class SendBatch {
 
   constructor(bytes: Buffer) {
     this.bytes = bytes;
+    this.buffer = bytes.buffer as ArrayBuffer;
   }
 }
 

@@ -6,7 +6,10 @@ import {
   ConnectionCore,
   connectionResetError,
   hostFromIp,
+  endLoanThrough,
+  lendRoomThrough,
   protocolError,
+  sendLentThrough,
   TickHooks,
   type ConnectionCoreOptions,
   type ConnectionLink,
@@ -56,7 +59,22 @@ class SocketConnection extends ConnectionCore {
   atTickEnd(fn: () => void): boolean {
     return this.#link.atTickEnd(fn);
   }
+
+  lendRoom(min: number, max: number): Uint8Array | undefined {
+    return lendRoomThrough(this, this.#link, min, max);
+  }
+
+  sendLent(length: number): Promise<void> {
+    return sendLentThrough(this, this.#link, length);
+  }
+
+  endLoan(): void {
+    endLoanThrough(this.#link);
+  }
 }
+
+/** A loan takes a fresh batch rather than the rest of the current one when less than this is left (a bundle per few messages otherwise). */
+const MIN_LOAN_BYTES = 4096;
 
 /**
  * The socket code of a TCP connection.
@@ -107,6 +125,10 @@ class SocketLink implements ConnectionLink {
   #batchStart = 0;
   #batchLength = 0;
   #pendingBytes = 0;
+  /** Where the header of the frame being written in place goes (`lendRoom`), or -1 when nothing is lent. */
+  #lentAt = -1;
+  /** The size of that loan's view. */
+  #lentSize = 0;
   #flushScheduled = false;
   /**
    * The tick's first frame was written at once and nothing of it stayed
@@ -161,11 +183,45 @@ class SocketLink implements ConnectionLink {
   }
 
   send(frame: Uint8Array): Promise<void> {
+    this.#lentAt = -1;
     this.#append(frame, frame.byteLength);
     return this.#sent();
   }
 
+  /**
+   * The free room after what is queued in the batch, as a view past the
+   * frame's header: the frame is written there in place (no copy into the
+   * batch). Less than {@link MIN_LOAN_BYTES} left (and `min` fits in a
+   * fresh one), a fresh batch.
+   */
+  lendRoom(min: number, max: number): Uint8Array {
+    this.#lentAt = -1;
+    const batch = this.#room(FRAME_HEADER_SIZE + Math.max(min, Math.min(max, MIN_LOAN_BYTES)));
+    const at = this.#batchLength;
+    const size = Math.max(min, Math.min(max, batch.byteLength - at - FRAME_HEADER_SIZE));
+    this.#lentAt = at;
+    this.#lentSize = size;
+    return new Uint8Array(this.#batch!.buffer, batch.byteOffset + at + FRAME_HEADER_SIZE, size);
+  }
+
+  sendLent(length: number): Promise<void> | null {
+    const at = this.#lentAt;
+    if (at < 0) return null;
+    this.#lentAt = -1;
+    // Past the room lent (or not a length): the caller's mistake, reported by the core; the loan ends all the same.
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.#lentSize)) return null;
+    writeFrameHeader(this.#batch!.bytes, at, length);
+    this.#batchLength = at + FRAME_HEADER_SIZE + length;
+    this.#pendingBytes += FRAME_HEADER_SIZE + length;
+    return this.#sent();
+  }
+
+  endLoan(): void {
+    this.#lentAt = -1;
+  }
+
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
+    this.#lentAt = -1;
     const batch = this.#room(FRAME_HEADER_SIZE);
     writeFrameHeader(batch, this.#batchLength, length);
     this.#batchLength += FRAME_HEADER_SIZE;
@@ -216,6 +272,7 @@ class SocketLink implements ConnectionLink {
   }
 
   end(): void {
+    this.#lentAt = -1;
     this.#flush();
     this.#socket.end();
     // Input is discarded from now on: read on (if backpressure had paused the socket) to see the peer's FIN.
@@ -353,7 +410,8 @@ class SocketLink implements ConnectionLink {
     if (--batch.unwritten === 0 && err == null) {
       // Everything cut from the open batch is written and nothing follows yet:
       // an idle connection holds no batch (the pool has it for the next tick).
-      if (batch === this.#batch && this.#batchLength === this.#batchStart) {
+      // (Not while room of it is lent.)
+      if (batch === this.#batch && this.#batchLength === this.#batchStart && this.#lentAt < 0) {
         this.#batch = null;
         this.#batchStart = 0;
         this.#batchLength = 0;
@@ -414,6 +472,7 @@ class SocketLink implements ConnectionLink {
   }
 
   #dropQueued(): void {
+    this.#lentAt = -1;
     this.#pieces = [];
     this.#owners = [];
     this.#count = 0;

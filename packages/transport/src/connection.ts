@@ -103,6 +103,43 @@ export interface Connection extends AsyncDisposable {
   sendParts(parts: readonly Uint8Array[]): Promise<void>;
 
   /**
+   * Lends free room of the connection's own send buffer, so that a frame is
+   * written in place instead of copied there by `send`: a view of at least
+   * `min` and at most `max` bytes, the
+   * frame's first byte at index 0. Send what was written with
+   * {@link Connection.sendLent}. Optional: a connection without it (or one
+   * that answers `undefined`, as a closed one does) is sent to with `send`.
+   * `min` and `max` are whole numbers with `0 <= min <= max` (else it throws
+   * `XPPG_ERR_INVALID_ARGUMENT` and the connection stays open); a `min` over
+   * `maxFrameSize` answers `undefined`.
+   *
+   * The loan ends at the connection's next `lendRoom`, `send`, `sendParts`,
+   * `sendLent`, `endLoan` or `close`, whichever comes first: write nothing into
+   * `bytes` after that (a later loan may lend the same memory again).
+   */
+  lendRoom?(min: number, max: number): Uint8Array | undefined;
+
+  /**
+   * Sends the first `length` bytes of the current loan ({@link Connection.lendRoom})
+   * as one frame, exactly as `send` would send a copy of them (same promise,
+   * same errors; over `maxFrameSize` it rejects and sends nothing), and ends
+   * the loan. When no loan is open (none was taken, or another send ended it:
+   * what was written in it is lost) or `length` is past the room lent, the
+   * connection closes and the promise rejects with `XPPG_ERR_TRANSPORT_CONTRACT`
+   * (the caller's mistake).
+   */
+  sendLent?(length: number): Promise<void>;
+
+  /**
+   * Ends the current loan ({@link Connection.lendRoom}) without sending: what
+   * was written in it never leaves, and the room is the connection's again.
+   * Optional, with `lendRoom`; nothing happens when no loan is open. A caller
+   * that took a loan and will not send it (the frame could not be written)
+   * calls it, so the room is not held until its next send.
+   */
+  endLoan?(): void;
+
+  /**
    * Runs `fn` at the end of this tick's sends, before the tick's later
    * frames leave (its first frame may have gone already): true when `fn`
    * was taken (a tick is open: its first frame was sent and its flush is

@@ -164,6 +164,23 @@ export function contractBrokenError(connection: { readonly transport: string; re
   );
 }
 
+/**
+ * The error for a `sendLent(length)` that had no loan to send: no `lendRoom`
+ * before it, a `send`, `sendParts` or `lendRoom` in between that ended the
+ * loan, or a `length` past the room lent (or not a whole number). The
+ * caller's mistake, not the transport's nor the peer's: what it wrote in the
+ * room never left, so the connection closes (the peer would read on past a gap).
+ */
+export function loanMisusedError(remoteAddress: string, length: number): TransportError {
+  return new TransportError(
+    TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN,
+    ERROR_TEXTS
+      ? `sendLent(${length}) on the connection to ${remoteAddress} had no loan to send: lendRoom was not called first, a send, sendParts or lendRoom in between ended the loan, or ${length} is past the room lent. What was written never left, so the connection was closed. This is a bug in the code calling sendLent: call lendRoom right before writing the frame, write at most the room's length, and send nothing else on the connection until sendLent.`
+      : [String(length), remoteAddress],
+    { details: { remoteAddress, length } },
+  );
+}
+
 /** What a transport threw, as text: never throws itself (`String` does for a null-prototype object or a throwing `toString`). */
 function described(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ConnectionCore, type ConnectionLink, type LinkController } from "../src/adapter/index.js";
+import { ConnectionCore, lendRoomThrough, sendLentThrough, type ConnectionLink, type LinkController } from "../src/adapter/index.js";
 
 /** A link that records what the core asks of it and reports only what a test tells it to. */
 class RecordingLink implements ConnectionLink {
@@ -137,5 +137,70 @@ describe("ConnectionCore", () => {
     expect(await conn.closed).toEqual({ initiator: "remote" });
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(closes.length).toBe(1);
+  });
+});
+
+/** A {@link RecordingLink} that lends (`lendRoom`, `sendLent`, `endLoan`), and throws a plain error from either when told. */
+class LendingLink extends RecordingLink {
+  throwFrom: "lendRoom" | "sendLent" | null = null;
+  lendRoom(min: number, max: number): Uint8Array {
+    this.calls.push("lendRoom");
+    if (this.throwFrom === "lendRoom") throw new Error("injected lendRoom failure");
+    return new Uint8Array(Math.max(min, max));
+  }
+  sendLent(): Promise<void> | null {
+    this.calls.push("sendLent");
+    if (this.throwFrom === "sendLent") throw new Error("injected sendLent failure");
+    return Promise.resolve();
+  }
+  endLoan(): void {
+    this.calls.push("endLoan");
+  }
+}
+
+describe("lendRoomThrough, sendLentThrough over a link that throws (a broken contract)", () => {
+  function lendingConnection(): { conn: ConnectionCore; link: LendingLink } {
+    const link = new LendingLink();
+    const conn = new ConnectionCore(
+      { transport: "test", remoteAddress: "test://peer", localAddress: "test://me", remoteHost: "peer", outbound: true, maxFrameSize: 16, highWaterMark: 64, closeTimeoutMs: 50 },
+      (controller) => {
+        link.controller = controller;
+        return link;
+      },
+    );
+    return { conn, link };
+  }
+
+  it("lendRoom that throws: no throw to the caller, no room (undefined), the connection closes with a typed error carrying the cause", async () => {
+    const { conn, link } = lendingConnection();
+    expect(lendRoomThrough(conn, link, 1, 8)).toHaveLength(8);
+    link.throwFrom = "lendRoom";
+    expect(lendRoomThrough(conn, link, 1, 8)).toBeUndefined();
+    expect(conn.isClosed).toBe(true);
+    if (!link.calls.includes("destroy")) link.controller.closed();
+    const closed = await conn.closed;
+    expect(closed.error).toMatchObject({ code: "XPPG_ERR_CONNECTION_RESET" });
+    expect((closed.error!.cause as Error).message).toBe("injected lendRoom failure");
+    // Closed: no more loans, and the link is not asked again.
+    const asked = link.calls.filter((c) => c === "lendRoom").length;
+    expect(lendRoomThrough(conn, link, 1, 8)).toBeUndefined();
+    expect(link.calls.filter((c) => c === "lendRoom").length).toBe(asked);
+  });
+
+  it("sendLent that throws: the promise rejects with a typed error (not a throw), and the connection closes with it", async () => {
+    const { conn, link } = lendingConnection();
+    lendRoomThrough(conn, link, 4, 4)!.fill(1);
+    link.throwFrom = "sendLent";
+    let sent: Promise<void> | undefined;
+    expect(() => (sent = sendLentThrough(conn, link, 4))).not.toThrow();
+    const error = await sent!.then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; cause?: unknown },
+    );
+    expect(error).toMatchObject({ code: "XPPG_ERR_CONNECTION_RESET" });
+    expect((error!.cause as Error).message).toBe("injected sendLent failure");
+    expect(conn.isClosed).toBe(true);
+    if (!link.calls.includes("destroy")) link.controller.closed();
+    expect((await conn.closed).error).toBe(error);
   });
 });

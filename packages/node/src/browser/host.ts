@@ -119,3 +119,6 @@ function defaultIdentity(): Identity {
     ERROR_TEXTS ? 'new Playground(appName, options) in a page needs an identity, made asynchronously on WebCrypto: { identity: await loadOrCreateStoredIdentity("my-app") } keeps the peer id across reloads, { identity: await createIdentity() } makes a new one.' : ["new Playground(appName, options)", "identity"],
   );
 }
+
+/** A page's connections (WebSocket, the secure channel) lend no room: its outbox goes without the code that borrows it. */
+export const LENDS_ROOM = false;

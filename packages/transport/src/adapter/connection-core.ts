@@ -48,6 +48,21 @@ export interface ConnectionLink {
    * the core joins them and calls {@link ConnectionLink.send}.
    */
   sendParts?(parts: readonly Uint8Array[], length: number): Promise<void>;
+  /**
+   * Lends free room of the link's send buffer ({@link Connection.lendRoom}):
+   * a view of `min` to `max` bytes. Optional, with {@link ConnectionLink.sendLent}
+   * and {@link ConnectionLink.endLoan}; the core does not forward it itself:
+   * the connection class over it does, with `lendRoomThrough` and `sendLentThrough`.
+   */
+  lendRoom?(min: number, max: number): Uint8Array;
+  /**
+   * Sends the first `length` bytes of the current loan as one frame (within
+   * `maxFrameSize`: `sendLentThrough` checked it) and ends the loan; null,
+   * sending nothing, when no loan is open or `length` is past it (the loan ends too).
+   */
+  sendLent?(length: number): Promise<void> | null;
+  /** Ends the current loan, if one is open, sending nothing: what was written in it is dropped. */
+  endLoan?(): void;
   /** Stop reading from the network: received frames wait up to the high-water mark. */
   pauseReading?(): void;
   /** Read again after {@link ConnectionLink.pauseReading}. */

@@ -15,6 +15,7 @@ export {
   dialFailedError,
   dialTimeoutError,
   listenFailedError,
+  loanMisusedError,
   protocolError,
   writeFailedError,
 } from "../errors.js";
@@ -22,6 +23,8 @@ export { FrameInbox } from "./frame-inbox.js";
 export type { FrameInboxOptions } from "./frame-inbox.js";
 export { hostFromIp } from "./host.js";
 export { checkInteger } from "./options.js";
+export { endLoanThrough, lendRoomThrough, sendLentThrough } from "./lent-send.js";
+export type { LendingLink } from "./lent-send.js";
 export { joinKnownParts, joinParts, partsLength, sendJoined } from "./parts.js";
 export { SendWaiters } from "./send-waiters.js";
 export { TickHooks } from "./tick-hooks.js";
