@@ -52,6 +52,9 @@ function heldTransport(): Transport & { next: Hold[] } {
     };
     return new Proxy(conn, {
       get(target, name) {
+        // Every frame goes through the held `send`: this connection lends no room of its send buffer (a frame written
+        // there would leave at once, past the holds and ahead of the frames held before it).
+        if (name === "lendRoom" || name === "sendLent" || name === "endLoan") return undefined;
         if (name === "send") {
           return (frame: Uint8Array) => {
             // The caller may reuse its buffer once `send` returns.

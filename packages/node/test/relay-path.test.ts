@@ -49,6 +49,8 @@ function holdingTransport() {
     listen: (address: string, onConnection: (c: Connection) => void) =>
       tcp.listen(address, (c) => onConnection(new Proxy(c, {
         get(target, name) {
+          // Every frame goes through the held `send`: this connection lends no room of its send buffer.
+          if (name === "lendRoom" || name === "sendLent" || name === "endLoan") return undefined;
           const value: unknown = Reflect.get(target, name, target);
           if (typeof value !== "function") return value;
           const fn = (value as (...a: unknown[]) => unknown).bind(target);
