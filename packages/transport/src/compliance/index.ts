@@ -19,12 +19,25 @@ interface Pair {
 
 const CODES = TRANSPORT_ERROR_CODES;
 
-/** Why the lending tests are skipped for a connection. */
-const NO_LOANS = "the connection lends no room (lendRoom with sendLent is optional)";
+/** What the transport under test says of itself, where the tests cannot find it out before they run. */
+export interface ComplianceOptions {
+  /**
+   * Its connections lend room of their send buffer (`lendRoom` with
+   * `sendLent`, optional): the lending tests run, and fail if a connection
+   * lends nothing. Without it, one test checks that a connection lends
+   * nothing (no `lendRoom`, or one that answers `undefined`).
+   */
+  lends?: boolean;
+}
 
 /** The connection lends room (`lendRoom` with `sendLent`, and a room when asked). */
 function lends(c: Connection): c is Connection & Required<Pick<Connection, "lendRoom" | "sendLent">> {
   return c.lendRoom !== undefined && c.sendLent !== undefined && c.lendRoom(1, 1) !== undefined;
+}
+
+/** The transport said it lends (`options.lends`): its connection must. */
+function assertLends(c: Connection): asserts c is Connection & Required<Pick<Connection, "lendRoom" | "sendLent">> {
+  expect(lends(c), "the transport says it lends ({ lends: true }), but its connection lends no room").toBe(true);
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -52,7 +65,9 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
  * `setup` runs once before the tests; `teardown` (if returned) once after.
  * The tests assert no timings: they wait for events, with generous bounds.
  */
-export function transportComplianceTests(name: string, setup: () => ComplianceSetup | Promise<ComplianceSetup>): void {
+export function transportComplianceTests(name: string, setup: () => ComplianceSetup | Promise<ComplianceSetup>, options: ComplianceOptions = {}): void {
+  // The lending tests are registered for a transport that says its connections lend, and only for it.
+  const lendingIt = (options.lends === true ? it : Object.assign(() => {}, { for: () => () => {} })) as typeof it;
   describe(`transport compliance: ${name}`, () => {
     let ctx: ComplianceSetup;
     let transport: Transport;
@@ -213,10 +228,20 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       });
     });
 
-    // Optional (`lendRoom` with `sendLent`): for a connection without it, or one that lends nothing, these are skipped (the reason printed).
-    it("lendRoom/sendLent: frames written in place arrive as written, in order with send's; a send ends the loan", async (t) => {
+    // Optional (`lendRoom` with `sendLent`): these run for a transport that says it lends (`options.lends`), the next one for the others.
+    if (options.lends !== true) {
+      it("lends no room of its send buffer (it does not say it lends): no lendRoom, or one that answers undefined; send carries every frame", async () => {
+        const { dialer, accepted } = await pair();
+        expect(dialer.lendRoom === undefined || dialer.lendRoom(1, 1) === undefined, "a connection that lends: pass { lends: true } to run the lending tests").toBe(true);
+        const at = new Collector(accepted);
+        await within(dialer.send(numbered(1)), "the send");
+        await at.waitFor(1);
+        expect(numberOf(at.frames[0]!)).toBe(1);
+      });
+    }
+    lendingIt("lendRoom/sendLent: frames written in place arrive as written, in order with send's; a send ends the loan", async () => {
       const { dialer, accepted } = await pair();
-      if (!lends(dialer)) return t.skip(NO_LOANS);
+      assertLends(dialer);
       const at = new Collector(accepted);
       const big = Math.min(40_000, maxFrameSize);
       const sizes = [0, 1, 100, 5000, big, maxFrameSize];
@@ -246,13 +271,13 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
     // A loan kept open across turns while the socket writes what came before it: the room lent stays the connection's
     // (no write's completion may hand its batch back to a pool another connection takes from), with the socket
     // backed up (the receiver paused: the earlier frames stay unwritten) or flowing (their writes complete meanwhile).
-    it.for(["paused", "flowing"] as const)(
+    lendingIt.for(["paused", "flowing"] as const)(
       "lendRoom: a loan kept open over several turns while earlier frames are written and a second connection sends, receiver %s",
-      async (receiver, t) => {
+      async (receiver) => {
         const a = await pair();
         const b = await pair();
         const { dialer } = a;
-        if (!lends(dialer)) return t.skip(NO_LOANS);
+        assertLends(dialer);
         const atA = new Collector(a.accepted);
         const atB = new Collector(b.accepted);
         const sendsA: Promise<void>[] = [];
@@ -309,9 +334,9 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       },
     );
 
-    it("sendLent over maxFrameSize rejects, sends nothing and ends the loan; the connection stays usable", async (t) => {
+    lendingIt("sendLent over maxFrameSize rejects, sends nothing and ends the loan; the connection stays usable", async () => {
       const { dialer, accepted } = await pair();
-      if (!lends(dialer)) return t.skip(NO_LOANS);
+      assertLends(dialer);
       const at = new Collector(accepted);
       dialer.lendRoom(1, maxFrameSize)!.fill(7);
       await expectCode(dialer.sendLent(maxFrameSize + 1), CODES.FRAME_TOO_LARGE);
@@ -333,9 +358,9 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       expect(at.frames).toHaveLength(2);
     });
 
-    it("lendRoom checks its arguments: a bad min or max throws XPPG_ERR_INVALID_ARGUMENT and the connection stays open; min over maxFrameSize lends nothing", async (t) => {
+    lendingIt("lendRoom checks its arguments: a bad min or max throws XPPG_ERR_INVALID_ARGUMENT and the connection stays open; min over maxFrameSize lends nothing", async () => {
       const { dialer, accepted } = await pair();
-      if (!lends(dialer)) return t.skip(NO_LOANS);
+      assertLends(dialer);
       const at = new Collector(accepted);
       for (const [min, max] of [
         [-1, -1],
@@ -372,13 +397,13 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       expect(dialer.isClosed).toBe(false);
     });
 
-    it.for([
+    lendingIt.for([
       ["past the room lent", (c: Connection) => c.sendLent!(c.lendRoom!(10, 10)!.length + 1)],
       ["with no loan taken", (c: Connection) => c.sendLent!(5)],
       ["after close()", (c: Connection) => (c.lendRoom!(10, 10), void c.close(), c.sendLent!(10))],
-    ] as const)("sendLent %s rejects with a code, and the receiver got only the frames before it", async ([name, misuse], t) => {
+    ] as const)("sendLent %s rejects with a code, and the receiver got only the frames before it", async ([name, misuse]) => {
       const { dialer, accepted } = await pair();
-      if (!lends(dialer)) return t.skip(NO_LOANS);
+      assertLends(dialer);
       const at = new Collector(accepted);
       const room = dialer.lendRoom(4, 4)!;
       room.set(patterned(4, 1), 0);
