@@ -149,6 +149,47 @@ describe("a routed channel closed by an error is reported", { timeout: 30_000 },
   });
 });
 
+/**
+ * A - B - M - D - E with M a hostile forwarder that changes a byte of every record A sends E after a channel's
+ * handshake (A's third packet on it): E fails to open it, and resets the channel. A's own bound on error events is
+ * off, so it reports each channel E resets and a test knows when each one broke; `limitsAtE` are E's limits.
+ */
+async function breakingForwarder(limitsAtE: { routedErrorsPerMinute?: number }) {
+  const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
+  const b = await tcpNode(FIXED);
+  await b.join(`tcp://127.0.0.1:${a.port}`);
+  const d = await tcpNode(FIXED);
+  const e = await tcpNode({ ...FIXED, limits: limitsAtE });
+  await e.join(`tcp://127.0.0.1:${d.port}`);
+  const m = await HostileForwarder.between(b, d);
+  await heard(a, e);
+  await heard(e, a);
+  const atA: string[] = [];
+  const atE: string[] = [];
+  a.events.on("error", (error, peerId) => void atA.push(`${error.code} ${peerId === e.peerId}`));
+  e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
+  const fromA = new Map<number, number>();
+  m.tamper = (packet) => {
+    const p = routeHeader(packet);
+    if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
+    const n = (fromA.get(p.channel) ?? 0) + 1;
+    fromA.set(p.channel, n);
+    if (n < 3) return packet;
+    const out = packet.slice();
+    out[out.length - 1]! ^= 1;
+    return out;
+  };
+  return { a, d, e, m, atA, atE, fromA };
+}
+
+/** A sends E `count` notes, each on a new channel once the one before has broken (A's error event for it). */
+async function breakChannels(a: Playground, e: Playground, atA: string[], count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
+    await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
+  }
+}
+
 describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, () => {
   /** A - B - M - D - E, with M a hand-driven forwarder joined to B and D. */
   async function withForwarder(dOptions: PlaygroundOptions = {}): Promise<{ a: Playground; b: Playground; d: Playground; e: Playground; m: HostileForwarder }> {
@@ -212,37 +253,9 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   });
 
   it("a path that breaks channel after channel makes at most limits.routedErrorsPerMinute error events naming one node (10 by default; Infinity, no bound), and the nodes carry on", async () => {
-    // A's limit is off: it reports each channel E resets, so the test knows when each one broke.
-    const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
-    const b = await tcpNode(FIXED);
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode(FIXED);
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    await heard(a, e);
-    await heard(e, a);
-    const atA: string[] = [];
-    const atE: string[] = [];
-    a.events.on("error", (error, peerId) => void atA.push(`${error.code} ${peerId === e.peerId}`));
-    e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
-    // Every record A sends E after a channel's handshake (A's third packet on it) gets a byte changed: E fails to open it.
-    const fromA = new Map<number, number>();
-    m.tamper = (packet) => {
-      const p = routeHeader(packet);
-      if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
-      const n = (fromA.get(p.channel) ?? 0) + 1;
-      fromA.set(p.channel, n);
-      if (n < 3) return packet;
-      const out = packet.slice();
-      out[out.length - 1]! ^= 1;
-      return out;
-    };
+    const { a, d, e, m, atA, atE, fromA } = await breakingForwarder({});
     const FLOOD = 25;
-    for (let i = 1; i <= FLOOD; i++) {
-      await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
-      await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
-    }
+    await breakChannels(a, e, atA, FLOOD);
     expect(fromA.size).toBe(FLOOD);
     expect(atA).toHaveLength(FLOOD);
     expect(atE).toEqual(Array.from({ length: 10 }, () => "XPPG_ERR_DECRYPT_FAILED true"));
@@ -258,35 +271,8 @@ describe("a hostile forwarder in the middle of the path", { timeout: 30_000 }, (
   });
 
   it("limits.routedErrorsPerMinute under one (0.5: one event every 2 min) still lets the first event through", async () => {
-    const a = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: Infinity } });
-    const b = await tcpNode(FIXED);
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode({ ...FIXED, limits: { routedErrorsPerMinute: 0.5 } });
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    await heard(a, e);
-    await heard(e, a);
-    const atA: string[] = [];
-    const atE: string[] = [];
-    a.events.on("error", (error) => void atA.push(error.code));
-    e.events.on("error", (error, peerId) => void atE.push(`${error.code} ${peerId === a.peerId}`));
-    // As above: each of A's records to E after a channel's handshake gets a byte changed.
-    const fromA = new Map<number, number>();
-    m.tamper = (packet) => {
-      const p = routeHeader(packet);
-      if (p.origin !== a.peerId || p.destination !== e.peerId || p.fromResponder) return packet;
-      const n = (fromA.get(p.channel) ?? 0) + 1;
-      fromA.set(p.channel, n);
-      if (n < 3) return packet;
-      const out = packet.slice();
-      out[out.length - 1]! ^= 1;
-      return out;
-    };
-    for (let i = 1; i <= 3; i++) {
-      await a.send("note", { n: i }, { to: e.peerId }).catch(() => {});
-      await until(() => atA.length >= i, 10_000, `channel ${i} broken`);
-    }
+    const { a, e, atA, atE } = await breakingForwarder({ routedErrorsPerMinute: 0.5 });
+    await breakChannels(a, e, atA, 3);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(atE).toEqual(["XPPG_ERR_DECRYPT_FAILED true"]);
   });
