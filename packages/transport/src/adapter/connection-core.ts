@@ -214,7 +214,7 @@ export class ConnectionCore implements Connection {
     try {
       return this.#link.send(frame);
     } catch (err) {
-      return this.#sendThrew(err);
+      return sendThrew(this, err);
     }
   }
 
@@ -231,20 +231,8 @@ export class ConnectionCore implements Connection {
     try {
       return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
     } catch (err) {
-      return this.#sendThrew(err);
+      return sendThrew(this, err);
     }
-  }
-
-  /**
-   * The link threw while writing (a frame may be written at once, so a
-   * failure there, e.g. sealing, surfaces here): what it held is in an
-   * unknown state, so the connection closes with a typed error and the
-   * send rejects with it, rather than a promise-returning `send` throwing.
-   */
-  #sendThrew(err: unknown): Promise<void> {
-    const error = isXppgError(err) ? err : writeFailedError(this.remoteAddress, err);
-    void this.close(error);
-    return Promise.reject(error);
   }
 
   close(error?: XppgError): Promise<void> {
@@ -347,4 +335,17 @@ export class ConnectionCore implements Connection {
       },
     };
   }
+}
+
+/**
+ * A link threw while writing (a frame may be written at once, so a failure
+ * there, e.g. sealing, surfaces in the send): what it held is in an unknown
+ * state, so the connection closes with a typed error, and the send rejects
+ * with it, rather than a promise-returning `send` throwing. Shared with the
+ * lending sends (`lent-send.ts`).
+ */
+export function sendThrew(core: ConnectionCore, err: unknown): Promise<void> {
+  const error = isXppgError(err) ? err : writeFailedError(core.remoteAddress, err);
+  void core.close(error);
+  return Promise.reject(error);
 }

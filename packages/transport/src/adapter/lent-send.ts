@@ -1,7 +1,7 @@
-import { ERROR_TEXTS, badArgumentError, isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError } from "@xppg/errors";
 import { frameTooLargeError } from "@xppg/framing";
-import { loanMisusedError, writeFailedError } from "../errors.js";
-import type { ConnectionCore, ConnectionLink } from "./connection-core.js";
+import { loanMisusedError } from "../errors.js";
+import { sendThrew, type ConnectionCore, type ConnectionLink } from "./connection-core.js";
 
 /** A link that lends room of its send buffer (`lendRoom`, `sendLent`, `endLoan`). */
 export type LendingLink = Required<Pick<ConnectionLink, "lendRoom" | "sendLent" | "endLoan">>;
@@ -77,9 +77,3 @@ const EMPTY = new Uint8Array(0);
 
 function noop(): void {}
 
-/** As ConnectionCore's own: what the link held is in an unknown state, so the connection closes with a typed error. */
-function sendThrew(core: ConnectionCore, err: unknown): Promise<void> {
-  const error = isXppgError(err) ? err : writeFailedError(core.remoteAddress, err);
-  void core.close(error);
-  return Promise.reject(error);
-}
