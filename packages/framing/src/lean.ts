@@ -41,6 +41,19 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
 const texts = new DecodeCache();
 let decPrefix = new Uint8Array(0);
 let decKind = "";
+/**
+ * The last kind's prefix (`[u8 length][UTF-8]`) of at most 8 bytes as two
+ * big-endian words, zero past its end, and the masks of its bytes: a
+ * repeated kind is then confirmed by one read of 8 bytes, where a loop over
+ * its bytes cost about 20 instructions a byte (each read checked again),
+ * some 120 of a 100 B message's. `decWindow` is the prefix's length, or 0
+ * when it is longer (the loop then).
+ */
+let decWindow = 0;
+let decHigh = 0;
+let decLow = 0;
+let decHighMask = 0;
+let decLowMask = 0;
 
 /**
  * The kind of the compact envelope `bytes[start, end)` (its first byte
@@ -54,10 +67,18 @@ export function readLeanKind(bytes: Uint8Array, start: number, end: number): str
   if (length === 0) throw malformed(ERROR_TEXTS ? "its kind is empty" : ["kind"]);
   const stop = start + 2 + length;
   if (stop > end) throw malformed(ERROR_TEXTS ? "its kind is cut short" : ["kind"]);
-  const last = decPrefix;
-  let same = last.length === length + 1;
-  for (let i = 0; same && i <= length; i++) if (bytes[start + 1 + i] !== last[i]) same = false;
-  if (same) return decKind;
+  const at = start + 1;
+  if (length + 1 === decWindow && at + 8 <= end) {
+    // The 8 bytes from the length byte on (the kind, then payload bytes masked out): a repeated kind in one comparison.
+    const high = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    const low = (bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!;
+    if ((high & decHighMask) === decHigh && (low & decLowMask) === decLow) return decKind;
+  } else {
+    const last = decPrefix;
+    let same = last.length === length + 1;
+    for (let i = 0; same && i <= length; i++) if (bytes[at + i] !== last[i]) same = false;
+    if (same) return decKind;
+  }
   let kind: string;
   try {
     kind = texts.get(bytes, start + 2, stop);
@@ -67,5 +88,22 @@ export function readLeanKind(bytes: Uint8Array, start: number, end: number): str
   if (kind.length > MAX_KIND_LENGTH) throw malformed(ERROR_TEXTS ? `its kind is longer than ${MAX_KIND_LENGTH} characters` : ["kind", MAX_KIND_LENGTH]);
   decKind = kind;
   decPrefix = new Uint8Array(bytes.subarray(start + 1, stop)); // a copy, not a view
+  setWindow(decPrefix);
   return kind;
+}
+
+/** `decWindow` and its words and masks for the kind's prefix `prefix` (see `decWindow`). */
+function setWindow(prefix: Uint8Array): void {
+  const n = prefix.length;
+  if (n > 8) {
+    decWindow = 0;
+    return;
+  }
+  const byte = (i: number): number => (i < n ? prefix[i]! : 0);
+  const mask = (i: number): number => (i < n ? 0xff : 0);
+  decHigh = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
+  decLow = (byte(4) << 24) | (byte(5) << 16) | (byte(6) << 8) | byte(7);
+  decHighMask = (mask(0) << 24) | (mask(1) << 16) | (mask(2) << 8) | mask(3);
+  decLowMask = (mask(4) << 24) | (mask(5) << 16) | (mask(6) << 8) | mask(7);
+  decWindow = n;
 }
