@@ -41,6 +41,18 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
 const texts = new DecodeCache();
 let decPrefix = new Uint8Array(0);
 let decKind = "";
+/**
+ * The last kind's prefix (`[u8 length][UTF-8]`) of at most 8 bytes as two
+ * big-endian words, zero past its end, and the masks of its bytes: a
+ * repeated kind is then confirmed by one read of 8 bytes, where a loop over
+ * its bytes cost about 20 instructions a byte (each read checked again),
+ * some 120 of a 100 B message's. A longer prefix matches nothing here
+ * (mask 0, word 1): the loop then.
+ */
+let decHigh = 1;
+let decLow = 0;
+let decHighMask = 0;
+let decLowMask = 0;
 
 /**
  * The kind of the compact envelope `bytes[start, end)` (its first byte
@@ -49,6 +61,20 @@ let decKind = "";
  * Its payload starts at `start + 2 + bytes[start + 1]`.
  */
 export function readLeanKind(bytes: Uint8Array, start: number, end: number): string {
+  // Small enough to be inlined into the envelope reader: the rest is `readKind`'s.
+  const at = start + 1;
+  if (at + 8 <= end) {
+    // The 8 bytes from the length byte on (the kind, then payload bytes masked out): a repeated kind in one comparison.
+    // Its checks hold: the length byte equals the last kind's (1 to 7), so the kind lies within the 8 bytes.
+    const high = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    const low = (bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!;
+    if ((high & decHighMask) === decHigh && (low & decLowMask) === decLow) return decKind;
+  }
+  return readKind(bytes, start, end);
+}
+
+/** `readLeanKind` but for a repeated kind of up to 7 bytes with 8 bytes present: checked, and remembered. */
+function readKind(bytes: Uint8Array, start: number, end: number): string {
   if (end - start < 2) throw malformed(ERROR_TEXTS ? "its kind is cut short" : ["kind"]);
   const length = bytes[start + 1]!;
   if (length === 0) throw malformed(ERROR_TEXTS ? "its kind is empty" : ["kind"]);
@@ -67,5 +93,22 @@ export function readLeanKind(bytes: Uint8Array, start: number, end: number): str
   if (kind.length > MAX_KIND_LENGTH) throw malformed(ERROR_TEXTS ? `its kind is longer than ${MAX_KIND_LENGTH} characters` : ["kind", MAX_KIND_LENGTH]);
   decKind = kind;
   decPrefix = new Uint8Array(bytes.subarray(start + 1, stop)); // a copy, not a view
+  setWindow(decPrefix);
   return kind;
+}
+
+/** The words and masks of the kind's prefix `prefix` (see `decHigh`). */
+function setWindow(prefix: Uint8Array): void {
+  const n = prefix.length;
+  if (n > 8) {
+    decHigh = 1;
+    decHighMask = 0;
+    return;
+  }
+  const byte = (i: number): number => (i < n ? prefix[i]! : 0);
+  const mask = (i: number): number => (i < n ? 0xff : 0);
+  decHigh = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
+  decLow = (byte(4) << 24) | (byte(5) << 16) | (byte(6) << 8) | byte(7);
+  decHighMask = (mask(0) << 24) | (mask(1) << 16) | (mask(2) << 8) | mask(3);
+  decLowMask = (mask(4) << 24) | (mask(5) << 16) | (mask(6) << 8) | mask(7);
 }

@@ -91,6 +91,38 @@ describe("the compact direct envelope (lean/1)", () => {
     );
   });
 
+  it("property: a run of compact envelopes read one after another, in one frame, gives each its own kind and payload (the last kind, remembered, is never taken for a near one)", () => {
+    // Pairs of kinds that differ in one byte, at each place of the 8 bytes a repeated kind is compared by, and past them
+    // (a byte of a multi-byte character too); payloads from none on, so that some envelopes end inside those 8 bytes.
+    const base = "abcdefghi";
+    const kindOf = (length: number, at: number, with_: string): string => (at < length ? base.slice(0, at) + with_ + base.slice(at + 1, length) : base.slice(0, length));
+    const pair = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 }), fc.constantFrom(["z", "z"], ["é", "è"]));
+    const message = fc.record({
+      kind: pair.map(([length, a, b, [x, y]]) => [kindOf(length, a, x), kindOf(length, b, a === b ? y : x)] as const),
+      payloads: fc.tuple(fc.uint8Array({ maxLength: 12 }), fc.uint8Array({ maxLength: 12 })),
+    });
+    const run = fc.array(message, { minLength: 1, maxLength: 20 }).map((pairs) => pairs.flatMap(({ kind, payloads }) => [0, 1].map((i) => ({ kind: kind[i]!, payload: payloads[i]! }))));
+    fc.assert(
+      fc.property(run, (messages) => {
+        const codec = new EnvelopeCodec();
+        const envelopes = messages.map(({ kind, payload }) => encode(codec, kind, payload, toB));
+        const frame = new Uint8Array(envelopes.reduce((n, e) => n + e.length, 0));
+        let at = 0;
+        for (const e of envelopes) {
+          frame.set(e, at);
+          at += e.length;
+        }
+        at = 0;
+        for (const [i, { kind, payload }] of messages.entries()) {
+          const read = codec.read(frame, at, at + envelopes[i]!.length, fromA);
+          expect(read.kind).toBe(kind);
+          expect(read.payload).toEqual(payload);
+          at += envelopes[i]!.length;
+        }
+      }),
+    );
+  });
+
   it("is refused on a link that did not settle it, and without a link, whatever its size: XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION, saying so (not an older peer)", () => {
     const codec = new EnvelopeCodec();
     const compact = encode(codec, "bench", new Uint8Array(20), toB);
