@@ -72,7 +72,7 @@ describe.skipIf(!built)("the code cache of the Node bundles", () => {
   it("is taken by a fresh process, for @xppg/node and the packages its first connection runs", () => {
     const r = run("@xppg/node");
     expect(r.message).toEqual({ text: "hi" });
-    for (const tail of ["/node/dist/bundle/index.script.js", "/secure/dist/bundle/", "/transport-tcp/dist/bundle/index.script.js", "/framing/dist/bundle/index.script.js", "/state/dist/bundle/index.script.js"]) {
+    for (const tail of ["/node/dist/bundle/index.script.js", "/secure/dist/bundle/", "/transport/dist/bundle/", "/transport-tcp/dist/bundle/index.script.js", "/framing/dist/bundle/index.script.js", "/state/dist/bundle/index.script.js"]) {
       expect(r.scripts.some((s) => s.file.includes(tail) && s.cache === "accepted"), tail).toBe(true);
     }
     expect(r.scripts.filter((s) => s.cache !== "accepted")).toEqual([]);
