@@ -71,8 +71,8 @@ export class RecordLink implements ConnectionLink {
   readonly #remoteAddress: string;
   /** The provider seals and opens a record in one piece (`CryptoProvider.wholeRecords`). */
   readonly #whole: boolean;
-  /** The connection below lends room of its send buffer (`lendRoom` with `sendLent`): large records are sealed into it (see {@link LEND_FROM_BYTES}). */
-  readonly #lends: boolean;
+  /** The connection below lends room of its send buffer (`lendRoom` with `sendLent`): large records are sealed into it (see {@link LEND_FROM_BYTES}). False after a loan of the wrong size (see #sealLent). */
+  #lends: boolean;
 
   #plain: Uint8Array | null = null;
   #plainLength = 0;
@@ -397,12 +397,22 @@ export class RecordLink implements ConnectionLink {
    * Seals a record of `length` bytes (`source`, or the first bytes of the
    * record buffer) into room the connection below lends, and sends it from
    * there: null when it lends none (closed), and the record goes the other way.
+   * A loan of another size than asked breaks `lendRoom`'s contract: a longer
+   * one is cut to the record (`sendLent` sends its first bytes); a shorter
+   * one goes back (`endLoan`), nothing is sealed in it, and this link asks
+   * for no more loans (the record, and every one after it, is sent as a copy).
    */
   #sealLent(cipher: CipherState, length: number, source: Uint8Array | null): Promise<void> | null {
     const conn = this.#conn;
     const size = length + NOISE_TAG_SIZE;
-    const room = conn.lendRoom!(size, size);
-    if (room === undefined) return null;
+    const lent = conn.lendRoom!(size, size);
+    if (lent === undefined) return null;
+    if (lent.byteLength < size) {
+      conn.endLoan?.();
+      this.#lends = false;
+      return null;
+    }
+    const room = lent.byteLength === size ? lent : lent.subarray(0, size);
     const plaintext = source ?? this.#plain!.subarray(0, length);
     try {
       // With a provider of whole records, the tag goes after the ciphertext in the same call (an empty tag).
