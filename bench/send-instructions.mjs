@@ -16,7 +16,16 @@
 // (run both trees in one invocation each for an A/B: the counts repeat to
 // within a few instructions per send).
 //
-//   node bench/send-instructions.mjs [--only=raw,plain,encrypted] [--tree=<built checkout>] [--counts=60,260]
+// `--size=<bytes>` sends messages of that size instead of 100 B (65536: the
+// encrypted bulk sender's full records). Bursts then hold 256 KiB of
+// messages (4 of 64 KiB) unless `--burst=<messages>` says otherwise (with 16
+// of 64 KiB a run stalled, its acknowledgement never coming); pass smaller
+// `--counts` too (5,20 for 64 KiB: the two runs take about 2 minutes; the
+// count then varies by up to a sixth between invocations). Counts
+// weigh a large memcpy lightly against its time (a few instructions move
+// 64 bytes): a copy saved shows less here than on the clock.
+//
+//   node bench/send-instructions.mjs [--only=raw,plain,encrypted] [--tree=<built checkout>] [--counts=60,260] [--size=100] [--burst=4000]
 import { fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -31,10 +40,12 @@ const SELF = fileURLToPath(import.meta.url);
 const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
 const tree = resolve(args.tree ?? repoRoot);
-const BURST = 4000;
+const SIZE = Number(args.size ?? 100);
+/** Messages per burst: 4000 of 100 B, or 256 KiB of larger ones. */
+const BURST = Number(args.burst ?? (SIZE <= 1000 ? 4000 : Math.max(1, Math.floor((256 * 1024) / SIZE))));
 /** Bursts before either count starts: JIT-compiled and steady by then. */
 const WARM_UP_BURSTS = 40;
-const PAYLOAD = new Uint8Array(100).fill(0x5a);
+const PAYLOAD = new Uint8Array(SIZE).fill(0x5a);
 const CONTENDERS = ["raw", "plain", "encrypted"];
 
 /** Options of a Playground of the contender `name`. */
@@ -67,7 +78,7 @@ async function receiver(name) {
 
 /** The traced process: `bursts` bursts after the warm-up, each waited for. */
 async function sender(name, bursts) {
-  const child = fork(SELF, [`--receiver=${name}`, `--tree=${tree}`], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(SELF, [`--receiver=${name}`, `--tree=${tree}`, `--size=${SIZE}`, `--burst=${BURST}`], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const port = await new Promise((done, fail) => {
     child.once("message", (m) => done(m.port));
     child.once("exit", (code) => fail(new Error(`${name}: the receiver exited (${code}) before listening`)));
@@ -116,7 +127,7 @@ function totalOf(file) {
 
 async function traced(name, bursts, dir) {
   const out = join(dir, `cg.${name}.${bursts}`);
-  const child = spawn("valgrind", ["--tool=callgrind", "--trace-children=no", `--callgrind-out-file=${out}`, `--log-file=${out}.log`, process.execPath, SELF, `--sender=${name}`, `--bursts=${bursts}`, `--tree=${tree}`], { stdio: "inherit" });
+  const child = spawn("valgrind", ["--tool=callgrind", "--trace-children=no", `--callgrind-out-file=${out}`, `--log-file=${out}.log`, process.execPath, SELF, `--sender=${name}`, `--bursts=${bursts}`, `--tree=${tree}`, `--size=${SIZE}`, `--burst=${BURST}`], { stdio: "inherit" });
   const [code] = await once(child, "exit");
   if (code !== 0) throw new Error(`${name}: the traced sender exited with ${code} (see ${out}.log)`);
   return totalOf(out);
@@ -128,7 +139,7 @@ else {
   const only = (args.only ?? CONTENDERS.join(",")).split(",");
   const [low, high] = (args.counts ?? "60,260").split(",").map(Number);
   const dir = mkdtempSync(join(tmpdir(), "send-instructions-"));
-  console.log(`send instructions: callgrind, ${WARM_UP_BURSTS} bursts of ${BURST} to warm up, then ${low} and ${high}; packages of ${tree}`);
+  console.log(`send instructions: callgrind, messages of ${SIZE} B, ${WARM_UP_BURSTS} bursts of ${BURST} to warm up, then ${low} and ${high}; packages of ${tree}`);
   try {
     for (const name of only) {
       const a = await traced(name, low, dir);

@@ -29,6 +29,15 @@ const TICK_BUDGET = 4 * RECORD_FILL_PLAINTEXT;
  * held in flight (issue 15: peak RSS).
  */
 const SEND_AHEAD = 2 * TICK_BUDGET;
+/**
+ * Records this large or larger are sealed straight into room the
+ * connection below lends of its own send buffer (`lendRoom`, as TCP's
+ * does), when it lends: the record is never copied there by `send`. A
+ * smaller one (a ping-pong's) is sealed in the record buffer and copied as
+ * before: the loan's view and its two calls would cost more than the copy
+ * they save.
+ */
+const LEND_FROM_BYTES = 16 * 1024;
 
 
 /**
@@ -41,8 +50,9 @@ const SEND_AHEAD = 2 * TICK_BUDGET;
  * first frame of a tick is sealed at once too, and the rest of the tick's
  * frames on the provider's `defer` (one record for many small frames). Frames may span records: the plaintext is one stream.
  * The buffer is reused: with an in-place provider each record is sealed
- * where it lies and nothing is allocated per record; otherwise the
- * ciphertext is the only new allocation.
+ * where it lies (a large one straight into the connection below's send
+ * buffer, when it lends room of it) and nothing is allocated per record;
+ * otherwise the ciphertext is the only new allocation.
  *
  * Receive: each record is decrypted with the next implicit nonce (so any
  * tampered, replayed, reordered or dropped record fails), and the plaintext
@@ -61,6 +71,8 @@ export class RecordLink implements ConnectionLink {
   readonly #remoteAddress: string;
   /** The provider seals and opens a record in one piece (`CryptoProvider.wholeRecords`). */
   readonly #whole: boolean;
+  /** The connection below lends room of its send buffer (`lendRoom` with `sendLent`): large records are sealed into it (see {@link LEND_FROM_BYTES}). False after a loan of the wrong size (see #sealLent). */
+  #lends: boolean;
 
   #plain: Uint8Array | null = null;
   #plainLength = 0;
@@ -122,6 +134,7 @@ export class RecordLink implements ConnectionLink {
     this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
     this.#recordEnd = this.#fill;
     this.#whole = provider.wholeRecords === true;
+    this.#lends = typeof conn.lendRoom === "function" && typeof conn.sendLent === "function";
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
@@ -322,12 +335,13 @@ export class RecordLink implements ConnectionLink {
   /**
    * Encrypts `length` bytes, `source` or else the first bytes of the record
    * buffer (#plain), and sends them as one record; the record buffer is
-   * free again on return. With an in-place provider the record is sealed
-   * into the record buffer, its tag written just after it (the buffer keeps
-   * room for one), and the two sent as one frame with `send`, which copies
-   * it (into the transport's reused batches): nothing is allocated per
-   * record. Otherwise the ciphertext and tag are new buffers, handed over
-   * unjoined.
+   * free again on return. With an in-place provider a large record is
+   * sealed into room the connection below lends of its send buffer, when it
+   * lends (see {@link LEND_FROM_BYTES}); any other is sealed into the record
+   * buffer, its tag written just after it (the buffer keeps room for one),
+   * and the two sent as one frame with `send`, which copies it (into the
+   * transport's reused batches): nothing is allocated per record. Otherwise
+   * the ciphertext and tag are new buffers, handed over unjoined.
    */
   #sealAndSend(length: number, source: Uint8Array | null = null): Promise<void> {
     // A record the connection below would refuse: refused here, before its nonce is spent (a lost record is a gap every
@@ -336,7 +350,10 @@ export class RecordLink implements ConnectionLink {
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const plain = this.#plain;
-    if (plain !== null && length <= plain.length && cipher.inPlaceFor(length)) {
+    const lent = length >= LEND_FROM_BYTES && this.#lends && cipher.inPlaceFor(length) ? this.#sealLent(cipher, length, source) : null;
+    if (lent !== null) {
+      sent = lent;
+    } else if (plain !== null && length <= plain.length && cipher.inPlaceFor(length)) {
       if (length !== this.#viewLength) {
         // #plain starts its memory, which has room for the tag after its last byte.
         const memory = plain.buffer;
@@ -374,6 +391,39 @@ export class RecordLink implements ConnectionLink {
       },
     );
     return sent;
+  }
+
+  /**
+   * Seals a record of `length` bytes (`source`, or the first bytes of the
+   * record buffer) into room the connection below lends, and sends it from
+   * there: null when it lends none (closed), and the record goes the other way.
+   * A loan of another size than asked breaks `lendRoom`'s contract: a longer
+   * one is cut to the record (`sendLent` sends its first bytes); a shorter
+   * one goes back (`endLoan`), nothing is sealed in it, and this link asks
+   * for no more loans (the record, and every one after it, is sent as a copy).
+   */
+  #sealLent(cipher: CipherState, length: number, source: Uint8Array | null): Promise<void> | null {
+    const conn = this.#conn;
+    const size = length + NOISE_TAG_SIZE;
+    const lent = conn.lendRoom!(size, size);
+    if (lent === undefined) return null;
+    if (lent.byteLength < size) {
+      conn.endLoan?.();
+      this.#lends = false;
+      return null;
+    }
+    const room = lent.byteLength === size ? lent : lent.subarray(0, size);
+    const plaintext = source ?? this.#plain!.subarray(0, length);
+    try {
+      // With a provider of whole records, the tag goes after the ciphertext in the same call (an empty tag).
+      if (this.#whole) cipher.encryptInto(plaintext, room, EMPTY);
+      else cipher.encryptInto(plaintext, room.subarray(0, length), room.subarray(length));
+    } catch (err) {
+      // Nothing was sealed (a spent key budget): the room goes back, and the throw ends the link as a failed seal does.
+      conn.endLoan?.();
+      throw err;
+    }
+    return conn.sendLent!(size);
   }
 
   readonly #flushTick = (): void => {
