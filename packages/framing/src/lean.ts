@@ -10,8 +10,10 @@
 
 import { ERROR_TEXTS } from "@xppg/errors";
 import { MAX_KIND_LENGTH } from "./constants.js";
-import { MAX_LEAN_KIND_BYTES, checkString, malformed } from "./envelope-layout.js";
-import { DecodeCache, type EncodeCache } from "./string-cache.js";
+import { LEAN_BYTES, LEAN_MARKER, MAX_LEAN_KIND_BYTES, checkId, checkString, malformed } from "./envelope-layout.js";
+import { frameTooLargeError } from "./errors.js";
+import { DecodeCache, EncodeCache } from "./string-cache.js";
+import { SHORT_COPY_BYTES, putBytes, putShort } from "#alloc";
 
 /** True where the compact layout is written and read. */
 export const LEAN = true;
@@ -36,6 +38,46 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
   encKind = kind;
   encPrefix = prefix;
   return prefix;
+}
+
+/**
+ * Writes a compact envelope at `out[offset]`: the marker, the kind's
+ * `prefix` ({@link leanKindPrefix}) and `body` (the payload's bytes: raw
+ * when `raw`, else its MessagePack). Returns the bytes written, or minus the
+ * bytes needed when `out` has too little room left (nothing written).
+ * Throws `XPPG_ERR_FRAME_TOO_LARGE` past `maxSize`.
+ */
+export function writeLean(out: Uint8Array, offset: number, prefix: Uint8Array, body: Uint8Array, raw: boolean, maxSize: number): number {
+  const prefixLength = prefix.length;
+  const total = 1 + prefixLength + body.length;
+  if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
+  if (offset + total > out.length) return -total;
+  out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
+  const at = offset + 1;
+  // By hand for a short kind: TypedArray#set costs more than the copy.
+  if (prefixLength <= SHORT_COPY_BYTES) putShort(out, at, prefix);
+  else putBytes(out, at, prefix);
+  putBytes(out, at + prefixLength, body);
+  return total;
+}
+
+/** The kinds {@link encodeLeanBytesInto} met, encoded (the codec's own cache is out of its reach). */
+const leanStrings = new EncodeCache(64);
+
+/**
+ * The common message, written as `EnvelopeCodec.encodeFieldsInto` writes it
+ * on a link that settled `lean/1` (from this end to the other, hop limit 0,
+ * unsigned), with its checks in the same order (kind, id, size), for a
+ * sender that knows it has that shape and raw bytes (issue 15: no call
+ * with ten arguments and no look at the link per message). Returns what
+ * `encodeFieldsInto` returns, or 0 for a kind too long for the compact
+ * layout (encode it with the codec: the full layout).
+ */
+export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number): number {
+  const prefix = leanKindPrefix(kind, leanStrings);
+  if (prefix === null) return 0;
+  checkId(id);
+  return writeLean(out, offset, prefix, payload, true, maxSize);
 }
 
 const texts = new DecodeCache();

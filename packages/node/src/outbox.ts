@@ -5,7 +5,7 @@ import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
 import { LENDS_ROOM, MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { encodeLeanBytesInto, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { internalError } from "./errors.js";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
@@ -159,6 +159,26 @@ export class Outbox implements QueueBudgetMember {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): Promise<void> {
+    // Nearly every message (issue 15): raw bytes from this end of a `lean/1` link to the other, into the loan open: the
+    // compact layout written in place, with the codec's checks (framing's encodeLeanBytesInto). Anything else, or an
+    // envelope that does not fit the loan or the bundle, takes the way below, which encodes it again from the start.
+    if (LENDS_ROOM && this.#loan === LENT && link !== undefined && link.lean === true && payload instanceof Uint8Array && hopLimit === 0 && signature === undefined && source === link.local && destination === link.remote) {
+      const out = this.#out;
+      const at = this.#outLength;
+      let written: number;
+      try {
+        written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize);
+      } catch (error) {
+        // As in encodeInLoan: a loan with nothing in it ends now.
+        if (at === 0) this.flush();
+        throw error;
+      }
+      if (written > 0 && (at === 0 || at + BUNDLE_LENGTH_BYTES + written <= this.#frameLimit)) {
+        writeU32(out, at, written);
+        this.#outLength = at + BUNDLE_LENGTH_BYTES + written;
+        return this.#queued();
+      }
+    }
     const codec = this.#codec;
     // Lending: the bundle is written into a loan of the connection's (taken in #reserveRoom).
     if (LENDS_ROOM && this.#loan === NO_LOAN) this.#reserveRoom(0);

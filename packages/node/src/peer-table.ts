@@ -62,8 +62,11 @@ export class PeerTable {
   readonly sessions = new Set<PeerSession>();
   /** Sessions past the handshake, by peer id (reserved at admission, so a racing duplicate is seen). */
   readonly peers = new Map<string, PeerSession>();
-  /** Sessions both sides accepted, by peer id: the ones messages go to. */
-  readonly open = new Map<string, PeerSession>();
+  /** Sessions both sides accepted, by peer id: the ones messages go to. Changed only here (`#list`, `#unlist`), so that {@link PeerTable.openSession}'s cache stays true. */
+  readonly open: ReadonlyMap<string, PeerSession> = new Map<string, PeerSession>();
+  /** {@link PeerTable.openSession}'s last answer: the id asked for and its open session (or undefined); dropped whenever `open` changes. */
+  #lastTo: string | undefined;
+  #lastSession: PeerSession | undefined;
   /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
   readonly paused = new Set<PeerSession>();
   readonly #info = new Map<PeerSession, PeerInfo>();
@@ -120,6 +123,34 @@ export class PeerTable {
   targets(to: string | undefined): PeerSession[] {
     if (to === undefined) return [...this.open.values()];
     return [this.target(to)];
+  }
+
+  /**
+   * The open session of `to`, or undefined: `open.get(to)`, with the last
+   * answer kept (issue 15: a stream of sends to one peer looks it up once,
+   * and a peer id compares by identity). Any change of `open` drops it, so a
+   * send after the peer reconnected finds the new session, one after it
+   * left finds none.
+   */
+  openSession(to: string): PeerSession | undefined {
+    if (to === this.#lastTo) return this.#lastSession;
+    const session = this.open.get(to);
+    this.#lastTo = to;
+    this.#lastSession = session;
+    return session;
+  }
+
+  /** Lists `session` as the peer's open one. */
+  #list(peerId: string, session: PeerSession): void {
+    (this.open as Map<string, PeerSession>).set(peerId, session);
+    this.#lastTo = this.#lastSession = undefined;
+  }
+
+  /** Takes the peer's open session off the list, if it is `session`. */
+  #unlist(peerId: string, session: PeerSession | undefined): void {
+    if (this.open.get(peerId) !== session) return;
+    (this.open as Map<string, PeerSession>).delete(peerId);
+    this.#lastTo = this.#lastSession = undefined;
   }
 
   target(to: string): PeerSession {
@@ -262,7 +293,7 @@ export class PeerTable {
     for (const s of this.#standby.keys()) {
       if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, keptElsewhere(peerId)));
     }
-    this.open.set(peerId, session);
+    this.#list(peerId, session);
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
     this.#announced.add(peerId);
@@ -282,7 +313,7 @@ export class PeerTable {
     this.#standby.delete(session);
     const listed = this.peers.get(peerId);
     this.peers.set(peerId, session);
-    if (this.open.get(peerId) === listed) this.open.delete(peerId);
+    this.#unlist(peerId, listed);
     for (const resolve of waiting) resolve();
     if (listed === undefined || listed === session) return;
     listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, ERROR_TEXTS ? `${peerId} kept another connection to ${this.#o.localPeerId}` : [peerId, this.#o.localPeerId]));
@@ -306,7 +337,7 @@ export class PeerTable {
       for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
       return this.#replacementEnded(peerId);
     }
-    if (this.open.get(peerId) === session) this.open.delete(peerId);
+    this.#unlist(peerId, session);
     // Still the registered session: the peer is gone (not replaced by another connection).
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);

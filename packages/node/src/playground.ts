@@ -62,7 +62,7 @@ export class Playground {
   readonly #o: ResolvedOptions;
   readonly #r: Rooms;
   /** Held directly, not through `#r`: the send path reads them per message. */
-  readonly #open: Map<string, PeerSession>;
+  readonly #open: ReadonlyMap<string, PeerSession>;
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
@@ -315,7 +315,7 @@ export class Playground {
       if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      const session = this.#open.get(to);
+      const session = this.#table.openSession(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);

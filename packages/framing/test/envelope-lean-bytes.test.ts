@@ -1,0 +1,63 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { EnvelopeCodec, encodeLeanBytesInto, type EnvelopeLink } from "../src/index.js";
+
+// encodeLeanBytesInto is the sender's short way for its common message (raw
+// bytes from one end of a lean/1 link to the other): it must write exactly
+// what the codec writes for that message, refuse what the codec refuses with
+// the same error, and answer the same for too little room.
+
+const A = "peer-a-".padEnd(55, "a");
+const B = "peer-b-".padEnd(55, "b");
+const toB: EnvelopeLink = { local: A, remote: B, lean: true };
+
+type Outcome = { written: number; bytes: number[] } | { error: string };
+
+function outcome(fn: (out: Uint8Array) => number, room: number, offset: number): Outcome {
+  // Filled with a pattern: bytes not written must stay as they were, whatever was answered.
+  const out = new Uint8Array(room).map((_, i) => (i * 13) & 0xff);
+  try {
+    const written = fn(out);
+    return { written, bytes: [...out] };
+  } catch (error) {
+    return { error: isXppgError(error) ? `${error.code}: ${error.message}` : `untyped: ${String(error)}` };
+  }
+}
+
+const kinds = fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 0, maxLength: 300, unit: "grapheme" }), fc.constantFrom("bench", "x", "é".repeat(128), "€".repeat(86), "a".repeat(255), "a".repeat(256)));
+const ids = fc.oneof(fc.nat(), fc.constantFrom(0, 2 ** 32, Number.MAX_SAFE_INTEGER, -1, 1.5, Number.NaN, 2 ** 53));
+
+describe("encodeLeanBytesInto", () => {
+  it("property: writes, refuses and asks for room exactly as the codec's encodeFieldsInto on a lean/1 link", () => {
+    fc.assert(
+      fc.property(kinds, ids, fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 700 }), fc.nat({ max: 16 }), fc.constantFrom(64, 200, 1 << 20), (kind, id, payload, room, offset, maxSize) => {
+        const codec = new EnvelopeCodec({ maxSize });
+        const at = Math.min(offset, room);
+        const theirs = outcome((out) => codec.encodeFieldsInto(out, at, kind, A, B, id, 0, payload, undefined, toB), room, at);
+        const ours = outcome((out) => encodeLeanBytesInto(out, at, kind, id, payload, maxSize), room, at);
+        if ("written" in ours && ours.written === 0) {
+          // Not taken: a kind too long for one length byte (the codec takes the full layout for it), nothing written.
+          expect(new TextEncoder().encode(kind).length).toBeGreaterThan(255);
+          expect(ours.bytes).toEqual([...new Uint8Array(room).map((_, i) => (i * 13) & 0xff)]);
+          return;
+        }
+        expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("checks the kind, the id and the size before it writes a byte", () => {
+    const out = new Uint8Array(64);
+    const payload = new Uint8Array(10);
+    expect(() => encodeLeanBytesInto(out, 0, "", 1, payload, 1 << 20)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
+    expect(() => encodeLeanBytesInto(out, 0, 7 as unknown as string, 1, payload, 1 << 20)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
+    expect(() => encodeLeanBytesInto(out, 0, "k", -1, payload, 1 << 20)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
+    expect(() => encodeLeanBytesInto(out, 0, "k", 1, payload, 12)).toThrow(expect.objectContaining({ code: "XPPG_ERR_FRAME_TOO_LARGE" }));
+    expect([...out]).toEqual(new Array(64).fill(0));
+    expect(encodeLeanBytesInto(out, 60, "k", 1, payload, 1 << 20)).toBe(-13);
+    expect(encodeLeanBytesInto(out, 0, "k", 1, payload, 1 << 20)).toBe(13);
+    expect([...out.subarray(0, 3)]).toEqual([0x81, 1, 0x6b]);
+  });
+});

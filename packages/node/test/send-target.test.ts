@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { collect, nextEvent, stopNodesAfterEach, until } from "./helpers.js";
+import { errorsOf, tcpNode } from "./tcp-helpers.js";
+
+// pg.send keeps the last peer id it looked up with its session (issue 15: a
+// stream of sends to one peer looks it up once). Any change of the node's open
+// sessions drops it: these tests send raw bytes (the plaintext path that
+// writes in place, in room the TCP connection lends) and text to one peer id,
+// with one options object, while the peer leaves, comes back and is replaced.
+
+stopNodesAfterEach();
+
+const plain = { dangerouslyDisableEncryption: true, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
+const bytes = (n: number): Uint8Array => new Uint8Array(100).fill(n);
+const firstByte = (m: { payload: Uint8Array }): number => m.payload[0]!;
+
+describe("pg.send to one peer id", () => {
+  for (const encrypted of [false, true]) {
+    it(`goes to the peer's new session once it came back, and rejects while it is gone (${encrypted ? "encrypted" : "plaintext"})`, async () => {
+      const options = encrypted ? { limits: plain.limits } : plain;
+      const a = await tcpNode(options);
+      const b = await tcpNode(options);
+      const errors = [...errorsOf(a), ...errorsOf(b)];
+      const atA = collect<Uint8Array>(a, "blob");
+      await b.join(`tcp://127.0.0.1:${a.port}`);
+      await until(() => a.peers.length === 1, 5000, "a to see b");
+      const to = { to: a.peerId };
+      for (let n = 1; n <= 3; n++) await b.send("blob", bytes(n), to);
+      await until(() => atA.length === 3, 5000, "the first three messages");
+
+      const left = nextEvent(b, "peer:left");
+      expect(a.disconnect(b.peerId)).toBe(true);
+      await left;
+      // Gone: not a neighbour, and no route to it (what a send to it did before the last session was kept).
+      await expect(b.send("blob", bytes(4), to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+      await expect(b.send("blob", bytes(4), to.to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+
+      await b.join(`tcp://127.0.0.1:${a.port}`);
+      await until(() => a.peers.length === 1, 5000, "a to see b again");
+      for (let n = 5; n <= 7; n++) await b.send("blob", bytes(n), to);
+      await until(() => atA.length === 6, 5000, "the messages on the new connection");
+      expect(atA.map(firstByte)).toEqual([1, 2, 3, 5, 6, 7]);
+      expect(atA.every((m) => m.src === b.peerId)).toBe(true);
+      expect(errors).toEqual([]);
+    });
+  }
+
+  it("follows the peer from one connection to the next in one tick's sends, and a stopped peer's sends reject", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    const atA = collect<Uint8Array>(a, "blob");
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    // The last session kept, then the peer gone within the same tick as more sends.
+    const first = b.send("blob", bytes(1), to);
+    const left = nextEvent(b, "peer:left");
+    expect(b.disconnect(a.peerId)).toBe(true);
+    await left;
+    await first;
+    await expect(b.send("blob", bytes(2), to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+    // A peer that joins again under the same id, and a stream of sends to it in one tick.
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    const sends = [3, 4, 5].map((n) => b.send("blob", bytes(n), to));
+    await Promise.all(sends);
+    await until(() => atA.length === 4, 5000, "the messages on the new connection");
+    expect(atA.map(firstByte)).toEqual([1, 3, 4, 5]);
+    await a.stop();
+    await until(() => b.peers.length === 0, 5000, "b to see a leave");
+    await expect(b.send("blob", bytes(6), to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
+  });
+});
