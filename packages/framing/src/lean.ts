@@ -21,6 +21,13 @@ export const LEAN = true;
 /** The last kind written, checked: it starts as an object no caller holds (an unset `undefined` let a first `undefined` kind through). */
 let encKind: unknown = {};
 let encPrefix = new Uint8Array(0);
+/**
+ * The head of a compact envelope of raw bytes of that kind (`LEAN_MARKER |
+ * LEAN_BYTES`, then `encPrefix`) as big-endian 32-bit words, the last one
+ * padded with zeros: {@link encodeLeanBytesInto} writes it with a store per
+ * word where the bytes took one each (issue 15).
+ */
+let encBytesHead: number[] = [];
 
 /**
  * A kind's `[u8 length][UTF-8]`, the kind checked as the full layout checks
@@ -35,8 +42,15 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
   const prefix = new Uint8Array(1 + bytes.length);
   prefix[0] = bytes.length;
   prefix.set(bytes, 1);
+  const head: number[] = [];
+  for (let i = 0; i <= prefix.length; i += 4) {
+    let word = 0;
+    for (let j = i; j < i + 4; j++) word = (word << 8) | (j === 0 ? LEAN_MARKER | LEAN_BYTES : j <= prefix.length ? prefix[j - 1]! : 0);
+    head.push(word);
+  }
   encKind = kind;
   encPrefix = prefix;
+  encBytesHead = head;
   return prefix;
 }
 
@@ -72,12 +86,27 @@ const leanStrings = new EncodeCache(64);
  * with ten arguments and no look at the link per message). Returns what
  * `encodeFieldsInto` returns, or 0 for a kind too long for the compact
  * layout (encode it with the codec: the full layout).
+ *
+ * With `view`, a `DataView` whose byte `viewOffset` is `out[0]`, the head
+ * (marker, kind length, kind) is written a 32-bit word at a time; the last
+ * word's padding lands where the payload goes (it is copied after) or, for
+ * a payload shorter than that, past the envelope's end, within `out`.
  */
-export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number): number {
+export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number, view?: DataView, viewOffset = 0): number {
   const prefix = leanKindPrefix(kind, leanStrings);
   if (prefix === null) return 0;
   checkId(id);
-  return writeLean(out, offset, prefix, payload, true, maxSize);
+  const head = encBytesHead;
+  const headLength = 1 + prefix.length;
+  const total = headLength + payload.length;
+  if (view === undefined || offset + head.length * 4 > out.length) return writeLean(out, offset, prefix, payload, true, maxSize);
+  if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
+  if (offset + total > out.length) return -total;
+  const at = viewOffset + offset;
+  view.setUint32(at, head[0]!);
+  for (let i = 1; i < head.length; i++) view.setUint32(at + 4 * i, head[i]!);
+  putBytes(out, offset + headLength, payload);
+  return total;
 }
 
 const texts = new DecodeCache();

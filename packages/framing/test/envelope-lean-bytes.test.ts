@@ -14,7 +14,7 @@ const toB: EnvelopeLink = { local: A, remote: B, lean: true };
 
 type Outcome = { written: number; bytes: number[] } | { error: string };
 
-function outcome(fn: (out: Uint8Array) => number, room: number, offset: number): Outcome {
+function outcome(fn: (out: Uint8Array) => number, room: number): Outcome {
   // Filled with a pattern: bytes not written must stay as they were, whatever was answered.
   const out = new Uint8Array(room).map((_, i) => (i * 13) & 0xff);
   try {
@@ -34,8 +34,8 @@ describe("encodeLeanBytesInto", () => {
       fc.property(kinds, ids, fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 700 }), fc.nat({ max: 16 }), fc.constantFrom(64, 200, 1 << 20), (kind, id, payload, room, offset, maxSize) => {
         const codec = new EnvelopeCodec({ maxSize });
         const at = Math.min(offset, room);
-        const theirs = outcome((out) => codec.encodeFieldsInto(out, at, kind, A, B, id, 0, payload, undefined, toB), room, at);
-        const ours = outcome((out) => encodeLeanBytesInto(out, at, kind, id, payload, maxSize), room, at);
+        const theirs = outcome((out) => codec.encodeFieldsInto(out, at, kind, A, B, id, 0, payload, undefined, toB), room);
+        const ours = outcome((out) => encodeLeanBytesInto(out, at, kind, id, payload, maxSize), room);
         if ("written" in ours && ours.written === 0) {
           // Not taken: a kind too long for one length byte (the codec takes the full layout for it), nothing written.
           expect(new TextEncoder().encode(kind).length).toBeGreaterThan(255);
@@ -43,6 +43,42 @@ describe("encodeLeanBytesInto", () => {
           return;
         }
         expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("property: with a DataView of the memory, writes the same envelope, and nothing outside `out` nor more than 3 bytes past the envelope", () => {
+    const PAD = 8;
+    fc.assert(
+      fc.property(kinds, ids, fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 700 }), fc.nat({ max: 16 }), fc.constantFrom(64, 200, 1 << 20), (kind, id, payload, room, offset, maxSize) => {
+        const codec = new EnvelopeCodec({ maxSize });
+        const at = Math.min(offset, room);
+        const theirs = outcome((out) => codec.encodeFieldsInto(out, at, kind, A, B, id, 0, payload, undefined, toB), room);
+        const memory = new Uint8Array(room + 2 * PAD).map((_, i) => (i * 29) & 0xff);
+        const before = Uint8Array.from(memory);
+        const out = memory.subarray(PAD, PAD + room);
+        let written: number;
+        try {
+          written = encodeLeanBytesInto(out, at, kind, id, payload, maxSize, new DataView(memory.buffer), PAD);
+        } catch (error) {
+          expect({ error: isXppgError(error) ? `${error.code}: ${error.message}` : `untyped: ${String(error)}` }).toEqual(theirs);
+          expect(memory).toEqual(before);
+          return;
+        }
+        // Never a byte outside `out`.
+        expect([...memory.subarray(0, PAD), ...memory.subarray(PAD + room)]).toEqual([...before.subarray(0, PAD), ...before.subarray(PAD + room)]);
+        if (written <= 0) {
+          if (written === 0) expect(new TextEncoder().encode(kind).length).toBeGreaterThan(255);
+          else expect(written).toEqual((theirs as { written: number }).written);
+          expect(memory).toEqual(before);
+          return;
+        }
+        const expected = theirs as { written: number; bytes: number[] };
+        expect(written).toBe(expected.written);
+        expect([...out.subarray(at, at + written)]).toEqual(expected.bytes.slice(at, at + written));
+        expect([...out.subarray(0, at)]).toEqual([...before.subarray(PAD, PAD + at)]);
+        expect([...out.subarray(at + written + 3)]).toEqual([...before.subarray(PAD + at + written + 3, PAD + room)]);
       }),
       { numRuns: 2000 },
     );

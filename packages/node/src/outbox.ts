@@ -159,26 +159,6 @@ export class Outbox implements QueueBudgetMember {
     signature: Uint8Array | undefined,
     link: EnvelopeLink | undefined,
   ): Promise<void> {
-    // Nearly every message (issue 15): raw bytes from this end of a `lean/1` link to the other, into the loan open: the
-    // compact layout written in place, with the codec's checks (framing's encodeLeanBytesInto). Anything else, or an
-    // envelope that does not fit the loan or the bundle, takes the way below, which encodes it again from the start.
-    if (LENDS_ROOM && this.#loan === LENT && link !== undefined && link.lean === true && payload instanceof Uint8Array && hopLimit === 0 && signature === undefined && source === link.local && destination === link.remote) {
-      const out = this.#out;
-      const at = this.#outLength;
-      let written: number;
-      try {
-        written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize);
-      } catch (error) {
-        // As in encodeInLoan: a loan with nothing in it ends now.
-        if (at === 0) this.flush();
-        throw error;
-      }
-      if (written > 0 && (at === 0 || at + BUNDLE_LENGTH_BYTES + written <= this.#frameLimit)) {
-        writeU32(out, at, written);
-        this.#outLength = at + BUNDLE_LENGTH_BYTES + written;
-        return this.#queued();
-      }
-    }
     const codec = this.#codec;
     // Lending: the bundle is written into a loan of the connection's (taken in #reserveRoom).
     if (LENDS_ROOM && this.#loan === NO_LOAN) this.#reserveRoom(0);
@@ -198,6 +178,45 @@ export class Outbox implements QueueBudgetMember {
     writeU32(this.#out, this.#outLength, written);
     this.#outLength += BUNDLE_LENGTH_BYTES + written;
     return this.#queued();
+  }
+
+  /**
+   * Queues a message of raw bytes from this node to the peer on a link that
+   * settled the compact direct layout (`lean/1`), written in place into the
+   * loan open: nearly every message a plaintext node sends (issue 15; framing's
+   * `encodeLeanBytesInto` makes the codec's checks, in its order). Undefined,
+   * with nothing queued, when it cannot go this way (no loan open, a kind too
+   * long for the layout, no room left in the loan or the bundle): then
+   * {@link Outbox.encodeFields} queues it. Node's only (a page's connections lend no room).
+   */
+  sendLean(kind: string, id: number, payload: Uint8Array): Promise<void> | undefined {
+    if (LENDS_ROOM && this.#loan === LENT) {
+      const out = this.#out;
+      const at = this.#outLength;
+      let written: number;
+      const view = this.#view!;
+      const viewAt = out.byteOffset;
+      try {
+        written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize, view, viewAt);
+      } catch (error) {
+        // As in encodeInLoan: a loan with nothing in it ends now.
+        if (at === 0) this.flush();
+        throw error;
+      }
+      const end = at + BUNDLE_LENGTH_BYTES + written;
+      if (written > 0 && (at === 0 || end <= this.#frameLimit)) {
+        view.setUint32(viewAt + at, written);
+        this.#outLength = end;
+        // What #queued answers in the common case (its checks in its order), without the call: a flush is scheduled, the outbox is open, and the queue is under both bounds.
+        const queued = this.#inFlight + end;
+        if (this.#flushScheduled && !this.#closed && queued <= SESSION_HIGH_WATER_MARK && queued <= this.#limits.maxQueuedBytes) {
+          this.sentSinceTick = true;
+          return QUEUED;
+        }
+        return this.#queued();
+      }
+    }
+    return undefined;
   }
 
   /** Hands the bundle to the connection: `send` copies it before it returns (the buffer is reused); `sendLent` sends it where it was written. */
@@ -341,6 +360,9 @@ export class Outbox implements QueueBudgetMember {
         if (room instanceof Uint8Array) {
           this.#out = room;
           this.#loan = LENT;
+          // A view of the memory the loan is in, for sendLean's word stores: made again only when that memory is other
+          // than the last loan's (a connection lends from a few pooled buffers), not per loan (one per message in a ping-pong).
+          if (this.#view?.buffer !== room.buffer) this.#view = new DataView(room.buffer);
           return;
         }
         // Declined (a closed connection): copies from then on. Or lendRoom threw: the bundle cannot go, as when send throws.
@@ -460,6 +482,8 @@ export class Outbox implements QueueBudgetMember {
    * `#host`). Declared last and without a value: a page's download pays least for it.
    */
   #loan: typeof NO_LOAN | typeof LENT | undefined;
+  /** A `DataView` of the memory of the last loan (Node's only, as the loans). */
+  #view: DataView | undefined;
 }
 
 /** {@link Outbox}'s `#loan`: lending, no loan open. */

@@ -11,6 +11,8 @@ import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
 import { sessionClosedError } from "./session-errors.js";
+import { OpenSessions } from "./open-sessions.js";
+import { KEEPS_LAST_TARGET } from "#host";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
@@ -62,11 +64,8 @@ export class PeerTable {
   readonly sessions = new Set<PeerSession>();
   /** Sessions past the handshake, by peer id (reserved at admission, so a racing duplicate is seen). */
   readonly peers = new Map<string, PeerSession>();
-  /** Sessions both sides accepted, by peer id: the ones messages go to. Changed only here (`#list`, `#unlist`), so that {@link PeerTable.openSession}'s cache stays true. */
-  readonly open: ReadonlyMap<string, PeerSession> = new Map<string, PeerSession>();
-  /** {@link PeerTable.openSession}'s last answer: the id asked for and its open session (or undefined); dropped whenever `open` changes. */
-  #lastTo: string | undefined;
-  #lastSession: PeerSession | undefined;
+  /** Sessions both sides accepted, by peer id: the ones messages go to (in Node, an {@link OpenSessions}: `pg.send`'s way to them). */
+  readonly open: Map<string, PeerSession> = KEEPS_LAST_TARGET ? new OpenSessions() : new Map<string, PeerSession>();
   /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
   readonly paused = new Set<PeerSession>();
   readonly #info = new Map<PeerSession, PeerInfo>();
@@ -123,34 +122,6 @@ export class PeerTable {
   targets(to: string | undefined): PeerSession[] {
     if (to === undefined) return [...this.open.values()];
     return [this.target(to)];
-  }
-
-  /**
-   * The open session of `to`, or undefined: `open.get(to)`, with the last
-   * answer kept (issue 15: a stream of sends to one peer looks it up once,
-   * and a peer id compares by identity). Any change of `open` drops it, so a
-   * send after the peer reconnected finds the new session, one after it
-   * left finds none.
-   */
-  openSession(to: string): PeerSession | undefined {
-    if (to === this.#lastTo) return this.#lastSession;
-    const session = this.open.get(to);
-    this.#lastTo = to;
-    this.#lastSession = session;
-    return session;
-  }
-
-  /** Lists `session` as the peer's open one. */
-  #list(peerId: string, session: PeerSession): void {
-    (this.open as Map<string, PeerSession>).set(peerId, session);
-    this.#lastTo = this.#lastSession = undefined;
-  }
-
-  /** Takes the peer's open session off the list, if it is `session`. */
-  #unlist(peerId: string, session: PeerSession | undefined): void {
-    if (this.open.get(peerId) !== session) return;
-    (this.open as Map<string, PeerSession>).delete(peerId);
-    this.#lastTo = this.#lastSession = undefined;
   }
 
   target(to: string): PeerSession {
@@ -293,7 +264,7 @@ export class PeerTable {
     for (const s of this.#standby.keys()) {
       if (s.peerId === peerId && s.connection.outbound !== session.connection.outbound) s.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, keptElsewhere(peerId)));
     }
-    this.#list(peerId, session);
+    this.open.set(peerId, session);
     this.#replacing.delete(peerId);
     if (this.#announced.has(peerId)) return undefined;
     this.#announced.add(peerId);
@@ -313,7 +284,7 @@ export class PeerTable {
     this.#standby.delete(session);
     const listed = this.peers.get(peerId);
     this.peers.set(peerId, session);
-    this.#unlist(peerId, listed);
+    if (this.open.get(peerId) === listed) this.open.delete(peerId);
     for (const resolve of waiting) resolve();
     if (listed === undefined || listed === session) return;
     listed.close(new PlaygroundError(NODE_ERROR_CODES.DUPLICATE_CONNECTION, ERROR_TEXTS ? `${peerId} kept another connection to ${this.#o.localPeerId}` : [peerId, this.#o.localPeerId]));
@@ -337,7 +308,7 @@ export class PeerTable {
       for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
       return this.#replacementEnded(peerId);
     }
-    this.#unlist(peerId, session);
+    if (this.open.get(peerId) === session) this.open.delete(peerId);
     // Still the registered session: the peer is gone (not replaced by another connection).
     if (this.peers.get(peerId) !== session) return this.#replacementEnded(peerId);
     this.peers.delete(peerId);

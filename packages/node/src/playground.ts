@@ -7,7 +7,7 @@ import { checkFunction, checkSignal, checkString, invalidArgument, show } from "
 import { banKey } from "./bans.js";
 import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, passedKind, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
-import { memberForApplication, INLINE_SEND_CHECKS } from "#host";
+import { memberForApplication, INLINE_SEND_CHECKS, KEEPS_LAST_TARGET } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
@@ -20,6 +20,7 @@ import type { RelayStats } from "./relay-service.js";
 import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
+import type { OpenSessions } from "./open-sessions.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
@@ -62,7 +63,7 @@ export class Playground {
   readonly #o: ResolvedOptions;
   readonly #r: Rooms;
   /** Held directly, not through `#r`: the send path reads them per message. */
-  readonly #open: ReadonlyMap<string, PeerSession>;
+  readonly #open: Map<string, PeerSession>;
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
@@ -315,7 +316,7 @@ export class Playground {
       if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      const session = this.#table.openSession(to);
+      const session = KEEPS_LAST_TARGET ? (this.#open as OpenSessions).session(to) : this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);

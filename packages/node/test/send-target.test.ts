@@ -69,4 +69,33 @@ describe("pg.send to one peer id", () => {
     await until(() => b.peers.length === 0, 5000, "b to see a leave");
     await expect(b.send("blob", bytes(6), to)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
   });
+
+  it("raw bytes that cannot take the compact way in place go the full way, and one too large rejects without harm to the tick's others", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    const errors = [...errorsOf(a), ...errorsOf(b)];
+    const long = "✓".repeat(100); // 300 bytes of UTF-8: too long for the compact layout's one length byte
+    const got: [string, number, number][] = [];
+    a.on("blob", (_src, kind, payload) => void got.push([kind, (payload as Uint8Array).length, (payload as Uint8Array)[0]!]));
+    a.on(long, (_src, _kind, payload) => void got.push(["long", (payload as Uint8Array).length, (payload as Uint8Array)[0]!]));
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    // One tick: small ones (into the loan), one over the node's frame limit, one too long for the compact kind, one that outgrows the loan.
+    const sends = [
+      b.send("blob", bytes(1), to),
+      b.send("blob", bytes(2), to),
+      b.send("blob", new Uint8Array(2 * 1024 * 1024), to),
+      b.send("blob", bytes(3), to),
+      b.send(long, bytes(4), to),
+      b.send("blob", new Uint8Array(200 * 1024).fill(5), to),
+      b.send("blob", bytes(6), to),
+    ];
+    const settled = await Promise.allSettled(sends);
+    expect(settled.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code))).toEqual(["ok", "ok", "XPPG_ERR_FRAME_TOO_LARGE", "ok", "ok", "ok", "ok"]);
+    await until(() => got.length === 6, 5000, "every message sent");
+    expect(got).toEqual([["blob", 100, 1], ["blob", 100, 2], ["blob", 100, 3], ["long", 100, 4], ["blob", 200 * 1024, 5], ["blob", 100, 6]]);
+    expect(a.peers.length).toBe(1);
+    expect(errors).toEqual([]);
+  });
 });

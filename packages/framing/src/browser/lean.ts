@@ -25,6 +25,6 @@ export function writeLean(_out: Uint8Array, _offset: number, _prefix: Uint8Array
 }
 
 /** Never called in a page (its connections lend no room). */
-export function encodeLeanBytesInto(_out: Uint8Array, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number): number {
+export function encodeLeanBytesInto(_out: Uint8Array, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number, _view?: DataView, _viewOffset?: number): number {
   return 0;
 }
