@@ -195,7 +195,7 @@ export class Outbox implements QueueBudgetMember {
       const at = this.#outLength;
       let written: number;
       const view = this.#view!;
-      const viewAt = out.byteOffset;
+      const viewAt = this.#viewAt!;
       try {
         written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize, view, viewAt);
       } catch (error) {
@@ -363,6 +363,7 @@ export class Outbox implements QueueBudgetMember {
           // A view of the memory the loan is in, for sendLean's word stores: made again only when that memory is other
           // than the last loan's (a connection lends from a few pooled buffers), not per loan (one per message in a ping-pong).
           if (this.#view?.buffer !== room.buffer) this.#view = new DataView(room.buffer);
+          this.#viewAt = room.byteOffset;
           return;
         }
         // Declined (a closed connection): copies from then on. Or lendRoom threw: the bundle cannot go, as when send throws.
@@ -482,8 +483,9 @@ export class Outbox implements QueueBudgetMember {
    * `#host`). Declared last and without a value: a page's download pays least for it.
    */
   #loan: typeof NO_LOAN | typeof LENT | undefined;
-  /** A `DataView` of the memory of the last loan (Node's only, as the loans). */
+  /** A `DataView` of the memory of the last loan, and where in it the loan starts (Node's only, as the loans). */
   #view: DataView | undefined;
+  #viewAt: number | undefined;
 }
 
 /** {@link Outbox}'s `#loan`: lending, no loan open. */

@@ -98,4 +98,19 @@ describe("pg.send to one peer id", () => {
     expect(a.peers.length).toBe(1);
     expect(errors).toEqual([]);
   });
+
+  it("checks every options object after a stream of good ones, as the first", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const send = (options: unknown): Promise<void> => b.send("blob", bytes(1), options as never);
+    for (let i = 0; i < 200; i++) await send({ to: a.peerId });
+    for (const bad of [{ to: a.peerId, tO: a.peerId }, { too: a.peerId }, { to: "" }, { to: 7 }, { to: "x".repeat(513) }, [a.peerId], null, 7]) {
+      await expect(send(bad)).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    }
+    await expect(send({ to: "nobody" })).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
+    await expect(send({ to: undefined })).resolves.toBeUndefined();
+    await expect(send({ to: a.peerId })).resolves.toBeUndefined();
+  });
 });
