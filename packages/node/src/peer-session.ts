@@ -220,8 +220,9 @@ export class PeerSession {
   /** Queues a message from this node to this peer, encoded from its fields (no envelope object); throws as the codec does. */
   sendDirect(kind: string, payload: unknown, id: number): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.#closedError());
-    // Nearly every message of a plaintext node (issue 15): raw bytes on a link both ends settled `lean/1` for, written in place.
-    if (LENDS_ROOM && payload instanceof Uint8Array && this.#phase === "open" && this.#link!.lean === true) {
+    // Nearly every message of a plaintext node (issue 15): raw bytes on a link both ends settled `lean/1` for, written in place
+    // (on a connection that lends room: not a secure channel's, whose sends go on without the call).
+    if (LENDS_ROOM && payload instanceof Uint8Array && this.#phase === "open" && this.#link!.lean === true && this.connection.sendLent !== undefined) {
       const sent = this.#outbox.sendLean(kind, id, payload);
       if (sent !== undefined) return sent;
     }
