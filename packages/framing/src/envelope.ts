@@ -15,6 +15,8 @@ import {
   FLAG_DESTINATION,
   FLAG_LINK_DESTINATION,
   FLAG_LINK_SOURCE,
+  LEAN_BYTES,
+  LEAN_MARKER,
   SIGNATURE_LENGTH,
   allocate,
   checkId,
@@ -25,7 +27,7 @@ import {
 import { EnvelopeReader, type ReadEnvelope } from "./envelope-reader.js";
 import { FRAMING_ERROR_CODES, FramingError, frameTooLargeError } from "./errors.js";
 import { EncodeCache } from "./string-cache.js";
-import { LEAN, leanKindPrefix, writeLean } from "#lean";
+import { LEAN, leanKindPrefix } from "#lean";
 import { SHORT_COPY_BYTES, STRAIGHT_COPIES, putBytes, putShort } from "#alloc";
 
 export { SIGNATURE_LENGTH } from "./envelope-layout.js";
@@ -195,7 +197,18 @@ export class EnvelopeCodec {
       if (prefix !== null) {
         checkId(id);
         const raw = payload instanceof Uint8Array;
-        return writeLean(out, offset, prefix, raw ? payload : this.#encodePayload(kind, payload), raw, this.maxSize);
+        const body = raw ? payload : this.#encodePayload(kind, payload);
+        const prefixLength = prefix.length;
+        const total = 1 + prefixLength + body.length;
+        if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
+        if (offset + total > out.length) return -total;
+        out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
+        const at = offset + 1;
+        // By hand for a short kind, as in #write.
+        if (prefixLength <= SHORT_COPY_BYTES) putShort(out, at, prefix);
+        else putBytes(out, at, prefix);
+        putBytes(out, at + prefixLength, body);
+        return total;
       }
     }
     let total: number;

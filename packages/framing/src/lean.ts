@@ -61,7 +61,7 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
  * bytes needed when `out` has too little room left (nothing written).
  * Throws `XPPG_ERR_FRAME_TOO_LARGE` past `maxSize`.
  */
-export function writeLean(out: Uint8Array, offset: number, prefix: Uint8Array, body: Uint8Array, raw: boolean, maxSize: number): number {
+function writeLean(out: Uint8Array, offset: number, prefix: Uint8Array, body: Uint8Array, raw: boolean, maxSize: number): number {
   const prefixLength = prefix.length;
   const total = 1 + prefixLength + body.length;
   if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");

@@ -19,11 +19,6 @@ export function readLeanKind(_bytes: Uint8Array, _start: number, _end: number): 
   return "";
 }
 
-/** Never called in a page (`LEAN` is false). */
-export function writeLean(_out: Uint8Array, _offset: number, _prefix: Uint8Array, _body: Uint8Array, _raw: boolean, _maxSize: number): number {
-  return 0;
-}
-
 /** Never called in a page (its connections lend no room). */
 export function encodeLeanBytesInto(_out: Uint8Array, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number, _view?: DataView, _viewOffset?: number): number {
   return 0;
