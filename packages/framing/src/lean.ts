@@ -90,7 +90,9 @@ const leanStrings = new EncodeCache(64);
  * With `view`, a `DataView` whose byte `viewOffset` is `out[0]`, the head
  * (marker, kind length, kind) is written a 32-bit word at a time; the last
  * word's padding lands where the payload goes (it is copied after) or, for
- * a payload shorter than that, past the envelope's end, within `out`.
+ * a payload shorter than that, past the envelope's end, within `out`. A
+ * payload in the bytes those words cover (a subarray of `out`'s memory) is
+ * written as without `view`, so it reads as the codec reads it.
  */
 export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number, view?: DataView, viewOffset = 0): number {
   const prefix = leanKindPrefix(kind, leanStrings);
@@ -99,7 +101,12 @@ export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: strin
   const head = encBytesHead;
   const headLength = 1 + prefix.length;
   const total = headLength + payload.length;
-  if (view === undefined || offset + head.length * 4 > out.length) return writeLean(out, offset, prefix, payload, true, maxSize);
+  const wordsEnd = offset + head.length * 4;
+  // The codec's way too when the payload lies in the memory the head's words cover: the last word's padding would
+  // otherwise zero up to 3 of its bytes before they are copied (the outbox's payloads never do; a caller's may).
+  if (view === undefined || wordsEnd > out.length || (payload.buffer === out.buffer && payload.byteOffset < out.byteOffset + wordsEnd && payload.byteOffset + payload.length > out.byteOffset + offset)) {
+    return writeLean(out, offset, prefix, payload, true, maxSize);
+  }
   if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
   if (offset + total > out.length) return -total;
   const at = viewOffset + offset;

@@ -84,6 +84,55 @@ describe("encodeLeanBytesInto", () => {
     );
   });
 
+  it("property: with a DataView, a payload that lies in `out` itself comes out as the codec writes it", () => {
+    const PAD = 8;
+    fc.assert(
+      fc.property(kinds, ids, fc.nat({ max: 400 }), fc.nat({ max: 400 }), fc.nat({ max: 300 }), fc.nat({ max: 16 }), fc.constantFrom(64, 200, 1 << 20), (kind, id, room, start, length, offset, maxSize) => {
+        room = Math.max(room, 1);
+        const from = Math.min(start, room - 1);
+        const to = Math.min(from + length, room);
+        const at = Math.min(offset, room);
+        const fresh = () => new Uint8Array(room + 2 * PAD).map((_, i) => (i * 29 + 7) & 0xff);
+        // The codec on one copy of the memory, encodeLeanBytesInto on another, each with its payload inside its own `out`.
+        const theirMemory = fresh();
+        const theirOut = theirMemory.subarray(PAD, PAD + room);
+        const codec = new EnvelopeCodec({ maxSize });
+        const theirs = outcome(() => codec.encodeFieldsInto(theirOut, at, kind, A, B, id, 0, theirOut.subarray(from, to), undefined, toB), 0);
+        const memory = fresh();
+        const before = Uint8Array.from(memory);
+        const out = memory.subarray(PAD, PAD + room);
+        const ours = outcome(() => encodeLeanBytesInto(out, at, kind, id, out.subarray(from, to), maxSize, new DataView(memory.buffer), PAD), 0);
+        if ("written" in ours && ours.written === 0) {
+          expect(new TextEncoder().encode(kind).length).toBeGreaterThan(255);
+          expect(memory).toEqual(before);
+          return;
+        }
+        if ("error" in theirs || theirs.written < 0) {
+          expect({ ...ours, bytes: [] }).toEqual({ ...theirs, bytes: [] });
+          expect(memory).toEqual(before);
+          return;
+        }
+        expect("written" in ours && ours.written).toBe(theirs.written);
+        const end = PAD + at + theirs.written;
+        expect([...memory.subarray(0, end)]).toEqual([...theirMemory.subarray(0, end)]);
+        // Past the envelope: at most the last word's 3 bytes of padding, and never outside `out`.
+        expect([...memory.subarray(Math.min(end + 3, PAD + room))]).toEqual([...theirMemory.subarray(Math.min(end + 3, PAD + room))]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("with a DataView, copies a payload lying in `out` where its own bytes go before its head's padding lands on it", () => {
+    const codecOut = new Uint8Array(64);
+    const codecPayload = codecOut.subarray(7, 17).fill(0xee);
+    expect(new EnvelopeCodec({ maxSize: 1 << 20 }).encodeFieldsInto(codecOut, 0, "bench", A, B, 1, 0, codecPayload, undefined, toB)).toBe(17);
+    const out = new Uint8Array(64);
+    const payload = out.subarray(7, 17).fill(0xee);
+    expect(encodeLeanBytesInto(out, 0, "bench", 1, payload, 1 << 20, new DataView(out.buffer), 0)).toBe(17);
+    expect(out[7]).toBe(0xee);
+    expect([...out.subarray(0, 17)]).toEqual([...codecOut.subarray(0, 17)]);
+  });
+
   it("checks the kind, the id and the size before it writes a byte", () => {
     const out = new Uint8Array(64);
     const payload = new Uint8Array(10);
