@@ -13,20 +13,17 @@ import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
 import { FIXED_SHAPE_KINDS, hasRequiredShape, isReservedKind } from "./protocol.js";
 import { tcpAddress } from "./resolved-options.js";
 import { ERROR_TEXTS } from "@xppg/errors";
-import { INLINE_SEND_CHECKS } from "#host";
 
 /** The one option of `send`: a constant, not an array made on each call. */
 const SEND_OPTIONS: readonly string[] = ["to"];
 
-/** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
-export const checkTarget: (options: unknown, call: string, known?: readonly string[]) => string | undefined = INLINE_SEND_CHECKS ? checkTargetQuickly : checkTargetFully;
-
 /**
- * {@link checkTarget} in Node: the common shape, `{ to: peerId }` and
- * nothing else, in few bytes of code (issue 15: V8 then inlines it into a
- * sender's loop); any other shape gets every check of {@link checkTargetFully}.
+ * {@link checkTarget} for `pg.send` in Node (`INLINE_SEND_CHECKS`): the
+ * common shape, `{ to: peerId }` and nothing else, in few bytes of code
+ * (issue 15: V8 then inlines it into a sender's loop); any other shape gets
+ * every check of {@link checkTarget}, which it answers and throws as.
  */
-function checkTargetQuickly(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
+export function checkTargetQuickly(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
   if (options === undefined) return undefined;
   if (typeof options === "object" && options !== null && !Array.isArray(options)) {
     let onlyTo = true;
@@ -34,11 +31,11 @@ function checkTargetQuickly(options: unknown, call: string, known: readonly stri
     const to = (options as { to?: unknown }).to;
     if (onlyTo && (to === undefined || (typeof to === "string" && to.length > 0 && to.length <= 512))) return to;
   }
-  return checkTargetFully(options, call, known);
+  return checkTarget(options, call, known);
 }
 
-/** {@link checkTarget}, each failure in words (a page's, and Node's for any shape but the common one). */
-function checkTargetFully(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
+/** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`; each failure in words. */
+export function checkTarget(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;
   // `pg.sendText("hi", peerId)`: a peer id in place of the options means that peer, never everyone.

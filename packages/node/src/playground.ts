@@ -5,7 +5,7 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, passedKind, raceAbort } from "./call-checks.js";
+import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, checkTargetQuickly, passedKind, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
 import { memberForApplication, INLINE_SEND_CHECKS, KEEPS_LAST_TARGET } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
@@ -310,7 +310,7 @@ export class Playground {
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {
-      const to = checkTarget(options, "pg.send(kind, payload, options?)");
+      const to = INLINE_SEND_CHECKS ? checkTargetQuickly(options, "pg.send(kind, payload, options?)") : checkTarget(options, "pg.send(kind, payload, options?)");
       // In Node the common case is checked here, not in a call (V8 does not inline every call of a send: each cost some ns).
       if (!INLINE_SEND_CHECKS || this.#phase !== "running") this.#assertRunning("send");
       if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
