@@ -1,4 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isXppgError } from "@xppg/errors";
+import { checkTarget, checkTargetQuickly } from "../src/call-checks.js";
 import { collect, nextEvent, stopNodesAfterEach, until } from "./helpers.js";
 import { errorsOf, tcpNode } from "./tcp-helpers.js";
 
@@ -113,4 +116,84 @@ describe("pg.send to one peer id", () => {
     await expect(send({ to: undefined })).resolves.toBeUndefined();
     await expect(send({ to: a.peerId })).resolves.toBeUndefined();
   });
+
+  it("follows a stream of sends to one peer id across a duplicate connection's replacement (both nodes dial each other)", async () => {
+    const x = await tcpNode(plain);
+    const y = await tcpNode(plain);
+    const errors = [...errorsOf(x), ...errorsOf(y)];
+    // The kept connection is the one dialled by the smaller id: the larger dials first, the smaller's dial replaces it.
+    const [small, large] = x.peerId < y.peerId ? [x, y] : [y, x];
+    const atSmall = collect<Uint8Array>(small, "blob");
+    await large.join(`tcp://127.0.0.1:${small.port}`);
+    await until(() => large.peers.length === 1 && small.peers.length === 1, 5000, "one connection");
+    expect(large.peers.map((p) => p.outbound)).toEqual([true]);
+    const to = { to: small.peerId };
+    const outcomes: string[] = [];
+    const send = (n: number): Promise<void> => large.send("blob", bytes(n), to).then(() => void outcomes.push("ok"), (error: { code?: string }) => void outcomes.push(String(error.code)));
+    // The last session kept, then the other dial while the stream goes on.
+    for (let n = 1; n <= 20; n++) await send(n);
+    const joined = small.join(`tcp://127.0.0.1:${large.port}`);
+    let n = 21;
+    for (; n <= 220 && !(large.peers.length === 1 && large.peers[0]!.outbound === false); n++) await send(n);
+    await joined;
+    await until(() => large.peers.length === 1 && large.peers[0]!.outbound === false && small.peers.length === 1 && small.peers[0]!.outbound === true, 5000, "the smaller id's connection kept on both ends");
+    // After the replacement: every send goes on the kept connection and arrives, in order.
+    const after = n;
+    for (let m = after; m < after + 10; m++) await send(m);
+    await until(() => atSmall.filter((m) => firstByte(m) >= after).length === 10, 5000, "the sends after the replacement");
+    expect(atSmall.map(firstByte).filter((b) => b >= after)).toEqual(Array.from({ length: 10 }, (_, i) => after + i));
+    expect(atSmall.map(firstByte).slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(atSmall.every((m) => m.src === large.peerId)).toBe(true);
+    expect(outcomes.slice(-10)).toEqual(new Array(10).fill("ok"));
+    // During it, a send is queued on one of the two connections or rejects with a code (never a stale session's other error).
+    expect(outcomes.filter((o) => o !== "ok" && o !== "XPPG_ERR_UNREACHABLE" && o !== "XPPG_ERR_PEER_GONE")).toEqual([]);
+    expect(errors).toEqual([]);
+  });
 });
+
+describe("checkTargetQuickly", () => {
+  type Answer = { to: string | undefined } | { code: string; message: string };
+  const answer = (check: (options: unknown, call: string) => string | undefined, options: unknown): Answer => {
+    try {
+      return { to: check(options, "pg.send(kind, payload, options?)") };
+    } catch (error) {
+      return isXppgError(error) ? { code: error.code, message: error.message } : { code: "untyped", message: String(error) };
+    }
+  };
+  const tos = fc.oneof(
+    fc.constantFrom<unknown>(undefined, "", "peer", null, 7, Symbol.for("to"), new String("peer"), "x".repeat(512), "x".repeat(513), "é".repeat(512)),
+    fc.string({ maxLength: 600 }),
+    fc.integer({ min: 500, max: 520 }).map((n) => "p".repeat(n)),
+  );
+  const extraKeys = fc.uniqueArray(fc.constantFrom("signal", "timeoutMs", "To", "too", "__proto__x", "0", "toString"), { maxLength: 2 });
+  const build = (kind: number, to: unknown, extra: string[], symbolKey: boolean): unknown => {
+    let o: Record<string | symbol, unknown>;
+    switch (kind) {
+      case 0: o = { to }; break;
+      case 1: o = Object.create({ to }) as Record<string, unknown>; break; // inherited `to`
+      case 2: o = {}; Object.defineProperty(o, "to", { get: () => to, enumerable: true }); break;
+      case 3: o = {}; Object.defineProperty(o, "to", { get: () => to, enumerable: false }); break;
+      case 4: o = Object.create(null) as Record<string, unknown>; o.to = to; break;
+      case 5: o = Object.create({ signal: 1 }) as Record<string, unknown>; o.to = to; break; // an inherited other key
+      default: return Object.assign(new String(typeof to === "string" ? to : "peer"), extra.length > 0 ? { to } : {}); // a boxed string
+    }
+    for (const key of extra) o[key] = 1;
+    if (symbolKey) o[Symbol("s")] = 1;
+    return o;
+  };
+  const options = fc.oneof(
+    fc.tuple(fc.nat({ max: 6 }), tos, extraKeys, fc.boolean()).map(([kind, to, extra, symbolKey]) => build(kind, to, extra, symbolKey)),
+    tos,
+    fc.constantFrom<unknown>([], ["peer"], 0, true, () => "peer"),
+  );
+
+  it("property: accepts and refuses as checkTarget, with the same code and message, over any options", () => {
+    fc.assert(
+      fc.property(options, (o) => {
+        expect(answer(checkTargetQuickly, o)).toEqual(answer(checkTarget, o));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
