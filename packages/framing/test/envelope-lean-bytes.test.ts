@@ -145,4 +145,63 @@ describe("encodeLeanBytesInto", () => {
     expect(encodeLeanBytesInto(out, 0, "k", 1, payload, 1 << 20)).toBe(13);
     expect([...out.subarray(0, 3)]).toEqual([0x81, 1, 0x6b]);
   });
+
+  describe("fixed cases, each as the codec writes it, with and without a view", () => {
+    const codecBytes = (kind: string, payload: Uint8Array, maxSize: number, room = 600, at = 0): Outcome => outcome((out) => new EnvelopeCodec({ maxSize }).encodeFieldsInto(out, at, kind, A, B, 3, 0, payload, undefined, toB), room);
+    const both = (kind: string, payload: Uint8Array, maxSize: number, room = 600, at = 0): [Outcome, Outcome] => [
+      outcome((out) => encodeLeanBytesInto(out, at, kind, 3, payload, maxSize), room),
+      outcome((out) => encodeLeanBytesInto(out, at, kind, 3, payload, maxSize, new DataView(out.buffer, out.byteOffset), 0), room),
+    ];
+    const ofLength = (n: number): Uint8Array => new Uint8Array(n).map((_, i) => 0xa0 + (i % 50));
+
+    it("a frame of exactly maxSize is written; one byte more is refused", () => {
+      // "bench": marker, length byte, 5 bytes of kind, then the payload.
+      const payload = ofLength(93);
+      const [plain, viewed] = both("bench", payload, 100);
+      expect(plain).toEqual(codecBytes("bench", payload, 100));
+      expect("written" in plain && plain.written).toBe(100);
+      expect(viewed).toEqual(plain);
+      const [over, overViewed] = both("bench", ofLength(94), 100);
+      expect(over).toEqual(codecBytes("bench", ofLength(94), 100));
+      expect("error" in over && over.error).toMatch(/^XPPG_ERR_FRAME_TOO_LARGE/);
+      expect(overViewed).toEqual(over);
+    });
+
+    it("a kind of exactly 255 bytes of UTF-8 takes the compact layout; 258 bytes answer 0", () => {
+      const kind = "€".repeat(85);
+      const payload = ofLength(20);
+      const [plain, viewed] = both(kind, payload, 1 << 20);
+      expect(plain).toEqual(codecBytes(kind, payload, 1 << 20));
+      expect("bytes" in plain && plain.bytes.slice(0, 2)).toEqual([0x81, 255]);
+      // The last head word's padding past the envelope (3 bytes at most): the envelope itself is the codec's.
+      expect("bytes" in viewed && viewed.bytes.slice(0, 1 + 1 + 255 + 20)).toEqual("bytes" in plain && plain.bytes.slice(0, 1 + 1 + 255 + 20));
+      expect(both("€".repeat(86), payload, 1 << 20).map((o) => "written" in o && o.written)).toEqual([0, 0]);
+    });
+
+    it("a kind with lone surrogates is written as the codec writes it", () => {
+      for (const kind of ["\ud800", "a\udc00b", "\udbff\udbff", "x\ud83d"]) {
+        const payload = ofLength(9);
+        const [plain, viewed] = both(kind, payload, 1 << 20, 64);
+        expect(plain, JSON.stringify(kind)).toEqual(codecBytes(kind, payload, 1 << 20, 64));
+        const written = "written" in plain ? plain.written : 0;
+        expect("bytes" in viewed && viewed.bytes.slice(0, written)).toEqual("bytes" in plain && plain.bytes.slice(0, written));
+      }
+    });
+
+    it("a payload that is a subarray at a nonzero offset, and a Buffer, are copied from where they start", () => {
+      const memory = new Uint8Array(80).map((_, i) => i);
+      const sub = memory.subarray(13, 13 + 30);
+      const buffer = Buffer.from(ofLength(30));
+      const pooled = Buffer.from("a Buffer from Node's pool, not at offset 0");
+      expect(pooled.byteOffset === 0 && pooled.buffer.byteLength === pooled.length).toBe(false);
+      for (const payload of [sub, buffer, pooled]) {
+        const [plain, viewed] = both("bench", payload, 1 << 20, 128, 5);
+        expect(plain).toEqual(codecBytes("bench", payload, 1 << 20, 128, 5));
+        expect("bytes" in plain && plain.bytes.slice(5 + 7, 5 + 7 + payload.length)).toEqual([...payload]);
+        const written = "written" in plain ? plain.written : 0;
+        expect("bytes" in viewed && viewed.bytes.slice(0, 5 + written)).toEqual("bytes" in plain && plain.bytes.slice(0, 5 + written));
+      }
+    });
+  });
 });
+
