@@ -119,6 +119,21 @@ interface Channel {
   /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
   swept: number;
   idleSince: number;
+  /** Sends on it not yet settled (see `#wait`): the channel's end settles them, at whatever layer below they wait. */
+  readonly waiting: Set<Waiter>;
+  /** The error it was forgotten with (`#drop`), and whether its end has settled its waiting sends. */
+  lost: XppgError | undefined;
+  ended: boolean;
+}
+
+/** A send on a channel that did not resolve at once: settled by its own outcome, or by the channel's end (`#drop`). */
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+  /** Its rejection reaches the user (see `send`): the report of the channel's loss. */
+  readonly tells: boolean;
+  /** It failed as its channel closed, with this: the channel's end decides what it rejects with. */
+  failed: { error: unknown } | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -143,6 +158,8 @@ export class RoutingRoom {
   readonly #holds: ForwardHolds | undefined;
   /** Each peer's budget of `error` events (`routedErrorsPerMinute`), least recently reported first. */
   readonly #errorBudgets = new Map<string, TokenBucket>();
+  /** The last promise of a secure channel's `send` seen resolved: a send answered with it again was taken at once, and waits for nothing. */
+  #taken: Promise<void> | undefined;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
@@ -168,9 +185,15 @@ export class RoutingRoom {
   /**
    * Sends one message end to end to a node that is not a neighbour.
    * Rejects with `XPPG_ERR_UNREACHABLE` when there is no route, or the
-   * channel to it could not be opened in time.
+   * channel to it could not be opened in time; with the channel's own error
+   * (its code, naming the peer) when the channel closes with one while the
+   * send waits, wherever it waits (the handshake, the secure channel's
+   * queue, a congested neighbour's link). `tells`: the promise goes back to
+   * the user, so that rejection is the loss's report and no `error` event
+   * comes for it; a send the node makes for itself (a reply) leaves it off,
+   * and the loss is reported as the event.
    */
-  send(to: string, kind: string, payload: unknown): Promise<void> {
+  send(to: string, kind: string, payload: unknown, tells = false): Promise<void> {
     let channel = this.#usable(to);
     if (channel === undefined) {
       // Checked only here: decoding a peer id costs more than sending a small message.
@@ -179,10 +202,29 @@ export class RoutingRoom {
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
     }
-    if (channel.secure !== undefined) return this.#write(channel, channel.secure, kind, payload);
-    const waiting = channel;
-    // Sends made while the channel opens go out in order once it is open.
-    return waiting.ready.then((secure) => this.#write(waiting, secure, kind, payload));
+    if (channel.secure !== undefined) {
+      const sent = this.#write(channel, channel.secure, kind, payload);
+      if (sent === this.#taken) return sent;
+      const [promise, waiter] = this.#wait(channel, tells);
+      this.#follow(channel, waiter, sent);
+      return promise;
+    }
+    // Sends made while the channel opens go out in order once it is open; they wait from now.
+    const opening = channel;
+    const [promise, waiter] = this.#wait(opening, tells);
+    opening.ready.then(
+      (secure) => {
+        let sent: Promise<void>;
+        try {
+          sent = this.#write(opening, secure, kind, payload);
+        } catch (error) {
+          sent = Promise.reject(error);
+        }
+        this.#follow(opening, waiter, sent);
+      },
+      (error: unknown) => this.#follow(opening, waiter, Promise.reject(error)),
+    );
+    return promise;
   }
 
   /** An `xppg/route` packet from a neighbour: for this node, or to pass on. Throws a typed error for a malformed one (the neighbour is dropped). */
@@ -341,7 +383,7 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs() };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), waiting: new Set(), lost: undefined, ended: false };
     this.#channels.set(key, channel);
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
@@ -380,6 +422,40 @@ export class RoutingRoom {
     return secure.send(this.#scratch.subarray(0, n));
   }
 
+  /** A send on `channel` that did not resolve at once (the promise that goes back, and its waiter): settled by `#follow`, or by the channel's end. */
+  #wait(channel: Channel, tells: boolean): [Promise<void>, Waiter] {
+    let waiter!: Waiter;
+    const promise = new Promise<void>((resolve, reject) => (waiter = { resolve, reject, tells, failed: undefined }));
+    channel.waiting.add(waiter);
+    return [promise, waiter];
+  }
+
+  /**
+   * Settles `waiter` as `sent` settles: it resolves when `sent` does. When
+   * `sent` fails because the channel closed, the channel's end (`#drop`,
+   * which always follows a close) settles it with the channel's error; so
+   * it does while `sent` still waits below (a neighbour's link that takes
+   * nothing), so that the loss is known to be told, or not, when the
+   * channel ends.
+   */
+  #follow(channel: Channel, waiter: Waiter, sent: Promise<void>): void {
+    sent.then(
+      () => {
+        this.#taken = sent;
+        channel.waiting.delete(waiter);
+        waiter.resolve();
+      },
+      (error: unknown) => {
+        // Its channel is closing (closed, or forgotten with an error): its end settles this.
+        if (!channel.ended && (channel.lost !== undefined || (this.#channels.get(channel.key) === channel && channel.secure?.isClosed === true))) waiter.failed = { error };
+        else {
+          channel.waiting.delete(waiter);
+          waiter.reject(error);
+        }
+      },
+    );
+  }
+
   /** A frame from the other end, authenticated by the channel. */
   #inner(channel: Channel, frame: Uint8Array): void {
     channel.lastUsed = ++this.#uses;
@@ -395,16 +471,22 @@ export class RoutingRoom {
   }
 
   /**
-   * Forgets a channel and closes it. One closed with an error (its route
-   * gone, a reset, a record that failed to decrypt, a bad message from the
-   * other end, too much held for a paused reader) is reported once, as an
-   * `error` event naming the peer: a message whose send resolved may have
-   * been lost with it, and no send may come to tell. Only a channel whose
-   * handshake was done is reported: until then its other end is a name
-   * anyone on the path may write in a packet (a forwarder could make up an
-   * origin per OPEN and RESET it), and its sends reject anyway. An idle
-   * channel, one evicted for room, one whose handshake failed or the node's
-   * stop are no error.
+   * Forgets a channel and closes it: the one place a channel's end is
+   * decided. One closed with an error (its route gone, a reset, a record
+   * that failed to decrypt, a bad message from the other end, too much held
+   * for a paused reader) is reported once. A microtask later (a send whose
+   * promise below has resolved by now resolves first), every send still
+   * waiting on it, at whatever layer (the handshake, the secure channel's
+   * queue, a neighbour's link below), rejects with that error; when one of
+   * them goes back to the user (`tells`), that is the report. Else it is an
+   * `error` event naming the peer, within `routedErrorsPerMinute`: a message
+   * whose send resolved may have been lost with it, and no send may come to
+   * tell. Only a channel whose handshake was done is reported by the event:
+   * until then its other end is a name anyone on the path may write in a
+   * packet (a forwarder could make up an origin per OPEN and RESET it), and
+   * its sends reject anyway. An idle channel, one evicted for room, one
+   * whose handshake failed or the node's stop are no error: its sends
+   * settle as they would.
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
@@ -413,10 +495,31 @@ export class RoutingRoom {
     const list = this.#byPeer.get(channel.peer)!;
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
+    const waiting = channel.waiting;
     if (error !== undefined) {
+      channel.lost = error;
       channel.conn.reset(error);
-      if (!this.#closed && channel.secure !== undefined) this.#report(error, channel.peer);
-    } else if (channel.secure !== undefined) void channel.secure.close();
+      // The reactions of sends settled below before this are queued already: they run first.
+      queueMicrotask(() => {
+        channel.ended = true;
+        let told = false;
+        for (const waiter of waiting) {
+          told ||= waiter.tells;
+          waiter.reject(error);
+        }
+        waiting.clear();
+        if (!told && !this.#closed && channel.secure !== undefined) this.#report(error, channel.peer);
+      });
+      return;
+    }
+    // No loss: a send that failed with the close rejects with its own error; the others settle as their sends do.
+    channel.ended = true;
+    for (const waiter of waiting) {
+      if (waiter.failed === undefined) continue;
+      waiting.delete(waiter);
+      waiter.reject(waiter.failed.error);
+    }
+    if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
   }
 
