@@ -317,8 +317,8 @@ export class Playground {
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
       const session = this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
-      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast"); its rejection reaches the caller (it tells).
-      return this.#r.routing.send(to, kind, payload, true);
+      // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
+      return this.#r.routing.send(to, kind, payload);
     } catch (error) {
       return Promise.reject(error);
     }

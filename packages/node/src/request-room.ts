@@ -44,12 +44,8 @@ export interface RequestLimits {
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxPending: 1024, maxPendingPerPeer: 128, maxServingPerPeer: 64 };
 
 export interface RequestRoomOptions {
-  /**
-   * Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload
-   * that cannot be encoded. `tells`: its rejection reaches the user (a request's), so it is the report of a lost routed
-   * channel; a reply's reaches no one, and that loss is reported as the node's `error` event.
-   */
-  send(to: string, kind: string, payload: unknown, tells: boolean): Promise<void>;
+  /** Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload that cannot be encoded. */
+  send(to: string, kind: string, payload: unknown): Promise<void>;
   /** A local failure (a handler that threw, a reply that cannot be sent). */
   report(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RequestLimits>;
@@ -139,7 +135,7 @@ export class RequestRoom {
       this.#pending.set(r, pending);
       this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
       try {
-        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }, true).catch((error: XppgError) => pending.reject(error));
+        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
       } catch (error) {
         pending.reject(error as XppgError);
       }
@@ -196,8 +192,7 @@ export class RequestRoom {
   #answer(to: string, response: Record<string, unknown>, kind?: string): void {
     if (this.#closed) return;
     try {
-      // Its rejection reaches no one: not `tells`, so a lost routed channel still makes the `error` event.
-      this.#o.send(to, KIND_RESPONSE, response, false).catch(() => {});
+      this.#o.send(to, KIND_RESPONSE, response).catch(() => {});
     } catch (error) {
       if (kind === undefined) return;
       this.#o.report(asHandlerError(error, ERROR_TEXTS ? `the reply of the "${kind}" request handler` : [kind]), to);

@@ -164,7 +164,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
   const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, router, holds, report, limits: o.limits }), (r) => r.close());
-  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload, tells) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload, tells), report, codec }), (r) => r.close());
+  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report, codec }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
@@ -244,9 +244,9 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
 }
 
 /** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh (the routing room is made only then). */
-function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown, tells: boolean): Promise<void> {
+function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
   const session = table.open.get(to);
-  if (session === undefined) return routing.room.send(to, kind, payload, tells);
+  if (session === undefined) return routing.room.send(to, kind, payload);
   if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, ERROR_TEXTS ? "it runs an older release, without requests (route/1)" : []));
   return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }

@@ -28,7 +28,7 @@ import { ForwardHolds } from "./forward-holds.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { KIND_ROUTE } from "./protocol.js";
+import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
@@ -130,7 +130,7 @@ interface Channel {
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
-  /** Its rejection reaches the user (see `send`): the report of the channel's loss. */
+  /** Its rejection reaches the user (see `send`: any but a reply): the report of the channel's loss. */
   readonly tells: boolean;
   /** It failed as its channel closed, with this: the channel's end decides what it rejects with. */
   failed: { error: unknown } | undefined;
@@ -188,12 +188,12 @@ export class RoutingRoom {
    * channel to it could not be opened in time; with the channel's own error
    * (its code, naming the peer) when the channel closes with one while the
    * send waits, wherever it waits (the handshake, the secure channel's
-   * queue, a congested neighbour's link). `tells`: the promise goes back to
-   * the user, so that rejection is the loss's report and no `error` event
-   * comes for it; a send the node makes for itself (a reply) leaves it off,
-   * and the loss is reported as the event.
+   * queue, a congested neighbour's link). That rejection goes back to the
+   * user (a `send`, a `request`) and is the loss's report: no `error` event
+   * comes for it. A reply the node sends for a request (`xppg/response`)
+   * goes back to no one: its loss is reported as the event.
    */
-  send(to: string, kind: string, payload: unknown, tells = false): Promise<void> {
+  send(to: string, kind: string, payload: unknown): Promise<void> {
     let channel = this.#usable(to);
     if (channel === undefined) {
       // Checked only here: decoding a peer id costs more than sending a small message.
@@ -202,6 +202,7 @@ export class RoutingRoom {
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
     }
+    const tells = kind !== KIND_RESPONSE;
     if (channel.secure !== undefined) {
       const sent = this.#write(channel, channel.secure, kind, payload);
       if (sent === this.#taken) return sent;

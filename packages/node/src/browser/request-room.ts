@@ -87,7 +87,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     const message = readRequestMessage(src, kind, payload);
     if (!this.#lazy.started && this.#early.size === 0) {
       // No handler and no request of this node: a request has no handler, a response no asker.
-      if (kind === KIND_REQUEST && !this.#lazy.closed) this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "no-handler" }, false).catch(() => {});
+      if (kind === KIND_REQUEST && !this.#lazy.closed) this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "no-handler" }).catch(() => {});
       return;
     }
     // Stopped: nothing is loaded for it, nor served.
@@ -100,7 +100,7 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     // The node's codec read it just now; a payload it did not read (none) is not held.
     const bytes = this.#o.codec?.payloadBytesOf(payload);
     if ((bytes === undefined || !this.#lazy.hold([src, kind, bytes], bytes.byteLength, fromPeer >= MAX_HELD_PER_PEER)) && kind === KIND_REQUEST) {
-      this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "busy" }, false).catch(() => {});
+      this.#o.send(src, KIND_RESPONSE, { r: message.r, e: "busy" }).catch(() => {});
     }
   }
 

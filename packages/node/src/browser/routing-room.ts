@@ -55,9 +55,9 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY);
   }
 
-  send(to: string, kind: string, payload: unknown, tells = false): Promise<void> {
+  send(to: string, kind: string, payload: unknown): Promise<void> {
     return this.#lazy.call(
-      (room) => room.send(to, kind, payload, tells),
+      (room) => room.send(to, kind, payload),
       (error) => unreachableError(to, ERROR_TEXTS ? "this page could not load its routed-unicast code (is the site still reachable?)" : [], error),
     );
   }
