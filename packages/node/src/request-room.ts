@@ -18,6 +18,7 @@ import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isReplyError } from "./reply-error.js";
+import { requestSendFailed } from "./request-loss.js";
 import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
@@ -57,7 +58,8 @@ interface Pending {
   readonly to: string;
   readonly kind: string;
   resolve(value: unknown): void;
-  reject(error: XppgError): void;
+  /** False when the request had settled already (its reply, its abort signal, its timeout, the node's stop): the error reaches no one. */
+  reject(error: XppgError): boolean;
 }
 
 export class RequestRoom {
@@ -105,14 +107,15 @@ export class RequestRoom {
     }
     const r = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
     return new Promise<unknown>((resolve, reject) => {
-      const settle = (): void => {
+      const settle = (): boolean => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", abort);
-        if (this.#pending.get(r) !== pending) return;
+        if (this.#pending.get(r) !== pending) return false;
         this.#pending.delete(r);
         const left = (this.#pendingPerPeer.get(to) ?? 1) - 1;
         if (left === 0) this.#pendingPerPeer.delete(to);
         else this.#pendingPerPeer.set(to, left);
+        return true;
       };
       const pending: Pending = {
         to,
@@ -122,20 +125,22 @@ export class RequestRoom {
           resolve(value);
         },
         reject: (error) => {
-          settle();
+          const live = settle();
           reject(error);
+          return live;
         },
       };
-      const abort = (): void => pending.reject(abortError("request", signal!));
+      const abort = (): void => void pending.reject(abortError("request", signal!));
       const timer = setTimeout(
-        () => pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.` : [kind, to, timeoutMs], { details: { peerId: to, timeoutMs } })),
+        () => void pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.` : [kind, to, timeoutMs], { details: { peerId: to, timeoutMs } })),
         timeoutMs,
       );
       signal?.addEventListener("abort", abort, { once: true });
       this.#pending.set(r, pending);
       this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
       try {
-        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
+        // A routed channel lost while this send waited: told by this rejection, unless the request settled already (`request-loss.ts`).
+        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => requestSendFailed(error, pending.reject(error)));
       } catch (error) {
         pending.reject(error as XppgError);
       }

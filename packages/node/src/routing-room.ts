@@ -28,8 +28,9 @@ import { ForwardHolds } from "./forward-holds.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
+import { KIND_REQUEST, KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
+import { ChannelSends, LossReports, REPLY, REQUEST, SEND } from "./routed-loss.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
 import type { ResolvedLimits } from "./resolved-options.js";
@@ -80,9 +81,6 @@ export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   routedInboxTotalBytes: 16 << 20,
   routedErrorsPerMinute: 10,
 };
-/** Peers whose `error` event budget is remembered (the least recently reported goes first). */
-const MAX_ERROR_BUDGETS = 1024;
-
 export interface RoutingRoomOptions {
   readonly identity: Identity;
   readonly table: PeerTable;
@@ -119,21 +117,8 @@ interface Channel {
   /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
   swept: number;
   idleSince: number;
-  /** Sends on it not yet settled (see `#wait`): the channel's end settles them, at whatever layer below they wait. */
-  readonly waiting: Set<Waiter>;
-  /** The error it was forgotten with (`#drop`), and whether its end has settled its waiting sends. */
-  lost: XppgError | undefined;
-  ended: boolean;
-}
-
-/** A send on a channel that did not resolve at once: settled by its own outcome, or by the channel's end (`#drop`). */
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-  /** Its rejection reaches the user (see `send`: any but a reply): the report of the channel's loss. */
-  readonly tells: boolean;
-  /** It failed as its channel closed, with this: the channel's end decides what it rejects with. */
-  failed: { error: unknown } | undefined;
+  /** Sends on it not yet settled: the channel's end (`#drop`) settles them, at whatever layer below they wait. */
+  readonly sends: ChannelSends;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -156,10 +141,8 @@ export class RoutingRoom {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #holds: ForwardHolds | undefined;
-  /** Each peer's budget of `error` events (`routedErrorsPerMinute`), least recently reported first. */
-  readonly #errorBudgets = new Map<string, TokenBucket>();
-  /** The last promise of a secure channel's `send` seen resolved: a send answered with it again was taken at once, and waits for nothing. */
-  #taken: Promise<void> | undefined;
+  /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
+  readonly #losses: LossReports;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
@@ -170,6 +153,7 @@ export class RoutingRoom {
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
     this.#link = { local: this.#me, remote: "" };
     this.#inLink = { local: this.#me, remote: "" };
+    this.#losses = new LossReports(this.#limits.routedErrorsPerMinute, options.report);
   }
 
   /** End-to-end channels open or opening. */
@@ -189,9 +173,11 @@ export class RoutingRoom {
    * (its code, naming the peer) when the channel closes with one while the
    * send waits, wherever it waits (the handshake, the secure channel's
    * queue, a congested neighbour's link). That rejection goes back to the
-   * user (a `send`, a `request`) and is the loss's report: no `error` event
-   * comes for it. A reply the node sends for a request (`xppg/response`)
-   * goes back to no one: its loss is reported as the event.
+   * user (a `send`, a `request` still waiting for its reply) and is the
+   * loss's report: no `error` event comes for it. A reply the node sends for
+   * a request (`xppg/response`) goes back to no one, nor does the send of a
+   * request that settled already (aborted, timed out): their loss is
+   * reported as the event.
    */
   send(to: string, kind: string, payload: unknown): Promise<void> {
     let channel = this.#usable(to);
@@ -202,17 +188,12 @@ export class RoutingRoom {
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
     }
-    const tells = kind !== KIND_RESPONSE;
-    if (channel.secure !== undefined) {
-      const sent = this.#write(channel, channel.secure, kind, payload);
-      if (sent === this.#taken) return sent;
-      const [promise, waiter] = this.#wait(channel, tells);
-      this.#follow(channel, waiter, sent);
-      return promise;
-    }
+    const role = kind === KIND_RESPONSE ? REPLY : kind === KIND_REQUEST ? REQUEST : SEND;
+    const sends = channel.sends;
+    if (channel.secure !== undefined) return sends.track(this.#write(channel, channel.secure, kind, payload), role);
     // Sends made while the channel opens go out in order once it is open; they wait from now.
     const opening = channel;
-    const [promise, waiter] = this.#wait(opening, tells);
+    const waiter = sends.wait(role);
     opening.ready.then(
       (secure) => {
         let sent: Promise<void>;
@@ -221,11 +202,11 @@ export class RoutingRoom {
         } catch (error) {
           sent = Promise.reject(error);
         }
-        this.#follow(opening, waiter, sent);
+        sends.follow(waiter, sent);
       },
-      (error: unknown) => this.#follow(opening, waiter, Promise.reject(error)),
+      (error: unknown) => sends.follow(waiter, Promise.reject(error)),
     );
-    return promise;
+    return waiter.promise;
   }
 
   /** An `xppg/route` packet from a neighbour: for this node, or to pass on. Throws a typed error for a malformed one (the neighbour is dropped). */
@@ -344,7 +325,15 @@ export class RoutingRoom {
       path: {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next !== undefined) return this.#hand(next, packet);
+          if (next !== undefined) {
+            return this.#hand(next, packet).catch((cause: unknown) => {
+              // The neighbour was lost (dropped as slow, gone) with the record: so is the channel, as a loss of its
+              // peer, decided now (before the record layer and the sends waiting on it hear of it).
+              const error = unreachableError(peer, ERROR_TEXTS ? "the neighbour towards it was lost" : [], cause);
+              this.#drop(channel, error);
+              throw error;
+            });
+          }
           // The record is lost, and with it the channel (the other end counts records): closed now, so the
           // sends after it reject instead of resolving into nothing. After the record layer is done with it.
           const error = unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []);
@@ -384,7 +373,9 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), waiting: new Set(), lost: undefined, ended: false };
+    // Closing: still this room's, and its secure channel closed (its end follows).
+    const sends = new ChannelSends(() => this.#channels.get(key) === channel && channel.secure?.isClosed === true);
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends };
     this.#channels.set(key, channel);
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
@@ -421,40 +412,6 @@ export class RoutingRoom {
     }
     // The secure channel copies the frame before `send` returns.
     return secure.send(this.#scratch.subarray(0, n));
-  }
-
-  /** A send on `channel` that did not resolve at once (the promise that goes back, and its waiter): settled by `#follow`, or by the channel's end. */
-  #wait(channel: Channel, tells: boolean): [Promise<void>, Waiter] {
-    let waiter!: Waiter;
-    const promise = new Promise<void>((resolve, reject) => (waiter = { resolve, reject, tells, failed: undefined }));
-    channel.waiting.add(waiter);
-    return [promise, waiter];
-  }
-
-  /**
-   * Settles `waiter` as `sent` settles: it resolves when `sent` does. When
-   * `sent` fails because the channel closed, the channel's end (`#drop`,
-   * which always follows a close) settles it with the channel's error; so
-   * it does while `sent` still waits below (a neighbour's link that takes
-   * nothing), so that the loss is known to be told, or not, when the
-   * channel ends.
-   */
-  #follow(channel: Channel, waiter: Waiter, sent: Promise<void>): void {
-    sent.then(
-      () => {
-        this.#taken = sent;
-        channel.waiting.delete(waiter);
-        waiter.resolve();
-      },
-      (error: unknown) => {
-        // Its channel is closing (closed, or forgotten with an error): its end settles this.
-        if (!channel.ended && (channel.lost !== undefined || (this.#channels.get(channel.key) === channel && channel.secure?.isClosed === true))) waiter.failed = { error };
-        else {
-          channel.waiting.delete(waiter);
-          waiter.reject(error);
-        }
-      },
-    );
   }
 
   /** A frame from the other end, authenticated by the channel. */
@@ -496,49 +453,17 @@ export class RoutingRoom {
     const list = this.#byPeer.get(channel.peer)!;
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
-    const waiting = channel.waiting;
     if (error !== undefined) {
-      channel.lost = error;
-      channel.conn.reset(error);
-      // The reactions of sends settled below before this are queued already: they run first.
-      queueMicrotask(() => {
-        channel.ended = true;
-        let told = false;
-        for (const waiter of waiting) {
-          told ||= waiter.tells;
-          waiter.reject(error);
-        }
-        waiting.clear();
-        if (!told && !this.#closed && channel.secure !== undefined) this.#report(error, channel.peer);
+      // Lost first: a send failing with the reset waits for the end.
+      channel.sends.lose(error, (requests) => {
+        if (!this.#closed && channel.secure !== undefined) this.#losses.untold(error, channel.peer, requests, () => !this.#closed);
       });
+      channel.conn.reset(error);
       return;
     }
-    // No loss: a send that failed with the close rejects with its own error; the others settle as their sends do.
-    channel.ended = true;
-    for (const waiter of waiting) {
-      if (waiter.failed === undefined) continue;
-      waiting.delete(waiter);
-      waiter.reject(waiter.failed.error);
-    }
+    channel.sends.close();
     if (channel.secure !== undefined) void channel.secure.close();
     else void channel.conn.close();
-  }
-
-  /** Reports a channel's error as an `error` event naming `peer`, within the peer's `routedErrorsPerMinute`: a node that breaks channel after channel cannot flood the listeners. */
-  #report(error: XppgError, peer: string): void {
-    const perMinute = this.#limits.routedErrorsPerMinute;
-    if (perMinute !== Infinity) {
-      const budgets = this.#errorBudgets;
-      let bucket = budgets.get(peer);
-      budgets.delete(peer);
-      // At least one in the burst: a budget below one a minute still lets one event through now and then.
-      bucket ??= new TokenBucket(perMinute / 60, Math.max(1, perMinute));
-      budgets.set(peer, bucket);
-      // Bounded: peer ids cost nothing; a peer whose budget is forgotten gets at most one more burst.
-      if (budgets.size > MAX_ERROR_BUDGETS) budgets.delete(budgets.keys().next().value!);
-      if (!bucket.take()) return;
-    }
-    this.#o.report?.(error, peer);
   }
 
   /**

@@ -1,13 +1,48 @@
 import { describe, expect, it } from "vitest";
 import type { Playground } from "../src/index.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
+import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
-import { errorsOf, tcpNode } from "./tcp-helpers.js";
+import { errorsOf, stallingTransport, tcpNode } from "./tcp-helpers.js";
 
 // A routed channel's loss is reported once: by the rejection of a send the user awaits that waited on the channel
 // (wherever it waited), else by the node's `error` event naming the peer (README, "Routed unicast").
 
 stopNodesAfterEach();
+
+type Outcome = "resolved" | (Error & { code?: string });
+
+/** What a send came to, once it settles. */
+function outcomeOf(sent: Promise<unknown>): { readonly value: Outcome | undefined } {
+  const o: { value: Outcome | undefined } = { value: undefined };
+  sent.then(
+    () => void (o.value = "resolved"),
+    (error: Error & { code?: string }) => void (o.value = error),
+  );
+  return o;
+}
+
+/** The outbox's high-water mark towards a neighbour (outbox.ts, SESSION_HIGH_WATER_MARK). */
+const OUTBOX_MARK = 1 << 20;
+
+/**
+ * Sends 900 KB messages from `from` to `to` until the link below (`link`,
+ * stalled) holds more than the outbox's mark towards the neighbour: from then
+ * on nothing handed to that neighbour is taken, so the send made then (larger
+ * than the secure channel sends ahead, 512 KiB) waits on the link for good.
+ * Read from the link's state, not from how long a send takes.
+ */
+async function sendUntilHeld(from: Playground, to: string, link: { readonly heldBytes: number }): Promise<{ held: { readonly value: Outcome | undefined }; before: { readonly value: Outcome | undefined }[] }> {
+  const big = new Uint8Array(900_000);
+  const before: { readonly value: Outcome | undefined }[] = [];
+  for (let n = 1; link.heldBytes <= OUTBOX_MARK; n++) {
+    if (n > 50) throw new Error(`the link holds ${link.heldBytes} bytes after 50 sends`);
+    const o = outcomeOf(from.send("note", { n, big }, { to }));
+    before.push(o);
+    await until(() => o.value !== undefined || link.heldBytes > OUTBOX_MARK, 10_000, "the send settles or the link holds past the mark");
+  }
+  return { held: outcomeOf(from.send("note", { n: 100, big }, { to })), before };
+}
 
 /** A node's `error` events, each as its code and the peer it names. */
 function routedErrorsOf(pg: Playground): { code: string; peerId: string | undefined }[] {
@@ -120,10 +155,41 @@ describe("a routed channel closed by an error is reported", { timeout: 30_000 },
 });
 
 describe("a send that waits on a stalled link below its channel", { timeout: 60_000 }, () => {
+  it("rejects with XPPG_ERR_UNREACHABLE naming E when the neighbour it waits on is dropped as slow (writeStallTimeoutMs), and no error event names E (before: XPPG_ERR_STOPPED naming the neighbour, and the event too)", async () => {
+    // B - M - E on real nodes; B's links stop writing at stall(): M reads nothing more from B, and B drops it as slow.
+    const link = stallingTransport();
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 3000 } });
+    const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
+    const e = await tcpNode(FIXED);
+    await m.join(`tcp://127.0.0.1:${b.port}`);
+    await e.join(`tcp://127.0.0.1:${m.port}`);
+    await heard(b, e);
+    const atE = collect<{ n: number }>(e, "note");
+    await b.send("note", { n: 0 }, { to: e.peerId });
+    await until(() => atE.length === 1, 10_000, "the first note at E");
+    const errors = routedErrorsOf(b);
+    link.stall();
+    const { held, before } = await sendUntilHeld(b, e.peerId, link);
+    await until(() => held.value !== undefined, 30_000, "B's held send settles once M is dropped");
+    await until(() => before.every((o) => o.value !== undefined), 10_000, "B's other sends settle");
+    const lost = held.value as Error & { code?: string };
+    expect(lost).not.toBe("resolved");
+    expect(lost.code).toBe("XPPG_ERR_UNREACHABLE");
+    expect(lost.message).toContain(e.peerId);
+    // Every send made before it resolved, or rejected the same way.
+    for (const o of before) if (o.value !== "resolved") expect([o.value!.code, o.value!.message.includes(e.peerId)]).toEqual(["XPPG_ERR_UNREACHABLE", true]);
+    await until(() => b.peers.length === 0, 10_000, "B drops M");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // M's own drop is reported (naming M); E's channel is not, its loss told by the rejection.
+    expect(errors.filter((x) => x.peerId === e.peerId)).toEqual([]);
+    expect(errors.filter((x) => x.peerId === m.peerId).map((x) => x.code)).toEqual(["XPPG_ERR_SLOW_PEER"]);
+  });
+
   it("rejects with the channel's own error (XPPG_ERR_DECRYPT_FAILED naming E, found by the secure channel) when the channel fails while the send waits on the neighbour's link, and no error event comes for it, then or once the link moves again", async () => {
     // B - M - D - E, M a hand-driven forwarder: B's first hop towards E. B neither drops M for its silence nor for a
-    // stalled write while M reads nothing from it.
-    const b = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
+    // stalled write while its link to M writes nothing.
+    const link = stallingTransport();
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
     const d = await tcpNode(FIXED);
     const e = await tcpNode(FIXED);
     await e.join(`tcp://127.0.0.1:${d.port}`);
@@ -134,19 +200,8 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     await b.send("note", { n: 0 }, { to: e.peerId });
     await until(() => atE.length === 1, 10_000, "the first note at E");
     const errors = routedErrorsOf(b);
-    // M reads nothing more from B: once the sockets between them and B's queue for M are full, B's next send
-    // waits on that link (not on the routed channel's own queue, which hands each record down at once).
-    m.pauseReading("toB", true);
-    const big = new Uint8Array(900_000);
-    let waiting: Promise<(Error & { code?: string }) | "resolved"> | undefined;
-    for (let n = 1; waiting === undefined && n <= 100; n++) {
-      const sent = b.send("note", { n, big }, { to: e.peerId }).then(() => "resolved" as const, (error: Error & { code?: string }) => error);
-      // Not a timing check: a send M's pause does not hold resolves within turns; one still waiting after a second is held.
-      const outcome = await Promise.race([sent, new Promise<"waits">((resolve) => setTimeout(() => resolve("waits"), 1000))]);
-      if (outcome === "waits") waiting = sent;
-      else expect(outcome).toBe("resolved");
-    }
-    expect(waiting).toBeDefined();
+    link.stall();
+    const { held } = await sendUntilHeld(b, e.peerId, link);
     // E's next record to B gets a byte changed on the way: B's secure channel fails to decrypt it and closes.
     m.tamper = (packet) => {
       const p = routeHeader(packet);
@@ -155,25 +210,105 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
       out[out.length - 1]! ^= 1;
       return out;
     };
-    let lost: Awaited<typeof waiting> | undefined;
-    void waiting!.then((outcome) => void (lost = outcome));
     await e.send("note", { n: 100 }, { to: b.peerId });
-    // B's send rejects while M still reads nothing (the channel's end settled it, not the link below), or B reports the loss by an event.
-    await until(() => lost !== undefined || errors.length > 0, 10_000, "B's send settles or B's error event");
+    // B's send rejects while its link still writes nothing (the channel's end settled it, not the link below), or B reports the loss by an event.
+    await until(() => held.value !== undefined || errors.length > 0, 10_000, "B's send settles or B's error event");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(errors).toEqual([]);
+    const lost = held.value as Error & { code?: string };
     expect(lost).not.toBe("resolved");
-    expect((lost as Error & { code?: string }).code).toBe("XPPG_ERR_DECRYPT_FAILED");
-    expect((lost as Error).message).toContain(e.peerId);
+    expect(lost.code).toBe("XPPG_ERR_DECRYPT_FAILED");
+    expect(lost.message).toContain(e.peerId);
     // The link moves again: what waited on it goes, and still no event names E.
     m.tamper = undefined;
-    m.pauseReading("toB", false);
+    link.release();
     const notes = collect<{ n: number }>(e, "note");
     for (let tries = 0; !notes.some((x) => x.payload.n === 200) && tries < 100; tries++) {
       await b.send("note", { n: 200 }, { to: e.peerId }).catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(notes.some((x) => x.payload.n === 200)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it("settles when the node stops while it waits (a clean end: no error event), as do the sends before it", async () => {
+    const link = stallingTransport();
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
+    const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
+    const e = await tcpNode(FIXED);
+    await m.join(`tcp://127.0.0.1:${b.port}`);
+    await e.join(`tcp://127.0.0.1:${m.port}`);
+    await heard(b, e);
+    await b.send("note", { n: 0 }, { to: e.peerId });
+    const errors = routedErrorsOf(b);
+    link.stall();
+    const { held, before } = await sendUntilHeld(b, e.peerId, link);
+    await b.stop();
+    await until(() => held.value !== undefined && before.every((o) => o.value !== undefined), 10_000, "B's sends settle at its stop");
+    expect(held.value).not.toBe("resolved");
+    expect((held.value as Error & { code?: string }).code).toEqual(expect.any(String));
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("a request whose send waits when its channel is lost", { timeout: 30_000 }, () => {
+  async function routeGone(): Promise<[Playground, Playground, { code: string; peerId: string | undefined }[]]> {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    c.handle("x", () => "ok");
+    expect(await a.request("x", null, { to: c.peerId })).toBe("ok");
+    const errors = routedErrorsOf(a);
+    await b.stop();
+    await until(() => a.peers.length === 0 && c.peers.length === 0, 10_000, "A and C see B leave");
+    return [a, c, errors];
+  }
+
+  it("rejects with the channel's own code, XPPG_ERR_UNREACHABLE naming C, and no error event comes for it", async () => {
+    const [a, c, errors] = await routeGone();
+    // Larger than the secure channel sends ahead (512 KiB): the request's send waits, and its records find no way on.
+    const lost = await a.request("x", { big: new Uint8Array(700_000) }, { to: c.peerId, timeoutMs: 60_000 }).then(() => undefined, (error: Error & { code?: string }) => error);
+    expect(lost?.code).toBe("XPPG_ERR_UNREACHABLE");
+    expect(lost?.message).toContain(c.peerId);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toEqual([]);
+  });
+
+  it("aborted while its send waits, is reported by A's error event (XPPG_ERR_UNREACHABLE naming C), once: the request's rejection (XPPG_ERR_ABORTED) does not tell of the loss", async () => {
+    const [a, c, errors] = await routeGone();
+    const abort = new AbortController();
+    const asked = a.request("x", { big: new Uint8Array(700_000) }, { to: c.peerId, signal: abort.signal }).then(() => undefined, (error: Error & { code?: string }) => error.code);
+    abort.abort();
+    expect(await asked).toBe("XPPG_ERR_ABORTED");
+    await until(() => errors.length > 0, 10_000, "A's error event");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }]);
+  });
+});
+
+describe("a send that waits for its channel's handshake", { timeout: 30_000 }, () => {
+  it("rejects with the channel's error (XPPG_ERR_UNREACHABLE naming E, reset on the path) when the channel fails before it opens, and no error event comes (its other end was never proved)", async () => {
+    // B - M - D - E: M drops B's OPEN towards E and answers it with a reset, as a node with no way on does.
+    const b = await tcpNode(FIXED);
+    const d = await tcpNode(FIXED);
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${d.port}`);
+    const m = await HostileForwarder.between(b, d);
+    await heard(b, e);
+    const errors = routedErrorsOf(b);
+    let reset = 0;
+    m.tamper = (packet) => {
+      const p = routeHeader(packet);
+      if (p.origin !== b.peerId || p.type !== PACKET.OPEN) return packet;
+      reset++;
+      m.inject(buildPacket(packetHeader(p.destination, p.origin, p.channel, !p.fromResponder), PACKET.RESET, new Uint8Array(0)), "toB");
+      return null;
+    };
+    const lost = await b.send("note", { n: 1 }, { to: e.peerId }).then(() => undefined, (error: Error & { code?: string }) => error);
+    expect(reset).toBeGreaterThan(0);
+    expect(lost?.code).toBe("XPPG_ERR_UNREACHABLE");
+    expect(lost?.message).toContain(e.peerId);
+    expect(lost?.message).toContain("reset");
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(errors).toEqual([]);
   });
 });
