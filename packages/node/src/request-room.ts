@@ -18,7 +18,6 @@ import { abortError } from "./call-checks.js";
 import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isReplyError } from "./reply-error.js";
-import { requestSendFailed } from "./request-loss.js";
 import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
@@ -45,8 +44,12 @@ export interface RequestLimits {
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxPending: 1024, maxPendingPerPeer: 128, maxServingPerPeer: 64 };
 
 export interface RequestRoomOptions {
-  /** Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload that cannot be encoded. */
-  send(to: string, kind: string, payload: unknown): Promise<void>;
+  /**
+   * Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload
+   * that cannot be encoded. `tell`, a request's: a routed channel lost while the send waits rejects the request with its
+   * error, and the answer says whether that reached the user (else the loss is the node's `error` event).
+   */
+  send(to: string, kind: string, payload: unknown, tell?: (error: XppgError) => boolean): Promise<void>;
   /** A local failure (a handler that threw, a reply that cannot be sent). */
   report(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RequestLimits>;
@@ -139,8 +142,8 @@ export class RequestRoom {
       this.#pending.set(r, pending);
       this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
       try {
-        // A routed channel lost while this send waited: told by this rejection, unless the request settled already (`request-loss.ts`).
-        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => requestSendFailed(error, pending.reject(error)));
+        // A routed channel lost while this send waits rejects the request (`pending.reject`), or is the error event when the request settled already.
+        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }, pending.reject).catch((error: XppgError) => pending.reject(error));
       } catch (error) {
         pending.reject(error as XppgError);
       }

@@ -6,21 +6,26 @@
  */
 
 import type { XppgError } from "@xppg/errors";
-import { claimLoss } from "./request-loss.js";
 import { TokenBucket } from "./token-bucket.js";
 
-/** What a send's rejection does for the loss's report: a user's `send` tells of it; a request's may (its request room says, `request-loss.ts`); a reply the node sends tells no one. */
-export const SEND = 0;
-export const REQUEST = 1;
-export const REPLY = 2;
-export type SendRole = typeof SEND | typeof REQUEST | typeof REPLY;
+/**
+ * Whether a send's rejection with a lost channel's error reaches the user,
+ * and so tells of the loss: called once, as the channel ends. A request
+ * passes its own (it rejects the request, false when the request had
+ * settled already: its reply, its abort signal, its timeout).
+ */
+export type Tell = (error: XppgError) => boolean;
+/** A user's `send`: its rejection goes back to the user. */
+export const TELLS: Tell = () => true;
+/** A reply the node sends for a request: its rejection reaches no one. */
+export const SILENT: Tell = () => false;
 
 /** A send on a channel that did not resolve at once: settled by its own outcome, or by the channel's end. */
 export interface Waiter {
   readonly promise: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
-  readonly role: SendRole;
+  readonly tell: Tell;
   /** It failed as its channel closed, with this: the channel's end decides what it rejects with. */
   failed: { error: unknown } | undefined;
 }
@@ -47,19 +52,19 @@ export class ChannelSends {
   }
 
   /** The promise that goes back for `sent`, a send the secure channel has: itself when it was taken at once. */
-  track(sent: Promise<void>, role: SendRole): Promise<void> {
+  track(sent: Promise<void>, tell: Tell): Promise<void> {
     if (sent === taken) return sent;
-    const waiter = this.wait(role);
+    const waiter = this.wait(tell);
     this.follow(waiter, sent);
     return waiter.promise;
   }
 
   /** A send that waits from now (for the channel to open, say): `follow` settles it once it has a promise below. */
-  wait(role: SendRole): Waiter {
+  wait(tell: Tell): Waiter {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    const waiter: Waiter = { promise, resolve, reject, role, failed: undefined };
+    const waiter: Waiter = { promise, resolve, reject, tell, failed: undefined };
     this.#waiting.add(waiter);
     return waiter;
   }
@@ -92,24 +97,29 @@ export class ChannelSends {
    * The channel is lost with `error` (set now: a send failing from here on
    * waits for the end). A microtask later (the reactions already queued to
    * sends settled below run first), every send still waiting rejects with
-   * `error`; when none of them was a user's `send`, `untold` is called with
-   * the number of requests among them (their request room says whether the
-   * rejection reached the user).
+   * `error`; when none of those rejections reaches the user (no `send`, no
+   * request still waiting for its reply), `untold` is called.
    */
-  lose(error: XppgError, untold: (requests: number) => void): void {
+  lose(error: XppgError, untold: () => void): void {
     this.#lost = error;
     queueMicrotask(() => {
       this.#ended = true;
       let told = false;
-      let requests = 0;
       for (const waiter of this.#waiting) {
-        if (waiter.role === SEND) told = true;
-        else if (waiter.role === REQUEST) requests++;
+        // Each is told (a request rejects now), not only until one reaches the user.
+        if (waiter.tell(error)) told = true;
         waiter.reject(error);
       }
       this.#waiting.clear();
-      if (!told) untold(requests);
+      if (!told) untold();
     });
+  }
+
+  /** The node stops: every send still waiting rejects with `error` (XPPG_ERR_STOPPED), whatever layer below it waits at. */
+  stop(error: XppgError): void {
+    this.#ended = true;
+    for (const waiter of this.#waiting) waiter.reject(error);
+    this.#waiting.clear();
   }
 
   /** The channel ended with no loss (idle, evicted, its handshake failed, the node stops): a send that failed with the close rejects with its own error; the others settle as their sends do. */
@@ -136,15 +146,6 @@ export class LossReports {
   constructor(perMinute: number, emit: ((error: XppgError, peer: string) => void) | undefined) {
     this.#perMinute = perMinute;
     this.#emit = emit;
-  }
-
-  /** A loss no waiting send told of: reported now, or (`requests` > 0) once those requests' room says none of their rejections reached the user. `live`: the node still runs. */
-  untold(error: XppgError, peer: string, requests: number, live: () => boolean): void {
-    const report = (): void => {
-      if (live()) this.report(error, peer);
-    };
-    if (requests === 0) report();
-    else claimLoss(error, requests, report);
   }
 
   report(error: XppgError, peer: string): void {

@@ -25,12 +25,13 @@ import { isPeerId, secureConnection, type Identity, type SecureConnection } from
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
 import { ForwardHolds } from "./forward-holds.js";
+import { QUEUED } from "./outbox.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { KIND_REQUEST, KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
+import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
-import { ChannelSends, LossReports, REPLY, REQUEST, SEND } from "./routed-loss.js";
+import { ChannelSends, LossReports, SILENT, TELLS, type Tell } from "./routed-loss.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
 import type { ResolvedLimits } from "./resolved-options.js";
@@ -176,10 +177,11 @@ export class RoutingRoom {
    * user (a `send`, a `request` still waiting for its reply) and is the
    * loss's report: no `error` event comes for it. A reply the node sends for
    * a request (`xppg/response`) goes back to no one, nor does the send of a
-   * request that settled already (aborted, timed out): their loss is
-   * reported as the event.
+   * request that settled already (its reply came, aborted, timed out): their
+   * loss is reported as the event. `tell`: a request's, which rejects it
+   * with the channel's error and says whether that reached the user.
    */
-  send(to: string, kind: string, payload: unknown): Promise<void> {
+  send(to: string, kind: string, payload: unknown, tell?: Tell): Promise<void> {
     let channel = this.#usable(to);
     if (channel === undefined) {
       // Checked only here: decoding a peer id costs more than sending a small message.
@@ -188,12 +190,12 @@ export class RoutingRoom {
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
     }
-    const role = kind === KIND_RESPONSE ? REPLY : kind === KIND_REQUEST ? REQUEST : SEND;
+    const told = tell ?? (kind === KIND_RESPONSE ? SILENT : TELLS);
     const sends = channel.sends;
-    if (channel.secure !== undefined) return sends.track(this.#write(channel, channel.secure, kind, payload), role);
+    if (channel.secure !== undefined) return sends.track(this.#write(channel, channel.secure, kind, payload), told);
     // Sends made while the channel opens go out in order once it is open; they wait from now.
     const opening = channel;
-    const waiter = sends.wait(role);
+    const waiter = sends.wait(told);
     opening.ready.then(
       (secure) => {
         let sent: Promise<void>;
@@ -220,11 +222,16 @@ export class RoutingRoom {
     this.#forward(session, packet, payload);
   }
 
+  /** At the node's stop, before its sessions close: every send still waiting on a channel rejects with XPPG_ERR_STOPPED (no peer's loss). */
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#holds?.close();
-    for (const channel of [...this.#channels.values()]) this.#drop(channel, undefined);
+    const stopped = stoppedError(undefined);
+    for (const channel of [...this.#channels.values()]) {
+      channel.sends.stop(stopped);
+      this.#drop(channel, undefined);
+    }
   }
 
   #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
@@ -300,7 +307,7 @@ export class RoutingRoom {
 
   /** Opens a channel to `to`; the error `XPPG_ERR_UNREACHABLE` when there is no route. */
   #open(to: string): Channel | PlaygroundError {
-    if (this.#closed) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : []);
+    if (this.#closed) return stoppedError(undefined);
     if (!this.reachable(to)) return unreachableError(to, ERROR_TEXTS ? "no neighbour has a route to it" : []);
     const l = this.#limits;
     // Full: the least recently used channel makes room.
@@ -326,7 +333,13 @@ export class RoutingRoom {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next !== undefined) {
-            return this.#hand(next, packet).catch((cause: unknown) => {
+            const sent = this.#hand(next, packet);
+            // Taken at once (the one resolved promise, which never rejects): given back as it is, so the secure
+            // channel sees a record taken at once and needs no callback for it (record-link.ts).
+            if (sent === QUEUED) return sent;
+            return sent.catch((cause: unknown) => {
+              // The node stops (its sessions close before this room): no loss of the peer; the send rejects as stopped.
+              if (this.#closed) throw stoppedError(cause);
               // The neighbour was lost (dropped as slow, gone) with the record: so is the channel, as a loss of its
               // peer, decided now (before the record layer and the sends waiting on it hear of it).
               const error = unreachableError(peer, ERROR_TEXTS ? "the neighbour towards it was lost" : [], cause);
@@ -341,6 +354,8 @@ export class RoutingRoom {
           return Promise.reject(error);
         },
         reset: () => {
+          // The node stops: its channels end unannounced, as they would once its sessions closed (the other end sees no reset, no loss).
+          if (this.#closed) return;
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
@@ -455,8 +470,8 @@ export class RoutingRoom {
     if (list.length === 0) this.#byPeer.delete(channel.peer);
     if (error !== undefined) {
       // Lost first: a send failing with the reset waits for the end.
-      channel.sends.lose(error, (requests) => {
-        if (!this.#closed && channel.secure !== undefined) this.#losses.untold(error, channel.peer, requests, () => !this.#closed);
+      channel.sends.lose(error, () => {
+        if (!this.#closed && channel.secure !== undefined) this.#losses.report(error, channel.peer);
       });
       channel.conn.reset(error);
       return;
@@ -551,6 +566,11 @@ export class RoutingRoom {
     const reset = buildPacket(packetHeader(packet.destination, packet.origin, packet.channel, !packet.fromResponder), PACKET.RESET, EMPTY);
     this.#hand(next, reset).catch(() => {});
   }
+}
+
+/** A send refused, or lost on its way out, because this node stopped. */
+function stoppedError(cause: unknown): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : [], cause === undefined ? undefined : { cause });
 }
 
 function channelKey(peer: string, id: number, fromResponder: boolean): string {

@@ -246,7 +246,31 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     await b.stop();
     await until(() => held.value !== undefined && before.every((o) => o.value !== undefined), 10_000, "B's sends settle at its stop");
     expect(held.value).not.toBe("resolved");
-    expect((held.value as Error & { code?: string }).code).toEqual(expect.any(String));
+    // The node's own stop, not the loss of E (before: XPPG_ERR_UNREACHABLE, "the neighbour towards it was lost").
+    expect((held.value as Error & { code?: string }).code).toBe("XPPG_ERR_STOPPED");
+    for (const o of before) if (o.value !== "resolved") expect(o.value!.code).toBe("XPPG_ERR_STOPPED");
+    expect(errors).toEqual([]);
+  });
+
+  it("a request aborted while its send waits makes no error event when the node stops (before: an event naming E, during the stop)", async () => {
+    const link = stallingTransport();
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
+    const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
+    const e = await tcpNode(FIXED);
+    await m.join(`tcp://127.0.0.1:${b.port}`);
+    await e.join(`tcp://127.0.0.1:${m.port}`);
+    await heard(b, e);
+    e.handle("x", () => "ok");
+    expect(await b.request("x", null, { to: e.peerId })).toBe("ok");
+    const errors = routedErrorsOf(b);
+    link.stall();
+    await sendUntilHeld(b, e.peerId, link);
+    const abort = new AbortController();
+    const asked = b.request("x", { big: new Uint8Array(700_000) }, { to: e.peerId, signal: abort.signal, timeoutMs: 60_000 }).then(() => "resolved", (error: Error & { code?: string }) => error.code);
+    abort.abort();
+    expect(await asked).toBe("XPPG_ERR_ABORTED");
+    await b.stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(errors).toEqual([]);
   });
 });
