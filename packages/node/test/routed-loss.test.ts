@@ -155,10 +155,12 @@ describe("a routed channel closed by an error is reported", { timeout: 30_000 },
 });
 
 describe("a send that waits on a stalled link below its channel", { timeout: 60_000 }, () => {
-  it("rejects with XPPG_ERR_UNREACHABLE naming E when the neighbour it waits on is dropped as slow (writeStallTimeoutMs), and no error event names E (before: XPPG_ERR_STOPPED naming the neighbour, and the event too)", async () => {
-    // B - M - E on real nodes; B's links stop writing at stall(): M reads nothing more from B, and B drops it as slow.
+  it("rejects with XPPG_ERR_UNREACHABLE naming E, the neighbour's error as its cause, when the neighbour it waits on is dropped as slow, and no error event names E (before: XPPG_ERR_STOPPED naming the neighbour, and the event too)", async () => {
+    // B - M - E on real nodes; B's links stop writing at stall(): M reads nothing more from B. B drops M as slow only
+    // when the test says so: direct sends to M push B's queue towards it past maxQueuedBytesPerPeer (no stall timer:
+    // writeStallTimeoutMs is far off).
     const link = stallingTransport();
-    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 3000 } });
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000, maxQueuedBytesPerPeer: 4 << 20 } });
     const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
     const e = await tcpNode(FIXED);
     await m.join(`tcp://127.0.0.1:${b.port}`);
@@ -170,12 +172,26 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     const errors = routedErrorsOf(b);
     link.stall();
     const { held, before } = await sendUntilHeld(b, e.peerId, link);
-    await until(() => held.value !== undefined, 30_000, "B's held send settles once M is dropped");
+    // The send is held below: it waits on M's link, and nothing settles it yet.
+    await Promise.resolve();
+    expect(held.value).toBeUndefined();
+    // Now M is dropped as slow: B queues for it past maxQueuedBytesPerPeer.
+    const direct: { readonly value: Outcome | undefined }[] = [];
+    for (let n = 0; n < 8 && b.peers.some((p) => p.peerId === m.peerId); n++) {
+      direct.push(outcomeOf(b.send("note", { n, big: new Uint8Array(900_000) }, { to: m.peerId })));
+      await Promise.resolve();
+    }
+    await until(() => held.value !== undefined, 10_000, "B's held send settles once M is dropped");
     await until(() => before.every((o) => o.value !== undefined), 10_000, "B's other sends settle");
-    const lost = held.value as Error & { code?: string };
+    const lost = held.value as Error & { code?: string; cause?: Error & { code?: string } };
     expect(lost).not.toBe("resolved");
     expect(lost.code).toBe("XPPG_ERR_UNREACHABLE");
     expect(lost.message).toContain(e.peerId);
+    expect(lost.message).toContain("the neighbour towards it was lost");
+    // Its cause: the error the neighbour's link failed the record with, that of M's session closed under it (naming M).
+    expect({ code: lost.cause?.code, namesM: lost.cause?.message.includes(m.peerId) }).toEqual({ code: "XPPG_ERR_STOPPED", namesM: true });
+    // The direct send that passed the limit was refused (M's drop as slow is its error event, below).
+    await until(() => direct.some((o) => o.value !== undefined && o.value !== "resolved"), 10_000, "a direct send to M rejects");
     // Every send made before it resolved, or rejected the same way.
     for (const o of before) if (o.value !== "resolved") expect([o.value!.code, o.value!.message.includes(e.peerId)]).toEqual(["XPPG_ERR_UNREACHABLE", true]);
     await until(() => b.peers.length === 0, 10_000, "B drops M");
