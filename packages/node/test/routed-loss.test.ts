@@ -336,6 +336,63 @@ describe("a request whose send waits when its channel is lost", { timeout: 30_00
   });
 });
 
+describe("a request and a plain send waiting on one channel", { timeout: 30_000 }, () => {
+  it("each rejects once with the channel's own code, XPPG_ERR_UNREACHABLE naming C, when the route is gone, and no error event comes", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    c.handle("x", () => "ok");
+    expect(await a.request("x", null, { to: c.peerId })).toBe("ok");
+    const errors = routedErrorsOf(a);
+    await b.stop();
+    await until(() => a.peers.length === 0 && c.peers.length === 0, 10_000, "A and C see B leave");
+    // Both larger than the secure channel sends ahead (512 KiB), made in one tick: both wait, and their records find no way on.
+    const outcomes: string[] = [];
+    const tell = (what: string) => (error: Error & { code?: string }) => void outcomes.push(`${what} ${error.code} ${error.message.includes(c.peerId)}`);
+    const asked = a.request("x", { big: new Uint8Array(700_000) }, { to: c.peerId, timeoutMs: 60_000 }).then(() => void outcomes.push("request resolved"), tell("request"));
+    const sent = a.send("note", { big: new Uint8Array(700_000) }, { to: c.peerId }).then(() => void outcomes.push("send resolved"), tell("send"));
+    await Promise.all([asked, sent]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(outcomes.sort()).toEqual(["request XPPG_ERR_UNREACHABLE true", "send XPPG_ERR_UNREACHABLE true"]);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("a request that timed out while its send waited on a stalled link", { timeout: 60_000 }, () => {
+  it("leaves the channel's loss to A's error event, once (XPPG_ERR_UNREACHABLE naming E), when the neighbour under the send is dropped: its rejection (XPPG_ERR_TIMEOUT) did not tell of it", async () => {
+    const link = stallingTransport();
+    const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000, maxQueuedBytesPerPeer: 6 << 20 } });
+    const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
+    const e = await tcpNode(FIXED);
+    await m.join(`tcp://127.0.0.1:${b.port}`);
+    await e.join(`tcp://127.0.0.1:${m.port}`);
+    await heard(b, e);
+    e.handle("x", () => "ok");
+    expect(await b.request("x", null, { to: e.peerId })).toBe("ok");
+    const errors = routedErrorsOf(b);
+    link.stall();
+    // Sends to M itself fill its link past the outbox's mark: the request's records wait there, alone on E's channel.
+    const direct: { readonly value: Outcome | undefined }[] = [];
+    for (let n = 0; link.heldBytes <= OUTBOX_MARK; n++) {
+      if (n > 10) throw new Error(`the link holds ${link.heldBytes} bytes after 10 sends`);
+      direct.push(outcomeOf(b.send("note", { n, big: new Uint8Array(900_000) }, { to: m.peerId })));
+      await until(() => link.heldBytes > 0, 10_000, "the link holds the first send to M");
+    }
+    const asked = b.request("x", { big: new Uint8Array(700_000) }, { to: e.peerId, timeoutMs: 200 }).then(() => "resolved", (error: Error & { code?: string }) => error.code);
+    expect(await asked).toBe("XPPG_ERR_TIMEOUT");
+    expect(errors).toEqual([]);
+    // Now M is dropped as slow (B queues for it past maxQueuedBytesPerPeer): the channel to E is lost under the request's send.
+    for (let n = 100; n < 110 && b.peers.some((p) => p.peerId === m.peerId); n++) {
+      direct.push(outcomeOf(b.send("note", { n, big: new Uint8Array(900_000) }, { to: m.peerId })));
+      await Promise.resolve();
+    }
+    await until(() => errors.some((x) => x.peerId === e.peerId), 10_000, "B's error event naming E");
+    await until(() => b.peers.length === 0, 10_000, "B drops M");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors.filter((x) => x.peerId === e.peerId)).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: e.peerId }]);
+    expect(errors.filter((x) => x.peerId === m.peerId).map((x) => x.code)).toEqual(["XPPG_ERR_SLOW_PEER"]);
+  });
+});
+
 describe("a send that waits for its channel's handshake", { timeout: 30_000 }, () => {
   it("rejects with the channel's error (XPPG_ERR_UNREACHABLE naming E, reset on the path) when the channel fails before it opens, and no error event comes (its other end was never proved)", async () => {
     // A guard of existing behaviour, not a fix: it passes on main too (a channel that fails before its handshake is
