@@ -325,7 +325,8 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await r.reach.close();
   await r.transports.close();
   r.gate.closePending();
-  // Routed channels end before the sessions under them: a send lost with a closing neighbour is the stop, no peer's loss.
+  // Routed channels end before the sessions under them: their last records go to the sessions, which flush them as
+  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss.
   r.lazy.routing!.close();
   const closing = [...table.sessions].map((s) => {
     s.close(table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);

@@ -28,6 +28,8 @@ export interface Waiter {
   readonly tell: Tell;
   /** It failed as its channel closed, with this: the channel's end decides what it rejects with. */
   failed: { error: unknown } | undefined;
+  /** It has a send below to settle it (`follow`): not only waiting for the channel to open. */
+  below: boolean;
 }
 
 /** The last promise of a secure channel's `send` seen resolved: a send answered with it again was taken at once, and waits for nothing. */
@@ -45,6 +47,8 @@ export class ChannelSends {
   readonly #closing: () => boolean;
   #lost: XppgError | undefined;
   #ended = false;
+  /** The node stops: what a send failing from then on rejects with (XPPG_ERR_STOPPED, the failure as its cause). */
+  #stopped: ((cause: unknown) => XppgError) | undefined;
 
   /** `closing`: the channel is still the room's, and its secure channel closed (its end follows). */
   constructor(closing: () => boolean) {
@@ -64,7 +68,7 @@ export class ChannelSends {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    const waiter: Waiter = { promise, resolve, reject, tell, failed: undefined };
+    const waiter: Waiter = { promise, resolve, reject, tell, failed: undefined, below: false };
     this.#waiting.add(waiter);
     return waiter;
   }
@@ -77,6 +81,7 @@ export class ChannelSends {
    * loss is known to be told, or not, when the channel ends.
    */
   follow(waiter: Waiter, sent: Promise<void>): void {
+    waiter.below = true;
     sent.then(
       () => {
         taken = sent;
@@ -84,7 +89,11 @@ export class ChannelSends {
         waiter.resolve();
       },
       (error: unknown) => {
-        if (!this.#ended && (this.#lost !== undefined || this.#closing())) waiter.failed = { error };
+        const stopped = this.#stopped;
+        if (stopped !== undefined) {
+          this.#waiting.delete(waiter);
+          waiter.reject(stopped(error));
+        } else if (!this.#ended && (this.#lost !== undefined || this.#closing())) waiter.failed = { error };
         else {
           this.#waiting.delete(waiter);
           waiter.reject(error);
@@ -115,11 +124,22 @@ export class ChannelSends {
     });
   }
 
-  /** The node stops: every send still waiting rejects with `error` (XPPG_ERR_STOPPED), whatever layer below it waits at. */
-  stop(error: XppgError): void {
-    this.#ended = true;
-    for (const waiter of this.#waiting) waiter.reject(error);
-    this.#waiting.clear();
+  /**
+   * The node stops, before the channel's clean close and the sessions'
+   * (which flush what they were handed): a send waiting for the channel to
+   * open rejects with `stopped` now; one the secure channel has settles as
+   * its record does: it resolves once taken (it goes out with the stop's
+   * flush), and a failure from here on (a hand-over lost with the closing
+   * sessions) rejects with `stopped`, the failure as its cause. So a send
+   * that rejects was not delivered.
+   */
+  stop(stopped: (cause: unknown) => XppgError): void {
+    this.#stopped = stopped;
+    for (const waiter of this.#waiting) {
+      if (waiter.below) continue;
+      this.#waiting.delete(waiter);
+      waiter.reject(stopped(undefined));
+    }
   }
 
   /** The channel ended with no loss (idle, evicted, its handshake failed, the node stops): a send that failed with the close rejects with its own error; the others settle as their sends do. */

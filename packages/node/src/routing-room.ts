@@ -222,14 +222,20 @@ export class RoutingRoom {
     this.#forward(session, packet, payload);
   }
 
-  /** At the node's stop, before its sessions close: every send still waiting on a channel rejects with XPPG_ERR_STOPPED (no peer's loss). */
+  /**
+   * At the node's stop, before its sessions close: each channel ends with a
+   * clean close, whose records (the queued sends', then the end of stream)
+   * go to the neighbours' sessions, which flush them as they close. A send
+   * whose record was taken resolves; one whose hand-over then fails, or
+   * that waited for its channel to open, rejects with XPPG_ERR_STOPPED (no
+   * peer's loss), and was not delivered.
+   */
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#holds?.close();
-    const stopped = stoppedError(undefined);
     for (const channel of [...this.#channels.values()]) {
-      channel.sends.stop(stopped);
+      channel.sends.stop(stoppedError);
       this.#drop(channel, undefined);
     }
   }

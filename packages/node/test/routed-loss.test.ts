@@ -247,7 +247,7 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     expect(errors).toEqual([]);
   });
 
-  it("settles when the node stops while it waits (a clean end: no error event), as do the sends before it", async () => {
+  it("settles when the node stops while it waits (a clean end: no error event), as do the sends before it; one that rejects (XPPG_ERR_STOPPED) does not reach E", async () => {
     const link = stallingTransport();
     const b = await tcpNode({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
     const m = await tcpNode({ ...FIXED, heartbeat: { timeoutMs: 120_000 } });
@@ -255,6 +255,7 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     await m.join(`tcp://127.0.0.1:${b.port}`);
     await e.join(`tcp://127.0.0.1:${m.port}`);
     await heard(b, e);
+    const atE = collect<{ n: number }>(e, "note");
     await b.send("note", { n: 0 }, { to: e.peerId });
     const errors = routedErrorsOf(b);
     link.stall();
@@ -266,6 +267,14 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     expect((held.value as Error & { code?: string }).code).toBe("XPPG_ERR_STOPPED");
     for (const o of before) if (o.value !== "resolved") expect(o.value!.code).toBe("XPPG_ERR_STOPPED");
     expect(errors).toEqual([]);
+    // Nothing moved on the stalled link: what rejected was not delivered, once M has seen B go.
+    await until(() => m.peers.length === 1, 10_000, "M sees B leave");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const received = atE.map((x) => x.payload.n);
+    expect(received).not.toContain(100);
+    before.forEach((o, i) => {
+      if (o.value !== "resolved") expect(received).not.toContain(i + 1);
+    });
   });
 
   it("a request aborted while its send waits, the only send waiting on its channel, makes no error event when the node stops (before: an event naming E, during the stop)", async () => {
@@ -299,6 +308,33 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     await b.stop();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(errors).toEqual([]);
+  });
+});
+
+describe("sends waiting on a moving link when the node stops", { timeout: 30_000 }, () => {
+  it("each one C receives resolved at A, and none that rejected (XPPG_ERR_STOPPED) reaches C (before: all four rejected and C received them)", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "the first note at C");
+    // Four 300 KB notes in one tick, past what the secure channel sends ahead (512 KiB): the later ones wait at the stop.
+    const big = new Uint8Array(300_000);
+    const sent = [1, 2, 3, 4].map((n) => outcomeOf(a.send("note", { n, big }, { to: c.peerId })));
+    await a.stop();
+    await until(() => sent.every((o) => o.value !== undefined), 10_000, "A's sends settle at its stop");
+    // What A's stop flushed is on its way through B: C has it once B has passed on what came before A left.
+    await until(() => b.peers.length === 1, 10_000, "B sees A leave");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const received = atC.map((x) => x.payload.n).filter((n) => n > 0);
+    const outcomes = sent.map((o) => (o.value === "resolved" ? "resolved" : o.value!.code));
+    for (const [i, o] of outcomes.entries()) {
+      if (o === "resolved") expect(received, `note ${i + 1} resolved at A`).toContain(i + 1);
+      else {
+        expect(o).toBe("XPPG_ERR_STOPPED");
+        expect(received, `note ${i + 1} rejected at A`).not.toContain(i + 1);
+      }
+    }
   });
 });
 
@@ -337,7 +373,7 @@ describe("a request whose send waits when its channel is lost", { timeout: 30_00
 });
 
 describe("a request and a plain send waiting on one channel", { timeout: 30_000 }, () => {
-  it("each rejects once with the channel's own code, XPPG_ERR_UNREACHABLE naming C, when the route is gone, and no error event comes", async () => {
+  it("both reject with the channel's own code, XPPG_ERR_UNREACHABLE naming C, when the route is gone, and no error event comes", async () => {
     const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
     await heard(a, c);
     c.handle("x", () => "ok");
