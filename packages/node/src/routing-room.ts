@@ -360,7 +360,9 @@ export class RoutingRoom {
           return Promise.reject(error);
         },
         reset: () => {
-          // The node stops: its channels end unannounced, as they would once its sessions closed (the other end sees no reset, no loss).
+          // The node stops: no reset goes out. Where the link moves, the other end gets the clean close's authenticated
+          // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
+          // naming this node), or the channel goes at its idle sweep.
           if (this.#closed) return;
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
