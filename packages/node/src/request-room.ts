@@ -44,8 +44,12 @@ export interface RequestLimits {
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxPending: 1024, maxPendingPerPeer: 128, maxServingPerPeer: 64 };
 
 export interface RequestRoomOptions {
-  /** Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload that cannot be encoded. */
-  send(to: string, kind: string, payload: unknown): Promise<void>;
+  /**
+   * Sends a message to one peer, a neighbour or through the mesh; rejects (typed) when it cannot. May throw for a payload
+   * that cannot be encoded. `tell`, a request's: a routed channel lost while the send waits rejects the request with its
+   * error, and the answer says whether that reached the user (else the loss is the node's `error` event).
+   */
+  send(to: string, kind: string, payload: unknown, tell?: (error: XppgError) => boolean): Promise<void>;
   /** A local failure (a handler that threw, a reply that cannot be sent). */
   report(error: XppgError, peerId: string): void;
   readonly limits?: Partial<RequestLimits>;
@@ -57,7 +61,8 @@ interface Pending {
   readonly to: string;
   readonly kind: string;
   resolve(value: unknown): void;
-  reject(error: XppgError): void;
+  /** False when the request had settled already (its reply, its abort signal, its timeout, the node's stop): the error reaches no one. */
+  reject(error: XppgError): boolean;
 }
 
 export class RequestRoom {
@@ -105,14 +110,15 @@ export class RequestRoom {
     }
     const r = (this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 1 : this.#nextId + 1);
     return new Promise<unknown>((resolve, reject) => {
-      const settle = (): void => {
+      const settle = (): boolean => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", abort);
-        if (this.#pending.get(r) !== pending) return;
+        if (this.#pending.get(r) !== pending) return false;
         this.#pending.delete(r);
         const left = (this.#pendingPerPeer.get(to) ?? 1) - 1;
         if (left === 0) this.#pendingPerPeer.delete(to);
         else this.#pendingPerPeer.set(to, left);
+        return true;
       };
       const pending: Pending = {
         to,
@@ -122,20 +128,22 @@ export class RequestRoom {
           resolve(value);
         },
         reject: (error) => {
-          settle();
+          const live = settle();
           reject(error);
+          return live;
         },
       };
-      const abort = (): void => pending.reject(abortError("request", signal!));
+      const abort = (): void => void pending.reject(abortError("request", signal!));
       const timer = setTimeout(
-        () => pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.` : [kind, to, timeoutMs], { details: { peerId: to, timeoutMs } })),
+        () => void pending.reject(new PlaygroundError(NODE_ERROR_CODES.TIMEOUT, ERROR_TEXTS ? `The "${kind}" request to ${to} got no reply within ${timeoutMs} ms. The peer may be slow or gone; raise timeoutMs if its handler needs longer.` : [kind, to, timeoutMs], { details: { peerId: to, timeoutMs } })),
         timeoutMs,
       );
       signal?.addEventListener("abort", abort, { once: true });
       this.#pending.set(r, pending);
       this.#pendingPerPeer.set(to, (this.#pendingPerPeer.get(to) ?? 0) + 1);
       try {
-        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }).catch((error: XppgError) => pending.reject(error));
+        // A routed channel lost while this send waits rejects the request (`pending.reject`), or is the error event when the request settled already.
+        this.#o.send(to, KIND_REQUEST, { r, k: kind, p: payload }, pending.reject).catch((error: XppgError) => pending.reject(error));
       } catch (error) {
         pending.reject(error as XppgError);
       }

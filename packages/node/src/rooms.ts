@@ -33,6 +33,7 @@ import type { PeerExchange } from "#peer-exchange";
 import { wireNodeRooms } from "#node-rooms";
 import { RequestRoom } from "#request-room";
 import { ROUTE_CAPABILITY, RoutingRoom, unreachableError } from "#routing-room";
+import type { Tell } from "./routed-loss.js";
 import { BUNDLE_LENGTH_BYTES, type PeerSession, type SessionHost } from "./peer-session.js";
 import { PeerTable } from "./peer-table.js";
 import type { ReachRoom } from "#reach-room";
@@ -164,7 +165,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   const routes = (session: PeerSession): boolean => table.supports(session, ROUTE_CAPABILITY);
   // Routed unicast and requests hear of nothing before their first message or call: made then.
   const routing = lazyRoom(() => new RoutingRoom({ identity: o.identity, table, stats, codec, routes: mesh.routes, nextMessageId: node.nextMessageId, router, holds, report, limits: o.limits }), (r) => r.close());
-  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload), report, codec }), (r) => r.close());
+  const requests = lazyRoom(() => new RequestRoom({ send: (to, kind, payload, tell) => sendTo(table, routing, localPeerId, node.nextMessageId, to, kind, payload, tell), report, codec }), (r) => r.close());
   const learn = (p: { peerId: string; addresses: readonly string[]; learnt: "presence" | "neighbour" }): void => {
     if (p.peerId !== localPeerId && book.add({ ...p, informant: "", record: undefined, time: Date.now() })) connections.learnt(p.peerId);
   };
@@ -243,10 +244,10 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
   return { codec, guard, table, bans, auth, dispatcher, state, closeState, stateSync, files, swarmFiles, gate, transports, dialer, heartbeat: new Heartbeat(), discovery, get topics() { return nodeRooms.topics; }, mesh, reach, get routing() { return routing.room; }, get requests() { return requests.room; }, connections, pex, lazy };
 }
 
-/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh (the routing room is made only then). */
-function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown): Promise<void> {
+/** A message to one peer: directly to a neighbour with `route/1`, else end to end through the mesh (the routing room is made only then; `tell`, a request's: RoutingRoom.send). */
+function sendTo(table: PeerTable, routing: LazyRoom<RoutingRoom>, source: string, nextId: () => number, to: string, kind: string, payload: unknown, tell?: Tell): Promise<void> {
   const session = table.open.get(to);
-  if (session === undefined) return routing.room.send(to, kind, payload);
+  if (session === undefined) return routing.room.send(to, kind, payload, tell);
   if (!table.supports(session, ROUTE_CAPABILITY)) return Promise.reject(unreachableError(to, ERROR_TEXTS ? "it runs an older release, without requests (route/1)" : []));
   return session.sendEnvelope({ version: ENVELOPE_VERSION, kind, source, destination: to, id: nextId(), hopLimit: 0, payload });
 }
@@ -311,8 +312,9 @@ function isQuietClose(error: XppgError): boolean {
 /** At stop, before the sessions close: no heartbeat, no connection-manager check and no peer exchange runs (nor is scheduled by a session ending) after it. */
 /**
  * Shuts every room down in order: discovery and checks first, then the
- * listeners, then each session (told `shutdown` when it is the peer's current
- * one, given at most 2 s to close), then files, the port mapping and state.
+ * listeners, the routed channels, then each session (told `shutdown` when it
+ * is the peer's current one, given at most 2 s to close), then files, the
+ * port mapping and state.
  */
 export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError, nat: { remove(): Promise<unknown> } | undefined): Promise<void> {
   const topics = r.lazy.topics;
@@ -323,6 +325,9 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await r.reach.close();
   await r.transports.close();
   r.gate.closePending();
+  // Routed channels end before the sessions under them: their last records go to the sessions, which flush them as
+  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss.
+  r.lazy.routing!.close();
   const closing = [...table.sessions].map((s) => {
     s.close(table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);
     return s.connection.closed;
@@ -331,7 +336,6 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await Promise.all([r.files.close(), r.swarmFiles.close(), nat?.remove().catch(() => {})]);
   r.stateSync.close();
   r.mesh.close();
-  r.lazy.routing!.close();
   r.lazy.requests!.close();
   r.closeState();
 }

@@ -25,11 +25,13 @@ import { isPeerId, secureConnection, type Identity, type SecureConnection } from
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
 import { ForwardHolds } from "./forward-holds.js";
+import { QUEUED } from "./outbox.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
-import { KIND_ROUTE } from "./protocol.js";
+import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
 import { RoutedConnection } from "./routed-connection.js";
+import { ChannelSends, LossReports, SILENT, TELLS, type Tell } from "./routed-loss.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
 import type { ResolvedLimits } from "./resolved-options.js";
@@ -80,9 +82,6 @@ export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
   routedInboxTotalBytes: 16 << 20,
   routedErrorsPerMinute: 10,
 };
-/** Peers whose `error` event budget is remembered (the least recently reported goes first). */
-const MAX_ERROR_BUDGETS = 1024;
-
 export interface RoutingRoomOptions {
   readonly identity: Identity;
   readonly table: PeerTable;
@@ -119,6 +118,8 @@ interface Channel {
   /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
   swept: number;
   idleSince: number;
+  /** Sends on it not yet settled: the channel's end (`#drop`) settles them, at whatever layer below they wait. */
+  readonly sends: ChannelSends;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -141,8 +142,8 @@ export class RoutingRoom {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #holds: ForwardHolds | undefined;
-  /** Each peer's budget of `error` events (`routedErrorsPerMinute`), least recently reported first. */
-  readonly #errorBudgets = new Map<string, TokenBucket>();
+  /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
+  readonly #losses: LossReports;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
@@ -153,6 +154,7 @@ export class RoutingRoom {
     this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
     this.#link = { local: this.#me, remote: "" };
     this.#inLink = { local: this.#me, remote: "" };
+    this.#losses = new LossReports(this.#limits.routedErrorsPerMinute, options.report);
   }
 
   /** End-to-end channels open or opening. */
@@ -168,9 +170,18 @@ export class RoutingRoom {
   /**
    * Sends one message end to end to a node that is not a neighbour.
    * Rejects with `XPPG_ERR_UNREACHABLE` when there is no route, or the
-   * channel to it could not be opened in time.
+   * channel to it could not be opened in time; with the channel's own error
+   * (its code, naming the peer) when the channel closes with one while the
+   * send waits, wherever it waits (the handshake, the secure channel's
+   * queue, a congested neighbour's link). That rejection goes back to the
+   * user (a `send`, a `request` still waiting for its reply) and is the
+   * loss's report: no `error` event comes for it. A reply the node sends for
+   * a request (`xppg/response`) goes back to no one, nor does the send of a
+   * request that settled already (its reply came, aborted, timed out): their
+   * loss is reported as the event. `tell`: a request's, which rejects it
+   * with the channel's error and says whether that reached the user.
    */
-  send(to: string, kind: string, payload: unknown): Promise<void> {
+  send(to: string, kind: string, payload: unknown, tell?: Tell): Promise<void> {
     let channel = this.#usable(to);
     if (channel === undefined) {
       // Checked only here: decoding a peer id costs more than sending a small message.
@@ -179,10 +190,25 @@ export class RoutingRoom {
       if (opened instanceof PlaygroundError) return Promise.reject(opened);
       channel = opened;
     }
-    if (channel.secure !== undefined) return this.#write(channel, channel.secure, kind, payload);
-    const waiting = channel;
-    // Sends made while the channel opens go out in order once it is open.
-    return waiting.ready.then((secure) => this.#write(waiting, secure, kind, payload));
+    const told = tell ?? (kind === KIND_RESPONSE ? SILENT : TELLS);
+    const sends = channel.sends;
+    if (channel.secure !== undefined) return sends.track(this.#write(channel, channel.secure, kind, payload), told);
+    // Sends made while the channel opens go out in order once it is open; they wait from now.
+    const opening = channel;
+    const waiter = sends.wait(told);
+    opening.ready.then(
+      (secure) => {
+        let sent: Promise<void>;
+        try {
+          sent = this.#write(opening, secure, kind, payload);
+        } catch (error) {
+          sent = Promise.reject(error);
+        }
+        sends.follow(waiter, sent);
+      },
+      (error: unknown) => sends.follow(waiter, Promise.reject(error)),
+    );
+    return waiter.promise;
   }
 
   /** An `xppg/route` packet from a neighbour: for this node, or to pass on. Throws a typed error for a malformed one (the neighbour is dropped). */
@@ -196,11 +222,22 @@ export class RoutingRoom {
     this.#forward(session, packet, payload);
   }
 
+  /**
+   * At the node's stop, before its sessions close: each channel ends with a
+   * clean close, whose records (the queued sends', then the end of stream)
+   * go to the neighbours' sessions, which flush them as they close. A send
+   * whose record was taken resolves; one whose hand-over then fails, or
+   * that waited for its channel to open, rejects with XPPG_ERR_STOPPED (no
+   * peer's loss), and was not delivered.
+   */
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#holds?.close();
-    for (const channel of [...this.#channels.values()]) this.#drop(channel, undefined);
+    for (const channel of [...this.#channels.values()]) {
+      channel.sends.stop(stoppedError);
+      this.#drop(channel, undefined);
+    }
   }
 
   #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
@@ -276,7 +313,7 @@ export class RoutingRoom {
 
   /** Opens a channel to `to`; the error `XPPG_ERR_UNREACHABLE` when there is no route. */
   #open(to: string): Channel | PlaygroundError {
-    if (this.#closed) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : []);
+    if (this.#closed) return stoppedError(undefined);
     if (!this.reachable(to)) return unreachableError(to, ERROR_TEXTS ? "no neighbour has a route to it" : []);
     const l = this.#limits;
     // Full: the least recently used channel makes room.
@@ -301,7 +338,21 @@ export class RoutingRoom {
       path: {
         send: (packet) => {
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next !== undefined) return this.#hand(next, packet);
+          if (next !== undefined) {
+            const sent = this.#hand(next, packet);
+            // Taken at once (the one resolved promise, which never rejects): given back as it is, so the secure
+            // channel sees a record taken at once and needs no callback for it (record-link.ts).
+            if (sent === QUEUED) return sent;
+            return sent.catch((cause: unknown) => {
+              // The node stops (its sessions close before this room): no loss of the peer; the send rejects as stopped.
+              if (this.#closed) throw stoppedError(cause);
+              // The neighbour was lost (dropped as slow, gone) with the record: so is the channel, as a loss of its
+              // peer, decided now (before the record layer and the sends waiting on it hear of it).
+              const error = unreachableError(peer, ERROR_TEXTS ? "the neighbour towards it was lost" : [], cause);
+              this.#drop(channel, error);
+              throw error;
+            });
+          }
           // The record is lost, and with it the channel (the other end counts records): closed now, so the
           // sends after it reject instead of resolving into nothing. After the record layer is done with it.
           const error = unreachableError(peer, ERROR_TEXTS ? "the route to it is gone" : []);
@@ -309,6 +360,10 @@ export class RoutingRoom {
           return Promise.reject(error);
         },
         reset: () => {
+          // The node stops: no reset goes out. Where the link moves, the other end gets the clean close's authenticated
+          // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
+          // naming this node), or the channel goes at its idle sweep.
+          if (this.#closed) return;
           const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
           if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
@@ -341,7 +396,9 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs() };
+    // Closing: still this room's, and its secure channel closed (its end follows).
+    const sends = new ChannelSends(() => this.#channels.get(key) === channel && channel.secure?.isClosed === true);
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends };
     this.#channels.set(key, channel);
     const list = this.#byPeer.get(peer);
     if (list === undefined) this.#byPeer.set(peer, [channel]);
@@ -395,16 +452,22 @@ export class RoutingRoom {
   }
 
   /**
-   * Forgets a channel and closes it. One closed with an error (its route
-   * gone, a reset, a record that failed to decrypt, a bad message from the
-   * other end, too much held for a paused reader) is reported once, as an
-   * `error` event naming the peer: a message whose send resolved may have
-   * been lost with it, and no send may come to tell. Only a channel whose
-   * handshake was done is reported: until then its other end is a name
-   * anyone on the path may write in a packet (a forwarder could make up an
-   * origin per OPEN and RESET it), and its sends reject anyway. An idle
-   * channel, one evicted for room, one whose handshake failed or the node's
-   * stop are no error.
+   * Forgets a channel and closes it: the one place a channel's end is
+   * decided. One closed with an error (its route gone, a reset, a record
+   * that failed to decrypt, a bad message from the other end, too much held
+   * for a paused reader) is reported once. A microtask later (a send whose
+   * promise below has resolved by now resolves first), every send still
+   * waiting on it, at whatever layer (the handshake, the secure channel's
+   * queue, a neighbour's link below), rejects with that error; when one of
+   * them goes back to the user (`tells`), that is the report. Else it is an
+   * `error` event naming the peer, within `routedErrorsPerMinute`: a message
+   * whose send resolved may have been lost with it, and no send may come to
+   * tell. Only a channel whose handshake was done is reported by the event:
+   * until then its other end is a name anyone on the path may write in a
+   * packet (a forwarder could make up an origin per OPEN and RESET it), and
+   * its sends reject anyway. An idle channel, one evicted for room, one
+   * whose handshake failed or the node's stop are no error: its sends
+   * settle as they would.
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (this.#channels.get(channel.key) !== channel) return;
@@ -414,27 +477,16 @@ export class RoutingRoom {
     list.splice(list.indexOf(channel), 1);
     if (list.length === 0) this.#byPeer.delete(channel.peer);
     if (error !== undefined) {
+      // Lost first: a send failing with the reset waits for the end.
+      channel.sends.lose(error, () => {
+        if (!this.#closed && channel.secure !== undefined) this.#losses.report(error, channel.peer);
+      });
       channel.conn.reset(error);
-      if (!this.#closed && channel.secure !== undefined) this.#report(error, channel.peer);
-    } else if (channel.secure !== undefined) void channel.secure.close();
-    else void channel.conn.close();
-  }
-
-  /** Reports a channel's error as an `error` event naming `peer`, within the peer's `routedErrorsPerMinute`: a node that breaks channel after channel cannot flood the listeners. */
-  #report(error: XppgError, peer: string): void {
-    const perMinute = this.#limits.routedErrorsPerMinute;
-    if (perMinute !== Infinity) {
-      const budgets = this.#errorBudgets;
-      let bucket = budgets.get(peer);
-      budgets.delete(peer);
-      // At least one in the burst: a budget below one a minute still lets one event through now and then.
-      bucket ??= new TokenBucket(perMinute / 60, Math.max(1, perMinute));
-      budgets.set(peer, bucket);
-      // Bounded: peer ids cost nothing; a peer whose budget is forgotten gets at most one more burst.
-      if (budgets.size > MAX_ERROR_BUDGETS) budgets.delete(budgets.keys().next().value!);
-      if (!bucket.take()) return;
+      return;
     }
-    this.#o.report?.(error, peer);
+    channel.sends.close();
+    if (channel.secure !== undefined) void channel.secure.close();
+    else void channel.conn.close();
   }
 
   /**
@@ -522,6 +574,11 @@ export class RoutingRoom {
     const reset = buildPacket(packetHeader(packet.destination, packet.origin, packet.channel, !packet.fromResponder), PACKET.RESET, EMPTY);
     this.#hand(next, reset).catch(() => {});
   }
+}
+
+/** A send refused, or lost on its way out, because this node stopped. */
+function stoppedError(cause: unknown): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : [], cause === undefined ? undefined : { cause });
 }
 
 function channelKey(peer: string, id: number, fromResponder: boolean): string {

@@ -1,11 +1,28 @@
 import { ENVELOPE_VERSION, EnvelopeCodec, type Envelope } from "@xppg/framing";
 import { generateIdentity, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";
-import { PROTOCOL_VERSION, type Playground } from "../src/index.js";
+import { PROTOCOL_VERSION, type Playground, type PlaygroundOptions } from "../src/index.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, type PacketType, type RoutedPacket } from "../src/route-wire.js";
 import { RawPeer, until } from "./helpers.js";
+import { tcpNode } from "./tcp-helpers.js";
 
 type Side = "toB" | "toD";
+
+/** The topology each routed test builds, kept: no connection manager dialling the far end directly. */
+export const FIXED: PlaygroundOptions = { connections: { lowWater: 0 } };
+
+/** Nodes on real TCP on loopback, joined as a chain: node i joins node i - 1. */
+export async function chain(count: number): Promise<Playground[]> {
+  const nodes: Playground[] = [];
+  for (let i = 0; i < count; i++) nodes.push(await tcpNode(FIXED));
+  for (let i = 1; i < count; i++) await nodes[i]!.join(`tcp://127.0.0.1:${nodes[i - 1]!.port}`);
+  return nodes;
+}
+
+/** Waits until `from` has heard of `to` through the mesh (a route to it). */
+export async function heard(from: Playground, to: Playground): Promise<void> {
+  await until(() => from.meshPeers.some((m) => m.peerId === to.peerId), 10_000, `${from.peerId} hears of ${to.peerId}`);
+}
 
 /** The header of a routed packet, read as a forwarder reads it. */
 export function routeHeader(packet: Uint8Array): RoutedPacket {

@@ -95,3 +95,58 @@ export function throwingTransport(options: Parameters<typeof tcpTransport>[0] = 
     connection: () => conn!,
   };
 }
+
+/**
+ * Real TCP whose connections (dialled and accepted) can be made to stop
+ * writing: after `stall()` each frame is kept, in order, its send pending,
+ * as on a link whose other end reads nothing; `release()` writes them and
+ * settles their sends; a connection that closes meanwhile rejects them as
+ * its transport does. `heldBytes` is what waits: the link's state, read
+ * instead of guessed from how long a send takes. No loans (a lent frame
+ * could not be kept).
+ */
+export function stallingTransport() {
+  const inner = tcpTransport();
+  let stalled = false;
+  let heldBytes = 0;
+  const held: { write: () => Promise<void>; bytes: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  const flush = (): void => {
+    for (const h of held.splice(0)) {
+      heldBytes -= h.bytes;
+      h.write().then(h.resolve, h.reject);
+    }
+  };
+  const trap = (c: Connection): Connection => {
+    const send = c.send.bind(c);
+    const sendParts = c.sendParts.bind(c);
+    c.lendRoom = undefined;
+    c.sendLent = undefined;
+    const hold = (write: () => Promise<void>, bytes: number): Promise<void> => {
+      if (!stalled || c.isClosed) return write();
+      heldBytes += bytes;
+      return new Promise<void>((resolve, reject) => held.push({ write, bytes, resolve, reject }));
+    };
+    c.send = (frame) => {
+      const copy = frame.slice();
+      return hold(() => send(copy), copy.byteLength);
+    };
+    c.sendParts = (parts) => hold(() => sendParts(parts), parts.reduce((n, p) => n + p.byteLength, 0));
+    void c.closed.then(flush);
+    return c;
+  };
+  const transport = Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, o?: Parameters<Transport["dial"]>[1]) => trap(await inner.dial(address, o)),
+    listen: (address: string, onConnection: (c: Connection) => void, o?: Parameters<Transport["listen"]>[2]) => inner.listen(address, (c) => onConnection(trap(c)), o),
+  });
+  return {
+    transport,
+    stall: () => void (stalled = true),
+    release: () => {
+      stalled = false;
+      flush();
+    },
+    get heldBytes() {
+      return heldBytes;
+    },
+  };
+}

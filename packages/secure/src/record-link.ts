@@ -213,7 +213,13 @@ export class RecordLink implements ConnectionLink {
   end(): void {
     this.#sendClosed = true;
     // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
-    if (this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) closeBelow(this.#conn, this.#controller);
+    if (!this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) return;
+    // The tick's frames are sealed and handed below, as at the tick's end: their sends resolve (not rejected by a
+    // link below that reports its close at once, a routed one, though what they sent goes out before the end).
+    const tick = this.#tickWaiter;
+    this.#tickWaiter = null;
+    tick?.resolve();
+    closeBelow(this.#conn, this.#controller);
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */

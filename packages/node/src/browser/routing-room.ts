@@ -19,6 +19,7 @@ import { ERROR_TEXTS, isXppgError, now as nowMs } from "@xppg/errors";
 import { internalError } from "../errors.js";
 import type { PeerSession } from "../peer-session.js";
 import { ROUTE_CAPABILITY, routeViolation, unreachableError } from "../routing-basics.js";
+import type { Tell } from "../routed-loss.js";
 import type { RoutingRoom as NodeRoutingRoom, RoutingRoomOptions } from "../routing-room.js";
 import { LazyRoom } from "./lazy-room.js";
 
@@ -55,9 +56,9 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY);
   }
 
-  send(to: string, kind: string, payload: unknown): Promise<void> {
+  send(to: string, kind: string, payload: unknown, tell?: Tell): Promise<void> {
     return this.#lazy.call(
-      (room) => room.send(to, kind, payload),
+      (room) => room.send(to, kind, payload, tell),
       (error) => unreachableError(to, ERROR_TEXTS ? "this page could not load its routed-unicast code (is the site still reachable?)" : [], error),
     );
   }
