@@ -47,7 +47,7 @@ export interface DialbackHost {
   listenPort(): number | undefined;
   /** A TCP connect to `host:port` from `localAddress`, closed at once: true when it connected. */
   probe(host: string, port: number, timeoutMs: number, localAddress: string | undefined): Promise<boolean>;
-  /** A dial-back counted: still undecided, ask again. */
+  /** A dial-back counted: ask again if the verdict still wants evidence. */
   counted(): void;
 }
 
@@ -189,10 +189,11 @@ export class Dialbacks {
     // it dialled itself (a NAT lets that one in): no evidence either way, and asking again soon would get the same.
     if (result.via === "" || (result.ok && !this.#witnessed(result.via, ask.at, outboundHosts))) return this.#noEvidence(session, ask);
     if (session.peerId !== undefined) this.#noHelper.delete(session.peerId);
+    // Timed by the ask: the result tells of the node as it was when asked (a change since then outdates it).
     if (result.ok) {
-      this.#h.reach.dialback(`via:${result.via}`, true);
+      this.#h.reach.dialback(`via:${result.via}`, true, ask.at);
     } else {
-      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false);
+      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false, ask.at);
     }
     this.#h.counted();
     return true;

@@ -57,6 +57,19 @@ export interface PlaygroundReach {
    * @default 2
    */
   minConfirmations?: number;
+  /**
+   * While a verdict stands, how often the node asks one peer for a fresh
+   * dial-back, so evidence is renewed before it ages out and a change of
+   * network is noticed (asks stay within the ask budget: 12 per 15 min).
+   * @default 300000 (5 min)
+   */
+  recheckIntervalMs?: number;
+  /**
+   * How long a dial-back result counts towards the verdict; older results are
+   * ignored. At least twice `recheckIntervalMs`.
+   * @default 1800000 (30 min)
+   */
+  evidenceMaxAgeMs?: number;
 }
 
 /** The `reach` option, resolved. */
@@ -69,10 +82,12 @@ export interface ResolvedReach {
   readonly holePunch: boolean;
   readonly punchTimeoutMs: number;
   readonly minConfirmations: number;
+  readonly recheckIntervalMs: number;
+  readonly evidenceMaxAgeMs: number;
 }
 
 const CALL = "new Playground(appName, { reach })";
-const KEYS = ["serveRelay", "relayLimits", "relayListen", "useRelays", "maxRelays", "holePunch", "punchTimeoutMs", "minConfirmations"] as const;
+const KEYS = ["serveRelay", "relayLimits", "relayListen", "useRelays", "maxRelays", "holePunch", "punchTimeoutMs", "minConfirmations", "recheckIntervalMs", "evidenceMaxAgeMs"] as const;
 /** The checks of the plain ones, in order (`argument-checks.ts`). */
 const RULES: Record<string, OptionRule> = {
   relayListen: ["string", '"tcp://0.0.0.0:4100"'],
@@ -81,6 +96,8 @@ const RULES: Record<string, OptionRule> = {
   maxRelays: ["integer", "2", 0, 8],
   punchTimeoutMs: ["number", "3000"],
   minConfirmations: ["integer", "2", 1, 16],
+  recheckIntervalMs: ["number", "300000"],
+  evidenceMaxAgeMs: ["number", "1800000"],
 };
 
 /** Checks and fills in the `reach` option. */
@@ -92,6 +109,12 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
   }
   if (r.relayLimits !== undefined && !isPlainObject(r.relayLimits)) throw invalidArgument(CALL, `reach.relayLimits must be an object, got ${show(r.relayLimits)}`, "{ reach: { relayLimits: { maxCircuits: 16 } } }");
   checkRules(r as Record<string, unknown>, RULES, CALL, "reach");
+  const recheckIntervalMs = r.recheckIntervalMs ?? 300_000;
+  const evidenceMaxAgeMs = r.evidenceMaxAgeMs ?? 1_800_000;
+  // Evidence that ages out before two rechecks could renew it would let the verdict fall to "unknown" between them.
+  if (evidenceMaxAgeMs < 2 * recheckIntervalMs) {
+    throw invalidArgument(CALL, `reach.evidenceMaxAgeMs (${evidenceMaxAgeMs}) must be at least twice reach.recheckIntervalMs (${recheckIntervalMs}), so fresh dial-backs arrive before old ones age out`, `{ reach: { recheckIntervalMs: ${recheckIntervalMs}, evidenceMaxAgeMs: ${6 * recheckIntervalMs} } }`);
+  }
   return {
     serveRelay,
     relayLimits: { ...(r.relayLimits ?? {}) },
@@ -101,5 +124,7 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
     holePunch: r.holePunch ?? true,
     punchTimeoutMs: r.punchTimeoutMs ?? 3000,
     minConfirmations: r.minConfirmations ?? 2,
+    recheckIntervalMs,
+    evidenceMaxAgeMs,
   };
 }

@@ -30,9 +30,9 @@ import type { RelayTransport } from "./relay-transport.js";
 /** The path a peer's messages take. */
 export type PeerPath = "direct" | "punched" | "relayed";
 
-/** How often the room looks again: asks for dial-backs while undecided, reserves relays while unreachable. */
+/** How often the room looks again: asks for dial-backs while undecided or a re-check is due, reserves relays while unreachable. */
 const TICK_MS = 5000;
-/** Dial-back asks per budget (asks stop once decided). */
+/** Dial-back asks per budget (while decided, one per `reach.recheckIntervalMs`, more only when the evidence is contested or about to age out). */
 export const MAX_ASKS = 12;
 /**
  * An ask budget lasts this long; a new one starts after it, or sooner when
@@ -90,10 +90,14 @@ export class ReachRoom {
   #changes = 0;
   /** The current ask budget: when it started, and what it started on (verdict changes, TCP listen addresses). */
   #budget = { since: -Infinity, on: "" };
+  /** When this room last asked for a dial-back. */
+  #lastAsk = -Infinity;
+  /** The TCP listen addresses the evidence is about (undefined before start). */
+  #listening: string | undefined;
 
   constructor(options: ReachRoomOptions) {
     this.#o = options;
-    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations });
+    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations, evidenceMaxAgeMs: options.reach.evidenceMaxAgeMs });
     this.reachability.events.on("change", (status, previous) => {
       this.#changes++;
       options.changed(status, previous);
@@ -131,6 +135,7 @@ export class ReachRoom {
   /** After the listeners: serves the relay if asked, and starts looking. */
   async start(): Promise<void> {
     this.#running = true;
+    this.#listening = this.#tcpListening();
     if (this.#o.reach.serveRelay === true) await this.#serve();
     this.#tick = setInterval(() => this.#look(), TICK_MS);
     this.#tick.unref();
@@ -190,7 +195,7 @@ export class ReachRoom {
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
     this.#dialbacks.peersChanged(session, fresh);
-    if (this.#undecided()) this.#dialbacks.ask(session);
+    if (this.#wantsAsk()) this.#ask(session);
   }
 
   /** A session ended: forget its offer; if a relayed link broke, join the peer again another way. */
@@ -226,8 +231,11 @@ export class ReachRoom {
       const addr = parseObserved(payload);
       if (addr === undefined || this.#observedFrom.has(session)) throw violation(session, addr === undefined ? "sent a malformed observed address" : "sent a second observed address");
       this.#observedFrom.add(session);
+      const changes = this.#changes;
       // One observation per observing host, however many peer ids it runs.
       this.reachability.observe(`host:${hostKey(session.connection.remoteHost)}`, addr);
+      // A new public IP confirmed: the old dial-backs no longer count, so ask at once.
+      if (this.#changes !== changes) this.#look(false);
       return;
     }
     if (kind === REACH_KIND.RELAY) {
@@ -255,17 +263,39 @@ export class ReachRoom {
     return hosts;
   }
 
-  #undecided(): boolean {
-    const s = this.reachability.status();
-    const need = this.#o.reach.minConfirmations;
-    if (s.dialbacksOk >= need || s.dialbacksFailed >= need) return false;
+  /**
+   * Whether to ask for a dial-back now: while undecided, while the newest
+   * evidence disagrees with the verdict or it would age out before the next
+   * re-check, or once `recheckIntervalMs` has passed since the last ask;
+   * always within the ask budget.
+   */
+  #wantsAsk(): boolean {
+    this.#noticeMove();
+    const recheck = this.#o.reach.recheckIntervalMs;
+    if (!this.reachability.wantsEvidence(recheck) && nowMs() - this.#lastAsk < recheck) return false;
     this.#renewAsks();
     return this.#dialbacks.asked < MAX_ASKS;
   }
 
+  #ask(session: PeerSession): void {
+    if (this.#dialbacks.ask(session)) this.#lastAsk = nowMs();
+  }
+
+  /** The node's TCP listen addresses changed: dial-backs to the old ones say nothing of the new (the verdict starts again). */
+  #noticeMove(): void {
+    const listening = this.#tcpListening();
+    if (this.#listening === undefined || listening === this.#listening) return;
+    this.#listening = listening;
+    this.reachability.forget();
+  }
+
+  #tcpListening(): string {
+    return this.#o.addresses().filter((a) => a.startsWith("tcp://")).join(" ");
+  }
+
   /** A new ask budget once the window has run, or once there is something new to learn (see ASK_WINDOW_MS). */
   #renewAsks(): void {
-    const on = `${this.#changes} ${this.#o.addresses().filter((a) => a.startsWith("tcp://")).join(" ")}`;
+    const on = `${this.#changes} ${this.#tcpListening()}`;
     const age = nowMs() - this.#budget.since;
     if (age < ASK_WINDOW_MS && (on === this.#budget.on || age < ASK_RENEW_MIN_MS)) return;
     this.#budget = { since: nowMs(), on };
@@ -274,11 +304,13 @@ export class ReachRoom {
 
   #look(reserve = true): void {
     if (!this.#running) return;
-    if (this.#undecided()) {
+    // Evidence that aged out goes first: the verdict may fall back to unknown.
+    this.reachability.refresh();
+    if (this.#wantsAsk()) {
       // Among the peers that may be asked: one backed off after an answer without evidence would take the turn of one that can help.
       const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
       const pick = peers[Math.floor(Math.random() * peers.length)];
-      if (pick !== undefined) this.#dialbacks.ask(pick);
+      if (pick !== undefined) this.#ask(pick);
     }
     if (reserve) this.#reserve();
   }

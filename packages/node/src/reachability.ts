@@ -3,9 +3,12 @@
  * (a relay, a peer) sees it come from, and dial-backs (an observer opening a
  * new connection to this node's listening port: only a node that accepts
  * unsolicited connections gets one). One observer's word is never enough:
- * a verdict needs `minConfirmations` distinct observers that agree.
+ * a verdict needs `minConfirmations` distinct observers that agree. Evidence
+ * ages: a dial-back result counts for `evidenceMaxAgeMs`, an observer's newer
+ * result replaces its older one, and the side confirmed later wins.
  */
 
+import { now as nowMs } from "@xppg/errors";
 import { TypedEvents } from "./typed-events.js";
 
 /** How a node can be reached. */
@@ -26,9 +29,9 @@ export interface ReachabilityStatus {
   readonly kind: ReachabilityKind;
   /** Public addresses observers saw (`ip:port`), most reported first. */
   readonly observed: readonly string[];
-  /** Distinct observers whose dial-back reached this node. */
+  /** Distinct observers whose newest dial-back, still young enough to count, reached this node. */
   readonly dialbacksOk: number;
-  /** Distinct observers whose dial-back did not. */
+  /** Distinct observers whose newest dial-back, still young enough to count, did not. */
   readonly dialbacksFailed: number;
   /** Relayed addresses this node holds a reservation for. */
   readonly relayAddresses: readonly string[];
@@ -44,41 +47,101 @@ export interface ReachabilityEvents {
 
 /** Most observers remembered (the oldest is forgotten first). */
 export const MAX_OBSERVERS = 64;
+/** How long a dial-back result counts by default (`reach.evidenceMaxAgeMs`). */
+export const EVIDENCE_MAX_AGE_MS = 30 * 60_000;
+
+/** One observer's latest dial-back: its outcome, and when it was learnt (`now()` of `@xppg/errors`, ms). */
+interface Evidence {
+  readonly ok: boolean;
+  readonly at: number;
+}
+
+/** The dial-back evidence that counts at one time, and the verdict it gives. */
+interface Weighed {
+  /** Reachable (`true`), not (`false`), or no verdict. */
+  readonly reachable: boolean | undefined;
+  readonly ok: number;
+  readonly failed: number;
+  /** When the verdict's own evidence stops being enough (its side's `minConfirmations`-th newest result ages out). */
+  readonly until: number;
+  /** The newest result that counts disagrees with the verdict. */
+  readonly contested: boolean;
+}
 
 /** Tracks observations and dial-backs; {@link Reachability.status} is the verdict. */
 export class Reachability {
   /** `change` when the kind changes; a listener that throws is reported to `onListenerError`. */
   readonly events: TypedEvents<ReachabilityEvents>;
   readonly #minConfirmations: number;
-  readonly #observed = new Map<string, string>();
-  readonly #dialbacks = new Map<string, boolean>();
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #observed = new Map<string, { address: string; at: number }>();
+  readonly #dialbacks = new Map<string, Evidence>();
   readonly #relays = new Set<string>();
+  /** Dial-backs learnt before this no longer count (the node's situation changed: `forget`). */
+  #since = -Infinity;
   #mapped: string | undefined;
   #kind: ReachabilityKind = "unknown";
 
   /**
    * @param options.minConfirmations distinct observers needed for a verdict (default 2)
+   * @param options.evidenceMaxAgeMs how long a dial-back result counts (default 30 min)
+   * @param options.now the clock evidence is timed by (default `now()` of `@xppg/errors`)
    * @param options.onListenerError where an event listener's throw goes (default: ignored)
    */
-  constructor(options: { minConfirmations?: number; onListenerError?: (error: unknown) => void } = {}) {
+  constructor(options: { minConfirmations?: number; evidenceMaxAgeMs?: number; now?: () => number; onListenerError?: (error: unknown) => void } = {}) {
     this.#minConfirmations = Math.max(1, options.minConfirmations ?? 2);
+    this.#maxAgeMs = options.evidenceMaxAgeMs ?? EVIDENCE_MAX_AGE_MS;
+    this.#now = options.now ?? nowMs;
     this.events = new TypedEvents<ReachabilityEvents>(options.onListenerError ?? (() => {}));
   }
 
-  /** The current verdict. */
+  /** The current verdict (evidence that aged out since the last look is dropped first). */
   get kind(): ReachabilityKind {
+    this.#update();
     return this.#kind;
   }
 
-  /** An observer saw this node come from `address` (`ip:port`). */
+  /**
+   * An observer saw this node come from `address` (`ip:port`). When that
+   * makes an IP confirmed (`minConfirmations` observers) that was not before,
+   * while another one was, the node moved: observations of other IPs made
+   * before it and every dial-back learnt before it no longer count.
+   */
   observe(observer: string, address: string): void {
-    remember(this.#observed, observer, address);
+    const before = this.confirmedIps();
+    const at = this.#now();
+    remember(this.#observed, observer, { address, at });
+    const after = this.confirmedIps();
+    const moved = before.length > 0 && after.some((ip) => !before.includes(ip));
+    if (moved) {
+      const ip = ipOf(address);
+      for (const [o, seen] of this.#observed) if (seen.at < at && ipOf(seen.address) !== ip) this.#observed.delete(o);
+      this.forget();
+    } else this.#update();
+  }
+
+  /**
+   * An observer's dial-back to this node's listening port reached it (`ok`)
+   * or not, learnt at `at` (default now; a result about an ask made earlier
+   * may pass the ask's time). An observer's result replaces an older one of
+   * the same observer, never a newer one.
+   */
+  dialback(observer: string, ok: boolean, at: number = this.#now()): void {
+    const known = this.#dialbacks.get(observer);
+    if (at >= this.#since && (known === undefined || known.at <= at)) remember(this.#dialbacks, observer, { ok, at });
     this.#update();
   }
 
-  /** An observer's dial-back to this node's listening port reached it (`ok`) or not. */
-  dialback(observer: string, ok: boolean): void {
-    remember(this.#dialbacks, observer, ok);
+  /** The node's situation changed (its listen addresses, its public IP): no dial-back learnt before now counts. */
+  forget(): void {
+    this.#since = this.#now();
+    this.#dialbacks.clear();
+    this.#update();
+  }
+
+  /** Drops evidence that aged out: `change` fires if that moves the verdict. */
+  refresh(): void {
     this.#update();
   }
 
@@ -98,39 +161,85 @@ export class Reachability {
   /** Observed IPs that at least `minConfirmations` distinct observers reported (one observer's word is never enough). */
   confirmedIps(): string[] {
     const counts = new Map<string, number>();
-    for (const a of this.#observed.values()) {
-      const ip = a.slice(0, a.lastIndexOf(":"));
+    for (const { address } of this.#observed.values()) {
+      const ip = ipOf(address);
       counts.set(ip, (counts.get(ip) ?? 0) + 1);
     }
     return [...counts.entries()].filter(([, n]) => n >= this.#minConfirmations).map(([ip]) => ip);
   }
 
+  /**
+   * Whether the verdict wants fresh dial-backs within `horizonMs`: there is
+   * none, the newest result disagrees with it, or its evidence ages out by then.
+   */
+  wantsEvidence(horizonMs: number): boolean {
+    const w = this.#weigh();
+    return w.reachable === undefined || w.contested || w.until - this.#now() <= horizonMs;
+  }
+
   /** What is known now. */
   status(): ReachabilityStatus {
+    this.#update();
+    return this.#status(this.#weigh());
+  }
+
+  #status(w: Weighed): ReachabilityStatus {
     const counts = new Map<string, number>();
-    for (const a of this.#observed.values()) counts.set(a, (counts.get(a) ?? 0) + 1);
-    const values = [...this.#dialbacks.values()];
+    for (const { address } of this.#observed.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
     return {
       kind: this.#kind,
       observed: [...counts.entries()].sort((x, y) => y[1] - x[1]).map(([a]) => a),
-      dialbacksOk: values.filter(Boolean).length,
-      dialbacksFailed: values.filter((v) => !v).length,
+      dialbacksOk: w.ok,
+      dialbacksFailed: w.failed,
       relayAddresses: [...this.#relays],
       mappedAddress: this.#mapped,
     };
   }
 
-  #update(): void {
-    const s = this.status();
+  /**
+   * The rule (README, "Reachability"): only each observer's newest result
+   * counts, and only while younger than `evidenceMaxAgeMs`. A side (reached,
+   * not reached) with `minConfirmations` such results is confirmed at the
+   * time of its `minConfirmations`-th newest; when both are, the one
+   * confirmed later wins, and a tie goes to "not reached" (an address that
+   * may be dead is not advertised).
+   */
+  #weigh(): Weighed {
+    const now = this.#now();
     const need = this.#minConfirmations;
-    let kind: ReachabilityKind = "unknown";
-    if (s.dialbacksOk >= need) kind = this.#mapped !== undefined ? "port-mapped" : "public";
-    else if (s.dialbacksFailed >= need) kind = this.#relays.size > 0 ? "relayed-only" : "behind-nat";
+    const ok: number[] = [];
+    const failed: number[] = [];
+    let newest: Evidence | undefined;
+    for (const e of this.#dialbacks.values()) {
+      if (now - e.at >= this.#maxAgeMs) continue;
+      (e.ok ? ok : failed).push(e.at);
+      if (newest === undefined || e.at >= newest.at) newest = e;
+    }
+    ok.sort((x, y) => y - x);
+    failed.sort((x, y) => y - x);
+    const okAt = ok[need - 1] ?? -Infinity;
+    const failedAt = failed[need - 1] ?? -Infinity;
+    const reachable = okAt === -Infinity && failedAt === -Infinity ? undefined : okAt > failedAt;
+    const until = reachable === undefined ? -Infinity : (reachable ? okAt : failedAt) + this.#maxAgeMs;
+    return { reachable, ok: ok.length, failed: failed.length, until, contested: newest !== undefined && reachable !== undefined && newest.ok !== reachable };
+  }
+
+  #update(): void {
+    const w = this.#weigh();
+    const kind: ReachabilityKind =
+      w.reachable === undefined ? "unknown"
+      : w.reachable ? (this.#mapped !== undefined ? "port-mapped" : "public")
+      : this.#relays.size > 0 ? "relayed-only"
+      : "behind-nat";
     if (kind === this.#kind) return;
     const previous = this.#kind;
     this.#kind = kind;
-    this.events.emit("change", { ...s, kind }, previous);
+    this.events.emit("change", this.#status(w), previous);
   }
+}
+
+function ipOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(":"));
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
