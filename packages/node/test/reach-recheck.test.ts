@@ -1,0 +1,213 @@
+// A standing verdict is checked again, between real nodes on loopback TCP
+// (each on its own 127.0.0.x address). As in reach-dialback.test.ts, the
+// reach room's 5 s tick is also run by hand (the callback it gives
+// setInterval at start), and the packages' monotonic clock (`now()` of
+// @xppg/errors) and the wall clock (helpers' per-minute budgets) are the
+// real ones moved ahead by `clock.skip`: minutes of re-check periods pass
+// at once, and the clocks never go back.
+import { createServer } from "node:net";
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+
+const clock = vi.hoisted(() => ({ skip: 0 }));
+vi.mock("@xppg/errors", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@xppg/errors")>();
+  return { ...real, now: () => real.now() + clock.skip };
+});
+
+import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { PeerSession } from "../src/peer-session.js";
+import { ReachRoom } from "../src/reach-room.js";
+import { REACH_KIND } from "../src/reach-wire.js";
+import type { ReachabilityKind } from "../src/reachability.js";
+import { TransportSet } from "../src/transport-set.js";
+import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+
+stopNodesAfterEach();
+
+const send = PeerSession.prototype.sendMessage;
+/** The reach room's tick period (`TICK_MS` in reach-room.ts). */
+const TICK_MS = 5000;
+const RECHECK_MS = 60_000;
+const MAX_AGE_MS = 4 * RECHECK_MS;
+// Nobody dials anyone by itself: who is connected to whom is the test's doing.
+const QUIET: PlaygroundOptions = { connections: { lowWater: 0 } };
+
+interface Node {
+  readonly pg: Playground;
+  readonly room: ReachRoom;
+  tick(): void;
+}
+
+let spies: {
+  start: MockInstance<ReachRoom["start"]>;
+  opened: MockInstance<ReachRoom["opened"]>;
+  handle: MockInstance<ReachRoom["handle"]>;
+  sent: MockInstance<PeerSession["sendMessage"]>;
+  every: MockInstance<typeof setInterval>;
+};
+
+beforeEach(() => {
+  spies = {
+    start: vi.spyOn(ReachRoom.prototype, "start"),
+    opened: vi.spyOn(ReachRoom.prototype, "opened"),
+    handle: vi.spyOn(ReachRoom.prototype, "handle"),
+    sent: vi.spyOn(PeerSession.prototype, "sendMessage"),
+    every: vi.spyOn(globalThis, "setInterval"),
+  };
+  const wall = Date.now.bind(Date);
+  vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
+});
+afterEach(() => void vi.restoreAllMocks());
+
+async function tcpNode(host: string, options: PlaygroundOptions = {}): Promise<Node> {
+  const pg = track(new Playground("test-app", { listen: [`tcp://${host}:0`], ...QUIET, ...options }));
+  const from = spies.every.mock.calls.length;
+  await pg.start();
+  const room = spies.start.mock.contexts.at(-1) as ReachRoom;
+  const ticks = spies.every.mock.calls.slice(from).filter(([, ms]) => ms === TICK_MS);
+  expect(ticks).toHaveLength(1);
+  return { pg, room, tick: ticks[0]![0] };
+}
+
+function roomOf(session: PeerSession): ReachRoom | undefined {
+  const i = spies.opened.mock.calls.findIndex(([s]) => s === session);
+  return i < 0 ? undefined : (spies.opened.mock.contexts[i] as ReachRoom);
+}
+
+/** Dial-back asks `from` sent anyone. */
+function asks(from: Node): number {
+  return spies.sent.mock.calls.filter(([kind], i) => kind === REACH_KIND.DIALBACK && roomOf(spies.sent.mock.contexts[i] as PeerSession) === from.room).length;
+}
+
+/** Every ask `from` sent has its answer. */
+function settled(from: Node): boolean {
+  const answers = spies.handle.mock.calls.filter(([, kind], i) => kind === REACH_KIND.DIALBACK_RESULT && spies.handle.mock.contexts[i] === from.room).length;
+  return answers >= asks(from);
+}
+
+/**
+ * a (127.0.0.1) dials r1 and r2, and each has two helpers, c and d, that can
+ * dial a back (r1 and r2 dial them). a becomes public.
+ * `kinds` is every verdict a had, in order.
+ */
+async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: Node; r1: Node; r2: Node; kinds: ReachabilityKind[] }> {
+  // The others decide on one witness, so that they stop asking soon and leave the helpers' budgets to a.
+  const one = { minConfirmations: 1 };
+  const r1 = await tcpNode("127.0.0.2", { reach: { ...one, serveRelay: true } });
+  const r2 = await tcpNode("127.0.0.5", { reach: one });
+  const c = await tcpNode("127.0.0.3", { reach: one });
+  const d = await tcpNode("127.0.0.4", { reach: one });
+  for (const r of [r1, r2]) for (const h of [c, d]) await r.pg.join(h.pg.addresses[0]!);
+  const a = await tcpNode("127.0.0.1", { reach: { recheckIntervalMs: RECHECK_MS, evidenceMaxAgeMs: MAX_AGE_MS, holePunch: false, ...reach } });
+  const kinds: ReachabilityKind[] = ["unknown"];
+  a.pg.events.on("reachability:changed", (status) => void kinds.push(status.kind));
+  // a dials r1 and r2, so it sees them at their own addresses: two observers of a failure (a helper a dialled would
+  // prove nothing, but c and d are not ones).
+  await a.pg.join(r1.pg.addresses[0]!);
+  await a.pg.join(r2.pg.addresses[0]!);
+  await reaches(a, "public");
+  // The reservation a made on r1's relay while it was unknown is gone once it is public.
+  await until(() => !a.pg.addresses.some((x) => x.startsWith("relay://")), 5000, "a drops its relay reservation");
+  return { a, r1, r2, kinds };
+}
+
+/**
+ * Waits for `a`'s answers until its verdict is `kind`. Every link on loopback leaves from 127.0.0.1, so the helpers'
+ * per-minute budgets (per asking host) are shared by every node's asks: while they are spent, a minute (and a peer's
+ * no-helper back-off) passes, and the tick runs. Returns the time that was made to pass.
+ */
+async function reaches(a: Node, kind: ReachabilityKind): Promise<number> {
+  let skipped = 0;
+  for (let i = 0; ; i++) {
+    await until(() => settled(a), 10_000, "a's asks are answered");
+    if (a.pg.reachability.kind === kind) return skipped;
+    if (i === 6) throw new Error(`a is ${a.pg.reachability.kind}, not ${kind}, after ${skipped} ms: ${JSON.stringify(a.pg.reachability)}`);
+    clock.skip += 61_000;
+    skipped += 61_000;
+    a.tick();
+  }
+}
+
+/** A TCP port of this host that refuses connections (it was free a moment ago). */
+async function refusingPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("a standing verdict is checked again", () => {
+  it("a public node whose port stops answering (dial-backs fail) turns relayed-only after a re-check, long before its successes age out (never unknown on the way), and reserves on a relay", async () => {
+    const { a, kinds } = await publicNode();
+    // From now on a's asks name a port that refuses, as if a NAT now stood before it: the helpers' dials really fail.
+    const port = await refusingPort();
+    spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+      return send.call(this, kind, kind === REACH_KIND.DIALBACK && roomOf(this) === a.room ? { port } : payload);
+    });
+    const before = asks(a);
+    clock.skip += RECHECK_MS;
+    a.tick();
+    await until(() => asks(a) > before, 5000, "a re-checks");
+    // Then a asks at once while the newest results disagree with the verdict, until two observers' failures are newer
+    // than the two successes: long before the successes age out (no "unknown" on the way).
+    expect(await reaches(a, "relayed-only")).toBeLessThan(MAX_AGE_MS - 2 * RECHECK_MS);
+    expect(a.pg.reachability).toMatchObject({ dialbacksOk: 2, dialbacksFailed: 2 });
+    expect(a.pg.addresses.some((x) => x.startsWith("relay://127.0.0.2:"))).toBe(true);
+    expect(kinds).toEqual(["unknown", "public", "behind-nat", "relayed-only"]);
+  }, 60_000);
+
+  it("a node whose network does not change stays public over eight re-check periods (twice the evidence's maximum age), never passing through unknown, one ask a period", async () => {
+    const { a, r1, r2, kinds } = await publicNode();
+    const start = asks(a);
+    clock.skip += 3 * TICK_MS;
+    for (let i = 0; i < 8; i++) {
+      // A period: the re-check's tick, then three more ticks (5 s apart) that find nothing due.
+      clock.skip += RECHECK_MS - 3 * TICK_MS;
+      a.tick();
+      await until(() => asks(a) > start + i && settled(a), 5000, `a re-checks in period ${i + 1}`);
+      for (let t = 0; t < 3; t++) {
+        clock.skip += TICK_MS;
+        a.tick();
+      }
+      await roundTrip(a.pg, r1.pg);
+      await roundTrip(a.pg, r2.pg);
+      await until(() => settled(a), 5000, "a's asks are answered");
+      expect(a.pg.reachability.kind).toBe("public");
+    }
+    expect(kinds).toEqual(["unknown", "public"]);
+    // The verdict stands on evidence no older than the maximum age: it was renewed.
+    expect(a.pg.reachability.dialbacksOk).toBeGreaterThanOrEqual(2);
+    // About one ask a period (a few more when one answer brought no new observer), far within 12 per 15 min.
+    expect(asks(a) - start).toBeGreaterThanOrEqual(8);
+    expect(asks(a) - start).toBeLessThanOrEqual(16);
+  }, 60_000);
+
+  it("a change of the node's TCP listen addresses drops the old evidence and asks again at the next tick, with no re-check due", async () => {
+    const sets = vi.spyOn(TransportSet.prototype, "listen");
+    const { a, kinds } = await publicNode();
+    const set = sets.mock.contexts.find((s) => (s as TransportSet).addresses.includes(a.pg.addresses[0]!)) as TransportSet;
+    const before = asks(a);
+    // With the listen addresses unchanged, a tick asks nobody: no re-check is due.
+    a.tick();
+    expect(asks(a)).toBe(before);
+    await set.add("tcp://127.0.0.1:0");
+    a.tick();
+    expect(kinds.at(-1)).toBe("unknown");
+    expect(asks(a)).toBe(before + 1);
+    await reaches(a, "public");
+    expect(kinds.slice(1)).toEqual(["public", "unknown", "public"]);
+  }, 60_000);
+});
+
+describe("reach re-check options", () => {
+  it("are checked, with a code and the right call in the message", () => {
+    const bad = (reach: unknown): unknown => expect(() => new Playground("test-app", { reach } as never)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    bad({ recheckIntervalMs: 0 });
+    bad({ recheckIntervalMs: "5m" });
+    bad({ evidenceMaxAgeMs: -1 });
+    bad({ evidenceMaxAgeMs: Infinity });
+    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 60_000, evidenceMaxAgeMs: 90_000 } })).toThrow(/evidenceMaxAgeMs \(90000\) must be at least twice reach\.recheckIntervalMs \(60000\).*recheckIntervalMs: 60000, evidenceMaxAgeMs: 360000/);
+    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 1000, evidenceMaxAgeMs: 2000 } })).not.toThrow();
+  });
+});
