@@ -195,7 +195,7 @@ export class ReachRoom {
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
     this.#dialbacks.peersChanged(session, fresh);
-    if (this.#wantsAsk()) this.#ask(session);
+    if (this.#wantsAsk() && this.#askable(session, this.reachability.contesting())) this.#ask(session);
   }
 
   /** A session ended: forget its offer; if a relayed link broke, join the peer again another way. */
@@ -231,11 +231,8 @@ export class ReachRoom {
       const addr = parseObserved(payload);
       if (addr === undefined || this.#observedFrom.has(session)) throw violation(session, addr === undefined ? "sent a malformed observed address" : "sent a second observed address");
       this.#observedFrom.add(session);
-      const changes = this.#changes;
       // One observation per observing host, however many peer ids it runs.
       this.reachability.observe(`host:${hostKey(session.connection.remoteHost)}`, addr);
-      // A new public IP confirmed: the old dial-backs no longer count, so ask at once.
-      if (this.#changes !== changes) this.#look(false);
       return;
     }
     if (kind === REACH_KIND.RELAY) {
@@ -277,6 +274,11 @@ export class ReachRoom {
     return this.#dialbacks.asked < MAX_ASKS;
   }
 
+  /** Not a peer whose failure contests a reached verdict: its word again adds no witness, another peer's success would. */
+  #askable(session: PeerSession, contesting: readonly string[]): boolean {
+    return !this.#dialbacks.backedOff(session) && !contesting.includes(`asked:${hostKey(session.connection.remoteHost)}`);
+  }
+
   #ask(session: PeerSession): void {
     if (this.#dialbacks.ask(session)) this.#lastAsk = nowMs();
   }
@@ -307,8 +309,10 @@ export class ReachRoom {
     // Evidence that aged out goes first: the verdict may fall back to unknown.
     this.reachability.refresh();
     if (this.#wantsAsk()) {
-      // Among the peers that may be asked: one backed off after an answer without evidence would take the turn of one that can help.
-      const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
+      // Among the peers that may be asked: one backed off after an answer without evidence, or one whose failure
+      // already contests the verdict, would take the turn of one that can help.
+      const contesting = this.reachability.contesting();
+      const peers = this.#reachPeers().filter((s) => this.#askable(s, contesting));
       const pick = peers[Math.floor(Math.random() * peers.length)];
       if (pick !== undefined) this.#ask(pick);
     }
@@ -316,6 +320,8 @@ export class ReachRoom {
   }
 
   #afterChange(kind: ReachabilityKind): void {
+    // Once started it stays (README): its reservations keep working, a peer's offer is once a session, and a relay
+    // that cannot be reached gets no new reservations.
     if (kind === "public" && this.#o.reach.serveRelay === "when-public" && this.#service === undefined) void this.#serve().catch((e: unknown) => this.#o.report(e as XppgError));
     if (kind === "public" || kind === "port-mapped") {
       // Reachable: relayed addresses are no longer needed.
@@ -332,7 +338,8 @@ export class ReachRoom {
     // Its connections are the relay's own TCP ones; a broken close would still be the node's error event, not an escape.
     const service = new RelayService({ ...this.#o.reach.relayLimits, onError: (e) => this.#o.report(e) });
     const address = await service.start(this.#o.reach.relayListen);
-    if (!this.#running) return void (await service.close());
+    // Stopped, or a second start (the verdict left public and came back while the first started) finished first.
+    if (!this.#running || this.#service !== undefined) return void (await service.close());
     this.#service = service;
     this.#servicePort = Number(address.slice(address.lastIndexOf(":") + 1));
     for (const s of this.#reachPeers()) void s.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });

@@ -4,8 +4,11 @@
  * new connection to this node's listening port: only a node that accepts
  * unsolicited connections gets one). One observer's word is never enough:
  * a verdict needs `minConfirmations` distinct observers that agree. Evidence
- * ages: a dial-back result counts for `evidenceMaxAgeMs`, an observer's newer
- * result replaces its older one, and the side confirmed later wins.
+ * may age: a dial-back result counts for `evidenceMaxAgeMs` (default: for
+ * ever), and an observer's newer result replaces its older one. A success is
+ * witnessed by this node, a failure is only a peer's word: failures overturn
+ * confirmed successes only when one observer more than a verdict needs
+ * reports them, all at or after the newest success.
  */
 
 import { now as nowMs } from "@xppg/errors";
@@ -47,9 +50,6 @@ export interface ReachabilityEvents {
 
 /** Most observers remembered (the oldest is forgotten first). */
 export const MAX_OBSERVERS = 64;
-/** How long a dial-back result counts by default (`reach.evidenceMaxAgeMs`). */
-export const EVIDENCE_MAX_AGE_MS = 30 * 60_000;
-
 /** One observer's latest dial-back: its outcome, and when it was learnt (`now()` of `@xppg/errors`, ms). */
 interface Evidence {
   readonly ok: boolean;
@@ -66,6 +66,8 @@ interface Weighed {
   readonly until: number;
   /** The newest result that counts disagrees with the verdict. */
   readonly contested: boolean;
+  /** While reached: the observers whose failures are at or after the newest success (they contest it). */
+  readonly against: readonly string[];
 }
 
 /** Tracks observations and dial-backs; {@link Reachability.status} is the verdict. */
@@ -75,7 +77,7 @@ export class Reachability {
   readonly #minConfirmations: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
-  readonly #observed = new Map<string, { address: string; at: number }>();
+  readonly #observed = new Map<string, string>();
   readonly #dialbacks = new Map<string, Evidence>();
   readonly #relays = new Set<string>();
   /** Dial-backs learnt before this no longer count (the node's situation changed: `forget`). */
@@ -85,40 +87,31 @@ export class Reachability {
 
   /**
    * @param options.minConfirmations distinct observers needed for a verdict (default 2)
-   * @param options.evidenceMaxAgeMs how long a dial-back result counts (default 30 min)
+   * @param options.evidenceMaxAgeMs how long a dial-back result counts (default `Infinity`: nothing ages;
+   *   a `Playground` passes `reach.evidenceMaxAgeMs`, 30 min, and re-checks before that)
    * @param options.now the clock evidence is timed by (default `now()` of `@xppg/errors`)
    * @param options.onListenerError where an event listener's throw goes (default: ignored)
    */
   constructor(options: { minConfirmations?: number; evidenceMaxAgeMs?: number; now?: () => number; onListenerError?: (error: unknown) => void } = {}) {
     this.#minConfirmations = Math.max(1, options.minConfirmations ?? 2);
-    this.#maxAgeMs = options.evidenceMaxAgeMs ?? EVIDENCE_MAX_AGE_MS;
+    this.#maxAgeMs = options.evidenceMaxAgeMs ?? Infinity;
     this.#now = options.now ?? nowMs;
     this.events = new TypedEvents<ReachabilityEvents>(options.onListenerError ?? (() => {}));
   }
 
-  /** The current verdict (evidence that aged out since the last look is dropped first). */
+  /** The current verdict, on the evidence that counts now (reading it fires nothing: `refresh` does). */
   get kind(): ReachabilityKind {
-    this.#update();
-    return this.#kind;
+    return this.#kindOf(this.#weigh());
   }
 
   /**
-   * An observer saw this node come from `address` (`ip:port`). When that
-   * makes an IP confirmed (`minConfirmations` observers) that was not before,
-   * while another one was, the node moved: observations of other IPs made
-   * before it and every dial-back learnt before it no longer count.
+   * An observer saw this node come from `address` (`ip:port`). Observations
+   * never drop others' observations nor dial-backs: a node is often seen at
+   * two IPs for good (its LAN address by LAN peers, its public one by the
+   * rest), and a peer's word must not erase what other hosts saw.
    */
   observe(observer: string, address: string): void {
-    const before = this.confirmedIps();
-    const at = this.#now();
-    remember(this.#observed, observer, { address, at });
-    const after = this.confirmedIps();
-    const moved = before.length > 0 && after.some((ip) => !before.includes(ip));
-    if (moved) {
-      const ip = ipOf(address);
-      for (const [o, seen] of this.#observed) if (seen.at < at && ipOf(seen.address) !== ip) this.#observed.delete(o);
-      this.forget();
-    } else this.#update();
+    remember(this.#observed, observer, address);
   }
 
   /**
@@ -133,14 +126,14 @@ export class Reachability {
     this.#update();
   }
 
-  /** The node's situation changed (its listen addresses, its public IP): no dial-back learnt before now counts. */
+  /** The node's situation changed (its own listen addresses): no dial-back learnt before now counts. */
   forget(): void {
     this.#since = this.#now();
     this.#dialbacks.clear();
     this.#update();
   }
 
-  /** Drops evidence that aged out: `change` fires if that moves the verdict. */
+  /** Looks again at the evidence (some may have aged out): `change` fires if the verdict moved. */
   refresh(): void {
     this.#update();
   }
@@ -161,8 +154,8 @@ export class Reachability {
   /** Observed IPs that at least `minConfirmations` distinct observers reported (one observer's word is never enough). */
   confirmedIps(): string[] {
     const counts = new Map<string, number>();
-    for (const { address } of this.#observed.values()) {
-      const ip = ipOf(address);
+    for (const address of this.#observed.values()) {
+      const ip = address.slice(0, address.lastIndexOf(":"));
       counts.set(ip, (counts.get(ip) ?? 0) + 1);
     }
     return [...counts.entries()].filter(([, n]) => n >= this.#minConfirmations).map(([ip]) => ip);
@@ -177,17 +170,26 @@ export class Reachability {
     return w.reachable === undefined || w.contested || w.until - this.#now() <= horizonMs;
   }
 
-  /** What is known now. */
-  status(): ReachabilityStatus {
-    this.#update();
-    return this.#status(this.#weigh());
+  /**
+   * While the verdict is reached: the observers whose failures are at or
+   * after the newest success (asking them again adds no new witness; ask
+   * others, whose witnessed success would settle it).
+   */
+  contesting(): readonly string[] {
+    return this.#weigh().against;
   }
 
-  #status(w: Weighed): ReachabilityStatus {
+  /** What is known now (reading it fires nothing: `refresh` does). */
+  status(): ReachabilityStatus {
+    const w = this.#weigh();
+    return this.#status(w, this.#kindOf(w));
+  }
+
+  #status(w: Weighed, kind: ReachabilityKind): ReachabilityStatus {
     const counts = new Map<string, number>();
-    for (const { address } of this.#observed.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
+    for (const address of this.#observed.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
     return {
-      kind: this.#kind,
+      kind,
       observed: [...counts.entries()].sort((x, y) => y[1] - x[1]).map(([a]) => a),
       dialbacksOk: w.ok,
       dialbacksFailed: w.failed,
@@ -198,48 +200,58 @@ export class Reachability {
 
   /**
    * The rule (README, "Reachability"): only each observer's newest result
-   * counts, and only while younger than `evidenceMaxAgeMs`. A side (reached,
-   * not reached) with `minConfirmations` such results is confirmed at the
-   * time of its `minConfirmations`-th newest; when both are, the one
-   * confirmed later wins, and a tie goes to "not reached" (an address that
-   * may be dead is not advertised).
+   * counts, and only while younger than `evidenceMaxAgeMs`. Successes are
+   * witnessed by this node, failures are a peer's word, so failures weigh
+   * less: with `minConfirmations` successes counting, the node is reached
+   * unless `minConfirmations + 1` observers' failures are at or after its
+   * newest success (a tie goes to "not reached"); with fewer successes,
+   * `minConfirmations` failures make it not reached; with neither, no verdict.
    */
   #weigh(): Weighed {
     const now = this.#now();
     const need = this.#minConfirmations;
     const ok: number[] = [];
-    const failed: number[] = [];
+    const failed: [number, string][] = [];
     let newest: Evidence | undefined;
-    for (const e of this.#dialbacks.values()) {
+    for (const [observer, e] of this.#dialbacks) {
       if (now - e.at >= this.#maxAgeMs) continue;
-      (e.ok ? ok : failed).push(e.at);
+      if (e.ok) ok.push(e.at);
+      else failed.push([e.at, observer]);
       if (newest === undefined || e.at >= newest.at) newest = e;
     }
     ok.sort((x, y) => y - x);
-    failed.sort((x, y) => y - x);
+    failed.sort((x, y) => y[0] - x[0]);
+    const lastOk = ok[0] ?? -Infinity;
     const okAt = ok[need - 1] ?? -Infinity;
-    const failedAt = failed[need - 1] ?? -Infinity;
-    const reachable = okAt === -Infinity && failedAt === -Infinity ? undefined : okAt > failedAt;
+    // Against confirmed successes, one failure more, and none older than the newest success.
+    const failedAt = failed[okAt === -Infinity ? need - 1 : need]?.[0] ?? -Infinity;
+    const reachable = okAt === -Infinity ? (failedAt > -Infinity ? false : undefined) : failedAt < lastOk;
     const until = reachable === undefined ? -Infinity : (reachable ? okAt : failedAt) + this.#maxAgeMs;
-    return { reachable, ok: ok.length, failed: failed.length, until, contested: newest !== undefined && reachable !== undefined && newest.ok !== reachable };
+    return {
+      reachable,
+      ok: ok.length,
+      failed: failed.length,
+      until,
+      contested: newest !== undefined && reachable !== undefined && newest.ok !== reachable,
+      against: reachable === true ? failed.filter(([at]) => at >= lastOk).map(([, o]) => o) : [],
+    };
+  }
+
+  #kindOf(w: Weighed): ReachabilityKind {
+    return w.reachable === undefined ? "unknown"
+      : w.reachable ? (this.#mapped !== undefined ? "port-mapped" : "public")
+      : this.#relays.size > 0 ? "relayed-only"
+      : "behind-nat";
   }
 
   #update(): void {
     const w = this.#weigh();
-    const kind: ReachabilityKind =
-      w.reachable === undefined ? "unknown"
-      : w.reachable ? (this.#mapped !== undefined ? "port-mapped" : "public")
-      : this.#relays.size > 0 ? "relayed-only"
-      : "behind-nat";
+    const kind = this.#kindOf(w);
     if (kind === this.#kind) return;
     const previous = this.#kind;
     this.#kind = kind;
-    this.events.emit("change", this.#status(w), previous);
+    this.events.emit("change", this.#status(w, kind), previous);
   }
-}
-
-function ipOf(address: string): string {
-  return address.slice(0, address.lastIndexOf(":"));
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {

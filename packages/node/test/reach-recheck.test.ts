@@ -16,7 +16,7 @@ vi.mock("@xppg/errors", async (importOriginal) => {
 
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { PeerSession } from "../src/peer-session.js";
-import { ReachRoom } from "../src/reach-room.js";
+import { ASK_WINDOW_MS, MAX_ASKS, ReachRoom } from "../src/reach-room.js";
 import { REACH_KIND } from "../src/reach-wire.js";
 import type { ReachabilityKind } from "../src/reachability.js";
 import { TransportSet } from "../src/transport-set.js";
@@ -86,29 +86,31 @@ function settled(from: Node): boolean {
 }
 
 /**
- * a (127.0.0.1) dials r1 and r2, and each has two helpers, c and d, that can
- * dial a back (r1 and r2 dial them). a becomes public.
+ * a (127.0.0.1) dials r1, r2 and r3, and each has two helpers, c and d, that
+ * can dial a back (the r's dial them). a becomes public.
  * `kinds` is every verdict a had, in order.
  */
-async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: Node; r1: Node; r2: Node; kinds: ReachabilityKind[] }> {
+async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: Node; r1: Node; r2: Node; r3: Node; kinds: ReachabilityKind[] }> {
   // The others decide on one witness, so that they stop asking soon and leave the helpers' budgets to a.
   const one = { minConfirmations: 1 };
   const r1 = await tcpNode("127.0.0.2", { reach: { ...one, serveRelay: true } });
   const r2 = await tcpNode("127.0.0.5", { reach: one });
+  const r3 = await tcpNode("127.0.0.6", { reach: one });
   const c = await tcpNode("127.0.0.3", { reach: one });
   const d = await tcpNode("127.0.0.4", { reach: one });
-  for (const r of [r1, r2]) for (const h of [c, d]) await r.pg.join(h.pg.addresses[0]!);
+  for (const r of [r1, r2, r3]) for (const h of [c, d]) await r.pg.join(h.pg.addresses[0]!);
   const a = await tcpNode("127.0.0.1", { reach: { recheckIntervalMs: RECHECK_MS, evidenceMaxAgeMs: MAX_AGE_MS, holePunch: false, ...reach } });
   const kinds: ReachabilityKind[] = ["unknown"];
   a.pg.events.on("reachability:changed", (status) => void kinds.push(status.kind));
-  // a dials r1 and r2, so it sees them at their own addresses: two observers of a failure (a helper a dialled would
-  // prove nothing, but c and d are not ones).
+  // a dials the r's, so it sees them at their own addresses: three observers of a failure, one more than a verdict
+  // needs, as failures need against witnessed successes (a helper a dialled would prove nothing, but c and d are not ones).
   await a.pg.join(r1.pg.addresses[0]!);
   await a.pg.join(r2.pg.addresses[0]!);
+  await a.pg.join(r3.pg.addresses[0]!);
   await reaches(a, "public");
   // The reservation a made on r1's relay while it was unknown is gone once it is public.
   await until(() => !a.pg.addresses.some((x) => x.startsWith("relay://")), 5000, "a drops its relay reservation");
-  return { a, r1, r2, kinds };
+  return { a, r1, r2, r3, kinds };
 }
 
 /**
@@ -138,7 +140,7 @@ async function refusingPort(): Promise<number> {
 }
 
 describe("a standing verdict is checked again", () => {
-  it("a public node whose port stops answering (dial-backs fail) turns relayed-only after a re-check, long before its successes age out (never unknown on the way), and reserves on a relay", async () => {
+  it("a public node whose port stops answering (dial-backs fail) turns relayed-only after a re-check, long before its successes age out (never unknown on the way), and reserves on a relay; once it answers again, public again and the reservation dropped", async () => {
     const { a, kinds } = await publicNode();
     // From now on a's asks name a port that refuses, as if a NAT now stood before it: the helpers' dials really fail.
     const port = await refusingPort();
@@ -149,13 +151,56 @@ describe("a standing verdict is checked again", () => {
     clock.skip += RECHECK_MS;
     a.tick();
     await until(() => asks(a) > before, 5000, "a re-checks");
-    // Then a asks at once while the newest results disagree with the verdict, until two observers' failures are newer
-    // than the two successes: long before the successes age out (no "unknown" on the way).
+    // Then a asks at once while the newest results disagree with the verdict (other peers than those whose failures
+    // contest it), until three observers' failures are newer than the newest success: long before the successes age
+    // out (no "unknown" on the way).
     expect(await reaches(a, "relayed-only")).toBeLessThan(MAX_AGE_MS - 2 * RECHECK_MS);
-    expect(a.pg.reachability).toMatchObject({ dialbacksOk: 2, dialbacksFailed: 2 });
-    expect(a.pg.addresses.some((x) => x.startsWith("relay://127.0.0.2:"))).toBe(true);
+    expect(a.pg.reachability).toMatchObject({ dialbacksOk: 2, dialbacksFailed: 3 });
+    await until(() => a.pg.addresses.some((x) => x.startsWith("relay://127.0.0.2:")), 5000, "a holds a reservation");
     expect(kinds).toEqual(["unknown", "public", "behind-nat", "relayed-only"]);
+    // The port answers again: at the next re-check a witnessed success newer than the failures makes a public, and
+    // the reservation goes.
+    spies.sent.mockImplementation(send);
+    clock.skip += RECHECK_MS;
+    a.tick();
+    await reaches(a, "public");
+    await until(() => !a.pg.addresses.some((x) => x.startsWith("relay://")), 5000, "a drops its relay reservation");
+    expect(kinds).toEqual(["unknown", "public", "behind-nat", "relayed-only", "public"]);
   }, 60_000);
+
+  it("two hostile hosts answering every dial-back with a failure do not flip a public node that has one honest peer to ask; its asks stay within the budget", async () => {
+    // The default periods: one re-check in 5 min, evidence counts for 30 (the test's short ones would spend the ask
+    // budget, 12 per 15 min, on re-checks alone).
+    const { a, r1, r2, kinds } = await publicNode({ recheckIntervalMs: 300_000, evidenceMaxAgeMs: 1_800_000 });
+    const hostile = new Set([r1.room, r2.room]);
+    // r1 and r2 answer a's every ask with a made-up failure, whatever their helpers found.
+    spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+      const room = roomOf(this);
+      return send.call(this, kind, kind === REACH_KIND.DIALBACK_RESULT && room !== undefined && hostile.has(room) ? { ok: false, via: "127.0.0.66" } : payload);
+    });
+    const answers = (): { ok: boolean; via: string }[] =>
+      spies.handle.mock.calls.filter(([, kind], i) => kind === REACH_KIND.DIALBACK_RESULT && spies.handle.mock.contexts[i] === a.room).map(([, , p]) => p as { ok: boolean; via: string });
+    const asked = asks(a);
+    const answered = answers().length;
+    // Three ask windows of ticks, 5 s apart: longer than the evidence counts, so the verdict stands on renewed evidence.
+    for (let t = 0; t < (3 * ASK_WINDOW_MS) / TICK_MS; t++) {
+      clock.skip += TICK_MS;
+      a.tick();
+      await until(() => settled(a), 10_000, "a's asks are answered");
+      expect(a.pg.reachability.kind).toBe("public");
+    }
+    const got = answers().slice(answered);
+    // The hostile pair did answer with failures, and no honest answer came between.
+    expect(got.filter((x) => !x.ok && x.via === "127.0.0.66").length).toBeGreaterThanOrEqual(2);
+    expect(kinds).toEqual(["unknown", "public"]);
+    expect(a.pg.reachability.dialbacksOk).toBeGreaterThanOrEqual(2);
+    // Asks counted against the budget (answers with evidence): at most MAX_ASKS per budget, and three windows of
+    // ticks overlap at most four budgets (the verdict never moved, so none renewed early).
+    const counted = got.filter((x) => x.via !== "").length;
+    console.log(`asks ${asks(a) - asked}, answers with evidence ${counted} (${got.filter((x) => !x.ok).length} hostile failures) over ${(3 * ASK_WINDOW_MS) / 60_000} min`);
+    expect(counted).toBeLessThanOrEqual(4 * MAX_ASKS);
+    expect(asks(a) - asked).toBeGreaterThanOrEqual(counted);
+  }, 120_000);
 
   it("a node whose network does not change stays public over eight re-check periods (twice the evidence's maximum age), never passing through unknown, one ask a period", async () => {
     const { a, r1, r2, kinds } = await publicNode();

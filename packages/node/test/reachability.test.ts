@@ -60,9 +60,11 @@ type Step =
  * once: among the dial-backs learnt after the last `forget` and not timed
  * before it, each observer's result with the latest time (the later one
  * learnt on a tie) is its evidence; it counts while younger than the maximum
- * age. A side is confirmed at the latest time T that `need` of its counting
- * results are at or after; the side confirmed later wins, a tie goes to "not
- * reached", and neither confirmed is `unknown`.
+ * age. Failures are a peer's word, successes are witnessed: with `need`
+ * counting successes, the node is not reached only when `need + 1` of its
+ * counting failures are at or after its newest success; with fewer, `need`
+ * counting failures make it not reached; otherwise `need` successes make it
+ * reached, and neither is `unknown`.
  */
 function expected(history: readonly { observer: number; ok: boolean; at: number; forgetAt?: number }[], now: number, need: number, maxAge: number, mapped: boolean, relayed: boolean): { kind: ReachabilityKind; ok: number; failed: number } {
   const lastForget = history.findLastIndex((h) => h.forgetAt !== undefined);
@@ -74,18 +76,15 @@ function expected(history: readonly { observer: number; ok: boolean; at: number;
     if (known === undefined || h.at >= known.at) newest.set(h.observer, h);
   }
   const counting = [...newest.values()].filter((e) => now - e.at < maxAge);
-  const confirmedAt = (ok: boolean): number => {
-    const times = counting.filter((e) => e.ok === ok).map((e) => e.at);
-    const ts = times.filter((t) => times.filter((u) => u >= t).length >= need);
-    return ts.length === 0 ? -Infinity : Math.max(...ts);
-  };
-  const okAt = confirmedAt(true);
-  const failedAt = confirmedAt(false);
+  const successes = counting.filter((e) => e.ok).map((e) => e.at);
+  const failures = counting.filter((e) => !e.ok).map((e) => e.at);
+  const confirmed = successes.length >= need;
+  const newestSuccess = Math.max(-Infinity, ...successes);
+  const notReached = confirmed ? failures.filter((t) => t >= newestSuccess).length >= need + 1 : failures.length >= need;
   const kind: ReachabilityKind =
-    okAt === -Infinity && failedAt === -Infinity ? "unknown"
-    : okAt > failedAt ? (mapped ? "port-mapped" : "public")
-    : relayed ? "relayed-only"
-    : "behind-nat";
+    notReached ? (relayed ? "relayed-only" : "behind-nat")
+    : confirmed ? (mapped ? "port-mapped" : "public")
+    : "unknown";
   return { kind, ok: counting.filter((e) => e.ok).length, failed: counting.filter((e) => !e.ok).length };
 }
 
@@ -120,6 +119,9 @@ describe("Reachability: evidence ages", () => {
           } else if (s.op === "forget") {
             history.push({ observer: -1, ok: false, at: now, forgetAt: now });
             r.forget();
+          } else if (s.op === "idle") {
+            // Evidence that aged out moves the verdict at a look, never at a read.
+            r.refresh();
           } else if (s.op === "relay") {
             relayed = s.on;
             r.relay("relay://198.18.0.1:4100/p/me", s.on);
@@ -138,7 +140,7 @@ describe("Reachability: evidence ages", () => {
     );
   });
 
-  it("a node public, then no longer reached: the failures win once two observers confirm them, while the older successes still count", () => {
+  it("a node public, then no longer reached: the failures win once one observer more than a verdict needs reports them after the newest success, while the older successes still count", () => {
     let now = 0;
     const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
     r.dialback("via:c", true);
@@ -147,15 +149,70 @@ describe("Reachability: evidence ages", () => {
     now += 10_000;
     r.dialback("asked:r1", false);
     expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 1 });
+    expect(r.contesting()).toEqual(["asked:r1"]);
     now += 10_000;
     r.dialback("asked:r2", false);
-    expect(r.status()).toMatchObject({ kind: "behind-nat", dialbacksOk: 2, dialbacksFailed: 2 });
-    // and back: two later successes win again
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 2 });
+    now += 10_000;
+    r.dialback("asked:r3", false);
+    expect(r.status()).toMatchObject({ kind: "behind-nat", dialbacksOk: 2, dialbacksFailed: 3 });
+    expect(r.contesting()).toEqual([]);
+    // and back: a witnessed success newer than the failures, while two successes count
     now += 10_000;
     r.dialback("via:c", true);
-    expect(r.kind).toBe("behind-nat");
-    r.dialback("via:d", true);
     expect(r.kind).toBe("public");
+  });
+
+  it("two hostile hosts' failures cannot flip a public node; one honest helper's success settles the contest", () => {
+    let now = 0;
+    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    const moves: ReachabilityKind[] = [];
+    r.events.on("change", (s) => void moves.push(s.kind));
+    r.dialback("via:c", true);
+    r.dialback("via:d", true);
+    now += 1000;
+    r.dialback("asked:evil1", false);
+    now += 1000;
+    r.dialback("asked:evil2", false);
+    expect(r.kind).toBe("public");
+    expect(r.wantsEvidence(0)).toBe(true);
+    expect(r.contesting()).toEqual(["asked:evil2", "asked:evil1"]);
+    now += 1000;
+    r.dialback("via:c", true);
+    expect(r.contesting()).toEqual([]);
+    expect(r.wantsEvidence(1000)).toBe(false);
+    // The hostile pair answering again after it adds no third observer.
+    now += 1000;
+    r.dialback("asked:evil1", false);
+    r.dialback("asked:evil2", false);
+    expect(r.kind).toBe("public");
+    expect(moves).toEqual(["public"]);
+  });
+
+  it("standalone, evidence does not age by default (nothing re-checks outside a Playground)", () => {
+    let now = 0;
+    const r = new Reachability({ now: () => now });
+    r.dialback("a", true);
+    r.dialback("b", true);
+    now += 365 * 24 * 3600_000;
+    r.refresh();
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2 });
+  });
+
+  it("reading the verdict fires no `change`: a look (`refresh`) does, once", () => {
+    let now = 0;
+    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    r.dialback("a", true);
+    r.dialback("b", true);
+    const moves: ReachabilityKind[] = [];
+    r.events.on("change", (s) => void moves.push(s.kind));
+    now += 60_000;
+    expect(r.kind).toBe("unknown");
+    expect(r.status().kind).toBe("unknown");
+    expect(moves).toEqual([]);
+    r.refresh();
+    r.refresh();
+    expect(moves).toEqual(["unknown"]);
   });
 
   it("evidence older than the maximum age stops counting: the verdict falls back to unknown", () => {
@@ -171,23 +228,47 @@ describe("Reachability: evidence ages", () => {
     expect(r.status()).toMatchObject({ kind: "unknown", dialbacksOk: 1 });
   });
 
-  it("a new public IP confirmed by two observers outdates the dial-backs and the observations of the old one", () => {
+  it("a node seen at two IPs for good (LAN peers see its private IP, internet peers its public one) keeps its verdict and both IPs as each group reconnects", () => {
     let now = 0;
-    const r = new Reachability({ now: () => now });
+    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    const moves: ReachabilityKind[] = [];
+    r.events.on("change", (s) => void moves.push(s.kind));
+    r.observe("host:lan1", "10.0.0.5:4000");
+    r.observe("host:lan2", "10.0.0.5:4001");
+    r.dialback("via:c", true);
+    r.dialback("via:d", true);
+    now += 1000;
+    r.observe("host:net1", "203.0.113.7:5000");
+    r.observe("host:net2", "203.0.113.7:5001");
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2 });
+    for (let i = 0; i < 3; i++) {
+      // Each pair opens a new session and says again what it sees.
+      now += 1000;
+      r.observe("host:lan1", "10.0.0.5:4100");
+      r.observe("host:lan2", "10.0.0.5:4101");
+      expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2 });
+      now += 1000;
+      r.observe("host:net1", "203.0.113.7:5100");
+      r.observe("host:net2", "203.0.113.7:5101");
+      expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2 });
+      expect(r.confirmedIps().sort()).toEqual(["10.0.0.5", "203.0.113.7"]);
+    }
+    expect(moves).toEqual(["public"]);
+  });
+
+  it("two hostile observers naming a made-up IP cannot remove the real IP nor reset the verdict", () => {
+    let now = 0;
+    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
     r.observe("host:a", "198.51.100.1:4000");
     r.observe("host:b", "198.51.100.1:4001");
     r.dialback("via:c", true);
     r.dialback("via:d", true);
     expect(r.kind).toBe("public");
     now += 1000;
-    // One observer's word changes nothing.
-    r.observe("host:e", "203.0.113.9:5000");
-    expect(r.kind).toBe("public");
-    r.observe("host:f", "203.0.113.9:5001");
-    expect(r.status()).toMatchObject({ kind: "unknown", dialbacksOk: 0, observed: ["203.0.113.9:5000", "203.0.113.9:5001"] });
-    expect(r.confirmedIps()).toEqual(["203.0.113.9"]);
-    // A result of an ask made before the move does not count either.
-    r.dialback("via:c", true, now - 1);
-    expect(r.status().dialbacksOk).toBe(0);
+    r.observe("host:evil1", "203.0.113.66:1");
+    r.observe("host:evil2", "203.0.113.66:2");
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2 });
+    // Their IP is confirmed as the real one is (two observers each), but it does not replace it.
+    expect(r.confirmedIps()).toEqual(["198.51.100.1", "203.0.113.66"]);
   });
 });
