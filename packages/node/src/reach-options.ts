@@ -11,7 +11,8 @@ export interface PlaygroundReach {
   /**
    * Serve as a relay for peers that cannot be reached: `true` always,
    * `"when-public"` once this node's reachability is `public` (confirmed by
-   * dial-backs of two other nodes), `false` never. A relay carries only the
+   * dial-backs of two other nodes; it then keeps serving if the verdict
+   * changes), `false` never. A relay carries only the
    * peers' end-to-end encrypted records, within `relayLimits`.
    * @default false
    */
