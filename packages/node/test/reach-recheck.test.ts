@@ -86,8 +86,9 @@ function settled(from: Node): boolean {
 }
 
 /**
- * a (127.0.0.1) dials r1, r2 and r3, and each has two helpers, c and d, that
- * can dial a back (the r's dial them). a becomes public.
+ * a (127.0.0.1) dials r1, r2 and r3, and each has three helpers, c, d and g,
+ * that can dial a back (the r's dial them): failures that flip a witnessed
+ * public must come through three distinct helpers. a becomes public.
  * `kinds` is every verdict a had, in order.
  */
 async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: Node; r1: Node; r2: Node; r3: Node; kinds: ReachabilityKind[] }> {
@@ -98,12 +99,13 @@ async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: 
   const r3 = await tcpNode("127.0.0.6", { reach: one });
   const c = await tcpNode("127.0.0.3", { reach: one });
   const d = await tcpNode("127.0.0.4", { reach: one });
-  for (const r of [r1, r2, r3]) for (const h of [c, d]) await r.pg.join(h.pg.addresses[0]!);
+  const g = await tcpNode("127.0.0.7", { reach: one });
+  for (const r of [r1, r2, r3]) for (const h of [c, d, g]) await r.pg.join(h.pg.addresses[0]!);
   const a = await tcpNode("127.0.0.1", { reach: { recheckIntervalMs: RECHECK_MS, evidenceMaxAgeMs: MAX_AGE_MS, holePunch: false, ...reach } });
   const kinds: ReachabilityKind[] = ["unknown"];
   a.pg.events.on("reachability:changed", (status) => void kinds.push(status.kind));
   // a dials the r's, so it sees them at their own addresses: three observers of a failure, one more than a verdict
-  // needs, as failures need against witnessed successes (a helper a dialled would prove nothing, but c and d are not ones).
+  // needs, as failures need against witnessed successes (a helper a dialled would prove nothing, but c, d and g are not ones).
   await a.pg.join(r1.pg.addresses[0]!);
   await a.pg.join(r2.pg.addresses[0]!);
   await a.pg.join(r3.pg.addresses[0]!);
@@ -201,6 +203,34 @@ describe("a standing verdict is checked again", () => {
     expect(counted).toBeLessThanOrEqual(4 * MAX_ASKS);
     expect(asks(a) - asked).toBeGreaterThanOrEqual(counted);
   }, 120_000);
+
+  it("one hostile helper that every asked peer picks makes its failures one word, not three: a public node stays public, and the peers that relayed them are asked again (they draw another helper)", async () => {
+    const { a, r1, r2, r3, kinds } = await publicNode();
+    // e joins each r and answers every dial it is asked for with a made-up failure; each r draws e (the last helper
+    // host it knows), so three honest r's pass on e's word.
+    const e = await tcpNode("127.0.0.9", { reach: { minConfirmations: 1 } });
+    for (const r of [r1, r2, r3]) await r.pg.join(e.pg.addresses[0]!);
+    spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+      return send.call(this, kind, kind === REACH_KIND.DIALED && roomOf(this) === e.room ? { ...(payload as object), ok: false } : payload);
+    });
+    vi.spyOn(Math, "random").mockReturnValue(0.999);
+    const answers = (): { ok: boolean; via: string }[] =>
+      spies.handle.mock.calls.filter(([, kind], i) => kind === REACH_KIND.DIALBACK_RESULT && spies.handle.mock.contexts[i] === a.room).map(([, , p]) => p as { ok: boolean; via: string });
+    const answered = answers().length;
+    // Three re-checks: the successes of a's start still count (with the pinned draw every r alternates between e and g,
+    // so only g's success is renewed).
+    for (let i = 0; i < 3; i++) {
+      clock.skip += RECHECK_MS;
+      a.tick();
+      await until(() => settled(a), 10_000, "a's asks are answered");
+      expect(a.pg.reachability.kind).toBe("public");
+    }
+    const got = answers().slice(answered);
+    // e's word did reach a through more than one honest r, and a witnessed success through another helper followed.
+    expect(got.filter((x) => !x.ok && x.via === "127.0.0.9").length).toBeGreaterThanOrEqual(2);
+    expect(got.some((x) => x.ok)).toBe(true);
+    expect(kinds).toEqual(["unknown", "public"]);
+  }, 60_000);
 
   it("a node whose network does not change stays public over eight re-check periods (twice the evidence's maximum age), never passing through unknown, one ask a period", async () => {
     const { a, r1, r2, kinds } = await publicNode();

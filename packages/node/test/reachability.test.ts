@@ -51,7 +51,7 @@ describe("Reachability", () => {
 
 /** One step of a run: time moves on by `wait` ms, then something is learnt (or nothing). */
 type Step =
-  | { readonly wait: number; readonly op: "dialback"; readonly observer: number; readonly ok: boolean; readonly back: number }
+  | { readonly wait: number; readonly op: "dialback"; readonly asked: number; readonly helper: number; readonly ok: boolean; readonly back: number; readonly horizon: number }
   | { readonly wait: number; readonly op: "forget" | "idle" }
   | { readonly wait: number; readonly op: "relay" | "mapped"; readonly on: boolean };
 
@@ -61,31 +61,48 @@ type Step =
  * before it, each observer's result with the latest time (the later one
  * learnt on a tie) is its evidence; it counts while younger than the maximum
  * age. Failures are a peer's word, successes are witnessed: with `need`
- * counting successes, the node is not reached only when `need + 1` of its
- * counting failures are at or after its newest success; with fewer, `need`
- * counting failures make it not reached; otherwise `need` successes make it
- * reached, and neither is `unknown`.
+ * counting successes, the node is not reached only when its counting
+ * failures at or after its newest success come from `need + 1` observers and
+ * `need + 1` distinct helpers; with fewer, `need` counting failures from
+ * `need` distinct helpers make it not reached; otherwise `need` successes
+ * make it reached, and neither is `unknown`. While reached, the failures at
+ * or after the newest success contest it, and those whose helper no other of
+ * them names are `contesting()`. Fresh evidence is wanted with no verdict,
+ * when the newest result disagrees with it, or when the verdict's evidence
+ * stops being enough within the horizon. Keys as a node makes them: a
+ * success is `via:<helper>`, a failure `asked:<peer>` through `via:<helper>`.
  */
-function expected(history: readonly { observer: number; ok: boolean; at: number; forgetAt?: number }[], now: number, need: number, maxAge: number, mapped: boolean, relayed: boolean): { kind: ReachabilityKind; ok: number; failed: number } {
+function expected(history: readonly { observer: string; helper: string; ok: boolean; at: number; forgetAt?: number }[], now: number, need: number, maxAge: number, mapped: boolean, relayed: boolean, horizon: number): { kind: ReachabilityKind; ok: number; failed: number; contesting: string[]; wants: boolean } {
   const lastForget = history.findLastIndex((h) => h.forgetAt !== undefined);
   const since = lastForget < 0 ? -Infinity : history[lastForget]!.forgetAt!;
-  const newest = new Map<number, { ok: boolean; at: number }>();
-  for (const h of history.slice(lastForget + 1)) {
-    if (h.at < since) continue;
+  // Each observer's newest, with the order it was last learnt in (a tie of times goes to the later learnt).
+  const newest = new Map<string, { observer: string; helper: string; ok: boolean; at: number; learnt: number }>();
+  history.slice(lastForget + 1).forEach((h, learnt) => {
+    if (h.at < since) return;
     const known = newest.get(h.observer);
-    if (known === undefined || h.at >= known.at) newest.set(h.observer, h);
-  }
+    if (known === undefined || h.at >= known.at) newest.set(h.observer, { ...h, learnt });
+  });
   const counting = [...newest.values()].filter((e) => now - e.at < maxAge);
-  const successes = counting.filter((e) => e.ok).map((e) => e.at);
-  const failures = counting.filter((e) => !e.ok).map((e) => e.at);
+  const successes = counting.filter((e) => e.ok).map((e) => e.at).sort((x, y) => y - x);
+  const failures = counting.filter((e) => !e.ok);
   const confirmed = successes.length >= need;
   const newestSuccess = Math.max(-Infinity, ...successes);
-  const notReached = confirmed ? failures.filter((t) => t >= newestSuccess).length >= need + 1 : failures.length >= need;
+  const n = confirmed ? need + 1 : need;
+  const enough = (xs: typeof failures): boolean => xs.length >= n && new Set(xs.map((e) => e.helper)).size >= n;
+  // The latest time at or after which the failures are enough (every failure time is a candidate).
+  const failedSince = Math.max(-Infinity, ...failures.map((e) => e.at).filter((t) => enough(failures.filter((e) => e.at >= t))));
+  const notReached = failedSince > -Infinity && (!confirmed || failedSince >= newestSuccess);
+  const reached = !notReached && confirmed;
   const kind: ReachabilityKind =
     notReached ? (relayed ? "relayed-only" : "behind-nat")
-    : confirmed ? (mapped ? "port-mapped" : "public")
+    : reached ? (mapped ? "port-mapped" : "public")
     : "unknown";
-  return { kind, ok: counting.filter((e) => e.ok).length, failed: counting.filter((e) => !e.ok).length };
+  const against = reached ? failures.filter((e) => e.at >= newestSuccess) : [];
+  const contesting = against.filter((e) => against.filter((x) => x.helper === e.helper).length === 1).map((e) => e.observer).sort();
+  const last = counting.reduce<(typeof counting)[number] | undefined>((m, e) => (m === undefined || e.at > m.at || (e.at === m.at && e.learnt > m.learnt) ? e : m), undefined);
+  const until = notReached ? failedSince + maxAge : reached ? successes[need - 1]! + maxAge : -Infinity;
+  const wants = kind === "unknown" || (last !== undefined && last.ok !== reached) || until - now <= horizon;
+  return { kind, ok: counting.filter((e) => e.ok).length, failed: failures.length, contesting, wants };
 }
 
 describe("Reachability: evidence ages", () => {
@@ -94,7 +111,8 @@ describe("Reachability: evidence ages", () => {
     // Times in steps of 100 ms, so that results at the same time, and at exactly the maximum age, come up often.
     const ms = (max: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: max / 100 }).map((n) => n * 100);
     const step: fc.Arbitrary<Step> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ wait: fc.oneof(fc.constant(0), ms(600)), op: fc.constant("dialback" as const), observer: fc.integer({ min: 0, max: 5 }), ok: fc.boolean(), back: fc.oneof(fc.constant(0), ms(1500)) }) },
+      // A few peers asked and a few helpers, so that one helper behind several peers' failures comes up often.
+      { weight: 4, arbitrary: fc.record({ wait: fc.oneof(fc.constant(0), ms(600)), op: fc.constant("dialback" as const), asked: fc.integer({ min: 0, max: 4 }), helper: fc.integer({ min: 0, max: 3 }), ok: fc.boolean(), back: fc.oneof(fc.constant(0), ms(1500)), horizon: fc.oneof(fc.constant(0), ms(1000)) }) },
       { weight: 1, arbitrary: fc.record({ wait: ms(1500), op: fc.constantFrom("forget" as const, "idle" as const) }) },
       { weight: 1, arbitrary: fc.record({ wait: ms(300), op: fc.constantFrom("relay" as const, "mapped" as const), on: fc.boolean() }) },
     );
@@ -107,17 +125,23 @@ describe("Reachability: evidence ages", () => {
           expect(previous).toBe(moves.at(-1) ?? "unknown");
           moves.push(s.kind);
         });
-        const history: { observer: number; ok: boolean; at: number; forgetAt?: number }[] = [];
+        const history: { observer: string; helper: string; ok: boolean; at: number; forgetAt?: number }[] = [];
         let mapped = false;
         let relayed = false;
         const kinds: ReachabilityKind[] = ["unknown"];
+        let horizon = 0;
         for (const s of steps) {
           now += s.wait;
           if (s.op === "dialback") {
-            history.push({ observer: s.observer, ok: s.ok, at: now - s.back });
-            r.dialback(`o${s.observer}`, s.ok, now - s.back);
+            horizon = s.horizon;
+            // As a node records them: a success by the helper's host, a failure by the asked peer's, through its helper.
+            const helper = `via:h${s.helper}`;
+            const observer = s.ok ? helper : `asked:r${s.asked}`;
+            history.push({ observer, helper, ok: s.ok, at: now - s.back });
+            if (s.ok) r.dialback(observer, true, now - s.back);
+            else r.dialback(observer, false, now - s.back, helper);
           } else if (s.op === "forget") {
-            history.push({ observer: -1, ok: false, at: now, forgetAt: now });
+            history.push({ observer: "", helper: "", ok: false, at: now, forgetAt: now });
             r.forget();
           } else if (s.op === "idle") {
             // Evidence that aged out moves the verdict at a look, never at a read.
@@ -129,14 +153,16 @@ describe("Reachability: evidence ages", () => {
             mapped = s.on;
             r.mapped(s.on ? "198.18.0.11:7337" : undefined);
           }
-          const want = expected(history, now, need, maxAge, mapped, relayed);
+          const want = expected(history, now, need, maxAge, mapped, relayed, horizon);
           expect(r.kind).toBe(want.kind);
           expect(r.status()).toMatchObject({ kind: want.kind, dialbacksOk: want.ok, dialbacksFailed: want.failed });
+          expect([...r.contesting()].sort()).toEqual(want.contesting);
+          expect(r.wantsEvidence(horizon)).toBe(want.wants);
           if (want.kind !== kinds.at(-1)) kinds.push(want.kind);
         }
         expect(["unknown", ...moves]).toEqual(kinds);
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 
@@ -187,6 +213,35 @@ describe("Reachability: evidence ages", () => {
     r.dialback("asked:evil2", false);
     expect(r.kind).toBe("public");
     expect(moves).toEqual(["public"]);
+  });
+
+  it("one helper behind several peers' failures is one word: a public node flips only with failures through one helper more than a verdict needs, and the peers that passed on a shared helper's failure are not contesting", () => {
+    let now = 0;
+    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    r.dialback("via:c", true);
+    r.dialback("via:d", true);
+    now += 1000;
+    // Three honest peers each had the same hostile helper e dial: three asked hosts, one helper.
+    for (const peer of ["asked:r1", "asked:r2", "asked:r3"]) r.dialback(peer, false, now, "via:e");
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 3 });
+    // e is the suspect, not the r's: each, asked again, has another helper dial.
+    expect(r.contesting()).toEqual([]);
+    expect(r.wantsEvidence(0)).toBe(true);
+    now += 1000;
+    r.dialback("asked:r1", false, now, "via:f");
+    expect(r.kind).toBe("public");
+    // r1's failure through f is its own word alone: asking r1 again adds no new witness.
+    expect(r.contesting()).toEqual(["asked:r1"]);
+    now += 1000;
+    r.dialback("asked:r2", false, now, "via:g");
+    expect(r.kind).toBe("behind-nat");
+    // Without confirmed successes, minConfirmations failures through as many helpers.
+    const plain = new Reachability();
+    plain.dialback("asked:r1", false, 0, "via:e");
+    plain.dialback("asked:r2", false, 0, "via:e");
+    expect(plain.kind).toBe("unknown");
+    plain.dialback("asked:r3", false, 0, "via:f");
+    expect(plain.kind).toBe("behind-nat");
   });
 
   it("standalone, evidence does not age by default (nothing re-checks outside a Playground)", () => {
