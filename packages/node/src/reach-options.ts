@@ -6,6 +6,20 @@
 import { checkOptions, checkRules, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
 import type { RelayServiceOptions } from "./relay-service.js";
 
+/** Dial-back asks per budget (while decided, one per `reach.recheckIntervalMs`, more only when the evidence is contested or about to age out). */
+export const MAX_ASKS = 12;
+/**
+ * An ask budget lasts this long; a new one starts after it, or sooner when
+ * there is something new to learn (the verdict or the node's TCP listen
+ * addresses changed), but never within ASK_RENEW_MIN_MS of the last: at
+ * most MAX_ASKS counted asks a minute (one answered without evidence gives
+ * its slot back, bounded by each peer's back-off), MAX_ASKS per window when
+ * nothing does.
+ */
+export const ASK_WINDOW_MS = 15 * 60_000;
+/** The shortest `reach.recheckIntervalMs`: re-checks alone must not spend the ask budget (75 s). */
+export const MIN_RECHECK_MS = ASK_WINDOW_MS / MAX_ASKS;
+
 /** How a node learns and improves how it can be reached. */
 export interface PlaygroundReach {
   /**
@@ -61,14 +75,16 @@ export interface PlaygroundReach {
   /**
    * While a verdict stands, how often the node asks one peer for a fresh
    * dial-back, so evidence is renewed before it ages out and a change of
-   * network is noticed (asks stay within the ask budget: 12 per 15 min).
+   * network is noticed. At least 75000 (75 s): asks stay within the ask
+   * budget, 12 per 15 min.
    * @default 300000 (5 min)
    */
   recheckIntervalMs?: number;
   /**
    * How long a dial-back result counts towards the verdict; older results are
-   * ignored. At least twice `recheckIntervalMs`.
-   * @default 1800000 (30 min)
+   * ignored. At least `(minConfirmations + 1) * recheckIntervalMs`, so that
+   * re-checks alone renew a verdict's evidence before it ages out.
+   * @default 1800000 (30 min), or `(minConfirmations + 1) * recheckIntervalMs` when that is longer
    */
   evidenceMaxAgeMs?: number;
 }
@@ -110,11 +126,19 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
   }
   if (r.relayLimits !== undefined && !isPlainObject(r.relayLimits)) throw invalidArgument(CALL, `reach.relayLimits must be an object, got ${show(r.relayLimits)}`, "{ reach: { relayLimits: { maxCircuits: 16 } } }");
   checkRules(r as Record<string, unknown>, RULES, CALL, "reach");
+  const minConfirmations = r.minConfirmations ?? 2;
   const recheckIntervalMs = r.recheckIntervalMs ?? 300_000;
-  const evidenceMaxAgeMs = r.evidenceMaxAgeMs ?? 1_800_000;
-  // Evidence that ages out before two rechecks could renew it would let the verdict fall to "unknown" between them.
-  if (evidenceMaxAgeMs < 2 * recheckIntervalMs) {
-    throw invalidArgument(CALL, `reach.evidenceMaxAgeMs (${evidenceMaxAgeMs}) must be at least twice reach.recheckIntervalMs (${recheckIntervalMs}), so fresh dial-backs arrive before old ones age out`, `{ reach: { recheckIntervalMs: ${recheckIntervalMs}, evidenceMaxAgeMs: ${6 * recheckIntervalMs} } }`);
+  // A verdict stands on minConfirmations results (one more to outweigh failures): re-checks must renew that many
+  // before the oldest ages out, and re-checks alone must leave the ask budget room for the rest.
+  const renewMs = (m: number, every: number): number => (m + 1) * every;
+  const evidenceMaxAgeMs = r.evidenceMaxAgeMs ?? Math.max(1_800_000, renewMs(minConfirmations, recheckIntervalMs));
+  const given = r.minConfirmations === undefined ? "" : `minConfirmations: ${minConfirmations}, `;
+  if (recheckIntervalMs < MIN_RECHECK_MS) {
+    const age = Math.max(evidenceMaxAgeMs, renewMs(minConfirmations, MIN_RECHECK_MS));
+    throw invalidArgument(CALL, `reach.recheckIntervalMs must be at least ${MIN_RECHECK_MS} (the ask budget, ${MAX_ASKS} asks per ${ASK_WINDOW_MS / 60_000} min, allows one re-check per ${MIN_RECHECK_MS / 1000} s), got ${recheckIntervalMs}`, `{ reach: { ${given}recheckIntervalMs: ${MIN_RECHECK_MS}, evidenceMaxAgeMs: ${age} } }`);
+  }
+  if (evidenceMaxAgeMs < renewMs(minConfirmations, recheckIntervalMs)) {
+    throw invalidArgument(CALL, `reach.evidenceMaxAgeMs (${evidenceMaxAgeMs}) must be at least (reach.minConfirmations + 1) * reach.recheckIntervalMs (${renewMs(minConfirmations, recheckIntervalMs)}), so that re-checks renew a verdict's evidence before it ages out`, `{ reach: { ${given}recheckIntervalMs: ${recheckIntervalMs}, evidenceMaxAgeMs: ${renewMs(minConfirmations, recheckIntervalMs)} } }`);
   }
   return {
     serveRelay,
@@ -124,7 +148,7 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
     maxRelays: r.maxRelays ?? 2,
     holePunch: r.holePunch ?? true,
     punchTimeoutMs: r.punchTimeoutMs ?? 3000,
-    minConfirmations: r.minConfirmations ?? 2,
+    minConfirmations,
     recheckIntervalMs,
     evidenceMaxAgeMs,
   };

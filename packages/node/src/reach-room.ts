@@ -20,7 +20,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { Dialbacks } from "./reach-dialback.js";
-import type { ResolvedReach } from "./reach-options.js";
+import { ASK_WINDOW_MS, MAX_ASKS, type ResolvedReach } from "./reach-options.js";
 import { REACH_CAPABILITY, REACH_KIND, parseObserved, parsePort } from "./reach-wire.js";
 import { Reachability, type ReachabilityKind, type ReachabilityStatus } from "./reachability.js";
 import { relayTransportOnDemand } from "./relay-on-demand.js";
@@ -32,17 +32,8 @@ export type PeerPath = "direct" | "punched" | "relayed";
 
 /** How often the room looks again: asks for dial-backs while undecided or a re-check is due, reserves relays while unreachable. */
 const TICK_MS = 5000;
-/** Dial-back asks per budget (while decided, one per `reach.recheckIntervalMs`, more only when the evidence is contested or about to age out). */
-export const MAX_ASKS = 12;
-/**
- * An ask budget lasts this long; a new one starts after it, or sooner when
- * there is something new to learn (the verdict or the node's TCP listen
- * addresses changed), but never within ASK_RENEW_MIN_MS of the last: at
- * most MAX_ASKS counted asks a minute (one answered without evidence gives
- * its slot back, bounded by each peer's back-off), MAX_ASKS per window when
- * nothing does.
- */
-export const ASK_WINDOW_MS = 15 * 60_000;
+export { ASK_WINDOW_MS, MAX_ASKS };
+/** A new ask budget starts no sooner than this after the last (see ASK_WINDOW_MS). */
 export const ASK_RENEW_MIN_MS = 60_000;
 /** A relay that refused or failed is not tried again for this long. */
 const RELAY_RETRY_MS = 30_000;
@@ -83,6 +74,8 @@ export class ReachRoom {
   /** Where circuits are read from: this room's relay transport, or the application's. */
   #circuitsOf: RelayTransport | undefined;
   #service: RelayService | undefined;
+  /** The relay service's start, from its first call (a second start on a fixed `relayListen` port would fail). */
+  #serving: Promise<void> | undefined;
   #servicePort: number | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running = false;
@@ -136,7 +129,7 @@ export class ReachRoom {
   async start(): Promise<void> {
     this.#running = true;
     this.#listening = this.#tcpListening();
-    if (this.#o.reach.serveRelay === true) await this.#serve();
+    if (this.#o.reach.serveRelay === true) await this.#startServing();
     this.#tick = setInterval(() => this.#look(), TICK_MS);
     this.#tick.unref();
   }
@@ -322,7 +315,7 @@ export class ReachRoom {
   #afterChange(kind: ReachabilityKind): void {
     // Once started it stays (README): its reservations keep working, a peer's offer is once a session, and a relay
     // that cannot be reached gets no new reservations.
-    if (kind === "public" && this.#o.reach.serveRelay === "when-public" && this.#service === undefined) void this.#serve().catch((e: unknown) => this.#o.report(e as XppgError));
+    if (kind === "public" && this.#o.reach.serveRelay === "when-public") void this.#startServing().catch((e: unknown) => this.#o.report(e as XppgError));
     if (kind === "public" || kind === "port-mapped") {
       // Reachable: relayed addresses are no longer needed.
       for (const [address, l] of this.#reservations) {
@@ -333,13 +326,21 @@ export class ReachRoom {
     } else this.#reserve();
   }
 
+  /** Starts the relay service once: a verdict that leaves public and comes back while it starts joins that start; one that failed may be tried again. */
+  #startServing(): Promise<void> {
+    this.#serving ??= this.#serve().catch((e: unknown) => {
+      this.#serving = undefined;
+      throw e;
+    });
+    return this.#serving;
+  }
+
   async #serve(): Promise<void> {
     const { RelayService } = await import("./relay-service.js");
     // Its connections are the relay's own TCP ones; a broken close would still be the node's error event, not an escape.
     const service = new RelayService({ ...this.#o.reach.relayLimits, onError: (e) => this.#o.report(e) });
     const address = await service.start(this.#o.reach.relayListen);
-    // Stopped, or a second start (the verdict left public and came back while the first started) finished first.
-    if (!this.#running || this.#service !== undefined) return void (await service.close());
+    if (!this.#running) return void (await service.close());
     this.#service = service;
     this.#servicePort = Number(address.slice(address.lastIndexOf(":") + 1));
     for (const s of this.#reachPeers()) void s.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });

@@ -16,8 +16,10 @@ vi.mock("@xppg/errors", async (importOriginal) => {
 
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 import { PeerSession } from "../src/peer-session.js";
+import { Dialbacks } from "../src/reach-dialback.js";
 import { ASK_WINDOW_MS, MAX_ASKS, ReachRoom } from "../src/reach-room.js";
 import { REACH_KIND } from "../src/reach-wire.js";
+import { RelayService } from "../src/relay-service.js";
 import type { ReachabilityKind } from "../src/reachability.js";
 import { TransportSet } from "../src/transport-set.js";
 import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
@@ -27,7 +29,8 @@ stopNodesAfterEach();
 const send = PeerSession.prototype.sendMessage;
 /** The reach room's tick period (`TICK_MS` in reach-room.ts). */
 const TICK_MS = 5000;
-const RECHECK_MS = 60_000;
+// The shortest re-check the options take (the ask budget's 12 asks per 15 min), and evidence that lasts four of them.
+const RECHECK_MS = 75_000;
 const MAX_AGE_MS = 4 * RECHECK_MS;
 // Nobody dials anyone by itself: who is connected to whom is the test's doing.
 const QUIET: PlaygroundOptions = { connections: { lowWater: 0 } };
@@ -36,6 +39,8 @@ interface Node {
   readonly pg: Playground;
   readonly room: ReachRoom;
   tick(): void;
+  /** The room's real 5 s interval (the tests run its tick by hand; one that must not see it run clears it). */
+  readonly interval: ReturnType<typeof setInterval>;
 }
 
 let spies: {
@@ -64,9 +69,9 @@ async function tcpNode(host: string, options: PlaygroundOptions = {}): Promise<N
   const from = spies.every.mock.calls.length;
   await pg.start();
   const room = spies.start.mock.contexts.at(-1) as ReachRoom;
-  const ticks = spies.every.mock.calls.slice(from).filter(([, ms]) => ms === TICK_MS);
+  const ticks = spies.every.mock.calls.map((call, i) => ({ call, i })).slice(from).filter(({ call: [, ms] }) => ms === TICK_MS);
   expect(ticks).toHaveLength(1);
-  return { pg, room, tick: ticks[0]![0] };
+  return { pg, room, tick: ticks[0]!.call[0], interval: spies.every.mock.results[ticks[0]!.i]!.value as ReturnType<typeof setInterval> };
 }
 
 function roomOf(session: PeerSession): ReachRoom | undefined {
@@ -184,22 +189,41 @@ describe("a standing verdict is checked again", () => {
       spies.handle.mock.calls.filter(([, kind], i) => kind === REACH_KIND.DIALBACK_RESULT && spies.handle.mock.contexts[i] === a.room).map(([, , p]) => p as { ok: boolean; via: string });
     const asked = asks(a);
     const answered = answers().length;
+    // When each of a's ask budgets started, and when each answer with evidence came (the clock of its tick: its ask, and
+    // the asks it leads to, are in the same tick).
+    const renew = Dialbacks.prototype.renew;
+    const renewed: { by: Dialbacks; at: number }[] = [];
+    vi.spyOn(Dialbacks.prototype, "renew").mockImplementation(function (this: Dialbacks) {
+      renewed.push({ by: this, at: clock.skip });
+      return renew.call(this);
+    });
+    const asking = vi.spyOn(Dialbacks.prototype, "ask");
+    const countedAt: number[] = [];
+    let seen = answered;
     // Three ask windows of ticks, 5 s apart: longer than the evidence counts, so the verdict stands on renewed evidence.
     for (let t = 0; t < (3 * ASK_WINDOW_MS) / TICK_MS; t++) {
       clock.skip += TICK_MS;
       a.tick();
       await until(() => settled(a), 10_000, "a's asks are answered");
       expect(a.pg.reachability.kind).toBe("public");
+      const now = answers();
+      for (const x of now.slice(seen)) if (x.via !== "") countedAt.push(clock.skip);
+      seen = now.length;
     }
     const got = answers().slice(answered);
     // The hostile pair did answer with failures, and no honest answer came between.
     expect(got.filter((x) => !x.ok && x.via === "127.0.0.66").length).toBeGreaterThanOrEqual(2);
     expect(kinds).toEqual(["unknown", "public"]);
     expect(a.pg.reachability.dialbacksOk).toBeGreaterThanOrEqual(2);
-    // Asks counted against the budget (answers with evidence): at most MAX_ASKS per budget, and three windows of
-    // ticks overlap at most four budgets (the verdict never moved, so none renewed early).
-    const counted = got.filter((x) => x.via !== "").length;
-    console.log(`asks ${asks(a) - asked}, answers with evidence ${counted} (${got.filter((x) => !x.ok).length} hostile failures) over ${(3 * ASK_WINDOW_MS) / 60_000} min`);
+    // Asks counted against the budget (answers with evidence): at most MAX_ASKS per budget of a's (INTERNALS).
+    const counted = countedAt.length;
+    const mine = asking.mock.contexts.find((d, i) => roomOf(asking.mock.calls[i]![0]) === a.room);
+    const starts = renewed.filter((x) => x.by === mine).map((x) => x.at);
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    const perBudget = starts.map((from, i) => countedAt.filter((at) => at >= from && at < (starts[i + 1] ?? Infinity)).length);
+    expect(perBudget.reduce((x, y) => x + y, 0)).toBe(counted);
+    console.log(`asks ${asks(a) - asked}, answers with evidence ${counted} (${got.filter((x) => !x.ok).length} hostile failures) over ${(3 * ASK_WINDOW_MS) / 60_000} min, per budget ${perBudget.join(" ")}`);
+    expect(Math.max(...perBudget)).toBeLessThanOrEqual(MAX_ASKS);
     expect(counted).toBeLessThanOrEqual(4 * MAX_ASKS);
     expect(asks(a) - asked).toBeGreaterThanOrEqual(counted);
   }, 120_000);
@@ -261,6 +285,8 @@ describe("a standing verdict is checked again", () => {
   it("a change of the node's TCP listen addresses drops the old evidence and asks again at the next tick, with no re-check due", async () => {
     const sets = vi.spyOn(TransportSet.prototype, "listen");
     const { a, kinds } = await publicNode();
+    // Only the hand-run ticks ask: the real interval firing while the listener is added would ask one peer more.
+    clearInterval(a.interval);
     const set = sets.mock.contexts.find((s) => (s as TransportSet).addresses.includes(a.pg.addresses[0]!)) as TransportSet;
     const before = asks(a);
     // With the listen addresses unchanged, a tick asks nobody: no re-check is due.
@@ -275,6 +301,32 @@ describe("a standing verdict is checked again", () => {
   }, 60_000);
 });
 
+describe('a "when-public" relay', () => {
+  it("starts once when the verdict leaves public and comes back while it starts, on a fixed relayListen port: no address-in-use error", async () => {
+    const port = await refusingPort();
+    const a = await tcpNode("127.0.0.1", { reach: { serveRelay: "when-public", relayListen: `tcp://127.0.0.1:${port}` } });
+    const errors: unknown[] = [];
+    a.pg.events.on("error", (e) => void errors.push(e));
+    const starts = vi.spyOn(RelayService.prototype, "start");
+    // Dial-backs as a's reach room would record them, in one go: public, then behind-nat (failures from three asked
+    // hosts through three helpers after the newest success), then public again (a newer witnessed success).
+    const r = a.room.reachability;
+    r.dialback("via:198.18.0.1", true);
+    r.dialback("via:198.18.0.2", true);
+    expect(r.kind).toBe("public");
+    for (const i of [1, 2, 3]) r.dialback(`asked:198.18.1.${i}`, false, undefined, `via:198.18.2.${i}`);
+    expect(r.kind).toBe("behind-nat");
+    r.dialback("via:198.18.0.3", true);
+    expect(r.kind).toBe("public");
+    await until(() => a.room.relayService !== undefined, 5000, "a serves a relay");
+    // Every start that was made has ended (and one that failed has been reported).
+    await Promise.allSettled(starts.mock.results.map((x) => x.value as Promise<string>));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(starts).toHaveBeenCalledTimes(1);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("reach re-check options", () => {
   it("are checked, with a code and the right call in the message", () => {
     const bad = (reach: unknown): unknown => expect(() => new Playground("test-app", { reach } as never)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
@@ -282,7 +334,14 @@ describe("reach re-check options", () => {
     bad({ recheckIntervalMs: "5m" });
     bad({ evidenceMaxAgeMs: -1 });
     bad({ evidenceMaxAgeMs: Infinity });
-    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 60_000, evidenceMaxAgeMs: 90_000 } })).toThrow(/evidenceMaxAgeMs \(90000\) must be at least twice reach\.recheckIntervalMs \(60000\).*recheckIntervalMs: 60000, evidenceMaxAgeMs: 360000/);
-    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 1000, evidenceMaxAgeMs: 2000 } })).not.toThrow();
+    // Re-checks more often than the ask budget allows (12 per 15 min): the suggested call holds.
+    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 1000, evidenceMaxAgeMs: 2000 } })).toThrow(/recheckIntervalMs must be at least 75000 .*got 1000.*recheckIntervalMs: 75000, evidenceMaxAgeMs: 225000 \}/);
+    // Evidence that ages out before minConfirmations + 1 re-checks could renew it.
+    expect(() => new Playground("test-app", { reach: { recheckIntervalMs: 100_000, evidenceMaxAgeMs: 250_000 } })).toThrow(/evidenceMaxAgeMs \(250000\) must be at least \(reach\.minConfirmations \+ 1\) \* reach\.recheckIntervalMs \(300000\).*recheckIntervalMs: 100000, evidenceMaxAgeMs: 300000 \}/);
+    expect(() => new Playground("test-app", { reach: { minConfirmations: 16, recheckIntervalMs: 300_000, evidenceMaxAgeMs: 1_800_000 } })).toThrow(/\(5100000\).*minConfirmations: 16, recheckIntervalMs: 300000, evidenceMaxAgeMs: 5100000 \}/);
+    // The suggested calls are taken; with minConfirmations alone the default maximum age grows to hold it.
+    for (const reach of [{ recheckIntervalMs: 75_000, evidenceMaxAgeMs: 225_000 }, { recheckIntervalMs: 100_000, evidenceMaxAgeMs: 300_000 }, { minConfirmations: 16, recheckIntervalMs: 300_000, evidenceMaxAgeMs: 5_100_000 }, { minConfirmations: 16 }]) {
+      expect(() => new Playground("test-app", { reach })).not.toThrow();
+    }
   });
 });
