@@ -96,7 +96,7 @@ function settled(from: Node): boolean {
  * public must come through three distinct helpers. a becomes public.
  * `kinds` is every verdict a had, in order.
  */
-async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: Node; r1: Node; r2: Node; r3: Node; kinds: ReachabilityKind[] }> {
+async function publicNode(reach: PlaygroundOptions["reach"] = {}, peers = 3): Promise<{ a: Node; r1: Node; r2: Node; r3: Node; kinds: ReachabilityKind[]; since: number }> {
   // The others decide on one witness, so that they stop asking soon and leave the helpers' budgets to a.
   const one = { minConfirmations: 1 };
   const r1 = await tcpNode("127.0.0.2", { reach: { ...one, serveRelay: true } });
@@ -109,15 +109,17 @@ async function publicNode(reach: PlaygroundOptions["reach"] = {}): Promise<{ a: 
   const a = await tcpNode("127.0.0.1", { reach: { recheckIntervalMs: RECHECK_MS, evidenceMaxAgeMs: MAX_AGE_MS, holePunch: false, ...reach } });
   const kinds: ReachabilityKind[] = ["unknown"];
   a.pg.events.on("reachability:changed", (status) => void kinds.push(status.kind));
+  // No dial-back a learns is older than this (in the test's skipped time).
+  const since = clock.skip;
   // a dials the r's, so it sees them at their own addresses: three observers of a failure, one more than a verdict
   // needs, as failures need against witnessed successes (a helper a dialled would prove nothing, but c, d and g are not ones).
   await a.pg.join(r1.pg.addresses[0]!);
   await a.pg.join(r2.pg.addresses[0]!);
-  await a.pg.join(r3.pg.addresses[0]!);
+  if (peers > 2) await a.pg.join(r3.pg.addresses[0]!);
   await reaches(a, "public");
   // The reservation a made on r1's relay while it was unknown is gone once it is public.
   await until(() => !a.pg.addresses.some((x) => x.startsWith("relay://")), 5000, "a drops its relay reservation");
-  return { a, r1, r2, r3, kinds };
+  return { a, r1, r2, r3, kinds, since };
 }
 
 /**
@@ -173,6 +175,26 @@ describe("a standing verdict is checked again", () => {
     await reaches(a, "public");
     await until(() => !a.pg.addresses.some((x) => x.startsWith("relay://")), 5000, "a drops its relay reservation");
     expect(kinds).toEqual(["unknown", "public", "behind-nat", "relayed-only", "public"]);
+  }, 60_000);
+
+  it("with only minConfirmations peers to ask, a node whose port stops answering stays public until its successes age out (evidenceMaxAgeMs), then turns relayed-only", async () => {
+    const { a, kinds, since } = await publicNode({}, 2);
+    const port = await refusingPort();
+    spies.sent.mockImplementation(function (this: PeerSession, kind, payload) {
+      return send.call(this, kind, kind === REACH_KIND.DIALBACK && roomOf(this) === a.room ? { port } : payload);
+    });
+    // Two peers' failures cannot outweigh two witnessed successes (that takes three asked hosts), and both peers end
+    // up contesting: the verdict stands on its successes until they age out.
+    for (let t = 0; a.pg.reachability.kind !== "relayed-only"; t++) {
+      if (t === (MAX_AGE_MS + 5 * 60_000) / (3 * TICK_MS)) throw new Error(`a is ${a.pg.reachability.kind} after ${clock.skip - since} ms`);
+      clock.skip += 3 * TICK_MS;
+      a.tick();
+      await until(() => settled(a), 10_000, "a's asks are answered");
+      if (clock.skip - since < MAX_AGE_MS) expect(a.pg.reachability.kind).toBe("public");
+    }
+    expect(a.pg.reachability.dialbacksFailed).toBe(2);
+    expect(kinds.slice(0, 2)).toEqual(["unknown", "public"]);
+    expect(kinds.at(-1)).toBe("relayed-only");
   }, 60_000);
 
   it("two hostile hosts answering every dial-back with a failure do not flip a public node that has one honest peer to ask; its asks stay within the budget", async () => {
