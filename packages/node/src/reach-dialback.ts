@@ -6,10 +6,10 @@
  * success only when its own listener saw a connection from C's host while it
  * waited, and only when A has no connection it dialled to that host (a NAT
  * lets a host in that the node itself contacted first): a success is never
- * anyone's word. A failure is R's word and C's, counted once per R's host
- * and weighed by C's host too (one hostile C that honest R's picked is one
- * word, not theirs; see `Reachability`). R draws C by host, not by session,
- * so one host with many sessions to R is no likelier a helper. Every
+ * anyone's word. A failure is R's word (and R names C itself), counted once
+ * per R's host, and it never outweighs successes that still count (see
+ * `Reachability`). R draws C by host, not by session, so one host with many
+ * sessions to R is no likelier a helper. Every
  * role is bounded: asks, forwards and dials per peer, per target and at once.
  */
 
@@ -197,8 +197,7 @@ export class Dialbacks {
     if (result.ok) {
       this.#h.reach.dialback(`via:${result.via}`, true, ask.at);
     } else {
-      // R's word, and that of the helper R names: failures count only from as many distinct helpers as asked hosts.
-      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false, ask.at, `via:${result.via}`);
+      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false, ask.at);
     }
     this.#h.counted();
     return true;

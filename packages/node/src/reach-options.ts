@@ -6,7 +6,7 @@
 import { checkOptions, checkRules, invalidArgument, isPlainObject, show, type OptionRule } from "./argument-checks.js";
 import type { RelayServiceOptions } from "./relay-service.js";
 
-/** Dial-back asks per budget (while decided, one per `reach.recheckIntervalMs`, more only when the evidence is contested or about to age out). */
+/** Dial-back asks per budget (while decided, one per `reach.recheckIntervalMs`, more only when the verdict's evidence is about to age out). */
 export const MAX_ASKS = 12;
 /**
  * An ask budget lasts this long; a new one starts after it, or sooner when
@@ -128,8 +128,8 @@ export function resolveReach(reach: unknown, host: string): ResolvedReach {
   checkRules(r as Record<string, unknown>, RULES, CALL, "reach");
   const minConfirmations = r.minConfirmations ?? 2;
   const recheckIntervalMs = r.recheckIntervalMs ?? 300_000;
-  // A verdict stands on minConfirmations results (one more to outweigh failures): re-checks must renew that many
-  // before the oldest ages out, and re-checks alone must leave the ask budget room for the rest.
+  // A verdict stands on minConfirmations results: re-checks must renew that many before the oldest ages out, with one
+  // period to spare (a re-check may bring no evidence), and re-checks alone must leave the ask budget room for the rest.
   const renewMs = (m: number, every: number): number => (m + 1) * every;
   const evidenceMaxAgeMs = r.evidenceMaxAgeMs ?? Math.max(1_800_000, renewMs(minConfirmations, recheckIntervalMs));
   const given = r.minConfirmations === undefined ? "" : `minConfirmations: ${minConfirmations}, `;

@@ -188,7 +188,7 @@ export class ReachRoom {
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
     this.#dialbacks.peersChanged(session, fresh);
-    if (this.#wantsAsk() && this.#askable(session, this.reachability.contesting())) this.#ask(session);
+    if (this.#wantsAsk()) this.#ask(session);
   }
 
   /** A session ended: forget its offer; if a relayed link broke, join the peer again another way. */
@@ -254,10 +254,10 @@ export class ReachRoom {
   }
 
   /**
-   * Whether to ask for a dial-back now: while undecided, while the newest
-   * evidence disagrees with the verdict or it would age out before the next
-   * re-check, or once `recheckIntervalMs` has passed since the last ask;
-   * always within the ask budget.
+   * Whether to ask for a dial-back now: while undecided, while the
+   * verdict's evidence would age out before the next re-check, or once
+   * `recheckIntervalMs` has passed since the last ask; always within the ask
+   * budget.
    */
   #wantsAsk(): boolean {
     this.#noticeMove();
@@ -265,11 +265,6 @@ export class ReachRoom {
     if (!this.reachability.wantsEvidence(recheck) && nowMs() - this.#lastAsk < recheck) return false;
     this.#renewAsks();
     return this.#dialbacks.asked < MAX_ASKS;
-  }
-
-  /** Not a peer whose failure contests a reached verdict: its word again adds no witness, another peer's success would. */
-  #askable(session: PeerSession, contesting: readonly string[]): boolean {
-    return !this.#dialbacks.backedOff(session) && !contesting.includes(`asked:${hostKey(session.connection.remoteHost)}`);
   }
 
   #ask(session: PeerSession): void {
@@ -302,10 +297,8 @@ export class ReachRoom {
     // Evidence that aged out goes first: the verdict may fall back to unknown.
     this.reachability.refresh();
     if (this.#wantsAsk()) {
-      // Among the peers that may be asked: one backed off after an answer without evidence, or one whose failure
-      // already contests the verdict, would take the turn of one that can help.
-      const contesting = this.reachability.contesting();
-      const peers = this.#reachPeers().filter((s) => this.#askable(s, contesting));
+      // Among the peers that may be asked: one backed off after an answer without evidence would take the turn of one that can help.
+      const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
       const pick = peers[Math.floor(Math.random() * peers.length)];
       if (pick !== undefined) this.#ask(pick);
     }

@@ -6,11 +6,10 @@
  * a verdict needs `minConfirmations` distinct observers that agree. Evidence
  * may age: a dial-back result counts for `evidenceMaxAgeMs` (default: for
  * ever), and an observer's newer result replaces its older one. A success is
- * witnessed by this node, a failure is only a peer's word, and the word of
- * the helper that peer had dial (its `helper`): failures count only from as
- * many distinct helpers as observers, and overturn confirmed successes only
- * when one observer and one helper more than a verdict needs report them,
- * all at or after the newest success.
+ * witnessed by this node, a failure is only a peer's word, so successes come
+ * first: with `minConfirmations` successes counting the node is reached,
+ * whatever failures say; only once they age out do failures make it not
+ * reached.
  */
 
 import { now as nowMs } from "@xppg/errors";
@@ -56,8 +55,6 @@ export const MAX_OBSERVERS = 64;
 interface Evidence {
   readonly ok: boolean;
   readonly at: number;
-  /** Who really dialled: a failure is this host's word as much as the observer's. */
-  readonly helper: string;
 }
 
 /** The dial-back evidence that counts at one time, and the verdict it gives. */
@@ -68,10 +65,6 @@ interface Weighed {
   readonly failed: number;
   /** When the verdict's own evidence stops being enough (its side's `minConfirmations`-th newest result ages out). */
   readonly until: number;
-  /** The newest result that counts disagrees with the verdict. */
-  readonly contested: boolean;
-  /** While reached: the observers whose failures are at or after the newest success, each through a helper no other such failure names. */
-  readonly against: readonly string[];
 }
 
 /** Tracks observations and dial-backs; {@link Reachability.status} is the verdict. */
@@ -121,15 +114,12 @@ export class Reachability {
   /**
    * An observer's dial-back to this node's listening port reached it (`ok`)
    * or not, learnt at `at` (default now; a result about an ask made earlier
-   * may pass the ask's time). `helper` is the host that really dialled, when
-   * the observer had another host do it (default: the observer itself):
-   * failures count only from as many distinct helpers as observers. An
-   * observer's result replaces an older one of the same observer, never a
-   * newer one.
+   * may pass the ask's time). An observer's result replaces an older one of
+   * the same observer, never a newer one.
    */
-  dialback(observer: string, ok: boolean, at: number = this.#now(), helper: string = observer): void {
+  dialback(observer: string, ok: boolean, at: number = this.#now()): void {
     const known = this.#dialbacks.get(observer);
-    if (at >= this.#since && (known === undefined || known.at <= at)) remember(this.#dialbacks, observer, { ok, at, helper });
+    if (at >= this.#since && (known === undefined || known.at <= at)) remember(this.#dialbacks, observer, { ok, at });
     this.#update();
   }
 
@@ -170,23 +160,12 @@ export class Reachability {
 
   /**
    * Whether the verdict wants fresh dial-backs within `horizonMs`: there is
-   * none, the newest result disagrees with it, or its evidence ages out by then.
+   * none, or its evidence ages out by then (a success that would renew it
+   * takes an ask).
    */
   wantsEvidence(horizonMs: number): boolean {
     const w = this.#weigh();
-    return w.reachable === undefined || w.contested || w.until - this.#now() <= horizonMs;
-  }
-
-  /**
-   * While the verdict is reached: the observers whose failures, at or after
-   * the newest success, contest it on their own word (asking them again adds
-   * no new witness; ask others, whose witnessed success would settle it).
-   * Not those whose failures came through a helper that other contesting
-   * failures name too: that helper is the suspect, and such an observer,
-   * asked again, has another helper dial.
-   */
-  contesting(): readonly string[] {
-    return this.#weigh().against;
+    return w.reachable === undefined || w.until - this.#now() <= horizonMs;
   }
 
   /** What is known now (reading it fires nothing: `refresh` does). */
@@ -211,41 +190,25 @@ export class Reachability {
   /**
    * The rule (README, "Reachability"): only each observer's newest result
    * counts, and only while younger than `evidenceMaxAgeMs`. Successes are
-   * witnessed by this node, failures are a peer's word, so failures weigh
-   * less: with `minConfirmations` successes counting, the node is reached
-   * unless `minConfirmations + 1` observers' failures are at or after its
-   * newest success (a tie goes to "not reached"); with fewer successes,
-   * `minConfirmations` failures make it not reached; with neither, no verdict.
+   * witnessed by this node, failures are a peer's word, so successes come
+   * first: `minConfirmations` successes make the node reached, whatever the
+   * failures; with fewer, `minConfirmations` failures make it not reached;
+   * with neither, no verdict.
    */
   #weigh(): Weighed {
     const now = this.#now();
     const need = this.#minConfirmations;
     const ok: number[] = [];
-    const failed: [at: number, observer: string, helper: string][] = [];
-    let newest: Evidence | undefined;
-    for (const [observer, e] of this.#dialbacks) {
+    const failed: number[] = [];
+    for (const e of this.#dialbacks.values()) {
       if (now - e.at >= this.#maxAgeMs) continue;
-      if (e.ok) ok.push(e.at);
-      else failed.push([e.at, observer, e.helper]);
-      if (newest === undefined || e.at >= newest.at) newest = e;
+      (e.ok ? ok : failed).push(e.at);
     }
     ok.sort((x, y) => y - x);
-    failed.sort((x, y) => y[0] - x[0]);
-    const lastOk = ok[0] ?? -Infinity;
-    const okAt = ok[need - 1] ?? -Infinity;
-    // Against confirmed successes, one failure more, and none older than the newest success. Failures from as many
-    // distinct helpers as observers: one hostile helper that every asked peer happened to pick is one word, not many.
-    const failedAt = newestWith(failed, okAt === -Infinity ? need : need + 1);
-    const reachable = okAt === -Infinity ? (failedAt > -Infinity ? false : undefined) : failedAt < lastOk;
-    const until = reachable === undefined ? -Infinity : (reachable ? okAt : failedAt) + this.#maxAgeMs;
-    return {
-      reachable,
-      ok: ok.length,
-      failed: failed.length,
-      until,
-      contested: newest !== undefined && reachable !== undefined && newest.ok !== reachable,
-      against: reachable === true ? alone(failed.filter(([at]) => at >= lastOk)) : [],
-    };
+    failed.sort((x, y) => y - x);
+    const reachable = ok.length >= need ? true : failed.length >= need ? false : undefined;
+    const until = reachable === undefined ? -Infinity : (reachable ? ok : failed)[need - 1]! + this.#maxAgeMs;
+    return { reachable, ok: ok.length, failed: failed.length, until };
   }
 
   #kindOf(w: Weighed): ReachabilityKind {
@@ -269,25 +232,4 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > MAX_OBSERVERS) map.delete(map.keys().next().value as string);
-}
-
-/**
- * The time of the newest failures that come from `n` distinct observers and
- * `n` distinct helpers (`failed` is newest first, one entry per observer):
- * every one of them is at or after it. `-Infinity` when there are not so many.
- */
-function newestWith(failed: readonly [number, string, string][], n: number): number {
-  const helpers = new Set<string>();
-  for (let i = 0; i < failed.length; i++) {
-    helpers.add(failed[i]![2]);
-    if (i + 1 >= n && helpers.size >= n) return failed[i]![0];
-  }
-  return -Infinity;
-}
-
-/** The observers among `failed` whose helper no other of them names. */
-function alone(failed: readonly [number, string, string][]): string[] {
-  const named = new Map<string, number>();
-  for (const [, , helper] of failed) named.set(helper, (named.get(helper) ?? 0) + 1);
-  return failed.filter(([, , helper]) => named.get(helper) === 1).map(([, observer]) => observer);
 }

@@ -51,58 +51,40 @@ describe("Reachability", () => {
 
 /** One step of a run: time moves on by `wait` ms, then something is learnt (or nothing). */
 type Step =
-  | { readonly wait: number; readonly op: "dialback"; readonly asked: number; readonly helper: number; readonly ok: boolean; readonly back: number; readonly horizon: number }
+  | { readonly wait: number; readonly op: "dialback"; readonly how: "via" | "asked" | "relay"; readonly host: number; readonly ok: boolean; readonly back: number; readonly horizon: number }
   | { readonly wait: number; readonly op: "forget" | "idle" }
   | { readonly wait: number; readonly op: "relay" | "mapped"; readonly on: boolean };
 
 /**
- * The aging rule as the README says it, computed from the whole history at
- * once: among the dial-backs learnt after the last `forget` and not timed
- * before it, each observer's result with the latest time (the later one
- * learnt on a tie) is its evidence; it counts while younger than the maximum
- * age. Failures are a peer's word, successes are witnessed: with `need`
- * counting successes, the node is not reached only when its counting
- * failures at or after its newest success come from `need + 1` observers and
- * `need + 1` distinct helpers; with fewer, `need` counting failures from
- * `need` distinct helpers make it not reached; otherwise `need` successes
- * make it reached, and neither is `unknown`. While reached, the failures at
- * or after the newest success contest it, and those whose helper no other of
- * them names are `contesting()`. Fresh evidence is wanted with no verdict,
- * when the newest result disagrees with it, or when the verdict's evidence
- * stops being enough within the horizon. Keys as a node makes them: a
- * success is `via:<helper>`, a failure `asked:<peer>` through `via:<helper>`.
+ * The rule as the README says it, computed from the whole history at once:
+ * among the dial-backs learnt after the last `forget` and not timed before
+ * it, each observer's result with the latest time (the later one learnt on a
+ * tie) is its evidence; it counts while younger than the maximum age. With
+ * `need` counting successes the node is reached, whatever the failures;
+ * with fewer, `need` counting failures make it not reached; with neither,
+ * `unknown`. Fresh evidence is wanted with no verdict, or when the
+ * `need`-th newest result of the verdict's side ages out within the horizon.
  */
-function expected(history: readonly { observer: string; helper: string; ok: boolean; at: number; forgetAt?: number }[], now: number, need: number, maxAge: number, mapped: boolean, relayed: boolean, horizon: number): { kind: ReachabilityKind; ok: number; failed: number; contesting: string[]; wants: boolean } {
+function expected(history: readonly { observer: string; ok: boolean; at: number; forgetAt?: number }[], now: number, need: number, maxAge: number, mapped: boolean, relayed: boolean, horizon: number): { kind: ReachabilityKind; ok: number; failed: number; wants: boolean } {
   const lastForget = history.findLastIndex((h) => h.forgetAt !== undefined);
   const since = lastForget < 0 ? -Infinity : history[lastForget]!.forgetAt!;
-  // Each observer's newest, with the order it was last learnt in (a tie of times goes to the later learnt).
-  const newest = new Map<string, { observer: string; helper: string; ok: boolean; at: number; learnt: number }>();
-  history.slice(lastForget + 1).forEach((h, learnt) => {
-    if (h.at < since) return;
+  const newest = new Map<string, { ok: boolean; at: number }>();
+  for (const h of history.slice(lastForget + 1)) {
+    if (h.at < since) continue;
     const known = newest.get(h.observer);
-    if (known === undefined || h.at >= known.at) newest.set(h.observer, { ...h, learnt });
-  });
+    if (known === undefined || h.at >= known.at) newest.set(h.observer, h);
+  }
   const counting = [...newest.values()].filter((e) => now - e.at < maxAge);
   const successes = counting.filter((e) => e.ok).map((e) => e.at).sort((x, y) => y - x);
-  const failures = counting.filter((e) => !e.ok);
-  const confirmed = successes.length >= need;
-  const newestSuccess = Math.max(-Infinity, ...successes);
-  const n = confirmed ? need + 1 : need;
-  const enough = (xs: typeof failures): boolean => xs.length >= n && new Set(xs.map((e) => e.helper)).size >= n;
-  // The latest time at or after which the failures are enough (every failure time is a candidate).
-  const failedSince = Math.max(-Infinity, ...failures.map((e) => e.at).filter((t) => enough(failures.filter((e) => e.at >= t))));
-  const notReached = failedSince > -Infinity && (!confirmed || failedSince >= newestSuccess);
-  const reached = !notReached && confirmed;
+  const failures = counting.filter((e) => !e.ok).map((e) => e.at).sort((x, y) => y - x);
+  const reached = successes.length >= need;
+  const notReached = !reached && failures.length >= need;
   const kind: ReachabilityKind =
-    notReached ? (relayed ? "relayed-only" : "behind-nat")
-    : reached ? (mapped ? "port-mapped" : "public")
+    reached ? (mapped ? "port-mapped" : "public")
+    : notReached ? (relayed ? "relayed-only" : "behind-nat")
     : "unknown";
-  const against = reached ? failures.filter((e) => e.at >= newestSuccess) : [];
-  const contesting = against.filter((e) => against.filter((x) => x.helper === e.helper).length === 1).map((e) => e.observer).sort();
-  const last = counting.reduce<(typeof counting)[number] | undefined>((m, e) => (m === undefined || e.at > m.at || (e.at === m.at && e.learnt > m.learnt) ? e : m), undefined);
-  const until = notReached ? failedSince + maxAge : reached ? successes[need - 1]! + maxAge : -Infinity;
-  const wants = kind === "unknown" || (last !== undefined && last.ok !== reached) || until - now <= horizon;
-  return { kind, ok: counting.filter((e) => e.ok).length, failed: failures.length, contesting, wants };
+  const until = reached ? successes[need - 1]! + maxAge : notReached ? failures[need - 1]! + maxAge : -Infinity;
+  return { kind, ok: successes.length, failed: failures.length, wants: kind === "unknown" || until - now <= horizon };
 }
 
 describe("Reachability: evidence ages", () => {
@@ -111,8 +93,8 @@ describe("Reachability: evidence ages", () => {
     // Times in steps of 100 ms, so that results at the same time, and at exactly the maximum age, come up often.
     const ms = (max: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: max / 100 }).map((n) => n * 100);
     const step: fc.Arbitrary<Step> = fc.oneof(
-      // A few peers asked and a few helpers, so that one helper behind several peers' failures comes up often.
-      { weight: 4, arbitrary: fc.record({ wait: fc.oneof(fc.constant(0), ms(600)), op: fc.constant("dialback" as const), asked: fc.integer({ min: 0, max: 4 }), helper: fc.integer({ min: 0, max: 3 }), ok: fc.boolean(), back: fc.oneof(fc.constant(0), ms(1500)), horizon: fc.oneof(fc.constant(0), ms(1000)) }) },
+      // A few hosts, each both a helper (`via:`) and an asked peer (`asked:`), and relays' own dial-backs (`relay:`).
+      { weight: 4, arbitrary: fc.record({ wait: fc.oneof(fc.constant(0), ms(600)), op: fc.constant("dialback" as const), how: fc.constantFrom("via" as const, "asked" as const, "relay" as const), host: fc.integer({ min: 0, max: 4 }), ok: fc.boolean(), back: fc.oneof(fc.constant(0), ms(1500)), horizon: fc.oneof(fc.constant(0), ms(1000)) }) },
       { weight: 1, arbitrary: fc.record({ wait: ms(1500), op: fc.constantFrom("forget" as const, "idle" as const) }) },
       { weight: 1, arbitrary: fc.record({ wait: ms(300), op: fc.constantFrom("relay" as const, "mapped" as const), on: fc.boolean() }) },
     );
@@ -125,7 +107,7 @@ describe("Reachability: evidence ages", () => {
           expect(previous).toBe(moves.at(-1) ?? "unknown");
           moves.push(s.kind);
         });
-        const history: { observer: string; helper: string; ok: boolean; at: number; forgetAt?: number }[] = [];
+        const history: { observer: string; ok: boolean; at: number; forgetAt?: number }[] = [];
         let mapped = false;
         let relayed = false;
         const kinds: ReachabilityKind[] = ["unknown"];
@@ -134,14 +116,14 @@ describe("Reachability: evidence ages", () => {
           now += s.wait;
           if (s.op === "dialback") {
             horizon = s.horizon;
-            // As a node records them: a success by the helper's host, a failure by the asked peer's, through its helper.
-            const helper = `via:h${s.helper}`;
-            const observer = s.ok ? helper : `asked:r${s.asked}`;
-            history.push({ observer, helper, ok: s.ok, at: now - s.back });
-            if (s.ok) r.dialback(observer, true, now - s.back);
-            else r.dialback(observer, false, now - s.back, helper);
+            // As a node records them: a peer's success by its helper's host, its failure by the peer's own host; a
+            // relay's either way by the relay's host.
+            const how = s.how === "relay" ? "relay" : s.ok ? "via" : "asked";
+            const observer = `${how}:198.18.0.${s.host}`;
+            history.push({ observer, ok: s.ok, at: now - s.back });
+            r.dialback(observer, s.ok, now - s.back);
           } else if (s.op === "forget") {
-            history.push({ observer: "", helper: "", ok: false, at: now, forgetAt: now });
+            history.push({ observer: "", ok: false, at: now, forgetAt: now });
             r.forget();
           } else if (s.op === "idle") {
             // Evidence that aged out moves the verdict at a look, never at a read.
@@ -156,7 +138,6 @@ describe("Reachability: evidence ages", () => {
           const want = expected(history, now, need, maxAge, mapped, relayed, horizon);
           expect(r.kind).toBe(want.kind);
           expect(r.status()).toMatchObject({ kind: want.kind, dialbacksOk: want.ok, dialbacksFailed: want.failed });
-          expect([...r.contesting()].sort()).toEqual(want.contesting);
           expect(r.wantsEvidence(horizon)).toBe(want.wants);
           if (want.kind !== kinds.at(-1)) kinds.push(want.kind);
         }
@@ -166,82 +147,69 @@ describe("Reachability: evidence ages", () => {
     );
   });
 
-  it("a node public, then no longer reached: the failures win once one observer more than a verdict needs reports them after the newest success, while the older successes still count", () => {
+  it("a node public, then no longer reached: failures change nothing while two successes count; it turns behind-nat when they age out, never unknown on the way", () => {
     let now = 0;
     const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    const moves: ReachabilityKind[] = [];
+    r.events.on("change", (s) => void moves.push(s.kind));
     r.dialback("via:c", true);
+    now += 10_000;
     r.dialback("via:d", true);
     expect(r.kind).toBe("public");
-    now += 10_000;
-    r.dialback("asked:r1", false);
-    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 1 });
-    expect(r.contesting()).toEqual(["asked:r1"]);
-    now += 10_000;
-    r.dialback("asked:r2", false);
-    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 2 });
-    now += 10_000;
-    r.dialback("asked:r3", false);
-    expect(r.status()).toMatchObject({ kind: "behind-nat", dialbacksOk: 2, dialbacksFailed: 3 });
-    expect(r.contesting()).toEqual([]);
-    // and back: a witnessed success newer than the failures, while two successes count
-    now += 10_000;
-    r.dialback("via:c", true);
+    for (const peer of ["asked:r1", "asked:r2", "asked:r3"]) {
+      now += 10_000;
+      r.dialback(peer, false);
+      expect(r.kind).toBe("public");
+    }
+    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 3 });
+    // c's success ages out at 60 s: one success, three failures.
+    now = 60_000;
+    r.refresh();
+    expect(r.status()).toMatchObject({ kind: "behind-nat", dialbacksOk: 1, dialbacksFailed: 3 });
+    // and back: a second witnessed success while one still counts
+    now += 1000;
+    r.dialback("via:e", true);
     expect(r.kind).toBe("public");
+    expect(moves).toEqual(["public", "behind-nat", "public"]);
   });
 
-  it("two hostile hosts' failures cannot flip a public node; one honest helper's success settles the contest", () => {
+  it("failures from any number of hosts, through any helpers, cannot flip a public node while its successes count; they only make it ask for renewal when those would age out", () => {
     let now = 0;
     const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
     const moves: ReachabilityKind[] = [];
     r.events.on("change", (s) => void moves.push(s.kind));
     r.dialback("via:c", true);
     r.dialback("via:d", true);
-    now += 1000;
-    r.dialback("asked:evil1", false);
-    now += 1000;
-    r.dialback("asked:evil2", false);
-    expect(r.kind).toBe("public");
-    expect(r.wantsEvidence(0)).toBe(true);
-    expect(r.contesting()).toEqual(["asked:evil2", "asked:evil1"]);
-    now += 1000;
-    r.dialback("via:c", true);
-    expect(r.contesting()).toEqual([]);
-    expect(r.wantsEvidence(1000)).toBe(false);
-    // The hostile pair answering again after it adds no third observer.
-    now += 1000;
-    r.dialback("asked:evil1", false);
-    r.dialback("asked:evil2", false);
-    expect(r.kind).toBe("public");
-    expect(moves).toEqual(["public"]);
-  });
-
-  it("one helper behind several peers' failures is one word: a public node flips only with failures through one helper more than a verdict needs, and the peers that passed on a shared helper's failure are not contesting", () => {
-    let now = 0;
-    const r = new Reachability({ evidenceMaxAgeMs: 60_000, now: () => now });
+    for (let i = 0; i < 10; i++) {
+      now += 1000;
+      r.dialback(`asked:evil${i}`, false);
+      expect(r.kind).toBe("public");
+    }
+    // The failures do not make it want evidence sooner: only the successes' age does.
+    expect(r.wantsEvidence(49_000)).toBe(false);
+    expect(r.wantsEvidence(50_000)).toBe(true);
+    now += 40_000;
     r.dialback("via:c", true);
     r.dialback("via:d", true);
-    now += 1000;
-    // Three honest peers each had the same hostile helper e dial: three asked hosts, one helper.
-    for (const peer of ["asked:r1", "asked:r2", "asked:r3"]) r.dialback(peer, false, now, "via:e");
-    expect(r.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 3 });
-    // e is the suspect, not the r's: each, asked again, has another helper dial.
-    expect(r.contesting()).toEqual([]);
-    expect(r.wantsEvidence(0)).toBe(true);
-    now += 1000;
-    r.dialback("asked:r1", false, now, "via:f");
+    now += 59_999;
     expect(r.kind).toBe("public");
-    // r1's failure through f is its own word alone: asking r1 again adds no new witness.
-    expect(r.contesting()).toEqual(["asked:r1"]);
-    now += 1000;
-    r.dialback("asked:r2", false, now, "via:g");
-    expect(r.kind).toBe("behind-nat");
-    // Without confirmed successes, minConfirmations failures through as many helpers.
-    const plain = new Reachability();
-    plain.dialback("asked:r1", false, 0, "via:e");
-    plain.dialback("asked:r2", false, 0, "via:e");
-    expect(plain.kind).toBe("unknown");
-    plain.dialback("asked:r3", false, 0, "via:f");
-    expect(plain.kind).toBe("behind-nat");
+    expect(moves).toEqual(["public"]);
+    // A host that is both a helper and an asked peer counts once on each side, and its failure takes nothing from its success.
+    const both = new Reachability();
+    both.dialback("via:198.18.0.1", true);
+    both.dialback("asked:198.18.0.1", false);
+    both.dialback("via:198.18.0.2", true);
+    expect(both.status()).toMatchObject({ kind: "public", dialbacksOk: 2, dialbacksFailed: 1 });
+  });
+
+  it("a node with no witnessed success is not reached on minConfirmations failures from distinct asked hosts", () => {
+    const r = new Reachability();
+    r.dialback("asked:r1", false);
+    r.dialback("asked:r1", false);
+    expect(r.kind).toBe("unknown");
+    r.dialback("via:c", true);
+    r.dialback("asked:r2", false);
+    expect(r.status()).toMatchObject({ kind: "behind-nat", dialbacksOk: 1, dialbacksFailed: 2 });
   });
 
   it("standalone, evidence does not age by default (nothing re-checks outside a Playground)", () => {
