@@ -354,6 +354,12 @@ export class ReachRoom {
         .then(
           (listener) => {
             if (!this.#running) return void listener.close();
+            // Reached while it was being made: not needed (the drop at the change did not see it).
+            const now = this.reachability.kind;
+            if (now === "public" || now === "port-mapped") {
+              this.#o.unlisten(listener);
+              return void listener.close().catch(() => {});
+            }
             this.#reservations.set(address, listener);
           },
           () => this.#relayFailed(address),
