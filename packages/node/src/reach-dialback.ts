@@ -6,7 +6,10 @@
  * success only when its own listener saw a connection from C's host while it
  * waited, and only when A has no connection it dialled to that host (a NAT
  * lets a host in that the node itself contacted first): a success is never
- * anyone's word. A failure is R's word, counted once per R's host. Every
+ * anyone's word. A failure is R's word (and R names C itself), counted once
+ * per R's host, and it never outweighs successes that still count (see
+ * `Reachability`). R draws C by host, not by session, so one host with many
+ * sessions to R is no likelier a helper. Every
  * role is bounded: asks, forwards and dials per peer, per target and at once.
  */
 
@@ -47,7 +50,7 @@ export interface DialbackHost {
   listenPort(): number | undefined;
   /** A TCP connect to `host:port` from `localAddress`, closed at once: true when it connected. */
   probe(host: string, port: number, timeoutMs: number, localAddress: string | undefined): Promise<boolean>;
-  /** A dial-back counted: still undecided, ask again. */
+  /** A dial-back counted: ask again if the verdict still wants evidence. */
   counted(): void;
 }
 
@@ -95,7 +98,8 @@ export class Dialbacks {
   readonly #forwards = new Map<string, { asker: PeerSession; helper: PeerSession; timer: NodeJS.Timeout }>();
   readonly #perPeer = new MinuteBudget(DIALBACKS_PER_PEER_PER_MINUTE);
   readonly #perHost = new MinuteBudget(DIALS_PER_HOST_PER_MINUTE);
-  readonly #lastHelper = new WeakMap<PeerSession, PeerSession>();
+  /** The host of the helper last drawn for an asker. */
+  readonly #lastHelper = new WeakMap<PeerSession, string>();
   #dialing = 0;
   /** Asks made in the current budget, less those of it answered without evidence; a node asks a few times, not on every link forever. */
   asked = 0;
@@ -189,10 +193,11 @@ export class Dialbacks {
     // it dialled itself (a NAT lets that one in): no evidence either way, and asking again soon would get the same.
     if (result.via === "" || (result.ok && !this.#witnessed(result.via, ask.at, outboundHosts))) return this.#noEvidence(session, ask);
     if (session.peerId !== undefined) this.#noHelper.delete(session.peerId);
+    // Timed by the ask: the result tells of the node as it was when asked (a change since then outdates it).
     if (result.ok) {
-      this.#h.reach.dialback(`via:${result.via}`, true);
+      this.#h.reach.dialback(`via:${result.via}`, true, ask.at);
     } else {
-      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false);
+      this.#h.reach.dialback(`asked:${hostKey(session.connection.remoteHost)}`, false, ask.at);
     }
     this.#h.counted();
     return true;
@@ -249,12 +254,19 @@ export class Dialbacks {
     const askerHost = hostKey(asker.connection.remoteHost);
     const noHelper = (): void => void asker.sendMessage(REACH_KIND.DIALBACK_RESULT, { ok: false, via: "" });
     if (!this.#perPeer.take(`ask:${askerHost}`) || this.#dialing >= MAX_DIALBACKS_IN_FLIGHT || !/^\d{1,3}(\.\d{1,3}){3}$/.test(askerHost)) return noHelper();
-    const helpers = [...this.#h.peers()].filter((s) => s !== asker && hostKey(s.connection.remoteHost) !== askerHost);
-    // Another helper than last time for this asker, when there is one: each answer should be a new witness.
-    const fresh = helpers.filter((s) => s !== this.#lastHelper.get(asker));
-    const pool = fresh.length > 0 ? fresh : helpers;
-    const helper = pool[Math.floor(Math.random() * pool.length)];
-    if (helper === undefined) return noHelper();
+    // One session a host: a host with many sessions to this node is no likelier the helper (its word is one host's).
+    const byHost = new Map<string, PeerSession>();
+    for (const s of this.#h.peers()) {
+      const host = hostKey(s.connection.remoteHost);
+      if (s !== asker && host !== askerHost && !byHost.has(host)) byHost.set(host, s);
+    }
+    // Another helper host than last time for this asker, when there is one: each answer should be a new witness.
+    const hosts = [...byHost.keys()];
+    const fresh = hosts.filter((h) => h !== this.#lastHelper.get(asker));
+    const pool = fresh.length > 0 ? fresh : hosts;
+    const helperHost = pool[Math.floor(Math.random() * pool.length)];
+    if (helperHost === undefined) return noHelper();
+    const helper = byHost.get(helperHost)!;
     // node:crypto at the first dial-back, not with the node (about 3 to 4 ms of CPU in a fresh process, issue 15).
     const token = process.getBuiltinModule("node:crypto").randomBytes(8).toString("hex");
     const timer = setTimeout(() => {
@@ -264,7 +276,7 @@ export class Dialbacks {
     }, DIALBACK_ANSWER_MS - 1000);
     timer.unref();
     this.#dialing++;
-    this.#lastHelper.set(asker, helper);
+    this.#lastHelper.set(asker, helperHost);
     this.#forwards.set(token, { asker, helper, timer });
     // The asker's own IP as this node sees it: never an address anyone names.
     void helper.sendMessage(REACH_KIND.DIAL, { host: askerHost, port, token });

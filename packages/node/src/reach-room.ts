@@ -20,7 +20,7 @@ import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { PeerSession } from "./peer-session.js";
 import type { PeerTable } from "./peer-table.js";
 import { Dialbacks } from "./reach-dialback.js";
-import type { ResolvedReach } from "./reach-options.js";
+import { ASK_WINDOW_MS, MAX_ASKS, type ResolvedReach } from "./reach-options.js";
 import { REACH_CAPABILITY, REACH_KIND, parseObserved, parsePort } from "./reach-wire.js";
 import { Reachability, type ReachabilityKind, type ReachabilityStatus } from "./reachability.js";
 import { relayTransportOnDemand } from "./relay-on-demand.js";
@@ -30,19 +30,10 @@ import type { RelayTransport } from "./relay-transport.js";
 /** The path a peer's messages take. */
 export type PeerPath = "direct" | "punched" | "relayed";
 
-/** How often the room looks again: asks for dial-backs while undecided, reserves relays while unreachable. */
+/** How often the room looks again: asks for dial-backs while undecided or a re-check is due, reserves relays while unreachable. */
 const TICK_MS = 5000;
-/** Dial-back asks per budget (asks stop once decided). */
-export const MAX_ASKS = 12;
-/**
- * An ask budget lasts this long; a new one starts after it, or sooner when
- * there is something new to learn (the verdict or the node's TCP listen
- * addresses changed), but never within ASK_RENEW_MIN_MS of the last: at
- * most MAX_ASKS counted asks a minute (one answered without evidence gives
- * its slot back, bounded by each peer's back-off), MAX_ASKS per window when
- * nothing does.
- */
-export const ASK_WINDOW_MS = 15 * 60_000;
+export { ASK_WINDOW_MS, MAX_ASKS };
+/** A new ask budget starts no sooner than this after the last (see ASK_WINDOW_MS). */
 export const ASK_RENEW_MIN_MS = 60_000;
 /** A relay that refused or failed is not tried again for this long. */
 const RELAY_RETRY_MS = 30_000;
@@ -83,6 +74,8 @@ export class ReachRoom {
   /** Where circuits are read from: this room's relay transport, or the application's. */
   #circuitsOf: RelayTransport | undefined;
   #service: RelayService | undefined;
+  /** The relay service's start, from its first call (a second start on a fixed `relayListen` port would fail). */
+  #serving: Promise<void> | undefined;
   #servicePort: number | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running = false;
@@ -90,10 +83,14 @@ export class ReachRoom {
   #changes = 0;
   /** The current ask budget: when it started, and what it started on (verdict changes, TCP listen addresses). */
   #budget = { since: -Infinity, on: "" };
+  /** When this room last asked for a dial-back. */
+  #lastAsk = -Infinity;
+  /** The TCP listen addresses the evidence is about (undefined before start). */
+  #listening: string | undefined;
 
   constructor(options: ReachRoomOptions) {
     this.#o = options;
-    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations });
+    this.reachability = new Reachability({ minConfirmations: options.reach.minConfirmations, evidenceMaxAgeMs: options.reach.evidenceMaxAgeMs });
     this.reachability.events.on("change", (status, previous) => {
       this.#changes++;
       options.changed(status, previous);
@@ -131,7 +128,8 @@ export class ReachRoom {
   /** After the listeners: serves the relay if asked, and starts looking. */
   async start(): Promise<void> {
     this.#running = true;
-    if (this.#o.reach.serveRelay === true) await this.#serve();
+    this.#listening = this.#tcpListening();
+    if (this.#o.reach.serveRelay === true) await this.#startServing();
     this.#tick = setInterval(() => this.#look(), TICK_MS);
     this.#tick.unref();
   }
@@ -190,7 +188,7 @@ export class ReachRoom {
     if (seen !== undefined) void session.sendMessage(REACH_KIND.OBSERVED, { addr: seen });
     if (this.#servicePort !== undefined) void session.sendMessage(REACH_KIND.RELAY, { port: this.#servicePort });
     this.#dialbacks.peersChanged(session, fresh);
-    if (this.#undecided()) this.#dialbacks.ask(session);
+    if (this.#wantsAsk()) this.#ask(session);
   }
 
   /** A session ended: forget its offer; if a relayed link broke, join the peer again another way. */
@@ -255,17 +253,39 @@ export class ReachRoom {
     return hosts;
   }
 
-  #undecided(): boolean {
-    const s = this.reachability.status();
-    const need = this.#o.reach.minConfirmations;
-    if (s.dialbacksOk >= need || s.dialbacksFailed >= need) return false;
+  /**
+   * Whether to ask for a dial-back now: while undecided, while the
+   * verdict's evidence would age out before the next re-check, or once
+   * `recheckIntervalMs` has passed since the last ask; always within the ask
+   * budget.
+   */
+  #wantsAsk(): boolean {
+    this.#noticeMove();
+    const recheck = this.#o.reach.recheckIntervalMs;
+    if (!this.reachability.wantsEvidence(recheck) && nowMs() - this.#lastAsk < recheck) return false;
     this.#renewAsks();
     return this.#dialbacks.asked < MAX_ASKS;
   }
 
+  #ask(session: PeerSession): void {
+    if (this.#dialbacks.ask(session)) this.#lastAsk = nowMs();
+  }
+
+  /** The node's TCP listen addresses changed: dial-backs to the old ones say nothing of the new (the verdict starts again). */
+  #noticeMove(): void {
+    const listening = this.#tcpListening();
+    if (this.#listening === undefined || listening === this.#listening) return;
+    this.#listening = listening;
+    this.reachability.forget();
+  }
+
+  #tcpListening(): string {
+    return this.#o.addresses().filter((a) => a.startsWith("tcp://")).join(" ");
+  }
+
   /** A new ask budget once the window has run, or once there is something new to learn (see ASK_WINDOW_MS). */
   #renewAsks(): void {
-    const on = `${this.#changes} ${this.#o.addresses().filter((a) => a.startsWith("tcp://")).join(" ")}`;
+    const on = `${this.#changes} ${this.#tcpListening()}`;
     const age = nowMs() - this.#budget.since;
     if (age < ASK_WINDOW_MS && (on === this.#budget.on || age < ASK_RENEW_MIN_MS)) return;
     this.#budget = { since: nowMs(), on };
@@ -274,17 +294,21 @@ export class ReachRoom {
 
   #look(reserve = true): void {
     if (!this.#running) return;
-    if (this.#undecided()) {
+    // Evidence that aged out goes first: the verdict may fall back to unknown.
+    this.reachability.refresh();
+    if (this.#wantsAsk()) {
       // Among the peers that may be asked: one backed off after an answer without evidence would take the turn of one that can help.
       const peers = this.#reachPeers().filter((s) => !this.#dialbacks.backedOff(s));
       const pick = peers[Math.floor(Math.random() * peers.length)];
-      if (pick !== undefined) this.#dialbacks.ask(pick);
+      if (pick !== undefined) this.#ask(pick);
     }
     if (reserve) this.#reserve();
   }
 
   #afterChange(kind: ReachabilityKind): void {
-    if (kind === "public" && this.#o.reach.serveRelay === "when-public" && this.#service === undefined) void this.#serve().catch((e: unknown) => this.#o.report(e as XppgError));
+    // Once started it stays (README): its reservations keep working, a peer's offer is once a session, and a relay
+    // that cannot be reached gets no new reservations.
+    if (kind === "public" && this.#o.reach.serveRelay === "when-public") void this.#startServing().catch((e: unknown) => this.#o.report(e as XppgError));
     if (kind === "public" || kind === "port-mapped") {
       // Reachable: relayed addresses are no longer needed.
       for (const [address, l] of this.#reservations) {
@@ -293,6 +317,15 @@ export class ReachRoom {
         void l.close().catch(() => {});
       }
     } else this.#reserve();
+  }
+
+  /** Starts the relay service once: a verdict that leaves public and comes back while it starts joins that start; one that failed may be tried again. */
+  #startServing(): Promise<void> {
+    this.#serving ??= this.#serve().catch((e: unknown) => {
+      this.#serving = undefined;
+      throw e;
+    });
+    return this.#serving;
   }
 
   async #serve(): Promise<void> {
@@ -321,6 +354,12 @@ export class ReachRoom {
         .then(
           (listener) => {
             if (!this.#running) return void listener.close();
+            // Reached while it was being made: not needed (the drop at the change did not see it).
+            const now = this.reachability.kind;
+            if (now === "public" || now === "port-mapped") {
+              this.#o.unlisten(listener);
+              return void listener.close().catch(() => {});
+            }
             this.#reservations.set(address, listener);
           },
           () => this.#relayFailed(address),

@@ -31,7 +31,7 @@ export function memberForApplication(member: MeshMember): MeshMember {
 export const LISTENS_BY_DEFAULT = false;
 
 /** What a page does of `reach`: it listens on nothing, so it serves no relay, reserves none and punches no hole. */
-const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayListen: "", useRelays: false, maxRelays: 0, holePunch: false, punchTimeoutMs: 0, minConfirmations: 1 };
+const PAGE_REACH: ResolvedReach = { serveRelay: false, relayLimits: {}, relayListen: "", useRelays: false, maxRelays: 0, holePunch: false, punchTimeoutMs: 0, minConfirmations: 1, recheckIntervalMs: 0, evidenceMaxAgeMs: 0 };
 
 /**
  * A page backs none of the options of Node's host (`../host-options.ts`):
