@@ -111,13 +111,11 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 57,025 bytes with limits.routedErrorsPerMinute (its name and default in the page's option checks) and a page's record
 // layer that cuts its records to the connection below's maxFrameSize and ends the channel on a refused record: 69 bytes.
 // 57,026 bytes once a connection's send that threw and a lent send that threw close through one module function (1 byte).
-// 57,032 bytes with the outbox's in-place send of a plaintext message of raw bytes and pg.send's short check of `{ to }`
-// (Node's only, behind `#host` constants; what a page keeps of them, such as sendLean's empty shell: 6 bytes).
-// 57,038 bytes once a request's send carries its own way to be told of a routed channel's loss (the page's routing stand-in
+// 57,032 bytes once a request's send carries its own way to be told of a routed channel's loss (the page's routing stand-in
 // and the shared wiring pass it on; before, a module both lazy rooms imported, a tenth chunk), and the stop closes routed
 // channels before the sessions under them (a send lost at stop is no peer's loss): 6 bytes.
-// 57,051 bytes with the page's resolved `reach` naming the two re-check options its type holds (recheckIntervalMs, evidenceMaxAgeMs): 13 bytes.
-export const CEILING_GZIP_BYTES = 57_051;
+// 57,046 bytes with the page's resolved `reach` naming the two re-check options its type holds (recheckIntervalMs, evidenceMaxAgeMs): 14 bytes.
+export const CEILING_GZIP_BYTES = 57_046;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -10,10 +10,8 @@
 
 import { ERROR_TEXTS } from "@xppg/errors";
 import { MAX_KIND_LENGTH } from "./constants.js";
-import { LEAN_BYTES, LEAN_MARKER, MAX_LEAN_KIND_BYTES, checkId, checkString, malformed } from "./envelope-layout.js";
-import { frameTooLargeError } from "./errors.js";
-import { DecodeCache, EncodeCache } from "./string-cache.js";
-import { SHORT_COPY_BYTES, putBytes, putShort } from "#alloc";
+import { MAX_LEAN_KIND_BYTES, checkString, malformed } from "./envelope-layout.js";
+import { DecodeCache, type EncodeCache } from "./string-cache.js";
 
 /** True where the compact layout is written and read. */
 export const LEAN = true;
@@ -21,13 +19,6 @@ export const LEAN = true;
 /** The last kind written, checked: it starts as an object no caller holds (an unset `undefined` let a first `undefined` kind through). */
 let encKind: unknown = {};
 let encPrefix = new Uint8Array(0);
-/**
- * The head of a compact envelope of raw bytes of that kind (`LEAN_MARKER |
- * LEAN_BYTES`, then `encPrefix`) as big-endian 32-bit words, the last one
- * padded with zeros: {@link encodeLeanBytesInto} writes it with a store per
- * word where the bytes took one each (issue 15).
- */
-let encBytesHead: number[] = [];
 
 /**
  * A kind's `[u8 length][UTF-8]`, the kind checked as the full layout checks
@@ -42,78 +33,9 @@ export function leanKindPrefix(kind: string, strings: EncodeCache): Uint8Array |
   const prefix = new Uint8Array(1 + bytes.length);
   prefix[0] = bytes.length;
   prefix.set(bytes, 1);
-  const head: number[] = [];
-  for (let i = 0; i <= prefix.length; i += 4) {
-    let word = 0;
-    for (let j = i; j < i + 4; j++) word = (word << 8) | (j === 0 ? LEAN_MARKER | LEAN_BYTES : j <= prefix.length ? prefix[j - 1]! : 0);
-    head.push(word);
-  }
   encKind = kind;
   encPrefix = prefix;
-  encBytesHead = head;
   return prefix;
-}
-
-/**
- * Writes a compact envelope at `out[offset]`: the marker, the kind's
- * `prefix` ({@link leanKindPrefix}) and `body` (the payload's bytes: raw
- * when `raw`, else its MessagePack). Returns the bytes written, or minus the
- * bytes needed when `out` has too little room left (nothing written).
- * Throws `XPPG_ERR_FRAME_TOO_LARGE` past `maxSize`.
- */
-function writeLean(out: Uint8Array, offset: number, prefix: Uint8Array, body: Uint8Array, raw: boolean, maxSize: number): number {
-  const prefixLength = prefix.length;
-  const total = 1 + prefixLength + body.length;
-  if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
-  if (offset + total > out.length) return -total;
-  out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
-  const at = offset + 1;
-  // By hand for a short kind: TypedArray#set costs more than the copy.
-  if (prefixLength <= SHORT_COPY_BYTES) putShort(out, at, prefix);
-  else putBytes(out, at, prefix);
-  putBytes(out, at + prefixLength, body);
-  return total;
-}
-
-/** The kinds {@link encodeLeanBytesInto} met, encoded (the codec's own cache is out of its reach). */
-const leanStrings = new EncodeCache(64);
-
-/**
- * The common message, written as `EnvelopeCodec.encodeFieldsInto` writes it
- * on a link that settled `lean/1` (from this end to the other, hop limit 0,
- * unsigned), with its checks in the same order (kind, id, size), for a
- * sender that knows it has that shape and raw bytes (issue 15: no call
- * with ten arguments and no look at the link per message). Returns what
- * `encodeFieldsInto` returns, or 0 for a kind too long for the compact
- * layout (encode it with the codec: the full layout).
- *
- * With `view`, a `DataView` whose byte `viewOffset` is `out[0]`, the head
- * (marker, kind length, kind) is written a 32-bit word at a time; the last
- * word's padding lands where the payload goes (it is copied after) or, for
- * a payload shorter than that, past the envelope's end, within `out`. A
- * payload in the bytes those words cover (a subarray of `out`'s memory) is
- * written as without `view`, so it reads as the codec reads it.
- */
-export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number, view?: DataView, viewOffset = 0): number {
-  const prefix = leanKindPrefix(kind, leanStrings);
-  if (prefix === null) return 0;
-  checkId(id);
-  const head = encBytesHead;
-  const headLength = 1 + prefix.length;
-  const total = headLength + payload.length;
-  const wordsEnd = offset + head.length * 4;
-  // The codec's way too when the payload lies in the memory the head's words cover: the last word's padding would
-  // otherwise zero up to 3 of its bytes before they are copied (the outbox's payloads never do; a caller's may).
-  if (view === undefined || wordsEnd > out.length || (payload.buffer === out.buffer && payload.byteOffset < out.byteOffset + wordsEnd && payload.byteOffset + payload.length > out.byteOffset + offset)) {
-    return writeLean(out, offset, prefix, payload, true, maxSize);
-  }
-  if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
-  if (offset + total > out.length) return -total;
-  const at = viewOffset + offset;
-  view.setUint32(at, head[0]!);
-  for (let i = 1; i < head.length; i++) view.setUint32(at + 4 * i, head[i]!);
-  putBytes(out, offset + headLength, payload);
-  return total;
 }
 
 const texts = new DecodeCache();
