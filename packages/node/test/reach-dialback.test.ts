@@ -5,7 +5,7 @@
 // where its reach room sends and reads it. The packages' monotonic clock
 // (`now()` of @xppg/errors) is the real one moved ahead by `clock.skip`: a
 // back-off of minutes passes at once, and the clock never goes back.
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const clock = vi.hoisted(() => ({ skip: 0 }));
 vi.mock("@xppg/errors", async (importOriginal) => {
@@ -13,23 +13,16 @@ vi.mock("@xppg/errors", async (importOriginal) => {
   return { ...real, now: () => real.now() + clock.skip };
 });
 
-import { Playground, type PlaygroundOptions } from "../src/index.js";
+import { Playground } from "../src/index.js";
 import { PeerSession } from "../src/peer-session.js";
 import { ASK_RENEW_MIN_MS, ASK_WINDOW_MS, MAX_ASKS, ReachRoom } from "../src/reach-room.js";
 import { NO_HELPER_RETRY_MAX_MS, NO_HELPER_RETRY_MS } from "../src/reach-dialback.js";
 import { TransportSet } from "../src/transport-set.js";
 import { REACH_KIND } from "../src/reach-wire.js";
 import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+import { QUIET, type ReachSpies, send, spyOnReach, TICK_MS } from "./fixtures/reach-spies.js";
 
 stopNodesAfterEach();
-
-/** PeerSession's own send, for a spy that passes messages through (some of them altered). */
-const send = PeerSession.prototype.sendMessage;
-
-/** The reach room's tick period (`TICK_MS` in reach-room.ts): no other interval a node sets at start has it. */
-const TICK_MS = 5000;
-// Nobody dials anyone by itself: who is connected to whom is the test's doing (a host a node dialled proves nothing in a dial-back).
-const QUIET: PlaygroundOptions = { connections: { lowWater: 0 } };
 
 interface Node {
   readonly pg: Playground;
@@ -38,22 +31,10 @@ interface Node {
   tick(): void;
 }
 
-let spies: {
-  start: MockInstance<ReachRoom["start"]>;
-  opened: MockInstance<ReachRoom["opened"]>;
-  handle: MockInstance<ReachRoom["handle"]>;
-  sent: MockInstance<PeerSession["sendMessage"]>;
-  every: MockInstance<typeof setInterval>;
-};
+let spies: ReachSpies;
 
 beforeEach(() => {
-  spies = {
-    start: vi.spyOn(ReachRoom.prototype, "start"),
-    opened: vi.spyOn(ReachRoom.prototype, "opened"),
-    handle: vi.spyOn(ReachRoom.prototype, "handle"),
-    sent: vi.spyOn(PeerSession.prototype, "sendMessage"),
-    every: vi.spyOn(globalThis, "setInterval"),
-  };
+  spies = spyOnReach();
 });
 afterEach(() => void vi.restoreAllMocks());
 

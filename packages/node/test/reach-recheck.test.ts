@@ -6,7 +6,7 @@
 // real ones moved ahead by `clock.skip`: minutes of re-check periods pass
 // at once, and the clocks never go back.
 import { createServer } from "node:net";
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const clock = vi.hoisted(() => ({ skip: 0 }));
 vi.mock("@xppg/errors", async (importOriginal) => {
@@ -23,17 +23,13 @@ import { RelayService } from "../src/relay-service.js";
 import type { ReachabilityKind } from "../src/reachability.js";
 import { TransportSet } from "../src/transport-set.js";
 import { roundTrip, stopNodesAfterEach, track, until } from "./helpers.js";
+import { QUIET, type ReachSpies, send, spyOnReach, TICK_MS } from "./fixtures/reach-spies.js";
 
 stopNodesAfterEach();
 
-const send = PeerSession.prototype.sendMessage;
-/** The reach room's tick period (`TICK_MS` in reach-room.ts). */
-const TICK_MS = 5000;
 // The shortest re-check the options take (the ask budget's 12 asks per 15 min), and evidence that lasts four of them.
 const RECHECK_MS = 75_000;
 const MAX_AGE_MS = 4 * RECHECK_MS;
-// Nobody dials anyone by itself: who is connected to whom is the test's doing.
-const QUIET: PlaygroundOptions = { connections: { lowWater: 0 } };
 
 interface Node {
   readonly pg: Playground;
@@ -43,22 +39,10 @@ interface Node {
   readonly interval: ReturnType<typeof setInterval>;
 }
 
-let spies: {
-  start: MockInstance<ReachRoom["start"]>;
-  opened: MockInstance<ReachRoom["opened"]>;
-  handle: MockInstance<ReachRoom["handle"]>;
-  sent: MockInstance<PeerSession["sendMessage"]>;
-  every: MockInstance<typeof setInterval>;
-};
+let spies: ReachSpies;
 
 beforeEach(() => {
-  spies = {
-    start: vi.spyOn(ReachRoom.prototype, "start"),
-    opened: vi.spyOn(ReachRoom.prototype, "opened"),
-    handle: vi.spyOn(ReachRoom.prototype, "handle"),
-    sent: vi.spyOn(PeerSession.prototype, "sendMessage"),
-    every: vi.spyOn(globalThis, "setInterval"),
-  };
+  spies = spyOnReach();
   const wall = Date.now.bind(Date);
   vi.spyOn(Date, "now").mockImplementation(() => wall() + clock.skip);
   // Which peer a node asks, and which helper a peer draws, come from Math.random: a fixed sequence (mulberry32 from one
