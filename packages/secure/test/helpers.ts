@@ -141,3 +141,26 @@ export function statingLimit(conn: Connection, limit: number): Connection {
     },
   });
 }
+
+/** Reads `conn`'s frames into `got` (copies); `received(n)` resolves once `n` have arrived, within the suite's deadline. */
+export function collectFrames(conn: Connection): { got: Uint8Array[]; received: (n: number) => Promise<void> } {
+  const got: Uint8Array[] = [];
+  let arrived: () => void = () => {};
+  conn.read({
+    frame: (f) => {
+      got.push(f.slice());
+      arrived();
+    },
+  });
+  const received = (n: number): Promise<void> =>
+    within(
+      new Promise<void>((resolve) => {
+        arrived = () => {
+          if (got.length >= n) resolve();
+        };
+        arrived();
+      }),
+      `${n} frames`,
+    );
+  return { got, received };
+}

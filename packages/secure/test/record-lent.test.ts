@@ -8,6 +8,7 @@ import type { CryptoProvider } from "../src/crypto/provider.js";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { needsSodium, sodiumProvider } from "./sodium.js";
+import { collectFrames } from "./helpers.js";
 
 // A large record is sealed straight into room the connection below lends of
 // its send buffer (TCP's `lendRoom` and `sendLent`), not sealed apart and
@@ -88,24 +89,7 @@ async function watchedPair({ provider = sodiumProvider!, cipher = "ChaChaPoly", 
   await listener.close();
   open.push(server, client);
   calls.counting = true;
-  const got: Uint8Array[] = [];
-  let arrived: () => void = () => {};
-  server.read({
-    frame: (f) => {
-      got.push(f.slice());
-      arrived();
-    },
-  });
-  const received = (n: number) =>
-    within(
-      new Promise<void>((resolve) => {
-        arrived = () => {
-          if (got.length >= n) resolve();
-        };
-        arrived();
-      }),
-      `${n} frames`,
-    );
+  const { got, received } = collectFrames(server);
   /** Sends `sizes` one at a time, each once the one before arrived, and checks every byte that arrived. */
   const sendEach = async (sizes: number[]) => {
     const frames = sizes.map((size, i) => pattern(size, i));

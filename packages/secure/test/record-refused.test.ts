@@ -2,7 +2,7 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
-import { codeOf, securePair, statingLimit } from "./helpers.js";
+import { codeOf, collectFrames, securePair, statingLimit } from "./helpers.js";
 
 // Records are cut to what the connection below takes (its maxFrameSize, when
 // it states one), so a secure channel over a transport whose frames are
@@ -29,24 +29,7 @@ async function pairOver16KiB() {
   const { server, client, listener } = await securePair(tcpTransport({ maxFrameSize: 16 * KiB }), "tcp://127.0.0.1:0", { identity: generateIdentity() }, { identity: generateIdentity() });
   await listener.close();
   open.push(server, client);
-  const got: Uint8Array[] = [];
-  let arrived: () => void = () => {};
-  server.read({
-    frame: (f) => {
-      got.push(f.slice());
-      arrived();
-    },
-  });
-  const received = (n: number) =>
-    within(
-      new Promise<void>((resolve) => {
-        arrived = () => {
-          if (got.length >= n) resolve();
-        };
-        arrived();
-      }),
-      `${n} frames`,
-    );
+  const { got, received } = collectFrames(server);
   return { server, client, got, received };
 }
 
