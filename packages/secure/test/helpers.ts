@@ -164,3 +164,10 @@ export function collectFrames(conn: Connection): { got: Uint8Array[]; received: 
     );
   return { got, received };
 }
+
+/** Bytes 0, 1, 2, ... (mod 251) from `seed`: a frame whose every byte is checked at the other end. */
+export function pattern(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (seed + i) % 251;
+  return bytes;
+}

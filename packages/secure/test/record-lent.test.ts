@@ -8,7 +8,7 @@ import type { CryptoProvider } from "../src/crypto/provider.js";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
 import { needsSodium, sodiumProvider } from "./sodium.js";
-import { collectFrames } from "./helpers.js";
+import { collectFrames, pattern } from "./helpers.js";
 
 // A large record is sealed straight into room the connection below lends of
 // its send buffer (TCP's `lendRoom` and `sendLent`), not sealed apart and
@@ -25,13 +25,6 @@ const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
-
-/** Bytes 0, 1, 2, ... (mod 251) from `seed`: a frame whose every byte is checked at the other end. */
-function pattern(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (seed + i) % 251;
-  return bytes;
-}
 
 interface Calls {
   /** Sizes of the frames handed to `send` (or, joined, to `sendParts`) once the handshake was over. */
@@ -109,6 +102,15 @@ function expectSame(got: Uint8Array[], frames: Uint8Array[]): void {
   got.forEach((f, i) => expect(Buffer.from(f.buffer, f.byteOffset, f.byteLength).equals(frames[i]!)).toBe(true));
 }
 
+/** The client closed itself with a typed reset after `failing`'s one injected seal failure, and gave its loan back once. */
+async function closedBySealFailure(client: SecureConnection, failing: { readonly armed: boolean }, calls: Calls): Promise<void> {
+  const info = await within(client.closed, "the client's close");
+  expect(failing.armed).toBe(false);
+  expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_RESET");
+  expect(info.error?.details).toMatchObject({ local: true });
+  expect(calls.endLoan).toBe(1);
+}
+
 /** The libsodium provider, its sealing of a large record made to throw once when `arm()` was called: an injected failure (what a send does then is under test). */
 function failingOnce(): { provider: CryptoProvider; arm(): void; readonly armed: boolean } {
   let armed = false;
@@ -164,11 +166,7 @@ describe.runIf(withSodium)("large records sealed into the send buffer the connec
     // atTickEnd), past `send`: the failure closes the connection there (the send itself may have resolved by
     // then, as for any record sealed after `send` returned).
     void client.send(pattern(64 * KiB, 2)).catch(() => {});
-    const info = await within(client.closed, "the client's close");
-    expect(failing.armed).toBe(false);
-    expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_RESET");
-    expect(info.error?.details).toMatchObject({ local: true });
-    expect(calls.endLoan).toBe(1);
+    await closedBySealFailure(client, failing, calls);
     expect(calls.lent).toEqual([]);
     await expect(client.send(pattern(10, 3))).rejects.toMatchObject({ code: expect.stringMatching(/^XPPG_ERR_/) });
     await within(server.closed, "the server's close");
@@ -186,11 +184,7 @@ describe.runIf(withSodium)("large records sealed into the send buffer the connec
     // Its 24-byte head is sealed at once, then its full record straight from the caller's bytes, both inside
     // `send`: the throw goes up through the connection's send (its sendThrew), which closes it and rejects.
     await expect(client.send(pattern(64 * KiB, 2))).rejects.toMatchObject({ code: "XPPG_ERR_CONNECTION_RESET" });
-    const info = await within(client.closed, "the client's close");
-    expect(failing.armed).toBe(false);
-    expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_RESET");
-    expect(info.error?.details).toMatchObject({ local: true });
-    expect(calls.endLoan).toBe(1);
+    await closedBySealFailure(client, failing, calls);
     expect(calls.lent.length).toBe(lentBefore);
     await within(server.closed, "the server's close");
     expect(got.map((f) => f.byteLength)).toEqual([64 * KiB]);
@@ -205,11 +199,7 @@ describe.runIf(withSodium)("large records sealed into the send buffer the connec
     // One tick: the 10 B frame is sealed at once; the 20 KiB one shares the tick's next record, sealed at the
     // tick's end (past `send`), where the throw is caught and closes the connection.
     const sends = [client.send(pattern(10, 2)), client.send(pattern(20 * KiB, 3))];
-    const info = await within(client.closed, "the client's close");
-    expect(failing.armed).toBe(false);
-    expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_RESET");
-    expect(info.error?.details).toMatchObject({ local: true });
-    expect(calls.endLoan).toBe(1);
+    await closedBySealFailure(client, failing, calls);
     expect(calls.lent).toEqual([]);
     await within(Promise.all(sends), "both sends");
     await within(server.closed, "the server's close");

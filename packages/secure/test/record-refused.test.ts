@@ -2,7 +2,7 @@ import { tcpTransport } from "@xppg/transport-tcp";
 import { within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
-import { codeOf, collectFrames, securePair, statingLimit } from "./helpers.js";
+import { codeOf, collectFrames, pattern, securePair, statingLimit } from "./helpers.js";
 
 // Records are cut to what the connection below takes (its maxFrameSize, when
 // it states one), so a secure channel over a transport whose frames are
@@ -17,13 +17,6 @@ const open: SecureConnection[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
-
-/** Bytes 0, 1, 2, ... (mod 251) from `seed`: a frame whose every byte is checked at the other end. */
-function pattern(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (seed + i) % 251;
-  return bytes;
-}
 
 async function pairOver16KiB() {
   const { server, client, listener } = await securePair(tcpTransport({ maxFrameSize: 16 * KiB }), "tcp://127.0.0.1:0", { identity: generateIdentity() }, { identity: generateIdentity() });
