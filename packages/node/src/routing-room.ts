@@ -21,7 +21,7 @@
 
 import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
-import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
+import { isPeerId, SECURE_ERROR_CODES, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
 import { ForwardHolds } from "./forward-holds.js";
@@ -282,7 +282,12 @@ export class RoutingRoom {
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
     const channel = this.#channels.get(key);
     if (packet.type === PACKET.RESET) {
-      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
+      if (channel === undefined) return;
+      const error = unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
+      // An open channel ends as closed by the other end: cleanly when its authenticated end of stream came first (a
+      // clean close sends it before its reset), else as lost with `error` (the secure channel's close, `#ended`).
+      if (channel.secure !== undefined) channel.conn.endedByReset(error);
+      else this.#drop(channel, error);
       return;
     }
     if (channel !== undefined) {
@@ -386,7 +391,7 @@ export class RoutingRoom {
           throw unreachableError(peer, ERROR_TEXTS ? "its end proved another identity" : []);
         }
         channel.secure = secure;
-        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
+        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, ended(channel, info.error)) });
         return secure;
       },
       (error: unknown) => {
@@ -417,7 +422,8 @@ export class RoutingRoom {
     if (list === undefined) return undefined;
     let opening: Channel | undefined;
     for (const channel of list) {
-      if (channel.secure !== undefined && !channel.secure.isClosed) return channel;
+      // Its routed connection closed: ended by the other end, its secure channel's close a few microtasks on.
+      if (channel.secure !== undefined && !channel.secure.isClosed && !channel.conn.isClosed) return channel;
       if (channel.secure === undefined && channel.initiator) opening ??= channel;
     }
     return opening;
@@ -579,6 +585,17 @@ export class RoutingRoom {
 /** A send refused, or lost on its way out, because this node stopped. */
 function stoppedError(cause: unknown): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : [], cause === undefined ? undefined : { cause });
+}
+
+/**
+ * What an open channel's secure channel closed with means for the room: a
+ * reset without the other end's authenticated end of stream before it (the
+ * secure channel's `XPPG_ERR_STREAM_TRUNCATED`) is the reset's loss; any
+ * other error is the channel's own; none, a clean close.
+ */
+function ended(channel: Channel, error: XppgError | undefined): XppgError | undefined {
+  const reset = channel.conn.resetWith;
+  return reset !== undefined && error?.code === SECURE_ERROR_CODES.STREAM_TRUNCATED ? reset : error;
 }
 
 function channelKey(peer: string, id: number, fromResponder: boolean): string {
