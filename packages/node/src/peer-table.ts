@@ -10,7 +10,6 @@ import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
-import { sessionClosedError } from "./session-errors.js";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
@@ -303,7 +302,7 @@ export class PeerTable {
     const waiting = this.#standby.get(session);
     if (waiting !== undefined) {
       this.#standby.delete(session);
-      for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
+      for (const resolve of waiting) resolve(error ?? session.closedError());
       return this.#replacementEnded(peerId);
     }
     if (this.open.get(peerId) === session) this.open.delete(peerId);

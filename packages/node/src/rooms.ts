@@ -232,6 +232,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     unverified: () => void stats.unverifiedBroadcasts++,
     unread: (count) => void (stats.droppedLastMessages += count),
     ended,
+    running: node.running,
   };
   const transports = new TransportSet();
   const heldByListeners = (): number => transports.pendingConnections;
