@@ -327,8 +327,9 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await r.transports.close();
   r.gate.closePending();
   // Routed channels end before the sessions under them: their last records go to the sessions, which flush them as
-  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss.
-  r.lazy.routing!.close();
+  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss. A page's secure
+  // channel seals its last records when WebCrypto answers: the sessions wait for them (2 s at most).
+  await Promise.race([r.lazy.routing!.close(), delay(2000)]);
   const closing = [...table.sessions].map((s) => {
     s.close(table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);
     return s.connection.closed;

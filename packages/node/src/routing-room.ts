@@ -228,16 +228,22 @@ export class RoutingRoom {
    * go to the neighbours' sessions, which flush them as they close. A send
    * whose record was taken resolves; one whose hand-over then fails, or
    * that waited for its channel to open, rejects with XPPG_ERR_STOPPED (no
-   * peer's loss), and was not delivered.
+   * peer's loss), and was not delivered. Resolves once every channel has
+   * closed: its last records handed to the sessions (a page's secure
+   * channel seals them later, when WebCrypto answers), so the node closes
+   * its sessions after that.
    */
-  close(): void {
+  close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#holds?.close();
+    const closing: Promise<unknown>[] = [];
     for (const channel of [...this.#channels.values()]) {
       channel.sends.stop(stoppedError);
       this.#drop(channel, undefined);
+      closing.push(channel.secure?.closed ?? channel.conn.closed);
     }
+    return Promise.all(closing).then(() => {});
   }
 
   #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
