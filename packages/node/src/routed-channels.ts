@@ -7,8 +7,7 @@
  * room's chunk.
  */
 
-import type { XppgError } from "@xppg/errors";
-import { SECURE_ERROR_CODES, type SecureConnection } from "@xppg/secure";
+import type { SecureConnection } from "@xppg/secure";
 import type { RoutedConnection } from "./routed-connection.js";
 import type { ChannelSends } from "./routed-loss.js";
 
@@ -33,17 +32,6 @@ export interface Channel {
 /** A channel's key: its other end, its id, and whether this node opened it (packets on it then come from its responder). */
 export function channelKey(peer: string, id: number, fromResponder: boolean): string {
   return `${fromResponder ? "r" : "i"}${id}:${peer}`;
-}
-
-/**
- * What an open channel's secure channel closed with means for the room: a
- * reset without the other end's authenticated end of stream before it (the
- * secure channel's `XPPG_ERR_STREAM_TRUNCATED`) is the reset's loss; any
- * other error is the channel's own; none, a clean close.
- */
-export function closeReason(channel: Channel, error: XppgError | undefined): XppgError | undefined {
-  const reset = channel.conn.resetWith;
-  return reset !== undefined && error?.code === SECURE_ERROR_CODES.STREAM_TRUNCATED ? reset : error;
 }
 
 export class ChannelTable {
@@ -94,8 +82,7 @@ export class ChannelTable {
     if (list === undefined) return undefined;
     let opening: Channel | undefined;
     for (const channel of list) {
-      // Its routed connection closed: ended by the other end, its secure channel's close a few microtasks on.
-      if (channel.secure !== undefined && !channel.secure.isClosed && !channel.conn.isClosed) return channel;
+      if (channel.secure !== undefined && !channel.secure.isClosed) return channel;
       if (channel.secure === undefined && channel.initiator) opening ??= channel;
     }
     return opening;

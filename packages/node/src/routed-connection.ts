@@ -74,28 +74,7 @@ export class RoutedConnection extends ConnectionCore {
     this.#controller.current?.frame(body.slice());
   }
 
-  /**
-   * What a reset from the other end or a node on the path meant, when it
-   * came on an open channel: the loss, unless the secure channel above had
-   * the other end's authenticated end of stream first (see {@link RoutedConnection.endedByReset}).
-   */
-  resetWith: XppgError | undefined;
-
-  /**
-   * A reset came on an open channel: the connection ends as a close by the
-   * other end, after the frames it holds. A clean close sends its
-   * authenticated end of stream before its reset, so the secure channel
-   * above tells that close (no error) from a cut (`XPPG_ERR_STREAM_TRUNCATED`,
-   * which the routing room reports as `error`, the reset's loss).
-   */
-  endedByReset(error: XppgError): void {
-    const controller = this.#controller.current;
-    if (controller === undefined || this.isClosed) return;
-    this.resetWith = error;
-    controller.closed(undefined, "remote");
-  }
-
-  /** This end dropped the channel with `error` (a loss): it closes at once, with that error. */
+  /** The other end, or a node on the path, said the channel is gone. */
   reset(error: XppgError): void {
     const controller = this.#controller.current;
     if (controller === undefined) return;

@@ -28,7 +28,7 @@ import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
 import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
 import { RouteForwarder } from "./route-forwarder.js";
-import { ChannelTable, channelKey, closeReason, type Channel } from "./routed-channels.js";
+import { ChannelTable, channelKey, type Channel } from "./routed-channels.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { ChannelSends, LossReports, SILENT, TELLS, type Tell } from "./routed-loss.js";
 import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, type RoutedPacket } from "./route-wire.js";
@@ -185,12 +185,7 @@ export class RoutingRoom {
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
     const channel = this.#channels.get(key);
     if (packet.type === PACKET.RESET) {
-      if (channel === undefined) return;
-      const error = unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
-      // An open channel ends as closed by the other end: cleanly when its authenticated end of stream came first (a
-      // clean close sends it before its reset), else as lost with `error` (the secure channel's close, `#ended`).
-      if (channel.secure !== undefined) channel.conn.endedByReset(error);
-      else this.#drop(channel, error);
+      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
       return;
     }
     if (channel !== undefined) {
@@ -224,7 +219,7 @@ export class RoutingRoom {
     if (this.#closed) return stoppedError(undefined);
     if (!this.reachable(to)) return unreachableError(to, ERROR_TEXTS ? "no neighbour has a route to it" : []);
     const l = this.#limits;
-    // Full: the least recently used channel makes room (a normal close: the other end sees no loss).
+    // Full: the least recently used channel makes room.
     const mine = this.#channels.oldest(to, l.maxChannelsPerPeer);
     if (mine !== undefined) this.#drop(mine, undefined);
     const any = this.#channels.oldest(undefined, l.maxChannels);
@@ -295,7 +290,7 @@ export class RoutingRoom {
           throw unreachableError(peer, ERROR_TEXTS ? "its end proved another identity" : []);
         }
         channel.secure = secure;
-        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, closeReason(channel, info.error)) });
+        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
         return secure;
       },
       (error: unknown) => {
