@@ -225,13 +225,27 @@ export class Playground {
       const accept = (conn: Connection): void => (this.#r.reach.inbound(conn.transport, conn.remoteHost), this.#r.gate.accept(conn));
       await this.#r.transports.listen(transports, this.#o.listen, accept, signal, this.#o.limits.maxPendingHandshakes);
     } catch (error) {
-      this.#phase = "new";
+      // A stop that came meanwhile keeps its phase: the node does not start again.
+      if (this.#phase === "starting") this.#phase = "new";
       throw error;
+    }
+    // stop() came while it listened: the stop closed the listeners it knew of, not those opened since.
+    if (this.#stopCame()) {
+      await this.#r.transports.close();
+      throw stoppedWhileStarting();
     }
     this.#r.heartbeat.start(this.#table, this.#o.heartbeat.intervalMs, this.#o.heartbeat.timeoutMs);
     this.#phase = "running";
     await this.#r.reach.start();
+    if (this.#stopCame()) {
+      await this.#r.reach.close();
+      throw stoppedWhileStarting();
+    }
     await this.#r.discovery.start(this.port, signal);
+    if (this.#stopCame()) {
+      await this.#r.discovery.stop();
+      throw stoppedWhileStarting();
+    }
     if (wantPort !== true || this.port === undefined) return null;
     const { openPort } = await import("./port-mapping.js"); // loaded when asked for: a page never maps a port
     this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
@@ -335,7 +349,9 @@ export class Playground {
    * Asks one peer, a neighbour or a node reached through the mesh, and
    * resolves with what its `pg.handle(kind)` handler returns. Rejects with
    * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
-   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS`, `XPPG_ERR_ABORTED`,
+   * `XPPG_ERR_CONNECTION_CLOSED` (its send waited on a neighbour whose
+   * connection closed) or `XPPG_ERR_STOPPED` (this node stopped meanwhile).
    */
   request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
     try {
@@ -402,6 +418,11 @@ export class Playground {
     this.#phase = "stopped";
   }
 
+  /** stop() was called (start() checks it after each of its waits). */
+  #stopCame(): boolean {
+    return this.#phase === "stopping" || this.#phase === "stopped";
+  }
+
   /** `await using pg = new Playground(...)` stops the node when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
@@ -428,3 +449,8 @@ export class Playground {
 
 export type { Ban, PeerInfo };
 export type { JoinOptions, MessageHandler, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions };
+
+/** start() gave up: stop() was called before it was done. */
+function stoppedWhileStarting(): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "stop() was called while this node was starting: it was stopped and does not run. Create a new Playground to start again." : []);
+}

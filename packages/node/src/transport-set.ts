@@ -46,7 +46,9 @@ export class TransportSet {
     try {
       for (const address of addresses) {
         const transport = this.for(address, "listen");
-        this.#listeners.push(await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", closeLateListener));
+        const listener = await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", closeLateListener);
+        // Pushed once it is open, to the list as it is then: a close() meanwhile (the node's stop) replaced it.
+        this.#listeners.push(listener);
       }
     } catch (error) {
       await this.close();
