@@ -349,9 +349,7 @@ export class Playground {
    * Asks one peer, a neighbour or a node reached through the mesh, and
    * resolves with what its `pg.handle(kind)` handler returns. Rejects with
    * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
-   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS`, `XPPG_ERR_ABORTED`,
-   * `XPPG_ERR_CONNECTION_CLOSED` (its send waited on a neighbour whose
-   * connection closed) or `XPPG_ERR_STOPPED` (this node stopped meanwhile).
+   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
    */
   request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
     try {

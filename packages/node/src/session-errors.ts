@@ -25,6 +25,14 @@ export function sessionClosedError(who: string, stopping: boolean): PlaygroundEr
   );
 }
 
+/** A second connection to a peer already connected closed while the two were being decided (`join()` rejects with it): nothing was sent on it. */
+export function standbyClosedError(who: string): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.CONNECTION_CLOSED,
+    ERROR_TEXTS ? `The second connection to ${who} closed before the peer chose one of the two; nothing was sent on it. Join again.` : [who],
+  );
+}
+
 /** The peer does not read what it is sent. */
 export function slowPeerError(who: string, reason: string): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.SLOW_PEER, ERROR_TEXTS ? `The peer ${who} is not reading: ${reason}. It is disconnected; await each send so that a slow peer slows you down instead.` : [who, reason]);

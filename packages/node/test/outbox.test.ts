@@ -60,6 +60,31 @@ describe("outbox (real TCP)", () => {
     await vi.waitFor(() => expect(outcome).toBe("XPPG_ERR_STOPPED"), { timeout: 5000 });
   });
 
+  /** A 3 MiB send (past the outbox's mark, 1 MiB) to a raw peer that reads nothing: it waits. Its outcome, once settled. */
+  async function waitingSend() {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { maxFrameSize: 4 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    raw.conn.pause();
+    const o: { value: { code?: string; message: string } | "resolved" | undefined } = { value: undefined };
+    const big = new Uint8Array(3 * 1024 * 1024);
+    pg.send("blob", big, { to: raw.peerId }).then(
+      () => void (o.value = "resolved"),
+      (error: { code?: string; message: string }) => void (o.value = error),
+    );
+    await Promise.resolve();
+    expect(o.value).toBeUndefined();
+    return { pg, raw, o };
+  }
+
+  it("a send waiting when this node disconnects the peer (pg.disconnect) rejects with XPPG_ERR_CONNECTION_CLOSED naming the peer", async () => {
+    const { pg, raw, o } = await waitingSend();
+    pg.disconnect(raw.peerId);
+    await vi.waitFor(() => expect(o.value).not.toBeUndefined(), { timeout: 5000 });
+    const error = o.value as { code?: string; message: string };
+    expect({ code: error.code, namesPeer: error.message.includes(raw.peerId) }).toEqual({ code: "XPPG_ERR_CONNECTION_CLOSED", namesPeer: true });
+  });
+
   it("hands a message to the socket before send returns when nothing is queued, on every round trip", async () => {
     const { a, b } = await connectedPair();
     const got = collect(b, "ping");

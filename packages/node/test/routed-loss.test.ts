@@ -110,7 +110,9 @@ async function forwardedPath(options: PlaygroundOptions): Promise<{ b: Playgroun
   const e = await tcpNode(FIXED);
   await e.join(`tcp://127.0.0.1:${d.port}`);
   const m = await HostileForwarder.between(b, d);
+  // Both ways: E's answers go back through D, which must have a route to B.
   await heard(b, e);
+  await heard(e, b);
   return { b, m, d, e };
 }
 
@@ -257,7 +259,6 @@ describe("a send that waits on a stalled link below its channel", { timeout: 60_
     // stalled write while its link to M writes nothing.
     const link = stallingTransport();
     const { b, m, e } = await forwardedPath({ ...FIXED, transports: [link.transport], heartbeat: { timeoutMs: 120_000 }, limits: { writeStallTimeoutMs: 120_000 } });
-    await heard(e, b);
     await firstNote(b, e, "E");
     const errors = routedErrorsOf(b);
     link.stall();
