@@ -121,7 +121,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // means the node's own stop (the code in the page's table, and the session asking the node whether it runs): 51 bytes.
 // 57,120 bytes once the stop waits (2 s at most) for routed channels to hand their last records to the sessions, which a
 // page's secure channel seals when WebCrypto answers (before, they came after the sessions closed and were lost): 15 bytes.
-export const CEILING_GZIP_BYTES = 57_120;
+// 57,191 bytes once stop() during start() leaves the node stopped (start() checks after each wait and closes what it
+// opened), the stop's timers are cleared, and a join's closed standby has its own words: 71 bytes.
+export const CEILING_GZIP_BYTES = 57_191;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';
