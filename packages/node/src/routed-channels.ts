@@ -27,6 +27,12 @@ export interface Channel {
   idleSince: number;
   /** Sends on it not yet settled: the channel's end (the room's `#drop`) settles them, at whatever layer below they wait. */
   readonly sends: ChannelSends;
+  /** This end sent its authenticated end of stream (its graceful close): the channel is a closing one, no longer handed out. */
+  ended: boolean;
+  /** The other end's authenticated end of stream came. With `ended`, the close was clean: no reset goes out. */
+  peerEnded: boolean;
+  /** The closing's bound (`routedOpenTimeoutMs`): then forgotten, with a reset unless the close was clean. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A channel's key: its other end, its id, and whether this node opened it (packets on it then come from its responder). */
@@ -39,6 +45,12 @@ export class ChannelTable {
   readonly #byPeer = new Map<string, Channel[]>();
   /** Channels that held bytes for a paused reader at their last packet: only these are summed (see `overBound`). */
   readonly #holding = new Set<Channel>();
+  /**
+   * Channels this end closed gracefully (`ended`), by key: not counted nor
+   * handed out, still read until the other end's end of stream, then kept
+   * until their bound so that a reset for them is still a loss.
+   */
+  readonly #closing = new Map<string, Channel>();
 
   get size(): number {
     return this.#channels.size;
@@ -65,8 +77,39 @@ export class ChannelTable {
     else list.push(channel);
   }
 
-  /** Forgets `channel`; false when it is not the table's (forgotten already, or another has its key). */
+  /** An open (or opening) channel by key, else a closing one. */
+  find(key: string): Channel | undefined {
+    return this.#channels.get(key) ?? this.#closing.get(key);
+  }
+
+  /** True while `channel` is a closing one (see {@link ChannelTable.closeOf}). */
+  isClosing(channel: Channel): boolean {
+    return this.#closing.get(channel.key) === channel;
+  }
+
+  /** Moves an open channel to the closing ones; false when it is not the table's. */
+  closeOf(channel: Channel): boolean {
+    if (!this.remove(channel)) return false;
+    this.#closing.set(channel.key, channel);
+    return true;
+  }
+
+  /** The closing channel kept longest, while there are more than `most`. */
+  closingOver(most: number): Channel | undefined {
+    return this.#closing.size > most ? this.#closing.values().next().value : undefined;
+  }
+
+  /** Closing channels (a copy). */
+  allClosing(): Channel[] {
+    return [...this.#closing.values()];
+  }
+
+  /** Forgets `channel`, open or closing; false when it is not the table's (forgotten already, or another has its key). */
   remove(channel: Channel): boolean {
+    if (this.#closing.get(channel.key) === channel) {
+      this.#holding.delete(channel);
+      return this.#closing.delete(channel.key);
+    }
     if (this.#channels.get(channel.key) !== channel) return false;
     this.#channels.delete(channel.key);
     this.#holding.delete(channel);

@@ -171,7 +171,7 @@ export class RoutingRoom {
     clearInterval(this.#sweep);
     this.#paths.close();
     const closing: Promise<unknown>[] = [];
-    for (const channel of this.#channels.all()) {
+    for (const channel of [...this.#channels.all(), ...this.#channels.allClosing()]) {
       channel.sends.stop(stoppedError);
       this.#drop(channel, undefined);
       closing.push(channel.secure?.closed ?? channel.conn.closed);
@@ -183,7 +183,8 @@ export class RoutingRoom {
   #arrived(packet: RoutedPacket, from: string): void {
     // A packet from the channel's responder is for the side that opened it.
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
-    const channel = this.#channels.get(key);
+    // A closing channel (this end's graceful close) is still read until the other end's end of stream.
+    const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
       if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
       return;
@@ -221,9 +222,9 @@ export class RoutingRoom {
     const l = this.#limits;
     // Full: the least recently used channel makes room.
     const mine = this.#channels.oldest(to, l.maxChannelsPerPeer);
-    if (mine !== undefined) this.#drop(mine, undefined);
+    if (mine !== undefined) this.#finish(mine);
     const any = this.#channels.oldest(undefined, l.maxChannels);
-    if (any !== undefined) this.#drop(any, undefined);
+    if (any !== undefined) this.#finish(any);
     return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, ERROR_TEXTS ? "a channel with that id is open" : []);
   }
 
@@ -266,8 +267,8 @@ export class RoutingRoom {
         reset: () => {
           // The node stops: no reset goes out. Where the link moves, the other end gets the clean close's authenticated
           // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
-          // naming this node), or the channel goes at its idle sweep.
-          if (this.#closed) return;
+          // naming this node), or the channel goes at its idle sweep. A graceful close both ends ended needs none.
+          if (this.#closed || (channel.ended && channel.peerEnded)) return;
           const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) this.#paths.hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
@@ -279,6 +280,7 @@ export class RoutingRoom {
       handshakeTimeoutMs: this.#limits.routedOpenTimeoutMs,
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
+      onRemoteEnd: () => this.#peerEnded(channel),
     }).then(
       (secure) => {
         if (!initiator) this.#opening--;
@@ -290,7 +292,9 @@ export class RoutingRoom {
           throw unreachableError(peer, ERROR_TEXTS ? "its end proved another identity" : []);
         }
         channel.secure = secure;
-        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
+        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#secureClosed(channel, info.error) });
+        // Its end of stream came with the handshake's last records.
+        if (channel.peerEnded) this.#finish(channel);
         return secure;
       },
       (error: unknown) => {
@@ -300,9 +304,9 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    // Closing: still this room's, and its secure channel closed (its end follows).
-    const sends = new ChannelSends(() => this.#channels.get(key) === channel && channel.secure?.isClosed === true);
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends };
+    // Closing: still this room's, and its secure channel closed (its end follows), or closing gracefully (its end is decided at its bound, or by a reset).
+    const sends = new ChannelSends(() => (this.#channels.get(key) === channel && channel.secure?.isClosed === true) || this.#channels.isClosing(channel));
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, timer: undefined };
     this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
@@ -344,6 +348,7 @@ export class RoutingRoom {
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (!this.#channels.remove(channel)) return;
+    clearTimeout(channel.timer);
     if (error !== undefined) {
       // Lost first: a send failing with the reset waits for the end.
       channel.sends.lose(error, () => {
@@ -379,8 +384,48 @@ export class RoutingRoom {
     this.#drop(channel, error);
   }
 
+  /**
+   * This end closes an open channel gracefully (idle, evicted for room, or
+   * answering the other end's close), as TCP's FIN exchange: it leaves the
+   * table (not handed out, not counted), its secure channel sends what it
+   * holds then its authenticated end of stream, and reads on: what the other
+   * end sent before it saw this end's close is delivered. Once both ends of
+   * stream are in, the channel is closed with no reset and no loss; kept
+   * until its bound (`routedOpenTimeoutMs`), so that a reset for it (a hop's,
+   * one sent back for data the other end dropped) is still a loss, reported
+   * once. An end of stream that gets no answer within the bound (an older
+   * node, a hop that dropped it): the channel is reset, as before. One still
+   * opening is closed as before.
+   */
+  #finish(channel: Channel): void {
+    const secure = channel.secure;
+    if (secure === undefined || this.#closed) return this.#drop(channel, undefined);
+    if (!this.#channels.closeOf(channel)) return;
+    channel.ended = true;
+    // Answering the other end's: its end of stream came, this end's goes after what it holds, and the channel closes.
+    if (channel.peerEnded) void secure.close();
+    else secure.closeWrite();
+    channel.timer = setTimeout(() => this.#drop(channel, undefined), this.#limits.routedOpenTimeoutMs);
+    channel.timer.unref?.();
+    // Bounded in number too: the closing kept longest goes first (a reset unless its close was clean).
+    for (let oldest; (oldest = this.#channels.closingOver(this.#limits.maxChannels)) !== undefined; ) this.#drop(oldest, undefined);
+  }
+
+  /** The other end's authenticated end of stream came (it sends nothing more): this end answers with its own (`#finish`), or, having sent it, closes the channel cleanly. */
+  #peerEnded(channel: Channel): void {
+    channel.peerEnded = true;
+    if (channel.ended) void channel.secure?.close();
+    else if (channel.secure !== undefined) this.#finish(channel);
+  }
+
+  /** The channel's secure channel closed: a closing one whose ends of stream were both in stays until its bound; any other end is decided now. */
+  #secureClosed(channel: Channel, error: XppgError | undefined): void {
+    if (error === undefined && channel.ended && channel.peerEnded && this.#channels.isClosing(channel)) return;
+    this.#drop(channel, error);
+  }
+
   #closeIdle(): void {
-    for (const channel of this.#channels.idle(nowMs(), this.#limits.idleTimeoutMs)) this.#drop(channel, undefined);
+    for (const channel of this.#channels.idle(nowMs(), this.#limits.idleTimeoutMs)) this.#finish(channel);
     if (this.#channels.size === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;

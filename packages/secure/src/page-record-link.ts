@@ -7,14 +7,14 @@
 import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { connectionClosedError, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
-import type { SecureChannelOptions } from "./secure-channel.js";
+import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -43,7 +43,7 @@ const OPENING_AHEAD = 16;
  * record is the authenticated end of stream; the link's close is judged
  * once every record before it is opened.
  */
-export class PageRecordLink implements ConnectionLink {
+export class PageRecordLink implements RecordLayer {
   readonly #conn: Connection;
   readonly #aead: AsyncAead;
   readonly #send: CipherState;
@@ -81,6 +81,9 @@ export class PageRecordLink implements ConnectionLink {
   #pausedByMe = false;
   #pausedByUser = false;
   #endReceived = false;
+  /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
+  #endSent = false;
+  readonly #onRemoteEnd: (() => void) | undefined;
   #linkClosed = false;
 
   constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
@@ -97,6 +100,7 @@ export class PageRecordLink implements ConnectionLink {
     const limit = Math.floor(conn.maxFrameSize ?? Infinity);
     this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    this.#onRemoteEnd = options.onRemoteEnd;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -132,13 +136,25 @@ export class PageRecordLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#sendClosed = this.#ending = true;
+    this.#ending = true;
     // A fault of ours that came before this close: the core, closing, keeps it only when told.
     if (this.#fault) this.#controller.error(this.#fault);
-    this.#flush();
-    // The authenticated end of stream: lets the peer tell our close from a cut.
-    void this.#seal(EMPTY);
+    this.#endWrites();
     void this.#handed.then(() => this.#conn.close(this.#fault));
+  }
+
+  /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
+  closeWrite(): void {
+    if (!this.#sendClosed) this.#endWrites();
+  }
+
+  /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. */
+  #endWrites(): void {
+    this.#sendClosed = true;
+    if (this.#endSent) return;
+    this.#endSent = true;
+    this.#flush();
+    void this.#seal(EMPTY);
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -294,6 +310,8 @@ export class PageRecordLink implements ConnectionLink {
     if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
     if (plain.byteLength === 0) {
       this.#endReceived = true;
+      // As `RecordLink`: a microtask on.
+      if (this.#onRemoteEnd !== undefined) queueMicrotask(this.#onRemoteEnd);
       return;
     }
     try {

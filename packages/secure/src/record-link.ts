@@ -9,7 +9,7 @@ import { deferred, type Deferred } from "./deferred.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
-import type { SecureChannelOptions } from "./secure-channel.js";
+import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -61,7 +61,7 @@ const LEND_FROM_BYTES = 16 * 1024;
  * it means the tail was cut off. After this side closed, records are no
  * longer decrypted.
  */
-export class RecordLink implements ConnectionLink {
+export class RecordLink implements RecordLayer {
   readonly #conn: Connection;
   readonly #provider: CryptoProvider;
   readonly #session: HandshakeResult;
@@ -114,6 +114,10 @@ export class RecordLink implements ConnectionLink {
   /** Frames handed up from the record being decoded. */
   #framesUp = 0;
   #endReceived = false;
+  /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
+  #endSent = false;
+  /** `SecureConnectionOptions.onRemoteEnd`. */
+  readonly #onRemoteEnd: (() => void) | undefined;
   #linkClosed = false;
   /** The largest record the connection below takes, when it says (its `maxFrameSize`): a larger one is refused before a nonce is spent on it. */
   readonly #recordLimit: number;
@@ -138,6 +142,7 @@ export class RecordLink implements ConnectionLink {
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
+    this.#onRemoteEnd = options.onRemoteEnd;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -211,15 +216,27 @@ export class RecordLink implements ConnectionLink {
   }
 
   end(): void {
+    if (!this.#endWrites()) return;
+    closeBelow(this.#conn, this.#controller);
+  }
+
+  /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
+  closeWrite(): void {
+    if (!this.#sendClosed) this.#endWrites();
+  }
+
+  /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. False when a seal failed (the link is closing with that error). */
+  #endWrites(): boolean {
     this.#sendClosed = true;
-    // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
-    if (!this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) return;
+    if (this.#endSent) return true;
+    this.#endSent = true;
+    if (!this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) return false;
     // The tick's frames are sealed and handed below, as at the tick's end: their sends resolve (not rejected by a
     // link below that reports its close at once, a routed one, though what they sent goes out before the end).
     const tick = this.#tickWaiter;
     this.#tickWaiter = null;
     tick?.resolve();
-    closeBelow(this.#conn, this.#controller);
+    return true;
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -506,6 +523,8 @@ export class RecordLink implements ConnectionLink {
     }
     if (plain.byteLength === 0) {
       this.#endReceived = true;
+      // A microtask on: its owner may close this link then, not from inside the connection below's delivery.
+      if (this.#onRemoteEnd !== undefined) queueMicrotask(this.#onRemoteEnd);
       return FRAME_RELEASED;
     }
     // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it

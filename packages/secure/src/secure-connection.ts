@@ -70,6 +70,16 @@ export interface SecureConnectionOptions {
    * @default undefined
    */
   signal?: AbortSignal;
+  /**
+   * Called once, a microtask after the peer's authenticated end of stream
+   * arrives (its `close()` or `closeWrite()`), after every frame it sent
+   * before it: the peer sends nothing more, and nothing on the path can
+   * forge this (a cut connection closes without it). This side may still
+   * send until it closes. A half close's owner learns here that the peer
+   * has ended too.
+   * @default undefined
+   */
+  onRemoteEnd?: () => void;
 }
 
 interface StaticKey {
@@ -132,6 +142,7 @@ export function secureConnectionCore(
     if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw badArgumentError(TypeError, "secureConnection", "prologue", ERROR_TEXTS && ["a Uint8Array, the same on both ends", options.prologue, true]);
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw badArgumentError(RangeError, "secureConnection", "cipher", ERROR_TEXTS && ['"AESGCM" or "ChaChaPoly"', cipher, true]);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw badArgumentError(TypeError, "secureConnection", "signal", ERROR_TEXTS && ["an AbortSignal (controller.signal of an AbortController)", options.signal, true]);
+    if (options.onRemoteEnd !== undefined && typeof options.onRemoteEnd !== "function") throw badArgumentError(TypeError, "secureConnection", "onRemoteEnd", ERROR_TEXTS && ["a function", options.onRemoteEnd, true]);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -188,6 +199,7 @@ export function secureConnectionCore(
         highWaterMark,
         remotePeerId: proven!.peerId,
         remotePublicKey: proven!.publicKey,
+        onRemoteEnd: options.onRemoteEnd,
       });
       done = true;
       clearTimeout(timer);
