@@ -1,7 +1,7 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, frameTooLargeError, writeFrameHeader } from "@xppg/framing";
 import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
-import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type LinkController } from "@xppg/transport/adapter";
 import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
