@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Outbox, QUEUED } from "../src/outbox.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
-import { errorsOf, tcpNode } from "./tcp-helpers.js";
+import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
 
 // A plaintext node's message of raw bytes to a neighbour is written in place
 // (Outbox.sendLean, framing's encodeLeanBytesInto) with no read of a typed
@@ -77,5 +77,32 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
     await until(() => atA.length === 201, 5000, "the 200 messages");
     for (let i = 0; i < 200; i++) expect(atA[1 + i]!.payload, `message ${i}`).toEqual(new Uint8Array(payloads[i % payloads.length]!));
     expect(errors).toEqual([]);
+  });
+  it("drops the peer as slow once more than maxQueuedBytesPerPeer waits for it, and the later sends reject, as the codec's way does", async () => {
+    // 60 messages of 100 B (110 bytes each in the bundle) in one tick: some 6,600 bytes queued against a bound of 3,000.
+    const a = await tcpNode(plain);
+    const b = await tcpNode({ ...plain, limits: { ...plain.limits, maxQueuedBytesPerPeer: 3000 } });
+    const errors = errorsOf(b);
+    const left = leftOf(b);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    await b.send("blob", new Uint8Array(100).fill(1), to);
+
+    const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) sent.push(b.send("blob", new Uint8Array(100).fill(i), to));
+    const outcomes = (await Promise.allSettled(sent)).map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code));
+    // Those queued under the bound went the in-place way (so its own check of the bound is the one under test).
+    expect(inPlace.mock.results.filter((r) => r.type === "return" && r.value === QUEUED).length).toBeGreaterThan(10);
+    const over = outcomes.indexOf("XPPG_ERR_STOPPED");
+    // What the codec's way answers (the tree before the in-place send, the same sends): the sends that fit resolve, the one over the bound and every later one reject.
+    expect(over).toBeGreaterThan(0);
+    expect(over).toBeLessThan(30);
+    expect(outcomes).toEqual([...new Array(over).fill("ok"), ...new Array(60 - over).fill("XPPG_ERR_STOPPED")]);
+    await until(() => left.length > 0, 5000, "b to drop a");
+    expect(left).toEqual([{ peerId: a.peerId, code: "XPPG_ERR_SLOW_PEER" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_SLOW_PEER"]);
+    expect(b.peers).toEqual([]);
   });
 });
