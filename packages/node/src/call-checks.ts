@@ -31,6 +31,7 @@ export function checkTargetQuickly(options: unknown, call: string, known: readon
     const to = (options as { to?: unknown }).to;
     if (onlyTo && (to === undefined || (typeof to === "string" && to.length > 0 && to.length <= 512))) return to;
   }
+  // checkTarget reads `to` again (a getter or Proxy runs twice): accepted, only a shape or value refused above pays it, and checkTarget answers from its own read alone.
   return checkTarget(options, call, known);
 }
 
