@@ -5,9 +5,9 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, passedKind, raceAbort } from "./call-checks.js";
+import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, checkTargetQuickly, passedKind, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
-import { memberForApplication, INLINE_SEND_CHECKS } from "#host";
+import { memberForApplication, INLINE_SEND_CHECKS, KEEPS_LAST_TARGET } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
@@ -20,6 +20,7 @@ import type { RelayStats } from "./relay-service.js";
 import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
+import type { OpenSessions } from "./open-sessions.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
@@ -323,13 +324,13 @@ export class Playground {
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {
-      const to = checkTarget(options, "pg.send(kind, payload, options?)");
+      const to = INLINE_SEND_CHECKS ? checkTargetQuickly(options, "pg.send(kind, payload, options?)") : checkTarget(options, "pg.send(kind, payload, options?)");
       // In Node the common case is checked here, not in a call (V8 does not inline every call of a send: each cost some ns).
       if (!INLINE_SEND_CHECKS || this.#phase !== "running") this.#assertRunning("send");
       if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      const session = this.#open.get(to);
+      const session = KEEPS_LAST_TARGET ? (this.#open as OpenSessions).session(to) : this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);
