@@ -67,6 +67,7 @@ export class Playground {
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
+  #starting: Promise<unknown> | undefined;
   #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
@@ -217,6 +218,11 @@ export class Playground {
     }
     if (signal?.aborted) throw abortError("start", signal);
     this.#phase = "starting";
+    // Kept so that a stop() meanwhile resolves only once this start has closed what it opened.
+    return await (this.#starting = this.#start(wantPort, openPortTimeoutMs, signal));
+  }
+
+  async #start(wantPort: boolean, openPortTimeoutMs: number, signal: AbortSignal | undefined): Promise<PortMappingResult | null> {
     try {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
@@ -249,9 +255,16 @@ export class Playground {
     }
     if (wantPort !== true || this.port === undefined) return null;
     const { openPort } = await import("./port-mapping.js"); // loaded when asked for: a page never maps a port
-    this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
-    if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
-    return this.#nat;
+    if (this.#stopCame()) throw stoppedWhileStarting();
+    const nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
+    // The stop removed no mapping (there was none yet): one made since is removed here, not left on the router for its lease.
+    if (this.#stopCame()) {
+      await nat.remove().catch(() => {});
+      throw stoppedWhileStarting();
+    }
+    this.#nat = nat;
+    if (nat.mapped) this.#r.reach.reachability.mapped(`${nat.externalIp}:${nat.externalPort}`);
+    return nat;
   }
 
   /**
@@ -407,13 +420,18 @@ export class Playground {
 
   /**
    * Leaves every peer (they see a clean shutdown), stops listening, removes
-   * the port mapping and deletes partial downloads. Idempotent.
+   * the port mapping and deletes partial downloads. Idempotent. During
+   * `start()`, it also waits for that start to close what it opened since
+   * (a listener, a port mapping the router answers within `openPortTimeoutMs`);
+   * `start()` then rejects with `XPPG_ERR_STOPPED`.
    */
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, ERROR_TEXTS ? `The peer ${this.peerId} is shutting down.` : [this.peerId]);
     await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);
+    // A start() still running closes what it opened after the stop came (a listener, a port mapping): wait for it (its error is start()'s).
+    await this.#starting?.catch(() => {});
     this.#phase = "stopped";
   }
 
