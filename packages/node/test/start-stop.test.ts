@@ -1,3 +1,4 @@
+import { createHook } from "node:async_hooks";
 import { connect, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { memoryTransport, type Transport } from "@xppg/transport";
@@ -132,5 +133,31 @@ describe("Playground: stop() waits for a start() still opening its listeners", (
     expect(await accepts(port!)).toBe(false);
     expect(await bindable(port!)).toBe(true);
     expect(first.listens()).toBe(1);
+  });
+});
+
+describe("Playground: stop() leaves no timer behind", () => {
+  it("clears the bounds it waited within once what they waited for settled (before: two 2 s timers per stop were left to run out)", async () => {
+    const a = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+    const b = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+    await a.start();
+    await b.start();
+    await b.join(a.addresses[0]!);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    // The timers made during the two stops that are still pending after them (unref'd ones included, which
+    // process.getActiveResourcesInfo() does not list): a cleared or fired timer is destroyed.
+    const live = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => void (type === "Timeout" && live.add(id)),
+      destroy: (id) => void live.delete(id),
+    }).enable();
+    try {
+      await Promise.all([a.stop(), b.stop()]);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      hook.disable();
+    }
+    expect(live.size).toBe(0);
   });
 });
