@@ -125,7 +125,9 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // opened), the stop's timers are cleared, and a join's closed standby has its own words: 71 bytes.
 // 57,203 bytes with main's in-place send merged under this branch's stop and close changes (measured after the merge; the
 // reverted clean close's 8 bytes are gone, the lines above do not add up once compressed together): 12 bytes.
-export const CEILING_GZIP_BYTES = 57_203;
+// 57,265 bytes once stop() waits for a start() still running, which removes a port mapping made after the stop, and the
+// listeners' loop stops at a close (the start kept as its own method, the stop waiting on it): 62 bytes.
+export const CEILING_GZIP_BYTES = 57_265;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -362,8 +362,12 @@ export class Playground {
   /**
    * Asks one peer, a neighbour or a node reached through the mesh, and
    * resolves with what its `pg.handle(kind)` handler returns. Rejects with
-   * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
-   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   * `XPPG_ERR_TIMEOUT` (also when it went out and the neighbour's connection
+   * closed before the reply), `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
+   * `XPPG_ERR_UNREACHABLE` (no route; a routed request's neighbour dropped),
+   * `XPPG_ERR_CONNECTION_CLOSED` (the neighbour's connection closed while the
+   * request still waited to go out), `XPPG_ERR_STOPPED` (this node stopped),
+   * `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
    */
   request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
     try {
