@@ -1,5 +1,6 @@
 import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
 import { SECURE_ERROR_CODES } from "@xppg/secure";
+import { TRANSPORT_ERROR_CODES } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/node` reports. */
 export const NODE_ERROR_CODES = {
@@ -7,8 +8,13 @@ export const NODE_ERROR_CODES = {
   NOT_STARTED: "XPPG_ERR_NOT_STARTED",
   /** `start()` was called on a node already started (or stopped): create a new `Playground` to start again. */
   ALREADY_STARTED: "XPPG_ERR_ALREADY_STARTED",
-  /** The node was stopped while the operation ran. */
+  /** This node was stopped (`pg.stop()`) while the operation ran, or before it was called. */
   STOPPED: "XPPG_ERR_STOPPED",
+  /**
+   * A send to a neighbour whose connection had closed (the peer left, was dropped or disconnected) while the send
+   * waited, or before it was made: the message may not have reached it (the same code as `@xppg/transport`'s).
+   */
+  CONNECTION_CLOSED: TRANSPORT_ERROR_CODES.CONNECTION_CLOSED,
   /** The peer did not finish the handshake in time. */
   HANDSHAKE_TIMEOUT: XPPG_ERROR_CODES.HANDSHAKE_TIMEOUT,
   /** The peer runs another app (another `appName`). */

@@ -86,7 +86,7 @@ export class PeerSession {
         codec: host.codec,
         slow: (reason) => this.close(this.#slowError(reason)),
         report: (error) => host.report(error, this.peerId),
-        closedError: () => this.#closedError(),
+        closedError: () => this.closedError(),
         ...(MISUSE_CHECKS ? { closeConnection: (error: XppgError) => this.#closeConnection(error) } : {}),
       },
       limits.queue,
@@ -207,19 +207,19 @@ export class PeerSession {
    * connection closes first.
    */
   sendBytes(bytes: Uint8Array): Promise<void> {
-    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    if (this.#phase === "closed") return Promise.reject(this.closedError());
     return this.#outbox.sendBytes(bytes);
   }
 
   /** Queues an envelope, encoded straight into the outgoing bundle (once both sides know each other, without the two ids). */
   sendEnvelope(envelope: Envelope): Promise<void> {
-    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    if (this.#phase === "closed") return Promise.reject(this.closedError());
     return this.#outbox.encode(envelope, this.#phase === "open" ? this.#link : undefined);
   }
 
   /** Queues a message from this node to this peer, encoded from its fields (no envelope object); throws as the codec does. */
   sendDirect(kind: string, payload: unknown, id: number): Promise<void> {
-    if (this.#phase === "closed") return Promise.reject(this.#closedError());
+    if (this.#phase === "closed") return Promise.reject(this.closedError());
     // Nearly every message of a plaintext node (issue 15): raw bytes on a link both ends settled `lean/1` for, written in place
     // (on a connection that lends room: not a secure channel's, whose sends go on without the call).
     if (LENDS_ROOM && payload instanceof Uint8Array && this.#phase === "open" && this.#link!.lean === true && this.connection.sendLent !== undefined) {
@@ -268,8 +268,9 @@ export class PeerSession {
     });
   }
 
-  #closedError(): PlaygroundError {
-    return sessionClosedError(this.peerId ?? this.connection.remoteAddress);
+  /** What a send on this session rejects with once it is closed: `XPPG_ERR_STOPPED` when the node stops, else `XPPG_ERR_CONNECTION_CLOSED`. */
+  closedError(): PlaygroundError {
+    return sessionClosedError(this.peerId ?? this.connection.remoteAddress, this.#host.running?.() === false);
   }
 
   /**
@@ -295,7 +296,7 @@ export class PeerSession {
     if (!slow) this.#outbox.flush();
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
-    this.#outbox.close(this.#closedError());
+    this.#outbox.close(this.closedError());
     if (drain) {
       // Nothing more is sent; what arrives until the peer closes its end (on reading the goodbye) is still delivered.
       this.#draining = setTimeout(() => this.#closeConnection(), DRAIN_TIMEOUT_MS);
@@ -472,7 +473,7 @@ export class PeerSession {
     this.#closeError ??= error;
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
-    this.#outbox.close(this.#closedError());
+    this.#outbox.close(this.closedError());
     this.#closeConnection();
   }
 
@@ -521,7 +522,7 @@ export class PeerSession {
     const wasOpen = this.#phase === "open";
     this.#phase = "closed";
     clearTimeout(this.#handshakeTimer);
-    this.#outbox.close(this.#closedError());
+    this.#outbox.close(this.closedError());
     let error = this.#closeError ?? info.error;
     // A transport that broke its contract (a secure channel's link whose close threw) is reported even behind this side's own reason.
     if (MISUSE_CHECKS && error !== info.error && isXppgError(info.error, TRANSPORT_CONTRACT_ERROR_CODES.CONTRACT_BROKEN)) this.#host.report(info.error, this.peerId);

@@ -10,7 +10,7 @@ import type { AbuseGuard } from "./abuse-guard.js";
 import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
-import { sessionClosedError } from "./session-errors.js";
+import { standbyClosedError } from "./session-errors.js";
 import { OpenSessions } from "./open-sessions.js";
 import { KEEPS_LAST_TARGET } from "#host";
 
@@ -305,7 +305,10 @@ export class PeerTable {
     const waiting = this.#standby.get(session);
     if (waiting !== undefined) {
       this.#standby.delete(session);
-      for (const resolve of waiting) resolve(error ?? sessionClosedError(peerId));
+      // Its own words: the standby carried no message (the node's own stop keeps XPPG_ERR_STOPPED).
+      const closed = session.closedError();
+      const why = error ?? (closed.code === NODE_ERROR_CODES.STOPPED ? closed : standbyClosedError(peerId));
+      for (const resolve of waiting) resolve(why);
       return this.#replacementEnded(peerId);
     }
     if (this.open.get(peerId) === session) this.open.delete(peerId);

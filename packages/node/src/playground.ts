@@ -67,6 +67,7 @@ export class Playground {
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
+  #starting: Promise<unknown> | undefined;
   #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
@@ -217,6 +218,11 @@ export class Playground {
     }
     if (signal?.aborted) throw abortError("start", signal);
     this.#phase = "starting";
+    // Kept so that a stop() meanwhile resolves only once this start has closed what it opened.
+    return await (this.#starting = this.#start(wantPort, openPortTimeoutMs, signal));
+  }
+
+  async #start(wantPort: boolean, openPortTimeoutMs: number, signal: AbortSignal | undefined): Promise<PortMappingResult | null> {
     try {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
@@ -226,18 +232,39 @@ export class Playground {
       const accept = (conn: Connection): void => (this.#r.reach.inbound(conn.transport, conn.remoteHost), this.#r.gate.accept(conn));
       await this.#r.transports.listen(transports, this.#o.listen, accept, signal, this.#o.limits.maxPendingHandshakes);
     } catch (error) {
-      this.#phase = "new";
+      // A stop that came meanwhile keeps its phase: the node does not start again.
+      if (this.#phase === "starting") this.#phase = "new";
       throw error;
+    }
+    // stop() came while it listened: the stop closed the listeners it knew of, not those opened since.
+    if (this.#stopCame()) {
+      await this.#r.transports.close();
+      throw stoppedWhileStarting();
     }
     this.#r.heartbeat.start(this.#table, this.#o.heartbeat.intervalMs, this.#o.heartbeat.timeoutMs);
     this.#phase = "running";
     await this.#r.reach.start();
+    if (this.#stopCame()) {
+      await this.#r.reach.close();
+      throw stoppedWhileStarting();
+    }
     await this.#r.discovery.start(this.port, signal);
+    if (this.#stopCame()) {
+      await this.#r.discovery.stop();
+      throw stoppedWhileStarting();
+    }
     if (wantPort !== true || this.port === undefined) return null;
     const { openPort } = await import("./port-mapping.js"); // loaded when asked for: a page never maps a port
-    this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
-    if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
-    return this.#nat;
+    if (this.#stopCame()) throw stoppedWhileStarting();
+    const nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
+    // The stop removed no mapping (there was none yet): one made since is removed here, not left on the router for its lease.
+    if (this.#stopCame()) {
+      await nat.remove().catch(() => {});
+      throw stoppedWhileStarting();
+    }
+    this.#nat = nat;
+    if (nat.mapped) this.#r.reach.reachability.mapped(`${nat.externalIp}:${nat.externalPort}`);
+    return nat;
   }
 
   /**
@@ -335,8 +362,12 @@ export class Playground {
   /**
    * Asks one peer, a neighbour or a node reached through the mesh, and
    * resolves with what its `pg.handle(kind)` handler returns. Rejects with
-   * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
-   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   * `XPPG_ERR_TIMEOUT` (also when it went out and the neighbour's connection
+   * closed before the reply), `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
+   * `XPPG_ERR_UNREACHABLE` (no route; a routed request's neighbour dropped),
+   * `XPPG_ERR_CONNECTION_CLOSED` (the neighbour's connection closed while the
+   * request still waited to go out), `XPPG_ERR_STOPPED` (this node stopped),
+   * `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
    */
   request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
     try {
@@ -393,14 +424,24 @@ export class Playground {
 
   /**
    * Leaves every peer (they see a clean shutdown), stops listening, removes
-   * the port mapping and deletes partial downloads. Idempotent.
+   * the port mapping and deletes partial downloads. Idempotent. During
+   * `start()`, it also waits for that start to close what it opened since
+   * (a listener, a port mapping the router answers within `openPortTimeoutMs`);
+   * `start()` then rejects with `XPPG_ERR_STOPPED`.
    */
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, ERROR_TEXTS ? `The peer ${this.peerId} is shutting down.` : [this.peerId]);
     await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);
+    // A start() still running closes what it opened after the stop came (a listener, a port mapping): wait for it (its error is start()'s).
+    await this.#starting?.catch(() => {});
     this.#phase = "stopped";
+  }
+
+  /** stop() was called (start() checks it after each of its waits). */
+  #stopCame(): boolean {
+    return this.#phase === "stopping" || this.#phase === "stopped";
   }
 
   /** `await using pg = new Playground(...)` stops the node when the scope ends. */
@@ -429,3 +470,8 @@ export class Playground {
 
 export type { Ban, PeerInfo };
 export type { JoinOptions, MessageHandler, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions };
+
+/** start() gave up: stop() was called before it was done. */
+function stoppedWhileStarting(): PlaygroundError {
+  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "stop() was called while this node was starting: it was stopped and does not run. Create a new Playground to start again." : []);
+}

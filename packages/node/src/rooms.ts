@@ -232,6 +232,7 @@ export function wireRooms(o: ResolvedOptions, node: NodeHooks): Rooms {
     unverified: () => void stats.unverifiedBroadcasts++,
     unread: (count) => void (stats.droppedLastMessages += count),
     ended,
+    running: node.running,
   };
   const transports = new TransportSet();
   const heldByListeners = (): number => transports.pendingConnections;
@@ -326,13 +327,14 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   await r.transports.close();
   r.gate.closePending();
   // Routed channels end before the sessions under them: their last records go to the sessions, which flush them as
-  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss.
-  r.lazy.routing!.close();
+  // they close; a send lost with a closing neighbour is the stop (XPPG_ERR_STOPPED), no peer's loss. A page's secure
+  // channel seals its last records when WebCrypto answers: the sessions wait for them (2 s at most).
+  await within(r.lazy.routing!.close(), 2000);
   const closing = [...table.sessions].map((s) => {
     s.close(table.peers.get(s.peerId ?? "") === s ? shutdown : undefined);
     return s.connection.closed;
   });
-  await Promise.race([Promise.all(closing), delay(2000)]);
+  await within(Promise.all(closing), 2000);
   await Promise.all([r.files.close(), r.swarmFiles.close(), nat?.remove().catch(() => {})]);
   r.stateSync.close();
   r.mesh.close();
@@ -340,8 +342,14 @@ export async function stopRooms(r: Rooms, table: PeerTable, shutdown: XppgError,
   r.closeState();
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+/** Waits for `work`, `ms` at most; the timer is cleared once `work` settles, so no timer outlives the stop. */
+async function within(work: unknown, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => void (timer = setTimeout(resolve, ms)).unref?.())]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The most two clocks may differ: signed broadcasts and state versions are judged by their time (a custom `state` replica keeps its own rule). */

@@ -3,85 +3,41 @@
  * that is not a neighbour. INTERNALS.md ("Routed unicast") describes it.
  *
  * - Forwarding: an `xppg/route` packet for another node goes on to the
- *   neighbour the route table names (routes learnt from presences), with
- *   its hop limit one lower; never back where it came from, never past its
- *   hop limit, at most `routedPerSecond` packets a second from each
- *   neighbour. What cannot go on is dropped and counted
- *   (`stats.droppedUnicasts`).
+ *   neighbour the route table names (`route-forwarder.ts`).
  * - End to end: the two ends run the secure channel (Noise XX, the same as
  *   on a direct link, each proving its peer id) over a routed connection
  *   (`routed-connection.ts`). The nodes on the path see only ciphertext; a
  *   byte they change, a packet they replay, drop or reorder makes the
  *   channel fail to decrypt, and the receiving end closes it.
  * - Channels are bounded in all, per peer and while opening; an idle one is
- *   closed. A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
+ *   closed (`routed-channels.ts`, `routing-limits.ts`); messages inside them
+ *   are envelopes as on a link (`channel-envelopes.ts`). A send with no route fails at once with `XPPG_ERR_UNREACHABLE`;
  *   a channel whose other end does not answer fails within `routedOpenTimeoutMs`;
  *   one whose route is gone closes with that code at its next packet.
  */
 
 import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
-import { ENVELOPE_VERSION, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import type { Envelope, EnvelopeCodec } from "@xppg/framing";
 import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
+import { ChannelEnvelopes } from "./channel-envelopes.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
-import { ForwardHolds } from "./forward-holds.js";
 import { QUEUED } from "./outbox.js";
 import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
 import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
+import { RouteForwarder } from "./route-forwarder.js";
+import { ChannelTable, channelKey, type Channel } from "./routed-channels.js";
 import { RoutedConnection } from "./routed-connection.js";
 import { ChannelSends, LossReports, SILENT, TELLS, type Tell } from "./routed-loss.js";
-import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, ROUTE_HOP_LIMIT, setHopLimit, type RoutedPacket } from "./route-wire.js";
+import { buildPacket, PACKET, packetHeader, parsePacket, ROUTE_CAPABILITY, type RoutedPacket } from "./route-wire.js";
 import { routeViolation as violation, unreachableError } from "./routing-basics.js";
-import type { ResolvedLimits } from "./resolved-options.js";
-import type { ROUTING_LIMIT_DEFAULTS } from "./routing-options.js";
-import { TokenBucket } from "./token-bucket.js";
+import { DEFAULT_ROUTING_LIMITS, inboxOverfullError, type RoutingLimits } from "./routing-limits.js";
 
 export { ROUTE_CAPABILITY, unreachableError } from "./routing-basics.js";
+export { DEFAULT_ROUTING_LIMITS, type RoutingLimits } from "./routing-limits.js";
 
-/** The routing room's limits, all on by default; those named `routed*` are the node's options of the same names (its `limits` is given whole). */
-export interface RoutingLimits {
-  /** Routed packets a second each neighbour may hand this node to pass on (twice that in a burst); more are dropped. */
-  readonly routedPerSecond: number;
-  /** End-to-end channels this node keeps, in all. */
-  readonly maxChannels: number;
-  /** End-to-end channels with one peer (both directions together). */
-  readonly maxChannelsPerPeer: number;
-  /** Channels other nodes opened whose handshake is under way. */
-  readonly maxOpening: number;
-  /** Time a channel's handshake may take; a send waiting for it then fails with `XPPG_ERR_UNREACHABLE`. */
-  readonly routedOpenTimeoutMs: number;
-  /** A channel unused for this long is closed. */
-  readonly idleTimeoutMs: number;
-  /** Resets a second this node sends for packets it cannot deliver or pass on. */
-  readonly resetsPerSecond: number;
-  /** Bytes one channel may hold while its reading is paused; past it the channel is closed (`XPPG_ERR_RATE_LIMITED`). */
-  readonly routedInboxBytes: number;
-  /** Bytes all channels together may hold while their reading is paused; past it the one holding the most is closed. */
-  readonly routedInboxTotalBytes: number;
-  /** `error` events a minute naming one peer for its channels closed with an error (a burst of that many); `Infinity`: no bound. */
-  readonly routedErrorsPerMinute: number;
-}
-
-// The node gives its limits whole (about 35 of them, copied over these defaults): a node limit named as a routing
-// limit that is not that limit's option would change routing unseen, and an option missing here would do nothing.
-// Either fails to compile here.
-type RoutingNameClash = Exclude<keyof ResolvedLimits & keyof RoutingLimits, keyof typeof ROUTING_LIMIT_DEFAULTS> | Exclude<keyof typeof ROUTING_LIMIT_DEFAULTS, keyof RoutingLimits>;
-true satisfies [RoutingNameClash] extends [never] ? true : false;
-
-export const DEFAULT_ROUTING_LIMITS: RoutingLimits = {
-  routedPerSecond: 5000,
-  maxChannels: 256,
-  maxChannelsPerPeer: 4,
-  maxOpening: 32,
-  routedOpenTimeoutMs: 5000,
-  idleTimeoutMs: 120_000,
-  resetsPerSecond: 100,
-  routedInboxBytes: 4 << 20,
-  routedInboxTotalBytes: 16 << 20,
-  routedErrorsPerMinute: 10,
-};
 export interface RoutingRoomOptions {
   readonly identity: Identity;
   readonly table: PeerTable;
@@ -105,55 +61,32 @@ export interface RoutingRoomOptions {
   readonly limits?: Partial<RoutingLimits>;
 }
 
-interface Channel {
-  readonly key: string;
-  readonly peer: string;
-  readonly initiator: boolean;
-  readonly conn: RoutedConnection;
-  /** Resolves with the secure channel once its handshake is done. */
-  readonly ready: Promise<SecureConnection>;
-  secure: SecureConnection | undefined;
-  /** The node's use count when it was last used (reading the clock per message would cost more): for "least recently used". */
-  lastUsed: number;
-  /** `lastUsed` as the idle sweep last saw it, and since when it has not changed. */
-  swept: number;
-  idleSince: number;
-  /** Sends on it not yet settled: the channel's end (`#drop`) settles them, at whatever layer below they wait. */
-  readonly sends: ChannelSends;
-}
-
 const EMPTY = new Uint8Array(0);
 
 export class RoutingRoom {
   readonly #o: RoutingRoomOptions;
   readonly #limits: RoutingLimits;
   readonly #me: string;
-  readonly #channels = new Map<string, Channel>();
-  /** Channels that held bytes for a paused reader at their last packet (see `#holdingCheck`). */
-  readonly #holding = new Set<Channel>();
-  readonly #byPeer = new Map<string, Channel[]>();
-  readonly #buckets = new WeakMap<PeerSession, TokenBucket>();
-  readonly #resets: TokenBucket;
-  readonly #link: EnvelopeLink;
-  readonly #inLink: EnvelopeLink;
+  readonly #channels = new ChannelTable();
+  /** Packets for other nodes, resets, and the ways out: `route-forwarder.ts`. */
+  readonly #paths: RouteForwarder;
+  /** The messages inside the channels: `channel-envelopes.ts`. */
+  readonly #envelopes: ChannelEnvelopes;
   #opening = 0;
   #uses = 0;
-  #scratch = new Uint8Array(16 * 1024);
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  readonly #holds: ForwardHolds | undefined;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
   readonly #losses: LossReports;
 
   constructor(options: RoutingRoomOptions) {
     this.#o = options;
-    const reading = options.holds;
-    this.#holds = reading === undefined ? undefined : new ForwardHolds((session, held) => reading.set(session, held));
     this.#limits = { ...DEFAULT_ROUTING_LIMITS, ...options.limits };
     this.#me = options.identity.peerId;
-    this.#resets = new TokenBucket(this.#limits.resetsPerSecond, this.#limits.resetsPerSecond);
-    this.#link = { local: this.#me, remote: "" };
-    this.#inLink = { local: this.#me, remote: "" };
+    const { table, routes, stats, holds } = options;
+    const { routedPerSecond, resetsPerSecond } = this.#limits;
+    this.#paths = new RouteForwarder({ me: this.#me, table, routes, stats, nextMessageId: () => options.nextMessageId(), holds, routedPerSecond, resetsPerSecond });
+    this.#envelopes = new ChannelEnvelopes({ me: this.#me, codec: options.codec, nextMessageId: () => options.nextMessageId(), router: options.router });
     this.#losses = new LossReports(this.#limits.routedErrorsPerMinute, options.report);
   }
 
@@ -164,7 +97,7 @@ export class RoutingRoom {
 
   /** True when a message to `peerId` has a way now: a neighbour with `route/1` through which a route leads. */
   reachable(peerId: string): boolean {
-    return this.#nextHop(peerId, "") !== undefined;
+    return this.#paths.nextHop(peerId, "") !== undefined;
   }
 
   /**
@@ -182,7 +115,7 @@ export class RoutingRoom {
    * with the channel's error and says whether that reached the user.
    */
   send(to: string, kind: string, payload: unknown, tell?: Tell): Promise<void> {
-    let channel = this.#usable(to);
+    let channel = this.#channels.usable(to);
     if (channel === undefined) {
       // Checked only here: decoding a peer id costs more than sending a small message.
       if (!isPeerId(to)) return Promise.reject(unknownPeerError(to));
@@ -219,7 +152,7 @@ export class RoutingRoom {
     const packet = parsePacket(payload);
     if (typeof packet === "string") throw violation(from, packet);
     if (packet.destination === this.#me) return this.#arrived(packet, from);
-    this.#forward(session, packet, payload);
+    this.#paths.forward(session, packet, payload);
   }
 
   /**
@@ -228,52 +161,22 @@ export class RoutingRoom {
    * go to the neighbours' sessions, which flush them as they close. A send
    * whose record was taken resolves; one whose hand-over then fails, or
    * that waited for its channel to open, rejects with XPPG_ERR_STOPPED (no
-   * peer's loss), and was not delivered.
+   * peer's loss), and was not delivered. Resolves once every channel has
+   * closed: its last records handed to the sessions (a page's secure
+   * channel seals them later, when WebCrypto answers), so the node closes
+   * its sessions after that.
    */
-  close(): void {
+  close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
-    this.#holds?.close();
-    for (const channel of [...this.#channels.values()]) {
+    this.#paths.close();
+    const closing: Promise<unknown>[] = [];
+    for (const channel of this.#channels.all()) {
       channel.sends.stop(stoppedError);
       this.#drop(channel, undefined);
+      closing.push(channel.secure?.closed ?? channel.conn.closed);
     }
-  }
-
-  #forward(session: PeerSession, packet: RoutedPacket, bytes: Uint8Array): void {
-    const stats = this.#o.stats;
-    let bucket = this.#buckets.get(session);
-    if (bucket === undefined) this.#buckets.set(session, (bucket = new TokenBucket(this.#limits.routedPerSecond, 2 * this.#limits.routedPerSecond)));
-    // A hop limit past the most an origin may give counts as that most.
-    const hopLimit = Math.min(packet.hopLimit, ROUTE_HOP_LIMIT);
-    if (!bucket.take() || hopLimit === 0 || packet.origin === this.#me) {
-      stats.droppedUnicasts++;
-      return;
-    }
-    const next = this.#nextHop(packet.destination, session.peerId!);
-    if (next === undefined) {
-      stats.droppedUnicasts++;
-      // Tell the origin at once (unauthenticated, like a closed port: the path could drop the packet anyway).
-      if (packet.type !== PACKET.RESET) this.#resetBack(packet, session);
-      return;
-    }
-    const holds = this.#holds;
-    // A next hop over its mark for longer than a hold may last reads a trickle: drop, as a router does.
-    if (holds !== undefined && holds.overdue(next)) {
-      stats.droppedUnicasts++;
-      return;
-    }
-    setHopLimit(bytes, hopLimit - 1);
-    stats.forwardedUnicasts++;
-    const sent = this.#hand(next, bytes);
-    // Hop by hop back-pressure: while the next neighbour holds more than its high-water mark, this
-    // node stops reading the link the packets come on, so the queue never grows past that mark here
-    // (nor does the next hop get dropped as slow because the sender is fast), and the sender waits;
-    // for ROUTED_HOLD_MS at most (`forward-holds.ts`).
-    if (next.congestedSince >= 0 && holds !== undefined) {
-      stats.heldUnicasts++;
-      holds.holdUntil(session, sent);
-    } else sent.catch(() => {});
+    return Promise.all(closing).then(() => {});
   }
 
   /** A packet for this node. */
@@ -297,7 +200,7 @@ export class RoutingRoom {
     }
     if (packet.type === PACKET.DATA || packet.fromResponder || !this.#admits(packet.origin)) {
       this.#o.stats.droppedUnicasts++;
-      this.#resetBack(packet, undefined);
+      this.#paths.resetBack(packet, undefined);
       return;
     }
     const opened = this.#channel(packet.origin, packet.channel, false, from);
@@ -308,7 +211,7 @@ export class RoutingRoom {
   /** Room for another channel with `peer` that it opens. */
   #admits(peer: string): boolean {
     const l = this.#limits;
-    return !this.#closed && isPeerId(peer) && this.#channels.size < l.maxChannels && this.#opening < l.maxOpening && (this.#byPeer.get(peer)?.length ?? 0) < l.maxChannelsPerPeer;
+    return !this.#closed && isPeerId(peer) && this.#channels.size < l.maxChannels && this.#opening < l.maxOpening && this.#channels.countOf(peer) < l.maxChannelsPerPeer;
   }
 
   /** Opens a channel to `to`; the error `XPPG_ERR_UNREACHABLE` when there is no route. */
@@ -317,9 +220,10 @@ export class RoutingRoom {
     if (!this.reachable(to)) return unreachableError(to, ERROR_TEXTS ? "no neighbour has a route to it" : []);
     const l = this.#limits;
     // Full: the least recently used channel makes room.
-    const mine = this.#byPeer.get(to) ?? [];
-    if (mine.length >= l.maxChannelsPerPeer) this.#drop(oldest(mine), undefined);
-    if (this.#channels.size >= l.maxChannels) this.#drop(oldest(this.#channels.values()), undefined);
+    const mine = this.#channels.oldest(to, l.maxChannelsPerPeer);
+    if (mine !== undefined) this.#drop(mine, undefined);
+    const any = this.#channels.oldest(undefined, l.maxChannels);
+    if (any !== undefined) this.#drop(any, undefined);
     return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, ERROR_TEXTS ? "a channel with that id is open" : []);
   }
 
@@ -327,7 +231,7 @@ export class RoutingRoom {
   #channel(peer: string, id: number, initiator: boolean, arrivedFrom = ""): Channel | undefined {
     // Packets on a channel this node opened come from its responder.
     const key = channelKey(peer, id, initiator);
-    if (this.#channels.has(key)) return undefined;
+    if (this.#channels.get(key) !== undefined) return undefined;
     const header = packetHeader(this.#me, peer, id, !initiator);
     const conn = new RoutedConnection({
       localPeerId: this.#me,
@@ -337,9 +241,9 @@ export class RoutingRoom {
       highWaterMark: 1 << 20,
       path: {
         send: (packet) => {
-          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
+          const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) {
-            const sent = this.#hand(next, packet);
+            const sent = this.#paths.hand(next, packet);
             // Taken at once (the one resolved promise, which never rejects): given back as it is, so the secure
             // channel sees a record taken at once and needs no callback for it (record-link.ts).
             if (sent === QUEUED) return sent;
@@ -364,8 +268,8 @@ export class RoutingRoom {
           // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
           // naming this node), or the channel goes at its idle sweep.
           if (this.#closed) return;
-          const next = this.#nextHop(peer, "") ?? this.#back(arrivedFrom);
-          if (next !== undefined) this.#hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
+          const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
+          if (next !== undefined) this.#paths.hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
       },
     });
@@ -399,10 +303,7 @@ export class RoutingRoom {
     // Closing: still this room's, and its secure channel closed (its end follows).
     const sends = new ChannelSends(() => this.#channels.get(key) === channel && channel.secure?.isClosed === true);
     const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends };
-    this.#channels.set(key, channel);
-    const list = this.#byPeer.get(peer);
-    if (list === undefined) this.#byPeer.set(peer, [channel]);
-    else list.push(channel);
+    this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
       // Never keeps a process alive; a browser's timer is a number, with no `unref`.
@@ -411,44 +312,16 @@ export class RoutingRoom {
     return channel;
   }
 
-  /** A channel to `peer` that is open, else one that is opening. */
-  #usable(peer: string): Channel | undefined {
-    const list = this.#byPeer.get(peer);
-    if (list === undefined) return undefined;
-    let opening: Channel | undefined;
-    for (const channel of list) {
-      if (channel.secure !== undefined && !channel.secure.isClosed) return channel;
-      if (channel.secure === undefined && channel.initiator) opening ??= channel;
-    }
-    return opening;
-  }
-
   #write(channel: Channel, secure: SecureConnection, kind: string, payload: unknown): Promise<void> {
     channel.lastUsed = ++this.#uses;
-    const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.#me, destination: channel.peer, id: this.#o.nextMessageId(), hopLimit: 0, payload };
-    // Both ends are known from the channel: the ids are left out.
-    this.#link.remote = channel.peer;
-    let n = this.#o.codec.encodeInto(envelope, this.#scratch, 0, this.#link);
-    if (n < 0) {
-      this.#scratch = new Uint8Array(Math.max(-n, 2 * this.#scratch.length));
-      n = this.#o.codec.encodeInto(envelope, this.#scratch, 0, this.#link);
-    }
-    // The secure channel copies the frame before `send` returns.
-    return secure.send(this.#scratch.subarray(0, n));
+    return this.#envelopes.write(channel.peer, secure, kind, payload);
   }
 
   /** A frame from the other end, authenticated by the channel. */
   #inner(channel: Channel, frame: Uint8Array): void {
     channel.lastUsed = ++this.#uses;
-    try {
-      // One link object for every message (the codec only reads it).
-      this.#inLink.remote = channel.peer;
-      const envelope = this.#o.codec.decode(frame, 0, frame.length, this.#inLink);
-      if (envelope.source !== channel.peer || envelope.destination !== this.#me) throw violation(channel.peer, "a routed message that names other ends than its channel's");
-      this.#o.router.deliverRouted(envelope);
-    } catch (error) {
-      void channel.secure?.close(error as XppgError);
-    }
+    const error = this.#envelopes.read(channel.peer, frame);
+    if (error !== undefined) void channel.secure?.close(error);
   }
 
   /**
@@ -470,12 +343,7 @@ export class RoutingRoom {
    * settle as they would.
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
-    if (this.#channels.get(channel.key) !== channel) return;
-    this.#channels.delete(channel.key);
-    this.#holding.delete(channel);
-    const list = this.#byPeer.get(channel.peer)!;
-    list.splice(list.indexOf(channel), 1);
-    if (list.length === 0) this.#byPeer.delete(channel.peer);
+    if (!this.#channels.remove(channel)) return;
     if (error !== undefined) {
       // Lost first: a send failing with the reset waits for the end.
       channel.sends.lose(error, () => {
@@ -496,97 +364,31 @@ export class RoutingRoom {
    * Only channels that held bytes at their last packet are summed.
    */
   #holdingCheck(channel: Channel): void {
-    this.#holding.add(channel);
-    for (;;) {
-      let total = 0;
-      let most: Channel | undefined;
-      for (const c of this.#holding) {
-        const held = c.conn.heldBytes;
-        if (held === 0) this.#holding.delete(c);
-        total += held;
-        if (most === undefined || held > most.conn.heldBytes) most = c;
-      }
-      if (total <= this.#limits.routedInboxTotalBytes || most === undefined) return;
-      this.#overfull(most, true);
-    }
+    this.#channels.holds(channel);
+    for (let most; (most = this.#channels.overBound(this.#limits.routedInboxTotalBytes)) !== undefined; ) this.#overfull(most, true);
   }
 
   /** The channel's paused reading would hold more than `routedInboxBytes` (or it holds the most when all together pass `routedInboxTotalBytes`): closed (the other end told by a reset), counted and reported. */
   #overfull(channel: Channel, node: boolean): void {
     this.#o.stats.overfullRoutedChannels++;
-    const l = this.#limits;
-    const [option, bound] = node ? ["limits.routedInboxTotalBytes", l.routedInboxTotalBytes] : ["limits.routedInboxBytes", l.routedInboxBytes];
-    const error = new PlaygroundError(
-      NODE_ERROR_CODES.RATE_LIMITED,
-      ERROR_TEXTS
-        ? `The peer ${channel.peer} sent ${node ? `the most of all paused channels, which together held more than ${option} (${bound})` : `more than ${option} (${bound})`} while this node's reading of their channel was paused: it is closed, the next send opens another. Raise ${option} for large bursts to a slow reader.`
-        : [channel.peer, option, bound],
-    );
+    const error = inboxOverfullError(channel.peer, node, this.#limits);
     // Closed first with the reason (a reset tells the other end), then forgotten: what it held is dropped.
-    this.#holding.delete(channel);
+    this.#channels.released(channel);
     void channel.conn.close(error);
     // Reports it too.
     this.#drop(channel, error);
   }
 
   #closeIdle(): void {
-    const now = nowMs();
-    for (const channel of [...this.#channels.values()]) {
-      if (channel.swept !== channel.lastUsed) {
-        channel.swept = channel.lastUsed;
-        channel.idleSince = now;
-      } else if (now - channel.idleSince > this.#limits.idleTimeoutMs) this.#drop(channel, undefined);
-    }
+    for (const channel of this.#channels.idle(nowMs(), this.#limits.idleTimeoutMs)) this.#drop(channel, undefined);
     if (this.#channels.size === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
     }
-  }
-
-  /** The neighbour session a packet for `destination` goes to, having come from `arrivedFrom` ("" for this node's own). */
-  #nextHop(destination: string, arrivedFrom: string): PeerSession | undefined {
-    const hop = this.#o.routes.nextHop(destination, arrivedFrom, nowMs());
-    if (!("via" in hop)) return undefined;
-    const session = this.#o.table.open.get(hop.via);
-    return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
-  }
-
-  /**
-   * The neighbour a channel another node opened came through: its way back
-   * while this node has no route to the opener yet (its presence may still
-   * be on its way). Kept with the channel, never in the route table, so a
-   * forged open cannot change where anything else goes.
-   */
-  #back(neighbour: string): PeerSession | undefined {
-    const session = neighbour === "" ? undefined : this.#o.table.open.get(neighbour);
-    return session !== undefined && this.#o.table.supports(session, ROUTE_CAPABILITY) ? session : undefined;
-  }
-
-  #hand(next: PeerSession, packet: Uint8Array): Promise<void> {
-    return next.sendEnvelope({ version: ENVELOPE_VERSION, kind: KIND_ROUTE, source: this.#me, destination: next.peerId!, id: this.#o.nextMessageId(), hopLimit: 0, payload: packet });
-  }
-
-  /** A reset for the origin of `packet`, as if from its destination; bounded in rate. */
-  #resetBack(packet: RoutedPacket, arrivedOn: PeerSession | undefined): void {
-    if (packet.type === PACKET.RESET || !this.#resets.take()) return;
-    const next = arrivedOn ?? this.#nextHop(packet.origin, "");
-    if (next === undefined || !isPeerId(packet.origin)) return;
-    const reset = buildPacket(packetHeader(packet.destination, packet.origin, packet.channel, !packet.fromResponder), PACKET.RESET, EMPTY);
-    this.#hand(next, reset).catch(() => {});
   }
 }
 
 /** A send refused, or lost on its way out, because this node stopped. */
 function stoppedError(cause: unknown): PlaygroundError {
   return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? "This node was stopped; nothing more can be sent." : [], cause === undefined ? undefined : { cause });
-}
-
-function channelKey(peer: string, id: number, fromResponder: boolean): string {
-  return `${fromResponder ? "r" : "i"}${id}:${peer}`;
-}
-
-function oldest(channels: Iterable<Channel>): Channel {
-  let found: Channel | undefined;
-  for (const c of channels) if (found === undefined || c.lastUsed < found.lastUsed) found = c;
-  return found!;
 }

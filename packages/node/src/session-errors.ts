@@ -12,9 +12,25 @@ export function handshakeTimeoutError(address: string, timeoutMs: number): Playg
   );
 }
 
-/** A send on a session that has ended. */
-export function sessionClosedError(who: string): PlaygroundError {
-  return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? `The connection to ${who} is closed; nothing more can be sent on it.` : [who]);
+/**
+ * A send on a session that has ended: `XPPG_ERR_CONNECTION_CLOSED`, or, when
+ * it ended because this node stops (`stopping`), `XPPG_ERR_STOPPED`, the
+ * code a user checks to know that it was their own `stop()`.
+ */
+export function sessionClosedError(who: string, stopping: boolean): PlaygroundError {
+  if (stopping) return new PlaygroundError(NODE_ERROR_CODES.STOPPED, ERROR_TEXTS ? `This node was stopped, so its connection to ${who} is closed; the message may not have reached it.` : [who]);
+  return new PlaygroundError(
+    NODE_ERROR_CODES.CONNECTION_CLOSED,
+    ERROR_TEXTS ? `The connection to ${who} is closed (the peer left or was dropped); the message may not have reached it. Send again once the peer is back (peer:joined).` : [who],
+  );
+}
+
+/** A second connection to a peer already connected closed while the two were being decided (`join()` rejects with it): nothing was sent on it. */
+export function standbyClosedError(who: string): PlaygroundError {
+  return new PlaygroundError(
+    NODE_ERROR_CODES.CONNECTION_CLOSED,
+    ERROR_TEXTS ? `The second connection to ${who} closed before the peer chose one of the two; nothing was sent on it. Join again.` : [who],
+  );
 }
 
 /** The peer does not read what it is sent. */

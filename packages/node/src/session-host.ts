@@ -38,6 +38,8 @@ export interface SessionHost {
   unread?(count: number): void;
   /** The session ended (after `admit` accepted it or not). */
   ended(session: PeerSession, error: XppgError | undefined): void;
+  /** False once the node stops: a send on a session closed from then on rejects with `XPPG_ERR_STOPPED`, not `XPPG_ERR_CONNECTION_CLOSED`. Absent: running. */
+  running?(): boolean;
 }
 
 /** Limits a session enforces. */

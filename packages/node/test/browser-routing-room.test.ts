@@ -45,7 +45,7 @@ describe("routed unicast in a browser page", () => {
     expect(bad.closedWith[0]).toMatchObject({ code: "XPPG_ERR_PROTOCOL_VIOLATION", message: expect.stringContaining("a routed packet shorter than its header") as unknown });
     // Loaded: the next one is refused at once, as in Node.
     expect(() => r.receive(bad, 42)).toThrow(expect.objectContaining({ code: "XPPG_ERR_PROTOCOL_VIOLATION" }));
-    r.close();
+    await r.close();
   });
 
   it("refuses a packet that is not bytes at once, as Node does, and keeps nothing of it", async () => {
@@ -60,7 +60,7 @@ describe("routed unicast in a browser page", () => {
     await expect(r.send(generateIdentity().peerId, "note", 1)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
     expect(bad.closedWith).toEqual([]);
     expect(stats.droppedUnicasts).toBe(0);
-    r.close();
+    await r.close();
   });
 
   it("keeps at most 8 MiB while the code loads, counting what it holds: 9 packets of 1 MiB drop one, views or not", async () => {
@@ -75,7 +75,7 @@ describe("routed unicast in a browser page", () => {
       expect(stats.droppedUnicasts).toBe(1);
       // Each one kept drops (here: records) its neighbour once handed over.
       await expect.poll(() => bad.closedWith.length).toBe(8);
-      r.close();
+      await r.close();
     }
   });
 
@@ -92,7 +92,7 @@ describe("routed unicast in a browser page", () => {
     frame.fill(0);
     await expect.poll(() => stats.droppedUnicasts).toBe(1);
     expect(from.closedWith).toEqual([]);
-    r.close();
+    await r.close();
   });
 
   it("sends wait for the code and get Node's answers; no route is XPPG_ERR_UNREACHABLE, a stopped node XPPG_ERR_STOPPED", async () => {
@@ -105,7 +105,7 @@ describe("routed unicast in a browser page", () => {
     await expect(sends[1]).rejects.toMatchObject({ code: "XPPG_ERR_UNKNOWN_PEER" });
     // Loaded now: straight to Node's room.
     await expect(r.send(far, "note", 3)).rejects.toMatchObject({ code: "XPPG_ERR_UNREACHABLE" });
-    r.close();
+    await r.close();
     await expect(r.send(far, "note", 4)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
   });
 
@@ -117,13 +117,13 @@ describe("routed unicast in a browser page", () => {
     for (let i = 0; i < 1030; i++) r.receive(bad, new Uint8Array(1));
     expect(stats.droppedUnicasts).toBe(6);
     await expect.poll(() => bad.closedWith.length).toBe(1024);
-    r.close();
+    await r.close();
   });
 
   it("a packet that comes after stop loads nothing and is handed to no room", async () => {
     const r = room();
     const bad = neighbour(generateIdentity().peerId);
-    r.close();
+    await r.close();
     r.receive(bad, "not bytes");
     // A send waits for the load (if any) and for the packets held to be handed over: then nothing was.
     await expect(r.send(generateIdentity().peerId, "note", 1)).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
@@ -134,7 +134,7 @@ describe("routed unicast in a browser page", () => {
     const r = room();
     const far = generateIdentity().peerId;
     const send = r.send(far, "note", 1);
-    r.close();
+    await r.close();
     await expect(send).rejects.toMatchObject({ code: "XPPG_ERR_STOPPED" });
   });
 });

@@ -22,7 +22,7 @@ async function connectedPair(limits: { maxFrameSize?: number } = {}) {
 const quietHeartbeat = { intervalMs: 60_000, timeoutMs: 120_000 };
 
 describe("outbox (real TCP)", () => {
-  it("a send whose at-once write passes the node-wide maxQueuedBytes rejects with the closed code instead of hanging", async () => {
+  it("a send whose at-once write passes the node-wide maxQueuedBytes rejects with the closed code (XPPG_ERR_CONNECTION_CLOSED) instead of hanging", async () => {
     const pg = await tcpNode({
       heartbeat: quietHeartbeat,
       limits: { maxFrameSize: 4 * 1024 * 1024, maxQueuedBytes: 2 * 1024 * 1024, writeStallTimeoutMs: 120_000 },
@@ -38,7 +38,51 @@ describe("outbox (real TCP)", () => {
     );
     // The peer is dropped by the node-wide bound; the send must settle (it used to wait forever).
     await vi.waitFor(() => expect(left).toEqual([{ peerId: raw.peerId, code: "XPPG_ERR_SLOW_PEER" }]), { timeout: 5000 });
+    // The connection closed under it, this node running: XPPG_ERR_CONNECTION_CLOSED (before: XPPG_ERR_STOPPED, as if this node had stopped).
+    await vi.waitFor(() => expect(outcome).toBe("XPPG_ERR_CONNECTION_CLOSED"), { timeout: 5000 });
+    expect(pg.running).toBe(true);
+  });
+
+  it("a send waiting for a peer that does not read rejects with XPPG_ERR_STOPPED when this node stops (its own stop, not the connection's)", async () => {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { maxFrameSize: 4 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    raw.conn.pause();
+    let outcome: string | undefined;
+    // Past the outbox's high-water mark (1 MiB), to a reader that takes nothing: it waits.
+    pg.send("blob", new Uint8Array(3 * 1024 * 1024), { to: raw.peerId }).then(
+      () => (outcome = "resolved"),
+      (error: { code?: string }) => (outcome = error.code),
+    );
+    await Promise.resolve();
+    expect(outcome).toBeUndefined();
+    await pg.stop();
     await vi.waitFor(() => expect(outcome).toBe("XPPG_ERR_STOPPED"), { timeout: 5000 });
+  });
+
+  /** A 3 MiB send (past the outbox's mark, 1 MiB) to a raw peer that reads nothing: it waits. Its outcome, once settled. */
+  async function waitingSend() {
+    const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { maxFrameSize: 4 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
+    const raw = await tcpRawPeer(pg);
+    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+    raw.conn.pause();
+    const o: { value: { code?: string; message: string } | "resolved" | undefined } = { value: undefined };
+    const big = new Uint8Array(3 * 1024 * 1024);
+    pg.send("blob", big, { to: raw.peerId }).then(
+      () => void (o.value = "resolved"),
+      (error: { code?: string; message: string }) => void (o.value = error),
+    );
+    await Promise.resolve();
+    expect(o.value).toBeUndefined();
+    return { pg, raw, o };
+  }
+
+  it("a send waiting when this node disconnects the peer (pg.disconnect) rejects with XPPG_ERR_CONNECTION_CLOSED naming the peer", async () => {
+    const { pg, raw, o } = await waitingSend();
+    pg.disconnect(raw.peerId);
+    await vi.waitFor(() => expect(o.value).not.toBeUndefined(), { timeout: 5000 });
+    const error = o.value as { code?: string; message: string };
+    expect({ code: error.code, namesPeer: error.message.includes(raw.peerId) }).toEqual({ code: "XPPG_ERR_CONNECTION_CLOSED", namesPeer: true });
   });
 
   it("hands a message to the socket before send returns when nothing is queued, on every round trip", async () => {

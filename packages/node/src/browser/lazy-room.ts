@@ -13,7 +13,7 @@ const MAX_HELD = 1024;
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 
 /** Node's room behind a page's stand-in, loaded the first time it is needed. */
-export class LazyRoom<R extends { close(): void }, H> {
+export class LazyRoom<R extends { close(): unknown }, H> {
   readonly #load: () => Promise<R>;
   readonly #loaded: (room: R, held: H[]) => void;
   /** What came while the room loads, in order, and its bytes. */
@@ -89,7 +89,7 @@ export class LazyRoom<R extends { close(): void }, H> {
   load(): Promise<R> {
     this.#loading ??= this.#load().then(
       (room) => {
-        if (this.#closed) room.close();
+        if (this.#closed) void room.close();
         this.#room = room;
         const held = this.held;
         this.#drop();
@@ -106,10 +106,11 @@ export class LazyRoom<R extends { close(): void }, H> {
     return this.#loading;
   }
 
-  close(): void {
+  /** Closes the room if it loaded (and one that loads later at once); what the room's `close` returns. */
+  close(): ReturnType<R["close"]> | undefined {
     this.#closed = true;
     this.#drop();
-    this.#room?.close();
+    return this.#room?.close() as ReturnType<R["close"]> | undefined;
   }
 
   #drop(): void {

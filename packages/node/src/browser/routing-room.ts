@@ -74,8 +74,9 @@ export class RoutingRoom implements Pick<NodeRoutingRoom, keyof NodeRoutingRoom>
     if (!this.#lazy.hold([session, payload.slice()], payload.byteLength)) this.#o.stats.droppedUnicasts++;
   }
 
-  close(): void {
-    this.#lazy.close();
+  /** Resolves once the loaded room's channels have closed (Node's `close`); at once when none was loaded. */
+  close(): Promise<void> {
+    return this.#lazy.close() ?? Promise.resolve();
   }
 
   /** The room is there: the packets that came meanwhile are handed over in order. */
