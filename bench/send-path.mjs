@@ -13,7 +13,11 @@
 // moves by a few ns between runs of the same code. Run it interleaved with
 // another checkout's build (`--tree`), several times, as for any A/B.
 //
-//   node bench/send-path.mjs [--tree=<another built checkout>] [--bursts=N]
+// `--encrypted` times an encrypted Playground's send instead (its secure
+// channel on, the same bursts): a change to the plaintext send must not
+// slow it.
+//
+//   node bench/send-path.mjs [--tree=<another built checkout>] [--bursts=N] [--encrypted]
 import { once } from "node:events";
 import { createConnection, createServer } from "node:net";
 import { resolve } from "node:path";
@@ -28,6 +32,14 @@ const BURSTS = Number(arg("bursts", 600));
 const WARM_UP_BURSTS = Math.min(100, Math.floor(BURSTS / 6));
 const BURST = 4000;
 const PAYLOAD = new Uint8Array(100).fill(0x5a);
+const ENCRYPTED = process.argv.includes("--encrypted");
+
+/** The bench's Playground options: plaintext, or with `--encrypted` the secure channel on. */
+function options(tcpTransport, extra) {
+  const o = plainOptions(tcpTransport, extra);
+  if (ENCRYPTED) delete o.dangerouslyDisableEncryption;
+  return o;
+}
 
 /** ns per send of each counted burst, sorted. */
 async function bursts(send, received) {
@@ -44,8 +56,8 @@ async function bursts(send, received) {
 
 async function playground() {
   const { Playground, tcpTransport } = await playgroundOf(tree);
-  const receiver = new Playground("send-path", plainOptions(tcpTransport));
-  const sender = new Playground("send-path", plainOptions(tcpTransport, { listen: [] }));
+  const receiver = new Playground("send-path", options(tcpTransport));
+  const sender = new Playground("send-path", options(tcpTransport, { listen: [] }));
   let got = 0;
   receiver.on("bench", () => got++);
   await receiver.start();
@@ -79,4 +91,4 @@ async function raw() {
 const show = (name, s) => `${name.padEnd(28)} p10 ${s[Math.floor(s.length * 0.1)].toFixed(1).padStart(6)}   p50 ${s[Math.floor(s.length * 0.5)].toFixed(1).padStart(6)}  ns per send`;
 console.log(`send path: ${BURSTS - WARM_UP_BURSTS} bursts of ${BURST} sends of 100 B (after ${WARM_UP_BURSTS} to warm up); packages of ${tree}`);
 console.log(show("RAW node:net send", await raw()));
-console.log(show("xppg pg.send, plaintext", await playground()));
+console.log(show(`xppg pg.send, ${ENCRYPTED ? "encrypted" : "plaintext"}`, await playground()));

@@ -17,7 +17,25 @@ import { ERROR_TEXTS } from "@xppg/errors";
 /** The one option of `send`: a constant, not an array made on each call. */
 const SEND_OPTIONS: readonly string[] = ["to"];
 
-/** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`. */
+/**
+ * {@link checkTarget} for `pg.send` in Node (`INLINE_SEND_CHECKS`): the
+ * common shape, `{ to: peerId }` and nothing else, in few bytes of code
+ * (issue 15: V8 then inlines it into a sender's loop); any other shape gets
+ * every check of {@link checkTarget}, which it answers and throws as.
+ */
+export function checkTargetQuickly(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options === "object" && options !== null && !Array.isArray(options)) {
+    let onlyTo = true;
+    for (const key in options) if (key !== "to") onlyTo = false;
+    const to = (options as { to?: unknown }).to;
+    if (onlyTo && (to === undefined || (typeof to === "string" && to.length > 0 && to.length <= 512))) return to;
+  }
+  // checkTarget reads `to` again (a getter or Proxy runs twice): accepted, only a shape or value refused above pays it, and checkTarget answers from its own read alone.
+  return checkTarget(options, call, known);
+}
+
+/** The peer a send-like call names: `undefined` (everyone), a peer id given as is, or `{ to }`; each failure in words. */
 export function checkTarget(options: unknown, call: string, known: readonly string[] = SEND_OPTIONS): string | undefined {
   // On the send path: no allocation when the options are fine.
   if (options === undefined) return undefined;

@@ -33,6 +33,9 @@ export const SCOPED_READS = true;
 /** `pg.send` checks its common case (a running node, a kind it just accepted) without a call (issue 15; a page saves the bytes). */
 export const INLINE_SEND_CHECKS = true;
 
+/** The open sessions keep `pg.send`'s last lookup (`open-sessions.ts`, issue 15; a page saves the bytes). */
+export const KEEPS_LAST_TARGET = true;
+
 /**
  * Checks for misuse a page's download would pay for: a transport's `close`
  * that throws or rejects (reported as `XPPG_ERR_TRANSPORT_CONTRACT`, the

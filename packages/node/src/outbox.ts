@@ -5,7 +5,7 @@ import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
 import { LENDS_ROOM, MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { encodeLeanBytesInto, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { internalError } from "./errors.js";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
@@ -178,6 +178,43 @@ export class Outbox implements QueueBudgetMember {
     writeU32(this.#out, this.#outLength, written);
     this.#outLength += BUNDLE_LENGTH_BYTES + written;
     return this.#queued();
+  }
+
+  /**
+   * Queues a message of raw bytes from this node to the peer on a link that
+   * settled the compact direct layout (`lean/1`), written in place into the
+   * loan open: nearly every message a plaintext node sends (issue 15; framing's
+   * `encodeLeanBytesInto` makes the codec's checks, in its order). Undefined,
+   * with nothing queued, when it cannot go this way (no loan open, a kind too
+   * long for the layout, no room left in the loan or the bundle): then
+   * {@link Outbox.encodeFields} queues it. Node's only (a page's connections lend no room).
+   */
+  sendLean(kind: string, id: number, payload: Uint8Array): Promise<void> | undefined {
+    if (LENDS_ROOM && this.#loan === LENT) {
+      const out = this.#out;
+      const at = this.#outLength;
+      let written: number;
+      try {
+        written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize);
+      } catch (error) {
+        // As in encodeInLoan: a loan with nothing in it ends now.
+        if (at === 0) this.flush();
+        throw error;
+      }
+      const end = at + BUNDLE_LENGTH_BYTES + written;
+      if (written > 0 && (at === 0 || end <= this.#frameLimit)) {
+        writeU32(out, at, written);
+        this.#outLength = end;
+        // What #queued answers in the common case (its checks in its order), without the call: a flush is scheduled, the outbox is open, and the queue is under both bounds.
+        const queued = this.#inFlight + end;
+        if (this.#flushScheduled && !this.#closed && queued <= SESSION_HIGH_WATER_MARK && queued <= this.#limits.maxQueuedBytes) {
+          this.sentSinceTick = true;
+          return QUEUED;
+        }
+        return this.#queued();
+      }
+    }
+    return undefined;
   }
 
   /** Hands the bundle to the connection: `send` copies it before it returns (the buffer is reused); `sendLent` sends it where it was written. */

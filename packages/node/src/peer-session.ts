@@ -5,7 +5,7 @@ import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, t
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
-import { DIRECT_STREAMS, MISUSE_CHECKS, SCOPED_READS } from "#host";
+import { DIRECT_STREAMS, LENDS_ROOM, MISUSE_CHECKS, SCOPED_READS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
 import { KIND_BYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_WELCOME, LEAN_CAPABILITY, RESERVED_PREFIX, parseBye, parseHello, type Bye, type RemoteHello } from "./protocol.js";
@@ -220,6 +220,12 @@ export class PeerSession {
   /** Queues a message from this node to this peer, encoded from its fields (no envelope object); throws as the codec does. */
   sendDirect(kind: string, payload: unknown, id: number): Promise<void> {
     if (this.#phase === "closed") return Promise.reject(this.closedError());
+    // Nearly every message of a plaintext node (issue 15): raw bytes on a link both ends settled `lean/1` for, written in place
+    // (on a connection that lends room: not a secure channel's, whose sends go on without the call).
+    if (LENDS_ROOM && payload instanceof Uint8Array && this.#phase === "open" && this.#link!.lean === true && this.connection.sendLent !== undefined) {
+      const sent = this.#outbox.sendLean(kind, id, payload);
+      if (sent !== undefined) return sent;
+    }
     return this.#outbox.encodeFields(kind, this.#host.localPeerId, this.#hello!.peerId, id, 0, payload, undefined, this.#phase === "open" ? this.#link : undefined);
   }
 

@@ -11,6 +11,8 @@ import type { PeerSession } from "./peer-session.js";
 import { mismatchReason, settle, type Agreement, type ProtocolOffer } from "./negotiation.js";
 import type { Refusal, RemoteHello } from "./protocol.js";
 import { standbyClosedError } from "./session-errors.js";
+import { OpenSessions } from "./open-sessions.js";
+import { KEEPS_LAST_TARGET } from "#host";
 
 /** The capability of a node whose duplicate connections are decided by the side that accepted both (`#duplicateRule`). */
 export const DUPLICATES_CAPABILITY = "dup/1";
@@ -62,8 +64,8 @@ export class PeerTable {
   readonly sessions = new Set<PeerSession>();
   /** Sessions past the handshake, by peer id (reserved at admission, so a racing duplicate is seen). */
   readonly peers = new Map<string, PeerSession>();
-  /** Sessions both sides accepted, by peer id: the ones messages go to. */
-  readonly open = new Map<string, PeerSession>();
+  /** Sessions both sides accepted, by peer id: the ones messages go to (in Node, an {@link OpenSessions}: `pg.send`'s way to them). */
+  readonly open: Map<string, PeerSession> = KEEPS_LAST_TARGET ? new OpenSessions() : new Map<string, PeerSession>();
   /** Sessions whose reading is paused (disk back-pressure): the heartbeat does not count their silence. */
   readonly paused = new Set<PeerSession>();
   readonly #info = new Map<PeerSession, PeerInfo>();

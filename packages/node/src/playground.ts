@@ -5,9 +5,9 @@ import type { SharedState } from "@xppg/state";
 import type { Ban } from "./abuse-guard.js";
 import { checkFunction, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { banKey } from "./bans.js";
-import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, passedKind, raceAbort } from "./call-checks.js";
+import { abortError, checkBanOptions, checkJoinArgs, checkKind, checkRequestOptions, checkSendKind, checkStartOptions, checkTarget, checkTargetQuickly, passedKind, raceAbort } from "./call-checks.js";
 import { defaultPortMapper, defaultTransport } from "#defaults";
-import { memberForApplication, INLINE_SEND_CHECKS } from "#host";
+import { memberForApplication, INLINE_SEND_CHECKS, KEEPS_LAST_TARGET } from "#host";
 import type { ConnectionStatus } from "./connection-manager.js";
 import type { MessageHandler } from "./dispatcher.js";
 import type { MeshMember } from "./mesh/membership.js";
@@ -20,6 +20,7 @@ import type { RelayStats } from "./relay-service.js";
 import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
+import type { OpenSessions } from "./open-sessions.js";
 import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
@@ -66,6 +67,7 @@ export class Playground {
   readonly #table: PeerTable;
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
+  #starting: Promise<unknown> | undefined;
   #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
@@ -216,6 +218,11 @@ export class Playground {
     }
     if (signal?.aborted) throw abortError("start", signal);
     this.#phase = "starting";
+    // Kept so that a stop() meanwhile resolves only once this start has closed what it opened.
+    return await (this.#starting = this.#start(wantPort, openPortTimeoutMs, signal));
+  }
+
+  async #start(wantPort: boolean, openPortTimeoutMs: number, signal: AbortSignal | undefined): Promise<PortMappingResult | null> {
     try {
       // Encrypted, the transport carries Noise records (at most 64 KiB each), whatever the message limit;
       // plain, it carries the bundles themselves.
@@ -248,9 +255,16 @@ export class Playground {
     }
     if (wantPort !== true || this.port === undefined) return null;
     const { openPort } = await import("./port-mapping.js"); // loaded when asked for: a page never maps a port
-    this.#nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
-    if (this.#nat.mapped) this.#r.reach.reachability.mapped(`${this.#nat.externalIp}:${this.#nat.externalPort}`);
-    return this.#nat;
+    if (this.#stopCame()) throw stoppedWhileStarting();
+    const nat = await openPort(async () => this.#o.portMapper ?? (await defaultPortMapper()), this.port, openPortTimeoutMs, `xppg ${this.appName}`);
+    // The stop removed no mapping (there was none yet): one made since is removed here, not left on the router for its lease.
+    if (this.#stopCame()) {
+      await nat.remove().catch(() => {});
+      throw stoppedWhileStarting();
+    }
+    this.#nat = nat;
+    if (nat.mapped) this.#r.reach.reachability.mapped(`${nat.externalIp}:${nat.externalPort}`);
+    return nat;
   }
 
   /**
@@ -323,13 +337,13 @@ export class Playground {
    */
   send(kind: string, payload: unknown, options?: SendOptions | string): Promise<void> {
     try {
-      const to = checkTarget(options, "pg.send(kind, payload, options?)");
+      const to = INLINE_SEND_CHECKS ? checkTargetQuickly(options, "pg.send(kind, payload, options?)") : checkTarget(options, "pg.send(kind, payload, options?)");
       // In Node the common case is checked here, not in a call (V8 does not inline every call of a send: each cost some ns).
       if (!INLINE_SEND_CHECKS || this.#phase !== "running") this.#assertRunning("send");
       if (!INLINE_SEND_CHECKS || kind !== passedKind) checkSendKind(kind, payload);
       if (to === undefined) return this.#broadcast(kind, payload);
       // To a neighbour (nearly every send): straight to its session, each check made once; a direct message's id is a counter.
-      const session = this.#open.get(to);
+      const session = KEEPS_LAST_TARGET ? (this.#open as OpenSessions).session(to) : this.#open.get(to);
       if (session !== undefined) return session.sendDirect(kind, payload, this.#nextMessageId());
       // Not a neighbour: end to end through the mesh (INTERNALS.md, "Routed unicast").
       return this.#r.routing.send(to, kind, payload);
@@ -348,8 +362,12 @@ export class Playground {
   /**
    * Asks one peer, a neighbour or a node reached through the mesh, and
    * resolves with what its `pg.handle(kind)` handler returns. Rejects with
-   * `XPPG_ERR_TIMEOUT`, `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
-   * `XPPG_ERR_UNREACHABLE`, `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
+   * `XPPG_ERR_TIMEOUT` (also when it went out and the neighbour's connection
+   * closed before the reply), `XPPG_ERR_NO_HANDLER`, `XPPG_ERR_REQUEST_FAILED`,
+   * `XPPG_ERR_UNREACHABLE` (no route; a routed request's neighbour dropped),
+   * `XPPG_ERR_CONNECTION_CLOSED` (the neighbour's connection closed while the
+   * request still waited to go out), `XPPG_ERR_STOPPED` (this node stopped),
+   * `XPPG_ERR_TOO_MANY_REQUESTS` or `XPPG_ERR_ABORTED`.
    */
   request<R = unknown>(kind: string, payload: unknown, options: RequestOptions): Promise<R> {
     try {
@@ -406,13 +424,18 @@ export class Playground {
 
   /**
    * Leaves every peer (they see a clean shutdown), stops listening, removes
-   * the port mapping and deletes partial downloads. Idempotent.
+   * the port mapping and deletes partial downloads. Idempotent. During
+   * `start()`, it also waits for that start to close what it opened since
+   * (a listener, a port mapping the router answers within `openPortTimeoutMs`);
+   * `start()` then rejects with `XPPG_ERR_STOPPED`.
    */
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, ERROR_TEXTS ? `The peer ${this.peerId} is shutting down.` : [this.peerId]);
     await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);
+    // A start() still running closes what it opened after the stop came (a listener, a port mapping): wait for it (its error is start()'s).
+    await this.#starting?.catch(() => {});
     this.#phase = "stopped";
   }
 

@@ -12,6 +12,8 @@ export class TransportSet {
   #transports: readonly Transport[] = [];
   #listeners: Listener[] = [];
   #onConnection: ((conn: Connection) => void) | undefined;
+  /** How many times close() ran: a listen() in progress stops once it changes. */
+  #closes = 0;
 
   /** The bound port of the first listener. */
   get port(): number | undefined {
@@ -43,11 +45,14 @@ export class TransportSet {
   ): Promise<void> {
     this.#transports = transports;
     this.#onConnection = onConnection;
+    const closes = this.#closes;
     try {
       for (const address of addresses) {
         const transport = this.for(address, "listen");
         const listener = await raceAbort(transport.listen(address, onConnection, maxPendingConnections === undefined ? undefined : { maxPendingConnections }), signal, "start", closeLateListener);
-        // Pushed once it is open, to the list as it is then: a close() meanwhile (the node's stop) replaced it.
+        // close() came meanwhile (the node's stop): this listener is closed and the addresses left are not opened.
+        if (this.#closes !== closes) return void (await Promise.resolve().then(() => listener.close()).catch(() => {}));
+        // Pushed once it is open, to the list as it is then (a close() replaces the list).
         this.#listeners.push(listener);
       }
     } catch (error) {
@@ -92,6 +97,7 @@ export class TransportSet {
   async close(): Promise<void> {
     const listeners = this.#listeners;
     this.#listeners = [];
+    this.#closes++;
     await Promise.all(listeners.map((l) => l.close().catch(() => {})));
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { now } from "@xppg/errors";
 import { ENVELOPE_VERSION } from "@xppg/framing";
-import { generateIdentity } from "@xppg/secure";
+import { generateIdentity, secureConnection } from "@xppg/secure";
 import type { Connection, FrameSink, Transport } from "@xppg/transport";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { Playground, type PlaygroundOptions } from "../src/index.js";
@@ -25,6 +25,10 @@ interface Hold {
   readonly onClose?: () => void;
   /** Called with a received frame's number once it was handed up. */
   readonly onRead?: (n: number) => void;
+  /** The close this node hears arrives this late (default: as late as the received frames, after them). */
+  readonly closeMs?: number;
+  /** Called with the dialled connection itself (under the holds) once it is open. */
+  readonly onDialled?: (conn: Connection) => void;
 }
 
 /** What a node signs before a broadcast's bytes. */
@@ -38,6 +42,7 @@ const held = (n: number, hold: Hold): number => (n >= hold.sendFrom && n < (hold
 function heldTransport(): Transport & { next: Hold[] } {
   const inner = tcpTransport();
   const wrap = (conn: Connection, hold: Hold): Connection => {
+    hold.onDialled?.(conn);
     let sent = 0;
     let received = 0;
     // One chain for every send and the close: frames keep their order, and a close comes after the frames sent before it.
@@ -81,7 +86,7 @@ function heldTransport(): Transport & { next: Hold[] } {
                 const copy = data.slice();
                 setTimeout(() => (sink.frame(copy), hold.onRead?.(n)), n >= (hold.readLateFrom ?? Infinity) ? hold.readLateMs! : hold.readMs);
               },
-              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), Math.max(hold.readMs, hold.readLateMs ?? 0)) }),
+              ...(sink.close === undefined ? {} : { close: (info) => setTimeout(() => sink.close?.(info), hold.closeMs ?? Math.max(hold.readMs, hold.readLateMs ?? 0)) }),
             });
         }
         const value: unknown = Reflect.get(target, name, target);
@@ -233,6 +238,43 @@ describe("a second connection held while the peer decides (a standby)", () => {
     await new Promise((resolve) => setTimeout(resolve, 3 * D));
     expect(a.peers).toEqual([]);
     expect(seenByA.slice(joinedBefore)).not.toContain("joined");
+  });
+});
+
+describe("a connection held aside while the peer decides, that closes before the peer chose", () => {
+  it("rejects its join with XPPG_ERR_CONNECTION_CLOSED in its own words (nothing was sent on it; join again)", async () => {
+    // The peer (raw, without dup/1: it decides alone, by a bye on the loser) accepts both of a's dials and welcomes each;
+    // a lists the first and holds the second aside. Once the peer's welcome on the second is read, that connection
+    // closes under a before the peer said which one it keeps.
+    const identity = generateIdentity();
+    const listener = await tcpTransport().listen("tcp://127.0.0.1:0", (conn) => {
+      void secureConnection(conn, { identity }).then((secure) => new RawPeer(secure, identity.peerId, secure.remotePeerId).hello("dup-app"));
+    });
+    try {
+      const transport = heldTransport();
+      const a = await startNode({ transports: [transport] });
+      await a.join(listener.address);
+      let second: Connection | undefined;
+      const read: number[] = [];
+      transport.next.push({
+        sendFrom: 0,
+        sendMs: 0,
+        readFrom: Infinity,
+        readMs: 0,
+        closeMs: 0,
+        onDialled: (conn) => void (second = conn),
+        onRead: (n) => void (read.push(n), n === 2 && setTimeout(() => void second!.close(), 0)),
+      });
+      const joined = await a.join(listener.address).then(
+        () => undefined,
+        (error: Error & { code?: string }) => error,
+      );
+      expect(read).toEqual([0, 1, 2]);
+      expect([joined?.code, joined?.message]).toEqual(["XPPG_ERR_CONNECTION_CLOSED", `The second connection to ${identity.peerId} closed before the peer chose one of the two; nothing was sent on it. Join again.`]);
+      expect(a.peers.map((p) => p.peerId)).toEqual([identity.peerId]);
+    } finally {
+      await listener.close();
+    }
   });
 });
 

@@ -120,3 +120,38 @@ describe("routed unicast in a seeded mesh of real nodes over the memory transpor
     pairs.forEach(([, t], i) => expect(got[t]!.filter((x) => x === `m${i}`)).toHaveLength(1));
   });
 });
+
+describe("a request whose neighbour's connection closes", () => {
+  const code = (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (error: { code?: string }) => error.code);
+
+  it("rejects with XPPG_ERR_CONNECTION_CLOSED when the neighbour is dropped while the request's message waits (here: past maxQueuedBytesPerPeer, dropped as slow)", async () => {
+    const a = await node("test-app", { limits: { maxQueuedBytesPerPeer: 3000 } });
+    const b = await node();
+    await a.join(b.addresses[0]!);
+    b.handle("echo", (_src, p) => p);
+    // 40 messages of 100 B in one tick, then the request: past the bound, the peer is dropped and what waits rejects.
+    for (let i = 0; i < 40; i++) a.send("blob", new Uint8Array(100)).catch(() => {});
+    expect(await code(a.request("echo", null, { to: b.peerId, timeoutMs: 5000 }))).toBe("XPPG_ERR_CONNECTION_CLOSED");
+    expect(a.running).toBe(true);
+  });
+
+  it("rejects with XPPG_ERR_TIMEOUT once its message went out (no reply comes), XPPG_ERR_UNREACHABLE once the peer is gone (the mesh knows no way), XPPG_ERR_STOPPED at this node's stop", async () => {
+    const [a, b] = await chain(2);
+    let asked = 0;
+    b!.handle("never", () => new Promise(() => void asked++));
+    // Sent (even in the tick of a disconnect: the goodbye goes after what was queued), then the connection closes before
+    // the reply: nothing rejects it until its time is up.
+    const sent = code(a!.request("never", null, { to: b!.peerId, timeoutMs: 300 }));
+    a!.disconnect(b!.peerId);
+    expect(await sent).toBe("XPPG_ERR_TIMEOUT");
+    await until(() => a!.peers.length === 0 && b!.peers.length === 0, 5000, "the link gone");
+    // The peer is no neighbour now and no route leads to it: the request goes to the mesh, which knows no way.
+    expect(await code(a!.request("never", null, { to: b!.peerId, timeoutMs: 5000 }))).toBe("XPPG_ERR_UNREACHABLE");
+    // Waiting for its reply when this node stops.
+    await a!.join(b!.addresses[0]!);
+    const atStop = code(a!.request("never", null, { to: b!.peerId, timeoutMs: 5000 }));
+    await until(() => asked === 2, 5000, "b to get the second request");
+    await a!.stop();
+    expect(await atStop).toBe("XPPG_ERR_STOPPED");
+  });
+});

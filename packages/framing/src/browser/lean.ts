@@ -18,3 +18,8 @@ export function leanKindPrefix(_kind: string, _strings: EncodeCache): Uint8Array
 export function readLeanKind(_bytes: Uint8Array, _start: number, _end: number): string {
   return "";
 }
+
+/** Never called in a page (its connections lend no room): checks nothing and answers 0, which here is no "kind too long"; a caller checks `LEAN` first. */
+export function encodeLeanBytesInto(_out: Uint8Array, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number): number {
+  return 0;
+}

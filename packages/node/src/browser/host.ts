@@ -74,6 +74,9 @@ export const SCOPED_READS = false;
 /** A page's `pg.send` makes its checks in calls, as before (Node's short way costs a page bytes). */
 export const INLINE_SEND_CHECKS = false;
 
+/** A page's open sessions are a plain `Map`, looked up on every send (Node's kept lookup costs a page bytes). */
+export const KEEPS_LAST_TARGET = false;
+
 /** A page goes without Node's checks of a transport's `close` and of event names (they cost it bytes; its WebSocket transport keeps its contract). */
 export const MISUSE_CHECKS = false;
 

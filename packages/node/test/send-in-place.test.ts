@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Outbox, QUEUED } from "../src/outbox.js";
+import { collect, stopNodesAfterEach, until } from "./helpers.js";
+import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
+
+// A plaintext node's message of raw bytes to a neighbour is written in place
+// (Outbox.sendLean, framing's encodeLeanBytesInto) with no read of a typed
+// array's `.buffer` (issue 15). In Node 20 that getter is a call into C++ on
+// every read (some 250 instructions, about 15 ns): two of them per send, to
+// check whether the payload lay in the loan's memory, made the in-place send
+// slower than the codec's way it replaced, and it was reverted for that.
+
+stopNodesAfterEach();
+
+const plain = { dangerouslyDisableEncryption: true, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const bufferGetter = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer")!;
+
+afterEach(() => {
+  Object.defineProperty(TypedArrayPrototype, "buffer", bufferGetter);
+  vi.restoreAllMocks();
+});
+
+/**
+ * Runs `fn` with the reads of a typed array's `.buffer` made by this node's
+ * own code or by framing's counted, and answers the count. The TCP transport
+ * below reads it once per flush or per new batch (Node's `Buffer#subarray`
+ * does), not per message: those are left out.
+ */
+function countBufferReads(fn: () => void): number {
+  let reads = 0;
+  Object.defineProperty(TypedArrayPrototype, "buffer", {
+    ...bufferGetter,
+    get(this: Uint8Array) {
+      // The frame that read it: the first under this getter.
+      const caller = new Error().stack?.split("\n")[2] ?? "";
+      if (/[\\/]packages[\\/](node|framing)[\\/]/.test(caller)) reads++;
+      return bufferGetter.get!.call(this);
+    },
+  });
+  try {
+    fn();
+  } finally {
+    Object.defineProperty(TypedArrayPrototype, "buffer", bufferGetter);
+  }
+  return reads;
+}
+
+describe("pg.send of raw bytes to a neighbour, plaintext", () => {
+  it("is written in place, reads no typed array's .buffer, and arrives as sent", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    const errors = [...errorsOf(a), ...errorsOf(b)];
+    const atA = collect<Uint8Array>(a, "blob");
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    // A first send settles what a stream of them meets (the kind checked, the session kept).
+    await b.send("blob", new Uint8Array(100).fill(1), to);
+    await until(() => atA.length === 1, 5000, "the first message");
+
+    const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
+    // Payloads of several kinds: a Uint8Array, a subarray at an offset, a Buffer, and a Buffer from Node's pool (whose memory other Buffers share).
+    const payloads = [new Uint8Array(100).fill(2), new Uint8Array(300).fill(3).subarray(17, 117), Buffer.alloc(100, 4), Buffer.from(new Uint8Array(100).fill(5))];
+    const sent: Promise<void>[] = [];
+    const reads = countBufferReads(() => {
+      for (let i = 0; i < 200; i++) sent.push(b.send("blob", payloads[i % payloads.length]!, to));
+    });
+    expect(reads).toBe(0);
+    // Nearly each went the in-place way and was queued at once; the rest (a tick's first two, before a loan is open,
+    // and one that found the loan full) answered undefined and went the codec's way.
+    expect(inPlace).toHaveBeenCalledTimes(200);
+    const values = inPlace.mock.results.map((r) => (r.type === "return" ? r.value : r.type));
+    expect(values.filter((v) => v === QUEUED).length).toBeGreaterThanOrEqual(190);
+    expect(values.every((v) => v === QUEUED || v === undefined)).toBe(true);
+    await Promise.all(sent);
+    await until(() => atA.length === 201, 5000, "the 200 messages");
+    for (let i = 0; i < 200; i++) expect(atA[1 + i]!.payload, `message ${i}`).toEqual(new Uint8Array(payloads[i % payloads.length]!));
+    expect(errors).toEqual([]);
+  });
+  it("drops the peer as slow once more than maxQueuedBytesPerPeer waits for it, and the later sends reject, as the codec's way does", async () => {
+    // 60 messages of 100 B (110 bytes each in the bundle) in one tick: some 6,600 bytes queued against a bound of 3,000.
+    const a = await tcpNode(plain);
+    const b = await tcpNode({ ...plain, limits: { ...plain.limits, maxQueuedBytesPerPeer: 3000 } });
+    const errors = errorsOf(b);
+    const left = leftOf(b);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    await b.send("blob", new Uint8Array(100).fill(1), to);
+
+    const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) sent.push(b.send("blob", new Uint8Array(100).fill(i), to));
+    const outcomes = (await Promise.allSettled(sent)).map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code: string }).code));
+    // Those queued under the bound went the in-place way (so its own check of the bound is the one under test).
+    expect(inPlace.mock.results.filter((r) => r.type === "return" && r.value === QUEUED).length).toBeGreaterThan(10);
+    const over = outcomes.indexOf("XPPG_ERR_CONNECTION_CLOSED");
+    // What the codec's way answers (the tree before the in-place send, the same sends): the sends that fit resolve, the one over the bound and every later one reject
+    // with the closed connection's code (the node itself still runs).
+    expect(over).toBeGreaterThan(0);
+    expect(over).toBeLessThan(30);
+    expect(outcomes).toEqual([...new Array(over).fill("ok"), ...new Array(60 - over).fill("XPPG_ERR_CONNECTION_CLOSED")]);
+    await until(() => left.length > 0, 5000, "b to drop a");
+    expect(left).toEqual([{ peerId: a.peerId, code: "XPPG_ERR_SLOW_PEER" }]);
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_SLOW_PEER"]);
+    expect(b.peers).toEqual([]);
+  });
+});
