@@ -31,7 +31,9 @@ export interface Channel {
   ended: boolean;
   /** The other end's authenticated end of stream came. With `ended`, the close was clean: no reset goes out. */
   peerEnded: boolean;
-  /** The closing's bound (`routedOpenTimeoutMs`): then forgotten, with a reset unless the close was clean. */
+  /** This end handed on a data record after the other end's end of stream came: a reset then is a loss (see the room's `#arrived`). */
+  sentAfterPeerEnd: boolean;
+  /** The closing's bound (`routedOpenTimeoutMs`, twice that once both ends of stream are in): then forgotten, with a reset unless the close was clean. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -51,6 +53,8 @@ export class ChannelTable {
    * until their bound so that a reset for them is still a loss.
    */
   readonly #closing = new Map<string, Channel>();
+  /** Closing channels per peer: bounded as the open ones are (`maxChannelsPerPeer`). */
+  readonly #closingByPeer = new Map<string, number>();
 
   get size(): number {
     return this.#channels.size;
@@ -91,12 +95,43 @@ export class ChannelTable {
   closeOf(channel: Channel): boolean {
     if (!this.remove(channel)) return false;
     this.#closing.set(channel.key, channel);
+    this.#closingByPeer.set(channel.peer, this.closingOf(channel.peer) + 1);
     return true;
   }
 
-  /** The closing channel kept longest, while there are more than `most`. */
-  closingOver(most: number): Channel | undefined {
-    return this.#closing.size > most ? this.#closing.values().next().value : undefined;
+  /** Closing channels, all peers. */
+  get closingCount(): number {
+    return this.#closing.size;
+  }
+
+  /** Closing channels with `peer`. */
+  closingOf(peer: string): number {
+    return this.#closingByPeer.get(peer) ?? 0;
+  }
+
+  /**
+   * The closing channel to forget next, while `peer` has more than `perPeer`
+   * (that peer's kept longest) or all together are more than `most`: then
+   * the one kept longest whose close was clean (both ends of stream in:
+   * forgetting it sends nothing), else the one kept longest of the peer
+   * holding the most. So a peer that opens and ends channel after channel
+   * (or a hop making up origins) evicts its own closing channels, not the
+   * other peers' (each such eviction a reset, a loss at an honest far end).
+   */
+  closingOver(peer: string, perPeer: number, most: number): Channel | undefined {
+    if (this.closingOf(peer) > perPeer) {
+      for (const c of this.#closing.values()) if (c.peer === peer) return c;
+    }
+    if (this.#closing.size <= most) return undefined;
+    let top: string | undefined;
+    let topCount = 0;
+    for (const c of this.#closing.values()) {
+      if (c.ended && c.peerEnded) return c;
+      const n = this.closingOf(c.peer);
+      if (n > topCount) [top, topCount] = [c.peer, n];
+    }
+    for (const c of this.#closing.values()) if (c.peer === top) return c;
+    return undefined;
   }
 
   /** Closing channels (a copy). */
@@ -108,6 +143,9 @@ export class ChannelTable {
   remove(channel: Channel): boolean {
     if (this.#closing.get(channel.key) === channel) {
       this.#holding.delete(channel);
+      const left = this.closingOf(channel.peer) - 1;
+      if (left === 0) this.#closingByPeer.delete(channel.peer);
+      else this.#closingByPeer.set(channel.peer, left);
       return this.#closing.delete(channel.key);
     }
     if (this.#channels.get(channel.key) !== channel) return false;

@@ -62,6 +62,8 @@ export interface RoutingRoomOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A record's authentication tag: a record no longer than it is empty, the end of stream. */
+const TAG_SIZE = 16;
 
 export class RoutingRoom {
   readonly #o: RoutingRoomOptions;
@@ -76,6 +78,8 @@ export class RoutingRoom {
   #uses = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Graceful closes that ended in a reset (see `closing`). */
+  #closesReset = 0;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
   readonly #losses: LossReports;
 
@@ -93,6 +97,18 @@ export class RoutingRoom {
   /** End-to-end channels open or opening. */
   get channelCount(): number {
     return this.#channels.size;
+  }
+
+  /**
+   * Channels `room` closed gracefully and still keeps (`count`), and how
+   * many of its graceful closes ended in a reset instead (`reset`: no answer
+   * within the bound, or evicted unanswered). Internal, for tests (static:
+   * the page's lazy room need not mirror it): a close clean at both ends
+   * shows as neither once its bound is past.
+   * @internal
+   */
+  static closingOf(room: RoutingRoom): { count: number; reset: number } {
+    return { count: room.#channels.closingCount, reset: room.#closesReset };
   }
 
   /** True when a message to `peerId` has a way now: a neighbour with `route/1` through which a route leads. */
@@ -186,7 +202,10 @@ export class RoutingRoom {
     // A closing channel (this end's graceful close) is still read until the other end's end of stream.
     const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
-      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
+      // After the other end's end of stream, with nothing of this end's sent since but its own end: no loss (that end
+      // left after its clean close, as at its stop, and a hop with no way to it resets the answer). A message of this
+      // end's that crossed the other end's end of stream is not told apart (README, "To a node that is not a neighbour").
+      if (channel !== undefined) this.#drop(channel, channel.peerEnded && !channel.sentAfterPeerEnd ? undefined : unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
       return;
     }
     if (channel !== undefined) {
@@ -232,7 +251,8 @@ export class RoutingRoom {
   #channel(peer: string, id: number, initiator: boolean, arrivedFrom = ""): Channel | undefined {
     // Packets on a channel this node opened come from its responder.
     const key = channelKey(peer, id, initiator);
-    if (this.#channels.get(key) !== undefined) return undefined;
+    // A closing channel keeps its key until its bound: packets on it are still its own.
+    if (this.#channels.find(key) !== undefined) return undefined;
     const header = packetHeader(this.#me, peer, id, !initiator);
     const conn = new RoutedConnection({
       localPeerId: this.#me,
@@ -242,6 +262,8 @@ export class RoutingRoom {
       highWaterMark: 1 << 20,
       path: {
         send: (packet) => {
+          // A data record (more than the tag: the end of stream is an empty one) after the other end's end of stream.
+          if (channel.peerEnded && packet.length > header.length + TAG_SIZE) channel.sentAfterPeerEnd = true;
           const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) {
             const sent = this.#paths.hand(next, packet);
@@ -269,6 +291,7 @@ export class RoutingRoom {
           // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
           // naming this node), or the channel goes at its idle sweep. A graceful close both ends ended needs none.
           if (this.#closed || (channel.ended && channel.peerEnded)) return;
+          if (channel.ended) this.#closesReset++;
           const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) this.#paths.hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
@@ -306,7 +329,7 @@ export class RoutingRoom {
     ready.catch(() => {});
     // Closing: still this room's, and its secure channel closed (its end follows), or closing gracefully (its end is decided at its bound, or by a reset).
     const sends = new ChannelSends(() => (this.#channels.get(key) === channel && channel.secure?.isClosed === true) || this.#channels.isClosing(channel));
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, timer: undefined };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, sentAfterPeerEnd: false, timer: undefined };
     this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
@@ -391,11 +414,12 @@ export class RoutingRoom {
    * holds then its authenticated end of stream, and reads on: what the other
    * end sent before it saw this end's close is delivered. Once both ends of
    * stream are in, the channel is closed with no reset and no loss; kept
-   * until its bound (`routedOpenTimeoutMs`), so that a reset for it (a hop's,
-   * one sent back for data the other end dropped) is still a loss, reported
-   * once. An end of stream that gets no answer within the bound (an older
-   * node, a hop that dropped it): the channel is reset, as before. One still
-   * opening is closed as before.
+   * for twice its bound (`routedOpenTimeoutMs`, see `#keep`), so that a
+   * reset for it (a hop's, one sent back for data the other end dropped) is
+   * still a loss, reported once, unless this end sent nothing but its end
+   * of stream after the other end's came. An end of stream that gets no
+   * answer within the bound (an older node, a hop that dropped it): the
+   * channel is reset, as before. One still opening is closed as before.
    */
   #finish(channel: Channel): void {
     const secure = channel.secure;
@@ -405,16 +429,33 @@ export class RoutingRoom {
     // Answering the other end's: its end of stream came, this end's goes after what it holds, and the channel closes.
     if (channel.peerEnded) void secure.close();
     else secure.closeWrite();
-    channel.timer = setTimeout(() => this.#drop(channel, undefined), this.#limits.routedOpenTimeoutMs);
+    this.#keep(channel, channel.peerEnded ? 2 : 1);
+    // Bounded in number too, per peer and in all (see `closingOver`): forgotten, with a reset unless its close was clean.
+    const l = this.#limits;
+    for (let over; (over = this.#channels.closingOver(channel.peer, l.maxChannelsPerPeer, l.maxChannels)) !== undefined; ) this.#drop(over, undefined);
+  }
+
+  /**
+   * Keeps a closing channel for `bounds` times `routedOpenTimeoutMs` from
+   * now, then forgets it (with a reset unless both ends of stream are in).
+   * Once both are in, twice the bound: the other end, if this end's answer
+   * was lost on the path, resets the channel at its own bound, which began
+   * before this end's (its end of stream's way here); kept past it, that
+   * reset still finds the channel and is told as the loss it may be.
+   */
+  #keep(channel: Channel, bounds: number): void {
+    clearTimeout(channel.timer);
+    channel.timer = setTimeout(() => this.#drop(channel, undefined), bounds * this.#limits.routedOpenTimeoutMs);
     channel.timer.unref?.();
-    // Bounded in number too: the closing kept longest goes first (a reset unless its close was clean).
-    for (let oldest; (oldest = this.#channels.closingOver(this.#limits.maxChannels)) !== undefined; ) this.#drop(oldest, undefined);
   }
 
   /** The other end's authenticated end of stream came (it sends nothing more): this end answers with its own (`#finish`), or, having sent it, closes the channel cleanly. */
   #peerEnded(channel: Channel): void {
     channel.peerEnded = true;
-    if (channel.ended) void channel.secure?.close();
+    if (channel.ended) {
+      void channel.secure?.close();
+      if (this.#channels.isClosing(channel)) this.#keep(channel, 2);
+    }
     else if (channel.secure !== undefined) this.#finish(channel);
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Playground } from "../src/index.js";
-import type { RoutingLimits, RoutingRoom } from "../src/routing-room.js";
+import { RoutingRoom, type RoutingLimits } from "../src/routing-room.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
@@ -56,6 +56,23 @@ function routedErrorsOf(pg: Playground): { code: string; peerId: string | undefi
   return errors;
 }
 
+/**
+ * A short `routedOpenTimeoutMs` for the nodes of the clean-close tests: a close the other end did not answer is reset
+ * at this bound, so a test waits past it (`pastBound`) before it checks that no error came.
+ */
+const BOUND = 2_000;
+const short = { routedOpenTimeoutMs: BOUND };
+
+/** Waits past the bound of a close's answer, and the way of its reset back: an unanswered close has been reset by then. */
+function pastBound(): Promise<void> {
+  return pause(BOUND + 1_500);
+}
+
+/** The graceful closes of these nodes' rooms that ended in a reset (no answer within the bound, evicted unanswered). */
+function closesReset(...nodes: Playground[]): number[] {
+  return nodes.map((pg) => RoutingRoom.closingOf(roomOf(pg)).reset);
+}
+
 /** Lets what is under way settle for `ms` (for a check that nothing more comes). */
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,7 +81,8 @@ function pause(ms: number): Promise<void> {
 describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   it("closed by C as idle: A gets no error event (before: XPPG_ERR_UNREACHABLE naming C), and A's next send opens a new channel and arrives", async () => {
     const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
-    tuned.limits.set(c.peerId, { idleTimeoutMs: 200 });
+    tuned.limits.set(c.peerId, { idleTimeoutMs: 200, ...short });
+    tuned.limits.set(a.peerId, short);
     await heard(a, c);
     const errors = routedErrorsOf(a);
     const atC = collect<{ n: number }>(c, "note");
@@ -72,14 +90,16 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     await until(() => atC.length === 1, 10_000, "the first note at C");
     // C's sweep closes the channel once it has been idle; A forgets it when C's close reaches it.
     await until(() => roomOf(c).channelCount === 0 && roomOf(a).channelCount === 0, 10_000, "both ends closed the channel");
-    await pause(100);
+    // Past C's bound: had A not answered C's end of stream, C's reset would have come by now (A's loss, an error event).
+    await pastBound();
     await a.send("note", { n: 2 }, { to: c.peerId });
     await until(() => atC.length === 2, 10_000, "the second note at C, on a new channel");
     expect(atC.map((m) => m.payload.n)).toEqual([1, 2]);
     expect(roomOf(a).channelCount).toBe(1);
     expect(b.stats.forwardedUnicasts).toBeGreaterThan(0);
     await pause(50);
-    expect(errors).toEqual([]);
+    // Clean at both ends: no close ended in a reset (A answered C's end of stream), and no error event.
+    expect({ errors, reset: closesReset(a, c) }).toEqual({ errors: [], reset: [0, 0] });
   });
 
   it("evicted by A for room (one channel kept): no error event at A, C or D (before: C and D one each, XPPG_ERR_UNREACHABLE naming A); A's next send to C opens a new channel and arrives", async () => {
@@ -87,7 +107,9 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
     const d = await tcpNode(FIXED);
     await d.join(`tcp://127.0.0.1:${b.port}`);
-    tuned.limits.set(a.peerId, { maxChannels: 1 });
+    tuned.limits.set(a.peerId, { maxChannels: 1, ...short });
+    tuned.limits.set(c.peerId, short);
+    tuned.limits.set(d.peerId, short);
     await heard(a, c);
     await heard(a, d);
     const errorsAtC = routedErrorsOf(c);
@@ -106,8 +128,9 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     await a.send("note", { n: 3 }, { to: c.peerId });
     await until(() => atC.length === 2 && roomOf(d).channelCount === 0, 10_000, "the next note at C, on a new channel, and D's channel closed");
     expect(atC.map((m) => m.payload.n)).toEqual([1, 3]);
-    await pause(50);
-    expect({ errorsAtA, errorsAtC, errorsAtD }).toEqual({ errorsAtA: [], errorsAtC: [], errorsAtD: [] });
+    // Past A's bound: had C or D not answered A's end of stream, A's reset would have come there by now.
+    await pastBound();
+    expect({ errorsAtA, errorsAtC, errorsAtD, reset: closesReset(a, c, d) }).toEqual({ errorsAtA: [], errorsAtC: [], errorsAtD: [], reset: [0, 0, 0] });
   });
 
   it("evicted by A while C's burst on it waits on C's stalled link: each of C's sends resolves and arrives at A, in order, and C gets no error event (before: lost, its loss reported once)", async () => {
@@ -122,7 +145,8 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     await b.join(`tcp://127.0.0.1:${a.port}`);
     await c.join(`tcp://127.0.0.1:${b.port}`);
     await d.join(`tcp://127.0.0.1:${b.port}`);
-    tuned.limits.set(a.peerId, { maxChannels: 1 });
+    tuned.limits.set(a.peerId, { maxChannels: 1, ...short });
+    tuned.limits.set(c.peerId, short);
     await heard(a, c);
     await heard(a, d);
     await heard(c, a);
@@ -153,7 +177,8 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     link.release();
     await Promise.all(sent);
     await until(() => a.stats.droppedUnicasts > 0 || errorsAtC.length > 0 || atA.length === outcomes.filter((o) => o === "resolved").length, 10_000, "what C's link held reaches A");
-    await pause(300);
+    // Past A's bound: had C not answered A's end of stream after its burst, A's reset would have come by now.
+    await pastBound();
     const got = atA.map((m) => m.payload.n);
     // The waiting path was taken: some send still waited below when A closed, and settled only after.
     expect(waitingAtClose).toBeGreaterThan(0);
@@ -168,7 +193,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     expect(errorsAtC.length).toBeLessThanOrEqual(1);
     expect({ lostResolved, reported: lostResolved.length === 0 || toldByRejection || toldByEvent }).toEqual({ lostResolved, reported: true });
     // With the graceful close, nothing was lost: A read on until C's end of stream, which came after the burst.
-    expect({ outcomes, got, errorsAtC }).toEqual({ outcomes: Array(6).fill("resolved"), got: [1, 2, 3, 4, 5, 6], errorsAtC: [] });
+    expect({ outcomes, got, errorsAtC, reset: closesReset(a, c) }).toEqual({ outcomes: Array(6).fill("resolved"), got: [1, 2, 3, 4, 5, 6], errorsAtC: [], reset: [0, 0] });
   });
 
   it("a hop drops the end of stream of E's idle close: B's next send there arrives, or its loss is reported once naming E", async () => {
@@ -232,6 +257,51 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     await pause(50);
     expect({ errorsAtA, errorsAtC }).toEqual({ errorsAtA: [], errorsAtC: [{ code: "XPPG_ERR_UNREACHABLE", peerId: a.peerId }] });
     expect(b.stats.forwardedUnicasts).toBeGreaterThan(0);
+  });
+
+  it("a peer churning channels (open, then end of stream) does not evict another peer's close still waiting for its answer: that close stays clean (before: the churn evicted it, with a reset)", async () => {
+    // C - M - A - B - D and B - E: M, a hand-driven forwarder, holds C's answer to A's end of stream; meanwhile D
+    // (one channel kept) opens a channel to A and ends it, over and over, by sending to A and to E in turn. A keeps two
+    // channels, one per peer, and as many closing ones.
+    const [a, b, d] = (await chain(3)) as [Playground, Playground, Playground];
+    const c = await tcpNode(FIXED);
+    const e = await tcpNode(FIXED);
+    await e.join(`tcp://127.0.0.1:${b.port}`);
+    const m = await HostileForwarder.between(a, c);
+    tuned.limits.set(a.peerId, { idleTimeoutMs: 200, maxChannels: 2, maxChannelsPerPeer: 1 });
+    tuned.limits.set(d.peerId, { maxChannels: 1 });
+    await heard(a, c);
+    await heard(c, a);
+    await heard(d, a);
+    await heard(d, e);
+    await heard(a, d);
+    const errors = [a, c, d].map(routedErrorsOf);
+    const atC = collect<{ n: number }>(c, "note");
+    const atA = collect<{ n: number }>(a, "note");
+    const atE = collect<{ n: number }>(e, "note");
+    let held: Uint8Array | undefined;
+    m.tamper = (packet) => {
+      const p = routeHeader(packet);
+      if (held !== undefined || p.destination !== a.peerId || p.type !== PACKET.DATA || p.body.length !== 16) return packet;
+      held = packet;
+      return null;
+    };
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "A's note at C");
+    await until(() => held !== undefined, 10_000, "A closed its channel to C as idle, and M holds C's answer");
+    // D's churn: each send opens a channel, and the next one, to the other node, ends it.
+    for (let n = 1; n <= 6; n++) {
+      await d.send("note", { n }, { to: n % 2 === 1 ? a.peerId : e.peerId });
+      await until(() => atA.length + atE.length === n, 10_000, `D's note ${n}`);
+    }
+    await until(() => roomOf(d).channelCount === 1 && RoutingRoom.closingOf(roomOf(a)).count <= 2, 10_000, "A answered D's ends of stream");
+    await pause(200);
+    const resetsToC = () => m.packets.filter((p) => routeHeader(p).type === PACKET.RESET && routeHeader(p).destination === c.peerId).length;
+    const before = { resetsToC: resetsToC(), reset: RoutingRoom.closingOf(roomOf(a)).reset };
+    // C's answer, released, ends A's close cleanly: A does not drop it as data for a channel it forgot.
+    m.inject(held!, "toB");
+    await pause(300);
+    expect({ ...before, droppedAtA: a.stats.droppedUnicasts, errors }).toEqual({ resetsToC: 0, reset: 0, droppedAtA: 0, errors: [[], [], []] });
   });
 
   it("a reset on an open channel (a hop's) is a loss: B's error event, XPPG_ERR_UNREACHABLE naming E, once; the next send opens a new channel", async () => {
