@@ -11,7 +11,7 @@ import { connectionClosedError, type LinkController } from "@xppg/transport/adap
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } from "./errors.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
@@ -83,6 +83,8 @@ export class PageRecordLink implements RecordLayer {
   #endReceived = false;
   /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
   #endSent = false;
+  /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
+  #writeEnded = false;
   readonly #onRemoteEnd: (() => void) | undefined;
   #linkClosed = false;
 
@@ -119,7 +121,7 @@ export class PageRecordLink implements RecordLayer {
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     const header = new Uint8Array(FRAME_HEADER_SIZE);
     writeFrameHeader(header, 0, length);
     this.#pending.push(header);
@@ -145,7 +147,14 @@ export class PageRecordLink implements RecordLayer {
 
   /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
   closeWrite(): void {
-    if (!this.#sendClosed) this.#endWrites();
+    if (this.#sendClosed) return;
+    this.#writeEnded = true;
+    this.#endWrites();
+  }
+
+  /** Why a send is refused: this side's `closeWrite()` while it still reads, else the connection closed. */
+  #sendRefused(): XppgError {
+    return this.#writeEnded && !this.#conn.isClosed ? sendEndedError(this.#remoteAddress) : connectionClosedError(this.#remoteAddress, this.#fault);
   }
 
   /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. */

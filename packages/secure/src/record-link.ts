@@ -6,7 +6,7 @@ import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
 import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
@@ -116,6 +116,8 @@ export class RecordLink implements RecordLayer {
   #endReceived = false;
   /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
   #endSent = false;
+  /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
+  #writeEnded = false;
   /** `SecureConnectionOptions.onRemoteEnd`. */
   readonly #onRemoteEnd: (() => void) | undefined;
   #linkClosed = false;
@@ -161,13 +163,13 @@ export class RecordLink implements RecordLayer {
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     this.#appendFrame(frame, frame.byteLength);
     return this.#queued();
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     // Copied into the plaintext stream like send(): the parts stay the caller's.
     this.#startFrame(FRAME_HEADER_SIZE + length);
     this.#writeHeader(length);
@@ -222,7 +224,14 @@ export class RecordLink implements RecordLayer {
 
   /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
   closeWrite(): void {
-    if (!this.#sendClosed) this.#endWrites();
+    if (this.#sendClosed) return;
+    this.#writeEnded = true;
+    this.#endWrites();
+  }
+
+  /** Why a send is refused: this side's `closeWrite()` while it still reads, else the connection closed. */
+  #sendRefused(): XppgError {
+    return this.#writeEnded && !this.#conn.isClosed ? sendEndedError(this.#remoteAddress) : connectionClosedError(this.#remoteAddress, this.#fault);
   }
 
   /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. False when a seal failed (the link is closing with that error). */

@@ -20,9 +20,12 @@ export interface SecureConnection extends Connection {
   /**
    * Ends this side's sending and reads on (a half close, as TCP's
    * `shutdown` of writing): what was sent goes out, then the authenticated
-   * end of stream; a later `send` rejects with `XPPG_ERR_CONNECTION_CLOSED`.
-   * Frames from the peer are still delivered until the peer's own end of
-   * stream (`onRemoteEnd`) or `close()`, which then sends no second end.
+   * end of stream; a later `send` rejects with `XPPG_ERR_CONNECTION_CLOSED`,
+   * in words of its own (this side ended its sending; open a new connection
+   * to send more). The connection is not closed: `isClosed` stays false,
+   * and frames from the peer are still delivered, until it closes (the
+   * peer's close after its own end of stream, `onRemoteEnd`; or `close()`,
+   * which then sends no second end).
    */
   closeWrite(): void;
 }

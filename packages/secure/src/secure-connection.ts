@@ -72,8 +72,9 @@ export interface SecureConnectionOptions {
   signal?: AbortSignal;
   /**
    * Called once, a microtask after the peer's authenticated end of stream
-   * arrives (its `close()` or `closeWrite()`), after every frame it sent
-   * before it: the peer sends nothing more, and nothing on the path can
+   * arrives (its `close()` or `closeWrite()`); the frames the peer sent
+   * before it are delivered by then, or held for a reader that is paused
+   * (they reach it when it resumes): the peer sends nothing more, and nothing on the path can
    * forge this (a cut connection closes without it). This side may still
    * send until it closes. A half close's owner learns here that the peer
    * has ended too.
