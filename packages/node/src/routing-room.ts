@@ -202,10 +202,11 @@ export class RoutingRoom {
     // A closing channel (this end's graceful close) is still read until the other end's end of stream.
     const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
-      // After the other end's end of stream, with nothing of this end's sent since but its own end: no loss (that end
-      // left after its clean close, as at its stop, and a hop with no way to it resets the answer). A message of this
-      // end's that crossed the other end's end of stream is not told apart (README, "To a node that is not a neighbour").
-      if (channel !== undefined) this.#drop(channel, channel.peerEnded && !channel.sentAfterPeerEnd ? undefined : unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
+      // After the other end's end of stream, with nothing of this end's sent since but its own end and no send still
+      // waiting: no loss (that end left after its clean close, as at its stop, and a hop with no way to it resets the
+      // answer). A message of this end's that crossed the other end's end of stream is not told apart (README, "To a
+      // node that is not a neighbour").
+      if (channel !== undefined) this.#drop(channel, channel.peerEnded && !channel.sentAfterPeerEnd && channel.sends.pending === 0 ? undefined : unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
       return;
     }
     if (channel !== undefined) {

@@ -196,6 +196,58 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     expect({ outcomes, got, errorsAtC, reset: closesReset(a, c) }).toEqual({ outcomes: Array(6).fill("resolved"), got: [1, 2, 3, 4, 5, 6], errorsAtC: [], reset: [0, 0] });
   });
 
+  it("A's close gets no answer in time (C's answer waits behind C's stalled link, C still sending): A's reset at its bound reaches C, which kept the channel, and C's sends after A's end are each delivered, rejected with a code, or their loss reported once", async () => {
+    // As above, A - B - C and B - D, C's link to B stalled under a burst, A evicting the channel; but the stall lasts
+    // past A's bound: A resets the channel it closed (no answer), and the reset reaches C. C's bound is set shorter than
+    // A's (as a later end of stream's way here makes it end later than A's with equal bounds): C keeps a close both
+    // ends of stream are in for twice its bound, past A's reset; before, C forgot it at its own bound, before A's reset
+    // came, and C's sends, sealed after A's end, were lost with no report.
+    const link = stallingTransport();
+    const slow = { ...FIXED, heartbeat: { timeoutMs: 120_000 } };
+    const a = await tcpNode(FIXED);
+    const b = await tcpNode(slow);
+    const c = await tcpNode({ ...slow, transports: [link.transport], limits: { writeStallTimeoutMs: 120_000 } });
+    const d = await tcpNode(FIXED);
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await c.join(`tcp://127.0.0.1:${b.port}`);
+    await d.join(`tcp://127.0.0.1:${b.port}`);
+    tuned.limits.set(a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
+    tuned.limits.set(c.peerId, { routedOpenTimeoutMs: 1_500 });
+    await heard(a, c);
+    await heard(a, d);
+    await heard(c, a);
+    const errorsAtC = routedErrorsOf(c);
+    const atA = collect<{ n: number }>(a, "note");
+    const atD = collect<{ n: number }>(d, "note");
+    const atC = collect<{ n: number }>(c, "note");
+    await a.send("note", { n: 0 }, { to: c.peerId });
+    await until(() => atC.length === 1, 10_000, "A's first note at C");
+    link.stall();
+    const big = new Uint8Array(300_000);
+    const outcomes: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+    const sent = [1, 2, 3, 4, 5, 6].map((n) =>
+      c.send("note", { n, big }, { to: a.peerId }).then(
+        () => void (outcomes[n - 1] = "resolved"),
+        (error: Error & { code?: string }) => void (outcomes[n - 1] = error.code ?? "no code"),
+      ),
+    );
+    await until(() => link.heldBytes > 0, 10_000, "C's link holds its first sends");
+    await a.send("note", { n: 7 }, { to: d.peerId });
+    await until(() => atD.length === 1, 10_000, "the note at D");
+    await until(() => roomOf(c).channelCount === 0, 10_000, "A's end of stream reached C");
+    // A's bound passes with no answer: its reset reaches C, where the loss is told (a rejection or one event).
+    await until(() => errorsAtC.length > 0 || outcomes.some((o) => o !== undefined && o !== "resolved"), 10_000, "A's reset told at C");
+    link.release();
+    await Promise.all(sent);
+    await pause(300);
+    const got = atA.map((m) => m.payload.n);
+    const lostResolved = [1, 2, 3, 4, 5, 6].filter((n) => outcomes[n - 1] === "resolved" && !got.includes(n));
+    const toldByRejection = outcomes.includes("XPPG_ERR_UNREACHABLE");
+    const toldByEvent = errorsAtC.length === 1 && errorsAtC[0]!.code === "XPPG_ERR_UNREACHABLE" && errorsAtC[0]!.peerId === a.peerId;
+    expect(outcomes.filter((o) => o === undefined || o === "no code")).toEqual([]);
+    expect({ atMostOneEvent: errorsAtC.length <= 1, lostResolved, reported: lostResolved.length === 0 || toldByRejection || toldByEvent }).toEqual({ atMostOneEvent: true, lostResolved, reported: true });
+  });
+
   it("a hop drops the end of stream of E's idle close: B's next send there arrives, or its loss is reported once naming E", async () => {
     // B - M - D - E, M a hand-driven forwarder: it drops the first empty record towards B (a data packet whose body is
     // only the 16-byte tag), the authenticated end of stream of E's idle close. B does not know E closed: its next send
