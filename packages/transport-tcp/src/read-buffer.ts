@@ -35,8 +35,19 @@ export class ReadBuffer {
    */
   #next: Buffer | null = null;
   #nextAt = -1;
+  #nextStop = -1;
+  /** The sink kept the last frame (a plaintext node keeps every one; a secure channel keeps none). */
+  #keeps = false;
   /** Size (with its header) of the last frame cut, or of the one being read: a new buffer is a whole number of these (see {@link ReadBuffer.#size}). */
   #frameSize = 0;
+  /**
+   * The largest frame (with its header) cut from the current buffer, and
+   * from the one before it: the size the next frame is expected to have at
+   * most (see {@link ReadBuffer.#expected}), remembered over two buffers so
+   * that a burst's last, smaller frames do not make it forget the burst's.
+   */
+  #largestHere = 0;
+  #largestBefore = 0;
 
   constructor(maxFrameSize: number) {
     this.#maxFrameSize = maxFrameSize;
@@ -50,11 +61,14 @@ export class ReadBuffer {
   /** The memory the socket reads into next: after the bytes held, with room for at least one large read. */
   next(): Buffer {
     let bytes = this.#bytes;
+    // Where the memory handed out ends: the buffer's end, or (see below) before it.
+    let stop = -1;
     if (this.#start === this.#end) {
       if (!this.#kept) {
         this.#start = 0;
         this.#end = 0;
-      } else if (bytes.length - this.#end < MIN_READ_BYTES) {
+      }
+      if (this.#keeps ? bytes.length - this.#end < this.#expected() + MIN_READ_BYTES : this.#kept && bytes.length - this.#end < MIN_READ_BYTES) {
         bytes = this.#replace(this.#size(), 0);
       }
       // Else the next read goes after the frames kept: small frames share a buffer.
@@ -76,13 +90,24 @@ export class ReadBuffer {
           bytes = this.#replace(Math.max(this.#size(), need), held);
         }
       }
+      // The frame being read may end past where the reads of a sink that keeps frames stop (below): it is read to its end.
+      stop = this.#start + frame;
     }
+    if (this.#keeps) {
+      // The sink keeps frames, so a frame begun near the end of this buffer would be moved whole to the next
+      // one. So no frame starts where one as large as the largest of the last ones would not fit: the reads stop
+      // that far before the buffer's end (a frame already begun is read to its end). A plaintext flood of small
+      // messages comes as bundles of up to 264 KiB: in buffers of 256 KiB read to their end, three quarters of
+      // the bytes received were copied once more.
+      stop = Math.min(bytes.length, Math.max(stop, bytes.length - this.#expected()));
+    } else stop = bytes.length;
     const at = this.#end;
     const last = this.#next;
-    if (last !== null && at === this.#nextAt) return last;
-    const memory = bytes.subarray(at);
+    if (last !== null && at === this.#nextAt && stop === this.#nextStop) return last;
+    const memory = bytes.subarray(at, stop);
     this.#next = memory;
     this.#nextAt = at;
+    this.#nextStop = stop;
     return memory;
   }
 
@@ -101,11 +126,15 @@ export class ReadBuffer {
       if (size > this.#maxFrameSize) throw frameTooLargeError(size, this.#maxFrameSize, "received");
       const frameEnd = pos + FRAME_HEADER_SIZE + size;
       if (frameEnd > end) break;
-      this.#frameSize = FRAME_HEADER_SIZE + size;
+      const whole = FRAME_HEADER_SIZE + size;
+      this.#frameSize = whole;
+      if (whole > this.#largestHere) this.#largestHere = whole;
       const frame = bytes.subarray(pos + FRAME_HEADER_SIZE, frameEnd);
       pos = frameEnd;
       this.#start = pos;
-      if (onFrame(frame) !== FRAME_RELEASED) this.#kept = true;
+      const keeps = onFrame(frame) !== FRAME_RELEASED;
+      this.#keeps = keeps;
+      if (keeps) this.#kept = true;
     }
     this.#start = pos;
   }
@@ -116,18 +145,24 @@ export class ReadBuffer {
   }
 
   /**
-   * The size of a new buffer for kept frames: {@link READ_BUFFER_BYTES}, cut
+   * The size of a new buffer. Where the sink keeps frames: room for a
+   * full read and for a frame as large as the largest of the last ones (see
+   * `next`). Else (a buffer replaced for a frame larger than it, or a sink
+   * that keeps some frames and not others) {@link READ_BUFFER_BYTES}, cut
    * down to a whole number of the last frame's size when that frame is large
-   * ({@link ALIGN_READS_FROM_BYTES} or more). A flood of large frames of one
-   * size (64 KiB messages) then fills each buffer with whole frames: a
-   * buffer of 256 KiB took three frames of 64 KiB and the start of a fourth,
-   * which had to be moved to the next buffer (a copy of nearly 64 KiB every
-   * read: 7k of a plaintext bulk receiver's 71.5k instructions per 64 KiB message).
+   * ({@link ALIGN_READS_FROM_BYTES} or more).
    */
   #size(): number {
+    // Where the sink keeps frames: room for a full read before where the reads stop (see `next`).
+    if (this.#keeps) return Math.max(READ_BUFFER_BYTES, this.#expected() + MIN_READ_BYTES);
     const frame = this.#frameSize;
     if (frame < ALIGN_READS_FROM_BYTES || frame > READ_BUFFER_BYTES) return READ_BUFFER_BYTES;
     return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
+  }
+
+  /** The largest frame (with its header) cut from this buffer or the one before it: what the next may be. */
+  #expected(): number {
+    return Math.max(this.#largestHere, this.#largestBefore);
   }
 
   /** Where the frame being read ends, counted from #start (just its header while that is incomplete). */
@@ -144,6 +179,8 @@ export class ReadBuffer {
     const next = Buffer.allocUnsafeSlow(size);
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
     this.#bytes = next;
+    this.#largestBefore = this.#largestHere;
+    this.#largestHere = 0;
     this.#view = plain(next);
     this.#next = null;
     this.#start = 0;
