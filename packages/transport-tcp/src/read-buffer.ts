@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
-import { ALIGN_READS_FROM_BYTES, READ_BUFFER_BYTES, MIN_READ_BYTES } from "./constants.js";
+import { ALIGN_READS_FROM_BYTES, BATCH_BYTES, READ_BUFFER_BYTES, MIN_KEPT_READ_BYTES, MIN_READ_BYTES } from "./constants.js";
 
 /**
  * The socket's read memory, reused: the socket reads into it, after the
@@ -41,10 +41,14 @@ export class ReadBuffer {
   /** Size (with its header) of the last frame cut, or of the one being read: a new buffer is a whole number of these (see {@link ReadBuffer.#size}). */
   #frameSize = 0;
   /**
-   * The largest frame (with its header) cut from the current buffer, and
-   * from the one before it: the size the next frame is expected to have at
-   * most (see {@link ReadBuffer.#expected}), remembered over two buffers so
-   * that a burst's last, smaller frames do not make it forget the burst's.
+   * The largest frame (with its header) of at most {@link BATCH_BYTES} cut
+   * from the current buffer, and from the one before it: the size the next
+   * frame is expected to have at most (see {@link ReadBuffer.#expected}),
+   * remembered over two buffers so that a burst's last, smaller frames do
+   * not make it forget the burst's. A larger frame gets a buffer of its own
+   * whatever room is kept for it, so it is not counted: after one frame of
+   * 1 MiB, each new buffer was 1 MiB and 64 KiB more, of which the reads of
+   * small frames used the first 64 KiB.
    */
   #largestHere = 0;
   #largestBefore = 0;
@@ -68,7 +72,8 @@ export class ReadBuffer {
         this.#start = 0;
         this.#end = 0;
       }
-      if (this.#keeps ? bytes.length - this.#end < this.#expected() + MIN_READ_BYTES : this.#kept && bytes.length - this.#end < MIN_READ_BYTES) {
+      const room = bytes.length - this.#end;
+      if (this.#keeps ? room < this.#expected() + MIN_KEPT_READ_BYTES && !this.#wholeFrames(room) : this.#kept && room < MIN_READ_BYTES) {
         bytes = this.#replace(this.#size(), 0);
       }
       // Else the next read goes after the frames kept: small frames share a buffer.
@@ -98,8 +103,11 @@ export class ReadBuffer {
       // one. So no frame starts where one as large as the largest of the last ones would not fit: the reads stop
       // that far before the buffer's end (a frame already begun is read to its end). A plaintext flood of small
       // messages comes as bundles of up to 264 KiB: in buffers of 256 KiB read to their end, three quarters of
-      // the bytes received were copied once more.
-      stop = Math.min(bytes.length, Math.max(stop, bytes.length - this.#expected()));
+      // the bytes received were copied once more. But where the frames are of one size, 16 KiB or more, and the
+      // room from the frame being read (or the next) to the buffer's end holds a whole number of them (a buffer
+      // sized so, see #size), they are read to its end: stopping a frame short of it, each buffer took a second
+      // read of a few bytes and its last frame's room was never used.
+      stop = this.#wholeFrames(bytes.length - this.#start) ? bytes.length : Math.min(bytes.length, Math.max(stop, bytes.length - this.#expected()));
     } else stop = bytes.length;
     const at = this.#end;
     const last = this.#next;
@@ -128,7 +136,7 @@ export class ReadBuffer {
       if (frameEnd > end) break;
       const whole = FRAME_HEADER_SIZE + size;
       this.#frameSize = whole;
-      if (whole > this.#largestHere) this.#largestHere = whole;
+      if (whole > this.#largestHere && whole <= BATCH_BYTES) this.#largestHere = whole;
       const frame = bytes.subarray(pos + FRAME_HEADER_SIZE, frameEnd);
       pos = frameEnd;
       this.#start = pos;
@@ -145,24 +153,58 @@ export class ReadBuffer {
   }
 
   /**
-   * The size of a new buffer. Where the sink keeps frames: room for a
-   * full read and for a frame as large as the largest of the last ones (see
-   * `next`). Else (a buffer replaced for a frame larger than it, or a sink
-   * that keeps some frames and not others) {@link READ_BUFFER_BYTES}, cut
-   * down to a whole number of the last frame's size when that frame is large
-   * ({@link ALIGN_READS_FROM_BYTES} or more).
+   * The size of a new buffer: {@link READ_BUFFER_BYTES}, cut down to a
+   * whole number of frames when they are large ({@link ALIGN_READS_FROM_BYTES}
+   * or more) and two or more fit: the last frame's, or where the sink keeps
+   * frames the largest of the last ones (see {@link ReadBuffer.#aligned}). A
+   * flood of large frames of one size (64 KiB messages) then fills each
+   * buffer with whole frames: a buffer of 256 KiB took three frames of 64 KiB
+   * and the start of a fourth, which had to be moved to the next buffer (a
+   * copy of nearly 64 KiB every read: 7k of a plaintext bulk receiver's 71.5k
+   * instructions per 64 KiB message). Where the sink keeps frames larger than
+   * that: room for a full read and for a frame as large as the largest of
+   * the last ones (see `next`).
    */
   #size(): number {
-    // Where the sink keeps frames: room for a full read before where the reads stop (see `next`).
-    if (this.#keeps) return Math.max(READ_BUFFER_BYTES, this.#expected() + MIN_READ_BYTES);
+    if (this.#keeps) {
+      const frame = this.#aligned();
+      if (frame === 0 || this.#frameSize !== frame) return Math.max(READ_BUFFER_BYTES, this.#expected() + MIN_READ_BYTES);
+      return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
+    }
     const frame = this.#frameSize;
     if (frame < ALIGN_READS_FROM_BYTES || frame > READ_BUFFER_BYTES) return READ_BUFFER_BYTES;
     return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
   }
 
-  /** The largest frame (with its header) cut from this buffer or the one before it: what the next may be. */
+  /**
+   * The largest frame (with its header, at most {@link BATCH_BYTES}) cut
+   * from this buffer or the one before it: what the next may be.
+   */
   #expected(): number {
     return Math.max(this.#largestHere, this.#largestBefore);
+  }
+
+  /**
+   * The size buffers of kept frames are cut to a whole number of: the
+   * largest of the last frames, when it is {@link ALIGN_READS_FROM_BYTES} or
+   * more and two or more fit in {@link READ_BUFFER_BYTES}; else 0. (One frame
+   * per buffer would read a tick's bundles of up to 264 KiB, of several
+   * sizes, to the buffer's end, and move the start of the next one.)
+   */
+  #aligned(): number {
+    const frame = this.#expected();
+    return frame >= ALIGN_READS_FROM_BYTES && 2 * frame <= READ_BUFFER_BYTES ? frame : 0;
+  }
+
+  /**
+   * `room` bytes from the start of the frame being read (or of the next) to
+   * the buffer's end are a whole number of the frames the sink keeps, which
+   * are of one size (the last is as large as the largest of the last ones):
+   * the reads may run to the buffer's end, no frame will be split.
+   */
+  #wholeFrames(room: number): boolean {
+    const frame = this.#aligned();
+    return frame !== 0 && this.#frameSize === frame && room > 0 && room % frame === 0;
   }
 
   /** Where the frame being read ends, counted from #start (just its header while that is incomplete). */
