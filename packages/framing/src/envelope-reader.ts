@@ -161,6 +161,8 @@ export class EnvelopeReader {
     this.#maxPayloadDepth = maxPayloadDepth;
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
+      // Set before any read, so that the object's shape does not change at the first.
+      this.bytesKind = "";
       (this as { readBytes: EnvelopeReader["readBytes"] }).readBytes = (bytes, start, end, link) => {
         if (end - start > this.#maxSize || start >= end || bytes[start] !== (LEAN_MARKER | LEAN_BYTES) || link === undefined || link.lean !== true) return undefined;
         if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
@@ -296,7 +298,7 @@ export class EnvelopeReader {
     return this.#readBody(r, bytes, pos, end, (flags & FLAG_BYTES) !== 0);
   }
 
-  /** The kind of the last envelope {@link EnvelopeReader.readBytes} read (Node only). */
+  /** The kind of the last envelope {@link EnvelopeReader.readBytes} read, "" before the first (Node only: undefined in a page's build). */
   declare bytesKind: string;
 
   /**

@@ -145,6 +145,8 @@ export class EnvelopeCodec {
     this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack);
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
+      // Set before any read, so that the object's shape does not change at the first.
+      this.bytesKind = "";
       const reader = this.#reader;
       (this as { readBytes: EnvelopeCodec["readBytes"] }).readBytes = (bytes, start, end, link) => {
         const payload = reader.readBytes!(bytes, start, end, link);
@@ -394,7 +396,7 @@ export class EnvelopeCodec {
     return this.#reader.read(bytes, start, end, link);
   }
 
-  /** The kind of the envelope {@link EnvelopeCodec.readBytes} read last (Node only). */
+  /** The kind of the envelope {@link EnvelopeCodec.readBytes} read last, "" before the first (Node only: undefined in a page's build). */
   declare bytesKind: string;
 
   /**
