@@ -73,7 +73,7 @@ export class ReadBuffer {
         this.#end = 0;
       }
       const room = bytes.length - this.#end;
-      if (this.#keeps ? room < this.#expected() + MIN_KEPT_READ_BYTES && !this.#wholeFrames(room) : this.#kept && room < MIN_READ_BYTES) {
+      if (this.#keeps ? room < Math.max(this.#reserved(), MIN_KEPT_READ_BYTES) && !this.#wholeFrames(room) : this.#kept && room < MIN_READ_BYTES) {
         bytes = this.#replace(this.#size(), 0);
       }
       // Else the next read goes after the frames kept: small frames share a buffer.
@@ -100,14 +100,16 @@ export class ReadBuffer {
     }
     if (this.#keeps) {
       // The sink keeps frames, so a frame begun near the end of this buffer would be moved whole to the next
-      // one. So no frame starts where one as large as the largest of the last ones would not fit: the reads stop
-      // that far before the buffer's end (a frame already begun is read to its end). A plaintext flood of small
-      // messages comes as bundles of up to 264 KiB: in buffers of 256 KiB read to their end, three quarters of
-      // the bytes received were copied once more. But where the frames are of one size, 16 KiB or more, and the
-      // room from the frame being read (or the next) to the buffer's end holds a whole number of them (a buffer
-      // sized so, see #size), they are read to its end: stopping a frame short of it, each buffer took a second
-      // read of a few bytes and its last frame's room was never used.
-      stop = this.#wholeFrames(bytes.length - this.#start) ? bytes.length : Math.min(bytes.length, Math.max(stop, bytes.length - this.#expected()));
+      // one. So while the last frame cut is large, no frame starts where one as large as the largest of the last
+      // ones would not fit: the reads stop that far before the buffer's end (a frame already begun is read to its
+      // end), or run to it once less than MIN_KEPT_READ_BYTES is left before that room (the room still holds the
+      // next frame whole). A plaintext flood of small messages comes as bundles of up to 264 KiB: in buffers of
+      // 256 KiB read to their end, three quarters of the bytes received were copied once more. After a small frame
+      // the reads run to the end (see #reserved). Where the frames are of one size, 16 KiB to 256 KiB, and the room
+      // from the frame being read (or the next) to the buffer's end holds a whole number of them (a buffer sized
+      // so, see #size), they are read to its end in one read.
+      const tail = bytes.length - this.#reserved();
+      stop = this.#wholeFrames(bytes.length - this.#start) || (stop < 0 && tail - this.#end < MIN_KEPT_READ_BYTES) ? bytes.length : Math.min(bytes.length, Math.max(stop, tail));
     } else stop = bytes.length;
     const at = this.#end;
     const last = this.#next;
@@ -155,20 +157,21 @@ export class ReadBuffer {
   /**
    * The size of a new buffer: {@link READ_BUFFER_BYTES}, cut down to a
    * whole number of frames when they are large ({@link ALIGN_READS_FROM_BYTES}
-   * or more) and two or more fit: the last frame's, or where the sink keeps
-   * frames the largest of the last ones (see {@link ReadBuffer.#aligned}). A
-   * flood of large frames of one size (64 KiB messages) then fills each
-   * buffer with whole frames: a buffer of 256 KiB took three frames of 64 KiB
-   * and the start of a fourth, which had to be moved to the next buffer (a
-   * copy of nearly 64 KiB every read: 7k of a plaintext bulk receiver's 71.5k
-   * instructions per 64 KiB message). Where the sink keeps frames larger than
-   * that: room for a full read and for a frame as large as the largest of
-   * the last ones (see `next`).
+   * or more, up to {@link READ_BUFFER_BYTES}): the last frame's, or where the
+   * sink keeps frames the largest of the last ones while the last is as
+   * large (see {@link ReadBuffer.#aligned}). A flood of large frames of one
+   * size (64 KiB messages) then fills each buffer with whole frames: a
+   * buffer of 256 KiB took three frames of 64 KiB and the start of a fourth,
+   * which had to be moved to the next buffer (a copy of nearly 64 KiB every
+   * read: 7k of a plaintext bulk receiver's 71.5k instructions per 64 KiB
+   * message). Where the sink keeps frames of other sizes: at least
+   * {@link READ_BUFFER_BYTES}, and the room kept for the next frame (see
+   * {@link ReadBuffer.#reserved}) and {@link MIN_KEPT_READ_BYTES} more.
    */
   #size(): number {
     if (this.#keeps) {
       const frame = this.#aligned();
-      if (frame === 0 || this.#frameSize !== frame) return Math.max(READ_BUFFER_BYTES, this.#expected() + MIN_READ_BYTES);
+      if (frame === 0 || this.#frameSize !== frame) return Math.max(READ_BUFFER_BYTES, this.#reserved() + MIN_KEPT_READ_BYTES);
       return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
     }
     const frame = this.#frameSize;
@@ -185,15 +188,31 @@ export class ReadBuffer {
   }
 
   /**
+   * The room kept at the end of a buffer of kept frames for the next frame:
+   * as large as the largest of the last ones while the last frame cut (or
+   * being read) is at least a quarter of that; none after a smaller one, so
+   * that the small frames after a large one are read on to the buffer's
+   * end. (Kept after small frames too, each buffer after a frame of 264 KiB
+   * was 328 KiB, of which small frames used the first 64 KiB: a frame of
+   * 264 KiB, then 128 KiB of 100 B frames, over and over, allocated 2.37
+   * times the bytes received, main's reader 1.35.)
+   */
+  #reserved(): number {
+    const expected = this.#expected();
+    return 4 * this.#frameSize < expected ? 0 : expected;
+  }
+
+  /**
    * The size buffers of kept frames are cut to a whole number of: the
-   * largest of the last frames, when it is {@link ALIGN_READS_FROM_BYTES} or
-   * more and two or more fit in {@link READ_BUFFER_BYTES}; else 0. (One frame
-   * per buffer would read a tick's bundles of up to 264 KiB, of several
-   * sizes, to the buffer's end, and move the start of the next one.)
+   * largest of the last frames, when it is {@link ALIGN_READS_FROM_BYTES} to
+   * {@link READ_BUFFER_BYTES}; else 0. One frame a buffer when only one fits:
+   * frames of one size from 128 KiB to 256 KiB each took a buffer of their
+   * size and 64 KiB more, in two reads. (Frames of several sizes are kept
+   * out by `#frameSize === frame`, the last frame being the largest.)
    */
   #aligned(): number {
     const frame = this.#expected();
-    return frame >= ALIGN_READS_FROM_BYTES && 2 * frame <= READ_BUFFER_BYTES ? frame : 0;
+    return frame >= ALIGN_READS_FROM_BYTES && frame <= READ_BUFFER_BYTES ? frame : 0;
   }
 
   /**
