@@ -299,7 +299,7 @@ export class EnvelopeReader {
   }
 
   /** The kind of the last envelope {@link EnvelopeReader.readBytes} read, "" before the first (Node only: undefined in a page's build). */
-  declare bytesKind: string;
+  declare bytesKind: string | undefined;
 
   /**
    * `bytes[start, end)` as a compact direct envelope of raw bytes on `link`,

@@ -397,7 +397,7 @@ export class EnvelopeCodec {
   }
 
   /** The kind of the envelope {@link EnvelopeCodec.readBytes} read last, "" before the first (Node only: undefined in a page's build). */
-  declare bytesKind: string;
+  declare bytesKind: string | undefined;
 
   /**
    * A compact direct envelope of raw bytes on a link that settled `lean/1`:

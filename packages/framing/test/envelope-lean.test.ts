@@ -249,7 +249,7 @@ function readsAsReference(inputs: Uint8Array[], maxSize: number): void {
     let direct: { kind: string; payload: Uint8Array } | undefined;
     const viaBytes = failure(() => {
       const payload = codec.readBytes!(input, 0, input.length, fromA);
-      direct = payload === undefined ? undefined : { kind: codec.bytesKind, payload: Uint8Array.from(payload) };
+      direct = payload === undefined ? undefined : { kind: codec.bytesKind!, payload: Uint8Array.from(payload) };
     });
     if (viaBytes !== "accepted") expect(viaBytes).toBe(reference);
     else if (direct === undefined) expect(input[0] !== 0x81 || input.length > maxSize).toBe(true);

@@ -359,7 +359,7 @@ export class PeerSession {
     }
     if (LEAN && bytes !== undefined) {
       const link = this.#link!;
-      this.#onMessage(codec.bytesKind, link.remote, link.local, bytes, undefined);
+      this.#onMessage(codec.bytesKind!, link.remote, link.local, bytes, undefined);
       return !this.isClosed || this.#draining !== undefined;
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
