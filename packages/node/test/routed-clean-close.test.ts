@@ -3,8 +3,9 @@ import type { Playground } from "../src/index.js";
 import type { RoutingLimits, RoutingRoom } from "../src/routing-room.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
-import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
+import { chain, FIXED, heard, routeHeader } from "./routed-helpers.js";
 import { stallingTransport, tcpNode } from "./tcp-helpers.js";
+import { forwardedPath, pause, routedErrorsOf } from "./fixtures/routed-setups.js";
 
 // A routed channel closed by one end (idle, evicted for room): the next send opens a new channel, and a message that
 // crossed the close is never lost in silence: it arrived, or its send rejected with a code, or the loss is reported
@@ -35,18 +36,6 @@ function roomOf(pg: Playground): RoutingRoom {
   const room = tuned.rooms.get(pg.peerId);
   if (room === undefined) throw new Error(`${pg.peerId} has made no routing room`);
   return room;
-}
-
-/** A node's `error` events, each as its code and the peer it names. */
-function routedErrorsOf(pg: Playground): { code: string; peerId: string | undefined }[] {
-  const errors: { code: string; peerId: string | undefined }[] = [];
-  pg.events.on("error", (e, peerId) => void errors.push({ code: e.code, peerId }));
-  return errors;
-}
-
-/** Lets what is under way settle for `ms` (for a check that nothing more comes). */
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
@@ -165,13 +154,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   it("a hop drops the reset of E's idle close: B's next send there arrives, or its loss is reported once naming E (before: resolved, never arrived, nothing reported)", async () => {
     // B - M - D - E, M a hand-driven forwarder: it drops the first reset towards B, the one E's idle close sends
     // after its authenticated end of stream. B's channel, half open, is still there for B's next send.
-    const b = await tcpNode(FIXED);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode(FIXED);
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    await heard(b, e);
-    await heard(e, b);
+    const { b, m, e } = await forwardedPath(FIXED);
     tuned.limits.set(e.peerId, { idleTimeoutMs: 200 });
     const errors = routedErrorsOf(b);
     const atE = collect<{ n: number }>(e, "note");
@@ -202,14 +185,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   it("a reset on an open channel (a hop's) is a loss: B's error event, XPPG_ERR_UNREACHABLE naming E, once; the next send opens a new channel", async () => {
     // A guard of existing behaviour (it passes on main too): a reset on an open channel is its loss.
     // B - M - D - E, M a hand-driven forwarder: it answers B's channel to E with a reset of its own making.
-    const b = await tcpNode(FIXED);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode(FIXED);
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    // Both ways: E's answers go back through D, which must have a route to B.
-    await heard(b, e);
-    await heard(e, b);
+    const { b, m, e } = await forwardedPath(FIXED);
     const errors = routedErrorsOf(b);
     const atE = collect<{ n: number }>(e, "note");
     await b.send("note", { n: 1 }, { to: e.peerId });

@@ -42,9 +42,9 @@ const readSizesArb = fc
 /**
  * Reads `frames` into `reader` as a socket with much waiting would: each read fills what `next()` offers, or, with
  * `perFrame`, stops at the end of a frame (each sent on its own, one read each). All are kept. Counts the reads and
- * the bytes of the buffers read into.
+ * the bytes of the buffers read into, and the bytes of frames begun in one buffer that were moved to the next.
  */
-function readAll(reader: ReadBuffer, frames: Uint8Array[], perFrame = false): { reads: number; allocated: number; received: number; buffers: ArrayBufferLike[] } {
+function readAll(reader: ReadBuffer, frames: Uint8Array[], perFrame = false): { reads: number; allocated: number; received: number; buffers: ArrayBufferLike[]; moved: number } {
   const wire = encodeFrames(frames);
   const ends: number[] = [];
   let end = 0;
@@ -52,10 +52,16 @@ function readAll(reader: ReadBuffer, frames: Uint8Array[], perFrame = false): { 
   const buffers: ArrayBufferLike[] = [];
   const kept: Uint8Array[] = [];
   let reads = 0;
+  let moved = 0;
+  let last: ArrayBufferLike | undefined;
   let at = 0;
   let index = 0;
   while (at < wire.byteLength) {
+    const held = reader.bufferedBytes;
     const room = reader.next();
+    // Bytes of a frame begun in one buffer, moved to a new one.
+    if (held > 0 && room.buffer !== last) moved += held;
+    last = room.buffer;
     if (!buffers.includes(room.buffer)) buffers.push(room.buffer);
     while (perFrame && ends[index]! <= at) index++;
     const n = Math.min(room.byteLength, (perFrame ? ends[index]! : wire.byteLength) - at);
@@ -67,7 +73,7 @@ function readAll(reader: ReadBuffer, frames: Uint8Array[], perFrame = false): { 
   expect(kept).toHaveLength(frames.length);
   kept.forEach((frame, i) => expect(Buffer.from(frame).equals(Buffer.from(frames[i]!)), `frame ${i}`).toBe(true));
   const allocated = buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
-  return { reads, allocated, received: wire.byteLength, buffers };
+  return { reads, allocated, received: wire.byteLength, buffers, moved };
 }
 
 describe("the TCP read buffer", () => {
@@ -149,25 +155,7 @@ describe("the TCP read buffer", () => {
   it("reads a flood of kept large frames of one size into buffers of whole frames: no frame's start is moved to the next buffer", () => {
     // 64 KiB messages as a plaintext node's bundles carry them, each read filling what it is offered (a socket with much waiting).
     const frames = Array.from({ length: 60 }, (_, i) => new Uint8Array(65_547).fill(i));
-    const wire = encodeFrames(frames);
-    const reader = new ReadBuffer(1024 * 1024);
-    const kept: Uint8Array[] = [];
-    let moved = 0;
-    let last: ArrayBufferLike | undefined;
-    let at = 0;
-    while (at < wire.byteLength) {
-      const held = reader.bufferedBytes;
-      const room = reader.next();
-      // Bytes of a frame begun in one buffer, moved to a new one.
-      if (held > 0 && room.buffer !== last) moved += held;
-      last = room.buffer;
-      const n = Math.min(room.byteLength, wire.byteLength - at);
-      room.set(wire.subarray(at, at + n));
-      at += n;
-      reader.received(n, (frame) => void kept.push(frame));
-    }
-    expect(kept).toHaveLength(frames.length);
-    kept.forEach((frame, i) => expect(Buffer.from(frame).equals(Buffer.from(frames[i]!)), `frame ${i}`).toBe(true));
+    const { moved } = readAll(new ReadBuffer(1024 * 1024), frames);
     // Only the first buffer, made before any frame's size was known, ends inside a frame.
     expect(moved).toBeLessThan(frames[0]!.byteLength);
   });
@@ -178,26 +166,7 @@ describe("the TCP read buffer", () => {
     // part and then moved whole to a buffer of its size: three quarters of the bytes were copied once more.
     const pattern = [270_285, 270_285, 270_285, 245_000, 16_000, 300, 270_285, 100];
     const frames = Array.from({ length: 64 }, (_, i) => new Uint8Array(pattern[i % pattern.length]!).fill(i));
-    const wire = encodeFrames(frames);
-    const reader = new ReadBuffer(1024 * 1024);
-    const kept: Uint8Array[] = [];
-    let moved = 0;
-    let reads = 0;
-    let last: ArrayBufferLike | undefined;
-    let at = 0;
-    while (at < wire.byteLength) {
-      const held = reader.bufferedBytes;
-      const room = reader.next();
-      if (held > 0 && room.buffer !== last) moved += held;
-      last = room.buffer;
-      const n = Math.min(room.byteLength, wire.byteLength - at);
-      room.set(wire.subarray(at, at + n));
-      at += n;
-      reads++;
-      reader.received(n, (frame) => void kept.push(frame));
-    }
-    expect(kept).toHaveLength(frames.length);
-    kept.forEach((frame, i) => expect(Buffer.from(frame).equals(Buffer.from(frames[i]!)), `frame ${i}`).toBe(true));
+    const { moved, reads } = readAll(new ReadBuffer(1024 * 1024), frames);
     // Only the first buffer, made before any frame's size was known, ends inside a frame.
     expect(moved).toBeLessThanOrEqual(READ_BUFFER_BYTES);
     // A read stops at a frame's end where the next frame could not fit after it: at most about one more read per frame.
