@@ -25,11 +25,11 @@
 import { execFileSync, fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RawPeer } from "./contenders/raw-peer.mjs";
+import { listenRawReceiver, RawPeer } from "./contenders/raw-peer.mjs";
 import { plainOptions, playgroundOf } from "./tree-playground.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -66,18 +66,7 @@ async function receiver(name, bursts) {
   let port;
   let stop;
   if (name === "raw") {
-    const sockets = new Set();
-    const server = createServer({ noDelay: true }, (socket) => {
-      sockets.add(socket);
-      new RawPeer(socket, onMessage);
-    });
-    server.listen({ host: "127.0.0.1", port: 0 });
-    await once(server, "listening");
-    port = server.address().port;
-    stop = () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((closed) => server.close(closed));
-    };
+    ({ port, stop } = await listenRawReceiver(onMessage));
   } else {
     const { Playground, tcpTransport } = await playgroundOf(tree);
     const pg = new Playground("receive-instructions", playgroundOptions(name, tcpTransport));

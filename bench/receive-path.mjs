@@ -79,19 +79,10 @@ async function receiver(trees) {
   for (let i = 0; i < trees.length; i++) {
     const onMessage = counter(i);
     if (trees[i] === "raw") {
-      const { RawPeer } = await import("./contenders/raw-peer.mjs");
-      const sockets = new Set();
-      const server = createServer({ noDelay: true }, (socket) => {
-        sockets.add(socket);
-        new RawPeer(socket, onMessage);
-      });
-      server.listen({ host: "127.0.0.1", port: 0 });
-      await once(server, "listening");
-      ports.push(server.address().port);
-      stops.push(() => {
-        for (const socket of sockets) socket.destroy();
-        return new Promise((done) => server.close(done));
-      });
+      const { listenRawReceiver } = await import("./contenders/raw-peer.mjs");
+      const { port, stop } = await listenRawReceiver(onMessage);
+      ports.push(port);
+      stops.push(stop);
     } else {
       const { Playground, tcpTransport } = await playgroundOf(trees[i]);
       const pg = new Playground("receive-path", plainOptions(tcpTransport, {}));

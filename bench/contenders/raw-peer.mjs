@@ -6,6 +6,9 @@
 // below the high-water mark, later otherwise). No limits, no validation: that
 // is what it saves. Not a contender itself (not listed in index.mjs).
 
+import { once } from "node:events";
+import { createServer } from "node:net";
+
 /** Same high-water mark as @xppg/transport-tcp's default, so the send policy is identical. */
 const HIGH_WATER_MARK = 1024 * 1024;
 const HEADER = 4;
@@ -152,6 +155,22 @@ function frameReader(onMessage) {
       }
     }
   };
+}
+
+/** A receiver on loopback for the bench tools that feed it frames: a RawPeer per connection, each frame to `onMessage`; `stop` ends them all. */
+export async function listenRawReceiver(onMessage) {
+  const sockets = new Set();
+  const server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    new RawPeer(socket, onMessage);
+  });
+  server.listen({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  const stop = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise((closed) => server.close(closed));
+  };
+  return { port: server.address().port, stop };
 }
 
 // Setup phase helpers: a server that accepts many connections and reads nothing.

@@ -159,6 +159,25 @@ export class EnvelopeReader {
     this.#maxSize = maxSize;
     this.#msgpack = msgpack;
     this.#maxPayloadDepth = maxPayloadDepth;
+    // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
+    if (LEAN) {
+      // Set before any read, so that the object's shape does not change at the first.
+      this.bytesKind = "";
+      (this as { readBytes: EnvelopeReader["readBytes"] }).readBytes = (bytes, start, end, link) => {
+        if (end - start > this.#maxSize || start >= end || bytes[start] !== (LEAN_MARKER | LEAN_BYTES) || link === undefined || link.lean !== true) return undefined;
+        if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
+          // As in `read`: this reader's reads end as the outermost `scopeReads` returns.
+          this.#scope = scopes;
+          if (withinEnd === null) withinEnd = this.#forgetView;
+          else withinEnds[withinCount++] = this.#forgetView;
+        }
+        this.bytesKind = readLeanKind(bytes, start, end);
+        // The read object holds no envelope from here on: `envelopeOf` refuses it.
+        this.#spent = true;
+        const pos = start + 2 + bytes[start + 1]!;
+        return this.#view(bytes, pos, end - pos);
+      };
+    }
   }
 
   /** See {@link EnvelopeCodec.read}. */
@@ -278,6 +297,21 @@ export class EnvelopeReader {
     }
     return this.#readBody(r, bytes, pos, end, (flags & FLAG_BYTES) !== 0);
   }
+
+  /** The kind of the last envelope {@link EnvelopeReader.readBytes} read, "" before the first (Node only: undefined in a page's build). */
+  declare bytesKind: string | undefined;
+
+  /**
+   * `bytes[start, end)` as a compact direct envelope of raw bytes on `link`,
+   * which settled `lean/1`: its payload, a view (its kind in `bytesKind`,
+   * its source and destination the link's two ends). Undefined, having read
+   * nothing, for any other envelope: `read` reads it (and refuses what it
+   * must). Throws as `read` does for a malformed kind. The view is handed
+   * back, not kept here: storing it into this long-lived reader cost a write
+   * barrier per message. Node only (set by the constructor, not a method: a
+   * page's build, which reads no compact envelope, carries none of it).
+   */
+  declare readonly readBytes: ((bytes: Uint8Array, start: number, end: number, link: EnvelopeLink | undefined) => Uint8Array | undefined) | undefined;
 
   /** The payload, `bytes[pos, end)` (raw bytes or one MessagePack value), into `r`, which is then whole. */
   #readBody(r: EnvelopeRead, bytes: Uint8Array, pos: number, end: number, raw: boolean): EnvelopeRead {

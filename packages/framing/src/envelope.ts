@@ -143,6 +143,17 @@ export class EnvelopeCodec {
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.#msgpack = createMsgpackCodec();
     this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack);
+    // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
+    if (LEAN) {
+      // Set before any read, so that the object's shape does not change at the first.
+      this.bytesKind = "";
+      const reader = this.#reader;
+      (this as { readBytes: EnvelopeCodec["readBytes"] }).readBytes = (bytes, start, end, link) => {
+        const payload = reader.readBytes!(bytes, start, end, link);
+        if (payload !== undefined) this.bytesKind = reader.bytesKind;
+        return payload;
+      };
+    }
   }
 
   /** Encodes an envelope. Throws `XPPG_ERR_UNENCODABLE_PAYLOAD` or `XPPG_ERR_FRAME_TOO_LARGE`. */
@@ -384,6 +395,20 @@ export class EnvelopeCodec {
   read(bytes: Uint8Array, start = 0, end = bytes.length, link?: EnvelopeLink): ReadEnvelope {
     return this.#reader.read(bytes, start, end, link);
   }
+
+  /** The kind of the envelope {@link EnvelopeCodec.readBytes} read last, "" before the first (Node only: undefined in a page's build). */
+  declare bytesKind: string | undefined;
+
+  /**
+   * A compact direct envelope of raw bytes on a link that settled `lean/1`:
+   * its payload (a view, valid as `read`'s), its kind in
+   * {@link EnvelopeCodec.bytesKind}; undefined, having read nothing, for any
+   * other envelope, read then with `read`. Throws as `read` does. For a
+   * receiver of many small messages of raw bytes: the payload is handed
+   * back, not stored. Node only: undefined in a page's build, which reads no
+   * compact envelope.
+   */
+  declare readonly readBytes: ((bytes: Uint8Array, start: number, end: number, link: EnvelopeLink | undefined) => Uint8Array | undefined) | undefined;
 
   /**
    * The whole envelope of what {@link EnvelopeCodec.read} returned last, called synchronously after that read (before any await or microtask, before the `scopeReads` it was made in returns, and before the codec's next read or decode).

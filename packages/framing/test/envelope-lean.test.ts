@@ -119,8 +119,37 @@ describe("the compact direct envelope (lean/1)", () => {
           expect(read.payload).toEqual(payload);
           at += envelopes[i]!.length;
         }
+        // The same run through readBytes (as a receiver of raw bytes reads it), on a codec of its own.
+        const direct = new EnvelopeCodec();
+        at = 0;
+        for (const [i, { kind, payload }] of messages.entries()) {
+          expect(direct.readBytes!(frame, at, at + envelopes[i]!.length, fromA)).toEqual(payload);
+          expect(direct.bytesKind).toBe(kind);
+          at += envelopes[i]!.length;
+        }
       }),
     );
+  });
+
+  it("readBytes hands back the payload of a compact message of raw bytes, a view of the bytes; the read before it is no longer the codec's to make whole", () => {
+    const codec = new EnvelopeCodec();
+    const payload = Uint8Array.from([1, 2, 3, 250]);
+    const frame = new Uint8Array(64);
+    const bytes = encode(codec, "bench", payload, toB);
+    frame.set(bytes, 7);
+    const other = encode(codec, "bench", { n: 1 }, toB);
+    const earlier = codec.read(other, 0, other.length, fromA);
+    const view = codec.readBytes!(frame, 7, 7 + bytes.length, fromA)!;
+    expect(codec.bytesKind).toBe("bench");
+    expect(Array.from(view)).toEqual(Array.from(payload));
+    // A plain Uint8Array over the frame's memory, not a copy.
+    expect(view.constructor).toBe(Uint8Array);
+    expect(view.buffer).toBe(frame.buffer);
+    expect(() => codec.envelopeOf(earlier)).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+    // Not raw bytes (a MessagePack payload), or the full layout: left to read, nothing read.
+    expect(codec.readBytes!(other, 0, other.length, fromA)).toBeUndefined();
+    const full = encode(codec, "bench", payload, { local: A, remote: B });
+    expect(codec.readBytes!(full, 0, full.length, fromA)).toBeUndefined();
   });
 
   it("is refused on a link that did not settle it, and without a link, whatever its size: XPPG_ERR_UNSUPPORTED_ENVELOPE_VERSION, saying so (not an older peer)", () => {
@@ -128,6 +157,8 @@ describe("the compact direct envelope (lean/1)", () => {
     const compact = encode(codec, "bench", new Uint8Array(20), toB);
     for (const bytes of [compact, compact.subarray(0, 4), Uint8Array.from([0x81]), Uint8Array.from([0x80, 0])]) {
       for (const link of [undefined, { local: B, remote: A }, { local: B, remote: A, lean: false }]) {
+        // readBytes leaves it to read, which refuses it.
+        expect(codec.readBytes!(bytes, 0, bytes.length, link)).toBeUndefined();
         for (const read of [() => codec.read(bytes, 0, bytes.length, link), () => codec.decode(bytes, 0, bytes.length, link)]) {
           expect(read).toThrow(
             expect.objectContaining({
@@ -213,6 +244,20 @@ function readsAsReference(inputs: Uint8Array[], maxSize: number): void {
     expect(read).toBe(reference);
     expect(read.startsWith("untyped")).toBe(false);
     expect(got).toEqual(want);
+    // readBytes: a compact envelope of raw bytes gives read's kind and payload; any other, nothing read (read takes
+    // it); and what read refuses, it refuses the same way (or leaves to read).
+    let direct: { kind: string; payload: Uint8Array } | undefined;
+    const viaBytes = failure(() => {
+      const payload = codec.readBytes!(input, 0, input.length, fromA);
+      direct = payload === undefined ? undefined : { kind: codec.bytesKind!, payload: Uint8Array.from(payload) };
+    });
+    if (viaBytes !== "accepted") expect(viaBytes).toBe(reference);
+    else if (direct === undefined) expect(input[0] !== 0x81 || input.length > maxSize).toBe(true);
+    else {
+      expect(input[0]).toBe(0x81);
+      expect(reference).toBe("accepted");
+      expect(want).toMatchObject({ kind: direct.kind, payload: direct.payload, source: A, destination: B });
+    }
   }
 }
 

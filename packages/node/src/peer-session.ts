@@ -353,12 +353,21 @@ export class PeerSession {
       return false;
     }
     const codec = this.#host.codec;
-    let read: ReadEnvelope;
+    let read!: ReadEnvelope;
+    let bytes: Uint8Array | undefined;
     try {
-      read = codec.read(data, start, end, this.#link);
+      // A message of raw bytes from the peer in the compact layout (nearly all of a plaintext link's traffic): its
+      // payload comes back from the codec, not through its read object (a write barrier per message to store it there).
+      if (LEAN && this.#phase === "open" && this.#draining === undefined) bytes = codec.readBytes!(data, start, end, this.#link);
+      if (!LEAN || bytes === undefined) read = codec.read(data, start, end, this.#link);
     } catch (error) {
       this.close(error as XppgError);
       return false;
+    }
+    if (LEAN && bytes !== undefined) {
+      const link = this.#link!;
+      this.#onMessage(codec.bytesKind!, link.remote, link.local, bytes, undefined);
+      return !this.isClosed || this.#draining !== undefined;
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
     if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);

@@ -197,4 +197,53 @@ describe("the compact direct envelope (lean/1) between nodes", () => {
       expect(errors[0]!.message).toMatch(/malformed envelope: its (kind|payload)|MessagePack/);
     }
   });
+
+  it("a compact envelope of raw bytes (read by the codec's readBytes) gets the same checks: reserved and unknown kinds, hello and welcome out of turn drop the peer; the node goes on", async () => {
+    const target = await started({ limits: { banThreshold: Number.MAX_SAFE_INTEGER } });
+    const payload = Uint8Array.from([1, 2, 3, 250]);
+    for (const kind of ["xppg/hello", "xppg/welcome", "xppg/no-such-kind", "xppg/bye"]) {
+      for (const layout of ["full", "compact"] as const) {
+        const errors = errorsOf(target);
+        const { raw } = await rawPeer(target, NODE_CAPABILITIES);
+        const bytes = layout === "full" ? raw.envelope(kind, payload) : compact(raw, target, kind, payload);
+        // The compact layout's first byte says raw bytes (0x81): the envelope readBytes reads.
+        if (layout === "compact") expect(bytes[4]).toBe(0x81);
+        await raw.conn.send(bytes);
+        await raw.conn.closed;
+        await until(() => errors.length > 0, 5000, `the error for ${kind} (${layout})`);
+        expect(errors.map((e) => e.code), `${kind} (${layout})`).toEqual(["XPPG_ERR_PROTOCOL_VIOLATION"]);
+        expect(target.peers.some((p) => p.peerId === raw.peerId)).toBe(false);
+      }
+    }
+    // And after all of them, a peer that keeps the rules is heard.
+    const { raw } = await rawPeer(target, NODE_CAPABILITIES);
+    const got: Uint8Array[] = [];
+    target.on("bench", (_src, _kind, data) => void got.push(Uint8Array.from(data as Uint8Array)));
+    await raw.conn.send(compact(raw, target, "bench", payload));
+    await until(() => got.length === 1, 5000, "the message of a peer keeping the rules");
+    expect(got).toEqual([payload]);
+    void raw.conn.close();
+  });
+
+  it("a compact envelope of raw bytes larger than the node's limit drops only its peer, with the size error", async () => {
+    const maxFrameSize = 4096;
+    const target = await started({ limits: { banThreshold: Number.MAX_SAFE_INTEGER, maxFrameSize } });
+    const other = await rawPeer(target, NODE_CAPABILITIES);
+    const errors = errorsOf(target);
+    const { raw } = await rawPeer(target, NODE_CAPABILITIES);
+    const out = new Uint8Array(2 * maxFrameSize);
+    const n = new EnvelopeCodec({ maxSize: 2 * maxFrameSize }).encodeFieldsInto(out, 0, "bench", raw.peerId, target.peerId, 1, 0, new Uint8Array(maxFrameSize), undefined, { local: raw.peerId, remote: target.peerId, lean: true });
+    expect(out[0]).toBe(0x81);
+    await raw.conn.send(RawPeer.bundle(out.slice(0, n)));
+    await raw.conn.closed;
+    await until(() => errors.length > 0, 5000, "the size error");
+    expect(errors.map((e) => e.code)).toEqual(["XPPG_ERR_FRAME_TOO_LARGE"]);
+    // The other peer is still open and heard.
+    const got: Uint8Array[] = [];
+    target.on("bench", (_src, _kind, data) => void got.push(Uint8Array.from(data as Uint8Array)));
+    await other.raw.conn.send(compact(other.raw, target, "bench", Uint8Array.of(7)));
+    await until(() => got.length === 1, 5000, "the other peer's message");
+    expect(got).toEqual([Uint8Array.of(7)]);
+    void other.raw.conn.close();
+  });
 });

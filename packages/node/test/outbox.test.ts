@@ -1,5 +1,6 @@
 import { Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Playground } from "../src/index.js";
 import { collect, stopNodesAfterEach } from "./helpers.js";
 import { leftOf, tcpNode, tcpRawPeer } from "./tcp-helpers.js";
 
@@ -21,6 +22,27 @@ async function connectedPair(limits: { maxFrameSize?: number } = {}) {
 /** No heartbeat drop during these tests: only the rules under test may drop a peer. */
 const quietHeartbeat = { intervalMs: 60_000, timeoutMs: 120_000 };
 
+/**
+ * A 3 MiB send from `pg` (past the outbox's high-water mark, 1 MiB) to a raw peer that reads nothing: it waits. What
+ * it came to, once settled: `value` "resolved" or the error, `code` "resolved" or the error's code.
+ */
+async function sendToPausedPeer(pg: Playground) {
+  const raw = await tcpRawPeer(pg);
+  await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
+  raw.conn.pause();
+  const o: { value: { code?: string; message: string } | "resolved" | undefined; code: string | undefined } = { value: undefined, code: undefined };
+  pg.send("blob", new Uint8Array(3 * 1024 * 1024), { to: raw.peerId }).then(
+    () => {
+      o.value = o.code = "resolved";
+    },
+    (error: { code?: string; message: string }) => {
+      o.value = error;
+      o.code = error.code;
+    },
+  );
+  return { raw, o };
+}
+
 describe("outbox (real TCP)", () => {
   it("a send whose at-once write passes the node-wide maxQueuedBytes rejects with the closed code (XPPG_ERR_CONNECTION_CLOSED) instead of hanging", async () => {
     const pg = await tcpNode({
@@ -28,50 +50,28 @@ describe("outbox (real TCP)", () => {
       limits: { maxFrameSize: 4 * 1024 * 1024, maxQueuedBytes: 2 * 1024 * 1024, writeStallTimeoutMs: 120_000 },
     });
     const left = leftOf(pg);
-    const raw = await tcpRawPeer(pg);
-    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
-    raw.conn.pause();
-    let outcome: string | undefined;
-    pg.send("blob", new Uint8Array(3 * 1024 * 1024), { to: raw.peerId }).then(
-      () => (outcome = "resolved"),
-      (error: { code?: string }) => (outcome = error.code),
-    );
+    const { raw, o } = await sendToPausedPeer(pg);
     // The peer is dropped by the node-wide bound; the send must settle (it used to wait forever).
     await vi.waitFor(() => expect(left).toEqual([{ peerId: raw.peerId, code: "XPPG_ERR_SLOW_PEER" }]), { timeout: 5000 });
     // The connection closed under it, this node running: XPPG_ERR_CONNECTION_CLOSED (before: XPPG_ERR_STOPPED, as if this node had stopped).
-    await vi.waitFor(() => expect(outcome).toBe("XPPG_ERR_CONNECTION_CLOSED"), { timeout: 5000 });
+    await vi.waitFor(() => expect(o.code).toBe("XPPG_ERR_CONNECTION_CLOSED"), { timeout: 5000 });
     expect(pg.running).toBe(true);
   });
 
   it("a send waiting for a peer that does not read rejects with XPPG_ERR_STOPPED when this node stops (its own stop, not the connection's)", async () => {
     const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { maxFrameSize: 4 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
-    const raw = await tcpRawPeer(pg);
-    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
-    raw.conn.pause();
-    let outcome: string | undefined;
     // Past the outbox's high-water mark (1 MiB), to a reader that takes nothing: it waits.
-    pg.send("blob", new Uint8Array(3 * 1024 * 1024), { to: raw.peerId }).then(
-      () => (outcome = "resolved"),
-      (error: { code?: string }) => (outcome = error.code),
-    );
+    const { o } = await sendToPausedPeer(pg);
     await Promise.resolve();
-    expect(outcome).toBeUndefined();
+    expect(o.code).toBeUndefined();
     await pg.stop();
-    await vi.waitFor(() => expect(outcome).toBe("XPPG_ERR_STOPPED"), { timeout: 5000 });
+    await vi.waitFor(() => expect(o.code).toBe("XPPG_ERR_STOPPED"), { timeout: 5000 });
   });
 
-  /** A 3 MiB send (past the outbox's mark, 1 MiB) to a raw peer that reads nothing: it waits. Its outcome, once settled. */
+  /** A node's 3 MiB send to a raw peer that reads nothing (`sendToPausedPeer`), seen still waiting. */
   async function waitingSend() {
     const pg = await tcpNode({ heartbeat: quietHeartbeat, limits: { maxFrameSize: 4 * 1024 * 1024, writeStallTimeoutMs: 120_000 } });
-    const raw = await tcpRawPeer(pg);
-    await vi.waitFor(() => expect(pg.peers).toHaveLength(1));
-    raw.conn.pause();
-    const o: { value: { code?: string; message: string } | "resolved" | undefined } = { value: undefined };
-    const big = new Uint8Array(3 * 1024 * 1024);
-    pg.send("blob", big, { to: raw.peerId }).then(
-      () => void (o.value = "resolved"),
-      (error: { code?: string; message: string }) => void (o.value = error),
-    );
+    const { raw, o } = await sendToPausedPeer(pg);
     await Promise.resolve();
     expect(o.value).toBeUndefined();
     return { pg, raw, o };

@@ -5,6 +5,7 @@ import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
 import { stallingTransport, tcpNode } from "./tcp-helpers.js";
+import { forwardedPath, pause, routedErrorsOf } from "./fixtures/routed-setups.js";
 
 // A routed channel closed by one end (idle, evicted for room) closes gracefully (README, "Routed unicast"): that end's
 // authenticated end of stream, the other end's in answer after what it was sending, no reset, no error event at
@@ -49,13 +50,6 @@ function roomOf(pg: Playground): RoutingRoom {
   return room;
 }
 
-/** A node's `error` events, each as its code and the peer it names. */
-function routedErrorsOf(pg: Playground): { code: string; peerId: string | undefined }[] {
-  const errors: { code: string; peerId: string | undefined }[] = [];
-  pg.events.on("error", (e, peerId) => void errors.push({ code: e.code, peerId }));
-  return errors;
-}
-
 /**
  * A short `routedOpenTimeoutMs` for the nodes of the clean-close tests: a close the other end did not answer is reset
  * at this bound, so a test waits past it (`pastBound`) before it checks that no error came.
@@ -71,11 +65,6 @@ function pastBound(): Promise<void> {
 /** The graceful closes of these nodes' rooms that ended in a reset (no answer within the bound, evicted unanswered). */
 function closesReset(...nodes: Playground[]): number[] {
   return nodes.map((pg) => RoutingRoom.closingOf(roomOf(pg)).reset);
-}
-
-/** Lets what is under way settle for `ms` (for a check that nothing more comes). */
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
@@ -252,13 +241,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     // B - M - D - E, M a hand-driven forwarder: it drops the first empty record towards B (a data packet whose body is
     // only the 16-byte tag), the authenticated end of stream of E's idle close. B does not know E closed: its next send
     // goes on the channel, which E still reads until its bound, and then resets (a loss at B, reported once).
-    const b = await tcpNode(FIXED);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode(FIXED);
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    await heard(b, e);
-    await heard(e, b);
+    const { b, m, e } = await forwardedPath(FIXED);
     tuned.limits.set(e.peerId, { idleTimeoutMs: 200 });
     const errors = routedErrorsOf(b);
     const atE = collect<{ n: number }>(e, "note");
@@ -359,14 +342,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   it("a reset on an open channel (a hop's) is a loss: B's error event, XPPG_ERR_UNREACHABLE naming E, once; the next send opens a new channel", async () => {
     // A guard of existing behaviour (it passes on main too): a reset on an open channel is its loss.
     // B - M - D - E, M a hand-driven forwarder: it answers B's channel to E with a reset of its own making.
-    const b = await tcpNode(FIXED);
-    const d = await tcpNode(FIXED);
-    const e = await tcpNode(FIXED);
-    await e.join(`tcp://127.0.0.1:${d.port}`);
-    const m = await HostileForwarder.between(b, d);
-    // Both ways: E's answers go back through D, which must have a route to B.
-    await heard(b, e);
-    await heard(e, b);
+    const { b, m, e } = await forwardedPath(FIXED);
     const errors = routedErrorsOf(b);
     const atE = collect<{ n: number }>(e, "note");
     await b.send("note", { n: 1 }, { to: e.peerId });

@@ -2,25 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { Playground, PlaygroundOptions } from "../src/index.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
-import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
+import { chain, FIXED, heard, routeHeader } from "./routed-helpers.js";
 import { errorsOf, stallingTransport, tcpNode } from "./tcp-helpers.js";
+import { firstNote, forwardedPath, type Outcome, outcomeOf, pause, routedErrorsOf, routedToC, sendsAtStop } from "./fixtures/routed-setups.js";
 
 // A routed channel's loss is reported once: by the rejection of a send the user awaits that waited on the channel
 // (wherever it waited), else by the node's `error` event naming the peer (README, "Routed unicast").
 
 stopNodesAfterEach();
-
-type Outcome = "resolved" | (Error & { code?: string });
-
-/** What a send came to, once it settles. */
-function outcomeOf(sent: Promise<unknown>): { readonly value: Outcome | undefined } {
-  const o: { value: Outcome | undefined } = { value: undefined };
-  sent.then(
-    () => void (o.value = "resolved"),
-    (error: Error & { code?: string }) => void (o.value = error),
-  );
-  return o;
-}
 
 /** The outbox's high-water mark towards a neighbour (outbox.ts, SESSION_HIGH_WATER_MARK). */
 const OUTBOX_MARK = 1 << 20;
@@ -42,33 +31,6 @@ async function sendUntilHeld(from: Playground, to: string, link: { readonly held
     await until(() => o.value !== undefined || link.heldBytes > OUTBOX_MARK, 10_000, "the send settles or the link holds past the mark");
   }
   return { held: outcomeOf(from.send("note", { n: 100, big }, { to })), before };
-}
-
-/** A node's `error` events, each as its code and the peer it names. */
-function routedErrorsOf(pg: Playground): { code: string; peerId: string | undefined }[] {
-  const errors: { code: string; peerId: string | undefined }[] = [];
-  pg.events.on("error", (e, peerId) => void errors.push({ code: e.code, peerId }));
-  return errors;
-}
-
-/** Lets what is under way settle for `ms` (for a check that nothing more comes). */
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Sends the first note from `from` to `to` and waits until `to` has it; returns what `to` receives. */
-async function firstNote(from: Playground, to: Playground, name: string): Promise<{ src: string; payload: { n: number } }[]> {
-  const at = collect<{ n: number }>(to, "note");
-  await from.send("note", { n: 0 }, { to: to.peerId });
-  await until(() => at.length === 1, 10_000, `the first note at ${name}`);
-  return at;
-}
-
-/** A - B - C, with a first note of A's received at C. */
-async function routedToC(): Promise<{ a: Playground; b: Playground; c: Playground; atC: { src: string; payload: { n: number } }[] }> {
-  const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
-  await heard(a, c);
-  return { a, b, c, atC: await firstNote(a, c, "C") };
 }
 
 /** B, the middle of A - B - C, stops, and A and C see it leave. */
@@ -101,19 +63,6 @@ async function stallablePath(limits: PlaygroundOptions["limits"] = {}): Promise<
   await e.join(`tcp://127.0.0.1:${m.port}`);
   await heard(b, e);
   return { link, b, m, e };
-}
-
-/** B - M - D - E, M a hand-driven forwarder between B (made with `options`) and D. */
-async function forwardedPath(options: PlaygroundOptions): Promise<{ b: Playground; m: HostileForwarder; d: Playground; e: Playground }> {
-  const b = await tcpNode(options);
-  const d = await tcpNode(FIXED);
-  const e = await tcpNode(FIXED);
-  await e.join(`tcp://127.0.0.1:${d.port}`);
-  const m = await HostileForwarder.between(b, d);
-  // Both ways: E's answers go back through D, which must have a route to B.
-  await heard(b, e);
-  await heard(e, b);
-  return { b, m, d, e };
 }
 
 /**
@@ -343,22 +292,7 @@ describe("sends waiting on a moving link when the node stops", { timeout: 30_000
   it("each one C receives resolved at A, and none that rejected (XPPG_ERR_STOPPED) reaches C (before: all four rejected and C received them)", async () => {
     const { a, b, c, atC } = await routedToC();
     // Four 300 KB notes in one tick, past what the secure channel sends ahead (512 KiB): the later ones wait at the stop.
-    const big = new Uint8Array(300_000);
-    const sent = [1, 2, 3, 4].map((n) => outcomeOf(a.send("note", { n, big }, { to: c.peerId })));
-    await a.stop();
-    await until(() => sent.every((o) => o.value !== undefined), 10_000, "A's sends settle at its stop");
-    // What A's stop flushed is on its way through B: C has it once B has passed on what came before A left.
-    await until(() => b.peers.length === 1, 10_000, "B sees A leave");
-    await pause(200);
-    const received = atC.map((x) => x.payload.n).filter((n) => n > 0);
-    const outcomes = sent.map((o) => (o.value === "resolved" ? "resolved" : o.value!.code));
-    for (const [i, o] of outcomes.entries()) {
-      if (o === "resolved") expect(received, `note ${i + 1} resolved at A`).toContain(i + 1);
-      else {
-        expect(o).toBe("XPPG_ERR_STOPPED");
-        expect(received, `note ${i + 1} rejected at A`).not.toContain(i + 1);
-      }
-    }
+    await sendsAtStop(a, b, c, atC);
   });
 });
 

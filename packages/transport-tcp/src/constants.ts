@@ -41,11 +41,25 @@ export const TCP_ADDRESS_FORM = "tcp://host:port (tcp://127.0.0.1:7337, tcp://[:
 export const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Frames this large or larger set the size of the next read buffer for kept
- * frames: a whole number of them, at most {@link READ_BUFFER_BYTES}, so that
- * a flood of such frames of one size is never split between two buffers.
+ * Frames this large or larger set the size of the next read buffer: a whole
+ * number of them, at most {@link READ_BUFFER_BYTES}, so that a flood of such
+ * frames of one size is never split between two buffers. Of the last
+ * frame's size; where the sink keeps frames, of the largest of the last
+ * ones, while the last is as large (see
+ * `read-buffer.ts`).
  */
 export const ALIGN_READS_FROM_BYTES = 16 * 1024;
+
+/**
+ * Where the sink keeps frames, a read buffer goes on being read into while
+ * this much is free before the room kept at its end for the next frame (as
+ * large as the largest of the last ones, while the last is large), then to
+ * its end while that room is free; with less, the next read goes to a new
+ * buffer, of that room and this much more (at least READ_BUFFER_BYTES). So a
+ * run of small frames leaves at most this much of a buffer unused, and a
+ * frame after small ones of up to this many bytes still fits whole.
+ */
+export const MIN_KEPT_READ_BYTES = 16 * 1024;
 
 /** Room offered to each socket read, at least: Node's own read size. */
 export const MIN_READ_BYTES = 64 * 1024;

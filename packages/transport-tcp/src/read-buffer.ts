@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
-import { ALIGN_READS_FROM_BYTES, READ_BUFFER_BYTES, MIN_READ_BYTES } from "./constants.js";
+import { ALIGN_READS_FROM_BYTES, BATCH_BYTES, READ_BUFFER_BYTES, MIN_KEPT_READ_BYTES, MIN_READ_BYTES } from "./constants.js";
 
 /**
  * The socket's read memory, reused: the socket reads into it, after the
@@ -35,8 +35,23 @@ export class ReadBuffer {
    */
   #next: Buffer | null = null;
   #nextAt = -1;
+  #nextStop = -1;
+  /** The sink kept the last frame (a plaintext node keeps every one; a secure channel keeps none). */
+  #keeps = false;
   /** Size (with its header) of the last frame cut, or of the one being read: a new buffer is a whole number of these (see {@link ReadBuffer.#size}). */
   #frameSize = 0;
+  /**
+   * The largest frame (with its header) of at most {@link BATCH_BYTES} cut
+   * from the current buffer, and from the one before it: the size the next
+   * frame is expected to have at most (see {@link ReadBuffer.#expected}),
+   * remembered over two buffers so that a burst's last, smaller frames do
+   * not make it forget the burst's. A larger frame gets a buffer of its own
+   * whatever room is kept for it, so it is not counted: after one frame of
+   * 1 MiB, each new buffer was 1 MiB and 64 KiB more, of which the reads of
+   * small frames used the first 64 KiB.
+   */
+  #largestHere = 0;
+  #largestBefore = 0;
 
   constructor(maxFrameSize: number) {
     this.#maxFrameSize = maxFrameSize;
@@ -50,11 +65,15 @@ export class ReadBuffer {
   /** The memory the socket reads into next: after the bytes held, with room for at least one large read. */
   next(): Buffer {
     let bytes = this.#bytes;
+    // Where the memory handed out ends: the buffer's end, or (see below) before it.
+    let stop = -1;
     if (this.#start === this.#end) {
       if (!this.#kept) {
         this.#start = 0;
         this.#end = 0;
-      } else if (bytes.length - this.#end < MIN_READ_BYTES) {
+      }
+      const room = bytes.length - this.#end;
+      if (this.#keeps ? room < Math.max(this.#reserved(), MIN_KEPT_READ_BYTES) && !this.#wholeFrames(room) : this.#kept && room < MIN_READ_BYTES) {
         bytes = this.#replace(this.#size(), 0);
       }
       // Else the next read goes after the frames kept: small frames share a buffer.
@@ -76,13 +95,29 @@ export class ReadBuffer {
           bytes = this.#replace(Math.max(this.#size(), need), held);
         }
       }
+      // The frame being read may end past where the reads of a sink that keeps frames stop (below): it is read to its end.
+      stop = this.#start + frame;
     }
+    if (this.#keeps) {
+      // The sink keeps frames, so a frame begun near the end of this buffer would be moved whole to the next
+      // one. So while the last frame cut is large, no frame starts where one as large as the largest of the last
+      // ones would not fit: the reads stop that far before the buffer's end (a frame already begun is read to its
+      // end), or run to it once less than MIN_KEPT_READ_BYTES is left before that room (the room still holds the
+      // next frame whole). A plaintext flood of small messages comes as bundles of up to 264 KiB: in buffers of
+      // 256 KiB read to their end, three quarters of the bytes received were copied once more. After a small frame
+      // the reads run to the end (see #reserved). Where the frames are of one size, 16 KiB to 256 KiB, and the room
+      // from the frame being read (or the next) to the buffer's end holds a whole number of them (a buffer sized
+      // so, see #size), they are read to its end in one read.
+      const tail = bytes.length - this.#reserved();
+      stop = this.#wholeFrames(bytes.length - this.#start) || (stop < 0 && tail - this.#end < MIN_KEPT_READ_BYTES) ? bytes.length : Math.min(bytes.length, Math.max(stop, tail));
+    } else stop = bytes.length;
     const at = this.#end;
     const last = this.#next;
-    if (last !== null && at === this.#nextAt) return last;
-    const memory = bytes.subarray(at);
+    if (last !== null && at === this.#nextAt && stop === this.#nextStop) return last;
+    const memory = bytes.subarray(at, stop);
     this.#next = memory;
     this.#nextAt = at;
+    this.#nextStop = stop;
     return memory;
   }
 
@@ -101,11 +136,15 @@ export class ReadBuffer {
       if (size > this.#maxFrameSize) throw frameTooLargeError(size, this.#maxFrameSize, "received");
       const frameEnd = pos + FRAME_HEADER_SIZE + size;
       if (frameEnd > end) break;
-      this.#frameSize = FRAME_HEADER_SIZE + size;
+      const whole = FRAME_HEADER_SIZE + size;
+      this.#frameSize = whole;
+      if (whole > this.#largestHere && whole <= BATCH_BYTES) this.#largestHere = whole;
       const frame = bytes.subarray(pos + FRAME_HEADER_SIZE, frameEnd);
       pos = frameEnd;
       this.#start = pos;
-      if (onFrame(frame) !== FRAME_RELEASED) this.#kept = true;
+      const keeps = onFrame(frame) !== FRAME_RELEASED;
+      this.#keeps = keeps;
+      if (keeps) this.#kept = true;
     }
     this.#start = pos;
   }
@@ -116,18 +155,75 @@ export class ReadBuffer {
   }
 
   /**
-   * The size of a new buffer for kept frames: {@link READ_BUFFER_BYTES}, cut
-   * down to a whole number of the last frame's size when that frame is large
-   * ({@link ALIGN_READS_FROM_BYTES} or more). A flood of large frames of one
+   * The size of a new buffer: {@link READ_BUFFER_BYTES}, cut down to a
+   * whole number of frames when they are large ({@link ALIGN_READS_FROM_BYTES}
+   * or more, up to {@link READ_BUFFER_BYTES}): the last frame's, or where the
+   * sink keeps frames the largest of the last ones while the last is as
+   * large (see {@link ReadBuffer.#aligned}). A flood of large frames of one
    * size (64 KiB messages) then fills each buffer with whole frames: a
    * buffer of 256 KiB took three frames of 64 KiB and the start of a fourth,
    * which had to be moved to the next buffer (a copy of nearly 64 KiB every
-   * read: 7k of a plaintext bulk receiver's 71.5k instructions per 64 KiB message).
+   * read: 7k of a plaintext bulk receiver's 71.5k instructions per 64 KiB
+   * message). Where the sink keeps frames of other sizes: at least
+   * {@link READ_BUFFER_BYTES}, and the room kept for the next frame (see
+   * {@link ReadBuffer.#reserved}) and {@link MIN_KEPT_READ_BYTES} more.
    */
   #size(): number {
+    if (this.#keeps) {
+      const frame = this.#aligned();
+      if (frame === 0 || this.#frameSize !== frame) return Math.max(READ_BUFFER_BYTES, this.#reserved() + MIN_KEPT_READ_BYTES);
+      return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
+    }
     const frame = this.#frameSize;
     if (frame < ALIGN_READS_FROM_BYTES || frame > READ_BUFFER_BYTES) return READ_BUFFER_BYTES;
     return READ_BUFFER_BYTES - (READ_BUFFER_BYTES % frame);
+  }
+
+  /**
+   * The largest frame (with its header, at most {@link BATCH_BYTES}) cut
+   * from this buffer or the one before it: what the next may be.
+   */
+  #expected(): number {
+    return Math.max(this.#largestHere, this.#largestBefore);
+  }
+
+  /**
+   * The room kept at the end of a buffer of kept frames for the next frame:
+   * as large as the largest of the last ones while the last frame cut (or
+   * being read) is at least a quarter of that; none after a smaller one, so
+   * that the small frames after a large one are read on to the buffer's
+   * end. (Kept after small frames too, each buffer after a frame of 264 KiB
+   * was 328 KiB, of which small frames used the first 64 KiB: a frame of
+   * 264 KiB, then 128 KiB of 100 B frames, over and over, allocated 2.37
+   * times the bytes received, main's reader 1.35.)
+   */
+  #reserved(): number {
+    const expected = this.#expected();
+    return 4 * this.#frameSize < expected ? 0 : expected;
+  }
+
+  /**
+   * The size buffers of kept frames are cut to a whole number of: the
+   * largest of the last frames, when it is {@link ALIGN_READS_FROM_BYTES} to
+   * {@link READ_BUFFER_BYTES}; else 0. One frame a buffer when only one fits:
+   * frames of one size from 128 KiB to 256 KiB each took a buffer of their
+   * size and 64 KiB more, in two reads. (Frames of several sizes are kept
+   * out by `#frameSize === frame`, the last frame being the largest.)
+   */
+  #aligned(): number {
+    const frame = this.#expected();
+    return frame >= ALIGN_READS_FROM_BYTES && frame <= READ_BUFFER_BYTES ? frame : 0;
+  }
+
+  /**
+   * `room` bytes from the start of the frame being read (or of the next) to
+   * the buffer's end are a whole number of the frames the sink keeps, which
+   * are of one size (the last is as large as the largest of the last ones):
+   * the reads may run to the buffer's end, no frame will be split.
+   */
+  #wholeFrames(room: number): boolean {
+    const frame = this.#aligned();
+    return frame !== 0 && this.#frameSize === frame && room > 0 && room % frame === 0;
   }
 
   /** Where the frame being read ends, counted from #start (just its header while that is incomplete). */
@@ -144,6 +240,8 @@ export class ReadBuffer {
     const next = Buffer.allocUnsafeSlow(size);
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
     this.#bytes = next;
+    this.#largestBefore = this.#largestHere;
+    this.#largestHere = 0;
     this.#view = plain(next);
     this.#next = null;
     this.#start = 0;
