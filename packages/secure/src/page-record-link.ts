@@ -11,6 +11,7 @@ import { connectionClosedError, type LinkController } from "@xppg/transport/adap
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
+import { endCountRecord, readEndCount } from "./end-count.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -85,7 +86,12 @@ export class PageRecordLink implements RecordLayer {
   #endSent = false;
   /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
   #writeEnded = false;
-  readonly #onRemoteEnd: (() => void) | undefined;
+  readonly #onRemoteEnd: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`. */
+  readonly #countedEnd: boolean;
+  /** Records of frames sealed (`recordsSent`), and decoded. */
+  #recordsOut = 0;
+  #dataIn = 0;
   #linkClosed = false;
 
   constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
@@ -103,6 +109,7 @@ export class PageRecordLink implements RecordLayer {
     this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onRemoteEnd = options.onRemoteEnd;
+    this.#countedEnd = options.countedEnd === true;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -145,6 +152,11 @@ export class PageRecordLink implements RecordLayer {
     void this.#handed.then(() => this.#conn.close(this.#fault));
   }
 
+  /** `SecureConnection.recordsSent`: counted at the seal, each handed below after the ones before it. */
+  get recordsSent(): number {
+    return this.#recordsOut;
+  }
+
   /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
   closeWrite(): void {
     if (this.#sendClosed) return;
@@ -163,7 +175,8 @@ export class PageRecordLink implements RecordLayer {
     if (this.#endSent) return;
     this.#endSent = true;
     this.#flush();
-    void this.#seal(EMPTY);
+    // As `RecordLink`: counting the peer's records decoded so far, when asked to.
+    void this.#seal(this.#countedEnd ? endCountRecord(this.#dataIn) : EMPTY);
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -220,6 +233,7 @@ export class PageRecordLink implements RecordLayer {
         }
       }
       left -= record.byteLength;
+      this.#recordsOut++;
       const sealed = this.#seal(record);
       if (left === 0) {
         this.#sealing++;
@@ -317,12 +331,15 @@ export class PageRecordLink implements RecordLayer {
     if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? "it came after the peer's authenticated end of stream" : []));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
     if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
-    if (plain.byteLength === 0) {
+    // As `RecordLink`: the end of stream, empty or counting, then a microtask on.
+    const counted = plain.byteLength === 0 || !this.#decoder.idle ? undefined : readEndCount(plain);
+    if (plain.byteLength === 0 || counted !== undefined) {
       this.#endReceived = true;
-      // As `RecordLink`: a microtask on.
-      if (this.#onRemoteEnd !== undefined) queueMicrotask(this.#onRemoteEnd);
+      const onEnd = this.#onRemoteEnd;
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(counted));
       return;
     }
+    this.#dataIn++;
     try {
       this.#decoder.push(plain, this.#controller.frame);
     } catch (err) {

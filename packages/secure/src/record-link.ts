@@ -6,6 +6,7 @@ import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
+import { endCountRecord, readEndCount } from "./end-count.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -119,7 +120,11 @@ export class RecordLink implements RecordLayer {
   /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
   #writeEnded = false;
   /** `SecureConnectionOptions.onRemoteEnd`. */
-  readonly #onRemoteEnd: (() => void) | undefined;
+  readonly #onRemoteEnd: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`: this side's end of stream counts the records received (`end-count.ts`). */
+  readonly #countedEnd: boolean;
+  /** Records sealed (see `recordsSent`). */
+  #recordsOut = 0;
   #linkClosed = false;
   /** The largest record the connection below takes, when it says (its `maxFrameSize`): a larger one is refused before a nonce is spent on it. */
   readonly #recordLimit: number;
@@ -145,6 +150,7 @@ export class RecordLink implements RecordLayer {
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
     this.#onRemoteEnd = options.onRemoteEnd;
+    this.#countedEnd = options.countedEnd === true;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -222,6 +228,11 @@ export class RecordLink implements RecordLayer {
     closeBelow(this.#conn, this.#controller);
   }
 
+  /** `SecureConnection.recordsSent`: every record sealed is handed below at once. */
+  get recordsSent(): number {
+    return this.#recordsOut;
+  }
+
   /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
   closeWrite(): void {
     if (this.#sendClosed) return;
@@ -239,13 +250,24 @@ export class RecordLink implements RecordLayer {
     this.#sendClosed = true;
     if (this.#endSent) return true;
     this.#endSent = true;
-    if (!this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) return false;
+    if (!this.#flushOutsideSend(() => this.#sealEnd())) return false;
     // The tick's frames are sealed and handed below, as at the tick's end: their sends resolve (not rejected by a
     // link below that reports its close at once, a routed one, though what they sent goes out before the end).
     const tick = this.#tickWaiter;
     this.#tickWaiter = null;
     tick?.resolve();
     return true;
+  }
+
+  /**
+   * Seals the end of stream, after what waited: empty, or counting the
+   * peer's records received before it (`countedEnd`; the peer's own end of
+   * stream, when in, is not one). Not a record of frames: not in `recordsSent`.
+   */
+  #sealEnd(): void {
+    const end = this.#countedEnd ? endCountRecord(this.#recordsIn - (this.#endReceived ? 1 : 0)) : EMPTY;
+    this.#recordsOut--;
+    void this.#sealAndSend(end.byteLength, end).catch(() => {});
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -379,6 +401,7 @@ export class RecordLink implements RecordLayer {
     // A record the connection below would refuse: refused here, before its nonce is spent (a lost record is a gap every
     // later record falls into). The throw ends the link with the error, as a failed seal does.
     if (length + NOISE_TAG_SIZE > this.#recordLimit) throw frameTooLargeError(length + NOISE_TAG_SIZE, this.#recordLimit, "sent");
+    this.#recordsOut++;
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const plain = this.#plain;
@@ -530,10 +553,13 @@ export class RecordLink implements RecordLayer {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
       return;
     }
-    if (plain.byteLength === 0) {
+    // The end of stream: empty, or a count between frames (`end-count.ts`).
+    const counted = plain.byteLength === 0 || !this.#decoder.idle ? undefined : readEndCount(plain);
+    if (plain.byteLength === 0 || counted !== undefined) {
       this.#endReceived = true;
       // A microtask on: its owner may close this link then, not from inside the connection below's delivery.
-      if (this.#onRemoteEnd !== undefined) queueMicrotask(this.#onRemoteEnd);
+      const onEnd = this.#onRemoteEnd;
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(counted));
       return FRAME_RELEASED;
     }
     // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it

@@ -28,6 +28,12 @@ export interface SecureConnection extends Connection {
    * which then sends no second end).
    */
   closeWrite(): void;
+  /**
+   * Records of frames this side has sealed and handed to the connection
+   * below (its end of stream not counted): what a peer's counted end of
+   * stream is weighed against (`SecureConnectionOptions.onRemoteEnd`).
+   */
+  readonly recordsSent: number;
 }
 
 /** What {@link SecureChannel} needs besides the connection. */
@@ -37,12 +43,16 @@ export interface SecureChannelOptions {
   remotePeerId: string;
   remotePublicKey: Uint8Array;
   /** `SecureConnectionOptions.onRemoteEnd`. */
-  onRemoteEnd?: (() => void) | undefined;
+  onRemoteEnd?: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`. */
+  countedEnd?: boolean;
 }
 
 /** A record layer: a connection link that can also end its sending alone (`SecureConnection.closeWrite`). */
 export interface RecordLayer extends ConnectionLink {
   closeWrite(): void;
+  /** `SecureConnection.recordsSent`. */
+  readonly recordsSent: number;
 }
 
 /**
@@ -88,6 +98,10 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
 
   closeWrite(): void {
     if (!this.isClosed) this.#link.closeWrite();
+  }
+
+  get recordsSent(): number {
+    return this.#link.recordsSent;
   }
 
   get remotePublicKey(): Uint8Array {

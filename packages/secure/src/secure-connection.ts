@@ -77,10 +77,22 @@ export interface SecureConnectionOptions {
    * (they reach it when it resumes): the peer sends nothing more, and nothing on the path can
    * forge this (a cut connection closes without it). This side may still
    * send until it closes. A half close's owner learns here that the peer
-   * has ended too.
+   * has ended too. `counted` is what the peer's end of stream counted
+   * (`countedEnd`): the low 23 bits of the number of this side's records it
+   * had received (`unconfirmedRecords(secure.recordsSent, counted)` says how
+   * many it had not); undefined for an end of stream with no count.
    * @default undefined
    */
-  onRemoteEnd?: () => void;
+  onRemoteEnd?: (counted: number | undefined) => void;
+  /**
+   * This side's end of stream (`close()`, `closeWrite()`) carries the count
+   * of the peer's records it received, for `onRemoteEnd` at the peer. Only
+   * for a protocol whose older peers may miss the end of stream: a reader
+   * from before counted ends reads it as a frame header never finished, and
+   * sees no end (README, "Half close").
+   * @default false
+   */
+  countedEnd?: boolean;
 }
 
 interface StaticKey {
@@ -201,6 +213,7 @@ export function secureConnectionCore(
         remotePeerId: proven!.peerId,
         remotePublicKey: proven!.publicKey,
         onRemoteEnd: options.onRemoteEnd,
+        countedEnd: options.countedEnd === true,
       });
       done = true;
       clearTimeout(timer);
