@@ -31,8 +31,12 @@ export interface Channel {
   ended: boolean;
   /** The other end's authenticated end of stream came. With `ended`, the close was clean: no reset goes out. */
   peerEnded: boolean;
-  /** This end handed on a data record after the other end's end of stream came: a reset then is a loss (see the room's `#arrived`). */
-  sentAfterPeerEnd: boolean;
+  /**
+   * What the other end's end of stream counted: the low 23 bits of the number of this end's records it had received
+   * (`SecureConnectionOptions.countedEnd`); undefined before it, and for an end of stream with no count (an older
+   * node's). A reset after it is no loss only when it counted every record this end sent (see the room's `#resetLoss`).
+   */
+  peerCounted: number | undefined;
   /** The closing's bound (`routedOpenTimeoutMs`, twice that once both ends of stream are in): then forgotten, with a reset unless the close was clean. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }

@@ -18,7 +18,7 @@
 
 import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
 import type { Envelope, EnvelopeCodec } from "@xppg/framing";
-import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
+import { isPeerId, secureConnection, unconfirmedRecords, type Identity, type SecureConnection } from "@xppg/secure";
 import { ChannelEnvelopes } from "./channel-envelopes.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
@@ -62,8 +62,6 @@ export interface RoutingRoomOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-/** A record's authentication tag: a record no longer than it is empty, the end of stream. */
-const TAG_SIZE = 16;
 
 export class RoutingRoom {
   readonly #o: RoutingRoomOptions;
@@ -202,11 +200,7 @@ export class RoutingRoom {
     // A closing channel (this end's graceful close) is still read until the other end's end of stream.
     const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
-      // After the other end's end of stream, with nothing of this end's sent since but its own end and no send still
-      // waiting: no loss (that end left after its clean close, as at its stop, and a hop with no way to it resets the
-      // answer). A message of this end's that crossed the other end's end of stream is not told apart (README, "To a
-      // node that is not a neighbour").
-      if (channel !== undefined) this.#drop(channel, channel.peerEnded && !channel.sentAfterPeerEnd && channel.sends.pending === 0 ? undefined : unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
+      if (channel !== undefined) this.#drop(channel, this.#resetLoss(channel));
       return;
     }
     if (channel !== undefined) {
@@ -263,8 +257,6 @@ export class RoutingRoom {
       highWaterMark: 1 << 20,
       path: {
         send: (packet) => {
-          // A data record (more than the tag: the end of stream is an empty one) after the other end's end of stream.
-          if (channel.peerEnded && packet.length > header.length + TAG_SIZE) channel.sentAfterPeerEnd = true;
           const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) {
             const sent = this.#paths.hand(next, packet);
@@ -304,7 +296,10 @@ export class RoutingRoom {
       handshakeTimeoutMs: this.#limits.routedOpenTimeoutMs,
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
-      onRemoteEnd: () => this.#peerEnded(channel),
+      // Each end of stream counts the other end's records received: a reset after one is a loss only when it left
+      // some of this end's uncounted (`#resetLoss`). An older node reads the count as a frame never finished.
+      countedEnd: true,
+      onRemoteEnd: (counted) => this.#peerEnded(channel, counted),
     }).then(
       (secure) => {
         if (!initiator) this.#opening--;
@@ -330,7 +325,7 @@ export class RoutingRoom {
     ready.catch(() => {});
     // Closing: still this room's, and its secure channel closed (its end follows), or closing gracefully (its end is decided at its bound, or by a reset).
     const sends = new ChannelSends(() => (this.#channels.get(key) === channel && channel.secure?.isClosed === true) || this.#channels.isClosing(channel));
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, sentAfterPeerEnd: false, timer: undefined };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, peerCounted: undefined, timer: undefined };
     this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
@@ -450,9 +445,37 @@ export class RoutingRoom {
     channel.timer.unref?.();
   }
 
-  /** The other end's authenticated end of stream came (it sends nothing more): this end answers with its own (`#finish`), or, having sent it, closes the channel cleanly. */
-  #peerEnded(channel: Channel): void {
+  /**
+   * A reset on `channel` (the other end's, a hop's): the error it is lost
+   * with, or undefined when nothing was. Only after the other end's end of
+   * stream, and only when that end counted every record this end sent
+   * (none went after it) and no send still waits: that end had everything
+   * and left (as at its stop: a hop with no way to it resets the answer). An
+   * end of stream with no count (an older node's) tells nothing: the reset
+   * is a loss, as before. So a send that crossed the other end's end of
+   * stream, or that waited behind a stalled link, is reported.
+   */
+  #resetLoss(channel: Channel): XppgError | undefined {
+    const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
+    if (unconfirmed === 0 && channel.sends.pending === 0) return undefined;
+    if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
+    return unreachableError(channel.peer, ERROR_TEXTS ? `the channel was reset after its end of stream, which left ${unconfirmed} of the records this node sent on it unconfirmed (a message in them may be lost)${channel.sends.pending > 0 ? `, and ${channel.sends.pending} sends waiting` : ""}` : [unconfirmed, channel.sends.pending]);
+  }
+
+  /**
+   * The other end's authenticated end of stream came (it sends nothing
+   * more), with its count of this end's records (`counted`): this end
+   * answers with its own (`#finish`), or, having sent it, closes the
+   * channel cleanly. A count above the records this end sent is a lie: the
+   * channel is closed with `XPPG_ERR_PROTOCOL_VIOLATION`, reported once.
+   */
+  #peerEnded(channel: Channel, counted: number | undefined): void {
+    if (counted !== undefined && unconfirmedRecords(channel.secure?.recordsSent ?? 0, counted) === undefined) {
+      const sent = channel.secure?.recordsSent ?? 0;
+      return this.#drop(channel, violation(channel.peer, ERROR_TEXTS ? `an end of stream on its routed channel counting ${counted} of this node's records received, of ${sent} sent` : ""));
+    }
     channel.peerEnded = true;
+    channel.peerCounted = counted;
     if (channel.ended) {
       void channel.secure?.close();
       if (this.#channels.isClosing(channel)) this.#keep(channel, 2);

@@ -62,6 +62,9 @@ function pastBound(): Promise<void> {
   return pause(BOUND + 1_500);
 }
 
+/** The body of a routed end of stream: the tag and the three bytes of its count of records received (`countedEnd`). */
+const END_BODY = 16 + 3;
+
 /** The graceful closes of these nodes' rooms that ended in a reset (no answer within the bound, evicted unanswered). */
 function closesReset(...nodes: Playground[]): number[] {
   return nodes.map((pg) => RoutingRoom.closingOf(roomOf(pg)).reset);
@@ -238,8 +241,8 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   });
 
   it("a hop drops the end of stream of E's idle close: B's next send there arrives, or its loss is reported once naming E", async () => {
-    // B - M - D - E, M a hand-driven forwarder: it drops the first empty record towards B (a data packet whose body is
-    // only the 16-byte tag), the authenticated end of stream of E's idle close. B does not know E closed: its next send
+    // B - M - D - E, M a hand-driven forwarder: it drops the first end of stream towards B (a data packet whose body is
+    // END_BODY bytes), the authenticated end of stream of E's idle close. B does not know E closed: its next send
     // goes on the channel, which E still reads until its bound, and then resets (a loss at B, reported once).
     const { b, m, e } = await forwardedPath(FIXED);
     tuned.limits.set(e.peerId, { idleTimeoutMs: 200 });
@@ -248,7 +251,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     let dropped = 0;
     m.tamper = (packet) => {
       const p = routeHeader(packet);
-      if (p.destination !== b.peerId || p.type !== PACKET.DATA || p.body.length !== 16 || dropped > 0) return packet;
+      if (p.destination !== b.peerId || p.type !== PACKET.DATA || p.body.length !== END_BODY || dropped > 0) return packet;
       dropped++;
       return null;
     };
@@ -317,7 +320,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     let held: Uint8Array | undefined;
     m.tamper = (packet) => {
       const p = routeHeader(packet);
-      if (held !== undefined || p.destination !== a.peerId || p.type !== PACKET.DATA || p.body.length !== 16) return packet;
+      if (held !== undefined || p.destination !== a.peerId || p.type !== PACKET.DATA || p.body.length !== END_BODY) return packet;
       held = packet;
       return null;
     };
