@@ -26,20 +26,14 @@ export function endCountRecord(received: number): Uint8Array {
   return Uint8Array.of(0x80 | (c >>> 16), (c >>> 8) & 0xff, c & 0xff);
 }
 
-/** The count a record's plaintext, read between frames, carries as an end of stream; undefined for any other (data). */
-export function readEndCount(plain: Uint8Array): number | undefined {
-  if (plain.byteLength !== END_COUNT_SIZE || plain[0]! < 0x80) return undefined;
-  return ((plain[0]! & 0x7f) << 16) | (plain[1]! << 8) | plain[2]!;
-}
-
 /**
- * Of the `sent` records of this side, how many the peer's end-of-stream
- * count (`counted`, the low 23 bits of what it received) leaves
- * unconfirmed: `sent` less the largest number not above `sent` with those
- * low bits. Undefined when there is none: the peer counts more records than
- * this side sent, which no honest peer does.
+ * What a record's plaintext is: `false` for data; else an end of stream,
+ * with its count, or undefined for the empty end. A counted end is read
+ * only `between` frames (the frame decoder idle): elsewhere three such bytes
+ * continue a frame.
  */
-export function unconfirmedRecords(sent: number, counted: number): number | undefined {
-  const unconfirmed = ((((sent - counted) % END_COUNT_MODULUS) + END_COUNT_MODULUS) % END_COUNT_MODULUS);
-  return unconfirmed > sent ? undefined : unconfirmed;
+export function readEnd(plain: Uint8Array, between: boolean): number | undefined | false {
+  if (plain.byteLength === 0) return undefined;
+  if (!between || plain.byteLength !== END_COUNT_SIZE || plain[0]! < 0x80) return false;
+  return ((plain[0]! & 0x7f) << 16) | (plain[1]! << 8) | plain[2]!;
 }

@@ -11,7 +11,7 @@ import { connectionClosedError, type LinkController } from "@xppg/transport/adap
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { endCountRecord, readEndCount } from "./end-count.js";
+import { endCountRecord, readEnd } from "./end-count.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -332,11 +332,11 @@ export class PageRecordLink implements RecordLayer {
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
     if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
     // As `RecordLink`: the end of stream, empty or counting, then a microtask on.
-    const counted = plain.byteLength === 0 || !this.#decoder.idle ? undefined : readEndCount(plain);
-    if (plain.byteLength === 0 || counted !== undefined) {
+    const end = readEnd(plain, this.#decoder.idle);
+    if (end !== false) {
       this.#endReceived = true;
       const onEnd = this.#onRemoteEnd;
-      if (onEnd !== undefined) queueMicrotask(() => onEnd(counted));
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(end));
       return;
     }
     this.#dataIn++;

@@ -6,7 +6,7 @@ import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { endCountRecord, readEndCount } from "./end-count.js";
+import { endCountRecord, readEnd } from "./end-count.js";
 import { decryptFailedError, frameHandlerError, linkCloseVerdict, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
@@ -554,12 +554,12 @@ export class RecordLink implements RecordLayer {
       return;
     }
     // The end of stream: empty, or a count between frames (`end-count.ts`).
-    const counted = plain.byteLength === 0 || !this.#decoder.idle ? undefined : readEndCount(plain);
-    if (plain.byteLength === 0 || counted !== undefined) {
+    const end = readEnd(plain, this.#decoder.idle);
+    if (end !== false) {
       this.#endReceived = true;
       // A microtask on: its owner may close this link then, not from inside the connection below's delivery.
       const onEnd = this.#onRemoteEnd;
-      if (onEnd !== undefined) queueMicrotask(() => onEnd(counted));
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(end));
       return FRAME_RELEASED;
     }
     // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it

@@ -156,6 +156,7 @@ export function secureConnectionCore(
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw badArgumentError(RangeError, "secureConnection", "cipher", ERROR_TEXTS && ['"AESGCM" or "ChaChaPoly"', cipher, true]);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw badArgumentError(TypeError, "secureConnection", "signal", ERROR_TEXTS && ["an AbortSignal (controller.signal of an AbortController)", options.signal, true]);
     if (options.onRemoteEnd !== undefined && typeof options.onRemoteEnd !== "function") throw badArgumentError(TypeError, "secureConnection", "onRemoteEnd", ERROR_TEXTS && ["a function", options.onRemoteEnd, true]);
+    if (options.countedEnd !== undefined && typeof options.countedEnd !== "boolean") throw badArgumentError(TypeError, "secureConnection", "countedEnd", ERROR_TEXTS && ["true or false", options.countedEnd, true]);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -213,7 +214,7 @@ export function secureConnectionCore(
         remotePeerId: proven!.peerId,
         remotePublicKey: proven!.publicKey,
         onRemoteEnd: options.onRemoteEnd,
-        countedEnd: options.countedEnd === true,
+        countedEnd: options.countedEnd,
       });
       done = true;
       clearTimeout(timer);

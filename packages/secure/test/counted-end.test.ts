@@ -3,7 +3,8 @@ import { memoryTransport } from "@xppg/transport";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { secureConnection as pageSecureConnection } from "../src/browser.js";
-import { END_COUNT_MODULUS, endCountRecord, readEndCount, unconfirmedRecords } from "../src/end-count.js";
+import { END_COUNT_MODULUS, endCountRecord, readEnd } from "../src/end-count.js";
+import { unconfirmedRecords } from "../src/unconfirmed-records.js";
 import { generateIdentity, secureConnection as nodeSecureConnection, type SecureConnection, type SecureConnectionOptions } from "../src/index.js";
 import { plaintextOf, rawHandshake } from "./helpers.js";
 
@@ -21,16 +22,17 @@ describe("the counted end of stream's codec", () => {
     fc.assert(
       fc.property(fc.nat({ max: 2 ** 40 }), (n) => {
         const plain = endCountRecord(n);
-        expect({ size: plain.byteLength, top: plain[0]! >= 0x80, count: readEndCount(plain) }).toEqual({ size: 3, top: true, count: n % END_COUNT_MODULUS });
+        expect({ size: plain.byteLength, top: plain[0]! >= 0x80, count: readEnd(plain, true), inFrame: readEnd(plain, false) }).toEqual({ size: 3, top: true, count: n % END_COUNT_MODULUS, inFrame: false });
       }),
     );
   });
 
-  it("reads any other plaintext as data: another length, or a first byte below 0x80 (a frame header's start)", () => {
+  it("reads an empty plaintext as the end with no count, anywhere, and any other as data: another length, or a first byte below 0x80 (a frame header's start)", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 40 }), (plain) => {
-        const isEnd = plain.byteLength === 3 && plain[0]! >= 0x80;
-        expect(readEndCount(plain) !== undefined).toBe(isEnd);
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), (plain, between) => {
+        const kind = plain.byteLength === 0 ? "end" : between && plain.byteLength === 3 && plain[0]! >= 0x80 ? "counted" : "data";
+        const read = readEnd(plain, between);
+        expect(read === false ? "data" : read === undefined ? "end" : "counted").toBe(kind);
       }),
     );
   });
@@ -95,6 +97,17 @@ for (const [name, connect] of [
       expect({ atServer, serverSent: server.recordsSent, counted: ends.client, unconfirmed: unconfirmedRecords(client.recordsSent, ends.client!) }).toEqual({ atServer: ["one", "two", "three"], serverSent: 1, counted: client.recordsSent, unconfirmed: 0 });
       expect(client.recordsSent).toBeGreaterThanOrEqual(1);
       expect([0, 1]).toContain(unconfirmedRecords(server.recordsSent, ends.server!));
+      await listener.close();
+    });
+
+    it("countedEnd that is not a boolean is refused: XPPG_ERR_INVALID_ARGUMENT", async () => {
+      const t = memoryTransport();
+      const listener = await t.listen(`memory://bad-option-${name.length}`, () => {});
+      const refused = await connect(await t.dial(listener.address), { identity: generateIdentity(), countedEnd: "yes" as unknown as boolean }).then(
+        () => "resolved",
+        (error: Error & { code?: string }) => error.code,
+      );
+      expect(refused).toBe("XPPG_ERR_INVALID_ARGUMENT");
       await listener.close();
     });
 
