@@ -459,7 +459,10 @@ export class RoutingRoom {
     const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
     if (unconfirmed === 0 && channel.sends.pending === 0) return undefined;
     if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
-    return unreachableError(channel.peer, ERROR_TEXTS ? `the channel was reset after its end of stream, which left ${unconfirmed} of the records this node sent on it unconfirmed (a message in them may be lost)${channel.sends.pending > 0 ? `, and ${channel.sends.pending} sends waiting` : ""}` : [unconfirmed, channel.sends.pending]);
+    const waiting = channel.sends.pending;
+    if (!ERROR_TEXTS) return unreachableError(channel.peer, [unconfirmed, waiting]);
+    const why = unconfirmed > 0 ? `which counted all but ${unconfirmed} of the records this node sent on it (a message in them may have been lost)${waiting > 0 ? `, with ${waiting} sends still waiting` : ""}` : `with ${waiting} sends of this node's still waiting`;
+    return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, ${why}`);
   }
 
   /**
