@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Playground } from "../src/index.js";
-import type { RoutingLimits } from "../src/routing-room.js";
+import { RoutingRoom, type RoutingLimits } from "../src/routing-room.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, routeHeader } from "./routed-helpers.js";
@@ -16,12 +16,13 @@ import { firstNote, forwardedPath, pause, routedErrorsOf } from "./fixtures/rout
 stopNodesAfterEach();
 
 /** The routed limits a node has no option for, set per node by peer id (the real routing room). */
-const tuned = vi.hoisted(() => ({ limits: new Map<string, Partial<RoutingLimits>>(), older: new Set<string>(), overcounted: new Set<string>() }));
+const tuned = vi.hoisted(() => ({ limits: new Map<string, Partial<RoutingLimits>>(), rooms: new Map<string, RoutingRoom>(), older: new Set<string>(), overcounted: new Set<string>() }));
 vi.mock("../src/routing-room.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../src/routing-room.js")>();
   class TunedRoutingRoom extends real.RoutingRoom {
     constructor(options: ConstructorParameters<typeof real.RoutingRoom>[0]) {
       super({ ...options, limits: { ...options.limits, ...tuned.limits.get(options.identity.peerId) } });
+      tuned.rooms.set(options.identity.peerId, this);
     }
   }
   return { ...real, RoutingRoom: TunedRoutingRoom };
@@ -56,6 +57,24 @@ function errorsWithWords(pg: Playground): { code: string; peerId: string | undef
 }
 
 describe("a reset after the other end's end of stream", { timeout: 30_000 }, () => {
+  it("a peer's stop after everything arrived: the reset of the answer to its end of stream is no loss, no error event", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    await heard(a, c);
+    const errors = routedErrorsOf(a);
+    const atC = await firstNote(a, c, "C");
+    for (const n of [1, 2, 3]) await a.send("note", { n, big: new Uint8Array(100_000) }, { to: c.peerId });
+    await until(() => atC.length === 4, 10_000, "A's notes at C");
+    await c.stop();
+    // A answers C's end of stream and keeps the closed channel for twice its bound (10 s); B, with no way to C any
+    // more, resets the answer, and the reset ends it at once: the rule was asked, and said no loss.
+    const room = tuned.rooms.get(a.peerId)!;
+    const dropped = b.stats.droppedUnicasts;
+    await until(() => b.stats.droppedUnicasts > dropped, 10_000, "B dropped A's answer to C's end of stream, and reset it");
+    await until(() => RoutingRoom.closingOf(room).count === 0 && room.channelCount === 0, 5_000, "the reset ended A's channel, kept for 10 s else");
+    await pause(300);
+    expect(errors).toEqual([]);
+  });
+
   it("C's sends resolve into its stalled link, A evicts the channel and resets it after its bound, unanswered: C's loss, one error event naming A and the records A did not count (before: taken for a clean close, the notes lost unreported)", async () => {
     // A - B - C and B - D: C's link to B stops writing at `link.stall()`; what C sends is taken by its outbox towards B
     // (under 1 MiB), so its sends resolve. C's answer to A's end of stream waits behind them, past A's bound.
