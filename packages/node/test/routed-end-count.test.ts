@@ -115,7 +115,8 @@ describe("a reset after the other end's end of stream", { timeout: 30_000 }, () 
     // B - M - D - E, M a hand-driven forwarder: it holds E's end of stream (sent at E's stop) and then the first reset
     // towards B, so B sends on the channel meanwhile; then it hands them on, the end of stream first.
     const { b, m, e } = await forwardedPath(FIXED);
-    // E's presence, which would tell B that E left, does not cross M: B keeps its route, as in the moment before.
+    // E's broadcasts do not cross M: however soon word of E's leaving would reach B, B keeps its route to E, as in the
+    // moment before it does.
     m.withhold = e.peerId;
     const errors = routedErrorsOf(b);
     const atE = await firstNote(b, e, "E");
