@@ -175,7 +175,8 @@ export class PageRecordLink implements RecordLayer {
     if (this.#endSent) return;
     this.#endSent = true;
     this.#flush();
-    // As `RecordLink`: counting the peer's records decoded so far, when asked to.
+    // As `RecordLink`: counting the peer's records decoded so far, when asked to. Not in `recordsSent`: only #flush
+    // counts, its records of frames, so a failed end (a rejected seal) leaves nothing to undo.
     void this.#seal(this.#countedEnd ? endCountRecord(this.#dataIn) : EMPTY);
   }
 

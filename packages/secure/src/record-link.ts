@@ -266,8 +266,7 @@ export class RecordLink implements RecordLayer {
    */
   #sealEnd(): void {
     const end = this.#countedEnd ? endCountRecord(this.#recordsIn - (this.#endReceived ? 1 : 0)) : EMPTY;
-    this.#recordsOut--;
-    void this.#sealAndSend(end.byteLength, end).catch(() => {});
+    void this.#sealAndSend(end.byteLength, end, false).catch(() => {});
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -395,13 +394,14 @@ export class RecordLink implements RecordLayer {
    * buffer, its tag written just after it (the buffer keeps room for one),
    * and the two sent as one frame with `send`, which copies it (into the
    * transport's reused batches): nothing is allocated per record. Otherwise
-   * the ciphertext and tag are new buffers, handed over unjoined.
+   * the ciphertext and tag are new buffers, handed over unjoined. A record
+   * of frames (`frames`, not the end of stream) is counted in `recordsSent`
+   * once sealed and handed below: one refused or failing to seal, never.
    */
-  #sealAndSend(length: number, source: Uint8Array | null = null): Promise<void> {
+  #sealAndSend(length: number, source: Uint8Array | null = null, frames = true): Promise<void> {
     // A record the connection below would refuse: refused here, before its nonce is spent (a lost record is a gap every
     // later record falls into). The throw ends the link with the error, as a failed seal does.
     if (length + NOISE_TAG_SIZE > this.#recordLimit) throw frameTooLargeError(length + NOISE_TAG_SIZE, this.#recordLimit, "sent");
-    this.#recordsOut++;
     const cipher = this.#session.send;
     let sent: Promise<void>;
     const plain = this.#plain;
@@ -424,6 +424,8 @@ export class RecordLink implements RecordLayer {
     } else {
       sent = this.#sendRecord(cipher.encryptParts(source ?? plain!.subarray(0, length)));
     }
+    // Counted only now: a throw above (a spent key) leaves the count as it was, with nothing to undo.
+    if (frames) this.#recordsOut++;
     const size = length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#lastSend = sent;

@@ -6,7 +6,7 @@ import { secureConnection as pageSecureConnection } from "../src/browser.js";
 import { END_COUNT_MODULUS, endCountRecord, readEnd } from "../src/end-count.js";
 import { unconfirmedRecords } from "../src/unconfirmed-records.js";
 import { generateIdentity, secureConnection as nodeSecureConnection, type SecureConnection, type SecureConnectionOptions } from "../src/index.js";
-import { plaintextOf, rawHandshake } from "./helpers.js";
+import { plaintextOf, rawHandshake, statingLimit } from "./helpers.js";
 
 // A counted end of stream (`countedEnd`): the end carries the count of the peer's records received, which the peer
 // gets in onRemoteEnd and weighs against its own recordsSent. The codec's properties; both record layers, as sender
@@ -203,3 +203,34 @@ for (const [name, connect] of [
     });
   });
 }
+
+describe("a counted end of stream whose seal fails (Node's record layer)", { timeout: 20_000 }, () => {
+  it("leaves recordsSent as it was: still the count the peer's end gave, not one less (the end is not counted, not uncounted)", async () => {
+    // The client's connection states 18 bytes from the handshake on: records of two plaintext bytes and the tag go
+    // out, the counted end (three bytes and the tag, 19) is refused at its seal and ends the link with that error.
+    const t = memoryTransport();
+    let accept!: (c: SecureConnection) => void;
+    const accepted = new Promise<SecureConnection>((r) => (accept = r));
+    const listener = await t.listen("memory://end-seal-fails", (conn) => void nodeSecureConnection(conn, { identity: generateIdentity(), countedEnd: true }).then(accept));
+    const counts: (number | undefined)[] = [];
+    let ended!: () => void;
+    const atEnd = new Promise<void>((r) => (ended = r));
+    const client = await nodeSecureConnection(statingLimit(await t.dial(listener.address), 18), { identity: generateIdentity(), countedEnd: true, onRemoteEnd: (n) => void (counts.push(n), ended()) });
+    const server = await accepted;
+    let heard!: () => void;
+    const atServer = new Promise<void>((r) => (heard = r));
+    server.read({ frame: () => heard(), close: () => {} });
+    client.read({ frame: () => {}, close: () => {} });
+    await client.send(text.encode("ten bytes!"));
+    await atServer;
+    // The server's end counts every record of the client's (seven: the frame's 14 bytes, two a record).
+    server.closeWrite();
+    await atEnd;
+    const before = client.recordsSent;
+    client.closeWrite();
+    const info = await client.closed;
+    expect({ counts, before, after: client.recordsSent, unconfirmed: unconfirmedRecords(client.recordsSent, counts[0]!), code: info.error?.code }).toEqual({ counts: [7], before: 7, after: 7, unconfirmed: 0, code: "XPPG_ERR_FRAME_TOO_LARGE" });
+    void server.close();
+    await listener.close();
+  });
+});
