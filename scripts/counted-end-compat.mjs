@@ -53,6 +53,7 @@ for (const [label, newer, reader, newerDials] of [
   ["Node sender, older Node reader", neu.secureConnection, old.secureConnection, true],
   ["page sender, older Node reader", neuPage.secureConnection, old.secureConnection, true],
   ["Node sender, older page reader", neu.secureConnection, oldPage.secureConnection, false],
+  ["page sender, older page reader", neuPage.secureConnection, oldPage.secureConnection, true],
 ]) {
   const ends = [];
   let olderEnds = 0;
