@@ -454,14 +454,26 @@ export class RoutingRoom {
    * end of stream with no count (an older node's) tells nothing: the reset
    * is a loss, as before. So a send that crossed the other end's end of
    * stream, or that waited behind a stalled link, is reported.
+   *
+   * A send can resolve before its frame is sealed (Node's record layer
+   * seals a tick's later frames at the tick's end; a page's waits for its
+   * seals ahead), and an unsealed frame is in no count. The verdict needs
+   * this end's end of stream sealed too (`ended`, as `#peerEnded` does at
+   * once): each record layer seals, and counts, what waits before its end,
+   * and refuses a send after it, so every resolved send is in `recordsSent`.
    */
   #resetLoss(channel: Channel): XppgError | undefined {
     const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
-    if (unconfirmed === 0 && channel.sends.pending === 0) return undefined;
+    if (unconfirmed === 0 && channel.sends.pending === 0 && channel.ended) return undefined;
     if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
     const waiting = channel.sends.pending;
     if (!ERROR_TEXTS) return unreachableError(channel.peer, [unconfirmed, waiting]);
-    const why = unconfirmed > 0 ? `which counted all but ${unconfirmed} of the records this node sent on it (a message in them may have been lost)${waiting > 0 ? `, with ${waiting} sends still waiting` : ""}` : `with ${waiting} sends of this node's still waiting`;
+    const why =
+      unconfirmed > 0
+        ? `which counted all but ${unconfirmed} of the records this node sent on it (a message in them may have been lost)${waiting > 0 ? `, with ${waiting} sends still waiting` : ""}`
+        : waiting > 0
+          ? `with ${waiting} sends of this node's still waiting`
+          : "before this node's own end of stream (what it sent last may not have been sealed)";
     return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, ${why}`);
   }
 

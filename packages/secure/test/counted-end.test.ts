@@ -100,6 +100,35 @@ for (const [name, connect] of [
       await listener.close();
     });
 
+    it("frames whose sends resolved in the tick of closeWrite() are sealed and counted by it: recordsSent, read at once, is the peer's count", async () => {
+      // What a routed channel's owner relies on (its reset rule, weighed only after this side's end of stream): a
+      // send resolves before its frame is sealed (a tick's later frames), and the end seals what waits first.
+      let counted: number | undefined;
+      let ended!: () => void;
+      const atEnd = new Promise<void>((r) => (ended = r));
+      const { listener, client, server } = await pair(`same-tick-${name.length}`, connect, { countedEnd: true, onRemoteEnd: (n) => void ((counted = n), ended()) }, { countedEnd: true });
+      const atServer: string[] = [];
+      let all!: () => void;
+      const allAtServer = new Promise<void>((r) => (all = r));
+      server.read({ frame: (f) => void (atServer.push(read.decode(f)) === 4 && all()), close: () => {} });
+      client.read({ frame: () => {}, close: () => {} });
+      await client.send(text.encode("before"));
+      // One tick: three sends, then closeWrite(); the later two frames wait for the tick's end (Node) or the
+      // microtask's flush (a page) when it is called.
+      const sends = ["one", "two", "three"].map((word) => client.send(text.encode(word)));
+      client.closeWrite();
+      const sentAtEnd = client.recordsSent;
+      await Promise.all(sends);
+      // The server's end, once it has every frame, counts every record the client sent.
+      await allAtServer;
+      server.closeWrite();
+      await atEnd;
+      expect({ atServer, counted, sentNow: client.recordsSent }).toEqual({ atServer: ["before", "one", "two", "three"], counted: sentAtEnd, sentNow: sentAtEnd });
+      void client.close();
+      void server.close();
+      await listener.close();
+    });
+
     it("countedEnd that is not a boolean is refused: XPPG_ERR_INVALID_ARGUMENT", async () => {
       const t = memoryTransport();
       const listener = await t.listen(`memory://bad-option-${name.length}`, () => {});
