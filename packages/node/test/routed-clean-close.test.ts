@@ -5,7 +5,7 @@ import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, HostileForwarder, routeHeader } from "./routed-helpers.js";
 import { stallingTransport, tcpNode } from "./tcp-helpers.js";
-import { forwardedPath, pause, routedErrorsOf } from "./fixtures/routed-setups.js";
+import { forwardedPath, pause, routedErrorsOf, stalledLinkPath } from "./fixtures/routed-setups.js";
 
 // A routed channel closed by one end (idle, evicted for room) closes gracefully (README, "Routed unicast"): that end's
 // authenticated end of stream, the other end's in answer after what it was sending, no reset, no error event at
@@ -70,6 +70,43 @@ function closesReset(...nodes: Playground[]): number[] {
   return nodes.map((pg) => RoutingRoom.closingOf(roomOf(pg)).reset);
 }
 
+/**
+ * The burst of the stalled-link tests, on `stalledLinkPath()`'s nodes: A's first note opens its channel to C, C's link
+ * stalls, and C sends six 300 KB notes to A on that channel. Returns C's error events, the notes at A and at D, each
+ * send's outcome as it settles ("resolved", or its code: "no code" if it has none), and the sends.
+ */
+async function burstFromC(link: ReturnType<typeof stallingTransport>, a: Playground, c: Playground, d: Playground) {
+  const errorsAtC = routedErrorsOf(c);
+  const atA = collect<{ n: number }>(a, "note");
+  const atD = collect<{ n: number }>(d, "note");
+  const atC = collect<{ n: number }>(c, "note");
+  await a.send("note", { n: 0 }, { to: c.peerId });
+  // Open at C too (its handshake done): C's sends go on it, not on a channel of C's own that A, full, would refuse.
+  await until(() => atC.length === 1, 10_000, "A's first note at C");
+  link.stall();
+  // Six 300 KB notes on A's channel, more than C's outbox towards B and its secure channel take: the later ones wait.
+  const big = new Uint8Array(300_000);
+  const outcomes: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+  const sent = [1, 2, 3, 4, 5, 6].map((n) =>
+    c.send("note", { n, big }, { to: a.peerId }).then(
+      () => void (outcomes[n - 1] = "resolved"),
+      (error: Error & { code?: string }) => void (outcomes[n - 1] = error.code ?? "no code"),
+    ),
+  );
+  return { errorsAtC, atA, atD, outcomes, sent };
+}
+
+/**
+ * What became of C's six notes of `burstFromC()`: those whose send resolved and that A did not get (`got`), and whether
+ * their loss was told at C, by a send rejected with XPPG_ERR_UNREACHABLE or by exactly one error event naming A.
+ */
+function lossesOf(outcomes: (string | undefined)[], got: number[], errorsAtC: { code: string; peerId: string | undefined }[], a: Playground) {
+  const lostResolved = [1, 2, 3, 4, 5, 6].filter((n) => outcomes[n - 1] === "resolved" && !got.includes(n));
+  const toldByRejection = outcomes.includes("XPPG_ERR_UNREACHABLE");
+  const toldByEvent = errorsAtC.length === 1 && errorsAtC[0]!.code === "XPPG_ERR_UNREACHABLE" && errorsAtC[0]!.peerId === a.peerId;
+  return { lostResolved, toldByRejection, toldByEvent };
+}
+
 describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   it("closed by C as idle: A gets no error event (before: XPPG_ERR_UNREACHABLE naming C), and A's next send opens a new channel and arrives", async () => {
     const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
@@ -126,39 +163,12 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
   });
 
   it("evicted by A while C's burst on it waits on C's stalled link: each of C's sends resolves and arrives at A, in order, and C gets no error event (before: lost, its loss reported once)", async () => {
-    // A - B - C and B - D: C's link to B stops writing at `link.stall()`, so C's sends wait below its channel. B drops
-    // C neither for its silence nor C a stalled write (both far off).
-    const link = stallingTransport();
-    const slow = { ...FIXED, heartbeat: { timeoutMs: 120_000 } };
-    const a = await tcpNode(FIXED);
-    const b = await tcpNode(slow);
-    const c = await tcpNode({ ...slow, transports: [link.transport], limits: { writeStallTimeoutMs: 120_000 } });
-    const d = await tcpNode(FIXED);
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await c.join(`tcp://127.0.0.1:${b.port}`);
-    await d.join(`tcp://127.0.0.1:${b.port}`);
-    tuned.limits.set(a.peerId, { maxChannels: 1, ...short });
-    tuned.limits.set(c.peerId, short);
-    await heard(a, c);
-    await heard(a, d);
-    await heard(c, a);
-    const errorsAtC = routedErrorsOf(c);
-    const atA = collect<{ n: number }>(a, "note");
-    const atD = collect<{ n: number }>(d, "note");
-    const atC = collect<{ n: number }>(c, "note");
-    await a.send("note", { n: 0 }, { to: c.peerId });
-    // Open at C too (its handshake done): C's sends go on it, not on a channel of C's own that A, full, would refuse.
-    await until(() => atC.length === 1, 10_000, "A's first note at C");
-    link.stall();
-    // Six 300 KB notes on A's channel, more than C's outbox towards B and its secure channel take: the later ones wait.
-    const big = new Uint8Array(300_000);
-    const outcomes: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
-    const sent = [1, 2, 3, 4, 5, 6].map((n) =>
-      c.send("note", { n, big }, { to: a.peerId }).then(
-        () => void (outcomes[n - 1] = "resolved"),
-        (error: Error & { code?: string }) => void (outcomes[n - 1] = error.code ?? "no code"),
-      ),
-    );
+    // A - B - C and B - D, C's link to B stalled (`stalledLinkPath`).
+    const { link, a, c, d } = await stalledLinkPath((n) => {
+      tuned.limits.set(n.a.peerId, { maxChannels: 1, ...short });
+      tuned.limits.set(n.c.peerId, short);
+    });
+    const { errorsAtC, atA, atD, outcomes, sent } = await burstFromC(link, a, c, d);
     await until(() => link.heldBytes > 0 && outcomes.some((o) => o !== undefined), 10_000, "C's link holds its first sends");
     const waitingAtClose = outcomes.filter((o) => o === undefined).length;
     // A makes room for a channel to D: its channel to C closes while C's sends wait.
@@ -179,9 +189,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     expect(got).toEqual([...new Set(got)].sort((x, y) => x - y));
     // The rule: a send that resolved arrived, unless its loss is reported: by a send of it rejected with the loss
     // (XPPG_ERR_UNREACHABLE, naming A), else by exactly one error event naming A. Never more than one event.
-    const lostResolved = [1, 2, 3, 4, 5, 6].filter((n) => outcomes[n - 1] === "resolved" && !got.includes(n));
-    const toldByRejection = outcomes.includes("XPPG_ERR_UNREACHABLE");
-    const toldByEvent = errorsAtC.length === 1 && errorsAtC[0]!.code === "XPPG_ERR_UNREACHABLE" && errorsAtC[0]!.peerId === a.peerId;
+    const { lostResolved, toldByRejection, toldByEvent } = lossesOf(outcomes, got, errorsAtC, a);
     expect(errorsAtC.length).toBeLessThanOrEqual(1);
     expect({ lostResolved, reported: lostResolved.length === 0 || toldByRejection || toldByEvent }).toEqual({ lostResolved, reported: true });
     // With the graceful close, nothing was lost: A read on until C's end of stream, which came after the burst.
@@ -194,35 +202,11 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     // A's (as a later end of stream's way here makes it end later than A's with equal bounds): C keeps a close both
     // ends of stream are in for twice its bound, past A's reset; before, C forgot it at its own bound, before A's reset
     // came, and C's sends, sealed after A's end, were lost with no report.
-    const link = stallingTransport();
-    const slow = { ...FIXED, heartbeat: { timeoutMs: 120_000 } };
-    const a = await tcpNode(FIXED);
-    const b = await tcpNode(slow);
-    const c = await tcpNode({ ...slow, transports: [link.transport], limits: { writeStallTimeoutMs: 120_000 } });
-    const d = await tcpNode(FIXED);
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await c.join(`tcp://127.0.0.1:${b.port}`);
-    await d.join(`tcp://127.0.0.1:${b.port}`);
-    tuned.limits.set(a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
-    tuned.limits.set(c.peerId, { routedOpenTimeoutMs: 1_500 });
-    await heard(a, c);
-    await heard(a, d);
-    await heard(c, a);
-    const errorsAtC = routedErrorsOf(c);
-    const atA = collect<{ n: number }>(a, "note");
-    const atD = collect<{ n: number }>(d, "note");
-    const atC = collect<{ n: number }>(c, "note");
-    await a.send("note", { n: 0 }, { to: c.peerId });
-    await until(() => atC.length === 1, 10_000, "A's first note at C");
-    link.stall();
-    const big = new Uint8Array(300_000);
-    const outcomes: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
-    const sent = [1, 2, 3, 4, 5, 6].map((n) =>
-      c.send("note", { n, big }, { to: a.peerId }).then(
-        () => void (outcomes[n - 1] = "resolved"),
-        (error: Error & { code?: string }) => void (outcomes[n - 1] = error.code ?? "no code"),
-      ),
-    );
+    const { link, a, c, d } = await stalledLinkPath((n) => {
+      tuned.limits.set(n.a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
+      tuned.limits.set(n.c.peerId, { routedOpenTimeoutMs: 1_500 });
+    });
+    const { errorsAtC, atA, atD, outcomes, sent } = await burstFromC(link, a, c, d);
     await until(() => link.heldBytes > 0, 10_000, "C's link holds its first sends");
     await a.send("note", { n: 7 }, { to: d.peerId });
     await until(() => atD.length === 1, 10_000, "the note at D");
@@ -233,9 +217,7 @@ describe("a routed channel closed by one end", { timeout: 30_000 }, () => {
     await Promise.all(sent);
     await pause(300);
     const got = atA.map((m) => m.payload.n);
-    const lostResolved = [1, 2, 3, 4, 5, 6].filter((n) => outcomes[n - 1] === "resolved" && !got.includes(n));
-    const toldByRejection = outcomes.includes("XPPG_ERR_UNREACHABLE");
-    const toldByEvent = errorsAtC.length === 1 && errorsAtC[0]!.code === "XPPG_ERR_UNREACHABLE" && errorsAtC[0]!.peerId === a.peerId;
+    const { lostResolved, toldByRejection, toldByEvent } = lossesOf(outcomes, got, errorsAtC, a);
     expect(outcomes.filter((o) => o === undefined || o === "no code")).toEqual([]);
     expect({ atMostOneEvent: errorsAtC.length <= 1, lostResolved, reported: lostResolved.length === 0 || toldByRejection || toldByEvent }).toEqual({ atMostOneEvent: true, lostResolved, reported: true });
   });

@@ -4,8 +4,7 @@ import { RoutingRoom, type RoutingLimits } from "../src/routing-room.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, routeHeader } from "./routed-helpers.js";
-import { stallingTransport, tcpNode } from "./tcp-helpers.js";
-import { firstNote, forwardedPath, pause, routedErrorsOf } from "./fixtures/routed-setups.js";
+import { firstNote, forwardedPath, pause, routedErrorsOf, stalledLinkPath } from "./fixtures/routed-setups.js";
 
 // A reset after the other end's end of stream (README, "Routed unicast"): each end of stream counts the records of the
 // other end's it received (`countedEnd`), and a reset after it is no loss only when that count takes in every record
@@ -76,22 +75,13 @@ describe("a reset after the other end's end of stream", { timeout: 30_000 }, () 
   });
 
   it("C's sends resolve into its stalled link, A evicts the channel and resets it after its bound, unanswered: C's loss, one error event naming A and the records A did not count (before: taken for a clean close, the notes lost unreported)", async () => {
-    // A - B - C and B - D: C's link to B stops writing at `link.stall()`; what C sends is taken by its outbox towards B
-    // (under 1 MiB), so its sends resolve. C's answer to A's end of stream waits behind them, past A's bound.
-    const link = stallingTransport();
-    const slow = { ...FIXED, heartbeat: { timeoutMs: 120_000 } };
-    const a = await tcpNode(FIXED);
-    const b = await tcpNode(slow);
-    const c = await tcpNode({ ...slow, transports: [link.transport], limits: { writeStallTimeoutMs: 120_000 } });
-    const d = await tcpNode(FIXED);
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await c.join(`tcp://127.0.0.1:${b.port}`);
-    await d.join(`tcp://127.0.0.1:${b.port}`);
-    // A's bound is shorter than C's (5 s, kept twice once both ends of stream are in): C still has the channel at A's reset.
-    tuned.limits.set(a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
-    await heard(a, c);
-    await heard(a, d);
-    await heard(c, a);
+    // A - B - C and B - D (`stalledLinkPath`): C's link to B stops writing at `link.stall()`; what C sends is taken by
+    // its outbox towards B (under 1 MiB), so its sends resolve. C's answer to A's end of stream waits behind them, past
+    // A's bound.
+    const { link, a, c, d } = await stalledLinkPath((n) => {
+      // A's bound is shorter than C's (5 s, kept twice once both ends of stream are in): C still has the channel at A's reset.
+      tuned.limits.set(n.a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
+    });
     const errorsAtC = errorsWithWords(c);
     const atA = collect<{ n: number }>(a, "note");
     const atD = collect<{ n: number }>(d, "note");

@@ -136,14 +136,20 @@ describe("Playground: stop() waits for a start() still opening its listeners", (
   });
 });
 
+/** Two nodes on TCP on loopback, started, B joined to A and seen by it. */
+async function twoJoined(): Promise<{ a: Playground; b: Playground }> {
+  const a = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+  const b = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+  await a.start();
+  await b.start();
+  await b.join(a.addresses[0]!);
+  await until(() => a.peers.length === 1, 5000, "a to see b");
+  return { a, b };
+}
+
 describe("Playground: stop() leaves no timer behind", () => {
   it("clears the bounds it waited within once what they waited for settled (before: two 2 s timers per stop were left to run out)", async () => {
-    const a = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
-    const b = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
-    await a.start();
-    await b.start();
-    await b.join(a.addresses[0]!);
-    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const { a, b } = await twoJoined();
     // The timers made during the two stops that are still pending after them (unref'd ones included, which
     // process.getActiveResourcesInfo() does not list): a cleared or fired timer is destroyed.
     const live = new Set<number>();
@@ -164,12 +170,7 @@ describe("Playground: stop() leaves no timer behind", () => {
 
 describe("Playground: a second stop() waits for the first", () => {
   it("resolves only once the first stop is done, the port closed, and gives the same promise (before: the second resolved at once, the stop still under way)", async () => {
-    const a = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
-    const b = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
-    await a.start();
-    await b.start();
-    await b.join(a.addresses[0]!);
-    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const { a } = await twoJoined();
     const port = Number(new URL(a.addresses[0]!).port);
     const order: string[] = [];
     const first = a.stop().then(() => void order.push("first"));

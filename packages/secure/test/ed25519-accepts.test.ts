@@ -1,7 +1,6 @@
 // The handshake checks the peer's identity signature with libsodium's yes
 // first (`ed25519Accepts`), node:crypto deciding whenever libsodium says
 // no: the verdict must stay node:crypto's, the check every node shares.
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { tcpTransport } from "@xppg/transport-tcp";
 import { Collector, within } from "@xppg/transport/compliance";
 import type { Connection } from "@xppg/transport";
@@ -13,38 +12,12 @@ import { MUST_REFUSE, sodiumKeys, type KeysBinding } from "../src/crypto/sodium-
 import { sodiumCryptoProvider } from "../src/crypto/sodium-provider.js";
 import { SECURE_ERROR_CODES, generateIdentity, type Identity, type SecureConnection } from "../src/index.js";
 import { secureConnectionWith } from "../src/record-secure-connection.js";
+import { L, littleEndian, mutated, mutation, scalarOf, SMALL_ORDER, smallOrderSignature } from "./fixtures/ed25519-mutations.js";
 import { codeOf } from "./helpers.js";
 import { needsSodium, rawBinding, sodiumAead, sodiumProvider } from "./sodium.js";
 
 const withSodium = needsSodium("the libsodium provider's signature checks");
 const sodium = sodiumProvider!;
-const P = 2n ** 255n - 19n;
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-
-const littleEndian = (n: bigint): Uint8Array => {
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 255n);
-  return out;
-};
-const scalarOf = (bytes: Uint8Array): bigint => bytes.reduceRight((acc, b) => (acc << 8n) | BigInt(b), 0n);
-
-/** A signature by a small-order key (the identity point): RFC 8032 (node:crypto) accepts it, libsodium refuses it. */
-function smallOrderSignature(s: bigint): { publicKey: Uint8Array; signature: Uint8Array } {
-  const publicKey = new Uint8Array(32);
-  publicKey[0] = 1;
-  const signature = new Uint8Array(64);
-  signature.set(ed25519.Point.BASE.multiply(s).toBytes());
-  signature.set(littleEndian(s), 32);
-  return { publicKey, signature };
-}
-
-/** The eight points of small order (the multiples of a point of order 8), each in its canonical encoding. */
-const SMALL_ORDER: readonly Uint8Array[] = (() => {
-  const eight = ed25519.Point.fromBytes(new Uint8Array(Buffer.from("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", "hex")));
-  const out: Uint8Array[] = [];
-  for (let k = 0, p = ed25519.Point.ZERO; k < 8; k++, p = p.add(eight)) out.push(p.toBytes());
-  return out;
-})();
 
 describe.runIf(withSodium)("ed25519Accepts: libsodium's yes, node:crypto's verdict", () => {
   it("is offered by the sodium provider, not by node:crypto's", () => {
@@ -53,42 +26,9 @@ describe.runIf(withSodium)("ed25519Accepts: libsodium's yes, node:crypto's verdi
   });
 
   it("accepts a genuine signature, and never one node:crypto refuses (fuzzed: flipped bits, S + L, small-order keys)", () => {
-    const mutation = fc.oneof(
-      fc.constant({ kind: "none" as const }),
-      fc.record({ kind: fc.constantFrom("signature" as const, "message" as const, "key" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-      fc.constant({ kind: "s-plus-l" as const }),
-      fc.record({ kind: fc.constant("small-order" as const), s: fc.bigInt({ min: 1n, max: L - 1n }) }),
-      // The identity key with its sign bit set ("negative zero"), and the other small-order encodings with theirs flipped.
-      fc.record({ kind: fc.constant("small-order-sign" as const), which: fc.nat({ max: SMALL_ORDER.length - 1 }), s: fc.bigInt({ min: 1n, max: L - 1n }) }),
-      // A key encoding y >= p (non-canonical): y + p for the small y that have one below 2^255.
-      fc.record({ kind: fc.constant("non-canonical-key" as const), y: fc.bigInt({ min: 0n, max: 18n }), s: fc.bigInt({ min: 1n, max: L - 1n }) }),
-      fc.record({ kind: fc.constant("s-plus-kl" as const), k: fc.bigInt({ min: 1n, max: 15n }) }),
-      // Mixed order: the genuine key or R plus a small-order point (torsion), the signature otherwise the signer's.
-      fc.record({ kind: fc.constantFrom("mixed-key" as const, "mixed-r" as const), which: fc.nat({ max: SMALL_ORDER.length - 1 }) }),
-    );
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), mutation, (seed, message, m) => {
-        const signer = sodium.ed25519Signer(seed);
-        let publicKey: Uint8Array = signer.publicKey.slice();
-        let signature: Uint8Array = signer.sign(message);
-        const data = message.slice();
-        if (m.kind === "signature") signature[m.at % 64]! ^= 1 << m.bit;
-        if (m.kind === "message" && data.byteLength > 0) data[m.at % data.byteLength]! ^= 1 << m.bit;
-        if (m.kind === "key") publicKey[m.at % 32]! ^= 1 << m.bit;
-        if (m.kind === "s-plus-l") signature.set(littleEndian(scalarOf(signature.subarray(32)) + L), 32);
-        if (m.kind === "small-order") ({ publicKey, signature } = smallOrderSignature(m.s));
-        if (m.kind === "small-order-sign") {
-          ({ signature } = smallOrderSignature(m.s));
-          publicKey = SMALL_ORDER[m.which]!.slice();
-          publicKey[31]! ^= 0x80;
-        }
-        if (m.kind === "non-canonical-key") {
-          ({ signature } = smallOrderSignature(m.s));
-          publicKey = littleEndian(m.y + P);
-        }
-        if (m.kind === "s-plus-kl") signature.set(littleEndian((scalarOf(signature.subarray(32)) + m.k * L) % 2n ** 256n), 32);
-        if (m.kind === "mixed-key") publicKey = ed25519.Point.fromBytes(publicKey).add(ed25519.Point.fromBytes(SMALL_ORDER[m.which]!)).toBytes();
-        if (m.kind === "mixed-r") signature.set(ed25519.Point.fromBytes(signature.subarray(0, 32)).add(ed25519.Point.fromBytes(SMALL_ORDER[m.which]!)).toBytes(), 0);
+        const { publicKey, data, signature } = mutated(sodium, seed, message, m);
         const quick = sodium.ed25519Accepts!(publicKey, data, signature);
         const full = nodeCryptoProvider.ed25519Verify(publicKey, data, signature);
         if (quick) expect(full).toBe(true);
