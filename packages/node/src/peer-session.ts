@@ -104,7 +104,41 @@ export class PeerSession {
     );
     this.#reader = new BundleReader(
       {
-        envelope: (data, start, end) => this.#onEnvelopeBytes(data, start, end),
+        // In Node, a message of raw bytes from the peer in the compact layout (nearly all of a plaintext link's traffic)
+        // on an open link with no message limit is read here, in a function small enough that V8 inlines the codec's
+        // read and the dispatch into the bundle reader's loop, not called each per message; its payload comes back from
+        // the codec, not through its read object (a write barrier per message to store it there). Any other envelope,
+        // and every envelope in a page (which reads no compact envelope and carries none of this), goes to `#onEnvelopeBytes`.
+        envelope: LEAN
+          ? (data, start, end) => {
+              if (this.#bucket === undefined && this.#phase === "open" && this.#draining === undefined) {
+                const codec = this.#host.codec;
+                let bytes: Uint8Array | undefined;
+                try {
+                  bytes = codec.readBytes!(data, start, end, this.#link);
+                } catch (error) {
+                  this.close(error as XppgError);
+                  return false;
+                }
+                if (bytes !== undefined) {
+                  const kind = codec.bytesKind!;
+                  const link = this.#link!;
+                  // The link's ends are the peer's (its hello's) and this node's: `#onMessage`'s direct message, of the kind its handlers took last.
+                  if (DIRECT_STREAMS && kind === this.#appKind) {
+                    try {
+                      this.#host.dispatcher.dispatch(link.remote, kind, bytes);
+                    } catch (error) {
+                      // As `#onMessage` closes: the dispatcher reports what a handler throws, anything else is this node's bug.
+                      this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
+                    }
+                  } else this.#onMessage(kind, link.remote, link.local, bytes, undefined);
+                  // The handler may have closed the session: read no further.
+                  return !this.isClosed || this.#draining !== undefined;
+                }
+              }
+              return this.#onEnvelopeBytes(data, start, end);
+            }
+          : (data, start, end) => this.#onEnvelopeBytes(data, start, end),
         violation: (what) => this.close(this.#violation(what)),
         // The reader's wait for a later turn is one more hold on the same count as the rooms'.
         pause: () => this.holdConnection(true),
@@ -356,9 +390,8 @@ export class PeerSession {
     let read!: ReadEnvelope;
     let bytes: Uint8Array | undefined;
     try {
-      // A message of raw bytes from the peer in the compact layout (nearly all of a plaintext link's traffic): its
-      // payload comes back from the codec, not through its read object (a write barrier per message to store it there).
-      if (LEAN && this.#phase === "open" && this.#draining === undefined) bytes = codec.readBytes!(data, start, end, this.#link);
+      // A message of raw bytes in the compact layout, as the constructor's `envelope` reads it, which tried already when there is no message limit.
+      if (LEAN && messages !== undefined && this.#phase === "open" && this.#draining === undefined) bytes = codec.readBytes!(data, start, end, this.#link);
       if (!LEAN || bytes === undefined) read = codec.read(data, start, end, this.#link);
     } catch (error) {
       this.close(error as XppgError);
