@@ -62,7 +62,7 @@ const pkg = {
     },
   },
   files: ["dist", "src", "README.md"],
-  engines: { node: ">=20.19" },
+  engines: { node: "^20.19.0 || >=22.3.0" },
   scripts: {
     build: "tsc -b && node ../../scripts/bundle-node.mjs",
     prepack: "node ../../scripts/stale-caches.mjs --remove .",

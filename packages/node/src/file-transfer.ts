@@ -1,7 +1,6 @@
 import { now as nowMs } from "@xppg/errors";
 import type { Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, open, stat, unlink, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 // The one file-name helper, shared with the swarm; its module loads nothing else of `@xppg/files` (issue 15).
 import { safeFileName } from "@xppg/files/safe-name";
@@ -13,6 +12,9 @@ import type { PeerSession } from "./peer-session.js";
 // 4 ms of CPU to load in a fresh process, issue 15).
 const randomBytes = (size: number): Buffer => process.getBuiltinModule("node:crypto").randomBytes(size);
 const createHash = (algorithm: string): Hash => process.getBuiltinModule("node:crypto").createHash(algorithm);
+// node:fs and its promises at the first file too, as Node's own objects: an ES module import of node:fs reads each
+// of its exports, which loads fs/promises and the file streams into every node (its resident set, issue 15).
+const files = (): typeof import("node:fs/promises") => process.getBuiltinModule("node:fs/promises");
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -113,7 +115,7 @@ export class FileTransfers {
   async send(path: string, sessions: PeerSession[], signal?: AbortSignal): Promise<SharedFile> {
     let info;
     try {
-      info = await stat(path);
+      info = await files().stat(path);
     } catch (cause) {
       throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `Cannot read "${path}": ${(cause as Error).message}. Check the path.`, { cause });
     }
@@ -131,7 +133,7 @@ export class FileTransfers {
       for (const s of out.sessions) void s.sendMessage(KIND_FILE_OFFER, { t, name, size });
       let seq = 0;
       let sent = 0;
-      const stream = createReadStream(path, { highWaterMark: chunkSize });
+      const stream = process.getBuiltinModule("node:fs").createReadStream(path, { highWaterMark: chunkSize });
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         hash.update(chunk);
         sent += chunk.byteLength;
@@ -215,7 +217,7 @@ export class FileTransfers {
     // A local random name: a peer cannot pick (or collide with) another transfer's file.
     const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
-    const handle = mkdir(dir, { recursive: true, mode: 0o700 }).then(() => open(tmpPath, "wx", 0o600));
+    const handle = files().mkdir(dir, { recursive: true, mode: 0o700 }).then(() => files().open(tmpPath, "wx", 0o600));
     const inc: Incoming = { key, t, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, lastActivity: nowMs(), finishing: false };
     // Every promise derived here has a handler: a failed mkdir or open must never become an unhandled rejection.
     handle.catch(() => {});
@@ -366,7 +368,7 @@ export class FileTransfers {
     } catch {
       // never opened
     }
-    await unlink(inc.tmpPath).catch(() => {});
+    await files().unlink(inc.tmpPath).catch(() => {});
   }
 
   /** Drops the transfers of a session that ended, deleting their partial files. */

@@ -68,6 +68,8 @@ export class Playground {
   readonly #stats: PlaygroundStats = { forgedMessages: 0, replayedBroadcasts: 0, unverifiedBroadcasts: 0, droppedLastMessages: 0, droppedPeers: 0, refusedConnections: 0, forwardedBroadcasts: 0, duplicateBroadcasts: 0, droppedBroadcasts: 0, meshGrafts: 0, meshPrunes: 0, pulledBroadcasts: 0, announcedBroadcasts: 0, lateBroadcasts: 0, forwardedUnicasts: 0, droppedUnicasts: 0, heldUnicasts: 0, overfullRoutedChannels: 0 };
   #nat: PortMappingResult | null = null;
   #starting: Promise<unknown> | undefined;
+  /** The stop under way or done: a second `stop()` waits for it too. */
+  #stopping: Promise<void> | undefined;
   #nextId = randomFill(new Uint32Array(1))[0]!;
   #phase: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
@@ -427,10 +429,14 @@ export class Playground {
    * the port mapping and deletes partial downloads. Idempotent. During
    * `start()`, it also waits for that start to close what it opened since
    * (a listener, a port mapping the router answers within `openPortTimeoutMs`);
-   * `start()` then rejects with `XPPG_ERR_STOPPED`.
+   * `start()` then rejects with `XPPG_ERR_STOPPED`. A second call returns
+   * once the first stop is done.
    */
-  async stop(): Promise<void> {
-    if (this.#phase === "stopped" || this.#phase === "stopping") return;
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<void> {
     this.#phase = "stopping";
     const shutdown = new PlaygroundError(NODE_ERROR_CODES.PEER_SHUTDOWN, ERROR_TEXTS ? `The peer ${this.peerId} is shutting down.` : [this.peerId]);
     await stopRooms(this.#r, this.#table, shutdown, this.#nat ?? undefined);

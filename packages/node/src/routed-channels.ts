@@ -27,6 +27,18 @@ export interface Channel {
   idleSince: number;
   /** Sends on it not yet settled: the channel's end (the room's `#drop`) settles them, at whatever layer below they wait. */
   readonly sends: ChannelSends;
+  /** This end sent its authenticated end of stream (its graceful close): the channel is a closing one, no longer handed out. */
+  ended: boolean;
+  /** The other end's authenticated end of stream came. With `ended`, the close was clean: no reset goes out. */
+  peerEnded: boolean;
+  /**
+   * What the other end's end of stream counted: the low 23 bits of the number of this end's records it had received
+   * (`SecureConnectionOptions.countedEnd`); undefined before it, and for an end of stream with no count (an older
+   * node's). A reset after it is no loss only when it counted every record this end sent (see the room's `#resetLoss`).
+   */
+  peerCounted: number | undefined;
+  /** The closing's bound (`routedOpenTimeoutMs`, twice that once both ends of stream are in): then forgotten, with a reset unless the close was clean. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A channel's key: its other end, its id, and whether this node opened it (packets on it then come from its responder). */
@@ -39,6 +51,14 @@ export class ChannelTable {
   readonly #byPeer = new Map<string, Channel[]>();
   /** Channels that held bytes for a paused reader at their last packet: only these are summed (see `overBound`). */
   readonly #holding = new Set<Channel>();
+  /**
+   * Channels this end closed gracefully (`ended`), by key: not counted nor
+   * handed out, still read until the other end's end of stream, then kept
+   * until their bound so that a reset for them is still a loss.
+   */
+  readonly #closing = new Map<string, Channel>();
+  /** Closing channels per peer: bounded as the open ones are (`maxChannelsPerPeer`). */
+  readonly #closingByPeer = new Map<string, number>();
 
   get size(): number {
     return this.#channels.size;
@@ -65,8 +85,73 @@ export class ChannelTable {
     else list.push(channel);
   }
 
-  /** Forgets `channel`; false when it is not the table's (forgotten already, or another has its key). */
+  /** An open (or opening) channel by key, else a closing one. */
+  find(key: string): Channel | undefined {
+    return this.#channels.get(key) ?? this.#closing.get(key);
+  }
+
+  /** True while `channel` is a closing one (see {@link ChannelTable.closeOf}). */
+  isClosing(channel: Channel): boolean {
+    return this.#closing.get(channel.key) === channel;
+  }
+
+  /** Moves an open channel to the closing ones; false when it is not the table's. */
+  closeOf(channel: Channel): boolean {
+    if (!this.remove(channel)) return false;
+    this.#closing.set(channel.key, channel);
+    this.#closingByPeer.set(channel.peer, this.closingOf(channel.peer) + 1);
+    return true;
+  }
+
+  /** Closing channels, all peers. */
+  get closingCount(): number {
+    return this.#closing.size;
+  }
+
+  /** Closing channels with `peer`. */
+  closingOf(peer: string): number {
+    return this.#closingByPeer.get(peer) ?? 0;
+  }
+
+  /**
+   * The closing channel to forget next, while `peer` has more than `perPeer`
+   * (that peer's kept longest) or all together are more than `most`: then
+   * the one kept longest whose close was clean (both ends of stream in:
+   * forgetting it sends nothing), else the one kept longest of the peer
+   * holding the most. So a peer that opens and ends channel after channel
+   * (or a hop making up origins) evicts its own closing channels, not the
+   * other peers' (each such eviction a reset, a loss at an honest far end).
+   */
+  closingOver(peer: string, perPeer: number, most: number): Channel | undefined {
+    if (this.closingOf(peer) > perPeer) {
+      for (const c of this.#closing.values()) if (c.peer === peer) return c;
+    }
+    if (this.#closing.size <= most) return undefined;
+    let top: string | undefined;
+    let topCount = 0;
+    for (const c of this.#closing.values()) {
+      if (c.ended && c.peerEnded) return c;
+      const n = this.closingOf(c.peer);
+      if (n > topCount) [top, topCount] = [c.peer, n];
+    }
+    for (const c of this.#closing.values()) if (c.peer === top) return c;
+    return undefined;
+  }
+
+  /** Closing channels (a copy). */
+  allClosing(): Channel[] {
+    return [...this.#closing.values()];
+  }
+
+  /** Forgets `channel`, open or closing; false when it is not the table's (forgotten already, or another has its key). */
   remove(channel: Channel): boolean {
+    if (this.#closing.get(channel.key) === channel) {
+      this.#holding.delete(channel);
+      const left = this.closingOf(channel.peer) - 1;
+      if (left === 0) this.#closingByPeer.delete(channel.peer);
+      else this.#closingByPeer.set(channel.peer, left);
+      return this.#closing.delete(channel.key);
+    }
     if (this.#channels.get(channel.key) !== channel) return false;
     this.#channels.delete(channel.key);
     this.#holding.delete(channel);

@@ -55,6 +55,11 @@ export class ChannelSends {
     this.#closing = closing;
   }
 
+  /** Sends not yet settled (made, not yet resolved or rejected). */
+  get pending(): number {
+    return this.#waiting.size;
+  }
+
   /** The promise that goes back for `sent`, a send the secure channel has: itself when it was taken at once. */
   track(sent: Promise<void>, tell: Tell): Promise<void> {
     if (sent === taken) return sent;

@@ -18,7 +18,7 @@
 
 import { ERROR_TEXTS, now as nowMs, type XppgError } from "@xppg/errors";
 import type { Envelope, EnvelopeCodec } from "@xppg/framing";
-import { isPeerId, secureConnection, type Identity, type SecureConnection } from "@xppg/secure";
+import { isPeerId, secureConnection, unconfirmedRecords, type Identity, type SecureConnection } from "@xppg/secure";
 import { ChannelEnvelopes } from "./channel-envelopes.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import type { RouteTable } from "./mesh/route-table.js";
@@ -76,6 +76,8 @@ export class RoutingRoom {
   #uses = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Graceful closes that ended in a reset (see `closing`). */
+  #closesReset = 0;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
   readonly #losses: LossReports;
 
@@ -93,6 +95,18 @@ export class RoutingRoom {
   /** End-to-end channels open or opening. */
   get channelCount(): number {
     return this.#channels.size;
+  }
+
+  /**
+   * Channels `room` closed gracefully and still keeps (`count`), and how
+   * many of its graceful closes ended in a reset instead (`reset`: no answer
+   * within the bound, or evicted unanswered). Internal, for tests (static:
+   * the page's lazy room need not mirror it): a close clean at both ends
+   * shows as neither once its bound is past.
+   * @internal
+   */
+  static closingOf(room: RoutingRoom): { count: number; reset: number } {
+    return { count: room.#channels.closingCount, reset: room.#closesReset };
   }
 
   /** True when a message to `peerId` has a way now: a neighbour with `route/1` through which a route leads. */
@@ -171,7 +185,7 @@ export class RoutingRoom {
     clearInterval(this.#sweep);
     this.#paths.close();
     const closing: Promise<unknown>[] = [];
-    for (const channel of this.#channels.all()) {
+    for (const channel of [...this.#channels.all(), ...this.#channels.allClosing()]) {
       channel.sends.stop(stoppedError);
       this.#drop(channel, undefined);
       closing.push(channel.secure?.closed ?? channel.conn.closed);
@@ -183,9 +197,10 @@ export class RoutingRoom {
   #arrived(packet: RoutedPacket, from: string): void {
     // A packet from the channel's responder is for the side that opened it.
     const key = channelKey(packet.origin, packet.channel, packet.fromResponder);
-    const channel = this.#channels.get(key);
+    // A closing channel (this end's graceful close) is still read until the other end's end of stream.
+    const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
-      if (channel !== undefined) this.#drop(channel, unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []));
+      if (channel !== undefined) this.#drop(channel, this.#resetLoss(channel));
       return;
     }
     if (channel !== undefined) {
@@ -221,9 +236,9 @@ export class RoutingRoom {
     const l = this.#limits;
     // Full: the least recently used channel makes room.
     const mine = this.#channels.oldest(to, l.maxChannelsPerPeer);
-    if (mine !== undefined) this.#drop(mine, undefined);
+    if (mine !== undefined) this.#finish(mine);
     const any = this.#channels.oldest(undefined, l.maxChannels);
-    if (any !== undefined) this.#drop(any, undefined);
+    if (any !== undefined) this.#finish(any);
     return this.#channel(to, globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, true) ?? unreachableError(to, ERROR_TEXTS ? "a channel with that id is open" : []);
   }
 
@@ -231,7 +246,8 @@ export class RoutingRoom {
   #channel(peer: string, id: number, initiator: boolean, arrivedFrom = ""): Channel | undefined {
     // Packets on a channel this node opened come from its responder.
     const key = channelKey(peer, id, initiator);
-    if (this.#channels.get(key) !== undefined) return undefined;
+    // A closing channel keeps its key until its bound: packets on it are still its own.
+    if (this.#channels.find(key) !== undefined) return undefined;
     const header = packetHeader(this.#me, peer, id, !initiator);
     const conn = new RoutedConnection({
       localPeerId: this.#me,
@@ -266,8 +282,9 @@ export class RoutingRoom {
         reset: () => {
           // The node stops: no reset goes out. Where the link moves, the other end gets the clean close's authenticated
           // end of stream; where it is stalled, nothing: its next send there is reset by the hop next to this node (a loss
-          // naming this node), or the channel goes at its idle sweep.
-          if (this.#closed) return;
+          // naming this node), or the channel goes at its idle sweep. A graceful close both ends ended needs none.
+          if (this.#closed || (channel.ended && channel.peerEnded)) return;
+          if (channel.ended) this.#closesReset++;
           const next = this.#paths.nextHop(peer, "") ?? this.#paths.back(arrivedFrom);
           if (next !== undefined) this.#paths.hand(next, buildPacket(header, PACKET.RESET, EMPTY)).catch(() => {});
         },
@@ -279,6 +296,10 @@ export class RoutingRoom {
       handshakeTimeoutMs: this.#limits.routedOpenTimeoutMs,
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
+      // Each end of stream counts the other end's records received: a reset after one is a loss only when it left
+      // some of this end's uncounted (`#resetLoss`). An older node reads the count as a frame never finished.
+      countedEnd: true,
+      onRemoteEnd: (counted) => this.#peerEnded(channel, counted),
     }).then(
       (secure) => {
         if (!initiator) this.#opening--;
@@ -290,7 +311,9 @@ export class RoutingRoom {
           throw unreachableError(peer, ERROR_TEXTS ? "its end proved another identity" : []);
         }
         channel.secure = secure;
-        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#drop(channel, info.error) });
+        secure.read({ frame: (frame) => this.#inner(channel, frame), close: (info) => this.#secureClosed(channel, info.error) });
+        // Its end of stream came with the handshake's last records.
+        if (channel.peerEnded) this.#finish(channel);
         return secure;
       },
       (error: unknown) => {
@@ -300,9 +323,9 @@ export class RoutingRoom {
       },
     );
     ready.catch(() => {});
-    // Closing: still this room's, and its secure channel closed (its end follows).
-    const sends = new ChannelSends(() => this.#channels.get(key) === channel && channel.secure?.isClosed === true);
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends };
+    // Closing: still this room's, and its secure channel closed (its end follows), or closing gracefully (its end is decided at its bound, or by a reset).
+    const sends = new ChannelSends(() => (this.#channels.get(key) === channel && channel.secure?.isClosed === true) || this.#channels.isClosing(channel));
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, peerCounted: undefined, timer: undefined };
     this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
@@ -344,6 +367,7 @@ export class RoutingRoom {
    */
   #drop(channel: Channel, error: XppgError | undefined): void {
     if (!this.#channels.remove(channel)) return;
+    clearTimeout(channel.timer);
     if (error !== undefined) {
       // Lost first: a send failing with the reset waits for the end.
       channel.sends.lose(error, () => {
@@ -379,8 +403,109 @@ export class RoutingRoom {
     this.#drop(channel, error);
   }
 
+  /**
+   * This end closes an open channel gracefully (idle, evicted for room, or
+   * answering the other end's close), as TCP's FIN exchange: it leaves the
+   * table (not handed out, not counted), its secure channel sends what it
+   * holds then its authenticated end of stream, and reads on: what the other
+   * end sent before it saw this end's close is delivered. Once both ends of
+   * stream are in, the channel is closed with no reset and no loss; kept
+   * for twice its bound (`routedOpenTimeoutMs`, see `#keep`), so that a
+   * reset for it (a hop's, one sent back for data the other end dropped) is
+   * still a loss, reported once, unless this end sent nothing but its end
+   * of stream after the other end's came. An end of stream that gets no
+   * answer within the bound (an older node, a hop that dropped it): the
+   * channel is reset, as before. One still opening is closed as before.
+   */
+  #finish(channel: Channel): void {
+    const secure = channel.secure;
+    if (secure === undefined || this.#closed) return this.#drop(channel, undefined);
+    if (!this.#channels.closeOf(channel)) return;
+    channel.ended = true;
+    // Answering the other end's: its end of stream came, this end's goes after what it holds, and the channel closes.
+    if (channel.peerEnded) void secure.close();
+    else secure.closeWrite();
+    this.#keep(channel, channel.peerEnded ? 2 : 1);
+    // Bounded in number too, per peer and in all (see `closingOver`): forgotten, with a reset unless its close was clean.
+    const l = this.#limits;
+    for (let over; (over = this.#channels.closingOver(channel.peer, l.maxChannelsPerPeer, l.maxChannels)) !== undefined; ) this.#drop(over, undefined);
+  }
+
+  /**
+   * Keeps a closing channel for `bounds` times `routedOpenTimeoutMs` from
+   * now, then forgets it (with a reset unless both ends of stream are in).
+   * Once both are in, twice the bound: the other end, if this end's answer
+   * was lost on the path, resets the channel at its own bound, which began
+   * before this end's (its end of stream's way here); kept past it, that
+   * reset still finds the channel and is told as the loss it may be.
+   */
+  #keep(channel: Channel, bounds: number): void {
+    clearTimeout(channel.timer);
+    channel.timer = setTimeout(() => this.#drop(channel, undefined), bounds * this.#limits.routedOpenTimeoutMs);
+    channel.timer.unref?.();
+  }
+
+  /**
+   * A reset on `channel` (the other end's, a hop's): the error it is lost
+   * with, or undefined when nothing was. Only after the other end's end of
+   * stream, and only when that end counted every record this end sent
+   * (none went after it) and no send still waits: that end had everything
+   * and left (as at its stop: a hop with no way to it resets the answer). An
+   * end of stream with no count (an older node's) tells nothing: the reset
+   * is a loss, as before. So a send that crossed the other end's end of
+   * stream, or that waited behind a stalled link, is reported.
+   *
+   * A send can resolve before its frame is sealed (Node's record layer
+   * seals a tick's later frames at the tick's end; a page's waits for its
+   * seals ahead), and an unsealed frame is in no count. The verdict needs
+   * this end's end of stream sealed too (`ended`, as `#peerEnded` does at
+   * once): each record layer seals, and counts, what waits before its end,
+   * and refuses a send after it, so every resolved send is in `recordsSent`.
+   */
+  #resetLoss(channel: Channel): XppgError | undefined {
+    const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
+    if (unconfirmed === 0 && channel.sends.pending === 0 && channel.ended) return undefined;
+    if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
+    const waiting = channel.sends.pending;
+    if (!ERROR_TEXTS) return unreachableError(channel.peer, [unconfirmed, waiting]);
+    const why =
+      unconfirmed > 0
+        ? `which counted all but ${unconfirmed} of the records this node sent on it (a message in them may have been lost)${waiting > 0 ? `, with ${waiting} sends still waiting` : ""}`
+        : waiting > 0
+          ? `with ${waiting} sends of this node's still waiting`
+          : "before this node's own end of stream (what it sent last may not have been sealed)";
+    return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, ${why}`);
+  }
+
+  /**
+   * The other end's authenticated end of stream came (it sends nothing
+   * more), with its count of this end's records (`counted`): this end
+   * answers with its own (`#finish`), or, having sent it, closes the
+   * channel cleanly. A count above the records this end sent is a lie: the
+   * channel is closed with `XPPG_ERR_PROTOCOL_VIOLATION`, reported once.
+   */
+  #peerEnded(channel: Channel, counted: number | undefined): void {
+    if (counted !== undefined && unconfirmedRecords(channel.secure?.recordsSent ?? 0, counted) === undefined) {
+      const sent = channel.secure?.recordsSent ?? 0;
+      return this.#drop(channel, violation(channel.peer, ERROR_TEXTS ? `an end of stream on its routed channel counting ${counted} of this node's records received, of ${sent} sent` : ""));
+    }
+    channel.peerEnded = true;
+    channel.peerCounted = counted;
+    if (channel.ended) {
+      void channel.secure?.close();
+      if (this.#channels.isClosing(channel)) this.#keep(channel, 2);
+    }
+    else if (channel.secure !== undefined) this.#finish(channel);
+  }
+
+  /** The channel's secure channel closed: a closing one whose ends of stream were both in stays until its bound; any other end is decided now. */
+  #secureClosed(channel: Channel, error: XppgError | undefined): void {
+    if (error === undefined && channel.ended && channel.peerEnded && this.#channels.isClosing(channel)) return;
+    this.#drop(channel, error);
+  }
+
   #closeIdle(): void {
-    for (const channel of this.#channels.idle(nowMs(), this.#limits.idleTimeoutMs)) this.#drop(channel, undefined);
+    for (const channel of this.#channels.idle(nowMs(), this.#limits.idleTimeoutMs)) this.#finish(channel);
     if (this.#channels.size === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;

@@ -96,3 +96,23 @@ describe.skipIf(!built)("a plain Playground's first connection on libsodium", ()
     expect(seen).toEqual({ provider: "sodium", afterImport: false, afterStart: false, afterJoin: false });
   });
 });
+
+// What a node keeps resident (issue 15, the bulk receiver's peak RSS): the built-in modules it loads stay for the
+// process's life. What a plain node no longer loads: node:crypto, 16 modules and its binding (about 1 MiB: each side
+// checks the other's signed peer record, on libsodium's yes), and the file streams (internal/fs/streams), the public
+// fs/promises and node:module wrappers and internal/source_map/source_map, which an ES module import of node:fs or
+// node:module loads (it reads each export) where the packages take them as Node's own objects. Node's own ES module
+// loader still loads internal/fs/promises (with internal/fs/dir, the watchers and readline's interface) in every ES
+// module program.
+describe.skipIf(!built)("a plain Playground's built-in modules", () => {
+  it("loads neither node:crypto (on libsodium) nor the public fs/promises module and the file streams: start, join, a message each way, stop", () => {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL("./fixtures/first-connection-builtins.mjs", import.meta.url))], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { loaded, provider } = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { loaded: string[]; provider: string };
+    // Named as this Node names them: the process loads node:net's own modules under the same scheme.
+    expect(loaded).toContain("NativeModule net");
+    expect(loaded.filter((m) => m === "NativeModule fs/promises" || m === "NativeModule internal/fs/streams")).toEqual([]);
+    if (provider !== "sodium") console.log(`[skip] node:crypto at a first exchange: the crypto provider here is "${provider}"`);
+    else expect(loaded).not.toContain("NativeModule crypto");
+  });
+});

@@ -158,7 +158,7 @@ describe("a routed channel closed by an error is reported", { timeout: 30_000 },
     expect(await answer).toEqual(expect.any(String));
   });
 
-  it("a clean end is no error: C stopping closes A's channel without an error event", async () => {
+  it("a clean end is no error: C stopping closes A's channel without an error event (A's answer to C's end of stream, reset by B once C is gone, is no loss: A sent nothing after C's end)", async () => {
     const { a, b, c } = await routedToC();
     const errors = errorsOf(a);
     await c.stop();

@@ -161,3 +161,26 @@ describe("Playground: stop() leaves no timer behind", () => {
     expect(live.size).toBe(0);
   });
 });
+
+describe("Playground: a second stop() waits for the first", () => {
+  it("resolves only once the first stop is done, the port closed, and gives the same promise (before: the second resolved at once, the stop still under way)", async () => {
+    const a = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+    const b = track(new Playground("test-app", { listen: ["tcp://127.0.0.1:0"] }));
+    await a.start();
+    await b.start();
+    await b.join(a.addresses[0]!);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const port = Number(new URL(a.addresses[0]!).port);
+    const order: string[] = [];
+    const first = a.stop().then(() => void order.push("first"));
+    const second = a.stop().then(() => void order.push("second"));
+    await second;
+    expect(order).toEqual(["first", "second"]);
+    expect(a.running).toBe(false);
+    expect(await accepts(port)).toBe(false);
+    await first;
+    // After the stop, a third call resolves too (the node stays stopped).
+    await a.stop();
+    expect(order).toEqual(["first", "second"]);
+  });
+});

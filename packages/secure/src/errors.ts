@@ -1,5 +1,5 @@
 import { ERROR_TEXTS, XPPG_ERROR_CODES, XppgError, isXppgError, type XppgErrorOptions, type ErrorText } from "@xppg/errors";
-import type { CloseInfo } from "@xppg/transport";
+import { TRANSPORT_ERROR_CODES, TransportError, type CloseInfo } from "@xppg/transport";
 
 /** Stable codes of the errors `@xppg/secure` throws or reports. */
 export const SECURE_ERROR_CODES = {
@@ -131,6 +131,18 @@ export function linkCloseVerdict(
   if (fault !== undefined) return { initiator: faultBy, error: fault };
   if (info.initiator === "remote" && info.error === undefined && !cleanEnd) return { initiator: "remote", error: streamTruncatedError(remoteAddress, bufferedBytes) };
   return info;
+}
+
+/**
+ * A send after this side's `closeWrite()`: its sending is over, its reading
+ * goes on (the connection is not closed). The transports' code for a closed
+ * connection, in words of its own.
+ */
+export function sendEndedError(remoteAddress: string): TransportError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.CONNECTION_CLOSED,
+    ERROR_TEXTS ? `This side ended its sending to ${remoteAddress} with closeWrite(); it still reads what the peer sends. Open a new connection to send more.` : [remoteAddress],
+  );
 }
 
 /** `what` (a transport-only `CipherState` method, a page's record layer) was given a state without a key. */

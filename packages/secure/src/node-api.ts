@@ -8,7 +8,7 @@ import { sodiumCryptoProvider } from "./crypto/sodium-provider.js";
 import { generateIdentityWith, identityFromSecretKeyWith, type Identity } from "./identity.js";
 import { loadOrCreateStoredIdentityWith } from "./identity-store.js";
 import type { SecureConnection } from "./secure-channel.js";
-import { secureConnectionWith } from "./record-secure-connection.js";
+import { secureConnectionWith, withQuickIdentityCheck } from "./record-secure-connection.js";
 import type { SecureConnectionOptions } from "./secure-connection.js";
 
 const sodium = loadSodiumAead();
@@ -24,6 +24,15 @@ export const cryptoProvider: CryptoProvider = sodium === null ? nodeCryptoProvid
 
 /** The name of {@link cryptoProvider}: `"sodium"` or `"node"`. */
 export const cryptoProviderName: string = cryptoProvider.name;
+
+/**
+ * {@link verifySignature}'s checks: libsodium's yes first, node:crypto's
+ * verdict on its no, as the handshake's. A node checks its first peers'
+ * signed records (peer exchange) as it connects: with node:crypto's verify,
+ * that loaded node:crypto itself (about 1 MiB more resident in every node,
+ * its built-in modules and key code) for nothing libsodium could not answer.
+ */
+const checks = withQuickIdentityCheck(cryptoProvider);
 
 /**
  * A new random Ed25519 identity. Keep it across runs with
@@ -51,7 +60,7 @@ export function identityFromSecretKey(secretKey: Uint8Array): Identity {
  */
 export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || !(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
-  return cryptoProvider.ed25519Verify(publicKey, data, signature);
+  return checks.ed25519Verify(publicKey, data, signature);
 }
 
 /**

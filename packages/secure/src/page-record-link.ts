@@ -7,14 +7,15 @@
 import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import type { CloseInfo, Connection } from "@xppg/transport";
-import { connectionClosedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { connectionClosedError, type LinkController } from "@xppg/transport/adapter";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { AsyncAead } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError } from "./errors.js";
+import { endCountRecord, readEnd } from "./end-count.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict, noKeyError, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
-import type { SecureChannelOptions } from "./secure-channel.js";
+import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -43,7 +44,7 @@ const OPENING_AHEAD = 16;
  * record is the authenticated end of stream; the link's close is judged
  * once every record before it is opened.
  */
-export class PageRecordLink implements ConnectionLink {
+export class PageRecordLink implements RecordLayer {
   readonly #conn: Connection;
   readonly #aead: AsyncAead;
   readonly #send: CipherState;
@@ -81,6 +82,16 @@ export class PageRecordLink implements ConnectionLink {
   #pausedByMe = false;
   #pausedByUser = false;
   #endReceived = false;
+  /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
+  #endSent = false;
+  /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
+  #writeEnded = false;
+  readonly #onRemoteEnd: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`. */
+  readonly #countedEnd: boolean;
+  /** Records of frames sealed (`recordsSent`), and decoded. */
+  #recordsOut = 0;
+  #dataIn = 0;
   #linkClosed = false;
 
   constructor(aead: AsyncAead, conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions) {
@@ -97,6 +108,8 @@ export class PageRecordLink implements ConnectionLink {
     const limit = Math.floor(conn.maxFrameSize ?? Infinity);
     this.#fill = limit > NOISE_TAG_SIZE ? Math.min(RECORD_FILL_PLAINTEXT, limit - NOISE_TAG_SIZE) : RECORD_FILL_PLAINTEXT;
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
+    this.#onRemoteEnd = options.onRemoteEnd;
+    this.#countedEnd = options.countedEnd === true;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -115,7 +128,7 @@ export class PageRecordLink implements ConnectionLink {
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     const header = new Uint8Array(FRAME_HEADER_SIZE);
     writeFrameHeader(header, 0, length);
     this.#pending.push(header);
@@ -132,13 +145,39 @@ export class PageRecordLink implements ConnectionLink {
   }
 
   end(): void {
-    this.#sendClosed = this.#ending = true;
+    this.#ending = true;
     // A fault of ours that came before this close: the core, closing, keeps it only when told.
     if (this.#fault) this.#controller.error(this.#fault);
-    this.#flush();
-    // The authenticated end of stream: lets the peer tell our close from a cut.
-    void this.#seal(EMPTY);
+    this.#endWrites();
     void this.#handed.then(() => this.#conn.close(this.#fault));
+  }
+
+  /** `SecureConnection.recordsSent`: counted at the seal, each handed below after the ones before it. */
+  get recordsSent(): number {
+    return this.#recordsOut;
+  }
+
+  /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
+  closeWrite(): void {
+    if (this.#sendClosed) return;
+    this.#writeEnded = true;
+    this.#endWrites();
+  }
+
+  /** Why a send is refused: this side's `closeWrite()` while it still reads, else the connection closed. */
+  #sendRefused(): XppgError {
+    return this.#writeEnded && !this.#conn.isClosed ? sendEndedError(this.#remoteAddress) : connectionClosedError(this.#remoteAddress, this.#fault);
+  }
+
+  /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. */
+  #endWrites(): void {
+    this.#sendClosed = true;
+    if (this.#endSent) return;
+    this.#endSent = true;
+    this.#flush();
+    // As `RecordLink`: counting the peer's records decoded so far, when asked to. Not in `recordsSent`: only #flush
+    // counts, its records of frames, so a failed end (a rejected seal) leaves nothing to undo.
+    void this.#seal(this.#countedEnd ? endCountRecord(this.#dataIn) : EMPTY);
   }
 
   abort(error: XppgError, byPeer: boolean): void {
@@ -195,6 +234,7 @@ export class PageRecordLink implements ConnectionLink {
         }
       }
       left -= record.byteLength;
+      this.#recordsOut++;
       const sealed = this.#seal(record);
       if (left === 0) {
         this.#sealing++;
@@ -292,10 +332,15 @@ export class PageRecordLink implements ConnectionLink {
     if (this.#endReceived) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? "it came after the peer's authenticated end of stream" : []));
     if (plain === null) return this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
     if (!(plain instanceof Uint8Array)) return this.#failHere(plain);
-    if (plain.byteLength === 0) {
+    // As `RecordLink`: the end of stream, empty or counting, then a microtask on.
+    const end = readEnd(plain, this.#decoder.idle);
+    if (end !== false) {
       this.#endReceived = true;
+      const onEnd = this.#onRemoteEnd;
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(end));
       return;
     }
+    this.#dataIn++;
     try {
       this.#decoder.push(plain, this.#controller.frame);
     } catch (err) {

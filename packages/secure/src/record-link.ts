@@ -1,15 +1,16 @@
 import { isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, frameTooLargeError, writeFrameHeader } from "@xppg/framing";
 import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
-import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
+import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type LinkController } from "@xppg/transport/adapter";
 import { closeBelow } from "./close-below.js";
 import { NOISE_MAX_MESSAGE_SIZE, NOISE_TAG_SIZE, RECORD_FILL_PLAINTEXT } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { deferred, type Deferred } from "./deferred.js";
-import { decryptFailedError, frameHandlerError, linkCloseVerdict } from "./errors.js";
+import { endCountRecord, readEnd } from "./end-count.js";
+import { decryptFailedError, frameHandlerError, linkCloseVerdict, sendEndedError } from "./errors.js";
 import type { CipherState } from "./noise/cipher-state.js";
 import type { HandshakeResult } from "./noise/handshake-state.js";
-import type { SecureChannelOptions } from "./secure-channel.js";
+import type { RecordLayer, SecureChannelOptions } from "./secure-channel.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -61,7 +62,7 @@ const LEND_FROM_BYTES = 16 * 1024;
  * it means the tail was cut off. After this side closed, records are no
  * longer decrypted.
  */
-export class RecordLink implements ConnectionLink {
+export class RecordLink implements RecordLayer {
   readonly #conn: Connection;
   readonly #provider: CryptoProvider;
   readonly #session: HandshakeResult;
@@ -114,6 +115,16 @@ export class RecordLink implements ConnectionLink {
   /** Frames handed up from the record being decoded. */
   #framesUp = 0;
   #endReceived = false;
+  /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
+  #endSent = false;
+  /** `closeWrite()` ended the sending (not a close): a send then has its own words (`sendEndedError`). */
+  #writeEnded = false;
+  /** `SecureConnectionOptions.onRemoteEnd`. */
+  readonly #onRemoteEnd: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`: this side's end of stream counts the records received (`end-count.ts`). */
+  readonly #countedEnd: boolean;
+  /** Records sealed (see `recordsSent`). */
+  #recordsOut = 0;
   #linkClosed = false;
   /** The largest record the connection below takes, when it says (its `maxFrameSize`): a larger one is refused before a nonce is spent on it. */
   readonly #recordLimit: number;
@@ -138,6 +149,8 @@ export class RecordLink implements ConnectionLink {
     this.#highWaterMark = Math.min(options.highWaterMark, SEND_AHEAD);
     this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize });
     this.#onFrame = controller.frame;
+    this.#onRemoteEnd = options.onRemoteEnd;
+    this.#countedEnd = options.countedEnd === true;
     conn.read({ frame: this.#onRecord, close: (info) => this.#onLinkClosed(info) });
   }
 
@@ -156,13 +169,13 @@ export class RecordLink implements ConnectionLink {
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     this.#appendFrame(frame, frame.byteLength);
     return this.#queued();
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
-    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(connectionClosedError(this.#remoteAddress, this.#fault));
+    if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
     // Copied into the plaintext stream like send(): the parts stay the caller's.
     this.#startFrame(FRAME_HEADER_SIZE + length);
     this.#writeHeader(length);
@@ -211,15 +224,49 @@ export class RecordLink implements ConnectionLink {
   }
 
   end(): void {
+    if (!this.#endWrites()) return;
+    closeBelow(this.#conn, this.#controller);
+  }
+
+  /** `SecureConnection.recordsSent`: every record sealed is handed below at once. */
+  get recordsSent(): number {
+    return this.#recordsOut;
+  }
+
+  /** Ends sending only (`SecureConnection.closeWrite`): the end of stream goes out, reading goes on. */
+  closeWrite(): void {
+    if (this.#sendClosed) return;
+    this.#writeEnded = true;
+    this.#endWrites();
+  }
+
+  /** Why a send is refused: this side's `closeWrite()` while it still reads, else the connection closed. */
+  #sendRefused(): XppgError {
+    return this.#writeEnded && !this.#conn.isClosed ? sendEndedError(this.#remoteAddress) : connectionClosedError(this.#remoteAddress, this.#fault);
+  }
+
+  /** What waits, then the authenticated end of stream (once): lets the peer tell our close from a cut. False when a seal failed (the link is closing with that error). */
+  #endWrites(): boolean {
     this.#sendClosed = true;
-    // What waits, then the authenticated end of stream: lets the peer tell our close from a cut.
-    if (!this.#flushOutsideSend(() => void this.#sealAndSend(0, EMPTY).catch(() => {}))) return;
+    if (this.#endSent) return true;
+    this.#endSent = true;
+    if (!this.#flushOutsideSend(() => this.#sealEnd())) return false;
     // The tick's frames are sealed and handed below, as at the tick's end: their sends resolve (not rejected by a
     // link below that reports its close at once, a routed one, though what they sent goes out before the end).
     const tick = this.#tickWaiter;
     this.#tickWaiter = null;
     tick?.resolve();
-    closeBelow(this.#conn, this.#controller);
+    return true;
+  }
+
+  /**
+   * Seals the end of stream, after what waited: empty, or counting the
+   * peer's records received before it (`countedEnd`; the peer's own end of
+   * stream, when in, is not one). Not a record of frames: not in `recordsSent`.
+   */
+  #sealEnd(): void {
+    const end = this.#countedEnd ? endCountRecord(this.#recordsIn - (this.#endReceived ? 1 : 0)) : EMPTY;
+    void this.#sealAndSend(end.byteLength, end, false).catch(() => {});
   }
 
   /** Seals what waits outside `send` (a tick's later frames, the last at close). A failed seal (a spent key budget) closes the link with its error, reported by `closed`: nothing may leave after a gap in the nonces. */
@@ -347,9 +394,11 @@ export class RecordLink implements ConnectionLink {
    * buffer, its tag written just after it (the buffer keeps room for one),
    * and the two sent as one frame with `send`, which copies it (into the
    * transport's reused batches): nothing is allocated per record. Otherwise
-   * the ciphertext and tag are new buffers, handed over unjoined.
+   * the ciphertext and tag are new buffers, handed over unjoined. A record
+   * of frames (`frames`, not the end of stream) is counted in `recordsSent`
+   * once sealed and handed below: one refused or failing to seal, never.
    */
-  #sealAndSend(length: number, source: Uint8Array | null = null): Promise<void> {
+  #sealAndSend(length: number, source: Uint8Array | null = null, frames = true): Promise<void> {
     // A record the connection below would refuse: refused here, before its nonce is spent (a lost record is a gap every
     // later record falls into). The throw ends the link with the error, as a failed seal does.
     if (length + NOISE_TAG_SIZE > this.#recordLimit) throw frameTooLargeError(length + NOISE_TAG_SIZE, this.#recordLimit, "sent");
@@ -375,6 +424,8 @@ export class RecordLink implements ConnectionLink {
     } else {
       sent = this.#sendRecord(cipher.encryptParts(source ?? plain!.subarray(0, length)));
     }
+    // Counted only now: a throw above (a spent key) leaves the count as it was, with nothing to undo.
+    if (frames) this.#recordsOut++;
     const size = length + NOISE_TAG_SIZE;
     this.#sealedThisTick += size;
     this.#lastSend = sent;
@@ -504,8 +555,13 @@ export class RecordLink implements ConnectionLink {
       this.#controller.fail(decryptFailedError(this.#remoteAddress, index));
       return;
     }
-    if (plain.byteLength === 0) {
+    // The end of stream: empty, or a count between frames (`end-count.ts`).
+    const end = readEnd(plain, this.#decoder.idle);
+    if (end !== false) {
       this.#endReceived = true;
+      // A microtask on: its owner may close this link then, not from inside the connection below's delivery.
+      const onEnd = this.#onRemoteEnd;
+      if (onEnd !== undefined) queueMicrotask(() => onEnd(end));
       return FRAME_RELEASED;
     }
     // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it

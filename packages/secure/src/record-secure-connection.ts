@@ -29,7 +29,7 @@ export function secureConnectionWith(provider: CryptoProvider, conn: Connection,
 const quick = new WeakMap<CryptoProvider, CryptoProvider>();
 
 /**
- * The provider the handshake runs on: one that offers `ed25519Accepts`
+ * The provider the handshake (and `verifySignature`) runs on: one that offers `ed25519Accepts`
  * (libsodium's) checks the peer's identity signature with it first and takes
  * its yes; on its no, `ed25519Verify` (node:crypto, the check every node
  * shares) decides, so the verdict is that check's. A fresh process then
@@ -40,7 +40,7 @@ const quick = new WeakMap<CryptoProvider, CryptoProvider>();
  * (libsodium's no, then node:crypto's). Here, not in the shared handshake code: a
  * page's providers have no such check, and its download stays as it was.
  */
-function withQuickIdentityCheck(provider: CryptoProvider): CryptoProvider {
+export function withQuickIdentityCheck(provider: CryptoProvider): CryptoProvider {
   const accepts = provider.ed25519Accepts;
   if (accepts === undefined) return provider;
   let p = quick.get(provider);

@@ -17,6 +17,23 @@ export interface SecureConnection extends Connection {
   readonly handshakeHash: Uint8Array;
   /** The Noise cipher the two sides run: set by both, or negotiated in the handshake (README, "Cipher negotiation"). */
   readonly cipher: NoiseCipher;
+  /**
+   * Ends this side's sending and reads on (a half close, as TCP's
+   * `shutdown` of writing): what was sent goes out, then the authenticated
+   * end of stream; a later `send` rejects with `XPPG_ERR_CONNECTION_CLOSED`,
+   * in words of its own (this side ended its sending; open a new connection
+   * to send more). The connection is not closed: `isClosed` stays false,
+   * and frames from the peer are still delivered, until it closes (the
+   * peer's close after its own end of stream, `onRemoteEnd`; or `close()`,
+   * which then sends no second end).
+   */
+  closeWrite(): void;
+  /**
+   * Records of frames this side has sealed and handed to the connection
+   * below (its end of stream not counted): what a peer's counted end of
+   * stream is weighed against (`SecureConnectionOptions.onRemoteEnd`).
+   */
+  readonly recordsSent: number;
 }
 
 /** What {@link SecureChannel} needs besides the connection. */
@@ -25,15 +42,25 @@ export interface SecureChannelOptions {
   highWaterMark: number;
   remotePeerId: string;
   remotePublicKey: Uint8Array;
+  /** `SecureConnectionOptions.onRemoteEnd`. */
+  onRemoteEnd?: ((counted: number | undefined) => void) | undefined;
+  /** `SecureConnectionOptions.countedEnd`. */
+  countedEnd?: boolean;
 }
 
+/** A record layer: a connection link that can also end its sending alone (`SecureConnection.closeWrite`). */
+export interface RecordLayer extends ConnectionLink {
+  closeWrite(): void;
+  /** `SecureConnection.recordsSent`. */
+  readonly recordsSent: number;
+}
 
 /**
  * Makes the record layer of a finished handshake (`RecordLink` in Node,
  * `PageRecordLink` in a page); `crypto` is the handshake's crypto when it
  * was not the provider's (a page's: its `aead` seals the records).
  */
-export type LinkMaker = (conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions, crypto?: HandshakeCrypto) => ConnectionLink;
+export type LinkMaker = (conn: Connection, session: HandshakeResult, controller: LinkController, options: SecureChannelOptions, crypto?: HandshakeCrypto) => RecordLayer;
 
 /**
  * A {@link SecureConnection}: the shared close and flow state of
@@ -46,8 +73,10 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
   readonly cipher: NoiseCipher;
   readonly #remotePublicKey: Uint8Array;
   readonly #handshakeHash: Uint8Array;
+  readonly #link: RecordLayer;
 
   constructor(conn: Connection, session: HandshakeResult, makeLink: LinkMaker, options: SecureChannelOptions) {
+    let link: RecordLayer | undefined;
     super(
       {
         transport: conn.transport,
@@ -58,12 +87,21 @@ export class SecureChannel extends ConnectionCore implements SecureConnection {
         maxFrameSize: options.maxFrameSize,
         highWaterMark: options.highWaterMark,
       },
-      (controller) => makeLink(conn, session, controller, options),
+      (controller) => (link = makeLink(conn, session, controller, options)),
     );
+    this.#link = link!;
     this.remotePeerId = options.remotePeerId;
     this.#remotePublicKey = options.remotePublicKey;
     this.#handshakeHash = session.handshakeHash;
     this.cipher = session.send.cipher;
+  }
+
+  closeWrite(): void {
+    if (!this.isClosed) this.#link.closeWrite();
+  }
+
+  get recordsSent(): number {
+    return this.#link.recordsSent;
   }
 
   get remotePublicKey(): Uint8Array {

@@ -70,6 +70,29 @@ export interface SecureConnectionOptions {
    * @default undefined
    */
   signal?: AbortSignal;
+  /**
+   * Called once, a microtask after the peer's authenticated end of stream
+   * arrives (its `close()` or `closeWrite()`); the frames the peer sent
+   * before it are delivered by then, or held for a reader that is paused
+   * (they reach it when it resumes): the peer sends nothing more, and nothing on the path can
+   * forge this (a cut connection closes without it). This side may still
+   * send until it closes. A half close's owner learns here that the peer
+   * has ended too. `counted` is what the peer's end of stream counted
+   * (`countedEnd`): the low 23 bits of the number of this side's records it
+   * had received (`unconfirmedRecords(secure.recordsSent, counted)` says how
+   * many it had not); undefined for an end of stream with no count.
+   * @default undefined
+   */
+  onRemoteEnd?: (counted: number | undefined) => void;
+  /**
+   * This side's end of stream (`close()`, `closeWrite()`) carries the count
+   * of the peer's records it received, for `onRemoteEnd` at the peer. Only
+   * for a protocol whose older peers may miss the end of stream: a reader
+   * from before counted ends reads it as a frame header never finished, and
+   * sees no end (README, "Half close").
+   * @default false
+   */
+  countedEnd?: boolean;
 }
 
 interface StaticKey {
@@ -132,6 +155,8 @@ export function secureConnectionCore(
     if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) throw badArgumentError(TypeError, "secureConnection", "prologue", ERROR_TEXTS && ["a Uint8Array, the same on both ends", options.prologue, true]);
     if (cipher !== "AESGCM" && cipher !== "ChaChaPoly") throw badArgumentError(RangeError, "secureConnection", "cipher", ERROR_TEXTS && ['"AESGCM" or "ChaChaPoly"', cipher, true]);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw badArgumentError(TypeError, "secureConnection", "signal", ERROR_TEXTS && ["an AbortSignal (controller.signal of an AbortController)", options.signal, true]);
+    if (options.onRemoteEnd !== undefined && typeof options.onRemoteEnd !== "function") throw badArgumentError(TypeError, "secureConnection", "onRemoteEnd", ERROR_TEXTS && ["a function", options.onRemoteEnd, true]);
+    if (options.countedEnd !== undefined && typeof options.countedEnd !== "boolean") throw badArgumentError(TypeError, "secureConnection", "countedEnd", ERROR_TEXTS && ["true or false", options.countedEnd, true]);
     if (options.expectedPeerId !== undefined) expectedKey = publicKeyFromPeerId(options.expectedPeerId);
     if (options.signal?.aborted === true) throw handshakeAbortedError(conn.remoteAddress, options.signal.reason);
   } catch (err) {
@@ -188,6 +213,8 @@ export function secureConnectionCore(
         highWaterMark,
         remotePeerId: proven!.peerId,
         remotePublicKey: proven!.publicKey,
+        onRemoteEnd: options.onRemoteEnd,
+        countedEnd: options.countedEnd,
       });
       done = true;
       clearTimeout(timer);

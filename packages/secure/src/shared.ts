@@ -14,6 +14,7 @@ export {
 } from "./constants.js";
 export type { NoiseCipher } from "./constants.js";
 export type { CryptoProvider, Ed25519Signer, X25519KeyPair } from "./crypto/provider.js";
+export { unconfirmedRecords } from "./unconfirmed-records.js";
 export { SECURE_ERROR_CODES, SecureError } from "./errors.js";
 export type { SecureErrorCode } from "./errors.js";
 export { HANDSHAKE_PAYLOAD_SIZE } from "./handshake-payload.js";

@@ -30,8 +30,9 @@ export interface CryptoProvider {
   ed25519Verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
   /**
    * @internal Not part of the published types (stripped from the
-   * declarations): its false is no verdict, and only the handshake, which
-   * falls back on {@link CryptoProvider.ed25519Verify}, may ask it.
+   * declarations): its false is no verdict, and only the handshake and the
+   * Node entry's `verifySignature`, which fall back on
+   * {@link CryptoProvider.ed25519Verify}, may ask it.
    * Optional: a quicker check that answers true only for signatures
    * `ed25519Verify` accepts too (it may refuse some that one accepts); false
    * says nothing. The handshake asks it first, so a fresh process checks its

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lazyNodeCrypto } from "./node-crypto.js";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
+
+// Node's own node:fs, not an ES module import of it: such an import reads each of its exports, which loads
+// fs/promises and the file streams (node:module too, needed only without the prebuilt binary: a bulk receiver's resident set, issue 15).
+const { existsSync, readFileSync } = process.getBuiltinModule("node:fs");
 
 /**
  * The libsodium AEAD calls this package makes, in place (`out` may be
@@ -76,7 +78,7 @@ interface SodiumNative {
 export function loadSodiumAead(): SodiumAead | null {
   if (process.env["XPPG_CRYPTO_PROVIDER"] === "node") return null;
   let require: NodeJS.Require | undefined;
-  const requireHere = (): NodeJS.Require => (require ??= createRequire(import.meta.url));
+  const requireHere = (): NodeJS.Require => (require ??= process.getBuiltinModule("node:module").createRequire(import.meta.url));
   let root: string;
   try {
     root = nearestPackage("sodium-native") ?? dirname(requireHere().resolve("sodium-native/package.json"));

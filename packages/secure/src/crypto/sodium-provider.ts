@@ -30,8 +30,8 @@ const LARGE = 32 * 1024;
  * Larger records and AES-GCM stay on node:crypto. When the binding passes its
  * known answers (`sodium-keys.ts`), Ed25519 keys and signing, X25519,
  * SHA-256 and HMAC-SHA256 are libsodium's, and so is `ed25519Accepts`, the
- * handshake's quick identity check whose yes is taken; every other signature
- * check, and the verdict on libsodium's no, is node:crypto's (`ed25519Verify`).
+ * quick check whose yes the handshake and `verifySignature` take; every other
+ * signature check, and the verdict on libsodium's no, is node:crypto's (`ed25519Verify`).
  * Both libraries compute the same RFC 8439 AEAD: the bytes do not change.
  */
 export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
