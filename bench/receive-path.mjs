@@ -29,7 +29,10 @@
 // with bench/profile-summary.mjs).
 //
 //   node bench/receive-path.mjs [--tree=<built checkout>] [--against=<another built checkout>] [--bursts=N] [--rounds=N]
-//                               [--every=MS] [--spread] [--pin=same|none] [--only=raw|xppg] [--profile=<dir>]
+//                               [--every=MS] [--spread] [--pin=same|none] [--only=raw|xppg] [--profile=<dir>] [--message-limit=N]
+//
+// `--message-limit=N`: the receivers keep a message limit (messagesPerSecond and messageBurst N, taken per message
+// as the default limit's is) instead of none, as the bench's other phases run; N well above what the bursts send.
 import { execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { createConnection, createServer } from "node:net";
@@ -49,6 +52,8 @@ const BURST = 4000;
 /** Each burst written a frame of about 64 KiB at a time, a turn of the event loop apart (`--spread`), else in one write. */
 const SPREAD = process.argv.includes("--spread");
 const SIZE = 100;
+/** `--message-limit`: each receiver's messagesPerSecond and messageBurst; none (Infinity) unless given. */
+const MESSAGE_LIMIT = arg("message-limit", undefined);
 const KIND = "bench";
 const HEADER = 4;
 
@@ -85,7 +90,7 @@ async function receiver(trees) {
       stops.push(stop);
     } else {
       const { Playground, tcpTransport } = await playgroundOf(trees[i]);
-      const pg = new Playground("receive-path", plainOptions(tcpTransport, {}));
+      const pg = new Playground("receive-path", plainOptions(tcpTransport, MESSAGE_LIMIT === undefined ? {} : { limits: { messagesPerSecond: Number(MESSAGE_LIMIT), messageBurst: Number(MESSAGE_LIMIT), bytesPerSecond: Infinity } }));
       pg.on(KIND, onMessage);
       pg.events.on("error", (error) => process.stderr.write(`[receiver] ${error.code}: ${error.message}\n`));
       await pg.start();
@@ -112,7 +117,7 @@ async function receiver(trees) {
 function spawnReceiver(trees) {
   const profile = arg("profile", undefined);
   const execArgv = profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profile)}`, "--cpu-prof-interval=50"];
-  const proc = fork(fileURLToPath(import.meta.url), [`--receiver=${trees.join(",")}`, `--bursts=${BURSTS}`], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(fileURLToPath(import.meta.url), [`--receiver=${trees.join(",")}`, `--bursts=${BURSTS}`, ...(MESSAGE_LIMIT === undefined ? [] : [`--message-limit=${MESSAGE_LIMIT}`])], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = () => new Promise((done) => proc.once("message", done));
   return { proc, next };
 }

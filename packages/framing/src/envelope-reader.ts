@@ -72,6 +72,12 @@ export function scopeReads<T>(target: FrameTarget<T>, data: T): void {
   }
 }
 
+/** `forget` ends a reader's reads as the outermost {@link scopeReads} returns (a reader's `#forgetView`, once a scope). */
+function enlist(forget: () => void): void {
+  if (withinEnd === null) withinEnd = forget;
+  else withinEnds[withinCount++] = forget;
+}
+
 /** What {@link scopeReads} runs: `read(data)`, whose envelope reads end as it returns. */
 export interface FrameTarget<T> {
   read(data: T): void;
@@ -161,21 +167,25 @@ export class EnvelopeReader {
     this.#maxPayloadDepth = maxPayloadDepth;
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
-      // Set before any read, so that the object's shape does not change at the first.
-      this.bytesKind = "";
+      /** Where `readBytes` puts the kind it read (see `kindsTo`). */
+      let kinds: { bytesKind: string | undefined } = { bytesKind: "" };
+      (this as { kindsTo: EnvelopeReader["kindsTo"] }).kindsTo = (to) => {
+        to.bytesKind = kinds.bytesKind;
+        kinds = to;
+      };
+      // What runs once a scope or a frame is out of line (`enlist`, `#view`): what runs per envelope stays small enough for V8 to inline it.
       (this as { readBytes: EnvelopeReader["readBytes"] }).readBytes = (bytes, start, end, link) => {
         if (end - start > this.#maxSize || start >= end || bytes[start] !== (LEAN_MARKER | LEAN_BYTES) || link === undefined || link.lean !== true) return undefined;
         if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
           // As in `read`: this reader's reads end as the outermost `scopeReads` returns.
           this.#scope = scopes;
-          if (withinEnd === null) withinEnd = this.#forgetView;
-          else withinEnds[withinCount++] = this.#forgetView;
+          enlist(this.#forgetView);
         }
-        this.bytesKind = readLeanKind(bytes, start, end);
+        kinds.bytesKind = readLeanKind(bytes, start, end);
         // The read object holds no envelope from here on: `envelopeOf` refuses it.
         this.#spent = true;
         const pos = start + 2 + bytes[start + 1]!;
-        return this.#view(bytes, pos, end - pos);
+        return bytes === this.#viewOf ? new Uint8Array(this.#viewBuffer, this.#viewOffset + pos, end - pos) : this.#view(bytes, pos, end - pos);
       };
     }
   }
@@ -298,12 +308,17 @@ export class EnvelopeReader {
     return this.#readBody(r, bytes, pos, end, (flags & FLAG_BYTES) !== 0);
   }
 
-  /** The kind of the last envelope {@link EnvelopeReader.readBytes} read, "" before the first (Node only: undefined in a page's build). */
-  declare bytesKind: string | undefined;
+  /**
+   * `readBytes` puts the kind it reads in `to.bytesKind` from now on ("" until
+   * the first): the codec, which hands `readBytes` out as its own (one call
+   * per message, not a second one to copy the kind across). Node only, as
+   * `readBytes`.
+   */
+  declare readonly kindsTo: ((to: { bytesKind: string | undefined }) => void) | undefined;
 
   /**
    * `bytes[start, end)` as a compact direct envelope of raw bytes on `link`,
-   * which settled `lean/1`: its payload, a view (its kind in `bytesKind`,
+   * which settled `lean/1`: its payload, a view (its kind in `kindsTo`'s object,
    * its source and destination the link's two ends). Undefined, having read
    * nothing, for any other envelope: `read` reads it (and refuses what it
    * must). Throws as `read` does for a malformed kind. The view is handed

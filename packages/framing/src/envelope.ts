@@ -145,14 +145,9 @@ export class EnvelopeCodec {
     this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack);
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
-      // Set before any read, so that the object's shape does not change at the first.
-      this.bytesKind = "";
-      const reader = this.#reader;
-      (this as { readBytes: EnvelopeCodec["readBytes"] }).readBytes = (bytes, start, end, link) => {
-        const payload = reader.readBytes!(bytes, start, end, link);
-        if (payload !== undefined) this.bytesKind = reader.bytesKind;
-        return payload;
-      };
+      // The reader's own function, which puts the kind here (set now, so that this object's shape does not change at the first read).
+      this.#reader.kindsTo!(this);
+      (this as { readBytes: EnvelopeCodec["readBytes"] }).readBytes = this.#reader.readBytes;
     }
   }
 

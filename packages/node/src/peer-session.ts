@@ -104,7 +104,46 @@ export class PeerSession {
     );
     this.#reader = new BundleReader(
       {
-        envelope: (data, start, end) => this.#onEnvelopeBytes(data, start, end),
+        // In Node, a message of raw bytes from the peer in the compact layout (nearly all of a link's traffic once lean/1
+        // settled, plaintext or encrypted) on an open link is read here, in a function small enough that V8 inlines the
+        // message limit's take, the codec's read and the dispatch into the bundle reader's loop, not called each per
+        // message; its payload comes back from the codec, not through its read object (a write barrier per message to
+        // store it there). Any other envelope, and every envelope in a page (which reads no compact envelope and carries
+        // none of this: LEAN is false there), goes to `#onEnvelopeBytes`. The message limit is taken first, for every envelope.
+        envelope: (data, start, end) => {
+          const messages = this.#bucket;
+          if (messages !== undefined && !messages.take()) {
+            this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
+            return false;
+          }
+          if (LEAN && this.#phase === "open" && this.#draining === undefined) {
+            const codec = this.#host.codec;
+            let bytes: Uint8Array | undefined;
+            try {
+              bytes = codec.readBytes!(data, start, end, this.#link);
+            } catch (error) {
+              this.close(error as XppgError);
+              return false;
+            }
+            if (bytes !== undefined) {
+              const kind = codec.bytesKind!;
+              const link = this.#link!;
+              // The link's ends are the peer's (its hello's) and this node's: `#onMessage`'s direct message, of the kind its handlers took last.
+              if (DIRECT_STREAMS && kind === this.#appKind) {
+                // The same dispatch, in the same try, as `#onMessage`'s (keep the two alike).
+                try {
+                  this.#host.dispatcher.dispatch(link.remote, kind, bytes);
+                } catch (error) {
+                  // As `#onMessage` closes: the dispatcher reports what a handler throws, anything else is this node's bug.
+                  this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
+                }
+              } else this.#onMessage(kind, link.remote, link.local, bytes, undefined);
+              // The handler may have closed the session: read no further.
+              return !this.isClosed || this.#draining !== undefined;
+            }
+          }
+          return this.#onEnvelopeBytes(data, start, end);
+        },
         violation: (what) => this.close(this.#violation(what)),
         // The reader's wait for a later turn is one more hold on the same count as the rooms'.
         pause: () => this.holdConnection(true),
@@ -345,29 +384,15 @@ export class PeerSession {
     else this.#reader.read(data);
   }
 
-  /** One envelope of a bundle, `data[start, end)`; false once the session closed. */
+  /** One envelope of a bundle, `data[start, end)`, the message limit taken for it (the constructor's `envelope` reads a compact one of raw bytes on an open link itself); false once the session closed. */
   #onEnvelopeBytes(data: Uint8Array, start: number, end: number): boolean {
-    const messages = this.#bucket;
-    if (messages !== undefined && !messages.take()) {
-      this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "messages", messages.rate, messages.burst, "messagesPerSecond"));
-      return false;
-    }
     const codec = this.#host.codec;
-    let read!: ReadEnvelope;
-    let bytes: Uint8Array | undefined;
+    let read: ReadEnvelope;
     try {
-      // A message of raw bytes from the peer in the compact layout (nearly all of a plaintext link's traffic): its
-      // payload comes back from the codec, not through its read object (a write barrier per message to store it there).
-      if (LEAN && this.#phase === "open" && this.#draining === undefined) bytes = codec.readBytes!(data, start, end, this.#link);
-      if (!LEAN || bytes === undefined) read = codec.read(data, start, end, this.#link);
+      read = codec.read(data, start, end, this.#link);
     } catch (error) {
       this.close(error as XppgError);
       return false;
-    }
-    if (LEAN && bytes !== undefined) {
-      const link = this.#link!;
-      this.#onMessage(codec.bytesKind!, link.remote, link.local, bytes, undefined);
-      return !this.isClosed || this.#draining !== undefined;
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
     if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
@@ -436,6 +461,7 @@ export class PeerSession {
       else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
+      // The constructor's `envelope` has the same dispatch and close for a compact message of raw bytes (keep the two alike).
       this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
     }
   }
