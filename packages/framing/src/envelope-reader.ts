@@ -161,18 +161,19 @@ export class EnvelopeReader {
     r.signedBytes = undefined;
   };
 
-  constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec) {
+  /**
+   * @param kinds where `readBytes` puts the kind it reads (Node only): the
+   * codec, which hands `readBytes` out as its own (one call per message, not
+   * a second one to copy the kind across). Set to "" here, so that its shape
+   * does not change at the first read.
+   */
+  constructor(maxSize: number, maxPayloadDepth: number, msgpack: MsgpackCodec, kinds: { bytesKind: string | undefined }) {
     this.#maxSize = maxSize;
     this.#msgpack = msgpack;
     this.#maxPayloadDepth = maxPayloadDepth;
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
-      /** Where `readBytes` puts the kind it read (see `kindsTo`). */
-      let kinds: { bytesKind: string | undefined } = { bytesKind: "" };
-      (this as { kindsTo: EnvelopeReader["kindsTo"] }).kindsTo = (to) => {
-        to.bytesKind = kinds.bytesKind;
-        kinds = to;
-      };
+      kinds.bytesKind = "";
       // What runs once a scope or a frame is out of line (`enlist`, `#view`): what runs per envelope stays small enough for V8 to inline it.
       (this as { readBytes: EnvelopeReader["readBytes"] }).readBytes = (bytes, start, end, link) => {
         if (end - start > this.#maxSize || start >= end || bytes[start] !== (LEAN_MARKER | LEAN_BYTES) || link === undefined || link.lean !== true) return undefined;
@@ -195,8 +196,7 @@ export class EnvelopeReader {
     if (SCOPED_READS && withinDepth !== 0 && this.#scope !== scopes) {
       // This read, and this reader's others until then, end as the outermost `scopeReads` returns: put in once.
       this.#scope = scopes;
-      if (withinEnd === null) withinEnd = this.#forgetView;
-      else withinEnds[withinCount++] = this.#forgetView;
+      enlist(this.#forgetView);
     }
     const size = end - start;
     if (size > this.#maxSize) throw frameTooLargeError(size, this.#maxSize, "received");
@@ -309,16 +309,8 @@ export class EnvelopeReader {
   }
 
   /**
-   * `readBytes` puts the kind it reads in `to.bytesKind` from now on ("" until
-   * the first): the codec, which hands `readBytes` out as its own (one call
-   * per message, not a second one to copy the kind across). Node only, as
-   * `readBytes`.
-   */
-  declare readonly kindsTo: ((to: { bytesKind: string | undefined }) => void) | undefined;
-
-  /**
    * `bytes[start, end)` as a compact direct envelope of raw bytes on `link`,
-   * which settled `lean/1`: its payload, a view (its kind in `kindsTo`'s object,
+   * which settled `lean/1`: its payload, a view (its kind in the constructor's `kinds`,
    * its source and destination the link's two ends). Undefined, having read
    * nothing, for any other envelope: `read` reads it (and refuses what it
    * must). Throws as `read` does for a malformed kind. The view is handed

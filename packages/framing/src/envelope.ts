@@ -142,11 +142,11 @@ export class EnvelopeCodec {
     this.maxSize = options.maxSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxPayloadDepth = options.maxPayloadDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
     this.#msgpack = createMsgpackCodec();
-    this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack);
+    // The reader puts the kind `readBytes` reads here (Node only).
+    this.#reader = new EnvelopeReader(this.maxSize, this.maxPayloadDepth, this.#msgpack, this);
     // Node only, made here, not a method: a page's build carries none of it (see `readBytes`).
     if (LEAN) {
-      // The reader's own function, which puts the kind here (set now, so that this object's shape does not change at the first read).
-      this.#reader.kindsTo!(this);
+      // The reader's own function, which puts the kind here.
       (this as { readBytes: EnvelopeCodec["readBytes"] }).readBytes = this.#reader.readBytes;
     }
   }
