@@ -95,11 +95,12 @@ export class ChannelTable {
     return this.#closing.get(channel.key) === channel;
   }
 
-  /** Moves an open channel to the closing ones; false when it is not the table's. */
+  /** Moves an open channel to the closing ones (`ended`: this end's graceful close); false when it is not the table's. */
   closeOf(channel: Channel): boolean {
     if (!this.remove(channel)) return false;
+    channel.ended = true;
     this.#closing.set(channel.key, channel);
-    this.#closingByPeer.set(channel.peer, this.closingOf(channel.peer) + 1);
+    this.#closingByPeer.set(channel.peer, this.closingCountOf(channel.peer) + 1);
     return true;
   }
 
@@ -109,7 +110,7 @@ export class ChannelTable {
   }
 
   /** Closing channels with `peer`. */
-  closingOf(peer: string): number {
+  closingCountOf(peer: string): number {
     return this.#closingByPeer.get(peer) ?? 0;
   }
 
@@ -123,15 +124,15 @@ export class ChannelTable {
    * other peers' (each such eviction a reset, a loss at an honest far end).
    */
   closingOver(peer: string, perPeer: number, most: number): Channel | undefined {
-    if (this.closingOf(peer) > perPeer) {
+    if (this.closingCountOf(peer) > perPeer) {
       for (const c of this.#closing.values()) if (c.peer === peer) return c;
     }
     if (this.#closing.size <= most) return undefined;
     let top: string | undefined;
     let topCount = 0;
     for (const c of this.#closing.values()) {
-      if (c.ended && c.peerEnded) return c;
-      const n = this.closingOf(c.peer);
+      if (c.peerEnded) return c;
+      const n = this.closingCountOf(c.peer);
       if (n > topCount) [top, topCount] = [c.peer, n];
     }
     for (const c of this.#closing.values()) if (c.peer === top) return c;
@@ -147,7 +148,7 @@ export class ChannelTable {
   remove(channel: Channel): boolean {
     if (this.#closing.get(channel.key) === channel) {
       this.#holding.delete(channel);
-      const left = this.closingOf(channel.peer) - 1;
+      const left = this.closingCountOf(channel.peer) - 1;
       if (left === 0) this.#closingByPeer.delete(channel.peer);
       else this.#closingByPeer.set(channel.peer, left);
       return this.#closing.delete(channel.key);

@@ -50,7 +50,7 @@ export class ChannelSends {
   /** The node stops: what a send failing from then on rejects with (XPPG_ERR_STOPPED, the failure as its cause). */
   #stopped: ((cause: unknown) => XppgError) | undefined;
 
-  /** `closing`: the channel is still the room's, and its secure channel closed (its end follows). */
+  /** `closing`: the channel is still the room's and its secure channel closed (its end follows), or it is closing gracefully (its end decided at its bound or by a reset). */
   constructor(closing: () => boolean) {
     this.#closing = closing;
   }

@@ -76,7 +76,7 @@ export class RoutingRoom {
   #uses = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  /** Graceful closes that ended in a reset (see `closing`). */
+  /** Graceful closes that ended in a reset (see `closingOf`). */
   #closesReset = 0;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
   readonly #losses: LossReports;
@@ -348,8 +348,9 @@ export class RoutingRoom {
   }
 
   /**
-   * Forgets a channel and closes it: the one place a channel's end is
-   * decided. One closed with an error (its route gone, a reset, a record
+   * Forgets a channel and closes it: every end of a channel comes here, as
+   * decided by its caller (`#resetLoss` for a reset, `#secureClosed`, the
+   * closing bound of `#keep`, `#peerEnded` for a lying count). One closed with an error (its route gone, a reset, a record
    * that failed to decrypt, a bad message from the other end, too much held
    * for a paused reader) is reported once. A microtask later (a send whose
    * promise below has resolved by now resolves first), every send still
@@ -421,7 +422,6 @@ export class RoutingRoom {
     const secure = channel.secure;
     if (secure === undefined || this.#closed) return this.#drop(channel, undefined);
     if (!this.#channels.closeOf(channel)) return;
-    channel.ended = true;
     // Answering the other end's: its end of stream came, this end's goes after what it holds, and the channel closes.
     if (channel.peerEnded) void secure.close();
     else secure.closeWrite();
@@ -464,9 +464,9 @@ export class RoutingRoom {
    */
   #resetLoss(channel: Channel): XppgError | undefined {
     const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
-    if (unconfirmed === 0 && channel.sends.pending === 0 && channel.ended) return undefined;
-    if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
     const waiting = channel.sends.pending;
+    if (unconfirmed === 0 && waiting === 0 && channel.ended) return undefined;
+    if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
     if (!ERROR_TEXTS) return unreachableError(channel.peer, [unconfirmed, waiting]);
     const why =
       unconfirmed > 0
@@ -485,8 +485,8 @@ export class RoutingRoom {
    * channel is closed with `XPPG_ERR_PROTOCOL_VIOLATION`, reported once.
    */
   #peerEnded(channel: Channel, counted: number | undefined): void {
-    if (counted !== undefined && unconfirmedRecords(channel.secure?.recordsSent ?? 0, counted) === undefined) {
-      const sent = channel.secure?.recordsSent ?? 0;
+    const sent = channel.secure?.recordsSent ?? 0;
+    if (counted !== undefined && unconfirmedRecords(sent, counted) === undefined) {
       return this.#drop(channel, violation(channel.peer, ERROR_TEXTS ? `an end of stream on its routed channel counting ${counted} of this node's records received, of ${sent} sent` : ""));
     }
     channel.peerEnded = true;
@@ -500,7 +500,7 @@ export class RoutingRoom {
 
   /** The channel's secure channel closed: a closing one whose ends of stream were both in stays until its bound; any other end is decided now. */
   #secureClosed(channel: Channel, error: XppgError | undefined): void {
-    if (error === undefined && channel.ended && channel.peerEnded && this.#channels.isClosing(channel)) return;
+    if (error === undefined && channel.peerEnded && this.#channels.isClosing(channel)) return;
     this.#drop(channel, error);
   }
 

@@ -16,7 +16,7 @@
  */
 
 /** Bytes of a counted end of stream's plaintext. */
-export const END_COUNT_SIZE = 3;
+const END_COUNT_SIZE = 3;
 /** The count wraps at this: 2^23 records (a peer's records not yet counted are always far fewer). */
 export const END_COUNT_MODULUS = 0x80_0000;
 
