@@ -25,7 +25,7 @@
 // weigh a large memcpy lightly against its time (a few instructions move
 // 64 bytes): a copy saved shows less here than on the clock.
 //
-//   node bench/send-instructions.mjs [--only=raw,plain,encrypted] [--tree=<built checkout>] [--counts=60,260] [--size=100] [--burst=4000]
+//   node bench/send-instructions.mjs [--only=raw,plain,encrypted] [--tree=<built checkout>] [--counts=60,260] [--size=100] [--burst=4000] [--keep]
 import { fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -147,7 +147,7 @@ else {
       console.log(`${name.padEnd(10)} ${((b - a) / ((high - low) * BURST)).toFixed(0).padStart(6)} instructions per send`);
     }
   } finally {
-    if (args.keep === undefined) rmSync(dir, { recursive: true, force: true });
+    if (!("keep" in args)) rmSync(dir, { recursive: true, force: true });
     else console.log(`callgrind output kept in ${dir}`);
   }
 }
