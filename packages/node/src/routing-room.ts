@@ -76,6 +76,8 @@ export class RoutingRoom {
   #uses = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Channels with a reset read and not yet weighed (a microtask on, see `#arrived`). */
+  readonly #resetsDue = new Set<Channel>();
   /** Graceful closes that ended in a reset (see `closingOf`). */
   #closesReset = 0;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
@@ -202,7 +204,14 @@ export class RoutingRoom {
     if (packet.type === PACKET.RESET) {
       // Weighed a microtask on: an end of stream read just before it (a node from before counted ends sends its end
       // and then a reset, in one bundle) is told by its record layer a microtask after the record (`onRemoteEnd`).
-      if (channel !== undefined) queueMicrotask(() => this.#drop(channel, this.#resetLoss(channel)));
+      // One weighing per channel: more resets for it in the same bundle (a neighbour's flood) cost a lookup each.
+      if (channel !== undefined && !this.#resetsDue.has(channel)) {
+        this.#resetsDue.add(channel);
+        queueMicrotask(() => {
+          this.#resetsDue.delete(channel);
+          this.#drop(channel, this.#resetLoss(channel));
+        });
+      }
       return;
     }
     if (channel !== undefined) {
