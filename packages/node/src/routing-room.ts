@@ -466,12 +466,13 @@ export class RoutingRoom {
    * behind a stalled link, is reported.
    *
    * An end of stream with no count (a node from before counted ends) is
-   * weighed as such a node weighs it: no loss when no record of this end's
-   * went after it came and no send still waits. That node's stop is then
-   * no error here, as it is at a node of its own release, whose channel
-   * ends cleanly at the end of stream and forgets a reset after it. What
-   * crossed its end of stream, or waited behind a stalled link before it
-   * came, is not told, as between two nodes of that release.
+   * weighed by what this end did after it: no loss when no record of this
+   * end's went after it came and no send still waits. That node's stop is
+   * then no error here, as it is at a node of its own release, whose
+   * channel ends cleanly at the end of stream and forgets a reset after it;
+   * nor is its close (its end, then a reset), which that release takes for
+   * a loss at the other end. What crossed its end of stream, or resolved
+   * into a stalled link before it came, is not told.
    *
    * A send can resolve before its frame is sealed (Node's record layer
    * seals a tick's later frames at the tick's end; a page's waits for its

@@ -10,8 +10,8 @@ import { firstNote, forwardedPath, outcomeOf, pause, routedErrorsOf, stalledLink
 // other end's it received (`countedEnd`), and a reset after it is no loss only when that count takes in every record
 // this end sent on the channel (none went after it) and no send still waits. Else the loss is reported once, with
 // the records left unconfirmed: a send resolved into a stalled link behind a close, one that crossed a peer's stop.
-// An end of stream with no count (a node from before counted ends) is weighed as that node weighs it: a reset after it
-// is a loss only when a record of this end's went after it, or a send still waits.
+// An end of stream with no count (a node from before counted ends) is weighed by what this end did after it: a reset
+// after it is a loss only when a record of this end's went after it, or a send still waits.
 
 stopNodesAfterEach();
 
