@@ -37,6 +37,8 @@ export interface Channel {
    * node's). A reset after it is no loss only when it counted every record this end sent (see the room's `#resetLoss`).
    */
   peerCounted: number | undefined;
+  /** The records this end had sent (`recordsSent`) when the other end's end of stream came: for one with no count, the room's `#resetLoss` weighs what went after it. */
+  sentAtPeerEnd: number;
   /** The closing's bound (`routedOpenTimeoutMs`, twice that once both ends of stream are in): then forgotten, with a reset unless the close was clean. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }

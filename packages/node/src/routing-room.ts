@@ -76,6 +76,8 @@ export class RoutingRoom {
   #uses = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Channels with a reset read and not yet weighed (a microtask on, see `#arrived`). */
+  readonly #resetsDue = new Set<Channel>();
   /** Graceful closes that ended in a reset (see `closingOf`). */
   #closesReset = 0;
   /** The `error` events of lost channels, within `routedErrorsPerMinute` per peer. */
@@ -200,7 +202,16 @@ export class RoutingRoom {
     // A closing channel (this end's graceful close) is still read until the other end's end of stream.
     const channel = this.#channels.find(key);
     if (packet.type === PACKET.RESET) {
-      if (channel !== undefined) this.#drop(channel, this.#resetLoss(channel));
+      // Weighed a microtask on: an end of stream read just before it (a node from before counted ends sends its end
+      // and then a reset, in one bundle) is told by its record layer a microtask after the record (`onRemoteEnd`).
+      // One weighing per channel: more resets for it in the same bundle (a neighbour's flood) cost a lookup each.
+      if (channel !== undefined && !this.#resetsDue.has(channel)) {
+        this.#resetsDue.add(channel);
+        queueMicrotask(() => {
+          this.#resetsDue.delete(channel);
+          this.#drop(channel, this.#resetLoss(channel));
+        });
+      }
       return;
     }
     if (channel !== undefined) {
@@ -325,7 +336,7 @@ export class RoutingRoom {
     ready.catch(() => {});
     // Closing: still this room's, and its secure channel closed (its end follows), or closing gracefully (its end is decided at its bound, or by a reset).
     const sends = new ChannelSends(() => (this.#channels.get(key) === channel && channel.secure?.isClosed === true) || this.#channels.isClosing(channel));
-    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, peerCounted: undefined, timer: undefined };
+    const channel: Channel = { key, peer, initiator, conn, ready, secure: undefined, lastUsed: ++this.#uses, swept: 0, idleSince: nowMs(), sends, ended: false, peerEnded: false, peerCounted: undefined, sentAtPeerEnd: 0, timer: undefined };
     this.#channels.add(channel);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.min(30_000, this.#limits.idleTimeoutMs));
@@ -450,10 +461,18 @@ export class RoutingRoom {
    * with, or undefined when nothing was. Only after the other end's end of
    * stream, and only when that end counted every record this end sent
    * (none went after it) and no send still waits: that end had everything
-   * and left (as at its stop: a hop with no way to it resets the answer). An
-   * end of stream with no count (an older node's) tells nothing: the reset
-   * is a loss, as before. So a send that crossed the other end's end of
-   * stream, or that waited behind a stalled link, is reported.
+   * and left (as at its stop: a hop with no way to it resets the answer).
+   * So a send that crossed the other end's end of stream, or that waited
+   * behind a stalled link, is reported.
+   *
+   * An end of stream with no count (a node from before counted ends) is
+   * weighed by what this end did after it: no loss when no record of this
+   * end's went after it came and no send still waits. That node's stop is
+   * then no error here, as it is at a node of its own release, whose
+   * channel ends cleanly at the end of stream and forgets a reset after it;
+   * nor is its close (its end, then a reset), which that release takes for
+   * a loss at the other end. What crossed its end of stream, or resolved
+   * into a stalled link before it came, is not told.
    *
    * A send can resolve before its frame is sealed (Node's record layer
    * seals a tick's later frames at the tick's end; a page's waits for its
@@ -463,6 +482,7 @@ export class RoutingRoom {
    * and refuses a send after it, so every resolved send is in `recordsSent`.
    */
   #resetLoss(channel: Channel): XppgError | undefined {
+    if (channel.peerEnded && channel.peerCounted === undefined) return this.#uncountedEndLoss(channel);
     const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
     const waiting = channel.sends.pending;
     if (unconfirmed === 0 && waiting === 0 && channel.ended) return undefined;
@@ -475,6 +495,16 @@ export class RoutingRoom {
           ? `with ${waiting} sends of this node's still waiting`
           : "before this node's own end of stream (what it sent last may not have been sealed)";
     return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, ${why}`);
+  }
+
+  /** `#resetLoss` after an end of stream with no count: a loss only when records of this end's went after it, or sends still wait. */
+  #uncountedEndLoss(channel: Channel): XppgError | undefined {
+    const after = (channel.secure?.recordsSent ?? 0) - channel.sentAtPeerEnd;
+    const waiting = channel.sends.pending;
+    if (after === 0 && waiting === 0 && channel.ended) return undefined;
+    if (!ERROR_TEXTS) return unreachableError(channel.peer, [after, waiting]);
+    const why = after > 0 ? `${after} records of this node's sent after it` : waiting > 0 ? `${waiting} sends of this node's still waiting` : "this node's own end of stream not yet sealed";
+    return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, which carried no count (a release from before counted ends), with ${why}`);
   }
 
   /**
@@ -491,6 +521,7 @@ export class RoutingRoom {
     }
     channel.peerEnded = true;
     channel.peerCounted = counted;
+    channel.sentAtPeerEnd = sent;
     if (channel.ended) {
       void channel.secure?.close();
       if (this.#channels.isClosing(channel)) this.#keep(channel, 2);

@@ -4,24 +4,34 @@ import { RoutingRoom, type RoutingLimits } from "../src/routing-room.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { buildPacket, PACKET, packetHeader } from "../src/route-wire.js";
 import { chain, FIXED, heard, routeHeader } from "./routed-helpers.js";
-import { firstNote, forwardedPath, pause, routedErrorsOf, stalledLinkPath } from "./fixtures/routed-setups.js";
+import { firstNote, forwardedPath, outcomeOf, pause, routedErrorsOf, stalledLinkPath } from "./fixtures/routed-setups.js";
 
 // A reset after the other end's end of stream (README, "Routed unicast"): each end of stream counts the records of the
 // other end's it received (`countedEnd`), and a reset after it is no loss only when that count takes in every record
 // this end sent on the channel (none went after it) and no send still waits. Else the loss is reported once, with
 // the records left unconfirmed: a send resolved into a stalled link behind a close, one that crossed a peer's stop.
-// An end of stream with no count (a node from before counted ends) is read as before: a reset after it is a loss.
+// An end of stream with no count (a node from before counted ends) is weighed by what this end did after it: a reset
+// after it is a loss only when a record of this end's went after it, or a send still waits.
 
 stopNodesAfterEach();
 
-/** The routed limits a node has no option for, set per node by peer id (the real routing room). */
-const tuned = vi.hoisted(() => ({ limits: new Map<string, Partial<RoutingLimits>>(), rooms: new Map<string, RoutingRoom>(), older: new Set<string>(), overcounted: new Set<string>() }));
+/**
+ * The routed limits a node has no option for, set per node by peer id (the real routing room); `arriving`, by peer id,
+ * is called with each routed packet the node's room is handed, before the room reads it.
+ */
+const tuned = vi.hoisted(() => ({ limits: new Map<string, Partial<RoutingLimits>>(), rooms: new Map<string, RoutingRoom>(), older: new Set<string>(), overcounted: new Set<string>(), arriving: new Map<string, (packet: Uint8Array) => void>() }));
 vi.mock("../src/routing-room.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../src/routing-room.js")>();
   class TunedRoutingRoom extends real.RoutingRoom {
+    readonly #me: string;
     constructor(options: ConstructorParameters<typeof real.RoutingRoom>[0]) {
       super({ ...options, limits: { ...options.limits, ...tuned.limits.get(options.identity.peerId) } });
-      tuned.rooms.set(options.identity.peerId, this);
+      this.#me = options.identity.peerId;
+      tuned.rooms.set(this.#me, this);
+    }
+    override receive(...args: Parameters<InstanceType<typeof real.RoutingRoom>["receive"]>): void {
+      if (args[1] instanceof Uint8Array) tuned.arriving.get(this.#me)?.(args[1]);
+      super.receive(...args);
     }
   }
   return { ...real, RoutingRoom: TunedRoutingRoom };
@@ -47,6 +57,8 @@ vi.mock("@xppg/secure", async (importOriginal) => {
 
 /** A routed end of stream's body: the tag and the three bytes of its count. */
 const END_BODY = 16 + 3;
+/** The body of an end of stream with no count (a node from before counted ends): the tag of an empty record. */
+const UNCOUNTED_END_BODY = 16;
 
 /** A node's `error` events with their words. */
 function errorsWithWords(pg: Playground): { code: string; peerId: string | undefined; message: string }[] {
@@ -131,17 +143,85 @@ describe("a reset after the other end's end of stream", { timeout: 30_000 }, () 
     expect({ outcome, atE: atE.map((x) => x.payload.n), errors }).toEqual({ outcome: "resolved", atE: [0], errors: [{ code: "XPPG_ERR_UNREACHABLE", peerId: e.peerId }] });
   });
 
-  it("an end of stream with no count (an older node's stop): a reset after it is taken as the loss it may be, one error event, as before counted ends", async () => {
-    const [a, , c] = (await chain(3)) as [Playground, Playground, Playground];
+  it("an end of stream with no count (an older node's stop after everything arrived): the reset of the answer to it is no loss, no error event, as between two nodes of that release", async () => {
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
     tuned.older.add(c.peerId);
     await heard(a, c);
     await firstNote(a, c, "C");
     const errors = routedErrorsOf(a);
-    // C's stop sends its empty end of stream; A answers, and B, with no way to C any more, resets the answer.
+    // C's stop sends its empty end of stream; A answers, and B, with no way to C any more, resets the answer: no
+    // record of A's went after C's end, and no send waits.
+    const room = tuned.rooms.get(a.peerId)!;
+    const dropped = b.stats.droppedUnicasts;
     await c.stop();
-    await until(() => errors.length > 0, 10_000, "A's error event");
+    await until(() => b.stats.droppedUnicasts > dropped, 10_000, "B dropped A's answer to C's end of stream, and reset it");
+    await until(() => RoutingRoom.closingOf(room).count === 0 && room.channelCount === 0, 5_000, "the reset ended A's channel, kept for 10 s else");
     await pause(300);
-    expect(errors).toEqual([{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }]);
+    expect(errors).toEqual([]);
+  });
+
+  it("an end of stream with no count, then a reset, while sends of this end's wait behind its stalled link: each of those sends rejects with XPPG_ERR_UNREACHABLE, its loss told, and none of them arrives (not resolved into a channel the other end forgot)", async () => {
+    // A - B - C and B - D (`stalledLinkPath`), A of the release before counted ends: C's burst on A's channel waits on
+    // C's stalled link; A evicts the channel (its end of stream, with no count, reaches C, whose answer waits behind
+    // the burst) and resets it at its bound, unanswered.
+    const { link, a, c, d } = await stalledLinkPath((n) => {
+      tuned.older.add(n.a.peerId);
+      tuned.limits.set(n.a.peerId, { maxChannels: 1, routedOpenTimeoutMs: 2_000 });
+    });
+    const errorsAtC = routedErrorsOf(c);
+    const atA = collect<{ n: number }>(a, "note");
+    const atD = collect<{ n: number }>(d, "note");
+    await firstNote(a, c, "C");
+    link.stall();
+    // Six 300 KB notes, more than C's outbox towards B and its secure channel take: the later ones wait.
+    const big = new Uint8Array(300_000);
+    const sent = [1, 2, 3, 4, 5, 6].map((n) => outcomeOf(c.send("note", { n, big }, { to: a.peerId })));
+    await until(() => link.heldBytes > 0, 10_000, "C's link holds its first sends");
+    await a.send("note", { n: 7 }, { to: d.peerId });
+    await until(() => atD.length === 1, 10_000, "the note at D");
+    // A's reset ends C's channel (kept twice C's bound, 10 s, else).
+    const room = tuned.rooms.get(c.peerId)!;
+    await until(() => room.channelCount === 0 && RoutingRoom.closingOf(room).count === 0, 8_000, "A's reset ended C's channel");
+    await pause(100);
+    const atReset = sent.map((o) => (o.value === undefined ? "waiting" : o.value === "resolved" ? o.value : o.value.code));
+    link.release();
+    await until(() => sent.every((o) => o.value !== undefined), 10_000, "C's sends settled");
+    await pause(300);
+    const rejected = sent.flatMap((o, i) => (o.value !== undefined && o.value !== "resolved" ? [i + 1] : []));
+    expect(rejected.length).toBeGreaterThan(0);
+    expect({ atReset: atReset.filter((x) => x !== "resolved"), arrivedOfRejected: atA.map((m) => m.payload.n).filter((n) => rejected.includes(n)), errorsAtC }).toEqual({
+      atReset: rejected.map(() => "XPPG_ERR_UNREACHABLE"),
+      arrivedOfRejected: [],
+      errorsAtC: [],
+    });
+    const first = sent[rejected[0]! - 1]!.value as Error;
+    expect(first.message).toMatch(/reset after its other end's end of stream, which carried no count \(a release from before counted ends\), with [1-9]\d* (records of this node's sent after it|sends of this node's still waiting)/);
+  });
+
+  it("an end of stream with no count, then a reset, when this end sealed records after it came: the loss is reported once, one error event naming the peer, with the records sent after it", async () => {
+    // A - B - C, C of the release before counted ends. As C's end of stream (at its stop) reaches A, A sends two
+    // notes in the same turn, before its record layer tells of the end: the first is sealed at once, the second at
+    // the turn's end, after the end came (as A's answer seals what it holds). B, with no way to C any more, resets it.
+    const [a, b, c] = (await chain(3)) as [Playground, Playground, Playground];
+    tuned.older.add(c.peerId);
+    await heard(a, c);
+    await firstNote(a, c, "C");
+    const errors = errorsWithWords(a);
+    const sends: ReturnType<typeof outcomeOf>[] = [];
+    tuned.arriving.set(a.peerId, (packet) => {
+      const p = routeHeader(packet);
+      if (sends.length > 0 || p.origin !== c.peerId || p.type !== PACKET.DATA || p.body.length !== UNCOUNTED_END_BODY) return;
+      queueMicrotask(() => {
+        for (const n of [1, 2]) sends.push(outcomeOf(a.send("note", { n }, { to: c.peerId })));
+      });
+    });
+    const dropped = b.stats.droppedUnicasts;
+    await c.stop();
+    await until(() => b.stats.droppedUnicasts > dropped, 10_000, "B dropped A's answer to C's end of stream, and reset it");
+    await until(() => errors.length > 0, 5_000, "A's error event");
+    await pause(300);
+    expect({ sends: sends.map((o) => o.value), errors: errors.map((e) => ({ code: e.code, peerId: e.peerId })) }).toEqual({ sends: ["resolved", "resolved"], errors: [{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }] });
+    expect(errors[0]!.message).toMatch(/which carried no count \(a release from before counted ends\), with [1-9]\d* records of this node's sent after it/);
   });
 
   it("an end of stream counting more records than this end sent: the channel is closed with XPPG_ERR_PROTOCOL_VIOLATION naming the peer, once, and the next send opens a new channel and arrives", async () => {
