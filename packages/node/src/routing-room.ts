@@ -503,7 +503,7 @@ export class RoutingRoom {
     const waiting = channel.sends.pending;
     if (after === 0 && waiting === 0 && channel.ended) return undefined;
     if (!ERROR_TEXTS) return unreachableError(channel.peer, [after, waiting]);
-    const why = after > 0 ? `${after} records of this node's sent after it` : waiting > 0 ? `${waiting} sends of this node's still waiting` : "this node's own end of stream not yet sealed";
+    const why = after > 0 ? `${after} record(s) of this node's sent after it` : waiting > 0 ? `${waiting} send(s) of this node's still waiting` : "this node's own end of stream not yet sealed";
     return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, which carried no count (a release from before counted ends), with ${why}`);
   }
 

@@ -195,7 +195,7 @@ describe("a reset after the other end's end of stream", { timeout: 30_000 }, () 
       errorsAtC: [],
     });
     const first = sent[rejected[0]! - 1]!.value as Error;
-    expect(first.message).toMatch(/reset after its other end's end of stream, which carried no count \(a release from before counted ends\), with [1-9]\d* (records of this node's sent after it|sends of this node's still waiting)/);
+    expect(first.message).toMatch(/reset after its other end's end of stream, which carried no count \(a release from before counted ends\), with [1-9]\d* (record\(s\) of this node's sent after it|send\(s\) of this node's still waiting)/);
   });
 
   it("an end of stream with no count, then a reset, when this end sealed records after it came: the loss is reported once, one error event naming the peer, with the records sent after it", async () => {
@@ -221,7 +221,7 @@ describe("a reset after the other end's end of stream", { timeout: 30_000 }, () 
     await until(() => errors.length > 0, 5_000, "A's error event");
     await pause(300);
     expect({ sends: sends.map((o) => o.value), errors: errors.map((e) => ({ code: e.code, peerId: e.peerId })) }).toEqual({ sends: ["resolved", "resolved"], errors: [{ code: "XPPG_ERR_UNREACHABLE", peerId: c.peerId }] });
-    expect(errors[0]!.message).toMatch(/which carried no count \(a release from before counted ends\), with [1-9]\d* records of this node's sent after it/);
+    expect(errors[0]!.message).toMatch(/which carried no count \(a release from before counted ends\), with [1-9]\d* record\(s\) of this node's sent after it/);
   });
 
   it("an end of stream counting more records than this end sent: the channel is closed with XPPG_ERR_PROTOCOL_VIOLATION naming the peer, once, and the next send opens a new channel and arrives", async () => {
