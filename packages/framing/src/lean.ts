@@ -92,7 +92,7 @@ export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: strin
 
 /**
  * {@link encodeLeanBytesInto}, the head written through `view`, a DataView
- * over the same bytes as `out` (`view` byte i is `out[i]`): a head of 2 to 8
+ * over the same bytes as `out` (`view` byte i is `out[i]`): a head of 3 to 8
  * bytes (a kind of at most 6 bytes, "bench" among them) in one to three
  * stores of 4, 2 and 1 bytes, where a byte at a time took some 11
  * instructions a byte (each store checked again). The same checks, answers
@@ -108,7 +108,7 @@ export function encodeLeanBytesWithView(out: Uint8Array, view: DataView, offset:
   if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
   if (offset + total > out.length) return -total;
   if (prefixLength < 8) {
-    // Head bytes: 1 + prefixLength, 2 to 8. The high word's first bytes, then the low word's, each store no longer than what is left.
+    // Head bytes: 1 + prefixLength, 3 to 8. The high word's first bytes, then the low word's, each store no longer than what is left.
     if (prefixLength >= 3) {
       view.setUint32(offset, encHeadHigh);
       const rest = prefixLength - 3;

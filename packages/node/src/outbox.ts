@@ -484,6 +484,9 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer.unref?.();
   };
 
+  /** The loan {@link Outbox.sendLean} last wrote through a DataView, and that view: used only while that loan is `#out` (a later loan gets its own), dropped as the outbox closes (Node's only). */
+  #viewOf: Uint8Array | undefined;
+  #view: DataView | undefined;
   /**
    * The connection lends room of its own send buffer (`lendRoom`): bundles
    * are written there, in place, and leave with `sendLent` (no copy of each
@@ -494,9 +497,6 @@ export class Outbox implements QueueBudgetMember {
    * `#host`). Declared last and without a value: a page's download pays least for it.
    */
   #loan: typeof NO_LOAN | typeof LENT | undefined;
-  /** The loan {@link Outbox.sendLean} last wrote through a DataView, and that view: used only while that loan is `#out` (a later loan gets its own), dropped as the outbox closes (Node's only). */
-  #viewOf: Uint8Array | undefined;
-  #view: DataView | undefined;
 }
 
 /** {@link Outbox}'s `#loan`: lending, no loan open. */
