@@ -184,12 +184,14 @@ export class Outbox implements QueueBudgetMember {
    * Queues a message of raw bytes from this node to the peer on a link that
    * settled the compact direct layout (`lean/1`), written in place into the
    * loan open: nearly every message a plaintext node sends (issue 15; framing's
-   * `encodeLeanBytesInto` makes the codec's checks, in its order). Undefined,
+   * `encodeLeanBytesInto` makes the codec's checks, in its order, but the
+   * id's: the layout carries none, so the caller checks its id before and
+   * none is passed, as a number boxed for the call on every send). Undefined,
    * with nothing queued, when it cannot go this way (no loan open, a kind too
    * long for the layout, no room left in the loan or the bundle): then
    * {@link Outbox.encodeFields} queues it. Node's only (a page's connections lend no room).
    */
-  sendLean(kind: string, id: number, payload: Uint8Array): Promise<void> | undefined {
+  sendLean(kind: string, payload: Uint8Array): Promise<void> | undefined {
     if (LENDS_ROOM && this.#loan === LENT) {
       const out = this.#out;
       const at = this.#outLength;
@@ -200,8 +202,8 @@ export class Outbox implements QueueBudgetMember {
       try {
         written =
           view === undefined
-            ? encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize)
-            : encodeLeanBytesWithView(out, view, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize);
+            ? encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, 0, payload, this.#codec.maxSize)
+            : encodeLeanBytesWithView(out, view, at + BUNDLE_LENGTH_BYTES, kind, 0, payload, this.#codec.maxSize);
       } catch (error) {
         // As in encodeInLoan: a loan with nothing in it ends now.
         if (at === 0) this.flush();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Outbox, QUEUED } from "../src/outbox.js";
+import { PeerSession } from "../src/peer-session.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
 import { errorsOf, leftOf, tcpNode } from "./tcp-helpers.js";
 
@@ -89,6 +90,35 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
     }
     expect(errors).toEqual([]);
   });
+  it("refuses a message id the codec refuses, as the codec does, though the compact layout carries none, and the link goes on", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    const errors = [...errorsOf(a), ...errorsOf(b)];
+    const atA = collect<Uint8Array>(a, "blob");
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    // The session pg.send goes through (its ids are the node's counter, always fine: only a call of its own can pass another).
+    let session: PeerSession | undefined;
+    const sendDirect = PeerSession.prototype.sendDirect;
+    vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
+      session = this;
+      return sendDirect.call(this, kind, payload, id);
+    });
+    await b.send("blob", new Uint8Array(100).fill(1), to);
+    vi.restoreAllMocks();
+    const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
+    for (const id of [-1, 1.5, Number.NaN, 2 ** 53]) {
+      expect(() => session!.sendDirect("blob", new Uint8Array(100).fill(2), id), String(id)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
+    }
+    // Refused before the compact layout's way, which would have taken it (it writes no id).
+    expect(inPlace).not.toHaveBeenCalled();
+    await b.send("blob", new Uint8Array(100).fill(3), to);
+    await until(() => atA.length === 2, 5000, "the message after the refused ones");
+    expect(atA.map((m) => m.payload[0])).toEqual([1, 3]);
+    expect(errors).toEqual([]);
+  });
+
   it("drops the peer as slow once more than maxQueuedBytesPerPeer waits for it, and the later sends reject, as the codec's way does", async () => {
     // 60 messages of 100 B (110 bytes each in the bundle) in one tick: some 6,600 bytes queued against a bound of 3,000.
     const a = await tcpNode(plain);
