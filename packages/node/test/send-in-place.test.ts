@@ -99,14 +99,15 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
     await until(() => a.peers.length === 1, 5000, "a to see b");
     const to = { to: a.peerId };
     // The session pg.send goes through (its ids are the node's counter, always fine: only a call of its own can pass another).
-    let session: PeerSession | undefined;
+    const sessions: PeerSession[] = [];
     const sendDirect = PeerSession.prototype.sendDirect;
     vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
-      session = this;
+      sessions.push(this);
       return sendDirect.call(this, kind, payload, id);
     });
     await b.send("blob", new Uint8Array(100).fill(1), to);
     vi.restoreAllMocks();
+    const session = sessions[0];
     const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
     for (const id of [-1, 1.5, Number.NaN, 2 ** 53]) {
       expect(() => session!.sendDirect("blob", new Uint8Array(100).fill(2), id), String(id)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
