@@ -448,6 +448,8 @@ export class Outbox implements QueueBudgetMember {
       giveBack(this.#out);
       this.#out = this.#small;
     }
+    // Nor a view over a loan that ended: it would hold the connection's send buffer for as long as the peer is idle.
+    if (LENDS_ROOM) this.#viewOf = this.#view = undefined;
   };
 
   /**
@@ -486,7 +488,7 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer.unref?.();
   };
 
-  /** The loan {@link Outbox.sendLean} last wrote through a DataView, and that view: used only while that loan is `#out` (a later loan gets its own), dropped as the outbox closes (Node's only). */
+  /** The loan {@link Outbox.sendLean} last wrote through a DataView, and that view: used only while that loan is `#out` (a later loan gets its own), dropped at the tick's end and as the outbox closes (Node's only). */
   #viewOf: Uint8Array | undefined;
   #view: DataView | undefined;
   /**

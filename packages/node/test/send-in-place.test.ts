@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Outbox, QUEUED } from "../src/outbox.js";
 import { PeerSession } from "../src/peer-session.js";
 import { collect, stopNodesAfterEach, until } from "./helpers.js";
@@ -18,6 +20,12 @@ stopNodesAfterEach();
 const plain = { dangerouslyDisableEncryption: true, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const bufferGetter = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer")!;
+
+/** A full collection: the flag, then the `gc` of a fresh context (the flag alone does not define it in this one). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
 
 afterEach(() => {
   Object.defineProperty(TypedArrayPrototype, "buffer", bufferGetter);
@@ -117,6 +125,46 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
     await b.send("blob", new Uint8Array(100).fill(3), to);
     await until(() => atA.length === 2, 5000, "the message after the refused ones");
     expect(atA.map((m) => m.payload[0])).toEqual([1, 3]);
+    expect(errors).toEqual([]);
+  });
+
+  it("holds no loan of the connection's send buffer once the tick's bundle has gone (its DataView neither)", async () => {
+    const a = await tcpNode(plain);
+    const b = await tcpNode(plain);
+    const errors = [...errorsOf(a), ...errorsOf(b)];
+    const atA = collect<Uint8Array>(a, "blob");
+    await b.join(`tcp://127.0.0.1:${a.port}`);
+    await until(() => a.peers.length === 1, 5000, "a to see b");
+    const to = { to: a.peerId };
+    const sessions: PeerSession[] = [];
+    const sendDirect = PeerSession.prototype.sendDirect;
+    vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
+      sessions.push(this);
+      return sendDirect.call(this, kind, payload, id);
+    });
+    await b.send("blob", new Uint8Array(100).fill(1), to);
+    vi.restoreAllMocks();
+    // Each loan the connection lends, weakly: an idle connection holds no batch of its own (it goes back to the shared
+    // pool, or to the collector when the pool is full), so neither may the outbox, through a loan or a view over one.
+    const connection = sessions[0]!.connection;
+    const lendRoom = connection.lendRoom!;
+    const loans: WeakRef<Uint8Array>[] = [];
+    connection.lendRoom = (min: number, max: number) => {
+      const room = lendRoom.call(connection, min, max);
+      if (room !== undefined) loans.push(new WeakRef(room));
+      return room;
+    };
+    const sent: Promise<void>[] = [];
+    // One tick's messages: those sharing a loan after its first have their heads written through a view over it.
+    for (let i = 0; i < 20; i++) sent.push(b.send("blob", new Uint8Array(100).fill(i), to));
+    delete (connection as { lendRoom?: unknown }).lendRoom;
+    await Promise.all(sent);
+    await until(() => atA.length === 21, 5000, "the 20 messages");
+    expect(loans.length).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(loans.map((loan) => loan.deref() === undefined)).toEqual(loans.map(() => true));
     expect(errors).toEqual([]);
   });
 
