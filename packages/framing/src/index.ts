@@ -20,5 +20,5 @@ export { isSignedEnvelope } from "./envelope-peek.js";
 /** True where the compact direct envelope (`lean/1`) is written and read: in Node, not in a page. */
 export { LEAN } from "#lean";
 /** The common direct message in the compact layout, for a sender that knows its shape (Node's only; a page's never writes it). */
-export { encodeLeanBytesInto } from "#lean";
+export { encodeLeanBytesInto, encodeLeanBytesWithView } from "#lean";
 export { scanMsgpack } from "./msgpack-scan.js";

@@ -1,12 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isXppgError } from "@xppg/errors";
-import { EnvelopeCodec, encodeLeanBytesInto, type EnvelopeLink } from "../src/index.js";
+import { EnvelopeCodec, encodeLeanBytesInto as encodeByBytes, encodeLeanBytesWithView, type EnvelopeLink } from "../src/index.js";
 
 // encodeLeanBytesInto is the sender's short way for its common message (raw
 // bytes from one end of a lean/1 link to the other): it must write exactly
 // what the codec writes for that message, refuse what the codec refuses with
-// the same error, and answer the same for too little room.
+// the same error, and answer the same for too little room. So must
+// encodeLeanBytesWithView, the same through a DataView over `out`: every test
+// below runs for both.
 
 const A = "peer-a-".padEnd(55, "a");
 const B = "peer-b-".padEnd(55, "b");
@@ -28,7 +30,15 @@ function outcome(fn: (out: Uint8Array) => number, room: number): Outcome {
 const kinds = fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 0, maxLength: 300, unit: "grapheme" }), fc.constantFrom("bench", "x", "é".repeat(128), "€".repeat(86), "a".repeat(255), "a".repeat(256)));
 const ids = fc.oneof(fc.nat(), fc.constantFrom(0, 2 ** 32, Number.MAX_SAFE_INTEGER, -1, 1.5, Number.NaN, 2 ** 53));
 
-describe("encodeLeanBytesInto", () => {
+/** encodeLeanBytesWithView with a DataView over exactly the bytes of `out`. */
+function encodeByView(out: Uint8Array, offset: number, kind: string, id: number, payload: Uint8Array, maxSize: number): number {
+  return encodeLeanBytesWithView(out, new DataView(out.buffer, out.byteOffset, out.byteLength), offset, kind, id, payload, maxSize);
+}
+
+describe.each([
+  ["encodeLeanBytesInto", encodeByBytes],
+  ["encodeLeanBytesWithView", encodeByView],
+])("%s", (_name, encodeLeanBytesInto) => {
   it("property: writes, refuses and asks for room exactly as the codec's encodeFieldsInto on a lean/1 link", () => {
     fc.assert(
       fc.property(kinds, ids, fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 700 }), fc.nat({ max: 16 }), fc.constantFrom(64, 200, 1 << 20), (kind, id, payload, room, offset, maxSize) => {

@@ -5,7 +5,7 @@ import { SendWaiters, contractBrokenError } from "@xppg/transport/adapter";
 import { LENDS_ROOM, MISUSE_CHECKS } from "#host";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type XppgError } from "@xppg/errors";
 // A bundle's lengths are written as a frame's (a big-endian u32): one copy of that code in a page's download.
-import { encodeLeanBytesInto, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
+import { encodeLeanBytesInto, encodeLeanBytesWithView, writeFrameHeader as writeU32, type Envelope, type EnvelopeCodec, type EnvelopeLink } from "@xppg/framing";
 import { internalError } from "./errors.js";
 import type { QueueBudget, QueueBudgetMember } from "./queue-budget.js";
 
@@ -184,18 +184,26 @@ export class Outbox implements QueueBudgetMember {
    * Queues a message of raw bytes from this node to the peer on a link that
    * settled the compact direct layout (`lean/1`), written in place into the
    * loan open: nearly every message a plaintext node sends (issue 15; framing's
-   * `encodeLeanBytesInto` makes the codec's checks, in its order). Undefined,
+   * `encodeLeanBytesInto` makes the codec's checks, in its order, but the
+   * id's: the layout carries none, so the caller checks its id before and
+   * none is passed, as a number boxed for the call on every send). Undefined,
    * with nothing queued, when it cannot go this way (no loan open, a kind too
    * long for the layout, no room left in the loan or the bundle): then
    * {@link Outbox.encodeFields} queues it. Node's only (a page's connections lend no room).
    */
-  sendLean(kind: string, id: number, payload: Uint8Array): Promise<void> | undefined {
+  sendLean(kind: string, payload: Uint8Array): Promise<void> | undefined {
     if (LENDS_ROOM && this.#loan === LENT) {
       const out = this.#out;
       const at = this.#outLength;
+      // The loan's second message on (a tick's first message often goes alone): stores of several bytes through a DataView over the loan, made once per loan.
+      let view: DataView | undefined;
+      if (at > 0) view = this.#viewOf === out ? this.#view : this.#viewOver(out);
       let written: number;
       try {
-        written = encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, id, payload, this.#codec.maxSize);
+        written =
+          view === undefined
+            ? encodeLeanBytesInto(out, at + BUNDLE_LENGTH_BYTES, kind, 0, payload, this.#codec.maxSize)
+            : encodeLeanBytesWithView(out, view, at + BUNDLE_LENGTH_BYTES, kind, 0, payload, this.#codec.maxSize);
       } catch (error) {
         // As in encodeInLoan: a loan with nothing in it ends now.
         if (at === 0) this.flush();
@@ -203,11 +211,13 @@ export class Outbox implements QueueBudgetMember {
       }
       const end = at + BUNDLE_LENGTH_BYTES + written;
       if (written > 0 && (at === 0 || end <= this.#frameLimit)) {
-        writeU32(out, at, written);
+        if (view === undefined) writeU32(out, at, written);
+        else view.setUint32(at, written);
         this.#outLength = end;
         // What #queued answers in the common case (its checks in its order), without the call: a flush is scheduled, the outbox is open, and the queue is under both bounds.
         const queued = this.#inFlight + end;
-        if (this.#flushScheduled && !this.#closed && queued <= SESSION_HIGH_WATER_MARK && queued <= this.#limits.maxQueuedBytes) {
+        // `=== true`: a comparison, where a bare field's truthiness is tested against every falsy kind of value.
+        if (this.#flushScheduled === true && !this.#closed && queued <= SESSION_HIGH_WATER_MARK && queued <= this.#limits.maxQueuedBytes) {
           this.sentSinceTick = true;
           return QUEUED;
         }
@@ -215,6 +225,14 @@ export class Outbox implements QueueBudgetMember {
       }
     }
     return undefined;
+  }
+
+  /** A DataView over `out` (the loan open), kept with it: `.buffer` is read once per loan, not per message (in Node 20 each read is a call into C++). */
+  #viewOver(out: Uint8Array): DataView {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    this.#viewOf = out;
+    this.#view = view;
+    return view;
   }
 
   /** Hands the bundle to the connection: `send` copies it before it returns (the buffer is reused); `sendLent` sends it where it was written. */
@@ -327,6 +345,7 @@ export class Outbox implements QueueBudgetMember {
       if (this.#loan === LENT) this.#owner.connection.endLoan?.();
       this.#loan = undefined;
       this.#out = this.#small;
+      this.#viewOf = this.#view = undefined;
     }
     this.#limits.budget?.leave(this, this.#inFlight);
     this.#waiters.fail(error);
@@ -429,6 +448,8 @@ export class Outbox implements QueueBudgetMember {
       giveBack(this.#out);
       this.#out = this.#small;
     }
+    // Nor a view over a loan that ended: it would hold the connection's send buffer for as long as the peer is idle.
+    if (LENDS_ROOM) this.#viewOf = this.#view = undefined;
   };
 
   /**
@@ -467,6 +488,9 @@ export class Outbox implements QueueBudgetMember {
     this.#stallTimer.unref?.();
   };
 
+  /** The loan {@link Outbox.sendLean} last wrote through a DataView, and that view: used only while that loan is `#out` (a later loan gets its own), dropped at the tick's end and as the outbox closes (Node's only). */
+  #viewOf: Uint8Array | undefined;
+  #view: DataView | undefined;
   /**
    * The connection lends room of its own send buffer (`lendRoom`): bundles
    * are written there, in place, and leave with `sendLent` (no copy of each

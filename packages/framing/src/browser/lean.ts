@@ -23,3 +23,8 @@ export function readLeanKind(_bytes: Uint8Array, _start: number, _end: number): 
 export function encodeLeanBytesInto(_out: Uint8Array, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number): number {
   return 0;
 }
+
+/** Never called in a page (its connections lend no room): as {@link encodeLeanBytesInto}. */
+export function encodeLeanBytesWithView(_out: Uint8Array, _view: DataView, _offset: number, _kind: string, _id: number, _payload: Uint8Array, _maxSize: number): number {
+  return 0;
+}
