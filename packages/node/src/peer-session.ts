@@ -261,7 +261,7 @@ export class PeerSession {
     if (this.#phase === "closed") return Promise.reject(this.closedError());
     // Nearly every message of a plaintext node (issue 15): raw bytes on a link both ends settled `lean/1` for, written in place
     // (on a connection that lends room: not a secure channel's, whose sends go on without the call).
-    // The compact layout carries no id, so sendLean takes none: the id is checked here, as the codec checks it (one it refuses
+    // The compact layout carries no id, so sendLean takes none: the id is checked here, as the codec checks it (framing's checkId; one it refuses
     // goes the codec's way, which throws its error); passed on, a counter past 2^30 was a number boxed for the call, on every send.
     if (LENDS_ROOM && payload instanceof Uint8Array && this.#phase === "open" && this.#link!.lean === true && this.connection.sendLent !== undefined && Number.isSafeInteger(id) && id >= 0) {
       const sent = this.#outbox.sendLean(kind, payload);
