@@ -11,7 +11,9 @@
 // - Every package import stays external: third-party ones and the other
 //   `@xppg/*` packages, so an application's dedupe and a swapped package
 //   still work. The package's own `#` imports resolve here, to their Node
-//   sources (the `source` condition, without `browser`).
+//   sources (the `source` condition, without `browser`). Each other `@xppg/*`
+//   package is imported by one file of the bundle, which the others take its
+//   names from (`externalPackages` below).
 // - Source maps (`dist/bundle/*.js.map`) point to `src/`, which is
 //   published: `node --enable-source-maps` shows the sources in traces.
 // - The browser build is tsc's `dist/` (the `browser` and `import`
@@ -50,7 +52,7 @@ const outputs = await withEsbuild();
 
 async function withEsbuild() {
   const { build } = await import("esbuild");
-  const result = await build({
+  const options = {
     absWorkingDir: dir,
     entryPoints: entries.map((e) => join(dir, e.source)),
     outbase: join(dir, "src"),
@@ -75,7 +77,11 @@ async function withEsbuild() {
     chunkNames: "[name]-[hash]",
     logLevel: "warning",
     write: false,
-  });
+  };
+  // A first build with every package import left as it is tells which names of each other `@xppg/*` package the
+  // package takes; the second takes them through one module each (`externalPackages`).
+  const used = importedNames((await build({ ...options, sourcemap: false, metafile: false })).outputFiles);
+  const result = await build({ ...options, plugins: [{ name: "external-packages", setup: (b) => externalPackages(b, used) }] });
   // Each file replaced by a rename, never emptied first, and stale ones removed after: a process that loads
   // the bundle while it is rebuilt (a test's child on a loaded machine) finds the old file or the new one.
   const written = new Set();
@@ -113,6 +119,72 @@ async function withEsbuild() {
   }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
   return [...written].filter((f) => f.endsWith(".js")).map((file) => ({ file, sources }));
+}
+
+// Bare specifiers stay imports. Node resolves a specifier once per importing file, and a package's name (its
+// folder, its package.json, its exports map) costs about 0.6 M instructions: a package's chunks each importing
+// `@xppg/errors` resolved it once each (16 of a fresh dialler's 38 such resolutions repeated one). So every static
+// import of another `@xppg/*` package goes through one module of this build (`xppg-ext:`) that re-exports by name
+// what the package takes from it; esbuild puts that module in a chunk the importers share, and they take the names
+// from that chunk, mostly one they import anyway (@xppg/node has one small chunk more). The bindings are the other
+// package's own (`export { a } from` links to the exporting module) and it is still imported by name, so a deduped
+// or swapped package still works. `import()` of a package stays as it is (a module of its own would be a chunk).
+function externalPackages(b, used) {
+  const names = new Map();
+  b.onResolve({ filter: /^@xppg\// }, (args) => {
+    if (args.namespace === "xppg-ext" || args.kind !== "import-statement") return { path: args.path, external: true };
+    return { path: args.path, namespace: "xppg-ext" };
+  });
+  b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
+  b.onLoad({ filter: /.*/, namespace: "xppg-ext" }, async (args) => {
+    // Only the names the package uses, as its imports named them before: a package of another version that lacks
+    // one it does not use still links. `import *` or `export *` of the package takes all it exports.
+    if (!names.has(args.path)) names.set(args.path, used.get(args.path) ?? (await exportsOf(b.esbuild, args.path)));
+    const list = names.get(args.path);
+    return { contents: `export { ${list.join(", ")} } from ${JSON.stringify(args.path)};\n`, loader: "js", resolveDir: dir };
+  });
+}
+
+/**
+ * The names each `@xppg/*` specifier's static imports take in esbuild's ES module output (`import{a,b as c}from"x"`,
+ * `export{a}from"x"`); a specifier imported any other way (`import*as`, `export*from`, a default) is left out, so
+ * that its module re-exports everything the package exports.
+ * @param {{ text: string }[]} outputFiles
+ */
+function importedNames(outputFiles) {
+  const names = new Map();
+  const whole = new Set();
+  for (const { text } of outputFiles) {
+    for (const m of text.matchAll(/\b(import|export)\s*([^;]*?)\s*from\s*"(@xppg\/[^"]+)"/g)) {
+      const [, , clause, specifier] = m;
+      const named = /^\{([^}]*)\}$/.exec(clause);
+      if (named === null) {
+        whole.add(specifier);
+        continue;
+      }
+      const list = names.get(specifier) ?? new Set();
+      for (const part of named[1].split(",")) if (part.trim() !== "") list.add(part.trim().split(/\s+as\s+/)[0]);
+      names.set(specifier, list);
+    }
+  }
+  return new Map([...names].filter(([specifier]) => !whole.has(specifier)).map(([specifier, list]) => [specifier, [...list].sort()]));
+}
+
+/** The names `specifier`'s Node entry exports, read by esbuild from its built bundle (a dependency builds first). */
+async function exportsOf(esbuild, specifier) {
+  const result = await esbuild.build({
+    absWorkingDir: dir,
+    stdin: { contents: `export * from ${JSON.stringify(specifier)};`, resolveDir: dir, loader: "js" },
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [{ name: "external", setup: (c) => c.onResolve({ filter: /^[^./]/ }, (a) => (a.importer === "<stdin>" ? undefined : { path: a.path, external: true })) }],
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  return output.exports.filter((n) => n !== "default");
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a

@@ -46,4 +46,18 @@ describe.each(packages)("packages/%s", (dir) => {
     const scope = JSON.parse(readFileSync(join(at, "dist/bundle/package.json"), "utf8")) as Record<string, unknown>;
     expect(scope).toEqual({ type: "module", ...(pkg.sideEffects === undefined ? {} : { sideEffects: pkg.sideEffects }) });
   });
+
+  it("imports each other @xppg package from one of its bundle files at most (each file resolves its own imports)", () => {
+    // Node resolves a specifier once per importing file, and a package's name is the costly kind to resolve: a
+    // package's chunks take another package's names from the one file that imports it (issue 15, the first connection).
+    const bundle = join(at, "dist/bundle");
+    const importers = new Map<string, string[]>();
+    for (const file of readdirSync(bundle, { recursive: true }).map(String).filter((f) => f.endsWith(".js"))) {
+      const code = readFileSync(join(bundle, file), "utf8");
+      const specifiers = new Set([...code.matchAll(/(?:\bfrom|\bimport)\s*"(@xppg\/[^"]+)"/g)].map((m) => m[1] as string));
+      for (const specifier of specifiers) importers.set(specifier, [...(importers.get(specifier) ?? []), file]);
+    }
+    const repeated = [...importers].filter(([, files]) => files.length > 1);
+    expect(repeated, `${pkg.name}: these packages are imported from more than one bundle file`).toEqual([]);
+  });
 });
