@@ -130,25 +130,25 @@ async function withEsbuild() {
 // package's own (`export { a } from` links to the exporting module) and it is still imported by name, so a deduped
 // or swapped package still works. `import()` of a package stays as it is (a module of its own would be a chunk).
 function externalPackages(b, used) {
-  const names = new Map();
   b.onResolve({ filter: /^@xppg\// }, (args) => {
-    if (args.namespace === "xppg-ext" || args.kind !== "import-statement") return { path: args.path, external: true };
+    // A package imported whole somewhere (`import *`, `export *`, a default) or by `import()` is left as it was.
+    if (args.namespace === "xppg-ext" || args.kind !== "import-statement" || !used.has(args.path)) return { path: args.path, external: true };
     return { path: args.path, namespace: "xppg-ext" };
   });
   b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
-  b.onLoad({ filter: /.*/, namespace: "xppg-ext" }, async (args) => {
-    // Only the names the package uses, as its imports named them before: a package of another version that lacks
-    // one it does not use still links. `import *` or `export *` of the package takes all it exports.
-    if (!names.has(args.path)) names.set(args.path, used.get(args.path) ?? (await exportsOf(b.esbuild, args.path)));
-    const list = names.get(args.path);
-    return { contents: `export { ${list.join(", ")} } from ${JSON.stringify(args.path)};\n`, loader: "js", resolveDir: dir };
-  });
+  // Only the names the package takes, as its imports named them before: a package of another version that lacks one
+  // it does not use still links.
+  b.onLoad({ filter: /.*/, namespace: "xppg-ext" }, (args) => ({
+    contents: `export { ${used.get(args.path).join(", ")} } from ${JSON.stringify(args.path)};\n`,
+    loader: "js",
+    resolveDir: dir,
+  }));
 }
 
 /**
  * The names each `@xppg/*` specifier's static imports take in esbuild's ES module output (`import{a,b as c}from"x"`,
- * `export{a}from"x"`); a specifier imported any other way (`import*as`, `export*from`, a default) is left out, so
- * that its module re-exports everything the package exports.
+ * `export{a}from"x"`); a specifier imported any other way (`import*as`, `export*from`, a default) is left out, and
+ * its imports stay as they are.
  * @param {{ text: string }[]} outputFiles
  */
 function importedNames(outputFiles) {
@@ -168,23 +168,6 @@ function importedNames(outputFiles) {
     }
   }
   return new Map([...names].filter(([specifier]) => !whole.has(specifier)).map(([specifier, list]) => [specifier, [...list].sort()]));
-}
-
-/** The names `specifier`'s Node entry exports, read by esbuild from its built bundle (a dependency builds first). */
-async function exportsOf(esbuild, specifier) {
-  const result = await esbuild.build({
-    absWorkingDir: dir,
-    stdin: { contents: `export * from ${JSON.stringify(specifier)};`, resolveDir: dir, loader: "js" },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-    plugins: [{ name: "external", setup: (c) => c.onResolve({ filter: /^[^./]/ }, (a) => (a.importer === "<stdin>" ? undefined : { path: a.path, external: true })) }],
-  });
-  const [output] = Object.values(result.metafile.outputs);
-  return output.exports.filter((n) => n !== "default");
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a
