@@ -34,6 +34,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
+import { importedNames, reExport } from "./package-imports.mjs";
 import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
@@ -139,35 +140,10 @@ function externalPackages(b, used) {
   // Only the names the package takes, as its imports named them before: a package of another version that lacks one
   // it does not use still links.
   b.onLoad({ filter: /.*/, namespace: "xppg-ext" }, (args) => ({
-    contents: `export { ${used.get(args.path).join(", ")} } from ${JSON.stringify(args.path)};\n`,
+    contents: reExport(args.path, used.get(args.path)),
     loader: "js",
     resolveDir: dir,
   }));
-}
-
-/**
- * The names each `@xppg/*` specifier's static imports take in esbuild's ES module output (`import{a,b as c}from"x"`,
- * `export{a}from"x"`); a specifier imported any other way (`import*as`, `export*from`, a default) is left out, and
- * its imports stay as they are.
- * @param {{ text: string }[]} outputFiles
- */
-function importedNames(outputFiles) {
-  const names = new Map();
-  const whole = new Set();
-  for (const { text } of outputFiles) {
-    for (const m of text.matchAll(/\b(import|export)\s*([^;]*?)\s*from\s*"(@xppg\/[^"]+)"/g)) {
-      const [, , clause, specifier] = m;
-      const named = /^\{([^}]*)\}$/.exec(clause);
-      if (named === null) {
-        whole.add(specifier);
-        continue;
-      }
-      const list = names.get(specifier) ?? new Set();
-      for (const part of named[1].split(",")) if (part.trim() !== "") list.add(part.trim().split(/\s+as\s+/)[0]);
-      names.set(specifier, list);
-    }
-  }
-  return new Map([...names].filter(([specifier]) => !whole.has(specifier)).map(([specifier, list]) => [specifier, [...list].sort()]));
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a
