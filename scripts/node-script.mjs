@@ -199,8 +199,18 @@ export function replace(path, contents) {
   renameSync(temporary, path);
 }
 
+/**
+ * exportedNames' answers by file, with the text it read: importedConstant follows a name into the file it comes from
+ * and checks all of that file's exports, so a chain of re-exports (a chunk re-exporting another package's names, whose
+ * bundle takes them from a chunk re-exporting a third's) read each file again for every name at every step, some
+ * thousands of parses for @xppg/node. A file that passed once passes again: a cycle through it would have failed then.
+ */
+const checkedExports = new Map();
+
 /** The names an esbuild ES module output exports: its one `export{...}` (esbuild writes one). */
 function exportedNames(esm, file, seen = new Set([file])) {
+  const checked = checkedExports.get(file);
+  if (checked !== undefined && checked.esm === esm) return checked.names;
   const lists = [...esm.matchAll(/(?<![\w$."'`])export\{([^}]*)\}/g)];
   if (lists.length > 1) throw new Error(`${file}: more than one export list`);
   if (/(?<![\w$."'`])export\s*(default|const|let|var|function|class|\*)/.test(esm)) throw new Error(`${file}: an export other than export{...}`);
@@ -222,6 +232,7 @@ function exportedNames(esm, file, seen = new Set([file])) {
       throw new Error(`${file}: the exported binding ${local} is not provably constant (declared once at the top level with a value, never assigned), which a script's facade cannot follow (its exports are a snapshot)`);
     }
   }
+  checkedExports.set(file, { esm, names });
   return names;
 }
 
