@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
 import { importedNames, reExport } from "./package-imports.mjs";
-import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript } from "./node-script.mjs";
+import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript, withSources } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -49,6 +49,8 @@ if (entries.length === 0) {
 }
 
 const WARM_UP = warmUpScript(dir);
+/** The namespace of the re-exporting modules (`externalPackages`), and how a source map names them. */
+const EXT = "xppg-ext";
 const outputs = await withEsbuild();
 
 async function withEsbuild() {
@@ -88,7 +90,9 @@ async function withEsbuild() {
   const written = new Set();
   for (const { path, contents } of result.outputFiles) {
     mkdirSync(dirname(path), { recursive: true });
-    replace(path, contents);
+    // A map names each re-exporting module `xppg-ext:<package>`, a file nowhere: it carries that module's text.
+    const made = (source) => (source.startsWith(`${EXT}:`) ? reExport(source.slice(EXT.length + 1), used.get(source.slice(EXT.length + 1))) : null);
+    replace(path, path.endsWith(".map") ? withSources(new TextDecoder().decode(contents), made) : contents);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
   // The bundle folder's own package.json: Node's ES module loader looks up the package scope of every file it loads
@@ -133,13 +137,13 @@ async function withEsbuild() {
 function externalPackages(b, used) {
   b.onResolve({ filter: /^@xppg\// }, (args) => {
     // A package imported whole somewhere (`import *`, `export *`, a default) or by `import()` is left as it was.
-    if (args.namespace === "xppg-ext" || args.kind !== "import-statement" || !used.has(args.path)) return { path: args.path, external: true };
-    return { path: args.path, namespace: "xppg-ext" };
+    if (args.namespace === EXT || args.kind !== "import-statement" || !used.has(args.path)) return { path: args.path, external: true };
+    return { path: args.path, namespace: EXT };
   });
   b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
   // Only the names the package takes, as its imports named them before: a package of another version that lacks one
   // it does not use still links.
-  b.onLoad({ filter: /.*/, namespace: "xppg-ext" }, (args) => ({
+  b.onLoad({ filter: /.*/, namespace: EXT }, (args) => ({
     contents: reExport(args.path, used.get(args.path)),
     loader: "js",
     resolveDir: dir,

@@ -36,7 +36,7 @@
 // without the cache, and the map is found beside the script's file name.
 import { parse } from "acorn";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 
@@ -173,7 +173,9 @@ export async function toScript(file, build, scriptName, dynamicImports) {
   // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
   // The script's own file is not written: the facade carries its source and names it (a fixed name, not a file), and
   // Node finds its map (`--enable-source-maps`) from the file name beside it, without reading the file.
-  for (const f of result.outputFiles) if (f !== js) replace(f.path, f.contents);
+  // The bundle's map carries the source of a module of the build (bundle-node.mjs' re-exports, no file): the script's keeps it.
+  const carried = existsSync(`${file}.map`) ? sourcesCarried(readFileSync(`${file}.map`, "utf8")) : new Map();
+  for (const f of result.outputFiles) if (f !== js) replace(f.path, f.path.endsWith(".map") ? withSources(f.text, (s) => carried.get(s)) : f.contents);
   rmSync(js.path, { force: true });
   replace(file, facade(name, scriptName, specifiers, names, cacheTag(js.text), js.text, lazyImports(js.text, file)));
   // The facade has no map of its own: the script's names the sources.
@@ -190,6 +192,25 @@ function lazyImports(script, file) {
   const calls = script.split(IMPORT_CALL).length - 1;
   if (literal.length !== calls) throw new Error(`${file}: an import() of a computed specifier, which a bundler could not see`);
   return [...new Set(literal.map((m) => JSON.parse(m[1])))];
+}
+
+/**
+ * A source map with the text of the sources `contentOf` gives (the others `null`): the maps have no sources' text,
+ * since they point to `src/`, which is published, but a module the build makes up (no file) carries its own.
+ * @param {string} map
+ * @param {(source: string) => string | null | undefined} contentOf
+ */
+export function withSources(map, contentOf) {
+  const parsed = JSON.parse(map);
+  const contents = parsed.sources.map((s) => contentOf(s) ?? null);
+  if (contents.every((c) => c === null)) return map;
+  return JSON.stringify({ ...parsed, sourcesContent: contents });
+}
+
+/** The sources a map carries the text of, by name. */
+function sourcesCarried(map) {
+  const parsed = JSON.parse(map);
+  return new Map(parsed.sources.flatMap((s, i) => (typeof parsed.sourcesContent?.[i] === "string" ? [[s, parsed.sourcesContent[i]]] : [])));
 }
 
 /** Writes `path` by a rename, never leaving it half written. */
