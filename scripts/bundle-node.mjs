@@ -11,7 +11,9 @@
 // - Every package import stays external: third-party ones and the other
 //   `@xppg/*` packages, so an application's dedupe and a swapped package
 //   still work. The package's own `#` imports resolve here, to their Node
-//   sources (the `source` condition, without `browser`).
+//   sources (the `source` condition, without `browser`). Each other `@xppg/*`
+//   package is imported by one file of the bundle, which the others take its
+//   names from (`externalPackages` below).
 // - Source maps (`dist/bundle/*.js.map`) point to `src/`, which is
 //   published: `node --enable-source-maps` shows the sources in traces.
 // - The browser build is tsc's `dist/` (the `browser` and `import`
@@ -32,7 +34,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { nodeEntries } from "./node-entries.mjs";
-import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript } from "./node-script.mjs";
+import { importedNames, reExport } from "./package-imports.mjs";
+import { packagePath, removeCaches, replace, startFiles, toScript, warmUpScript, withSources } from "./node-script.mjs";
 
 const dir = resolve(process.cwd());
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -46,11 +49,13 @@ if (entries.length === 0) {
 }
 
 const WARM_UP = warmUpScript(dir);
+/** The namespace of the re-exporting modules (`externalPackages`), and how a source map names them. */
+const EXT = "xppg-ext";
 const outputs = await withEsbuild();
 
 async function withEsbuild() {
   const { build } = await import("esbuild");
-  const result = await build({
+  const options = {
     absWorkingDir: dir,
     entryPoints: entries.map((e) => join(dir, e.source)),
     outbase: join(dir, "src"),
@@ -75,13 +80,19 @@ async function withEsbuild() {
     chunkNames: "[name]-[hash]",
     logLevel: "warning",
     write: false,
-  });
+  };
+  // A first build with every package import left as it is tells which names of each other `@xppg/*` package the
+  // package takes; the second takes them through one module each (`externalPackages`).
+  const used = importedNames((await build({ ...options, sourcemap: false, metafile: false })).outputFiles);
+  const result = await build({ ...options, plugins: [{ name: "external-packages", setup: (b) => externalPackages(b, used) }] });
   // Each file replaced by a rename, never emptied first, and stale ones removed after: a process that loads
   // the bundle while it is rebuilt (a test's child on a loaded machine) finds the old file or the new one.
   const written = new Set();
   for (const { path, contents } of result.outputFiles) {
     mkdirSync(dirname(path), { recursive: true });
-    replace(path, contents);
+    // A map names each re-exporting module `xppg-ext:<package>`, a file nowhere: it carries that module's text.
+    const made = (source) => (source.startsWith(`${EXT}:`) ? reExport(source.slice(EXT.length + 1), used.get(source.slice(EXT.length + 1))) : null);
+    replace(path, path.endsWith(".map") ? withSources(new TextDecoder().decode(contents), made) : contents);
     for (let p = path; p.startsWith(OUT) && p !== OUT; p = dirname(p)) written.add(p);
   }
   // The bundle folder's own package.json: Node's ES module loader looks up the package scope of every file it loads
@@ -113,6 +124,30 @@ async function withEsbuild() {
   }
   const sources = Object.keys(result.metafile.inputs).map((f) => join(dir, f));
   return [...written].filter((f) => f.endsWith(".js")).map((file) => ({ file, sources }));
+}
+
+// Bare specifiers stay imports. Node resolves a specifier once per importing file, and a package's name (its
+// folder, its package.json, its exports map) costs about 0.6 M instructions: a package's chunks each importing
+// `@xppg/errors` resolved it once each (16 of a fresh dialler's 38 such resolutions repeated one). So every static
+// import of another `@xppg/*` package goes through one module of this build (`xppg-ext:`) that re-exports by name
+// what the package takes from it; esbuild puts that module in a chunk the importers share, and they take the names
+// from that chunk, mostly one they import anyway (@xppg/node has one small chunk more). The bindings are the other
+// package's own (`export { a } from` links to the exporting module) and it is still imported by name, so a deduped
+// or swapped package still works. `import()` of a package stays as it is (a module of its own would be a chunk).
+function externalPackages(b, used) {
+  b.onResolve({ filter: /^@xppg\// }, (args) => {
+    // A package imported whole somewhere (`import *`, `export *`, a default) or by `import()` is left as it was.
+    if (args.namespace === EXT || args.kind !== "import-statement" || !used.has(args.path)) return { path: args.path, external: true };
+    return { path: args.path, namespace: EXT };
+  });
+  b.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
+  // Only the names the package takes, as its imports named them before: a package of another version that lacks one
+  // it does not use still links.
+  b.onLoad({ filter: /.*/, namespace: EXT }, (args) => ({
+    contents: reExport(args.path, used.get(args.path)),
+    loader: "js",
+    resolveDir: dir,
+  }));
 }
 
 // Error classes take their `name` from the class (`new.target.name`), and a

@@ -36,7 +36,7 @@
 // without the cache, and the map is found beside the script's file name.
 import { parse } from "acorn";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 
@@ -173,7 +173,9 @@ export async function toScript(file, build, scriptName, dynamicImports) {
   // Script first, then its facade, each by a rename (bundle-node.mjs: a process loading meanwhile finds a whole file).
   // The script's own file is not written: the facade carries its source and names it (a fixed name, not a file), and
   // Node finds its map (`--enable-source-maps`) from the file name beside it, without reading the file.
-  for (const f of result.outputFiles) if (f !== js) replace(f.path, f.contents);
+  // The bundle's map carries the source of a module of the build (bundle-node.mjs' re-exports, no file): the script's keeps it.
+  const carried = existsSync(`${file}.map`) ? sourcesCarried(readFileSync(`${file}.map`, "utf8")) : new Map();
+  for (const f of result.outputFiles) if (f !== js) replace(f.path, f.path.endsWith(".map") ? withSources(f.text, (s) => carried.get(s)) : f.contents);
   rmSync(js.path, { force: true });
   replace(file, facade(name, scriptName, specifiers, names, cacheTag(js.text), js.text, lazyImports(js.text, file)));
   // The facade has no map of its own: the script's names the sources.
@@ -192,6 +194,25 @@ function lazyImports(script, file) {
   return [...new Set(literal.map((m) => JSON.parse(m[1])))];
 }
 
+/**
+ * A source map with the text of the sources `contentOf` gives (the others `null`): the maps have no sources' text,
+ * since they point to `src/`, which is published, but a module the build makes up (no file) carries its own.
+ * @param {string} map
+ * @param {(source: string) => string | null | undefined} contentOf
+ */
+export function withSources(map, contentOf) {
+  const parsed = JSON.parse(map);
+  const contents = parsed.sources.map((s) => contentOf(s) ?? null);
+  if (contents.every((c) => c === null)) return map;
+  return JSON.stringify({ ...parsed, sourcesContent: contents });
+}
+
+/** The sources a map carries the text of, by name. */
+function sourcesCarried(map) {
+  const parsed = JSON.parse(map);
+  return new Map(parsed.sources.flatMap((s, i) => (typeof parsed.sourcesContent?.[i] === "string" ? [[s, parsed.sourcesContent[i]]] : [])));
+}
+
 /** Writes `path` by a rename, never leaving it half written. */
 export function replace(path, contents) {
   const temporary = `${path}.${process.pid}.tmp`;
@@ -199,8 +220,18 @@ export function replace(path, contents) {
   renameSync(temporary, path);
 }
 
+/**
+ * exportedNames' answers by file, with the text it read: importedConstant follows a name into the file it comes from
+ * and checks all of that file's exports, so a chain of re-exports (a chunk re-exporting another package's names, whose
+ * bundle takes them from a chunk re-exporting a third's) read each file again for every name at every step, some
+ * thousands of parses for @xppg/node. A file that passed once passes again: a cycle through it would have failed then.
+ */
+const checkedExports = new Map();
+
 /** The names an esbuild ES module output exports: its one `export{...}` (esbuild writes one). */
 function exportedNames(esm, file, seen = new Set([file])) {
+  const checked = checkedExports.get(file);
+  if (checked !== undefined && checked.esm === esm) return checked.names;
   const lists = [...esm.matchAll(/(?<![\w$."'`])export\{([^}]*)\}/g)];
   if (lists.length > 1) throw new Error(`${file}: more than one export list`);
   if (/(?<![\w$."'`])export\s*(default|const|let|var|function|class|\*)/.test(esm)) throw new Error(`${file}: an export other than export{...}`);
@@ -222,6 +253,7 @@ function exportedNames(esm, file, seen = new Set([file])) {
       throw new Error(`${file}: the exported binding ${local} is not provably constant (declared once at the top level with a value, never assigned), which a script's facade cannot follow (its exports are a snapshot)`);
     }
   }
+  checkedExports.set(file, { esm, names });
   return names;
 }
 
