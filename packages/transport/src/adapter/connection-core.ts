@@ -209,7 +209,8 @@ export class ConnectionCore implements Connection {
   send(frame: Uint8Array): Promise<void> {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
     if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
-    const length = frame.byteLength;
+    // A Uint8Array's `.length` is its byteLength, and V8 (Node 20) reads it inline (`byteLength` is a call through the load IC).
+    const length = frame.length;
     if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     try {
       return this.#link.send(frame);
