@@ -30,10 +30,13 @@ export class ReadBuffer {
   /**
    * The memory `next` handed out last, from #bytes at #nextAt (forgotten when #bytes is replaced): handed out
    * again while it is the same (every read of a ping-pong starts at 0 of the
-   * same buffer). A Buffer's `subarray` reads the slow `buffer` getter and
-   * makes a Buffer: several hundred instructions on every read.
+   * same buffer). Otherwise a view of #view, not of #bytes: a Buffer's
+   * `subarray` reads the slow `buffer` getter (a call into C++) and makes a
+   * Buffer, several hundred instructions, on every read that lands elsewhere
+   * (every read of an encrypted ping-pong, whose frames are kept); Node reads
+   * into any Uint8Array.
    */
-  #next: Buffer | null = null;
+  #next: Uint8Array | null = null;
   #nextAt = -1;
   #nextStop = -1;
   /** The sink kept the last frame (a plaintext node keeps every one; a secure channel keeps none). */
@@ -63,7 +66,7 @@ export class ReadBuffer {
   }
 
   /** The memory the socket reads into next: after the bytes held, with room for at least one large read. */
-  next(): Buffer {
+  next(): Uint8Array {
     let bytes = this.#bytes;
     // Where the memory handed out ends: the buffer's end, or (see below) before it.
     let stop = -1;
@@ -114,7 +117,7 @@ export class ReadBuffer {
     const at = this.#end;
     const last = this.#next;
     if (last !== null && at === this.#nextAt && stop === this.#nextStop) return last;
-    const memory = bytes.subarray(at, stop);
+    const memory = this.#view.subarray(at, stop);
     this.#next = memory;
     this.#nextAt = at;
     this.#nextStop = stop;
@@ -268,7 +271,7 @@ interface UserBufferHandle {
  * read yet; otherwise nothing changes and false is returned, and the socket
  * is read through `"data"` as before.
  */
-export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length: number) => void): boolean {
+export function readIntoBuffer(socket: Socket, next: () => Uint8Array, read: (length: number) => void): boolean {
   const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
   if (handle == null || typeof handle.useUserBuffer !== "function" || socket.readableLength > 0 || socket.readableEnded) return false;
   const fields = new Map<string, symbol>();
@@ -281,7 +284,7 @@ export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length
   if (target[buffer] !== null || target[generate] !== null || target[callback] !== null) return false;
   const first = next();
   const user = handle as UserBufferHandle;
-  target[generate] = (): Buffer => {
+  target[generate] = (): Uint8Array => {
     const memory = next();
     inRead = false;
     lastSocket = socket;
@@ -322,7 +325,7 @@ export function readIntoBuffer(socket: Socket, next: () => Buffer, read: (length
 let lastSocket: Socket | null = null;
 let inRead = false;
 let lastHandle: UserBufferHandle | null = null;
-let lastMemory: Buffer | null = null;
+let lastMemory: Uint8Array | null = null;
 let watching = false;
 
 function watchUncaught(): void {

@@ -184,7 +184,8 @@ class SocketLink implements ConnectionLink {
 
   send(frame: Uint8Array): Promise<void> {
     this.#lentAt = -1;
-    this.#append(frame, frame.byteLength);
+    // `.length`: a byte array's byteLength, which V8 (Node 20) reads inline (`byteLength` is a call through the load IC).
+    this.#append(frame, frame.length);
     return this.#sent();
   }
 
@@ -304,7 +305,7 @@ class SocketLink implements ConnectionLink {
   /** The batch being filled, with at least `need` free bytes after #batchLength (a new one if it had not). */
   #room(need: number): Buffer {
     const batch = this.#batch;
-    if (batch !== null && batch.bytes.byteLength - this.#batchLength >= need) return batch.bytes;
+    if (batch !== null && batch.bytes.length - this.#batchLength >= need) return batch.bytes;
     this.#retireBatch();
     const next = need > BATCH_BYTES ? largeBatch(need) : takeBatch(need + this.#pendingBytes);
     this.#batch = next;

@@ -135,6 +135,9 @@ describe("the TCP read buffer", () => {
     const after = reader.next();
     expect(after).not.toBe(released);
     expect(after.byteOffset).toBeGreaterThanOrEqual(released!.byteOffset + wire.byteLength);
+    // A plain view of the same memory, not a Buffer (a Buffer's subarray calls the slow `buffer` getter on every such read).
+    expect(Buffer.isBuffer(after)).toBe(false);
+    expect(after.buffer).toBe(released!.buffer);
     after.fill(0xee);
     expect(Array.from(kept!).every((b) => b === 7)).toBe(true);
     // And it is handed out again while nothing more was read.
@@ -282,6 +285,35 @@ describe("the TCP read buffer", () => {
       expect(readIntoBuffer(dialled, () => reader.next(), () => {})).toBe(true);
       dialled.write(encodeFrames([new Uint8Array(3), new Uint8Array(500)]));
       await expect.poll(() => got).toEqual([3, 500]);
+    } finally {
+      dialled.destroy();
+      for (const s of accepted) s.destroy();
+      server.close();
+    }
+  });
+
+  it("takes reads from Node after kept frames, into views of its memory, one read after another, and keeps the kept frames' bytes", async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((s) => accepted.push(s));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    const dialled = connect(port, "127.0.0.1");
+    await once(dialled, "connect");
+    await expect.poll(() => accepted.length).toBe(1);
+    try {
+      const kept: Uint8Array[] = [];
+      const reader = new ReadBuffer(1024 * 1024);
+      // Every frame is kept (the sink returns nothing), as an encrypted ping-pong's are: each read lands after the last.
+      expect(readIntoBuffer(accepted[0]!, () => reader.next(), (n) => reader.received(n, (f) => void kept.push(f)))).toBe(true);
+      for (let i = 0; i < 20; i++) {
+        dialled.write(encodeFrames([new Uint8Array(100 + i).fill(i)]));
+        await expect.poll(() => kept.length).toBe(i + 1);
+      }
+      kept.forEach((frame, i) => {
+        expect(frame.byteLength).toBe(100 + i);
+        expect(frame.every((b) => b === i)).toBe(true);
+      });
     } finally {
       dialled.destroy();
       for (const s of accepted) s.destroy();

@@ -78,6 +78,50 @@ describe("ConnectionCore", () => {
     expect(await conn.closed).toEqual({ initiator: "remote" });
   });
 
+  it("gives every connection's link a controller whose getters are shared (one prototype) and follow the connection, and whose methods work taken unbound", async () => {
+    const a = connection(50);
+    const b = connection(50);
+    const ca = a.link.controller;
+    const cb = b.link.controller;
+    // The getters lie on one prototype, not on each controller (V8 inlines them only so); the methods are each controller's own.
+    expect(Object.getPrototypeOf(ca)).toBe(Object.getPrototypeOf(cb));
+    for (const getter of ["receiving", "queuedBytes", "waiting"]) {
+      expect(Object.getOwnPropertyDescriptor(ca, getter)).toBeUndefined();
+      expect(typeof Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ca), getter)?.get).toBe("function");
+    }
+    expect(ca.frame).not.toBe(cb.frame);
+    const frames: number[] = [];
+    a.conn.read({ frame: (f) => void frames.push(f.byteLength) });
+    // Taken unbound, as a link may take `frame`: it still delivers to its own connection.
+    const { frame } = ca;
+    frame(new Uint8Array(3));
+    expect(frames).toEqual([3]);
+    expect(ca.queuedBytes).toBe(0);
+    // A paused connection holds the frame: queuedBytes counts it.
+    a.conn.pause();
+    frame(new Uint8Array(5));
+    expect(ca.queuedBytes).toBe(5);
+    a.conn.resume();
+    await expect.poll(() => frames).toEqual([3, 5]);
+    expect(ca.queuedBytes).toBe(0);
+    // waiting: a sender waits until the link releases it.
+    expect(ca.waiting).toBe(false);
+    const { wait, release } = ca;
+    const waited = wait();
+    expect(ca.waiting).toBe(true);
+    expect(cb.waiting).toBe(false);
+    release();
+    await waited;
+    expect(ca.waiting).toBe(false);
+    // receiving follows each connection's own close.
+    expect(ca.receiving).toBe(true);
+    const closing = a.conn.close();
+    expect(ca.receiving).toBe(false);
+    expect(cb.receiving).toBe(true);
+    await closing;
+    await b.conn.close();
+  });
+
   it("drops input after a local close and refuses sends, with the first error winning", async () => {
     const { conn, link } = connection(1_000);
     const frames: Uint8Array[] = [];

@@ -151,7 +151,7 @@ function fromPrebuilt(root: string): SodiumAead | null {
       if (b.crypto_aead_chacha20poly1305_ietf_encrypt(record, plaintext, undefined, nonce, key) < 0) throw new Error("libsodium could not encrypt");
     },
     // libsodium checks the tag first, and zeroes `out` instead of decrypting into it when the tag is wrong.
-    openRecord: (out, record, nonce, key) => b.crypto_aead_chacha20poly1305_ietf_decrypt(out, record, undefined, nonce, key) === out.byteLength,
+    openRecord: (out, record, nonce, key) => b.crypto_aead_chacha20poly1305_ietf_decrypt(out, record, undefined, nonce, key) === out.length,
   };
 }
 

@@ -131,12 +131,13 @@ export function sodiumCryptoProvider(aead: SodiumAead): CryptoProvider {
     },
     // A record in one piece (an empty tag: see wholeRecords, set below), the record layer's way: one native call each.
     sealInto(cipher: NoiseCipher, key, counter, plaintext, out, tag) {
-      if (tag.byteLength === 0) sealRecord(cipher, key, counter, plaintext, out);
+      // `.length` (no elements, no bytes), read inline by V8; the checks before the binding keep `byteLength`.
+      if (tag.length === 0) sealRecord(cipher, key, counter, plaintext, out);
       else if (cipher === "ChaChaPoly") sealChaCha(key, counter, plaintext, out, tag);
       else copySealed(nodeCryptoProvider.sealParts!(cipher, key, counter, plaintext), out, tag);
     },
     openInto(cipher: NoiseCipher, key, counter, ciphertext, tag, out) {
-      if (tag.byteLength === 0) return openRecord(cipher, key, counter, ciphertext, out);
+      if (tag.length === 0) return openRecord(cipher, key, counter, ciphertext, out);
       if (cipher === "ChaChaPoly") return openChaCha(key, counter, ciphertext, tag, out);
       return openJoined(nodeCryptoProvider, key, counter, ciphertext, tag, out);
     },
