@@ -21,6 +21,30 @@ const plain = { dangerouslyDisableEncryption: true, limits: { messagesPerSecond:
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const bufferGetter = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer")!;
 
+/**
+ * Two plaintext nodes over TCP, b joined to a, and the session b's pg.send to a goes through, found by its first
+ * message (a 100 B blob of 1s, on its way to a); b's sends to a take `to`.
+ */
+async function joinedPlainPair() {
+  const a = await tcpNode(plain);
+  const b = await tcpNode(plain);
+  const errors = [...errorsOf(a), ...errorsOf(b)];
+  const atA = collect<Uint8Array>(a, "blob");
+  await b.join(`tcp://127.0.0.1:${a.port}`);
+  await until(() => a.peers.length === 1, 5000, "a to see b");
+  const to = { to: a.peerId };
+  // Its ids are the node's counter, always fine: only a call of its own can pass another.
+  const sessions: PeerSession[] = [];
+  const sendDirect = PeerSession.prototype.sendDirect;
+  vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
+    sessions.push(this);
+    return sendDirect.call(this, kind, payload, id);
+  });
+  await b.send("blob", new Uint8Array(100).fill(1), to);
+  vi.restoreAllMocks();
+  return { a, b, errors, atA, to, session: sessions[0]! };
+}
+
 /** A full collection: the flag, then the `gc` of a fresh context (the flag alone does not define it in this one). */
 function collectGarbage(): void {
   setFlagsFromString("--expose-gc");
@@ -99,26 +123,10 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
     expect(errors).toEqual([]);
   });
   it("refuses a message id the codec refuses, as the codec does, though the compact layout carries none, and the link goes on", async () => {
-    const a = await tcpNode(plain);
-    const b = await tcpNode(plain);
-    const errors = [...errorsOf(a), ...errorsOf(b)];
-    const atA = collect<Uint8Array>(a, "blob");
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await until(() => a.peers.length === 1, 5000, "a to see b");
-    const to = { to: a.peerId };
-    // The session pg.send goes through (its ids are the node's counter, always fine: only a call of its own can pass another).
-    const sessions: PeerSession[] = [];
-    const sendDirect = PeerSession.prototype.sendDirect;
-    vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
-      sessions.push(this);
-      return sendDirect.call(this, kind, payload, id);
-    });
-    await b.send("blob", new Uint8Array(100).fill(1), to);
-    vi.restoreAllMocks();
-    const session = sessions[0];
+    const { b, errors, atA, to, session } = await joinedPlainPair();
     const inPlace = vi.spyOn(Outbox.prototype, "sendLean");
     for (const id of [-1, 1.5, Number.NaN, 2 ** 53]) {
-      expect(() => session!.sendDirect("blob", new Uint8Array(100).fill(2), id), String(id)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
+      expect(() => session.sendDirect("blob", new Uint8Array(100).fill(2), id), String(id)).toThrow(expect.objectContaining({ code: "XPPG_ERR_UNENCODABLE_PAYLOAD" }));
     }
     // Refused before the compact layout's way, which would have taken it (it writes no id).
     expect(inPlace).not.toHaveBeenCalled();
@@ -129,24 +137,10 @@ describe("pg.send of raw bytes to a neighbour, plaintext", () => {
   });
 
   it("holds no loan of the connection's send buffer once the tick's bundle has gone (its DataView neither)", async () => {
-    const a = await tcpNode(plain);
-    const b = await tcpNode(plain);
-    const errors = [...errorsOf(a), ...errorsOf(b)];
-    const atA = collect<Uint8Array>(a, "blob");
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await until(() => a.peers.length === 1, 5000, "a to see b");
-    const to = { to: a.peerId };
-    const sessions: PeerSession[] = [];
-    const sendDirect = PeerSession.prototype.sendDirect;
-    vi.spyOn(PeerSession.prototype, "sendDirect").mockImplementation(function (this: PeerSession, kind, payload, id) {
-      sessions.push(this);
-      return sendDirect.call(this, kind, payload, id);
-    });
-    await b.send("blob", new Uint8Array(100).fill(1), to);
-    vi.restoreAllMocks();
+    const { b, errors, atA, to, session } = await joinedPlainPair();
     // Each loan the connection lends, weakly: an idle connection holds no batch of its own (it goes back to the shared
     // pool, or to the collector when the pool is full), so neither may the outbox, through a loan or a view over one.
-    const connection = sessions[0]!.connection;
+    const connection = session.connection;
     const lendRoom = connection.lendRoom!;
     const loans: WeakRef<Uint8Array>[] = [];
     connection.lendRoom = (min: number, max: number) => {

@@ -8,6 +8,25 @@ import { MIN_READ_BYTES, READ_BUFFER_BYTES } from "../src/constants.js";
 import { ReadBuffer, readIntoBuffer } from "../src/read-buffer.js";
 
 /** Feeds `wire` to `reader` as reads of the given sizes (each at most what `next()` offers), as a socket would. */
+/** A loopback TCP connection, its accepted and dialled ends, to `use`; both ends and the server closed after. */
+async function withSocketPair(use: (accepted: Socket, dialled: Socket) => Promise<void>): Promise<void> {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => accepted.push(s));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  const dialled = connect(port, "127.0.0.1");
+  await once(dialled, "connect");
+  await expect.poll(() => accepted.length).toBe(1);
+  try {
+    await use(accepted[0]!, dialled);
+  } finally {
+    dialled.destroy();
+    for (const s of accepted) s.destroy();
+    server.close();
+  }
+}
+
 function feed(reader: ReadBuffer, wire: Uint8Array, sizes: number[], onFrame: (frame: Uint8Array) => unknown): Set<ArrayBufferLike> {
   const memory = new Set<ArrayBufferLike>();
   let at = 0;
@@ -270,42 +289,22 @@ describe("the TCP read buffer", () => {
   });
 
   it("is what both ends of a connection read into on this Node (dialled and accepted sockets)", async () => {
-    const accepted: Socket[] = [];
-    const server = createServer((s) => accepted.push(s));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const port = (server.address() as { port: number }).port;
-    const dialled = connect(port, "127.0.0.1");
-    await once(dialled, "connect");
-    await expect.poll(() => accepted.length).toBe(1);
-    try {
+    await withSocketPair(async (accepted, dialled) => {
       const got: number[] = [];
       const reader = new ReadBuffer(1024);
-      expect(readIntoBuffer(accepted[0]!, () => reader.next(), (n) => reader.received(n, (f) => got.push(f.byteLength)))).toBe(true);
+      expect(readIntoBuffer(accepted, () => reader.next(), (n) => reader.received(n, (f) => got.push(f.byteLength)))).toBe(true);
       expect(readIntoBuffer(dialled, () => reader.next(), () => {})).toBe(true);
       dialled.write(encodeFrames([new Uint8Array(3), new Uint8Array(500)]));
       await expect.poll(() => got).toEqual([3, 500]);
-    } finally {
-      dialled.destroy();
-      for (const s of accepted) s.destroy();
-      server.close();
-    }
+    });
   });
 
   it("takes reads from Node after kept frames, into views of its memory, one read after another, and keeps the kept frames' bytes", async () => {
-    const accepted: Socket[] = [];
-    const server = createServer((s) => accepted.push(s));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const port = (server.address() as { port: number }).port;
-    const dialled = connect(port, "127.0.0.1");
-    await once(dialled, "connect");
-    await expect.poll(() => accepted.length).toBe(1);
-    try {
+    await withSocketPair(async (accepted, dialled) => {
       const kept: Uint8Array[] = [];
       const reader = new ReadBuffer(1024 * 1024);
       // Every frame is kept (the sink returns nothing), as an encrypted ping-pong's are: each read lands after the last.
-      expect(readIntoBuffer(accepted[0]!, () => reader.next(), (n) => reader.received(n, (f) => void kept.push(f)))).toBe(true);
+      expect(readIntoBuffer(accepted, () => reader.next(), (n) => reader.received(n, (f) => void kept.push(f)))).toBe(true);
       for (let i = 0; i < 20; i++) {
         dialled.write(encodeFrames([new Uint8Array(100 + i).fill(i)]));
         await expect.poll(() => kept.length).toBe(i + 1);
@@ -314,10 +313,6 @@ describe("the TCP read buffer", () => {
         expect(frame.byteLength).toBe(100 + i);
         expect(frame.every((b) => b === i)).toBe(true);
       });
-    } finally {
-      dialled.destroy();
-      for (const s of accepted) s.destroy();
-      server.close();
-    }
+    });
   });
 });
