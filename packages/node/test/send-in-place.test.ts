@@ -83,15 +83,8 @@ function countBufferReads(fn: () => void): number {
 
 describe("pg.send of raw bytes to a neighbour, plaintext", () => {
   it("is written in place, reads a typed array's .buffer once per loan, not per message, and arrives as sent, tick after tick", async () => {
-    const a = await tcpNode(plain);
-    const b = await tcpNode(plain);
-    const errors = [...errorsOf(a), ...errorsOf(b)];
-    const atA = collect<Uint8Array>(a, "blob");
-    await b.join(`tcp://127.0.0.1:${a.port}`);
-    await until(() => a.peers.length === 1, 5000, "a to see b");
-    const to = { to: a.peerId };
-    // A first send settles what a stream of them meets (the kind checked, the session kept).
-    await b.send("blob", new Uint8Array(100).fill(1), to);
+    // Its first send settles what a stream of them meets (the kind checked, the session kept).
+    const { b, errors, atA, to } = await joinedPlainPair();
     await until(() => atA.length === 1, 5000, "the first message");
 
     // Payloads of several kinds: a Uint8Array, a subarray at an offset, a Buffer, and a Buffer from Node's pool (whose memory other Buffers share).
