@@ -302,7 +302,13 @@ export class PageRecordLink implements RecordLayer {
     if (!this.#controller.receiving || this.#fault) return;
     const index = this.#recordsIn++;
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
-      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? `its size (${record.byteLength} bytes) is impossible for a record` : [record.byteLength]));
+      // Judged in order, as a record whose open fails: the records before it, still being opened, are the peer's
+      // authenticated data, and their frames go up first (failed here at once, they were dropped unread). Those
+      // after it (at most OPENING_AHEAD before reading pauses) are opened but never decoded.
+      const error = decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? `its size (${record.byteLength} bytes) is impossible for a record` : [record.byteLength]);
+      this.#opened = this.#opened.then(() => {
+        if (this.#controller.receiving && !this.#fault) this.#controller.fail(error);
+      });
       return;
     }
     // The AEAD reads the bytes after this returns: a copy, as the connection below may reuse them.

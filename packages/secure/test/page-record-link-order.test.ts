@@ -364,4 +364,35 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       await p.close();
     }
   });
+
+  it.each([
+    ["shorter than a tag", 5],
+    ["longer than a Noise message", 65_536],
+  ])("a record of impossible size (%s) from the peer fails the connection after the records before it are opened: their frames are delivered, not lost", async (_what, size) => {
+    const aead = controlled();
+    // The records the page's TCP connection delivered (after message 2 of the handshake).
+    let records = -1;
+    const dial = async (address: string): Promise<Connection> => {
+      const raw = await tcpTransport().dial(address);
+      const read = raw.read.bind(raw);
+      raw.read = (sink) => read({ ...sink, frame: (f) => (records++, sink.frame(f)) });
+      return raw;
+    };
+    const p = await pagePair(aead.wrap, undefined, dial);
+    try {
+      const atPage = new Collector(p.page);
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+      // Below the Node side's record layer: a frame no record can be.
+      await p.nodeRaw.send(new Uint8Array(size).fill(7));
+      await vi.waitFor(() => expect(records).toBe(2));
+      for (const call of aead.calls) call.release();
+      const info = await p.page.closed;
+      expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
+      expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+    } finally {
+      await p.close();
+    }
+  });
 });
