@@ -2,13 +2,14 @@
 // it likes. Both record layers (Node's, decrypting in place, and a page's)
 // are driven by a raw Noise peer with records of arbitrary and mutated-valid
 // plaintext (frames cut anywhere, headers changed, ends of stream with and
-// without a count, anywhere) and, for a page's, with random and mutated
+// without a count, anywhere; Node's over TCP too) and, for a page's, with random and mutated
 // records (fast-check). Each run ends in a clean close or a typed error,
 // never a hang; every frame handed up is one a reference FrameDecoder reads
 // from the same plaintext, in order, within maxFrameSize.
 import { FrameDecoder } from "@xppg/framing";
 import { isXppgError } from "@xppg/errors";
-import { memoryTransport } from "@xppg/transport";
+import { memoryTransport, type Transport } from "@xppg/transport";
+import { tcpTransport } from "@xppg/transport-tcp";
 import { within } from "@xppg/transport/compliance";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -21,11 +22,10 @@ const EMPTY = new Uint8Array(0);
 const MAX_FRAME = 1000;
 
 /** A raw Noise peer joined to a listener whose accepted connections `connect` secures; the secured side reading into `frames`. */
-async function established(connect: typeof nodeSecureConnection, name: string) {
-  const t = memoryTransport();
+async function established(connect: typeof nodeSecureConnection, name: string, t: Transport = memoryTransport()) {
   let accept!: (c: SecureConnection) => void;
   const accepted = new Promise<SecureConnection>((r) => (accept = r));
-  const listener = await t.listen(`memory://${name}`, (conn) => void connect(conn, { identity: generateIdentity(), maxFrameSize: MAX_FRAME, countedEnd: true }).then(accept));
+  const listener = await t.listen(t.name === "tcp" ? "tcp://127.0.0.1:0" : `memory://${name}`, (conn) => void connect(conn, { identity: generateIdentity(), maxFrameSize: MAX_FRAME, countedEnd: true }).then(accept));
   const raw = await t.dial(listener.address);
   const { session } = await rawHandshake(raw, generateIdentity());
   const secure = await within(accepted, "the secured side");
@@ -73,16 +73,18 @@ function expectedFrames(records: readonly Uint8Array[]): Uint8Array[] {
   return out;
 }
 
-for (const [name, connect] of [
-  ["Node's record layer", nodeSecureConnection],
-  ["a page's record layer", pageSecureConnection],
+for (const [name, connect, transport] of [
+  ["Node's record layer", nodeSecureConnection, memoryTransport],
+  // Over TCP, Node's records are cut whole from the read buffer and decrypted there, in place.
+  ["Node's record layer over TCP", nodeSecureConnection, tcpTransport],
+  ["a page's record layer", pageSecureConnection, memoryTransport],
 ] as const) {
   describe(`${name}, from an authenticated hostile peer`, { timeout: 120_000 }, () => {
     it("records of any plaintext end in a clean close or a typed error; the frames handed up are the reference decoder's, in order, within maxFrameSize", async () => {
       let run = 0;
       await fc.assert(
         fc.asyncProperty(fc.array(frame, { maxLength: 6 }), fc.array(piece, { minLength: 1, maxLength: 12 }), async (sent, pieces) => {
-          const { raw, session, secure, frames, listener } = await established(connect, `plain-${name.length}-${run++}`);
+          const { raw, session, secure, frames, listener } = await established(connect, `plain-${name.length}-${run++}`, transport());
           const records = plaintexts(plaintextOf(...sent), pieces);
           for (const plain of records) await raw.send(session.send.encryptWithAd(EMPTY, plain)).catch(() => {});
           await raw.close();
