@@ -440,4 +440,43 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       await p.close();
     }
   });
+
+  it.each([
+    ["the peer closes the connection below", "close"],
+    ["the earlier record's open fails (this side's AEAD)", "open fails"],
+  ])("a record of impossible size while an earlier one is being opened, and %s meanwhile: the page's connection still closes, with an error", async (_what, meanwhile) => {
+    let failOpen!: (err: Error) => void;
+    const openFails = new Promise<never>((_, reject) => (failOpen = reject));
+    openFails.catch(() => {});
+    const aead = controlled((kind, counter) => (meanwhile === "open fails" && kind === "open" && counter === 0 ? openFails : undefined));
+    const below = counting();
+    const p = await pagePair(aead.wrap, undefined, below.dial);
+    try {
+      const atPage = new Collector(p.page);
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+      await p.nodeRaw.send(new Uint8Array(5));
+      await vi.waitFor(() => expect(below.records).toBe(2));
+      if (meanwhile === "close") {
+        await p.nodeRaw.close();
+        await p.pageRaw.closed;
+        for (const call of aead.calls) call.release();
+        const info = await within(p.page.closed, "the page's close");
+        expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
+        expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      } else {
+        failOpen(new Error("injected: the AEAD could not open"));
+        for (const call of aead.calls) call.release();
+        const info = await within(p.page.closed, "the page's close");
+        expect(atPage.frames).toEqual([]);
+        // This side's fault came first: it stays this side's, not the peer's bad record.
+        expect(info.initiator).toBe("local");
+        expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+        expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      }
+    } finally {
+      await p.close();
+    }
+  });
 });
