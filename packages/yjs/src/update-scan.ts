@@ -62,13 +62,25 @@ class Reader {
     this.pos += n;
   }
 
-  /** lib0's varint: the sign and 6 bits in the first byte, then 7 a byte; bit 8 says more follow. */
+  /**
+   * lib0's varint: the sign and 6 bits in the first byte, then 7 a byte; bit
+   * 8 says more follow. At most 53 bits, as {@link Reader.varUint} (lib0's
+   * `writeAny` writes only integers of 31 bits this way).
+   */
   varInt(): void {
     let b = this.u8();
-    for (let i = 0; (b & 0x80) !== 0; i++) {
-      if (i >= 8) throw new Cut("an integer past 53 bits");
+    let value = b & 0x3f;
+    let scale = 64;
+    for (let i = 0; i < 8; i++) {
+      if (b < 0x80) {
+        if (value > Number.MAX_SAFE_INTEGER) break;
+        return;
+      }
       b = this.u8();
+      value += (b & 0x7f) * scale;
+      scale *= 128;
     }
+    throw new Cut("an integer past 53 bits");
   }
 
   /** Two varuints: an id (client, clock), or a deleted range (clock, length). */

@@ -73,6 +73,14 @@ function varUint(n: number): number[] {
   return out;
 }
 
+/** lib0's varint of `n`: the sign and 6 bits in the first byte, then 7 a byte, low bits first. */
+function varInt(n: number): number[] {
+  let m = Math.abs(n);
+  const out = [(m % 64) | (n < 0 ? 0x40 : 0) | (m >= 64 ? 0x80 : 0)];
+  for (m = Math.floor(m / 64); m > 0; m = Math.floor(m / 128)) out.push((m % 128) | (m >= 128 ? 0x80 : 0));
+  return out;
+}
+
 describe("scanUpdate", () => {
   it("passes every update Yjs writes, of every content kind, from several clients", () => {
     fc.assert(
@@ -103,6 +111,25 @@ describe("scanUpdate", () => {
     expect(scanUpdate(gc(varUint(2 ** 55 + 2 ** 20)))).toBe("an integer past 53 bits");
     // Yjs takes it (and keeps a clock it can no longer count exactly).
     expect(() => Y.applyUpdate(new Y.Doc(), gc(varUint(2 ** 55 + 2 ** 20)))).not.toThrow();
+  });
+
+  it("refuses an integer value past 53 bits (a map's value of lib0's varint), which lib0 reads unchecked from its last byte", () => {
+    // One client (1), one struct at clock 0: map "m", key "k", its value (ContentAny) an integer of `n`.
+    const set = (n: number[]): Uint8Array => Uint8Array.from([0x01, 0x01, 0x01, 0x00, 0x28, 0x01, 0x01, 0x6d, 0x01, 0x6b, 0x01, 125, ...n, 0x00]);
+    const read = (update: Uint8Array): unknown => {
+      const d = new Y.Doc();
+      Y.applyUpdate(d, update);
+      return d.getMap("m").get("k");
+    };
+    expect(read(set(varInt(-5)))).toBe(-5);
+    for (const n of [0, 2 ** 31, -(2 ** 31), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) expect(scanUpdate(set(varInt(n))), String(n)).toBeUndefined();
+    expect(scanUpdate(set(varInt(2 ** 53)))).toBe("an integer past 53 bits");
+    expect(scanUpdate(set(varInt(-(2 ** 54))))).toBe("an integer past 53 bits");
+    // Nine bytes, the last carrying the high bits: lib0 reads 2^61 without a complaint.
+    const nine = varInt(2 ** 61);
+    expect(nine.length).toBe(9);
+    expect(read(set(nine))).toBe(2 ** 61);
+    expect(scanUpdate(set(nine))).toBe("an integer past 53 bits");
   });
 
   it("on random and mutated updates, never throw: a sentence or undefined, and what passes Yjs reads or refuses", () => {
