@@ -91,6 +91,40 @@ describe("scanUpdate", () => {
     );
   });
 
+  it("passes the updates and state vectors of a large document of many clients: client ids up to 2^32 - 1 (Yjs picks them at random), long texts, deletes, sub-documents, merged updates with gaps", () => {
+    const ids = [0, 127, 128, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1];
+    const main = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    main.on("update", (u: Uint8Array) => void updates.push(u));
+    const docs = Array.from({ length: 200 }, (_, i) => {
+      const d = new Y.Doc();
+      if (i < ids.length) d.clientID = ids[i]!;
+      const t = d.getText(`t${i % 3}`);
+      t.insert(0, i % 40 === 0 ? "é".repeat(40_000) : `client ${i}`);
+      t.delete(2, 3);
+      d.getMap("m").set(`k${i}`, { n: 2 ** 31 + i, neg: -i, big: 2n ** 62n, bytes: new Uint8Array(200) });
+      d.getArray("a").push([new Y.Doc({ meta: { i } })]);
+      if (i % 2 === 0) d.getMap("m").delete(`k${i}`);
+      Y.applyUpdate(main, Y.encodeStateAsUpdate(d));
+      return d;
+    });
+    const vector = Y.encodeStateVector(main);
+    expect(Y.decodeStateVector(vector).size).toBe(200);
+    expect(scanStateVector(vector)).toBeUndefined();
+    for (const d of docs) expect(scanStateVector(Y.encodeStateVector(d))).toBeUndefined();
+    const whole = Y.encodeStateAsUpdate(main);
+    for (const u of [
+      whole,
+      Y.encodeStateAsUpdate(main, Y.encodeStateVector(docs[100]!)),
+      Y.diffUpdate(whole, Y.encodeStateVector(docs[0]!)),
+      Y.mergeUpdates(updates.filter((_, i) => i % 3 !== 0)),
+      Y.convertUpdateFormatV2ToV1(Y.encodeStateAsUpdateV2(main)),
+      ...updates,
+    ]) {
+      expect(scanUpdate(u)).toBeUndefined();
+    }
+  });
+
   it("refuses a count of structs the bytes cannot hold (5 bytes declaring 29 million), before Yjs allocates for them", () => {
     expect(scanUpdate(Uint8Array.from([0x01, 0xda, 0xe7, 0xe7, 0x0d]))).toBe("a count of 28963802 where 0 bytes remain");
     // The same lie in a second client's group, after a sound first one.
