@@ -18,14 +18,18 @@ class Cut extends Error {}
 
 class Reader {
   pos = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  /** `what` names the bytes in the sentence of a cut: "update", "state vector". */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly what: string,
+  ) {}
 
   get left(): number {
     return this.bytes.length - this.pos;
   }
 
   u8(): number {
-    if (this.pos >= this.bytes.length) throw new Cut("the update ends early");
+    if (this.pos >= this.bytes.length) throw new Cut(`the ${this.what} ends early`);
     return this.bytes[this.pos++]!;
   }
 
@@ -188,7 +192,7 @@ function content(r: Reader, ref: number): void {
  * what is wrong.
  */
 export function scanUpdate(update: Uint8Array): string | undefined {
-  const r = new Reader(update);
+  const r = new Reader(update, "update");
   try {
     const clients = r.count();
     for (let c = 0; c < clients; c++) {
@@ -235,7 +239,7 @@ export function scanUpdate(update: Uint8Array): string | undefined {
  * wrong. lib0 reads a clock of a padded varint as 2e242 or NaN, unchecked.
  */
 export function scanStateVector(vector: Uint8Array): string | undefined {
-  const r = new Reader(vector);
+  const r = new Reader(vector, "state vector");
   try {
     // (client, clock): at least two bytes each.
     const clients = r.count(2);

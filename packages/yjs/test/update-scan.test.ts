@@ -208,7 +208,7 @@ describe("scanStateVector", () => {
   it("refuses a count the bytes cannot hold, a cut vector, and a clock past 53 bits (lib0 reads a padded one as 2e242, or NaN)", () => {
     expect(scanStateVector(Uint8Array.from([0xda, 0xe7, 0xe7, 0x0d]))).toBe("a count of 28963802 where 0 bytes remain");
     expect(scanStateVector(Uint8Array.from([0x01, 0x07]))).toBe("a count of 1 where 1 bytes remain");
-    expect(scanStateVector(Uint8Array.from([0x01, 0x07, 0x80]))).toBe("the update ends early");
+    expect(scanStateVector(Uint8Array.from([0x01, 0x07, 0x80]))).toBe("the state vector ends early");
     expect(scanStateVector(Uint8Array.from([0x01, 0x07, ...varUint(2 ** 53)]))).toBe("an integer past 53 bits");
     const padded = Uint8Array.from([0x01, 0x07, ...Array<number>(100).fill(0x80), 0x01]);
     expect(Y.decodeStateVector(padded).get(7)).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
