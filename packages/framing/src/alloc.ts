@@ -11,43 +11,9 @@ export function allocate(size: number): Uint8Array {
   return NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
 }
 
-/** Frames assembled in memory of their own from this size on make the process's heap keep its free memory (see {@link keepFreedHeap}). */
-export const LARGE_FRAME_BYTES = 32 * 1024;
-
-/**
- * Size of the one allocation {@link keepFreedHeap} makes and drops. glibc's
- * malloc, freeing a block it had mapped on its own (one past its mapping
- * threshold, at most 32 MiB), raises that threshold to the block's size and
- * its trim threshold (free memory at the top of the heap given back to the
- * system) to twice that: 32 MiB here.
- */
-export const KEEP_FREED_HINT_BYTES = 16 * 1024 * 1024;
-
-let heapHinted = false;
-
-/**
- * Once per process, on the first large frame assembled: a block of
- * {@link KEEP_FREED_HINT_BYTES}, never written (no resident memory), dropped
- * at once, so that the heap keeps the memory of the frames the collector
- * frees for the next ones. Without it, a receiver of a flood of 64 KiB
- * messages (each a frame of its own memory, which its handler keeps until
- * the collector runs) grew its heap by some 19 MiB of them between two
- * collections, gave all of it back to the system at each, and took it again
- * page by page: 3.5 to 5.6 page faults and about 12 us of CPU per message,
- * on a side that spends about 75 (issue 15: encrypted bulk). A process that
- * set malloc's thresholds itself (`MALLOC_TRIM_THRESHOLD_`, `mallopt`) keeps
- * them: glibc moves them only while no one has; other allocators just map
- * and unmap the block.
- */
-function keepFreedHeap(): void {
-  heapHinted = true;
-  NodeBuffer!.allocUnsafeSlow(KEEP_FREED_HINT_BYTES);
-}
-
 /** Memory for a frame being assembled, outside Node's pool. */
 export function allocateUninitialized(size: number): Uint8Array {
   if (NodeBuffer === undefined) return new Uint8Array(size);
-  if (size >= LARGE_FRAME_BYTES && !heapHinted) keepFreedHeap();
   const b = NodeBuffer.allocUnsafeSlow(size);
   // A plain Uint8Array over it: callers see one type, whatever the path.
   return new Uint8Array(b.buffer, b.byteOffset, size);
