@@ -7,8 +7,8 @@ const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL("./fixtures/newest-held.mjs", import.meta.url));
 
 /** Frames assembled one after the other (each kept, then dropped by the caller, then full GCs): after each, which of them so far were collected. */
-async function collectedAfter(sizes: number[]): Promise<boolean[][]> {
-  const { stdout } = await run(process.execPath, ["--expose-gc", FIXTURE, sizes.join(",")], { timeout: 30_000 });
+async function collectedAfter(sizes: number[], decoders = 1): Promise<boolean[][]> {
+  const { stdout } = await run(process.execPath, ["--expose-gc", FIXTURE, sizes.join(","), String(decoders)], { timeout: 30_000 });
   return (JSON.parse(stdout.trim().split("\n").at(-1)!) as { after: boolean[][] }).after;
 }
 
@@ -34,6 +34,15 @@ describe("memory of large frames assembled in Node", () => {
       [true, false],
       [true, true, false],
       [true, true, false, true],
+    ]);
+  }, 40_000);
+
+  it("holds one frame per process, not one per decoder: a frame another connection assembles lets it go", async () => {
+    const bulk = 64 * 1024 + 60;
+    expect(await collectedAfter([bulk, bulk, bulk], 2)).toEqual([
+      [false],
+      [true, false],
+      [true, true, false],
     ]);
   }, 40_000);
 });
