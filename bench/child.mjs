@@ -113,11 +113,13 @@ function countWindow({ warmupMs, durationMs }, peer) {
       const b0 = bytes;
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
+      const faults0 = process.resourceUsage().minorPageFault;
       const loop0 = performance.eventLoopUtilization();
       const gcEnd = gcWindow();
       setTimeout(async () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
+        const faults = process.resourceUsage().minorPageFault - faults0;
         const loopBusy = performance.eventLoopUtilization(loop0).utilization;
         const messages = count - c0;
         const received = bytes - b0;
@@ -125,7 +127,7 @@ function countWindow({ warmupMs, durationMs }, peer) {
         const hopCpuSeconds = (await hopCpu()).map((s, i) => s - hops0[i]);
         const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
         const gcShare = gcMs / 1000 / seconds;
-        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, hopCpuSeconds, loopBusy, gcShare });
+        report({ type: "result", messages, bytes: received, seconds, cpuShare, cpuSeconds: (cpu.user + cpu.system) / 1e6, faults, hopCpuSeconds, loopBusy, gcShare });
       }, durationMs);
     }, warmupMs);
   };
@@ -151,6 +153,7 @@ async function sender() {
 async function flood(peer, payload, deadline) {
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const loop0 = performance.eventLoopUtilization();
   const gcEnd = gcWindow();
   let sent = 0;
@@ -160,9 +163,10 @@ async function flood(peer, payload, deadline) {
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
   const loopBusy = performance.eventLoopUtilization(loop0).utilization;
   const gcShare = (await gcEnd()) / 1000 / seconds;
-  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loopBusy, gcShare };
+  return { messages: sent, seconds, cpuShare: (cpu.user + cpu.system) / 1e6 / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, faults, loopBusy, gcShare };
 }
 
 /**

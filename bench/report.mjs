@@ -70,6 +70,7 @@ export function formatReport({ meta, phases, contenders, results, skipped = [] }
   }
   for (const p of phases.filter((ph) => ph.kind === "flood")) {
     rows.push([`CPU us per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpuUsPerMessage) ? `${fmtUs(s.senderCpuUsPerMessage)} / ${fmtUs(s.receiverCpuUsPerMessage)}` : "-"))]);
+    rows.push([`page faults per message, sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderFaultsPerMessage) ? `${fixed1(s.senderFaultsPerMessage)} / ${fixed1(s.receiverFaultsPerMessage)}` : "-"))]);
     rows.push([`CPU sender / receiver, ${p.id}`, ...cell(p.id, (s) => (Number.isFinite(s.senderCpu) ? `${pct(s.senderCpu)} / ${pct(s.receiverCpu)}` : "-"))]);
     // A side whose loop is far from busy waited (nothing to read, or a full socket) while its CPU per message was low.
     rows.push([`loop busy (of it GC), sender / receiver, ${p.id}`, ...cell(p.id, (s) => ([s.senderLoopBusy, s.receiverLoopBusy, s.senderGc, s.receiverGc].every(Number.isFinite) ? `${pct(s.senderLoopBusy)} (${pct(s.senderGc)}) / ${pct(s.receiverLoopBusy)} (${pct(s.receiverGc)})` : "-"))]);
@@ -272,7 +273,7 @@ function aggregate(phase, runs) {
     out.receiverCpuUsPerMessage = median(ok.map((r) => r.receiverCpuUsPerMessage).sort((a, b) => a - b));
     out.senderCpu = median(ok.map((r) => r.senderCpu).sort((a, b) => a - b));
     out.receiverCpu = median(ok.map((r) => r.receiverCpu).sort((a, b) => a - b));
-    for (const k of ["senderLoopBusy", "receiverLoopBusy", "senderGc", "receiverGc"]) {
+    for (const k of ["senderLoopBusy", "receiverLoopBusy", "senderGc", "receiverGc", "senderFaultsPerMessage", "receiverFaultsPerMessage"]) {
       const v = ok.map((r) => r[k]).filter(Number.isFinite);
       out[k] = v.length === 0 ? NaN : median(v.sort((a, b) => a - b));
     }

@@ -230,6 +230,9 @@ async function measure(contenderName, phase) {
         // CPU time per message: unlike the rates, hardly moved by other work on the machine.
         senderCpuUsPerMessage: (sent.cpuSeconds / sent.messages) * 1e6,
         receiverCpuUsPerMessage: (counted.cpuSeconds / counted.messages) * 1e6,
+        // Minor page faults per message (first touches of memory new to the process: a heap that grew, or was trimmed and grew again).
+        senderFaultsPerMessage: sent.faults / sent.messages,
+        receiverFaultsPerMessage: counted.faults / counted.messages,
         // A routed contender's forwarders, each in its own process, over the receiver's window (sender side first).
         ...(counted.hopCpuSeconds?.length > 0 ? { hopCpuUsPerMessage: counted.hopCpuSeconds.map((s) => (s / counted.messages) * 1e6) } : {}),
       };

@@ -2,9 +2,11 @@ import "../../../tools/test/loopback-only.js";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateDht, type PrivateDht } from "../../../tools/test/private-dht.js";
 import { dhtDiscovery, parseNodes } from "../src/index.js";
+import { isUnicastIPv4 } from "../src/guarded-socket.js";
 
 let net: PrivateDht;
 beforeAll(async () => {
@@ -66,6 +68,31 @@ describe("the nodes file", () => {
       { host: "9.9.9.9", port: 1 },
     ]);
     expect(nodes.length).toBeLessThanOrEqual(200);
+  });
+
+  it("reads any text, and mutated files, as at most 200 unicast IPv4 nodes with ports 1 to 65535, never throwing (fast-check)", () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom("256", "999", "01", "-1", "", "1e2"));
+    const entry = fc.oneof(
+      fc.tuple(octet, octet, octet, octet, fc.oneof(fc.integer({ min: 0, max: 70000 }).map(String), fc.constantFrom("", "-1", "00080", "6881 ", "1e3"))).map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}:${port}`),
+      fc.string({ maxLength: 30 }),
+      fc.anything({ maxDepth: 1 }),
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.array(entry, { maxLength: 260 }).map((nodes) => JSON.stringify({ v: 1, nodes })),
+      fc.anything({ maxDepth: 2 }).map((value) => JSON.stringify(value) ?? ""),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        const nodes = parseNodes(t);
+        expect(nodes.length).toBeLessThanOrEqual(200);
+        for (const n of nodes) {
+          expect(isUnicastIPv4(n.host)).toBe(true);
+          expect(Number.isInteger(n.port) && n.port >= 1 && n.port <= 65535).toBe(true);
+        }
+      }),
+      { seed: 11, numRuns: 2000 },
+    );
   });
 
   it("reports XPPG_ERR_DHT_NODES_FILE for a file it cannot write, and closes all the same", async () => {

@@ -11,12 +11,53 @@ export function allocate(size: number): Uint8Array {
   return NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size);
 }
 
-/** Memory for a frame being assembled, outside Node's pool. */
+/**
+ * Blocks from this size up to {@link HOLD_BELOW_BYTES} (excluded) are held
+ * while they are the newest (see {@link allocateUninitialized}).
+ */
+export const HOLD_FROM_BYTES = 32 * 1024;
+
+/**
+ * glibc's default mapping threshold: a block this large or larger is mapped
+ * on its own and unmapped when freed, never part of the heap, so holding it
+ * would keep nothing in the heap. glibc raises the threshold to the largest
+ * mapped block freed so far (up to 32 MiB), and a bulk receiver's is some
+ * 260 to 350 KiB within its first messages: frames from here to there are
+ * heap blocks too, but not held (their floods are left to the allocator's
+ * settings; see `@xppg/node`'s README).
+ */
+export const HOLD_BELOW_BYTES = 128 * 1024;
+
+/** The newest block of {@link HOLD_FROM_BYTES} or more (and under {@link HOLD_BELOW_BYTES}) handed out by this copy of the module (a property: a store no build drops). */
+const held: { newest: Uint8Array | null } = { newest: null };
+
+/**
+ * Memory for a frame being assembled, outside Node's pool.
+ *
+ * The newest block of 32 KiB to 128 KiB handed out is held here until the
+ * next one (one block per thread, whatever the connections; a worker, or a
+ * second installed copy of this package, holds its own): in a flood it is
+ * the block highest in malloc's heap (each one grew it), and a live block
+ * there keeps the heap's free memory below it. Without it, a receiver of a
+ * flood of 64 KiB messages (each a frame of its own memory, which the
+ * handler drops and the collector frees some 300 at a time) had every frame
+ * dead at once, newest included: glibc gave the memory freed at the top of
+ * its heap back to the system (it trims a free top past its trim
+ * threshold: 128 KiB by default, twice the mapping threshold once that is
+ * raised, some 0.5 to 0.7 MiB in a bulk receiver; see
+ * {@link HOLD_BELOW_BYTES}) and the next frames took it again page by page,
+ * 2 to 6 page faults and about 10 to 15 us of CPU per message (issue 15:
+ * encrypted bulk). Now the frames the collector frees stay in the heap for
+ * the next ones. What is held is the frame's memory, which its owner may
+ * still use; it is only collected one large frame later.
+ */
 export function allocateUninitialized(size: number): Uint8Array {
   if (NodeBuffer === undefined) return new Uint8Array(size);
   const b = NodeBuffer.allocUnsafeSlow(size);
   // A plain Uint8Array over it: callers see one type, whatever the path.
-  return new Uint8Array(b.buffer, b.byteOffset, size);
+  const block = new Uint8Array(b.buffer, b.byteOffset, size);
+  if (size >= HOLD_FROM_BYTES && size < HOLD_BELOW_BYTES) held.newest = block;
+  return block;
 }
 
 /**

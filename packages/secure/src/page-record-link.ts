@@ -76,6 +76,8 @@ export class PageRecordLink implements RecordLayer {
   #faultBy: "local" | "remote" = "remote";
 
   #recordsIn = 0;
+  /** A record of impossible size came: the link fails once the records before it are decoded; none after it is opened. */
+  #refused = false;
   /** The last record's decoding: the next is decoded after it. */
   #opened: Promise<void> = RESOLVED;
   #opening = 0;
@@ -300,11 +302,19 @@ export class PageRecordLink implements RecordLayer {
 
   /** One record, opened with the next nonce now and decoded after the ones before it. Nothing of it is kept (the AEAD copies it). */
   readonly #onRecord = (record: Uint8Array): typeof FRAME_RELEASED | undefined => {
-    // After a fault (a record the connection below delivers as it closes) nothing more is opened or judged.
-    if (!this.#controller.receiving || this.#fault) return;
+    // After a fault (a record the connection below delivers as it closes) nothing more is opened or judged; nor after
+    // a record of impossible size, whose failure waits for the records before it: each one after it would queue work
+    // of its own (they do not count towards OPENING_AHEAD), and a genuine one would be opened with its nonce.
+    if (!this.#controller.receiving || this.#fault || this.#refused) return;
     const index = this.#recordsIn++;
     if (record.byteLength < NOISE_TAG_SIZE || record.byteLength > NOISE_MAX_MESSAGE_SIZE) {
-      this.#controller.fail(decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? `its size (${record.byteLength} bytes) is impossible for a record` : [record.byteLength]));
+      // Judged in order, as a record whose open fails: the records before it, still being opened, are the peer's
+      // authenticated data, and their frames go up first (failed here at once, they were dropped unread).
+      this.#refused = true;
+      const error = decryptFailedError(this.#remoteAddress, index, ERROR_TEXTS ? `its size (${record.byteLength} bytes) is impossible for a record` : [record.byteLength]);
+      this.#opened = this.#opened.then(() => {
+        if (this.#controller.receiving && !this.#fault) this.#controller.fail(error);
+      });
       return;
     }
     // The AEAD reads the bytes after this returns: a copy, as the connection below may reuse them.

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nodeCryptoProvider } from "../src/crypto/node-provider.js";
 import { HandshakeState } from "../src/noise/handshake-state.js";
+import { secureConnection as pageSecureConnection } from "../src/browser.js";
 import { SECURE_ERROR_CODES, generateIdentity, secureConnection, type SecureConnection } from "../src/index.js";
 import { codeOf, plaintextOf, rawHandshake } from "./helpers.js";
 
@@ -119,7 +120,10 @@ describe("handshake reader fuzz", () => {
     await expectHandshakeFailed(() => resp.readMessage(new Uint8Array(70_000)));
   });
 
-  it("secureConnection under random handshake frames rejects with a typed error and never hangs", async () => {
+  it.each([
+    ["Node's secureConnection", secureConnection],
+    ["a page's secureConnection", pageSecureConnection],
+  ])("%s under random handshake frames rejects with a typed error and never hangs", async (_name, secureConnection) => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 4 }), fc.boolean(), async (frames, asInitiator) => {
         const t = memoryTransport();

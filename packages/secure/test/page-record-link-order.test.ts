@@ -20,6 +20,13 @@ import type { HandshakeResult } from "../src/noise/handshake-state.js";
 import { PageRecordLink } from "../src/page-record-link.js";
 import { secureConnectionCore } from "../src/secure-connection.js";
 
+/** Errors made for records refused (`decryptFailedError`, called through): how many records were judged bad. */
+const judged = vi.hoisted(() => ({ bad: 0 }));
+vi.mock("../src/errors.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/errors.js")>();
+  return { ...real, decryptFailedError: (...args: Parameters<typeof real.decryptFailedError>) => (judged.bad++, real.decryptFailedError(...args)) };
+});
+
 type Call = { kind: "seal" | "open"; counter: number; release(): void };
 
 /** The real AEAD, each answer held back while `hold` says so, or replaced by `fake` when it returns a promise. */
@@ -109,6 +116,20 @@ async function pagePair(
 }
 
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && Buffer.from(a).equals(Buffer.from(b));
+
+/** A TCP dial counting the frames its connection delivers after message 2 of the handshake (the peer's records). */
+function counting(): { dial: (address: string) => Promise<Connection>; records: number } {
+  const below = {
+    records: -1,
+    async dial(address: string): Promise<Connection> {
+      const raw = await tcpTransport().dial(address);
+      const read = raw.read.bind(raw);
+      raw.read = (sink) => read({ ...sink, frame: (f) => (below.records++, sink.frame(f)) });
+      return raw;
+    },
+  };
+  return below;
+}
 
 describe("a page's record layer, its AEAD answering out of order", () => {
   it("hands records to the connection below in nonce order when the seals answer in reverse", async () => {
@@ -360,6 +381,100 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       expect(info.error).toBeDefined();
       expect(info.error?.code).not.toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
       expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+    } finally {
+      await p.close();
+    }
+  });
+
+  it.each([
+    ["shorter than a tag", 5],
+    ["longer than a Noise message", 65_536],
+  ])("a record of impossible size (%s) from the peer fails the connection after the records before it are opened: their frames are delivered, not lost", async (_what, size) => {
+    const aead = controlled();
+    const below = counting();
+    const p = await pagePair(aead.wrap, undefined, below.dial);
+    try {
+      const atPage = new Collector(p.page);
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+      // Below the Node side's record layer: a frame no record can be.
+      await p.nodeRaw.send(new Uint8Array(size).fill(7));
+      await vi.waitFor(() => expect(below.records).toBe(2));
+      for (const call of aead.calls) call.release();
+      const info = await p.page.closed;
+      expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
+      expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("after a record of impossible size nothing more is opened or judged: a flood of them queues no work, a genuine record after them is not opened, and the failure still comes, once", async () => {
+    const aead = controlled();
+    const below = counting();
+    const p = await pagePair(aead.wrap, undefined, below.dial);
+    try {
+      const atPage = new Collector(p.page);
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+      judged.bad = 0;
+      // Below the Node side's record layer: 2,000 frames no record can be (each 4 bytes on the wire), then a genuine
+      // record sealed with the nonce the page would give it (no nonce was spent on the bad ones).
+      let last!: Promise<void>;
+      for (let i = 0; i < 2000; i++) last = p.nodeRaw.send(new Uint8Array(0));
+      await last;
+      await p.node.send(Uint8Array.of(4));
+      await vi.waitFor(() => expect(below.records).toBe(2002));
+      expect(judged.bad).toBe(1);
+      expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1);
+      for (const call of aead.calls) call.release();
+      const info = await p.page.closed;
+      expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
+      expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      expect(info.error?.message).toContain("record #1 ");
+    } finally {
+      // A failed check leaves opens held, which the close would wait for.
+      for (const call of aead.calls) call.release();
+      await p.close();
+    }
+  });
+
+  it.each([
+    ["the peer closes the connection below", "close"],
+    ["the earlier record's open fails (this side's AEAD)", "open fails"],
+  ])("a record of impossible size while an earlier one is being opened, and %s meanwhile: the page's connection still closes, with an error", async (_what, meanwhile) => {
+    let failOpen!: (err: Error) => void;
+    const openFails = new Promise<never>((_, reject) => (failOpen = reject));
+    openFails.catch(() => {});
+    const aead = controlled((kind, counter) => (meanwhile === "open fails" && kind === "open" && counter === 0 ? openFails : undefined));
+    const below = counting();
+    const p = await pagePair(aead.wrap, undefined, below.dial);
+    try {
+      const atPage = new Collector(p.page);
+      aead.holding.open = true;
+      await p.node.send(Uint8Array.of(1, 2, 3));
+      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+      await p.nodeRaw.send(new Uint8Array(5));
+      await vi.waitFor(() => expect(below.records).toBe(2));
+      if (meanwhile === "close") {
+        await p.nodeRaw.close();
+        await p.pageRaw.closed;
+        for (const call of aead.calls) call.release();
+        const info = await within(p.page.closed, "the page's close");
+        expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
+        expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
+      } else {
+        failOpen(new Error("injected: the AEAD could not open"));
+        for (const call of aead.calls) call.release();
+        const info = await within(p.page.closed, "the page's close");
+        expect(atPage.frames).toEqual([]);
+        // This side's fault came first: it stays this side's, not the peer's bad record.
+        expect(info.initiator).toBe("local");
+        expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
+        expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
+      }
     } finally {
       await p.close();
     }

@@ -1,7 +1,7 @@
 import type { Playground } from "@xppg/node";
 import * as Y from "yjs";
 import { YJS_ERROR_CODES, YjsError } from "./errors.js";
-import { scanUpdate } from "./update-scan.js";
+import { scanStateVector, scanUpdate } from "./update-scan.js";
 
 /** Message kinds of the provider (application kinds: nothing under `xppg/`). */
 export const YJS_KIND = {
@@ -146,6 +146,8 @@ export class PlaygroundProvider {
   #answer(src: string, payload: unknown): void {
     const vector = this.#field(src, payload, "vector");
     if (vector === undefined) return;
+    const unsound = scanStateVector(vector);
+    if (unsound !== undefined) return void this.#bad(src, `a state vector Yjs cannot read (${unsound})`);
     let update: Uint8Array;
     try {
       update = Y.encodeStateAsUpdate(this.doc, vector);

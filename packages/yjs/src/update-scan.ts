@@ -5,9 +5,10 @@
  * about a second before finding the update cut short, so a peer could stall
  * a node with a few bytes a message. Here every count is held to the bytes
  * that remain (each element takes at least one byte), every length to the
- * update's own end, and nesting to {@link MAX_ANY_DEPTH}; nothing is
- * allocated. The layout followed is Yjs 13's `readClientsStructRefs`,
- * `readItemContent` and `readDeleteSet` with lib0's `readAny`.
+ * update's own end, every integer to 53 bits, and nesting to
+ * {@link MAX_ANY_DEPTH}; nothing is allocated. The layout followed is Yjs
+ * 13's `readClientsStructRefs`, `readItemContent` and `readDeleteSet` with
+ * lib0's `readAny`; a state vector's, `readStateVector`.
  */
 
 /** Deepest nesting of a JSON-like value (`ContentAny`, a sub-document's options) the walk follows. */
@@ -17,25 +18,37 @@ class Cut extends Error {}
 
 class Reader {
   pos = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  /** `what` names the bytes in the sentence of a cut: "update", "state vector". */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly what: string,
+  ) {}
 
   get left(): number {
     return this.bytes.length - this.pos;
   }
 
   u8(): number {
-    if (this.pos >= this.bytes.length) throw new Cut("the update ends early");
+    if (this.pos >= this.bytes.length) throw new Cut(`the ${this.what} ends early`);
     return this.bytes[this.pos++]!;
   }
 
-  /** lib0's varuint: 7 bits a byte, at most 53 bits. */
+  /**
+   * lib0's varuint: 7 bits a byte, at most 53 bits (`Number.MAX_SAFE_INTEGER`).
+   * lib0 checks the bound only before a byte that says more follow: eight
+   * bytes read up to 2^56, and a varint padded with 0x80 bytes past eight
+   * as 2e242 or NaN. Past 2^53 a clock's sums are no longer exact.
+   */
   varUint(): number {
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {
       const b = this.u8();
       value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
+      if (b < 0x80) {
+        if (value > Number.MAX_SAFE_INTEGER) break;
+        return value;
+      }
       scale *= 128;
     }
     throw new Cut("an integer past 53 bits");
@@ -53,13 +66,25 @@ class Reader {
     this.pos += n;
   }
 
-  /** lib0's varint: the sign and 6 bits in the first byte, then 7 a byte; bit 8 says more follow. */
+  /**
+   * lib0's varint: the sign and 6 bits in the first byte, then 7 a byte; bit
+   * 8 says more follow. At most 53 bits, as {@link Reader.varUint} (lib0's
+   * `writeAny` writes only integers of 31 bits this way).
+   */
   varInt(): void {
     let b = this.u8();
-    for (let i = 0; (b & 0x80) !== 0; i++) {
-      if (i >= 8) throw new Cut("an integer past 53 bits");
+    let value = b & 0x3f;
+    let scale = 64;
+    for (let i = 0; i < 8; i++) {
+      if (b < 0x80) {
+        if (value > Number.MAX_SAFE_INTEGER) break;
+        return;
+      }
       b = this.u8();
+      value += (b & 0x7f) * scale;
+      scale *= 128;
     }
+    throw new Cut("an integer past 53 bits");
   }
 
   /** Two varuints: an id (client, clock), or a deleted range (clock, length). */
@@ -167,7 +192,7 @@ function content(r: Reader, ref: number): void {
  * what is wrong.
  */
 export function scanUpdate(update: Uint8Array): string | undefined {
-  const r = new Reader(update);
+  const r = new Reader(update, "update");
   try {
     const clients = r.count();
     for (let c = 0; c < clients; c++) {
@@ -201,6 +226,24 @@ export function scanUpdate(update: Uint8Array): string | undefined {
       // (clock, length)
       for (let d = 0; d < deletes; d++) r.id();
     }
+    return undefined;
+  } catch (error) {
+    if (error instanceof Cut) return error.message;
+    throw error;
+  }
+}
+
+/**
+ * Walks a state vector (V1: a count, then a client and its clock for each).
+ * Returns undefined when its shape is sound, else a sentence saying what is
+ * wrong. lib0 reads a clock of a padded varint as 2e242 or NaN, unchecked.
+ */
+export function scanStateVector(vector: Uint8Array): string | undefined {
+  const r = new Reader(vector, "state vector");
+  try {
+    // (client, clock): at least two bytes each.
+    const clients = r.count(2);
+    for (let c = 0; c < clients; c++) r.id();
     return undefined;
   } catch (error) {
     if (error instanceof Cut) return error.message;

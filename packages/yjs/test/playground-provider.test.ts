@@ -48,6 +48,41 @@ describe("PlaygroundProvider", () => {
     await until(() => a.pg.peers.length === 0, "m disconnected");
   });
 
+  it("takes an update and a state vector of exactly maxUpdateSize bytes, and disconnects a peer that sends one byte more (BAD_UPDATE)", async () => {
+    const source = new Y.Doc();
+    source.getText("notes").insert(0, "x".repeat(100));
+    const update = Y.encodeStateAsUpdate(source);
+    const vector = Y.encodeStateVector(source);
+    for (const [kind, field, bytes] of [
+      [YJS_KIND.UPDATE, "update", update],
+      [YJS_KIND.STEP1, "vector", vector],
+    ] as const) {
+      for (const [limit, refused] of [
+        [bytes.length, false],
+        [bytes.length - 1, true],
+      ] as const) {
+        const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+        nodes.push(pg);
+        await pg.start();
+        const doc = new Y.Doc();
+        const errors: YjsError[] = [];
+        new PlaygroundProvider(pg, doc, { maxUpdateSize: limit, onError: (error) => void errors.push(error) });
+        const m = await peer();
+        await m.pg.join(pg.addresses[0]!);
+        await m.pg.send(kind, { doc: "default", [field]: bytes }, { to: pg.peerId });
+        if (refused) {
+          await until(() => errors.some((e) => e.code === YJS_ERROR_CODES.BAD_UPDATE && e.message.includes(`a ${field} of ${bytes.length} bytes, over maxUpdateSize (${limit})`)), `${field} refused`);
+          await until(() => pg.peers.length === 0, "the sender disconnected");
+        } else {
+          // Taken: the update is in the document; a state vector is answered with step 2.
+          if (kind === YJS_KIND.UPDATE) await until(() => doc.getText("notes").toString() === "x".repeat(100), "the update applied");
+          else await m.pg.send("probe", null, { to: pg.peerId }).then(() => until(() => pg.peers.length === 1, "still joined"));
+          expect(errors).toEqual([]);
+        }
+      }
+    }
+  });
+
   /** Updates of one writer, each building on the one before: the first is the base the others need. */
   function chain(count: number, size: number): Uint8Array[] {
     const source = new Y.Doc();
