@@ -34,8 +34,6 @@ export interface ConnectionCoreOptions {
  * only moves bytes and reports what its socket does through the
  * {@link LinkController} it was made with.
  */
-const slice = Array.prototype.slice;
-
 export interface ConnectionLink {
   /**
    * Sends one frame (at most `maxFrameSize` bytes). The caller may reuse
@@ -237,7 +235,9 @@ export class ConnectionCore implements Connection {
     try {
       // One reading of the caller's list: measured and then sent, the same parts (an index getter or a Proxy
       // could answer otherwise the second time, and the header would not match the bytes).
-      if (Array.isArray(parts)) parts = slice.call(parts) as Uint8Array[];
+      // Spread into a new plain array: `slice` would build the copy with the list's own constructor
+      // (`Symbol.species`), which may hand back an object that answers other parts at each reading.
+      if (Array.isArray(parts)) parts = [...parts];
       length = partsLength(parts);
     } catch (err) {
       return Promise.reject(err);
@@ -390,3 +390,4 @@ export function sendThrew(core: ConnectionCore, err: unknown): Promise<void> {
   void core.close(error);
   return Promise.reject(error);
 }
+
