@@ -19,6 +19,7 @@ const NewUint8Array = Uint8Array;
 const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, "buffer")!.get!;
 const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, "byteOffset")!.get!;
 const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, "byteLength")!.get!;
+const arrayBufferLength = call.bind(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!) as (buffer: unknown) => number;
 const typedArrayByteLength = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, "byteLength")!.get!;
 
 /**
@@ -73,7 +74,15 @@ function notByteArrayError(value: unknown, call: string, name: string): TypeErro
 }
 
 function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  // The language's getter, as for the view: it reads an ArrayBuffer of any realm, whatever own `byteLength` the
+  // buffer was given, and throws for a SharedArrayBuffer (never detached).
+  let size: number;
+  try {
+    size = arrayBufferLength(buffer);
+  } catch {
+    return false;
+  }
+  if (size !== 0) return false;
   try {
     // A view of a detached buffer cannot be made; of an empty one, it can.
     new NewUint8Array(buffer);
