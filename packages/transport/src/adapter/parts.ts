@@ -1,14 +1,14 @@
 import type { Connection } from "../connection.js";
-import { ERROR_TEXTS, byteArrayLength, byteArrayPlace, checkByteArray, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError, byteArrayLength, byteArrayPlace, checkByteArray } from "@xppg/errors";
 
 /**
- * Total bytes of `parts`; throws a TypeError if it is not an array, or
- * (with code `XPPG_ERR_INVALID_ARGUMENT`, see `checkByteArray`) if a part is
- * not a Uint8Array. Each part's size is read by the language's getter, as
+ * Total bytes of `parts`; throws a TypeError with code
+ * `XPPG_ERR_INVALID_ARGUMENT` if it is not an array, or (see
+ * `checkByteArray`) if a part is not a Uint8Array. Each part's size is read by the language's getter, as
  * every later step reads it, whatever `length` the part answers.
  */
 export function partsLength(parts: readonly Uint8Array[]): number {
-  if (!Array.isArray(parts)) throw new TypeError(ERROR_TEXTS ? "sendParts() takes an array of Uint8Array" : valuesMessage("", []));
+  if (!Array.isArray(parts)) throw badArgumentError(TypeError, "sendParts", "parts", ERROR_TEXTS && ["an array of Uint8Array", parts]);
   let total = 0;
   for (const part of parts) {
     total += checkByteArray(part, "sendParts", "parts[i]");

@@ -421,6 +421,7 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       const half = Math.ceil((maxFrameSize + 1) / 2);
       await expectCode(dialer.sendParts([new Uint8Array(half), new Uint8Array(maxFrameSize + 1 - half)]), CODES.FRAME_TOO_LARGE);
       await expect(dialer.sendParts("bytes" as unknown as Uint8Array[])).rejects.toThrow(TypeError);
+      await expectCode(dialer.sendParts("bytes" as unknown as Uint8Array[]), XPPG_ERROR_CODES.INVALID_ARGUMENT);
       await expect(dialer.sendParts([new Uint8Array(1), [1, 2] as unknown as Uint8Array])).rejects.toThrow(TypeError);
       expect(dialer.isClosed).toBe(false);
       await dialer.sendParts([numbered(9)]);
