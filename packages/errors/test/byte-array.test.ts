@@ -47,7 +47,7 @@ describe("checkByteArray", () => {
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => checkByteArray(detached, "send", "frame")).toThrow(expect.objectContaining(refused));
     expect(() => checkByteArray(detached, "send", "frame")).toThrow(/detached/);
-    const foreign = runInNewContext("new Uint8Array(8)") as Uint8Array;
+    const foreign = runInNewContext("new Uint8Array(8)") as Uint8Array<ArrayBuffer>;
     structuredClone(foreign.buffer, { transfer: [foreign.buffer] });
     expect(() => checkByteArray(foreign, "send", "frame")).toThrow(expect.objectContaining(refused));
     const shared = new Uint8Array(new SharedArrayBuffer(0));
