@@ -5,7 +5,7 @@
  * `Discovery` interface of `@xppg/discovery`.
  */
 
-import { isXppgError, toError } from "@xppg/errors";
+import { checkByteArray, isXppgError, toError } from "@xppg/errors";
 import type { DhtPeer } from "./bittorrent-dht.js";
 import { OfferBudget } from "./address-table.js";
 import { MAX_SAVED_NODES } from "./constants.js";
@@ -132,13 +132,15 @@ export class DhtDiscovery {
   async publish(record: SignedRecordInput, options: { signal?: AbortSignal } = {}): Promise<number> {
     const call = "dht.publish({ publicKey, sign, value, seq })";
     const { publicKey, value, seq } = record ?? {};
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", call);
-    if (!(value instanceof Uint8Array) || value.length + 6 > MAX_RECORD_BYTES) throw invalidDhtArgument(`value must be bytes, at most ${MAX_RECORD_BYTES - 6} (BEP 44 bounds a value to 1000 bytes bencoded)`, call);
+    const key = ownBytes(publicKey);
+    if (key === undefined || key.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", call);
+    const bytes = ownBytes(value);
+    if (bytes === undefined || bytes.length + 6 > MAX_RECORD_BYTES) throw invalidDhtArgument(`value must be bytes, at most ${MAX_RECORD_BYTES - 6} (BEP 44 bounds a value to 1000 bytes bencoded)`, call);
     if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) throw invalidDhtArgument(`seq must be a non-negative safe integer, got ${String(seq)}`, call);
     if (typeof record.sign !== "function") throw invalidDhtArgument("sign must be a function that signs with the key's secret half", call);
     const node = await this.#open(options.signal);
     try {
-      const hits = await node.put({ k: Buffer.from(publicKey), salt: recordSalt(this.#o.appName), seq, v: Buffer.from(value), sign: (data) => Buffer.from(record.sign(data)) });
+      const hits = await node.put({ k: key, salt: recordSalt(this.#o.appName), seq, v: bytes, sign: (data) => signatureBytes(record.sign(data), call) });
       if (hits === 0) throw new Error("no node took it");
       return hits;
     } catch (error) {
@@ -154,10 +156,11 @@ export class DhtDiscovery {
    * @throws `XPPG_ERR_INVALID_ARGUMENT` for a key that is not 32 bytes, `XPPG_ERR_DHT_UNAVAILABLE` / `XPPG_ERR_DHT_STOPPED` as `topic().start()`.
    */
   async resolve(publicKey: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SignedRecord | undefined> {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", "dht.resolve(publicKey)");
+    const key = ownBytes(publicKey);
+    if (key === undefined || key.length !== 32) throw invalidDhtArgument("publicKey must be the 32-byte Ed25519 public key", "dht.resolve(publicKey)");
     const node = await this.#open(options.signal);
     const salt = recordSalt(this.#o.appName);
-    const found = await node.get(recordTarget(publicKey, salt), salt, this.#o.lookupTimeoutMs);
+    const found = await node.get(recordTarget(key, salt), salt, this.#o.lookupTimeoutMs);
     return found === undefined ? undefined : { value: new Uint8Array(found.v), seq: found.seq };
   }
 
@@ -243,4 +246,29 @@ function libraryFailed({ error, host, port, count }: PacketFailure): DhtError {
 
 function aborted(): DhtError {
   return new DhtError(DHT_ERROR_CODES.ABORTED, "Joining the DHT was aborted by its signal.");
+}
+
+/**
+ * A copy of a caller's bytes, measured by the language's getter, or undefined
+ * for anything but a Uint8Array's bytes: `Buffer.from` reads the array's own
+ * `length` (and calls its `valueOf`), and a lying one would publish the
+ * memory after the bytes (Node's pool) to the DHT, signed.
+ */
+function ownBytes(value: unknown): Buffer | undefined {
+  let length: number;
+  try {
+    length = checkByteArray(value, "", "");
+  } catch {
+    return undefined;
+  }
+  const copy = Buffer.allocUnsafe(length);
+  copy.set(value as Uint8Array);
+  return copy;
+}
+
+/** What the caller's `sign` answered, as its bytes (see {@link ownBytes}). */
+function signatureBytes(signature: unknown, call: string): Buffer {
+  const bytes = ownBytes(signature);
+  if (bytes === undefined) throw invalidDhtArgument("sign must return the signature as a Uint8Array", call);
+  return bytes;
 }

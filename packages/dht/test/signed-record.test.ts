@@ -65,3 +65,35 @@ describe("signed records (BEP 44) on a private DHT", () => {
     expect(d.stats.packets.sent).toBe(0);
   });
 });
+
+describe("a record's bytes whose length lies", () => {
+  class Lying extends Uint8Array {
+    claimed = 0;
+    override get length(): number {
+      return this.claimed;
+    }
+  }
+  function lying(bytes: Uint8Array, claimed: number): Uint8Array {
+    const a = new Lying(bytes.length);
+    a.set(bytes);
+    a.claimed = claimed;
+    return a;
+  }
+
+  it("publishes exactly the bytes the value holds, never the memory a claimed length reaches", async () => {
+    const key = keyPair();
+    const writer = dht();
+    const reader = dht();
+    // Node's pool holds other bytes right after where a copy by the claimed length would land.
+    Buffer.from("not for the DHT ".repeat(40));
+    expect(await writer.publish({ ...key, value: lying(Buffer.from("real"), 600), seq: 1 })).toBeGreaterThan(0);
+    expect(text((await reader.resolve(key.publicKey))?.value)).toBe("real");
+  }, 30_000);
+
+  it("refuses a Proxy of a value or key with XPPG_ERR_INVALID_ARGUMENT", async () => {
+    const key = keyPair();
+    const d = dht();
+    await expect(d.publish({ ...key, value: new Proxy(Buffer.from("real"), {}), seq: 1 })).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+    await expect(d.resolve(new Proxy(key.publicKey, {}))).rejects.toMatchObject({ code: "XPPG_ERR_INVALID_ARGUMENT" });
+  });
+});

@@ -6,3 +6,4 @@ export type { ArgumentWords } from "./argument-error.js";
 export type { ErrorText, ErrorValues, XppgErrorOptions } from "./xppg-error.js";
 export { ERROR_TEXTS } from "#texts";
 export { now, toPerformanceTime } from "#clock";
+export { byteArrayLength, byteArrayPlace, byteArrayView, checkByteArray, viewBytes } from "./byte-array.js";

@@ -1,5 +1,5 @@
 import { createMsgpackCodec, type MsgpackCodec } from "./msgpack-codec.js";
-import { ERROR_TEXTS, toError } from "@xppg/errors";
+import { ERROR_TEXTS, checkByteArray, toError } from "@xppg/errors";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_MAX_PAYLOAD_DEPTH,
@@ -205,7 +205,9 @@ export class EnvelopeCodec {
         const raw = payload instanceof Uint8Array;
         const body = raw ? payload : this.#encodePayload(kind, payload);
         const prefixLength = prefix.length;
-        const total = 1 + prefixLength + body.length;
+        // A caller's bytes measured by the language's getter (their own `length` may lie: the bundle would carry
+        // bytes of the buffer past what was copied), and refused if they are not a Uint8Array's.
+        const total = 1 + prefixLength + (raw ? checkByteArray(body, "send", "payload") : body.length);
         if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
         if (offset + total > out.length) return -total;
         out[offset] = raw ? LEAN_MARKER | LEAN_BYTES : LEAN_MARKER;
@@ -233,7 +235,8 @@ export class EnvelopeCodec {
       destination === link.remote
     ) {
       checkId(id);
-      total = FIXED_HEADER + this.#encPrefix.length + payload.length;
+      // The language's getter, as above.
+      total = FIXED_HEADER + this.#encPrefix.length + checkByteArray(payload, "send", "payload");
       if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
       this.#outFlags = LINK_FLAGS | FLAG_BYTES;
       this.#outBody = payload;
@@ -284,15 +287,19 @@ export class EnvelopeCodec {
     if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > MAX_HOP_LIMIT) throw unencodable(ERROR_TEXTS ? `the hop limit must be 0 to ${MAX_HOP_LIMIT}` : [MAX_HOP_LIMIT]);
     const prefix = this.#encPrefix;
     let body: Uint8Array;
+    let bodyLength: number;
     if (payload instanceof Uint8Array) {
       body = payload;
+      // The language's getter: a caller's own `length` may lie.
+      bodyLength = checkByteArray(payload, "send", "payload");
       flags |= FLAG_BYTES;
     } else {
       // A view into the encoder's buffer: copied by #write before the next encode.
       body = this.#encodePayload(kind, payload);
+      bodyLength = body.length;
     }
     if (signature !== undefined) flags |= FLAG_SIGNATURE;
-    const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + body.length;
+    const total = FIXED_HEADER + prefix.length + (signature === undefined ? 0 : SIGNATURE_LENGTH) + bodyLength;
     if (total > this.maxSize) throw frameTooLargeError(total, this.maxSize, "sent");
     this.#outFlags = flags;
     this.#outBody = body;

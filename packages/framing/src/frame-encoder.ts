@@ -1,3 +1,4 @@
+import { checkByteArray } from "@xppg/errors";
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE } from "./constants.js";
 import { frameTooLargeError } from "./errors.js";
 
@@ -6,9 +7,11 @@ import { frameTooLargeError } from "./errors.js";
  * Throws `XPPG_ERR_FRAME_TOO_LARGE` if the payload exceeds `maxFrameSize`.
  */
 export function encodeFrame(payload: Uint8Array, maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE): Uint8Array {
-  if (payload.byteLength > maxFrameSize) throw frameTooLargeError(payload.byteLength, maxFrameSize, "sent");
-  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.byteLength);
-  writeFrameHeader(out, 0, payload.byteLength);
+  // The language's getter: the payload's own `byteLength` may lie.
+  const length = checkByteArray(payload, "encodeFrame", "payload");
+  if (length > maxFrameSize) throw frameTooLargeError(length, maxFrameSize, "sent");
+  const out = new Uint8Array(FRAME_HEADER_SIZE + length);
+  writeFrameHeader(out, 0, length);
   out.set(payload, FRAME_HEADER_SIZE);
   return out;
 }
@@ -21,14 +24,16 @@ export function encodeFrame(payload: Uint8Array, maxFrameSize: number = DEFAULT_
  */
 export function encodeFrames(payloads: readonly Uint8Array[], totalPayloadBytes?: number): Uint8Array {
   let total = 0;
-  if (totalPayloadBytes === undefined) for (const p of payloads) total += p.byteLength;
+  if (totalPayloadBytes === undefined) for (const p of payloads) total += checkByteArray(p, "encodeFrames", "payloads[i]");
   else total = totalPayloadBytes;
   const out = new Uint8Array(total + FRAME_HEADER_SIZE * payloads.length);
   let offset = 0;
   for (const p of payloads) {
-    writeFrameHeader(out, offset, p.byteLength);
+    // The language's getter, each time: a payload's own `byteLength` may lie.
+    const length = checkByteArray(p, "encodeFrames", "payloads[i]");
+    writeFrameHeader(out, offset, length);
     out.set(p, offset + FRAME_HEADER_SIZE);
-    offset += FRAME_HEADER_SIZE + p.byteLength;
+    offset += FRAME_HEADER_SIZE + length;
   }
   return out;
 }

@@ -8,7 +8,7 @@
  * one per process serves every codec.
  */
 
-import { ERROR_TEXTS } from "@xppg/errors";
+import { ERROR_TEXTS, checkByteArray } from "@xppg/errors";
 import { MAX_KIND_LENGTH } from "./constants.js";
 import { LEAN_BYTES, LEAN_MARKER, MAX_LEAN_KIND_BYTES, checkId, checkString, malformed } from "./envelope-layout.js";
 import { frameTooLargeError } from "./errors.js";
@@ -78,7 +78,8 @@ export function encodeLeanBytesInto(out: Uint8Array, offset: number, kind: strin
   if (prefix === null) return 0;
   checkId(id);
   const prefixLength = prefix.length;
-  const total = 1 + prefixLength + payload.length;
+  // The language's getter: the payload's own `length` may lie (the bytes past what `set` copies would be sent).
+  const total = 1 + prefixLength + checkByteArray(payload, "send", "payload");
   if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
   if (offset + total > out.length) return -total;
   out[offset] = LEAN_MARKER | LEAN_BYTES;
@@ -106,7 +107,8 @@ export function encodeLeanBytesWithView(out: Uint8Array, view: DataView, offset:
   if (prefix === null) return 0;
   checkId(id);
   const prefixLength = prefix.length;
-  const total = 1 + prefixLength + payload.length;
+  // The language's getter, as in encodeLeanBytesInto.
+  const total = 1 + prefixLength + checkByteArray(payload, "send", "payload");
   if (total > maxSize) throw frameTooLargeError(total, maxSize, "sent");
   if (offset + total > out.length) return -total;
   if (prefixLength < 8) {

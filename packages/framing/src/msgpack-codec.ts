@@ -26,7 +26,7 @@
  */
 
 import { FRAMING_ERROR_CODES, FramingError } from "./errors.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, valuesMessage, viewBytes } from "@xppg/errors";
 
 /** Encodes and decodes one MessagePack value. */
 export interface MsgpackCodec {
@@ -149,8 +149,11 @@ export function createMsgpackCodec(): MsgpackCodec {
       header(v.length, 0x90, 16, null, 0xdc, "array");
       for (const item of v) value(item, depth + 1);
     } else if (ArrayBuffer.isView(v)) {
-      header(v.byteLength, 0, 0, 0xc4, 0xc5, "binary");
-      raw(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      // Its bytes where the language's getters place them: the view's own `buffer`, `byteOffset` or `byteLength`
+      // may lie, and would have the encoder copy other memory of the buffer.
+      const data = viewBytes(v);
+      header(data.length, 0, 0, 0xc4, 0xc5, "binary");
+      raw(data);
     } else if (typeof v === "object") {
       const map = v as Record<string, unknown>;
       const keys = Object.keys(map);

@@ -85,12 +85,13 @@ class CircuitLink implements ConnectionLink {
     return this.#sendDirect && this.#recvSwitched ? "punched" : "relayed";
   }
 
-  send(frame: Uint8Array): Promise<void> {
+  send(frame: Uint8Array, length: number): Promise<void> {
     if (this.#sendDirect) return this.#direct!.send(frame);
     // Small frames: the TCP link copies parts into its batch. Large ones it may keep by
     // reference, and the caller may reuse its buffer once send returns: copy those here.
-    if (frame.byteLength < SEND_PARTS_BELOW) return this.#relay.connection.sendParts([DATA_TAG, frame]);
-    const tagged = new Uint8Array(frame.byteLength + 1);
+    // `length`: the core's reading by the language's getter (the frame's own `byteLength` may lie).
+    if (length < SEND_PARTS_BELOW) return this.#relay.connection.sendParts([DATA_TAG, frame]);
+    const tagged = new Uint8Array(length + 1);
     tagged[0] = TAG_DATA;
     tagged.set(frame, 1);
     return this.#relay.connection.send(tagged);

@@ -15,7 +15,7 @@
  * ```
  */
 
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, byteArrayLength, valuesMessage } from "@xppg/errors";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
 
 export { ROUTE_CAPABILITY } from "./routing-basics.js";
@@ -111,7 +111,8 @@ export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Arr
     let at = header.length;
     for (const part of body) {
       packet.set(part, at);
-      at += part.length;
+      // The language's getter: what `set` copied (a caller's part may answer another `length`).
+      at += byteArrayLength(part);
     }
   }
   return packet;

@@ -98,8 +98,10 @@ class RoutedLink implements ConnectionLink {
     this.#opened = !options.outbound;
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    return this.sendParts([frame], frame.length);
+  send(frame: Uint8Array, length: number): Promise<void> {
+    // `length`: the core's reading by the language's getter (the frame's own `length` may lie, and the shared
+    // packet buffer would go out with bytes of an earlier packet).
+    return this.sendParts([frame], length);
   }
 
   /** The secure channel hands a record as its ciphertext and tag: both go straight into the packet. */

@@ -125,8 +125,9 @@ export class PageRecordLink implements RecordLayer {
     if (!this.#pausedByMe) this.#conn.resume();
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    return this.sendParts([frame], frame.byteLength);
+  send(frame: Uint8Array, length: number): Promise<void> {
+    // `length`: the core's reading by the language's getter (the frame's own `byteLength` may lie).
+    return this.sendParts([frame], length);
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
@@ -135,7 +136,8 @@ export class PageRecordLink implements RecordLayer {
     writeFrameHeader(header, 0, length);
     this.#pending.push(header);
     // Copied: the caller may reuse its bytes once this returns.
-    for (const part of parts) this.#pending.push(part.slice());
+    // `new Uint8Array(part)` reads the part's own bytes (its `slice` may be a subclass's, and lie).
+    for (const part of parts) this.#pending.push(new Uint8Array(part));
     this.#pendingBytes += FRAME_HEADER_SIZE + length;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

@@ -1,4 +1,4 @@
-import { isXppgError, type XppgError } from "@xppg/errors";
+import { byteArrayLength, byteArrayView, isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FRAME_RELEASED, FrameDecoder, frameTooLargeError, writeFrameHeader } from "@xppg/framing";
 import { TRANSPORT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { TickHooks, connectionClosedError, sendJoined, writeFailedError, type LinkController } from "@xppg/transport/adapter";
@@ -168,9 +168,10 @@ export class RecordLink implements RecordLayer {
     this.#conn.resume();
   }
 
-  send(frame: Uint8Array): Promise<void> {
+  send(frame: Uint8Array, length: number): Promise<void> {
     if (this.#sendClosed || this.#conn.isClosed) return Promise.reject(this.#sendRefused());
-    this.#appendFrame(frame, frame.length);
+    // `length`: the core's reading by the language's getter (the frame's own `length` may lie).
+    this.#appendFrame(frame, length);
     return this.#queued();
   }
 
@@ -179,7 +180,8 @@ export class RecordLink implements RecordLayer {
     // Copied into the plaintext stream like send(): the parts stay the caller's.
     this.#startFrame(FRAME_HEADER_SIZE + length);
     this.#writeHeader(length);
-    for (const part of parts) this.#write(part);
+    // Each part through a plain view: #write slices it, and a part's own `subarray` or `length` may lie.
+    for (const part of parts) this.#write(byteArrayView(part, byteArrayLength(part)));
     return this.#queued();
   }
 
@@ -307,7 +309,8 @@ export class RecordLink implements RecordLayer {
     }
     this.#startFrame(FRAME_HEADER_SIZE + length);
     this.#writeHeader(length);
-    this.#write(frame);
+    // A plain view of the caller's bytes: #write slices and measures it, and the frame's own `subarray` or `length` may lie.
+    this.#write(byteArrayView(frame, length));
   }
 
   /**

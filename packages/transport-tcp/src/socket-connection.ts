@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { isXppgError } from "@xppg/errors";
+import { ERROR_TEXTS, argumentError, byteArrayLength, byteArrayView, isXppgError } from "@xppg/errors";
 import { FRAME_HEADER_SIZE, FrameDecoder, writeFrameHeader } from "@xppg/framing";
 import { TRANSPORT_ERROR_CODES, type Connection } from "@xppg/transport";
 import {
@@ -11,6 +11,7 @@ import {
   protocolError,
   sendLentThrough,
   TickHooks,
+  writeFailedError,
   type ConnectionCoreOptions,
   type ConnectionLink,
   type LinkController,
@@ -182,10 +183,11 @@ class SocketLink implements ConnectionLink {
     this.#socket.resume();
   }
 
-  send(frame: Uint8Array): Promise<void> {
+  send(frame: Uint8Array, length: number): Promise<void> {
     this.#lentAt = -1;
-    // `.length`: a byte array's byteLength, which V8 (Node 20) reads inline (`byteLength` is a call through the load IC).
-    this.#append(frame, frame.length);
+    // The core's reading of the frame's size (the language's getter): `frame.length` may lie, and the header
+    // would then count bytes of the batch that `set` never wrote (an earlier frame's).
+    this.#append(frame, length);
     return this.#sent();
   }
 
@@ -227,13 +229,16 @@ class SocketLink implements ConnectionLink {
     writeFrameHeader(batch, this.#batchLength, length);
     this.#batchLength += FRAME_HEADER_SIZE;
     for (const part of parts) {
-      if (part.length >= BY_REFERENCE_BYTES) {
-        // Handed over by the caller: written from where it lies.
+      // The language's getter, as the core measured `length` (a part's own `length` may lie).
+      const size = byteArrayLength(part);
+      if (size >= BY_REFERENCE_BYTES) {
+        // Handed over by the caller: written from where it lies, through a plain view (the socket's write
+        // reads `buffer`, `byteOffset` and `byteLength`, which the caller's array may answer falsely).
         this.#cut();
-        this.#queuePiece(part, null);
+        this.#queuePiece(byteArrayView(part, size), null);
       } else {
-        this.#room(part.length).set(part, this.#batchLength);
-        this.#batchLength += part.length;
+        this.#room(size).set(part, this.#batchLength);
+        this.#batchLength += size;
       }
     }
     this.#pendingBytes += FRAME_HEADER_SIZE + length;
@@ -379,6 +384,16 @@ class SocketLink implements ConnectionLink {
       // The lists are kept: they must not keep what was written alive.
       pieces[i] = EMPTY;
       owners[i] = null;
+      // A part sendParts took by reference (never under BY_REFERENCE_BYTES) that lost its bytes before its write:
+      // its buffer was detached (transferred) or shrunk. Its header counted them, and the peer would read on out
+      // of step: nothing more leaves, the connection is reset with the reason.
+      if (batch == null && piece.length < BY_REFERENCE_BYTES) {
+        pieces.fill(EMPTY, i, count);
+        owners.fill(null, i, count);
+        if (count > 1) socket.uncork();
+        this.#handedOverGone();
+        return i > 0;
+      }
       socket.write(piece, batch == null ? this.#afterWrite : (err) => this.#afterBatchWrite(batch, err));
     }
     if (count > 1) socket.uncork();
@@ -470,6 +485,16 @@ class SocketLink implements ConnectionLink {
     }
     // The peer finished sending. Node ends our side too (allowHalfOpen is off).
     this.#controller.ended();
+  }
+
+  /** A part handed over to sendParts lost its bytes before it was written: the connection is reset, with why. */
+  #handedOverGone(): void {
+    const why = argumentError(
+      TypeError,
+      ERROR_TEXTS ? "a part handed to sendParts lost its bytes before it was written (its buffer was detached or shrunk); parts handed to sendParts are the connection's from then on: send copies instead" : [],
+    );
+    this.#controller.error(writeFailedError(this.#remoteAddress, why));
+    this.abort();
   }
 
   #dropQueued(): void {

@@ -124,10 +124,11 @@ class MemoryLink implements ConnectionLink {
     this.#highWaterMark = highWaterMark;
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    // Copy: the caller may reuse its buffer as soon as send returns.
-    this.#wire.push(frame.slice());
-    this.#wireBytes += frame.byteLength;
+  send(frame: Uint8Array, length: number): Promise<void> {
+    // Copy: the caller may reuse its buffer as soon as send returns. `new Uint8Array(frame)` reads the frame's
+    // own bytes (its `slice` may be a subclass's); `length` is the core's reading of their number.
+    this.#wire.push(new Uint8Array(frame));
+    this.#wireBytes += length;
     this.#scheduleTransfer();
     if (this.#buffered() < this.#highWaterMark) return RESOLVED;
     return this.controller.wait();

@@ -1,4 +1,4 @@
-import type { XppgError } from "@xppg/errors";
+import { byteArrayView, type XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { ConnectionCore, connectionClosedError, frameTooLargeError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import { errorForCloseCode, textMessageError } from "../close-codes.js";
@@ -66,10 +66,12 @@ class BrowserWsLink implements ConnectionLink {
     ws.onclose = (event) => this.#gone(event.code, event.reason);
   }
 
-  send(frame: Uint8Array): Promise<void> {
+  send(frame: Uint8Array, length: number): Promise<void> {
     if (this.#ws.readyState !== OPEN) return Promise.reject(connectionClosedError(this.#options.remoteAddress));
-    // The browser copies the bytes inside send(): the caller may reuse its buffer.
-    this.#ws.send(frame);
+    // The browser copies the bytes inside send(): the caller may reuse its buffer. A plain view of them (the
+    // language's getters): a WebSocket class written in JavaScript (ws, undici) reads the frame's own `length`
+    // or `byteLength`, which may lie.
+    this.#ws.send(byteArrayView(frame, length));
     if (this.#ws.bufferedAmount < this.#options.highWaterMark) return RESOLVED;
     const waiting = this.#controller.wait();
     this.#poll();

@@ -1,4 +1,4 @@
-import type { XppgError } from "@xppg/errors";
+import { byteArrayLength, type XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import WebSocket from "ws";
@@ -48,14 +48,25 @@ class WsLink implements ConnectionLink {
     ws.on("close", (code: number, reason: Buffer) => controller.closed(errorForCloseCode(code, reason.toString("utf8"), this.#remoteAddress)));
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    // Copy: ws may hold the buffer until the socket takes it, and the caller may reuse its own.
-    return this.#sendMessage(Buffer.from(frame));
+  send(frame: Uint8Array, length: number): Promise<void> {
+    // Copy: ws may hold the buffer until the socket takes it, and the caller may reuse its own. Sized by the
+    // core's `length` (the language's getter), not by Buffer.from, which reads the frame's own `length`: one
+    // that lies would send the rest of Node's pool.
+    const message = Buffer.allocUnsafe(length);
+    message.set(frame);
+    return this.#sendMessage(message);
   }
 
   sendParts(parts: readonly Uint8Array[], length: number): Promise<void> {
-    // One WebSocket message per frame: the parts are joined into a new buffer ws may keep.
-    return this.#sendMessage(Buffer.concat(parts, length));
+    // One WebSocket message per frame: the parts are joined into a new buffer ws may keep (not by Buffer.concat,
+    // which measures each part by its own `length`).
+    const message = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const part of parts) {
+      message.set(part, at);
+      at += byteArrayLength(part);
+    }
+    return this.#sendMessage(message);
   }
 
   pauseReading(): void {

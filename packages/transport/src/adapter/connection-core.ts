@@ -1,4 +1,4 @@
-import { ERROR_TEXTS, valuesMessage, isXppgError, type XppgError } from "@xppg/errors";
+import { checkByteArray, isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
 import { connectionClosedError, writeFailedError } from "../errors.js";
@@ -40,11 +40,16 @@ export interface ConnectionLink {
    * `frame` once this returns: copy it if it is kept. Return a resolved
    * promise while the send buffer is under the high-water mark, else
    * `controller.wait()` and call `controller.release()` when it drains.
+   * `length` is the frame's size, read once by the language's getter
+   * (`byteArrayLength` of `@xppg/errors`): write it, and copy with
+   * `set` or `byteArrayView`, never by `frame.length` or `frame.buffer`,
+   * which a caller's array may answer falsely.
    */
-  send(frame: Uint8Array): Promise<void>;
+  send(frame: Uint8Array, length: number): Promise<void>;
   /**
    * Sends one frame made of `parts` (already measured: `length` bytes,
-   * checked against `maxFrameSize`); the parts are handed over. Without it
+   * checked against `maxFrameSize`; each part a checked Uint8Array, its
+   * size read with `byteArrayLength`, not `part.length`); the parts are handed over. Without it
    * the core joins them and calls {@link ConnectionLink.send}.
    */
   sendParts?(parts: readonly Uint8Array[], length: number): Promise<void>;
@@ -208,12 +213,17 @@ export class ConnectionCore implements Connection {
 
   send(frame: Uint8Array): Promise<void> {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new TypeError(ERROR_TEXTS ? "send() takes a Uint8Array frame" : valuesMessage("", [])));
-    // A Uint8Array's `.length` is its byteLength, and V8 (Node 20) reads it inline (`byteLength` is a call through the load IC).
-    const length = frame.length;
+    let length: number;
+    try {
+      // Read once by the language's own getter and handed down: a frame's own `length` may lie, and the link
+      // would write a header for bytes it does not copy (the memory around them would go to the peer).
+      length = checkByteArray(frame, "send", "frame");
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     try {
-      return this.#link.send(frame);
+      return this.#link.send(frame, length);
     } catch (err) {
       return sendThrew(this, err);
     }
@@ -223,6 +233,11 @@ export class ConnectionCore implements Connection {
     if (this.#sendClosed) return Promise.reject(connectionClosedError(this.remoteAddress, this.#error));
     let length: number;
     try {
+      // One reading of the caller's list: measured and then sent, the same parts (an index getter or a Proxy
+      // could answer otherwise the second time, and the header would not match the bytes).
+      // Spread into a new plain array: `slice` would build the copy with the list's own constructor
+      // (`Symbol.species`), which may hand back an object that answers other parts at each reading.
+      if (Array.isArray(parts)) parts = [...parts];
       length = partsLength(parts);
     } catch (err) {
       return Promise.reject(err);
@@ -230,7 +245,7 @@ export class ConnectionCore implements Connection {
     if (length > this.maxFrameSize) return Promise.reject(frameTooLargeError(length, this.maxFrameSize, "sent"));
     const link = this.#link;
     try {
-      return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length));
+      return link.sendParts !== undefined ? link.sendParts(parts, length) : link.send(joinKnownParts(parts, length), length);
     } catch (err) {
       return sendThrew(this, err);
     }
@@ -375,3 +390,4 @@ export function sendThrew(core: ConnectionCore, err: unknown): Promise<void> {
   void core.close(error);
   return Promise.reject(error);
 }
+

@@ -1,13 +1,17 @@
 import type { Connection } from "../connection.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, badArgumentError, byteArrayLength, byteArrayPlace, checkByteArray } from "@xppg/errors";
 
-/** Total bytes of `parts`; throws a TypeError if one is not a Uint8Array. */
+/**
+ * Total bytes of `parts`; throws a TypeError with code
+ * `XPPG_ERR_INVALID_ARGUMENT` if it is not an array, or (see
+ * `checkByteArray`) if a part is not a Uint8Array. Each part's size is read by the language's getter, as
+ * every later step reads it, whatever `length` the part answers.
+ */
 export function partsLength(parts: readonly Uint8Array[]): number {
-  if (!Array.isArray(parts)) throw new TypeError(ERROR_TEXTS ? "sendParts() takes an array of Uint8Array" : valuesMessage("", []));
+  if (!Array.isArray(parts)) throw badArgumentError(TypeError, "sendParts", "parts", ERROR_TEXTS && ["an array of Uint8Array", parts]);
   let total = 0;
   for (const part of parts) {
-    if (!(part instanceof Uint8Array)) throw new TypeError(ERROR_TEXTS ? "sendParts() takes an array of Uint8Array" : valuesMessage("", []));
-    total += part.length;
+    total += checkByteArray(part, "sendParts", "parts[i]");
   }
   return total;
 }
@@ -31,7 +35,7 @@ export function joinKnownParts(parts: readonly Uint8Array[], total: number): Uin
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
-    at += part.length;
+    at += byteArrayLength(part);
   }
   return out;
 }
@@ -39,12 +43,13 @@ export function joinKnownParts(parts: readonly Uint8Array[], total: number): Uin
 /** A view over `parts` if each starts where the one before ends, in the same buffer; else null. */
 function adjacentView(parts: readonly Uint8Array[], total: number): Uint8Array | null {
   if (parts.length === 0) return null;
-  const buffer = parts[0]!.buffer;
-  const start = parts[0]!.byteOffset;
+  // The language's getters: a part's own `buffer` or `byteOffset` may lie, and the view would cover other memory.
+  const { buffer, byteOffset: start } = byteArrayPlace(parts[0]!);
   let next = start;
   for (const part of parts) {
-    if (part.buffer !== buffer || part.byteOffset !== next) return null;
-    next += part.byteLength;
+    const place = byteArrayPlace(part);
+    if (place.buffer !== buffer || place.byteOffset !== next) return null;
+    next += byteArrayLength(part);
   }
   return new Uint8Array(buffer, start, total);
 }

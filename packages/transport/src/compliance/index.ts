@@ -421,12 +421,39 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       const half = Math.ceil((maxFrameSize + 1) / 2);
       await expectCode(dialer.sendParts([new Uint8Array(half), new Uint8Array(maxFrameSize + 1 - half)]), CODES.FRAME_TOO_LARGE);
       await expect(dialer.sendParts("bytes" as unknown as Uint8Array[])).rejects.toThrow(TypeError);
+      await expectCode(dialer.sendParts("bytes" as unknown as Uint8Array[]), XPPG_ERROR_CODES.INVALID_ARGUMENT);
       await expect(dialer.sendParts([new Uint8Array(1), [1, 2] as unknown as Uint8Array])).rejects.toThrow(TypeError);
       expect(dialer.isClosed).toBe(false);
       await dialer.sendParts([numbered(9)]);
       await at.waitFor(1);
       expect(at.frames.length).toBe(1);
       expect(numberOf(at.frames[0]!)).toBe(9);
+    });
+
+    it("a frame or part whose length, byteLength or slice lies arrives as the bytes it holds; a Proxy is refused with XPPG_ERR_INVALID_ARGUMENT and the connection stays open", async () => {
+      const { dialer, accepted } = await pair();
+      const at = new Collector(accepted);
+      // The memory right after the frame's bytes, in the same buffer: where a copy by the claimed size would reach.
+      const lying = (real: number, claimed: number, seed: number): Uint8Array => {
+        const memory = new Uint8Array(real + claimed + 64).fill(0xee);
+        const frame = new LyingBytes(memory.buffer, 0, real);
+        frame.set(patterned(real, seed));
+        frame.claimed = claimed;
+        return frame;
+      };
+      await expectCode(dialer.send(new Proxy(patterned(5, 1), {})), XPPG_ERROR_CODES.INVALID_ARGUMENT);
+      await expectCode(dialer.sendParts([new Proxy(patterned(5, 1), {})]), XPPG_ERROR_CODES.INVALID_ARGUMENT);
+      await expectCode(dialer.send(Object.setPrototypeOf({ length: 300 }, Uint8Array.prototype) as Uint8Array), XPPG_ERROR_CODES.INVALID_ARGUMENT);
+      expect(dialer.isClosed).toBe(false);
+      await dialer.send(lying(3, 300, 61));
+      await dialer.send(lying(300, 3, 62));
+      await dialer.sendParts([lying(3, 300, 63), patterned(2, 64)]);
+      await at.waitFor(3);
+      expect(at.frames.map((f) => f.length)).toEqual([3, 300, 5]);
+      expect(sameBytes(at.frames[0]!, patterned(3, 61))).toBe(true);
+      expect(sameBytes(at.frames[1]!, patterned(300, 62))).toBe(true);
+      expect(sameBytes(at.frames[2]!.subarray(0, 3), patterned(3, 63))).toBe(true);
+      expect(sameBytes(at.frames[2]!.subarray(3), patterned(2, 64))).toBe(true);
     });
 
     it("sendParts leaves the caller's parts as they were, and rejects with XPPG_ERR_CONNECTION_CLOSED once closed", async () => {
@@ -663,4 +690,18 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
       collectors.forEach((col, i) => expect(col.frames.map(numberOf)).toEqual([i * 10, i * 10 + 1, i * 10 + 2]));
     });
   });
+}
+
+/** A Uint8Array whose own `length`, `byteLength` and `slice` answer `claimed` bytes (a slice of the memory after its own). */
+class LyingBytes extends Uint8Array {
+  claimed = 0;
+  override get length(): number {
+    return this.claimed;
+  }
+  override get byteLength(): number {
+    return this.claimed;
+  }
+  override slice(): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(this.buffer, 0, this.claimed).slice();
+  }
 }

@@ -42,11 +42,13 @@ class DuplexLink implements ConnectionLink {
     stream.on("close", () => controller.closed());
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    const copy = frame.slice();
-    this.#buffered += copy.byteLength;
+  send(frame: Uint8Array, length: number): Promise<void> {
+    // A plain copy of the frame's bytes, `length` of them (the core's reading): the frame's own `slice`,
+    // `length` or `byteLength` may lie, and a stream's write reads them.
+    const copy = new Uint8Array(frame);
+    this.#buffered += length;
     this.stream.write(copy, () => {
-      this.#buffered -= copy.byteLength;
+      this.#buffered -= length;
       if (this.#buffered < this.options.highWaterMark) this.controller.release();
     });
     return this.#buffered < this.options.highWaterMark ? RESOLVED : this.controller.wait();
