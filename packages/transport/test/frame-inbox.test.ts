@@ -98,4 +98,36 @@ describe("FrameInbox", () => {
     inbox.pause();
     expect(inbox.push(new Uint8Array(1))).toBe(false);
   });
+
+  it("past maxHeldBytes drops what it holds, calls onOverflow once with the bytes held, takes nothing more, and still closes the sink", async () => {
+    const overflows: number[] = [];
+    const inbox = new FrameInbox({ highWaterMark: 4, maxHeldBytes: 10, onOverflow: (held) => overflows.push(held) });
+    const got: Uint8Array[] = [];
+    const closes: unknown[] = [];
+    inbox.read({ frame: (f) => got.push(f), close: (info) => closes.push(info) });
+    inbox.pause();
+    // A source that cannot stop reading: it pushes on past the high-water mark.
+    for (let i = 0; i < 3; i++) expect(inbox.push(new Uint8Array(3))).toBe(false);
+    expect([inbox.queuedBytes, overflows]).toEqual([9, []]);
+    inbox.push(new Uint8Array(3));
+    expect(overflows).toEqual([12]);
+    expect([inbox.queuedBytes, inbox.queuedFrames]).toEqual([0, 0]);
+    inbox.push(new Uint8Array(3));
+    expect([inbox.queuedBytes, overflows]).toEqual([0, [12]]);
+    inbox.resume();
+    inbox.end({ initiator: "remote" });
+    await tick();
+    expect(got).toEqual([]);
+    expect(closes).toEqual([{ initiator: "remote" }]);
+  });
+
+  it("delivers at once to a ready sink whatever maxHeldBytes is: only what it holds counts", async () => {
+    const overflows: number[] = [];
+    const inbox = new FrameInbox({ highWaterMark: 4, maxHeldBytes: 2, onOverflow: (held) => overflows.push(held) });
+    let got = 0;
+    inbox.read({ frame: (f) => (got += f.byteLength) });
+    await tick();
+    for (let i = 0; i < 10; i++) inbox.push(new Uint8Array(100));
+    expect([got, overflows]).toEqual([1000, []]);
+  });
 });

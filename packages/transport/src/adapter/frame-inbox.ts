@@ -14,6 +14,16 @@ export interface FrameInboxOptions {
    * again. Never called twice in a row with the same value.
    */
   onFlowChange?: (stopReading: boolean) => void;
+  /**
+   * Most bytes the inbox holds: past it, `onOverflow` is called once and
+   * the frames held are dropped (the caller fails the connection). For a
+   * source that cannot stop reading on `onFlowChange` (a browser's
+   * WebSocket), where nothing else bounds what a paused inbox holds.
+   * @default Infinity
+   */
+  maxHeldBytes?: number;
+  /** Called once, with the bytes held, when they pass `maxHeldBytes`. */
+  onOverflow?: (heldBytes: number) => void;
 }
 
 /**
@@ -26,8 +36,9 @@ export interface FrameInboxOptions {
  * side closed meanwhile: then they are dropped). That burst is what the
  * paused inbox holds, bounded by the transport's own back-pressure: its
  * high-water mark and one read where the source stops reading on
- * `onFlowChange`; a source that cannot stop (no back-pressure) grows it
- * without limit. A consumer that must bound its work bounds it itself (the
+ * `onFlowChange`. A source that cannot stop (no back-pressure: a browser's
+ * WebSocket) is bounded only by `maxHeldBytes`, whose overflow drops the
+ * frames held and calls `onOverflow` (the connection fails). A consumer that must bound its work bounds it itself (the
  * node reads a closing peer's frames within a budget).
  *
  * For transport authors. A transport pushes each received frame with
@@ -37,6 +48,9 @@ export interface FrameInboxOptions {
 export class FrameInbox {
   readonly highWaterMark: number;
   readonly #onFlowChange: ((stopReading: boolean) => void) | undefined;
+  readonly #maxHeldBytes: number;
+  readonly #onOverflow: ((heldBytes: number) => void) | undefined;
+  #overflowed = false;
   #sink: FrameSink | null = null;
   #queue: Uint8Array[] = [];
   #head = 0;
@@ -51,6 +65,8 @@ export class FrameInbox {
   constructor(options: FrameInboxOptions) {
     this.highWaterMark = options.highWaterMark;
     this.#onFlowChange = options.onFlowChange;
+    this.#maxHeldBytes = options.maxHeldBytes ?? Infinity;
+    this.#onOverflow = options.onOverflow;
   }
 
   /** Bytes held for the sink. */
@@ -97,7 +113,7 @@ export class FrameInbox {
    * (returned `FRAME_RELEASED`: it keeps nothing of it); a frame held for later is never released.
    */
   push(frame: Uint8Array): boolean {
-    if (this.#end !== null) return false;
+    if (this.#end !== null || this.#overflowed) return false;
     if (this.#sink !== null && !this.#paused && !this.#delivering && this.#head === this.#queue.length) {
       this.#delivering = true;
       try {
@@ -108,6 +124,14 @@ export class FrameInbox {
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
+    if (this.#queuedBytes > this.#maxHeldBytes) {
+      // Past the hard cap: what is held goes at once (it is what the peer overran), and nothing more is taken.
+      const held = this.#queuedBytes;
+      this.#overflowed = true;
+      this.#drop();
+      this.#onOverflow?.(held);
+      return false;
+    }
     if (!this.#stopped && this.#queuedBytes >= this.highWaterMark) {
       this.#stopped = true;
       this.#onFlowChange?.(true);

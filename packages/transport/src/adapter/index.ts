@@ -17,6 +17,7 @@ export {
   listenFailedError,
   loanMisusedError,
   protocolError,
+  receiveBufferFullError,
   writeFailedError,
 } from "../errors.js";
 export { FrameInbox } from "./frame-inbox.js";
