@@ -154,7 +154,8 @@ export function protocolError(remoteAddress: string, what: ErrorText, cause?: un
 /**
  * The error `closed` reports when the peer sent more than `maxHeldBytes`
  * while this side held its frames (paused) and the socket could not stop
- * reading. `heldBytes` is what was held when the cap was passed.
+ * reading. `heldBytes` is what was held when the cap was passed, counted as
+ * for the cap (each frame's payload and `HELD_FRAME_OVERHEAD`).
  */
 export function receiveBufferFullError(remoteAddress: string, maxHeldBytes: number, heldBytes: number): TransportError {
   return new TransportError(

@@ -5,7 +5,8 @@ import type { CloseInfo, FrameSink } from "../connection.js";
 export interface FrameInboxOptions {
   /**
    * Bytes that may wait for a paused (or not yet set) sink before the inbox
-   * asks its source to stop reading.
+   * asks its source to stop reading. Each frame held counts its payload and
+   * {@link HELD_FRAME_OVERHEAD} bytes more, so empty frames fill it too.
    */
   highWaterMark: number;
   /**
@@ -15,16 +16,26 @@ export interface FrameInboxOptions {
    */
   onFlowChange?: (stopReading: boolean) => void;
   /**
-   * Most bytes the inbox holds: past it, `onOverflow` is called once and
+   * Most bytes the inbox holds (each frame's payload and
+   * {@link HELD_FRAME_OVERHEAD} bytes more): past it, `onOverflow` is called once and
    * the frames held are dropped (the caller fails the connection). For a
    * source that cannot stop reading on `onFlowChange` (a browser's
    * WebSocket), where nothing else bounds what a paused inbox holds.
    * @default Infinity
    */
   maxHeldBytes?: number;
-  /** Called once, with the bytes held, when they pass `maxHeldBytes`. */
+  /** Called once, with the bytes held (counted as for `maxHeldBytes`), when they pass `maxHeldBytes`. */
   onOverflow?: (heldBytes: number) => void;
 }
+
+/**
+ * What each frame held for a paused sink counts toward the high-water mark
+ * and `maxHeldBytes` besides its payload: about what holding it costs (its
+ * view object and its slot in the queue). Without it a peer could make a
+ * paused inbox hold any number of empty frames and never reach either.
+ * Frames delivered at once are not counted at all.
+ */
+export const HELD_FRAME_OVERHEAD = 64;
 
 /**
  * The receive half every transport shares: it holds frames until a sink is
@@ -124,15 +135,15 @@ export class FrameInbox {
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
-    if (this.#queuedBytes > this.#maxHeldBytes) {
+    const held = this.#heldCharge();
+    if (held > this.#maxHeldBytes) {
       // Past the hard cap: what is held goes at once (it is what the peer overran), and nothing more is taken.
-      const held = this.#queuedBytes;
       this.#overflowed = true;
       this.#drop();
       this.#onOverflow?.(held);
       return false;
     }
-    if (!this.#stopped && this.#queuedBytes >= this.highWaterMark) {
+    if (!this.#stopped && held >= this.highWaterMark) {
       this.#stopped = true;
       this.#onFlowChange?.(true);
     }
@@ -162,6 +173,11 @@ export class FrameInbox {
     if (this.#end === null) return;
     this.#drop();
     this.#scheduleDrain();
+  }
+
+  /** What the frames held count toward the high-water mark and the cap: their payloads, and {@link HELD_FRAME_OVERHEAD} each. */
+  #heldCharge(): number {
+    return this.#queuedBytes + (this.#queue.length - this.#head) * HELD_FRAME_OVERHEAD;
   }
 
   /** Forgets the frames held. */
@@ -205,7 +221,7 @@ export class FrameInbox {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
-      if (this.#stopped && this.#queuedBytes < this.highWaterMark) {
+      if (this.#stopped && this.#heldCharge() < this.highWaterMark) {
         this.#stopped = false;
         if (this.#end === null) this.#onFlowChange?.(false);
       }
