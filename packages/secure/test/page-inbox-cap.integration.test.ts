@@ -33,6 +33,8 @@ if (chromiumMissing !== null) console.warn(`page inbox tests skipped: ${chromium
 const MiB = 1024 * 1024;
 /** The default `maxHeldBytes` of the browser transport (64 MiB). */
 const DEFAULT_MAX_HELD_BYTES = 64 * MiB;
+/** How long a page gives a bulk transfer; the test's own timeout is longer, so a stall fails with the page's account of it. */
+const PAGE_BULK_TIMEOUT_MS = 120_000;
 
 interface Sender {
   address: string;
@@ -209,7 +211,7 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
     const window = { bytes: 16 * MiB, ackEvery: MiB };
     const sender = await startSender({ total, frameSize: 64 * 1024, secure: true, window });
     try {
-      const result = await runInPage({ url: sender.address, secure: true, ackEveryBytes: MiB, pauseEveryBytes: 8 * MiB, pauseMs: 200, expectBytes: total, timeoutMs: 120_000 });
+      const result = await runInPage({ url: sender.address, secure: true, ackEveryBytes: MiB, pauseEveryBytes: 8 * MiB, pauseMs: 200, expectBytes: total, timeoutMs: PAGE_BULK_TIMEOUT_MS });
       expect(result.closed).toBeNull();
       expect(result.read).toBe(total);
       // The window, in records (each 64 KiB of payload and its 16-byte tag), is what the page held at most.
@@ -218,7 +220,7 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
     } finally {
       await sender.close();
     }
-  });
+  }, PAGE_BULK_TIMEOUT_MS + 10_000);
 
   it("takes the same with 1 MiB frames and no secure channel, from a reader that pauses 1 s every 16 MiB", async (ctx) => {
     ctx.skip(launchFailed !== null, launchFailed ?? "");
@@ -226,12 +228,12 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
     const window = { bytes: 16 * MiB, ackEvery: MiB };
     const sender = await startSender({ total, frameSize: MiB, window });
     try {
-      const result = await runInPage({ url: sender.address, ackEveryBytes: MiB, pauseEveryBytes: 16 * MiB, pauseMs: 1000, expectBytes: total, timeoutMs: 120_000 });
+      const result = await runInPage({ url: sender.address, ackEveryBytes: MiB, pauseEveryBytes: 16 * MiB, pauseMs: 1000, expectBytes: total, timeoutMs: PAGE_BULK_TIMEOUT_MS });
       expect(result.closed).toBeNull();
       expect(result.read).toBe(total);
       expect(result.peakHeld).toBeLessThanOrEqual(window.bytes);
     } finally {
       await sender.close();
     }
-  });
+  }, PAGE_BULK_TIMEOUT_MS + 10_000);
 });
