@@ -142,7 +142,10 @@ export const TARGET_GZIP_BYTES = Number(process.env.XPPG_SIZE_TARGET_KB ?? 60) *
 // 58,088 bytes once a caller's byte arrays are measured and placed by the language's own getters (a lying `length` sent the page's outgoing buffer past the bytes), and a Proxy or a detached view is refused with its code, measured after the merge: 384 bytes.
 // 58,092 bytes once a detached view of another realm is refused and sendParts' list is spread, not sliced (a species could answer other parts), and a list that is not an array is refused with its code: 4 bytes.
 // 58,116 bytes once the page's WebSocket link hands its WebSocket a plain view of a frame (a WebSocket class written in JavaScript read the frame's own length): 24 bytes.
-export const CEILING_GZIP_BYTES = 58_116;
+// 57,853 bytes once a page's connection caps what it holds while paused (maxHeldBytes, XPPG_ERR_RECEIVE_BUFFER_FULL): 185 bytes.
+// 57,867 bytes once each frame a paused connection holds counts 64 bytes besides its payload (empty frames meet the cap): 14 bytes.
+// 58,320 bytes with the byte-array getters (58,116) and the held-bytes cap (203 of the two lines above) both in, measured after a forced build of their merge.
+export const CEILING_GZIP_BYTES = 58_320;
 
 /** Everything the browser entry exports, kept alive as a page using all of it would. */
 export const ENTRY_CODE = 'import * as xppg from "@xppg/node"; globalThis.xppg = xppg;';

@@ -65,6 +65,22 @@ function resetWith(code: number, reason: string, remoteAddress: string): XppgErr
   });
 }
 
+/**
+ * Node's reading of a close by a page that held more of what this side sent
+ * than its `maxHeldBytes` (code 4000, that error code as the reason); `null`
+ * for any other close. Node only: a Node peer never sends it, so a page
+ * never reads it (and its bundle keeps none of this).
+ */
+export function peerBufferFullError(code: number, reason: string, remoteAddress: string): XppgError | null {
+  if (code !== CLOSE_XPPG_ERROR || reason !== TRANSPORT_ERROR_CODES.RECEIVE_BUFFER_FULL) return null;
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.RECEIVE_BUFFER_FULL,
+    ERROR_TEXTS ? `The peer at ${remoteAddress} closed the connection because it held more of what this side sent than its maxHeldBytes allows while it was paused (close code 4000). ` +
+      "Its socket cannot stop reading (a browser page): keep to a window (send only what its reader has acknowledged), or in smaller bursts." : [remoteAddress],
+    { details: { remoteAddress, closeCode: code, closeReason: reason } },
+  );
+}
+
 /** The error for a text message, which carries no xppg frame. */
 export function textMessageError(remoteAddress: string): XppgError {
   return protocolError(remoteAddress, ERROR_TEXTS ? "it sent a text WebSocket message; xppg frames travel only as binary messages" : []);

@@ -62,3 +62,10 @@ export const DEFAULT_UPGRADE_TIMEOUT_MS = 5_000;
 
 /** Default most sockets a listener holds before their upgrade is done. */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 64;
+
+/**
+ * Default most bytes a page's connection holds for a paused reader (its
+ * WebSocket cannot stop reading). See the README ("In browsers") for the
+ * measurement behind it.
+ */
+export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;

@@ -41,6 +41,11 @@ describe("webSocketTransport's argument errors (the browser build)", () => {
     expectArgumentError(tryCall(() => browserTransport({ sendPollMs: 0 })), RangeError, "webSocketTransport: sendPollMs must be an integer from 1 to 60000, got 0.");
     expectArgumentError(tryCall(() => browserTransport({ maxFrameSize: -1 })), RangeError, "webSocketTransport: maxFrameSize must be an integer from 1 to");
   });
+
+  it("maxHeldBytes 0 or 1.5: the same error, naming the option", () => {
+    expectArgumentError(tryCall(() => browserTransport({ maxHeldBytes: 0 })), RangeError, "webSocketTransport: maxHeldBytes must be an integer of at least 1, got ");
+    expectArgumentError(tryCall(() => browserTransport({ maxHeldBytes: 1.5 })), RangeError, "webSocketTransport: maxHeldBytes must be an integer of at least 1, got ");
+  });
 });
 
 function tryCall(fn: () => unknown): unknown {

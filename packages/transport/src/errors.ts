@@ -25,6 +25,14 @@ export const TRANSPORT_ERROR_CODES = {
   FRAME_TOO_LARGE: FRAMING_ERROR_CODES.FRAME_TOO_LARGE,
   /** The peer broke the transport's wire rules (a truncated frame, a text WebSocket message). */
   PROTOCOL: "XPPG_ERR_TRANSPORT_PROTOCOL",
+  /**
+   * The peer sent more than `maxHeldBytes` while this side was not reading
+   * (paused), over a socket that cannot stop reading (a browser's
+   * WebSocket): the frames held are dropped and so is the connection.
+   * `closed` reports it on both sides (a WebSocket peer reads it from the
+   * close reason).
+   */
+  RECEIVE_BUFFER_FULL: "XPPG_ERR_RECEIVE_BUFFER_FULL",
 } as const;
 
 /**
@@ -140,6 +148,23 @@ export function protocolError(remoteAddress: string, what: ErrorText, cause?: un
     TRANSPORT_ERROR_CODES.PROTOCOL,
     ERROR_TEXTS ? `The peer at ${remoteAddress} broke the transport protocol: ${what}. Its connection is dropped; the peer is buggy or hostile.` : [remoteAddress, what],
     { cause, details: { remoteAddress } },
+  );
+}
+
+/**
+ * The error `closed` reports when the peer sent more than `maxHeldBytes`
+ * while this side held its frames (paused) and the socket could not stop
+ * reading. `heldBytes` is what was held when the cap was passed, counted as
+ * for the cap (each frame's payload and `HELD_FRAME_OVERHEAD`).
+ */
+export function receiveBufferFullError(remoteAddress: string, maxHeldBytes: number, heldBytes: number): TransportError {
+  return new TransportError(
+    TRANSPORT_ERROR_CODES.RECEIVE_BUFFER_FULL,
+    ERROR_TEXTS
+      ? `The peer at ${remoteAddress} sent more than maxHeldBytes (${maxHeldBytes} bytes) while this side was paused, and this socket cannot stop reading (a browser's WebSocket): ${heldBytes} bytes were held. The frames held are dropped and so is the connection. ` +
+        "A peer that keeps to the flow control never meets it: if this one is honest, pause for less time or raise maxHeldBytes."
+      : [remoteAddress, maxHeldBytes, heldBytes],
+    { details: { remoteAddress, maxHeldBytes, heldBytes } },
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameInbox } from "../src/adapter/index.js";
+import { FrameInbox, HELD_FRAME_OVERHEAD } from "../src/adapter/index.js";
 import { FRAME_RELEASED } from "../src/index.js";
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
@@ -97,5 +97,65 @@ describe("FrameInbox", () => {
     answer = FRAME_RELEASED;
     inbox.pause();
     expect(inbox.push(new Uint8Array(1))).toBe(false);
+  });
+
+  it("past maxHeldBytes drops what it holds, calls onOverflow once with the bytes held, takes nothing more, and still closes the sink", async () => {
+    const overflows: number[] = [];
+    // Three 3-byte frames fit (each counts HELD_FRAME_OVERHEAD more), a fourth does not.
+    const each = 3 + HELD_FRAME_OVERHEAD;
+    const inbox = new FrameInbox({ highWaterMark: 4, maxHeldBytes: 3 * each, onOverflow: (held) => overflows.push(held) });
+    const got: Uint8Array[] = [];
+    const closes: unknown[] = [];
+    inbox.read({ frame: (f) => got.push(f), close: (info) => closes.push(info) });
+    inbox.pause();
+    // A source that cannot stop reading: it pushes on past the high-water mark.
+    for (let i = 0; i < 3; i++) expect(inbox.push(new Uint8Array(3))).toBe(false);
+    expect([inbox.queuedBytes, overflows]).toEqual([9, []]);
+    inbox.push(new Uint8Array(3));
+    expect(overflows).toEqual([4 * each]);
+    expect([inbox.queuedBytes, inbox.queuedFrames]).toEqual([0, 0]);
+    inbox.push(new Uint8Array(3));
+    expect([inbox.queuedBytes, overflows]).toEqual([0, [4 * each]]);
+    inbox.resume();
+    inbox.end({ initiator: "remote" });
+    await tick();
+    expect(got).toEqual([]);
+    expect(closes).toEqual([{ initiator: "remote" }]);
+  });
+
+  it("counts every frame it holds, empty ones too, toward the high-water mark and maxHeldBytes", async () => {
+    const flow: boolean[] = [];
+    const overflows: number[] = [];
+    const inbox = new FrameInbox({
+      highWaterMark: 4 * HELD_FRAME_OVERHEAD,
+      maxHeldBytes: 8 * HELD_FRAME_OVERHEAD,
+      onFlowChange: (stop) => flow.push(stop),
+      onOverflow: (held) => overflows.push(held),
+    });
+    let got = 0;
+    inbox.read({ frame: () => void got++ });
+    inbox.pause();
+    for (let i = 0; i < 3; i++) inbox.push(new Uint8Array(0));
+    expect(flow).toEqual([]);
+    inbox.push(new Uint8Array(0));
+    expect(flow).toEqual([true]);
+    inbox.resume();
+    await tick();
+    expect([got, flow]).toEqual([4, [true, false]]);
+    inbox.pause();
+    for (let i = 0; i < 8; i++) inbox.push(new Uint8Array(0));
+    expect([inbox.queuedFrames, overflows]).toEqual([8, []]);
+    inbox.push(new Uint8Array(0));
+    expect([inbox.queuedFrames, overflows]).toEqual([0, [9 * HELD_FRAME_OVERHEAD]]);
+  });
+
+  it("delivers at once to a ready sink whatever maxHeldBytes is: only what it holds counts", async () => {
+    const overflows: number[] = [];
+    const inbox = new FrameInbox({ highWaterMark: 4, maxHeldBytes: 2, onOverflow: (held) => overflows.push(held) });
+    let got = 0;
+    inbox.read({ frame: (f) => (got += f.byteLength) });
+    await tick();
+    for (let i = 0; i < 10; i++) inbox.push(new Uint8Array(100));
+    expect([got, overflows]).toEqual([1000, []]);
   });
 });

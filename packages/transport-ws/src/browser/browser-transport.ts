@@ -2,7 +2,7 @@ import { TRANSPORT_ERROR_CODES, TransportError, type Connection, type DialOption
 import { checkInteger } from "@xppg/transport/adapter";
 import { parseWsAddress } from "../address.js";
 import { dialWebSocket } from "../dial.js";
-import { WS_TRANSPORT_NAME } from "../constants.js";
+import { DEFAULT_MAX_HELD_BYTES, WS_TRANSPORT_NAME } from "../constants.js";
 import { resolveWsOptions, type WebSocketTransport, type WebSocketTransportOptions } from "../options.js";
 import { browserWsConnection, type BrowserWebSocket, type BrowserWebSocketConstructor } from "./browser-connection.js";
 import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
@@ -22,6 +22,17 @@ export interface BrowserWebSocketTransportOptions extends WebSocketTransportOpti
    * @default 10
    */
   sendPollMs?: number;
+  /**
+   * Most bytes of received frames a connection holds while its reader is
+   * paused. A page's WebSocket cannot stop reading, so a paused connection
+   * (a handler that awaits, a node's read holds, a record layer
+   * still opening records) keeps taking what the peer sends; past this the
+   * frames held are dropped and the connection fails with
+   * `XPPG_ERR_RECEIVE_BUFFER_FULL` (close code 4000, the code as the
+   * reason, so the peer learns why). Other connections carry on.
+   * @default 67108864 (64 MiB)
+   */
+  maxHeldBytes?: number;
 }
 
 /** What the browser knows of its own end of a connection: nothing. */
@@ -36,6 +47,8 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
   const { maxFrameSize, highWaterMark, dialTimeoutMs, closeTimeoutMs } = resolveWsOptions("webSocketTransport", options);
   const pollMs = options.sendPollMs ?? 10;
   checkInteger("webSocketTransport", "sendPollMs", pollMs, 1, 60_000);
+  const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+  checkInteger("webSocketTransport", "maxHeldBytes", maxHeldBytes, 1, Number.MAX_SAFE_INTEGER);
 
   return {
     name: WS_TRANSPORT_NAME,
@@ -70,6 +83,7 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
               remoteHost: target.host,
               maxFrameSize,
               highWaterMark,
+              maxHeldBytes,
               closeTimeoutMs,
               pollMs,
             }),

@@ -2,7 +2,7 @@ import { byteArrayLength, type XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
 import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import WebSocket from "ws";
-import { closeFrameFor, errorForCloseCode, messageTooLargeError, textMessageError } from "../close-codes.js";
+import { closeFrameFor, errorForCloseCode, messageTooLargeError, peerBufferFullError, textMessageError } from "../close-codes.js";
 import { CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, WS_TRANSPORT_NAME } from "../constants.js";
 
 /** What a `ws` connection needs besides its socket. */
@@ -45,7 +45,10 @@ class WsLink implements ConnectionLink {
     ws.binaryType = "nodebuffer";
     ws.on("message", (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on("error", (err: Error & { code?: string }) => this.#onError(err));
-    ws.on("close", (code: number, reason: Buffer) => controller.closed(errorForCloseCode(code, reason.toString("utf8"), this.#remoteAddress)));
+    ws.on("close", (code: number, reason: Buffer) => {
+      const text = reason.toString("utf8");
+      controller.closed(peerBufferFullError(code, text, this.#remoteAddress) ?? errorForCloseCode(code, text, this.#remoteAddress));
+    });
   }
 
   send(frame: Uint8Array, length: number): Promise<void> {

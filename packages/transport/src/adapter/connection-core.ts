@@ -1,7 +1,7 @@
 import { checkByteArray, isXppgError, type XppgError } from "@xppg/errors";
 import { FRAME_RELEASED, frameTooLargeError } from "@xppg/framing";
 import type { CloseInfo, Connection, FrameSink } from "../connection.js";
-import { connectionClosedError, writeFailedError } from "../errors.js";
+import { connectionClosedError, receiveBufferFullError, writeFailedError } from "../errors.js";
 import { FrameInbox } from "./frame-inbox.js";
 import { joinKnownParts, partsLength } from "./parts.js";
 import { SendWaiters } from "./send-waiters.js";
@@ -19,6 +19,15 @@ export interface ConnectionCoreOptions {
   maxFrameSize: number;
   /** Bytes of received frames held for a paused sink before the link is asked to stop reading. */
   highWaterMark: number;
+  /**
+   * Most bytes of received frames held for a paused sink: past it the frames
+   * held are dropped and the connection fails with
+   * `XPPG_ERR_RECEIVE_BUFFER_FULL`, blamed on the peer. For a link that
+   * cannot stop reading (no {@link ConnectionLink.pauseReading}: a browser's
+   * WebSocket), where nothing else bounds them. Leave it out for a link that
+   * stops reading: it holds at most the high-water mark and one read.
+   */
+  maxHeldBytes?: number | undefined;
   /**
    * Time from `close()` (or from a peer fault) until {@link ConnectionLink.destroy}
    * is called if the link has not reported it closed by then. Leave it out
@@ -184,15 +193,20 @@ export class ConnectionCore implements Connection {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    const maxHeldBytes = options.maxHeldBytes;
     this.#inbox = new FrameInbox({
       highWaterMark: options.highWaterMark,
+      ...(maxHeldBytes === undefined
+        ? {}
+        : { maxHeldBytes, onOverflow: (held: number) => controller.fail(receiveBufferFullError(this.remoteAddress, maxHeldBytes, held)) }),
       onFlowChange: (stop) => {
         if (this.#finished) return;
         if (stop) this.#link.pauseReading?.();
         else this.#link.resumeReading?.();
       },
     });
-    this.#link = open(this.#controller());
+    const controller = this.#controller();
+    this.#link = open(controller);
   }
 
   get isClosed(): boolean {

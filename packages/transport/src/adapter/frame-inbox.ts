@@ -5,7 +5,8 @@ import type { CloseInfo, FrameSink } from "../connection.js";
 export interface FrameInboxOptions {
   /**
    * Bytes that may wait for a paused (or not yet set) sink before the inbox
-   * asks its source to stop reading.
+   * asks its source to stop reading. Each frame held counts its payload and
+   * {@link HELD_FRAME_OVERHEAD} bytes more, so empty frames fill it too.
    */
   highWaterMark: number;
   /**
@@ -14,7 +15,27 @@ export interface FrameInboxOptions {
    * again. Never called twice in a row with the same value.
    */
   onFlowChange?: (stopReading: boolean) => void;
+  /**
+   * Most bytes the inbox holds (each frame's payload and
+   * {@link HELD_FRAME_OVERHEAD} bytes more): past it, `onOverflow` is called once and
+   * the frames held are dropped (the caller fails the connection). For a
+   * source that cannot stop reading on `onFlowChange` (a browser's
+   * WebSocket), where nothing else bounds what a paused inbox holds.
+   * @default Infinity
+   */
+  maxHeldBytes?: number;
+  /** Called once, with the bytes held (counted as for `maxHeldBytes`), when they pass `maxHeldBytes`. */
+  onOverflow?: (heldBytes: number) => void;
 }
+
+/**
+ * What each frame held for a paused sink counts toward the high-water mark
+ * and `maxHeldBytes` besides its payload: about what holding it costs (its
+ * view object and its slot in the queue). Without it a peer could make a
+ * paused inbox hold any number of empty frames and never reach either.
+ * Frames delivered at once are not counted at all.
+ */
+export const HELD_FRAME_OVERHEAD = 64;
 
 /**
  * The receive half every transport shares: it holds frames until a sink is
@@ -26,8 +47,9 @@ export interface FrameInboxOptions {
  * side closed meanwhile: then they are dropped). That burst is what the
  * paused inbox holds, bounded by the transport's own back-pressure: its
  * high-water mark and one read where the source stops reading on
- * `onFlowChange`; a source that cannot stop (no back-pressure) grows it
- * without limit. A consumer that must bound its work bounds it itself (the
+ * `onFlowChange`. A source that cannot stop (no back-pressure: a browser's
+ * WebSocket) is bounded only by `maxHeldBytes`, whose overflow drops the
+ * frames held and calls `onOverflow` (the connection fails). A consumer that must bound its work bounds it itself (the
  * node reads a closing peer's frames within a budget).
  *
  * For transport authors. A transport pushes each received frame with
@@ -37,6 +59,9 @@ export interface FrameInboxOptions {
 export class FrameInbox {
   readonly highWaterMark: number;
   readonly #onFlowChange: ((stopReading: boolean) => void) | undefined;
+  readonly #maxHeldBytes: number;
+  readonly #onOverflow: ((heldBytes: number) => void) | undefined;
+  #overflowed = false;
   #sink: FrameSink | null = null;
   #queue: Uint8Array[] = [];
   #head = 0;
@@ -51,6 +76,8 @@ export class FrameInbox {
   constructor(options: FrameInboxOptions) {
     this.highWaterMark = options.highWaterMark;
     this.#onFlowChange = options.onFlowChange;
+    this.#maxHeldBytes = options.maxHeldBytes ?? Infinity;
+    this.#onOverflow = options.onOverflow;
   }
 
   /** Bytes held for the sink. */
@@ -97,7 +124,7 @@ export class FrameInbox {
    * (returned `FRAME_RELEASED`: it keeps nothing of it); a frame held for later is never released.
    */
   push(frame: Uint8Array): boolean {
-    if (this.#end !== null) return false;
+    if (this.#end !== null || this.#overflowed) return false;
     if (this.#sink !== null && !this.#paused && !this.#delivering && this.#head === this.#queue.length) {
       this.#delivering = true;
       try {
@@ -108,7 +135,15 @@ export class FrameInbox {
     }
     this.#queue.push(frame);
     this.#queuedBytes += frame.byteLength;
-    if (!this.#stopped && this.#queuedBytes >= this.highWaterMark) {
+    const held = this.#heldCharge();
+    if (held > this.#maxHeldBytes) {
+      // Past the hard cap: what is held goes at once (it is what the peer overran), and nothing more is taken.
+      this.#overflowed = true;
+      this.#drop();
+      this.#onOverflow?.(held);
+      return false;
+    }
+    if (!this.#stopped && held >= this.highWaterMark) {
       this.#stopped = true;
       this.#onFlowChange?.(true);
     }
@@ -138,6 +173,11 @@ export class FrameInbox {
     if (this.#end === null) return;
     this.#drop();
     this.#scheduleDrain();
+  }
+
+  /** What the frames held count toward the high-water mark and the cap: their payloads, and {@link HELD_FRAME_OVERHEAD} each. */
+  #heldCharge(): number {
+    return this.#queuedBytes + (this.#queue.length - this.#head) * HELD_FRAME_OVERHEAD;
   }
 
   /** Forgets the frames held. */
@@ -181,7 +221,7 @@ export class FrameInbox {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
-      if (this.#stopped && this.#queuedBytes < this.highWaterMark) {
+      if (this.#stopped && this.#heldCharge() < this.highWaterMark) {
         this.#stopped = false;
         if (this.#end === null) this.#onFlowChange?.(false);
       }

@@ -17,9 +17,10 @@ export {
   listenFailedError,
   loanMisusedError,
   protocolError,
+  receiveBufferFullError,
   writeFailedError,
 } from "../errors.js";
-export { FrameInbox } from "./frame-inbox.js";
+export { FrameInbox, HELD_FRAME_OVERHEAD } from "./frame-inbox.js";
 export type { FrameInboxOptions } from "./frame-inbox.js";
 export { hostFromIp } from "./host.js";
 export { checkInteger } from "./options.js";
