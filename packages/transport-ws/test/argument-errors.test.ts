@@ -46,6 +46,12 @@ describe("webSocketTransport's argument errors (the browser build)", () => {
     expectArgumentError(tryCall(() => browserTransport({ maxHeldBytes: 0 })), RangeError, "webSocketTransport: maxHeldBytes must be an integer of at least 1, got ");
     expectArgumentError(tryCall(() => browserTransport({ maxHeldBytes: 1.5 })), RangeError, "webSocketTransport: maxHeldBytes must be an integer of at least 1, got ");
   });
+
+  it("maxHeldBytes below maxFrameSize + 64: refused, naming both (one full frame held would fail the connection); a larger maxFrameSize raises the default", () => {
+    expectArgumentError(tryCall(() => browserTransport({ maxFrameSize: 1000, maxHeldBytes: 1063 })), RangeError, "webSocketTransport: maxHeldBytes must be at least maxFrameSize + 64 (1064), so that one frame of the largest size can be held while paused; lower maxFrameSize too, got 1063.");
+    expect(tryCall(() => browserTransport({ maxFrameSize: 1000, maxHeldBytes: 1064 }))).not.toBeInstanceOf(Error);
+    expect(tryCall(() => browserTransport({ maxFrameSize: 100 * 1024 * 1024 }))).not.toBeInstanceOf(Error);
+  });
 });
 
 function tryCall(fn: () => unknown): unknown {

@@ -1,11 +1,11 @@
 import { TRANSPORT_ERROR_CODES, TransportError, type Connection, type DialOptions, type Listener } from "@xppg/transport";
-import { checkInteger } from "@xppg/transport/adapter";
+import { checkInteger, HELD_FRAME_OVERHEAD } from "@xppg/transport/adapter";
 import { parseWsAddress } from "../address.js";
 import { dialWebSocket } from "../dial.js";
 import { DEFAULT_MAX_HELD_BYTES, WS_TRANSPORT_NAME } from "../constants.js";
 import { resolveWsOptions, type WebSocketTransport, type WebSocketTransportOptions } from "../options.js";
 import { browserWsConnection, type BrowserWebSocket, type BrowserWebSocketConstructor } from "./browser-connection.js";
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { badArgumentError, ERROR_TEXTS, valuesMessage } from "@xppg/errors";
 
 // Browser-safe: no node: imports and no `ws` here.
 
@@ -30,7 +30,9 @@ export interface BrowserWebSocketTransportOptions extends WebSocketTransportOpti
    * frames held are dropped and the connection fails with
    * `XPPG_ERR_RECEIVE_BUFFER_FULL` (close code 4000, the code as the
    * reason, so the peer learns why). Other connections carry on.
-   * @default 67108864 (64 MiB)
+   * At least `maxFrameSize` + 64 (one frame of the largest size, as it is
+   * counted while held).
+   * @default 67108864 (64 MiB), or `maxFrameSize` + 64 when that is more
    */
   maxHeldBytes?: number;
 }
@@ -47,8 +49,13 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
   const { maxFrameSize, highWaterMark, dialTimeoutMs, closeTimeoutMs } = resolveWsOptions("webSocketTransport", options);
   const pollMs = options.sendPollMs ?? 10;
   checkInteger("webSocketTransport", "sendPollMs", pollMs, 1, 60_000);
-  const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+  // One frame of the largest size must fit, as it is counted while held; a larger maxFrameSize raises the default.
+  const leastHeld = maxFrameSize + HELD_FRAME_OVERHEAD;
+  const maxHeldBytes = options.maxHeldBytes ?? Math.max(DEFAULT_MAX_HELD_BYTES, leastHeld);
   checkInteger("webSocketTransport", "maxHeldBytes", maxHeldBytes, 1, Number.MAX_SAFE_INTEGER);
+  if (maxHeldBytes < leastHeld) {
+    throw badArgumentError(RangeError, "webSocketTransport", "maxHeldBytes", ERROR_TEXTS && [`at least maxFrameSize + ${HELD_FRAME_OVERHEAD} (${leastHeld}), so that one frame of the largest size can be held while paused; lower maxFrameSize too`, maxHeldBytes, true]);
+  }
 
   return {
     name: WS_TRANSPORT_NAME,
