@@ -1,5 +1,6 @@
 import { XPPG_ERROR_CODES } from "@xppg/errors";
 import { afterEach, describe, expect, it } from "vitest";
+import { lyingBytes } from "@xppg/transport/compliance";
 import { Playground } from "../src/index.js";
 
 // Payloads that pass `instanceof Uint8Array` but answer a size (or a place) other than their bytes': the
@@ -28,21 +29,6 @@ async function pair(plain: boolean): Promise<{ sender: Playground; receiver: Pla
 
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 
-/** A subclass whose `length` and `byteLength` claim `claimed` bytes. */
-class Lying extends Uint8Array {
-  claimed = 0;
-  override get length(): number {
-    return this.claimed;
-  }
-  override get byteLength(): number {
-    return this.claimed;
-  }
-}
-function lying(real: number, claimed: number, fill: number): Uint8Array {
-  const a = new Lying(real).fill(fill);
-  a.claimed = claimed;
-  return a;
-}
 
 /** Sends an earlier message, `payload`, and a marker in one tick (one bundle); answers what `send(payload)` gave and what arrived. */
 async function sendBetween(plain: boolean, payload: unknown): Promise<{ sent: PromiseSettledResult<void>; got: unknown[] }> {
@@ -63,13 +49,13 @@ async function sendBetween(plain: boolean, payload: unknown): Promise<{ sent: Pr
 
 describe.each([true, false])("a payload whose size lies (plain: %s)", (plain) => {
   it("a subclass claiming more bytes than it holds: its real bytes arrive, none of the earlier message's", async () => {
-    const { sent, got } = await sendBetween(plain, lying(2, 3000, 0x11));
+    const { sent, got } = await sendBetween(plain, lyingBytes(2, 3000, 0x11));
     expect(sent.status).toBe("fulfilled");
     expect(got).toEqual([bytes(4000, 0xee), bytes(2, 0x11), bytes(3, 0x77)]);
   }, 30_000);
 
   it("a subclass claiming fewer bytes than it holds: all its bytes arrive", async () => {
-    const { sent, got } = await sendBetween(plain, lying(300, 2, 0x22));
+    const { sent, got } = await sendBetween(plain, lyingBytes(300, 2, 0x22));
     expect(sent.status).toBe("fulfilled");
     expect(got).toEqual([bytes(4000, 0xee), bytes(300, 0x22), bytes(3, 0x77)]);
   }, 30_000);

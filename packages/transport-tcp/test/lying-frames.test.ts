@@ -1,6 +1,6 @@
 import { XPPG_ERROR_CODES } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import { deferred, within } from "@xppg/transport/compliance";
+import { deferred, lyingBytes, within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { tcpTransport } from "../src/index.js";
 
@@ -29,21 +29,6 @@ async function pair(): Promise<{ client: Connection; server: Connection; receive
 /** `n` bytes of `fill`. */
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 
-/** A subclass whose `length` and `byteLength` claim `claimed` bytes. */
-class Lying extends Uint8Array {
-  claimed = 0;
-  override get length(): number {
-    return this.claimed;
-  }
-  override get byteLength(): number {
-    return this.claimed;
-  }
-}
-function lying(real: number, claimed: number, fill: number): Uint8Array {
-  const a = new Lying(real).fill(fill);
-  a.claimed = claimed;
-  return a;
-}
 
 /** Sends `earlier` (the bytes a lie would leak), then `frame`, then a marker; answers what the server read. */
 async function sendBetween(frame: Uint8Array): Promise<{ received: Uint8Array[]; sent: Promise<void> }> {
@@ -62,13 +47,13 @@ async function sendBetween(frame: Uint8Array): Promise<{ received: Uint8Array[];
 
 describe("send with a frame whose size lies", () => {
   it("a subclass claiming more bytes than it holds: its real bytes arrive, none of the batch's earlier frame", async () => {
-    const { received, sent } = await sendBetween(lying(2, 3000, 0x11));
+    const { received, sent } = await sendBetween(lyingBytes(2, 3000, 0x11));
     await expect(sent).resolves.toBeUndefined();
     expect(received).toEqual([bytes(4000, 0xee), bytes(2, 0x11), bytes(3, 0x77)]);
   });
 
   it("a subclass claiming fewer bytes than it holds: all its bytes arrive, and the frames after it stay in step", async () => {
-    const { received, sent } = await sendBetween(lying(300, 2, 0x22));
+    const { received, sent } = await sendBetween(lyingBytes(300, 2, 0x22));
     await expect(sent).resolves.toBeUndefined();
     expect(received).toEqual([bytes(4000, 0xee), bytes(300, 0x22), bytes(3, 0x77)]);
   });
@@ -116,7 +101,7 @@ describe("sendParts with parts whose size or place lies", () => {
   it("small parts claiming more bytes than they hold: their real bytes arrive, joined", async () => {
     const { client, received } = await pair();
     await client.send(bytes(4000, 0xee));
-    await client.sendParts([lying(2, 3000, 0x11), bytes(1, 0x12), lying(3, 1, 0x13)]);
+    await client.sendParts([lyingBytes(2, 3000, 0x11), bytes(1, 0x12), lyingBytes(3, 1, 0x13)]);
     await client.send(bytes(3, 0x77));
     await vi.waitFor(() => expect(received).toHaveLength(3), { timeout: 5000 });
     expect(received[1]).toEqual(Uint8Array.of(0x11, 0x11, 0x12, 0x13, 0x13, 0x13));

@@ -1,6 +1,6 @@
 import { XPPG_ERROR_CODES } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import { deferred, within } from "@xppg/transport/compliance";
+import { deferred, lyingBytes, within } from "@xppg/transport/compliance";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { webSocketTransport } from "../src/index.js";
 
@@ -28,20 +28,6 @@ async function pair(): Promise<{ client: Connection; received: Uint8Array[] }> {
 
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 
-class Lying extends Uint8Array {
-  claimed = 0;
-  override get length(): number {
-    return this.claimed;
-  }
-  override get byteLength(): number {
-    return this.claimed;
-  }
-}
-function lying(real: number, claimed: number, fill: number): Uint8Array {
-  const a = new Lying(real).fill(fill);
-  a.claimed = claimed;
-  return a;
-}
 
 describe("a WebSocket connection sent frames whose size lies", () => {
   it.each([
@@ -51,8 +37,8 @@ describe("a WebSocket connection sent frames whose size lies", () => {
     const { client, received } = await pair();
     // Node's pool holds other bytes next to where a copy by the claimed size would land.
     Buffer.from(bytes(1000, 0xee));
-    await client.send(lying(real, claimed, 0x11));
-    await client.sendParts([lying(real, claimed, 0x12), bytes(1, 0x13)]);
+    await client.send(lyingBytes(real, claimed, 0x11));
+    await client.sendParts([lyingBytes(real, claimed, 0x12), bytes(1, 0x13)]);
     await vi.waitFor(() => expect(received).toHaveLength(2));
     const joined = bytes(real + 1, 0x12);
     joined[real] = 0x13;

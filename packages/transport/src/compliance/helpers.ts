@@ -136,3 +136,27 @@ export async function isPending(promise: Promise<unknown>, loopTurns = 3): Promi
   await turns(loopTurns);
   return !settled;
 }
+
+/**
+ * A Uint8Array whose own `length`, `byteLength` and `slice` answer `claimed` bytes (a slice of the memory after its
+ * own): what a send path must never trust, since its real bytes are the array's, not what it claims.
+ */
+export class LyingBytes extends Uint8Array {
+  claimed = 0;
+  override get length(): number {
+    return this.claimed;
+  }
+  override get byteLength(): number {
+    return this.claimed;
+  }
+  override slice(): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(this.buffer, 0, this.claimed).slice();
+  }
+}
+
+/** `real` bytes of `fill` in a {@link LyingBytes} that claims `claimed`. */
+export function lyingBytes(real: number, claimed: number, fill: number): LyingBytes {
+  const a = new LyingBytes(real).fill(fill);
+  a.claimed = claimed;
+  return a;
+}

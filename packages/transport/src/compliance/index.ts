@@ -5,9 +5,9 @@ import { DEFAULT_MAX_FRAME_SIZE } from "../constants.js";
 import { TRANSPORT_CONTRACT_ERROR_CODES, TRANSPORT_ERROR_CODES, TransportError } from "../errors.js";
 import type { Listener, Transport } from "../transport.js";
 import type { ComplianceSetup } from "./setup.js";
-import { Collector, deferred, isPending, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
+import { Collector, deferred, isPending, LyingBytes, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
 
-export { Collector, deferred, isPending, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
+export { Collector, deferred, isPending, LyingBytes, lyingBytes, numberOf, numbered, patterned, sameBytes, turns, within } from "./helpers.js";
 export type { Deferred } from "./helpers.js";
 export type { ComplianceSetup } from "./setup.js";
 
@@ -692,16 +692,3 @@ export function transportComplianceTests(name: string, setup: () => ComplianceSe
   });
 }
 
-/** A Uint8Array whose own `length`, `byteLength` and `slice` answer `claimed` bytes (a slice of the memory after its own). */
-class LyingBytes extends Uint8Array {
-  claimed = 0;
-  override get length(): number {
-    return this.claimed;
-  }
-  override get byteLength(): number {
-    return this.claimed;
-  }
-  override slice(): Uint8Array<ArrayBuffer> {
-    return new Uint8Array(this.buffer, 0, this.claimed).slice();
-  }
-}
