@@ -10,24 +10,18 @@
 //
 // Without /usr/bin/chromium (`apt-get install chromium`), or when it will
 // not start, the browser tests skip and say why.
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection } from "../src/index.js";
 import type { PageInboxRequest, PageInboxResult, PageInboxRun } from "./fixtures/page-inbox.js";
+import { chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-const chromiumMissing = existsSync(CHROMIUM) ? null : `${CHROMIUM} does not exist (apt-get install chromium)`;
 if (chromiumMissing !== null) console.warn(`page inbox tests skipped: ${chromiumMissing}`);
 
 const MiB = 1024 * 1024;
@@ -96,11 +90,8 @@ async function startSender(options: { total: number; frameSize: number; frames?:
 }
 
 describe.skipIf(chromiumMissing !== null)("a page's paused connection against a Node peer", () => {
-  let server: Server | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
+  let hosted: HostedPage | undefined;
   let launchFailed: string | null = null;
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     const result = await build({
@@ -115,35 +106,17 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
       absWorkingDir: repoRoot,
     });
     const code = result.outputFiles[0]!.text;
-    const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/page-inbox.js"></script>';
-    server = createServer((req, res) => {
-      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
-      else if (req.url === "/page-inbox.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(code);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-    const { port } = server.address() as AddressInfo;
-    try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
-    } catch (err) {
-      launchFailed = `${CHROMIUM} did not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
-      console.warn(`page inbox tests skipped: ${launchFailed}`);
-      return;
-    }
-    page = await browser.newPage();
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForFunction(() => typeof (globalThis as { xppgInbox?: unknown }).xppgInbox === "function", undefined, { timeout: 10_000 });
+    hosted = await hostPage(code, "page-inbox.js", "xppgInbox", "page inbox tests");
+    launchFailed = hosted.launchFailed;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+    await hosted?.close();
   });
 
   async function runInPage(request: PageInboxRequest): Promise<PageInboxResult> {
-    const result = await page!.evaluate((req) => (globalThis as unknown as { xppgInbox: PageInboxRun }).xppgInbox(req), request);
-    expect(pageErrors).toEqual([]);
+    const result = await hosted!.page!.evaluate((req) => (globalThis as unknown as { xppgInbox: PageInboxRun }).xppgInbox(req), request);
+    expect(hosted!.pageErrors).toEqual([]);
     expect(result.error).toBeUndefined();
     return result;
   }
@@ -173,7 +146,8 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
 
   it("fails a flood of empty frames into a paused page at maxHeldBytes too: each frame held counts 64 bytes", async (ctx) => {
     ctx.skip(launchFailed !== null, launchFailed ?? "");
-    const cap = MiB;
+    // The least cap the transport takes is its largest frame (1 MiB by default) and 64 bytes.
+    const cap = 2 * MiB;
     // Four times the frames that fill the cap at 64 bytes each: a page that counted payloads only would hold them all.
     const sender = await startSender({ total: 0, frameSize: 0, frames: 4 * (cap / 64) });
     try {

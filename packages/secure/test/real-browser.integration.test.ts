@@ -9,34 +9,19 @@
 // Without /usr/bin/chromium (`apt-get install chromium`), or when it will
 // not start, the browser tests skip and say why; the bundle test still runs.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Connection } from "@xppg/transport";
 import { patterned } from "@xppg/transport/compliance";
 import { webSocketTransport } from "@xppg/transport-ws";
 import { build, type Metafile } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateIdentity, isPeerId, secureConnection, type Identity, type NoiseCipher, type SecureConnection } from "../src/index.js";
 import type { BrowserPeerRequest, BrowserPeerResult, BrowserPeerRun } from "./fixtures/browser-peer.js";
+import { chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-const chromiumMissing = existsSync(CHROMIUM) ? null : `${CHROMIUM} does not exist (apt-get install chromium)`;
 if (chromiumMissing !== null) console.warn(`real-browser tests skipped: ${chromiumMissing}`);
 
 // ---------------------------------------------------------------- the bundle
@@ -150,45 +135,23 @@ describe("the browser bundle of the fixture", () => {
 });
 
 describe.skipIf(chromiumMissing !== null)("in a real Chromium page against a Node peer", () => {
-  let server: Server | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
+  let hosted: HostedPage | undefined;
   let launchFailed: string | null = null;
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     const { code } = await bundle();
-    const html = '<!doctype html><meta charset="utf-8"><title>xppg</title><script type="module" src="/browser-peer.js"></script>';
-    server = createServer((req, res) => {
-      if (req.url === "/") res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
-      else if (req.url === "/browser-peer.js") res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(code);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-    const { port } = server.address() as AddressInfo;
-
-    try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
-    } catch (err) {
-      launchFailed = `${CHROMIUM} did not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
-      console.warn(`real-browser tests skipped: ${launchFailed}`);
-      return;
-    }
-    page = await browser.newPage();
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForFunction(() => typeof (globalThis as { xppgRun?: unknown }).xppgRun === "function", undefined, { timeout: 10_000 });
+    hosted = await hostPage(code, "browser-peer.js", "xppgRun", "real-browser tests");
+    launchFailed = hosted.launchFailed;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+    await hosted?.close();
   });
 
   /** Runs the fixture's `xppgRun` in the page. */
   async function runInPage(request: BrowserPeerRequest): Promise<BrowserPeerResult> {
-    const result = await page!.evaluate((req) => (globalThis as unknown as { xppgRun: BrowserPeerRun }).xppgRun(req), request);
-    expect(pageErrors).toEqual([]);
+    const result = await hosted!.page!.evaluate((req) => (globalThis as unknown as { xppgRun: BrowserPeerRun }).xppgRun(req), request);
+    expect(hosted!.pageErrors).toEqual([]);
     return result;
   }
 

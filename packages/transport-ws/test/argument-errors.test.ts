@@ -48,7 +48,7 @@ describe("webSocketTransport's argument errors (the browser build)", () => {
   });
 
   it("maxHeldBytes below maxFrameSize + 64: refused, naming both (one full frame held would fail the connection); a larger maxFrameSize raises the default", () => {
-    expectArgumentError(tryCall(() => browserTransport({ maxFrameSize: 1000, maxHeldBytes: 1063 })), RangeError, "webSocketTransport: maxHeldBytes must be at least maxFrameSize + 64 (1064), so that one frame of the largest size can be held while paused; lower maxFrameSize too, got 1063.");
+    expectArgumentError(tryCall(() => browserTransport({ maxFrameSize: 1000, maxHeldBytes: 1063 })), RangeError, "webSocketTransport: maxHeldBytes must be at least maxFrameSize + 64 (1064, one frame of the largest size held), got 1063. Pass at least maxFrameSize + 64 (1064, one frame of the largest size held), or leave maxHeldBytes out for its default.");
     expect(tryCall(() => browserTransport({ maxFrameSize: 1000, maxHeldBytes: 1064 }))).not.toBeInstanceOf(Error);
     expect(tryCall(() => browserTransport({ maxFrameSize: 100 * 1024 * 1024 }))).not.toBeInstanceOf(Error);
   });

@@ -54,7 +54,7 @@ export function webSocketTransport(options: BrowserWebSocketTransportOptions = {
   const maxHeldBytes = options.maxHeldBytes ?? Math.max(DEFAULT_MAX_HELD_BYTES, leastHeld);
   checkInteger("webSocketTransport", "maxHeldBytes", maxHeldBytes, 1, Number.MAX_SAFE_INTEGER);
   if (maxHeldBytes < leastHeld) {
-    throw badArgumentError(RangeError, "webSocketTransport", "maxHeldBytes", ERROR_TEXTS && [`at least maxFrameSize + ${HELD_FRAME_OVERHEAD} (${leastHeld}), so that one frame of the largest size can be held while paused; lower maxFrameSize too`, maxHeldBytes, true]);
+    throw badArgumentError(RangeError, "webSocketTransport", "maxHeldBytes", ERROR_TEXTS && [`at least maxFrameSize + ${HELD_FRAME_OVERHEAD} (${leastHeld}, one frame of the largest size held)`, maxHeldBytes, true]);
   }
 
   return {
