@@ -43,6 +43,16 @@ describe("checkByteArray", () => {
     expect(() => checkByteArray(Object.setPrototypeOf({ length: 3 }, Uint8Array.prototype), "send", "frame")).toThrow(expect.objectContaining(refused));
     expect(() => checkByteArray(new Uint16Array(2), "send", "frame")).toThrow(expect.objectContaining(refused));
     expect(() => checkByteArray([1, 2], "send", "frame")).toThrow(/send: frame must be a Uint8Array/);
+    // Typed arrays of other kinds that pass `instanceof Uint8Array`: their `length` counts elements, not bytes.
+    // Each kind is read from the array itself, never from its prototype, and they are refused like any other.
+    const words = Object.setPrototypeOf(new Uint16Array(2), Uint8Array.prototype) as Uint8Array;
+    expect(words instanceof Uint8Array).toBe(true);
+    expect(() => checkByteArray(words, "send", "frame")).toThrow(expect.objectContaining(refused));
+    class Wide extends Float64Array {}
+    Object.setPrototypeOf(Wide.prototype, Uint8Array.prototype);
+    expect(() => checkByteArray(new Wide(2), "send", "frame")).toThrow(expect.objectContaining(refused));
+    const big = Object.setPrototypeOf(new BigInt64Array(1), Uint8Array.prototype) as Uint8Array;
+    expect(() => checkByteArray(big, "send", "frame")).toThrow(expect.objectContaining(refused));
     const detached = new Uint8Array(8);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => checkByteArray(detached, "send", "frame")).toThrow(expect.objectContaining(refused));
