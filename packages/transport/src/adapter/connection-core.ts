@@ -404,4 +404,3 @@ export function sendThrew(core: ConnectionCore, err: unknown): Promise<void> {
   void core.close(error);
   return Promise.reject(error);
 }
-
