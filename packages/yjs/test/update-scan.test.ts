@@ -244,15 +244,18 @@ describe("scanStateVector", () => {
   });
 });
 
+type Peer = { readonly pg: Playground; readonly errors: YjsError[] };
+
 describe("PlaygroundProvider and a hostile update", () => {
   const nodes: Playground[] = [];
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
   });
 
-  it("an update declaring more structs than its bytes hold disconnects its sender with BAD_UPDATE", async () => {
-    const peers = await Promise.all(
-      [0, 1].map(async () => {
+  /** Two nodes with a provider each, the second joined to the first; each provider's errors collected. */
+  async function joinedPair(): Promise<[Peer, Peer]> {
+    const [a, m] = await Promise.all(
+      [0, 1].map(async (): Promise<Peer> => {
         const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
         nodes.push(pg);
         await pg.start();
@@ -261,8 +264,12 @@ describe("PlaygroundProvider and a hostile update", () => {
         return { pg, errors };
       }),
     );
-    const [a, m] = peers as [(typeof peers)[0], (typeof peers)[0]];
-    await m.pg.join(a.pg.addresses[0]!);
+    await m!.pg.join(a!.pg.addresses[0]!);
+    return [a!, m!];
+  }
+
+  it("an update declaring more structs than its bytes hold disconnects its sender with BAD_UPDATE", async () => {
+    const [a, m] = await joinedPair();
     await m.pg.send(YJS_KIND.UPDATE, { doc: "default", update: Uint8Array.from([0x01, 0xda, 0xe7, 0xe7, 0x0d]) }, { to: a.pg.peerId });
     await expect.poll(() => a.errors.map((e) => e.code), { timeout: 10_000 }).toContain(YJS_ERROR_CODES.BAD_UPDATE);
     expect(a.errors[0]!.message).toContain("a count of 28963802 where 0 bytes remain");
@@ -270,18 +277,7 @@ describe("PlaygroundProvider and a hostile update", () => {
   });
 
   it("a state vector whose clock lib0 would read as 2e242 (its varint padded) disconnects its sender with BAD_UPDATE", async () => {
-    const peers = await Promise.all(
-      [0, 1].map(async () => {
-        const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
-        nodes.push(pg);
-        await pg.start();
-        const errors: YjsError[] = [];
-        new PlaygroundProvider(pg, new Y.Doc(), { onError: (e) => void errors.push(e) });
-        return { pg, errors };
-      }),
-    );
-    const [a, m] = peers as [(typeof peers)[0], (typeof peers)[0]];
-    await m.pg.join(a.pg.addresses[0]!);
+    const [a, m] = await joinedPair();
     await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: Uint8Array.from([0x01, 0x07, ...Array<number>(100).fill(0x80), 0x01]) }, { to: a.pg.peerId });
     await expect.poll(() => a.errors.map((e) => e.code), { timeout: 10_000 }).toContain(YJS_ERROR_CODES.BAD_UPDATE);
     expect(a.errors[0]!.message).toContain("a state vector Yjs cannot read (an integer past 53 bits)");
