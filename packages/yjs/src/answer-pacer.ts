@@ -1,3 +1,5 @@
+import { now } from "@xppg/errors";
+
 /** A peer with an answer in flight or an interval not yet ended, and the ask that came meanwhile. */
 interface PeerAnswers {
   /** The latest ask that came while busy (a copy: the message's bytes are a view into a reused read buffer). */
@@ -51,10 +53,11 @@ export class AnswerPacer {
   }
 
   #run(peerId: string, peer: PeerAnswers, vector: Uint8Array): void {
-    const started = Date.now();
+    // A monotonic clock: a wall clock set back (NTP, a resumed machine) would stretch the wait by as much.
+    const started = now();
     const settled = (): void => {
       if (this.#peers.get(peerId) !== peer) return; // forgotten meanwhile
-      peer.timer = setTimeout(() => this.#next(peerId, peer), Math.max(0, this.#intervalMs - (Date.now() - started)));
+      peer.timer = setTimeout(() => this.#next(peerId, peer), Math.max(0, this.#intervalMs - (now() - started)));
       // A pending answer must not keep a process alive (in browsers timers have no unref).
       peer.timer.unref?.();
     };

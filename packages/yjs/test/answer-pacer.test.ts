@@ -1,5 +1,5 @@
 import { createHook } from "node:async_hooks";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AnswerPacer } from "../src/answer-pacer.js";
 
 /** A pacer whose answers are recorded (peer, the vector's bytes as they were when answered); each resolves at once. */
@@ -34,6 +34,10 @@ async function timersOf(body: () => Promise<void>): Promise<{ made: { hasRef(): 
   }
   return { made, live: live.size };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("AnswerPacer", () => {
   it("answers each peer's first ask at once; an ask after an idle interval is a first ask again", async () => {
@@ -84,6 +88,17 @@ describe("AnswerPacer", () => {
     });
     expect(live).toBe(1);
     expect(made.map((t) => t.hasRef())).toEqual([false]);
+    pacer.clear();
+  });
+
+  it("a wall clock set back while an answer is out does not stretch the interval (a monotonic clock times it)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] }); // only the wall clock: timers and the monotonic clock stay real
+    const { pacer, calls } = recording(20);
+    pacer.ask("p", new Uint8Array([1]));
+    pacer.ask("p", new Uint8Array([2]));
+    vi.setSystemTime(Date.now() - 3_600_000); // set back an hour before the answer settles
+    await expect.poll(() => calls.length, { timeout: 10_000, interval: 5 }).toBe(2);
+    expect(calls[1]).toEqual(["p", [2]]);
     pacer.clear();
   });
 });
