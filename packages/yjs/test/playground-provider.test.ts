@@ -8,14 +8,14 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
 });
 
-async function peer(options: PlaygroundProviderOptions = {}): Promise<{ pg: Playground; doc: Y.Doc; errors: [YjsError, string | undefined][] }> {
+async function peer(options: PlaygroundProviderOptions = {}): Promise<{ pg: Playground; doc: Y.Doc; errors: [YjsError, string | undefined][]; provider: PlaygroundProvider }> {
   const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
   nodes.push(pg);
   const errors: [YjsError, string | undefined][] = [];
   await pg.start();
   const doc = new Y.Doc();
-  new PlaygroundProvider(pg, doc, { ...options, onError: (error, peerId) => void errors.push([error, peerId]) });
-  return { pg, doc, errors };
+  const provider = new PlaygroundProvider(pg, doc, { ...options, onError: (error, peerId) => void errors.push([error, peerId]) });
+  return { pg, doc, errors, provider };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -219,6 +219,61 @@ describe("PlaygroundProvider", () => {
     // The empty-vector ask was coalesced into the latest (unless this machine paused for a whole interval between them).
     expect(m.answers.length).toBeLessThanOrEqual(3);
     expect(a.errors).toEqual([]);
+  });
+
+  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
+  async function roundTrip(a: Playground, m: Playground): Promise<void> {
+    let back = false;
+    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
+    await m.send("probe", null, { to: a.peerId });
+    await until(() => back, "a answered the probe");
+    for (const off of offs) off();
+  }
+
+  it("a peer that leaves while its ask waits for the interval is answered at once when it comes back; the ask it left behind is dropped", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 60_000 });
+    a.doc.getText("notes").insert(0, "first");
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const nothing = Y.encodeStateVector(new Y.Doc());
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    m.pg.disconnect(a.pg.peerId);
+    await until(() => a.pg.peers.length === 0, "a saw m leave");
+    a.doc.getText("notes").insert(5, " second");
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m again");
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    // A first ask again, not one coalesced into what waited from before (that would wait out the 60 s interval).
+    await until(() => m.answers.length === 2, "the ask after coming back answered at once");
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, m.answers[1]!);
+    expect(copy.getText("notes").toString()).toBe("first second");
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(2);
+    expect(a.errors).toEqual([]);
+  });
+
+  it("destroy() while an ask waits for the interval: it is never answered, the provider sends nothing after", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 200 });
+    a.doc.getText("notes").insert(0, "first");
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const nothing = Y.encodeStateVector(new Y.Doc());
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    a.provider.destroy();
+    // A timer made after the interval's, for longer: had the interval's been left running, its answer went out before this resolved.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    expect(a.pg.peers.map((p) => p.peerId)).toEqual([m.pg.peerId]);
   });
 
   it("refuses a syncAnswerIntervalMs that is not an integer from 0 to 2^31 - 1 (INVALID_ARGUMENT)", () => {
