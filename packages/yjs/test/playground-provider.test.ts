@@ -192,6 +192,9 @@ describe("PlaygroundProvider", () => {
     await until(() => a.doc.getText("notes").toString().startsWith("later "), "the honest peer's changes still arrive");
   });
 
+  // Passes without pacing too (each ask answered at once, the last against the latest vector): it holds the coalescing
+  // to keeping the latest ask, not the first, and to answering it when the interval ends. Three asks give at most three
+  // answers whatever the pacer does, so their count is not asserted; the 2000-ask test proves the pacing.
   it("asks coalesced while an answer's interval runs are answered when it ends, against the latest state vector and the document as it is then", async () => {
     const a = await peer({ syncAnswerIntervalMs: 1000 });
     a.doc.getText("notes").insert(0, "first");
@@ -216,8 +219,6 @@ describe("PlaygroundProvider", () => {
     }, "the coalesced ask answered against the latest vector");
     Y.applyUpdate(mirror, m.answers.at(-1)!);
     expect(mirror.getText("notes").toString()).toBe("first second");
-    // The empty-vector ask was coalesced into the latest (unless this machine paused for a whole interval between them).
-    expect(m.answers.length).toBeLessThanOrEqual(3);
     expect(a.errors).toEqual([]);
   });
 
