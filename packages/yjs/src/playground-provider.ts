@@ -1,5 +1,6 @@
 import type { Playground } from "@xppg/node";
 import * as Y from "yjs";
+import { AnswerPacer } from "./answer-pacer.js";
 import { YJS_ERROR_CODES, YjsError } from "./errors.js";
 import { scanStateVector, scanUpdate } from "./update-scan.js";
 
@@ -18,6 +19,12 @@ export const DEFAULT_MAX_UPDATE_SIZE = 512 * 1024;
 
 /** Default of {@link PlaygroundProviderOptions.maxPendingSize}. */
 export const DEFAULT_MAX_PENDING_SIZE = 2 * 1024 * 1024;
+
+/** Default of {@link PlaygroundProviderOptions.syncAnswerIntervalMs}. */
+export const DEFAULT_SYNC_ANSWER_INTERVAL_MS = 1000;
+
+/** Largest {@link PlaygroundProviderOptions.syncAnswerIntervalMs} (a timer's longest delay). */
+const MAX_SYNC_ANSWER_INTERVAL_MS = 2 ** 31 - 1;
 
 /** Options of {@link PlaygroundProvider}. */
 export interface PlaygroundProviderOptions {
@@ -44,6 +51,18 @@ export interface PlaygroundProviderOptions {
    * @default 2097152 (2 MiB)
    */
   maxPendingSize?: number;
+  /**
+   * Least time between two answers to one peer's sync step 1, in
+   * milliseconds. Each answer encodes the whole document the peer lacks and
+   * uploads it, so a peer asking in a loop could make the node do that
+   * many times a second. Each peer has at most one answer in flight and one
+   * per interval; asks that come meanwhile are coalesced into one answer to
+   * the latest, sent when the interval ends, against the document as it is
+   * then (an honest peer that asks again gets everything, only later). 0
+   * keeps only the one-in-flight bound.
+   * @default 1000
+   */
+  syncAnswerIntervalMs?: number;
   /**
    * Called with what went wrong: a peer's bad message (`BAD_UPDATE`, the
    * peer is disconnected) or a local update too large to send.
@@ -80,6 +99,7 @@ export class PlaygroundProvider {
   readonly #pg: Playground;
   readonly #maxUpdateSize: number;
   readonly #maxPendingSize: number;
+  readonly #answers: AnswerPacer;
   /** Bytes each peer's updates added to what Yjs holds aside, since it last held nothing. */
   readonly #charged = new Map<string, number>();
   readonly #off: (() => void)[] = [];
@@ -99,6 +119,10 @@ export class PlaygroundProvider {
     if (!Number.isSafeInteger(maxPendingSize) || maxPendingSize < 1) {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option maxPendingSize must be a positive integer.");
     }
+    const syncAnswerIntervalMs = options.syncAnswerIntervalMs ?? DEFAULT_SYNC_ANSWER_INTERVAL_MS;
+    if (!Number.isSafeInteger(syncAnswerIntervalMs) || syncAnswerIntervalMs < 0 || syncAnswerIntervalMs > MAX_SYNC_ANSWER_INTERVAL_MS) {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, `PlaygroundProvider option syncAnswerIntervalMs must be an integer from 0 to ${MAX_SYNC_ANSWER_INTERVAL_MS}.`);
+    }
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option onError must be a function.");
     }
@@ -108,11 +132,17 @@ export class PlaygroundProvider {
     this.#pg = pg;
     this.#maxUpdateSize = maxUpdateSize;
     this.#maxPendingSize = maxPendingSize;
+    this.#answers = new AnswerPacer(syncAnswerIntervalMs, (peerId, vector) => this.#sendStep2(peerId, vector));
     const onUpdate = (update: Uint8Array, origin: unknown): void => this.#changed(update, origin);
     doc.on("update", onUpdate);
     this.#off.push(() => doc.off("update", onUpdate));
     this.#off.push(pg.events.on("peer:joined", (peer) => this.#step1(peer.peerId)));
-    this.#off.push(pg.events.on("peer:left", (peer) => void this.#charged.delete(peer.peerId)));
+    this.#off.push(
+      pg.events.on("peer:left", (peer) => {
+        this.#charged.delete(peer.peerId);
+        this.#answers.forget(peer.peerId);
+      }),
+    );
     this.#off.push(pg.on(YJS_KIND.STEP1, (src, _kind, payload) => this.#answer(src, payload)));
     this.#off.push(pg.on(YJS_KIND.STEP2, (src, _kind, payload) => this.#take(src, payload)));
     this.#off.push(pg.on(YJS_KIND.UPDATE, (src, _kind, payload) => this.#take(src, payload)));
@@ -122,6 +152,7 @@ export class PlaygroundProvider {
   /** Stops syncing (the document and the Playground carry on). */
   destroy(): void {
     for (const off of this.#off.splice(0)) off();
+    this.#answers.clear();
   }
 
   #step1(peerId: string): void {
@@ -148,14 +179,20 @@ export class PlaygroundProvider {
     if (vector === undefined) return;
     const unsound = scanStateVector(vector);
     if (unsound !== undefined) return void this.#bad(src, `a state vector Yjs cannot read (${unsound})`);
+    // Paced per peer: at most one answer in flight and one per syncAnswerIntervalMs; asks meanwhile are coalesced.
+    this.#answers.ask(src, vector);
+  }
+
+  /** Step 2 to a peer: what the document holds that `vector` lacks. Resolves when the transports have taken it. */
+  #sendStep2(src: string, vector: Uint8Array): Promise<void> {
     let update: Uint8Array;
     try {
       update = Y.encodeStateAsUpdate(this.doc, vector);
     } catch (error) {
       this.#bad(src, "a state vector Yjs cannot read", error);
-      return;
+      return Promise.resolve();
     }
-    void this.#pg.send(YJS_KIND.STEP2, { doc: this.name, update }, { to: src }).catch(() => {});
+    return this.#pg.send(YJS_KIND.STEP2, { doc: this.name, update }, { to: src }).catch(() => {});
   }
 
   #take(src: string, payload: unknown): void {

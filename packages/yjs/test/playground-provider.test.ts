@@ -1,21 +1,21 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Playground } from "@xppg/node";
 import * as Y from "yjs";
-import { DEFAULT_MAX_PENDING_SIZE, PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type YjsError } from "../src/index.js";
+import { DEFAULT_MAX_PENDING_SIZE, PlaygroundProvider, YJS_ERROR_CODES, YJS_KIND, type PlaygroundProviderOptions, type YjsError } from "../src/index.js";
 
 const nodes: Playground[] = [];
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
 });
 
-async function peer(): Promise<{ pg: Playground; doc: Y.Doc; errors: [YjsError, string | undefined][] }> {
+async function peer(options: PlaygroundProviderOptions = {}): Promise<{ pg: Playground; doc: Y.Doc; errors: [YjsError, string | undefined][]; provider: PlaygroundProvider }> {
   const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
   nodes.push(pg);
   const errors: [YjsError, string | undefined][] = [];
   await pg.start();
   const doc = new Y.Doc();
-  new PlaygroundProvider(pg, doc, { onError: (error, peerId) => void errors.push([error, peerId]) });
-  return { pg, doc, errors };
+  const provider = new PlaygroundProvider(pg, doc, { ...options, onError: (error, peerId) => void errors.push([error, peerId]) });
+  return { pg, doc, errors, provider };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -148,5 +148,142 @@ describe("PlaygroundProvider", () => {
     expect(a.errors.map(([e, src]) => [e.code, src])).toEqual([[YJS_ERROR_CODES.BAD_UPDATE, m.pg.peerId]]);
     await until(() => a.pg.peers.map((p) => p.peerId).join() === honest.pg.peerId, "only m is disconnected");
     expect(held(a.doc)).toBe(0);
+  });
+
+  /** A node with no provider, counting the step 2 answers it gets. */
+  async function asker(): Promise<{ pg: Playground; answers: Uint8Array[] }> {
+    const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+    nodes.push(pg);
+    await pg.start();
+    const answers: Uint8Array[] = [];
+    pg.on(YJS_KIND.STEP2, (_src, _kind, payload) => void answers.push((payload as { update: Uint8Array }).update.slice()));
+    return { pg, answers };
+  }
+
+  it("a peer that sends step 1 in a loop gets one answer per syncAnswerIntervalMs, the rest coalesced; an honest peer's sync still converges", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 60_000 });
+    a.doc.getText("notes").insert(0, "x".repeat(32 * 1024));
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const nothing = Y.encodeStateVector(new Y.Doc());
+    const flood = (async () => {
+      for (let i = 0; i < 2000; i++) await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    })();
+    // An honest peer joins during the flood; its asks are its own.
+    const honest = await peer();
+    honest.doc.getText("notes").insert(0, "honest ");
+    await honest.pg.join(a.pg.addresses[0]!);
+    await flood;
+    await until(() => same(a.doc, honest.doc) && a.doc.getText("notes").length === 32 * 1024 + "honest ".length, "a and the honest peer converge");
+    // Everything m sent has been handled once a's reply to a later message has come back (one connection keeps order).
+    let probed = false;
+    a.pg.on("probe", (src) => void a.pg.send("probed", null, { to: src }));
+    m.pg.on("probed", () => void (probed = true));
+    await m.pg.send("probe", null, { to: a.pg.peerId });
+    await until(() => probed, "a answered the probe");
+    expect(m.answers).toHaveLength(1); // 2000 asks, one answer: the rest wait for the interval, coalesced into one
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, m.answers[0]!);
+    expect(copy.getText("notes").toString()).toBe("x".repeat(32 * 1024)); // the whole document, as it was then
+    expect(a.errors).toEqual([]);
+    expect(a.pg.peers.map((p) => p.peerId).sort()).toEqual([m.pg.peerId, honest.pg.peerId].sort()); // paced, not dropped
+    honest.doc.getText("notes").insert(0, "later ");
+    await until(() => a.doc.getText("notes").toString().startsWith("later "), "the honest peer's changes still arrive");
+  });
+
+  // Passes without pacing too (each ask answered at once, the last against the latest vector): it holds the coalescing
+  // to keeping the latest ask, not the first, and to answering it when the interval ends. Three asks give at most three
+  // answers whatever the pacer does, so their count is not asserted; the 2000-ask test proves the pacing.
+  it("asks coalesced while an answer's interval runs are answered when it ends, against the latest state vector and the document as it is then", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 1000 });
+    a.doc.getText("notes").insert(0, "first");
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const mirror = new Y.Doc();
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: Y.encodeStateVector(mirror) }, { to: a.pg.peerId });
+    await until(() => m.answers.length === 1, "the first ask answered");
+    Y.applyUpdate(mirror, m.answers[0]!);
+    expect(mirror.getText("notes").toString()).toBe("first");
+    a.doc.getText("notes").insert(5, " second");
+    // Two more asks: an empty vector, then the latest (what m holds now); the latest is the one answered.
+    void m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: Y.encodeStateVector(new Y.Doc()) }, { to: a.pg.peerId });
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: Y.encodeStateVector(mirror) }, { to: a.pg.peerId });
+    await until(() => {
+      if (m.answers.length < 2) return false;
+      const last = new Y.Doc();
+      Y.applyUpdate(last, m.answers.at(-1)!);
+      // Against m's latest vector the answer holds only what m lacks: " second" builds on "first", so alone it waits for its base.
+      return last.getText("notes").toString() === "" && last.store.pendingStructs !== null;
+    }, "the coalesced ask answered against the latest vector");
+    Y.applyUpdate(mirror, m.answers.at(-1)!);
+    expect(mirror.getText("notes").toString()).toBe("first second");
+    expect(a.errors).toEqual([]);
+  });
+
+  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
+  async function roundTrip(a: Playground, m: Playground): Promise<void> {
+    let back = false;
+    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
+    await m.send("probe", null, { to: a.peerId });
+    await until(() => back, "a answered the probe");
+    for (const off of offs) off();
+  }
+
+  it("a peer that leaves while its ask waits for the interval is answered at once when it comes back; the ask it left behind is dropped", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 60_000 });
+    a.doc.getText("notes").insert(0, "first");
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const nothing = Y.encodeStateVector(new Y.Doc());
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    m.pg.disconnect(a.pg.peerId);
+    await until(() => a.pg.peers.length === 0, "a saw m leave");
+    a.doc.getText("notes").insert(5, " second");
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m again");
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    // A first ask again, not one coalesced into what waited from before (that would wait out the 60 s interval).
+    await until(() => m.answers.length === 2, "the ask after coming back answered at once");
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, m.answers[1]!);
+    expect(copy.getText("notes").toString()).toBe("first second");
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(2);
+    expect(a.errors).toEqual([]);
+  });
+
+  it("destroy() while an ask waits for the interval: it is never answered, the provider sends nothing after", async () => {
+    const a = await peer({ syncAnswerIntervalMs: 200 });
+    a.doc.getText("notes").insert(0, "first");
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const nothing = Y.encodeStateVector(new Y.Doc());
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
+    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    a.provider.destroy();
+    // A timer made after the interval's, for longer: had the interval's been left running, its answer went out before this resolved.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await roundTrip(a.pg, m.pg);
+    expect(m.answers).toHaveLength(1);
+    expect(a.pg.peers.map((p) => p.peerId)).toEqual([m.pg.peerId]);
+  });
+
+  it("refuses a syncAnswerIntervalMs that is not an integer from 0 to 2^31 - 1 (INVALID_ARGUMENT)", () => {
+    const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+    for (const bad of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, "1000"]) {
+      expect(() => new PlaygroundProvider(pg, new Y.Doc(), { syncAnswerIntervalMs: bad as number })).toThrow(
+        expect.objectContaining({ code: YJS_ERROR_CODES.INVALID_ARGUMENT, message: expect.stringContaining("syncAnswerIntervalMs") }),
+      );
+    }
+    for (const good of [0, 2 ** 31 - 1]) new PlaygroundProvider(pg, new Y.Doc(), { syncAnswerIntervalMs: good }).destroy();
   });
 });
