@@ -15,9 +15,8 @@
  * ```
  */
 
-import { ERROR_TEXTS, valuesMessage } from "@xppg/errors";
+import { ERROR_TEXTS, byteArrayLength, valuesMessage } from "@xppg/errors";
 import { NOISE_MAX_MESSAGE_SIZE } from "@xppg/secure";
-import { writeParts } from "@xppg/transport/adapter";
 
 export { ROUTE_CAPABILITY } from "./routing-basics.js";
 /** Forwarders a routed packet may pass; its origin sends it with this hop limit. */
@@ -108,7 +107,14 @@ export function buildPacket(header: Uint8Array, type: PacketType, body: Uint8Arr
   packet.set(header, 0);
   packet[0] = (header[0]! & FROM_RESPONDER) | type;
   if (body instanceof Uint8Array) packet.set(body, header.length);
-  else writeParts(body, packet, header.length);
+  else {
+    let at = header.length;
+    for (const part of body) {
+      packet.set(part, at);
+      // The language's getter: what `set` copied (a caller's part may answer another `length`).
+      at += byteArrayLength(part);
+    }
+  }
   return packet;
 }
 
