@@ -24,7 +24,7 @@ export const { value: wireValue } = fc.letrec<{ value: unknown }>((tie) => ({
 }));
 
 /** A valid payload with one field replaced by anything, or removed. */
-function mutated(valid: Record<string, unknown> | unknown[]): fc.Arbitrary<unknown> {
+export function mutated(valid: Record<string, unknown> | unknown[]): fc.Arbitrary<unknown> {
   const keys = Object.keys(valid);
   const changed = fc.tuple(fc.constantFrom(...keys), wireValue, fc.boolean()).map(([key, value, remove]) => {
     const copy: Record<string, unknown> | unknown[] = Array.isArray(valid) ? [...valid] : { ...valid };
