@@ -301,4 +301,16 @@ describe("ConnectionCore: what the link reports from within open", () => {
     expect(link.calls).toEqual([]);
   });
 
+  it("the high-water mark passed and then the socket gone, both within open: the finished link is not asked to pause, and the frames still reach the sink", async () => {
+    const { conn, link } = openWith((controller) => {
+      twoFrames(controller);
+      controller.closed();
+    });
+    expect(link.calls).toEqual([]);
+    const frames: number[] = [];
+    conn.read({ frame: (f) => void frames.push(f.length) });
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    expect(frames).toEqual([100, 100]);
+    expect(link.calls).toEqual([]);
+  });
 });

@@ -224,7 +224,8 @@ export class ConnectionCore implements Connection {
       // Unless the link reported its socket gone meanwhile: then there is nothing left to tear down.
       if (!this.#finished) link.abort(this.#faultAtOpen, true);
       this.#armCloseTimer();
-    } else if (this.#stopAtOpen) {
+    } else if (this.#stopAtOpen && !this.#finished) {
+      // As for a stop asked later: a link that reported its socket gone is not asked to pause.
       link.pauseReading?.();
     }
   }
