@@ -24,6 +24,8 @@ import { NODE_CAPABILITIES, PROTOCOL_VERSION } from "../src/protocol.js";
 import { messages, mutated, SIGNED } from "./control-messages.js";
 import { RawPeer, until } from "./helpers.js";
 
+if (chromiumMissing !== null) console.warn(`page control-message fuzz skipped: ${chromiumMissing}`);
+
 const here = dirname(fileURLToPath(import.meta.url));
 const APP = "page-fuzz";
 /** Runs per mode: each is one dial of the raw peer by the page, and one round trip with the honest peer (PAGE_FUZZ_RUNS for a longer hunt). */
