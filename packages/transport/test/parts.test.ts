@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { joinParts, partsLength, sendJoined, writeParts } from "../src/adapter/index.js";
+import { joinParts, partsLength, sendJoined } from "../src/adapter/index.js";
+import { writeParts } from "../src/adapter/parts.js";
 import { lyingBytes } from "../src/compliance/helpers.js";
 
 describe("joinParts", () => {

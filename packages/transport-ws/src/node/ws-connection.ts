@@ -1,6 +1,6 @@
-import type { XppgError } from "@xppg/errors";
+import { byteArrayLength, type XppgError } from "@xppg/errors";
 import type { Connection } from "@xppg/transport";
-import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController, writeParts } from "@xppg/transport/adapter";
+import { ConnectionCore, connectionClosedError, connectionResetError, hostFromIp, protocolError, type ConnectionCoreOptions, type ConnectionLink, type LinkController } from "@xppg/transport/adapter";
 import WebSocket from "ws";
 import { closeFrameFor, errorForCloseCode, messageTooLargeError, peerBufferFullError, textMessageError } from "../close-codes.js";
 import { CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, WS_TRANSPORT_NAME } from "../constants.js";
@@ -64,7 +64,11 @@ class WsLink implements ConnectionLink {
     // One WebSocket message per frame: the parts are joined into a new buffer ws may keep (not by Buffer.concat,
     // which measures each part by its own `length`).
     const message = Buffer.allocUnsafe(length);
-    writeParts(parts, message, 0);
+    let at = 0;
+    for (const part of parts) {
+      message.set(part, at);
+      at += byteArrayLength(part);
+    }
     return this.#sendMessage(message);
   }
 

@@ -26,7 +26,7 @@ export { hostFromIp } from "./host.js";
 export { checkInteger } from "./options.js";
 export { endLoanThrough, lendRoomThrough, sendLentThrough } from "./lent-send.js";
 export type { LendingLink } from "./lent-send.js";
-export { joinKnownParts, joinParts, partsLength, sendJoined, writeParts } from "./parts.js";
+export { joinKnownParts, joinParts, partsLength, sendJoined } from "./parts.js";
 export { SendWaiters } from "./send-waiters.js";
 export { TickHooks } from "./tick-hooks.js";
 export {

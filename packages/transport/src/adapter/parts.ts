@@ -40,8 +40,10 @@ export function joinKnownParts(parts: readonly Uint8Array[], total: number): Uin
  * Copies `parts` (checked by {@link partsLength}) back to back into `into`
  * from `at`, and answers where the copy ends. Each part is copied by `set`
  * and measured by the language's getter (`byteArrayLength`), never by its
- * own `length`, which may lie. For a link that joins parts into a buffer of
- * its own kind (`sendParts` of a socket that keeps what it sends).
+ * own `length`, which may lie. Not exported from the adapter entry: it
+ * trusts its parts (a Proxy or an object given Uint8Array's prototype would
+ * be copied through its traps before the measure throws), so each caller
+ * checks them first.
  */
 export function writeParts(parts: readonly Uint8Array[], into: Uint8Array, at: number): number {
   for (const part of parts) {
