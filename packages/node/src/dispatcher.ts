@@ -5,6 +5,7 @@
 
 import { ERROR_TEXTS, isXppgError, toError, type ErrorText, type XppgError } from "@xppg/errors";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { removedOnAbort } from "./removed-on-abort.js";
 
 /**
  * Handles one kind of message. `src` is the sender's peer id. The payload is
@@ -33,15 +34,7 @@ export class Dispatcher {
     let set = this.#handlers.get(kind);
     if (set === undefined) this.#handlers.set(kind, (set = new Set()));
     set.add(handler);
-    const off = (): void => {
-      set.delete(handler);
-      signal?.removeEventListener("abort", off);
-    };
-    if (signal !== undefined) {
-      if (signal.aborted) off();
-      else signal.addEventListener("abort", off, { once: true });
-    }
-    return off;
+    return removedOnAbort(() => set.delete(handler), signal);
   }
 
   /** Calls every handler of `kind`; with none, reports the message as unhandled. */

@@ -19,6 +19,7 @@ import { asHandlerError } from "./dispatcher.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
 import { isReplyError } from "./reply-error.js";
 import { KIND_REQUEST, KIND_RESPONSE } from "./protocol.js";
+import { removedOnAbort } from "./removed-on-abort.js";
 import { duplicateHandlerError, MAX_REPLY_MESSAGE, readRequestMessage } from "./request-checks.js";
 import { safeText } from "./safe-text.js";
 
@@ -89,15 +90,9 @@ export class RequestRoom {
   handle(kind: string, handler: RequestHandler, signal: AbortSignal | undefined): () => void {
     if (this.#handlers.has(kind)) throw duplicateHandlerError(kind);
     this.#handlers.set(kind, handler);
-    const off = (): void => {
+    return removedOnAbort(() => {
       if (this.#handlers.get(kind) === handler) this.#handlers.delete(kind);
-      signal?.removeEventListener("abort", off);
-    };
-    if (signal !== undefined) {
-      if (signal.aborted) off();
-      else signal.addEventListener("abort", off, { once: true });
-    }
-    return off;
+    }, signal);
   }
 
   /** Sends a request and resolves with the reply; rejects with a typed error (see the module's comment). */

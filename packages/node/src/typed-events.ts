@@ -1,4 +1,5 @@
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { removedOnAbort } from "./removed-on-abort.js";
 import { ERROR_TEXTS } from "@xppg/errors";
 
 /**
@@ -27,13 +28,7 @@ export class TypedEvents<Events extends { [K in keyof Events]: (...args: never[]
     let set = this.#listeners.get(name);
     if (set === undefined) this.#listeners.set(name, (set = new Set()));
     set.add(listener);
-    const off = (): void => {
-      set.delete(listener);
-      signal?.removeEventListener("abort", off);
-    };
-    if (signal?.aborted) off();
-    else signal?.addEventListener("abort", off, { once: true });
-    return off;
+    return removedOnAbort(() => set.delete(listener), signal);
   }
 
   /** Adds a listener that runs once (or never, if `signal` aborts first). */

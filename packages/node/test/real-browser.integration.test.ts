@@ -45,7 +45,8 @@ globalThis.xppg = {
     const identity = await loadOrCreateStoredIdentity(name);
     pg = new Playground(${JSON.stringify(APP)}, { identity });
     pg.on("note", (src, _kind, payload) => void got.push({ src, payload }));
-    pg.on("error", (e) => void errors.push(e.code + ": " + e.message));
+    // Its errors are events (pg.events), not messages: pg.on("error") would take messages of the kind "error".
+    pg.events.on("error", (e) => void errors.push(e.code + ": " + e.message));
     pg.handle("echo", (from, payload) => ({ echo: payload, from }));
     await pg.start();
     const peer = await pg.join(url);

@@ -57,20 +57,27 @@ function parseText(text: string, limits: ChatLimits): Parsed<string> {
   return { ok: true, value: clean };
 }
 
-/** Checks an untrusted `"chat"` payload; accepts only `{ user, text }` within the limits. */
-export function parseChatPayload(payload: unknown, limits: ChatLimits): Parsed<ChatPayload> {
-  if (!isRecord(payload)) return fail("the payload is not an object { user, text }");
-  const { user, text } = payload;
-  if (typeof user !== "string") return fail("the user name is not a string");
-  if (typeof text !== "string") return fail("the text is not a string");
+/** A peer's user name, cleaned, within `maxNameLength` and not empty. */
+function parseName(user: string, limits: ChatLimits): Parsed<string> {
   // A bound before cleaning, so a huge name costs no regex pass; cleaning
   // may only shorten it, so the exact check follows.
   if (user.length > limits.maxNameLength * 4) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
   const name = cleanName(user);
   if (name.length === 0) return fail("the user name is empty");
   if (name.length > limits.maxNameLength) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
+  return { ok: true, value: name };
+}
+
+/** Checks an untrusted `"chat"` payload; accepts only `{ user, text }` within the limits. */
+export function parseChatPayload(payload: unknown, limits: ChatLimits): Parsed<ChatPayload> {
+  if (!isRecord(payload)) return fail("the payload is not an object { user, text }");
+  const { user, text } = payload;
+  if (typeof user !== "string") return fail("the user name is not a string");
+  if (typeof text !== "string") return fail("the text is not a string");
+  const name = parseName(user, limits);
+  if (!name.ok) return name;
   const parsed = parseText(text, limits);
-  return parsed.ok ? { ok: true, value: { user: name, text: parsed.value } } : parsed;
+  return parsed.ok ? { ok: true, value: { user: name.value, text: parsed.value } } : parsed;
 }
 
 /** Checks an untrusted `"chat-name"` payload: `{ user }`, the name a peer goes by, within the limit. */
@@ -78,11 +85,7 @@ export function parseNamePayload(payload: unknown, limits: ChatLimits): Parsed<s
   if (!isRecord(payload)) return fail("the payload is not an object { user }");
   const { user } = payload;
   if (typeof user !== "string") return fail("the user name is not a string");
-  if (user.length > limits.maxNameLength * 4) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
-  const name = cleanName(user);
-  if (name.length === 0) return fail("the user name is empty");
-  if (name.length > limits.maxNameLength) return fail(`the user name is longer than ${limits.maxNameLength} characters`);
-  return { ok: true, value: name };
+  return parseName(user, limits);
 }
 
 /**

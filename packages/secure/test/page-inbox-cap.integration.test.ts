@@ -10,18 +10,13 @@
 //
 // Without /usr/bin/chromium (`apt-get install chromium`), or when it will
 // not start, the browser tests skip and say why.
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { CloseInfo, Connection } from "@xppg/transport";
 import { webSocketTransport } from "@xppg/transport-ws";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateIdentity, secureConnection } from "../src/index.js";
 import type { PageInboxRequest, PageInboxResult, PageInboxRun } from "./fixtures/page-inbox.js";
-import { chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
+import { bundleFixture, chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, "../../..");
 if (chromiumMissing !== null) console.warn(`page inbox tests skipped: ${chromiumMissing}`);
 
 const MiB = 1024 * 1024;
@@ -94,18 +89,7 @@ describe.skipIf(chromiumMissing !== null)("a page's paused connection against a 
   let launchFailed: string | null = null;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: [join(here, "fixtures", "page-inbox.ts")],
-      bundle: true,
-      write: false,
-      platform: "browser",
-      format: "esm",
-      target: "es2022",
-      conditions: ["source", "browser"],
-      logLevel: "silent",
-      absWorkingDir: repoRoot,
-    });
-    const code = result.outputFiles[0]!.text;
+    const { code } = await bundleFixture("page-inbox.ts");
     hosted = await hostPage(code, "page-inbox.js", "xppgInbox", "page inbox tests");
     launchFailed = hosted.launchFailed;
   });

@@ -131,6 +131,35 @@ function counting(): { dial: (address: string) => Promise<Connection>; records: 
   return below;
 }
 
+interface OpenHeld {
+  aead: ReturnType<typeof controlled>;
+  /** The page's connection below, counting the peer's records. */
+  below: ReturnType<typeof counting>;
+  p: Pair;
+  atPage: Collector;
+}
+
+/**
+ * A page pair (its AEAD `controlled` by `fake`, its connection below `counting`) with the peer's first record
+ * ([1, 2, 3]) being opened, every open held: runs `body`, then releases what is still held (a failed check
+ * leaves opens held, which the close would wait for) and closes the pair.
+ */
+async function withFirstOpenHeld(fake: Parameters<typeof controlled>[0], body: (held: OpenHeld) => Promise<void>): Promise<void> {
+  const aead = controlled(fake);
+  const below = counting();
+  const p = await pagePair(aead.wrap, undefined, below.dial);
+  try {
+    const atPage = new Collector(p.page);
+    aead.holding.open = true;
+    await p.node.send(Uint8Array.of(1, 2, 3));
+    await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+    await body({ aead, below, p, atPage });
+  } finally {
+    for (const call of aead.calls) call.release();
+    await p.close();
+  }
+}
+
 describe("a page's record layer, its AEAD answering out of order", () => {
   it("hands records to the connection below in nonce order when the seals answer in reverse", async () => {
     const aead = controlled();
@@ -389,15 +418,8 @@ describe("a page's record layer, its AEAD answering out of order", () => {
   it.each([
     ["shorter than a tag", 5],
     ["longer than a Noise message", 65_536],
-  ])("a record of impossible size (%s) from the peer fails the connection after the records before it are opened: their frames are delivered, not lost", async (_what, size) => {
-    const aead = controlled();
-    const below = counting();
-    const p = await pagePair(aead.wrap, undefined, below.dial);
-    try {
-      const atPage = new Collector(p.page);
-      aead.holding.open = true;
-      await p.node.send(Uint8Array.of(1, 2, 3));
-      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+  ])("a record of impossible size (%s) from the peer fails the connection after the records before it are opened: their frames are delivered, not lost", (_what, size) =>
+    withFirstOpenHeld(undefined, async ({ aead, below, p, atPage }) => {
       // Below the Node side's record layer: a frame no record can be.
       await p.nodeRaw.send(new Uint8Array(size).fill(7));
       await vi.waitFor(() => expect(below.records).toBe(2));
@@ -405,20 +427,11 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       const info = await p.page.closed;
       expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
       expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
-    } finally {
-      await p.close();
-    }
-  });
+    }),
+  );
 
-  it("after a record of impossible size nothing more is opened or judged: a flood of them queues no work, a genuine record after them is not opened, and the failure still comes, once", async () => {
-    const aead = controlled();
-    const below = counting();
-    const p = await pagePair(aead.wrap, undefined, below.dial);
-    try {
-      const atPage = new Collector(p.page);
-      aead.holding.open = true;
-      await p.node.send(Uint8Array.of(1, 2, 3));
-      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+  it("after a record of impossible size nothing more is opened or judged: a flood of them queues no work, a genuine record after them is not opened, and the failure still comes, once", () =>
+    withFirstOpenHeld(undefined, async ({ aead, below, p, atPage }) => {
       judged.bad = 0;
       // Below the Node side's record layer: 2,000 frames no record can be (each 4 bytes on the wire), then a genuine
       // record sealed with the nonce the page would give it (no nonce was spent on the bad ones).
@@ -434,28 +447,18 @@ describe("a page's record layer, its AEAD answering out of order", () => {
       expect(atPage.frames.map((f) => Array.from(f))).toEqual([[1, 2, 3]]);
       expect(info.error?.code).toBe(SECURE_ERROR_CODES.DECRYPT_FAILED);
       expect(info.error?.message).toContain("record #1 ");
-    } finally {
-      // A failed check leaves opens held, which the close would wait for.
-      for (const call of aead.calls) call.release();
-      await p.close();
-    }
-  });
+    }),
+  );
 
   it.each([
     ["the peer closes the connection below", "close"],
     ["the earlier record's open fails (this side's AEAD)", "open fails"],
-  ])("a record of impossible size while an earlier one is being opened, and %s meanwhile: the page's connection still closes, with an error", async (_what, meanwhile) => {
+  ])("a record of impossible size while an earlier one is being opened, and %s meanwhile: the page's connection still closes, with an error", (_what, meanwhile) => {
     let failOpen!: (err: Error) => void;
     const openFails = new Promise<never>((_, reject) => (failOpen = reject));
     openFails.catch(() => {});
-    const aead = controlled((kind, counter) => (meanwhile === "open fails" && kind === "open" && counter === 0 ? openFails : undefined));
-    const below = counting();
-    const p = await pagePair(aead.wrap, undefined, below.dial);
-    try {
-      const atPage = new Collector(p.page);
-      aead.holding.open = true;
-      await p.node.send(Uint8Array.of(1, 2, 3));
-      await vi.waitFor(() => expect(aead.calls.filter((c) => c.kind === "open").length).toBe(1));
+    const fake = (kind: "seal" | "open", counter: number) => (meanwhile === "open fails" && kind === "open" && counter === 0 ? openFails : undefined);
+    return withFirstOpenHeld(fake, async ({ aead, below, p, atPage }) => {
       await p.nodeRaw.send(new Uint8Array(5));
       await vi.waitFor(() => expect(below.records).toBe(2));
       if (meanwhile === "close") {
@@ -475,8 +478,6 @@ describe("a page's record layer, its AEAD answering out of order", () => {
         expect(info.error?.code).toBe("XPPG_ERR_CONNECTION_CLOSED");
         expect(String((info.error?.cause as Error | undefined)?.message)).toContain("injected");
       }
-    } finally {
-      await p.close();
-    }
+    });
   });
 });

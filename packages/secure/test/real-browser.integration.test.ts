@@ -9,19 +9,16 @@
 // Without /usr/bin/chromium (`apt-get install chromium`), or when it will
 // not start, the browser tests skip and say why; the bundle test still runs.
 import { createHash } from "node:crypto";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { relative, resolve } from "node:path";
 import type { Connection } from "@xppg/transport";
 import { patterned } from "@xppg/transport/compliance";
 import { webSocketTransport } from "@xppg/transport-ws";
-import { build, type Metafile } from "esbuild";
+import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateIdentity, isPeerId, secureConnection, type Identity, type NoiseCipher, type SecureConnection } from "../src/index.js";
 import type { BrowserPeerRequest, BrowserPeerResult, BrowserPeerRun } from "./fixtures/browser-peer.js";
-import { chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
+import { REPO_ROOT, bundleFixture, chromiumMissing, hostPage, type HostedPage } from "./fixtures/page-host.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, "../../..");
 if (chromiumMissing !== null) console.warn(`real-browser tests skipped: ${chromiumMissing}`);
 
 // ---------------------------------------------------------------- the bundle
@@ -30,21 +27,7 @@ let bundled: Promise<{ code: string; metafile: Metafile }> | undefined;
 
 /** The fixture as one browser ES module, built once per file. */
 function bundle(): Promise<{ code: string; metafile: Metafile }> {
-  bundled ??= build({
-    entryPoints: [join(here, "fixtures", "browser-peer.ts")],
-    bundle: true,
-    write: false,
-    metafile: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2022",
-    // `source` first: the workspace packages resolve to their TypeScript
-    // sources, as in vitest; `browser` picks the browser builds of the
-    // root entries should anything import them.
-    conditions: ["source", "browser"],
-    logLevel: "silent",
-    absWorkingDir: repoRoot,
-  }).then((result) => ({ code: result.outputFiles[0]!.text, metafile: result.metafile }));
+  bundled ??= bundleFixture("browser-peer.ts");
   return bundled;
 }
 
@@ -111,7 +94,7 @@ const FRAMES = [patterned(0, 1), patterned(1, 0xa5), patterned(1000, 7), pattern
 describe("the browser bundle of the fixture", () => {
   it("holds the @xppg browser entries from source and the @noble libraries, and no ws or node: module", async () => {
     const { code, metafile } = await bundle();
-    const inputs = Object.keys(metafile.inputs).map((p) => relative(repoRoot, resolve(repoRoot, p)).replaceAll("\\", "/"));
+    const inputs = Object.keys(metafile.inputs).map((p) => relative(REPO_ROOT, resolve(REPO_ROOT, p)).replaceAll("\\", "/"));
     expect(inputs).toContain("packages/secure/src/browser.ts");
     expect(inputs).toContain("packages/secure/src/crypto/noble-provider.ts");
     expect(inputs).toContain("packages/transport-ws/src/browser/index.ts");

@@ -248,3 +248,69 @@ describe("lendRoomThrough, sendLentThrough over a link that throws (a broken con
     expect((await conn.closed).error).toBe(error);
   });
 });
+
+/** A {@link RecordingLink} that can be paused, and reports from within `open` what `atOpen` does with its controller. */
+class PausableLink extends RecordingLink {
+  pauseReading(): void {
+    this.calls.push("pause");
+  }
+  resumeReading(): void {
+    this.calls.push("resume");
+  }
+}
+
+function openWith(atOpen: (controller: LinkController) => void, limits: { maxHeldBytes?: number } = {}): { conn: ConnectionCore; link: PausableLink } {
+  const link = new PausableLink();
+  const conn = new ConnectionCore(
+    { transport: "test", remoteAddress: "test://peer", localAddress: "test://me", remoteHost: "peer", outbound: false, maxFrameSize: 256, highWaterMark: 200, closeTimeoutMs: 50, ...limits },
+    (controller) => {
+      link.controller = controller;
+      atOpen(controller);
+      return link;
+    },
+  );
+  return { conn, link };
+}
+
+describe("ConnectionCore: what the link reports from within open", () => {
+  // Two frames of 100 bytes (and 64 of overhead each) pass the high-water mark (200), and 300 held bytes.
+  const twoFrames = (controller: LinkController): void => {
+    controller.frame(new Uint8Array(100));
+    controller.frame(new Uint8Array(100));
+  };
+
+  it("a receive limit passed: the link is aborted as by a peer's fault once it exists, then destroyed by the close timer when it never reports the socket gone", async () => {
+    const { conn, link } = openWith(twoFrames, { maxHeldBytes: 300 });
+    // The fault wins over the stop of reading it came with: no pause for a link being torn down.
+    expect(link.calls).toEqual(["abort"]);
+    expect(conn.isClosed).toBe(true);
+    const info = await conn.closed;
+    expect(link.calls).toEqual(["abort", "destroy"]);
+    expect(info).toMatchObject({ initiator: "remote", error: { code: "XPPG_ERR_RECEIVE_BUFFER_FULL" } });
+  });
+
+  it("a fault and then the socket gone, both within open: nothing is asked of the link, and the connection is closed with the fault", async () => {
+    const { conn, link } = openWith(
+      (controller) => {
+        twoFrames(controller);
+        controller.closed();
+      },
+      { maxHeldBytes: 300 },
+    );
+    expect(await conn.closed).toMatchObject({ initiator: "remote", error: { code: "XPPG_ERR_RECEIVE_BUFFER_FULL" } });
+    expect(link.calls).toEqual([]);
+  });
+
+  it("the high-water mark passed and then the socket gone, both within open: the finished link is not asked to pause, and the frames still reach the sink", async () => {
+    const { conn, link } = openWith((controller) => {
+      twoFrames(controller);
+      controller.closed();
+    });
+    expect(link.calls).toEqual([]);
+    const frames: number[] = [];
+    conn.read({ frame: (f) => void frames.push(f.length) });
+    expect(await conn.closed).toEqual({ initiator: "remote" });
+    expect(frames).toEqual([100, 100]);
+    expect(link.calls).toEqual([]);
+  });
+});

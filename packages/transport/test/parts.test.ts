@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { joinParts, partsLength, sendJoined } from "../src/adapter/index.js";
+import { writeParts } from "../src/adapter/parts.js";
+import { lyingBytes } from "../src/compliance/helpers.js";
 
 describe("joinParts", () => {
   it("copies parts that lie apart into one new array", () => {
@@ -37,5 +39,12 @@ describe("joinParts", () => {
     await sendJoined(conn, [Uint8Array.of(1), Uint8Array.of(2)]);
     expect(sent.map((f) => [...f])).toEqual([[1, 2]]);
     await expect(sendJoined(conn, null as unknown as Uint8Array[])).rejects.toThrow(TypeError);
+  });
+
+  it("writeParts copies the parts back to back from an offset, each by its true size (a part's own length may lie), and answers where it ended", () => {
+    const into = new Uint8Array(8).fill(9);
+    // Two real bytes claiming 5: a count by its own length would leave a gap of 3 and run past the end.
+    expect(writeParts([Uint8Array.of(1), lyingBytes(2, 5, 2), Uint8Array.of(3)], into, 2)).toBe(6);
+    expect([...into]).toEqual([9, 9, 1, 2, 2, 3, 9, 9]);
   });
 });

@@ -20,6 +20,7 @@ import { ERROR_TEXTS, type XppgError } from "@xppg/errors";
 import { KIND_REQUEST, KIND_RESPONSE } from "../protocol.js";
 import { duplicateHandlerError, readRequestMessage } from "../request-checks.js";
 import type { RequestHandler, RequestRoom as NodeRequestRoom, RequestRoomOptions } from "../request-room.js";
+import { removedOnAbort } from "../removed-on-abort.js";
 import { unreachableError } from "../routing-basics.js";
 import { LazyRoom } from "./lazy-room.js";
 
@@ -61,15 +62,10 @@ export class RequestRoom implements Pick<NodeRequestRoom, keyof NodeRequestRoom>
     if (this.#early.has(kind)) throw duplicateHandlerError(kind);
     const early: Early = { handler, off: undefined };
     this.#early.set(kind, early);
-    const off = (): void => {
+    const off = removedOnAbort(() => {
       if (early.off !== undefined) early.off();
       else if (this.#early.get(kind) === early) this.#early.delete(kind);
-      signal?.removeEventListener("abort", off);
-    };
-    if (signal !== undefined) {
-      if (signal.aborted) off();
-      else signal.addEventListener("abort", off, { once: true });
-    }
+    }, signal);
     this.#lazy.load().catch(() => {});
     return off;
   }

@@ -155,7 +155,9 @@ const READONLY_FIELDS = ["transport", "remoteAddress", "localAddress", "remoteHo
  * error; the sink's `close` is called once, after the last frame (when the
  * peer closed, after every frame it sent, even to a paused sink, and before
  * `closed` resolves); sends
- * after close reject with `XPPG_ERR_CONNECTION_CLOSED`.
+ * after close reject with `XPPG_ERR_CONNECTION_CLOSED`. The link may report
+ * frames from within `open` (what its socket read ahead): a stop of reading
+ * or a receive limit they trip reaches the link once `open` has returned it.
  */
 export class ConnectionCore implements Connection {
   // Readonly for real, not only in their types (own data properties, not
@@ -185,6 +187,15 @@ export class ConnectionCore implements Connection {
   #error: XppgError | undefined;
   #finished = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The link is being made (`open` has not returned): a link may hand frames over from its constructor (what its
+   * socket read ahead), and the limits they trip wait for the link, recorded in the two fields below.
+   */
+  #opening = true;
+  /** The inbox asked to stop reading while the link was being made. */
+  #stopAtOpen = false;
+  /** The fault (`controller.fail`) reported while the link was being made. */
+  #faultAtOpen: XppgError | undefined;
 
   constructor(options: ConnectionCoreOptions, open: (controller: LinkController) => ConnectionLink) {
     // Configurable: a wrapper (a Proxy) may still state other values; only an assignment is refused.
@@ -201,12 +212,22 @@ export class ConnectionCore implements Connection {
         : { maxHeldBytes, onOverflow: (held: number) => controller.fail(receiveBufferFullError(this.remoteAddress, maxHeldBytes, held)) }),
       onFlowChange: (stop) => {
         if (this.#finished) return;
-        if (stop) this.#link.pauseReading?.();
+        if (this.#opening) this.#stopAtOpen = stop;
+        else if (stop) this.#link.pauseReading?.();
         else this.#link.resumeReading?.();
       },
     });
     const controller = this.#controller();
-    this.#link = open(controller);
+    const link = (this.#link = open(controller));
+    this.#opening = false;
+    if (this.#faultAtOpen !== undefined) {
+      // Unless the link reported its socket gone meanwhile: then there is nothing left to tear down.
+      if (!this.#finished) link.abort(this.#faultAtOpen, true);
+      this.#armCloseTimer();
+    } else if (this.#stopAtOpen && !this.#finished) {
+      // As for a stop asked later: a link that reported its socket gone is not asked to pause.
+      link.pauseReading?.();
+    }
   }
 
   get isClosed(): boolean {
@@ -370,6 +391,11 @@ export class ConnectionCore implements Connection {
         core.#error ??= error;
         core.#sendClosed = true;
         core.#discardInput = true;
+        // The link is told once it exists (and the close timer, which would destroy it, armed then).
+        if (core.#opening) {
+          core.#faultAtOpen = error;
+          return;
+        }
         core.#link.abort(error, true);
         core.#armCloseTimer();
       };

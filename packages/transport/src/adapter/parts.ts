@@ -32,12 +32,25 @@ export function joinKnownParts(parts: readonly Uint8Array[], total: number): Uin
   const adjacent = adjacentView(parts, total);
   if (adjacent !== null) return adjacent;
   const out = new Uint8Array(total);
-  let at = 0;
+  writeParts(parts, out, 0);
+  return out;
+}
+
+/**
+ * Copies `parts` (checked by {@link partsLength}) back to back into `into`
+ * from `at`, and answers where the copy ends. Each part is copied by `set`
+ * and measured by the language's getter (`byteArrayLength`), never by its
+ * own `length`, which may lie. Not exported from the adapter entry: it
+ * trusts its parts (a Proxy or an object given Uint8Array's prototype would
+ * be copied through its traps before the measure throws), so each caller
+ * checks them first.
+ */
+export function writeParts(parts: readonly Uint8Array[], into: Uint8Array, at: number): number {
   for (const part of parts) {
-    out.set(part, at);
+    into.set(part, at);
     at += byteArrayLength(part);
   }
-  return out;
+  return at;
 }
 
 /** A view over `parts` if each starts where the one before ends, in the same buffer; else null. */

@@ -33,6 +33,9 @@ class DuplexLink implements ConnectionLink {
     readonly controller: LinkController,
     readonly options: { remoteAddress: string; highWaterMark: number },
   ) {
+    // What the stream already holds (the peer wrote before this side made its connection) is handed over at once,
+    // while the connection is still being made, as a link over a socket that read ahead of it does.
+    for (let frame: Uint8Array | null; (frame = stream.read() as Uint8Array | null) !== null; ) controller.frame(frame);
     stream.on("data", (frame: Uint8Array) => controller.frame(frame));
     stream.on("end", () => {
       controller.ended();
@@ -94,6 +97,15 @@ class DuplexListener implements Listener {
   }
 }
 
+/** A connection over one end of a Duplex pair (see `duplexPair`). */
+export function duplexConnection(
+  stream: Duplex,
+  options: { localAddress: string; remoteAddress: string; remoteHost: string; outbound: boolean; maxFrameSize: number; highWaterMark: number; maxHeldBytes?: number },
+): Connection {
+  const { remoteAddress, highWaterMark } = options;
+  return new ConnectionCore({ transport: "duplex", ...options, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS }, (controller) => new DuplexLink(stream, controller, { remoteAddress, highWaterMark }));
+}
+
 /** An in-process transport over Duplex pairs; addresses are `duplex://<name>`. */
 export function duplexTransport(options: { maxFrameSize?: number; highWaterMark?: number; host?: string } = {}): Transport {
   const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -103,10 +115,7 @@ export function duplexTransport(options: { maxFrameSize?: number; highWaterMark?
   const host = options.host ?? `duplex-host-${++names}`;
 
   const wrap = (stream: Duplex, local: string, remote: string, remoteHost: string, outbound: boolean): Connection =>
-    new ConnectionCore(
-      { transport: "duplex", localAddress: local, remoteAddress: remote, remoteHost, outbound, maxFrameSize, highWaterMark, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS },
-      (controller) => new DuplexLink(stream, controller, { remoteAddress: remote, highWaterMark }),
-    );
+    duplexConnection(stream, { localAddress: local, remoteAddress: remote, remoteHost, outbound, maxFrameSize, highWaterMark });
 
   return {
     name: "duplex",
