@@ -63,6 +63,28 @@ describe("checkByteArray", () => {
     const shared = new Uint8Array(new SharedArrayBuffer(0));
     expect(checkByteArray(shared, "send", "frame")).toBe(0);
   });
+
+  it("once called often enough for the engine to optimize it, still answers the bytes held and runs none of a value's own code", () => {
+    // The check reads an element of the array before its length (a hint to V8's optimizing compiler): what it
+    // reads and answers must not change when the compiled form takes over, nor may a Proxy's trap ever run.
+    const memory = new Uint8Array(16);
+    const arrays = [new Uint8Array(5), Buffer.alloc(7), new Lying(memory.buffer, 4, 3), new Uint8Array(0)];
+    let total = 0;
+    for (let i = 0; i < 200_000; i++) total += checkByteArray(arrays[i % arrays.length], "send", "frame");
+    expect(total).toBe(50_000 * (5 + 7 + 3 + 0));
+    let trapped = 0;
+    const traps: ProxyHandler<Uint8Array> = {
+      get: () => ++trapped,
+      getPrototypeOf: () => (trapped++, Uint8Array.prototype),
+      has: () => ++trapped > 0,
+    };
+    for (let i = 0; i < 1000; i++) {
+      expect(() => checkByteArray(new Proxy(new Uint8Array(3), traps), "send", "frame")).toThrow(expect.objectContaining(refused));
+    }
+    expect(trapped).toBe(0);
+    expect(() => checkByteArray(Object.setPrototypeOf({ length: 3, 0: 1 }, Uint8Array.prototype), "send", "frame")).toThrow(expect.objectContaining(refused));
+    expect(checkByteArray(new Lying(memory.buffer, 1, 2), "send", "frame")).toBe(2);
+  });
 });
 
 describe("viewBytes", () => {
