@@ -27,6 +27,7 @@ import type { PeerSession } from "./peer-session.js";
 import { unknownPeerError, type PeerTable } from "./peer-table.js";
 import type { PlaygroundStats } from "./playground-types.js";
 import { KIND_RESPONSE, KIND_ROUTE } from "./protocol.js";
+import { resetLoss } from "./reset-loss.js";
 import { RouteForwarder } from "./route-forwarder.js";
 import { ChannelTable, channelKey, type Channel } from "./routed-channels.js";
 import { RoutedConnection } from "./routed-connection.js";
@@ -209,7 +210,7 @@ export class RoutingRoom {
         this.#resetsDue.add(channel);
         queueMicrotask(() => {
           this.#resetsDue.delete(channel);
-          this.#drop(channel, this.#resetLoss(channel));
+          this.#drop(channel, resetLoss(channel));
         });
       }
       return;
@@ -308,7 +309,7 @@ export class RoutingRoom {
       maxFrameSize: this.#o.codec.maxSize,
       ...(initiator ? { expectedPeerId: peer } : {}),
       // Each end of stream counts the other end's records received: a reset after one is a loss only when it left
-      // some of this end's uncounted (`#resetLoss`). An older node reads the count as a frame never finished.
+      // some of this end's uncounted (`resetLoss`). An older node reads the count as a frame never finished.
       countedEnd: true,
       onRemoteEnd: (counted) => this.#peerEnded(channel, counted),
     }).then(
@@ -360,7 +361,7 @@ export class RoutingRoom {
 
   /**
    * Forgets a channel and closes it: every end of a channel comes here, as
-   * decided by its caller (`#resetLoss` for a reset, `#secureClosed`, the
+   * decided by its caller (`resetLoss` for a reset, `#secureClosed`, the
    * closing bound of `#keep`, `#peerEnded` for a lying count). One closed with an error (its route gone, a reset, a record
    * that failed to decrypt, a bad message from the other end, too much held
    * for a paused reader) is reported once. A microtask later (a send whose
@@ -454,57 +455,6 @@ export class RoutingRoom {
     clearTimeout(channel.timer);
     channel.timer = setTimeout(() => this.#drop(channel, undefined), bounds * this.#limits.routedOpenTimeoutMs);
     channel.timer.unref?.();
-  }
-
-  /**
-   * A reset on `channel` (the other end's, a hop's): the error it is lost
-   * with, or undefined when nothing was. Only after the other end's end of
-   * stream, and only when that end counted every record this end sent
-   * (none went after it) and no send still waits: that end had everything
-   * and left (as at its stop: a hop with no way to it resets the answer).
-   * So a send that crossed the other end's end of stream, or that waited
-   * behind a stalled link, is reported.
-   *
-   * An end of stream with no count (a node from before counted ends) is
-   * weighed by what this end did after it: no loss when no record of this
-   * end's went after it came and no send still waits. That node's stop is
-   * then no error here, as it is at a node of its own release, whose
-   * channel ends cleanly at the end of stream and forgets a reset after it;
-   * nor is its close (its end, then a reset), which that release takes for
-   * a loss at the other end. What crossed its end of stream, or resolved
-   * into a stalled link before it came, is not told.
-   *
-   * A send can resolve before its frame is sealed (Node's record layer
-   * seals a tick's later frames at the tick's end; a page's waits for its
-   * seals ahead), and an unsealed frame is in no count. The verdict needs
-   * this end's end of stream sealed too (`ended`, as `#peerEnded` does at
-   * once): each record layer seals, and counts, what waits before its end,
-   * and refuses a send after it, so every resolved send is in `recordsSent`.
-   */
-  #resetLoss(channel: Channel): XppgError | undefined {
-    if (channel.peerEnded && channel.peerCounted === undefined) return this.#uncountedEndLoss(channel);
-    const unconfirmed = channel.peerCounted === undefined ? undefined : unconfirmedRecords(channel.secure?.recordsSent ?? 0, channel.peerCounted);
-    const waiting = channel.sends.pending;
-    if (unconfirmed === 0 && waiting === 0 && channel.ended) return undefined;
-    if (unconfirmed === undefined) return unreachableError(channel.peer, ERROR_TEXTS ? "the channel was reset on the path or by the other end" : []);
-    if (!ERROR_TEXTS) return unreachableError(channel.peer, [unconfirmed, waiting]);
-    const why =
-      unconfirmed > 0
-        ? `which counted all but ${unconfirmed} of the records this node sent on it (a message in them may have been lost)${waiting > 0 ? `, with ${waiting} sends still waiting` : ""}`
-        : waiting > 0
-          ? `with ${waiting} sends of this node's still waiting`
-          : "before this node's own end of stream (what it sent last may not have been sealed)";
-    return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, ${why}`);
-  }
-
-  /** `#resetLoss` after an end of stream with no count: a loss only when records of this end's went after it, or sends still wait. */
-  #uncountedEndLoss(channel: Channel): XppgError | undefined {
-    const after = (channel.secure?.recordsSent ?? 0) - channel.sentAtPeerEnd;
-    const waiting = channel.sends.pending;
-    if (after === 0 && waiting === 0 && channel.ended) return undefined;
-    if (!ERROR_TEXTS) return unreachableError(channel.peer, [after, waiting]);
-    const why = after > 0 ? `${after} record(s) of this node's sent after it` : waiting > 0 ? `${waiting} send(s) of this node's still waiting` : "this node's own end of stream not yet sealed";
-    return unreachableError(channel.peer, `the channel was reset after its other end's end of stream, which carried no count (a release from before counted ends), with ${why}`);
   }
 
   /**

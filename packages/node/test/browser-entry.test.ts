@@ -68,7 +68,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
     [`packages/secure/${from}/crypto/web-crypto.${ext}`]: [...noble.map((m) => `@noble/${m}.js`), `packages/secure/${from}/crypto/noble-page.${ext}`].sort(),
     // With the weighing of a routed channel's counted end of stream, which the page's record layer does not need.
     [`packages/node/${from}/browser/routing-room.${ext}`]: [
-      ...["channel-envelopes", "forward-holds", "route-forwarder", "route-wire", "routed-channels", "routed-connection", "routed-loss", "routing-limits", "routing-room"].map((m) => `packages/node/${from}/${m}.${ext}`),
+      ...["channel-envelopes", "forward-holds", "reset-loss", "route-forwarder", "route-wire", "routed-channels", "routed-connection", "routed-loss", "routing-limits", "routing-room"].map((m) => `packages/node/${from}/${m}.${ext}`),
       `packages/secure/${from}/unconfirmed-records.${ext}`,
     ].sort(),
     [`packages/node/${from}/browser/request-room.${ext}`]: [`packages/node/${from}/request-room.${ext}`],
@@ -76,7 +76,7 @@ function checkBundle(bundle: BrowserBundle, from: "src" | "dist"): void {
     [`packages/node/${from}/playground.${ext}`]: [`packages/node/${from}/port-mapping.${ext}`],
   });
   // Not in the first load.
-  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-chacha|@noble\/ciphers\/(chacha|_arx|_poly1305)\.js|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(connection-manager|mesh\/connection-planner|mesh\/dial-budget|routing-room|routing-limits|route-wire|route-forwarder|routed-connection|routed-channels|channel-envelopes|forward-holds|request-room|port-mapping|reachability)\.|secure\/(src|dist)\/unconfirmed-records\./.test(m))).toEqual([]);
+  expect(bundle.moduleSizes.map(([m]) => relative(repoRoot, m)).filter((m) => /noble-aes-gcm|noble-chacha|@noble\/ciphers\/(chacha|_arx|_poly1305)\.js|noble-page|@noble\/(curves|hashes)\/|@noble\/ciphers\/(aes|_polyval)\.js|node\/(src|dist)\/(connection-manager|mesh\/connection-planner|mesh\/dial-budget|routing-room|routing-limits|route-wire|route-forwarder|routed-connection|routed-channels|channel-envelopes|forward-holds|reset-loss|request-room|port-mapping|reachability)\.|secure\/(src|dist)\/unconfirmed-records\./.test(m))).toEqual([]);
 }
 
 describe("the browser entry of @xppg/node", () => {

@@ -1,10 +1,11 @@
 /** The QuickChat facade: a chat room over one Playground, its lifecycle and its handlers; the parts live in their own modules. */
 
-import { toError, type XppgError } from "@xppg/errors";
+import { toError } from "@xppg/errors";
 import { Playground, type PortMappingResult, type PeerInfo } from "@xppg/node";
 import type { Identity } from "@xppg/secure";
 import { parseChatAddress } from "./address.js";
 import { checkPort, checkText, positiveInt } from "./argument-checks.js";
+import { ChatHandlers } from "./chat-handlers.js";
 import { chooseIdentity, chooseKeyFile, chooseName } from "./chat-identity.js";
 import { parseChatPayload, parseNamePayload, parseTextPayload, type ChatLimits, type Parsed } from "./chat-message.js";
 import { commandOf, runCommand, type ChatCommands } from "./chat-commands.js";
@@ -17,7 +18,7 @@ import type { ChatMessageHandler, ChatMessageInfo, ChatErrorHandler, ChatPeer, Q
 import { PeerNotices } from "./peer-notices.js";
 import { startWithPortFallback } from "./port-fallback.js";
 import { readLines } from "./read-lines.js";
-import { connectError, handlerError, malformedError } from "./reported-errors.js";
+import { connectError, malformedError } from "./reported-errors.js";
 import { LineWriter, formatChatLine } from "./terminal.js";
 import { tcpAndWebSocket } from "./web-socket-listen.js";
 
@@ -60,8 +61,8 @@ export class QuickChat {
   readonly #limits: ChatLimits;
   readonly #topics: ChatTopics;
   readonly #quitWords: ReadonlySet<string>;
-  readonly #messageHandlers = new Set<ChatMessageHandler>();
-  readonly #errorHandlers = new Set<ChatErrorHandler>();
+  /** The user's message and error handlers. */
+  readonly #handlers = new ChatHandlers();
   /** Latest name each peer used, by peer id. */
   readonly #names = new Map<string, string>();
   #starting: Promise<PortMappingResult | null> | undefined;
@@ -122,7 +123,7 @@ export class QuickChat {
     pg.on(NAME_KIND, (src, _kind, payload) => {
       const parsed = parseNamePayload(payload, this.#limits);
       if (!parsed.ok) {
-        this.#report(malformedError(src, NAME_KIND, parsed.reason), src);
+        this.#handlers.report(malformedError(src, NAME_KIND, parsed.reason), src);
         return;
       }
       this.#names.set(src, parsed.value);
@@ -138,7 +139,7 @@ export class QuickChat {
       }, 200);
       announcing.unref?.(); // a stopped chat's process is not held open by it
     });
-    pg.events.on("error", (error, peerId) => this.#report(error, peerId));
+    pg.events.on("error", (error, peerId) => this.#handlers.report(error, peerId));
     this.#topics.attach(pg);
     pg.events.on("peer:left", (peer) => {
       // Later listeners (run's leave notice) still read the name in this tick.
@@ -222,11 +223,7 @@ export class QuickChat {
    * echoed). Returns a function that removes it.
    */
   onMessage(handler: ChatMessageHandler): () => void {
-    if (typeof handler !== "function") throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, "onMessage(handler): handler must be a function (user, text) => void.");
-    this.#messageHandlers.add(handler);
-    return () => {
-      this.#messageHandlers.delete(handler);
-    };
+    return this.#handlers.onMessage(handler);
   }
 
   /**
@@ -235,11 +232,7 @@ export class QuickChat {
    * one, such problems are ignored silently (but `run()` prints them).
    */
   onError(handler: ChatErrorHandler): () => void {
-    if (typeof handler !== "function") throw new QuickChatError(QUICKCHAT_ERROR_CODES.INVALID_ARGUMENT, "onError(handler): handler must be a function (error, peerId) => void.");
-    this.#errorHandlers.add(handler);
-    return () => {
-      this.#errorHandlers.delete(handler);
-    };
+    return this.#handlers.onError(handler);
   }
 
   /**
@@ -269,9 +262,9 @@ export class QuickChat {
     try {
       // Only the default port falls back: a port the user asked for is never swapped for another.
       const replace = this.#askedPort === undefined ? () => (this.#pg = this.#build(0)) : undefined;
-      const nat = await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#report(error, undefined));
+      const nat = await startWithPortFallback(this.#pg, { openPort, openPortTimeoutMs }, replace, (error) => this.#handlers.report(error, undefined));
       // In the background: the DHT's bootstrap takes seconds, and the chat works on the LAN meanwhile.
-      if (this.#dhtTopic !== undefined) this.#pg.joinTopic(this.#dhtTopic.topic).catch((error: unknown) => this.#report(dhtJoinError(error), undefined));
+      if (this.#dhtTopic !== undefined) this.#pg.joinTopic(this.#dhtTopic.topic).catch((error: unknown) => this.#handlers.report(dhtJoinError(error), undefined));
       return nat;
     } catch (error) {
       this.#unlock?.();
@@ -300,7 +293,7 @@ export class QuickChat {
       this.#typed.add(peer.peerId);
       return peer;
     })();
-    joined.catch((error: unknown) => this.#report(connectError(error, host, port), undefined));
+    joined.catch((error: unknown) => this.#handlers.report(connectError(error, host, port), undefined));
     return joined;
   }
 
@@ -421,30 +414,11 @@ export class QuickChat {
 
   #receive(src: string, kind: ChatMessageInfo["kind"], parsed: Parsed<{ user: string; text: string }>): void {
     if (!parsed.ok) {
-      this.#report(malformedError(src, kind, parsed.reason), src);
+      this.#handlers.report(malformedError(src, kind, parsed.reason), src);
       return;
     }
     const { user, text } = parsed.value;
     if (kind === CHAT_KIND) this.#names.set(src, user);
-    for (const handler of [...this.#messageHandlers]) {
-      try {
-        const result = handler(user, text, { peerId: src, kind });
-        if (result !== undefined && typeof result.then === "function") {
-          result.catch((error: unknown) => this.#report(handlerError(error, "an onMessage handler"), src));
-        }
-      } catch (error) {
-        this.#report(handlerError(error, "an onMessage handler"), src);
-      }
-    }
-  }
-
-  #report(error: XppgError, peerId: string | undefined): void {
-    for (const handler of [...this.#errorHandlers]) {
-      try {
-        handler(error, peerId);
-      } catch {
-        // An error handler that throws has nowhere left to report to.
-      }
-    }
+    this.#handlers.message(src, kind, user, text);
   }
 }

@@ -42,3 +42,14 @@ export interface ComplianceSetup {
   /** Called once after the suite (close servers, remove temp state). */
   teardown?: () => void | Promise<void>;
 }
+
+/** What the transport under test says of itself, where the tests cannot find it out before they run. */
+export interface ComplianceOptions {
+  /**
+   * Its connections lend room of their send buffer (`lendRoom` with
+   * `sendLent`, optional): the lending tests run, and fail if a connection
+   * lends nothing. Without it, one test checks that a connection lends
+   * nothing (no `lendRoom`, or one that answers `undefined`).
+   */
+  lends?: boolean;
+}
