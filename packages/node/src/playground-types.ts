@@ -114,7 +114,8 @@ export interface HandlerOptions extends SubscribeOptions {
    * later messages' bytes; nothing checks it. Its messages are reused only
    * while every handler of the kind borrows: a handler added without
    * `borrow` beside it makes the kind's messages kept again, for every one
-   * of its handlers.
+   * of its handlers. In a browser it is accepted and changes nothing (a
+   * page's WebSocket gives each message memory of its own).
    * @default false
    */
   borrow?: boolean | undefined;
