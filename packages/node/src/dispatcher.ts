@@ -75,8 +75,8 @@ export class Dispatcher {
   /**
    * Calls every handler of `kind`; with none, reports the message as
    * unhandled (with no payload). True when nothing can have kept the
-   * payload: there was no handler, or every handler borrows and none was
-   * added or removed while they ran. The caller may then reuse the memory
+   * payload: there was no handler, or every handler borrows, none threw,
+   * and none was added or removed while they ran. The caller may then reuse the memory
    * of the payload's bytes (it still may not before this returns).
    */
   dispatch(src: string, kind: string, payload: unknown): boolean {
@@ -94,6 +94,7 @@ export class Dispatcher {
       return true;
     }
     const changes = this.#changes;
+    let threw = false;
     for (const handler of entry.handlers.keys()) {
       try {
         const result = handler(src, kind, payload);
@@ -101,11 +102,13 @@ export class Dispatcher {
           result.catch((error: unknown) => this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src));
         }
       } catch (error) {
+        // What it threw outlives the handler (the report's `cause`, kept by an error listener) and may view the payload.
+        threw = true;
         this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src);
       }
     }
     // Read after the handlers ran: one of them may have added a handler that keeps (counted in #changes too).
-    return entry.borrows && changes === this.#changes;
+    return entry.borrows && changes === this.#changes && !threw;
   }
 }
 

@@ -149,6 +149,33 @@ describe("a handler that borrows its payload", () => {
     await expect.poll(() => seen, { timeout: 30_000, interval: 20 }).toBe(20 * PER_BUNDLE);
     expect(failures).toBe(0);
   }, 60_000);
+  // What a handler throws outlives it: the node reports it (its `cause`) to the error listeners, which may keep it,
+  // and a parser's error often holds the input it failed on. A borrowing handler that throws keeps its frame.
+  it.each(security)("keeps the payload a thrown error holds intact (%s)", async (_name, plain) => {
+    const [sender, receiver] = await pair(plain, SMALL_BUNDLES);
+    const state = checking(receiver, "m", () => 300);
+    const thrown: { n: number; bytes: Uint8Array }[] = [];
+    receiver.events.on("error", (error) => {
+      const input = (error.cause as { input?: unknown } | undefined)?.input;
+      if (input instanceof Uint8Array) thrown.push({ n: thrown.length, bytes: input });
+    });
+    let n = 0;
+    receiver.on(
+      "m",
+      (_src, _kind, payload) => {
+        if (n++ % 50 === 0) throw Object.assign(new Error("cannot parse it"), { input: payload });
+      },
+      { borrow: true },
+    );
+    // In bursts of 100 (a bundle each), each once the receiver has read the last: every bundle is read into the memory the one before was.
+    for (let first = 0; first < 5000; first += 100) {
+      await flood(sender, receiver.peerId, "m", first, 100, () => 300);
+      await expect.poll(() => state.seen, { timeout: 30_000, interval: 1 }).toBe(first + 100);
+    }
+    expect(state.failures).toBe(0);
+    expect(thrown.length).toBe(100);
+    expect(thrown.filter(({ n, bytes }) => !isMessage(bytes, n * 50, 300)).length).toBe(0);
+  }, 60_000);
 });
 
 describe("a payload kept by a handler that does not borrow", () => {

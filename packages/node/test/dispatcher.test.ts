@@ -71,10 +71,10 @@ describe("Dispatcher", () => {
     }, undefined, true);
     expect(d.dispatch("p", "c", 8)).toBe(false);
     expect(d.dispatch("p", "c", 9)).toBe(true);
-    // A handler that throws is reported; what it kept is unknown only if it does not borrow.
+    // A borrowing handler that throws is reported, and what it threw (which may hold the payload) outlives it.
     d.add("d", () => {
       throw new Error("boom");
     }, undefined, true);
-    expect(d.dispatch("p", "d", 10)).toBe(true);
+    expect(d.dispatch("p", "d", 10)).toBe(false);
   });
 });
