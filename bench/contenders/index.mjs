@@ -46,7 +46,7 @@
  * }} Contender
  */
 
-export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground", "playground-routed", "secret-stream-routed"];
+export const CONTENDER_NAMES = ["raw-tcp", "raw-tls", "secret-stream", "transport-tcp", "relay-circuit", "secure-tcp", "relay-secure", "playground-plain", "playground-plain-keep", "playground", "playground-keep", "playground-routed", "secret-stream-routed"];
 
 /** Loads one contender module by name. */
 export async function loadContender(name) {

@@ -2,7 +2,12 @@
 // encoding, dispatch to a pg.on handler), encrypted (the default) or with
 // `dangerouslyDisableEncryption`. Both per-peer rate limits are turned off,
 // since the bench floods on purpose; every other limit keeps its default.
-// Shared by playground.mjs and playground-plain.mjs; not a contender itself.
+// The bench's handler keeps nothing of a payload after it returns (it counts
+// or echoes it), so the contenders that say so register it with
+// `{ borrow: true }` (the node may then reuse a message's memory for later
+// ones); `playground-plain-keep` registers it as a default handler, which
+// the node must assume keeps its payload.
+// Shared by playground.mjs, playground-plain.mjs and playground-plain-keep.mjs; not a contender itself.
 import { Playground } from "@xppg/node";
 import { cryptoProviderName } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";
@@ -18,10 +23,10 @@ const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity };
 const SETUP_SERVER_LIMITS = { ...LIMITS, maxPeers: 1024 };
 
 /**
- * @param {{ name: string, label: string, encrypted: boolean, targets: object[] }} o
+ * @param {{ name: string, label: string, encrypted: boolean, borrow: boolean, targets: object[] }} o
  * @returns {import("./index.mjs").Contender}
  */
-export function playgroundContender({ name, label, encrypted, targets }) {
+export function playgroundContender({ name, label, encrypted, borrow, targets }) {
   const start = async (host, onMessage, extra = {}) => {
     const pg = new Playground(APP, {
       host,
@@ -31,7 +36,7 @@ export function playgroundContender({ name, label, encrypted, targets }) {
       ...(encrypted ? {} : { dangerouslyDisableEncryption: true }),
       ...extra,
     });
-    pg.on(KIND, (_src, _kind, payload) => onMessage(payload));
+    pg.on(KIND, (_src, _kind, payload) => onMessage(payload), { borrow });
     pg.events.on("error", (error) => process.stderr.write(`\n[${name}] ${error.code}: ${error.message}\n`));
     await pg.start();
     return pg;
@@ -47,6 +52,9 @@ export function playgroundContender({ name, label, encrypted, targets }) {
       `Playground over tcpTransport(), ${encrypted ? `ENCRYPTED (the default: Noise XX via @xppg/secure, crypto provider "${cryptoProviderName}", a fresh identity per node)` : "dangerouslyDisableEncryption: true (plaintext, unauthenticated)"}; ` +
         "limits.messagesPerSecond = Infinity and limits.bytesPerSecond = Infinity (both rate limits are OFF for this bench), other limits default",
       `payloads travel as a Uint8Array in a "${KIND}" message sent with { to: peerId }; setup: a fresh client node per join (made and started before the clock starts, stopped after), the server allows 1024 peers`,
+      borrow
+        ? `the "${KIND}" handler is registered with { borrow: true } (it keeps nothing of a payload after it returns: the node may reuse a message's memory for later ones)`
+        : `the "${KIND}" handler is a default one (registered without borrow: the node keeps every message's memory for as long as the handler might)`,
     ],
 
     async listen({ host, onMessage }) {

@@ -6,6 +6,7 @@ export const contender = playgroundContender({
   name: "playground-plain",
   label: "xppg Playground plain",
   encrypted: false,
+  borrow: true,
   targets: [
     { issue: "foundation", phase: "msgs", minRatio: 0.5 },
     { issue: "foundation", phase: "bulk", minRatio: 0.7 },

@@ -5,6 +5,7 @@ export const contender = playgroundContender({
   name: "playground",
   label: "xppg Playground",
   encrypted: true,
+  borrow: true,
   targets: [
     { issue: "security", phase: "msgs", minRatio: 0.4 },
     { issue: "security", phase: "bulk", minRatio: 0.5 },

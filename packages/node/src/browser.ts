@@ -4,7 +4,7 @@
 // discovery) lives behind the package's `#host`, `#defaults` and
 // `#file-transfer` imports, whose browser builds hold no node: module.
 export { Playground } from "./playground.js";
-export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
+export type { Ban, HandlerOptions, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
 export type { PlaygroundHeartbeat, PlaygroundLimits, PlaygroundOptions, StartOptions } from "./options.js";

@@ -35,6 +35,21 @@ export class ChannelEnvelopes {
 
   /** Sends one message to `peer` on its channel's `secure` channel. */
   write(peer: string, secure: SecureConnection, kind: string, payload: unknown): Promise<void> {
+    // The secure channel copies the frame before `send` returns.
+    return secure.send(this.#encode(peer, kind, payload));
+  }
+
+  /**
+   * One message to `peer`, encoded now into memory of its own, for a channel
+   * still opening: what the message carries is taken now, not once the
+   * channel is open (a handler that borrows its payload may pass it on).
+   */
+  encode(peer: string, kind: string, payload: unknown): Uint8Array {
+    return this.#encode(peer, kind, payload).slice();
+  }
+
+  /** The message in the scratch buffer (valid until the next encode). */
+  #encode(peer: string, kind: string, payload: unknown): Uint8Array {
     const envelope: Envelope = { version: ENVELOPE_VERSION, kind, source: this.#o.me, destination: peer, id: this.#o.nextMessageId(), hopLimit: 0, payload };
     // Both ends are known from the channel: the ids are left out.
     this.#link.remote = peer;
@@ -43,8 +58,7 @@ export class ChannelEnvelopes {
       this.#scratch = new Uint8Array(Math.max(-n, 2 * this.#scratch.length));
       n = this.#o.codec.encodeInto(envelope, this.#scratch, 0, this.#link);
     }
-    // The secure channel copies the frame before `send` returns.
-    return secure.send(this.#scratch.subarray(0, n));
+    return this.#scratch.subarray(0, n);
   }
 
   /** A frame from `peer`, authenticated by their channel, delivered; a typed error (the channel is closed with it) for one that breaks the protocol. */

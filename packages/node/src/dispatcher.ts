@@ -16,52 +16,94 @@ import { removedOnAbort } from "./removed-on-abort.js";
  */
 export type MessageHandler<P = unknown> = (src: string, kind: string, payload: P) => void | Promise<void>;
 
+/**
+ * A kind's handlers, each with whether it borrows its payload (see
+ * `HandlerOptions.borrow`), and whether they all do.
+ */
+interface KindHandlers {
+  readonly handlers: Map<MessageHandler, boolean>;
+  /** True while every handler of the kind borrows (and with none). */
+  borrows: boolean;
+}
+
 export class Dispatcher {
-  readonly #handlers = new Map<string, Set<MessageHandler>>();
+  readonly #handlers = new Map<string, KindHandlers>();
   readonly #report: (error: XppgError, peerId: string | undefined) => void;
   readonly #unhandled: (src: string, kind: string) => void;
-  /** The kind last dispatched that has a set of handlers, and that set. */
+  /** The kind last dispatched that has handlers, and its entry. */
   #lastKind: string | undefined;
-  #lastSet: Set<MessageHandler> | undefined;
+  #lastEntry: KindHandlers | undefined;
+  /** Moves on at every handler added or removed: a dispatch during which it moved lent its payload to a set that changed. */
+  #changes = 0;
 
   constructor(report: (error: XppgError, peerId: string | undefined) => void, unhandled: (src: string, kind: string) => void) {
     this.#report = report;
     this.#unhandled = unhandled;
   }
 
-  /** Adds a handler; returns the function that removes it. An aborted `signal` removes it too. */
-  add(kind: string, handler: MessageHandler, signal: AbortSignal | undefined): () => void {
-    let set = this.#handlers.get(kind);
-    if (set === undefined) this.#handlers.set(kind, (set = new Set()));
-    set.add(handler);
-    return removedOnAbort(() => set.delete(handler), signal);
+  /**
+   * Adds a handler; returns the function that removes it. An aborted
+   * `signal` removes it too. `borrow`: the handler keeps no reference to
+   * the payload's bytes after it returns (see `HandlerOptions.borrow`). The
+   * same function added twice is one handler, which borrows only if every
+   * adding said so.
+   */
+  add(kind: string, handler: MessageHandler, signal: AbortSignal | undefined, borrow = false): () => void {
+    let entry = this.#handlers.get(kind);
+    if (entry === undefined) this.#handlers.set(kind, (entry = { handlers: new Map(), borrows: true }));
+    const handlers = entry.handlers;
+    handlers.set(handler, borrow && handlers.get(handler) !== false);
+    this.#changed(entry);
+    return removedOnAbort(() => {
+      if (handlers.delete(handler)) this.#changed(entry);
+    }, signal);
   }
 
-  /** Calls every handler of `kind`; with none, reports the message as unhandled. */
-  dispatch(src: string, kind: string, payload: unknown): void {
-    // A stream of messages mostly repeats its kind (an interned string: one comparison); a kind's set, once made, stays its set.
-    let set = this.#lastSet;
+  /** A kind's handlers changed: whether they all borrow is worked out again (rarely: not per message). */
+  #changed(entry: KindHandlers): void {
+    this.#changes++;
+    let borrows = true;
+    for (const borrowing of entry.handlers.values()) borrows &&= borrowing;
+    entry.borrows = borrows;
+  }
+
+  /**
+   * Calls every handler of `kind`; with none, reports the message as
+   * unhandled (with no payload). True when nothing can have kept the
+   * payload: there was no handler, or every handler borrows, none threw,
+   * and none was added or removed while they ran. The caller may then reuse the memory
+   * of the payload's bytes (it still may not before this returns).
+   */
+  dispatch(src: string, kind: string, payload: unknown): boolean {
+    // A stream of messages mostly repeats its kind (an interned string: one comparison); a kind's entry, once made, stays its entry.
+    let entry = this.#lastEntry;
     if (kind !== this.#lastKind) {
-      set = this.#handlers.get(kind);
-      if (set !== undefined) {
+      entry = this.#handlers.get(kind);
+      if (entry !== undefined) {
         this.#lastKind = kind;
-        this.#lastSet = set;
+        this.#lastEntry = entry;
       }
     }
-    if (set === undefined || set.size === 0) {
+    if (entry === undefined || entry.handlers.size === 0) {
       this.#unhandled(src, kind);
-      return;
+      return true;
     }
-    for (const handler of set) {
+    const changes = this.#changes;
+    let threw = false;
+    for (const handler of entry.handlers.keys()) {
       try {
         const result = handler(src, kind, payload);
         if (result !== undefined && typeof result.then === "function") {
           result.catch((error: unknown) => this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src));
         }
       } catch (error) {
+        // What it threw outlives the handler (the report's `cause`, kept by an error listener) and may view the payload.
+        threw = true;
         this.#report(asHandlerError(error, ERROR_TEXTS ? `the "${kind}" handler` : [kind]), src);
       }
     }
+    // Read after the handlers ran: one of them may have added a handler that keeps (counted in #changes too).
+    return entry.borrows && changes === this.#changes && !threw;
   }
 }
 

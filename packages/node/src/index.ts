@@ -1,5 +1,5 @@
 export { Playground } from "./playground.js";
-export type { Ban, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
+export type { Ban, HandlerOptions, JoinOptions, MessageHandler, PeerInfo, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground.js";
 export type { ReceivedFile, SharedFile } from "./file-transfer.js";
 export type { MeshMember } from "./mesh/membership.js";
 export type { PlaygroundFiles, PlaygroundFilesOptions, ShareFileOptions } from "./files-room.js";

@@ -1,4 +1,4 @@
-import { TRANSPORT_CONTRACT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
+import { FRAME_RELEASED, TRANSPORT_CONTRACT_ERROR_CODES, type CloseInfo, type Connection } from "@xppg/transport";
 import { closeGuarded } from "@xppg/transport/adapter";
 import { ERROR_TEXTS, isXppgError, now as nowMs, type ErrorText, type XppgError } from "@xppg/errors";
 import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, type ReadEnvelope } from "@xppg/framing";
@@ -58,6 +58,12 @@ export class PeerSession {
   #link: EnvelopeLink | undefined;
   /** The application kind the router last handed to the handlers from this peer (issue 15: a stream of one kind skips its checks). */
   #appKind: string | undefined;
+  /**
+   * Something may keep a view of the frame being read: one of its envelopes
+   * went elsewhere than to handlers that all borrow (see `#onFrame`). Set
+   * false as a frame's reading starts, true by every way but that one.
+   */
+  #kept = true;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
   /** True once the session has ended (`#onClosed`): the host has heard of it. */
@@ -132,8 +138,9 @@ export class PeerSession {
               if (DIRECT_STREAMS && kind === this.#appKind) {
                 // The same dispatch, in the same try, as `#onMessage`'s (keep the two alike).
                 try {
-                  this.#host.dispatcher.dispatch(link.remote, kind, bytes);
+                  if (!this.#host.dispatcher.dispatch(link.remote, kind, bytes)) this.#kept = true;
                 } catch (error) {
+                  this.#kept = true;
                   // As `#onMessage` closes: the dispatcher reports what a handler throws, anything else is this node's bug.
                   this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
                 }
@@ -373,7 +380,17 @@ export class PeerSession {
     return slowPeerError(this.peerId ?? this.connection.remoteAddress, reason);
   }
 
-  #onFrame(data: Uint8Array): void {
+  /**
+   * One frame of the peer's. `FRAME_RELEASED` (the transport may reuse its
+   * memory) only when nothing can keep a view of it: on an open session
+   * that did not close meanwhile, every envelope of the frame was read in
+   * this call (the reader holds nothing of it for a later turn), and each
+   * went straight to handlers of a kind that all borrow their payload, or
+   * to none (`Dispatcher.dispatch`). Anything else keeps it, as every frame
+   * was kept before handlers could borrow: a wrong release would hand a
+   * handler's kept bytes over to later messages.
+   */
+  #onFrame(data: Uint8Array): typeof FRAME_RELEASED | undefined {
     if (this.#phase === "closed" && this.#draining === undefined) return;
     this.receivedSinceTick = true;
     const bytes = this.#byteBucket;
@@ -381,9 +398,11 @@ export class PeerSession {
       this.close(rateLimitedError(this.peerId ?? this.connection.remoteAddress, "bytes", bytes.rate, bytes.burst, "bytesPerSecond"));
       return;
     }
+    this.#kept = false;
     // The reads of this frame's envelopes end as it is read: the codec lets go of the frame then, with no microtask each (a page saves the bytes).
     if (SCOPED_READS) scopeReads(this.#reader, data);
     else this.#reader.read(data);
+    return this.#kept || this.#phase !== "open" || this.#draining !== undefined || this.#reader.holding ? undefined : FRAME_RELEASED;
   }
 
   /** One envelope of a bundle, `data[start, end)`, the message limit taken for it (the constructor's `envelope` reads a compact one of raw bytes on an open link itself); false once the session closed. */
@@ -393,12 +412,16 @@ export class PeerSession {
     try {
       read = codec.read(data, start, end, this.#link);
     } catch (error) {
+      this.#kept = true;
       this.close(error as XppgError);
       return false;
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
     if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
-    else this.#onEnvelope(codec.envelopeOf(read));
+    else {
+      this.#kept = true;
+      this.#onEnvelope(codec.envelopeOf(read));
+    }
     // The envelope may have closed the session (a bye, a violation): read no further.
     return !this.isClosed || this.#draining !== undefined;
   }
@@ -436,6 +459,8 @@ export class PeerSession {
     // More of the application kind the router last handed to the handlers, from the peer to this node: the checks here and the router's passed for it.
     const direct = DIRECT_STREAMS && kind === this.#appKind && source === this.#hello!.peerId && destination === this.#host.localPeerId;
     if (!direct) {
+      // Control kinds, the router, rooms: the frame is kept (see `#onFrame`).
+      this.#kept = true;
       // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
       if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
         this.close(this.#violation(ERROR_TEXTS ? `a message claims to come from ${source}, not from the peer itself` : [source]));
@@ -457,11 +482,13 @@ export class PeerSession {
       }
     }
     try {
-      if (direct) this.#host.dispatcher.dispatch(source, kind, payload);
-      else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
+      if (direct) {
+        if (!this.#host.dispatcher.dispatch(source, kind, payload)) this.#kept = true;
+      } else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
       // True when the router handed it to the handlers as a kind with no fixed shape: the peer's next messages of that kind take the short way above.
       else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
     } catch (error) {
+      this.#kept = true;
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.
       // The constructor's `envelope` has the same dispatch and close for a compact message of raw bytes (keep the two alike).
       this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));

@@ -100,6 +100,27 @@ export interface SubscribeOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of `pg.on`. */
+export interface HandlerOptions extends SubscribeOptions {
+  /**
+   * The handler borrows its payload: it promises to keep no reference to
+   * the payload's bytes (the payload itself, or any `Uint8Array` inside it)
+   * once it returns (an async handler: once its synchronous part returns,
+   * that is before its first `await`). The node may then reuse their memory
+   * for later messages, which a receiver of a flood pays for in memory and
+   * garbage collection: a message whose every handler borrows leaves
+   * nothing behind. To keep bytes, copy them (`payload.slice()`). A handler
+   * that breaks the promise sees the bytes it kept change under it, with
+   * later messages' bytes; nothing checks it. Its messages are reused only
+   * while every handler of the kind borrows: a handler added without
+   * `borrow` beside it makes the kind's messages kept again, for every one
+   * of its handlers. In a browser it is accepted and changes nothing (a
+   * page's WebSocket gives each message memory of its own).
+   * @default false
+   */
+  borrow?: boolean | undefined;
+}
+
 /** Options of `requestState`. */
 export interface RequestStateOptions extends SendOptions {
   /**

@@ -21,7 +21,7 @@ import type { Connection } from "@xppg/transport";
 import { BUNDLE_LENGTH_BYTES, type PeerSession } from "./peer-session.js";
 import type { PeerInfo, PeerTable } from "./peer-table.js";
 import type { OpenSessions } from "./open-sessions.js";
-import type { JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
+import type { HandlerOptions, JoinOptions, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions } from "./playground-types.js";
 import { checkHandle, checkRequest, type RequestOptions } from "./request-checks.js";
 import type { RequestHandler } from "./request-room.js";
 import { KIND_TEXT, type Hello } from "./protocol.js";
@@ -316,12 +316,19 @@ export class Playground {
    * removes it (so does aborting `signal`). `P` is the payload you expect:
    * the network guarantees nothing, so check it (the default is `unknown`).
    * Received files arrive as kind `"file"` with `{ name, size, sha256, path }`.
+   * With `{ borrow: true }` the handler promises to keep none of the
+   * payload's bytes once it returns, and the node may reuse their memory
+   * for later messages (see {@link HandlerOptions.borrow}).
    */
-  on<P = unknown>(kind: string, handler: MessageHandler<P>, options: SubscribeOptions = {}): () => void {
+  on<P = unknown>(kind: string, handler: MessageHandler<P>, options: HandlerOptions = {}): () => void {
     const call = "pg.on(kind, handler, options?)";
     checkKind(kind, call, ERROR_TEXTS ? 'pg.on("chat", (src, kind, payload) => { ... })' : "", false);
     checkFunction(handler, "handler", call, 'pg.on("chat", (src, kind, payload) => { ... })');
-    return this.#r.dispatcher.add(kind, handler as MessageHandler, checkSignal(options?.signal, call));
+    const borrow = options?.borrow;
+    if (borrow !== undefined && typeof borrow !== "boolean") {
+      throw invalidArgument(call, ERROR_TEXTS ? `borrow must be true or false, got ${show(borrow)}` : [show(borrow)], ERROR_TEXTS ? 'pg.on("chunk", (src, kind, bytes) => { ... }, { borrow: true })' : undefined);
+    }
+    return this.#r.dispatcher.add(kind, handler as MessageHandler, checkSignal(options?.signal, call), borrow === true);
   }
 
   /**
@@ -475,7 +482,7 @@ export class Playground {
 }
 
 export type { Ban, PeerInfo };
-export type { JoinOptions, MessageHandler, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions };
+export type { HandlerOptions, JoinOptions, MessageHandler, PlaygroundEvents, PlaygroundStats, RequestStateOptions, SendOptions, SubscribeOptions };
 
 /** start() gave up: stop() was called before it was done. */
 function stoppedWhileStarting(): PlaygroundError {

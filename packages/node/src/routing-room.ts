@@ -143,14 +143,24 @@ export class RoutingRoom {
     const told = tell ?? (kind === KIND_RESPONSE ? SILENT : TELLS);
     const sends = channel.sends;
     if (channel.secure !== undefined) return sends.track(this.#write(channel, channel.secure, kind, payload), told);
-    // Sends made while the channel opens go out in order once it is open; they wait from now.
+    // Sends made while the channel opens go out in order once it is open; they wait from now. Encoded now: the
+    // payload's bytes may be a borrowing handler's (`{ borrow: true }`), whose memory holds later messages by then.
     const opening = channel;
+    let frame: Uint8Array | undefined;
+    let failure: unknown;
+    try {
+      frame = this.#envelopes.encode(opening.peer, kind, payload);
+    } catch (error) {
+      failure = error;
+    }
     const waiter = sends.wait(told);
     opening.ready.then(
       (secure) => {
         let sent: Promise<void>;
         try {
-          sent = this.#write(opening, secure, kind, payload);
+          if (frame === undefined) throw failure;
+          opening.lastUsed = ++this.#uses;
+          sent = secure.send(frame);
         } catch (error) {
           sent = Promise.reject(error);
         }

@@ -180,6 +180,7 @@ describe("Playground calls: wrong arguments throw with the right call", () => {
     ["on(kind, not a function)", (pg) => pg.on("k", "nope" as never), "pg.on(kind, handler, options?)", ["handler must be a function"]],
     ["on('', handler)", (pg) => pg.on("", () => {}), "pg.on(kind, handler, options?)", ["kind"]],
     ["on(kind, handler, { signal: 1 })", (pg) => pg.on("k", () => {}, { signal: 1 as never }), "pg.on(kind, handler, options?)", ["signal must be an AbortSignal"]],
+    ["on(kind, handler, { borrow: 1 })", (pg) => pg.on("k", () => {}, { borrow: 1 as never }), "pg.on(kind, handler, options?)", ["borrow must be true or false"]],
     ["ban(42)", (pg) => pg.ban(42 as never), "pg.ban(peerIdOrHost, options?)", ["peerIdOrHost"]],
     ["ban(id, { duration })", (pg) => pg.ban("x", { duration: 5 } as never), "pg.ban(peerIdOrHost, options?)", ['"duration" (did you mean "durationMs"?)']],
     ["unban(null)", (pg) => pg.unban(null as never), "pg.unban(peerIdOrHost)", ["peerIdOrHost"]],

@@ -40,4 +40,41 @@ describe("Dispatcher", () => {
       "error XPPG_ERR_HANDLER_FAILED",
     ]);
   });
+
+  it("says a payload may be reused only when no handler, or only borrowing handlers that stayed the same, had it", () => {
+    const d = new Dispatcher(() => {}, () => {});
+    expect(d.dispatch("p", "a", 0)).toBe(true); // unhandled: the report has no payload
+    const borrowing = (): void => {};
+    const offBorrowing = d.add("a", borrowing, undefined, true);
+    expect(d.dispatch("p", "a", 1)).toBe(true);
+    const offKeeping = d.add("a", () => {}, undefined);
+    expect(d.dispatch("p", "a", 2)).toBe(false);
+    offKeeping();
+    expect(d.dispatch("p", "a", 3)).toBe(true);
+    // The same function added again without `borrow` keeps, whichever adding is removed later.
+    d.add("a", borrowing, undefined);
+    expect(d.dispatch("p", "a", 4)).toBe(false);
+    offBorrowing();
+    expect(d.dispatch("p", "a", 5)).toBe(true);
+    // A keeping handler that removes itself as it runs, beside a borrowing one: it had the payload.
+    d.add("b", () => {}, undefined, true);
+    const off = d.add("b", () => off(), undefined);
+    expect(d.dispatch("p", "b", 6)).toBe(false);
+    expect(d.dispatch("p", "b", 7)).toBe(true);
+    // A borrowing handler that adds another borrowing one while it runs: the set changed during the dispatch.
+    let added = false;
+    d.add("c", () => {
+      if (!added) {
+        added = true;
+        d.add("c", () => {}, undefined, true);
+      }
+    }, undefined, true);
+    expect(d.dispatch("p", "c", 8)).toBe(false);
+    expect(d.dispatch("p", "c", 9)).toBe(true);
+    // A borrowing handler that throws is reported, and what it threw (which may hold the payload) outlives it.
+    d.add("d", () => {
+      throw new Error("boom");
+    }, undefined, true);
+    expect(d.dispatch("p", "d", 10)).toBe(false);
+  });
 });

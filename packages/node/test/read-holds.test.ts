@@ -36,7 +36,7 @@ async function sessionPair(admitted: (session: PeerSession) => void) {
     nextMessageId: () => 1,
     admit: (session) => (admitted(session), null),
     router: { deliver: () => {}, deliverDirect: () => false },
-    dispatcher: { dispatch: () => {} },
+    dispatcher: { dispatch: () => false },
     relays: () => false,
     opened: () => {},
     report: () => {},

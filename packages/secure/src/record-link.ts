@@ -68,7 +68,7 @@ export class RecordLink implements RecordLayer {
   readonly #session: HandshakeResult;
   readonly #controller: LinkController;
   readonly #decoder: FrameDecoder;
-  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #onFrame: (frame: Uint8Array) => typeof FRAME_RELEASED | undefined;
   readonly #remoteAddress: string;
   /** The provider seals and opens a record in one piece (`CryptoProvider.wholeRecords`). */
   readonly #whole: boolean;
@@ -114,6 +114,10 @@ export class RecordLink implements RecordLayer {
   #recordsIn = 0;
   /** Frames handed up from the record being decoded. */
   #framesUp = 0;
+  /** Of them, those the sink above kept that are views of the record's plaintext (see #onRecord). */
+  #viewsKept = 0;
+  /** 1 when the first frame handed up from the record is one begun in an earlier record, in a buffer of its own. */
+  #assembled = 0;
   #endReceived = false;
   /** The authenticated end of stream was sealed (`closeWrite`, or the close): never a second. */
   #endSent = false;
@@ -573,17 +577,27 @@ export class RecordLink implements RecordLayer {
     // The decoder hands up a frame begun in an earlier record (this record is longer than what it lacked, or it
     // would have been opened into it above) in that frame's own buffer, first; every other frame it hands up
     // is a view of the plaintext: of the record's memory when the record was opened in place.
-    const assembled = this.#decoder.pendingBodyBytes > 0 ? 1 : 0;
+    this.#assembled = this.#decoder.pendingBodyBytes > 0 ? 1 : 0;
     this.#framesUp = 0;
+    this.#viewsKept = 0;
     this.#decode(plain, 0);
-    // A frame went up as a view of the record: its memory is kept. Otherwise its bytes were copied into a frame being assembled.
-    return this.#framesUp > assembled && (inPlace || plain.buffer === record.buffer) ? undefined : FRAME_RELEASED;
+    // A frame went up as a view of the record and the sink kept it: its memory is kept. Otherwise the sink released every
+    // such view (it keeps nothing of them), or their bytes were copied into a frame being assembled.
+    return this.#viewsKept > 0 && (inPlace || plain.buffer === record.buffer) ? undefined : FRAME_RELEASED;
   };
 
-  /** A frame decoded from a record's plaintext: counted (see #onRecord), then handed up. */
-  readonly #onPlainFrame = (frame: Uint8Array): void => {
+  /**
+   * A frame decoded from a record's plaintext: handed up, and counted (see
+   * #onRecord) with whether the sink kept it. The sink's answer goes back to
+   * the decoder, which reuses the buffer of a frame it assembled once that
+   * frame is released.
+   */
+  readonly #onPlainFrame = (frame: Uint8Array): typeof FRAME_RELEASED | undefined => {
+    const answer = this.#onFrame(frame);
+    // The decoder hands up the frame begun in an earlier record first: not a view of this record.
+    if (answer !== FRAME_RELEASED && this.#framesUp >= this.#assembled) this.#viewsKept++;
     this.#framesUp++;
-    this.#onFrame(frame);
+    return answer;
   };
 
   /** Hands decrypted bytes to the frame decoder: `plain`, or `committed` bytes already written into its frame. */
