@@ -16,7 +16,7 @@ const ISSUES = {
   security:
     "security issue: the Playground as shipped (encrypted and authenticated by default) against the UNENCRYPTED raw node:net socket, and the connection setup time of the encrypted paths",
   encrypted:
-    "encrypted issue: the Playground as shipped against @hyperswarm/secret-stream, the encrypted anchor, on every figure; the bulk test's peak RSS; plaintext within 10% of raw",
+    "encrypted issue: the Playground against @hyperswarm/secret-stream, the encrypted anchor, on every figure, with a borrowing handler (playground) and a default one (playground-keep); the bulk test's peak RSS of each side, plaintext included; plaintext within 10% of raw",
 };
 
 /** @returns {{ text: string, summary: object }} */

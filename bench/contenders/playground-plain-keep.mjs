@@ -14,5 +14,6 @@ export const contender = playgroundContender({
     { issue: "foundation", phase: "bulk", minRatio: 0.7 },
     { issue: "encrypted", phase: "msgs", minRatio: 0.9 },
     { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
+    { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
   ],
 });

@@ -4,7 +4,7 @@ import { playgroundContender } from "./playground-node.mjs";
 
 export const contender = playgroundContender({
   name: "playground-plain",
-  label: "xppg Playground plain",
+  label: "xppg Playground plain (borrow)",
   encrypted: false,
   borrow: true,
   targets: [
@@ -12,5 +12,6 @@ export const contender = playgroundContender({
     { issue: "foundation", phase: "bulk", minRatio: 0.7 },
     { issue: "encrypted", phase: "msgs", minRatio: 0.9 },
     { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
+    { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
   ],
 });

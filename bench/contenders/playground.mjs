@@ -1,9 +1,10 @@
-// xppg Playground as shipped: encrypted and authenticated by default.
+// xppg Playground, encrypted and authenticated (the default), its handler registered with
+// { borrow: true } (it keeps nothing of a payload); playground-keep is the same with a default handler.
 import { playgroundContender } from "./playground-node.mjs";
 
 export const contender = playgroundContender({
   name: "playground",
-  label: "xppg Playground",
+  label: "xppg Playground (borrow)",
   encrypted: true,
   borrow: true,
   targets: [
