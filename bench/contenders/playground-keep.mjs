@@ -6,7 +6,7 @@ import { playgroundContender } from "./playground-node.mjs";
 
 export const contender = playgroundContender({
   name: "playground-keep",
-  label: "encrypted, handler keeps",
+  label: "xppg Playground (handler keeps)",
   encrypted: true,
   borrow: false,
   targets: [

@@ -6,7 +6,7 @@ import { playgroundContender } from "./playground-node.mjs";
 
 export const contender = playgroundContender({
   name: "playground-plain-keep",
-  label: "plain, handler keeps",
+  label: "xppg Playground plain (handler keeps)",
   encrypted: false,
   borrow: false,
   targets: [
