@@ -13,10 +13,19 @@ import { ERROR_TEXTS, badArgumentError, valuesMessage } from "@xppg/errors";
  */
 export const FRAME_RELEASED: unique symbol = Symbol.for("xppg.frame-released");
 
-/** Frames assembled across chunks with a declared length in this range may go to a reused buffer (see {@link FRAME_RELEASED}). */
+/**
+ * Frames assembled across chunks with a declared length from REUSE_MIN to
+ * REUSE_SIZE may go to a reused buffer of REUSE_SIZE bytes (see
+ * {@link FRAME_RELEASED}). REUSE_SIZE is 64 KiB and 2 KiB more: room for a
+ * 64 KiB message's frame with the largest envelope head (2,001 bytes: kind,
+ * source and destination at their longest in UTF-8, and a signature) and a
+ * MessagePack length. With 64 KiB only, the frames of a stream of 64 KiB
+ * messages (a few bytes past it) each took a buffer of their own, released
+ * or not (issue 15: the encrypted bulk receiver's peak RSS).
+ */
 const REUSE_MIN = 32 * 1024;
-const REUSE_SIZE = 64 * 1024;
-/** Reassembly buffers waiting for reuse, shared by every decoder of the process: a decoder holds one at most while it assembles. */
+const REUSE_SIZE = 66 * 1024;
+/** Reassembly buffers waiting for reuse, shared by every decoder of the process (at most 264 KiB): a decoder holds one at most while it assembles. */
 const MAX_SPARE = 4;
 const spares: ArrayBuffer[] = [];
 
@@ -37,7 +46,7 @@ export interface FrameDecoderOptions {
  * Frames that lie wholly inside one chunk are delivered as views into that
  * chunk (no copy); a frame split across chunks is assembled in a buffer of
  * its declared size, allocated only after the size passed the limit. Such
- * a buffer of 32 to 64 KiB whose frame the callback released (returned
+ * a buffer of 32 to 66 KiB whose frame the callback released (returned
  * {@link FRAME_RELEASED}) is reused for a later frame (at most four wait, process-wide), so
  * a stream of records that a layer above decrypts elsewhere leaves no dead
  * buffer per record.
