@@ -14,7 +14,7 @@ const ISSUES = {
   foundation:
     "foundation issue: the Playground's own cost (envelopes, dispatch, limits) with encryption turned off, against a raw node:net socket",
   security:
-    "security issue: the Playground as shipped (encrypted and authenticated by default) against the UNENCRYPTED raw node:net socket, and the connection setup time of the encrypted paths",
+    "security issue: the Playground encrypted and authenticated (the default), with a borrowing handler (playground) and a default one (playground-keep), against the UNENCRYPTED raw node:net socket, and the connection setup time of the encrypted paths",
   encrypted:
     "encrypted issue: the Playground against @hyperswarm/secret-stream, the encrypted anchor, on every figure, with a borrowing handler (playground) and a default one (playground-keep); the bulk test's peak RSS of each side, plaintext included; plaintext within 10% of raw",
 };

@@ -5,9 +5,9 @@
 // The bench's handler keeps nothing of a payload after it returns (it counts
 // or echoes it), so the contenders that say so register it with
 // `{ borrow: true }` (the node may then reuse a message's memory for later
-// ones); `playground-plain-keep` registers it as a default handler, which
-// the node must assume keeps its payload.
-// Shared by playground.mjs, playground-plain.mjs and playground-plain-keep.mjs; not a contender itself.
+// ones); `playground-keep` and `playground-plain-keep` register it as a
+// default handler, which the node must assume keeps its payload.
+// Shared by playground.mjs, playground-keep.mjs, playground-plain.mjs and playground-plain-keep.mjs; not a contender itself.
 import { Playground } from "@xppg/node";
 import { cryptoProviderName } from "@xppg/secure";
 import { tcpTransport } from "@xppg/transport-tcp";

@@ -77,4 +77,23 @@ describe("Dispatcher", () => {
     }, undefined, true);
     expect(d.dispatch("p", "d", 10)).toBe(false);
   });
+
+  it("works out again whether a kind's handlers all borrow when a signal removes one", () => {
+    const d = new Dispatcher(() => {}, () => {});
+    d.add("a", () => {}, undefined, true);
+    const keeping = new AbortController();
+    d.add("a", () => {}, keeping.signal);
+    expect(d.dispatch("p", "a", 1)).toBe(false);
+    keeping.abort();
+    expect(d.dispatch("p", "a", 2)).toBe(true);
+    // A keeping handler whose signal has already aborted is never added.
+    d.add("a", () => {}, AbortSignal.abort());
+    expect(d.dispatch("p", "a", 3)).toBe(true);
+    // A keeping handler that had the payload, removed by its signal while a borrowing one after it runs.
+    const later = new AbortController();
+    d.add("b", () => {}, later.signal);
+    d.add("b", () => later.abort(), undefined, true);
+    expect(d.dispatch("p", "b", 4)).toBe(false);
+    expect(d.dispatch("p", "b", 5)).toBe(true);
+  });
 });
