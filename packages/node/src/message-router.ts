@@ -45,6 +45,18 @@ export interface RouterOptions {
   unchecked(verdict: typeof VERDICT.REPLAY | typeof VERDICT.OVER_BUDGET): void;
 }
 
+/**
+ * Where `deliverDirect` took a message (`Direct`): `DIRECT_KEPT` and
+ * `DIRECT_RELEASED`: to the handlers, as an application kind with no fixed
+ * shape (in Node only); `DIRECT_RELEASED` when the dispatcher said nothing
+ * can have kept its payload; `DIRECT_ELSEWHERE` anything else. Plain
+ * constants, not an object's fields: the bundler writes them in as numbers.
+ */
+export const DIRECT_ELSEWHERE = 0;
+export const DIRECT_KEPT = 1;
+export const DIRECT_RELEASED = 2;
+export type Direct = typeof DIRECT_ELSEWHERE | typeof DIRECT_KEPT | typeof DIRECT_RELEASED;
+
 export class MessageRouter {
   readonly #o: RouterOptions;
 
@@ -60,17 +72,21 @@ export class MessageRouter {
   /**
    * Delivers a direct message (`destination` set) from the peer itself, as
    * `deliver` does, from its fields: nearly every message, so the receiver
-   * builds no envelope object for it. True (in Node: `DIRECT_STREAMS`) only
-   * when it reached the handlers as an application kind with no fixed
-   * shape: the peer's next direct messages of that kind pass these checks
-   * too, and the session hands them to the dispatcher itself.
+   * builds no envelope object for it. Says (`Direct`) where it went: in
+   * Node (`DIRECT_STREAMS`) a message that reached the handlers as an
+   * application kind with no fixed shape is `DIRECT_KEPT` or `DIRECT_RELEASED` (the peer's
+   * next direct messages of that kind pass these checks too, and the
+   * session hands them to the dispatcher itself); `DIRECT_RELEASED` only when it
+   * went straight to `dispatcher.dispatch`, nothing else saw it, and the
+   * dispatcher said nothing can have kept the payload. Anything else is
+   * `DIRECT_ELSEWHERE`: a room, a fixed-shape kind, a page's node.
    */
-  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): boolean {
+  deliverDirect(session: PeerSession, source: string, kind: string, destination: string, payload: unknown): Direct {
     return this.#deliver(session, source, kind, destination, payload, undefined);
   }
 
-  /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. True as `deliverDirect` says. */
-  #deliver(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): boolean {
+  /** `envelope` is undefined only for a direct message: what a broadcast needs of it, a direct message does not. Says what `deliverDirect` says. */
+  #deliver(session: PeerSession, source: string, kind: string, destination: string | null, payload: unknown, envelope: Envelope | undefined): Direct {
     const o = this.#o;
     if (destination !== null && destination !== o.localPeerId) {
       // No relaying yet: a message for someone else is a protocol error on a direct link.
@@ -78,20 +94,22 @@ export class MessageRouter {
     }
     if (isReservedKind(kind)) {
       this.#reserved(session, source, kind, destination, payload, envelope);
-      return false;
+      return DIRECT_ELSEWHERE;
     }
     if (!hasRequiredShape(kind, payload)) {
       // A relayed broadcast of the wrong shape is its origin's doing, not the relay's: dropped, not forwarded.
-      if (source !== session.peerId) return false;
+      if (source !== session.peerId) return DIRECT_ELSEWHERE;
       throw new PlaygroundError(NODE_ERROR_CODES.PROTOCOL_VIOLATION, ERROR_TEXTS ? `The peer ${session.peerId} sent a "${kind}" message that is not ${kind === KIND_TEXT ? "{ text: string }" : "of its fixed shape"}. It is disconnected.` : [session.peerId, kind]);
     }
     if (destination === null) {
       o.mesh.receive(session, envelope!);
-      return false;
+      return DIRECT_ELSEWHERE;
     }
-    o.dispatcher.dispatch(source, kind, payload);
+    const released = o.dispatcher.dispatch(source, kind, payload);
     // Said here, where it reached the handlers: what was checked of a kind with no fixed shape depends on the kind alone.
-    return DIRECT_STREAMS && !Object.hasOwn(FIXED_SHAPE_KINDS, kind);
+    // The dispatcher alone had the payload: its answer is the message's (a fixed-shape kind's payload was read by its check first: kept).
+    if (!DIRECT_STREAMS || Object.hasOwn(FIXED_SHAPE_KINDS, kind)) return DIRECT_ELSEWHERE;
+    return released ? DIRECT_RELEASED : DIRECT_KEPT;
   }
 
   /** A reserved kind goes to its room, or breaks the protocol. */

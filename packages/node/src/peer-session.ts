@@ -5,6 +5,7 @@ import { ENVELOPE_VERSION, LEAN, scopeReads, type Envelope, type EnvelopeLink, t
 import { NODE_ERROR_CODES, PlaygroundError, RemotePeerError, internalError, rateLimitedError } from "./errors.js";
 import { closedInHandshakeError, handshakeTimeoutError, peerGoneError, sessionClosedError, sessionViolation, slowPeerError } from "./session-errors.js";
 import { BundleReader } from "./bundle-reader.js";
+import { DIRECT_ELSEWHERE, DIRECT_RELEASED } from "./message-router.js";
 import { DIRECT_STREAMS, LENDS_ROOM, MISUSE_CHECKS, SCOPED_READS } from "#host";
 import { Outbox } from "./outbox.js";
 export { BUNDLE_LENGTH_BYTES } from "./outbox.js";
@@ -459,8 +460,9 @@ export class PeerSession {
     // More of the application kind the router last handed to the handlers, from the peer to this node: the checks here and the router's passed for it.
     const direct = DIRECT_STREAMS && kind === this.#appKind && source === this.#hello!.peerId && destination === this.#host.localPeerId;
     if (!direct) {
-      // Control kinds, the router, rooms: the frame is kept (see `#onFrame`).
-      this.#kept = true;
+      // Control kinds, whole envelopes (the router, rooms, the mesh), another's message: the frame is kept (see `#onFrame`).
+      // A direct message from the peer of an application kind is the router's to say (below); in a page every frame is kept.
+      if (!DIRECT_STREAMS || envelope !== undefined || source !== this.#hello!.peerId || kind.startsWith(RESERVED_PREFIX)) this.#kept = true;
       // Only a mesh peer passes on others' broadcasts, signed by their origin (checked later).
       if (source !== this.#hello!.peerId && !(destination === null && envelope!.signature !== undefined && this.#host.relays(this))) {
         this.close(this.#violation(ERROR_TEXTS ? `a message claims to come from ${source}, not from the peer itself` : [source]));
@@ -485,8 +487,14 @@ export class PeerSession {
       if (direct) {
         if (!this.#host.dispatcher.dispatch(source, kind, payload)) this.#kept = true;
       } else if (envelope !== undefined) this.#host.router.deliver(this, envelope);
-      // True when the router handed it to the handlers as a kind with no fixed shape: the peer's next messages of that kind take the short way above.
-      else if (this.#host.router.deliverDirect(this, source, kind, destination!, payload) && DIRECT_STREAMS) this.#appKind = kind;
+      else {
+        // Handed to the handlers as a kind with no fixed shape (`DIRECT_KEPT`, `DIRECT_RELEASED`): the peer's next messages of that kind take the short way above.
+        // Only `DIRECT_RELEASED` (straight to handlers that all borrow, as the short way's dispatch) leaves the frame unkept: a peer that interleaves
+        // two application kinds sends each message of the kind it did not send last this way.
+        const went = this.#host.router.deliverDirect(this, source, kind, destination!, payload);
+        if (DIRECT_STREAMS && went !== DIRECT_RELEASED) this.#kept = true;
+        if (DIRECT_STREAMS && went !== DIRECT_ELSEWHERE) this.#appKind = kind;
+      }
     } catch (error) {
       this.#kept = true;
       // `deliver` rejects bad control messages by throwing a typed error; anything else is this node's bug, not the peer's.

@@ -20,8 +20,9 @@ export interface SessionHost {
   admit(session: PeerSession, hello: RemoteHello): Refusal | null;
   /**
    * Where an accepted peer's envelopes go, source already checked (`message-router.ts`): `deliver` takes a whole
-   * envelope; `deliverDirect` a direct message from an open peer by its fields, and answers true when the peer's
-   * next direct messages of that kind may go straight to the `dispatcher`.
+   * envelope; `deliverDirect` a direct message from an open peer by its fields, and answers `DIRECT_KEPT` or `DIRECT_RELEASED` when
+   * the peer's next direct messages of that kind may go straight to the `dispatcher` (`DIRECT_RELEASED`: and the dispatcher
+   * said nothing can have kept this one's payload).
    */
   readonly router: Pick<MessageRouter, "deliver" | "deliverDirect">;
   /** The application's handlers. */

@@ -1,87 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Playground } from "../src/index.js";
+import { PER_BUNDLE, SMALL_BUNDLES, checking, flood, isMessage, message, pair, security, sizeOf, stopNodes } from "./borrowed-helpers.js";
 
 // Handlers that borrow their payload (`pg.on(kind, handler, { borrow: true })`) over real TCP on loopback, plaintext
 // and encrypted: the node lets the transport reuse a frame's memory only when nothing can keep a view of it. Each test
 // of a payload kept intact fails where the node released a frame it should have kept: its bytes are then written over
 // by later messages.
 
-const nodes: Playground[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
-
-/**
- * A sender and a receiver joined over TCP. `maxFrameSize` bounds the bundles the sender makes: small ones lie whole
- * in the receiver's read memory (a plaintext bundle larger than it gets memory of its own) and, encrypted, in one
- * record opened where it was read; there the memory of a released frame is reused at once.
- */
-async function pair(plain: boolean, maxFrameSize = 1024 * 1024): Promise<[Playground, Playground]> {
-  // The floods here pass the default message rate: its limits are off.
-  const options = { host: "127.0.0.1", port: 0, dangerouslyDisableEncryption: plain, limits: { maxFrameSize, messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
-  const sender = new Playground("borrowed-payload", options);
-  const receiver = new Playground("borrowed-payload", options);
-  nodes.push(sender, receiver);
-  await sender.start();
-  await receiver.start();
-  const joined = new Promise((resolve) => sender.events.on("peer:joined", resolve));
-  await receiver.join(`tcp://127.0.0.1:${sender.port}`);
-  await joined;
-  return [sender, receiver];
-}
-
-/** Message `n` of `length` bytes: its number in the first four (big-endian, when it has them), then bytes that depend on both. */
-function message(n: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (n * 31 + i * 7) & 0xff;
-  if (length >= 4) new DataView(bytes.buffer).setUint32(0, n);
-  return bytes;
-}
-
-/** True when `bytes` are still message `n`'s of `length` bytes. */
-function isMessage(bytes: Uint8Array, n: number, length: number): boolean {
-  if (bytes.length !== length) return false;
-  if (length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== n) return false;
-  for (let i = length >= 4 ? 4 : 0; i < length; i++) if (bytes[i] !== ((n * 31 + i * 7) & 0xff)) return false;
-  return true;
-}
-
-/** Sizes that split across reads (64 KiB and odd sizes past it) and small ones that share a bundle. */
-const SIZES = [65_536, 37, 1000, 70_001, 65_536, 5, 200, 2, 40_000, 123];
-const sizeOf = (n: number): number => SIZES[n % SIZES.length]!;
-
-/** Bundles of at most 32 KiB: an encrypted one lies whole in one record. */
-const SMALL_BUNDLES = 32 * 1024;
-/** Messages sent at once: one bundle of about 50 KB, in one record when encrypted. */
-const PER_BUNDLE = 5000;
-
-const security = [
-  ["plaintext", true],
-  ["encrypted", false],
-] as const;
-
-/** Sends `count` messages of `kind` numbered from `first`, each of `size(n)` bytes; `between(n)` may send more after each. */
-async function flood(sender: Playground, to: string, kind: string, first: number, count: number, size: (n: number) => number, between?: (n: number) => Promise<void> | void): Promise<void> {
-  for (let n = first; n < first + count; n++) {
-    await sender.send(kind, message(n, size(n)), to);
-    await between?.(n);
-  }
-}
-
-/** A borrowing handler of `kind` that checks each message as it comes, in order from 0; `failures` counts wrong ones. */
-function checking(receiver: Playground, kind: string, size: (n: number) => number, work?: () => void): { seen: number; failures: number } {
-  const state = { seen: 0, failures: 0 };
-  receiver.on(
-    kind,
-    (_src, _kind, payload) => {
-      const n = state.seen++;
-      if (!(payload instanceof Uint8Array) || !isMessage(payload, n, size(n))) state.failures++;
-      work?.();
-    },
-    { borrow: true },
-  );
-  return state;
-}
+afterEach(stopNodes);
 
 describe("a handler that borrows its payload", () => {
   it.each(security)("sees every message's bytes as sent (%s)", async (_name, plain) => {

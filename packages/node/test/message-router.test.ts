@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { generateIdentity } from "@xppg/secure";
 import { Dispatcher } from "../src/dispatcher.js";
-import { MessageRouter, type RouterOptions } from "../src/message-router.js";
+import { DIRECT_ELSEWHERE, DIRECT_KEPT, DIRECT_RELEASED, MessageRouter, type RouterOptions } from "../src/message-router.js";
 import type { PeerSession } from "../src/peer-session.js";
 import { FIXED_SHAPE_KINDS, KIND_BYE, KIND_FILE, KIND_FILES, KIND_FILE_CHUNK, KIND_FILE_OFFER, KIND_HELLO, KIND_MESH_GRAFT, KIND_MESH_IHAVE, KIND_PEX, KIND_PING, KIND_REQUEST, KIND_RESPONSE, KIND_ROUTE, KIND_STATE, KIND_STATE_HELLO, KIND_STATE_REQUEST, KIND_TEXT } from "../src/protocol.js";
 
@@ -24,6 +24,8 @@ function routerWithRooms() {
     (_src, kind) => void dispatched.push(`unhandled ${kind}`),
   );
   for (const kind of [...Object.keys(FIXED_SHAPE_KINDS), "chat"]) dispatcher.add(kind, (_src, k) => void dispatched.push(k), undefined);
+  // Borrowing handlers: the dispatcher says nothing kept their payloads.
+  for (const kind of [...Object.keys(FIXED_SHAPE_KINDS), "stream"]) dispatcher.add(kind, (_src, k) => void dispatched.push(`borrowed ${k}`), undefined, true);
   const room = (name: string) => () => void rooms.push(name);
   const options = {
     localPeerId: local,
@@ -45,19 +47,20 @@ function routerWithRooms() {
 }
 
 describe("MessageRouter.deliverDirect", () => {
-  it("answers true for an application kind with no fixed shape it handed to the handlers (the session's short way)", () => {
+  it("answers DIRECT_KEPT or DIRECT_RELEASED for an application kind with no fixed shape it handed to the handlers (the session's short way), as the dispatcher said", () => {
     const { direct, dispatched } = routerWithRooms();
-    expect(direct("chat", 1)).toBe(true);
-    expect(direct("no-handler-yet", { any: "data" })).toBe(true);
-    expect(dispatched).toEqual(["chat", "unhandled no-handler-yet"]);
+    expect(direct("chat", 1)).toBe(DIRECT_KEPT);
+    expect(direct("stream", new Uint8Array(4))).toBe(DIRECT_RELEASED);
+    expect(direct("no-handler-yet", { any: "data" })).toBe(DIRECT_RELEASED);
+    expect(dispatched).toEqual(["chat", "borrowed stream", "unhandled no-handler-yet"]);
   });
 
-  it.each(Object.keys(FIXED_SHAPE_KINDS))("answers false for %s, a kind with a fixed shape, though it reached the handlers", (kind) => {
+  it.each(Object.keys(FIXED_SHAPE_KINDS))("answers DIRECT_ELSEWHERE for %s, a kind with a fixed shape, though it reached the handlers (borrowing ones too)", (kind) => {
     const { direct, dispatched } = routerWithRooms();
     expect(VALID_SHAPES[kind], `a valid sample payload of "${kind}" in VALID_SHAPES`).toBeDefined();
-    expect(direct(kind, VALID_SHAPES[kind])).toBe(false);
-    expect(direct(kind, VALID_SHAPES[kind])).toBe(false);
-    expect(dispatched).toEqual([kind, kind]);
+    expect(direct(kind, VALID_SHAPES[kind])).toBe(DIRECT_ELSEWHERE);
+    expect(direct(kind, VALID_SHAPES[kind])).toBe(DIRECT_ELSEWHERE);
+    expect(dispatched).toEqual([kind, `borrowed ${kind}`, kind, `borrowed ${kind}`]);
     // Each message of it keeps its check: the short way would have let this one through.
     expect(() => direct(kind, { notTheShape: 5 })).toThrow(/fixed shape|text: string/);
   });
@@ -76,9 +79,9 @@ describe("MessageRouter.deliverDirect", () => {
     [KIND_REQUEST, "requests"],
     [KIND_RESPONSE, "requests"],
     [KIND_PEX, "pex"],
-  ])("answers false for the reserved kind %s, which goes to its room (%s)", (kind, room) => {
+  ])("answers DIRECT_ELSEWHERE for the reserved kind %s, which goes to its room (%s)", (kind, room) => {
     const { direct, dispatched, rooms } = routerWithRooms();
-    expect(direct(kind, {})).toBe(false);
+    expect(direct(kind, {})).toBe(DIRECT_ELSEWHERE);
     expect(rooms).toEqual([room]);
     expect(dispatched).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { memoryTransport, type Connection, type Listener } from "@xppg/transport
 import { PROTOCOL_VERSION } from "../src/index.js";
 import { TurnChecks, TurnTime } from "../src/bundle-reader.js";
 import { PeerSession } from "../src/peer-session.js";
+import { DIRECT_ELSEWHERE } from "../src/message-router.js";
 import { ReadHolds } from "../src/read-holds.js";
 import type { SessionHost } from "../src/session-host.js";
 import { RawPeer } from "./helpers.js";
@@ -35,7 +36,7 @@ async function sessionPair(admitted: (session: PeerSession) => void) {
     hello: () => ({ app: "test-app", protocol: PROTOCOL_VERSION, versions: [PROTOCOL_VERSION, PROTOCOL_VERSION], caps: [], peerId: me, listen: [], agent: "test" }) as never,
     nextMessageId: () => 1,
     admit: (session) => (admitted(session), null),
-    router: { deliver: () => {}, deliverDirect: () => false },
+    router: { deliver: () => {}, deliverDirect: () => DIRECT_ELSEWHERE },
     dispatcher: { dispatch: () => false },
     relays: () => false,
     opened: () => {},
