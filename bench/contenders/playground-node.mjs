@@ -22,6 +22,27 @@ const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity };
  */
 const SETUP_SERVER_LIMITS = { ...LIMITS, maxPeers: 1024 };
 
+/** The encrypted Playground's targets, whether its handler borrows (playground) or not (playground-keep). */
+export const ENCRYPTED_TARGETS = [
+  { issue: "security", phase: "msgs", minRatio: 0.4 },
+  { issue: "security", phase: "bulk", minRatio: 0.5 },
+  { issue: "security", phase: "setup", maxMedianMs: 15 },
+  { issue: "encrypted", phase: "msgs", against: "secret-stream", minRatio: 5 },
+  { issue: "encrypted", phase: "bulk", against: "secret-stream", minRatio: 1 },
+  { issue: "encrypted", phase: "rtt", against: "secret-stream", maxRatio: 1 },
+  { issue: "encrypted", phase: "first", against: "secret-stream", maxRatio: 1 },
+  { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
+];
+
+/** The plaintext Playground's targets, whether its handler borrows (playground-plain) or not (playground-plain-keep). */
+export const PLAIN_TARGETS = [
+  { issue: "foundation", phase: "msgs", minRatio: 0.5 },
+  { issue: "foundation", phase: "bulk", minRatio: 0.7 },
+  { issue: "encrypted", phase: "msgs", minRatio: 0.9 },
+  { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
+  { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
+];
+
 /**
  * @param {{ name: string, label: string, encrypted: boolean, borrow: boolean, targets: object[] }} o
  * @returns {import("./index.mjs").Contender}

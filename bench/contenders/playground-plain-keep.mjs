@@ -2,18 +2,12 @@
 // `borrow`): the node keeps every message's memory for as long as a handler
 // might keep its payload. The figure an application gets without `borrow`,
 // shown beside playground-plain's (which borrows), and judged by the same targets.
-import { playgroundContender } from "./playground-node.mjs";
+import { PLAIN_TARGETS, playgroundContender } from "./playground-node.mjs";
 
 export const contender = playgroundContender({
   name: "playground-plain-keep",
   label: "xppg Playground plain (handler keeps)",
   encrypted: false,
   borrow: false,
-  targets: [
-    { issue: "foundation", phase: "msgs", minRatio: 0.5 },
-    { issue: "foundation", phase: "bulk", minRatio: 0.7 },
-    { issue: "encrypted", phase: "msgs", minRatio: 0.9 },
-    { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
-    { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
-  ],
+  targets: PLAIN_TARGETS,
 });
