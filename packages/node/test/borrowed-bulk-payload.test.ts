@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Playground } from "../src/index.js";
+import { joinedPair, stopNodes } from "./borrowed-helpers.js";
 
 // 64 KiB messages between encrypted nodes over real TCP on loopback. Each message's frame (64 KiB and its envelope
 // head) is longer than a record's plaintext: the receiver's secure link assembles it from two records in its frame
@@ -7,27 +7,13 @@ import { Playground } from "../src/index.js";
 // A view kept against the contract then sees its bytes written over, while a default handler's payloads, in frames
 // that are kept, never are.
 
-const nodes: Playground[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+afterEach(stopNodes);
 
 const SIZE = 65_536;
 const COUNT = 3000;
 
-async function pair(): Promise<[Playground, Playground]> {
-  // The floods here pass the default message rate: its limits are off.
-  const options = { host: "127.0.0.1", port: 0, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
-  const sender = new Playground("borrowed-bulk", options);
-  const receiver = new Playground("borrowed-bulk", options);
-  nodes.push(sender, receiver);
-  await sender.start();
-  await receiver.start();
-  const joined = new Promise((resolve) => sender.events.on("peer:joined", resolve));
-  await receiver.join(`tcp://127.0.0.1:${sender.port}`);
-  await joined;
-  return [sender, receiver];
-}
+// The floods here pass the default message rate: its limits are off.
+const pair = () => joinedPair("borrowed-bulk", { limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } });
 
 /** Message `n`: its number in the first four bytes (big-endian), then bytes that depend on both. */
 function message(n: number): Uint8Array {
