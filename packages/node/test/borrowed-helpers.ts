@@ -41,9 +41,9 @@ export function message(n: number, length: number): Uint8Array {
   return bytes;
 }
 
-/** True when `bytes` are still message `n`'s of `length` bytes. */
-export function isMessage(bytes: Uint8Array, n: number, length: number): boolean {
-  if (bytes.length !== length) return false;
+/** True when `bytes` are a byte array still holding message `n`'s `length` bytes. */
+export function isMessage(bytes: unknown, n: number, length: number): boolean {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) return false;
   if (length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== n) return false;
   for (let i = length >= 4 ? 4 : 0; i < length; i++) if (bytes[i] !== ((n * 31 + i * 7) & 0xff)) return false;
   return true;
@@ -78,7 +78,7 @@ export function checking(receiver: Playground, kind: string, size: (n: number) =
     kind,
     (_src, _kind, payload) => {
       const n = state.seen++;
-      if (!(payload instanceof Uint8Array) || !isMessage(payload, n, size(n))) state.failures++;
+      if (!isMessage(payload, n, size(n))) state.failures++;
       work?.();
     },
     { borrow: true },
