@@ -170,6 +170,15 @@ describe("PlaygroundProvider", () => {
     return { a, m };
   }
 
+  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
+  async function roundTrip(a: Playground, m: Playground): Promise<void> {
+    let back = false;
+    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
+    await m.send("probe", null, { to: a.peerId });
+    await until(() => back, "a answered the probe");
+    for (const off of offs) off();
+  }
+
   /** The state vector of an empty document: an ask for the whole document. */
   const nothing = Y.encodeStateVector(new Y.Doc());
 
@@ -184,12 +193,7 @@ describe("PlaygroundProvider", () => {
     await honest.pg.join(a.pg.addresses[0]!);
     await flood;
     await until(() => same(a.doc, honest.doc) && a.doc.getText("notes").length === 32 * 1024 + "honest ".length, "a and the honest peer converge");
-    // Everything m sent has been handled once a's reply to a later message has come back (one connection keeps order).
-    let probed = false;
-    a.pg.on("probe", (src) => void a.pg.send("probed", null, { to: src }));
-    m.pg.on("probed", () => void (probed = true));
-    await m.pg.send("probe", null, { to: a.pg.peerId });
-    await until(() => probed, "a answered the probe");
+    await roundTrip(a.pg, m.pg);
     expect(m.answers).toHaveLength(1); // 2000 asks, one answer: the rest wait for the interval, coalesced into one
     const copy = new Y.Doc();
     Y.applyUpdate(copy, m.answers[0]!);
@@ -225,15 +229,6 @@ describe("PlaygroundProvider", () => {
     expect(mirror.getText("notes").toString()).toBe("first second");
     expect(a.errors).toEqual([]);
   });
-
-  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
-  async function roundTrip(a: Playground, m: Playground): Promise<void> {
-    let back = false;
-    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
-    await m.send("probe", null, { to: a.peerId });
-    await until(() => back, "a answered the probe");
-    for (const off of offs) off();
-  }
 
   /** `m` asks `a` twice for the whole document, the second ask while the first answer's interval runs; resolves once a handled both. */
   async function askTwice(a: Playground, m: Playground): Promise<void> {
