@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Playground } from "../src/index.js";
+import { isMessage, joinedPair, message, stopNodes } from "./borrowed-helpers.js";
 
 // 64 KiB messages between encrypted nodes over real TCP on loopback. Each message's frame (64 KiB and its envelope
 // head) is longer than a record's plaintext: the receiver's secure link assembles it from two records in its frame
@@ -7,43 +7,13 @@ import { Playground } from "../src/index.js";
 // A view kept against the contract then sees its bytes written over, while a default handler's payloads, in frames
 // that are kept, never are.
 
-const nodes: Playground[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+afterEach(stopNodes);
 
 const SIZE = 65_536;
 const COUNT = 3000;
 
-async function pair(): Promise<[Playground, Playground]> {
-  // The floods here pass the default message rate: its limits are off.
-  const options = { host: "127.0.0.1", port: 0, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
-  const sender = new Playground("borrowed-bulk", options);
-  const receiver = new Playground("borrowed-bulk", options);
-  nodes.push(sender, receiver);
-  await sender.start();
-  await receiver.start();
-  const joined = new Promise((resolve) => sender.events.on("peer:joined", resolve));
-  await receiver.join(`tcp://127.0.0.1:${sender.port}`);
-  await joined;
-  return [sender, receiver];
-}
-
-/** Message `n`: its number in the first four bytes (big-endian), then bytes that depend on both. */
-function message(n: number): Uint8Array {
-  const bytes = new Uint8Array(SIZE);
-  for (let i = 0; i < SIZE; i++) bytes[i] = (n * 31 + i * 7) & 0xff;
-  new DataView(bytes.buffer).setUint32(0, n);
-  return bytes;
-}
-
-/** True when `bytes` are still message `n`'s. */
-function isMessage(bytes: unknown, n: number): boolean {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== SIZE) return false;
-  if (new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== n) return false;
-  for (let i = 4; i < SIZE; i++) if (bytes[i] !== ((n * 31 + i * 7) & 0xff)) return false;
-  return true;
-}
+// The floods here pass the default message rate: its limits are off.
+const pair = () => joinedPair("borrowed-bulk", { limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } });
 
 describe("64 KiB messages between encrypted nodes (frames assembled from records)", () => {
   it("lend a borrowing handler memory reused for later messages: a view kept against the contract changes, each message seen as sent", async () => {
@@ -55,16 +25,16 @@ describe("64 KiB messages between encrypted nodes (frames assembled from records
       "m",
       (_src, _kind, payload) => {
         const n = seen++;
-        if (!isMessage(payload, n)) failures++;
+        if (!isMessage(payload, n, SIZE)) failures++;
         // Every tenth view from the hundredth on, kept (what a borrowing handler must not do).
         if (n >= 100 && n % 10 === 0) kept.push({ n, bytes: payload as Uint8Array });
       },
       { borrow: true },
     );
-    for (let n = 0; n < COUNT; n++) await sender.send("m", message(n), receiver.peerId);
+    for (let n = 0; n < COUNT; n++) await sender.send("m", message(n, SIZE), receiver.peerId);
     await expect.poll(() => seen, { timeout: 60_000, interval: 20 }).toBe(COUNT);
     expect(failures).toBe(0);
-    expect(kept.filter(({ n, bytes }) => !isMessage(bytes, n)).length).toBeGreaterThan(0);
+    expect(kept.filter(({ n, bytes }) => !isMessage(bytes, n, SIZE)).length).toBeGreaterThan(0);
   }, 120_000);
 
   it("leave a default handler's payloads intact, beside a borrowed kind in the same stream", async () => {
@@ -74,7 +44,7 @@ describe("64 KiB messages between encrypted nodes (frames assembled from records
     receiver.on(
       "borrowed",
       (_src, _kind, payload) => {
-        if (!isMessage(payload, seen++)) failures++;
+        if (!isMessage(payload, seen++, SIZE)) failures++;
       },
       { borrow: true },
     );
@@ -87,12 +57,12 @@ describe("64 KiB messages between encrypted nodes (frames assembled from records
     // One message of the keeping kind after every three borrowed ones: released and kept frames follow each other.
     let keptSent = 0;
     for (let n = 0; n < COUNT; n++) {
-      await sender.send("borrowed", message(n), receiver.peerId);
-      if (n % 3 === 2) await sender.send("kept", message(keptSent++), receiver.peerId);
+      await sender.send("borrowed", message(n, SIZE), receiver.peerId);
+      if (n % 3 === 2) await sender.send("kept", message(keptSent++, SIZE), receiver.peerId);
     }
     await expect.poll(() => seen + k, { timeout: 60_000, interval: 20 }).toBe(COUNT + keptSent);
     expect(failures).toBe(0);
     expect(kept.length).toBeGreaterThan(150);
-    expect(kept.filter(({ n, bytes }) => !isMessage(bytes, n)).length).toBe(0);
+    expect(kept.filter(({ n, bytes }) => !isMessage(bytes, n, SIZE)).length).toBe(0);
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import type { Playground } from "../src/index.js";
 import { stopNodesAfterEach, until } from "./helpers.js";
 import { tcpNode } from "./tcp-helpers.js";
 import { heard } from "./routed-helpers.js";
+import { isMessage, message } from "./borrowed-helpers.js";
 
 // A borrowing handler that passes its payload on with `pg.send` to a node reached through the mesh (not a
 // neighbour): the send must take the payload's bytes before it returns, as a send to a neighbour does, or the
@@ -11,20 +12,6 @@ import { heard } from "./routed-helpers.js";
 stopNodesAfterEach();
 
 const LIMITS = { connections: { lowWater: 0 }, limits: { messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
-
-function message(n: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (n * 31 + i * 7) & 0xff;
-  new DataView(bytes.buffer).setUint32(0, n);
-  return bytes;
-}
-
-function isMessage(bytes: unknown, n: number, length: number): boolean {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== length) return false;
-  if (new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== n) return false;
-  for (let i = 4; i < length; i++) if (bytes[i] !== ((n * 31 + i * 7) & 0xff)) return false;
-  return true;
-}
 
 describe("a borrowing handler that forwards its payload", () => {
   it("to a node through the mesh, whose channel is still opening, forwards each message's bytes as received", async () => {

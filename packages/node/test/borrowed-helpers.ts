@@ -1,24 +1,19 @@
 import { Playground, type PlaygroundOptions } from "../src/index.js";
 
-// What the tests of handlers that borrow their payload share: a joined pair over TCP, numbered messages whose bytes
-// tell when they were written over, floods.
+// What the tests of received payloads share (handlers that borrow them, payloads kept, lying payloads): a joined pair
+// over TCP, numbered messages whose bytes tell when they were written over, floods.
 
 const nodes: Playground[] = [];
-/** Stops the nodes `pair` made (each test file's `afterEach`). */
+/** Stops the nodes `joinedPair` and `pair` made (each test file's `afterEach`). */
 export async function stopNodes(): Promise<void> {
   await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
 }
 
-/**
- * A sender and a receiver joined over TCP. `maxFrameSize` bounds the bundles the sender makes: small ones lie whole
- * in the receiver's read memory (a plaintext bundle larger than it gets memory of its own) and, encrypted, in one
- * record opened where it was read; there the memory of a released frame is reused at once.
- */
-export async function pair(plain: boolean, maxFrameSize = 1024 * 1024, more: PlaygroundOptions = {}): Promise<[Playground, Playground]> {
-  // The floods here pass the default message rate: its limits are off.
-  const options = { ...more, host: "127.0.0.1", port: 0, dangerouslyDisableEncryption: plain, limits: { maxFrameSize, messagesPerSecond: Infinity, bytesPerSecond: Infinity } };
-  const sender = new Playground("borrowed-payload", options);
-  const receiver = new Playground("borrowed-payload", options);
+/** A sender and a receiver of `app` started with `options` on 127.0.0.1 (any free port), the receiver joined to the sender. */
+export async function joinedPair(app: string, options: PlaygroundOptions = {}): Promise<[Playground, Playground]> {
+  const all = { ...options, host: "127.0.0.1", port: 0 };
+  const sender = new Playground(app, all);
+  const receiver = new Playground(app, all);
   nodes.push(sender, receiver);
   await sender.start();
   await receiver.start();
@@ -26,6 +21,16 @@ export async function pair(plain: boolean, maxFrameSize = 1024 * 1024, more: Pla
   await receiver.join(`tcp://127.0.0.1:${sender.port}`);
   await joined;
   return [sender, receiver];
+}
+
+/**
+ * A sender and a receiver joined over TCP. `maxFrameSize` bounds the bundles the sender makes: small ones lie whole
+ * in the receiver's read memory (a plaintext bundle larger than it gets memory of its own) and, encrypted, in one
+ * record opened where it was read; there the memory of a released frame is reused at once.
+ */
+export function pair(plain: boolean, maxFrameSize = 1024 * 1024, more: PlaygroundOptions = {}): Promise<[Playground, Playground]> {
+  // The floods here pass the default message rate: its limits are off.
+  return joinedPair("borrowed-payload", { ...more, dangerouslyDisableEncryption: plain, limits: { maxFrameSize, messagesPerSecond: Infinity, bytesPerSecond: Infinity } });
 }
 
 /** Message `n` of `length` bytes: its number in the first four (big-endian, when it has them), then bytes that depend on both. */
@@ -36,9 +41,9 @@ export function message(n: number, length: number): Uint8Array {
   return bytes;
 }
 
-/** True when `bytes` are still message `n`'s of `length` bytes. */
-export function isMessage(bytes: Uint8Array, n: number, length: number): boolean {
-  if (bytes.length !== length) return false;
+/** True when `bytes` are a byte array still holding message `n`'s `length` bytes. */
+export function isMessage(bytes: unknown, n: number, length: number): boolean {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) return false;
   if (length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) !== n) return false;
   for (let i = length >= 4 ? 4 : 0; i < length; i++) if (bytes[i] !== ((n * 31 + i * 7) & 0xff)) return false;
   return true;
@@ -73,7 +78,7 @@ export function checking(receiver: Playground, kind: string, size: (n: number) =
     kind,
     (_src, _kind, payload) => {
       const n = state.seen++;
-      if (!(payload instanceof Uint8Array) || !isMessage(payload, n, size(n))) state.failures++;
+      if (!isMessage(payload, n, size(n))) state.failures++;
       work?.();
     },
     { borrow: true },

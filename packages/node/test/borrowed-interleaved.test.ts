@@ -38,7 +38,7 @@ function keepingAgainstContract(receiver: Playground, kind: string, from: number
     kind,
     (_src, _kind, payload) => {
       const n = state.seen++;
-      if (!isMessage(payload as Uint8Array, n, SIZE)) state.failures++;
+      if (!isMessage(payload, n, SIZE)) state.failures++;
       if (n >= from) state.kept.push({ n, bytes: payload as Uint8Array, length: SIZE });
     },
     { borrow: true },

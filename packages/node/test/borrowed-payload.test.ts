@@ -33,7 +33,7 @@ describe("a handler that borrows its payload", () => {
       "m",
       (_src, _kind, payload) => {
         const n = seen++;
-        if (!isMessage(payload as Uint8Array, n, 1000)) failures++;
+        if (!isMessage(payload, n, 1000)) failures++;
         if (n >= 100) kept.push({ n, bytes: payload as Uint8Array });
         next();
       },

@@ -1,23 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Playground } from "../src/index.js";
+import { joinedPair, stopNodes } from "./borrowed-helpers.js";
 
-const nodes: Playground[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+afterEach(stopNodes);
 
-async function pair(plain: boolean): Promise<[Playground, Playground]> {
-  const options = { host: "127.0.0.1", port: 0, dangerouslyDisableEncryption: plain };
-  const sender = new Playground("kept-payload", options);
-  const receiver = new Playground("kept-payload", options);
-  nodes.push(sender, receiver);
-  await sender.start();
-  await receiver.start();
-  const joined = new Promise((resolve) => sender.events.on("peer:joined", resolve));
-  await receiver.join(`tcp://127.0.0.1:${sender.port}`);
-  await joined;
-  return [sender, receiver];
-}
+const pair = (plain: boolean) => joinedPair("kept-payload", { dangerouslyDisableEncryption: plain });
 
 describe("a payload kept by its handler", () => {
   // A received payload's bytes are views into the memory the message was read into (no copy on the way up): the

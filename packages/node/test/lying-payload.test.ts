@@ -1,27 +1,17 @@
 import { XPPG_ERROR_CODES } from "@xppg/errors";
 import { afterEach, describe, expect, it } from "vitest";
 import { lyingBytes } from "@xppg/transport/compliance";
-import { Playground } from "../src/index.js";
+import type { Playground } from "../src/index.js";
+import { joinedPair, stopNodes } from "./borrowed-helpers.js";
 
 // Payloads that pass `instanceof Uint8Array` but answer a size (or a place) other than their bytes': the
 // peer must get exactly the bytes they hold, or the send must be refused with a code; never the bytes around
 // them (an earlier message's in the outgoing bundle, other memory of their buffer).
 
-const nodes: Playground[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((pg) => pg.stop()));
-});
+afterEach(stopNodes);
 
 async function pair(plain: boolean): Promise<{ sender: Playground; receiver: Playground; got: unknown[] }> {
-  const options = { host: "127.0.0.1", port: 0, dangerouslyDisableEncryption: plain };
-  const sender = new Playground("lying-payload", options);
-  const receiver = new Playground("lying-payload", options);
-  nodes.push(sender, receiver);
-  await sender.start();
-  await receiver.start();
-  const joined = new Promise((resolve) => sender.events.on("peer:joined", resolve));
-  await receiver.join(`tcp://127.0.0.1:${sender.port}`);
-  await joined;
+  const [sender, receiver] = await joinedPair("lying-payload", { dangerouslyDisableEncryption: plain });
   const got: unknown[] = [];
   receiver.on("m", (_src, _kind, payload) => void got.push(payload instanceof Uint8Array ? payload.slice() : structuredClone(payload)));
   return { sender, receiver, got };

@@ -160,13 +160,30 @@ describe("PlaygroundProvider", () => {
     return { pg, answers };
   }
 
-  it("a peer that sends step 1 in a loop gets one answer per syncAnswerIntervalMs, the rest coalesced; an honest peer's sync still converges", async () => {
-    const a = await peer({ syncAnswerIntervalMs: 60_000 });
-    a.doc.getText("notes").insert(0, "x".repeat(32 * 1024));
+  /** `a`, its document holding `text` and its step 1 answers paced by `syncAnswerIntervalMs`, and an asker `m` joined to it, once `a` sees m. */
+  async function askerJoined(syncAnswerIntervalMs: number, text: string) {
+    const a = await peer({ syncAnswerIntervalMs });
+    a.doc.getText("notes").insert(0, text);
     const m = await asker();
     await m.pg.join(a.pg.addresses[0]!);
     await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
-    const nothing = Y.encodeStateVector(new Y.Doc());
+    return { a, m };
+  }
+
+  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
+  async function roundTrip(a: Playground, m: Playground): Promise<void> {
+    let back = false;
+    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
+    await m.send("probe", null, { to: a.peerId });
+    await until(() => back, "a answered the probe");
+    for (const off of offs) off();
+  }
+
+  /** The state vector of an empty document: an ask for the whole document. */
+  const nothing = Y.encodeStateVector(new Y.Doc());
+
+  it("a peer that sends step 1 in a loop gets one answer per syncAnswerIntervalMs, the rest coalesced; an honest peer's sync still converges", async () => {
+    const { a, m } = await askerJoined(60_000, "x".repeat(32 * 1024));
     const flood = (async () => {
       for (let i = 0; i < 2000; i++) await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
     })();
@@ -176,12 +193,7 @@ describe("PlaygroundProvider", () => {
     await honest.pg.join(a.pg.addresses[0]!);
     await flood;
     await until(() => same(a.doc, honest.doc) && a.doc.getText("notes").length === 32 * 1024 + "honest ".length, "a and the honest peer converge");
-    // Everything m sent has been handled once a's reply to a later message has come back (one connection keeps order).
-    let probed = false;
-    a.pg.on("probe", (src) => void a.pg.send("probed", null, { to: src }));
-    m.pg.on("probed", () => void (probed = true));
-    await m.pg.send("probe", null, { to: a.pg.peerId });
-    await until(() => probed, "a answered the probe");
+    await roundTrip(a.pg, m.pg);
     expect(m.answers).toHaveLength(1); // 2000 asks, one answer: the rest wait for the interval, coalesced into one
     const copy = new Y.Doc();
     Y.applyUpdate(copy, m.answers[0]!);
@@ -196,11 +208,7 @@ describe("PlaygroundProvider", () => {
   // to keeping the latest ask, not the first, and to answering it when the interval ends. Three asks give at most three
   // answers whatever the pacer does, so their count is not asserted; the 2000-ask test proves the pacing.
   it("asks coalesced while an answer's interval runs are answered when it ends, against the latest state vector and the document as it is then", async () => {
-    const a = await peer({ syncAnswerIntervalMs: 1000 });
-    a.doc.getText("notes").insert(0, "first");
-    const m = await asker();
-    await m.pg.join(a.pg.addresses[0]!);
-    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
+    const { a, m } = await askerJoined(1000, "first");
     const mirror = new Y.Doc();
     await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: Y.encodeStateVector(mirror) }, { to: a.pg.peerId });
     await until(() => m.answers.length === 1, "the first ask answered");
@@ -222,25 +230,16 @@ describe("PlaygroundProvider", () => {
     expect(a.errors).toEqual([]);
   });
 
-  /** Resolves once `a` answered a message `m` sent after everything before it (one connection keeps order): all m sent before has been handled. */
-  async function roundTrip(a: Playground, m: Playground): Promise<void> {
-    let back = false;
-    const offs = [a.on("probe", (src) => void a.send("probed", null, { to: src })), m.on("probed", () => void (back = true))];
-    await m.send("probe", null, { to: a.peerId });
-    await until(() => back, "a answered the probe");
-    for (const off of offs) off();
+  /** `m` asks `a` twice for the whole document, the second ask while the first answer's interval runs; resolves once a handled both. */
+  async function askTwice(a: Playground, m: Playground): Promise<void> {
+    await m.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.peerId });
+    await m.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.peerId }); // waits for the interval
+    await roundTrip(a, m);
   }
 
   it("a peer that leaves while its ask waits for the interval is answered at once when it comes back; the ask it left behind is dropped", async () => {
-    const a = await peer({ syncAnswerIntervalMs: 60_000 });
-    a.doc.getText("notes").insert(0, "first");
-    const m = await asker();
-    await m.pg.join(a.pg.addresses[0]!);
-    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
-    const nothing = Y.encodeStateVector(new Y.Doc());
-    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
-    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
-    await roundTrip(a.pg, m.pg);
+    const { a, m } = await askerJoined(60_000, "first");
+    await askTwice(a.pg, m.pg);
     expect(m.answers).toHaveLength(1);
     m.pg.disconnect(a.pg.peerId);
     await until(() => a.pg.peers.length === 0, "a saw m leave");
@@ -259,15 +258,8 @@ describe("PlaygroundProvider", () => {
   });
 
   it("destroy() while an ask waits for the interval: it is never answered, the provider sends nothing after", async () => {
-    const a = await peer({ syncAnswerIntervalMs: 200 });
-    a.doc.getText("notes").insert(0, "first");
-    const m = await asker();
-    await m.pg.join(a.pg.addresses[0]!);
-    await until(() => a.pg.peers.some((p) => p.peerId === m.pg.peerId), "a sees m");
-    const nothing = Y.encodeStateVector(new Y.Doc());
-    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId });
-    await m.pg.send(YJS_KIND.STEP1, { doc: "default", vector: nothing }, { to: a.pg.peerId }); // waits for the interval
-    await roundTrip(a.pg, m.pg);
+    const { a, m } = await askerJoined(200, "first");
+    await askTwice(a.pg, m.pg);
     expect(m.answers).toHaveLength(1);
     a.provider.destroy();
     // A timer made after the interval's, for longer: had the interval's been left running, its answer went out before this resolved.
