@@ -11,6 +11,9 @@
 //                   { issue, phase, against, minRatio | maxRatio }  ratio to another contender
 //                                  (maxRatio for times: rtt, setup, first)
 //                   { issue, phase, maxRssMiB }    peak RSS of each side
+//                   { issue, phase, maxRssMiB, side: "sender" }   peak RSS of the sender alone
+//                   { issue, phase, receiverRssAgainst }   the receiver's peak RSS shown beside
+//                                  another contender's receiver (verdict "info", not judged)
 //   notes         lines printed under the table (settings that matter)
 //   prepare({ args }) -> { options?, notes?, skip? }   optional, once in the parent before
 //                 any measurement; `options` (JSON) reach every call below; `skip` says why

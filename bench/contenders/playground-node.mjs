@@ -22,7 +22,7 @@ const LIMITS = { messagesPerSecond: Infinity, bytesPerSecond: Infinity };
  */
 const SETUP_SERVER_LIMITS = { ...LIMITS, maxPeers: 1024 };
 
-/** The encrypted Playground's targets, whether its handler borrows (playground) or not (playground-keep). */
+/** The encrypted Playground's targets (playground: its handler borrows). */
 export const ENCRYPTED_TARGETS = [
   { issue: "security", phase: "msgs", minRatio: 0.4 },
   { issue: "security", phase: "bulk", minRatio: 0.5 },
@@ -34,7 +34,7 @@ export const ENCRYPTED_TARGETS = [
   { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
 ];
 
-/** The plaintext Playground's targets, whether its handler borrows (playground-plain) or not (playground-plain-keep). */
+/** The plaintext Playground's targets (playground-plain: its handler borrows). */
 export const PLAIN_TARGETS = [
   { issue: "foundation", phase: "msgs", minRatio: 0.5 },
   { issue: "foundation", phase: "bulk", minRatio: 0.7 },
@@ -42,6 +42,23 @@ export const PLAIN_TARGETS = [
   { issue: "encrypted", phase: "bulk", minRatio: 0.9 },
   { issue: "encrypted", phase: "bulk", maxRssMiB: 100 },
 ];
+
+/**
+ * The same targets for a default handler (playground-keep,
+ * playground-plain-keep), but for the bulk receiver's peak RSS: the sender's
+ * is judged, the receiver's is shown beside raw node:net's receiver in the
+ * same run. A receiver that must give each message memory of its own (a
+ * default handler may keep its payload) peaks at its size when connected,
+ * plus the 32 MiB of young ArrayBuffers at which V8 collects them, plus what
+ * its background sweep has not yet freed; raw node:net's own receiver reaches
+ * 100 MiB by the same rule (bench/README.md, "Handlers that borrow").
+ * @param {object[]} targets
+ */
+export function defaultHandlerTargets(targets) {
+  return targets.flatMap((t) =>
+    t.maxRssMiB === undefined ? [t] : [{ ...t, side: "sender" }, { issue: t.issue, phase: t.phase, receiverRssAgainst: "raw-tcp" }],
+  );
+}
 
 /**
  * @param {{ name: string, label: string, encrypted: boolean, borrow: boolean, targets: object[] }} o

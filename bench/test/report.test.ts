@@ -76,4 +76,44 @@ describe("formatReport verdicts", () => {
     expect(summary.verdicts.mine?.bulk?.ratio).toBeCloseTo(0.9, 10);
     expect(text).toContain("90-110%");
   });
+
+  it("judges a default handler's sender by its peak RSS and shows its receiver's beside the anchor's receiver", () => {
+    const withRss = (megabytesPerSecond: number, senderMiB: number, receiverMiB: number) => ({
+      ...flood(megabytesPerSecond),
+      rssSenderBytes: senderMiB * 2 ** 20,
+      rssReceiverBytes: receiverMiB * 2 ** 20,
+    });
+    const rssContenders = [
+      { name: "anchor", label: "Anchor", compareTo: null, notes: [] },
+      {
+        name: "keep",
+        label: "Keep",
+        compareTo: "anchor",
+        notes: [],
+        targets: [
+          { issue: "encrypted", phase: "bulk", maxRssMiB: 100, side: "sender" },
+          { issue: "encrypted", phase: "bulk", receiverRssAgainst: "anchor" },
+        ],
+      },
+      { name: "each", label: "Each", compareTo: "anchor", notes: [], targets: [{ issue: "encrypted", phase: "bulk", maxRssMiB: 100 }] },
+    ];
+    const rounds = (s: number, r: number) => [withRss(100, s, r), withRss(100, s, r), withRss(100, s, r)];
+    const results = { bulk: { anchor: rounds(60, 97), keep: rounds(70, 116), each: rounds(70, 116) } };
+    const { summary, text } = formatReport({ meta, phases, contenders: rssContenders, results });
+    // The sender alone is judged for the default handler; each side for the other.
+    expect(summary.verdicts.keep?.["bulk-rss-sender"]).toMatchObject({ pass: true, targetMiB: 100 });
+    expect(summary.verdicts.keep?.["bulk-rss-sender"]?.peakMiB).toBeCloseTo(70, 10);
+    expect(summary.verdicts.each?.["bulk-rss"]).toMatchObject({ pass: false });
+    expect(summary.verdicts.each?.["bulk-rss"]?.peakMiB).toBeCloseTo(116, 10);
+    // The receiver is shown with the anchor's receiver, and neither passes nor fails.
+    const shown = summary.verdicts.keep?.["bulk-rss-receiver"];
+    expect(shown).toMatchObject({ informational: true });
+    expect(shown?.pass).toBeUndefined();
+    expect(shown?.peakMiB).toBeCloseTo(116, 10);
+    expect(shown?.againstMiB).toBeCloseTo(97, 10);
+    expect(text).toMatch(/116 MiB \(Anchor: 97 MiB\)\s+info/);
+    // A sender over the line fails.
+    const heavy = formatReport({ meta, phases, contenders: rssContenders, results: { bulk: { anchor: rounds(60, 97), keep: rounds(120, 60), each: rounds(60, 60) } } });
+    expect(heavy.summary.verdicts.keep?.["bulk-rss-sender"]?.pass).toBe(false);
+  });
 });
