@@ -1,5 +1,3 @@
-import { extname } from "node:path";
-
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 /** Bidi overrides, embeddings, isolates and marks: `invoice\u202Efdp.exe` must not show as `invoiceexe.pdf`. */
@@ -19,7 +17,8 @@ export function safeFileName(name: string): string {
   let clean = name.replace(/\s+/g, " ").replace(CONTROLS, "").replace(BIDI, "").replace(INVISIBLE, "").replace(/[/\\:*?"<>|]/g, "_").trim();
   clean = clean.replace(/^\.+/, "");
   if (Buffer.byteLength(clean) > 200) {
-    const ext = extname(clean).slice(0, 20);
+    // node:path only here: an ES module import of it would make a module of it in every node that loads this one (issue 15).
+    const ext = process.getBuiltinModule("node:path").extname(clean).slice(0, 20);
     let stem = clean.slice(0, clean.length - ext.length);
     while (stem.length > 0 && Buffer.byteLength(stem + ext) > 200) stem = stem.slice(0, -1);
     // Never half of a surrogate pair.

@@ -1,7 +1,6 @@
 import { now as nowMs } from "@xppg/errors";
 import type { Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { basename, join } from "node:path";
 // The one file-name helper, shared with the swarm; its module loads nothing else of `@xppg/files` (issue 15).
 import { safeFileName } from "@xppg/files/safe-name";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
@@ -15,6 +14,8 @@ const createHash = (algorithm: string): Hash => process.getBuiltinModule("node:c
 // node:fs and its promises at the first file too, as Node's own objects: an ES module import of node:fs reads each
 // of its exports, which loads fs/promises and the file streams into every node (its resident set, issue 15).
 const files = (): typeof import("node:fs/promises") => process.getBuiltinModule("node:fs/promises");
+// node:path as Node's own object too: an ES module import of a built-in is a module more in every node's load.
+const paths = (): typeof import("node:path") => process.getBuiltinModule("node:path");
 
 /** A file that arrived completely and matched its checksum. */
 export interface ReceivedFile {
@@ -122,7 +123,7 @@ export class FileTransfers {
     if (!info.isFile()) {
       throw new PlaygroundError(NODE_ERROR_CODES.FILE_TRANSFER_FAILED, `"${path}" is not a regular file; shareFile sends one file at a time.`);
     }
-    const name = basename(path);
+    const name = paths().basename(path);
     const size = info.size;
     const t = randomBytes(16).toString("hex");
     const out: Outgoing = { sessions: new Set(sessions), refusals: new Map() };
@@ -215,7 +216,7 @@ export class FileTransfers {
     if (!accepted) return refuse("the receiver declined it");
     const dir = this.#host.downloadDir;
     // A local random name: a peer cannot pick (or collide with) another transfer's file.
-    const tmpPath = join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
+    const tmpPath = paths().join(dir, `.xppg-${randomBytes(12).toString("hex")}.part`);
     // 'wx': never follow or overwrite an existing file; 0o600: private until renamed.
     const handle = files().mkdir(dir, { recursive: true, mode: 0o700 }).then(() => files().open(tmpPath, "wx", 0o600));
     const inc: Incoming = { key, t, session, name: safeName, size, received: 0, nextSeq: 0, tmpPath, handle, hash: createHash("sha256"), chain: handle.then(() => {}), failed: false, lastActivity: nowMs(), finishing: false };

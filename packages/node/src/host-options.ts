@@ -8,8 +8,6 @@
  */
 
 import { isIPv4 } from "node:net";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { generateIdentity, type Identity } from "@xppg/secure";
 import { loadOrCreateIdentitySync } from "@xppg/secure/key-file";
 import type { StateStore } from "@xppg/state";
@@ -75,7 +73,9 @@ export function resolveHostOptions(o: PlaygroundOptions, appName: string, host: 
  * never a shared folder another local user could prepare (a symlink) for us.
  */
 function defaultDownloadDir(folder: string): string {
-  const dataHome = process.env.XDG_DATA_HOME || join(homedir(), ".local", "share");
+  // Node's own node:os and node:path, not ES module imports (each would be a module more in every node's load, issue 15).
+  const { join } = process.getBuiltinModule("node:path");
+  const dataHome = process.env.XDG_DATA_HOME || join(process.getBuiltinModule("node:os").homedir(), ".local", "share");
   return join(dataHome, "xppg", "downloads", folder);
 }
 

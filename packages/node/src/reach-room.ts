@@ -10,7 +10,6 @@
  * node starts.
  */
 
-import { networkInterfaces } from "node:os";
 import { now as nowMs, type XppgError } from "@xppg/errors";
 import type { Listener, Transport } from "@xppg/transport";
 import { hostKey } from "./abuse-guard.js";
@@ -428,6 +427,7 @@ export function reachableForms(address: string): string[] {
 
 function lanIps(): string[] {
   const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) out.push(i.address);
+  // node:os at its first use, not an ES module import: a node that listens on no wildcard address never loads it (issue 15).
+  for (const list of Object.values(process.getBuiltinModule("node:os").networkInterfaces())) for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) out.push(i.address);
   return out;
 }

@@ -39,11 +39,11 @@ function modulesOf(url: string): string[] {
   return map.sources.map((s) => resolve(dirname(file), s));
 }
 
-function run(step: string): { plain: string[]; after: string[]; plainFiles: string[] } {
+function run(step: string): { plain: string[]; after: string[]; plainFiles: string[]; plainBuiltins: string[] } {
   const r = spawnSync(process.execPath, [SCRIPT, step], { encoding: "utf8", timeout: 60_000 });
   expect(r.status, r.stderr).toBe(0);
-  const files = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { plain: string[]; after: string[] };
-  return { plain: files.plain.flatMap(modulesOf), after: files.after.flatMap(modulesOf), plainFiles: files.plain.map((u) => fileURLToPath(u)) };
+  const files = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { plain: string[]; after: string[]; plainBuiltins: string[] };
+  return { plain: files.plain.flatMap(modulesOf), after: files.after.flatMap(modulesOf), plainFiles: files.plain.map((u) => fileURLToPath(u)), plainBuiltins: files.plainBuiltins };
 }
 
 const optional = (urls: string[]): string[] => urls.filter((u) => OPTIONAL.some((re) => re.test(u)));
@@ -58,6 +58,14 @@ describe.skipIf(!built)("a plain Playground's first connection", () => {
     expect(optional(plain)).toEqual([]);
     // Stopping loads none either.
     expect(optional(after)).toEqual([]);
+  });
+
+  // An ES module import of a built-in makes a module of it (its exports read, a namespace built) in every process that
+  // loads the importer. node:net is the one a TCP node needs at once; the packages take node:fs, node:path, node:os,
+  // node:url and node:crypto as Node's own objects (`process.getBuiltinModule`) where they use them.
+  it("imports no built-in module but node:net as an ES module", () => {
+    const { plainBuiltins } = run("none");
+    expect(plainBuiltins).toEqual(["node:net"]);
   });
 
   it("loads the file protocol at the first pg.files call", () => {

@@ -1,5 +1,4 @@
 // NODE-ONLY: exported from "@xppg/secure/key-file", which browsers never load.
-import { dirname, join, basename } from "node:path";
 import { badArgumentError, isXppgError } from "@xppg/errors";
 import { lazyNodeCrypto } from "./crypto/node-crypto.js";
 import { SECURE_ERROR_CODES, SecureError } from "./errors.js";
@@ -9,6 +8,8 @@ import { generateIdentity, identityFromSecretKey } from "./node-api.js";
 // Node's own node:fs, not an ES module import of it: such an import reads each of its exports, which loads
 // fs/promises and the file streams (a bulk receiver's resident set, issue 15).
 const { chmodSync, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } = process.getBuiltinModule("node:fs");
+// node:path too: an ES module import of a built-in makes a module of it for every node that loads this file (issue 15).
+const { basename, dirname, join } = process.getBuiltinModule("node:path");
 
 /** The `type` field of an xppg key file. */
 export const KEY_FILE_TYPE = "xppg-ed25519";

@@ -1,11 +1,12 @@
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { lazyNodeCrypto } from "./node-crypto.js";
 import { sodiumKeys, type KeysBinding, type SodiumKeys } from "./sodium-keys.js";
 
 // Node's own node:fs, not an ES module import of it: such an import reads each of its exports, which loads
 // fs/promises and the file streams (node:module too, needed only without the prebuilt binary: a bulk receiver's resident set, issue 15).
 const { existsSync, readFileSync } = process.getBuiltinModule("node:fs");
+// node:path and node:url the same way: an ES module import of a built-in makes a module of it in every process that loads this one (issue 15).
+const { basename, dirname, join } = process.getBuiltinModule("node:path");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 
 /**
  * The libsodium AEAD calls this package makes, in place (`out` may be

@@ -1,4 +1,3 @@
-import { dirname } from "node:path";
 import { STATE_ERROR_CODES, StateError } from "../errors.js";
 import type { StateStore, StoredRow, StoredSlot } from "../state-store.js";
 import { decodeJson, encodeJson } from "./json-codec.js";
@@ -7,6 +6,8 @@ import { encodeRecord, readRecords } from "./records.js";
 // Node's own node:fs, not an ES module import of it: such an import reads each of its exports, which loads
 // fs/promises and the file streams (a bulk receiver's resident set, issue 15).
 const { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } = process.getBuiltinModule("node:fs");
+// node:path too: an ES module import of a built-in makes a module of it for every node that loads this file (issue 15).
+const { dirname } = process.getBuiltinModule("node:path");
 
 /** The first bytes of a state log: a file without them is not one, and is never overwritten. */
 export const FILE_STORE_MAGIC = "xppg-state-log 1\n";
