@@ -26,9 +26,10 @@ export const DEFAULT_SYNC_ANSWER_INTERVAL_MS = 1000;
 
 /**
  * Default of {@link PlaygroundProviderOptions.syncAnswerBytesPerSecond}: 16 MiB a second, with a burst of as much.
- * An answer encodes at some 30 to 70 MB/s on one core (a text of many edits, 256 KiB to 4 MiB), so the bound
- * keeps a node's encoding of answers to a fraction of a core; a few documents of up to 64 KiB synced to dozens
- * of peers that all join at once (4 x 48 x 64 KiB = 12 MiB) fit in the burst.
+ * An answer's encoding runs at some 20 to 70 MB/s on one core (a text of many edits, 300 KiB to 4 MiB), and its
+ * encoding, encryption and upload together took about 26 ms of CPU per MiB, so the bound keeps a node's answers
+ * to about half a core; a few documents of up to 64 KiB synced to dozens of peers that all join at once
+ * (4 x 48 x 64 KiB = 12 MiB) fit in the burst.
  */
 export const DEFAULT_SYNC_ANSWER_BYTES_PER_SECOND = 16 * 1024 * 1024;
 
