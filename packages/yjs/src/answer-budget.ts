@@ -26,7 +26,7 @@ export interface BudgetTurn {
  * behind every other peer with an answer waiting, not ahead of them.
  */
 export class AnswerBudget {
-  readonly bytesPerSecond: number;
+  #bytesPerSecond: number;
   #tokens: number;
   #at: number;
   /** Peers with answers waiting, in serving order: a turn takes the first peer's oldest answer and moves that peer to the end. */
@@ -35,10 +35,24 @@ export class AnswerBudget {
 
   /** `bytesPerSecond`: a positive integer, or `Infinity` for no bound. */
   constructor(bytesPerSecond: number) {
-    this.bytesPerSecond = bytesPerSecond;
+    this.#bytesPerSecond = bytesPerSecond;
     this.#tokens = bytesPerSecond;
     // A monotonic clock: a wall clock set back (NTP, a resumed machine) would stop the refill for as long.
     this.#at = now();
+  }
+
+  /** Bytes a second (`Infinity`: no bound). */
+  get bytesPerSecond(): number {
+    return this.#bytesPerSecond;
+  }
+
+  /** Changes the rate: what was earned so far at the old one is kept, up to a second's worth of the new one. */
+  setBytesPerSecond(bytesPerSecond: number): void {
+    this.#refill();
+    this.#bytesPerSecond = bytesPerSecond;
+    this.#tokens = Math.min(this.#tokens, bytesPerSecond);
+    this.#stop();
+    this.#schedule();
   }
 
   /** Starts `turn` now if nothing waits and the budget allows, else queues it behind the other peers' turns. */
@@ -78,22 +92,22 @@ export class AnswerBudget {
   }
 
   #refill(): number {
-    if (this.bytesPerSecond === Number.POSITIVE_INFINITY) return this.bytesPerSecond;
+    if (this.#bytesPerSecond === Number.POSITIVE_INFINITY) return this.#bytesPerSecond;
     const at = now();
-    this.#tokens = Math.min(this.bytesPerSecond, this.#tokens + ((at - this.#at) * this.bytesPerSecond) / 1000);
+    this.#tokens = Math.min(this.#bytesPerSecond, this.#tokens + ((at - this.#at) * this.#bytesPerSecond) / 1000);
     this.#at = at;
     return this.#tokens;
   }
 
   #charge(bytes: number): void {
-    if (this.bytesPerSecond !== Number.POSITIVE_INFINITY) this.#tokens -= Math.max(bytes, ANSWER_MIN_CHARGE);
+    if (this.#bytesPerSecond !== Number.POSITIVE_INFINITY) this.#tokens -= Math.max(bytes, ANSWER_MIN_CHARGE);
   }
 
   #schedule(): void {
     if (this.#timer !== undefined || this.#waiting.size === 0) return;
     const tokens = this.#refill();
     // Until the bucket holds something again: the debt at bytesPerSecond, and at least a millisecond.
-    const delay = tokens > 0 ? 0 : Math.max(1, Math.ceil((-tokens * 1000) / this.bytesPerSecond));
+    const delay = tokens > 0 ? 0 : Math.max(1, Math.ceil((-tokens * 1000) / this.#bytesPerSecond));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#drain();
@@ -120,28 +134,34 @@ export class AnswerBudget {
   }
 }
 
-/** A Playground's budget and how many providers use it. */
+/** A Playground's budget, how many providers use it, and whether one of them chose its rate. */
 interface Shared {
   readonly budget: AnswerBudget;
   users: number;
+  chosen: boolean;
 }
 
 /** One budget per Playground, keyed by the Playground object so it goes with it. */
 const shared = new WeakMap<object, Shared>();
 
 /**
- * The budget shared by the providers of `pg`, made with `bytesPerSecond` by
- * the first; undefined when one exists with another rate (all providers of
- * a Playground must agree). Each call must be matched by one `releaseBudget`.
+ * The budget shared by the providers of `pg`. `bytesPerSecond` undefined (the
+ * option left out) joins the budget as it is, or makes one at `byDefault`. A
+ * rate passed sets the rate of a budget that no provider chose yet (made by
+ * default); undefined when another provider chose another rate (all providers
+ * that pass one must agree). Each call that returns a budget must be matched
+ * by one `releaseBudget`.
  */
-export function acquireBudget(pg: object, bytesPerSecond: number): AnswerBudget | undefined {
+export function acquireBudget(pg: object, bytesPerSecond: number | undefined, byDefault: number): AnswerBudget | undefined {
   let entry = shared.get(pg);
   if (entry === undefined) {
-    entry = { budget: new AnswerBudget(bytesPerSecond), users: 0 };
+    entry = { budget: new AnswerBudget(bytesPerSecond ?? byDefault), users: 0, chosen: bytesPerSecond !== undefined };
     shared.set(pg, entry);
-  } else if (entry.budget.bytesPerSecond !== bytesPerSecond) {
-    return undefined;
+  } else if (bytesPerSecond !== undefined && bytesPerSecond !== entry.budget.bytesPerSecond) {
+    if (entry.chosen) return undefined;
+    entry.budget.setBytesPerSecond(bytesPerSecond);
   }
+  if (bytesPerSecond !== undefined) entry.chosen = true;
   entry.users += 1;
   return entry.budget;
 }

@@ -1,6 +1,6 @@
 import type { Playground } from "@xppg/node";
 import * as Y from "yjs";
-import { acquireBudget, type AnswerBudget, releaseBudget } from "./answer-budget.js";
+import { acquireBudget, type AnswerBudget, budgetOf, releaseBudget } from "./answer-budget.js";
 import { AnswerPacer, type Answered } from "./answer-pacer.js";
 import { YJS_ERROR_CODES, YjsError } from "./errors.js";
 import { scanStateVector, scanUpdate } from "./update-scan.js";
@@ -83,8 +83,10 @@ export interface PlaygroundProviderOptions {
    * 1 KiB. Asks over the budget wait, coalesced per peer and document as
    * above, and are answered round robin over peers, so a peer asking in a
    * loop does not starve the others; a peer that leaves gives up its turns.
-   * Every provider of one Playground must pass the same value;
-   * `Number.POSITIVE_INFINITY` removes the bound.
+   * The rate is the Playground's: a provider that leaves the option out
+   * shares the budget as it is (made at the default if it is the first),
+   * and one that passes a value sets it, so providers that pass one must
+   * agree; `Number.POSITIVE_INFINITY` removes the bound.
    * @default 16777216 (16 MiB)
    */
   syncAnswerBytesPerSecond?: number;
@@ -149,18 +151,18 @@ export class PlaygroundProvider {
     if (!Number.isSafeInteger(syncAnswerIntervalMs) || syncAnswerIntervalMs < 0 || syncAnswerIntervalMs > MAX_SYNC_ANSWER_INTERVAL_MS) {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, `PlaygroundProvider option syncAnswerIntervalMs must be an integer from 0 to ${MAX_SYNC_ANSWER_INTERVAL_MS}.`);
     }
-    const syncAnswerBytesPerSecond = options.syncAnswerBytesPerSecond ?? DEFAULT_SYNC_ANSWER_BYTES_PER_SECOND;
-    if (syncAnswerBytesPerSecond !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(syncAnswerBytesPerSecond) || syncAnswerBytesPerSecond < 1)) {
+    const syncAnswerBytesPerSecond = options.syncAnswerBytesPerSecond;
+    if (syncAnswerBytesPerSecond !== undefined && syncAnswerBytesPerSecond !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(syncAnswerBytesPerSecond) || syncAnswerBytesPerSecond < 1)) {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option syncAnswerBytesPerSecond must be a positive integer or Number.POSITIVE_INFINITY.");
     }
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option onError must be a function.");
     }
-    const budget = acquireBudget(pg, syncAnswerBytesPerSecond);
+    const budget = acquireBudget(pg, syncAnswerBytesPerSecond, DEFAULT_SYNC_ANSWER_BYTES_PER_SECOND);
     if (budget === undefined) {
       throw new YjsError(
         YJS_ERROR_CODES.INVALID_ARGUMENT,
-        `PlaygroundProvider option syncAnswerBytesPerSecond (${syncAnswerBytesPerSecond}) differs from the one this Playground's other providers share; pass the same value to every provider of a Playground.`,
+        `PlaygroundProvider option syncAnswerBytesPerSecond (${syncAnswerBytesPerSecond}) differs from the one another provider of this Playground passed (${budgetOf(pg)?.bytesPerSecond}); pass the same value, or leave the option out to share the Playground's budget as it is.`,
       );
     }
     this.#budget = budget;

@@ -200,7 +200,7 @@ describe("the node-wide budget of step 2 answers (syncAnswerBytesPerSecond)", ()
     const second = new PlaygroundProvider(pg, new Y.Doc(), { name: "b", syncAnswerBytesPerSecond: 16 * 1024 * 1024 }); // the default, spelt out
     expect(budgetOf(pg)).toBeDefined();
     expect(() => new PlaygroundProvider(pg, new Y.Doc(), { name: "c", syncAnswerBytesPerSecond: 1024 })).toThrow(
-      expect.objectContaining({ code: YJS_ERROR_CODES.INVALID_ARGUMENT, message: expect.stringContaining("pass the same value to every provider") }),
+      expect.objectContaining({ code: YJS_ERROR_CODES.INVALID_ARGUMENT, message: expect.stringContaining("pass the same value") }),
     );
     first.destroy();
     first.destroy(); // twice is once
@@ -215,5 +215,21 @@ describe("the node-wide budget of step 2 answers (syncAnswerBytesPerSecond)", ()
     }
     expect(budgetOf(pg)).toBeUndefined(); // a refused provider holds no share
     new PlaygroundProvider(pg, new Y.Doc(), { syncAnswerBytesPerSecond: Number.POSITIVE_INFINITY }).destroy();
+  });
+
+  it("a provider that leaves the option out shares the budget as it is; one that passes a value after providers made at the default sets it", () => {
+    const pg = new Playground("yjs-test", { host: "127.0.0.1", port: 0 });
+    // A large document that wants more, made after a small one left at the default, in either order.
+    const small = new PlaygroundProvider(pg, new Y.Doc(), { name: "small" });
+    const large = new PlaygroundProvider(pg, new Y.Doc(), { name: "large", syncAnswerBytesPerSecond: 64 * 1024 * 1024 });
+    expect(budgetOf(pg)!.bytesPerSecond).toBe(64 * 1024 * 1024);
+    const later = new PlaygroundProvider(pg, new Y.Doc(), { name: "later" });
+    expect(budgetOf(pg)!.bytesPerSecond).toBe(64 * 1024 * 1024);
+    // Two rates passed still disagree, and the message names both.
+    expect(() => new PlaygroundProvider(pg, new Y.Doc(), { name: "other", syncAnswerBytesPerSecond: 1024 })).toThrow(
+      expect.objectContaining({ code: YJS_ERROR_CODES.INVALID_ARGUMENT, message: expect.stringMatching(/\(1024\).*\(67108864\)/) }),
+    );
+    for (const provider of [small, large, later]) provider.destroy();
+    expect(budgetOf(pg)).toBeUndefined();
   });
 });
