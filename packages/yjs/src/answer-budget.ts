@@ -3,6 +3,9 @@ import { now } from "@xppg/errors";
 /** Least bytes an answer is charged: a tiny answer still costs a message (framing, encryption, a write). */
 export const ANSWER_MIN_CHARGE = 1024;
 
+/** A timer's longest delay. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** An answer waiting for the budget: `start` encodes and sends it, and returns the bytes it encoded. */
 export interface BudgetTurn {
   readonly peerId: string;
@@ -106,8 +109,9 @@ export class AnswerBudget {
   #schedule(): void {
     if (this.#timer !== undefined || this.#waiting.size === 0) return;
     const tokens = this.#refill();
-    // Until the bucket holds something again: the debt at bytesPerSecond, and at least a millisecond.
-    const delay = tokens > 0 ? 0 : Math.max(1, Math.ceil((-tokens * 1000) / this.#bytesPerSecond));
+    // Until the bucket holds something again: the debt at bytesPerSecond, at least a millisecond, and at most a
+    // timer's longest delay (a longer one fires after 1 ms, with a warning, and would spin until the debt is paid).
+    const delay = tokens > 0 ? 0 : Math.min(MAX_TIMER_DELAY_MS, Math.max(1, Math.ceil((-tokens * 1000) / this.#bytesPerSecond)));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#drain();

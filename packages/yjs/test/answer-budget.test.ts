@@ -88,6 +88,35 @@ describe("AnswerBudget", () => {
     await expect.poll(() => started.length, { timeout: 10_000, interval: 5 }).toBe(2);
   });
 
+  it("a debt longer than a timer's longest delay waits without spinning (no timer overflow)", async () => {
+    // 1 byte a second and a 3 MB answer: some 35 days of debt, past setTimeout's 2^31 - 1 ms.
+    const { budget, started, turn } = recording(1, 3_000_000);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      budget.request(turn("p", "1"));
+      budget.request(turn("p", "2"));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("warning", onWarning);
+      budget.clear();
+    }
+    expect(warnings).toEqual([]);
+    expect(started).toEqual(["p:1"]);
+  });
+
+  it("setBytesPerSecond() applies to turns already waiting", async () => {
+    // 1 KiB a second and a 1 MiB answer: the second would wait some 17 minutes at the old rate.
+    const { budget, started, turn } = recording(1024, 1024 * 1024);
+    budget.request(turn("p", "1"));
+    budget.request(turn("q", "1"));
+    expect(started).toEqual(["p:1"]);
+    budget.setBytesPerSecond(Number.POSITIVE_INFINITY);
+    await expect.poll(() => started.length, { timeout: 10_000, interval: 5 }).toBe(2);
+    expect(budget.waiting).toBe(0);
+  });
+
   it("Infinity is no bound", () => {
     const { budget, started, turn } = recording(Number.POSITIVE_INFINITY, 2 ** 40);
     for (let i = 0; i < 100; i++) budget.request(turn("p", String(i)));
