@@ -232,4 +232,30 @@ describe("the node-wide budget of step 2 answers (syncAnswerBytesPerSecond)", ()
     for (const provider of [small, large, later]) provider.destroy();
     expect(budgetOf(pg)).toBeUndefined();
   });
+
+  it("an ask with a large state vector is charged the vector's bytes, not only the small answer it makes", async () => {
+    // A state vector of 35,000 made-up clients (some 210 KB, decoded into a map) asks a tiny document for nothing it has.
+    const bytes: number[] = [];
+    const varUint = (v: number): void => {
+      for (; v >= 0x80; v = Math.floor(v / 0x80)) bytes.push((v % 0x80) | 0x80);
+      bytes.push(v);
+    };
+    varUint(35_000);
+    for (let c = 0; c < 35_000; c++) {
+      varUint(2 ** 30 + c);
+      varUint(1);
+    }
+    const vector = Uint8Array.from(bytes);
+    const a = await holder(8, { syncAnswerIntervalMs: 0, syncAnswerBytesPerSecond: 16 * 1024 });
+    const m = await asker();
+    await m.pg.join(a.pg.addresses[0]!);
+    await until(() => a.pg.peers.length === 1, "a sees the asker");
+    for (const doc of DOCS) await m.pg.send(YJS_KIND.STEP1, { doc, vector }, { to: a.pg.peerId });
+    // Each answer is a few bytes; charged only those (at least 1 KiB), all four fit in the 16 KiB burst.
+    await until(() => m.got.answers.length + budgetOf(a.pg)!.waiting === DOCS.length, "every ask answered or waiting");
+    expect(m.got.answers.length).toBe(1);
+    expect(budgetOf(a.pg)!.waiting).toBe(DOCS.length - 1);
+    expect(a.errors).toEqual([]);
+    for (const provider of a.providers) provider.destroy();
+  });
 });
