@@ -1,6 +1,7 @@
 import type { Playground } from "@xppg/node";
 import * as Y from "yjs";
-import { AnswerPacer } from "./answer-pacer.js";
+import { acquireBudget, type AnswerBudget, budgetOf, releaseBudget } from "./answer-budget.js";
+import { AnswerPacer, type Answered } from "./answer-pacer.js";
 import { YJS_ERROR_CODES, YjsError } from "./errors.js";
 import { scanStateVector, scanUpdate } from "./update-scan.js";
 
@@ -22,6 +23,15 @@ export const DEFAULT_MAX_PENDING_SIZE = 2 * 1024 * 1024;
 
 /** Default of {@link PlaygroundProviderOptions.syncAnswerIntervalMs}. */
 export const DEFAULT_SYNC_ANSWER_INTERVAL_MS = 1000;
+
+/**
+ * Default of {@link PlaygroundProviderOptions.syncAnswerBytesPerSecond}: 16 MiB a second, with a burst of as much.
+ * An answer's encoding runs at some 20 to 70 MB/s on one core (a text of many edits, 300 KiB to 4 MiB), and its
+ * encoding, encryption and upload together took about 26 ms of CPU per MiB, so the bound keeps a node's answers
+ * to about half a core; a few documents of up to 64 KiB synced to dozens of peers that all join at once
+ * (4 x 48 x 64 KiB = 12 MiB) fit in the burst.
+ */
+export const DEFAULT_SYNC_ANSWER_BYTES_PER_SECOND = 16 * 1024 * 1024;
 
 /** Largest {@link PlaygroundProviderOptions.syncAnswerIntervalMs} (a timer's longest delay). */
 const MAX_SYNC_ANSWER_INTERVAL_MS = 2 ** 31 - 1;
@@ -64,6 +74,23 @@ export interface PlaygroundProviderOptions {
    */
   syncAnswerIntervalMs?: number;
   /**
+   * Most bytes of step 2 answers encoded per second by all the providers of
+   * the Playground together (one budget per Playground, node-wide). Per-peer
+   * pacing bounds one peer; k documents and n peers could still make the
+   * node encode and upload k x n answers per interval, and peers are cheap
+   * to make. An answer starts while the budget holds anything (it holds at
+   * most one second's worth) and is charged the bytes it encoded plus the
+   * asker's state vector, at least 1 KiB. Asks over the budget wait,
+   * coalesced per peer and document as above, and are answered round robin over peers, so a peer asking in a
+   * loop does not starve the others; a peer that leaves gives up its turns.
+   * The rate is the Playground's: a provider that leaves the option out
+   * shares the budget as it is (made at the default if it is the first),
+   * and one that passes a value sets it, so providers that pass one must
+   * agree; `Number.POSITIVE_INFINITY` removes the bound.
+   * @default 16777216 (16 MiB)
+   */
+  syncAnswerBytesPerSecond?: number;
+  /**
    * Called with what went wrong: a peer's bad message (`BAD_UPDATE`, the
    * peer is disconnected) or a local update too large to send.
    * @default undefined (the disconnect still shows as `peer:left`)
@@ -100,6 +127,7 @@ export class PlaygroundProvider {
   readonly #maxUpdateSize: number;
   readonly #maxPendingSize: number;
   readonly #answers: AnswerPacer;
+  #budget: AnswerBudget | undefined;
   /** Bytes each peer's updates added to what Yjs holds aside, since it last held nothing. */
   readonly #charged = new Map<string, number>();
   readonly #off: (() => void)[] = [];
@@ -123,16 +151,28 @@ export class PlaygroundProvider {
     if (!Number.isSafeInteger(syncAnswerIntervalMs) || syncAnswerIntervalMs < 0 || syncAnswerIntervalMs > MAX_SYNC_ANSWER_INTERVAL_MS) {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, `PlaygroundProvider option syncAnswerIntervalMs must be an integer from 0 to ${MAX_SYNC_ANSWER_INTERVAL_MS}.`);
     }
+    const syncAnswerBytesPerSecond = options.syncAnswerBytesPerSecond;
+    if (syncAnswerBytesPerSecond !== undefined && syncAnswerBytesPerSecond !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(syncAnswerBytesPerSecond) || syncAnswerBytesPerSecond < 1)) {
+      throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option syncAnswerBytesPerSecond must be a positive integer or Number.POSITIVE_INFINITY.");
+    }
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new YjsError(YJS_ERROR_CODES.INVALID_ARGUMENT, "PlaygroundProvider option onError must be a function.");
     }
+    const budget = acquireBudget(pg, syncAnswerBytesPerSecond, DEFAULT_SYNC_ANSWER_BYTES_PER_SECOND);
+    if (budget === undefined) {
+      throw new YjsError(
+        YJS_ERROR_CODES.INVALID_ARGUMENT,
+        `PlaygroundProvider option syncAnswerBytesPerSecond (${syncAnswerBytesPerSecond}) differs from the one another provider of this Playground passed (${budgetOf(pg)?.bytesPerSecond}); pass the same value, or leave the option out to share the Playground's budget as it is.`,
+      );
+    }
+    this.#budget = budget;
     this.#onError = options.onError ?? (() => {});
     this.doc = doc;
     this.name = name;
     this.#pg = pg;
     this.#maxUpdateSize = maxUpdateSize;
     this.#maxPendingSize = maxPendingSize;
-    this.#answers = new AnswerPacer(syncAnswerIntervalMs, (peerId, vector) => this.#sendStep2(peerId, vector));
+    this.#answers = new AnswerPacer(syncAnswerIntervalMs, (peerId, vector) => this.#sendStep2(peerId, vector), budget);
     const onUpdate = (update: Uint8Array, origin: unknown): void => this.#changed(update, origin);
     doc.on("update", onUpdate);
     this.#off.push(() => doc.off("update", onUpdate));
@@ -153,6 +193,8 @@ export class PlaygroundProvider {
   destroy(): void {
     for (const off of this.#off.splice(0)) off();
     this.#answers.clear();
+    if (this.#budget !== undefined) releaseBudget(this.#pg, this.#budget);
+    this.#budget = undefined;
   }
 
   #step1(peerId: string): void {
@@ -183,16 +225,18 @@ export class PlaygroundProvider {
     this.#answers.ask(src, vector);
   }
 
-  /** Step 2 to a peer: what the document holds that `vector` lacks. Resolves when the transports have taken it. */
-  #sendStep2(src: string, vector: Uint8Array): Promise<void> {
+  /** Step 2 to a peer: what the document holds that `vector` lacks; `encoded` counts the bytes read and written, `taken` settles when the transports have taken it. */
+  #sendStep2(src: string, vector: Uint8Array): Answered {
     let update: Uint8Array;
     try {
       update = Y.encodeStateAsUpdate(this.doc, vector);
     } catch (error) {
       this.#bad(src, "a state vector Yjs cannot read", error);
-      return Promise.resolve();
+      return { encoded: vector.length, taken: Promise.resolve() };
     }
-    return this.#pg.send(YJS_KIND.STEP2, { doc: this.name, update }, { to: src }).catch(() => {});
+    // Charged what was read as well as what was written: a state vector of many made-up clients (up to
+    // maxUpdateSize) is decoded into a map for an answer of a few bytes, some 13 ms of CPU per MiB read.
+    return { encoded: vector.length + update.length, taken: this.#pg.send(YJS_KIND.STEP2, { doc: this.name, update }, { to: src }).catch(() => {}) };
   }
 
   #take(src: string, payload: unknown): void {

@@ -5,7 +5,10 @@ import { AnswerPacer } from "../src/answer-pacer.js";
 /** A pacer whose answers are recorded (peer, the vector's bytes as they were when answered); each resolves at once. */
 function recording(intervalMs: number): { pacer: AnswerPacer; calls: [string, number[]][] } {
   const calls: [string, number[]][] = [];
-  const pacer = new AnswerPacer(intervalMs, async (peerId, vector) => void calls.push([peerId, [...vector]]));
+  const pacer = new AnswerPacer(intervalMs, (peerId, vector) => {
+    calls.push([peerId, [...vector]]);
+    return { encoded: vector.length, taken: Promise.resolve() };
+  });
   return { pacer, calls };
 }
 
