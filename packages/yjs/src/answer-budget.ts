@@ -121,15 +121,19 @@ export class AnswerBudget {
   }
 
   #drain(): void {
-    while (this.#waiting.size > 0 && this.#refill() > 0) {
-      const [peerId, queue] = this.#waiting.entries().next().value as [string, BudgetTurn[]];
-      const turn = queue.shift()!;
-      // The peer goes to the end: every other peer with a turn waiting is served before its next one.
-      this.#waiting.delete(peerId);
-      if (queue.length > 0) this.#waiting.set(peerId, queue);
-      this.#charge(turn.start());
+    try {
+      while (this.#waiting.size > 0 && this.#refill() > 0) {
+        const [peerId, queue] = this.#waiting.entries().next().value as [string, BudgetTurn[]];
+        const turn = queue.shift()!;
+        // The peer goes to the end: every other peer with a turn waiting is served before its next one.
+        this.#waiting.delete(peerId);
+        if (queue.length > 0) this.#waiting.set(peerId, queue);
+        this.#charge(turn.start());
+      }
+    } finally {
+      // A turn that threw (an app's onError throwing) must not leave the others waiting without a timer.
+      this.#schedule();
     }
-    this.#schedule();
   }
 
   #stop(): void {
