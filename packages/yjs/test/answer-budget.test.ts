@@ -1,5 +1,5 @@
-import { createHook } from "node:async_hooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { timersOf } from "./fixtures/timers.js";
 import { ANSWER_MIN_CHARGE, AnswerBudget, type BudgetTurn } from "../src/answer-budget.js";
 
 /** A budget whose turns record their start (peer and label) and charge `bytes` each. */
@@ -8,29 +8,6 @@ function recording(bytesPerSecond: number, bytes: number) {
   const started: string[] = [];
   const turn = (peerId: string, label: string): BudgetTurn => ({ peerId, start: () => (started.push(`${peerId}:${label}`), bytes) });
   return { budget, started, turn };
-}
-
-/** The Timeout resources made while `body` runs, and how many are still live (neither fired nor cleared) after it. */
-async function timersOf(body: () => void): Promise<{ made: { hasRef(): boolean }[]; live: number }> {
-  const live = new Set<number>();
-  const made: { hasRef(): boolean }[] = [];
-  const hook = createHook({
-    init: (id, type, _trigger, resource) => {
-      if (type !== "Timeout") return;
-      live.add(id);
-      made.push(resource as { hasRef(): boolean });
-    },
-    destroy: (id) => void live.delete(id),
-  }).enable();
-  try {
-    body();
-    // A cleared timer's destroy is reported a turn later.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    hook.disable();
-  }
-  return { made, live: live.size };
 }
 
 afterEach(() => {

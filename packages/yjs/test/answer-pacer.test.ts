@@ -1,5 +1,5 @@
-import { createHook } from "node:async_hooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { timersOf } from "./fixtures/timers.js";
 import { AnswerPacer } from "../src/answer-pacer.js";
 
 /** A pacer whose answers are recorded (peer, the vector's bytes as they were when answered); each resolves at once. */
@@ -14,29 +14,6 @@ function recording(intervalMs: number): { pacer: AnswerPacer; calls: [string, nu
 
 /** Resolves after `ms`: a timer made after the pacer's, for a longer time, so it fires after the pacer's has. */
 const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The Timeout resources made while `body` runs, and which of them are still live (neither fired nor cleared) after it. */
-async function timersOf(body: () => Promise<void>): Promise<{ made: { hasRef(): boolean }[]; live: number }> {
-  const live = new Set<number>();
-  const made: { hasRef(): boolean }[] = [];
-  const hook = createHook({
-    init: (id, type, _trigger, resource) => {
-      if (type !== "Timeout") return;
-      live.add(id);
-      made.push(resource as { hasRef(): boolean });
-    },
-    destroy: (id) => void live.delete(id),
-  }).enable();
-  try {
-    await body();
-    // A cleared timer's destroy is reported a turn later.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    hook.disable();
-  }
-  return { made, live: live.size };
-}
 
 afterEach(() => {
   vi.useRealTimers();
