@@ -152,6 +152,9 @@ export class FrameDecoder {
     if (this.#failed) throw new Error(ERROR_TEXTS ? "FrameDecoder used after an error; drop the connection instead" : valuesMessage("", []));
     let pos = 0;
     const end = chunk.length;
+    // Where the frames of this chunk released since the last one kept start (-1: none): a frame kept is a view of the
+    // chunk, whose `buffer` would show them, so they are zeroed once it is kept.
+    let released = -1;
     while (pos < end) {
       if (this.#body !== null) {
         // Continue a frame split across chunks.
@@ -181,8 +184,14 @@ export class FrameDecoder {
       }
       if (end - pos >= length) {
         const frame = chunk.subarray(pos, pos + length);
+        const at = pos;
         pos += length;
-        onFrame(frame);
+        if ((onFrame(frame) as unknown) === FRAME_RELEASED) {
+          if (released < 0) released = at;
+        } else if (released >= 0) {
+          chunk.fill(0, released, at - FRAME_HEADER_SIZE);
+          released = -1;
+        }
       } else {
         // Every byte of the frame is written before it is delivered: no need to zero it.
         // A frame kept by its reader gets a buffer of its own size: a reused

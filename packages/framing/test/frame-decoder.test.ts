@@ -48,6 +48,18 @@ describe("FrameDecoder", () => {
     expect([...seen[1]!]).toEqual([3]);
   });
 
+  it("zeroes the frames of a chunk released before one kept, and nothing else", () => {
+    const chunk = encodeFrames([new Uint8Array(5).fill(0xaa), new Uint8Array(6).fill(0xbb), new Uint8Array(3).fill(0x11), new Uint8Array(4).fill(0xcc)]);
+    let kept: Uint8Array | undefined;
+    // The first two and the last are released (a handler that borrows), the third kept.
+    new FrameDecoder().push(chunk, (f) => (f[0] === 0x11 ? void (kept = f) : FRAME_RELEASED) as never);
+    expect([...kept!]).toEqual([0x11, 0x11, 0x11]);
+    const memory = new Uint8Array(kept!.buffer);
+    expect(memory.includes(0xaa) || memory.includes(0xbb)).toBe(false);
+    // Frames after the kept one are the reader's to see (they came later).
+    expect(memory.includes(0xcc)).toBe(true);
+  });
+
   it("assembles a frame split byte by byte", () => {
     const bytes = encodeFrame(new Uint8Array([5, 6, 7, 8, 9]));
     const chunks = [...bytes].map((b) => new Uint8Array([b]));
