@@ -83,3 +83,23 @@ describe("a kept payload's memory", () => {
     }
   }, 60_000);
 });
+
+describe("a kept payload's memory, sent together with borrowed messages", () => {
+  // Messages sent in one turn leave as one bundle (encrypted: in one record), read as one frame: a borrowed message
+  // before a kept one lies in the same memory, which is kept whole.
+  it.each(security)("holds no byte of a borrowed message bundled before it (%s, over TCP)", async (_what, plain) => {
+    const receiver = await started(plain);
+    const sender = await started(plain);
+    await sender.join(`tcp://127.0.0.1:${receiver.port}`);
+    let borrowed = 0;
+    receiver.on("flow", () => void borrowed++, { borrow: true });
+    const kept: Uint8Array[] = [];
+    receiver.on<Uint8Array>("keep", (_src, _kind, payload) => void kept.push(payload));
+    const sent = [sender.send("flow", marked(0, 200), receiver.peerId), sender.send("flow", marked(0, 300), receiver.peerId), sender.send("keep", new Uint8Array(100).fill(0x11), receiver.peerId)];
+    await Promise.all(sent);
+    await expect.poll(() => kept.length, { timeout: 20_000, interval: 5 }).toBe(1);
+    expect(borrowed).toBe(2);
+    const memory = new Uint8Array(kept[0]!.buffer);
+    expect(patternAt(memory, mark(0))).toBe(-1);
+  }, 60_000);
+});
