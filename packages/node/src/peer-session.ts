@@ -141,7 +141,7 @@ export class PeerSession {
               return false;
             }
             if (bytes !== undefined) {
-              const open = !this.#kept;
+              const open = DIRECT_STREAMS && !this.#kept;
               const kind = codec.bytesKind!;
               const link = this.#link!;
               // The link's ends are the peer's (its hello's) and this node's: `#onMessage`'s direct message, of the kind its handlers took last.
@@ -430,7 +430,7 @@ export class PeerSession {
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
     if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) {
-      const open = !this.#kept;
+      const open = DIRECT_STREAMS && !this.#kept;
       this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
       if (open) this.#afterOpenEnvelope(data, start);
     } else {
