@@ -12,21 +12,21 @@ import { ALIGN_READS_FROM_BYTES, BATCH_BYTES, READ_BUFFER_BYTES, MIN_KEPT_READ_B
  * are never written over: the next reads go after it, and then to a new
  * buffer. Only the bytes of a frame not yet complete are ever moved.
  *
- * A kept frame is a view whose `buffer` is the whole read buffer: so when a
- * frame is kept, the bytes of the frames released before it (since the last
- * frame kept) and those past the bytes read that were not read into this
- * buffer since it was made (memory the process used before, which may hold
- * another connection's bytes) or that an earlier use of it left are zeroed
- * as the sink returns. Its `buffer` then reaches the frames kept with it
- * (which the sink keeps: other messages of the connection), the frames read
- * after it, and zeros. Where the sink kept the last frame, the bytes past
- * those read are zeroed before the next frame is handed over. A buffer
- * filled by one read before its frames are cut (a flood of kept large
- * frames) is zeroed nowhere.
+ * A kept frame is a view whose `buffer` is the whole read buffer. A read
+ * buffer is zeroed memory when made (the process may have held another
+ * connection's bytes there), so it only ever holds this connection's reads;
+ * when a frame is kept, the bytes of the frames released before it (since
+ * the last frame kept) and those an earlier use of the buffer left past the
+ * bytes read are zeroed as the sink returns. Its `buffer` then reaches the
+ * frames kept with it (which the sink keeps: other messages of the
+ * connection), the frames read after it, and zeros. Where the sink kept the
+ * last frame, the bytes an earlier use left past those read are zeroed
+ * before the next frame is handed over.
  */
 export class ReadBuffer {
   readonly #maxFrameSize: number;
-  #bytes: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  // Zeroed memory (see #replace): a kept frame's `buffer` never reaches what the process held there before.
+  #bytes: Buffer = Buffer.alloc(READ_BUFFER_BYTES);
   /**
    * The same memory as a plain Uint8Array: frames are cut from it, since a
    * Buffer's `subarray` (a JavaScript wrapper making a Buffer) costs several
@@ -39,8 +39,8 @@ export class ReadBuffer {
   #end = 0;
   /** A frame cut from #bytes was kept by the sink: its memory is the sink's. */
   #kept = false;
-  /** Bytes of #bytes from its start that may hold what this connection did not read there since: the rest is zero or read. */
-  #written = READ_BUFFER_BYTES;
+  /** Bytes of #bytes from its start that earlier reads wrote (zero past it): past the bytes read, what they left is not the current frames'. */
+  #written = 0;
   /** Where the frames released since the last one kept (or since the buffer was last begun again) start; -1 when there are none. */
   #releasedAt = -1;
   /**
@@ -285,10 +285,12 @@ export class ReadBuffer {
 
   /** Moves the `held` bytes of the frame being read to a new buffer of `size` bytes. */
   #replace(size: number, held: number): Buffer {
-    // Not zeroed: what no read overwrites is zeroed when a frame is kept in it (see the class's comment).
-    const next = Buffer.allocUnsafeSlow(size);
+    // Zeroed memory from the allocator (the process may have held another connection's bytes there): cheaper than
+    // zeroing, when a frame is kept, all that no read wrote yet (a kept 64 KiB frame's receiver: 15.9 to 17.2 us a
+    // message against 18.4 in one same-run comparison).
+    const next = Buffer.alloc(size);
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
-    this.#written = size;
+    this.#written = held;
     this.#releasedAt = -1;
     this.#bytes = next;
     this.#largestBefore = this.#largestHere;
