@@ -28,6 +28,15 @@ const REUSE_SIZE = 66 * 1024;
 /** Reassembly buffers waiting for reuse, shared by every decoder of the process (at most 264 KiB): a decoder holds one at most while it assembles. */
 const MAX_SPARE = 4;
 const spares: ArrayBuffer[] = [];
+/**
+ * How many bytes from the start of each spare (same index) may hold an
+ * earlier frame's: the rest is zero. A spare may come from another
+ * connection, and a frame lent one is a view whose `buffer` is the whole
+ * spare: the bytes past the new frame that an earlier one wrote are zeroed
+ * before it is lent (none when frames are of one size), so a frame kept
+ * (or read through its `buffer`) reaches no other frame's bytes.
+ */
+const spareWritten: number[] = [];
 
 /** Options for {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -128,7 +137,10 @@ export class FrameDecoder {
     this.#bodyFill = 0;
     this.#bodyReusable = false;
     this.#released = (onFrame(body) as unknown) === FRAME_RELEASED;
-    if (this.#released && reusable && spares.length < MAX_SPARE) spares.push(body.buffer as ArrayBuffer);
+    if (this.#released && reusable && spares.length < MAX_SPARE) {
+      spares.push(body.buffer as ArrayBuffer);
+      spareWritten.push(body.length);
+    }
   }
 
   /**
@@ -140,6 +152,9 @@ export class FrameDecoder {
     if (this.#failed) throw new Error(ERROR_TEXTS ? "FrameDecoder used after an error; drop the connection instead" : valuesMessage("", []));
     let pos = 0;
     const end = chunk.length;
+    // Where the frames of this chunk released since the last one kept start (-1: none): a frame kept is a view of the
+    // chunk, whose `buffer` would show them, so they are zeroed once it is kept.
+    let released = -1;
     while (pos < end) {
       if (this.#body !== null) {
         // Continue a frame split across chunks.
@@ -169,18 +184,41 @@ export class FrameDecoder {
       }
       if (end - pos >= length) {
         const frame = chunk.subarray(pos, pos + length);
+        const at = pos;
         pos += length;
-        onFrame(frame);
+        if ((onFrame(frame) as unknown) === FRAME_RELEASED) {
+          if (released < 0) released = at;
+        } else if (released >= 0) {
+          chunk.fill(0, released, at - FRAME_HEADER_SIZE);
+          released = -1;
+        }
       } else {
-        // Every byte is written before the frame is delivered: no need to zero it.
+        // Every byte of the frame is written before it is delivered: no need to zero it.
         // A frame kept by its reader gets a buffer of its own size: a reused
         // one is only lent where the last frame was released.
         const reusable = this.#released && length >= REUSE_MIN && length <= REUSE_SIZE;
-        const spare = reusable ? spares.pop() : undefined;
-        this.#body = spare !== undefined ? new Uint8Array(spare, 0, length) : reusable ? allocateUninitialized(REUSE_SIZE).subarray(0, length) : allocateUninitialized(length);
+        this.#body = reusable ? lend(length) : allocateUninitialized(length);
         this.#bodyReusable = reusable;
         this.#bodyFill = 0;
       }
     }
   }
+}
+
+/**
+ * A buffer of REUSE_SIZE bytes for a frame of `length`, as a view of its
+ * first `length` bytes: a spare, or new memory. Past `length` it holds
+ * zeros only, never an earlier frame's bytes nor memory the process used
+ * before (see {@link spareWritten}).
+ */
+function lend(length: number): Uint8Array {
+  const spare = spares.pop();
+  if (spare === undefined) {
+    const block = allocateUninitialized(REUSE_SIZE);
+    block.fill(0, length);
+    return block.subarray(0, length);
+  }
+  const written = spareWritten.pop()!;
+  if (written > length) new Uint8Array(spare, length, written - length).fill(0);
+  return new Uint8Array(spare, 0, length);
 }

@@ -48,6 +48,18 @@ describe("FrameDecoder", () => {
     expect([...seen[1]!]).toEqual([3]);
   });
 
+  it("zeroes the frames of a chunk released before one kept, and nothing else", () => {
+    const chunk = encodeFrames([new Uint8Array(5).fill(0xaa), new Uint8Array(6).fill(0xbb), new Uint8Array(3).fill(0x11), new Uint8Array(4).fill(0xcc)]);
+    let kept: Uint8Array | undefined;
+    // The first two and the last are released (a handler that borrows), the third kept.
+    new FrameDecoder().push(chunk, (f) => (f[0] === 0x11 ? void (kept = f) : FRAME_RELEASED) as never);
+    expect([...kept!]).toEqual([0x11, 0x11, 0x11]);
+    const memory = new Uint8Array(kept!.buffer);
+    expect(memory.includes(0xaa) || memory.includes(0xbb)).toBe(false);
+    // Frames after the kept one are the reader's to see (they came later).
+    expect(memory.includes(0xcc)).toBe(true);
+  });
+
   it("assembles a frame split byte by byte", () => {
     const bytes = encodeFrame(new Uint8Array([5, 6, 7, 8, 9]));
     const chunks = [...bytes].map((b) => new Uint8Array([b]));
@@ -308,6 +320,30 @@ describe("FrameDecoder: reusing the memory of 64 KiB messages' frames", () => {
       return FRAME_RELEASED;
     });
     for (const [i, f] of kept.entries()) expect(sameContent(f, frames[i]!), `kept frame ${i}`).toBe(true);
+  });
+
+  it("lends a spare with nothing past the new frame: a kept frame's buffer holds no byte of another decoder's frames", () => {
+    drainSpares();
+    // Another connection's decoder releases frames of 64 KiB messages (their buffers become spares), then one of
+    // 40,000 bytes; this one, releasing too, keeps a smaller frame, assembled in one of those spares.
+    const secret = (size: number): Uint8Array => new Uint8Array(size).fill(0xa5);
+    const other = releasing();
+    decode(other, [secret(BULK), secret(BULK), secret(40_000)], RECORD, () => FRAME_RELEASED);
+    const spares = new Set<ArrayBufferLike>();
+    const probe = releasing();
+    for (const size of [35_000, 60_000, BULK - 1]) {
+      const frame = new Uint8Array(size).fill(0x11);
+      let kept: Uint8Array | undefined;
+      decode(probe, [frame], 30_000, (_i, f) => void (kept = f));
+      spares.add(kept!.buffer);
+      const memory = new Uint8Array(kept!.buffer);
+      expect(memory.byteLength).toBe(66 * 1024);
+      expect(sameContent(kept!, frame)).toBe(true);
+      expect(memory.indexOf(0xa5), `frame of ${size}`).toBe(-1);
+      // The next frame may take a spare again: the kept one's is not among them.
+      decode(probe, [payload(40_000, 3)], 30_000, () => FRAME_RELEASED);
+    }
+    expect(spares.size).toBe(3);
   });
 
   it("keeps at most four released buffers for reuse, whatever the decoders", () => {

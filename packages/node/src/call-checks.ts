@@ -7,6 +7,7 @@
 import { MAX_KIND_LENGTH } from "@xppg/framing";
 import { checkBoolean, checkInteger, checkOptions, checkPositive, checkSignal, checkString, invalidArgument, show } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { isEventName } from "./event-names.js";
 import type { StartOptions } from "./options.js";
 import { DEFAULTS } from "./options.js";
 import type { JoinOptions, RequestStateOptions } from "./playground-types.js";
@@ -50,12 +51,27 @@ export function checkTarget(options: unknown, call: string, known: readonly stri
   return checkString(to, "to", call, ERROR_TEXTS ? `${call.slice(0, call.indexOf("("))}(..., { to: peerId })` : "", 512);
 }
 
-/** A message kind: 1 to 255 characters. */
+/**
+ * A message kind: 1 to 255 characters, and not the name of one of the node's
+ * events (`"error"`, `"peer:joined"`, ...): `pg.on("error", ...)` would
+ * take messages of the kind "error", never the node's errors, so each call
+ * that names a kind refuses them. A peer may still send such a kind (an
+ * older version took it): it arrives as any kind without a handler does.
+ */
 export function checkKind(kind: unknown, call: string, rightCall: string, sending: boolean): string {
   if (typeof kind !== "string" || kind.length === 0 || kind.length > MAX_KIND_LENGTH) {
     throw invalidArgument(call, ERROR_TEXTS ? `${sending ? "a message kind" : "kind"} must be a string of 1 to ${MAX_KIND_LENGTH} characters, got ${show(kind)}` : [MAX_KIND_LENGTH, show(kind)], rightCall);
   }
+  // In a page too (its bytes are worth it): a page's app makes this mistake as easily.
+  if (isEventName(kind)) throw eventAsKind(kind, call, rightCall, sending);
   return kind;
+}
+
+function eventAsKind(kind: string, call: string, rightCall: string, sending: boolean): PlaygroundError {
+  if (!ERROR_TEXTS) return invalidArgument(call, [kind]);
+  const listen = `pg.events.on(${JSON.stringify(kind)}, ...)`;
+  const problem = `${JSON.stringify(kind)} is an event of the node, not a message kind (the node's events are heard with ${listen})`;
+  return invalidArgument(call, sending ? `${problem}; no node takes messages of that kind: choose another kind` : problem, sending ? rightCall : listen);
 }
 
 /** Refuses a kind xppg keeps for itself (`XPPG_ERR_RESERVED_KIND`): `pg.send`'s, `pg.request`'s and `pg.handle`'s. */

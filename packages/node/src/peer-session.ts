@@ -65,6 +65,14 @@ export class PeerSession {
    * false as a frame's reading starts, true by every way but that one.
    */
   #kept = true;
+  /**
+   * The frame whose envelopes from #releasedFrom on went to handlers that
+   * all borrow, with none kept since: when one after them is kept, the frame
+   * is kept whole, so their bytes are zeroed then (a kept payload's `buffer`
+   * shows no message that came before it and was not its handler's).
+   */
+  #releasedIn: Uint8Array | null = null;
+  #releasedFrom = 0;
   /** True from the first `close` call on: a second call (from within the first) does nothing. */
   #closing = false;
   /** True once the session has ended (`#onClosed`): the host has heard of it. */
@@ -133,6 +141,7 @@ export class PeerSession {
               return false;
             }
             if (bytes !== undefined) {
+              const open = DIRECT_STREAMS && !this.#kept;
               const kind = codec.bytesKind!;
               const link = this.#link!;
               // The link's ends are the peer's (its hello's) and this node's: `#onMessage`'s direct message, of the kind its handlers took last.
@@ -146,6 +155,7 @@ export class PeerSession {
                   this.close(isXppgError(error) ? error : internalError(ERROR_TEXTS ? `handling a "${kind}" message` : [kind], error));
                 }
               } else this.#onMessage(kind, link.remote, link.local, bytes, undefined);
+              if (open) this.#afterOpenEnvelope(data, start);
               // The handler may have closed the session: read no further.
               return !this.isClosed || this.#draining !== undefined;
             }
@@ -400,6 +410,7 @@ export class PeerSession {
       return;
     }
     this.#kept = false;
+    this.#releasedIn = null;
     // The reads of this frame's envelopes end as it is read: the codec lets go of the frame then, with no microtask each (a page saves the bytes).
     if (SCOPED_READS) scopeReads(this.#reader, data);
     else this.#reader.read(data);
@@ -418,13 +429,34 @@ export class PeerSession {
       return false;
     }
     // A direct message on an open link (nearly all traffic) needs no envelope object: its fields go on as they are.
-    if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
-    else {
+    if (this.#phase === "open" && this.#draining === undefined && read.destination !== null) {
+      const open = DIRECT_STREAMS && !this.#kept;
+      this.#onMessage(read.kind, read.source, read.destination, read.payload, undefined);
+      if (open) this.#afterOpenEnvelope(data, start);
+    } else {
       this.#kept = true;
       this.#onEnvelope(codec.envelopeOf(read));
     }
     // The envelope may have closed the session (a bye, a violation): read no further.
     return !this.isClosed || this.#draining !== undefined;
+  }
+
+  /**
+   * The envelope at `start` of `data` was handled while nothing of the frame
+   * was kept: if it was kept (the frame is kept whole now), the bytes of the
+   * envelopes before it that went to borrowing handlers are zeroed; if not,
+   * it is one of those.
+   */
+  #afterOpenEnvelope(data: Uint8Array, start: number): void {
+    if (!this.#kept) {
+      if (this.#releasedIn !== data) {
+        this.#releasedIn = data;
+        this.#releasedFrom = start;
+      }
+    } else if (this.#releasedIn === data) {
+      data.fill(0, this.#releasedFrom, start);
+      this.#releasedIn = null;
+    }
   }
 
   #onEnvelope(envelope: Envelope): void {

@@ -19,6 +19,7 @@ import type { DiscoveryRoom } from "#discovery-room";
 import { Dispatcher, asHandlerError } from "./dispatcher.js";
 import { show } from "./argument-checks.js";
 import { NODE_ERROR_CODES, PlaygroundError } from "./errors.js";
+import { PLAYGROUND_EVENT_NAMES, isEventName } from "./event-names.js";
 import type { FileTransfers } from "#file-transfer";
 import type { FilesRoom } from "#files-room";
 import { MISUSE_CHECKS, checkSignature, memberForApplication, stateSigner } from "#host";
@@ -260,22 +261,9 @@ function stateOwnership(o: ResolvedOptions, made: (checks: OwnedRowChecks) => vo
   return { sign: stateSigner(o.identity), verify: checks.verifier, canWrite: o.stateCanWrite };
 }
 
-/** Every event of a node (the type makes this list whole): `pg.events.on` refuses another name (in Node: a page saves the bytes). */
-const PLAYGROUND_EVENT_NAMES: { readonly [K in keyof PlaygroundEvents]: true } = {
-  "peer:joined": true,
-  "peer:left": true,
-  error: true,
-  "message:unhandled": true,
-  "peer:banned": true,
-  "peer:discovered": true,
-  "mesh:joined": true,
-  "mesh:left": true,
-  "reachability:changed": true,
-};
-
 /** Throws for a name that is no event of the node, in the words of `method` (the one called); any value is shown (`show`: a BigInt or a null-prototype object too). */
 function checkEventName(name: unknown, method: "on" | "once"): void {
-  if (typeof name === "string" && Object.hasOwn(PLAYGROUND_EVENT_NAMES, name)) return;
+  if (typeof name === "string" && isEventName(name)) return;
   const known = Object.keys(PLAYGROUND_EVENT_NAMES).join(", ");
   throw new PlaygroundError(
     NODE_ERROR_CODES.INVALID_ARGUMENT,

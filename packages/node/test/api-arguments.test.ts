@@ -225,3 +225,34 @@ describe("pg.events.on: the event's name is checked", () => {
     }
   });
 });
+
+describe("message kinds: the node's event names are events, not kinds", () => {
+  const EVENTS = ["peer:joined", "peer:left", "error", "message:unhandled", "peer:banned", "peer:discovered", "mesh:joined", "mesh:left", "reachability:changed"] as const;
+
+  it("the list is every event pg.events takes", () => {
+    const pg = track(new Playground("x", { transports: [memoryTransport()], listen: [] }));
+    for (const name of EVENTS) expect(typeof pg.events.on(name, () => {})).toBe("function");
+    expect(() => pg.events.on("chat" as "error", () => {})).toThrow(expect.objectContaining({ code: "XPPG_ERR_INVALID_ARGUMENT" }));
+  });
+
+  it.each(EVENTS)("pg.on, pg.handle, pg.send and pg.request refuse %s, pointing to pg.events.on", async (name) => {
+    const pg = await node();
+    const event = `${JSON.stringify(name)} is an event of the node, not a message kind`;
+    const listen = `pg.events.on(${JSON.stringify(name)}, ...)`;
+    expect(() => pg.on(name, () => {})).toThrow(invalid("pg.on(kind, handler, options?)", event, listen));
+    expect(() => pg.on(name, () => {}, { borrow: true })).toThrow(invalid("pg.on(kind, handler, options?)", event, listen));
+    expect(() => pg.handle(name, () => 1)).toThrow(invalid("pg.handle(kind, handler, options?)", event, listen));
+    await expect(pg.send(name, { x: 1 })).rejects.toEqual(invalid("pg.send(kind, payload, options?)", event, listen, "choose another kind"));
+    await expect(pg.send(name, { x: 1 }, { to: "xp1nobody" })).rejects.toEqual(invalid("pg.send(kind, payload, options?)", event));
+    await expect(pg.request(name, { x: 1 }, { to: "xp1nobody" })).rejects.toEqual(invalid("pg.request(kind, payload, { to, timeoutMs?, signal? })", event, listen));
+  });
+
+  it("takes every other kind, with or without a colon, and a case or a suffix away from an event", async () => {
+    const pg = await node();
+    for (const kind of ["chat", "chat:move", "peer:chat", "Error", "errors", "peer:joined2", "x:error"]) {
+      expect(typeof pg.on(kind, () => {})).toBe("function");
+      expect(typeof pg.handle(kind, () => 1)).toBe("function");
+      await expect(pg.send(kind, { x: 1 })).resolves.toBeUndefined();
+    }
+  });
+});

@@ -264,3 +264,28 @@ describe("Playground: hostile peers lose only their own connection", () => {
     expect(raw.received.some((m) => m.kind === "xppg/ping")).toBe(true);
   });
 });
+
+describe("Playground: a peer that sends a kind named as one of the node's events", () => {
+  it("(as a release before the node refused them might) has it unhandled, as any kind without a handler, and stays", async () => {
+    const { target, errors, stillServes } = await nodeWithGoodPeer();
+    const raw = await rawPeer(target);
+    const unhandled: string[] = [];
+    target.events.on("message:unhandled", (src, kind) => {
+      if (src === raw.peerId) unhandled.push(kind);
+    });
+    await raw.hello();
+    await until(() => target.peers.length === 2, 5000, "raw peer admitted");
+    // Its own join was heard; the messages after it must make no event of theirs.
+    const joined: string[] = [];
+    target.events.on("peer:joined", (peer) => void joined.push(peer.peerId));
+    const kinds = ["error", "peer:joined", "peer:left", "message:unhandled", "mesh:joined"];
+    await raw.conn.send(RawPeer.bundle(...kinds.map((kind) => raw.bareEnvelope(kind, { code: "XPPG_ERR_FAKE", message: "not an error of the node" }))));
+    await raw.conn.send(raw.signedBroadcast("error", { n: 1 }, raw.identity!));
+    await until(() => unhandled.length === kinds.length + 1, 5000, "each kind unhandled");
+    expect(unhandled).toEqual([...kinds, "error"]);
+    expect(errors).toEqual([]);
+    expect(joined).toEqual([]);
+    expect(target.peers.map((p) => p.peerId)).toContain(raw.peerId);
+    await stillServes();
+  });
+});

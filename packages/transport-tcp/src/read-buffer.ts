@@ -11,10 +11,22 @@ import { ALIGN_READS_FROM_BYTES, BATCH_BYTES, READ_BUFFER_BYTES, MIN_KEPT_READ_B
  * whole in it, never assembled by a copy. Once a frame is kept, its bytes
  * are never written over: the next reads go after it, and then to a new
  * buffer. Only the bytes of a frame not yet complete are ever moved.
+ *
+ * A kept frame is a view whose `buffer` is the whole read buffer. A read
+ * buffer is zeroed memory when made (the process may have held another
+ * connection's bytes there), so it only ever holds this connection's reads;
+ * when a frame is kept, the bytes of the frames released before it (since
+ * the last frame kept) and those an earlier use of the buffer left past the
+ * bytes read are zeroed as the sink returns. Its `buffer` then reaches the
+ * frames kept with it (which the sink keeps: other messages of the
+ * connection), the frames read after it, and zeros. Where the sink kept the
+ * last frame, the bytes an earlier use left past those read are zeroed
+ * before the next frame is handed over.
  */
 export class ReadBuffer {
   readonly #maxFrameSize: number;
-  #bytes: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  // Zeroed memory (see #replace): a kept frame's `buffer` never reaches what the process held there before.
+  #bytes: Buffer = Buffer.alloc(READ_BUFFER_BYTES);
   /**
    * The same memory as a plain Uint8Array: frames are cut from it, since a
    * Buffer's `subarray` (a JavaScript wrapper making a Buffer) costs several
@@ -27,6 +39,10 @@ export class ReadBuffer {
   #end = 0;
   /** A frame cut from #bytes was kept by the sink: its memory is the sink's. */
   #kept = false;
+  /** Bytes of #bytes from its start that earlier reads wrote (zero past it): past the bytes read, what they left is not the current frames'. */
+  #written = 0;
+  /** Where the frames released since the last one kept (or since the buffer was last begun again) start; -1 when there are none. */
+  #releasedAt = -1;
   /**
    * The memory `next` handed out last, from #bytes at #nextAt (forgotten when #bytes is replaced): handed out
    * again while it is the same (every read of a ping-pong starts at 0 of the
@@ -72,8 +88,10 @@ export class ReadBuffer {
     let stop = -1;
     if (this.#start === this.#end) {
       if (!this.#kept) {
+        // Begun again: the bytes of the frames released are past the end now (see #written).
         this.#start = 0;
         this.#end = 0;
+        this.#releasedAt = -1;
       }
       const room = bytes.length - this.#end;
       if (this.#keeps ? room < Math.max(this.#reserved(), MIN_KEPT_READ_BYTES) && !this.#wholeFrames(room) : this.#kept && room < MIN_READ_BYTES) {
@@ -94,6 +112,7 @@ export class ReadBuffer {
           bytes.copyWithin(0, this.#start, this.#end);
           this.#start = 0;
           this.#end = held;
+          this.#releasedAt = -1;
         } else {
           bytes = this.#replace(Math.max(this.#size(), need), held);
         }
@@ -133,6 +152,7 @@ export class ReadBuffer {
     const bytes = this.#view;
     const end = this.#end + length;
     this.#end = end;
+    if (end > this.#written) this.#written = end;
     let pos = this.#start;
     while (end - pos >= FRAME_HEADER_SIZE) {
       const size = ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
@@ -143,13 +163,38 @@ export class ReadBuffer {
       this.#frameSize = whole;
       if (whole > this.#largestHere && whole <= BATCH_BYTES) this.#largestHere = whole;
       const frame = bytes.subarray(pos + FRAME_HEADER_SIZE, frameEnd);
+      const at = pos;
       pos = frameEnd;
       this.#start = pos;
+      // A sink that kept the last frame likely keeps this one: what no read wrote past the bytes read is zeroed before
+      // the sink sees the frame (the sink may read all of its `buffer` at once), not only once it returned.
+      if (this.#keeps && this.#written > end) this.#zeroUnread(end);
       const keeps = onFrame(frame) !== FRAME_RELEASED;
       this.#keeps = keeps;
-      if (keeps) this.#kept = true;
+      if (keeps) {
+        if (this.#releasedAt >= 0 || this.#written > end) this.#zeroReleased(at, end);
+        this.#kept = true;
+      } else if (this.#releasedAt < 0) this.#releasedAt = at;
     }
     this.#start = pos;
+  }
+
+  /**
+   * A frame kept starts at `at`, the bytes read end at `end`: the frames
+   * released just before it are nobody's now, nor are the bytes past `end`
+   * that earlier reads of this buffer left. Zeroed, so that the kept
+   * frame's `buffer` reaches none of them.
+   */
+  #zeroReleased(at: number, end: number): void {
+    if (this.#releasedAt >= 0) this.#view.fill(0, this.#releasedAt, at);
+    this.#releasedAt = -1;
+    if (this.#written > end) this.#zeroUnread(end);
+  }
+
+  /** Zeroes what no read of this connection wrote past `end`, the end of the bytes read. */
+  #zeroUnread(end: number): void {
+    this.#view.fill(0, end, this.#written);
+    this.#written = end;
   }
 
   /** Nothing more will be read: drops what is held (kept frames stay the sink's). */
@@ -240,8 +285,13 @@ export class ReadBuffer {
 
   /** Moves the `held` bytes of the frame being read to a new buffer of `size` bytes. */
   #replace(size: number, held: number): Buffer {
-    const next = Buffer.allocUnsafeSlow(size);
+    // Zeroed memory from the allocator (the process may have held another connection's bytes there): cheaper than
+    // zeroing, when a frame is kept, all that no read wrote yet (a kept 64 KiB frame's receiver: 15.9 to 17.2 us a
+    // message against 18.4 in one same-run comparison).
+    const next = Buffer.alloc(size);
     if (held > 0) this.#bytes.copy(next, 0, this.#start, this.#end);
+    this.#written = held;
+    this.#releasedAt = -1;
     this.#bytes = next;
     this.#largestBefore = this.#largestHere;
     this.#largestHere = 0;

@@ -122,6 +122,53 @@ describe("the TCP read buffer", () => {
     );
   });
 
+  it("leaves a kept frame's memory holding no byte of a frame released before it, read in any sizes (nor memory used before)", () => {
+    // Released frames are filled with 0xa5 and kept ones with 0x11: once the sink has returned, a kept frame's whole
+    // buffer shows no run of 0xa5 outside the bytes of this read from the frame on (frames read with it, after it).
+    const RELEASED = 0xa5;
+    const releasedRun = (bytes: Uint8Array, from: number, to: number): number => {
+      for (let i = from, run = 0; i < to; i++) {
+        run = bytes[i] === RELEASED ? run + 1 : 0;
+        if (run === 4) return i - 3;
+      }
+      return -1;
+    };
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 30 }), readSizesArb, fc.array(fc.boolean(), { minLength: 1 }), (sizes, reads, keeps) => {
+        const keep = (i: number): boolean => keeps[i % keeps.length]!;
+        const frames = sizes.map((n, i) => new Uint8Array(n).fill(keep(i) ? 0x11 : RELEASED));
+        const reader = new ReadBuffer(1024 * 1024);
+        const wire = encodeFrames(frames);
+        let index = 0;
+        let at = 0;
+        for (let r = 0; at < wire.byteLength; r++) {
+          const room = reader.next();
+          const n = Math.min(room.byteLength, wire.byteLength - at, Math.max(1, reads[r % reads.length]!));
+          room.set(wire.subarray(at, at + n));
+          at += n;
+          const keptNow: Uint8Array[] = [];
+          const readEnd = room.byteOffset + n;
+          reader.received(n, (frame) => {
+            // After a kept frame the sink is handed the next with nothing past the bytes read but zeros already.
+            if (index > 0 && keep(index - 1) && frame.buffer === room.buffer) {
+              expect(releasedRun(new Uint8Array(frame.buffer), readEnd, frame.buffer.byteLength), "past the bytes read, as the frame is handed over").toBe(-1);
+            }
+            if (!keep(index++)) return FRAME_RELEASED;
+            keptNow.push(frame);
+            return undefined;
+          });
+          for (const frame of keptNow) {
+            const memory = new Uint8Array(frame.buffer);
+            expect(releasedRun(memory, 0, frame.byteOffset), "before the kept frame").toBe(-1);
+            if (frame.buffer === room.buffer) expect(releasedRun(memory, readEnd, memory.byteLength), "past the bytes read").toBe(-1);
+          }
+        }
+        expect(index).toBe(frames.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("reads a stream of released frames into one buffer, however the frames straddle the reads", () => {
     const frames = Array.from({ length: 64 }, (_, i) => new Uint8Array(65_532).fill(i));
     const reader = new ReadBuffer(1024 * 1024);
