@@ -122,7 +122,13 @@ class WsLink implements ConnectionLink {
       this.#controller.fail(textMessageError(this.#remoteAddress));
       return;
     }
-    this.#controller.frame(data);
+    // A message of fewer than half the pool's bytes that ws put together from pieces (split across socket reads,
+    // or fragmented) is a slice of Node's shared buffer pool (Buffer.allocUnsafe), which holds other buffers of the
+    // process: it is given memory of its own. A message within one socket read is a view of that read's own
+    // memory (a buffer of the read's size) and is passed on as it is; only a read of exactly the pool's size is
+    // copied needlessly.
+    const pooled = data.buffer.byteLength === Buffer.poolSize && data.byteLength < Buffer.poolSize >>> 1;
+    this.#controller.frame(pooled ? new Uint8Array(data) : data);
   }
 
   #onError(err: Error & { code?: string }): void {
