@@ -76,6 +76,15 @@ function hasMarkRun(bytes: Uint8Array): boolean {
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+
+/** The one frame received holds the 300 payload bytes, and its whole `buffer` no run of the pool's marker. */
+async function expectOneFrameOfItsOwn(frames: Uint8Array[]): Promise<void> {
+  await vi.waitFor(() => expect(frames).toHaveLength(1));
+  const frame = frames[0]!;
+  expect(new Uint8Array(frame)).toEqual(new Uint8Array(300).fill(PAYLOAD));
+  expect(hasMarkRun(new Uint8Array(frame.buffer))).toBe(false);
+}
+
 describe("a WebSocket message received in Node", () => {
   it("that came in two reads is handed up in memory of its own, not a slice of Node's shared buffer pool", async () => {
     const { socket, frames } = await rawPeer();
@@ -85,10 +94,7 @@ describe("a WebSocket message received in Node", () => {
     await pause(100);
     markPool();
     socket.write(message.subarray(108));
-    await vi.waitFor(() => expect(frames).toHaveLength(1));
-    const frame = frames[0]!;
-    expect(new Uint8Array(frame)).toEqual(new Uint8Array(300).fill(PAYLOAD));
-    expect(hasMarkRun(new Uint8Array(frame.buffer))).toBe(false);
+    await expectOneFrameOfItsOwn(frames);
   });
 
   it("that came in two fragments is handed up in memory of its own, not a slice of Node's shared buffer pool", async () => {
@@ -96,10 +102,7 @@ describe("a WebSocket message received in Node", () => {
     markPool();
     // A binary frame without FIN, then its continuation with FIN.
     socket.write(Buffer.concat([maskedMessage(150, 0x02), maskedMessage(150, 0x80)]));
-    await vi.waitFor(() => expect(frames).toHaveLength(1));
-    const frame = frames[0]!;
-    expect(new Uint8Array(frame)).toEqual(new Uint8Array(300).fill(PAYLOAD));
-    expect(hasMarkRun(new Uint8Array(frame.buffer))).toBe(false);
+    await expectOneFrameOfItsOwn(frames);
   });
 
   it("that came in one read with others stays a view of that read (no copy)", async () => {
